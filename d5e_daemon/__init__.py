@@ -1,0 +1,17 @@
+"""d5e: look up, complete and search D&D 5e rules content while you write."""
+
+from .hookspecs import hookimpl
+from .records import Entry, Pack, PackSource, PriorityRule, Source, SqliteTables
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Entry",
+    "Pack",
+    "PackSource",
+    "PriorityRule",
+    "Source",
+    "SqliteTables",
+    "__version__",
+    "hookimpl",
+]

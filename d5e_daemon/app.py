@@ -1,0 +1,78 @@
+"""The composition root shared by the CLI and the daemon: settings, database, plugins, profile.
+
+Feature functions (`features/*`) take an `App` and typed params and return typed results; the
+CLI and the JSON-RPC handlers are thin wrappers around them.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import apsw
+
+from . import packs, queries
+from .db import Database, default_path
+from .plugins import Plugins, get_plugins
+from .records import Entry
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class App:
+    def __init__(self, settings: Settings, plugins: Plugins | None = None) -> None:
+        self.settings = settings
+        self.db_path = Path(settings.db).expanduser() if settings.db else default_path()
+        self.plugins = plugins if plugins is not None else get_plugins()
+        self.db = Database(self.db_path)
+        self.warnings: list[str] = []
+
+    @property
+    def conn(self) -> apsw.Connection:
+        """The read connection of the calling (main) thread."""
+        return self.db.conn
+
+    @property
+    def profile(self) -> str:
+        return self.settings.profile
+
+    def render(self, entry: Entry, purpose: str) -> str:
+        return self.plugins.render(entry, purpose)
+
+    # -- start-up and profile ------------------------------------------------------------------
+
+    def install_builtin_packs(self) -> list[packs.InstallResult]:
+        """Install or upgrade the built-in packs named by the settings (unchanged ones: no-op)."""
+        sources = self.plugins.pack_sources()
+        results = []
+        for pack_id in self.settings.builtin_packs:
+            source = sources.get(pack_id)
+            if source is None:
+                msg = f"built-in pack {pack_id} is not available (is its plugin installed?)"
+                log.warning(msg)
+                self.warnings.append(msg)
+                continue
+            result = self.db.write(
+                lambda conn, s=source: packs.install(conn, s.pack, s.load(), s.origin)
+            )
+            if result.action != "unchanged":
+                log.info("%s %s (%d entries)", result.action, result.pack, result.entries)
+            results.append(result)
+        return results
+
+    def sync_profile(self) -> bool:
+        """Make the stored profile match the settings; True when it changed."""
+        installed = {row.pack.id: row.pack for row in queries.installed_packs(self.conn)}
+        priorities = packs.profile_priorities(
+            self.settings, installed, self.plugins.priority_rules()
+        )
+        return self.db.write(lambda conn: packs.apply_profile(conn, self.profile, priorities))
+
+    def start(self) -> None:
+        """Everything a fresh database needs before the first answer."""
+        self.install_builtin_packs()
+        self.sync_profile()
+
+    def close(self) -> None:
+        self.db.close()

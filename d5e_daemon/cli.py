@@ -1,0 +1,278 @@
+"""`d5e serve | lookup | complete | status | packs … | db …` — the shell face of the same functions
+the daemon calls. Readable output in a terminal; `--json` prints exactly what the daemon returns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from . import __version__, db
+from .errors import D5eError
+from .settings import Settings, build, from_env
+
+log = logging.getLogger("d5e")
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+# -- output -----------------------------------------------------------------------------------
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(value)).decode() + "\n")
+
+
+def _print_markdown(text: str) -> None:
+    from rich.markdown import Markdown
+
+    _console().print(Markdown(text))
+
+
+def _fail(error: D5eError, as_json: bool) -> int:
+    if as_json:
+        _print_json({"error": {"code": error.code, "message": error.message, "data": error.data}})
+    else:
+        sys.stderr.write(f"d5e: {error.message}\n")
+    return 1
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def _open(settings: Settings) -> Any:
+    from .app import App
+
+    app = App(settings)
+    app.start()
+    return app
+
+
+def cmd_lookup(args: argparse.Namespace, settings: Settings) -> int:
+    from .features.lookup import lookup
+    from .protocol import LookupParams
+
+    text = " ".join(args.query)
+    is_ref = "/" in text and " " not in text
+    params = LookupParams(
+        ref=text if is_ref else None, name=None if is_ref else text,
+        collection=args.collection, pack=args.pack,
+    )
+    app = _open(settings)
+    try:
+        result = lookup(app, params)
+    finally:
+        app.close()
+    if args.json:
+        _print_json(result)
+        return 0
+    _print_markdown(result.markdown)
+    console = _console()
+    for s in result.shadowed:
+        console.print(f"[dim]overrides {s.pack}:{s.ref} (priority {s.priority})[/dim]")
+    for s in result.shadowed_by:
+        console.print(f"[yellow]overridden by {s.pack}:{s.ref} (priority {s.priority})[/yellow]")
+    for a in result.also:
+        console.print(f"[dim]also named so: {a.pack}:{a.ref}[/dim]")
+    return 0
+
+
+def cmd_complete(args: argparse.Namespace, settings: Settings) -> int:
+    from .features.complete import complete
+    from .protocol import CompleteParams
+
+    params = CompleteParams(
+        prefix=" ".join(args.prefix), collections=args.collection or [], pack=args.pack,
+        limit=args.limit,
+    )
+    app = _open(settings)
+    try:
+        result = complete(app, params)
+    finally:
+        app.close()
+    if args.json:
+        _print_json(result)
+        return 0
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    for column in ("name", "ref", "detail", "match"):
+        table.add_column(column)
+    for item in result.items:
+        table.add_row(item.name, f"{item.pack}:{item.ref}", item.detail, item.match)
+    if not result.items:
+        sys.stderr.write("no matches\n")
+        return 0
+    _console().print(table)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from .features.status import status
+
+    app = _open(settings)
+    try:
+        result = status(app)
+    finally:
+        app.close()
+    if args.json:
+        _print_json(result)
+        return 0
+    console = _console()
+    console.print(f"[bold]d5e {result.version}[/bold]  database {result.database} "
+                  f"(schema v{result.schema_version})")
+    console.print(f"profile [bold]{result.profile}[/bold], edition {result.edition}, "
+                  f"{result.entries} entries visible")
+    for p in result.packs:
+        state = f"on, priority {p.priority}" if p.enabled else "off"
+        console.print(f"\n[bold]{p.id}[/bold] {p.title} {p.version} — {p.entries} entries ({state})")
+        console.print(f"  license: {p.license or 'unknown'}")
+        if p.attribution:
+            console.print(f"  [dim]{p.attribution}[/dim]")
+    for name, why in result.failed_plugins.items():
+        console.print(f"[red]plugin {name} skipped: {why}[/red]")
+    for warning in result.warnings:
+        console.print(f"[yellow]{warning}[/yellow]")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    path = Path(settings.db).expanduser() if settings.db else db.default_path()
+    out = sys.stdout
+    if args.action == "check":
+        version, todo = db.check(path)
+        out.write(f"{path}: schema v{version}, latest v{db.latest_version()}\n")
+        if not todo:
+            out.write("no pending migrations\n")
+        for m in todo:
+            out.write(f"pending {m.version:04d}_{m.name}\n")
+        return 0
+    if args.action == "migrate":
+        conn = db.connect(path, migrate_now=False)
+        try:
+            done = db.migrate(conn, path)
+        finally:
+            conn.close()
+        out.write("".join(f"{line}\n" for line in done) or f"{path}: already up to date\n")
+        return 0
+    out.write(db.rollback(path) + "\n")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .server import serve
+
+    serve(settings)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """What `make run` shows: build the database on the SRD, one lookup, one completion."""
+    from . import queries
+    from .features.complete import complete
+    from .features.lookup import lookup
+    from .protocol import CompleteParams, LookupParams
+
+    console = _console()
+    console.print("[bold]Building the d5e database on the built-in SRD…[/bold]")
+    app = _open(settings)
+    try:
+        for row in queries.installed_packs(app.conn):
+            console.print(f"  {row.pack.id}: {row.entries} entries ({row.pack.title})")
+        console.print(f"  database: {app.db_path}\n")
+        console.print("[bold]$ d5e lookup fireball[/bold]")
+        _print_markdown(lookup(app, LookupParams(name="fireball")).markdown)
+        console.print("\n[bold]$ d5e complete 'magic misile'[/bold]")
+        for item in complete(app, CompleteParams(prefix="magic misile", limit=5)).items:
+            console.print(f"  {item.name:<28} {item.pack}:{item.ref:<32} {item.detail}")
+    finally:
+        app.close()
+    console.print(
+        "\nFor an editor, start the daemon with [bold].venv/bin/d5e serve[/bold] "
+        "(JSON-RPC over stdio); see README.md for VS Code, Neovim and Emacs."
+    )
+    return 0
+
+
+# -- argument parsing -------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="database file (default: $D5E_HOME/d5e.sqlite3 or XDG data)")
+    common.add_argument("--edition", choices=["2014", "2024"], help="which SRD is on")
+    common.add_argument("--profile", help="profile (campaign) name")
+    common.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    common.add_argument("--log-file", help="write logs here instead of stderr")
+
+    top = argparse.ArgumentParser(prog="d5e", description=__doc__)
+    top.add_argument("--version", action="version", version=f"d5e {__version__}")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", parents=[common], help="run the JSON-RPC/LSP daemon on stdio")
+    p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser("lookup", parents=[common], help="show an entry by ref or name")
+    p.add_argument("query", nargs="+", help="spells/fireball, srd-2024:monsters/aboleth or a name")
+    p.add_argument("--collection")
+    p.add_argument("--pack")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_lookup)
+
+    p = sub.add_parser("complete", parents=[common], help="names matching a prefix, best first")
+    p.add_argument("prefix", nargs="+")
+    p.add_argument("--collection", action="append", help="limit to this collection (repeatable)")
+    p.add_argument("--pack")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_complete)
+
+    p = sub.add_parser("status", parents=[common], help="versions, database, packs")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_status)
+
+    p = sub.add_parser("db", parents=[common], help="database migrations")
+    p.add_argument("action", choices=["check", "migrate", "rollback"])
+    p.set_defaults(run=cmd_db)
+
+    p = sub.add_parser("demo", parents=[common], help="build the database and show what d5e does")
+    p.set_defaults(run=cmd_demo)
+    return top
+
+
+def setup_logging(level: str, log_file: str | None) -> None:
+    handler: logging.Handler = (
+        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("pygls").setLevel(max(logging.WARNING, root.level))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    flags = {"db": args.db, "edition": args.edition, "profile": args.profile,
+             "logLevel": args.log_level}
+    as_json = bool(getattr(args, "json", False))
+    try:
+        settings = build(from_env(), flags)
+        setup_logging(settings.log_level, args.log_file)
+        code: int = args.run(args, settings)
+        return code
+    except D5eError as exc:
+        return _fail(exc, as_json)
+    except KeyboardInterrupt:
+        return 130

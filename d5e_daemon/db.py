@@ -1,0 +1,327 @@
+"""The database: opening it safely, migrating it, backing it up, and the single writer thread.
+
+Rules kept here:
+- A file that is not SQLite, or is another application's database, is refused before anything is
+  written to it (WAL mode is switched on only after the identity check).
+- A database written by a newer d5e (higher `user_version`) is refused.
+- Before migrating an existing database, a backup is taken with the APSW backup API and kept in
+  `<db>.backups/`; `rollback()` restores the newest one.
+- Every migration runs in one `BEGIN IMMEDIATE` transaction with its `migration_history` row, so two
+  processes migrating at once apply each step exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import quote
+
+import apsw
+
+from . import text
+from .errors import DatabaseError
+
+log = logging.getLogger(__name__)
+
+APPLICATION_ID = 0x64356531  # "d5e1"
+BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def migrations() -> list[Migration]:
+    """The migrations shipped in `d5e_daemon/schema/NNNN_name.sql`, in order."""
+    found = []
+    for item in resources.files("d5e_daemon.schema").iterdir():
+        m = re.fullmatch(r"(\d{4})_(\w+)\.sql", item.name)
+        if m:
+            found.append(Migration(int(m[1]), m[2], item.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    if [m.version for m in found] != list(range(1, len(found) + 1)):
+        raise RuntimeError("migrations must be numbered 0001, 0002, … without gaps")
+    return found
+
+
+def latest_version() -> int:
+    return len(migrations())
+
+
+def _uri(path: Path, mode: str) -> str:
+    return f"file:{quote(str(path))}?mode={mode}"
+
+
+def _register_functions(conn: apsw.Connection) -> None:
+    conn.create_scalar_function("d5e_norm", text.normalize, 1, deterministic=True)
+    conn.create_scalar_function("d5e_flatten", text.flatten_json, 1, deterministic=True)
+    conn.create_scalar_function("d5e_hash", text.content_hash, 1, deterministic=True)
+    conn.create_scalar_function("d5e_fallback_name", text.fallback_name, 2, deterministic=True)
+
+
+def _load_vec(conn: apsw.Connection) -> None:
+    # sqlite-vec's Python module imports numpy at import time; find the library without it.
+    import importlib.util
+
+    spec = importlib.util.find_spec("sqlite_vec")
+    if spec is None or not spec.submodule_search_locations:
+        raise DatabaseError("sqlite-vec is not installed")
+    conn.enable_load_extension(True)
+    conn.load_extension(os.path.join(next(iter(spec.submodule_search_locations)), "vec0"))
+    conn.enable_load_extension(False)
+
+
+def _check_identity(conn: apsw.Connection, path: Path) -> int:
+    """Return the schema version; refuse foreign, corrupt or too-new files. Writes nothing."""
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]  # type: ignore[index]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]  # type: ignore[index]
+        tables = conn.execute(
+            "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'"
+        ).fetchone()[0]  # type: ignore[index]
+    except (apsw.NotADBError, apsw.CorruptError) as exc:
+        raise DatabaseError(f"{path} is not a SQLite database (or is corrupt): {exc}") from exc
+    if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables):
+        raise DatabaseError(
+            f"{path} is a SQLite database of another application "
+            f"(application_id {app_id:#x}, {tables} tables); d5e will not touch it"
+        )
+    if version > latest_version():
+        raise DatabaseError(
+            f"{path} was written by a newer d5e (schema version {version}, this d5e knows "
+            f"{latest_version()}); upgrade d5e or use another --db"
+        )
+    return int(version)
+
+
+def connect(path: Path, *, readonly: bool = False, migrate_now: bool = True) -> apsw.Connection:
+    """Open (and by default create and migrate) the database at `path`."""
+    if readonly:
+        if not path.exists():
+            raise DatabaseError(f"there is no database at {path}")
+        flags = apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
+        conn = apsw.Connection(_uri(path, "ro"), flags=flags)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        flags = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE | apsw.SQLITE_OPEN_URI
+        conn = apsw.Connection(_uri(path, "rwc"), flags=flags)
+    conn.set_busy_timeout(BUSY_TIMEOUT_MS)
+    try:
+        _check_identity(conn, path)
+    except DatabaseError:
+        conn.close()
+        raise
+    if not readonly:
+        conn.pragma("journal_mode", "wal")
+        conn.pragma("synchronous", "normal")
+    conn.pragma("foreign_keys", True)
+    conn.pragma("mmap_size", 256 * 1024 * 1024)
+    conn.config(apsw.SQLITE_DBCONFIG_DQS_DML, 0)
+    conn.config(apsw.SQLITE_DBCONFIG_DQS_DDL, 0)
+    _register_functions(conn)
+    _load_vec(conn)
+    if migrate_now and not readonly:
+        migrate(conn, path)
+    return conn
+
+
+@contextlib.contextmanager
+def transaction(conn: apsw.Connection) -> Iterator[apsw.Connection]:
+    """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any exception (nothing half-written)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+# -- migrations -----------------------------------------------------------------------------
+
+
+def _history(conn: apsw.Connection) -> dict[int, tuple[str, str]]:
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'migration_history'"
+    ).fetchone()
+    if not exists:
+        return {}
+    return {
+        v: (name, checksum)
+        for v, name, checksum in conn.execute(
+            "SELECT version, name, checksum FROM migration_history"
+        )
+    }
+
+
+def pending(conn: apsw.Connection) -> list[Migration]:
+    """Migrations not yet applied; refuses a history whose applied scripts were edited since."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]  # type: ignore[index]
+    history = _history(conn)
+    for m in migrations():
+        if m.version in history and history[m.version][1] != m.checksum:
+            raise DatabaseError(
+                f"migration {m.version:04d}_{m.name} differs from the one applied to this "
+                "database (checksum mismatch); refusing to continue"
+            )
+    return [m for m in migrations() if m.version > version]
+
+
+def backups_dir(path: Path) -> Path:
+    return path.with_name(path.name + ".backups")
+
+
+def backup(conn: apsw.Connection, path: Path, label: str) -> Path:
+    """Copy the database (consistently, with the backup API) into `<db>.backups/`."""
+    folder = backups_dir(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"{stamp}-{label}.sqlite3"
+    dest = apsw.Connection(str(target))
+    try:
+        with dest.backup("main", conn, "main") as b:
+            b.step()
+    finally:
+        dest.close()
+    return target
+
+
+_CREATE_HISTORY = """
+CREATE TABLE IF NOT EXISTS migration_history (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    checksum   TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+) STRICT
+"""
+
+
+def migrate(conn: apsw.Connection, path: Path) -> list[str]:
+    """Apply pending migrations; return one line per thing done (backup, each migration)."""
+    if not pending(conn):
+        return []
+    done: list[str] = []
+    with transaction(conn):
+        todo = pending(conn)  # again, under the write lock: another process may have won
+        if not todo:
+            return []
+        current = conn.execute("PRAGMA user_version").fetchone()[0]  # type: ignore[index]
+        if current > 0:
+            saved = backup(conn, path, f"before-v{todo[-1].version}")
+            done.append(f"backed up schema v{current} to {saved}")
+        conn.execute(_CREATE_HISTORY)
+        for m in todo:
+            conn.execute(m.sql)
+            conn.execute(
+                "INSERT INTO migration_history (version, name, checksum, applied_at) "
+                "VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+                (m.version, m.name, m.checksum),
+            )
+            conn.pragma("user_version", m.version)
+            done.append(f"applied {m.version:04d}_{m.name}")
+        conn.pragma("application_id", APPLICATION_ID)
+    for line in done:
+        log.info("%s: %s", path, line)
+    return done
+
+
+def check(path: Path) -> tuple[int, list[Migration]]:
+    """(current version, pending migrations) without changing anything, not even creating."""
+    if not path.exists():
+        return 0, migrations()
+    conn = apsw.Connection(_uri(path, "ro"), flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
+    try:
+        version = _check_identity(conn, path)
+        return version, pending(conn)
+    finally:
+        conn.close()
+
+
+def rollback(path: Path) -> str:
+    """Restore the newest pre-migration backup over the database; return what was done."""
+    folder = backups_dir(path)
+    saved = sorted(folder.glob("*.sqlite3")) if folder.is_dir() else []
+    if not saved:
+        raise DatabaseError(f"no backup to roll back to in {folder}")
+    newest = saved[-1]
+    conn = connect(path, migrate_now=False)
+    source = apsw.Connection(_uri(newest, "ro"), flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
+    try:
+        _check_identity(source, newest)
+        with conn.backup("main", source, "main") as b:
+            b.step()
+        version = conn.execute("PRAGMA user_version").fetchone()[0]  # type: ignore[index]
+    finally:
+        source.close()
+        conn.close()
+    newest.rename(newest.with_suffix(".restored"))
+    return f"restored {newest.name} (schema v{version}) over {path}"
+
+
+# -- the database as the daemon holds it ------------------------------------------------------
+
+
+class Database:
+    """A read connection for the calling thread, and one owner thread for every write.
+
+    Readers never wait for writers (WAL); writes are serialised on the owner thread, so a long
+    pack install never blocks lookups. In the CLI the same calls simply wait for their result.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn = connect(path)
+        self._local = threading.local()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="d5e-db-writer")
+
+    def _writer_conn(self) -> apsw.Connection:
+        conn: apsw.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.path, migrate_now=False)
+        return conn
+
+    def submit(self, fn: Callable[[apsw.Connection], T]) -> Future[T]:
+        """Run `fn(conn)` on the writer thread; `fn` opens its own transaction(s)."""
+        return self._writer.submit(lambda: fn(self._writer_conn()))
+
+    def write(self, fn: Callable[[apsw.Connection], T]) -> T:
+        return self.submit(fn).result()
+
+    def close(self) -> None:
+        self._writer.submit(self._close_writer).result()
+        self._writer.shutdown()
+        self.conn.close()
+
+    def _close_writer(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+
+
+def default_path() -> Path:
+    """`D5E_HOME/d5e.sqlite3`, else `$XDG_DATA_HOME/d5e/d5e.sqlite3` (~/.local/share)."""
+    home = os.environ.get("D5E_HOME")
+    if home:
+        return Path(home).expanduser() / "d5e.sqlite3"
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "d5e" / "d5e.sqlite3"

@@ -1,0 +1,46 @@
+"""Errors a client can see. Each carries its JSON-RPC code and optional structured data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class D5eError(Exception):
+    """Base of every error d5e reports on purpose (never a crash)."""
+
+    code = -32000
+
+    def __init__(self, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+
+class InvalidParams(D5eError):
+    """Params that do not decode, or values that make no sense (the message names the JSON path)."""
+
+    code = -32602
+
+
+class NotFound(D5eError):
+    """No entry matches; `data` is `{"suggestions": [...]}`."""
+
+    code = -32001
+
+
+class PackError(D5eError):
+    """A pack could not be loaded, validated, installed or changed."""
+
+    code = -32002
+
+
+class IndexNotReady(D5eError):
+    """Semantic search was demanded but the vectors are not built yet."""
+
+    code = -32003
+
+
+class DatabaseError(D5eError):
+    """The database file is foreign, corrupt, too new, or cannot be migrated."""
+
+    code = -32004

@@ -1,0 +1,116 @@
+"""Name completion, best first: exact, then prefix, then word prefix, then typo-tolerant.
+
+The first three tiers are index lookups in SQLite (a B-tree range on the normalised name, an
+FTS5 prefix query on its words). The fuzzy tier asks the FTS5 trigram index for the names that
+share the most trigrams with the query and scores only those with rapidfuzz, so its cost does
+not grow with the size of the library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from .. import queries
+from ..app import App
+from ..protocol import CompleteParams, CompleteResult, CompletionItem
+from ..text import normalize
+
+MAX_QUERY = 100  # longer "names" cannot match anything; they are answered with nothing
+MAX_WORDS = 8
+FUZZY_CANDIDATES = 80
+FUZZY_MIN_SCORE = 72.0
+TIERS = ("exact", "prefix", "word", "fuzzy")
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    row: queries.NameRow
+    tier: int
+    score: float
+
+
+def _trigrams(text: str) -> list[str]:
+    grams = dict.fromkeys(text[i : i + 3] for i in range(len(text) - 2))
+    return list(grams)[:48]
+
+
+def fuzzy_score(query: str, name: str) -> float:
+    """How well `name` answers `query` typed with typos: the whole name, or its beginning, or
+    the name without spaces (`flametongue`), or its words in any order (`silk rope`)."""
+    compact_q, compact_n = query.replace(" ", ""), name.replace(" ", "")
+    return max(
+        fuzz.ratio(query, name),
+        0.95 * fuzz.ratio(query, name[: len(query)]) if len(name) > len(query) + 2 else 0.0,
+        fuzz.ratio(compact_q, compact_n),
+        0.9 * fuzz.token_sort_ratio(query, name),
+        0.9 * fuzz.token_set_ratio(query, name) if " " in query else 0.0,
+    )
+
+
+def match_names(
+    app: App,
+    text: str,
+    *,
+    collections: list[str] | None = None,
+    pack: str | None = None,
+    limit: int = 20,
+) -> list[NameMatch]:
+    """The winners of the current profile whose names best match `text`, best first."""
+    query = normalize(text)
+    if not query or len(query) > MAX_QUERY:
+        return []
+    cols = collections or []
+    conn, profile = app.conn, app.profile
+    found: dict[int, NameMatch] = {}
+
+    def add(rows: list[queries.NameRow], tier: int) -> None:
+        for row in rows:
+            if row.id not in found and len(found) < limit:
+                found[row.id] = NameMatch(row, 0 if row.norm_name == query else tier, 100.0)
+
+    add(queries.names_exact_or_prefix(conn, profile, query, cols, pack, limit), 1)
+    words = query.split()[:MAX_WORDS]
+    if len(found) < limit:
+        add(queries.names_word_prefix(conn, profile, words, cols, pack, limit), 2)
+    if len(found) < limit and len(query) >= 3:
+        candidates = queries.names_sharing_trigrams(
+            conn, profile, _trigrams(query), cols, pack, FUZZY_CANDIDATES
+        )
+        scored = sorted(
+            (
+                (fuzzy_score(query, row.norm_name), row)
+                for row in candidates
+                if row.id not in found
+            ),
+            key=lambda pair: (-pair[0], len(pair[1].norm_name), pair[1].norm_name),
+        )
+        for score, row in scored:
+            if score < FUZZY_MIN_SCORE or len(found) >= limit:
+                break
+            found[row.id] = NameMatch(row, 3, score)
+    return sorted(found.values(), key=lambda m: m.tier)
+
+
+def complete(app: App, params: CompleteParams) -> CompleteResult:
+    limit = params.limit or app.settings.completion_limit
+    matches = match_names(
+        app, params.prefix, collections=params.collections, pack=params.pack, limit=limit
+    )
+    rows = {r.id: r for r in queries.rows_by_ids(app.conn, [m.row.id for m in matches])}
+    items = []
+    for m in matches:
+        entry = rows[m.row.id].entry()
+        items.append(
+            CompletionItem(
+                ref=entry.ref,
+                pack=entry.pack,
+                name=entry.name,
+                collection=entry.collection,
+                detail=app.render(entry, "detail"),
+                match=TIERS[m.tier],
+                shadows=m.row.shadows > 0,
+            )
+        )
+    return CompleteResult(items=items)

@@ -1,0 +1,136 @@
+"""Lookup of one entry by ref, qualified ref or name, rendered for reading."""
+
+from __future__ import annotations
+
+import re
+
+from .. import queries
+from ..app import App
+from ..errors import InvalidParams, NotFound
+from ..protocol import EntryInfo, EntryRef, LookupParams, LookupResult, PackCredit, Shadowed
+from ..text import normalize
+from .complete import match_names
+
+REF_RE = re.compile(r"(?:(?P<pack>[a-z0-9][a-z0-9-]*):)?(?P<collection>[a-z][a-z0-9-]*)/(?P<slug>[a-z0-9][a-z0-9-]*)")
+SUGGESTIONS = 5
+
+# When one name is used in several collections ("Thieves' Tools"), the reader most likely means
+# the first of these; the others are listed in `also`.
+COLLECTION_ORDER = (
+    "spells", "monsters", "magic-items", "equipment", "conditions", "classes", "subclasses",
+    "races", "species", "subraces", "subspecies", "feats", "backgrounds", "features", "traits",
+    "rule-sections", "rules", "skills", "proficiencies",
+)
+
+
+def collection_rank(collection: str) -> int:
+    try:
+        return COLLECTION_ORDER.index(collection)
+    except ValueError:
+        return len(COLLECTION_ORDER)
+
+
+def parse_ref(ref: str) -> tuple[str | None, str, str]:
+    m = REF_RE.fullmatch(ref.strip())
+    if not m:
+        raise InvalidParams(
+            f"invalid ref {ref!r}: expected collection/slug or pack:collection/slug "
+            "(e.g. spells/fireball); to look up by name use `name`",
+            {"path": "$.ref"},
+        )
+    return m["pack"], m["collection"], m["slug"]
+
+
+def _ref(row: queries.EntryRow) -> EntryRef:
+    return EntryRef(ref=row.ref, pack=row.pack, name=row.name, collection=row.collection)
+
+
+def _shadow(row: queries.EntryRow) -> Shadowed:
+    return Shadowed(
+        ref=row.ref, pack=row.pack, name=row.name, collection=row.collection,
+        priority=row.priority or 0,
+    )
+
+
+def suggestions(app: App, text: str, collections: list[str], pack: str | None) -> list[str]:
+    """Up to five qualified refs of names close to `text` ("did you mean")."""
+    matches = match_names(app, text, collections=collections, pack=pack, limit=SUGGESTIONS)
+    if not matches and collections:
+        matches = match_names(app, text, pack=pack, limit=SUGGESTIONS)
+    return [f"{m.row.pack}:{m.row.collection}/{m.row.slug}" for m in matches]
+
+
+def _not_found(app: App, what: str, text: str, collections: list[str], pack: str | None) -> NotFound:
+    found = suggestions(app, text, collections, pack)
+    hint = f"; did you mean {', '.join(found[:3])}?" if found else ""
+    return NotFound(f"no entry {what}{hint}", {"suggestions": found})
+
+
+def _find_by_ref(app: App, params: LookupParams, ref: str) -> queries.EntryRow:
+    pack, collection, slug = parse_ref(ref)
+    pack = pack or params.pack
+    if pack:
+        row = queries.entry_in_pack(app.conn, pack, collection, slug)
+    else:
+        rows = queries.entries_for_ref(app.conn, app.profile, collection, slug)
+        row = rows[0] if rows else None
+    if row is None:
+        shown = f"{pack}:{collection}/{slug}" if pack else f"{collection}/{slug}"
+        raise _not_found(app, f"with ref {shown}", slug.replace("-", " "), [collection], pack)
+    return row
+
+
+def _find_by_name(app: App, params: LookupParams, name: str) -> tuple[queries.EntryRow, list[EntryRef]]:
+    norm = normalize(name)
+    collections = [params.collection] if params.collection else []
+    if params.pack:
+        rows = queries.entries_in_pack_by_norm_name(app.conn, params.pack, norm, collections)
+    else:
+        rows = queries.winners_by_norm_name(app.conn, app.profile, norm, collections)
+    if not rows:
+        where = f" in {params.collection}" if params.collection else ""
+        raise _not_found(app, f"named {name!r}{where}", name, collections, params.pack)
+    rows.sort(key=lambda r: (collection_rank(r.collection), r.collection, r.slug))
+    return rows[0], [_ref(r) for r in rows[1:]]
+
+
+def lookup(app: App, params: LookupParams) -> LookupResult:
+    if (params.ref is None) == (params.name is None):
+        raise InvalidParams("give exactly one of `ref` or `name`", {"path": "$"})
+    also: list[EntryRef] = []
+    if params.ref is not None:
+        row = _find_by_ref(app, params, params.ref)
+    else:
+        row, also = _find_by_name(app, params, params.name or "")
+    same_ref = queries.entries_for_ref(app.conn, app.profile, row.collection, row.slug)
+    ids = [r.id for r in same_ref]
+    position = ids.index(row.id) if row.id in ids else len(ids)
+    priority = same_ref[position].priority if position < len(ids) else None
+    entry = row.entry()
+    pack = queries.get_pack(app.conn, row.pack)
+    assert pack is not None  # an entry's pack row exists (foreign key)
+    credit = PackCredit(
+        id=pack.id, title=pack.title, version=pack.version, license=pack.license,
+        attribution=pack.attribution,
+    )
+    markdown = app.render(entry, "markdown").rstrip() + "\n\n---\n" + _credit_line(credit)
+    return LookupResult(
+        entry=EntryInfo(
+            ref=row.ref, pack=row.pack, name=row.name, collection=row.collection, slug=row.slug,
+            qualified_ref=row.qualified_ref, data=entry.data, source=entry.source,
+            extends=row.extends, priority=priority,
+        ),
+        markdown=markdown,
+        pack_info=credit,
+        shadowed=[_shadow(r) for r in same_ref[position + 1 :]],
+        shadowed_by=[_shadow(r) for r in same_ref[:position]],
+        also=also,
+    )
+
+
+def _credit_line(credit: PackCredit) -> str:
+    line = f"*{credit.title}* (`{credit.id}`"
+    line += f", {credit.license})" if credit.license else ")"
+    if credit.attribution:
+        line += f"  \n<sub>{credit.attribution}</sub>"
+    return line + "\n"

@@ -1,0 +1,510 @@
+"""Every SQL statement d5e runs (besides the migrations in `schema/`).
+
+Plain functions `(conn, args) -> records`. User text only ever reaches SQL as a bound parameter;
+FTS5 query strings are built from normalised words, each quoted (see `fts_phrase`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import apsw
+
+from .records import Entry, Pack, Source
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """An entry as stored, with the pack facts a result needs."""
+
+    id: int
+    pack: str
+    collection: str
+    slug: str
+    name: str
+    data_json: str
+    source_path: str | None
+    source_line: int | None
+    extends: str | None
+    priority: int | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.collection}/{self.slug}"
+
+    @property
+    def qualified_ref(self) -> str:
+        return f"{self.pack}:{self.collection}/{self.slug}"
+
+    def entry(self) -> Entry:
+        source = Source(path=self.source_path, line=self.source_line or 1) if self.source_path else None
+        return Entry(
+            collection=self.collection,
+            slug=self.slug,
+            name=self.name,
+            data=json.loads(self.data_json),
+            pack=self.pack,
+            source=source,
+        )
+
+
+_ENTRY_COLUMNS = (
+    "e.id, e.pack_id, e.collection, e.slug, e.name, e.data, e.source_path, e.source_line, e.extends"
+)
+
+
+def _rows(cursor: Iterable[Sequence[Any]]) -> list[EntryRow]:
+    return [EntryRow(*row) for row in cursor]
+
+
+def fts_phrase(word: str) -> str:
+    """One FTS5 string token, quoted so that operators and quotes in it mean nothing."""
+    return '"' + word.replace('"', '""') + '"'
+
+
+# -- packs ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackRow:
+    pack: Pack
+    origin: str
+    content_hash: str
+    installed_at: str
+    entries: int
+
+
+_PACK_COLUMNS = (
+    "p.id, p.title, p.version, p.edition, p.license, p.attribution, p.meta, p.default_priority"
+)
+
+
+def _pack(row: Sequence[Any]) -> Pack:
+    pid, title, version, edition, lic, attribution, meta, prio = row
+    extra = json.loads(meta)
+    return Pack(
+        id=pid,
+        title=title,
+        version=version,
+        edition=edition,
+        license=lic,
+        attribution=attribution,
+        authors=extra.get("authors", []),
+        description=extra.get("description", ""),
+        homepage=extra.get("homepage", ""),
+        default_priority=prio,
+    )
+
+
+def get_pack(conn: apsw.Connection, pack_id: str) -> Pack | None:
+    row = conn.execute(f"SELECT {_PACK_COLUMNS} FROM pack p WHERE p.id = ?", (pack_id,)).fetchone()  # noqa: S608
+    return None if row is None else _pack(row)
+
+
+def installed_packs(conn: apsw.Connection) -> list[PackRow]:
+    rows = conn.execute(
+        f"""
+        SELECT {_PACK_COLUMNS}, p.origin, p.content_hash, p.installed_at,
+               (SELECT count(*) FROM entry e WHERE e.pack_id = p.id)
+        FROM pack p ORDER BY p.id
+        """  # noqa: S608
+    )
+    return [PackRow(_pack(row[:8]), *row[8:]) for row in rows]
+
+
+def pack_content_hash(conn: apsw.Connection, pack_id: str) -> str | None:
+    row = conn.execute("SELECT content_hash FROM pack WHERE id = ?", (pack_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def delete_pack(conn: apsw.Connection, pack_id: str) -> None:
+    conn.execute("DELETE FROM entry WHERE pack_id = ?", (pack_id,))
+    conn.execute("DELETE FROM pack WHERE id = ?", (pack_id,))
+
+
+def insert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: str) -> None:
+    meta = json.dumps(
+        {"authors": pack.authors, "description": pack.description, "homepage": pack.homepage}
+    )
+    conn.execute(
+        """
+        INSERT INTO pack (id, title, version, edition, license, attribution, meta, origin,
+                          default_priority, content_hash)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        (
+            pack.id,
+            pack.title,
+            pack.version,
+            pack.edition,
+            pack.license,
+            pack.attribution,
+            meta,
+            origin,
+            pack.default_priority,
+            content_hash,
+        ),
+    )
+
+
+def insert_entries(conn: apsw.Connection, pack_id: str, entries: Iterable[Entry]) -> None:
+    """Write validated entries; name, body and hash are derived in SQL, as for SQLite sources."""
+    conn.executemany(
+        """
+        INSERT INTO entry (pack_id, collection, slug, name, norm_name, data, body, content_hash,
+                           extends, source_path, source_line)
+        VALUES (?1, ?2, ?3, ?4, d5e_norm(?4), ?5, d5e_flatten(?5), d5e_hash(?5), ?6, ?7, ?8)
+        """,
+        (
+            (
+                pack_id,
+                e.collection,
+                e.slug,
+                e.name,
+                json.dumps(e.data, ensure_ascii=False),
+                e.data.get("extends") if isinstance(e.data.get("extends"), str) else None,
+                e.source.path if e.source else None,
+                e.source.line if e.source else None,
+            )
+            for e in entries
+        ),
+    )
+
+
+def attach_readonly(conn: apsw.Connection, uri: str, alias: str) -> None:
+    conn.execute("ATTACH DATABASE ? AS " + alias, (uri,))
+
+
+def detach(conn: apsw.Connection, alias: str) -> None:
+    conn.execute("DETACH DATABASE " + alias)
+
+
+def attached_tables(conn: apsw.Connection, alias: str) -> list[str]:
+    return [
+        name
+        for (name,) in conn.execute(
+            f"SELECT name FROM {alias}.sqlite_schema WHERE type = 'table' "  # noqa: S608 (alias is ours)
+            "AND name NOT LIKE 'sqlite_%' AND name != 'metadata' ORDER BY name"
+        )
+    ]
+
+
+def attached_metadata(conn: apsw.Connection, alias: str) -> dict[str, str]:
+    return {k: v for k, v in conn.execute(f"SELECT key, value FROM {alias}.metadata")}  # noqa: S608
+
+
+def copy_table(
+    conn: apsw.Connection, pack_id: str, alias: str, table: str, collection: str
+) -> int:
+    """Copy one 5e-database-shaped table set-wise; return the number of rows copied.
+
+    `table` must be one of `attached_tables(conn, alias)` (checked by the caller): identifiers
+    cannot be bound, so it is quoted here and never comes from a client.
+    """
+    quoted = '"' + table.replace('"', '""') + '"'
+    conn.execute(
+        f"""
+        INSERT INTO entry (pack_id, collection, slug, name, norm_name, data, body, content_hash)
+        SELECT ?1, ?2, slug, name, d5e_norm(name), data, d5e_flatten(data), d5e_hash(data)
+        FROM (SELECT "index" AS slug, coalesce(nullif(name, ''), d5e_fallback_name("index", data))
+                     AS name, data
+              FROM {alias}.{quoted})
+        """,  # noqa: S608
+        (pack_id, collection),
+    )
+    return int(conn.changes())
+
+
+# -- profiles and resolution --------------------------------------------------------------------
+
+
+def profile_hash(conn: apsw.Connection, profile_id: str) -> str | None:
+    row = conn.execute("SELECT config_hash FROM profile WHERE id = ?", (profile_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def save_profile(
+    conn: apsw.Connection, profile_id: str, config: str, config_hash: str, packs: dict[str, int]
+) -> None:
+    conn.execute(
+        "INSERT INTO profile (id, config, config_hash) VALUES (?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET config = excluded.config, "
+        "config_hash = excluded.config_hash",
+        (profile_id, config, config_hash),
+    )
+    conn.execute("DELETE FROM profile_pack WHERE profile_id = ?", (profile_id,))
+    conn.executemany(
+        "INSERT INTO profile_pack (profile_id, pack_id, priority) VALUES (?, ?, ?)",
+        ((profile_id, pack, prio) for pack, prio in packs.items()),
+    )
+
+
+def profile_packs(conn: apsw.Connection, profile_id: str) -> dict[str, int]:
+    return {
+        pack: prio
+        for pack, prio in conn.execute(
+            "SELECT pack_id, priority FROM profile_pack WHERE profile_id = ? "
+            "ORDER BY priority DESC, pack_id",
+            (profile_id,),
+        )
+    }
+
+
+def rebuild_resolved(conn: apsw.Connection, profile_id: str | None = None) -> None:
+    """Recompute the winner of every ref, for one profile or all; call inside a transaction.
+
+    Highest priority wins; equal priorities fall back to the pack id, so the result never
+    depends on insertion order.
+    """
+    if profile_id is None:
+        conn.execute("DELETE FROM resolved")
+        scope, args = "", ()
+    else:
+        conn.execute("DELETE FROM resolved WHERE profile_id = ?", (profile_id,))
+        scope, args = "WHERE pp.profile_id = ?", (profile_id,)
+    conn.execute(
+        f"""
+        INSERT INTO resolved (profile_id, entry_id, shadows)
+        SELECT profile_id, id, n - 1 FROM (
+            SELECT pp.profile_id, e.id,
+                   row_number() OVER refs AS rank,
+                   count(*) OVER (PARTITION BY pp.profile_id, e.collection, e.slug) AS n
+            FROM entry e JOIN profile_pack pp ON pp.pack_id = e.pack_id
+            {scope}
+            WINDOW refs AS (PARTITION BY pp.profile_id, e.collection, e.slug
+                            ORDER BY pp.priority DESC, e.pack_id)
+        ) WHERE rank = 1
+        """,  # noqa: S608 (scope is one of two constants)
+        args,
+    )
+
+
+def priority_ties(conn: apsw.Connection, profile_id: str) -> list[tuple[str, str, str]]:
+    """(ref, winner pack, tied pack) where two enabled packs give one ref the same priority."""
+    return [
+        (f"{c}/{s}", a, b)
+        for c, s, a, b in conn.execute(
+            """
+            SELECT e1.collection, e1.slug, e1.pack_id, e2.pack_id
+            FROM resolved r
+            JOIN entry e1 ON e1.id = r.entry_id
+            JOIN profile_pack p1 ON p1.profile_id = r.profile_id AND p1.pack_id = e1.pack_id
+            JOIN entry e2 ON e2.collection = e1.collection AND e2.slug = e1.slug
+                         AND e2.pack_id > e1.pack_id
+            JOIN profile_pack p2 ON p2.profile_id = r.profile_id AND p2.pack_id = e2.pack_id
+                                AND p2.priority = p1.priority
+            WHERE r.profile_id = ? AND r.shadows > 0
+            ORDER BY 1, 2
+            """,
+            (profile_id,),
+        )
+    ]
+
+
+# -- lookup -----------------------------------------------------------------------------------
+
+
+def entries_for_ref(
+    conn: apsw.Connection, profile_id: str, collection: str, slug: str
+) -> list[EntryRow]:
+    """Every enabled entry with this ref, the winner first."""
+    return _rows(
+        conn.execute(
+            f"""
+            SELECT {_ENTRY_COLUMNS}, pp.priority
+            FROM entry e JOIN profile_pack pp ON pp.pack_id = e.pack_id AND pp.profile_id = ?
+            WHERE e.collection = ? AND e.slug = ?
+            ORDER BY pp.priority DESC, e.pack_id
+            """,  # noqa: S608
+            (profile_id, collection, slug),
+        )
+    )
+
+
+def entry_in_pack(
+    conn: apsw.Connection, pack_id: str, collection: str, slug: str
+) -> EntryRow | None:
+    rows = _rows(
+        conn.execute(
+            f"SELECT {_ENTRY_COLUMNS}, NULL FROM entry e "  # noqa: S608
+            "WHERE e.pack_id = ? AND e.collection = ? AND e.slug = ?",
+            (pack_id, collection, slug),
+        )
+    )
+    return rows[0] if rows else None
+
+
+def winners_by_norm_name(
+    conn: apsw.Connection, profile_id: str, norm_name: str, collections: Sequence[str]
+) -> list[EntryRow]:
+    return _rows(
+        conn.execute(
+            f"""
+            SELECT {_ENTRY_COLUMNS}, NULL
+            FROM entry e JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+            WHERE e.norm_name = ?2
+              AND (?3 = '[]' OR e.collection IN (SELECT value FROM json_each(?3)))
+            ORDER BY e.collection, e.slug
+            """,  # noqa: S608
+            (profile_id, norm_name, json.dumps(list(collections))),
+        )
+    )
+
+
+def entries_in_pack_by_norm_name(
+    conn: apsw.Connection, pack_id: str, norm_name: str, collections: Sequence[str]
+) -> list[EntryRow]:
+    return _rows(
+        conn.execute(
+            f"""
+            SELECT {_ENTRY_COLUMNS}, NULL FROM entry e
+            WHERE e.pack_id = ?1 AND e.norm_name = ?2
+              AND (?3 = '[]' OR e.collection IN (SELECT value FROM json_each(?3)))
+            ORDER BY e.collection, e.slug
+            """,  # noqa: S608
+            (pack_id, norm_name, json.dumps(list(collections))),
+        )
+    )
+
+
+# -- name matching (completion, suggestions) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NameRow:
+    id: int
+    pack: str
+    collection: str
+    slug: str
+    name: str
+    norm_name: str
+    shadows: int
+
+
+_NAME_COLUMNS = "e.id, e.pack_id, e.collection, e.slug, e.name, e.norm_name, r.shadows"
+_IN_SCOPE = """
+    JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
+    WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
+      AND (:pack IS NULL OR e.pack_id = :pack)
+"""
+
+
+def _scope(profile_id: str, collections: Sequence[str], pack: str | None) -> dict[str, Any]:
+    return {"profile": profile_id, "collections": json.dumps(list(collections)), "pack": pack}
+
+
+def names_exact_or_prefix(
+    conn: apsw.Connection,
+    profile_id: str,
+    prefix: str,
+    collections: Sequence[str],
+    pack: str | None,
+    limit: int,
+) -> list[NameRow]:
+    """Winners whose normalised name starts with `prefix` (the exact match sorts first)."""
+    args = _scope(profile_id, collections, pack) | {
+        "lo": prefix,
+        "hi": prefix + "\uffff",
+        "limit": limit,
+    }
+    return [
+        NameRow(*row)
+        for row in conn.execute(
+            f"""
+            SELECT {_NAME_COLUMNS} FROM entry e {_IN_SCOPE}
+              AND e.norm_name >= :lo AND e.norm_name < :hi
+            ORDER BY e.norm_name != :lo, length(e.norm_name), e.norm_name, e.collection
+            LIMIT :limit
+            """,  # noqa: S608
+            args,
+        )
+    ]
+
+
+def names_word_prefix(
+    conn: apsw.Connection,
+    profile_id: str,
+    words: Sequence[str],
+    collections: Sequence[str],
+    pack: str | None,
+    limit: int,
+) -> list[NameRow]:
+    """Winners whose name has a word starting with each of `words`, in any order."""
+    match = " ".join(fts_phrase(w) + "*" for w in words)
+    args = _scope(profile_id, collections, pack) | {"match": match, "limit": limit}
+    return [
+        NameRow(*row)
+        for row in conn.execute(
+            f"""
+            SELECT {_NAME_COLUMNS}
+            FROM name_words JOIN entry e ON e.id = name_words.rowid {_IN_SCOPE}
+              AND name_words MATCH :match
+            ORDER BY length(e.norm_name), e.norm_name, e.collection
+            LIMIT :limit
+            """,  # noqa: S608
+            args,
+        )
+    ]
+
+
+def names_sharing_trigrams(
+    conn: apsw.Connection,
+    profile_id: str,
+    trigrams: Sequence[str],
+    collections: Sequence[str],
+    pack: str | None,
+    limit: int,
+) -> list[NameRow]:
+    """Winners whose names share the most of `trigrams` (BM25 over the trigram index)."""
+    match = " OR ".join(fts_phrase(t) for t in trigrams)
+    args = _scope(profile_id, collections, pack) | {"match": match, "limit": limit}
+    return [
+        NameRow(*row)
+        for row in conn.execute(
+            f"""
+            SELECT {_NAME_COLUMNS}
+            FROM name_trigrams JOIN entry e ON e.id = name_trigrams.rowid {_IN_SCOPE}
+              AND name_trigrams MATCH :match
+            ORDER BY name_trigrams.rank
+            LIMIT :limit
+            """,  # noqa: S608
+            args,
+        )
+    ]
+
+
+def rows_by_ids(conn: apsw.Connection, ids: Sequence[int]) -> list[EntryRow]:
+    """Entries by id, in the order given."""
+    found = {
+        row.id: row
+        for row in _rows(
+            conn.execute(
+                f"SELECT {_ENTRY_COLUMNS}, NULL FROM entry e "  # noqa: S608
+                "WHERE e.id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(ids)),),
+            )
+        )
+    }
+    return [found[i] for i in ids if i in found]
+
+
+# -- status -----------------------------------------------------------------------------------
+
+
+def counts_by_collection(conn: apsw.Connection, pack_id: str) -> dict[str, int]:
+    return {
+        c: n
+        for c, n in conn.execute(
+            "SELECT collection, count(*) FROM entry WHERE pack_id = ? GROUP BY collection "
+            "ORDER BY collection",
+            (pack_id,),
+        )
+    }
+
+
+def resolved_count(conn: apsw.Connection, profile_id: str) -> int:
+    row = conn.execute("SELECT count(*) FROM resolved WHERE profile_id = ?", (profile_id,)).fetchone()
+    return int(row[0]) if row else 0

