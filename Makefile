@@ -23,6 +23,7 @@ run: setup
 
 test: setup
 	$(BIN)/ruff check d5e_daemon plugins tests bench
+	$(BIN)/ruff format --check d5e_daemon plugins tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 

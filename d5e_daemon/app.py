@@ -7,6 +7,7 @@ CLI and the JSON-RPC handlers are thin wrappers around them.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 import apsw
@@ -14,10 +15,14 @@ import apsw
 from . import packs, queries
 from .db import Database, default_path
 from .plugins import Plugins, get_plugins
-from .records import Entry
+from .records import Entry, PackSource
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def _install_source(conn: apsw.Connection, source: PackSource) -> packs.InstallResult:
+    return packs.install(conn, source.pack, source.load(), source.origin)
 
 
 class App:
@@ -53,9 +58,7 @@ class App:
                 log.warning(msg)
                 self.warnings.append(msg)
                 continue
-            result = self.db.write(
-                lambda conn, s=source: packs.install(conn, s.pack, s.load(), s.origin)
-            )
+            result = self.db.write(partial(_install_source, source=source))
             if result.action != "unchanged":
                 log.info("%s %s (%d entries)", result.action, result.pack, result.entries)
             results.append(result)

@@ -66,8 +66,10 @@ def cmd_lookup(args: argparse.Namespace, settings: Settings) -> int:
     text = " ".join(args.query)
     is_ref = "/" in text and " " not in text
     params = LookupParams(
-        ref=text if is_ref else None, name=None if is_ref else text,
-        collection=args.collection, pack=args.pack,
+        ref=text if is_ref else None,
+        name=None if is_ref else text,
+        collection=args.collection,
+        pack=args.pack,
     )
     app = _open(settings)
     try:
@@ -93,7 +95,9 @@ def cmd_complete(args: argparse.Namespace, settings: Settings) -> int:
     from .protocol import CompleteParams
 
     params = CompleteParams(
-        prefix=" ".join(args.prefix), collections=args.collection or [], pack=args.pack,
+        prefix=" ".join(args.prefix),
+        collections=args.collection or [],
+        pack=args.pack,
         limit=args.limit,
     )
     app = _open(settings)
@@ -130,13 +134,19 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         _print_json(result)
         return 0
     console = _console()
-    console.print(f"[bold]d5e {result.version}[/bold]  database {result.database} "
-                  f"(schema v{result.schema_version})")
-    console.print(f"profile [bold]{result.profile}[/bold], edition {result.edition}, "
-                  f"{result.entries} entries visible")
+    console.print(
+        f"[bold]d5e {result.version}[/bold]  database {result.database} "
+        f"(schema v{result.schema_version})"
+    )
+    console.print(
+        f"profile [bold]{result.profile}[/bold], edition {result.edition}, "
+        f"{result.entries} entries visible"
+    )
     for p in result.packs:
         state = f"on, priority {p.priority}" if p.enabled else "off"
-        console.print(f"\n[bold]{p.id}[/bold] {p.title} {p.version} — {p.entries} entries ({state})")
+        console.print(
+            f"\n[bold]{p.id}[/bold] {p.title} {p.version} — {p.entries} entries ({state})"
+        )
         console.print(f"  license: {p.license or 'unknown'}")
         if p.attribution:
             console.print(f"  [dim]{p.attribution}[/dim]")
@@ -171,9 +181,12 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .codecache import CodeCache
+
+    cache = CodeCache().install()  # before pygls and lsprotocol are imported
     from .server import serve
 
-    serve(settings)
+    serve(settings, on_initialized=cache.uninstall)
     return 0
 
 
@@ -253,7 +266,9 @@ def parser() -> argparse.ArgumentParser:
 
 def setup_logging(level: str, log_file: str | None) -> None:
     handler: logging.Handler = (
-        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
+        logging.FileHandler(log_file, encoding="utf-8")
+        if log_file
+        else logging.StreamHandler(sys.stderr)
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -264,8 +279,12 @@ def setup_logging(level: str, log_file: str | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    flags = {"db": args.db, "edition": args.edition, "profile": args.profile,
-             "logLevel": args.log_level}
+    flags = {
+        "db": args.db,
+        "edition": args.edition,
+        "profile": args.profile,
+        "logLevel": args.log_level,
+    }
     as_json = bool(getattr(args, "json", False))
     try:
         settings = build(from_env(), flags)

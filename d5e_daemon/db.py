@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import apsw
@@ -71,11 +71,18 @@ def _uri(path: Path, mode: str) -> str:
     return f"file:{quote(str(path))}?mode={mode}"
 
 
+# SQL functions used by inserts (set-wise copies included) and migrations; pure and deterministic.
+_SQL_FUNCTIONS: dict[str, tuple[Callable[..., str], int]] = {
+    "d5e_norm": (text.normalize, 1),
+    "d5e_flatten": (text.flatten_json, 1),
+    "d5e_hash": (text.content_hash, 1),
+    "d5e_fallback_name": (text.fallback_name, 2),
+}
+
+
 def _register_functions(conn: apsw.Connection) -> None:
-    conn.create_scalar_function("d5e_norm", text.normalize, 1, deterministic=True)
-    conn.create_scalar_function("d5e_flatten", text.flatten_json, 1, deterministic=True)
-    conn.create_scalar_function("d5e_hash", text.content_hash, 1, deterministic=True)
-    conn.create_scalar_function("d5e_fallback_name", text.fallback_name, 2, deterministic=True)
+    for name, (fn, nargs) in _SQL_FUNCTIONS.items():
+        conn.create_scalar_function(name, cast(Any, fn), nargs, deterministic=True)
 
 
 def _load_vec(conn: apsw.Connection) -> None:
@@ -93,11 +100,12 @@ def _load_vec(conn: apsw.Connection) -> None:
 def _check_identity(conn: apsw.Connection, path: Path) -> int:
     """Return the schema version; refuse foreign, corrupt or too-new files. Writes nothing."""
     try:
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]  # type: ignore[index]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]  # type: ignore[index]
-        tables = conn.execute(
-            "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'"
-        ).fetchone()[0]  # type: ignore[index]
+        # One statement, one snapshot: another process may be creating the schema right now.
+        app_id, version, tables = conn.execute(
+            "SELECT (SELECT application_id FROM pragma_application_id()),"
+            " (SELECT user_version FROM pragma_user_version()),"
+            " (SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%')"
+        ).fetchone()  # type: ignore[misc]
     except (apsw.NotADBError, apsw.CorruptError) as exc:
         raise DatabaseError(f"{path} is not a SQLite database (or is corrupt): {exc}") from exc
     if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables):
@@ -191,18 +199,26 @@ def backups_dir(path: Path) -> Path:
     return path.with_name(path.name + ".backups")
 
 
-def backup(conn: apsw.Connection, path: Path, label: str) -> Path:
-    """Copy the database (consistently, with the backup API) into `<db>.backups/`."""
+def backup(path: Path, label: str) -> Path:
+    """Copy the database (consistently, with the backup API) into `<db>.backups/`.
+
+    It reads through a connection of its own, so it may run while the caller holds the write
+    lock (WAL readers are never blocked) and sees the last committed state.
+    """
     folder = backups_dir(path)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = folder / f"{stamp}-{label}.sqlite3"
+    source = apsw.Connection(
+        _uri(path, "ro"), flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
+    )
     dest = apsw.Connection(str(target))
     try:
-        with dest.backup("main", conn, "main") as b:
+        with dest.backup("main", source, "main") as b:
             b.step()
     finally:
         dest.close()
+        source.close()
     return target
 
 
@@ -227,7 +243,7 @@ def migrate(conn: apsw.Connection, path: Path) -> list[str]:
             return []
         current = conn.execute("PRAGMA user_version").fetchone()[0]  # type: ignore[index]
         if current > 0:
-            saved = backup(conn, path, f"before-v{todo[-1].version}")
+            saved = backup(path, f"before-v{todo[-1].version}")
             done.append(f"backed up schema v{current} to {saved}")
         conn.execute(_CREATE_HISTORY)
         for m in todo:
@@ -265,7 +281,9 @@ def rollback(path: Path) -> str:
         raise DatabaseError(f"no backup to roll back to in {folder}")
     newest = saved[-1]
     conn = connect(path, migrate_now=False)
-    source = apsw.Connection(_uri(newest, "ro"), flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
+    source = apsw.Connection(
+        _uri(newest, "ro"), flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
+    )
     try:
         _check_identity(source, newest)
         with conn.backup("main", source, "main") as b:

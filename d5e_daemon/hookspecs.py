@@ -40,7 +40,7 @@ def register_loaders(register: Callable[[str, PathLoader], None]) -> None:
 
 
 @hookspec
-def priority_rules() -> list[PriorityRule]:
+def priority_rules() -> list[PriorityRule]:  # type: ignore[empty-body]
     """Return rules such as "my-pack wins over srd-2014 for monsters".
 
     Rules set the default order of packs in every profile that enables them; a workspace's own

@@ -39,8 +39,14 @@ class Plugins:
         for impl in reversed(caller.get_hookimpls()):
             yield impl.plugin_name, impl.function, list(impl.argnames)
 
-    def _call(self, name: str, hook: str, fn: Callable[..., Any], argnames: list[str],
-              kwargs: dict[str, Any]) -> Any:
+    def _call(
+        self,
+        name: str,
+        hook: str,
+        fn: Callable[..., Any],
+        argnames: list[str],
+        kwargs: dict[str, Any],
+    ) -> Any:
         try:
             return fn(*(kwargs[a] for a in argnames))
         except Exception as exc:

@@ -40,7 +40,9 @@ class EntryRow:
         return f"{self.pack}:{self.collection}/{self.slug}"
 
     def entry(self) -> Entry:
-        source = Source(path=self.source_path, line=self.source_line or 1) if self.source_path else None
+        source = (
+            Source(path=self.source_path, line=self.source_line or 1) if self.source_path else None
+        )
         return Entry(
             collection=self.collection,
             slug=self.slug,
@@ -196,9 +198,7 @@ def attached_metadata(conn: apsw.Connection, alias: str) -> dict[str, str]:
     return {k: v for k, v in conn.execute(f"SELECT key, value FROM {alias}.metadata")}  # noqa: S608
 
 
-def copy_table(
-    conn: apsw.Connection, pack_id: str, alias: str, table: str, collection: str
-) -> int:
+def copy_table(conn: apsw.Connection, pack_id: str, alias: str, table: str, collection: str) -> int:
     """Copy one 5e-database-shaped table set-wise; return the number of rows copied.
 
     `table` must be one of `attached_tables(conn, alias)` (checked by the caller): identifiers
@@ -259,9 +259,10 @@ def rebuild_resolved(conn: apsw.Connection, profile_id: str | None = None) -> No
     Highest priority wins; equal priorities fall back to the pack id, so the result never
     depends on insertion order.
     """
+    args: tuple[str, ...] = ()
     if profile_id is None:
         conn.execute("DELETE FROM resolved")
-        scope, args = "", ()
+        scope = ""
     else:
         conn.execute("DELETE FROM resolved WHERE profile_id = ?", (profile_id,))
         scope, args = "WHERE pp.profile_id = ?", (profile_id,)
@@ -506,5 +507,7 @@ def counts_by_collection(conn: apsw.Connection, pack_id: str) -> dict[str, int]:
 
 
 def resolved_count(conn: apsw.Connection, profile_id: str) -> int:
-    row = conn.execute("SELECT count(*) FROM resolved WHERE profile_id = ?", (profile_id,)).fetchone()
+    row = conn.execute(
+        "SELECT count(*) FROM resolved WHERE profile_id = ?", (profile_id,)
+    ).fetchone()
     return int(row[0]) if row else 0

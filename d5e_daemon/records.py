@@ -104,8 +104,10 @@ class PackProblem(Base):
     field: str = ""
 
     def __str__(self) -> str:
-        where = self.file + (f":{self.line}" if self.line else "") + (
-            f":{self.column}" if self.column else ""
+        where = (
+            self.file
+            + (f":{self.line}" if self.line else "")
+            + (f":{self.column}" if self.column else "")
         )
         return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
 

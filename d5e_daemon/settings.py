@@ -41,8 +41,12 @@ class Settings(msgspec.Struct, kw_only=True, rename="camel"):
 def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
     """The settings given by `D5E_DB`, `D5E_EDITION`, `D5E_PROFILE`, `D5E_LOG_LEVEL`."""
     env = dict(os.environ) if env is None else env
-    names = {"D5E_DB": "db", "D5E_EDITION": "edition", "D5E_PROFILE": "profile",
-             "D5E_LOG_LEVEL": "logLevel"}
+    names = {
+        "D5E_DB": "db",
+        "D5E_EDITION": "edition",
+        "D5E_PROFILE": "profile",
+        "D5E_LOG_LEVEL": "logLevel",
+    }
     return {key: env[var] for var, key in names.items() if env.get(var)}
 
 

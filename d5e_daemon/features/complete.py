@@ -40,9 +40,15 @@ def fuzzy_score(query: str, name: str) -> float:
     """How well `name` answers `query` typed with typos: the whole name, or its beginning, or
     the name without spaces (`flametongue`), or its words in any order (`silk rope`)."""
     compact_q, compact_n = query.replace(" ", ""), name.replace(" ", "")
+    # A typo in what has been typed so far: compare with the name's beginning, allowing the
+    # typo to have dropped or added one letter.
+    n = len(query)
+    begins = (
+        max(fuzz.ratio(query, name[:k]) for k in (n - 1, n, n + 1)) if len(name) > n + 2 else 0.0
+    )
     return max(
         fuzz.ratio(query, name),
-        0.95 * fuzz.ratio(query, name[: len(query)]) if len(name) > len(query) + 2 else 0.0,
+        0.95 * begins,
         fuzz.ratio(compact_q, compact_n),
         0.9 * fuzz.token_sort_ratio(query, name),
         0.9 * fuzz.token_set_ratio(query, name) if " " in query else 0.0,
@@ -79,11 +85,7 @@ def match_names(
             conn, profile, _trigrams(query), cols, pack, FUZZY_CANDIDATES
         )
         scored = sorted(
-            (
-                (fuzzy_score(query, row.norm_name), row)
-                for row in candidates
-                if row.id not in found
-            ),
+            ((fuzzy_score(query, row.norm_name), row) for row in candidates if row.id not in found),
             key=lambda pair: (-pair[0], len(pair[1].norm_name), pair[1].norm_name),
         )
         for score, row in scored:

@@ -11,15 +11,33 @@ from ..protocol import EntryInfo, EntryRef, LookupParams, LookupResult, PackCred
 from ..text import normalize
 from .complete import match_names
 
-REF_RE = re.compile(r"(?:(?P<pack>[a-z0-9][a-z0-9-]*):)?(?P<collection>[a-z][a-z0-9-]*)/(?P<slug>[a-z0-9][a-z0-9-]*)")
+REF_RE = re.compile(
+    r"(?:(?P<pack>[a-z0-9][a-z0-9-]*):)?(?P<collection>[a-z][a-z0-9-]*)/(?P<slug>[a-z0-9][a-z0-9-]*)"
+)
 SUGGESTIONS = 5
 
 # When one name is used in several collections ("Thieves' Tools"), the reader most likely means
 # the first of these; the others are listed in `also`.
 COLLECTION_ORDER = (
-    "spells", "monsters", "magic-items", "equipment", "conditions", "classes", "subclasses",
-    "races", "species", "subraces", "subspecies", "feats", "backgrounds", "features", "traits",
-    "rule-sections", "rules", "skills", "proficiencies",
+    "spells",
+    "monsters",
+    "magic-items",
+    "equipment",
+    "conditions",
+    "classes",
+    "subclasses",
+    "races",
+    "species",
+    "subraces",
+    "subspecies",
+    "feats",
+    "backgrounds",
+    "features",
+    "traits",
+    "rule-sections",
+    "rules",
+    "skills",
+    "proficiencies",
 )
 
 
@@ -47,7 +65,10 @@ def _ref(row: queries.EntryRow) -> EntryRef:
 
 def _shadow(row: queries.EntryRow) -> Shadowed:
     return Shadowed(
-        ref=row.ref, pack=row.pack, name=row.name, collection=row.collection,
+        ref=row.ref,
+        pack=row.pack,
+        name=row.name,
+        collection=row.collection,
         priority=row.priority or 0,
     )
 
@@ -60,7 +81,9 @@ def suggestions(app: App, text: str, collections: list[str], pack: str | None) -
     return [f"{m.row.pack}:{m.row.collection}/{m.row.slug}" for m in matches]
 
 
-def _not_found(app: App, what: str, text: str, collections: list[str], pack: str | None) -> NotFound:
+def _not_found(
+    app: App, what: str, text: str, collections: list[str], pack: str | None
+) -> NotFound:
     found = suggestions(app, text, collections, pack)
     hint = f"; did you mean {', '.join(found[:3])}?" if found else ""
     return NotFound(f"no entry {what}{hint}", {"suggestions": found})
@@ -80,7 +103,9 @@ def _find_by_ref(app: App, params: LookupParams, ref: str) -> queries.EntryRow:
     return row
 
 
-def _find_by_name(app: App, params: LookupParams, name: str) -> tuple[queries.EntryRow, list[EntryRef]]:
+def _find_by_name(
+    app: App, params: LookupParams, name: str
+) -> tuple[queries.EntryRow, list[EntryRef]]:
     norm = normalize(name)
     collections = [params.collection] if params.collection else []
     if params.pack:
@@ -110,15 +135,25 @@ def lookup(app: App, params: LookupParams) -> LookupResult:
     pack = queries.get_pack(app.conn, row.pack)
     assert pack is not None  # an entry's pack row exists (foreign key)
     credit = PackCredit(
-        id=pack.id, title=pack.title, version=pack.version, license=pack.license,
+        id=pack.id,
+        title=pack.title,
+        version=pack.version,
+        license=pack.license,
         attribution=pack.attribution,
     )
     markdown = app.render(entry, "markdown").rstrip() + "\n\n---\n" + _credit_line(credit)
     return LookupResult(
         entry=EntryInfo(
-            ref=row.ref, pack=row.pack, name=row.name, collection=row.collection, slug=row.slug,
-            qualified_ref=row.qualified_ref, data=entry.data, source=entry.source,
-            extends=row.extends, priority=priority,
+            ref=row.ref,
+            pack=row.pack,
+            name=row.name,
+            collection=row.collection,
+            slug=row.slug,
+            qualified_ref=row.qualified_ref,
+            data=entry.data,
+            source=entry.source,
+            extends=row.extends,
+            priority=priority,
         ),
         markdown=markdown,
         pack_info=credit,

