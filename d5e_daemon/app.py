@@ -7,6 +7,7 @@ CLI and the JSON-RPC handlers are thin wrappers around them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -32,6 +33,7 @@ class App:
         self.plugins = plugins if plugins is not None else get_plugins()
         self.db = Database(self.db_path)
         self.warnings: list[str] = []
+        self._on_packs_changed: list[Callable[[list[str]], None]] = []
 
     @property
     def conn(self) -> apsw.Connection:
@@ -72,10 +74,23 @@ class App:
         )
         return self.db.write(lambda conn: packs.apply_profile(conn, self.profile, priorities))
 
+    def on_packs_changed(self, listener: Callable[[list[str]], None]) -> None:
+        """Call `listener(pack_ids)` after packs were installed, upgraded or removed."""
+        self._on_packs_changed.append(listener)
+
+    def packs_changed(self, pack_ids: list[str]) -> None:
+        for listener in self._on_packs_changed:
+            try:
+                listener(pack_ids)
+            except Exception:
+                log.exception("a packs-changed listener failed")
+
     def start(self) -> None:
         """Everything a fresh database needs before the first answer."""
-        self.install_builtin_packs()
+        changed = [r.pack for r in self.install_builtin_packs() if r.action != "unchanged"]
         self.sync_profile()
+        if changed:
+            self.packs_changed(changed)
 
     def close(self) -> None:
         self.db.close()

@@ -11,10 +11,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import apsw
 import msgspec
 
 from . import __version__, db
-from .errors import D5eError
+from .errors import D5eError, DatabaseError
 from .settings import Settings, build, from_env
 
 log = logging.getLogger("d5e")
@@ -108,18 +109,24 @@ def cmd_complete(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(result)
         return 0
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
-    for column in ("name", "ref", "detail", "match"):
-        table.add_column(column)
-    for item in result.items:
-        table.add_row(item.name, f"{item.pack}:{item.ref}", item.detail, item.match)
     if not result.items:
         sys.stderr.write("no matches\n")
         return 0
-    _console().print(table)
+    _print_completions(result.items)
     return 0
+
+
+def _print_completions(items: Sequence[Any]) -> None:
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    table.add_column("name")
+    table.add_column("ref", no_wrap=True)
+    table.add_column("detail")
+    table.add_column("match")
+    for item in items:
+        table.add_row(item.name, f"{item.pack}:{item.ref}", item.detail, item.match)
+    _console().print(table)
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
@@ -207,8 +214,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         console.print("[bold]$ d5e lookup fireball[/bold]")
         _print_markdown(lookup(app, LookupParams(name="fireball")).markdown)
         console.print("\n[bold]$ d5e complete 'magic misile'[/bold]")
-        for item in complete(app, CompleteParams(prefix="magic misile", limit=5)).items:
-            console.print(f"  {item.name:<28} {item.pack}:{item.ref:<32} {item.detail}")
+        _print_completions(complete(app, CompleteParams(prefix="magic misile", limit=5)).items)
     finally:
         app.close()
     console.print(
@@ -293,5 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except D5eError as exc:
         return _fail(exc, as_json)
+    except apsw.Error as exc:
+        message = f"database error: {exc} (is the file damaged? `PRAGMA integrity_check` tells)"
+        return _fail(DatabaseError(message), as_json)
     except KeyboardInterrupt:
         return 130
