@@ -1,15 +1,19 @@
 """Name matching quality: recall@1, recall@5 and MRR of `d5e/complete` on an eval set.
 
-    .venv/bin/python bench/names.py [--eval ../shared/eval/lookup-dev.jsonl] [--db PATH] [-v]
+    .venv/bin/python bench/names.py [--eval ../shared/eval/lookup-dev.jsonl] [--synthetic 300] [-v]
 
 A query counts as found at rank k when any of its relevant refs is among the first k items.
+`--synthetic N` adds N queries made from random SRD names of the main collections with one or two
+random typos (deterministic seed): a check that the matching generalises beyond the eval set.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
+import string
 import sys
 import tempfile
 from collections import defaultdict
@@ -23,16 +27,48 @@ from d5e_daemon.settings import build
 DEFAULT_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "lookup-dev.jsonl"
 
 
+def typo(word: str, rng: random.Random) -> str:
+    i = rng.randrange(len(word))
+    letter = rng.choice(string.ascii_lowercase)
+    kind = rng.choice(["drop", "add", "swap", "replace"])
+    if kind == "drop" and len(word) > 3:
+        return word[:i] + word[i + 1 :]
+    if kind == "add":
+        return word[:i] + letter + word[i:]
+    if kind == "swap" and i < len(word) - 1:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    return word[:i] + letter + word[i + 1 :]
+
+
+def synthetic(app: App, n: int, seed: int = 5) -> list[dict[str, object]]:
+    rng = random.Random(seed)
+    rows = list(
+        app.conn.execute(
+            "SELECT collection, slug, name FROM entry WHERE pack_id = 'srd-2014' AND collection IN "
+            "('spells', 'monsters', 'magic-items', 'equipment', 'conditions') ORDER BY id"
+        )
+    )
+    out: list[dict[str, object]] = []
+    for collection, slug, name in rng.sample(rows, n):
+        query = name.lower()
+        for _ in range(rng.choice([1, 1, 2])):
+            query = typo(query, rng)
+        out.append({"query": query, "relevant": [f"{collection}/{slug}"], "type": "synthetic"})
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--eval", type=Path, default=DEFAULT_EVAL)
     ap.add_argument("--db", help="database to use (default: a fresh one in a temp dir)")
+    ap.add_argument("--synthetic", type=int, default=0, help="add N generated typo queries")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every miss")
     args = ap.parse_args()
     queries = [json.loads(line) for line in args.eval.read_text().splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         app = App(build({"db": args.db or str(Path(tmp) / "d5e.sqlite3")}))
         app.start()
+        queries += synthetic(app, args.synthetic)
         ranks: dict[str, list[int | None]] = defaultdict(list)
         for q in queries:
             items = complete(app, CompleteParams(prefix=q["query"], limit=10)).items
@@ -41,7 +77,10 @@ def main() -> int:
             ranks[q["type"]].append(rank)
             ranks["all"].append(rank)
             if args.verbose and rank != 1:
-                print(f"{q['id']} {q['query']!r}: rank {rank}; got {refs[:5]}", file=sys.stderr)
+                print(
+                    f"{q.get('id', '-')} {q['query']!r}: rank {rank}; got {refs[:5]}",
+                    file=sys.stderr,
+                )
         app.close()
     print(f"{'type':<8} {'n':>3} {'R@1':>6} {'R@5':>6} {'MRR@10':>7}")
     for kind, rs in sorted(ranks.items(), key=lambda kv: (kv[0] != "all", kv[0])):

@@ -20,7 +20,7 @@ def test_exact_then_prefix_shortest_first(app: App) -> None:
         ("Fire", "damage-types", "exact"),
         ("Fireball", "spells", "prefix"),
         ("Fire Bolt", "spells", "prefix"),
-        ("Fire Giant", "monsters", "prefix"),
+        ("Fire Storm", "spells", "prefix"),  # as long as Fire Giant; spells come first
     ]
     goblin = complete(app, CompleteParams(prefix="goblin", limit=3)).items
     assert [(i.name, i.match) for i in goblin][:2] == [("Goblin", "exact"), ("Goblin", "exact")]

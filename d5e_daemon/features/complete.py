@@ -23,6 +23,21 @@ FUZZY_CANDIDATES = 80
 FUZZY_MIN_SCORE = 72.0
 TIERS = ("exact", "prefix", "word", "fuzzy")
 
+# Among equally good matches, and when one name is used in several collections ("Thieves'
+# Tools"), the reader most likely means the first of these; table-like collections come last.
+COLLECTION_ORDER = (
+    "spells", "monsters", "magic-items", "equipment", "conditions", "classes", "subclasses",
+    "races", "species", "subraces", "subspecies", "feats", "backgrounds", "features", "traits",
+    "rule-sections", "rules", "skills", "proficiencies",
+)  # fmt: skip
+
+
+def collection_rank(collection: str) -> int:
+    try:
+        return COLLECTION_ORDER.index(collection)
+    except ValueError:
+        return len(COLLECTION_ORDER)
+
 
 @dataclass(frozen=True)
 class NameMatch:
@@ -32,8 +47,24 @@ class NameMatch:
 
 
 def _trigrams(text: str) -> list[str]:
-    grams = dict.fromkeys(text[i : i + 3] for i in range(len(text) - 2))
+    """The trigrams of ` text `, padded like the index so that word edges count (`chst` → ` ch`)."""
+    padded = f" {text} "
+    grams = dict.fromkeys(padded[i : i + 3] for i in range(len(padded) - 2))
     return list(grams)[:48]
+
+
+def _word_overlap(query: str, name: str) -> float:
+    """F-measure of the words two names share, each word matched to its closest counterpart
+    (typos allowed) and weighted by its length: `tensers floating disk` answers `floating disk`
+    well, `wand of firabaljs` answers `wand` poorly."""
+    q_words, n_words = query.split(), name.split()
+
+    def covered(words: list[str], others: list[str]) -> float:
+        total = sum(len(w) for w in words)
+        return sum(len(w) * max(fuzz.ratio(w, o) for o in others) for w in words) / total
+
+    precision, recall = covered(n_words, q_words), covered(q_words, n_words)
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
 def fuzzy_score(query: str, name: str) -> float:
@@ -50,8 +81,7 @@ def fuzzy_score(query: str, name: str) -> float:
         fuzz.ratio(query, name),
         0.95 * begins,
         fuzz.ratio(compact_q, compact_n),
-        0.9 * fuzz.token_sort_ratio(query, name),
-        0.9 * fuzz.token_set_ratio(query, name) if " " in query else 0.0,
+        0.95 * _word_overlap(query, name),
     )
 
 
@@ -86,13 +116,23 @@ def match_names(
         )
         scored = sorted(
             ((fuzzy_score(query, row.norm_name), row) for row in candidates if row.id not in found),
-            key=lambda pair: (-pair[0], len(pair[1].norm_name), pair[1].norm_name),
+            key=lambda pair: (
+                -pair[0],
+                collection_rank(pair[1].collection),
+                len(pair[1].norm_name),
+            ),
         )
         for score, row in scored:
             if score < FUZZY_MIN_SCORE or len(found) >= limit:
                 break
             found[row.id] = NameMatch(row, 3, score)
-    return sorted(found.values(), key=lambda m: m.tier)
+    return sorted(found.values(), key=_rank)
+
+
+def _rank(m: NameMatch) -> tuple[int, int, int, str]:
+    if m.tier == 3:  # fuzzy matches arrive ordered by score
+        return (m.tier, 0, 0, "")
+    return (m.tier, len(m.row.norm_name), collection_rank(m.row.collection), m.row.norm_name)
 
 
 def complete(app: App, params: CompleteParams) -> CompleteResult:

@@ -9,43 +9,12 @@ from ..app import App
 from ..errors import InvalidParams, NotFound
 from ..protocol import EntryInfo, EntryRef, LookupParams, LookupResult, PackCredit, Shadowed
 from ..text import normalize
-from .complete import match_names
+from .complete import collection_rank, match_names
 
 REF_RE = re.compile(
     r"(?:(?P<pack>[a-z0-9][a-z0-9-]*):)?(?P<collection>[a-z][a-z0-9-]*)/(?P<slug>[a-z0-9][a-z0-9-]*)"
 )
 SUGGESTIONS = 5
-
-# When one name is used in several collections ("Thieves' Tools"), the reader most likely means
-# the first of these; the others are listed in `also`.
-COLLECTION_ORDER = (
-    "spells",
-    "monsters",
-    "magic-items",
-    "equipment",
-    "conditions",
-    "classes",
-    "subclasses",
-    "races",
-    "species",
-    "subraces",
-    "subspecies",
-    "feats",
-    "backgrounds",
-    "features",
-    "traits",
-    "rule-sections",
-    "rules",
-    "skills",
-    "proficiencies",
-)
-
-
-def collection_rank(collection: str) -> int:
-    try:
-        return COLLECTION_ORDER.index(collection)
-    except ValueError:
-        return len(COLLECTION_ORDER)
 
 
 def parse_ref(ref: str) -> tuple[str | None, str, str]:

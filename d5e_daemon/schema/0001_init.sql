@@ -43,30 +43,31 @@ CREATE VIRTUAL TABLE IF NOT EXISTS name_words USING fts5(
     norm_name, content = 'entry', content_rowid = 'id',
     tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3'
 );
--- Trigrams of names, the candidates of typo-tolerant matching.
+-- Trigrams of names padded with a space at each end (so word edges count, as in pg_trgm), the
+-- candidates of typo-tolerant matching. Contentless: the padded text lives only in the index.
 CREATE VIRTUAL TABLE IF NOT EXISTS name_trigrams USING fts5(
-    norm_name, content = 'entry', content_rowid = 'id', tokenize = 'trigram'
+    padded_name, content = '', contentless_delete = 1, tokenize = 'trigram'
 );
 
 CREATE TRIGGER IF NOT EXISTS entry_ai AFTER INSERT ON entry BEGIN
     INSERT INTO entry_fts (rowid, name, body) VALUES (new.id, new.name, new.body);
     INSERT INTO name_words (rowid, norm_name) VALUES (new.id, new.norm_name);
-    INSERT INTO name_trigrams (rowid, norm_name) VALUES (new.id, new.norm_name);
+    INSERT INTO name_trigrams (rowid, padded_name) VALUES (new.id, ' ' || new.norm_name || ' ');
 END;
 
 CREATE TRIGGER IF NOT EXISTS entry_ad AFTER DELETE ON entry BEGIN
     INSERT INTO entry_fts (entry_fts, rowid, name, body) VALUES ('delete', old.id, old.name, old.body);
     INSERT INTO name_words (name_words, rowid, norm_name) VALUES ('delete', old.id, old.norm_name);
-    INSERT INTO name_trigrams (name_trigrams, rowid, norm_name) VALUES ('delete', old.id, old.norm_name);
+    DELETE FROM name_trigrams WHERE rowid = old.id;
 END;
 
 CREATE TRIGGER IF NOT EXISTS entry_au AFTER UPDATE OF name, norm_name, body ON entry BEGIN
     INSERT INTO entry_fts (entry_fts, rowid, name, body) VALUES ('delete', old.id, old.name, old.body);
     INSERT INTO name_words (name_words, rowid, norm_name) VALUES ('delete', old.id, old.norm_name);
-    INSERT INTO name_trigrams (name_trigrams, rowid, norm_name) VALUES ('delete', old.id, old.norm_name);
+    DELETE FROM name_trigrams WHERE rowid = old.id;
     INSERT INTO entry_fts (rowid, name, body) VALUES (new.id, new.name, new.body);
     INSERT INTO name_words (rowid, norm_name) VALUES (new.id, new.norm_name);
-    INSERT INTO name_trigrams (rowid, norm_name) VALUES (new.id, new.norm_name);
+    INSERT INTO name_trigrams (rowid, padded_name) VALUES (new.id, ' ' || new.norm_name || ' ');
 END;
 
 -- A profile is one workspace's (campaign's) choice of packs and their priorities.
