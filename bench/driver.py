@@ -1,94 +1,13 @@
-"""A minimal JSON-RPC client over a daemon's stdio (LSP framing), for benchmarks."""
+"""Helpers shared by the benchmarks (the JSON-RPC client itself is `d5e_daemon.client`)."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
-from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from d5e_daemon.client import Daemon, RpcError
 
-
-class RpcError(Exception):
-    def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__(error.get("message"))
-        self.error = error
-
-
-class Daemon:
-    """`d5e serve` as a subprocess; `request()` sends one message and waits for its answer."""
-
-    def __init__(self, db: Path, *extra: str, env: dict[str, str] | None = None) -> None:
-        self.started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "d5e_daemon", "serve", "--db", str(db), *extra],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
-            cwd=REPO,
-        )
-        self.next_id = 0
-
-    def send(self, method: str, params: Any = None, *, notify: bool = False) -> int:
-        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
-        if params is not None:
-            message["params"] = params
-        if not notify:
-            self.next_id += 1
-            message["id"] = self.next_id
-        body = json.dumps(message).encode()
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-        self.proc.stdin.flush()
-        return self.next_id
-
-    def receive(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        length = 0
-        while True:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise EOFError("the daemon closed its stdout")
-            if line in (b"\r\n", b"\n"):
-                break
-            name, _, value = line.decode("ascii").partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value)
-        message: dict[str, Any] = json.loads(self.proc.stdout.read(length))
-        return message
-
-    def request(self, method: str, params: Any = None) -> Any:
-        msg_id = self.send(method, params)
-        while True:
-            message = self.receive()
-            if message.get("id") == msg_id and "method" not in message:
-                if "error" in message:
-                    raise RpcError(message["error"])
-                return message.get("result")
-
-    def initialize(self, options: dict[str, Any] | None = None) -> float:
-        """Initialize; return seconds from spawn to the initialize result."""
-        self.request(
-            "initialize",
-            {"processId": os.getpid(), "capabilities": {}, "initializationOptions": options or {}},
-        )
-        elapsed = time.perf_counter() - self.started
-        self.send("initialized", {}, notify=True)
-        return elapsed
-
-    def close(self) -> None:
-        try:
-            self.request("shutdown")
-            self.send("exit", notify=True)
-            self.proc.wait(timeout=10)
-        except (OSError, EOFError, subprocess.TimeoutExpired):
-            self.proc.kill()
-            self.proc.wait()
+__all__ = ["Daemon", "RpcError", "machine", "percentile", "row"]
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -16,9 +16,15 @@ from typing import Any, TypeVar
 import cattrs
 import msgspec
 from lsprotocol import types
+from lsprotocol.types import ResponseError
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, default_converter
+from pygls.protocol import (
+    JsonRPCNotification,
+    JsonRPCRequestMessage,
+    LanguageServerProtocol,
+    default_converter,
+)
 
 from . import __version__, protocol
 from .app import App
@@ -33,6 +39,8 @@ P = TypeVar("P", bound=protocol.Params)
 
 SERVER_NOT_INITIALIZED = -32002
 INTERNAL_ERROR = -32603
+INVALID_REQUEST = -32600
+PARSE_ERROR = -32700
 
 
 def _converter() -> cattrs.Converter:
@@ -64,12 +72,53 @@ class _ExpectedErrors(logging.Filter):
         return not (isinstance(exc, JsonRpcException) and exc.code != INTERNAL_ERROR)
 
 
+class D5eProtocol(LanguageServerProtocol):
+    """pygls' protocol, answering what pygls would silently drop or answer with a traceback:
+    a message that is not a JSON-RPC object, a method that is not a string, and a request after
+    `shutdown` get -32600 (LSP: "InvalidRequest"); no error response carries a traceback."""
+
+    def handle_message(self, message: Any) -> None:
+        msg_id = message.get("id") if isinstance(message, dict) else getattr(message, "id", None)
+        method = getattr(message, "method", None)
+        if isinstance(message, dict | list) or not hasattr(message, "jsonrpc"):
+            self.send_error(msg_id, INVALID_REQUEST, "not a JSON-RPC 2.0 message object")
+        elif method is not None and not isinstance(method, str):
+            self.send_error(msg_id, INVALID_REQUEST, "`method` must be a string")
+        elif self._shutdown and method not in (None, types.EXIT) and msg_id is not None:
+            self.send_error(msg_id, INVALID_REQUEST, "the server is shutting down")
+        else:
+            super().handle_message(message)
+
+    def send_error(self, msg_id: Any, code: int, message: str) -> None:
+        # A plain dict: pygls would drop `"id": null`, which JSON-RPC 2.0 requires when an
+        # error cannot be tied to a request.
+        self._send_data(
+            {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}
+        )
+
+    def _send_response(
+        self, msg_id: Any, result: Any | None = None, error: ResponseError | None = None
+    ) -> None:
+        if error is not None and isinstance(error.data, dict) and "traceback" in error.data:
+            log.error("%s\n%s", error.message, "".join(error.data["traceback"]))
+            error = ResponseError(code=error.code, message=error.message)
+        super()._send_response(msg_id, result, error)
+
+
 class D5eServer(LanguageServer):
     def __init__(self, base: Settings, on_initialized: Callable[[], None] | None = None) -> None:
-        super().__init__("d5e", __version__, converter_factory=_converter)
+        super().__init__("d5e", __version__, protocol_cls=D5eProtocol, converter_factory=_converter)
         self.base = base
         self.on_initialized = on_initialized
         self.app: App | None = None
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """A body that is not JSON (or nests too deep to parse) gets -32700 with id null."""
+        if source is JsonRpcException and isinstance(error, ValueError | RecursionError):
+            assert isinstance(self.protocol, D5eProtocol)
+            self.protocol.send_error(None, PARSE_ERROR, f"parse error: {error}")
+            return
+        super().report_server_error(error, source)
 
     def require_app(self) -> App:
         if self.app is None:
