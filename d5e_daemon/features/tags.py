@@ -19,6 +19,7 @@ from .. import queries
 from ..app import App
 from ..text import normalize
 from .complete import match_names
+from .lookup import collection_rank
 
 # Tag names (matched case-insensitively) → the collections they refer to, the preferred first.
 # The 5etools names, plus `monster`, `species` and `rule` for readers of the d5e collections.
@@ -235,23 +236,32 @@ class Resolver:
 
     def _unknown_ref(self, tag: Tag, what: str, collections: tuple[str, ...]) -> Resolution:
         app = self.app
-        matches = match_names(
-            app, tag.name, collections=list(collections), pack=tag.pack, limit=SUGGESTIONS
-        )
-        if not matches:  # the right name under the wrong tag: {@spell goblin}
-            matches = match_names(
-                app, tag.name, collections=list(TAGGED_COLLECTIONS), pack=tag.pack, limit=1
+        # The right name under the wrong tag ({@spell goblin}) first, then close names.
+        norm = normalize(tag.name)
+        if tag.pack is None:
+            elsewhere = queries.winners_by_norm_name(
+                app.conn, app.profile, norm, TAGGED_COLLECTIONS
             )
+        else:
+            elsewhere = queries.entries_in_pack_by_norm_name(
+                app.conn, tag.pack, norm, TAGGED_COLLECTIONS
+            )
+        elsewhere.sort(key=lambda r: collection_rank(r.collection))
+        rows: list[tuple[str, str]] = [(r.collection, r.name) for r in elsewhere]
+        rows += [
+            (m.row.collection, m.row.name)
+            for m in match_names(
+                app, tag.name, collections=list(collections), pack=tag.pack, limit=SUGGESTIONS
+            )
+        ]
         fixes = tuple(
             Fix(
-                tag=tag.tag
-                if m.row.collection in collections
-                else COLLECTION_TAG[m.row.collection],
-                name=m.row.name.lower(),
-                label=m.row.name,
+                tag=tag.tag if collection in collections else COLLECTION_TAG[collection],
+                name=name.lower(),
+                label=name,
             )
-            for m in matches
-        )
+            for collection, name in dict.fromkeys(rows)
+        )[:SUGGESTIONS]
         where = f" in pack {tag.pack}" if tag.pack else ""
         hint = f"; did you mean {_either([fix_text(tag, f) for f in fixes])}?" if fixes else ""
         return Resolution(
