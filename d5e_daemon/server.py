@@ -281,7 +281,7 @@ def _register_prose_features(server: D5eServer) -> None:
     @server.feature(types.WORKSPACE_SYMBOL)
     def workspace_symbol(
         ls: D5eServer, params: types.WorkspaceSymbolParams
-    ) -> list[types.WorkspaceSymbol]:
+    ) -> list[types.SymbolInformation]:
         app = ls.require_app()
         return _answer("workspace/symbol", lambda: markdown.workspace_symbols(app, params.query))
 

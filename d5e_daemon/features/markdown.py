@@ -486,14 +486,17 @@ def document_links(resolver: Resolver, doc: TextDocument) -> list[types.Document
     return links
 
 
-def workspace_symbols(app: App, query: str, limit: int = 50) -> list[types.WorkspaceSymbol]:
-    """Entries whose names match `query`, typo-tolerant, best first (empty query: none)."""
+def workspace_symbols(app: App, query: str, limit: int = 50) -> list[types.SymbolInformation]:
+    """Entries whose names match `query`, typo-tolerant, best first (empty query: none).
+
+    `SymbolInformation` rather than `WorkspaceSymbol`: every client reads it (older eglot
+    versions read nothing else), and each entry has its location at hand anyway."""
     if not query.strip():
         return []
     matches = match_names(app, query, limit=limit)
     rows = queries.rows_by_ids(app.conn, [m.row.id for m in matches])
     return [
-        types.WorkspaceSymbol(
+        types.SymbolInformation(
             name=row.name,
             kind=SYMBOL_KINDS.get(row.collection, types.SymbolKind.Constant),
             container_name=f"{row.pack} · {row.collection}",
