@@ -19,6 +19,7 @@ LOOKUP = "d5e/lookup"
 COMPLETE = "d5e/complete"
 STATUS = "d5e/status"
 DOCUMENT = "d5e/document"
+TAG_FOR = "d5e/tagFor"
 PACKS_CHANGED = "d5e/packsChanged"
 """Notification: packs were installed, changed or removed (diagnostics are published anew)."""
 
@@ -172,3 +173,17 @@ class DocumentResult(EntryRef):
     uri: str
     text: str
     """The entry's card in Markdown, ending with its pack's title, license and attribution."""
+
+
+# -- d5e/tagFor: the tag an editor inserts for an entry (search results, pickers) -------------
+
+
+class TagForParams(Params):
+    ref: Text
+    """`collection/slug` or `pack:collection/slug`, as in search hits."""
+
+
+class TagForResult(EntryRef):
+    text: str
+    """`{@spell fireball}`; the plain name for collections no tag refers to."""
+    tag: str | None

@@ -28,7 +28,7 @@ from .features import markdown
 from .features.complete import complete
 from .features.lookup import lookup
 from .features.status import status
-from .features.tags import Resolver
+from .features.tags import Resolver, tag_for_entry
 from .settings import Settings, build
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,7 @@ def create_server(base: Settings, on_initialized: Callable[[], None] | None = No
     _method(server, protocol.COMPLETE, protocol.CompleteParams, complete)
     _method(server, protocol.STATUS, protocol.StatusParams, status)
     _method(server, protocol.DOCUMENT, protocol.DocumentParams, markdown.document)
+    _method(server, protocol.TAG_FOR, protocol.TagForParams, tag_for_entry)
     _register_settings(server)
     _register_prose_features(server)
     return server

@@ -14,8 +14,8 @@ from d5e_daemon.app import App
 from d5e_daemon.errors import InvalidParams, NotFound
 from d5e_daemon.features import markdown as md
 from d5e_daemon.features.lookup import lookup
-from d5e_daemon.features.tags import Resolver, Tag, tags_in_line
-from d5e_daemon.protocol import DocumentParams, LookupParams
+from d5e_daemon.features.tags import Resolver, Tag, tag_for_entry, tags_in_line
+from d5e_daemon.protocol import DocumentParams, LookupParams, TagForParams
 
 from . import sourced_brew
 from .conftest import make_app
@@ -383,3 +383,16 @@ def test_answers_follow_the_profile_after_clear(db_path: Path) -> None:
     resolver.clear()
     assert md.diagnostics(resolver, d) == []
     app.close()
+
+
+def test_tag_for_an_entry_pins_the_pack_only_when_needed(app2024: App) -> None:
+    def text(ref: str) -> tuple[str, str | None]:
+        result = tag_for_entry(app2024, TagForParams(ref=ref))
+        return result.text, result.tag
+
+    assert text("spells/fireball") == ("{@spell fireball}", "spell")
+    assert text("srd-2024:conditions/grappled") == ("{@condition grappled}", "condition")
+    assert text("srd-2014:conditions/grappled") == ("{@condition grappled|srd-2014}", "condition")
+    assert text("damage-types/fire") == ("Fire", None)
+    with pytest.raises(NotFound):
+        tag_for_entry(app2024, TagForParams(ref="spells/firebal"))

@@ -17,9 +17,11 @@ from rapidfuzz import fuzz, process
 
 from .. import queries
 from ..app import App
+from ..errors import NotFound
+from ..protocol import TagForParams, TagForResult
 from ..text import normalize
 from .complete import match_names
-from .lookup import collection_rank
+from .lookup import collection_rank, parse_ref
 
 # Tag names (matched case-insensitively) → the collections they refer to, the preferred first.
 # The 5etools names, plus `monster`, `species` and `rule` for readers of the d5e collections.
@@ -302,7 +304,35 @@ def _unknown_tag(tag: Tag) -> Resolution:
     return Resolution(code="unknown-tag", message=f"unknown tag @{tag.tag}{hint}", fixes=fixes)
 
 
-def tag_for(collection: str, name: str) -> str | None:
-    """The tag that refers to an entry: `{@spell fireball}`; None for untagged collections."""
+def tag_for(collection: str, name: str, pack: str | None = None) -> str | None:
+    """The tag that refers to an entry: `{@spell fireball}` (`{@spell fireball|my-brew}` with a
+    pack); None for collections no tag refers to."""
     kind = COLLECTION_TAG.get(collection)
-    return None if kind is None else "{@" + kind + " " + name.lower() + "}"
+    if kind is None:
+        return None
+    return "{@" + kind + " " + name.lower() + (f"|{pack}" if pack else "") + "}"
+
+
+def tag_for_entry(app: App, params: TagForParams) -> TagForResult:
+    """`d5e/tagFor`: what an editor inserts for an entry it found (a search hit, a pick).
+
+    The pack is written into the tag only when the entry would not win without it."""
+    pack, collection, slug = parse_ref(params.ref)
+    winners = queries.entries_for_ref(app.conn, app.profile, collection, slug)
+    row = (
+        queries.entry_in_pack(app.conn, pack, collection, slug)
+        if pack
+        else (winners[0] if winners else None)
+    )
+    if row is None:
+        raise NotFound(f"no entry with ref {params.ref}")
+    pinned = bool(winners) and winners[0].pack != row.pack
+    text = tag_for(row.collection, row.name, row.pack if pinned else None)
+    return TagForResult(
+        ref=row.ref,
+        pack=row.pack,
+        name=row.name,
+        collection=row.collection,
+        text=text or row.name,
+        tag=COLLECTION_TAG.get(row.collection),
+    )
