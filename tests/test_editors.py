@@ -14,8 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from .conftest import REPO, server_command
 
 EDITORS = REPO / "tests" / "editors"
@@ -64,3 +62,13 @@ def test_neovim(tmp_path: Path, db_path: Path) -> None:
         D5E_PLUGIN=str(REPO / "editors" / "nvim"),
     )
     assert "nvim ok" in out
+
+
+def test_emacs_with_eglot(tmp_path: Path, db_path: Path) -> None:
+    out = run(
+        [tool("emacs"), "--batch", "-l", str(EDITORS / "emacs_test.el")],
+        tmp_path,
+        db_path,
+        D5E_PLUGIN=str(REPO / "editors" / "emacs"),
+    )
+    assert "emacs ok" in out
