@@ -72,3 +72,13 @@ def test_emacs_with_eglot(tmp_path: Path, db_path: Path) -> None:
         D5E_PLUGIN=str(REPO / "editors" / "emacs"),
     )
     assert "emacs ok" in out
+
+
+def test_vscode_client_protocol(tmp_path: Path, db_path: Path) -> None:
+    """The extension's logic, and the daemon driven with vscode-languageserver-protocol."""
+    vscode = REPO / "editors" / "vscode"
+    built = vscode / "out" / "test"
+    assert built.is_dir(), "editors/vscode is not built; `make test` builds it (npm ci, tsc)"
+    tests = sorted(str(p) for p in built.glob("*.test.js"))
+    out = run([tool("node"), "--test", *tests], tmp_path, db_path)
+    assert "# fail 0" in out and "# skipped 0" in out and "# pass 11" in out, out
