@@ -3,6 +3,7 @@ hover, definition, links, workspace symbols and the `d5e:` documents."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from d5e_daemon.app import App
+from d5e_daemon.cli import main
 from d5e_daemon.errors import InvalidParams, NotFound
 from d5e_daemon.features import markdown as md
 from d5e_daemon.features.lookup import lookup
@@ -396,3 +398,23 @@ def test_tag_for_an_entry_pins_the_pack_only_when_needed(app2024: App) -> None:
     assert text("damage-types/fire") == ("Fire", None)
     with pytest.raises(NotFound):
         tag_for_entry(app2024, TagForParams(ref="spells/firebal"))
+
+
+def test_cli_check_prints_the_editor_diagnostics(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "ambush.md"
+    page.write_text("# Ambush\n🐉 {@creature goblinn} and {@feat alert}\n{@spell fireball}\n")
+    code = main(["check", str(page), "--db", str(db_path)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.splitlines() == [
+        f"{page}:2:14: warning [unknown-ref] unknown creature 'goblinn'; "
+        'did you mean "goblin" or "hobgoblin"?',
+        f"{page}:2:34: information [disabled-pack] feat 'alert' is only in srd-2024, "
+        "not enabled in this profile (default, edition 2014)",
+    ]
+    page.write_text("{@spell fireball} and {@feat alert}\n")
+    assert main(["check", str(page), "--json", "--db", str(db_path)]) == 0  # information only
+    (only,) = json.loads(capsys.readouterr().out)
+    assert (only["line"], only["column"], only["code"]) == (1, 29, "disabled-pack")

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from lsprotocol import types
 from pygls.workspace import TextDocument
-from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 
 from .. import queries
 from ..app import App
@@ -74,10 +73,22 @@ def is_prose(doc: TextDocument) -> bool:
     return doc.language_id is None or doc.language_id in PROSE_LANGUAGES
 
 
+def _units(text: str, encoding: str | None) -> int:
+    """The length of `text` in the client's code units (pygls counts them a character at a
+    time, too slow for the thousands of ranges of a long document)."""
+    if text.isascii() or encoding == types.PositionEncodingKind.Utf32:
+        return len(text)
+    if encoding == types.PositionEncodingKind.Utf8:
+        return len(text.encode("utf-8"))
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _range(doc: TextDocument, lines: Sequence[str], line: int, start: int, end: int) -> types.Range:
-    return doc.position_codec.range_to_client_units(
-        lines,
-        ServerTextRange(ServerTextPosition(line, start), ServerTextPosition(line, end)),
+    text = lines[line] if line < len(lines) else ""
+    encoding = doc.position_codec.encoding
+    return types.Range(
+        types.Position(line, _units(text[:start], encoding)),
+        types.Position(line, _units(text[:end], encoding)),
     )
 
 

@@ -192,7 +192,7 @@ class Resolver:
         self._names = None
 
     def resolve(self, tag: Tag) -> Resolution:
-        key = (tag.kind, normalize(tag.name), tag.pack)
+        key = (tag.kind, tag.name, tag.pack)
         if key not in self._cache:
             self._cache[key] = self._resolve(tag)
         return self._cache[key]
