@@ -417,4 +417,4 @@ def test_cli_check_prints_the_editor_diagnostics(
     page.write_text("{@spell fireball} and {@feat alert}\n")
     assert main(["check", str(page), "--json", "--db", str(db_path)]) == 0  # information only
     (only,) = json.loads(capsys.readouterr().out)
-    assert (only["line"], only["column"], only["code"]) == (1, 29, "disabled-pack")
+    assert (only["line"], only["column"], only["code"]) == (1, 30, "disabled-pack")
