@@ -302,3 +302,46 @@ async def test_packs_changed_notification_republishes_diagnostics(
         lsp, lambda: lsp.protocol.notify("d5e/packsChanged", {"packs": ["table-brew"]})
     )
     assert [d.code for d in after] == ["unknown-ref", "unknown-ref", "disabled-pack"]
+
+
+async def test_unknown_tags_disabled_packs_and_plain_word_completion(lsp: LanguageClient) -> None:
+    uri = "file:///campaign/notes.txt"
+    text = "{@spel fireball} {@condition grappled|srd-2024}\nThe mage casts firebal\n"
+    waiting = asyncio.ensure_future(lsp.wait_for_notification("textDocument/publishDiagnostics"))
+    await asyncio.sleep(0)
+    lsp.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id="plaintext", version=1, text=text)
+        )
+    )
+    await asyncio.wait_for(waiting, 30)
+    assert [(span(d.range), d.code, d.message) for d in lsp.diagnostics[uri]] == [
+        ((0, 0, 0, 16), "unknown-tag", 'unknown tag @spel; did you mean "@spell"?'),
+        (
+            (0, 29, 0, 37),
+            "disabled-pack",
+            "pack srd-2024 is not enabled in this profile (default, edition 2014)",
+        ),
+    ]
+    fixes = await lsp.text_document_code_action_async(
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(uri), rng(0, 3, 0, 3), types.CodeActionContext([])
+        )
+    )
+    assert fixes is not None
+    (fix,) = fixes
+    assert isinstance(fix, types.CodeAction) and fix.edit and fix.edit.changes
+    assert [(span(e.range), e.new_text) for e in fix.edit.changes[uri]] == [
+        ((0, 0, 0, 16), "{@spell fireball}")
+    ]
+    result = await lsp.text_document_completion_async(
+        types.CompletionParams(types.TextDocumentIdentifier(uri), pos(1, 22))
+    )
+    assert isinstance(result, types.CompletionList)
+    first = result.items[0]
+    assert isinstance(first.text_edit, types.TextEdit)
+    assert (first.label, first.text_edit.new_text, span(first.text_edit.range)) == (
+        "Fireball",
+        "{@spell fireball}",
+        (1, 15, 1, 22),
+    )
