@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -89,6 +90,17 @@ class Daemon:
         except (OSError, EOFError, subprocess.TimeoutExpired):
             self.proc.kill()
             self.proc.wait()
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """Median, p99, min, max and count of timings."""
+    return {
+        "p50": statistics.median(values),
+        "p99": percentile(values, 99),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+    }
 
 
 def percentile(values: list[float], p: float) -> float:

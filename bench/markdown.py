@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from driver import Daemon, machine, percentile, row
+from driver import Daemon, machine, row, summary
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
@@ -71,16 +70,6 @@ def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
         fn()
         times.append((time.perf_counter() - t) * 1000)
     return times
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "p50": statistics.median(values),
-        "p99": percentile(values, 99),
-        "min": min(values),
-        "max": max(values),
-        "n": len(values),
-    }
 
 
 def in_process(app: App, text: str, repeat: int) -> dict[str, dict[str, float]]:

@@ -206,6 +206,19 @@ def _register_settings(server: D5eServer) -> None:
             ls.packs_changed()
 
 
+def _on_prose(
+    ls: D5eServer,
+    name: str,
+    uri: str,
+    fn: Callable[[Resolver, TextDocument], R],
+    otherwise: R,
+) -> R:
+    """`fn(resolver, document)` for a document d5e reads; `otherwise` for any other."""
+    resolver = ls.require_resolver()
+    doc = ls.prose(uri)
+    return otherwise if doc is None else _answer(name, lambda: fn(resolver, doc))
+
+
 def _register_prose_features(server: D5eServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: D5eServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -228,11 +241,13 @@ def _register_prose_features(server: D5eServer) -> None:
         types.CompletionOptions(trigger_characters=["@", " "], resolve_provider=True),
     )
     def completion(ls: D5eServer, params: types.CompletionParams) -> types.CompletionList | None:
-        doc = ls.prose(params.text_document.uri)
-        resolver = ls.require_resolver()
-        if doc is None:
-            return None
-        return _answer("completion", lambda: markdown.completion(resolver, doc, params.position))
+        return _on_prose(
+            ls,
+            "completion",
+            params.text_document.uri,
+            lambda resolver, doc: markdown.completion(resolver, doc, params.position),
+            None,
+        )
 
     @server.feature(types.COMPLETION_ITEM_RESOLVE)
     def completion_resolve(ls: D5eServer, item: types.CompletionItem) -> types.CompletionItem:
@@ -241,19 +256,23 @@ def _register_prose_features(server: D5eServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def hover(ls: D5eServer, params: types.HoverParams) -> types.Hover | None:
-        doc = ls.prose(params.text_document.uri)
-        resolver = ls.require_resolver()
-        if doc is None:
-            return None
-        return _answer("hover", lambda: markdown.hover(resolver, doc, params.position))
+        return _on_prose(
+            ls,
+            "hover",
+            params.text_document.uri,
+            lambda resolver, doc: markdown.hover(resolver, doc, params.position),
+            None,
+        )
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
     def definition(ls: D5eServer, params: types.DefinitionParams) -> types.Location | None:
-        doc = ls.prose(params.text_document.uri)
-        resolver = ls.require_resolver()
-        if doc is None:
-            return None
-        return _answer("definition", lambda: markdown.definition(resolver, doc, params.position))
+        return _on_prose(
+            ls,
+            "definition",
+            params.text_document.uri,
+            lambda resolver, doc: markdown.definition(resolver, doc, params.position),
+            None,
+        )
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
@@ -262,22 +281,19 @@ def _register_prose_features(server: D5eServer) -> None:
         ),
     )
     def code_action(ls: D5eServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-        doc = ls.prose(params.text_document.uri)
-        resolver = ls.require_resolver()
-        if doc is None:
-            return []
-        only = params.context.only
-        return _answer(
-            "codeAction", lambda: markdown.code_actions(resolver, doc, params.range, only)
+        return _on_prose(
+            ls,
+            "codeAction",
+            params.text_document.uri,
+            lambda resolver, doc: markdown.code_actions(
+                resolver, doc, params.range, params.context.only
+            ),
+            [],
         )
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_LINK, types.DocumentLinkOptions())
     def document_link(ls: D5eServer, params: types.DocumentLinkParams) -> list[types.DocumentLink]:
-        doc = ls.prose(params.text_document.uri)
-        resolver = ls.require_resolver()
-        if doc is None:
-            return []
-        return _answer("documentLink", lambda: markdown.document_links(resolver, doc))
+        return _on_prose(ls, "documentLink", params.text_document.uri, markdown.document_links, [])
 
     @server.feature(types.WORKSPACE_SYMBOL)
     def workspace_symbol(
