@@ -42,7 +42,6 @@ SCHEME = "d5e"
 PROSE_LANGUAGES = frozenset({"markdown", "plaintext", "text"})
 LINK_TERMS = "Link rules terms"
 LINK_TERMS_KIND = types.CodeActionKind.RefactorRewrite
-COMPLETION_LIMIT = 20
 PLAIN_WORD_MIN = 3  # shorter words are not worth a list of rules entries
 PLAIN_WORDS_MAX = 4  # a name typed in prose may be this many words long ("bag of hol")
 SEVERITY: dict[str, types.DiagnosticSeverity] = {
@@ -337,7 +336,7 @@ def completion(
     """After `{@`: tag names. After `{@spell `: names of that collection, best first. On a
     plain word: the entries it may name, inserted as tags."""
     app = resolver.app
-    limit = limit or app.settings.completion_limit or COMPLETION_LIMIT
+    limit = limit or app.settings.completion_limit
     lines = doc.lines
     line_no, col = _position(doc, lines, position)
     text = lines[line_no] if line_no < len(lines) else ""
