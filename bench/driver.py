@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import os
+import statistics
 from pathlib import Path
 
 from d5e_daemon.client import Daemon, RpcError
 
-__all__ = ["Daemon", "RpcError", "machine", "percentile", "row"]
+__all__ = ["Daemon", "RpcError", "machine", "percentile", "row", "summary"]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """Median, p99, min, max and count of timings."""
+    return {
+        "p50": statistics.median(values),
+        "p99": percentile(values, 99),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+    }
 
 
 def percentile(values: list[float], p: float) -> float:

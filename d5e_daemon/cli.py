@@ -164,6 +164,60 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """The editor's diagnostics for Markdown files, as `file:line:col: severity [code] message`
+    (columns count characters); exits 1 when there are warnings."""
+    from lsprotocol import types
+    from pygls.workspace import TextDocument
+    from pygls.workspace.position_codec import PositionCodec
+
+    from .features.markdown import diagnostics
+    from .features.tags import Resolver
+
+    app = _open(settings)
+    found: list[dict[str, Any]] = []
+    try:
+        resolver = Resolver(app)
+        for name in args.files:
+            path = Path(name)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                sys.stderr.write(f"d5e: cannot read {path}: {exc}\n")
+                return 2
+            doc = TextDocument(
+                path.absolute().as_uri(),
+                text,
+                language_id="markdown",
+                position_codec=PositionCodec(types.PositionEncodingKind.Utf32),
+            )
+            for d in diagnostics(resolver, doc):
+                severity = types.DiagnosticSeverity(d.severity or 1).name.lower()
+                found.append(
+                    {
+                        "file": str(path),
+                        "line": d.range.start.line + 1,
+                        "column": d.range.start.character + 1,
+                        "endLine": d.range.end.line + 1,
+                        "endColumn": d.range.end.character + 1,
+                        "severity": severity,
+                        "code": d.code,
+                        "message": d.message,
+                    }
+                )
+    finally:
+        app.close()
+    if args.json:
+        _print_json(found)
+    else:
+        for f in found:
+            sys.stdout.write(
+                f"{f['file']}:{f['line']}:{f['column']}: {f['severity']} [{f['code']}] "
+                f"{f['message']}\n"
+            )
+    return 1 if any(f["severity"] in ("error", "warning") for f in found) else 0
+
+
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(settings.db).expanduser() if settings.db else db.default_path()
     out = sys.stdout
@@ -260,6 +314,13 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", parents=[common], help="versions, database, packs")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_status)
+
+    p = sub.add_parser(
+        "check", parents=[common], help="check the rules references ({@spell …}) of Markdown files"
+    )
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_check)
 
     p = sub.add_parser("db", parents=[common], help="database migrations")
     p.add_argument("action", choices=["check", "migrate", "rollback"])

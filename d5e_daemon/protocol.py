@@ -18,6 +18,10 @@ from .records import Base, Source
 LOOKUP = "d5e/lookup"
 COMPLETE = "d5e/complete"
 STATUS = "d5e/status"
+DOCUMENT = "d5e/document"
+TAG_FOR = "d5e/tagFor"
+PACKS_CHANGED = "d5e/packsChanged"
+"""Notification: packs were installed, changed or removed (diagnostics are published anew)."""
 
 # Names are short; anything longer is a mistake or an attack, refused with the field's path.
 Text = Annotated[str, Meta(max_length=1000)]
@@ -155,3 +159,31 @@ class StatusResult(Base):
     """Entries visible in the profile (winners only)."""
     failed_plugins: dict[str, str] = {}
     warnings: list[str] = []
+
+
+# -- d5e/document: the read-only `d5e:` documents editors open (go to definition) -------------
+
+
+class DocumentParams(Params):
+    uri: Text
+    """`d5e://PACK/COLLECTION/SLUG.md`, as returned by go to definition and document links."""
+
+
+class DocumentResult(EntryRef):
+    uri: str
+    text: str
+    """The entry's card in Markdown, ending with its pack's title, license and attribution."""
+
+
+# -- d5e/tagFor: the tag an editor inserts for an entry (search results, pickers) -------------
+
+
+class TagForParams(Params):
+    ref: Text
+    """`collection/slug` or `pack:collection/slug`, as in search hits."""
+
+
+class TagForResult(EntryRef):
+    text: str
+    """`{@spell fireball}`; the plain name for collections no tag refers to."""
+    tag: str | None

@@ -513,3 +513,40 @@ def resolved_count(conn: apsw.Connection, profile_id: str) -> int:
         "SELECT count(*) FROM resolved WHERE profile_id = ?", (profile_id,)
     ).fetchone()
     return int(row[0]) if row else 0
+
+
+# -- references in documents (features/tags.py) -----------------------------------------------
+
+
+def entries_by_norm_name(
+    conn: apsw.Connection, norm_name: str, collections: Sequence[str]
+) -> list[EntryRow]:
+    """Entries of every installed pack, enabled or not, with this normalised name."""
+    return _rows(
+        conn.execute(
+            f"""
+            SELECT {_ENTRY_COLUMNS}, NULL FROM entry e
+            WHERE e.norm_name = ?1
+              AND (?2 = '[]' OR e.collection IN (SELECT value FROM json_each(?2)))
+            ORDER BY e.pack_id, e.collection, e.slug
+            """,  # noqa: S608
+            (norm_name, json.dumps(list(collections))),
+        )
+    )
+
+
+def winner_names(
+    conn: apsw.Connection, profile_id: str, collections: Sequence[str]
+) -> list[tuple[str, str, str]]:
+    """(normalised name, collection, name) of every winner in these collections."""
+    return [
+        (norm, collection, name)
+        for norm, collection, name in conn.execute(
+            """
+            SELECT e.norm_name, e.collection, e.name
+            FROM entry e JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+            WHERE e.collection IN (SELECT value FROM json_each(?2))
+            """,
+            (profile_id, json.dumps(list(collections))),
+        )
+    ]

@@ -1,0 +1,516 @@
+"""Language features for prose (Markdown and plain text) that references rules with tags.
+
+Plain functions of a `Resolver` (or `App`) and a pygls `TextDocument`, returning lsprotocol
+types, so tests call them without a server; `server.py` only registers them. Columns inside
+this module are code points; every range leaves through `_range`, which converts to the
+client's position encoding (UTF-16 by default).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.workspace import TextDocument
+
+from .. import queries
+from ..app import App
+from ..errors import InvalidParams
+from ..protocol import CompleteParams, CompletionItem, DocumentParams, DocumentResult, LookupParams
+from ..text import normalize
+from .complete import complete, match_names
+from .lookup import lookup
+from .tags import (
+    TAG_COLLECTIONS,
+    TAGGED_COLLECTIONS,
+    Fix,
+    Resolution,
+    Resolver,
+    Tag,
+    find_tags,
+    fix_text,
+    tag_at,
+    tag_for,
+    tags_in_line,
+)
+
+SOURCE = "d5e"
+SCHEME = "d5e"
+PROSE_LANGUAGES = frozenset({"markdown", "plaintext", "text"})
+LINK_TERMS = "Link rules terms"
+LINK_TERMS_KIND = types.CodeActionKind.RefactorRewrite
+PLAIN_WORD_MIN = 3  # shorter words are not worth a list of rules entries
+PLAIN_WORDS_MAX = 4  # a name typed in prose may be this many words long ("bag of hol")
+SEVERITY: dict[str, types.DiagnosticSeverity] = {
+    "unknown-tag": types.DiagnosticSeverity.Warning,
+    "unknown-ref": types.DiagnosticSeverity.Warning,
+    "unknown-pack": types.DiagnosticSeverity.Warning,
+    "disabled-pack": types.DiagnosticSeverity.Information,
+    "empty-ref": types.DiagnosticSeverity.Warning,
+}
+SYMBOL_KINDS = {
+    "spells": types.SymbolKind.Function,
+    "monsters": types.SymbolKind.Class,
+    "magic-items": types.SymbolKind.Object,
+    "equipment": types.SymbolKind.Object,
+    "conditions": types.SymbolKind.EnumMember,
+}
+
+_TAG_NAME_BEFORE = re.compile(r"\{@([A-Za-z0-9]*)$")
+_NAME_BEFORE = re.compile(r"\{@([A-Za-z][A-Za-z0-9]*)[ \t]+([^{}|\r\n]*)$")
+_WORDS_BEFORE = re.compile(rf"(?:[^\W_][\w'’-]*[ \t]+){{0,{PLAIN_WORDS_MAX - 1}}}[^\W_][\w'’-]*$")
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_INLINE_CODE = re.compile(r"`[^`\n]*`")
+_ANY_TAG = re.compile(r"\{@[^{}\r\n]*\}")
+_NAME_SEPARATOR = re.compile(r"[ \t-]+")
+
+
+def is_prose(doc: TextDocument) -> bool:
+    return doc.language_id is None or doc.language_id in PROSE_LANGUAGES
+
+
+def _units(text: str, encoding: str | None) -> int:
+    """The length of `text` in the client's code units (pygls counts them a character at a
+    time, too slow for the thousands of ranges of a long document)."""
+    if text.isascii() or encoding == types.PositionEncodingKind.Utf32:
+        return len(text)
+    if encoding == types.PositionEncodingKind.Utf8:
+        return len(text.encode("utf-8"))
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _range(doc: TextDocument, lines: Sequence[str], line: int, start: int, end: int) -> types.Range:
+    text = lines[line] if line < len(lines) else ""
+    encoding = doc.position_codec.encoding
+    return types.Range(
+        types.Position(line, _units(text[:start], encoding)),
+        types.Position(line, _units(text[:end], encoding)),
+    )
+
+
+def _tag_range(doc: TextDocument, lines: Sequence[str], tag: Tag) -> types.Range:
+    return _range(doc, lines, tag.line, tag.start, tag.end)
+
+
+def _position(doc: TextDocument, lines: Sequence[str], pos: types.Position) -> tuple[int, int]:
+    server = doc.position_codec.position_from_client_units(lines, pos)
+    return server.line, server.character
+
+
+# -- d5e: documents ---------------------------------------------------------------------------
+
+
+def entry_uri(row: queries.EntryRow) -> str:
+    """`d5e://srd-2014/spells/fireball.md`: the read-only rendered card of one entry."""
+    return f"{SCHEME}://{row.pack}/{row.collection}/{row.slug}.md"
+
+
+_URI_RE = re.compile(
+    rf"{SCHEME}://(?P<pack>[a-z0-9][a-z0-9-]*)/(?P<collection>[a-z][a-z0-9-]*)/"
+    r"(?P<slug>[a-z0-9][a-z0-9-]*)\.md"
+)
+
+
+def document(app: App, params: DocumentParams) -> DocumentResult:
+    """`d5e/document`: the text behind a `d5e:` URI (the entry's card with its credits)."""
+    m = _URI_RE.fullmatch(params.uri)
+    if not m:
+        raise InvalidParams(
+            f"invalid d5e document URI {params.uri!r}: expected {SCHEME}://PACK/COLLECTION/SLUG.md",
+            {"path": "$.uri"},
+        )
+    result = lookup(app, LookupParams(ref=f"{m['pack']}:{m['collection']}/{m['slug']}"))
+    return DocumentResult(
+        uri=params.uri,
+        text=result.markdown,
+        name=result.entry.name,
+        ref=result.entry.ref,
+        pack=result.entry.pack,
+        collection=result.entry.collection,
+    )
+
+
+def entry_location(row: queries.EntryRow) -> types.Location:
+    """Where an entry was written (homebrew: its file and line), else its `d5e:` document."""
+    if row.source_path:
+        line = max((row.source_line or 1) - 1, 0)
+        return types.Location(
+            uri=Path(row.source_path).absolute().as_uri(),
+            range=types.Range(types.Position(line, 0), types.Position(line, 0)),
+        )
+    return types.Location(
+        uri=entry_uri(row), range=types.Range(types.Position(0, 0), types.Position(0, 0))
+    )
+
+
+# -- diagnostics and quick fixes --------------------------------------------------------------
+
+
+def _problems(resolver: Resolver, tags: Sequence[Tag]) -> Iterator[tuple[Tag, Resolution]]:
+    for tag in tags:
+        resolution = resolver.resolve(tag)
+        if resolution.code is not None:
+            yield tag, resolution
+
+
+def _diagnostic(
+    doc: TextDocument, lines: Sequence[str], tag: Tag, resolution: Resolution
+) -> types.Diagnostic:
+    assert resolution.code is not None
+    whole = resolution.code in ("unknown-tag", "unknown-pack") or not tag.name
+    start, end = (tag.start, tag.end) if whole else (tag.name_start, tag.name_end)
+    return types.Diagnostic(
+        range=_range(doc, lines, tag.line, start, end),
+        message=resolution.message,
+        severity=SEVERITY[resolution.code],
+        code=resolution.code,
+        source=SOURCE,
+    )
+
+
+def diagnostics(resolver: Resolver, doc: TextDocument) -> list[types.Diagnostic]:
+    lines = doc.lines
+    return [_diagnostic(doc, lines, t, r) for t, r in _problems(resolver, find_tags(lines))]
+
+
+def _fix_action(
+    doc: TextDocument, lines: Sequence[str], tag: Tag, resolution: Resolution, fix: Fix, first: bool
+) -> types.CodeAction:
+    new_text = fix_text(tag, fix)
+    whole = new_text.startswith("{@")
+    edit_range = _range(
+        doc, lines, tag.line, *((tag.start, tag.end) if whole else (tag.name_start, tag.name_end))
+    )
+    return types.CodeAction(
+        title=f'Replace with "{new_text}"',
+        kind=types.CodeActionKind.QuickFix,
+        diagnostics=[_diagnostic(doc, lines, tag, resolution)],
+        is_preferred=first,
+        edit=types.WorkspaceEdit(changes={doc.uri: [types.TextEdit(edit_range, new_text)]}),
+    )
+
+
+def _wanted(kind: str, only: Sequence[str] | None) -> bool:
+    return not only or any(kind == o or kind.startswith(o + ".") for o in only)
+
+
+def code_actions(
+    resolver: Resolver,
+    doc: TextDocument,
+    selection: types.Range,
+    only: Sequence[str] | None = None,
+) -> list[types.CodeAction]:
+    """Quick fixes for the problems touching `selection`, then "Link rules terms" over it."""
+    lines = doc.lines
+    start = _position(doc, lines, selection.start)
+    end = _position(doc, lines, selection.end)
+    actions: list[types.CodeAction] = []
+    if _wanted(types.CodeActionKind.QuickFix, only):
+        touching = [
+            t
+            for n in range(start[0], min(end[0], len(lines) - 1) + 1)
+            for t in tags_in_line(n, lines[n])
+            if (t.line, t.end) >= start and (t.line, t.start) <= end
+        ]
+        for tag, resolution in _problems(resolver, touching):
+            for i, fix in enumerate(resolution.fixes):
+                actions.append(_fix_action(doc, lines, tag, resolution, fix, i == 0))
+    if start != end and _wanted(LINK_TERMS_KIND, only):
+        link = link_terms(resolver, doc, lines, start, end)
+        if link is not None:
+            actions.append(link)
+    return actions
+
+
+# -- link rules terms -------------------------------------------------------------------------
+
+
+def _masked(line: str) -> str:
+    """The line with tags and inline code blanked out, so nothing inside them is linked."""
+    for pattern in (_ANY_TAG, _INLINE_CODE):
+        line = pattern.sub(lambda m: " " * len(m[0]), line)
+    return line
+
+
+def link_terms(
+    resolver: Resolver,
+    doc: TextDocument,
+    lines: Sequence[str],
+    start: tuple[int, int],
+    end: tuple[int, int],
+) -> types.CodeAction | None:
+    """Turn the known names in the selection into tags (Fireball → `{@spell fireball}`).
+
+    Longest names first ("Potion of Healing" before "Healing"); a name that would get two
+    different tags (Shield: a spell and an armor) is ambiguous and left as it is.
+    """
+    names, longest = resolver.known_names()
+    edits: list[types.TextEdit] = []
+    skipped: list[str] = []
+    for n in range(start[0], min(end[0], len(lines) - 1) + 1):
+        text = lines[n]
+        lo = start[1] if n == start[0] else 0
+        hi = end[1] if n == end[0] else len(text)
+        masked = _masked(text)
+        words = [m for m in _WORD.finditer(masked) if m.start() >= lo and m.end() <= hi]
+        norms = [normalize(m[0]) for m in words]
+        i = 0
+        while i < len(words):
+            for size in range(min(longest, len(words) - i), 0, -1):
+                span = words[i : i + size]
+                if not all(
+                    _NAME_SEPARATOR.fullmatch(text[a.end() : b.start()])
+                    for a, b in itertools.pairwise(span)
+                ):
+                    continue
+                known = names.get(" ".join(norms[i : i + size]))
+                if known is None:
+                    continue
+                written = text[span[0].start() : span[-1].end()]
+                if known.ambiguous:
+                    skipped.append(written)
+                else:
+                    (kind,) = known.tags
+                    edits.append(
+                        types.TextEdit(
+                            _range(doc, lines, n, span[0].start(), span[-1].end()),
+                            "{@" + kind + " " + known.name.lower() + "}",
+                        )
+                    )
+                i += size
+                break
+            else:
+                i += 1
+    if not edits:
+        return None
+    title = f"{LINK_TERMS} ({len(edits)})"
+    if skipped:
+        title += f"; ambiguous, left alone: {', '.join(dict.fromkeys(skipped))}"
+    return types.CodeAction(
+        title=title, kind=LINK_TERMS_KIND, edit=types.WorkspaceEdit(changes={doc.uri: edits})
+    )
+
+
+# -- completion -------------------------------------------------------------------------------
+
+
+def _names_to_items(
+    app: App,
+    prefix: str,
+    collections: Sequence[str],
+    edit_range: types.Range,
+    make_text: Callable[[CompletionItem], str],
+    limit: int,
+    tiers: tuple[str, ...] | None = None,
+) -> list[types.CompletionItem]:
+    found = complete(
+        app, CompleteParams(prefix=prefix, collections=list(collections), limit=limit)
+    ).items
+    items: list[types.CompletionItem] = []
+    for item in found:
+        if tiers is not None and item.match not in tiers:
+            continue
+        new_text = make_text(item)
+        items.append(
+            types.CompletionItem(
+                label=item.name,
+                label_details=types.CompletionItemLabelDetails(description=item.pack),
+                kind=types.CompletionItemKind.Reference,
+                detail=item.detail,
+                # The server already filtered and ordered (typos included): keep its order.
+                filter_text=prefix,
+                sort_text=f"{len(items):04d}",
+                text_edit=types.TextEdit(edit_range, new_text),
+                data={"ref": f"{item.pack}:{item.ref}"},
+            )
+        )
+    return items
+
+
+def completion(
+    resolver: Resolver, doc: TextDocument, position: types.Position, limit: int | None = None
+) -> types.CompletionList:
+    """After `{@`: tag names. After `{@spell `: names of that collection, best first. On a
+    plain word: the entries it may name, inserted as tags."""
+    app = resolver.app
+    limit = limit or app.settings.completion_limit
+    lines = doc.lines
+    line_no, col = _position(doc, lines, position)
+    text = lines[line_no] if line_no < len(lines) else ""
+    before, after = text[:col], text[col:]
+    if m := _TAG_NAME_BEFORE.search(before):
+        return _tag_name_items(doc, lines, line_no, m, after)
+    if m := _NAME_BEFORE.search(before):
+        return _entry_name_items(app, doc, lines, line_no, m, after, limit)
+    if "{@" in before[before.rfind("}") + 1 :]:  # inside a tag's pack or display part
+        return types.CompletionList(is_incomplete=False, items=[])
+    return types.CompletionList(
+        is_incomplete=True, items=_plain_word_items(app, doc, lines, line_no, before, limit)
+    )
+
+
+def _tag_name_items(
+    doc: TextDocument, lines: Sequence[str], line_no: int, m: re.Match[str], after: str
+) -> types.CompletionList:
+    typed = m[1].lower()
+    rest = re.match(r"[A-Za-z0-9]*", after)
+    end = m.end() + (len(rest[0]) if rest else 0)
+    edit_range = _range(doc, lines, line_no, m.start(1), end)
+    items: list[types.CompletionItem] = []
+    for tag, collections in TAG_COLLECTIONS.items():
+        if tag.startswith(typed):
+            items.append(
+                types.CompletionItem(
+                    label=tag,
+                    kind=types.CompletionItemKind.Keyword,
+                    detail=", ".join(collections),
+                    sort_text=f"{len(items):04d}",
+                    text_edit=types.TextEdit(edit_range, tag + " "),
+                )
+            )
+    return types.CompletionList(is_incomplete=False, items=items)
+
+
+def _entry_name_items(
+    app: App,
+    doc: TextDocument,
+    lines: Sequence[str],
+    line_no: int,
+    m: re.Match[str],
+    after: str,
+    limit: int,
+) -> types.CompletionList:
+    """Names for `{@spell fir|`: the edit covers the whole name part and closes the tag."""
+    collections = TAG_COLLECTIONS.get(m[1].lower())
+    typed = m[2].strip()
+    if collections is None or not typed:
+        return types.CompletionList(is_incomplete=collections is not None, items=[])
+    rest_m = re.match(r"[^{}|\r\n]*", after)
+    rest = rest_m[0] if rest_m else ""
+    closed = after[len(rest) : len(rest) + 1] in ("|", "}")
+    start = m.start(2) + len(m[2]) - len(m[2].lstrip())
+    edit_range = _range(doc, lines, line_no, start, m.end() + len(rest))
+    suffix = "" if closed else "}"
+    items = _names_to_items(
+        app, typed, collections, edit_range, lambda i: i.name.lower() + suffix, limit
+    )
+    return types.CompletionList(is_incomplete=True, items=items)
+
+
+def _plain_word_items(
+    app: App, doc: TextDocument, lines: Sequence[str], line_no: int, before: str, limit: int
+) -> list[types.CompletionItem]:
+    """The tagged forms of the entries the words before the cursor may name: the longest run
+    of words that begins a name ("bag of hol"), else the last word, typos allowed."""
+    m = _WORDS_BEFORE.search(before)
+    if not m or len(_WORD.findall(m[0])[-1]) < PLAIN_WORD_MIN:
+        return []
+    starts = [w.start() + m.start() for w in re.finditer(r"[^\W_][\w'’-]*", m[0])]
+    col = len(before)
+
+    def tagged(item: CompletionItem) -> str:
+        return tag_for(item.collection, item.name) or item.name
+
+    for i, start in enumerate(starts):
+        single = i == len(starts) - 1
+        items = _names_to_items(
+            app,
+            before[start:],
+            TAGGED_COLLECTIONS,
+            _range(doc, lines, line_no, start, col),
+            tagged,
+            limit,
+            tiers=None if single else ("exact", "prefix"),
+        )
+        if items:
+            for item in items:
+                item.label_details = types.CompletionItemLabelDetails(
+                    description=item.text_edit.new_text if item.text_edit else None
+                )
+            return items
+    return []
+
+
+def resolve_completion(app: App, item: types.CompletionItem) -> types.CompletionItem:
+    """Add the rendered card to a completion item (`completionItem/resolve`)."""
+    data = item.data if isinstance(item.data, dict) else {}
+    ref = data.get("ref")
+    if isinstance(ref, str):
+        item.documentation = types.MarkupContent(
+            kind=types.MarkupKind.Markdown, value=lookup(app, LookupParams(ref=ref)).markdown
+        )
+    return item
+
+
+# -- hover, definition, links, symbols --------------------------------------------------------
+
+
+def _resolved_at(
+    resolver: Resolver, doc: TextDocument, position: types.Position
+) -> tuple[Sequence[str], Tag, queries.EntryRow] | None:
+    lines = doc.lines
+    line_no, col = _position(doc, lines, position)
+    tag = tag_at(lines, line_no, col)
+    if tag is None:
+        return None
+    row = resolver.resolve(tag).row
+    return None if row is None else (lines, tag, row)
+
+
+def hover(resolver: Resolver, doc: TextDocument, position: types.Position) -> types.Hover | None:
+    """The card of the entry under the cursor, ending with its pack, license and attribution."""
+    found = _resolved_at(resolver, doc, position)
+    if found is None:
+        return None
+    lines, tag, row = found
+    markdown = lookup(resolver.app, LookupParams(ref=row.qualified_ref)).markdown
+    return types.Hover(
+        contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown),
+        range=_tag_range(doc, lines, tag),
+    )
+
+
+def definition(
+    resolver: Resolver, doc: TextDocument, position: types.Position
+) -> types.Location | None:
+    found = _resolved_at(resolver, doc, position)
+    return None if found is None else entry_location(found[2])
+
+
+def document_links(resolver: Resolver, doc: TextDocument) -> list[types.DocumentLink]:
+    lines = doc.lines
+    links = []
+    for tag in find_tags(lines):
+        row = resolver.resolve(tag).row
+        if row is not None:
+            links.append(
+                types.DocumentLink(
+                    range=_tag_range(doc, lines, tag),
+                    target=entry_location(row).uri,
+                    tooltip=f"{row.name} ({row.pack}:{row.ref})",
+                )
+            )
+    return links
+
+
+def workspace_symbols(app: App, query: str, limit: int = 50) -> list[types.SymbolInformation]:
+    """Entries whose names match `query`, typo-tolerant, best first (empty query: none).
+
+    `SymbolInformation` rather than `WorkspaceSymbol`: every client reads it (older eglot
+    versions read nothing else), and each entry has its location at hand anyway."""
+    if not query.strip():
+        return []
+    matches = match_names(app, query, limit=limit)
+    rows = queries.rows_by_ids(app.conn, [m.row.id for m in matches])
+    return [
+        types.SymbolInformation(
+            name=row.name,
+            kind=SYMBOL_KINDS.get(row.collection, types.SymbolKind.Constant),
+            container_name=f"{row.pack} · {row.collection}",
+            location=entry_location(row),
+        )
+        for row in rows
+    ]

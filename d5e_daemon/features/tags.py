@@ -1,0 +1,338 @@
+"""Rules references written in prose: the 5etools tag syntax and what each tag refers to.
+
+`{@spell fireball}`, `{@creature goblin|srd-2014|the goblin}`: a tag name, the entry's name, then
+optionally the pack it must come from and the text to display. `TAG_COLLECTIONS` is the one
+table from tag names to collections; `Resolver` answers, with a cache, which entry a reference
+means or what is wrong with it (unknown tag, unknown name with suggestions, disabled pack).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+
+from .. import queries
+from ..app import App
+from ..errors import NotFound
+from ..protocol import TagForParams, TagForResult
+from ..text import normalize
+from .complete import collection_rank, match_names
+from .lookup import parse_ref
+
+# Tag names (matched case-insensitively) → the collections they refer to, the preferred first.
+# The 5etools names, plus `monster`, `species` and `rule` for readers of the d5e collections.
+TAG_COLLECTIONS: dict[str, tuple[str, ...]] = {
+    "spell": ("spells",),
+    "creature": ("monsters",),
+    "monster": ("monsters",),
+    "item": ("magic-items", "equipment", "poisons"),
+    "condition": ("conditions",),
+    "class": ("classes",),
+    "subclass": ("subclasses",),
+    "classfeature": ("features",),
+    "race": ("races", "species"),
+    "species": ("species", "races"),
+    "subrace": ("subraces", "subspecies"),
+    "trait": ("traits",),
+    "feat": ("feats",),
+    "background": ("backgrounds",),
+    "skill": ("skills",),
+    "language": ("languages",),
+    "rule": ("rule-sections", "rules"),
+    "variantrule": ("rule-sections", "rules"),
+    "itemmastery": ("weapon-mastery-properties",),
+    "itemproperty": ("weapon-properties",),
+}
+
+# The tag written for an entry of a collection: the first tag that lists it.
+COLLECTION_TAG: dict[str, str] = {}
+for _tag, _collections in TAG_COLLECTIONS.items():
+    for _collection in _collections:
+        COLLECTION_TAG.setdefault(_collection, _tag)
+TAGGED_COLLECTIONS = tuple(COLLECTION_TAG)
+# Language names are the names of peoples and creatures too ("Goblin", "Giant"): as a bare word
+# in prose they seldom mean the language, so "link rules terms" never turns them into tags.
+LINKED_COLLECTIONS = tuple(c for c in TAGGED_COLLECTIONS if c != "languages")
+
+# 5etools tags that format text or roll dice: they refer to nothing and are left alone.
+FORMAT_TAGS = frozenset(
+    {
+        "b", "bold", "i", "italic", "s", "strike", "u", "underline", "sup", "sub", "kbd",
+        "code", "style", "font", "color", "highlight", "help", "note", "tip", "unit", "comic",
+        "dice", "damage", "d20", "hit", "chance", "recharge", "dc", "dcyourspellsave",
+        "scaledice", "scaledamage", "atk", "atkr", "h", "m", "hom", "actsave", "actsavefail",
+        "actsavesuccess", "actsavesuccessorfail", "acttrigger", "actresponse", "coinflip",
+        "autodice", "initiative", "filter", "link", "5etools", "footnote", "homebrew", "area",
+        "skillcheck", "savingthrow", "ability", "quickref", "book", "adventure", "loader",
+    }
+)  # fmt: skip
+
+# `{@name rest}`: no braces or line breaks inside; nested tags are matched innermost first.
+TAG_RE = re.compile(r"\{@([A-Za-z][A-Za-z0-9]*)(?:[ \t]+([^{}\r\n]*))?\}")
+SUGGESTIONS = 3
+
+
+@dataclass(frozen=True)
+class Tag:
+    """One tag on one line; columns are code points, `end` is after the closing brace."""
+
+    line: int
+    start: int
+    end: int
+    tag: str
+    name: str
+    name_start: int
+    name_end: int
+    pack: str | None = None
+    display: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.tag.lower()
+
+    def rewritten(self, tag: str, name: str) -> str:
+        """This tag's text with another tag name and entry name (pack and display kept)."""
+        parts = [name, *([self.pack or ""] if self.pack is not None or self.display else [])]
+        if self.display is not None:
+            parts.append(self.display)
+        return "{@" + tag + " " + "|".join(parts) + "}"
+
+
+def tags_in_line(line_no: int, line: str) -> list[Tag]:
+    """The reference tags of one line (formatting tags such as `{@b …}` left out)."""
+    found = []
+    for m in TAG_RE.finditer(line):
+        if m[1].lower() in FORMAT_TAGS:
+            continue
+        rest = m[2] or ""
+        rest_start = m.start(2) if m[2] is not None else m.end(1)
+        name_part, *others = rest.split("|")
+        stripped = name_part.strip()
+        name_start = rest_start + len(name_part) - len(name_part.lstrip())
+        pack = others[0].strip() or None if others else None
+        display = others[1] if len(others) > 1 else None
+        found.append(
+            Tag(
+                line=line_no,
+                start=m.start(),
+                end=m.end(),
+                tag=m[1],
+                name=stripped,
+                name_start=name_start,
+                name_end=name_start + len(stripped),
+                pack=pack,
+                display=display,
+            )
+        )
+    return found
+
+
+def find_tags(lines: Sequence[str]) -> list[Tag]:
+    return [tag for i, line in enumerate(lines) if "{@" in line for tag in tags_in_line(i, line)]
+
+
+def tag_at(lines: Sequence[str], line: int, column: int) -> Tag | None:
+    if line >= len(lines):
+        return None
+    return next((t for t in tags_in_line(line, lines[line]) if t.start <= column < t.end), None)
+
+
+# -- resolution -------------------------------------------------------------------------------
+
+ProblemCode = Literal["unknown-tag", "unknown-ref", "unknown-pack", "disabled-pack", "empty-ref"]
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A replacement that would make the reference resolve: tag name and entry name."""
+
+    tag: str
+    name: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The entry a reference means, or what is wrong with it."""
+
+    row: queries.EntryRow | None = None
+    code: ProblemCode | None = None
+    message: str = ""
+    fixes: tuple[Fix, ...] = ()
+
+
+@dataclass(frozen=True)
+class KnownName:
+    """A name that `link rules terms` may turn into a tag."""
+
+    tags: frozenset[str]
+    name: str
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.tags) > 1
+
+
+@dataclass
+class Resolver:
+    """Resolves references against one App's profile. Call `clear()` when packs or settings
+    change: answers are cached, since a long document repeats the same references."""
+
+    app: App
+    _cache: dict[tuple[str, str, str | None], Resolution] = field(default_factory=dict)
+    _names: dict[str, KnownName] | None = None
+    _longest: int = 1
+
+    def clear(self) -> None:
+        self._cache.clear()
+        self._names = None
+
+    def resolve(self, tag: Tag) -> Resolution:
+        key = (tag.kind, tag.name, tag.pack)
+        if key not in self._cache:
+            self._cache[key] = self._resolve(tag)
+        return self._cache[key]
+
+    def _resolve(self, tag: Tag) -> Resolution:
+        collections = TAG_COLLECTIONS.get(tag.kind)
+        if collections is None:
+            return _unknown_tag(tag)
+        what = tag.kind.replace("feature", " feature")
+        norm = normalize(tag.name)
+        if not norm:
+            return Resolution(code="empty-ref", message=f"{{@{tag.tag}}} names no {what}")
+        app = self.app
+        enabled = queries.profile_packs(app.conn, app.profile)
+        if tag.pack is not None:
+            if queries.get_pack(app.conn, tag.pack) is None:
+                return Resolution(
+                    code="unknown-pack", message=f"pack {tag.pack!r} is not installed"
+                )
+            rows = queries.entries_in_pack_by_norm_name(app.conn, tag.pack, norm, collections)
+            if rows and tag.pack not in enabled:
+                return Resolution(
+                    code="disabled-pack",
+                    message=f"pack {tag.pack} is not enabled in this profile "
+                    f"({app.profile}, edition {app.settings.edition})",
+                )
+        else:
+            rows = queries.winners_by_norm_name(app.conn, app.profile, norm, collections)
+            if not rows:
+                elsewhere = sorted(
+                    {r.pack for r in queries.entries_by_norm_name(app.conn, norm, collections)}
+                )
+                if elsewhere:
+                    return Resolution(
+                        code="disabled-pack",
+                        message=f"{what} {tag.name!r} is only in {', '.join(elsewhere)}, "
+                        f"not enabled in this profile ({app.profile}, edition "
+                        f"{app.settings.edition})",
+                    )
+        if rows:
+            return Resolution(row=min(rows, key=lambda r: collections.index(r.collection)))
+        return self._unknown_ref(tag, what, collections)
+
+    def _unknown_ref(self, tag: Tag, what: str, collections: tuple[str, ...]) -> Resolution:
+        app = self.app
+        # The right name under the wrong tag ({@spell goblin}) first, then close names.
+        norm = normalize(tag.name)
+        if tag.pack is None:
+            elsewhere = queries.winners_by_norm_name(
+                app.conn, app.profile, norm, TAGGED_COLLECTIONS
+            )
+        else:
+            elsewhere = queries.entries_in_pack_by_norm_name(
+                app.conn, tag.pack, norm, TAGGED_COLLECTIONS
+            )
+        elsewhere.sort(key=lambda r: collection_rank(r.collection))
+        rows: list[tuple[str, str]] = [(r.collection, r.name) for r in elsewhere]
+        rows += [
+            (m.row.collection, m.row.name)
+            for m in match_names(
+                app, tag.name, collections=list(collections), pack=tag.pack, limit=SUGGESTIONS
+            )
+        ]
+        fixes = tuple(
+            Fix(
+                tag=tag.tag if collection in collections else COLLECTION_TAG[collection],
+                name=name.lower(),
+                label=name,
+            )
+            for collection, name in dict.fromkeys(rows)
+        )[:SUGGESTIONS]
+        where = f" in pack {tag.pack}" if tag.pack else ""
+        hint = f"; did you mean {_either([fix_text(tag, f) for f in fixes])}?" if fixes else ""
+        return Resolution(
+            code="unknown-ref", message=f"unknown {what} {tag.name!r}{where}{hint}", fixes=fixes
+        )
+
+    def known_names(self) -> tuple[dict[str, KnownName], int]:
+        """Every winner's normalised name → the tags it could get; and the most words in one."""
+        if self._names is None:
+            tags: dict[str, set[str]] = {}
+            names: dict[str, str] = {}
+            for norm, collection, name in queries.winner_names(
+                self.app.conn, self.app.profile, LINKED_COLLECTIONS
+            ):
+                tags.setdefault(norm, set()).add(COLLECTION_TAG[collection])
+                names.setdefault(norm, name)
+            self._names = {n: KnownName(frozenset(t), names[n]) for n, t in tags.items()}
+            self._longest = max((len(n.split()) for n in self._names), default=1)
+        return self._names, self._longest
+
+
+def fix_text(tag: Tag, fix: Fix) -> str:
+    """What a fix would write: the whole tag, or only the name when the tag name stays."""
+    return tag.rewritten(fix.tag, fix.name) if fix.tag != tag.tag else fix.name
+
+
+def _either(options: list[str]) -> str:
+    quoted = [f'"{o}"' for o in options]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def _unknown_tag(tag: Tag) -> Resolution:
+    close = process.extract(tag.kind, list(TAG_COLLECTIONS), scorer=fuzz.ratio, limit=2)
+    fixes = tuple(
+        Fix(tag=name, name=tag.name, label=name) for name, score, _ in close if score >= 60
+    )
+    hint = f"; did you mean {_either(['@' + f.tag for f in fixes])}?" if fixes else ""
+    return Resolution(code="unknown-tag", message=f"unknown tag @{tag.tag}{hint}", fixes=fixes)
+
+
+def tag_for(collection: str, name: str, pack: str | None = None) -> str | None:
+    """The tag that refers to an entry: `{@spell fireball}` (`{@spell fireball|my-brew}` with a
+    pack); None for collections no tag refers to."""
+    kind = COLLECTION_TAG.get(collection)
+    if kind is None:
+        return None
+    return "{@" + kind + " " + name.lower() + (f"|{pack}" if pack else "") + "}"
+
+
+def tag_for_entry(app: App, params: TagForParams) -> TagForResult:
+    """`d5e/tagFor`: what an editor inserts for an entry it found (a search hit, a pick).
+
+    The pack is written into the tag only when the entry would not win without it."""
+    pack, collection, slug = parse_ref(params.ref)
+    winners = queries.entries_for_ref(app.conn, app.profile, collection, slug)
+    row = (
+        queries.entry_in_pack(app.conn, pack, collection, slug)
+        if pack
+        else (winners[0] if winners else None)
+    )
+    if row is None:
+        raise NotFound(f"no entry with ref {params.ref}")
+    pinned = bool(winners) and winners[0].pack != row.pack
+    text = tag_for(row.collection, row.name, row.pack if pinned else None)
+    return TagForResult(
+        ref=row.ref,
+        pack=row.pack,
+        name=row.name,
+        collection=row.collection,
+        text=text or row.name,
+        tag=COLLECTION_TAG.get(row.collection),
+    )

@@ -1,0 +1,158 @@
+;;; d5e.el --- D&D 5e rules in your prose: the d5e daemon through eglot  -*- lexical-binding: t; -*-
+
+;; Version: 0.1.0
+;; Package-Requires: ((emacs "28.1") (eglot "1.9"))
+;; Keywords: languages, games
+;; SPDX-License-Identifier: MIT
+
+;;; Commentary:
+
+;; Makes the d5e daemon (`d5e serve') the language server of Markdown and text buffers under
+;; eglot: completion of `{@spell fir', hover cards, diagnostics with quick fixes, go to
+;; definition (SRD entries open as read-only rendered documents), and two commands:
+;; `d5e-search' (search the rules, insert the chosen entry's tag) and `d5e-show'.
+;;
+;;   (require 'd5e)
+;;   (add-hook 'markdown-mode-hook #'eglot-ensure)
+
+;;; Code:
+
+(require 'cl-lib)
+(require 'eglot)
+(require 'jsonrpc)
+(require 'subr-x)
+
+(defgroup d5e nil
+  "D&D 5e rules content in prose, served by the d5e daemon."
+  :group 'tools
+  :prefix "d5e-")
+
+(defcustom d5e-command '("d5e" "serve")
+  "The command that starts the d5e daemon (give the full path if `d5e' is not on PATH)."
+  :type '(repeat string))
+
+(defcustom d5e-edition "2014"
+  "Which SRD is on: \"2014\", or \"2024\" (srd-2024 above srd-2014)."
+  :type '(choice (const "2014") (const "2024")))
+
+(defcustom d5e-packs nil
+  "Packs to enable with their priorities (higher wins), as an alist: ((\"my-brew\" . 50))."
+  :type '(alist :key-type string :value-type integer))
+
+(defcustom d5e-disabled nil
+  "Packs to turn off."
+  :type '(repeat string))
+
+(defcustom d5e-modes '((markdown-mode :language-id "markdown")
+                       (gfm-mode :language-id "markdown")
+                       (text-mode :language-id "plaintext"))
+  "Major modes whose buffers d5e serves, with the LSP language id each one sends."
+  :type '(repeat sexp))
+
+(defcustom d5e-search-limit 20
+  "How many search results `d5e-search' offers."
+  :type 'integer)
+
+(defconst d5e--method-not-found -32601)
+
+(defun d5e-settings ()
+  "The settings sent to the daemon (initializationOptions and workspace configuration)."
+  (list :edition d5e-edition
+        :packs (if d5e-packs
+                   (cl-loop for (pack . priority) in d5e-packs
+                            append (list (intern (concat ":" pack)) priority))
+                 eglot--{})
+        :disabled (vconcat d5e-disabled)))
+
+(defun d5e--contact (&optional _interactive)
+  "How eglot starts the daemon."
+  (append d5e-command (list :initializationOptions (d5e-settings))))
+
+(add-to-list 'eglot-server-programs (cons d5e-modes #'d5e--contact))
+
+(defun d5e-apply-settings ()
+  "Send the current d5e settings to the running daemon (after customizing them)."
+  (interactive)
+  (jsonrpc-notify (d5e--server) :workspace/didChangeConfiguration
+                  (list :settings (list :d5e (d5e-settings)))))
+
+(defun d5e--server ()
+  "The eglot server of the current buffer, or an error saying how to start one."
+  (or (eglot-current-server)
+      (user-error "d5e: no d5e server for this buffer (M-x eglot in a Markdown buffer)")))
+
+(defun d5e-error-message (method error-data)
+  "What the error ERROR-DATA of METHOD means to the user."
+  (let ((code (alist-get 'jsonrpc-error-code error-data))
+        (message (alist-get 'jsonrpc-error-message error-data)))
+    (if (eql code d5e--method-not-found)
+        (format "d5e: this d5e daemon does not offer %s yet; update d5e" method)
+      (format "d5e: %s failed: %s" method message))))
+
+(defun d5e-request (method params)
+  "Call METHOD with PARAMS on the d5e daemon; errors become readable `user-error's."
+  (condition-case err
+      (jsonrpc-request (d5e--server) (intern (concat ":" method)) params)
+    (jsonrpc-error (user-error "%s" (d5e-error-message method (cdr err))))))
+
+(defun d5e-hit-label (hit)
+  "The line that shows the search HIT in the minibuffer."
+  (let ((snippet (plist-get hit :snippet)))
+    (concat (format "%s — %s (%s)" (plist-get hit :name) (plist-get hit :collection)
+                    (plist-get hit :pack))
+            (if (and snippet (not (string-empty-p snippet)))
+                (concat ": " (replace-regexp-in-string "[ \t\n]+" " " snippet))
+              ""))))
+
+;;;###autoload
+(defun d5e-search (query)
+  "Search the rules for QUERY, then insert the tag of the chosen entry at point."
+  (interactive (list (read-string "d5e search: ")))
+  (let* ((result (d5e-request "d5e/search" (list :query query :limit d5e-search-limit)))
+         (hits (append (plist-get result :hits) nil)))
+    (unless hits (user-error "d5e: nothing found for %S" query))
+    (let* ((choices (mapcar (lambda (hit) (cons (d5e-hit-label hit) hit)) hits))
+           (label (completing-read (format "d5e: %s: " query) choices nil t))
+           (hit (cdr (assoc label choices)))
+           (ref (concat (plist-get hit :pack) ":" (plist-get hit :ref))))
+      (insert (plist-get (d5e-request "d5e/tagFor" (list :ref ref)) :text)))))
+
+(defun d5e-entry-uri (entry)
+  "The d5e:// URI of ENTRY (a lookup result's entry)."
+  (format "d5e://%s/%s/%s.md"
+          (plist-get entry :pack) (plist-get entry :collection) (plist-get entry :slug)))
+
+;;;###autoload
+(defun d5e-show (name)
+  "Show the card of the entry named NAME in a read-only buffer."
+  (interactive (list (read-string "d5e show: " (thing-at-point 'symbol t))))
+  (let ((entry (plist-get (d5e-request "d5e/lookup" (list :name name)) :entry)))
+    (find-file (d5e--document-file (d5e-entry-uri entry)))))
+
+(defun d5e--document-file (uri)
+  "A read-only file holding the rendered document behind the d5e:// URI.
+
+Emacs visits files, so the document is written under `temporary-file-directory' and
+opened read-only; it is fetched anew each time (packs may have changed)."
+  (let* ((result (d5e-request "d5e/document" (list :uri uri)))
+         (file (expand-file-name (concat "d5e/" (string-remove-prefix "d5e://" uri))
+                                 temporary-file-directory)))
+    (make-directory (file-name-directory file) t)
+    (when (file-exists-p file) (set-file-modes file #o644))
+    (with-temp-file file (insert (plist-get result :text)))
+    (set-file-modes file #o444)
+    (let ((buffer (get-file-buffer file)))
+      (when buffer (with-current-buffer buffer (revert-buffer t t t))))
+    file))
+
+(defun d5e--uri-to-path (original uri)
+  "Let eglot open d5e:// URIs (go to definition) as their rendered documents."
+  (let ((text (if (keywordp uri) (substring (symbol-name uri) 1) uri)))
+    (if (and (stringp text) (string-prefix-p "d5e://" text))
+        (d5e--document-file text)
+      (funcall original uri))))
+
+(advice-add 'eglot--uri-to-path :around #'d5e--uri-to-path)
+
+(provide 'd5e)
+;;; d5e.el ends here

@@ -1,0 +1,126 @@
+;;; emacs_test.el --- Emacs (batch) with eglot and d5e.el against the real daemon  -*- lexical-binding: t; -*-
+
+;; Run by tests/test_editors.py: emacs --batch -l tests/editors/emacs_test.el
+;; Env: D5E_TEST_CMD (JSON list: the daemon command), D5E_TEST_DIR, D5E_PLUGIN (editors/emacs).
+;; Any failure or a stall exits non-zero.
+
+(require 'json)
+(defvar d5e-test-timeout 30)
+(run-at-time 100 nil (lambda () (message "FAIL: timeout") (kill-emacs 3)))
+
+(defun d5e-test-fail (format-string &rest args)
+  (message "FAIL: %s" (apply #'format format-string args))
+  (kill-emacs 1))
+
+(defun d5e-test-equal (actual expected what)
+  (unless (equal actual expected)
+    (d5e-test-fail "%s: expected %S, got %S" what expected actual)))
+
+(defun d5e-test-wait (what predicate)
+  (let ((deadline (+ (float-time) d5e-test-timeout)))
+    (while (not (funcall predicate))
+      (when (> (float-time) deadline) (d5e-test-fail "timed out waiting for %s" what))
+      (accept-process-output nil 0.05))))
+
+(add-to-list 'load-path (getenv "D5E_PLUGIN"))
+(require 'd5e)
+(setq d5e-command (append (json-parse-string (getenv "D5E_TEST_CMD") :array-type 'list) nil))
+(setq eglot-sync-connect t
+      eglot-autoshutdown t
+      eglot-events-buffer-size 0)
+
+(defconst d5e-test-file (expand-file-name "adventure.md" (getenv "D5E_TEST_DIR")))
+(with-temp-file d5e-test-file
+  (insert "# Ambush\nThe {@creature goblinn} waits.\nCast {@spell fir\nHover {@spell fireball} here.\n\n"))
+
+(find-file d5e-test-file)
+(text-mode)
+(apply #'eglot (eglot--guess-contact))
+(d5e-test-wait "the d5e server" (lambda () (eglot-current-server)))
+(defconst d5e-test-server (eglot-current-server))
+
+(defun d5e-test-goto (line column)
+  "Move to 0-based LINE and COLUMN."
+  (goto-char (point-min))
+  (forward-line line)
+  (forward-char column))
+
+(defun d5e-test-request (method params)
+  (jsonrpc-request d5e-test-server method params))
+
+(defun d5e-test-send-changes ()
+  "What eglot does when Emacs is idle (idle timers never fire in batch mode): send edits."
+  (eglot--signal-textDocument/didChange))
+
+;; Diagnostics, through flymake.
+(d5e-test-wait "diagnostics" (lambda () (flymake-diagnostics)))
+(let ((diag (car (flymake-diagnostics))))
+  (d5e-test-equal (flymake-diagnostic-text diag)
+                  (concat "d5e [unknown-ref]: unknown creature 'goblinn'; "
+                          "did you mean \"goblin\" or \"hobgoblin\"?")
+                  "diagnostic message")
+  (d5e-test-equal (buffer-substring (flymake-diagnostic-beg diag) (flymake-diagnostic-end diag))
+                  "goblinn" "diagnostic range"))
+
+;; Completion inside `{@spell fir', best first; the first item applied as eglot would.
+(d5e-test-goto 2 16)
+(let* ((result (d5e-test-request :textDocument/completion (eglot--TextDocumentPositionParams)))
+       (items (append (plist-get result :items) nil))
+       (first (car items))
+       (edit (plist-get first :textEdit)))
+  (d5e-test-equal (list (plist-get first :label) (plist-get first :detail) (plist-get edit :newText))
+                  '("Fireball" "3rd-level evocation" "fireball}") "first completion")
+  (d5e-test-equal (plist-get (cadr items) :label) "Fire Bolt" "second completion")
+  (eglot--apply-text-edits (vector edit))
+  (d5e-test-send-changes)
+  (d5e-test-equal (buffer-substring (line-beginning-position) (line-end-position))
+                  "Cast {@spell fireball}" "line after completion"))
+
+;; Hover: the card with its attribution.
+(d5e-test-goto 3 10)
+(let* ((hover (d5e-test-request :textDocument/hover (eglot--TextDocumentPositionParams)))
+       (value (plist-get (plist-get hover :contents) :value)))
+  (unless (string-prefix-p "## Fireball\n\n*3rd-level evocation*" value)
+    (d5e-test-fail "hover card: %S" (substring value 0 (min 80 (length value)))))
+  (unless (string-search "System Reference Document 5.1" value)
+    (d5e-test-fail "hover without attribution")))
+
+;; The quick fix, found and applied with eglot's own functions.
+(d5e-test-goto 1 17)
+(let* ((actions (eglot-code-actions (point) (point) "quickfix"))
+       (preferred (seq-find (lambda (a) (plist-get a :isPreferred)) actions)))
+  (unless preferred (d5e-test-fail "no preferred quick fix in %S" actions))
+  (eglot--apply-workspace-edit (plist-get preferred :edit))
+  (d5e-test-send-changes))
+(d5e-test-goto 1 0)
+(d5e-test-equal (buffer-substring (line-beginning-position) (line-end-position))
+                "The {@creature goblin} waits." "line after the quick fix")
+(d5e-test-wait "diagnostics to clear" (lambda () (null (flymake-diagnostics))))
+
+;; Go to definition of an SRD entry: a read-only rendered document.
+(d5e-test-goto 3 10)
+(let* ((locations (d5e-test-request :textDocument/definition (eglot--TextDocumentPositionParams)))
+       (uri (plist-get (if (vectorp locations) (aref locations 0) locations) :uri))
+       (file (eglot--uri-to-path uri)))
+  (d5e-test-equal uri "d5e://srd-2014/spells/fireball.md" "definition URI")
+  (with-current-buffer (find-file-noselect file)
+    (d5e-test-equal (buffer-substring (point-min) (line-end-position)) "## Fireball" "d5e document")
+    (unless buffer-read-only (d5e-test-fail "the d5e document is writable"))))
+
+;; d5e-search: the tag of the first hit, or a clear word that the daemon has no search.
+(d5e-test-goto 5 0)
+(defvar d5e-test-search-outcome
+  (condition-case err
+      (cl-letf (((symbol-function 'completing-read)
+                 (lambda (_prompt choices &rest _) (caar choices))))
+        (d5e-search "fire")
+        (format "inserted %s" (buffer-substring (line-beginning-position) (line-end-position))))
+    (user-error (format "message: %s" (cadr err)))))
+(unless (or (string-match-p "\\`inserted {@[a-z]+ [^}]+}\\'" d5e-test-search-outcome)
+            (string-match-p "does not offer d5e/search" d5e-test-search-outcome))
+  (d5e-test-fail "d5e-search: %s" d5e-test-search-outcome))
+
+(message "emacs ok; d5e-search %s" d5e-test-search-outcome)
+(let ((inhibit-message t)) (eglot-shutdown d5e-test-server))
+(kill-emacs 0)
+;;; emacs_test.el ends here

