@@ -310,6 +310,9 @@ def _check(
 # ---- pack.toml ----------------------------------------------------------------------------
 
 
+_TOML_AT = re.compile(r" \(at line (\d+), column (\d+)\)$")
+
+
 def _toml_key_position(text: str, key: str) -> tuple[int, int]:
     """Line and column of a top-level `key = …` in TOML text (before any [table])."""
     for number, line in enumerate(text.splitlines(), 1):
@@ -322,21 +325,23 @@ def _toml_key_position(text: str, key: str) -> tuple[int, int]:
     return 1, 1
 
 
-def parse_manifest(file: PackFile | None, fallback_id: str) -> tuple[Pack, list[PackProblem]]:
+def parse_manifest(
+    file: PackFile | None, fallback_id: str, shown_root: str
+) -> tuple[Pack, list[PackProblem]]:
     """The pack described by pack.toml, and its problems (a placeholder pack when broken)."""
     placeholder = Pack(id=fallback_id, title=fallback_id, default_priority=DEFAULT_PRIORITY)
     if file is None:
         message = "a pack needs pack.toml at its top (id, title, version); none found"
-        return placeholder, [_problem(MANIFEST, message)]
+        return placeholder, [_problem(shown_root, message)]
     text, problems = _decode(file)
     if text is None:
         return placeholder, problems
     try:
         values = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        at = (getattr(exc, "lineno", 1), getattr(exc, "colno", 1))
-        return placeholder, [_problem(file, message.split(" (at line")[0], at)]
+        m = _TOML_AT.search(str(exc))
+        at = (int(m[1]), int(m[2])) if m else (1, 1)
+        return placeholder, [_problem(file, str(exc)[: m.start()] if m else str(exc), at)]
     fields = Manifest.__struct_fields__
     for key in values:
         if key not in fields:
@@ -386,9 +391,10 @@ def _parse_json(file: PackFile, text: str) -> _Parsed:
     except msgspec.DecodeError as exc:
         message = str(exc)
         offset = message.rsplit("(byte ", 1)
-        at = (1, 1)
+        data = text.encode()
+        at = locate.byte_line_col(data, len(data)) if "truncated" in message else (1, 1)
         if len(offset) == 2 and offset[1].rstrip(")").isdigit():
-            at = locate.byte_line_col(text.encode(), int(offset[1].rstrip(")")))
+            at = locate.byte_line_col(data, int(offset[1].rstrip(")")))
             message = offset[0].strip()
         return _Parsed([], [_problem(file, message, at)])
 
@@ -602,10 +608,16 @@ def build_entry(
 # ---- a whole pack ------------------------------------------------------------------------
 
 
-def load(files: list[PackFile], problems: list[PackProblem], fallback_id: str) -> LoadedPack:
-    """Parse a pack's files (as read by `packfiles`); `problems` are those found reading them."""
+def load(
+    files: list[PackFile], problems: list[PackProblem], fallback_id: str, shown_root: str
+) -> LoadedPack:
+    """Parse a pack's files (as read by `packfiles`); `problems` are those found reading them.
+
+    `shown_root` names the pack in problems that belong to no file (no pack.toml in it)."""
     manifest = next((f for f in files if f.rel == MANIFEST), None)
-    pack, found = parse_manifest(manifest, fallback_id)
+    pack, found = parse_manifest(manifest, fallback_id, shown_root)
+    if manifest is None and any(p.file == shown_root for p in problems):
+        found = []  # nothing could be read at all (not a zip, say): that is the problem
     all_problems = list(problems) + found
     entries: list[Entry] = []
     for file in sorted(files, key=lambda f: f.rel):

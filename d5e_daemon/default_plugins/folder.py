@@ -23,7 +23,7 @@ def load_folder(path: Path) -> LoadedPack | None:
     if not path.is_dir():
         return None
     files, problems = packfiles.read_folder(path, str(path))
-    loaded = packformat.load(files, problems, _fallback_id(path))
+    loaded = packformat.load(files, problems, _fallback_id(path), str(path))
     loaded.root = path.resolve()
     return loaded
 
@@ -32,7 +32,7 @@ def load_zip(path: Path) -> LoadedPack | None:
     if not (path.is_file() and path.suffix.lower() == ".zip"):
         return None
     files, problems = packfiles.read_zip(path, str(path))
-    loaded = packformat.load(files, problems, _fallback_id(path))
+    loaded = packformat.load(files, problems, _fallback_id(path), str(path))
     loaded.root = path.resolve()
     return loaded
 

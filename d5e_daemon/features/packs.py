@@ -268,7 +268,7 @@ def _upload(app: App, conn: apsw.Connection, params: UploadParams) -> UploadResu
     plan, after, read_problems = packwriter.plan_upload(
         root, params.collection, params.entries, params.replace
     )
-    loaded = packformat.load(after, read_problems + plan.problems, params.pack)
+    loaded = packformat.load(after, read_problems + plan.problems, params.pack, str(root))
     problems = list(loaded.problems)
     if not loaded.errors:
         _, found = packs.prepare(conn, loaded.pack, loaded.entries)
