@@ -41,6 +41,8 @@ def split_message(message: str) -> tuple[str, Path]:
         return message, ()
     steps: list[str | int] = []
     for index, key in _PATH_STEP.findall(m[1]):
+        if not index and not key:
+            break  # `[...]`: a value of a mapping, which msgspec does not name
         steps.append(int(index) if index else key)
     return message[: m.start()], tuple(steps)
 

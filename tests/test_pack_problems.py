@@ -15,7 +15,7 @@ from d5e_daemon import packfiles
 from d5e_daemon.app import App
 from d5e_daemon.errors import PackError
 
-from .packtools import MANIFEST, pack_entries, pack_installed, write_pack, zip_folder
+from .packtools import MANIFEST, pack_entries, pack_installed, write_pack
 
 SPELL = "---\nname: Spark\nlevel: 0\n---\nA spark.\n"
 GOOD = {"spells/spark.md": SPELL}
