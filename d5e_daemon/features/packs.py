@@ -224,7 +224,7 @@ def _validate(app: App, conn: apsw.Connection, path: Path) -> ValidateResult:
     problems = list(loaded.problems)
     if not loaded.errors:  # extends can only be checked once the files themselves are right
         _, found = packs.prepare(conn, loaded.pack, loaded.entries)
-        problems += found
+        problems = sorted(problems + found, key=lambda p: (p.file, p.line, p.column))
     ok = not any(p.severity == "error" for p in problems)
     return ValidateResult(
         ok=ok,
