@@ -160,8 +160,10 @@ def test_upload_writes_entries_as_files_and_installs_them(
         f"wrote {folder / 'spells/smoke-veil.json'}",
         "my-brew: upgraded, 2 entries (2 changed)",
     ]
-    assert (folder / "spells" / "ember-lance.md").read_text().startswith(
-        "---\nname: Ember Lance\nlevel: 2\nschool: evocation\n---\n"
+    assert (
+        (folder / "spells" / "ember-lance.md")
+        .read_text()
+        .startswith("---\nname: Ember Lance\nlevel: 2\nschool: evocation\n---\n")
     )
     _, out, _ = run(capsys, "lookup", "spells/smoke-veil", "--json", *db)
     assert json.loads(out)["entry"]["data"]["desc"] == "A veil of smoke."

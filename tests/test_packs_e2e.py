@@ -55,7 +55,11 @@ async def test_pack_management_over_json_rpc(db_path: Path, tmp_path: Path) -> N
         assert (report["ok"], report["entries"], report["problems"]) == (True, 6, [])
 
         result = await call(client, "d5e/packs/install", {"path": str(pack)})
-        assert (result["pack"], result["action"], result["entries"]) == ("ashen-hills", "installed", 6)
+        assert (result["pack"], result["action"], result["entries"]) == (
+            "ashen-hills",
+            "installed",
+            6,
+        )
         await until(lambda: asyncio.sleep(0, changed))
         assert changed[0]["packs"] == ["ashen-hills"]
 
@@ -223,7 +227,8 @@ async def test_a_workspace_brings_its_profile_and_packs(db_path: Path, tmp_path:
     root = tmp_path / "strahd"
     shutil.copytree(EXAMPLE, root / "homebrew")
     (root / "d5e.toml").write_text(
-        'profile = "strahd"\nedition = "2024"\npackPaths = ["homebrew"]\n\n[packs]\nashen-hills = 15\n'
+        'profile = "strahd"\nedition = "2024"\npackPaths = ["homebrew"]\n'
+        "\n[packs]\nashen-hills = 15\n"
     )
     client = await start_client(db_path, root=root)
     try:
@@ -232,7 +237,9 @@ async def test_a_workspace_brings_its_profile_and_packs(db_path: Path, tmp_path:
         goblin = await call(client, "d5e/lookup", {"ref": "monsters/goblin"})
         assert (goblin["entry"]["pack"], goblin["entry"]["priority"]) == ("ashen-hills", 15)
         # editing d5e.toml (as the editor reports it) applies the new settings
-        (root / "d5e.toml").write_text('profile = "strahd"\nedition = "2014"\ndisabled = ["ashen-hills"]\n')
+        (root / "d5e.toml").write_text(
+            'profile = "strahd"\nedition = "2014"\ndisabled = ["ashen-hills"]\n'
+        )
         client.workspace_did_change_watched_files(
             types.DidChangeWatchedFilesParams(
                 changes=[
