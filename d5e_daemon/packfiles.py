@@ -92,7 +92,7 @@ def read_folder(root: Path, shown_root: str) -> Tree:
     def shown(rel: str) -> str:
         return os.path.join(shown_root, *rel.split("/"))
 
-    def walk(folder: Path, rel: str, depth: int) -> None:
+    def walk(folder: str, rel: str, depth: int) -> None:
         try:
             items = sorted(os.scandir(folder), key=lambda d: d.name)
         except OSError as exc:
@@ -119,31 +119,76 @@ def read_folder(root: Path, shown_root: str) -> Tree:
                     message = f"folders nested deeper than {MAX_DEPTH} are not read"
                     problems.append(PackProblem(file=shown(path), message=message))
                 else:
-                    walk(Path(item.path), path, depth + 1)
+                    walk(item.path, path, depth + 1)
                 continue
-            if not item.is_file(follow_symlinks=False) or not _wanted(path, shown(path), problems):
+            named = shown(path)
+            if not item.is_file(follow_symlinks=False) or not _wanted(path, named, problems):
                 continue
             st = item.stat(follow_symlinks=False)
             if not budget.take(st.st_size):
                 return
             if st.st_size > MAX_FILE_BYTES:
-                problems.append(_too_big(shown(path), st.st_size))
+                problems.append(_too_big(named, st.st_size))
                 continue
             files.append(
                 PackFile(
                     rel=path,
-                    shown=shown(path),
-                    source=os.path.join(str(base), *path.split("/")),
-                    read=_file_reader(Path(item.path)),
+                    shown=named,
+                    source=item.path,  # absolute: the walk starts at the resolved root
+                    read=_file_reader(item.path),
                     stamp=(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev),
                 )
             )
 
-    walk(base, "", 0)
+    walk(str(base), "", 0)
     return files, problems
 
 
-def _file_reader(path: Path) -> Callable[[], bytes]:
+def read_changed(root: Path, rels: set[str], shown_root: str) -> Tree | None:
+    """The content files among `rels` (paths inside the folder pack at `root`) as they are now,
+    with the same checks as `read_folder`; a file that is gone is simply not returned. None
+    when the change is more than files (pack.toml, a folder): then read the whole pack."""
+    base = root.resolve()
+    files: list[PackFile] = []
+    problems: list[PackProblem] = []
+    for rel in sorted(rels):
+        parts = rel.split("/")
+        if rel == MANIFEST:
+            return None
+        if any(p.startswith(".") for p in parts) or len(parts) == 1:
+            continue
+        if not _is_collection(parts[0]) or len(parts) > MAX_DEPTH + 1:
+            continue
+        path = os.path.join(str(base), *parts)
+        named = os.path.join(shown_root, *parts)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue  # deleted: its entries go
+        if stat.S_ISDIR(st.st_mode):
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            message = "links are not allowed in packs"
+            problems.append(PackProblem(file=named, message=message))
+            continue
+        if not stat.S_ISREG(st.st_mode) or content_kind(rel) is None:
+            continue
+        if st.st_size > MAX_FILE_BYTES:
+            problems.append(_too_big(named, st.st_size))
+            continue
+        files.append(
+            PackFile(
+                rel=rel,
+                shown=named,
+                source=path,
+                read=_file_reader(path),
+                stamp=(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev),
+            )
+        )
+    return files, problems
+
+
+def _file_reader(path: str) -> Callable[[], bytes]:
     def read() -> bytes:
         with open(path, "rb") as f:
             return f.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]

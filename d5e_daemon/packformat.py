@@ -608,6 +608,19 @@ def build_entry(
 # ---- a whole pack ------------------------------------------------------------------------
 
 
+def parse_files(files: list[PackFile]) -> tuple[list[Entry], list[PackProblem]]:
+    """The entries and problems of content files (parsed once per file version)."""
+    entries: list[Entry] = []
+    problems: list[PackProblem] = []
+    for file in sorted(files, key=lambda f: f.rel):
+        if file.kind is None:
+            continue
+        parsed = _parse_cached(file)
+        entries.extend(parsed.entries)
+        problems.extend(parsed.problems)
+    return entries, problems
+
+
 def load(
     files: list[PackFile], problems: list[PackProblem], fallback_id: str, shown_root: str
 ) -> LoadedPack:
@@ -618,13 +631,7 @@ def load(
     pack, found = parse_manifest(manifest, fallback_id, shown_root)
     if manifest is None and any(p.file == shown_root for p in problems):
         found = []  # nothing could be read at all (not a zip, say): that is the problem
-    all_problems = list(problems) + found
-    entries: list[Entry] = []
-    for file in sorted(files, key=lambda f: f.rel):
-        if file.kind is None:
-            continue
-        parsed = _parse_cached(file)
-        entries.extend(parsed.entries)
-        all_problems.extend(parsed.problems)
+    entries, parsed = parse_files(files)
+    all_problems = list(problems) + found + parsed
     all_problems.sort(key=lambda p: (p.file, p.line, p.column))
     return LoadedPack(pack=pack, entries=entries, problems=all_problems)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from pathlib import Path
 import apsw
 import msgspec
 
-from . import extends, queries, text
+from . import extends, packfiles, packformat, queries, text
 from .db import transaction
 from .errors import PackError
 from .records import (
@@ -100,10 +101,18 @@ def _file_fingerprint(path: Path, pack: Pack) -> str:
     return hashlib.sha256(seed).hexdigest()[:32]
 
 
-def _entries_hash(pack: Pack, entries: list[Entry], origin: str) -> str:
+Fingerprint = tuple[str, str, str, str, str | None, str | None, int | None]
+
+
+def _fingerprint(e: queries.NewEntry) -> Fingerprint:
+    return (e.collection, e.slug, e.name, e.content_hash, e.extends, e.source_path, e.source_line)
+
+
+def _entries_hash(pack: Pack, rows: list[Fingerprint], origin: str) -> str:
+    """The pack's description, origin and every entry as stored (its data through its content
+    hash): the same whether computed from what is about to be written or from what was."""
     digest = hashlib.sha256(msgspec.json.encode(pack) + origin.encode())
-    for e in sorted(entries, key=lambda e: (e.collection, e.slug)):
-        digest.update(msgspec.json.encode(e))
+    digest.update(msgspec.json.encode(sorted(rows, key=lambda r: (r[0], r[1]))))
     return digest.hexdigest()[:32]
 
 
@@ -129,8 +138,11 @@ def prepare(
     return resolved, problems + entry_problems(resolved)
 
 
+_encode = msgspec.json.Encoder().encode
+
+
 def _new_entry(e: Entry) -> queries.NewEntry:
-    data_json = json.dumps(e.data, ensure_ascii=False)
+    data_json = _encode(e.data).decode()
     return queries.NewEntry(
         collection=e.collection,
         slug=e.slug,
@@ -144,12 +156,14 @@ def _new_entry(e: Entry) -> queries.NewEntry:
 
 
 def _write_entries(
-    conn: apsw.Connection, pack_id: str, entries: list[Entry]
+    conn: apsw.Connection,
+    pack_id: str,
+    entries: list[queries.NewEntry],
+    stored: dict[tuple[str, str], queries.StoredEntry],
 ) -> set[tuple[str, str]]:
-    """Bring the pack's stored entries to `entries`, touching only what changed; return the
-    refs whose content changed, appeared or went away."""
-    stored = queries.stored_entries(conn, pack_id)
-    new = {(e.collection, e.slug): _new_entry(e) for e in entries}
+    """Bring the `stored` entries (all of the pack's, or those of some files) to `entries`,
+    touching only what changed; return the refs whose content changed, appeared or went."""
+    new = {(e.collection, e.slug): e for e in entries}
     gone = [stored[ref].id for ref in stored.keys() - new.keys()]
     changed, moved = [], []
     for ref, e in new.items():
@@ -190,17 +204,86 @@ def install(
         if any(p.severity == "error" for p in problems):
             raise pack_error(pack.id, problems)
         warnings = tuple(problems)
-        digest = _entries_hash(pack, entries, origin)
+        rows = [_new_entry(e) for e in entries]
+        digest = _entries_hash(pack, [_fingerprint(r) for r in rows], origin)
         previous = queries.pack_content_hash(conn, pack.id)
         if previous == digest:
             return InstallResult(pack.id, "unchanged", len(entries), 0, warnings)
         queries.upsert_pack(conn, pack, origin, digest)
-        refs = _write_entries(conn, pack.id, entries)
+        refs = _write_entries(conn, pack.id, rows, queries.stored_entries(conn, pack.id))
         queries.rebuild_resolved(conn, refs=refs)
         if then is not None:
             then(conn)
     action = "upgraded" if previous else "installed"
     return InstallResult(pack.id, action, len(entries), len(refs), warnings)
+
+
+def update_files(
+    conn: apsw.Connection,
+    pack_id: str,
+    rels: set[str],
+    then: Callable[[apsw.Connection], object] | None = None,
+) -> InstallResult | None:
+    """Live reload of some files of an installed folder pack: only they are read and parsed, the
+    rest of the pack is taken as stored, and the result is what a full re-install would give
+    (the same entries, the same pack hash). None when the whole pack must be read again:
+    pack.toml or a folder changed, or entries of other files extend entries of these."""
+    origin = queries.pack_origin(conn, pack_id)
+    pack = queries.get_pack(conn, pack_id)
+    if origin is None or pack is None or not Path(origin).is_dir():
+        return None
+    tree = packfiles.read_changed(Path(origin), rels, origin)
+    if tree is None:
+        return None
+    files, problems = tree
+    entries, found = packformat.parse_files(files)
+    problems = sorted(problems + found, key=lambda p: (p.file, p.line, p.column))
+    if any(p.severity == "error" for p in problems):
+        raise pack_error(pack_id, problems)
+    sources = {os.path.join(origin, *rel.split("/")) for rel in rels}
+    with transaction(conn):
+        previous = queries.pack_content_hash(conn, pack_id)
+        stored = queries.stored_entries(conn, pack_id)
+        mine = {ref: e for ref, e in stored.items() if e.source_path in sources}
+        touched = {
+            f"{pack_id}:{c}/{s}" for c, s in mine.keys() | {(e.collection, e.slug) for e in entries}
+        }
+        if any(e.extends in touched for ref, e in stored.items() if ref not in mine):
+            return None
+        own = [msgspec.structs.replace(e, pack=pack_id) for e in entries]
+        installed = {p for p, _ in queries.packs_state(conn)}
+        resolved, found = extends.resolve(own, pack_id, _finder(conn), installed, stored_own=True)
+        problems += found + entry_problems(resolved)
+        for e in resolved:
+            other = stored.get((e.collection, e.slug))
+            if other is not None and (e.collection, e.slug) not in mine:
+                where = f" (first at {other.source_path}:{other.source_line})"
+                problems.append(
+                    PackProblem(
+                        file=e.source.path if e.source else origin,
+                        line=e.source.line if e.source else 0,
+                        field="slug",
+                        message=f"duplicate ref {e.ref}{where}",
+                    )
+                )
+        if any(p.severity == "error" for p in problems):
+            raise pack_error(pack_id, problems)
+        rows = [_new_entry(e) for e in resolved]
+        refs = _write_entries(conn, pack_id, rows, mine)
+        after = {
+            (c, s): (c, s, e.name, e.content_hash, e.extends, e.source_path, e.source_line)
+            for (c, s), e in stored.items()
+            if (c, s) not in mine
+        }
+        after.update({(r.collection, r.slug): _fingerprint(r) for r in rows})
+        digest = _entries_hash(pack, list(after.values()), origin)
+        queries.set_pack_hash(conn, pack_id, digest)
+        queries.rebuild_resolved(conn, refs=refs)
+        if then is not None:
+            then(conn)
+    total = sum(queries.counts_by_collection(conn, pack_id).values())
+    action = "unchanged" if digest == previous else "upgraded"
+    return InstallResult(pack_id, action, total, len(refs), tuple(problems))
 
 
 def install_loaded(

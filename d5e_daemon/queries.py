@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import apsw
 
@@ -127,6 +127,10 @@ def delete_pack(conn: apsw.Connection, pack_id: str) -> None:
     conn.execute("DELETE FROM pack WHERE id = ?", (pack_id,))
 
 
+def set_pack_hash(conn: apsw.Connection, pack_id: str, content_hash: str) -> None:
+    conn.execute("UPDATE pack SET content_hash = ? WHERE id = ?", (content_hash, pack_id))
+
+
 def pack_origin(conn: apsw.Connection, pack_id: str) -> str | None:
     row = conn.execute("SELECT origin FROM pack WHERE id = ?", (pack_id,)).fetchone()
     return None if row is None else str(row[0])
@@ -164,9 +168,9 @@ def upsert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: st
     )
 
 
-@dataclass(frozen=True)
-class StoredEntry:
-    """What an upgrade compares to decide whether an entry changed."""
+class StoredEntry(NamedTuple):
+    """What an upgrade compares to decide whether an entry changed (a tuple: packs of 100,000
+    entries are read whole on every upgrade)."""
 
     id: int
     content_hash: str

@@ -134,16 +134,16 @@ class D5eServer(LanguageServer):
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def reload(self, pack_ids: list[str]) -> None:
+    async def reload(self, changes: dict[str, set[str]]) -> None:
         try:
-            await pack_features.reload(self.require_app(), pack_ids)
+            await pack_features.reload(self.require_app(), changes)
         except Exception:
-            log.exception("live reload of %s failed", ", ".join(pack_ids))
+            log.exception("live reload of %s failed", ", ".join(changes))
 
-    def reload_soon(self, pack_ids: list[str]) -> None:
+    def reload_soon(self, changes: dict[str, set[str]]) -> None:
         """From the watcher's thread: re-import these packs on the event loop."""
         if self.loop is not None and not self.loop.is_closed():
-            asyncio.run_coroutine_threadsafe(self.reload(pack_ids), self.loop)
+            asyncio.run_coroutine_threadsafe(self.reload(changes), self.loop)
 
     async def watch_others(self) -> None:
         """Notice packs and profiles changed by other processes; re-sync and tell the client."""
@@ -251,15 +251,16 @@ def _register_file_watchers(ls: D5eServer) -> None:
     ls.client_register_capability(types.RegistrationParams(registrations=[registration]))
 
 
-def _changed_packs(app: App, paths: list[Path]) -> list[str]:
-    """Installed folder/file packs that hold any of `paths`."""
-    found = []
+def _changed_packs(app: App, paths: list[Path]) -> dict[str, set[str]]:
+    """Installed folder/file packs that hold any of `paths`, with those paths."""
+    found: dict[str, set[str]] = {}
     for row in queries.installed_packs(app.conn):
         if row.origin.startswith("plugin:"):
             continue
         origin = Path(row.origin)
-        if any(p == origin or origin in p.parents for p in paths):
-            found.append(row.pack.id)
+        mine = {str(p) for p in paths if p == origin or origin in p.parents}
+        if mine:
+            found[row.pack.id] = mine
     return found
 
 
@@ -302,9 +303,9 @@ def create_server(
         paths = [Path(to_fs_path(change.uri) or "") for change in params.changes]
         if ls.root is not None and ls.root / workspace.CONFIG in paths:
             ls.spawn(ls.reconfigure())
-        pack_ids = _changed_packs(app, paths)
-        if pack_ids:
-            ls.spawn(ls.reload(pack_ids))
+        changes = _changed_packs(app, paths)
+        if changes:
+            ls.spawn(ls.reload(changes))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(ls: D5eServer, params: types.DidChangeConfigurationParams) -> None:

@@ -3,7 +3,8 @@
 The daemon runs one `PackWatcher`. File-system events (inotify on Linux, FSEvents on macOS,
 ReadDirectoryChangesW on Windows, through watchdog) are gathered per pack, and once they have
 been quiet for `settle` seconds (an editor's save is often several events: a temporary file, a
-rename, a chmod) the pack ids are handed to `on_change`, on the watcher's timer thread.
+rename, a chmod) `{pack id: changed paths}` is handed to `on_change`, on the watcher's timer
+thread.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from watchdog.events import (
+    DirModifiedEvent,
     FileClosedNoWriteEvent,
     FileOpenedEvent,
     FileSystemEvent,
@@ -33,13 +35,12 @@ class _Handler(FileSystemEventHandler):
         self.watcher, self.pack_id, self.root = watcher, pack_id, root
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if isinstance(event, FileOpenedEvent | FileClosedNoWriteEvent):
-            return
+        if isinstance(event, FileOpenedEvent | FileClosedNoWriteEvent | DirModifiedEvent):
+            return  # a folder "modified" is its listing: the files have events of their own
         for raw in (event.src_path, getattr(event, "dest_path", "")):
             path = os.fsdecode(raw)
             if path and self._relevant(Path(path)):
-                self.watcher.touched(self.pack_id)
-                return
+                self.watcher.touched(self.pack_id, path, event.is_directory)
 
     def _relevant(self, path: Path) -> bool:
         if self.root.is_file() or path == self.root:
@@ -53,14 +54,14 @@ class _Handler(FileSystemEventHandler):
 
 class PackWatcher:
     def __init__(
-        self, on_change: Callable[[list[str]], None], settle: float = SETTLE_SECONDS
+        self, on_change: Callable[[dict[str, set[str]]], None], settle: float = SETTLE_SECONDS
     ) -> None:
         self.on_change = on_change
         self.settle = settle
         self._observer: BaseObserver = Observer()
         self._observer.daemon = True
         self._watches: dict[str, tuple[Path, ObservedWatch]] = {}
-        self._pending: set[str] = set()
+        self._pending: dict[str, set[str]] = {}
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
         self._started = False
@@ -86,9 +87,13 @@ class PackWatcher:
                 self._observer.start()
                 self._started = True
 
-    def touched(self, pack_id: str) -> None:
+    def touched(self, pack_id: str, path: str, is_directory: bool) -> None:
+        """A file (or folder) of a pack changed; an empty set of paths means "all of it"."""
         with self._lock:
-            self._pending.add(pack_id)
+            paths = self._pending.setdefault(pack_id, set())
+            if is_directory:
+                paths.add(".")  # a folder came or went: read the whole pack again
+            paths.add(path)
             if self._timer is not None:
                 self._timer.cancel()
             self._timer = threading.Timer(self.settle, self._fire)
@@ -97,10 +102,10 @@ class PackWatcher:
 
     def _fire(self) -> None:
         with self._lock:
-            ids, self._pending = sorted(self._pending), set()
+            changes, self._pending = self._pending, {}
             self._timer = None
-        if ids:
-            self.on_change(ids)
+        if changes:
+            self.on_change(changes)
 
     def stop(self) -> None:
         with self._lock:

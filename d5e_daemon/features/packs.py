@@ -131,16 +131,36 @@ async def install(app: App, params: PackInstallParams) -> PackInstallResult:
     return _changed(app, await app.write(partial(app.install_path, path=path)))
 
 
-async def reload(app: App, pack_ids: list[str]) -> list[packs.InstallResult]:
-    """Re-import installed packs from their folder or file (live reload); a pack that became
-    invalid keeps its last good version, and the problems are logged."""
+def _reload_one(
+    app: App, conn: apsw.Connection, pack_id: str, origin: Path, paths: set[str]
+) -> packs.InstallResult:
+    """Only the changed files when that is enough (see `packs.update_files`), else all."""
+    rels = set()
+    for path in paths:
+        try:
+            rels.add(Path(path).resolve().relative_to(origin).as_posix())
+        except ValueError:
+            rels.add(".")  # outside the folder, or a folder event: read it all
+    if rels and "." not in rels and origin.is_dir():
+        result = packs.update_files(conn, pack_id, rels, app.update_profile)
+        if result is not None:
+            return result
+    return app.install_path(conn, origin)
+
+
+async def reload(app: App, changes: dict[str, set[str]]) -> list[packs.InstallResult]:
+    """Re-import installed packs from their folder or file (live reload) after `changes`
+    (pack id → changed paths; none: read the whole pack). A pack that became invalid keeps its
+    last good version, and the problems are logged and listed by `d5e/status`."""
     results = []
-    for pack_id in pack_ids:
+    for pack_id, paths in changes.items():
         origin = queries.pack_origin(app.conn, pack_id)
         if origin is None or _kind(origin) == "plugin" or not Path(origin).exists():
             continue
         try:
-            result = await app.write(partial(app.install_path, path=Path(origin)))
+            result = await app.write(
+                partial(_reload_one, app, pack_id=pack_id, origin=Path(origin), paths=paths)
+            )
         except PackError as exc:
             log.warning("live reload of %s: %s", pack_id, exc.message)
             app.warnings.append(exc.message)
