@@ -101,3 +101,29 @@ def test_a_duplicate_with_another_file_is_refused_and_changes_nothing(
         problem["line"] == 1 and "duplicate ref spells/cinder-step (first at" in problem["message"]
     )
     assert entry_ids(app.conn, "ashen-hills") == before
+
+
+async def test_packs_extending_a_changed_pack_are_resolved_again(app: App, tmp_path: Path) -> None:
+    from d5e_daemon.features.packs import install
+    from d5e_daemon.protocol import PackInstallParams
+
+    from .packtools import write_pack
+
+    base = write_pack(
+        tmp_path / "base",
+        {"monsters/ogre.json": '{"name": "Bog Ogre", "hit_points": 40, "size": "Large"}'},
+        manifest='id = "base"\ntitle = "Base"\nversion = "1"\n',
+    )
+    derived = write_pack(
+        tmp_path / "derived",
+        {"monsters/elite.md": "---\nname: Bog Ogre Elite\nextends: base:monsters/bog-ogre\n---\n"},
+        manifest='id = "derived"\ntitle = "Derived"\nversion = "1"\n',
+    )
+    await install(app, PackInstallParams(path=str(base)))
+    await install(app, PackInstallParams(path=str(derived)))
+    assert lookup(app, LookupParams(name="bog ogre elite")).entry.data["hit_points"] == 40
+    (base / "monsters" / "ogre.json").write_text('{"name": "Bog Ogre", "hit_points": 55}')
+    await install(app, PackInstallParams(path=str(base)))
+    elite = lookup(app, LookupParams(name="bog ogre elite")).entry
+    assert (elite.pack, elite.data["hit_points"]) == ("derived", 55)
+    assert "size" not in elite.data

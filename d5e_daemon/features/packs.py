@@ -106,9 +106,20 @@ def _result(result: packs.InstallResult) -> PackInstallResult:
     )
 
 
-def _changed(app: App, result: packs.InstallResult) -> PackInstallResult:
-    if result.action != "unchanged":
-        app.packs_changed([result.pack])
+async def _after(app: App, changed: list[str], seen: frozenset[str] = frozenset()) -> None:
+    """Tell listeners which packs changed, then re-resolve the folder packs whose entries
+    extend entries of those (their bases changed); each pack at most once per change."""
+    if not changed:
+        return
+    app.packs_changed(changed)
+    seen = seen | set(changed)
+    dependents = {d for p in changed for d in queries.packs_extending(app.conn, p)} - seen
+    if dependents:
+        await reload(app, {d: set() for d in sorted(dependents)}, seen)
+
+
+async def _changed(app: App, result: packs.InstallResult) -> PackInstallResult:
+    await _after(app, [result.pack] if result.action != "unchanged" else [])
     return _result(result)
 
 
@@ -126,9 +137,9 @@ async def install(app: App, params: PackInstallParams) -> PackInstallResult:
                 conn, source.pack, source.load(), source.origin, app.update_profile
             )
 
-        return _changed(app, await app.write(from_plugin))
+        return await _changed(app, await app.write(from_plugin))
     path = _path(app, params.path or "")
-    return _changed(app, await app.write(partial(app.install_path, path=path)))
+    return await _changed(app, await app.write(partial(app.install_path, path=path)))
 
 
 def _reload_one(
@@ -148,7 +159,9 @@ def _reload_one(
     return app.install_path(conn, origin)
 
 
-async def reload(app: App, changes: dict[str, set[str]]) -> list[packs.InstallResult]:
+async def reload(
+    app: App, changes: dict[str, set[str]], seen: frozenset[str] = frozenset()
+) -> list[packs.InstallResult]:
     """Re-import installed packs from their folder or file (live reload) after `changes`
     (pack id → changed paths; none: read the whole pack). A pack that became invalid keeps its
     last good version, and the problems are logged and listed by `d5e/status`."""
@@ -166,9 +179,7 @@ async def reload(app: App, changes: dict[str, set[str]]) -> list[packs.InstallRe
             app.warnings.append(exc.message)
             continue
         results.append(result)
-    changed = [r.pack for r in results if r.action != "unchanged"]
-    if changed:
-        app.packs_changed(changed)
+    await _after(app, [r.pack for r in results if r.action != "unchanged"], seen)
     return results
 
 
@@ -305,6 +316,5 @@ def _upload(app: App, conn: apsw.Connection, params: UploadParams) -> UploadResu
 async def upload(app: App, params: UploadParams) -> UploadResult:
     """Add or replace the entries of one collection of a folder pack, written back as files."""
     result = await app.write(partial(_upload, app, params=params))
-    if result.install.action != "unchanged":
-        app.packs_changed([params.pack])
+    await _after(app, [params.pack] if result.install.action != "unchanged" else [])
     return result
