@@ -13,7 +13,6 @@ import os
 import re
 import stat
 import zipfile
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from .packformat import COLLECTION_PATTERN, MANIFEST, PackFile, constant, content_kind
@@ -131,14 +130,8 @@ def read_folder(root: Path, shown_root: str) -> Tree:
                 problems.append(_too_big(named, st.st_size))
                 continue
             files.append(
-                PackFile(
-                    rel=path,
-                    shown=named,
-                    source=item.path,  # absolute: the walk starts at the resolved root
-                    read=_file_reader(item.path),
-                    stamp=(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev),
-                )
-            )
+                _local_file(path, named, item.path, st)
+            )  # absolute: from the resolved root
 
     walk(str(base), "", 0)
     return files, problems
@@ -176,24 +169,19 @@ def read_changed(root: Path, rels: set[str], shown_root: str) -> Tree | None:
         if st.st_size > MAX_FILE_BYTES:
             problems.append(_too_big(named, st.st_size))
             continue
-        files.append(
-            PackFile(
-                rel=rel,
-                shown=named,
-                source=path,
-                read=_file_reader(path),
-                stamp=(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev),
-            )
-        )
+        files.append(_local_file(rel, named, path, st))
     return files, problems
 
 
-def _file_reader(path: str) -> Callable[[], bytes]:
+def _local_file(rel: str, shown: str, path: str, st: os.stat_result) -> PackFile:
+    """A file on disk, cached (see packformat) by its size, times, inode and device."""
+
     def read() -> bytes:
         with open(path, "rb") as f:
             return f.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]
 
-    return read
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+    return PackFile(rel=rel, shown=shown, source=path, read=read, stamp=stamp)
 
 
 def _unsafe_name(name: str) -> str | None:

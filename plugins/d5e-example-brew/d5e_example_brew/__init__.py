@@ -15,8 +15,17 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
-from d5e_daemon import Entry, Pack, PackSource, PriorityRule, Source, hookimpl
-from d5e_daemon.records import LoadedPack, PackProblem, PathLoader
+from d5e_daemon import (
+    Entry,
+    LoadedPack,
+    Pack,
+    PackProblem,
+    PackSource,
+    PriorityRule,
+    Source,
+    hookimpl,
+)
+from d5e_daemon.records import PathLoader
 from d5e_daemon.text import slugify
 
 PACK = Pack(
