@@ -233,8 +233,11 @@ def _packs_list(args: argparse.Namespace, settings: Settings) -> int:
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("pack", "title", "version", "state", "entries", "from"):
-        table.add_column(column)
+    table.add_column("pack", no_wrap=True)
+    table.add_column("version", no_wrap=True)
+    table.add_column("state")
+    table.add_column("entries", justify="right")
+    table.add_column("from", overflow="fold")
     for info in result.packs:
         if not info.installed:
             state = "not installed"
@@ -244,9 +247,7 @@ def _packs_list(args: argparse.Namespace, settings: Settings) -> int:
             state += f"; {extra}" if extra else ""
         else:
             state = "off"
-        table.add_row(
-            info.pack.id, info.pack.title, info.pack.version, state, str(info.entries), info.origin
-        )
+        table.add_row(info.pack.id, info.pack.version, state, str(info.entries), info.origin)
     console = _console()
     console.print(f"profile [bold]{result.profile}[/bold]")
     console.print(table)

@@ -367,7 +367,7 @@ class Priorities:
     packs: dict[str, int] = field(default_factory=dict)
     collections: dict[str, dict[str, int]] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
-    """Why each pack has its priority: edition, default, rule, command or settings."""
+    """Why each pack has its (whole-pack) priority: edition, default, rule, command, settings."""
 
     def of(self, pack: str, collection: str) -> int:
         return self.collections.get(pack, {}).get(collection, self.packs[pack])
@@ -377,7 +377,7 @@ class Priorities:
             self.collections.setdefault(pack, {})[collection] = priority
         else:
             self.packs[pack] = priority
-        self.reasons[pack] = reason
+            self.reasons[pack] = reason
 
     def drop(self, pack: str) -> None:
         self.packs.pop(pack, None)
