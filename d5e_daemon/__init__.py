@@ -1,13 +1,26 @@
 """d5e: look up, complete and search D&D 5e rules content while you write."""
 
 from .hookspecs import hookimpl
-from .records import Entry, Pack, PackSource, PriorityRule, Source, SqliteTables
+from .records import (
+    Entry,
+    Extends,
+    LoadedPack,
+    Pack,
+    PackProblem,
+    PackSource,
+    PriorityRule,
+    Source,
+    SqliteTables,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Entry",
+    "Extends",
+    "LoadedPack",
     "Pack",
+    "PackProblem",
     "PackSource",
     "PriorityRule",
     "Source",

@@ -6,24 +6,30 @@ CLI and the JSON-RPC handlers are thin wrappers around them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import apsw
 
 from . import packs, queries
-from .db import Database, default_path
+from .db import Database, default_path, transaction
+from .errors import PackError
 from .plugins import Plugins, get_plugins
-from .records import Entry, PackSource
+from .records import Entry, LoadedPack, PackSource
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
-def _install_source(conn: apsw.Connection, source: PackSource) -> packs.InstallResult:
-    return packs.install(conn, source.pack, source.load(), source.origin)
+def _install_source(
+    conn: apsw.Connection, source: PackSource, then: Callable[[apsw.Connection], bool]
+) -> packs.InstallResult:
+    return packs.install(conn, source.pack, source.load(), source.origin, then)
 
 
 class App:
@@ -33,6 +39,8 @@ class App:
         self.plugins = plugins if plugins is not None else get_plugins()
         self.db = Database(self.db_path)
         self.warnings: list[str] = []
+        self.tie_warnings: list[str] = []
+        self._reported_ties: set[str] = set()
         self._on_packs_changed: list[Callable[[list[str]], None]] = []
 
     @property
@@ -47,7 +55,32 @@ class App:
     def render(self, entry: Entry, purpose: str) -> str:
         return self.plugins.render(entry, purpose)
 
-    # -- start-up and profile ------------------------------------------------------------------
+    async def write(self, fn: Callable[[apsw.Connection], T]) -> T:
+        """Run `fn(conn)` on the writer thread without blocking the caller's event loop."""
+        return await asyncio.wrap_future(self.db.submit(fn))
+
+    # -- packs ----------------------------------------------------------------------------------
+
+    def load_path(self, path: Path) -> tuple[str, LoadedPack]:
+        """Read a pack from `path` with the first loader that recognises it."""
+        if not path.exists():
+            raise PackError(f"{path}: no such file or folder")
+        for name, loader in self.plugins.path_loaders():
+            try:
+                loaded = loader(path)
+            except Exception as exc:
+                log.exception("pack loader %s failed on %s", name, path)
+                raise PackError(
+                    f"{path}: loader {name} failed: {type(exc).__name__}: {exc}"
+                ) from exc
+            if loaded is not None:
+                return name, loaded
+        raise PackError(f"{path}: no loader recognises it (a pack is a folder, or a .zip of one)")
+
+    def install_path(self, conn: apsw.Connection, path: Path) -> packs.InstallResult:
+        """Load and install the pack at `path` (on the writer thread: `app.write(partial(…))`)."""
+        _, loaded = self.load_path(path)
+        return packs.install_loaded(conn, loaded, str(path.resolve()), self.update_profile)
 
     def install_builtin_packs(self) -> list[packs.InstallResult]:
         """Install or upgrade the built-in packs named by the settings (unchanged ones: no-op)."""
@@ -60,25 +93,70 @@ class App:
                 log.warning(msg)
                 self.warnings.append(msg)
                 continue
-            result = self.db.write(partial(_install_source, source=source))
+            install = partial(_install_source, source=source, then=self.update_profile)
+            result = self.db.write(install)
             if result.action != "unchanged":
                 log.info("%s %s (%d entries)", result.action, result.pack, result.entries)
             results.append(result)
         return results
 
+    def install_pack_paths(self) -> list[packs.InstallResult]:
+        """Install the workspace's `packPaths`; a broken one is reported and skipped."""
+        results = []
+        for path in self.settings.pack_paths:
+            try:
+                results.append(self.db.write(partial(self.install_path, path=Path(path))))
+            except PackError as exc:
+                log.warning("%s", exc.message)
+                self.warnings.append(exc.message)
+        return results
+
+    # -- the profile ----------------------------------------------------------------------------
+
+    def priorities(self, conn: apsw.Connection) -> packs.Priorities:
+        """This profile's priorities as the settings, plugins' rules and choices make them."""
+        installed = {row.pack.id: row.pack for row in queries.installed_packs(conn)}
+        return packs.profile_priorities(
+            self.settings,
+            installed,
+            self.plugins.priority_rules(),
+            queries.profile_choices(conn, self.profile),
+        )
+
+    def update_profile(self, conn: apsw.Connection) -> bool:
+        """Store this profile's priorities; call inside a transaction. True when they changed."""
+        return packs.apply_profile(conn, self.profile, self.priorities(conn))
+
+    def sync_in_transaction(self, conn: apsw.Connection) -> bool:
+        with transaction(conn):
+            return self.update_profile(conn)
+
     def sync_profile(self) -> bool:
         """Make the stored profile match the settings; True when it changed."""
-        installed = {row.pack.id: row.pack for row in queries.installed_packs(self.conn)}
-        priorities = packs.profile_priorities(
-            self.settings, installed, self.plugins.priority_rules()
-        )
-        return self.db.write(lambda conn: packs.apply_profile(conn, self.profile, priorities))
+        changed = self.db.write(self.sync_in_transaction)
+        self.check_ties()
+        return changed
+
+    def check_ties(self) -> list[str]:
+        """Warn about packs whose shared refs only their ids decide: logged once per tie."""
+        self.tie_warnings = [
+            f"packs {t.winner} and {t.loser} have the same priority ({t.priority}) for "
+            f"{t.count} ref(s) such as {t.example}: {t.winner} wins (pack ids in order); give "
+            f"one of them another priority to choose"
+            for t in queries.priority_ties(self.conn, self.profile)
+        ]
+        for warning in self.tie_warnings:
+            if warning not in self._reported_ties:
+                self._reported_ties.add(warning)
+                log.warning("%s", warning)
+        return self.tie_warnings
 
     def on_packs_changed(self, listener: Callable[[list[str]], None]) -> None:
         """Call `listener(pack_ids)` after packs were installed, upgraded or removed."""
         self._on_packs_changed.append(listener)
 
     def packs_changed(self, pack_ids: list[str]) -> None:
+        self.check_ties()
         for listener in self._on_packs_changed:
             try:
                 listener(pack_ids)
@@ -87,7 +165,8 @@ class App:
 
     def start(self) -> None:
         """Everything a fresh database needs before the first answer."""
-        changed = [r.pack for r in self.install_builtin_packs() if r.action != "unchanged"]
+        results = self.install_builtin_packs() + self.install_pack_paths()
+        changed = [r.pack for r in results if r.action != "unchanged"]
         self.sync_profile()
         if changed:
             self.packs_changed(changed)

@@ -5,7 +5,9 @@ the daemon calls. Readable output in a terminal; `--json` prints exactly what th
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,8 +16,8 @@ from typing import Any
 import apsw
 import msgspec
 
-from . import __version__, db
-from .errors import D5eError, DatabaseError
+from . import __version__, db, workspace
+from .errors import D5eError, DatabaseError, PackError
 from .settings import Settings, build, from_env
 
 log = logging.getLogger("d5e")
@@ -247,8 +249,215 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     cache = CodeCache().install()  # before pygls and lsprotocol are imported
     from .server import serve
 
-    serve(settings, on_initialized=cache.uninstall)
+    serve(from_env(), _flags(args), on_initialized=cache.uninstall)
     return 0
+
+
+# -- d5e packs … ------------------------------------------------------------------------------
+
+
+def _run_feature(settings: Settings, fn: Callable[..., Any], *params: Any) -> Any:
+    """Open the app, run one feature function (plain or async), close the app."""
+    import inspect
+
+    app = _open(settings)
+    try:
+        result = fn(app, *params)
+        return asyncio.run(result) if inspect.iscoroutine(result) else result
+    finally:
+        app.close()
+
+
+def _print_problems(problems: Sequence[Any]) -> None:
+    """`file:line:col: field: message`, with files under the current folder shown relative."""
+    here = str(Path.cwd()) + os.sep
+    for problem in problems:
+        if problem.file.startswith(here):
+            problem = msgspec.structs.replace(problem, file=problem.file[len(here) :])
+        sys.stdout.write(f"{problem}\n")
+
+
+def _packs_list(args: argparse.Namespace, settings: Settings) -> int:
+    from .features.packs import list_packs
+
+    result = _run_feature(settings, list_packs)
+    if args.json:
+        _print_json(result)
+        return 0
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("pack", no_wrap=True)
+    table.add_column("version", no_wrap=True)
+    table.add_column("state")
+    table.add_column("entries", justify="right")
+    table.add_column("from", overflow="fold")
+    for info in result.packs:
+        if not info.installed:
+            state = "not installed"
+        elif info.enabled:
+            state = f"on, {info.priority} ({info.reason})"
+            extra = ", ".join(f"{c} {p}" for c, p in sorted(info.collection_priorities.items()))
+            state += f"; {extra}" if extra else ""
+        else:
+            state = "off"
+        table.add_row(info.pack.id, info.pack.version, state, str(info.entries), info.origin)
+    console = _console()
+    console.print(f"profile [bold]{result.profile}[/bold]")
+    console.print(table)
+    for warning in result.warnings:
+        console.print(f"[yellow]{warning}[/yellow]")
+    return 0
+
+
+def _install_summary(result: Any) -> str:
+    if result.action == "unchanged":
+        return f"{result.pack}: unchanged ({result.entries} entries)"
+    return f"{result.pack}: {result.action}, {result.entries} entries ({result.changed} changed)"
+
+
+def _packs_install(args: argparse.Namespace, settings: Settings) -> int:
+    from .features.packs import install
+    from .protocol import PackInstallParams
+
+    target = args.target
+    as_path = Path(target).exists() or "/" in target or target.endswith(".zip")
+    params = PackInstallParams(
+        path=str(Path(target).resolve()) if as_path else None, id=None if as_path else target
+    )
+    result = _run_feature(settings, install, params)
+    if args.json:
+        _print_json(result)
+        return 0
+    _print_problems(result.warnings)
+    sys.stdout.write(_install_summary(result) + "\n")
+    return 0
+
+
+def _packs_choice(args: argparse.Namespace, settings: Settings) -> int:
+    from .features import packs as features
+    from .protocol import PackIdParams, SetPriorityParams
+
+    if args.packs_command == "set-priority":
+        priority = None if args.priority == "default" else _priority(args.priority)
+        params: Any = SetPriorityParams(
+            pack=args.pack, priority=priority, collection=args.collection
+        )
+        fn: Callable[..., Any] = features.set_priority
+    else:
+        params = PackIdParams(pack=args.pack)
+        fn = features.enable if args.packs_command == "enable" else features.disable
+    result = _run_feature(settings, fn, params)
+    if args.json:
+        _print_json(result)
+        return 0
+    info = result.info
+    state = f"on, priority {info.priority}" if info.enabled else "off"
+    extra = ", ".join(f"{c} {p}" for c, p in sorted(info.collection_priorities.items()))
+    sys.stdout.write(f"{info.pack.id}: {state}{'; ' + extra if extra else ''}\n")
+    for warning in result.warnings:
+        sys.stderr.write(f"d5e: {warning}\n")
+    return 0
+
+
+def _priority(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise PackError(f"priority must be a whole number or 'default', not {text!r}") from None
+
+
+def _packs_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from .features.packs import remove
+    from .protocol import PackIdParams
+
+    result = _run_feature(settings, remove, PackIdParams(pack=args.pack))
+    if args.json:
+        _print_json(result)
+    else:
+        sys.stdout.write(f"{result.pack}: removed ({result.entries} entries)\n")
+    return 0
+
+
+def _packs_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from .features.packs import validate
+    from .protocol import ValidateParams
+
+    result = _run_feature(settings, validate, ValidateParams(path=str(Path(args.path).absolute())))
+    if args.json:
+        _print_json(result)
+    else:
+        _print_problems(result.problems)
+        errors = sum(1 for p in result.problems if p.severity == "error")
+        warnings = len(result.problems) - errors
+        verdict = "ok" if result.ok else f"{errors} error(s)"
+        name = result.pack.id if result.pack else args.path
+        sys.stderr.write(f"{name}: {verdict}, {warnings} warning(s), {result.entries} entries\n")
+    return 0 if result.ok else 1
+
+
+def _packs_new(args: argparse.Namespace, settings: Settings) -> int:
+    from .features.packs import create
+    from .protocol import CreateParams
+
+    params = CreateParams(id=args.id, title=args.title, directory=str(Path(args.dir).resolve()))
+    result = _run_feature(settings, create, params)
+    if args.json:
+        _print_json(result)
+        return 0
+    sys.stdout.write(f"created {result.path}\n")
+    for path in result.files:
+        sys.stdout.write(f"  {path}\n")
+    sys.stdout.write(_install_summary(result.install) + "\n")
+    return 0
+
+
+def _packs_upload(args: argparse.Namespace, settings: Settings) -> int:
+    from .features.packs import upload
+    from .protocol import UploadParams
+
+    raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise PackError(f"{args.file}: not JSON: {exc}") from exc
+    entries = value if isinstance(value, list) else [value]
+    params = msgspec.convert(
+        {
+            "pack": args.pack,
+            "collection": args.collection,
+            "entries": entries,
+            "replace": args.replace,
+        },
+        UploadParams,
+    )
+    result = _run_feature(settings, upload, params)
+    if args.json:
+        _print_json(result)
+        return 0
+    for path in result.written:
+        sys.stdout.write(f"wrote {path}\n")
+    for path in result.removed:
+        sys.stdout.write(f"removed {path}\n")
+    sys.stdout.write(_install_summary(result.install) + "\n")
+    return 0
+
+
+_PACKS_COMMANDS: dict[str, Handler] = {
+    "list": _packs_list,
+    "install": _packs_install,
+    "enable": _packs_choice,
+    "disable": _packs_choice,
+    "set-priority": _packs_choice,
+    "remove": _packs_remove,
+    "validate": _packs_validate,
+    "new": _packs_new,
+    "upload": _packs_upload,
+}
+
+
+def cmd_packs(args: argparse.Namespace, settings: Settings) -> int:
+    return _PACKS_COMMANDS[args.packs_command](args, settings)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -328,6 +537,45 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", parents=[common], help="build the database and show what d5e does")
     p.set_defaults(run=cmd_demo)
+
+    packs = sub.add_parser("packs", help="homebrew and other packs: list, install, validate, …")
+    packs_sub = packs.add_subparsers(dest="packs_command", required=True)
+    with_json = argparse.ArgumentParser(add_help=False, parents=[common])
+    with_json.add_argument("--json", action="store_true")
+    p = packs_sub.add_parser("list", parents=[with_json], help="packs and the profile's order")
+    p = packs_sub.add_parser(
+        "install",
+        parents=[with_json],
+        help="install or upgrade a folder, a .zip, or a plugin's pack",
+    )
+    p.add_argument("target", help="a folder or .zip, or the id of a pack a plugin offers")
+    for name, what in (("enable", "turn a pack on"), ("disable", "turn a pack off")):
+        p = packs_sub.add_parser(name, parents=[with_json], help=f"{what} in this profile")
+        p.add_argument("pack")
+    p = packs_sub.add_parser(
+        "set-priority", parents=[with_json], help="a pack's priority in this profile (higher wins)"
+    )
+    p.add_argument("pack")
+    p.add_argument("priority", help="a whole number, or 'default' to forget the one set before")
+    p.add_argument("--collection", help="only for this collection (e.g. monsters)")
+    p = packs_sub.add_parser("remove", parents=[with_json], help="delete a pack and its entries")
+    p.add_argument("pack")
+    p = packs_sub.add_parser(
+        "validate", parents=[with_json], help="report every problem (file:line:col); exit 1 if any"
+    )
+    p.add_argument("path")
+    p = packs_sub.add_parser("new", parents=[with_json], help="create a folder pack and install it")
+    p.add_argument("id")
+    p.add_argument("--title")
+    p.add_argument("--dir", default=".", help="where to create its folder (default: here)")
+    p = packs_sub.add_parser(
+        "upload", parents=[with_json], help="add or replace entries of a folder pack from JSON"
+    )
+    p.add_argument("pack")
+    p.add_argument("collection")
+    p.add_argument("file", help="a JSON file with one entry or a list; - reads stdin")
+    p.add_argument("--replace", action="store_true", help="the collection becomes exactly these")
+    packs.set_defaults(run=cmd_packs)
     return top
 
 
@@ -344,18 +592,24 @@ def setup_logging(level: str, log_file: str | None) -> None:
     logging.getLogger("pygls").setLevel(max(logging.WARNING, root.level))
 
 
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "db": getattr(args, "db", None),
+        "edition": getattr(args, "edition", None),
+        "profile": getattr(args, "profile", None),
+        "logLevel": getattr(args, "log_level", None),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    flags = {
-        "db": args.db,
-        "edition": args.edition,
-        "profile": args.profile,
-        "logLevel": args.log_level,
-    }
     as_json = bool(getattr(args, "json", False))
     try:
-        settings = build(from_env(), flags)
-        setup_logging(settings.log_level, args.log_file)
+        # A d5e.toml in this folder or above makes its profile the CLI's (the daemon reads the
+        # editor's workspace instead, at initialize).
+        here = None if args.command == "serve" else workspace.find_root(Path.cwd())
+        settings = build(from_env(), workspace.layer(here), _flags(args))
+        setup_logging(settings.log_level, getattr(args, "log_file", None))
         code: int = args.run(args, settings)
         return code
     except D5eError as exc:

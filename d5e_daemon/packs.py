@@ -9,18 +9,27 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import apsw
 import msgspec
 
-from . import queries
+from . import extends, packfiles, packformat, queries, text
 from .db import transaction
 from .errors import PackError
-from .records import Entry, Pack, PackContent, PriorityRule, SqliteTables
+from .records import (
+    Entry,
+    LoadedPack,
+    Pack,
+    PackContent,
+    PackProblem,
+    PriorityRule,
+    SqliteTables,
+)
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,6 +44,9 @@ class InstallResult:
     pack: str
     action: str  # "installed" | "upgraded" | "unchanged"
     entries: int
+    changed: int = 0
+    """Entries added, changed or removed (all of them for a SQLite copy)."""
+    warnings: tuple[PackProblem, ...] = ()
 
 
 def check_pack_id(pack_id: str) -> None:
@@ -44,23 +56,39 @@ def check_pack_id(pack_id: str) -> None:
         )
 
 
-def check_entries(entries: list[Entry]) -> None:
-    """The invariants every entry must meet, whatever loader produced it."""
+def entry_problems(entries: list[Entry]) -> list[PackProblem]:
+    """The invariants every entry must meet, whatever loader produced it, located."""
     problems = []
-    seen: set[tuple[str, str]] = set()
+    seen: dict[tuple[str, str], Entry] = {}
     for i, e in enumerate(entries):
-        where = f"entry {i} ({e.collection}/{e.slug})"
+        file = e.source.path if e.source else f"entry {i}"
+        line = e.source.line if e.source else 0
+
+        def problem(field: str, message: str, file: str = file, line: int = line) -> None:
+            problems.append(PackProblem(file=file, line=line, field=field, message=message))
+
         if not COLLECTION_RE.fullmatch(e.collection):
-            problems.append(f"{where}: invalid collection {e.collection!r}")
+            problem("collection", f"invalid collection {e.collection!r}")
         if not SLUG_RE.fullmatch(e.slug):
-            problems.append(f"{where}: invalid slug {e.slug!r}")
+            problem("slug", f"invalid slug {e.slug!r}")
         if not e.name.strip():
-            problems.append(f"{where}: empty name")
-        if (e.collection, e.slug) in seen:
-            problems.append(f"{where}: duplicate ref")
-        seen.add((e.collection, e.slug))
-    if problems:
-        raise PackError("invalid entries: " + "; ".join(problems[:20]), {"problems": problems})
+            problem("name", "empty name")
+        first = seen.setdefault((e.collection, e.slug), e)
+        if first is not e:
+            where = f" (first at {first.source.path}:{first.source.line})" if first.source else ""
+            problem("slug", f"duplicate ref {e.ref}{where}")
+    return problems
+
+
+def pack_error(pack_id: str, problems: list[PackProblem]) -> PackError:
+    """Every problem in one error: the message shows the first few, `data` holds them all."""
+    errors = [p for p in problems if p.severity == "error"]
+    shown = "\n".join(str(p) for p in errors[:20])
+    more = f"\n… and {len(errors) - 20} more" if len(errors) > 20 else ""
+    return PackError(
+        f"pack {pack_id} has {len(errors)} problem(s); nothing was installed:\n{shown}{more}",
+        {"problems": [msgspec.to_builtins(p) for p in problems]},
+    )
 
 
 def _file_fingerprint(path: Path, pack: Pack) -> str:
@@ -73,10 +101,18 @@ def _file_fingerprint(path: Path, pack: Pack) -> str:
     return hashlib.sha256(seed).hexdigest()[:32]
 
 
-def _entries_hash(pack: Pack, entries: list[Entry]) -> str:
-    digest = hashlib.sha256(msgspec.json.encode(pack))
-    for e in sorted(entries, key=lambda e: (e.collection, e.slug)):
-        digest.update(msgspec.json.encode(e))
+Fingerprint = tuple[str, str, str, str, str | None, str | None, int | None]
+
+
+def _fingerprint(e: queries.NewEntry) -> Fingerprint:
+    return (e.collection, e.slug, e.name, e.content_hash, e.extends, e.source_path, e.source_line)
+
+
+def _entries_hash(pack: Pack, rows: list[Fingerprint], origin: str) -> str:
+    """The pack's description, origin and every entry as stored (its data through its content
+    hash): the same whether computed from what is about to be written or from what was."""
+    digest = hashlib.sha256(msgspec.json.encode(pack) + origin.encode())
+    digest.update(msgspec.json.encode(sorted(rows, key=lambda r: (r[0], r[1]))))
     return digest.hexdigest()[:32]
 
 
@@ -84,27 +120,192 @@ def _readonly_uri(path: Path) -> str:
     return f"file:{path}?mode=ro&immutable=1"
 
 
-def install(conn: apsw.Connection, pack: Pack, content: PackContent, origin: str) -> InstallResult:
-    """Install or upgrade `pack` atomically; unchanged content is a no-op."""
+def _finder(conn: apsw.Connection) -> extends.FindBase:
+    return lambda pack, collection, slug: queries.entry_record(conn, pack, collection, slug)
+
+
+def prepare(
+    conn: apsw.Connection, pack: Pack, entries: list[Entry]
+) -> tuple[list[Entry], list[PackProblem]]:
+    """Entries with `extends` resolved against the database, and every problem found.
+
+    Reads only: `validate` uses it to report, `install` inside its write transaction.
+    """
+    check_pack_id(pack.id)
+    own = [msgspec.structs.replace(e, pack=pack.id) for e in entries]
+    installed = {p for p, _ in queries.packs_state(conn)}
+    resolved, problems = extends.resolve(own, pack.id, _finder(conn), installed)
+    return resolved, problems + entry_problems(resolved)
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def _new_entry(e: Entry) -> queries.NewEntry:
+    data_json = _encode(e.data).decode()
+    return queries.NewEntry(
+        collection=e.collection,
+        slug=e.slug,
+        name=e.name,
+        data_json=data_json,
+        content_hash=text.content_hash(data_json),
+        extends=e.extends.ref if e.extends else None,
+        source_path=e.source.path if e.source else None,
+        source_line=e.source.line if e.source else None,
+    )
+
+
+def _write_entries(
+    conn: apsw.Connection,
+    pack_id: str,
+    entries: list[queries.NewEntry],
+    stored: dict[tuple[str, str], queries.StoredEntry],
+) -> set[tuple[str, str]]:
+    """Bring the `stored` entries (all of the pack's, or those of some files) to `entries`,
+    touching only what changed; return the refs whose content changed, appeared or went."""
+    new = {(e.collection, e.slug): e for e in entries}
+    gone = [stored[ref].id for ref in stored.keys() - new.keys()]
+    changed, moved = [], []
+    for ref, e in new.items():
+        old = stored.get(ref)
+        if old is None or (old.content_hash, old.name) != (e.content_hash, e.name):
+            changed.append(e)
+        elif (old.extends, old.source_path, old.source_line) != (
+            e.extends,
+            e.source_path,
+            e.source_line,
+        ):
+            moved.append(e)
+    queries.delete_entries(conn, gone)
+    queries.upsert_entries(conn, pack_id, changed)
+    queries.move_entries(conn, pack_id, moved)
+    return (stored.keys() - new.keys()) | {(e.collection, e.slug) for e in changed}
+
+
+def install(
+    conn: apsw.Connection,
+    pack: Pack,
+    content: PackContent,
+    origin: str,
+    then: Callable[[apsw.Connection], object] | None = None,
+) -> InstallResult:
+    """Install or upgrade `pack` atomically; unchanged content is a no-op.
+
+    Entries with `extends` are resolved here, inside the transaction, so a base cannot change
+    between check and write. An upgrade writes only the entries that changed (the others keep
+    their ids) and re-resolves only their refs. `then(conn)` runs in the same transaction (the
+    caller's profile update), so no reader ever sees the pack installed but not yet enabled.
+    """
     check_pack_id(pack.id)
     if isinstance(content, SqliteTables):
-        return _install_sqlite(conn, pack, content, origin)
-    entries = [msgspec.structs.replace(e, pack=pack.id) for e in content]
-    check_entries(entries)
-    digest = _entries_hash(pack, entries)
-    previous = queries.pack_content_hash(conn, pack.id)
-    if previous == digest:
-        return InstallResult(pack.id, "unchanged", len(entries))
+        return _install_sqlite(conn, pack, content, origin, then)
     with transaction(conn):
-        queries.delete_pack(conn, pack.id)
-        queries.insert_pack(conn, pack, origin, digest)
-        queries.insert_entries(conn, pack.id, entries)
-        queries.rebuild_resolved(conn)
-    return InstallResult(pack.id, "upgraded" if previous else "installed", len(entries))
+        entries, problems = prepare(conn, pack, list(content))
+        if any(p.severity == "error" for p in problems):
+            raise pack_error(pack.id, problems)
+        warnings = tuple(problems)
+        rows = [_new_entry(e) for e in entries]
+        digest = _entries_hash(pack, [_fingerprint(r) for r in rows], origin)
+        previous = queries.pack_content_hash(conn, pack.id)
+        if previous == digest:
+            return InstallResult(pack.id, "unchanged", len(entries), 0, warnings)
+        queries.upsert_pack(conn, pack, origin, digest)
+        refs = _write_entries(conn, pack.id, rows, queries.stored_entries(conn, pack.id))
+        queries.rebuild_resolved(conn, refs=refs)
+        if then is not None:
+            then(conn)
+    action = "upgraded" if previous else "installed"
+    return InstallResult(pack.id, action, len(entries), len(refs), warnings)
+
+
+def update_files(
+    conn: apsw.Connection,
+    pack_id: str,
+    rels: set[str],
+    then: Callable[[apsw.Connection], object] | None = None,
+) -> InstallResult | None:
+    """Live reload of some files of an installed folder pack: only they are read and parsed, the
+    rest of the pack is taken as stored, and the result is what a full re-install would give
+    (the same entries, the same pack hash). None when the whole pack must be read again:
+    pack.toml or a folder changed, or entries of other files extend entries of these."""
+    origin = queries.pack_origin(conn, pack_id)
+    pack = queries.get_pack(conn, pack_id)
+    if origin is None or pack is None or not Path(origin).is_dir():
+        return None
+    tree = packfiles.read_changed(Path(origin), rels, origin)
+    if tree is None:
+        return None
+    files, problems = tree
+    entries, found = packformat.parse_files(files)
+    problems = sorted(problems + found, key=lambda p: (p.file, p.line, p.column))
+    if any(p.severity == "error" for p in problems):
+        raise pack_error(pack_id, problems)
+    sources = {os.path.join(origin, *rel.split("/")) for rel in rels}
+    with transaction(conn):
+        previous = queries.pack_content_hash(conn, pack_id)
+        stored = queries.stored_entries(conn, pack_id)
+        mine = {ref: e for ref, e in stored.items() if e.source_path in sources}
+        touched = {
+            f"{pack_id}:{c}/{s}" for c, s in mine.keys() | {(e.collection, e.slug) for e in entries}
+        }
+        if any(e.extends in touched for ref, e in stored.items() if ref not in mine):
+            return None
+        own = [msgspec.structs.replace(e, pack=pack_id) for e in entries]
+        installed = {p for p, _ in queries.packs_state(conn)}
+        resolved, found = extends.resolve(own, pack_id, _finder(conn), installed, stored_own=True)
+        problems += found + entry_problems(resolved)
+        for e in resolved:
+            other = stored.get((e.collection, e.slug))
+            if other is not None and (e.collection, e.slug) not in mine:
+                where = f" (first at {other.source_path}:{other.source_line})"
+                problems.append(
+                    PackProblem(
+                        file=e.source.path if e.source else origin,
+                        line=e.source.line if e.source else 0,
+                        field="slug",
+                        message=f"duplicate ref {e.ref}{where}",
+                    )
+                )
+        if any(p.severity == "error" for p in problems):
+            raise pack_error(pack_id, problems)
+        rows = [_new_entry(e) for e in resolved]
+        refs = _write_entries(conn, pack_id, rows, mine)
+        after = {
+            (c, s): (c, s, e.name, e.content_hash, e.extends, e.source_path, e.source_line)
+            for (c, s), e in stored.items()
+            if (c, s) not in mine
+        }
+        after.update({(r.collection, r.slug): _fingerprint(r) for r in rows})
+        digest = _entries_hash(pack, list(after.values()), origin)
+        queries.set_pack_hash(conn, pack_id, digest)
+        queries.rebuild_resolved(conn, refs=refs)
+        if then is not None:
+            then(conn)
+    total = sum(queries.counts_by_collection(conn, pack_id).values())
+    action = "unchanged" if digest == previous else "upgraded"
+    return InstallResult(pack_id, action, total, len(refs), tuple(problems))
+
+
+def install_loaded(
+    conn: apsw.Connection,
+    loaded: LoadedPack,
+    origin: str,
+    then: Callable[[apsw.Connection], object] | None = None,
+) -> InstallResult:
+    """Install what a path loader read; any error (the loader's or ours) imports nothing."""
+    if loaded.errors:
+        raise pack_error(loaded.pack.id, loaded.problems)
+    result = install(conn, loaded.pack, loaded.entries, origin, then)
+    warnings = tuple(loaded.problems) + result.warnings
+    return InstallResult(result.pack, result.action, result.entries, result.changed, warnings)
 
 
 def _install_sqlite(
-    conn: apsw.Connection, pack: Pack, source: SqliteTables, origin: str
+    conn: apsw.Connection,
+    pack: Pack,
+    source: SqliteTables,
+    origin: str,
+    then: Callable[[apsw.Connection], object] | None,
 ) -> InstallResult:
     path = Path(source.path)
     if not path.is_file():
@@ -124,25 +325,33 @@ def _install_sqlite(
         total = 0
         with transaction(conn):
             queries.delete_pack(conn, pack.id)
-            queries.insert_pack(conn, pack, origin, digest)
+            queries.upsert_pack(conn, pack, origin, digest)
             for table, collection in sorted(tables.items()):
                 total += queries.copy_table(conn, pack.id, "src", table, collection)
             queries.rebuild_resolved(conn)
+            if then is not None:
+                then(conn)
     except apsw.Error as exc:
         raise PackError(f"pack {pack.id}: cannot copy {path}: {exc}") from exc
     finally:
         queries.detach(conn, "src")
-    return InstallResult(pack.id, "upgraded" if previous else "installed", total)
+    return InstallResult(pack.id, "upgraded" if previous else "installed", total, total)
 
 
-def remove(conn: apsw.Connection, pack_id: str) -> int:
-    """Delete a pack and all its entries; return how many entries went."""
+def remove(
+    conn: apsw.Connection, pack_id: str, then: Callable[[apsw.Connection], object] | None = None
+) -> int:
+    """Delete a pack, all its entries and every profile's choices about it; return how many
+    entries went."""
     with transaction(conn):
         count = sum(queries.counts_by_collection(conn, pack_id).values())
         if queries.pack_content_hash(conn, pack_id) is None:
             raise PackError(f"pack {pack_id} is not installed")
         queries.delete_pack(conn, pack_id)
+        queries.delete_choices(conn, pack_id)
         queries.rebuild_resolved(conn)
+        if then is not None:
+            then(conn)
     return count
 
 
@@ -151,35 +360,100 @@ def remove(conn: apsw.Connection, pack_id: str) -> int:
 EDITION_PACKS = {"2014": {"srd-2014": 10}, "2024": {"srd-2014": 10, "srd-2024": 20}}
 
 
+@dataclass
+class Priorities:
+    """Which packs a profile enables, their priorities, and per-collection priorities."""
+
+    packs: dict[str, int] = field(default_factory=dict)
+    collections: dict[str, dict[str, int]] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+    """Why each pack has its (whole-pack) priority: edition, default, rule, command, settings."""
+
+    def of(self, pack: str, collection: str) -> int:
+        return self.collections.get(pack, {}).get(collection, self.packs[pack])
+
+    def set(self, pack: str, collection: str, priority: int, reason: str) -> None:
+        if collection:
+            self.collections.setdefault(pack, {})[collection] = priority
+        else:
+            self.packs[pack] = priority
+            self.reasons[pack] = reason
+
+    def drop(self, pack: str) -> None:
+        self.packs.pop(pack, None)
+        self.collections.pop(pack, None)
+        self.reasons.pop(pack, None)
+
+    def lift(self, rule: PriorityRule, reason: str) -> None:
+        """Make `rule.pack` win over `rule.over` (in its collections, or everywhere)."""
+        if rule.pack not in self.packs or rule.over not in self.packs:
+            return
+        if not rule.collections:
+            if self.packs[rule.pack] <= self.packs[rule.over]:
+                self.set(rule.pack, "", self.packs[rule.over] + 1, reason)
+            specific = set(self.collections.get(rule.pack, {}))
+            specific |= set(self.collections.get(rule.over, {}))
+        else:
+            specific = set(rule.collections)
+        for collection in sorted(specific):
+            if self.of(rule.pack, collection) <= self.of(rule.over, collection):
+                self.set(rule.pack, collection, self.of(rule.over, collection) + 1, reason)
+
+
 def profile_priorities(
-    settings: Settings, installed: dict[str, Pack], rules: Iterable[PriorityRule] = ()
-) -> dict[str, int]:
+    settings: Settings,
+    installed: dict[str, Pack],
+    rules: Iterable[PriorityRule] = (),
+    choices: Iterable[queries.Choice] = (),
+) -> Priorities:
     """Which packs are on in the settings' profile, and their priorities (higher wins).
 
-    The edition turns the SRD packs on; installed packs that are not SRD are on at their
-    default priority; plugin priority rules lift a pack above the one it must win over; the
-    settings' explicit `packs` come last and override everything; `disabled` turns packs off.
+    Layers, later ones winning: the edition turns the SRD packs on; other installed packs are on
+    at their default priority; plugins' priority rules lift a pack above the one it must win over
+    (for some collections or all); choices made with `d5e packs enable|disable|setPriority`;
+    the workspace's settings (`d5e.toml`, then the editor's): `packs` and
+    `collectionPriorities` set priorities, its own `rules` lift, `disabled` turns packs off.
     """
-    wanted: dict[str, int] = dict(EDITION_PACKS[settings.edition])
+    result = Priorities()
+    for pack_id, prio in EDITION_PACKS[settings.edition].items():
+        result.set(pack_id, "", prio, "edition")
     for pack_id, pack in installed.items():
-        if pack_id not in EDITION_PACKS["2024"]:
-            wanted.setdefault(pack_id, pack.default_priority)
+        if pack_id not in EDITION_PACKS["2024"] and pack_id not in result.packs:
+            result.set(pack_id, "", pack.default_priority, "default")
     for rule in rules:
-        if rule.pack in wanted and rule.over in wanted and wanted[rule.pack] <= wanted[rule.over]:
-            wanted[rule.pack] = wanted[rule.over] + 1
-    wanted.update(settings.packs)
+        result.lift(rule, "rule")
+    for choice in choices:
+        if choice.enabled is False:
+            result.drop(choice.pack)
+            continue
+        if choice.enabled and choice.pack not in result.packs:
+            default = installed[choice.pack].default_priority if choice.pack in installed else 0
+            result.set(choice.pack, "", default, "command")
+        if choice.priority is not None and choice.pack in result.packs:
+            result.set(choice.pack, choice.collection, choice.priority, "command")
+    for pack_id, prio in settings.packs.items():
+        result.set(pack_id, "", prio, "settings")
+    for pack_id, by_collection in settings.collection_priorities.items():
+        if pack_id in result.packs:
+            for collection, prio in by_collection.items():
+                result.set(pack_id, collection, prio, "settings")
+    for rule in settings.rules:
+        result.lift(rule, "settings")
     for pack_id in settings.disabled:
-        wanted.pop(pack_id, None)
-    return wanted
+        result.drop(pack_id)
+    return result
 
 
-def apply_profile(conn: apsw.Connection, profile_id: str, priorities: dict[str, int]) -> bool:
-    """Store the profile's priorities and rebuild its winners if they changed."""
-    config = json.dumps(dict(sorted(priorities.items())))
+def apply_profile(conn: apsw.Connection, profile_id: str, priorities: Priorities) -> bool:
+    """Store the profile's priorities and rebuild its winners if they changed; call inside a
+    transaction."""
+    config = json.dumps(
+        {"packs": dict(sorted(priorities.packs.items())), "collections": priorities.collections},
+        sort_keys=True,
+    )
     digest = hashlib.sha256(config.encode()).hexdigest()[:32]
     if queries.profile_hash(conn, profile_id) == digest:
         return False
-    with transaction(conn):
-        queries.save_profile(conn, profile_id, config, digest, priorities)
-        queries.rebuild_resolved(conn, profile_id)
+    queries.save_profile(conn, profile_id, config, digest, priorities.packs, priorities.collections)
+    queries.rebuild_resolved(conn, profile_id)
     return True

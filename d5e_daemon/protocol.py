@@ -13,15 +13,26 @@ import msgspec
 from msgspec import Meta
 
 from .errors import InvalidParams
-from .records import Base, Source
+from .records import Base, Pack, PackProblem, Source
 
 LOOKUP = "d5e/lookup"
 COMPLETE = "d5e/complete"
 STATUS = "d5e/status"
 DOCUMENT = "d5e/document"
 TAG_FOR = "d5e/tagFor"
+PACKS_LIST = "d5e/packs/list"
+PACKS_INSTALL = "d5e/packs/install"
+PACKS_ENABLE = "d5e/packs/enable"
+PACKS_DISABLE = "d5e/packs/disable"
+PACKS_REMOVE = "d5e/packs/remove"
+PACKS_VALIDATE = "d5e/packs/validate"
+PACKS_SET_PRIORITY = "d5e/packs/setPriority"
+PACKS_CREATE = "d5e/packs/create"
+PACKS_UPLOAD = "d5e/packs/upload"
 PACKS_CHANGED = "d5e/packsChanged"
-"""Notification: packs were installed, changed or removed (diagnostics are published anew)."""
+"""Notification, both ways. The daemon sends `{packs: [ids], warnings: [...]}` to its client after
+any change of packs (so editors refresh); a client may send it to the daemon after changing packs
+by other means (the CLI), and the daemon re-reads its profile and re-publishes diagnostics."""
 
 # Names are short; anything longer is a mistake or an attack, refused with the field's path.
 Text = Annotated[str, Meta(max_length=1000)]
@@ -187,3 +198,122 @@ class TagForResult(EntryRef):
     text: str
     """`{@spell fireball}`; the plain name for collections no tag refers to."""
     tag: str | None
+
+
+# -- d5e/packs/* ------------------------------------------------------------------------------
+
+PathText = Annotated[str, Meta(min_length=1, max_length=4096)]
+Priority = Annotated[int, Meta(ge=-1_000_000, le=1_000_000)]
+
+
+class PacksListParams(Params):
+    pass
+
+
+class PackInfo(Base):
+    """An installed pack (or one a plugin offers), and what the current profile does with it."""
+
+    pack: Pack
+    installed: bool
+    kind: str
+    """`plugin`, `folder`, `zip` or `file`: where its content comes from."""
+    origin: str
+    entries: int = 0
+    collections: dict[str, int] = {}
+    enabled: bool = False
+    priority: int | None = None
+    collection_priorities: dict[str, int] = {}
+    reason: str | None = None
+    """Why it has this priority: `edition`, `default`, `rule`, `command` or `settings`."""
+    installed_at: str | None = None
+
+
+class PacksListResult(Base):
+    profile: str
+    packs: list[PackInfo]
+    warnings: list[str] = []
+
+
+class PackInstallParams(Params):
+    """Exactly one of `path` (a folder or .zip; relative to the workspace) or `id` (a pack a
+    plugin offers)."""
+
+    path: PathText | None = None
+    id: PackId | None = None
+
+
+class PackInstallResult(Base):
+    pack: str
+    action: str
+    """`installed`, `upgraded` or `unchanged`."""
+    entries: int
+    changed: int
+    warnings: list[PackProblem] = []
+
+
+class PackIdParams(Params):
+    pack: PackId
+
+
+class PackChangeResult(Base):
+    info: PackInfo
+    warnings: list[str] = []
+
+
+class PackRemoveResult(Base):
+    pack: str
+    entries: int
+
+
+class SetPriorityParams(Params):
+    """`priority: null` forgets the priority set before (the default applies again)."""
+
+    pack: PackId
+    priority: Priority | None
+    collection: CollectionName | None = None
+
+
+class ValidateParams(Params):
+    path: PathText
+
+
+class ValidateResult(Base):
+    ok: bool
+    pack: Pack | None
+    entries: int
+    problems: list[PackProblem]
+    """Errors and warnings, each with file, line, column and field."""
+
+
+class CreateParams(Params):
+    id: PackId
+    title: Annotated[str, Meta(max_length=200)] | None = None
+    directory: PathText | None = None
+    """Where to create the pack's folder; default: `packs/` of the workspace, else of the data
+    directory."""
+
+
+class CreateResult(Base):
+    path: str
+    files: list[str]
+    install: PackInstallResult
+
+
+class UploadParams(Params):
+    pack: PackId
+    collection: CollectionName
+    entries: Annotated[list[dict[str, Any]], Meta(max_length=10_000)]
+    replace: bool = False
+    """True: the collection becomes exactly `entries` (its other entries are deleted)."""
+
+
+class UploadResult(Base):
+    pack: str
+    written: list[str]
+    removed: list[str]
+    install: PackInstallResult
+
+
+class PacksChanged(Base):
+    packs: list[str]
+    warnings: list[str] = []

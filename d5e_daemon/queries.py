@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import apsw
 
@@ -127,7 +127,17 @@ def delete_pack(conn: apsw.Connection, pack_id: str) -> None:
     conn.execute("DELETE FROM pack WHERE id = ?", (pack_id,))
 
 
-def insert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: str) -> None:
+def set_pack_hash(conn: apsw.Connection, pack_id: str, content_hash: str) -> None:
+    conn.execute("UPDATE pack SET content_hash = ? WHERE id = ?", (content_hash, pack_id))
+
+
+def pack_origin(conn: apsw.Connection, pack_id: str) -> str | None:
+    row = conn.execute("SELECT origin FROM pack WHERE id = ?", (pack_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def upsert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: str) -> None:
+    """Insert or update a pack's row; its entries stay (an update never cascades)."""
     meta = json.dumps(
         {"authors": pack.authors, "description": pack.description, "homepage": pack.homepage}
     )
@@ -136,6 +146,12 @@ def insert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: st
         INSERT INTO pack (id, title, version, edition, license, attribution, meta, origin,
                           default_priority, content_hash)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET
+            title = excluded.title, version = excluded.version, edition = excluded.edition,
+            license = excluded.license, attribution = excluded.attribution, meta = excluded.meta,
+            origin = excluded.origin, default_priority = excluded.default_priority,
+            content_hash = excluded.content_hash,
+            installed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
         """,
         (
             pack.id,
@@ -152,13 +168,62 @@ def insert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: st
     )
 
 
-def insert_entries(conn: apsw.Connection, pack_id: str, entries: Iterable[Entry]) -> None:
-    """Write validated entries; name, body and hash are derived in SQL, as for SQLite sources."""
+class StoredEntry(NamedTuple):
+    """What an upgrade compares to decide whether an entry changed (a tuple: packs of 100,000
+    entries are read whole on every upgrade)."""
+
+    id: int
+    content_hash: str
+    name: str
+    extends: str | None
+    source_path: str | None
+    source_line: int | None
+
+
+def stored_entries(conn: apsw.Connection, pack_id: str) -> dict[tuple[str, str], StoredEntry]:
+    return {
+        (c, s): StoredEntry(*rest)
+        for c, s, *rest in conn.execute(
+            "SELECT collection, slug, id, content_hash, name, extends, source_path, source_line "
+            "FROM entry WHERE pack_id = ?",
+            (pack_id,),
+        )
+    }
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry ready to be written: its data already encoded, and the hash of that text."""
+
+    collection: str
+    slug: str
+    name: str
+    data_json: str
+    content_hash: str
+    extends: str | None
+    source_path: str | None
+    source_line: int | None
+
+
+def delete_entries(conn: apsw.Connection, ids: Sequence[int]) -> None:
+    conn.execute(
+        "DELETE FROM entry WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
+    )
+
+
+def upsert_entries(conn: apsw.Connection, pack_id: str, entries: Iterable[NewEntry]) -> None:
+    """Insert entries, or replace the content of the same ref in the pack (its id stays, so
+    whatever is keyed by entry id, such as vectors, sees a changed `content_hash`)."""
     conn.executemany(
         """
         INSERT INTO entry (pack_id, collection, slug, name, norm_name, data, body, content_hash,
                            extends, source_path, source_line)
-        VALUES (?1, ?2, ?3, ?4, d5e_norm(?4), ?5, d5e_flatten(?5), d5e_hash(?5), ?6, ?7, ?8)
+        VALUES (?1, ?2, ?3, ?4, d5e_norm(?4), ?5, d5e_flatten(?5), ?6, ?7, ?8, ?9)
+        ON CONFLICT (pack_id, collection, slug) DO UPDATE SET
+            name = excluded.name, norm_name = excluded.norm_name, data = excluded.data,
+            body = excluded.body, content_hash = excluded.content_hash,
+            extends = excluded.extends, source_path = excluded.source_path,
+            source_line = excluded.source_line
         """,
         (
             (
@@ -166,14 +231,52 @@ def insert_entries(conn: apsw.Connection, pack_id: str, entries: Iterable[Entry]
                 e.collection,
                 e.slug,
                 e.name,
-                json.dumps(e.data, ensure_ascii=False),
-                e.data.get("extends") if isinstance(e.data.get("extends"), str) else None,
-                e.source.path if e.source else None,
-                e.source.line if e.source else None,
+                e.data_json,
+                e.content_hash,
+                e.extends,
+                e.source_path,
+                e.source_line,
             )
             for e in entries
         ),
     )
+
+
+def move_entries(conn: apsw.Connection, pack_id: str, entries: Iterable[NewEntry]) -> None:
+    """Update where unchanged entries are written (their text and indexes stay as they are)."""
+    conn.executemany(
+        "UPDATE entry SET extends = ?4, source_path = ?5, source_line = ?6 "
+        "WHERE pack_id = ?1 AND collection = ?2 AND slug = ?3",
+        ((pack_id, e.collection, e.slug, e.extends, e.source_path, e.source_line) for e in entries),
+    )
+
+
+def entry_record(
+    conn: apsw.Connection, pack_id: str, collection: str, slug: str
+) -> tuple[str, dict[str, Any]] | None:
+    """(name, data) of one stored entry: the base of an entry that extends it."""
+    row = conn.execute(
+        "SELECT name, data FROM entry WHERE pack_id = ? AND collection = ? AND slug = ?",
+        (pack_id, collection, slug),
+    ).fetchone()
+    return None if row is None else (str(row[0]), json.loads(row[1]))
+
+
+def packs_extending(conn: apsw.Connection, pack_id: str) -> list[str]:
+    """Other packs with entries derived from entries of `pack_id`."""
+    return [
+        p
+        for (p,) in conn.execute(
+            "SELECT DISTINCT pack_id FROM entry WHERE extends >= ?1 AND extends < ?1 || x'ff' "
+            "AND pack_id != ?2 ORDER BY 1",
+            (pack_id + ":", pack_id),
+        )
+    ]
+
+
+def packs_state(conn: apsw.Connection) -> list[tuple[str, str]]:
+    """(pack id, content hash) of every installed pack: changes whenever a pack does."""
+    return [(p, h) for p, h in conn.execute("SELECT id, content_hash FROM pack ORDER BY id")]
 
 
 def attach_readonly(conn: apsw.Connection, uri: str, alias: str) -> None:
@@ -227,8 +330,14 @@ def profile_hash(conn: apsw.Connection, profile_id: str) -> str | None:
 
 
 def save_profile(
-    conn: apsw.Connection, profile_id: str, config: str, config_hash: str, packs: dict[str, int]
+    conn: apsw.Connection,
+    profile_id: str,
+    config: str,
+    config_hash: str,
+    packs: dict[str, int],
+    collections: dict[str, dict[str, int]],
 ) -> None:
+    """Store which packs a profile enables, at which priority, and per-collection priorities."""
     conn.execute(
         "INSERT INTO profile (id, config, config_hash) VALUES (?, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET config = excluded.config, "
@@ -236,9 +345,19 @@ def save_profile(
         (profile_id, config, config_hash),
     )
     conn.execute("DELETE FROM profile_pack WHERE profile_id = ?", (profile_id,))
+    conn.execute("DELETE FROM profile_collection WHERE profile_id = ?", (profile_id,))
     conn.executemany(
         "INSERT INTO profile_pack (profile_id, pack_id, priority) VALUES (?, ?, ?)",
         ((profile_id, pack, prio) for pack, prio in packs.items()),
+    )
+    conn.executemany(
+        "INSERT INTO profile_collection (profile_id, pack_id, collection, priority) "
+        "VALUES (?, ?, ?, ?)",
+        (
+            (profile_id, pack, collection, prio)
+            for pack, by_collection in collections.items()
+            for collection, prio in by_collection.items()
+        ),
     )
 
 
@@ -253,51 +372,145 @@ def profile_packs(conn: apsw.Connection, profile_id: str) -> dict[str, int]:
     }
 
 
-def rebuild_resolved(conn: apsw.Connection, profile_id: str | None = None) -> None:
-    """Recompute the winner of every ref, for one profile or all; call inside a transaction.
+def profile_collections(conn: apsw.Connection, profile_id: str) -> dict[str, dict[str, int]]:
+    found: dict[str, dict[str, int]] = {}
+    for pack, collection, prio in conn.execute(
+        "SELECT pack_id, collection, priority FROM profile_collection WHERE profile_id = ? "
+        "ORDER BY pack_id, collection",
+        (profile_id,),
+    ):
+        found.setdefault(pack, {})[collection] = prio
+    return found
 
-    Highest priority wins; equal priorities fall back to the pack id, so the result never
-    depends on insertion order.
+
+@dataclass(frozen=True)
+class Choice:
+    """A choice made with a command: `collection` '' is the whole pack; None is no choice."""
+
+    pack: str
+    collection: str
+    enabled: bool | None
+    priority: int | None
+
+
+def profile_choices(conn: apsw.Connection, profile_id: str) -> list[Choice]:
+    return [
+        Choice(pack, collection, None if enabled is None else bool(enabled), prio)
+        for pack, collection, enabled, prio in conn.execute(
+            "SELECT pack_id, collection, enabled, priority FROM profile_choice "
+            "WHERE profile_id = ? ORDER BY pack_id, collection",
+            (profile_id,),
+        )
+    ]
+
+
+def save_choice(
+    conn: apsw.Connection,
+    profile_id: str,
+    pack_id: str,
+    collection: str,
+    *,
+    enabled: bool | None = None,
+    priority: int | None = None,
+    clear_priority: bool = False,
+) -> None:
+    """Record an enable/disable (`enabled`) or a priority; other parts of the choice stay."""
+    conn.execute(
+        """
+        INSERT INTO profile_choice (profile_id, pack_id, collection, enabled, priority)
+        VALUES (?1, ?2, ?3, ?4, ?5)
+        ON CONFLICT (profile_id, pack_id, collection) DO UPDATE SET
+            enabled = coalesce(excluded.enabled, enabled),
+            priority = CASE WHEN ?6 THEN excluded.priority
+                            ELSE coalesce(excluded.priority, priority) END
+        """,
+        (profile_id, pack_id, collection, enabled, priority, clear_priority),
+    )
+    conn.execute(
+        "DELETE FROM profile_choice WHERE enabled IS NULL AND priority IS NULL "
+        "AND profile_id = ? AND pack_id = ?",
+        (profile_id, pack_id),
+    )
+
+
+def delete_choices(conn: apsw.Connection, pack_id: str) -> None:
+    """Forget every profile's choices about a pack (it was removed)."""
+    conn.execute("DELETE FROM profile_choice WHERE pack_id = ?", (pack_id,))
+
+
+def rebuild_resolved(
+    conn: apsw.Connection,
+    profile_id: str | None = None,
+    refs: Iterable[tuple[str, str]] | None = None,
+) -> None:
+    """Recompute the winner of every ref (or of `refs` only), for one profile or all; call inside
+    a transaction.
+
+    Highest effective priority wins (a pack's priority for the collection, else its priority);
+    equal priorities fall back to the pack id, so the result never depends on insertion order.
     """
-    args: tuple[str, ...] = ()
-    if profile_id is None:
-        conn.execute("DELETE FROM resolved")
-        scope = ""
+    args = {
+        "profile": profile_id,
+        "refs": None if refs is None else json.dumps([list(r) for r in refs]),
+    }
+    # Either scope may be absent; `:refs IS NULL` short-circuits the json_each lookup.
+    in_scope = """
+        (:profile IS NULL OR profile_id = :profile)
+        AND (:refs IS NULL OR (collection, slug) IN
+             (SELECT value ->> 0, value ->> 1 FROM json_each(:refs)))
+    """
+    if refs is None:
+        conn.execute("DELETE FROM resolved WHERE :profile IS NULL OR profile_id = :profile", args)
     else:
-        conn.execute("DELETE FROM resolved WHERE profile_id = ?", (profile_id,))
-        scope, args = "WHERE pp.profile_id = ?", (profile_id,)
+        # Entries deleted since left no rows (trigger); drop those of the refs' current entries.
+        conn.execute(
+            f"DELETE FROM resolved WHERE (:profile IS NULL OR profile_id = :profile) "  # noqa: S608
+            f"AND entry_id IN (SELECT entry_id FROM enabled_entry WHERE {in_scope})",
+            args,
+        )
     conn.execute(
         f"""
         INSERT INTO resolved (profile_id, entry_id, shadows)
-        SELECT profile_id, id, n - 1 FROM (
-            SELECT pp.profile_id, e.id,
+        SELECT profile_id, entry_id, n - 1 FROM (
+            SELECT profile_id, entry_id,
                    row_number() OVER refs AS rank,
-                   count(*) OVER (PARTITION BY pp.profile_id, e.collection, e.slug) AS n
-            FROM entry e JOIN profile_pack pp ON pp.pack_id = e.pack_id
-            {scope}
-            WINDOW refs AS (PARTITION BY pp.profile_id, e.collection, e.slug
-                            ORDER BY pp.priority DESC, e.pack_id)
+                   count(*) OVER (PARTITION BY profile_id, collection, slug) AS n
+            FROM enabled_entry
+            WHERE {in_scope}
+            WINDOW refs AS (PARTITION BY profile_id, collection, slug
+                            ORDER BY priority DESC, pack_id)
         ) WHERE rank = 1
-        """,  # noqa: S608 (scope is one of two constants)
+        """,  # noqa: S608 (in_scope is a constant)
         args,
     )
 
 
-def priority_ties(conn: apsw.Connection, profile_id: str) -> list[tuple[str, str, str]]:
-    """(ref, winner pack, tied pack) where two enabled packs give one ref the same priority."""
+@dataclass(frozen=True)
+class Tie:
+    """Two enabled packs give the same priority to `count` refs they share (`example` one)."""
+
+    winner: str
+    loser: str
+    priority: int
+    count: int
+    example: str
+
+
+def priority_ties(conn: apsw.Connection, profile_id: str) -> list[Tie]:
+    """Pairs of packs whose shared refs are decided by pack id alone, one row per pair."""
     return [
-        (f"{c}/{s}", a, b)
-        for c, s, a, b in conn.execute(
+        Tie(*row)
+        for row in conn.execute(
             """
-            SELECT e1.collection, e1.slug, e1.pack_id, e2.pack_id
+            SELECT w.pack_id, o.pack_id, w.priority, count(*),
+                   min(w.collection || '/' || w.slug)
             FROM resolved r
-            JOIN entry e1 ON e1.id = r.entry_id
-            JOIN profile_pack p1 ON p1.profile_id = r.profile_id AND p1.pack_id = e1.pack_id
-            JOIN entry e2 ON e2.collection = e1.collection AND e2.slug = e1.slug
-                         AND e2.pack_id > e1.pack_id
-            JOIN profile_pack p2 ON p2.profile_id = r.profile_id AND p2.pack_id = e2.pack_id
-                                AND p2.priority = p1.priority
+            JOIN enabled_entry w ON w.profile_id = r.profile_id AND w.entry_id = r.entry_id
+            JOIN enabled_entry o ON o.profile_id = w.profile_id AND o.collection = w.collection
+                                AND o.slug = w.slug AND o.pack_id != w.pack_id
+                                AND o.priority = w.priority
             WHERE r.profile_id = ? AND r.shadows > 0
+            GROUP BY w.pack_id, o.pack_id, w.priority
             ORDER BY 1, 2
             """,
             (profile_id,),
@@ -315,10 +528,10 @@ def entries_for_ref(
     return _rows(
         conn.execute(
             f"""
-            SELECT {_ENTRY_COLUMNS}, pp.priority
-            FROM entry e JOIN profile_pack pp ON pp.pack_id = e.pack_id AND pp.profile_id = ?
-            WHERE e.collection = ? AND e.slug = ?
-            ORDER BY pp.priority DESC, e.pack_id
+            SELECT {_ENTRY_COLUMNS}, ee.priority
+            FROM enabled_entry ee JOIN entry e ON e.id = ee.entry_id
+            WHERE ee.profile_id = ? AND ee.collection = ? AND ee.slug = ?
+            ORDER BY ee.priority DESC, e.pack_id
             """,  # noqa: S608
             (profile_id, collection, slug),
         )

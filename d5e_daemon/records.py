@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -25,6 +25,23 @@ class Source(Base):
     line: int = 1
 
 
+class Extends(Base):
+    """An entry written as changes to another one, resolved when its pack is installed.
+
+    `ref` is `pack:collection/slug` (or `collection/slug` in the same pack). The entry's own
+    `data` fields replace the base's; `append` adds items to the end of list fields; `remove`
+    drops fields; `remove_items` drops items from list fields (objects by `name`, others by
+    value). `at` says where each part was written (`"extends"`, `"append.actions"`, …: 1-based
+    line and column), so that problems found at install time point at the right line.
+    """
+
+    ref: str
+    append: dict[str, list[Any]] = {}
+    remove: list[str] = []
+    remove_items: dict[str, list[Any]] = {}
+    at: dict[str, tuple[int, int]] = {}
+
+
 class Entry(Base):
     """One piece of content: a spell, a monster, an item, a rule section…"""
 
@@ -34,6 +51,8 @@ class Entry(Base):
     data: dict[str, Any] = {}
     pack: str = ""
     source: Source | None = None
+    extends: Extends | None = None
+    """Set by loaders for a derived entry; after install, the base it was derived from."""
 
     @property
     def ref(self) -> str:
@@ -102,6 +121,8 @@ class PackProblem(Base):
     line: int = 0
     column: int = 0
     field: str = ""
+    severity: Literal["error", "warning"] = "error"
+    """Errors stop the install; warnings (a file that is not read, say) are only reported."""
 
     def __str__(self) -> str:
         where = (
@@ -109,7 +130,8 @@ class PackProblem(Base):
             + (f":{self.line}" if self.line else "")
             + (f":{self.column}" if self.column else "")
         )
-        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
+        kind = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {kind}{self.field + ': ' if self.field else ''}{self.message}"
 
 
 @dataclass
@@ -120,6 +142,10 @@ class LoadedPack:
     entries: list[Entry] = field(default_factory=list)
     problems: list[PackProblem] = field(default_factory=list)
     root: Path | None = None
+
+    @property
+    def errors(self) -> list[PackProblem]:
+        return [p for p in self.problems if p.severity == "error"]
 
 
 PathLoader = Callable[[Path], LoadedPack | None]

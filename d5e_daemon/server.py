@@ -8,9 +8,12 @@ and returns `msgspec.to_builtins(result)` because pygls cannot serialise msgspec
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import cattrs
@@ -25,17 +28,20 @@ from pygls.protocol import (
     LanguageServerProtocol,
     default_converter,
 )
+from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
-from . import __version__, protocol
+from . import __version__, protocol, queries, workspace
 from .app import App
 from .errors import D5eError
 from .features import markdown
+from .features import packs as pack_features
 from .features.complete import complete
 from .features.lookup import lookup
 from .features.status import status
 from .features.tags import Resolver, tag_for_entry
 from .settings import Settings, build
+from .watch import PackWatcher
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=protocol.Params)
@@ -109,14 +115,28 @@ class D5eProtocol(LanguageServerProtocol):
         super()._send_response(msg_id, result, error)
 
 
+EXTERNAL_CHECK_SECONDS = 1.0
+"""How often the daemon looks for packs changed by another process (CLI, another editor)."""
+
+
 class D5eServer(LanguageServer):
-    def __init__(self, base: Settings, on_initialized: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, Any],
+        flags: dict[str, Any],
+        on_initialized: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__("d5e", __version__, protocol_cls=D5eProtocol, converter_factory=_converter)
-        self.base = base
+        self.env, self.flags = env, flags
+        self.resolver: Resolver | None = None
+        self.options: dict[str, Any] | None = None
+        self.root: Path | None = None
         self.on_initialized = on_initialized
         self.app: App | None = None
-        self.resolver: Resolver | None = None
-        self.init_options: dict[str, Any] | None = None
+        self.watcher: PackWatcher | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.known_state: tuple[Any, ...] = ()
+        self.tasks: set[asyncio.Task[Any]] = set()
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """A body that is not JSON (or nests too deep to parse) gets -32700 with id null."""
@@ -150,33 +170,141 @@ class D5eServer(LanguageServer):
             )
         )
 
-    def packs_changed(self) -> None:
-        """Answers may differ now: forget cached resolutions and check open documents again."""
+    def settings(self) -> Settings:
+        """defaults → environment → the workspace's d5e.toml → flags → the editor's options."""
+        return build(self.env, workspace.layer(self.root), self.flags, self.options)
+
+    # -- packs changing ------------------------------------------------------------------------
+
+    def state(self) -> tuple[Any, ...]:
+        app = self.require_app()
+        return (
+            tuple(queries.packs_state(app.conn)),
+            queries.profile_hash(app.conn, app.profile),
+        )
+
+    def packs_changed(self, pack_ids: list[str]) -> None:
+        """Tell the client, watch the folders of the packs installed now, forget cached
+        resolutions and check the open documents again (answers may differ now)."""
+        app = self.require_app()
+        self.known_state = self.state()
+        note = protocol.PacksChanged(packs=pack_ids, warnings=app.tie_warnings)
+        self.protocol.notify(protocol.PACKS_CHANGED, msgspec.to_builtins(note))
+        self.rewatch()
         if self.resolver is not None:
             self.resolver.clear()
         for doc in list(self.workspace.text_documents.values()):
             if markdown.is_prose(doc):
                 self.publish(doc)
 
+    def rewatch(self) -> None:
+        app = self.require_app()
+        if self.watcher is None:
+            return
+        roots = {}
+        for row in queries.installed_packs(app.conn):
+            path = Path(row.origin)
+            if not row.origin.startswith("plugin:") and path.is_absolute() and path.exists():
+                roots[row.pack.id] = path
+        self.watcher.watch(roots)
+
+    def spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def reload(self, changes: dict[str, set[str]]) -> None:
+        try:
+            await pack_features.reload(self.require_app(), changes)
+        except Exception:
+            log.exception("live reload of %s failed", ", ".join(changes))
+
+    def reload_soon(self, changes: dict[str, set[str]]) -> None:
+        """From the watcher's thread: re-import these packs on the event loop."""
+        if self.loop is not None and not self.loop.is_closed():
+            asyncio.run_coroutine_threadsafe(self.reload(changes), self.loop)
+
+    async def watch_others(self) -> None:
+        """Notice packs and profiles changed by other processes; re-sync and tell the client."""
+        app = self.require_app()
+        seen = app.conn.execute("PRAGMA data_version").fetchone()
+        while self.app is app:
+            await asyncio.sleep(EXTERNAL_CHECK_SECONDS)
+            if self.app is not app:
+                return
+            version = app.conn.execute("PRAGMA data_version").fetchone()
+            if version == seen:
+                continue
+            seen = version
+            await self.follow_database()
+
+    async def follow_database(self) -> None:
+        """If another process changed packs or this profile: re-sync and tell the client."""
+        app = self.require_app()
+        before = self.known_state
+        if self.state() == before:
+            return
+        await app.write(app.sync_in_transaction)
+        old, new = dict(before[0]) if before else {}, dict(self.state()[0])
+        app.packs_changed(sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p)))
+
+    async def reconfigure(self) -> None:
+        """Settings changed (d5e.toml or the editor's): apply them to the running daemon."""
+        app = self.require_app()
+        try:
+            settings = self.settings()
+        except D5eError as exc:
+            log.warning("settings not applied: %s", exc.message)
+            self.window_show_message(
+                types.ShowMessageParams(types.MessageType.Warning, f"d5e: {exc.message}")
+            )
+            return
+        if settings.db != app.settings.db:
+            log.warning("a new database path takes effect when the daemon restarts")
+            settings = msgspec.structs.replace(settings, db=app.settings.db)
+        app.settings = settings
+        for path in settings.pack_paths:
+            await pack_features.install(app, protocol.PackInstallParams(path=path))
+        if await app.write(app.sync_in_transaction):
+            app.packs_changed([])
+
+
+def _failure(name: str, exc: Exception) -> JsonRpcException:
+    """d5e errors keep their JSON-RPC codes; any other exception is a logged -32603."""
+    if isinstance(exc, D5eError):
+        return JsonRpcException(exc.message, exc.code, exc.data)
+    if isinstance(exc, JsonRpcException):
+        return exc
+    log.exception("%s failed", name)
+    return JsonRpcException(f"internal error in {name}: {type(exc).__name__}", INTERNAL_ERROR)
+
 
 def _answer(name: str, fn: Callable[[], R]) -> R:
-    """`fn()`; d5e errors become their JSON-RPC codes, any other exception a logged -32603."""
     try:
         return fn()
-    except D5eError as exc:
-        raise JsonRpcException(exc.message, exc.code, exc.data) from exc
-    except JsonRpcException:
-        raise
     except Exception as exc:
-        log.exception("%s failed", name)
-        raise JsonRpcException(
-            f"internal error in {name}: {type(exc).__name__}", INTERNAL_ERROR
-        ) from exc
+        raise _failure(name, exc) from exc
 
 
 def _method(
-    server: D5eServer, name: str, params_type: type[P], fn: Callable[[App, P], Any]
+    server: D5eServer,
+    name: str,
+    params_type: type[P],
+    fn: Callable[[App, P], Any] | Callable[[App, P], Awaitable[Any]],
 ) -> None:
+    """Register a custom method; `fn` may be a coroutine function (one that writes)."""
+    if inspect.iscoroutinefunction(fn):
+
+        @server.feature(name)
+        async def async_handler(ls: D5eServer, params: Any) -> Any:
+            app = ls.require_app()
+            try:
+                return msgspec.to_builtins(await fn(app, protocol.decode(params, params_type)))
+            except Exception as exc:
+                raise _failure(name, exc) from exc
+
+        return
+
     @server.feature(name)
     def handler(ls: D5eServer, params: Any) -> Any:
         app = ls.require_app()
@@ -185,74 +313,131 @@ def _method(
         )
 
 
-def create_server(base: Settings, on_initialized: Callable[[], None] | None = None) -> D5eServer:
-    server = D5eServer(base, on_initialized)
+def _root(params: types.InitializeParams) -> Path | None:
+    """The first workspace folder (or the root the client gives) as a local path."""
+    uri = params.workspace_folders[0].uri if params.workspace_folders else params.root_uri
+    path = to_fs_path(uri) if uri else params.root_path
+    return Path(path) if path else None
+
+
+def _register_file_watchers(ls: D5eServer) -> None:
+    """Ask the client to send `workspace/didChangeWatchedFiles` for d5e.toml and pack files."""
+    caps = ls.client_capabilities.workspace
+    watched = caps.did_change_watched_files if caps else None
+    if not (watched and watched.dynamic_registration):
+        return
+    options = types.DidChangeWatchedFilesRegistrationOptions(
+        watchers=[
+            types.FileSystemWatcher(glob_pattern=f"**/{workspace.CONFIG}"),
+            types.FileSystemWatcher(glob_pattern="**/*.{json,md,markdown,toml,zip}"),
+        ]
+    )
+    registration = types.Registration(
+        id="d5e-watched-files",
+        method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+        register_options=options,
+    )
+    ls.client_register_capability(types.RegistrationParams(registrations=[registration]))
+
+
+def _changed_packs(app: App, paths: list[Path]) -> dict[str, set[str]]:
+    """Installed folder/file packs that hold any of `paths`, with those paths."""
+    found: dict[str, set[str]] = {}
+    for row in queries.installed_packs(app.conn):
+        if row.origin.startswith("plugin:"):
+            continue
+        origin = Path(row.origin)
+        mine = {str(p) for p in paths if p == origin or origin in p.parents}
+        if mine:
+            found[row.pack.id] = mine
+    return found
+
+
+def create_server(
+    env: dict[str, Any],
+    flags: dict[str, Any],
+    on_initialized: Callable[[], None] | None = None,
+) -> D5eServer:
+    server = D5eServer(env, flags, on_initialized)
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: D5eServer, params: types.InitializeParams) -> None:
         options = params.initialization_options
-        ls.init_options = options if isinstance(options, dict) else None
+        ls.options = options if isinstance(options, dict) else None
+        ls.root = _root(params)
         try:
-            settings = build(msgspec.to_builtins(ls.base), ls.init_options)
-            ls.app = App(settings)
+            ls.app = App(ls.settings())
             ls.app.start()
         except D5eError as exc:
             raise JsonRpcException(exc.message, exc.code, exc.data) from exc
+        ls.known_state = ls.state()
         ls.resolver = Resolver(ls.app)
-        ls.app.on_packs_changed(lambda pack_ids: ls.packs_changed())
+        ls.app.on_packs_changed(ls.packs_changed)
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: D5eServer, params: types.InitializedParams) -> None:
+        app = ls.require_app()
+        ls.loop = asyncio.get_event_loop()
+        if app.settings.watch:
+            ls.watcher = PackWatcher(ls.reload_soon)
+            ls.rewatch()
+        _register_file_watchers(ls)
+        ls.spawn(ls.watch_others())
         if ls.on_initialized is not None:
             ls.on_initialized()
             ls.on_initialized = None
 
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(ls: D5eServer, params: types.DidChangeWatchedFilesParams) -> None:
+        app = ls.require_app()
+        paths = [Path(to_fs_path(change.uri) or "") for change in params.changes]
+        if ls.root is not None and ls.root / workspace.CONFIG in paths:
+            ls.spawn(ls.reconfigure())
+        changes = _changed_packs(app, paths)
+        if changes:
+            ls.spawn(ls.reload(changes))
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(ls: D5eServer, params: types.DidChangeConfigurationParams) -> None:
+        if isinstance(params.settings, dict):
+            ls.options = params.settings
+            ls.spawn(ls.reconfigure())
+
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: D5eServer, params: Any) -> None:
+        if ls.watcher is not None:
+            ls.watcher.stop()
+            ls.watcher = None
         if ls.app is not None:
             ls.app.close()
             ls.app = None
             ls.resolver = None
 
+    @server.feature(protocol.PACKS_CHANGED)
+    def client_changed_packs(ls: D5eServer, params: Any) -> None:
+        """A client changed packs by other means (the CLI): follow the database now rather
+        than at the next periodic check."""
+        if ls.app is not None:
+            ls.spawn(ls.follow_database())
+
     _method(server, protocol.LOOKUP, protocol.LookupParams, lookup)
     _method(server, protocol.COMPLETE, protocol.CompleteParams, complete)
     _method(server, protocol.STATUS, protocol.StatusParams, status)
+    _method(server, protocol.PACKS_LIST, protocol.PacksListParams, pack_features.list_packs)
+    _method(server, protocol.PACKS_INSTALL, protocol.PackInstallParams, pack_features.install)
+    _method(server, protocol.PACKS_ENABLE, protocol.PackIdParams, pack_features.enable)
+    _method(server, protocol.PACKS_DISABLE, protocol.PackIdParams, pack_features.disable)
+    _method(server, protocol.PACKS_REMOVE, protocol.PackIdParams, pack_features.remove)
+    _method(server, protocol.PACKS_VALIDATE, protocol.ValidateParams, pack_features.validate)
+    _method(
+        server, protocol.PACKS_SET_PRIORITY, protocol.SetPriorityParams, pack_features.set_priority
+    )
+    _method(server, protocol.PACKS_CREATE, protocol.CreateParams, pack_features.create)
+    _method(server, protocol.PACKS_UPLOAD, protocol.UploadParams, pack_features.upload)
     _method(server, protocol.DOCUMENT, protocol.DocumentParams, markdown.document)
     _method(server, protocol.TAG_FOR, protocol.TagForParams, tag_for_entry)
-    _register_settings(server)
     _register_prose_features(server)
     return server
-
-
-def _register_settings(server: D5eServer) -> None:
-    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    def did_change_configuration(ls: D5eServer, params: types.DidChangeConfigurationParams) -> None:
-        """New editor settings: the profile follows them (edition, packs, priorities)."""
-        app = ls.app
-        if app is None or not isinstance(params.settings, dict):
-            return  # a client that only says "something changed" keeps its initial settings
-        try:
-            settings = build(msgspec.to_builtins(ls.base), ls.init_options, params.settings)
-        except D5eError as exc:
-            ls.window_show_message(
-                types.ShowMessageParams(types.MessageType.Error, f"d5e: {exc.message}")
-            )
-            return
-        if settings.db != app.settings.db:
-            log.warning(
-                "the database cannot change while d5e runs; restart it to use %s", settings.db
-            )
-            settings = msgspec.structs.replace(settings, db=app.settings.db)
-        app.settings = settings
-        app.sync_profile()
-        ls.packs_changed()
-
-    @server.feature(protocol.PACKS_CHANGED)
-    def packs_changed(ls: D5eServer, params: Any) -> None:
-        """A client installed or removed packs (e.g. with the CLI): follow the database."""
-        if ls.app is not None:
-            ls.app.sync_profile()
-            ls.packs_changed()
 
 
 def _on_prose(
@@ -352,11 +537,16 @@ def _register_prose_features(server: D5eServer) -> None:
         return _answer("workspace/symbol", lambda: markdown.workspace_symbols(app, params.query))
 
 
-def serve(base: Settings, on_initialized: Callable[[], None] | None = None) -> None:
+def serve(
+    env: dict[str, Any],
+    flags: dict[str, Any],
+    on_initialized: Callable[[], None] | None = None,
+) -> None:
     """Run on stdio until the client says exit. stdout is the wire: anything else that tries to
     print (a plugin, a library) is sent to stderr instead."""
     logging.getLogger("pygls").setLevel(max(logging.WARNING, logging.getLogger().level))
     logging.getLogger("pygls.protocol.json_rpc").addFilter(_ExpectedErrors())
+    logging.getLogger("watchdog").setLevel(max(logging.WARNING, logging.getLogger().level))
     wire_in, wire_out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
-    create_server(base, on_initialized).start_io(wire_in, wire_out)
+    create_server(env, flags, on_initialized).start_io(wire_in, wire_out)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import msgspec
 
 from .errors import InvalidParams
+from .records import PriorityRule
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,18 @@ class Settings(msgspec.Struct, kw_only=True, rename="camel"):
     """Which SRD is on: 2014 turns on srd-2014; 2024 turns on srd-2024 above srd-2014."""
     packs: dict[str, int] = {}
     """Packs to enable, with their priorities (higher wins); overrides every default."""
+    collection_priorities: dict[str, dict[str, int]] = {}
+    """`{"my-brew": {"monsters": 40}}`: a pack's priority for some collections only."""
+    rules: list[PriorityRule] = []
+    """`[{"pack": "my-brew", "over": "srd-2014", "collections": ["monsters"]}]`."""
     disabled: list[str] = []
     """Packs to turn off in this profile even if the edition or a default turns them on."""
+    pack_paths: list[str] = []
+    """Folder or zip packs to install (and, in the daemon, watch) when the workspace opens."""
+    workspace: str | None = None
+    """The workspace (campaign) folder: where `d5e.toml` was read from."""
+    watch: bool = True
+    """The daemon re-imports installed folder packs when their files change."""
     builtin_packs: list[str] = msgspec.field(default_factory=lambda: list(BUILTIN_SRD))
     """Built-in packs installed on first start (installing does not enable them)."""
     profile: str = "default"
@@ -53,8 +64,10 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
 def build(*layers: dict[str, Any] | None) -> Settings:
     """Merge layers of camelCase settings (later wins) and validate them.
 
-    Unknown keys are logged and ignored (an editor may send settings of a newer d5e); a known key
-    with a wrong value is an error that names it.
+    Objects (`packs`, `collectionPriorities`) are merged key by key and lists (`disabled`,
+    `rules`, `packPaths`) are joined, so that the editor's settings add to a workspace's
+    `d5e.toml` instead of erasing it. Unknown keys are logged and ignored (an editor may send
+    settings of a newer d5e); a known key with a wrong value is an error that names it.
     """
     merged: dict[str, Any] = {}
     for layer in layers:
@@ -62,7 +75,16 @@ def build(*layers: dict[str, Any] | None) -> Settings:
             inner = layer.get("d5e", layer)
             if not isinstance(inner, dict):
                 raise InvalidParams("invalid settings: expected an object")
-            merged.update({k: v for k, v in inner.items() if v is not None})
+            for key, value in inner.items():
+                old = merged.get(key)
+                if value is None:
+                    continue
+                if isinstance(old, dict) and isinstance(value, dict):
+                    merged[key] = {**old, **value}
+                elif isinstance(old, list) and isinstance(value, list):
+                    merged[key] = [*old, *value]
+                else:
+                    merged[key] = value
     unknown = sorted(set(merged) - set(Settings.__struct_encode_fields__))
     if unknown:
         log.warning("ignoring unknown settings: %s", ", ".join(unknown))

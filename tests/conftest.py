@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from lsprotocol import types
-from pygls.protocol import JsonRPCResponseMessage, default_converter
+from pygls.protocol import JsonRPCNotification, JsonRPCResponseMessage, default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import register_lsp_features
 
@@ -81,6 +81,10 @@ def _client() -> LanguageClient:
             JsonRPCResponseMessage,
             lambda obj, cls: cls(**{k: obj.get(k) for k in ("id", "jsonrpc", "result")}),
         )
+        conv.register_structure_hook(
+            JsonRPCNotification,
+            lambda obj, cls: cls(**{k: obj.get(k) for k in ("method", "jsonrpc", "params")}),
+        )
         return conv
 
     client = LanguageClient(converter_factory=converter)
@@ -93,7 +97,7 @@ def server_command(db_path: Path, *extra: str) -> list[str]:
 
 
 async def start_client(
-    db_path: Path, options: dict[str, Any] | None = None, *extra: str
+    db_path: Path, options: dict[str, Any] | None = None, *extra: str, root: Path | None = None
 ) -> LanguageClient:
     config = ClientServerConfig(
         server_command=server_command(db_path, *extra), client_factory=_client
@@ -101,7 +105,9 @@ async def start_client(
     client: LanguageClient = await config.start()  # type: ignore[assignment]
     await client.initialize_session(
         types.InitializeParams(
-            capabilities=types.ClientCapabilities(), initialization_options=options or {}
+            capabilities=types.ClientCapabilities(),
+            initialization_options=options or {},
+            root_uri=root.as_uri() if root else None,
         )
     )
     return client

@@ -65,7 +65,8 @@ def test_the_srd_pack_arrives_through_its_entry_point() -> None:
     plugins = get_plugins()
     assert plugins.failed == {}
     assert "srd" in dict(plugins.pm.list_name_plugin())
-    assert set(plugins.pack_sources()) == {"srd-2014", "srd-2024"}
+    # the example plugin pack (plugins/d5e-example-brew) is installed in the dev venv too
+    assert set(plugins.pack_sources()) - {"clockwork"} == {"srd-2014", "srd-2024"}
 
 
 def test_broken_plugins_are_listed_and_skipped(db_path: Path) -> None:

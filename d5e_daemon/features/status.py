@@ -36,5 +36,5 @@ def status(app: App, params: StatusParams | None = None) -> StatusResult:
         packs=packs,
         entries=queries.resolved_count(conn, app.profile),
         failed_plugins=dict(app.plugins.failed),
-        warnings=list(app.warnings),
+        warnings=[*app.warnings, *app.tie_warnings],
     )

@@ -1,0 +1,320 @@
+"""`d5e/packs/*`: list, install, enable, disable, remove, validate, setPriority, create, upload.
+
+Whatever writes runs on the database's writer thread (`await app.write(fn)`), so a long install
+never blocks lookups in the daemon; each change ends with `app.packs_changed(ids)`, which tells
+the client (`d5e/packsChanged`) and anything else that listens (the search indexer).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from pathlib import Path
+
+import apsw
+
+from .. import packformat, packs, packwriter, queries
+from ..app import App
+from ..db import transaction
+from ..errors import InvalidParams, PackError
+from ..protocol import (
+    CreateParams,
+    CreateResult,
+    PackChangeResult,
+    PackIdParams,
+    PackInfo,
+    PackInstallParams,
+    PackInstallResult,
+    PackRemoveResult,
+    PacksListParams,
+    PacksListResult,
+    SetPriorityParams,
+    UploadParams,
+    UploadResult,
+    ValidateParams,
+    ValidateResult,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _kind(origin: str) -> str:
+    if origin.startswith("plugin:") or not origin:
+        return "plugin"
+    path = Path(origin)
+    if path.is_dir():
+        return "folder"
+    return "zip" if path.suffix.lower() == ".zip" else "file"
+
+
+def _path(app: App, text: str) -> Path:
+    """A path from a client: relative ones are taken from the workspace (else the cwd)."""
+    path = Path(text).expanduser()
+    if not path.is_absolute() and app.settings.workspace:
+        path = Path(app.settings.workspace) / path
+    return path
+
+
+def _infos(app: App) -> list[PackInfo]:
+    conn = app.conn
+    enabled = queries.profile_packs(conn, app.profile)
+    by_collection = queries.profile_collections(conn, app.profile)
+    reasons = app.priorities(conn).reasons
+    infos = [
+        PackInfo(
+            pack=row.pack,
+            installed=True,
+            kind=_kind(row.origin),
+            origin=row.origin,
+            entries=row.entries,
+            collections=queries.counts_by_collection(conn, row.pack.id),
+            enabled=row.pack.id in enabled,
+            priority=enabled.get(row.pack.id),
+            collection_priorities=by_collection.get(row.pack.id, {}),
+            reason=reasons.get(row.pack.id) if row.pack.id in enabled else None,
+            installed_at=row.installed_at,
+        )
+        for row in queries.installed_packs(conn)
+    ]
+    installed = {i.pack.id for i in infos}
+    for pack_id, source in sorted(app.plugins.pack_sources().items()):
+        if pack_id not in installed:
+            infos.append(
+                PackInfo(pack=source.pack, installed=False, kind="plugin", origin=source.origin)
+            )
+    return infos
+
+
+def list_packs(app: App, params: PacksListParams | None = None) -> PacksListResult:
+    return PacksListResult(profile=app.profile, packs=_infos(app), warnings=app.check_ties())
+
+
+def _info(app: App, pack_id: str) -> PackInfo:
+    for info in _infos(app):
+        if info.pack.id == pack_id:
+            return info
+    raise PackError(f"pack {pack_id} is not installed")
+
+
+def _result(result: packs.InstallResult) -> PackInstallResult:
+    return PackInstallResult(
+        pack=result.pack,
+        action=result.action,
+        entries=result.entries,
+        changed=result.changed,
+        warnings=list(result.warnings),
+    )
+
+
+async def _after(app: App, changed: list[str], seen: frozenset[str] = frozenset()) -> None:
+    """Tell listeners which packs changed, then re-resolve the folder packs whose entries
+    extend entries of those (their bases changed); each pack at most once per change."""
+    if not changed:
+        return
+    app.packs_changed(changed)
+    seen = seen | set(changed)
+    dependents = {d for p in changed for d in queries.packs_extending(app.conn, p)} - seen
+    if dependents:
+        await reload(app, {d: set() for d in sorted(dependents)}, seen)
+
+
+async def _changed(app: App, result: packs.InstallResult) -> PackInstallResult:
+    await _after(app, [result.pack] if result.action != "unchanged" else [])
+    return _result(result)
+
+
+async def install(app: App, params: PackInstallParams) -> PackInstallResult:
+    """Install or upgrade a pack from a path or a plugin; atomic, and a no-op when unchanged."""
+    if (params.path is None) == (params.id is None):
+        raise InvalidParams("give exactly one of `path` or `id`", {"path": "$"})
+    if params.id is not None:
+        source = app.plugins.pack_sources().get(params.id)
+        if source is None:
+            raise PackError(f"no plugin offers a pack {params.id!r}; `d5e packs list` shows them")
+
+        def from_plugin(conn: apsw.Connection) -> packs.InstallResult:
+            return packs.install(
+                conn, source.pack, source.load(), source.origin, app.update_profile
+            )
+
+        return await _changed(app, await app.write(from_plugin))
+    path = _path(app, params.path or "")
+    return await _changed(app, await app.write(partial(app.install_path, path=path)))
+
+
+def _reload_one(
+    app: App, conn: apsw.Connection, pack_id: str, origin: Path, paths: set[str]
+) -> packs.InstallResult:
+    """Only the changed files when that is enough (see `packs.update_files`), else all."""
+    rels = set()
+    for path in paths:
+        try:
+            rels.add(Path(path).resolve().relative_to(origin).as_posix())
+        except ValueError:
+            rels.add(".")  # outside the folder, or a folder event: read it all
+    if rels and "." not in rels and origin.is_dir():
+        result = packs.update_files(conn, pack_id, rels, app.update_profile)
+        if result is not None:
+            return result
+    return app.install_path(conn, origin)
+
+
+async def reload(
+    app: App, changes: dict[str, set[str]], seen: frozenset[str] = frozenset()
+) -> list[packs.InstallResult]:
+    """Re-import installed packs from their folder or file (live reload) after `changes`
+    (pack id → changed paths; none: read the whole pack). A pack that became invalid keeps its
+    last good version, and the problems are logged and listed by `d5e/status`."""
+    results = []
+    for pack_id, paths in changes.items():
+        origin = queries.pack_origin(app.conn, pack_id)
+        if origin is None or _kind(origin) == "plugin" or not Path(origin).exists():
+            continue
+        try:
+            result = await app.write(
+                partial(_reload_one, app, pack_id=pack_id, origin=Path(origin), paths=paths)
+            )
+        except PackError as exc:
+            log.warning("live reload of %s: %s", pack_id, exc.message)
+            app.warnings.append(exc.message)
+            continue
+        results.append(result)
+    await _after(app, [r.pack for r in results if r.action != "unchanged"], seen)
+    return results
+
+
+def _settings_note(app: App, pack_id: str) -> list[str]:
+    """Why a command's choice may not show: the workspace's settings decide first."""
+    notes = []
+    where = "d5e.toml or the editor's settings" if app.settings.workspace else "the settings"
+    if pack_id in app.settings.disabled:
+        notes.append(f"{where} disable {pack_id}; that wins over this command")
+    if pack_id in app.settings.packs:
+        notes.append(
+            f"{where} set {pack_id}'s priority to {app.settings.packs[pack_id]}; "
+            "that wins over this command"
+        )
+    return notes
+
+
+async def _choose(
+    app: App,
+    pack_id: str,
+    collection: str = "",
+    *,
+    enabled: bool | None = None,
+    priority: int | None = None,
+    clear_priority: bool = False,
+) -> PackChangeResult:
+    def choose(conn: apsw.Connection) -> bool:
+        with transaction(conn):
+            if queries.pack_content_hash(conn, pack_id) is None:
+                raise PackError(f"pack {pack_id} is not installed; `d5e packs install` it first")
+            queries.save_choice(
+                conn,
+                app.profile,
+                pack_id,
+                collection,
+                enabled=enabled,
+                priority=priority,
+                clear_priority=clear_priority,
+            )
+            return app.update_profile(conn)
+
+    if await app.write(choose):
+        app.packs_changed([pack_id])
+    return PackChangeResult(info=_info(app, pack_id), warnings=_settings_note(app, pack_id))
+
+
+async def enable(app: App, params: PackIdParams) -> PackChangeResult:
+    return await _choose(app, params.pack, enabled=True)
+
+
+async def disable(app: App, params: PackIdParams) -> PackChangeResult:
+    return await _choose(app, params.pack, enabled=False)
+
+
+async def set_priority(app: App, params: SetPriorityParams) -> PackChangeResult:
+    return await _choose(
+        app,
+        params.pack,
+        params.collection or "",
+        priority=params.priority,
+        clear_priority=params.priority is None,
+    )
+
+
+async def remove(app: App, params: PackIdParams) -> PackRemoveResult:
+    count = await app.write(partial(packs.remove, pack_id=params.pack, then=app.update_profile))
+    app.packs_changed([params.pack])
+    return PackRemoveResult(pack=params.pack, entries=count)
+
+
+def _validate(app: App, conn: apsw.Connection, path: Path) -> ValidateResult:
+    _, loaded = app.load_path(path)
+    problems = list(loaded.problems)
+    if not loaded.errors:  # extends can only be checked once the files themselves are right
+        _, found = packs.prepare(conn, loaded.pack, loaded.entries)
+        problems = sorted(problems + found, key=lambda p: (p.file, p.line, p.column))
+    ok = not any(p.severity == "error" for p in problems)
+    return ValidateResult(
+        ok=ok,
+        pack=loaded.pack if ok or loaded.entries else None,
+        entries=len(loaded.entries),
+        problems=problems,
+    )
+
+
+async def validate(app: App, params: ValidateParams) -> ValidateResult:
+    """Every problem of the pack at `path`, each with file, line, column and field."""
+    return await app.write(partial(_validate, app, path=_path(app, params.path)))
+
+
+def default_pack_folder(app: App) -> Path:
+    base = Path(app.settings.workspace) if app.settings.workspace else app.db_path.parent
+    return base / "packs"
+
+
+async def create(app: App, params: CreateParams) -> CreateResult:
+    """Scaffold a folder pack (pack.toml, README, an example entry) and install it."""
+    packs.check_pack_id(params.id)
+    parent = _path(app, params.directory) if params.directory else default_pack_folder(app)
+    folder = parent / params.id
+    title = params.title or params.id.replace("-", " ").title()
+    files = packwriter.scaffold(folder, params.id, title)
+    result = await install(app, PackInstallParams(path=str(folder.resolve())))
+    return CreateResult(path=str(folder.resolve()), files=[str(f) for f in files], install=result)
+
+
+def _upload(app: App, conn: apsw.Connection, params: UploadParams) -> UploadResult:
+    origin = queries.pack_origin(conn, params.pack)
+    if origin is None:
+        raise PackError(f"pack {params.pack} is not installed")
+    root = Path(origin)
+    if _kind(origin) != "folder":
+        raise PackError(
+            f"pack {params.pack} is not a folder pack ({origin}); uploads are written as files "
+            "of a folder pack: `d5e packs new` makes one"
+        )
+    plan, after, read_problems = packwriter.plan_upload(
+        root, params.collection, params.entries, params.replace
+    )
+    loaded = packformat.load(after, read_problems + plan.problems, params.pack, str(root))
+    problems = list(loaded.problems)
+    if not loaded.errors:
+        _, found = packs.prepare(conn, loaded.pack, loaded.entries)
+        problems += found
+    if loaded.pack.id != params.pack and not loaded.errors:
+        raise PackError(f"{root}/pack.toml now names pack {loaded.pack.id}, not {params.pack}")
+    if any(p.severity == "error" for p in problems):
+        raise packs.pack_error(params.pack, problems)
+    written, removed = packwriter.write(root, plan)
+    result = app.install_path(conn, root)
+    return UploadResult(pack=params.pack, written=written, removed=removed, install=_result(result))
+
+
+async def upload(app: App, params: UploadParams) -> UploadResult:
+    """Add or replace the entries of one collection of a folder pack, written back as files."""
+    result = await app.write(partial(_upload, app, params=params))
+    await _after(app, [params.pack] if result.install.action != "unchanged" else [])
+    return result

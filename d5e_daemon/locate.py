@@ -1,0 +1,99 @@
+"""Where things are in a text: byte offsets and JSON paths to 1-based line and column.
+
+Pack problems name the file, line and column; the parsers give a byte offset (msgspec, the
+UTF-8 decoder) or a JSON path (`$[2].level`, from msgspec's validation errors), and these
+functions turn them into a position an editor can jump to.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+_PATH_STEP = re.compile(r"\[(\d+)\]|\.([^.\[]+)|\[\.\.\.\]")
+_AT_PATH = re.compile(r" - at `\$([^`]*)`$")
+
+Path = tuple[str | int, ...]
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of `offset` in `text`."""
+    offset = max(0, min(offset, len(text)))
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def byte_line_col(data: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of byte `offset` of UTF-8 `data`."""
+    offset = max(0, min(offset, len(data)))
+    start = data.rfind(b"\n", 0, offset) + 1
+    column = len(data[start:offset].decode("utf-8", "replace")) + 1
+    return data.count(b"\n", 0, offset) + 1, column
+
+
+def split_message(message: str) -> tuple[str, Path]:
+    """`Expected int, got str - at $[0].level` → (`Expected int, got str`, (0, "level"))."""
+    m = _AT_PATH.search(message)
+    if not m:
+        return message, ()
+    steps: list[str | int] = []
+    for index, key in _PATH_STEP.findall(m[1]):
+        if not index and not key:
+            break  # `[...]`: a value of a mapping, which msgspec does not name
+        steps.append(int(index) if index else key)
+    return message[: m.start()], tuple(steps)
+
+
+def show_path(path: Sequence[str | int]) -> str:
+    """(0, "actions", 2, "name") → `actions[2].name` (leading list indexes dropped by callers)."""
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    m = _WS.match(text, pos)
+    return m.end() if m else pos
+
+
+def json_offset(text: str, path: Sequence[str | int]) -> int:
+    """Offset of the value at `path` in JSON `text`, or of the deepest part of it that exists.
+
+    `text` must be valid JSON (errors are located after parsing succeeded). Values before the
+    one wanted are skipped with the stdlib's C scanner, so this is fast enough for large files.
+    """
+    pos = _skip_ws(text, 0)
+    for step in path:
+        if isinstance(step, int) and text.startswith("[", pos):
+            item = _skip_ws(text, pos + 1)
+            for _ in range(step):
+                if text.startswith("]", item):
+                    return pos
+                _, end = _DECODER.raw_decode(text, item)
+                item = _skip_ws(text, end)
+                if text.startswith(",", item):
+                    item = _skip_ws(text, item + 1)
+            if text.startswith("]", item):
+                return pos
+            pos = item
+        elif isinstance(step, str) and text.startswith("{", pos):
+            key_pos = _skip_ws(text, pos + 1)
+            while text.startswith('"', key_pos):
+                key, end = json.decoder.scanstring(text, key_pos + 1)  # type: ignore[attr-defined]
+                value = _skip_ws(text, _skip_ws(text, end) + 1)  # past the ':'
+                if key == step:
+                    break
+                _, end = _DECODER.raw_decode(text, value)
+                key_pos = _skip_ws(text, end)
+                if text.startswith(",", key_pos):
+                    key_pos = _skip_ws(text, key_pos + 1)
+            else:
+                return pos  # no such key: the object it would be in
+            pos = value
+        else:
+            return pos
+    return pos

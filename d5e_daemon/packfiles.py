@@ -1,0 +1,296 @@
+"""Reading a pack's files from a folder or a zip, safely.
+
+Nothing outside the pack is ever read: links are not followed (a link is a problem), zip members
+with absolute or `..` paths are refused, and sizes are bounded: each file, the whole pack, the
+number of files, and, for zips, the compression ratio (a zip bomb is refused before it is
+inflated, and a member is never read past its limit whatever its header claims). A zip is read
+in memory, never extracted to disk.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from .packformat import COLLECTION_PATTERN, MANIFEST, PackFile, constant, content_kind
+from .records import PackProblem
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_PACK_BYTES = 256 * 1024 * 1024
+MAX_FILES = 100_000
+MAX_DEPTH = 16
+MAX_ZIP_RATIO = 100
+"""A member that inflates more than this many times (and past 1 MiB) is taken for a zip bomb."""
+
+Tree = tuple[list[PackFile], list[PackProblem]]
+
+
+_COLLECTION = re.compile(COLLECTION_PATTERN)
+
+
+def _is_collection(name: str) -> bool:
+    return _COLLECTION.match(name) is not None
+
+
+class _Budget:
+    """Counts files and bytes against the pack's limits; the first overrun is reported once."""
+
+    def __init__(self, shown: str, problems: list[PackProblem]) -> None:
+        self.files = 0
+        self.bytes = 0
+        self.shown = shown
+        self.problems = problems
+        self.exceeded = False
+
+    def take(self, size: int) -> bool:
+        self.files += 1
+        self.bytes += size
+        if not self.exceeded and (self.files > MAX_FILES or self.bytes > MAX_PACK_BYTES):
+            self.exceeded = True
+            message = (
+                f"the pack is too large (over {MAX_FILES} files or "
+                f"{MAX_PACK_BYTES // 2**20} MiB); split it into several packs"
+            )
+            self.problems.append(PackProblem(file=self.shown, message=message))
+        return not self.exceeded
+
+
+def _too_big(shown: str, size: int) -> PackProblem:
+    return PackProblem(
+        file=shown,
+        message=f"file too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})",
+    )
+
+
+def _wanted(rel: str, shown: str, problems: list[PackProblem]) -> bool:
+    """Whether a file is part of the pack's content (or its manifest); warn about the rest."""
+    parts = rel.split("/")
+    if any(p.startswith(".") for p in parts):
+        return False  # .git, .obsidian, .DS_Store: tools' files, never content
+    if len(parts) == 1:
+        return rel == MANIFEST  # README.md, LICENSE, … at the top are for people
+    if not _is_collection(parts[0]):
+        return False  # the folder is reported once, by the caller
+    if content_kind(rel) is None:
+        message = "not read: content files end in .json or .md"
+        problems.append(PackProblem(file=shown, message=message, severity="warning"))
+        return False
+    return True
+
+
+def read_folder(root: Path, shown_root: str) -> Tree:
+    """Every content file of a folder pack (not following links), and the problems found."""
+    files: list[PackFile] = []
+    problems: list[PackProblem] = []
+    budget = _Budget(shown_root, problems)
+    base = root.resolve()
+
+    def shown(rel: str) -> str:
+        return os.path.join(shown_root, *rel.split("/"))
+
+    def walk(folder: str, rel: str, depth: int) -> None:
+        try:
+            items = sorted(os.scandir(folder), key=lambda d: d.name)
+        except OSError as exc:
+            problems.append(PackProblem(file=shown(rel) or shown_root, message=str(exc)))
+            return
+        for item in items:
+            path = f"{rel}/{item.name}" if rel else item.name
+            if item.name.startswith("."):
+                continue
+            if item.is_symlink():
+                target = os.path.realpath(item.path)
+                inside = target == str(base) or target.startswith(str(base) + os.sep)
+                where = "inside" if inside else "outside"
+                message = f"links are not allowed in packs (this one points {where} the pack)"
+                problems.append(PackProblem(file=shown(path), message=message))
+                continue
+            if item.is_dir(follow_symlinks=False):
+                if not rel and not _is_collection(item.name):
+                    message = "folder not read: its name is not a collection name (a-z, 0-9, -)"
+                    problems.append(
+                        PackProblem(file=shown(path), message=message, severity="warning")
+                    )
+                elif depth >= MAX_DEPTH:
+                    message = f"folders nested deeper than {MAX_DEPTH} are not read"
+                    problems.append(PackProblem(file=shown(path), message=message))
+                else:
+                    walk(item.path, path, depth + 1)
+                continue
+            named = shown(path)
+            if not item.is_file(follow_symlinks=False) or not _wanted(path, named, problems):
+                continue
+            st = item.stat(follow_symlinks=False)
+            if not budget.take(st.st_size):
+                return
+            if st.st_size > MAX_FILE_BYTES:
+                problems.append(_too_big(named, st.st_size))
+                continue
+            files.append(
+                _local_file(path, named, item.path, st)
+            )  # absolute: from the resolved root
+
+    walk(str(base), "", 0)
+    return files, problems
+
+
+def read_changed(root: Path, rels: set[str], shown_root: str) -> Tree | None:
+    """The content files among `rels` (paths inside the folder pack at `root`) as they are now,
+    with the same checks as `read_folder`; a file that is gone is simply not returned. None
+    when the change is more than files (pack.toml, a folder): then read the whole pack."""
+    base = root.resolve()
+    files: list[PackFile] = []
+    problems: list[PackProblem] = []
+    for rel in sorted(rels):
+        parts = rel.split("/")
+        if rel == MANIFEST:
+            return None
+        if any(p.startswith(".") for p in parts) or len(parts) == 1:
+            continue
+        if not _is_collection(parts[0]) or len(parts) > MAX_DEPTH + 1:
+            continue
+        path = os.path.join(str(base), *parts)
+        named = os.path.join(shown_root, *parts)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue  # deleted: its entries go
+        if stat.S_ISDIR(st.st_mode):
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            message = "links are not allowed in packs"
+            problems.append(PackProblem(file=named, message=message))
+            continue
+        if not stat.S_ISREG(st.st_mode) or content_kind(rel) is None:
+            continue
+        if st.st_size > MAX_FILE_BYTES:
+            problems.append(_too_big(named, st.st_size))
+            continue
+        files.append(_local_file(rel, named, path, st))
+    return files, problems
+
+
+def _local_file(rel: str, shown: str, path: str, st: os.stat_result) -> PackFile:
+    """A file on disk, cached (see packformat) by its size, times, inode and device."""
+
+    def read() -> bytes:
+        with open(path, "rb") as f:
+            return f.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]
+
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+    return PackFile(rel=rel, shown=shown, source=path, read=read, stamp=stamp)
+
+
+def _unsafe_name(name: str) -> str | None:
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        return "absolute path"
+    if "\\" in name:
+        return "backslash in path"
+    if ".." in PurePosixPath(name).parts:
+        return "'..' in path"
+    return None
+
+
+def read_zip(path: Path, shown_root: str) -> Tree:
+    """Every content file of a zipped pack, read in memory within the limits."""
+    problems: list[PackProblem] = []
+    files: list[PackFile] = []
+    size = path.stat().st_size
+    if size > MAX_PACK_BYTES:
+        message = f"zip too large ({size:,} bytes; the limit is {MAX_PACK_BYTES:,})"
+        return [], [PackProblem(file=shown_root, message=message)]
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        return [], [PackProblem(file=shown_root, message=f"not a readable zip file: {exc}")]
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_FILES:
+            message = f"the zip holds {len(infos):,} files; the limit is {MAX_FILES:,}"
+            return [], [PackProblem(file=shown_root, message=message)]
+        names = [i.filename for i in infos if not i.is_dir()]
+        prefix = _zip_root(names)
+        declared = 0
+        for top in sorted(
+            {n[len(prefix) :].split("/")[0] for n in names if "/" in n[len(prefix) :]}
+        ):
+            if not top.startswith(".") and not _is_collection(top):
+                message = "folder not read: its name is not a collection name (a-z, 0-9, -)"
+                problems.append(
+                    PackProblem(
+                        file=f"{shown_root}!/{prefix}{top}", message=message, severity="warning"
+                    )
+                )
+        for info in infos:
+            member = f"{shown_root}!/{info.filename}"
+            unsafe = _unsafe_name(info.filename)
+            if unsafe:
+                message = f"unsafe path in zip ({unsafe}): nothing is read from it"
+                problems.append(PackProblem(file=member, message=message))
+                continue
+            if info.is_dir() or not info.filename.startswith(prefix):
+                continue
+            rel = info.filename[len(prefix) :]
+            if stat.S_ISLNK(info.external_attr >> 16):
+                message = "links are not allowed in packs"
+                problems.append(PackProblem(file=member, message=message))
+                continue
+            if not _wanted(rel, member, problems):
+                continue
+            if info.flag_bits & 0x1:
+                problems.append(PackProblem(file=member, message="encrypted files are not read"))
+                continue
+            declared += info.file_size
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size > MAX_FILE_BYTES:
+                problems.append(_too_big(member, info.file_size))
+            elif info.file_size > 2**20 and ratio > MAX_ZIP_RATIO:
+                message = f"compressed {ratio:.0f} to 1: refused as a possible zip bomb"
+                problems.append(PackProblem(file=member, message=message))
+            elif declared > MAX_PACK_BYTES:
+                message = f"the pack inflates past {MAX_PACK_BYTES // 2**20} MiB: refused"
+                problems.append(PackProblem(file=shown_root, message=message))
+                break
+            else:
+                data, problem = _read_member(archive, info, member)
+                if problem is not None:
+                    problems.append(problem)
+                else:
+                    files.append(
+                        PackFile(
+                            rel=rel,
+                            shown=member,
+                            source=f"{path.resolve()}!/{info.filename}",
+                            read=constant(data),
+                        )
+                    )
+    return files, problems
+
+
+def _zip_root(names: list[str]) -> str:
+    """'' when pack.toml is at the top; `folder/` when the zip holds one folder that has it."""
+    if MANIFEST in names:
+        return ""
+    tops = {n.split("/", 1)[0] for n in names}
+    if len(tops) == 1:
+        top = next(iter(tops))
+        if f"{top}/{MANIFEST}" in names:
+            return f"{top}/"
+    return ""
+
+
+def _read_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str
+) -> tuple[bytes, PackProblem | None]:
+    """A member's bytes, never more than the limit whatever its header says."""
+    try:
+        with archive.open(info) as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
+        return b"", PackProblem(file=shown, message=f"cannot read from the zip: {exc}")
+    if len(data) > MAX_FILE_BYTES:
+        return b"", _too_big(shown, len(data))
+    return data, None

@@ -1,0 +1,342 @@
+"""A corpus of broken packs: one test per kind of failure, each asserting the exact place
+(file:line:col) and field of the problem, and that the install imported nothing."""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from d5e_daemon import packfiles
+from d5e_daemon.app import App
+from d5e_daemon.errors import PackError
+
+from .packtools import MANIFEST, pack_entries, pack_installed, write_pack
+
+SPELL = "---\nname: Spark\nlevel: 0\n---\nA spark.\n"
+GOOD = {"spells/spark.md": SPELL}
+
+
+def refuse(app: App, path: Path) -> list[str]:
+    """Install `path`; it must fail, import nothing; return its problems as `file:…` lines."""
+    before = app.conn.execute("SELECT count(*) FROM entry").fetchone()
+    with pytest.raises(PackError) as caught:
+        app.db.write(partial(app.install_path, path=path))
+    assert caught.value.code == -32002
+    assert not pack_installed(app.conn, "brew")
+    assert pack_entries(app.conn, "brew") == 0
+    assert app.conn.execute("SELECT count(*) FROM entry").fetchone() == before
+    problems = caught.value.data["problems"]
+    return [
+        f"{p['file']}:{p['line']}:{p['column']}: {p['field']}: {p['message']}"
+        for p in problems
+        if p["severity"] == "error"
+    ]
+
+
+def only(problems: list[str], where: str, field: str, text: str) -> None:
+    """Exactly one error, at `where` (file:line:col), about `field`, saying `text`."""
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{where}: {field}: "), problems[0]
+    assert text in problems[0], problems[0]
+
+
+# -- pack.toml ----------------------------------------------------------------------------------
+
+
+def test_missing_pack_toml(app: App, tmp_path: Path) -> None:
+    root = write_pack(tmp_path / "p", GOOD, manifest=None)
+    only(refuse(app, root), f"{root}:0:0", "", "needs pack.toml")
+
+
+def test_toml_syntax_error(app: App, tmp_path: Path) -> None:
+    root = write_pack(tmp_path / "p", GOOD, manifest='id = "brew"\ntitle = Brew\nversion = "1"\n')
+    only(refuse(app, root), f"{root}/pack.toml:2:9", "", "Invalid value")
+
+
+def test_toml_wrong_type(app: App, tmp_path: Path) -> None:
+    root = write_pack(tmp_path / "p", GOOD, manifest=MANIFEST + 'priority = "high"\n')
+    only(refuse(app, root), f"{root}/pack.toml:4:1", "priority", "Expected `int`, got `str`")
+
+
+def test_toml_unknown_key(app: App, tmp_path: Path) -> None:
+    root = write_pack(tmp_path / "p", GOOD, manifest=MANIFEST + "  colour = 3\n")
+    only(refuse(app, root), f"{root}/pack.toml:4:3", "colour", "unknown key 'colour'")
+
+
+def test_toml_missing_id(app: App, tmp_path: Path) -> None:
+    root = write_pack(tmp_path / "p", GOOD, manifest='title = "Brew"\nversion = "1"\n')
+    only(refuse(app, root), f"{root}/pack.toml:1:1", "id", "missing required key 'id'")
+
+
+def test_toml_invalid_id(app: App, tmp_path: Path) -> None:
+    manifest = 'id = "My Brew"\ntitle = "Brew"\nversion = "1"\n'
+    root = write_pack(tmp_path / "p", GOOD, manifest=manifest)
+    only(refuse(app, root), f"{root}/pack.toml:1:1", "id", "regex")
+
+
+# -- JSON -------------------------------------------------------------------------------------
+
+
+def test_json_syntax_error(app: App, tmp_path: Path) -> None:
+    root = write_pack(tmp_path / "p", {"spells/a.json": '[\n  {"name": "A",}\n]\n'})
+    only(refuse(app, root), f"{root}/spells/a.json:2:16", "", "trailing comma")
+
+
+def test_json_wrong_type(app: App, tmp_path: Path) -> None:
+    text = '[\n  {"name": "A", "level": 1},\n  {"name": "B",\n   "level": "three"}\n]\n'
+    root = write_pack(tmp_path / "p", {"spells/a.json": text})
+    only(refuse(app, root), f"{root}/spells/a.json:4:13", "level", "Expected `int`, got `str`")
+
+
+def test_json_wrong_type_deep_inside(app: App, tmp_path: Path) -> None:
+    text = (
+        '{"name": "Ogre Boss",\n "actions": [\n  {"name": "Club", "desc": "Hit."},\n'
+        '  {"name": "Roar", "desc": 7}\n ]\n}\n'
+    )
+    root = write_pack(tmp_path / "p", {"monsters/ogre.json": text})
+    only(refuse(app, root), f"{root}/monsters/ogre.json:4:28", "actions[1].desc", "`str`")
+
+
+def test_json_value_out_of_range(app: App, tmp_path: Path) -> None:
+    root = write_pack(tmp_path / "p", {"spells/a.json": '{"name": "A", "level": 12}'})
+    only(refuse(app, root), f"{root}/spells/a.json:1:24", "level", "<= 9")
+
+
+def test_json_that_is_not_an_entry(app: App, tmp_path: Path) -> None:
+    root = write_pack(tmp_path / "p", {"spells/a.json": '\n  "fireball"\n'})
+    only(refuse(app, root), f"{root}/spells/a.json:2:3", "", "not str")
+
+
+def test_missing_name(app: App, tmp_path: Path) -> None:
+    text = '[\n  {"name": "A"},\n  {"level": 2}\n]'
+    root = write_pack(tmp_path / "p", {"spells/a.json": text})
+    only(refuse(app, root), f"{root}/spells/a.json:3:3", "name", "every entry has a name")
+
+
+def test_invalid_slug(app: App, tmp_path: Path) -> None:
+    root = write_pack(tmp_path / "p", {"spells/a.json": '{"name": "A", "slug": "Fire Ball"}'})
+    only(refuse(app, root), f"{root}/spells/a.json:1:23", "slug", "regex")
+
+
+def test_collection_that_is_not_the_folder(app: App, tmp_path: Path) -> None:
+    text = '{"name": "A",\n "collection": "monsters"}'
+    root = write_pack(tmp_path / "p", {"spells/a.json": text})
+    only(refuse(app, root), f"{root}/spells/a.json:2:16", "collection", "this file is in spells/")
+
+
+def test_duplicate_slugs(app: App, tmp_path: Path) -> None:
+    files = {
+        "spells/a.md": SPELL,
+        "spells/b.json": '[\n  {"name": "Other"},\n  {"name": "SPARK"}\n]',
+    }
+    root = write_pack(tmp_path / "p", files)
+    only(
+        refuse(app, root),
+        f"{root.resolve()}/spells/b.json:3:0",
+        "slug",
+        f"duplicate ref spells/spark (first at {root.resolve()}/spells/a.md:1)",
+    )
+
+
+# -- Markdown ---------------------------------------------------------------------------------
+
+
+def test_markdown_without_front_matter(app: App, tmp_path: Path) -> None:
+    root = write_pack(tmp_path / "p", {"spells/a.md": "# Spark\n\nA spark.\n"})
+    only(refuse(app, root), f"{root}/spells/a.md:1:1", "", "starts with front matter")
+
+
+def test_markdown_front_matter_not_closed(app: App, tmp_path: Path) -> None:
+    root = write_pack(tmp_path / "p", {"spells/a.md": "---\nname: Spark\nlevel: 0\n"})
+    only(refuse(app, root), f"{root}/spells/a.md:4:1", "", "not closed")
+
+
+def test_yaml_syntax_error(app: App, tmp_path: Path) -> None:
+    text = "---\nname: Spark\nclasses: [wizard, sorcerer\nlevel: 0\n---\nA spark.\n"
+    root = write_pack(tmp_path / "p", {"spells/a.md": text})
+    only(refuse(app, root), f"{root}/spells/a.md:4:6", "", "invalid front matter")
+
+
+def test_yaml_wrong_type(app: App, tmp_path: Path) -> None:
+    text = "---\nname: Spark\nlevel: 0\nritual: maybe\n---\nA spark.\n"
+    root = write_pack(tmp_path / "p", {"spells/a.md": text})
+    only(refuse(app, root), f"{root}/spells/a.md:4:9", "ritual", "Expected `bool`, got `str`")
+
+
+def test_yaml_aliases_are_refused(app: App, tmp_path: Path) -> None:
+    """A "billion laughs" front matter never gets expanded."""
+    lines = ["---", "name: Laughs", 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}]" for i in range(9)]
+    root = write_pack(tmp_path / "p", {"spells/a.md": "\n".join([*lines, "---", ""])})
+    only(refuse(app, root), f"{root}/spells/a.md:2:1", "", "aliases")
+
+
+def test_description_given_twice(app: App, tmp_path: Path) -> None:
+    text = "---\nname: Spark\ndesc: A spark.\n---\nA spark, again.\n"
+    root = write_pack(tmp_path / "p", {"spells/a.md": text})
+    only(refuse(app, root), f"{root}/spells/a.md:3:7", "desc", "given twice")
+
+
+# -- bytes and files --------------------------------------------------------------------------
+
+
+def test_not_utf8(app: App, tmp_path: Path) -> None:
+    text = "---\nname: Caf\xe9 Spell\n---\n".encode("latin-1")
+    root = write_pack(tmp_path / "p", {"spells/a.md": text})
+    only(refuse(app, root), f"{root}/spells/a.md:2:10", "", "not UTF-8 text (byte 0xe9)")
+
+
+def test_file_over_the_size_limit(app: App, tmp_path: Path) -> None:
+    big = '{"name": "Big", "desc": "' + "x" * packfiles.MAX_FILE_BYTES + '"}'
+    root = write_pack(tmp_path / "p", {"spells/big.json": big})
+    only(refuse(app, root), f"{root}/spells/big.json:0:0", "", "file too large")
+
+
+def test_link_out_of_the_pack(app: App, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"name": "Secret"}')
+    root = write_pack(tmp_path / "p", GOOD)
+    os.symlink(secret, root / "spells" / "secret.json")
+    only(refuse(app, root), f"{root}/spells/secret.json:0:0", "", "points outside the pack")
+
+
+def test_link_inside_the_pack(app: App, tmp_path: Path) -> None:
+    root = write_pack(tmp_path / "p", GOOD)
+    os.symlink(root / "spells", root / "monsters")
+    only(refuse(app, root), f"{root}/monsters:0:0", "", "links are not allowed")
+
+
+# -- zips -------------------------------------------------------------------------------------
+
+
+def _zip(tmp_path: Path, members: dict[str, bytes]) -> Path:
+    target = tmp_path / "brew.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("pack.toml", MANIFEST)
+        for name, data in members.items():
+            z.writestr(name, data)
+    return target
+
+
+@pytest.mark.parametrize(
+    ("member", "why"),
+    [("../evil/spells/x.json", "'..' in path"), ("/etc/spells/x.json", "absolute path")],
+)
+def test_zip_paths_escaping_the_pack(app: App, tmp_path: Path, member: str, why: str) -> None:
+    target = _zip(tmp_path, {"spells/spark.md": SPELL.encode(), member: b'{"name": "X"}'})
+    only(refuse(app, target), f"{target}!/{member}:0:0", "", f"unsafe path in zip ({why})")
+
+
+def test_zip_bomb(app: App, tmp_path: Path) -> None:
+    bomb = '{"name": "Bomb", "desc": "' + "0" * (4 * 2**20) + '"}'  # ~1000:1 deflated
+    target = _zip(tmp_path, {"spells/bomb.json": bomb.encode()})
+    only(refuse(app, target), f"{target}!/spells/bomb.json:0:0", "", "possible zip bomb")
+
+
+def test_zip_member_over_the_size_limit(app: App, tmp_path: Path) -> None:
+    big = os.urandom(packfiles.MAX_FILE_BYTES + 10)  # random: not compressible, not a bomb
+    target = _zip(tmp_path, {"spells/big.json": big})
+    only(refuse(app, target), f"{target}!/spells/big.json:0:0", "", "file too large")
+
+
+def test_zip_with_a_link(app: App, tmp_path: Path) -> None:
+    target = _zip(tmp_path, {"spells/spark.md": SPELL.encode()})
+    with zipfile.ZipFile(target, "a") as z:
+        info = zipfile.ZipInfo("spells/passwd.json")
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        z.writestr(info, "/etc/passwd")
+    only(refuse(app, target), f"{target}!/spells/passwd.json:0:0", "", "links are not allowed")
+
+
+def test_not_a_zip(app: App, tmp_path: Path) -> None:
+    target = tmp_path / "brew.zip"
+    target.write_bytes(b"PK\x03\x04 certainly not a zip")
+    only(refuse(app, target), f"{target}:0:0", "", "not a readable zip file")
+
+
+# -- extends ----------------------------------------------------------------------------------
+
+
+def test_extends_an_entry_that_does_not_exist(app: App, tmp_path: Path) -> None:
+    text = "---\nname: Gobbo\nextends: srd-2014:monsters/gobbo\n---\n"
+    root = write_pack(tmp_path / "p", {"monsters/gobbo.md": text})
+    only(
+        refuse(app, root),
+        f"{root.resolve()}/monsters/gobbo.md:3:10",
+        "extends",
+        "srd-2014 has no monsters/gobbo",
+    )
+
+
+def test_extends_a_pack_that_is_not_installed(app: App, tmp_path: Path) -> None:
+    text = '[{"name": "Gobbo", "extends": "srd-2099:monsters/goblin"}]'
+    root = write_pack(tmp_path / "p", {"monsters/gobbo.json": text})
+    only(
+        refuse(app, root),
+        f"{root.resolve()}/monsters/gobbo.json:1:31",
+        "extends",
+        "pack 'srd-2099' is not installed",
+    )
+
+
+def test_extends_in_a_cycle(app: App, tmp_path: Path) -> None:
+    text = '[\n {"name": "A", "extends": "monsters/b"},\n {"name": "B", "extends": "monsters/a"}\n]'
+    root = write_pack(tmp_path / "p", {"monsters/ab.json": text})
+    problems = refuse(app, root)
+    assert len(problems) == 1 and "a cycle" in problems[0], problems
+    assert problems[0].startswith(f"{root.resolve()}/monsters/ab.json:2:"), problems
+
+
+def test_append_to_a_field_that_is_not_a_list(app: App, tmp_path: Path) -> None:
+    text = "---\nextends: srd-2014:monsters/goblin\nappend:\n  hit_points: [3]\n---\n"
+    root = write_pack(tmp_path / "p", {"monsters/goblin.md": text})
+    only(
+        refuse(app, root),
+        f"{root.resolve()}/monsters/goblin.md:4:15",
+        "append.hit_points",
+        "'hit_points' of srd-2014:monsters/goblin is not a list",
+    )
+
+
+def test_append_without_extends(app: App, tmp_path: Path) -> None:
+    text = "---\nname: Spark\nappend:\n  classes: [wizard]\n---\n"
+    root = write_pack(tmp_path / "p", {"spells/a.md": text})
+    only(refuse(app, root), f"{root}/spells/a.md:4:3", "append", "add `extends`")
+
+
+# -- all at once ------------------------------------------------------------------------------
+
+
+def test_every_problem_is_reported_at_once(app: App, tmp_path: Path) -> None:
+    files = {
+        "spells/a.json": '{"name": "A", "level": "x"}',
+        "spells/b.md": "no front matter",
+        "monsters/c.json": "[1, 2",
+        "monsters/d.md": "---\nname: D\nhit_points: -4\n---\n",
+    }
+    root = write_pack(tmp_path / "p", files, manifest=MANIFEST + "bogus = 1\n")
+    problems = refuse(app, root)
+    assert [p.split(": ", 1)[0].removeprefix(f"{root}/") for p in problems] == [
+        "monsters/c.json:1:6",
+        "monsters/d.md:3:13",
+        "pack.toml:4:1",
+        "spells/a.json:1:24",
+        "spells/b.md:1:1",
+    ]
+
+
+def test_warnings_do_not_stop_an_install(app: App, tmp_path: Path) -> None:
+    files = {**GOOD, "spells/notes.txt": "not content", "Drafts/x.md": SPELL}
+    root = write_pack(tmp_path / "p", files)
+    result = app.db.write(partial(app.install_path, path=root))
+    assert result.action == "installed" and result.entries == 1
+    warnings = sorted(str(w) for w in result.warnings)
+    assert warnings == [
+        f"{root}/Drafts: warning: folder not read: its name is not a collection name (a-z, 0-9, -)",
+        f"{root}/spells/notes.txt: warning: not read: content files end in .json or .md",
+    ]

@@ -1,0 +1,174 @@
+"""`d5e packs …`: the same functions as `d5e/packs/*`, readable output, `--json`, exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from d5e_daemon.cli import main
+
+from .conftest import REPO
+from .packtools import write_pack
+
+EXAMPLE = REPO / "examples" / "ashen-hills"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_validate_a_good_pack(capsys: pytest.CaptureFixture[str], db_path: Path) -> None:
+    code, out, err = run(capsys, "packs", "validate", str(EXAMPLE), "--db", str(db_path))
+    assert code == 0
+    assert out == ""
+    assert err == "ashen-hills: ok, 0 warning(s), 6 entries\n"
+
+
+def test_validate_prints_every_problem_as_file_line_col_and_exits_1(
+    capsys: pytest.CaptureFixture[str],
+    db_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    files = {
+        "spells/a.json": '[\n  {"name": "A", "level": "three"}\n]',
+        "monsters/b.md": "---\nextends: srd-2014:monsters/gobbo\n---\n",
+        "spells/notes.txt": "",
+    }
+    write_pack(tmp_path / "brew", files)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "packs", "validate", "brew", "--db", str(db_path))
+    assert code == 1
+    assert out.splitlines() == [
+        "brew/spells/a.json:2:26: level: Expected `int`, got `str`",
+        "brew/spells/notes.txt: warning: not read: content files end in .json or .md",
+    ]
+    assert err == "brew: 1 error(s), 1 warning(s), 1 entries\n"
+    # once the files are right, the extends target is checked against the database
+    (tmp_path / "brew" / "spells" / "a.json").write_text('{"name": "A", "level": 3}')
+    code, out, _ = run(capsys, "packs", "validate", "brew", "--db", str(db_path))
+    assert code == 1
+    assert out.splitlines()[0] == (
+        "brew/monsters/b.md:2:10: extends: unknown entry srd-2014:monsters/gobbo: "
+        "srd-2014 has no monsters/gobbo"
+    )
+    code, out, _ = run(capsys, "packs", "validate", "brew", "--json", "--db", str(db_path))
+    result = json.loads(out)
+    assert code == 1 and result["ok"] is False
+    assert result["problems"][0] == {
+        "file": str(tmp_path / "brew" / "monsters" / "b.md"),
+        "line": 2,
+        "column": 10,
+        "field": "extends",
+        "message": "unknown entry srd-2014:monsters/gobbo: srd-2014 has no monsters/gobbo",
+        "severity": "error",
+    }
+
+
+def test_install_list_priorities_and_remove(
+    capsys: pytest.CaptureFixture[str], db_path: Path, tmp_path: Path
+) -> None:
+    pack = shutil.copytree(EXAMPLE, tmp_path / "ashen-hills")
+    db = ("--db", str(db_path))
+    code, out, _ = run(capsys, "packs", "install", str(pack), *db)
+    assert (code, out) == (0, "ashen-hills: installed, 6 entries (6 changed)\n")
+    code, out, _ = run(capsys, "packs", "install", str(pack), *db)
+    assert (code, out) == (0, "ashen-hills: unchanged (6 entries)\n")
+
+    code, out, _ = run(capsys, "packs", "list", "--json", *db)
+    listed = {p["pack"]["id"]: p for p in json.loads(out)["packs"]}
+    assert (listed["ashen-hills"]["enabled"], listed["ashen-hills"]["priority"]) == (True, 50)
+    assert listed["ashen-hills"]["kind"] == "folder"
+    assert listed["clockwork"]["installed"] is False  # offered by the example plugin
+
+    code, out, _ = run(
+        capsys, "packs", "set-priority", "ashen-hills", "5", "--collection", "monsters", *db
+    )
+    assert (code, out) == (0, "ashen-hills: on, priority 50; monsters 5\n")
+    _, out, _ = run(capsys, "lookup", "monsters/goblin", "--json", *db)
+    assert json.loads(out)["entry"]["pack"] == "srd-2014"
+
+    code, out, _ = run(capsys, "packs", "disable", "ashen-hills", *db)
+    assert (code, out) == (0, "ashen-hills: off\n")
+    code, _, err = run(capsys, "lookup", "cinder step", *db)
+    assert code == 1 and "no entry named 'cinder step'" in err
+    run(capsys, "packs", "enable", "ashen-hills", *db)
+    code, out, _ = run(capsys, "packs", "set-priority", "ashen-hills", "often", *db)
+    assert code == 1
+
+    code, out, _ = run(capsys, "packs", "remove", "ashen-hills", *db)
+    assert (code, out) == (0, "ashen-hills: removed (6 entries)\n")
+    code, out, err = run(capsys, "packs", "remove", "ashen-hills", *db)
+    assert code == 1 and "not installed" in err
+
+
+def test_install_a_broken_pack_prints_its_problems_and_imports_nothing(
+    capsys: pytest.CaptureFixture[str], db_path: Path, tmp_path: Path
+) -> None:
+    root = write_pack(tmp_path / "brew", {"spells/a.json": '{"name": 3}'})
+    code, out, err = run(capsys, "packs", "install", str(root), "--db", str(db_path))
+    assert code == 1
+    assert f"{root}/spells/a.json:1:10: name: Expected `str`, got `int`" in err
+    assert "nothing was installed" in err
+    _, out, _ = run(capsys, "packs", "list", "--json", "--db", str(db_path))
+    assert "brew" not in {p["pack"]["id"] for p in json.loads(out)["packs"]}
+
+
+def test_new_scaffolds_a_pack_that_validates_and_is_installed(
+    capsys: pytest.CaptureFixture[str], db_path: Path, tmp_path: Path
+) -> None:
+    db = ("--db", str(db_path))
+    code, out, _ = run(capsys, "packs", "new", "my-brew", "--dir", str(tmp_path), *db)
+    assert code == 0
+    folder = tmp_path / "my-brew"
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.*")) == [
+        "README.md",
+        "pack.toml",
+        "spells/ember-lance.md",
+    ]
+    assert out.splitlines()[-1] == "my-brew: installed, 1 entries (1 changed)"
+    _, out, _ = run(capsys, "lookup", "ember lance", "--json", *db)
+    assert json.loads(out)["entry"]["pack"] == "my-brew"
+    code, _, err = run(capsys, "packs", "new", "my-brew", "--dir", str(tmp_path), *db)
+    assert code == 1 and "already exists" in err
+
+
+def test_upload_writes_entries_as_files_and_installs_them(
+    capsys: pytest.CaptureFixture[str], db_path: Path, tmp_path: Path
+) -> None:
+    db = ("--db", str(db_path))
+    run(capsys, "packs", "new", "my-brew", "--dir", str(tmp_path), *db)
+    upload = tmp_path / "up.json"
+    upload.write_text(
+        json.dumps(
+            [
+                {"name": "Ember Lance", "level": 2, "school": "evocation"},
+                {"name": "Smoke Veil", "level": 1, "desc": "A veil of smoke."},
+            ]
+        )
+    )
+    code, out, _ = run(capsys, "packs", "upload", "my-brew", "spells", str(upload), *db)
+    assert code == 0
+    folder = tmp_path / "my-brew"
+    assert out.splitlines() == [
+        f"wrote {folder / 'spells/ember-lance.md'}",
+        f"wrote {folder / 'spells/smoke-veil.json'}",
+        "my-brew: upgraded, 2 entries (2 changed)",
+    ]
+    assert (
+        (folder / "spells" / "ember-lance.md")
+        .read_text()
+        .startswith("---\nname: Ember Lance\nlevel: 2\nschool: evocation\n---\n")
+    )
+    _, out, _ = run(capsys, "lookup", "spells/smoke-veil", "--json", *db)
+    assert json.loads(out)["entry"]["data"]["desc"] == "A veil of smoke."
+
+    upload.write_text('[{"name": "Bad", "level": "x"}]')
+    code, _, err = run(capsys, "packs", "upload", "my-brew", "spells", str(upload), *db)
+    assert code == 1 and "level: Expected `int`, got `str`" in err
+    assert not (folder / "spells" / "bad.json").exists()

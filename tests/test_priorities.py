@@ -1,0 +1,245 @@
+"""Which entry wins: profiles, per-collection priorities and rules, choices made by commands,
+workspace settings (d5e.toml), ties reported once, completion returning winners only."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from d5e_daemon import workspace
+from d5e_daemon.app import App
+from d5e_daemon.errors import InvalidParams
+from d5e_daemon.features import packs as features
+from d5e_daemon.features.complete import complete
+from d5e_daemon.features.lookup import lookup
+from d5e_daemon.plugins import get_plugins
+from d5e_daemon.protocol import (
+    CompleteParams,
+    LookupParams,
+    PackIdParams,
+    SetPriorityParams,
+)
+from d5e_daemon.records import PriorityRule
+from d5e_daemon.settings import build
+
+from .conftest import make_app
+from .packtools import write_pack
+
+GOBLIN = "---\nextends: srd-2014:monsters/goblin\nhit_points: 99\n---\n"
+FIREBALL = "---\nextends: srd-2014:spells/fireball\nlevel: 4\n---\n"
+
+
+def brew(tmp_path: Path, pack_id: str = "brew", priority: int = 50) -> Path:
+    manifest = f'id = "{pack_id}"\ntitle = "{pack_id}"\nversion = "1"\npriority = {priority}\n'
+    files = {"monsters/goblin.md": GOBLIN, "spells/fireball.md": FIREBALL}
+    return write_pack(tmp_path / pack_id, files, manifest=manifest)
+
+
+def install(app: App, path: Path) -> None:
+    app.db.write(partial(app.install_path, path=path))
+
+
+def winner(app: App, ref: str) -> tuple[str, int | None]:
+    entry = lookup(app, LookupParams(ref=ref)).entry
+    return entry.pack, entry.priority
+
+
+def test_an_installed_pack_wins_at_its_default_priority(app: App, tmp_path: Path) -> None:
+    install(app, brew(tmp_path))
+    assert winner(app, "monsters/goblin") == ("brew", 50)
+    assert winner(app, "spells/fireball") == ("brew", 50)
+
+
+def test_a_rule_for_one_collection_lifts_the_pack_there_only(db_path: Path, tmp_path: Path) -> None:
+    rule = PriorityRule(pack="brew", over="srd-2014", collections=["monsters"])
+    app = make_app(db_path, rules=[msgspec_rule(rule)])
+    try:
+        install(app, brew(tmp_path, priority=1))
+        assert winner(app, "monsters/goblin") == ("brew", 11)
+        assert winner(app, "spells/fireball") == ("srd-2014", 10)
+        fireball = lookup(app, LookupParams(ref="spells/fireball"))
+        assert [(s.pack, s.priority) for s in fireball.shadowed] == [("brew", 1)]
+    finally:
+        app.close()
+
+
+def msgspec_rule(rule: PriorityRule) -> dict[str, object]:
+    return {"pack": rule.pack, "over": rule.over, "collections": rule.collections}
+
+
+def test_collection_priorities_from_the_settings(db_path: Path, tmp_path: Path) -> None:
+    app = make_app(db_path, collectionPriorities={"brew": {"spells": 5}})
+    try:
+        install(app, brew(tmp_path))
+        assert winner(app, "spells/fireball") == ("srd-2014", 10)
+        assert winner(app, "monsters/goblin") == ("brew", 50)
+    finally:
+        app.close()
+
+
+def test_edition_2024_turns_srd_2024_on_above_srd_2014(app2024: App) -> None:
+    assert winner(app2024, "conditions/prone") == ("srd-2024", 20)
+    assert winner(app2024, "spells/fireball") == ("srd-2014", 10)  # 2024's data has no spells
+
+
+async def test_commands_enable_disable_and_set_priorities(app: App, tmp_path: Path) -> None:
+    install(app, brew(tmp_path))
+    result = await features.set_priority(
+        app, SetPriorityParams(pack="brew", priority=5, collection="spells")
+    )
+    assert result.info.collection_priorities == {"spells": 5} and result.warnings == []
+    assert winner(app, "spells/fireball") == ("srd-2014", 10)
+    assert winner(app, "monsters/goblin") == ("brew", 50)
+
+    await features.disable(app, PackIdParams(pack="brew"))
+    assert winner(app, "monsters/goblin") == ("srd-2014", 10)
+    await features.enable(app, PackIdParams(pack="brew"))
+    assert winner(app, "monsters/goblin") == ("brew", 50)
+
+    await features.set_priority(
+        app, SetPriorityParams(pack="brew", priority=None, collection="spells")
+    )
+    assert winner(app, "spells/fireball") == ("brew", 50)
+
+    # srd-2024 is off in edition 2014; a command turns it on at its default priority
+    on = await features.enable(app, PackIdParams(pack="srd-2024"))
+    assert (on.info.enabled, on.info.priority, on.info.reason) == (True, 20, "command")
+
+
+async def test_choices_are_kept_in_the_database_for_the_next_process(
+    db_path: Path, tmp_path: Path
+) -> None:
+    first = make_app(db_path)
+    install(first, brew(tmp_path))
+    await features.set_priority(first, SetPriorityParams(pack="brew", priority=3))
+    first.close()
+    second = make_app(db_path)
+    try:
+        assert winner(second, "monsters/goblin") == ("srd-2014", 10)
+    finally:
+        second.close()
+
+
+async def test_the_workspace_settings_win_over_commands_and_say_so(
+    db_path: Path, tmp_path: Path
+) -> None:
+    app = make_app(db_path, packs={"brew": 40})
+    try:
+        install(app, brew(tmp_path))
+        result = await features.set_priority(app, SetPriorityParams(pack="brew", priority=3))
+        assert result.info.priority == 40
+        assert result.warnings == [
+            "the settings set brew's priority to 40; that wins over this command"
+        ]
+    finally:
+        app.close()
+
+
+def test_equal_priorities_are_decided_by_pack_id_and_reported_once(
+    app: App, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    install(app, brew(tmp_path, "brew-b", priority=30))
+    install(app, brew(tmp_path, "brew-a", priority=30))
+    with caplog.at_level(logging.WARNING):
+        app.sync_profile()
+        app.sync_profile()
+        assert winner(app, "monsters/goblin") == ("brew-a", 30)
+        assert winner(app, "spells/fireball") == ("brew-a", 30)
+        listed = features.list_packs(app).warnings
+    expected = (
+        "packs brew-a and brew-b have the same priority (30) for 2 ref(s) such as "
+        "monsters/goblin: brew-a wins (pack ids in order); give one of them another priority "
+        "to choose"
+    )
+    assert listed == [expected]
+    logged = [r.getMessage() for r in caplog.records if "same priority" in r.getMessage()]
+    assert logged == [expected]
+
+
+def test_completion_returns_winners_only_and_flags_overrides(app: App, tmp_path: Path) -> None:
+    install(app, brew(tmp_path))
+    items = complete(app, CompleteParams(prefix="goblin", collections=["monsters"])).items
+    goblins = [i for i in items if i.ref == "monsters/goblin"]
+    assert [(i.pack, i.shadows) for i in goblins] == [("brew", True)]
+    hob = next(i for i in items if i.ref == "monsters/hobgoblin")
+    assert (hob.pack, hob.shadows) == ("srd-2014", False)
+
+
+def test_a_plugin_rule_is_a_default_that_settings_override(db_path: Path, tmp_path: Path) -> None:
+    class Rule:
+        __name__ = "rule-plugin"
+
+        from d5e_daemon import hookimpl
+
+        @hookimpl
+        def priority_rules(self) -> list[PriorityRule]:
+            return [PriorityRule(pack="brew", over="srd-2014", collections=["spells"])]
+
+    settings = build({"db": str(db_path), "packs": {"brew": 2}})
+    app = App(settings, plugins=get_plugins(extra=(Rule(),)))
+    app.start()
+    try:
+        install(app, brew(tmp_path, priority=60))
+        # settings set 2 for the whole pack; the rule still lifts spells above srd-2014
+        assert winner(app, "monsters/goblin") == ("srd-2014", 10)
+        assert winner(app, "spells/fireball") == ("srd-2014", 10)
+    finally:
+        app.close()
+
+
+# -- the workspace: d5e.toml ----------------------------------------------------------------------
+
+
+def test_a_workspace_names_its_profile_and_sets_its_packs(db_path: Path, tmp_path: Path) -> None:
+    pack = brew(tmp_path / "campaign", priority=1)
+    root = tmp_path / "campaign"
+    (root / "d5e.toml").write_text(
+        'edition = "2024"\npackPaths = ["brew"]\ndisabled = ["srd-2014"]\n'
+        '[[rules]]\npack = "brew"\nover = "srd-2024"\ncollections = ["monsters"]\n'
+    )
+    layer = workspace.layer(workspace.find_root(pack / "monsters"))
+    assert layer["workspace"] == str(root.resolve())
+    assert (
+        layer["profile"].startswith("campaign-") and len(layer["profile"]) == len("campaign-") + 6
+    )
+    assert layer["packPaths"] == [str(pack.resolve())]
+    app = App(build({"db": str(db_path)}, layer))
+    app.start()
+    try:
+        assert winner(app, "monsters/goblin") == ("brew", 21)
+        assert winner(app, "spells/fireball") == ("brew", 1)  # srd-2014 is off here
+        assert winner(app, "conditions/prone") == ("srd-2024", 20)
+    finally:
+        app.close()
+    # the default profile (the CLI outside the campaign) has none of the campaign's rules
+    other = make_app(db_path)
+    try:
+        goblin = lookup(other, LookupParams(ref="monsters/goblin"))
+        assert (goblin.entry.pack, [(s.pack, s.priority) for s in goblin.shadowed]) == (
+            "srd-2014",
+            [("brew", 1)],
+        )
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('edition = "2019"\n', "d5e.toml:1:1: edition: Invalid enum value '2019'"),
+        ('edition = "2014"\n\n[packs]\nbrew = "high"\n', "d5e.toml:3:1: packs: Expected `int`"),
+        ('edition = "2014"\ncolour = 1\n', "d5e.toml:2:1: colour: Object contains unknown field"),
+        ("edition = \n", "d5e.toml: Invalid value (at line 1, column 11)"),
+    ],
+)
+def test_a_broken_d5e_toml_is_an_error_naming_its_line(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    (tmp_path / "d5e.toml").write_text(text)
+    with pytest.raises(InvalidParams) as caught:
+        workspace.layer(tmp_path)
+    assert caught.value.message.startswith(f"{tmp_path.resolve()}/"), caught.value.message
+    assert where in caught.value.message, caught.value.message
