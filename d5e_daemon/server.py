@@ -115,6 +115,8 @@ class D5eProtocol(LanguageServerProtocol):
         super()._send_response(msg_id, result, error)
 
 
+PUBLISH_BUDGET_SECONDS = 0.05
+"""How long one pass of diagnostics may look for "did you mean" suggestions."""
 EXTERNAL_CHECK_SECONDS = 1.0
 """How often the daemon looks for packs changed by another process (CLI, another editor)."""
 
@@ -162,13 +164,21 @@ class D5eServer(LanguageServer):
         return doc if markdown.is_prose(doc) else None
 
     def publish(self, doc: TextDocument) -> None:
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(
-                uri=doc.uri,
-                diagnostics=markdown.diagnostics(self.require_resolver(), doc),
-                version=doc.version,
-            )
+        """Publish the document's diagnostics. Finding "did you mean"s is bounded per pass; an
+        unfinished pass is published at once and continued after the requests waiting now."""
+        found, complete = markdown.diagnostics_within(
+            self.require_resolver(), doc, PUBLISH_BUDGET_SECONDS
         )
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=doc.uri, diagnostics=found, version=doc.version)
+        )
+        if not complete and self.loop is not None:
+            self.loop.call_soon(self.publish_again, doc.uri, doc.version)
+
+    def publish_again(self, uri: str, version: int | None) -> None:
+        doc = self.workspace.text_documents.get(uri) if self.app is not None else None
+        if doc is not None and doc.version == version:  # closed or newer: nothing to finish
+            _answer("publishDiagnostics", lambda: self.publish(doc))
 
     def settings(self) -> Settings:
         """defaults → environment → the workspace's d5e.toml → flags → the editor's options."""

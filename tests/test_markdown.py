@@ -418,3 +418,22 @@ def test_cli_check_prints_the_editor_diagnostics(
     assert main(["check", str(page), "--json", "--db", str(db_path)]) == 0  # information only
     (only,) = json.loads(capsys.readouterr().out)
     assert (only["line"], only["column"], only["code"]) == (1, 30, "disabled-pack")
+
+
+def test_suggestions_are_found_within_a_time_budget_and_finished_later(resolver: Resolver) -> None:
+    d = doc("{@spell firebal} {@creature goblinn} {@spell magic misile} {@spell shield}")
+    first, complete = md.diagnostics_within(resolver, d, 0.0)
+    assert not complete
+    assert "did you mean" in first[0].message  # every pass finishes at least one reference
+    assert [x.message for x in first[1:]] == [
+        "unknown creature 'goblinn'",
+        "unknown spell 'magic misile'",
+    ]
+    passes = 1
+    while not complete:
+        found, complete = md.diagnostics_within(resolver, d, 0.0)
+        passes += 1
+        assert passes < 10, "each pass must make progress"
+    assert passes == 3  # one reference per pass when the budget is spent at once
+    assert [x.message for x in found] == [x.message for x in md.diagnostics(resolver, d)]
+    assert all("did you mean" in x.message for x in found)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -154,6 +155,28 @@ def _problems(resolver: Resolver, tags: Sequence[Tag]) -> Iterator[tuple[Tag, Re
         resolution = resolver.resolve(tag)
         if resolution.code is not None:
             yield tag, resolution
+
+
+def diagnostics_within(
+    resolver: Resolver, doc: TextDocument, seconds: float
+) -> tuple[list[types.Diagnostic], bool]:
+    """The diagnostics, finding "did you mean" suggestions for `seconds` at most: a first open
+    of a long document full of new misspellings must not hold the daemon for seconds. Returns
+    the diagnostics and whether every suggestion is in (if not, call again: found ones are
+    cached, so each call gets further)."""
+    deadline = time.monotonic() + seconds
+    lines = doc.lines
+    out, complete, progressed = [], True, False
+    for tag in find_tags(lines):
+        # Every pass resolves at least one new reference fully, so repeated passes finish.
+        suggest = not progressed or time.monotonic() < deadline
+        progressed = progressed or (suggest and not resolver.knows(tag))
+        resolution = resolver.resolve(tag, suggest=suggest)
+        if resolution.code is None:
+            continue
+        complete = complete and not resolution.partial
+        out.append(_diagnostic(doc, lines, tag, resolution))
+    return out, complete
 
 
 def _diagnostic(

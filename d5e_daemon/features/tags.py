@@ -163,6 +163,8 @@ class Resolution:
     code: ProblemCode | None = None
     message: str = ""
     fixes: tuple[Fix, ...] = ()
+    partial: bool = False
+    """An unknown reference whose "did you mean" was not looked for yet."""
 
 
 @dataclass(frozen=True)
@@ -191,13 +193,23 @@ class Resolver:
         self._cache.clear()
         self._names = None
 
-    def resolve(self, tag: Tag) -> Resolution:
-        key = (tag.kind, tag.name, tag.pack)
-        if key not in self._cache:
-            self._cache[key] = self._resolve(tag)
-        return self._cache[key]
+    def knows(self, tag: Tag) -> bool:
+        """Whether `tag`'s resolution is cached (resolving it again costs nothing)."""
+        return (tag.kind, tag.name, tag.pack) in self._cache
 
-    def _resolve(self, tag: Tag) -> Resolution:
+    def resolve(self, tag: Tag, *, suggest: bool = True) -> Resolution:
+        """What `tag` refers to. With `suggest=False` an unknown reference that is not cached
+        yet comes back without its "did you mean" (the costly part) and is not cached."""
+        key = (tag.kind, tag.name, tag.pack)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        resolution = self._resolve(tag, suggest)
+        if not resolution.partial:
+            self._cache[key] = resolution
+        return resolution
+
+    def _resolve(self, tag: Tag, suggest: bool) -> Resolution:
         collections = TAG_COLLECTIONS.get(tag.kind)
         if collections is None:
             return _unknown_tag(tag)
@@ -234,6 +246,11 @@ class Resolver:
                     )
         if rows:
             return Resolution(row=min(rows, key=lambda r: collections.index(r.collection)))
+        if not suggest:
+            where = f" in pack {tag.pack}" if tag.pack else ""
+            return Resolution(
+                code="unknown-ref", message=f"unknown {what} {tag.name!r}{where}", partial=True
+            )
         return self._unknown_ref(tag, what, collections)
 
     def _unknown_ref(self, tag: Tag, what: str, collections: tuple[str, ...]) -> Resolution:
