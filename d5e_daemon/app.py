@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import apsw
 
@@ -18,6 +19,9 @@ from .db import Database, default_path
 from .plugins import Plugins, get_plugins
 from .records import Entry, PackSource
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .index import SearchIndex
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,13 @@ class App:
     @property
     def profile(self) -> str:
         return self.settings.profile
+
+    @cached_property
+    def search(self) -> SearchIndex:
+        """The search index (attributes, vectors, the embedding model), made on first use."""
+        from .index import SearchIndex
+
+        return SearchIndex(self)
 
     def render(self, entry: Entry, purpose: str) -> str:
         return self.plugins.render(entry, purpose)

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PLUGINS = (
     "d5e_daemon.default_plugins.fallback",
     "d5e_daemon.default_plugins.cards",
+    "d5e_daemon.default_plugins.index_text",
 )
 
 

@@ -57,5 +57,7 @@ def render_text(entry: Entry, purpose: str) -> str | None:
     if purpose == "detail":
         return entry.collection.replace("-", " ").rstrip("s")
     if purpose == "index":
-        return f"{entry.name}\n{flatten(entry.data)}"
+        # first line "Name: kind", the header the indexer repeats on every passage
+        kind = entry.collection.replace("-", " ").rstrip("s")
+        return f"{entry.name}: {kind}\n{flatten(entry.data)}"
     return None

@@ -1,0 +1,220 @@
+"""`d5e/search`: hybrid retrieval (FTS5 BM25 + passage vectors), filters, browsing by attributes.
+
+- keyword: the query's words (stop words dropped), OR-ed, ranked by BM25 over the entry's name
+  and its text, the name weighing `NAME_WEIGHT` times more;
+- semantic: the query's vector against every passage in scope (sqlite-vec KNN, restricted inside
+  the query to the profile's winners and the filters), an entry scoring by its best passage;
+- hybrid (default): both lists fused by weighted reciprocal rank, `KEYWORD_WEIGHT` to 1. Until
+  the vectors are ready it answers from keywords and says `semantic: false`.
+
+With an empty query and some filter, the entries in scope are listed by name, paged.
+Filters, collections, packs and edition are applied inside each SQL query (see
+`queries._SEARCH_SCOPE`), never by cutting a top-k afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .. import filters, queries
+from ..app import App
+from ..errors import IndexNotReady, InvalidParams
+from ..protocol import (
+    FilterInfo,
+    Range,
+    SearchFiltersParams,
+    SearchFiltersResult,
+    SearchHit,
+    SearchParams,
+    SearchResult,
+)
+from ..text import normalize
+
+NAME_WEIGHT = 10.0
+KEYWORD_WEIGHT = 1.0
+RRF_K = 60
+CANDIDATES = 100
+PASSAGES_PER_ENTRY = 4
+MAX_WORDS = 32
+SNIPPET_CHARS = 200
+
+# Words that say nothing about which entry is meant; dropped from the keyword query.
+STOP_WORDS = frozenset(
+    """a an and are as at be by can do does for from has have how i if in into is it its
+    me my of on or so than that the their them then there these they this to was what when
+    where which who whose why will with you your""".split()
+)
+
+
+# -- params -----------------------------------------------------------------------------------
+
+
+def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
+    """One filter's value as `{"name", "min", "max"}` conditions (several: any of them)."""
+    declared = filters.BY_NAME.get(name)
+    path = {"path": f"$.filters.{name}"}
+    if declared is None:
+        known = ", ".join(sorted(filters.BY_NAME))
+        raise InvalidParams(f"unknown filter {name!r}; the filters are: {known}", path)
+    values = value if isinstance(value, list) else [value]
+    conditions = []
+    for v in values:
+        if declared.kind == "number" and isinstance(v, Range):
+            low = v.min if v.min is not None else -1e308
+            high = v.max if v.max is not None else 1e308
+            conditions.append({"name": name, "min": low, "max": high})
+        elif declared.kind == "number" and isinstance(v, int | float) and not isinstance(v, bool):
+            conditions.append({"name": name, "min": v, "max": v})
+        elif declared.kind == "text" and isinstance(v, str):
+            text = v.strip().lower()
+            conditions.append({"name": name, "min": text, "max": text})
+        elif declared.kind == "bool" and isinstance(v, bool):
+            conditions.append({"name": name, "min": int(v), "max": int(v)})
+        else:
+            expected = {
+                "number": 'a number or {"min": …, "max": …}',
+                "text": "a string or a list of strings",
+                "bool": "true or false",
+            }[declared.kind]
+            raise InvalidParams(f"filter {name!r} takes {expected}, not {v!r}", path)
+    return conditions
+
+
+def _scope(app: App, params: SearchParams) -> queries.SearchScope:
+    conditions = [c for name, v in params.filters.items() for c in _conditions(name, v)]
+    return queries.SearchScope(
+        profile=app.profile,
+        collections=params.collections,
+        packs=params.packs,
+        edition=params.edition,
+        filters=conditions,
+    )
+
+
+def keyword_query(text: str) -> str:
+    """The FTS5 query for `text`: its words, stop words dropped, each quoted, OR-ed."""
+    words = [w for w in normalize(text).split() if w not in STOP_WORDS]
+    unique = list(dict.fromkeys(words))[:MAX_WORDS]
+    return " OR ".join(queries.fts_phrase(w) for w in unique)
+
+
+# -- ranking ----------------------------------------------------------------------------------
+
+
+def fuse(keyword: list[int], semantic: list[int]) -> list[tuple[int, float]]:
+    """Weighted reciprocal-rank fusion of two ranked id lists; best first."""
+    scores: dict[int, float] = {}
+    for weight, ranked in ((KEYWORD_WEIGHT, keyword), (1.0, semantic)):
+        for rank, entry_id in enumerate(ranked, 1):
+            scores[entry_id] = scores.get(entry_id, 0.0) + weight / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda pair: -pair[1])
+
+
+def _plain_snippet(text: str) -> str:
+    """A passage without its header line, cut at a word near `SNIPPET_CHARS`."""
+    body = text.partition("\n")[2] or text
+    body = re.sub(r"\s+", " ", body).strip()
+    if len(body) <= SNIPPET_CHARS:
+        return body
+    return body[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
+
+
+def _hits(
+    app: App,
+    ranked: list[tuple[int, float]],
+    match: str,
+    best_passage: dict[int, int],
+) -> list[SearchHit]:
+    ids = [entry_id for entry_id, _ in ranked]
+    rows = {r.id: r for r in queries.rows_by_ids(app.conn, ids)}
+    snippets = queries.keyword_snippets(app.conn, match, ids) if match else {}
+    passages = queries.passage_texts(app.conn, [best_passage[i] for i in ids if i in best_passage])
+    hits = []
+    for entry_id, score in ranked:
+        row = rows[entry_id]
+        snippet = snippets.get(entry_id, "")
+        if "**" not in snippet and entry_id in best_passage:
+            snippet = _plain_snippet(passages.get(best_passage[entry_id], ""))
+        if not snippet:
+            snippet = app.render(row.entry(), "detail")
+        hits.append(
+            SearchHit(
+                ref=row.ref,
+                pack=row.pack,
+                name=row.name,
+                collection=row.collection,
+                score=round(score, 6),
+                snippet=snippet,
+            )
+        )
+    return hits
+
+
+def search(app: App, params: SearchParams) -> SearchResult:
+    scope = _scope(app, params)
+    index = app.search
+    index.ensure_attributes()
+    if not params.query.strip():
+        if not (scope.filters or scope.collections or scope.packs or scope.edition):
+            raise InvalidParams(
+                "empty query: give words to search for, or filters to list entries by",
+                {"path": "$.query"},
+            )
+        ids = queries.browse(app.conn, scope, params.limit, params.offset)
+        return SearchResult(hits=_hits(app, [(i, 0.0) for i in ids], "", {}), semantic=False)
+
+    wanted = params.offset + params.limit
+    pool = max(CANDIDATES, wanted)
+    match = keyword_query(params.query)
+    keyword: list[tuple[int, float]] = []
+    if params.mode != "semantic" and match:
+        keyword = queries.keyword_hits(app.conn, scope, match, NAME_WEIGHT, pool)
+
+    use_vectors = params.mode == "semantic" or (
+        params.mode == "hybrid" and index.semantic_available()
+    )
+    if params.mode == "semantic" and not index.vectors_ready():
+        state = index.state()
+        raise IndexNotReady(
+            f"the semantic index is not ready ({state.indexed} of {state.entries} entries "
+            "indexed); use mode hybrid or keyword, or wait (`d5e index`)",
+            {"indexed": state.indexed, "entries": state.entries},
+        )
+    semantic: list[tuple[int, float, int]] = []
+    if use_vectors:
+        (vector,) = index.embedder.embed([params.query])
+        semantic = queries.semantic_hits(
+            app.conn, scope, vector, index.embedder.model_id, pool * PASSAGES_PER_ENTRY, pool
+        )
+    best_passage = {entry_id: pid for entry_id, _, pid in semantic}
+
+    if params.mode == "keyword":
+        ranked = keyword
+    elif params.mode == "semantic":
+        ranked = [(entry_id, sim) for entry_id, sim, _ in semantic]
+    else:
+        ranked = fuse([i for i, _ in keyword], [i for i, _, _ in semantic])
+    page = ranked[params.offset : wanted]
+    return SearchResult(hits=_hits(app, page, match, best_passage), semantic=use_vectors)
+
+
+def search_filters(app: App, params: SearchFiltersParams) -> SearchFiltersResult:
+    app.search.ensure_attributes()
+    values = queries.filter_values(app.conn, app.profile)
+    wanted = set(params.collections)
+    return SearchFiltersResult(
+        filters=[
+            FilterInfo(
+                name=f.name,
+                type=f.kind,
+                collections=list(f.collections),
+                description=f.doc,
+                values=[bool(v) for v in values.get(f.name, [])]
+                if f.kind == "bool"
+                else values.get(f.name, []),
+            )
+            for f in filters.FILTERS
+            if not wanted or wanted & set(f.collections)
+        ]
+    )
