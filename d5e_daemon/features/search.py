@@ -4,8 +4,14 @@
   and its text, the name weighing `NAME_WEIGHT` times more;
 - semantic: the query's vector against every passage in scope (sqlite-vec KNN, restricted inside
   the query to the profile's winners and the filters), an entry scoring by its best passage;
-- hybrid (default): both lists fused by weighted reciprocal rank, `KEYWORD_WEIGHT` to 1. Until
-  the vectors are ready it answers from keywords and says `semantic: false`.
+- hybrid (default): both lists fused by their standardised scores (each list's top
+  `FUSION_DEPTH` as z-scores, an entry missing from one list taking that list's lowest),
+  keywords weighing `KEYWORD_WEIGHT`, vectors the rest. Until the vectors are ready it answers
+  from keywords and says `semantic: false`.
+
+The constants were chosen on the dev set with `bench/quality.py` (see docs/benchmarks.md):
+z-score fusion beat reciprocal-rank fusion there, and names weighing 2× the body beat 10×
+(descriptive queries share words with names of unrelated entries: "body", "blade", "maze").
 
 With an empty query and some filter, the entries in scope are listed by name, paged.
 Filters, collections, packs and edition are applied inside each SQL query (see
@@ -15,6 +21,7 @@ Filters, collections, packs and edition are applied inside each SQL query (see
 from __future__ import annotations
 
 import re
+import statistics
 from typing import Any
 
 from .. import filters, queries
@@ -31,9 +38,9 @@ from ..protocol import (
 )
 from ..text import normalize
 
-NAME_WEIGHT = 10.0
-KEYWORD_WEIGHT = 1.0
-RRF_K = 60
+NAME_WEIGHT = 2.0
+KEYWORD_WEIGHT = 0.7
+FUSION_DEPTH = 50
 CANDIDATES = 100
 PASSAGES_PER_ENTRY = 4
 MAX_WORDS = 32
@@ -102,13 +109,27 @@ def keyword_query(text: str) -> str:
 # -- ranking ----------------------------------------------------------------------------------
 
 
-def fuse(keyword: list[int], semantic: list[int]) -> list[tuple[int, float]]:
-    """Weighted reciprocal-rank fusion of two ranked id lists; best first."""
-    scores: dict[int, float] = {}
-    for weight, ranked in ((KEYWORD_WEIGHT, keyword), (1.0, semantic)):
-        for rank, entry_id in enumerate(ranked, 1):
-            scores[entry_id] = scores.get(entry_id, 0.0) + weight / (RRF_K + rank)
-    return sorted(scores.items(), key=lambda pair: -pair[1])
+def _standardised(scored: list[tuple[int, float]]) -> dict[int, float]:
+    """The top `FUSION_DEPTH` scores as z-scores: how far each stands out of its list."""
+    top = scored[:FUSION_DEPTH]
+    if len(top) < 2:
+        return {entry_id: 1.0 for entry_id, _ in top}
+    mean = statistics.fmean(s for _, s in top)
+    spread = statistics.pstdev(s for _, s in top) or 1.0
+    return {entry_id: (s - mean) / spread for entry_id, s in top}
+
+
+def fuse(
+    keyword: list[tuple[int, float]], semantic: list[tuple[int, float]]
+) -> list[tuple[int, float]]:
+    """Both ranked lists (id, score) combined by weighted z-scores; best first."""
+    lists = [(KEYWORD_WEIGHT, _standardised(keyword)), (1 - KEYWORD_WEIGHT, _standardised(semantic))]
+    ids = {entry_id for _, z in lists for entry_id in z}
+    scores = {
+        entry_id: sum(w * z.get(entry_id, min(z.values(), default=0.0)) for w, z in lists)
+        for entry_id in ids
+    }
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
 def _plain_snippet(text: str) -> str:
@@ -194,7 +215,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
     elif params.mode == "semantic":
         ranked = [(entry_id, sim) for entry_id, sim, _ in semantic]
     else:
-        ranked = fuse([i for i, _ in keyword], [i for i, _, _ in semantic])
+        ranked = fuse(keyword, [(i, sim) for i, sim, _ in semantic]) if semantic else keyword
     page = ranked[params.offset : wanted]
     return SearchResult(hits=_hits(app, page, match, best_passage), semantic=use_vectors)
 
