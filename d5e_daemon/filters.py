@@ -32,7 +32,7 @@ class Filter:
     extract: Callable[[dict[str, Any]], Iterable[Value]]
 
 
-def _names(value: Any) -> list[str]:
+def _names(value: Any) -> list[Value]:
     """Names of references: `{"name": "Wizard"}`, a list of them, or plain strings."""
     items = value if isinstance(value, list) else [value]
     return [describe(v).lower() for v in items if describe(v)]
@@ -69,7 +69,7 @@ def _spell_damage_types(data: dict[str, Any]) -> list[Value]:
 def _item_kind(data: dict[str, Any]) -> list[Value]:
     """`wondrous item`, `weapon`, `potion`, `armor`…: the category, in the singular."""
     found = _names(data.get("equipment_category")) or _names(data.get("equipment_categories"))
-    return [re.sub(r"s$", "", name) for name in found[-1:]]  # the most specific category
+    return [re.sub(r"s$", "", str(name)) for name in found[-1:]]  # the most specific category
 
 
 def _rarity(data: dict[str, Any]) -> list[Value]:

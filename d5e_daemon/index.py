@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import apsw
@@ -78,6 +79,17 @@ class VectorCache:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _save(
+    conn: apsw.Connection,
+    key: str,
+    model: str,
+    entries: list[tuple[int, str]],
+    rows: list[queries.NewPassage],
+) -> None:
+    with db.transaction(conn):
+        queries.save_passages(conn, key, model, entries, rows)
 
 
 class SearchIndex:
@@ -147,9 +159,7 @@ class SearchIndex:
         return text.content_hash(f"{seed}|{plugins}")[:16]
 
     def state(self, conn: apsw.Connection | None = None) -> IndexState:
-        counts = queries.index_counts(
-            conn or self.app.conn, self.key, self.skip, self.app.profile
-        )
+        counts = queries.index_counts(conn or self.app.conn, self.key, self.skip, self.app.profile)
         return IndexState(
             entries=counts.entries,
             indexed=counts.indexed,
@@ -160,8 +170,12 @@ class SearchIndex:
         )
 
     def stop(self) -> None:
-        """Ask a running `build` to stop after its current batch."""
+        """Make a running `build` stop after its current batch, and later ones return at once
+        (until `resume`): for shutting down."""
         self._stop.set()
+
+    def resume(self) -> None:
+        self._stop.clear()
 
     # -- phase 1: attributes ---------------------------------------------------------------------
 
@@ -193,8 +207,9 @@ class SearchIndex:
         """Index what is missing, batch by batch; return the final state. Thread-safe: a second
         caller waits for the running build and then finds nothing left to do."""
         with self._run_lock:
+            if self._stop.is_set():
+                return self.state()
             self.running = True
-            self._stop.clear()
             conn = db.connect(self.app.db_path, migrate_now=False)
             cache = VectorCache()
             try:
@@ -226,14 +241,12 @@ class SearchIndex:
                 fresh = self._embed(missing)
                 cache.put(model, fresh)
                 vectors.update(fresh)
-            rows = [queries.NewPassage(eid, order, h, t, vectors[h]) for eid, order, h, t in passages]
+            rows = [
+                queries.NewPassage(eid, order, h, t, vectors[h]) for eid, order, h, t in passages
+            ]
             entries = [(item.id, item.content_hash) for item in todo]
 
-            def write(c: apsw.Connection) -> None:
-                with db.transaction(c):
-                    queries.save_passages(c, key, model, entries, rows)
-
-            self.app.db.write(write)
+            self.app.db.write(partial(_save, key=key, model=model, entries=entries, rows=rows))
             done += len(todo)
             if progress:
                 progress(min(done, total), total)

@@ -609,7 +609,9 @@ class IndexCounts:
     """Entries of other profiles still waiting for vectors."""
 
 
-def index_counts(conn: apsw.Connection, key: str, skip: Sequence[str], profile_id: str) -> IndexCounts:
+def index_counts(
+    conn: apsw.Connection, key: str, skip: Sequence[str], profile_id: str
+) -> IndexCounts:
     row = conn.execute(
         f"""
         SELECT count(*) FILTER (WHERE mine),
@@ -695,7 +697,7 @@ def cache_vectors(conn: apsw.Connection, model: str, vectors: dict[str, bytes]) 
     )
 
 
-# -- search -----------------------------------------------------------------------------------------
+# -- search ---------------------------------------------------------------------------------------
 
 # Every search query is limited to the same entries: winners of the profile, in the asked
 # collections, packs and edition, having every asked attribute. `:filters` is a JSON array of

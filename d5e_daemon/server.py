@@ -8,6 +8,7 @@ and returns `msgspec.to_builtins(result)` because pygls cannot serialise msgspec
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from .app import App
 from .errors import D5eError
 from .features.complete import complete
 from .features.lookup import lookup
+from .features.search import search, search_filters
 from .features.status import status
 from .settings import Settings, build
 
@@ -70,6 +72,8 @@ class D5eServer(LanguageServer):
         self.base = base
         self.on_initialized = on_initialized
         self.app: App | None = None
+        self.indexer: Any = None
+        self.client_progress = False
 
     def require_app(self) -> App:
         if self.app is None:
@@ -111,14 +115,27 @@ def create_server(base: Settings, on_initialized: Callable[[], None] | None = No
         except D5eError as exc:
             raise JsonRpcException(exc.message, exc.code, exc.data) from exc
 
+        window = params.capabilities.window
+        ls.client_progress = bool(window and window.work_done_progress)
+
     @server.feature(types.INITIALIZED)
     def initialized(ls: D5eServer, params: types.InitializedParams) -> None:
         if ls.on_initialized is not None:
             ls.on_initialized()
             ls.on_initialized = None
+        if ls.app is not None and ls.indexer is None:
+            from .background import BackgroundIndexer
+
+            ls.indexer = BackgroundIndexer(
+                ls.app, ls, asyncio.get_running_loop(), ls.client_progress
+            )
+            ls.indexer.schedule()
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: D5eServer, params: Any) -> None:
+        if ls.indexer is not None:
+            ls.indexer.stop()
+            ls.indexer = None
         if ls.app is not None:
             ls.app.close()
             ls.app = None
@@ -126,6 +143,8 @@ def create_server(base: Settings, on_initialized: Callable[[], None] | None = No
     _method(server, protocol.LOOKUP, protocol.LookupParams, lookup)
     _method(server, protocol.COMPLETE, protocol.CompleteParams, complete)
     _method(server, protocol.STATUS, protocol.StatusParams, status)
+    _method(server, protocol.SEARCH, protocol.SearchParams, search)
+    _method(server, protocol.SEARCH_FILTERS, protocol.SearchFiltersParams, search_filters)
     return server
 
 

@@ -174,7 +174,7 @@ def feature(entry: Entry) -> str:
     if describe(data.get("subclass")) and cls:
         owner = f"{owner} ({cls} subclass)"
     level = data.get("level")
-    level_text = describe(level) if isinstance(level, dict) else describe(level)
+    level_text = describe(level)
     header = f"{entry.name}: {owner} class feature".strip()
     facts = [f"{cls or 'class'} level {level_text}" if level_text else ""]
     return _doc(header, facts, paragraphs(data))

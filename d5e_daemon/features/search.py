@@ -48,9 +48,11 @@ SNIPPET_CHARS = 200
 
 # Words that say nothing about which entry is meant; dropped from the keyword query.
 STOP_WORDS = frozenset(
-    """a an and are as at be by can do does for from has have how i if in into is it its
-    me my of on or so than that the their them then there these they this to was what when
-    where which who whose why will with you your""".split()
+    """
+    a an and are as at be by can do does for from has have how i if in into is it its me my of
+    on or so than that the their them then there these they this to was what when where which
+    who whose why will with you your
+    """.split()  # noqa: SIM905
 )
 
 
@@ -123,7 +125,10 @@ def fuse(
     keyword: list[tuple[int, float]], semantic: list[tuple[int, float]]
 ) -> list[tuple[int, float]]:
     """Both ranked lists (id, score) combined by weighted z-scores; best first."""
-    lists = [(KEYWORD_WEIGHT, _standardised(keyword)), (1 - KEYWORD_WEIGHT, _standardised(semantic))]
+    lists = [
+        (KEYWORD_WEIGHT, _standardised(keyword)),
+        (1 - KEYWORD_WEIGHT, _standardised(semantic)),
+    ]
     ids = {entry_id for _, z in lists for entry_id in z}
     scores = {
         entry_id: sum(w * z.get(entry_id, min(z.values(), default=0.0)) for w, z in lists)
