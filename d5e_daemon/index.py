@@ -207,19 +207,21 @@ class SearchIndex:
         """Index what is missing, batch by batch; return the final state. Thread-safe: a second
         caller waits for the running build and then finds nothing left to do."""
         with self._run_lock:
-            if self._stop.is_set():
-                return self.state()
-            self.running = True
             conn = db.connect(self.app.db_path, migrate_now=False)
-            cache = VectorCache()
+            cache: VectorCache | None = None
             try:
-                self.sync_attributes(conn)
-                self._build(conn, cache, progress)
+                if not self._stop.is_set():
+                    self.running = True
+                    cache = VectorCache()
+                    self.sync_attributes(conn)
+                    self._build(conn, cache, progress)
+                self.running = False
                 return self.state(conn)
             finally:
                 self.running = False
                 self._ready = None
-                cache.close()
+                if cache is not None:
+                    cache.close()
                 conn.close()
 
     def _build(self, conn: apsw.Connection, cache: VectorCache, progress: Progress | None) -> None:

@@ -753,7 +753,7 @@ def browse(conn: apsw.Connection, scope: SearchScope, limit: int, offset: int) -
 
 
 KEYWORD_SQL = f"""
-    SELECT e.id, -bm25(entry_fts, :name_weight, 1.0)
+    SELECT e.id, -bm25(entry_fts, :name_weight, 1.0), e.norm_name = :norm_name
     FROM entry_fts JOIN entry e ON e.id = entry_fts.rowid {_SEARCH_SCOPE}
       AND entry_fts MATCH :match
     ORDER BY bm25(entry_fts, :name_weight, 1.0)
@@ -762,11 +762,25 @@ KEYWORD_SQL = f"""
 
 
 def keyword_hits(
-    conn: apsw.Connection, scope: SearchScope, match: str, name_weight: float, limit: int
-) -> list[tuple[int, float]]:
-    """(entry id, BM25 score, higher is better) for an FTS5 query built of quoted words."""
-    args = scope.args() | {"match": match, "name_weight": name_weight, "limit": limit}
-    return [(entry_id, float(score)) for entry_id, score in conn.execute(KEYWORD_SQL, args)]
+    conn: apsw.Connection,
+    scope: SearchScope,
+    match: str,
+    name_weight: float,
+    norm_name: str,
+    limit: int,
+) -> list[tuple[int, float, bool]]:
+    """(entry id, BM25 score (higher is better), whether its name is `norm_name`) for an FTS5
+    query built of quoted words."""
+    args = scope.args() | {
+        "match": match,
+        "name_weight": name_weight,
+        "norm_name": norm_name,
+        "limit": limit,
+    }
+    return [
+        (entry_id, float(score), bool(exact))
+        for entry_id, score, exact in conn.execute(KEYWORD_SQL, args)
+    ]
 
 
 SEMANTIC_SQL = f"""
@@ -790,6 +804,7 @@ def semantic_hits(
     return [
         (entry_id, 1.0 - float(distance), passage_id)
         for entry_id, distance, passage_id in conn.execute(SEMANTIC_SQL, args)
+        if distance is not None  # a zero query vector has no direction: no neighbours
     ]
 
 

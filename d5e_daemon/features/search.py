@@ -181,7 +181,8 @@ def search(app: App, params: SearchParams) -> SearchResult:
     scope = _scope(app, params)
     index = app.search
     index.ensure_attributes()
-    if not params.query.strip():
+    words = normalize(params.query)
+    if not words:  # blank, or only punctuation: nothing to search for
         if not (scope.filters or scope.collections or scope.packs or scope.edition):
             raise InvalidParams(
                 "empty query: give words to search for, or filters to list entries by",
@@ -194,8 +195,11 @@ def search(app: App, params: SearchParams) -> SearchResult:
     pool = max(CANDIDATES, wanted)
     match = keyword_query(params.query)
     keyword: list[tuple[int, float]] = []
+    named: set[int] = set()  # entries whose whole name is the query
     if params.mode != "semantic" and match:
-        keyword = queries.keyword_hits(app.conn, scope, match, NAME_WEIGHT, pool)
+        found = queries.keyword_hits(app.conn, scope, match, NAME_WEIGHT, words, pool)
+        keyword = [(entry_id, score) for entry_id, score, _ in found]
+        named = {entry_id for entry_id, _, exact in found if exact}
 
     use_vectors = params.mode == "semantic" or (
         params.mode == "hybrid" and index.semantic_available()
@@ -221,6 +225,8 @@ def search(app: App, params: SearchParams) -> SearchResult:
         ranked = [(entry_id, sim) for entry_id, sim, _ in semantic]
     else:
         ranked = fuse(keyword, [(i, sim) for i, sim, _ in semantic]) if semantic else keyword
+    if named:  # a name typed in full means that entry, whatever else shares its words
+        ranked = [p for p in ranked if p[0] in named] + [p for p in ranked if p[0] not in named]
     page = ranked[params.offset : wanted]
     return SearchResult(hits=_hits(app, page, match, best_passage), semantic=use_vectors)
 
