@@ -109,8 +109,7 @@ def test_list_values_mean_any_of_them_and_booleans_filter(app: App) -> None:
     expected = {
         ref
         for ref, data in srd_rows(app, "spells")
-        if data.get("ritual") is True
-        and {c["name"] for c in data["classes"]} & {"Bard", "Warlock"}
+        if data.get("ritual") is True and {c["name"] for c in data["classes"]} & {"Bard", "Warlock"}
     }
     assert {h.ref for h in hits} == expected and expected
 
@@ -205,8 +204,8 @@ def test_hybrid_answers_from_keywords_until_vectors_are_ready(app: App) -> None:
 
 def test_semantic_search_ranks_by_the_best_passage(indexed: App) -> None:
     """A query equal to one passage of a long entry finds that entry first, scored ~1."""
-    entry_id, text = indexed.conn.execute(
-        "SELECT p.entry_id, p.text FROM passage p JOIN entry e ON e.id = p.entry_id "
+    (text,) = indexed.conn.execute(
+        "SELECT p.text FROM passage p JOIN entry e ON e.id = p.entry_id "
         "WHERE e.slug = 'adult-red-dragon' AND e.pack_id = 'srd-2014' AND p.ord = 2"
     ).fetchone()
     result = ask(indexed, query=text[:1900], mode="semantic", limit=5)
@@ -274,9 +273,7 @@ def test_fts_operators_and_quotes_are_plain_words(
 ) -> None:
     assert keyword_query(query) == " OR ".join(f'"{w}"' for w in words)
     hits = ask(indexed, query=query, limit=5, mode="keyword").hits
-    assert hits and all(
-        any(w in (h.name + h.snippet).lower() for w in words) for h in hits
-    )
+    assert hits and all(any(w in (h.name + h.snippet).lower() for w in words) for h in hits)
     assert ask(indexed, query=query, limit=5).hits
 
 
@@ -409,6 +406,4 @@ def test_long_entries_are_split_into_passages_that_repeat_the_header() -> None:
     assert all(fake.count_tokens([p])[0] <= 100 for p in passages)
     body = " ".join(p.split("\n", 1)[1] for p in passages)
     assert all(f"Paragraph {i}" in body for i in range(6))
-    assert split("Small: spell\nshort text", fake.count_tokens, 100) == [
-        "Small: spell\nshort text"
-    ]
+    assert split("Small: spell\nshort text", fake.count_tokens, 100) == ["Small: spell\nshort text"]
