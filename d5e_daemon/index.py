@@ -111,11 +111,22 @@ class SearchIndex:
         it and answers from keywords meanwhile."""
         self._attrs_synced = False
         self._ready: bool | None = None
+        self._all_in_profile: bool | None = None
         app.on_packs_changed(self._packs_changed)
 
     def _packs_changed(self, pack_ids: list[str]) -> None:
         self._attrs_synced = False
         self._ready = None
+        self._all_in_profile = None
+
+    def vectors_all_in_profile(self) -> bool:
+        """Every stored vector is a current one of a winner of the profile (remembered)."""
+        if self._all_in_profile is None:
+            model = self.embedder.model_id
+            self._all_in_profile = queries.vectors_all_in_profile(
+                self.app.conn, self.app.profile, model
+            )
+        return self._all_in_profile
 
     def ensure_attributes(self) -> None:
         """Make filter attributes current before a search (a no-op once done)."""
@@ -218,8 +229,10 @@ class SearchIndex:
                 self.running = False
                 return self.state(conn)
             finally:
+                self.embedder.release()
                 self.running = False
                 self._ready = None
+                self._all_in_profile = None
                 if cache is not None:
                     cache.close()
                 conn.close()
@@ -270,5 +283,5 @@ class SearchIndex:
         hashes = list(texts)
         sizes = self.embedder.count_tokens([texts[h] for h in hashes])
         ordered = [h for _, h in sorted(zip(sizes, hashes, strict=True))]
-        vectors = self.embedder.embed([texts[h] for h in ordered])
+        vectors = self.embedder.embed_many([texts[h] for h in ordered])
         return dict(zip(ordered, vectors, strict=True))

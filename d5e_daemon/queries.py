@@ -728,6 +728,11 @@ class SearchScope:
     filters: Sequence[dict[str, Any]] = ()
     """Conditions `{"name", "min", "max"}` (see `_SEARCH_SCOPE`)."""
 
+    @property
+    def restricted(self) -> bool:
+        """Anything beyond the profile's winners: collections, packs, edition or filters."""
+        return bool(self.collections or self.packs or self.edition or self.filters)
+
     def args(self) -> dict[str, Any]:
         return {
             "profile": self.profile,
@@ -795,15 +800,46 @@ SEMANTIC_SQL = f"""
 """  # noqa: S608
 
 
+# When every stored vector belongs to a winner of the profile and nothing else restricts the
+# search (the usual case: one profile), the KNN needs no list of allowed passages.
+SEMANTIC_ALL_SQL = """
+    SELECT p.entry_id, min(v.distance), p.id
+    FROM passage_vec v JOIN passage p ON p.id = v.rowid
+    WHERE v.embedding MATCH :vector AND k = :k
+    GROUP BY p.entry_id
+    ORDER BY 2
+    LIMIT :limit
+"""
+
+
+def vectors_all_in_profile(conn: apsw.Connection, profile_id: str, model: str) -> bool:
+    """Every stored passage is of `model` and of a winner of the profile."""
+    row = conn.execute(
+        "SELECT NOT EXISTS (SELECT 1 FROM passage p WHERE p.model != ?1 OR p.entry_id NOT IN "
+        "(SELECT entry_id FROM resolved WHERE profile_id = ?2))",
+        (model, profile_id),
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def semantic_hits(
-    conn: apsw.Connection, scope: SearchScope, vector: bytes, model: str, k: int, limit: int
+    conn: apsw.Connection,
+    scope: SearchScope,
+    vector: bytes,
+    model: str,
+    k: int,
+    limit: int,
+    *,
+    unrestricted: bool = False,
 ) -> list[tuple[int, float, int]]:
     """(entry id, cosine similarity of its best passage, that passage's id), best first: the
-    `k` nearest passages among the entries in scope, grouped by entry."""
+    `k` nearest passages among the entries in scope, grouped by entry. `unrestricted`: the
+    caller knows that every vector is in scope (`vectors_all_in_profile`, no filters)."""
     args = scope.args() | {"vector": vector, "model": model, "k": k, "limit": limit}
+    sql = SEMANTIC_ALL_SQL if unrestricted else SEMANTIC_SQL
     return [
         (entry_id, 1.0 - float(distance), passage_id)
-        for entry_id, distance, passage_id in conn.execute(SEMANTIC_SQL, args)
+        for entry_id, distance, passage_id in conn.execute(sql, args)
         if distance is not None  # a zero query vector has no direction: no neighbours
     ]
 
