@@ -208,14 +208,13 @@ def _trim_heap() -> None:
     onnxruntime frees a batch's intermediate tensors (hundreds of MB for 8 × 256 tokens) but the
     allocator keeps the pages, so a daemon would hold its indexing peak for the rest of its life.
     """
+    import contextlib
     import ctypes
     import gc
 
     gc.collect()
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _file_digest(path: Path) -> str:
