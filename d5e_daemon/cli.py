@@ -217,8 +217,6 @@ def _filters(pairs: Sequence[str]) -> dict[str, Any]:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from rich.text import Text
-
     from .features.search import search
     from .protocol import SearchParams, decode
 
@@ -257,8 +255,18 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             f"[bold]{rank:>3}. {hit.name}[/bold]  [cyan]{hit.pack}:{hit.ref}[/cyan]"
             + (f"  [dim]{hit.score:.3f}[/dim]" if params.query.strip() else "")
         )
-        console.print(Text("     " + " ".join(hit.snippet.split()), style="dim"))
+        console.print(_snippet_text(hit.snippet))
     return 0
+
+
+def _snippet_text(snippet: str) -> Any:
+    """The snippet on one line, dim, its `**matched**` words bold."""
+    from rich.text import Text
+
+    text = Text("     ", style="dim")
+    for i, part in enumerate(" ".join(snippet.split()).split("**")):
+        text.append(part, style="bold" if i % 2 else "dim")
+    return text
 
 
 def cmd_filters(args: argparse.Namespace, settings: Settings) -> int:

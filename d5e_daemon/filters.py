@@ -125,6 +125,8 @@ FILTERS: tuple[Filter, ...] = (
     Filter("attunement", ("magic-items",), "bool", "requires attunement", _attunement),
 )  # fmt: skip
 BY_NAME = {f.name: f for f in FILTERS}
+# Bump when an extractor changes what it returns (the declarations alone are hashed anyway).
+EXTRACT_VERSION = 2
 
 
 def attributes(collection: str, data: dict[str, Any]) -> list[tuple[str, Value]]:
@@ -139,4 +141,4 @@ def attributes(collection: str, data: dict[str, Any]) -> list[tuple[str, Value]]
 def version() -> str:
     """Changes when the declarations change, so stored attributes are extracted again."""
     seed = "|".join(f"{f.name}:{f.kind}:{','.join(f.collections)}" for f in FILTERS)
-    return hashlib.sha256(f"2|{seed}".encode()).hexdigest()[:12]
+    return hashlib.sha256(f"{EXTRACT_VERSION}|{seed}".encode()).hexdigest()[:12]

@@ -23,12 +23,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import apsw
 
 from . import __version__, db, filters, queries, text
 from .embed import Embedder, cache_dir, default_embedder
 from .passages import split
+
+if TYPE_CHECKING:
+    from .app import App
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +99,14 @@ def _save(
 class SearchIndex:
     """Builds and describes the index of one `App`'s database. One run at a time."""
 
-    def __init__(self, app: object, embedder: Embedder | None = None) -> None:
-        from .app import App
-
-        assert isinstance(app, App)
+    def __init__(self, app: App, embedder: Embedder | None = None) -> None:
         self.app = app
         self.embedder = embedder or default_embedder()
         self.passage_tokens = PASSAGE_TOKENS
         self.skip = VECTOR_SKIP
         self._run_lock = threading.Lock()
         self._stop = threading.Event()
+        self._loading = threading.Event()
         self.running = False
         self.background = False
         """True in the daemon: a search never waits for the model to load, it starts loading
@@ -153,7 +155,8 @@ class SearchIndex:
         return False
 
     def load_in_background(self) -> None:
-        if not self.embedder.loaded:
+        if not self.embedder.loaded and not self._loading.is_set():
+            self._loading.set()
             threading.Thread(target=self._load_quietly, name="d5e-model", daemon=True).start()
 
     def _load_quietly(self) -> None:
@@ -161,6 +164,8 @@ class SearchIndex:
             self.embedder.load()
         except Exception:
             log.exception("the embedding model could not be loaded")
+        finally:
+            self._loading.clear()
 
     @property
     def key(self) -> str:

@@ -407,3 +407,58 @@ def test_long_entries_are_split_into_passages_that_repeat_the_header() -> None:
     body = " ".join(p.split("\n", 1)[1] for p in passages)
     assert all(f"Paragraph {i}" in body for i in range(6))
     assert split("Small: spell\nshort text", fake.count_tokens, 100) == ["Small: spell\nshort text"]
+
+
+# -- the CLI -----------------------------------------------------------------------------------
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from d5e_daemon.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_index_then_search(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ("--db", str(db_path))
+    code, out, err = cli(capsys, "search", "fireball", "--limit", "3", *db)
+    assert code == 0 and "Fireball" in out and "srd-2014:spells/fireball" in out
+    assert "not built yet" in err  # keyword results only, and the user is told why
+
+    code, out, _ = cli(capsys, "index", "--json", *db)
+    assert code == 0 and json.loads(out)["ready"] is True
+    code, out, _ = cli(capsys, "index", *db)
+    assert code == 0 and "(ready)" in out
+
+    code, out, _ = cli(capsys, "search", "fireball", "--json", "--limit", "3", *db)
+    result = json.loads(out)
+    assert result["semantic"] is True and result["hits"][0]["ref"] == "spells/fireball"
+
+
+def test_cli_browses_by_filters(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ("--db", str(db_path))
+    code, out, _ = cli(capsys, "search", "-f", "cr=5..8", "-f", "type=undead", "--json", *db)
+    assert code == 0
+    assert [h["name"] for h in json.loads(out)["hits"]] == ["Vampire Spawn", "Wraith"]
+    code, out, _ = cli(capsys, "search", "-f", "cr=..1/8", "-f", "size=tiny", "--json", *db)
+    crs = {h["ref"] for h in json.loads(out)["hits"]}
+    assert "monsters/bat" in crs and "monsters/imp" not in crs
+    code, out, _ = cli(capsys, "search", "-f", "class=bard,warlock", "-f", "ritual=true", *db)
+    assert code == 0 and "Comprehend Languages" in out
+    code, out, _ = cli(capsys, "filters", "--collection", "monsters", *db)
+    assert code == 0 and "cr" in out and "undead" in out and "school" not in out
+
+
+def test_cli_bad_filters_exit_1_naming_them(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = ("--db", str(db_path))
+    code, _, err = cli(capsys, "search", "-f", "lvl=3", *db)
+    assert code == 1 and "unknown filter 'lvl'" in err
+    code, _, err = cli(capsys, "search", "-f", "level", *db)
+    assert code == 1 and "NAME=VALUE" in err
+    code, out, _ = cli(capsys, "search", "-f", "cr=high..8", "--json", *db)
+    assert code == 1 and json.loads(out)["error"]["code"] == -32602
+    code, _, err = cli(capsys, "search", *db)
+    assert code == 1 and "empty query" in err
