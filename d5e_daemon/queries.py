@@ -856,6 +856,42 @@ def keyword_snippets(conn: apsw.Connection, match: str, ids: Sequence[int]) -> d
     }
 
 
+# The tokenizer of `entry_fts` (schema/0001_init.sql), to turn query words into indexed terms.
+_FTS_TOKENIZER = ("porter", ["unicode61", "remove_diacritics", "2"])
+
+
+def index_terms(conn: apsw.Connection, words: Sequence[str]) -> list[str]:
+    """`words` as `entry_fts` indexes them (stemmed: "claws" → "claw"), each once."""
+    tokenize = conn.fts5_tokenizer(*_FTS_TOKENIZER)
+    terms = [
+        str(token)
+        for word in words
+        for token in tokenize(
+            word.encode(),
+            apsw.FTS5_TOKENIZE_QUERY,
+            None,
+            include_offsets=False,
+            include_colocated=False,
+        )
+    ]
+    return list(dict.fromkeys(terms))
+
+
+def term_coverage(
+    conn: apsw.Connection, terms: Sequence[str], ids: Sequence[int]
+) -> dict[int, int]:
+    """How many of `terms` each entry of `ids` contains (in its name or text)."""
+    return {
+        entry_id: int(count)
+        for entry_id, count in conn.execute(
+            "SELECT doc, count(DISTINCT term) FROM entry_terms "
+            "WHERE term IN (SELECT value FROM json_each(?1)) "
+            "AND doc IN (SELECT value FROM json_each(?2)) GROUP BY doc",
+            (json.dumps(list(terms)), json.dumps(list(ids))),
+        )
+    }
+
+
 def passage_texts(conn: apsw.Connection, ids: Sequence[int]) -> dict[int, str]:
     return {
         pid: text

@@ -6,8 +6,11 @@
   the query to the profile's winners and the filters), an entry scoring by its best passage;
 - hybrid (default): both lists fused by their standardised scores (each list's top
   `FUSION_DEPTH` as z-scores, an entry missing from one list taking that list's lowest),
-  keywords weighing `KEYWORD_WEIGHT`, vectors the rest. Until the vectors are ready it answers
-  from keywords and says `semantic: false`.
+  keywords weighing `KEYWORD_WEIGHT`, vectors the rest; plus `COVERAGE_WEIGHT` times the share
+  of the query's words the entry contains (coordination: BM25 alone lets one rare word outweigh
+  three common ones). Until the vectors are ready it answers from keywords and says
+  `semantic: false`.
+- A name typed in full puts that entry first in every mode but semantic.
 
 The constants were chosen on the dev set with `bench/quality.py` (see docs/benchmarks.md):
 z-score fusion beat reciprocal-rank fusion there, and names weighing 2× the body beat 10×
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Callable
 from typing import Any
 
 from .. import filters, queries
@@ -39,7 +43,8 @@ from ..protocol import (
 from ..text import normalize
 
 NAME_WEIGHT = 2.0
-KEYWORD_WEIGHT = 0.7
+KEYWORD_WEIGHT = 0.6
+COVERAGE_WEIGHT = 3.0
 FUSION_DEPTH = 50
 # Nearest passages asked of sqlite-vec per entry wanted: its top-k costs grow with k (400: 2.8 ms,
 # 150: ~1.5 ms on 4,000 vectors), and entries have 1.9 passages on average.
@@ -102,11 +107,15 @@ def _scope(app: App, params: SearchParams) -> queries.SearchScope:
     )
 
 
+def _words(text: str) -> list[str]:
+    """The words of a query that say what is meant: normalised, stop words dropped, once each."""
+    words = [w for w in normalize(text).split() if w not in STOP_WORDS]
+    return list(dict.fromkeys(words))[:MAX_WORDS]
+
+
 def keyword_query(text: str) -> str:
     """The FTS5 query for `text`: its words, stop words dropped, each quoted, OR-ed."""
-    words = [w for w in normalize(text).split() if w not in STOP_WORDS]
-    unique = list(dict.fromkeys(words))[:MAX_WORDS]
-    return " OR ".join(queries.fts_phrase(w) for w in unique)
+    return " OR ".join(queries.fts_phrase(w) for w in _words(text))
 
 
 # -- ranking ----------------------------------------------------------------------------------
@@ -123,16 +132,21 @@ def _standardised(scored: list[tuple[int, float]]) -> dict[int, float]:
 
 
 def fuse(
-    keyword: list[tuple[int, float]], semantic: list[tuple[int, float]]
+    keyword: list[tuple[int, float]],
+    semantic: list[tuple[int, float]],
+    coverage: Callable[[list[int]], dict[int, float]],
 ) -> list[tuple[int, float]]:
-    """Both ranked lists (id, score) combined by weighted z-scores; best first."""
+    """Both ranked lists (id, score) combined by weighted z-scores, plus the share of the
+    query's words each entry contains (`coverage(ids)`, 0 to 1); best first."""
     lists = [
         (KEYWORD_WEIGHT, _standardised(keyword)),
         (1 - KEYWORD_WEIGHT, _standardised(semantic)),
     ]
-    ids = {entry_id for _, z in lists for entry_id in z}
+    ids = sorted({entry_id for _, z in lists for entry_id in z})
+    shares = coverage(ids)
     scores = {
         entry_id: sum(w * z.get(entry_id, min(z.values(), default=0.0)) for w, z in lists)
+        + COVERAGE_WEIGHT * shares.get(entry_id, 0.0)
         for entry_id in ids
     }
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
@@ -231,8 +245,16 @@ def search(app: App, params: SearchParams) -> SearchResult:
         ranked = keyword
     elif params.mode == "semantic":
         ranked = [(entry_id, sim) for entry_id, sim, _ in semantic]
+    elif semantic:
+        terms = queries.index_terms(app.conn, _words(params.query))
+
+        def coverage(ids: list[int]) -> dict[int, float]:
+            found = queries.term_coverage(app.conn, terms, ids) if terms else {}
+            return {entry_id: n / len(terms) for entry_id, n in found.items()}
+
+        ranked = fuse(keyword, [(i, sim) for i, sim, _ in semantic], coverage)
     else:
-        ranked = fuse(keyword, [(i, sim) for i, sim, _ in semantic]) if semantic else keyword
+        ranked = keyword
     if named:  # a name typed in full means that entry, whatever else shares its words
         ranked = [p for p in ranked if p[0] in named] + [p for p in ranked if p[0] not in named]
     page = ranked[params.offset : wanted]

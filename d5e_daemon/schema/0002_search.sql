@@ -45,5 +45,9 @@ CREATE TRIGGER IF NOT EXISTS entry_ad_search AFTER DELETE ON entry BEGIN
     DELETE FROM entry_index WHERE entry_id = old.id;
 END;
 
+-- Which words of a query each entry contains (one row per term occurrence): hybrid search
+-- rewards entries that contain more of the query's words (see features/search.py).
+CREATE VIRTUAL TABLE IF NOT EXISTS entry_terms USING fts5vocab(entry_fts, 'instance');
+
 -- Browsing by attributes lists winners by name: `resolved` by profile, then entries by name.
 CREATE INDEX IF NOT EXISTS entry_by_collection_name ON entry (collection, norm_name);
