@@ -877,6 +877,17 @@ def index_terms(conn: apsw.Connection, words: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
+def term_spans(conn: apsw.Connection, text: bytes, terms: set[str]) -> list[tuple[int, int]]:
+    """Byte ranges of the words of `text` (UTF-8) that `entry_fts` would index as one of
+    `terms`: the same stemming as the search, for highlighting."""
+    tokenize = conn.fts5_tokenizer(*_FTS_TOKENIZER)
+    return [
+        (int(token[0]), int(token[1]))
+        for token in tokenize(text, apsw.FTS5_TOKENIZE_DOCUMENT, None, include_colocated=False)
+        if token[2] in terms  # type: ignore[misc]
+    ]
+
+
 def term_coverage(
     conn: apsw.Connection, terms: Sequence[str], ids: Sequence[int]
 ) -> dict[int, int]:

@@ -152,13 +152,27 @@ def fuse(
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
-def _plain_snippet(text: str) -> str:
-    """A passage without its header line, cut at a word near `SNIPPET_CHARS`."""
-    body = text.partition("\n")[2] or text
-    body = re.sub(r"\s+", " ", body).strip()
-    if len(body) <= SNIPPET_CHARS:
-        return body
-    return body[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
+def _passage_snippet(app: App, text: str, terms: set[str]) -> str:
+    """About `SNIPPET_CHARS` of a passage (without its header line), around the most query
+    words, those in `**bold**`."""
+    body = re.sub(r"\s+", " ", text.partition("\n")[2] or text).strip().encode()
+    spans = queries.term_spans(app.conn, body, terms) if terms else []
+    width = SNIPPET_CHARS
+    starts = [max(0, s - 40) for s, _ in spans] or [0]
+    start = max(starts, key=lambda b: sum(b <= s < b + width for s, _ in spans))
+    if start:  # begin at a word
+        start = body.find(b" ", start) + 1 or start
+    end = min(len(body), start + width)
+    if end < len(body):
+        end = body.rfind(b" ", start, end) if body.rfind(b" ", start, end) > start else end
+    out, at = [], start
+    for s, e in spans:
+        if s >= start and e <= end:
+            out += [body[at:s], b"**", body[s:e], b"**"]
+            at = e
+    out.append(body[at:end])
+    snippet = b"".join(out).decode(errors="ignore").strip()
+    return ("…" if start else "") + snippet + ("…" if end < len(body) else "")
 
 
 def _hits(
@@ -166,19 +180,22 @@ def _hits(
     ranked: list[tuple[int, float]],
     match: str,
     best_passage: dict[int, int],
+    terms: set[str],
 ) -> list[SearchHit]:
+    """The page's hits; the snippet is the best passage (semantic hits), else FTS5's snippet
+    of the entry's text, else (listings) the one-line detail."""
     ids = [entry_id for entry_id, _ in ranked]
     rows = {r.id: r for r in queries.rows_by_ids(app.conn, ids)}
-    snippets = queries.keyword_snippets(app.conn, match, ids) if match else {}
+    keyword_only = [i for i in ids if i not in best_passage]
+    snippets = queries.keyword_snippets(app.conn, match, keyword_only) if match else {}
     passages = queries.passage_texts(app.conn, [best_passage[i] for i in ids if i in best_passage])
     hits = []
     for entry_id, score in ranked:
         row = rows[entry_id]
-        snippet = snippets.get(entry_id, "")
-        if "**" not in snippet and entry_id in best_passage:
-            snippet = _plain_snippet(passages.get(best_passage[entry_id], ""))
-        if not snippet:
-            snippet = app.render(row.entry(), "detail")
+        if entry_id in best_passage:
+            snippet = _passage_snippet(app, passages.get(best_passage[entry_id], ""), terms)
+        else:
+            snippet = snippets.get(entry_id, "") or app.render(row.entry(), "detail")
         hits.append(
             SearchHit(
                 ref=row.ref,
@@ -204,7 +221,8 @@ def search(app: App, params: SearchParams) -> SearchResult:
                 {"path": "$.query"},
             )
         ids = queries.browse(app.conn, scope, params.limit, params.offset)
-        return SearchResult(hits=_hits(app, [(i, 0.0) for i in ids], "", {}), semantic=False)
+        listed = [(i, 0.0) for i in ids]
+        return SearchResult(hits=_hits(app, listed, "", {}, set()), semantic=False)
 
     wanted = params.offset + params.limit
     pool = max(FUSION_DEPTH, wanted)
@@ -240,13 +258,13 @@ def search(app: App, params: SearchParams) -> SearchResult:
             unrestricted=unrestricted,
         )
     best_passage = {entry_id: pid for entry_id, _, pid in semantic}
+    terms = queries.index_terms(app.conn, _words(params.query))
 
     if params.mode == "keyword":
         ranked = keyword
     elif params.mode == "semantic":
         ranked = [(entry_id, sim) for entry_id, sim, _ in semantic]
     elif semantic:
-        terms = queries.index_terms(app.conn, _words(params.query))
 
         def coverage(ids: list[int]) -> dict[int, float]:
             found = queries.term_coverage(app.conn, terms, ids) if terms else {}
@@ -258,7 +276,8 @@ def search(app: App, params: SearchParams) -> SearchResult:
     if named:  # a name typed in full means that entry, whatever else shares its words
         ranked = [p for p in ranked if p[0] in named] + [p for p in ranked if p[0] not in named]
     page = ranked[params.offset : wanted]
-    return SearchResult(hits=_hits(app, page, match, best_passage), semantic=use_vectors)
+    hits = _hits(app, page, match, best_passage, set(terms))
+    return SearchResult(hits=hits, semantic=use_vectors)
 
 
 def search_filters(app: App, params: SearchFiltersParams) -> SearchFiltersResult:
