@@ -43,7 +43,7 @@ VECTOR_SKIP = ("levels", "equipment-categories")
 PASSAGE_TOKENS = 128
 ENTRIES_PER_BATCH = 64
 # Bump when the built-in index renderers change what they write.
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 
 Progress = Callable[[int, int], None]
 """`progress(done, total)` of the vector phase, called after each batch."""

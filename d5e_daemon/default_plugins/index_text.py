@@ -30,7 +30,7 @@ from .cards import (
     _text,
     _weapon_damage,
 )
-from .fallback import describe, paragraphs
+from .fallback import describe, paragraphs, singular
 
 _MARKUP = re.compile(r"[#*_|`]+|^\s*[-:]{3,}\s*$", re.MULTILINE)
 _SPACES = re.compile(r"[ \t]+")
@@ -59,18 +59,27 @@ def _blocks(items: Any) -> list[str]:
     return out
 
 
+_ABILITY_NAMES = {
+    "STR": "Strength",
+    "DEX": "Dexterity",
+    "CON": "Constitution",
+    "INT": "Intelligence",
+    "WIS": "Wisdom",
+    "CHA": "Charisma",
+}
+
+
+def _abilities(value: Any) -> str:
+    """`[{"name": "DEX"}, {"name": "INT"}]` → `Dexterity, Intelligence`."""
+    names = [describe(v) for v in value] if isinstance(value, list) else [describe(value)]
+    return ", ".join(_ABILITY_NAMES.get(n.upper(), n) for n in names if n)
+
+
 def _saving_throw(data: dict[str, Any]) -> str:
     dc = data.get("dc")
     if not isinstance(dc, dict):
         return ""
-    ability = {
-        "STR": "Strength",
-        "DEX": "Dexterity",
-        "CON": "Constitution",
-        "INT": "Intelligence",
-        "WIS": "Wisdom",
-        "CHA": "Charisma",
-    }.get(describe(dc.get("dc_type")).upper(), describe(dc.get("dc_type")))
+    ability = _abilities(dc.get("dc_type"))
     success = describe(dc.get("dc_success"))
     return f"{ability} saving throw" + (" for half damage" if success == "half" else "")
 
@@ -91,7 +100,7 @@ def spell(entry: Entry) -> str:
     data = entry.data
     classes = describe(data.get("classes"))
     kind = _spell_kind(data).replace(" (ritual)", "")
-    kind = kind if "cantrip" in kind.lower() else f"{kind} spell"
+    kind = kind if kind.lower().endswith(("cantrip", "spell")) else f"{kind} spell"
     header = f"{entry.name}: {kind}" + (f" of {classes}" if classes else "")
     facts = [
         "ritual" if data.get("ritual") is True else "",
@@ -174,9 +183,11 @@ def feature(entry: Entry) -> str:
     if describe(data.get("subclass")) and cls:
         owner = f"{owner} ({cls} subclass)"
     level = data.get("level")
-    level_text = describe(level)
+    if isinstance(level, dict):  # 2024: a reference to the class level, "Barbarian 4"
+        facts = [f"gained at {describe(level)}"]
+    else:
+        facts = [f"{cls or 'class'} level {describe(level)}" if describe(level) else ""]
     header = f"{entry.name}: {owner} class feature".strip()
-    facts = [f"{cls or 'class'} level {level_text}" if level_text else ""]
     return _doc(header, facts, paragraphs(data))
 
 
@@ -203,11 +214,15 @@ def rule_section(entry: Entry) -> str:
 
 def character_class(entry: Entry) -> str:
     data = entry.data
-    saves = describe(data.get("saving_throws"))
+    saves = _abilities(data.get("saving_throws"))
+    listed = data.get("proficiencies")
+    listed = listed if isinstance(listed, list) else []
+    # saving throws are said above, in words
+    proficiencies = describe([p for p in listed if not describe(p).startswith("Saving Throw")])
     facts = [
         f"d{describe(data.get('hit_die'))} hit die" if data.get("hit_die") else "",
         f"saving throws {saves}" if saves else "",
-        f"proficiencies {describe(data.get('proficiencies'))}" if data.get("proficiencies") else "",
+        f"proficiencies {proficiencies}" if proficiencies else "",
     ]
     return _doc(f"{entry.name}: class", facts, paragraphs(data))
 
@@ -221,7 +236,7 @@ def race(entry: Entry) -> str:
         f"languages {describe(data.get('languages'))}" if data.get("languages") else "",
     ]
     body = [describe(data.get(k)) for k in ("age", "alignment", "size_description")]
-    return _doc(f"{entry.name}: {entry.collection.rstrip('s')}", facts, paragraphs(data) + body)
+    return _doc(f"{entry.name}: {singular(entry.collection)}", facts, paragraphs(data) + body)
 
 
 _INDEX: dict[str, Callable[[Entry], str]] = {
