@@ -29,6 +29,10 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/rpc.py
+	$(BIN)/python bench/search.py
+
+quality: setup
+	$(BIN)/python bench/quality.py -v
 
 clean:
 	rm -rf $(VENV) build *.egg-info
