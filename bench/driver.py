@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -89,6 +90,24 @@ class Daemon:
         except (OSError, EOFError, subprocess.TimeoutExpired):
             self.proc.kill()
             self.proc.wait()
+
+
+def save(path: Path | None, figures: dict[str, Any]) -> None:
+    """Write the figures as JSON when `--json PATH` was given."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(figures, indent=2))
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """p50, p99, min, max and count of timings."""
+    return {
+        "p50": statistics.median(values),
+        "p99": percentile(values, 99),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+    }
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from driver import save
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -91,9 +93,7 @@ def main() -> int:
             if r is None or r > 5:
                 got = {m: ranks[m][i] for m in MODES}
                 print(f"  miss {q['id']} {got} {q['query']!r} -> {q['relevant'][0]}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
+    save(args.json, report)
     return 0
 
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from driver import Daemon, machine, percentile, row
+from driver import Daemon, machine, row, save, summary
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "lookup-dev.jsonl"
 LOOKUPS = [
@@ -53,16 +52,6 @@ def timed(daemon: Daemon, method: str, params_list: list[dict[str, Any]], n: int
         daemon.request(method, params_list[i % len(params_list)])
         times.append((time.perf_counter() - t) * 1000)
     return times
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "p50": statistics.median(values),
-        "p99": percentile(values, 99),
-        "min": min(values),
-        "max": max(values),
-        "n": len(values),
-    }
 
 
 def main() -> int:
@@ -122,9 +111,7 @@ def main() -> int:
         f"name matching on {args.eval.name} (n={n['n']}): "
         f"recall@1 {n['recall@1']:.3f}, recall@5 {n['recall@5']:.3f}"
     )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2))
+    save(args.json, figures)
     return 0
 
 

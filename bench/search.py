@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from driver import Daemon, machine, percentile, row
+from driver import Daemon, machine, row, save, summary
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "search-dev.jsonl"
 LOOKUPS = [{"name": "fireball"}, {"ref": "monsters/ghoul"}, {"name": "bag of holding"}]
@@ -34,16 +33,6 @@ BROWSE = [
     {"query": "", "filters": {"rarity": "rare", "attunement": True}, "limit": 50},
     {"query": "", "collections": ["conditions"]},
 ]
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "p50": statistics.median(values),
-        "p99": percentile(values, 99),
-        "min": min(values),
-        "max": max(values),
-        "n": len(values),
-    }
 
 
 def memory(pid: int) -> dict[str, float]:
@@ -165,9 +154,7 @@ def main() -> int:
         f"daemon RSS with the model loaded: {loaded['VmRSS']:.0f} MB "
         f"(peak over the whole run {loaded['VmHWM']:.0f} MB)"
     )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2))
+    save(args.json, figures)
     return 0
 
 

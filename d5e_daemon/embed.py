@@ -92,7 +92,19 @@ def _single_threaded_blas() -> None:
 # -- the real model ------------------------------------------------------------------------------
 
 
-class FastEmbedder:
+class _Window:
+    """What both embedders here share: 384 dimensions, the model's 256-token window."""
+
+    @property
+    def dim(self) -> int:
+        return DIM
+
+    @property
+    def max_tokens(self) -> int:
+        return MAX_TOKENS
+
+
+class FastEmbedder(_Window):
     """all-MiniLM-L6-v2 through fastembed, in two onnxruntime sessions of the same file:
 
     - queries run in a one-thread session, loaded on first use (or `load()` in the background):
@@ -116,14 +128,6 @@ class FastEmbedder:
     @property
     def model_id(self) -> str:
         return f"all-MiniLM-L6-v2-int8@{self._digest[:12]}+dq{REWRITE_VERSION}/{MAX_TOKENS}"
-
-    @property
-    def dim(self) -> int:
-        return DIM
-
-    @property
-    def max_tokens(self) -> int:
-        return MAX_TOKENS
 
     @property
     def loaded(self) -> bool:
@@ -151,20 +155,9 @@ class FastEmbedder:
         os.environ["HF_HUB_OFFLINE"] = "1"
         _single_threaded_blas()
         from fastembed import TextEmbedding
-        from fastembed.common.model_description import ModelSource, PoolingType
 
-        path = rewritten_model(self.source, self._digest)
         name = f"d5e/{self.model_id}"
-        if not any(m["model"] == name for m in TextEmbedding.list_supported_models()):
-            TextEmbedding.add_custom_model(
-                model=name,
-                pooling=PoolingType.MEAN,
-                normalization=True,
-                sources=ModelSource(hf="sentence-transformers/all-MiniLM-L6-v2"),
-                dim=DIM,
-                model_file=str(path),  # absolute: fastembed joins it to the tokenizer folder
-                license="apache-2.0",
-            )
+        register_model(name, rewritten_model(self.source, self._digest))
         model = TextEmbedding(
             name,
             specific_model_path=str(MODEL_DIR),
@@ -207,6 +200,25 @@ class FastEmbedder:
             if self._bulk is not None:
                 self._bulk = None
                 _trim_heap()
+
+
+def register_model(name: str, model_file: Path) -> None:
+    """Make `name` a fastembed custom model: this ONNX file, mean pooling, normalised
+    (as sentence-transformers runs all-MiniLM-L6-v2), with the tokenizer of `MODEL_DIR`."""
+    from fastembed import TextEmbedding
+    from fastembed.common.model_description import ModelSource, PoolingType
+
+    if any(m["model"] == name for m in TextEmbedding.list_supported_models()):
+        return
+    TextEmbedding.add_custom_model(
+        model=name,
+        pooling=PoolingType.MEAN,
+        normalization=True,
+        sources=ModelSource(hf="sentence-transformers/all-MiniLM-L6-v2"),
+        dim=DIM,
+        model_file=str(model_file),  # absolute: fastembed joins it to the tokenizer folder
+        license="apache-2.0",
+    )
 
 
 def _vectors(model: Any, texts: Sequence[str]) -> list[bytes]:
@@ -330,7 +342,7 @@ def _rewrite(source: Path, target: Path) -> None:
 _WORD = re.compile(r"[a-z0-9]+")
 
 
-class FakeEmbedder:
+class FakeEmbedder(_Window):
     """A deterministic stand-in: hashed bags of words and word bigrams, normalised.
 
     Texts sharing words get close vectors, so tests can assert rankings; nothing is loaded.
@@ -344,14 +356,6 @@ class FakeEmbedder:
     @property
     def model_id(self) -> str:
         return self._model_id
-
-    @property
-    def dim(self) -> int:
-        return DIM
-
-    @property
-    def max_tokens(self) -> int:
-        return MAX_TOKENS
 
     @property
     def loaded(self) -> bool:

@@ -520,32 +520,28 @@ def resolved_count(conn: apsw.Connection, profile_id: str) -> int:
 class IndexTodo:
     """An entry whose attributes or vectors are not (or no longer) up to date."""
 
-    id: int
-    pack: str
-    collection: str
-    slug: str
-    name: str
-    data_json: str
+    row: EntryRow
     content_hash: str
 
+    @property
+    def id(self) -> int:
+        return self.row.id
+
     def entry(self) -> Entry:
-        return Entry(
-            collection=self.collection,
-            slug=self.slug,
-            name=self.name,
-            data=json.loads(self.data_json),
-            pack=self.pack,
-        )
+        return self.row.entry()
 
 
-_TODO_COLUMNS = "e.id, e.pack_id, e.collection, e.slug, e.name, e.data, e.content_hash"
+_TODO_COLUMNS = f"{_ENTRY_COLUMNS}, NULL, e.content_hash"
+
+
+def _todos(cursor: Iterable[Sequence[Any]]) -> list[IndexTodo]:
+    return [IndexTodo(EntryRow(*row[:-1]), row[-1]) for row in cursor]
 
 
 def attrs_todo(conn: apsw.Connection, key: str) -> list[IndexTodo]:
     """Entries whose attributes were not extracted with the filter declarations `key`."""
-    return [
-        IndexTodo(*row)
-        for row in conn.execute(
+    return _todos(
+        conn.execute(
             f"""
             SELECT {_TODO_COLUMNS} FROM entry e LEFT JOIN entry_index ei ON ei.entry_id = e.id
             WHERE ei.attrs IS NOT ?1 || ':' || e.content_hash
@@ -553,7 +549,7 @@ def attrs_todo(conn: apsw.Connection, key: str) -> list[IndexTodo]:
             """,  # noqa: S608
             (key,),
         )
-    ]
+    )
 
 
 def save_attrs(
@@ -585,9 +581,8 @@ def vectors_todo(
 ) -> list[IndexTodo]:
     """Up to `limit` searchable entries (winners in some profile) without vectors for `key`,
     the current profile's first."""
-    return [
-        IndexTodo(*row)
-        for row in conn.execute(
+    return _todos(
+        conn.execute(
             f"""
             SELECT {_TODO_COLUMNS} {_VECTOR_SCOPE}
               AND ei.vectors IS NOT :key || ':' || e.content_hash
@@ -596,7 +591,7 @@ def vectors_todo(
             """,  # noqa: S608
             {"key": key, "skip": json.dumps(list(skip)), "profile": profile_id, "limit": limit},
         )
-    ]
+    )
 
 
 @dataclass(frozen=True)

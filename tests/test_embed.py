@@ -19,6 +19,7 @@ from d5e_daemon.embed import (
     FastEmbedder,
     cache_dir,
     default_embedder,
+    register_model,
     rewritten_model,
 )
 from d5e_daemon.features.search import search
@@ -77,18 +78,9 @@ def test_the_int8_rewrite_keeps_the_float_models_vectors(model: FastEmbedder) ->
     """The rewrite quantises activations on the fly; its vectors stay within 0.98 cosine of
     what fastembed gives for the unmodified file (weights folded back to float32)."""
     from fastembed import TextEmbedding
-    from fastembed.common.model_description import ModelSource, PoolingType
 
     name = "d5e-test/unmodified-minilm"
-    if not any(m["model"] == name for m in TextEmbedding.list_supported_models()):
-        TextEmbedding.add_custom_model(
-            model=name,
-            pooling=PoolingType.MEAN,
-            normalization=True,
-            sources=ModelSource(hf="sentence-transformers/all-MiniLM-L6-v2"),
-            dim=DIM,
-            model_file=str(model.source),
-        )
+    register_model(name, model.source)
     plain = TextEmbedding(name, specific_model_path=str(MODEL_DIR), threads=1)
     texts = [
         "undead whose touch paralyses",

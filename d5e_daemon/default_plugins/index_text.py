@@ -123,6 +123,14 @@ def _speeds(value: Any) -> str:
     return ", ".join(modes[m] for m in value if m in modes)
 
 
+_MONSTER_LISTS = (
+    ("damage_immunities", "immune to {} damage"),
+    ("damage_resistances", "resists {} damage"),
+    ("damage_vulnerabilities", "vulnerable to {} damage"),
+    ("condition_immunities", "cannot be {}"),
+)
+
+
 def monster(entry: Entry) -> str:
     data = entry.data
     kind = " ".join(describe(data.get(k)) for k in ("size", "type") if describe(data.get(k)))
@@ -130,23 +138,12 @@ def monster(entry: Entry) -> str:
     cr = f"CR {_cr(data['challenge_rating'])}" if data.get("challenge_rating") is not None else ""
     header = f"{entry.name}: {' '.join(p for p in (cr, kind.lower()) if p)}"
     header += f" ({subtype})" if subtype else ""
-    facts = [
-        describe(data.get("alignment")),
-        _speeds(data.get("speed")),
-        f"immune to {_list(data.get('damage_immunities'))} damage"
-        if _list(data.get("damage_immunities"))
-        else "",
-        f"resists {_list(data.get('damage_resistances'))} damage"
-        if _list(data.get("damage_resistances"))
-        else "",
-        f"vulnerable to {_list(data.get('damage_vulnerabilities'))} damage"
-        if _list(data.get("damage_vulnerabilities"))
-        else "",
-        f"cannot be {_list(data.get('condition_immunities'), lower=True)}"
-        if _list(data.get("condition_immunities"))
-        else "",
-        f"languages {describe(data.get('languages'))}" if describe(data.get("languages")) else "",
-    ]
+    facts = [describe(data.get("alignment")), _speeds(data.get("speed"))]
+    for key, template in _MONSTER_LISTS:
+        listed = _list(data.get(key), lower=key == "condition_immunities")
+        facts.append(template.format(listed) if listed else "")
+    languages = describe(data.get("languages"))
+    facts.append(f"languages {languages}" if languages else "")
     body = paragraphs(data) + _blocks(data.get("special_abilities"))
     for key, title in (
         ("actions", ""),
