@@ -111,39 +111,44 @@ class SearchIndex:
         self.background = False
         """True in the daemon: a search never waits for the model to load, it starts loading
         it and answers from keywords meanwhile."""
-        self._attrs_synced = False
-        self._ready: bool | None = None
-        self._all_in_profile: bool | None = None
+        # What searches ask on every call, remembered with the database state it was read in:
+        # `PRAGMA data_version` (moves on any commit of another connection: the writer thread,
+        # another process) for what depends on the profile, the entries' count and last id for
+        # the attributes (which only new or removed entries change).
+        self._memo: dict[str, tuple[object, bool]] = {}
         app.on_packs_changed(self._packs_changed)
 
     def _packs_changed(self, pack_ids: list[str]) -> None:
-        self._attrs_synced = False
-        self._ready = None
-        self._all_in_profile = None
+        self._memo.clear()
+
+    def _remembered(self, name: str, stamp: object, compute: Callable[[], bool]) -> bool:
+        memo = self._memo.get(name)
+        if memo is not None and memo[0] == stamp:
+            return memo[1]
+        value = compute()
+        self._memo[name] = (stamp, value)
+        return value
+
+    def _db_stamp(self) -> object:
+        return (self.app.profile, queries.data_version(self.app.conn))
 
     def vectors_all_in_profile(self) -> bool:
-        """Every stored vector is a current one of a winner of the profile (remembered)."""
-        if self._all_in_profile is None:
-            model = self.embedder.model_id
-            self._all_in_profile = queries.vectors_all_in_profile(
-                self.app.conn, self.app.profile, model
-            )
-        return self._all_in_profile
+        """Every stored vector is a current one of a winner of the profile."""
+        model = self.embedder.model_id
+        return self._remembered(
+            "all_in_profile",
+            self._db_stamp(),
+            lambda: queries.vectors_all_in_profile(self.app.conn, self.app.profile, model),
+        )
 
     def ensure_attributes(self) -> None:
-        """Make filter attributes current before a search (a no-op once done)."""
-        if not self._attrs_synced:
-            self.sync_attributes()
-            self._attrs_synced = True
+        """Make filter attributes current before a search (a quick check once done)."""
+        stamp = queries.entries_stamp(self.app.conn)
+        self._remembered("attributes", stamp, lambda: self.sync_attributes() >= 0)
 
     def vectors_ready(self) -> bool:
-        """Every entry of the profile has current vectors (remembered until packs change)."""
-        if self._ready is None:
-            ready = self.state().ready
-            if not ready:
-                return False
-            self._ready = ready
-        return self._ready
+        """Every entry of the profile has current vectors."""
+        return self._remembered("ready", self._db_stamp(), lambda: self.state().ready)
 
     def semantic_available(self) -> bool:
         """Vectors ready and the model at hand (in the daemon: loaded, else loading begins)."""
@@ -236,8 +241,7 @@ class SearchIndex:
             finally:
                 self.embedder.release()
                 self.running = False
-                self._ready = None
-                self._all_in_profile = None
+                self._memo.clear()
                 if cache is not None:
                     cache.close()
                 conn.close()

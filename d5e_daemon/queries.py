@@ -807,6 +807,18 @@ SEMANTIC_ALL_SQL = """
 """
 
 
+def data_version(conn: apsw.Connection) -> int:
+    """Changes whenever another connection commits to the database."""
+    row = conn.execute("PRAGMA data_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def entries_stamp(conn: apsw.Connection) -> tuple[int, int]:
+    """(count, highest id) of the entries: moves when entries are added or removed."""
+    row = conn.execute("SELECT count(*), coalesce(max(id), 0) FROM entry").fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
 def vectors_all_in_profile(conn: apsw.Connection, profile_id: str, model: str) -> bool:
     """Every stored passage is of `model` and of a winner of the profile."""
     row = conn.execute(

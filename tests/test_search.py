@@ -462,3 +462,16 @@ def test_cli_bad_filters_exit_1_naming_them(
     assert code == 1 and json.loads(out)["error"]["code"] == -32602
     code, _, err = cli(capsys, "search", *db)
     assert code == 1 and "empty query" in err
+
+
+def test_a_profile_change_is_seen_without_a_packs_changed_event(indexed: App) -> None:
+    """Settings that change the winners (edition 2024 here) make the 2014 vectors incomplete,
+    and once indexed again, results come from the new winners only."""
+    assert ask(indexed, query="cloak displacement illusion").semantic is True
+    indexed.settings = build({"db": str(indexed.db_path), "edition": "2024"})
+    assert indexed.sync_profile()
+    assert ask(indexed, query="cloak displacement illusion").semantic is False
+    assert indexed.search.build().ready
+    result = ask(indexed, query="cloak displacement illusion", mode="semantic", limit=50)
+    cloaks = [h for h in result.hits if h.ref == "magic-items/cloak-of-displacement"]
+    assert result.semantic and [h.pack for h in cloaks] == ["srd-2024"]
