@@ -112,6 +112,9 @@ def create_server(base: Settings, on_initialized: Callable[[], None] | None = No
             )
             ls.app = App(settings)
             ls.app.start()
+            # filter attributes now (milliseconds, only for new entries), not in a first search
+            # racing the background indexer for the same work
+            ls.app.search.ensure_attributes()
         except D5eError as exc:
             raise JsonRpcException(exc.message, exc.code, exc.data) from exc
 
