@@ -51,6 +51,10 @@ test: setup editors
 
 bench: setup
 	$(BIN)/python bench/rpc.py
+	$(BIN)/python bench/search.py
+
+quality: setup
+	$(BIN)/python bench/quality.py -v
 
 clean:
 	rm -rf $(VENV) build *.egg-info $(VSCODE)/node_modules $(VSCODE)/out

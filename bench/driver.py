@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 from pathlib import Path
+from typing import Any
 
 from d5e_daemon.client import Daemon, RpcError
 
-__all__ = ["Daemon", "RpcError", "machine", "percentile", "row", "summary"]
+__all__ = ["Daemon", "RpcError", "machine", "percentile", "row", "save", "summary"]
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -20,6 +22,13 @@ def summary(values: list[float]) -> dict[str, float]:
         "max": max(values),
         "n": len(values),
     }
+
+
+def save(path: Path | None, figures: dict[str, Any]) -> None:
+    """Write the figures as JSON when `--json PATH` was given."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(figures, indent=2))
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from driver import Daemon, machine, row, summary
+from driver import Daemon, machine, row, save, summary
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "lookup-dev.jsonl"
 LOOKUPS = [
@@ -111,9 +111,7 @@ def main() -> int:
         f"name matching on {args.eval.name} (n={n['n']}): "
         f"recall@1 {n['recall@1']:.3f}, recall@5 {n['recall@5']:.3f}"
     )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2))
+    save(args.json, figures)
     return 0
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import apsw
 
@@ -21,6 +21,9 @@ from .errors import PackError
 from .plugins import Plugins, get_plugins
 from .records import Entry, LoadedPack, PackSource
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .index import SearchIndex
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,6 +54,13 @@ class App:
     @property
     def profile(self) -> str:
         return self.settings.profile
+
+    @cached_property
+    def search(self) -> SearchIndex:
+        """The search index (attributes, vectors, the embedding model), made on first use."""
+        from .index import SearchIndex
+
+        return SearchIndex(self)
 
     def render(self, entry: Entry, purpose: str) -> str:
         return self.plugins.render(entry, purpose)

@@ -8,7 +8,9 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ import apsw
 import msgspec
 
 from . import __version__, db, workspace
-from .errors import D5eError, DatabaseError, PackError
+from .errors import D5eError, DatabaseError, InvalidParams, PackError
 from .settings import Settings, build, from_env
 
 log = logging.getLogger("d5e")
@@ -31,6 +33,12 @@ def _console() -> Any:
     from rich.console import Console
 
     return Console(highlight=False, soft_wrap=False)
+
+
+def _console_err() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
 
 
 def _print_json(value: Any) -> None:
@@ -159,6 +167,11 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         console.print(f"  license: {p.license or 'unknown'}")
         if p.attribution:
             console.print(f"  [dim]{p.attribution}[/dim]")
+    if result.index is not None:
+        idx = result.index
+        state = "ready" if idx.ready else f"{idx.indexed} of {idx.entries} entries indexed"
+        hint = "" if idx.ready else " (run `d5e index`, or let `d5e serve` do it)"
+        console.print(f"\nsearch index: {state}{hint}\n  [dim]model {idx.model}[/dim]")
     for name, why in result.failed_plugins.items():
         console.print(f"[red]plugin {name} skipped: {why}[/red]")
     for warning in result.warnings:
@@ -218,6 +231,176 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
                 f"{f['message']}\n"
             )
     return 1 if any(f["severity"] in ("error", "warning") for f in found) else 0
+
+
+def _number(text: str) -> int | float | None:
+    """`3` → 3, `0.25` or `1/4` → 0.25, anything else → None."""
+    text = text.strip()
+    if re.fullmatch(r"\d+/[1-9]\d*", text):
+        top, bottom = text.split("/")
+        return int(top) / int(bottom)
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return None
+
+
+def _filter_value(text: str) -> Any:
+    """`3` → 3, `5..8` → {"min": 5, "max": 8} (either end optional), `true` → True,
+    `wizard,bard` → any of them, anything else as text."""
+    low, dots, high = text.partition("..")
+    if dots:
+        ends = (("min", low), ("max", high))
+        return {k: v if _number(v) is None else _number(v) for k, v in ends if v.strip()}
+    if text.lower() in ("true", "yes", "false", "no"):
+        return text.lower() in ("true", "yes")
+    if "," in text:
+        return [_filter_value(part.strip()) for part in text.split(",") if part.strip()]
+    number = _number(text)
+    return text if number is None else number
+
+
+def _filters(pairs: Sequence[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for pair in pairs:
+        name, eq, value = pair.partition("=")
+        if not eq or not name.strip():
+            raise InvalidParams(f"--filter takes NAME=VALUE (e.g. level=3, cr=5..8), not {pair!r}")
+        found[name.strip()] = _filter_value(value.strip())
+    return found
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from .features.search import search
+    from .protocol import SearchParams, decode
+
+    raw = {
+        "query": " ".join(args.query),
+        "collections": args.collection or [],
+        "packs": args.pack or [],
+        "edition": args.edition_filter,
+        "filters": _filters(args.filter or []),
+        "limit": args.limit,
+        "offset": args.offset,
+        "mode": args.mode,
+    }
+    params = decode({k: v for k, v in raw.items() if v is not None}, SearchParams)
+    app = _open(settings)
+    try:
+        if params.mode != "keyword" and params.query.strip() and app.search.vectors_ready():
+            app.search.embedder.load()
+        result = search(app, params)
+        ready = app.search.vectors_ready()
+    finally:
+        app.close()
+    if args.json:
+        _print_json(result)
+        return 0
+    if params.query.strip() and params.mode == "hybrid" and not ready:
+        sys.stderr.write(
+            "d5e: the semantic index is not built yet: keyword results only (run `d5e index`)\n"
+        )
+    if not result.hits:
+        sys.stderr.write("no matches\n")
+        return 0
+    console = _console()
+    for rank, hit in enumerate(result.hits, params.offset + 1):
+        console.print(
+            f"[bold]{rank:>3}. {hit.name}[/bold]  [cyan]{hit.pack}:{hit.ref}[/cyan]"
+            + (f"  [dim]{hit.score:.3f}[/dim]" if params.query.strip() else "")
+        )
+        console.print(_snippet_text(hit.snippet))
+    return 0
+
+
+def _snippet_text(snippet: str) -> Any:
+    """The snippet on one line, dim, its `**matched**` words bold."""
+    from rich.text import Text
+
+    text = Text("     ", style="dim")
+    for i, part in enumerate(" ".join(snippet.split()).split("**")):
+        text.append(part, style="bold" if i % 2 else "dim")
+    return text
+
+
+def cmd_filters(args: argparse.Namespace, settings: Settings) -> int:
+    from .features.search import search_filters
+    from .protocol import SearchFiltersParams
+
+    app = _open(settings)
+    try:
+        result = search_filters(app, SearchFiltersParams(collections=args.collection or []))
+    finally:
+        app.close()
+    if args.json:
+        _print_json(result)
+        return 0
+    console = _console()
+    for f in result.filters:
+        values = ", ".join(str(v) for v in f.values[:30]) + (" …" if len(f.values) > 30 else "")
+        console.print(
+            f"[bold]{f.name}[/bold] ({f.type}; {', '.join(f.collections)}): {f.description}"
+        )
+        console.print(f"  [dim]{values}[/dim]")
+    return 0
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    app = _open(settings)
+    console = _console()
+    started = time.perf_counter()
+    try:
+        with Progress(
+            TextColumn("indexing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("entries"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=_console_err(),
+            transient=False,
+        ) as bar:
+            task = bar.add_task("index", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            state = app.search.build(progress=progress)
+    except KeyboardInterrupt:
+        app.search.stop()
+        sys.stderr.write("d5e: interrupted; `d5e index` resumes where it stopped\n")
+        return 130
+    finally:
+        app.close()
+    elapsed = time.perf_counter() - started
+    if args.json:
+        _print_json(
+            {
+                "entries": state.entries,
+                "indexed": state.indexed,
+                "ready": state.ready,
+                "model": state.model,
+                "seconds": round(elapsed, 2),
+            }
+        )
+        return 0
+    console.print(
+        f"search index: {state.indexed} of {state.entries} entries of profile "
+        f"{app.profile} indexed ({'ready' if state.ready else 'incomplete'}) in {elapsed:.1f} s"
+    )
+    return 0
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -530,6 +713,35 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_check)
+
+    p = sub.add_parser(
+        "search", parents=[common], help="search by meaning and keywords, or list by filters"
+    )
+    p.add_argument("query", nargs="*", help="words or a sentence (may be empty with --filter)")
+    p.add_argument("--collection", action="append", help="only this collection (repeatable)")
+    p.add_argument("--pack", action="append", help="only this pack (repeatable)")
+    p.add_argument("--in-edition", dest="edition_filter", help="only packs of this edition")
+    p.add_argument(
+        "--filter",
+        "-f",
+        action="append",
+        metavar="NAME=VALUE",
+        help="level=3, school=evocation, cr=5..8, class=wizard,bard, ritual=true",
+    )
+    p.add_argument("--limit", type=int)
+    p.add_argument("--offset", type=int)
+    p.add_argument("--mode", choices=["hybrid", "keyword", "semantic"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_search)
+
+    p = sub.add_parser("filters", parents=[common], help="the search filters and their values")
+    p.add_argument("--collection", action="append")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_filters)
+
+    p = sub.add_parser("index", parents=[common], help="build the semantic search index now")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_index)
 
     p = sub.add_parser("db", parents=[common], help="database migrations")
     p.add_argument("action", choices=["check", "migrate", "rollback"])

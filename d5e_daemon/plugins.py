@@ -24,6 +24,7 @@ DEFAULT_PLUGINS = (
     "d5e_daemon.default_plugins.fallback",
     "d5e_daemon.default_plugins.cards",
     "d5e_daemon.default_plugins.folder",
+    "d5e_daemon.default_plugins.index_text",
 )
 
 

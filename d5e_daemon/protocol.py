@@ -7,7 +7,7 @@ as `-32602` with msgspec's message, which names the JSON path (`... - at $.limit
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta
@@ -33,6 +33,8 @@ PACKS_CHANGED = "d5e/packsChanged"
 """Notification, both ways. The daemon sends `{packs: [ids], warnings: [...]}` to its client after
 any change of packs (so editors refresh); a client may send it to the daemon after changing packs
 by other means (the CLI), and the daemon re-reads its profile and re-publishes diagnostics."""
+SEARCH = "d5e/search"
+SEARCH_FILTERS = "d5e/search/filters"
 
 # Names are short; anything longer is a mistake or an attack, refused with the field's path.
 Text = Annotated[str, Meta(max_length=1000)]
@@ -138,6 +140,69 @@ class CompleteResult(Base):
     items: list[CompletionItem]
 
 
+# -- d5e/search -------------------------------------------------------------------------------
+
+# A query is a sentence or a paragraph; 100 KB of text is refused with its path, not searched.
+Query = Annotated[str, Meta(max_length=2000)]
+Offset = Annotated[int, Meta(ge=0, le=10_000)]
+
+
+class Range(Base):
+    """A number range for a filter: `{"min": 5, "max": 8}`; either end may be left out."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+FilterValue = str | int | float | bool | Range | list[str | int | float]
+
+
+class SearchParams(Params):
+    query: Query = ""
+    """Words or a sentence; may be empty when `filters`, `collections`, `packs` or `edition`
+    are given (then the matching entries are listed by name)."""
+    collections: list[CollectionName] = []
+    packs: list[PackId] = []
+    edition: Annotated[str, Meta(max_length=16)] | None = None
+    filters: dict[Annotated[str, Meta(max_length=64)], FilterValue] = {}
+    """`{"level": 3, "school": "evocation"}`, `{"cr": {"min": 5, "max": 8}, "type": "undead"}`;
+    a list means any of its values. `d5e/search/filters` lists them."""
+    limit: Limit = 20
+    offset: Offset = 0
+    mode: Literal["hybrid", "keyword", "semantic"] = "hybrid"
+
+
+class SearchHit(EntryRef):
+    score: float
+    snippet: str
+    """A short excerpt showing why it matched (matched words in `**bold**`)."""
+
+
+class SearchResult(Base):
+    hits: list[SearchHit]
+    semantic: bool
+    """True when vectors took part in the ranking (false: keywords only, or a listing)."""
+
+
+class SearchFiltersParams(Params):
+    collections: list[CollectionName] = []
+
+
+class FilterInfo(Base):
+    name: str
+    type: Literal["number", "text", "bool"]
+    """`number` takes a number or `{"min", "max"}`; `text` a string or a list of strings
+    (any of them); `bool` true or false."""
+    collections: list[str]
+    description: str
+    values: list[str | float | int | bool]
+    """Values found among the current profile's entries."""
+
+
+class SearchFiltersResult(Base):
+    filters: list[FilterInfo]
+
+
 # -- d5e/status -------------------------------------------------------------------------------
 
 
@@ -159,6 +224,20 @@ class PackStatus(Base):
     priority: int | None
 
 
+class IndexStatus(Base):
+    entries: int
+    """Entries of the profile that get vectors."""
+    indexed: int
+    """Of those, the ones with up-to-date vectors."""
+    ready: bool
+    """Semantic search is available (every entry indexed)."""
+    running: bool
+    """An indexing run is under way in this process."""
+    model: str
+    model_loaded: bool
+    pending_other_profiles: int = 0
+
+
 class StatusResult(Base):
     version: str
     database: str
@@ -170,6 +249,8 @@ class StatusResult(Base):
     """Entries visible in the profile (winners only)."""
     failed_plugins: dict[str, str] = {}
     warnings: list[str] = []
+    index: IndexStatus | None = None
+    """The search index of the profile (None when the database cannot tell)."""
 
 
 # -- d5e/document: the read-only `d5e:` documents editors open (go to definition) -------------

@@ -763,3 +763,425 @@ def winner_names(
             (profile_id, json.dumps(list(collections))),
         )
     ]
+
+
+# -- search index: attributes, passages, vectors -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexTodo:
+    """An entry whose attributes or vectors are not (or no longer) up to date."""
+
+    row: EntryRow
+    content_hash: str
+
+    @property
+    def id(self) -> int:
+        return self.row.id
+
+    def entry(self) -> Entry:
+        return self.row.entry()
+
+
+_TODO_COLUMNS = f"{_ENTRY_COLUMNS}, NULL, e.content_hash"
+
+
+def _todos(cursor: Iterable[Sequence[Any]]) -> list[IndexTodo]:
+    return [IndexTodo(EntryRow(*row[:-1]), row[-1]) for row in cursor]
+
+
+def attrs_todo(conn: apsw.Connection, key: str) -> list[IndexTodo]:
+    """Entries whose attributes were not extracted with the filter declarations `key`."""
+    return _todos(
+        conn.execute(
+            f"""
+            SELECT {_TODO_COLUMNS} FROM entry e LEFT JOIN entry_index ei ON ei.entry_id = e.id
+            WHERE ei.attrs IS NOT ?1 || ':' || e.content_hash
+            ORDER BY e.id
+            """,  # noqa: S608
+            (key,),
+        )
+    )
+
+
+def save_attrs(
+    conn: apsw.Connection, key: str, rows: Iterable[tuple[int, str, list[tuple[str, Any]]]]
+) -> None:
+    """Replace the attributes of entries: (entry id, content hash, [(filter, value)])."""
+    for entry_id, content_hash, attrs in rows:
+        conn.execute("DELETE FROM entry_attr WHERE entry_id = ?", (entry_id,))
+        conn.executemany(
+            "INSERT OR IGNORE INTO entry_attr (entry_id, name, value) VALUES (?, ?, ?)",
+            ((entry_id, name, value) for name, value in attrs),
+        )
+        conn.execute(
+            "INSERT INTO entry_index (entry_id, attrs) VALUES (?1, ?2 || ':' || ?3) "
+            "ON CONFLICT (entry_id) DO UPDATE SET attrs = excluded.attrs",
+            (entry_id, key, content_hash),
+        )
+
+
+_VECTOR_SCOPE = """
+    FROM entry e LEFT JOIN entry_index ei ON ei.entry_id = e.id
+    WHERE e.id IN (SELECT entry_id FROM resolved)
+      AND e.collection NOT IN (SELECT value FROM json_each(:skip))
+"""
+
+
+def vectors_todo(
+    conn: apsw.Connection, key: str, skip: Sequence[str], profile_id: str, limit: int
+) -> list[IndexTodo]:
+    """Up to `limit` searchable entries (winners in some profile) without vectors for `key`,
+    the current profile's first."""
+    return _todos(
+        conn.execute(
+            f"""
+            SELECT {_TODO_COLUMNS} {_VECTOR_SCOPE}
+              AND ei.vectors IS NOT :key || ':' || e.content_hash
+            ORDER BY e.id NOT IN (SELECT entry_id FROM resolved WHERE profile_id = :profile), e.id
+            LIMIT :limit
+            """,  # noqa: S608
+            {"key": key, "skip": json.dumps(list(skip)), "profile": profile_id, "limit": limit},
+        )
+    )
+
+
+@dataclass(frozen=True)
+class IndexCounts:
+    entries: int
+    """Entries of the profile that get vectors."""
+    indexed: int
+    """Of those, the ones whose vectors are up to date."""
+    pending_other: int
+    """Entries of other profiles still waiting for vectors."""
+
+
+def index_counts(
+    conn: apsw.Connection, key: str, skip: Sequence[str], profile_id: str
+) -> IndexCounts:
+    row = conn.execute(
+        f"""
+        SELECT count(*) FILTER (WHERE mine),
+               count(*) FILTER (WHERE mine AND done),
+               count(*) FILTER (WHERE NOT mine AND NOT done)
+        FROM (SELECT e.id IN (SELECT entry_id FROM resolved WHERE profile_id = :profile) AS mine,
+                     ei.vectors IS :key || ':' || e.content_hash AS done
+              {_VECTOR_SCOPE})
+        """,  # noqa: S608
+        {"key": key, "skip": json.dumps(list(skip)), "profile": profile_id},
+    ).fetchone()
+    assert row is not None
+    return IndexCounts(*(int(x or 0) for x in row))
+
+
+@dataclass(frozen=True)
+class NewPassage:
+    entry_id: int
+    ord: int
+    text_hash: str
+    text: str
+    vector: bytes
+
+
+def save_passages(
+    conn: apsw.Connection,
+    key: str,
+    model: str,
+    entries: Sequence[tuple[int, str]],
+    passages: Sequence[NewPassage],
+) -> None:
+    """Replace the passages and vectors of `entries` (id, content hash); call in a transaction."""
+    ids = json.dumps([entry_id for entry_id, _ in entries])
+    conn.execute(
+        "DELETE FROM passage_vec WHERE rowid IN "
+        "(SELECT id FROM passage WHERE entry_id IN (SELECT value FROM json_each(?)))",
+        (ids,),
+    )
+    conn.execute("DELETE FROM passage WHERE entry_id IN (SELECT value FROM json_each(?))", (ids,))
+    for p in passages:
+        conn.execute(
+            "INSERT INTO passage (entry_id, ord, model, text_hash, text) VALUES (?, ?, ?, ?, ?)",
+            (p.entry_id, p.ord, model, p.text_hash, p.text),
+        )
+        conn.execute(
+            "INSERT INTO passage_vec (rowid, embedding) VALUES (?, ?)",
+            (conn.last_insert_rowid(), p.vector),
+        )
+    conn.executemany(
+        "INSERT INTO entry_index (entry_id, vectors) VALUES (?1, ?2 || ':' || ?3) "
+        "ON CONFLICT (entry_id) DO UPDATE SET vectors = excluded.vectors",
+        ((entry_id, key, content_hash) for entry_id, content_hash in entries),
+    )
+
+
+# -- the vector cache (its own file, shared by every database of the user) ------------------------
+
+VECTOR_CACHE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS vector (
+    model     TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    PRIMARY KEY (model, text_hash)
+) STRICT, WITHOUT ROWID
+"""
+
+
+def cached_vectors(conn: apsw.Connection, model: str, hashes: Sequence[str]) -> dict[str, bytes]:
+    return {
+        h: bytes(v)
+        for h, v in conn.execute(
+            "SELECT text_hash, embedding FROM vector "
+            "WHERE model = ? AND text_hash IN (SELECT value FROM json_each(?))",
+            (model, json.dumps(list(hashes))),
+        )
+    }
+
+
+def cache_vectors(conn: apsw.Connection, model: str, vectors: dict[str, bytes]) -> None:
+    conn.executemany(
+        "INSERT OR IGNORE INTO vector (model, text_hash, embedding) VALUES (?, ?, ?)",
+        ((model, h, v) for h, v in vectors.items()),
+    )
+
+
+# -- search ---------------------------------------------------------------------------------------
+
+# Every search query is limited to the same entries: winners of the profile, in the asked
+# collections, packs and edition, having every asked attribute. `:filters` is a JSON array of
+# {"name", "min", "max"} (equality is min = max; several rows of one name mean any of them) and
+# `:nfilters` the number of distinct names; the entries having all of them are found through the
+# `entry_attr` primary key (name, value, entry_id), one range scan per condition.
+_SEARCH_SCOPE = """
+    JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
+    WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
+      AND (:packs = '[]' OR e.pack_id IN (SELECT value FROM json_each(:packs)))
+      AND (:edition IS NULL OR e.pack_id IN (SELECT id FROM pack WHERE edition = :edition))
+      AND (:nfilters = 0 OR e.id IN (
+            SELECT a.entry_id
+            FROM json_each(:filters) f
+            JOIN entry_attr a ON a.name = f.value ->> 'name'
+                             AND a.value BETWEEN f.value ->> 'min' AND f.value ->> 'max'
+            GROUP BY a.entry_id
+            HAVING count(DISTINCT a.name) = :nfilters))
+"""
+
+
+@dataclass(frozen=True)
+class SearchScope:
+    profile: str
+    collections: Sequence[str] = ()
+    packs: Sequence[str] = ()
+    edition: str | None = None
+    filters: Sequence[dict[str, Any]] = ()
+    """Conditions `{"name", "min", "max"}` (see `_SEARCH_SCOPE`)."""
+
+    @property
+    def restricted(self) -> bool:
+        """Anything beyond the profile's winners: collections, packs, edition or filters."""
+        return bool(self.collections or self.packs or self.edition or self.filters)
+
+    def args(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "collections": json.dumps(list(self.collections)),
+            "packs": json.dumps(list(self.packs)),
+            "edition": self.edition,
+            "filters": json.dumps(list(self.filters)),
+            "nfilters": len({f["name"] for f in self.filters}),
+        }
+
+
+BROWSE_SQL = f"""
+    SELECT e.id FROM entry e {_SEARCH_SCOPE}
+    ORDER BY e.norm_name, e.collection, e.pack_id
+    LIMIT :limit OFFSET :offset
+"""  # noqa: S608
+
+
+def browse(conn: apsw.Connection, scope: SearchScope, limit: int, offset: int) -> list[int]:
+    """Entries in scope by name: "all 3rd-level evocation spells"."""
+    args = scope.args() | {"limit": limit, "offset": offset}
+    return [entry_id for (entry_id,) in conn.execute(BROWSE_SQL, args)]
+
+
+KEYWORD_SQL = f"""
+    SELECT e.id, -bm25(entry_fts, :name_weight, 1.0), e.norm_name = :norm_name
+    FROM entry_fts JOIN entry e ON e.id = entry_fts.rowid {_SEARCH_SCOPE}
+      AND entry_fts MATCH :match
+    ORDER BY bm25(entry_fts, :name_weight, 1.0)
+    LIMIT :limit
+"""  # noqa: S608
+
+
+def keyword_hits(
+    conn: apsw.Connection,
+    scope: SearchScope,
+    match: str,
+    name_weight: float,
+    norm_name: str,
+    limit: int,
+) -> list[tuple[int, float, bool]]:
+    """(entry id, BM25 score (higher is better), whether its name is `norm_name`) for an FTS5
+    query built of quoted words."""
+    args = scope.args() | {
+        "match": match,
+        "name_weight": name_weight,
+        "norm_name": norm_name,
+        "limit": limit,
+    }
+    return [
+        (entry_id, float(score), bool(exact))
+        for entry_id, score, exact in conn.execute(KEYWORD_SQL, args)
+    ]
+
+
+SEMANTIC_SQL = f"""
+    SELECT p.entry_id, min(v.distance), p.id
+    FROM passage_vec v JOIN passage p ON p.id = v.rowid
+    WHERE v.embedding MATCH :vector AND k = :k
+      AND v.rowid IN (SELECT p2.id FROM passage p2 JOIN entry e ON e.id = p2.entry_id
+                      {_SEARCH_SCOPE} AND p2.model = :model)
+    GROUP BY p.entry_id
+    ORDER BY 2
+    LIMIT :limit
+"""  # noqa: S608
+
+
+# When every stored vector belongs to a winner of the profile and nothing else restricts the
+# search (the usual case: one profile), the KNN needs no list of allowed passages.
+SEMANTIC_ALL_SQL = """
+    SELECT p.entry_id, min(v.distance), p.id
+    FROM passage_vec v JOIN passage p ON p.id = v.rowid
+    WHERE v.embedding MATCH :vector AND k = :k
+    GROUP BY p.entry_id
+    ORDER BY 2
+    LIMIT :limit
+"""
+
+
+def data_version(conn: apsw.Connection) -> int:
+    """Changes whenever another connection commits to the database."""
+    row = conn.execute("PRAGMA data_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def entries_stamp(conn: apsw.Connection) -> tuple[int, int]:
+    """(count, highest id) of the entries: moves when entries are added or removed."""
+    row = conn.execute("SELECT count(*), coalesce(max(id), 0) FROM entry").fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def vectors_all_in_profile(conn: apsw.Connection, profile_id: str, model: str) -> bool:
+    """Every stored passage is of `model` and of a winner of the profile."""
+    row = conn.execute(
+        "SELECT NOT EXISTS (SELECT 1 FROM passage p WHERE p.model != ?1 OR p.entry_id NOT IN "
+        "(SELECT entry_id FROM resolved WHERE profile_id = ?2))",
+        (model, profile_id),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def semantic_hits(
+    conn: apsw.Connection,
+    scope: SearchScope,
+    vector: bytes,
+    model: str,
+    k: int,
+    limit: int,
+    *,
+    unrestricted: bool = False,
+) -> list[tuple[int, float, int]]:
+    """(entry id, cosine similarity of its best passage, that passage's id), best first: the
+    `k` nearest passages among the entries in scope, grouped by entry. `unrestricted`: the
+    caller knows that every vector is in scope (`vectors_all_in_profile`, no filters)."""
+    args = scope.args() | {"vector": vector, "model": model, "k": k, "limit": limit}
+    sql = SEMANTIC_ALL_SQL if unrestricted else SEMANTIC_SQL
+    return [
+        (entry_id, 1.0 - float(distance), passage_id)
+        for entry_id, distance, passage_id in conn.execute(sql, args)
+        if distance is not None  # a zero query vector has no direction: no neighbours
+    ]
+
+
+def keyword_snippets(conn: apsw.Connection, match: str, ids: Sequence[int]) -> dict[int, str]:
+    """FTS5 snippets of the body around the matched words, `**bold**`."""
+    return {
+        entry_id: text
+        for entry_id, text in conn.execute(
+            "SELECT rowid, snippet(entry_fts, 1, '**', '**', '…', 16) FROM entry_fts "
+            "WHERE entry_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))",
+            (match, json.dumps(list(ids))),
+        )
+    }
+
+
+# The tokenizer of `entry_fts` (schema/0001_init.sql), to turn query words into indexed terms.
+_FTS_TOKENIZER = ("porter", ["unicode61", "remove_diacritics", "2"])
+
+
+def index_terms(conn: apsw.Connection, words: Sequence[str]) -> list[str]:
+    """`words` as `entry_fts` indexes them (stemmed: "claws" → "claw"), each once."""
+    tokenize = conn.fts5_tokenizer(*_FTS_TOKENIZER)
+    terms = [
+        str(token)
+        for word in words
+        for token in tokenize(
+            word.encode(),
+            apsw.FTS5_TOKENIZE_QUERY,
+            None,
+            include_offsets=False,
+            include_colocated=False,
+        )
+    ]
+    return list(dict.fromkeys(terms))
+
+
+def term_spans(conn: apsw.Connection, text: bytes, terms: set[str]) -> list[tuple[int, int]]:
+    """Byte ranges of the words of `text` (UTF-8) that `entry_fts` would index as one of
+    `terms`: the same stemming as the search, for highlighting."""
+    tokenize = conn.fts5_tokenizer(*_FTS_TOKENIZER)
+    return [
+        (int(token[0]), int(token[1]))
+        for token in tokenize(text, apsw.FTS5_TOKENIZE_DOCUMENT, None, include_colocated=False)
+        if token[2] in terms  # type: ignore[misc]
+    ]
+
+
+def term_coverage(
+    conn: apsw.Connection, terms: Sequence[str], ids: Sequence[int]
+) -> dict[int, int]:
+    """How many of `terms` each entry of `ids` contains (in its name or text)."""
+    return {
+        entry_id: int(count)
+        for entry_id, count in conn.execute(
+            "SELECT doc, count(DISTINCT term) FROM entry_terms "
+            "WHERE term IN (SELECT value FROM json_each(?1)) "
+            "AND doc IN (SELECT value FROM json_each(?2)) GROUP BY doc",
+            (json.dumps(list(terms)), json.dumps(list(ids))),
+        )
+    }
+
+
+def passage_texts(conn: apsw.Connection, ids: Sequence[int]) -> dict[int, str]:
+    return {
+        pid: text
+        for pid, text in conn.execute(
+            "SELECT id, text FROM passage WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(ids)),),
+        )
+    }
+
+
+def filter_values(conn: apsw.Connection, profile_id: str) -> dict[str, list[Any]]:
+    """Every value each filter takes among the profile's winners, with how many entries."""
+    found: dict[str, list[Any]] = {}
+    for name, value in conn.execute(
+        """
+        SELECT a.name, a.value FROM entry_attr a
+        JOIN resolved r ON r.entry_id = a.entry_id AND r.profile_id = ?
+        GROUP BY a.name, a.value ORDER BY a.name, a.value
+        """,
+        (profile_id,),
+    ):
+        found.setdefault(name, []).append(value)
+    return found

@@ -38,6 +38,7 @@ from .features import markdown
 from .features import packs as pack_features
 from .features.complete import complete
 from .features.lookup import lookup
+from .features.search import search, search_filters
 from .features.status import status
 from .features.tags import Resolver, tag_for_entry
 from .settings import Settings, build
@@ -139,6 +140,8 @@ class D5eServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.known_state: tuple[Any, ...] = ()
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.indexer: Any = None
+        self.client_progress = False
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """A body that is not JSON (or nests too deep to parse) gets -32700 with id null."""
@@ -146,6 +149,7 @@ class D5eServer(LanguageServer):
             assert isinstance(self.protocol, D5eProtocol)
             self.protocol.send_error(None, PARSE_ERROR, f"parse error: {error}")
             return
+        log.error("%s", error, exc_info=error)  # pygls only shows it to the user
         super().report_server_error(error, source)
 
     def require_app(self) -> App:
@@ -378,11 +382,17 @@ def create_server(
         try:
             ls.app = App(ls.settings())
             ls.app.start()
+            # filter attributes now (milliseconds, only for new entries), not in a first search
+            # racing the background indexer for the same work
+            ls.app.search.ensure_attributes()
         except D5eError as exc:
             raise JsonRpcException(exc.message, exc.code, exc.data) from exc
         ls.known_state = ls.state()
         ls.resolver = Resolver(ls.app)
         ls.app.on_packs_changed(ls.packs_changed)
+
+        window = params.capabilities.window
+        ls.client_progress = bool(window and window.work_done_progress)
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: D5eServer, params: types.InitializedParams) -> None:
@@ -396,6 +406,13 @@ def create_server(
         if ls.on_initialized is not None:
             ls.on_initialized()
             ls.on_initialized = None
+        if ls.app is not None and ls.indexer is None:
+            from .background import BackgroundIndexer
+
+            ls.indexer = BackgroundIndexer(
+                ls.app, ls, asyncio.get_running_loop(), ls.client_progress
+            )
+            ls.indexer.schedule()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def did_change_watched_files(ls: D5eServer, params: types.DidChangeWatchedFilesParams) -> None:
@@ -418,6 +435,9 @@ def create_server(
         if ls.watcher is not None:
             ls.watcher.stop()
             ls.watcher = None
+        if ls.indexer is not None:
+            ls.indexer.stop()
+            ls.indexer = None
         if ls.app is not None:
             ls.app.close()
             ls.app = None
@@ -447,6 +467,8 @@ def create_server(
     _method(server, protocol.DOCUMENT, protocol.DocumentParams, markdown.document)
     _method(server, protocol.TAG_FOR, protocol.TagForParams, tag_for_entry)
     _register_prose_features(server)
+    _method(server, protocol.SEARCH, protocol.SearchParams, search)
+    _method(server, protocol.SEARCH_FILTERS, protocol.SearchFiltersParams, search_filters)
     return server
 
 

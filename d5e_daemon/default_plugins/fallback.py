@@ -25,6 +25,16 @@ def describe(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def singular(collection: str) -> str:
+    """`magic-items` → `magic item`, `classes` → `class`, `species` stays `species`."""
+    words = collection.replace("-", " ")
+    if words.endswith("species"):
+        return words
+    if words.endswith(("sses", "shes", "ches")):
+        return words[:-2]
+    return words[:-1] if words.endswith("s") else words
+
+
 def label(key: str) -> str:
     return key.replace("_", " ").capitalize()
 
@@ -55,7 +65,8 @@ def render_text(entry: Entry, purpose: str) -> str | None:
     if purpose == "markdown":
         return generic_markdown(entry)
     if purpose == "detail":
-        return entry.collection.replace("-", " ").rstrip("s")
+        return singular(entry.collection)
     if purpose == "index":
-        return f"{entry.name}\n{flatten(entry.data)}"
+        # first line "Name: kind", the header the indexer repeats on every passage
+        return f"{entry.name}: {singular(entry.collection)}\n{flatten(entry.data)}"
     return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import __version__, queries
 from ..app import App
-from ..protocol import PackStatus, StatusParams, StatusResult
+from ..protocol import IndexStatus, PackStatus, StatusParams, StatusResult
 
 
 def status(app: App, params: StatusParams | None = None) -> StatusResult:
@@ -27,6 +27,7 @@ def status(app: App, params: StatusParams | None = None) -> StatusResult:
         for row in queries.installed_packs(conn)
     ]
     schema_version = conn.execute("PRAGMA user_version").fetchone()
+    state = app.search.state()
     return StatusResult(
         version=__version__,
         database=str(app.db_path),
@@ -37,4 +38,13 @@ def status(app: App, params: StatusParams | None = None) -> StatusResult:
         entries=queries.resolved_count(conn, app.profile),
         failed_plugins=dict(app.plugins.failed),
         warnings=[*app.warnings, *app.tie_warnings],
+        index=IndexStatus(
+            entries=state.entries,
+            indexed=state.indexed,
+            ready=state.ready,
+            running=state.running,
+            model=state.model,
+            model_loaded=state.model_loaded,
+            pending_other_profiles=state.pending_other,
+        ),
     )

@@ -1,0 +1,260 @@
+"""Built-in `render_text(entry, "index")`: the text an entry is searched by (keywords and vectors).
+
+It leads with what the entry is and does, in the words players use (`3rd-level evocation spell`,
+`CR 3 monstrosity`, `d12 hit die`, `requires attunement`), then the description. Numbers that
+only a stat block reads (ability scores, hit points, costs) are left out: they match nothing a
+writer asks and dilute the meaning of the rest. The first line is a short header,
+`Name: kind`, which the indexer repeats at the start of every passage of a long entry so that a
+passage about a monster's Claws still says whose claws they are.
+
+Collections without a renderer here get `fallback.py`'s (name and every text field).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from ..hookspecs import hookimpl
+from ..records import Entry
+from .cards import (
+    _cr,
+    _equipment_kind,
+    _list,
+    _magic_item_parts,
+    _spell_components,
+    _spell_duration,
+    _spell_kind,
+    _spell_range,
+    _text,
+    _weapon_damage,
+)
+from .fallback import describe, paragraphs, singular
+
+_MARKUP = re.compile(r"[#*_|`]+|^\s*[-:]{3,}\s*$", re.MULTILINE)
+_SPACES = re.compile(r"[ \t]+")
+
+
+def plain(text: str) -> str:
+    """Markdown to the words a reader sees: no `#`, `**`, table bars or rule lines."""
+    lines = (_SPACES.sub(" ", _MARKUP.sub(" ", line)).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _doc(header: str, facts: list[str], body: list[str]) -> str:
+    """`header` on the first line, then the facts as one sentence, then the body paragraphs."""
+    lead = ". ".join(f.rstrip(".") for f in facts if f) + ("." if any(facts) else "")
+    return "\n".join(p for p in (header, lead, *(plain(b) for b in body)) if p.strip()) + "\n"
+
+
+def _blocks(items: Any) -> list[str]:
+    """Traits or actions as `Name: description` paragraphs."""
+    out = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            name = describe(item.get("name")).strip().rstrip(".")
+            desc = " ".join(_text(item.get("desc")))
+            out.append(f"{name}: {desc}" if name else desc)
+    return out
+
+
+_ABILITY_NAMES = {
+    "STR": "Strength",
+    "DEX": "Dexterity",
+    "CON": "Constitution",
+    "INT": "Intelligence",
+    "WIS": "Wisdom",
+    "CHA": "Charisma",
+}
+
+
+def _abilities(value: Any) -> str:
+    """`[{"name": "DEX"}, {"name": "INT"}]` → `Dexterity, Intelligence`."""
+    names = [describe(v) for v in value] if isinstance(value, list) else [describe(value)]
+    return ", ".join(_ABILITY_NAMES.get(n.upper(), n) for n in names if n)
+
+
+def _saving_throw(data: dict[str, Any]) -> str:
+    dc = data.get("dc")
+    if not isinstance(dc, dict):
+        return ""
+    ability = _abilities(dc.get("dc_type"))
+    success = describe(dc.get("dc_success"))
+    return f"{ability} saving throw" + (" for half damage" if success == "half" else "")
+
+
+def _spell_damage(data: dict[str, Any]) -> str:
+    damage = data.get("damage")
+    if not isinstance(damage, dict):
+        return ""
+    kind = describe(damage.get("damage_type")).lower()
+    for key in ("damage_at_slot_level", "damage_at_character_level"):
+        table = damage.get(key)
+        if isinstance(table, dict) and table:
+            return f"{next(iter(table.values()))} {kind} damage".strip()
+    return f"{kind} damage" if kind else ""
+
+
+def spell(entry: Entry) -> str:
+    data = entry.data
+    classes = describe(data.get("classes"))
+    kind = _spell_kind(data).replace(" (ritual)", "")
+    kind = kind if kind.lower().endswith(("cantrip", "spell")) else f"{kind} spell"
+    header = f"{entry.name}: {kind}" + (f" of {classes}" if classes else "")
+    facts = [
+        "ritual" if data.get("ritual") is True else "",
+        _spell_damage(data),
+        _saving_throw(data),
+        f"range {_spell_range(data)}" if _spell_range(data) else "",
+        f"casting time {describe(data.get('casting_time'))}" if data.get("casting_time") else "",
+        _spell_duration(data),
+        f"components {_spell_components(data)}" if data.get("components") else "",
+    ]
+    higher = _text(data.get("higher_level"))
+    body = paragraphs(data) + ([f"At higher levels: {' '.join(higher)}"] if higher else [])
+    return _doc(header, facts, body)
+
+
+def _speeds(value: Any) -> str:
+    if not isinstance(value, dict):
+        return ""
+    modes = {"fly": "flies", "swim": "swims", "climb": "climbs", "burrow": "burrows"}
+    return ", ".join(modes[m] for m in value if m in modes)
+
+
+_MONSTER_LISTS = (
+    ("damage_immunities", "immune to {} damage"),
+    ("damage_resistances", "resists {} damage"),
+    ("damage_vulnerabilities", "vulnerable to {} damage"),
+    ("condition_immunities", "cannot be {}"),
+)
+
+
+def monster(entry: Entry) -> str:
+    data = entry.data
+    kind = " ".join(describe(data.get(k)) for k in ("size", "type") if describe(data.get(k)))
+    subtype = describe(data.get("subtype"))
+    cr = f"CR {_cr(data['challenge_rating'])}" if data.get("challenge_rating") is not None else ""
+    header = f"{entry.name}: {' '.join(p for p in (cr, kind.lower()) if p)}"
+    header += f" ({subtype})" if subtype else ""
+    facts = [describe(data.get("alignment")), _speeds(data.get("speed"))]
+    for key, template in _MONSTER_LISTS:
+        listed = _list(data.get(key), lower=key == "condition_immunities")
+        facts.append(template.format(listed) if listed else "")
+    languages = describe(data.get("languages"))
+    facts.append(f"languages {languages}" if languages else "")
+    body = paragraphs(data) + _blocks(data.get("special_abilities"))
+    for key, title in (
+        ("actions", ""),
+        ("bonus_actions", "Bonus action "),
+        ("reactions", "Reaction "),
+        ("legendary_actions", "Legendary action "),
+    ):
+        body += [title + block for block in _blocks(data.get(key))]
+    return _doc(header, facts, body)
+
+
+def magic_item(entry: Entry) -> str:
+    kind, body = _magic_item_parts(entry.data)
+    kind = kind[:1].lower() + kind[1:]
+    return _doc(f"{entry.name}: magic item, {kind}", [], body)
+
+
+def equipment(entry: Entry) -> str:
+    data = entry.data
+    kind = _equipment_kind(data)
+    facts = [
+        _weapon_damage(data) + " damage" if _weapon_damage(data) else "",
+        f"properties {describe(data.get('properties')).lower()}" if data.get("properties") else "",
+        "disadvantage on Stealth" if data.get("stealth_disadvantage") is True else "",
+    ]
+    body = paragraphs(data) + _text(data.get("special")) + _text(data.get("notes"))
+    return _doc(f"{entry.name}: {kind.lower()}", facts, body)
+
+
+def feature(entry: Entry) -> str:
+    data = entry.data
+    owner = describe(data.get("subclass")) or describe(data.get("class"))
+    cls = describe(data.get("class"))
+    if describe(data.get("subclass")) and cls:
+        owner = f"{owner} ({cls} subclass)"
+    level = data.get("level")
+    if isinstance(level, dict):  # 2024: a reference to the class level, "Barbarian 4"
+        facts = [f"gained at {describe(level)}"]
+    else:
+        facts = [f"{cls or 'class'} level {describe(level)}" if describe(level) else ""]
+    header = f"{entry.name}: {owner} class feature".strip()
+    return _doc(header, facts, paragraphs(data))
+
+
+def trait(entry: Entry) -> str:
+    data = entry.data
+    owners = describe(data.get("races") or data.get("species")) or describe(data.get("subraces"))
+    header = f"{entry.name}: racial trait" + (f" of {owners}" if owners else "")
+    return _doc(header, [], paragraphs(data))
+
+
+def condition(entry: Entry) -> str:
+    return _doc(f"{entry.name}: condition", [], paragraphs(entry.data))
+
+
+def rule_section(entry: Entry) -> str:
+    body = paragraphs(entry.data)
+    if body and body[0].lstrip("# ").strip() == entry.name:
+        body = body[1:]
+    lines = [line for para in body for line in para.split("\n")]
+    if lines and lines[0].lstrip("# ").strip() == entry.name:
+        lines = lines[1:]
+    return _doc(f"{entry.name}: rules", [], ["\n".join(lines)])
+
+
+def character_class(entry: Entry) -> str:
+    data = entry.data
+    saves = _abilities(data.get("saving_throws"))
+    listed = data.get("proficiencies")
+    listed = listed if isinstance(listed, list) else []
+    # saving throws are said above, in words
+    proficiencies = describe([p for p in listed if not describe(p).startswith("Saving Throw")])
+    facts = [
+        f"d{describe(data.get('hit_die'))} hit die" if data.get("hit_die") else "",
+        f"saving throws {saves}" if saves else "",
+        f"proficiencies {proficiencies}" if proficiencies else "",
+    ]
+    return _doc(f"{entry.name}: class", facts, paragraphs(data))
+
+
+def race(entry: Entry) -> str:
+    data = entry.data
+    facts = [
+        describe(data.get("size")),
+        f"speed {describe(data.get('speed'))} feet" if data.get("speed") else "",
+        f"traits {describe(data.get('traits'))}" if data.get("traits") else "",
+        f"languages {describe(data.get('languages'))}" if data.get("languages") else "",
+    ]
+    body = [describe(data.get(k)) for k in ("age", "alignment", "size_description")]
+    return _doc(f"{entry.name}: {singular(entry.collection)}", facts, paragraphs(data) + body)
+
+
+_INDEX: dict[str, Callable[[Entry], str]] = {
+    "spells": spell,
+    "monsters": monster,
+    "magic-items": magic_item,
+    "equipment": equipment,
+    "features": feature,
+    "traits": trait,
+    "conditions": condition,
+    "rule-sections": rule_section,
+    "classes": character_class,
+    "races": race,
+    "species": race,
+    "subraces": race,
+    "subspecies": race,
+}
+
+
+@hookimpl
+def render_text(entry: Entry, purpose: str) -> str | None:
+    if purpose == "index" and entry.collection in _INDEX:
+        return _INDEX[entry.collection](entry)
+    return None

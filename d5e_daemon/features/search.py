@@ -1,0 +1,304 @@
+"""`d5e/search`: hybrid retrieval (FTS5 BM25 + passage vectors), filters, browsing by attributes.
+
+- keyword: the query's words (stop words dropped), OR-ed, ranked by BM25 over the entry's name
+  and its text, the name weighing `NAME_WEIGHT` times more;
+- semantic: the query's vector against every passage in scope (sqlite-vec KNN, restricted inside
+  the query to the profile's winners and the filters), an entry scoring by its best passage;
+- hybrid (default): both lists fused by their standardised scores (each list's top
+  `FUSION_DEPTH` as z-scores, an entry missing from one list taking that list's lowest),
+  keywords weighing `KEYWORD_WEIGHT`, vectors the rest; plus `COVERAGE_WEIGHT` times the share
+  of the query's words the entry contains (coordination: BM25 alone lets one rare word outweigh
+  three common ones). Until the vectors are ready it answers from keywords and says
+  `semantic: false`.
+- A name typed in full puts that entry first in every mode but semantic.
+
+The constants were chosen on the dev set with `bench/quality.py` (see docs/benchmarks.md):
+z-score fusion beat reciprocal-rank fusion there, and names weighing 2× the body beat 10×
+(descriptive queries share words with names of unrelated entries: "body", "blade", "maze").
+
+With an empty query and some filter, the entries in scope are listed by name, paged.
+Filters, collections, packs and edition are applied inside each SQL query (see
+`queries._SEARCH_SCOPE`), never by cutting a top-k afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .. import filters, queries
+from ..app import App
+from ..errors import IndexNotReady, InvalidParams
+from ..protocol import (
+    FilterInfo,
+    Range,
+    SearchFiltersParams,
+    SearchFiltersResult,
+    SearchHit,
+    SearchParams,
+    SearchResult,
+)
+from ..text import normalize
+
+NAME_WEIGHT = 2.0
+KEYWORD_WEIGHT = 0.6
+COVERAGE_WEIGHT = 3.0
+FUSION_DEPTH = 50
+# Nearest passages asked of sqlite-vec per entry wanted: its top-k costs grow with k (400: 2.8 ms,
+# 100: 1.2 ms on 4,000 vectors); entries have 2 passages on average, and 2 or 3 per entry gave
+# the same dev-set figures.
+PASSAGES_PER_ENTRY = 2
+MAX_WORDS = 32
+SNIPPET_CHARS = 200
+
+# Words that say nothing about which entry is meant; dropped from the keyword query.
+STOP_WORDS = frozenset(
+    """
+    a an and are as at be by can do does for from has have how i if in into is it its me my of
+    on or so than that the their them then there these they this to was what when where which
+    who whose why will with you your
+    """.split()  # noqa: SIM905
+)
+
+
+# -- params -----------------------------------------------------------------------------------
+
+
+def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
+    """One filter's value as `{"name", "min", "max"}` conditions (several: any of them)."""
+    declared = filters.BY_NAME.get(name)
+    path = {"path": f"$.filters.{name}"}
+    if declared is None:
+        known = ", ".join(sorted(filters.BY_NAME))
+        raise InvalidParams(f"unknown filter {name!r}; the filters are: {known}", path)
+    values = value if isinstance(value, list) else [value]
+    conditions = []
+    for v in values:
+        if declared.kind == "number" and isinstance(v, Range):
+            low = v.min if v.min is not None else -1e308
+            high = v.max if v.max is not None else 1e308
+            conditions.append({"name": name, "min": low, "max": high})
+        elif declared.kind == "number" and isinstance(v, int | float) and not isinstance(v, bool):
+            conditions.append({"name": name, "min": v, "max": v})
+        elif declared.kind == "text" and isinstance(v, str):
+            text = v.strip().lower()
+            conditions.append({"name": name, "min": text, "max": text})
+        elif declared.kind == "bool" and isinstance(v, bool):
+            conditions.append({"name": name, "min": int(v), "max": int(v)})
+        else:
+            expected = {
+                "number": 'a number or {"min": …, "max": …}',
+                "text": "a string or a list of strings",
+                "bool": "true or false",
+            }[declared.kind]
+            raise InvalidParams(f"filter {name!r} takes {expected}, not {v!r}", path)
+    return conditions
+
+
+def _scope(app: App, params: SearchParams) -> queries.SearchScope:
+    conditions = [c for name, v in params.filters.items() for c in _conditions(name, v)]
+    return queries.SearchScope(
+        profile=app.profile,
+        collections=params.collections,
+        packs=params.packs,
+        edition=params.edition,
+        filters=conditions,
+    )
+
+
+def _words(text: str) -> list[str]:
+    """The words of a query that say what is meant: normalised, stop words dropped, once each."""
+    words = [w for w in normalize(text).split() if w not in STOP_WORDS]
+    return list(dict.fromkeys(words))[:MAX_WORDS]
+
+
+def keyword_query(text: str) -> str:
+    """The FTS5 query for `text`: its words, stop words dropped, each quoted, OR-ed."""
+    return " OR ".join(queries.fts_phrase(w) for w in _words(text))
+
+
+# -- ranking ----------------------------------------------------------------------------------
+
+
+def _standardised(scored: list[tuple[int, float]]) -> dict[int, float]:
+    """The top `FUSION_DEPTH` scores as z-scores: how far each stands out of its list."""
+    top = scored[:FUSION_DEPTH]
+    if len(top) < 2:
+        return {entry_id: 1.0 for entry_id, _ in top}
+    mean = sum(s for _, s in top) / len(top)
+    spread = math.sqrt(sum((s - mean) ** 2 for _, s in top) / len(top)) or 1.0
+    return {entry_id: (s - mean) / spread for entry_id, s in top}
+
+
+def fuse(
+    keyword: list[tuple[int, float]],
+    semantic: list[tuple[int, float]],
+    coverage: Callable[[list[int]], dict[int, float]],
+) -> list[tuple[int, float]]:
+    """Both ranked lists (id, score) combined by weighted z-scores, plus the share of the
+    query's words each entry contains (`coverage(ids)`, 0 to 1); best first. An entry missing
+    from a list takes that list's lowest z-score."""
+    lists = [
+        (KEYWORD_WEIGHT, _standardised(keyword)),
+        (1 - KEYWORD_WEIGHT, _standardised(semantic)),
+    ]
+    lowest = [min(z.values(), default=0.0) for _, z in lists]
+    ids = sorted({entry_id for _, z in lists for entry_id in z})
+    shares = coverage(ids)
+    scores = {
+        entry_id: sum(w * z.get(entry_id, low) for (w, z), low in zip(lists, lowest, strict=True))
+        + COVERAGE_WEIGHT * shares.get(entry_id, 0.0)
+        for entry_id in ids
+    }
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def _passage_snippet(app: App, text: str, terms: set[str]) -> str:
+    """About `SNIPPET_CHARS` of a passage (without its header line), around the most query
+    words, those in `**bold**`."""
+    body = re.sub(r"\s+", " ", text.partition("\n")[2] or text).strip().encode()
+    spans = queries.term_spans(app.conn, body, terms) if terms else []
+    width = SNIPPET_CHARS
+    starts = [max(0, s - 40) for s, _ in spans] or [0]
+    start = max(starts, key=lambda b: sum(b <= s < b + width for s, _ in spans))
+    if start:  # begin at a word
+        start = body.find(b" ", start) + 1 or start
+    end = min(len(body), start + width)
+    if end < len(body):
+        end = body.rfind(b" ", start, end) if body.rfind(b" ", start, end) > start else end
+    out, at = [], start
+    for s, e in spans:
+        if s >= start and e <= end:
+            out += [body[at:s], b"**", body[s:e], b"**"]
+            at = e
+    out.append(body[at:end])
+    snippet = b"".join(out).decode(errors="ignore").strip()
+    return ("…" if start else "") + snippet + ("…" if end < len(body) else "")
+
+
+def _hits(
+    app: App,
+    ranked: list[tuple[int, float]],
+    match: str,
+    best_passage: dict[int, int],
+    terms: set[str],
+) -> list[SearchHit]:
+    """The page's hits; the snippet is the best passage (semantic hits), else FTS5's snippet
+    of the entry's text, else (listings) the one-line detail."""
+    ids = [entry_id for entry_id, _ in ranked]
+    rows = {r.id: r for r in queries.rows_by_ids(app.conn, ids)}
+    keyword_only = [i for i in ids if i not in best_passage]
+    snippets = queries.keyword_snippets(app.conn, match, keyword_only) if match else {}
+    passages = queries.passage_texts(app.conn, [best_passage[i] for i in ids if i in best_passage])
+    hits = []
+    for entry_id, score in ranked:
+        row = rows[entry_id]
+        if entry_id in best_passage:
+            snippet = _passage_snippet(app, passages.get(best_passage[entry_id], ""), terms)
+        else:
+            snippet = snippets.get(entry_id, "") or app.render(row.entry(), "detail")
+        hits.append(
+            SearchHit(
+                ref=row.ref,
+                pack=row.pack,
+                name=row.name,
+                collection=row.collection,
+                score=round(score, 6),
+                snippet=snippet,
+            )
+        )
+    return hits
+
+
+def search(app: App, params: SearchParams) -> SearchResult:
+    scope = _scope(app, params)
+    index = app.search
+    index.ensure_attributes()
+    words = normalize(params.query)
+    if not words:  # blank, or only punctuation: nothing to search for
+        if not scope.restricted:
+            raise InvalidParams(
+                "empty query: give words to search for, or filters to list entries by",
+                {"path": "$.query"},
+            )
+        ids = queries.browse(app.conn, scope, params.limit, params.offset)
+        listed = [(i, 0.0) for i in ids]
+        return SearchResult(hits=_hits(app, listed, "", {}, set()), semantic=False)
+
+    wanted = params.offset + params.limit
+    pool = max(FUSION_DEPTH, wanted)
+    match = keyword_query(params.query)
+    keyword: list[tuple[int, float]] = []
+    named: set[int] = set()  # entries whose whole name is the query
+    if params.mode != "semantic" and match:
+        found = queries.keyword_hits(app.conn, scope, match, NAME_WEIGHT, words, pool)
+        keyword = [(entry_id, score) for entry_id, score, _ in found]
+        named = {entry_id for entry_id, _, exact in found if exact}
+
+    use_vectors = params.mode == "semantic" or (
+        params.mode == "hybrid" and index.semantic_available()
+    )
+    if params.mode == "semantic" and not index.vectors_ready():
+        state = index.state()
+        raise IndexNotReady(
+            f"the semantic index is not ready ({state.indexed} of {state.entries} entries "
+            "indexed); use mode hybrid or keyword, or wait (`d5e index`)",
+            {"indexed": state.indexed, "entries": state.entries},
+        )
+    semantic: list[tuple[int, float, int]] = []
+    if use_vectors:
+        (vector,) = index.embedder.embed([params.query])
+        unrestricted = not scope.restricted and index.vectors_all_in_profile()
+        semantic = queries.semantic_hits(
+            app.conn,
+            scope,
+            vector,
+            index.embedder.model_id,
+            pool * PASSAGES_PER_ENTRY,
+            pool,
+            unrestricted=unrestricted,
+        )
+    best_passage = {entry_id: pid for entry_id, _, pid in semantic}
+    terms = queries.index_terms(app.conn, _words(params.query))
+
+    if params.mode == "keyword":
+        ranked = keyword
+    elif params.mode == "semantic":
+        ranked = [(entry_id, sim) for entry_id, sim, _ in semantic]
+    elif semantic:
+
+        def coverage(ids: list[int]) -> dict[int, float]:
+            found = queries.term_coverage(app.conn, terms, ids) if terms else {}
+            return {entry_id: n / len(terms) for entry_id, n in found.items()}
+
+        ranked = fuse(keyword, [(i, sim) for i, sim, _ in semantic], coverage)
+    else:
+        ranked = keyword
+    if named:  # a name typed in full means that entry, whatever else shares its words
+        ranked = [p for p in ranked if p[0] in named] + [p for p in ranked if p[0] not in named]
+    page = ranked[params.offset : wanted]
+    hits = _hits(app, page, match, best_passage, set(terms))
+    return SearchResult(hits=hits, semantic=use_vectors)
+
+
+def search_filters(app: App, params: SearchFiltersParams) -> SearchFiltersResult:
+    app.search.ensure_attributes()
+    values = queries.filter_values(app.conn, app.profile)
+    wanted = set(params.collections)
+    return SearchFiltersResult(
+        filters=[
+            FilterInfo(
+                name=f.name,
+                type=f.kind,
+                collections=list(f.collections),
+                description=f.doc,
+                values=[bool(v) for v in values.get(f.name, [])]
+                if f.kind == "bool"
+                else values.get(f.name, []),
+            )
+            for f in filters.FILTERS
+            if not wanted or wanted & set(f.collections)
+        ]
+    )

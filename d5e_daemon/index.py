@@ -1,0 +1,296 @@
+"""The search index: filter attributes and passage vectors of every searchable entry.
+
+Two phases, both incremental and resumable (each batch is its own transaction, and the state of
+every entry is kept in `entry_index` with the key of the work done):
+
+1. attributes (`entry_attr`, for filters): plain Python over every entry, milliseconds; done
+   before any search so browsing by attributes never waits for the model;
+2. vectors: each winner of some profile (in the collections that get vectors) is rendered
+   (`render_text(entry, "index")`), split into passages, and each passage embedded, unless the
+   vector cache (`$XDG_CACHE_HOME/d5e/vectors.sqlite3`, keyed by model and text hash, shared by
+   every database of the user) already has it. Entries of the current profile go first.
+
+An entry's vectors are keyed by the model id, the passage size and the renderers' version plus
+its content hash: a changed entry is embedded again, and another model re-embeds everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import apsw
+
+from . import __version__, db, filters, queries, text
+from .embed import Embedder, cache_dir, default_embedder
+from .passages import split
+
+if TYPE_CHECKING:
+    from .app import App
+
+log = logging.getLogger(__name__)
+
+# Collections left out of the vector index: tables of numbers by level and lists of item names,
+# which match any query loosely and rank above the entries a writer means (keywords still
+# find them).
+VECTOR_SKIP = ("levels", "equipment-categories")
+PASSAGE_TOKENS = 128
+ENTRIES_PER_BATCH = 64
+# Bump when the built-in index renderers change what they write.
+RENDER_VERSION = 2
+
+Progress = Callable[[int, int], None]
+"""`progress(done, total)` of the vector phase, called after each batch."""
+
+
+@dataclass(frozen=True)
+class IndexState:
+    entries: int
+    indexed: int
+    pending_other: int
+    model: str
+    model_loaded: bool
+    running: bool
+
+    @property
+    def ready(self) -> bool:
+        return self.indexed == self.entries
+
+
+class VectorCache:
+    """Vectors by (model, text hash) in a SQLite file of the user's cache directory."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or cache_dir() / "vectors.sqlite3"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = apsw.Connection(str(self.path))
+        self.conn.set_busy_timeout(db.BUSY_TIMEOUT_MS)
+        self.conn.pragma("journal_mode", "wal")
+        self.conn.execute(queries.VECTOR_CACHE_SCHEMA)
+
+    def get(self, model: str, hashes: list[str]) -> dict[str, bytes]:
+        return queries.cached_vectors(self.conn, model, hashes)
+
+    def put(self, model: str, vectors: dict[str, bytes]) -> None:
+        with db.transaction(self.conn):
+            queries.cache_vectors(self.conn, model, vectors)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _save(
+    conn: apsw.Connection,
+    key: str,
+    model: str,
+    entries: list[tuple[int, str]],
+    rows: list[queries.NewPassage],
+) -> None:
+    with db.transaction(conn):
+        queries.save_passages(conn, key, model, entries, rows)
+
+
+class SearchIndex:
+    """Builds and describes the index of one `App`'s database. One run at a time."""
+
+    def __init__(self, app: App, embedder: Embedder | None = None) -> None:
+        self.app = app
+        self.embedder = embedder or default_embedder()
+        self.passage_tokens = PASSAGE_TOKENS
+        self.skip = VECTOR_SKIP
+        self._run_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._loading = threading.Event()
+        self.running = False
+        self.background = False
+        """True in the daemon: a search never waits for the model to load, it starts loading
+        it and answers from keywords meanwhile."""
+        # What searches ask on every call, remembered with the database state it was read in:
+        # `PRAGMA data_version` (moves on any commit of another connection: the writer thread,
+        # another process) for what depends on the profile, the entries' count and last id for
+        # the attributes (which only new or removed entries change).
+        self._memo: dict[str, tuple[object, bool]] = {}
+        app.on_packs_changed(self._packs_changed)
+
+    def _packs_changed(self, pack_ids: list[str]) -> None:
+        self._memo.clear()
+
+    def _remembered(self, name: str, stamp: object, compute: Callable[[], bool]) -> bool:
+        memo = self._memo.get(name)
+        if memo is not None and memo[0] == stamp:
+            return memo[1]
+        value = compute()
+        self._memo[name] = (stamp, value)
+        return value
+
+    def _db_stamp(self) -> object:
+        return (self.app.profile, queries.data_version(self.app.conn))
+
+    def vectors_all_in_profile(self) -> bool:
+        """Every stored vector is a current one of a winner of the profile."""
+        model = self.embedder.model_id
+        return self._remembered(
+            "all_in_profile",
+            self._db_stamp(),
+            lambda: queries.vectors_all_in_profile(self.app.conn, self.app.profile, model),
+        )
+
+    def ensure_attributes(self) -> None:
+        """Make filter attributes current before a search (a quick check once done)."""
+        stamp = queries.entries_stamp(self.app.conn)
+        self._remembered("attributes", stamp, lambda: self.sync_attributes() >= 0)
+
+    def vectors_ready(self) -> bool:
+        """Every entry of the profile has current vectors."""
+        return self._remembered("ready", self._db_stamp(), lambda: self.state().ready)
+
+    def semantic_available(self) -> bool:
+        """Vectors ready and the model at hand (in the daemon: loaded, else loading begins)."""
+        if not self.vectors_ready():
+            return False
+        if self.embedder.loaded or not self.background:
+            return True
+        self.load_in_background()
+        return False
+
+    def load_in_background(self) -> None:
+        if not self.embedder.loaded and not self._loading.is_set():
+            self._loading.set()
+            threading.Thread(target=self._load_quietly, name="d5e-model", daemon=True).start()
+
+    def _load_quietly(self) -> None:
+        try:
+            self.embedder.load()
+        except Exception:
+            log.exception("the embedding model could not be loaded")
+        finally:
+            self._loading.clear()
+
+    @property
+    def key(self) -> str:
+        """What the vectors depend on besides the entry: model, passage size, renderers."""
+        plugins = ",".join(sorted(name for name, _ in self.app.plugins.pm.list_name_plugin()))
+        seed = f"{self.embedder.model_id}|{self.passage_tokens}|{RENDER_VERSION}|{__version__}"
+        return text.content_hash(f"{seed}|{plugins}")[:16]
+
+    def state(self, conn: apsw.Connection | None = None) -> IndexState:
+        counts = queries.index_counts(conn or self.app.conn, self.key, self.skip, self.app.profile)
+        return IndexState(
+            entries=counts.entries,
+            indexed=counts.indexed,
+            pending_other=counts.pending_other,
+            model=self.embedder.model_id,
+            model_loaded=self.embedder.loaded,
+            running=self.running,
+        )
+
+    def stop(self) -> None:
+        """Make a running `build` stop after its current batch, and later ones return at once
+        (until `resume`): for shutting down."""
+        self._stop.set()
+
+    def resume(self) -> None:
+        self._stop.clear()
+
+    # -- phase 1: attributes ---------------------------------------------------------------------
+
+    def sync_attributes(self, conn: apsw.Connection | None = None) -> int:
+        """Extract filter attributes of new or changed entries; return how many.
+
+        `conn` reads (default: the App's, for the main thread); writes go to the writer thread.
+        """
+        key = filters.version()
+        todo = queries.attrs_todo(conn or self.app.conn, key)
+        if not todo:
+            return 0
+        rows = []
+        for item in todo:
+            entry = item.entry()
+            attrs = filters.attributes(entry.collection, entry.data)
+            rows.append((item.id, item.content_hash, attrs))
+
+        def write(conn: apsw.Connection) -> None:
+            with db.transaction(conn):
+                queries.save_attrs(conn, key, rows)
+
+        self.app.db.write(write)
+        return len(todo)
+
+    # -- phase 2: vectors ------------------------------------------------------------------------
+
+    def build(self, progress: Progress | None = None) -> IndexState:
+        """Index what is missing, batch by batch; return the final state. Thread-safe: a second
+        caller waits for the running build and then finds nothing left to do."""
+        with self._run_lock:
+            conn = db.connect(self.app.db_path, migrate_now=False)
+            cache: VectorCache | None = None
+            try:
+                if not self._stop.is_set():
+                    self.running = True
+                    cache = VectorCache()
+                    self.sync_attributes(conn)
+                    self._build(conn, cache, progress)
+                self.running = False
+                return self.state(conn)
+            finally:
+                self.embedder.release()
+                self.running = False
+                self._memo.clear()
+                if cache is not None:
+                    cache.close()
+                conn.close()
+
+    def _build(self, conn: apsw.Connection, cache: VectorCache, progress: Progress | None) -> None:
+        key, model = self.key, self.embedder.model_id
+        counts = queries.index_counts(conn, key, self.skip, self.app.profile)
+        total = counts.entries - counts.indexed + counts.pending_other
+        done = 0
+        started = time.perf_counter()
+        if progress:
+            progress(0, total)
+        while not self._stop.is_set():
+            todo = queries.vectors_todo(conn, key, self.skip, self.app.profile, ENTRIES_PER_BATCH)
+            if not todo:
+                break
+            passages = self._passages(todo)
+            vectors = cache.get(model, [h for _, _, h, _ in passages])
+            missing = {h: t for _, _, h, t in passages if h not in vectors}
+            if missing:
+                fresh = self._embed(missing)
+                cache.put(model, fresh)
+                vectors.update(fresh)
+            rows = [
+                queries.NewPassage(eid, order, h, t, vectors[h]) for eid, order, h, t in passages
+            ]
+            entries = [(item.id, item.content_hash) for item in todo]
+
+            self.app.db.write(partial(_save, key=key, model=model, entries=entries, rows=rows))
+            done += len(todo)
+            if progress:
+                progress(min(done, total), total)
+        log.info("indexed %d entries in %.1f s", done, time.perf_counter() - started)
+
+    def _passages(self, todo: list[queries.IndexTodo]) -> list[tuple[int, int, str, str]]:
+        """(entry id, order, text hash, text) of every passage of the entries."""
+        out = []
+        for item in todo:
+            body = self.app.render(item.entry(), "index")
+            for order, passage in enumerate(
+                split(body, self.embedder.count_tokens, self.passage_tokens)
+            ):
+                out.append((item.id, order, text.content_hash(passage), passage))
+        return out
+
+    def _embed(self, texts: dict[str, str]) -> dict[str, bytes]:
+        """Embed in batches of similar lengths (little padding); keyed like `texts`."""
+        hashes = list(texts)
+        sizes = self.embedder.count_tokens([texts[h] for h in hashes])
+        ordered = [h for _, h in sorted(zip(sizes, hashes, strict=True))]
+        vectors = self.embedder.embed_many([texts[h] for h in ordered])
+        return dict(zip(ordered, vectors, strict=True))

@@ -1,0 +1,78 @@
+"""The built-in `render_text(entry, "index")`: what an entry is searched by."""
+
+from __future__ import annotations
+
+from d5e_daemon import Entry, queries
+from d5e_daemon.app import App
+
+
+def index_text(app: App, pack: str, collection: str, slug: str) -> list[str]:
+    row = queries.entry_in_pack(app.conn, pack, collection, slug)
+    assert row is not None
+    return app.render(row.entry(), "index").splitlines()
+
+
+def test_spells_lead_with_level_school_and_classes(app: App) -> None:
+    lines = index_text(app, "srd-2014", "spells", "fireball")
+    assert lines[0] == "Fireball: 3rd-level evocation spell of Sorcerer, Wizard"
+    assert "8d6 fire damage. Dexterity saving throw for half damage." in lines[1]
+    assert lines[2].startswith("A bright streak flashes")
+    cantrip = index_text(app, "srd-2014", "spells", "vicious-mockery")
+    assert cantrip[0] == "Vicious Mockery: Enchantment cantrip of Bard"
+
+
+def test_monsters_lead_with_cr_and_type_then_traits_and_actions(app: App) -> None:
+    lines = index_text(app, "srd-2014", "monsters", "ghoul")
+    assert lines[0] == "Ghoul: CR 1 medium undead"
+    assert "cannot be poisoned, charmed, exhaustion" in lines[1]
+    assert any(line.startswith("Claws: ") and "paralyzed" in line for line in lines)
+    text = "\n".join(lines)
+    assert "5d8" not in text and "passive" not in text  # stat-block numbers stay out
+    quarter = index_text(app, "srd-2014", "monsters", "goblin")
+    assert quarter[0] == "Goblin: CR 1/4 small humanoid (goblinoid)"
+
+
+def test_items_features_classes_and_others_say_what_they_are(app2024: App) -> None:
+    app = app2024
+    item = index_text(app, "srd-2014", "magic-items", "cloak-of-displacement")
+    assert item[0] == (
+        "Cloak of Displacement: magic item, wondrous item, rare (requires attunement)"
+    )
+    assert index_text(app, "srd-2014", "features", "sneak-attack")[:2] == [
+        "Sneak Attack: Rogue class feature",
+        "Rogue level 1.",
+    ]
+    assert index_text(app, "srd-2024", "features", "barbarian-ability-score-improvement")[1] == (
+        "gained at Barbarian 4."
+    )
+    rogue = index_text(app, "srd-2014", "classes", "rogue")
+    assert rogue[0] == "Rogue: class"
+    assert rogue[1].startswith("d8 hit die. saving throws Dexterity, Intelligence.")
+    assert "Saving Throw:" not in rogue[1]
+    assert index_text(app, "srd-2014", "traits", "trance")[0] == "Trance: racial trait of Elf"
+    assert index_text(app, "srd-2014", "conditions", "grappled")[0] == "Grappled: condition"
+    madness = index_text(app, "srd-2014", "rule-sections", "madness")
+    assert madness[0] == "Madness: rules" and not any("#" in line for line in madness)
+    assert index_text(app, "srd-2024", "species", "dragonborn")[0] == "Dragonborn: species"
+    # collections without a renderer of their own: the generic one, same first line
+    assert index_text(app, "srd-2014", "damage-types", "fire")[0] == "Fire: damage type"
+
+
+def test_every_srd_entry_renders_without_a_failing_plugin(app2024: App) -> None:
+    ids = [row[0] for row in app2024.conn.execute("SELECT id FROM entry")]
+    for row in queries.rows_by_ids(app2024.conn, ids):
+        text = app2024.render(row.entry(), "index")
+        assert text.splitlines()[0].startswith(f"{row.name}: "), row.qualified_ref
+    assert app2024.plugins.failed == {}
+
+
+def test_a_homebrew_record_with_few_fields_still_renders(app: App) -> None:
+    sparse = Entry(collection="monsters", slug="blob", name="Blob", data={"type": "ooze"})
+    assert app.render(sparse, "index") == "Blob: ooze\n"
+    odd = Entry(
+        collection="spells",
+        slug="odd",
+        name="Odd",
+        data={"level": "x", "classes": "Wizard", "desc": "One line.", "damage": 3},
+    )
+    assert app.render(odd, "index").splitlines()[0] == "Odd: Spell of Wizard"

@@ -1,0 +1,477 @@
+"""d5e/search in process, with the fake embedder: filters, browsing, modes, bad input, winners,
+and the index (incremental, cached across databases, resumable). The real model: test_embed.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import apsw
+import pytest
+
+from d5e_daemon import queries
+from d5e_daemon.app import App
+from d5e_daemon.embed import FakeEmbedder
+from d5e_daemon.errors import IndexNotReady, InvalidParams
+from d5e_daemon.features.search import keyword_query, search, search_filters
+from d5e_daemon.index import SearchIndex
+from d5e_daemon.passages import split
+from d5e_daemon.plugins import get_plugins
+from d5e_daemon.protocol import SearchFiltersParams, SearchParams, decode
+from d5e_daemon.settings import build
+
+from .brew import BREW, ENTRIES, BrewPlugin
+from .conftest import make_app
+
+
+def ask(app: App, **params: Any) -> Any:
+    return search(app, decode(params, SearchParams))
+
+
+def srd_rows(app: App, collection: str) -> list[tuple[str, dict[str, Any]]]:
+    """(ref, data) of the profile's winners in a collection, straight from the database."""
+    return [
+        (f"{collection}/{slug}", json.loads(data))
+        for slug, data in app.conn.execute(
+            "SELECT e.slug, e.data FROM entry e JOIN resolved r ON r.entry_id = e.id "
+            "AND r.profile_id = ? WHERE e.collection = ?",
+            (app.profile, collection),
+        )
+    ]
+
+
+@pytest.fixture(scope="session")
+def indexed_template(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The SRD database with its search index built by the fake embedder."""
+    path = tmp_path_factory.mktemp("indexed") / "d5e.sqlite3"
+    shutil.copy(srd_template, path)
+    app = App(build({"db": str(path)}))
+    app.start()
+    app.search = SearchIndex(app, FakeEmbedder())
+    assert app.search.build().ready
+    app.close()
+    return path
+
+
+@pytest.fixture
+def indexed(indexed_template: Path, tmp_path: Path) -> Iterator[App]:
+    path = tmp_path / "indexed" / "d5e.sqlite3"
+    path.parent.mkdir()
+    shutil.copy(indexed_template, path)
+    app = make_app(path)
+    app.search = SearchIndex(app, FakeEmbedder())
+    yield app
+    app.close()
+
+
+# -- browsing by attributes -------------------------------------------------------------------
+
+
+def test_third_level_evocation_spells_are_listed_by_name(app: App) -> None:
+    result = ask(app, filters={"level": 3, "school": "Evocation"}, limit=100)
+    expected = sorted(
+        ref
+        for ref, data in srd_rows(app, "spells")
+        if data["level"] == 3 and data["school"]["name"] == "Evocation"
+    )
+    assert sorted(h.ref for h in result.hits) == expected
+    assert "spells/fireball" in expected and len(expected) >= 5
+    names = [h.name for h in result.hits]
+    assert names == sorted(names, key=str.lower)
+    assert result.semantic is False
+    assert all(h.snippet.startswith("3rd-level evocation") for h in result.hits)
+
+
+def test_undead_of_cr_5_to_8_match_case_insensitively(app: App) -> None:
+    result = ask(app, filters={"cr": {"min": 5, "max": 8}, "type": "UNDEAD"}, limit=100)
+    expected = {
+        ref
+        for ref, data in srd_rows(app, "monsters")
+        if data["type"] == "undead" and 5 <= data["challenge_rating"] <= 8
+    }
+    assert {h.ref for h in result.hits} == expected and expected
+
+
+def test_browsing_pages_through_the_whole_list(app: App) -> None:
+    everything = [h.ref for h in ask(app, filters={"level": 1}, limit=500).hits]
+    paged = []
+    for offset in range(0, len(everything), 7):
+        paged += [h.ref for h in ask(app, filters={"level": 1}, limit=7, offset=offset).hits]
+    assert paged == everything and len(everything) > 40
+
+
+def test_list_values_mean_any_of_them_and_booleans_filter(app: App) -> None:
+    hits = ask(app, filters={"class": ["bard", "Warlock"], "ritual": True}, limit=200).hits
+    expected = {
+        ref
+        for ref, data in srd_rows(app, "spells")
+        if data.get("ritual") is True and {c["name"] for c in data["classes"]} & {"Bard", "Warlock"}
+    }
+    assert {h.ref for h in hits} == expected and expected
+
+
+def test_filters_narrow_a_text_search_inside_the_query(indexed: App) -> None:
+    """Only fire spells of level 3 come back, however many other entries match the words:
+    the filter is applied in SQL, not to a cut top-k."""
+    hits = ask(indexed, query="fire", filters={"level": 3, "damage": "fire"}, limit=50).hits
+    assert hits and all(h.collection == "spells" for h in hits)
+    data = dict(srd_rows(indexed, "spells"))
+    assert all(data[h.ref]["level"] == 3 for h in hits)
+    assert "spells/fireball" in [h.ref for h in hits]
+
+
+def test_collections_packs_and_edition_limit_the_results(app2024: App) -> None:
+    hits = ask(app2024, query="dragon", collections=["monsters"], limit=50, mode="keyword").hits
+    assert hits and {h.collection for h in hits} == {"monsters"}
+    only_2014 = ask(app2024, query="sword", edition="2014", limit=50, mode="keyword").hits
+    assert only_2014 and {h.pack for h in only_2014} == {"srd-2014"}
+    by_pack = ask(app2024, query="sword", packs=["srd-2024"], limit=50, mode="keyword").hits
+    assert by_pack and {h.pack for h in by_pack} == {"srd-2024"}
+
+
+def test_only_the_winners_of_the_profile_are_returned(db_path: Path) -> None:
+    settings = build({"db": str(db_path), "builtinPacks": ["srd-2014", "srd-2024", BREW.id]})
+    app = App(settings, plugins=get_plugins(extra=(BrewPlugin(),)))
+    app.start()
+    try:
+        hits = ask(app, query="goblin", mode="keyword", limit=50).hits
+        goblins = [h for h in hits if h.ref == "monsters/goblin"]
+        assert [h.pack for h in goblins] == [BREW.id]  # the homebrew one replaces the SRD's
+        listed = ask(app, filters={"type": "humanoid", "cr": 0.5}, limit=100).hits
+        assert [h.pack for h in listed if h.ref == "monsters/goblin"] == [BREW.id]
+    finally:
+        app.close()
+
+
+# -- the filter list --------------------------------------------------------------------------
+
+
+def test_filters_are_listed_with_their_types_and_values(app: App) -> None:
+    listed = {f.name: f for f in search_filters(app, SearchFiltersParams()).filters}
+    assert {"level", "school", "class", "concentration", "ritual", "damage"} <= set(listed)
+    assert {"cr", "type", "size", "rarity", "attunement"} <= set(listed)
+    assert listed["school"].type == "text" and "evocation" in listed["school"].values
+    assert listed["cr"].type == "number" and 0.25 in listed["cr"].values
+    assert listed["ritual"].values == [False, True]
+    assert "very rare" in listed["rarity"].values
+    only = search_filters(app, SearchFiltersParams(collections=["monsters"])).filters
+    assert {f.name for f in only} == {"cr", "type", "size"}
+
+
+def test_every_filter_is_backed_by_an_index(app: App) -> None:
+    """EXPLAIN QUERY PLAN: the attribute conditions are index searches, not table scans."""
+    app.search.ensure_attributes()
+    scope = queries.SearchScope(
+        profile=app.profile, filters=[{"name": "level", "min": 3, "max": 3}]
+    )
+    args = scope.args() | {"limit": 20, "offset": 0}
+    plan = " | ".join(str(row[3]) for row in app.conn.execute(
+        "EXPLAIN QUERY PLAN " + queries.BROWSE_SQL, args
+    ))  # fmt: skip
+    assert "SEARCH a USING PRIMARY KEY (name=? AND value>? AND value<?)" in plan
+    assert "SCAN a" not in plan and "SCAN entry_attr" not in plan
+    assert "SCAN e" not in plan and "SCAN entry" not in plan  # entries by rowid only
+
+
+# -- keyword, semantic and hybrid ---------------------------------------------------------------
+
+
+def test_keyword_search_weighs_names_and_text(app: App) -> None:
+    # the Necklace of Fireballs says "fireball" ten times; a name typed in full wins
+    hits = ask(app, query="Fireball", mode="keyword", limit=5).hits
+    assert hits[0].ref == "spells/fireball"
+    assert "magic-items/necklace-of-fireballs" in [h.ref for h in hits]
+    hits = ask(app, query="undead claws paralyzed unless elf", mode="keyword", limit=5).hits
+    assert hits[0].ref == "monsters/ghoul"
+    assert "**" in hits[0].snippet  # the matched words, in bold
+
+
+def test_hybrid_answers_from_keywords_until_vectors_are_ready(app: App) -> None:
+    app.search = SearchIndex(app, FakeEmbedder())
+    result = ask(app, query="fireball")
+    assert result.semantic is False and result.hits[0].ref == "spells/fireball"
+    with pytest.raises(IndexNotReady) as err:
+        ask(app, query="fireball", mode="semantic")
+    assert err.value.code == -32003
+    assert app.search.build().ready
+    result = ask(app, query="fireball")
+    assert result.semantic is True and result.hits[0].ref == "spells/fireball"
+
+
+def test_semantic_search_ranks_by_the_best_passage(indexed: App) -> None:
+    """A query equal to one passage of a long entry finds that entry first, scored ~1."""
+    (text,) = indexed.conn.execute(
+        "SELECT p.text FROM passage p JOIN entry e ON e.id = p.entry_id "
+        "WHERE e.slug = 'adult-red-dragon' AND e.pack_id = 'srd-2014' AND p.ord = 2"
+    ).fetchone()
+    result = ask(indexed, query=text[:1900], mode="semantic", limit=5)
+    assert result.semantic is True
+    assert result.hits[0].ref == "monsters/adult-red-dragon"
+    assert result.hits[0].score == pytest.approx(1.0, abs=0.01)
+    scores = [h.score for h in result.hits]
+    assert scores == sorted(scores, reverse=True) and all(-1.0 <= x <= 1.0 for x in scores)
+
+
+def test_hybrid_pages_do_not_overlap(indexed: App) -> None:
+    first = [h.ref for h in ask(indexed, query="fire damage", limit=10).hits]
+    second = [h.ref for h in ask(indexed, query="fire damage", limit=10, offset=10).hits]
+    both = [h.ref for h in ask(indexed, query="fire damage", limit=20).hits]
+    assert first + second == both and not set(first) & set(second)
+
+
+# -- bad input -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "path", "words"),
+    [
+        ({"query": "x", "filters": {"lvl": 3}}, "$.filters.lvl", "unknown filter 'lvl'"),
+        ({"query": "", "filters": {"level": "high"}}, "$.filters.level", "filter 'level'"),
+        ({"query": "", "filters": {"ritual": "yes"}}, "$.filters.ritual", "true or false"),
+        ({"query": "", "filters": {"school": 3}}, "$.filters.school", "a string"),
+        ({"query": ""}, "$.query", "empty query"),
+        ({"query": "   "}, "$.query", "empty query"),
+    ],
+)
+def test_bad_filters_and_empty_queries_name_what_is_wrong(
+    app: App, params: dict[str, Any], path: str, words: str
+) -> None:
+    with pytest.raises(InvalidParams) as err:
+        ask(app, **params)
+    assert err.value.code == -32602
+    assert err.value.data == {"path": path} and words in err.value.message
+
+
+def test_huge_queries_and_wrong_types_are_refused_by_the_decoder() -> None:
+    with pytest.raises(InvalidParams) as err:
+        decode({"query": "fire " * 20_000}, SearchParams)
+    assert err.value.data == {"path": "$.query"}
+    with pytest.raises(InvalidParams) as err:
+        decode({"query": "x", "mode": "fuzzy"}, SearchParams)
+    assert err.value.data == {"path": "$.mode"}
+    with pytest.raises(InvalidParams) as err:
+        decode({"query": "x", "filters": {"cr": {"min": 5, "mx": 8}}}, SearchParams)
+    assert "mx" in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ('fire" OR "', ["fire"]),  # "or" is a stop word
+        ("NEAR(fire ice)", ["near", "fire", "ice"]),
+        ("fire AND NOT ice", ["fire", "not", "ice"]),
+        ("col:fire", ["col", "fire"]),
+        ("^fire*", ["fire"]),
+    ],
+)
+def test_fts_operators_and_quotes_are_plain_words(
+    indexed: App, query: str, words: list[str]
+) -> None:
+    assert keyword_query(query) == " OR ".join(f'"{w}"' for w in words)
+    hits = ask(indexed, query=query, limit=5, mode="keyword").hits
+    assert hits and all(any(w in (h.name + h.snippet).lower() for w in words) for h in hits)
+    assert ask(indexed, query=query, limit=5).hits
+
+
+@pytest.mark.parametrize("query", ['"', "*", "(((", "-- ;"])
+def test_a_query_without_words_is_an_empty_query(indexed: App, query: str) -> None:
+    with pytest.raises(InvalidParams) as err:
+        ask(indexed, query=query)
+    assert err.value.data == {"path": "$.query"}
+    assert ask(indexed, query=query, filters={"level": 9}).hits  # then filters list entries
+
+
+def test_a_query_of_stop_words_only_finds_no_keywords_but_no_error(app: App) -> None:
+    assert keyword_query("what is the") == ""
+    assert ask(app, query="what is the", mode="keyword").hits == []
+
+
+# -- the index ---------------------------------------------------------------------------------
+
+
+def test_status_shows_the_index_state(app: App) -> None:
+    from d5e_daemon.features.status import status
+
+    app.search = SearchIndex(app, FakeEmbedder())
+    before = status(app).index
+    assert before is not None and not before.ready and before.indexed == 0
+    assert before.entries > 1500 and before.model == "fake-bow-384"
+    app.search.build()
+    after = status(app).index
+    assert after is not None and after.ready and after.indexed == after.entries
+
+
+def test_only_new_or_changed_entries_are_embedded_again(db_path: Path) -> None:
+    settings = build({"db": str(db_path), "builtinPacks": ["srd-2014", "srd-2024", BREW.id]})
+    plugin = BrewPlugin()
+    app = App(settings, plugins=get_plugins(extra=(plugin,)))
+    app.start()
+    try:
+        fake = FakeEmbedder()
+        app.search = SearchIndex(app, fake)
+        app.search.build()
+        first = fake.texts_embedded
+        assert first > 1500
+        app.search.build()
+        assert fake.texts_embedded == first  # nothing changed: nothing embedded
+
+        changed = [*ENTRIES[:1], ENTRIES[1].__class__(**{
+            **{f: getattr(ENTRIES[1], f) for f in ENTRIES[1].__struct_fields__},
+            "data": {**ENTRIES[1].data, "desc": "A goblin who breathes fire."},
+        })]  # fmt: skip
+        from d5e_daemon import packs
+
+        app.db.write(lambda conn: packs.install(conn, BREW, changed, "test"))
+        app.packs_changed([BREW.id])
+        # the reinstalled pack's entries are new rows; only the changed text is not cached
+        state = app.search.build()
+        assert state.ready
+        assert 1 <= fake.texts_embedded - first <= 2
+    finally:
+        app.close()
+
+
+def test_vectors_are_cached_across_databases(app: App, tmp_path: Path) -> None:
+    fake = FakeEmbedder()
+    app.search = SearchIndex(app, fake)
+    app.search.build()
+    assert fake.texts_embedded > 1500
+    other = make_app(tmp_path / "other" / "d5e.sqlite3")
+    try:
+        second = FakeEmbedder()
+        other.search = SearchIndex(other, second)
+        assert other.search.build().ready
+        assert second.texts_embedded == 0  # every text came from the cache
+        assert ask(other, query="fireball").semantic is True
+    finally:
+        other.close()
+
+
+def test_another_model_embeds_everything_again(indexed: App) -> None:
+    other = FakeEmbedder(model_id="fake-bow-384-v2")
+    indexed.search = SearchIndex(indexed, other)
+    assert not indexed.search.state().ready
+    assert indexed.search.build().ready
+    assert other.texts_embedded > 1500
+    rows = indexed.conn.execute("SELECT DISTINCT model FROM passage").fetchall()
+    assert rows == [("fake-bow-384-v2",)]
+
+
+def test_an_interrupted_index_resumes_where_it_stopped(app: App) -> None:
+    fake = FakeEmbedder()
+    app.search = SearchIndex(app, fake)
+    seen: list[tuple[int, int]] = []
+
+    def stop_after_two_batches(done: int, total: int) -> None:
+        seen.append((done, total))
+        if len(seen) == 3:
+            app.search.stop()
+
+    partial = app.search.build(progress=stop_after_two_batches)
+    assert 0 < partial.indexed < partial.entries and not partial.ready
+    app.search.resume()
+    done = app.search.build(progress=lambda d, t: seen.append((d, t)))
+    assert done.ready
+    # the second run started from what was left, and the first run's texts were not redone
+    assert seen[3] == (0, partial.entries - partial.indexed)
+    distinct = app.conn.execute("SELECT count(DISTINCT text_hash) FROM passage").fetchone()[0]
+    assert fake.texts_embedded == distinct  # every text embedded exactly once
+
+
+def test_deleting_a_pack_removes_its_vectors(indexed: App) -> None:
+    def count(conn: apsw.Connection) -> tuple[int, int]:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM passage), (SELECT count(*) FROM passage_vec)"
+        ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    passages, vectors = count(indexed.conn)
+    assert passages == vectors > 1500
+    indexed.db.write(lambda conn: conn.execute("DELETE FROM entry WHERE pack_id = 'srd-2014'"))
+    assert count(indexed.conn) == (0, 0)
+
+
+def test_long_entries_are_split_into_passages_that_repeat_the_header() -> None:
+    fake = FakeEmbedder()
+    paragraphs = [f"Paragraph {i} says " + "many words " * 30 + "." for i in range(6)]
+    text = "Big Thing: rules\n" + "\n".join(paragraphs)
+    passages = split(text, fake.count_tokens, 100)
+    assert len(passages) >= 3
+    assert all(p.startswith("Big Thing: rules\n") for p in passages)
+    assert all(fake.count_tokens([p])[0] <= 100 for p in passages)
+    body = " ".join(p.split("\n", 1)[1] for p in passages)
+    assert all(f"Paragraph {i}" in body for i in range(6))
+    assert split("Small: spell\nshort text", fake.count_tokens, 100) == ["Small: spell\nshort text"]
+
+
+# -- the CLI -----------------------------------------------------------------------------------
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from d5e_daemon.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_index_then_search(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ("--db", str(db_path))
+    code, out, err = cli(capsys, "search", "fireball", "--limit", "3", *db)
+    assert code == 0 and "Fireball" in out and "srd-2014:spells/fireball" in out
+    assert "not built yet" in err  # keyword results only, and the user is told why
+
+    code, out, _ = cli(capsys, "index", "--json", *db)
+    assert code == 0 and json.loads(out)["ready"] is True
+    code, out, _ = cli(capsys, "index", *db)
+    assert code == 0 and "(ready)" in out
+
+    code, out, _ = cli(capsys, "search", "fireball", "--json", "--limit", "3", *db)
+    result = json.loads(out)
+    assert result["semantic"] is True and result["hits"][0]["ref"] == "spells/fireball"
+
+
+def test_cli_browses_by_filters(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ("--db", str(db_path))
+    code, out, _ = cli(capsys, "search", "-f", "cr=5..8", "-f", "type=undead", "--json", *db)
+    assert code == 0
+    assert [h["name"] for h in json.loads(out)["hits"]] == ["Vampire Spawn", "Wraith"]
+    code, out, _ = cli(capsys, "search", "-f", "cr=..1/8", "-f", "size=tiny", "--json", *db)
+    crs = {h["ref"] for h in json.loads(out)["hits"]}
+    assert "monsters/bat" in crs and "monsters/imp" not in crs
+    code, out, _ = cli(capsys, "search", "-f", "class=bard,warlock", "-f", "ritual=true", *db)
+    assert code == 0 and "Comprehend Languages" in out
+    code, out, _ = cli(capsys, "filters", "--collection", "monsters", *db)
+    assert code == 0 and "cr" in out and "undead" in out and "school" not in out
+
+
+def test_cli_bad_filters_exit_1_naming_them(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = ("--db", str(db_path))
+    code, _, err = cli(capsys, "search", "-f", "lvl=3", *db)
+    assert code == 1 and "unknown filter 'lvl'" in err
+    code, _, err = cli(capsys, "search", "-f", "level", *db)
+    assert code == 1 and "NAME=VALUE" in err
+    code, out, _ = cli(capsys, "search", "-f", "cr=high..8", "--json", *db)
+    assert code == 1 and json.loads(out)["error"]["code"] == -32602
+    code, _, err = cli(capsys, "search", *db)
+    assert code == 1 and "empty query" in err
+
+
+def test_a_profile_change_is_seen_without_a_packs_changed_event(indexed: App) -> None:
+    """Settings that change the winners (edition 2024 here) make the 2014 vectors incomplete,
+    and once indexed again, results come from the new winners only."""
+    assert ask(indexed, query="cloak displacement illusion").semantic is True
+    indexed.settings = build({"db": str(indexed.db_path), "edition": "2024"})
+    assert indexed.sync_profile()
+    assert ask(indexed, query="cloak displacement illusion").semantic is False
+    assert indexed.search.build().ready
+    result = ask(indexed, query="cloak displacement illusion", mode="semantic", limit=50)
+    cloaks = [h for h in result.hits if h.ref == "magic-items/cloak-of-displacement"]
+    assert result.semantic and [h.pack for h in cloaks] == ["srd-2024"]
