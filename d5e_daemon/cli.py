@@ -305,14 +305,18 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if not result.hits:
         sys.stderr.write("no matches\n")
         return 0
+    _print_hits(result.hits, first=params.offset + 1, scores=bool(params.query.strip()))
+    return 0
+
+
+def _print_hits(hits: Sequence[Any], first: int = 1, scores: bool = True) -> None:
     console = _console()
-    for rank, hit in enumerate(result.hits, params.offset + 1):
+    for rank, hit in enumerate(hits, first):
         console.print(
             f"[bold]{rank:>3}. {hit.name}[/bold]  [cyan]{hit.pack}:{hit.ref}[/cyan]"
-            + (f"  [dim]{hit.score:.3f}[/dim]" if params.query.strip() else "")
+            + (f"  [dim]{hit.score:.3f}[/dim]" if scores else "")
         )
         console.print(_snippet_text(hit.snippet))
-    return 0
 
 
 def _snippet_text(snippet: str) -> Any:
@@ -347,7 +351,8 @@ def cmd_filters(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+def _build_index(app: Any) -> Any:
+    """Build the profile's search index with a progress bar and ETA on stderr."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -357,27 +362,31 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         TimeRemainingColumn,
     )
 
+    with Progress(
+        TextColumn("indexing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("entries"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=_console_err(),
+        transient=False,
+    ) as bar:
+        task = bar.add_task("index", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return app.search.build(progress=progress)
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     app = _open(settings)
     console = _console()
     started = time.perf_counter()
     try:
-        with Progress(
-            TextColumn("indexing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("entries"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=_console_err(),
-            transient=False,
-        ) as bar:
-            task = bar.add_task("index", total=None)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            state = app.search.build(progress=progress)
+        state = _build_index(app)
     except KeyboardInterrupt:
         app.search.stop()
         sys.stderr.write("d5e: interrupted; `d5e index` resumes where it stopped\n")
@@ -644,11 +653,13 @@ def cmd_packs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    """What `make run` shows: build the database on the SRD, one lookup, one completion."""
+    """What `make run` shows: build the database on the SRD, one lookup, one completion, and
+    (after building the search index: once, then cached) one search by meaning."""
     from . import queries
     from .features.complete import complete
     from .features.lookup import lookup
-    from .protocol import CompleteParams, LookupParams
+    from .features.search import search
+    from .protocol import CompleteParams, LookupParams, SearchParams
 
     console = _console()
     console.print("[bold]Building the d5e database on the built-in SRD…[/bold]")
@@ -661,6 +672,14 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         _print_markdown(lookup(app, LookupParams(name="fireball")).markdown)
         console.print("\n[bold]$ d5e complete 'magic misile'[/bold]")
         _print_completions(complete(app, CompleteParams(prefix="magic misile", limit=5)).items)
+        question = "the spell that lets the party breathe under water"
+        console.print(f"\n[bold]$ d5e search '{question}'[/bold]")
+        console.print(
+            "[dim](the search index is built once, about half a minute; then cached)[/dim]"
+        )
+        _build_index(app)
+        app.search.embedder.load()
+        _print_hits(search(app, SearchParams(query=question, limit=3)).hits)
     finally:
         app.close()
     console.print(
