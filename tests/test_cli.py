@@ -118,3 +118,15 @@ def test_console_script_runs(db_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["items"][0]["name"] == "Fireball"
+
+
+def test_demo_shows_a_lookup_a_completion_and_a_search(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "demo", "--db", str(db_path))
+    assert code == 0
+    assert "srd-2014: 2317 entries" in out
+    assert "3rd-level evocation" in out  # the Fireball card
+    assert "Magic Missile" in out and "srd-2014:spells/magic-missile" in out
+    assert "  1. " in out.split("$ d5e search")[1]  # at least one search hit
+    assert "d5e serve" in out
