@@ -53,14 +53,17 @@ PASSAGES_PER_ENTRY = 2
 MAX_WORDS = 32
 SNIPPET_CHARS = 200
 
-# Words that say nothing about which entry is meant; dropped from the keyword query.
+# Words that say nothing about which entry is meant; dropped from the keyword query. The last
+# line: what is left of contractions once apostrophes split them, as the index does.
 STOP_WORDS = frozenset(
     """
     a an and are as at be by can do does for from has have how i if in into is it its me my of
     on or so than that the their them then there these they this to was what when where which
     who whose why will with you your
+    s t d ll m re ve isn aren wasn weren don doesn didn won wouldn couldn shouldn hasn haven hadn
     """.split()  # noqa: SIM905
 )
+_APOSTROPHES = re.compile("['’‘`ʼ]")
 
 
 # -- params -----------------------------------------------------------------------------------
@@ -109,8 +112,10 @@ def _scope(app: App, params: SearchParams) -> queries.SearchScope:
 
 
 def _words(text: str) -> list[str]:
-    """The words of a query that say what is meant: normalised, stop words dropped, once each."""
-    words = [w for w in normalize(text).split() if w not in STOP_WORDS]
+    """The words of a query that say what is meant: split where the index splits them ("can't"
+    is "can" and "t" there, while names are matched with apostrophes dropped), normalised,
+    stop words dropped, once each."""
+    words = [w for w in normalize(_APOSTROPHES.sub(" ", text)).split() if w not in STOP_WORDS]
     return list(dict.fromkeys(words))[:MAX_WORDS]
 
 
@@ -123,13 +128,14 @@ def keyword_query(text: str) -> str:
 
 
 def _standardised(scored: list[tuple[int, float]]) -> dict[int, float]:
-    """The top `FUSION_DEPTH` scores as z-scores: how far each stands out of its list."""
-    top = scored[:FUSION_DEPTH]
+    """The scores as z-scores against the best `FUSION_DEPTH` of them: how far each stands out
+    of its list."""
+    top = [s for _, s in scored[:FUSION_DEPTH]]
     if len(top) < 2:
-        return {entry_id: 1.0 for entry_id, _ in top}
-    mean = sum(s for _, s in top) / len(top)
-    spread = math.sqrt(sum((s - mean) ** 2 for _, s in top) / len(top)) or 1.0
-    return {entry_id: (s - mean) / spread for entry_id, s in top}
+        return {entry_id: 1.0 for entry_id, _ in scored}
+    mean = sum(top) / len(top)
+    spread = math.sqrt(sum((s - mean) ** 2 for s in top) / len(top)) or 1.0
+    return {entry_id: (s - mean) / spread for entry_id, s in scored}
 
 
 def fuse(
@@ -139,7 +145,8 @@ def fuse(
 ) -> list[tuple[int, float]]:
     """Both ranked lists (id, score) combined by weighted z-scores, plus the share of the
     query's words each entry contains (`coverage(ids)`, 0 to 1); best first. An entry missing
-    from a list takes that list's lowest z-score."""
+    from a list takes that list's lowest z-score (the semantic list holds every entry of the
+    keyword list that has vectors, so there it means no vectors)."""
     lists = [
         (KEYWORD_WEIGHT, _standardised(keyword)),
         (1 - KEYWORD_WEIGHT, _standardised(semantic)),
@@ -260,6 +267,12 @@ def search(app: App, params: SearchParams) -> SearchResult:
             pool,
             unrestricted=unrestricted,
         )
+        if params.mode == "hybrid":  # entries found by keywords only: their real similarity
+            near = {entry_id for entry_id, _, _ in semantic}
+            beyond = [entry_id for entry_id, _ in keyword if entry_id not in near]
+            model = index.embedder.model_id
+            semantic += queries.passage_similarities(app.conn, vector, model, beyond)
+            semantic.sort(key=lambda hit: -hit[1])
     best_passage = {entry_id: pid for entry_id, _, pid in semantic}
     terms = queries.index_terms(app.conn, _words(params.query))
 
