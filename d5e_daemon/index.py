@@ -230,7 +230,8 @@ class SearchIndex:
         attrs, texts = [], []
         for item in todo:
             entry = item.entry()
-            attrs.append((item.id, item.content_hash, filters.attributes(entry.collection, entry.data)))
+            found = filters.attributes(entry.collection, entry.data)
+            attrs.append((item.id, item.content_hash, found))
             body = self.app.render(entry, "index")
             texts.append((item.id, entry.name, body, text.dice_aliases(body)))
 

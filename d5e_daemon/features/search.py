@@ -1,18 +1,21 @@
 """`d5e/search`: hybrid retrieval (FTS5 BM25 + passage vectors), filters, browsing by attributes.
 
-- keyword: the query's words (stop words dropped), OR-ed, ranked by BM25 over the entry's name
-  and its text, the name weighing `NAME_WEIGHT` times more;
+- keyword: the query's words (stop words dropped), OR-ed, ranked by BM25 over each entry's index
+  text (`entry_text`: what it is and does in players' words, see `index.py`), the name column
+  weighing `NAME_WEIGHT` (the name is also in the text's first line, so it counts more);
 - semantic: the query's vector against every passage in scope (sqlite-vec KNN, restricted inside
   the query to the profile's winners and the filters), an entry scoring by its best passage;
-- hybrid (default): both lists fused by their standardised scores (each list's top
-  `FUSION_DEPTH` as z-scores, an entry missing from one list taking that list's lowest),
-  keywords weighing `KEYWORD_WEIGHT`, vectors the rest; plus `COVERAGE_WEIGHT` times the share
-  of the query's words the entry contains (coordination: BM25 alone lets one rare word outweigh
-  three common ones). Until the vectors are ready it answers from keywords and says
-  `semantic: false`.
+- hybrid (default): both lists fused by their standardised scores (z-scores against each list's
+  best `FUSION_DEPTH`), keywords weighing `KEYWORD_WEIGHT`, vectors the rest; an entry found by
+  keywords but not among the nearest passages is given its real similarity (asked for by id),
+  an entry missing from the keyword list that list's lowest score; plus `COVERAGE_WEIGHT` times
+  the share of the query's words the entry contains (coordination: BM25 alone lets one rare
+  word outweigh three common ones). Until the vectors are ready it answers from keywords and
+  says `semantic: false`.
 - A name typed in full puts that entry first in every mode but semantic.
 
-The constants were chosen on the dev set with `bench/quality.py` (see docs/benchmarks.md):
+The constants were chosen on the dev set with `bench/quality.py`, and checked with its
+`--folds` (chosen on one half of the queries, reported on the other; see docs/benchmarks.md):
 z-score fusion beat reciprocal-rank fusion there, and names weighing 2× the body beat 10×
 (descriptive queries share words with names of unrelated entries: "body", "blade", "maze").
 
@@ -44,7 +47,7 @@ from ..text import normalize
 
 NAME_WEIGHT = 2.0
 KEYWORD_WEIGHT = 0.6
-COVERAGE_WEIGHT = 3.0
+COVERAGE_WEIGHT = 2.0
 FUSION_DEPTH = 50
 # Nearest passages asked of sqlite-vec per entry wanted: its top-k costs grow with k (400: 2.8 ms,
 # 100: 1.2 ms on 4,000 vectors); entries have 2 passages on average, and 2 or 3 per entry gave
