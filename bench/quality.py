@@ -1,20 +1,31 @@
 """Search quality on the dev set: recall@1/@5/@10 and MRR@10 for keyword, semantic and hybrid.
 
     .venv/bin/python bench/quality.py [--eval ../shared/eval/search-dev.jsonl] [-v] [--json F]
+        [--heldout bench/search-heldout.jsonl] [--folds] [--passage-tokens 96,128,192]
 
 Builds a database on the SRD in a temporary folder, indexes it with the real model (vectors come
 from the user's vector cache when they are already there), then asks `d5e/search`'s function
 every query of the eval set in each mode. `-v` adds the figures per query type and the rank of
-every query that missed the top 5 in hybrid mode.
+every query that missed the top 5 in hybrid mode. The held-out queries (written before looking
+at any ranking, never used to choose anything) are measured the same way, as a sanity check.
+
+`--folds` checks the ranking constants against overfitting: for every setting of a small grid
+(name weight × keyword weight × coverage weight, and the passage sizes given), it measures
+hybrid search on the odd and the even ids of the dev set; the setting that scores best
+(recall@5 + MRR@10) on one half is reported on the other half, both ways round, next to the
+shipped setting. Several `--passage-tokens` index the SRD once per size (one run each).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +35,28 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from d5e_daemon.app import App  # noqa: E402
-from d5e_daemon.features.search import search  # noqa: E402
+from d5e_daemon.features import search as ranking  # noqa: E402
+from d5e_daemon.index import PASSAGE_TOKENS  # noqa: E402
 from d5e_daemon.protocol import SearchParams  # noqa: E402
 from d5e_daemon.settings import build  # noqa: E402
 
 EVAL = REPO.parent / "shared" / "eval" / "search-dev.jsonl"
+HELDOUT = REPO / "bench" / "search-heldout.jsonl"
 MODES = ("keyword", "semantic", "hybrid")
+# The grid of `--folds`: the ranking constants of features/search.py and values around them.
+GRID = {
+    "NAME_WEIGHT": (1.0, 2.0, 3.0),
+    "KEYWORD_WEIGHT": (0.4, 0.5, 0.6, 0.7),
+    "COVERAGE_WEIGHT": (0.0, 1.0, 2.0, 3.0),
+}
+Ranks = list[int | None]
 
 
 def rank_of(refs: list[str], relevant: list[str]) -> int | None:
     return next((i + 1 for i, ref in enumerate(refs) if ref in relevant), None)
 
 
-def figures(ranks: list[int | None]) -> dict[str, float]:
+def figures(ranks: Ranks) -> dict[str, float]:
     n = len(ranks) or 1
     return {
         "n": len(ranks),
@@ -47,39 +67,177 @@ def figures(ranks: list[int | None]) -> dict[str, float]:
     }
 
 
-def evaluate(app: App, queries: list[dict[str, Any]]) -> dict[str, list[int | None]]:
-    ranks: dict[str, list[int | None]] = {mode: [] for mode in MODES}
+def evaluate(
+    app: App, queries: list[dict[str, Any]], modes: tuple[str, ...] = MODES
+) -> dict[str, Ranks]:
+    ranks: dict[str, Ranks] = {mode: [] for mode in modes}
     for q in queries:
-        for mode in MODES:
-            result = search(app, SearchParams(query=q["query"], limit=10, mode=mode))  # type: ignore[arg-type]
+        for mode in modes:
+            result = ranking.search(app, SearchParams(query=q["query"], limit=10, mode=mode))  # type: ignore[arg-type]
             ranks[mode].append(rank_of([h.ref for h in result.hits], q["relevant"]))
     return ranks
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--eval", type=Path, default=EVAL)
-    ap.add_argument("-v", "--verbose", action="store_true")
-    ap.add_argument("--json", type=Path, help="also write the figures here")
-    args = ap.parse_args()
-    queries = [json.loads(line) for line in args.eval.read_text().splitlines() if line.strip()]
-    with tempfile.TemporaryDirectory() as tmp:
-        app = App(build({"db": str(Path(tmp) / "d5e.sqlite3")}))
-        app.start()
-        started = time.perf_counter()
-        state = app.search.build()
-        print(f"indexed {state.indexed} entries in {time.perf_counter() - started:.1f} s")
-        ranks = evaluate(app, queries)
-        app.close()
+@contextmanager
+def constants(setting: dict[str, float]) -> Iterator[None]:
+    """The ranking constants of features/search.py set to `setting` for a while."""
+    saved = {name: getattr(ranking, name) for name in setting}
+    for name, value in setting.items():
+        setattr(ranking, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(ranking, name, value)
 
-    report = {mode: figures(r) for mode, r in ranks.items()}
-    print(f"{args.eval.name}: {len(queries)} queries")
+
+def table(title: str, report: dict[str, dict[str, float]]) -> None:
+    print(title)
     print(f"{'mode':<10} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7}")
     for mode, f in report.items():
         print(
             f"{mode:<10} {f['recall@1']:>6.3f} {f['recall@5']:>6.3f} {f['recall@10']:>6.3f}"
             f" {f['mrr@10']:>7.3f}"
         )
+
+
+def halves(queries: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """Indexes of the queries with odd and with even ids (`d001` is odd)."""
+    number = [int("".join(c for c in q["id"] if c.isdigit())) for q in queries]
+    return {
+        "odd": [i for i, n in enumerate(number) if n % 2],
+        "even": [i for i, n in enumerate(number) if not n % 2],
+    }
+
+
+def sizes_table(by_size: dict[int, dict[str, Ranks]], queries: list[dict[str, Any]]) -> Any:
+    """Semantic and hybrid (shipped constants) per passage size: dev, odd and even ids."""
+    parts = {"dev": list(range(len(queries))), **halves(queries)}
+    out: dict[int, Any] = {}
+    print("\npassage size: R@5 / MRR@10 on all, odd, even ids (hybrid with the shipped constants)")
+    for size, modes in sorted(by_size.items()):
+        out[size] = {
+            mode: {p: figures([ranks[i] for i in idx]) for p, idx in parts.items()}
+            for mode, ranks in modes.items()
+        }
+        row = "  ".join(
+            f"{mode} "
+            + ", ".join(f"{f['recall@5']:.3f}/{f['mrr@10']:.3f}" for f in out[size][mode].values())
+            for mode in modes
+        )
+        print(f"  {size:>4} tokens: {row}")
+    return out
+
+
+def fold_check(
+    results: dict[tuple[Any, ...], Ranks], shipped: tuple[Any, ...], queries: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Choose the best setting on one half, report it on the other (and the shipped one)."""
+    parts = halves(queries)
+
+    def on(setting: tuple[Any, ...], half: str) -> dict[str, float]:
+        return figures([results[setting][i] for i in parts[half]])
+
+    def objective(f: dict[str, float]) -> float:
+        return f["recall@5"] + f["mrr@10"]
+
+    names = [*GRID, "passage_tokens"]
+    out: dict[str, Any] = {"settings": len(results), "folds": []}
+    print(f"\n2-fold check over {len(results)} settings (hybrid; chosen by R@5 + MRR@10):")
+    for chosen_on, reported_on in (("odd", "even"), ("even", "odd")):
+        # ties go to the setting nearest the shipped one, then to the first in the grid
+        best = max(
+            results,
+            key=lambda s: (
+                objective(on(s, chosen_on)),
+                -sum(a != b for a, b in zip(s, shipped, strict=True)),
+            ),
+        )
+        train, test = on(best, chosen_on), on(best, reported_on)
+        described = ", ".join(f"{n} {v:g}" for n, v in zip(names, best, strict=True))
+        print(
+            f"  chosen on {chosen_on:<4} ids: {described}\n"
+            f"    {chosen_on} {train['recall@5']:.3f} / {train['mrr@10']:.3f} (chosen on),"
+            f" {reported_on} {test['recall@5']:.3f} / {test['mrr@10']:.3f} (reported)"
+        )
+        out["folds"].append(
+            {
+                "chosen_on": chosen_on,
+                "setting": dict(zip(names, best, strict=True)),
+                "train": train,
+                "test": test,
+            }
+        )
+    reported = [f["test"] for f in out["folds"]]
+    out["cross_validated"] = {
+        k: (reported[0][k] * reported[0]["n"] + reported[1][k] * reported[1]["n"])
+        / (reported[0]["n"] + reported[1]["n"])
+        for k in ("recall@1", "recall@5", "recall@10", "mrr@10")
+    }
+    cv = out["cross_validated"]
+    print(
+        f"  cross-validated (each half reported with the setting chosen on the other):"
+        f" R@1 {cv['recall@1']:.3f}  R@5 {cv['recall@5']:.3f}  R@10 {cv['recall@10']:.3f}"
+        f"  MRR@10 {cv['mrr@10']:.3f}"
+    )
+    odd, even = on(shipped, "odd"), on(shipped, "even")
+    described = ", ".join(f"{n} {v:g}" for n, v in zip(names, shipped, strict=True))
+    print(
+        f"  shipped ({described}): odd {odd['recall@5']:.3f} / {odd['mrr@10']:.3f},"
+        f" even {even['recall@5']:.3f} / {even['mrr@10']:.3f}"
+    )
+    out["shipped"] = {"setting": dict(zip(names, shipped, strict=True)), "odd": odd, "even": even}
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--eval", type=Path, default=EVAL)
+    ap.add_argument("--heldout", type=Path, default=HELDOUT, help="'' to skip")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--folds", action="store_true", help="2-fold check of the ranking constants")
+    ap.add_argument(
+        "--passage-tokens",
+        default=str(PASSAGE_TOKENS),
+        help="passage size(s) in tokens, comma-separated; the first is reported",
+    )
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+    queries = [json.loads(line) for line in args.eval.read_text().splitlines() if line.strip()]
+    heldout = (
+        [json.loads(line) for line in args.heldout.read_text().splitlines() if line.strip()]
+        if args.heldout and args.heldout.is_file()
+        else []
+    )
+    sizes = [int(n) for n in args.passage_tokens.split(",")]
+    shipped = (*(getattr(ranking, name) for name in GRID), sizes[0])
+    values = [sorted({*GRID[name], getattr(ranking, name)}) for name in GRID]
+    grid = [(*s, size) for size in sizes for s in itertools.product(*values)]
+    swept: dict[tuple[Any, ...], Ranks] = {}
+    by_size: dict[int, dict[str, Ranks]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        app = App(build({"db": str(Path(tmp) / "d5e.sqlite3")}))
+        app.start()
+        for size in reversed(sizes):  # the reported size last: its index is the one left
+            app.search.passage_tokens = size
+            started = time.perf_counter()
+            state = app.search.build()
+            took = time.perf_counter() - started
+            print(f"indexed {state.indexed} entries ({size}-token passages) in {took:.1f} s")
+            if args.folds:
+                for setting in (s for s in grid if s[-1] == size):
+                    with constants(dict(zip(GRID, setting[:-1], strict=True))):
+                        swept[setting] = evaluate(app, queries, ("hybrid",))["hybrid"]
+                by_size[size] = {
+                    "semantic": evaluate(app, queries, ("semantic",))["semantic"],
+                    "hybrid": swept[(*shipped[:-1], size)],
+                }
+        ranks = evaluate(app, queries)
+        held_ranks = evaluate(app, heldout) if heldout else {}
+        app.close()
+
+    report: dict[str, Any] = {mode: figures(r) for mode, r in ranks.items()}
+    table(f"{args.eval.name}: {len(queries)} queries", report)
     if args.verbose:
         kinds = sorted({q.get("type", "?") for q in queries})
         for kind in kinds:
@@ -93,6 +251,13 @@ def main() -> int:
             if r is None or r > 5:
                 got = {m: ranks[m][i] for m in MODES}
                 print(f"  miss {q['id']} {got} {q['query']!r} -> {q['relevant'][0]}")
+    if heldout:
+        report["heldout"] = {mode: figures(r) for mode, r in held_ranks.items()}
+        print()
+        table(f"held out, {args.heldout.name}: {len(heldout)} queries", report["heldout"])
+    if args.folds:
+        report["passage_sizes"] = sizes_table(by_size, queries)
+        report["fold_check"] = fold_check(swept, shipped, queries)
     save(args.json, report)
     return 0
 

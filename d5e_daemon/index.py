@@ -3,15 +3,20 @@
 Two phases, both incremental and resumable (each batch is its own transaction, and the state of
 every entry is kept in `entry_index` with the key of the work done):
 
-1. attributes (`entry_attr`, for filters): plain Python over every entry, milliseconds; done
-   before any search so browsing by attributes never waits for the model;
-2. vectors: each winner of some profile (in the collections that get vectors) is rendered
-   (`render_text(entry, "index")`), split into passages, and each passage embedded, unless the
-   vector cache (`$XDG_CACHE_HOME/d5e/vectors.sqlite3`, keyed by model and text hash, shared by
-   every database of the user) already has it. Entries of the current profile go first.
+1. attributes and keyword text, for every entry: its filter attributes (`entry_attr`) and its
+   index text (`render_text(entry, "index")`) in the keyword index (`entry_text`); plain Python,
+   a fraction of a second for the SRD, done before any search so that browsing by attributes
+   and keyword search never wait for the model;
+2. vectors: each winner of some profile (in the collections that get vectors) is rendered,
+   split into passages, and each passage embedded, unless the vector cache
+   (`$XDG_CACHE_HOME/d5e/vectors.sqlite3`, keyed by model and text hash, shared by every
+   database of the user) already has it. Entries of the current profile go first.
 
-An entry's vectors are keyed by the model id, the passage size and the renderers' version plus
-its content hash: a changed entry is embedded again, and another model re-embeds everything.
+Keyword and vector search read the same text, so a word players use for what an entry is
+("cantrip", "undead", "condition") finds it both ways. Phase 1 is keyed by the filter
+declarations and the renderers, the vectors by the model id, the passage size and the
+renderers, each plus the entry's content hash: a changed entry is indexed again, a new
+renderer re-renders everything, and another model re-embeds everything.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ VECTOR_SKIP = ("levels", "equipment-categories")
 PASSAGE_TOKENS = 128
 ENTRIES_PER_BATCH = 64
 # Bump when the built-in index renderers change what they write.
-RENDER_VERSION = 2
+RENDER_VERSION = 3
 
 Progress = Callable[[int, int], None]
 """`progress(done, total)` of the vector phase, called after each batch."""
@@ -113,8 +118,9 @@ class SearchIndex:
         it and answers from keywords meanwhile."""
         # What searches ask on every call, remembered with the database state it was read in:
         # `PRAGMA data_version` (moves on any commit of another connection: the writer thread,
-        # another process) for what depends on the profile, the entries' count and last id for
-        # the attributes (which only new or removed entries change).
+        # another process), and the profile for what depends on it. An entry changed in place
+        # (live reload) keeps its id, so the attributes and keyword texts are checked again
+        # after any commit (1 ms when nothing changed).
         self._memo: dict[str, tuple[object, bool]] = {}
         app.on_packs_changed(self._packs_changed)
 
@@ -142,8 +148,9 @@ class SearchIndex:
         )
 
     def ensure_attributes(self) -> None:
-        """Make filter attributes current before a search (a quick check once done)."""
-        stamp = queries.entries_stamp(self.app.conn)
+        """Make filter attributes and keyword texts current before a search (a quick check once
+        done)."""
+        stamp = queries.data_version(self.app.conn)
         self._remembered("attributes", stamp, lambda: self.sync_attributes() >= 0)
 
     def vectors_ready(self) -> bool:
@@ -173,11 +180,21 @@ class SearchIndex:
             self._loading.clear()
 
     @property
+    def render_key(self) -> str:
+        """What index texts depend on besides the entry: the renderers (d5e, plugins)."""
+        plugins = ",".join(sorted(name for name, _ in self.app.plugins.pm.list_name_plugin()))
+        return f"{RENDER_VERSION}|{__version__}|{plugins}"
+
+    @property
     def key(self) -> str:
         """What the vectors depend on besides the entry: model, passage size, renderers."""
-        plugins = ",".join(sorted(name for name, _ in self.app.plugins.pm.list_name_plugin()))
-        seed = f"{self.embedder.model_id}|{self.passage_tokens}|{RENDER_VERSION}|{__version__}"
-        return text.content_hash(f"{seed}|{plugins}")[:16]
+        seed = f"{self.embedder.model_id}|{self.passage_tokens}|{self.render_key}"
+        return text.content_hash(seed)[:16]
+
+    @property
+    def attrs_key(self) -> str:
+        """What phase 1 depends on besides the entry: filter declarations, renderers."""
+        return text.content_hash(f"{filters.version()}|{self.render_key}")[:16]
 
     def state(self, conn: apsw.Connection | None = None) -> IndexState:
         counts = queries.index_counts(conn or self.app.conn, self.key, self.skip, self.app.profile)
@@ -198,26 +215,30 @@ class SearchIndex:
     def resume(self) -> None:
         self._stop.clear()
 
-    # -- phase 1: attributes ---------------------------------------------------------------------
+    # -- phase 1: attributes and keyword text --------------------------------------------------
 
     def sync_attributes(self, conn: apsw.Connection | None = None) -> int:
-        """Extract filter attributes of new or changed entries; return how many.
+        """Extract filter attributes and keyword texts of new or changed entries; return how
+        many.
 
         `conn` reads (default: the App's, for the main thread); writes go to the writer thread.
         """
-        key = filters.version()
+        key = self.attrs_key
         todo = queries.attrs_todo(conn or self.app.conn, key)
         if not todo:
             return 0
-        rows = []
+        attrs, texts = [], []
         for item in todo:
             entry = item.entry()
-            attrs = filters.attributes(entry.collection, entry.data)
-            rows.append((item.id, item.content_hash, attrs))
+            found = filters.attributes(entry.collection, entry.data)
+            attrs.append((item.id, item.content_hash, found))
+            body = self.app.render(entry, "index")
+            texts.append((item.id, entry.name, body, text.dice_aliases(body)))
 
         def write(conn: apsw.Connection) -> None:
             with db.transaction(conn):
-                queries.save_attrs(conn, key, rows)
+                queries.save_attrs(conn, key, attrs)
+                queries.save_keyword_texts(conn, texts)
 
         self.app.db.write(write)
         return len(todo)

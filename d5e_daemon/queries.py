@@ -821,6 +821,16 @@ def save_attrs(
         )
 
 
+def save_keyword_texts(conn: apsw.Connection, rows: Iterable[tuple[int, str, str, str]]) -> None:
+    """Replace the keyword text of entries: (entry id, name, index text, aliases)."""
+    for entry_id, name, text, aliases in rows:
+        conn.execute("DELETE FROM entry_text WHERE rowid = ?", (entry_id,))
+        conn.execute(
+            "INSERT INTO entry_text (rowid, name, text, aliases) VALUES (?, ?, ?, ?)",
+            (entry_id, name, text, aliases),
+        )
+
+
 _VECTOR_SCOPE = """
     FROM entry e LEFT JOIN entry_index ei ON ei.entry_id = e.id
     WHERE e.id IN (SELECT entry_id FROM resolved)
@@ -1005,10 +1015,10 @@ def browse(conn: apsw.Connection, scope: SearchScope, limit: int, offset: int) -
 
 
 KEYWORD_SQL = f"""
-    SELECT e.id, -bm25(entry_fts, :name_weight, 1.0), e.norm_name = :norm_name
-    FROM entry_fts JOIN entry e ON e.id = entry_fts.rowid {_SEARCH_SCOPE}
-      AND entry_fts MATCH :match
-    ORDER BY bm25(entry_fts, :name_weight, 1.0)
+    SELECT e.id, -bm25(entry_text, :name_weight, 1.0, 1.0), e.norm_name = :norm_name
+    FROM entry_text JOIN entry e ON e.id = entry_text.rowid {_SEARCH_SCOPE}
+      AND entry_text MATCH :match
+    ORDER BY bm25(entry_text, :name_weight, 1.0, 1.0)
     LIMIT :limit
 """  # noqa: S608
 
@@ -1065,12 +1075,6 @@ def data_version(conn: apsw.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def entries_stamp(conn: apsw.Connection) -> tuple[int, int]:
-    """(count, highest id) of the entries: moves when entries are added or removed."""
-    row = conn.execute("SELECT count(*), coalesce(max(id), 0) FROM entry").fetchone()
-    return (int(row[0]), int(row[1])) if row else (0, 0)
-
-
 def vectors_all_in_profile(conn: apsw.Connection, profile_id: str, model: str) -> bool:
     """Every stored passage is of `model` and of a winner of the profile."""
     row = conn.execute(
@@ -1103,24 +1107,46 @@ def semantic_hits(
     ]
 
 
+PASSAGE_SIMILARITY_SQL = """
+    SELECT p.entry_id, min(vec_distance_cosine(v.embedding, :vector)), p.id
+    FROM passage p JOIN passage_vec v ON v.rowid = p.id
+    WHERE p.entry_id IN (SELECT value FROM json_each(:ids)) AND p.model = :model
+    GROUP BY p.entry_id
+"""
+
+
+def passage_similarities(
+    conn: apsw.Connection, vector: bytes, model: str, ids: Sequence[int]
+) -> list[tuple[int, float, int]]:
+    """(entry id, cosine similarity of its best passage, that passage's id) of the entries of
+    `ids` that have vectors: for entries found by keywords beyond the nearest neighbours."""
+    args = {"vector": vector, "model": model, "ids": json.dumps(list(ids))}
+    return [
+        (entry_id, 1.0 - float(distance), passage_id)
+        for entry_id, distance, passage_id in conn.execute(PASSAGE_SIMILARITY_SQL, args)
+        if distance is not None
+    ]
+
+
 def keyword_snippets(conn: apsw.Connection, match: str, ids: Sequence[int]) -> dict[int, str]:
-    """FTS5 snippets of the body around the matched words, `**bold**`."""
+    """FTS5 snippets of the index text around the matched words, `**bold**`."""
     return {
         entry_id: text
         for entry_id, text in conn.execute(
-            "SELECT rowid, snippet(entry_fts, 1, '**', '**', '…', 16) FROM entry_fts "
-            "WHERE entry_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))",
+            "SELECT rowid, snippet(entry_text, 1, '**', '**', '…', 16) FROM entry_text "
+            "WHERE entry_text MATCH ? AND rowid IN (SELECT value FROM json_each(?))",
             (match, json.dumps(list(ids))),
         )
     }
 
 
-# The tokenizer of `entry_fts` (schema/0001_init.sql), to turn query words into indexed terms.
+# The tokenizer of `entry_text` (schema/0004_keyword_text.sql), to turn query words into indexed
+# terms.
 _FTS_TOKENIZER = ("porter", ["unicode61", "remove_diacritics", "2"])
 
 
 def index_terms(conn: apsw.Connection, words: Sequence[str]) -> list[str]:
-    """`words` as `entry_fts` indexes them (stemmed: "claws" → "claw"), each once."""
+    """`words` as `entry_text` indexes them (stemmed: "claws" → "claw"), each once."""
     tokenize = conn.fts5_tokenizer(*_FTS_TOKENIZER)
     terms = [
         str(token)
@@ -1137,7 +1163,7 @@ def index_terms(conn: apsw.Connection, words: Sequence[str]) -> list[str]:
 
 
 def term_spans(conn: apsw.Connection, text: bytes, terms: set[str]) -> list[tuple[int, int]]:
-    """Byte ranges of the words of `text` (UTF-8) that `entry_fts` would index as one of
+    """Byte ranges of the words of `text` (UTF-8) that `entry_text` would index as one of
     `terms`: the same stemming as the search, for highlighting."""
     tokenize = conn.fts5_tokenizer(*_FTS_TOKENIZER)
     return [
@@ -1154,7 +1180,7 @@ def term_coverage(
     return {
         entry_id: int(count)
         for entry_id, count in conn.execute(
-            "SELECT doc, count(DISTINCT term) FROM entry_terms "
+            "SELECT doc, count(DISTINCT term) FROM entry_text_terms "
             "WHERE term IN (SELECT value FROM json_each(?1)) "
             "AND doc IN (SELECT value FROM json_each(?2)) GROUP BY doc",
             (json.dumps(list(terms)), json.dumps(list(ids))),

@@ -382,8 +382,9 @@ def create_server(
         try:
             ls.app = App(ls.settings())
             ls.app.start()
-            # filter attributes now (milliseconds, only for new entries), not in a first search
-            # racing the background indexer for the same work
+            # filter attributes and keyword texts now (only for new or changed entries: a
+            # fraction of a second for the SRD), not in a first search racing the background
+            # indexer for the same work
             ls.app.search.ensure_attributes()
         except D5eError as exc:
             raise JsonRpcException(exc.message, exc.code, exc.data) from exc

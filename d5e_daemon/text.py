@@ -59,6 +59,18 @@ def flatten_json(data: str) -> str:
     return flatten(json.loads(data))
 
 
+_DICE = re.compile(r"\b\d+d(\d+)\b")
+
+
+def dice_aliases(text: str) -> str:
+    """The dice of `text` as players also write them, without the count: `3d6, 1d8` → `d6 d8`.
+
+    >>> dice_aliases("Hit: 2d6 + 4 slashing damage plus 1d8 fire damage, or 4d6 on a crit")
+    'd6 d8'
+    """
+    return " ".join(dict.fromkeys(f"d{size}" for size in _DICE.findall(text)))
+
+
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 

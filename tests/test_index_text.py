@@ -12,11 +12,12 @@ def index_text(app: App, pack: str, collection: str, slug: str) -> list[str]:
     return app.render(row.entry(), "index").splitlines()
 
 
-def test_spells_lead_with_level_school_and_classes(app: App) -> None:
+def test_spells_lead_with_what_they_are_and_do_then_the_facts(app: App) -> None:
     lines = index_text(app, "srd-2014", "spells", "fireball")
     assert lines[0] == "Fireball: 3rd-level evocation spell of Sorcerer, Wizard"
-    assert "8d6 fire damage. Dexterity saving throw for half damage." in lines[1]
-    assert lines[2].startswith("A bright streak flashes")
+    assert lines[1].startswith("A bright streak flashes")  # what it does
+    assert lines[2].startswith("8d6 fire damage. Dexterity saving throw for half damage.")
+    assert lines[3].startswith("The fire spreads around corners.")
     cantrip = index_text(app, "srd-2014", "spells", "vicious-mockery")
     assert cantrip[0] == "Vicious Mockery: Enchantment cantrip of Bard"
 
@@ -24,10 +25,22 @@ def test_spells_lead_with_level_school_and_classes(app: App) -> None:
 def test_monsters_lead_with_cr_and_type_then_traits_and_actions(app: App) -> None:
     lines = index_text(app, "srd-2014", "monsters", "ghoul")
     assert lines[0] == "Ghoul: CR 1 medium undead"
-    assert "cannot be poisoned, charmed, exhaustion" in lines[1]
+    assert "cannot be poisoned, charmed, exhaustion" in lines[2]
     assert any(line.startswith("Claws: ") and "paralyzed" in line for line in lines)
     text = "\n".join(lines)
     assert "5d8" not in text and "passive" not in text  # stat-block numbers stay out
+
+
+def test_attacks_read_as_players_say_them(app: App) -> None:
+    """No attack bonus, reach or average damage: the kind of attack and the dice."""
+    lines = index_text(app, "srd-2014", "monsters", "ghoul")
+    assert "Bite: melee weapon attack, 2d6 + 2 piercing damage." in lines
+    dragon = "\n".join(index_text(app, "srd-2014", "monsters", "adult-red-dragon"))
+    assert "Fire Breath: The dragon exhales fire in a 60-foot cone." in dragon
+    assert "taking 18d6 fire damage on a failed save" in dragon
+    assert "to hit" not in dragon and "63 (18d6)" not in dragon
+    archer = "\n".join(index_text(app, "srd-2014", "monsters", "scout"))
+    assert "Longbow: ranged weapon attack, 1d8 + 2 piercing damage." in archer
     quarter = index_text(app, "srd-2014", "monsters", "goblin")
     assert quarter[0] == "Goblin: CR 1/4 small humanoid (goblinoid)"
 
@@ -38,11 +51,11 @@ def test_items_features_classes_and_others_say_what_they_are(app2024: App) -> No
     assert item[0] == (
         "Cloak of Displacement: magic item, wondrous item, rare (requires attunement)"
     )
-    assert index_text(app, "srd-2014", "features", "sneak-attack")[:2] == [
-        "Sneak Attack: Rogue class feature",
-        "Rogue level 1.",
-    ]
-    assert index_text(app, "srd-2024", "features", "barbarian-ability-score-improvement")[1] == (
+    sneak = index_text(app, "srd-2014", "features", "sneak-attack")
+    assert sneak[0] == "Sneak Attack: Rogue class feature"
+    assert sneak[1].startswith("Beginning at 1st level, you know how to strike subtly")
+    assert sneak[2] == "Rogue level 1."
+    assert index_text(app, "srd-2024", "features", "barbarian-ability-score-improvement")[2] == (
         "gained at Barbarian 4."
     )
     rogue = index_text(app, "srd-2014", "classes", "rogue")
@@ -56,6 +69,10 @@ def test_items_features_classes_and_others_say_what_they_are(app2024: App) -> No
     assert index_text(app, "srd-2024", "species", "dragonborn")[0] == "Dragonborn: species"
     # collections without a renderer of their own: the generic one, same first line
     assert index_text(app, "srd-2014", "damage-types", "fire")[0] == "Fire: damage type"
+    assert index_text(app, "srd-2014", "weapon-properties", "light")[0] == "Light: weapon property"
+    assert index_text(app, "srd-2014", "equipment-categories", "armor")[0] == (
+        "Armor: equipment category"
+    )
 
 
 def test_every_srd_entry_renders_without_a_failing_plugin(app2024: App) -> None:

@@ -17,7 +17,7 @@ from d5e_daemon import queries
 from d5e_daemon.app import App
 from d5e_daemon.embed import FakeEmbedder
 from d5e_daemon.errors import IndexNotReady, InvalidParams
-from d5e_daemon.features.search import keyword_query, search, search_filters
+from d5e_daemon.features.search import fuse, keyword_query, search, search_filters
 from d5e_daemon.index import SearchIndex
 from d5e_daemon.passages import split
 from d5e_daemon.plugins import get_plugins
@@ -190,6 +190,57 @@ def test_keyword_search_weighs_names_and_text(app: App) -> None:
     assert "**" in hits[0].snippet  # the matched words, in bold
 
 
+def test_keywords_find_what_the_index_text_says(app: App) -> None:
+    """Keyword search reads the index text: kinds and values the way players write them."""
+    hits = ask(app, query="1st-level evocation", mode="keyword", limit=5).hits
+    assert {h.collection for h in hits} == {"spells"}
+    for hit in hits:
+        data = queries.entry_in_pack(app.conn, hit.pack, "spells", hit.ref.split("/")[1])
+        assert data is not None and data.entry().data["level"] == 1, hit.ref
+        assert data.entry().data["school"]["name"] == "Evocation", hit.ref
+    assert ask(app, query="bard cantrip psychic", mode="keyword").hits[0].ref == (
+        "spells/vicious-mockery"
+    )
+    # a die written without its count finds the rolls that use it ("d8": "1d8 piercing damage")
+    rapier = [h for h in ask(app, query="d8", mode="keyword", limit=50).hits if h.name == "Rapier"]
+    assert rapier and "1d8 piercing damage" in rapier[0].snippet
+
+
+def test_a_changed_entry_is_found_by_its_new_words_at_once(db_path: Path) -> None:
+    """Live reload: the next search reads the new text, without waiting for the vectors."""
+    settings = build({"db": str(db_path), "builtinPacks": ["srd-2014", BREW.id]})
+    app = App(settings, plugins=get_plugins(extra=(BrewPlugin(),)))
+    app.start()
+    try:
+        from d5e_daemon import packs
+
+        goblin = next(e for e in ENTRIES if e.slug == "goblin")
+        assert "monsters/goblin" not in refs(ask(app, query="marmalade", mode="keyword"))
+        changed = goblin.__class__(**{
+            **{f: getattr(goblin, f) for f in goblin.__struct_fields__},
+            "data": {**goblin.data, "desc": "A goblin who hoards marmalade."},
+        })  # fmt: skip
+        others = [e for e in ENTRIES if e.slug != "goblin"]
+        app.db.write(lambda conn: packs.install(conn, BREW, [*others, changed], "test"))
+        assert "monsters/goblin" in refs(ask(app, query="marmalade", mode="keyword"))
+    finally:
+        app.close()
+
+
+def refs(result: Any) -> list[str]:
+    return [h.ref for h in result.hits]
+
+
+def test_hybrid_scores_keyword_hits_by_their_real_similarity() -> None:
+    """An entry found by keywords but not among the nearest passages is not given a guessed
+    similarity: of two such entries with the same keyword score, the closer in meaning wins."""
+    keyword = [(1, 9.0), (2, 5.0), (3, 5.0)]
+    nearest = [(10 + i, 0.6 - i / 100) for i in range(50)]
+    semantic = [*nearest, (3, 0.40), (2, 0.10)]  # 2 and 3: similarities asked for afterwards
+    ranked = [entry_id for entry_id, _ in fuse(keyword, semantic, lambda ids: {})]
+    assert ranked.index(3) < ranked.index(2)
+
+
 def test_hybrid_answers_from_keywords_until_vectors_are_ready(app: App) -> None:
     app.search = SearchIndex(app, FakeEmbedder())
     result = ask(app, query="fireball")
@@ -283,6 +334,14 @@ def test_a_query_without_words_is_an_empty_query(indexed: App, query: str) -> No
         ask(indexed, query=query)
     assert err.value.data == {"path": "$.query"}
     assert ask(indexed, query=query, filters={"level": 9}).hits  # then filters list entries
+
+
+def test_query_words_are_split_where_the_index_splits_them() -> None:
+    """Apostrophes split words in the index ("can't" is "can" and "t"): a query's contractions
+    leave nothing to match, its possessives their word."""
+    assert keyword_query("the ghoul can't hear; isn't it an elf?") == '"ghoul" OR "hear" OR "elf"'
+    possessives = keyword_query("a foe's body, thieves' tools")
+    assert possessives == '"foe" OR "body" OR "thieves" OR "tools"'
 
 
 def test_a_query_of_stop_words_only_finds_no_keywords_but_no_error(app: App) -> None:

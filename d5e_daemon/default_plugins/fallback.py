@@ -26,10 +26,13 @@ def describe(value: Any) -> str:
 
 
 def singular(collection: str) -> str:
-    """`magic-items` → `magic item`, `classes` → `class`, `species` stays `species`."""
+    """`magic-items` → `magic item`, `classes` → `class`, `weapon-properties` → `weapon
+    property`, `species` stays `species`."""
     words = collection.replace("-", " ")
     if words.endswith("species"):
         return words
+    if words.endswith("ies"):
+        return words[:-3] + "y"
     if words.endswith(("sses", "shes", "ches")):
         return words[:-2]
     return words[:-1] if words.endswith("s") else words

@@ -1,11 +1,17 @@
 """Built-in `render_text(entry, "index")`: the text an entry is searched by (keywords and vectors).
 
-It leads with what the entry is and does, in the words players use (`3rd-level evocation spell`,
-`CR 3 monstrosity`, `d12 hit die`, `requires attunement`), then the description. Numbers that
-only a stat block reads (ability scores, hit points, costs) are left out: they match nothing a
-writer asks and dilute the meaning of the rest. The first line is a short header,
-`Name: kind`, which the indexer repeats at the start of every passage of a long entry so that a
-passage about a monster's Claws still says whose claws they are.
+It leads with what the entry is and does, in the words players use: a header line
+(`Fireball: 3rd-level evocation spell of Sorcerer, Wizard`, `Ghoul: CR 1 medium undead`), then
+the first paragraph of the description (what it does), then the facts as players write them
+(`8d6 fire damage`, `d12 hit die`, `requires attunement`), then the rest of the description.
+Numbers that only a stat block reads (ability scores, hit points, costs, attack bonuses, the
+average beside a die roll) are left out: they match nothing a writer asks and dilute the
+meaning of the rest; a monster's attack reads `Claws: melee weapon attack, 2d4 + 2 slashing
+damage`. The header is repeated by the indexer at the start of every passage of a long entry,
+so that a passage about a monster's Claws still says whose claws they are.
+
+The same text is what keyword search reads (see `index.py`), so a word a player uses for an
+entry's kind ("cantrip", "undead", "condition") finds it by keywords too.
 
 Collections without a renderer here get `fallback.py`'s (name and every text field).
 """
@@ -34,6 +40,14 @@ from .fallback import describe, paragraphs, singular
 
 _MARKUP = re.compile(r"[#*_|`]+|^\s*[-:]{3,}\s*$", re.MULTILINE)
 _SPACES = re.compile(r"[ \t]+")
+# "Melee Weapon Attack: +6 to hit, reach 5 ft., one target. Hit: " (2014) and
+# "Melee Attack Roll: +9, reach 15 ft. Hit: " (2024): everything but the kind of attack is
+# stat-block arithmetic.
+_ATTACK = re.compile(
+    r"\b(Melee or Ranged|Melee|Ranged) (?:(Weapon|Spell) Attack|Attack Roll): [+-]?\d.*?\bHit: "
+)
+# "17 (2d12 + 4)": the average first, then the roll players write.
+_AVERAGE_ROLL = re.compile(r"\b\d+ \((\d+d\d+(?: ?[+-] ?\d+)?)\)")
 
 
 def plain(text: str) -> str:
@@ -43,9 +57,20 @@ def plain(text: str) -> str:
 
 
 def _doc(header: str, facts: list[str], body: list[str]) -> str:
-    """`header` on the first line, then the facts as one sentence, then the body paragraphs."""
+    """`header` on the first line, then what the entry does (the body's first paragraph), then
+    the facts as one sentence, then the rest of the body."""
     lead = ". ".join(f.rstrip(".") for f in facts if f) + ("." if any(facts) else "")
-    return "\n".join(p for p in (header, lead, *(plain(b) for b in body)) if p.strip()) + "\n"
+    paras = [plain(b) for b in body]
+    return "\n".join(p for p in (header, *paras[:1], lead, *paras[1:]) if p.strip()) + "\n"
+
+
+def players_words(text: str) -> str:
+    """Stat-block lines as players say them: `melee weapon attack, 2d12 + 4 slashing damage`."""
+    text = _ATTACK.sub(
+        lambda m: " ".join(p.lower() for p in m.groups() if p) + " attack, ",
+        text,
+    )
+    return _AVERAGE_ROLL.sub(r"\1", text)
 
 
 def _blocks(items: Any) -> list[str]:
@@ -54,7 +79,7 @@ def _blocks(items: Any) -> list[str]:
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict):
             name = describe(item.get("name")).strip().rstrip(".")
-            desc = " ".join(_text(item.get("desc")))
+            desc = players_words(" ".join(_text(item.get("desc"))))
             out.append(f"{name}: {desc}" if name else desc)
     return out
 

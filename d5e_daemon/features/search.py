@@ -1,18 +1,21 @@
 """`d5e/search`: hybrid retrieval (FTS5 BM25 + passage vectors), filters, browsing by attributes.
 
-- keyword: the query's words (stop words dropped), OR-ed, ranked by BM25 over the entry's name
-  and its text, the name weighing `NAME_WEIGHT` times more;
+- keyword: the query's words (stop words dropped), OR-ed, ranked by BM25 over each entry's index
+  text (`entry_text`: what it is and does in players' words, see `index.py`), the name column
+  weighing `NAME_WEIGHT` (the name is also in the text's first line, so it counts more);
 - semantic: the query's vector against every passage in scope (sqlite-vec KNN, restricted inside
   the query to the profile's winners and the filters), an entry scoring by its best passage;
-- hybrid (default): both lists fused by their standardised scores (each list's top
-  `FUSION_DEPTH` as z-scores, an entry missing from one list taking that list's lowest),
-  keywords weighing `KEYWORD_WEIGHT`, vectors the rest; plus `COVERAGE_WEIGHT` times the share
-  of the query's words the entry contains (coordination: BM25 alone lets one rare word outweigh
-  three common ones). Until the vectors are ready it answers from keywords and says
-  `semantic: false`.
+- hybrid (default): both lists fused by their standardised scores (z-scores against each list's
+  best `FUSION_DEPTH`), keywords weighing `KEYWORD_WEIGHT`, vectors the rest; an entry found by
+  keywords but not among the nearest passages is given its real similarity (asked for by id),
+  an entry missing from the keyword list that list's lowest score; plus `COVERAGE_WEIGHT` times
+  the share of the query's words the entry contains (coordination: BM25 alone lets one rare
+  word outweigh three common ones). Until the vectors are ready it answers from keywords and
+  says `semantic: false`.
 - A name typed in full puts that entry first in every mode but semantic.
 
-The constants were chosen on the dev set with `bench/quality.py` (see docs/benchmarks.md):
+The constants were chosen on the dev set with `bench/quality.py`, and checked with its
+`--folds` (chosen on one half of the queries, reported on the other; see docs/benchmarks.md):
 z-score fusion beat reciprocal-rank fusion there, and names weighing 2× the body beat 10×
 (descriptive queries share words with names of unrelated entries: "body", "blade", "maze").
 
@@ -44,7 +47,7 @@ from ..text import normalize
 
 NAME_WEIGHT = 2.0
 KEYWORD_WEIGHT = 0.6
-COVERAGE_WEIGHT = 3.0
+COVERAGE_WEIGHT = 2.0
 FUSION_DEPTH = 50
 # Nearest passages asked of sqlite-vec per entry wanted: its top-k costs grow with k (400: 2.8 ms,
 # 100: 1.2 ms on 4,000 vectors); entries have 2 passages on average, and 2 or 3 per entry gave
@@ -53,14 +56,17 @@ PASSAGES_PER_ENTRY = 2
 MAX_WORDS = 32
 SNIPPET_CHARS = 200
 
-# Words that say nothing about which entry is meant; dropped from the keyword query.
+# Words that say nothing about which entry is meant; dropped from the keyword query. The last
+# line: what is left of contractions once apostrophes split them, as the index does.
 STOP_WORDS = frozenset(
     """
     a an and are as at be by can do does for from has have how i if in into is it its me my of
     on or so than that the their them then there these they this to was what when where which
     who whose why will with you your
+    s t d ll m re ve isn aren wasn weren don doesn didn won wouldn couldn shouldn hasn haven hadn
     """.split()  # noqa: SIM905
 )
+_APOSTROPHES = re.compile("['’‘`ʼ]")
 
 
 # -- params -----------------------------------------------------------------------------------
@@ -109,8 +115,10 @@ def _scope(app: App, params: SearchParams) -> queries.SearchScope:
 
 
 def _words(text: str) -> list[str]:
-    """The words of a query that say what is meant: normalised, stop words dropped, once each."""
-    words = [w for w in normalize(text).split() if w not in STOP_WORDS]
+    """The words of a query that say what is meant: split where the index splits them ("can't"
+    is "can" and "t" there, while names are matched with apostrophes dropped), normalised,
+    stop words dropped, once each."""
+    words = [w for w in normalize(_APOSTROPHES.sub(" ", text)).split() if w not in STOP_WORDS]
     return list(dict.fromkeys(words))[:MAX_WORDS]
 
 
@@ -123,13 +131,14 @@ def keyword_query(text: str) -> str:
 
 
 def _standardised(scored: list[tuple[int, float]]) -> dict[int, float]:
-    """The top `FUSION_DEPTH` scores as z-scores: how far each stands out of its list."""
-    top = scored[:FUSION_DEPTH]
+    """The scores as z-scores against the best `FUSION_DEPTH` of them: how far each stands out
+    of its list."""
+    top = [s for _, s in scored[:FUSION_DEPTH]]
     if len(top) < 2:
-        return {entry_id: 1.0 for entry_id, _ in top}
-    mean = sum(s for _, s in top) / len(top)
-    spread = math.sqrt(sum((s - mean) ** 2 for _, s in top) / len(top)) or 1.0
-    return {entry_id: (s - mean) / spread for entry_id, s in top}
+        return {entry_id: 1.0 for entry_id, _ in scored}
+    mean = sum(top) / len(top)
+    spread = math.sqrt(sum((s - mean) ** 2 for s in top) / len(top)) or 1.0
+    return {entry_id: (s - mean) / spread for entry_id, s in scored}
 
 
 def fuse(
@@ -139,7 +148,8 @@ def fuse(
 ) -> list[tuple[int, float]]:
     """Both ranked lists (id, score) combined by weighted z-scores, plus the share of the
     query's words each entry contains (`coverage(ids)`, 0 to 1); best first. An entry missing
-    from a list takes that list's lowest z-score."""
+    from a list takes that list's lowest z-score (the semantic list holds every entry of the
+    keyword list that has vectors, so there it means no vectors)."""
     lists = [
         (KEYWORD_WEIGHT, _standardised(keyword)),
         (1 - KEYWORD_WEIGHT, _standardised(semantic)),
@@ -260,6 +270,12 @@ def search(app: App, params: SearchParams) -> SearchResult:
             pool,
             unrestricted=unrestricted,
         )
+        if params.mode == "hybrid":  # entries found by keywords only: their real similarity
+            near = {entry_id for entry_id, _, _ in semantic}
+            beyond = [entry_id for entry_id, _ in keyword if entry_id not in near]
+            model = index.embedder.model_id
+            semantic += queries.passage_similarities(app.conn, vector, model, beyond)
+            semantic.sort(key=lambda hit: -hit[1])
     best_passage = {entry_id: pid for entry_id, _, pid in semantic}
     terms = queries.index_terms(app.conn, _words(params.query))
 
