@@ -827,7 +827,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except D5eError as exc:
         return _fail(exc, as_json)
     except apsw.Error as exc:
-        message = f"database error: {exc} (is the file damaged? `PRAGMA integrity_check` tells)"
-        return _fail(DatabaseError(message), as_json)
+        error = db.storage_error(exc)
+        if error is None:
+            message = f"database error: {exc} (is the file damaged? `PRAGMA integrity_check` tells)"
+            error = DatabaseError(message)
+        return _fail(error, as_json)
     except KeyboardInterrupt:
         return 130

@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from .packformat import COLLECTION_PATTERN, MANIFEST, PackFile, constant, content_kind
@@ -101,40 +102,67 @@ def read_folder(root: Path, shown_root: str) -> Tree:
             path = f"{rel}/{item.name}" if rel else item.name
             if item.name.startswith("."):
                 continue
-            if item.is_symlink():
+            try:
+                if not visit(item, path, rel, depth):
+                    return
+            except OSError as exc:  # gone meanwhile, or not ours to read
+                problems.append(PackProblem(file=shown(path), message=f"cannot read: {exc}"))
+
+    def visit(item: os.DirEntry[str], path: str, rel: str, depth: int) -> bool:
+        """Take one folder item; False when the pack's budget is spent."""
+        if not _is_utf8(item.name):
+            if rel or item.is_dir(follow_symlinks=False):  # (other top-level files: not read)
+                message = "the name is not UTF-8 text; rename it (nothing in it was read)"
+                problems.append(PackProblem(file=shown(printable(path)), message=message))
+            return True
+        if item.is_symlink():
+            try:
                 target = os.path.realpath(item.path)
-                inside = target == str(base) or target.startswith(str(base) + os.sep)
-                where = "inside" if inside else "outside"
-                message = f"links are not allowed in packs (this one points {where} the pack)"
+            except OSError:
+                target = ""
+            inside = target == str(base) or target.startswith(str(base) + os.sep)
+            where = "inside" if inside else "outside"
+            message = f"links are not allowed in packs (this one points {where} the pack)"
+            problems.append(PackProblem(file=shown(path), message=message))
+            return True
+        if item.is_dir(follow_symlinks=False):
+            if not rel and not _is_collection(item.name):
+                message = "folder not read: its name is not a collection name (a-z, 0-9, -)"
+                problems.append(PackProblem(file=shown(path), message=message, severity="warning"))
+            elif depth >= MAX_DEPTH:
+                message = f"folders nested deeper than {MAX_DEPTH} are not read"
                 problems.append(PackProblem(file=shown(path), message=message))
-                continue
-            if item.is_dir(follow_symlinks=False):
-                if not rel and not _is_collection(item.name):
-                    message = "folder not read: its name is not a collection name (a-z, 0-9, -)"
-                    problems.append(
-                        PackProblem(file=shown(path), message=message, severity="warning")
-                    )
-                elif depth >= MAX_DEPTH:
-                    message = f"folders nested deeper than {MAX_DEPTH} are not read"
-                    problems.append(PackProblem(file=shown(path), message=message))
-                else:
-                    walk(item.path, path, depth + 1)
-                continue
-            named = shown(path)
-            if not item.is_file(follow_symlinks=False) or not _wanted(path, named, problems):
-                continue
-            st = item.stat(follow_symlinks=False)
-            if not budget.take(st.st_size):
-                return
-            if st.st_size > MAX_FILE_BYTES:
-                problems.append(_too_big(named, st.st_size))
-                continue
-            files.append(
-                _local_file(path, named, item.path, st)
-            )  # absolute: from the resolved root
+            else:
+                walk(item.path, path, depth + 1)
+            return True
+        named = shown(path)
+        if not item.is_file(follow_symlinks=False) or not _wanted(path, named, problems):
+            return True
+        st = item.stat(follow_symlinks=False)
+        if not budget.take(st.st_size):
+            return False
+        if st.st_size > MAX_FILE_BYTES:
+            problems.append(_too_big(named, st.st_size))
+            return True
+        files.append(_local_file(path, named, item.path, st))  # absolute: from the resolved root
+        return True
 
     walk(str(base), "", 0)
     return files, problems
+
+
+def _is_utf8(name: str) -> bool:
+    """False for a file name whose bytes are not UTF-8 (Python keeps them as surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(text: str) -> str:
+    """A path as text that can be shown and sent: bytes that are not UTF-8 as `\\xe9`."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def read_changed(root: Path, rels: set[str], shown_root: str) -> Tree | None:
@@ -154,6 +182,10 @@ def read_changed(root: Path, rels: set[str], shown_root: str) -> Tree | None:
             continue
         path = os.path.join(str(base), *parts)
         named = os.path.join(shown_root, *parts)
+        if not _is_utf8(rel):
+            message = "the name is not UTF-8 text; rename it (nothing in it was read)"
+            problems.append(PackProblem(file=printable(named), message=message))
+            continue
         try:
             st = os.lstat(path)
         except FileNotFoundError:
@@ -194,6 +226,19 @@ def _unsafe_name(name: str) -> str | None:
     return None
 
 
+# What `zipfile` raises on a damaged or hostile archive (found by fuzzing: bad deflate data,
+# a cut-off member, an unknown format version, a name flagged UTF-8 that is not, …).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    zlib.error,
+)
+
+
 def read_zip(path: Path, shown_root: str) -> Tree:
     """Every content file of a zipped pack, read in memory within the limits."""
     problems: list[PackProblem] = []
@@ -204,8 +249,9 @@ def read_zip(path: Path, shown_root: str) -> Tree:
         return [], [PackProblem(file=shown_root, message=message)]
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        return [], [PackProblem(file=shown_root, message=f"not a readable zip file: {exc}")]
+    except _ZIP_ERRORS as exc:
+        message = f"not a readable zip file: {type(exc).__name__}: {exc}"
+        return [], [PackProblem(file=shown_root, message=message)]
     with archive:
         infos = archive.infolist()
         if len(infos) > MAX_FILES:
@@ -289,8 +335,9 @@ def _read_member(
     try:
         with archive.open(info) as f:
             data = f.read(MAX_FILE_BYTES + 1)
-    except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
-        return b"", PackProblem(file=shown, message=f"cannot read from the zip: {exc}")
+    except _ZIP_ERRORS as exc:
+        message = f"cannot read from the zip: {type(exc).__name__}: {exc}"
+        return b"", PackProblem(file=shown, message=message)
     if len(data) > MAX_FILE_BYTES:
         return b"", _too_big(shown, len(data))
     return data, None

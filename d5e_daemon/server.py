@@ -11,16 +11,20 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
 import sys
+import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import cattrs
 import msgspec
 from lsprotocol import types
 from lsprotocol.types import ResponseError
 from pygls.exceptions import JsonRpcException
+from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import (
     JsonRPCNotification,
@@ -33,6 +37,7 @@ from pygls.workspace import TextDocument
 
 from . import __version__, protocol, queries, workspace
 from .app import App
+from .db import storage_error
 from .errors import D5eError
 from .features import markdown
 from .features import packs as pack_features
@@ -116,6 +121,55 @@ class D5eProtocol(LanguageServerProtocol):
         super()._send_response(msg_id, result, error)
 
 
+MAX_MESSAGE_BYTES = 64 * 2**20
+"""A message body declared larger than this is refused unread. The largest real request, a
+`d5e/packs/upload` of many entries, is a few MiB; a 100 TB `Content-Length` (garbage, or a
+hostile client) once made the daemon die allocating it."""
+MAX_HEADER_LINE = 8 * 1024
+"""A header line is read at most this much at a time: bytes without a newline never pile up."""
+SKIP_CHUNK = 1 << 20
+_CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")
+_HEADER = b"Content-Length:"
+
+
+class _BoundedReader(StdinAsyncReader):
+    """pygls' stdin reader within bounds (see MAX_MESSAGE_BYTES, MAX_HEADER_LINE). A refused
+    message gets -32600 (id null: it was not read) and is skipped up to the next
+    `Content-Length:` header, even one glued to the end of its body, so the next message is
+    answered whether the refused one was garbage or an honest, huge message."""
+
+    def __init__(
+        self, stdin: BinaryIO, executor: ThreadPoolExecutor, refuse: Callable[[str], None]
+    ) -> None:
+        super().__init__(stdin, executor)
+        self.refuse = refuse
+        self.skipping = False
+        self.tail = b""
+
+    async def readline(self) -> bytes:
+        while True:
+            limit = SKIP_CHUNK if self.skipping else MAX_HEADER_LINE
+            line: bytes = await self.loop.run_in_executor(self.executor, self.stdin.readline, limit)
+            if not line:
+                return line
+            if self.skipping:
+                seen = self.tail + line
+                at = seen.find(_HEADER)
+                if at < 0 or not line.endswith(b"\n"):
+                    self.tail = seen[-len(_HEADER) :]
+                    continue
+                self.skipping, self.tail, line = False, b"", seen[at:]
+            m = _CONTENT_LENGTH.fullmatch(line)
+            if m and int(m[1]) > MAX_MESSAGE_BYTES:
+                self.refuse(
+                    f"message too large: Content-Length {int(m[1]):,} bytes, the limit is "
+                    f"{MAX_MESSAGE_BYTES:,}; skipped"
+                )
+                self.skipping = True
+                continue
+            return line
+
+
 PUBLISH_BUDGET_SECONDS = 0.05
 """How long one pass of diagnostics may look for "did you mean" suggestions."""
 EXTERNAL_CHECK_SECONDS = 1.0
@@ -142,6 +196,34 @@ class D5eServer(LanguageServer):
         self.tasks: set[asyncio.Task[Any]] = set()
         self.indexer: Any = None
         self.client_progress = False
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """pygls' stdio loop (`_start_io_async`), reading through `_BoundedReader`."""
+        self._stop_event = threading.Event()
+        protocol = self.protocol
+        assert isinstance(protocol, D5eProtocol)
+        reader = _BoundedReader(
+            stdin or sys.stdin.buffer,
+            self.thread_pool,
+            lambda message: protocol.send_error(None, INVALID_REQUEST, message),
+        )
+        protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(
+                run_async(
+                    stop_event=self._stop_event,
+                    reader=reader,
+                    protocol=protocol,
+                    logger=log,
+                    error_handler=self.report_server_error,
+                )
+            )
+        except BrokenPipeError:
+            log.error("the client closed the connection; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """A body that is not JSON (or nests too deep to parse) gets -32700 with id null."""
@@ -284,7 +366,10 @@ class D5eServer(LanguageServer):
 
 
 def _failure(name: str, exc: Exception) -> JsonRpcException:
-    """d5e errors keep their JSON-RPC codes; any other exception is a logged -32603."""
+    """d5e errors keep their JSON-RPC codes, and what the disk or the database file did (a
+    damaged page met by a lookup, say) is a DatabaseError; any other exception is a logged
+    -32603."""
+    exc = storage_error(exc) or exc
     if isinstance(exc, D5eError):
         return JsonRpcException(exc.message, exc.code, exc.data)
     if isinstance(exc, JsonRpcException):
