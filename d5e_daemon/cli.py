@@ -432,8 +432,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     cache = CodeCache().install()  # before pygls and lsprotocol are imported
     from .server import serve
 
-    serve(from_env(), _flags(args), on_initialized=cache.uninstall)
-    return 0
+    return serve(from_env(), _flags(args), on_initialized=cache.uninstall)
 
 
 # -- d5e packs … ------------------------------------------------------------------------------

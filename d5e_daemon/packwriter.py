@@ -61,11 +61,14 @@ def scaffold(folder: Path, pack_id: str, title: str) -> list[Path]:
         ),
     }
     written = []
-    for rel, text in files.items():
-        path = folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, "utf-8")
-        written.append(path)
+    try:
+        for rel, text in files.items():
+            path = folder / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, "utf-8")
+            written.append(path)
+    except OSError as exc:  # not a folder, not ours, the disk full
+        raise PackError(f"cannot create the pack in {folder}: {exc}") from exc
     return written
 
 
@@ -178,13 +181,22 @@ def plan_upload(
 
 
 def write(root: Path, plan: UploadPlan) -> tuple[list[str], list[str]]:
-    """Apply a validated plan: each file replaced atomically; return (written, removed) paths."""
+    """Apply a validated plan: every new text is written beside its file first, then each
+    file is replaced atomically; a write that fails (the disk full) changes no file. Return
+    (written, removed) paths."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for rel, text in plan.writes.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staged.append((path.with_name(f".{path.name}.{os.getpid()}.tmp"), path))
+            staged[-1][0].write_text(text, "utf-8")
+    except OSError as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise PackError(f"cannot write the files of {root}: {exc}; no file was changed") from exc
     written, removed = [], []
-    for rel, text in plan.writes.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, "utf-8")
+    for tmp, path in staged:
         os.replace(tmp, path)
         written.append(str(path))
     for rel in plan.deletes:
