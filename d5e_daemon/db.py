@@ -184,16 +184,28 @@ _STORAGE_ERRORS: tuple[tuple[type[apsw.Error], str], ...] = (
 )
 
 
+# sqlite-vec reports a write the disk refused (SQLITE_FULL underneath) as its own SQLError.
+_VEC_WRITE_FAILED = "Internal sqlite-vec error: Could not insert a new vector chunk"
+
+
 def storage_error(
-    exc: BaseException, path: Path | None = None, outcome: str = ""
+    exc: BaseException,
+    path: Path | None = None,
+    outcome: str = "",
+    conn: apsw.Connection | None = None,
 ) -> DatabaseError | None:
     """A clear `DatabaseError` for what the disk or the file did (disk full, I/O error, damage,
-    locked), ending with `outcome`; None for any other error (a bug, reported as such)."""
-    for kind, what in _STORAGE_ERRORS:
-        if isinstance(exc, kind):
-            where = f" {path}" if path is not None else ""
-            return DatabaseError(f"cannot use the database{where}: {what} ({exc}){outcome}")
-    return None
+    locked), with the system's word for it when `conn` knows it ("File too large"), ending with
+    `outcome`; None for any other error (a bug, reported as such)."""
+    what = next((what for kind, what in _STORAGE_ERRORS if isinstance(exc, kind)), None)
+    if isinstance(exc, apsw.SQLError) and str(exc).startswith(_VEC_WRITE_FAILED):
+        what = "sqlite-vec could not write the vectors (is the disk full?)"
+    if what is None:
+        return None
+    where = f" {path}" if path is not None else ""
+    errno = conn.system_errno if conn is not None else 0
+    detail = f"{exc}: {os.strerror(errno)}" if errno else str(exc)
+    return DatabaseError(f"cannot use the database{where}: {what} ({detail}){outcome}")
 
 
 # -- migrations -----------------------------------------------------------------------------
@@ -385,10 +397,12 @@ class Database:
         return self._writer.submit(self._run, fn)
 
     def _run(self, fn: Callable[[apsw.Connection], T]) -> T:
+        conn = None
         try:
-            return fn(self._writer_conn())
+            conn = self._writer_conn()
+            return fn(conn)
         except apsw.Error as exc:
-            error = storage_error(exc, self.path, "; nothing was changed")
+            error = storage_error(exc, self.path, "; nothing was changed", conn)
             if error is None:
                 raise
             raise error from exc

@@ -136,7 +136,11 @@ def read_folder(root: Path, shown_root: str) -> Tree:
                 walk(item.path, path, depth + 1)
             return True
         named = shown(path)
-        if not item.is_file(follow_symlinks=False) or not _wanted(path, named, problems):
+        if not _wanted(path, named, problems):
+            return True
+        if not item.is_file(follow_symlinks=False):  # never opened: a pipe would block
+            message = "not a regular file (a pipe, a socket or a device): not read"
+            problems.append(PackProblem(file=named, message=message, severity="warning"))
             return True
         st = item.stat(follow_symlinks=False)
         if not budget.take(st.st_size):

@@ -8,8 +8,10 @@ pack would be read afterwards, before a byte is written; files are replaced atom
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,3 +205,24 @@ def write(root: Path, plan: UploadPlan) -> tuple[list[str], list[str]]:
         (root / rel).unlink(missing_ok=True)
         removed.append(str(root / rel))
     return written, removed
+
+
+@contextlib.contextmanager
+def applied(root: Path, plan: UploadPlan) -> Iterator[tuple[list[str], list[str]]]:
+    """`write(root, plan)` for the duration of the block (the install of the files): if the
+    block fails (the disk full, say), every file is put back as it was, so the folder and the
+    database still agree."""
+    touched = [root / rel for rel in [*plan.writes, *plan.deletes]]
+    before = {path: path.read_bytes() if path.is_file() else None for path in touched}
+    written, removed = write(root, plan)
+    try:
+        yield written, removed
+    except BaseException:
+        for path, data in before.items():
+            if data is None:
+                path.unlink(missing_ok=True)
+            else:
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                tmp.write_bytes(data)
+                os.replace(tmp, path)
+        raise

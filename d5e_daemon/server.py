@@ -108,14 +108,34 @@ def _params_errors(exc: BaseException) -> str:
     return str(cause or exc)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_lone_surrogates(value: Any) -> Any:
+    """LSP params with every lone surrogate (JSON may escape one: `"\\ud800"`) replaced by
+    U+FFFD, as editors show a broken character: a document holding one made diagnostics,
+    completion and code actions fail. (`d5e/` params are refused instead, naming the field.)"""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value) if _LONE_SURROGATE.search(value) else value
+    if isinstance(value, list):
+        return [_replace_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_lone_surrogates(k): _replace_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
 class D5eProtocol(LanguageServerProtocol):
     """pygls' protocol, answering what pygls would silently drop or answer with a traceback:
     a message that is not a JSON-RPC object, a method that is not a string, and a request after
-    `shutdown` get -32600 (LSP: "InvalidRequest"); a request whose params do not fit its LSP
-    method (pygls logged it and sent nothing: the client waited forever) gets -32602 naming
-    what is wrong; no error response carries a traceback."""
+    `shutdown` get -32600 (LSP: "InvalidRequest"); lone surrogates in LSP params become U+FFFD;
+    a request whose params do not fit its LSP method (pygls logged it and sent nothing: the
+    client waited forever) gets -32602 naming what is wrong; no error response carries a
+    traceback."""
 
     def structure_message(self, data: dict[str, Any]) -> Any:
+        method = data.get("method")
+        if isinstance(method, str) and not method.startswith("d5e/") and "params" in data:
+            data["params"] = _replace_lone_surrogates(data["params"])
         try:
             return super().structure_message(data)
         except JsonRpcException as exc:

@@ -94,6 +94,8 @@ HOSTILE_TEXT = [
     "file:///etc/passwd",
     "fire\x00ball",
     "fireball\u202e",
+    "fire\ud800ball",  # a lone surrogate: JSON can escape one, it is no character
+    "\udfff",
     "ﬁreball",
     "🔥" * 50,
     "x" * 5000,
