@@ -53,19 +53,18 @@ _PATH = re.compile(r" - at `(\$[^`]*)`$")
 
 def decode(params: Any, type_: type[P]) -> P:
     """Params as `type_`; `None` reads as `{}` so that all-optional params may be omitted."""
-    try:
-        value = msgspec.convert({} if params is None else params, type_)
-    except msgspec.ValidationError as exc:
-        message = str(exc)
-        m = _PATH.search(message)
-        raise InvalidParams(message, {"path": m[1] if m else "$"}) from exc
-    bad = _lone_surrogate(params, "$")
+    bad = _lone_surrogate(params, "$")  # first: msgspec itself fails on them (UnicodeError)
     if bad is not None:
         raise InvalidParams(
             f"text with a lone surrogate (\\ud800-\\udfff): not Unicode - at `{bad}`",
             {"path": bad},
         )
-    return value
+    try:
+        return msgspec.convert({} if params is None else params, type_)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        m = _PATH.search(message)
+        raise InvalidParams(message, {"path": m[1] if m else "$"}) from exc
 
 
 def _lone_surrogate(value: Any, path: str) -> str | None:

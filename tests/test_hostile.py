@@ -40,6 +40,7 @@ from d5e_daemon.features.tags import tag_for_entry
 from d5e_daemon.text import normalize
 
 from .packtools import MANIFEST, write_pack
+from .test_search import indexed, indexed_template  # noqa: F401 (fixtures)
 
 SPELL = "---\nname: Spark\nlevel: 0\n---\nA spark.\n"
 TIMEOUT = 20
@@ -584,3 +585,20 @@ def test_damage_met_while_running_is_a_database_error_not_an_internal_one(
         except RpcError as exc:
             assert exc.code == -32004
         assert d.proc.poll() is None
+
+
+# -- odd but valid params ------------------------------------------------------------------------
+
+
+def test_a_page_deeper_than_the_vectors_reach_is_short_not_an_error(indexed: App) -> None:
+    """offset + limit up to 10,500 are valid, but sqlite-vec ranks at most 4096 passages: such a
+    page of a semantic or hybrid search was an internal error (found by the wire fuzzer)."""
+    for mode in ("semantic", "hybrid"):
+        page = search(
+            indexed, protocol.SearchParams(query="fire", offset=9999, limit=500, mode=mode)
+        )
+        assert page.hits == []
+    deep = search(
+        indexed, protocol.SearchParams(query="fire", offset=1800, limit=500, mode="semantic")
+    )
+    assert 0 < len(deep.hits) < 500
