@@ -590,7 +590,7 @@ def test_damage_met_while_running_is_a_database_error_not_an_internal_one(
 # -- odd but valid params ------------------------------------------------------------------------
 
 
-def test_a_page_deeper_than_the_vectors_reach_is_short_not_an_error(indexed: App) -> None:
+def test_a_page_deeper_than_the_vectors_reach_is_short_not_an_error(indexed: App) -> None:  # noqa: F811
     """offset + limit up to 10,500 are valid, but sqlite-vec ranks at most 4096 passages: such a
     page of a semantic or hybrid search was an internal error (found by the wire fuzzer)."""
     for mode in ("semantic", "hybrid"):
