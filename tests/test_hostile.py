@@ -602,3 +602,10 @@ def test_a_page_deeper_than_the_vectors_reach_is_short_not_an_error(indexed: App
         indexed, protocol.SearchParams(query="fire", offset=1800, limit=500, mode="semantic")
     )
     assert 0 < len(deep.hits) < 500
+
+
+@pytest.mark.parametrize("directory", ["/dev/null", "/proc/self/nothing"])
+def test_a_pack_folder_that_cannot_be_made_is_a_pack_error(app: App, directory: str) -> None:
+    """It was an internal error (NotADirectoryError, FileNotFoundError)."""
+    with pytest.raises(PackError, match=f"cannot create the pack in {directory}/mine"):
+        run(pack_features.create(app, protocol.CreateParams(id="mine", directory=directory)))

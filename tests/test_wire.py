@@ -541,3 +541,55 @@ def test_stdout_carries_only_framed_messages(srd_template: Path, tmp_path: Path)
     check_messages(d.received)
     assert d._buffer == b"", "stray bytes on stdout"
     d.close()
+
+
+def test_a_second_initialize_is_refused(daemon: Daemon) -> None:
+    """It built a second App each time (the first one's threads and database connections
+    leaked) and switched the edition under the client's feet."""
+    with pytest.raises(RpcError) as caught:
+        daemon.request(
+            "initialize",
+            {"capabilities": {}, "initializationOptions": {"edition": "2024"}},
+            timeout=TIMEOUT,
+        )
+    assert caught.value.code == -32600 and "already initialized" in caught.value.message
+    still_answers(daemon)
+    entry = daemon.request("d5e/lookup", {"ref": "conditions/grappled"}, timeout=TIMEOUT)
+    assert entry["entry"]["pack"] == "srd-2014"
+
+
+def test_requests_about_a_document_never_opened_get_nothing(daemon: Daemon) -> None:
+    """pygls read such a document from disk (or failed to: an internal error)."""
+    position = {
+        "textDocument": {"uri": "file:///nowhere/notes.md"},
+        "position": {"line": 0, "character": 3},
+    }
+    assert daemon.request("textDocument/hover", position, timeout=TIMEOUT) is None
+    assert daemon.request("textDocument/completion", position, timeout=TIMEOUT) is None
+
+
+def test_a_document_with_lone_surrogates_is_read_with_replacement_characters(
+    daemon: Daemon,
+) -> None:
+    """JSON may escape a lone surrogate; a document holding one made diagnostics fail (an
+    "Error in server" message) and completion and code actions answer -32603."""
+    uri = "file:///broken/notes.md"
+    text = "The {@creature gob\ud800lin} casts {@spell fire\udfffball}.\n"
+    doc = {"uri": uri, "languageId": "markdown", "version": 1, "text": text}
+    daemon.received.clear()
+    daemon.send("textDocument/didOpen", {"textDocument": doc}, notify=True)
+    at = {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 20}}
+    items = daemon.request("textDocument/completion", at, timeout=TIMEOUT)["items"]
+    assert "Goblin" in [i["label"] for i in items]
+    whole = {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 50}}
+    actions = daemon.request(
+        "textDocument/codeAction",
+        {"textDocument": {"uri": uri}, "range": whole, "context": {"diagnostics": []}},
+        timeout=TIMEOUT,
+    )
+    assert any("goblin" in a["title"] for a in actions)
+    published = [m for m in daemon.received if m.get("method") == "textDocument/publishDiagnostics"]
+    assert published and "gob\ufffdlin" in published[0]["params"]["diagnostics"][0]["message"]
+    assert not [m for m in daemon.received if m.get("method") == "window/showMessage"]
+    daemon.send("textDocument/didClose", {"textDocument": {"uri": uri}}, notify=True)
+    still_answers(daemon)
