@@ -219,7 +219,14 @@ def _local_file(rel: str, shown: str, path: str, st: os.stat_result) -> PackFile
     return PackFile(rel=rel, shown=shown, source=path, read=read, stamp=stamp)
 
 
+def _is_folder(info: zipfile.ZipInfo) -> bool:
+    """`ZipInfo.is_dir`, which fails on an empty name (a damaged zip: found by fuzzing)."""
+    return info.filename.endswith("/")
+
+
 def _unsafe_name(name: str) -> str | None:
+    if not name:
+        return "empty name"
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         return "absolute path"
     if "\\" in name:
@@ -255,7 +262,7 @@ def read_zip(path: Path, shown_root: str) -> Tree:
         if len(infos) > MAX_FILES:
             message = f"the zip holds {len(infos):,} files; the limit is {MAX_FILES:,}"
             return [], [PackProblem(file=shown_root, message=message)]
-        names = [i.filename for i in infos if not i.is_dir()]
+        names = [i.filename for i in infos if not _is_folder(i)]
         prefix = _zip_root(names)
         declared = 0
         for top in sorted(
@@ -275,7 +282,7 @@ def read_zip(path: Path, shown_root: str) -> Tree:
                 message = f"unsafe path in zip ({unsafe}): nothing is read from it"
                 problems.append(PackProblem(file=member, message=message))
                 continue
-            if info.is_dir() or not info.filename.startswith(prefix):
+            if _is_folder(info) or not info.filename.startswith(prefix):
                 continue
             rel = info.filename[len(prefix) :]
             if stat.S_ISLNK(info.external_attr >> 16):
