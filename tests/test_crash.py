@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,32 +100,38 @@ def test_kill_during_first_start_leaves_all_or_nothing(tmp_path: Path, seed: int
 
 @dataclass
 class KillPlan:
-    """Where seed `seed` kills: at SQL step `steps`, or `delay` seconds after `on_call` began."""
+    """Where seed `seed` kills: at SQL step `steps`, or `delay` seconds after the operation's
+    function (or `on_call`, if given) began."""
 
     seed: int
     steps: int | None = None
     delay: float | None = None
+    on_call: str | None = None
 
     def describe(self) -> str:
         if self.steps is not None:
             return f"seed {self.seed}: step {self.steps}"
-        return f"seed {self.seed}: {self.delay:.3f} s in"
+        return f"seed {self.seed}: {self.delay:.3f} s into {self.on_call or 'the operation'}"
 
 
 @dataclass
 class Operation:
-    """A d5e command to kill, the function it is timed from, and its calibration run."""
+    """A d5e command to kill, the function it is timed from, the first function it calls once
+    its change is committed (if any), and its calibration run."""
 
     args: list[str]
     on_call: str
+    after_commit: str | None = None
     steps: int = 0
     seconds: float = 0.0
-    figures: Counter[str] = field(default_factory=Counter)
 
     def plan(self, seed: int) -> KillPlan:
         """Even seeds kill at a SQL step; odd ones at a moment, every other one in the last
-        fifth (where the COMMIT is) or just after the end."""
+        fifth (where the COMMIT is) or just after the end; the 8th seed right after the
+        commit."""
         rng = random.Random(seed)
+        if seed % 8 == 7 and self.after_commit:
+            return KillPlan(seed, delay=0.0, on_call=self.after_commit)
         if seed % 2 == 0:
             return KillPlan(seed, steps=rng.randint(1, self.steps))
         start = 0.0 if seed % 4 == 1 else 0.8
@@ -141,7 +147,7 @@ def run_killpoint(
     env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run `d5e ARGS --db DB` under tests/killpoint.py; its report, with `killed`."""
-    options = ["--on-call", on_call]
+    options = ["--on-call", plan.on_call if plan is not None and plan.on_call else on_call]
     if plan is not None and plan.steps is not None:
         options += ["--steps", str(plan.steps)]
     if plan is not None and plan.delay is not None:
@@ -345,10 +351,11 @@ def pack_scenario(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     assert signature_v1 is not None and signature_v2 is not None
     assert len(signature_v1[1]) == 302 and len(signature_v2[1]) == 302
     assert signature_v1[1] != signature_v2[1]
+    committed = "d5e_daemon.app:App.packs_changed"
     ops = {
-        "install": Operation(["packs", "install", str(v1)], "d5e_daemon.packs:install"),
-        "upgrade": Operation(["packs", "install", str(v2)], "d5e_daemon.packs:install"),
-        "remove": Operation(["packs", "remove", "brew"], "d5e_daemon.packs:remove"),
+        "install": Operation(["packs", "install", str(v1)], "d5e_daemon.packs:install", committed),
+        "upgrade": Operation(["packs", "install", str(v2)], "d5e_daemon.packs:install", committed),
+        "remove": Operation(["packs", "remove", "brew"], "d5e_daemon.packs:remove", committed),
     }
     start = {"install": srd_only, "upgrade": with_brew, "remove": with_brew}
     for name, op in ops.items():  # calibration: steps and time of a whole run
