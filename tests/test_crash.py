@@ -21,7 +21,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -44,17 +43,6 @@ KILLPOINT = Path(__file__).with_name("killpoint.py")
 PARALLEL = 2
 
 
-def start_and_kill(path: Path, delay: float) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "d5e_daemon", "status", "--db", str(path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(delay)
-    proc.kill()  # SIGKILL: no cleanup, no rollback by the process itself
-    proc.wait()
-
-
 def check_consistent(path: Path) -> dict[str, int]:
     """Integrity, and for each pack all of its entries or none; returns entries per pack."""
     conn = apsw.Connection(str(path))  # a plain connection: what any SQLite tool would see
@@ -75,24 +63,6 @@ def check_consistent(path: Path) -> dict[str, int]:
         return counts
     finally:
         conn.close()
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_kill_during_first_start_leaves_all_or_nothing(tmp_path: Path, seed: int) -> None:
-    path = tmp_path / "d5e.sqlite3"
-    rng = random.Random(seed)
-    start_and_kill(path, rng.uniform(0.05, 0.45))
-    if path.exists():
-        check_consistent(path)
-    done = subprocess.run(
-        [sys.executable, "-m", "d5e_daemon", "status", "--db", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert check_consistent(path) == EXPECTED
 
 
 # -- killing at a chosen point -------------------------------------------------------------------
@@ -213,6 +183,28 @@ def for_each_seed(seeds: range, run: Callable[[int], str]) -> Counter[str]:
 def report_figures(name: str, figures: Counter[str]) -> None:
     """Printed for docs/reliability.md (`pytest -s tests/test_crash.py`)."""
     print(f"\n{name}: " + ", ".join(f"{k} ×{n}" for k, n in figures.most_common()))
+
+
+# -- the first start: migrating an empty file, installing both SRD packs --------------------------
+
+
+@pytest.mark.slow
+def test_kill_during_first_start_leaves_all_or_nothing(tmp_path: Path) -> None:
+    op = Operation(["status"], "d5e_daemon.db:connect")
+    report = run_killpoint(tmp_path / "calibrate.sqlite3", op.args, tmp_path / "c.json", op.on_call)
+    op.steps, op.seconds = report["steps"], report["seconds"]
+
+    def run(seed: int) -> str:
+        path = tmp_path / f"seed-{seed}" / "d5e.sqlite3"
+        path.parent.mkdir()
+        report = run_killpoint(path, op.args, path.with_suffix(".json"), op.on_call, op.plan(seed))
+        counts = check_consistent(path) if path.exists() else {}
+        d5e(path, "status")  # the next start finishes the job
+        assert check_consistent(path) == EXPECTED
+        return f"{where(report)} → {' + '.join(sorted(counts)) or 'no pack yet'}"
+
+    figures = for_each_seed(SEEDS, run)
+    report_figures(f"kill during the first start ({len(SEEDS)} seeds)", figures)
 
 
 # -- the state of a database after a kill --------------------------------------------------------
