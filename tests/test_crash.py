@@ -33,6 +33,7 @@ import pytest
 
 from d5e_daemon import db, queries
 from d5e_daemon.app import App
+from d5e_daemon.errors import DatabaseError
 from d5e_daemon.settings import build
 
 from .packtools import write_pack
@@ -180,9 +181,10 @@ def for_each_seed(seeds: range, run: Callable[[int], str]) -> Counter[str]:
     return figures
 
 
-def report_figures(name: str, figures: Counter[str]) -> None:
+def report_figures(name: str, op: Operation, figures: Counter[str]) -> None:
     """Printed for docs/reliability.md (`pytest -s tests/test_crash.py`)."""
-    print(f"\n{name}: " + ", ".join(f"{k} ×{n}" for k, n in figures.most_common()))
+    whole = f"a whole run: {op.steps} steps in transactions, {op.seconds:.2f} s"
+    print(f"\n{name} ({whole}): " + ", ".join(f"{k} ×{n}" for k, n in figures.most_common()))
 
 
 # -- the first start: migrating an empty file, installing both SRD packs --------------------------
@@ -204,7 +206,7 @@ def test_kill_during_first_start_leaves_all_or_nothing(tmp_path: Path) -> None:
         return f"{where(report)} → {' + '.join(sorted(counts)) or 'no pack yet'}"
 
     figures = for_each_seed(SEEDS, run)
-    report_figures(f"kill during the first start ({len(SEEDS)} seeds)", figures)
+    report_figures(f"kill during the first start ({len(SEEDS)} seeds)", op, figures)
 
 
 # -- the state of a database after a kill --------------------------------------------------------
@@ -396,7 +398,7 @@ def test_kill_during_a_pack_operation_leaves_the_old_or_the_new_pack_whole(
         return f"{where(report)} → {state}"
 
     figures = for_each_seed(range(8), run)
-    report_figures(f"kill during pack {operation} (8 seeds)", figures)
+    report_figures(f"kill during pack {operation} (8 seeds)", op, figures)
 
 
 # -- indexing -----------------------------------------------------------------------------------
@@ -499,7 +501,7 @@ def test_kill_during_indexing_resumes_without_embedding_finished_entries_again(
         return f"{where(report)}, {share}-{share + 10}% done, {cache}"
 
     figures = for_each_seed(range(6), run)
-    report_figures("kill during indexing (6 seeds)", figures)
+    report_figures("kill during indexing (6 seeds)", op, figures)
 
 
 # -- migrating an existing database -----------------------------------------------------------
@@ -571,7 +573,7 @@ def test_kill_during_a_migration_keeps_the_database_and_its_backups_whole(
         return f"{where(report)} → v{version}, {restored}"
 
     figures = for_each_seed(range(8), run)
-    report_figures("kill during a migration (8 seeds)", figures)
+    report_figures("kill during a migration (8 seeds)", op, figures)
 
 
 def test_rollback_refuses_a_backup_cut_short(tmp_path: Path) -> None:
@@ -585,7 +587,7 @@ def test_rollback_refuses_a_backup_cut_short(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "20990101T000000000000Z-before-v9.sqlite3").write_bytes(b"")
     (folder / "20990101T000000000000Z-before-v9.sqlite3-journal").write_bytes(b"\0" * 512)
-    with pytest.raises(db.DatabaseError, match="not a complete d5e database") as caught:
+    with pytest.raises(DatabaseError, match="not a complete d5e database") as caught:
         db.rollback(path)
     assert "20990101T000000000000Z-before-v9.sqlite3" in caught.value.message
     conn = apsw.Connection(str(path))
