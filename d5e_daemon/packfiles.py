@@ -110,9 +110,12 @@ def read_folder(root: Path, shown_root: str) -> Tree:
     def visit(item: os.DirEntry[str], path: str, rel: str, depth: int) -> bool:
         """Take one folder item; False when the pack's budget is spent."""
         if not _is_utf8(item.name):
-            if rel or item.is_dir(follow_symlinks=False):  # (other top-level files: not read)
-                message = "the name is not UTF-8 text; rename it (nothing in it was read)"
-                problems.append(PackProblem(file=shown(printable(path)), message=message))
+            named = shown(printable(path))
+            if rel:  # inside a collection: content that cannot be read
+                problems.append(PackProblem(file=named, message=NOT_UTF8_NAME))
+            elif item.is_dir(follow_symlinks=False):  # (top-level files are never read)
+                message = "folder not read: its name is not UTF-8 text"
+                problems.append(PackProblem(file=named, message=message, severity="warning"))
             return True
         if item.is_symlink():
             try:
@@ -154,6 +157,9 @@ def read_folder(root: Path, shown_root: str) -> Tree:
     return files, problems
 
 
+NOT_UTF8_NAME = "the name is not UTF-8 text; rename it (nothing in it was read)"
+
+
 def _is_utf8(name: str) -> bool:
     """False for a file name whose bytes are not UTF-8 (Python keeps them as surrogates)."""
     try:
@@ -186,8 +192,7 @@ def read_changed(root: Path, rels: set[str], shown_root: str) -> Tree | None:
         path = os.path.join(str(base), *parts)
         named = os.path.join(shown_root, *parts)
         if not _is_utf8(rel):
-            message = "the name is not UTF-8 text; rename it (nothing in it was read)"
-            problems.append(PackProblem(file=printable(named), message=message))
+            problems.append(PackProblem(file=printable(named), message=NOT_UTF8_NAME))
             continue
         try:
             st = os.lstat(path)

@@ -610,3 +610,16 @@ def test_a_pack_folder_that_cannot_be_made_is_a_pack_error(app: App, directory: 
     """It was an internal error (NotADirectoryError, FileNotFoundError)."""
     with pytest.raises(PackError, match=f"cannot create the pack in {directory}/mine"):
         run(pack_features.create(app, protocol.CreateParams(id="mine", directory=directory)))
+
+
+def test_a_top_level_folder_whose_name_is_not_utf8_is_only_a_warning(
+    app: App, tmp_path: Path
+) -> None:
+    """Like any top-level folder that is no collection: not read, said so, the rest installs."""
+    root = write_pack(tmp_path / "p", {"spells/spark.md": SPELL})
+    os.mkdir(os.path.join(os.fsencode(root), b"Entw\xfcrfe"))
+    result = app.db.write(partial(app.install_path, path=root))
+    assert result.entries == 1
+    assert [str(w) for w in result.warnings] == [
+        f"{root}/Entw\\xfcrfe: warning: folder not read: its name is not UTF-8 text"
+    ]
