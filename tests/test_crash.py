@@ -201,6 +201,12 @@ def test_kill_during_first_start_leaves_all_or_nothing(tmp_path: Path) -> None:
         path.parent.mkdir()
         report = run_killpoint(path, op.args, path.with_suffix(".json"), op.on_call, op.plan(seed))
         counts = check_consistent(path) if path.exists() else {}
+        if counts:
+            conn = open_plain(path)
+            try:
+                check_derived_rows(conn)
+            finally:
+                conn.close()
         d5e(path, "status")  # the next start finishes the job
         assert check_consistent(path) == EXPECTED
         return f"{where(report)} → {' + '.join(sorted(counts)) or 'no pack yet'}"
