@@ -506,8 +506,8 @@ def test_kill_during_indexing_resumes_without_embedding_finished_entries_again(
         cache = "cache kept" if keep_cache else "cache deleted"
         return f"{where(report)}, {share}-{share + 10}% done, {cache}"
 
-    figures = for_each_seed(range(6), run)
-    report_figures("kill during indexing (6 seeds)", op, figures)
+    figures = for_each_seed(range(8), run)
+    report_figures("kill during indexing (8 seeds)", op, figures)
 
 
 # -- migrating an existing database -----------------------------------------------------------
