@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import apsw
 
-from . import packs, queries
+from . import packfiles, packs, queries
 from .db import Database, default_path, transaction
 from .errors import PackError
 from .plugins import Plugins, get_plugins
@@ -73,6 +73,9 @@ class App:
 
     def load_path(self, path: Path) -> tuple[str, LoadedPack]:
         """Read a pack from `path` with the first loader that recognises it."""
+        shown = packfiles.printable(str(path))
+        if shown != str(path):
+            raise PackError(f"{shown}: the path is not UTF-8 text; rename it")
         if not path.exists():
             raise PackError(f"{path}: no such file or folder")
         for name, loader in self.plugins.path_loaders():

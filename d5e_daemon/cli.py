@@ -441,8 +441,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     cache = CodeCache().install()  # before pygls and lsprotocol are imported
     from .server import serve
 
-    serve(from_env(), _flags(args), on_initialized=cache.uninstall)
-    return 0
+    return serve(from_env(), _flags(args), on_initialized=cache.uninstall)
 
 
 # -- d5e packs … ------------------------------------------------------------------------------
@@ -846,7 +845,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except D5eError as exc:
         return _fail(exc, as_json)
     except apsw.Error as exc:
-        message = f"database error: {exc} (is the file damaged? `PRAGMA integrity_check` tells)"
-        return _fail(DatabaseError(message), as_json)
+        error = db.storage_error(exc)
+        if error is None:
+            message = f"database error: {exc} (is the file damaged? `PRAGMA integrity_check` tells)"
+            error = DatabaseError(message)
+        return _fail(error, as_json)
     except KeyboardInterrupt:
         return 130

@@ -154,15 +154,58 @@ def connect(path: Path, *, readonly: bool = False, migrate_now: bool = True) -> 
 
 @contextlib.contextmanager
 def transaction(conn: apsw.Connection) -> Iterator[apsw.Connection]:
-    """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any exception (nothing half-written)."""
+    """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any exception (nothing half-written).
+
+    A failed COMMIT (disk full) is rolled back too, so the connection is never left inside a
+    transaction; and where SQLite has already rolled back by itself (SQLITE_FULL, SQLITE_IOERR
+    mid-statement), no second ROLLBACK hides the error that caused it.
+    """
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    else:
         conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+# What the disk or the file did, in words; anything else from SQLite is a bug of ours.
+_STORAGE_ERRORS: tuple[tuple[type[apsw.Error], str], ...] = (
+    (apsw.FullError, "the disk is full (or the database reached its size limit)"),
+    (apsw.ReadOnlyError, "the database file is read-only"),
+    (apsw.PermissionsError, "no permission to use the database file"),
+    (apsw.CantOpenError, "the database file cannot be opened"),
+    (apsw.IOError, "a disk I/O error"),
+    (apsw.CorruptError, "the database file is damaged (`PRAGMA integrity_check` tells where)"),
+    (apsw.NotADBError, "the file is not a SQLite database (or is damaged)"),
+    (apsw.BusyError, f"another process kept the database locked for {BUSY_TIMEOUT_MS // 1000} s"),
+    (apsw.LockedError, "the database is locked"),
+)
+
+
+# sqlite-vec reports a write the disk refused (SQLITE_FULL underneath) as its own SQLError.
+_VEC_WRITE_FAILED = "Internal sqlite-vec error: Could not insert a new vector chunk"
+
+
+def storage_error(
+    exc: BaseException,
+    path: Path | None = None,
+    outcome: str = "",
+    conn: apsw.Connection | None = None,
+) -> DatabaseError | None:
+    """A clear `DatabaseError` for what the disk or the file did (disk full, I/O error, damage,
+    locked), with the system's word for it when `conn` knows it ("File too large"), ending with
+    `outcome`; None for any other error (a bug, reported as such)."""
+    what = next((what for kind, what in _STORAGE_ERRORS if isinstance(exc, kind)), None)
+    if isinstance(exc, apsw.SQLError) and str(exc).startswith(_VEC_WRITE_FAILED):
+        what = "sqlite-vec could not write the vectors (is the disk full?)"
+    if what is None:
+        return None
+    where = f" {path}" if path is not None else ""
+    errno = conn.system_errno if conn is not None else 0
+    detail = f"{exc}: {os.strerror(errno)}" if errno else str(exc)
+    return DatabaseError(f"cannot use the database{where}: {what} ({detail}){outcome}")
 
 
 # -- migrations -----------------------------------------------------------------------------
@@ -203,22 +246,31 @@ def backup(path: Path, label: str) -> Path:
     """Copy the database (consistently, with the backup API) into `<db>.backups/`.
 
     It reads through a connection of its own, so it may run while the caller holds the write
-    lock (WAL readers are never blocked) and sees the last committed state.
+    lock (WAL readers are never blocked) and sees the last committed state. The copy is made
+    under a `.partial` name and renamed when complete, so a process killed meanwhile never
+    leaves a truncated file that `rollback` would take for a backup; partial files left by such
+    a kill are deleted here (the caller holds the write lock: nobody else is making one).
     """
     folder = backups_dir(path)
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.partial*"):
+        stale.unlink(missing_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = folder / f"{stamp}-{label}.sqlite3"
+    partial = target.with_suffix(".partial")
     source = apsw.Connection(
         _uri(path, "ro"), flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
     )
-    dest = apsw.Connection(str(target))
+    dest = apsw.Connection(str(partial))
     try:
         with dest.backup("main", source, "main") as b:
             b.step()
     finally:
         dest.close()
         source.close()
+    with open(partial, "rb") as f:
+        os.fsync(f.fileno())  # on disk before its name says it is complete
+    partial.replace(target)
     return target
 
 
@@ -273,6 +325,22 @@ def check(path: Path) -> tuple[int, list[Migration]]:
         conn.close()
 
 
+def _check_backup(conn: apsw.Connection, path: Path) -> None:
+    """Refuse to restore a file that is not a whole d5e database (it would replace the user's
+    database with less than it had)."""
+    try:
+        version = _check_identity(conn, path)
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]  # type: ignore[index]
+        damaged = conn.execute("PRAGMA quick_check").fetchone() != ("ok",)
+    except apsw.Error as exc:
+        raise DatabaseError(f"backup {path} cannot be read ({exc}); nothing was restored") from exc
+    if version == 0 or app_id != APPLICATION_ID or damaged:
+        raise DatabaseError(
+            f"backup {path} is not a complete d5e database (empty, cut short or damaged); "
+            "nothing was restored"
+        )
+
+
 def rollback(path: Path) -> str:
     """Restore the newest pre-migration backup over the database; return what was done."""
     folder = backups_dir(path)
@@ -280,12 +348,16 @@ def rollback(path: Path) -> str:
     if not saved:
         raise DatabaseError(f"no backup to roll back to in {folder}")
     newest = saved[-1]
-    conn = connect(path, migrate_now=False)
     source = apsw.Connection(
         _uri(newest, "ro"), flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
     )
     try:
-        _check_identity(source, newest)
+        _check_backup(source, newest)
+    except BaseException:
+        source.close()
+        raise
+    conn = connect(path, migrate_now=False)
+    try:
         with conn.backup("main", source, "main") as b:
             b.step()
         version = conn.execute("PRAGMA user_version").fetchone()[0]  # type: ignore[index]
@@ -319,8 +391,21 @@ class Database:
         return conn
 
     def submit(self, fn: Callable[[apsw.Connection], T]) -> Future[T]:
-        """Run `fn(conn)` on the writer thread; `fn` opens its own transaction(s)."""
-        return self._writer.submit(lambda: fn(self._writer_conn()))
+        """Run `fn(conn)` on the writer thread; `fn` opens its own transaction(s). What the disk
+        or the file refuses (disk full, I/O error) comes back as a `DatabaseError` saying so;
+        the transaction that met it was rolled back."""
+        return self._writer.submit(self._run, fn)
+
+    def _run(self, fn: Callable[[apsw.Connection], T]) -> T:
+        conn = None
+        try:
+            conn = self._writer_conn()
+            return fn(conn)
+        except apsw.Error as exc:
+            error = storage_error(exc, self.path, "; nothing was changed", conn)
+            if error is None:
+                raise
+            raise error from exc
 
     def write(self, fn: Callable[[apsw.Connection], T]) -> T:
         return self.submit(fn).result()

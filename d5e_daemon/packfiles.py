@@ -101,40 +101,77 @@ def read_folder(root: Path, shown_root: str) -> Tree:
             path = f"{rel}/{item.name}" if rel else item.name
             if item.name.startswith("."):
                 continue
-            if item.is_symlink():
+            try:
+                if not visit(item, path, rel, depth):
+                    return
+            except OSError as exc:  # gone meanwhile, or not ours to read
+                problems.append(PackProblem(file=shown(path), message=f"cannot read: {exc}"))
+
+    def visit(item: os.DirEntry[str], path: str, rel: str, depth: int) -> bool:
+        """Take one folder item; False when the pack's budget is spent."""
+        if not _is_utf8(item.name):
+            named = shown(printable(path))
+            if rel:  # inside a collection: content that cannot be read
+                problems.append(PackProblem(file=named, message=NOT_UTF8_NAME))
+            elif item.is_dir(follow_symlinks=False):  # (top-level files are never read)
+                message = "folder not read: its name is not UTF-8 text"
+                problems.append(PackProblem(file=named, message=message, severity="warning"))
+            return True
+        if item.is_symlink():
+            try:
                 target = os.path.realpath(item.path)
-                inside = target == str(base) or target.startswith(str(base) + os.sep)
-                where = "inside" if inside else "outside"
-                message = f"links are not allowed in packs (this one points {where} the pack)"
+            except OSError:
+                target = ""
+            inside = target == str(base) or target.startswith(str(base) + os.sep)
+            where = "inside" if inside else "outside"
+            message = f"links are not allowed in packs (this one points {where} the pack)"
+            problems.append(PackProblem(file=shown(path), message=message))
+            return True
+        if item.is_dir(follow_symlinks=False):
+            if not rel and not _is_collection(item.name):
+                message = "folder not read: its name is not a collection name (a-z, 0-9, -)"
+                problems.append(PackProblem(file=shown(path), message=message, severity="warning"))
+            elif depth >= MAX_DEPTH:
+                message = f"folders nested deeper than {MAX_DEPTH} are not read"
                 problems.append(PackProblem(file=shown(path), message=message))
-                continue
-            if item.is_dir(follow_symlinks=False):
-                if not rel and not _is_collection(item.name):
-                    message = "folder not read: its name is not a collection name (a-z, 0-9, -)"
-                    problems.append(
-                        PackProblem(file=shown(path), message=message, severity="warning")
-                    )
-                elif depth >= MAX_DEPTH:
-                    message = f"folders nested deeper than {MAX_DEPTH} are not read"
-                    problems.append(PackProblem(file=shown(path), message=message))
-                else:
-                    walk(item.path, path, depth + 1)
-                continue
-            named = shown(path)
-            if not item.is_file(follow_symlinks=False) or not _wanted(path, named, problems):
-                continue
-            st = item.stat(follow_symlinks=False)
-            if not budget.take(st.st_size):
-                return
-            if st.st_size > MAX_FILE_BYTES:
-                problems.append(_too_big(named, st.st_size))
-                continue
-            files.append(
-                _local_file(path, named, item.path, st)
-            )  # absolute: from the resolved root
+            else:
+                walk(item.path, path, depth + 1)
+            return True
+        named = shown(path)
+        if not _wanted(path, named, problems):
+            return True
+        if not item.is_file(follow_symlinks=False):  # never opened: a pipe would block
+            message = "not a regular file (a pipe, a socket or a device): not read"
+            problems.append(PackProblem(file=named, message=message, severity="warning"))
+            return True
+        st = item.stat(follow_symlinks=False)
+        if not budget.take(st.st_size):
+            return False
+        if st.st_size > MAX_FILE_BYTES:
+            problems.append(_too_big(named, st.st_size))
+            return True
+        files.append(_local_file(path, named, item.path, st))  # absolute: from the resolved root
+        return True
 
     walk(str(base), "", 0)
     return files, problems
+
+
+NOT_UTF8_NAME = "the name is not UTF-8 text; rename it (nothing in it was read)"
+
+
+def _is_utf8(name: str) -> bool:
+    """False for a file name whose bytes are not UTF-8 (Python keeps them as surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(text: str) -> str:
+    """A path as text that can be shown and sent: bytes that are not UTF-8 as `\\xe9`."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def read_changed(root: Path, rels: set[str], shown_root: str) -> Tree | None:
@@ -154,6 +191,9 @@ def read_changed(root: Path, rels: set[str], shown_root: str) -> Tree | None:
             continue
         path = os.path.join(str(base), *parts)
         named = os.path.join(shown_root, *parts)
+        if not _is_utf8(rel):
+            problems.append(PackProblem(file=printable(named), message=NOT_UTF8_NAME))
+            continue
         try:
             st = os.lstat(path)
         except FileNotFoundError:
@@ -184,7 +224,14 @@ def _local_file(rel: str, shown: str, path: str, st: os.stat_result) -> PackFile
     return PackFile(rel=rel, shown=shown, source=path, read=read, stamp=stamp)
 
 
+def _is_folder(info: zipfile.ZipInfo) -> bool:
+    """`ZipInfo.is_dir`, which fails on an empty name (a damaged zip: found by fuzzing)."""
+    return info.filename.endswith("/")
+
+
 def _unsafe_name(name: str) -> str | None:
+    if not name:
+        return "empty name"
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         return "absolute path"
     if "\\" in name:
@@ -192,6 +239,14 @@ def _unsafe_name(name: str) -> str | None:
     if ".." in PurePosixPath(name).parts:
         return "'..' in path"
     return None
+
+
+# `zipfile` raises many kinds of exception on a damaged or crafted archive; fuzzing found
+# BadZipFile, zlib.error (bad deflate data), EOFError (a cut-off member), NotImplementedError
+# (an unknown format version), UnicodeDecodeError (a name flagged UTF-8 that is not) and
+# IndexError (a damaged extra field). The code guarded by this only reads the archive, so any
+# exception there is the archive's fault, reported as a problem of the pack.
+_ZIP_ERRORS = Exception
 
 
 def read_zip(path: Path, shown_root: str) -> Tree:
@@ -204,14 +259,15 @@ def read_zip(path: Path, shown_root: str) -> Tree:
         return [], [PackProblem(file=shown_root, message=message)]
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        return [], [PackProblem(file=shown_root, message=f"not a readable zip file: {exc}")]
+    except _ZIP_ERRORS as exc:
+        message = f"not a readable zip file: {type(exc).__name__}: {exc}"
+        return [], [PackProblem(file=shown_root, message=message)]
     with archive:
         infos = archive.infolist()
         if len(infos) > MAX_FILES:
             message = f"the zip holds {len(infos):,} files; the limit is {MAX_FILES:,}"
             return [], [PackProblem(file=shown_root, message=message)]
-        names = [i.filename for i in infos if not i.is_dir()]
+        names = [i.filename for i in infos if not _is_folder(i)]
         prefix = _zip_root(names)
         declared = 0
         for top in sorted(
@@ -231,7 +287,7 @@ def read_zip(path: Path, shown_root: str) -> Tree:
                 message = f"unsafe path in zip ({unsafe}): nothing is read from it"
                 problems.append(PackProblem(file=member, message=message))
                 continue
-            if info.is_dir() or not info.filename.startswith(prefix):
+            if _is_folder(info) or not info.filename.startswith(prefix):
                 continue
             rel = info.filename[len(prefix) :]
             if stat.S_ISLNK(info.external_attr >> 16):
@@ -289,8 +345,9 @@ def _read_member(
     try:
         with archive.open(info) as f:
             data = f.read(MAX_FILE_BYTES + 1)
-    except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
-        return b"", PackProblem(file=shown, message=f"cannot read from the zip: {exc}")
+    except _ZIP_ERRORS as exc:
+        message = f"cannot read from the zip: {type(exc).__name__}: {exc}"
+        return b"", PackProblem(file=shown, message=message)
     if len(data) > MAX_FILE_BYTES:
         return b"", _too_big(shown, len(data))
     return data, None

@@ -366,7 +366,10 @@ def parse_manifest(
 
 
 def _decode(file: PackFile) -> tuple[str | None, list[PackProblem]]:
-    data = file.read()
+    try:
+        data = file.read()
+    except OSError as exc:  # deleted since the folder was listed, or not ours to read
+        return None, [_problem(file, f"cannot read: {exc}")]
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:

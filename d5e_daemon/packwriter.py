@@ -8,8 +8,10 @@ pack would be read afterwards, before a byte is written; files are replaced atom
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,11 +63,14 @@ def scaffold(folder: Path, pack_id: str, title: str) -> list[Path]:
         ),
     }
     written = []
-    for rel, text in files.items():
-        path = folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, "utf-8")
-        written.append(path)
+    try:
+        for rel, text in files.items():
+            path = folder / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, "utf-8")
+            written.append(path)
+    except OSError as exc:  # not a folder, not ours, the disk full
+        raise PackError(f"cannot create the pack in {folder}: {exc}") from exc
     return written
 
 
@@ -178,16 +183,46 @@ def plan_upload(
 
 
 def write(root: Path, plan: UploadPlan) -> tuple[list[str], list[str]]:
-    """Apply a validated plan: each file replaced atomically; return (written, removed) paths."""
+    """Apply a validated plan: every new text is written beside its file first, then each
+    file is replaced atomically; a write that fails (the disk full) changes no file. Return
+    (written, removed) paths."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for rel, text in plan.writes.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staged.append((path.with_name(f".{path.name}.{os.getpid()}.tmp"), path))
+            staged[-1][0].write_text(text, "utf-8")
+    except OSError as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise PackError(f"cannot write the files of {root}: {exc}; no file was changed") from exc
     written, removed = [], []
-    for rel, text in plan.writes.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, "utf-8")
+    for tmp, path in staged:
         os.replace(tmp, path)
         written.append(str(path))
     for rel in plan.deletes:
         (root / rel).unlink(missing_ok=True)
         removed.append(str(root / rel))
     return written, removed
+
+
+@contextlib.contextmanager
+def applied(root: Path, plan: UploadPlan) -> Iterator[tuple[list[str], list[str]]]:
+    """`write(root, plan)` for the duration of the block (the install of the files): if the
+    block fails (the disk full, say), every file is put back as it was, so the folder and the
+    database still agree."""
+    touched = [root / rel for rel in [*plan.writes, *plan.deletes]]
+    before = {path: path.read_bytes() if path.is_file() else None for path in touched}
+    written, removed = write(root, plan)
+    try:
+        yield written, removed
+    except BaseException:
+        for path, data in before.items():
+            if data is None:
+                path.unlink(missing_ok=True)
+            else:
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                tmp.write_bytes(data)
+                os.replace(tmp, path)
+        raise

@@ -53,12 +53,40 @@ _PATH = re.compile(r" - at `(\$[^`]*)`$")
 
 def decode(params: Any, type_: type[P]) -> P:
     """Params as `type_`; `None` reads as `{}` so that all-optional params may be omitted."""
+    bad = _lone_surrogate(params, "$")  # first: msgspec itself fails on them (UnicodeError)
+    if bad is not None:
+        raise InvalidParams(
+            f"text with a lone surrogate (\\ud800-\\udfff): not Unicode - at `{bad}`",
+            {"path": bad},
+        )
     try:
         return msgspec.convert({} if params is None else params, type_)
     except msgspec.ValidationError as exc:
         message = str(exc)
         m = _PATH.search(message)
         raise InvalidParams(message, {"path": m[1] if m else "$"}) from exc
+
+
+def _lone_surrogate(value: Any, path: str) -> str | None:
+    """The JSON path of the first string holding a lone surrogate: JSON may escape one
+    (`"\\ud800"`), but it is no character, and SQLite, files and UTF-8 refuse it."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _lone_surrogate(key, path) or _lone_surrogate(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _lone_surrogate(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 # -- shared result pieces ---------------------------------------------------------------------

@@ -804,11 +804,33 @@ def attrs_todo(conn: apsw.Connection, key: str) -> list[IndexTodo]:
     )
 
 
+def unchanged_entries(conn: apsw.Connection, entries: Iterable[tuple[int, str]]) -> set[int]:
+    """Of these (entry id, content hash), the ids still in the database with that content.
+
+    The indexer reads entries, works on them outside any transaction, then saves: a pack
+    removed or upgraded meanwhile (this process or another) must not get rows for entries that
+    are gone (or whose ids a new entry took), nor vectors of its old text."""
+    pairs = json.dumps([[entry_id, content_hash] for entry_id, content_hash in entries])
+    return {
+        row[0]
+        for row in conn.execute(
+            "SELECT e.id FROM json_each(?) j JOIN entry e "
+            "ON e.id = j.value ->> 0 AND e.content_hash = j.value ->> 1",
+            (pairs,),
+        )
+    }
+
+
 def save_attrs(
     conn: apsw.Connection, key: str, rows: Iterable[tuple[int, str, list[tuple[str, Any]]]]
 ) -> None:
-    """Replace the attributes of entries: (entry id, content hash, [(filter, value)])."""
+    """Replace the attributes of entries: (entry id, content hash, [(filter, value)]); entries
+    gone or changed since they were read are left alone. Call in a transaction."""
+    rows = list(rows)
+    live = unchanged_entries(conn, ((entry_id, h) for entry_id, h, _ in rows))
     for entry_id, content_hash, attrs in rows:
+        if entry_id not in live:
+            continue
         conn.execute("DELETE FROM entry_attr WHERE entry_id = ?", (entry_id,))
         conn.executemany(
             "INSERT OR IGNORE INTO entry_attr (entry_id, name, value) VALUES (?, ?, ?)",
@@ -900,7 +922,11 @@ def save_passages(
     entries: Sequence[tuple[int, str]],
     passages: Sequence[NewPassage],
 ) -> None:
-    """Replace the passages and vectors of `entries` (id, content hash); call in a transaction."""
+    """Replace the passages and vectors of `entries` (id, content hash); entries gone or changed
+    since they were read are left alone. Call in a transaction."""
+    live = unchanged_entries(conn, entries)
+    entries = [(entry_id, h) for entry_id, h in entries if entry_id in live]
+    passages = [p for p in passages if p.entry_id in live]
     ids = json.dumps([entry_id for entry_id, _ in entries])
     conn.execute(
         "DELETE FROM passage_vec WHERE rowid IN "

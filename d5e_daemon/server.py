@@ -11,16 +11,21 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
 import sys
+import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import cattrs
 import msgspec
+from cattrs.errors import ClassValidationError
 from lsprotocol import types
 from lsprotocol.types import ResponseError
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import FeatureRequestError, JsonRpcException
+from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import (
     JsonRPCNotification,
@@ -33,6 +38,7 @@ from pygls.workspace import TextDocument
 
 from . import __version__, protocol, queries, workspace
 from .app import App
+from .db import storage_error
 from .errors import D5eError
 from .features import markdown
 from .features import packs as pack_features
@@ -50,6 +56,7 @@ R = TypeVar("R")
 
 SERVER_NOT_INITIALIZED = -32002
 INTERNAL_ERROR = -32603
+INVALID_PARAMS = -32602
 INVALID_REQUEST = -32600
 PARSE_ERROR = -32700
 
@@ -79,16 +86,70 @@ class _ExpectedErrors(logging.Filter):
     answers, not failures, so they stay out of the log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Unable to deserialize message\n%s":
+            return False  # params that do not fit: answered by D5eProtocol.structure_message
         exc = record.exc_info[1] if record.exc_info else None
         return not (isinstance(exc, JsonRpcException) and exc.code != INTERNAL_ERROR)
+
+
+class _Unreadable(msgspec.Struct):
+    """A request whose params do not fit its LSP method's types: answered with this error."""
+
+    id: int | str | None
+    code: int
+    message: str
+
+
+def _params_errors(exc: BaseException) -> str:
+    """What cattrs found wrong, as `… @ $.params.position.line` lines, joined."""
+    cause = exc.__cause__
+    if isinstance(cause, ClassValidationError):
+        return "; ".join(cattrs.transform_error(cause, path="$"))
+    return str(cause or exc)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_lone_surrogates(value: Any) -> Any:
+    """LSP params with every lone surrogate (JSON may escape one: `"\\ud800"`) replaced by
+    U+FFFD, as editors show a broken character: a document holding one made diagnostics,
+    completion and code actions fail. (`d5e/` params are refused instead, naming the field.)"""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value) if _LONE_SURROGATE.search(value) else value
+    if isinstance(value, list):
+        return [_replace_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_lone_surrogates(k): _replace_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 class D5eProtocol(LanguageServerProtocol):
     """pygls' protocol, answering what pygls would silently drop or answer with a traceback:
     a message that is not a JSON-RPC object, a method that is not a string, and a request after
-    `shutdown` get -32600 (LSP: "InvalidRequest"); no error response carries a traceback."""
+    `shutdown` get -32600 (LSP: "InvalidRequest"); lone surrogates in LSP params become U+FFFD;
+    a request whose params do not fit its LSP method (pygls logged it and sent nothing: the
+    client waited forever) gets -32602 naming what is wrong; no error response carries a
+    traceback."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        method = data.get("method")
+        if isinstance(method, str) and not method.startswith("d5e/") and "params" in data:
+            data["params"] = _replace_lone_surrogates(data["params"])
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if "id" not in data or "method" not in data:
+                raise  # a notification or a response: there is nobody to answer
+            msg_id = data["id"] if isinstance(data["id"], int | str) else None
+            message = f"invalid params for {data['method']}: {_params_errors(exc)}"
+            return _Unreadable(msg_id, INVALID_PARAMS, message)
 
     def handle_message(self, message: Any) -> None:
+        if isinstance(message, _Unreadable):
+            log.warning("%s", message.message)
+            self.send_error(message.id, message.code, message.message)
+            return
         msg_id = message.get("id") if isinstance(message, dict) else getattr(message, "id", None)
         method = getattr(message, "method", None)
         if isinstance(message, dict | list) or not hasattr(message, "jsonrpc"):
@@ -114,6 +175,55 @@ class D5eProtocol(LanguageServerProtocol):
             log.error("%s\n%s", error.message, "".join(error.data["traceback"]))
             error = ResponseError(code=error.code, message=error.message)
         super()._send_response(msg_id, result, error)
+
+
+MAX_MESSAGE_BYTES = 64 * 2**20
+"""A message body declared larger than this is refused unread. The largest real request, a
+`d5e/packs/upload` of many entries, is a few MiB; a 100 TB `Content-Length` (garbage, or a
+hostile client) once made the daemon die allocating it."""
+MAX_HEADER_LINE = 8 * 1024
+"""A header line is read at most this much at a time: bytes without a newline never pile up."""
+SKIP_CHUNK = 1 << 20
+_CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")
+_HEADER = b"Content-Length:"
+
+
+class _BoundedReader(StdinAsyncReader):
+    """pygls' stdin reader within bounds (see MAX_MESSAGE_BYTES, MAX_HEADER_LINE). A refused
+    message gets -32600 (id null: it was not read) and is skipped up to the next
+    `Content-Length:` header, even one glued to the end of its body, so the next message is
+    answered whether the refused one was garbage or an honest, huge message."""
+
+    def __init__(
+        self, stdin: BinaryIO, executor: ThreadPoolExecutor, refuse: Callable[[str], None]
+    ) -> None:
+        super().__init__(stdin, executor)
+        self.refuse = refuse
+        self.skipping = False
+        self.tail = b""
+
+    async def readline(self) -> bytes:
+        while True:
+            limit = SKIP_CHUNK if self.skipping else MAX_HEADER_LINE
+            line: bytes = await self.loop.run_in_executor(self.executor, self.stdin.readline, limit)
+            if not line:
+                return line
+            if self.skipping:
+                seen = self.tail + line
+                at = seen.find(_HEADER)
+                if at < 0 or not line.endswith(b"\n"):
+                    self.tail = seen[-len(_HEADER) :]
+                    continue
+                self.skipping, self.tail, line = False, b"", seen[at:]
+            m = _CONTENT_LENGTH.fullmatch(line)
+            if m and int(m[1]) > MAX_MESSAGE_BYTES:
+                self.refuse(
+                    f"message too large: Content-Length {int(m[1]):,} bytes, the limit is "
+                    f"{MAX_MESSAGE_BYTES:,}; skipped"
+                )
+                self.skipping = True
+                continue
+            return line
 
 
 PUBLISH_BUDGET_SECONDS = 0.05
@@ -142,12 +252,47 @@ class D5eServer(LanguageServer):
         self.tasks: set[asyncio.Task[Any]] = set()
         self.indexer: Any = None
         self.client_progress = False
+        self.exit_code = 0
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """pygls' stdio loop (`_start_io_async`), reading through `_BoundedReader`."""
+        self._stop_event = threading.Event()
+        protocol = self.protocol
+        assert isinstance(protocol, D5eProtocol)
+        reader = _BoundedReader(
+            stdin or sys.stdin.buffer,
+            self.thread_pool,
+            lambda message: protocol.send_error(None, INVALID_REQUEST, message),
+        )
+        protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(
+                run_async(
+                    stop_event=self._stop_event,
+                    reader=reader,
+                    protocol=protocol,
+                    logger=log,
+                    error_handler=self.report_server_error,
+                )
+            )
+        except BrokenPipeError:
+            log.error("the client closed the connection; shutting down")
+        except KeyboardInterrupt:
+            pass
+        except SystemExit as exc:  # `exit`: 0 after `shutdown`, else 1 (LSP)
+            self.exit_code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        """A body that is not JSON (or nests too deep to parse) gets -32700 with id null."""
+        """A body that is not JSON (or nests too deep to parse) gets -32700 with id null. The
+        error answer of a request is no server error: an expected one (not found, a refused
+        pack) is not logged, an internal one was logged with its traceback by `_failure`."""
         if source is JsonRpcException and isinstance(error, ValueError | RecursionError):
             assert isinstance(self.protocol, D5eProtocol)
             self.protocol.send_error(None, PARSE_ERROR, f"parse error: {error}")
+            return
+        if source is FeatureRequestError and isinstance(error, JsonRpcException):
             return
         log.error("%s", error, exc_info=error)  # pygls only shows it to the user
         super().report_server_error(error, source)
@@ -163,9 +308,10 @@ class D5eServer(LanguageServer):
         return self.resolver
 
     def prose(self, uri: str) -> TextDocument | None:
-        """The open document `uri` if d5e reads it (Markdown or plain text)."""
-        doc = self.workspace.get_text_document(uri)
-        return doc if markdown.is_prose(doc) else None
+        """The open document `uri` if d5e reads it (Markdown or plain text). A document the
+        client never opened is none of ours (pygls would read it from disk, or fail to)."""
+        doc = self.workspace.text_documents.get(uri)
+        return doc if doc is not None and markdown.is_prose(doc) else None
 
     def publish(self, doc: TextDocument) -> None:
         """Publish the document's diagnostics. Finding "did you mean"s is bounded per pass; an
@@ -284,7 +430,10 @@ class D5eServer(LanguageServer):
 
 
 def _failure(name: str, exc: Exception) -> JsonRpcException:
-    """d5e errors keep their JSON-RPC codes; any other exception is a logged -32603."""
+    """d5e errors keep their JSON-RPC codes, and what the disk or the database file did (a
+    damaged page met by a lookup, say) is a DatabaseError; any other exception is a logged
+    -32603."""
+    exc = storage_error(exc) or exc
     if isinstance(exc, D5eError):
         return JsonRpcException(exc.message, exc.code, exc.data)
     if isinstance(exc, JsonRpcException):
@@ -376,18 +525,25 @@ def create_server(
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: D5eServer, params: types.InitializeParams) -> None:
+        if ls.app is not None:  # a second App would leak the first's threads and database
+            raise JsonRpcException("d5e is already initialized (once per session)", INVALID_REQUEST)
         options = params.initialization_options
         ls.options = options if isinstance(options, dict) else None
         ls.root = _root(params)
         try:
-            ls.app = App(ls.settings())
-            ls.app.start()
+            app = App(ls.settings())
+        except D5eError as exc:
+            raise JsonRpcException(exc.message, exc.code, exc.data) from exc
+        try:
+            app.start()
             # filter attributes and keyword texts now (only for new or changed entries: a
             # fraction of a second for the SRD), not in a first search racing the background
             # indexer for the same work
-            ls.app.search.ensure_attributes()
-        except D5eError as exc:
-            raise JsonRpcException(exc.message, exc.code, exc.data) from exc
+            app.search.ensure_attributes()
+        except Exception as exc:
+            app.close()  # the client may try again (another database, say)
+            raise _failure("initialize", exc) from exc
+        ls.app = app
         ls.known_state = ls.state()
         ls.resolver = Resolver(ls.app)
         ls.app.on_packs_changed(ls.packs_changed)
@@ -574,12 +730,14 @@ def serve(
     env: dict[str, Any],
     flags: dict[str, Any],
     on_initialized: Callable[[], None] | None = None,
-) -> None:
-    """Run on stdio until the client says exit. stdout is the wire: anything else that tries to
-    print (a plugin, a library) is sent to stderr instead."""
+) -> int:
+    """Run on stdio until the client says exit; return the exit status. stdout is the wire:
+    anything else that tries to print (a plugin, a library) is sent to stderr instead."""
     logging.getLogger("pygls").setLevel(max(logging.WARNING, logging.getLogger().level))
     logging.getLogger("pygls.protocol.json_rpc").addFilter(_ExpectedErrors())
     logging.getLogger("watchdog").setLevel(max(logging.WARNING, logging.getLogger().level))
     wire_in, wire_out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
-    create_server(env, flags, on_initialized).start_io(wire_in, wire_out)
+    server = create_server(env, flags, on_initialized)
+    server.start_io(wire_in, wire_out)
+    return server.exit_code

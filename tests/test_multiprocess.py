@@ -1,19 +1,36 @@
 """Several processes on one database: one daemon upgrades a pack again and again while another
 daemon and CLI processes answer lookups. Nobody sees "database is locked", a half-installed pack
-or a missing entry; the other daemon notices the change and tells its client."""
+or a missing entry; the other daemon notices the change and tells its client. Then three daemons
+and CLI processes mixing installs, removals, lookups and searches for a fixed number of
+operations; and the indexer racing a writer inside one process."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
+import subprocess
 import sys
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from d5e_daemon import db, packs
+from d5e_daemon.app import App
+from d5e_daemon.client import Daemon, RpcError
+from d5e_daemon.embed import FakeEmbedder
+from d5e_daemon.index import SearchIndex
+from d5e_daemon.settings import build
+
 from .conftest import start_client
 from .packtools import write_pack
+from .test_crash import check_derived_rows
 from .test_packs_e2e import collect, stop
 from .test_server_e2e import call
 
@@ -123,3 +140,265 @@ async def test_two_daemons_and_the_cli_share_one_database(db_path: Path, tmp_pat
     finally:
         await stop(writer)
         await stop(reader)
+
+
+# -- several daemons and CLI processes, a fixed number of mixed operations ----------------------
+
+PACK_SIZE = 120
+OWNERS = {"a": ["pa", "pb"], "b": ["pc", "pd"], "c": ["pg", "ph"], "cli": ["pe", "pf"]}
+"""Each actor installs and removes only its own packs, so it knows what they hold after each of
+its operations (read your writes); every actor reads everyone's packs, which must be whole or
+absent, never half, never doubled."""
+OPS_PER_DAEMON = 16
+OPS_OF_THE_CLI = 10
+
+
+def small_pack(root: Path, pack_id: str) -> Path:
+    spells = [
+        {"name": f"{pack_id.upper()} Spell {i:03d}", "level": i % 10, "desc": f"Lore of {pack_id}."}
+        for i in range(PACK_SIZE - 1)
+    ]
+    files = {f"spells/part-{p}.json": json.dumps(spells[p::4]) for p in range(4)}
+    # and each overrides the SRD's goblin, so winners move with every install and removal
+    files["monsters/goblin.md"] = f"---\nname: Goblin\nhit_points: 9\n---\nA goblin of {pack_id}.\n"
+    manifest = f'id = "{pack_id}"\ntitle = "{pack_id}"\nversion = "1"\n'
+    return write_pack(root / pack_id, files, manifest=manifest)
+
+
+@dataclass
+class Tally:
+    operations: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, what: str) -> None:
+        with self.lock:
+            self.operations[what] += 1
+
+    def problem(self, what: str) -> None:
+        with self.lock:
+            self.problems.append(what)
+
+
+def check_listing(packs: list[dict[str, Any]], tally: Tally, who: str) -> None:
+    """Every homebrew pack in a listing is whole."""
+    for info in packs:
+        pack_id = info["pack"]["id"]
+        if pack_id.startswith("p") and info["installed"] and info["entries"] != PACK_SIZE:
+            tally.problem(f"{who} saw {pack_id} with {info['entries']} entries")
+
+
+def check_hits(hits: list[dict[str, Any]], tally: Tally, who: str) -> None:
+    refs = [(h["pack"], h["ref"]) for h in hits]
+    if len(refs) != len(set(refs)):
+        tally.problem(f"{who}: a search returned the same entry twice")
+    for pack_id in {p for p, _ in refs if p.startswith("p")}:
+        n = sum(1 for p, _ in refs if p == pack_id)
+        if n not in (PACK_SIZE - 1, PACK_SIZE):  # its spells (and the goblin, if it wins)
+            tally.problem(f"{who}: a search found {n} entries of {pack_id}")
+
+
+def daemon_actor(d: Daemon, who: str, folders: dict[str, Path], tally: Tally, seed: int) -> None:
+    rng = random.Random(seed)
+    installed = dict.fromkeys(OWNERS[who], False)
+
+    def call(method: str, params: Any) -> Any:
+        tally.count(method)
+        return d.request(method, params, timeout=60)
+
+    for _ in range(OPS_PER_DAEMON):
+        op = rng.choice(["toggle", "toggle", "lookup", "search", "hybrid", "list", "complete"])
+        mine = rng.choice(OWNERS[who])
+        other = rng.choice([p for ps in OWNERS.values() for p in ps])
+        try:
+            if op == "toggle":
+                if installed[mine]:
+                    assert call("d5e/packs/remove", {"pack": mine})["entries"] == PACK_SIZE
+                else:
+                    result = call("d5e/packs/install", {"path": str(folders[mine])})
+                    assert (result["action"], result["entries"]) == ("installed", PACK_SIZE)
+                installed[mine] = not installed[mine]
+                ref = f"{mine}:spells/{mine}-spell-007"
+                try:
+                    found = call("d5e/lookup", {"ref": ref})["entry"]["pack"] == mine
+                except RpcError as exc:
+                    assert exc.code == -32001, exc.message
+                    found = False
+                if found != installed[mine]:
+                    tally.problem(f"{who} does not see its own change of {mine}")
+            elif op == "lookup":
+                assert call("d5e/lookup", {"name": "fireball"})["entry"]["name"] == "Fireball"
+                goblin = call("d5e/lookup", {"ref": "monsters/goblin"})["entry"]
+                assert goblin["pack"] in (
+                    "srd-2014",
+                    "srd-2024",
+                    *OWNERS["a"],
+                    *OWNERS["b"],
+                    *OWNERS["cli"],
+                )
+            elif op in ("search", "hybrid"):
+                mode = "keyword" if op == "search" else "hybrid"
+                params = {"query": f"{other} spell", "packs": [other], "limit": 500, "mode": mode}
+                check_hits(call("d5e/search", params)["hits"], tally, who)
+            elif op == "list":
+                check_listing(call("d5e/packs/list", None)["packs"], tally, who)
+            else:
+                call("d5e/complete", {"prefix": f"{other} spell 01", "limit": 20})
+        except (RpcError, AssertionError) as exc:
+            tally.problem(f"{who} {op}: {exc}")
+    tally.count(f"final:{who}:" + ",".join(p for p, on in sorted(installed.items()) if on))
+
+
+def cli_actor(db: Path, folders: dict[str, Path], tally: Tally, seed: int) -> None:
+    rng = random.Random(seed)
+    installed = dict.fromkeys(OWNERS["cli"], False)
+
+    def d5e(*argv: str) -> Any:
+        tally.count(f"cli {argv[0]}{' ' + argv[1] if argv[0] == 'packs' else ''}")
+        done = subprocess.run(
+            [sys.executable, "-m", "d5e_daemon", *argv, "--db", str(db), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0:
+            tally.problem(f"cli {' '.join(argv)}: {done.stderr.strip() or done.stdout.strip()}")
+            return None
+        return json.loads(done.stdout)
+
+    for _ in range(OPS_OF_THE_CLI):
+        op = rng.choice(["toggle", "toggle", "lookup", "search", "list"])
+        mine = rng.choice(OWNERS["cli"])
+        other = rng.choice([p for ps in OWNERS.values() for p in ps])
+        if op == "toggle":
+            if installed[mine]:
+                d5e("packs", "remove", mine)
+            else:
+                d5e("packs", "install", str(folders[mine]))
+            installed[mine] = not installed[mine]
+        elif op == "lookup":
+            result = d5e("lookup", "spells/fireball")
+            if result is not None and result["entry"]["name"] != "Fireball":
+                tally.problem("cli lookup: not Fireball")
+        elif op == "search":
+            result = d5e(
+                "search", f"{other} spell", "--pack", other, "--limit", "500", "--mode", "keyword"
+            )
+            if result is not None:
+                check_hits(result["hits"], tally, "cli")
+        else:
+            result = d5e("packs", "list")
+            if result is not None:
+                check_listing(result["packs"], tally, "cli")
+    tally.count("final:cli:" + ",".join(p for p, on in sorted(installed.items()) if on))
+
+
+@pytest.mark.slow
+def test_daemons_and_cli_processes_mixing_installs_removals_lookups_and_searches(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """Three daemons (three profiles, background indexing on) and a CLI process at a time, each
+    doing a fixed list of operations (seeded) on one database: zero errors, every pack whole
+    or absent in every reading, each actor sees its own changes at once, and at the end every
+    pack holds exactly what its owner left, winners equal a full re-resolution, and no vector,
+    attribute or passage is left over from a removed entry."""
+    folders = {p: small_pack(tmp_path / "packs", p) for ps in OWNERS.values() for p in ps}
+    tally = Tally()
+    daemons = {who: Daemon(db_path) for who in ("a", "b", "c")}
+    try:
+        daemons["a"].initialize()
+        daemons["b"].initialize({"edition": "2024", "profile": "campaign-b"})
+        daemons["c"].initialize({"profile": "campaign-c", "disabled": ["srd-2024"]})
+        actors = [
+            threading.Thread(target=daemon_actor, args=(d, who, folders, tally, seed))
+            for seed, (who, d) in enumerate(daemons.items())
+        ]
+        actors.append(threading.Thread(target=cli_actor, args=(db_path, folders, tally, 9)))
+        for actor in actors:
+            actor.start()
+        for actor in actors:
+            actor.join(timeout=300)
+        assert not any(actor.is_alive() for actor in actors), "an actor hung"
+        assert tally.problems == []
+    finally:
+        for d in daemons.values():
+            d.close()
+    final = {k.split(":")[1]: k.split(":")[2] for k in tally.operations if k.startswith("final:")}
+    expected = {p for who in OWNERS for p in final[who].split(",") if p}
+
+    conn = db.connect(db_path, migrate_now=False)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        counts = dict(conn.execute("SELECT pack_id, count(*) FROM entry GROUP BY pack_id"))
+        assert {p for p in counts if p.startswith("p")} == expected
+        assert all(counts[p] == PACK_SIZE for p in expected)
+        assert conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM entry GROUP BY pack_id, collection, slug "
+            "HAVING count(*) > 1)"
+        ).fetchone() == (0,)
+        check_derived_rows(conn)  # winners, and no leftovers of removed entries
+    finally:
+        conn.close()
+    done = {k: n for k, n in tally.operations.items() if not k.startswith("final:")}
+    print(f"\nconcurrency: {sum(done.values())} operations: {done}; packs left: {final}")
+
+
+# -- the indexer and a writer at the same time ------------------------------------------------
+
+
+class WriterMeanwhile(FakeEmbedder):
+    """While the first batch is being embedded, another writer changes the database."""
+
+    def __init__(self, change: Any) -> None:
+        super().__init__()
+        self.change = change
+
+    def embed_many(self, texts: Sequence[str]) -> list[bytes]:
+        if self.calls == 0:
+            self.change()
+        return super().embed_many(texts)
+
+
+def brew_app(db_path: Path, tmp_path: Path) -> tuple[App, Path]:
+    app = App(build({"db": str(db_path), "builtinPacks": []}))
+    app.start()
+    spells = [{"name": f"Brew {i:03d}", "desc": f"Brew lore {i}."} for i in range(100)]
+    folder = write_pack(tmp_path / "brew", {"spells/all.json": json.dumps(spells)})
+    app.db.write(partial(app.install_path, path=folder))
+    app.sync_profile()
+    return app, folder
+
+
+def test_a_pack_removed_while_its_entries_are_embedded_leaves_no_vectors(
+    tmp_path: Path,
+) -> None:
+    """The indexer reads a batch, embeds it (seconds with the real model), then saves: a pack
+    removed meanwhile got passages, vectors and index marks for entries that no longer exist
+    (whose ids the next install reuses)."""
+    app, _ = brew_app(tmp_path / "d5e.sqlite3", tmp_path)
+    try:
+        remove = partial(packs.remove, pack_id="brew", then=app.update_profile)
+        app.search = SearchIndex(app, WriterMeanwhile(lambda: app.db.write(remove)))
+        app.search.build()
+        check_derived_rows(app.conn)
+        assert app.conn.execute("SELECT count(*) FROM passage").fetchone() == (0,)
+    finally:
+        app.close()
+
+
+def test_an_entry_changed_while_it_is_embedded_is_indexed_again_with_its_new_text(
+    tmp_path: Path,
+) -> None:
+    app, folder = brew_app(tmp_path / "d5e.sqlite3", tmp_path)
+    try:
+        spells = [{"name": f"Brew {i:03d}", "desc": f"Changed lore {i}."} for i in range(100)]
+        (folder / "spells" / "all.json").write_text(json.dumps(spells))
+        upgrade = partial(app.install_path, path=folder)
+        app.search = SearchIndex(app, WriterMeanwhile(lambda: app.db.write(upgrade)))
+        assert app.search.build().ready
+        texts = [row[0] for row in app.conn.execute("SELECT text FROM passage")]
+        assert len(texts) == 100 and all("Changed lore" in t for t in texts), texts[:3]
+        check_derived_rows(app.conn)
+    finally:
+        app.close()

@@ -1,36 +1,157 @@
 """Fuzzing the wire: whatever bytes a client sends, the daemon answers in JSON-RPC (never with a
-traceback on stdout) and goes on answering lookups correctly."""
+traceback on stdout), answers every request exactly once (an internal error, -32603, is a bug),
+and goes on answering lookups correctly.
+
+Every custom method (`d5e/*`, read from `protocol.py`, so a new one is fuzzed too) gets params
+built from its own fields: each field absent, of the wrong type, or a hostile value of the right
+type (FTS5 and LIKE metacharacters, SQL, path traversal, huge numbers). The pack methods really
+run: they install, create and upload packs inside a sandbox workspace.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec.inspect as mi
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from d5e_daemon import protocol
 from d5e_daemon.client import Daemon, RpcError
 
+from .packtools import write_pack, zip_folder
+
 TIMEOUT = 20
-METHODS = [
-    "d5e/lookup",
-    "d5e/complete",
-    "d5e/status",
+INTERNAL_ERROR = -32603
+
+CUSTOM_METHODS = sorted(
+    value
+    for name, value in vars(protocol).items()
+    if name.isupper() and isinstance(value, str) and value.startswith("d5e/")
+)
+LSP_METHODS = [
     "initialize",
     "textDocument/hover",
-    "d5e/nope",
+    "textDocument/completion",
+    "textDocument/definition",
+    "textDocument/codeAction",
+    "textDocument/documentLink",
+    "completionItem/resolve",
+    "workspace/symbol",
+    "textDocument/didOpen",
+    "textDocument/didChange",
+    "textDocument/didClose",
+    "workspace/didChangeWatchedFiles",
+]
+# The params struct of each custom method, found by its name in protocol.py.
+PARAMS: dict[str, type[protocol.Params]] = {
+    protocol.LOOKUP: protocol.LookupParams,
+    protocol.COMPLETE: protocol.CompleteParams,
+    protocol.STATUS: protocol.StatusParams,
+    protocol.SEARCH: protocol.SearchParams,
+    protocol.SEARCH_FILTERS: protocol.SearchFiltersParams,
+    protocol.DOCUMENT: protocol.DocumentParams,
+    protocol.TAG_FOR: protocol.TagForParams,
+    protocol.PACKS_LIST: protocol.PacksListParams,
+    protocol.PACKS_INSTALL: protocol.PackInstallParams,
+    protocol.PACKS_ENABLE: protocol.PackIdParams,
+    protocol.PACKS_DISABLE: protocol.PackIdParams,
+    protocol.PACKS_REMOVE: protocol.PackIdParams,
+    protocol.PACKS_VALIDATE: protocol.ValidateParams,
+    protocol.PACKS_SET_PRIORITY: protocol.SetPriorityParams,
+    protocol.PACKS_CREATE: protocol.CreateParams,
+    protocol.PACKS_UPLOAD: protocol.UploadParams,
+    protocol.PACKS_CHANGED: protocol.StatusParams,  # a notification; takes anything
+}
+
+HOSTILE_TEXT = [
+    "",
+    " ",
+    '"',
+    "'",
+    "*",
+    "%",
+    "_",
+    "\\",
+    "NEAR(fire ice)",
+    "fire OR ice",
+    "fire AND NOT ice",
+    "col:fire",
+    "^fire*",
+    '"fire" "',
+    "'; DROP TABLE entry; --",
+    "1) OR 1=1 --",
+    "%' OR '%'='",
+    "../../../../etc/passwd",
+    "spells/../../x",
+    "d5e://srd-2014/spells/../../../x.md",
+    "file:///etc/passwd",
+    "fire\x00ball",
+    "fireball\u202e",
+    "fire\ud800ball",  # a lone surrogate: JSON can escape one, it is no character
+    "\udfff",
+    "ﬁreball",
+    "🔥" * 50,
+    "x" * 5000,
+    "spells/fireball",
+    "srd-2024:spells/fireball",
+    "brew",
+    "srd-2024",
+    "spells",
+    "monsters",
 ]
 
 
+def sandbox_paths(root: Path) -> list[str]:
+    """Paths the pack methods may be given: packs good and bad, files that are no packs, and
+    places nothing can be created in. Relative ones resolve inside the sandbox workspace."""
+    good = write_pack(
+        root / "good", {"spells/spark.md": "---\nname: Spark\nlevel: 0\n---\nA spark.\n"}
+    )
+    bad = write_pack(root / "bad", {"spells/a.json": '[{"name": "A", "level": "x"}'})
+    zip_folder(good, root / "good.zip")
+    (root / "not-a.zip").write_bytes(b"PK\x03\x04 not a zip")
+    return [
+        str(good),
+        str(bad),
+        str(root / "good.zip"),
+        str(root / "not-a.zip"),
+        "good",
+        "missing",
+        "../..",
+        "/",
+        "/dev/null",
+        "/proc/self/status",
+        "/nonexistent/deep/folder",
+    ]
+
+
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory, srd_template: Path) -> Iterator[Daemon]:
-    db = tmp_path_factory.mktemp("wire") / "d5e.sqlite3"
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Deep enough that `../..` in a fuzzed path still lands in pytest's temporary folder."""
+    root = tmp_path_factory.mktemp("wire") / "a" / "b" / "c" / "workspace"
+    root.mkdir(parents=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def daemon(sandbox: Path, srd_template: Path) -> Iterator[Daemon]:
+    db = sandbox.parent / "d5e.sqlite3"
     db.write_bytes(srd_template.read_bytes())
-    d = Daemon(db)
-    d.initialize()
+    cache = sandbox.parent / "cache"
+    d = Daemon(db, env={"D5E_EMBEDDER": "fake", "XDG_CACHE_HOME": str(cache)})
+    d.request(
+        "initialize",
+        {"processId": os.getpid(), "capabilities": {}, "rootUri": sandbox.as_uri()},
+        timeout=TIMEOUT,
+    )
+    d.send("initialized", {}, notify=True)
     yield d
     d.close()
 
@@ -39,29 +160,165 @@ def frame(body: bytes, declared: int | None = None) -> bytes:
     return b"Content-Length: %d\r\n\r\n%s" % (len(body) if declared is None else declared, body)
 
 
+def check_messages(messages: list[dict[str, Any]]) -> None:
+    for message in messages:
+        assert message.get("jsonrpc") == "2.0", message
+        assert "traceback" not in json.dumps(message).lower(), message
+        if "error" in message:
+            assert message["error"]["code"] != INTERNAL_ERROR, message
+
+
 def still_answers(d: Daemon) -> list[dict[str, Any]]:
     """Resynchronise the stream, then a lookup must come back right; returns what came before."""
     d.write(b"\r\n")
     d.received.clear()
     result = d.request("d5e/lookup", {"ref": "spells/fireball"}, timeout=TIMEOUT)
     assert result["entry"]["name"] == "Fireball"
-    for message in d.received:
-        assert message.get("jsonrpc") == "2.0"
-        assert "traceback" not in json.dumps(message)
+    check_messages(d.received)
     return list(d.received)
 
 
+def answer_to(d: Daemon, msg_id: int | str) -> dict[str, Any]:
+    """The one response to request `msg_id` (other messages are kept in `received`)."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        message = d.receive(max(0.0, deadline - time.monotonic()))
+        if message.get("id") == msg_id and "method" not in message:
+            check_messages([message])
+            return message
+        d.received.append(message)
+
+
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=50),
     lambda children: (
         st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
     ),
     max_leaves=20,
 )
+odd_scalars = (
+    st.sampled_from(HOSTILE_TEXT)
+    | st.sampled_from([0, -1, 1, 2**31, -(2**63), 2**64, 10**30, 1e308, -1e-308, 0.5, True, None])
+    | st.text(max_size=30)
+)
+odd_values = odd_scalars | st.lists(odd_scalars, max_size=4) | json_values
+msg_ids = st.integers(min_value=10**6, max_value=10**12) | st.text(min_size=1, max_size=8)
 
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+
+
+def rarely(odd: st.SearchStrategy[Any], usual: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """`odd` about one time in 16, else `usual`. (`one_of` would take each half the time; a
+    number in the middle of a range, not one of its ends, which Hypothesis favours.)"""
+    return st.integers(0, 15).flatmap(lambda n: odd if n == 7 else usual)
+
+
+def of_type(t: mi.Type, odd: bool = True) -> st.SearchStrategy[Any]:
+    """Values of a msgspec type, hostile ones first: right in type, wrong in content (SQL, FTS5
+    and LIKE syntax, traversal, bounds ± 1, very long), and sometimes of another type."""
+    right: st.SearchStrategy[Any]
+    if isinstance(t, mi.StrType):
+        fits = [h for h in HOSTILE_TEXT if t.max_length is None or len(h) <= t.max_length]
+        right = st.sampled_from(fits) | st.text(max_size=30)
+    elif isinstance(t, mi.IntType):
+        edges = [v + d for v in (t.ge, t.le) if v is not None for d in (-1, 0, 1)]
+        right = st.sampled_from(edges or [0]) | st.integers(-(2**70), 2**70)
+    elif isinstance(t, mi.FloatType):
+        right = st.floats(allow_nan=False, allow_infinity=False)
+    elif isinstance(t, mi.BoolType):
+        right = st.booleans()
+    elif isinstance(t, mi.NoneType):
+        right = st.none()
+    elif isinstance(t, mi.LiteralType):
+        right = st.sampled_from(list(t.values))
+    elif isinstance(t, mi.ListType):
+        right = st.lists(of_type(t.item_type), max_size=4)
+    elif isinstance(t, mi.DictType):
+        keys = of_type(t.key_type, odd=False)  # (hashable)
+        right = st.dictionaries(keys, of_type(t.value_type), max_size=3)
+    elif isinstance(t, mi.UnionType):
+        right = st.one_of([of_type(u) for u in t.types])
+    elif isinstance(t, mi.StructType):
+        right = st.fixed_dictionaries(
+            {}, optional={f.encode_name: of_type(f.type) for f in t.fields}
+        )
+    else:
+        right = json_values
+    return rarely(odd_values, right) if odd else right
+
+
+FILTER_NAMES = st.sampled_from(["level", "school", "cr", "type", "ritual", "class", "size", "lvl"])
+
+
+@st.composite
+def custom_requests(draw: st.DrawFn, paths: list[str]) -> tuple[str, Any]:
+    """A d5e/ method with params built from its own fields (`of_type`), each present or not;
+    paths from the sandbox (`create` writes only there); sometimes an unknown field or params
+    that are no object. Never removes or disables srd-2014 (the lookup check needs it)."""
+    method = draw(st.sampled_from(CUSTOM_METHODS))
+    fields = {f.encode_name: of_type(f.type) for f in mi.type_info(PARAMS[method]).fields}  # type: ignore[attr-defined]
+    fields |= {
+        "path": rarely(odd_values, st.sampled_from(paths)),
+        "directory": st.sampled_from(paths[:6]) | st.text(max_size=12).map(lambda t: t.lstrip("/")),
+        "filters": st.dictionaries(FILTER_NAMES, fields.get("filters", odd_values), max_size=3)
+        if "filters" in fields
+        else odd_values,
+    }
+    info = mi.type_info(PARAMS[method])
+    assert isinstance(info, mi.StructType)
+    required = {f.encode_name: fields[f.encode_name] for f in info.fields if f.required}
+    optional = {f.encode_name: fields[f.encode_name] for f in info.fields if not f.required}
+    params = draw(st.fixed_dictionaries(required, optional=optional))
+    if required and draw(rarely(st.just(True), st.just(False))):
+        del params[draw(st.sampled_from(sorted(required)))]
+    if draw(rarely(st.just(True), st.just(False))):
+        params["bogus"] = draw(odd_values)
+    if params.get("pack") == "srd-2014" and method in (
+        protocol.PACKS_REMOVE,
+        protocol.PACKS_DISABLE,
+    ):
+        params["pack"] = "srd-2024"
+    return method, draw(rarely(st.sampled_from([None, [params], "x"]), st.just(params)))
+
+
+@pytest.fixture(scope="module")
+def paths(sandbox: Path) -> list[str]:
+    return sandbox_paths(sandbox)
+
+
+def test_every_custom_method_has_its_params_here() -> None:
+    assert set(CUSTOM_METHODS) == set(PARAMS)
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_custom_methods_with_odd_params_are_answered_with_errors_that_name_them(
+    daemon: Daemon, paths: list[str], data: st.DataObject
+) -> None:
+    method, params = data.draw(custom_requests(paths))
+    msg_id = data.draw(msg_ids)
+    notification = method == protocol.PACKS_CHANGED
+    message: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params}
+    if not notification:
+        message["id"] = msg_id
+    daemon.write(frame(json.dumps(message).encode()))
+    if not notification:
+        answer = answer_to(daemon, msg_id)
+        event(f"{method}: {answer['error']['code'] if 'error' in answer else 'result'}")
+        if "error" in answer:
+            error = answer["error"]
+            assert error["code"] in (-32602, -32001, -32002, -32003, -32004), answer
+            if error["code"] == -32602:
+                assert "$" in error["message"] or error.get("data", {}).get("path"), answer
+    still_answers(daemon)
 
 
 @FUZZ
@@ -78,24 +335,29 @@ def test_any_json_value_as_a_message(daemon: Daemon, value: Any) -> None:
     still_answers(daemon)
 
 
-@FUZZ
-@given(
-    method=st.sampled_from(METHODS) | st.text(max_size=20),
-    params=json_values,
-    msg_id=st.integers(min_value=10**6) | st.text(min_size=1, max_size=8),
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-def test_requests_with_wrong_params_get_errors_not_crashes(
+@given(
+    method=st.sampled_from([*LSP_METHODS, "d5e/nope"]) | st.text(max_size=20),
+    params=json_values,
+    msg_id=msg_ids,
+)
+def test_every_request_gets_exactly_one_answer_whatever_its_params(
     daemon: Daemon, method: str, params: Any, msg_id: int | str
 ) -> None:
-    if method == "exit" or method == "shutdown":
+    """pygls used to log LSP params it could not read and send nothing: the client waited
+    forever. Now each request is answered once; -32602 names what is wrong."""
+    if method in ("exit", "shutdown"):
         return
     message = {"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params}
     daemon.write(frame(json.dumps(message).encode()))
+    answer = answer_to(daemon, msg_id)
+    event(f"{answer['error']['code'] if 'error' in answer else 'result'}")
+    if "error" in answer and answer["error"]["code"] == -32602:
+        assert "params" in answer["error"]["message"] or "$" in answer["error"]["message"]
     before = still_answers(daemon)
-    answers = [m for m in before if m.get("id") == msg_id]
-    assert len(answers) <= 1
-    if method.startswith("d5e/") and answers:
-        assert "result" in answers[0] or answers[0]["error"]["code"] in (-32602, -32601, -32001)
+    assert not [m for m in before if m.get("id") == msg_id], "answered twice"
 
 
 @FUZZ
@@ -121,6 +383,52 @@ def test_content_length_longer_than_the_body(daemon: Daemon) -> None:
     assert any(m.get("id") == 6 and "result" in m for m in messages)
 
 
+def test_a_content_length_of_100_tb_is_refused_not_allocated(daemon: Daemon) -> None:
+    """It made the daemon die (MemoryError) before; now -32600, and the bytes after it are
+    skipped up to the next message."""
+    daemon.write(b'Content-Length: 99999999999999\r\n\r\n{"jsonrpc": "2.0", "id": 9')
+    messages = still_answers(daemon)
+    refused = [m for m in messages if m.get("error", {}).get("code") == -32600]
+    assert refused and refused[0]["id"] is None
+    assert "too large" in refused[0]["error"]["message"]
+    assert daemon.proc.poll() is None
+
+
+def test_a_100_mb_message_is_refused_unread_and_the_next_one_answered(daemon: Daemon) -> None:
+    huge = {"jsonrpc": "2.0", "id": 10, "method": "d5e/complete", "params": {"prefix": "x" * 10**8}}
+    after = {"jsonrpc": "2.0", "id": 11, "method": "d5e/lookup", "params": {"name": "goblin"}}
+    started = time.monotonic()
+    daemon.write(frame(json.dumps(huge).encode()) + frame(json.dumps(after).encode()))
+    answer = answer_to(daemon, 11)
+    assert answer["result"]["entry"]["name"] == "Goblin"
+    assert time.monotonic() - started < TIMEOUT
+    refused = [m for m in daemon.received if m.get("error", {}).get("code") == -32600]
+    assert refused and "too large" in refused[0]["error"]["message"]
+    assert not [m for m in daemon.received if m.get("id") == 10]  # never read, so never run
+    still_answers(daemon)
+
+
+def test_a_line_that_never_ends_is_read_in_bounded_pieces(daemon: Daemon) -> None:
+    daemon.write(b"X-Junk: " + b"y" * (20 * 2**20))
+    still_answers(daemon)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"Content-Length: 0\r\n\r\n",
+        b"Content-Length: -5\r\n\r\n",
+        b"Content-Length: five\r\n\r\n",
+        b"Content-Length: 5 5\r\n\r\n",
+        b"Content-Type: application/vscode-jsonrpc; charset=latin-1\r\n\r\n",
+        b"\xff\xfe\r\n\r\n",
+    ],
+)
+def test_odd_headers_are_skipped(daemon: Daemon, header: bytes) -> None:
+    daemon.write(header)
+    still_answers(daemon)
+
+
 def test_deep_nesting_and_huge_strings(daemon: Daemon) -> None:
     daemon.write(frame(b"[" * 200_000 + b"]" * 200_000))
     assert any(m.get("error", {}).get("code") == -32700 for m in still_answers(daemon))
@@ -135,6 +443,28 @@ def test_deep_nesting_and_huge_strings(daemon: Daemon) -> None:
     assert answer and answer[0]["error"]["code"] == -32602
 
 
+@pytest.mark.parametrize(
+    ("method", "field"),
+    [
+        (protocol.LOOKUP, "ref"),
+        (protocol.SEARCH, "query"),
+        (protocol.COMPLETE, "prefix"),
+        (protocol.PACKS_VALIDATE, "path"),
+    ],
+)
+def test_deeply_nested_params_are_invalid_params_naming_the_field(
+    daemon: Daemon, method: str, field: str
+) -> None:
+    nested: Any = "x"
+    for _ in range(500):  # deep, but within what the JSON parser takes
+        nested = [nested]
+    with pytest.raises(RpcError) as caught:
+        daemon.request(method, {field: nested}, timeout=TIMEOUT)
+    assert caught.value.code == -32602
+    assert caught.value.data == {"path": f"$.{field}"}, caught.value.message
+    still_answers(daemon)
+
+
 def test_unknown_method_and_wrong_types(daemon: Daemon) -> None:
     with pytest.raises(RpcError) as caught:
         daemon.request("d5e/teleport", {}, timeout=TIMEOUT)
@@ -142,34 +472,62 @@ def test_unknown_method_and_wrong_types(daemon: Daemon) -> None:
     with pytest.raises(RpcError) as caught:
         daemon.request("d5e/lookup", {"ref": ["spells/fireball"]}, timeout=TIMEOUT)
     assert caught.value.code == -32602 and "$.ref" in caught.value.message
+    with pytest.raises(RpcError) as caught:
+        daemon.request("textDocument/hover", {"position": {"line": "one"}}, timeout=TIMEOUT)
+    assert caught.value.code == -32602 and "$.params" in caught.value.message
     daemon.write(frame(b'{"jsonrpc": "2.0", "id": 77, "method": 5}'))
     answer = [m for m in still_answers(daemon) if m.get("id") == 77]
     assert answer[0]["error"]["code"] == -32600
 
 
-def test_requests_after_shutdown_are_refused_and_exit_still_works(
-    srd_template: Path, tmp_path: Path
-) -> None:
+def fresh_daemon(srd_template: Path, tmp_path: Path) -> Daemon:
     db = tmp_path / "d5e.sqlite3"
     db.write_bytes(srd_template.read_bytes())
     d = Daemon(db)
     d.initialize()
+    return d
+
+
+def test_requests_after_shutdown_are_refused_and_exit_still_works(
+    srd_template: Path, tmp_path: Path
+) -> None:
+    d = fresh_daemon(srd_template, tmp_path)
     d.request("shutdown", timeout=TIMEOUT)
-    with pytest.raises(RpcError) as caught:
-        d.request("d5e/lookup", {"ref": "spells/fireball"}, timeout=TIMEOUT)
-    assert caught.value.code == -32600
+    folder = write_pack(tmp_path / "late", {"spells/late.md": "---\nname: Late\n---\n"})
+    for method, params in [
+        ("d5e/lookup", {"ref": "spells/fireball"}),
+        ("d5e/search", {"query": "fire"}),
+        ("d5e/packs/install", {"path": str(folder)}),
+        (
+            "textDocument/hover",
+            {"textDocument": {"uri": "file:///a.md"}, "position": {"line": 0, "character": 0}},
+        ),
+        ("shutdown", None),
+    ]:
+        with pytest.raises(RpcError) as caught:
+            d.request(method, params, timeout=TIMEOUT)
+        assert caught.value.code == -32600, method
+    d.send("d5e/packsChanged", {}, notify=True)  # a notification: ignored
     d.send("exit", notify=True)
     assert d.proc.wait(timeout=TIMEOUT) == 0
     d.close()
 
 
+def test_exit_without_shutdown_ends_the_daemon_with_status_1(
+    srd_template: Path, tmp_path: Path
+) -> None:
+    d = fresh_daemon(srd_template, tmp_path)
+    d.send("exit", notify=True)
+    assert d.proc.wait(timeout=TIMEOUT) == 1
+    d.close()
+
+
 def test_stdout_carries_only_framed_messages(srd_template: Path, tmp_path: Path) -> None:
     """Everything the daemon wrote, start to exit, parses as a sequence of framed JSON messages."""
-    db = tmp_path / "d5e.sqlite3"
-    db.write_bytes(srd_template.read_bytes())
-    d = Daemon(db)
-    d.initialize()
+    d = fresh_daemon(srd_template, tmp_path)
     d.write(frame(b"{broken"))
+    d.write(frame(b'{"jsonrpc": "2.0", "id": 3, "method": "textDocument/hover", "params": 1}'))
+    d.write(b"Content-Length: 99999999999999\r\n\r\n")
     d.request("d5e/lookup", {"name": "goblin"}, timeout=TIMEOUT)
     d.request("shutdown", timeout=TIMEOUT)
     d.send("exit", notify=True)
@@ -180,5 +538,58 @@ def test_stdout_carries_only_framed_messages(srd_template: Path, tmp_path: Path)
         except (EOFError, TimeoutError):
             break
         assert message["jsonrpc"] == "2.0"
+    check_messages(d.received)
     assert d._buffer == b"", "stray bytes on stdout"
     d.close()
+
+
+def test_a_second_initialize_is_refused(daemon: Daemon) -> None:
+    """It built a second App each time (the first one's threads and database connections
+    leaked) and switched the edition under the client's feet."""
+    with pytest.raises(RpcError) as caught:
+        daemon.request(
+            "initialize",
+            {"capabilities": {}, "initializationOptions": {"edition": "2024"}},
+            timeout=TIMEOUT,
+        )
+    assert caught.value.code == -32600 and "already initialized" in caught.value.message
+    still_answers(daemon)
+    entry = daemon.request("d5e/lookup", {"ref": "conditions/grappled"}, timeout=TIMEOUT)
+    assert entry["entry"]["pack"] == "srd-2014"
+
+
+def test_requests_about_a_document_never_opened_get_nothing(daemon: Daemon) -> None:
+    """pygls read such a document from disk (or failed to: an internal error)."""
+    position = {
+        "textDocument": {"uri": "file:///nowhere/notes.md"},
+        "position": {"line": 0, "character": 3},
+    }
+    assert daemon.request("textDocument/hover", position, timeout=TIMEOUT) is None
+    assert daemon.request("textDocument/completion", position, timeout=TIMEOUT) is None
+
+
+def test_a_document_with_lone_surrogates_is_read_with_replacement_characters(
+    daemon: Daemon,
+) -> None:
+    """JSON may escape a lone surrogate; a document holding one made diagnostics fail (an
+    "Error in server" message) and completion and code actions answer -32603."""
+    uri = "file:///broken/notes.md"
+    text = "The {@creature gob\ud800lin} casts {@spell fire\udfffball}.\n"
+    doc = {"uri": uri, "languageId": "markdown", "version": 1, "text": text}
+    daemon.received.clear()
+    daemon.send("textDocument/didOpen", {"textDocument": doc}, notify=True)
+    at = {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 20}}
+    items = daemon.request("textDocument/completion", at, timeout=TIMEOUT)["items"]
+    assert "Goblin" in [i["label"] for i in items]
+    whole = {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 50}}
+    actions = daemon.request(
+        "textDocument/codeAction",
+        {"textDocument": {"uri": uri}, "range": whole, "context": {"diagnostics": []}},
+        timeout=TIMEOUT,
+    )
+    assert any("goblin" in a["title"] for a in actions)
+    published = [m for m in daemon.received if m.get("method") == "textDocument/publishDiagnostics"]
+    assert published and "gob\ufffdlin" in published[0]["params"]["diagnostics"][0]["message"]
+    assert not [m for m in daemon.received if m.get("method") == "window/showMessage"]
+    daemon.send("textDocument/didClose", {"textDocument": {"uri": uri}}, notify=True)
+    still_answers(daemon)

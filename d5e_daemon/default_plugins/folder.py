@@ -6,6 +6,7 @@ loader takes any folder, so that one without `pack.toml` is reported as such.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +23,10 @@ def _fallback_id(path: Path) -> str:
 def load_folder(path: Path) -> LoadedPack | None:
     if not path.is_dir():
         return None
-    files, problems = packfiles.read_folder(path, str(path))
+    if os.path.lexists(path / packformat.MANIFEST):
+        files, problems = packfiles.read_folder(path, str(path))
+    else:  # not a pack: say so at once rather than walk a tree that may be `/` or a home
+        files, problems = [], []
     loaded = packformat.load(files, problems, _fallback_id(path), str(path))
     loaded.root = path.resolve()
     return loaded

@@ -308,8 +308,8 @@ def _upload(app: App, conn: apsw.Connection, params: UploadParams) -> UploadResu
         raise PackError(f"{root}/pack.toml now names pack {loaded.pack.id}, not {params.pack}")
     if any(p.severity == "error" for p in problems):
         raise packs.pack_error(params.pack, problems)
-    written, removed = packwriter.write(root, plan)
-    result = app.install_path(conn, root)
+    with packwriter.applied(root, plan) as (written, removed):
+        result = app.install_path(conn, root)
     return UploadResult(pack=params.pack, written=written, removed=removed, install=_result(result))
 
 

@@ -53,6 +53,9 @@ FUSION_DEPTH = 50
 # 100: 1.2 ms on 4,000 vectors); entries have 2 passages on average, and 2 or 3 per entry gave
 # the same dev-set figures.
 PASSAGES_PER_ENTRY = 2
+# sqlite-vec refuses a KNN `k` above 4096: a page deeper than about the 2000th entry (offset up
+# to 10,000 is allowed) is ranked from the nearest 4096 passages, not an internal error.
+MAX_KNN = 4096
 MAX_WORDS = 32
 SNIPPET_CHARS = 200
 
@@ -266,7 +269,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
             scope,
             vector,
             index.embedder.model_id,
-            pool * PASSAGES_PER_ENTRY,
+            min(pool * PASSAGES_PER_ENTRY, MAX_KNN),
             pool,
             unrestricted=unrestricted,
         )

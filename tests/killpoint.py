@@ -1,0 +1,154 @@
+"""Run the d5e CLI in this process and SIGKILL it at a chosen point (see tests/test_crash.py).
+
+    python tests/killpoint.py REPORT [--steps N | --on-call MODULE:FUNCTION --delay S] -- ARGS…
+
+- `--steps N`: SIGKILL at the N-th SQLite progress callback (one per `STEP_OPS` virtual machine
+  instructions) run inside an explicit transaction, on any connection of the process: a point
+  inside the writes, named by a number, so that a seed chooses it and it may fall anywhere.
+- `--on-call MODULE:FUNCTION --delay S` (or `MODULE:Class.method`): SIGKILL S seconds after the
+  first call of that function began, from a timer thread: a point anywhere in time, also inside
+  C code that runs no SQL (a backup copying pages, a COMMIT writing the WAL, a checkpoint).
+- neither: run to the end (to count the steps and time an operation).
+
+Nothing is cleaned up: SIGKILL cannot be caught. REPORT (JSON, written just before the kill or
+at the end) holds `steps` (callbacks counted inside transactions), `seconds` (from the first
+call of FUNCTION to the end), `texts_embedded` (by the fake embedder), `killed_in` (the d5e
+functions on the killed thread's stack) and `exit` (the CLI's exit code when not killed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any
+
+import apsw
+
+STEP_OPS = 200
+
+state: dict[str, Any] = {
+    "steps": 0,
+    "seconds": None,
+    "texts_embedded": 0,
+    "killed_in": None,
+    "exit": None,
+}
+lock = threading.Lock()
+
+
+def save(report: str) -> None:
+    tmp = f"{report}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(state, f)
+    os.replace(tmp, report)
+
+
+def d5e_stack(frame: FrameType | None) -> list[str]:
+    """`module.function` of each d5e frame on the stack, outermost first."""
+    stack = traceback.extract_stack(frame) if frame is not None else []
+    return [
+        f"{os.path.basename(f.filename).removesuffix('.py')}.{f.name}"
+        for f in stack
+        if f"{os.sep}d5e_daemon{os.sep}" in f.filename
+    ]
+
+
+def kill(report: str, frames: dict[int, FrameType]) -> None:
+    """Record where the work was, then SIGKILL: the d5e stack of the database's writer thread
+    if it was busy, else the longest among these threads'."""
+    names = {t.ident: t.name for t in threading.enumerate()}
+    stacks = {ident: d5e_stack(frame) for ident, frame in frames.items()}
+    writer = [s for ident, s in stacks.items() if names.get(ident, "").startswith("d5e-db-writer")]
+    busy = [s for s in writer if s]
+    state["killed_in"] = busy[0] if busy else max(stacks.values(), key=len, default=[])
+    save(report)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def count_steps(report: str, kill_at: int | None) -> None:
+    def hook(conn: apsw.Connection) -> None:
+        def progress() -> bool:
+            if conn.in_transaction:
+                with lock:
+                    state["steps"] += 1
+                    if state["steps"] == kill_at:
+                        kill(report, {threading.get_ident(): sys._getframe(1)})
+            return False
+
+        conn.set_progress_handler(progress, STEP_OPS)
+
+    apsw.connection_hooks.append(hook)
+
+
+def time_call(report: str, target: str, delay: float | None) -> None:
+    """Time `target` from its first call; with `delay`, SIGKILL that long after it began."""
+    module_name, attribute = target.split(":")
+    *parents, name = attribute.split(".")
+    owner: Any = importlib.import_module(module_name)
+    for parent in parents:
+        owner = getattr(owner, parent)
+    original: Callable[..., Any] = getattr(owner, name)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            first = state["seconds"] is None
+            if first:
+                state["seconds"] = time.perf_counter()
+        if first and delay is not None:
+
+            def fire() -> None:
+                timer = threading.get_ident()
+                kill(report, {i: f for i, f in sys._current_frames().items() if i != timer})
+
+            threading.Timer(delay, fire).start()
+        return original(*args, **kwargs)
+
+    setattr(owner, name, timed)
+
+
+def count_embeddings() -> None:
+    from d5e_daemon.embed import FakeEmbedder
+
+    original = FakeEmbedder.embed_many
+
+    def embed_many(self: FakeEmbedder, texts: Sequence[str]) -> list[bytes]:
+        with lock:
+            state["texts_embedded"] += len(texts)
+        return original(self, texts)
+
+    FakeEmbedder.embed_many = embed_many  # type: ignore[method-assign]
+
+
+def main() -> None:
+    split = sys.argv.index("--")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("report")
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--on-call")
+    parser.add_argument("--delay", type=float)
+    opts = parser.parse_args(sys.argv[1:split])
+    count_steps(opts.report, opts.steps)
+    if opts.on_call:
+        time_call(opts.report, opts.on_call, opts.delay)
+    count_embeddings()
+    from d5e_daemon.cli import main as cli
+
+    code = cli(sys.argv[split + 1 :])
+    if state["seconds"] is not None:
+        state["seconds"] = time.perf_counter() - state["seconds"]
+    state["exit"] = code
+    save(opts.report)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
