@@ -145,6 +145,7 @@ def test_a_full_disk_during_an_upload_puts_the_files_back(app: App, tmp_path: Pa
 def test_a_full_disk_stops_indexing_which_resumes_once_there_is_room(app: App) -> None:
     fake = FakeEmbedder()
     app.search = SearchIndex(app, fake)
+    app.search.ensure_attributes()  # the keyword texts first: the vectors fill the disk
     fill_disk(app, spare_pages=800)
     with pytest.raises(DatabaseError) as caught:
         app.search.build()
