@@ -23,6 +23,7 @@ from .records import Entry, LoadedPack, PackSource
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .features.complete import TrigramCounts
     from .index import SearchIndex
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,13 @@ class App:
         from .index import SearchIndex
 
         return SearchIndex(self)
+
+    @cached_property
+    def trigram_counts(self) -> TrigramCounts:
+        """How many names hold each trigram (for typo-tolerant name matching), remembered."""
+        from .features.complete import TrigramCounts
+
+        return TrigramCounts(self)
 
     def render(self, entry: Entry, purpose: str) -> str:
         return self.plugins.render(entry, purpose)

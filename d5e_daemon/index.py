@@ -1,7 +1,8 @@
 """The search index: filter attributes and passage vectors of every searchable entry.
 
 Two phases, both incremental and resumable (each batch is its own transaction, and the state of
-every entry is kept in `entry_index` with the key of the work done):
+every entry is kept in `entry_index`: the key of the work done for its current content, or NULL
+while there is work to do; see `queries.forget_other_keys`):
 
 1. attributes (`entry_attr`, for filters): plain Python over every entry, milliseconds; done
    before any search so browsing by attributes never waits for the model;
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import apsw
 
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 VECTOR_SKIP = ("levels", "equipment-categories")
 PASSAGE_TOKENS = 128
 ENTRIES_PER_BATCH = 64
+ATTRS_PER_BATCH = 2000
 # Bump when the built-in index renderers change what they write.
 RENDER_VERSION = 2
 
@@ -85,6 +87,18 @@ class VectorCache:
         self.conn.close()
 
 
+def _forget_other_keys(conn: apsw.Connection, key: str, vectors: bool) -> None:
+    with db.transaction(conn):
+        queries.forget_other_keys(conn, key, vectors)
+
+
+def _save_attrs(
+    conn: apsw.Connection, key: str, rows: list[tuple[int, str, list[tuple[str, Any]]]]
+) -> None:
+    with db.transaction(conn):
+        queries.save_attrs(conn, key, rows)
+
+
 def _save(
     conn: apsw.Connection,
     key: str,
@@ -113,8 +127,7 @@ class SearchIndex:
         it and answers from keywords meanwhile."""
         # What searches ask on every call, remembered with the database state it was read in:
         # `PRAGMA data_version` (moves on any commit of another connection: the writer thread,
-        # another process) for what depends on the profile, the entries' count and last id for
-        # the attributes (which only new or removed entries change).
+        # another process).
         self._memo: dict[str, tuple[object, bool]] = {}
         app.on_packs_changed(self._packs_changed)
 
@@ -142,9 +155,8 @@ class SearchIndex:
         )
 
     def ensure_attributes(self) -> None:
-        """Make filter attributes current before a search (a quick check once done)."""
-        stamp = queries.entries_stamp(self.app.conn)
-        self._remembered("attributes", stamp, lambda: self.sync_attributes() >= 0)
+        """Make filter attributes current before a search (an index probe when they are)."""
+        self.sync_attributes()
 
     def vectors_ready(self) -> bool:
         """Every entry of the profile has current vectors."""
@@ -206,21 +218,20 @@ class SearchIndex:
         `conn` reads (default: the App's, for the main thread); writes go to the writer thread.
         """
         key = filters.version()
-        todo = queries.attrs_todo(conn or self.app.conn, key)
-        if not todo:
+        read = conn or self.app.conn
+        if not queries.attrs_pending(read, key):
             return 0
-        rows = []
-        for item in todo:
-            entry = item.entry()
-            attrs = filters.attributes(entry.collection, entry.data)
-            rows.append((item.id, item.content_hash, attrs))
-
-        def write(conn: apsw.Connection) -> None:
-            with db.transaction(conn):
-                queries.save_attrs(conn, key, rows)
-
-        self.app.db.write(write)
-        return len(todo)
+        self.app.db.write(partial(_forget_other_keys, key=key, vectors=False))
+        done = 0
+        while todo := queries.attrs_todo(read, ATTRS_PER_BATCH):
+            rows = []
+            for item in todo:
+                entry = item.entry()
+                attrs = filters.attributes(entry.collection, entry.data)
+                rows.append((item.id, item.content_hash, attrs))
+            self.app.db.write(partial(_save_attrs, key=key, rows=rows))
+            done += len(todo)
+        return done
 
     # -- phase 2: vectors ------------------------------------------------------------------------
 
@@ -248,6 +259,7 @@ class SearchIndex:
 
     def _build(self, conn: apsw.Connection, cache: VectorCache, progress: Progress | None) -> None:
         key, model = self.key, self.embedder.model_id
+        self.app.db.write(partial(_forget_other_keys, key=key, vectors=True))
         counts = queries.index_counts(conn, key, self.skip, self.app.profile)
         total = counts.entries - counts.indexed + counts.pending_other
         done = 0
@@ -255,7 +267,7 @@ class SearchIndex:
         if progress:
             progress(0, total)
         while not self._stop.is_set():
-            todo = queries.vectors_todo(conn, key, self.skip, self.app.profile, ENTRIES_PER_BATCH)
+            todo = queries.vectors_todo(conn, self.skip, self.app.profile, ENTRIES_PER_BATCH)
             if not todo:
                 break
             passages = self._passages(todo)

@@ -612,6 +612,32 @@ def _scope(profile_id: str, collections: Sequence[str], pack: str | None) -> dic
     return {"profile": profile_id, "collections": json.dumps(list(collections)), "pack": pack}
 
 
+def names_in_range(conn: apsw.Connection, prefix: str, cap: int) -> int:
+    """How many names (of any pack) start with `prefix`, counted up to `cap` (index only)."""
+    row = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM entry INDEXED BY entry_by_norm_name "
+        "WHERE norm_name >= ? AND norm_name < ? LIMIT ?)",
+        (prefix, prefix + "\uffff", cap),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+# Two plans for the same answer (shortest names first; an exact match is the shortest):
+# - a rare prefix: every name in its range of the name index, sorted (few rows);
+# - a common one ("s": 11,000 names of 100,000): the names of its first letter in order of
+#   length (`entry_by_initial_length`), kept if they start with the prefix, until the limit.
+_PREFIX_SQL = f"""
+    SELECT {_NAME_COLUMNS} FROM entry e INDEXED BY {{index}} {_IN_SCOPE}
+      AND e.norm_name >= :lo AND e.norm_name < :hi {{initial}}
+    ORDER BY length(e.norm_name), e.norm_name, e.collection
+    LIMIT :limit
+"""  # noqa: S608
+PREFIX_RARE_SQL = _PREFIX_SQL.format(index="entry_by_norm_name", initial="")
+PREFIX_COMMON_SQL = _PREFIX_SQL.format(
+    index="entry_by_initial_length", initial="AND substr(e.norm_name, 1, 1) = :initial"
+)
+
+
 def names_exact_or_prefix(
     conn: apsw.Connection,
     profile_id: str,
@@ -619,25 +645,19 @@ def names_exact_or_prefix(
     collections: Sequence[str],
     pack: str | None,
     limit: int,
+    *,
+    common: bool = False,
 ) -> list[NameRow]:
-    """Winners whose normalised name starts with `prefix` (the exact match sorts first)."""
+    """Winners whose normalised name starts with `prefix`, shortest first (so the exact match
+    first). `common`: many names start with it (`names_in_range`), use the other plan."""
     args = _scope(profile_id, collections, pack) | {
         "lo": prefix,
         "hi": prefix + "\uffff",
+        "initial": prefix[:1],
         "limit": limit,
     }
-    return [
-        NameRow(*row)
-        for row in conn.execute(
-            f"""
-            SELECT {_NAME_COLUMNS} FROM entry e {_IN_SCOPE}
-              AND e.norm_name >= :lo AND e.norm_name < :hi
-            ORDER BY e.norm_name != :lo, length(e.norm_name), e.norm_name, e.collection
-            LIMIT :limit
-            """,  # noqa: S608
-            args,
-        )
-    ]
+    sql = PREFIX_COMMON_SQL if common else PREFIX_RARE_SQL
+    return [NameRow(*row) for row in conn.execute(sql, args)]
 
 
 def names_word_prefix(
@@ -675,6 +695,8 @@ def names_sharing_trigrams(
     limit: int,
 ) -> list[NameRow]:
     """Winners whose names share the most of `trigrams` (BM25 over the trigram index)."""
+    if not trigrams:
+        return []
     match = " OR ".join(fts_phrase(t) for t in trigrams)
     args = _scope(profile_id, collections, pack) | {"match": match, "limit": limit}
     return [
@@ -690,6 +712,18 @@ def names_sharing_trigrams(
             args,
         )
     ]
+
+
+def trigram_counts(conn: apsw.Connection, trigrams: Sequence[str]) -> dict[str, int]:
+    """How many names hold each of `trigrams` (absent ones: none)."""
+    found = dict.fromkeys(trigrams, 0)
+    for trigram in trigrams:  # one lookup each: fts5vocab answers `term = ?` without a scan
+        row = conn.execute(
+            "SELECT doc FROM name_trigram_terms WHERE term = ?", (trigram,)
+        ).fetchone()
+        if row is not None:
+            found[trigram] = int(row[0])
+    return found
 
 
 def rows_by_ids(conn: apsw.Connection, ids: Sequence[int]) -> list[EntryRow]:
@@ -790,60 +824,93 @@ def _todos(cursor: Iterable[Sequence[Any]]) -> list[IndexTodo]:
     return [IndexTodo(EntryRow(*row[:-1]), row[-1]) for row in cursor]
 
 
-def attrs_todo(conn: apsw.Connection, key: str) -> list[IndexTodo]:
-    """Entries whose attributes were not extracted with the filter declarations `key`."""
+# `entry_index.attrs` and `.vectors` hold the key of the work done for an entry's current
+# content, or NULL: triggers (schema/0004_scale.sql) set NULL when an entry is added or its
+# content changes, and `forget_other_keys` when the key itself changes (another d5e, another
+# model). So the work left is read through an index on each column, whatever the library's size.
+
+
+def forget_other_keys(conn: apsw.Connection, key: str, vectors: bool) -> int:
+    """Mark as to do the entries whose attributes (or vectors) were made with another key."""
+    column = "vectors" if vectors else "attrs"
+    conn.execute(
+        f"UPDATE entry_index SET {column} = NULL WHERE {column} < ?1 OR {column} > ?1",  # noqa: S608
+        (key,),
+    )
+    return int(conn.changes())
+
+
+def attrs_pending(conn: apsw.Connection, key: str) -> bool:
+    """Whether any entry lacks attributes extracted with the filter declarations `key`."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM entry_index WHERE attrs IS NULL OR attrs < ?1 OR attrs > ?1)",
+        (key,),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def attrs_todo(conn: apsw.Connection, limit: int) -> list[IndexTodo]:
+    """Up to `limit` entries without attributes (after `forget_other_keys`)."""
     return _todos(
         conn.execute(
             f"""
-            SELECT {_TODO_COLUMNS} FROM entry e LEFT JOIN entry_index ei ON ei.entry_id = e.id
-            WHERE ei.attrs IS NOT ?1 || ':' || e.content_hash
-            ORDER BY e.id
+            SELECT {_TODO_COLUMNS}
+            FROM entry_index ei INDEXED BY entry_index_by_attrs JOIN entry e ON e.id = ei.entry_id
+            WHERE ei.attrs IS NULL
+            ORDER BY ei.entry_id
+            LIMIT ?
             """,  # noqa: S608
-            (key,),
+            (limit,),
         )
     )
+
+
+def _unchanged(conn: apsw.Connection, entry_id: int, content_hash: str) -> bool:
+    """The entry still exists with this content (it may have changed since it was read)."""
+    row = conn.execute(
+        "SELECT 1 FROM entry WHERE id = ? AND content_hash = ?", (entry_id, content_hash)
+    ).fetchone()
+    return row is not None
 
 
 def save_attrs(
     conn: apsw.Connection, key: str, rows: Iterable[tuple[int, str, list[tuple[str, Any]]]]
 ) -> None:
-    """Replace the attributes of entries: (entry id, content hash, [(filter, value)])."""
+    """Replace the attributes of entries: (entry id, content hash, [(filter, value)]); entries
+    that changed or went away since they were read are left to do."""
     for entry_id, content_hash, attrs in rows:
+        if not _unchanged(conn, entry_id, content_hash):
+            continue
         conn.execute("DELETE FROM entry_attr WHERE entry_id = ?", (entry_id,))
         conn.executemany(
             "INSERT OR IGNORE INTO entry_attr (entry_id, name, value) VALUES (?, ?, ?)",
             ((entry_id, name, value) for name, value in attrs),
         )
-        conn.execute(
-            "INSERT INTO entry_index (entry_id, attrs) VALUES (?1, ?2 || ':' || ?3) "
-            "ON CONFLICT (entry_id) DO UPDATE SET attrs = excluded.attrs",
-            (entry_id, key, content_hash),
-        )
+        conn.execute("UPDATE entry_index SET attrs = ? WHERE entry_id = ?", (key, entry_id))
 
 
-_VECTOR_SCOPE = """
-    FROM entry e LEFT JOIN entry_index ei ON ei.entry_id = e.id
-    WHERE e.id IN (SELECT entry_id FROM resolved)
+# Entries without vectors (after `forget_other_keys`) that get them: winners of the profile
+# (`:profile`), or of any profile (NULL), outside the collections left out.
+_VECTORS_TODO = f"""
+    SELECT {_TODO_COLUMNS}
+    FROM entry_index ei INDEXED BY entry_index_by_vectors JOIN entry e ON e.id = ei.entry_id
+    WHERE ei.vectors IS NULL
       AND e.collection NOT IN (SELECT value FROM json_each(:skip))
-"""
+      AND EXISTS (SELECT 1 FROM resolved r WHERE r.entry_id = e.id
+                  AND (:profile IS NULL OR r.profile_id = :profile))
+    ORDER BY ei.entry_id
+    LIMIT :limit
+"""  # noqa: S608
 
 
 def vectors_todo(
-    conn: apsw.Connection, key: str, skip: Sequence[str], profile_id: str, limit: int
+    conn: apsw.Connection, skip: Sequence[str], profile_id: str, limit: int
 ) -> list[IndexTodo]:
-    """Up to `limit` searchable entries (winners in some profile) without vectors for `key`,
-    the current profile's first."""
-    return _todos(
-        conn.execute(
-            f"""
-            SELECT {_TODO_COLUMNS} {_VECTOR_SCOPE}
-              AND ei.vectors IS NOT :key || ':' || e.content_hash
-            ORDER BY e.id NOT IN (SELECT entry_id FROM resolved WHERE profile_id = :profile), e.id
-            LIMIT :limit
-            """,  # noqa: S608
-            {"key": key, "skip": json.dumps(list(skip)), "profile": profile_id, "limit": limit},
-        )
-    )
+    """Up to `limit` searchable entries (winners in some profile) without vectors, the current
+    profile's first."""
+    args = {"skip": json.dumps(list(skip)), "profile": profile_id, "limit": limit}
+    mine = _todos(conn.execute(_VECTORS_TODO, args))
+    return mine or _todos(conn.execute(_VECTORS_TODO, args | {"profile": None}))
 
 
 @dataclass(frozen=True)
@@ -859,19 +926,30 @@ class IndexCounts:
 def index_counts(
     conn: apsw.Connection, key: str, skip: Sequence[str], profile_id: str
 ) -> IndexCounts:
+    """Counted from the profile's winners (an index range) and the entries left to do (through
+    `entry_index_by_vectors`), so it stays quick when everything is indexed."""
     row = conn.execute(
-        f"""
-        SELECT count(*) FILTER (WHERE mine),
-               count(*) FILTER (WHERE mine AND done),
-               count(*) FILTER (WHERE NOT mine AND NOT done)
-        FROM (SELECT e.id IN (SELECT entry_id FROM resolved WHERE profile_id = :profile) AS mine,
-                     ei.vectors IS :key || ':' || e.content_hash AS done
-              {_VECTOR_SCOPE})
-        """,  # noqa: S608
+        """
+        WITH pending AS (
+            SELECT e.id,
+                   EXISTS (SELECT 1 FROM resolved r
+                           WHERE r.profile_id = :profile AND r.entry_id = e.id) AS mine
+            FROM entry_index ei JOIN entry e ON e.id = ei.entry_id
+            WHERE (ei.vectors IS NULL OR ei.vectors < :key OR ei.vectors > :key)
+              AND e.collection NOT IN (SELECT value FROM json_each(:skip))
+              AND EXISTS (SELECT 1 FROM resolved r WHERE r.entry_id = e.id))
+        SELECT (SELECT count(*) FROM resolved WHERE profile_id = :profile)
+               - (SELECT count(*) FROM entry e INDEXED BY entry_by_collection_name
+                  JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
+                  WHERE e.collection IN (SELECT value FROM json_each(:skip))),
+               (SELECT count(*) FROM pending WHERE mine),
+               (SELECT count(*) FROM pending WHERE NOT mine)
+        """,
         {"key": key, "skip": json.dumps(list(skip)), "profile": profile_id},
     ).fetchone()
     assert row is not None
-    return IndexCounts(*(int(x or 0) for x in row))
+    entries, pending_mine, pending_other = (int(x or 0) for x in row)
+    return IndexCounts(entries, entries - pending_mine, pending_other)
 
 
 @dataclass(frozen=True)
@@ -890,8 +968,10 @@ def save_passages(
     entries: Sequence[tuple[int, str]],
     passages: Sequence[NewPassage],
 ) -> None:
-    """Replace the passages and vectors of `entries` (id, content hash); call in a transaction."""
-    ids = json.dumps([entry_id for entry_id, _ in entries])
+    """Replace the passages and vectors of `entries` (id, content hash) and mark them done;
+    call in a transaction. Entries that changed or went away since they were read are left."""
+    current = {entry_id for entry_id, h in entries if _unchanged(conn, entry_id, h)}
+    ids = json.dumps(sorted(current))
     conn.execute(
         "DELETE FROM passage_vec WHERE rowid IN "
         "(SELECT id FROM passage WHERE entry_id IN (SELECT value FROM json_each(?)))",
@@ -899,6 +979,8 @@ def save_passages(
     )
     conn.execute("DELETE FROM passage WHERE entry_id IN (SELECT value FROM json_each(?))", (ids,))
     for p in passages:
+        if p.entry_id not in current:
+            continue
         conn.execute(
             "INSERT INTO passage (entry_id, ord, model, text_hash, text) VALUES (?, ?, ?, ?, ?)",
             (p.entry_id, p.ord, model, p.text_hash, p.text),
@@ -908,9 +990,8 @@ def save_passages(
             (conn.last_insert_rowid(), p.vector),
         )
     conn.executemany(
-        "INSERT INTO entry_index (entry_id, vectors) VALUES (?1, ?2 || ':' || ?3) "
-        "ON CONFLICT (entry_id) DO UPDATE SET vectors = excluded.vectors",
-        ((entry_id, key, content_hash) for entry_id, content_hash in entries),
+        "UPDATE entry_index SET vectors = ? WHERE entry_id = ?",
+        ((key, entry_id) for entry_id in sorted(current)),
     )
 
 
@@ -1063,12 +1144,6 @@ def data_version(conn: apsw.Connection) -> int:
     """Changes whenever another connection commits to the database."""
     row = conn.execute("PRAGMA data_version").fetchone()
     return int(row[0]) if row else 0
-
-
-def entries_stamp(conn: apsw.Connection) -> tuple[int, int]:
-    """(count, highest id) of the entries: moves when entries are added or removed."""
-    row = conn.execute("SELECT count(*), coalesce(max(id), 0) FROM entry").fetchone()
-    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def vectors_all_in_profile(conn: apsw.Connection, profile_id: str, model: str) -> bool:
