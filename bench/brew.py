@@ -41,10 +41,8 @@ SHARES = (("spells", 0.4), ("monsters", 0.4), ("magic-items", 0.2))
 LIST_SIZE = 100
 SHORT = 8
 """Texts of fewer words are labels ("Wondrous item, rare"), kept as they are."""
-SYLLABLES = (
-    "ar bel cor dra el fen gor hal ith jor kal lor mor nar oth pel quin ras sul tor ul vor wyn"
-    " xan yr zel ae bri cae dun eth fal gri hel ix ka lu mi ny or pra rho sha thi vu"
-).split()
+SYLLABLES = "ar bel cor dra el fen gor hal ith jor kal lor mor nar oth pel quin ras sul tor ul vor"
+SYLLABLES += " wyn xan yr zel ae bri cae dun eth fal gri hel ix ka lu mi ny or pra rho sha thi vu"
 TABLES = {"spells": "spells", "monsters": "monsters", "magic-items": "magic_items"}
 
 
@@ -129,7 +127,8 @@ class Writer:
         return text + "."
 
     def proper_name(self) -> str:
-        return "".join(self.rng.choice(SYLLABLES) for _ in range(self.rng.randint(2, 3))).title()
+        syllables = SYLLABLES.split()
+        return "".join(self.rng.choice(syllables) for _ in range(self.rng.randint(2, 3))).title()
 
     def name(self, collection: str) -> tuple[str, str]:
         """A new name and its slug, unique in the collection."""

@@ -21,9 +21,9 @@ from .errors import PackError
 from .plugins import Plugins, get_plugins
 from .records import Entry, LoadedPack, PackSource
 from .settings import Settings
+from .vocab import DocCounts
 
 if TYPE_CHECKING:
-    from .features.complete import TrigramCounts
     from .index import SearchIndex
 
 log = logging.getLogger(__name__)
@@ -64,11 +64,14 @@ class App:
         return SearchIndex(self)
 
     @cached_property
-    def trigram_counts(self) -> TrigramCounts:
-        """How many names hold each trigram (for typo-tolerant name matching), remembered."""
-        from .features.complete import TrigramCounts
+    def trigram_counts(self) -> DocCounts:
+        """How many names hold each trigram (typo-tolerant name matching chooses by it)."""
+        return DocCounts(self, queries.trigram_counts, queries.entry_count)
 
-        return TrigramCounts(self)
+    @cached_property
+    def term_counts(self) -> DocCounts:
+        """How many entries hold each (stemmed) word of keyword search."""
+        return DocCounts(self, queries.term_counts, queries.entry_count)
 
     def render(self, entry: Entry, purpose: str) -> str:
         return self.plugins.render(entry, purpose)

@@ -31,6 +31,7 @@ import apsw
 from . import __version__, db, filters, queries, text
 from .embed import Embedder, cache_dir, default_embedder
 from .passages import split
+from .retrieval import PassageCodes
 
 if TYPE_CHECKING:
     from .app import App
@@ -129,6 +130,7 @@ class SearchIndex:
         # `PRAGMA data_version` (moves on any commit of another connection: the writer thread,
         # another process).
         self._memo: dict[str, tuple[object, bool]] = {}
+        self.codes = PassageCodes(app)
         app.on_packs_changed(self._packs_changed)
 
     def _packs_changed(self, pack_ids: list[str]) -> None:
@@ -144,15 +146,6 @@ class SearchIndex:
 
     def _db_stamp(self) -> object:
         return (self.app.profile, queries.data_version(self.app.conn))
-
-    def vectors_all_in_profile(self) -> bool:
-        """Every stored vector is a current one of a winner of the profile."""
-        model = self.embedder.model_id
-        return self._remembered(
-            "all_in_profile",
-            self._db_stamp(),
-            lambda: queries.vectors_all_in_profile(self.app.conn, self.app.profile, model),
-        )
 
     def ensure_attributes(self) -> None:
         """Make filter attributes current before a search (an index probe when they are)."""

@@ -65,22 +65,6 @@ def _trigrams(text: str) -> list[str]:
     return list(grams)[:48]
 
 
-class TrigramCounts:
-    """How many names hold each trigram, asked of the trigram index once and remembered until
-    packs change (only the choice of trigrams depends on it)."""
-
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.counts: dict[str, int] = {}
-        app.on_packs_changed(lambda pack_ids: self.counts.clear())
-
-    def __call__(self, trigrams: list[str]) -> dict[str, int]:
-        missing = [t for t in trigrams if t not in self.counts]
-        if missing:
-            self.counts.update(queries.trigram_counts(self.app.conn, missing))
-        return {t: self.counts[t] for t in trigrams}
-
-
 def informative_trigrams(trigrams: list[str], counts: dict[str, int]) -> list[str]:
     """The rarest of `trigrams` while the names holding them stay within `FUZZY_POSTINGS`
     (at least the rarest one that any name holds)."""

@@ -39,3 +39,34 @@ CREATE TRIGGER IF NOT EXISTS entry_au_index AFTER UPDATE OF content_hash ON entr
 WHEN new.content_hash IS NOT old.content_hash BEGIN
     UPDATE entry_index SET attrs = NULL, vectors = NULL WHERE entry_id = new.id;
 END;
+
+-- How many entries hold each word: keyword search leaves out the words that more than half of
+-- all entries hold (their BM25 weight is nil, yet reading their lists cost most of the time).
+CREATE VIRTUAL TABLE IF NOT EXISTS entry_fts_terms USING fts5vocab(entry_fts, 'row');
+
+-- Passage vectors for 100,000 entries (270,000 passages). sqlite-vec's KNN costs grow with
+-- vectors x k (its top-k is a selection pass per wanted row): 100 nearest of 270,000 float
+-- vectors took 170 ms, of bit vectors 35 ms. So (see retrieval.py and docs/benchmarks.md):
+-- each passage has a 384-bit code (the sign of each dimension), scanned in memory with
+-- numpy, and the best candidates are scored exactly against their float32 vector here.
+CREATE TABLE IF NOT EXISTS passage_vector (
+    id        INTEGER PRIMARY KEY,   -- passage.id
+    embedding BLOB NOT NULL          -- float32[384], little-endian, unit length
+) STRICT;
+CREATE TABLE IF NOT EXISTS passage_code (
+    id   INTEGER PRIMARY KEY,        -- passage.id
+    bits BLOB NOT NULL               -- vec_quantize_binary(embedding): 48 bytes
+) STRICT;
+INSERT OR IGNORE INTO passage_vector (id, embedding) SELECT rowid, embedding FROM passage_vec;
+INSERT OR IGNORE INTO passage_code (id, bits)
+    SELECT id, vec_quantize_binary(embedding) FROM passage_vector;
+-- The vec0 table is no longer read or written; it stays, empty, because the delete trigger of
+-- 0003 names it (dropping and creating it again frees its storage and keeps this idempotent).
+DROP TABLE IF EXISTS passage_vec;
+CREATE VIRTUAL TABLE IF NOT EXISTS passage_vec USING vec0(
+    embedding float[384] distance_metric=cosine
+);
+CREATE TRIGGER IF NOT EXISTS passage_ad_vector AFTER DELETE ON passage BEGIN
+    DELETE FROM passage_vector WHERE id = old.id;
+    DELETE FROM passage_code WHERE id = old.id;
+END;
