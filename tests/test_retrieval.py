@@ -104,7 +104,12 @@ def _clustered_vectors(n: int, seed: int) -> np.ndarray:
 def coded(app: App, monkeypatch: pytest.MonkeyPatch) -> App:
     """One passage with a clustered random vector per entry, and codes always used."""
     monkeypatch.setattr(retrieval, "EXACT_PASSAGES", 0)
-    rows = app.conn.execute("SELECT id, content_hash FROM entry ORDER BY id").fetchall()
+    rows = [
+        (int(entry_id), str(content_hash))
+        for entry_id, content_hash in app.conn.execute(
+            "SELECT id, content_hash FROM entry ORDER BY id"
+        )
+    ]
     vectors = _clustered_vectors(len(rows), seed=7)
     passages = [
         queries.NewPassage(entry_id, 0, f"h{entry_id}", f"text {entry_id}", vectors[i].tobytes())
