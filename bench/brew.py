@@ -228,13 +228,18 @@ def generate(root: Path, entries: int, seed: int = 5) -> Path:
     return pack
 
 
-def names(pack: Path) -> list[tuple[str, str]]:
-    """(ref, name) of the spells of a generated pack, in file order."""
+def sample(pack: Path, n: int) -> list[tuple[str, str]]:
+    """(ref, name) of `n` entries of a generated pack, from every collection (spells read from
+    the first files, monsters and items from the first lists)."""
+    per = max(1, n // 3)
     found = []
-    for file in sorted((pack / "spells").glob("*.md")):
+    for file in sorted((pack / "spells").glob("*.md"))[:per]:
         front = yaml.safe_load(file.read_text().split("---\n")[1])
         found.append((f"spells/{front['slug']}", front["name"]))
-    return found
+    for collection in ("monsters", "magic-items"):
+        entries = json.loads(next(iter(sorted((pack / collection).glob("*.json")))).read_text())
+        found += [(f"{collection}/{e['slug']}", e["name"]) for e in entries[1 : per + 1]]
+    return found[:n]
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ import apsw
 from . import __version__, db, filters, queries, text
 from .embed import Embedder, cache_dir, default_embedder
 from .passages import split
-from .retrieval import PassageCodes
+from .retrieval import PassageIndex
 
 if TYPE_CHECKING:
     from .app import App
@@ -130,7 +130,7 @@ class SearchIndex:
         # `PRAGMA data_version` (moves on any commit of another connection: the writer thread,
         # another process).
         self._memo: dict[str, tuple[object, bool]] = {}
-        self.codes = PassageCodes(app)
+        self.passages = PassageIndex(app)
         app.on_packs_changed(self._packs_changed)
 
     def _packs_changed(self, pack_ids: list[str]) -> None:

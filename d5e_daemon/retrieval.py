@@ -16,8 +16,10 @@ only executes those queries, with the same results as the plain SQL would give:
 - semantic: the `k` passages nearest to the query vector, by cosine. Every passage has a
   384-bit code (the sign of each dimension); the codes are scanned in memory (numpy, 5 ms for
   270,000) for the `CANDIDATES_PER_NEIGHBOUR` x `k` nearest by Hamming distance, and those are
-  scored exactly against their float32 vectors in SQLite. sqlite-vec's own KNN costs grow with
-  vectors x k (170 ms for 100 of 270,000 float vectors), see docs/benchmarks.md.
+  scored exactly against their float32 vectors in SQLite. Up to `EXACT_PASSAGES` passages the
+  float32 vectors themselves are held in memory and every one is scored. sqlite-vec's own KNN
+  costs grow with vectors x k (170 ms for 100 of 270,000 float vectors), see
+  docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -74,102 +76,128 @@ def keyword_hits(
     return found
 
 
+COVERAGE_POSTINGS = 20_000
+"""Up to this many entries holding the terms in all, coverage is read from the index."""
+
+
+def term_coverage(app: App, terms: list[str], ids: list[int]) -> dict[int, int]:
+    """How many of `terms` each entry of `ids` contains: from the index when the terms are
+    rare (1 ms on the SRD), else by tokenizing the entries (the index walk took up to 80 ms
+    with 100,000 entries, the tokenizing 2-4 ms)."""
+    held = sum(app.term_counts(terms).values())
+    if held <= COVERAGE_POSTINGS:
+        return queries.term_coverage(app.conn, terms, ids)
+    return queries.term_coverage_by_text(app.conn, terms, ids)
+
+
 # -- semantic ---------------------------------------------------------------------------------
 
 
-class PassageCodes:
-    """Every passage's 384-bit code (`passage_code`) in memory, for the coarse scan: 56 bytes a
-    passage (15 MB for 270,000), loaded on the first semantic search.
+class PassageIndex:
+    """Every passage's vector in memory for the first stage of semantic search: the float32
+    vectors while there are at most `exact_limit` passages (exact scores; 15 MB for 10,000),
+    above that their 384-bit codes (56 bytes a passage: 15 MB for 270,000). Loaded on the first
+    semantic search.
 
     Kept current cheaply: new passages have higher ids and are read on their own; when passages
     went away (an entry changed or a pack was removed: the counts differ) all are read again.
     """
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, exact_limit: int | None = None) -> None:
         self.app = app
-        self.ids: Any = None  # numpy int64 [n]
-        self.codes: Any = None  # numpy uint64 [n, 6]
+        self.exact_limit = exact_limit
+        self.ids: Any = None  # numpy int64 [n], ascending
+        self.rows: Any = None  # numpy float32 [n, 384] (exact) or uint64 [n, 6] (codes)
+        self.exact = True
         self.stamp: object = None
 
-    def current(self) -> tuple[Any, Any]:
-        import numpy as np
-
+    def current(self) -> PassageIndex:
         conn = self.app.conn
         stamp = queries.data_version(conn)
         if self.ids is not None and stamp == self.stamp:
-            return self.ids, self.codes
-        last = int(self.ids[-1]) if self.ids is not None and len(self.ids) else 0
-        new_ids, new_codes = self._read(conn, last if self.ids is not None else 0)
-        if self.ids is None:
-            self.ids, self.codes = new_ids, new_codes
-        elif len(new_ids):
-            self.ids = np.concatenate([self.ids, new_ids])
-            self.codes = np.concatenate([self.codes, new_codes])
-        if len(self.ids) != queries.passage_code_count(conn):  # some went away
-            self.ids, self.codes = self._read(conn, 0)
+            return self
+        count = queries.passage_code_count(conn)
+        limit = EXACT_PASSAGES if self.exact_limit is None else self.exact_limit
+        exact = count <= limit
+        if self.ids is None or exact != self.exact:
+            self.exact = exact
+            self.ids, self.rows = self._read(0)
+        else:
+            self._extend(*self._read(int(self.ids[-1]) if len(self.ids) else 0))
+        if len(self.ids) != count:  # some went away
+            self.ids, self.rows = self._read(0)
         self.stamp = stamp
-        return self.ids, self.codes
+        return self
 
-    @staticmethod
-    def _read(conn: Any, after: int) -> tuple[Any, Any]:
+    def _extend(self, ids: Any, rows: Any) -> None:
         import numpy as np
 
+        if len(ids):
+            self.ids = np.concatenate([self.ids, ids])
+            self.rows = np.concatenate([self.rows, rows])
+
+    def _read(self, after: int) -> tuple[Any, Any]:
+        import numpy as np
+
+        read = queries.passage_vectors if self.exact else queries.passage_codes
         ids: list[int] = []
         blobs: list[bytes] = []
-        for passage_id, bits in queries.passage_codes(conn, after):
+        for passage_id, blob in read(self.app.conn, after):
             ids.append(passage_id)
-            blobs.append(bits)
-        codes = np.frombuffer(b"".join(blobs), dtype=np.uint64).reshape(len(ids), CODE_WORDS)
-        return np.array(ids, dtype=np.int64), codes
+            blobs.append(blob)
+        if self.exact:
+            rows = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), DIMENSIONS)
+        else:
+            rows = np.frombuffer(b"".join(blobs), dtype=np.uint64).reshape(len(ids), CODE_WORDS)
+        return np.array(ids, dtype=np.int64), rows
+
+    def nearest(self, vector: bytes, wanted: int, allowed: list[int] | None = None) -> list[int]:
+        """Passage ids nearest to `vector`, `wanted` of them (among `allowed` if given): by
+        cosine when exact, else by the Hamming distance of the codes."""
+        import numpy as np
+
+        ids, rows = self.ids, self.rows
+        if allowed is not None:
+            keep = np.isin(ids, np.array(allowed, dtype=np.int64))
+            ids, rows = ids[keep], rows[keep]
+        if len(ids) <= wanted:
+            return [int(i) for i in ids]
+        if self.exact:
+            far = -(rows @ np.frombuffer(vector, dtype="<f4"))
+        else:
+            code = np.frombuffer(queries.query_code(self.app.conn, vector), dtype=np.uint64)
+            far = np.bitwise_count(rows ^ code).sum(axis=1, dtype=np.uint32)
+        return [int(i) for i in ids[np.argpartition(far, wanted)[:wanted]]]
 
 
+DIMENSIONS = 384
 CODE_WORDS = 6
 """384 bits = 6 words of 64."""
 EXACT_PASSAGES = 10_000
-"""Up to this many passages, every one in scope is scored exactly (1 µs each)."""
-SMALL_SCOPE = 8
-"""When fewer than 1/8 of the nearest codes are in scope, search the scope's passages instead."""
+"""Up to this many passages, the first stage scores every one exactly (in memory)."""
+EXACT_MARGIN = 4
+"""Exact first stage: this many times the passages wanted, for those that fall out of scope."""
 CANDIDATES_PER_NEIGHBOUR = 32
-"""Passages scored exactly per passage wanted: the nearest by Hamming distance of their codes.
-32 keeps ~95 % of the exact 100 nearest (docs/benchmarks.md, `bench/vectors.py`)."""
-
-
-def coarse_candidates(
-    app: App, vector: bytes, wanted: int, allowed: list[int] | None = None
-) -> list[int]:
-    """Passage ids whose codes are nearest to `vector`'s: `wanted` of them, among `allowed`
-    if given (all of those when there are no more)."""
-    import numpy as np
-
-    if allowed is not None and len(allowed) <= wanted:
-        return allowed
-    ids, codes = app.search.codes.current()
-    if allowed is not None:
-        keep = np.isin(ids, np.array(allowed, dtype=np.int64))
-        ids, codes = ids[keep], codes[keep]
-    if len(ids) <= wanted:
-        return [int(i) for i in ids]
-    query = np.frombuffer(queries.query_code(app.conn, vector), dtype=np.uint64)
-    distance = np.bitwise_count(codes ^ query).sum(axis=1, dtype=np.uint32)
-    return [int(i) for i in ids[np.argpartition(distance, wanted)[:wanted]]]
+"""Codes: passages scored exactly per passage wanted, the nearest by Hamming distance of their
+codes. 32 keeps ~95 % of the exact 100 nearest (docs/benchmarks.md, `bench/vectors.py`)."""
+SMALL_SCOPE = 8
+"""Codes: when fewer than 1/8 of the candidates are in scope, search the scope's passages."""
 
 
 def semantic_hits(
     app: App, scope: queries.SearchScope, vector: bytes, model: str, k: int, limit: int
 ) -> list[tuple[int, float, int]]:
     """(entry id, cosine similarity of its best passage, that passage's id), best first: the
-    `k` nearest passages among the entries in scope, grouped by entry. Their similarities are
-    exact (float32); which passages are nearest is found among `CANDIDATES_PER_NEIGHBOUR` x
-    `k` candidates by code: the nearest of all passages, kept if in scope; or, when the scope
-    holds few of them (filters, a small collection), the nearest of the passages in scope.
-    Up to `EXACT_PASSAGES` passages, all are scored."""
-    ids, _ = app.search.codes.current()
-    if len(ids) <= EXACT_PASSAGES:
-        return queries.nearest_in_scope(app.conn, scope, vector, model, k, limit)
-    wanted = k * CANDIDATES_PER_NEIGHBOUR
-    nearest = coarse_candidates(app, vector, wanted)
+    `k` nearest passages among the entries in scope, grouped by entry. Similarities are exact
+    (float32, in SQLite). The candidates: the nearest passages of all (`PassageIndex`), kept
+    if in scope; or, when the scope holds too few of them (filters, a small collection), the
+    nearest passages of the scope."""
+    index = app.search.passages.current()
+    wanted = k * (EXACT_MARGIN if index.exact else CANDIDATES_PER_NEIGHBOUR)
+    enough = k if index.exact else wanted // SMALL_SCOPE
+    nearest = index.nearest(vector, wanted)
     candidates = queries.passages_in_scope(app.conn, scope, model, nearest)
-    if len(candidates) < wanted // SMALL_SCOPE and len(nearest) == wanted:
+    if len(candidates) < enough and len(nearest) == wanted:
         allowed = queries.passages_in_scope(app.conn, scope, model)
-        candidates = coarse_candidates(app, vector, wanted, allowed)
+        candidates = index.nearest(vector, wanted, allowed)
     return queries.nearest_of(app.conn, vector, candidates, k, limit)

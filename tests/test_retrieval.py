@@ -136,7 +136,8 @@ def test_codes_find_the_nearest_passages_with_exact_similarities(coded: App) -> 
         vector = (q / np.linalg.norm(q)).astype("<f4").tobytes()
         exact = queries.nearest_in_scope(coded.conn, scope, vector, "test-model", 10, 10)
         found = retrieval.semantic_hits(coded, scope, vector, "test-model", 10, 10)
-        assert len(retrieval.coarse_candidates(coded, vector, 320)) == 320  # codes were used
+        index = coded.search.passages.current()
+        assert not index.exact and len(index.nearest(vector, 320)) == 320  # codes were used
         similarity = {entry_id: sim for entry_id, sim, _ in exact}
         for entry_id, sim, _ in found:  # scores are the float vectors' own
             if entry_id in similarity:
@@ -152,3 +153,13 @@ def test_a_small_scope_is_searched_exactly(coded: App) -> None:
         exact = queries.nearest_in_scope(coded.conn, scope, q.tobytes(), "test-model", 10, 10)
         found = retrieval.semantic_hits(coded, scope, q.tobytes(), "test-model", 10, 10)
         assert found == exact and len(found) == 10
+
+
+def test_coverage_from_the_index_or_from_the_text_agree(app: App) -> None:
+    terms = queries.index_terms(app.conn, ["fire", "damage", "undead", "touch", "paralyzed"])
+    match = queries.fts_any(terms)
+    ids = [entry_id for entry_id, _ in queries.keyword_top(app.conn, match, 2.0, 80)]
+    assert len(ids) == 80
+    by_index = queries.term_coverage(app.conn, terms, ids)
+    assert by_index == queries.term_coverage_by_text(app.conn, terms, ids)
+    assert max(by_index.values()) >= 3

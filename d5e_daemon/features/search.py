@@ -263,7 +263,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
     elif semantic:
 
         def coverage(ids: list[int]) -> dict[int, float]:
-            found = queries.term_coverage(app.conn, terms, ids) if terms else {}
+            found = retrieval.term_coverage(app, terms, ids) if terms else {}
             return {entry_id: n / len(terms) for entry_id, n in found.items()}
 
         ranked = fuse(keyword, [(i, sim) for i, sim, _ in semantic], coverage)
