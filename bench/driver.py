@@ -114,6 +114,7 @@ class Figures:
         self.sections: dict[str, dict[str, _Row]] = {}
         self.facts: dict[str, Any] = {}
         self.notes: list[str] = []
+        self.tables: list[dict[str, Any]] = []
         self.started = time.time()
         self.load_before = load()
 
@@ -141,7 +142,12 @@ class Figures:
             for r in rows.values():
                 self._row(prefix + title, r.label, r.unit, r.kind).runs += r.runs
         self.notes += [prefix + note for note in other.notes]
+        self.tables += [{**t, "title": prefix + t["title"]} for t in other.tables]
         self.facts.update({prefix + k: v for k, v in other.facts.items()})
+
+    def table(self, title: str, header: list[str], rows: list[list[Any]]) -> None:
+        """A table of figures that need no runs (quality on a fixed set: deterministic)."""
+        self.tables.append({"title": title, "header": header, "rows": rows})
 
     def fact(self, key: str, value: Any) -> None:
         """Context that is not measured: sizes, counts, settings."""
@@ -159,6 +165,7 @@ class Figures:
             "load_after": load(),
             "facts": self.facts,
             "notes": self.notes,
+            "tables": self.tables,
             "sections": [
                 {
                     "title": title,
@@ -244,6 +251,14 @@ def markdown(data: dict[str, Any], level: int = 2) -> str:
         kinds = sorted({r["kind"] for r in rows}, reverse=True)
         for kind in kinds:
             lines += [*_table([r for r in rows if r["kind"] == kind]), ""]
+    for table in data.get("tables", []):
+        lines += [f"{head}# {table['title']}", ""]
+        lines += ["| " + " | ".join(table["header"]) + " |"]
+        lines += ["|---" + "|---:" * (len(table["header"]) - 1) + "|"]
+        for row in table["rows"]:
+            cells = [number(c) if isinstance(c, float) else str(c) for c in row]
+            lines += ["| " + " | ".join(cells) + " |"]
+        lines += [""]
     for note in data["notes"]:
         lines += [f"- {note}"]
     return "\n".join(lines).rstrip() + "\n"

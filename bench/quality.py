@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from driver import save
+from driver import Figures
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -36,7 +36,7 @@ def rank_of(refs: list[str], relevant: list[str]) -> int | None:
     return next((i + 1 for i, ref in enumerate(refs) if ref in relevant), None)
 
 
-def figures(ranks: list[int | None]) -> dict[str, float]:
+def figures_of(ranks: list[int | None]) -> dict[str, float]:
     n = len(ranks) or 1
     return {
         "n": len(ranks),
@@ -63,37 +63,40 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     queries = [json.loads(line) for line in args.eval.read_text().splitlines() if line.strip()]
+    figures = Figures("quality", "Search quality (`bench/quality.py`)", "bench/quality.py")
     with tempfile.TemporaryDirectory() as tmp:
         app = App(build({"db": str(Path(tmp) / "d5e.sqlite3")}))
         app.start()
         started = time.perf_counter()
         state = app.search.build()
-        print(f"indexed {state.indexed} entries in {time.perf_counter() - started:.1f} s")
+        seconds = time.perf_counter() - started
+        print(f"indexed {state.indexed} entries in {seconds:.1f} s", file=sys.stderr)
         ranks = evaluate(app, queries)
         app.close()
 
-    report = {mode: figures(r) for mode, r in ranks.items()}
-    print(f"{args.eval.name}: {len(queries)} queries")
-    print(f"{'mode':<10} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7}")
-    for mode, f in report.items():
-        print(
-            f"{mode:<10} {f['recall@1']:>6.3f} {f['recall@5']:>6.3f} {f['recall@10']:>6.3f}"
-            f" {f['mrr@10']:>7.3f}"
+    report = {mode: figures_of(r) for mode, r in ranks.items()}
+    header = ["mode", "recall@1", "recall@5", "recall@10", "MRR@10"]
+    rows = [
+        [mode, f["recall@1"], f["recall@5"], f["recall@10"], f["mrr@10"]]
+        for mode, f in report.items()
+    ]
+    figures.table(f"{args.eval.name}: {len(queries)} queries, profile 2014", header, rows)
+    kinds = sorted({q.get("type", "?") for q in queries})
+    rows = []
+    for kind in kinds:
+        idx = [i for i, q in enumerate(queries) if q.get("type", "?") == kind]
+        rows.append(
+            [kind, len(idx)]
+            + [figures_of([ranks[mode][i] for i in idx])["recall@5"] for mode in MODES]
         )
+    figures.table("recall@5 by query type", ["type", "n", *MODES], rows)
     if args.verbose:
-        kinds = sorted({q.get("type", "?") for q in queries})
-        for kind in kinds:
-            idx = [i for i, q in enumerate(queries) if q.get("type", "?") == kind]
-            row = " ".join(
-                f"{mode} {figures([ranks[mode][i] for i in idx])['recall@5']:.2f}" for mode in MODES
-            )
-            print(f"  {kind:<11} n={len(idx):<3} R@5: {row}")
         for i, q in enumerate(queries):
             r = ranks["hybrid"][i]
             if r is None or r > 5:
                 got = {m: ranks[m][i] for m in MODES}
                 print(f"  miss {q['id']} {got} {q['query']!r} -> {q['relevant'][0]}")
-    save(args.json, report)
+    figures.save(args.json)
     return 0
 
 

@@ -209,31 +209,30 @@ def requests_run(
     figures.value(section, "RSS after the requests, model loaded", loaded["VmRSS"], "MB")
 
 
+PARTS = {
+    "entries (records, names, resolution)": ("entry", "sqlite_autoindex_entry", "resolved", "pack"),
+    "keyword and name indexes (FTS5)": ("entry_fts", "name_words", "name_trigrams"),
+    "passages (text)": ("passage", "sqlite_autoindex_passage"),
+    "passage vectors (float32)": ("passage_vector",),
+    "passage codes (bits)": ("passage_code",),
+    "filter attributes and index state": ("entry_attr", "entry_index"),
+}
+
+
 def database_parts(db: Path) -> dict[str, float]:
-    """MB of the database by part (SQLite's dbstat)."""
-    groups = {
-        "entries": ("entry", "sqlite_autoindex_entry", "entry_by_", "resolved", "pack"),
-        "keyword and name indexes (FTS5)": ("entry_fts", "name_words", "name_trigrams"),
-        "passages (text)": ("passage", "sqlite_autoindex_passage"),
-        "vectors (float32)": ("passage_vector",),
-        "codes (bits)": ("passage_code",),
-        "filter attributes": ("entry_attr",),
-    }
+    """MB of the database by part (SQLite's dbstat); a table goes to its longest prefix."""
     conn = apsw.Connection(f"file:{db}?mode=ro", flags=apsw.SQLITE_OPEN_URI | 1)
-    sizes: dict[str, float] = {}
     try:
         rows = conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall()
     except apsw.SQLError:
         return {}
     finally:
         conn.close()
+    sizes: dict[str, float] = {}
     for table, size in rows:
-        group = next(
-            (g for g, prefixes in groups.items() if any(table.startswith(p) for p in prefixes)),
-            "other",
-        )
-        if table.startswith("passage_vec") and not table.startswith("passage_vector"):
-            group = "other"
+        matches = [(len(p), g) for g, prefixes in PARTS.items() for p in prefixes
+                   if table.startswith(p)]  # fmt: skip
+        group = max(matches)[1] if matches else "other"
         sizes[group] = sizes.get(group, 0) + size / 1e6
     return sizes
 
@@ -282,7 +281,6 @@ def measure(size: int, args: argparse.Namespace, searches: list[str], figures: F
         if args.vectors:
             print(f"[scale] {name}: vector layouts", file=sys.stderr, flush=True)
             layouts = Figures("vectors", "", "")
-            os.environ["XDG_CACHE_HOME"] = str(cache)
             vectors.analyze(db, searches, args.runs, layouts)
             figures.merge(layouts, f"{name}: vectors, ")
 
@@ -321,6 +319,8 @@ def main() -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     searches = [json.loads(line)["query"] for line in EVAL.read_text().splitlines() if line]
     os.environ.pop("D5E_EMBEDDER", None)  # the real model
+    # in this process (bench/vectors.py) the model is prepared once, in a cache of its own
+    os.environ["XDG_CACHE_HOME"] = str(RESULTS / "cache")
     compile_sources()
     command = f"bench/scale.py --sizes {args.sizes} --runs {args.runs}"
     figures = Figures("scale", "Scale: 2.3k, 10k and 100k entries (`bench/scale.py`)", command)

@@ -1191,11 +1191,11 @@ def query_code(conn: apsw.Connection, vector: bytes) -> bytes:
 
 
 PASSAGES_IN_SCOPE_SQL = f"""
-    SELECT p.id FROM passage p JOIN entry e ON e.id = p.entry_id {_SEARCH_SCOPE}
+    SELECT p.id, p.entry_id FROM passage p JOIN entry e ON e.id = p.entry_id {_SEARCH_SCOPE}
       AND p.model = :model
 """  # noqa: S608
 PASSAGES_AMONG_SQL = f"""
-    SELECT p.id FROM json_each(:ids) j CROSS JOIN passage p ON p.id = j.value
+    SELECT p.id, p.entry_id FROM json_each(:ids) j CROSS JOIN passage p ON p.id = j.value
     JOIN entry e ON e.id = p.entry_id {_SEARCH_SCOPE}
       AND p.model = :model
 """  # noqa: S608
@@ -1203,59 +1203,58 @@ PASSAGES_AMONG_SQL = f"""
 
 def passages_in_scope(
     conn: apsw.Connection, scope: SearchScope, model: str, among: Sequence[int] | None = None
-) -> list[int]:
-    """Ids of the passages (of `model`) of the entries in scope; only those `among` if given."""
+) -> dict[int, int]:
+    """Passage id → entry id of the passages (of `model`) of the entries in scope; only those
+    `among` if given."""
     args = scope.args() | {"model": model}
     if among is None:
-        return [passage_id for (passage_id,) in conn.execute(PASSAGES_IN_SCOPE_SQL, args)]
+        return dict(conn.execute(PASSAGES_IN_SCOPE_SQL, args))
     args["ids"] = json.dumps(list(among))
-    return [passage_id for (passage_id,) in conn.execute(PASSAGES_AMONG_SQL, args)]
+    return dict(conn.execute(PASSAGES_AMONG_SQL, args))
 
 
-_NEAREST = """
+def passage_distances(
+    conn: apsw.Connection, vector: bytes, ids: Sequence[int]
+) -> list[tuple[int, float]]:
+    """(passage id, cosine distance of its float32 vector to `vector`) of `ids`, nearest first
+    (none for a zero query vector, which has no direction)."""
+    return [
+        (passage_id, float(distance))
+        for passage_id, distance in conn.execute(
+            "SELECT id, vec_distance_cosine(embedding, ?1) AS distance FROM passage_vector "
+            "WHERE id IN (SELECT value FROM json_each(?2)) ORDER BY distance",
+            (vector, json.dumps(list(ids))),
+        )
+        if distance is not None
+    ]
+
+
+_NEAREST_IN_SCOPE_SQL = f"""
     SELECT p.entry_id, min(c.distance), p.id
-    FROM ({candidates} ORDER BY distance LIMIT :k) c
+    FROM (SELECT p.id, vec_distance_cosine(v.embedding, :vector) AS distance
+          FROM passage p JOIN passage_vector v ON v.id = p.id
+          JOIN entry e ON e.id = p.entry_id {_SEARCH_SCOPE} AND p.model = :model
+          ORDER BY distance LIMIT :k) c
     JOIN passage p ON p.id = c.id
     GROUP BY p.entry_id
     ORDER BY 2
     LIMIT :limit
-"""
-NEAREST_OF_SQL = _NEAREST.format(
-    candidates="""
-        SELECT v.id, vec_distance_cosine(v.embedding, :vector) AS distance
-        FROM passage_vector v WHERE v.id IN (SELECT value FROM json_each(:ids))"""
-)
-NEAREST_IN_SCOPE_SQL = _NEAREST.format(
-    candidates=f"""
-        SELECT p.id, vec_distance_cosine(v.embedding, :vector) AS distance
-        FROM passage p JOIN passage_vector v ON v.id = p.id
-        JOIN entry e ON e.id = p.entry_id {_SEARCH_SCOPE} AND p.model = :model"""  # noqa: S608
-)
-
-
-def _nearest(rows: Iterable[Sequence[Any]]) -> list[tuple[int, float, int]]:
-    return [
-        (entry_id, 1.0 - float(distance), passage_id)
-        for entry_id, distance, passage_id in rows
-        if distance is not None  # a zero query vector has no direction: no neighbours
-    ]
-
-
-def nearest_of(
-    conn: apsw.Connection, vector: bytes, candidates: Sequence[int], k: int, limit: int
-) -> list[tuple[int, float, int]]:
-    """(entry id, cosine similarity of its best passage, that passage's id), best first: the
-    `k` passages of `candidates` nearest to `vector` by their float vectors, grouped by entry."""
-    args = {"vector": vector, "ids": json.dumps(list(candidates)), "k": k, "limit": limit}
-    return _nearest(conn.execute(NEAREST_OF_SQL, args))
+"""  # noqa: S608
 
 
 def nearest_in_scope(
     conn: apsw.Connection, scope: SearchScope, vector: bytes, model: str, k: int, limit: int
 ) -> list[tuple[int, float, int]]:
-    """As `nearest_of`, over every passage (of `model`) of the entries in scope: exact."""
+    """(entry id, cosine similarity of its best passage, that passage's id), best first: the
+    `k` nearest of every passage (of `model`) of the entries in scope, grouped by entry. Exact,
+    and slow for a large library (1.5 µs a passage): the reference the tests and benchmarks
+    compare `retrieval.semantic_hits` with."""
     args = scope.args() | {"vector": vector, "model": model, "k": k, "limit": limit}
-    return _nearest(conn.execute(NEAREST_IN_SCOPE_SQL, args))
+    return [
+        (entry_id, 1.0 - float(distance), passage_id)
+        for entry_id, distance, passage_id in conn.execute(_NEAREST_IN_SCOPE_SQL, args)
+        if distance is not None
+    ]
 
 
 def data_version(conn: apsw.Connection) -> int:

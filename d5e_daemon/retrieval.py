@@ -96,8 +96,9 @@ def term_coverage(app: App, terms: list[str], ids: list[int]) -> dict[int, int]:
 class PassageIndex:
     """Every passage's vector in memory for the first stage of semantic search: the float32
     vectors while there are at most `exact_limit` passages (exact scores; 15 MB for 10,000),
-    above that their 384-bit codes (56 bytes a passage: 15 MB for 270,000). Loaded on the first
-    semantic search.
+    above that their 384-bit codes (56 bytes a passage: 15 MB for 270,000), stored word by word
+    (6 arrays of 64-bit words: one XOR and popcount pass over each, 1 ms for 270,000). Loaded on
+    the first semantic search.
 
     Kept current cheaply: new passages have higher ids and are read on their own; when passages
     went away (an entry changed or a pack was removed: the counts differ) all are read again.
@@ -107,7 +108,7 @@ class PassageIndex:
         self.app = app
         self.exact_limit = exact_limit
         self.ids: Any = None  # numpy int64 [n], ascending
-        self.rows: Any = None  # numpy float32 [n, 384] (exact) or uint64 [n, 6] (codes)
+        self.rows: Any = None  # numpy float32 [n, 384] (exact) or uint64 [6, n] (codes)
         self.exact = True
         self.stamp: object = None
 
@@ -134,7 +135,7 @@ class PassageIndex:
 
         if len(ids):
             self.ids = np.concatenate([self.ids, ids])
-            self.rows = np.concatenate([self.rows, rows])
+            self.rows = np.concatenate([self.rows, rows], axis=0 if self.exact else 1)
 
     def _read(self, after: int) -> tuple[Any, Any]:
         import numpy as np
@@ -145,10 +146,12 @@ class PassageIndex:
         for passage_id, blob in read(self.app.conn, after):
             ids.append(passage_id)
             blobs.append(blob)
+        data = b"".join(blobs)
         if self.exact:
-            rows = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), DIMENSIONS)
+            rows = np.frombuffer(data, dtype="<f4").reshape(len(ids), DIMENSIONS)
         else:
-            rows = np.frombuffer(b"".join(blobs), dtype=np.uint64).reshape(len(ids), CODE_WORDS)
+            words = np.frombuffer(data, dtype=np.uint64).reshape(len(ids), CODE_WORDS)
+            rows = np.ascontiguousarray(words.T)
         return np.array(ids, dtype=np.int64), rows
 
     def nearest(self, vector: bytes, wanted: int, allowed: list[int] | None = None) -> list[int]:
@@ -159,14 +162,17 @@ class PassageIndex:
         ids, rows = self.ids, self.rows
         if allowed is not None:
             keep = np.isin(ids, np.array(allowed, dtype=np.int64))
-            ids, rows = ids[keep], rows[keep]
+            ids = ids[keep]
+            rows = rows[keep] if self.exact else rows[:, keep]
         if len(ids) <= wanted:
             return [int(i) for i in ids]
         if self.exact:
             far = -(rows @ np.frombuffer(vector, dtype="<f4"))
         else:
             code = np.frombuffer(queries.query_code(self.app.conn, vector), dtype=np.uint64)
-            far = np.bitwise_count(rows ^ code).sum(axis=1, dtype=np.uint32)
+            far = np.zeros(len(ids), dtype=np.uint32)
+            for word in range(CODE_WORDS):
+                far += np.bitwise_count(rows[word] ^ code[word])
         return [int(i) for i in ids[np.argpartition(far, wanted)[:wanted]]]
 
 
@@ -179,7 +185,8 @@ EXACT_MARGIN = 4
 """Exact first stage: this many times the passages wanted, for those that fall out of scope."""
 CANDIDATES_PER_NEIGHBOUR = 32
 """Codes: passages scored exactly per passage wanted, the nearest by Hamming distance of their
-codes. 32 keeps ~95 % of the exact 100 nearest (docs/benchmarks.md, `bench/vectors.py`)."""
+codes. 32 keeps ~92 % of the exact 100 nearest among 270,000 passages, and hybrid search's top
+10 unchanged on the dev set (docs/benchmarks.md, `bench/vectors.py`)."""
 SMALL_SCOPE = 8
 """Codes: when fewer than 1/8 of the candidates are in scope, search the scope's passages."""
 
@@ -189,15 +196,52 @@ def semantic_hits(
 ) -> list[tuple[int, float, int]]:
     """(entry id, cosine similarity of its best passage, that passage's id), best first: the
     `k` nearest passages among the entries in scope, grouped by entry. Similarities are exact
-    (float32, in SQLite). The candidates: the nearest passages of all (`PassageIndex`), kept
-    if in scope; or, when the scope holds too few of them (filters, a small collection), the
-    nearest passages of the scope."""
+    (float32, in SQLite). The candidates: the nearest passages of all (`PassageIndex`), taken
+    in order of their exact distance while in scope; or, when the scope holds too few of them
+    (filters, a small collection), the nearest passages of the scope."""
     index = app.search.passages.current()
     wanted = k * (EXACT_MARGIN if index.exact else CANDIDATES_PER_NEIGHBOUR)
-    enough = k if index.exact else wanted // SMALL_SCOPE
+    share = 0.0 if index.exact else 1 / SMALL_SCOPE
     nearest = index.nearest(vector, wanted)
-    candidates = queries.passages_in_scope(app.conn, scope, model, nearest)
-    if len(candidates) < enough and len(nearest) == wanted:
-        allowed = queries.passages_in_scope(app.conn, scope, model)
+    complete = len(nearest) < wanted  # every passage is a candidate
+    chosen = _in_scope_first(app, scope, model, vector, nearest, k, share, complete)
+    if chosen is None:
+        allowed = list(queries.passages_in_scope(app.conn, scope, model))
         candidates = index.nearest(vector, wanted, allowed)
-    return queries.nearest_of(app.conn, vector, candidates, k, limit)
+        chosen = _in_scope_first(app, scope, model, vector, candidates, k, 0.0, True) or []
+    best: dict[int, tuple[int, float, int]] = {}
+    for passage_id, entry_id, distance in chosen:
+        if entry_id not in best:
+            best[entry_id] = (entry_id, 1.0 - distance, passage_id)
+    return list(best.values())[:limit]
+
+
+def _in_scope_first(
+    app: App,
+    scope: queries.SearchScope,
+    model: str,
+    vector: bytes,
+    candidates: list[int],
+    k: int,
+    share: float,
+    complete: bool,
+) -> list[tuple[int, int, float]] | None:
+    """The `k` candidates nearest to `vector` that are in scope, as (passage, entry, distance),
+    nearest first. They are checked in order of exact distance, a few at a time, so most
+    queries check only the first few. None when they may not be the scope's nearest: fewer than
+    `k` in scope, or in scope fewer than `share` of the candidates checked (the candidates,
+    the nearest of all passages, then tell little about the scope), unless `complete`."""
+    chosen: list[tuple[int, int, float]] = []
+    ranked = queries.passage_distances(app.conn, vector, candidates)
+    checked = 0
+    batch = 2 * k
+    for start in range(0, len(ranked), batch):
+        part = ranked[start : start + batch]
+        entries = queries.passages_in_scope(app.conn, scope, model, [p for p, _ in part])
+        chosen += [(p, entries[p], d) for p, d in part if p in entries]
+        checked += len(part)
+        if len(chosen) >= k:
+            break
+    if complete or (len(chosen) >= k and len(chosen) >= share * checked):
+        return chosen[:k]
+    return None
