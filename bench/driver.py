@@ -1,34 +1,39 @@
-"""Helpers shared by the benchmarks (the JSON-RPC client itself is `d5e_daemon.client`)."""
+"""Helpers shared by the benchmarks (the JSON-RPC client itself is `d5e_daemon.client`).
+
+Every benchmark collects its figures in a `Figures`: each figure is measured once per run
+(a run is a fresh daemon, a fresh database, …), and the report gives the median of the runs
+with their spread (min–max). A latency figure keeps, per run, the p50 and p99 of its requests.
+`Figures.save` writes the JSON that `bench/report.py` turns into `bench/report.md`.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from d5e_daemon.client import Daemon, RpcError
 
-__all__ = ["Daemon", "RpcError", "machine", "percentile", "row", "save", "summary"]
+__all__ = [
+    "Daemon",
+    "Figures",
+    "RpcError",
+    "compile_sources",
+    "machine",
+    "memory",
+    "percentile",
+    "timed_requests",
+]
 
-
-def summary(values: list[float]) -> dict[str, float]:
-    """Median, p99, min, max and count of timings."""
-    return {
-        "p50": statistics.median(values),
-        "p99": percentile(values, 99),
-        "min": min(values),
-        "max": max(values),
-        "n": len(values),
-    }
-
-
-def save(path: Path | None, figures: dict[str, Any]) -> None:
-    """Write the figures as JSON when `--json PATH` was given."""
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(figures, indent=2))
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -39,8 +44,6 @@ def percentile(values: list[float], p: float) -> float:
 
 def machine() -> str:
     """CPU model, cores, memory and Python: the context every figure needs."""
-    import platform
-
     model = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -48,15 +51,214 @@ def machine() -> str:
                 model = line.split(":", 1)[1].strip()
                 break
         mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f"{mem_kb / 1024 / 1024:.0f} GiB"
+        memory_text = f"{mem_kb / 1024 / 1024:.0f} GiB"
     except OSError:
-        memory = "? GiB"
+        memory_text = "? GiB"
     python = f"{platform.python_implementation()} {platform.python_version()}"
-    return f"{model}, {os.cpu_count()} cores, {memory}, {platform.machine()}, {python}"
+    return f"{model}, {os.cpu_count()} cores, {memory_text}, {platform.machine()}, {python}"
 
 
-def row(label: str, f: dict[str, float]) -> str:
-    return (
-        f"{label:<28} {f['p50']:>9.3f} {f['p99']:>9.3f} {f['min']:>9.3f} {f['max']:>9.3f}"
-        f" {int(f['n']):>6}"
+def load() -> list[float]:
+    """The system's load averages (1, 5, 15 minutes): other work on the machine shows here."""
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except OSError:
+        return []
+
+
+def memory(pid: int) -> dict[str, float]:
+    """VmRSS, VmHWM (peak), RssAnon and RssFile (mapped database pages) of a process, MB."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+            found[key] = int(value.split()[0]) / 1024
+    return found
+
+
+def compile_sources() -> None:
+    """Byte-compile d5e's sources, as `pip install` does for a wheel: this checkout may run
+    with PYTHONDONTWRITEBYTECODE=1, which would make every daemon start compile them again
+    (~250 ms on the bench machine)."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "d5e_daemon", "plugins"],
+        cwd=REPO,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
+
+
+def timed_requests(daemon: Daemon, method: str, params: list[Any], n: int) -> list[float]:
+    """Round-trip milliseconds of `n` requests, one after the other, cycling over `params`."""
+    times = []
+    for i in range(n):
+        started = time.perf_counter()
+        daemon.request(method, params[i % len(params)])
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+@dataclass
+class _Row:
+    label: str
+    unit: str
+    kind: str  # "latency": p50/p99 per run; "value": one value per run
+    runs: list[dict[str, float]] = field(default_factory=list)
+
+
+class Figures:
+    """The figures of one benchmark, per run; see the module docstring."""
+
+    def __init__(self, name: str, title: str, command: str) -> None:
+        self.name, self.title, self.command = name, title, command
+        self.sections: dict[str, dict[str, _Row]] = {}
+        self.facts: dict[str, Any] = {}
+        self.notes: list[str] = []
+        self.tables: list[dict[str, Any]] = []
+        self.started = time.time()
+        self.load_before = load()
+
+    def _row(self, section: str, label: str, unit: str, kind: str) -> _Row:
+        rows = self.sections.setdefault(section, {})
+        if label not in rows:
+            rows[label] = _Row(label, unit, kind)
+        return rows[label]
+
+    def value(self, section: str, label: str, value: float, unit: str) -> None:
+        """One run's value of a figure."""
+        self._row(section, label, unit, "value").runs.append({"value": float(value)})
+
+    def latency(self, section: str, label: str, values: list[float], unit: str = "ms") -> None:
+        """One run's timings of a figure (many requests): kept as their p50, p99 and count."""
+        if not values:
+            return
+        self._row(section, label, unit, "latency").runs.append(
+            {"p50": statistics.median(values), "p99": percentile(values, 99), "n": len(values)}
+        )
+
+    def merge(self, other: Figures, prefix: str) -> None:
+        """Take in another `Figures`' rows and notes, their sections' titles prefixed."""
+        for title, rows in other.sections.items():
+            for r in rows.values():
+                self._row(prefix + title, r.label, r.unit, r.kind).runs += r.runs
+        self.notes += [prefix + note for note in other.notes]
+        self.tables += [{**t, "title": prefix + t["title"]} for t in other.tables]
+        self.facts.update({prefix + k: v for k, v in other.facts.items()})
+
+    def table(self, title: str, header: list[str], rows: list[list[Any]]) -> None:
+        """A table of figures that need no runs (quality on a fixed set: deterministic)."""
+        self.tables.append({"title": title, "header": header, "rows": rows})
+
+    def fact(self, key: str, value: Any) -> None:
+        """Context that is not measured: sizes, counts, settings."""
+        self.facts[key] = value
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "command": self.command,
+            "machine": machine(),
+            "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(self.started)),
+            "seconds": round(time.time() - self.started, 1),
+            "load_before": self.load_before,
+            "load_after": load(),
+            "facts": self.facts,
+            "notes": self.notes,
+            "tables": self.tables,
+            "sections": [
+                {
+                    "title": title,
+                    "rows": [
+                        {"label": r.label, "unit": r.unit, "kind": r.kind, "runs": r.runs}
+                        for r in rows.values()
+                    ],
+                }
+                for title, rows in self.sections.items()
+            ],
+        }
+
+    def save(self, path: Path | None) -> None:
+        """Print the figures and write their JSON to `path` (if given)."""
+        data = self.to_json()
+        print(markdown(data))
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(data, indent=2))
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def number(x: float) -> str:
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    if abs(x) >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3f}"
+
+
+def spread(values: list[float]) -> str:
+    """`median (min–max)` of per-run values; just the value for one run."""
+    if len(values) == 1:
+        return number(values[0])
+    low, high = min(values), max(values)
+    return f"{number(statistics.median(values))} ({number(low)}–{number(high)})"
+
+
+def _table(rows: list[dict[str, Any]]) -> list[str]:
+    out = []
+    if rows[0]["kind"] == "latency":
+        out += ["| measure | p50 | p99 | requests per run | runs |", "|---|---:|---:|---:|---:|"]
+        for r in rows:
+            runs = r["runs"]
+            n = statistics.median(x["n"] for x in runs)
+            out.append(
+                f"| {r['label']} ({r['unit']}) | {spread([x['p50'] for x in runs])} "
+                f"| {spread([x['p99'] for x in runs])} | {n:,.0f} | {len(runs)} |"
+            )
+    else:
+        out += ["| measure | value | runs |", "|---|---:|---:|"]
+        for r in rows:
+            runs = r["runs"]
+            unit = f" ({r['unit']})" if r["unit"] else ""
+            out.append(
+                f"| {r['label']}{unit} | {spread([x['value'] for x in runs])} | {len(runs)} |"
+            )
+    return out
+
+
+def markdown(data: dict[str, Any], level: int = 2) -> str:
+    """A benchmark's JSON as a Markdown section: each figure as the median of its runs with
+    their spread (min–max) in brackets."""
+    head = "#" * level
+    lines = [
+        f"{head} {data['title']}",
+        "",
+        f"`{data['command']}` — {data['started']}, {data['seconds']:.0f} s; load average "
+        f"before {data['load_before'][:1]}, after {data['load_after'][:1]}.",
+        "",
+    ]
+    if data["facts"]:
+        lines += [", ".join(f"{k}: {v}" for k, v in data["facts"].items()), ""]
+    for section in data["sections"]:
+        rows = section["rows"]
+        if not rows:
+            continue
+        lines += [f"{head}# {section['title']}", ""]
+        kinds = sorted({r["kind"] for r in rows}, reverse=True)
+        for kind in kinds:
+            lines += [*_table([r for r in rows if r["kind"] == kind]), ""]
+    for table in data.get("tables", []):
+        lines += [f"{head}# {table['title']}", ""]
+        lines += ["| " + " | ".join(table["header"]) + " |"]
+        lines += ["|---" + "|---:" * (len(table["header"]) - 1) + "|"]
+        for row in table["rows"]:
+            cells = [number(c) if isinstance(c, float) else str(c) for c in row]
+            lines += ["| " + " | ".join(cells) + " |"]
+        lines += [""]
+    for note in data["notes"]:
+        lines += [f"- {note}"]
+    return "\n".join(lines).rstrip() + "\n"

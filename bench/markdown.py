@@ -1,6 +1,6 @@
 """Markdown features on a 5,000-line document: in process and over real stdio.
 
-    .venv/bin/python bench/markdown.py [--lines 5000] [--repeat 30] [--json bench/results/md.json]
+    .venv/bin/python bench/markdown.py [--lines 5000] [--repeat 30] [--runs 3] [--json FILE]
 
 The document is generated (seeded): prose lines, about one tag per line (`{@spell …}`,
 `{@creature …}`, `{@item …}`, …) naming real SRD entries, one in ten misspelt, some unknown
@@ -13,7 +13,6 @@ hover round trips.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import tempfile
 import time
@@ -21,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from driver import Daemon, machine, row, summary
+from driver import Daemon, Figures
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
@@ -72,7 +71,7 @@ def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
     return times
 
 
-def in_process(app: App, text: str, repeat: int) -> dict[str, dict[str, float]]:
+def in_process(app: App, text: str, repeat: int) -> dict[str, list[float]]:
     resolver = Resolver(app)
     doc = TextDocument(URI, text, version=1, language_id="markdown")
     lines = text.splitlines()
@@ -85,25 +84,25 @@ def in_process(app: App, text: str, repeat: int) -> dict[str, dict[str, float]]:
         resolver.clear()
         md.diagnostics(resolver, doc)
 
-    figures = {"diagnostics, cold cache": summary(timed(cold, max(3, repeat // 10)))}
+    figures = {"diagnostics, cold cache": timed(cold, max(3, repeat // 10))}
     md.diagnostics(resolver, doc)
-    figures["diagnostics, cached"] = summary(timed(lambda: md.diagnostics(resolver, doc), repeat))
-    figures["document links"] = summary(timed(lambda: md.document_links(resolver, doc), repeat))
+    figures["diagnostics, cached"] = timed(lambda: md.diagnostics(resolver, doc), repeat)
+    figures["document links"] = timed(lambda: md.document_links(resolver, doc), repeat)
 
     def completion() -> None:
         p = rng.choice(tag_positions)
         md.completion(resolver, doc, types.Position(p.line, p.character - 3))
 
-    figures["completion in a tag"] = summary(timed(completion, repeat * 10))
-    figures["hover"] = summary(
-        timed(lambda: md.hover(resolver, doc, rng.choice(tag_positions)), repeat * 10)
+    figures["completion in a tag"] = timed(completion, repeat * 10)
+    figures["hover"] = timed(
+        lambda: md.hover(resolver, doc, rng.choice(tag_positions)), repeat * 10
     )
 
     def actions_at_point() -> None:
         p = rng.choice(tag_positions)
         md.code_actions(resolver, doc, types.Range(p, p))
 
-    figures["code actions at a point"] = summary(timed(actions_at_point, repeat * 10))
+    figures["code actions at a point"] = timed(actions_at_point, repeat * 10)
 
     def link_terms() -> None:
         start = rng.randrange(len(lines) - 200)
@@ -114,7 +113,7 @@ def in_process(app: App, text: str, repeat: int) -> dict[str, dict[str, float]]:
             [md.LINK_TERMS_KIND],
         )
 
-    figures["link rules terms, 200 lines"] = summary(timed(link_terms, repeat))
+    figures["link rules terms, 200 lines"] = timed(link_terms, repeat)
     return figures
 
 
@@ -125,7 +124,7 @@ def wait_for_diagnostics(daemon: Daemon) -> dict[str, Any]:
             return message
 
 
-def over_stdio(db: Path, text: str, repeat: int) -> dict[str, dict[str, float]]:
+def over_stdio(db: Path, text: str, repeat: int) -> dict[str, list[float]]:
     daemon = Daemon(db)
     daemon.initialize()
     lines = text.splitlines()
@@ -184,42 +183,39 @@ def over_stdio(db: Path, text: str, repeat: int) -> dict[str, dict[str, float]]:
     hover = timed(lambda: daemon.request("textDocument/hover", position()), repeat * 10)
     daemon.close()
     return {
-        "didOpen → diagnostics": summary(opens),
-        "didChange → diagnostics": summary(edits),
-        "completion round trip": summary(completion),
-        "hover round trip": summary(hover),
+        "didOpen → diagnostics": opens,
+        "didChange → diagnostics": edits,
+        "completion round trip": completion,
+        "hover round trip": hover,
     }
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lines", type=int, default=5000)
     ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
+    figures = Figures(
+        "markdown",
+        f"Markdown features on a {args.lines:,}-line document (`bench/markdown.py`)",
+        "bench/markdown.py",
+    )
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "d5e.sqlite3"
         app = App(build({"db": str(db)}))
         app.start()
         text = make_document(app, args.lines)
-        tags = text.count("{@")
-        local = in_process(app, text, args.repeat)
+        figures.fact("tags in the document", f"{text.count('{@'):,}")
+        for _ in range(args.runs):
+            for label, values in in_process(app, text, args.repeat).items():
+                figures.latency("in process", label, values)
         app.close()
-        remote = over_stdio(db, text, args.repeat)
-    figures = {
-        "machine": machine(),
-        "document": {"lines": args.lines, "tags": tags},
-        "in_process_ms": local,
-        "stdio_ms": remote,
-    }
-    print(f"machine: {figures['machine']}")
-    print(f"document: {args.lines} lines, {tags} tags")
-    print(f"{'measure (ms)':<28} {'p50':>9} {'p99':>9} {'min':>9} {'max':>9} {'n':>6}")
-    for label, f in {**local, **remote}.items():
-        print(row(label, f))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2))
+        for _ in range(args.runs):
+            for label, values in over_stdio(db, text, args.repeat).items():
+                figures.latency("over stdio (a fresh daemon each run)", label, values)
+    figures.save(args.json)
     return 0
 
 

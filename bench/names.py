@@ -1,6 +1,6 @@
 """Name matching quality: recall@1, recall@5 and MRR of `d5e/complete` on an eval set.
 
-    .venv/bin/python bench/names.py [--eval ../shared/eval/lookup-dev.jsonl] [--synthetic 300] [-v]
+    .venv/bin/python bench/names.py [--eval FILE] [--synthetic 300] [-v] [--json FILE]
 
 A query counts as found at rank k when any of its relevant refs is among the first k items.
 `--synthetic N` adds N queries made from random SRD names of the main collections with one or two
@@ -18,6 +18,9 @@ import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
+
+from driver import Figures
 
 from d5e_daemon.app import App
 from d5e_daemon.features.complete import complete
@@ -57,37 +60,57 @@ def synthetic(app: App, n: int, seed: int = 5) -> list[dict[str, object]]:
     return out
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--eval", type=Path, default=DEFAULT_EVAL)
-    ap.add_argument("--db", help="database to use (default: a fresh one in a temp dir)")
-    ap.add_argument("--synthetic", type=int, default=0, help="add N generated typo queries")
-    ap.add_argument("-v", "--verbose", action="store_true", help="print every miss")
-    args = ap.parse_args()
-    queries = [json.loads(line) for line in args.eval.read_text().splitlines() if line.strip()]
-    with tempfile.TemporaryDirectory() as tmp:
-        app = App(build({"db": args.db or str(Path(tmp) / "d5e.sqlite3")}))
-        app.start()
-        queries += synthetic(app, args.synthetic)
-        ranks: dict[str, list[int | None]] = defaultdict(list)
-        for q in queries:
-            items = complete(app, CompleteParams(prefix=q["query"], limit=10)).items
-            refs = [i.ref for i in items]
-            rank = next((i + 1 for i, r in enumerate(refs) if r in q["relevant"]), None)
-            ranks[q["type"]].append(rank)
-            ranks["all"].append(rank)
-            if args.verbose and rank != 1:
-                print(
-                    f"{q.get('id', '-')} {q['query']!r}: rank {rank}; got {refs[:5]}",
-                    file=sys.stderr,
-                )
-        app.close()
-    print(f"{'type':<8} {'n':>3} {'R@1':>6} {'R@5':>6} {'MRR@10':>7}")
+def ranks_by_type(
+    app: App, queries: list[dict[str, Any]], verbose: bool = False
+) -> dict[str, list[int | None]]:
+    """The rank of each query's first relevant item in `d5e/complete` (top 10), by query type."""
+    ranks: dict[str, list[int | None]] = defaultdict(list)
+    for q in queries:
+        items = complete(app, CompleteParams(prefix=q["query"], limit=10)).items
+        refs = [i.ref for i in items]
+        rank = next((i + 1 for i, r in enumerate(refs) if r in q["relevant"]), None)
+        ranks[q["type"]].append(rank)
+        ranks["all"].append(rank)
+        if verbose and rank != 1:
+            miss = f"{q.get('id', '-')} {q['query']!r}: rank {rank}; got {refs[:5]}"
+            print(miss, file=sys.stderr)
+    return ranks
+
+
+def table(ranks: dict[str, list[int | None]]) -> tuple[list[str], list[list[Any]]]:
+    rows: list[list[Any]] = []
     for kind, rs in sorted(ranks.items(), key=lambda kv: (kv[0] != "all", kv[0])):
         r1 = sum(r == 1 for r in rs) / len(rs)
         r5 = sum(r is not None and r <= 5 for r in rs) / len(rs)
         mrr = statistics.fmean(1 / r if r else 0.0 for r in rs)
-        print(f"{kind:<8} {len(rs):>3} {r1:>6.3f} {r5:>6.3f} {mrr:>7.3f}")
+        rows.append([kind, len(rs), r1, r5, mrr])
+    return ["query type", "n", "recall@1", "recall@5", "MRR@10"], rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--eval", type=Path, default=DEFAULT_EVAL)
+    ap.add_argument("--db", help="database to use (default: a fresh one in a temp dir)")
+    ap.add_argument("--synthetic", type=int, default=0, help="add N generated typo queries")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every miss")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+    queries = [json.loads(line) for line in args.eval.read_text().splitlines() if line.strip()]
+    figures = Figures(
+        "names",
+        "Name matching quality (`bench/names.py`)",
+        f"bench/names.py --synthetic {args.synthetic}",
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        app = App(build({"db": args.db or str(Path(tmp) / "d5e.sqlite3")}))
+        app.start()
+        queries += synthetic(app, args.synthetic)
+        ranks = ranks_by_type(app, queries, args.verbose)
+        app.close()
+    header, rows = table(ranks)
+    title = f"`d5e/complete` on {args.eval.name} + {args.synthetic} typo queries"
+    figures.table(title, header, rows)
+    figures.save(args.json)
     return 0
 
 

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from driver import save
+from driver import Figures
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -89,6 +89,13 @@ def constants(setting: dict[str, float]) -> Iterator[None]:
     finally:
         for name, value in saved.items():
             setattr(ranking, name, value)
+
+
+def measure_rows(report: dict[str, dict[str, float]]) -> tuple[list[str], list[list[Any]]]:
+    """`report` (mode → figures) as a header and rows for `Figures.table`."""
+    header = ["mode", "recall@1", "recall@5", "recall@10", "MRR@10"]
+    keys = ["recall@1", "recall@5", "recall@10", "mrr@10"]
+    return header, [[mode, *(f[k] for k in keys)] for mode, f in report.items()]
 
 
 def table(title: str, report: dict[str, dict[str, float]]) -> None:
@@ -237,15 +244,22 @@ def main() -> int:
         app.close()
 
     report: dict[str, Any] = {mode: figures(r) for mode, r in ranks.items()}
+    out = Figures("quality", "Search quality (`bench/quality.py`)", "bench/quality.py")
+    out.fact("index build (s)", round(took, 1))
+    out.table(f"{args.eval.name}: {len(queries)} queries, profile 2014", *measure_rows(report))
     table(f"{args.eval.name}: {len(queries)} queries", report)
+    kinds = sorted({q.get("type", "?") for q in queries})
+    by_kind = []
+    for kind in kinds:
+        idx = [i for i, q in enumerate(queries) if q.get("type", "?") == kind]
+        by_kind.append(
+            [kind, len(idx)] + [figures([ranks[m][i] for i in idx])["recall@5"] for m in MODES]
+        )
+    out.table("recall@5 by query type", ["type", "n", *MODES], by_kind)
     if args.verbose:
-        kinds = sorted({q.get("type", "?") for q in queries})
-        for kind in kinds:
-            idx = [i for i, q in enumerate(queries) if q.get("type", "?") == kind]
-            row = " ".join(
-                f"{mode} {figures([ranks[mode][i] for i in idx])['recall@5']:.2f}" for mode in MODES
-            )
-            print(f"  {kind:<11} n={len(idx):<3} R@5: {row}")
+        for kind, n, *recalls in by_kind:
+            print(f"  {kind:<11} n={n:<3} R@5: " + " ".join(
+                f"{m} {r:.2f}" for m, r in zip(MODES, recalls, strict=True)))  # fmt: skip
         for i, q in enumerate(queries):
             r = ranks["hybrid"][i]
             if r is None or r > 5:
@@ -253,12 +267,16 @@ def main() -> int:
                 print(f"  miss {q['id']} {got} {q['query']!r} -> {q['relevant'][0]}")
     if heldout:
         report["heldout"] = {mode: figures(r) for mode, r in held_ranks.items()}
+        title = f"held out, {args.heldout.name}: {len(heldout)} queries"
         print()
-        table(f"held out, {args.heldout.name}: {len(heldout)} queries", report["heldout"])
+        table(title, report["heldout"])
+        out.table(title, *measure_rows(report["heldout"]))
     if args.folds:
         report["passage_sizes"] = sizes_table(by_size, queries)
         report["fold_check"] = fold_check(swept, shipped, queries)
-    save(args.json, report)
+        out.fact("passage sizes", report["passage_sizes"])
+        out.fact("fold check", report["fold_check"])
+    out.save(args.json)
     return 0
 
 

@@ -1,10 +1,11 @@
-"""Daemon speed and name-matching quality, measured over real stdio.
+"""Daemon speed and name-matching quality on the SRD, measured over real stdio.
 
-    .venv/bin/python bench/rpc.py [--starts 15] [--requests 2000] [--json bench/results/rpc.json]
+    .venv/bin/python bench/rpc.py [--runs 3] [--starts 10] [--requests 2000] [--json FILE]
 
-Reports: time from spawn to the `initialize` result (a fresh process each time, on a database
-that already holds the SRD); p50/p99 round-trip of `d5e/lookup` and `d5e/complete` over many
-requests; recall@1/@5 of `d5e/complete` on `../shared/eval/lookup-dev.jsonl`.
+Each run is a fresh daemon on a database that already holds the SRD. Reports: time from spawn
+to the `initialize` result (`--starts` fresh processes per run); p50/p99 round-trip of
+`d5e/lookup` and `d5e/complete` (`--requests` each per run); recall@1/@5 of `d5e/complete` on
+`../shared/eval/lookup-dev.jsonl` (deterministic: one run).
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
-from driver import Daemon, machine, row, save, summary
+from driver import Daemon, Figures, compile_sources, timed_requests
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "lookup-dev.jsonl"
 LOOKUPS = [
@@ -45,73 +44,57 @@ PREFIXES = [
 ]
 
 
-def timed(daemon: Daemon, method: str, params_list: list[dict[str, Any]], n: int) -> list[float]:
-    times = []
-    for i in range(n):
-        t = time.perf_counter()
-        daemon.request(method, params_list[i % len(params_list)])
-        times.append((time.perf_counter() - t) * 1000)
-    return times
+def name_matching(daemon: Daemon, eval_file: Path) -> tuple[float, float, int]:
+    ranks = []
+    for line in eval_file.read_text().splitlines():
+        q = json.loads(line)
+        items = daemon.request("d5e/complete", {"prefix": q["query"], "limit": 10})["items"]
+        refs = [i["ref"] for i in items]
+        ranks.append(next((i + 1 for i, r in enumerate(refs) if r in q["relevant"]), None))
+    n = len(ranks)
+    return (
+        sum(r == 1 for r in ranks) / n,
+        sum(r is not None and r <= 5 for r in ranks) / n,
+        n,
+    )
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--starts", type=int, default=15)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--starts", type=int, default=10)
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--eval", type=Path, default=EVAL)
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
+    figures = Figures("rpc", "Daemon speed on the SRD (`bench/rpc.py`)", "bench/rpc.py")
+    compile_sources()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "d5e.sqlite3"
-        first = Daemon(db)
-        first.initialize()  # builds the database on the SRD
-        first.close()
-
-        starts = []
-        for _ in range(args.starts):
-            d = Daemon(db)
-            starts.append(d.initialize() * 1000)
-            d.close()
-
-        d = Daemon(db)
-        d.initialize()
-        timed(d, "d5e/lookup", LOOKUPS, 200)  # warm-up
-        lookup = timed(d, "d5e/lookup", LOOKUPS, args.requests)
-        complete = timed(d, "d5e/complete", [{"prefix": p} for p in PREFIXES], args.requests)
-
-        ranks = []
-        for line in args.eval.read_text().splitlines():
-            q = json.loads(line)
-            items = d.request("d5e/complete", {"prefix": q["query"], "limit": 10})["items"]
-            refs = [i["ref"] for i in items]
-            ranks.append(next((i + 1 for i, r in enumerate(refs) if r in q["relevant"]), None))
-        d.close()
-
-    figures = {
-        "machine": machine(),
-        "initialize_ms": summary(starts),
-        "lookup_ms": summary(lookup),
-        "complete_ms": summary(complete),
-        "names": {
-            "n": len(ranks),
-            "recall@1": sum(r == 1 for r in ranks) / len(ranks),
-            "recall@5": sum(r is not None and r <= 5 for r in ranks) / len(ranks),
-        },
-    }
-    print(f"machine: {figures['machine']}")
-    print(f"{'measure':<28} {'p50':>9} {'p99':>9} {'min':>9} {'max':>9} {'n':>6}")
-    for key, label in (
-        ("initialize_ms", "spawn → initialize (ms)"),
-        ("lookup_ms", "d5e/lookup (ms)"),
-        ("complete_ms", "d5e/complete (ms)"),
-    ):
-        print(row(label, figures[key]))
-    n = figures["names"]
-    print(
-        f"name matching on {args.eval.name} (n={n['n']}): "
-        f"recall@1 {n['recall@1']:.3f}, recall@5 {n['recall@5']:.3f}"
-    )
-    save(args.json, figures)
+        with Daemon(db) as first:
+            first.initialize()  # builds the database on the SRD
+        for _ in range(args.runs):
+            starts = []
+            for _ in range(args.starts):
+                d = Daemon(db)
+                starts.append(d.initialize() * 1000)
+                d.close()
+            figures.latency("over stdio", "spawn → `initialize` result", starts)
+            with Daemon(db) as d:
+                d.initialize()
+                timed_requests(d, "d5e/lookup", LOOKUPS, 200)  # warm-up
+                lookups = timed_requests(d, "d5e/lookup", LOOKUPS, args.requests)
+                prefixes = [{"prefix": p} for p in PREFIXES]
+                completions = timed_requests(d, "d5e/complete", prefixes, args.requests)
+            figures.latency("over stdio", "`d5e/lookup`", lookups)
+            figures.latency("over stdio", "`d5e/complete`", completions)
+        with Daemon(db) as d:
+            d.initialize()
+            r1, r5, n = name_matching(d, args.eval)
+    section = f"name matching on {args.eval.name} ({n} queries, deterministic)"
+    figures.value(section, "recall@1", r1, "")
+    figures.value(section, "recall@5", r5, "")
+    figures.save(args.json)
     return 0
 
 

@@ -1,8 +1,8 @@
 """Search speed and memory, measured on the daemon over real stdio with the real model.
 
-    .venv/bin/python bench/search.py [--queries 300] [--json bench/results/search.json]
+    .venv/bin/python bench/search.py [--runs 2] [--queries 300] [--json FILE]
 
-In one run, on a fresh database and an empty cache folder (nothing embedded before):
+Each run, on a fresh database and an empty cache folder (nothing embedded before):
 
 1. indexing: seconds from spawn to the SRD 2014 index being ready (the daemon indexes in the
    background after `initialized`), the daemon's peak RSS (VmHWM) meanwhile, and the round-trip
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from driver import Daemon, machine, row, save, summary
+from driver import Daemon, Figures, compile_sources, memory
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "search-dev.jsonl"
 LOOKUPS = [{"name": "fireball"}, {"ref": "monsters/ghoul"}, {"name": "bag of holding"}]
@@ -33,16 +33,6 @@ BROWSE = [
     {"query": "", "filters": {"rarity": "rare", "attunement": True}, "limit": 50},
     {"query": "", "collections": ["conditions"]},
 ]
-
-
-def memory(pid: int) -> dict[str, float]:
-    """VmRSS and VmHWM (peak) of a process, in MB."""
-    found = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            found[key] = int(value.split()[0]) / 1024
-    return found
 
 
 def timed(daemon: Daemon, method: str, params: Any) -> tuple[float, Any]:
@@ -79,82 +69,70 @@ def build_index(db: Path, env: dict[str, str]) -> tuple[Daemon, dict[str, Any]]:
         keyword.append(ms)
         i += 1
         time.sleep(0.02)  # a busy writer, not a flood
-    elapsed = time.perf_counter() - spawned
-    mem = memory(daemon.proc.pid)
     return daemon, {
-        "seconds": elapsed,
+        "seconds": time.perf_counter() - spawned,
         "entries": index["entries"],
-        "peak_rss_mb": mem["VmHWM"],
-        "lookup_ms_while_indexing": summary(lookups),
-        "keyword_ms_while_indexing": summary(keyword),
+        "peak_rss_mb": memory(daemon.proc.pid)["VmHWM"],
+        "lookups": lookups,
+        "keyword": keyword,
     }
+
+
+def run(folder: Path, texts: list[str], queries: int, figures: Figures) -> None:
+    env = {"XDG_CACHE_HOME": str(folder / "cache")}
+    # The SRD database is built first, in a daemon with another cache folder: installing
+    # packs is not what is measured, and its own background indexing fills only that folder.
+    for name in ("a.sqlite3", "b.sqlite3"):
+        with Daemon(folder / name, env={"XDG_CACHE_HOME": str(folder / "scratch")}) as setup:
+            setup.initialize()
+
+    daemon, indexing = build_index(folder / "a.sqlite3", env)
+    for q in texts[:10]:  # warm-up
+        daemon.request("d5e/search", {"query": q})
+    hybrid, semantic, browse = [], [], []
+    for i in range(queries):
+        ms, result = timed(daemon, "d5e/search", {"query": texts[i % len(texts)], "limit": 10})
+        assert result["semantic"], "hybrid search did not use the vectors"
+        hybrid.append(ms)
+    for i in range(queries // 3):
+        q = {"query": texts[i % len(texts)], "mode": "semantic", "limit": 10}
+        semantic.append(timed(daemon, "d5e/search", q)[0])
+    for i in range(queries // 3):
+        browse.append(timed(daemon, "d5e/search", BROWSE[i % len(BROWSE)])[0])
+    loaded = memory(daemon.proc.pid)
+    daemon.close()
+    other, from_cache = build_index(folder / "b.sqlite3", env)
+    other.close()
+
+    figures.fact("entries indexed", f"{indexing['entries']:,}")
+    section = "indexing the SRD 2014, real model"
+    figures.value(section, "spawn → index ready, empty vector cache", indexing["seconds"], "s")
+    figures.value(section, "peak RSS while indexing", indexing["peak_rss_mb"], "MB")
+    figures.value(section, "second database, same vector cache", from_cache["seconds"], "s")
+    figures.value(section, "RSS afterwards, model loaded", loaded["VmRSS"], "MB")
+    section = "round trips over stdio"
+    figures.latency(section, "`d5e/lookup` while indexing", indexing["lookups"])
+    figures.latency(section, "keyword `d5e/search` while indexing", indexing["keyword"])
+    figures.latency(section, "hybrid `d5e/search` (query embedding included)", hybrid)
+    figures.latency(section, "semantic-only `d5e/search`", semantic)
+    figures.latency(section, "browsing by filters (empty query)", browse)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--queries", type=int, default=300, help="hybrid queries to time")
     ap.add_argument("--eval", type=Path, default=EVAL)
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     texts = [json.loads(line)["query"] for line in args.eval.read_text().splitlines() if line]
-
     os.environ.pop("D5E_EMBEDDER", None)  # the real model
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        env = {"XDG_CACHE_HOME": str(folder / "cache")}
-        # The SRD database is built first, in a daemon with another cache folder: installing
-        # packs is not what is measured, and its own background indexing fills only that folder.
-        for name in ("a.sqlite3", "b.sqlite3"):
-            setup = Daemon(folder / name, env={"XDG_CACHE_HOME": str(folder / "scratch")})
-            setup.initialize()
-            setup.close()
-
-        daemon, indexing = build_index(folder / "a.sqlite3", env)
-        for q in texts[:10]:  # warm-up
-            daemon.request("d5e/search", {"query": q})
-        hybrid, semantic, browse = [], [], []
-        for i in range(args.queries):
-            ms, result = timed(daemon, "d5e/search", {"query": texts[i % len(texts)], "limit": 10})
-            assert result["semantic"], "hybrid search did not use the vectors"
-            hybrid.append(ms)
-        for i in range(args.queries // 3):
-            q = {"query": texts[i % len(texts)], "mode": "semantic", "limit": 10}
-            semantic.append(timed(daemon, "d5e/search", q)[0])
-        for i in range(args.queries // 3):
-            browse.append(timed(daemon, "d5e/search", BROWSE[i % len(BROWSE)])[0])
-        loaded = memory(daemon.proc.pid)
-        daemon.close()
-
-        other, from_cache = build_index(folder / "b.sqlite3", env)
-        other.close()
-
-    figures = {
-        "machine": machine(),
-        "index": indexing,
-        "index_from_cache_seconds": from_cache["seconds"],
-        "hybrid_ms": summary(hybrid),
-        "semantic_ms": summary(semantic),
-        "browse_ms": summary(browse),
-        "rss_model_loaded_mb": loaded["VmRSS"],
-        "peak_rss_mb": loaded["VmHWM"],
-    }
-    print(f"machine: {figures['machine']}")
-    print(
-        f"SRD 2014 index, cold cache: {indexing['seconds']:.1f} s from spawn to ready "
-        f"({indexing['entries']} entries), peak RSS {indexing['peak_rss_mb']:.0f} MB"
-    )
-    print(f"second database, same cache: {from_cache['seconds']:.1f} s from spawn to ready")
-    print(f"{'measure':<28} {'p50':>9} {'p99':>9} {'min':>9} {'max':>9} {'n':>6}")
-    print(row("lookup while indexing (ms)", indexing["lookup_ms_while_indexing"]))
-    print(row("keyword while indexing (ms)", indexing["keyword_ms_while_indexing"]))
-    print(row("hybrid search (ms)", figures["hybrid_ms"]))
-    print(row("semantic search (ms)", figures["semantic_ms"]))
-    print(row("browse by filters (ms)", figures["browse_ms"]))
-    print(
-        f"daemon RSS with the model loaded: {loaded['VmRSS']:.0f} MB "
-        f"(peak over the whole run {loaded['VmHWM']:.0f} MB)"
-    )
-    save(args.json, figures)
+    compile_sources()
+    figures = Figures("search", "Search on the SRD (`bench/search.py`)", "bench/search.py")
+    for _ in range(args.runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            run(Path(tmp), texts, args.queries, figures)
+    figures.save(args.json)
     return 0
 
 

@@ -21,6 +21,7 @@ from .errors import PackError
 from .plugins import Plugins, get_plugins
 from .records import Entry, LoadedPack, PackSource
 from .settings import Settings
+from .vocab import DocCounts
 
 if TYPE_CHECKING:
     from .index import SearchIndex
@@ -61,6 +62,16 @@ class App:
         from .index import SearchIndex
 
         return SearchIndex(self)
+
+    @cached_property
+    def trigram_counts(self) -> DocCounts:
+        """How many names hold each trigram (typo-tolerant name matching chooses by it)."""
+        return DocCounts(self, queries.trigram_counts, queries.entry_count)
+
+    @cached_property
+    def term_counts(self) -> DocCounts:
+        """How many entries hold each (stemmed) word of keyword search."""
+        return DocCounts(self, queries.term_counts, queries.entry_count)
 
     def render(self, entry: Entry, purpose: str) -> str:
         return self.plugins.render(entry, purpose)

@@ -131,14 +131,18 @@ class Daemon:
     def request(self, method: str, params: Any = None, timeout: float | None = None) -> Any:
         return self.wait_for(self.send(method, params), timeout)
 
-    def initialize(self, options: dict[str, Any] | None = None) -> float:
-        """Initialize (and send `initialized`); return seconds from spawn to the result."""
+    def initialize(
+        self, options: dict[str, Any] | None = None, *, initialized: bool = True
+    ) -> float:
+        """Initialize (and send `initialized` unless told not to: the daemon starts its
+        background work on it); return seconds from spawn to the result."""
         self.request(
             "initialize",
             {"processId": os.getpid(), "capabilities": {}, "initializationOptions": options or {}},
         )
         elapsed = time.perf_counter() - self.started
-        self.send("initialized", {}, notify=True)
+        if initialized:
+            self.send("initialized", {}, notify=True)
         return elapsed
 
     def close(self) -> int:

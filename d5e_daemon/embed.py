@@ -104,6 +104,10 @@ class _Window:
         return MAX_TOKENS
 
 
+FEW_TEXTS = 16
+"""`embed_many` of no more texts than this uses the query session, if loaded."""
+
+
 class FastEmbedder(_Window):
     """all-MiniLM-L6-v2 through fastembed, in two onnxruntime sessions of the same file:
 
@@ -190,6 +194,10 @@ class FastEmbedder(_Window):
     def embed_many(self, texts: Sequence[str]) -> list[bytes]:
         if not texts:
             return []
+        if len(texts) <= FEW_TEXTS and self.loaded and self._bulk is None:
+            # a few changed entries (a live reload): the query session at hand, rather than
+            # making a bulk session, which held lookups up for 0.4 s while it loaded
+            return _vectors(self._model, texts)
         with self._lock:
             if self._bulk is None:
                 self._bulk = self._session(threads=self.threads, arena=True)

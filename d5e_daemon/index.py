@@ -1,7 +1,8 @@
 """The search index: filter attributes and passage vectors of every searchable entry.
 
 Two phases, both incremental and resumable (each batch is its own transaction, and the state of
-every entry is kept in `entry_index` with the key of the work done):
+every entry is kept in `entry_index`: the key of the work done for its current content, or NULL
+while there is work to do; see `queries.forget_other_keys`):
 
 1. attributes and keyword text, for every entry: its filter attributes (`entry_attr`) and its
    index text (`render_text(entry, "index")`) in the keyword index (`entry_text`); plain Python,
@@ -28,13 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import apsw
 
 from . import __version__, db, filters, queries, text
 from .embed import Embedder, cache_dir, default_embedder
 from .passages import split
+from .retrieval import PassageIndex
 
 if TYPE_CHECKING:
     from .app import App
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 VECTOR_SKIP = ("levels", "equipment-categories")
 PASSAGE_TOKENS = 128
 ENTRIES_PER_BATCH = 64
+ATTRS_PER_BATCH = 2000
 # Bump when the built-in index renderers change what they write.
 RENDER_VERSION = 3
 
@@ -90,6 +93,22 @@ class VectorCache:
         self.conn.close()
 
 
+def _forget_other_keys(conn: apsw.Connection, key: str, vectors: bool) -> None:
+    with db.transaction(conn):
+        queries.forget_other_keys(conn, key, vectors)
+
+
+def _save_attrs(
+    conn: apsw.Connection,
+    key: str,
+    attrs: list[tuple[int, str, list[tuple[str, Any]]]],
+    texts: list[tuple[int, str, str, str]],
+) -> None:
+    with db.transaction(conn):
+        live = queries.save_attrs(conn, key, attrs)
+        queries.save_keyword_texts(conn, texts, live)
+
+
 def _save(
     conn: apsw.Connection,
     key: str,
@@ -118,10 +137,9 @@ class SearchIndex:
         it and answers from keywords meanwhile."""
         # What searches ask on every call, remembered with the database state it was read in:
         # `PRAGMA data_version` (moves on any commit of another connection: the writer thread,
-        # another process), and the profile for what depends on it. An entry changed in place
-        # (live reload) keeps its id, so the attributes and keyword texts are checked again
-        # after any commit (1 ms when nothing changed).
+        # another process).
         self._memo: dict[str, tuple[object, bool]] = {}
+        self.passages = PassageIndex(app)
         app.on_packs_changed(self._packs_changed)
 
     def _packs_changed(self, pack_ids: list[str]) -> None:
@@ -138,20 +156,10 @@ class SearchIndex:
     def _db_stamp(self) -> object:
         return (self.app.profile, queries.data_version(self.app.conn))
 
-    def vectors_all_in_profile(self) -> bool:
-        """Every stored vector is a current one of a winner of the profile."""
-        model = self.embedder.model_id
-        return self._remembered(
-            "all_in_profile",
-            self._db_stamp(),
-            lambda: queries.vectors_all_in_profile(self.app.conn, self.app.profile, model),
-        )
-
     def ensure_attributes(self) -> None:
-        """Make filter attributes and keyword texts current before a search (a quick check once
-        done)."""
-        stamp = queries.data_version(self.app.conn)
-        self._remembered("attributes", stamp, lambda: self.sync_attributes() >= 0)
+        """Make filter attributes and keyword texts current before a search (an index probe when
+        they are)."""
+        self.sync_attributes()
 
     def vectors_ready(self) -> bool:
         """Every entry of the profile has current vectors."""
@@ -224,24 +232,23 @@ class SearchIndex:
         `conn` reads (default: the App's, for the main thread); writes go to the writer thread.
         """
         key = self.attrs_key
-        todo = queries.attrs_todo(conn or self.app.conn, key)
-        if not todo:
+        read = conn or self.app.conn
+        if not queries.attrs_pending(read, key):
             return 0
-        attrs, texts = [], []
-        for item in todo:
-            entry = item.entry()
-            found = filters.attributes(entry.collection, entry.data)
-            attrs.append((item.id, item.content_hash, found))
-            body = self.app.render(entry, "index")
-            texts.append((item.id, entry.name, body, text.dice_aliases(body)))
-
-        def write(conn: apsw.Connection) -> None:
-            with db.transaction(conn):
-                queries.save_attrs(conn, key, attrs)
-                queries.save_keyword_texts(conn, texts)
-
-        self.app.db.write(write)
-        return len(todo)
+        self.app.db.write(partial(_forget_other_keys, key=key, vectors=False))
+        done = 0
+        while todo := queries.attrs_todo(read, ATTRS_PER_BATCH):
+            attrs, texts = [], []
+            for item in todo:
+                entry = item.entry()
+                attrs.append(
+                    (item.id, item.content_hash, filters.attributes(entry.collection, entry.data))
+                )
+                body = self.app.render(entry, "index")
+                texts.append((item.id, entry.name, body, text.dice_aliases(body)))
+            self.app.db.write(partial(_save_attrs, key=key, attrs=attrs, texts=texts))
+            done += len(todo)
+        return done
 
     # -- phase 2: vectors ------------------------------------------------------------------------
 
@@ -269,6 +276,7 @@ class SearchIndex:
 
     def _build(self, conn: apsw.Connection, cache: VectorCache, progress: Progress | None) -> None:
         key, model = self.key, self.embedder.model_id
+        self.app.db.write(partial(_forget_other_keys, key=key, vectors=True))
         counts = queries.index_counts(conn, key, self.skip, self.app.profile)
         total = counts.entries - counts.indexed + counts.pending_other
         done = 0
@@ -276,7 +284,7 @@ class SearchIndex:
         if progress:
             progress(0, total)
         while not self._stop.is_set():
-            todo = queries.vectors_todo(conn, key, self.skip, self.app.profile, ENTRIES_PER_BATCH)
+            todo = queries.vectors_todo(conn, self.skip, self.app.profile, ENTRIES_PER_BATCH)
             if not todo:
                 break
             passages = self._passages(todo)

@@ -7,7 +7,7 @@ FTS5 query strings are built from normalised words, each quoted (see `fts_phrase
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -65,6 +65,11 @@ def _rows(cursor: Iterable[Sequence[Any]]) -> list[EntryRow]:
 def fts_phrase(word: str) -> str:
     """One FTS5 string token, quoted so that operators and quotes in it mean nothing."""
     return '"' + word.replace('"', '""') + '"'
+
+
+def fts_any(words: Sequence[str]) -> str:
+    """An FTS5 query matching any of `words`, each quoted."""
+    return " OR ".join(fts_phrase(w) for w in words)
 
 
 # -- packs ------------------------------------------------------------------------------------
@@ -612,6 +617,32 @@ def _scope(profile_id: str, collections: Sequence[str], pack: str | None) -> dic
     return {"profile": profile_id, "collections": json.dumps(list(collections)), "pack": pack}
 
 
+def names_in_range(conn: apsw.Connection, prefix: str, cap: int) -> int:
+    """How many names (of any pack) start with `prefix`, counted up to `cap` (index only)."""
+    row = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM entry INDEXED BY entry_by_norm_name "
+        "WHERE norm_name >= ? AND norm_name < ? LIMIT ?)",
+        (prefix, prefix + "\uffff", cap),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+# Two plans for the same answer (shortest names first; an exact match is the shortest):
+# - a rare prefix: every name in its range of the name index, sorted (few rows);
+# - a common one ("s": 11,000 names of 100,000): the names of its first letter in order of
+#   length (`entry_by_initial_length`), kept if they start with the prefix, until the limit.
+_PREFIX_SQL = f"""
+    SELECT {_NAME_COLUMNS} FROM entry e INDEXED BY {{index}} {_IN_SCOPE}
+      AND e.norm_name >= :lo AND e.norm_name < :hi {{initial}}
+    ORDER BY length(e.norm_name), e.norm_name, e.collection
+    LIMIT :limit
+"""  # noqa: S608
+PREFIX_RARE_SQL = _PREFIX_SQL.format(index="entry_by_norm_name", initial="")
+PREFIX_COMMON_SQL = _PREFIX_SQL.format(
+    index="entry_by_initial_length", initial="AND substr(e.norm_name, 1, 1) = :initial"
+)
+
+
 def names_exact_or_prefix(
     conn: apsw.Connection,
     profile_id: str,
@@ -619,25 +650,19 @@ def names_exact_or_prefix(
     collections: Sequence[str],
     pack: str | None,
     limit: int,
+    *,
+    common: bool = False,
 ) -> list[NameRow]:
-    """Winners whose normalised name starts with `prefix` (the exact match sorts first)."""
+    """Winners whose normalised name starts with `prefix`, shortest first (so the exact match
+    first). `common`: many names start with it (`names_in_range`), use the other plan."""
     args = _scope(profile_id, collections, pack) | {
         "lo": prefix,
         "hi": prefix + "\uffff",
+        "initial": prefix[:1],
         "limit": limit,
     }
-    return [
-        NameRow(*row)
-        for row in conn.execute(
-            f"""
-            SELECT {_NAME_COLUMNS} FROM entry e {_IN_SCOPE}
-              AND e.norm_name >= :lo AND e.norm_name < :hi
-            ORDER BY e.norm_name != :lo, length(e.norm_name), e.norm_name, e.collection
-            LIMIT :limit
-            """,  # noqa: S608
-            args,
-        )
-    ]
+    sql = PREFIX_COMMON_SQL if common else PREFIX_RARE_SQL
+    return [NameRow(*row) for row in conn.execute(sql, args)]
 
 
 def names_word_prefix(
@@ -675,6 +700,8 @@ def names_sharing_trigrams(
     limit: int,
 ) -> list[NameRow]:
     """Winners whose names share the most of `trigrams` (BM25 over the trigram index)."""
+    if not trigrams:
+        return []
     match = " OR ".join(fts_phrase(t) for t in trigrams)
     args = _scope(profile_id, collections, pack) | {"match": match, "limit": limit}
     return [
@@ -690,6 +717,30 @@ def names_sharing_trigrams(
             args,
         )
     ]
+
+
+def _vocabulary_counts(conn: apsw.Connection, table: str, terms: Sequence[str]) -> dict[str, int]:
+    found = dict.fromkeys(terms, 0)
+    for term in terms:  # one lookup each: fts5vocab answers `term = ?` without a scan
+        row = conn.execute(f"SELECT doc FROM {table} WHERE term = ?", (term,)).fetchone()  # noqa: S608
+        if row is not None:
+            found[term] = int(row[0])
+    return found
+
+
+def trigram_counts(conn: apsw.Connection, trigrams: Sequence[str]) -> dict[str, int]:
+    """How many names hold each of `trigrams` (absent ones: none)."""
+    return _vocabulary_counts(conn, "name_trigram_terms", trigrams)
+
+
+def term_counts(conn: apsw.Connection, terms: Sequence[str]) -> dict[str, int]:
+    """How many entries hold each of `terms` (as `entry_text` indexes them) in any column."""
+    return _vocabulary_counts(conn, "entry_text_rows", terms)
+
+
+def entry_count(conn: apsw.Connection) -> int:
+    row = conn.execute("SELECT count(*) FROM entry").fetchone()
+    return int(row[0]) if row else 0
 
 
 def rows_by_ids(conn: apsw.Connection, ids: Sequence[int]) -> list[EntryRow]:
@@ -790,16 +841,43 @@ def _todos(cursor: Iterable[Sequence[Any]]) -> list[IndexTodo]:
     return [IndexTodo(EntryRow(*row[:-1]), row[-1]) for row in cursor]
 
 
-def attrs_todo(conn: apsw.Connection, key: str) -> list[IndexTodo]:
-    """Entries whose attributes were not extracted with the filter declarations `key`."""
+# `entry_index.attrs` and `.vectors` hold the key of the work done for an entry's current
+# content, or NULL: triggers (schema/0005_scale.sql) set NULL when an entry is added or its
+# content changes, and `forget_other_keys` when the key itself changes (another d5e, another
+# model). So the work left is read through an index on each column, whatever the library's size.
+
+
+def forget_other_keys(conn: apsw.Connection, key: str, vectors: bool) -> int:
+    """Mark as to do the entries whose attributes (or vectors) were made with another key."""
+    column = "vectors" if vectors else "attrs"
+    conn.execute(
+        f"UPDATE entry_index SET {column} = NULL WHERE {column} < ?1 OR {column} > ?1",  # noqa: S608
+        (key,),
+    )
+    return int(conn.changes())
+
+
+def attrs_pending(conn: apsw.Connection, key: str) -> bool:
+    """Whether any entry lacks attributes extracted with the filter declarations `key`."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM entry_index WHERE attrs IS NULL OR attrs < ?1 OR attrs > ?1)",
+        (key,),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def attrs_todo(conn: apsw.Connection, limit: int) -> list[IndexTodo]:
+    """Up to `limit` entries without attributes (after `forget_other_keys`)."""
     return _todos(
         conn.execute(
             f"""
-            SELECT {_TODO_COLUMNS} FROM entry e LEFT JOIN entry_index ei ON ei.entry_id = e.id
-            WHERE ei.attrs IS NOT ?1 || ':' || e.content_hash
-            ORDER BY e.id
+            SELECT {_TODO_COLUMNS}
+            FROM entry_index ei INDEXED BY entry_index_by_attrs JOIN entry e ON e.id = ei.entry_id
+            WHERE ei.attrs IS NULL
+            ORDER BY ei.entry_id
+            LIMIT ?
             """,  # noqa: S608
-            (key,),
+            (limit,),
         )
     )
 
@@ -823,12 +901,13 @@ def unchanged_entries(conn: apsw.Connection, entries: Iterable[tuple[int, str]])
 
 def save_attrs(
     conn: apsw.Connection, key: str, rows: Iterable[tuple[int, str, list[tuple[str, Any]]]]
-) -> None:
+) -> set[int]:
     """Replace the attributes of entries: (entry id, content hash, [(filter, value)]); entries
-    gone or changed since they were read are left alone. Call in a transaction."""
+    gone or changed since they were read are left alone. Return the ids saved. Call in a
+    transaction."""
     rows = list(rows)
     live = unchanged_entries(conn, ((entry_id, h) for entry_id, h, _ in rows))
-    for entry_id, content_hash, attrs in rows:
+    for entry_id, _, attrs in rows:
         if entry_id not in live:
             continue
         conn.execute("DELETE FROM entry_attr WHERE entry_id = ?", (entry_id,))
@@ -836,16 +915,18 @@ def save_attrs(
             "INSERT OR IGNORE INTO entry_attr (entry_id, name, value) VALUES (?, ?, ?)",
             ((entry_id, name, value) for name, value in attrs),
         )
-        conn.execute(
-            "INSERT INTO entry_index (entry_id, attrs) VALUES (?1, ?2 || ':' || ?3) "
-            "ON CONFLICT (entry_id) DO UPDATE SET attrs = excluded.attrs",
-            (entry_id, key, content_hash),
-        )
+        conn.execute("UPDATE entry_index SET attrs = ? WHERE entry_id = ?", (key, entry_id))
+    return live
 
 
-def save_keyword_texts(conn: apsw.Connection, rows: Iterable[tuple[int, str, str, str]]) -> None:
-    """Replace the keyword text of entries: (entry id, name, index text, aliases)."""
+def save_keyword_texts(
+    conn: apsw.Connection, rows: Iterable[tuple[int, str, str, str]], live: set[int]
+) -> None:
+    """Replace the keyword text of entries: (entry id, name, index text, aliases); only those
+    of `live` (`save_attrs`)."""
     for entry_id, name, text, aliases in rows:
+        if entry_id not in live:
+            continue
         conn.execute("DELETE FROM entry_text WHERE rowid = ?", (entry_id,))
         conn.execute(
             "INSERT INTO entry_text (rowid, name, text, aliases) VALUES (?, ?, ?, ?)",
@@ -853,29 +934,28 @@ def save_keyword_texts(conn: apsw.Connection, rows: Iterable[tuple[int, str, str
         )
 
 
-_VECTOR_SCOPE = """
-    FROM entry e LEFT JOIN entry_index ei ON ei.entry_id = e.id
-    WHERE e.id IN (SELECT entry_id FROM resolved)
+# Entries without vectors (after `forget_other_keys`) that get them: winners of the profile
+# (`:profile`), or of any profile (NULL), outside the collections left out.
+_VECTORS_TODO = f"""
+    SELECT {_TODO_COLUMNS}
+    FROM entry_index ei INDEXED BY entry_index_by_vectors JOIN entry e ON e.id = ei.entry_id
+    WHERE ei.vectors IS NULL
       AND e.collection NOT IN (SELECT value FROM json_each(:skip))
-"""
+      AND EXISTS (SELECT 1 FROM resolved r WHERE r.entry_id = e.id
+                  AND (:profile IS NULL OR r.profile_id = :profile))
+    ORDER BY ei.entry_id
+    LIMIT :limit
+"""  # noqa: S608
 
 
 def vectors_todo(
-    conn: apsw.Connection, key: str, skip: Sequence[str], profile_id: str, limit: int
+    conn: apsw.Connection, skip: Sequence[str], profile_id: str, limit: int
 ) -> list[IndexTodo]:
-    """Up to `limit` searchable entries (winners in some profile) without vectors for `key`,
-    the current profile's first."""
-    return _todos(
-        conn.execute(
-            f"""
-            SELECT {_TODO_COLUMNS} {_VECTOR_SCOPE}
-              AND ei.vectors IS NOT :key || ':' || e.content_hash
-            ORDER BY e.id NOT IN (SELECT entry_id FROM resolved WHERE profile_id = :profile), e.id
-            LIMIT :limit
-            """,  # noqa: S608
-            {"key": key, "skip": json.dumps(list(skip)), "profile": profile_id, "limit": limit},
-        )
-    )
+    """Up to `limit` searchable entries (winners in some profile) without vectors, the current
+    profile's first."""
+    args = {"skip": json.dumps(list(skip)), "profile": profile_id, "limit": limit}
+    mine = _todos(conn.execute(_VECTORS_TODO, args))
+    return mine or _todos(conn.execute(_VECTORS_TODO, args | {"profile": None}))
 
 
 @dataclass(frozen=True)
@@ -891,19 +971,30 @@ class IndexCounts:
 def index_counts(
     conn: apsw.Connection, key: str, skip: Sequence[str], profile_id: str
 ) -> IndexCounts:
+    """Counted from the profile's winners (an index range) and the entries left to do (through
+    `entry_index_by_vectors`), so it stays quick when everything is indexed."""
     row = conn.execute(
-        f"""
-        SELECT count(*) FILTER (WHERE mine),
-               count(*) FILTER (WHERE mine AND done),
-               count(*) FILTER (WHERE NOT mine AND NOT done)
-        FROM (SELECT e.id IN (SELECT entry_id FROM resolved WHERE profile_id = :profile) AS mine,
-                     ei.vectors IS :key || ':' || e.content_hash AS done
-              {_VECTOR_SCOPE})
-        """,  # noqa: S608
+        """
+        WITH pending AS (
+            SELECT e.id,
+                   EXISTS (SELECT 1 FROM resolved r
+                           WHERE r.profile_id = :profile AND r.entry_id = e.id) AS mine
+            FROM entry_index ei JOIN entry e ON e.id = ei.entry_id
+            WHERE (ei.vectors IS NULL OR ei.vectors < :key OR ei.vectors > :key)
+              AND e.collection NOT IN (SELECT value FROM json_each(:skip))
+              AND EXISTS (SELECT 1 FROM resolved r WHERE r.entry_id = e.id))
+        SELECT (SELECT count(*) FROM resolved WHERE profile_id = :profile)
+               - (SELECT count(*) FROM entry e INDEXED BY entry_by_collection_name
+                  JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
+                  WHERE e.collection IN (SELECT value FROM json_each(:skip))),
+               (SELECT count(*) FROM pending WHERE mine),
+               (SELECT count(*) FROM pending WHERE NOT mine)
+        """,
         {"key": key, "skip": json.dumps(list(skip)), "profile": profile_id},
     ).fetchone()
     assert row is not None
-    return IndexCounts(*(int(x or 0) for x in row))
+    entries, pending_mine, pending_other = (int(x or 0) for x in row)
+    return IndexCounts(entries, entries - pending_mine, pending_other)
 
 
 @dataclass(frozen=True)
@@ -922,31 +1013,30 @@ def save_passages(
     entries: Sequence[tuple[int, str]],
     passages: Sequence[NewPassage],
 ) -> None:
-    """Replace the passages and vectors of `entries` (id, content hash); entries gone or changed
-    since they were read are left alone. Call in a transaction."""
-    live = unchanged_entries(conn, entries)
-    entries = [(entry_id, h) for entry_id, h in entries if entry_id in live]
-    passages = [p for p in passages if p.entry_id in live]
-    ids = json.dumps([entry_id for entry_id, _ in entries])
-    conn.execute(
-        "DELETE FROM passage_vec WHERE rowid IN "
-        "(SELECT id FROM passage WHERE entry_id IN (SELECT value FROM json_each(?)))",
-        (ids,),
-    )
+    """Replace the passages and vectors of `entries` (id, content hash) and mark them done;
+    call in a transaction. Entries gone or changed since they were read are left alone."""
+    current = unchanged_entries(conn, entries)
+    ids = json.dumps(sorted(current))
+    # their vectors and codes go with them (trigger passage_ad_vector)
     conn.execute("DELETE FROM passage WHERE entry_id IN (SELECT value FROM json_each(?))", (ids,))
     for p in passages:
+        if p.entry_id not in current:
+            continue
         conn.execute(
             "INSERT INTO passage (entry_id, ord, model, text_hash, text) VALUES (?, ?, ?, ?, ?)",
             (p.entry_id, p.ord, model, p.text_hash, p.text),
         )
+        passage_id = conn.last_insert_rowid()
         conn.execute(
-            "INSERT INTO passage_vec (rowid, embedding) VALUES (?, ?)",
-            (conn.last_insert_rowid(), p.vector),
+            "INSERT INTO passage_vector (id, embedding) VALUES (?, ?)", (passage_id, p.vector)
+        )
+        conn.execute(
+            "INSERT INTO passage_code (id, bits) VALUES (?, vec_quantize_binary(?))",
+            (passage_id, p.vector),
         )
     conn.executemany(
-        "INSERT INTO entry_index (entry_id, vectors) VALUES (?1, ?2 || ':' || ?3) "
-        "ON CONFLICT (entry_id) DO UPDATE SET vectors = excluded.vectors",
-        ((entry_id, key, content_hash) for entry_id, content_hash in entries),
+        "UPDATE entry_index SET vectors = ? WHERE entry_id = ?",
+        ((key, entry_id) for entry_id in sorted(current)),
     )
 
 
@@ -1071,28 +1161,128 @@ def keyword_hits(
     ]
 
 
-SEMANTIC_SQL = f"""
-    SELECT p.entry_id, min(v.distance), p.id
-    FROM passage_vec v JOIN passage p ON p.id = v.rowid
-    WHERE v.embedding MATCH :vector AND k = :k
-      AND v.rowid IN (SELECT p2.id FROM passage p2 JOIN entry e ON e.id = p2.entry_id
-                      {_SEARCH_SCOPE} AND p2.model = :model)
+def keyword_top(
+    conn: apsw.Connection, match: str, name_weight: float, limit: int
+) -> list[tuple[int, float]]:
+    """(entry id, BM25 score) of the best `limit` rows of the whole index, no scope: FTS5
+    alone, without a join per matching row."""
+    return [
+        (entry_id, float(score))
+        for entry_id, score in conn.execute(
+            "SELECT rowid, -bm25(entry_text, ?2, 1.0, 1.0) FROM entry_text "
+            "WHERE entry_text MATCH ?1 ORDER BY bm25(entry_text, ?2, 1.0, 1.0) LIMIT ?3",
+            (match, name_weight, limit),
+        )
+    ]
+
+
+IN_SCOPE_SQL = f"""
+    SELECT e.id, e.norm_name = :norm_name FROM entry e {_SEARCH_SCOPE}
+      AND e.id IN (SELECT value FROM json_each(:ids))
+"""  # noqa: S608
+
+
+def in_scope(
+    conn: apsw.Connection, scope: SearchScope, ids: Sequence[int], norm_name: str
+) -> dict[int, bool]:
+    """Which of `ids` are in scope, each with whether its name is `norm_name`."""
+    args = scope.args() | {"ids": json.dumps(list(ids)), "norm_name": norm_name}
+    return {entry_id: bool(exact) for entry_id, exact in conn.execute(IN_SCOPE_SQL, args)}
+
+
+def passage_codes(conn: apsw.Connection, after: int) -> Iterator[tuple[int, bytes]]:
+    """(passage id, 48-byte code) of the passages with ids above `after`, by id."""
+    rows: Iterator[tuple[int, bytes]] = conn.execute(
+        "SELECT id, bits FROM passage_code WHERE id > ? ORDER BY id", (after,)
+    )
+    return rows
+
+
+def passage_vectors(conn: apsw.Connection, after: int) -> Iterator[tuple[int, bytes]]:
+    """(passage id, float32 vector) of the passages with ids above `after`, by id."""
+    rows: Iterator[tuple[int, bytes]] = conn.execute(
+        "SELECT id, embedding FROM passage_vector WHERE id > ? ORDER BY id", (after,)
+    )
+    return rows
+
+
+def passage_code_count(conn: apsw.Connection) -> int:
+    row = conn.execute("SELECT count(*) FROM passage_code").fetchone()
+    return int(row[0]) if row else 0
+
+
+def query_code(conn: apsw.Connection, vector: bytes) -> bytes:
+    """The code of a query vector, made as the passages' codes are."""
+    row = conn.execute("SELECT vec_quantize_binary(?)", (vector,)).fetchone()
+    assert row is not None
+    return bytes(row[0])
+
+
+PASSAGES_IN_SCOPE_SQL = f"""
+    SELECT p.id, p.entry_id FROM passage p JOIN entry e ON e.id = p.entry_id {_SEARCH_SCOPE}
+      AND p.model = :model
+"""  # noqa: S608
+PASSAGES_AMONG_SQL = f"""
+    SELECT p.id, p.entry_id FROM json_each(:ids) j CROSS JOIN passage p ON p.id = j.value
+    JOIN entry e ON e.id = p.entry_id {_SEARCH_SCOPE}
+      AND p.model = :model
+"""  # noqa: S608
+
+
+def passages_in_scope(
+    conn: apsw.Connection, scope: SearchScope, model: str, among: Sequence[int] | None = None
+) -> dict[int, int]:
+    """Passage id → entry id of the passages (of `model`) of the entries in scope; only those
+    `among` if given."""
+    args = scope.args() | {"model": model}
+    if among is None:
+        return dict(conn.execute(PASSAGES_IN_SCOPE_SQL, args))
+    args["ids"] = json.dumps(list(among))
+    return dict(conn.execute(PASSAGES_AMONG_SQL, args))
+
+
+def passage_distances(
+    conn: apsw.Connection, vector: bytes, ids: Sequence[int]
+) -> list[tuple[int, float]]:
+    """(passage id, cosine distance of its float32 vector to `vector`) of `ids`, nearest first
+    (none for a zero query vector, which has no direction)."""
+    return [
+        (passage_id, float(distance))
+        for passage_id, distance in conn.execute(
+            "SELECT id, vec_distance_cosine(embedding, ?1) AS distance FROM passage_vector "
+            "WHERE id IN (SELECT value FROM json_each(?2)) ORDER BY distance",
+            (vector, json.dumps(list(ids))),
+        )
+        if distance is not None
+    ]
+
+
+_NEAREST_IN_SCOPE_SQL = f"""
+    SELECT p.entry_id, min(c.distance), p.id
+    FROM (SELECT p.id, vec_distance_cosine(v.embedding, :vector) AS distance
+          FROM passage p JOIN passage_vector v ON v.id = p.id
+          JOIN entry e ON e.id = p.entry_id {_SEARCH_SCOPE} AND p.model = :model
+          ORDER BY distance LIMIT :k) c
+    JOIN passage p ON p.id = c.id
     GROUP BY p.entry_id
     ORDER BY 2
     LIMIT :limit
 """  # noqa: S608
 
 
-# When every stored vector belongs to a winner of the profile and nothing else restricts the
-# search (the usual case: one profile), the KNN needs no list of allowed passages.
-SEMANTIC_ALL_SQL = """
-    SELECT p.entry_id, min(v.distance), p.id
-    FROM passage_vec v JOIN passage p ON p.id = v.rowid
-    WHERE v.embedding MATCH :vector AND k = :k
-    GROUP BY p.entry_id
-    ORDER BY 2
-    LIMIT :limit
-"""
+def nearest_in_scope(
+    conn: apsw.Connection, scope: SearchScope, vector: bytes, model: str, k: int, limit: int
+) -> list[tuple[int, float, int]]:
+    """(entry id, cosine similarity of its best passage, that passage's id), best first: the
+    `k` nearest of every passage (of `model`) of the entries in scope, grouped by entry. Exact,
+    and slow for a large library (1.5 µs a passage): the reference the tests and benchmarks
+    compare `retrieval.semantic_hits` with."""
+    args = scope.args() | {"vector": vector, "model": model, "k": k, "limit": limit}
+    return [
+        (entry_id, 1.0 - float(distance), passage_id)
+        for entry_id, distance, passage_id in conn.execute(_NEAREST_IN_SCOPE_SQL, args)
+        if distance is not None
+    ]
 
 
 def data_version(conn: apsw.Connection) -> int:
@@ -1101,41 +1291,9 @@ def data_version(conn: apsw.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def vectors_all_in_profile(conn: apsw.Connection, profile_id: str, model: str) -> bool:
-    """Every stored passage is of `model` and of a winner of the profile."""
-    row = conn.execute(
-        "SELECT NOT EXISTS (SELECT 1 FROM passage p WHERE p.model != ?1 OR p.entry_id NOT IN "
-        "(SELECT entry_id FROM resolved WHERE profile_id = ?2))",
-        (model, profile_id),
-    ).fetchone()
-    return bool(row and row[0])
-
-
-def semantic_hits(
-    conn: apsw.Connection,
-    scope: SearchScope,
-    vector: bytes,
-    model: str,
-    k: int,
-    limit: int,
-    *,
-    unrestricted: bool = False,
-) -> list[tuple[int, float, int]]:
-    """(entry id, cosine similarity of its best passage, that passage's id), best first: the
-    `k` nearest passages among the entries in scope, grouped by entry. `unrestricted`: the
-    caller knows that every vector is in scope (`vectors_all_in_profile`, no filters)."""
-    args = scope.args() | {"vector": vector, "model": model, "k": k, "limit": limit}
-    sql = SEMANTIC_ALL_SQL if unrestricted else SEMANTIC_SQL
-    return [
-        (entry_id, 1.0 - float(distance), passage_id)
-        for entry_id, distance, passage_id in conn.execute(sql, args)
-        if distance is not None  # a zero query vector has no direction: no neighbours
-    ]
-
-
 PASSAGE_SIMILARITY_SQL = """
     SELECT p.entry_id, min(vec_distance_cosine(v.embedding, :vector)), p.id
-    FROM passage p JOIN passage_vec v ON v.rowid = p.id
+    FROM passage p JOIN passage_vector v ON v.id = p.id
     WHERE p.entry_id IN (SELECT value FROM json_each(:ids)) AND p.model = :model
     GROUP BY p.entry_id
 """
@@ -1155,15 +1313,19 @@ def passage_similarities(
 
 
 def keyword_snippets(conn: apsw.Connection, match: str, ids: Sequence[int]) -> dict[int, str]:
-    """FTS5 snippets of the index text around the matched words, `**bold**`."""
-    return {
-        entry_id: text
-        for entry_id, text in conn.execute(
-            "SELECT rowid, snippet(entry_text, 1, '**', '**', '…', 16) FROM entry_text "
-            "WHERE entry_text MATCH ? AND rowid IN (SELECT value FROM json_each(?))",
-            (match, json.dumps(list(ids))),
-        )
-    }
+    """FTS5 snippets of the index text around the matched words, `**bold**`. One query per entry:
+    with `rowid = ?` FTS5 reads only that row's part of each word's list, where `rowid IN
+    (…)` would walk every row that matches."""
+    found = {}
+    for entry_id in ids:
+        row = conn.execute(
+            "SELECT snippet(entry_text, 1, '**', '**', '…', 16) FROM entry_text "
+            "WHERE entry_text MATCH ? AND rowid = ?",
+            (match, entry_id),
+        ).fetchone()
+        if row is not None:
+            found[entry_id] = row[0]
+    return found
 
 
 # The tokenizer of `entry_text` (schema/0004_keyword_text.sql), to turn query words into indexed
@@ -1202,7 +1364,8 @@ def term_spans(conn: apsw.Connection, text: bytes, terms: set[str]) -> list[tupl
 def term_coverage(
     conn: apsw.Connection, terms: Sequence[str], ids: Sequence[int]
 ) -> dict[int, int]:
-    """How many of `terms` each entry of `ids` contains (in its name or text)."""
+    """How many of `terms` each entry of `ids` contains (in its name or text), read from the
+    index: walks every occurrence of the terms (quick for rare terms, see `retrieval.py`)."""
     return {
         entry_id: int(count)
         for entry_id, count in conn.execute(
@@ -1212,6 +1375,32 @@ def term_coverage(
             (json.dumps(list(terms)), json.dumps(list(ids))),
         )
     }
+
+
+def term_coverage_by_text(
+    conn: apsw.Connection, terms: Sequence[str], ids: Sequence[int]
+) -> dict[int, int]:
+    """As `term_coverage`, from the entries' keyword texts tokenized as `entry_text` tokenizes
+    them: its cost follows the texts' length, not how common the terms are."""
+    wanted = set(terms)
+    tokenize = conn.fts5_tokenizer(*_FTS_TOKENIZER)
+    found = {}
+    for entry_id, name, text, aliases in conn.execute(
+        "SELECT rowid, name, text, aliases FROM entry_text "
+        "WHERE rowid IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(ids)),),
+    ):
+        tokens = tokenize(
+            f"{name}\n{text}\n{aliases}".encode(),
+            apsw.FTS5_TOKENIZE_DOCUMENT,
+            None,
+            include_offsets=False,
+            include_colocated=False,
+        )
+        count = len(wanted.intersection(tokens))
+        if count:
+            found[entry_id] = count
+    return found
 
 
 def passage_texts(conn: apsw.Connection, ids: Sequence[int]) -> dict[int, str]:

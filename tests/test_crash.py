@@ -241,10 +241,15 @@ def check_derived_rows(conn: apsw.Connection) -> None:
         "SELECT (SELECT count(*) FROM passage WHERE entry_id NOT IN (SELECT id FROM entry)),"
         " (SELECT count(*) FROM entry_attr WHERE entry_id NOT IN (SELECT id FROM entry)),"
         " (SELECT count(*) FROM entry_index WHERE entry_id NOT IN (SELECT id FROM entry)),"
-        " (SELECT count(*) FROM passage_vec WHERE rowid NOT IN (SELECT id FROM passage)),"
-        " (SELECT count(*) FROM passage WHERE id NOT IN (SELECT rowid FROM passage_vec))"
+        " (SELECT count(*) FROM passage_vector WHERE id NOT IN (SELECT id FROM passage)),"
+        " (SELECT count(*) FROM passage_code WHERE id NOT IN (SELECT id FROM passage)),"
+        " (SELECT count(*) FROM passage WHERE id NOT IN (SELECT id FROM passage_vector)),"
+        " (SELECT count(*) FROM passage WHERE id NOT IN (SELECT id FROM passage_code)),"
+        " (SELECT count(*) FROM entry_text WHERE rowid NOT IN (SELECT id FROM entry))"
     ).fetchone()
-    assert orphans == (0, 0, 0, 0, 0), f"orphan passages/attrs/index/vectors: {orphans}"
+    assert orphans == (0,) * 8, (
+        f"orphan passages/attrs/index/vectors/codes/keyword texts: {orphans}"
+    )
 
 
 Signature = tuple[str, frozenset[tuple[str, str, str]]] | None

@@ -444,13 +444,14 @@ def test_an_interrupted_index_resumes_where_it_stopped(app: App) -> None:
 def test_deleting_a_pack_removes_its_vectors(indexed: App) -> None:
     def count(conn: apsw.Connection) -> tuple[int, int]:
         row = conn.execute(
-            "SELECT (SELECT count(*) FROM passage), (SELECT count(*) FROM passage_vec)"
+            "SELECT (SELECT count(*) FROM passage), "
+            "(SELECT count(*) FROM passage_vector) + (SELECT count(*) FROM passage_code)"
         ).fetchone()
         assert row is not None
         return int(row[0]), int(row[1])
 
-    passages, vectors = count(indexed.conn)
-    assert passages == vectors > 1500
+    passages, vectors_and_codes = count(indexed.conn)
+    assert 2 * passages == vectors_and_codes > 3000
     indexed.db.write(lambda conn: conn.execute("DELETE FROM entry WHERE pack_id = 'srd-2014'"))
     assert count(indexed.conn) == (0, 0)
 

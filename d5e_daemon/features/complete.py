@@ -2,8 +2,16 @@
 
 The first three tiers are index lookups in SQLite (a B-tree range on the normalised name, an
 FTS5 prefix query on its words). The fuzzy tier asks the FTS5 trigram index for the names that
-share the most trigrams with the query and scores only those with rapidfuzz, so its cost does
-not grow with the size of the library.
+share the most trigrams with the query and scores only those with rapidfuzz.
+
+What keeps them quick with 100,000 names (`bench/scale.py`, docs/benchmarks.md):
+- a prefix that thousands of names share ("s", "dr") reads the names of its first letter in
+  order of length and stops at the limit, instead of sorting the whole range;
+- word prefixes need two typed letters (one letter starts a word of a third of all names, and
+  says little about which is meant);
+- the fuzzy tier ranks only the names holding the query's rarer trigrams: those with the
+  fewest names, as long as they hold `FUZZY_POSTINGS` names together. Common trigrams (" th",
+  "of ") weigh next to nothing in BM25, yet ranking the 30,000 names holding them took 10-30 ms.
 """
 
 from __future__ import annotations
@@ -21,6 +29,10 @@ MAX_QUERY = 100  # longer "names" cannot match anything; they are answered with 
 MAX_WORDS = 8
 FUZZY_CANDIDATES = 80
 FUZZY_MIN_SCORE = 72.0
+FUZZY_POSTINGS = 3000
+"""Names the fuzzy tier's trigram query may touch (all of them below this many)."""
+COMMON_PREFIX = 300
+"""A prefix of this many names or more is read through the first-letter-and-length index."""
 TIERS = ("exact", "prefix", "word", "fuzzy")
 
 # Among equally good matches, and when one name is used in several collections ("Thieves'
@@ -51,6 +63,19 @@ def _trigrams(text: str) -> list[str]:
     padded = f" {text} "
     grams = dict.fromkeys(padded[i : i + 3] for i in range(len(padded) - 2))
     return list(grams)[:48]
+
+
+def informative_trigrams(trigrams: list[str], counts: dict[str, int]) -> list[str]:
+    """The rarest of `trigrams` while the names holding them stay within `FUZZY_POSTINGS`
+    (at least the rarest one that any name holds)."""
+    chosen: list[str] = []
+    total = 0
+    for trigram in sorted((t for t in trigrams if counts[t]), key=lambda t: counts[t]):
+        if chosen and total + counts[trigram] > FUZZY_POSTINGS:
+            break
+        chosen.append(trigram)
+        total += counts[trigram]
+    return chosen
 
 
 def _word_overlap(query: str, name: str) -> float:
@@ -106,13 +131,20 @@ def match_names(
             if row.id not in found and len(found) < limit:
                 found[row.id] = NameMatch(row, 0 if row.norm_name == query else tier, 100.0)
 
-    add(queries.names_exact_or_prefix(conn, profile, query, cols, pack, limit), 1)
+    common = queries.names_in_range(conn, query, COMMON_PREFIX) >= COMMON_PREFIX
+    add(queries.names_exact_or_prefix(conn, profile, query, cols, pack, limit, common=common), 1)
     words = query.split()[:MAX_WORDS]
-    if len(found) < limit:
+    if len(found) < limit and len(query) >= 2:
         add(queries.names_word_prefix(conn, profile, words, cols, pack, limit), 2)
     if len(found) < limit and len(query) >= 3:
+        grams = _trigrams(query)
         candidates = queries.names_sharing_trigrams(
-            conn, profile, _trigrams(query), cols, pack, FUZZY_CANDIDATES
+            conn,
+            profile,
+            informative_trigrams(grams, app.trigram_counts(grams)),
+            cols,
+            pack,
+            FUZZY_CANDIDATES,
         )
         scored = sorted(
             ((fuzzy_score(query, row.norm_name), row) for row in candidates if row.id not in found),

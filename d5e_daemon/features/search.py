@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .. import filters, queries
+from .. import filters, queries, retrieval
 from ..app import App
 from ..errors import IndexNotReady, InvalidParams
 from ..protocol import (
@@ -127,7 +127,7 @@ def _words(text: str) -> list[str]:
 
 def keyword_query(text: str) -> str:
     """The FTS5 query for `text`: its words, stop words dropped, each quoted, OR-ed."""
-    return " OR ".join(queries.fts_phrase(w) for w in _words(text))
+    return queries.fts_any(_words(text))
 
 
 # -- ranking ----------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
     keyword: list[tuple[int, float]] = []
     named: set[int] = set()  # entries whose whole name is the query
     if params.mode != "semantic" and match:
-        found = queries.keyword_hits(app.conn, scope, match, NAME_WEIGHT, words, pool)
+        found = retrieval.keyword_hits(app, scope, _words(params.query), NAME_WEIGHT, words, pool)
         keyword = [(entry_id, score) for entry_id, score, _ in found]
         named = {entry_id for entry_id, _, exact in found if exact}
 
@@ -263,15 +263,13 @@ def search(app: App, params: SearchParams) -> SearchResult:
     semantic: list[tuple[int, float, int]] = []
     if use_vectors:
         (vector,) = index.embedder.embed([params.query])
-        unrestricted = not scope.restricted and index.vectors_all_in_profile()
-        semantic = queries.semantic_hits(
-            app.conn,
+        semantic = retrieval.semantic_hits(
+            app,
             scope,
             vector,
             index.embedder.model_id,
             min(pool * PASSAGES_PER_ENTRY, MAX_KNN),
             pool,
-            unrestricted=unrestricted,
         )
         if params.mode == "hybrid":  # entries found by keywords only: their real similarity
             near = {entry_id for entry_id, _, _ in semantic}
@@ -289,7 +287,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
     elif semantic:
 
         def coverage(ids: list[int]) -> dict[int, float]:
-            found = queries.term_coverage(app.conn, terms, ids) if terms else {}
+            found = retrieval.term_coverage(app, terms, ids) if terms else {}
             return {entry_id: n / len(terms) for entry_id, n in found.items()}
 
         ranked = fuse(keyword, [(i, sim) for i, sim, _ in semantic], coverage)

@@ -1,0 +1,168 @@
+"""The shortcuts that keep search and completion quick on large libraries give the answers of the
+plain queries: keyword BM25 without nil-IDF words and ranked by FTS5 alone, the two plans of
+prefix completion, and passage vectors found by their codes (see d5e_daemon/retrieval.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import apsw
+import numpy as np
+import pytest
+
+from d5e_daemon import queries, retrieval
+from d5e_daemon.app import App
+from d5e_daemon.db import transaction
+from d5e_daemon.features.complete import COMMON_PREFIX, match_names
+from d5e_daemon.text import normalize
+from tests.conftest import make_app
+from tests.packtools import write_pack
+
+COMMON_WORD = "zorblax"
+
+
+@pytest.fixture(scope="module")
+def crowded(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """The SRD plus 4,000 entries that all say `zorblax`: more than half of all entries."""
+    folder = tmp_path_factory.mktemp("crowded")
+    shutil.copy(srd_template, folder / "d5e.sqlite3")
+    words = ["fire", "undead", "touch", "shadow", "frost", "poison", "radiant", "beast"]
+    files = {
+        f"monsters/m{start}.json": json.dumps(
+            [
+                {
+                    "name": f"Zorblax Thing {i}",
+                    "desc": f"A {COMMON_WORD} of {words[i % 8]} and {words[i * 3 % 8]}, no. {i}.",
+                }
+                for i in range(start, start + 100)
+            ]
+        )
+        for start in range(0, 4000, 100)
+    }
+    pack = write_pack(folder / "crowd", files)
+    app = make_app(folder / "d5e.sqlite3")
+    app.db.write(lambda conn: app.install_path(conn, pack))
+    app.search.ensure_attributes()  # the keyword texts
+    yield app
+    app.close()
+
+
+SCOPES = [
+    {},
+    {"collections": ["monsters"]},
+    {"collections": ["spells"], "filters": [{"name": "level", "min": 3, "max": 3}]},
+]
+
+
+@pytest.mark.parametrize("extra", SCOPES)
+def test_keyword_shortcuts_rank_as_the_plain_query(crowded: App, extra: dict[str, object]) -> None:
+    scope = queries.SearchScope(profile=crowded.profile, **extra)  # type: ignore[arg-type]
+    for text in ["zorblax fire undead touch", "fire damage", "zorblax", "frost poison beast"]:
+        words = normalize(text).split()
+        shortcut = retrieval.keyword_hits(crowded, scope, words, 2.0, normalize(text), 50)
+        plain = queries.keyword_hits(
+            crowded.conn, scope, queries.fts_any(words), 2.0, normalize(text), 50
+        )
+        assert plain or extra, text  # every text matches some entries of the whole profile
+        assert [h[0] for h in shortcut] == [h[0] for h in plain], text
+        assert [h[2] for h in shortcut] == [h[2] for h in plain]
+        assert all(abs(a[1] - b[1]) < 1e-4 for a, b in zip(shortcut, plain, strict=True))
+    assert retrieval.weighty_words(crowded, ["zorblax", "fire"]) == ["fire"]
+    assert retrieval.weighty_words(crowded, ["zorblax"]) == ["zorblax"]  # nothing else to ask
+
+
+@pytest.mark.parametrize("prefix", ["s", "c", "st", "fi", "the", "zzz"])
+@pytest.mark.parametrize("collections", [[], ["spells"], ["conditions"]])
+def test_both_prefix_plans_give_the_same_names(
+    app: App, prefix: str, collections: list[str]
+) -> None:
+    args = (app.conn, app.profile, prefix, collections, None, 20)
+    rare = queries.names_exact_or_prefix(*args, common=False)
+    common = queries.names_exact_or_prefix(*args, common=True)
+    assert common == rare
+    assert [r.norm_name for r in rare] == sorted(
+        (r.norm_name for r in rare), key=lambda n: (len(n), n)
+    )
+
+
+def test_a_common_prefix_takes_the_first_letter_plan(app: App) -> None:
+    assert queries.names_in_range(app.conn, "s", COMMON_PREFIX) == COMMON_PREFIX
+    assert queries.names_in_range(app.conn, "fireb", COMMON_PREFIX) < COMMON_PREFIX
+    assert [m.row.name for m in match_names(app, "s", limit=3)] == ["Spy", "STR", "Sack"]
+
+
+def _clustered_vectors(n: int, seed: int) -> np.ndarray:
+    """Unit vectors in clusters, as sentence embeddings are (not uniformly spread)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(40, 384))
+    x = centres[rng.integers(0, 40, size=n)] + 0.8 * rng.normal(size=(n, 384))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype("<f4")
+
+
+@pytest.fixture
+def coded(app: App, monkeypatch: pytest.MonkeyPatch) -> App:
+    """One passage with a clustered random vector per entry, and codes always used."""
+    monkeypatch.setattr(retrieval, "EXACT_PASSAGES", 0)
+    rows = [
+        (int(entry_id), str(content_hash))
+        for entry_id, content_hash in app.conn.execute(
+            "SELECT id, content_hash FROM entry ORDER BY id"
+        )
+    ]
+    vectors = _clustered_vectors(len(rows), seed=7)
+    passages = [
+        queries.NewPassage(entry_id, 0, f"h{entry_id}", f"text {entry_id}", vectors[i].tobytes())
+        for i, (entry_id, _) in enumerate(rows)
+    ]
+
+    def save(conn: apsw.Connection) -> None:
+        with transaction(conn):
+            queries.save_passages(conn, "k", "test-model", rows, passages)
+
+    app.db.write(save)
+    return app
+
+
+def test_codes_find_the_nearest_passages_with_exact_similarities(coded: App) -> None:
+    """Queries close to a stored passage: it comes first, and the exact 10 nearest are found
+    among 320 candidates of 3,653 (by chance: 9 % of them; the real model's recall is in
+    docs/benchmarks.md)."""
+    scope = queries.SearchScope(profile=coded.profile)
+    stored = _clustered_vectors(3653, seed=7)
+    noise = np.random.default_rng(5).normal(size=(20, 384)) * 0.02
+    recalls = []
+    for q in stored[100:2100:100] + noise:
+        vector = (q / np.linalg.norm(q)).astype("<f4").tobytes()
+        exact = queries.nearest_in_scope(coded.conn, scope, vector, "test-model", 10, 10)
+        found = retrieval.semantic_hits(coded, scope, vector, "test-model", 10, 10)
+        index = coded.search.passages.current()
+        assert not index.exact and len(index.nearest(vector, 320)) == 320  # codes were used
+        similarity = {entry_id: sim for entry_id, sim, _ in exact}
+        for entry_id, sim, _ in found:  # scores are the float vectors' own
+            if entry_id in similarity:
+                assert sim == pytest.approx(similarity[entry_id], abs=1e-6)
+        assert found[0][0] == exact[0][0]
+        recalls.append(len({e for e, _, _ in found} & set(similarity)) / len(similarity))
+    assert np.mean(recalls) >= 0.9
+
+
+def test_a_small_scope_is_searched_exactly(coded: App) -> None:
+    scope = queries.SearchScope(profile=coded.profile, collections=["conditions"])
+    for q in _clustered_vectors(5, seed=12):
+        exact = queries.nearest_in_scope(coded.conn, scope, q.tobytes(), "test-model", 10, 10)
+        found = retrieval.semantic_hits(coded, scope, q.tobytes(), "test-model", 10, 10)
+        assert found == exact and len(found) == 10
+
+
+def test_coverage_from_the_index_or_from_the_text_agree(app: App) -> None:
+    app.search.ensure_attributes()  # the keyword texts
+    terms = queries.index_terms(app.conn, ["fire", "damage", "undead", "touch", "paralyzed"])
+    match = queries.fts_any(terms)
+    ids = [entry_id for entry_id, _ in queries.keyword_top(app.conn, match, 2.0, 80)]
+    assert len(ids) == 80
+    by_index = queries.term_coverage(app.conn, terms, ids)
+    assert by_index == queries.term_coverage_by_text(app.conn, terms, ids)
+    assert max(by_index.values()) >= 3
