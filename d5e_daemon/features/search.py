@@ -49,12 +49,12 @@ NAME_WEIGHT = 2.0
 KEYWORD_WEIGHT = 0.6
 COVERAGE_WEIGHT = 2.0
 FUSION_DEPTH = 50
-# Nearest passages asked of sqlite-vec per entry wanted: its top-k costs grow with k (400: 2.8 ms,
-# 100: 1.2 ms on 4,000 vectors); entries have 2 passages on average, and 2 or 3 per entry gave
-# the same dev-set figures.
+# Nearest passages asked for per entry wanted: entries have 2 passages on average, and 2 or 3
+# per entry gave the same dev-set figures.
 PASSAGES_PER_ENTRY = 2
-# sqlite-vec refuses a KNN `k` above 4096: a page deeper than about the 2000th entry (offset up
-# to 10,000 is allowed) is ranked from the nearest 4096 passages, not an internal error.
+# At most this many nearest passages: a page deeper than about the 2000th entry (offset up to
+# 10,000 is allowed) is ranked from them, which bounds the work of one request (with the codes,
+# 32 candidates are scored exactly per passage wanted; see retrieval.py).
 MAX_KNN = 4096
 MAX_WORDS = 32
 SNIPPET_CHARS = 200
