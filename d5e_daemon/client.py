@@ -58,6 +58,7 @@ class Daemon:
         self.next_id = 0
         self.received: list[dict[str, Any]] = []
         self._buffer = bytearray()
+        self._eof = False  # the daemon closed its stdout
 
     def __enter__(self) -> Daemon:
         return self
@@ -68,10 +69,24 @@ class Daemon:
         self.close()
 
     def write(self, data: bytes) -> None:
-        """Raw bytes onto the wire (for framing tests)."""
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
+        """Raw bytes onto the wire (also for framing tests). What the daemon writes meanwhile is
+        read into the buffer: a daemon blocked on a full stdout pipe (diagnostics of a large
+        document) reads nothing more, and a client blocked on its stdin would wait forever."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        sink, source = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+        os.set_blocking(sink, False)
+        view = memoryview(data)
+        while view:
+            readable, writable, _ = select.select([] if self._eof else [source], [sink], [])
+            if readable:
+                chunk = os.read(source, 1 << 16)
+                self._eof = not chunk
+                self._buffer += chunk
+            if writable:
+                try:
+                    view = view[os.write(sink, view[: 1 << 16]) :]
+                except BlockingIOError:
+                    continue
 
     def send(self, method: str, params: Any = None, *, notify: bool = False) -> int:
         message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
@@ -91,8 +106,9 @@ class Daemon:
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
         if not select.select([fd], [], [], timeout)[0]:
             raise TimeoutError("no answer from the daemon in time")
-        chunk = os.read(fd, 1 << 16)
+        chunk = b"" if self._eof else os.read(fd, 1 << 16)
         if not chunk:
+            self._eof = True
             raise EOFError("the daemon closed its stdout")
         self._buffer += chunk
 

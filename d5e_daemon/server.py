@@ -228,6 +228,10 @@ class _BoundedReader(StdinAsyncReader):
 
 PUBLISH_BUDGET_SECONDS = 0.05
 """How long one pass of diagnostics may look for "did you mean" suggestions."""
+PASS_GAP_SECONDS = 0.02
+"""The pause between two passes: pygls reads a message in several steps of the event loop (a
+header line, the body), so a pass scheduled at once ran before each of them and a lookup
+waited for several passes; the pause lets every message already sent be read and answered."""
 EXTERNAL_CHECK_SECONDS = 1.0
 """How often the daemon looks for packs changed by another process (CLI, another editor)."""
 
@@ -315,7 +319,7 @@ class D5eServer(LanguageServer):
 
     def publish(self, doc: TextDocument) -> None:
         """Publish the document's diagnostics. Finding "did you mean"s is bounded per pass; an
-        unfinished pass is published at once and continued after the requests waiting now."""
+        unfinished pass is published at once and continued after the requests sent meanwhile."""
         found, complete = markdown.diagnostics_within(
             self.require_resolver(), doc, PUBLISH_BUDGET_SECONDS
         )
@@ -323,7 +327,7 @@ class D5eServer(LanguageServer):
             types.PublishDiagnosticsParams(uri=doc.uri, diagnostics=found, version=doc.version)
         )
         if not complete and self.loop is not None:
-            self.loop.call_soon(self.publish_again, doc.uri, doc.version)
+            self.loop.call_later(PASS_GAP_SECONDS, self.publish_again, doc.uri, doc.version)
 
     def publish_again(self, uri: str, version: int | None) -> None:
         doc = self.workspace.text_documents.get(uri) if self.app is not None else None

@@ -593,3 +593,47 @@ def test_a_document_with_lone_surrogates_is_read_with_replacement_characters(
     assert not [m for m in daemon.received if m.get("method") == "window/showMessage"]
     daemon.send("textDocument/didClose", {"textDocument": {"uri": uri}}, notify=True)
     still_answers(daemon)
+
+
+def test_large_documents_both_ways_do_not_deadlock_the_client(
+    srd_template: Path, tmp_path: Path
+) -> None:
+    """Megabytes of document in, megabytes of diagnostics out: while the client writes the
+    next document the daemon is blocked writing diagnostics of the last one; `Daemon.write`
+    reads them meanwhile (it used to wait forever, as `bench/markdown.py` did)."""
+    d = fresh_daemon(srd_template, tmp_path)
+    text = "".join(f"Line {i}: {{@spel fireball}} and {{@spell nosuch}}.\n" for i in range(20000))
+    uri = "file:///big.md"
+    for version in range(3):
+        doc = {"uri": uri, "languageId": "markdown", "version": version, "text": text}
+        d.send("textDocument/didOpen", {"textDocument": doc}, notify=True)
+    published: dict[int, int] = {}
+    while 2 not in published:
+        message = d.receive(timeout=TIMEOUT)
+        if message.get("method") == "textDocument/publishDiagnostics":
+            params = message["params"]
+            published[params["version"]] = len(params["diagnostics"])
+    assert published[2] == 40000  # an unknown tag and an unknown spell on every line
+    still_answers(d)
+    d.close()
+
+
+def test_requests_are_answered_between_passes_of_diagnostics(
+    srd_template: Path, tmp_path: Path
+) -> None:
+    """A first check of a document full of new misspellings runs in passes (each looks for
+    "did you mean"s for a while, then publishes); a request sent meanwhile is answered after
+    the pass under way, not after several (pygls reads a message in several steps)."""
+    d = fresh_daemon(srd_template, tmp_path)
+    text = "".join(f"Line {i}: {{@spell nosuch{i}}}.\n" for i in range(1500))
+    doc = {"uri": "file:///typos.md", "languageId": "markdown", "version": 1, "text": text}
+    d.send("textDocument/didOpen", {"textDocument": doc}, notify=True)
+    first = d.receive(timeout=TIMEOUT)
+    assert first["method"] == "textDocument/publishDiagnostics"
+    assert "did you mean" not in json.dumps(first)[-2000:]  # the last ones: not found yet
+    for _ in range(3):
+        d.received.clear()
+        d.request("d5e/lookup", {"ref": "spells/fireball"}, timeout=TIMEOUT)
+        passes = [m for m in d.received if m.get("method") == "textDocument/publishDiagnostics"]
+        assert len(passes) <= 1
+    d.close()

@@ -179,6 +179,11 @@ class KnownName:
         return len(self.tags) > 1
 
 
+def _what(tag: Tag) -> str:
+    """What the tag names, for messages: "spell", "class feature"."""
+    return tag.kind.replace("feature", " feature")
+
+
 @dataclass
 class Resolver:
     """Resolves references against one App's profile. Call `clear()` when packs or settings
@@ -186,11 +191,14 @@ class Resolver:
 
     app: App
     _cache: dict[tuple[str, str, str | None], Resolution] = field(default_factory=dict)
+    _unsuggested: dict[tuple[str, str, str | None], Resolution] = field(default_factory=dict)
+    """Unknown references whose "did you mean" is not found yet (`suggest=False`)."""
     _names: dict[str, KnownName] | None = None
     _longest: int = 1
 
     def clear(self) -> None:
         self._cache.clear()
+        self._unsuggested.clear()
         self._names = None
 
     def knows(self, tag: Tag) -> bool:
@@ -199,21 +207,30 @@ class Resolver:
 
     def resolve(self, tag: Tag, *, suggest: bool = True) -> Resolution:
         """What `tag` refers to. With `suggest=False` an unknown reference that is not cached
-        yet comes back without its "did you mean" (the costly part) and is not cached."""
+        yet comes back without its "did you mean" (the costly part), `partial`."""
         key = (tag.kind, tag.name, tag.pack)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        resolution = self._resolve(tag, suggest)
-        if not resolution.partial:
+        unsuggested = self._unsuggested.get(key)
+        if unsuggested is not None and not suggest:
+            return unsuggested
+        if unsuggested is not None:  # known to be unknown: only the suggestions are left
+            resolution = self._unknown_ref(tag, _what(tag), TAG_COLLECTIONS[tag.kind])
+        else:
+            resolution = self._resolve(tag, suggest)
+        if resolution.partial:
+            self._unsuggested[key] = resolution
+        else:
             self._cache[key] = resolution
+            self._unsuggested.pop(key, None)
         return resolution
 
     def _resolve(self, tag: Tag, suggest: bool) -> Resolution:
         collections = TAG_COLLECTIONS.get(tag.kind)
         if collections is None:
             return _unknown_tag(tag)
-        what = tag.kind.replace("feature", " feature")
+        what = _what(tag)
         norm = normalize(tag.name)
         if not norm:
             return Resolution(code="empty-ref", message=f"{{@{tag.tag}}} names no {what}")
