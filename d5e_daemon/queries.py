@@ -556,21 +556,22 @@ def entry_in_pack(
     return rows[0] if rows else None
 
 
+# CROSS JOIN: the few entries of that name first (entry_by_norm_name), then whether each wins;
+# without statistics SQLite walked every winner of the profile instead (55 ms at 100,000).
+WINNERS_BY_NAME_SQL = f"""
+    SELECT {_ENTRY_COLUMNS}, NULL
+    FROM entry e CROSS JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+    WHERE e.norm_name = ?2
+      AND (?3 = '[]' OR e.collection IN (SELECT value FROM json_each(?3)))
+    ORDER BY e.collection, e.slug
+"""  # noqa: S608
+
+
 def winners_by_norm_name(
     conn: apsw.Connection, profile_id: str, norm_name: str, collections: Sequence[str]
 ) -> list[EntryRow]:
-    return _rows(
-        conn.execute(
-            f"""
-            SELECT {_ENTRY_COLUMNS}, NULL
-            FROM entry e JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
-            WHERE e.norm_name = ?2
-              AND (?3 = '[]' OR e.collection IN (SELECT value FROM json_each(?3)))
-            ORDER BY e.collection, e.slug
-            """,  # noqa: S608
-            (profile_id, norm_name, json.dumps(list(collections))),
-        )
-    )
+    args = (profile_id, norm_name, json.dumps(list(collections)))
+    return _rows(conn.execute(WINNERS_BY_NAME_SQL, args))
 
 
 def entries_in_pack_by_norm_name(
