@@ -239,6 +239,14 @@ def database_parts(db: Path) -> dict[str, float]:
     return sizes
 
 
+def request_params(size: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The lookups and completion prefixes sent at `size`: SRD names and the pack's."""
+    brew = sample(generated_pack(size), 12) if size else []
+    lookups = [*LOOKUPS, *({"ref": r} for r, _ in brew[::2])]
+    lookups += [{"name": n} for _, n in brew[1::2]]
+    return lookups, completion_prefixes(TYPED_NAMES + [n for _, n in brew[:5]])
+
+
 def measure(size: int, args: argparse.Namespace, searches: list[str], figures: Figures) -> None:
     name = label(size)
     with tempfile.TemporaryDirectory(prefix=f"d5e-bench-scale-{size}-") as tmp:
@@ -273,10 +281,7 @@ def measure(size: int, args: argparse.Namespace, searches: list[str], figures: F
             figures.value(f"{name}: database size", part, mb, "MB")
         figures.value(f"{name}: database size", "whole file", db.stat().st_size / 1e6, "MB")
 
-        brew = sample(generated_pack(size), 12) if size else []
-        lookups = [*LOOKUPS, *({"ref": r} for r, _ in brew[::2])]
-        lookups += [{"name": n} for _, n in brew[1::2]]
-        prefixes = completion_prefixes(TYPED_NAMES + [n for _, n in brew[:5]])
+        lookups, prefixes = request_params(size)
         for run in range(args.runs):
             print(f"[scale] {name}: requests {run + 1}/{args.runs}", file=sys.stderr, flush=True)
             requests_run(db, cache, lookups, prefixes, searches, figures, name)
@@ -317,9 +322,29 @@ def main() -> int:
     ap.add_argument("--cold-runs-large", type=int, default=1, help="cold builds at 100,000")
     ap.add_argument("--no-vectors", dest="vectors", action="store_false")
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--db",
+        type=Path,
+        help="only the requests, on this database indexed beforehand, holding the SRD and the "
+        "generated pack of the one size given (to measure a change without the cold index; "
+        "the daemons use the embedder of D5E_EMBEDDER, the one the index was built with)",
+    )
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     searches = [json.loads(line)["query"] for line in EVAL.read_text().splitlines() if line]
+    if args.db:
+        (size,) = sizes
+        name = f"{label(size)}, requests only ({os.environ.get('D5E_EMBEDDER') or 'real'} model)"
+        figures = Figures(
+            "scale-requests", f"Scale: {name}", f"bench/scale.py --db … --sizes {size}"
+        )
+        lookups, prefixes = request_params(size)
+        compile_sources()
+        for _ in range(args.runs):
+            with tempfile.TemporaryDirectory() as cache:
+                requests_run(args.db, Path(cache), lookups, prefixes, searches, figures, name)
+        figures.save(args.json)
+        return 0
     os.environ.pop("D5E_EMBEDDER", None)  # the real model
     # in this process (bench/vectors.py) the model is prepared once, in a cache of its own
     os.environ["XDG_CACHE_HOME"] = str(RESULTS / "cache")
