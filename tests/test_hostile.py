@@ -588,6 +588,28 @@ def test_damage_met_while_running_is_a_database_error_not_an_internal_one(
         assert d.proc.poll() is None
 
 
+def test_a_database_cut_short_under_the_daemon_is_an_error_not_a_crash(
+    srd_template: Path, tmp_path: Path
+) -> None:
+    """Another program truncates the file in place (`cp other.sqlite3 d5e.sqlite3`): reads
+    fail with a database error and the daemon lives on (memory-mapped reads died of SIGBUS)."""
+    path = tmp_path / "d5e.sqlite3"
+    shutil.copy(srd_template, path)
+    with Daemon(path) as d:
+        d.initialize()
+        assert d.request("d5e/lookup", {"ref": "spells/fireball"}, timeout=TIMEOUT)
+        with path.open("r+b") as f:
+            f.truncate(path.stat().st_size // 3)
+        for params in (
+            {"query": "fire", "mode": "keyword", "limit": 500},
+            {"query": "", "collections": ["monsters"], "limit": 500, "offset": 300},
+        ):
+            with pytest.raises(RpcError) as caught:
+                d.request("d5e/search", params, timeout=TIMEOUT)
+            assert caught.value.code == -32004, caught.value.message
+        assert d.proc.poll() is None
+
+
 # -- odd but valid params ------------------------------------------------------------------------
 
 
