@@ -83,6 +83,10 @@ def render(names: list[str], failed: list[str], header: list[str]) -> None:
             parts += [f"## {name}: failed (see bench/results/{name}.txt)", ""]
             continue
         parts += [markdown(json.loads(path.read_text())), ""]
+    # re-measurements of the requests after a change (`bench/scale.py --db`), kept beside the
+    # full run they follow
+    for path in sorted(RESULTS.glob("scale-requests-*.json")):
+        parts += [markdown(json.loads(path.read_text())), ""]
     REPORT.write_text("\n".join(parts).rstrip() + "\n")
     print(f"[bench] wrote {REPORT}", file=sys.stderr)
 
