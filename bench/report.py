@@ -42,7 +42,17 @@ def commit() -> str:
         ["git", "-C", str(REPO), "log", "-1", "--format=%h %s"], capture_output=True, text=True
     )
     dirty = subprocess.run(
-        ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+        [
+            "git",
+            "-C",
+            str(REPO),
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":!bench/report.md",
+        ],
         capture_output=True,
         text=True,
     ).stdout.strip()
@@ -120,7 +130,11 @@ def main() -> int:
         f"load average before {load_before}, after {load()}",
     ]
     if args.render:
-        header = [f"- machine: {machine()}", f"- commit: {commit()} (rendered from JSON)"]
+        header = [
+            f"- machine: {machine()}",
+            f"- commit: {commit()} (rendered from the JSON of each benchmark's last run; each "
+            "section gives its run's time, and docs/benchmarks.md which changes came between)",
+        ]
     render(list(BENCHMARKS), failed, header)  # those not run now: from their last JSON
     return 1 if failed else 0
 

@@ -401,8 +401,13 @@ def _parse_json(file: PackFile, text: str) -> _Parsed:
             message = offset[0].strip()
         return _Parsed([], [_problem(file, message, at)])
 
+    starts = locate.json_item_offsets(text) if isinstance(value, list) else []
+
     def where(base: locate.Path) -> Locator:
-        return lambda path: locate.line_col(text, locate.json_offset(text, (*base, *path)))
+        if base:  # an item of a list: from where it starts
+            start = starts[int(base[0])]
+            return lambda path: locate.line_col(text, locate.json_offset(text, path, start))
+        return lambda path: locate.line_col(text, locate.json_offset(text, path))
 
     items: list[tuple[locate.Path, Any]] = (
         [((i,), item) for i, item in enumerate(value)] if isinstance(value, list) else [((), value)]

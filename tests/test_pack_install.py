@@ -236,3 +236,22 @@ def test_resolution_after_many_changes_equals_a_full_rebuild(app: App, example: 
     app.db.write(rebuild)
     assert sorted(app.conn.execute("SELECT * FROM resolved").fetchall()) == current
     assert lookup(app, LookupParams(ref="monsters/goblin")).entry.pack == "srd-2014"
+
+
+def test_each_entry_of_a_json_list_knows_the_line_it_starts_on(app: App, tmp_path: Path) -> None:
+    """Go to definition opens an entry's line; the items of a list are located in one pass."""
+    import json
+
+    items = [
+        {"name": f"Listed {i}", "desc": [f"Line one of {i}.", "Line two."], "tags": {"n": i}}
+        for i in range(40)
+    ]
+    text = "[\n" + ",\n".join(json.dumps(item, indent=2) for item in items) + "\n]\n"
+    folder = write_pack(tmp_path / "listed", {"spells/listed.json": text})
+    install(app, folder)
+    lines = text.splitlines()
+    for i in range(40):
+        found = lookup(app, LookupParams(name=f"Listed {i}")).entry
+        assert found.source is not None
+        assert lines[found.source.line - 1] in ("{", "{\n"), (i, found.source.line)
+        assert f'"Listed {i}"' in lines[found.source.line]  # the line after its "{"
