@@ -3,7 +3,7 @@
     from d5e_daemon.client import Daemon
     with Daemon(db=Path("campaign.sqlite3")) as d5e:
         d5e.initialize()
-        print(d5e.request("d5e/lookup", {"name": "fireball"})["markdown"])
+        card = d5e.request("d5e/lookup", {"name": "fireball"})["markdown"]
 
 It starts the daemon as a subprocess and speaks JSON-RPC 2.0 with LSP framing over its stdio.
 """
