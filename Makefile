@@ -49,7 +49,7 @@ test: setup editors
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
-# Every benchmark (about 1.5 hours: the cold index of 100,000 entries is most of it), then
+# Every benchmark (about 65 minutes: the cold index of 100,000 entries is most of it), then
 # bench/report.md; bench-quick checks the benchmarks in minutes (its figures are not to quote).
 bench: setup
 	$(BIN)/python bench/report.py

@@ -5,7 +5,7 @@
 `make bench` runs this. Each benchmark runs as its own process (`bench/NAME.py --json
 bench/results/NAME.json`); its printed output goes to `bench/results/NAME.txt`. The report
 gives each figure as the median of its runs with their spread, and states the machine, the
-commit and the load on the machine. The whole run takes about 1.5 hours on the bench machine,
+commit and the load on the machine. The whole run takes about 65 minutes on the bench machine,
 most of it the cold index build of 100,000 entries (`bench/scale.py`); `--quick` runs every
 benchmark small (minutes, for checking the benchmarks themselves, not for figures), and
 `--render` only writes the report again from the JSON already there.
