@@ -237,7 +237,9 @@ def pending(conn: apsw.Connection) -> list[Migration]:
         if m.version in history and history[m.version][1] != m.checksum:
             raise DatabaseError(
                 f"migration {m.version:04d}_{m.name} differs from the one applied to this "
-                "database (checksum mismatch); refusing to continue"
+                "database (checksum mismatch): it was made by another build of d5e; refusing "
+                "to continue. Keep it aside and start a new one (move the file, or give "
+                "--db another path): d5e installs the SRD packs again by itself"
             )
     return [m for m in migrations() if m.version > version]
 
