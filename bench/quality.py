@@ -98,16 +98,6 @@ def measure_rows(report: dict[str, dict[str, float]]) -> tuple[list[str], list[l
     return header, [[mode, *(f[k] for k in keys)] for mode, f in report.items()]
 
 
-def table(title: str, report: dict[str, dict[str, float]]) -> None:
-    print(title)
-    print(f"{'mode':<10} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7}")
-    for mode, f in report.items():
-        print(
-            f"{mode:<10} {f['recall@1']:>6.3f} {f['recall@5']:>6.3f} {f['recall@10']:>6.3f}"
-            f" {f['mrr@10']:>7.3f}"
-        )
-
-
 def halves(queries: list[dict[str, Any]]) -> dict[str, list[int]]:
     """Indexes of the queries with odd and with even ids (`d001` is odd)."""
     number = [int("".join(c for c in q["id"] if c.isdigit())) for q in queries]
@@ -247,7 +237,6 @@ def main() -> int:
     out = Figures("quality", "Search quality (`bench/quality.py`)", "bench/quality.py")
     out.fact("index build (s)", round(took, 1))
     out.table(f"{args.eval.name}: {len(queries)} queries, profile 2014", *measure_rows(report))
-    table(f"{args.eval.name}: {len(queries)} queries", report)
     kinds = sorted({q.get("type", "?") for q in queries})
     by_kind = []
     for kind in kinds:
@@ -257,9 +246,6 @@ def main() -> int:
         )
     out.table("recall@5 by query type", ["type", "n", *MODES], by_kind)
     if args.verbose:
-        for kind, n, *recalls in by_kind:
-            print(f"  {kind:<11} n={n:<3} R@5: " + " ".join(
-                f"{m} {r:.2f}" for m, r in zip(MODES, recalls, strict=True)))  # fmt: skip
         for i, q in enumerate(queries):
             r = ranks["hybrid"][i]
             if r is None or r > 5:
@@ -268,8 +254,6 @@ def main() -> int:
     if heldout:
         report["heldout"] = {mode: figures(r) for mode, r in held_ranks.items()}
         title = f"held out, {args.heldout.name}: {len(heldout)} queries"
-        print()
-        table(title, report["heldout"])
         out.table(title, *measure_rows(report["heldout"]))
     if args.folds:
         report["passage_sizes"] = sizes_table(by_size, queries)

@@ -188,10 +188,6 @@ _STORAGE_ERRORS: tuple[tuple[type[apsw.Error], str], ...] = (
 )
 
 
-# sqlite-vec reports a write the disk refused (SQLITE_FULL underneath) as its own SQLError.
-_VEC_WRITE_FAILED = "Internal sqlite-vec error: Could not insert a new vector chunk"
-
-
 def storage_error(
     exc: BaseException,
     path: Path | None = None,
@@ -202,8 +198,6 @@ def storage_error(
     locked), with the system's word for it when `conn` knows it ("File too large"), ending with
     `outcome`; None for any other error (a bug, reported as such)."""
     what = next((what for kind, what in _STORAGE_ERRORS if isinstance(exc, kind)), None)
-    if isinstance(exc, apsw.SQLError) and str(exc).startswith(_VEC_WRITE_FAILED):
-        what = "sqlite-vec could not write the vectors (is the disk full?)"
     if what is None:
         return None
     where = f" {path}" if path is not None else ""
