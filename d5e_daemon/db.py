@@ -74,7 +74,6 @@ def _uri(path: Path, mode: str) -> str:
 # SQL functions used by inserts (set-wise copies included) and migrations; pure and deterministic.
 _SQL_FUNCTIONS: dict[str, tuple[Callable[..., str], int]] = {
     "d5e_norm": (text.normalize, 1),
-    "d5e_flatten": (text.flatten_json, 1),
     "d5e_hash": (text.content_hash, 1),
     "d5e_fallback_name": (text.fallback_name, 2),
 }
@@ -372,23 +371,34 @@ def rollback(path: Path) -> str:
 
 
 class Database:
-    """A read connection for the calling thread, and one owner thread for every write.
+    """A read connection for the calling thread, one owner thread for every write, and one
+    reader thread for a query run beside the caller's.
 
     Readers never wait for writers (WAL); writes are serialised on the owner thread, so a long
     pack install never blocks lookups. In the CLI the same calls simply wait for their result.
+    Each thread has its own connection: one connection runs one statement at a time.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.conn = connect(path)
         self._local = threading.local()
+        self._opened: list[apsw.Connection] = []
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="d5e-db-writer")
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="d5e-db-reader")
 
-    def _writer_conn(self) -> apsw.Connection:
+    def _thread_conn(self) -> apsw.Connection:
         conn: apsw.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = connect(self.path, migrate_now=False)
+            self._opened.append(conn)
         return conn
+
+    def read_beside(self, fn: Callable[[apsw.Connection], T]) -> Future[T]:
+        """Run `fn(conn)` on the reader thread, with its own connection, while the caller goes
+        on with its own queries (SQLite works without Python's lock, so the two use both
+        cores): hybrid search's keyword half."""
+        return self._reader.submit(lambda: fn(self._thread_conn()))
 
     def submit(self, fn: Callable[[apsw.Connection], T]) -> Future[T]:
         """Run `fn(conn)` on the writer thread; `fn` opens its own transaction(s). What the disk
@@ -399,7 +409,7 @@ class Database:
     def _run(self, fn: Callable[[apsw.Connection], T]) -> T:
         conn = None
         try:
-            conn = self._writer_conn()
+            conn = self._thread_conn()
             return fn(conn)
         except apsw.Error as exc:
             error = storage_error(exc, self.path, "; nothing was changed", conn)
@@ -411,13 +421,9 @@ class Database:
         return self.submit(fn).result()
 
     def close(self) -> None:
-        self._writer.submit(self._close_writer).result()
         self._writer.shutdown()
-        self.conn.close()
-
-    def _close_writer(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        self._reader.shutdown()
+        for conn in [*self._opened, self.conn]:
             conn.close()
 
 

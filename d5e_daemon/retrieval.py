@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import apsw
+
 from . import queries
 
 if TYPE_CHECKING:
@@ -37,11 +39,12 @@ OVERFETCH = 2
 """FTS5 ranks this many times the rows wanted, for the rows that fall out of scope."""
 
 
-def weighty_words(app: App, words: list[str]) -> list[str]:
+def weighty_words(app: App, words: list[str], conn: apsw.Connection | None = None) -> list[str]:
     """`words` without those that more than half of all entries hold (all of them if every
     word is that common)."""
-    terms = {w: queries.index_terms(app.conn, [w]) for w in words}
-    counts = app.term_counts([t for ts in terms.values() for t in ts])
+    conn = conn or app.conn
+    terms = {w: queries.index_terms(conn, [w]) for w in words}
+    counts = app.term_counts([t for ts in terms.values() for t in ts], conn)
     limit = NIL_IDF_SHARE * app.term_counts.rows()
     kept = [w for w in words if all(counts[t] < limit for t in terms[w])]
     return kept or words
@@ -54,24 +57,27 @@ def keyword_hits(
     name_weight: float,
     norm_name: str,
     limit: int,
+    conn: apsw.Connection | None = None,
 ) -> list[tuple[int, float, bool]]:
     """As `queries.keyword_hits` for the FTS5 query "any of `words`": (entry id, BM25 score,
-    whether its name is `norm_name`), best first, at most `limit`."""
+    whether its name is `norm_name`), best first, at most `limit`. Through `conn` if given
+    (another thread's connection), else the app's."""
     if not words:
         return []
-    kept = weighty_words(app, words)
+    conn = conn or app.conn
+    kept = weighty_words(app, words, conn)
     match = queries.fts_any(kept)
     wanted = limit * OVERFETCH
-    top = queries.keyword_top(app.conn, match, name_weight, wanted)
-    ours = queries.in_scope(app.conn, scope, [i for i, _ in top], norm_name)
+    top = queries.keyword_top(conn, match, name_weight, wanted)
+    ours = queries.in_scope(conn, scope, [i for i, _ in top], norm_name)
     found = [(i, score, ours[i]) for i, score in top if i in ours][:limit]
     if len(found) == limit:
         return found
     if len(top) == wanted:  # more rows match: rank them all in scope
-        found = queries.keyword_hits(app.conn, scope, match, name_weight, norm_name, limit)
+        found = queries.keyword_hits(conn, scope, match, name_weight, norm_name, limit)
     if len(found) < limit and kept != words:  # the common words would add rows at the end
         found = queries.keyword_hits(
-            app.conn, scope, queries.fts_any(words), name_weight, norm_name, limit
+            conn, scope, queries.fts_any(words), name_weight, norm_name, limit
         )
     return found
 

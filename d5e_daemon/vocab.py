@@ -33,10 +33,12 @@ class DocCounts:
         self.known.clear()
         self._rows = None
 
-    def __call__(self, terms: Sequence[str]) -> dict[str, int]:
+    def __call__(self, terms: Sequence[str], conn: apsw.Connection | None = None) -> dict[str, int]:
+        """The counts of `terms`, those not known yet looked up through `conn` (the calling
+        thread's; the app's by default)."""
         missing = [t for t in terms if t not in self.known]
         if missing:
-            self.known.update(self.lookup(self.app.conn, missing))
+            self.known.update(self.lookup(conn or self.app.conn, missing))
         return {t: self.known[t] for t in terms}
 
     def rows(self) -> int:

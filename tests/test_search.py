@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import apsw
 import pytest
 
-from d5e_daemon import queries
+from d5e_daemon import queries, retrieval
 from d5e_daemon.app import App
 from d5e_daemon.embed import FakeEmbedder
 from d5e_daemon.errors import IndexNotReady, InvalidParams
@@ -272,6 +273,57 @@ def test_hybrid_pages_do_not_overlap(indexed: App) -> None:
     second = [h.ref for h in ask(indexed, query="fire damage", limit=10, offset=10).hits]
     both = [h.ref for h in ask(indexed, query="fire damage", limit=20).hits]
     assert first + second == both and not set(first) & set(second)
+
+
+def test_hybrid_runs_its_keyword_half_beside_the_semantic_half(
+    indexed: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keyword half of a hybrid search runs on the database's reader thread with its own
+    connection while the calling thread does the semantic half, and finds what it finds on
+    the caller's thread and connection; a keyword search runs it on the caller's thread."""
+    calls: list[tuple[str, Any, tuple[Any, ...], Any]] = []
+    keyword_hits = retrieval.keyword_hits
+
+    def watched(*args: Any) -> Any:
+        found = keyword_hits(*args)
+        calls.append((threading.current_thread().name, args[6:], args[:6], found))
+        return found
+
+    monkeypatch.setattr(retrieval, "keyword_hits", watched)
+    assert ask(indexed, query="breathe under water", limit=10).semantic is True
+    ((thread, (conn,), args, found),) = calls
+    assert thread.startswith("d5e-db-reader") and conn is not indexed.conn
+    assert found and keyword_hits(*args) == found
+    ask(indexed, query="breathe under water", mode="keyword", limit=10)
+    assert calls[1][:2] == (threading.current_thread().name, ())
+
+
+def test_an_entry_gone_between_the_two_halves_is_left_out(
+    indexed: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The halves read on two connections: an entry removed by a commit in between (a pack
+    removed) is missing from the second; the search answers without it instead of failing."""
+    keyword_hits = retrieval.keyword_hits
+
+    def with_a_ghost(*args: Any, **kwargs: Any) -> Any:
+        return [(10**9, 99.0, False), *keyword_hits(*args, **kwargs)]
+
+    monkeypatch.setattr(retrieval, "keyword_hits", with_a_ghost)
+    result = ask(indexed, query="fireball", limit=10)
+    assert result.hits and result.hits[0].ref == "spells/fireball"
+
+
+def test_the_reader_thread_has_its_own_connection_and_closes_it(tmp_path: Path) -> None:
+    from d5e_daemon.db import Database
+
+    database = Database(tmp_path / "d5e.sqlite3")
+    conn = database.read_beside(lambda c: c).result()
+    assert conn is not database.conn
+    assert database.read_beside(lambda c: c).result() is conn  # one per thread, kept
+    assert conn.execute("SELECT count(*) FROM entry").fetchone() == (0,)
+    database.close()
+    with pytest.raises(apsw.ConnectionClosedError):
+        conn.execute("SELECT 1")
 
 
 # -- bad input -------------------------------------------------------------------------------------

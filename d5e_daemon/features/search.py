@@ -29,6 +29,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from concurrent.futures import Future
+from functools import partial
 from typing import Any
 
 from .. import filters, queries, retrieval
@@ -207,7 +209,9 @@ def _hits(
     passages = queries.passage_texts(app.conn, [best_passage[i] for i in ids if i in best_passage])
     hits = []
     for entry_id, score in ranked:
-        row = rows[entry_id]
+        row = rows.get(entry_id)
+        if row is None:  # removed by a commit between the queries (halves read on two connections)
+            continue
         if entry_id in best_passage:
             snippet = _passage_snippet(app, passages.get(best_passage[entry_id], ""), terms)
         else:
@@ -243,13 +247,6 @@ def search(app: App, params: SearchParams) -> SearchResult:
     wanted = params.offset + params.limit
     pool = max(FUSION_DEPTH, wanted)
     match = keyword_query(params.query)
-    keyword: list[tuple[int, float]] = []
-    named: set[int] = set()  # entries whose whole name is the query
-    if params.mode != "semantic" and match:
-        found = retrieval.keyword_hits(app, scope, _words(params.query), NAME_WEIGHT, words, pool)
-        keyword = [(entry_id, score) for entry_id, score, _ in found]
-        named = {entry_id for entry_id, _, exact in found if exact}
-
     use_vectors = params.mode == "semantic" or (
         params.mode == "hybrid" and index.semantic_available()
     )
@@ -260,6 +257,19 @@ def search(app: App, params: SearchParams) -> SearchResult:
             "indexed); use mode hybrid or keyword, or wait (`d5e index`)",
             {"indexed": state.indexed, "entries": state.entries},
         )
+    keyword_hits = partial(
+        retrieval.keyword_hits, app, scope, _words(params.query), NAME_WEIGHT, words, pool
+    )
+    found: list[tuple[int, float, bool]] = []
+    pending: Future[list[tuple[int, float, bool]]] | None = None
+    if params.mode != "semantic" and match:
+        # Both halves of a hybrid search spend their time in SQLite and ONNX Runtime, outside
+        # Python's lock: the keyword half runs on the reader thread meanwhile (both cores).
+        if use_vectors:
+            pending = app.db.read_beside(keyword_hits)
+        else:
+            found = keyword_hits()
+
     semantic: list[tuple[int, float, int]] = []
     if use_vectors:
         (vector,) = index.embedder.embed([params.query])
@@ -271,12 +281,16 @@ def search(app: App, params: SearchParams) -> SearchResult:
             min(pool * PASSAGES_PER_ENTRY, MAX_KNN),
             pool,
         )
-        if params.mode == "hybrid":  # entries found by keywords only: their real similarity
-            near = {entry_id for entry_id, _, _ in semantic}
-            beyond = [entry_id for entry_id, _ in keyword if entry_id not in near]
-            model = index.embedder.model_id
-            semantic += queries.passage_similarities(app.conn, vector, model, beyond)
-            semantic.sort(key=lambda hit: -hit[1])
+    if pending is not None:
+        found = pending.result()
+    keyword = [(entry_id, score) for entry_id, score, _ in found]
+    named = {entry_id for entry_id, _, exact in found if exact}  # whose whole name is the query
+    if use_vectors and params.mode == "hybrid":  # found by keywords only: their similarity
+        near = {entry_id for entry_id, _, _ in semantic}
+        beyond = [entry_id for entry_id, _ in keyword if entry_id not in near]
+        model = index.embedder.model_id
+        semantic += queries.passage_similarities(app.conn, vector, model, beyond)
+        semantic.sort(key=lambda hit: -hit[1])
     best_passage = {entry_id: pid for entry_id, _, pid in semantic}
     terms = queries.index_terms(app.conn, _words(params.query))
 
