@@ -213,7 +213,6 @@ PARTS = {
     "entries (records, names, resolution)": ("entry", "sqlite_autoindex_entry", "resolved", "pack"),
     "keyword index (FTS5 over the index texts)": ("entry_text",),
     "name indexes (FTS5 words and trigrams)": ("name_words", "name_trigrams"),
-    "records' full text (FTS5 entry_fts, no longer searched)": ("entry_fts", "entry_terms"),
     "passages (text)": ("passage", "sqlite_autoindex_passage"),
     "passage vectors (float32)": ("passage_vector",),
     "passage codes (bits)": ("passage_code",),

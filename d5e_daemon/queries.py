@@ -221,12 +221,12 @@ def upsert_entries(conn: apsw.Connection, pack_id: str, entries: Iterable[NewEnt
     whatever is keyed by entry id, such as vectors, sees a changed `content_hash`)."""
     conn.executemany(
         """
-        INSERT INTO entry (pack_id, collection, slug, name, norm_name, data, body, content_hash,
+        INSERT INTO entry (pack_id, collection, slug, name, norm_name, data, content_hash,
                            extends, source_path, source_line)
-        VALUES (?1, ?2, ?3, ?4, d5e_norm(?4), ?5, d5e_flatten(?5), ?6, ?7, ?8, ?9)
+        VALUES (?1, ?2, ?3, ?4, d5e_norm(?4), ?5, ?6, ?7, ?8, ?9)
         ON CONFLICT (pack_id, collection, slug) DO UPDATE SET
             name = excluded.name, norm_name = excluded.norm_name, data = excluded.data,
-            body = excluded.body, content_hash = excluded.content_hash,
+            content_hash = excluded.content_hash,
             extends = excluded.extends, source_path = excluded.source_path,
             source_line = excluded.source_line
         """,
@@ -315,8 +315,8 @@ def copy_table(conn: apsw.Connection, pack_id: str, alias: str, table: str, coll
     quoted = '"' + table.replace('"', '""') + '"'
     conn.execute(
         f"""
-        INSERT INTO entry (pack_id, collection, slug, name, norm_name, data, body, content_hash)
-        SELECT ?1, ?2, slug, name, d5e_norm(name), data, d5e_flatten(data), d5e_hash(data)
+        INSERT INTO entry (pack_id, collection, slug, name, norm_name, data, content_hash)
+        SELECT ?1, ?2, slug, name, d5e_norm(name), data, d5e_hash(data)
         FROM (SELECT "index" AS slug, coalesce(nullif(name, ''), d5e_fallback_name("index", data))
                      AS name, data
               FROM {alias}.{quoted})

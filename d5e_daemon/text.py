@@ -34,7 +34,8 @@ def slugify(text: str) -> str:
 
 
 def flatten(value: Any) -> str:
-    """Every text and number of a record, in document order, as one string (keyword search body)."""
+    """Every text and number of a record, in document order, as one string (the fallback index
+    text of a record no renderer knows)."""
     parts: list[str] = []
 
     def walk(v: Any, key: str = "") -> None:
@@ -53,10 +54,6 @@ def flatten(value: Any) -> str:
 
     walk(value)
     return "\n".join(parts)
-
-
-def flatten_json(data: str) -> str:
-    return flatten(json.loads(data))
 
 
 _DICE = re.compile(r"\b\d+d(\d+)\b")

@@ -59,7 +59,7 @@ def check_consistent(path: Path) -> dict[str, int]:
         assert set(counts) == packs, "entries without their pack, or a pack without entries"
         for pack, n in counts.items():
             assert n == EXPECTED[pack], f"{pack} is half-installed: {n} entries"
-        for table in ("entry_fts", "name_words"):
+        for table in ("entry_text", "name_words"):
             conn.execute(f"INSERT INTO {table} ({table}) VALUES ('integrity-check')")
         return counts
     finally:
@@ -224,7 +224,7 @@ def open_plain(path: Path) -> apsw.Connection:
 
 def check_integrity(conn: apsw.Connection) -> None:
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    for table in ("entry_fts", "name_words"):
+    for table in ("entry_text", "name_words"):
         conn.execute(f"INSERT INTO {table} ({table}) VALUES ('integrity-check')")
 
 

@@ -215,3 +215,57 @@ def test_cli_db_commands_print_what_they_did(
     assert "no pending migrations" in capsys.readouterr().out
     assert main(["db", "rollback", "--db", str(path)]) == 1
     assert "no backup" in capsys.readouterr().err
+
+
+def test_upgrade_drops_the_unused_keyword_index_and_names_still_match(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0006 drops `entry_fts` (read by nothing) and `entry.body` from a database holding the
+    SRD; the names stay matched as entries come, change and go (its triggers were replaced)."""
+    from d5e_daemon import queries
+    from d5e_daemon.app import App
+    from d5e_daemon.features.complete import complete
+    from d5e_daemon.protocol import CompleteParams
+    from d5e_daemon.settings import build
+
+    path = tmp_path / "d5e.sqlite3"
+    real = db.migrations()
+    assert real[5].name == "drop_entry_fts"
+    monkeypatch.setattr(db, "migrations", lambda: real[:5])
+    app = App(build({"db": str(path)}))
+    app.start()
+    entries = app.conn.execute("SELECT count(*) FROM entry").fetchone()
+    app.close()
+    monkeypatch.undo()
+
+    app = App(build({"db": str(path)}))
+    app.start()
+    conn = app.conn
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_schema")}
+    assert not {n for n in tables if n.startswith(("entry_fts", "entry_terms"))}
+    assert "body" not in {row[1] for row in conn.execute("PRAGMA table_info(entry)")}
+    assert conn.execute("SELECT count(*) FROM entry").fetchone() == entries
+
+    def matched(word: str) -> set[int]:
+        """Entries whose name has `word`, by word and by trigrams (what completion asks)."""
+        by_word = conn.execute("SELECT rowid FROM name_words WHERE name_words MATCH ?", (word,))
+        by_trigram = conn.execute(
+            "SELECT rowid FROM name_trigrams WHERE name_trigrams MATCH ?", (word,)
+        )
+        return {i for (i,) in by_word} | {-i for (i,) in by_trigram}
+
+    assert matched("fireball")
+    assert complete(app, CompleteParams(prefix="firebal")).items[0].name == "Fireball"
+    new = queries.NewEntry("spells", "zorblax", "Zorblax Ray", "{}", "h1", None, None, None)
+    with db.transaction(conn):
+        queries.upsert_entries(conn, "srd-2014", [new])
+    ((entry_id,),) = conn.execute("SELECT id FROM entry WHERE slug = 'zorblax'")
+    assert matched("zorblax") == {entry_id, -entry_id}
+    renamed = queries.NewEntry("spells", "zorblax", "Quux Ray", "{}", "h2", None, None, None)
+    with db.transaction(conn):
+        queries.upsert_entries(conn, "srd-2014", [renamed])
+    assert matched("zorblax") == set() and matched("quux") == {entry_id, -entry_id}
+    with db.transaction(conn):
+        conn.execute("DELETE FROM entry WHERE id = ?", (entry_id,))
+    assert matched("quux") == set()
+    app.close()

@@ -181,6 +181,8 @@ def test_a_failure_inside_the_transaction_rolls_everything_back(app: App, exampl
 
 def test_remove_deletes_the_pack_its_entries_indexes_and_choices(app: App, example: Path) -> None:
     install(app, example)
+    named = "SELECT count(*) FROM name_words WHERE name_words MATCH 'emberfall'"
+    assert app.conn.execute(named).fetchone()[0] == 1
     app.db.write(
         lambda conn: queries.save_choice(conn, app.profile, "ashen-hills", "", priority=70)
     )
@@ -189,8 +191,7 @@ def test_remove_deletes_the_pack_its_entries_indexes_and_choices(app: App, examp
     assert not pack_installed(app.conn, "ashen-hills")
     assert pack_entries(app.conn, "ashen-hills") == 0
     assert queries.profile_choices(app.conn, app.profile) == []
-    fts = app.conn.execute("SELECT count(*) FROM entry_fts WHERE entry_fts MATCH 'emberfall'")
-    assert fts.fetchone()[0] == 0
+    assert app.conn.execute(named).fetchone()[0] == 0
     assert lookup(app, LookupParams(ref="monsters/goblin")).entry.pack == "srd-2014"
     orphans = "SELECT count(*) FROM resolved WHERE entry_id NOT IN (SELECT id FROM entry)"
     assert app.conn.execute(orphans).fetchone()[0] == 0

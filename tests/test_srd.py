@@ -107,12 +107,12 @@ def test_copy_is_set_wise_and_all_or_nothing(app: App) -> None:
     assert sum(queries.counts_by_collection(app.conn, "srd-2014").values()) == 2317
 
 
-def test_fts_rows_follow_entries_on_remove(app: App) -> None:
+def test_name_index_rows_follow_entries_on_remove(app: App) -> None:
     def named_aboleth() -> int:
-        sql = "SELECT count(*) FROM entry_fts WHERE entry_fts MATCH 'name: aboleth'"
+        sql = "SELECT count(*) FROM name_words WHERE name_words MATCH 'aboleth'"
         return int(app.conn.execute(sql).fetchone()[0])  # type: ignore[index]
 
     assert named_aboleth() == 2
     removed = app.db.write(lambda conn: packs.remove(conn, "srd-2024"))
     assert removed == 1336
-    assert named_aboleth() == 1  # only the 2014 Aboleth is left in the keyword index
+    assert named_aboleth() == 1  # only the 2014 Aboleth is left in the name index
