@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from d5e_daemon import protocol
 from d5e_daemon.client import Daemon, RpcError
 
+from .hostile_text import METACHARACTERS
 from .packtools import write_pack, zip_folder
 
 TIMEOUT = 20
@@ -73,21 +74,8 @@ PARAMS: dict[str, type[protocol.Params]] = {
 HOSTILE_TEXT = [
     "",
     " ",
-    '"',
     "'",
-    "*",
-    "%",
-    "_",
-    "\\",
-    "NEAR(fire ice)",
-    "fire OR ice",
-    "fire AND NOT ice",
-    "col:fire",
-    "^fire*",
-    '"fire" "',
-    "'; DROP TABLE entry; --",
-    "1) OR 1=1 --",
-    "%' OR '%'='",
+    *METACHARACTERS,
     "../../../../etc/passwd",
     "spells/../../x",
     "d5e://srd-2014/spells/../../../x.md",
