@@ -3,15 +3,17 @@
 - keyword: the query's words (stop words dropped), OR-ed, ranked by BM25 over each entry's index
   text (`entry_text`: what it is and does in players' words, see `index.py`), the name column
   weighing `NAME_WEIGHT` (the name is also in the text's first line, so it counts more);
-- semantic: the query's vector against every passage in scope (sqlite-vec KNN, restricted inside
-  the query to the profile's winners and the filters), an entry scoring by its best passage;
+- semantic: the query's vector against the passages in scope (`retrieval.semantic_hits`: their
+  codes in memory, the best candidates scored exactly), an entry scoring by its best passage;
 - hybrid (default): both lists fused by their standardised scores (z-scores against each list's
   best `FUSION_DEPTH`), keywords weighing `KEYWORD_WEIGHT`, vectors the rest; an entry found by
   keywords but not among the nearest passages is given its real similarity (asked for by id),
   an entry missing from the keyword list that list's lowest score; plus `COVERAGE_WEIGHT` times
   the share of the query's words the entry contains (coordination: BM25 alone lets one rare
   word outweigh three common ones). Until the vectors are ready it answers from keywords and
-  says `semantic: false`.
+  says `semantic: false`. The keyword half runs on the database's reader thread at the same
+  time as the semantic half (`Database.read_beside`): both spend their time outside Python's
+  lock, so the two cores share them.
 - A name typed in full puts that entry first in every mode but semantic.
 
 The constants were chosen on the dev set with `bench/quality.py`, and checked with its
