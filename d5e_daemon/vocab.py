@@ -30,16 +30,17 @@ class DocCounts:
         app.on_packs_changed(self.forget)
 
     def forget(self, pack_ids: list[str] | None = None) -> None:
-        self.known.clear()
+        self.known = {}  # a new dict: a call under way on another thread keeps its own
         self._rows = None
 
     def __call__(self, terms: Sequence[str], conn: apsw.Connection | None = None) -> dict[str, int]:
         """The counts of `terms`, those not known yet looked up through `conn` (the calling
         thread's; the app's by default)."""
-        missing = [t for t in terms if t not in self.known]
+        known = self.known
+        missing = [t for t in terms if t not in known]
         if missing:
-            self.known.update(self.lookup(conn or self.app.conn, missing))
-        return {t: self.known[t] for t in terms}
+            known.update(self.lookup(conn or self.app.conn, missing))
+        return {t: known[t] for t in terms}
 
     def rows(self) -> int:
         if self._rows is None:
