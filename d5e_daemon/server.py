@@ -47,7 +47,7 @@ from .features.lookup import lookup
 from .features.search import search, search_filters
 from .features.status import status
 from .features.tags import Resolver, tag_for_entry
-from .settings import Settings, build
+from .settings import Settings, build, for_d5e
 from .watch import PackWatcher
 
 log = logging.getLogger(__name__)
@@ -587,8 +587,9 @@ def create_server(
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(ls: D5eServer, params: types.DidChangeConfigurationParams) -> None:
-        if isinstance(params.settings, dict):
-            ls.options = params.settings
+        options = for_d5e(params.settings)
+        if options is not None:  # else nothing for d5e: the settings stay as they are
+            ls.options = options
             ls.spawn(ls.reconfigure())
 
     @server.feature(types.SHUTDOWN)

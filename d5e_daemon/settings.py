@@ -61,6 +61,18 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
     return {key: env[var] for var, key in names.items() if env.get(var)}
 
 
+def for_d5e(settings: Any) -> dict[str, Any] | None:
+    """The part of an editor's configuration that is d5e's: its `d5e` section, or the bare object
+    when it names d5e settings; None when it holds nothing for d5e. Editors that send their whole
+    configuration (eglot sends `{}` after initializing, by default) would otherwise erase the
+    `initializationOptions` that carried the user's settings."""
+    if not isinstance(settings, dict):
+        return None
+    if "d5e" in settings:
+        return settings
+    return settings if set(settings) & set(Settings.__struct_encode_fields__) else None
+
+
 def build(*layers: dict[str, Any] | None) -> Settings:
     """Merge layers of camelCase settings (later wins) and validate them.
 

@@ -74,11 +74,32 @@ def test_emacs_with_eglot(tmp_path: Path, db_path: Path) -> None:
     assert "emacs ok" in out
 
 
+def test_neovim_leaves_the_edition_to_the_campaigns_d5e_toml(tmp_path: Path, db_path: Path) -> None:
+    out = run(
+        [tool("nvim"), "--headless", "-l", str(EDITORS / "nvim_workspace_test.lua")],
+        tmp_path,
+        db_path,
+        D5E_PLUGIN=str(REPO / "editors" / "nvim"),
+    )
+    assert "nvim workspace ok" in out
+
+
+def test_emacs_leaves_the_edition_to_the_campaigns_d5e_toml(tmp_path: Path, db_path: Path) -> None:
+    out = run(
+        [tool("emacs"), "--batch", "-l", str(EDITORS / "emacs_workspace_test.el")],
+        tmp_path,
+        db_path,
+        D5E_PLUGIN=str(REPO / "editors" / "emacs"),
+    )
+    assert "emacs workspace ok" in out
+
+
 def test_vscode_client_protocol(tmp_path: Path, db_path: Path) -> None:
-    """The extension's logic, and the daemon driven with vscode-languageserver-protocol."""
+    """The extension's logic, and the daemon driven with vscode-languageserver-protocol (also
+    beside a campaign's d5e.toml: test/workspace.test.ts)."""
     vscode = REPO / "editors" / "vscode"
     built = vscode / "out" / "test"
     assert built.is_dir(), "editors/vscode is not built; `make test` builds it (npm ci, tsc)"
     tests = sorted(str(p) for p in built.glob("*.test.js"))
     out = run([tool("node"), "--test", *tests], tmp_path, db_path)
-    assert "# fail 0" in out and "# skipped 0" in out and "# pass 11" in out, out
+    assert "# fail 0" in out and "# skipped 0" in out and "# pass 13" in out, out

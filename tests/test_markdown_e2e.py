@@ -144,6 +144,37 @@ async def test_settings_change_republishes_diagnostics(lsp: LanguageClient) -> N
     ]
 
 
+async def test_a_configuration_without_d5e_settings_keeps_them(lsp: LanguageClient) -> None:
+    """eglot sends `{}` (its whole, empty configuration) right after initializing: that says
+    nothing about d5e and must not erase the settings the editor gave at `initialize`; an
+    explicit `d5e` section, even empty, replaces them."""
+    await open_ambush(lsp)
+
+    async def edition() -> str:
+        return str((await lsp.protocol.send_request_async("d5e/status", None))["edition"])
+
+    async def applied(settings: Any) -> str:  # a change republishes the open document's
+        await diagnostics_after(
+            lsp,
+            lambda: lsp.workspace_did_change_configuration(
+                types.DidChangeConfigurationParams(settings)
+            ),
+        )
+        return await edition()
+
+    async def ignored(settings: Any) -> str:
+        lsp.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings))
+        await asyncio.sleep(0.5)  # time for a change to be applied, were it taken as one
+        return await edition()
+
+    assert await applied({"d5e": {"edition": "2024"}}) == "2024"
+    assert await ignored({}) == "2024"
+    assert await ignored({"python": {"analysis": True}}) == "2024"
+    assert await applied({"edition": "2014"}) == "2014"  # a bare object of d5e's settings
+    assert await applied({"d5e": {"edition": "2024"}}) == "2024"
+    assert await applied({"d5e": {}}) == "2014"  # the default again
+
+
 async def test_completion_and_resolve(lsp: LanguageClient) -> None:
     await open_ambush(lsp)
     lsp.text_document_did_change(

@@ -31,9 +31,10 @@
   "The command that starts the d5e daemon (give the full path if `d5e' is not on PATH)."
   :type '(repeat string))
 
-(defcustom d5e-edition "2014"
-  "Which SRD is on: \"2014\", or \"2024\" (srd-2024 above srd-2014)."
-  :type '(choice (const "2014") (const "2024")))
+(defcustom d5e-edition nil
+  "Which SRD is on: \"2014\", or \"2024\" (srd-2024 above srd-2014).
+nil: the workspace's d5e.toml decides (2014 when it says nothing); a value set here wins over it."
+  :type '(choice (const :tag "As d5e.toml says" nil) (const "2014") (const "2024")))
 
 (defcustom d5e-packs nil
   "Packs to enable with their priorities (higher wins), as an alist: ((\"my-brew\" . 50))."
@@ -57,12 +58,12 @@
 
 (defun d5e-settings ()
   "The settings sent to the daemon (initializationOptions and workspace configuration)."
-  (list :edition d5e-edition
-        :packs (if d5e-packs
-                   (cl-loop for (pack . priority) in d5e-packs
-                            append (list (intern (concat ":" pack)) priority))
-                 eglot--{})
-        :disabled (vconcat d5e-disabled)))
+  (append (and d5e-edition (list :edition d5e-edition))
+          (list :packs (if d5e-packs
+                           (cl-loop for (pack . priority) in d5e-packs
+                                    append (list (intern (concat ":" pack)) priority))
+                         eglot--{})
+                :disabled (vconcat d5e-disabled))))
 
 (defun d5e--contact (&optional _interactive)
   "How eglot starts the daemon."

@@ -25,7 +25,7 @@ function config(): D5eConfig {
   const c = vscode.workspace.getConfiguration("d5e");
   return {
     path: c.get<string>("path"),
-    edition: c.get<string>("edition"),
+    edition: c.get<string | null>("edition") ?? undefined,
     packs: c.get<Record<string, number>>("packs"),
     disabled: c.get<string[]>("disabled"),
     searchLimit: c.get<number>("searchLimit"),

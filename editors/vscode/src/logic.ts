@@ -14,14 +14,16 @@ export interface D5eConfig {
 
 /** The settings the daemon reads (initializationOptions and workspace/didChangeConfiguration). */
 export interface DaemonSettings {
-  edition: string;
+  edition?: string;
   packs: Record<string, number>;
   disabled: string[];
 }
 
+/** Only what the user set: a value sent here wins over the workspace's d5e.toml, so an unset
+ * edition is left out (packs and disabled packs add to d5e.toml's). */
 export function daemonSettings(config: D5eConfig): DaemonSettings {
   return {
-    edition: config.edition ?? "2014",
+    ...(config.edition ? { edition: config.edition } : {}),
     packs: { ...(config.packs ?? {}) },
     disabled: [...(config.disabled ?? [])],
   };

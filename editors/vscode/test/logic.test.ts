@@ -4,8 +4,9 @@ import { test } from "node:test";
 
 import { daemonSettings, entryUri, errorMessage, hitItem, qualifiedRef, serverCommand } from "../src/logic";
 
-test("settings become the daemon's settings, with defaults", () => {
-  assert.deepEqual(daemonSettings({}), { edition: "2014", packs: {}, disabled: [] });
+test("settings become the daemon's settings; an unset edition is left to d5e.toml", () => {
+  assert.deepEqual(daemonSettings({}), { packs: {}, disabled: [] });
+  assert.equal("edition" in daemonSettings({ edition: undefined }), false);
   assert.deepEqual(
     daemonSettings({ edition: "2024", packs: { "my-brew": 50 }, disabled: ["srd-2014"], path: "/x/d5e" }),
     { edition: "2024", packs: { "my-brew": 50 }, disabled: ["srd-2014"] },

@@ -9,8 +9,9 @@ M.defaults = {
   filetypes = { "markdown", "text" },
   root_markers = { "d5e.toml", ".git" },
   -- Sent as initializationOptions and as workspace settings; see the README's settings table.
+  -- What is set here wins over the workspace's d5e.toml: leave out what d5e.toml should decide.
   settings = {
-    edition = "2014", -- "2014" or "2024"
+    -- edition = "2024", -- "2014" or "2024"; unset: d5e.toml decides (2014 when it says nothing)
     packs = vim.empty_dict(), -- { ["my-brew"] = 50 }: packs to enable, higher wins
     disabled = {}, -- packs to turn off
   },

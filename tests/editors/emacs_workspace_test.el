@@ -1,0 +1,48 @@
+;;; emacs_workspace_test.el --- d5e.el's settings beside a campaign's d5e.toml  -*- lexical-binding: t; -*-
+
+;; Emacs (batch) with eglot and d5e.el in campaigns whose d5e.toml asks for the 2024 SRD: with
+;; `d5e-edition' left unset the daemon settles on 2024 (what the editor sends wins over
+;; d5e.toml, so unset settings are not sent); set to "2014" it settles on 2014, and stays there
+;; after eglot's own `workspace/didChangeConfiguration' (which carries nothing for d5e).
+;; Run by tests/test_editors.py; env as emacs_test.el. Any failure or a stall exits non-zero.
+
+(require 'json)
+(run-at-time 60 nil (lambda () (message "FAIL: timeout") (kill-emacs 3)))
+
+(add-to-list 'load-path (getenv "D5E_PLUGIN"))
+(require 'd5e)
+(setq d5e-command (append (json-parse-string (getenv "D5E_TEST_CMD") :array-type 'list) nil))
+(setq eglot-sync-connect t
+      eglot-autoshutdown t
+      eglot-events-buffer-size 0)
+
+(defun d5e-test-edition-in-2024-campaign (name)
+  "The edition the daemon reports for the campaign folder NAME, whose d5e.toml asks for 2024."
+  (let ((folder (file-name-as-directory (expand-file-name name (getenv "D5E_TEST_DIR")))))
+    (make-directory folder t)
+    (with-temp-file (expand-file-name "d5e.toml" folder)
+      (insert "edition = \"2024\"\n"))
+    (with-temp-file (expand-file-name "notes.md" folder)
+      (insert "# Notes\n"))
+    (find-file (expand-file-name "notes.md" folder))
+    (text-mode)
+    (apply #'eglot (eglot--guess-contact))
+    (let ((deadline (+ (float-time) 30)))
+      (while (not (eglot-current-server))
+        (when (> (float-time) deadline)
+          (message "FAIL: no d5e server in %s" name)
+          (kill-emacs 1))
+        (accept-process-output nil 0.05)))
+    (let ((server (eglot-current-server)))
+      (accept-process-output nil 0.5)  ; eglot's didChangeConfiguration is handled meanwhile
+      (prog1 (plist-get (jsonrpc-request server :d5e/status eglot--{}) :edition)
+        (let ((inhibit-message t)) (eglot-shutdown server))))))
+
+(let ((unset (d5e-test-edition-in-2024-campaign "campaign-unset"))
+      (set (let ((d5e-edition "2014")) (d5e-test-edition-in-2024-campaign "campaign-set"))))
+  (unless (equal (list unset set) '("2024" "2014"))
+    (message "FAIL: editions %S, expected (\"2024\" \"2014\")" (list unset set))
+    (kill-emacs 1)))
+(message "emacs workspace ok")
+(kill-emacs 0)
+;;; emacs_workspace_test.el ends here
