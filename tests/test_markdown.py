@@ -16,7 +16,7 @@ from d5e_daemon.cli import main
 from d5e_daemon.errors import InvalidParams, NotFound
 from d5e_daemon.features import markdown as md
 from d5e_daemon.features.lookup import lookup
-from d5e_daemon.features.tags import Resolver, Tag, tag_for_entry, tags_in_line
+from d5e_daemon.features.tags import Resolver, Tag, find_tags, tag_for_entry, tags_in_line
 from d5e_daemon.protocol import DocumentParams, LookupParams, TagForParams
 
 from . import sourced_brew
@@ -70,7 +70,7 @@ def test_tags_with_pack_and_display_text() -> None:
 
 AMBUSH = """# Ambush
 The {@creature goblinn} casts {@spell firebal} at {@spel fireball}.
-Then {@item bag of holding|srd-2014|the bag}, {@feat alert} and {@spell fireball|phb}.
+Then {@item bag of holding|srd-2014|the bag}, {@feat alert} and {@spell fireball|xge}.
 {@condition grappled|srd-2024} {@spell } {@skill stealth} {@race elf}
 """
 
@@ -102,7 +102,7 @@ def test_diagnostics_name_each_problem_with_a_suggestion(resolver: Resolver) -> 
             info,
             "feat 'alert' is only in srd-2024, not enabled in this profile (default, edition 2014)",
         ),
-        ((2, 64, 2, 85), "unknown-pack", warning, "pack 'phb' is not installed"),
+        ((2, 64, 2, 85), "unknown-pack", warning, "pack 'xge' is not installed"),
         (
             (3, 12, 3, 20),
             "disabled-pack",
@@ -110,6 +110,26 @@ def test_diagnostics_name_each_problem_with_a_suggestion(resolver: Resolver) -> 
             "pack srd-2024 is not enabled in this profile (default, edition 2014)",
         ),
         ((3, 31, 3, 40), "empty-ref", warning, "{@spell} names no spell"),
+    ]
+
+
+def test_5etools_sources_of_the_srd_books_mean_the_srd_packs(resolver: Resolver) -> None:
+    """Text pasted from 5etools names each tag's book: `|PHB`, `|MM`, `|DMG` are the 2014 SRD's,
+    `|XPHB`, `|XMM`, `|XDMG` the 2024 one's (any case); other books are not in the SRD."""
+    text = (
+        "{@spell fireball|PHB} {@creature goblin|mm|the goblin} {@item bag of holding|Dmg}\n"
+        "{@item bag of holding|XDMG} {@spell toll the dead|XGE}\n"
+    )
+    lines = text.splitlines()
+    tags = [resolver.resolve(t) for t in find_tags(lines)]
+    assert [(r.row.pack, r.row.ref) for r in tags[:3] if r.row] == [
+        ("srd-2014", "spells/fireball"),
+        ("srd-2014", "monsters/goblin"),
+        ("srd-2014", "magic-items/bag-of-holding"),
+    ]
+    assert [(d.code, d.message) for d in md.diagnostics(resolver, doc(text))] == [
+        ("disabled-pack", "pack srd-2024 is not enabled in this profile (default, edition 2014)"),
+        ("unknown-pack", "pack 'XGE' is not installed"),
     ]
 
 

@@ -1,7 +1,8 @@
 """Rules references written in prose: the 5etools tag syntax and what each tag refers to.
 
 `{@spell fireball}`, `{@creature goblin|srd-2014|the goblin}`: a tag name, the entry's name, then
-optionally the pack it must come from and the text to display. `TAG_COLLECTIONS` is the one
+optionally the pack it must come from (or, as 5etools writes it, the SRD book: `|PHB`, `|XPHB`)
+and the text to display. `TAG_COLLECTIONS` is the one
 table from tag names to collections; `Resolver` answers, with a cache, which entry a reference
 means or what is wrong with it (unknown tag, unknown name with suggestions, disabled pack).
 """
@@ -22,6 +23,18 @@ from ..protocol import TagForParams, TagForResult
 from ..text import normalize
 from .complete import collection_rank, match_names
 from .lookup import parse_ref
+
+# 5etools writes a tag's source as its book's abbreviation: those of the books the SRD comes from
+# mean the SRD pack of that edition (other books are not in the SRD: their abbreviation stays
+# a pack id, unknown unless a pack has it).
+FIVETOOLS_SOURCES = {
+    "phb": "srd-2014",
+    "mm": "srd-2014",
+    "dmg": "srd-2014",
+    "xphb": "srd-2024",
+    "xmm": "srd-2024",
+    "xdmg": "srd-2024",
+}
 
 # Tag names (matched case-insensitively) → the collections they refer to, the preferred first.
 # The 5etools names, plus `monster`, `species` and `rule` for readers of the d5e collections.
@@ -226,6 +239,13 @@ class Resolver:
             self._unsuggested.pop(key, None)
         return resolution
 
+    def _pack(self, tag: Tag) -> str | None:
+        """The pack a tag's second part names: a pack's id, else the SRD pack of a 5etools
+        source abbreviation of its books (`{@spell fireball|PHB}` as 5etools writes it)."""
+        if tag.pack is None or queries.get_pack(self.app.conn, tag.pack) is not None:
+            return tag.pack
+        return FIVETOOLS_SOURCES.get(tag.pack.lower(), tag.pack)
+
     def _resolve(self, tag: Tag, suggest: bool) -> Resolution:
         collections = TAG_COLLECTIONS.get(tag.kind)
         if collections is None:
@@ -236,16 +256,15 @@ class Resolver:
             return Resolution(code="empty-ref", message=f"{{@{tag.tag}}} names no {what}")
         app = self.app
         enabled = queries.profile_packs(app.conn, app.profile)
-        if tag.pack is not None:
-            if queries.get_pack(app.conn, tag.pack) is None:
-                return Resolution(
-                    code="unknown-pack", message=f"pack {tag.pack!r} is not installed"
-                )
-            rows = queries.entries_in_pack_by_norm_name(app.conn, tag.pack, norm, collections)
-            if rows and tag.pack not in enabled:
+        pack = self._pack(tag)
+        if pack is not None:
+            if queries.get_pack(app.conn, pack) is None:
+                return Resolution(code="unknown-pack", message=f"pack {pack!r} is not installed")
+            rows = queries.entries_in_pack_by_norm_name(app.conn, pack, norm, collections)
+            if rows and pack not in enabled:
                 return Resolution(
                     code="disabled-pack",
-                    message=f"pack {tag.pack} is not enabled in this profile "
+                    message=f"pack {pack} is not enabled in this profile "
                     f"({app.profile}, edition {app.settings.edition})",
                 )
         else:
@@ -264,7 +283,7 @@ class Resolver:
         if rows:
             return Resolution(row=min(rows, key=lambda r: collections.index(r.collection)))
         if not suggest:
-            where = f" in pack {tag.pack}" if tag.pack else ""
+            where = f" in pack {pack}" if pack else ""
             return Resolution(
                 code="unknown-ref", message=f"unknown {what} {tag.name!r}{where}", partial=True
             )
@@ -274,20 +293,21 @@ class Resolver:
         app = self.app
         # The right name under the wrong tag ({@spell goblin}) first, then close names.
         norm = normalize(tag.name)
-        if tag.pack is None:
+        pack = self._pack(tag)
+        if pack is None:
             elsewhere = queries.winners_by_norm_name(
                 app.conn, app.profile, norm, TAGGED_COLLECTIONS
             )
         else:
             elsewhere = queries.entries_in_pack_by_norm_name(
-                app.conn, tag.pack, norm, TAGGED_COLLECTIONS
+                app.conn, pack, norm, TAGGED_COLLECTIONS
             )
         elsewhere.sort(key=lambda r: collection_rank(r.collection))
         rows: list[tuple[str, str]] = [(r.collection, r.name) for r in elsewhere]
         rows += [
             (m.row.collection, m.row.name)
             for m in match_names(
-                app, tag.name, collections=list(collections), pack=tag.pack, limit=SUGGESTIONS
+                app, tag.name, collections=list(collections), pack=pack, limit=SUGGESTIONS
             )
         ]
         fixes = tuple(
@@ -298,7 +318,7 @@ class Resolver:
             )
             for collection, name in dict.fromkeys(rows)
         )[:SUGGESTIONS]
-        where = f" in pack {tag.pack}" if tag.pack else ""
+        where = f" in pack {pack}" if pack else ""
         hint = f"; did you mean {_either([fix_text(tag, f) for f in fixes])}?" if fixes else ""
         return Resolution(
             code="unknown-ref", message=f"unknown {what} {tag.name!r}{where}{hint}", fixes=fixes
