@@ -54,43 +54,33 @@ def tool(name: str) -> str:
     return found
 
 
-def test_neovim(tmp_path: Path, db_path: Path) -> None:
-    out = run(
-        [tool("nvim"), "--headless", "-l", str(EDITORS / "nvim_test.lua")],
+def editor_script(editor: str, script: str, tmp_path: Path, db_path: Path) -> str:
+    """Run one of tests/editors/ in Neovim (headless) or Emacs (batch) with d5e's plugin."""
+    command = {"nvim": ["--headless", "-l"], "emacs": ["--batch", "-l"]}[editor]
+    return run(
+        [tool(editor), *command, str(EDITORS / script)],
         tmp_path,
         db_path,
-        D5E_PLUGIN=str(REPO / "editors" / "nvim"),
+        D5E_PLUGIN=str(REPO / "editors" / editor),
     )
-    assert "nvim ok" in out
+
+
+def test_neovim(tmp_path: Path, db_path: Path) -> None:
+    assert "nvim ok" in editor_script("nvim", "nvim_test.lua", tmp_path, db_path)
 
 
 def test_emacs_with_eglot(tmp_path: Path, db_path: Path) -> None:
-    out = run(
-        [tool("emacs"), "--batch", "-l", str(EDITORS / "emacs_test.el")],
-        tmp_path,
-        db_path,
-        D5E_PLUGIN=str(REPO / "editors" / "emacs"),
-    )
-    assert "emacs ok" in out
+    assert "emacs ok" in editor_script("emacs", "emacs_test.el", tmp_path, db_path)
 
 
 def test_neovim_leaves_the_edition_to_the_campaigns_d5e_toml(tmp_path: Path, db_path: Path) -> None:
-    out = run(
-        [tool("nvim"), "--headless", "-l", str(EDITORS / "nvim_workspace_test.lua")],
-        tmp_path,
-        db_path,
-        D5E_PLUGIN=str(REPO / "editors" / "nvim"),
-    )
+    out = editor_script("nvim", "nvim_workspace_test.lua", tmp_path, db_path)
     assert "nvim workspace ok" in out
 
 
 def test_emacs_leaves_the_edition_to_the_campaigns_d5e_toml(tmp_path: Path, db_path: Path) -> None:
-    out = run(
-        [tool("emacs"), "--batch", "-l", str(EDITORS / "emacs_workspace_test.el")],
-        tmp_path,
-        db_path,
-        D5E_PLUGIN=str(REPO / "editors" / "emacs"),
-    )
+    """And keeps a set one after eglot's empty `workspace/didChangeConfiguration`."""
+    out = editor_script("emacs", "emacs_workspace_test.el", tmp_path, db_path)
     assert "emacs workspace ok" in out
 
 
