@@ -269,3 +269,43 @@ def test_upgrade_drops_the_unused_keyword_index_and_names_still_match(
         conn.execute("DELETE FROM entry WHERE id = ?", (entry_id,))
     assert matched("quux") == set()
     app.close()
+
+
+def test_upgrade_of_an_indexed_database_keeps_search_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user's database indexed before 0006 answers every search mode the same afterwards,
+    without indexing again (the drop touches neither keyword texts nor vectors)."""
+    from d5e_daemon.app import App
+    from d5e_daemon.embed import FakeEmbedder
+    from d5e_daemon.features.search import search
+    from d5e_daemon.index import SearchIndex
+    from d5e_daemon.protocol import SearchParams
+    from d5e_daemon.settings import build
+
+    path = tmp_path / "d5e.sqlite3"
+    queries = ["fireball", "breathe under water", "undead that paralyses with its claws"]
+
+    def answers() -> tuple[list[list[tuple[str, float]]], tuple[int, int, bool]]:
+        app = App(build({"db": str(path)}))
+        app.start()
+        app.search = SearchIndex(app, FakeEmbedder())
+        indexed = app.search.state().ready
+        assert app.search.build().ready
+        embedded = app.conn.execute("SELECT count(*) FROM passage_vector").fetchone()[0]
+        found = [
+            [(h.ref, h.score) for h in search(app, SearchParams(query=q, mode=mode)).hits]
+            for q in queries
+            for mode in ("hybrid", "keyword", "semantic")
+        ]
+        version = app.conn.execute("PRAGMA user_version").fetchone()[0]
+        app.close()
+        return found, (version, embedded, indexed)
+
+    real = db.migrations()
+    monkeypatch.setattr(db, "migrations", lambda: real[:5])
+    before, (old, embedded, _) = answers()
+    monkeypatch.undo()
+    after, (new, still, indexed) = answers()
+    assert (old, new) == (5, 6) and indexed and embedded == still > 3000
+    assert after == before and all(before)
