@@ -1,11 +1,12 @@
 """Search quality on the dev set: recall@1/@5/@10 and MRR@10 for keyword, semantic and hybrid.
 
     .venv/bin/python bench/quality.py [--eval ../shared/eval/search-dev.jsonl] [-v] [--json F]
-        [--heldout bench/search-heldout.jsonl] [--folds] [--passage-tokens 96,128,192]
+        [--heldout bench/search-heldout.jsonl] [--folds] [--passage-tokens 96,128,192] [--db F]
 
 Builds a database on the SRD in a temporary folder, indexes it with the real model (vectors come
 from the user's vector cache when they are already there), then asks `d5e/search`'s function
-every query of the eval set in each mode. `-v` adds the figures per query type and the rank of
+every query of the eval set in each mode (`--db`: on a database indexed beforehand instead, such
+as the SRD with 100,000 generated entries). `-v` adds the figures per query type and the rank of
 every query that missed the top 5 in hybrid mode. The held-out queries (written before looking
 at any ranking, never used to choose anything) are measured the same way, as a sanity check.
 
@@ -198,8 +199,16 @@ def main() -> int:
         default=str(PASSAGE_TOKENS),
         help="passage size(s) in tokens, comma-separated; the first is reported",
     )
+    ap.add_argument(
+        "--db",
+        type=Path,
+        help="measure on this database, indexed beforehand with the real model (say the SRD with "
+        "bench/scale.py's 100,000 generated entries beside it), instead of a fresh SRD one",
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
+    if args.db and (args.folds or "," in args.passage_tokens):
+        ap.error("--db measures the database as it is indexed: no --folds, one passage size")
     queries = [json.loads(line) for line in args.eval.read_text().splitlines() if line.strip()]
     heldout = (
         [json.loads(line) for line in args.heldout.read_text().splitlines() if line.strip()]
@@ -213,13 +222,15 @@ def main() -> int:
     swept: dict[tuple[Any, ...], Ranks] = {}
     by_size: dict[int, dict[str, Ranks]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        app = App(build({"db": str(Path(tmp) / "d5e.sqlite3")}))
+        app = App(build({"db": str(args.db or Path(tmp) / "d5e.sqlite3")}))
         app.start()
         for size in reversed(sizes):  # the reported size last: its index is the one left
             app.search.passage_tokens = size
             started = time.perf_counter()
-            state = app.search.build()
+            state = app.search.state() if args.db else app.search.build()
             took = time.perf_counter() - started
+            if not state.ready:
+                ap.error(f"{args.db}: {state.indexed} of {state.entries} entries indexed")
             print(f"indexed {state.indexed} entries ({size}-token passages) in {took:.1f} s")
             if args.folds:
                 for setting in (s for s in grid if s[-1] == size):
@@ -231,11 +242,16 @@ def main() -> int:
                 }
         ranks = evaluate(app, queries)
         held_ranks = evaluate(app, heldout) if heldout else {}
+        entries = state.entries
         app.close()
 
     report: dict[str, Any] = {mode: figures(r) for mode, r in ranks.items()}
-    out = Figures("quality", "Search quality (`bench/quality.py`)", "bench/quality.py")
-    out.fact("index build (s)", round(took, 1))
+    command = f"bench/quality.py --db {args.db}" if args.db else "bench/quality.py"
+    out = Figures("quality", "Search quality (`bench/quality.py`)", command)
+    if args.db:
+        out.fact("database", f"{args.db}: {entries:,} entries in the profile")
+    else:
+        out.fact("index build (s)", round(took, 1))
     out.table(f"{args.eval.name}: {len(queries)} queries, profile 2014", *measure_rows(report))
     kinds = sorted({q.get("type", "?") for q in queries})
     by_kind = []
