@@ -45,7 +45,7 @@ def weighty_words(app: App, words: list[str], conn: apsw.Connection | None = Non
     conn = conn or app.conn
     terms = {w: queries.index_terms(conn, [w]) for w in words}
     counts = app.term_counts([t for ts in terms.values() for t in ts], conn)
-    limit = NIL_IDF_SHARE * app.term_counts.rows()
+    limit = NIL_IDF_SHARE * app.term_counts.rows(conn)
     kept = [w for w in words if all(counts[t] < limit for t in terms[w])]
     return kept or words
 

@@ -42,7 +42,7 @@ class DocCounts:
             known.update(self.lookup(conn or self.app.conn, missing))
         return {t: known[t] for t in terms}
 
-    def rows(self) -> int:
+    def rows(self, conn: apsw.Connection | None = None) -> int:
         if self._rows is None:
-            self._rows = self.total(self.app.conn)
+            self._rows = self.total(conn or self.app.conn)
         return self._rows
