@@ -248,7 +248,8 @@ def search(app: App, params: SearchParams) -> SearchResult:
 
     wanted = params.offset + params.limit
     pool = max(FUSION_DEPTH, wanted)
-    match = keyword_query(params.query)
+    query_words = _words(params.query)
+    match = queries.fts_any(query_words)
     use_vectors = params.mode == "semantic" or (
         params.mode == "hybrid" and index.semantic_available()
     )
@@ -260,14 +261,12 @@ def search(app: App, params: SearchParams) -> SearchResult:
             {"indexed": state.indexed, "entries": state.entries},
         )
     keyword_hits = partial(
-        retrieval.keyword_hits, app, scope, _words(params.query), NAME_WEIGHT, words, pool
+        retrieval.keyword_hits, app, scope, query_words, NAME_WEIGHT, words, pool
     )
     found: list[tuple[int, float, bool]] = []
     pending: Future[list[tuple[int, float, bool]]] | None = None
     if params.mode != "semantic" and match:
-        # Both halves of a hybrid search spend their time in SQLite and ONNX Runtime, outside
-        # Python's lock: the keyword half runs on the reader thread meanwhile (both cores).
-        if use_vectors:
+        if use_vectors:  # on the reader thread, beside the semantic half (module docstring)
             pending = app.db.read_beside(keyword_hits)
         else:
             found = keyword_hits()
@@ -294,7 +293,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
         semantic += queries.passage_similarities(app.conn, vector, model, beyond)
         semantic.sort(key=lambda hit: -hit[1])
     best_passage = {entry_id: pid for entry_id, _, pid in semantic}
-    terms = queries.index_terms(app.conn, _words(params.query))
+    terms = queries.index_terms(app.conn, query_words)
 
     if params.mode == "keyword":
         ranked = keyword

@@ -242,9 +242,12 @@ class Resolver:
     def _pack(self, tag: Tag) -> str | None:
         """The pack a tag's second part names: a pack's id, else the SRD pack of a 5etools
         source abbreviation of its books (`{@spell fireball|PHB}` as 5etools writes it)."""
-        if tag.pack is None or queries.get_pack(self.app.conn, tag.pack) is not None:
+        if tag.pack is None:
+            return None
+        source = FIVETOOLS_SOURCES.get(tag.pack.lower())
+        if source is None or queries.get_pack(self.app.conn, tag.pack) is not None:
             return tag.pack
-        return FIVETOOLS_SOURCES.get(tag.pack.lower(), tag.pack)
+        return source
 
     def _resolve(self, tag: Tag, suggest: bool) -> Resolution:
         collections = TAG_COLLECTIONS.get(tag.kind)
