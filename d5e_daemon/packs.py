@@ -92,12 +92,14 @@ def pack_error(pack_id: str, problems: list[PackProblem]) -> PackError:
 
 
 def _file_fingerprint(path: Path, pack: Pack) -> str:
-    """Pack description + file size and mtime: checked at every start, so it must not read 4 MB.
-
-    SQLite sources are package data files, replaced (new mtime) whenever their package is.
-    """
-    st = path.stat()
-    seed = msgspec.json.encode(pack) + f"|{path}|{st.st_size}|{st.st_mtime_ns}".encode()
+    """Pack description + file size + the SQLite header: checked at every start, so it must
+    not read 4 MB. The header holds the file's change counter and schema cookie, which move with
+    every write; the path and times are left out, since every install of the package (a new
+    virtualenv, a reinstall) writes the same file somewhere else at another time, and taking
+    that for new content copied the SRD again and dropped its search index."""
+    with path.open("rb") as f:
+        header = f.read(100)
+    seed = msgspec.json.encode(pack) + f"|{path.stat().st_size}|".encode() + header
     return hashlib.sha256(seed).hexdigest()[:32]
 
 

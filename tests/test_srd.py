@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import apsw
 import pytest
@@ -91,6 +93,33 @@ def test_reinstalling_unchanged_srd_is_a_no_op(app: App) -> None:
         ("srd-2024", "unchanged"),
     ]
     assert app.conn.execute("SELECT max(id), count(*) FROM entry").fetchone() == before
+
+
+def test_the_same_data_elsewhere_is_unchanged_and_other_data_is_an_upgrade(
+    app: App, tmp_path: Path
+) -> None:
+    """Another install of the SRD package (a new virtualenv: another path, other file times)
+    keeps the SRD as it is, entry ids and search index with it; changed data is copied again."""
+    source = app.plugins.pack_sources()["srd-2014"]
+    elsewhere = tmp_path / "venv" / data_files()["2014"].name
+    elsewhere.parent.mkdir()
+    shutil.copy(data_files()["2014"], elsewhere)  # a new file: new times, new inode
+
+    def install(path: Path) -> packs.InstallResult:
+        content = packs.SqliteTables(path=str(path))
+        return app.db.write(lambda conn: packs.install(conn, source.pack, content, "plugin:srd"))
+
+    before = app.conn.execute("SELECT max(id), count(*) FROM entry").fetchone()
+    assert install(elsewhere).action == "unchanged"
+    assert app.conn.execute("SELECT max(id), count(*) FROM entry").fetchone() == before
+    changed = apsw.Connection(str(elsewhere))
+    changed.execute("UPDATE spells SET name = 'Fireball!' WHERE \"index\" = 'fireball'")
+    changed.close()
+    assert install(elsewhere).action == "upgraded"
+    (name,) = app.conn.execute(
+        "SELECT name FROM entry WHERE pack_id = 'srd-2014' AND slug = 'fireball'"
+    ).fetchone()
+    assert name == "Fireball!"
 
 
 def test_copy_is_set_wise_and_all_or_nothing(app: App) -> None:
