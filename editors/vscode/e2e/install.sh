@@ -11,6 +11,11 @@ cache="${XDG_CACHE_HOME:-$HOME/.cache}/d5e/vscode-e2e"
 node_dir="$cache/node-$NODE_VERSION"
 server_dir="$cache/code-server-$CODE_SERVER_VERSION"
 
+# One install at a time (several checkouts may run `make test` at once).
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
+
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 dpkg -s libkrb5-dev >/dev/null 2>&1 || missing="$missing libkrb5-dev"
