@@ -285,6 +285,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         "limit": args.limit,
         "offset": args.offset,
         "mode": args.mode,
+        "explain": args.explain or None,
     }
     params = decode({k: v for k, v in raw.items() if v is not None}, SearchParams)
     app = _open(settings)
@@ -317,6 +318,28 @@ def _print_hits(hits: Sequence[Any], first: int = 1, scores: bool = True) -> Non
             + (f"  [dim]{hit.score:.3f}[/dim]" if scores else "")
         )
         console.print(_snippet_text(hit.snippet))
+        if getattr(hit, "explain", None) is not None:
+            console.print(_explain_text(hit.explain))
+
+
+def _explain_text(why: Any) -> Any:
+    """A hit's explanation (`SearchExplain`) on a few dim lines."""
+    from rich.text import Text
+
+    def part(label: str, score: float | None, rank: int | None) -> str:
+        return f"{label} {score:.3f} (#{rank})" if score is not None else f"{label} -"
+
+    parts = [part("keyword", why.keyword, why.keyword_rank)]
+    parts.append(part("vector", why.vector, why.vector_rank))
+    if why.coverage is not None:
+        parts.append(f"words {why.coverage:.0%}")
+    parts += [f"+{value:.3f} {name}" for name, value in why.boosts.items()]
+    if why.named:
+        parts.append("the whole name: first")
+    text = Text("     why: " + ", ".join(parts), style="dim italic")
+    if why.passage:
+        text.append("\n     passage: " + " ".join(why.passage.split())[:300], style="dim")
+    return text
 
 
 def _snippet_text(snippet: str) -> Any:
@@ -823,6 +846,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int)
     p.add_argument("--offset", type=int)
     p.add_argument("--mode", choices=["hybrid", "keyword", "semantic"])
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="show what placed each hit: keyword and vector scores, passage, boosts",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_search)
 

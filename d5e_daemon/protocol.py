@@ -201,12 +201,37 @@ class SearchParams(Params):
     limit: Limit = 20
     offset: Offset = 0
     mode: Literal["hybrid", "keyword", "semantic"] = "hybrid"
+    explain: bool = False
+    """Add to each hit what placed it (`SearchHit.explain`)."""
 
 
-class SearchHit(EntryRef):
+class SearchExplain(Base, omit_defaults=True):
+    """Why a hit ranks where it does: each part of its score. Absent parts took no part (a
+    keyword score for an entry that holds none of the query's words, a vector score in keyword
+    mode)."""
+
+    keyword: float | None = None
+    """BM25 of the query's words in the entry's index text (higher is better)."""
+    keyword_rank: int | None = None
+    vector: float | None = None
+    """Cosine similarity of the query and the entry's best passage."""
+    vector_rank: int | None = None
+    passage: str | None = None
+    """That best passage, as it was embedded."""
+    coverage: float | None = None
+    """Share of the query's words the entry contains (0 to 1)."""
+    boosts: dict[str, float] = {}
+    """What was added to the fused score, by name (`coverage`, `filter words`, ...)."""
+    named: bool = False
+    """The query is the entry's whole name: it goes first."""
+
+
+class SearchHit(EntryRef, omit_defaults=True):
     score: float
     snippet: str
     """A short excerpt showing why it matched (matched words in `**bold**`)."""
+    explain: SearchExplain | None = None
+    """Only when `explain` was asked."""
 
 
 class SearchResult(Base):
