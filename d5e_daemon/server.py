@@ -43,6 +43,7 @@ from .errors import D5eError
 from .features import markdown
 from .features import packs as pack_features
 from .features.complete import complete
+from .features.encounter import encounter
 from .features.lookup import lookup
 from .features.search import search, search_filters
 from .features.status import status
@@ -632,6 +633,7 @@ def create_server(
     _register_prose_features(server)
     _method(server, protocol.SEARCH, protocol.SearchParams, search)
     _method(server, protocol.SEARCH_FILTERS, protocol.SearchFiltersParams, search_filters)
+    _method(server, protocol.ENCOUNTER, protocol.EncounterParams, encounter)
     return server
 
 
