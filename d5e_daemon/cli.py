@@ -541,6 +541,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return serve(from_env(), _flags(args), on_initialized=cache.uninstall)
 
 
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    """The MCP server for AI assistants, on stdio, over the same database and profile."""
+    from .mcp_server import allow_writes, serve
+
+    app = _open(settings)
+    try:
+        app.search.ensure_attributes()
+        return serve(app, writes=allow_writes(args.allow_writes))
+    finally:
+        app.close()
+
+
 # -- d5e packs … ------------------------------------------------------------------------------
 
 
@@ -803,6 +815,20 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[common], help="run the JSON-RPC/LSP daemon on stdio")
     p.set_defaults(run=cmd_serve)
 
+    p = sub.add_parser(
+        "mcp", parents=[common], help="run the MCP server for AI assistants on stdio"
+    )
+    p.add_argument(
+        "--workspace",
+        help="the campaign folder whose d5e.toml to read (default: the current folder or above)",
+    )
+    p.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="offer the tools that create packs and save entries (also D5E_MCP_ALLOW_WRITES=1)",
+    )
+    p.set_defaults(run=cmd_mcp)
+
     p = sub.add_parser("lookup", parents=[common], help="show an entry by ref or name")
     p.add_argument("query", nargs="+", help="spells/fireball, srd-2024:monsters/aboleth or a name")
     p.add_argument("--collection")
@@ -950,7 +976,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # A d5e.toml in this folder or above makes its profile the CLI's (the daemon reads the
         # editor's workspace instead, at initialize).
-        here = None if args.command == "serve" else workspace.find_root(Path.cwd())
+        start = Path(getattr(args, "workspace", None) or Path.cwd())
+        here = None if args.command == "serve" else workspace.find_root(start)
         settings = build(from_env(), workspace.layer(here), _flags(args))
         setup_logging(settings.log_level, getattr(args, "log_file", None))
         code: int = args.run(args, settings)

@@ -35,6 +35,7 @@ any change of packs (so editors refresh); a client may send it to the daemon aft
 by other means (the CLI), and the daemon re-reads its profile and re-publishes diagnostics."""
 SEARCH = "d5e/search"
 SEARCH_FILTERS = "d5e/search/filters"
+RESOLVE_TAGS = "d5e/resolveTags"
 ENCOUNTER = "d5e/encounter"
 
 # Names are short; anything longer is a mistake or an attack, refused with the field's path.
@@ -392,6 +393,44 @@ class TagForResult(EntryRef):
     text: str
     """`{@spell fireball}`; the plain name for collections no tag refers to."""
     tag: str | None
+
+
+# -- d5e/resolveTags: text with tags, each one resolved (for assistants and other tools) ------
+
+# A chapter of an adventure, not a book: 200 KB of text is refused with its path.
+ProseText = Annotated[str, Meta(max_length=200_000)]
+
+
+class ResolveTagsParams(Params):
+    text: ProseText
+
+
+class ResolvedTag(EntryRef):
+    tag: str
+    """The tag as written: `{@spell fireball}`."""
+    line: int
+    """0-based line of the text where the tag is."""
+    uri: str
+    """The entry's card as a `d5e://PACK/COLLECTION/SLUG.md` document."""
+    summary: str
+    """One line on what the entry is: `3rd-level evocation spell`."""
+
+
+class UnresolvedTag(Base):
+    tag: str
+    line: int
+    message: str
+    """What is wrong (`no spell named "firebal"; did you mean "Fireball"?`)."""
+    suggestions: list[str] = []
+    """Names that would resolve."""
+
+
+class ResolveTagsResult(Base):
+    text: str
+    """The text with each resolved tag written as a Markdown link to its card
+    (`[Fireball](d5e://srd-2014/spells/fireball.md)`); other tags are left as written."""
+    tags: list[ResolvedTag]
+    unknown: list[UnresolvedTag] = []
 
 
 # -- d5e/packs/* ------------------------------------------------------------------------------

@@ -629,6 +629,7 @@ def create_server(
     _method(server, protocol.PACKS_UPLOAD, protocol.UploadParams, pack_features.upload)
     _method(server, protocol.DOCUMENT, protocol.DocumentParams, markdown.document)
     _method(server, protocol.TAG_FOR, protocol.TagForParams, tag_for_entry)
+    _method(server, protocol.RESOLVE_TAGS, protocol.ResolveTagsParams, markdown.resolve_tags)
     _register_prose_features(server)
     _method(server, protocol.SEARCH, protocol.SearchParams, search)
     _method(server, protocol.SEARCH_FILTERS, protocol.SearchFiltersParams, search_filters)
