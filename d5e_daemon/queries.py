@@ -1487,3 +1487,9 @@ def filter_values(conn: apsw.Connection, profile_id: str) -> dict[str, list[Any]
     ):
         found.setdefault(name, []).append(value)
     return found
+
+
+def has_collection(conn: apsw.Connection, collection: str) -> bool:
+    """Whether any installed pack has an entry of `collection`."""
+    query = "SELECT EXISTS (SELECT 1 FROM entry WHERE collection = ?)"
+    return bool(conn.execute(query, (collection,)).get)

@@ -34,7 +34,7 @@ _LABELS = {
 
 # Where a reference tag keeps its source and its display text (`name|source|display` unless
 # listed): 5etools puts the class and level of a feature before them.
-_PARTS: dict[str, tuple[int | None, int]] = {
+PARTS: dict[str, tuple[int, int]] = {
     "classfeature": (4, 5),
     "subclassfeature": (6, 7),
     "card": (2, 3),
@@ -107,8 +107,8 @@ def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
         return f"[{first}]({url})" if url.startswith(("http://", "https://")) else first
     if kind in _TEXT_ONLY:
         return first
-    source_at, display_at = _PARTS.get(kind, (1, 2))
-    source = parts[source_at].strip() if source_at is not None and len(parts) > source_at else ""
+    source_at, display_at = PARTS.get(kind, (1, 2))
+    source = parts[source_at].strip() if len(parts) > source_at else ""
     display = parts[display_at].strip() if len(parts) > display_at else ""
     shown = display or first
     uri = link(kind, first, source or None) if link is not None and first else None

@@ -327,7 +327,11 @@ def _damage_list(value: Any, key: str) -> list[str]:
             out.append(plain_tags(str(item["special"])))
         elif isinstance(item, dict):
             inner = [i for i in _damage_list(item.get(key, []), key)]
-            words = ", ".join(inner[:-1]) + (", and " if len(inner) > 2 else " and ") + inner[-1] if len(inner) > 1 else "".join(inner)
+            words = (
+                ", ".join(inner[:-1]) + (", and " if len(inner) > 2 else " and ") + inner[-1]
+                if len(inner) > 1
+                else "".join(inner)
+            )
             phrase = " ".join(
                 p for p in (str(item.get("preNote", "")), words, str(item.get("note", ""))) if p
             )
@@ -363,7 +367,7 @@ def _abilities(items: Any) -> list[dict[str, Any]]:
     out = []
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict):
-            row: dict[str, Any] = {"name": plain_tags(str(item.get("name", "")))}
+            row: dict[str, Any] = {"name": str(item.get("name", ""))}  # tags: shown in cards
             row["desc"] = text(item.get("entries", item.get("entry", [])))
             hit = re.search(r"\{@hit ([+-]?\d+)", row["desc"])
             if hit:
@@ -516,7 +520,9 @@ def _casting_time(value: Any) -> str:
             continue
         number, unit = t.get("number", 1), str(t.get("unit", ""))
         unit = CONDITIONS_TIME.get(unit, unit)
-        shown = f"{number} {unit}{'s' if number != 1 and unit in ('minute', 'hour', 'round') else ''}"
+        shown = (
+            f"{number} {unit}{'s' if number != 1 and unit in ('minute', 'hour', 'round') else ''}"
+        )
         if t.get("condition"):
             shown += f", {plain_tags(str(t['condition']))}"
         parts.append(shown)
@@ -535,7 +541,9 @@ def _range(value: Any) -> tuple[str, dict[str, Any] | None]:
     if kind == "point":
         if dist_type in named:
             return named[dist_type], None
-        unit = {"feet": "feet", "miles": "miles" if amount != 1 else "mile"}.get(dist_type, dist_type)
+        unit = {"feet": "feet", "miles": "miles" if amount != 1 else "mile"}.get(
+            str(dist_type), str(dist_type)
+        )
         return f"{amount} {unit}", None
     area = {"type": kind, "size": amount}
     unit = "foot" if dist_type == "feet" else "mile"
@@ -680,15 +688,27 @@ def item(raw: dict[str, Any]) -> dict[str, Any]:
         kind = DAMAGE.get(str(raw.get("dmgType")), str(raw.get("dmgType", "")))
         data["damage"] = {"damage_dice": raw["dmg1"], "damage_type": _ref(_cap(kind))}
         if raw.get("dmg2"):
-            data["two_handed_damage"] = {"damage_dice": raw["dmg2"], "damage_type": _ref(_cap(kind))}
+            data["two_handed_damage"] = {
+                "damage_dice": raw["dmg2"],
+                "damage_type": _ref(_cap(kind)),
+            }
     if isinstance(raw.get("range"), str) and "/" in raw["range"]:
         normal, long = raw["range"].split("/", 1)
-        data["range"] = {"normal": int(normal) if normal.isdigit() else normal, "long": int(long) if long.isdigit() else long}
-    props = [PROPERTIES.get(strip_source(p), strip_source(p)) for p in raw.get("property") or [] if isinstance(p, str)]
+        data["range"] = {
+            "normal": int(normal) if normal.isdigit() else normal,
+            "long": int(long) if long.isdigit() else long,
+        }
+    props = [
+        PROPERTIES.get(strip_source(p), strip_source(p))
+        for p in raw.get("property") or []
+        if isinstance(p, str)
+    ]
     if props:
         data["properties"] = [_ref(p) for p in props]
     if raw.get("mastery"):
-        data["mastery"] = [plain_tags(strip_source(m)) for m in raw["mastery"] if isinstance(m, str)]
+        data["mastery"] = [
+            plain_tags(strip_source(m)) for m in raw["mastery"] if isinstance(m, str)
+        ]
     if code in ("LA", "MA", "HA", "S") and raw.get("ac") is not None:
         data["armor_class"] = {
             "base": raw["ac"],
@@ -697,7 +717,9 @@ def item(raw: dict[str, Any]) -> dict[str, Any]:
         }
         data["armor_category"] = {"LA": "Light", "MA": "Medium", "HA": "Heavy", "S": "Shield"}[code]
     if raw.get("strength"):
-        data["str_minimum"] = int(raw["strength"]) if str(raw["strength"]).isdigit() else raw["strength"]
+        data["str_minimum"] = (
+            int(raw["strength"]) if str(raw["strength"]).isdigit() else raw["strength"]
+        )
     if raw.get("stealth"):
         data["stealth_disadvantage"] = True
     cost = _cost(raw.get("value"))
@@ -711,9 +733,20 @@ def item(raw: dict[str, Any]) -> dict[str, Any]:
     if isinstance(spells, list):
         data["attached_spells"] = [plain_tags(str(s)).split("|")[0] for s in spells]
     elif isinstance(spells, dict):
-        found = [s for v in spells.values() for s in (v.values() if isinstance(v, dict) else v) for s in (s if isinstance(s, list) else [s])]
+        found = [
+            s
+            for v in spells.values()
+            for s in (v.values() if isinstance(v, dict) else v)
+            for s in (s if isinstance(s, list) else [s])
+        ]
         data["attached_spells"] = [plain_tags(str(s)).split("|")[0] for s in found]
-    for key in ("bonusWeapon", "bonusAc", "bonusSpellAttack", "bonusSavingThrow", "bonusSpellSaveDc"):
+    for key in (
+        "bonusWeapon",
+        "bonusAc",
+        "bonusSpellAttack",
+        "bonusSavingThrow",
+        "bonusSpellSaveDc",
+    ):
         if raw.get(key):
             data[re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()] = raw[key]
     if raw.get("items"):  # itemGroup
@@ -732,8 +765,16 @@ def _generic(raw: dict[str, Any]) -> dict[str, Any]:
     if body is None and raw.get("lairActions") is not None:
         body = [
             {"type": "entries", "name": "Lair Actions", "entries": raw.get("lairActions") or []},
-            {"type": "entries", "name": "Regional Effects", "entries": raw.get("regionalEffects") or []},
-            {"type": "entries", "name": "Mythic Encounter", "entries": raw.get("mythicEncounter") or []},
+            {
+                "type": "entries",
+                "name": "Regional Effects",
+                "entries": raw.get("regionalEffects") or [],
+            },
+            {
+                "type": "entries",
+                "name": "Mythic Encounter",
+                "entries": raw.get("mythicEncounter") or [],
+            },
         ]
     if body is None and raw.get("rows") is not None:  # a table
         body = [{"type": "table", **{k: v for k, v in raw.items() if k != "name"}}]
@@ -763,7 +804,12 @@ def character_class(raw: dict[str, Any]) -> dict[str, Any]:
     for f in raw.get("classFeatures") or []:
         ref = f.get("classFeature") if isinstance(f, dict) else f
         parts = str(ref).split("|")
-        features.append({"name": parts[0], "level": int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else None})
+        features.append(
+            {
+                "name": parts[0],
+                "level": int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else None,
+            }
+        )
     if features:
         data["features"] = features
     return data
@@ -782,7 +828,9 @@ def race(raw: dict[str, Any]) -> dict[str, Any]:
     for group in raw.get("ability") or []:
         for ability, bonus in (group or {}).items():
             if ability in ABILITY_NAMES and isinstance(bonus, int):
-                bonuses.append({"ability_score": {"index": ability, "name": ability.upper()}, "bonus": bonus})
+                bonuses.append(
+                    {"ability_score": {"index": ability, "name": ability.upper()}, "bonus": bonus}
+                )
     if bonuses:
         data["ability_bonuses"] = bonuses
     if raw.get("raceName"):

@@ -36,6 +36,7 @@ TEXT_PROPS = (
     "entries", "entriesHigherLevel", "additionalEntries",
 )  # fmt: skip
 
+ABILITIES = ("str", "dex", "con", "int", "wis", "cha")
 SIZES = ("F", "D", "T", "S", "M", "L", "H", "G", "C", "V")
 
 MODES = frozenset(
@@ -103,9 +104,8 @@ def _walk_strings(value: Any, fn: Callable[[str], str], names: bool = False) -> 
 
 
 def _name_of(item: Any) -> str | None:
-    if isinstance(item, dict) and isinstance(item.get("name"), str):
-        return item["name"]
-    return None
+    name = item.get("name") if isinstance(item, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def _matches(item: Any, wanted: Any) -> bool:
@@ -213,7 +213,12 @@ def _spell_groups(block: dict[str, Any], op: dict[str, Any]) -> list[tuple[list[
     for level, spec in (op.get("spells") or {}).items():
         levels = block.setdefault("spells", {})
         info = levels.setdefault(level, {"spells": []})
-        out.append((info.setdefault("spells", []), spec.get("spells", spec) if isinstance(spec, dict) else spec))
+        out.append(
+            (
+                info.setdefault("spells", []),
+                spec.get("spells", spec) if isinstance(spec, dict) else spec,
+            )
+        )
     for key in ("daily", "rest", "weekly", "yearly", "monthly", "recharge", "charges"):
         for uses, spec in (op.get(key) or {}).items():
             group = block.setdefault(key, {})
@@ -319,12 +324,12 @@ def apply_mod(obj: dict[str, Any], prop: str, op: Any, path: Path) -> None:
         obj.pop(prop, None)
         return
     if not isinstance(op, dict):
-        raise ModError(f"a _mod operation must be an object or \"remove\", not {op!r}", path)
+        raise ModError(f'a _mod operation must be an object or "remove", not {op!r}', path)
     mode = op.get("mode")
     if mode not in MODES:
         raise ModError(f"unknown _mod mode {mode!r}", (*path, "mode"))
     if prop == "*" and mode != "replaceTxt":
-        raise ModError(f"\"*\" only takes replaceTxt, not {mode}", (*path, "mode"))
+        raise ModError(f'"*" only takes replaceTxt, not {mode}', (*path, "mode"))
     if mode == "replaceTxt":
         pattern = _regex(str(op.get("replace", "")), str(op.get("flags", "")), (*path, "replace"))
         repl = _js_replacement(str(op.get("with", "")))
@@ -365,7 +370,9 @@ def apply_mod(obj: dict[str, Any], prop: str, op: Any, path: Path) -> None:
             if mode == "replaceOrAppendArr":
                 arr.extend(_copy_module.deepcopy(items))
             else:
-                raise ModError(f"{prop} has no item {op.get('replace')!r} to replace", (*path, "replace"))
+                raise ModError(
+                    f"{prop} has no item {op.get('replace')!r} to replace", (*path, "replace")
+                )
         return
     if mode == "removeArr":
         arr = _array(obj, prop, bool(op.get("force")), path)
@@ -386,7 +393,9 @@ def apply_mod(obj: dict[str, Any], prop: str, op: Any, path: Path) -> None:
                     item["name"] = rename.get("with")
                     break
             else:
-                raise ModError(f"{prop} has no item {rename.get('rename')!r} to rename", (*path, "renames"))
+                raise ModError(
+                    f"{prop} has no item {rename.get('rename')!r} to rename", (*path, "renames")
+                )
         return
     if mode == "setProp":
         target = obj if prop == "_" else obj.setdefault(prop, {})
@@ -399,10 +408,14 @@ def apply_mod(obj: dict[str, Any], prop: str, op: Any, path: Path) -> None:
         target = obj.setdefault(prop, {})
         formula = str(op.get("formula", ""))
         dex = _modifier(obj, "dex")
-        expr = formula.replace("<$prof_bonus$>", str(_bonus(obj, 1))).replace("<$dex_mod$>", str(dex))
+        expr = formula.replace("<$prof_bonus$>", str(_bonus(obj, 1))).replace(
+            "<$dex_mod$>", str(dex)
+        )
         if not re.fullmatch(r"[\d\s+\-*/()]+", expr):
             raise ModError(f"cannot calculate {formula!r}", (*path, "formula"))
-        target[str(op.get("prop"))] = int(eval(expr, {"__builtins__": {}}))  # digits and + - * / only
+        target[str(op.get("prop"))] = int(
+            eval(expr, {"__builtins__": {}})
+        )  # digits and + - * / only
         return
     if mode in ("scalarAddProp", "scalarMultProp"):
         _scalar(obj, prop, op, path, mode == "scalarMultProp")
@@ -415,9 +428,9 @@ def apply_mod(obj: dict[str, Any], prop: str, op: Any, path: Path) -> None:
         _add_bonuses(obj, key, op.get("skills" if key == "skill" else "saves") or {})
         return
     if mode in ("addAllSkills", "addAllSaves"):
-        level = int(op.get(mode == "addAllSaves" and "saves" or "skills", 1))
-        names = _SKILL_ABILITY if mode == "addAllSkills" else ("str", "dex", "con", "int", "wis", "cha")
-        _add_bonuses(obj, "skill" if mode == "addAllSkills" else "save", {n: level for n in names})
+        level = int(op.get((mode == "addAllSaves" and "saves") or "skills", 1))
+        every = list(_SKILL_ABILITY) if mode == "addAllSkills" else list(ABILITIES)
+        _add_bonuses(obj, "skill" if mode == "addAllSkills" else "save", {n: level for n in every})
         return
     if mode in ("addSpells", "removeSpells", "replaceSpells"):
         _spells(obj, op, mode, path)
@@ -436,7 +449,9 @@ def apply_mod(obj: dict[str, Any], prop: str, op: Any, path: Path) -> None:
         if wanted not in SIZES:
             raise ModError(f"unknown size {wanted!r}", (*path, "max"))
         sizes = _as_list(obj.get("size", []))
-        obj["size"] = [s if s in SIZES and SIZES.index(s) <= SIZES.index(wanted) else wanted for s in sizes]
+        obj["size"] = [
+            s if s in SIZES and SIZES.index(s) <= SIZES.index(wanted) else wanted for s in sizes
+        ]
         obj["size"] = list(dict.fromkeys(obj["size"]))
         return
     if mode == "scalarMultXp":
@@ -446,7 +461,9 @@ def apply_mod(obj: dict[str, Any], prop: str, op: Any, path: Path) -> None:
         if not isinstance(xp, int | float):
             raise ModError("the creature has no XP to multiply", path)
         value = xp * float(op.get("scalar", 1))
-        obj["xp"] = math.floor(value) if op.get("floor") else (int(value) if value.is_integer() else value)
+        obj["xp"] = (
+            math.floor(value) if op.get("floor") else (int(value) if value.is_integer() else value)
+        )
         return
 
 
@@ -460,7 +477,9 @@ def apply_mods(obj: dict[str, Any], mods: Any, path: Path) -> None:
             apply_mod(obj, prop, op, where)
 
 
-def derive(base: dict[str, Any], entry: dict[str, Any], templates: list[dict[str, Any]]) -> dict[str, Any]:
+def derive(
+    base: dict[str, Any], entry: dict[str, Any], templates: list[dict[str, Any]]
+) -> dict[str, Any]:
     """`entry` (which has `_copy`) laid over `base`: the resolved 5etools object.
 
     `templates` are the `_templates` already looked up (each with its `apply`)."""

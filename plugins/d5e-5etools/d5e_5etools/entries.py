@@ -80,7 +80,7 @@ def table(entry: dict[str, Any]) -> list[str]:
             row = row.get("row", [])
         if isinstance(row, list):
             rows.append([_cell(c) for c in row])
-    width = max([len(labels), *(len(r) for r in rows)] or [0])
+    width = max([len(labels), *(len(r) for r in rows)])
     if not width:
         return []
     labels = [_cell(label) for label in labels] + [""] * (width - len(labels))
@@ -109,7 +109,7 @@ def _list(entry: dict[str, Any], depth: int) -> list[str]:
 
 
 def _image(entry: dict[str, Any]) -> list[str]:
-    href = entry.get("href") if isinstance(entry.get("href"), dict) else {}
+    href: dict[str, Any] = entry["href"] if isinstance(entry.get("href"), dict) else {}
     alt = entry.get("altText") or entry.get("title") or entry.get("credit") or "image"
     url = href.get("url") if href.get("type") == "external" else None
     title = f" — {entry['title']}" if entry.get("title") and entry.get("altText") else ""
@@ -136,7 +136,9 @@ def _spell_levels(entry: dict[str, Any]) -> list[str]:
                 lines.append(f"{uses.rstrip('e')}{label}{each}: {', '.join(map(str, spells))}")
     spells = entry.get("spells")
     if isinstance(spells, dict):
-        for level, info in sorted(spells.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 99):
+        for level, info in sorted(
+            spells.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 99
+        ):
             if not isinstance(info, dict):
                 continue
             names = ", ".join(map(str, info.get("spells") or []))
@@ -169,9 +171,16 @@ def _entry(entry: Any, depth: int) -> list[str]:
     name = _name(entry)
     if kind in ("entries", "section", "chapter", "homebrew", "flowBlock", "optfeature"):
         inner = blocks(entry.get("entries") or [], depth + 1)
-        heading = "#" * min(3 + depth, 6) if kind in ("section", "chapter") or (
-            depth == 0 and name and any(not isinstance(e, str) for e in entry.get("entries") or [])
-        ) else ""
+        heading = (
+            "#" * min(3 + depth, 6)
+            if kind in ("section", "chapter")
+            or (
+                depth == 0
+                and name
+                and any(not isinstance(e, str) for e in entry.get("entries") or [])
+            )
+            else ""
+        )
         return _run_in(name, inner, heading)
     if kind in ("inset", "insetReadaloud", "variant", "variantSub", "variantInner"):
         title = ("Variant: " + name) if kind == "variant" and name else name
@@ -205,7 +214,7 @@ def _entry(entry: Any, depth: int) -> list[str]:
     if kind == "hr":
         return ["---"]
     if kind == "link":
-        href = entry.get("href") if isinstance(entry.get("href"), dict) else {}
+        href: dict[str, Any] = entry["href"] if isinstance(entry.get("href"), dict) else {}
         url = href.get("url")
         label = entry.get("text", url or "")
         return [f"[{label}]({url})" if url else str(label)]
@@ -240,7 +249,11 @@ def _entry(entry: Any, depth: int) -> list[str]:
         roll = entry.get("toRoll")
         if isinstance(roll, list):
             return [
-                " + ".join(f"{r.get('number', 1)}d{r.get('faces', '')}" for r in roll if isinstance(r, dict))
+                " + ".join(
+                    f"{r.get('number', 1)}d{r.get('faces', '')}"
+                    for r in roll
+                    if isinstance(r, dict)
+                )
             ]
         return [str(roll or "")]
     if kind == "bonus":

@@ -22,6 +22,7 @@ import msgspec
 from d5e_daemon import Entry, Extends, LoadedPack, Pack, PackProblem, Source
 
 from . import convert, copy, srd
+from .entries import blocks
 
 # 5etools sources of the books the SRD comes from → the d5e pack of that edition's SRD.
 SRD_SOURCES = {
@@ -131,7 +132,9 @@ def parse(path: Path, shown: str) -> tuple[File | None, list[PackProblem]]:
         pos = _skip(text, pos + 1)
         while not text.startswith("}", pos):
             if not text.startswith('"', pos):
-                raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, pos)
+                raise json.JSONDecodeError(
+                    "Expecting property name enclosed in double quotes", text, pos
+                )
             key, pos = json.decoder.scanstring(text, pos + 1)  # type: ignore[attr-defined]
             pos = _skip(text, pos)
             if not text.startswith(":", pos):
@@ -162,7 +165,9 @@ def parse(path: Path, shown: str) -> tuple[File | None, list[PackProblem]]:
             raise json.JSONDecodeError("Extra data", text, _skip(text, pos + 1))
     except json.JSONDecodeError as exc:
         return None, [
-            PackProblem(file=shown, line=exc.lineno, column=exc.colno, message=f"invalid JSON: {exc.msg}")
+            PackProblem(
+                file=shown, line=exc.lineno, column=exc.colno, message=f"invalid JSON: {exc.msg}"
+            )
         ]
     except ValueError as exc:
         return None, [PackProblem(file=shown, line=1, column=1, message=str(exc))]
@@ -198,7 +203,11 @@ class Item:
 
     @property
     def key(self) -> tuple[str, str, str]:
-        return (self.kind, str(self.raw.get("name", "")).lower(), str(self.raw.get("source", "")).lower())
+        return (
+            self.kind,
+            str(self.raw.get("name", "")).lower(),
+            str(self.raw.get("source", "")).lower(),
+        )
 
 
 def _files(path: Path) -> Iterator[Path]:
@@ -206,8 +215,10 @@ def _files(path: Path) -> Iterator[Path]:
         yield path
         return
     for child in sorted(path.rglob("*")):
-        if child.is_file() and child.suffix.lower() == ".json" and not any(
-            part.startswith(".") for part in child.relative_to(path).parts
+        if (
+            child.is_file()
+            and child.suffix.lower() == ".json"
+            and not any(part.startswith(".") for part in child.relative_to(path).parts)
         ):
             yield child
 
@@ -258,7 +269,12 @@ class Reader:
                 if self.root.is_dir():
                     continue  # another JSON file in the folder
                 self.problems.append(
-                    PackProblem(file=shown, line=1, column=1, message="not a 5etools homebrew file (no `_meta.sources`)")
+                    PackProblem(
+                        file=shown,
+                        line=1,
+                        column=1,
+                        message="not a 5etools homebrew file (no `_meta.sources`)",
+                    )
                 )
                 continue
             self.files.append(parsed)
@@ -273,7 +289,13 @@ class Reader:
             if not isinstance(source, dict) or not isinstance(source.get("json"), str):
                 line, column = f.line_col(_json_offset(f.text, 0, ("_meta", "sources", i)))
                 self.problems.append(
-                    PackProblem(file=f.path, line=line, column=column, field=f"_meta.sources[{i}]", message="a source needs a `json` id")
+                    PackProblem(
+                        file=f.path,
+                        line=line,
+                        column=column,
+                        field=f"_meta.sources[{i}]",
+                        message="a source needs a `json` id",
+                    )
                 )
                 continue
             key = source["json"].lower()
@@ -290,10 +312,18 @@ class Reader:
             if not isinstance(values, list):
                 line, column = f.line_col(_json_offset(f.text, 0, (kind,)))
                 self.problems.append(
-                    PackProblem(file=f.path, line=line, column=column, field=kind, message=f"`{kind}` must be an array")
+                    PackProblem(
+                        file=f.path,
+                        line=line,
+                        column=column,
+                        field=kind,
+                        message=f"`{kind}` must be an array",
+                    )
                 )
                 continue
-            known = kind in convert.COLLECTIONS or kind in convert.FLUFF or kind in convert.DOCUMENTS
+            known = (
+                kind in convert.COLLECTIONS or kind in convert.FLUFF or kind in convert.DOCUMENTS
+            )
             if not known:
                 self.unmapped[kind] = self.unmapped.get(kind, 0) + len(values)
                 continue
@@ -359,9 +389,21 @@ class Builder:
         name, source = str(meta.get("name", "")).lower(), str(meta.get("source", "")).lower()
         for kind in _copy_kinds.get(item.kind, (item.kind,)):
             found = self.r.by_key.get((kind, name, source))
-            if found is None and kind in ("classFeature", "subclassFeature", "subclass", "subrace", "card"):
+            if found is None and kind in (
+                "classFeature",
+                "subclassFeature",
+                "subclass",
+                "subrace",
+                "card",
+            ):
                 found = next(
-                    (i for i in self.r.items if i.kind == kind and str(i.raw.get("name", "")).lower() == name and str(i.raw.get("source", "")).lower() == source),
+                    (
+                        i
+                        for i in self.r.items
+                        if i.kind == kind
+                        and str(i.raw.get("name", "")).lower() == name
+                        and str(i.raw.get("source", "")).lower() == source
+                    ),
                     None,
                 )
             if found is not None:
@@ -371,12 +413,17 @@ class Builder:
     def templates(self, item: Item) -> list[dict[str, Any]]:
         out = []
         for i, ref in enumerate(item.raw["_copy"].get("_templates") or []):
-            key = ("monsterTemplate", str(ref.get("name", "")).lower(), str(ref.get("source", "")).lower())
+            key = (
+                "monsterTemplate",
+                str(ref.get("name", "")).lower(),
+                str(ref.get("source", "")).lower(),
+            )
             found = self.r.by_key.get(key)
             if found is None:
                 self.r.problems.append(
                     item.problem(
-                        f"template {ref.get('name')!r} of source {ref.get('source')!r} is not in these files",
+                        f"template {ref.get('name')!r} of source {ref.get('source')!r} "
+                        "is not in these files",
                         ("_copy", "_templates", i),
                     )
                 )
@@ -404,7 +451,11 @@ class Builder:
             return None
         if id(item) in self.visiting:
             self.r.problems.append(
-                item.problem(f"`_copy` of {raw['_copy'].get('name')!r} leads back to {raw.get('name')!r} (a cycle)", ("_copy",))
+                item.problem(
+                    f"`_copy` of {raw['_copy'].get('name')!r} leads back to "
+                    f"{raw.get('name')!r} (a cycle)",
+                    ("_copy",),
+                )
             )
             self.resolved[id(item)] = None
             return None
@@ -412,9 +463,13 @@ class Builder:
         base_raw = self.resolve(base)
         self.visiting.discard(id(item))
         if base_raw is None:
-            if "_copy" in base.raw and self.base_of(base) is None and id(item) not in self.failed_external:
+            if "_copy" in base.raw and self.base_of(base) is None:
                 self.r.problems.append(
-                    item.problem(f"copies {base.raw.get('name')!r}, whose own `_copy` names an entry in another pack: copy that entry instead", ("_copy",))
+                    item.problem(
+                        f"copies {base.raw.get('name')!r}, whose own `_copy` names an entry "
+                        "in another pack: copy that entry instead",
+                        ("_copy",),
+                    )
                 )
             self.resolved[id(item)] = None
             return None
@@ -428,15 +483,19 @@ class Builder:
         self.resolved[id(item)] = result
         return result
 
-    failed_external: set[int] = set()
-
     def _with_fluff(self, item: Item, raw: dict[str, Any]) -> dict[str, Any]:
         fluff = self.r.fluff.get(item.key)
         if fluff is None or "fluff" in raw:
             return raw
         body = fluff.raw
         if "_copy" in body:
-            base = self.r.fluff.get((item.kind, str(body["_copy"].get("name", "")).lower(), str(body["_copy"].get("source", "")).lower()))
+            base = self.r.fluff.get(
+                (
+                    item.kind,
+                    str(body["_copy"].get("name", "")).lower(),
+                    str(body["_copy"].get("source", "")).lower(),
+                )
+            )
             if base is not None:
                 try:
                     body = copy.derive(base.raw, body, [])
@@ -457,7 +516,9 @@ def _external_ref(item: Item) -> str | None:
     return f"{pack}:{collection}/{convert.slug(str(meta.get('name', '')))}"
 
 
-def derive(entry: Entry, base_ref: str, base_name: str, base: dict[str, Any]) -> tuple[Entry, list[PackProblem]]:
+def derive(
+    entry: Entry, base_ref: str, base_name: str, base: dict[str, Any]
+) -> tuple[Entry, list[PackProblem]]:
     """A `_copy` whose base is installed in another pack, resolved at install time by d5e."""
     own = entry.data[convert.RAW]
     kind = entry.data["5etools_type"]
@@ -467,7 +528,9 @@ def derive(entry: Entry, base_ref: str, base_name: str, base: dict[str, Any]) ->
     try:
         raw = copy.derive(base_raw, own, [])
     except copy.ModError as exc:
-        line, column = where.get(".".join(map(str, exc.path)), (entry.source.line if entry.source else 0, 0))
+        line, column = where.get(
+            ".".join(map(str, exc.path)), (entry.source.line if entry.source else 0, 0)
+        )
         return entry, [
             PackProblem(
                 file=entry.source.path if entry.source else "",
@@ -482,7 +545,9 @@ def derive(entry: Entry, base_ref: str, base_name: str, base: dict[str, Any]) ->
     name = convert.plain_tags(str(raw.get("name", entry.name)))
     resolved = msgspec.structs.replace(
         entry,
-        collection=convert.collection_of(kind, raw) if kind not in ("item", "baseitem") else entry.collection,
+        collection=convert.collection_of(kind, raw)
+        if kind not in ("item", "baseitem")
+        else entry.collection,
         name=name,
         data=data,
         extends=Extends(ref=base_ref),
@@ -506,11 +571,13 @@ def _mod_positions(item: Item) -> dict[str, tuple[int, int]]:
     return out
 
 
-def _document_entries(item: Item, pack: str) -> list[tuple[str, str, dict[str, Any]]]:
-    """An adventure's or book's data: one entry per top-level section."""
+def _document_entries(item: Item, titles: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
+    """An adventure's or book's data: one entry per top-level section, named after the
+    adventure (its entry in `adventure`/`book`, by `id`) and the section."""
     kind = convert.DOCUMENTS[item.kind]
     collection = convert.COLLECTIONS[kind]
-    title = str(item.raw.get("name") or item.raw.get("id", ""))
+    ident = str(item.raw.get("id", ""))
+    title = str(item.raw.get("name") or titles.get(ident.lower()) or ident)
     out = []
     for i, section in enumerate(item.raw.get("data") or []):
         if not isinstance(section, dict):
@@ -519,7 +586,7 @@ def _document_entries(item: Item, pack: str) -> list[tuple[str, str, dict[str, A
         data = {
             "index": "",
             "name": name,
-            "desc": convert.blocks(section.get("entries") or []),
+            "desc": blocks(section.get("entries") or []),
             kind: str(item.raw.get("id", "")),
             "section": i + 1,
             convert.RAW: section,
@@ -537,14 +604,37 @@ def load(path: Path) -> list[LoadedPack] | None:
     shown = str(path)
     if not reader.order:
         if not any(p.severity == "error" for p in reader.problems):
-            reader.problems.append(PackProblem(file=shown, line=1, column=1, field="_meta.sources", message="no `_meta.sources`: 5etools homebrew names its sources there"))
-        return [LoadedPack(pack=Pack(id=pack_id(path.stem), title=path.stem), problems=reader.problems, root=path.resolve())]
+            reader.problems.append(
+                PackProblem(
+                    file=shown,
+                    line=1,
+                    column=1,
+                    field="_meta.sources",
+                    message="no `_meta.sources`: 5etools homebrew names its sources there",
+                )
+            )
+        return [
+            LoadedPack(
+                pack=Pack(id=pack_id(path.stem), title=path.stem),
+                problems=reader.problems,
+                root=path.resolve(),
+            )
+        ]
     builder = Builder(reader)
-    packs = {key: LoadedPack(pack=_pack(reader.sources[key]), root=path.resolve(), derive=derive) for key in reader.order}
+    packs = {
+        key: LoadedPack(pack=_pack(reader.sources[key]), root=path.resolve(), derive=derive)
+        for key in reader.order
+    }
     first = reader.order[0]
     for kind, count in sorted(reader.unmapped.items()):
         reader.problems.append(
-            PackProblem(file=shown, field=kind, severity="warning", message=f"{count} `{kind}` entr{'y' if count == 1 else 'ies'} not read: d5e does not map this 5etools type yet")
+            PackProblem(
+                file=shown,
+                field=kind,
+                severity="warning",
+                message=f"{count} `{kind}` entr{'y' if count == 1 else 'ies'} not read: "
+                "d5e does not map this 5etools type yet",
+            )
         )
     declared = {d.lower() for d in reader.dependencies}
     for item in reader.items:
@@ -552,24 +642,55 @@ def load(path: Path) -> list[LoadedPack] | None:
         source = str(raw.get("source") or reader.sources[first]["json"]).lower()
         loaded = packs.get(source)
         if loaded is None:
-            reader.problems.append(item.problem(f"source {raw.get('source')!r} is not one of the file's `_meta.sources`", ("source",)))
+            reader.problems.append(
+                item.problem(
+                    f"source {raw.get('source')!r} is not one of the file's `_meta.sources`",
+                    ("source",),
+                )
+            )
             continue
         line, _ = item.where()
         where = Source(path=str(Path(item.file.path).resolve()), line=line)
         resolved = builder.resolve(item)
-        if resolved is None and "_copy" in raw and isinstance(raw["_copy"], dict) and builder.base_of(item) is None:
+        if (
+            resolved is None
+            and "_copy" in raw
+            and isinstance(raw["_copy"], dict)
+            and builder.base_of(item) is None
+        ):
             ref = _external_ref(item)
             if ref is None:
                 reader.problems.append(item.problem(f"cannot copy a {item.kind}", ("_copy",)))
                 continue
             base_pack = ref.split(":", 1)[0]
-            if not base_pack.startswith("srd-") and str(raw["_copy"].get("source", "")).lower() not in declared:
-                loaded.problems.append(item.problem(f"copies from source {raw['_copy'].get('source')!r}, which `_meta.dependencies` does not declare", ("_copy", "source"), "warning"))
+            if (
+                not base_pack.startswith("srd-")
+                and str(raw["_copy"].get("source", "")).lower() not in declared
+            ):
+                loaded.problems.append(
+                    item.problem(
+                        f"copies from source {raw['_copy'].get('source')!r}, which "
+                        "`_meta.dependencies` does not declare",
+                        ("_copy", "source"),
+                        "warning",
+                    )
+                )
             loaded.requires.append(base_pack)
             data = {convert.RAW: raw, "5etools_type": item.kind, "5etools_at": _mod_positions(item)}
-            collection = convert.collection_of(item.kind, raw) if item.kind not in ("item", "baseitem") else ref.split(":", 1)[1].split("/")[0]
+            collection = (
+                convert.collection_of(item.kind, raw)
+                if item.kind not in ("item", "baseitem")
+                else ref.split(":", 1)[1].split("/")[0]
+            )
             loaded.entries.append(
-                Entry(collection=collection, slug=convert.slug_for(item.kind, raw), name=convert.plain_tags(str(raw["name"])), data=data, source=where, extends=Extends(ref=ref))
+                Entry(
+                    collection=collection,
+                    slug=convert.slug_for(item.kind, raw),
+                    name=convert.plain_tags(str(raw["name"])),
+                    data=data,
+                    source=where,
+                    extends=Extends(ref=ref),
+                )
             )
             continue
         if resolved is None:
@@ -587,13 +708,26 @@ def load(path: Path) -> list[LoadedPack] | None:
         )
         if item.kind in ("magicvariant", "variant"):
             loaded.entries += _expand_variant(item, resolved, reader, where)
+    titles = {
+        str(i.raw.get("id", "")).lower(): str(i.raw["name"])
+        for i in reader.items
+        if i.kind in ("adventure", "book")
+    }
     for item in reader.documents:
-        source = str((item.raw.get("source") or reader.sources[first]["json"])).lower()
+        source = str(item.raw.get("source") or reader.sources[first]["json"]).lower()
         loaded = packs.get(source) or packs[first]
         line, _ = item.where()
-        for collection, name, data in _document_entries(item, loaded.pack.id):
+        for collection, name, data in _document_entries(item, titles):
             data["index"] = convert.slug(name)
-            loaded.entries.append(Entry(collection=collection, slug=convert.slug(name), name=data["name"], data=data, source=Source(path=str(Path(item.file.path).resolve()), line=line)))
+            loaded.entries.append(
+                Entry(
+                    collection=collection,
+                    slug=convert.slug(name),
+                    name=str(data["name"]),
+                    data=data,
+                    source=Source(path=str(Path(item.file.path).resolve()), line=line),
+                )
+            )
     for dep in sorted(reader.dependencies):
         if dep.lower() not in reader.sources and dep.lower() not in SRD_SOURCES:
             packs[first].requires.append(pack_id(dep))
@@ -604,7 +738,9 @@ def load(path: Path) -> list[LoadedPack] | None:
     return result
 
 
-def _expand_variant(item: Item, generic: dict[str, Any], reader: Reader, where: Source) -> list[Entry]:
+def _expand_variant(
+    item: Item, generic: dict[str, Any], reader: Reader, where: Source
+) -> list[Entry]:
     """A generic variant (`+1 Weapon`) applied to the base items it fits, read in these files:
     `requires` (any of) and `excludes` against the base item, `inherits` laid over it."""
     inherits = generic.get("inherits") or {}
@@ -624,7 +760,9 @@ def _expand_variant(item: Item, generic: dict[str, Any], reader: Reader, where: 
         name = str(base.get("name", ""))
         if inherits.get("nameRemove"):
             name = name.replace(inherits["nameRemove"], "")
-        made["name"] = f"{inherits.get('namePrefix', '')}{name}{inherits.get('nameSuffix', '')}".strip()
+        made["name"] = (
+            f"{inherits.get('namePrefix', '')}{name}{inherits.get('nameSuffix', '')}".strip()
+        )
         made["source"] = inherits.get("source", generic.get("source"))
         made["baseItem"] = f"{base.get('name')}|{base.get('source')}"
         out.append(
@@ -647,7 +785,10 @@ def _fits(base: dict[str, Any], requires: list[Any], excludes: dict[str, Any]) -
                 have = convert.strip_source(have)
                 wanted = convert.strip_source(wanted)
             if isinstance(wanted, list):
-                if not (isinstance(have, list) and set(map(str, wanted)) & set(map(str, have))) and have not in wanted:
+                if (
+                    not (isinstance(have, list) and set(map(str, wanted)) & set(map(str, have)))
+                    and have not in wanted
+                ):
                     return False
             elif have != wanted:
                 return False
@@ -658,6 +799,8 @@ def _fits(base: dict[str, Any], requires: list[Any], excludes: dict[str, Any]) -
     for key, unwanted in excludes.items():
         have = base.get(key)
         values = unwanted if isinstance(unwanted, list) else [unwanted]
-        if have in values or (isinstance(have, list) and set(map(str, have)) & set(map(str, values))):
+        if have in values or (
+            isinstance(have, list) and set(map(str, have)) & set(map(str, values))
+        ):
             return False
     return True

@@ -53,7 +53,9 @@ def monster(data: dict[str, Any]) -> dict[str, Any]:
         raw["size"] = [_SIZE_CODES.get(str(data["size"]).lower(), str(data["size"])[:1])]
     if data.get("type"):
         raw["type"] = (
-            {"type": data["type"], "tags": [data["subtype"]]} if data.get("subtype") else data["type"]
+            {"type": data["type"], "tags": [data["subtype"]]}
+            if data.get("subtype")
+            else data["type"]
         )
     if data.get("alignment"):
         raw["alignment"] = [{"special": data["alignment"]}]
@@ -111,7 +113,9 @@ def monster(data: dict[str, Any]) -> dict[str, Any]:
         raw["languages"] = [p.strip() for p in str(data["languages"]).split(",") if p.strip()]
     if data.get("challenge_rating") is not None:
         cr = data["challenge_rating"]
-        raw["cr"] = {0.125: "1/8", 0.25: "1/4", 0.5: "1/2"}.get(cr, str(int(cr)) if float(cr).is_integer() else str(cr))
+        raw["cr"] = {0.125: "1/8", 0.25: "1/4", 0.5: "1/2"}.get(
+            cr, str(int(cr)) if float(cr).is_integer() else str(cr)
+        )
     if data.get("xp") is not None:
         raw["xp"] = data["xp"]
     for field, key in (
