@@ -35,9 +35,9 @@ from .db import storage_error
 from .errors import D5eError
 from .features import packs as pack_features
 from .features.complete import complete
+from .features.documents import document, resolve_tags
 from .features.encounter import encounter
 from .features.lookup import lookup
-from .features.markdown import document, resolve_tags
 from .features.search import search, search_filters
 from .protocol import Params
 
