@@ -269,6 +269,9 @@ def test_stdout_carries_only_protocol_messages(db_path: Path) -> None:
 
 def test_the_mcp_face_loads_no_lsp_code() -> None:
     """`d5e mcp` starts as fast as `d5e serve`: it does not pay for pygls and LSP types too."""
-    probe = "import sys, d5e_daemon.mcp_server; print(sorted({'lsprotocol', 'pygls'} & set(sys.modules)))"
+    probe = (
+        "import sys, d5e_daemon.mcp_server\n"
+        "print(sorted({'lsprotocol', 'pygls'} & set(sys.modules)))"
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
