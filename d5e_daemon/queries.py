@@ -103,7 +103,25 @@ def _pack(row: Sequence[Any]) -> Pack:
         description=extra.get("description", ""),
         homepage=extra.get("homepage", ""),
         default_priority=prio,
+        source_id=extra.get("source_id", ""),
+        abbreviation=extra.get("abbreviation", ""),
     )
+
+
+def pack_by_source(conn: apsw.Connection, name: str) -> str | None:
+    """The installed pack a tag's source part names: its id, or its original source id or
+    abbreviation (5etools), case aside."""
+    row = conn.execute(
+        """
+        SELECT id FROM pack
+        WHERE lower(id) = lower(?1)
+           OR lower(json_extract(meta, '$.source_id')) = lower(?1)
+           OR lower(json_extract(meta, '$.abbreviation')) = lower(?1)
+        ORDER BY lower(id) = lower(?1) DESC, id LIMIT 1
+        """,
+        (name,),
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
 def get_pack(conn: apsw.Connection, pack_id: str) -> Pack | None:
@@ -143,9 +161,15 @@ def pack_origin(conn: apsw.Connection, pack_id: str) -> str | None:
 
 def upsert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: str) -> None:
     """Insert or update a pack's row; its entries stay (an update never cascades)."""
-    meta = json.dumps(
-        {"authors": pack.authors, "description": pack.description, "homepage": pack.homepage}
-    )
+    meta: dict[str, Any] = {
+        "authors": pack.authors,
+        "description": pack.description,
+        "homepage": pack.homepage,
+    }
+    if pack.source_id:
+        meta["source_id"] = pack.source_id
+    if pack.abbreviation:
+        meta["abbreviation"] = pack.abbreviation
     conn.execute(
         """
         INSERT INTO pack (id, title, version, edition, license, attribution, meta, origin,
@@ -165,7 +189,7 @@ def upsert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: st
             pack.edition,
             pack.license,
             pack.attribution,
-            meta,
+            json.dumps(meta),
             origin,
             pack.default_priority,
             content_hash,
@@ -1111,9 +1135,11 @@ def cache_vectors(conn: apsw.Connection, model: str, vectors: dict[str, bytes]) 
 
 # Every search query is limited to the same entries: winners of the profile, in the asked
 # collections, packs and edition, having every asked attribute. `:filters` is a JSON array of
-# {"name", "min", "max"} (equality is min = max; several rows of one name mean any of them) and
-# `:nfilters` the number of distinct names; the entries having all of them are found through the
-# `entry_attr` primary key (name, value, entry_id), one range scan per condition.
+# {"filter", "name", "min", "max"} (an `entry_attr` name and range; equality is min = max;
+# several rows of one filter mean any of them: `sense` "darkvision" is the name `sense`,
+# "darkvision 60" the name `sense:darkvision` from 60 up) and `:nfilters` the number of distinct
+# filters; the entries having all of them are found through the `entry_attr` primary key
+# (name, value, entry_id), one range scan per condition.
 _SEARCH_SCOPE = """
     JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
     WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
@@ -1125,7 +1151,7 @@ _SEARCH_SCOPE = """
             JOIN entry_attr a ON a.name = f.value ->> 'name'
                              AND a.value BETWEEN f.value ->> 'min' AND f.value ->> 'max'
             GROUP BY a.entry_id
-            HAVING count(DISTINCT a.name) = :nfilters))
+            HAVING count(DISTINCT coalesce(f.value ->> 'filter', f.value ->> 'name')) = :nfilters))
 """
 
 
@@ -1150,7 +1176,7 @@ class SearchScope:
             "packs": json.dumps(list(self.packs)),
             "edition": self.edition,
             "filters": json.dumps(list(self.filters)),
-            "nfilters": len({f["name"] for f in self.filters}),
+            "nfilters": len({f.get("filter", f["name"]) for f in self.filters}),
         }
 
 
@@ -1463,3 +1489,9 @@ def filter_values(conn: apsw.Connection, profile_id: str) -> dict[str, list[Any]
     ):
         found.setdefault(name, []).append(value)
     return found
+
+
+def has_collection(conn: apsw.Connection, collection: str) -> bool:
+    """Whether any installed pack has an entry of `collection`."""
+    query = "SELECT EXISTS (SELECT 1 FROM entry WHERE collection = ?)"
+    return bool(conn.execute(query, (collection,)).get)
