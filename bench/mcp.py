@@ -157,7 +157,7 @@ def main() -> int:
                 try:
                     timed_requests(daemon, "d5e/lookup", LOOKUPS, 100)  # warm-up
                     timed_calls(server, "lookup", LOOKUPS, 100)
-                    for mode, params in searches.items():  # the model loads on the first
+                    for params in searches.values():  # the model loads on the first
                         timed_requests(daemon, "d5e/search", params, 10)
                         timed_calls(server, "search", params, 10)
                     lookups = timed_requests(daemon, "d5e/lookup", LOOKUPS, args.requests)
