@@ -85,15 +85,26 @@ def _find_by_name(
     return rows[0], [_ref(r) for r in rows[1:]], found
 
 
-def lookup(app: App, params: LookupParams) -> LookupResult:
+def find_how(
+    app: App, params: LookupParams
+) -> tuple[queries.EntryRow, list[EntryRef], names.Found | None]:
+    """The entry `params` mean (by ref or by name), the others of the same name, and how a
+    name was read (None for a ref)."""
     if (params.ref is None) == (params.name is None):
         raise InvalidParams("give exactly one of `ref` or `name`", {"path": "$"})
-    also: list[EntryRef] = []
-    found: names.Found | None = None
     if params.ref is not None:
-        row = _find_by_ref(app, params, params.ref)
-    else:
-        row, also, found = _find_by_name(app, params, params.name or "")
+        return _find_by_ref(app, params, params.ref), [], None
+    return _find_by_name(app, params, params.name or "")
+
+
+def find(app: App, params: LookupParams) -> tuple[queries.EntryRow, list[EntryRef]]:
+    """The entry `params` mean (by ref or by name) and the others of the same name."""
+    row, also, _ = find_how(app, params)
+    return row, also
+
+
+def lookup(app: App, params: LookupParams) -> LookupResult:
+    row, also, found = find_how(app, params)
     same_ref = queries.entries_for_ref(app.conn, app.profile, row.collection, row.slug)
     ids = [r.id for r in same_ref]
     position = ids.index(row.id) if row.id in ids else len(ids)
