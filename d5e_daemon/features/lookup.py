@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .. import names, queries
+from .. import names, queries, tagtext
 from ..app import App
 from ..errors import InvalidParams, NotFound
 from ..protocol import EntryInfo, EntryRef, LookupParams, LookupResult, PackCredit, Shadowed
@@ -119,7 +119,9 @@ def lookup(app: App, params: LookupParams) -> LookupResult:
         license=pack.license,
         attribution=pack.attribution,
     )
-    card = app.render(entry, "markdown").rstrip()
+    from .tags import card_links  # tags.py reads this module's parse_ref
+
+    card = tagtext.render(app.render(entry, "markdown"), card_links(app)).rstrip()
     other = names.declared_aliases(entry.data)
     if other:  # the names players know it by ("Mordenkainen's Sword")
         card += "\n\n*Also called " + ", ".join(other) + ".*"
