@@ -84,30 +84,25 @@ def entry_problems(entries: list[Entry]) -> list[PackProblem]:
 
 
 def alias_problems(entries: list[Entry]) -> list[PackProblem]:
-    """Declared aliases that would make a name mean two entries of the pack: one that is
-    another entry's name, or another entry's alias too."""
+    """Declared aliases that are another entry's name in the pack: the name would mean two
+    entries. (Entries may share an alias, as a copy shares its original's: the alias then
+    finds both.)"""
     problems = []
     named: dict[str, Entry] = {}
     for e in entries:
         named.setdefault(text.normalize(e.name), e)
-    aliased: dict[str, Entry] = {}
     for e in entries:
-        own = text.normalize(e.name)
         for i, alias in enumerate(names.declared_aliases(e.data)):
-            norm = text.normalize(alias)
-            if not norm or norm == own:
+            other = named.get(text.normalize(alias))
+            if other is None or other is e:
                 continue
-            other = named.get(norm) or aliased.setdefault(norm, e)
-            if other is e:
-                continue
-            kind = "the name" if norm in named else "an alias"
             where = f" ({other.source.path}:{other.source.line})" if other.source else ""
             problems.append(
                 PackProblem(
                     file=e.source.path if e.source else f"{e.ref}",
                     line=e.source.line if e.source else 0,
                     field=f"aliases[{i}]",
-                    message=f"alias {alias!r} of {e.ref} is {kind} of {other.ref}{where}: "
+                    message=f"alias {alias!r} of {e.ref} is the name of {other.ref}{where}: "
                     "a name must mean one entry",
                 )
             )
