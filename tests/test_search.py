@@ -622,3 +622,17 @@ def test_a_profile_change_is_seen_without_a_packs_changed_event(indexed: App) ->
     result = ask(indexed, query="cloak displacement illusion", mode="semantic", limit=50)
     cloaks = [h for h in result.hits if h.ref == "magic-items/cloak-of-displacement"]
     assert result.semantic and [h.pack for h in cloaks] == ["srd-2024"]
+
+
+def test_british_and_american_spellings_find_each_other(app: App) -> None:
+    """The SRD writes `armor` and `gray`; a player writes `armour` and `grey`. The other
+    spelling is used when the index holds it more often, and never a made-up word."""
+    from d5e_daemon.spelling import variants
+
+    assert variants("paralysed") == ["paralyzed"] and variants("armor") == ["armour"]
+    assert variants("fire") == [] and "monstre" in variants("monster")  # the index decides
+    assert ask(app, query="grey ooze", mode="keyword").hits[0].ref == "monsters/gray-ooze"
+    paralysed = [h.ref for h in ask(app, query="paralysed humanoid", mode="keyword").hits[:3]]
+    assert "spells/hold-person" in paralysed
+    armour = ask(app, query="plate armour", mode="keyword", limit=3).hits[0].ref
+    assert armour == ask(app, query="plate armor", mode="keyword", limit=3).hits[0].ref

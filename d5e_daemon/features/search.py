@@ -35,7 +35,7 @@ from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
-from .. import filters, queries, retrieval
+from .. import filters, queries, retrieval, spelling
 from ..app import App
 from ..errors import IndexNotReady, InvalidParams
 from ..protocol import (
@@ -75,6 +75,7 @@ STOP_WORDS = frozenset(
     """.split()  # noqa: SIM905
 )
 _APOSTROPHES = re.compile("['’‘`ʼ]")
+_WORD = re.compile(r"[A-Za-z]+")
 
 
 # -- params -----------------------------------------------------------------------------------
@@ -128,6 +129,30 @@ def _words(text: str) -> list[str]:
     stop words dropped, once each."""
     words = [w for w in normalize(_APOSTROPHES.sub(" ", text)).split() if w not in STOP_WORDS]
     return list(dict.fromkeys(words))[:MAX_WORDS]
+
+
+def respelled(app: App, words: list[str]) -> dict[str, str]:
+    """Query words the index holds in another spelling more often (`armour` → `armor` on the
+    SRD, `armor` → `armour` in a British pack), each with that spelling (`spelling.variants`;
+    the index's vocabulary decides)."""
+    candidates = {w: spelling.variants(w) for w in words}
+    candidates = {w: vs for w, vs in candidates.items() if vs}
+    if not candidates:
+        return {}
+    stems = {
+        w: queries.index_terms(app.conn, [w]) for ws in candidates.items() for w in [ws[0], *ws[1]]
+    }
+    counts = app.term_counts(sorted({t for ts in stems.values() for t in ts}))
+
+    def held(word: str) -> int:
+        return min((counts[t] for t in stems[word]), default=0)
+
+    out = {}
+    for word, others in candidates.items():
+        best = max(others, key=held)
+        if held(best) > held(word):
+            out[word] = best
+    return out
 
 
 def keyword_query(text: str) -> str:
@@ -287,6 +312,11 @@ def search(app: App, params: SearchParams) -> SearchResult:
     wanted = params.offset + params.limit
     pool = max(FUSION_DEPTH, wanted)
     query_words = _words(params.query)
+    other_spelling = respelled(app, query_words)
+    query_text = params.query
+    if other_spelling:
+        query_words = list(dict.fromkeys(other_spelling.get(w, w) for w in query_words))
+        query_text = _WORD.sub(lambda m: other_spelling.get(m[0].lower(), m[0]), query_text)
     match = queries.fts_any(query_words)
     use_vectors = params.mode == "semantic" or (
         params.mode == "hybrid" and index.semantic_available()
@@ -311,7 +341,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
 
     semantic: list[tuple[int, float, int]] = []
     if use_vectors:
-        (vector,) = index.embedder.embed([params.query])
+        (vector,) = index.embedder.embed([query_text])
         semantic = retrieval.semantic_hits(
             app,
             scope,
