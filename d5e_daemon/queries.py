@@ -1463,3 +1463,33 @@ def filter_values(conn: apsw.Connection, profile_id: str) -> dict[str, list[Any]
     ):
         found.setdefault(name, []).append(value)
     return found
+
+
+def attribute_values_held(conn: apsw.Connection, name: str, values: Sequence[Any]) -> list[Any]:
+    """Those of `values` that some entry has for the filter `name` (one index seek each)."""
+    return [
+        v
+        for v in values
+        if conn.execute(
+            "SELECT 1 FROM entry_attr WHERE name = ? AND value = ? LIMIT 1", (name, v)
+        ).fetchone()
+    ]
+
+
+def entries_with_attributes(
+    conn: apsw.Connection, ids: Sequence[int], asked: Sequence[tuple[str, Any]]
+) -> dict[int, set[str]]:
+    """For each of `ids` that has any of the `asked` (filter, value) pairs: those filters."""
+    found: dict[int, set[str]] = {}
+    if not ids or not asked:
+        return found
+    for entry_id, name in conn.execute(
+        """
+        SELECT a.entry_id, a.name FROM json_each(:asked) p
+        JOIN entry_attr a ON a.name = p.value ->> 0 AND a.value = p.value ->> 1
+        WHERE a.entry_id IN (SELECT value FROM json_each(:ids))
+        """,
+        {"asked": json.dumps([list(pair) for pair in asked]), "ids": json.dumps(list(ids))},
+    ):
+        found.setdefault(entry_id, set()).add(name)
+    return found

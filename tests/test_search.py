@@ -636,3 +636,29 @@ def test_british_and_american_spellings_find_each_other(app: App) -> None:
     assert "spells/hold-person" in paralysed
     armour = ask(app, query="plate armour", mode="keyword", limit=3).hits[0].ref
     assert armour == ask(app, query="plate armor", mode="keyword", limit=3).hits[0].ref
+
+
+def test_filter_words_in_a_query_are_soft_boosts(indexed: App) -> None:
+    """`3rd-level`, `cantrip`, `CR 1/4` and words that are filter values (`undead`, `very
+    rare`) raise the entries that have them; entries without them are still found."""
+    from d5e_daemon.features.search import filter_words
+
+    assert filter_words(indexed, "a 3rd-level evocation for CR 1/4 undead") == [
+        ("level", 3),
+        ("cr", 0.25),
+        ("type", "undead"),
+        ("school", "evocation"),
+    ]
+    assert sorted(filter_words(indexed, "very rare wands and dragons")) == [
+        ("rarity", "very rare"),
+        ("type", "dragon"),
+        ("type", "wand"),
+    ]
+    assert filter_words(indexed, "cantrip that burns") == [("level", 0)]
+    assert filter_words(indexed, "a glowing sword") == []
+    hits = ask(indexed, query="CR 1/4 undead that rises again", explain=True, limit=20).hits
+    boosted = {h.ref for h in hits if h.explain and "filter words" in h.explain.boosts}
+    assert {"monsters/zombie", "monsters/skeleton"} <= boosted
+    full = next(h for h in hits if h.ref == "monsters/zombie")
+    assert full.explain and full.explain.boosts["filter words"] == pytest.approx(1.0)
+    assert any(h.collection != "monsters" for h in hits)  # a boost, not a filter

@@ -33,6 +33,7 @@ import re
 from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
+from itertools import pairwise
 from typing import Any
 
 from .. import filters, queries, retrieval, spelling
@@ -53,6 +54,7 @@ from ..text import normalize
 NAME_WEIGHT = 2.0
 KEYWORD_WEIGHT = 0.6
 COVERAGE_WEIGHT = 2.0
+FILTER_WORD_WEIGHT = 1.0
 FUSION_DEPTH = 50
 # Nearest passages asked for per entry wanted: entries have 2 passages on average, and 2 or 3
 # per entry gave the same dev-set figures.
@@ -153,6 +155,32 @@ def respelled(app: App, words: list[str]) -> dict[str, str]:
         if held(best) > held(word):
             out[word] = best
     return out
+
+
+_LEVEL = re.compile(r"\b([1-9])(?:st|nd|rd|th)[ -]level\b")
+_CANTRIP = re.compile(r"\bcantrips?\b")
+_CR = re.compile(r"\b(?:cr|challenge(?: rating)?) ?(\d+(?:/\d+)?)\b")
+WORD_FILTERS = ("type", "school", "rarity")
+"""Filters whose values a query may name in words: `undead`, `evocation`, `very rare`."""
+
+
+def filter_words(app: App, text: str) -> list[tuple[str, Any]]:
+    """The (filter, value) pairs a query names: `3rd-level` (level 3), `cantrip` (level 0),
+    `CR 1/4` (cr 0.25), and words or word pairs that are some entry's value of a filter of
+    `WORD_FILTERS`, singular or plural (`undead`, `dragons`, `evocation`, `very rare`)."""
+    low = text.lower()
+    asked: list[tuple[str, Any]] = [("level", int(n)) for n in _LEVEL.findall(low)]
+    if _CANTRIP.search(low):
+        asked.append(("level", 0))
+    asked += [("cr", v) for n in _CR.findall(low) for v in filters.number(n)]
+    words = normalize(low).split()
+    phrases = [*(f"{a} {b}" for a, b in pairwise(words)), *words]
+    candidates = list(dict.fromkeys(c for p in phrases for c in (p, p.removesuffix("s"))))
+    for name in WORD_FILTERS:
+        held = queries.attribute_values_held(app.conn, name, candidates)
+        # "very rare" named: not "rare" as well
+        asked += [(name, v) for v in held if not any(f" {v}" in f" {o}" for o in held if o != v)]
+    return list(dict.fromkeys(asked))
 
 
 def keyword_query(text: str) -> str:
@@ -370,11 +398,17 @@ def search(app: App, params: SearchParams) -> SearchResult:
     elif params.mode == "semantic":
         ranked = [(entry_id, sim) for entry_id, sim, _ in semantic]
     elif semantic:
+        asked = filter_words(app, params.query)
+        wanted_filters = len({name for name, _ in asked})
 
         def added(ids: list[int]) -> dict[int, dict[str, float]]:
             found = retrieval.term_coverage(app, terms, ids) if terms else {}
             shares.update({entry_id: n / len(terms) for entry_id, n in found.items()})
-            return {i: {"coverage": COVERAGE_WEIGHT * share} for i, share in shares.items()}
+            out = {i: {"coverage": COVERAGE_WEIGHT * share} for i, share in shares.items()}
+            for entry_id, named in queries.entries_with_attributes(app.conn, ids, asked).items():
+                boost = FILTER_WORD_WEIGHT * len(named) / wanted_filters
+                out.setdefault(entry_id, {})["filter words"] = boost
+            return out
 
         ranked, boosts = fuse(keyword, [(i, sim) for i, sim, _ in semantic], added)
     else:
