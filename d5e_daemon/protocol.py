@@ -482,6 +482,8 @@ class PackInstallResult(Base):
     entries: int
     changed: int
     warnings: list[PackProblem] = []
+    also: list[PackInstallResult] = []
+    """The other packs installed from the same path (a 5etools file with several sources)."""
 
 
 class PackIdParams(Params):
@@ -516,6 +518,8 @@ class ValidateResult(Base):
     entries: int
     problems: list[PackProblem]
     """Errors and warnings, each with file, line, column and field."""
+    also: list[Pack] = []
+    """The other packs the path holds (a 5etools file with several sources)."""
 
 
 class CreateParams(Params):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .. import queries
+from .. import queries, tagtext
 from ..app import App
 from ..errors import InvalidParams, NotFound
 from ..protocol import EntryInfo, EntryRef, LookupParams, LookupResult, PackCredit, Shadowed
@@ -113,7 +113,10 @@ def lookup(app: App, params: LookupParams) -> LookupResult:
         license=pack.license,
         attribution=pack.attribution,
     )
-    markdown = app.render(entry, "markdown").rstrip() + "\n\n---\n" + _credit_line(credit)
+    from .tags import card_links  # tags.py reads this module's parse_ref
+
+    card = tagtext.render(app.render(entry, "markdown"), card_links(app))
+    markdown = card.rstrip() + "\n\n---\n" + _credit_line(credit)
     return LookupResult(
         entry=EntryInfo(
             ref=row.ref,

@@ -417,7 +417,7 @@ def completion(
     text = lines[line_no] if line_no < len(lines) else ""
     before, after = text[:col], text[col:]
     if m := _TAG_NAME_BEFORE.search(before):
-        return _tag_name_items(doc, lines, line_no, m, after)
+        return _tag_name_items(resolver, doc, lines, line_no, m, after)
     if m := _NAME_BEFORE.search(before):
         return _entry_name_items(app, doc, lines, line_no, m, after, limit)
     if "{@" in before[before.rfind("}") + 1 :]:  # inside a tag's pack or display part
@@ -428,14 +428,20 @@ def completion(
 
 
 def _tag_name_items(
-    doc: TextDocument, lines: Sequence[str], line_no: int, m: re.Match[str], after: str
+    resolver: Resolver,
+    doc: TextDocument,
+    lines: Sequence[str],
+    line_no: int,
+    m: re.Match[str],
+    after: str,
 ) -> types.CompletionList:
     typed = m[1].lower()
     rest = re.match(r"[A-Za-z0-9]*", after)
     end = m.end() + (len(rest[0]) if rest else 0)
     edit_range = _range(doc, lines, line_no, m.start(1), end)
     items: list[types.CompletionItem] = []
-    for tag, collections in TAG_COLLECTIONS.items():
+    for tag in resolver.offered_tags():
+        collections = TAG_COLLECTIONS[tag]
         if tag.startswith(typed):
             items.append(
                 types.CompletionItem(
