@@ -1135,9 +1135,11 @@ def cache_vectors(conn: apsw.Connection, model: str, vectors: dict[str, bytes]) 
 
 # Every search query is limited to the same entries: winners of the profile, in the asked
 # collections, packs and edition, having every asked attribute. `:filters` is a JSON array of
-# {"name", "min", "max"} (equality is min = max; several rows of one name mean any of them) and
-# `:nfilters` the number of distinct names; the entries having all of them are found through the
-# `entry_attr` primary key (name, value, entry_id), one range scan per condition.
+# {"filter", "name", "min", "max"} (an `entry_attr` name and range; equality is min = max;
+# several rows of one filter mean any of them: `sense` "darkvision" is the name `sense`,
+# "darkvision 60" the name `sense:darkvision` from 60 up) and `:nfilters` the number of distinct
+# filters; the entries having all of them are found through the `entry_attr` primary key
+# (name, value, entry_id), one range scan per condition.
 _SEARCH_SCOPE = """
     JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
     WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
@@ -1149,7 +1151,7 @@ _SEARCH_SCOPE = """
             JOIN entry_attr a ON a.name = f.value ->> 'name'
                              AND a.value BETWEEN f.value ->> 'min' AND f.value ->> 'max'
             GROUP BY a.entry_id
-            HAVING count(DISTINCT a.name) = :nfilters))
+            HAVING count(DISTINCT coalesce(f.value ->> 'filter', f.value ->> 'name')) = :nfilters))
 """
 
 
@@ -1174,7 +1176,7 @@ class SearchScope:
             "packs": json.dumps(list(self.packs)),
             "edition": self.edition,
             "filters": json.dumps(list(self.filters)),
-            "nfilters": len({f["name"] for f in self.filters}),
+            "nfilters": len({f.get("filter", f["name"]) for f in self.filters}),
         }
 
 

@@ -160,7 +160,10 @@ def test_filters_are_listed_with_their_types_and_values(app: App) -> None:
     assert listed["ritual"].values == [False, True]
     assert "very rare" in listed["rarity"].values
     only = search_filters(app, SearchFiltersParams(collections=["monsters"])).filters
-    assert {f.name for f in only} == {"cr", "type", "size"}
+    assert {f.name for f in only} == {
+        *("cr", "type", "size", "immune", "resist", "vulnerable", "conditionImmune", "sense"),
+        *("speed", "language", "alignment", "environment", "casts", "inflicts"),
+    }
 
 
 def test_every_filter_is_backed_by_an_index(app: App) -> None:

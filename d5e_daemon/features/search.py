@@ -93,6 +93,8 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
     values = value if isinstance(value, list) else [value]
     conditions = []
     for v in values:
+        if declared.measured and isinstance(v, int | float) and not isinstance(v, bool):
+            v = f"{v:g}"  # `"range": 120`: at least 120 feet
         if declared.kind == "number" and isinstance(v, Range):
             low = v.min if v.min is not None else -1e308
             high = v.max if v.max is not None else 1e308
@@ -100,8 +102,11 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
         elif declared.kind == "number" and isinstance(v, int | float) and not isinstance(v, bool):
             conditions.append({"name": name, "min": v, "max": v})
         elif declared.kind == "text" and isinstance(v, str):
-            text = v.strip().lower()
-            conditions.append({"name": name, "min": text, "max": text})
+            try:
+                found = declared.conditions(v)
+            except ValueError as exc:
+                raise InvalidParams(f"filter {name!r} {exc}; not {v!r}", path) from None
+            conditions += [{"name": a, "min": low, "max": high} for a, low, high in found]
         elif declared.kind == "bool" and isinstance(v, bool):
             conditions.append({"name": name, "min": int(v), "max": int(v)})
         else:
@@ -111,7 +116,7 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
                 "bool": "true or false",
             }[declared.kind]
             raise InvalidParams(f"filter {name!r} takes {expected}, not {v!r}", path)
-    return conditions
+    return [c | {"filter": name} for c in conditions]
 
 
 def _scope(app: App, params: SearchParams) -> queries.SearchScope:
