@@ -1352,9 +1352,11 @@ def cache_vectors(conn: apsw.Connection, model: str, vectors: dict[str, bytes]) 
 
 # Every search query is limited to the same entries: winners of the profile, in the asked
 # collections, packs and edition, having every asked attribute. `:filters` is a JSON array of
-# {"name", "min", "max"} (equality is min = max; several rows of one name mean any of them) and
-# `:nfilters` the number of distinct names; the entries having all of them are found through the
-# `entry_attr` primary key (name, value, entry_id), one range scan per condition.
+# {"filter", "name", "min", "max"} (an `entry_attr` name and range; equality is min = max;
+# several rows of one filter mean any of them: `sense` "darkvision" is the name `sense`,
+# "darkvision 60" the name `sense:darkvision` from 60 up) and `:nfilters` the number of distinct
+# filters; the entries having all of them are found through the `entry_attr` primary key
+# (name, value, entry_id), one range scan per condition.
 _SEARCH_SCOPE = """
     JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
     WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
@@ -1366,7 +1368,7 @@ _SEARCH_SCOPE = """
             JOIN entry_attr a ON a.name = f.value ->> 'name'
                              AND a.value BETWEEN f.value ->> 'min' AND f.value ->> 'max'
             GROUP BY a.entry_id
-            HAVING count(DISTINCT a.name) = :nfilters))
+            HAVING count(DISTINCT coalesce(f.value ->> 'filter', f.value ->> 'name')) = :nfilters))
 """
 
 
@@ -1391,7 +1393,7 @@ class SearchScope:
             "packs": json.dumps(list(self.packs)),
             "edition": self.edition,
             "filters": json.dumps(list(self.filters)),
-            "nfilters": len({f["name"] for f in self.filters}),
+            "nfilters": len({f.get("filter", f["name"]) for f in self.filters}),
         }
 
 
@@ -1705,6 +1707,36 @@ def filter_values(conn: apsw.Connection, profile_id: str) -> dict[str, list[Any]
         (profile_id,),
     ):
         found.setdefault(name, []).append(value)
+    return found
+
+
+def attribute_values_held(conn: apsw.Connection, name: str, values: Sequence[Any]) -> list[Any]:
+    """Those of `values` that some entry has for the filter `name` (one index seek each)."""
+    return [
+        v
+        for v in values
+        if conn.execute(
+            "SELECT 1 FROM entry_attr WHERE name = ? AND value = ? LIMIT 1", (name, v)
+        ).fetchone()
+    ]
+
+
+def entries_with_attributes(
+    conn: apsw.Connection, ids: Sequence[int], asked: Sequence[tuple[str, Any]]
+) -> dict[int, set[str]]:
+    """For each of `ids` that has any of the `asked` (filter, value) pairs: those filters."""
+    found: dict[int, set[str]] = {}
+    if not ids or not asked:
+        return found
+    for entry_id, name in conn.execute(
+        """
+        SELECT a.entry_id, a.name FROM json_each(:asked) p
+        JOIN entry_attr a ON a.name = p.value ->> 0 AND a.value = p.value ->> 1
+        WHERE a.entry_id IN (SELECT value FROM json_each(:ids))
+        """,
+        {"asked": json.dumps([list(pair) for pair in asked]), "ids": json.dumps(list(ids))},
+    ):
+        found.setdefault(entry_id, set()).add(name)
     return found
 
 
