@@ -50,6 +50,7 @@ SEVERITY: dict[str, types.DiagnosticSeverity] = {
     "unknown-pack": types.DiagnosticSeverity.Warning,
     "disabled-pack": types.DiagnosticSeverity.Information,
     "empty-ref": types.DiagnosticSeverity.Warning,
+    "alias": types.DiagnosticSeverity.Information,
 }
 SYMBOL_KINDS = {
     "spells": types.SymbolKind.Function,
@@ -306,7 +307,9 @@ def _names_to_items(
         items.append(
             types.CompletionItem(
                 label=item.name,
-                label_details=types.CompletionItemLabelDetails(description=item.pack),
+                label_details=types.CompletionItemLabelDetails(
+                    detail=f" ({item.alias})" if item.alias else None, description=item.pack
+                ),
                 kind=types.CompletionItemKind.Reference,
                 detail=item.detail,
                 # The server already filtered and ordered (typos included): keep its order.
