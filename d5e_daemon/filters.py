@@ -87,7 +87,7 @@ def _names(value: Any) -> list[Value]:
     return [describe(v).lower() for v in items if describe(v)]
 
 
-def _number(value: Any) -> list[Value]:
+def number(value: Any) -> list[Value]:
     if isinstance(value, bool) or value is None:
         return []
     if isinstance(value, int | float):
@@ -521,7 +521,7 @@ _ITEMS = ("magic-items", "equipment")
 
 FILTERS: tuple[Filter, ...] = (
     Filter("level", _SPELLS, "number", "spell level, 0 for cantrips",
-           lambda d: _number(d.get("level"))),
+           lambda d: number(d.get("level"))),
     Filter("school", _SPELLS, "text", "school of magic",
            lambda d: _names(d.get("school"))),
     Filter("class", _SPELLS, "text", "a class that has the spell",
@@ -533,7 +533,7 @@ FILTERS: tuple[Filter, ...] = (
     Filter("damage", _SPELLS, "text", "damage type the spell deals",
            _spell_damage_types),
     Filter("cr", _MONSTERS, "number", "challenge rating (1/4 is 0.25)",
-           lambda d: _number(d.get("challenge_rating"))),
+           lambda d: number(d.get("challenge_rating"))),
     Filter("type", (*_MONSTERS, *_ITEMS), "text",
            "creature type (undead, dragon…) or item type (wondrous item, weapon…)",
            lambda d: _monster_type(d) if "challenge_rating" in d else _item_kind(d)),
