@@ -15,8 +15,8 @@ from d5e_daemon import filters, queries
 from d5e_daemon.app import App
 from d5e_daemon.cli import main
 from d5e_daemon.errors import InvalidParams
-from d5e_daemon.features.search import search, search_filters
 from d5e_daemon.features.encounter import encounter
+from d5e_daemon.features.search import search, search_filters
 from d5e_daemon.protocol import EncounterParams, SearchFiltersParams, SearchParams, decode
 
 from .packtools import write_pack
