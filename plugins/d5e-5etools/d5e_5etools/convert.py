@@ -9,9 +9,12 @@ Text keeps its `{@tags}`: d5e turns them into text and links when it shows a car
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
+
+from d5e_daemon.text import slugify
 
 from .copy import CR_XP, eval_fraction
 from .entries import ABILITY_NAMES, blocks, spellcasting, text
@@ -143,9 +146,8 @@ CONDITIONS_TIME = {"action": "action", "bonus": "bonus action", "reaction": "rea
 SLUG_CLEAN = re.compile(r"[^a-z0-9]+")
 
 
+@functools.lru_cache(maxsize=65536)
 def slug(text: str) -> str:
-    from d5e_daemon.text import slugify
-
     return slugify(text)[:128].strip("-")
 
 
@@ -154,11 +156,13 @@ def strip_source(value: Any) -> str:
     return str(value).split("|")[0] if value is not None else ""
 
 
+_TAG_TEXT = re.compile(r"\{@\w+ ([^{}|]*)(?:\|[^{}]*)?\}")
+
+
 def plain_tags(value: str) -> str:
     """`{@spell fireball|PHB}` → `fireball`: tags to their text (for names and short fields)."""
-    pattern = re.compile(r"\{@\w+ ([^{}|]*)(?:\|[^{}]*)?\}")
     while "{@" in value:
-        new = pattern.sub(r"\1", value)
+        new = _TAG_TEXT.sub(r"\1", value)
         if new == value:
             break
         value = new
