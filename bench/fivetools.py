@@ -28,10 +28,28 @@ from brew import generate
 from driver import Daemon, Figures, memory
 
 SOURCE = "BenchBrew"
-WORDS = (
-    "ember ash cinder frost storm shadow iron glass moon thorn bone salt river stone wind "
-    "vault hollow lantern crown veil"
-).split()
+WORDS = [
+    "ember",
+    "ash",
+    "cinder",
+    "frost",
+    "storm",
+    "shadow",
+    "iron",
+    "glass",
+    "moon",
+    "thorn",
+    "bone",
+    "salt",
+    "river",
+    "stone",
+    "wind",
+    "vault",
+    "hollow",
+    "lantern",
+    "crown",
+    "veil",
+]
 SCHOOLS = "AVCDEINT"
 SIZES = "TSMLHG"
 KINDS = ("aberration", "beast", "construct", "fiend", "humanoid", "undead", "monstrosity")

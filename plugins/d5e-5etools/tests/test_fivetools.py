@@ -428,3 +428,24 @@ def test_tags_against_a_5etools_pack_in_a_markdown_document_over_stdio(
         card = hover["contents"]["value"]
         assert card.startswith("## Ash Wolf")
         assert "*Melee Weapon Attack:* +4 to hit" in card and "{@" not in card
+
+
+def test_5etools_aliases_find_the_entry(ember: App) -> None:
+    found = lookup(ember, LookupParams(name="Ash Hag"))
+    assert found.entry.ref == "monsters/cinder-witch" and found.entry.pack == "emberwilds"
+
+
+def test_the_search_filters_serve_5etools_packs_as_the_srd(ember: App) -> None:
+    from d5e_daemon.features.search import search
+    from d5e_daemon.protocol import SearchParams, decode
+
+    def refs(**filters: Any) -> set[str]:
+        params = decode({"query": "", "filters": filters, "limit": 500}, SearchParams)
+        return {hit.ref for hit in search(ember, params).hits if hit.pack == "emberwilds"}
+
+    assert refs(immune="fire") >= {"monsters/ash-wolf", "monsters/ash-wolf-alpha"}
+    assert "monsters/cinder-witch" in refs(casts="fireball")
+    assert refs(level=2, school="evocation") == {"spells/cinder-lance"}
+    assert "spells/ember-ward" in refs(ritual=True)
+    assert "monsters/ash-wolf" in refs(speed="hover")
+    assert refs(rarity="rare", attunement=True) == {"magic-items/cinder-cloak"}
