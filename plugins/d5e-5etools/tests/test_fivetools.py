@@ -449,3 +449,21 @@ def test_the_search_filters_serve_5etools_packs_as_the_srd(ember: App) -> None:
     assert "spells/ember-ward" in refs(ritual=True)
     assert "monsters/ash-wolf" in refs(speed="hover")
     assert refs(rarity="rare", attunement=True) == {"magic-items/cinder-cloak"}
+
+
+def test_cards_of_the_other_types_show_every_field_of_the_source(ember: App) -> None:
+    feat = lookup(ember, LookupParams(ref="feats/ember-adept")).markdown
+    assert feat.startswith("## Ember Adept\n\n*Feat*\n\n")
+    assert "**Prerequisite:** the ability to cast at least one spell" in feat
+    assert "[fire bolt](d5e://srd-2014/spells/fire-bolt.md)" in feat and "5etools" not in feat
+    cls = lookup(ember, LookupParams(ref="classes/firewarden")).markdown
+    assert "**Hit die:** d10" in cls and "**Class features:** Warden's Flame (1st level)" in cls
+    deity = lookup(ember, LookupParams(ref="deities/ignara")).markdown
+    assert "**Pantheon:** Ember" in deity and "**Alignment:** chaotic good" in deity
+    feature = lookup(ember, LookupParams(ref="features/firewarden-wardens-flame-1")).markdown
+    assert "*Firewarden feature, level 1*" in feature
+    witch = lookup(ember, LookupParams(ref="monsters/cinder-witch")).markdown
+    assert (
+        "- Cantrips (at will): [fire bolt](d5e://srd-2014/spells/fire-bolt.md), "
+        "[light](d5e://srd-2014/spells/light.md)\n- Level 1 (4 slots)"
+    ) in witch
