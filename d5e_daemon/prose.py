@@ -206,7 +206,7 @@ def find_prose(lines: Sequence[str], names: ProseNames) -> list[ProseRef]:
     """Every prose reference of a document, in document order."""
     found: list[ProseRef] = []
     for n, text in prose_lines(lines):
-        found.extend(_in_line(n, text, names))
+        found.extend(refs_in_line(n, text, names))
     return found
 
 
@@ -216,14 +216,15 @@ def prose_at(lines: Sequence[str], names: ProseNames, line: int, column: int) ->
         return None
     for n, text in prose_lines(lines[: line + 2]):  # the next line decides a setext heading
         if n == line:
-            for ref in _in_line(n, text, names):
+            for ref in refs_in_line(n, text, names):
                 start, end = ref.span
                 if start <= column <= end:
                     return ref
     return None
 
 
-def _in_line(n: int, text: str, names: ProseNames) -> list[ProseRef]:
+def refs_in_line(n: int, text: str, names: ProseNames) -> list[ProseRef]:
+    """The prose references of line `n`, given as `prose_lines` yields it (spans blanked)."""
     refs: list[ProseRef] = []
     taken: list[tuple[int, int]] = []
     if "*" in text or "_" in text:

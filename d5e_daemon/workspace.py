@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -47,6 +47,7 @@ class WorkspaceConfig(
     disabled: list[str] = []
     pack_paths: list[str] = []
     completion_limit: int | None = None
+    stat_blocks: Literal["markdown", "homebrewery"] | None = None
 
 
 def find_root(start: Path) -> Path | None:
