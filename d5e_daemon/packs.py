@@ -22,6 +22,7 @@ from . import extends, packfiles, packformat, queries, text
 from .db import transaction
 from .errors import PackError
 from .records import (
+    Derive,
     Entry,
     LoadedPack,
     Pack,
@@ -47,6 +48,8 @@ class InstallResult:
     changed: int = 0
     """Entries added, changed or removed (all of them for a SQLite copy)."""
     warnings: tuple[PackProblem, ...] = ()
+    also: tuple[InstallResult, ...] = ()
+    """The other packs read from the same path (a 5etools file with several sources)."""
 
 
 def check_pack_id(pack_id: str) -> None:
@@ -127,7 +130,7 @@ def _finder(conn: apsw.Connection) -> extends.FindBase:
 
 
 def prepare(
-    conn: apsw.Connection, pack: Pack, entries: list[Entry]
+    conn: apsw.Connection, pack: Pack, entries: list[Entry], derive: Derive | None = None
 ) -> tuple[list[Entry], list[PackProblem]]:
     """Entries with `extends` resolved against the database, and every problem found.
 
@@ -136,8 +139,22 @@ def prepare(
     check_pack_id(pack.id)
     own = [msgspec.structs.replace(e, pack=pack.id) for e in entries]
     installed = {p for p, _ in queries.packs_state(conn)}
-    resolved, problems = extends.resolve(own, pack.id, _finder(conn), installed)
+    resolved, problems = extends.resolve(own, pack.id, _finder(conn), installed, derive=derive)
     return resolved, problems + entry_problems(resolved)
+
+
+def missing_requirements(conn: apsw.Connection, loaded: LoadedPack) -> list[PackProblem]:
+    """A warning for each pack `loaded` requires that is not installed."""
+    installed = {p for p, _ in queries.packs_state(conn)}
+    return [
+        PackProblem(
+            file=str(loaded.root or loaded.pack.id),
+            severity="warning",
+            message=f"pack {loaded.pack.id} depends on {need}, which is not installed",
+        )
+        for need in dict.fromkeys(loaded.requires)
+        if need not in installed and need != loaded.pack.id
+    ]
 
 
 _encode = msgspec.json.Encoder().encode
@@ -190,6 +207,7 @@ def install(
     content: PackContent,
     origin: str,
     then: Callable[[apsw.Connection], object] | None = None,
+    derive: Derive | None = None,
 ) -> InstallResult:
     """Install or upgrade `pack` atomically; unchanged content is a no-op.
 
@@ -202,20 +220,32 @@ def install(
     if isinstance(content, SqliteTables):
         return _install_sqlite(conn, pack, content, origin, then)
     with transaction(conn):
-        entries, problems = prepare(conn, pack, list(content))
-        if any(p.severity == "error" for p in problems):
-            raise pack_error(pack.id, problems)
-        warnings = tuple(problems)
-        rows = [_new_entry(e) for e in entries]
-        digest = _entries_hash(pack, [_fingerprint(r) for r in rows], origin)
-        previous = queries.pack_content_hash(conn, pack.id)
-        if previous == digest:
-            return InstallResult(pack.id, "unchanged", len(entries), 0, warnings)
-        queries.upsert_pack(conn, pack, origin, digest)
-        refs = _write_entries(conn, pack.id, rows, queries.stored_entries(conn, pack.id))
-        queries.rebuild_resolved(conn, refs=refs)
-        if then is not None:
+        result = _install_entries(conn, pack, list(content), origin, derive)
+        if then is not None and result.action != "unchanged":
             then(conn)
+    return result
+
+
+def _install_entries(
+    conn: apsw.Connection,
+    pack: Pack,
+    content: list[Entry],
+    origin: str,
+    derive: Derive | None = None,
+) -> InstallResult:
+    """The body of `install`, inside the caller's transaction."""
+    entries, problems = prepare(conn, pack, content, derive)
+    if any(p.severity == "error" for p in problems):
+        raise pack_error(pack.id, problems)
+    warnings = tuple(problems)
+    rows = [_new_entry(e) for e in entries]
+    digest = _entries_hash(pack, [_fingerprint(r) for r in rows], origin)
+    previous = queries.pack_content_hash(conn, pack.id)
+    if previous == digest:
+        return InstallResult(pack.id, "unchanged", len(entries), 0, warnings)
+    queries.upsert_pack(conn, pack, origin, digest)
+    refs = _write_entries(conn, pack.id, rows, queries.stored_entries(conn, pack.id))
+    queries.rebuild_resolved(conn, refs=refs)
     action = "upgraded" if previous else "installed"
     return InstallResult(pack.id, action, len(entries), len(refs), warnings)
 
@@ -290,16 +320,30 @@ def update_files(
 
 def install_loaded(
     conn: apsw.Connection,
-    loaded: LoadedPack,
+    loaded: LoadedPack | list[LoadedPack],
     origin: str,
     then: Callable[[apsw.Connection], object] | None = None,
-) -> InstallResult:
-    """Install what a path loader read; any error (the loader's or ours) imports nothing."""
-    if loaded.errors:
-        raise pack_error(loaded.pack.id, loaded.problems)
-    result = install(conn, loaded.pack, loaded.entries, origin, then)
-    warnings = tuple(loaded.problems) + result.warnings
-    return InstallResult(result.pack, result.action, result.entries, result.changed, warnings)
+) -> list[InstallResult]:
+    """Install what a path loader read (one pack, or the several packs of one file) in one
+    transaction; any error (the loader's or ours, in any of the packs) imports nothing."""
+    packs = loaded if isinstance(loaded, list) else [loaded]
+    for one in packs:
+        if one.errors:
+            raise pack_error(one.pack.id, one.problems)
+    results = []
+    with transaction(conn):
+        for one in packs:
+            check_pack_id(one.pack.id)
+            result = _install_entries(conn, one.pack, one.entries, origin, one.derive)
+            warnings = (
+                tuple(one.problems) + tuple(missing_requirements(conn, one)) + result.warnings
+            )
+            results.append(
+                InstallResult(result.pack, result.action, result.entries, result.changed, warnings)
+            )
+        if then is not None and any(r.action != "unchanged" for r in results):
+            then(conn)
+    return results
 
 
 def _install_sqlite(

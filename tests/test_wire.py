@@ -61,6 +61,7 @@ PARAMS: dict[str, type[protocol.Params]] = {
     protocol.SEARCH: protocol.SearchParams,
     protocol.SEARCH_FILTERS: protocol.SearchFiltersParams,
     protocol.REFERENCES: protocol.ReferencesParams,
+    protocol.ENCOUNTER: protocol.EncounterParams,
     protocol.DOCUMENT: protocol.DocumentParams,
     protocol.TAG_FOR: protocol.TagForParams,
     protocol.PACKS_LIST: protocol.PacksListParams,

@@ -24,7 +24,17 @@ from ..app import App
 from ..campaign import Campaign, Mention, find_encounters
 from ..errors import InvalidParams
 from ..prose import find_prose, prose_at, prose_lines, refs_in_line
-from ..protocol import CompleteParams, CompletionItem, DocumentParams, DocumentResult, LookupParams
+from ..protocol import (
+    CompleteParams,
+    CompletionItem,
+    DocumentParams,
+    DocumentResult,
+    LookupParams,
+    ResolvedTag,
+    ResolveTagsParams,
+    ResolveTagsResult,
+    UnresolvedTag,
+)
 from ..statblocks import stat_block
 from ..text import normalize
 from .complete import complete, match_names
@@ -137,6 +147,48 @@ def document(app: App, params: DocumentParams) -> DocumentResult:
         pack=result.entry.pack,
         collection=result.entry.collection,
     )
+
+
+def resolve_tags(app: App, params: ResolveTagsParams) -> ResolveTagsResult:
+    """`d5e/resolveTags`: each reference tag of a text resolved to its entry (name, card link,
+    one-line summary); the text comes back with resolved tags written as Markdown links, and
+    the tags that resolve to nothing are listed with what is wrong and the names meant."""
+    resolver = Resolver(app)
+    lines = params.text.split("\n")
+    resolved: list[ResolvedTag] = []
+    unknown: list[UnresolvedTag] = []
+    links: list[tuple[Tag, str]] = []
+    for tag in find_tags(lines):
+        written = lines[tag.line][tag.start : tag.end]
+        resolution = resolver.resolve(tag)
+        row = resolution.row
+        if row is None:
+            suggestions = [fix.name for fix in resolution.fixes]
+            unknown.append(
+                UnresolvedTag(
+                    tag=written, line=tag.line, message=resolution.message, suggestions=suggestions
+                )
+            )
+            continue
+        uri = entry_uri(row)
+        resolved.append(
+            ResolvedTag(
+                ref=row.ref,
+                pack=row.pack,
+                name=row.name,
+                collection=row.collection,
+                tag=written,
+                line=tag.line,
+                uri=uri,
+                summary=app.render(row.entry(), "detail"),
+            )
+        )
+        label = (tag.display or "").strip() or row.name
+        links.append((tag, f"[{label}]({uri})"))
+    for tag, link in reversed(links):  # from the end, so that earlier columns stay right
+        line = lines[tag.line]
+        lines[tag.line] = line[: tag.start] + link + line[tag.end :]
+    return ResolveTagsResult(text="\n".join(lines), tags=resolved, unknown=unknown)
 
 
 def entry_location(row: queries.EntryRow) -> types.Location:
@@ -412,7 +464,7 @@ def completion(
     text = lines[line_no] if line_no < len(lines) else ""
     before, after = text[:col], text[col:]
     if m := _TAG_NAME_BEFORE.search(before):
-        return _tag_name_items(doc, lines, line_no, m, after)
+        return _tag_name_items(resolver, doc, lines, line_no, m, after)
     if m := _NAME_BEFORE.search(before):
         return _entry_name_items(app, doc, lines, line_no, m, after, limit)
     if "{@" in before[before.rfind("}") + 1 :]:  # inside a tag's pack or display part
@@ -423,14 +475,20 @@ def completion(
 
 
 def _tag_name_items(
-    doc: TextDocument, lines: Sequence[str], line_no: int, m: re.Match[str], after: str
+    resolver: Resolver,
+    doc: TextDocument,
+    lines: Sequence[str],
+    line_no: int,
+    m: re.Match[str],
+    after: str,
 ) -> types.CompletionList:
     typed = m[1].lower()
     rest = re.match(r"[A-Za-z0-9]*", after)
     end = m.end() + (len(rest[0]) if rest else 0)
     edit_range = _range(doc, lines, line_no, m.start(1), end)
     items: list[types.CompletionItem] = []
-    for tag, collections in TAG_COLLECTIONS.items():
+    for tag in resolver.offered_tags():
+        collections = TAG_COLLECTIONS[tag]
         if tag.startswith(typed):
             items.append(
                 types.CompletionItem(
