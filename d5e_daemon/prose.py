@@ -12,7 +12,7 @@ headings, links, HTML tags and comments, front matter or `{@tags}`; a bold run-i
 nothing known is just prose.
 
 `ProseNames` holds the names of one profile's winners (built once, `ProseNames.load`); a name in
-the plural ("dire wolves", "potions of healing") means its singular (`text.singular_names`).
+the plural ("dire wolves", "potions of healing") means its singular (`names.singular_forms`).
 Columns are code points, as in `features/tags.py`.
 """
 
@@ -26,8 +26,9 @@ from typing import Literal
 import apsw
 
 from . import queries
+from .names import singular_forms
 from .queries import NamedEntry
-from .text import normalize, singular_names
+from .text import normalize
 
 Style = Literal["italic", "bold", "count"]
 
@@ -119,7 +120,7 @@ class ProseNames:
     def find(self, norm: str, style: Style) -> NamedEntry | None:
         """The entry `norm` means written this way, itself or as the plural of a name."""
         collections = STYLE_COLLECTIONS[style]
-        for name in (norm, *singular_names(norm)):
+        for name in (norm, *singular_forms(norm)):
             for collection in collections:
                 found = self._by_collection.get(collection, {}).get(name)
                 if found is not None:
