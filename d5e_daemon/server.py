@@ -40,7 +40,7 @@ from . import __version__, protocol, queries, workspace
 from .app import App
 from .db import storage_error
 from .errors import D5eError
-from .features import documents, markdown
+from .features import documents, encounter_lens, markdown
 from .features import packs as pack_features
 from .features.complete import complete
 from .features.encounter import encounter
@@ -383,6 +383,7 @@ class D5eServer(LanguageServer):
         for doc in list(self.workspace.text_documents.values()):
             if markdown.is_prose(doc):
                 self.publish(doc)
+        self.refresh_hints()
 
     def rewatch(self) -> None:
         app = self.require_app()
@@ -454,6 +455,28 @@ class D5eServer(LanguageServer):
             await pack_features.install(app, protocol.PackInstallParams(path=path))
         if await app.write(app.sync_in_transaction):
             app.packs_changed([])
+        self.refresh_hints()  # the party may have changed
+
+    def refresh_hints(self) -> None:
+        """Ask the client to ask again for code lenses and inlay hints (encounter difficulty
+        follows the party and the packs), where it says it can."""
+        caps = self.client_capabilities.workspace
+        if caps and caps.code_lens and caps.code_lens.refresh_support:
+            self.protocol.send_request(types.WORKSPACE_CODE_LENS_REFRESH, None)
+        if caps and caps.inlay_hint and caps.inlay_hint.refresh_support:
+            self.protocol.send_request(types.WORKSPACE_INLAY_HINT_REFRESH, None)
+
+    def hint_kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Which encounters get code lenses and which inlay hints: blocks lenses and prose
+        lines hints, unless the client lacks one of the two (eglot has no code lenses)."""
+        doc = self.client_capabilities.text_document
+        lenses = bool(doc and doc.code_lens)
+        hints = bool(doc and doc.inlay_hint)
+        if lenses and not hints:
+            return ("block", "line"), ()
+        if hints and not lenses:
+            return (), ("block", "line")
+        return ("block",), ("line",)
 
 
 def _failure(name: str, exc: Exception) -> JsonRpcException:
@@ -763,6 +786,28 @@ def _register_prose_features(server: D5eServer) -> None:
             lambda resolver, doc: markdown.code_actions(
                 resolver, doc, params.range, params.context.only
             ),
+            [],
+        )
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions())
+    def code_lens(ls: D5eServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+        kinds = ls.hint_kinds()[0]
+        return _on_prose(
+            ls,
+            "codeLens",
+            params.text_document.uri,
+            lambda resolver, doc: encounter_lens.code_lenses(resolver, doc, kinds),
+            [],
+        )
+
+    @server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions())
+    def inlay_hint(ls: D5eServer, params: types.InlayHintParams) -> list[types.InlayHint]:
+        kinds = ls.hint_kinds()[1]
+        return _on_prose(
+            ls,
+            "inlayHint",
+            params.text_document.uri,
+            lambda resolver, doc: encounter_lens.inlay_hints(resolver, doc, params.range, kinds),
             [],
         )
 
