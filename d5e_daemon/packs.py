@@ -36,7 +36,7 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
+SLUG_RE = re.compile(packformat.SLUG_PATTERN.strip("^$"))
 COLLECTION_RE = re.compile(r"[a-z][a-z0-9-]{0,63}")
 
 
