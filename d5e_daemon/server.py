@@ -45,6 +45,7 @@ from .features import packs as pack_features
 from .features.complete import complete
 from .features.encounter import encounter
 from .features.lookup import lookup
+from .features.references import references_in_workspace
 from .features.search import search, search_filters
 from .features.status import status
 from .features.tags import Resolver, tag_for_entry
@@ -252,6 +253,7 @@ class D5eServer(LanguageServer):
         self.on_initialized = on_initialized
         self.app: App | None = None
         self.watcher: PackWatcher | None = None
+        self.campaign_watcher: PackWatcher | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.known_state: tuple[Any, ...] = ()
         self.told_overrides: set[str] = set()
@@ -319,6 +321,26 @@ class D5eServer(LanguageServer):
         client never opened is none of ours (pygls would read it from disk, or fail to)."""
         doc = self.workspace.text_documents.get(uri)
         return doc if doc is not None and markdown.is_prose(doc) else None
+
+    def campaign_text(self, doc: TextDocument) -> None:
+        """Hand an open campaign document's text (unsaved changes included) to the campaign."""
+        campaign = self.app.campaign if self.app is not None else None
+        path = to_fs_path(doc.uri) if doc.uri.startswith("file:") else None
+        if campaign is not None and path:
+            campaign.open_text(Path(path), doc.lines)
+
+    def campaign_files_changed(self, changes: dict[str, set[str]]) -> None:
+        """From the watcher's thread: campaign files changed on disk."""
+        paths = [Path(p) for found in changes.values() for p in found if p != "."]
+        if any("." in found for found in changes.values()):
+            paths.append(self.root or Path("."))  # a folder: walk again
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.campaign_changed, paths)
+
+    def campaign_changed(self, paths: list[Path]) -> None:
+        campaign = self.app.campaign if self.app is not None else None
+        if campaign is not None:
+            campaign.changed(paths)
 
     def publish(self, doc: TextDocument) -> None:
         """Publish the document's diagnostics. Finding "did you mean"s is bounded per pass; an
@@ -605,6 +627,9 @@ def create_server(
         if app.settings.watch:
             ls.watcher = PackWatcher(ls.reload_soon)
             ls.rewatch()
+            if app.campaign is not None:
+                ls.campaign_watcher = PackWatcher(ls.campaign_files_changed)
+                ls.campaign_watcher.watch({"campaign": app.campaign.root})
         _register_file_watchers(ls)
         ls.spawn(ls.watch_others())
         if ls.on_initialized is not None:
@@ -627,6 +652,7 @@ def create_server(
         changes = _changed_packs(app, paths)
         if changes:
             ls.spawn(ls.reload(changes))
+        ls.campaign_changed(paths)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(ls: D5eServer, params: types.DidChangeConfigurationParams) -> None:
@@ -637,9 +663,10 @@ def create_server(
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: D5eServer, params: Any) -> None:
-        if ls.watcher is not None:
-            ls.watcher.stop()
-            ls.watcher = None
+        for watcher in (ls.watcher, ls.campaign_watcher):
+            if watcher is not None:
+                watcher.stop()
+        ls.watcher = ls.campaign_watcher = None
         if ls.indexer is not None:
             ls.indexer.stop()
             ls.indexer = None
@@ -675,6 +702,7 @@ def create_server(
     _register_prose_features(server)
     _method(server, protocol.SEARCH, protocol.SearchParams, search)
     _method(server, protocol.SEARCH_FILTERS, protocol.SearchFiltersParams, search_filters)
+    _method(server, protocol.REFERENCES, protocol.ReferencesParams, references_in_workspace)
     _method(server, protocol.ENCOUNTER, protocol.EncounterParams, encounter)
     return server
 
@@ -697,17 +725,29 @@ def _register_prose_features(server: D5eServer) -> None:
     def did_open(ls: D5eServer, params: types.DidOpenTextDocumentParams) -> None:
         if doc := ls.prose(params.text_document.uri):
             _answer("didOpen", lambda: ls.publish(doc))
+            _answer("didOpen", lambda: ls.campaign_text(doc))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: D5eServer, params: types.DidChangeTextDocumentParams) -> None:
         if doc := ls.prose(params.text_document.uri):
             _answer("didChange", lambda: ls.publish(doc))
+            _answer("didChange", lambda: ls.campaign_text(doc))
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: D5eServer, params: types.DidSaveTextDocumentParams) -> None:
+        path = to_fs_path(params.text_document.uri)
+        if path and params.text_document.uri.startswith("file:"):
+            ls.campaign_changed([Path(path)])
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: D5eServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
         )
+        campaign = ls.app.campaign if ls.app is not None else None
+        path = to_fs_path(params.text_document.uri)
+        if campaign is not None and path and params.text_document.uri.startswith("file:"):
+            campaign.close_text(Path(path))
 
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
@@ -750,7 +790,11 @@ def _register_prose_features(server: D5eServer) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(
-            code_action_kinds=[types.CodeActionKind.QuickFix, markdown.LINK_TERMS_KIND]
+            code_action_kinds=[
+                types.CodeActionKind.QuickFix,
+                markdown.LINK_TERMS_KIND,
+                markdown.STAT_BLOCK_KIND,
+            ]
         ),
     )
     def code_action(ls: D5eServer, params: types.CodeActionParams) -> list[types.CodeAction]:
@@ -795,7 +839,34 @@ def _register_prose_features(server: D5eServer) -> None:
         ls: D5eServer, params: types.WorkspaceSymbolParams
     ) -> list[types.SymbolInformation]:
         app = ls.require_app()
-        return _answer("workspace/symbol", lambda: markdown.workspace_symbols(app, params.query))
+        return _answer(
+            "workspace/symbol",
+            lambda: (
+                markdown.campaign_symbols(app.campaign, params.query)
+                + markdown.workspace_symbols(app, params.query)
+            ),
+        )
+
+    @server.feature(types.TEXT_DOCUMENT_REFERENCES)
+    def references(ls: D5eServer, params: types.ReferenceParams) -> list[types.Location] | None:
+        campaign = ls.require_app().campaign
+        return _on_prose(
+            ls,
+            "references",
+            params.text_document.uri,
+            lambda resolver, doc: markdown.references(
+                resolver, campaign, doc, params.position, params.context.include_declaration
+            ),
+            None,
+        )
+
+    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    def document_symbol(
+        ls: D5eServer, params: types.DocumentSymbolParams
+    ) -> list[types.DocumentSymbol]:
+        return _on_prose(
+            ls, "documentSymbol", params.text_document.uri, markdown.document_symbols, []
+        )
 
 
 def serve(
