@@ -476,15 +476,7 @@ class Builder:
         self.visiting.add(id(item))
         base_raw = self.resolve(base)
         self.visiting.discard(id(item))
-        if base_raw is None:
-            if "_copy" in base.raw and self.base_of(base) is None:
-                self.r.problems.append(
-                    item.problem(
-                        f"copies {base.raw.get('name')!r}, whose own `_copy` names an entry "
-                        "in another pack: copy that entry instead",
-                        ("_copy",),
-                    )
-                )
+        if base_raw is None:  # its base failed (a problem says why) or is in another pack
             self.resolved[id(item)] = None
             return None
         try:
@@ -496,6 +488,27 @@ class Builder:
             result = self._with_fluff(item, result)
         self.resolved[id(item)] = result
         return result
+
+    def deferred(self, item: Item, seen: frozenset[int] = frozenset()) -> bool:
+        """Whether the item is a copy of an entry of another pack, directly or through copies
+        in these files: d5e resolves it at install time (see `derive`)."""
+        if not isinstance(item.raw.get("_copy"), dict) or id(item) in seen:
+            return False
+        base = self.base_of(item)
+        return base is None or self.deferred(base, seen | {id(item)})
+
+    def external_ref(self, item: Item) -> str | None:
+        """The ref of what a deferred item copies: another pack's entry, or the entry its
+        base in these files becomes."""
+        base = self.base_of(item)
+        if base is None:
+            return _external_ref(item)
+        ref = self.external_ref(base)
+        if ref is None:
+            return None
+        collection = ref.split(":", 1)[1].split("/", 1)[0]
+        pack = pack_id(str(base.raw.get("source") or ""))
+        return f"{pack}:{collection}/{convert.slug_for(base.kind, base.raw)}"
 
     def _with_fluff(self, item: Item, raw: dict[str, Any]) -> dict[str, Any]:
         fluff = self.r.fluff.get(item.key)
@@ -526,7 +539,8 @@ def _external_ref(item: Item) -> str | None:
     if collection is None:
         return None
     if item.kind in ("item", "baseitem") and pack.startswith("srd-"):
-        collection = "magic-items" if meta.get("name") and item.kind == "item" else "equipment"
+        # the Dungeon Master's Guide's items are magic, the Player's Handbook's mundane
+        collection = "magic-items" if source.lower() in ("dmg", "xdmg") else "equipment"
     return f"{pack}:{collection}/{convert.slug(str(meta.get('name', '')))}"
 
 
@@ -559,9 +573,7 @@ def derive(
     name = convert.plain_tags(str(raw.get("name", entry.name)))
     resolved = msgspec.structs.replace(
         entry,
-        collection=convert.collection_of(kind, raw)
-        if kind not in ("item", "baseitem")
-        else entry.collection,
+        collection=convert.collection_of(kind, raw),
         name=name,
         data=data,
         extends=Extends(ref=base_ref),
@@ -681,6 +693,7 @@ def _load(path: Path) -> list[LoadedPack]:
             )
         )
     declared = {d.lower() for d in reader.dependencies}
+    expansions: dict[str, list[Entry]] = {p.pack.id: [] for p in packs.values()}
     for item in reader.items:
         raw = item.raw
         source = str(raw.get("source") or reader.sources[first]["json"]).lower()
@@ -696,19 +709,15 @@ def _load(path: Path) -> list[LoadedPack]:
         line, _ = item.where()
         where = Source(path=item.file.resolved, line=line)
         resolved = builder.resolve(item)
-        if (
-            resolved is None
-            and "_copy" in raw
-            and isinstance(raw["_copy"], dict)
-            and builder.base_of(item) is None
-        ):
-            ref = _external_ref(item)
+        if resolved is None and builder.deferred(item):
+            ref = builder.external_ref(item)
             if ref is None:
                 reader.problems.append(item.problem(f"cannot copy a {item.kind}", ("_copy",)))
                 continue
             base_pack = ref.split(":", 1)[0]
             if (
-                not base_pack.startswith("srd-")
+                builder.base_of(item) is None
+                and not base_pack.startswith("srd-")
                 and str(raw["_copy"].get("source", "")).lower() not in declared
             ):
                 loaded.problems.append(
@@ -719,7 +728,8 @@ def _load(path: Path) -> list[LoadedPack]:
                         "warning",
                     )
                 )
-            loaded.requires.append(base_pack)
+            if base_pack != loaded.pack.id:
+                loaded.requires.append(base_pack)
             data = {convert.RAW: raw, "5etools_type": item.kind, "5etools_at": _mod_positions(item)}
             collection = (
                 convert.collection_of(item.kind, raw)
@@ -751,7 +761,14 @@ def _load(path: Path) -> list[LoadedPack]:
             )
         )
         if item.kind in ("magicvariant", "variant"):
-            loaded.entries += _expand_variant(item, resolved, reader, where)
+            expansions[loaded.pack.id] += _expand_variant(item, resolved, reader, where)
+    for pack_key, made in expansions.items():  # an item written out wins over an expansion
+        loaded = next(p for p in packs.values() if p.pack.id == pack_key)
+        taken = {(e.collection, e.slug) for e in loaded.entries}
+        for entry in made:
+            if (entry.collection, entry.slug) not in taken:
+                taken.add((entry.collection, entry.slug))
+                loaded.entries.append(entry)
     titles = {
         str(i.raw.get("id", "")).lower(): str(i.raw["name"])
         for i in reader.items

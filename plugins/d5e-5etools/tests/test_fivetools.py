@@ -467,3 +467,11 @@ def test_cards_of_the_other_types_show_every_field_of_the_source(ember: App) -> 
         "- Cantrips (at will): [fire bolt](d5e://srd-2014/spells/fire-bolt.md), "
         "[light](d5e://srd-2014/spells/light.md)\n- Level 1 (4 slots)"
     ) in witch
+
+
+def test_a_copy_of_a_copy_of_the_srd_goblin(ember: App) -> None:
+    guard = lookup(ember, LookupParams(ref="monsters/goblin-ember-guard")).entry
+    assert guard.extends == "emberwilds:monsters/goblin-ember-chief"
+    assert names(guard.data["actions"]) == ["Burning Scimitar"]
+    assert names(guard.data["special_abilities"])[-1] == "Shield Wall"
+    assert guard.data["hit_points"] == 21 and guard.data["senses"]["darkvision"] == "120 ft."
