@@ -806,7 +806,9 @@ def _expand_variant(
     `requires` (any of) and `excludes` against the base item, `inherits` laid over it."""
     inherits = generic.get("inherits") or {}
     out = []
-    bases = [i.raw for i in reader.items if i.kind == "baseitem"]
+    own = [i.raw for i in reader.items if i.kind == "baseitem"]
+    names = {str(b.get("name", "")).lower() for b in own}
+    bases = own + [b for b in srd.srd_base_items() if b["name"].lower() not in names]
     for base in bases:
         if not _fits(base, generic.get("requires") or [], generic.get("excludes") or {}):
             continue

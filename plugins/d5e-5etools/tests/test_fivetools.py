@@ -475,3 +475,22 @@ def test_a_copy_of_a_copy_of_the_srd_goblin(ember: App) -> None:
     assert names(guard.data["actions"]) == ["Burning Scimitar"]
     assert names(guard.data["special_abilities"])[-1] == "Shield Wall"
     assert guard.data["hit_points"] == 21 and guard.data["senses"]["darkvision"] == "120 ft."
+
+
+def test_magic_variants_expand_onto_the_srd_weapons_too(ember: App) -> None:
+    sword = data(ember, "emberwilds:magic-items/longsword-of-smouldering")
+    assert sword["variant_of"] == "Smouldering Weapon"
+    assert sword["damage"]["damage_dice"] == "1d8" and sword["rarity"]["name"] == "Uncommon"
+    assert sword["5etools"]["baseItem"] == "Longsword|PHB"
+    with pytest.raises(Exception, match="net-of-smouldering"):
+        data(ember, "emberwilds:magic-items/net-of-smouldering")  # excluded
+    with pytest.raises(Exception, match="plate-armor-of-smouldering"):
+        data(ember, "emberwilds:magic-items/plate-armor-of-smouldering")  # not a weapon
+
+
+def test_fields_without_a_d5e_name_are_on_the_card(ember: App) -> None:
+    lance = lookup(ember, LookupParams(ref="spells/cinder-lance")).markdown
+    assert "**Affects creature type:** humanoid, beast" in lance
+    witch = lookup(ember, LookupParams(ref="monsters/cinder-witch")).markdown
+    assert "**Is named creature:** yes" in witch
+    assert "Page" not in witch and "Source" not in witch  # bookkeeping stays out
