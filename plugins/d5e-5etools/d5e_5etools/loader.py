@@ -247,6 +247,58 @@ def recognises(path: Path) -> bool:
     return False
 
 
+# The JSON types of the fields d5e reads, as 5etools' schema has them: a value of another type is
+# a problem at its line and column (the schema is larger; these are the fields mapped).
+_LIST, _DICT, _STR, _INT = list, dict, str, int
+_NUMBER = (int, float)
+FIELD_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
+    "*": {"name": (_STR,), "source": (_STR,), "entries": (_LIST,), "page": (_INT, _STR)},
+    "spell": {
+        "level": (_INT,), "school": (_STR,), "time": (_LIST,), "range": (_DICT,),
+        "components": (_DICT,), "duration": (_LIST,), "classes": (_DICT,),
+        "entriesHigherLevel": (_LIST,), "damageInflict": (_LIST,), "savingThrow": (_LIST,),
+    },
+    "monster": {
+        "size": (_LIST, _STR), "type": (_STR, _DICT), "alignment": (_LIST,), "ac": (_LIST,),
+        "hp": (_DICT,), "speed": (_DICT, _INT), "str": (_INT,), "dex": (_INT,), "con": (_INT,),
+        "int": (_INT,), "wis": (_INT,), "cha": (_INT,), "save": (_DICT,), "skill": (_DICT,),
+        "senses": (_LIST,), "passive": (_INT, _STR), "immune": (_LIST,), "resist": (_LIST,),
+        "vulnerable": (_LIST,), "conditionImmune": (_LIST,), "languages": (_LIST,),
+        "cr": (_STR, _DICT, _INT), "trait": (_LIST,), "action": (_LIST,), "bonus": (_LIST,),
+        "reaction": (_LIST,), "legendary": (_LIST,), "mythic": (_LIST,),
+        "spellcasting": (_LIST,), "legendaryActions": (_INT,),
+    },
+    "item": {
+        "rarity": (_STR,), "type": (_STR,), "value": _NUMBER, "weight": _NUMBER,
+        "reqAttune": (_STR, bool), "wondrous": (bool,), "charges": (_INT, _STR),
+        "attachedSpells": (_LIST, _DICT), "property": (_LIST,),
+    },
+}  # fmt: skip
+FIELD_TYPES["baseitem"] = FIELD_TYPES["item"]
+_TYPE_NAMES = {list: "an array", dict: "an object", str: "a string", int: "an integer",
+               float: "a number", bool: "true or false"}  # fmt: skip
+
+
+def type_problems(item: Item) -> list[PackProblem]:
+    """A problem for each mapped field whose JSON type is not the schema's."""
+    found = []
+    for table in (FIELD_TYPES["*"], FIELD_TYPES.get(item.kind, {})):
+        for key, types in table.items():
+            value = item.raw.get(key)
+            if value is None:
+                continue
+            if isinstance(value, types) and (bool in types or not isinstance(value, bool)):
+                continue
+            wanted = " or ".join(dict.fromkeys(_TYPE_NAMES[t] for t in types))
+            got = (
+                "true or false"
+                if isinstance(value, bool)
+                else _TYPE_NAMES.get(type(value), type(value).__name__)
+            )
+            found.append(item.problem(f"`{key}` must be {wanted}, not {got}", (key,)))
+    return found
+
+
 _copy_kinds = {"magicvariant": ("magicvariant", "variant"), "variant": ("magicvariant", "variant")}
 
 
@@ -316,8 +368,8 @@ class Reader:
 
     def _items(self, f: File) -> None:
         for kind, values in f.doc.items():
-            if kind in convert.IGNORED:
-                continue
+            if kind in convert.IGNORED or kind.startswith("foundry"):
+                continue  # `foundry*`: automation data for the Foundry VTT, not content
             if not isinstance(values, list):
                 line, column = f.line_col(_json_offset(f.text, 0, (kind,)))
                 self.problems.append(
@@ -342,6 +394,7 @@ class Reader:
                     what = "an object" if not isinstance(raw, dict) else "an object with a `name`"
                     self.problems.append(item.problem(f"each `{kind}` entry must be {what}"))
                     continue
+                self.problems += type_problems(item)
                 if kind in convert.FLUFF:
                     self.fluff[(convert.FLUFF[kind], *item.key[1:])] = item
                 elif kind in convert.DOCUMENTS:

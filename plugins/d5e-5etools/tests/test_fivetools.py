@@ -273,6 +273,7 @@ def test_a_broken_file_reports_every_problem_located_and_imports_nothing(
                 "not an object",
             ],
             "spell": {"name": "oops"},
+            "item": [{"name": "Odd", "source": "Broken", "value": "lots", "rarity": "rare"}],
         },
     )
     result = validate(app, ValidateParams(path=str(path)))
@@ -284,6 +285,7 @@ def test_a_broken_file_reports_every_problem_located_and_imports_nothing(
     assert any("unknown _mod mode 'frobnicateArr'" in m for _, m in found)
     assert any("must be an object" in m for _, m in found)
     assert any("`spell` must be an array" in m for _, m in found)
+    assert any("`value` must be an integer or a number, not a string" in m for _, m in found)
     for line, message in found:
         assert 1 <= line <= len(text), message
     mode_line = next(line for line, m in found if "frobnicateArr" in m)
