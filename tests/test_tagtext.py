@@ -54,8 +54,10 @@ def test_nested_tags_and_broken_ones() -> None:
 
 def test_a_feature_tag_without_its_own_source_takes_its_class_source() -> None:
     assert (
-        tagtext.source_part("subclassfeature", "Gravity|Barbarian||Meteor|Meteors|3".split("|"))
+        tagtext.source_part(
+            "subclassfeature", ["Gravity", "Barbarian", "", "Meteor", "Meteors", "3"]
+        )
         == "Meteors"
     )
-    assert tagtext.source_part("classfeature", "Rage|Barbarian|PHB|1".split("|")) == "PHB"
-    assert tagtext.source_part("classfeature", "Rage|Barbarian|PHB|1|XPHB".split("|")) == "XPHB"
+    assert tagtext.source_part("classfeature", ["Rage", "Barbarian", "PHB", "1"]) == "PHB"
+    assert tagtext.source_part("classfeature", ["Rage", "Barbarian", "PHB", "1", "XPHB"]) == "XPHB"
