@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from functools import cached_property, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import apsw
 
@@ -20,11 +20,10 @@ from .db import Database, default_path, transaction
 from .errors import PackError
 from .plugins import Plugins, get_plugins
 from .records import Entry, LoadedPack, PackSource
+from .search.builder import SearchIndex
+from .search.counts import DocCounts
+from .search.embed import Embedder
 from .settings import Settings
-from .vocab import DocCounts
-
-if TYPE_CHECKING:
-    from .index import SearchIndex
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,19 +58,34 @@ class App:
     @cached_property
     def search(self) -> SearchIndex:
         """The search index (attributes, vectors, the embedding model), made on first use."""
-        from .index import SearchIndex
+        return self.search_index()
 
-        return SearchIndex(self)
+    def search_index(self, embedder: Embedder | None = None) -> SearchIndex:
+        """A search index of this database and profile (the default model unless `embedder`),
+        told when packs change."""
+        index = SearchIndex(
+            self.db,
+            lambda: self.profile,
+            self.render,
+            lambda: [name for name, _ in self.plugins.pm.list_name_plugin()],
+            embedder,
+        )
+        self.on_packs_changed(index.forget)
+        return index
 
     @cached_property
     def trigram_counts(self) -> DocCounts:
         """How many names hold each trigram (typo-tolerant name matching chooses by it)."""
-        return DocCounts(self, queries.trigram_counts, queries.entry_count)
+        counts = DocCounts(lambda: self.conn, queries.trigram_counts, queries.entry_count)
+        self.on_packs_changed(counts.forget)
+        return counts
 
     @cached_property
     def term_counts(self) -> DocCounts:
         """How many entries hold each (stemmed) word of keyword search."""
-        return DocCounts(self, queries.term_counts, queries.entry_count)
+        counts = DocCounts(lambda: self.conn, queries.term_counts, queries.entry_count)
+        self.on_packs_changed(counts.forget)
+        return counts
 
     def render(self, entry: Entry, purpose: str) -> str:
         return self.plugins.render(entry, purpose)

@@ -458,7 +458,7 @@ def test_kill_during_indexing_resumes_without_embedding_finished_entries_again(
     the entries that were not finished (those not in the vector cache; the cache is deleted
     first for half of the seeds, so that it cannot hide work done again) and must not rewrite
     the finished entries' passages."""
-    op = Operation(["index"], "d5e_daemon.index:SearchIndex.build")
+    op = Operation(["index"], "d5e_daemon.search.builder:SearchIndex.build")
     calibration = tmp_path / "calibrate.sqlite3"
     shutil.copy(srd_template, calibration)
     env = {"XDG_CACHE_HOME": str(tmp_path / "calibrate-cache")}

@@ -277,10 +277,9 @@ def test_upgrade_of_an_indexed_database_keeps_search_as_it_was(
     """A user's database indexed before 0006 answers every search mode the same afterwards,
     without indexing again (the drop touches neither keyword texts nor vectors)."""
     from d5e_daemon.app import App
-    from d5e_daemon.embed import FakeEmbedder
     from d5e_daemon.features.search import search
-    from d5e_daemon.index import SearchIndex
     from d5e_daemon.protocol import SearchParams
+    from d5e_daemon.search.embed import FakeEmbedder
     from d5e_daemon.settings import build
 
     path = tmp_path / "d5e.sqlite3"
@@ -289,7 +288,7 @@ def test_upgrade_of_an_indexed_database_keeps_search_as_it_was(
     def answers() -> tuple[list[list[tuple[str, float]]], tuple[int, int, bool]]:
         app = App(build({"db": str(path)}))
         app.start()
-        app.search = SearchIndex(app, FakeEmbedder())
+        app.search = app.search_index(FakeEmbedder())
         indexed = app.search.state().ready
         assert app.search.build().ready
         embedded = app.conn.execute("SELECT count(*) FROM passage_vector").fetchone()[0]

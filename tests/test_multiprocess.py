@@ -24,8 +24,7 @@ import pytest
 from d5e_daemon import db, packs
 from d5e_daemon.app import App
 from d5e_daemon.client import Daemon, RpcError
-from d5e_daemon.embed import FakeEmbedder
-from d5e_daemon.index import SearchIndex
+from d5e_daemon.search.embed import FakeEmbedder
 from d5e_daemon.settings import build
 
 from .conftest import start_client
@@ -379,7 +378,7 @@ def test_a_pack_removed_while_its_entries_are_embedded_leaves_no_vectors(
     app, _ = brew_app(tmp_path / "d5e.sqlite3", tmp_path)
     try:
         remove = partial(packs.remove, pack_id="brew", then=app.update_profile)
-        app.search = SearchIndex(app, WriterMeanwhile(lambda: app.db.write(remove)))
+        app.search = app.search_index(WriterMeanwhile(lambda: app.db.write(remove)))
         app.search.build()
         check_derived_rows(app.conn)
         assert app.conn.execute("SELECT count(*) FROM passage").fetchone() == (0,)
@@ -395,7 +394,7 @@ def test_an_entry_changed_while_it_is_embedded_is_indexed_again_with_its_new_tex
         spells = [{"name": f"Brew {i:03d}", "desc": f"Changed lore {i}."} for i in range(100)]
         (folder / "spells" / "all.json").write_text(json.dumps(spells))
         upgrade = partial(app.install_path, path=folder)
-        app.search = SearchIndex(app, WriterMeanwhile(lambda: app.db.write(upgrade)))
+        app.search = app.search_index(WriterMeanwhile(lambda: app.db.write(upgrade)))
         assert app.search.build().ready
         texts = [row[0] for row in app.conn.execute("SELECT text FROM passage")]
         assert len(texts) == 100 and all("Changed lore" in t for t in texts), texts[:3]

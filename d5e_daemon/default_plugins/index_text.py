@@ -10,7 +10,7 @@ meaning of the rest; a monster's attack reads `Claws: melee weapon attack, 2d4 +
 damage`. The header is repeated by the indexer at the start of every passage of a long entry,
 so that a passage about a monster's Claws still says whose claws they are.
 
-The same text is what keyword search reads (see `index.py`), so a word a player uses for an
+The same text is what keyword search reads (see `search/builder.py`), so a word a player uses for an
 entry's kind ("cantrip", "undead", "condition") finds it by keywords too.
 
 Collections without a renderer here get `fallback.py`'s (name and every text field).

@@ -7,9 +7,9 @@ import re
 from .. import queries
 from ..app import App
 from ..errors import InvalidParams, NotFound
+from ..names import collection_rank, match_names
 from ..protocol import EntryInfo, EntryRef, LookupParams, LookupResult, PackCredit, Shadowed
 from ..text import normalize
-from .complete import collection_rank, match_names
 
 REF_RE = re.compile(
     r"(?:(?P<pack>[a-z0-9][a-z0-9-]*):)?(?P<collection>[a-z][a-z0-9-]*)/(?P<slug>[a-z0-9][a-z0-9-]*)"

@@ -20,9 +20,10 @@ from pygls.workspace import TextDocument
 from .. import queries
 from ..app import App
 from ..errors import InvalidParams
+from ..names import match_names
 from ..protocol import CompleteParams, CompletionItem, DocumentParams, DocumentResult, LookupParams
 from ..text import normalize
-from .complete import complete, match_names
+from .complete import complete
 from .lookup import lookup
 from .tags import (
     TAG_COLLECTIONS,

@@ -1,10 +1,11 @@
 """`d5e/search`: hybrid retrieval (FTS5 BM25 + passage vectors), filters, browsing by attributes.
 
 - keyword: the query's words (stop words dropped), OR-ed, ranked by BM25 over each entry's index
-  text (`entry_text`: what it is and does in players' words, see `index.py`), the name column
-  weighing `NAME_WEIGHT` (the name is also in the text's first line, so it counts more);
-- semantic: the query's vector against the passages in scope (`retrieval.semantic_hits`: their
-  codes in memory, the best candidates scored exactly), an entry scoring by its best passage;
+  text (`entry_text`: what it is and does in players' words, see `search/builder.py`), the name
+  column weighing `NAME_WEIGHT` (the name is also in the text's first line, so it counts more);
+- semantic: the query's vector against the passages in scope (`retrieval.semantic_hits` in
+  `search/`: their codes in memory, the best candidates scored exactly), an entry scoring by its
+  best passage;
 - hybrid (default): both lists fused by their standardised scores (z-scores against each list's
   best `FUSION_DEPTH`), keywords weighing `KEYWORD_WEIGHT`, vectors the rest; an entry found by
   keywords but not among the nearest passages is given its real similarity (asked for by id),
@@ -35,7 +36,7 @@ from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
-from .. import filters, queries, retrieval
+from .. import filters, queries
 from ..app import App
 from ..errors import IndexNotReady, InvalidParams
 from ..protocol import (
@@ -47,6 +48,7 @@ from ..protocol import (
     SearchParams,
     SearchResult,
 )
+from ..search import retrieval
 from ..text import normalize
 
 NAME_WEIGHT = 2.0
@@ -58,7 +60,7 @@ FUSION_DEPTH = 50
 PASSAGES_PER_ENTRY = 2
 # At most this many nearest passages: a page deeper than about the 2000th entry (offset up to
 # 10,000 is allowed) is ranked from them, which bounds the work of one request (with the codes,
-# 32 candidates are scored exactly per passage wanted; see retrieval.py).
+# 32 candidates are scored exactly per passage wanted; see search/retrieval.py).
 MAX_KNN = 4096
 MAX_WORDS = 32
 SNIPPET_CHARS = 200
@@ -121,17 +123,12 @@ def _scope(app: App, params: SearchParams) -> queries.SearchScope:
     )
 
 
-def _words(text: str) -> list[str]:
+def query_words(text: str) -> list[str]:
     """The words of a query that say what is meant: split where the index splits them ("can't"
     is "can" and "t" there, while names are matched with apostrophes dropped), normalised,
     stop words dropped, once each."""
     words = [w for w in normalize(_APOSTROPHES.sub(" ", text)).split() if w not in STOP_WORDS]
     return list(dict.fromkeys(words))[:MAX_WORDS]
-
-
-def keyword_query(text: str) -> str:
-    """The FTS5 query for `text`: its words, stop words dropped, each quoted, OR-ed."""
-    return queries.fts_any(_words(text))
 
 
 # -- ranking ----------------------------------------------------------------------------------
@@ -248,8 +245,8 @@ def search(app: App, params: SearchParams) -> SearchResult:
 
     wanted = params.offset + params.limit
     pool = max(FUSION_DEPTH, wanted)
-    query_words = _words(params.query)
-    match = queries.fts_any(query_words)
+    keywords = query_words(params.query)
+    match = queries.fts_any(keywords)
     use_vectors = params.mode == "semantic" or (
         params.mode == "hybrid" and index.semantic_available()
     )
@@ -261,7 +258,13 @@ def search(app: App, params: SearchParams) -> SearchResult:
             {"indexed": state.indexed, "entries": state.entries},
         )
     keyword_hits = partial(
-        retrieval.keyword_hits, app, scope, query_words, NAME_WEIGHT, words, pool
+        retrieval.keyword_hits,
+        term_counts=app.term_counts,
+        scope=scope,
+        words=keywords,
+        name_weight=NAME_WEIGHT,
+        norm_name=words,
+        limit=pool,
     )
     found: list[tuple[int, float, bool]] = []
     pending: Future[list[tuple[int, float, bool]]] | None = None
@@ -269,13 +272,14 @@ def search(app: App, params: SearchParams) -> SearchResult:
         if use_vectors:  # on the reader thread, beside the semantic half (module docstring)
             pending = app.db.read_beside(keyword_hits)
         else:
-            found = keyword_hits()
+            found = keyword_hits(app.conn)
 
     semantic: list[tuple[int, float, int]] = []
     if use_vectors:
         (vector,) = index.embedder.embed([params.query])
         semantic = retrieval.semantic_hits(
-            app,
+            app.conn,
+            index.passages,
             scope,
             vector,
             index.embedder.model_id,
@@ -293,7 +297,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
         semantic += queries.passage_similarities(app.conn, vector, model, beyond)
         semantic.sort(key=lambda hit: -hit[1])
     best_passage = {entry_id: pid for entry_id, _, pid in semantic}
-    terms = queries.index_terms(app.conn, query_words)
+    terms = queries.index_terms(app.conn, keywords)
 
     if params.mode == "keyword":
         ranked = keyword
@@ -302,7 +306,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
     elif semantic:
 
         def coverage(ids: list[int]) -> dict[int, float]:
-            found = retrieval.term_coverage(app, terms, ids) if terms else {}
+            found = retrieval.term_coverage(app.conn, app.term_counts, terms, ids) if terms else {}
             return {entry_id: n / len(terms) for entry_id, n in found.items()}
 
         ranked = fuse(keyword, [(i, sim) for i, sim, _ in semantic], coverage)

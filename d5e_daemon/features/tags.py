@@ -19,9 +19,9 @@ from rapidfuzz import fuzz, process
 from .. import queries
 from ..app import App
 from ..errors import NotFound
+from ..names import collection_rank, match_names
 from ..protocol import TagForParams, TagForResult
 from ..text import normalize
-from .complete import collection_rank, match_names
 from .lookup import parse_ref
 
 # 5etools writes a tag's source as its book's abbreviation: those of the books the SRD comes from
