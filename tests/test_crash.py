@@ -356,7 +356,7 @@ def pack_scenario(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     assert signature_v1 is not None and signature_v2 is not None
     assert len(signature_v1[1]) == 302 and len(signature_v2[1]) == 302
     assert signature_v1[1] != signature_v2[1]
-    committed = "d5e_daemon.app:App.packs_changed"
+    committed = "d5e_daemon.library:Library.changed"
     ops = {
         "install": Operation(["packs", "install", str(v1)], "d5e_daemon.packs:install", committed),
         "upgrade": Operation(["packs", "install", str(v2)], "d5e_daemon.packs:install", committed),

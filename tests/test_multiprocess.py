@@ -364,8 +364,8 @@ def brew_app(db_path: Path, tmp_path: Path) -> tuple[App, Path]:
     app.start()
     spells = [{"name": f"Brew {i:03d}", "desc": f"Brew lore {i}."} for i in range(100)]
     folder = write_pack(tmp_path / "brew", {"spells/all.json": json.dumps(spells)})
-    app.db.write(partial(app.install_path, path=folder))
-    app.sync_profile()
+    app.db.write(partial(app.library.install_path, path=folder))
+    app.library.sync_profile()
     return app, folder
 
 
@@ -377,7 +377,7 @@ def test_a_pack_removed_while_its_entries_are_embedded_leaves_no_vectors(
     (whose ids the next install reuses)."""
     app, _ = brew_app(tmp_path / "d5e.sqlite3", tmp_path)
     try:
-        remove = partial(packs.remove, pack_id="brew", then=app.update_profile)
+        remove = partial(packs.remove, pack_id="brew", then=app.library.update_profile)
         app.search = app.search_index(WriterMeanwhile(lambda: app.db.write(remove)))
         app.search.build()
         check_derived_rows(app.conn)
@@ -393,7 +393,7 @@ def test_an_entry_changed_while_it_is_embedded_is_indexed_again_with_its_new_tex
     try:
         spells = [{"name": f"Brew {i:03d}", "desc": f"Changed lore {i}."} for i in range(100)]
         (folder / "spells" / "all.json").write_text(json.dumps(spells))
-        upgrade = partial(app.install_path, path=folder)
+        upgrade = partial(app.library.install_path, path=folder)
         app.search = app.search_index(WriterMeanwhile(lambda: app.db.write(upgrade)))
         assert app.search.build().ready
         texts = [row[0] for row in app.conn.execute("SELECT text FROM passage")]

@@ -78,7 +78,7 @@ def crowded(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     }
     pack = write_pack(folder / "crowd", files)
     app = make_app(folder / "d5e.sqlite3")
-    app.db.write(lambda conn: app.install_path(conn, pack))
+    app.db.write(lambda conn: app.library.install_path(conn, pack))
     app.search.ensure_attributes()  # the keyword texts
     yield app
     app.close()

@@ -442,7 +442,7 @@ def test_only_new_or_changed_entries_are_embedded_again(db_path: Path) -> None:
         from d5e_daemon import packs
 
         app.db.write(lambda conn: packs.install(conn, BREW, changed, "test"))
-        app.packs_changed([BREW.id])
+        app.library.changed([BREW.id])
         # the reinstalled pack's entries are new rows; only the changed text is not cached
         state = app.search.build()
         assert state.ready
@@ -586,7 +586,7 @@ def test_a_profile_change_is_seen_without_a_packs_changed_event(indexed: App) ->
     and once indexed again, results come from the new winners only."""
     assert ask(indexed, query="cloak displacement illusion").semantic is True
     indexed.settings = build({"db": str(indexed.db_path), "edition": "2024"})
-    assert indexed.sync_profile()
+    assert indexed.library.sync_profile()
     assert ask(indexed, query="cloak displacement illusion").semantic is False
     assert indexed.search.build().ready
     result = ask(indexed, query="cloak displacement illusion", mode="semantic", limit=50)
