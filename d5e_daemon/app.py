@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import apsw
 
-from . import queries
+from . import queries, tagtext
 from .db import Database, default_path
 from .library import Library
 from .plugins import Plugins, get_plugins
@@ -81,7 +81,10 @@ class App:
         return counts
 
     def render(self, entry: Entry, purpose: str) -> str:
-        return self.plugins.render(entry, purpose)
+        """A renderer's text; for search and detail lines, `{@tags}` become their text (cards
+        get links too: `features/lookup.py`)."""
+        text = self.plugins.render(entry, purpose)
+        return text if purpose == "markdown" else tagtext.plain(text)
 
     async def write(self, fn: Callable[[apsw.Connection], T]) -> T:
         """Run `fn(conn)` on the writer thread without blocking the caller's event loop."""

@@ -14,6 +14,7 @@ so a long install never blocks lookups.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from functools import partial
@@ -22,7 +23,7 @@ from typing import Any, TypeVar
 
 import apsw
 
-from . import packfiles, packs, queries
+from . import packfiles, packformat, packs, queries
 from .db import Database, transaction
 from .errors import PackError
 from .plugins import Plugins
@@ -100,8 +101,9 @@ class Library:
 
     # -- reading and installing ------------------------------------------------------------------
 
-    def load_path(self, path: Path) -> tuple[str, LoadedPack]:
-        """Read a pack from `path` with the first loader that recognises it."""
+    def load_path(self, path: Path) -> tuple[str, LoadedPack | list[LoadedPack]]:
+        """Read a pack (or the packs of a file holding several) from `path` with the first
+        loader that recognises it."""
         shown = packfiles.printable(str(path))
         if shown != str(path):
             raise PackError(f"{shown}: the path is not UTF-8 text; rename it")
@@ -115,6 +117,8 @@ class Library:
                 raise PackError(
                     f"{path}: loader {name} failed: {type(exc).__name__}: {exc}"
                 ) from exc
+            if isinstance(loaded, list) and not loaded:
+                raise PackError(f"{path}: loader {name} found no pack in it")
             if loaded is not None:
                 return name, loaded
         raise PackError(f"{path}: no loader recognises it (a pack is a folder, or a .zip of one)")
@@ -122,7 +126,10 @@ class Library:
     def install_path(self, conn: apsw.Connection, path: Path) -> packs.InstallResult:
         """Load and install the pack at `path` (on the writer thread)."""
         _, loaded = self.load_path(path)
-        return packs.install_loaded(conn, loaded, str(path.resolve()), self.update_profile)
+        first, *others = packs.install_loaded(
+            conn, loaded, str(path.resolve()), self.update_profile
+        )
+        return dataclasses.replace(first, also=tuple(others)) if others else first
 
     def install_source(self, conn: apsw.Connection, source: PackSource) -> packs.InstallResult:
         """Install or upgrade a plugin's pack (on the writer thread)."""
@@ -176,7 +183,7 @@ class Library:
         else:
             assert path is not None
             result = await self.write(partial(self.install_path, path=path))
-        await self.after([result.pack] if result.action != "unchanged" else [])
+        await self.after([r.pack for r in (result, *result.also) if r.action != "unchanged"])
         return result
 
     def _reload_one(
@@ -189,7 +196,7 @@ class Library:
                 rels.add(Path(path).resolve().relative_to(origin).as_posix())
             except ValueError:
                 rels.add(".")  # outside the folder, or a folder event: read it all
-        if rels and "." not in rels and origin.is_dir():
+        if rels and "." not in rels and (origin / packformat.MANIFEST).is_file():
             result = packs.update_files(conn, pack_id, rels, self.update_profile)
             if result is not None:
                 return result

@@ -1,184 +1,219 @@
-"""Name matching, best first: exact, then prefix, then word prefix, then typo-tolerant. Completion,
-lookup suggestions, tags in documents and Markdown features all match names through `match_names`.
+"""The other names an entry is found by, and the forms of a name people type.
 
-The first three tiers are index lookups in SQLite (a B-tree range on the normalised name, an
-FTS5 prefix query on its words). The fuzzy tier asks the FTS5 trigram index for the names that
-share the most trigrams with the query and scores only those with rapidfuzz.
+An entry's *aliases* are its declared ones (`data.aliases`: a homebrew author's, 5etools'
+`alias`, the SRD's product names from its pack's alias table) and the forms of an inverted
+name ("Ghoul, Darakhul" is also "Darakhul Ghoul" and, for a creature, "Darakhul"). They are
+stored normalised in `entry_alias` (`queries.refresh_aliases`) and matched after the names:
+an entry's own name always wins over another entry's alias.
 
-What keeps them quick with 100,000 names (`bench/scale.py`, docs/benchmarks.md):
-- a prefix that thousands of names share ("s", "dr") reads the names of its first letter in
-  order of length and stops at the limit, instead of sorting the whole range;
-- word prefixes need two typed letters (one letter starts a word of a third of all names, and
-  says little about which is meant);
-- the fuzzy tier ranks only the names holding the query's rarer trigrams: those with the
-  fewest names, as long as they hold `FUZZY_POSTINGS` names together. Common trigrams (" th",
-  "of ") weigh next to nothing in BM25, yet ranking the 30,000 names holding them took 10-30 ms.
+A plural ("wolves", "giant spiders", "potions of healing") is read as its singular when no
+name or alias matches it as written (`singular_forms`); the callers take it only when it
+names one entry.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal
 
 import apsw
-from rapidfuzz import fuzz
 
 from . import queries
-from .search.counts import DocCounts
 from .text import normalize
 
-
-class NameScope(Protocol):
-    """What name matching reads: a connection, the profile whose winners it matches, and how
-    many names hold each trigram (`App` is one)."""
-
-    @property
-    def conn(self) -> apsw.Connection: ...
-
-    @property
-    def profile(self) -> str: ...
-
-    @property
-    def trigram_counts(self) -> DocCounts: ...
+# Inverted names whose second part alone names the entry: creature variants ("Aboleth,
+# Nihilith"), not forms ("Werewolf, Wolf Form") or items ("Bottle, glass": not "glass").
+_PART_ALONE_COLLECTIONS = frozenset({"monsters", "creatures"})
+_NOT_ALONE_WORDS = frozenset({"form", "forms", "swarm", "young", "adult", "ancient"})
+_HAS_DIGIT = re.compile(r"\d")
 
 
-MAX_QUERY = 100  # longer "names" cannot match anything; they are answered with nothing
-MAX_WORDS = 8
-FUZZY_CANDIDATES = 80
-FUZZY_MIN_SCORE = 72.0
-FUZZY_POSTINGS = 3000
-"""Names the fuzzy tier's trigram query may touch (all of them below this many)."""
-COMMON_PREFIX = 300
-"""A prefix of this many names or more is read through the first-letter-and-length index."""
-TIERS = ("exact", "prefix", "word", "fuzzy")
+def inverted_forms(name: str, collection: str) -> list[str]:
+    """The natural-order forms of a name written "Noun, Qualifier".
 
-# Among equally good matches, and when one name is used in several collections ("Thieves'
-# Tools"), the reader most likely means the first of these; table-like collections come last.
-COLLECTION_ORDER = (
-    "spells", "monsters", "magic-items", "equipment", "conditions", "classes", "subclasses",
-    "races", "species", "subraces", "subspecies", "feats", "backgrounds", "features", "traits",
-    "rule-sections", "rules", "skills", "proficiencies",
-)  # fmt: skip
+    >>> inverted_forms("Ghoul, Darakhul", "monsters")
+    ['Darakhul Ghoul', 'Darakhul']
+    >>> inverted_forms("Crossbow, hand", "equipment")
+    ['hand Crossbow']
+    >>> inverted_forms("Ammunition, +1, +2, or +3", "magic-items")
+    []
+    """
+    if name.count(",") != 1:
+        return []
+    head, tail = (part.strip() for part in name.split(","))
+    if not head or not tail or not normalize(head) or not normalize(tail):
+        return []
+    forms = [f"{tail} {head}"]
+    words = normalize(tail).split()
+    if (
+        collection in _PART_ALONE_COLLECTIONS
+        and not _HAS_DIGIT.search(tail)
+        and not _NOT_ALONE_WORDS.intersection(words)
+    ):
+        forms.append(tail)
+    return forms
 
 
-def collection_rank(collection: str) -> int:
-    try:
-        return COLLECTION_ORDER.index(collection)
-    except ValueError:
-        return len(COLLECTION_ORDER)
+def inverted_json(name: str, collection: str) -> str:
+    """`inverted_forms` as a JSON array, for SQL (`d5e_inverted`)."""
+    return json.dumps(inverted_forms(name, collection))
+
+
+def declared_aliases(data: object) -> list[str]:
+    """The `aliases` a record declares (strings only; anything else is the validator's)."""
+    if not isinstance(data, dict):
+        return []
+    found = data.get("aliases")
+    if isinstance(found, str):
+        return [found]
+    if isinstance(found, list):
+        return [a for a in found if isinstance(a, str)]
+    return []
+
+
+# -- plurals ----------------------------------------------------------------------------------
+
+_IRREGULAR = {
+    "men": "man",
+    "women": "woman",
+    "feet": "foot",
+    "teeth": "tooth",
+    "mice": "mouse",
+    "geese": "goose",
+    "children": "child",
+    "oxen": "ox",
+    "lice": "louse",
+    "dice": "die",
+    "people": "person",
+    "fungi": "fungus",
+    "larvae": "larva",
+    "octopi": "octopus",
+}
+# Words that end in s as singulars: never cut.
+_NOT_PLURAL = re.compile(r"(ss|us|is|ous|ics|ws)$")
+_LINKS = frozenset({"of", "in", "from", "with", "for", "against"})
+
+
+def _singulars(word: str) -> list[str]:
+    """The singulars a plural English word may have, most likely first ([] if none)."""
+    if word in _IRREGULAR:
+        return [_IRREGULAR[word]]
+    if word.endswith("men") and len(word) > 4:
+        return [word[:-3] + "man"]
+    if len(word) < 3 or not word.endswith("s") or _NOT_PLURAL.search(word):
+        return []
+    out: list[str] = []
+    if word.endswith("ves"):
+        out += [word[:-3] + "f", word[:-3] + "fe"]  # wolves, knives
+    if word.endswith("ies") and len(word) > 4:
+        out.append(word[:-3] + "y")  # spiders… harpies → harpy
+    if word.endswith(("ses", "xes", "zes", "ches", "shes", "oes")):
+        out.append(word[:-2])  # boxes, torches, potatoes
+    out.append(word[:-1])
+    return list(dict.fromkeys(out))
+
+
+def singular_forms(norm: str) -> list[str]:
+    """Normalised singular readings of a normalised plural name, most likely first.
+
+    The plural is the last word, or the word before "of"-like links ("potions of healing").
+
+    >>> singular_forms("wolves")
+    ['wolf', 'wolfe', 'wolve']
+    >>> singular_forms("giant spiders")
+    ['giant spider']
+    >>> singular_forms("potions of healing")
+    ['potion of healing']
+    >>> singular_forms("fireball")
+    []
+    """
+    words = norm.split()
+    if not words:
+        return []
+    at = len(words) - 1
+    for i, word in enumerate(words[1:], start=1):
+        if word in _LINKS:
+            at = i - 1
+            break
+    return [
+        " ".join([*words[:at], singular, *words[at + 1 :]]) for singular in _singulars(words[at])
+    ]
+
+
+# -- finding entries by what was typed --------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class NameMatch:
-    row: queries.NameRow
-    tier: int
-    score: float
+class Found:
+    """The entries a typed name means, and how it was read."""
+
+    rows: list[queries.EntryRow]
+    how: Literal["name", "alias", "inverted", "plural"]
+    matched: str = ""
+    """The alias (as its pack writes it) or the singular (normalised) the name was read as."""
 
 
-def _trigrams(text: str) -> list[str]:
-    """The trigrams of ` text `, padded like the index so that word edges count (`chst` → ` ch`)."""
-    padded = f" {text} "
-    grams = dict.fromkeys(padded[i : i + 3] for i in range(len(padded) - 2))
-    return list(grams)[:48]
+def _by_name(
+    conn: apsw.Connection,
+    norm: str,
+    collections: Sequence[str],
+    profile_id: str | None,
+    pack: str | None,
+) -> list[queries.EntryRow]:
+    if pack is not None:
+        return queries.entries_in_pack_by_norm_name(conn, pack, norm, collections)
+    if profile_id is not None:
+        return queries.winners_by_norm_name(conn, profile_id, norm, collections)
+    return queries.entries_by_norm_name(conn, norm, collections)
 
 
-def informative_trigrams(trigrams: list[str], counts: dict[str, int]) -> list[str]:
-    """The rarest of `trigrams` while the names holding them stay within `FUZZY_POSTINGS`
-    (at least the rarest one that any name holds)."""
-    chosen: list[str] = []
-    total = 0
-    for trigram in sorted((t for t in trigrams if counts[t]), key=lambda t: counts[t]):
-        if chosen and total + counts[trigram] > FUZZY_POSTINGS:
-            break
-        chosen.append(trigram)
-        total += counts[trigram]
-    return chosen
-
-
-def _word_overlap(query: str, name: str) -> float:
-    """F-measure of the words two names share, each word matched to its closest counterpart
-    (typos allowed) and weighted by its length: `tensers floating disk` answers `floating disk`
-    well, `wand of firabaljs` answers `wand` poorly."""
-    q_words, n_words = query.split(), name.split()
-
-    def covered(words: list[str], others: list[str]) -> float:
-        total = sum(len(w) for w in words)
-        return sum(len(w) * max(fuzz.ratio(w, o) for o in others) for w in words) / total
-
-    precision, recall = covered(n_words, q_words), covered(q_words, n_words)
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-
-
-def fuzzy_score(query: str, name: str) -> float:
-    """How well `name` answers `query` typed with typos: the whole name, or its beginning, or
-    the name without spaces (`flametongue`), or its words in any order (`silk rope`)."""
-    compact_q, compact_n = query.replace(" ", ""), name.replace(" ", "")
-    # A typo in what has been typed so far: compare with the name's beginning, allowing the
-    # typo to have dropped or added one letter.
-    n = len(query)
-    begins = (
-        max(fuzz.ratio(query, name[:k]) for k in (n - 1, n, n + 1)) if len(name) > n + 2 else 0.0
+def _exactly(
+    conn: apsw.Connection,
+    norm: str,
+    collections: Sequence[str],
+    profile_id: str | None,
+    pack: str | None,
+) -> Found | None:
+    rows = _by_name(conn, norm, collections, profile_id, pack)
+    if rows:
+        return Found(rows, "name")
+    aliased = queries.entries_by_alias(
+        conn, norm, collections, profile_id=profile_id if pack is None else None, pack=pack
     )
-    return max(
-        fuzz.ratio(query, name),
-        0.95 * begins,
-        fuzz.ratio(compact_q, compact_n),
-        0.95 * _word_overlap(query, name),
-    )
+    if not aliased:
+        return None
+    unique = {a.row.id: a for a in aliased}
+    first = next(iter(unique.values()))
+    how: Literal["alias", "inverted"] = "alias" if first.kind == "alias" else "inverted"
+    return Found([a.row for a in unique.values()], how, first.alias)
 
 
-def match_names(
-    app: NameScope,
+def find(
+    conn: apsw.Connection,
     text: str,
+    collections: Sequence[str] = (),
     *,
-    collections: list[str] | None = None,
+    profile_id: str | None = None,
     pack: str | None = None,
-    limit: int = 20,
-) -> list[NameMatch]:
-    """The winners of the current profile whose names best match `text`, best first."""
-    query = normalize(text)
-    if not query or len(query) > MAX_QUERY:
-        return []
-    cols = collections or []
-    conn, profile = app.conn, app.profile
-    found: dict[int, NameMatch] = {}
-
-    def add(rows: list[queries.NameRow], tier: int) -> None:
-        for row in rows:
-            if row.id not in found and len(found) < limit:
-                found[row.id] = NameMatch(row, 0 if row.norm_name == query else tier, 100.0)
-
-    common = queries.names_in_range(conn, query, COMMON_PREFIX) >= COMMON_PREFIX
-    add(queries.names_exact_or_prefix(conn, profile, query, cols, pack, limit, common=common), 1)
-    words = query.split()[:MAX_WORDS]
-    if len(found) < limit and len(query) >= 2:
-        add(queries.names_word_prefix(conn, profile, words, cols, pack, limit), 2)
-    if len(found) < limit and len(query) >= 3:
-        grams = _trigrams(query)
-        candidates = queries.names_sharing_trigrams(
-            conn,
-            profile,
-            informative_trigrams(grams, app.trigram_counts(grams)),
-            cols,
-            pack,
-            FUZZY_CANDIDATES,
-        )
-        scored = sorted(
-            ((fuzzy_score(query, row.norm_name), row) for row in candidates if row.id not in found),
-            key=lambda pair: (
-                -pair[0],
-                collection_rank(pair[1].collection),
-                len(pair[1].norm_name),
-            ),
-        )
-        for score, row in scored:
-            if score < FUZZY_MIN_SCORE or len(found) >= limit:
-                break
-            found[row.id] = NameMatch(row, 3, score)
-    return sorted(found.values(), key=_rank)
-
-
-def _rank(m: NameMatch) -> tuple[int, int, int, str]:
-    if m.tier == 3:  # fuzzy matches arrive ordered by score
-        return (m.tier, 0, 0, "")
-    return (m.tier, len(m.row.norm_name), collection_rank(m.row.collection), m.row.norm_name)
+) -> Found | None:
+    """The entries named `text`: by name, else by alias, else (a plural) by the one singular
+    reading that names something. Scope: `pack`'s entries, else the winners of `profile_id`,
+    else (neither) every installed entry. None when nothing (or no one reading) matches."""
+    norm = normalize(text)
+    if not norm:
+        return None
+    found = _exactly(conn, norm, collections, profile_id, pack)
+    if found is not None:
+        return found
+    readings = [
+        (singular, hit)
+        for singular in singular_forms(norm)
+        if (hit := _exactly(conn, singular, collections, profile_id, pack)) is not None
+    ]
+    if len(readings) != 1:
+        return None
+    singular, hit = readings[0]
+    return Found(hit.rows, "plural", singular)

@@ -28,9 +28,10 @@ from pygls.workspace import TextDocument
 from . import __version__, jsonrpc, protocol, queries, workspace
 from .app import App
 from .errors import D5eError
-from .features import markdown
+from .features import documents, markdown
 from .features import packs as pack_features
 from .features.complete import complete
+from .features.encounter import encounter
 from .features.lookup import lookup
 from .features.search import search, search_filters
 from .features.status import status
@@ -253,10 +254,12 @@ METHODS: tuple[tuple[str, type[protocol.Params], Handler], ...] = (
     (protocol.PACKS_SET_PRIORITY, protocol.SetPriorityParams, pack_features.set_priority),
     (protocol.PACKS_CREATE, protocol.CreateParams, pack_features.create),
     (protocol.PACKS_UPLOAD, protocol.UploadParams, pack_features.upload),
-    (protocol.DOCUMENT, protocol.DocumentParams, markdown.document),
+    (protocol.DOCUMENT, protocol.DocumentParams, documents.document),
     (protocol.TAG_FOR, protocol.TagForParams, tag_for_entry),
+    (protocol.RESOLVE_TAGS, protocol.ResolveTagsParams, documents.resolve_tags),
     (protocol.SEARCH, protocol.SearchParams, search),
     (protocol.SEARCH_FILTERS, protocol.SearchFiltersParams, search_filters),
+    (protocol.ENCOUNTER, protocol.EncounterParams, encounter),
 )
 """Every custom method: (name, params type, `fn(app, params)`, a coroutine when it writes)."""
 

@@ -160,7 +160,10 @@ def test_filters_are_listed_with_their_types_and_values(app: App) -> None:
     assert listed["ritual"].values == [False, True]
     assert "very rare" in listed["rarity"].values
     only = search_filters(app, SearchFiltersParams(collections=["monsters"])).filters
-    assert {f.name for f in only} == {"cr", "type", "size"}
+    assert {f.name for f in only} == {
+        *("cr", "type", "size", "immune", "resist", "vulnerable", "conditionImmune", "sense"),
+        *("speed", "language", "alignment", "environment", "casts", "inflicts"),
+    }
 
 
 def test_every_filter_is_backed_by_an_index(app: App) -> None:
@@ -238,8 +241,40 @@ def test_hybrid_scores_keyword_hits_by_their_real_similarity() -> None:
     keyword = [(1, 9.0), (2, 5.0), (3, 5.0)]
     nearest = [(10 + i, 0.6 - i / 100) for i in range(50)]
     semantic = [*nearest, (3, 0.40), (2, 0.10)]  # 2 and 3: similarities asked for afterwards
-    ranked = [entry_id for entry_id, _ in fuse(keyword, semantic, lambda ids: {})]
+    ranked = [entry_id for entry_id, _ in fuse(keyword, semantic, lambda ids: {})[0]]
     assert ranked.index(3) < ranked.index(2)
+
+
+def test_explain_gives_each_part_of_a_hits_score(indexed: App) -> None:
+    """With `explain`, every hit says its keyword and vector scores and ranks, the passage
+    that scored, and the boosts added; the fused score is what the parts add up to."""
+    plain = ask(indexed, query="fire damage explosion", limit=5)
+    result = ask(indexed, query="fire damage explosion", limit=5, explain=True)
+    assert [h.ref for h in result.hits] == [h.ref for h in plain.hits]
+    assert all(h.explain is None for h in plain.hits)
+    for hit in result.hits:
+        why = hit.explain
+        assert why is not None and why.vector is not None and why.vector_rank is not None
+        assert why.passage and why.passage.startswith(hit.name)
+        assert why.coverage is not None and why.boosts["coverage"] == pytest.approx(
+            2.0 * why.coverage, abs=1e-3
+        )
+    found = [h for h in result.hits if h.explain and h.explain.keyword is not None]
+    assert found and all(h.explain and h.explain.keyword_rank for h in found)
+    named = ask(indexed, query="Fireball", limit=3, explain=True).hits[0]
+    assert named.ref == "spells/fireball" and named.explain and named.explain.named
+    keyword = ask(indexed, query="fire damage", mode="keyword", limit=3, explain=True).hits[0]
+    assert keyword.explain and keyword.explain.vector is None and keyword.explain.keyword
+
+
+def test_explain_is_left_off_the_wire_unless_asked(indexed: App) -> None:
+    import msgspec  # what the server sends: msgspec.to_builtins of the result
+
+    plain = msgspec.to_builtins(ask(indexed, query="fireball", limit=1))
+    assert "explain" not in plain["hits"][0]
+    asked = msgspec.to_builtins(ask(indexed, query="fireball", limit=1, explain=True))
+    why = asked["hits"][0]["explain"]
+    assert {"keyword", "keywordRank", "vector", "vectorRank", "passage"} <= set(why)
 
 
 def test_hybrid_answers_from_keywords_until_vectors_are_ready(app: App) -> None:
@@ -552,6 +587,9 @@ def test_cli_index_then_search(db_path: Path, capsys: pytest.CaptureFixture[str]
     result = json.loads(out)
     assert result["semantic"] is True and result["hits"][0]["ref"] == "spells/fireball"
 
+    code, out, _ = cli(capsys, "search", "fire", "explosion", "--explain", "--limit", "2", *db)
+    assert code == 0 and "why: keyword" in out and "vector" in out and "passage: " in out
+
 
 def test_cli_browses_by_filters(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = ("--db", str(db_path))
@@ -592,3 +630,43 @@ def test_a_profile_change_is_seen_without_a_packs_changed_event(indexed: App) ->
     result = ask(indexed, query="cloak displacement illusion", mode="semantic", limit=50)
     cloaks = [h for h in result.hits if h.ref == "magic-items/cloak-of-displacement"]
     assert result.semantic and [h.pack for h in cloaks] == ["srd-2024"]
+
+
+def test_british_and_american_spellings_find_each_other(app: App) -> None:
+    """The SRD writes `armor` and `gray`; a player writes `armour` and `grey`. The other
+    spelling is used when the index holds it more often, and never a made-up word."""
+    from d5e_daemon.spelling import variants
+
+    assert variants("paralysed") == ["paralyzed"] and variants("armor") == ["armour"]
+    assert variants("fire") == [] and "monstre" in variants("monster")  # the index decides
+    assert ask(app, query="grey ooze", mode="keyword").hits[0].ref == "monsters/gray-ooze"
+    paralysed = [h.ref for h in ask(app, query="paralysed humanoid", mode="keyword").hits[:3]]
+    assert "spells/hold-person" in paralysed
+    armour = ask(app, query="plate armour", mode="keyword", limit=3).hits[0].ref
+    assert armour == ask(app, query="plate armor", mode="keyword", limit=3).hits[0].ref
+
+
+def test_filter_words_in_a_query_are_soft_boosts(indexed: App) -> None:
+    """`3rd-level`, `cantrip`, `CR 1/4` and words that are filter values (`undead`, `very
+    rare`) raise the entries that have them; entries without them are still found."""
+    from d5e_daemon.features.search import filter_words
+
+    assert filter_words(indexed, "a 3rd-level evocation for CR 1/4 undead") == [
+        ("level", 3),
+        ("cr", 0.25),
+        ("type", "undead"),
+        ("school", "evocation"),
+    ]
+    assert sorted(filter_words(indexed, "very rare wands and dragons")) == [
+        ("rarity", "very rare"),
+        ("type", "dragon"),
+        ("type", "wand"),
+    ]
+    assert filter_words(indexed, "cantrip that burns") == [("level", 0)]
+    assert filter_words(indexed, "a glowing sword") == []
+    hits = ask(indexed, query="CR 1/4 undead that rises again", explain=True, limit=20).hits
+    boosted = {h.ref for h in hits if h.explain and "filter words" in h.explain.boosts}
+    assert {"monsters/zombie", "monsters/skeleton"} <= boosted
+    full = next(h for h in hits if h.ref == "monsters/zombie")
+    assert full.explain and full.explain.boosts["filter words"] == pytest.approx(1.0)
+    assert any(h.collection != "monsters" for h in hits)  # a boost, not a filter

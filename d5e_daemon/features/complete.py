@@ -1,11 +1,11 @@
 """`d5e/complete`: names of the profile's winners, best first: exact, then prefix, then word
-prefix, then typo-tolerant (the matching itself is `names.py`, shared with lookup and tags)."""
+prefix, then typo-tolerant (the matching itself is `matching.py`, shared with lookup and tags)."""
 
 from __future__ import annotations
 
 from .. import queries
 from ..app import App
-from ..names import COMMON_PREFIX, TIERS, collection_rank, match_names
+from ..matching import COMMON_PREFIX, TIERS, collection_rank, match_names
 from ..protocol import CompleteParams, CompleteResult, CompletionItem
 
 __all__ = ["COMMON_PREFIX", "collection_rank", "complete", "match_names"]
@@ -28,6 +28,7 @@ def complete(app: App, params: CompleteParams) -> CompleteResult:
                 collection=entry.collection,
                 detail=app.render(entry, "detail"),
                 match=TIERS[m.tier],
+                alias=m.row.alias,
                 shadows=m.row.shadows > 0,
             )
         )

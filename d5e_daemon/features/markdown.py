@@ -19,11 +19,11 @@ from pygls.workspace import TextDocument
 
 from .. import queries
 from ..app import App
-from ..errors import InvalidParams
-from ..names import match_names
-from ..protocol import CompleteParams, CompletionItem, DocumentParams, DocumentResult, LookupParams
+from ..matching import match_names
+from ..protocol import CompleteParams, CompletionItem, LookupParams
 from ..text import normalize
 from .complete import complete
+from .documents import entry_uri
 from .lookup import lookup
 from .tags import (
     TAG_COLLECTIONS,
@@ -40,7 +40,6 @@ from .tags import (
 )
 
 SOURCE = "d5e"
-SCHEME = "d5e"
 PROSE_LANGUAGES = frozenset({"markdown", "plaintext", "text"})
 LINK_TERMS = "Link rules terms"
 LINK_TERMS_KIND = types.CodeActionKind.RefactorRewrite
@@ -52,6 +51,7 @@ SEVERITY: dict[str, types.DiagnosticSeverity] = {
     "unknown-pack": types.DiagnosticSeverity.Warning,
     "disabled-pack": types.DiagnosticSeverity.Information,
     "empty-ref": types.DiagnosticSeverity.Warning,
+    "alias": types.DiagnosticSeverity.Information,
 }
 SYMBOL_KINDS = {
     "spells": types.SymbolKind.Function,
@@ -100,39 +100,6 @@ def _tag_range(doc: TextDocument, lines: Sequence[str], tag: Tag) -> types.Range
 def _position(doc: TextDocument, lines: Sequence[str], pos: types.Position) -> tuple[int, int]:
     server = doc.position_codec.position_from_client_units(lines, pos)
     return server.line, server.character
-
-
-# -- d5e: documents ---------------------------------------------------------------------------
-
-
-def entry_uri(row: queries.EntryRow) -> str:
-    """`d5e://srd-2014/spells/fireball.md`: the read-only rendered card of one entry."""
-    return f"{SCHEME}://{row.pack}/{row.collection}/{row.slug}.md"
-
-
-_URI_RE = re.compile(
-    rf"{SCHEME}://(?P<pack>[a-z0-9][a-z0-9-]*)/(?P<collection>[a-z][a-z0-9-]*)/"
-    r"(?P<slug>[a-z0-9][a-z0-9-]*)\.md"
-)
-
-
-def document(app: App, params: DocumentParams) -> DocumentResult:
-    """`d5e/document`: the text behind a `d5e:` URI (the entry's card with its credits)."""
-    m = _URI_RE.fullmatch(params.uri)
-    if not m:
-        raise InvalidParams(
-            f"invalid d5e document URI {params.uri!r}: expected {SCHEME}://PACK/COLLECTION/SLUG.md",
-            {"path": "$.uri"},
-        )
-    result = lookup(app, LookupParams(ref=f"{m['pack']}:{m['collection']}/{m['slug']}"))
-    return DocumentResult(
-        uri=params.uri,
-        text=result.markdown,
-        name=result.entry.name,
-        ref=result.entry.ref,
-        pack=result.entry.pack,
-        collection=result.entry.collection,
-    )
 
 
 def entry_location(row: queries.EntryRow) -> types.Location:
@@ -341,7 +308,9 @@ def _names_to_items(
         items.append(
             types.CompletionItem(
                 label=item.name,
-                label_details=types.CompletionItemLabelDetails(description=item.pack),
+                label_details=types.CompletionItemLabelDetails(
+                    detail=f" ({item.alias})" if item.alias else None, description=item.pack
+                ),
                 kind=types.CompletionItemKind.Reference,
                 detail=item.detail,
                 # The server already filtered and ordered (typos included): keep its order.
@@ -366,7 +335,7 @@ def completion(
     text = lines[line_no] if line_no < len(lines) else ""
     before, after = text[:col], text[col:]
     if m := _TAG_NAME_BEFORE.search(before):
-        return _tag_name_items(doc, lines, line_no, m, after)
+        return _tag_name_items(resolver, doc, lines, line_no, m, after)
     if m := _NAME_BEFORE.search(before):
         return _entry_name_items(app, doc, lines, line_no, m, after, limit)
     if "{@" in before[before.rfind("}") + 1 :]:  # inside a tag's pack or display part
@@ -377,14 +346,20 @@ def completion(
 
 
 def _tag_name_items(
-    doc: TextDocument, lines: Sequence[str], line_no: int, m: re.Match[str], after: str
+    resolver: Resolver,
+    doc: TextDocument,
+    lines: Sequence[str],
+    line_no: int,
+    m: re.Match[str],
+    after: str,
 ) -> types.CompletionList:
     typed = m[1].lower()
     rest = re.match(r"[A-Za-z0-9]*", after)
     end = m.end() + (len(rest[0]) if rest else 0)
     edit_range = _range(doc, lines, line_no, m.start(1), end)
     items: list[types.CompletionItem] = []
-    for tag, collections in TAG_COLLECTIONS.items():
+    for tag in resolver.offered_tags():
+        collections = TAG_COLLECTIONS[tag]
         if tag.startswith(typed):
             items.append(
                 types.CompletionItem(

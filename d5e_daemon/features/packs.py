@@ -95,6 +95,7 @@ def _result(result: packs.InstallResult) -> PackInstallResult:
         entries=result.entries,
         changed=result.changed,
         warnings=list(result.warnings),
+        also=[_result(r) for r in result.also],
     )
 
 
@@ -166,17 +167,22 @@ async def remove(app: App, params: PackIdParams) -> PackRemoveResult:
 
 
 def _validate(app: App, conn: apsw.Connection, path: Path) -> ValidateResult:
-    _, loaded = app.library.load_path(path)
+    _, read = app.library.load_path(path)
+    every = read if isinstance(read, list) else [read]
+    loaded = every[0]
     problems = list(loaded.problems)
-    if not loaded.errors:  # extends can only be checked once the files themselves are right
-        _, found = packs.prepare(conn, loaded.pack, loaded.entries)
-        problems = sorted(problems + found, key=lambda p: (p.file, p.line, p.column))
+    if not any(one.errors for one in every):  # extends: once the files themselves are right
+        for one in every:
+            _, found = packs.prepare(conn, one.pack, one.entries, one.derive)
+            problems += found + packs.missing_requirements(conn, one)
+        problems = sorted(problems, key=lambda p: (p.file, p.line, p.column))
     ok = not any(p.severity == "error" for p in problems)
     return ValidateResult(
         ok=ok,
         pack=loaded.pack if ok or loaded.entries else None,
-        entries=len(loaded.entries),
+        entries=sum(len(one.entries) for one in every),
         problems=problems,
+        also=[one.pack for one in every[1:]],
     )
 
 

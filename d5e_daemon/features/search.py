@@ -1,11 +1,10 @@
 """`d5e/search`: hybrid retrieval (FTS5 BM25 + passage vectors), filters, browsing by attributes.
 
 - keyword: the query's words (stop words dropped), OR-ed, ranked by BM25 over each entry's index
-  text (`entry_text`: what it is and does in players' words, see `search/builder.py`), the name
-  column weighing `NAME_WEIGHT` (the name is also in the text's first line, so it counts more);
-- semantic: the query's vector against the passages in scope (`retrieval.semantic_hits` in
-  `search/`: their codes in memory, the best candidates scored exactly), an entry scoring by its
-  best passage;
+  text (`entry_text`: what it is and does in players' words, see `index.py`), the name column
+  weighing `NAME_WEIGHT` (the name is also in the text's first line, so it counts more);
+- semantic: the query's vector against the passages in scope (`search/retrieval.py`: their
+  codes in memory, the best candidates scored exactly), an entry scoring by its best passage;
 - hybrid (default): both lists fused by their standardised scores (z-scores against each list's
   best `FUSION_DEPTH`), keywords weighing `KEYWORD_WEIGHT`, vectors the rest; an entry found by
   keywords but not among the nearest passages is given its real similarity (asked for by id),
@@ -34,14 +33,16 @@ import re
 from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
+from itertools import pairwise
 from typing import Any
 
-from .. import filters, queries
+from .. import filters, queries, spelling
 from ..app import App
 from ..errors import IndexNotReady, InvalidParams
 from ..protocol import (
     FilterInfo,
     Range,
+    SearchExplain,
     SearchFiltersParams,
     SearchFiltersResult,
     SearchHit,
@@ -54,6 +55,7 @@ from ..text import normalize
 NAME_WEIGHT = 2.0
 KEYWORD_WEIGHT = 0.6
 COVERAGE_WEIGHT = 2.0
+FILTER_WORD_WEIGHT = 1.0
 FUSION_DEPTH = 50
 # Nearest passages asked for per entry wanted: entries have 2 passages on average, and 2 or 3
 # per entry gave the same dev-set figures.
@@ -76,6 +78,7 @@ STOP_WORDS = frozenset(
     """.split()  # noqa: SIM905
 )
 _APOSTROPHES = re.compile("['’‘`ʼ]")
+_WORD = re.compile(r"[A-Za-z]+")
 
 
 # -- params -----------------------------------------------------------------------------------
@@ -91,6 +94,8 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
     values = value if isinstance(value, list) else [value]
     conditions = []
     for v in values:
+        if declared.measured and isinstance(v, int | float) and not isinstance(v, bool):
+            v = f"{v:g}"  # `"range": 120`: at least 120 feet
         if declared.kind == "number" and isinstance(v, Range):
             low = v.min if v.min is not None else -1e308
             high = v.max if v.max is not None else 1e308
@@ -98,8 +103,11 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
         elif declared.kind == "number" and isinstance(v, int | float) and not isinstance(v, bool):
             conditions.append({"name": name, "min": v, "max": v})
         elif declared.kind == "text" and isinstance(v, str):
-            text = v.strip().lower()
-            conditions.append({"name": name, "min": text, "max": text})
+            try:
+                found = declared.conditions(v)
+            except ValueError as exc:
+                raise InvalidParams(f"filter {name!r} {exc}; not {v!r}", path) from None
+            conditions += [{"name": a, "min": low, "max": high} for a, low, high in found]
         elif declared.kind == "bool" and isinstance(v, bool):
             conditions.append({"name": name, "min": int(v), "max": int(v)})
         else:
@@ -109,7 +117,7 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
                 "bool": "true or false",
             }[declared.kind]
             raise InvalidParams(f"filter {name!r} takes {expected}, not {v!r}", path)
-    return conditions
+    return [c | {"filter": name} for c in conditions]
 
 
 def _scope(app: App, params: SearchParams) -> queries.SearchScope:
@@ -131,6 +139,56 @@ def query_words(text: str) -> list[str]:
     return list(dict.fromkeys(words))[:MAX_WORDS]
 
 
+def respelled(app: App, words: list[str]) -> dict[str, str]:
+    """Query words the index holds in another spelling more often (`armour` → `armor` on the
+    SRD, `armor` → `armour` in a British pack), each with that spelling (`spelling.variants`;
+    the index's vocabulary decides)."""
+    candidates = {w: spelling.variants(w) for w in words}
+    candidates = {w: vs for w, vs in candidates.items() if vs}
+    if not candidates:
+        return {}
+    stems = {
+        w: queries.index_terms(app.conn, [w]) for ws in candidates.items() for w in [ws[0], *ws[1]]
+    }
+    counts = app.term_counts(sorted({t for ts in stems.values() for t in ts}))
+
+    def held(word: str) -> int:
+        return min((counts[t] for t in stems[word]), default=0)
+
+    out = {}
+    for word, others in candidates.items():
+        best = max(others, key=held)
+        if held(best) > held(word):
+            out[word] = best
+    return out
+
+
+_LEVEL = re.compile(r"\b([1-9])(?:st|nd|rd|th)[ -]level\b")
+_CANTRIP = re.compile(r"\bcantrips?\b")
+_CR = re.compile(r"\b(?:cr|challenge(?: rating)?) ?(\d+(?:/\d+)?)\b")
+WORD_FILTERS = ("type", "school", "rarity")
+"""Filters whose values a query may name in words: `undead`, `evocation`, `very rare`."""
+
+
+def filter_words(app: App, text: str) -> list[tuple[str, Any]]:
+    """The (filter, value) pairs a query names: `3rd-level` (level 3), `cantrip` (level 0),
+    `CR 1/4` (cr 0.25), and words or word pairs that are some entry's value of a filter of
+    `WORD_FILTERS`, singular or plural (`undead`, `dragons`, `evocation`, `very rare`)."""
+    low = text.lower()
+    asked: list[tuple[str, Any]] = [("level", int(n)) for n in _LEVEL.findall(low)]
+    if _CANTRIP.search(low):
+        asked.append(("level", 0))
+    asked += [("cr", v) for n in _CR.findall(low) for v in filters.number(n)]
+    words = normalize(low).split()
+    phrases = [*(f"{a} {b}" for a, b in pairwise(words)), *words]
+    candidates = list(dict.fromkeys(c for p in phrases for c in (p, p.removesuffix("s"))))
+    for name in WORD_FILTERS:
+        held = queries.attribute_values_held(app.conn, name, candidates)
+        # "very rare" named: not "rare" as well
+        asked += [(name, v) for v in held if not any(f" {v}" in f" {o}" for o in held if o != v)]
+    return list(dict.fromkeys(asked))
+
+
 # -- ranking ----------------------------------------------------------------------------------
 
 
@@ -145,28 +203,33 @@ def _standardised(scored: list[tuple[int, float]]) -> dict[int, float]:
     return {entry_id: (s - mean) / spread for entry_id, s in scored}
 
 
+Boosts = Callable[[list[int]], dict[int, dict[str, float]]]
+"""`boosts(ids)`: what is added to each entry's fused score, by name (`{"coverage": 1.3}`)."""
+
+
 def fuse(
     keyword: list[tuple[int, float]],
     semantic: list[tuple[int, float]],
-    coverage: Callable[[list[int]], dict[int, float]],
-) -> list[tuple[int, float]]:
-    """Both ranked lists (id, score) combined by weighted z-scores, plus the share of the
-    query's words each entry contains (`coverage(ids)`, 0 to 1); best first. An entry missing
-    from a list takes that list's lowest z-score (the semantic list holds every entry of the
-    keyword list that has vectors, so there it means no vectors)."""
+    boosts: Boosts,
+) -> tuple[list[tuple[int, float]], dict[int, dict[str, float]]]:
+    """Both ranked lists (id, score) combined by weighted z-scores, plus each entry's boosts
+    (`boosts(ids)`: the share of the query's words it contains, ...); best first, with the
+    boosts given. An entry missing from a list takes that list's lowest z-score (the semantic
+    list holds every entry of the keyword list that has vectors, so there it means no
+    vectors)."""
     lists = [
         (KEYWORD_WEIGHT, _standardised(keyword)),
         (1 - KEYWORD_WEIGHT, _standardised(semantic)),
     ]
     lowest = [min(z.values(), default=0.0) for _, z in lists]
     ids = sorted({entry_id for _, z in lists for entry_id in z})
-    shares = coverage(ids)
+    added = boosts(ids)
     scores = {
         entry_id: sum(w * z.get(entry_id, low) for (w, z), low in zip(lists, lowest, strict=True))
-        + COVERAGE_WEIGHT * shares.get(entry_id, 0.0)
+        + sum(added.get(entry_id, {}).values())
         for entry_id in ids
     }
-    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0])), added
 
 
 def _passage_snippet(app: App, text: str, terms: set[str]) -> str:
@@ -198,9 +261,11 @@ def _hits(
     match: str,
     best_passage: dict[int, int],
     terms: set[str],
+    explain: Callable[[int, str | None], SearchExplain] | None = None,
 ) -> list[SearchHit]:
     """The page's hits; the snippet is the best passage (semantic hits), else FTS5's snippet
-    of the entry's text, else (listings) the one-line detail."""
+    of the entry's text, else (listings) the one-line detail. `explain(id, passage)`: what
+    placed each hit, when asked."""
     ids = [entry_id for entry_id, _ in ranked]
     rows = {r.id: r for r in queries.rows_by_ids(app.conn, ids)}
     keyword_only = [i for i in ids if i not in best_passage]
@@ -211,8 +276,9 @@ def _hits(
         row = rows.get(entry_id)
         if row is None:  # removed by a commit between the queries (halves read on two connections)
             continue
-        if entry_id in best_passage:
-            snippet = _passage_snippet(app, passages.get(best_passage[entry_id], ""), terms)
+        passage = passages.get(best_passage[entry_id]) if entry_id in best_passage else None
+        if passage is not None:
+            snippet = _passage_snippet(app, passage, terms)
         else:
             snippet = snippets.get(entry_id, "") or app.render(row.entry(), "detail")
         hits.append(
@@ -223,9 +289,38 @@ def _hits(
                 collection=row.collection,
                 score=round(score, 6),
                 snippet=snippet,
+                explain=explain(entry_id, passage) if explain else None,
             )
         )
     return hits
+
+
+def _explainer(
+    keyword: list[tuple[int, float]],
+    semantic: list[tuple[int, float, int]],
+    boosts: dict[int, dict[str, float]],
+    coverage: dict[int, float],
+    named: set[int],
+) -> Callable[[int, str | None], SearchExplain]:
+    """`explain(id, passage)` for the hits of one search, from the lists it ranked."""
+    keyword_at = {entry_id: (rank, score) for rank, (entry_id, score) in enumerate(keyword, 1)}
+    vector_at = {entry_id: (rank, sim) for rank, (entry_id, sim, _) in enumerate(semantic, 1)}
+
+    def explain(entry_id: int, passage: str | None) -> SearchExplain:
+        k_rank, k_score = keyword_at.get(entry_id, (None, None))
+        v_rank, v_score = vector_at.get(entry_id, (None, None))
+        return SearchExplain(
+            keyword=None if k_score is None else round(k_score, 4),
+            keyword_rank=k_rank,
+            vector=None if v_score is None else round(v_score, 4),
+            vector_rank=v_rank,
+            passage=passage,
+            coverage=None if entry_id not in coverage else round(coverage[entry_id], 4),
+            boosts={name: round(v, 4) for name, v in boosts.get(entry_id, {}).items() if v},
+            named=entry_id in named,
+        )
+
+    return explain
 
 
 def search(app: App, params: SearchParams) -> SearchResult:
@@ -246,6 +341,11 @@ def search(app: App, params: SearchParams) -> SearchResult:
     wanted = params.offset + params.limit
     pool = max(FUSION_DEPTH, wanted)
     keywords = query_words(params.query)
+    other_spelling = respelled(app, keywords)
+    query_text = params.query
+    if other_spelling:
+        keywords = list(dict.fromkeys(other_spelling.get(w, w) for w in keywords))
+        query_text = _WORD.sub(lambda m: other_spelling.get(m[0].lower(), m[0]), query_text)
     match = queries.fts_any(keywords)
     use_vectors = params.mode == "semantic" or (
         params.mode == "hybrid" and index.semantic_available()
@@ -276,7 +376,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
 
     semantic: list[tuple[int, float, int]] = []
     if use_vectors:
-        (vector,) = index.embedder.embed([params.query])
+        (vector,) = index.embedder.embed([query_text])
         semantic = retrieval.semantic_hits(
             app.conn,
             index.passages,
@@ -299,23 +399,33 @@ def search(app: App, params: SearchParams) -> SearchResult:
     best_passage = {entry_id: pid for entry_id, _, pid in semantic}
     terms = queries.index_terms(app.conn, keywords)
 
+    shares: dict[int, float] = {}
+    boosts: dict[int, dict[str, float]] = {}
     if params.mode == "keyword":
         ranked = keyword
     elif params.mode == "semantic":
         ranked = [(entry_id, sim) for entry_id, sim, _ in semantic]
     elif semantic:
+        asked = filter_words(app, params.query)
+        wanted_filters = len({name for name, _ in asked})
 
-        def coverage(ids: list[int]) -> dict[int, float]:
+        def added(ids: list[int]) -> dict[int, dict[str, float]]:
             found = retrieval.term_coverage(app.conn, app.term_counts, terms, ids) if terms else {}
-            return {entry_id: n / len(terms) for entry_id, n in found.items()}
+            shares.update({entry_id: n / len(terms) for entry_id, n in found.items()})
+            out = {i: {"coverage": COVERAGE_WEIGHT * share} for i, share in shares.items()}
+            for entry_id, named in queries.entries_with_attributes(app.conn, ids, asked).items():
+                boost = FILTER_WORD_WEIGHT * len(named) / wanted_filters
+                out.setdefault(entry_id, {})["filter words"] = boost
+            return out
 
-        ranked = fuse(keyword, [(i, sim) for i, sim, _ in semantic], coverage)
+        ranked, boosts = fuse(keyword, [(i, sim) for i, sim, _ in semantic], added)
     else:
         ranked = keyword
     if named:  # a name typed in full means that entry, whatever else shares its words
         ranked = [p for p in ranked if p[0] in named] + [p for p in ranked if p[0] not in named]
     page = ranked[params.offset : wanted]
-    hits = _hits(app, page, match, best_passage, set(terms))
+    explain = _explainer(keyword, semantic, boosts, shares, named) if params.explain else None
+    hits = _hits(app, page, match, best_passage, set(terms), explain)
     return SearchResult(hits=hits, semantic=use_vectors)
 
 

@@ -2,8 +2,8 @@
 
 - `common`: the entry row and FTS5 query text; `packs`: packs and their entries;
 - `profiles`: profiles, resolution and priority ties; `lookup`: entries by ref and by name;
-- `names`: name matching (completion, suggestions); `status`: counts;
-- `index`: the search index's work and the vector cache; `search`: search queries.
+- `aliases`: the other names of entries; `names`: name matching (completion, suggestions);
+- `status`: counts; `index`: the search index's work and the vector cache; `search`: search.
 
 Plain functions `(conn, args) -> records`. User text only ever reaches SQL as a bound parameter;
 FTS5 query strings are built from normalised words, each quoted (see `fts_phrase`). Callers use
@@ -13,6 +13,14 @@ modules is here.
 
 from __future__ import annotations
 
+from .aliases import (
+    AliasRow,
+    alias_names,
+    aliases_by_entry,
+    entries_by_alias,
+    refresh_aliases,
+    set_declared_aliases,
+)
 from .common import (
     ENTRY_COLUMNS,
     EntryRow,
@@ -39,10 +47,12 @@ from .index import (
 )
 from .lookup import (
     WINNERS_BY_NAME_SQL,
+    NamedEntry,
     entries_by_norm_name,
     entries_for_ref,
     entries_in_pack_by_norm_name,
     entry_in_pack,
+    winner_entries,
     winner_names,
     winners_by_norm_name,
 )
@@ -50,6 +60,8 @@ from .names import (
     PREFIX_COMMON_SQL,
     PREFIX_RARE_SQL,
     NameRow,
+    aliases_exact_or_prefix,
+    aliases_word_prefix,
     entry_count,
     names_exact_or_prefix,
     names_in_range,
@@ -73,6 +85,7 @@ from .packs import (
     get_pack,
     installed_packs,
     move_entries,
+    pack_by_source,
     pack_content_hash,
     pack_origin,
     packs_extending,
@@ -104,9 +117,12 @@ from .search import (
     PASSAGES_IN_SCOPE_SQL,
     SEARCH_SCOPE,
     SearchScope,
+    attribute_values_held,
     browse,
     data_version,
+    entries_with_attributes,
     filter_values,
+    has_collection,
     in_scope,
     index_terms,
     keyword_hits,
@@ -142,19 +158,26 @@ __all__ = [
     "SEARCH_SCOPE",
     "VECTOR_CACHE_SCHEMA",
     "WINNERS_BY_NAME_SQL",
+    "AliasRow",
     "Choice",
     "EntryRow",
     "IndexCounts",
     "IndexTodo",
     "NameRow",
+    "NamedEntry",
     "NewEntry",
     "NewPassage",
     "PackRow",
     "SearchScope",
     "StoredEntry",
     "Tie",
+    "alias_names",
+    "aliases_by_entry",
+    "aliases_exact_or_prefix",
+    "aliases_word_prefix",
     "attach_readonly",
     "attached_tables",
+    "attribute_values_held",
     "attrs_pending",
     "attrs_todo",
     "browse",
@@ -167,9 +190,11 @@ __all__ = [
     "delete_entries",
     "delete_pack",
     "detach",
+    "entries_by_alias",
     "entries_by_norm_name",
     "entries_for_ref",
     "entries_in_pack_by_norm_name",
+    "entries_with_attributes",
     "entry_count",
     "entry_in_pack",
     "entry_record",
@@ -179,6 +204,7 @@ __all__ = [
     "fts_any",
     "fts_phrase",
     "get_pack",
+    "has_collection",
     "in_scope",
     "index_counts",
     "index_terms",
@@ -191,6 +217,7 @@ __all__ = [
     "names_in_range",
     "names_sharing_trigrams",
     "names_word_prefix",
+    "pack_by_source",
     "pack_content_hash",
     "pack_origin",
     "packs_extending",
@@ -209,6 +236,7 @@ __all__ = [
     "profile_packs",
     "query_code",
     "rebuild_resolved",
+    "refresh_aliases",
     "resolved_count",
     "rows_by_ids",
     "save_attrs",
@@ -216,6 +244,7 @@ __all__ = [
     "save_keyword_texts",
     "save_passages",
     "save_profile",
+    "set_declared_aliases",
     "set_pack_hash",
     "stored_entries",
     "term_counts",
@@ -227,6 +256,7 @@ __all__ = [
     "upsert_entries",
     "upsert_pack",
     "vectors_todo",
+    "winner_entries",
     "winner_names",
     "winners_by_norm_name",
 ]

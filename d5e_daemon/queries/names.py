@@ -21,6 +21,8 @@ class NameRow:
     name: str
     norm_name: str
     shadows: int
+    alias: str | None = None
+    """The alias the name matched by (its normalised form is `norm_name`), if not the name."""
 
 
 _NAME_COLUMNS = "e.id, e.pack_id, e.collection, e.slug, e.name, e.norm_name, r.shadows"
@@ -104,6 +106,68 @@ def names_word_prefix(
             FROM name_words JOIN entry e ON e.id = name_words.rowid {_IN_SCOPE}
               AND name_words MATCH :match
             ORDER BY length(e.norm_name), e.norm_name, e.collection
+            LIMIT :limit
+            """,  # noqa: S608
+            args,
+        )
+    ]
+
+
+_ALIAS_NAME_COLUMNS = (
+    "e.id, e.pack_id, e.collection, e.slug, e.name, a.norm_name, r.shadows, a.name"
+)
+
+
+def aliases_exact_or_prefix(
+    conn: apsw.Connection,
+    profile_id: str,
+    prefix: str,
+    collections: Sequence[str],
+    pack: str | None,
+    limit: int,
+) -> list[NameRow]:
+    """Winners with an alias starting with `prefix`, shortest alias first."""
+    args = _scope(profile_id, collections, pack) | {
+        "lo": prefix,
+        "hi": prefix + "\uffff",
+        "limit": limit,
+    }
+    return [
+        NameRow(*row)
+        for row in conn.execute(
+            f"""
+            SELECT {_ALIAS_NAME_COLUMNS}
+            FROM entry_alias a INDEXED BY entry_alias_by_norm_name
+            CROSS JOIN entry e ON e.id = a.entry_id {_IN_SCOPE}
+              AND a.norm_name >= :lo AND a.norm_name < :hi
+            ORDER BY length(a.norm_name), a.norm_name, e.collection
+            LIMIT :limit
+            """,  # noqa: S608
+            args,
+        )
+    ]
+
+
+def aliases_word_prefix(
+    conn: apsw.Connection,
+    profile_id: str,
+    words: Sequence[str],
+    collections: Sequence[str],
+    pack: str | None,
+    limit: int,
+) -> list[NameRow]:
+    """Winners with an alias that has a word starting with each of `words`, in any order."""
+    match = " ".join(fts_phrase(w) + "*" for w in words)
+    args = _scope(profile_id, collections, pack) | {"match": match, "limit": limit}
+    return [
+        NameRow(*row)
+        for row in conn.execute(
+            f"""
+            SELECT {_ALIAS_NAME_COLUMNS}
+            FROM alias_words JOIN entry_alias a ON a.id = alias_words.rowid
+            CROSS JOIN entry e ON e.id = a.entry_id {_IN_SCOPE}
+              AND alias_words MATCH :match
+            ORDER BY length(a.norm_name), a.norm_name, e.collection
             LIMIT :limit
             """,  # noqa: S608
             args,

@@ -40,7 +40,25 @@ def _pack(row: Sequence[Any]) -> Pack:
         description=extra.get("description", ""),
         homepage=extra.get("homepage", ""),
         default_priority=prio,
+        source_id=extra.get("source_id", ""),
+        abbreviation=extra.get("abbreviation", ""),
     )
+
+
+def pack_by_source(conn: apsw.Connection, name: str) -> str | None:
+    """The installed pack a tag's source part names: its id, or its original source id or
+    abbreviation (5etools), case aside."""
+    row = conn.execute(
+        """
+        SELECT id FROM pack
+        WHERE lower(id) = lower(?1)
+           OR lower(json_extract(meta, '$.source_id')) = lower(?1)
+           OR lower(json_extract(meta, '$.abbreviation')) = lower(?1)
+        ORDER BY lower(id) = lower(?1) DESC, id LIMIT 1
+        """,
+        (name,),
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
 def get_pack(conn: apsw.Connection, pack_id: str) -> Pack | None:
@@ -80,9 +98,15 @@ def pack_origin(conn: apsw.Connection, pack_id: str) -> str | None:
 
 def upsert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: str) -> None:
     """Insert or update a pack's row; its entries stay (an update never cascades)."""
-    meta = json.dumps(
-        {"authors": pack.authors, "description": pack.description, "homepage": pack.homepage}
-    )
+    meta: dict[str, Any] = {
+        "authors": pack.authors,
+        "description": pack.description,
+        "homepage": pack.homepage,
+    }
+    if pack.source_id:
+        meta["source_id"] = pack.source_id
+    if pack.abbreviation:
+        meta["abbreviation"] = pack.abbreviation
     conn.execute(
         """
         INSERT INTO pack (id, title, version, edition, license, attribution, meta, origin,
@@ -102,7 +126,7 @@ def upsert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: st
             pack.edition,
             pack.license,
             pack.attribution,
-            meta,
+            json.dumps(meta),
             origin,
             pack.default_priority,
             content_hash,

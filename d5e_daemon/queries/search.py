@@ -12,9 +12,11 @@ import apsw
 
 # Every search query is limited to the same entries: winners of the profile, in the asked
 # collections, packs and edition, having every asked attribute. `:filters` is a JSON array of
-# {"name", "min", "max"} (equality is min = max; several rows of one name mean any of them) and
-# `:nfilters` the number of distinct names; the entries having all of them are found through the
-# `entry_attr` primary key (name, value, entry_id), one range scan per condition.
+# {"filter", "name", "min", "max"} (an `entry_attr` name and range; equality is min = max;
+# several rows of one filter mean any of them: `sense` "darkvision" is the name `sense`,
+# "darkvision 60" the name `sense:darkvision` from 60 up) and `:nfilters` the number of distinct
+# filters; the entries having all of them are found through the `entry_attr` primary key
+# (name, value, entry_id), one range scan per condition.
 SEARCH_SCOPE = """
     JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
     WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
@@ -26,7 +28,7 @@ SEARCH_SCOPE = """
             JOIN entry_attr a ON a.name = f.value ->> 'name'
                              AND a.value BETWEEN f.value ->> 'min' AND f.value ->> 'max'
             GROUP BY a.entry_id
-            HAVING count(DISTINCT a.name) = :nfilters))
+            HAVING count(DISTINCT coalesce(f.value ->> 'filter', f.value ->> 'name')) = :nfilters))
 """
 
 
@@ -51,7 +53,7 @@ class SearchScope:
             "packs": json.dumps(list(self.packs)),
             "edition": self.edition,
             "filters": json.dumps(list(self.filters)),
-            "nfilters": len({f["name"] for f in self.filters}),
+            "nfilters": len({f.get("filter", f["name"]) for f in self.filters}),
         }
 
 
@@ -69,7 +71,9 @@ def browse(conn: apsw.Connection, scope: SearchScope, limit: int, offset: int) -
 
 
 KEYWORD_SQL = f"""
-    SELECT e.id, -bm25(entry_text, :name_weight, 1.0, 1.0), e.norm_name = :norm_name
+    SELECT e.id, -bm25(entry_text, :name_weight, 1.0, 1.0),
+           e.norm_name = :norm_name OR EXISTS (
+               SELECT 1 FROM entry_alias a WHERE a.entry_id = e.id AND a.norm_name = :norm_name)
     FROM entry_text JOIN entry e ON e.id = entry_text.rowid {SEARCH_SCOPE}
       AND entry_text MATCH :match
     ORDER BY bm25(entry_text, :name_weight, 1.0, 1.0)
@@ -275,7 +279,7 @@ def term_coverage(
     conn: apsw.Connection, terms: Sequence[str], ids: Sequence[int]
 ) -> dict[int, int]:
     """How many of `terms` each entry of `ids` contains (in its name or text), read from the
-    index: walks every occurrence of the terms (quick for rare terms, see `search/retrieval.py`)."""
+    index: walks every occurrence of the terms (quick for rare terms, see `retrieval.py`)."""
     return {
         entry_id: int(count)
         for entry_id, count in conn.execute(
@@ -336,3 +340,39 @@ def filter_values(conn: apsw.Connection, profile_id: str) -> dict[str, list[Any]
     ):
         found.setdefault(name, []).append(value)
     return found
+
+
+def attribute_values_held(conn: apsw.Connection, name: str, values: Sequence[Any]) -> list[Any]:
+    """Those of `values` that some entry has for the filter `name` (one index seek each)."""
+    return [
+        v
+        for v in values
+        if conn.execute(
+            "SELECT 1 FROM entry_attr WHERE name = ? AND value = ? LIMIT 1", (name, v)
+        ).fetchone()
+    ]
+
+
+def entries_with_attributes(
+    conn: apsw.Connection, ids: Sequence[int], asked: Sequence[tuple[str, Any]]
+) -> dict[int, set[str]]:
+    """For each of `ids` that has any of the `asked` (filter, value) pairs: those filters."""
+    found: dict[int, set[str]] = {}
+    if not ids or not asked:
+        return found
+    for entry_id, name in conn.execute(
+        """
+        SELECT a.entry_id, a.name FROM json_each(:asked) p
+        JOIN entry_attr a ON a.name = p.value ->> 0 AND a.value = p.value ->> 1
+        WHERE a.entry_id IN (SELECT value FROM json_each(:ids))
+        """,
+        {"asked": json.dumps([list(pair) for pair in asked]), "ids": json.dumps(list(ids))},
+    ):
+        found.setdefault(entry_id, set()).add(name)
+    return found
+
+
+def has_collection(conn: apsw.Connection, collection: str) -> bool:
+    """Whether any installed pack has an entry of `collection`."""
+    query = "SELECT EXISTS (SELECT 1 FROM entry WHERE collection = ?)"
+    return bool(conn.execute(query, (collection,)).get)

@@ -1,7 +1,7 @@
 """How many rows of an FTS5 index hold a term: asked once per term, remembered until packs change.
 
 Name matching and keyword search use these counts to decide which of a query's terms to hand
-to FTS5 (see `names.py` and `search/retrieval.py`); a count that is a little stale only
+to FTS5 (see `matching.py` and `search/retrieval.py`); a count that is a little stale only
 changes that choice, so they are forgotten when packs change (`forget`), not on every commit.
 """
 
