@@ -16,7 +16,7 @@ import pytest
 from d5e_daemon import queries
 from d5e_daemon.app import App
 from d5e_daemon.db import transaction
-from d5e_daemon.names import COMMON_PREFIX, match_names
+from d5e_daemon.matching import COMMON_PREFIX, match_names
 from d5e_daemon.search import passages as search_passages
 from d5e_daemon.search import retrieval
 from d5e_daemon.text import normalize
