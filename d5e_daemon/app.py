@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import apsw
 
@@ -25,6 +25,9 @@ from .search.builder import SearchIndex
 from .search.counts import DocCounts
 from .search.embed import Embedder
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .campaign import Campaign
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,6 +50,19 @@ class App:
     @property
     def profile(self) -> str:
         return self.settings.profile
+
+    @cached_property
+    def campaign(self) -> Campaign | None:
+        """The workspace folder's Markdown files and the references in them, read on first use
+        (None without a workspace). Its resolver follows pack changes."""
+        if not self.settings.workspace:
+            return None
+        from .campaign import Campaign
+        from .features.tags import Resolver
+
+        resolver = Resolver(self)
+        self.library.on_change(lambda _packs: resolver.clear())
+        return Campaign(Path(self.settings.workspace), resolver)
 
     @cached_property
     def search(self) -> SearchIndex:

@@ -19,6 +19,7 @@ from ..library import origin_kind
 from ..protocol import (
     CreateParams,
     CreateResult,
+    OverrideInfo,
     PackChangeResult,
     PackIdParams,
     PackInfo,
@@ -33,6 +34,7 @@ from ..protocol import (
     ValidateParams,
     ValidateResult,
 )
+from ..records import PackProblem
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,9 @@ def _infos(app: App) -> list[PackInfo]:
             collection_priorities=by_collection.get(row.pack.id, {}),
             reason=reasons.get(row.pack.id) if row.pack.id in enabled else None,
             installed_at=row.installed_at,
+            overrides=_override_counts(pack_overrides(app, row.pack.id))
+            if row.pack.id in enabled
+            else {},
         )
         for row in queries.installed_packs(conn)
     ]
@@ -75,9 +80,49 @@ def _infos(app: App) -> list[PackInfo]:
     return infos
 
 
+def pack_overrides(
+    app: App, pack_id: str, conn: apsw.Connection | None = None
+) -> list[packs.Overridden]:
+    """What `pack_id` overrides in the App's profile, and whether on purpose."""
+    conn = conn or app.conn
+    rules = [*app.plugins.priority_rules(), *app.settings.rules]
+    chosen = app.library.priorities(conn).reasons.get(pack_id) not in (None, "default")
+    return packs.overrides(conn, app.profile, pack_id, rules, chosen)
+
+
+def _override_counts(found: list[packs.Overridden]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for item in found:
+        by_collection = counts.setdefault(item.override.over, {})
+        by_collection[item.override.collection] = by_collection.get(item.override.collection, 0) + 1
+    return counts
+
+
+def override_warnings(
+    app: App, pack_id: str, conn: apsw.Connection | None = None
+) -> list[PackProblem]:
+    """The override report of a pack (see `packs.override_problems`)."""
+    where = queries.pack_origin(conn or app.conn, pack_id) or pack_id
+    return packs.override_problems(pack_id, where, pack_overrides(app, pack_id, conn))
+
+
 def list_packs(app: App, params: PacksListParams | None = None) -> PacksListResult:
+    listed: list[OverrideInfo] = []
+    if params is not None and params.overrides is not None:
+        if queries.get_pack(app.conn, params.overrides) is None:
+            raise PackError(f"pack {params.overrides} is not installed")
+        listed = [
+            OverrideInfo(
+                ref=f"{o.override.collection}/{o.override.slug}",
+                name=o.override.name,
+                collection=o.override.collection,
+                over=o.override.over,
+                intended=o.intended,
+            )
+            for o in pack_overrides(app, params.overrides)
+        ]
     return PacksListResult(
-        profile=app.profile, packs=_infos(app), warnings=app.library.check_ties()
+        profile=app.profile, packs=_infos(app), warnings=app.library.check_ties(), overrides=listed
     )
 
 
@@ -88,14 +133,19 @@ def _info(app: App, pack_id: str) -> PackInfo:
     raise PackError(f"pack {pack_id} is not installed")
 
 
-def _result(result: packs.InstallResult) -> PackInstallResult:
+def _result(
+    app: App, result: packs.InstallResult, conn: apsw.Connection | None = None
+) -> PackInstallResult:
+    """The wire form of an install, with what the pack now overrides in the profile (when it
+    changed anything: an unchanged install changes no winner)."""
+    overrides = override_warnings(app, result.pack, conn) if result.action != "unchanged" else []
     return PackInstallResult(
         pack=result.pack,
         action=result.action,
         entries=result.entries,
         changed=result.changed,
-        warnings=list(result.warnings),
-        also=[_result(r) for r in result.also],
+        warnings=[*result.warnings, *overrides],
+        also=[_result(app, r, conn) for r in result.also],
     )
 
 
@@ -104,8 +154,8 @@ async def install(app: App, params: PackInstallParams) -> PackInstallResult:
     if (params.path is None) == (params.id is None):
         raise InvalidParams("give exactly one of `path` or `id`", {"path": "$"})
     if params.id is not None:
-        return _result(await app.library.install(plugin=params.id))
-    return _result(await app.library.install(path=_path(app, params.path or "")))
+        return _result(app, await app.library.install(plugin=params.id))
+    return _result(app, await app.library.install(path=_path(app, params.path or "")))
 
 
 async def reload(app: App, changes: dict[str, set[str]]) -> list[packs.InstallResult]:
@@ -231,7 +281,9 @@ def _upload(app: App, conn: apsw.Connection, params: UploadParams) -> UploadResu
         raise packs.pack_error(params.pack, problems)
     with packwriter.applied(root, plan) as (written, removed):
         result = app.library.install_path(conn, root)
-    return UploadResult(pack=params.pack, written=written, removed=removed, install=_result(result))
+    return UploadResult(
+        pack=params.pack, written=written, removed=removed, install=_result(app, result, conn)
+    )
 
 
 async def upload(app: App, params: UploadParams) -> UploadResult:

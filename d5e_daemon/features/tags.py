@@ -247,7 +247,6 @@ class Resolver:
     _names: dict[str, KnownName] | None = None
     _longest: int = 1
     _prose: ProseNames | None = None
-
     _offered: list[str] | None = None
 
     def clear(self) -> None:
@@ -255,6 +254,7 @@ class Resolver:
         self._unsuggested.clear()
         self._names = None
         self._offered = None
+        self._prose = None
 
     def offered_tags(self) -> list[str]:
         """The tag names completion offers: the common ones, and each other 5etools tag once
@@ -270,7 +270,6 @@ class Resolver:
                 or (collections[0] not in common and queries.has_collection(conn, collections[0]))
             ]
         return self._offered
-        self._prose = None
 
     def prose_names(self) -> ProseNames:
         """The names prose may use without tags in this profile (see `prose.py`)."""

@@ -143,3 +143,47 @@ def winner_entries(
             (profile_id, json.dumps(list(collections))),
         )
     ]
+
+
+def entries_linking_to(
+    conn: apsw.Connection,
+    profile_id: str,
+    match: str,
+    needles: Sequence[str],
+    limit: int,
+) -> list[EntryRow]:
+    """Winners whose keyword text matches `match` (an FTS5 phrase of a name) and whose record
+    holds one of `needles` (lower case: an API link, a tag, "fireball spell")."""
+    return entry_rows(
+        conn.execute(
+            f"""
+            SELECT {ENTRY_COLUMNS}, NULL
+            FROM entry_text t
+            CROSS JOIN entry e ON e.id = t.rowid
+            CROSS JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+            WHERE entry_text MATCH ?2
+              AND EXISTS (SELECT 1 FROM json_each(?3) n WHERE instr(lower(e.data), n.value) > 0)
+            ORDER BY e.collection, e.norm_name, e.pack_id
+            LIMIT ?4
+            """,  # noqa: S608
+            (profile_id, match, json.dumps(list(needles)), limit),
+        )
+    )
+
+
+def entries_extending(
+    conn: apsw.Connection, profile_id: str, refs: Sequence[str], limit: int
+) -> list[EntryRow]:
+    """Winners written as changes to one of `refs` (`extends`, qualified or not)."""
+    return entry_rows(
+        conn.execute(
+            f"""
+            SELECT {ENTRY_COLUMNS}, NULL
+            FROM entry e JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+            WHERE e.extends IN (SELECT value FROM json_each(?2))
+            ORDER BY e.collection, e.norm_name, e.pack_id
+            LIMIT ?3
+            """,  # noqa: S608
+            (profile_id, json.dumps(list(refs)), limit),
+        )
+    )
