@@ -745,8 +745,9 @@ def _packs_install(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(result)
         return 0
-    _print_problems(result.warnings)
-    sys.stdout.write(_install_summary(result) + "\n")
+    for each in (result, *result.also):  # a folder of several packs: each one's report
+        _print_problems(each.warnings)
+        sys.stdout.write(_install_summary(each) + "\n")
     return 0
 
 
