@@ -9,12 +9,15 @@ Text keeps its `{@tags}`: d5e turns them into text and links when it shows a car
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
 
+from d5e_daemon.text import slugify
+
 from .copy import CR_XP, eval_fraction
-from .entries import ABILITY_NAMES, blocks, spellcasting, text
+from .entries import ABILITY_NAMES, blocks, spellcasting
 
 RAW = "5etools"
 
@@ -143,9 +146,8 @@ CONDITIONS_TIME = {"action": "action", "bonus": "bonus action", "reaction": "rea
 SLUG_CLEAN = re.compile(r"[^a-z0-9]+")
 
 
+@functools.lru_cache(maxsize=65536)
 def slug(text: str) -> str:
-    from d5e_daemon.text import slugify
-
     return slugify(text)[:128].strip("-")
 
 
@@ -154,11 +156,13 @@ def strip_source(value: Any) -> str:
     return str(value).split("|")[0] if value is not None else ""
 
 
+_TAG_TEXT = re.compile(r"\{@\w+ ([^{}|]*)(?:\|[^{}]*)?\}")
+
+
 def plain_tags(value: str) -> str:
     """`{@spell fireball|PHB}` → `fireball`: tags to their text (for names and short fields)."""
-    pattern = re.compile(r"\{@\w+ ([^{}|]*)(?:\|[^{}]*)?\}")
     while "{@" in value:
-        new = pattern.sub(r"\1", value)
+        new = _TAG_TEXT.sub(r"\1", value)
         if new == value:
             break
         value = new
@@ -200,7 +204,7 @@ def _type(value: Any) -> tuple[str, str]:
     return str(kind or ""), ", ".join(tags)
 
 
-def _alignment(value: Any, prefix: str = "") -> str:
+def alignment(value: Any, prefix: str = "") -> str:
     if not isinstance(value, list):
         return str(value or "")
     if all(isinstance(a, str) for a in value):
@@ -220,7 +224,7 @@ def _alignment(value: Any, prefix: str = "") -> str:
                 if "special" in a:
                     parts.append(str(a["special"]))
                     continue
-                part = _alignment(a.get("alignment") or [])
+                part = alignment(a.get("alignment") or [])
                 if a.get("chance"):
                     part += f" ({a['chance']}%)"
                 if a.get("note"):
@@ -368,11 +372,15 @@ def _abilities(items: Any) -> list[dict[str, Any]]:
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict):
             row: dict[str, Any] = {"name": str(item.get("name", ""))}  # tags: shown in cards
-            row["desc"] = text(item.get("entries", item.get("entry", [])))
-            hit = re.search(r"\{@hit ([+-]?\d+)", row["desc"])
+            paras = blocks(item.get("entries", item.get("entry", [])))
+            # one paragraph: a string, as the SRD writes it; several (a list, a table): a list,
+            # so that a list's lines are not taken for paragraphs of their own
+            row["desc"] = paras[0] if len(paras) == 1 else paras
+            joined = "\n".join(paras)
+            hit = re.search(r"\{@hit ([+-]?\d+)", joined)
             if hit:
                 row["attack_bonus"] = int(hit[1])
-            dc = re.search(r"\{@dc (\d+)", row["desc"])
+            dc = re.search(r"\{@dc (\d+)", joined)
             if dc:
                 row["dc"] = {"dc_value": int(dc[1])}
             out.append(row)
@@ -421,8 +429,8 @@ def _spellcasting(block: dict[str, Any]) -> dict[str, Any]:
     if slots:
         structured["slots"] = slots
     return {
-        "name": plain_tags(str(block.get("name", "Spellcasting"))),
-        "desc": "\n\n".join(spellcasting(block)),
+        "name": str(block.get("name", "Spellcasting")),
+        "desc": spellcasting(block),
         "spellcasting": structured,
     }
 
@@ -436,7 +444,7 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
         if subtype:
             data["subtype"] = subtype
     if "alignment" in raw:
-        data["alignment"] = _alignment(raw["alignment"], str(raw.get("alignmentPrefix", "")))
+        data["alignment"] = alignment(raw["alignment"], str(raw.get("alignmentPrefix", "")))
     if "ac" in raw:
         data["armor_class"] = _armor_class(raw["ac"])
     hp = raw.get("hp")

@@ -9,11 +9,13 @@ and this module's `derive`, which d5e calls with the installed base at install t
 
 from __future__ import annotations
 
-import bisect
+import dataclasses
+import hashlib
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,14 +66,20 @@ class File:
     doc: dict[str, Any]
     offsets: dict[tuple[str, int], int]
     """(data key, index) → offset of that item in the text."""
-    _lines: list[int] = field(default_factory=list)
+    resolved: str = ""
+    """The file's absolute path, as entries name it."""
+    _at: tuple[int, int] = (0, 1)
+    """The last offset asked and its line: items are asked in file order, so each line is
+    counted from the one before."""
 
     def line_col(self, offset: int) -> tuple[int, int]:
-        if not self._lines:
-            self._lines = [m.end() for m in re.finditer("\n", self.text)]
-        line = bisect.bisect_right(self._lines, offset)
-        start = self._lines[line - 1] if line else 0
-        return line + 1, offset - start + 1
+        last, line = self._at
+        if offset >= last:
+            line += self.text.count("\n", last, offset)
+        else:
+            line = self.text.count("\n", 0, offset) + 1
+        self._at = (offset, line)
+        return line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
 
     def locate(self, key: str, index: int, path: JsonPath = ()) -> tuple[int, int]:
         start = self.offsets.get((key, index), 0)
@@ -171,7 +179,7 @@ def parse(path: Path, shown: str) -> tuple[File | None, list[PackProblem]]:
         ]
     except ValueError as exc:
         return None, [PackProblem(file=shown, line=1, column=1, message=str(exc))]
-    return File(shown, text, doc, offsets), []
+    return File(shown, text, doc, offsets, str(path.resolve())), []
 
 
 # ---- from files to packs ---------------------------------------------------------------------
@@ -300,7 +308,8 @@ class Reader:
                 continue
             key = source["json"].lower()
             if key not in self.sources:
-                self.sources[key] = source
+                edition = EDITIONS.get(str(meta.get("edition", "")))
+                self.sources[key] = {**source, "_edition": edition} if edition else source
                 self.order.append(key)
         for keys in (meta.get("dependencies") or {}).values():
             self.dependencies.update(str(k) for k in keys or [])
@@ -359,6 +368,10 @@ class Reader:
         self.items.append(item)
 
 
+# `_meta.edition`: "classic" content is for the 2014 rules, "one" for the 2024 rules.
+EDITIONS = {"classic": "2014", "one": "2024"}
+
+
 def _pack(source: dict[str, Any]) -> Pack:
     authors = source.get("authors") or []
     converted = source.get("convertedBy") or []
@@ -366,6 +379,7 @@ def _pack(source: dict[str, Any]) -> Pack:
         id=pack_id(source["json"]),
         title=str(source.get("full") or source["json"]),
         version=str(source.get("version", "")),
+        edition=source.get("_edition"),
         authors=[str(a) for a in authors] + [f"{c} (conversion)" for c in converted],
         homepage=str(source.get("url", "")),
         description=f"5etools homebrew source {source['json']}"
@@ -595,10 +609,40 @@ def _document_entries(item: Item, titles: dict[str, str]) -> list[tuple[str, str
     return out
 
 
+# The last few paths read, by their files' content: a re-install of unchanged files (a save
+# that changed nothing, `packPaths` at every start) skips the conversion. What is cached is
+# only what the files say; copies of installed entries are resolved by d5e at each install.
+_CACHE: OrderedDict[tuple[str, str], list[LoadedPack]] = OrderedDict()
+_CACHED = 4
+
+
+def _fingerprint(path: Path) -> str:
+    digest = hashlib.sha256()
+    for file in _files(path):
+        digest.update(str(file).encode() + b"\0")
+        try:
+            digest.update(file.read_bytes())
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest()
+
+
 def load(path: Path) -> list[LoadedPack] | None:
     """The packs of a 5etools file or folder; None when `path` is not 5etools homebrew."""
     if not recognises(path):
         return None
+    key = (str(path.resolve()), _fingerprint(path))
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return [dataclasses.replace(p, entries=list(p.entries)) for p in _CACHE[key]]
+    packs = _load(path)
+    _CACHE[key] = packs
+    while len(_CACHE) > _CACHED:
+        _CACHE.popitem(last=False)
+    return [dataclasses.replace(p, entries=list(p.entries)) for p in packs]
+
+
+def _load(path: Path) -> list[LoadedPack]:
     reader = Reader(path)
     reader.read()
     shown = str(path)
@@ -650,7 +694,7 @@ def load(path: Path) -> list[LoadedPack] | None:
             )
             continue
         line, _ = item.where()
-        where = Source(path=str(Path(item.file.path).resolve()), line=line)
+        where = Source(path=item.file.resolved, line=line)
         resolved = builder.resolve(item)
         if (
             resolved is None
@@ -725,7 +769,7 @@ def load(path: Path) -> list[LoadedPack] | None:
                     slug=convert.slug(name),
                     name=str(data["name"]),
                     data=data,
-                    source=Source(path=str(Path(item.file.path).resolve()), line=line),
+                    source=Source(path=item.file.resolved, line=line),
                 )
             )
     for dep in sorted(reader.dependencies):
