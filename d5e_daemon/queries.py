@@ -547,6 +547,39 @@ def priority_ties(conn: apsw.Connection, profile_id: str) -> list[Tie]:
     ]
 
 
+# -- overrides ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Override:
+    """An entry of a pack that wins, in a profile, over an entry of another enabled pack."""
+
+    collection: str
+    slug: str
+    name: str
+    extends: str | None
+    over: str
+    """The pack whose entry it hides."""
+
+
+def overrides(conn: apsw.Connection, profile_id: str, pack_id: str) -> list[Override]:
+    """What `pack_id` overrides in the profile, by collection and name."""
+    return [
+        Override(*row)
+        for row in conn.execute(
+            """
+            SELECT w.collection, w.slug, w.name, w.extends, le.pack_id
+            FROM entry w CROSS JOIN resolved r ON r.entry_id = w.id AND r.profile_id = ?1
+            JOIN enabled_entry le ON le.profile_id = ?1 AND le.collection = w.collection
+                 AND le.slug = w.slug AND le.pack_id != w.pack_id
+            WHERE w.pack_id = ?2 AND r.shadows > 0
+            ORDER BY w.collection, w.name, le.pack_id
+            """,
+            (profile_id, pack_id),
+        )
+    ]
+
+
 # -- lookup -----------------------------------------------------------------------------------
 
 
