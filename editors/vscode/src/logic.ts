@@ -265,3 +265,10 @@ export function parseEntries(text: string, source: string): { entries: Record<st
   }
   return { entries: list as Record<string, unknown>[] };
 }
+
+/** Whether to open the suggest widget after the user typed a character, given the line up to
+ * the cursor: inside a tag's name (`{@spell fir`), where VS Code's Markdown (quick suggestions
+ * off) would otherwise show nothing until Ctrl+Space. */
+export function suggestInTag(lineBefore: string, typed: string): boolean {
+  return typed.length === 1 && /\S/.test(typed) && /\{@[A-Za-z]+ [^{}|\r\n]*$/.test(lineBefore) && !/\{@[A-Za-z]+ $/.test(lineBefore);
+}
