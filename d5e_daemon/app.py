@@ -7,6 +7,7 @@ CLI and the JSON-RPC handlers are thin wrappers around them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from functools import cached_property, partial
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import apsw
 
-from . import packfiles, packs, queries
+from . import packfiles, packs, queries, tagtext
 from .db import Database, default_path, transaction
 from .errors import PackError
 from .plugins import Plugins, get_plugins
@@ -24,6 +25,7 @@ from .settings import Settings
 from .vocab import DocCounts
 
 if TYPE_CHECKING:
+    from .campaign import Campaign
     from .index import SearchIndex
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,19 @@ class App:
         return SearchIndex(self)
 
     @cached_property
+    def campaign(self) -> Campaign | None:
+        """The workspace folder's Markdown files and the references in them, read on first use
+        (None without a workspace). Its resolver follows pack changes."""
+        if not self.settings.workspace:
+            return None
+        from .campaign import Campaign
+        from .features.tags import Resolver
+
+        resolver = Resolver(self)
+        self.on_packs_changed(lambda _packs: resolver.clear())
+        return Campaign(Path(self.settings.workspace), resolver)
+
+    @cached_property
     def trigram_counts(self) -> DocCounts:
         """How many names hold each trigram (typo-tolerant name matching chooses by it)."""
         return DocCounts(self, queries.trigram_counts, queries.entry_count)
@@ -74,7 +89,10 @@ class App:
         return DocCounts(self, queries.term_counts, queries.entry_count)
 
     def render(self, entry: Entry, purpose: str) -> str:
-        return self.plugins.render(entry, purpose)
+        """A renderer's text; for search and detail lines, `{@tags}` become their text (cards
+        get links too: `features/lookup.py`)."""
+        text = self.plugins.render(entry, purpose)
+        return text if purpose == "markdown" else tagtext.plain(text)
 
     async def write(self, fn: Callable[[apsw.Connection], T]) -> T:
         """Run `fn(conn)` on the writer thread without blocking the caller's event loop."""
@@ -82,8 +100,9 @@ class App:
 
     # -- packs ----------------------------------------------------------------------------------
 
-    def load_path(self, path: Path) -> tuple[str, LoadedPack]:
-        """Read a pack from `path` with the first loader that recognises it."""
+    def load_path(self, path: Path) -> tuple[str, LoadedPack | list[LoadedPack]]:
+        """Read a pack (or the packs of a file holding several) from `path` with the first
+        loader that recognises it."""
         shown = packfiles.printable(str(path))
         if shown != str(path):
             raise PackError(f"{shown}: the path is not UTF-8 text; rename it")
@@ -97,6 +116,8 @@ class App:
                 raise PackError(
                     f"{path}: loader {name} failed: {type(exc).__name__}: {exc}"
                 ) from exc
+            if isinstance(loaded, list) and not loaded:
+                raise PackError(f"{path}: loader {name} found no pack in it")
             if loaded is not None:
                 return name, loaded
         raise PackError(f"{path}: no loader recognises it (a pack is a folder, or a .zip of one)")
@@ -104,7 +125,10 @@ class App:
     def install_path(self, conn: apsw.Connection, path: Path) -> packs.InstallResult:
         """Load and install the pack at `path` (on the writer thread: `app.write(partial(…))`)."""
         _, loaded = self.load_path(path)
-        return packs.install_loaded(conn, loaded, str(path.resolve()), self.update_profile)
+        first, *others = packs.install_loaded(
+            conn, loaded, str(path.resolve()), self.update_profile
+        )
+        return dataclasses.replace(first, also=tuple(others)) if others else first
 
     def install_builtin_packs(self) -> list[packs.InstallResult]:
         """Install or upgrade the built-in packs named by the settings (unchanged ones: no-op)."""

@@ -233,6 +233,107 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if any(f["severity"] in ("error", "warning") for f in found) else 0
 
 
+def cmd_references(args: argparse.Namespace, settings: Settings) -> int:
+    """Where an entry is mentioned in the campaign's Markdown files (tags and prose names),
+    and the entries whose text links to it."""
+    from .campaign import Campaign
+    from .features.references import references
+    from .features.tags import Resolver
+    from .protocol import ReferencesParams
+
+    params = ReferencesParams(ref=args.ref, links=not args.no_links)
+    folder = Path(args.folder) if args.folder else Path(settings.workspace or Path.cwd())
+    if not folder.is_dir():
+        raise InvalidParams(f"{folder}: not a folder")
+    app = _open(settings)
+    try:
+        result = references(app, params, Campaign(folder, Resolver(app)))
+    finally:
+        app.close()
+    if args.json:
+        _print_json(result)
+        return 0
+    out = sys.stdout
+    entry = result.entry
+    out.write(f"{entry.name} ({entry.pack}:{entry.ref}): {len(result.mentions)} mention(s) ")
+    out.write(f"in {result.workspace} ({result.files} Markdown files)\n")
+    for m in result.mentions:
+        count = f" ×{m.count}" if m.count != 1 else ""
+        shown = os.path.relpath(m.path, Path.cwd())
+        out.write(f"{shown}:{m.line + 1}:{m.start + 1}: [{m.kind}{count}] {m.context.strip()}\n")
+    if result.linked_from:
+        out.write("Linked from:\n")
+        for linked in result.linked_from:
+            out.write(f"  {linked.how:8} {linked.name} ({linked.pack}:{linked.ref})\n")
+    for skipped in result.skipped:
+        sys.stderr.write(f"d5e: left out {skipped}\n")
+    return 0
+
+
+def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
+    """`d5e link`: "Link rules terms" over whole files; names and prose names become tags.
+    Writes the files (atomically), or with --diff prints the change, or with --check only says
+    whether something would be linked (exit 1)."""
+    import difflib
+
+    from .features.markdown import link_text
+    from .features.tags import Resolver
+
+    app = _open(settings)
+    changed = 0
+    report: list[dict[str, Any]] = []
+    try:
+        resolver = Resolver(app)
+        for name in args.files:
+            path = Path(name)
+            try:
+                data = path.read_bytes()
+                text = data.decode("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                sys.stderr.write(f"d5e: cannot read {path}: {exc}\n")
+                return 2
+            new, edits, skipped = link_text(resolver, text)
+            report.append(
+                {
+                    "file": str(path),
+                    "links": len(edits),
+                    "ambiguous": skipped,
+                    "edits": [
+                        {"line": e.line + 1, "column": e.start + 1, "text": e.new_text}
+                        for e in edits
+                    ],
+                }
+            )
+            if new == text:
+                continue
+            changed += 1
+            if args.diff and not args.json:
+                sys.stdout.writelines(
+                    difflib.unified_diff(
+                        text.splitlines(keepends=True),
+                        new.splitlines(keepends=True),
+                        f"a/{path}",
+                        f"b/{path}",
+                    )
+                )
+            elif not args.check and not args.diff:
+                tmp = path.with_name(f".{path.name}.d5e-link")
+                tmp.write_bytes(new.encode("utf-8"))
+                os.replace(tmp, path)
+    finally:
+        app.close()
+    if args.json:
+        _print_json(report)
+    elif not args.diff:
+        for r in report:
+            verb = "would link" if args.check else "linked"
+            line = f"{r['file']}: {verb} {r['links']} term(s)"
+            if r["ambiguous"]:
+                line += f"; ambiguous, left alone: {', '.join(r['ambiguous'])}"
+            sys.stdout.write(line + "\n")
+    return 1 if args.check and changed else 0
+
+
 def _number(text: str) -> int | float | None:
     """`3` → 3, `0.25` or `1/4` → 0.25, anything else → None."""
     text = text.strip()
@@ -374,6 +475,80 @@ def cmd_filters(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+_COUNT = re.compile(r"(\d+)\s*[x×:]?\s*(.*)", re.S)
+
+
+def _groups(words: Sequence[str]) -> list[dict[str, Any]]:
+    """`4 wolf "dire wolf"` or `4xwolf 2:goblin monsters/ogre` → monster groups: a number counts
+    the creature after it (1 without one)."""
+    groups: list[dict[str, Any]] = []
+    count: int | None = None
+    for word in words:
+        m = _COUNT.fullmatch(word.strip())
+        if m and not m[2]:
+            if count is not None:
+                raise InvalidParams(f"{count} and {m[1]}: two counts for one creature")
+            count = int(m[1])
+            continue
+        name = m[2].strip() if m else word.strip()
+        count = int(m[1]) if m and count is None else count
+        if not name:
+            continue
+        key = "ref" if "/" in name and " " not in name else "name"
+        groups.append({key: name, "count": 1 if count is None else count})
+        count = None
+    if count is not None:
+        raise InvalidParams(f"the count {count} is not followed by a creature's name")
+    return groups
+
+
+def _party(text: str) -> list[int]:
+    try:
+        return [int(level) for level in re.split(r"[\s,]+", text.strip()) if level]
+    except ValueError:
+        raise InvalidParams(
+            f"--party takes the characters' levels, e.g. 3,3,3,3 (not {text!r})",
+            {"path": "--party"},
+        ) from None
+
+
+def cmd_encounter(args: argparse.Namespace, settings: Settings) -> int:
+    from .features.encounter import cr_text, encounter
+    from .protocol import EncounterParams, decode
+
+    party, _ = settings.party_levels()
+    if args.party is not None:
+        party = _party(args.party)
+    if not party:
+        raise InvalidParams(
+            "no party: give the characters' levels with --party 3,3,3,3, or write "
+            "party = [3, 3, 3, 3] in the campaign's d5e.toml"
+        )
+    raw = {"party": party, "monsters": _groups(args.monsters), "rules": args.rules}
+    params = decode({k: v for k, v in raw.items() if v is not None}, EncounterParams)
+    result = _run_feature(settings, encounter, params)
+    if args.json:
+        _print_json(result)
+        return 0
+    console = _console()
+    console.print(f"[bold]{result.summary}[/bold]  [dim]({result.rules} rules)[/dim]")
+    for m in result.per_monster:
+        cr = f"CR {cr_text(m.cr)}, " if m.cr is not None else ""
+        where = f"  [cyan]{m.pack}:{m.ref}[/cyan]" if m.ref else ""
+        console.print(f"  {m.count} × {m.name} ({cr}{m.xp:,} XP each) = {m.total_xp:,} XP{where}")
+    if result.rules == "2014":
+        console.print(
+            f"  {result.xp:,} XP × {result.multiplier:g} = {result.adjusted_xp:,} XP adjusted"
+        )
+    limits = " · ".join(f"{name} {xp:,}" for name, xp in result.thresholds.items())
+    console.print(
+        f"  [dim]party {'thresholds' if result.rules == '2014' else 'budget'}: {limits}[/dim]"
+    )
+    for note in result.notes:
+        console.print(f"  [yellow]{note}[/yellow]")
+    return 0
+
+
 def _build_index(app: Any) -> Any:
     """Build the profile's search index with a progress bar and ETA on stderr."""
     from rich.progress import (
@@ -467,6 +642,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return serve(from_env(), _flags(args), on_initialized=cache.uninstall)
 
 
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    """The MCP server for AI assistants, on stdio, over the same database and profile."""
+    from .mcp_server import allow_writes, serve
+
+    app = _open(settings)
+    try:
+        app.search.ensure_attributes()
+        return serve(app, writes=allow_writes(args.allow_writes))
+    finally:
+        app.close()
+
+
 # -- d5e packs … ------------------------------------------------------------------------------
 
 
@@ -493,10 +680,17 @@ def _print_problems(problems: Sequence[Any]) -> None:
 
 def _packs_list(args: argparse.Namespace, settings: Settings) -> int:
     from .features.packs import list_packs
+    from .protocol import PacksListParams
 
-    result = _run_feature(settings, list_packs)
+    result = _run_feature(settings, list_packs, PacksListParams(overrides=args.overrides))
     if args.json:
         _print_json(result)
+        return 0
+    if args.overrides:
+        for o in result.overrides:
+            how = "on purpose" if o.intended else "same ref, no extends"
+            sys.stdout.write(f"{o.ref}\t{o.name}\tover {o.over}\t{how}\n")
+        sys.stdout.write(f"{args.overrides} overrides {len(result.overrides)} entries\n")
         return 0
     from rich.table import Table
 
@@ -519,6 +713,14 @@ def _packs_list(args: argparse.Namespace, settings: Settings) -> int:
     console = _console()
     console.print(f"profile [bold]{result.profile}[/bold]")
     console.print(table)
+    for info in result.packs:
+        for over, counts in sorted(info.overrides.items()):
+            listed = ", ".join(f"{n} {c}" for c, n in sorted(counts.items(), key=lambda i: -i[1]))
+            console.print(
+                f"{info.pack.id} overrides {sum(counts.values())} entries of {over} ({listed}): "
+                f"d5e packs list --overrides {info.pack.id}",
+                markup=False,
+            )
     for warning in result.warnings:
         console.print(f"[yellow]{warning}[/yellow]")
     return 0
@@ -543,8 +745,9 @@ def _packs_install(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(result)
         return 0
-    _print_problems(result.warnings)
-    sys.stdout.write(_install_summary(result) + "\n")
+    for each in (result, *result.also):  # a folder of several packs: each one's report
+        _print_problems(each.warnings)
+        sys.stdout.write(_install_summary(each) + "\n")
     return 0
 
 
@@ -729,6 +932,20 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[common], help="run the JSON-RPC/LSP daemon on stdio")
     p.set_defaults(run=cmd_serve)
 
+    p = sub.add_parser(
+        "mcp", parents=[common], help="run the MCP server for AI assistants on stdio"
+    )
+    p.add_argument(
+        "--workspace",
+        help="the campaign folder whose d5e.toml to read (default: the current folder or above)",
+    )
+    p.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="offer the tools that create packs and save entries (also D5E_MCP_ALLOW_WRITES=1)",
+    )
+    p.set_defaults(run=cmd_mcp)
+
     p = sub.add_parser("lookup", parents=[common], help="show an entry by ref or name")
     p.add_argument("query", nargs="+", help="spells/fireball, srd-2024:monsters/aboleth or a name")
     p.add_argument("--collection")
@@ -754,6 +971,31 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_check)
+
+    p = sub.add_parser(
+        "references",
+        parents=[common],
+        help="where an entry is mentioned in the campaign's Markdown files, and what links to it",
+    )
+    p.add_argument("ref", help="spells/fireball or srd-2024:monsters/wolf")
+    p.add_argument("--in", dest="folder", help="the campaign folder (default: d5e.toml's, or .)")
+    p.add_argument("--no-links", action="store_true", help="leave out the entries linking to it")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_references)
+
+    p = sub.add_parser(
+        "link",
+        parents=[common],
+        help="turn rules names (and bold creatures, italic spells, '4 wolves') into tags",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--diff", action="store_true", help="print the change, write nothing")
+    how.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if something would be linked"
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_link)
 
     p = sub.add_parser(
         "search", parents=[common], help="search by meaning and keywords, or list by filters"
@@ -785,6 +1027,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_filters)
 
+    p = sub.add_parser(
+        "encounter", parents=[common], help="encounter difficulty for a party (2014 or 2024 DMG)"
+    )
+    p.add_argument(
+        "monsters", nargs="+", metavar="[COUNT] MONSTER", help='4 wolf "dire wolf" monsters/ogre'
+    )
+    p.add_argument("--party", help="the characters' levels: 3,3,3,3 (default: d5e.toml's party)")
+    p.add_argument("--rules", choices=["2014", "2024"], help="default: the profile's edition")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_encounter)
+
     p = sub.add_parser("index", parents=[common], help="build the semantic search index now")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_index)
@@ -801,6 +1054,11 @@ def parser() -> argparse.ArgumentParser:
     with_json = argparse.ArgumentParser(add_help=False, parents=[common])
     with_json.add_argument("--json", action="store_true")
     p = packs_sub.add_parser("list", parents=[with_json], help="packs and the profile's order")
+    p.add_argument(
+        "--overrides",
+        metavar="PACK",
+        help="list every entry of other enabled packs that PACK overrides",
+    )
     p = packs_sub.add_parser(
         "install",
         parents=[with_json],
@@ -865,7 +1123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # A d5e.toml in this folder or above makes its profile the CLI's (the daemon reads the
         # editor's workspace instead, at initialize).
-        here = None if args.command == "serve" else workspace.find_root(Path.cwd())
+        start = Path(getattr(args, "workspace", None) or Path.cwd())
+        here = None if args.command == "serve" else workspace.find_root(start)
         settings = build(from_env(), workspace.layer(here), _flags(args))
         setup_logging(settings.log_level, getattr(args, "log_file", None))
         code: int = args.run(args, settings)

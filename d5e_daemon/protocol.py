@@ -35,6 +35,9 @@ any change of packs (so editors refresh); a client may send it to the daemon aft
 by other means (the CLI), and the daemon re-reads its profile and re-publishes diagnostics."""
 SEARCH = "d5e/search"
 SEARCH_FILTERS = "d5e/search/filters"
+REFERENCES = "d5e/references"
+RESOLVE_TAGS = "d5e/resolveTags"
+ENCOUNTER = "d5e/encounter"
 
 # Names are short; anything longer is a mistake or an attack, refused with the field's path.
 Text = Annotated[str, Meta(max_length=1000)]
@@ -64,6 +67,8 @@ def decode(params: Any, type_: type[P]) -> P:
     except msgspec.ValidationError as exc:
         message = str(exc)
         m = _PATH.search(message)
+        if m is None:  # the params themselves (an array, a string): say so
+            message += " - at `$`"
         raise InvalidParams(message, {"path": m[1] if m else "$"}) from exc
 
 
@@ -144,6 +149,12 @@ class LookupResult(Base):
     """Entries with the same ref that win over this one (only for a qualified ref)."""
     also: list[EntryRef] = []
     """Other entries with the same name in other collections (name lookups)."""
+    found_by: str | None = None
+    """How a name lookup found the entry when not by its name: `alias` (one of its other
+    names: "Mordenkainen's Sword" for Arcane Sword), `inverted` ("Darakhul" for "Ghoul,
+    Darakhul") or `plural` ("wolves")."""
+    matched: str | None = None
+    """The alias, or the singular, the name was read as."""
 
 
 # -- d5e/complete -----------------------------------------------------------------------------
@@ -160,6 +171,9 @@ class CompletionItem(EntryRef):
     detail: str
     match: str
     """How it matched: `exact`, `prefix`, `word` (a word of the name) or `fuzzy`."""
+    alias: str | None = None
+    """The other name of the entry that matched ("Mordenkainen's Sword" for the SRD's Arcane
+    Sword, "Darakhul Ghoul" for "Ghoul, Darakhul"); None when its name matched."""
     shadows: bool = False
     """True where this entry overrides entries of lower-priority packs."""
 
@@ -256,6 +270,63 @@ class SearchFiltersResult(Base):
     filters: list[FilterInfo]
 
 
+# -- d5e/encounter ----------------------------------------------------------------------------
+
+Rules = Literal["2014", "2024"]
+
+
+class EncounterMonster(Base):
+    """One group of creatures: `ref` or `name` (a monster of the profile's packs), how many,
+    and optionally its `cr` or `xp` (for a creature no pack has, or to override its record)."""
+
+    ref: Text | None = None
+    name: Text | None = None
+    count: int = 1
+    cr: float | Annotated[str, Meta(max_length=16)] | None = None
+    xp: int | None = None
+
+
+class EncounterParams(Params):
+    party: Annotated[list[int], Meta(max_length=100)]
+    """The characters' levels (1 to 20): `[3, 3, 3, 3]`."""
+    monsters: Annotated[list[EncounterMonster], Meta(max_length=200)]
+    rules: Rules | None = None
+    """2014 (DMG 2014: thresholds, multiplier) or 2024 (DMG 2024: XP budget); default: the
+    profile's edition."""
+
+
+class MonsterXp(Base):
+    ref: str | None
+    """`monsters/wolf`; null for a creature given only by its name and CR or XP."""
+    pack: str | None
+    name: str
+    count: int
+    cr: float | None
+    xp: int
+    """XP of one creature."""
+    total_xp: int
+
+
+class EncounterResult(Base):
+    rules: Rules
+    party: list[int]
+    xp: int
+    """The monsters' XP added up."""
+    adjusted_xp: int
+    """2014: `xp` times the multiplier; 2024: `xp` (the 2024 rules have no multiplier)."""
+    multiplier: float
+    difficulty: str
+    """2014: trivial (below Easy), easy, medium, hard, deadly; 2024: trivial (below Low),
+    low, moderate, high."""
+    thresholds: dict[str, int]
+    """The party's thresholds (2014) or budgets (2024), each summed over the characters."""
+    per_monster: list[MonsterXp]
+    summary: str
+    """One line for people: `Medium · 400 XP (adjusted) for 4 × level 3`."""
+    notes: list[str] = []
+    """What the figures leave out (beyond the High budget, a party-size adjustment)."""
+
+
 # -- d5e/status -------------------------------------------------------------------------------
 
 
@@ -334,6 +405,44 @@ class TagForResult(EntryRef):
     tag: str | None
 
 
+# -- d5e/resolveTags: text with tags, each one resolved (for assistants and other tools) ------
+
+# A chapter of an adventure, not a book: 200 KB of text is refused with its path.
+ProseText = Annotated[str, Meta(max_length=200_000)]
+
+
+class ResolveTagsParams(Params):
+    text: ProseText
+
+
+class ResolvedTag(EntryRef):
+    tag: str
+    """The tag as written: `{@spell fireball}`."""
+    line: int
+    """0-based line of the text where the tag is."""
+    uri: str
+    """The entry's card as a `d5e://PACK/COLLECTION/SLUG.md` document."""
+    summary: str
+    """One line on what the entry is: `3rd-level evocation spell`."""
+
+
+class UnresolvedTag(Base):
+    tag: str
+    line: int
+    message: str
+    """What is wrong (`no spell named "firebal"; did you mean "Fireball"?`)."""
+    suggestions: list[str] = []
+    """Names that would resolve."""
+
+
+class ResolveTagsResult(Base):
+    text: str
+    """The text with each resolved tag written as a Markdown link to its card
+    (`[Fireball](d5e://srd-2014/spells/fireball.md)`); other tags are left as written."""
+    tags: list[ResolvedTag]
+    unknown: list[UnresolvedTag] = []
+
+
 # -- d5e/packs/* ------------------------------------------------------------------------------
 
 PathText = Annotated[str, Meta(min_length=1, max_length=4096)]
@@ -341,7 +450,8 @@ Priority = Annotated[int, Meta(ge=-1_000_000, le=1_000_000)]
 
 
 class PacksListParams(Params):
-    pass
+    overrides: PackId | None = None
+    """List every entry this pack overrides in the profile (`overrides` of the result)."""
 
 
 class PackInfo(Base):
@@ -360,12 +470,28 @@ class PackInfo(Base):
     reason: str | None = None
     """Why it has this priority: `edition`, `default`, `rule`, `command` or `settings`."""
     installed_at: str | None = None
+    overrides: dict[str, dict[str, int]] = {}
+    """Entries of other enabled packs it hides in this profile: pack → collection → count."""
+
+
+class OverrideInfo(Base):
+    """An entry of a pack that hides the same ref of another enabled pack."""
+
+    ref: str
+    name: str
+    collection: str
+    over: str
+    """The pack whose entry it hides."""
+    intended: bool
+    """It `extends` that entry, or a priority rule puts its pack first; else an accident?"""
 
 
 class PacksListResult(Base):
     profile: str
     packs: list[PackInfo]
     warnings: list[str] = []
+    overrides: list[OverrideInfo] = []
+    """With `overrides: PACK`: every entry that pack overrides."""
 
 
 class PackInstallParams(Params):
@@ -383,6 +509,8 @@ class PackInstallResult(Base):
     entries: int
     changed: int
     warnings: list[PackProblem] = []
+    also: list[PackInstallResult] = []
+    """The other packs installed from the same path (a 5etools file with several sources)."""
 
 
 class PackIdParams(Params):
@@ -417,6 +545,8 @@ class ValidateResult(Base):
     entries: int
     problems: list[PackProblem]
     """Errors and warnings, each with file, line, column and field."""
+    also: list[Pack] = []
+    """The other packs the path holds (a 5etools file with several sources)."""
 
 
 class CreateParams(Params):
@@ -451,3 +581,48 @@ class UploadResult(Base):
 class PacksChanged(Base):
     packs: list[str]
     warnings: list[str] = []
+
+
+# -- d5e/references ---------------------------------------------------------------------------
+
+
+class ReferencesParams(Params):
+    """`ref`: `spells/fireball` (the profile's winner) or `srd-2024:spells/fireball`."""
+
+    ref: Text
+    links: bool = True
+    """Also list the entries whose text links to this one (`linkedFrom`)."""
+    limit: Annotated[int, Meta(ge=1, le=100_000)] = 10_000
+    """At most this many mentions."""
+
+
+class MentionOut(Base):
+    """A mention in a campaign file. `line` and the columns count from 0, in code points."""
+
+    path: str
+    uri: str
+    line: int
+    start: int
+    end: int
+    kind: Literal["tag", "bold", "italic", "count"]
+    count: int
+    """How many the text counts ("4 wolves"): 1 without a count."""
+    context: str
+    """The line of text, as it is in the file."""
+
+
+class LinkedEntry(EntryRef):
+    how: Literal["casts", "grants", "extends", "mentions"]
+
+
+class ReferencesResult(Base):
+    entry: EntryRef
+    mentions: list[MentionOut]
+    linked_from: list[LinkedEntry] = []
+    workspace: str | None = None
+    """The campaign folder searched (None: no workspace, so no mentions)."""
+    files: int = 0
+    """Markdown files read in the campaign folder."""
+    skipped: list[str] = []
+    """Campaign files left out (too large, too many, a link out of the folder), with why."""
+    truncated: bool = False

@@ -47,6 +47,19 @@ class Settings(msgspec.Struct, kw_only=True, rename="camel"):
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
     completion_limit: int = 20
     """How many completion items to return when the request gives no limit."""
+    stat_blocks: Literal["markdown", "homebrewery"] = "markdown"
+    """How "Insert stat block" writes a creature: plain Markdown, or Homebrewery's
+    `{{monster,frame …}}` block."""
+    party: list[int] = []
+    """The characters' levels (`[3, 3, 3, 3]`) that encounter difficulty is reckoned for."""
+    workspace_party: list[int] = []
+    """The party of the campaign's d5e.toml (`party = [3, 3, 3, 3]`): wins over `party`."""
+
+    def party_levels(self) -> tuple[list[int], str]:
+        """The party encounters are reckoned for, and where it was set."""
+        if self.workspace_party:
+            return self.workspace_party, "d5e.toml"
+        return self.party, "the d5e.party setting"
 
 
 def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:

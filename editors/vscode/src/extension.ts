@@ -32,6 +32,7 @@ function config(): D5eConfig {
     edition: c.get<string | null>("edition") ?? undefined,
     packs: c.get<Record<string, number>>("packs"),
     disabled: c.get<string[]>("disabled"),
+    party: c.get<number[]>("party"),
     searchLimit: c.get<number>("searchLimit"),
   };
 }

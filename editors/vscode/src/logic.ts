@@ -9,6 +9,7 @@ export interface D5eConfig {
   edition?: string;
   packs?: Record<string, number>;
   disabled?: string[];
+  party?: number[];
   searchLimit?: number;
 }
 
@@ -17,6 +18,7 @@ export interface DaemonSettings {
   edition?: string;
   packs: Record<string, number>;
   disabled: string[];
+  party?: number[];
 }
 
 /** Only what the user set: a value sent here wins over the workspace's d5e.toml, so an unset
@@ -26,6 +28,7 @@ export function daemonSettings(config: D5eConfig): DaemonSettings {
     ...(config.edition ? { edition: config.edition } : {}),
     packs: { ...(config.packs ?? {}) },
     disabled: [...(config.disabled ?? [])],
+    ...(config.party && config.party.length ? { party: [...config.party] } : {}),
   };
 }
 

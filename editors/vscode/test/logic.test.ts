@@ -25,6 +25,8 @@ test("settings become the daemon's settings; an unset edition is left to d5e.tom
     daemonSettings({ edition: "2024", packs: { "my-brew": 50 }, disabled: ["srd-2014"], path: "/x/d5e" }),
     { edition: "2024", packs: { "my-brew": 50 }, disabled: ["srd-2014"] },
   );
+  assert.equal("party" in daemonSettings({ party: [] }), false); // unset: d5e.toml's party
+  assert.deepEqual(daemonSettings({ party: [3, 3, 3, 3] }).party, [3, 3, 3, 3]);
 });
 
 test("the daemon starts as `<path> serve`", () => {
