@@ -87,6 +87,10 @@ function prepare(root: string): { workspace: string; userData: string; extension
         "chat.commandCenter.enabled": false,
         "window.commandCenter": false,
         "editor.minimap.enabled": false,
+        // One view line per line of text, with nothing drawn into it: the steps read lines.
+        "editor.inlayHints.enabled": "off",
+        "editor.wordWrap": "off",
+        "[markdown]": { "editor.wordWrap": "off" },
         "files.autoSave": "off",
       },
       null,
@@ -389,6 +393,11 @@ step("turning a pack off in the d5e Packs view takes its entries out of completi
   assert.ok(before.includes("Cinder Step"), `Cinder Step (ashen-hills) is offered; shown: ${before.join(", ")}`);
   await page.keyboard.press("Escape");
 
+  await page.keyboard.press("Control+J"); // the panel away: room for the side bar's views
+  const folders = page.locator(".pane-header", { hasText: /campaign/i }).first();
+  if ((await folders.getAttribute("aria-expanded")) === "true") {
+    await folders.click(); // the folder's files collapsed: room for the packs
+  }
   const header = page.locator(".pane-header", { hasText: /d5e Packs/i }).first();
   await header.waitFor({ state: "visible" });
   if ((await header.getAttribute("aria-expanded")) !== "true") {
@@ -396,6 +405,13 @@ step("turning a pack off in the d5e Packs view takes its entries out of completi
   }
   const row = page.locator(".monaco-list-row", { hasText: "The Ashen Hills" }).first();
   await visibleText(row, /ashen-hills · priority 50 · 6 entries/, "the pack in the d5e Packs view");
+  // Its lines: entries per collection, licence, and what it overrides (its goblin, the SRD's).
+  await row.locator(".monaco-tl-twistie").click();
+  const rows = page.locator(".monaco-list-row");
+  await visibleText(rows, /monsters\s*2 entries/, "the pack's collections");
+  await visibleText(rows, /Licence\s*CC-BY-4\.0/, "the pack's licence");
+  await rows.filter({ hasText: /Overrides srd-2014/ }).first().locator(".monaco-tl-twistie").click();
+  await visibleText(rows, /Goblin\s*monsters\/goblin/, "the entries it overrides");
   await row.locator(".custom-view-tree-node-item-checkbox").click();
   await visibleText(page.locator(".monaco-list-row", { hasText: "The Ashen Hills" }), /ashen-hills · off · 6 entries/, "the pack after unticking it");
 

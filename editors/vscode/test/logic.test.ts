@@ -8,6 +8,7 @@ import {
   entryUri,
   errorMessage,
   hitItem,
+  overrideLines,
   packDescription,
   packProblems,
   packTooltip,
@@ -111,4 +112,14 @@ test("typing inside a tag's name opens the suggestions; elsewhere it does not", 
   assert.equal(suggestInTag("Cast {@spell fireball|srd-2014", "4"), false);
   assert.equal(suggestInTag("Cast fire", "e"), false);
   assert.equal(suggestInTag("Cast {@spell fir", "ir"), false); // a paste, not typing
+});
+
+test("what a pack overrides, per pack it hides entries of", () => {
+  const info = { ...brew, overrides: { "srd-2014": { spells: 1, monsters: 2 }, "my-brew": { monsters: 1 } } };
+  assert.deepEqual(overrideLines(info), [
+    { over: "my-brew", count: 1, description: "1 monsters" },
+    { over: "srd-2014", count: 3, description: "2 monsters, 1 spells" },
+  ]);
+  assert.ok(packTooltip(info).includes("Overrides: 1 monsters of my-brew; 2 monsters, 1 spells of srd-2014"));
+  assert.deepEqual(overrideLines(brew), []);
 });
