@@ -57,6 +57,7 @@ from .lookup import (
     winner_entries,
     winner_names,
     winners_by_norm_name,
+    winners_with_attr,
 )
 from .names import (
     PREFIX_COMMON_SQL,
@@ -267,4 +268,5 @@ __all__ = [
     "winner_entries",
     "winner_names",
     "winners_by_norm_name",
+    "winners_with_attr",
 ]

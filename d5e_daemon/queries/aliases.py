@@ -48,7 +48,8 @@ def refresh_aliases(
             [
                 row[0]
                 for row in conn.execute(
-                    "SELECT e.id FROM json_each(?2) j JOIN entry e ON e.pack_id = ?1 "
+                    # CROSS JOIN: each ref through the (pack, collection, slug) index
+                    "SELECT e.id FROM json_each(?2) j CROSS JOIN entry e ON e.pack_id = ?1 "
                     "AND e.collection = j.value ->> 0 AND e.slug = j.value ->> 1",
                     (pack_id, wanted),
                 )

@@ -187,3 +187,23 @@ def entries_extending(
             (profile_id, json.dumps(list(refs)), limit),
         )
     )
+
+
+def winners_with_attr(
+    conn: apsw.Connection, profile_id: str, name: str, value: str, limit: int
+) -> list[EntryRow]:
+    """Winners with this filter attribute (`casts` = `fireball`), by collection and name."""
+    return entry_rows(
+        conn.execute(
+            f"""
+            SELECT {ENTRY_COLUMNS}, NULL
+            FROM entry_attr a
+            CROSS JOIN entry e ON e.id = a.entry_id
+            CROSS JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+            WHERE a.name = ?2 AND a.value = ?3
+            ORDER BY e.collection, e.norm_name, e.pack_id
+            LIMIT ?4
+            """,  # noqa: S608
+            (profile_id, name, value, limit),
+        )
+    )
