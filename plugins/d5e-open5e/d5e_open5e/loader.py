@@ -9,6 +9,8 @@ document with an error installs nothing. Files d5e does not read are reported as
 
 from __future__ import annotations
 
+import bisect
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -27,7 +29,7 @@ LICENSE_NAMES = {"ogl-10a": "OGL-1.0a", "cc-by-40": "CC-BY-4.0", "cc0": "CC0-1.0
 # d5e's own SRD packs: Open5e's copies of the SRD are installed beside them, under these ids
 # and below them in priority, so that d5e's SRD keeps answering `{@spell fireball}`.
 SRD_PACKS = {"srd-2014", "srd-2024"}
-SRD_COPY_PRIORITY = 5
+SRD_COPY_PRIORITY = {"2014": 4, "2024": 5}  # below d5e's SRD (10, 20), in the same order
 DEFAULT_PRIORITY = 50
 EDITIONS = {"5e-2014": "2014", "5e-2024": "2024"}
 
@@ -73,6 +75,7 @@ NOT_READ = {
 }
 SLUG_CLEAN = re.compile(r"[^a-z0-9()-]+")
 _WS = re.compile(r"[ \t\n\r]*")
+_NEWLINE = re.compile("\n")
 _DECODER = json.JSONDecoder()
 
 
@@ -93,8 +96,12 @@ class Fixture:
             end = self.offsets[index + 1] if index + 1 < len(self.offsets) else len(self.text)
             found = self.text.find(f'"{key}"', offset, end)
             offset = found if found >= 0 else offset
-        line = self.text.count("\n", 0, offset) + 1
-        return line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        line = bisect.bisect_left(self.newlines, offset) + 1
+        return line, offset - (self.newlines[line - 2] + 1 if line > 1 else 0) + 1
+
+    @functools.cached_property
+    def newlines(self) -> list[int]:
+        return [m.start() for m in _NEWLINE.finditer(self.text)]
 
 
 @dataclass
@@ -230,17 +237,18 @@ def _describe(doc: Document, fixture: Fixture) -> Pack | None:
     if texts:
         description += "\n\n" + "\n\n".join(texts)
     is_srd = str(fields.get("publisher")) == "wizards-of-the-coast"
+    edition = EDITIONS.get(str(fields.get("gamesystem")))
     return Pack(
         id=pack_id(key),
         title=str(fields.get("display_name") or name).strip(),
         version=str(fields.get("publication_date") or "")[:10],
-        edition=EDITIONS.get(str(fields.get("gamesystem"))),
+        edition=edition,
         license=" / ".join(LICENSE_NAMES[lic] for lic in licenses),
         attribution=attribution,
         authors=[author] if author else [],
         description=description,
         homepage=str(fields.get("permalink") or ""),
-        default_priority=SRD_COPY_PRIORITY if is_srd else DEFAULT_PRIORITY,
+        default_priority=SRD_COPY_PRIORITY.get(edition or "", 4) if is_srd else DEFAULT_PRIORITY,
     )
 
 
