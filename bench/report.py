@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "markdown": ([], ["--runs", "1", "--lines", "500", "--repeat", "5"]),
     "packs": ([], ["--runs", "1", "--entries", "1000", "--reloads", "3"]),
     "search": ([], ["--runs", "1", "--queries", "30"]),
+    "mcp": ([], ["--runs", "1", "--starts", "3", "--requests", "100"]),
     "quality": ([], []),
     "scale": ([], ["--sizes", "0,2000", "--runs", "1", "--cold-runs", "1"]),
 }

@@ -109,7 +109,12 @@ class Cost(msgspec.Struct, forbid_unknown_fields=False):
 Positive = Annotated[int, Meta(ge=0)]
 Score = Annotated[int, Meta(ge=1, le=30)]
 
-COMMON_FIELDS: dict[str, Any] = {"desc": Text, "description": Text}
+AliasName = Annotated[str, Meta(min_length=1, max_length=200)]
+COMMON_FIELDS: dict[str, Any] = {
+    "desc": Text,
+    "description": Text,
+    "aliases": list[AliasName],
+}
 COLLECTION_FIELDS: dict[str, dict[str, Any]] = {
     "spells": {
         "level": Annotated[int, Meta(ge=0, le=9)],

@@ -18,7 +18,7 @@ from pathlib import Path
 import apsw
 import msgspec
 
-from . import extends, packfiles, packformat, queries, text
+from . import extends, names, packfiles, packformat, queries, text
 from .db import transaction
 from .errors import PackError
 from .records import (
@@ -80,6 +80,32 @@ def entry_problems(entries: list[Entry]) -> list[PackProblem]:
         if first is not e:
             where = f" (first at {first.source.path}:{first.source.line})" if first.source else ""
             problem("slug", f"duplicate ref {e.ref}{where}")
+    return problems + alias_problems(entries)
+
+
+def alias_problems(entries: list[Entry]) -> list[PackProblem]:
+    """Declared aliases that are another entry's name in the pack: the name would mean two
+    entries. (Entries may share an alias, as a copy shares its original's: the alias then
+    finds both.)"""
+    problems = []
+    named: dict[str, Entry] = {}
+    for e in entries:
+        named.setdefault(text.normalize(e.name), e)
+    for e in entries:
+        for i, alias in enumerate(names.declared_aliases(e.data)):
+            other = named.get(text.normalize(alias))
+            if other is None or other is e:
+                continue
+            where = f" ({other.source.path}:{other.source.line})" if other.source else ""
+            problems.append(
+                PackProblem(
+                    file=e.source.path if e.source else f"{e.ref}",
+                    line=e.source.line if e.source else 0,
+                    field=f"aliases[{i}]",
+                    message=f"alias {alias!r} of {e.ref} is the name of {other.ref}{where}: "
+                    "a name must mean one entry",
+                )
+            )
     return problems
 
 
@@ -245,6 +271,7 @@ def _install_entries(
         return InstallResult(pack.id, "unchanged", len(entries), 0, warnings)
     queries.upsert_pack(conn, pack, origin, digest)
     refs = _write_entries(conn, pack.id, rows, queries.stored_entries(conn, pack.id))
+    queries.refresh_aliases(conn, pack.id, refs)
     queries.rebuild_resolved(conn, refs=refs)
     action = "upgraded" if previous else "installed"
     return InstallResult(pack.id, action, len(entries), len(refs), warnings)
@@ -302,6 +329,7 @@ def update_files(
             raise pack_error(pack_id, problems)
         rows = [_new_entry(e) for e in resolved]
         refs = _write_entries(conn, pack_id, rows, mine)
+        queries.refresh_aliases(conn, pack_id, refs)
         after = {
             (c, s): (c, s, e.name, e.content_hash, e.extends, e.source_path, e.source_line)
             for (c, s), e in stored.items()
@@ -356,11 +384,21 @@ def _install_sqlite(
     path = Path(source.path)
     if not path.is_file():
         raise PackError(f"pack {pack.id}: data file {path} does not exist")
-    digest = _file_fingerprint(path, pack)
+    # The stored hash is the file's fingerprint, then (after a colon) the alias table's: a new
+    # alias table changes the few entries it names, without copying the file again.
+    file_digest = _file_fingerprint(path, pack)
+    alias_digest = hashlib.sha256(msgspec.json.encode(source.aliases)).hexdigest()[:16]
+    digest = f"{file_digest}:{alias_digest}"
     previous = queries.pack_content_hash(conn, pack.id)
-    if previous == digest:
+    if previous is not None and previous.split(":")[0] == file_digest:
         count = sum(queries.counts_by_collection(conn, pack.id).values())
-        return InstallResult(pack.id, "unchanged", count)
+        if previous == digest:
+            return InstallResult(pack.id, "unchanged", count)
+        with transaction(conn):
+            refs = queries.set_declared_aliases(conn, pack.id, source.aliases)
+            queries.refresh_aliases(conn, pack.id, refs)
+            queries.set_pack_hash(conn, pack.id, digest)
+        return InstallResult(pack.id, "upgraded", count, len(refs))
     queries.attach_readonly(conn, _readonly_uri(path), "src")
     try:
         available = queries.attached_tables(conn, "src")
@@ -374,6 +412,8 @@ def _install_sqlite(
             queries.upsert_pack(conn, pack, origin, digest)
             for table, collection in sorted(tables.items()):
                 total += queries.copy_table(conn, pack.id, "src", table, collection)
+            queries.set_declared_aliases(conn, pack.id, source.aliases)
+            queries.refresh_aliases(conn, pack.id)
             queries.rebuild_resolved(conn)
             if then is not None:
                 then(conn)

@@ -148,6 +148,12 @@ class LookupResult(Base):
     """Entries with the same ref that win over this one (only for a qualified ref)."""
     also: list[EntryRef] = []
     """Other entries with the same name in other collections (name lookups)."""
+    found_by: str | None = None
+    """How a name lookup found the entry when not by its name: `alias` (one of its other
+    names: "Mordenkainen's Sword" for Arcane Sword), `inverted` ("Darakhul" for "Ghoul,
+    Darakhul") or `plural` ("wolves")."""
+    matched: str | None = None
+    """The alias, or the singular, the name was read as."""
 
 
 # -- d5e/complete -----------------------------------------------------------------------------
@@ -164,6 +170,9 @@ class CompletionItem(EntryRef):
     detail: str
     match: str
     """How it matched: `exact`, `prefix`, `word` (a word of the name) or `fuzzy`."""
+    alias: str | None = None
+    """The other name of the entry that matched ("Mordenkainen's Sword" for the SRD's Arcane
+    Sword, "Darakhul Ghoul" for "Ghoul, Darakhul"); None when its name matched."""
     shadows: bool = False
     """True where this entry overrides entries of lower-priority packs."""
 

@@ -89,6 +89,9 @@ class SqliteTables(Base):
 
     path: str
     tables: dict[str, str] = {}
+    aliases: dict[str, list[str]] = {}
+    """Other names of some entries, `collection/slug` → names, added to their `aliases` (the
+    names people know them by: the SRD's "Arcane Sword" is "Mordenkainen's Sword")."""
 
 
 # What a pack's loader returns: entries to validate and write, or a SQLite file to copy.

@@ -40,7 +40,7 @@ from . import __version__, protocol, queries, workspace
 from .app import App
 from .db import storage_error
 from .errors import D5eError
-from .features import markdown
+from .features import documents, markdown
 from .features import packs as pack_features
 from .features.complete import complete
 from .features.encounter import encounter
@@ -627,9 +627,9 @@ def create_server(
     )
     _method(server, protocol.PACKS_CREATE, protocol.CreateParams, pack_features.create)
     _method(server, protocol.PACKS_UPLOAD, protocol.UploadParams, pack_features.upload)
-    _method(server, protocol.DOCUMENT, protocol.DocumentParams, markdown.document)
+    _method(server, protocol.DOCUMENT, protocol.DocumentParams, documents.document)
     _method(server, protocol.TAG_FOR, protocol.TagForParams, tag_for_entry)
-    _method(server, protocol.RESOLVE_TAGS, protocol.ResolveTagsParams, markdown.resolve_tags)
+    _method(server, protocol.RESOLVE_TAGS, protocol.ResolveTagsParams, documents.resolve_tags)
     _register_prose_features(server)
     _method(server, protocol.SEARCH, protocol.SearchParams, search)
     _method(server, protocol.SEARCH_FILTERS, protocol.SearchFiltersParams, search_filters)

@@ -16,7 +16,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from .. import queries
+from .. import names, queries
 from ..app import App
 from ..errors import NotFound
 from ..prose import ProseNames
@@ -190,7 +190,11 @@ def tag_at(lines: Sequence[str], line: int, column: int) -> Tag | None:
 
 # -- resolution -------------------------------------------------------------------------------
 
-ProblemCode = Literal["unknown-tag", "unknown-ref", "unknown-pack", "disabled-pack", "empty-ref"]
+ProblemCode = Literal[
+    "unknown-tag", "unknown-ref", "unknown-pack", "disabled-pack", "empty-ref", "alias"
+]
+"""What is wrong with a reference; `alias` is no problem but a note: the tag names an entry by
+another name ("Mordenkainen's Sword" for the SRD's Arcane Sword), and resolves."""
 
 
 @dataclass(frozen=True)
@@ -324,19 +328,18 @@ class Resolver:
         if pack is not None:
             if queries.get_pack(app.conn, pack) is None:
                 return Resolution(code="unknown-pack", message=f"pack {pack!r} is not installed")
-            rows = queries.entries_in_pack_by_norm_name(app.conn, pack, norm, collections)
-            if rows and pack not in enabled:
+            found = names.find(app.conn, tag.name, collections, pack=pack)
+            if found is not None and pack not in enabled:
                 return Resolution(
                     code="disabled-pack",
                     message=f"pack {pack} is not enabled in this profile "
                     f"({app.profile}, edition {app.settings.edition})",
                 )
         else:
-            rows = queries.winners_by_norm_name(app.conn, app.profile, norm, collections)
-            if not rows:
-                elsewhere = sorted(
-                    {r.pack for r in queries.entries_by_norm_name(app.conn, norm, collections)}
-                )
+            found = names.find(app.conn, tag.name, collections, profile_id=app.profile)
+            if found is None:
+                anywhere = names.find(app.conn, tag.name, collections)
+                elsewhere = sorted({r.pack for r in anywhere.rows} if anywhere else ())
                 if elsewhere:
                     return Resolution(
                         code="disabled-pack",
@@ -344,8 +347,18 @@ class Resolver:
                         f"not enabled in this profile ({app.profile}, edition "
                         f"{app.settings.edition})",
                     )
-        if rows:
-            return Resolution(row=min(rows, key=lambda r: collections.index(r.collection)))
+        if found is not None:
+            row = min(found.rows, key=lambda r: collections.index(r.collection))
+            if found.how != "alias":
+                return Resolution(row=row)
+            # A declared alias: the entry's pack calls it otherwise; say so, and offer its name.
+            fix = Fix(tag=tag.tag, name=row.name.lower(), label=row.name)
+            return Resolution(
+                row=row,
+                code="alias",
+                message=f"{tag.name} is called {row.name} in {row.pack}",
+                fixes=(fix,),
+            )
         if not suggest:
             where = f" in pack {pack}" if pack else ""
             return Resolution(
@@ -356,16 +369,15 @@ class Resolver:
     def _unknown_ref(self, tag: Tag, what: str, collections: tuple[str, ...]) -> Resolution:
         app = self.app
         # The right name under the wrong tag ({@spell goblin}) first, then close names.
-        norm = normalize(tag.name)
         pack = self._pack(tag)
-        if pack is None:
-            elsewhere = queries.winners_by_norm_name(
-                app.conn, app.profile, norm, TAGGED_COLLECTIONS
-            )
-        else:
-            elsewhere = queries.entries_in_pack_by_norm_name(
-                app.conn, pack, norm, TAGGED_COLLECTIONS
-            )
+        other = names.find(
+            app.conn,
+            tag.name,
+            TAGGED_COLLECTIONS,
+            profile_id=app.profile if pack is None else None,
+            pack=pack,
+        )
+        elsewhere = other.rows if other is not None else []
         elsewhere.sort(key=lambda r: collection_rank(r.collection))
         rows: list[tuple[str, str]] = [(r.collection, r.name) for r in elsewhere]
         rows += [
@@ -392,13 +404,13 @@ class Resolver:
         """Every winner's normalised name → the tags it could get; and the most words in one."""
         if self._names is None:
             tags: dict[str, set[str]] = {}
-            names: dict[str, str] = {}
+            spelled: dict[str, str] = {}
             for norm, collection, name in queries.winner_names(
                 self.app.conn, self.app.profile, LINKED_COLLECTIONS
             ):
                 tags.setdefault(norm, set()).add(COLLECTION_TAG[collection])
-                names.setdefault(norm, name)
-            self._names = {n: KnownName(frozenset(t), names[n]) for n, t in tags.items()}
+                spelled.setdefault(norm, name)
+            self._names = {n: KnownName(frozenset(t), spelled[n]) for n, t in tags.items()}
             self._longest = max((len(n.split()) for n in self._names), default=1)
         return self._names, self._longest
 
