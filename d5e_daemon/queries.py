@@ -1744,13 +1744,3 @@ def has_collection(conn: apsw.Connection, collection: str) -> bool:
     """Whether any installed pack has an entry of `collection`."""
     query = "SELECT EXISTS (SELECT 1 FROM entry WHERE collection = ?)"
     return bool(conn.execute(query, (collection,)).get)
-
-
-def packs_of(conn: apsw.Connection, ids: Sequence[int]) -> dict[int, str]:
-    """The pack of each entry of `ids`."""
-    return dict(
-        conn.execute(
-            "SELECT id, pack_id FROM entry WHERE id IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(dict.fromkeys(ids))),),
-        )
-    )

@@ -245,26 +245,6 @@ def test_hybrid_scores_keyword_hits_by_their_real_similarity() -> None:
     assert ranked.index(3) < ranked.index(2)
 
 
-def test_a_large_pack_does_not_crowd_out_a_small_packs_answer() -> None:
-    """Each pack's scores are standardised against that pack's own best: 200 near matches of a
-    big pack (scores 8.0-9.0) do not bury the small pack's one clear answer (7.5 among 2-3),
-    and the big pack's own best still ranks near the top."""
-    big = [(1000 + i, 9.0 - i / 200) for i in range(200)]
-    small = [(1, 7.5)] + [(2 + i, 3.0 - i / 10) for i in range(10)]
-    keyword = sorted(big + small, key=lambda p: -p[1])
-    semantic = sorted(
-        [(1000 + i, 0.60 - i / 2000) for i in range(200)]
-        + [(1, 0.58)]
-        + [(2 + i, 0.30) for i in range(10)],
-        key=lambda p: -p[1],
-    )
-    pack_of = {i: ("big" if i >= 1000 else "small") for i, _ in keyword}
-    together = [i for i, _ in fuse(keyword, semantic, lambda ids: {})[0]]
-    by_pack = [i for i, _ in fuse(keyword, semantic, lambda ids: {}, pack_of)[0]]
-    assert together.index(1) > 50  # one list: the big pack's near matches come first
-    assert by_pack.index(1) < 2 and by_pack.index(1000) < 2
-
-
 def test_explain_gives_each_part_of_a_hits_score(indexed: App) -> None:
     """With `explain`, every hit says its keyword and vector scores and ranks, the passage
     that scored, and the boosts added; the fused score is what the parts add up to."""

@@ -55,8 +55,6 @@ NAME_WEIGHT = 2.0
 KEYWORD_WEIGHT = 0.6
 COVERAGE_WEIGHT = 2.0
 FILTER_WORD_WEIGHT = 1.0
-PER_PACK = True
-PACK_LIST_MIN = 5
 FUSION_DEPTH = 50
 # Nearest passages asked for per entry wanted: entries have 2 passages on average, and 2 or 3
 # per entry gave the same dev-set figures.
@@ -198,35 +196,15 @@ def keyword_query(text: str) -> str:
 # -- ranking ----------------------------------------------------------------------------------
 
 
-def _standardised(
-    scored: list[tuple[int, float]], pack_of: dict[int, str] | None = None
-) -> dict[int, float]:
+def _standardised(scored: list[tuple[int, float]]) -> dict[int, float]:
     """The scores as z-scores against the best `FUSION_DEPTH` of them: how far each stands out
-    of its list. With `pack_of`, each pack's entries against that pack's best (when the list
-    holds at least `PACK_LIST_MIN` of them; else against the whole list): a large pack's many
-    near matches do not push a small pack's one good answer out (module docstring)."""
-    groups: dict[str, list[tuple[int, float]]] = {}
-    for entry_id, score in scored:
-        groups.setdefault(pack_of.get(entry_id, "") if pack_of else "", []).append(
-            (entry_id, score)
-        )
-    overall = _stats(scored)
-    out: dict[int, float] = {}
-    for members in groups.values():
-        mean, spread = _stats(members) if len(members) >= PACK_LIST_MIN else overall
-        out.update({entry_id: (s - mean) / spread for entry_id, s in members})
-    if len(scored) < 2:
-        return {entry_id: 1.0 for entry_id, _ in scored}
-    return out
-
-
-def _stats(scored: list[tuple[int, float]]) -> tuple[float, float]:
-    """Mean and spread of the best `FUSION_DEPTH` scores."""
+    of its list."""
     top = [s for _, s in scored[:FUSION_DEPTH]]
     if len(top) < 2:
-        return (top[0] if top else 0.0) - 1.0, 1.0
+        return {entry_id: 1.0 for entry_id, _ in scored}
     mean = sum(top) / len(top)
-    return mean, math.sqrt(sum((s - mean) ** 2 for s in top) / len(top)) or 1.0
+    spread = math.sqrt(sum((s - mean) ** 2 for s in top) / len(top)) or 1.0
+    return {entry_id: (s - mean) / spread for entry_id, s in scored}
 
 
 Boosts = Callable[[list[int]], dict[int, dict[str, float]]]
@@ -237,7 +215,6 @@ def fuse(
     keyword: list[tuple[int, float]],
     semantic: list[tuple[int, float]],
     boosts: Boosts,
-    pack_of: dict[int, str] | None = None,
 ) -> tuple[list[tuple[int, float]], dict[int, dict[str, float]]]:
     """Both ranked lists (id, score) combined by weighted z-scores, plus each entry's boosts
     (`boosts(ids)`: the share of the query's words it contains, ...); best first, with the
@@ -245,8 +222,8 @@ def fuse(
     list holds every entry of the keyword list that has vectors, so there it means no
     vectors)."""
     lists = [
-        (KEYWORD_WEIGHT, _standardised(keyword, pack_of)),
-        (1 - KEYWORD_WEIGHT, _standardised(semantic, pack_of)),
+        (KEYWORD_WEIGHT, _standardised(keyword)),
+        (1 - KEYWORD_WEIGHT, _standardised(semantic)),
     ]
     lowest = [min(z.values(), default=0.0) for _, z in lists]
     ids = sorted({entry_id for _, z in lists for entry_id in z})
@@ -438,11 +415,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
                 out.setdefault(entry_id, {})["filter words"] = boost
             return out
 
-        pairs = [(i, sim) for i, sim, _ in semantic]
-        pack_of = queries.packs_of(app.conn, [i for i, _ in keyword] + [i for i, _ in pairs])
-        if not PER_PACK or len(set(pack_of.values())) < 2:
-            pack_of = {}
-        ranked, boosts = fuse(keyword, pairs, added, pack_of)
+        ranked, boosts = fuse(keyword, [(i, sim) for i, sim, _ in semantic], added)
     else:
         ranked = keyword
     if named:  # a name typed in full means that entry, whatever else shares its words
