@@ -25,6 +25,7 @@ from .settings import Settings
 from .vocab import DocCounts
 
 if TYPE_CHECKING:
+    from .campaign import Campaign
     from .index import SearchIndex
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,19 @@ class App:
         from .index import SearchIndex
 
         return SearchIndex(self)
+
+    @cached_property
+    def campaign(self) -> Campaign | None:
+        """The workspace folder's Markdown files and the references in them, read on first use
+        (None without a workspace). Its resolver follows pack changes."""
+        if not self.settings.workspace:
+            return None
+        from .campaign import Campaign
+        from .features.tags import Resolver
+
+        resolver = Resolver(self)
+        self.on_packs_changed(lambda _packs: resolver.clear())
+        return Campaign(Path(self.settings.workspace), resolver)
 
     @cached_property
     def trigram_counts(self) -> DocCounts:

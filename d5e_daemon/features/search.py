@@ -95,6 +95,8 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
     for v in values:
         if declared.measured and isinstance(v, int | float) and not isinstance(v, bool):
             v = f"{v:g}"  # `"range": 120`: at least 120 feet
+        if declared.kind == "number" and isinstance(v, str) and filters.number(v):
+            v = filters.number(v)[0]  # `"cr": "1/4"`, as stat blocks write it
         if declared.kind == "number" and isinstance(v, Range):
             low = v.min if v.min is not None else -1e308
             high = v.max if v.max is not None else 1e308
