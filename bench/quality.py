@@ -37,8 +37,8 @@ sys.path.insert(0, str(REPO))
 
 from d5e_daemon.app import App  # noqa: E402
 from d5e_daemon.features import search as ranking  # noqa: E402
-from d5e_daemon.index import PASSAGE_TOKENS  # noqa: E402
 from d5e_daemon.protocol import SearchParams  # noqa: E402
+from d5e_daemon.search.builder import PASSAGE_TOKENS  # noqa: E402
 from d5e_daemon.settings import build  # noqa: E402
 
 EVAL = REPO.parent / "shared" / "eval" / "search-dev.jsonl"
