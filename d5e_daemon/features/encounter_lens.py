@@ -17,9 +17,9 @@ Two ways a writer counts creatures, each given its difficulty for the party:
 
 - a line of prose that counts creatures, tagged or named: "Scene 1 (road): 4 wolves; Flame's
   den: Flame + 2 {@creature wolf|srd-2014} + 1 **dire wolf**". Each part between semicolons (and
-  each cell of a table row) that counts at least one creature is an encounter of the creatures it names (names are recognised
-  by `prose.py`; a name no pack has, like Flame, is not counted, and the hint's tooltip lists
-  what was).
+  each cell of a table row) that counts at least one creature is an encounter of the creatures
+  it names (names are recognised by `prose.py`; a name no pack has, like Flame, is not counted,
+  and the hint's tooltip lists what was).
 
 The party is the block's `party`, else the campaign's d5e.toml `party`, else the editor's
 `d5e.party` setting; without one the hint says how to set one. A block that is not valid YAML,
