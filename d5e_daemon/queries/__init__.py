@@ -114,6 +114,7 @@ from .profiles import (
     save_profile,
 )
 from .search import (
+    BROWSE_FILTERED_SQL,
     BROWSE_SQL,
     IN_SCOPE_SQL,
     KEYWORD_SQL,
@@ -151,6 +152,7 @@ from .status import (
 )
 
 __all__ = [
+    "BROWSE_FILTERED_SQL",
     "BROWSE_SQL",
     "ENTRY_COLUMNS",
     "IN_SCOPE_SQL",
