@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import apsw
+import msgspec
 
-from . import packfiles, packs, queries
+from . import packfiles, packs, queries, workspace
 from .db import Database, default_path, transaction
 from .errors import PackError
 from .plugins import Plugins, get_plugins
@@ -31,9 +32,17 @@ T = TypeVar("T")
 
 
 def _install_source(
-    conn: apsw.Connection, source: PackSource, then: Callable[[apsw.Connection], bool]
-) -> packs.InstallResult:
-    return packs.install(conn, source.pack, source.load(), source.origin, then)
+    conn: apsw.Connection,
+    source: PackSource,
+    then: Callable[[apsw.Connection], bool],
+    claim: packs.Claim,
+) -> packs.InstallResult | None:
+    """Install a built-in pack, unless the user replaced its id with another origin (then
+    None: start-up never takes the id back)."""
+    current = queries.pack_origin(conn, source.pack.id)
+    if current is not None and current != source.origin:
+        return None
+    return packs.install(conn, source.pack, source.load(), source.origin, then, claim)
 
 
 class App:
@@ -101,10 +110,19 @@ class App:
                 return name, loaded
         raise PackError(f"{path}: no loader recognises it (a pack is a folder, or a .zip of one)")
 
-    def install_path(self, conn: apsw.Connection, path: Path) -> packs.InstallResult:
+    def claim(self, *, replace: bool = False, workspace: bool = False) -> packs.Claim:
+        """What an install may take over (see `packs.check_claim`): built-in ids are taken."""
+        builtin = {pack_id: s.origin for pack_id, s in self.plugins.pack_sources().items()}
+        return packs.Claim(replace, builtin, self.profile if workspace else None)
+
+    def install_path(
+        self, conn: apsw.Connection, path: Path, claim: packs.Claim | None = None
+    ) -> packs.InstallResult:
         """Load and install the pack at `path` (on the writer thread: `app.write(partial(…))`)."""
         _, loaded = self.load_path(path)
-        return packs.install_loaded(conn, loaded, str(path.resolve()), self.update_profile)
+        return packs.install_loaded(
+            conn, loaded, str(path.resolve()), self.update_profile, claim or self.claim()
+        )
 
     def install_builtin_packs(self) -> list[packs.InstallResult]:
         """Install or upgrade the built-in packs named by the settings (unchanged ones: no-op)."""
@@ -117,19 +135,29 @@ class App:
                 log.warning(msg)
                 self.warnings.append(msg)
                 continue
-            install = partial(_install_source, source=source, then=self.update_profile)
+            install = partial(
+                _install_source, source=source, then=self.update_profile, claim=self.claim()
+            )
             result = self.db.write(install)
+            if result is None:
+                log.info("built-in pack %s is replaced by another origin; left as it is", pack_id)
+                continue
             if result.action != "unchanged":
                 log.info("%s %s (%d entries)", result.action, result.pack, result.entries)
             results.append(result)
         return results
+
+    def install_pack_path(self, conn: apsw.Connection, path: Path) -> packs.InstallResult:
+        """Install one of the workspace's `packPaths`: it never replaces a pack, and it is on by
+        default in this profile only."""
+        return self.install_path(conn, path, self.claim(workspace=True))
 
     def install_pack_paths(self) -> list[packs.InstallResult]:
         """Install the workspace's `packPaths`; a broken one is reported and skipped."""
         results = []
         for path in self.settings.pack_paths:
             try:
-                results.append(self.db.write(partial(self.install_path, path=Path(path))))
+                results.append(self.db.write(partial(self.install_pack_path, path=Path(path))))
             except PackError as exc:
                 log.warning("%s", exc.message)
                 self.warnings.append(exc.message)
@@ -137,14 +165,39 @@ class App:
 
     # -- the profile ----------------------------------------------------------------------------
 
+    def own_profile(self, conn: apsw.Connection) -> None:
+        """A workspace's profile is its own: a `d5e.toml` (or the editor's settings in a
+        workspace) cannot name the user's default profile or one another folder uses; such a
+        name is refused with a warning and the profile named after the folder is used instead.
+        Call before anything writes the profile."""
+        root = self.settings.workspace
+        with transaction(conn):
+            if root is not None:
+                derived = workspace.profile_name(Path(root))
+                exists, owner = queries.profile_owner(conn, self.profile)
+                taken = self.profile == "default" or (exists and owner != root)
+                if taken and self.profile != derived:
+                    whose = f"the workspace {owner}" if owner else "the user, not to a workspace"
+                    message = (
+                        f"{Path(root) / workspace.CONFIG}: profile {self.profile!r} belongs to "
+                        f"{whose}; this workspace uses its own profile {derived!r} instead"
+                    )
+                    log.warning("%s", message)
+                    self.warnings.append(message)
+                    self.settings = msgspec.structs.replace(self.settings, profile=derived)
+                if self.profile == derived:  # its own name: a profile made before owners
+                    queries.adopt_profile(conn, derived, root)
+            queries.claim_profile(conn, self.profile, root)
+
     def priorities(self, conn: apsw.Connection) -> packs.Priorities:
         """This profile's priorities as the settings, plugins' rules and choices make them."""
-        installed = {row.pack.id: row.pack for row in queries.installed_packs(conn)}
+        rows = queries.installed_packs(conn)
         return packs.profile_priorities(
             self.settings,
-            installed,
+            {row.pack.id: row.pack for row in rows},
             self.plugins.priority_rules(),
             queries.profile_choices(conn, self.profile),
+            {row.pack.id for row in rows if row.workspace_profile not in (None, self.profile)},
         )
 
     def update_profile(self, conn: apsw.Connection) -> bool:
@@ -189,6 +242,7 @@ class App:
 
     def start(self) -> None:
         """Everything a fresh database needs before the first answer."""
+        self.db.write(self.own_profile)
         results = self.install_builtin_packs() + self.install_pack_paths()
         changed = [r.pack for r in results if r.action != "unchanged"]
         self.sync_profile()

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +47,46 @@ class InstallResult:
     changed: int = 0
     """Entries added, changed or removed (all of them for a SQLite copy)."""
     warnings: tuple[PackProblem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who installs a pack, and what they may do with an id another origin owns. A pack id has
+    one owner, its origin: the folder or zip it was installed from, or the plugin offering it."""
+
+    replace: bool = False
+    """The caller said `replace: true` (CLI `--replace`): the id moves to the new origin."""
+    builtin: Mapping[str, str] = field(default_factory=dict)
+    """Pack id → origin of the packs plugins offer: their ids are taken even when not installed."""
+    workspace: str | None = None
+    """The profile of the workspace whose `packPaths` install the pack: it never replaces a pack,
+    and a pack it brings is on by default in that profile only."""
+
+
+def check_claim(conn: apsw.Connection, pack_id: str, origin: str, claim: Claim) -> None:
+    """Refuse to install `origin` under an id owned by another origin, unless `claim.replace`."""
+    current = queries.pack_origin(conn, pack_id)
+    holder = current if current is not None else claim.builtin.get(pack_id)
+    if holder is None or holder == origin:
+        return
+    what = (
+        f"is already installed from {holder}"
+        if current is not None
+        else f"belongs to a built-in pack ({holder})"
+    )
+    data = {"pack": pack_id, "owner": holder, "origin": origin}
+    if claim.workspace is not None:
+        raise PackError(
+            f"{origin}: pack id {pack_id} {what}; a workspace's packPaths never replace a pack: "
+            "give this pack another id in its pack.toml",
+            data,
+        )
+    if not claim.replace:
+        raise PackError(
+            f"{origin}: pack id {pack_id} {what}; installing this would replace it: give this "
+            "pack another id in its pack.toml, or pass replace: true (`--replace`) to replace it",
+            data,
+        )
 
 
 def check_pack_id(pack_id: str) -> None:
@@ -190,8 +230,10 @@ def install(
     content: PackContent,
     origin: str,
     then: Callable[[apsw.Connection], object] | None = None,
+    claim: Claim = Claim(),
 ) -> InstallResult:
-    """Install or upgrade `pack` atomically; unchanged content is a no-op.
+    """Install or upgrade `pack` atomically; unchanged content is a no-op. An id owned by
+    another origin is refused unless the claim says replace (see `check_claim`).
 
     Entries with `extends` are resolved here, inside the transaction, so a base cannot change
     between check and write. An upgrade writes only the entries that changed (the others keep
@@ -200,8 +242,9 @@ def install(
     """
     check_pack_id(pack.id)
     if isinstance(content, SqliteTables):
-        return _install_sqlite(conn, pack, content, origin, then)
+        return _install_sqlite(conn, pack, content, origin, then, claim)
     with transaction(conn):
+        check_claim(conn, pack.id, origin, claim)
         entries, problems = prepare(conn, pack, list(content))
         if any(p.severity == "error" for p in problems):
             raise pack_error(pack.id, problems)
@@ -211,7 +254,10 @@ def install(
         previous = queries.pack_content_hash(conn, pack.id)
         if previous == digest:
             return InstallResult(pack.id, "unchanged", len(entries), 0, warnings)
+        moved = queries.pack_origin(conn, pack.id) != origin
         queries.upsert_pack(conn, pack, origin, digest)
+        if moved:
+            queries.set_pack_workspace(conn, pack.id, claim.workspace)
         refs = _write_entries(conn, pack.id, rows, queries.stored_entries(conn, pack.id))
         queries.rebuild_resolved(conn, refs=refs)
         if then is not None:
@@ -293,11 +339,12 @@ def install_loaded(
     loaded: LoadedPack,
     origin: str,
     then: Callable[[apsw.Connection], object] | None = None,
+    claim: Claim = Claim(),
 ) -> InstallResult:
     """Install what a path loader read; any error (the loader's or ours) imports nothing."""
     if loaded.errors:
         raise pack_error(loaded.pack.id, loaded.problems)
-    result = install(conn, loaded.pack, loaded.entries, origin, then)
+    result = install(conn, loaded.pack, loaded.entries, origin, then, claim)
     warnings = tuple(loaded.problems) + result.warnings
     return InstallResult(result.pack, result.action, result.entries, result.changed, warnings)
 
@@ -308,10 +355,12 @@ def _install_sqlite(
     source: SqliteTables,
     origin: str,
     then: Callable[[apsw.Connection], object] | None,
+    claim: Claim,
 ) -> InstallResult:
     path = Path(source.path)
     if not path.is_file():
         raise PackError(f"pack {pack.id}: data file {path} does not exist")
+    check_claim(conn, pack.id, origin, claim)
     digest = _file_fingerprint(path, pack)
     previous = queries.pack_content_hash(conn, pack.id)
     if previous == digest:
@@ -326,8 +375,10 @@ def _install_sqlite(
             raise PackError(f"pack {pack.id}: {path} has no table(s) {', '.join(missing)}")
         total = 0
         with transaction(conn):
+            check_claim(conn, pack.id, origin, claim)
             queries.delete_pack(conn, pack.id)
             queries.upsert_pack(conn, pack, origin, digest)
+            queries.set_pack_workspace(conn, pack.id, claim.workspace)
             for table, collection in sorted(tables.items()):
                 total += queries.copy_table(conn, pack.id, "src", table, collection)
             queries.rebuild_resolved(conn)
@@ -360,6 +411,9 @@ def remove(
 # -- profiles ---------------------------------------------------------------------------------
 
 EDITION_PACKS = {"2014": {"srd-2014": 10}, "2024": {"srd-2014": 10, "srd-2024": 20}}
+FOREIGN_CAP = 9
+"""The highest priority a pack brought by a workspace's `packPaths` has in other profiles by
+itself: below the SRD (10, 20) and the homebrew default (50)."""
 
 
 @dataclass
@@ -407,6 +461,7 @@ def profile_priorities(
     installed: dict[str, Pack],
     rules: Iterable[PriorityRule] = (),
     choices: Iterable[queries.Choice] = (),
+    foreign: Iterable[str] = (),
 ) -> Priorities:
     """Which packs are on in the settings' profile, and their priorities (higher wins).
 
@@ -415,13 +470,20 @@ def profile_priorities(
     (for some collections or all); choices made with `d5e packs enable|disable|setPriority`;
     the workspace's settings (`d5e.toml`, then the editor's): `packs` and
     `collectionPriorities` set priorities, its own `rules` lift, `disabled` turns packs off.
+
+    `foreign` packs came with another workspace's `packPaths`: here their own `priority` is
+    capped at FOREIGN_CAP, below the SRD's and every default, so a campaign folder cannot make
+    its pack win in the user's other profiles (a command or these settings still can).
     """
+    foreign = set(foreign)
     result = Priorities()
     for pack_id, prio in EDITION_PACKS[settings.edition].items():
         result.set(pack_id, "", prio, "edition")
     for pack_id, pack in installed.items():
-        if pack_id not in EDITION_PACKS["2024"] and pack_id not in result.packs:
-            result.set(pack_id, "", pack.default_priority, "default")
+        if pack_id in EDITION_PACKS["2024"] or pack_id in result.packs:
+            continue
+        cap = FOREIGN_CAP if pack_id in foreign else pack.default_priority
+        result.set(pack_id, "", min(pack.default_priority, cap), "default")
     for rule in rules:
         result.lift(rule, "rule")
     for choice in choices:
@@ -430,6 +492,8 @@ def profile_priorities(
             continue
         if choice.enabled and choice.pack not in result.packs:
             default = installed[choice.pack].default_priority if choice.pack in installed else 0
+            if choice.pack in foreign:
+                default = min(default, FOREIGN_CAP)
             result.set(choice.pack, "", default, "command")
         if choice.priority is not None and choice.pack in result.packs:
             result.set(choice.pack, choice.collection, choice.priority, "command")

@@ -349,6 +349,9 @@ class PackInstallParams(Params):
 
     path: PathText | None = None
     id: PackId | None = None
+    replace: bool = False
+    """True: take the pack id over from the origin it is installed from (or from the built-in
+    pack that owns it); without it such an install is refused."""
 
 
 class PackInstallResult(Base):
@@ -400,6 +403,8 @@ class CreateParams(Params):
     directory: PathText | None = None
     """Where to create the pack's folder; default: `packs/` of the workspace, else of the data
     directory."""
+    replace: bool = False
+    """True: the new pack takes its id over from the origin that owns it."""
 
 
 class CreateResult(Base):

@@ -82,6 +82,8 @@ class PackRow:
     content_hash: str
     installed_at: str
     entries: int
+    workspace_profile: str | None = None
+    """The workspace profile whose `packPaths` installed it (on by default there only)."""
 
 
 _PACK_COLUMNS = (
@@ -115,7 +117,8 @@ def installed_packs(conn: apsw.Connection) -> list[PackRow]:
     rows = conn.execute(
         f"""
         SELECT {_PACK_COLUMNS}, p.origin, p.content_hash, p.installed_at,
-               (SELECT count(*) FROM entry e WHERE e.pack_id = p.id)
+               (SELECT count(*) FROM entry e WHERE e.pack_id = p.id),
+               p.meta ->> '$.workspaceProfile'
         FROM pack p ORDER BY p.id
         """  # noqa: S608
     )
@@ -141,6 +144,15 @@ def pack_origin(conn: apsw.Connection, pack_id: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+# Who brought a pack: the profile of the workspace whose `packPaths` installed it (NULL: the
+# user), kept in `pack.meta` beside what the pack says about itself; an upgrade keeps it.
+def set_pack_workspace(conn: apsw.Connection, pack_id: str, profile_id: str | None) -> None:
+    conn.execute(
+        "UPDATE pack SET meta = json_set(meta, '$.workspaceProfile', ?) WHERE id = ?",
+        (profile_id, pack_id),
+    )
+
+
 def upsert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: str) -> None:
     """Insert or update a pack's row; its entries stay (an update never cascades)."""
     meta = json.dumps(
@@ -153,7 +165,10 @@ def upsert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: st
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET
             title = excluded.title, version = excluded.version, edition = excluded.edition,
-            license = excluded.license, attribution = excluded.attribution, meta = excluded.meta,
+            license = excluded.license, attribution = excluded.attribution,
+            meta = json_set(
+                excluded.meta, '$.workspaceProfile', pack.meta ->> '$.workspaceProfile'
+            ),
             origin = excluded.origin, default_priority = excluded.default_priority,
             content_hash = excluded.content_hash,
             installed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
@@ -329,6 +344,34 @@ def copy_table(conn: apsw.Connection, pack_id: str, alias: str, table: str, coll
 # -- profiles and resolution --------------------------------------------------------------------
 
 
+# Who owns a profile: the workspace folder that uses it (NULL: the user's), kept in
+# `profile.config` beside the priorities it was made from; saving the profile keeps it.
+def profile_owner(conn: apsw.Connection, profile_id: str) -> tuple[bool, str | None]:
+    """Whether the profile exists, and the workspace folder that owns it (None: the user's)."""
+    row = conn.execute(
+        "SELECT config ->> '$.workspace' FROM profile WHERE id = ?", (profile_id,)
+    ).fetchone()
+    return (False, None) if row is None else (True, row[0])
+
+
+def claim_profile(conn: apsw.Connection, profile_id: str, workspace: str | None) -> None:
+    """Create the profile owned by `workspace` (None: the user's) unless it exists."""
+    conn.execute(
+        "INSERT INTO profile (id, config) VALUES (?, json_object('workspace', ?)) "
+        "ON CONFLICT (id) DO NOTHING",
+        (profile_id, workspace),
+    )
+
+
+def adopt_profile(conn: apsw.Connection, profile_id: str, workspace: str) -> None:
+    """Give a profile nobody owns to `workspace` (its name is the folder's)."""
+    conn.execute(
+        "UPDATE profile SET config = json_set(config, '$.workspace', ?) "
+        "WHERE id = ? AND config ->> '$.workspace' IS NULL",
+        (workspace, profile_id),
+    )
+
+
 def profile_hash(conn: apsw.Connection, profile_id: str) -> str | None:
     row = conn.execute("SELECT config_hash FROM profile WHERE id = ?", (profile_id,)).fetchone()
     return None if row is None else str(row[0])
@@ -345,8 +388,8 @@ def save_profile(
     """Store which packs a profile enables, at which priority, and per-collection priorities."""
     conn.execute(
         "INSERT INTO profile (id, config, config_hash) VALUES (?, ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET config = excluded.config, "
-        "config_hash = excluded.config_hash",
+        "ON CONFLICT (id) DO UPDATE SET config_hash = excluded.config_hash, "
+        "config = json_set(excluded.config, '$.workspace', profile.config ->> '$.workspace')",
         (profile_id, config, config_hash),
     )
     conn.execute("DELETE FROM profile_pack WHERE profile_id = ?", (profile_id,))

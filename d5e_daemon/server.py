@@ -412,23 +412,33 @@ class D5eServer(LanguageServer):
         old, new = dict(before[0]) if before else {}, dict(self.state()[0])
         app.packs_changed(sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p)))
 
+    def warn_client(self, message: str) -> None:
+        """A problem the user must see: logged, shown, and listed by `d5e/status`."""
+        log.warning("%s", message)
+        if self.app is not None and message not in self.app.warnings:
+            self.app.warnings.append(message)
+        self.window_show_message(
+            types.ShowMessageParams(types.MessageType.Warning, f"d5e: {message}")
+        )
+
     async def reconfigure(self) -> None:
-        """Settings changed (d5e.toml or the editor's): apply them to the running daemon."""
+        """Settings changed (d5e.toml or the editor's): apply what can be applied to the running
+        daemon, and report each problem to the client (as start-up does)."""
         app = self.require_app()
         try:
             settings = self.settings()
         except D5eError as exc:
-            log.warning("settings not applied: %s", exc.message)
-            self.window_show_message(
-                types.ShowMessageParams(types.MessageType.Warning, f"d5e: {exc.message}")
-            )
+            self.warn_client(f"settings not applied: {exc.message}")
             return
         if settings.db != app.settings.db:
-            log.warning("a new database path takes effect when the daemon restarts")
+            self.warn_client("a new database path takes effect when the daemon restarts")
             settings = msgspec.structs.replace(settings, db=app.settings.db)
+        known = len(app.warnings)
         app.settings = settings
-        for path in settings.pack_paths:
-            await pack_features.install(app, protocol.PackInstallParams(path=path))
+        await app.write(app.own_profile)
+        problems = await pack_features.install_pack_paths(app)
+        for message in app.warnings[known:] + problems:
+            self.warn_client(message)
         if await app.write(app.sync_in_transaction):
             app.packs_changed([])
 

@@ -127,6 +127,7 @@ async def install(app: App, params: PackInstallParams) -> PackInstallResult:
     """Install or upgrade a pack from a path or a plugin; atomic, and a no-op when unchanged."""
     if (params.path is None) == (params.id is None):
         raise InvalidParams("give exactly one of `path` or `id`", {"path": "$"})
+    claim = app.claim(replace=params.replace)
     if params.id is not None:
         source = app.plugins.pack_sources().get(params.id)
         if source is None:
@@ -134,12 +135,28 @@ async def install(app: App, params: PackInstallParams) -> PackInstallResult:
 
         def from_plugin(conn: apsw.Connection) -> packs.InstallResult:
             return packs.install(
-                conn, source.pack, source.load(), source.origin, app.update_profile
+                conn, source.pack, source.load(), source.origin, app.update_profile, claim
             )
 
         return await _changed(app, await app.write(from_plugin))
     path = _path(app, params.path or "")
-    return await _changed(app, await app.write(partial(app.install_path, path=path)))
+    return await _changed(app, await app.write(partial(app.install_path, path=path, claim=claim)))
+
+
+async def install_pack_paths(app: App) -> list[str]:
+    """Install the workspace's `packPaths` (settings changed): each that can be, and the
+    problem of each that cannot (a missing folder, an id another origin owns)."""
+    problems, changed = [], []
+    for path in app.settings.pack_paths:
+        try:
+            result = await app.write(partial(app.install_pack_path, path=Path(path)))
+        except PackError as exc:
+            problems.append(exc.message)
+            continue
+        if result.action != "unchanged":
+            changed.append(result.pack)
+    await _after(app, changed)
+    return problems
 
 
 def _reload_one(
@@ -280,9 +297,12 @@ async def create(app: App, params: CreateParams) -> CreateResult:
     packs.check_pack_id(params.id)
     parent = _path(app, params.directory) if params.directory else default_pack_folder(app)
     folder = parent / params.id
+    claim = app.claim(replace=params.replace)
+    packs.check_claim(app.conn, params.id, str(folder.resolve()), claim)  # before any file
     title = params.title or params.id.replace("-", " ").title()
     files = packwriter.scaffold(folder, params.id, title)
-    result = await install(app, PackInstallParams(path=str(folder.resolve())))
+    install_params = PackInstallParams(path=str(folder.resolve()), replace=params.replace)
+    result = await install(app, install_params)
     return CreateResult(path=str(folder.resolve()), files=[str(f) for f in files], install=result)
 
 
