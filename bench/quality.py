@@ -1,7 +1,7 @@
 """Search quality on the dev set: recall@1/@5/@10 and MRR@10 for keyword, semantic and hybrid.
 
     .venv/bin/python bench/quality.py [--eval ../shared/eval/search-dev.jsonl] [-v] [--json F]
-        [--heldout bench/search-heldout.jsonl] [--folds] [--passage-tokens 96,128,192] [--db F]
+        [--heldout FILE...] [--folds] [--passage-tokens 96,128,192] [--db F]
 
 Builds a database on the SRD in a temporary folder, indexes it with the real model (vectors come
 from the user's vector cache when they are already there), then asks `d5e/search`'s function
@@ -42,7 +42,7 @@ from d5e_daemon.protocol import SearchParams  # noqa: E402
 from d5e_daemon.settings import build  # noqa: E402
 
 EVAL = REPO.parent / "shared" / "eval" / "search-dev.jsonl"
-HELDOUT = REPO / "bench" / "search-heldout.jsonl"
+HELDOUT = [REPO / "bench" / "search-heldout.jsonl", REPO / "bench" / "search-heldout-2.jsonl"]
 MODES = ("keyword", "semantic", "hybrid")
 # The grid of `--folds`: the ranking constants of features/search.py and values around them.
 GRID = {
@@ -191,7 +191,13 @@ def fold_check(
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--eval", type=Path, default=EVAL)
-    ap.add_argument("--heldout", type=Path, default=HELDOUT, help="'' to skip")
+    ap.add_argument(
+        "--heldout",
+        type=Path,
+        nargs="*",
+        default=HELDOUT,
+        help="held-out query files (none: skip them)",
+    )
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--folds", action="store_true", help="2-fold check of the ranking constants")
     ap.add_argument(
@@ -210,11 +216,10 @@ def main() -> int:
     if args.db and (args.folds or "," in args.passage_tokens):
         ap.error("--db measures the database as it is indexed: no --folds, one passage size")
     queries = [json.loads(line) for line in args.eval.read_text().splitlines() if line.strip()]
-    heldout = (
-        [json.loads(line) for line in args.heldout.read_text().splitlines() if line.strip()]
-        if args.heldout and args.heldout.is_file()
-        else []
-    )
+    heldout = {
+        path.name: [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        for path in args.heldout
+    }
     sizes = [int(n) for n in args.passage_tokens.split(",")]
     shipped = (*(getattr(ranking, name) for name in GRID), sizes[0])
     values = [sorted({*GRID[name], getattr(ranking, name)}) for name in GRID]
@@ -241,7 +246,7 @@ def main() -> int:
                     "hybrid": swept[(*shipped[:-1], size)],
                 }
         ranks = evaluate(app, queries)
-        held_ranks = evaluate(app, heldout) if heldout else {}
+        held_ranks = {name: evaluate(app, held) for name, held in heldout.items()}
         entries = state.entries
         app.close()
 
@@ -267,10 +272,14 @@ def main() -> int:
             if r is None or r > 5:
                 got = {m: ranks[m][i] for m in MODES}
                 print(f"  miss {q['id']} {got} {q['query']!r} -> {q['relevant'][0]}")
-    if heldout:
-        report["heldout"] = {mode: figures(r) for mode, r in held_ranks.items()}
-        title = f"held out, {args.heldout.name}: {len(heldout)} queries"
-        out.table(title, *measure_rows(report["heldout"]))
+    for name, held in heldout.items():
+        report[name] = {mode: figures(r) for mode, r in held_ranks[name].items()}
+        out.table(f"held out, {name}: {len(held)} queries", *measure_rows(report[name]))
+        if args.verbose:
+            for i, q in enumerate(held):
+                got = {m: held_ranks[name][m][i] for m in MODES}
+                if got["hybrid"] is None or got["hybrid"] > 5:
+                    print(f"  miss {q['id']} {got} {q['query']!r} -> {q['relevant'][0]}")
     if args.folds:
         report["passage_sizes"] = sizes_table(by_size, queries)
         report["fold_check"] = fold_check(swept, shipped, queries)

@@ -285,6 +285,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         "limit": args.limit,
         "offset": args.offset,
         "mode": args.mode,
+        "explain": args.explain or None,
     }
     params = decode({k: v for k, v in raw.items() if v is not None}, SearchParams)
     app = _open(settings)
@@ -317,6 +318,28 @@ def _print_hits(hits: Sequence[Any], first: int = 1, scores: bool = True) -> Non
             + (f"  [dim]{hit.score:.3f}[/dim]" if scores else "")
         )
         console.print(_snippet_text(hit.snippet))
+        if getattr(hit, "explain", None) is not None:
+            console.print(_explain_text(hit.explain))
+
+
+def _explain_text(why: Any) -> Any:
+    """A hit's explanation (`SearchExplain`) on a few dim lines."""
+    from rich.text import Text
+
+    def part(label: str, score: float | None, rank: int | None) -> str:
+        return f"{label} {score:.3f} (#{rank})" if score is not None else f"{label} -"
+
+    parts = [part("keyword", why.keyword, why.keyword_rank)]
+    parts.append(part("vector", why.vector, why.vector_rank))
+    if why.coverage is not None:
+        parts.append(f"words {why.coverage:.0%}")
+    parts += [f"+{value:.3f} {name}" for name, value in why.boosts.items()]
+    if why.named:
+        parts.append("the whole name: first")
+    text = Text("     why: " + ", ".join(parts), style="dim italic")
+    if why.passage:
+        text.append("\n     passage: " + " ".join(why.passage.split())[:300], style="dim")
+    return text
 
 
 def _snippet_text(snippet: str) -> Any:
@@ -348,6 +371,80 @@ def cmd_filters(args: argparse.Namespace, settings: Settings) -> int:
             f"[bold]{f.name}[/bold] ({f.type}; {', '.join(f.collections)}): {f.description}"
         )
         console.print(f"  [dim]{values}[/dim]")
+    return 0
+
+
+_COUNT = re.compile(r"(\d+)\s*[x×:]?\s*(.*)", re.S)
+
+
+def _groups(words: Sequence[str]) -> list[dict[str, Any]]:
+    """`4 wolf "dire wolf"` or `4xwolf 2:goblin monsters/ogre` → monster groups: a number counts
+    the creature after it (1 without one)."""
+    groups: list[dict[str, Any]] = []
+    count: int | None = None
+    for word in words:
+        m = _COUNT.fullmatch(word.strip())
+        if m and not m[2]:
+            if count is not None:
+                raise InvalidParams(f"{count} and {m[1]}: two counts for one creature")
+            count = int(m[1])
+            continue
+        name = m[2].strip() if m else word.strip()
+        count = int(m[1]) if m and count is None else count
+        if not name:
+            continue
+        key = "ref" if "/" in name and " " not in name else "name"
+        groups.append({key: name, "count": 1 if count is None else count})
+        count = None
+    if count is not None:
+        raise InvalidParams(f"the count {count} is not followed by a creature's name")
+    return groups
+
+
+def _party(text: str) -> list[int]:
+    try:
+        return [int(level) for level in re.split(r"[\s,]+", text.strip()) if level]
+    except ValueError:
+        raise InvalidParams(
+            f"--party takes the characters' levels, e.g. 3,3,3,3 (not {text!r})",
+            {"path": "--party"},
+        ) from None
+
+
+def cmd_encounter(args: argparse.Namespace, settings: Settings) -> int:
+    from .features.encounter import cr_text, encounter
+    from .protocol import EncounterParams, decode
+
+    party, _ = settings.party_levels()
+    if args.party is not None:
+        party = _party(args.party)
+    if not party:
+        raise InvalidParams(
+            "no party: give the characters' levels with --party 3,3,3,3, or write "
+            "party = [3, 3, 3, 3] in the campaign's d5e.toml"
+        )
+    raw = {"party": party, "monsters": _groups(args.monsters), "rules": args.rules}
+    params = decode({k: v for k, v in raw.items() if v is not None}, EncounterParams)
+    result = _run_feature(settings, encounter, params)
+    if args.json:
+        _print_json(result)
+        return 0
+    console = _console()
+    console.print(f"[bold]{result.summary}[/bold]  [dim]({result.rules} rules)[/dim]")
+    for m in result.per_monster:
+        cr = f"CR {cr_text(m.cr)}, " if m.cr is not None else ""
+        where = f"  [cyan]{m.pack}:{m.ref}[/cyan]" if m.ref else ""
+        console.print(f"  {m.count} × {m.name} ({cr}{m.xp:,} XP each) = {m.total_xp:,} XP{where}")
+    if result.rules == "2014":
+        console.print(
+            f"  {result.xp:,} XP × {result.multiplier:g} = {result.adjusted_xp:,} XP adjusted"
+        )
+    limits = " · ".join(f"{name} {xp:,}" for name, xp in result.thresholds.items())
+    console.print(
+        f"  [dim]party {'thresholds' if result.rules == '2014' else 'budget'}: {limits}[/dim]"
+    )
+    for note in result.notes:
+        console.print(f"  [yellow]{note}[/yellow]")
     return 0
 
 
@@ -442,6 +539,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .server import serve
 
     return serve(from_env(), _flags(args), on_initialized=cache.uninstall)
+
+
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    """The MCP server for AI assistants, on stdio, over the same database and profile."""
+    from .mcp_server import allow_writes, serve
+
+    app = _open(settings)
+    try:
+        app.search.ensure_attributes()
+        return serve(app, writes=allow_writes(args.allow_writes))
+    finally:
+        app.close()
 
 
 # -- d5e packs … ------------------------------------------------------------------------------
@@ -713,6 +822,20 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[common], help="run the JSON-RPC/LSP daemon on stdio")
     p.set_defaults(run=cmd_serve)
 
+    p = sub.add_parser(
+        "mcp", parents=[common], help="run the MCP server for AI assistants on stdio"
+    )
+    p.add_argument(
+        "--workspace",
+        help="the campaign folder whose d5e.toml to read (default: the current folder or above)",
+    )
+    p.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="offer the tools that create packs and save entries (also D5E_MCP_ALLOW_WRITES=1)",
+    )
+    p.set_defaults(run=cmd_mcp)
+
     p = sub.add_parser("lookup", parents=[common], help="show an entry by ref or name")
     p.add_argument("query", nargs="+", help="spells/fireball, srd-2024:monsters/aboleth or a name")
     p.add_argument("--collection")
@@ -756,6 +879,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int)
     p.add_argument("--offset", type=int)
     p.add_argument("--mode", choices=["hybrid", "keyword", "semantic"])
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="show what placed each hit: keyword and vector scores, passage, boosts",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_search)
 
@@ -763,6 +891,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--collection", action="append")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_filters)
+
+    p = sub.add_parser(
+        "encounter", parents=[common], help="encounter difficulty for a party (2014 or 2024 DMG)"
+    )
+    p.add_argument(
+        "monsters", nargs="+", metavar="[COUNT] MONSTER", help='4 wolf "dire wolf" monsters/ogre'
+    )
+    p.add_argument("--party", help="the characters' levels: 3,3,3,3 (default: d5e.toml's party)")
+    p.add_argument("--rules", choices=["2014", "2024"], help="default: the profile's edition")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_encounter)
 
     p = sub.add_parser("index", parents=[common], help="build the semantic search index now")
     p.add_argument("--json", action="store_true")
@@ -847,7 +986,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # A d5e.toml in this folder or above makes its profile the CLI's (the daemon reads the
         # editor's workspace instead, at initialize).
-        here = None if args.command == "serve" else workspace.find_root(Path.cwd())
+        start = Path(getattr(args, "workspace", None) or Path.cwd())
+        here = None if args.command == "serve" else workspace.find_root(start)
         settings = build(from_env(), workspace.layer(here), _flags(args))
         setup_logging(settings.log_level, getattr(args, "log_file", None))
         code: int = args.run(args, settings)

@@ -35,6 +35,8 @@ any change of packs (so editors refresh); a client may send it to the daemon aft
 by other means (the CLI), and the daemon re-reads its profile and re-publishes diagnostics."""
 SEARCH = "d5e/search"
 SEARCH_FILTERS = "d5e/search/filters"
+RESOLVE_TAGS = "d5e/resolveTags"
+ENCOUNTER = "d5e/encounter"
 
 # Names are short; anything longer is a mistake or an attack, refused with the field's path.
 Text = Annotated[str, Meta(max_length=1000)]
@@ -64,6 +66,8 @@ def decode(params: Any, type_: type[P]) -> P:
     except msgspec.ValidationError as exc:
         message = str(exc)
         m = _PATH.search(message)
+        if m is None:  # the params themselves (an array, a string): say so
+            message += " - at `$`"
         raise InvalidParams(message, {"path": m[1] if m else "$"}) from exc
 
 
@@ -198,12 +202,37 @@ class SearchParams(Params):
     limit: Limit = 20
     offset: Offset = 0
     mode: Literal["hybrid", "keyword", "semantic"] = "hybrid"
+    explain: bool = False
+    """Add to each hit what placed it (`SearchHit.explain`)."""
 
 
-class SearchHit(EntryRef):
+class SearchExplain(Base, omit_defaults=True):
+    """Why a hit ranks where it does: each part of its score. Absent parts took no part (a
+    keyword score for an entry that holds none of the query's words, a vector score in keyword
+    mode)."""
+
+    keyword: float | None = None
+    """BM25 of the query's words in the entry's index text (higher is better)."""
+    keyword_rank: int | None = None
+    vector: float | None = None
+    """Cosine similarity of the query and the entry's best passage."""
+    vector_rank: int | None = None
+    passage: str | None = None
+    """That best passage, as it was embedded."""
+    coverage: float | None = None
+    """Share of the query's words the entry contains (0 to 1)."""
+    boosts: dict[str, float] = {}
+    """What was added to the fused score, by name (`coverage`, `filter words`, ...)."""
+    named: bool = False
+    """The query is the entry's whole name: it goes first."""
+
+
+class SearchHit(EntryRef, omit_defaults=True):
     score: float
     snippet: str
     """A short excerpt showing why it matched (matched words in `**bold**`)."""
+    explain: SearchExplain | None = None
+    """Only when `explain` was asked."""
 
 
 class SearchResult(Base):
@@ -229,6 +258,63 @@ class FilterInfo(Base):
 
 class SearchFiltersResult(Base):
     filters: list[FilterInfo]
+
+
+# -- d5e/encounter ----------------------------------------------------------------------------
+
+Rules = Literal["2014", "2024"]
+
+
+class EncounterMonster(Base):
+    """One group of creatures: `ref` or `name` (a monster of the profile's packs), how many,
+    and optionally its `cr` or `xp` (for a creature no pack has, or to override its record)."""
+
+    ref: Text | None = None
+    name: Text | None = None
+    count: int = 1
+    cr: float | Annotated[str, Meta(max_length=16)] | None = None
+    xp: int | None = None
+
+
+class EncounterParams(Params):
+    party: Annotated[list[int], Meta(max_length=100)]
+    """The characters' levels (1 to 20): `[3, 3, 3, 3]`."""
+    monsters: Annotated[list[EncounterMonster], Meta(max_length=200)]
+    rules: Rules | None = None
+    """2014 (DMG 2014: thresholds, multiplier) or 2024 (DMG 2024: XP budget); default: the
+    profile's edition."""
+
+
+class MonsterXp(Base):
+    ref: str | None
+    """`monsters/wolf`; null for a creature given only by its name and CR or XP."""
+    pack: str | None
+    name: str
+    count: int
+    cr: float | None
+    xp: int
+    """XP of one creature."""
+    total_xp: int
+
+
+class EncounterResult(Base):
+    rules: Rules
+    party: list[int]
+    xp: int
+    """The monsters' XP added up."""
+    adjusted_xp: int
+    """2014: `xp` times the multiplier; 2024: `xp` (the 2024 rules have no multiplier)."""
+    multiplier: float
+    difficulty: str
+    """2014: trivial (below Easy), easy, medium, hard, deadly; 2024: trivial (below Low),
+    low, moderate, high."""
+    thresholds: dict[str, int]
+    """The party's thresholds (2014) or budgets (2024), each summed over the characters."""
+    per_monster: list[MonsterXp]
+    summary: str
+    """One line for people: `Medium · 400 XP (adjusted) for 4 × level 3`."""
+    notes: list[str] = []
+    """What the figures leave out (beyond the High budget, a party-size adjustment)."""
 
 
 # -- d5e/status -------------------------------------------------------------------------------
@@ -307,6 +393,44 @@ class TagForResult(EntryRef):
     text: str
     """`{@spell fireball}`; the plain name for collections no tag refers to."""
     tag: str | None
+
+
+# -- d5e/resolveTags: text with tags, each one resolved (for assistants and other tools) ------
+
+# A chapter of an adventure, not a book: 200 KB of text is refused with its path.
+ProseText = Annotated[str, Meta(max_length=200_000)]
+
+
+class ResolveTagsParams(Params):
+    text: ProseText
+
+
+class ResolvedTag(EntryRef):
+    tag: str
+    """The tag as written: `{@spell fireball}`."""
+    line: int
+    """0-based line of the text where the tag is."""
+    uri: str
+    """The entry's card as a `d5e://PACK/COLLECTION/SLUG.md` document."""
+    summary: str
+    """One line on what the entry is: `3rd-level evocation spell`."""
+
+
+class UnresolvedTag(Base):
+    tag: str
+    line: int
+    message: str
+    """What is wrong (`no spell named "firebal"; did you mean "Fireball"?`)."""
+    suggestions: list[str] = []
+    """Names that would resolve."""
+
+
+class ResolveTagsResult(Base):
+    text: str
+    """The text with each resolved tag written as a Markdown link to its card
+    (`[Fireball](d5e://srd-2014/spells/fireball.md)`); other tags are left as written."""
+    tags: list[ResolvedTag]
+    unknown: list[UnresolvedTag] = []
 
 
 # -- d5e/packs/* ------------------------------------------------------------------------------

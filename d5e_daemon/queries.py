@@ -860,6 +860,42 @@ def winner_names(
     ]
 
 
+class NamedEntry(NamedTuple):
+    """A winner as prose names it: enough to show it, and to read it (`rows_by_ids`)."""
+
+    id: int
+    pack: str
+    collection: str
+    slug: str
+    name: str
+    norm_name: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.collection}/{self.slug}"
+
+    @property
+    def qualified_ref(self) -> str:
+        return f"{self.pack}:{self.collection}/{self.slug}"
+
+
+def winner_entries(
+    conn: apsw.Connection, profile_id: str, collections: Sequence[str]
+) -> list[NamedEntry]:
+    """Every winner of these collections, with its normalised name."""
+    return [
+        NamedEntry(*row)
+        for row in conn.execute(
+            """
+            SELECT e.id, e.pack_id, e.collection, e.slug, e.name, e.norm_name
+            FROM entry e JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+            WHERE e.collection IN (SELECT value FROM json_each(?2))
+            """,
+            (profile_id, json.dumps(list(collections))),
+        )
+    ]
+
+
 # -- search index: attributes, passages, vectors -------------------------------------------------
 
 

@@ -43,6 +43,7 @@ from .errors import D5eError
 from .features import markdown
 from .features import packs as pack_features
 from .features.complete import complete
+from .features.encounter import encounter
 from .features.lookup import lookup
 from .features.search import search, search_filters
 from .features.status import status
@@ -638,9 +639,11 @@ def create_server(
     _method(server, protocol.PACKS_UPLOAD, protocol.UploadParams, pack_features.upload)
     _method(server, protocol.DOCUMENT, protocol.DocumentParams, markdown.document)
     _method(server, protocol.TAG_FOR, protocol.TagForParams, tag_for_entry)
+    _method(server, protocol.RESOLVE_TAGS, protocol.ResolveTagsParams, markdown.resolve_tags)
     _register_prose_features(server)
     _method(server, protocol.SEARCH, protocol.SearchParams, search)
     _method(server, protocol.SEARCH_FILTERS, protocol.SearchFiltersParams, search_filters)
+    _method(server, protocol.ENCOUNTER, protocol.EncounterParams, encounter)
     return server
 
 

@@ -61,6 +61,16 @@ class Settings(msgspec.Struct, kw_only=True, rename="camel"):
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
     completion_limit: Limit = 20
     """How many completion items to return when the request gives no limit."""
+    party: list[int] = []
+    """The characters' levels (`[3, 3, 3, 3]`) that encounter difficulty is reckoned for."""
+    workspace_party: list[int] = []
+    """The party of the campaign's d5e.toml (`party = [3, 3, 3, 3]`): wins over `party`."""
+
+    def party_levels(self) -> tuple[list[int], str]:
+        """The party encounters are reckoned for, and where it was set."""
+        if self.workspace_party:
+            return self.workspace_party, "d5e.toml"
+        return self.party, "the d5e.party setting"
 
 
 def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:

@@ -5,6 +5,7 @@
     edition = "2014"
     packPaths = ["homebrew/"]       # folder or zip packs installed (and watched) with the workspace
     disabled = ["srd-2024"]
+    party = [3, 3, 3, 3]            # the characters' levels, for encounter difficulty
     [packs]                         # priorities: higher wins
     my-brew = 60
     [collectionPriorities.my-brew]  # for some collections only
@@ -47,6 +48,7 @@ class WorkspaceConfig(
     disabled: PackIds = []
     pack_paths: Paths = []
     completion_limit: Limit | None = None
+    party: list[int] = []
 
 
 def find_root(start: Path) -> Path | None:
@@ -148,6 +150,8 @@ def layer(root: Path | None) -> dict[str, Any]:
             {"path": str(path), "line": line, "column": column, "field": field},
         ) from exc
     settings: dict[str, Any] = msgspec.to_builtins(config)
+    if "party" in settings:  # the campaign's party wins over the editor's (Settings.party_levels)
+        settings["workspaceParty"] = settings.pop("party")
     if config.pack_paths:
         settings["packPaths"] = [str((root / p).resolve()) for p in config.pack_paths]
     return found | settings

@@ -238,8 +238,40 @@ def test_hybrid_scores_keyword_hits_by_their_real_similarity() -> None:
     keyword = [(1, 9.0), (2, 5.0), (3, 5.0)]
     nearest = [(10 + i, 0.6 - i / 100) for i in range(50)]
     semantic = [*nearest, (3, 0.40), (2, 0.10)]  # 2 and 3: similarities asked for afterwards
-    ranked = [entry_id for entry_id, _ in fuse(keyword, semantic, lambda ids: {})]
+    ranked = [entry_id for entry_id, _ in fuse(keyword, semantic, lambda ids: {})[0]]
     assert ranked.index(3) < ranked.index(2)
+
+
+def test_explain_gives_each_part_of_a_hits_score(indexed: App) -> None:
+    """With `explain`, every hit says its keyword and vector scores and ranks, the passage
+    that scored, and the boosts added; the fused score is what the parts add up to."""
+    plain = ask(indexed, query="fire damage explosion", limit=5)
+    result = ask(indexed, query="fire damage explosion", limit=5, explain=True)
+    assert [h.ref for h in result.hits] == [h.ref for h in plain.hits]
+    assert all(h.explain is None for h in plain.hits)
+    for hit in result.hits:
+        why = hit.explain
+        assert why is not None and why.vector is not None and why.vector_rank is not None
+        assert why.passage and why.passage.startswith(hit.name)
+        assert why.coverage is not None and why.boosts["coverage"] == pytest.approx(
+            2.0 * why.coverage, abs=1e-3
+        )
+    found = [h for h in result.hits if h.explain and h.explain.keyword is not None]
+    assert found and all(h.explain and h.explain.keyword_rank for h in found)
+    named = ask(indexed, query="Fireball", limit=3, explain=True).hits[0]
+    assert named.ref == "spells/fireball" and named.explain and named.explain.named
+    keyword = ask(indexed, query="fire damage", mode="keyword", limit=3, explain=True).hits[0]
+    assert keyword.explain and keyword.explain.vector is None and keyword.explain.keyword
+
+
+def test_explain_is_left_off_the_wire_unless_asked(indexed: App) -> None:
+    import msgspec  # what the server sends: msgspec.to_builtins of the result
+
+    plain = msgspec.to_builtins(ask(indexed, query="fireball", limit=1))
+    assert "explain" not in plain["hits"][0]
+    asked = msgspec.to_builtins(ask(indexed, query="fireball", limit=1, explain=True))
+    why = asked["hits"][0]["explain"]
+    assert {"keyword", "keywordRank", "vector", "vectorRank", "passage"} <= set(why)
 
 
 def test_hybrid_answers_from_keywords_until_vectors_are_ready(app: App) -> None:
@@ -546,6 +578,9 @@ def test_cli_index_then_search(db_path: Path, capsys: pytest.CaptureFixture[str]
     code, out, _ = cli(capsys, "search", "fireball", "--json", "--limit", "3", *db)
     result = json.loads(out)
     assert result["semantic"] is True and result["hits"][0]["ref"] == "spells/fireball"
+
+    code, out, _ = cli(capsys, "search", "fire", "explosion", "--explain", "--limit", "2", *db)
+    assert code == 0 and "why: keyword" in out and "vector" in out and "passage: " in out
 
 
 def test_cli_browses_by_filters(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

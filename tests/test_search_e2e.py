@@ -72,6 +72,11 @@ async def test_the_daemon_indexes_in_the_background_and_reports_progress(
         hit = result["hits"][0]
         assert hit["ref"] == "spells/fireball"
         assert set(hit) == {"ref", "pack", "name", "collection", "score", "snippet"}
+        asked = {"query": "fire explosion", "limit": 3, "explain": True}
+        for hit in (await call(client, "d5e/search", asked))["hits"]:
+            why = hit["explain"]
+            assert why["vector"] is not None and why["passage"].startswith(hit["name"])
+            assert "coverage" in why["boosts"] or why["keyword"] is None
     finally:
         await client.shutdown_session()
         await client.stop()

@@ -57,6 +57,7 @@ PARAMS: dict[str, type[protocol.Params]] = {
     protocol.STATUS: protocol.StatusParams,
     protocol.SEARCH: protocol.SearchParams,
     protocol.SEARCH_FILTERS: protocol.SearchFiltersParams,
+    protocol.ENCOUNTER: protocol.EncounterParams,
     protocol.DOCUMENT: protocol.DocumentParams,
     protocol.TAG_FOR: protocol.TagForParams,
     protocol.PACKS_LIST: protocol.PacksListParams,

@@ -88,14 +88,17 @@ def _find_by_name(
     return rows[0], [_ref(r) for r in rows[1:]]
 
 
-def lookup(app: App, params: LookupParams) -> LookupResult:
+def find(app: App, params: LookupParams) -> tuple[queries.EntryRow, list[EntryRef]]:
+    """The entry `params` mean (by ref or by name) and the others of the same name."""
     if (params.ref is None) == (params.name is None):
         raise InvalidParams("give exactly one of `ref` or `name`", {"path": "$"})
-    also: list[EntryRef] = []
     if params.ref is not None:
-        row = _find_by_ref(app, params, params.ref)
-    else:
-        row, also = _find_by_name(app, params, params.name or "")
+        return _find_by_ref(app, params, params.ref), []
+    return _find_by_name(app, params, params.name or "")
+
+
+def lookup(app: App, params: LookupParams) -> LookupResult:
+    row, also = find(app, params)
     same_ref = queries.entries_for_ref(app.conn, app.profile, row.collection, row.slug)
     ids = [r.id for r in same_ref]
     position = ids.index(row.id) if row.id in ids else len(ids)

@@ -20,7 +20,17 @@ from pygls.workspace import TextDocument
 from .. import queries
 from ..app import App
 from ..errors import InvalidParams
-from ..protocol import CompleteParams, CompletionItem, DocumentParams, DocumentResult, LookupParams
+from ..protocol import (
+    CompleteParams,
+    CompletionItem,
+    DocumentParams,
+    DocumentResult,
+    LookupParams,
+    ResolvedTag,
+    ResolveTagsParams,
+    ResolveTagsResult,
+    UnresolvedTag,
+)
 from ..text import normalize
 from .complete import complete, match_names
 from .lookup import lookup
@@ -132,6 +142,48 @@ def document(app: App, params: DocumentParams) -> DocumentResult:
         pack=result.entry.pack,
         collection=result.entry.collection,
     )
+
+
+def resolve_tags(app: App, params: ResolveTagsParams) -> ResolveTagsResult:
+    """`d5e/resolveTags`: each reference tag of a text resolved to its entry (name, card link,
+    one-line summary); the text comes back with resolved tags written as Markdown links, and
+    the tags that resolve to nothing are listed with what is wrong and the names meant."""
+    resolver = Resolver(app)
+    lines = params.text.split("\n")
+    resolved: list[ResolvedTag] = []
+    unknown: list[UnresolvedTag] = []
+    links: list[tuple[Tag, str]] = []
+    for tag in find_tags(lines):
+        written = lines[tag.line][tag.start : tag.end]
+        resolution = resolver.resolve(tag)
+        row = resolution.row
+        if row is None:
+            suggestions = [fix.name for fix in resolution.fixes]
+            unknown.append(
+                UnresolvedTag(
+                    tag=written, line=tag.line, message=resolution.message, suggestions=suggestions
+                )
+            )
+            continue
+        uri = entry_uri(row)
+        resolved.append(
+            ResolvedTag(
+                ref=row.ref,
+                pack=row.pack,
+                name=row.name,
+                collection=row.collection,
+                tag=written,
+                line=tag.line,
+                uri=uri,
+                summary=app.render(row.entry(), "detail"),
+            )
+        )
+        label = (tag.display or "").strip() or row.name
+        links.append((tag, f"[{label}]({uri})"))
+    for tag, link in reversed(links):  # from the end, so that earlier columns stay right
+        line = lines[tag.line]
+        lines[tag.line] = line[: tag.start] + link + line[tag.end :]
+    return ResolveTagsResult(text="\n".join(lines), tags=resolved, unknown=unknown)
 
 
 def entry_location(row: queries.EntryRow) -> types.Location:

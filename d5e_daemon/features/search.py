@@ -41,6 +41,7 @@ from ..errors import IndexNotReady, InvalidParams
 from ..protocol import (
     FilterInfo,
     Range,
+    SearchExplain,
     SearchFiltersParams,
     SearchFiltersResult,
     SearchHit,
@@ -148,28 +149,33 @@ def _standardised(scored: list[tuple[int, float]]) -> dict[int, float]:
     return {entry_id: (s - mean) / spread for entry_id, s in scored}
 
 
+Boosts = Callable[[list[int]], dict[int, dict[str, float]]]
+"""`boosts(ids)`: what is added to each entry's fused score, by name (`{"coverage": 1.3}`)."""
+
+
 def fuse(
     keyword: list[tuple[int, float]],
     semantic: list[tuple[int, float]],
-    coverage: Callable[[list[int]], dict[int, float]],
-) -> list[tuple[int, float]]:
-    """Both ranked lists (id, score) combined by weighted z-scores, plus the share of the
-    query's words each entry contains (`coverage(ids)`, 0 to 1); best first. An entry missing
-    from a list takes that list's lowest z-score (the semantic list holds every entry of the
-    keyword list that has vectors, so there it means no vectors)."""
+    boosts: Boosts,
+) -> tuple[list[tuple[int, float]], dict[int, dict[str, float]]]:
+    """Both ranked lists (id, score) combined by weighted z-scores, plus each entry's boosts
+    (`boosts(ids)`: the share of the query's words it contains, ...); best first, with the
+    boosts given. An entry missing from a list takes that list's lowest z-score (the semantic
+    list holds every entry of the keyword list that has vectors, so there it means no
+    vectors)."""
     lists = [
         (KEYWORD_WEIGHT, _standardised(keyword)),
         (1 - KEYWORD_WEIGHT, _standardised(semantic)),
     ]
     lowest = [min(z.values(), default=0.0) for _, z in lists]
     ids = sorted({entry_id for _, z in lists for entry_id in z})
-    shares = coverage(ids)
+    added = boosts(ids)
     scores = {
         entry_id: sum(w * z.get(entry_id, low) for (w, z), low in zip(lists, lowest, strict=True))
-        + COVERAGE_WEIGHT * shares.get(entry_id, 0.0)
+        + sum(added.get(entry_id, {}).values())
         for entry_id in ids
     }
-    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0])), added
 
 
 def _passage_snippet(app: App, text: str, terms: set[str]) -> str:
@@ -201,9 +207,11 @@ def _hits(
     match: str,
     best_passage: dict[int, int],
     terms: set[str],
+    explain: Callable[[int, str | None], SearchExplain] | None = None,
 ) -> list[SearchHit]:
     """The page's hits; the snippet is the best passage (semantic hits), else FTS5's snippet
-    of the entry's text, else (listings) the one-line detail."""
+    of the entry's text, else (listings) the one-line detail. `explain(id, passage)`: what
+    placed each hit, when asked."""
     ids = [entry_id for entry_id, _ in ranked]
     rows = {r.id: r for r in queries.rows_by_ids(app.conn, ids)}
     keyword_only = [i for i in ids if i not in best_passage]
@@ -214,8 +222,9 @@ def _hits(
         row = rows.get(entry_id)
         if row is None:  # removed by a commit between the queries (halves read on two connections)
             continue
-        if entry_id in best_passage:
-            snippet = _passage_snippet(app, passages.get(best_passage[entry_id], ""), terms)
+        passage = passages.get(best_passage[entry_id]) if entry_id in best_passage else None
+        if passage is not None:
+            snippet = _passage_snippet(app, passage, terms)
         else:
             snippet = snippets.get(entry_id, "") or app.render(row.entry(), "detail")
         hits.append(
@@ -226,9 +235,38 @@ def _hits(
                 collection=row.collection,
                 score=round(score, 6),
                 snippet=snippet,
+                explain=explain(entry_id, passage) if explain else None,
             )
         )
     return hits
+
+
+def _explainer(
+    keyword: list[tuple[int, float]],
+    semantic: list[tuple[int, float, int]],
+    boosts: dict[int, dict[str, float]],
+    coverage: dict[int, float],
+    named: set[int],
+) -> Callable[[int, str | None], SearchExplain]:
+    """`explain(id, passage)` for the hits of one search, from the lists it ranked."""
+    keyword_at = {entry_id: (rank, score) for rank, (entry_id, score) in enumerate(keyword, 1)}
+    vector_at = {entry_id: (rank, sim) for rank, (entry_id, sim, _) in enumerate(semantic, 1)}
+
+    def explain(entry_id: int, passage: str | None) -> SearchExplain:
+        k_rank, k_score = keyword_at.get(entry_id, (None, None))
+        v_rank, v_score = vector_at.get(entry_id, (None, None))
+        return SearchExplain(
+            keyword=None if k_score is None else round(k_score, 4),
+            keyword_rank=k_rank,
+            vector=None if v_score is None else round(v_score, 4),
+            vector_rank=v_rank,
+            passage=passage,
+            coverage=None if entry_id not in coverage else round(coverage[entry_id], 4),
+            boosts={name: round(v, 4) for name, v in boosts.get(entry_id, {}).items() if v},
+            named=entry_id in named,
+        )
+
+    return explain
 
 
 def search(app: App, params: SearchParams) -> SearchResult:
@@ -295,23 +333,27 @@ def search(app: App, params: SearchParams) -> SearchResult:
     best_passage = {entry_id: pid for entry_id, _, pid in semantic}
     terms = queries.index_terms(app.conn, query_words)
 
+    shares: dict[int, float] = {}
+    boosts: dict[int, dict[str, float]] = {}
     if params.mode == "keyword":
         ranked = keyword
     elif params.mode == "semantic":
         ranked = [(entry_id, sim) for entry_id, sim, _ in semantic]
     elif semantic:
 
-        def coverage(ids: list[int]) -> dict[int, float]:
+        def added(ids: list[int]) -> dict[int, dict[str, float]]:
             found = retrieval.term_coverage(app, terms, ids) if terms else {}
-            return {entry_id: n / len(terms) for entry_id, n in found.items()}
+            shares.update({entry_id: n / len(terms) for entry_id, n in found.items()})
+            return {i: {"coverage": COVERAGE_WEIGHT * share} for i, share in shares.items()}
 
-        ranked = fuse(keyword, [(i, sim) for i, sim, _ in semantic], coverage)
+        ranked, boosts = fuse(keyword, [(i, sim) for i, sim, _ in semantic], added)
     else:
         ranked = keyword
     if named:  # a name typed in full means that entry, whatever else shares its words
         ranked = [p for p in ranked if p[0] in named] + [p for p in ranked if p[0] not in named]
     page = ranked[params.offset : wanted]
-    hits = _hits(app, page, match, best_passage, set(terms))
+    explain = _explainer(keyword, semantic, boosts, shares, named) if params.explain else None
+    hits = _hits(app, page, match, best_passage, set(terms), explain)
     return SearchResult(hits=hits, semantic=use_vectors)
 
 

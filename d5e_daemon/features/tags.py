@@ -19,6 +19,7 @@ from rapidfuzz import fuzz, process
 from .. import queries
 from ..app import App
 from ..errors import NotFound
+from ..prose import ProseNames
 from ..protocol import TagForParams, TagForResult
 from ..text import normalize
 from .complete import collection_rank, match_names
@@ -208,11 +209,19 @@ class Resolver:
     """Unknown references whose "did you mean" is not found yet (`suggest=False`)."""
     _names: dict[str, KnownName] | None = None
     _longest: int = 1
+    _prose: ProseNames | None = None
 
     def clear(self) -> None:
         self._cache.clear()
         self._unsuggested.clear()
         self._names = None
+        self._prose = None
+
+    def prose_names(self) -> ProseNames:
+        """The names prose may use without tags in this profile (see `prose.py`)."""
+        if self._prose is None:
+            self._prose = ProseNames.load(self.app.conn, self.app.profile)
+        return self._prose
 
     def knows(self, tag: Tag) -> bool:
         """Whether `tag`'s resolution is cached (resolving it again costs nothing)."""

@@ -1,5 +1,6 @@
 // d5e for VS Code: starts `d5e serve` as the language server of Markdown and plain text, and
-// adds "d5e: Search rules", "d5e: Show entry" and the read-only d5e:// documents.
+// adds "d5e: Search rules", "d5e: Show entry", the read-only d5e:// documents and the d5e Packs
+// view (src/packs.ts).
 import * as vscode from "vscode";
 import {
   LanguageClient,
@@ -18,6 +19,7 @@ import {
   qualifiedRef,
   serverCommand,
 } from "./logic";
+import { registerPacksView } from "./packs";
 
 let client: LanguageClient | undefined;
 
@@ -121,6 +123,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
   );
+  const packs = registerPacksView(context, request);
+  client.onNotification("d5e/packsChanged", () => packs.refresh());
   await client.start();
 }
 

@@ -76,3 +76,192 @@ export function errorMessage(method: string, error: { code?: number; message?: s
 export function entryUri(entry: { pack: string; collection: string; slug: string }): string {
   return `d5e://${entry.pack}/${entry.collection}/${entry.slug}.md`;
 }
+
+// -- the d5e Packs view ------------------------------------------------------------------------
+
+/** A pack's description (`d5e/packs/list` → `packs[].pack`). */
+export interface PackMeta {
+  id: string;
+  title: string;
+  version?: string;
+  edition?: string | null;
+  license?: string;
+  attribution?: string;
+  description?: string;
+  homepage?: string;
+  defaultPriority?: number;
+}
+
+/** What a `d5e/packs/list` override report says: entries of this pack that win over (or lose
+ * to) entries of other packs with the same ref. Shown when the daemon sends it. */
+export interface PackOverride {
+  ref: string;
+  pack?: string;
+  over?: string[] | string;
+  by?: string;
+}
+
+/** One pack of the campaign's profile, as `d5e/packs/list` describes it. */
+export interface PackInfo {
+  pack: PackMeta;
+  installed: boolean;
+  kind: string;
+  origin: string;
+  entries?: number;
+  collections?: Record<string, number>;
+  enabled?: boolean;
+  priority?: number | null;
+  collectionPriorities?: Record<string, number>;
+  reason?: string | null;
+  overrides?: unknown;
+  problems?: unknown;
+}
+
+export interface PacksList {
+  profile: string;
+  packs: PackInfo[];
+  warnings?: string[];
+}
+
+const REASONS: Record<string, string> = {
+  edition: "the edition turns it on",
+  default: "its default priority",
+  rule: "a plugin's priority rule",
+  command: "chosen in d5e (this view or `d5e packs`)",
+  settings: "the workspace's d5e.toml or the editor's settings",
+};
+
+/** The short line beside a pack's title. */
+export function packDescription(info: PackInfo): string {
+  if (!info.installed) {
+    return `${info.pack.id} · not installed`;
+  }
+  const entries = `${info.entries ?? 0} ${info.entries === 1 ? "entry" : "entries"}`;
+  const state = info.enabled ? `priority ${info.priority ?? 0}` : "off";
+  return `${info.pack.id} · ${state} · ${entries}`;
+}
+
+/** The lines under a pack: per collection its entries and its own priority. */
+export function collectionLines(info: PackInfo): { collection: string; label: string; description: string }[] {
+  const own = info.collectionPriorities ?? {};
+  return Object.entries(info.collections ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([collection, count]) => ({
+      collection,
+      label: collection,
+      description:
+        `${count} ${count === 1 ? "entry" : "entries"}` +
+        (collection in own ? ` · priority ${own[collection]}` : ""),
+    }));
+}
+
+/** The problems that concern a pack: its own (`problems`, when the daemon lists them) and the
+ * list's warnings that name it. */
+export function packProblems(info: PackInfo, warnings: string[]): string[] {
+  const own = Array.isArray(info.problems) ? info.problems.map(problemText) : [];
+  const id = info.pack.id;
+  const named = warnings.filter((w) => new RegExp(`(^|[^\\w-])${escapeRegExp(id)}($|[^\\w-])`).test(w));
+  return [...own, ...named];
+}
+
+/** The overrides a pack reports (`overrides`, once the daemon sends them), one line each. */
+export function packOverrides(info: PackInfo): string[] {
+  const o = info.overrides;
+  if (Array.isArray(o)) {
+    return o.map((item) => (typeof item === "string" ? item : overrideText(item as Record<string, unknown>)));
+  }
+  if (o && typeof o === "object") {
+    return Object.entries(o as Record<string, unknown>).map(([key, value]) => `${key}: ${plainText(value)}`);
+  }
+  return [];
+}
+
+function overrideText(item: Record<string, unknown>): string {
+  const ref = String(item.ref ?? item.entry ?? "?");
+  const over = item.over ?? item.overrides ?? item.shadows ?? item.packs;
+  const by = item.by ?? item.winner;
+  if (over !== undefined) {
+    return `${ref} over ${plainText(over)}`;
+  }
+  if (by !== undefined) {
+    return `${ref} lost to ${plainText(by)}`;
+  }
+  return plainText(item);
+}
+
+function plainText(value: unknown): string {
+  if (Array.isArray(value)) {
+    return value.map(plainText).join(", ");
+  }
+  if (value && typeof value === "object") {
+    return Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k} ${plainText(v)}`).join(", ");
+  }
+  return String(value);
+}
+
+/** One problem (a string, or a located `PackProblem`) as a line. */
+export function problemText(problem: unknown): string {
+  if (typeof problem === "string") {
+    return problem;
+  }
+  const p = problem as { file?: string; line?: number; column?: number; field?: string; message?: string };
+  const where = [p.file, p.line || undefined, p.column || undefined].filter((x) => x !== undefined).join(":");
+  return `${where ? where + ": " : ""}${p.field ? p.field + ": " : ""}${p.message ?? JSON.stringify(problem)}`;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** The hover text of a pack: what it is, its licence and why it has its priority. */
+export function packTooltip(info: PackInfo): string {
+  const p = info.pack;
+  const lines = [`**${p.title}** (${p.id}${p.version ? " " + p.version : ""})`];
+  if (p.description) {
+    lines.push(p.description);
+  }
+  lines.push(`Licence: ${p.license || "not given"}`);
+  if (p.attribution) {
+    lines.push(p.attribution);
+  }
+  lines.push(`From: ${info.origin || info.kind} (${info.kind})`);
+  if (info.installed && info.enabled && info.reason) {
+    lines.push(`Priority ${info.priority ?? 0}: ${REASONS[info.reason] ?? info.reason}`);
+  }
+  return lines.join("\n\n");
+}
+
+/** A priority typed by the user: an integer, or empty for "the default again" (null). */
+export function parsePriority(text: string): number | null | { error: string } {
+  const t = text.trim();
+  if (t === "" || t === "default") {
+    return null;
+  }
+  if (!/^[+-]?\d+$/.test(t) || Math.abs(Number(t)) > 1_000_000) {
+    return { error: "a whole number between -1000000 and 1000000 (higher wins), or empty for the default" };
+  }
+  return Number(t);
+}
+
+/** Entries to upload, from a JSON file or the selection: a list of entry objects, one entry
+ * object, or `{"entries": [...]}`. Errors name what is wrong. */
+export function parseEntries(text: string, source: string): { entries: Record<string, unknown>[] } | { error: string } {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    return { error: `${source} is not JSON: ${(e as Error).message}` };
+  }
+  if (data && typeof data === "object" && !Array.isArray(data) && Array.isArray((data as { entries?: unknown }).entries)) {
+    data = (data as { entries: unknown[] }).entries;
+  }
+  const list = Array.isArray(data) ? data : [data];
+  const bad = list.findIndex((e) => !e || typeof e !== "object" || Array.isArray(e));
+  if (bad >= 0) {
+    return { error: `${source}: item ${bad} is not an entry object ({"name": …})` };
+  }
+  if (list.length === 0) {
+    return { error: `${source} holds no entries` };
+  }
+  return { entries: list as Record<string, unknown>[] };
+}

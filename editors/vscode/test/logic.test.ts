@@ -2,7 +2,20 @@
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
 
-import { daemonSettings, entryUri, errorMessage, hitItem, qualifiedRef, serverCommand } from "../src/logic";
+import {
+  collectionLines,
+  daemonSettings,
+  entryUri,
+  errorMessage,
+  hitItem,
+  packDescription,
+  packProblems,
+  packTooltip,
+  parseEntries,
+  parsePriority,
+  qualifiedRef,
+  serverCommand,
+} from "../src/logic";
 
 test("settings become the daemon's settings; an unset edition is left to d5e.toml", () => {
   assert.deepEqual(daemonSettings({}), { packs: {}, disabled: [] });
@@ -32,4 +45,57 @@ test("a missing method is explained, other errors are passed on", () => {
 
 test("entries open as d5e:// documents", () => {
   assert.equal(entryUri({ pack: "srd-2014", collection: "monsters", slug: "goblin" }), "d5e://srd-2014/monsters/goblin.md");
+});
+
+const brew = {
+  pack: { id: "ashen-hills", title: "The Ashen Hills", version: "1.0.0", license: "CC-BY-4.0", attribution: "The Ashen Hills, CC-BY-4.0." },
+  installed: true,
+  kind: "folder",
+  origin: "/campaign/ashen-hills",
+  entries: 6,
+  collections: { spells: 1, monsters: 2 },
+  enabled: true,
+  priority: 50,
+  collectionPriorities: { spells: 5 },
+  reason: "default",
+};
+
+test("a pack reads as its id, its state and its size; collections with their own priority", () => {
+  assert.equal(packDescription(brew), "ashen-hills · priority 50 · 6 entries");
+  assert.equal(packDescription({ ...brew, enabled: false }), "ashen-hills · off · 6 entries");
+  assert.equal(packDescription({ ...brew, installed: false }), "ashen-hills · not installed");
+  assert.deepEqual(collectionLines(brew), [
+    { collection: "monsters", label: "monsters", description: "2 entries" },
+    { collection: "spells", label: "spells", description: "1 entry · priority 5" },
+  ]);
+  const tooltip = packTooltip(brew);
+  assert.ok(tooltip.includes("Licence: CC-BY-4.0"), tooltip);
+  assert.ok(tooltip.includes("Priority 50: its default priority"), tooltip);
+});
+
+test("a pack's problems: its own, located, and the list's warnings that name it", () => {
+  const warnings = ["ashen-hills and my-brew have the same priority 50 for 2 refs", "ashen-hills-2 is broken"];
+  const info = { ...brew, problems: [{ file: "spells/x.md", line: 3, column: 1, field: "level", message: "expected an integer" }] };
+  assert.deepEqual(packProblems(info, warnings), [
+    "spells/x.md:3:1: level: expected an integer",
+    "ashen-hills and my-brew have the same priority 50 for 2 refs",
+  ]);
+  assert.deepEqual(packProblems(brew, []), []);
+});
+
+test("priorities typed by the user", () => {
+  assert.equal(parsePriority(" 60 "), 60);
+  assert.equal(parsePriority("-5"), -5);
+  assert.equal(parsePriority(""), null);
+  assert.ok(typeof parsePriority("high") === "object");
+  assert.ok(typeof parsePriority("99999999") === "object");
+});
+
+test("entries to upload: a list, one entry, or {entries}; errors say what is wrong", () => {
+  assert.deepEqual(parseEntries('[{"name": "Ash Bolt"}]', "x.json"), { entries: [{ name: "Ash Bolt" }] });
+  assert.deepEqual(parseEntries('{"name": "Ash Bolt"}', "x.json"), { entries: [{ name: "Ash Bolt" }] });
+  assert.deepEqual(parseEntries('{"entries": [{"name": "A"}, {"name": "B"}]}', "x.json"), { entries: [{ name: "A" }, { name: "B" }] });
+  assert.match((parseEntries("{name", "the selection") as { error: string }).error, /^the selection is not JSON/);
+  assert.equal((parseEntries("[1]", "x.json") as { error: string }).error, 'x.json: item 0 is not an entry object ({"name": …})');
+  assert.equal((parseEntries("[]", "x.json") as { error: string }).error, "x.json holds no entries");
 });

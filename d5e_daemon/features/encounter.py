@@ -1,0 +1,248 @@
+"""`d5e/encounter`: how hard a fight is for a party, by the 2014 or the 2024 DMG.
+
+- 2014: the monsters' XP added up, times the Encounter Multiplier of their number (one step up
+  for a party of fewer than three, one step down for six or more), compared with the party's
+  thresholds (each character's Easy / Medium / Hard / Deadly threshold, summed). The encounter
+  is the hardest threshold its adjusted XP reaches; below Easy it is "trivial".
+- 2024: the monsters' XP added up (no multiplier), compared with the party's XP budget (each
+  character's Low / Moderate / High budget, summed): the highest budget the XP reaches; below
+  Low, "trivial"; beyond High it stays "high", with a note.
+
+A monster counts by its record: `xp` when the record has it, else its `challenge_rating`
+through the XP-by-CR table, so homebrew of every pack format counts as the SRD does. The
+tables are in `encounter_tables.py`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import encounter_tables as tables
+from ..app import App
+from ..errors import InvalidParams, NotFound
+from ..protocol import (
+    EncounterMonster,
+    EncounterParams,
+    EncounterResult,
+    LookupParams,
+    MonsterXp,
+    Rules,
+)
+from .lookup import find
+
+MAX_COUNT = 1000
+"""Creatures in one group at most: more is a typo (the multiplier table stops at 15)."""
+MAX_XP = 10_000_000
+"""XP of one creature at most (CR 30 is worth 155,000)."""
+MONSTERS = "monsters"
+
+
+@dataclass(frozen=True)
+class Group:
+    """Creatures of one kind, resolved: how much XP each is worth."""
+
+    name: str
+    count: int
+    xp: int
+    cr: float | None = None
+    ref: str | None = None
+    pack: str | None = None
+
+
+def _fraction(text: str) -> float | None:
+    text = text.strip()
+    top, slash, bottom = text.partition("/")
+    try:
+        if slash:
+            return int(top) / int(bottom) if int(bottom) else None
+        return float(text)
+    except ValueError:
+        return None
+
+
+def challenge_rating(value: Any) -> float | None:
+    """A CR as a number: `2`, `0.25`, `"1/4"`, `"1/8"`; None if it is not one."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        return _fraction(value)
+    if isinstance(value, dict):  # 5etools' {"cr": "1/4", "lair": "2"}
+        return challenge_rating(value.get("cr"))
+    return None
+
+
+def cr_text(cr: float) -> str:
+    return {0.125: "1/8", 0.25: "1/4", 0.5: "1/2"}.get(cr, f"{cr:g}")
+
+
+def xp_for_cr(cr: float, where: str) -> int:
+    xp = tables.XP_BY_CR.get(cr)
+    if xp is None:
+        raise InvalidParams(
+            f"challenge rating {cr_text(cr)} is not on the XP table (0, 1/8, 1/4, 1/2, 1 to "
+            "30): give the creature's `xp`",
+            {"path": where},
+        )
+    return xp
+
+
+def record_xp(data: dict[str, Any]) -> tuple[float | None, int | None]:
+    """(CR, XP of one creature) from a monster record; XP None when it has neither field."""
+    cr = challenge_rating(data.get("challenge_rating", data.get("cr")))
+    xp = data.get("xp")
+    if isinstance(xp, int) and not isinstance(xp, bool) and 0 <= xp <= MAX_XP:
+        return cr, xp
+    if cr is not None and cr in tables.XP_BY_CR:
+        return cr, tables.XP_BY_CR[cr]
+    return cr, None
+
+
+def _given(monster: EncounterMonster, where: str) -> tuple[float | None, int | None]:
+    """The CR and XP the request itself gives for a group."""
+    cr = None
+    if monster.cr is not None:
+        cr = challenge_rating(monster.cr)
+        if cr is None:
+            raise InvalidParams(
+                f"challenge rating {monster.cr!r} is not a number (2, 0.25 or 1/4)",
+                {"path": f"{where}.cr"},
+            )
+    if monster.xp is not None:
+        if not 0 <= monster.xp <= MAX_XP:
+            raise InvalidParams(
+                f"xp {monster.xp}: a creature is worth 0 to {MAX_XP:,} XP", {"path": f"{where}.xp"}
+            )
+        return cr, monster.xp
+    if cr is not None:
+        return cr, xp_for_cr(cr, f"{where}.cr")
+    return None, None
+
+
+def resolve(app: App, monster: EncounterMonster, where: str) -> Group:
+    """One group of the request, with the XP each of its creatures is worth."""
+    if monster.count < 1 or monster.count > MAX_COUNT:
+        raise InvalidParams(
+            f"count {monster.count}: a group holds 1 to {MAX_COUNT} creatures",
+            {"path": f"{where}.count"},
+        )
+    if (monster.ref is None) == (monster.name is None):
+        raise InvalidParams("give one of `ref` or `name`", {"path": where})
+    cr, xp = _given(monster, where)
+    try:
+        row, _ = find(app, LookupParams(ref=monster.ref, name=monster.name, collection=MONSTERS))
+    except NotFound as exc:
+        if xp is not None and monster.name is not None:  # a creature of the writer's own
+            return Group(name=monster.name, count=monster.count, xp=xp, cr=cr)
+        data = exc.data if isinstance(exc.data, dict) else {}
+        raise NotFound(
+            f"{exc.message} (at {where}); a creature no pack has needs its `cr` or `xp`",
+            {**data, "path": where},
+        ) from exc
+    except InvalidParams as exc:
+        raise InvalidParams(exc.message, {"path": f"{where}.ref"}) from exc
+    if xp is None:
+        cr, xp = record_xp(row.entry().data)
+        if xp is None:
+            have = f"challenge rating {cr_text(cr)} is not on the XP table" if cr else "no CR"
+            raise InvalidParams(
+                f"{row.name} ({row.qualified_ref}) has {have} and no XP in its record: "
+                "give its `cr` or `xp`",
+                {"path": where, "ref": row.qualified_ref},
+            )
+    return Group(name=row.name, count=monster.count, xp=xp, cr=cr, ref=row.ref, pack=row.pack)
+
+
+def check_party(party: Sequence[int], where: str = "$.party") -> None:
+    if not party:
+        raise InvalidParams(
+            "the party is empty: give each character's level, e.g. [3, 3, 3, 3]",
+            {"path": where},
+        )
+    for i, level in enumerate(party):
+        if level not in tables.LEVELS:
+            raise InvalidParams(
+                f"character level {level}: levels are 1 to 20", {"path": f"{where}[{i}]"}
+            )
+
+
+def multiplier_2014(monsters: int, characters: int) -> float:
+    """The Encounter Multiplier for this many monsters, adjusted for the party's size."""
+    step = max(i for fewest, i in tables.MULTIPLIERS_2014 if monsters >= fewest)
+    if characters < tables.SMALL_PARTY_2014:
+        step += 1
+    elif characters >= tables.LARGE_PARTY_2014:
+        step -= 1
+    return tables.MULTIPLIER_STEPS_2014[step]
+
+
+def party_text(party: Sequence[int]) -> str:
+    """`4 × level 3`; `2 × level 3, 1 × level 5`."""
+    counts = Counter(party)
+    return ", ".join(f"{counts[level]} × level {level}" for level in sorted(counts))
+
+
+def maths(party: Sequence[int], groups: Sequence[Group], rules: Rules) -> EncounterResult:
+    """The difficulty of `groups` against `party` (levels checked already)."""
+    xp = sum(g.xp * g.count for g in groups)
+    creatures = sum(g.count for g in groups)
+    notes: list[str] = []
+    if rules == "2014":
+        names: tuple[str, ...] = tables.DIFFICULTIES_2014
+        levels: list[tuple[int, ...]] = [tables.THRESHOLDS_2014[level] for level in party]
+        multiplier = multiplier_2014(creatures, len(party)) if creatures else 1.0
+        adjusted = int(xp * multiplier)
+        if creatures and len(party) < tables.SMALL_PARTY_2014:
+            notes.append(f"a party of {len(party)}: the multiplier is one step higher")
+        elif creatures and len(party) >= tables.LARGE_PARTY_2014:
+            notes.append(f"a party of {len(party)}: the multiplier is one step lower")
+    else:
+        names = tables.DIFFICULTIES_2024
+        levels = [tables.BUDGET_2024[level] for level in party]
+        multiplier, adjusted = 1.0, xp
+    thresholds = {name: sum(row[i] for row in levels) for i, name in enumerate(names)}
+    reached = [name for name in names if adjusted >= thresholds[name]]
+    difficulty = reached[-1] if reached else "trivial"
+    if rules == "2024" and adjusted > thresholds["high"]:
+        notes.append(
+            f"beyond the High budget ({thresholds['high']:,} XP): the 2024 DMG has no harder tier"
+        )
+    shown = f"{adjusted:,} XP (adjusted)" if rules == "2014" else f"{adjusted:,} XP"
+    return EncounterResult(
+        rules=rules,
+        party=list(party),
+        xp=xp,
+        adjusted_xp=adjusted,
+        multiplier=multiplier,
+        difficulty=difficulty,
+        thresholds=thresholds,
+        per_monster=[
+            MonsterXp(
+                ref=g.ref,
+                pack=g.pack,
+                name=g.name,
+                count=g.count,
+                cr=g.cr,
+                xp=g.xp,
+                total_xp=g.xp * g.count,
+            )
+            for g in groups
+        ],
+        summary=f"{difficulty.capitalize()} · {shown} for {party_text(party)}",
+        notes=notes,
+    )
+
+
+def encounter(app: App, params: EncounterParams) -> EncounterResult:
+    check_party(params.party)
+    if not params.monsters:
+        raise InvalidParams(
+            'no monsters: give at least one, e.g. {"name": "wolf", "count": 4}',
+            {"path": "$.monsters"},
+        )
+    groups = [resolve(app, m, f"$.monsters[{i}]") for i, m in enumerate(params.monsters)]
+    return maths(params.party, groups, params.rules or app.settings.edition)

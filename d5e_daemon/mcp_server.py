@@ -1,0 +1,476 @@
+"""`d5e mcp`: the same packs and answers for AI assistants, over the Model Context Protocol.
+
+A third face beside `d5e serve` (LSP/JSON-RPC) and the CLI, built on the official MCP SDK's
+`MCPServer`, speaking newline-delimited JSON on its own stdio. Each tool decodes its arguments
+with the wire contract's params types (`protocol.decode`: the same validation and messages as
+JSON-RPC), calls the same feature function as `d5e serve`, and answers with the result as
+structured content (the JSON-RPC result, with its JSON Schema as the tool's output schema) plus
+readable Markdown for the model. d5e's errors become MCP tool errors with the same messages
+(`no entry named …; did you mean …`); nothing kills the server.
+
+The pack-writing tools (`create_pack`, `upload_entries`) exist only when the user turns them on
+(`d5e mcp --allow-writes` or `D5E_MCP_ALLOW_WRITES=1`), never through a campaign's `d5e.toml`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from typing import Annotated, Any, Literal, TypeVar
+
+import msgspec
+from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.prompts.base import UserMessage
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field
+
+from . import __version__, protocol
+from .app import App
+from .db import storage_error
+from .errors import D5eError
+from .features import packs as pack_features
+from .features.complete import complete
+from .features.lookup import lookup
+from .features.markdown import document, resolve_tags
+from .features.search import search, search_filters
+from .protocol import Params
+
+log = logging.getLogger(__name__)
+
+ALLOW_WRITES_ENV = "D5E_MCP_ALLOW_WRITES"
+FOLLOW_SECONDS = 2.0
+"""How often the server looks whether another process (the CLI, a `d5e serve`) changed packs."""
+
+P = TypeVar("P", bound=Params)
+R = TypeVar("R")
+
+INSTRUCTIONS = """\
+d5e answers D&D 5e rules questions from the System Reference Document (2014 and 2024) and the
+homebrew packs this user installed, in the priority order of their campaign. Use `search` to find
+entries by meaning, keywords or filters (`filters` lists them), `lookup` for one entry's full
+card, `resolve_tags` to check the {@spell fireball}-style references in a text, `encounter` for
+the difficulty of a group of monsters against a party. Cite entries by their `d5e://` links and
+name their pack: homebrew may override the SRD."""
+
+
+def _failure(name: str, exc: Exception) -> Exception:
+    """d5e's errors (and what the disk did) as tool errors with their own message; anything
+    else is logged with its traceback and named only by its type."""
+    exc = storage_error(exc) or exc
+    if isinstance(exc, D5eError):
+        return ToolError(exc.message)
+    log.exception("tool %s failed", name)
+    return ToolError(f"internal error in {name}: {type(exc).__name__}")
+
+
+def _wire(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Python argument names → the camelCase of the wire contract; unset ones left out."""
+    out = {}
+    for key, value in arguments.items():
+        if value is None:
+            continue
+        head, *rest = key.split("_")
+        out[head + "".join(word.title() for word in rest)] = value
+    return out
+
+
+def output_schema(result_type: type[Any]) -> dict[str, Any]:
+    """The JSON Schema of a result type, its root inlined (MCP wants an object schema)."""
+    (root,), components = msgspec.json.schema_components(
+        [result_type], ref_template="#/$defs/{name}"
+    )
+    name = root["$ref"].rsplit("/", 1)[1]
+    schema = dict(components[name])
+    others = {key: value for key, value in components.items() if key != name}
+    if others:
+        schema["$defs"] = others
+    return schema
+
+
+class Tools:
+    """The tools of one server, over one App (one database, settings and profile)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def call(
+        self,
+        name: str,
+        fn: Callable[[App, P], R] | Callable[[App, P], Awaitable[R]],
+        params_type: type[P],
+        arguments: dict[str, Any],
+        markdown: Callable[[R], str],
+    ) -> CallToolResult:
+        try:
+            params = protocol.decode(_wire(arguments), params_type)
+            result = fn(self.app, params)
+            if inspect.isawaitable(result):
+                result = await result
+            text = markdown(result)
+        except Exception as exc:
+            raise _failure(name, exc) from exc
+        return CallToolResult(
+            content=[TextContent(type="text", text=text)],
+            structured_content=msgspec.to_builtins(result),
+        )
+
+
+# -- Markdown for the model -------------------------------------------------------------------
+
+
+def _lookup_text(result: protocol.LookupResult) -> str:
+    text = result.markdown
+    if result.shadowed:
+        over = ", ".join(f"{s.pack}:{s.ref}" for s in result.shadowed)
+        text += f"\n\n(Overrides {over}.)"
+    if result.also:
+        also = ", ".join(f"{a.name} ({a.collection}, {a.pack})" for a in result.also)
+        text += f"\n\nOther entries of that name: {also}."
+    return text
+
+
+def _search_text(result: protocol.SearchResult) -> str:
+    if not result.hits:
+        return "No entries found."
+    lines = [
+        f"{i}. **{hit.name}** ({hit.collection}, {hit.pack}) `d5e://{hit.pack}/{hit.ref}.md`"
+        + (f": {hit.snippet}" if hit.snippet else "")
+        for i, hit in enumerate(result.hits, 1)
+    ]
+    if not result.semantic:
+        lines.append("\n(Ranked by keywords only: the meaning index is not ready yet.)")
+    return "\n".join(lines)
+
+
+def _filters_text(result: protocol.SearchFiltersResult) -> str:
+    lines = []
+    for f in result.filters:
+        values = ", ".join(str(v) for v in f.values[:12])
+        more = ", …" if len(f.values) > 12 else ""
+        shown = f"; values: {values}{more}" if values else ""
+        lines.append(f"- `{f.name}` ({f.type}; {', '.join(f.collections)}): {f.description}{shown}")
+    return "\n".join(lines) or "No filters."
+
+
+def _complete_text(result: protocol.CompleteResult) -> str:
+    lines = [
+        f"- **{item.name}** ({item.collection}, {item.pack}) `{item.ref}`: {item.detail}"
+        for item in result.items
+    ]
+    return "\n".join(lines) or "No names match."
+
+
+def _tags_text(result: protocol.ResolveTagsResult) -> str:
+    parts = [result.text]
+    if result.tags:
+        parts.append(
+            "Resolved:\n"
+            + "\n".join(f"- `{t.tag}` → [{t.name}]({t.uri}): {t.summary}" for t in result.tags)
+        )
+    if result.unknown:
+        parts.append(
+            "Unresolved:\n"
+            + "\n".join(f"- `{u.tag}` (line {u.line + 1}): {u.message}" for u in result.unknown)
+        )
+    return "\n\n".join(parts)
+
+
+def _packs_text(result: protocol.PacksListResult) -> str:
+    lines = [
+        f"Profile `{result.profile}`:",
+        "",
+        "| pack | title | on | priority | entries | license |",
+        "|---|---|---|---|---|---|",
+    ]
+    for info in result.packs:
+        on = "yes" if info.enabled else "no"
+        priority = "" if info.priority is None else str(info.priority)
+        lines.append(
+            f"| {info.pack.id} | {info.pack.title} | {on} | {priority} | {info.entries} "
+            f"| {info.pack.license} |"
+        )
+    lines.extend(f"\nWarning: {w}" for w in result.warnings)
+    return "\n".join(lines)
+
+
+def _install_text(result: protocol.PackInstallResult) -> str:
+    text = (
+        f"Pack {result.pack}: {result.action}, {result.entries} entries ({result.changed} changed)."
+    )
+    return text + "".join(f"\n- {w}" for w in result.warnings)
+
+
+def _create_text(result: protocol.CreateResult) -> str:
+    return f"Created {result.path}.\n" + _install_text(result.install)
+
+
+def _upload_text(result: protocol.UploadResult) -> str:
+    lines = [f"Wrote {len(result.written)} file(s) to pack {result.pack}."]
+    lines += [f"- {path}" for path in result.written]
+    if result.removed:
+        lines.append(f"Removed {len(result.removed)} file(s).")
+    return "\n".join(lines) + "\n" + _install_text(result.install)
+
+
+# -- the server -------------------------------------------------------------------------------
+
+Names = Annotated[list[str], Field(description="collection names, e.g. spells, monsters")]
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+
+
+def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
+    """The MCP server over `app`, with its tools, resources and prompts."""
+    tools = Tools(app)
+    server: MCPServer[Any] = MCPServer(
+        name="d5e", version=__version__, instructions=INSTRUCTIONS, lifespan=_lifespan(app)
+    )
+    schemas: dict[str, type[Any]] = {}
+
+    def tool(name: str, result_type: type[Any], **kwargs: Any) -> Callable[[Any], Any]:
+        schemas[name] = result_type
+        return server.tool(name=name, **kwargs)
+
+    @tool("lookup", protocol.LookupResult, annotations=READ_ONLY)
+    async def lookup_tool(
+        name: Annotated[str | None, Field(description="the entry's name, any case")] = None,
+        ref: Annotated[
+            str | None,
+            Field(description="collection/slug or pack:collection/slug, e.g. spells/fireball"),
+        ] = None,
+        collection: Annotated[
+            str | None, Field(description="only this collection (with `name`)")
+        ] = None,
+        pack: Annotated[str | None, Field(description="only this pack")] = None,
+    ) -> CallToolResult:
+        """One entry's full card (Markdown, with its pack's license), by name or by ref. Give
+        exactly one of `name` or `ref`. An unknown name answers with the names it may mean."""
+        args = {"name": name, "ref": ref, "collection": collection, "pack": pack}
+        return await tools.call("lookup", lookup, protocol.LookupParams, args, _lookup_text)
+
+    @tool("search", protocol.SearchResult, annotations=READ_ONLY)
+    async def search_tool(
+        query: Annotated[
+            str, Field(description="words or a sentence; empty lists entries by filters")
+        ] = "",
+        collections: Names | None = None,
+        packs: Annotated[list[str] | None, Field(description="only these packs")] = None,
+        edition: Annotated[
+            str | None, Field(description="only packs of this edition: 2014 or 2024")
+        ] = None,
+        filters: Annotated[
+            dict[str, Any] | None,
+            Field(
+                description='typed filters, e.g. {"level": 3, "school": "evocation"} or '
+                '{"cr": {"min": 5, "max": 8}, "type": "undead"}; a list means any of them; '
+                "the `filters` tool lists them"
+            ),
+        ] = None,
+        limit: Annotated[int, Field(description="how many hits, 1 to 500")] = 10,
+        offset: Annotated[int, Field(description="hits to skip (the next page)")] = 0,
+        mode: Literal["hybrid", "keyword", "semantic"] = "hybrid",
+    ) -> CallToolResult:
+        """Search the rules and homebrew by meaning and keywords (hybrid), best first, each hit
+        with its ref, pack and a snippet; with an empty query, list the entries the filters,
+        collections or packs select, by name."""
+        args = {
+            "query": query,
+            "collections": collections,
+            "packs": packs,
+            "edition": edition,
+            "filters": filters,
+            "limit": limit,
+            "offset": offset,
+            "mode": mode,
+        }
+        return await tools.call("search", search, protocol.SearchParams, args, _search_text)
+
+    @tool("filters", protocol.SearchFiltersResult, annotations=READ_ONLY)
+    async def filters_tool(collections: Names | None = None) -> CallToolResult:
+        """The filters `search` takes: name, type (number, text, bool), collections, and the
+        values found in this campaign's packs."""
+        args = {"collections": collections}
+        return await tools.call(
+            "filters", search_filters, protocol.SearchFiltersParams, args, _filters_text
+        )
+
+    @tool("complete", protocol.CompleteResult, annotations=READ_ONLY)
+    async def complete_tool(
+        prefix: Annotated[str, Field(description="the start of a name; typos are tolerated")],
+        collections: Names | None = None,
+        pack: Annotated[str | None, Field(description="only this pack")] = None,
+        limit: Annotated[int, Field(description="how many names, 1 to 500")] = 10,
+    ) -> CallToolResult:
+        """Entry names matching a prefix or a misspelled name, best first (to find the exact
+        name to look up or to write in a tag)."""
+        args = {"prefix": prefix, "collections": collections, "pack": pack, "limit": limit}
+        return await tools.call("complete", complete, protocol.CompleteParams, args, _complete_text)
+
+    @tool("resolve_tags", protocol.ResolveTagsResult, annotations=READ_ONLY)
+    async def resolve_tags_tool(
+        text: Annotated[
+            str, Field(description="Markdown with 5etools tags such as {@spell fireball}")
+        ],
+    ) -> CallToolResult:
+        """Resolve every {@tag} of a text: the same text with each tag written as a link to its
+        entry's card, each resolved tag with its name and a one-line summary, and the tags that
+        resolve to nothing with what is wrong and the names they may mean."""
+        return await tools.call(
+            "resolve_tags", resolve_tags, protocol.ResolveTagsParams, {"text": text}, _tags_text
+        )
+
+    @tool("packs", protocol.PacksListResult, annotations=READ_ONLY)
+    async def packs_tool() -> CallToolResult:
+        """The installed packs (the SRDs and homebrew) and what this campaign's profile does
+        with them: on or off, priority (higher wins), entries, license."""
+        return await tools.call(
+            "packs", pack_features.list_packs, protocol.PacksListParams, {}, _packs_text
+        )
+
+    if allow_writes:
+
+        @tool("create_pack", protocol.CreateResult)
+        async def create_pack_tool(
+            id: Annotated[str, Field(description="the new pack's id: lower case, digits, -")],
+            title: str | None = None,
+            directory: Annotated[
+                str | None, Field(description="where to create the pack's folder")
+            ] = None,
+        ) -> CallToolResult:
+            """Create a new folder pack the user owns, install it and turn it on in this
+            campaign, so that `upload_entries` can save homebrew into it."""
+            args = {"id": id, "title": title, "directory": directory}
+            return await tools.call(
+                "create_pack", pack_features.create, protocol.CreateParams, args, _create_text
+            )
+
+        @tool("upload_entries", protocol.UploadResult)
+        async def upload_entries_tool(
+            pack: Annotated[str, Field(description="a folder pack's id (see `packs`)")],
+            collection: Annotated[str, Field(description="e.g. spells, monsters, magic-items")],
+            entries: Annotated[
+                list[dict[str, Any]],
+                Field(
+                    description="entries in d5e's record format (`lookup` an SRD entry of the "
+                    "collection for its fields); each needs at least a name"
+                ),
+            ],
+            replace: Annotated[
+                bool, Field(description="the collection becomes exactly these entries")
+            ] = False,
+        ) -> CallToolResult:
+            """Save entries (homebrew drafted in the conversation) into a folder pack the user
+            owns, validated like every pack file; the pack is re-installed at once."""
+            args = {"pack": pack, "collection": collection, "entries": entries, "replace": replace}
+            return await tools.call(
+                "upload_entries", pack_features.upload, protocol.UploadParams, args, _upload_text
+            )
+
+    for name, result_type in schemas.items():
+        registered = server._tool_manager.get_tool(name)  # no public way to set an output schema
+        if registered is not None:
+            registered.fn_metadata.output_schema = output_schema(result_type)
+
+    _resources(server, app)
+    _prompts(server)
+    return server
+
+
+def _resources(server: MCPServer[Any], app: App) -> None:
+    @server.resource(
+        "d5e://{pack}/{collection}/{slug}.md",
+        name="entry",
+        title="A rules entry's card",
+        description="One entry of a pack as Markdown, e.g. d5e://srd-2014/spells/fireball.md "
+        "(search hits and resolved tags give these links).",
+        mime_type="text/markdown",
+    )
+    def entry_card(pack: str, collection: str, slug: str) -> str:
+        uri = f"d5e://{pack}/{collection}/{slug}.md"
+        try:
+            return document(app, protocol.DocumentParams(uri=uri)).text
+        except D5eError as exc:
+            raise ResourceError(exc.message) from exc
+
+    @server.resource(
+        "d5e://packs",
+        name="packs",
+        title="Installed packs",
+        description="The packs and this campaign's profile (on/off, priorities), as JSON.",
+        mime_type="application/json",
+    )
+    def packs_list() -> str:
+        result = pack_features.list_packs(app, protocol.PacksListParams())
+        return msgspec.json.encode(result).decode()
+
+
+def _prompts(server: MCPServer[Any]) -> None:
+    @server.prompt(
+        name="prepare_encounter",
+        title="Prepare an encounter",
+        description="Build a balanced encounter for a party from this campaign's monsters.",
+    )
+    def prepare_encounter(
+        party: str = "3,3,3,3", theme: str = "", difficulty: str = "moderate"
+    ) -> list[UserMessage]:
+        theme_line = f" The theme: {theme}." if theme else ""
+        return [
+            UserMessage(
+                f"Prepare a {difficulty} encounter for a party of characters of levels {party}."
+                f"{theme_line} Use d5e's `search` tool (with filters such as cr, type and "
+                "environment; `filters` lists them) to find fitting monsters in this campaign's "
+                "packs, and its `encounter` tool to check the difficulty until it is right. "
+                "Then give the monsters with their counts, the adjusted XP and difficulty d5e "
+                "computed, a line of tactics for each, and cite every monster by its d5e:// link "
+                "and pack."
+            )
+        ]
+
+    @server.prompt(
+        name="explain_rule",
+        title="Explain a rule with citations",
+        description="Answer a rules question from the SRD and this campaign's packs, citing them.",
+    )
+    def explain_rule(question: str) -> list[UserMessage]:
+        return [
+            UserMessage(
+                f"Rules question: {question}\n\nAnswer it from d5e: `search` for the rules, "
+                "conditions, spells or features involved, `lookup` each one you rely on, and "
+                "answer plainly, quoting the deciding sentence of each and citing it by its "
+                "d5e:// link and pack (a homebrew pack may override the SRD: say so when it "
+                "does). If d5e has nothing on it, say that instead of guessing."
+            )
+        ]
+
+
+def _lifespan(app: App) -> Callable[[MCPServer[Any]], Any]:
+    @asynccontextmanager
+    async def lifespan(server: MCPServer[Any]) -> AsyncIterator[None]:
+        from .background import BackgroundIndexer
+
+        indexer = BackgroundIndexer(app, None, asyncio.get_running_loop(), progress=False)
+        indexer.schedule()
+        try:
+            yield None
+        finally:
+            indexer.stop()
+
+    return lifespan
+
+
+def allow_writes(flag: bool, env: dict[str, str] | None = None) -> bool:
+    env = dict(os.environ) if env is None else env
+    return flag or env.get(ALLOW_WRITES_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def serve(app: App, writes: bool = False) -> int:
+    """Run the MCP server on stdio until the client closes it. The SDK points file descriptor 1
+    at stderr while it runs, so nothing but protocol messages reaches stdout."""
+    server = create_server(app, allow_writes=writes)
+    with suppress(KeyboardInterrupt):
+        server.run("stdio")
+    return 0

@@ -1,0 +1,252 @@
+"""`d5e mcp` driven as a subprocess by the MCP SDK's own client (`ClientSession` over
+`stdio_client`): tools, resources and prompts listed, each tool called with good and bad
+arguments, answers equal to `d5e serve`'s for the same requests, and packs installed by the CLI
+seen by a running server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+from .conftest import start_client
+from .packtools import write_pack
+
+pytestmark = pytest.mark.slow
+
+SPELL = '{"name": "Moonlit Hex", "level": 2, "school": "enchantment", "desc": ["A silver curse."]}'
+
+
+def _env(db_path: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """What the server needs of this test's environment (the SDK passes only a safe few)."""
+    keep = ("D5E_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "D5E_EMBEDDER", "PATH", "HOME")
+    env = {key: os.environ[key] for key in keep if key in os.environ}
+    return {**env, "D5E_DB": str(db_path), **(extra or {})}
+
+
+@asynccontextmanager
+async def mcp_session(
+    db_path: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> AsyncIterator[ClientSession]:
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "d5e_daemon", "mcp", *args],
+        env=_env(db_path, env),
+        cwd=str(cwd) if cwd else None,
+    )
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        yield session
+
+
+async def call(session: ClientSession, tool: str, **arguments: Any) -> dict[str, Any]:
+    result = await session.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    assert result.content and result.content[0].type == "text"
+    assert isinstance(result.structured_content, dict)
+    return result.structured_content
+
+
+async def error(session: ClientSession, tool: str, **arguments: Any) -> str:
+    result = await session.call_tool(tool, arguments)
+    assert result.is_error
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert isinstance(text, str)
+    return text
+
+
+async def test_lists_tools_resources_and_prompts(db_path: Path) -> None:
+    async with mcp_session(db_path) as session:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        assert set(tools) == {"lookup", "search", "filters", "complete", "resolve_tags", "packs"}
+        for tool in tools.values():
+            assert tool.description, tool.name
+            assert tool.input_schema["type"] == "object"
+            assert tool.output_schema is not None and tool.output_schema["type"] == "object"
+        assert set(tools["search"].input_schema["properties"]) >= {"query", "filters", "limit"}
+        assert tools["lookup"].output_schema["required"] == ["entry", "markdown", "packInfo"]
+
+        templates = (await session.list_resource_templates()).resource_templates
+        assert [t.uri_template for t in templates] == ["d5e://{pack}/{collection}/{slug}.md"]
+        resources = (await session.list_resources()).resources
+        assert [str(r.uri) for r in resources] == ["d5e://packs"]
+        prompts = {p.name for p in (await session.list_prompts()).prompts}
+        assert prompts == {"prepare_encounter", "explain_rule"}
+
+
+async def test_answers_equal_those_of_d5e_serve(db_path: Path) -> None:
+    requests: list[tuple[str, str, dict[str, Any]]] = [
+        ("lookup", "d5e/lookup", {"name": "fireball"}),
+        ("lookup", "d5e/lookup", {"ref": "srd-2014:monsters/goblin"}),
+        ("search", "d5e/search", {"query": "breathe under water", "limit": 5}),
+        ("search", "d5e/search", {"filters": {"level": 3, "school": "evocation"}, "limit": 50}),
+        ("complete", "d5e/complete", {"prefix": "magic misile", "limit": 5}),
+        ("filters", "d5e/search/filters", {"collections": ["spells"]}),
+        ("packs", "d5e/packs/list", {}),
+        ("resolve_tags", "d5e/resolveTags", {"text": "A {@spell fireball} and {@creature orc}."}),
+    ]
+    lsp = await start_client(db_path)
+    try:
+        served = [await lsp.protocol.send_request_async(m, p) for _, m, p in requests]
+    finally:
+        await lsp.shutdown_session()
+        await lsp.stop()
+    async with mcp_session(db_path) as session:
+        for (tool, _, params), expected in zip(requests, served, strict=True):
+            assert await call(session, tool, **params) == expected, tool
+
+
+async def test_readable_markdown_beside_the_structured_answer(db_path: Path) -> None:
+    async with mcp_session(db_path) as session:
+        card = await session.call_tool("lookup", {"name": "Fireball"})
+        assert card.content[0].text.startswith("## Fireball")  # type: ignore[union-attr]
+        hits = await session.call_tool("search", {"query": "breathe under water", "limit": 3})
+        text = hits.content[0].text  # type: ignore[union-attr]
+        assert "**Water Breathing** (spells, srd-2014)" in text
+        assert "d5e://srd-2014/spells/water-breathing.md" in text
+        tags = await call(
+            session, "resolve_tags", text="Cast {@spell fireball|PHB|the fire} on {@creature orcc}."
+        )
+        assert tags["text"] == (
+            "Cast [the fire](d5e://srd-2014/spells/fireball.md) on {@creature orcc}."
+        )
+        assert [t["name"] for t in tags["tags"]] == ["Fireball"]
+        assert tags["tags"][0]["summary"] == "3rd-level evocation"
+        (unknown,) = tags["unknown"]
+        assert unknown["tag"] == "{@creature orcc}"
+        assert "Orc" in [s.title() for s in unknown["suggestions"]]
+
+
+async def test_errors_are_tool_errors_with_the_json_rpc_messages(db_path: Path) -> None:
+    async with mcp_session(db_path) as session:
+        message = await error(session, "lookup", name="firebal")
+        assert "no entry named 'firebal'; did you mean srd-2014:spells/fireball" in message
+        message = await error(session, "lookup", name="fireball", ref="spells/fireball")
+        assert "exactly one" in message
+        message = await error(session, "search", query="fire", limit=0)
+        assert "$.limit" in message
+        message = await error(session, "search", query="fire", filters={"level": "three"})
+        assert "level" in message
+        message = await error(session, "complete", prefix="x" * 5000)
+        assert "$.prefix" in message
+        message = await error(session, "lookup", ref="not a ref")
+        assert "invalid ref" in message
+        # the server lives on, and answers
+        assert (await call(session, "lookup", name="goblin"))["entry"]["name"] == "Goblin"
+
+
+async def test_reads_entry_cards_and_the_packs_list_as_resources(db_path: Path) -> None:
+    async with mcp_session(db_path) as session:
+        card = await session.read_resource("d5e://srd-2014/spells/fireball.md")
+        (content,) = card.contents
+        assert content.mime_type == "text/markdown"
+        assert content.text.startswith("## Fireball")  # type: ignore[union-attr]
+        packs = await session.read_resource("d5e://packs")
+        listed = json.loads(packs.contents[0].text)  # type: ignore[union-attr]
+        assert {"srd-2014", "srd-2024"} <= {p["pack"]["id"] for p in listed["packs"]}
+        with pytest.raises(Exception, match="no entry"):
+            await session.read_resource("d5e://srd-2014/spells/no-such-spell.md")
+        prompt = await session.get_prompt("explain_rule", {"question": "How does grappling work?"})
+        assert "How does grappling work?" in prompt.messages[0].content.text  # type: ignore[union-attr]
+
+
+async def test_write_tools_are_off_unless_the_user_allows_them(
+    db_path: Path, tmp_path: Path
+) -> None:
+    async with mcp_session(db_path) as session:
+        names = {t.name for t in (await session.list_tools()).tools}
+        assert not names & {"create_pack", "upload_entries"}
+        assert "Unknown tool" in await error(session, "create_pack", id="brew")
+    async with mcp_session(db_path, "--allow-writes") as session:
+        created = await call(
+            session, "create_pack", id="assistant-brew", directory=str(tmp_path / "packs")
+        )
+        assert Path(created["path"]).is_dir()
+        uploaded = await call(
+            session,
+            "upload_entries",
+            pack="assistant-brew",
+            collection="spells",
+            entries=[json.loads(SPELL)],
+        )
+        assert len(uploaded["written"]) == 1
+        assert uploaded["install"]["action"] == "upgraded"
+        card = await call(session, "lookup", name="moonlit hex")
+        assert card["entry"]["pack"] == "assistant-brew"
+        bad = await error(
+            session, "upload_entries", pack="assistant-brew", collection="spells", entries=[{}]
+        )
+        assert "name" in bad
+
+
+async def test_a_pack_installed_by_the_cli_is_seen_by_a_running_server(
+    db_path: Path, tmp_path: Path
+) -> None:
+    pack = write_pack(tmp_path / "brew", {"spells/moonlit-hex.json": SPELL})
+    install = [sys.executable, "-m", "d5e_daemon", "packs", "install", str(pack)]
+    async with mcp_session(db_path) as session:
+        assert "no entry named" in await error(session, "lookup", name="Moonlit Hex")
+        cli = await asyncio.to_thread(
+            subprocess.run, install, env=_env(db_path), capture_output=True, check=False
+        )
+        assert cli.returncode == 0, cli.stderr
+        card = await call(session, "lookup", name="Moonlit Hex")
+        assert card["entry"]["pack"] == "brew"
+        hits = await call(session, "search", query="silver curse", mode="keyword")
+        assert "Moonlit Hex" in [h["name"] for h in hits["hits"]]
+
+
+def test_stdout_carries_only_protocol_messages(db_path: Path) -> None:
+    """Newline-delimited JSON on stdout, nothing else (logs go to stderr)."""
+    messages = [
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "test", "version": "0"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "lookup", "arguments": {"name": "nope-nope"}},
+        },
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
+    ]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "d5e_daemon", "mcp", "--log-level", "debug"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "D5E_DB": str(db_path)},
+    )
+    assert server.stdin is not None and server.stdout is not None
+    server.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
+    server.stdin.flush()
+    answers = {}
+    while len(answers) < 3:
+        line = server.stdout.readline()
+        assert line, "the server closed stdout"
+        message = json.loads(line)  # every line is one JSON message
+        answers[message["id"]] = message
+    _, stderr = server.communicate(timeout=60)  # closes stdin: the server ends
+    assert set(answers) == {1, 2, 3}
+    assert answers[2]["result"]["isError"] is True
+    assert "DEBUG" in stderr  # the debug log went to stderr, not to stdout
+    assert server.returncode == 0

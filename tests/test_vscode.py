@@ -1,0 +1,71 @@
+"""The VS Code extension as users get it: the packaged .vsix (one bundled file, nothing else it
+needs), and the .vsix installed in real VS Code (code-server) driven in headless Chromium.
+
+`make test` builds the .vsix (`make vsix`) and installs Node 24, code-server and Chromium once
+(editors/vscode/e2e/install.sh, cached under ~/.cache/d5e/vscode-e2e); the browser test is
+editors/vscode/e2e/vscode.e2e.ts, which keeps a screenshot of a failed step in build/vscode-e2e/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+
+from .conftest import REPO
+
+VSCODE = REPO / "editors" / "vscode"
+MANIFEST = json.loads((VSCODE / "package.json").read_text(encoding="utf-8"))
+VSIX = VSCODE / f"d5e-{MANIFEST['version']}.vsix"
+
+NODE_BUILTINS = {
+    "assert", "buffer", "child_process", "crypto", "events", "fs", "net", "os", "path",
+    "process", "readline", "stream", "string_decoder", "timers", "tty", "url", "util", "zlib",
+}  # fmt: skip
+
+
+def test_the_vsix_is_one_bundled_file_and_what_the_marketplace_shows() -> None:
+    assert VSIX.is_file(), f"{VSIX} is missing; `make vsix` (or `make test`) builds it"
+    with zipfile.ZipFile(VSIX) as vsix:
+        names = set(vsix.namelist())
+        bundle = vsix.read("extension/dist/extension.js").decode("utf-8")
+        manifest = json.loads(vsix.read("extension/package.json"))
+    assert names == {
+        "[Content_Types].xml",
+        "extension.vsixmanifest",
+        "extension/package.json",
+        "extension/dist/extension.js",
+        "extension/readme.md",
+        "extension/changelog.md",
+        "extension/LICENSE.txt",
+        "extension/images/icon.png",
+    }, sorted(names)
+    assert manifest["main"] == "./dist/extension.js"
+    assert manifest["icon"] == "images/icon.png"
+    assert manifest["repository"]["url"]
+    # Nothing is left to load from node_modules: only VS Code's API and Node's own modules.
+    required = set(re.findall(r"require\(\"([^\"]+)\"\)", bundle))
+    outside = {
+        r for r in required if r != "vscode" and r.removeprefix("node:") not in NODE_BUILTINS
+    }
+    assert not outside, f"the bundle still requires {sorted(outside)}"
+    assert "vscode" in required
+
+
+def test_commands_and_settings_follow_vscodes_conventions() -> None:
+    contributes = MANIFEST["contributes"]
+    for command in contributes["commands"]:
+        assert command["category"] == "d5e", command
+        assert command["command"].startswith("d5e."), command
+        assert command["title"][0].isupper(), command
+    for name, setting in contributes["configuration"]["properties"].items():
+        assert name.startswith("d5e."), name
+        assert "default" in setting and setting.get("description"), name
+    # Every command a menu shows exists; the packs view is where writers are (the Explorer).
+    commands = {c["command"] for c in contributes["commands"]}
+    for menu in contributes["menus"].values():
+        assert {item["command"] for item in menu} <= commands
+    assert [v["id"] for v in contributes["views"]["explorer"]] == ["d5e.packs"]
+    # engines.vscode is what the language client needs and the API types compiled against.
+    types = json.loads((VSCODE / "node_modules" / "@types" / "vscode" / "package.json").read_text())
+    assert MANIFEST["engines"]["vscode"] == f"^{types['version']}"
