@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 import apsw
 import msgspec
 
-from . import packfiles, packs, queries, workspace
+from . import packfiles, packs, packwriter, queries, workspace
 from .db import Database, default_path, transaction
 from .errors import PackError
 from .plugins import Plugins, get_plugins
@@ -118,11 +118,38 @@ class App:
     def install_path(
         self, conn: apsw.Connection, path: Path, claim: packs.Claim | None = None
     ) -> packs.InstallResult:
-        """Load and install the pack at `path` (on the writer thread: `app.write(partial(…))`)."""
+        """Load and install the pack at `path` (on the writer thread: `app.write(partial(…))`).
+        The files' stamp is taken before they are read: an edit meanwhile is read again at the
+        next start."""
+        stamp = packfiles.stamp(path) if path.exists() else None
         _, loaded = self.load_path(path)
-        return packs.install_loaded(
+        result = packs.install_loaded(
             conn, loaded, str(path.resolve()), self.update_profile, claim or self.claim()
         )
+        if stamp is not None:
+            queries.set_pack_stamp(conn, result.pack, stamp)
+        return result
+
+    def recheck_file_packs(self) -> list[packs.InstallResult]:
+        """Folder and zip packs whose files changed while no daemon watched them (an edit, an
+        upload a crash interrupted) are read again; an interrupted change of a folder is
+        finished or undone first (`packwriter.recover`), and stale temporaries go."""
+        results = []
+        for row in queries.installed_packs(self.conn):
+            origin = Path(row.origin)
+            if row.origin.startswith("plugin:") or not origin.is_absolute():
+                continue
+            try:
+                if origin.is_dir():
+                    packwriter.recover(origin)
+                if not origin.exists() or packfiles.stamp(origin) == row.stamp:
+                    continue
+                results.append(self.db.write(partial(self.install_path, path=origin)))
+            except (PackError, OSError) as exc:
+                message = exc.message if isinstance(exc, PackError) else str(exc)
+                log.warning("%s: %s", row.pack.id, message)
+                self.warnings.append(f"pack {row.pack.id}: {message}")
+        return results
 
     def install_builtin_packs(self) -> list[packs.InstallResult]:
         """Install or upgrade the built-in packs named by the settings (unchanged ones: no-op)."""
@@ -244,6 +271,7 @@ class App:
         """Everything a fresh database needs before the first answer."""
         self.db.write(self.own_profile)
         results = self.install_builtin_packs() + self.install_pack_paths()
+        results += self.recheck_file_packs()
         changed = [r.pack for r in results if r.action != "unchanged"]
         self.sync_profile()
         if changed:

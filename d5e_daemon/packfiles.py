@@ -9,6 +9,7 @@ in memory, never extracted to disk.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -79,6 +80,25 @@ def _wanted(rel: str, shown: str, problems: list[PackProblem]) -> bool:
         problems.append(PackProblem(file=shown, message=message, severity="warning"))
         return False
     return True
+
+
+def stamp(path: Path) -> str:
+    """A cheap fingerprint of a folder or file pack as the file system describes it (names,
+    sizes, modification times, inodes; no content read): stored at install, compared at
+    start-up, so an edit made while no daemon watched is noticed."""
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for folder, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if not name.startswith("."):
+                    st = os.lstat(os.path.join(folder, name))
+                    rel = os.path.relpath(os.path.join(folder, name), path)
+                    digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
+    else:
+        st = path.stat()
+        digest.update(f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}".encode())
+    return digest.hexdigest()[:32]
 
 
 def read_folder(root: Path, shown_root: str) -> Tree:

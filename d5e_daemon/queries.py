@@ -84,6 +84,8 @@ class PackRow:
     entries: int
     workspace_profile: str | None = None
     """The workspace profile whose `packPaths` installed it (on by default there only)."""
+    stamp: str | None = None
+    """Of a folder or zip pack: its files' stamp when last read (`packfiles.stamp`)."""
 
 
 _PACK_COLUMNS = (
@@ -118,7 +120,7 @@ def installed_packs(conn: apsw.Connection) -> list[PackRow]:
         f"""
         SELECT {_PACK_COLUMNS}, p.origin, p.content_hash, p.installed_at,
                (SELECT count(*) FROM entry e WHERE e.pack_id = p.id),
-               p.meta ->> '$.workspaceProfile'
+               p.meta ->> '$.workspaceProfile', p.meta ->> '$.stamp'
         FROM pack p ORDER BY p.id
         """  # noqa: S608
     )
@@ -150,6 +152,13 @@ def set_pack_workspace(conn: apsw.Connection, pack_id: str, profile_id: str | No
     conn.execute(
         "UPDATE pack SET meta = json_set(meta, '$.workspaceProfile', ?) WHERE id = ?",
         (profile_id, pack_id),
+    )
+
+
+def set_pack_stamp(conn: apsw.Connection, pack_id: str, stamp: str) -> None:
+    """The stamp of the files a folder or zip pack was read from (kept in `pack.meta`)."""
+    conn.execute(
+        "UPDATE pack SET meta = json_set(meta, '$.stamp', ?) WHERE id = ?", (stamp, pack_id)
     )
 
 

@@ -316,6 +316,7 @@ def _upload(app: App, conn: apsw.Connection, params: UploadParams) -> UploadResu
             f"pack {params.pack} is not a folder pack ({origin}); uploads are written as files "
             "of a folder pack: `d5e packs new` makes one"
         )
+    packwriter.recover(root)  # a change a crash interrupted: finished or undone first
     plan, after, read_problems = packwriter.plan_upload(
         root, params.collection, params.entries, params.replace
     )
