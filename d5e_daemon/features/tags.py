@@ -10,7 +10,7 @@ means or what is wrong with it (unknown tag, unknown name with suggestions, disa
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -88,6 +88,8 @@ FORMAT_TAGS = frozenset(
 # `{@name rest}`: no braces or line breaks inside; nested tags are matched innermost first.
 TAG_RE = re.compile(r"\{@([A-Za-z][A-Za-z0-9]*)(?:[ \t]+([^{}\r\n]*))?\}")
 SUGGESTIONS = 3
+CACHE_SIZE = 50_000
+"""Resolutions a Resolver keeps (a long document repeats its references)."""
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,13 @@ class Tag:
 
 def tags_in_line(line_no: int, line: str) -> list[Tag]:
     """The reference tags of one line (formatting tags such as `{@b …}` left out)."""
-    found = []
-    for m in TAG_RE.finditer(line):
+    return list(iter_tags(line_no, line))
+
+
+def iter_tags(line_no: int, line: str, start: int = 0) -> Iterator[Tag]:
+    """The reference tags of one line from column `start`, one at a time (a 20 MB line holds
+    hundreds of thousands: work on it can stop after any of them)."""
+    for m in TAG_RE.finditer(line, start):
         if m[1].lower() in FORMAT_TAGS:
             continue
         rest = m[2] or ""
@@ -129,20 +136,17 @@ def tags_in_line(line_no: int, line: str) -> list[Tag]:
         name_start = rest_start + len(name_part) - len(name_part.lstrip())
         pack = others[0].strip() or None if others else None
         display = others[1] if len(others) > 1 else None
-        found.append(
-            Tag(
-                line=line_no,
-                start=m.start(),
-                end=m.end(),
-                tag=m[1],
-                name=stripped,
-                name_start=name_start,
-                name_end=name_start + len(stripped),
-                pack=pack,
-                display=display,
-            )
+        yield Tag(
+            line=line_no,
+            start=m.start(),
+            end=m.end(),
+            tag=m[1],
+            name=stripped,
+            name_start=name_start,
+            name_end=name_start + len(stripped),
+            pack=pack,
+            display=display,
         )
-    return found
 
 
 def find_tags(lines: Sequence[str]) -> list[Tag]:
@@ -241,6 +245,9 @@ class Resolver:
             resolution = self._unknown_ref(tag, _what(tag), TAG_COLLECTIONS[tag.kind])
         else:
             resolution = self._resolve(tag, suggest)
+        if len(self._cache) + len(self._unsuggested) >= CACHE_SIZE:
+            self._cache.clear()  # a document of endless new references must not grow it
+            self._unsuggested.clear()
         if resolution.partial:
             self._unsuggested[key] = resolution
         else:
