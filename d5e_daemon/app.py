@@ -7,6 +7,7 @@ CLI and the JSON-RPC handlers are thin wrappers around them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from functools import cached_property, partial
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 import apsw
 import msgspec
 
-from . import packfiles, packs, packwriter, queries, workspace
+from . import packfiles, packs, packwriter, queries, tagtext, workspace
 from .db import Database, default_path, transaction
 from .errors import PackError
 from .plugins import Plugins, get_plugins
@@ -25,6 +26,7 @@ from .settings import Settings
 from .vocab import DocCounts
 
 if TYPE_CHECKING:
+    from .campaign import Campaign
     from .index import SearchIndex
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ def _install_source(
     current = queries.pack_origin(conn, source.pack.id)
     if current is not None and current != source.origin:
         return None
-    return packs.install(conn, source.pack, source.load(), source.origin, then, claim)
+    return packs.install(conn, source.pack, source.load(), source.origin, then, claim=claim)
 
 
 class App:
@@ -73,6 +75,19 @@ class App:
         return SearchIndex(self)
 
     @cached_property
+    def campaign(self) -> Campaign | None:
+        """The workspace folder's Markdown files and the references in them, read on first use
+        (None without a workspace). Its resolver follows pack changes."""
+        if not self.settings.workspace:
+            return None
+        from .campaign import Campaign
+        from .features.tags import Resolver
+
+        resolver = Resolver(self)
+        self.on_packs_changed(lambda _packs: resolver.clear())
+        return Campaign(Path(self.settings.workspace), resolver)
+
+    @cached_property
     def trigram_counts(self) -> DocCounts:
         """How many names hold each trigram (typo-tolerant name matching chooses by it)."""
         return DocCounts(self, queries.trigram_counts, queries.entry_count)
@@ -83,7 +98,10 @@ class App:
         return DocCounts(self, queries.term_counts, queries.entry_count)
 
     def render(self, entry: Entry, purpose: str) -> str:
-        return self.plugins.render(entry, purpose)
+        """A renderer's text; for search and detail lines, `{@tags}` become their text (cards
+        get links too: `features/lookup.py`)."""
+        text = self.plugins.render(entry, purpose)
+        return text if purpose == "markdown" else tagtext.plain(text)
 
     async def write(self, fn: Callable[[apsw.Connection], T]) -> T:
         """Run `fn(conn)` on the writer thread without blocking the caller's event loop."""
@@ -91,8 +109,9 @@ class App:
 
     # -- packs ----------------------------------------------------------------------------------
 
-    def load_path(self, path: Path) -> tuple[str, LoadedPack]:
-        """Read a pack from `path` with the first loader that recognises it."""
+    def load_path(self, path: Path) -> tuple[str, LoadedPack | list[LoadedPack]]:
+        """Read a pack (or the packs of a file holding several) from `path` with the first
+        loader that recognises it."""
         shown = packfiles.printable(str(path))
         if shown != str(path):
             raise PackError(f"{shown}: the path is not UTF-8 text; rename it")
@@ -106,6 +125,8 @@ class App:
                 raise PackError(
                     f"{path}: loader {name} failed: {type(exc).__name__}: {exc}"
                 ) from exc
+            if isinstance(loaded, list) and not loaded:
+                raise PackError(f"{path}: loader {name} found no pack in it")
             if loaded is not None:
                 return name, loaded
         raise PackError(f"{path}: no loader recognises it (a pack is a folder, or a .zip of one)")
@@ -123,12 +144,13 @@ class App:
         next start."""
         stamp = packfiles.stamp(path) if path.exists() else None
         _, loaded = self.load_path(path)
-        result = packs.install_loaded(
+        first, *others = packs.install_loaded(
             conn, loaded, str(path.resolve()), self.update_profile, claim or self.claim()
         )
         if stamp is not None:
-            queries.set_pack_stamp(conn, result.pack, stamp)
-        return result
+            for result in (first, *others):
+                queries.set_pack_stamp(conn, result.pack, stamp)
+        return dataclasses.replace(first, also=tuple(others)) if others else first
 
     def recheck_file_packs(self) -> list[packs.InstallResult]:
         """Folder and zip packs whose files changed while no daemon watched them (an edit, an

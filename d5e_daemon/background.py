@@ -15,8 +15,6 @@ import threading
 import time
 from typing import Any
 
-from lsprotocol import types
-
 from .app import App
 
 log = logging.getLogger(__name__)
@@ -112,6 +110,8 @@ class _Reporter:
         progress = self.owner.server.work_done_progress
         percentage = 100 * done // total if total else 100
         message = f"{done}/{total} entries"
+        from lsprotocol import types  # here: `d5e mcp` runs the indexer without LSP types
+
         if not self.begun:
             self.usable = self.owner.create_token(self.token)
             if not self.usable:
@@ -132,6 +132,8 @@ class _Reporter:
             self.owner.call(progress.report, self.token, report)
 
     def end(self, message: str) -> None:
+        from lsprotocol import types
+
         if self.begun:
             progress = self.owner.server.work_done_progress
             self.owner.call(progress.end, self.token, types.WorkDoneProgressEnd(message=message))

@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import apsw
 
-from . import text
+from . import names, text
 from .errors import DatabaseError
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ _SQL_FUNCTIONS: dict[str, tuple[Callable[..., str], int]] = {
     "d5e_norm": (text.normalize, 1),
     "d5e_hash": (text.content_hash, 1),
     "d5e_fallback_name": (text.fallback_name, 2),
+    "d5e_inverted": (names.inverted_json, 2),
 }
 
 

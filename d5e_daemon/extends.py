@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from .records import Entry, Extends, PackProblem
+from .records import Derive, Entry, Extends, PackProblem
 from .text import normalize
 
 # Fields of a base record that do not carry over to a derived entry: its identity and API link.
@@ -118,14 +118,17 @@ def resolve(
     find: FindBase,
     installed: Collection[str],
     stored_own: bool = False,
+    derive: Derive | None = None,
 ) -> tuple[list[Entry], list[PackProblem]]:
     """Every entry with its `extends` applied (bases in this pack first); problems located.
 
     An entry whose base cannot be found, or which takes part in a cycle, is reported and left
     out; the caller refuses the install when any problem is an error. `stored_own`: `entries`
     are only part of the pack (a live reload of some files) and the rest of it, as stored, may
-    hold bases too.
+    hold bases too. `derive` lays an entry over its base in place of `apply` (a loader's own
+    rules, see `LoadedPack.derive`).
     """
+    lay = derive or apply
     own = {(e.collection, e.slug): i for i, e in enumerate(entries)}
     done: dict[int, Entry] = {}
     problems: list[PackProblem] = []
@@ -174,7 +177,7 @@ def resolve(
         if base is None or parsed is None:
             state[i] = "failed"
             return None
-        resolved, found = apply(entry, f"{parsed[0]}:{parsed[1]}/{parsed[2]}", *base)
+        resolved, found = lay(entry, f"{parsed[0]}:{parsed[1]}/{parsed[2]}", *base)
         problems.extend(found)
         state[i] = "done"
         done[i] = resolved

@@ -18,9 +18,24 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .default_plugins.fallback import describe, paragraphs
+from .text import normalize
 
 Kind = Literal["number", "text", "bool"]
 Value = str | float | int
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A value with a distance in feet (`darkvision` 60, `fly` 80): stored as the value under
+    the filter's name and as the number under `filter:value`, so `darkvision 60` finds the
+    creatures that see at least 60 feet in the dark."""
+
+    value: str
+    feet: float
+
+
+Condition = tuple[str, Value, Value]
+"""(attribute name, lowest, highest) of `entry_attr` rows that satisfy a filter's value."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +44,41 @@ class Filter:
     collections: tuple[str, ...]
     kind: Kind
     doc: str
-    extract: Callable[[dict[str, Any]], Iterable[Value]]
+    extract: Callable[[dict[str, Any]], Iterable[Value | Measured]]
+    choices: tuple[str, ...] = ()
+    """The values it takes, when they are a closed set (anything else is refused, named)."""
+    read: Callable[[str], str] | None = None
+    """A value as typed ("Fire damage", "bonus", "DEX") → as stored ("fire", "bonus action")."""
+    measured: bool = False
+    """Values may carry a minimum distance: `darkvision 60`, `fly 60 ft`, `range 120`."""
+
+    def conditions(self, text: str) -> list[Condition]:
+        """What one typed text value asks for; ValueError (saying why) for a value this
+        filter never takes."""
+        value, feet = _measure(text) if self.measured else (text, None)
+        value = " ".join(value.strip().lower().split())
+        if self.read is not None:
+            value = self.read(value)
+        if self.choices and value not in self.choices:
+            raise ValueError(f"takes one of: {', '.join(self.choices)}")
+        if feet is not None:
+            return [(f"{self.name}:{value}", feet, 1e308)]
+        return [(self.name, value, value)]
+
+
+_MEASURE = re.compile(
+    r"^(?P<value>.*?)\s*(?:>=?|≥|at least)?\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ft\.?|feet|foot|"
+    r"miles?)?$"
+)
+
+
+def _measure(text: str) -> tuple[str, float | None]:
+    """`darkvision 60 ft.` → ("darkvision", 60); `1 mile` → ("", 5280); `fly` → ("fly", None)."""
+    m = _MEASURE.match(text.strip().lower())
+    if m is None:
+        return text, None
+    scale = 5280 if (m["unit"] or "").startswith("mile") else 1
+    return m["value"], float(m["n"]) * scale
 
 
 def _names(value: Any) -> list[Value]:
@@ -38,7 +87,7 @@ def _names(value: Any) -> list[Value]:
     return [describe(v).lower() for v in items if describe(v)]
 
 
-def _number(value: Any) -> list[Value]:
+def number(value: Any) -> list[Value]:
     if isinstance(value, bool) or value is None:
         return []
     if isinstance(value, int | float):
@@ -97,13 +146,382 @@ def _monster_type(data: dict[str, Any]) -> list[Value]:
     return [kind] if kind else []
 
 
+# -- reverse and relational filters: what creatures withstand, sense and speak, what spells ask
+# for and do, who casts what ---------------------------------------------------------------------
+
+DAMAGE_TYPES = (
+    "acid", "bludgeoning", "cold", "fire", "force", "lightning", "necrotic", "piercing",
+    "poison", "psychic", "radiant", "slashing", "thunder",
+)  # fmt: skip
+# "nonmagical": the resistance of many fiends and undead to nonmagical weapons' blows
+DAMAGE_CHOICES = (*DAMAGE_TYPES, "nonmagical")
+CONDITIONS = (
+    "blinded", "charmed", "deafened", "exhaustion", "frightened", "grappled", "incapacitated",
+    "invisible", "paralyzed", "petrified", "poisoned", "prone", "restrained", "stunned",
+    "unconscious",
+)  # fmt: skip
+SENSES = ("blindsight", "darkvision", "tremorsense", "truesight")
+SPEEDS = ("walk", "burrow", "climb", "fly", "swim", "hover")
+ABILITIES = {
+    "str": "strength", "dex": "dexterity", "con": "constitution", "int": "intelligence",
+    "wis": "wisdom", "cha": "charisma",
+}  # fmt: skip
+ALIGNMENT_WORDS = ("lawful", "neutral", "chaotic", "good", "evil", "unaligned", "any")
+ALIGNMENTS = {
+    "lg": "lawful good", "ng": "neutral good", "cg": "chaotic good", "ln": "lawful neutral",
+    "n": "neutral", "tn": "neutral", "true neutral": "neutral", "cn": "chaotic neutral",
+    "le": "lawful evil", "ne": "neutral evil", "ce": "chaotic evil",
+}  # fmt: skip
+CASTING_TIMES = ("action", "bonus action", "reaction", "minutes", "hours")
+RANGES = ("self", "touch", "sight", "unlimited", "special", "distance")
+COMPONENTS = ("v", "s", "m", "costly", "consumed")
+_DAMAGE_RE = re.compile(r"\b(" + "|".join(DAMAGE_TYPES) + r"|nonmagical)\b")
+_CONDITION_RE = re.compile(
+    r"\b(" + "|".join(CONDITIONS) + r"|paralysed|unconsciousness|exhausted|exhaustion)\b"
+)
+_FEET = re.compile(r"(\d+(?:\.\d+)?)\s*(?:ft\b|feet|foot)")
+_NOT_INFLICTED = re.compile(
+    r"immun|can't be|cannot be|against being|advantage on saving throws|\bends?\b|\bend the|"
+    r"suppress|remov|cure|isn't|aren't|\bwhile (?:you are|it is)",
+    re.I,
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def _texts(value: Any) -> list[str]:
+    """The text of a field: a string, a list of strings, `{"desc": …}` items, nested lists."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    if isinstance(value, dict):
+        return _texts(value.get("desc")) + _texts(value.get("entries"))
+    return []
+
+
+def _damage(field: str) -> Callable[[dict[str, Any]], list[Value]]:
+    """Damage types named in a list of immunities, resistances or vulnerabilities
+    (`"fire"`, `"bludgeoning, piercing, and slashing from nonmagical weapons"`, 5etools'
+    `{"resist": ["fire"], "note": …}`)."""
+
+    def extract(data: dict[str, Any]) -> list[Value]:
+        items = data.get(field) or []
+        words: list[str] = []
+        for item in items if isinstance(items, list) else [items]:
+            if isinstance(item, dict):
+                item = " ".join(str(v) for v in item.values() if isinstance(v, str | list))
+            words += _DAMAGE_RE.findall(describe(item).lower() if item else "")
+        return list(dict.fromkeys(words))
+
+    return extract
+
+
+def _read_damage(text: str) -> str:
+    """ "Fire damage", "fire" → "fire"; "non-magical" → "nonmagical"."""
+    text = re.sub(r"\s*damage$", "", text).replace("non-magical", "nonmagical")
+    return text
+
+
+def _read_condition(text: str) -> str:
+    words = {"paralysed": "paralyzed", "exhausted": "exhaustion", "charm": "charmed",
+             "frighten": "frightened", "fear": "frightened", "poison": "poisoned",
+             "stun": "stunned", "restrain": "restrained", "grapple": "grappled",
+             "paralyze": "paralyzed", "blind": "blinded", "deaf": "deafened",
+             "petrify": "petrified", "invisibility": "invisible"}  # fmt: skip
+    return words.get(text, text)
+
+
+def _condition_immunities(data: dict[str, Any]) -> list[Value]:
+    names = [str(n) for n in _names(data.get("condition_immunities") or [])]
+    found = [_read_condition(w) for n in names for w in _CONDITION_RE.findall(n)]
+    return list(dict.fromkeys(found))
+
+
+def _feet(text: str) -> float | None:
+    m = _FEET.search(text)
+    return float(m[1]) if m else None
+
+
+def _senses(data: dict[str, Any]) -> list[Value | Measured]:
+    """`{"darkvision": "60 ft."}` (5e-database) or `"darkvision 60 ft., passive Perception 10"`."""
+    senses = data.get("senses")
+    found: list[Value | Measured] = []
+    if isinstance(senses, dict):
+        for key, value in senses.items():
+            kind = str(key).lower()
+            if kind in SENSES:
+                feet = _feet(str(value)) if value is not None else None
+                found.append(Measured(kind, feet) if feet is not None else kind)
+    elif isinstance(senses, str | list):
+        for text in _texts(senses):
+            for m in re.finditer(r"\b(" + "|".join(SENSES) + r")\b\s*(\d+)?", text.lower()):
+                found.append(Measured(m[1], float(m[2])) if m[2] else m[1])
+    return found
+
+
+def _speeds(data: dict[str, Any]) -> list[Value | Measured]:
+    """`{"walk": "30 ft.", "fly": "60 ft.", "hover": true}`; 5etools' `{"fly": {"number": 60,
+    "condition": "(hover)"}, "canHover": true}`; or `"30 ft., fly 60 ft. (hover)"`."""
+    speed = data.get("speed")
+    found: list[Value | Measured] = []
+    if isinstance(speed, dict):
+        for key, value in speed.items():
+            kind = str(key).lower()
+            if kind in ("hover", "canhover"):
+                if value:
+                    found.append("hover")
+                continue
+            if kind not in SPEEDS:
+                continue
+            if isinstance(value, dict):
+                text = f"{value.get('number', '')} ft. {value.get('condition', '')}"
+            else:
+                text = f"{value} ft." if isinstance(value, int | float) else str(value)
+            feet = _feet(text)
+            if feet == 0:
+                continue
+            found.append(Measured(kind, feet) if feet is not None else kind)
+            if "hover" in text.lower():
+                found.append("hover")
+    elif isinstance(speed, str):
+        text = speed.lower()
+        walk = re.match(r"\s*(\d+)\s*ft", text)
+        if walk:
+            found.append(Measured("walk", float(walk[1])))
+        for m in re.finditer(r"\b(burrow|climb|fly|swim)\s+(\d+)", text):
+            found.append(Measured(m[1], float(m[2])))
+        if "hover" in text:
+            found.append("hover")
+    return found
+
+
+def _languages(data: dict[str, Any]) -> list[Value | Measured]:
+    """The languages a creature speaks ("Common, Draconic"), and "telepathy" (with its range)."""
+    value = data.get("languages")
+    texts = [describe(v) for v in value] if isinstance(value, list) else _texts(value)
+    found: list[Value | Measured] = []
+    for text in texts:
+        text = re.sub(r"\([^)]*\)", "", text)  # "(usually Common)"
+        for part in re.split(r",|;|\band\b|\bbut\b", text):
+            item = " ".join(part.strip().strip(".").lower().split())
+            if not item or item in ("—", "-", "none"):
+                continue
+            if item.startswith("telepathy"):
+                feet = _feet(item)
+                found.append(Measured("telepathy", feet) if feet is not None else "telepathy")
+            elif len(item.split()) <= 2 and not re.search(
+                r"\b(any|all|understands?|speaks?|knew|know|can't|language|languages|plus)\b",
+                item,
+            ):
+                found.append(item)
+    return found
+
+
+def _alignment(data: dict[str, Any]) -> list[Value]:
+    """ "chaotic evil" as itself and as "chaotic" and "evil"; "any non-good alignment" as "any"."""
+    text = describe(data.get("alignment")).lower()
+    if not text:
+        return []
+    words = [w for w in re.findall(r"[a-z-]+", text) if w in ALIGNMENT_WORDS]
+    whole = " ".join(text.split())
+    kept = [whole] if len(whole.split()) <= 2 and "alignment" not in whole else []
+    return list(dict.fromkeys([*kept, *words]))
+
+
+def _read_alignment(text: str) -> str:
+    return ALIGNMENTS.get(text.replace(" ", "") if len(text) <= 3 else text, text)
+
+
+def _environments(data: dict[str, Any]) -> list[Value]:
+    """5etools' `environment` (`["forest", "hill"]`) and d5e/homebrew `environments`."""
+    return _names(data.get("environment") or data.get("environments") or [])
+
+
+def _spell_names(names: Iterable[str]) -> list[Value]:
+    return list(dict.fromkeys(n for n in (normalize(str(x)) for x in names) if n))
+
+
+_SPELL_LIST_LINE = re.compile(
+    r"^\s*[-*•]?\s*(?:cantrips?|at will|\d+/day(?: each)?|\d+(?:st|nd|rd|th) level[^:]*"
+    r"|level \d[^:]*)\s*(?:\([^)]*\))?\s*:\s*(.+)$",
+    re.I | re.M,
+)
+
+
+def _casts(data: dict[str, Any]) -> list[Value]:
+    """The spells in a creature's spellcasting: its structured list (5e-database, 2014 and
+    2024), else the lists its Spellcasting text writes ("3rd level (3 slots): fireball, …")."""
+    names: list[str] = []
+    for key in ("special_abilities", "actions", "bonus_actions", "reactions", "legendary_actions"):
+        for ability in data.get(key) or []:
+            if not isinstance(ability, dict):
+                continue
+            casting = ability.get("spellcasting")
+            if isinstance(casting, dict) and isinstance(casting.get("spells"), list):
+                names += [describe(spell) for spell in casting["spells"]]
+            elif "spellcasting" in str(ability.get("name", "")).lower():
+                for text in _texts(ability.get("desc")):
+                    for m in _SPELL_LIST_LINE.finditer(text):
+                        names += re.split(r",|\bor\b", re.sub(r"\([^)]*\)|\*", "", m[1]))
+    return _spell_names(names)
+
+
+_CAST_PATTERNS = (
+    # 2014 prose: "cast the fireball spell", "as a 3rd-level fireball spell"
+    re.compile(r"\bcast(?:s|ing)? (?:the |a |an )?(?:\d+(?:st|nd|rd|th)-level )?"
+               r"([a-z][a-z'’ -]{1,40}?) spell\b"),
+    re.compile(r"\b\d+(?:st|nd|rd|th)-level ([a-z][a-z'’ -]{1,40}?) spell\b"),
+    # 2024 prose names spells in title case: "cast Dimension Door", "as a level 3 Fireball"
+    re.compile(r"\b(?:cast|level \d+) ((?:[A-Z][\w'’-]*)(?: (?:of|the|and|[A-Z][\w'’-]*))*)"),
+)  # fmt: skip
+_FOLLOWING = re.compile(r"following spells[^:.]*:\s*([^.]+)", re.I)
+_NOT_SPELLS = frozenset(
+    {"a", "the", "any", "one", "that", "this", "your", "its", "their", "spell", "spells"}
+)
+
+
+def _grants(data: dict[str, Any]) -> list[Value]:
+    """The spells an item lets its bearer cast, as its text names them: "cast the fireball
+    spell", "one of the following spells: burning hands (1 charge), fireball (3 charges)…",
+    "cast Dimension Door"; or 5etools' `attachedSpells`."""
+    names: list[str] = []
+    attached = data.get("attachedSpells") or data.get("attached_spells")
+    if isinstance(attached, list):
+        names += [describe(a) for a in attached]
+    for text in _texts(data.get("desc")) + _texts(data.get("description")):
+        for m in _FOLLOWING.finditer(text):
+            names += re.split(r",|\bor\b", re.sub(r"\([^)]*\)", "", m[1]))
+        for pattern in _CAST_PATTERNS:
+            names += [m[1] for m in pattern.finditer(text)]
+    normal = _spell_names(re.sub(r"^\s*(?:and|or)\s+", "", n) for n in names)
+    return [n for n in normal if str(n) not in _NOT_SPELLS and len(str(n).split()) <= 5]
+
+
+def _save(data: dict[str, Any]) -> list[Value]:
+    """The ability a spell's saving throw uses: `{"dc": {"dc_type": {"name": "DEX"}}}`, or
+    the text's "a Dexterity saving throw"."""
+    dc = data.get("dc")
+    if isinstance(dc, dict):
+        kind = describe(dc.get("dc_type") or dc.get("type")).lower()
+        return [ABILITIES.get(kind[:3], kind)] if kind else []
+    found = re.findall(
+        r"\b(strength|dexterity|constitution|intelligence|wisdom|charisma) saving throw",
+        " ".join(_texts(data.get("desc"))).lower(),
+    )
+    return list(dict.fromkeys(found))
+
+
+def _read_save(text: str) -> str:
+    word = re.sub(r"\s*(saving throw|save|st)s?$", "", text)
+    return ABILITIES.get(word[:3], word) if word[:3] in ABILITIES else word
+
+
+def _attack(data: dict[str, Any]) -> list[Value]:
+    kind = describe(data.get("attack_type")).lower()
+    if kind:
+        return [kind]
+    return list(dict.fromkeys(re.findall(r"\b(melee|ranged) spell attack", " ".join(
+        _texts(data.get("desc"))).lower())))  # fmt: skip
+
+
+def _casting_time(data: dict[str, Any]) -> list[Value]:
+    """ "1 bonus action" → "bonus action"; "10 minutes" → "10 minutes" and "minutes"."""
+    text = describe(data.get("casting_time")).lower().split(",")[0].strip()
+    if not text:
+        return []
+    for kind in ("bonus action", "reaction", "action"):
+        if re.search(rf"\b{kind}\b", text):
+            return [kind]
+    m = re.match(r"(\d+)\s*(minute|hour|round)s?", text)
+    if m:
+        unit = m[2]
+        exact = f"{m[1]} {unit}{'s' if m[1] != '1' else ''}"
+        return [exact, f"{unit}s"]
+    return [text]
+
+
+def _read_casting_time(text: str) -> str:
+    text = re.sub(r"^(?:1|one|an?)\s+", "", text)
+    text = {"bonus": "bonus action", "ba": "bonus action", "minute": "minutes", "min": "minutes",
+            "hour": "hours"}.get(text, text)  # fmt: skip
+    m = re.match(r"(\d+)\s*(min|minute|hour|hr|round)s?$", text)
+    if m:
+        unit = {"min": "minute", "hr": "hour"}.get(m[2], m[2])
+        return f"{m[1]} {unit}{'s' if m[1] != '1' else ''}"
+    return text
+
+
+def _range(data: dict[str, Any]) -> list[Value | Measured]:
+    """ "Touch", "Self (15-foot cone)", "60 feet", "1 mile": the kind, and a distance in feet."""
+    text = describe(data.get("range")).lower()
+    if not text:
+        return []
+    for kind in RANGES[:5]:
+        if text.startswith(kind):
+            return [kind]
+    m = re.match(r"(\d+(?:\.\d+)?)\s*(feet|foot|ft|miles?)", text)
+    if m:
+        scale = 5280 if m[2].startswith("mile") else 1
+        return [Measured("distance", float(m[1]) * scale)]
+    return [text]
+
+
+def _read_range(text: str) -> str:
+    return "distance" if text in ("", "ranged", "feet", "ft") else text.split(" (")[0]
+
+
+def _components(data: dict[str, Any]) -> list[Value]:
+    """V, S, M; and "costly" when the material has a price, "consumed" when the spell uses it up."""
+    found: list[Value] = [
+        c for c in (str(x).strip().lower()[:1] for x in data.get("components") or []) if c
+    ]
+    material = " ".join(_texts(data.get("material"))).lower()
+    if re.search(r"\d[\d,]*\+?\s*gp|worth", material):
+        found.append("costly")
+    if re.search(r"consume", material):
+        found.append("consumed")
+    return list(dict.fromkeys(found))
+
+
+def _read_component(text: str) -> str:
+    return {"verbal": "v", "somatic": "s", "material": "m", "consumes": "consumed",
+            "costs": "costly", "cost": "costly"}.get(text, text)  # fmt: skip
+
+
+def _duration(data: dict[str, Any]) -> list[Value]:
+    """ "Concentration, up to 1 minute" and "Up to 1 minute" → "1 minute"."""
+    text = describe(data.get("duration")).lower()
+    text = re.sub(r"^(?:concentration,?\s*)?(?:up to\s+)?", "", text).strip()
+    return [text] if text else []
+
+
+def _read_duration(text: str) -> str:
+    return re.sub(r"^(?:concentration,?\s*)?(?:up to\s+)?", "", text).strip()
+
+
+def _inflicts(data: dict[str, Any]) -> list[Value]:
+    """Conditions the text imposes ("or be frightened", "is knocked prone"): sentences that
+    only protect from one ("can't be charmed", "immune", "ends the condition") are skipped."""
+    if "challenge_rating" in data or "cr" in data:
+        fields = ("actions", "bonus_actions", "reactions", "legendary_actions")
+        texts = [t for key in fields for t in _texts(data.get(key))]
+    else:
+        texts = _texts(data.get("desc")) + _texts(data.get("higher_level"))
+    found: list[str] = []
+    for text in texts:
+        for sentence in _SENTENCE.split(text):
+            if _CONDITION_RE.search(sentence.lower()) and not _NOT_INFLICTED.search(sentence):
+                found += [_read_condition(w) for w in _CONDITION_RE.findall(sentence.lower())]
+    return [{"unconsciousness": "unconscious"}.get(w, w) for w in dict.fromkeys(found)]
+
+
 _SPELLS = ("spells",)
 _MONSTERS = ("monsters",)
 _ITEMS = ("magic-items", "equipment")
 
 FILTERS: tuple[Filter, ...] = (
     Filter("level", _SPELLS, "number", "spell level, 0 for cantrips",
-           lambda d: _number(d.get("level"))),
+           lambda d: number(d.get("level"))),
     Filter("school", _SPELLS, "text", "school of magic",
            lambda d: _names(d.get("school"))),
     Filter("class", _SPELLS, "text", "a class that has the spell",
@@ -115,7 +533,7 @@ FILTERS: tuple[Filter, ...] = (
     Filter("damage", _SPELLS, "text", "damage type the spell deals",
            _spell_damage_types),
     Filter("cr", _MONSTERS, "number", "challenge rating (1/4 is 0.25)",
-           lambda d: _number(d.get("challenge_rating"))),
+           lambda d: number(d.get("challenge_rating"))),
     Filter("type", (*_MONSTERS, *_ITEMS), "text",
            "creature type (undead, dragon…) or item type (wondrous item, weapon…)",
            lambda d: _monster_type(d) if "challenge_rating" in d else _item_kind(d)),
@@ -123,10 +541,54 @@ FILTERS: tuple[Filter, ...] = (
            lambda d: _names(d.get("size"))),
     Filter("rarity", ("magic-items",), "text", "item rarity", _rarity),
     Filter("attunement", ("magic-items",), "bool", "requires attunement", _attunement),
+    # what creatures withstand, sense, move and speak
+    Filter("immune", _MONSTERS, "text", "immune to a damage type (fire, poison…)",
+           _damage("damage_immunities"), DAMAGE_CHOICES, _read_damage),
+    Filter("resist", _MONSTERS, "text", "resistant to a damage type",
+           _damage("damage_resistances"), DAMAGE_CHOICES, _read_damage),
+    Filter("vulnerable", _MONSTERS, "text", "vulnerable to a damage type",
+           _damage("damage_vulnerabilities"), DAMAGE_CHOICES, _read_damage),
+    Filter("conditionImmune", _MONSTERS, "text", "immune to a condition (charmed, poisoned…)",
+           _condition_immunities, CONDITIONS, _read_condition),
+    Filter("sense", _MONSTERS, "text",
+           "a sense, with a minimum range if given: darkvision, blindsight 30, truesight 120 ft",
+           _senses, SENSES, measured=True),
+    Filter("speed", _MONSTERS, "text",
+           "a way of moving, with a minimum speed if given: fly, swim 40, climb, burrow, hover",
+           _speeds, SPEEDS, measured=True),
+    Filter("language", _MONSTERS, "text", "a language it speaks (common, draconic, telepathy…)",
+           _languages, measured=True),
+    Filter("alignment", _MONSTERS, "text",
+           "alignment, whole or a part of it: chaotic evil, evil, lawful, unaligned, LE",
+           _alignment, read=_read_alignment),
+    Filter("environment", _MONSTERS, "text", "where it lives, when its pack says (forest…)",
+           _environments),
+    Filter("casts", _MONSTERS, "text", "a spell in its spellcasting: who can cast fireball",
+           _casts, read=normalize),
+    # what spells ask for and do
+    Filter("save", _SPELLS, "text", "the ability of its saving throw (dexterity, DEX save…)",
+           _save, tuple(ABILITIES.values()), _read_save),
+    Filter("attack", _SPELLS, "text", "a spell attack: melee or ranged",
+           _attack, ("melee", "ranged"), lambda t: re.sub(r"\s*(spell\s*)?attack$", "", t)),
+    Filter("castingTime", _SPELLS, "text",
+           "action, bonus action, reaction, minutes, hours, or exactly: 10 minutes",
+           _casting_time, read=_read_casting_time),
+    Filter("range", _SPELLS, "text",
+           "self, touch, sight, unlimited, or a distance: at least 120 (feet), 1 mile",
+           _range, read=_read_range, measured=True),
+    Filter("component", _SPELLS, "text", "v, s, m (verbal, somatic, material), costly, consumed",
+           _components, COMPONENTS, _read_component),
+    Filter("duration", _SPELLS, "text", "instantaneous, 1 minute, 8 hours, until dispelled…",
+           _duration, read=_read_duration),
+    Filter("inflicts", (*_SPELLS, *_MONSTERS), "text",
+           "a condition its text imposes (frightened, prone…)",
+           _inflicts, CONDITIONS, _read_condition),
+    # what items do
+    Filter("grants", _ITEMS, "text", "a spell the item lets you cast", _grants, read=normalize),
 )  # fmt: skip
 BY_NAME = {f.name: f for f in FILTERS}
 # Bump when an extractor changes what it returns (the declarations alone are hashed anyway).
-EXTRACT_VERSION = 2
+EXTRACT_VERSION = 3
 
 
 def attributes(collection: str, data: dict[str, Any]) -> list[tuple[str, Value]]:
@@ -134,8 +596,12 @@ def attributes(collection: str, data: dict[str, Any]) -> list[tuple[str, Value]]
     found: list[tuple[str, Value]] = []
     for f in FILTERS:
         if collection in f.collections:
-            found += [(f.name, v) for v in dict.fromkeys(f.extract(data))]
-    return found
+            for v in dict.fromkeys(f.extract(data)):
+                if isinstance(v, Measured):
+                    found += [(f.name, v.value), (f"{f.name}:{v.value}", v.feet)]
+                else:
+                    found.append((f.name, v))
+    return list(dict.fromkeys(found))
 
 
 def version() -> str:

@@ -33,9 +33,11 @@ def register_loaders(register: Callable[[str, PathLoader], None]) -> None:
     """Register loaders that read packs from a path the user names (`d5e packs install PATH`).
 
     Call `register(name, loader)`; `loader(path)` returns a `LoadedPack` when it recognises the
-    path (a folder with `pack.toml`, a `.zip`, another format) and `None` otherwise. The first
-    loader that recognises a path reads it. Problems are reported as `PackProblem`s with file and
-    line, never raised half-way.
+    path (a folder with `pack.toml`, a `.zip`, another format), a list of them when the path
+    holds several packs (a 5etools file with several sources: installed together or not at
+    all), and `None` otherwise. The first loader that recognises a path reads it. Problems are
+    reported as `PackProblem`s with file and line, never raised half-way. A `LoadedPack` may
+    bring its own `derive` for entries written as changes to an installed entry (`extends`).
     """
 
 

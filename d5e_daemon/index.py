@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import apsw
 
-from . import __version__, db, filters, queries, text
+from . import __version__, db, filters, names, queries, text
 from .embed import Embedder, cache_dir, default_embedder
 from .passages import split
 from .retrieval import PassageIndex
@@ -245,7 +245,11 @@ class SearchIndex:
                     (item.id, item.content_hash, filters.attributes(entry.collection, entry.data))
                 )
                 body = self.app.render(entry, "index")
-                texts.append((item.id, entry.name, body, text.dice_aliases(body)))
+                # The entry's other names are searched too ("mordenkainens sword").
+                other = names.declared_aliases(entry.data)
+                other += names.inverted_forms(entry.name, entry.collection)
+                searched = " ".join([*other, text.dice_aliases(body)])
+                texts.append((item.id, entry.name, body, searched))
             self.app.db.write(partial(_save_attrs, key=key, attrs=attrs, texts=texts))
             done += len(todo)
         return done

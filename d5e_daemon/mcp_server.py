@@ -35,8 +35,9 @@ from .db import storage_error
 from .errors import D5eError
 from .features import packs as pack_features
 from .features.complete import complete
+from .features.documents import document, resolve_tags
+from .features.encounter import encounter
 from .features.lookup import lookup
-from .features.markdown import document, resolve_tags
 from .features.search import search, search_filters
 from .protocol import Params
 
@@ -180,6 +181,19 @@ def _tags_text(result: protocol.ResolveTagsResult) -> str:
     return "\n\n".join(parts)
 
 
+def _encounter_text(result: protocol.EncounterResult) -> str:
+    lines = [f"**{result.difficulty.title()}** ({result.rules} rules): {result.summary}", ""]
+    lines += [
+        f"- {m.count} × {m.name}"
+        + (f" (CR {m.cr:g})" if m.cr is not None else "")
+        + f": {m.xp} XP each, {m.total_xp} XP"
+        for m in result.per_monster
+    ]
+    thresholds = ", ".join(f"{name} {xp}" for name, xp in result.thresholds.items())
+    lines.append(f"\nParty {result.party}: {thresholds}.")
+    return "\n".join(lines)
+
+
 def _packs_text(result: protocol.PacksListResult) -> str:
     lines = [
         f"Profile `{result.profile}`:",
@@ -321,6 +335,30 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
         resolve to nothing with what is wrong and the names they may mean."""
         return await tools.call(
             "resolve_tags", resolve_tags, protocol.ResolveTagsParams, {"text": text}, _tags_text
+        )
+
+    @tool("encounter", protocol.EncounterResult, annotations=READ_ONLY)
+    async def encounter_tool(
+        party: Annotated[list[int], Field(description="the characters' levels, e.g. [3, 3, 3, 3]")],
+        monsters: Annotated[
+            list[dict[str, Any]],
+            Field(
+                description='groups of creatures: {"name": "wolf", "count": 4} or '
+                '{"ref": "monsters/dire-wolf"}; a creature no pack has: {"name": "Flame", '
+                '"cr": "1/2"} or with "xp"'
+            ),
+        ],
+        rules: Annotated[
+            Literal["2014", "2024"] | None,
+            Field(description="whose encounter rules; default: the campaign's edition"),
+        ] = None,
+    ) -> CallToolResult:
+        """The difficulty of an encounter for a party: XP per monster (from the campaign's
+        packs, homebrew included), adjusted XP, the party's thresholds and the difficulty, by
+        the 2014 or 2024 Dungeon Master's Guide rules."""
+        args = {"party": party, "monsters": monsters, "rules": rules}
+        return await tools.call(
+            "encounter", encounter, protocol.EncounterParams, args, _encounter_text
         )
 
     @tool("packs", protocol.PacksListResult, annotations=READ_ONLY)

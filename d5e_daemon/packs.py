@@ -18,10 +18,11 @@ from pathlib import Path
 import apsw
 import msgspec
 
-from . import extends, packfiles, packformat, queries, text
+from . import extends, names, packfiles, packformat, queries, text
 from .db import transaction
 from .errors import PackError
 from .records import (
+    Derive,
     Entry,
     LoadedPack,
     Pack,
@@ -35,7 +36,7 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
+SLUG_RE = re.compile(packformat.SLUG_PATTERN.strip("^$"))
 COLLECTION_RE = re.compile(r"[a-z][a-z0-9-]{0,63}")
 
 
@@ -47,6 +48,8 @@ class InstallResult:
     changed: int = 0
     """Entries added, changed or removed (all of them for a SQLite copy)."""
     warnings: tuple[PackProblem, ...] = ()
+    also: tuple[InstallResult, ...] = ()
+    """The other packs read from the same path (a 5etools file with several sources)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,32 @@ def entry_problems(entries: list[Entry]) -> list[PackProblem]:
         if first is not e:
             where = f" (first at {first.source.path}:{first.source.line})" if first.source else ""
             problem("slug", f"duplicate ref {e.ref}{where}")
+    return problems + alias_problems(entries)
+
+
+def alias_problems(entries: list[Entry]) -> list[PackProblem]:
+    """Declared aliases that are another entry's name in the pack: the name would mean two
+    entries. (Entries may share an alias, as a copy shares its original's: the alias then
+    finds both.)"""
+    problems = []
+    named: dict[str, Entry] = {}
+    for e in entries:
+        named.setdefault(text.normalize(e.name), e)
+    for e in entries:
+        for i, alias in enumerate(names.declared_aliases(e.data)):
+            other = named.get(text.normalize(alias))
+            if other is None or other is e:
+                continue
+            where = f" ({other.source.path}:{other.source.line})" if other.source else ""
+            problems.append(
+                PackProblem(
+                    file=e.source.path if e.source else f"{e.ref}",
+                    line=e.source.line if e.source else 0,
+                    field=f"aliases[{i}]",
+                    message=f"alias {alias!r} of {e.ref} is the name of {other.ref}{where}: "
+                    "a name must mean one entry",
+                )
+            )
     return problems
 
 
@@ -167,7 +196,7 @@ def _finder(conn: apsw.Connection) -> extends.FindBase:
 
 
 def prepare(
-    conn: apsw.Connection, pack: Pack, entries: list[Entry]
+    conn: apsw.Connection, pack: Pack, entries: list[Entry], derive: Derive | None = None
 ) -> tuple[list[Entry], list[PackProblem]]:
     """Entries with `extends` resolved against the database, and every problem found.
 
@@ -176,8 +205,22 @@ def prepare(
     check_pack_id(pack.id)
     own = [msgspec.structs.replace(e, pack=pack.id) for e in entries]
     installed = {p for p, _ in queries.packs_state(conn)}
-    resolved, problems = extends.resolve(own, pack.id, _finder(conn), installed)
+    resolved, problems = extends.resolve(own, pack.id, _finder(conn), installed, derive=derive)
     return resolved, problems + entry_problems(resolved)
+
+
+def missing_requirements(conn: apsw.Connection, loaded: LoadedPack) -> list[PackProblem]:
+    """A warning for each pack `loaded` requires that is not installed."""
+    installed = {p for p, _ in queries.packs_state(conn)}
+    return [
+        PackProblem(
+            file=str(loaded.root or loaded.pack.id),
+            severity="warning",
+            message=f"pack {loaded.pack.id} depends on {need}, which is not installed",
+        )
+        for need in dict.fromkeys(loaded.requires)
+        if need not in installed and need != loaded.pack.id
+    ]
 
 
 _encode = msgspec.json.Encoder().encode
@@ -230,6 +273,7 @@ def install(
     content: PackContent,
     origin: str,
     then: Callable[[apsw.Connection], object] | None = None,
+    derive: Derive | None = None,
     claim: Claim = Claim(),
 ) -> InstallResult:
     """Install or upgrade `pack` atomically; unchanged content is a no-op. An id owned by
@@ -244,24 +288,38 @@ def install(
     if isinstance(content, SqliteTables):
         return _install_sqlite(conn, pack, content, origin, then, claim)
     with transaction(conn):
-        check_claim(conn, pack.id, origin, claim)
-        entries, problems = prepare(conn, pack, list(content))
-        if any(p.severity == "error" for p in problems):
-            raise pack_error(pack.id, problems)
-        warnings = tuple(problems)
-        rows = [_new_entry(e) for e in entries]
-        digest = _entries_hash(pack, [_fingerprint(r) for r in rows], origin)
-        previous = queries.pack_content_hash(conn, pack.id)
-        if previous == digest:
-            return InstallResult(pack.id, "unchanged", len(entries), 0, warnings)
-        moved = queries.pack_origin(conn, pack.id) != origin
-        queries.upsert_pack(conn, pack, origin, digest)
-        if moved:
-            queries.set_pack_workspace(conn, pack.id, claim.workspace)
-        refs = _write_entries(conn, pack.id, rows, queries.stored_entries(conn, pack.id))
-        queries.rebuild_resolved(conn, refs=refs)
-        if then is not None:
+        result = _install_entries(conn, pack, list(content), origin, derive, claim)
+        if then is not None and result.action != "unchanged":
             then(conn)
+    return result
+
+
+def _install_entries(
+    conn: apsw.Connection,
+    pack: Pack,
+    content: list[Entry],
+    origin: str,
+    derive: Derive | None = None,
+    claim: Claim = Claim(),
+) -> InstallResult:
+    """The body of `install`, inside the caller's transaction."""
+    check_claim(conn, pack.id, origin, claim)
+    entries, problems = prepare(conn, pack, content, derive)
+    if any(p.severity == "error" for p in problems):
+        raise pack_error(pack.id, problems)
+    warnings = tuple(problems)
+    rows = [_new_entry(e) for e in entries]
+    digest = _entries_hash(pack, [_fingerprint(r) for r in rows], origin)
+    previous = queries.pack_content_hash(conn, pack.id)
+    if previous == digest:
+        return InstallResult(pack.id, "unchanged", len(entries), 0, warnings)
+    moved = queries.pack_origin(conn, pack.id) != origin
+    queries.upsert_pack(conn, pack, origin, digest)
+    if moved:
+        queries.set_pack_workspace(conn, pack.id, claim.workspace)
+    refs = _write_entries(conn, pack.id, rows, queries.stored_entries(conn, pack.id))
+    queries.refresh_aliases(conn, pack.id, refs)
+    queries.rebuild_resolved(conn, refs=refs)
     action = "upgraded" if previous else "installed"
     return InstallResult(pack.id, action, len(entries), len(refs), warnings)
 
@@ -318,6 +376,7 @@ def update_files(
             raise pack_error(pack_id, problems)
         rows = [_new_entry(e) for e in resolved]
         refs = _write_entries(conn, pack_id, rows, mine)
+        queries.refresh_aliases(conn, pack_id, refs)
         after = {
             (c, s): (c, s, e.name, e.content_hash, e.extends, e.source_path, e.source_line)
             for (c, s), e in stored.items()
@@ -336,17 +395,31 @@ def update_files(
 
 def install_loaded(
     conn: apsw.Connection,
-    loaded: LoadedPack,
+    loaded: LoadedPack | list[LoadedPack],
     origin: str,
     then: Callable[[apsw.Connection], object] | None = None,
     claim: Claim = Claim(),
-) -> InstallResult:
-    """Install what a path loader read; any error (the loader's or ours) imports nothing."""
-    if loaded.errors:
-        raise pack_error(loaded.pack.id, loaded.problems)
-    result = install(conn, loaded.pack, loaded.entries, origin, then, claim)
-    warnings = tuple(loaded.problems) + result.warnings
-    return InstallResult(result.pack, result.action, result.entries, result.changed, warnings)
+) -> list[InstallResult]:
+    """Install what a path loader read (one pack, or the several packs of one file) in one
+    transaction; any error (the loader's or ours, in any of the packs) imports nothing."""
+    packs = loaded if isinstance(loaded, list) else [loaded]
+    for one in packs:
+        if one.errors:
+            raise pack_error(one.pack.id, one.problems)
+    results = []
+    with transaction(conn):
+        for one in packs:
+            check_pack_id(one.pack.id)
+            result = _install_entries(conn, one.pack, one.entries, origin, one.derive, claim)
+            warnings = (
+                tuple(one.problems) + tuple(missing_requirements(conn, one)) + result.warnings
+            )
+            results.append(
+                InstallResult(result.pack, result.action, result.entries, result.changed, warnings)
+            )
+        if then is not None and any(r.action != "unchanged" for r in results):
+            then(conn)
+    return results
 
 
 def _install_sqlite(
@@ -360,12 +433,22 @@ def _install_sqlite(
     path = Path(source.path)
     if not path.is_file():
         raise PackError(f"pack {pack.id}: data file {path} does not exist")
+    # The stored hash is the file's fingerprint, then (after a colon) the alias table's: a new
+    # alias table changes the few entries it names, without copying the file again.
     check_claim(conn, pack.id, origin, claim)
-    digest = _file_fingerprint(path, pack)
+    file_digest = _file_fingerprint(path, pack)
+    alias_digest = hashlib.sha256(msgspec.json.encode(source.aliases)).hexdigest()[:16]
+    digest = f"{file_digest}:{alias_digest}"
     previous = queries.pack_content_hash(conn, pack.id)
-    if previous == digest:
+    if previous is not None and previous.split(":")[0] == file_digest:
         count = sum(queries.counts_by_collection(conn, pack.id).values())
-        return InstallResult(pack.id, "unchanged", count)
+        if previous == digest:
+            return InstallResult(pack.id, "unchanged", count)
+        with transaction(conn):
+            refs = queries.set_declared_aliases(conn, pack.id, source.aliases)
+            queries.refresh_aliases(conn, pack.id, refs)
+            queries.set_pack_hash(conn, pack.id, digest)
+        return InstallResult(pack.id, "upgraded", count, len(refs))
     queries.attach_readonly(conn, _readonly_uri(path), "src")
     try:
         available = queries.attached_tables(conn, "src")
@@ -381,6 +464,8 @@ def _install_sqlite(
             queries.set_pack_workspace(conn, pack.id, claim.workspace)
             for table, collection in sorted(tables.items()):
                 total += queries.copy_table(conn, pack.id, "src", table, collection)
+            queries.set_declared_aliases(conn, pack.id, source.aliases)
+            queries.refresh_aliases(conn, pack.id)
             queries.rebuild_resolved(conn)
             if then is not None:
                 then(conn)

@@ -54,6 +54,8 @@ def entry_schema(collection: str | None) -> dict[str, Any]:
         "append": "Items to add at the end of list fields of the extended entry.",
         "remove": "Fields of the extended entry to drop, or {field: [item names]} to drop items.",
         "desc": "The description: one text, or a list of paragraphs.",
+        "aliases": "Other names it is found by (lookup, completion, tags, search): "
+        "\"Mordenkainen's Sword\" for Arcane Sword. No alias may be another entry's name.",
     }
     for key, text in descriptions.items():
         if key in properties:

@@ -12,7 +12,7 @@ headings, links, HTML tags and comments, front matter or `{@tags}`; a bold run-i
 nothing known is just prose.
 
 `ProseNames` holds the names of one profile's winners (built once, `ProseNames.load`); a name in
-the plural ("dire wolves", "potions of healing") means its singular (`text.singular_names`).
+the plural ("dire wolves", "potions of healing") means its singular (`names.singular_forms`).
 Columns are code points, as in `features/tags.py`.
 """
 
@@ -26,8 +26,9 @@ from typing import Literal
 import apsw
 
 from . import queries
+from .names import singular_forms
 from .queries import NamedEntry
-from .text import normalize, singular_names
+from .text import normalize
 
 Style = Literal["italic", "bold", "count"]
 
@@ -119,7 +120,7 @@ class ProseNames:
     def find(self, norm: str, style: Style) -> NamedEntry | None:
         """The entry `norm` means written this way, itself or as the plural of a name."""
         collections = STYLE_COLLECTIONS[style]
-        for name in (norm, *singular_names(norm)):
+        for name in (norm, *singular_forms(norm)):
             for collection in collections:
                 found = self._by_collection.get(collection, {}).get(name)
                 if found is not None:
@@ -206,7 +207,7 @@ def find_prose(lines: Sequence[str], names: ProseNames) -> list[ProseRef]:
     """Every prose reference of a document, in document order."""
     found: list[ProseRef] = []
     for n, text in prose_lines(lines):
-        found.extend(_in_line(n, text, names))
+        found.extend(refs_in_line(n, text, names))
     return found
 
 
@@ -216,14 +217,15 @@ def prose_at(lines: Sequence[str], names: ProseNames, line: int, column: int) ->
         return None
     for n, text in prose_lines(lines[: line + 2]):  # the next line decides a setext heading
         if n == line:
-            for ref in _in_line(n, text, names):
+            for ref in refs_in_line(n, text, names):
                 start, end = ref.span
                 if start <= column <= end:
                     return ref
     return None
 
 
-def _in_line(n: int, text: str, names: ProseNames) -> list[ProseRef]:
+def refs_in_line(n: int, text: str, names: ProseNames) -> list[ProseRef]:
+    """The prose references of line `n`, given as `prose_lines` yields it (spans blanked)."""
     refs: list[ProseRef] = []
     taken: list[tuple[int, int]] = []
     if "*" in text or "_" in text:

@@ -35,6 +35,7 @@ any change of packs (so editors refresh); a client may send it to the daemon aft
 by other means (the CLI), and the daemon re-reads its profile and re-publishes diagnostics."""
 SEARCH = "d5e/search"
 SEARCH_FILTERS = "d5e/search/filters"
+REFERENCES = "d5e/references"
 RESOLVE_TAGS = "d5e/resolveTags"
 ENCOUNTER = "d5e/encounter"
 
@@ -148,6 +149,12 @@ class LookupResult(Base):
     """Entries with the same ref that win over this one (only for a qualified ref)."""
     also: list[EntryRef] = []
     """Other entries with the same name in other collections (name lookups)."""
+    found_by: str | None = None
+    """How a name lookup found the entry when not by its name: `alias` (one of its other
+    names: "Mordenkainen's Sword" for Arcane Sword), `inverted` ("Darakhul" for "Ghoul,
+    Darakhul") or `plural` ("wolves")."""
+    matched: str | None = None
+    """The alias, or the singular, the name was read as."""
 
 
 # -- d5e/complete -----------------------------------------------------------------------------
@@ -164,6 +171,9 @@ class CompletionItem(EntryRef):
     detail: str
     match: str
     """How it matched: `exact`, `prefix`, `word` (a word of the name) or `fuzzy`."""
+    alias: str | None = None
+    """The other name of the entry that matched ("Mordenkainen's Sword" for the SRD's Arcane
+    Sword, "Darakhul Ghoul" for "Ghoul, Darakhul"); None when its name matched."""
     shadows: bool = False
     """True where this entry overrides entries of lower-priority packs."""
 
@@ -485,6 +495,8 @@ class PackInstallResult(Base):
     entries: int
     changed: int
     warnings: list[PackProblem] = []
+    also: list[PackInstallResult] = []
+    """The other packs installed from the same path (a 5etools file with several sources)."""
 
 
 class PackIdParams(Params):
@@ -519,6 +531,8 @@ class ValidateResult(Base):
     entries: int
     problems: list[PackProblem]
     """Errors and warnings, each with file, line, column and field."""
+    also: list[Pack] = []
+    """The other packs the path holds (a 5etools file with several sources)."""
 
 
 class CreateParams(Params):
@@ -555,3 +569,48 @@ class UploadResult(Base):
 class PacksChanged(Base):
     packs: list[str]
     warnings: list[str] = []
+
+
+# -- d5e/references ---------------------------------------------------------------------------
+
+
+class ReferencesParams(Params):
+    """`ref`: `spells/fireball` (the profile's winner) or `srd-2024:spells/fireball`."""
+
+    ref: Text
+    links: bool = True
+    """Also list the entries whose text links to this one (`linkedFrom`)."""
+    limit: Annotated[int, Meta(ge=1, le=100_000)] = 10_000
+    """At most this many mentions."""
+
+
+class MentionOut(Base):
+    """A mention in a campaign file. `line` and the columns count from 0, in code points."""
+
+    path: str
+    uri: str
+    line: int
+    start: int
+    end: int
+    kind: Literal["tag", "bold", "italic", "count"]
+    count: int
+    """How many the text counts ("4 wolves"): 1 without a count."""
+    context: str
+    """The line of text, as it is in the file."""
+
+
+class LinkedEntry(EntryRef):
+    how: Literal["casts", "grants", "extends", "mentions"]
+
+
+class ReferencesResult(Base):
+    entry: EntryRef
+    mentions: list[MentionOut]
+    linked_from: list[LinkedEntry] = []
+    workspace: str | None = None
+    """The campaign folder searched (None: no workspace, so no mentions)."""
+    files: int = 0
+    """Markdown files read in the campaign folder."""
+    skipped: list[str] = []
+    """Campaign files left out (too large, too many, a link out of the folder), with why."""
+    truncated: bool = False

@@ -107,7 +107,25 @@ def _pack(row: Sequence[Any]) -> Pack:
         description=extra.get("description", ""),
         homepage=extra.get("homepage", ""),
         default_priority=prio,
+        source_id=extra.get("source_id", ""),
+        abbreviation=extra.get("abbreviation", ""),
     )
+
+
+def pack_by_source(conn: apsw.Connection, name: str) -> str | None:
+    """The installed pack a tag's source part names: its id, or its original source id or
+    abbreviation (5etools), case aside."""
+    row = conn.execute(
+        """
+        SELECT id FROM pack
+        WHERE lower(id) = lower(?1)
+           OR lower(json_extract(meta, '$.source_id')) = lower(?1)
+           OR lower(json_extract(meta, '$.abbreviation')) = lower(?1)
+        ORDER BY lower(id) = lower(?1) DESC, id LIMIT 1
+        """,
+        (name,),
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
 def get_pack(conn: apsw.Connection, pack_id: str) -> Pack | None:
@@ -164,9 +182,15 @@ def set_pack_stamp(conn: apsw.Connection, pack_id: str, stamp: str) -> None:
 
 def upsert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: str) -> None:
     """Insert or update a pack's row; its entries stay (an update never cascades)."""
-    meta = json.dumps(
-        {"authors": pack.authors, "description": pack.description, "homepage": pack.homepage}
-    )
+    meta: dict[str, Any] = {
+        "authors": pack.authors,
+        "description": pack.description,
+        "homepage": pack.homepage,
+    }
+    if pack.source_id:
+        meta["source_id"] = pack.source_id
+    if pack.abbreviation:
+        meta["abbreviation"] = pack.abbreviation
     conn.execute(
         """
         INSERT INTO pack (id, title, version, edition, license, attribution, meta, origin,
@@ -189,7 +213,7 @@ def upsert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: st
             pack.edition,
             pack.license,
             pack.attribution,
-            meta,
+            json.dumps(meta),
             origin,
             pack.default_priority,
             content_hash,
@@ -642,6 +666,159 @@ def entries_in_pack_by_norm_name(
     )
 
 
+# -- aliases (d5e_daemon/names.py) -------------------------------------------------------------
+
+# Declared aliases then inverted-name forms of the given entries (all of a pack when `ids` is
+# NULL); d5e_inverted is names.inverted_json. The migration 0007 runs the same statements.
+_DECLARED_ALIASES_SQL = """
+    INSERT INTO entry_alias (entry_id, name, norm_name, kind)
+    SELECT DISTINCT e.id, trim(a.value), d5e_norm(a.value), 'alias'
+    FROM entry e, json_each(e.data, '$.aliases') a
+    WHERE e.pack_id = :pack AND (:ids IS NULL OR e.id IN (SELECT value FROM json_each(:ids)))
+      AND json_type(e.data, '$.aliases') = 'array' AND a.type = 'text'
+      AND d5e_norm(a.value) NOT IN ('', e.norm_name)
+"""
+_INVERTED_SQL = """
+    INSERT INTO entry_alias (entry_id, name, norm_name, kind)
+    SELECT DISTINCT e.id, f.value, d5e_norm(f.value), 'inverted'
+    FROM entry e, json_each(d5e_inverted(e.name, e.collection)) f
+    WHERE e.pack_id = :pack AND (:ids IS NULL OR e.id IN (SELECT value FROM json_each(:ids)))
+      AND e.name LIKE '%,%' AND d5e_norm(f.value) != e.norm_name
+      AND NOT EXISTS (SELECT 1 FROM entry_alias x
+                      WHERE x.entry_id = e.id AND x.norm_name = d5e_norm(f.value))
+"""
+
+
+def refresh_aliases(
+    conn: apsw.Connection, pack_id: str, refs: Iterable[tuple[str, str]] | None = None
+) -> None:
+    """Derive the aliases of a pack's entries again: those of `refs` (collection, slug), or
+    all of them. Call in the transaction that wrote the entries."""
+    if refs is None:
+        ids: str | None = None
+        conn.execute(
+            "DELETE FROM entry_alias WHERE entry_id IN (SELECT id FROM entry WHERE pack_id = ?)",
+            (pack_id,),
+        )
+    else:
+        wanted = json.dumps([list(r) for r in refs])
+        ids = json.dumps(
+            [
+                row[0]
+                for row in conn.execute(
+                    "SELECT e.id FROM json_each(?2) j JOIN entry e ON e.pack_id = ?1 "
+                    "AND e.collection = j.value ->> 0 AND e.slug = j.value ->> 1",
+                    (pack_id, wanted),
+                )
+            ]
+        )
+        conn.execute(
+            "DELETE FROM entry_alias WHERE entry_id IN (SELECT value FROM json_each(?))", (ids,)
+        )
+    args = {"pack": pack_id, "ids": ids}
+    conn.execute(_DECLARED_ALIASES_SQL, args)
+    conn.execute(_INVERTED_SQL, args)
+
+
+def set_declared_aliases(
+    conn: apsw.Connection, pack_id: str, aliases: dict[str, list[str]]
+) -> set[tuple[str, str]]:
+    """Make `aliases` (`collection/slug` → names) the `aliases` of those entries' data, and
+    drop the `aliases` of the pack's other entries (a pack copied from SQLite: its alias
+    table). Refs the pack lacks are left out. Returns the refs whose data changed."""
+    current = {
+        f"{c}/{s}": json.loads(a) if a is not None else None
+        for c, s, a in conn.execute(
+            """
+            SELECT collection, slug, data -> '$.aliases' FROM entry
+            WHERE pack_id = ?1 AND (data -> '$.aliases' IS NOT NULL
+                  OR collection || '/' || slug IN (SELECT key FROM json_each(?2)))
+            """,
+            (pack_id, json.dumps(aliases)),
+        )
+    }
+    changed = {ref: aliases.get(ref) for ref, had in current.items() if had != aliases.get(ref)}
+    conn.executemany(
+        """
+        UPDATE entry SET
+            data = CASE WHEN ?3 IS NULL THEN json_remove(data, '$.aliases')
+                        ELSE json_set(data, '$.aliases', json(?3)) END,
+            content_hash = d5e_hash(CASE WHEN ?3 IS NULL THEN json_remove(data, '$.aliases')
+                                         ELSE json_set(data, '$.aliases', json(?3)) END)
+        WHERE pack_id = ?1 AND collection || '/' || slug = ?2
+        """,
+        (
+            (pack_id, ref, None if names is None else json.dumps(names))
+            for ref, names in changed.items()
+        ),
+    )
+    return {(ref.split("/", 1)[0], ref.split("/", 1)[1]) for ref in changed}
+
+
+@dataclass(frozen=True)
+class AliasRow:
+    """An entry found by one of its aliases."""
+
+    row: EntryRow
+    alias: str
+    kind: str
+
+
+def entries_by_alias(
+    conn: apsw.Connection,
+    norm_name: str,
+    collections: Sequence[str],
+    *,
+    profile_id: str | None = None,
+    pack: str | None = None,
+) -> list[AliasRow]:
+    """Entries with this normalised alias: winners of `profile_id`, or entries of `pack`, or
+    (neither given) of every installed pack."""
+    return [
+        AliasRow(EntryRow(*row[:-2]), row[-2], row[-1])
+        for row in conn.execute(
+            f"""
+            SELECT {_ENTRY_COLUMNS}, NULL, a.name, a.kind
+            FROM entry_alias a CROSS JOIN entry e ON e.id = a.entry_id
+            WHERE a.norm_name = :norm
+              AND (:collections = '[]'
+                   OR e.collection IN (SELECT value FROM json_each(:collections)))
+              AND (:pack IS NULL OR e.pack_id = :pack)
+              AND (:profile IS NULL OR EXISTS (
+                    SELECT 1 FROM resolved r WHERE r.entry_id = e.id AND r.profile_id = :profile))
+            ORDER BY e.pack_id, e.collection, e.slug
+            """,  # noqa: S608
+            {
+                "norm": norm_name,
+                "collections": json.dumps(list(collections)),
+                "pack": pack,
+                "profile": profile_id,
+            },
+        )
+    ]
+
+
+def alias_names(conn: apsw.Connection, entry_id: int) -> list[str]:
+    """An entry's aliases as written, declared ones first."""
+    return [
+        str(row[0])
+        for row in conn.execute(
+            "SELECT name FROM entry_alias WHERE entry_id = ? ORDER BY kind, id", (entry_id,)
+        )
+    ]
+
+
+def aliases_by_entry(conn: apsw.Connection, ids: Sequence[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for entry_id, name in conn.execute(
+        "SELECT entry_id, name FROM entry_alias WHERE entry_id IN (SELECT value FROM json_each(?)) "
+        "ORDER BY entry_id, kind, id",
+        (json.dumps(list(ids)),),
+    ):
+        found.setdefault(int(entry_id), []).append(str(name))
+    return found
+
+
 # -- name matching (completion, suggestions) ---------------------------------------------------
 
 
@@ -654,6 +831,8 @@ class NameRow:
     name: str
     norm_name: str
     shadows: int
+    alias: str | None = None
+    """The alias the name matched by (its normalised form is `norm_name`), if not the name."""
 
 
 _NAME_COLUMNS = "e.id, e.pack_id, e.collection, e.slug, e.name, e.norm_name, r.shadows"
@@ -737,6 +916,68 @@ def names_word_prefix(
             FROM name_words JOIN entry e ON e.id = name_words.rowid {_IN_SCOPE}
               AND name_words MATCH :match
             ORDER BY length(e.norm_name), e.norm_name, e.collection
+            LIMIT :limit
+            """,  # noqa: S608
+            args,
+        )
+    ]
+
+
+_ALIAS_NAME_COLUMNS = (
+    "e.id, e.pack_id, e.collection, e.slug, e.name, a.norm_name, r.shadows, a.name"
+)
+
+
+def aliases_exact_or_prefix(
+    conn: apsw.Connection,
+    profile_id: str,
+    prefix: str,
+    collections: Sequence[str],
+    pack: str | None,
+    limit: int,
+) -> list[NameRow]:
+    """Winners with an alias starting with `prefix`, shortest alias first."""
+    args = _scope(profile_id, collections, pack) | {
+        "lo": prefix,
+        "hi": prefix + "\uffff",
+        "limit": limit,
+    }
+    return [
+        NameRow(*row)
+        for row in conn.execute(
+            f"""
+            SELECT {_ALIAS_NAME_COLUMNS}
+            FROM entry_alias a INDEXED BY entry_alias_by_norm_name
+            CROSS JOIN entry e ON e.id = a.entry_id {_IN_SCOPE}
+              AND a.norm_name >= :lo AND a.norm_name < :hi
+            ORDER BY length(a.norm_name), a.norm_name, e.collection
+            LIMIT :limit
+            """,  # noqa: S608
+            args,
+        )
+    ]
+
+
+def aliases_word_prefix(
+    conn: apsw.Connection,
+    profile_id: str,
+    words: Sequence[str],
+    collections: Sequence[str],
+    pack: str | None,
+    limit: int,
+) -> list[NameRow]:
+    """Winners with an alias that has a word starting with each of `words`, in any order."""
+    match = " ".join(fts_phrase(w) + "*" for w in words)
+    args = _scope(profile_id, collections, pack) | {"match": match, "limit": limit}
+    return [
+        NameRow(*row)
+        for row in conn.execute(
+            f"""
+            SELECT {_ALIAS_NAME_COLUMNS}
+            FROM alias_words JOIN entry_alias a ON a.id = alias_words.rowid
+            CROSS JOIN entry e ON e.id = a.entry_id {_IN_SCOPE}
+              AND alias_words MATCH :match
+            ORDER BY length(a.norm_name), a.norm_name, e.collection
             LIMIT :limit
             """,  # noqa: S608
             args,
@@ -903,6 +1144,50 @@ def winner_entries(
             (profile_id, json.dumps(list(collections))),
         )
     ]
+
+
+def entries_linking_to(
+    conn: apsw.Connection,
+    profile_id: str,
+    match: str,
+    needles: Sequence[str],
+    limit: int,
+) -> list[EntryRow]:
+    """Winners whose keyword text matches `match` (an FTS5 phrase of a name) and whose record
+    holds one of `needles` (lower case: an API link, a tag, "fireball spell")."""
+    return _rows(
+        conn.execute(
+            f"""
+            SELECT {_ENTRY_COLUMNS}, NULL
+            FROM entry_text t
+            CROSS JOIN entry e ON e.id = t.rowid
+            CROSS JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+            WHERE entry_text MATCH ?2
+              AND EXISTS (SELECT 1 FROM json_each(?3) n WHERE instr(lower(e.data), n.value) > 0)
+            ORDER BY e.collection, e.norm_name, e.pack_id
+            LIMIT ?4
+            """,  # noqa: S608
+            (profile_id, match, json.dumps(list(needles)), limit),
+        )
+    )
+
+
+def entries_extending(
+    conn: apsw.Connection, profile_id: str, refs: Sequence[str], limit: int
+) -> list[EntryRow]:
+    """Winners written as changes to one of `refs` (`extends`, qualified or not)."""
+    return _rows(
+        conn.execute(
+            f"""
+            SELECT {_ENTRY_COLUMNS}, NULL
+            FROM entry e JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+            WHERE e.extends IN (SELECT value FROM json_each(?2))
+            ORDER BY e.collection, e.norm_name, e.pack_id
+            LIMIT ?3
+            """,  # noqa: S608
+            (profile_id, json.dumps(list(refs)), limit),
+        )
+    )
 
 
 # -- search index: attributes, passages, vectors -------------------------------------------------
@@ -1163,9 +1448,11 @@ def cache_vectors(conn: apsw.Connection, model: str, vectors: dict[str, bytes]) 
 
 # Every search query is limited to the same entries: winners of the profile, in the asked
 # collections, packs and edition, having every asked attribute. `:filters` is a JSON array of
-# {"name", "min", "max"} (equality is min = max; several rows of one name mean any of them) and
-# `:nfilters` the number of distinct names; the entries having all of them are found through the
-# `entry_attr` primary key (name, value, entry_id), one range scan per condition.
+# {"filter", "name", "min", "max"} (an `entry_attr` name and range; equality is min = max;
+# several rows of one filter mean any of them: `sense` "darkvision" is the name `sense`,
+# "darkvision 60" the name `sense:darkvision` from 60 up) and `:nfilters` the number of distinct
+# filters; the entries having all of them are found through the `entry_attr` primary key
+# (name, value, entry_id), one range scan per condition.
 _SEARCH_SCOPE = """
     JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
     WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
@@ -1177,7 +1464,7 @@ _SEARCH_SCOPE = """
             JOIN entry_attr a ON a.name = f.value ->> 'name'
                              AND a.value BETWEEN f.value ->> 'min' AND f.value ->> 'max'
             GROUP BY a.entry_id
-            HAVING count(DISTINCT a.name) = :nfilters))
+            HAVING count(DISTINCT coalesce(f.value ->> 'filter', f.value ->> 'name')) = :nfilters))
 """
 
 
@@ -1202,7 +1489,7 @@ class SearchScope:
             "packs": json.dumps(list(self.packs)),
             "edition": self.edition,
             "filters": json.dumps(list(self.filters)),
-            "nfilters": len({f["name"] for f in self.filters}),
+            "nfilters": len({f.get("filter", f["name"]) for f in self.filters}),
         }
 
 
@@ -1220,7 +1507,9 @@ def browse(conn: apsw.Connection, scope: SearchScope, limit: int, offset: int) -
 
 
 KEYWORD_SQL = f"""
-    SELECT e.id, -bm25(entry_text, :name_weight, 1.0, 1.0), e.norm_name = :norm_name
+    SELECT e.id, -bm25(entry_text, :name_weight, 1.0, 1.0),
+           e.norm_name = :norm_name OR EXISTS (
+               SELECT 1 FROM entry_alias a WHERE a.entry_id = e.id AND a.norm_name = :norm_name)
     FROM entry_text JOIN entry e ON e.id = entry_text.rowid {_SEARCH_SCOPE}
       AND entry_text MATCH :match
     ORDER BY bm25(entry_text, :name_weight, 1.0, 1.0)
@@ -1515,3 +1804,39 @@ def filter_values(conn: apsw.Connection, profile_id: str) -> dict[str, list[Any]
     ):
         found.setdefault(name, []).append(value)
     return found
+
+
+def attribute_values_held(conn: apsw.Connection, name: str, values: Sequence[Any]) -> list[Any]:
+    """Those of `values` that some entry has for the filter `name` (one index seek each)."""
+    return [
+        v
+        for v in values
+        if conn.execute(
+            "SELECT 1 FROM entry_attr WHERE name = ? AND value = ? LIMIT 1", (name, v)
+        ).fetchone()
+    ]
+
+
+def entries_with_attributes(
+    conn: apsw.Connection, ids: Sequence[int], asked: Sequence[tuple[str, Any]]
+) -> dict[int, set[str]]:
+    """For each of `ids` that has any of the `asked` (filter, value) pairs: those filters."""
+    found: dict[int, set[str]] = {}
+    if not ids or not asked:
+        return found
+    for entry_id, name in conn.execute(
+        """
+        SELECT a.entry_id, a.name FROM json_each(:asked) p
+        JOIN entry_attr a ON a.name = p.value ->> 0 AND a.value = p.value ->> 1
+        WHERE a.entry_id IN (SELECT value FROM json_each(:ids))
+        """,
+        {"asked": json.dumps([list(pair) for pair in asked]), "ids": json.dumps(list(ids))},
+    ):
+        found.setdefault(entry_id, set()).add(name)
+    return found
+
+
+def has_collection(conn: apsw.Connection, collection: str) -> bool:
+    """Whether any installed pack has an entry of `collection`."""
+    query = "SELECT EXISTS (SELECT 1 FROM entry WHERE collection = ?)"
+    return bool(conn.execute(query, (collection,)).get)

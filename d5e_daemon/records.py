@@ -72,6 +72,10 @@ class Pack(Base):
     description: str = ""
     homepage: str = ""
     default_priority: int = 0
+    source_id: str = ""
+    """The pack's id in the format it came from (a 5etools source's `json`): tags may name
+    the pack by it, or by its `abbreviation`, in any case (`{@spell fireball|MyBrew}`)."""
+    abbreviation: str = ""
 
 
 class SqliteTables(Base):
@@ -85,6 +89,9 @@ class SqliteTables(Base):
 
     path: str
     tables: dict[str, str] = {}
+    aliases: dict[str, list[str]] = {}
+    """Other names of some entries, `collection/slug` → names, added to their `aliases` (the
+    names people know them by: the SRD's "Arcane Sword" is "Mordenkainen's Sword")."""
 
 
 # What a pack's loader returns: entries to validate and write, or a SQLite file to copy.
@@ -134,18 +141,31 @@ class PackProblem(Base):
         return f"{where}: {kind}{self.field + ': ' if self.field else ''}{self.message}"
 
 
+Derive = Callable[[Entry, str, str, dict[str, Any]], tuple[Entry, list[PackProblem]]]
+"""`derive(entry, base_ref, base_name, base_data)` → the entry laid over its installed base, and
+the problems found doing so."""
+
+
 @dataclass
 class LoadedPack:
-    """What a path loader read: the pack, its entries, and every problem found on the way."""
+    """What a path loader read: the pack, its entries, and every problem found on the way.
+
+    `derive` is how this loader's entries with `extends` are laid over their base (d5e's own
+    rules when None: see extends.py); a format with its own rules (5etools' `_copy`/`_mod`)
+    brings them here, and d5e calls it at install time with the installed base. `requires`
+    names packs this one needs: those not installed are reported as warnings."""
 
     pack: Pack
     entries: list[Entry] = field(default_factory=list)
     problems: list[PackProblem] = field(default_factory=list)
     root: Path | None = None
+    derive: Derive | None = None
+    requires: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[PackProblem]:
         return [p for p in self.problems if p.severity == "error"]
 
 
-PathLoader = Callable[[Path], LoadedPack | None]
+PathLoader = Callable[[Path], LoadedPack | list[LoadedPack] | None]
+"""A loader gives one pack, several (a file holding several sources), or None."""

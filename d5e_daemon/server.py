@@ -40,11 +40,12 @@ from . import __version__, protocol, queries, workspace
 from .app import App
 from .db import storage_error
 from .errors import D5eError
-from .features import markdown
+from .features import documents, encounter_lens, markdown
 from .features import packs as pack_features
 from .features.complete import complete
 from .features.encounter import encounter
 from .features.lookup import lookup
+from .features.references import references_in_workspace
 from .features.search import search, search_filters
 from .features.status import status
 from .features.tags import Resolver, tag_for_entry
@@ -255,6 +256,7 @@ class D5eServer(LanguageServer):
         self.on_initialized = on_initialized
         self.app: App | None = None
         self.watcher: PackWatcher | None = None
+        self.campaign_watcher: PackWatcher | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.known_state: tuple[Any, ...] = ()
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -325,6 +327,26 @@ class D5eServer(LanguageServer):
         doc = self.workspace.text_documents.get(uri)
         return doc if doc is not None and markdown.is_prose(doc) else None
 
+    def campaign_text(self, doc: TextDocument) -> None:
+        """Hand an open campaign document's text (unsaved changes included) to the campaign."""
+        campaign = self.app.campaign if self.app is not None else None
+        path = to_fs_path(doc.uri) if doc.uri.startswith("file:") else None
+        if campaign is not None and path:
+            campaign.open_text(Path(path), doc.lines)
+
+    def campaign_files_changed(self, changes: dict[str, set[str]]) -> None:
+        """From the watcher's thread: campaign files changed on disk."""
+        paths = [Path(p) for found in changes.values() for p in found if p != "."]
+        if any("." in found for found in changes.values()):
+            paths.append(self.root or Path("."))  # a folder: walk again
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.campaign_changed, paths)
+
+    def campaign_changed(self, paths: list[Path]) -> None:
+        campaign = self.app.campaign if self.app is not None else None
+        if campaign is not None:
+            campaign.changed(paths)
+
     def publish_soon(self, uri: str, quiet: float = QUIET_SECONDS) -> None:
         """Publish the document's diagnostics `quiet` seconds from now, unless a publication is
         due already (changes meanwhile are published with it); a pass under way for an older
@@ -394,6 +416,7 @@ class D5eServer(LanguageServer):
         for doc in list(self.workspace.text_documents.values()):
             if markdown.is_prose(doc):
                 self.publish_soon(doc.uri, 0.0)
+        self.refresh_hints()
 
     def rewatch(self) -> None:
         app = self.require_app()
@@ -475,6 +498,28 @@ class D5eServer(LanguageServer):
             self.warn_client(message)
         if await app.write(app.sync_in_transaction):
             app.packs_changed([])
+        self.refresh_hints()  # the party may have changed
+
+    def refresh_hints(self) -> None:
+        """Ask the client to ask again for code lenses and inlay hints (encounter difficulty
+        follows the party and the packs), where it says it can."""
+        caps = self.client_capabilities.workspace
+        if caps and caps.code_lens and caps.code_lens.refresh_support:
+            self.protocol.send_request(types.WORKSPACE_CODE_LENS_REFRESH, None)
+        if caps and caps.inlay_hint and caps.inlay_hint.refresh_support:
+            self.protocol.send_request(types.WORKSPACE_INLAY_HINT_REFRESH, None)
+
+    def hint_kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Which encounters get code lenses and which inlay hints: blocks lenses and prose
+        lines hints, unless the client lacks one of the two (eglot has no code lenses)."""
+        doc = self.client_capabilities.text_document
+        lenses = bool(doc and doc.code_lens)
+        hints = bool(doc and doc.inlay_hint)
+        if lenses and not hints:
+            return ("block", "line"), ()
+        if hints and not lenses:
+            return (), ("block", "line")
+        return ("block",), ("line",)
 
 
 def _failure(name: str, exc: Exception) -> JsonRpcException:
@@ -606,6 +651,9 @@ def create_server(
         if app.settings.watch:
             ls.watcher = PackWatcher(ls.reload_soon)
             ls.rewatch()
+            if app.campaign is not None:
+                ls.campaign_watcher = PackWatcher(ls.campaign_files_changed)
+                ls.campaign_watcher.watch({"campaign": app.campaign.root})
         _register_file_watchers(ls)
         ls.spawn(ls.watch_others())
         if ls.on_initialized is not None:
@@ -628,6 +676,7 @@ def create_server(
         changes = _changed_packs(app, paths)
         if changes:
             ls.spawn(ls.reload(changes))
+        ls.campaign_changed(paths)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(ls: D5eServer, params: types.DidChangeConfigurationParams) -> None:
@@ -638,9 +687,10 @@ def create_server(
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: D5eServer, params: Any) -> None:
-        if ls.watcher is not None:
-            ls.watcher.stop()
-            ls.watcher = None
+        for watcher in (ls.watcher, ls.campaign_watcher):
+            if watcher is not None:
+                watcher.stop()
+        ls.watcher = ls.campaign_watcher = None
         if ls.indexer is not None:
             ls.indexer.stop()
             ls.indexer = None
@@ -670,12 +720,13 @@ def create_server(
     )
     _method(server, protocol.PACKS_CREATE, protocol.CreateParams, pack_features.create)
     _method(server, protocol.PACKS_UPLOAD, protocol.UploadParams, pack_features.upload)
-    _method(server, protocol.DOCUMENT, protocol.DocumentParams, markdown.document)
+    _method(server, protocol.DOCUMENT, protocol.DocumentParams, documents.document)
     _method(server, protocol.TAG_FOR, protocol.TagForParams, tag_for_entry)
-    _method(server, protocol.RESOLVE_TAGS, protocol.ResolveTagsParams, markdown.resolve_tags)
+    _method(server, protocol.RESOLVE_TAGS, protocol.ResolveTagsParams, documents.resolve_tags)
     _register_prose_features(server)
     _method(server, protocol.SEARCH, protocol.SearchParams, search)
     _method(server, protocol.SEARCH_FILTERS, protocol.SearchFiltersParams, search_filters)
+    _method(server, protocol.REFERENCES, protocol.ReferencesParams, references_in_workspace)
     _method(server, protocol.ENCOUNTER, protocol.EncounterParams, encounter)
     return server
 
@@ -698,11 +749,19 @@ def _register_prose_features(server: D5eServer) -> None:
     def did_open(ls: D5eServer, params: types.DidOpenTextDocumentParams) -> None:
         if doc := ls.prose(params.text_document.uri):
             ls.publish_soon(doc.uri, 0.0)
+            _answer("didOpen", lambda: ls.campaign_text(doc))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: D5eServer, params: types.DidChangeTextDocumentParams) -> None:
         if doc := ls.prose(params.text_document.uri):
             ls.publish_soon(doc.uri)
+            _answer("didChange", lambda: ls.campaign_text(doc))
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: D5eServer, params: types.DidSaveTextDocumentParams) -> None:
+        path = to_fs_path(params.text_document.uri)
+        if path and params.text_document.uri.startswith("file:"):
+            ls.campaign_changed([Path(path)])
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: D5eServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -712,6 +771,10 @@ def _register_prose_features(server: D5eServer) -> None:
         ls.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
         )
+        campaign = ls.app.campaign if ls.app is not None else None
+        path = to_fs_path(params.text_document.uri)
+        if campaign is not None and path and params.text_document.uri.startswith("file:"):
+            campaign.close_text(Path(path))
 
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
@@ -754,7 +817,11 @@ def _register_prose_features(server: D5eServer) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(
-            code_action_kinds=[types.CodeActionKind.QuickFix, markdown.LINK_TERMS_KIND]
+            code_action_kinds=[
+                types.CodeActionKind.QuickFix,
+                markdown.LINK_TERMS_KIND,
+                markdown.STAT_BLOCK_KIND,
+            ]
         ),
     )
     def code_action(ls: D5eServer, params: types.CodeActionParams) -> list[types.CodeAction]:
@@ -768,6 +835,28 @@ def _register_prose_features(server: D5eServer) -> None:
             [],
         )
 
+    @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions())
+    def code_lens(ls: D5eServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+        kinds = ls.hint_kinds()[0]
+        return _on_prose(
+            ls,
+            "codeLens",
+            params.text_document.uri,
+            lambda resolver, doc: encounter_lens.code_lenses(resolver, doc, kinds),
+            [],
+        )
+
+    @server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions())
+    def inlay_hint(ls: D5eServer, params: types.InlayHintParams) -> list[types.InlayHint]:
+        kinds = ls.hint_kinds()[1]
+        return _on_prose(
+            ls,
+            "inlayHint",
+            params.text_document.uri,
+            lambda resolver, doc: encounter_lens.inlay_hints(resolver, doc, params.range, kinds),
+            [],
+        )
+
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_LINK, types.DocumentLinkOptions())
     def document_link(ls: D5eServer, params: types.DocumentLinkParams) -> list[types.DocumentLink]:
         return _on_prose(ls, "documentLink", params.text_document.uri, markdown.document_links, [])
@@ -777,7 +866,34 @@ def _register_prose_features(server: D5eServer) -> None:
         ls: D5eServer, params: types.WorkspaceSymbolParams
     ) -> list[types.SymbolInformation]:
         app = ls.require_app()
-        return _answer("workspace/symbol", lambda: markdown.workspace_symbols(app, params.query))
+        return _answer(
+            "workspace/symbol",
+            lambda: (
+                markdown.campaign_symbols(app.campaign, params.query)
+                + markdown.workspace_symbols(app, params.query)
+            ),
+        )
+
+    @server.feature(types.TEXT_DOCUMENT_REFERENCES)
+    def references(ls: D5eServer, params: types.ReferenceParams) -> list[types.Location] | None:
+        campaign = ls.require_app().campaign
+        return _on_prose(
+            ls,
+            "references",
+            params.text_document.uri,
+            lambda resolver, doc: markdown.references(
+                resolver, campaign, doc, params.position, params.context.include_declaration
+            ),
+            None,
+        )
+
+    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    def document_symbol(
+        ls: D5eServer, params: types.DocumentSymbolParams
+    ) -> list[types.DocumentSymbol]:
+        return _on_prose(
+            ls, "documentSymbol", params.text_document.uri, markdown.document_symbols, []
+        )
 
 
 def serve(

@@ -15,6 +15,7 @@ from d5e_daemon.app import App
 from d5e_daemon.cli import main
 from d5e_daemon.errors import InvalidParams, NotFound
 from d5e_daemon.features import markdown as md
+from d5e_daemon.features.documents import document
 from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.tags import Resolver, Tag, find_tags, tag_for_entry, tags_in_line
 from d5e_daemon.protocol import DocumentParams, LookupParams, TagForParams
@@ -334,7 +335,7 @@ def test_definition_of_an_srd_entry_is_its_d5e_document(app: App, resolver: Reso
     assert location == types.Location(
         uri="d5e://srd-2014/spells/fireball.md", range=types.Range(pos(0, 0), pos(0, 0))
     )
-    result = md.document(app, DocumentParams(uri=location.uri))
+    result = document(app, DocumentParams(uri=location.uri))
     assert result.text == lookup(app, LookupParams(ref="srd-2014:spells/fireball")).markdown
     assert (result.name, result.ref, result.pack) == ("Fireball", "spells/fireball", "srd-2014")
 
@@ -351,10 +352,10 @@ def test_definition_of_a_homebrew_entry_is_its_source_line(brew: tuple[Resolver,
 
 def test_d5e_documents_reject_bad_uris_and_unknown_entries(app: App) -> None:
     with pytest.raises(InvalidParams) as bad:
-        md.document(app, DocumentParams(uri="d5e://srd-2014/fireball"))
+        document(app, DocumentParams(uri="d5e://srd-2014/fireball"))
     assert bad.value.data == {"path": "$.uri"}
     with pytest.raises(NotFound):
-        md.document(app, DocumentParams(uri="d5e://srd-2014/spells/firebal.md"))
+        document(app, DocumentParams(uri="d5e://srd-2014/spells/firebal.md"))
 
 
 def test_document_links_point_at_entries(brew: tuple[Resolver, Path]) -> None:

@@ -68,7 +68,15 @@ async def error(session: ClientSession, tool: str, **arguments: Any) -> str:
 async def test_lists_tools_resources_and_prompts(db_path: Path) -> None:
     async with mcp_session(db_path) as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
-        assert set(tools) == {"lookup", "search", "filters", "complete", "resolve_tags", "packs"}
+        assert set(tools) == {
+            "lookup",
+            "search",
+            "filters",
+            "complete",
+            "resolve_tags",
+            "encounter",
+            "packs",
+        }
         for tool in tools.values():
             assert tool.description, tool.name
             assert tool.input_schema["type"] == "object"
@@ -93,6 +101,11 @@ async def test_answers_equal_those_of_d5e_serve(db_path: Path) -> None:
         ("complete", "d5e/complete", {"prefix": "magic misile", "limit": 5}),
         ("filters", "d5e/search/filters", {"collections": ["spells"]}),
         ("packs", "d5e/packs/list", {}),
+        (
+            "encounter",
+            "d5e/encounter",
+            {"party": [3, 3, 3, 3], "monsters": [{"name": "wolf", "count": 4}]},
+        ),
         ("resolve_tags", "d5e/resolveTags", {"text": "A {@spell fireball} and {@creature orc}."}),
     ]
     lsp = await start_client(db_path)
@@ -139,6 +152,8 @@ async def test_errors_are_tool_errors_with_the_json_rpc_messages(db_path: Path) 
         assert "level" in message
         message = await error(session, "complete", prefix="x" * 5000)
         assert "$.prefix" in message
+        message = await error(session, "encounter", party=[0], monsters=[{"name": "wolf"}])
+        assert "character level 0: levels are 1 to 20" in message
         message = await error(session, "lookup", ref="not a ref")
         assert "invalid ref" in message
         # the server lives on, and answers
@@ -250,3 +265,13 @@ def test_stdout_carries_only_protocol_messages(db_path: Path) -> None:
     assert answers[2]["result"]["isError"] is True
     assert "DEBUG" in stderr  # the debug log went to stderr, not to stdout
     assert server.returncode == 0
+
+
+def test_the_mcp_face_loads_no_lsp_code() -> None:
+    """`d5e mcp` starts as fast as `d5e serve`: it does not pay for pygls and LSP types too."""
+    probe = (
+        "import sys, d5e_daemon.mcp_server\n"
+        "print(sorted({'lsprotocol', 'pygls'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -160,7 +160,10 @@ def test_filters_are_listed_with_their_types_and_values(app: App) -> None:
     assert listed["ritual"].values == [False, True]
     assert "very rare" in listed["rarity"].values
     only = search_filters(app, SearchFiltersParams(collections=["monsters"])).filters
-    assert {f.name for f in only} == {"cr", "type", "size"}
+    assert {f.name for f in only} == {
+        *("cr", "type", "size", "immune", "resist", "vulnerable", "conditionImmune", "sense"),
+        *("speed", "language", "alignment", "environment", "casts", "inflicts"),
+    }
 
 
 def test_every_filter_is_backed_by_an_index(app: App) -> None:
@@ -622,3 +625,43 @@ def test_a_profile_change_is_seen_without_a_packs_changed_event(indexed: App) ->
     result = ask(indexed, query="cloak displacement illusion", mode="semantic", limit=50)
     cloaks = [h for h in result.hits if h.ref == "magic-items/cloak-of-displacement"]
     assert result.semantic and [h.pack for h in cloaks] == ["srd-2024"]
+
+
+def test_british_and_american_spellings_find_each_other(app: App) -> None:
+    """The SRD writes `armor` and `gray`; a player writes `armour` and `grey`. The other
+    spelling is used when the index holds it more often, and never a made-up word."""
+    from d5e_daemon.spelling import variants
+
+    assert variants("paralysed") == ["paralyzed"] and variants("armor") == ["armour"]
+    assert variants("fire") == [] and "monstre" in variants("monster")  # the index decides
+    assert ask(app, query="grey ooze", mode="keyword").hits[0].ref == "monsters/gray-ooze"
+    paralysed = [h.ref for h in ask(app, query="paralysed humanoid", mode="keyword").hits[:3]]
+    assert "spells/hold-person" in paralysed
+    armour = ask(app, query="plate armour", mode="keyword", limit=3).hits[0].ref
+    assert armour == ask(app, query="plate armor", mode="keyword", limit=3).hits[0].ref
+
+
+def test_filter_words_in_a_query_are_soft_boosts(indexed: App) -> None:
+    """`3rd-level`, `cantrip`, `CR 1/4` and words that are filter values (`undead`, `very
+    rare`) raise the entries that have them; entries without them are still found."""
+    from d5e_daemon.features.search import filter_words
+
+    assert filter_words(indexed, "a 3rd-level evocation for CR 1/4 undead") == [
+        ("level", 3),
+        ("cr", 0.25),
+        ("type", "undead"),
+        ("school", "evocation"),
+    ]
+    assert sorted(filter_words(indexed, "very rare wands and dragons")) == [
+        ("rarity", "very rare"),
+        ("type", "dragon"),
+        ("type", "wand"),
+    ]
+    assert filter_words(indexed, "cantrip that burns") == [("level", 0)]
+    assert filter_words(indexed, "a glowing sword") == []
+    hits = ask(indexed, query="CR 1/4 undead that rises again", explain=True, limit=20).hits
+    boosted = {h.ref for h in hits if h.explain and "filter words" in h.explain.boosts}
+    assert {"monsters/zombie", "monsters/skeleton"} <= boosted
+    full = next(h for h in hits if h.ref == "monsters/zombie")
+    assert full.explain and full.explain.boosts["filter words"] == pytest.approx(1.0)
+    assert any(h.collection != "monsters" for h in hits)  # a boost, not a filter

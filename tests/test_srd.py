@@ -106,7 +106,9 @@ def test_the_same_data_elsewhere_is_unchanged_and_other_data_is_an_upgrade(
     shutil.copy(data_files()["2014"], elsewhere)  # a new file: new times, new inode
 
     def install(path: Path) -> packs.InstallResult:
-        content = packs.SqliteTables(path=str(path))
+        loaded = source.load()  # the plugin's content (its alias table too) from another file
+        assert isinstance(loaded, packs.SqliteTables)
+        content = packs.SqliteTables(path=str(path), aliases=loaded.aliases)
         return app.db.write(lambda conn: packs.install(conn, source.pack, content, "plugin:srd"))
 
     before = app.conn.execute("SELECT max(id), count(*) FROM entry").fetchone()

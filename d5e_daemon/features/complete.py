@@ -133,9 +133,15 @@ def match_names(
 
     common = queries.names_in_range(conn, query, COMMON_PREFIX) >= COMMON_PREFIX
     add(queries.names_exact_or_prefix(conn, profile, query, cols, pack, limit, common=common), 1)
+    # Other names (aliases) after the names, at the same tiers: "mordenkainens" finds the SRD's
+    # Arcane Sword, "darakhul" finds "Ghoul, Darakhul".
+    if len(found) < limit:
+        add(queries.aliases_exact_or_prefix(conn, profile, query, cols, pack, limit), 1)
     words = query.split()[:MAX_WORDS]
     if len(found) < limit and len(query) >= 2:
         add(queries.names_word_prefix(conn, profile, words, cols, pack, limit), 2)
+    if len(found) < limit and len(query) >= 2:
+        add(queries.aliases_word_prefix(conn, profile, words, cols, pack, limit), 2)
     if len(found) < limit and len(query) >= 3:
         grams = _trigrams(query)
         candidates = queries.names_sharing_trigrams(
@@ -184,6 +190,7 @@ def complete(app: App, params: CompleteParams) -> CompleteResult:
                 collection=entry.collection,
                 detail=app.render(entry, "detail"),
                 match=TIERS[m.tier],
+                alias=m.row.alias,
                 shadows=m.row.shadows > 0,
             )
         )

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 
-from .. import queries
+from .. import names, queries, tagtext
 from ..app import App
 from ..errors import InvalidParams, NotFound
+from ..packformat import SLUG_CHARS
 from ..protocol import EntryInfo, EntryRef, LookupParams, LookupResult, PackCredit, Shadowed
-from ..text import normalize
 from .complete import collection_rank, match_names
 
 REF_RE = re.compile(
-    r"(?:(?P<pack>[a-z0-9][a-z0-9-]*):)?(?P<collection>[a-z][a-z0-9-]*)/(?P<slug>[a-z0-9][a-z0-9-]*)"
+    r"(?:(?P<pack>[a-z0-9][a-z0-9-]*):)?(?P<collection>[a-z][a-z0-9-]*)/"
+    rf"(?P<slug>[a-z0-9][{SLUG_CHARS}]*)"
 )
 SUGGESTIONS = 5
 
@@ -74,31 +75,38 @@ def _find_by_ref(app: App, params: LookupParams, ref: str) -> queries.EntryRow:
 
 def _find_by_name(
     app: App, params: LookupParams, name: str
-) -> tuple[queries.EntryRow, list[EntryRef]]:
-    norm = normalize(name)
+) -> tuple[queries.EntryRow, list[EntryRef], names.Found]:
     collections = [params.collection] if params.collection else []
-    if params.pack:
-        rows = queries.entries_in_pack_by_norm_name(app.conn, params.pack, norm, collections)
-    else:
-        rows = queries.winners_by_norm_name(app.conn, app.profile, norm, collections)
-    if not rows:
+    found = names.find(
+        app.conn, name, collections, profile_id=app.profile, pack=params.pack or None
+    )
+    if found is None:
         where = f" in {params.collection}" if params.collection else ""
         raise _not_found(app, f"named {name!r}{where}", name, collections, params.pack)
-    rows.sort(key=lambda r: (collection_rank(r.collection), r.collection, r.slug))
-    return rows[0], [_ref(r) for r in rows[1:]]
+    rows = sorted(found.rows, key=lambda r: (collection_rank(r.collection), r.collection, r.slug))
+    return rows[0], [_ref(r) for r in rows[1:]], found
+
+
+def find_how(
+    app: App, params: LookupParams
+) -> tuple[queries.EntryRow, list[EntryRef], names.Found | None]:
+    """The entry `params` mean (by ref or by name), the others of the same name, and how a
+    name was read (None for a ref)."""
+    if (params.ref is None) == (params.name is None):
+        raise InvalidParams("give exactly one of `ref` or `name`", {"path": "$"})
+    if params.ref is not None:
+        return _find_by_ref(app, params, params.ref), [], None
+    return _find_by_name(app, params, params.name or "")
 
 
 def find(app: App, params: LookupParams) -> tuple[queries.EntryRow, list[EntryRef]]:
     """The entry `params` mean (by ref or by name) and the others of the same name."""
-    if (params.ref is None) == (params.name is None):
-        raise InvalidParams("give exactly one of `ref` or `name`", {"path": "$"})
-    if params.ref is not None:
-        return _find_by_ref(app, params, params.ref), []
-    return _find_by_name(app, params, params.name or "")
+    row, also, _ = find_how(app, params)
+    return row, also
 
 
 def lookup(app: App, params: LookupParams) -> LookupResult:
-    row, also = find(app, params)
+    row, also, found = find_how(app, params)
     same_ref = queries.entries_for_ref(app.conn, app.profile, row.collection, row.slug)
     ids = [r.id for r in same_ref]
     position = ids.index(row.id) if row.id in ids else len(ids)
@@ -113,7 +121,13 @@ def lookup(app: App, params: LookupParams) -> LookupResult:
         license=pack.license,
         attribution=pack.attribution,
     )
-    markdown = app.render(entry, "markdown").rstrip() + "\n\n---\n" + _credit_line(credit)
+    from .tags import card_links  # tags.py reads this module's parse_ref
+
+    card = tagtext.render(app.render(entry, "markdown"), card_links(app)).rstrip()
+    other = names.declared_aliases(entry.data)
+    if other:  # the names players know it by ("Mordenkainen's Sword")
+        card += "\n\n*Also called " + ", ".join(other) + ".*"
+    markdown = card + "\n\n---\n" + _credit_line(credit)
     return LookupResult(
         entry=EntryInfo(
             ref=row.ref,
@@ -132,6 +146,8 @@ def lookup(app: App, params: LookupParams) -> LookupResult:
         shadowed=[_shadow(r) for r in same_ref[position + 1 :]],
         shadowed_by=[_shadow(r) for r in same_ref[:position]],
         also=also,
+        found_by=found.how if found is not None and found.how != "name" else None,
+        matched=found.matched if found is not None and found.how != "name" else None,
     )
 
 

@@ -103,6 +103,7 @@ def _result(result: packs.InstallResult) -> PackInstallResult:
         entries=result.entries,
         changed=result.changed,
         warnings=list(result.warnings),
+        also=[_result(r) for r in result.also],
     )
 
 
@@ -119,7 +120,8 @@ async def _after(app: App, changed: list[str], seen: frozenset[str] = frozenset(
 
 
 async def _changed(app: App, result: packs.InstallResult) -> PackInstallResult:
-    await _after(app, [result.pack] if result.action != "unchanged" else [])
+    changed = [r.pack for r in (result, *result.also) if r.action != "unchanged"]
+    await _after(app, changed)
     return _result(result)
 
 
@@ -135,7 +137,7 @@ async def install(app: App, params: PackInstallParams) -> PackInstallResult:
 
         def from_plugin(conn: apsw.Connection) -> packs.InstallResult:
             return packs.install(
-                conn, source.pack, source.load(), source.origin, app.update_profile, claim
+                conn, source.pack, source.load(), source.origin, app.update_profile, claim=claim
             )
 
         return await _changed(app, await app.write(from_plugin))
@@ -169,7 +171,7 @@ def _reload_one(
             rels.add(Path(path).resolve().relative_to(origin).as_posix())
         except ValueError:
             rels.add(".")  # outside the folder, or a folder event: read it all
-    if rels and "." not in rels and origin.is_dir():
+    if rels and "." not in rels and (origin / packformat.MANIFEST).is_file():
         result = packs.update_files(conn, pack_id, rels, app.update_profile)
         if result is not None:
             return result
@@ -268,17 +270,22 @@ async def remove(app: App, params: PackIdParams) -> PackRemoveResult:
 
 
 def _validate(app: App, conn: apsw.Connection, path: Path) -> ValidateResult:
-    _, loaded = app.load_path(path)
+    _, read = app.load_path(path)
+    every = read if isinstance(read, list) else [read]
+    loaded = every[0]
     problems = list(loaded.problems)
-    if not loaded.errors:  # extends can only be checked once the files themselves are right
-        _, found = packs.prepare(conn, loaded.pack, loaded.entries)
-        problems = sorted(problems + found, key=lambda p: (p.file, p.line, p.column))
+    if not any(one.errors for one in every):  # extends: once the files themselves are right
+        for one in every:
+            _, found = packs.prepare(conn, one.pack, one.entries, one.derive)
+            problems += found + packs.missing_requirements(conn, one)
+        problems = sorted(problems, key=lambda p: (p.file, p.line, p.column))
     ok = not any(p.severity == "error" for p in problems)
     return ValidateResult(
         ok=ok,
         pack=loaded.pack if ok or loaded.entries else None,
-        entries=len(loaded.entries),
+        entries=sum(len(one.entries) for one in every),
         problems=problems,
+        also=[one.pack for one in every[1:]],
     )
 
 

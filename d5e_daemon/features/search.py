@@ -33,9 +33,10 @@ import re
 from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
+from itertools import pairwise
 from typing import Any
 
-from .. import filters, queries, retrieval
+from .. import filters, queries, retrieval, spelling
 from ..app import App
 from ..errors import IndexNotReady, InvalidParams
 from ..protocol import (
@@ -53,6 +54,7 @@ from ..text import normalize
 NAME_WEIGHT = 2.0
 KEYWORD_WEIGHT = 0.6
 COVERAGE_WEIGHT = 2.0
+FILTER_WORD_WEIGHT = 1.0
 FUSION_DEPTH = 50
 # Nearest passages asked for per entry wanted: entries have 2 passages on average, and 2 or 3
 # per entry gave the same dev-set figures.
@@ -75,6 +77,7 @@ STOP_WORDS = frozenset(
     """.split()  # noqa: SIM905
 )
 _APOSTROPHES = re.compile("['’‘`ʼ]")
+_WORD = re.compile(r"[A-Za-z]+")
 
 
 # -- params -----------------------------------------------------------------------------------
@@ -90,6 +93,10 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
     values = value if isinstance(value, list) else [value]
     conditions = []
     for v in values:
+        if declared.measured and isinstance(v, int | float) and not isinstance(v, bool):
+            v = f"{v:g}"  # `"range": 120`: at least 120 feet
+        if declared.kind == "number" and isinstance(v, str) and filters.number(v):
+            v = filters.number(v)[0]  # `"cr": "1/4"`, as stat blocks write it
         if declared.kind == "number" and isinstance(v, Range):
             low = v.min if v.min is not None else -1e308
             high = v.max if v.max is not None else 1e308
@@ -97,8 +104,11 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
         elif declared.kind == "number" and isinstance(v, int | float) and not isinstance(v, bool):
             conditions.append({"name": name, "min": v, "max": v})
         elif declared.kind == "text" and isinstance(v, str):
-            text = v.strip().lower()
-            conditions.append({"name": name, "min": text, "max": text})
+            try:
+                found = declared.conditions(v)
+            except ValueError as exc:
+                raise InvalidParams(f"filter {name!r} {exc}; not {v!r}", path) from None
+            conditions += [{"name": a, "min": low, "max": high} for a, low, high in found]
         elif declared.kind == "bool" and isinstance(v, bool):
             conditions.append({"name": name, "min": int(v), "max": int(v)})
         else:
@@ -108,7 +118,7 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
                 "bool": "true or false",
             }[declared.kind]
             raise InvalidParams(f"filter {name!r} takes {expected}, not {v!r}", path)
-    return conditions
+    return [c | {"filter": name} for c in conditions]
 
 
 def _scope(app: App, params: SearchParams) -> queries.SearchScope:
@@ -128,6 +138,56 @@ def _words(text: str) -> list[str]:
     stop words dropped, once each."""
     words = [w for w in normalize(_APOSTROPHES.sub(" ", text)).split() if w not in STOP_WORDS]
     return list(dict.fromkeys(words))[:MAX_WORDS]
+
+
+def respelled(app: App, words: list[str]) -> dict[str, str]:
+    """Query words the index holds in another spelling more often (`armour` → `armor` on the
+    SRD, `armor` → `armour` in a British pack), each with that spelling (`spelling.variants`;
+    the index's vocabulary decides)."""
+    candidates = {w: spelling.variants(w) for w in words}
+    candidates = {w: vs for w, vs in candidates.items() if vs}
+    if not candidates:
+        return {}
+    stems = {
+        w: queries.index_terms(app.conn, [w]) for ws in candidates.items() for w in [ws[0], *ws[1]]
+    }
+    counts = app.term_counts(sorted({t for ts in stems.values() for t in ts}))
+
+    def held(word: str) -> int:
+        return min((counts[t] for t in stems[word]), default=0)
+
+    out = {}
+    for word, others in candidates.items():
+        best = max(others, key=held)
+        if held(best) > held(word):
+            out[word] = best
+    return out
+
+
+_LEVEL = re.compile(r"\b([1-9])(?:st|nd|rd|th)[ -]level\b")
+_CANTRIP = re.compile(r"\bcantrips?\b")
+_CR = re.compile(r"\b(?:cr|challenge(?: rating)?) ?(\d+(?:/\d+)?)\b")
+WORD_FILTERS = ("type", "school", "rarity")
+"""Filters whose values a query may name in words: `undead`, `evocation`, `very rare`."""
+
+
+def filter_words(app: App, text: str) -> list[tuple[str, Any]]:
+    """The (filter, value) pairs a query names: `3rd-level` (level 3), `cantrip` (level 0),
+    `CR 1/4` (cr 0.25), and words or word pairs that are some entry's value of a filter of
+    `WORD_FILTERS`, singular or plural (`undead`, `dragons`, `evocation`, `very rare`)."""
+    low = text.lower()
+    asked: list[tuple[str, Any]] = [("level", int(n)) for n in _LEVEL.findall(low)]
+    if _CANTRIP.search(low):
+        asked.append(("level", 0))
+    asked += [("cr", v) for n in _CR.findall(low) for v in filters.number(n)]
+    words = normalize(low).split()
+    phrases = [*(f"{a} {b}" for a, b in pairwise(words)), *words]
+    candidates = list(dict.fromkeys(c for p in phrases for c in (p, p.removesuffix("s"))))
+    for name in WORD_FILTERS:
+        held = queries.attribute_values_held(app.conn, name, candidates)
+        # "very rare" named: not "rare" as well
+        asked += [(name, v) for v in held if not any(f" {v}" in f" {o}" for o in held if o != v)]
+    return list(dict.fromkeys(asked))
 
 
 def keyword_query(text: str) -> str:
@@ -287,6 +347,11 @@ def search(app: App, params: SearchParams) -> SearchResult:
     wanted = params.offset + params.limit
     pool = max(FUSION_DEPTH, wanted)
     query_words = _words(params.query)
+    other_spelling = respelled(app, query_words)
+    query_text = params.query
+    if other_spelling:
+        query_words = list(dict.fromkeys(other_spelling.get(w, w) for w in query_words))
+        query_text = _WORD.sub(lambda m: other_spelling.get(m[0].lower(), m[0]), query_text)
     match = queries.fts_any(query_words)
     use_vectors = params.mode == "semantic" or (
         params.mode == "hybrid" and index.semantic_available()
@@ -311,7 +376,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
 
     semantic: list[tuple[int, float, int]] = []
     if use_vectors:
-        (vector,) = index.embedder.embed([params.query])
+        (vector,) = index.embedder.embed([query_text])
         semantic = retrieval.semantic_hits(
             app,
             scope,
@@ -340,11 +405,17 @@ def search(app: App, params: SearchParams) -> SearchResult:
     elif params.mode == "semantic":
         ranked = [(entry_id, sim) for entry_id, sim, _ in semantic]
     elif semantic:
+        asked = filter_words(app, params.query)
+        wanted_filters = len({name for name, _ in asked})
 
         def added(ids: list[int]) -> dict[int, dict[str, float]]:
             found = retrieval.term_coverage(app, terms, ids) if terms else {}
             shares.update({entry_id: n / len(terms) for entry_id, n in found.items()})
-            return {i: {"coverage": COVERAGE_WEIGHT * share} for i, share in shares.items()}
+            out = {i: {"coverage": COVERAGE_WEIGHT * share} for i, share in shares.items()}
+            for entry_id, named in queries.entries_with_attributes(app.conn, ids, asked).items():
+                boost = FILTER_WORD_WEIGHT * len(named) / wanted_filters
+                out.setdefault(entry_id, {})["filter words"] = boost
+            return out
 
         ranked, boosts = fuse(keyword, [(i, sim) for i, sim, _ in semantic], added)
     else:

@@ -10,17 +10,18 @@ means or what is wrong with it (unknown tag, unknown name with suggestions, disa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from .. import queries
+from .. import names, queries
 from ..app import App
 from ..errors import NotFound
 from ..prose import ProseNames
 from ..protocol import TagForParams, TagForResult
+from ..tagtext import PARTS
 from ..text import normalize
 from .complete import collection_rank, match_names
 from .lookup import parse_ref
@@ -57,10 +58,39 @@ TAG_COLLECTIONS: dict[str, tuple[str, ...]] = {
     "skill": ("skills",),
     "language": ("languages",),
     "rule": ("rule-sections", "rules"),
-    "variantrule": ("rule-sections", "rules"),
+    "variantrule": ("variant-rules", "rule-sections", "rules"),
     "itemmastery": ("weapon-mastery-properties",),
     "itemproperty": ("weapon-properties",),
+    # every other 5etools tag naming an entry (5etools homebrew packs fill their collections;
+    # completion offers them once a pack has)
+    "subclassfeature": ("features",),
+    "optfeature": ("optional-features",),
+    "disease": ("diseases",),
+    "status": ("statuses", "conditions"),
+    "sense": ("senses",),
+    "action": ("actions",),
+    "table": ("tables",),
+    "deity": ("deities",),
+    "hazard": ("hazards", "traps"),
+    "trap": ("traps", "hazards"),
+    "object": ("objects",),
+    "vehicle": ("vehicles",),
+    "vehupgrade": ("vehicle-upgrades",),
+    "reward": ("rewards",),
+    "psionic": ("psionics",),
+    "cult": ("cults",),
+    "boon": ("boons",),
+    "recipe": ("recipes",),
+    "deck": ("decks",),
+    "card": ("cards",),
+    "legroup": ("legendary-groups",),
+    "charoption": ("character-options",),
+    "facility": ("facilities",),
+    "itemtype": ("item-types",),
 }
+
+# Tags completion always offers; the others only when an installed pack has their entries.
+ALWAYS_OFFERED = frozenset(list(TAG_COLLECTIONS)[: list(TAG_COLLECTIONS).index("itemproperty") + 1])
 
 # The tag written for an entry of a collection: the first tag that lists it.
 COLLECTION_TAG: dict[str, str] = {}
@@ -82,6 +112,7 @@ FORMAT_TAGS = frozenset(
         "actsavesuccess", "actsavesuccessorfail", "acttrigger", "actresponse", "coinflip",
         "autodice", "initiative", "filter", "link", "5etools", "footnote", "homebrew", "area",
         "skillcheck", "savingthrow", "ability", "quickref", "book", "adventure", "loader",
+        "5etoolsimg",
     }
 )  # fmt: skip
 
@@ -134,8 +165,10 @@ def iter_tags(line_no: int, line: str, start: int = 0) -> Iterator[Tag]:
         name_part, *others = rest.split("|")
         stripped = name_part.strip()
         name_start = rest_start + len(name_part) - len(name_part.lstrip())
-        pack = others[0].strip() or None if others else None
-        display = others[1] if len(others) > 1 else None
+        source_at, display_at = PARTS.get(m[1].lower(), (1, 2))
+        parts = [name_part, *others]
+        pack = parts[source_at].strip() or None if len(parts) > source_at else None
+        display = parts[display_at] if len(parts) > display_at else None
         yield Tag(
             line=line_no,
             start=m.start(),
@@ -161,7 +194,11 @@ def tag_at(lines: Sequence[str], line: int, column: int) -> Tag | None:
 
 # -- resolution -------------------------------------------------------------------------------
 
-ProblemCode = Literal["unknown-tag", "unknown-ref", "unknown-pack", "disabled-pack", "empty-ref"]
+ProblemCode = Literal[
+    "unknown-tag", "unknown-ref", "unknown-pack", "disabled-pack", "empty-ref", "alias"
+]
+"""What is wrong with a reference; `alias` is no problem but a note: the tag names an entry by
+another name ("Mordenkainen's Sword" for the SRD's Arcane Sword), and resolves."""
 
 
 @dataclass(frozen=True)
@@ -214,12 +251,29 @@ class Resolver:
     _names: dict[str, KnownName] | None = None
     _longest: int = 1
     _prose: ProseNames | None = None
+    _offered: list[str] | None = None
 
     def clear(self) -> None:
         self._cache.clear()
         self._unsuggested.clear()
         self._names = None
+        self._offered = None
         self._prose = None
+
+    def offered_tags(self) -> list[str]:
+        """The tag names completion offers: the common ones, and each other 5etools tag once
+        an installed pack has entries of its own collection (its first, when no common tag
+        names that collection already)."""
+        if self._offered is None:
+            conn = self.app.conn
+            common = {c for t in ALWAYS_OFFERED for c in TAG_COLLECTIONS[t]}
+            self._offered = [
+                tag
+                for tag, collections in TAG_COLLECTIONS.items()
+                if tag in ALWAYS_OFFERED
+                or (collections[0] not in common and queries.has_collection(conn, collections[0]))
+            ]
+        return self._offered
 
     def prose_names(self) -> ProseNames:
         """The names prose may use without tags in this profile (see `prose.py`)."""
@@ -256,14 +310,15 @@ class Resolver:
         return resolution
 
     def _pack(self, tag: Tag) -> str | None:
-        """The pack a tag's second part names: a pack's id, else the SRD pack of a 5etools
-        source abbreviation of its books (`{@spell fireball|PHB}` as 5etools writes it)."""
+        """The pack a tag's second part names, in any case: a pack's id, original source id
+        or abbreviation (a 5etools homebrew's `|MyBrew`, `|MB`), else the SRD pack of a
+        5etools source of its books (`{@spell fireball|PHB}` as 5etools writes it)."""
         if tag.pack is None:
             return None
-        source = FIVETOOLS_SOURCES.get(tag.pack.lower())
-        if source is None or queries.get_pack(self.app.conn, tag.pack) is not None:
-            return tag.pack
-        return source
+        found = queries.pack_by_source(self.app.conn, tag.pack)
+        if found is not None:
+            return found
+        return FIVETOOLS_SOURCES.get(tag.pack.lower(), tag.pack)
 
     def _resolve(self, tag: Tag, suggest: bool) -> Resolution:
         collections = TAG_COLLECTIONS.get(tag.kind)
@@ -279,19 +334,18 @@ class Resolver:
         if pack is not None:
             if queries.get_pack(app.conn, pack) is None:
                 return Resolution(code="unknown-pack", message=f"pack {pack!r} is not installed")
-            rows = queries.entries_in_pack_by_norm_name(app.conn, pack, norm, collections)
-            if rows and pack not in enabled:
+            found = names.find(app.conn, tag.name, collections, pack=pack)
+            if found is not None and pack not in enabled:
                 return Resolution(
                     code="disabled-pack",
                     message=f"pack {pack} is not enabled in this profile "
                     f"({app.profile}, edition {app.settings.edition})",
                 )
         else:
-            rows = queries.winners_by_norm_name(app.conn, app.profile, norm, collections)
-            if not rows:
-                elsewhere = sorted(
-                    {r.pack for r in queries.entries_by_norm_name(app.conn, norm, collections)}
-                )
+            found = names.find(app.conn, tag.name, collections, profile_id=app.profile)
+            if found is None:
+                anywhere = names.find(app.conn, tag.name, collections)
+                elsewhere = sorted({r.pack for r in anywhere.rows} if anywhere else ())
                 if elsewhere:
                     return Resolution(
                         code="disabled-pack",
@@ -299,8 +353,18 @@ class Resolver:
                         f"not enabled in this profile ({app.profile}, edition "
                         f"{app.settings.edition})",
                     )
-        if rows:
-            return Resolution(row=min(rows, key=lambda r: collections.index(r.collection)))
+        if found is not None:
+            row = min(found.rows, key=lambda r: collections.index(r.collection))
+            if found.how != "alias":
+                return Resolution(row=row)
+            # A declared alias: the entry's pack calls it otherwise; say so, and offer its name.
+            fix = Fix(tag=tag.tag, name=row.name.lower(), label=row.name)
+            return Resolution(
+                row=row,
+                code="alias",
+                message=f"{tag.name} is called {row.name} in {row.pack}",
+                fixes=(fix,),
+            )
         if not suggest:
             where = f" in pack {pack}" if pack else ""
             return Resolution(
@@ -311,16 +375,15 @@ class Resolver:
     def _unknown_ref(self, tag: Tag, what: str, collections: tuple[str, ...]) -> Resolution:
         app = self.app
         # The right name under the wrong tag ({@spell goblin}) first, then close names.
-        norm = normalize(tag.name)
         pack = self._pack(tag)
-        if pack is None:
-            elsewhere = queries.winners_by_norm_name(
-                app.conn, app.profile, norm, TAGGED_COLLECTIONS
-            )
-        else:
-            elsewhere = queries.entries_in_pack_by_norm_name(
-                app.conn, pack, norm, TAGGED_COLLECTIONS
-            )
+        other = names.find(
+            app.conn,
+            tag.name,
+            TAGGED_COLLECTIONS,
+            profile_id=app.profile if pack is None else None,
+            pack=pack,
+        )
+        elsewhere = other.rows if other is not None else []
         elsewhere.sort(key=lambda r: collection_rank(r.collection))
         rows: list[tuple[str, str]] = [(r.collection, r.name) for r in elsewhere]
         rows += [
@@ -347,13 +410,13 @@ class Resolver:
         """Every winner's normalised name → the tags it could get; and the most words in one."""
         if self._names is None:
             tags: dict[str, set[str]] = {}
-            names: dict[str, str] = {}
+            spelled: dict[str, str] = {}
             for norm, collection, name in queries.winner_names(
                 self.app.conn, self.app.profile, LINKED_COLLECTIONS
             ):
                 tags.setdefault(norm, set()).add(COLLECTION_TAG[collection])
-                names.setdefault(norm, name)
-            self._names = {n: KnownName(frozenset(t), names[n]) for n, t in tags.items()}
+                spelled.setdefault(norm, name)
+            self._names = {n: KnownName(frozenset(t), spelled[n]) for n, t in tags.items()}
             self._longest = max((len(n.split()) for n in self._names), default=1)
         return self._names, self._longest
 
@@ -409,3 +472,20 @@ def tag_for_entry(app: App, params: TagForParams) -> TagForResult:
         text=text or row.name,
         tag=COLLECTION_TAG.get(row.collection),
     )
+
+
+def card_links(app: App) -> Callable[[str, str, str | None], str | None]:
+    """`link(tag, name, source)` for `tagtext.render`: the `d5e:` URI of the entry a reference
+    in a card means (as a tag in a document would resolve it), or None."""
+    resolver = Resolver(app)
+
+    def link(kind: str, name: str, source: str | None) -> str | None:
+        if kind not in TAG_COLLECTIONS:
+            return None
+        end = len(name)
+        tag = Tag(line=0, start=0, end=end, tag=kind, name=name, name_start=0, name_end=end,
+                  pack=source)  # fmt: skip
+        row = resolver.resolve(tag, suggest=False).row
+        return f"d5e://{row.pack}/{row.collection}/{row.slug}.md" if row else None
+
+    return link

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import re
+import tomllib
 from pathlib import Path
 
 import apsw
@@ -66,6 +67,22 @@ def describe(edition: str, path: Path) -> Pack:
     )
 
 
+ALIAS_TABLE = Path(__file__).with_name("aliases.toml")
+
+
+def product_aliases(path: Path = ALIAS_TABLE) -> dict[str, list[str]]:
+    """The SRD alias table (`aliases.toml`): `collection/slug` → the names the rulebooks
+    print. Every row must cite one of the table's sources."""
+    table = tomllib.loads(path.read_text(encoding="utf-8"))
+    sources = table.get("sources", {})
+    found: dict[str, list[str]] = {}
+    for i, row in enumerate(table.get("alias", [])):
+        if row.get("source") not in sources:
+            raise ValueError(f"{path}: alias row {i + 1} ({row.get('ref')}) cites no [sources] key")
+        found.setdefault(row["ref"], []).extend(row["names"])
+    return found
+
+
 @hookimpl
 def register_packs(register) -> None:  # type: ignore[no-untyped-def]
     files = data_files()
@@ -75,6 +92,6 @@ def register_packs(register) -> None:  # type: ignore[no-untyped-def]
         register(
             PackSource(
                 pack=describe(edition, path),
-                load=lambda path=path: SqliteTables(path=str(path)),
+                load=lambda path=path: SqliteTables(path=str(path), aliases=product_aliases()),
             )
         )

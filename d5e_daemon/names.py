@@ -1,0 +1,219 @@
+"""The other names an entry is found by, and the forms of a name people type.
+
+An entry's *aliases* are its declared ones (`data.aliases`: a homebrew author's, 5etools'
+`alias`, the SRD's product names from its pack's alias table) and the forms of an inverted
+name ("Ghoul, Darakhul" is also "Darakhul Ghoul" and, for a creature, "Darakhul"). They are
+stored normalised in `entry_alias` (`queries.refresh_aliases`) and matched after the names:
+an entry's own name always wins over another entry's alias.
+
+A plural ("wolves", "giant spiders", "potions of healing") is read as its singular when no
+name or alias matches it as written (`singular_forms`); the callers take it only when it
+names one entry.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import apsw
+
+from . import queries
+from .text import normalize
+
+# Inverted names whose second part alone names the entry: creature variants ("Aboleth,
+# Nihilith"), not forms ("Werewolf, Wolf Form") or items ("Bottle, glass": not "glass").
+_PART_ALONE_COLLECTIONS = frozenset({"monsters", "creatures"})
+_NOT_ALONE_WORDS = frozenset({"form", "forms", "swarm", "young", "adult", "ancient"})
+_HAS_DIGIT = re.compile(r"\d")
+
+
+def inverted_forms(name: str, collection: str) -> list[str]:
+    """The natural-order forms of a name written "Noun, Qualifier".
+
+    >>> inverted_forms("Ghoul, Darakhul", "monsters")
+    ['Darakhul Ghoul', 'Darakhul']
+    >>> inverted_forms("Crossbow, hand", "equipment")
+    ['hand Crossbow']
+    >>> inverted_forms("Ammunition, +1, +2, or +3", "magic-items")
+    []
+    """
+    if name.count(",") != 1:
+        return []
+    head, tail = (part.strip() for part in name.split(","))
+    if not head or not tail or not normalize(head) or not normalize(tail):
+        return []
+    forms = [f"{tail} {head}"]
+    words = normalize(tail).split()
+    if (
+        collection in _PART_ALONE_COLLECTIONS
+        and not _HAS_DIGIT.search(tail)
+        and not _NOT_ALONE_WORDS.intersection(words)
+    ):
+        forms.append(tail)
+    return forms
+
+
+def inverted_json(name: str, collection: str) -> str:
+    """`inverted_forms` as a JSON array, for SQL (`d5e_inverted`)."""
+    return json.dumps(inverted_forms(name, collection))
+
+
+def declared_aliases(data: object) -> list[str]:
+    """The `aliases` a record declares (strings only; anything else is the validator's)."""
+    if not isinstance(data, dict):
+        return []
+    found = data.get("aliases")
+    if isinstance(found, str):
+        return [found]
+    if isinstance(found, list):
+        return [a for a in found if isinstance(a, str)]
+    return []
+
+
+# -- plurals ----------------------------------------------------------------------------------
+
+_IRREGULAR = {
+    "men": "man",
+    "women": "woman",
+    "feet": "foot",
+    "teeth": "tooth",
+    "mice": "mouse",
+    "geese": "goose",
+    "children": "child",
+    "oxen": "ox",
+    "lice": "louse",
+    "dice": "die",
+    "people": "person",
+    "fungi": "fungus",
+    "larvae": "larva",
+    "octopi": "octopus",
+}
+# Words that end in s as singulars: never cut.
+_NOT_PLURAL = re.compile(r"(ss|us|is|ous|ics|ws)$")
+_LINKS = frozenset({"of", "in", "from", "with", "for", "against"})
+
+
+def _singulars(word: str) -> list[str]:
+    """The singulars a plural English word may have, most likely first ([] if none)."""
+    if word in _IRREGULAR:
+        return [_IRREGULAR[word]]
+    if word.endswith("men") and len(word) > 4:
+        return [word[:-3] + "man"]
+    if len(word) < 3 or not word.endswith("s") or _NOT_PLURAL.search(word):
+        return []
+    out: list[str] = []
+    if word.endswith("ves"):
+        out += [word[:-3] + "f", word[:-3] + "fe"]  # wolves, knives
+    if word.endswith("ies") and len(word) > 4:
+        out.append(word[:-3] + "y")  # spiders… harpies → harpy
+    if word.endswith(("ses", "xes", "zes", "ches", "shes", "oes")):
+        out.append(word[:-2])  # boxes, torches, potatoes
+    out.append(word[:-1])
+    return list(dict.fromkeys(out))
+
+
+def singular_forms(norm: str) -> list[str]:
+    """Normalised singular readings of a normalised plural name, most likely first.
+
+    The plural is the last word, or the word before "of"-like links ("potions of healing").
+
+    >>> singular_forms("wolves")
+    ['wolf', 'wolfe', 'wolve']
+    >>> singular_forms("giant spiders")
+    ['giant spider']
+    >>> singular_forms("potions of healing")
+    ['potion of healing']
+    >>> singular_forms("fireball")
+    []
+    """
+    words = norm.split()
+    if not words:
+        return []
+    at = len(words) - 1
+    for i, word in enumerate(words[1:], start=1):
+        if word in _LINKS:
+            at = i - 1
+            break
+    return [
+        " ".join([*words[:at], singular, *words[at + 1 :]]) for singular in _singulars(words[at])
+    ]
+
+
+# -- finding entries by what was typed --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Found:
+    """The entries a typed name means, and how it was read."""
+
+    rows: list[queries.EntryRow]
+    how: Literal["name", "alias", "inverted", "plural"]
+    matched: str = ""
+    """The alias (as its pack writes it) or the singular (normalised) the name was read as."""
+
+
+def _by_name(
+    conn: apsw.Connection,
+    norm: str,
+    collections: Sequence[str],
+    profile_id: str | None,
+    pack: str | None,
+) -> list[queries.EntryRow]:
+    if pack is not None:
+        return queries.entries_in_pack_by_norm_name(conn, pack, norm, collections)
+    if profile_id is not None:
+        return queries.winners_by_norm_name(conn, profile_id, norm, collections)
+    return queries.entries_by_norm_name(conn, norm, collections)
+
+
+def _exactly(
+    conn: apsw.Connection,
+    norm: str,
+    collections: Sequence[str],
+    profile_id: str | None,
+    pack: str | None,
+) -> Found | None:
+    rows = _by_name(conn, norm, collections, profile_id, pack)
+    if rows:
+        return Found(rows, "name")
+    aliased = queries.entries_by_alias(
+        conn, norm, collections, profile_id=profile_id if pack is None else None, pack=pack
+    )
+    if not aliased:
+        return None
+    unique = {a.row.id: a for a in aliased}
+    first = next(iter(unique.values()))
+    how: Literal["alias", "inverted"] = "alias" if first.kind == "alias" else "inverted"
+    return Found([a.row for a in unique.values()], how, first.alias)
+
+
+def find(
+    conn: apsw.Connection,
+    text: str,
+    collections: Sequence[str] = (),
+    *,
+    profile_id: str | None = None,
+    pack: str | None = None,
+) -> Found | None:
+    """The entries named `text`: by name, else by alias, else (a plural) by the one singular
+    reading that names something. Scope: `pack`'s entries, else the winners of `profile_id`,
+    else (neither) every installed entry. None when nothing (or no one reading) matches."""
+    norm = normalize(text)
+    if not norm:
+        return None
+    found = _exactly(conn, norm, collections, profile_id, pack)
+    if found is not None:
+        return found
+    readings = [
+        (singular, hit)
+        for singular in singular_forms(norm)
+        if (hit := _exactly(conn, singular, collections, profile_id, pack)) is not None
+    ]
+    if len(readings) != 1:
+        return None
+    singular, hit = readings[0]
+    return Found(hit.rows, "plural", singular)

@@ -1,0 +1,132 @@
+"""`{@tags}` in an entry's text → what a reader sees: text, and links for references.
+
+Any pack's text may hold 5etools tags (`{@damage 2d6}`, `{@hit 5}`, `{@spell fireball}`). A card
+shows them as 5etools does: dice and bonuses as text (`2d6`, `+5`, `DC 15`), attack labels in
+italics (*Melee Weapon Attack:*), formatting as Markdown, and references as their display text —
+a link when `link(kind, name, source)` finds the entry. Tags nest (`{@b {@spell light}}`) and are
+replaced innermost first; a tag that is not closed is left as written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+# `{@name rest}` with no braces inside: the innermost tags first, again until none is left.
+INNER_TAG = re.compile(r"\{@([A-Za-z][A-Za-z0-9]*)(?:[ \t]+([^{}]*))?\}")
+
+Link = Callable[[str, str, str | None], str | None]
+"""`link(tag, name, source)` → a URI for the entry the reference means, or None."""
+
+_ATTACKS = {
+    "m": "Melee", "r": "Ranged", "mw": "Melee Weapon", "rw": "Ranged Weapon",
+    "ms": "Melee Spell", "rs": "Ranged Spell", "g": "Magical", "a": "Area",
+}  # fmt: skip
+_ABILITY = {
+    "str": "Strength", "dex": "Dexterity", "con": "Constitution", "int": "Intelligence",
+    "wis": "Wisdom", "cha": "Charisma",
+}  # fmt: skip
+_LABELS = {
+    "h": "*Hit:* ", "m": "*Miss:* ", "hom": "*Hit or Miss:* ", "actsavefail": "*Failure:*",
+    "actsavesuccess": "*Success:*", "actsavesuccessorfail": "*Success or Failure:*",
+    "acttrigger": "*Trigger:*", "actresponse": "*Response:*",
+}  # fmt: skip
+
+# Where a reference tag keeps its source and its display text (`name|source|display` unless
+# listed): 5etools puts the class and level of a feature before them.
+PARTS: dict[str, tuple[int, int]] = {
+    "classfeature": (4, 5),
+    "subclassfeature": (6, 7),
+    "card": (2, 3),
+    "deity": (2, 3),
+    "subclass": (3, 4),
+}
+# Tags that point at books or site pages rather than entries: shown as their text.
+_TEXT_ONLY = frozenset(
+    {"book", "adventure", "quickref", "filter", "5etools", "5etoolsimg", "loader", "area",
+     "homebrew", "footnote", "link", "help", "tip", "note", "unit", "comic", "style", "font",
+     "color", "highlight", "kbd", "u", "underline", "sup", "sub", "code", "coinflip"}
+)  # fmt: skip
+
+
+def _signed(text: str) -> str:
+    text = text.strip()
+    return text if text.startswith(("+", "-")) else f"+{text}"
+
+
+def _attack(codes: str, roll: bool) -> str:
+    kinds = [_ATTACKS.get(c.strip().lower(), c.strip()) for c in codes.split(",") if c.strip()]
+    kind = " or ".join(kinds)
+    if roll:  # 2024: {@atkr m} → "Melee Attack Roll:"
+        return f"*{kind.replace(' Weapon', '').replace(' Spell', '')} Attack Roll:*"
+    return f"*{kind} Attack:*"
+
+
+def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
+    """One tag (`tag` as written, `rest` after the space) as Markdown."""
+    kind = tag.lower()
+    parts = rest.split("|") if rest else [""]
+    first = parts[0].strip()
+    if kind in _LABELS:
+        return _LABELS[kind]
+    if kind in ("b", "bold"):
+        return f"**{rest}**"
+    if kind in ("i", "italic"):
+        return f"*{rest}*"
+    if kind in ("s", "strike"):
+        return f"~~{rest}~~"
+    if kind == "code":
+        return f"`{rest}`"
+    if kind in ("dice", "damage", "autodice", "d20", "hit", "chance", "scaledice", "scaledamage"):
+        shown = parts[-1].strip() if len(parts) > 1 and kind in ("dice", "damage") else first
+        if kind in ("scaledice", "scaledamage"):
+            return parts[2].strip() if len(parts) > 2 else first
+        if kind in ("hit", "d20"):
+            return _signed(shown) if shown.lstrip("+-").isdigit() else shown
+        if kind == "chance":
+            return parts[1].strip() if len(parts) > 1 and parts[1].strip() else f"{first} percent"
+        return shown
+    if kind == "dc":
+        shown = parts[1].strip() if len(parts) > 1 and parts[1].strip() else first
+        return f"DC {shown}"
+    if kind == "dcyourspellsave":
+        return first or "your spell save DC"
+    if kind == "recharge":
+        low = first or "6"
+        return "(Recharge 6)" if low == "6" else f"(Recharge {low}–6)"
+    if kind in ("atk", "atkr"):
+        return _attack(first, kind == "atkr")
+    if kind == "actsave":
+        return f"*{_ABILITY.get(first.lower(), first)} Saving Throw:*"
+    if kind == "initiative":
+        return _signed(first) if first else "initiative"
+    if kind in ("skillcheck", "savingthrow", "ability"):
+        return " ".join(p.strip().replace("_", " ").title() for p in parts if p.strip())
+    if kind == "link":
+        url = parts[1].strip() if len(parts) > 1 else ""
+        return f"[{first}]({url})" if url.startswith(("http://", "https://")) else first
+    if kind in _TEXT_ONLY:
+        return first
+    source_at, display_at = PARTS.get(kind, (1, 2))
+    source = parts[source_at].strip() if len(parts) > source_at else ""
+    display = parts[display_at].strip() if len(parts) > display_at else ""
+    shown = display or first
+    uri = link(kind, first, source or None) if link is not None and first else None
+    return f"[{shown}]({uri})" if uri else shown
+
+
+def render(text: str, link: Link | None = None) -> str:
+    """`text` with every complete tag replaced by its Markdown (innermost first)."""
+    if "{@" not in text:
+        return text
+    for _ in range(8):  # nesting deeper than this is left as written
+        new = INNER_TAG.sub(lambda m: format_tag(m[1], m[2] or "", link), text)
+        if new == text:
+            break
+        text = new
+    return text
+
+
+def plain(text: str) -> str:
+    """Tags as their text, without links or Markdown emphasis (for search and detail lines)."""
+    return render(text).replace("**", "").replace("*", "") if "{@" in text else text

@@ -1,0 +1,904 @@
+"""A 5etools object → a d5e record: the collection, and `data` with d5e's field names.
+
+d5e's cards, filters and search read the 5e-database field names the SRD uses (`casting_time`,
+`challenge_rating`, `damage_immunities`…), so each 5etools field with a d5e counterpart is
+written under that name, in that shape. Nothing is dropped: the whole 5etools object stays in
+`data["5etools"]` (what `_copy` of this entry starts from, and where unmapped fields are read).
+Text keeps its `{@tags}`: d5e turns them into text and links when it shows a card.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+from d5e_daemon.text import slugify
+
+from .copy import CR_XP, eval_fraction
+from .entries import ABILITY_NAMES, blocks, spellcasting
+
+RAW = "5etools"
+
+# 5etools data keys → d5e collections. The SRD's names where the SRD has the collection.
+COLLECTIONS: dict[str, str] = {
+    "spell": "spells",
+    "monster": "monsters",
+    "legendaryGroup": "legendary-groups",
+    "item": "magic-items",  # mundane ones go to `equipment` (see `collection_of`)
+    "baseitem": "equipment",
+    "magicvariant": "magic-items",
+    "variant": "magic-items",
+    "itemGroup": "magic-items",
+    "feat": "feats",
+    "background": "backgrounds",
+    "race": "races",
+    "subrace": "subraces",
+    "condition": "conditions",
+    "disease": "diseases",
+    "status": "statuses",
+    "optionalfeature": "optional-features",
+    "class": "classes",
+    "subclass": "subclasses",
+    "classFeature": "features",
+    "subclassFeature": "features",
+    "deity": "deities",
+    "language": "languages",
+    "table": "tables",
+    "variantrule": "variant-rules",
+    "action": "actions",
+    "sense": "senses",
+    "skill": "skills",
+    "trap": "traps",
+    "hazard": "hazards",
+    "object": "objects",
+    "vehicle": "vehicles",
+    "vehicleUpgrade": "vehicle-upgrades",
+    "reward": "rewards",
+    "psionic": "psionics",
+    "cult": "cults",
+    "boon": "boons",
+    "recipe": "recipes",
+    "deck": "decks",
+    "card": "cards",
+    "charoption": "character-options",
+    "facility": "facilities",
+    "itemMastery": "weapon-mastery-properties",
+    "itemProperty": "weapon-properties",
+    "itemType": "item-types",
+    "monsterTemplate": "monster-templates",
+    "encounter": "encounters",
+    "name": "name-tables",
+    "book": "books",
+    "adventure": "adventures",
+}
+
+# Keys merged into other entries or read as documents, not entries of their own.
+FLUFF = {
+    "monsterFluff": "monster",
+    "itemFluff": "item",
+    "raceFluff": "race",
+    "backgroundFluff": "background",
+    "featFluff": "feat",
+    "spellFluff": "spell",
+    "classFluff": "class",
+    "subclassFluff": "subclass",
+    "conditionFluff": "condition",
+    "languageFluff": "language",
+    "vehicleFluff": "vehicle",
+    "objectFluff": "object",
+    "rewardFluff": "reward",
+    "deityFluff": "deity",
+    "trapFluff": "trap",
+    "hazardFluff": "hazard",
+    "recipeFluff": "recipe",
+    "cultFluff": "cult",
+    "boonFluff": "boon",
+    "charoptionFluff": "charoption",
+}
+DOCUMENTS = {"adventureData": "adventure", "bookData": "book"}
+IGNORED = frozenset({"_meta", "$schema", "siteVersion", "_test", "_dependencies"})
+
+SIZES = {
+    "F": "Fine", "D": "Diminutive", "T": "Tiny", "S": "Small", "M": "Medium", "L": "Large",
+    "H": "Huge", "G": "Gargantuan", "C": "Colossal", "V": "Varies",
+}  # fmt: skip
+ALIGNMENTS = {
+    "L": "lawful", "N": "neutral", "NX": "neutral", "NY": "neutral", "C": "chaotic",
+    "G": "good", "E": "evil", "U": "unaligned", "A": "any alignment",
+}  # fmt: skip
+SCHOOLS = {
+    "A": "Abjuration", "C": "Conjuration", "D": "Divination", "E": "Enchantment",
+    "V": "Evocation", "I": "Illusion", "N": "Necromancy", "T": "Transmutation",
+    "P": "Psionic",
+}  # fmt: skip
+DAMAGE = {
+    "A": "acid", "B": "bludgeoning", "C": "cold", "F": "fire", "O": "force",
+    "L": "lightning", "N": "necrotic", "P": "piercing", "I": "poison", "Y": "psychic",
+    "R": "radiant", "S": "slashing", "T": "thunder",
+}  # fmt: skip
+ITEM_TYPES = {
+    "A": "Ammunition", "AF": "Ammunition", "AT": "Artisan's Tools", "EM": "Eldritch Machine",
+    "EXP": "Explosive", "FD": "Food and Drink", "G": "Adventuring Gear", "GS": "Gaming Set",
+    "GV": "Generic Variant", "HA": "Heavy Armor", "INS": "Instrument", "LA": "Light Armor",
+    "M": "Melee Weapon", "MA": "Medium Armor", "MNT": "Mount", "MR": "Master Rune",
+    "OTH": "Other", "P": "Potion", "R": "Ranged Weapon", "RD": "Rod", "RG": "Ring",
+    "S": "Shield", "SC": "Scroll", "SCF": "Spellcasting Focus", "SHP": "Vehicle (water)",
+    "SPC": "Vehicle (space)", "T": "Tools", "TAH": "Tack and Harness", "TG": "Trade Good",
+    "VEH": "Vehicle (land)", "AIR": "Vehicle (air)", "WD": "Wand", "$": "Treasure",
+    "$A": "Treasure (art object)", "$C": "Treasure (coinage)", "$G": "Treasure (gemstone)",
+    "IDG": "Illegal Drug",
+}  # fmt: skip
+ITEM_CATEGORY = {
+    "M": "Weapon", "R": "Weapon", "LA": "Armor", "MA": "Armor", "HA": "Armor", "S": "Armor",
+    "P": "Potion", "RG": "Ring", "RD": "Rod", "SC": "Scroll", "WD": "Wand", "A": "Ammunition",
+    "AF": "Ammunition", "G": "Adventuring Gear", "SCF": "Adventuring Gear", "AT": "Tools",
+    "T": "Tools", "GS": "Tools", "INS": "Tools", "MNT": "Mounts and Vehicles",
+    "VEH": "Mounts and Vehicles", "SHP": "Mounts and Vehicles", "TAH": "Mounts and Vehicles",
+}  # fmt: skip
+PROPERTIES = {
+    "A": "Ammunition", "AF": "Ammunition", "BF": "Burst Fire", "F": "Finesse", "H": "Heavy",
+    "L": "Light", "LD": "Loading", "R": "Reach", "RLD": "Reload", "S": "Special",
+    "T": "Thrown", "2H": "Two-Handed", "V": "Versatile",
+}  # fmt: skip
+CONDITIONS_TIME = {"action": "action", "bonus": "bonus action", "reaction": "reaction"}
+SLUG_CLEAN = re.compile(r"[^a-z0-9]+")
+
+
+@functools.lru_cache(maxsize=65536)
+def slug(text: str) -> str:
+    return slugify(text)[:128].strip("-")
+
+
+def strip_source(value: Any) -> str:
+    """`"M|XPHB"` → `"M"` (newer data names a code's source after a bar)."""
+    return str(value).split("|")[0] if value is not None else ""
+
+
+_TAG_TEXT = re.compile(r"\{@\w+ ([^{}|]*)(?:\|[^{}]*)?\}")
+
+
+def plain_tags(value: str) -> str:
+    """`{@spell fireball|PHB}` → `fireball`: tags to their text (for names and short fields)."""
+    while "{@" in value:
+        new = _TAG_TEXT.sub(r"\1", value)
+        if new == value:
+            break
+        value = new
+    return value
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"index": slug(name), "name": name}
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# ---- creatures -------------------------------------------------------------------------------
+
+
+def _size(value: Any) -> str:
+    sizes = [SIZES.get(s, str(s)) for s in (value if isinstance(value, list) else [value]) if s]
+    return " or ".join(sizes)
+
+
+def _type(value: Any) -> tuple[str, str]:
+    if isinstance(value, str):
+        return value, ""
+    if not isinstance(value, dict):
+        return "", ""
+    kind = value.get("type")
+    if isinstance(kind, dict) and "choose" in kind:
+        kind = " or ".join(map(str, kind["choose"]))
+    tags = []
+    for tag in value.get("tags") or []:
+        if isinstance(tag, dict):
+            tags.append(f"{tag.get('prefix', '')} {tag.get('tag', '')}".strip())
+        else:
+            tags.append(str(tag))
+    if value.get("swarmSize"):
+        kind = f"swarm of {SIZES.get(value['swarmSize'], value['swarmSize'])} {kind}s"
+    return str(kind or ""), ", ".join(tags)
+
+
+def alignment(value: Any, prefix: str = "") -> str:
+    if not isinstance(value, list):
+        return str(value or "")
+    if all(isinstance(a, str) for a in value):
+        codes = list(value)
+        if set(codes) >= {"L", "NX", "C", "G", "NY", "E"}:
+            text = "any alignment"
+        elif set(codes) == {"L", "NX", "C", "G", "NY", "E"} - {"G"}:
+            text = "any non-good alignment"
+        elif codes == ["N"]:
+            text = "neutral"
+        else:
+            text = " ".join(ALIGNMENTS.get(c, c) for c in codes)
+    else:
+        parts = []
+        for a in value:
+            if isinstance(a, dict):
+                if "special" in a:
+                    parts.append(str(a["special"]))
+                    continue
+                part = alignment(a.get("alignment") or [])
+                if a.get("chance"):
+                    part += f" ({a['chance']}%)"
+                if a.get("note"):
+                    part += f" ({a['note']})"
+                parts.append(part)
+            else:
+                parts.append(ALIGNMENTS.get(a, str(a)))
+        text = " or ".join(parts)
+    return f"{prefix}{text}".strip()
+
+
+def _armor_class(value: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for ac in value if isinstance(value, list) else [value]:
+        if isinstance(ac, int | float):
+            out.append({"type": "dex", "value": ac})
+        elif isinstance(ac, dict) and "special" in ac:
+            out.append({"type": "special", "value": ac["special"]})
+        elif isinstance(ac, dict):
+            item: dict[str, Any] = {"type": "dex", "value": ac.get("ac")}
+            sources = [plain_tags(str(f)) for f in ac.get("from") or []]
+            if any("natural armor" in s.lower() for s in sources):
+                item["type"] = "natural"
+            elif sources:
+                item["type"] = "armor"
+                item["armor"] = [{"name": s} for s in sources]
+            if ac.get("condition"):
+                item["type"] = "condition"
+                item["condition"] = {"name": plain_tags(str(ac["condition"])).strip()}
+            out.append(item)
+    return out
+
+
+def _speed(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {"walk": f"{value} ft."} if isinstance(value, int) else {}
+    out: dict[str, Any] = {}
+    for mode in ("walk", "burrow", "climb", "fly", "swim"):
+        speed = value.get(mode)
+        if speed is None or speed is False:
+            continue
+        if isinstance(speed, dict):
+            shown = f"{speed.get('number', '')} ft."
+            condition = str(speed.get("condition", "")).strip()
+            if condition and condition != "(hover)":
+                shown += f" {plain_tags(condition)}"
+            if "hover" in condition:
+                out["hover"] = True
+        elif speed is True:
+            shown = "equal to its walking speed"
+        else:
+            shown = f"{speed} ft."
+        out[mode] = shown
+    if value.get("canHover"):
+        out["hover"] = True
+    if value.get("choose"):
+        out["choose"] = value["choose"]
+    return out
+
+
+def _signed(value: Any) -> int | None:
+    m = re.match(r"\s*([+-]?\d+)", str(value))
+    return int(m[1]) if m else None
+
+
+def _proficiencies(data: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for ability, bonus in (data.get("save") or {}).items():
+        value = _signed(bonus)
+        if value is not None:
+            name = f"Saving Throw: {ability.upper()}"
+            out.append({"value": value, "proficiency": {"index": slug(name), "name": name}})
+    for skill, bonus in (data.get("skill") or {}).items():
+        value = _signed(bonus)
+        if value is not None and skill != "other":
+            name = f"Skill: {skill.title()}"
+            out.append(
+                {"value": value, "proficiency": {"index": f"skill-{slug(skill)}", "name": name}}
+            )
+    return out
+
+
+def _senses(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for sense in data.get("senses") or []:
+        sense = plain_tags(str(sense))
+        m = re.match(r"\s*([a-zA-Z ]+?)\s+(\d.*)$", sense)
+        if m:
+            out[m[1].strip().lower().replace(" ", "_")] = m[2].strip()
+        elif sense.strip():
+            out[sense.strip().lower()] = ""
+    if isinstance(data.get("passive"), int | str):
+        out["passive_perception"] = data["passive"]
+    return out
+
+
+def _damage_list(value: Any, key: str) -> list[str]:
+    """5etools `immune`/`resist`/`vulnerable` (strings and groups) → printed phrases."""
+    out: list[str] = []
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict) and "special" in item:
+            out.append(plain_tags(str(item["special"])))
+        elif isinstance(item, dict):
+            inner = [i for i in _damage_list(item.get(key, []), key)]
+            words = (
+                ", ".join(inner[:-1]) + (", and " if len(inner) > 2 else " and ") + inner[-1]
+                if len(inner) > 1
+                else "".join(inner)
+            )
+            phrase = " ".join(
+                p for p in (str(item.get("preNote", "")), words, str(item.get("note", ""))) if p
+            )
+            out.append(plain_tags(phrase))
+    return out
+
+
+def _condition_list(value: Any) -> list[dict[str, str]]:
+    out = []
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, str):
+            out.append(_ref(_cap(item)))
+        elif isinstance(item, dict):
+            names = ", ".join(map(str, item.get("conditionImmune") or []))
+            note = f" {item['note']}" if item.get("note") else ""
+            if names or note:
+                out.append(_ref(_cap(plain_tags(names + note).strip())))
+    return out
+
+
+def cr_value(value: Any) -> tuple[float | None, str]:
+    cr = value.get("cr") if isinstance(value, dict) else value
+    if cr is None:
+        return None, ""
+    try:
+        return eval_fraction(str(cr)), str(cr)
+    except (ValueError, ZeroDivisionError):
+        return None, str(cr)
+
+
+def _abilities(items: Any) -> list[dict[str, Any]]:
+    """Traits and actions: `{name, entries}` → `{name, desc}` (the text keeps its tags)."""
+    out = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            row: dict[str, Any] = {"name": str(item.get("name", ""))}  # tags: shown in cards
+            paras = blocks(item.get("entries", item.get("entry", [])))
+            # one paragraph: a string, as the SRD writes it; several (a list, a table): a list,
+            # so that a list's lines are not taken for paragraphs of their own
+            row["desc"] = paras[0] if len(paras) == 1 else paras
+            joined = "\n".join(paras)
+            hit = re.search(r"\{@hit ([+-]?\d+)", joined)
+            if hit:
+                row["attack_bonus"] = int(hit[1])
+            dc = re.search(r"\{@dc (\d+)", joined)
+            if dc:
+                row["dc"] = {"dc_value": int(dc[1])}
+            out.append(row)
+        elif isinstance(item, str):
+            out.append({"name": "", "desc": item})
+    return out
+
+
+def _spell_names(block: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+
+    def add(spells: Any, **usage: Any) -> None:
+        for spell in spells if isinstance(spells, list) else []:
+            name = plain_tags(str(spell.get("entry", "") if isinstance(spell, dict) else spell))
+            name = re.sub(r"\s*\(.*\)$|\*$", "", name).strip()
+            if name:
+                found.append({"name": name, **usage})
+
+    add(block.get("will"), usage={"type": "at will"})
+    for key, label in (("daily", "per day"), ("rest", "per rest"), ("weekly", "per week")):
+        for uses, spells in (block.get(key) or {}).items():
+            add(spells, usage={"type": label, "times": int(re.sub(r"\D", "", uses) or 1)})
+    for level, info in (block.get("spells") or {}).items():
+        if isinstance(info, dict) and str(level).isdigit():
+            add(info.get("spells"), level=int(level))
+    return found
+
+
+def _spellcasting(block: dict[str, Any]) -> dict[str, Any]:
+    header = " ".join(s for s in block.get("headerEntries") or [] if isinstance(s, str))
+    structured: dict[str, Any] = {"spells": _spell_names(block)}
+    ability = block.get("ability")
+    if ability:
+        structured["ability"] = {"index": ability, "name": ABILITY_NAMES.get(ability, ability)}
+    dc = re.search(r"\{@dc (\d+)\}|save DC (\d+)", header)
+    if dc:
+        structured["dc"] = int(dc[1] or dc[2])
+    hit = re.search(r"\{@hit ([+-]?\d+)\}", header)
+    if hit:
+        structured["modifier"] = int(hit[1])
+    slots = {
+        level: info["slots"]
+        for level, info in (block.get("spells") or {}).items()
+        if isinstance(info, dict) and info.get("slots")
+    }
+    if slots:
+        structured["slots"] = slots
+    return {
+        "name": str(block.get("name", "Spellcasting")),
+        "desc": spellcasting(block),
+        "spellcasting": structured,
+    }
+
+
+def monster(raw: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if "size" in raw:
+        data["size"] = _size(raw["size"])
+    if "type" in raw:
+        data["type"], subtype = _type(raw["type"])
+        if subtype:
+            data["subtype"] = subtype
+    if "alignment" in raw:
+        data["alignment"] = alignment(raw["alignment"], str(raw.get("alignmentPrefix", "")))
+    if "ac" in raw:
+        data["armor_class"] = _armor_class(raw["ac"])
+    hp = raw.get("hp")
+    if isinstance(hp, dict):
+        if "average" in hp:
+            data["hit_points"] = hp["average"]
+        if "formula" in hp:
+            data["hit_points_roll"] = str(hp["formula"]).replace(" ", "")
+            data["hit_dice"] = data["hit_points_roll"].split("+")[0].split("-")[0]
+        if "special" in hp:
+            data["hit_points"] = plain_tags(str(hp["special"]))
+    if "speed" in raw:
+        data["speed"] = _speed(raw["speed"])
+    for short, long in (
+        ("str", "strength"), ("dex", "dexterity"), ("con", "constitution"),
+        ("int", "intelligence"), ("wis", "wisdom"), ("cha", "charisma"),
+    ):  # fmt: skip
+        if raw.get(short) is not None:
+            data[long] = raw[short]
+    proficiencies = _proficiencies(raw)
+    if proficiencies:
+        data["proficiencies"] = proficiencies
+    for key, field in (
+        ("vulnerable", "damage_vulnerabilities"), ("resist", "damage_resistances"),
+        ("immune", "damage_immunities"),
+    ):  # fmt: skip
+        if key in raw:
+            data[field] = _damage_list(raw[key], key)
+    if "conditionImmune" in raw:
+        data["condition_immunities"] = _condition_list(raw["conditionImmune"])
+    if "senses" in raw or "passive" in raw:
+        data["senses"] = _senses(raw)
+    languages = raw.get("languages")
+    if "languages" in raw:
+        data["languages"] = (
+            ", ".join(plain_tags(str(x)) for x in languages) if isinstance(languages, list) else ""
+        )
+    value, shown = cr_value(raw.get("cr"))
+    if value is not None:
+        data["challenge_rating"] = value
+        data["xp"] = raw.get("xp", CR_XP.get(shown, 0))
+        data["proficiency_bonus"] = 2 + max(0, int(-(-value // 1)) - 1) // 4
+        lair = raw["cr"].get("lair") if isinstance(raw["cr"], dict) else None
+        if lair and CR_XP.get(str(lair)):
+            data["xp_in_lair"] = CR_XP[str(lair)]
+    elif shown:
+        data["challenge_rating_text"] = shown
+    by_place: dict[str, list[dict[str, Any]]] = {}
+    for block in raw.get("spellcasting") or []:
+        if isinstance(block, dict):
+            place = str(block.get("displayAs", "trait"))
+            by_place.setdefault(place, []).append(_spellcasting(block))
+    if "trait" in raw or "trait" in by_place:
+        data["special_abilities"] = _abilities(raw.get("trait")) + by_place.pop("trait", [])
+    for key, field in (
+        ("action", "actions"), ("bonus", "bonus_actions"), ("reaction", "reactions"),
+        ("legendary", "legendary_actions"), ("mythic", "mythic_actions"),
+    ):  # fmt: skip
+        items = _abilities(raw.get(key)) + by_place.get(key, [])
+        if items:
+            header = blocks(raw.get(f"{key}Header") or [])
+            if header:
+                items = [{"name": "", "desc": "\n\n".join(header)}, *items]
+            data[field] = items
+    if "legendary" in raw:
+        data["legendary_actions_count"] = raw.get("legendaryActions", 3)
+    if raw.get("legendaryGroup"):
+        data["legendary_group"] = raw["legendaryGroup"].get("name")
+    if raw.get("environment"):
+        data["environment"] = raw["environment"]
+    return data
+
+
+# ---- spells ----------------------------------------------------------------------------------
+
+
+def _casting_time(value: Any) -> str:
+    parts = []
+    for t in value if isinstance(value, list) else []:
+        if not isinstance(t, dict):
+            continue
+        number, unit = t.get("number", 1), str(t.get("unit", ""))
+        unit = CONDITIONS_TIME.get(unit, unit)
+        shown = (
+            f"{number} {unit}{'s' if number != 1 and unit in ('minute', 'hour', 'round') else ''}"
+        )
+        if t.get("condition"):
+            shown += f", {plain_tags(str(t['condition']))}"
+        parts.append(shown)
+    return " or ".join(parts)
+
+
+def _range(value: Any) -> tuple[str, dict[str, Any] | None]:
+    if not isinstance(value, dict):
+        return "", None
+    kind = value.get("type")
+    distance = value.get("distance") or {}
+    dist_type, amount = distance.get("type"), distance.get("amount")
+    if kind == "special":
+        return "Special", None
+    named = {"self": "Self", "touch": "Touch", "sight": "Sight", "unlimited": "Unlimited"}
+    if kind == "point":
+        if dist_type in named:
+            return named[dist_type], None
+        unit = {"feet": "feet", "miles": "miles" if amount != 1 else "mile"}.get(
+            str(dist_type), str(dist_type)
+        )
+        return f"{amount} {unit}", None
+    area = {"type": kind, "size": amount}
+    unit = "foot" if dist_type == "feet" else "mile"
+    return f"Self ({amount}-{unit} {kind})", area
+
+
+def _duration(value: Any) -> tuple[str, bool]:
+    parts, concentration = [], False
+    for d in value if isinstance(value, list) else []:
+        if not isinstance(d, dict):
+            continue
+        kind = d.get("type")
+        if kind == "instant":
+            parts.append("Instantaneous")
+        elif kind == "timed":
+            inner = d.get("duration") or {}
+            amount, unit = inner.get("amount", 1), inner.get("type", "")
+            shown = f"{amount} {unit}{'s' if amount != 1 else ''}"
+            if d.get("concentration"):
+                concentration = True
+                shown = f"Up to {shown}"
+            parts.append(shown)
+        elif kind == "permanent":
+            ends = {"dispel": "dispelled", "trigger": "triggered", "discharge": "discharged"}
+            words = [ends.get(e, e) for e in d.get("ends") or []]
+            parts.append("Until " + " or ".join(words) if words else "Permanent")
+        elif kind == "special":
+            parts.append("Special")
+    return " or ".join(parts), concentration
+
+
+def _class_names(value: Any) -> list[dict[str, str]]:
+    if not isinstance(value, dict):
+        return []
+    names = [c.get("name") for c in value.get("fromClassList") or [] if isinstance(c, dict)]
+    names += [c.get("name") for c in value.get("fromClassListVariant") or [] if isinstance(c, dict)]
+    return [_ref(str(n)) for n in dict.fromkeys(names) if n]
+
+
+def spell(raw: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if "entries" in raw:
+        data["desc"] = blocks(raw["entries"])
+    if raw.get("entriesHigherLevel"):
+        higher = []
+        for e in raw["entriesHigherLevel"]:
+            higher += blocks(e.get("entries", []) if isinstance(e, dict) else e)
+        data["higher_level"] = higher
+    if "level" in raw:
+        data["level"] = raw["level"]
+    if "school" in raw:
+        school = SCHOOLS.get(str(raw["school"]), str(raw["school"]))
+        data["school"] = {"index": slug(school), "name": school}
+    if "time" in raw:
+        data["casting_time"] = _casting_time(raw["time"])
+    if "range" in raw:
+        rng, area = _range(raw["range"])
+        data["range"] = rng
+        if area:
+            data["area_of_effect"] = area
+    if "components" in raw:
+        comps = raw.get("components") or {}
+        data["components"] = [k.upper() for k in ("v", "s", "m") if comps.get(k)]
+        if comps.get("r"):
+            data["components"].append("R")
+        material = comps.get("m")
+        if isinstance(material, dict):
+            data["material"] = str(material.get("text", ""))
+        elif isinstance(material, str):
+            data["material"] = material
+    if "duration" in raw:
+        data["duration"], data["concentration"] = _duration(raw["duration"])
+    if "meta" in raw or "time" in raw:
+        data["ritual"] = bool((raw.get("meta") or {}).get("ritual"))
+    classes = _class_names(raw.get("classes"))
+    if classes:
+        data["classes"] = classes
+    subclasses = [
+        _ref(str(s.get("subclass", {}).get("name", "")))
+        for s in (raw.get("classes") or {}).get("fromSubclass") or []
+        if isinstance(s, dict) and s.get("subclass")
+    ]
+    if subclasses:
+        data["subclasses"] = subclasses
+    damage = raw.get("damageInflict") or []
+    if damage:
+        data["damage"] = {"damage_type": _ref(_cap(str(damage[0])))}
+        data["damage_types"] = [str(d) for d in damage]
+    saves = raw.get("savingThrow") or []
+    if saves:
+        ability = str(saves[0])[:3].upper()
+        data["dc"] = {"dc_type": {"index": ability.lower(), "name": ability}}
+    attack = raw.get("spellAttack") or []
+    if attack:
+        data["attack_type"] = {"M": "melee", "R": "ranged"}.get(str(attack[0]), str(attack[0]))
+    return data
+
+
+# ---- items -----------------------------------------------------------------------------------
+
+
+def is_magic(raw: dict[str, Any]) -> bool:
+    rarity = str(raw.get("rarity", "none")).lower()
+    return (rarity not in ("none", "", "unknown")) or bool(
+        raw.get("wondrous") or raw.get("reqAttune") or raw.get("charges")
+    )
+
+
+def _cost(value: Any) -> dict[str, Any] | None:
+    if not isinstance(value, int | float):
+        return None
+    for unit, cp in (("gp", 100), ("sp", 10)):
+        if value >= cp and value % cp == 0:
+            return {"quantity": int(value // cp), "unit": unit}
+    return {"quantity": value, "unit": "cp"}
+
+
+def item(raw: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {"desc": blocks(raw.get("entries") or [])}
+    data["desc"] += blocks(raw.get("additionalEntries") or [])
+    code = strip_source(raw.get("type", ""))
+    category = "Wondrous Items" if raw.get("wondrous") else ITEM_CATEGORY.get(code, "")
+    if raw.get("staff"):
+        category = "Staff"
+    if category:
+        data["equipment_category"] = {"index": slug(category), "name": category}
+    if code:
+        data["item_type"] = ITEM_TYPES.get(code, code)
+    rarity = str(raw.get("rarity", "")).strip()
+    if rarity and rarity.lower() not in ("none", "unknown"):
+        data["rarity"] = {"name": _cap(rarity)}
+    attune = raw.get("reqAttune")
+    if attune:
+        data["attunement"] = True
+        if isinstance(attune, str):
+            data["attunement_note"] = plain_tags(attune)
+    if raw.get("weaponCategory"):
+        data["weapon_category"] = _cap(str(raw["weaponCategory"]))
+        data["weapon_range"] = "Ranged" if code in ("R", "A", "AF") else "Melee"
+        data["category_range"] = f"{data['weapon_category']} {data['weapon_range']}"
+    if raw.get("dmg1"):
+        kind = DAMAGE.get(str(raw.get("dmgType")), str(raw.get("dmgType", "")))
+        data["damage"] = {"damage_dice": raw["dmg1"], "damage_type": _ref(_cap(kind))}
+        if raw.get("dmg2"):
+            data["two_handed_damage"] = {
+                "damage_dice": raw["dmg2"],
+                "damage_type": _ref(_cap(kind)),
+            }
+    if isinstance(raw.get("range"), str) and "/" in raw["range"]:
+        normal, long = raw["range"].split("/", 1)
+        data["range"] = {
+            "normal": int(normal) if normal.isdigit() else normal,
+            "long": int(long) if long.isdigit() else long,
+        }
+    props = [
+        PROPERTIES.get(strip_source(p), strip_source(p))
+        for p in raw.get("property") or []
+        if isinstance(p, str)
+    ]
+    if props:
+        data["properties"] = [_ref(p) for p in props]
+    if raw.get("mastery"):
+        data["mastery"] = [
+            plain_tags(strip_source(m)) for m in raw["mastery"] if isinstance(m, str)
+        ]
+    if code in ("LA", "MA", "HA", "S") and raw.get("ac") is not None:
+        data["armor_class"] = {
+            "base": raw["ac"],
+            "dex_bonus": code in ("LA", "MA"),
+            **({"max_bonus": 2} if code == "MA" else {}),
+        }
+        data["armor_category"] = {"LA": "Light", "MA": "Medium", "HA": "Heavy", "S": "Shield"}[code]
+    if raw.get("strength"):
+        data["str_minimum"] = (
+            int(raw["strength"]) if str(raw["strength"]).isdigit() else raw["strength"]
+        )
+    if raw.get("stealth"):
+        data["stealth_disadvantage"] = True
+    cost = _cost(raw.get("value"))
+    if cost:
+        data["cost"] = cost
+    if raw.get("weight") is not None:
+        data["weight"] = raw["weight"]
+    if raw.get("charges") is not None:
+        data["charges"] = raw["charges"]
+    spells = raw.get("attachedSpells")
+    if isinstance(spells, list):
+        data["attached_spells"] = [plain_tags(str(s)).split("|")[0] for s in spells]
+    elif isinstance(spells, dict):
+        found = [
+            s
+            for v in spells.values()
+            for s in (v.values() if isinstance(v, dict) else v)
+            for s in (s if isinstance(s, list) else [s])
+        ]
+        data["attached_spells"] = [plain_tags(str(s)).split("|")[0] for s in found]
+    for key in (
+        "bonusWeapon",
+        "bonusAc",
+        "bonusSpellAttack",
+        "bonusSavingThrow",
+        "bonusSpellSaveDc",
+    ):
+        if raw.get(key):
+            data[re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()] = raw[key]
+    if raw.get("items"):  # itemGroup
+        data["items"] = [plain_tags(str(i)).split("|")[0] for i in raw["items"]]
+    return data
+
+
+# ---- everything else -------------------------------------------------------------------------
+
+
+def _generic(raw: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    body = raw.get("entries")
+    if body is None and "entry" in raw:
+        body = raw["entry"]
+    if body is None and raw.get("lairActions") is not None:
+        body = [
+            {"type": "entries", "name": "Lair Actions", "entries": raw.get("lairActions") or []},
+            {
+                "type": "entries",
+                "name": "Regional Effects",
+                "entries": raw.get("regionalEffects") or [],
+            },
+            {
+                "type": "entries",
+                "name": "Mythic Encounter",
+                "entries": raw.get("mythicEncounter") or [],
+            },
+        ]
+    if body is None and raw.get("rows") is not None:  # a table
+        body = [{"type": "table", **{k: v for k, v in raw.items() if k != "name"}}]
+    data["desc"] = blocks(body or [])
+    return data
+
+
+def feature(raw: dict[str, Any]) -> dict[str, Any]:
+    data = _generic(raw)
+    if raw.get("className"):
+        data["class"] = _ref(str(raw["className"]))
+    if raw.get("subclassShortName"):
+        data["subclass"] = _ref(str(raw["subclassShortName"]))
+    if raw.get("level") is not None:
+        data["level"] = raw["level"]
+    return data
+
+
+def character_class(raw: dict[str, Any]) -> dict[str, Any]:
+    data = _generic(raw)
+    hd = raw.get("hd")
+    if isinstance(hd, dict):
+        data["hit_die"] = hd.get("faces")
+    saves = raw.get("proficiency") or []
+    data["saving_throws"] = [{"name": str(s).upper()} for s in saves]
+    features = []
+    for f in raw.get("classFeatures") or []:
+        ref = f.get("classFeature") if isinstance(f, dict) else f
+        parts = str(ref).split("|")
+        features.append(
+            {
+                "name": parts[0],
+                "level": int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else None,
+            }
+        )
+    if features:
+        data["features"] = features
+    return data
+
+
+def race(raw: dict[str, Any]) -> dict[str, Any]:
+    data = _generic(raw)
+    if "size" in raw:
+        data["size"] = _size(raw["size"])
+    speed = raw.get("speed")
+    if isinstance(speed, int):
+        data["speed"] = speed
+    elif isinstance(speed, dict) and isinstance(speed.get("walk"), int):
+        data["speed"] = speed["walk"]
+    bonuses = []
+    for group in raw.get("ability") or []:
+        for ability, bonus in (group or {}).items():
+            if ability in ABILITY_NAMES and isinstance(bonus, int):
+                bonuses.append(
+                    {"ability_score": {"index": ability, "name": ability.upper()}, "bonus": bonus}
+                )
+    if bonuses:
+        data["ability_bonuses"] = bonuses
+    if raw.get("raceName"):
+        data["race"] = _ref(str(raw["raceName"]))
+    return data
+
+
+CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "spell": spell,
+    "monster": monster,
+    "item": item,
+    "baseitem": item,
+    "magicvariant": item,
+    "variant": item,
+    "itemGroup": item,
+    "classFeature": feature,
+    "subclassFeature": feature,
+    "optionalfeature": feature,
+    "class": character_class,
+    "subclass": feature,
+    "race": race,
+    "subrace": race,
+}
+
+
+def collection_of(kind: str, raw: dict[str, Any]) -> str:
+    if kind in ("item", "baseitem") and not is_magic(raw):
+        return "equipment"
+    return COLLECTIONS[kind]
+
+
+def record(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """The d5e `data` of one (resolved) 5etools object of data key `kind`."""
+    name = plain_tags(str(raw.get("name", "")))
+    data: dict[str, Any] = {"index": slug(name), "name": name}
+    data.update(CONVERTERS.get(kind, _generic)(raw))
+    if raw.get("alias"):
+        data["aliases"] = [str(a) for a in raw["alias"]]
+    fluff = raw.get("fluff")
+    if isinstance(fluff, dict) and fluff.get("entries"):
+        data.setdefault("desc", [])
+        data["desc"] = list(data["desc"]) + blocks(fluff["entries"])
+    if raw.get("source"):
+        data["source_book"] = str(raw["source"])
+    if raw.get("page"):
+        data["page"] = raw["page"]
+    data[RAW] = raw
+    return data
+
+
+def slug_for(kind: str, raw: dict[str, Any]) -> str:
+    """Names repeat across classes and levels for features: the slug says whose."""
+    name = plain_tags(str(raw.get("name", "")))
+    if kind in ("classFeature", "subclassFeature"):
+        parts = [raw.get("className"), raw.get("subclassShortName"), name, raw.get("level")]
+        return slug(" ".join(str(p) for p in parts if p not in (None, "")))
+    if kind == "subclass":
+        return slug(f"{raw.get('className', '')} {name}")
+    if kind == "subrace":
+        return slug(f"{name} {raw.get('raceName', '')}")
+    if kind == "card":
+        return slug(f"{raw.get('set', '')} {name}")
+    return slug(name)

@@ -1,0 +1,271 @@
+"""5etools `entries` → Markdown blocks.
+
+5etools text is a tree: strings, and objects with a `type` (`entries`, `list`, `table`, `inset`,
+`quote`, `item`, `image`, …). Each becomes one Markdown block (a paragraph, a list, a table, a
+quote); the `{@tags}` inside strings are kept as written, since d5e turns them into text and links
+when it shows a card (against the packs enabled then). A type this module does not know keeps
+its text: its `entries`/`entry`/`items`/`text` are rendered, never dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ABILITY_NAMES = {
+    "str": "Strength",
+    "dex": "Dexterity",
+    "con": "Constitution",
+    "int": "Intelligence",
+    "wis": "Wisdom",
+    "cha": "Charisma",
+}
+
+
+def blocks(value: Any, depth: int = 0) -> list[str]:
+    """The Markdown blocks of an `entries` value (a list, one entry, or a string)."""
+    out: list[str] = []
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        out.extend(_entry(item, depth))
+    return [b for b in out if b.strip()]
+
+
+def text(value: Any) -> str:
+    """An `entries` value as one Markdown string, blocks separated by blank lines."""
+    return "\n\n".join(blocks(value))
+
+
+def _name(entry: dict[str, Any]) -> str:
+    name = entry.get("name")
+    return name.strip() if isinstance(name, str) else ""
+
+
+def _run_in(name: str, rest: list[str], heading: str = "") -> list[str]:
+    """`**Name.** first paragraph` then the rest; a heading when the first block is no
+    paragraph (a list, a table)."""
+    if not name:
+        return rest
+    if heading:
+        return [f"{heading} {name}", *rest]
+    title = name if name.endswith((".", "!", "?", ":")) else name + "."
+    if rest and not rest[0].startswith(("|", "- ", "> ", "#", "!", "1. ")):
+        return [f"***{title}*** {rest[0]}", *rest[1:]]
+    return [f"***{title}***", *rest]
+
+
+def _quote(lines: list[str]) -> str:
+    text = "\n\n".join(lines)
+    return "\n".join("> " + line if line else ">" for line in text.split("\n"))
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, dict) and value.get("type") == "cell":
+        roll = value.get("roll")
+        if isinstance(roll, dict):
+            if "exact" in roll:
+                shown = str(roll["exact"])
+            else:
+                shown = f"{roll.get('min', '')}–{roll.get('max', '')}"
+            return shown if "entry" not in value else f"{shown} {_cell(value['entry'])}"
+        value = value.get("entry", value.get("entries", ""))
+    flat = " ".join(blocks(value)) if not isinstance(value, str) else value
+    return flat.replace("\n", " ").replace("|", "\\|").strip()
+
+
+def table(entry: dict[str, Any]) -> list[str]:
+    labels = [str(label) for label in entry.get("colLabels") or []]
+    rows = []
+    for row in entry.get("rows") or []:
+        if isinstance(row, dict):
+            row = row.get("row", [])
+        if isinstance(row, list):
+            rows.append([_cell(c) for c in row])
+    width = max([len(labels), *(len(r) for r in rows)])
+    if not width:
+        return []
+    labels = [_cell(label) for label in labels] + [""] * (width - len(labels))
+    lines = [
+        "| " + " | ".join(labels) + " |",
+        "|" + "---|" * width,
+        *("| " + " | ".join(r + [""] * (width - len(r))) + " |" for r in rows),
+    ]
+    caption = entry.get("caption")
+    out = [f"**{caption}**"] if isinstance(caption, str) and caption.strip() else []
+    out.append("\n".join(lines))
+    out += blocks(entry.get("footnotes") or [])
+    return out
+
+
+def _list(entry: dict[str, Any], depth: int) -> list[str]:
+    lines = []
+    for item in entry.get("items") or []:
+        parts = _entry(item, depth + 1)
+        if not parts:
+            continue
+        first, *rest = parts
+        lines.append("- " + first.replace("\n", "\n  "))
+        lines += ["  " + p.replace("\n", "\n  ") for p in rest]
+    return ["\n".join(lines)] if lines else []
+
+
+def _image(entry: dict[str, Any]) -> list[str]:
+    href: dict[str, Any] = entry["href"] if isinstance(entry.get("href"), dict) else {}
+    alt = entry.get("altText") or entry.get("title") or entry.get("credit") or "image"
+    url = href.get("url") if href.get("type") == "external" else None
+    title = f" — {entry['title']}" if entry.get("title") and entry.get("altText") else ""
+    return [f"![{alt}]({url})" if url else f"*[image: {alt}{title}]*"]
+
+
+def _ability_line(entry: dict[str, Any], what: str) -> str:
+    names = [ABILITY_NAMES.get(a, str(a)) for a in entry.get("attributes") or []]
+    joined = " or ".join(names) if names else "chosen"
+    return f"**{_name(entry) or what}** = 8 + your proficiency bonus + your {joined} modifier"
+
+
+def _spell_levels(entry: dict[str, Any]) -> list[str]:
+    """The spell lists of a spellcasting block: `spells` by level, `daily`/`will`/… uses."""
+    lines = []
+    will = entry.get("will")
+    if isinstance(will, list) and will:
+        lines.append(f"At will: {', '.join(map(str, will))}")
+    for key, label in (("daily", "/day"), ("rest", "/rest"), ("weekly", "/week")):
+        group = entry.get(key)
+        if isinstance(group, dict):
+            for uses, spells in group.items():
+                each = " each" if uses.endswith("e") else ""
+                lines.append(f"{uses.rstrip('e')}{label}{each}: {', '.join(map(str, spells))}")
+    spells = entry.get("spells")
+    if isinstance(spells, dict):
+        for level, info in sorted(
+            spells.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 99
+        ):
+            if not isinstance(info, dict):
+                continue
+            names = ", ".join(map(str, info.get("spells") or []))
+            slots = info.get("slots")
+            if level == "0":
+                lines.append(f"Cantrips (at will): {names}")
+            else:
+                slot_text = f" ({slots} slot{'s' if slots != 1 else ''})" if slots else ""
+                lines.append(f"Level {level}{slot_text}: {names}")
+    return ["- " + line for line in lines]
+
+
+def spellcasting(entry: dict[str, Any]) -> list[str]:
+    body = blocks(entry.get("headerEntries") or [])
+    listed = _spell_levels(entry)
+    if listed:
+        body.append("\n".join(listed))
+    body += blocks(entry.get("footerEntries") or [])
+    return body
+
+
+def _entry(entry: Any, depth: int) -> list[str]:
+    if isinstance(entry, str):
+        return [entry]
+    if isinstance(entry, int | float) and not isinstance(entry, bool):
+        return [str(entry)]
+    if not isinstance(entry, dict):
+        return []
+    kind = entry.get("type", "entries")
+    name = _name(entry)
+    if kind in ("entries", "section", "chapter", "homebrew", "flowBlock", "optfeature"):
+        inner = blocks(entry.get("entries") or [], depth + 1)
+        heading = (
+            "#" * min(3 + depth, 6)
+            if kind in ("section", "chapter")
+            or (
+                depth == 0
+                and name
+                and any(not isinstance(e, str) for e in entry.get("entries") or [])
+            )
+            else ""
+        )
+        return _run_in(name, inner, heading)
+    if kind in ("inset", "insetReadaloud", "variant", "variantSub", "variantInner"):
+        title = ("Variant: " + name) if kind == "variant" and name else name
+        inner = blocks(entry.get("entries") or [], depth + 1)
+        return [_quote(([f"**{title}**"] if title else []) + inner)] if inner or title else []
+    if kind == "quote":
+        inner = blocks(entry.get("entries") or [], depth + 1)
+        by = entry.get("by")
+        if by:
+            source = f", *{entry['from']}*" if entry.get("from") else ""
+            inner.append(f"— {by}{source}")
+        return [_quote(inner)] if inner else []
+    if kind == "list":
+        return _list(entry, depth)
+    if kind in ("table", "tableGroup"):
+        if kind == "tableGroup":
+            return [b for t in entry.get("tables") or [] for b in table(t)]
+        return table(entry)
+    if kind in ("item", "itemSub", "itemSpell"):
+        inner = blocks(entry.get("entries", entry.get("entry", [])), depth + 1)
+        if name and inner:
+            sep = "" if name.endswith((".", ":", "!", "?")) else "."
+            return [f"**{name}{sep}** {inner[0]}", *inner[1:]]
+        return ([f"**{name}**"] if name else []) + inner
+    if kind == "options":
+        return _list({"items": entry.get("entries") or []}, depth)
+    if kind == "image":
+        return _image(entry)
+    if kind == "gallery":
+        return [b for image in entry.get("images") or [] for b in _image(image)]
+    if kind == "hr":
+        return ["---"]
+    if kind == "link":
+        href: dict[str, Any] = entry["href"] if isinstance(entry.get("href"), dict) else {}
+        url = href.get("url")
+        label = entry.get("text", url or "")
+        return [f"[{label}]({url})" if url else str(label)]
+    if kind in ("inline", "inlineBlock"):
+        return ["".join(" ".join(_entry(e, depth)) for e in entry.get("entries") or [])]
+    if kind == "abilityDc":
+        return [_ability_line(entry, "Spell save DC")]
+    if kind == "abilityAttackMod":
+        names = [ABILITY_NAMES.get(a, str(a)) for a in entry.get("attributes") or []]
+        joined = " or ".join(names) or "chosen"
+        label = name or "Spell attack modifier"
+        return [f"**{label}** = your proficiency bonus + your {joined} modifier"]
+    if kind == "abilityGeneric":
+        line = str(entry.get("text", ""))
+        return [f"**{name}** = {line}" if name else line]
+    if kind == "spellcasting":
+        return _run_in(name, spellcasting(entry))
+    if kind == "statblock" or kind == "statblockInline":
+        tag = str(entry.get("tag", "creature"))
+        target = entry.get("name") or (entry.get("data") or {}).get("name", "")
+        source = f"|{entry['source']}" if entry.get("source") else ""
+        return [f"{{@{tag} {target}{source}}}"] if target else []
+    if kind in ("refClassFeature", "refSubclassFeature", "refOptionalfeature"):
+        ref = str(entry.get("classFeature") or entry.get("subclassFeature") or "")
+        ref = ref or str(entry.get("optionalfeature") or "")
+        shown = ref.split("|")[0]
+        tag = {"refClassFeature": "classFeature", "refSubclassFeature": "subclassFeature"}.get(
+            kind, "optfeature"
+        )
+        return [f"{{@{tag} {ref}}}"] if shown else []
+    if kind == "dice":
+        roll = entry.get("toRoll")
+        if isinstance(roll, list):
+            return [
+                " + ".join(
+                    f"{r.get('number', 1)}d{r.get('faces', '')}"
+                    for r in roll
+                    if isinstance(r, dict)
+                )
+            ]
+        return [str(roll or "")]
+    if kind == "bonus":
+        value = entry.get("value", 0)
+        return [f"{value:+d}" if isinstance(value, int) else str(value)]
+    if kind == "bonusSpeed":
+        value = entry.get("value", 0)
+        return [f"{value:+d} ft." if isinstance(value, int) else str(value)]
+    if kind == "flowchart":
+        return [b for block in entry.get("blocks") or [] for b in _entry(block, depth)]
+    # Anything else: its text is kept.
+    for key in ("entries", "entry", "items", "text"):
+        if key in entry:
+            return _run_in(name, blocks(entry[key], depth + 1))
+    return [name] if name else []

@@ -1,0 +1,850 @@
+"""Reading 5etools homebrew files into d5e packs: one pack per `_meta.sources[]` source.
+
+A file (or a folder of them) is read whole before anything is returned: every problem of every
+file is reported at once, with file, line and column, and a file with an error installs nothing.
+`_copy` is resolved here when the copied entry is in the files read; when it is in another
+pack (the SRD's books, another installed homebrew), the entry is given to d5e with `extends`
+and this module's `derive`, which d5e calls with the installed base at install time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from d5e_daemon import Entry, Extends, LoadedPack, Pack, PackProblem, Source
+
+from . import convert, copy, srd
+from .entries import blocks
+
+# 5etools sources of the books the SRD comes from → the d5e pack of that edition's SRD.
+SRD_SOURCES = {
+    "phb": "srd-2014", "mm": "srd-2014", "dmg": "srd-2014",
+    "xphb": "srd-2024", "xmm": "srd-2024", "xdmg": "srd-2024",
+}  # fmt: skip
+
+ID_CLEAN = re.compile(r"[^a-z0-9]+")
+JsonPath = tuple[str | int, ...]
+
+
+def pack_id(source: str) -> str:
+    """`"EnhancedDevils"` → `enhanceddevils`: lower case, other characters as `-`."""
+    ident = ID_CLEAN.sub("-", source.lower()).strip("-")[:64].strip("-")
+    return ident or "5etools"
+
+
+def looks_like_5etools(doc: Any) -> bool:
+    if not isinstance(doc, dict):
+        return False
+    meta = doc.get("_meta")
+    if isinstance(meta, dict) and "sources" in meta:
+        return True
+    keys = set(doc) - convert.IGNORED
+    known = set(convert.COLLECTIONS) | set(convert.FLUFF) | set(convert.DOCUMENTS)
+    return bool(keys) and keys <= known | {"_meta"}
+
+
+# ---- reading a file with positions -----------------------------------------------------------
+
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+@dataclass
+class File:
+    path: str
+    text: str
+    doc: dict[str, Any]
+    offsets: dict[tuple[str, int], int]
+    """(data key, index) → offset of that item in the text."""
+    resolved: str = ""
+    """The file's absolute path, as entries name it."""
+    _at: tuple[int, int] = (0, 1)
+    """The last offset asked and its line: items are asked in file order, so each line is
+    counted from the one before."""
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        last, line = self._at
+        if offset >= last:
+            line += self.text.count("\n", last, offset)
+        else:
+            line = self.text.count("\n", 0, offset) + 1
+        self._at = (offset, line)
+        return line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+
+    def locate(self, key: str, index: int, path: JsonPath = ()) -> tuple[int, int]:
+        start = self.offsets.get((key, index), 0)
+        return self.line_col(_json_offset(self.text, start, path))
+
+
+def _skip(text: str, pos: int) -> int:
+    m = _WS.match(text, pos)
+    return m.end() if m else pos
+
+
+def _json_offset(text: str, pos: int, path: JsonPath) -> int:
+    """Offset of the value at `path` below the value at `pos` (or the deepest part found)."""
+    for step in path:
+        if isinstance(step, int) and text.startswith("[", pos):
+            item = _skip(text, pos + 1)
+            for _ in range(step):
+                if text.startswith("]", item):
+                    return pos
+                _, end = _DECODER.raw_decode(text, item)
+                item = _skip(text, end)
+                item = _skip(text, item + 1) if text.startswith(",", item) else item
+            if text.startswith("]", item):
+                return pos
+            pos = item
+        elif isinstance(step, str) and text.startswith("{", pos):
+            key_pos = _skip(text, pos + 1)
+            while text.startswith('"', key_pos):
+                key, end = json.decoder.scanstring(text, key_pos + 1)  # type: ignore[attr-defined]
+                value = _skip(text, _skip(text, end) + 1)
+                if key == step:
+                    break
+                _, end = _DECODER.raw_decode(text, value)
+                key_pos = _skip(text, end)
+                key_pos = _skip(text, key_pos + 1) if text.startswith(",", key_pos) else key_pos
+            else:
+                return pos
+            pos = value
+        else:
+            return pos
+    return pos
+
+
+def parse(path: Path, shown: str) -> tuple[File | None, list[PackProblem]]:
+    """One file: its JSON and where each item of each top-level array starts (one pass)."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, [PackProblem(file=shown, line=1, message=f"not UTF-8 text: {exc.reason}")]
+    except OSError as exc:
+        return None, [PackProblem(file=shown, message=f"cannot read: {exc.strerror}")]
+    pos = _skip(text, 0)
+    offsets: dict[tuple[str, int], int] = {}
+    doc: dict[str, Any] = {}
+    try:
+        if not text.startswith("{", pos):
+            raise ValueError("a 5etools homebrew file is one JSON object")
+        pos = _skip(text, pos + 1)
+        while not text.startswith("}", pos):
+            if not text.startswith('"', pos):
+                raise json.JSONDecodeError(
+                    "Expecting property name enclosed in double quotes", text, pos
+                )
+            key, pos = json.decoder.scanstring(text, pos + 1)  # type: ignore[attr-defined]
+            pos = _skip(text, pos)
+            if not text.startswith(":", pos):
+                raise json.JSONDecodeError("Expecting ':' delimiter", text, pos)
+            pos = _skip(text, pos + 1)
+            if text.startswith("[", pos):
+                items: list[Any] = []
+                pos = _skip(text, pos + 1)
+                while not text.startswith("]", pos):
+                    offsets[(key, len(items))] = pos
+                    value, pos = _DECODER.raw_decode(text, pos)
+                    items.append(value)
+                    pos = _skip(text, pos)
+                    if text.startswith(",", pos):
+                        pos = _skip(text, pos + 1)
+                    elif not text.startswith("]", pos):
+                        raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+                doc[key] = items
+                pos = _skip(text, pos + 1)
+            else:
+                doc[key], pos = _DECODER.raw_decode(text, pos)
+                pos = _skip(text, pos)
+            if text.startswith(",", pos):
+                pos = _skip(text, pos + 1)
+            elif not text.startswith("}", pos):
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+        if _skip(text, pos + 1) < len(text):
+            raise json.JSONDecodeError("Extra data", text, _skip(text, pos + 1))
+    except json.JSONDecodeError as exc:
+        return None, [
+            PackProblem(
+                file=shown, line=exc.lineno, column=exc.colno, message=f"invalid JSON: {exc.msg}"
+            )
+        ]
+    except ValueError as exc:
+        return None, [PackProblem(file=shown, line=1, column=1, message=str(exc))]
+    return File(shown, text, doc, offsets, str(path.resolve())), []
+
+
+# ---- from files to packs ---------------------------------------------------------------------
+
+
+@dataclass
+class Item:
+    """One object of a data key, where it was written."""
+
+    kind: str
+    raw: dict[str, Any]
+    file: File
+    index: int
+
+    def where(self, path: JsonPath = ()) -> tuple[int, int]:
+        return self.file.locate(self.kind, self.index, path)
+
+    def problem(self, message: str, path: JsonPath = (), severity: str = "error") -> PackProblem:
+        line, column = self.where(path)
+        shown = ".".join(str(p) for p in path)
+        return PackProblem(
+            file=self.file.path,
+            line=line,
+            column=column,
+            field=shown,
+            message=message,
+            severity="warning" if severity == "warning" else "error",
+        )
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (
+            self.kind,
+            str(self.raw.get("name", "")).lower(),
+            str(self.raw.get("source", "")).lower(),
+        )
+
+
+def _files(path: Path) -> Iterator[Path]:
+    if path.is_file():
+        yield path
+        return
+    for child in sorted(path.rglob("*")):
+        if (
+            child.is_file()
+            and child.suffix.lower() == ".json"
+            and not any(part.startswith(".") for part in child.relative_to(path).parts)
+        ):
+            yield child
+
+
+def recognises(path: Path) -> bool:
+    """A `.json` 5etools homebrew file, or a folder (without `pack.toml`) holding some."""
+    if path.is_file():
+        if path.suffix.lower() != ".json":
+            return False
+        try:
+            with path.open("rb") as f:
+                head = f.read(65536).decode("utf-8-sig", "replace")
+        except OSError:
+            return False
+        return '"_meta"' in head or any(f'"{k}"' in head for k in ("monster", "spell", "item"))
+    if path.is_dir() and not (path / "pack.toml").exists():
+        return any(recognises(p) for p in list(_files(path))[:20])
+    return False
+
+
+_copy_kinds = {"magicvariant": ("magicvariant", "variant"), "variant": ("magicvariant", "variant")}
+
+
+class Reader:
+    """Everything read from the files, then turned into packs."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems: list[PackProblem] = []
+        self.files: list[File] = []
+        self.sources: dict[str, dict[str, Any]] = {}  # lower-cased json → the source
+        self.order: list[str] = []
+        self.dependencies: set[str] = set()
+        self.items: list[Item] = []
+        self.by_key: dict[tuple[str, str, str], Item] = {}
+        self.fluff: dict[tuple[str, str, str], Item] = {}
+        self.documents: list[Item] = []
+        self.unmapped: dict[str, int] = {}
+
+    def read(self) -> None:
+        for file_path in _files(self.root):
+            shown = str(file_path)
+            parsed, problems = parse(file_path, shown)
+            self.problems += problems
+            if parsed is None:
+                continue
+            if not looks_like_5etools(parsed.doc):
+                if self.root.is_dir():
+                    continue  # another JSON file in the folder
+                self.problems.append(
+                    PackProblem(
+                        file=shown,
+                        line=1,
+                        column=1,
+                        message="not a 5etools homebrew file (no `_meta.sources`)",
+                    )
+                )
+                continue
+            self.files.append(parsed)
+            self._meta(parsed)
+            self._items(parsed)
+
+    def _meta(self, f: File) -> None:
+        meta = f.doc.get("_meta")
+        if not isinstance(meta, dict):
+            return
+        for i, source in enumerate(meta.get("sources") or []):
+            if not isinstance(source, dict) or not isinstance(source.get("json"), str):
+                line, column = f.line_col(_json_offset(f.text, 0, ("_meta", "sources", i)))
+                self.problems.append(
+                    PackProblem(
+                        file=f.path,
+                        line=line,
+                        column=column,
+                        field=f"_meta.sources[{i}]",
+                        message="a source needs a `json` id",
+                    )
+                )
+                continue
+            key = source["json"].lower()
+            if key not in self.sources:
+                edition = EDITIONS.get(str(meta.get("edition", "")))
+                self.sources[key] = {**source, "_edition": edition} if edition else source
+                self.order.append(key)
+        for keys in (meta.get("dependencies") or {}).values():
+            self.dependencies.update(str(k) for k in keys or [])
+
+    def _items(self, f: File) -> None:
+        for kind, values in f.doc.items():
+            if kind in convert.IGNORED:
+                continue
+            if not isinstance(values, list):
+                line, column = f.line_col(_json_offset(f.text, 0, (kind,)))
+                self.problems.append(
+                    PackProblem(
+                        file=f.path,
+                        line=line,
+                        column=column,
+                        field=kind,
+                        message=f"`{kind}` must be an array",
+                    )
+                )
+                continue
+            known = (
+                kind in convert.COLLECTIONS or kind in convert.FLUFF or kind in convert.DOCUMENTS
+            )
+            if not known:
+                self.unmapped[kind] = self.unmapped.get(kind, 0) + len(values)
+                continue
+            for i, raw in enumerate(values):
+                item = Item(kind, raw, f, i)
+                if not isinstance(raw, dict) or not isinstance(raw.get("name", raw.get("id")), str):
+                    what = "an object" if not isinstance(raw, dict) else "an object with a `name`"
+                    self.problems.append(item.problem(f"each `{kind}` entry must be {what}"))
+                    continue
+                if kind in convert.FLUFF:
+                    self.fluff[(convert.FLUFF[kind], *item.key[1:])] = item
+                elif kind in convert.DOCUMENTS:
+                    self.documents.append(item)
+                else:
+                    self._add(item)
+
+    def _add(self, item: Item) -> None:
+        key = item.key
+        if item.kind in ("classFeature", "subclassFeature", "subclass", "subrace", "card"):
+            key = (key[0], convert.slug_for(item.kind, item.raw), key[2])
+        first = self.by_key.get(key)
+        if first is not None:
+            line, _ = first.where()
+            self.problems.append(
+                item.problem(
+                    f"duplicate {item.kind} {item.raw.get('name')!r} of source "
+                    f"{item.raw.get('source')!r} (first at {first.file.path}:{line})",
+                    ("name",),
+                )
+            )
+            return
+        self.by_key[key] = item
+        self.items.append(item)
+
+
+# `_meta.edition`: "classic" content is for the 2014 rules, "one" for the 2024 rules.
+EDITIONS = {"classic": "2014", "one": "2024"}
+
+
+def _pack(source: dict[str, Any]) -> Pack:
+    authors = source.get("authors") or []
+    converted = source.get("convertedBy") or []
+    return Pack(
+        id=pack_id(source["json"]),
+        title=str(source.get("full") or source["json"]),
+        version=str(source.get("version", "")),
+        edition=source.get("_edition"),
+        authors=[str(a) for a in authors] + [f"{c} (conversion)" for c in converted],
+        homepage=str(source.get("url", "")),
+        description=f"5etools homebrew source {source['json']}"
+        + (f" ({source['abbreviation']})" if source.get("abbreviation") else ""),
+        source_id=str(source["json"]),
+        abbreviation=str(source.get("abbreviation", "")),
+    )
+
+
+class Builder:
+    """Resolves copies and fluff, and turns items into entries of their packs."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.r = reader
+        self.resolved: dict[int, dict[str, Any] | None] = {}
+        self.visiting: set[int] = set()
+        self.index = {id(i): i for i in reader.items}
+
+    def base_of(self, item: Item) -> Item | None:
+        meta = item.raw["_copy"]
+        name, source = str(meta.get("name", "")).lower(), str(meta.get("source", "")).lower()
+        for kind in _copy_kinds.get(item.kind, (item.kind,)):
+            found = self.r.by_key.get((kind, name, source))
+            if found is None and kind in (
+                "classFeature",
+                "subclassFeature",
+                "subclass",
+                "subrace",
+                "card",
+            ):
+                found = next(
+                    (
+                        i
+                        for i in self.r.items
+                        if i.kind == kind
+                        and str(i.raw.get("name", "")).lower() == name
+                        and str(i.raw.get("source", "")).lower() == source
+                    ),
+                    None,
+                )
+            if found is not None:
+                return found
+        return None
+
+    def templates(self, item: Item) -> list[dict[str, Any]]:
+        out = []
+        for i, ref in enumerate(item.raw["_copy"].get("_templates") or []):
+            key = (
+                "monsterTemplate",
+                str(ref.get("name", "")).lower(),
+                str(ref.get("source", "")).lower(),
+            )
+            found = self.r.by_key.get(key)
+            if found is None:
+                self.r.problems.append(
+                    item.problem(
+                        f"template {ref.get('name')!r} of source {ref.get('source')!r} "
+                        "is not in these files",
+                        ("_copy", "_templates", i),
+                    )
+                )
+                continue
+            out.append(found.raw)
+        return out
+
+    def resolve(self, item: Item) -> dict[str, Any] | None:
+        """The item's full 5etools object; None when its copy failed (a problem says why) or
+        its base is in another pack (see `external`)."""
+        if id(item) in self.resolved:
+            return self.resolved[id(item)]
+        raw = item.raw
+        if "_copy" not in raw:
+            result: dict[str, Any] | None = self._with_fluff(item, raw)
+            self.resolved[id(item)] = result
+            return result
+        if not isinstance(raw["_copy"], dict):
+            self.r.problems.append(item.problem("`_copy` must be an object", ("_copy",)))
+            self.resolved[id(item)] = None
+            return None
+        base = self.base_of(item)
+        if base is None:
+            self.resolved[id(item)] = None  # resolved by d5e against the installed packs
+            return None
+        if id(item) in self.visiting:
+            self.r.problems.append(
+                item.problem(
+                    f"`_copy` of {raw['_copy'].get('name')!r} leads back to "
+                    f"{raw.get('name')!r} (a cycle)",
+                    ("_copy",),
+                )
+            )
+            self.resolved[id(item)] = None
+            return None
+        self.visiting.add(id(item))
+        base_raw = self.resolve(base)
+        self.visiting.discard(id(item))
+        if base_raw is None:
+            if "_copy" in base.raw and self.base_of(base) is None:
+                self.r.problems.append(
+                    item.problem(
+                        f"copies {base.raw.get('name')!r}, whose own `_copy` names an entry "
+                        "in another pack: copy that entry instead",
+                        ("_copy",),
+                    )
+                )
+            self.resolved[id(item)] = None
+            return None
+        try:
+            result = copy.derive(base_raw, raw, self.templates(item))
+        except copy.ModError as exc:
+            self.r.problems.append(item.problem(exc.message, exc.path))
+            result = None
+        if result is not None:
+            result = self._with_fluff(item, result)
+        self.resolved[id(item)] = result
+        return result
+
+    def _with_fluff(self, item: Item, raw: dict[str, Any]) -> dict[str, Any]:
+        fluff = self.r.fluff.get(item.key)
+        if fluff is None or "fluff" in raw:
+            return raw
+        body = fluff.raw
+        if "_copy" in body:
+            base = self.r.fluff.get(
+                (
+                    item.kind,
+                    str(body["_copy"].get("name", "")).lower(),
+                    str(body["_copy"].get("source", "")).lower(),
+                )
+            )
+            if base is not None:
+                try:
+                    body = copy.derive(base.raw, body, [])
+                except copy.ModError as exc:
+                    self.r.problems.append(fluff.problem(exc.message, exc.path))
+        return {**raw, "fluff": {k: v for k, v in body.items() if k in ("entries", "images")}}
+
+
+def _external_ref(item: Item) -> str | None:
+    meta = item.raw["_copy"]
+    source = str(meta.get("source", ""))
+    pack = SRD_SOURCES.get(source.lower()) or pack_id(source)
+    collection = convert.COLLECTIONS.get(item.kind)
+    if collection is None:
+        return None
+    if item.kind in ("item", "baseitem") and pack.startswith("srd-"):
+        collection = "magic-items" if meta.get("name") and item.kind == "item" else "equipment"
+    return f"{pack}:{collection}/{convert.slug(str(meta.get('name', '')))}"
+
+
+def derive(
+    entry: Entry, base_ref: str, base_name: str, base: dict[str, Any]
+) -> tuple[Entry, list[PackProblem]]:
+    """A `_copy` whose base is installed in another pack, resolved at install time by d5e."""
+    own = entry.data[convert.RAW]
+    kind = entry.data["5etools_type"]
+    collection = base_ref.split(":", 1)[1].split("/", 1)[0]
+    base_raw = srd.to_5etools(collection, base_name, base)
+    where = entry.data.get("5etools_at", {})
+    try:
+        raw = copy.derive(base_raw, own, [])
+    except copy.ModError as exc:
+        line, column = where.get(
+            ".".join(map(str, exc.path)), (entry.source.line if entry.source else 0, 0)
+        )
+        return entry, [
+            PackProblem(
+                file=entry.source.path if entry.source else "",
+                line=line,
+                column=column,
+                field=".".join(map(str, exc.path)),
+                message=f"{exc.message} (copying {base_ref})",
+            )
+        ]
+    data = {k: v for k, v in base.items() if k not in ("index", "name", "url", convert.RAW)}
+    data.update(convert.record(kind, raw))
+    name = convert.plain_tags(str(raw.get("name", entry.name)))
+    resolved = msgspec.structs.replace(
+        entry,
+        collection=convert.collection_of(kind, raw)
+        if kind not in ("item", "baseitem")
+        else entry.collection,
+        name=name,
+        data=data,
+        extends=Extends(ref=base_ref),
+    )
+    return resolved, []
+
+
+def _mod_positions(item: Item) -> dict[str, tuple[int, int]]:
+    """Where each `_mod` operation was written, for problems found at install time."""
+    out = {"_copy": item.where(("_copy",))}
+    mods = item.raw["_copy"].get("_mod")
+    if isinstance(mods, dict):
+        for prop, ops in mods.items():
+            if isinstance(ops, list):
+                for i in range(len(ops)):
+                    for sub in ((), ("mode",), ("replace",), ("names",)):
+                        path = ("_copy", "_mod", prop, i, *sub)
+                        out[".".join(map(str, path))] = item.where(path)
+            else:
+                out[f"_copy._mod.{prop}"] = item.where(("_copy", "_mod", prop))
+    return out
+
+
+def _document_entries(item: Item, titles: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
+    """An adventure's or book's data: one entry per top-level section, named after the
+    adventure (its entry in `adventure`/`book`, by `id`) and the section."""
+    kind = convert.DOCUMENTS[item.kind]
+    collection = convert.COLLECTIONS[kind]
+    ident = str(item.raw.get("id", ""))
+    title = str(item.raw.get("name") or titles.get(ident.lower()) or ident)
+    out = []
+    for i, section in enumerate(item.raw.get("data") or []):
+        if not isinstance(section, dict):
+            continue
+        name = str(section.get("name") or f"Section {i + 1}")
+        data = {
+            "index": "",
+            "name": name,
+            "desc": blocks(section.get("entries") or []),
+            kind: str(item.raw.get("id", "")),
+            "section": i + 1,
+            convert.RAW: section,
+        }
+        out.append((collection, f"{title} {i + 1:02d} {name}", data))
+    return out
+
+
+# The last few paths read, by their files' content: a re-install of unchanged files (a save
+# that changed nothing, `packPaths` at every start) skips the conversion. What is cached is
+# only what the files say; copies of installed entries are resolved by d5e at each install.
+_CACHE: OrderedDict[tuple[str, str], list[LoadedPack]] = OrderedDict()
+_CACHED = 4
+
+
+def _fingerprint(path: Path) -> str:
+    digest = hashlib.sha256()
+    for file in _files(path):
+        digest.update(str(file).encode() + b"\0")
+        try:
+            digest.update(file.read_bytes())
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest()
+
+
+def load(path: Path) -> list[LoadedPack] | None:
+    """The packs of a 5etools file or folder; None when `path` is not 5etools homebrew."""
+    if not recognises(path):
+        return None
+    key = (str(path.resolve()), _fingerprint(path))
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return [dataclasses.replace(p, entries=list(p.entries)) for p in _CACHE[key]]
+    packs = _load(path)
+    _CACHE[key] = packs
+    while len(_CACHE) > _CACHED:
+        _CACHE.popitem(last=False)
+    return [dataclasses.replace(p, entries=list(p.entries)) for p in packs]
+
+
+def _load(path: Path) -> list[LoadedPack]:
+    reader = Reader(path)
+    reader.read()
+    shown = str(path)
+    if not reader.order:
+        if not any(p.severity == "error" for p in reader.problems):
+            reader.problems.append(
+                PackProblem(
+                    file=shown,
+                    line=1,
+                    column=1,
+                    field="_meta.sources",
+                    message="no `_meta.sources`: 5etools homebrew names its sources there",
+                )
+            )
+        return [
+            LoadedPack(
+                pack=Pack(id=pack_id(path.stem), title=path.stem),
+                problems=reader.problems,
+                root=path.resolve(),
+            )
+        ]
+    builder = Builder(reader)
+    packs = {
+        key: LoadedPack(pack=_pack(reader.sources[key]), root=path.resolve(), derive=derive)
+        for key in reader.order
+    }
+    first = reader.order[0]
+    for kind, count in sorted(reader.unmapped.items()):
+        reader.problems.append(
+            PackProblem(
+                file=shown,
+                field=kind,
+                severity="warning",
+                message=f"{count} `{kind}` entr{'y' if count == 1 else 'ies'} not read: "
+                "d5e does not map this 5etools type yet",
+            )
+        )
+    declared = {d.lower() for d in reader.dependencies}
+    for item in reader.items:
+        raw = item.raw
+        source = str(raw.get("source") or reader.sources[first]["json"]).lower()
+        loaded = packs.get(source)
+        if loaded is None:
+            reader.problems.append(
+                item.problem(
+                    f"source {raw.get('source')!r} is not one of the file's `_meta.sources`",
+                    ("source",),
+                )
+            )
+            continue
+        line, _ = item.where()
+        where = Source(path=item.file.resolved, line=line)
+        resolved = builder.resolve(item)
+        if (
+            resolved is None
+            and "_copy" in raw
+            and isinstance(raw["_copy"], dict)
+            and builder.base_of(item) is None
+        ):
+            ref = _external_ref(item)
+            if ref is None:
+                reader.problems.append(item.problem(f"cannot copy a {item.kind}", ("_copy",)))
+                continue
+            base_pack = ref.split(":", 1)[0]
+            if (
+                not base_pack.startswith("srd-")
+                and str(raw["_copy"].get("source", "")).lower() not in declared
+            ):
+                loaded.problems.append(
+                    item.problem(
+                        f"copies from source {raw['_copy'].get('source')!r}, which "
+                        "`_meta.dependencies` does not declare",
+                        ("_copy", "source"),
+                        "warning",
+                    )
+                )
+            loaded.requires.append(base_pack)
+            data = {convert.RAW: raw, "5etools_type": item.kind, "5etools_at": _mod_positions(item)}
+            collection = (
+                convert.collection_of(item.kind, raw)
+                if item.kind not in ("item", "baseitem")
+                else ref.split(":", 1)[1].split("/")[0]
+            )
+            loaded.entries.append(
+                Entry(
+                    collection=collection,
+                    slug=convert.slug_for(item.kind, raw),
+                    name=convert.plain_tags(str(raw["name"])),
+                    data=data,
+                    source=where,
+                    extends=Extends(ref=ref),
+                )
+            )
+            continue
+        if resolved is None:
+            continue
+        if item.kind == "monsterTemplate":
+            pass
+        loaded.entries.append(
+            Entry(
+                collection=convert.collection_of(item.kind, resolved),
+                slug=convert.slug_for(item.kind, resolved),
+                name=convert.plain_tags(str(resolved.get("name", ""))),
+                data=convert.record(item.kind, resolved),
+                source=where,
+            )
+        )
+        if item.kind in ("magicvariant", "variant"):
+            loaded.entries += _expand_variant(item, resolved, reader, where)
+    titles = {
+        str(i.raw.get("id", "")).lower(): str(i.raw["name"])
+        for i in reader.items
+        if i.kind in ("adventure", "book")
+    }
+    for item in reader.documents:
+        source = str(item.raw.get("source") or reader.sources[first]["json"]).lower()
+        loaded = packs.get(source) or packs[first]
+        line, _ = item.where()
+        for collection, name, data in _document_entries(item, titles):
+            data["index"] = convert.slug(name)
+            loaded.entries.append(
+                Entry(
+                    collection=collection,
+                    slug=convert.slug(name),
+                    name=str(data["name"]),
+                    data=data,
+                    source=Source(path=item.file.resolved, line=line),
+                )
+            )
+    for dep in sorted(reader.dependencies):
+        if dep.lower() not in reader.sources and dep.lower() not in SRD_SOURCES:
+            packs[first].requires.append(pack_id(dep))
+    result = list(packs.values())
+    # every problem is every pack's: an error anywhere in the files imports nothing
+    for loaded in result:
+        loaded.problems = reader.problems + loaded.problems
+    return result
+
+
+def _expand_variant(
+    item: Item, generic: dict[str, Any], reader: Reader, where: Source
+) -> list[Entry]:
+    """A generic variant (`+1 Weapon`) applied to the base items it fits, read in these files:
+    `requires` (any of) and `excludes` against the base item, `inherits` laid over it."""
+    inherits = generic.get("inherits") or {}
+    out = []
+    bases = [i.raw for i in reader.items if i.kind == "baseitem"]
+    for base in bases:
+        if not _fits(base, generic.get("requires") or [], generic.get("excludes") or {}):
+            continue
+        made = {k: v for k, v in base.items() if k not in ("value", "page", "srd", "basicRules")}
+        for key, value in inherits.items():
+            if key in ("namePrefix", "nameSuffix", "nameRemove"):
+                continue
+            if key == "entries":
+                made["entries"] = [*value, *(base.get("entries") or [])] if False else list(value)
+            else:
+                made[key] = value
+        name = str(base.get("name", ""))
+        if inherits.get("nameRemove"):
+            name = name.replace(inherits["nameRemove"], "")
+        made["name"] = (
+            f"{inherits.get('namePrefix', '')}{name}{inherits.get('nameSuffix', '')}".strip()
+        )
+        made["source"] = inherits.get("source", generic.get("source"))
+        made["baseItem"] = f"{base.get('name')}|{base.get('source')}"
+        out.append(
+            Entry(
+                collection="magic-items",
+                slug=convert.slug(made["name"]),
+                name=convert.plain_tags(made["name"]),
+                data=convert.record("item", made) | {"variant_of": generic.get("name")},
+                source=where,
+            )
+        )
+    return out
+
+
+def _fits(base: dict[str, Any], requires: list[Any], excludes: dict[str, Any]) -> bool:
+    def matches(spec: dict[str, Any]) -> bool:
+        for key, wanted in spec.items():
+            have = base.get(key)
+            if key == "type":
+                have = convert.strip_source(have)
+                wanted = convert.strip_source(wanted)
+            if isinstance(wanted, list):
+                if (
+                    not (isinstance(have, list) and set(map(str, wanted)) & set(map(str, have)))
+                    and have not in wanted
+                ):
+                    return False
+            elif have != wanted:
+                return False
+        return True
+
+    if requires and not any(matches(r) for r in requires if isinstance(r, dict)):
+        return False
+    for key, unwanted in excludes.items():
+        have = base.get(key)
+        values = unwanted if isinstance(unwanted, list) else [unwanted]
+        if have in values or (
+            isinstance(have, list) and set(map(str, have)) & set(map(str, values))
+        ):
+            return False
+    return True

@@ -1,0 +1,469 @@
+"""5etools homebrew files installed as packs, checked as a user would: the records field by field,
+the cards, the tags, and the problems of a broken file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from d5e_daemon.app import App
+from d5e_daemon.errors import PackError
+from d5e_daemon.features.lookup import lookup
+from d5e_daemon.features.packs import validate
+from d5e_daemon.features.tags import Resolver, tags_in_line
+from d5e_daemon.packs import InstallResult
+from d5e_daemon.protocol import LookupParams, ValidateParams
+
+EMBER = Path(__file__).parent / "fixtures" / "Test Author; Ember Wilds.json"
+
+
+def install(app: App, path: Path) -> InstallResult:
+    return app.db.write(partial(app.install_path, path=path))
+
+
+def data(app: App, ref: str) -> dict[str, Any]:
+    return lookup(app, LookupParams(ref=ref)).entry.data
+
+
+def names(items: list[dict[str, Any]]) -> list[str]:
+    return [i["name"] for i in items]
+
+
+@pytest.fixture
+def ember(app: App) -> App:
+    result = install(app, EMBER)
+    assert (result.pack, result.action) == ("emberwilds", "installed")
+    return app
+
+
+def test_the_pack_is_the_source(ember: App) -> None:
+    from d5e_daemon import queries
+
+    pack = queries.get_pack(ember.conn, "emberwilds")
+    assert pack is not None
+    assert pack.title == "The Ember Wilds"
+    assert pack.version == "1.2.0"
+    assert pack.homepage == "https://example.org/ember-wilds"
+    assert pack.authors == ["d5e contributors", "d5e tests (conversion)"]
+    assert (pack.source_id, pack.abbreviation) == ("EmberWilds", "EW")
+
+
+def test_a_copy_of_the_srd_goblin_keeps_the_action_order(ember: App) -> None:
+    result = lookup(ember, LookupParams(ref="emberwilds:monsters/goblin-ember-chief"))
+    chief = result.entry.data
+    assert result.entry.extends == "srd-2014:monsters/goblin"
+    # removeArr Shortbow, replaceArr Scimitar in place, appendArr Rally
+    assert names(chief["actions"]) == ["Burning Scimitar", "Rally"]
+    assert chief["actions"][0]["attack_bonus"] == 4
+    # the root's hp replaces the goblin's, addSenses widens its darkvision
+    assert (chief["hit_points"], chief["hit_points_roll"]) == (21, "6d6")
+    assert chief["senses"]["darkvision"] == "120 ft."
+    # what the mods leave alone is the goblin's
+    goblin = data(ember, "srd-2014:monsters/goblin")
+    assert chief["special_abilities"][0]["name"] == goblin["special_abilities"][0]["name"]
+    assert (chief["size"], chief["challenge_rating"]) == ("Small", goblin["challenge_rating"])
+    assert "*Melee Weapon Attack:* +4 to hit" in result.markdown
+
+
+def test_every_mod_mode_of_an_in_file_copy(ember: App) -> None:
+    alpha = data(ember, "monsters/ash-wolf-alpha")
+    wolf = data(ember, "monsters/ash-wolf")
+    # prependArr, insertArr at 1, renameArr, all keeping order
+    assert names(alpha["special_abilities"]) == ["Keen Smell", "Fire Aura", "Pack Leader"]
+    # "*" replaceTxt (flags i) in every text property, then scalarAddHit +2, scalarAddDc +1
+    assert alpha["special_abilities"][2]["desc"].startswith("the alpha has advantage")
+    assert "{@hit 6}" in alpha["actions"][0]["desc"] and "{@dc 12}" in alpha["actions"][0]["desc"]
+    assert "{@hit 4}" in wolf["actions"][0]["desc"]
+    # replaceOrAppendArr appends a missing Howl; removeArr with force ignores a missing name
+    assert names(alpha["actions"]) == ["Bite", "Ash Breath {@recharge 5}", "Howl"]
+    assert alpha["damage_immunities"] == ["fire", "poison"]  # appendIfNotExistsArr
+    assert alpha["hit_points"] == 44 and alpha["hit_points_roll"] == "8d8+8"  # mult + setProp
+    assert alpha["speed"]["walk"] == "50 ft." and alpha["speed"]["hover"] is True
+    assert alpha["size"] == "Small"  # root "L", then maxSize S
+    assert alpha["xp"] == 1050  # CR 3 (root) = 700 XP, scalarMultXp 1.5
+    skills = {p["proficiency"]["name"]: p["value"] for p in alpha["proficiencies"]}
+    assert skills["Skill: Athletics"] == 3  # addSkills: +1 Str, +2 proficiency at CR 3
+    assert "bonus_actions" not in alpha and "bonus_actions" in wolf  # "remove"
+    assert alpha["page"] == 10  # _preserve
+    assert alpha["5etools"]["environment"] == ["forest"]  # unmapped fields are kept
+    assert alpha["desc"] == ["Ash wolves follow wildfires, feeding on what flees."]  # fluff
+
+
+def test_spellcasting_mods_and_structure(ember: App) -> None:
+    adept = data(ember, "monsters/cinder-witch-adept")
+    casting = adept["special_abilities"][0]["spellcasting"]
+    spells = {s["name"]: s for s in casting["spells"]}
+    assert "fly" in spells and "light" not in spells  # addSpells, removeSpells
+    assert spells["shield"]["usage"] == {"type": "per day", "times": 1}  # replaceSpells
+    assert (casting["dc"], casting["modifier"], casting["ability"]["name"]) == (
+        14,
+        6,
+        "Intelligence",
+    )
+    assert casting["slots"] == {"1": 4, "3": 3}
+    witch = data(ember, "monsters/cinder-witch")
+    assert witch["legendary_actions_count"] == 2
+    assert names(witch["legendary_actions"]) == ["Spark", "Step"]
+    assert witch["aliases"] == ["Ash Hag"]
+    assert witch["challenge_rating"] == 6 and witch["xp_in_lair"] == 2900
+
+
+def test_spell_fields(ember: App) -> None:
+    lance = data(ember, "spells/cinder-lance")
+    assert lance["level"] == 2 and lance["school"]["name"] == "Evocation"
+    assert lance["casting_time"] == "1 action" and lance["range"] == "90 feet"
+    assert lance["components"] == ["V", "S", "M"] and lance["material"] == "a pinch of ash"
+    assert (lance["duration"], lance["concentration"], lance["ritual"]) == (
+        "Up to 1 minute",
+        True,
+        False,
+    )
+    assert names(lance["classes"]) == ["Sorcerer", "Wizard"]
+    assert lance["damage"]["damage_type"]["name"] == "Fire" and lance["attack_type"] == "ranged"
+    assert lance["higher_level"][0].startswith("The damage increases")
+    ward = data(ember, "spells/ember-ward")
+    assert ward["ritual"] is True and ward["dc"]["dc_type"]["name"] == "DEX"
+    assert ward["casting_time"] == "1 reaction, which you take when you are hit by an attack"
+    assert ward["range"] == "Self"
+
+
+def test_items_and_variants(ember: App) -> None:
+    cloak = data(ember, "magic-items/cinder-cloak")
+    assert cloak["rarity"]["name"] == "Rare" and cloak["attunement"] is True
+    assert cloak["attunement_note"] == "by a sorcerer or wizard"
+    assert cloak["charges"] == 3 and cloak["attached_spells"] == ["cinder lance", "fireball"]
+    pouch = data(ember, "equipment/tinder-pouch")
+    assert pouch["cost"] == {"quantity": 5, "unit": "cp"} and pouch["weight"] == 0.5
+    blade = data(ember, "equipment/emberglass-blade")
+    assert blade["damage"]["damage_dice"] == "1d8" and blade["properties"][0]["name"] == "Versatile"
+    assert blade["two_handed_damage"]["damage_dice"] == "1d10"
+    assert blade["cost"] == {"quantity": 15, "unit": "gp"}
+    bow = data(ember, "equipment/ashwood-bow")
+    assert bow["range"] == {"normal": 60, "long": 240}
+    # the generic variant is findable, and expanded onto each base weapon it fits
+    assert data(ember, "magic-items/smouldering-weapon")["desc"]
+    made = data(ember, "magic-items/ashwood-bow-of-smouldering")
+    assert made["rarity"]["name"] == "Uncommon" and made["damage"]["damage_dice"] == "1d6"
+    assert made["variant_of"] == "Smouldering Weapon"
+    assert data(ember, "magic-items/emberglass-blade-of-smouldering")["attunement"] is True
+
+
+def test_every_type_has_a_collection_and_unmapped_ones_are_named(app: App) -> None:
+    from d5e_daemon import queries
+
+    result = install(app, EMBER)
+    counts = queries.counts_by_collection(app.conn, "emberwilds")
+    for collection in (
+        "spells",
+        "monsters",
+        "legendary-groups",
+        "magic-items",
+        "equipment",
+        "feats",
+        "backgrounds",
+        "races",
+        "subraces",
+        "conditions",
+        "diseases",
+        "statuses",
+        "optional-features",
+        "classes",
+        "subclasses",
+        "features",
+        "deities",
+        "languages",
+        "tables",
+        "variant-rules",
+        "actions",
+        "senses",
+        "traps",
+        "hazards",
+        "objects",
+        "vehicles",
+        "rewards",
+        "psionics",
+        "cults",
+        "boons",
+        "recipes",
+        "decks",
+        "cards",
+        "adventures",
+    ):
+        assert counts.get(collection), collection
+    warnings = [str(w) for w in result.warnings]
+    assert any("1 `foodItem` entry not read" in w for w in warnings)
+
+
+def test_cards_render_tags_as_text_and_links(ember: App) -> None:
+    card = lookup(ember, LookupParams(ref="magic-items/cinder-cloak")).markdown
+    assert "[cinder lance](d5e://emberwilds/spells/cinder-lance.md)" in card
+    assert "[fireball](d5e://srd-2014/spells/fireball.md)" in card
+    assert "{@" not in card
+    wolf = lookup(ember, LookupParams(ref="monsters/ash-wolf")).markdown
+    assert "***Ash Breath (Recharge 5–6).***" in wolf
+    assert "*Hit:* 7 (2d4 + 2) piercing damage" in wolf
+    assert "DC 11 Strength saving throw" in wolf
+    spell = lookup(ember, LookupParams(ref="spells/cinder-lance")).markdown
+    assert "| 3-4 | Gold \\| White |" in spell and "- **Ash.** The ground" in spell
+    road = lookup(ember, LookupParams(ref="adventures/into-the-ember-wilds-01-the-burning-road"))
+    text = road.markdown
+    assert "[Ash wolves](d5e://emberwilds/monsters/ash-wolf.md)" in text
+    assert "> Heat shimmers over the road." in text and "— Ignara" in text
+
+
+def test_tag_sources_match_the_pack_in_any_form(ember: App) -> None:
+    resolver = Resolver(ember)
+    for source in ("EmberWilds", "emberwilds", "EW", "ew"):
+        (tag,) = tags_in_line(0, f"{{@spell cinder lance|{source}}}")
+        row = resolver.resolve(tag).row
+        assert row is not None and row.pack == "emberwilds", source
+    for text in (
+        "{@optfeature ember invocation}",
+        "{@disease ash lung|EW}",
+        "{@status smoked out}",
+        "{@deity ignara|ember|EW}",
+        "{@hazard ashfall}",
+        "{@variantrule smoke inhalation}",
+        "{@classFeature Warden's Flame|Firewarden|EmberWilds|1}",
+        "{@card spark|deck of flames|EW}",
+    ):
+        (tag,) = tags_in_line(0, text)
+        assert resolver.resolve(tag).row is not None, text
+
+
+def write(tmp_path: Path, doc: dict[str, Any], name: str = "brew.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(doc, indent="\t"), "utf-8")
+    return path
+
+
+META = {"sources": [{"json": "Broken", "full": "Broken", "version": "1"}]}
+
+
+def test_a_broken_file_reports_every_problem_located_and_imports_nothing(
+    app: App, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        {
+            "_meta": META,
+            "monster": [
+                {
+                    "name": "Alpha",
+                    "source": "Broken",
+                    "cr": "1",
+                    "action": [{"name": "Hit", "entries": ["x"]}],
+                },
+                {"name": "Alpha", "source": "Broken"},
+                {
+                    "name": "Beta",
+                    "source": "Broken",
+                    "_copy": {
+                        "name": "Alpha",
+                        "source": "Broken",
+                        "_mod": {"action": {"mode": "frobnicateArr", "items": []}},
+                    },
+                },
+                {"name": "Gamma", "source": "Broken", "_copy": {"name": "Nobody", "source": "MM"}},
+                "not an object",
+            ],
+            "spell": {"name": "oops"},
+        },
+    )
+    result = validate(app, ValidateParams(path=str(path)))
+    report = asyncio.run(result) if asyncio.iscoroutine(result) else result
+    assert not report.ok
+    found = {(p.line, p.message.split(" (")[0]) for p in report.problems if p.severity == "error"}
+    text = path.read_text("utf-8").splitlines()
+    assert any("duplicate monster 'Alpha'" in m for _, m in found)
+    assert any("unknown _mod mode 'frobnicateArr'" in m for _, m in found)
+    assert any("must be an object" in m for _, m in found)
+    assert any("`spell` must be an array" in m for _, m in found)
+    for line, message in found:
+        assert 1 <= line <= len(text), message
+    mode_line = next(line for line, m in found if "frobnicateArr" in m)
+    assert "frobnicateArr" in text[mode_line - 1]
+    with pytest.raises(PackError):
+        install(app, path)
+    from d5e_daemon import queries
+
+    assert queries.get_pack(app.conn, "broken") is None
+
+
+def test_a_missing_copy_target_in_the_srd_is_named(app: App, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        {
+            "_meta": META,
+            "monster": [
+                {"name": "Gamma", "source": "Broken", "_copy": {"name": "Nobody", "source": "MM"}}
+            ],
+        },
+    )
+    with pytest.raises(PackError, match="srd-2014 has no monsters/nobody"):
+        install(app, path)
+
+
+def test_a_copy_cycle_is_an_error(app: App, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        {
+            "_meta": META,
+            "monster": [
+                {"name": "A", "source": "Broken", "_copy": {"name": "B", "source": "Broken"}},
+                {"name": "B", "source": "Broken", "_copy": {"name": "A", "source": "Broken"}},
+            ],
+        },
+    )
+    with pytest.raises(PackError, match="cycle"):
+        install(app, path)
+
+
+def test_several_sources_make_several_packs_and_dependencies_are_named(
+    app: App, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        {
+            "_meta": {
+                "sources": [{"json": "One", "abbreviation": "O1"}, {"json": "Two"}],
+                "dependencies": {"monster": ["SomeoneElse"]},
+            },
+            "spell": [
+                {
+                    "name": "First Light",
+                    "source": "One",
+                    "level": 0,
+                    "school": "V",
+                    "entries": ["x"],
+                },
+                {
+                    "name": "Second Light",
+                    "source": "Two",
+                    "level": 1,
+                    "school": "V",
+                    "entries": ["y"],
+                },
+            ],
+        },
+    )
+    result = install(app, path)
+    packs = {result.pack: result.entries, **{r.pack: r.entries for r in result.also}}
+    assert packs == {"one": 1, "two": 1}
+    assert any("depends on someoneelse, which is not installed" in str(w) for w in result.warnings)
+    assert data(app, "one:spells/first-light")["level"] == 0
+    assert data(app, "two:spells/second-light")["level"] == 1
+    again = install(app, path)
+    assert again.action == "unchanged" and again.also[0].action == "unchanged"
+
+
+def test_a_folder_of_files_is_read_whole(app: App, tmp_path: Path) -> None:
+    folder = tmp_path / "brews"
+    folder.mkdir()
+    write(
+        folder,
+        {"_meta": META, "spell": [{"name": "A", "source": "Broken", "level": 1, "school": "V"}]},
+        "a.json",
+    )
+    write(
+        folder,
+        {
+            "_meta": META,
+            "monster": [
+                {"name": "B", "source": "Broken", "_copy": {"name": "Goblin", "source": "MM"}}
+            ],
+        },
+        "b.json",
+    )
+    result = install(app, folder)
+    assert (result.pack, result.entries) == ("broken", 2)
+
+
+def test_tags_against_a_5etools_pack_in_a_markdown_document_over_stdio(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """An author installs the file with `d5e/packs/install` and writes tags against it: the
+    daemon, over its real stdio, knows every 5etools tag name and finds the pack by its
+    source id or abbreviation in any case; only the misspelt name is a problem."""
+    from d5e_daemon.client import Daemon
+
+    text = (
+        "The {@creature ash wolf|EW} and {@creature Cinder Witch|emberwilds} cast "
+        "{@spell cinder lance|EMBERWILDS} and {@spell fireball|PHB}; beware "
+        "{@disease ash lung}, {@hazard ashfall|ew}, {@optfeature ember invocation} and "
+        "{@status smoked out}. See {@book the rules|PHB|1} and {@filter fire spells|spells}.\n"
+        "A {@creature ash wolff|EW} howls.\n"
+    )
+    uri = (tmp_path / "road.md").as_uri()
+    with Daemon(db_path, env={"D5E_EMBEDDER": "fake"}) as d5e:
+        d5e.initialize()
+        installed = d5e.request("d5e/packs/install", {"path": str(EMBER)}, timeout=60)
+        assert (installed["pack"], installed["action"]) == ("emberwilds", "installed")
+        d5e.send(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "markdown", "version": 1, "text": text}},
+            notify=True,
+        )
+        diagnostics = None
+        for _ in range(200):
+            message = d5e.receive(30)
+            params = message.get("params") or {}
+            if message.get("method") == "textDocument/publishDiagnostics" and params["uri"] == uri:
+                diagnostics = params["diagnostics"]
+                break
+        assert diagnostics is not None
+        (only,) = diagnostics
+        assert only["range"]["start"]["line"] == 1
+        assert "unknown creature 'ash wolff' in pack emberwilds" in only["message"]
+        hover = d5e.request(
+            "textDocument/hover",
+            {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 8}},
+            timeout=30,
+        )
+        card = hover["contents"]["value"]
+        assert card.startswith("## Ash Wolf")
+        assert "*Melee Weapon Attack:* +4 to hit" in card and "{@" not in card
+
+
+def test_5etools_aliases_find_the_entry(ember: App) -> None:
+    found = lookup(ember, LookupParams(name="Ash Hag"))
+    assert found.entry.ref == "monsters/cinder-witch" and found.entry.pack == "emberwilds"
+
+
+def test_the_search_filters_serve_5etools_packs_as_the_srd(ember: App) -> None:
+    from d5e_daemon.features.search import search
+    from d5e_daemon.protocol import SearchParams, decode
+
+    def refs(**filters: Any) -> set[str]:
+        params = decode({"query": "", "filters": filters, "limit": 500}, SearchParams)
+        return {hit.ref for hit in search(ember, params).hits if hit.pack == "emberwilds"}
+
+    assert refs(immune="fire") >= {"monsters/ash-wolf", "monsters/ash-wolf-alpha"}
+    assert "monsters/cinder-witch" in refs(casts="fireball")
+    assert refs(level=2, school="evocation") == {"spells/cinder-lance"}
+    assert "spells/ember-ward" in refs(ritual=True)
+    assert "monsters/ash-wolf" in refs(speed="hover")
+    assert refs(rarity="rare", attunement=True) == {"magic-items/cinder-cloak"}
+
+
+def test_cards_of_the_other_types_show_every_field_of_the_source(ember: App) -> None:
+    feat = lookup(ember, LookupParams(ref="feats/ember-adept")).markdown
+    assert feat.startswith("## Ember Adept\n\n*Feat*\n\n")
+    assert "**Prerequisite:** the ability to cast at least one spell" in feat
+    assert "[fire bolt](d5e://srd-2014/spells/fire-bolt.md)" in feat and "5etools" not in feat
+    cls = lookup(ember, LookupParams(ref="classes/firewarden")).markdown
+    assert "**Hit die:** d10" in cls and "**Class features:** Warden's Flame (1st level)" in cls
+    deity = lookup(ember, LookupParams(ref="deities/ignara")).markdown
+    assert "**Pantheon:** Ember" in deity and "**Alignment:** chaotic good" in deity
+    feature = lookup(ember, LookupParams(ref="features/firewarden-wardens-flame-1")).markdown
+    assert "*Firewarden feature, level 1*" in feature
+    witch = lookup(ember, LookupParams(ref="monsters/cinder-witch")).markdown
+    assert (
+        "- Cantrips (at will): [fire bolt](d5e://srd-2014/spells/fire-bolt.md), "
+        "[light](d5e://srd-2014/spells/light.md)\n- Level 1 (4 slots)"
+    ) in witch

@@ -1,0 +1,223 @@
+"""Names people type: aliases (the SRD's product names, homebrew's own), inverted names and
+plurals, in lookup, completion, tags, diagnostics and search."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from d5e_srd import product_aliases
+from lsprotocol import types
+from pygls.workspace import TextDocument
+
+from d5e_daemon import names, packs
+from d5e_daemon.app import App
+from d5e_daemon.errors import NotFound, PackError
+from d5e_daemon.features import markdown as md
+from d5e_daemon.features.complete import complete
+from d5e_daemon.features.lookup import lookup
+from d5e_daemon.features.search import search
+from d5e_daemon.features.tags import Resolver
+from d5e_daemon.protocol import CompleteParams, LookupParams, SearchParams
+
+from .conftest import make_app
+from .packtools import write_pack
+
+BESTIARY = {
+    "monsters/ghoul-darakhul.json": """{
+  "name": "Ghoul, Darakhul", "size": "Medium", "type": "undead", "challenge_rating": 3,
+  "aliases": ["Darakhul Ghoul Soldier"]
+}""",
+    "monsters/aboleth-nihilith.md": (
+        "---\nname: Aboleth, Nihilith\ntype: aberration\n---\nIt lurks.\n"
+    ),
+    "spells/shadow-bolt.md": (
+        '---\nname: Shadow Bolt\nlevel: 1\naliases: [Umbral Bolt, "Vex\'s Shadow Bolt"]\n---\n'
+        "A bolt of shadow.\n"
+    ),
+    "equipment/bottle-glass.json": '{"name": "Bottle, glass"}',
+}
+
+
+@pytest.fixture
+def bestiary(db_path: Path, tmp_path: Path) -> Iterator[App]:
+    folder = write_pack(tmp_path / "bestiary", BESTIARY)
+    app = make_app(db_path)
+    app.db.write(lambda conn: app.install_path(conn, folder))
+    yield app
+    app.close()
+
+
+def _name(app: App, text: str, **kw: str) -> str:
+    return lookup(app, LookupParams(name=text, **kw)).entry.name  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("Mordenkainen's Sword", "Arcane Sword"),
+        ("mordenkainens sword", "Arcane Sword"),
+        ("Bigby's Hand", "Arcane Hand"),
+        ("Tenser’s Floating Disk", "Floating Disk"),
+        ("Melf's Acid Arrow", "Acid Arrow"),
+        ("Heward's Handy Haversack", "Handy Haversack"),
+    ],
+)
+def test_the_srd_answers_to_the_product_names(app: App, typed: str, name: str) -> None:
+    result = lookup(app, LookupParams(name=typed))
+    assert result.entry.name == name
+    assert (result.found_by, result.matched) == ("alias", result.entry.data["aliases"][0])
+    assert f"Also called {result.entry.data['aliases'][0]}" in result.markdown
+
+
+def test_the_alias_table_cites_a_source_for_every_row(tmp_path: Path) -> None:
+    table = product_aliases()
+    assert table["spells/arcane-sword"] == ["Mordenkainen's Sword"]
+    bad = tmp_path / "aliases.toml"
+    bad.write_text('[sources]\nPHB = "x"\n[[alias]]\nref = "spells/x"\nnames = ["Y"]\n')
+    with pytest.raises(ValueError, match=r"row 1 \(spells/x\) cites no"):
+        product_aliases(bad)
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("wolves", "Wolf"),
+        ("giant spiders", "Giant Spider"),
+        ("potions of healing", "Potion of Healing"),
+        ("harpies", "Harpy"),
+        ("hand crossbow", "Crossbow, hand"),
+    ],
+)
+def test_plurals_and_inverted_names_find_the_entry(app: App, typed: str, name: str) -> None:
+    assert _name(app, typed) == name
+
+
+def test_a_plural_with_two_readings_that_name_entries_is_not_guessed(
+    app: App, tmp_path: Path
+) -> None:
+    assert names.singular_forms("knives") == ["knif", "knife", "knive"]
+    assert names.singular_forms("glass") == []
+    folder = write_pack(
+        tmp_path / "knives",
+        {
+            "equipment/knife.json": '{"name": "Knife"}',
+            "equipment/knif.json": '{"name": "Knif"}',
+            "equipment/dagger.json": '{"name": "Throwing Dagger"}',
+        },
+    )
+    app.db.write(lambda conn: app.install_path(conn, folder))
+    with pytest.raises(NotFound):
+        lookup(app, LookupParams(name="knives"))
+    assert _name(app, "throwing daggers") == "Throwing Dagger"
+
+
+def test_an_exact_name_wins_over_another_entrys_alias(app: App) -> None:
+    assert _name(app, "arcane sword") == "Arcane Sword"
+    with pytest.raises(NotFound, match="no entry named 'mordenkainens swordz'"):
+        lookup(app, LookupParams(name="mordenkainens swordz"))
+
+
+def test_completion_matches_aliases(app: App) -> None:
+    items = complete(app, CompleteParams(prefix="mordenkainen's sw")).items
+    assert [(i.name, i.match, i.alias) for i in items[:1]] == [
+        ("Arcane Sword", "prefix", "Mordenkainen's Sword")
+    ]
+    words = complete(app, CompleteParams(prefix="bigby")).items
+    assert (words[0].name, words[0].match, words[0].alias) == (
+        "Arcane Hand",
+        "prefix",
+        "Bigby's Hand",
+    )
+
+
+def test_homebrew_aliases_and_inverted_names(bestiary: App) -> None:
+    app = bestiary
+    assert _name(app, "Darakhul") == "Ghoul, Darakhul"
+    assert _name(app, "Darakhul Ghoul") == "Ghoul, Darakhul"
+    assert _name(app, "Nihilith") == "Aboleth, Nihilith"
+    assert _name(app, "umbral bolt") == "Shadow Bolt"
+    assert _name(app, "Vex's Shadow Bolt") == "Shadow Bolt"
+    assert _name(app, "darakhul ghoul soldier") == "Ghoul, Darakhul"
+    assert _name(app, "glass bottle") == "Bottle, glass"
+    with pytest.raises(NotFound):  # an item's qualifier alone names nothing
+        lookup(app, LookupParams(name="glass"))
+    found = lookup(app, LookupParams(name="Darakhul"))
+    assert (found.found_by, found.matched) == ("inverted", "Darakhul")
+    items = complete(app, CompleteParams(prefix="darak")).items
+    assert items[0].name == "Ghoul, Darakhul" and items[0].alias is not None
+
+
+def test_tags_resolve_aliases_with_a_note_naming_the_srd_name(app: App) -> None:
+    text = (
+        "Cast {@spell Mordenkainen's Sword}; {@creature wolves} howl; {@item potions of healing}.\n"
+    )
+    document = TextDocument("file:///x.md", text)
+    resolver = Resolver(app)
+    found = [(d.code, d.severity, d.message) for d in md.diagnostics(resolver, document)]
+    assert found == [
+        (
+            "alias",
+            types.DiagnosticSeverity.Information,
+            "Mordenkainen's Sword is called Arcane Sword in srd-2014",
+        )
+    ]
+    hover = md.hover(resolver, document, types.Position(line=0, character=15))
+    assert hover is not None and "Arcane Sword" in str(hover.contents)
+    actions = md.code_actions(
+        resolver, document, types.Range(types.Position(0, 0), types.Position(0, 5))
+    )
+    edits = [a.edit for a in actions if isinstance(a, types.CodeAction) and a.edit]
+    assert any("arcane sword" in str(e) for e in edits)
+
+
+def test_search_finds_an_entry_by_its_alias(app: App) -> None:
+    hits = search(app, SearchParams(query="Mordenkainen's Sword", mode="keyword")).hits
+    assert hits[0].name == "Arcane Sword"
+
+
+def test_an_alias_that_is_another_entrys_name_is_refused(app: App, tmp_path: Path) -> None:
+    folder = write_pack(
+        tmp_path / "clash",
+        {
+            "spells/a.md": "---\nname: Ember\nlevel: 1\n---\nx\n",
+            "spells/b.md": "---\nname: Cinder\nlevel: 1\naliases: [Ember]\n---\nx\n",
+        },
+    )
+    with pytest.raises(PackError) as err:
+        app.db.write(lambda conn: app.install_path(conn, folder))
+    problem = err.value.data["problems"][0]
+    assert problem["file"].endswith("b.md") and problem["line"] == 1
+    assert problem["field"] == "aliases[0]"
+    assert "alias 'Ember' of spells/cinder is the name of spells/ember" in problem["message"]
+    assert app.conn.execute("SELECT count(*) FROM pack WHERE id = 'brew'").fetchone() == (0,)
+    assert packs.alias_problems([]) == []
+
+
+def test_migration_gives_installed_entries_their_aliases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database written before aliases existed (schema 6) gets the aliases of what it holds
+    when migrated: inverted names at once (the SRD's product names come with its reinstall)."""
+    from d5e_daemon import db, queries
+    from d5e_daemon.settings import build
+
+    path = tmp_path / "d5e.sqlite3"
+    real = db.migrations()
+    assert real[6].name == "aliases"
+    monkeypatch.setattr(db, "migrations", lambda: real[:6])
+    monkeypatch.setattr(queries, "refresh_aliases", lambda *args: None)
+    monkeypatch.setattr(queries, "set_declared_aliases", lambda *args: set())
+    old = App(build({"db": str(path)}))
+    old.start()
+    old.close()
+    monkeypatch.undo()
+    conn = db.connect(path)  # migrates, nothing installed again
+    try:
+        found = queries.entries_by_alias(conn, "hand crossbow", ["equipment"])
+        assert [(a.row.name, a.alias, a.kind) for a in found] == [
+            ("Crossbow, hand", "hand Crossbow", "inverted")
+        ]
+    finally:
+        conn.close()

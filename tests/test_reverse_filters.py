@@ -1,0 +1,191 @@
+"""Reverse and relational filters of `d5e/search`: which monsters are immune to fire, who can
+cast counterspell, which items grant fireball; values typed the way players type them, every
+filter backed by the `entry_attr` index, homebrew packs alike."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from d5e_daemon import filters, queries
+from d5e_daemon.app import App
+from d5e_daemon.cli import main
+from d5e_daemon.errors import InvalidParams
+from d5e_daemon.features.search import search, search_filters
+from d5e_daemon.protocol import SearchFiltersParams, SearchParams, decode
+
+from .packtools import write_pack
+
+NEW = (
+    "immune", "resist", "vulnerable", "conditionImmune", "sense", "speed", "language",
+    "alignment", "environment", "casts", "save", "attack", "castingTime", "range", "component",
+    "duration", "inflicts", "grants",
+)  # fmt: skip
+
+
+def slugs(app: App, **filters_: Any) -> set[str]:
+    params = decode({"query": "", "filters": filters_, "limit": 500}, SearchParams)
+    return {hit.ref.split("/")[1] for hit in search(app, params).hits}
+
+
+def test_monsters_by_what_they_withstand(app: App) -> None:
+    fire = slugs(app, immune="fire")
+    assert {"adult-red-dragon", "fire-elemental", "hell-hound"} <= fire
+    assert "wolf" not in fire
+    assert slugs(app, immune="Fire damage") == slugs(app, immune="FIRE") == fire
+    assert {"skeleton", "zombie"} <= slugs(app, conditionImmune="poisoned")
+    assert slugs(app, conditionImmune="charm") == slugs(app, conditionImmune="charmed")
+    assert {"mummy", "treant"} <= slugs(app, vulnerable="fire")
+    werewolf = slugs(app, resist="nonmagical") | slugs(app, immune="nonmagical")
+    assert "werewolf-wolf" in werewolf
+    both = slugs(app, immune="fire", vulnerable="cold")  # every filter must hold
+    assert both and all(s in fire for s in both) and "wolf" not in both
+
+
+def test_senses_and_speeds_with_a_minimum(app: App) -> None:
+    dark = slugs(app, sense="darkvision")
+    far = slugs(app, sense="darkvision 120 ft.")
+    assert "goblin" in dark and "goblin" not in far  # 60 feet
+    assert "drow" in far and far < dark
+    assert "purple-worm" in slugs(app, sense="tremorsense")
+    assert "lich" in slugs(app, sense="truesight 120")
+    either = slugs(app, sense=["tremorsense", "truesight 120"])  # a list: any of them
+    assert {"purple-worm", "lich"} <= either
+    fly = slugs(app, speed="fly")
+    assert {"adult-red-dragon", "giant-eagle"} <= fly and "wolf" not in fly
+    assert "ghost" in slugs(app, speed="hover")
+    assert "adult-red-dragon" in slugs(app, speed="fly 80") and "bat" not in slugs(
+        app, speed="fly 80"
+    )
+    assert "bat" in slugs(app, speed="fly 30")
+
+
+def test_languages_alignment_and_casters(app: App) -> None:
+    assert "kobold" in slugs(app, language="Draconic")
+    assert "wolf" not in slugs(app, language="common")
+    evil = slugs(app, alignment="evil")
+    assert {"goblin", "lich"} <= evil and "unicorn" not in evil
+    assert slugs(app, alignment="LE") == slugs(app, alignment="lawful evil")
+    assert slugs(app, casts="Counterspell") == {"archmage", "lich", "mage"}
+    assert "lich" in slugs(app, casts="fireball")
+
+
+def test_spells_by_what_they_ask_for(app: App) -> None:
+    assert "fireball" in slugs(app, save="dexterity")
+    assert slugs(app, save="DEX save") == slugs(app, save="Dexterity") == slugs(app, save="dex")
+    assert "fire-bolt" in slugs(app, attack="ranged spell attack")
+    bonus = slugs(app, castingTime="bonus")
+    assert {"healing-word", "misty-step"} <= bonus and "fireball" not in bonus
+    assert slugs(app, castingTime="1 bonus action") == bonus
+    assert {"counterspell", "shield", "feather-fall"} <= slugs(app, castingTime="reaction")
+    assert "raise-dead" in slugs(app, castingTime="hour") | slugs(app, castingTime="1 hour")
+    assert "cure-wounds" in slugs(app, range="touch")
+    far = slugs(app, range=150)
+    assert "fireball" in far and "magic-missile" not in far  # 150 feet; 120 feet
+    assert slugs(app, range="150 feet") == far
+    assert "revivify" in slugs(app, component="costly") & slugs(app, component="consumed")
+    assert slugs(app, component="verbal") == slugs(app, component="V")
+    assert "fireball" in slugs(app, duration="Instantaneous")
+    assert "bless" in slugs(app, duration="up to 1 minute")
+    assert "fear" in slugs(app, inflicts="frightened")
+    assert "hold-person" in slugs(app, inflicts="paralyzed")
+
+
+def test_items_by_the_spells_they_grant(app: App) -> None:
+    grants = slugs(app, grants="fireball")
+    assert {"wand-of-fireballs", "necklace-of-fireballs", "staff-of-fire"} <= grants
+    assert "bag-of-holding" not in grants
+    assert "cape-of-the-mountebank" in slugs(app, grants="Dimension Door")
+    assert slugs(app, type="wand", grants="fireball") == {"wand-of-fireballs"}
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"immune": "firey"}, "filter 'immune' takes one of: acid, bludgeoning"),
+        ({"sense": "x-ray vision"}, "filter 'sense' takes one of: blindsight, darkvision"),
+        ({"castingTime": 3}, "filter 'castingTime' takes a string"),
+        ({"component": ["v", "q"]}, "filter 'component' takes one of: v, s, m"),
+        ({"save": "luck"}, "filter 'save' takes one of: strength"),
+    ],
+)
+def test_unknown_values_are_named(app: App, given: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidParams) as caught:
+        search(app, decode({"query": "", "filters": given}, SearchParams))
+    assert message in caught.value.message
+    assert caught.value.data == {"path": f"$.filters.{next(iter(given))}"}
+
+
+def test_the_new_filters_are_listed_with_values(app: App) -> None:
+    listed = {f.name: f for f in search_filters(app, SearchFiltersParams()).filters}
+    assert set(NEW) <= set(listed)
+    assert "fire" in listed["immune"].values and "darkvision" in listed["sense"].values
+    assert (
+        "counterspell" in listed["casts"].values and "bonus action" in listed["castingTime"].values
+    )
+    assert "sense:darkvision" not in listed  # the distances are no filter of their own
+
+
+def plan_of(app: App, conditions: list[dict[str, Any]]) -> str:
+    scope = queries.SearchScope(profile=app.profile, filters=conditions)
+    args = scope.args() | {"limit": 20, "offset": 0}
+    rows = app.conn.execute("EXPLAIN QUERY PLAN " + queries.BROWSE_SQL, args)
+    return " | ".join(str(row[3]) for row in rows)
+
+
+SAMPLES = {
+    "immune": "fire", "resist": "cold", "vulnerable": "fire", "conditionImmune": "charmed",
+    "sense": "darkvision 60", "speed": "fly", "language": "common", "alignment": "evil",
+    "environment": "forest", "casts": "fireball", "save": "dex", "attack": "melee",
+    "castingTime": "bonus", "range": "120 feet", "component": "m", "duration": "1 hour",
+    "inflicts": "prone", "grants": "fireball",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_each_new_filter_is_an_index_search(app: App, name: str) -> None:
+    app.search.ensure_attributes()
+    declared = filters.BY_NAME[name]
+    conditions = [
+        {"filter": name, "name": a, "min": low, "max": high}
+        for a, low, high in declared.conditions(SAMPLES[name])
+    ]
+    plan = plan_of(app, conditions)
+    assert "SEARCH a USING PRIMARY KEY (name=? AND value>? AND value<?)" in plan
+    assert "SCAN a" not in plan and "SCAN entry_attr" not in plan
+    assert "SCAN e" not in plan and "SCAN entry" not in plan
+
+
+def test_homebrew_of_any_shape_gets_them_too(app: App, tmp_path: Path) -> None:
+    monster = (
+        "---\nname: Cinder Hound\nchallenge_rating: 2\ndamage_immunities: [fire]\n"
+        "senses: darkvision 90 ft., passive Perception 12\nspeed: 40 ft., climb 20 ft.\n"
+        "languages: understands Ignan but can't speak\nalignment: neutral evil\n"
+        "special_abilities:\n  - name: Innate Spellcasting\n    desc: |\n"
+        "      The hound's innate spellcasting ability is Charisma.\n"
+        "      At will: produce flame\n      1/day each: fireball, scorching ray\n---\n"
+    )
+    pack = write_pack(tmp_path / "brew", {"monsters/cinder-hound.md": monster})
+    app.db.write(partial(app.install_path, path=pack))
+    app.search.ensure_attributes()
+    assert "cinder-hound" in slugs(app, immune="fire", sense="darkvision 90", speed="climb")
+    assert "cinder-hound" in slugs(app, casts="fireball") & slugs(app, casts="Produce Flame")
+    assert "cinder-hound" not in slugs(app, sense="darkvision 120")
+    assert "cinder-hound" in slugs(app, alignment="ne")
+
+
+def test_cli_filters(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["search", "-f", "casts=counterspell", "--json", "--db", str(db_path)])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert {h["name"] for h in json.loads(out)["hits"]} == {"Archmage", "Lich", "Mage"}
+    code = main(["search", "-f", "range=150", "-f", "save=dex", "--db", str(db_path)])
+    out, _ = capsys.readouterr()
+    assert code == 0 and "Fireball" in out
+    code = main(["search", "-f", "immune=plasma", "--db", str(db_path)])
+    _, err = capsys.readouterr()
+    assert code == 1 and "filter 'immune' takes one of" in err
