@@ -19,7 +19,7 @@ import apsw
 import msgspec
 
 from . import extends, names, packfiles, packformat, queries, text
-from .db import transaction
+from .db import storage_error, transaction
 from .errors import PackError
 from .records import (
     Derive,
@@ -470,6 +470,10 @@ def _install_sqlite(
             if then is not None:
                 then(conn)
     except apsw.Error as exc:
+        # the disk full or the database's file failing is the database's error, not the pack's
+        error = storage_error(exc, outcome="; nothing was changed", conn=conn)
+        if error is not None:
+            raise error from exc
         raise PackError(f"pack {pack.id}: cannot copy {path}: {exc}") from exc
     finally:
         queries.detach(conn, "src")
