@@ -65,16 +65,23 @@ def scaffold(folder: Path, pack_id: str, title: str) -> list[Path]:
             "***At Higher Levels.*** The damage increases by 1d8 for each slot level above 1st.\n"
         ),
     }
-    written = []
+    # Written beside it under a hidden name, then renamed into place: a failure (the disk full,
+    # a kill) leaves no half-made pack behind.
+    staging = folder.parent / f".{folder.name}.{os.getpid()}.new"
     try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
         for rel, text in files.items():
-            path = folder / rel
+            path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, "utf-8")
-            written.append(path)
+            _write_synced(path, text.encode("utf-8"))
+        if folder.exists():
+            folder.rmdir()  # empty (checked above)
+        os.rename(staging, folder)
     except OSError as exc:  # not a folder, not ours, the disk full
+        shutil.rmtree(staging, ignore_errors=True)
         raise PackError(f"cannot create the pack in {folder}: {exc}") from exc
-    return written
+    return [folder / rel for rel in files]
 
 
 # ---- upload ---------------------------------------------------------------------------------

@@ -126,6 +126,10 @@ def _replace_lone_surrogates(value: Any) -> Any:
     return value
 
 
+_IGNORED = object()
+"""A message d5e drops quietly (a `$/cancelRequest` whose id is no request's id)."""
+
+
 class D5eProtocol(LanguageServerProtocol):
     """pygls' protocol, answering what pygls would silently drop or answer with a traceback:
     a message that is not a JSON-RPC object, a method that is not a string, and a request after
@@ -136,6 +140,10 @@ class D5eProtocol(LanguageServerProtocol):
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         method = data.get("method")
+        if method == types.CANCEL_REQUEST and "id" not in data:
+            params = data.get("params")
+            if not isinstance(params, dict) or not isinstance(params.get("id"), int | str):
+                return _IGNORED  # a cancel of no request there can be: nothing to do, nor say
         if isinstance(method, str) and not method.startswith("d5e/") and "params" in data:
             data["params"] = _replace_lone_surrogates(data["params"])
         try:
@@ -148,6 +156,9 @@ class D5eProtocol(LanguageServerProtocol):
             return _Unreadable(msg_id, INVALID_PARAMS, message)
 
     def handle_message(self, message: Any) -> None:
+        if message is _IGNORED:
+            log.debug("ignored a $/cancelRequest without a request id")
+            return
         if isinstance(message, _Unreadable):
             log.warning("%s", message.message)
             self.send_error(message.id, message.code, message.message)

@@ -108,8 +108,9 @@ def _position(doc: TextDocument, lines: Sequence[str], pos: types.Position) -> t
 
 
 def entry_location(row: queries.EntryRow) -> types.Location:
-    """Where an entry was written (homebrew: its file and line), else its `d5e:` document."""
-    if row.source_path:
+    """Where an entry was written (homebrew: its file and line), else its `d5e:` document (also
+    for an entry of a zip pack: `…/brew.zip!/spells/x.json` is no file an editor can open)."""
+    if row.source_path and "!/" not in row.source_path:
         line = max((row.source_line or 1) - 1, 0)
         return types.Location(
             uri=Path(row.source_path).absolute().as_uri(),
