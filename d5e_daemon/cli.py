@@ -680,10 +680,17 @@ def _print_problems(problems: Sequence[Any]) -> None:
 
 def _packs_list(args: argparse.Namespace, settings: Settings) -> int:
     from .features.packs import list_packs
+    from .protocol import PacksListParams
 
-    result = _run_feature(settings, list_packs)
+    result = _run_feature(settings, list_packs, PacksListParams(overrides=args.overrides))
     if args.json:
         _print_json(result)
+        return 0
+    if args.overrides:
+        for o in result.overrides:
+            how = "on purpose" if o.intended else "same ref, no extends"
+            sys.stdout.write(f"{o.ref}\t{o.name}\tover {o.over}\t{how}\n")
+        sys.stdout.write(f"{args.overrides} overrides {len(result.overrides)} entries\n")
         return 0
     from rich.table import Table
 
@@ -706,6 +713,14 @@ def _packs_list(args: argparse.Namespace, settings: Settings) -> int:
     console = _console()
     console.print(f"profile [bold]{result.profile}[/bold]")
     console.print(table)
+    for info in result.packs:
+        for over, counts in sorted(info.overrides.items()):
+            listed = ", ".join(f"{n} {c}" for c, n in sorted(counts.items(), key=lambda i: -i[1]))
+            console.print(
+                f"{info.pack.id} overrides {sum(counts.values())} entries of {over} ({listed}): "
+                f"d5e packs list --overrides {info.pack.id}",
+                markup=False,
+            )
     for warning in result.warnings:
         console.print(f"[yellow]{warning}[/yellow]")
     return 0
@@ -732,8 +747,9 @@ def _packs_install(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(result)
         return 0
-    _print_problems(result.warnings)
-    sys.stdout.write(_install_summary(result) + "\n")
+    for each in (result, *result.also):  # a folder of several packs: each one's report
+        _print_problems(each.warnings)
+        sys.stdout.write(_install_summary(each) + "\n")
     return 0
 
 
@@ -1045,6 +1061,11 @@ def parser() -> argparse.ArgumentParser:
     with_json = argparse.ArgumentParser(add_help=False, parents=[common])
     with_json.add_argument("--json", action="store_true")
     p = packs_sub.add_parser("list", parents=[with_json], help="packs and the profile's order")
+    p.add_argument(
+        "--overrides",
+        metavar="PACK",
+        help="list every entry of other enabled packs that PACK overrides",
+    )
     p = packs_sub.add_parser(
         "install",
         parents=[with_json],

@@ -452,7 +452,8 @@ Priority = Annotated[int, Meta(ge=-1_000_000, le=1_000_000)]
 
 
 class PacksListParams(Params):
-    pass
+    overrides: PackId | None = None
+    """List every entry this pack overrides in the profile (`overrides` of the result)."""
 
 
 class PackInfo(Base):
@@ -471,12 +472,28 @@ class PackInfo(Base):
     reason: str | None = None
     """Why it has this priority: `edition`, `default`, `rule`, `command` or `settings`."""
     installed_at: str | None = None
+    overrides: dict[str, dict[str, int]] = {}
+    """Entries of other enabled packs it hides in this profile: pack → collection → count."""
+
+
+class OverrideInfo(Base):
+    """An entry of a pack that hides the same ref of another enabled pack."""
+
+    ref: str
+    name: str
+    collection: str
+    over: str
+    """The pack whose entry it hides."""
+    intended: bool
+    """It `extends` that entry, or a priority rule puts its pack first; else an accident?"""
 
 
 class PacksListResult(Base):
     profile: str
     packs: list[PackInfo]
     warnings: list[str] = []
+    overrides: list[OverrideInfo] = []
+    """With `overrides: PACK`: every entry that pack overrides."""
 
 
 class PackInstallParams(Params):

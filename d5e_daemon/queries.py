@@ -599,6 +599,39 @@ def priority_ties(conn: apsw.Connection, profile_id: str) -> list[Tie]:
     ]
 
 
+# -- overrides ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Override:
+    """An entry of a pack that wins, in a profile, over an entry of another enabled pack."""
+
+    collection: str
+    slug: str
+    name: str
+    extends: str | None
+    over: str
+    """The pack whose entry it hides."""
+
+
+def overrides(conn: apsw.Connection, profile_id: str, pack_id: str) -> list[Override]:
+    """What `pack_id` overrides in the profile, by collection and name."""
+    return [
+        Override(*row)
+        for row in conn.execute(
+            """
+            SELECT w.collection, w.slug, w.name, w.extends, le.pack_id
+            FROM entry w CROSS JOIN resolved r ON r.entry_id = w.id AND r.profile_id = ?1
+            JOIN enabled_entry le ON le.profile_id = ?1 AND le.collection = w.collection
+                 AND le.slug = w.slug AND le.pack_id != w.pack_id
+            WHERE w.pack_id = ?2 AND r.shadows > 0
+            ORDER BY w.collection, w.name, le.pack_id
+            """,
+            (profile_id, pack_id),
+        )
+    ]
+
+
 # -- lookup -----------------------------------------------------------------------------------
 
 
@@ -706,7 +739,8 @@ def refresh_aliases(
             [
                 row[0]
                 for row in conn.execute(
-                    "SELECT e.id FROM json_each(?2) j JOIN entry e ON e.pack_id = ?1 "
+                    # CROSS JOIN: each ref through the (pack, collection, slug) index
+                    "SELECT e.id FROM json_each(?2) j CROSS JOIN entry e ON e.pack_id = ?1 "
                     "AND e.collection = j.value ->> 0 AND e.slug = j.value ->> 1",
                     (pack_id, wanted),
                 )
@@ -1168,6 +1202,26 @@ def entries_linking_to(
             LIMIT ?4
             """,  # noqa: S608
             (profile_id, match, json.dumps(list(needles)), limit),
+        )
+    )
+
+
+def winners_with_attr(
+    conn: apsw.Connection, profile_id: str, name: str, value: str, limit: int
+) -> list[EntryRow]:
+    """Winners with this filter attribute (`casts` = `fireball`), by collection and name."""
+    return _rows(
+        conn.execute(
+            f"""
+            SELECT {_ENTRY_COLUMNS}, NULL
+            FROM entry_attr a
+            CROSS JOIN entry e ON e.id = a.entry_id
+            CROSS JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+            WHERE a.name = ?2 AND a.value = ?3
+            ORDER BY e.collection, e.norm_name, e.pack_id
+            LIMIT ?4
+            """,  # noqa: S608
+            (profile_id, name, value, limit),
         )
     )
 

@@ -270,6 +270,8 @@ class D5eServer(LanguageServer):
         self.campaign_watcher: PackWatcher | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.known_state: tuple[Any, ...] = ()
+        self.told_overrides: set[str] = set()
+        """Override reports already shown to the user (each once: `tell_overrides`)."""
         self.tasks: set[asyncio.Task[Any]] = set()
         self.indexer: Any = None
         self.client_progress = False
@@ -428,6 +430,23 @@ class D5eServer(LanguageServer):
             if markdown.is_prose(doc):
                 self.publish_soon(doc.uri, 0.0)
         self.refresh_hints()
+        self.tell_overrides(pack_ids)
+
+    def tell_overrides(self, pack_ids: list[str]) -> None:
+        """Show, once, what the changed packs now override of other enabled packs: an install
+        that silently changed what `{@spell shatter}` means is what writers must hear about."""
+        app = self.require_app()
+        lines = []
+        for pack_id in pack_ids:
+            for problem in pack_features.override_warnings(app, pack_id):
+                if problem.message not in self.told_overrides:
+                    self.told_overrides.add(problem.message)
+                    lines.append(problem)
+        if lines:
+            worst = "warning" if any(p.severity == "warning" for p in lines) else "info"
+            kind = types.MessageType.Warning if worst == "warning" else types.MessageType.Info
+            text = "d5e: " + "\n".join(p.message for p in lines)
+            self.window_show_message(types.ShowMessageParams(kind, text))
 
     def rewatch(self) -> None:
         app = self.require_app()

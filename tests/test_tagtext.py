@@ -50,3 +50,14 @@ def test_nested_tags_and_broken_ones() -> None:
     )
     assert tagtext.render("an {@spell unclosed", link) == "an {@spell unclosed"
     assert tagtext.plain("{@b {@damage 1d6}} fire") == "1d6 fire"
+
+
+def test_a_feature_tag_without_its_own_source_takes_its_class_source() -> None:
+    assert (
+        tagtext.source_part(
+            "subclassfeature", ["Gravity", "Barbarian", "", "Meteor", "Meteors", "3"]
+        )
+        == "Meteors"
+    )
+    assert tagtext.source_part("classfeature", ["Rage", "Barbarian", "PHB", "1"]) == "PHB"
+    assert tagtext.source_part("classfeature", ["Rage", "Barbarian", "PHB", "1", "XPHB"]) == "XPHB"

@@ -79,10 +79,15 @@ def _facts(facts: list[tuple[str, str]]) -> str:
     return "  \n".join(f"**{k}:** {v}" for k, v in facts if v)
 
 
-def _card(name: str, subtitle: str, body: list[str]) -> str:
-    """Heading, italic subtitle, then the body's blocks (empty ones left out)."""
+def _card(name: str, subtitle: str, body: list[str], data: dict[str, Any] | None = None) -> str:
+    """Heading, italic subtitle, then the body's blocks (empty ones left out), then the
+    record's `more`: fields a loader kept from another format with no d5e name (label → text)."""
     subtitle = subtitle[:1].upper() + subtitle[1:]
-    parts = [f"## {name}", f"*{subtitle}*" if subtitle else "", *body]
+    more = (data or {}).get("more")
+    extra = (
+        _facts([(str(k), describe(v)) for k, v in more.items()]) if isinstance(more, dict) else ""
+    )
+    parts = [f"## {name}", f"*{subtitle}*" if subtitle else "", *body, extra]
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
@@ -151,7 +156,7 @@ def _spell(entry: Entry) -> str:
     classes = describe(data.get("classes"))
     if classes:
         body.append(f"*Classes: {classes}*")
-    return _card(entry.name, _spell_kind(data), [_facts(facts), _join(body)])
+    return _card(entry.name, _spell_kind(data), [_facts(facts), _join(body)], data)
 
 
 # ---- monsters --------------------------------------------------------------------------------
@@ -330,7 +335,7 @@ def _monster(entry: Entry) -> str:
         if block:
             body += [f"### {title}", *block]
     body += paragraphs(data)
-    return _card(entry.name, _monster_kind(data), body)
+    return _card(entry.name, _monster_kind(data), body, data)
 
 
 def _monster_detail(data: dict[str, Any]) -> str:
@@ -373,7 +378,7 @@ def _magic_item(entry: Entry) -> str:
     variants = entry.data.get("variants")
     if isinstance(variants, list) and variants:
         body.append(f"*Variants: {'; '.join(describe(v) for v in variants)}*")
-    return _card(entry.name, kind, [_join(body)])
+    return _card(entry.name, kind, [_join(body)], entry.data)
 
 
 # ---- equipment -------------------------------------------------------------------------------
@@ -491,7 +496,7 @@ def _equipment(entry: Entry) -> str:
         ("Utilize", _utilize(data.get("utilize"))),
     ]
     body = paragraphs(data) + _text(data.get("special")) + _text(data.get("notes"))
-    return _card(entry.name, kind, [_facts(facts), _join(body)])
+    return _card(entry.name, kind, [_facts(facts), _join(body)], data)
 
 
 def _equipment_detail(data: dict[str, Any]) -> str:

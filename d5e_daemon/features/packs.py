@@ -20,6 +20,7 @@ from ..errors import InvalidParams, PackError
 from ..protocol import (
     CreateParams,
     CreateResult,
+    OverrideInfo,
     PackChangeResult,
     PackIdParams,
     PackInfo,
@@ -34,6 +35,7 @@ from ..protocol import (
     ValidateParams,
     ValidateResult,
 )
+from ..records import PackProblem
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,9 @@ def _infos(app: App) -> list[PackInfo]:
             collection_priorities=by_collection.get(row.pack.id, {}),
             reason=reasons.get(row.pack.id) if row.pack.id in enabled else None,
             installed_at=row.installed_at,
+            overrides=_override_counts(pack_overrides(app, row.pack.id))
+            if row.pack.id in enabled
+            else {},
         )
         for row in queries.installed_packs(conn)
     ]
@@ -85,8 +90,50 @@ def _infos(app: App) -> list[PackInfo]:
     return infos
 
 
+def pack_overrides(
+    app: App, pack_id: str, conn: apsw.Connection | None = None
+) -> list[packs.Overridden]:
+    """What `pack_id` overrides in the App's profile, and whether on purpose."""
+    conn = conn or app.conn
+    rules = [*app.plugins.priority_rules(), *app.settings.rules]
+    chosen = app.priorities(conn).reasons.get(pack_id) not in (None, "default")
+    return packs.overrides(conn, app.profile, pack_id, rules, chosen)
+
+
+def _override_counts(found: list[packs.Overridden]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for item in found:
+        by_collection = counts.setdefault(item.override.over, {})
+        by_collection[item.override.collection] = by_collection.get(item.override.collection, 0) + 1
+    return counts
+
+
+def override_warnings(
+    app: App, pack_id: str, conn: apsw.Connection | None = None
+) -> list[PackProblem]:
+    """The override report of a pack (see `packs.override_problems`)."""
+    where = queries.pack_origin(conn or app.conn, pack_id) or pack_id
+    return packs.override_problems(pack_id, where, pack_overrides(app, pack_id, conn))
+
+
 def list_packs(app: App, params: PacksListParams | None = None) -> PacksListResult:
-    return PacksListResult(profile=app.profile, packs=_infos(app), warnings=app.check_ties())
+    listed: list[OverrideInfo] = []
+    if params is not None and params.overrides is not None:
+        if queries.get_pack(app.conn, params.overrides) is None:
+            raise PackError(f"pack {params.overrides} is not installed")
+        listed = [
+            OverrideInfo(
+                ref=f"{o.override.collection}/{o.override.slug}",
+                name=o.override.name,
+                collection=o.override.collection,
+                over=o.override.over,
+                intended=o.intended,
+            )
+            for o in pack_overrides(app, params.overrides)
+        ]
+    return PacksListResult(
+        profile=app.profile, packs=_infos(app), warnings=app.check_ties(), overrides=listed
+    )
 
 
 def _info(app: App, pack_id: str) -> PackInfo:
@@ -96,14 +143,19 @@ def _info(app: App, pack_id: str) -> PackInfo:
     raise PackError(f"pack {pack_id} is not installed")
 
 
-def _result(result: packs.InstallResult) -> PackInstallResult:
+def _result(
+    app: App, result: packs.InstallResult, conn: apsw.Connection | None = None
+) -> PackInstallResult:
+    """The wire form of an install, with what the pack now overrides in the profile (when it
+    changed anything: an unchanged install changes no winner)."""
+    overrides = override_warnings(app, result.pack, conn) if result.action != "unchanged" else []
     return PackInstallResult(
         pack=result.pack,
         action=result.action,
         entries=result.entries,
         changed=result.changed,
-        warnings=list(result.warnings),
-        also=[_result(r) for r in result.also],
+        warnings=[*result.warnings, *overrides],
+        also=[_result(app, r, conn) for r in result.also],
     )
 
 
@@ -122,7 +174,7 @@ async def _after(app: App, changed: list[str], seen: frozenset[str] = frozenset(
 async def _changed(app: App, result: packs.InstallResult) -> PackInstallResult:
     changed = [r.pack for r in (result, *result.also) if r.action != "unchanged"]
     await _after(app, changed)
-    return _result(result)
+    return _result(app, result)
 
 
 async def install(app: App, params: PackInstallParams) -> PackInstallResult:
@@ -338,7 +390,9 @@ def _upload(app: App, conn: apsw.Connection, params: UploadParams) -> UploadResu
         raise packs.pack_error(params.pack, problems)
     with packwriter.applied(root, plan) as (written, removed):
         result = app.install_path(conn, root)
-    return UploadResult(pack=params.pack, written=written, removed=removed, install=_result(result))
+    return UploadResult(
+        pack=params.pack, written=written, removed=removed, install=_result(app, result, conn)
+    )
 
 
 async def upload(app: App, params: UploadParams) -> UploadResult:

@@ -21,7 +21,7 @@ from ..app import App
 from ..errors import NotFound
 from ..prose import ProseNames
 from ..protocol import TagForParams, TagForResult
-from ..tagtext import PARTS
+from ..tagtext import PARTS, source_part
 from ..text import normalize
 from .complete import collection_rank, match_names
 from .lookup import parse_ref
@@ -165,9 +165,9 @@ def iter_tags(line_no: int, line: str, start: int = 0) -> Iterator[Tag]:
         name_part, *others = rest.split("|")
         stripped = name_part.strip()
         name_start = rest_start + len(name_part) - len(name_part.lstrip())
-        source_at, display_at = PARTS.get(m[1].lower(), (1, 2))
+        _, display_at = PARTS.get(m[1].lower(), (1, 2))
         parts = [name_part, *others]
-        pack = parts[source_at].strip() or None if len(parts) > source_at else None
+        pack = source_part(m[1].lower(), parts) or None
         display = parts[display_at] if len(parts) > display_at else None
         yield Tag(
             line=line_no,

@@ -864,6 +864,74 @@ CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+# The 5etools fields the converters above turn into d5e fields, per type; what else the object
+# holds is listed on the card (`more`), bookkeeping aside.
+CONSUMED = {
+    "monster": {
+        "size", "type", "alignment", "alignmentPrefix", "ac", "hp", "speed", "str", "dex",
+        "con", "int", "wis", "cha", "save", "skill", "senses", "passive", "immune", "resist",
+        "vulnerable", "conditionImmune", "languages", "cr", "spellcasting", "trait", "action",
+        "bonus", "reaction", "legendary", "mythic", "actionHeader", "bonusHeader",
+        "reactionHeader", "legendaryHeader", "mythicHeader", "legendaryActions",
+        "legendaryGroup", "environment", "xp",
+    },
+    "spell": {
+        "level", "school", "time", "range", "components", "duration", "meta", "classes",
+        "damageInflict", "savingThrow", "spellAttack", "entriesHigherLevel",
+    },
+    "item": {
+        "type", "rarity", "wondrous", "reqAttune", "weaponCategory", "dmg1", "dmg2", "dmgType",
+        "range", "property", "mastery", "ac", "strength", "stealth", "value", "weight",
+        "charges", "attachedSpells", "bonusWeapon", "bonusAc", "bonusSpellAttack",
+        "bonusSavingThrow", "bonusSpellSaveDc", "items", "additionalEntries", "weapon",
+        "armor", "staff", "baseItem", "inherits", "requires", "excludes",
+    },
+}  # fmt: skip
+BOOKKEEPING = frozenset(
+    {
+        "name", "source", "page", "entries", "srd", "srd52", "basicRules", "basicRules2024",
+        "otherSources", "additionalSources", "reprintedAs", "hasFluff", "hasFluffImages",
+        "fluff", "_copy", "alias", "hasToken", "tokenUrl", "isReprinted", "_versions",
+        "soundClip", "altArt", "token", "foundryImg", "legacy", "freeRules2024", "_isCopy",
+        "reprintAlias", "sword", "axe", "bow", "crossbow", "spear", "hammer", "mace",
+        "dagger", "polearm", "net", "firearm", "age", "tier", "lootTables", "packContents",
+    }
+)  # fmt: skip
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, list):
+        return ", ".join(s for s in map(_shown, value) if s)
+    if isinstance(value, dict):
+        if isinstance(value.get("name"), str):
+            return str(value["name"])
+        if value.get("type") in ("entries", "list", "table", "inset", "quote"):
+            return " ".join(blocks(value)).replace("\n", " ")
+        return ", ".join(
+            f"{_CAMEL.sub(' ', k).lower()} {_shown(v)}".strip() for k, v in value.items()
+        )
+    return ""
+
+
+def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
+    """The fields of `raw` no d5e field holds, as card lines (label → text)."""
+    base = {"baseitem": "item", "magicvariant": "item", "variant": "item", "itemGroup": "item"}
+    consumed = CONSUMED.get(base.get(kind, kind), set())
+    out = {}
+    for key, value in raw.items():
+        if key in consumed or key in BOOKKEEPING or key.endswith("Tags") or key.endswith("Inflict"):
+            continue
+        shown = _shown(value)
+        if shown:
+            out[_CAMEL.sub(" ", key).replace("_", " ").capitalize()] = shown
+    return out
+
+
 def collection_of(kind: str, raw: dict[str, Any]) -> str:
     if kind in ("item", "baseitem") and not is_magic(raw):
         return "equipment"
@@ -875,6 +943,10 @@ def record(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     name = plain_tags(str(raw.get("name", "")))
     data: dict[str, Any] = {"index": slug(name), "name": name}
     data.update(CONVERTERS.get(kind, _generic)(raw))
+    if kind in ("spell", "monster", "item", "baseitem", "magicvariant", "variant", "itemGroup"):
+        extra = more(kind, raw)
+        if extra:
+            data["more"] = extra
     if raw.get("alias"):
         data["aliases"] = [str(a) for a in raw["alias"]]
     fluff = raw.get("fluff")

@@ -247,6 +247,58 @@ def recognises(path: Path) -> bool:
     return False
 
 
+# The JSON types of the fields d5e reads, as 5etools' schema has them: a value of another type is
+# a problem at its line and column (the schema is larger; these are the fields mapped).
+_LIST, _DICT, _STR, _INT = list, dict, str, int
+_NUMBER = (int, float)
+FIELD_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
+    "*": {"name": (_STR,), "source": (_STR,), "entries": (_LIST,), "page": (_INT, _STR)},
+    "spell": {
+        "level": (_INT,), "school": (_STR,), "time": (_LIST,), "range": (_DICT,),
+        "components": (_DICT,), "duration": (_LIST,), "classes": (_DICT,),
+        "entriesHigherLevel": (_LIST,), "damageInflict": (_LIST,), "savingThrow": (_LIST,),
+    },
+    "monster": {
+        "size": (_LIST, _STR), "type": (_STR, _DICT), "alignment": (_LIST,), "ac": (_LIST,),
+        "hp": (_DICT,), "speed": (_DICT, _INT), "str": (_INT,), "dex": (_INT,), "con": (_INT,),
+        "int": (_INT,), "wis": (_INT,), "cha": (_INT,), "save": (_DICT,), "skill": (_DICT,),
+        "senses": (_LIST,), "passive": (_INT, _STR), "immune": (_LIST,), "resist": (_LIST,),
+        "vulnerable": (_LIST,), "conditionImmune": (_LIST,), "languages": (_LIST,),
+        "cr": (_STR, _DICT, _INT), "trait": (_LIST,), "action": (_LIST,), "bonus": (_LIST,),
+        "reaction": (_LIST,), "legendary": (_LIST,), "mythic": (_LIST,),
+        "spellcasting": (_LIST,), "legendaryActions": (_INT,),
+    },
+    "item": {
+        "rarity": (_STR,), "type": (_STR,), "value": _NUMBER, "weight": _NUMBER,
+        "reqAttune": (_STR, bool), "wondrous": (bool,), "charges": (_INT, _STR),
+        "attachedSpells": (_LIST, _DICT), "property": (_LIST,),
+    },
+}  # fmt: skip
+FIELD_TYPES["baseitem"] = FIELD_TYPES["item"]
+_TYPE_NAMES = {list: "an array", dict: "an object", str: "a string", int: "an integer",
+               float: "a number", bool: "true or false"}  # fmt: skip
+
+
+def type_problems(item: Item) -> list[PackProblem]:
+    """A problem for each mapped field whose JSON type is not the schema's."""
+    found = []
+    for table in (FIELD_TYPES["*"], FIELD_TYPES.get(item.kind, {})):
+        for key, types in table.items():
+            value = item.raw.get(key)
+            if value is None:
+                continue
+            if isinstance(value, types) and (bool in types or not isinstance(value, bool)):
+                continue
+            wanted = " or ".join(dict.fromkeys(_TYPE_NAMES[t] for t in types))
+            got = (
+                "true or false"
+                if isinstance(value, bool)
+                else _TYPE_NAMES.get(type(value), type(value).__name__)
+            )
+            found.append(item.problem(f"`{key}` must be {wanted}, not {got}", (key,)))
+    return found
+
+
 _copy_kinds = {"magicvariant": ("magicvariant", "variant"), "variant": ("magicvariant", "variant")}
 
 
@@ -316,8 +368,8 @@ class Reader:
 
     def _items(self, f: File) -> None:
         for kind, values in f.doc.items():
-            if kind in convert.IGNORED:
-                continue
+            if kind in convert.IGNORED or kind.startswith("foundry"):
+                continue  # `foundry*`: automation data for the Foundry VTT, not content
             if not isinstance(values, list):
                 line, column = f.line_col(_json_offset(f.text, 0, (kind,)))
                 self.problems.append(
@@ -342,6 +394,7 @@ class Reader:
                     what = "an object" if not isinstance(raw, dict) else "an object with a `name`"
                     self.problems.append(item.problem(f"each `{kind}` entry must be {what}"))
                     continue
+                self.problems += type_problems(item)
                 if kind in convert.FLUFF:
                     self.fluff[(convert.FLUFF[kind], *item.key[1:])] = item
                 elif kind in convert.DOCUMENTS:
@@ -476,15 +529,7 @@ class Builder:
         self.visiting.add(id(item))
         base_raw = self.resolve(base)
         self.visiting.discard(id(item))
-        if base_raw is None:
-            if "_copy" in base.raw and self.base_of(base) is None:
-                self.r.problems.append(
-                    item.problem(
-                        f"copies {base.raw.get('name')!r}, whose own `_copy` names an entry "
-                        "in another pack: copy that entry instead",
-                        ("_copy",),
-                    )
-                )
+        if base_raw is None:  # its base failed (a problem says why) or is in another pack
             self.resolved[id(item)] = None
             return None
         try:
@@ -496,6 +541,27 @@ class Builder:
             result = self._with_fluff(item, result)
         self.resolved[id(item)] = result
         return result
+
+    def deferred(self, item: Item, seen: frozenset[int] = frozenset()) -> bool:
+        """Whether the item is a copy of an entry of another pack, directly or through copies
+        in these files: d5e resolves it at install time (see `derive`)."""
+        if not isinstance(item.raw.get("_copy"), dict) or id(item) in seen:
+            return False
+        base = self.base_of(item)
+        return base is None or self.deferred(base, seen | {id(item)})
+
+    def external_ref(self, item: Item) -> str | None:
+        """The ref of what a deferred item copies: another pack's entry, or the entry its
+        base in these files becomes."""
+        base = self.base_of(item)
+        if base is None:
+            return _external_ref(item)
+        ref = self.external_ref(base)
+        if ref is None:
+            return None
+        collection = ref.split(":", 1)[1].split("/", 1)[0]
+        pack = pack_id(str(base.raw.get("source") or ""))
+        return f"{pack}:{collection}/{convert.slug_for(base.kind, base.raw)}"
 
     def _with_fluff(self, item: Item, raw: dict[str, Any]) -> dict[str, Any]:
         fluff = self.r.fluff.get(item.key)
@@ -526,7 +592,8 @@ def _external_ref(item: Item) -> str | None:
     if collection is None:
         return None
     if item.kind in ("item", "baseitem") and pack.startswith("srd-"):
-        collection = "magic-items" if meta.get("name") and item.kind == "item" else "equipment"
+        # the Dungeon Master's Guide's items are magic, the Player's Handbook's mundane
+        collection = "magic-items" if source.lower() in ("dmg", "xdmg") else "equipment"
     return f"{pack}:{collection}/{convert.slug(str(meta.get('name', '')))}"
 
 
@@ -559,9 +626,7 @@ def derive(
     name = convert.plain_tags(str(raw.get("name", entry.name)))
     resolved = msgspec.structs.replace(
         entry,
-        collection=convert.collection_of(kind, raw)
-        if kind not in ("item", "baseitem")
-        else entry.collection,
+        collection=convert.collection_of(kind, raw),
         name=name,
         data=data,
         extends=Extends(ref=base_ref),
@@ -681,6 +746,7 @@ def _load(path: Path) -> list[LoadedPack]:
             )
         )
     declared = {d.lower() for d in reader.dependencies}
+    expansions: dict[str, list[Entry]] = {p.pack.id: [] for p in packs.values()}
     for item in reader.items:
         raw = item.raw
         source = str(raw.get("source") or reader.sources[first]["json"]).lower()
@@ -696,19 +762,15 @@ def _load(path: Path) -> list[LoadedPack]:
         line, _ = item.where()
         where = Source(path=item.file.resolved, line=line)
         resolved = builder.resolve(item)
-        if (
-            resolved is None
-            and "_copy" in raw
-            and isinstance(raw["_copy"], dict)
-            and builder.base_of(item) is None
-        ):
-            ref = _external_ref(item)
+        if resolved is None and builder.deferred(item):
+            ref = builder.external_ref(item)
             if ref is None:
                 reader.problems.append(item.problem(f"cannot copy a {item.kind}", ("_copy",)))
                 continue
             base_pack = ref.split(":", 1)[0]
             if (
-                not base_pack.startswith("srd-")
+                builder.base_of(item) is None
+                and not base_pack.startswith("srd-")
                 and str(raw["_copy"].get("source", "")).lower() not in declared
             ):
                 loaded.problems.append(
@@ -719,7 +781,8 @@ def _load(path: Path) -> list[LoadedPack]:
                         "warning",
                     )
                 )
-            loaded.requires.append(base_pack)
+            if base_pack != loaded.pack.id:
+                loaded.requires.append(base_pack)
             data = {convert.RAW: raw, "5etools_type": item.kind, "5etools_at": _mod_positions(item)}
             collection = (
                 convert.collection_of(item.kind, raw)
@@ -751,7 +814,14 @@ def _load(path: Path) -> list[LoadedPack]:
             )
         )
         if item.kind in ("magicvariant", "variant"):
-            loaded.entries += _expand_variant(item, resolved, reader, where)
+            expansions[loaded.pack.id] += _expand_variant(item, resolved, reader, where)
+    for pack_key, made in expansions.items():  # an item written out wins over an expansion
+        loaded = next(p for p in packs.values() if p.pack.id == pack_key)
+        taken = {(e.collection, e.slug) for e in loaded.entries}
+        for entry in made:
+            if (entry.collection, entry.slug) not in taken:
+                taken.add((entry.collection, entry.slug))
+                loaded.entries.append(entry)
     titles = {
         str(i.raw.get("id", "")).lower(): str(i.raw["name"])
         for i in reader.items
@@ -789,7 +859,9 @@ def _expand_variant(
     `requires` (any of) and `excludes` against the base item, `inherits` laid over it."""
     inherits = generic.get("inherits") or {}
     out = []
-    bases = [i.raw for i in reader.items if i.kind == "baseitem"]
+    own = [i.raw for i in reader.items if i.kind == "baseitem"]
+    names = {str(b.get("name", "")).lower() for b in own}
+    bases = own + [b for b in srd.srd_base_items() if b["name"].lower() not in names]
     for base in bases:
         if not _fits(base, generic.get("requires") or [], generic.get("excludes") or {}):
             continue

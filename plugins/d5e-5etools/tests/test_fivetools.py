@@ -273,6 +273,7 @@ def test_a_broken_file_reports_every_problem_located_and_imports_nothing(
                 "not an object",
             ],
             "spell": {"name": "oops"},
+            "item": [{"name": "Odd", "source": "Broken", "value": "lots", "rarity": "rare"}],
         },
     )
     result = validate(app, ValidateParams(path=str(path)))
@@ -284,6 +285,7 @@ def test_a_broken_file_reports_every_problem_located_and_imports_nothing(
     assert any("unknown _mod mode 'frobnicateArr'" in m for _, m in found)
     assert any("must be an object" in m for _, m in found)
     assert any("`spell` must be an array" in m for _, m in found)
+    assert any("`value` must be an integer or a number, not a string" in m for _, m in found)
     for line, message in found:
         assert 1 <= line <= len(text), message
     mode_line = next(line for line, m in found if "frobnicateArr" in m)
@@ -467,3 +469,30 @@ def test_cards_of_the_other_types_show_every_field_of_the_source(ember: App) -> 
         "- Cantrips (at will): [fire bolt](d5e://srd-2014/spells/fire-bolt.md), "
         "[light](d5e://srd-2014/spells/light.md)\n- Level 1 (4 slots)"
     ) in witch
+
+
+def test_a_copy_of_a_copy_of_the_srd_goblin(ember: App) -> None:
+    guard = lookup(ember, LookupParams(ref="monsters/goblin-ember-guard")).entry
+    assert guard.extends == "emberwilds:monsters/goblin-ember-chief"
+    assert names(guard.data["actions"]) == ["Burning Scimitar"]
+    assert names(guard.data["special_abilities"])[-1] == "Shield Wall"
+    assert guard.data["hit_points"] == 21 and guard.data["senses"]["darkvision"] == "120 ft."
+
+
+def test_magic_variants_expand_onto_the_srd_weapons_too(ember: App) -> None:
+    sword = data(ember, "emberwilds:magic-items/longsword-of-smouldering")
+    assert sword["variant_of"] == "Smouldering Weapon"
+    assert sword["damage"]["damage_dice"] == "1d8" and sword["rarity"]["name"] == "Uncommon"
+    assert sword["5etools"]["baseItem"] == "Longsword|PHB"
+    with pytest.raises(Exception, match="net-of-smouldering"):
+        data(ember, "emberwilds:magic-items/net-of-smouldering")  # excluded
+    with pytest.raises(Exception, match="plate-armor-of-smouldering"):
+        data(ember, "emberwilds:magic-items/plate-armor-of-smouldering")  # not a weapon
+
+
+def test_fields_without_a_d5e_name_are_on_the_card(ember: App) -> None:
+    lance = lookup(ember, LookupParams(ref="spells/cinder-lance")).markdown
+    assert "**Affects creature type:** humanoid, beast" in lance
+    witch = lookup(ember, LookupParams(ref="monsters/cinder-witch")).markdown
+    assert "**Is named creature:** yes" in witch
+    assert "Page" not in witch and "Source" not in witch  # bookkeeping stays out
