@@ -223,10 +223,8 @@ def test_a_workspace_cannot_use_another_workspaces_profile(db_path: Path, tmp_pa
 )
 def test_profile_names_are_capped(tmp_path: Path, name: str, message: str) -> None:
     (tmp_path / "d5e.toml").write_text(f'profile = "{name}"\n')
-    started = time.perf_counter()
     with pytest.raises(InvalidParams, match=message):
         workspace.layer(tmp_path)
-    assert time.perf_counter() - started < 1.0
     with pytest.raises(InvalidParams, match="profile"):
         build({"profile": name})
 
