@@ -275,3 +275,18 @@ def test_the_mcp_face_loads_no_lsp_code() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+async def test_reads_the_campaign_d5e_toml_as_d5e_serve_does(db_path: Path, tmp_path: Path) -> None:
+    campaign = tmp_path / "campaign"
+    campaign.mkdir()
+    (campaign / "d5e.toml").write_text('edition = "2024"\n')
+    async with mcp_session(db_path, "--workspace", str(campaign)) as session:
+        card = await call(session, "lookup", name="aboleth")
+        assert card["entry"]["pack"] == "srd-2024"
+        packs = await call(session, "packs")
+        assert packs["profile"] != "default"  # the campaign's own profile
+    async with mcp_session(db_path, cwd=campaign) as session:  # found from the folder too
+        assert (await call(session, "lookup", name="aboleth"))["entry"]["pack"] == "srd-2024"
+    async with mcp_session(db_path) as session:  # elsewhere: the user's default profile
+        assert (await call(session, "lookup", name="aboleth"))["entry"]["pack"] == "srd-2014"
