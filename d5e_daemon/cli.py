@@ -233,6 +233,107 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if any(f["severity"] in ("error", "warning") for f in found) else 0
 
 
+def cmd_references(args: argparse.Namespace, settings: Settings) -> int:
+    """Where an entry is mentioned in the campaign's Markdown files (tags and prose names),
+    and the entries whose text links to it."""
+    from .campaign import Campaign
+    from .features.references import references
+    from .features.tags import Resolver
+    from .protocol import ReferencesParams
+
+    params = ReferencesParams(ref=args.ref, links=not args.no_links)
+    folder = Path(args.folder) if args.folder else Path(settings.workspace or Path.cwd())
+    if not folder.is_dir():
+        raise InvalidParams(f"{folder}: not a folder")
+    app = _open(settings)
+    try:
+        result = references(app, params, Campaign(folder, Resolver(app)))
+    finally:
+        app.close()
+    if args.json:
+        _print_json(result)
+        return 0
+    out = sys.stdout
+    entry = result.entry
+    out.write(f"{entry.name} ({entry.pack}:{entry.ref}): {len(result.mentions)} mention(s) ")
+    out.write(f"in {result.workspace} ({result.files} Markdown files)\n")
+    for m in result.mentions:
+        count = f" ×{m.count}" if m.count != 1 else ""
+        shown = os.path.relpath(m.path, Path.cwd())
+        out.write(f"{shown}:{m.line + 1}:{m.start + 1}: [{m.kind}{count}] {m.context.strip()}\n")
+    if result.linked_from:
+        out.write("Linked from:\n")
+        for linked in result.linked_from:
+            out.write(f"  {linked.how:8} {linked.name} ({linked.pack}:{linked.ref})\n")
+    for skipped in result.skipped:
+        sys.stderr.write(f"d5e: left out {skipped}\n")
+    return 0
+
+
+def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
+    """`d5e link`: "Link rules terms" over whole files; names and prose names become tags.
+    Writes the files (atomically), or with --diff prints the change, or with --check only says
+    whether something would be linked (exit 1)."""
+    import difflib
+
+    from .features.markdown import link_text
+    from .features.tags import Resolver
+
+    app = _open(settings)
+    changed = 0
+    report: list[dict[str, Any]] = []
+    try:
+        resolver = Resolver(app)
+        for name in args.files:
+            path = Path(name)
+            try:
+                data = path.read_bytes()
+                text = data.decode("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                sys.stderr.write(f"d5e: cannot read {path}: {exc}\n")
+                return 2
+            new, edits, skipped = link_text(resolver, text)
+            report.append(
+                {
+                    "file": str(path),
+                    "links": len(edits),
+                    "ambiguous": skipped,
+                    "edits": [
+                        {"line": e.line + 1, "column": e.start + 1, "text": e.new_text}
+                        for e in edits
+                    ],
+                }
+            )
+            if new == text:
+                continue
+            changed += 1
+            if args.diff and not args.json:
+                sys.stdout.writelines(
+                    difflib.unified_diff(
+                        text.splitlines(keepends=True),
+                        new.splitlines(keepends=True),
+                        f"a/{path}",
+                        f"b/{path}",
+                    )
+                )
+            elif not args.check and not args.diff:
+                tmp = path.with_name(f".{path.name}.d5e-link")
+                tmp.write_bytes(new.encode("utf-8"))
+                os.replace(tmp, path)
+    finally:
+        app.close()
+    if args.json:
+        _print_json(report)
+    elif not args.diff:
+        for r in report:
+            verb = "would link" if args.check else "linked"
+            line = f"{r['file']}: {verb} {r['links']} term(s)"
+            if r["ambiguous"]:
+                line += f"; ambiguous, left alone: {', '.join(r['ambiguous'])}"
+            sys.stdout.write(line + "\n")
+    return 1 if args.check and changed else 0
+
+
 def _number(text: str) -> int | float | None:
     """`3` → 3, `0.25` or `1/4` → 0.25, anything else → None."""
     text = text.strip()
@@ -579,10 +680,17 @@ def _print_problems(problems: Sequence[Any]) -> None:
 
 def _packs_list(args: argparse.Namespace, settings: Settings) -> int:
     from .features.packs import list_packs
+    from .protocol import PacksListParams
 
-    result = _run_feature(settings, list_packs)
+    result = _run_feature(settings, list_packs, PacksListParams(overrides=args.overrides))
     if args.json:
         _print_json(result)
+        return 0
+    if args.overrides:
+        for o in result.overrides:
+            how = "on purpose" if o.intended else "same ref, no extends"
+            sys.stdout.write(f"{o.ref}\t{o.name}\tover {o.over}\t{how}\n")
+        sys.stdout.write(f"{args.overrides} overrides {len(result.overrides)} entries\n")
         return 0
     from rich.table import Table
 
@@ -605,6 +713,14 @@ def _packs_list(args: argparse.Namespace, settings: Settings) -> int:
     console = _console()
     console.print(f"profile [bold]{result.profile}[/bold]")
     console.print(table)
+    for info in result.packs:
+        for over, counts in sorted(info.overrides.items()):
+            listed = ", ".join(f"{n} {c}" for c, n in sorted(counts.items(), key=lambda i: -i[1]))
+            console.print(
+                f"{info.pack.id} overrides {sum(counts.values())} entries of {over} ({listed}): "
+                f"d5e packs list --overrides {info.pack.id}",
+                markup=False,
+            )
     for warning in result.warnings:
         console.print(f"[yellow]{warning}[/yellow]")
     return 0
@@ -629,8 +745,9 @@ def _packs_install(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(result)
         return 0
-    _print_problems(result.warnings)
-    sys.stdout.write(_install_summary(result) + "\n")
+    for each in (result, *result.also):  # a folder of several packs: each one's report
+        _print_problems(each.warnings)
+        sys.stdout.write(_install_summary(each) + "\n")
     return 0
 
 
@@ -856,6 +973,31 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_check)
 
     p = sub.add_parser(
+        "references",
+        parents=[common],
+        help="where an entry is mentioned in the campaign's Markdown files, and what links to it",
+    )
+    p.add_argument("ref", help="spells/fireball or srd-2024:monsters/wolf")
+    p.add_argument("--in", dest="folder", help="the campaign folder (default: d5e.toml's, or .)")
+    p.add_argument("--no-links", action="store_true", help="leave out the entries linking to it")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_references)
+
+    p = sub.add_parser(
+        "link",
+        parents=[common],
+        help="turn rules names (and bold creatures, italic spells, '4 wolves') into tags",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--diff", action="store_true", help="print the change, write nothing")
+    how.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if something would be linked"
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_link)
+
+    p = sub.add_parser(
         "search", parents=[common], help="search by meaning and keywords, or list by filters"
     )
     p.add_argument("query", nargs="*", help="words or a sentence (may be empty with --filter)")
@@ -912,6 +1054,11 @@ def parser() -> argparse.ArgumentParser:
     with_json = argparse.ArgumentParser(add_help=False, parents=[common])
     with_json.add_argument("--json", action="store_true")
     p = packs_sub.add_parser("list", parents=[with_json], help="packs and the profile's order")
+    p.add_argument(
+        "--overrides",
+        metavar="PACK",
+        help="list every entry of other enabled packs that PACK overrides",
+    )
     p = packs_sub.add_parser(
         "install",
         parents=[with_json],

@@ -42,9 +42,12 @@ DEFAULT_PRIORITY = 50
 """Above the SRD (10, 20): a homebrew pack's entries win unless the pack says otherwise."""
 
 ID_PATTERN = "^[a-z0-9][a-z0-9-]{0,63}$"
-SLUG_PATTERN = "^[a-z0-9][a-z0-9-]{0,127}$"
+SLUG_CHARS = "a-z0-9()-"
+"""What a slug is made of after its first letter or digit: the SRD's own slugs use parentheses
+(`stone-of-good-luck-(luckstone)`)."""
+SLUG_PATTERN = f"^[a-z0-9][{SLUG_CHARS}]{{0,127}}$"
 COLLECTION_PATTERN = "^[a-z][a-z0-9-]{0,63}$"
-REF_PATTERN = "^([a-z0-9][a-z0-9-]*:)?[a-z][a-z0-9-]*/[a-z0-9][a-z0-9-]*$"
+REF_PATTERN = f"^([a-z0-9][a-z0-9-]*:)?[a-z][a-z0-9-]*/[a-z0-9][{SLUG_CHARS}]*$"
 
 # ---- pack.toml ------------------------------------------------------------------------------
 
@@ -107,6 +110,9 @@ class Cost(msgspec.Struct, forbid_unknown_fields=False):
 
 
 Positive = Annotated[int, Meta(ge=0)]
+CR_PATTERN = r"^(1/8|1/4|1/2|\d+)$"
+ChallengeRating = Annotated[float, Meta(ge=0)] | Annotated[str, Meta(pattern=CR_PATTERN)]
+"""A number (`0.25`, `5`) or as a stat block writes it (`"1/4"`, `"5"`)."""
 Score = Annotated[int, Meta(ge=1, le=30)]
 
 AliasName = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -140,7 +146,7 @@ COLLECTION_FIELDS: dict[str, dict[str, Any]] = {
         "hit_points": Positive,
         "hit_dice": str,
         "hit_points_roll": str,
-        "speed": str | dict[str, str | int],
+        "speed": str | dict[str, str | int | bool],
         "strength": Score,
         "dexterity": Score,
         "constitution": Score,
@@ -154,7 +160,7 @@ COLLECTION_FIELDS: dict[str, dict[str, Any]] = {
         "condition_immunities": list[RefLike],
         "senses": str | dict[str, str | int],
         "languages": str,
-        "challenge_rating": Annotated[float, Meta(ge=0)],
+        "challenge_rating": ChallengeRating,
         "xp": Positive,
         "special_abilities": list[Named],
         "actions": list[Named],

@@ -36,7 +36,7 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
+SLUG_RE = re.compile(packformat.SLUG_PATTERN.strip("^$"))
 COLLECTION_RE = re.compile(r"[a-z][a-z0-9-]{0,63}")
 
 
@@ -439,6 +439,78 @@ def remove(
         if then is not None:
             then(conn)
     return count
+
+
+# -- overrides --------------------------------------------------------------------------------
+
+OVERRIDE_NAMES = 5
+"""How many names an override report shows per collection (`--overrides PACK` lists all)."""
+
+
+@dataclass(frozen=True)
+class Overridden:
+    """An entry of another enabled pack that a pack's entry hides, and whether on purpose: the
+    entry `extends` the same ref, or a priority rule puts the pack over the other, or its
+    priority was chosen (the edition's SRD order, a command, the settings), not its default."""
+
+    override: queries.Override
+    intended: bool
+
+
+def overrides(
+    conn: apsw.Connection,
+    profile_id: str,
+    pack_id: str,
+    rules: Iterable[PriorityRule],
+    chosen: bool = False,
+) -> list[Overridden]:
+    rules = list(rules)
+
+    def intended(o: queries.Override) -> bool:
+        if chosen:
+            return True
+        if o.extends is not None and o.extends.endswith(f":{o.collection}/{o.slug}"):
+            return True
+        return any(
+            r.pack == pack_id
+            and r.over == o.over
+            and (not r.collections or o.collection in r.collections)
+            for r in rules
+        )
+
+    return [Overridden(o, intended(o)) for o in queries.overrides(conn, profile_id, pack_id)]
+
+
+def override_problems(pack_id: str, where: str, found: list[Overridden]) -> list[PackProblem]:
+    """One line per other pack and kind: how many entries of each collection `pack_id`
+    overrides and the first names. Accidental overrides (the same ref, no `extends`) are
+    warnings; intended ones information."""
+    groups: dict[tuple[str, bool], dict[str, list[str]]] = {}
+    for item in found:
+        o = item.override
+        groups.setdefault((o.over, item.intended), {}).setdefault(o.collection, []).append(o.name)
+    problems = []
+    for (over, intended), by_collection in sorted(groups.items(), key=lambda g: (g[0][1], g[0][0])):
+        total = sum(len(n) for n in by_collection.values())
+        parts = []
+        for collection, found_names in sorted(by_collection.items(), key=lambda c: -len(c[1])):
+            shown = ", ".join(found_names[:OVERRIDE_NAMES])
+            more = ", …" if len(found_names) > OVERRIDE_NAMES else ""
+            parts.append(f"{collection} {len(found_names)} ({shown}{more})")
+        how = (
+            "on purpose (extends, or a priority rule)"
+            if intended
+            else "with the same refs and no `extends`"
+        )
+        problems.append(
+            PackProblem(
+                file=where,
+                message=f"{pack_id} overrides {total} entries of {over} {how}: "
+                f"{'; '.join(parts)}. `d5e packs list --overrides {pack_id}` lists them all",
+                severity="info" if intended else "warning",
+            )
+        )
+    return problems
 
 
 # -- profiles ---------------------------------------------------------------------------------

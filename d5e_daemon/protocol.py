@@ -35,6 +35,7 @@ any change of packs (so editors refresh); a client may send it to the daemon aft
 by other means (the CLI), and the daemon re-reads its profile and re-publishes diagnostics."""
 SEARCH = "d5e/search"
 SEARCH_FILTERS = "d5e/search/filters"
+REFERENCES = "d5e/references"
 RESOLVE_TAGS = "d5e/resolveTags"
 ENCOUNTER = "d5e/encounter"
 
@@ -449,7 +450,8 @@ Priority = Annotated[int, Meta(ge=-1_000_000, le=1_000_000)]
 
 
 class PacksListParams(Params):
-    pass
+    overrides: PackId | None = None
+    """List every entry this pack overrides in the profile (`overrides` of the result)."""
 
 
 class PackInfo(Base):
@@ -468,12 +470,28 @@ class PackInfo(Base):
     reason: str | None = None
     """Why it has this priority: `edition`, `default`, `rule`, `command` or `settings`."""
     installed_at: str | None = None
+    overrides: dict[str, dict[str, int]] = {}
+    """Entries of other enabled packs it hides in this profile: pack → collection → count."""
+
+
+class OverrideInfo(Base):
+    """An entry of a pack that hides the same ref of another enabled pack."""
+
+    ref: str
+    name: str
+    collection: str
+    over: str
+    """The pack whose entry it hides."""
+    intended: bool
+    """It `extends` that entry, or a priority rule puts its pack first; else an accident?"""
 
 
 class PacksListResult(Base):
     profile: str
     packs: list[PackInfo]
     warnings: list[str] = []
+    overrides: list[OverrideInfo] = []
+    """With `overrides: PACK`: every entry that pack overrides."""
 
 
 class PackInstallParams(Params):
@@ -563,3 +581,48 @@ class UploadResult(Base):
 class PacksChanged(Base):
     packs: list[str]
     warnings: list[str] = []
+
+
+# -- d5e/references ---------------------------------------------------------------------------
+
+
+class ReferencesParams(Params):
+    """`ref`: `spells/fireball` (the profile's winner) or `srd-2024:spells/fireball`."""
+
+    ref: Text
+    links: bool = True
+    """Also list the entries whose text links to this one (`linkedFrom`)."""
+    limit: Annotated[int, Meta(ge=1, le=100_000)] = 10_000
+    """At most this many mentions."""
+
+
+class MentionOut(Base):
+    """A mention in a campaign file. `line` and the columns count from 0, in code points."""
+
+    path: str
+    uri: str
+    line: int
+    start: int
+    end: int
+    kind: Literal["tag", "bold", "italic", "count"]
+    count: int
+    """How many the text counts ("4 wolves"): 1 without a count."""
+    context: str
+    """The line of text, as it is in the file."""
+
+
+class LinkedEntry(EntryRef):
+    how: Literal["casts", "grants", "extends", "mentions"]
+
+
+class ReferencesResult(Base):
+    entry: EntryRef
+    mentions: list[MentionOut]
+    linked_from: list[LinkedEntry] = []
+    workspace: str | None = None
+    """The campaign folder searched (None: no workspace, so no mentions)."""
+    files: int = 0
+    """Markdown files read in the campaign folder."""
+    skipped: list[str] = []
+    """Campaign files left out (too large, too many, a link out of the folder), with why."""
+    truncated: bool = False

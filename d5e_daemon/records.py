@@ -128,8 +128,9 @@ class PackProblem(Base):
     line: int = 0
     column: int = 0
     field: str = ""
-    severity: Literal["error", "warning"] = "error"
-    """Errors stop the install; warnings (a file that is not read, say) are only reported."""
+    severity: Literal["error", "warning", "info"] = "error"
+    """Errors stop the install; warnings (a file that is not read, say) and information (an
+    intended override of another pack's entries) are only reported."""
 
     def __str__(self) -> str:
         where = (
@@ -137,7 +138,7 @@ class PackProblem(Base):
             + (f":{self.line}" if self.line else "")
             + (f":{self.column}" if self.column else "")
         )
-        kind = "warning: " if self.severity == "warning" else ""
+        kind = f"{self.severity}: " if self.severity != "error" else ""
         return f"{where}: {kind}{self.field + ': ' if self.field else ''}{self.message}"
 
 

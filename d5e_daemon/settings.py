@@ -47,6 +47,9 @@ class Settings(msgspec.Struct, kw_only=True, rename="camel"):
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
     completion_limit: int = 20
     """How many completion items to return when the request gives no limit."""
+    stat_blocks: Literal["markdown", "homebrewery"] = "markdown"
+    """How "Insert stat block" writes a creature: plain Markdown, or Homebrewery's
+    `{{monster,frame …}}` block."""
     party: list[int] = []
     """The characters' levels (`[3, 3, 3, 3]`) that encounter difficulty is reckoned for."""
     workspace_party: list[int] = []

@@ -41,6 +41,19 @@ PARTS: dict[str, tuple[int, int]] = {
     "deity": (2, 3),
     "subclass": (3, 4),
 }
+# Where the source is when that part is empty: a feature's class's or subclass's.
+SOURCE_FALLBACK = {"classfeature": 2, "subclassfeature": 4}
+
+
+def source_part(kind: str, parts: list[str]) -> str:
+    """The source a reference tag names (`|PHB`), per the tag's layout, or ""."""
+    source_at, _ = PARTS.get(kind, (1, 2))
+    for at in (source_at, SOURCE_FALLBACK.get(kind)):
+        if at is not None and len(parts) > at and parts[at].strip():
+            return parts[at].strip()
+    return ""
+
+
 # Tags that point at books or site pages rather than entries: shown as their text.
 _TEXT_ONLY = frozenset(
     {"book", "adventure", "quickref", "filter", "5etools", "5etoolsimg", "loader", "area",
@@ -107,8 +120,8 @@ def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
         return f"[{first}]({url})" if url.startswith(("http://", "https://")) else first
     if kind in _TEXT_ONLY:
         return first
-    source_at, display_at = PARTS.get(kind, (1, 2))
-    source = parts[source_at].strip() if len(parts) > source_at else ""
+    _, display_at = PARTS.get(kind, (1, 2))
+    source = source_part(kind, parts)
     display = parts[display_at].strip() if len(parts) > display_at else ""
     shown = display or first
     uri = link(kind, first, source or None) if link is not None and first else None

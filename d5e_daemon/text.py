@@ -23,8 +23,11 @@ def normalize(text: str) -> str:
     >>> normalize("Cure-Wounds")
     'cure wounds'
     """
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    if text.isascii():  # nothing to decompose (most names and prose): the same, faster
+        plain = text
+    else:
+        decomposed = unicodedata.normalize("NFKD", text)
+        plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _NON_WORD.sub(" ", plain.lower().translate(_APOSTROPHES)).strip()
 
 
@@ -79,67 +82,3 @@ def fallback_name(slug: str, data_json: str) -> str:
     if isinstance(owner, dict) and owner.get("name") and "level" in data:
         return f"{owner['name']} {data['level']}"
     return slug.replace("-", " ").title()
-
-
-# Plurals that do not end in a plain -s (the SRD's creatures, items and spells use these).
-_IRREGULAR_PLURALS = {
-    "men": "man",
-    "women": "woman",
-    "children": "child",
-    "feet": "foot",
-    "teeth": "tooth",
-    "geese": "goose",
-    "mice": "mouse",
-    "lice": "louse",
-    "oxen": "ox",
-    "dice": "die",
-    "people": "person",
-    "cyclopes": "cyclops",
-    "larvae": "larva",
-    "succubi": "succubus",
-    "incubi": "incubus",
-    "fungi": "fungus",
-    "magi": "magus",
-}
-
-
-def singular_words(word: str) -> list[str]:
-    """The singular forms a normalised plural word may have, likeliest first (none for a word
-    that cannot be a plural): `wolves` → wolf, wolfe; `harpies` → harpy, harpie; `foxes` → fox,
-    foxe; `zombies` → zomby, zombie; `men` → man.
-
-    >>> singular_words("wolves")[:1], singular_words("harpies")[:1], singular_words("ogres")
-    (['wolf'], ['harpy'], ['ogre'])
-    """
-    if word in _IRREGULAR_PLURALS:
-        return [_IRREGULAR_PLURALS[word]]
-    if word.endswith("men") and len(word) > 4:  # swordsmen, lizardmen
-        return [word[:-3] + "man"]
-    if len(word) < 3 or not word.endswith("s") or word.endswith(("ss", "us", "is")):
-        return []
-    forms: list[str] = []
-    if word.endswith("ves"):
-        forms += [word[:-3] + "f", word[:-3] + "fe"]
-    if word.endswith("ies"):
-        forms.append(word[:-3] + "y")
-    if word.endswith(("ches", "shes", "xes", "zes", "sses", "oes")):
-        forms.append(word[:-2])
-    forms.append(word[:-1])
-    return forms
-
-
-def singular_names(norm: str) -> list[str]:
-    """The singular forms of a normalised plural name, likeliest first: the last word in the
-    plural (`dire wolves` → dire wolf), else the word before `of` (`potions of healing` →
-    potion of healing, `swarms of rats` → swarm of rats)."""
-    words = norm.split()
-    if not words:
-        return []
-    spots = [len(words) - 1]
-    if "of" in words[1:]:
-        spots.append(words.index("of", 1) - 1)
-    return [
-        " ".join([*words[:i], form, *words[i + 1 :]])
-        for i in spots
-        for form in singular_words(words[i])
-    ]

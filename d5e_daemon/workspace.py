@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -48,6 +48,7 @@ class WorkspaceConfig(
     disabled: list[str] = []
     pack_paths: list[str] = []
     completion_limit: int | None = None
+    stat_blocks: Literal["markdown", "homebrewery"] | None = None
     party: list[int] = []
 
 

@@ -85,7 +85,12 @@ async def test_capabilities(db_path: Path) -> None:
     assert caps.hover_provider and caps.definition_provider and caps.workspace_symbol_provider
     assert caps.document_link_provider is not None
     assert isinstance(caps.code_action_provider, types.CodeActionOptions)
-    assert caps.code_action_provider.code_action_kinds == ("quickfix", "refactor.rewrite")
+    assert caps.code_action_provider.code_action_kinds == (
+        "quickfix",
+        "refactor.rewrite",
+        "refactor.statBlock",
+    )
+    assert caps.references_provider and caps.document_symbol_provider
 
 
 async def test_diagnostics_follow_incremental_edits(

@@ -76,7 +76,12 @@ def test_install_list_priorities_and_remove(
     pack = shutil.copytree(EXAMPLE, tmp_path / "ashen-hills")
     db = ("--db", str(db_path))
     code, out, _ = run(capsys, "packs", "install", str(pack), *db)
-    assert (code, out) == (0, "ashen-hills: installed, 6 entries (6 changed)\n")
+    assert (code, out) == (
+        0,
+        f"{pack}: info: ashen-hills overrides 1 entries of srd-2014 on purpose (extends, or a "
+        "priority rule): monsters 1 (Goblin). `d5e packs list --overrides ashen-hills` lists "
+        "them all\nashen-hills: installed, 6 entries (6 changed)\n",
+    )
     code, out, _ = run(capsys, "packs", "install", str(pack), *db)
     assert (code, out) == (0, "ashen-hills: unchanged (6 entries)\n")
 

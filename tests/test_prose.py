@@ -9,8 +9,8 @@ from pygls.workspace import TextDocument
 from d5e_daemon.app import App
 from d5e_daemon.features import markdown as md
 from d5e_daemon.features.tags import Resolver
+from d5e_daemon.names import singular_forms
 from d5e_daemon.prose import ProseNames, count_before, find_prose, prose_at
-from d5e_daemon.text import singular_names
 
 
 @pytest.fixture
@@ -130,12 +130,12 @@ def test_count_before_a_tag() -> None:
     assert count_before(line, 0) is None
 
 
-def test_singular_names() -> None:
-    assert singular_names("dire wolves")[0] == "dire wolf"
-    assert "giant spider" in singular_names("giant spiders")
-    assert "potion of healing" in singular_names("potions of healing")
-    assert "swarm of rats" in singular_names("swarms of rats")
-    assert singular_names("fireball") == []
+def test_plurals_are_read_by_the_shared_name_matching() -> None:
+    assert singular_forms("dire wolves")[0] == "dire wolf"
+    assert "giant spider" in singular_forms("giant spiders")
+    assert "potion of healing" in singular_forms("potions of healing")
+    assert "swarm of rats" in singular_forms("swarms of rats")
+    assert singular_forms("fireball") == []
 
 
 def test_prose_names_are_never_diagnostics(app: App) -> None:

@@ -15,8 +15,9 @@ from d5e_daemon import filters, queries
 from d5e_daemon.app import App
 from d5e_daemon.cli import main
 from d5e_daemon.errors import InvalidParams
+from d5e_daemon.features.encounter import encounter
 from d5e_daemon.features.search import search, search_filters
-from d5e_daemon.protocol import SearchFiltersParams, SearchParams, decode
+from d5e_daemon.protocol import EncounterParams, SearchFiltersParams, SearchParams, decode
 
 from .packtools import write_pack
 
@@ -170,7 +171,7 @@ def test_homebrew_of_any_shape_gets_them_too(app: App, tmp_path: Path) -> None:
         "      At will: produce flame\n      1/day each: fireball, scorching ray\n---\n"
     )
     pack = write_pack(tmp_path / "brew", {"monsters/cinder-hound.md": monster})
-    app.db.write(partial(app.install_path, path=pack))
+    app.db.write(partial(app.library.install_path, path=pack))
     app.search.ensure_attributes()
     assert "cinder-hound" in slugs(app, immune="fire", sense="darkvision 90", speed="climb")
     assert "cinder-hound" in slugs(app, casts="fireball") & slugs(app, casts="Produce Flame")
@@ -189,3 +190,16 @@ def test_cli_filters(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["search", "-f", "immune=plasma", "--db", str(db_path)])
     _, err = capsys.readouterr()
     assert code == 1 and "filter 'immune' takes one of" in err
+
+
+def test_a_5etools_homebrew_file_gets_them_and_counts_in_encounters(app: App) -> None:
+    """The 5etools loader writes d5e's fields: its monsters are found by the same filters and
+    counted by their CR."""
+    fixture = Path(__file__).parents[1] / "plugins/d5e-5etools/tests/fixtures"
+    app.db.write(partial(app.library.install_path, path=fixture / "Test Author; Ember Wilds.json"))
+    app.search.ensure_attributes()
+    found = slugs(app, immune="fire", speed="hover", sense="darkvision 60", environment="forest")
+    assert "ash-wolf" in found
+    params = {"party": [1, 1], "monsters": [{"name": "Ash Wolf", "count": 2}]}
+    result = encounter(app, decode(params, EncounterParams))
+    assert (result.per_monster[0].cr, result.xp) == (1.0, 400)

@@ -10,6 +10,7 @@ import re
 from .. import queries
 from ..app import App
 from ..errors import InvalidParams
+from ..packformat import SLUG_CHARS
 from ..protocol import (
     DocumentParams,
     DocumentResult,
@@ -32,7 +33,7 @@ def entry_uri(row: queries.EntryRow) -> str:
 
 _URI_RE = re.compile(
     rf"{SCHEME}://(?P<pack>[a-z0-9][a-z0-9-]*)/(?P<collection>[a-z][a-z0-9-]*)/"
-    r"(?P<slug>[a-z0-9][a-z0-9-]*)\.md"
+    rf"(?P<slug>[a-z0-9][{SLUG_CHARS}]*)\.md"
 )
 
 

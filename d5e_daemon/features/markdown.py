@@ -12,16 +12,22 @@ import itertools
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from lsprotocol import types
+from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from .. import queries
 from ..app import App
+from ..campaign import Campaign, Mention, find_encounters
+from ..matching import match_names
+from ..prose import find_prose, prose_at, prose_lines, refs_in_line
 from ..protocol import CompleteParams, CompletionItem, LookupParams
+from ..statblocks import stat_block
 from ..text import normalize
-from .complete import complete, match_names
+from .complete import complete
 from .documents import entry_uri
 from .lookup import lookup
 from .tags import (
@@ -42,6 +48,8 @@ SOURCE = "d5e"
 PROSE_LANGUAGES = frozenset({"markdown", "plaintext", "text"})
 LINK_TERMS = "Link rules terms"
 LINK_TERMS_KIND = types.CodeActionKind.RefactorRewrite
+STAT_BLOCK_KIND = "refactor.statBlock"
+STAT_BLOCK_COLLECTIONS = frozenset({"monsters", "spells", "magic-items", "equipment", "poisons"})
 PLAIN_WORD_MIN = 3  # shorter words are not worth a list of rules entries
 PLAIN_WORDS_MAX = 4  # a name typed in prose may be this many words long ("bag of hol")
 SEVERITY: dict[str, types.DiagnosticSeverity] = {
@@ -64,8 +72,6 @@ _TAG_NAME_BEFORE = re.compile(r"\{@([A-Za-z0-9]*)$")
 _NAME_BEFORE = re.compile(r"\{@([A-Za-z][A-Za-z0-9]*)[ \t]+([^{}|\r\n]*)$")
 _WORDS_BEFORE = re.compile(rf"(?:[^\W_][\w'’-]*[ \t]+){{0,{PLAIN_WORDS_MAX - 1}}}[^\W_][\w'’-]*$")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
-_INLINE_CODE = re.compile(r"`[^`\n]*`")
-_ANY_TAG = re.compile(r"\{@[^{}\r\n]*\}")
 _NAME_SEPARATOR = re.compile(r"[ \t-]+")
 
 
@@ -212,39 +218,58 @@ def code_actions(
         link = link_terms(resolver, doc, lines, start, end)
         if link is not None:
             actions.append(link)
+    if _wanted(STAT_BLOCK_KIND, only):
+        block = stat_block_action(resolver, doc, selection.start)
+        if block is not None:
+            actions.append(block)
     return actions
 
 
 # -- link rules terms -------------------------------------------------------------------------
 
 
-def _masked(line: str) -> str:
-    """The line with tags and inline code blanked out, so nothing inside them is linked."""
-    for pattern in (_ANY_TAG, _INLINE_CODE):
-        line = pattern.sub(lambda m: " " * len(m[0]), line)
-    return line
+@dataclass(frozen=True)
+class LinkEdit:
+    """One name turned into a tag by "Link rules terms"; columns are code points."""
+
+    line: int
+    start: int
+    end: int
+    new_text: str
 
 
-def link_terms(
-    resolver: Resolver,
-    doc: TextDocument,
-    lines: Sequence[str],
-    start: tuple[int, int],
-    end: tuple[int, int],
-) -> types.CodeAction | None:
-    """Turn the known names in the selection into tags (Fireball → `{@spell fireball}`).
+def link_edits(
+    resolver: Resolver, lines: Sequence[str], start: tuple[int, int], end: tuple[int, int]
+) -> tuple[list[LinkEdit], list[str]]:
+    """The tags "Link rules terms" writes between `start` and `end`, and the names it leaves
+    alone because they are ambiguous.
 
-    Longest names first ("Potion of Healing" before "Healing"); a name that would get two
-    different tags (Shield: a spell and an armor) is ambiguous and left as it is.
-    """
+    Prose names first, as `prose.py` recognises them (**goblins** → `**{@creature
+    goblin||goblins}**`, keeping what was written as the tag's display text), then any known
+    name, longest first ("Potion of Healing" before "Healing"); a name that would get two
+    different tags (Shield: a spell and an armor) is left as it is. Nothing inside code,
+    headings, links, HTML or existing tags is linked."""
     names, longest = resolver.known_names()
-    edits: list[types.TextEdit] = []
+    prose_names = resolver.prose_names()
+    edits: list[LinkEdit] = []
     skipped: list[str] = []
-    for n in range(start[0], min(end[0], len(lines) - 1) + 1):
+    last = min(end[0], len(lines) - 1)
+    for n, masked in prose_lines(lines[: last + 2]):
+        if n < start[0] or n > last:
+            continue
         text = lines[n]
         lo = start[1] if n == start[0] else 0
         hi = end[1] if n == end[0] else len(text)
-        masked = _masked(text)
+        for ref in refs_in_line(n, masked, prose_names):
+            if ref.start < lo or ref.end > hi:
+                continue
+            tag = tag_for(ref.entry.collection, ref.entry.name)
+            if tag is None:
+                continue
+            if normalize(ref.text) != ref.entry.norm_name:
+                tag = tag[:-1] + "||" + ref.text + "}"
+            edits.append(LinkEdit(n, ref.start, ref.end, tag))
+            masked = masked[: ref.start] + " " * (ref.end - ref.start) + masked[ref.end :]
         words = [m for m in _WORD.finditer(masked) if m.start() >= lo and m.end() <= hi]
         norms = [normalize(m[0]) for m in words]
         i = 0
@@ -264,24 +289,47 @@ def link_terms(
                     skipped.append(written)
                 else:
                     (kind,) = known.tags
-                    edits.append(
-                        types.TextEdit(
-                            _range(doc, lines, n, span[0].start(), span[-1].end()),
-                            "{@" + kind + " " + known.name.lower() + "}",
-                        )
-                    )
+                    new_text = "{@" + kind + " " + known.name.lower() + "}"
+                    edits.append(LinkEdit(n, span[0].start(), span[-1].end(), new_text))
                 i += size
                 break
             else:
                 i += 1
-    if not edits:
+    edits.sort(key=lambda e: (e.line, e.start))
+    return edits, list(dict.fromkeys(skipped))
+
+
+def link_terms(
+    resolver: Resolver,
+    doc: TextDocument,
+    lines: Sequence[str],
+    start: tuple[int, int],
+    end: tuple[int, int],
+) -> types.CodeAction | None:
+    """Turn the known names in the selection into tags (Fireball → `{@spell fireball}`)."""
+    found, skipped = link_edits(resolver, lines, start, end)
+    if not found:
         return None
+    edits = [types.TextEdit(_range(doc, lines, e.line, e.start, e.end), e.new_text) for e in found]
     title = f"{LINK_TERMS} ({len(edits)})"
     if skipped:
-        title += f"; ambiguous, left alone: {', '.join(dict.fromkeys(skipped))}"
+        title += f"; ambiguous, left alone: {', '.join(skipped)}"
     return types.CodeAction(
         title=title, kind=LINK_TERMS_KIND, edit=types.WorkspaceEdit(changes={doc.uri: edits})
     )
+
+
+def link_text(resolver: Resolver, text: str) -> tuple[str, list[LinkEdit], list[str]]:
+    """A whole document with "Link rules terms" applied (line endings kept): `d5e link`."""
+    raw = text.splitlines(keepends=True)
+    lines = [line.rstrip("\r\n") for line in raw]
+    if not lines:
+        return text, [], []
+    edits, skipped = link_edits(resolver, lines, (0, 0), (len(lines) - 1, len(lines[-1])))
+    for e in reversed(edits):
+        line = raw[e.line]
+        raw[e.line] = line[: e.start] + e.new_text + line[e.end :]
+    return "".join(raw), edits, skipped
 
 
 # -- completion -------------------------------------------------------------------------------
@@ -446,36 +494,186 @@ def resolve_completion(app: App, item: types.CompletionItem) -> types.Completion
 # -- hover, definition, links, symbols --------------------------------------------------------
 
 
-def _resolved_at(
-    resolver: Resolver, doc: TextDocument, position: types.Position
-) -> tuple[Sequence[str], Tag, queries.EntryRow] | None:
+@dataclass(frozen=True)
+class RefAt:
+    """The reference under the cursor (a tag or a prose name) and the entry it means."""
+
+    lines: Sequence[str]
+    line: int
+    start: int
+    end: int
+    row: queries.EntryRow
+
+
+def reference_at(resolver: Resolver, doc: TextDocument, position: types.Position) -> RefAt | None:
+    """The tag, or else the prose name ("**goblins**", "*fireball*", "4 wolves"), at a
+    position, with the entry it resolves to."""
     lines = doc.lines
     line_no, col = _position(doc, lines, position)
     tag = tag_at(lines, line_no, col)
-    if tag is None:
+    if tag is not None:
+        row = resolver.resolve(tag).row
+        return None if row is None else RefAt(lines, tag.line, tag.start, tag.end, row)
+    ref = prose_at(lines, resolver.prose_names(), line_no, col)
+    if ref is None:
         return None
-    row = resolver.resolve(tag).row
-    return None if row is None else (lines, tag, row)
+    rows = queries.rows_by_ids(resolver.app.conn, [ref.entry.id])
+    return RefAt(lines, ref.line, *ref.span, rows[0]) if rows else None
 
 
 def hover(resolver: Resolver, doc: TextDocument, position: types.Position) -> types.Hover | None:
     """The card of the entry under the cursor, ending with its pack, license and attribution."""
-    found = _resolved_at(resolver, doc, position)
+    found = reference_at(resolver, doc, position)
     if found is None:
         return None
-    lines, tag, row = found
-    markdown = lookup(resolver.app, LookupParams(ref=row.qualified_ref)).markdown
+    markdown = lookup(resolver.app, LookupParams(ref=found.row.qualified_ref)).markdown
     return types.Hover(
         contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown),
-        range=_tag_range(doc, lines, tag),
+        range=_range(doc, found.lines, found.line, found.start, found.end),
     )
 
 
 def definition(
     resolver: Resolver, doc: TextDocument, position: types.Position
 ) -> types.Location | None:
-    found = _resolved_at(resolver, doc, position)
-    return None if found is None else entry_location(found[2])
+    found = reference_at(resolver, doc, position)
+    return None if found is None else entry_location(found.row)
+
+
+# -- references and symbols -------------------------------------------------------------------
+
+
+def _mention_location(m: Mention, encoding: str | None) -> types.Location:
+    return types.Location(
+        uri=m.path.as_uri(),
+        range=types.Range(
+            types.Position(m.line, _units(m.text[: m.start], encoding)),
+            types.Position(m.line, _units(m.text[: m.end], encoding)),
+        ),
+    )
+
+
+def references(
+    resolver: Resolver,
+    campaign: Campaign | None,
+    doc: TextDocument,
+    position: types.Position,
+    include_declaration: bool = False,
+) -> list[types.Location] | None:
+    """Every mention, in the campaign's Markdown files, of the entry under the cursor (tags and
+    prose names); the document itself is searched even when it lies outside the campaign."""
+    found = reference_at(resolver, doc, position)
+    if found is None:
+        return None
+    encoding = doc.position_codec.encoding
+    mentions = campaign.mentions(found.row.id) if campaign is not None else []
+    here = Path(to_fs_path(doc.uri) or "")
+    if campaign is None or here not in campaign.files:
+        mentions += _document_mentions(resolver, doc, found.row.id, here)
+    locations = [_mention_location(m, encoding) for m in mentions]
+    if include_declaration:
+        locations.insert(0, entry_location(found.row))
+    return locations
+
+
+def _document_mentions(
+    resolver: Resolver, doc: TextDocument, entry_id: int, path: Path
+) -> list[Mention]:
+    lines = doc.lines
+    found = [
+        Mention(path, t.line, t.start, t.end, "tag", lines[t.line])
+        for t in find_tags(lines)
+        if (row := resolver.resolve(t).row) is not None and row.id == entry_id
+    ]
+    for ref in find_prose(lines, resolver.prose_names()):
+        if ref.entry.id == entry_id:
+            found.append(Mention(path, ref.line, *ref.span, ref.style, lines[ref.line], ref.count))
+    return sorted(found, key=lambda m: (m.line, m.start))
+
+
+def document_symbols(resolver: Resolver, doc: TextDocument) -> list[types.DocumentSymbol]:
+    """The document's encounters (```` ```encounter ```` blocks, and lines that count
+    creatures), then each entry it uses, once, with how often and where first."""
+    lines = doc.lines
+    symbols: list[types.DocumentSymbol] = []
+    for enc in find_encounters(lines, resolver.prose_names()):
+        where = _range(doc, lines, enc.line, 0, len(lines[enc.line].rstrip("\r\n")))
+        if enc.end_line != enc.line:
+            last = _range(doc, lines, enc.end_line, 0, len(lines[enc.end_line].rstrip("\r\n")))
+            where = types.Range(where.start, last.end)
+        symbols.append(
+            types.DocumentSymbol(
+                name=enc.name,
+                detail=enc.detail,
+                kind=types.SymbolKind.Event,
+                range=where,
+                selection_range=where,
+            )
+        )
+    used: dict[int, list[tuple[int, int, int]]] = {}
+    names: dict[int, queries.EntryRow] = {}
+    for tag in find_tags(lines):
+        row = resolver.resolve(tag).row
+        if row is not None:
+            used.setdefault(row.id, []).append((tag.line, tag.start, tag.end))
+            names[row.id] = row
+    prose_ids = set()
+    for ref in find_prose(lines, resolver.prose_names()):
+        used.setdefault(ref.entry.id, []).append((ref.line, *ref.span))
+        prose_ids.add(ref.entry.id)
+    missing = [i for i in prose_ids if i not in names]
+    names.update({r.id: r for r in queries.rows_by_ids(resolver.app.conn, missing)})
+    for entry_id, spots in sorted(used.items(), key=lambda item: min(item[1])):
+        row = names.get(entry_id)
+        if row is None:
+            continue
+        first = _range(doc, lines, *min(spots))
+        times = f"{len(spots)} mention" + ("s" if len(spots) > 1 else "")
+        symbols.append(
+            types.DocumentSymbol(
+                name=row.name,
+                detail=f"{times} · {row.pack}:{row.ref}",
+                kind=SYMBOL_KINDS.get(row.collection, types.SymbolKind.Constant),
+                range=first,
+                selection_range=first,
+            )
+        )
+    return symbols
+
+
+# -- stat blocks ------------------------------------------------------------------------------
+
+
+def _paragraph_end(lines: Sequence[str], line: int) -> int:
+    """The last line of the paragraph (or list, or table) holding `line`."""
+    end = line
+    while end + 1 < len(lines) and lines[end + 1].strip():
+        end += 1
+    return end
+
+
+def stat_block_action(
+    resolver: Resolver, doc: TextDocument, position: types.Position
+) -> types.CodeAction | None:
+    """ "Insert stat block": the card of the creature, spell or item under the cursor, below
+    its paragraph, as Markdown or (setting `statBlocks: "homebrewery"`) in Homebrewery's
+    `{{monster,frame …}}` block."""
+    found = reference_at(resolver, doc, position)
+    if found is None or found.row.collection not in STAT_BLOCK_COLLECTIONS:
+        return None
+    app = resolver.app
+    style = app.settings.stat_blocks
+    block = stat_block(app.render(found.row.entry(), "markdown"), found.row.collection, style)
+    lines = found.lines
+    end = _paragraph_end(lines, found.line)
+    at = types.Position(end, _units(lines[end].rstrip("\r\n"), doc.position_codec.encoding))
+    text = "\n\n" + block.rstrip("\n")  # the paragraph's line break and blank line follow it
+    where = "Homebrewery" if style == "homebrewery" and found.row.collection == "monsters" else ""
+    return types.CodeAction(
+        title=f"Insert {where + ' ' if where else ''}stat block: {found.row.name}",
+        kind=STAT_BLOCK_KIND,
+        edit=types.WorkspaceEdit(changes={doc.uri: [types.TextEdit(types.Range(at, at), text)]}),
+    )
 
 
 def document_links(resolver: Resolver, doc: TextDocument) -> list[types.DocumentLink]:
@@ -492,6 +690,37 @@ def document_links(resolver: Resolver, doc: TextDocument) -> list[types.Document
                 )
             )
     return links
+
+
+def campaign_symbols(
+    campaign: Campaign | None, query: str, limit: int = 50
+) -> list[types.SymbolInformation]:
+    """The campaign's encounters whose name or creatures hold `query` (all for an empty one)."""
+    if campaign is None:
+        return []
+    words = query.lower().split()
+    found = []
+    for path, enc in campaign.encounters():
+        text = f"{enc.name} {enc.detail}".lower()
+        if all(w in text for w in words):
+            lines = campaign.files[path].lines
+            end = len(lines[enc.end_line]) if enc.end_line < len(lines) else 0
+            found.append(
+                types.SymbolInformation(
+                    name=enc.name,
+                    kind=types.SymbolKind.Event,
+                    container_name=f"{path.name} · {enc.detail}",
+                    location=types.Location(
+                        uri=path.as_uri(),
+                        range=types.Range(
+                            types.Position(enc.line, 0), types.Position(enc.end_line, end)
+                        ),
+                    ),
+                )
+            )
+            if len(found) >= limit:
+                break
+    return found
 
 
 def workspace_symbols(app: App, query: str, limit: int = 50) -> list[types.SymbolInformation]:

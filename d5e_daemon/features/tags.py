@@ -19,11 +19,11 @@ from rapidfuzz import fuzz, process
 from .. import names, queries
 from ..app import App
 from ..errors import NotFound
+from ..matching import collection_rank, match_names
 from ..prose import ProseNames
 from ..protocol import TagForParams, TagForResult
-from ..tagtext import PARTS
+from ..tagtext import PARTS, source_part
 from ..text import normalize
-from .complete import collection_rank, match_names
 from .lookup import parse_ref
 
 # 5etools writes a tag's source as its book's abbreviation: those of the books the SRD comes from
@@ -158,9 +158,9 @@ def tags_in_line(line_no: int, line: str) -> list[Tag]:
         name_part, *others = rest.split("|")
         stripped = name_part.strip()
         name_start = rest_start + len(name_part) - len(name_part.lstrip())
-        source_at, display_at = PARTS.get(m[1].lower(), (1, 2))
+        _, display_at = PARTS.get(m[1].lower(), (1, 2))
         parts = [name_part, *others]
-        pack = parts[source_at].strip() or None if len(parts) > source_at else None
+        pack = source_part(m[1].lower(), parts) or None
         display = parts[display_at] if len(parts) > display_at else None
         found.append(
             Tag(
@@ -247,7 +247,6 @@ class Resolver:
     _names: dict[str, KnownName] | None = None
     _longest: int = 1
     _prose: ProseNames | None = None
-
     _offered: list[str] | None = None
 
     def clear(self) -> None:
@@ -255,6 +254,7 @@ class Resolver:
         self._unsuggested.clear()
         self._names = None
         self._offered = None
+        self._prose = None
 
     def offered_tags(self) -> list[str]:
         """The tag names completion offers: the common ones, and each other 5etools tag once
@@ -270,7 +270,6 @@ class Resolver:
                 or (collections[0] not in common and queries.has_collection(conn, collections[0]))
             ]
         return self._offered
-        self._prose = None
 
     def prose_names(self) -> ProseNames:
         """The names prose may use without tags in this profile (see `prose.py`)."""

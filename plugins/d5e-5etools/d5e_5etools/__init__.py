@@ -11,12 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from d5e_daemon import hookimpl
+from d5e_daemon import Entry, hookimpl
 from d5e_daemon.records import PathLoader
 
+from . import render
 from .loader import load
 
 
 @hookimpl
 def register_loaders(register: Callable[[str, PathLoader], None]) -> None:
     register("5etools", load)
+
+
+@hookimpl
+def render_text(entry: Entry, purpose: str) -> str | None:
+    """Cards and search text of the 5etools entries d5e draws no card of its own for."""
+    return render.render_text(entry, purpose)

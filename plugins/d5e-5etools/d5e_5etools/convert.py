@@ -9,12 +9,15 @@ Text keeps its `{@tags}`: d5e turns them into text and links when it shows a car
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
 
+from d5e_daemon.text import slugify
+
 from .copy import CR_XP, eval_fraction
-from .entries import ABILITY_NAMES, blocks, spellcasting, text
+from .entries import ABILITY_NAMES, blocks, spellcasting
 
 RAW = "5etools"
 
@@ -143,9 +146,8 @@ CONDITIONS_TIME = {"action": "action", "bonus": "bonus action", "reaction": "rea
 SLUG_CLEAN = re.compile(r"[^a-z0-9]+")
 
 
+@functools.lru_cache(maxsize=65536)
 def slug(text: str) -> str:
-    from d5e_daemon.text import slugify
-
     return slugify(text)[:128].strip("-")
 
 
@@ -154,11 +156,13 @@ def strip_source(value: Any) -> str:
     return str(value).split("|")[0] if value is not None else ""
 
 
+_TAG_TEXT = re.compile(r"\{@\w+ ([^{}|]*)(?:\|[^{}]*)?\}")
+
+
 def plain_tags(value: str) -> str:
     """`{@spell fireball|PHB}` → `fireball`: tags to their text (for names and short fields)."""
-    pattern = re.compile(r"\{@\w+ ([^{}|]*)(?:\|[^{}]*)?\}")
     while "{@" in value:
-        new = pattern.sub(r"\1", value)
+        new = _TAG_TEXT.sub(r"\1", value)
         if new == value:
             break
         value = new
@@ -200,7 +204,7 @@ def _type(value: Any) -> tuple[str, str]:
     return str(kind or ""), ", ".join(tags)
 
 
-def _alignment(value: Any, prefix: str = "") -> str:
+def alignment(value: Any, prefix: str = "") -> str:
     if not isinstance(value, list):
         return str(value or "")
     if all(isinstance(a, str) for a in value):
@@ -220,7 +224,7 @@ def _alignment(value: Any, prefix: str = "") -> str:
                 if "special" in a:
                     parts.append(str(a["special"]))
                     continue
-                part = _alignment(a.get("alignment") or [])
+                part = alignment(a.get("alignment") or [])
                 if a.get("chance"):
                     part += f" ({a['chance']}%)"
                 if a.get("note"):
@@ -368,11 +372,15 @@ def _abilities(items: Any) -> list[dict[str, Any]]:
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict):
             row: dict[str, Any] = {"name": str(item.get("name", ""))}  # tags: shown in cards
-            row["desc"] = text(item.get("entries", item.get("entry", [])))
-            hit = re.search(r"\{@hit ([+-]?\d+)", row["desc"])
+            paras = blocks(item.get("entries", item.get("entry", [])))
+            # one paragraph: a string, as the SRD writes it; several (a list, a table): a list,
+            # so that a list's lines are not taken for paragraphs of their own
+            row["desc"] = paras[0] if len(paras) == 1 else paras
+            joined = "\n".join(paras)
+            hit = re.search(r"\{@hit ([+-]?\d+)", joined)
             if hit:
                 row["attack_bonus"] = int(hit[1])
-            dc = re.search(r"\{@dc (\d+)", row["desc"])
+            dc = re.search(r"\{@dc (\d+)", joined)
             if dc:
                 row["dc"] = {"dc_value": int(dc[1])}
             out.append(row)
@@ -421,8 +429,8 @@ def _spellcasting(block: dict[str, Any]) -> dict[str, Any]:
     if slots:
         structured["slots"] = slots
     return {
-        "name": plain_tags(str(block.get("name", "Spellcasting"))),
-        "desc": "\n\n".join(spellcasting(block)),
+        "name": str(block.get("name", "Spellcasting")),
+        "desc": spellcasting(block),
         "spellcasting": structured,
     }
 
@@ -436,7 +444,7 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
         if subtype:
             data["subtype"] = subtype
     if "alignment" in raw:
-        data["alignment"] = _alignment(raw["alignment"], str(raw.get("alignmentPrefix", "")))
+        data["alignment"] = alignment(raw["alignment"], str(raw.get("alignmentPrefix", "")))
     if "ac" in raw:
         data["armor_class"] = _armor_class(raw["ac"])
     hp = raw.get("hp")
@@ -856,6 +864,74 @@ CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+# The 5etools fields the converters above turn into d5e fields, per type; what else the object
+# holds is listed on the card (`more`), bookkeeping aside.
+CONSUMED = {
+    "monster": {
+        "size", "type", "alignment", "alignmentPrefix", "ac", "hp", "speed", "str", "dex",
+        "con", "int", "wis", "cha", "save", "skill", "senses", "passive", "immune", "resist",
+        "vulnerable", "conditionImmune", "languages", "cr", "spellcasting", "trait", "action",
+        "bonus", "reaction", "legendary", "mythic", "actionHeader", "bonusHeader",
+        "reactionHeader", "legendaryHeader", "mythicHeader", "legendaryActions",
+        "legendaryGroup", "environment", "xp",
+    },
+    "spell": {
+        "level", "school", "time", "range", "components", "duration", "meta", "classes",
+        "damageInflict", "savingThrow", "spellAttack", "entriesHigherLevel",
+    },
+    "item": {
+        "type", "rarity", "wondrous", "reqAttune", "weaponCategory", "dmg1", "dmg2", "dmgType",
+        "range", "property", "mastery", "ac", "strength", "stealth", "value", "weight",
+        "charges", "attachedSpells", "bonusWeapon", "bonusAc", "bonusSpellAttack",
+        "bonusSavingThrow", "bonusSpellSaveDc", "items", "additionalEntries", "weapon",
+        "armor", "staff", "baseItem", "inherits", "requires", "excludes",
+    },
+}  # fmt: skip
+BOOKKEEPING = frozenset(
+    {
+        "name", "source", "page", "entries", "srd", "srd52", "basicRules", "basicRules2024",
+        "otherSources", "additionalSources", "reprintedAs", "hasFluff", "hasFluffImages",
+        "fluff", "_copy", "alias", "hasToken", "tokenUrl", "isReprinted", "_versions",
+        "soundClip", "altArt", "token", "foundryImg", "legacy", "freeRules2024", "_isCopy",
+        "reprintAlias", "sword", "axe", "bow", "crossbow", "spear", "hammer", "mace",
+        "dagger", "polearm", "net", "firearm", "age", "tier", "lootTables", "packContents",
+    }
+)  # fmt: skip
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, list):
+        return ", ".join(s for s in map(_shown, value) if s)
+    if isinstance(value, dict):
+        if isinstance(value.get("name"), str):
+            return str(value["name"])
+        if value.get("type") in ("entries", "list", "table", "inset", "quote"):
+            return " ".join(blocks(value)).replace("\n", " ")
+        return ", ".join(
+            f"{_CAMEL.sub(' ', k).lower()} {_shown(v)}".strip() for k, v in value.items()
+        )
+    return ""
+
+
+def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
+    """The fields of `raw` no d5e field holds, as card lines (label → text)."""
+    base = {"baseitem": "item", "magicvariant": "item", "variant": "item", "itemGroup": "item"}
+    consumed = CONSUMED.get(base.get(kind, kind), set())
+    out = {}
+    for key, value in raw.items():
+        if key in consumed or key in BOOKKEEPING or key.endswith("Tags") or key.endswith("Inflict"):
+            continue
+        shown = _shown(value)
+        if shown:
+            out[_CAMEL.sub(" ", key).replace("_", " ").capitalize()] = shown
+    return out
+
+
 def collection_of(kind: str, raw: dict[str, Any]) -> str:
     if kind in ("item", "baseitem") and not is_magic(raw):
         return "equipment"
@@ -867,6 +943,10 @@ def record(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     name = plain_tags(str(raw.get("name", "")))
     data: dict[str, Any] = {"index": slug(name), "name": name}
     data.update(CONVERTERS.get(kind, _generic)(raw))
+    if kind in ("spell", "monster", "item", "baseitem", "magicvariant", "variant", "itemGroup"):
+        extra = more(kind, raw)
+        if extra:
+            data["more"] = extra
     if raw.get("alias"):
         data["aliases"] = [str(a) for a in raw["alias"]]
     fluff = raw.get("fluff")

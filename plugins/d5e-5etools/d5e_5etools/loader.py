@@ -9,11 +9,13 @@ and this module's `derive`, which d5e calls with the installed base at install t
 
 from __future__ import annotations
 
-import bisect
+import dataclasses
+import hashlib
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,14 +66,20 @@ class File:
     doc: dict[str, Any]
     offsets: dict[tuple[str, int], int]
     """(data key, index) → offset of that item in the text."""
-    _lines: list[int] = field(default_factory=list)
+    resolved: str = ""
+    """The file's absolute path, as entries name it."""
+    _at: tuple[int, int] = (0, 1)
+    """The last offset asked and its line: items are asked in file order, so each line is
+    counted from the one before."""
 
     def line_col(self, offset: int) -> tuple[int, int]:
-        if not self._lines:
-            self._lines = [m.end() for m in re.finditer("\n", self.text)]
-        line = bisect.bisect_right(self._lines, offset)
-        start = self._lines[line - 1] if line else 0
-        return line + 1, offset - start + 1
+        last, line = self._at
+        if offset >= last:
+            line += self.text.count("\n", last, offset)
+        else:
+            line = self.text.count("\n", 0, offset) + 1
+        self._at = (offset, line)
+        return line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
 
     def locate(self, key: str, index: int, path: JsonPath = ()) -> tuple[int, int]:
         start = self.offsets.get((key, index), 0)
@@ -171,7 +179,7 @@ def parse(path: Path, shown: str) -> tuple[File | None, list[PackProblem]]:
         ]
     except ValueError as exc:
         return None, [PackProblem(file=shown, line=1, column=1, message=str(exc))]
-    return File(shown, text, doc, offsets), []
+    return File(shown, text, doc, offsets, str(path.resolve())), []
 
 
 # ---- from files to packs ---------------------------------------------------------------------
@@ -239,6 +247,58 @@ def recognises(path: Path) -> bool:
     return False
 
 
+# The JSON types of the fields d5e reads, as 5etools' schema has them: a value of another type is
+# a problem at its line and column (the schema is larger; these are the fields mapped).
+_LIST, _DICT, _STR, _INT = list, dict, str, int
+_NUMBER = (int, float)
+FIELD_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
+    "*": {"name": (_STR,), "source": (_STR,), "entries": (_LIST,), "page": (_INT, _STR)},
+    "spell": {
+        "level": (_INT,), "school": (_STR,), "time": (_LIST,), "range": (_DICT,),
+        "components": (_DICT,), "duration": (_LIST,), "classes": (_DICT,),
+        "entriesHigherLevel": (_LIST,), "damageInflict": (_LIST,), "savingThrow": (_LIST,),
+    },
+    "monster": {
+        "size": (_LIST, _STR), "type": (_STR, _DICT), "alignment": (_LIST,), "ac": (_LIST,),
+        "hp": (_DICT,), "speed": (_DICT, _INT), "str": (_INT,), "dex": (_INT,), "con": (_INT,),
+        "int": (_INT,), "wis": (_INT,), "cha": (_INT,), "save": (_DICT,), "skill": (_DICT,),
+        "senses": (_LIST,), "passive": (_INT, _STR), "immune": (_LIST,), "resist": (_LIST,),
+        "vulnerable": (_LIST,), "conditionImmune": (_LIST,), "languages": (_LIST,),
+        "cr": (_STR, _DICT, _INT), "trait": (_LIST,), "action": (_LIST,), "bonus": (_LIST,),
+        "reaction": (_LIST,), "legendary": (_LIST,), "mythic": (_LIST,),
+        "spellcasting": (_LIST,), "legendaryActions": (_INT,),
+    },
+    "item": {
+        "rarity": (_STR,), "type": (_STR,), "value": _NUMBER, "weight": _NUMBER,
+        "reqAttune": (_STR, bool), "wondrous": (bool,), "charges": (_INT, _STR),
+        "attachedSpells": (_LIST, _DICT), "property": (_LIST,),
+    },
+}  # fmt: skip
+FIELD_TYPES["baseitem"] = FIELD_TYPES["item"]
+_TYPE_NAMES = {list: "an array", dict: "an object", str: "a string", int: "an integer",
+               float: "a number", bool: "true or false"}  # fmt: skip
+
+
+def type_problems(item: Item) -> list[PackProblem]:
+    """A problem for each mapped field whose JSON type is not the schema's."""
+    found = []
+    for table in (FIELD_TYPES["*"], FIELD_TYPES.get(item.kind, {})):
+        for key, types in table.items():
+            value = item.raw.get(key)
+            if value is None:
+                continue
+            if isinstance(value, types) and (bool in types or not isinstance(value, bool)):
+                continue
+            wanted = " or ".join(dict.fromkeys(_TYPE_NAMES[t] for t in types))
+            got = (
+                "true or false"
+                if isinstance(value, bool)
+                else _TYPE_NAMES.get(type(value), type(value).__name__)
+            )
+            found.append(item.problem(f"`{key}` must be {wanted}, not {got}", (key,)))
+    return found
+
+
 _copy_kinds = {"magicvariant": ("magicvariant", "variant"), "variant": ("magicvariant", "variant")}
 
 
@@ -300,15 +360,16 @@ class Reader:
                 continue
             key = source["json"].lower()
             if key not in self.sources:
-                self.sources[key] = source
+                edition = EDITIONS.get(str(meta.get("edition", "")))
+                self.sources[key] = {**source, "_edition": edition} if edition else source
                 self.order.append(key)
         for keys in (meta.get("dependencies") or {}).values():
             self.dependencies.update(str(k) for k in keys or [])
 
     def _items(self, f: File) -> None:
         for kind, values in f.doc.items():
-            if kind in convert.IGNORED:
-                continue
+            if kind in convert.IGNORED or kind.startswith("foundry"):
+                continue  # `foundry*`: automation data for the Foundry VTT, not content
             if not isinstance(values, list):
                 line, column = f.line_col(_json_offset(f.text, 0, (kind,)))
                 self.problems.append(
@@ -333,6 +394,7 @@ class Reader:
                     what = "an object" if not isinstance(raw, dict) else "an object with a `name`"
                     self.problems.append(item.problem(f"each `{kind}` entry must be {what}"))
                     continue
+                self.problems += type_problems(item)
                 if kind in convert.FLUFF:
                     self.fluff[(convert.FLUFF[kind], *item.key[1:])] = item
                 elif kind in convert.DOCUMENTS:
@@ -359,6 +421,10 @@ class Reader:
         self.items.append(item)
 
 
+# `_meta.edition`: "classic" content is for the 2014 rules, "one" for the 2024 rules.
+EDITIONS = {"classic": "2014", "one": "2024"}
+
+
 def _pack(source: dict[str, Any]) -> Pack:
     authors = source.get("authors") or []
     converted = source.get("convertedBy") or []
@@ -366,6 +432,7 @@ def _pack(source: dict[str, Any]) -> Pack:
         id=pack_id(source["json"]),
         title=str(source.get("full") or source["json"]),
         version=str(source.get("version", "")),
+        edition=source.get("_edition"),
         authors=[str(a) for a in authors] + [f"{c} (conversion)" for c in converted],
         homepage=str(source.get("url", "")),
         description=f"5etools homebrew source {source['json']}"
@@ -462,15 +529,7 @@ class Builder:
         self.visiting.add(id(item))
         base_raw = self.resolve(base)
         self.visiting.discard(id(item))
-        if base_raw is None:
-            if "_copy" in base.raw and self.base_of(base) is None:
-                self.r.problems.append(
-                    item.problem(
-                        f"copies {base.raw.get('name')!r}, whose own `_copy` names an entry "
-                        "in another pack: copy that entry instead",
-                        ("_copy",),
-                    )
-                )
+        if base_raw is None:  # its base failed (a problem says why) or is in another pack
             self.resolved[id(item)] = None
             return None
         try:
@@ -482,6 +541,27 @@ class Builder:
             result = self._with_fluff(item, result)
         self.resolved[id(item)] = result
         return result
+
+    def deferred(self, item: Item, seen: frozenset[int] = frozenset()) -> bool:
+        """Whether the item is a copy of an entry of another pack, directly or through copies
+        in these files: d5e resolves it at install time (see `derive`)."""
+        if not isinstance(item.raw.get("_copy"), dict) or id(item) in seen:
+            return False
+        base = self.base_of(item)
+        return base is None or self.deferred(base, seen | {id(item)})
+
+    def external_ref(self, item: Item) -> str | None:
+        """The ref of what a deferred item copies: another pack's entry, or the entry its
+        base in these files becomes."""
+        base = self.base_of(item)
+        if base is None:
+            return _external_ref(item)
+        ref = self.external_ref(base)
+        if ref is None:
+            return None
+        collection = ref.split(":", 1)[1].split("/", 1)[0]
+        pack = pack_id(str(base.raw.get("source") or ""))
+        return f"{pack}:{collection}/{convert.slug_for(base.kind, base.raw)}"
 
     def _with_fluff(self, item: Item, raw: dict[str, Any]) -> dict[str, Any]:
         fluff = self.r.fluff.get(item.key)
@@ -512,7 +592,8 @@ def _external_ref(item: Item) -> str | None:
     if collection is None:
         return None
     if item.kind in ("item", "baseitem") and pack.startswith("srd-"):
-        collection = "magic-items" if meta.get("name") and item.kind == "item" else "equipment"
+        # the Dungeon Master's Guide's items are magic, the Player's Handbook's mundane
+        collection = "magic-items" if source.lower() in ("dmg", "xdmg") else "equipment"
     return f"{pack}:{collection}/{convert.slug(str(meta.get('name', '')))}"
 
 
@@ -545,9 +626,7 @@ def derive(
     name = convert.plain_tags(str(raw.get("name", entry.name)))
     resolved = msgspec.structs.replace(
         entry,
-        collection=convert.collection_of(kind, raw)
-        if kind not in ("item", "baseitem")
-        else entry.collection,
+        collection=convert.collection_of(kind, raw),
         name=name,
         data=data,
         extends=Extends(ref=base_ref),
@@ -595,10 +674,40 @@ def _document_entries(item: Item, titles: dict[str, str]) -> list[tuple[str, str
     return out
 
 
+# The last few paths read, by their files' content: a re-install of unchanged files (a save
+# that changed nothing, `packPaths` at every start) skips the conversion. What is cached is
+# only what the files say; copies of installed entries are resolved by d5e at each install.
+_CACHE: OrderedDict[tuple[str, str], list[LoadedPack]] = OrderedDict()
+_CACHED = 4
+
+
+def _fingerprint(path: Path) -> str:
+    digest = hashlib.sha256()
+    for file in _files(path):
+        digest.update(str(file).encode() + b"\0")
+        try:
+            digest.update(file.read_bytes())
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest()
+
+
 def load(path: Path) -> list[LoadedPack] | None:
     """The packs of a 5etools file or folder; None when `path` is not 5etools homebrew."""
     if not recognises(path):
         return None
+    key = (str(path.resolve()), _fingerprint(path))
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return [dataclasses.replace(p, entries=list(p.entries)) for p in _CACHE[key]]
+    packs = _load(path)
+    _CACHE[key] = packs
+    while len(_CACHE) > _CACHED:
+        _CACHE.popitem(last=False)
+    return [dataclasses.replace(p, entries=list(p.entries)) for p in packs]
+
+
+def _load(path: Path) -> list[LoadedPack]:
     reader = Reader(path)
     reader.read()
     shown = str(path)
@@ -637,6 +746,7 @@ def load(path: Path) -> list[LoadedPack] | None:
             )
         )
     declared = {d.lower() for d in reader.dependencies}
+    expansions: dict[str, list[Entry]] = {p.pack.id: [] for p in packs.values()}
     for item in reader.items:
         raw = item.raw
         source = str(raw.get("source") or reader.sources[first]["json"]).lower()
@@ -650,21 +760,17 @@ def load(path: Path) -> list[LoadedPack] | None:
             )
             continue
         line, _ = item.where()
-        where = Source(path=str(Path(item.file.path).resolve()), line=line)
+        where = Source(path=item.file.resolved, line=line)
         resolved = builder.resolve(item)
-        if (
-            resolved is None
-            and "_copy" in raw
-            and isinstance(raw["_copy"], dict)
-            and builder.base_of(item) is None
-        ):
-            ref = _external_ref(item)
+        if resolved is None and builder.deferred(item):
+            ref = builder.external_ref(item)
             if ref is None:
                 reader.problems.append(item.problem(f"cannot copy a {item.kind}", ("_copy",)))
                 continue
             base_pack = ref.split(":", 1)[0]
             if (
-                not base_pack.startswith("srd-")
+                builder.base_of(item) is None
+                and not base_pack.startswith("srd-")
                 and str(raw["_copy"].get("source", "")).lower() not in declared
             ):
                 loaded.problems.append(
@@ -675,7 +781,8 @@ def load(path: Path) -> list[LoadedPack] | None:
                         "warning",
                     )
                 )
-            loaded.requires.append(base_pack)
+            if base_pack != loaded.pack.id:
+                loaded.requires.append(base_pack)
             data = {convert.RAW: raw, "5etools_type": item.kind, "5etools_at": _mod_positions(item)}
             collection = (
                 convert.collection_of(item.kind, raw)
@@ -707,7 +814,14 @@ def load(path: Path) -> list[LoadedPack] | None:
             )
         )
         if item.kind in ("magicvariant", "variant"):
-            loaded.entries += _expand_variant(item, resolved, reader, where)
+            expansions[loaded.pack.id] += _expand_variant(item, resolved, reader, where)
+    for pack_key, made in expansions.items():  # an item written out wins over an expansion
+        loaded = next(p for p in packs.values() if p.pack.id == pack_key)
+        taken = {(e.collection, e.slug) for e in loaded.entries}
+        for entry in made:
+            if (entry.collection, entry.slug) not in taken:
+                taken.add((entry.collection, entry.slug))
+                loaded.entries.append(entry)
     titles = {
         str(i.raw.get("id", "")).lower(): str(i.raw["name"])
         for i in reader.items
@@ -725,7 +839,7 @@ def load(path: Path) -> list[LoadedPack] | None:
                     slug=convert.slug(name),
                     name=str(data["name"]),
                     data=data,
-                    source=Source(path=str(Path(item.file.path).resolve()), line=line),
+                    source=Source(path=item.file.resolved, line=line),
                 )
             )
     for dep in sorted(reader.dependencies):
@@ -745,7 +859,9 @@ def _expand_variant(
     `requires` (any of) and `excludes` against the base item, `inherits` laid over it."""
     inherits = generic.get("inherits") or {}
     out = []
-    bases = [i.raw for i in reader.items if i.kind == "baseitem"]
+    own = [i.raw for i in reader.items if i.kind == "baseitem"]
+    names = {str(b.get("name", "")).lower() for b in own}
+    bases = own + [b for b in srd.srd_base_items() if b["name"].lower() not in names]
     for base in bases:
         if not _fits(base, generic.get("requires") or [], generic.get("excludes") or {}):
             continue

@@ -9,6 +9,8 @@ stays in the record as it was (the copy keeps it unless the mods replace it).
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from typing import Any
 
@@ -158,3 +160,92 @@ def to_5etools(collection: str, name: str, data: dict[str, Any]) -> dict[str, An
         return dict(data["5etools"])
     convert = {"monsters": monster, "spells": spell}.get(collection, generic)
     return {"name": name, **convert(data)}
+
+
+# ---- the SRD's weapons and armor as 5etools base items (for magic variants) -----------------
+
+_DAMAGE_CODES = {
+    "acid": "A", "bludgeoning": "B", "cold": "C", "fire": "F", "force": "O", "lightning": "L",
+    "necrotic": "N", "piercing": "P", "poison": "I", "psychic": "Y", "radiant": "R",
+    "slashing": "S", "thunder": "T",
+}  # fmt: skip
+_PROPERTY_CODES = {
+    "ammunition": "A", "finesse": "F", "heavy": "H", "light": "L", "loading": "LD",
+    "reach": "R", "special": "S", "thrown": "T", "two-handed": "2H", "versatile": "V",
+}  # fmt: skip
+_ARMOR_CODES = {"light": "LA", "medium": "MA", "heavy": "HA", "shield": "S"}
+# 5etools' flags for kinds of weapon, which magic variants require ("any sword")
+_WEAPON_WORDS = ("sword", "axe", "bow", "crossbow", "spear", "hammer", "mace", "dagger", "polearm")
+
+
+def base_item(data: dict[str, Any]) -> dict[str, Any] | None:
+    """An SRD equipment record (5e-database 2014) as a 5etools base item, or None when it is
+    neither a weapon nor armor."""
+    name = str(data.get("name", ""))
+    raw: dict[str, Any] = {"name": name, "source": "PHB", "rarity": "none"}
+    cost = data.get("cost")
+    if isinstance(cost, dict) and isinstance(cost.get("quantity"), int | float):
+        raw["value"] = cost["quantity"] * {"gp": 100, "sp": 10, "cp": 1}.get(
+            str(cost.get("unit")), 1
+        )
+    if data.get("weight") is not None:
+        raw["weight"] = data["weight"]
+    if data.get("weapon_category"):
+        raw["type"] = "R" if data.get("weapon_range") == "Ranged" else "M"
+        raw["weaponCategory"] = str(data["weapon_category"]).lower()
+        raw["weapon"] = True
+        damage = data.get("damage") or {}
+        if damage.get("damage_dice"):
+            raw["dmg1"] = damage["damage_dice"]
+            raw["dmgType"] = _DAMAGE_CODES.get(_name(damage.get("damage_type")).lower(), "")
+        two = data.get("two_handed_damage") or {}
+        if two.get("damage_dice"):
+            raw["dmg2"] = two["damage_dice"]
+        props = [_PROPERTY_CODES.get(_name(p).lower()) for p in data.get("properties") or []]
+        raw["property"] = [p for p in props if p]
+        rng = data.get("range") or {}
+        if rng.get("long"):
+            raw["range"] = f"{rng.get('normal')}/{rng['long']}"
+        lower = name.lower()
+        for word in _WEAPON_WORDS:
+            if word in lower and not (word == "bow" and "crossbow" in lower):
+                raw[word] = True
+        if lower == "net":
+            raw["net"] = True
+        return raw
+    category = str(data.get("armor_category", "")).lower()
+    if category in _ARMOR_CODES:
+        raw["type"] = _ARMOR_CODES[category]
+        armor_class = data.get("armor_class") or {}
+        raw["ac"] = armor_class.get("base")
+        if category != "shield":
+            raw["armor"] = True
+        if data.get("str_minimum"):
+            raw["strength"] = str(data["str_minimum"])
+        if data.get("stealth_disadvantage"):
+            raw["stealth"] = True
+        return raw
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def srd_base_items() -> tuple[dict[str, Any], ...]:
+    """The weapons and armor of the installed 2014 SRD data (the `d5e-srd` plugin's), as
+    5etools base items; none when that data is not installed."""
+    try:
+        import apsw
+        from d5e_srd import data_files  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return ()
+    path = data_files().get("2014")
+    if path is None:
+        return ()
+    uri = f"file:{path}?mode=ro&immutable=1"
+    conn = apsw.Connection(uri, flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
+    try:
+        rows = [json.loads(data) for (data,) in conn.execute("SELECT data FROM equipment")]
+    except apsw.Error:
+        return ()
+    finally:
+        conn.close()
+    return tuple(item for item in map(base_item, rows) if item is not None)

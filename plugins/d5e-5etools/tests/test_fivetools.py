@@ -23,7 +23,7 @@ EMBER = Path(__file__).parent / "fixtures" / "Test Author; Ember Wilds.json"
 
 
 def install(app: App, path: Path) -> InstallResult:
-    return app.db.write(partial(app.install_path, path=path))
+    return app.db.write(partial(app.library.install_path, path=path))
 
 
 def data(app: App, ref: str) -> dict[str, Any]:
@@ -273,6 +273,7 @@ def test_a_broken_file_reports_every_problem_located_and_imports_nothing(
                 "not an object",
             ],
             "spell": {"name": "oops"},
+            "item": [{"name": "Odd", "source": "Broken", "value": "lots", "rarity": "rare"}],
         },
     )
     result = validate(app, ValidateParams(path=str(path)))
@@ -284,6 +285,7 @@ def test_a_broken_file_reports_every_problem_located_and_imports_nothing(
     assert any("unknown _mod mode 'frobnicateArr'" in m for _, m in found)
     assert any("must be an object" in m for _, m in found)
     assert any("`spell` must be an array" in m for _, m in found)
+    assert any("`value` must be an integer or a number, not a string" in m for _, m in found)
     for line, message in found:
         assert 1 <= line <= len(text), message
     mode_line = next(line for line, m in found if "frobnicateArr" in m)
@@ -382,3 +384,115 @@ def test_a_folder_of_files_is_read_whole(app: App, tmp_path: Path) -> None:
     )
     result = install(app, folder)
     assert (result.pack, result.entries) == ("broken", 2)
+
+
+def test_tags_against_a_5etools_pack_in_a_markdown_document_over_stdio(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """An author installs the file with `d5e/packs/install` and writes tags against it: the
+    daemon, over its real stdio, knows every 5etools tag name and finds the pack by its
+    source id or abbreviation in any case; only the misspelt name is a problem."""
+    from d5e_daemon.client import Daemon
+
+    text = (
+        "The {@creature ash wolf|EW} and {@creature Cinder Witch|emberwilds} cast "
+        "{@spell cinder lance|EMBERWILDS} and {@spell fireball|PHB}; beware "
+        "{@disease ash lung}, {@hazard ashfall|ew}, {@optfeature ember invocation} and "
+        "{@status smoked out}. See {@book the rules|PHB|1} and {@filter fire spells|spells}.\n"
+        "A {@creature ash wolff|EW} howls.\n"
+    )
+    uri = (tmp_path / "road.md").as_uri()
+    with Daemon(db_path, env={"D5E_EMBEDDER": "fake"}) as d5e:
+        d5e.initialize()
+        installed = d5e.request("d5e/packs/install", {"path": str(EMBER)}, timeout=60)
+        assert (installed["pack"], installed["action"]) == ("emberwilds", "installed")
+        d5e.send(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "markdown", "version": 1, "text": text}},
+            notify=True,
+        )
+        diagnostics = None
+        for _ in range(200):
+            message = d5e.receive(30)
+            params = message.get("params") or {}
+            if message.get("method") == "textDocument/publishDiagnostics" and params["uri"] == uri:
+                diagnostics = params["diagnostics"]
+                break
+        assert diagnostics is not None
+        (only,) = diagnostics
+        assert only["range"]["start"]["line"] == 1
+        assert "unknown creature 'ash wolff' in pack emberwilds" in only["message"]
+        hover = d5e.request(
+            "textDocument/hover",
+            {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 8}},
+            timeout=30,
+        )
+        card = hover["contents"]["value"]
+        assert card.startswith("## Ash Wolf")
+        assert "*Melee Weapon Attack:* +4 to hit" in card and "{@" not in card
+
+
+def test_5etools_aliases_find_the_entry(ember: App) -> None:
+    found = lookup(ember, LookupParams(name="Ash Hag"))
+    assert found.entry.ref == "monsters/cinder-witch" and found.entry.pack == "emberwilds"
+
+
+def test_the_search_filters_serve_5etools_packs_as_the_srd(ember: App) -> None:
+    from d5e_daemon.features.search import search
+    from d5e_daemon.protocol import SearchParams, decode
+
+    def refs(**filters: Any) -> set[str]:
+        params = decode({"query": "", "filters": filters, "limit": 500}, SearchParams)
+        return {hit.ref for hit in search(ember, params).hits if hit.pack == "emberwilds"}
+
+    assert refs(immune="fire") >= {"monsters/ash-wolf", "monsters/ash-wolf-alpha"}
+    assert "monsters/cinder-witch" in refs(casts="fireball")
+    assert refs(level=2, school="evocation") == {"spells/cinder-lance"}
+    assert "spells/ember-ward" in refs(ritual=True)
+    assert "monsters/ash-wolf" in refs(speed="hover")
+    assert refs(rarity="rare", attunement=True) == {"magic-items/cinder-cloak"}
+
+
+def test_cards_of_the_other_types_show_every_field_of_the_source(ember: App) -> None:
+    feat = lookup(ember, LookupParams(ref="feats/ember-adept")).markdown
+    assert feat.startswith("## Ember Adept\n\n*Feat*\n\n")
+    assert "**Prerequisite:** the ability to cast at least one spell" in feat
+    assert "[fire bolt](d5e://srd-2014/spells/fire-bolt.md)" in feat and "5etools" not in feat
+    cls = lookup(ember, LookupParams(ref="classes/firewarden")).markdown
+    assert "**Hit die:** d10" in cls and "**Class features:** Warden's Flame (1st level)" in cls
+    deity = lookup(ember, LookupParams(ref="deities/ignara")).markdown
+    assert "**Pantheon:** Ember" in deity and "**Alignment:** chaotic good" in deity
+    feature = lookup(ember, LookupParams(ref="features/firewarden-wardens-flame-1")).markdown
+    assert "*Firewarden feature, level 1*" in feature
+    witch = lookup(ember, LookupParams(ref="monsters/cinder-witch")).markdown
+    assert (
+        "- Cantrips (at will): [fire bolt](d5e://srd-2014/spells/fire-bolt.md), "
+        "[light](d5e://srd-2014/spells/light.md)\n- Level 1 (4 slots)"
+    ) in witch
+
+
+def test_a_copy_of_a_copy_of_the_srd_goblin(ember: App) -> None:
+    guard = lookup(ember, LookupParams(ref="monsters/goblin-ember-guard")).entry
+    assert guard.extends == "emberwilds:monsters/goblin-ember-chief"
+    assert names(guard.data["actions"]) == ["Burning Scimitar"]
+    assert names(guard.data["special_abilities"])[-1] == "Shield Wall"
+    assert guard.data["hit_points"] == 21 and guard.data["senses"]["darkvision"] == "120 ft."
+
+
+def test_magic_variants_expand_onto_the_srd_weapons_too(ember: App) -> None:
+    sword = data(ember, "emberwilds:magic-items/longsword-of-smouldering")
+    assert sword["variant_of"] == "Smouldering Weapon"
+    assert sword["damage"]["damage_dice"] == "1d8" and sword["rarity"]["name"] == "Uncommon"
+    assert sword["5etools"]["baseItem"] == "Longsword|PHB"
+    with pytest.raises(Exception, match="net-of-smouldering"):
+        data(ember, "emberwilds:magic-items/net-of-smouldering")  # excluded
+    with pytest.raises(Exception, match="plate-armor-of-smouldering"):
+        data(ember, "emberwilds:magic-items/plate-armor-of-smouldering")  # not a weapon
+
+
+def test_fields_without_a_d5e_name_are_on_the_card(ember: App) -> None:
+    lance = lookup(ember, LookupParams(ref="spells/cinder-lance")).markdown
+    assert "**Affects creature type:** humanoid, beast" in lance
+    witch = lookup(ember, LookupParams(ref="monsters/cinder-witch")).markdown
+    assert "**Is named creature:** yes" in witch
+    assert "Page" not in witch and "Source" not in witch  # bookkeeping stays out

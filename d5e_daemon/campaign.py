@@ -1,0 +1,300 @@
+"""The Markdown files of a campaign folder and the rules references they hold.
+
+`Campaign` scans the workspace's Markdown files (every one, not only those open in an editor)
+for tags and prose names, keeps what it found per file, and answers "where is this entry
+mentioned" from memory. It is kept current by `changed(paths)` (the daemon's file watcher, the
+editor's `didChangeWatchedFiles` and saves) and by `open_text(path, lines)` for documents open
+in the editor, whose unsaved text wins over the file.
+
+A campaign folder is untrusted: symbolic links are not followed (neither folders nor files
+that lead out of it), hidden folders and `node_modules` are skipped, files larger than
+`MAX_FILE_BYTES` are left out and at most `MAX_FILES` files are read, so a huge or hostile
+folder costs bounded time and memory. Skipped files are listed in `skipped`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .prose import ProseNames, ProseRef, count_before, find_prose
+
+if TYPE_CHECKING:
+    from .features.tags import Resolver, Tag
+
+log = logging.getLogger(__name__)
+
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+MAX_FILE_BYTES = 2 * 2**20
+"""A Markdown file larger than this is no adventure text (a dump, a log): left out."""
+MAX_FILES = 5000
+"""At most this many Markdown files of one campaign folder are read."""
+SKIPPED_FOLDERS = frozenset({"node_modules", "__pycache__"})
+
+
+@dataclass
+class FileRefs:
+    """What one file holds: its lines, its tags (by what they name) and its prose names."""
+
+    lines: list[str]
+    stamp: tuple[int, int] | None
+    """(size, mtime_ns) of the file read; None for an editor's unsaved text."""
+    tags: dict[tuple[str, str, str | None], list[Tag]] = field(default_factory=dict)
+    prose: dict[int, list[ProseRef]] = field(default_factory=dict)
+    names: ProseNames | None = None
+    """The names the prose was read with (the profile's, at that time)."""
+    encounters: list[Encounter] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One mention of an entry in a campaign file; columns are code points."""
+
+    path: Path
+    line: int
+    start: int
+    end: int
+    kind: str
+    """`tag`, or how prose wrote the name: `bold`, `italic`, `count`."""
+    text: str
+    """The line's text, for showing the mention in context."""
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Encounter:
+    """An encounter written in a document: a fenced ```` ```encounter ```` block (the
+    convention of Obsidian's initiative tracker), or a line that counts creatures."""
+
+    line: int
+    end_line: int
+    name: str
+    detail: str
+
+
+_ENCOUNTER_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*encounter\b", re.I)
+_ENCOUNTER_NAME = re.compile(r"^\s*name\s*:\s*(.+?)\s*$", re.I)
+_LIST_MARK = re.compile(r"^\s*(?:[-+*]|\d+[.)])\s+")
+NAME_MAX = 80
+
+
+def find_encounters(
+    lines: Sequence[str], names: ProseNames, prose: Sequence[ProseRef] | None = None
+) -> list[Encounter]:
+    """The encounters of a document, in order: its encounter blocks and the prose lines that
+    count creatures ("Scene 1 (road): 4 wolves", "2 {@creature wolf}")."""
+    from .features.tags import TAG_COLLECTIONS, find_tags
+
+    found: list[Encounter] = []
+    n = 0
+    while n < len(lines):
+        m = _ENCOUNTER_FENCE.match(lines[n])
+        if m is None:
+            n += 1
+            continue
+        end = n + 1
+        while end < len(lines) and not lines[end].lstrip().startswith(m[1]):
+            end += 1
+        title = next(
+            (t[1] for line in lines[n + 1 : end] if (t := _ENCOUNTER_NAME.match(line))), None
+        )
+        creatures = sum(1 for line in lines[n + 1 : end] if line.lstrip().startswith("- "))
+        detail = f"{creatures} creature line" + ("s" if creatures != 1 else "")
+        found.append(Encounter(n, min(end, len(lines) - 1), title or "Encounter", detail))
+        n = end + 1
+    counted: dict[int, list[str]] = {}
+    for ref in find_prose(lines, names) if prose is None else prose:
+        if ref.count_start is not None:
+            counted.setdefault(ref.line, []).append(f"{ref.count} × {ref.entry.name}")
+    for tag in find_tags(lines):
+        if "monsters" in TAG_COLLECTIONS.get(tag.kind, ()):
+            before = count_before(lines[tag.line], tag.start)
+            if before is not None:
+                counted.setdefault(tag.line, []).append(f"{before[0]} × {tag.name}")
+    for line, names_counted in counted.items():
+        text = _LIST_MARK.sub("", lines[line]).strip()
+        name = text if len(text) <= NAME_MAX else text[: NAME_MAX - 1] + "…"
+        found.append(Encounter(line, line, name, ", ".join(names_counted)))
+    return sorted(found, key=lambda e: e.line)
+
+
+def is_markdown(path: Path) -> bool:
+    return path.suffix.lower() in MARKDOWN_SUFFIXES
+
+
+class Campaign:
+    """The references of one campaign folder. Not thread-safe: use it from one thread (the
+    daemon's event loop; watcher threads hand their paths over with `call_soon_threadsafe`)."""
+
+    def __init__(self, root: Path, resolver: Resolver) -> None:
+        self.root = root.resolve()
+        self.resolver = resolver
+        self.files: dict[Path, FileRefs] = {}
+        self.open: dict[Path, list[str]] = {}
+        self.skipped: dict[Path, str] = {}
+        self._walked = False
+        self._dirty: set[Path] = set()
+        self._names_seen: ProseNames | None = None
+        self._tag_entries: dict[tuple[str, str, str | None], int | None] = {}
+        """What each tag written in the campaign resolves to (an entry id), for the names of
+        `_names_seen` (the resolver's: a pack change gives new ones, and a new mapping)."""
+
+    # -- keeping current ------------------------------------------------------------------------
+
+    def changed(self, paths: Iterable[Path]) -> None:
+        """Files (or folders) of the campaign changed on disk: read them again when next asked.
+        A folder, or a path outside what was scanned, makes the next question walk again."""
+        for path in paths:
+            path = Path(os.path.abspath(path))
+            if not self._inside(path):
+                continue
+            if is_markdown(path):
+                self._dirty.add(path)
+            else:
+                self._walked = False  # a folder came, went or was renamed
+
+    def open_text(self, path: Path, lines: Sequence[str]) -> None:
+        """An editor's text of a campaign file (unsaved changes included) replaces the file's."""
+        path = Path(os.path.abspath(path))
+        if not (self._inside(path) and is_markdown(path)):
+            return
+        self.open[path] = list(lines)
+        self._dirty.add(path)
+
+    def close_text(self, path: Path) -> None:
+        path = Path(os.path.abspath(path))
+        if self.open.pop(path, None) is not None:
+            self._dirty.add(path)
+
+    def refresh(self) -> None:
+        """Read what changed since the last question (everything the first time)."""
+        if not self._walked:
+            self._walk()
+        for path in list(self._dirty):
+            self._read(path)
+        self._dirty.clear()
+        names = self.resolver.prose_names()
+        if names is not self._names_seen:
+            self._names_seen, self._tag_entries = names, {}
+        for refs in self.files.values():
+            if refs.names is not names:
+                _scan(refs, names)
+
+    def _inside(self, path: Path) -> bool:
+        return path == self.root or self.root in path.parents
+
+    def _walk(self) -> None:
+        found: list[Path] = []
+        self.skipped = {}
+        for folder, dirs, files in os.walk(self.root, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_FOLDERS)
+            for name in sorted(files):
+                path = Path(folder, name)
+                if name.startswith(".") or not is_markdown(path):
+                    continue
+                if len(found) >= MAX_FILES:
+                    self.skipped[path] = f"more than {MAX_FILES} Markdown files"
+                    continue
+                found.append(path)
+        if self.skipped:
+            log.warning("%s: %d Markdown files left out", self.root, len(self.skipped))
+        keep = set(found) | set(self.open)
+        for path in list(self.files):
+            if path not in keep:
+                del self.files[path]
+        for path in keep:
+            self._read(path)
+        self._walked = True
+
+    def _read(self, path: Path) -> None:
+        """Read one file again if it changed (its size or time); forget it if it is gone."""
+        if path in self.open:
+            refs = self.files.get(path)
+            if refs is None or refs.stamp is not None or refs.lines != self.open[path]:
+                self.files[path] = _scan(FileRefs(self.open[path], None), self._names())
+            return
+        try:
+            info = path.lstat()
+        except OSError:
+            self.files.pop(path, None)
+            return
+        if path.is_symlink() or not path.is_file():
+            self.files.pop(path, None)
+            self.skipped[path] = "a symbolic link or not a file"
+            return
+        if info.st_size > MAX_FILE_BYTES:
+            self.files.pop(path, None)
+            self.skipped[path] = f"larger than {MAX_FILE_BYTES:,} bytes"
+            return
+        stamp = (info.st_size, info.st_mtime_ns)
+        old = self.files.get(path)
+        if old is not None and old.stamp == stamp:
+            return
+        try:
+            with path.open("rb") as f:
+                data = f.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            self.files.pop(path, None)
+            self.skipped[path] = f"unreadable: {exc.strerror or exc}"
+            return
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        self.files[path] = _scan(FileRefs(lines, stamp), self._names())
+        self.skipped.pop(path, None)
+
+    def _names(self) -> ProseNames:
+        return self.resolver.prose_names()
+
+    # -- answering ------------------------------------------------------------------------------
+
+    def encounters(self) -> list[tuple[Path, Encounter]]:
+        """Every encounter of every campaign file, by file and line."""
+        self.refresh()
+        return [(path, e) for path in self._paths() for e in self.files[path].encounters]
+
+    def _paths(self) -> list[Path]:
+        return sorted(self.files, key=str)
+
+    def mentions(self, entry_id: int) -> list[Mention]:
+        """Every mention of the entry with this id, by file and position."""
+        self.refresh()
+        resolver, known = self.resolver, self._tag_entries
+        found: list[Mention] = []
+        for path in self._paths():
+            refs = self.files[path]
+            for key, tags in refs.tags.items():
+                means = known.get(key, -1)
+                if means == -1:
+                    row = resolver.resolve(tags[0]).row
+                    means = known[key] = None if row is None else row.id
+                if means != entry_id:
+                    continue
+                found += [
+                    Mention(path, t.line, t.start, t.end, "tag", refs.lines[t.line]) for t in tags
+                ]
+            for ref in refs.prose.get(entry_id, ()):
+                start, end = ref.span
+                found.append(
+                    Mention(path, ref.line, start, end, ref.style, refs.lines[ref.line], ref.count)
+                )
+        found.sort(key=lambda m: (str(m.path), m.line, m.start))
+        return found
+
+
+def _scan(refs: FileRefs, names: ProseNames) -> FileRefs:
+    from .features.tags import find_tags
+
+    refs.tags = {}
+    for tag in find_tags(refs.lines):
+        refs.tags.setdefault((tag.kind, tag.name, tag.pack), []).append(tag)
+    refs.prose = {}
+    prose = find_prose(refs.lines, names)
+    for ref in prose:
+        refs.prose.setdefault(ref.entry.id, []).append(ref)
+    refs.names = names
+    refs.encounters = find_encounters(refs.lines, names, prose)
+    return refs

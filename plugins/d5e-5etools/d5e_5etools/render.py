@@ -1,0 +1,162 @@
+"""Cards and search text for the 5etools entries d5e has no card of its own for (feats, races,
+class features, deities, tables, …).
+
+Spells, monsters and items get d5e's cards (their records have d5e's field names). The others
+get a card here: the description, then every field of the 5etools object that is not already
+shown, as `**Label:** value` — nothing the source holds is missing from the card. Tags stay as
+written; d5e renders them as text and links when it shows the card.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from d5e_daemon import Entry
+
+from .convert import RAW, SIZES, plain_tags
+from .convert import alignment as alignment_text
+from .entries import ABILITY_NAMES
+
+# Collections whose cards and search text d5e draws itself.
+CORE_CARDS = frozenset({"spells", "monsters", "magic-items", "equipment"})
+CORE_INDEX = CORE_CARDS | {
+    "features", "traits", "conditions", "rule-sections", "classes", "races",
+}  # fmt: skip
+# 5etools fields a card does not list: identity, bookkeeping, and what the card shows already.
+HIDDEN = frozenset(
+    {
+        "name", "source", "page", "entries", "entry", "srd", "srd52", "basicRules",
+        "basicRules2024", "otherSources", "additionalSources", "reprintedAs", "hasFluff",
+        "hasFluffImages", "fluff", "_copy", "alias", "lairActions", "regionalEffects",
+        "mythicEncounter", "rows", "colLabels", "colStyles", "caption", "footnotes",
+        "className", "classSource", "subclassShortName", "subclassSource", "level",
+        "raceName", "raceSource", "hasToken", "tokenUrl", "isReprinted", "id", "data",
+        "contents", "_versions", "reprintAlias", "freeRules2024", "legacy",
+    }
+)  # fmt: skip
+_WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def label(key: str) -> str:
+    """`conditionImmune` → `Condition immune`."""
+    return _WORDS.sub(" ", key).replace("_", " ").capitalize()
+
+
+def describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, list):
+        return ", ".join(d for d in (describe(v) for v in value) if d)
+    if isinstance(value, dict):
+        if isinstance(value.get("name"), str):
+            return str(value["name"])
+        parts = [f"{label(k)} {describe(v)}".strip() for k, v in value.items()]
+        return ", ".join(p for p in parts if p)
+    return ""
+
+
+def prerequisite(value: Any) -> str:
+    """5etools `prerequisite` (a list of alternatives, each a set of conditions) as a line."""
+    options = []
+    for option in value if isinstance(value, list) else []:
+        if not isinstance(option, dict):
+            continue
+        parts = []
+        for key, need in option.items():
+            if key == "level":
+                level = need.get("level") if isinstance(need, dict) else need
+                cls = need.get("class", {}).get("name") if isinstance(need, dict) else None
+                parts.append(f"{cls + ' ' if cls else ''}level {level}")
+            elif key == "ability":
+                for group in need:
+                    parts.append(
+                        " or ".join(f"{ABILITY_NAMES.get(a, a)} {n}" for a, n in group.items())
+                    )
+            elif key == "spellcasting" or key == "spellcasting2020":
+                parts.append("the ability to cast at least one spell")
+            elif key in ("race", "background", "feat", "proficiency", "feature"):
+                parts.append(" or ".join(describe(n) for n in need if describe(n)))
+            elif key == "other":
+                parts.append(str(need))
+            else:
+                parts.append(f"{label(key)} {describe(need)}".strip())
+        options.append(", ".join(p for p in parts if p))
+    return "; or ".join(o for o in options if o)
+
+
+def _subtitle(entry: Entry, raw: dict[str, Any]) -> str:
+    kind = entry.collection.replace("-", " ").rstrip("s")
+    kind = {"deitie": "deity", "statuse": "status", "classe": "class"}.get(kind, kind)
+    if raw.get("className"):
+        owner = raw.get("subclassShortName") or raw["className"]
+        level = f", level {raw['level']}" if raw.get("level") is not None else ""
+        return f"{owner} feature{level}"
+    if raw.get("raceName"):
+        return f"{raw['raceName']} subrace"
+    return kind
+
+
+def _facts(raw: dict[str, Any]) -> list[str]:
+    facts = []
+    if raw.get("prerequisite"):
+        facts.append(("Prerequisite", prerequisite(raw["prerequisite"])))
+    if raw.get("size"):
+        sizes = raw["size"] if isinstance(raw["size"], list) else [raw["size"]]
+        facts.append(("Size", " or ".join(SIZES.get(s, str(s)) for s in sizes)))
+    if isinstance(raw.get("hd"), dict) and raw["hd"].get("faces"):
+        facts.append(("Hit die", f"d{raw['hd']['faces']}"))
+    if raw.get("alignment"):
+        facts.append(("Alignment", alignment_text(raw["alignment"])))
+    for key in ("classFeatures", "subclassFeatures"):
+        refs = [f.get(key[:-1], "") if isinstance(f, dict) else f for f in raw.get(key) or []]
+        parts = [str(r).split("|") for r in refs]
+        names = [f"{p[0]} ({_ordinal(p[-1])})" if p[-1].isdigit() else p[0] for p in parts]
+        if names:
+            facts.append((label(key), ", ".join(names)))
+    done = {"prerequisite", "size", "hd", "alignment", "classFeatures", "subclassFeatures"}
+    for key, value in raw.items():
+        if key in HIDDEN or key in done or key.endswith("Tags"):
+            continue
+        if key == "proficiency" and isinstance(value, list):
+            value = [ABILITY_NAMES.get(str(v), v) for v in value]
+        text = describe(value)
+        if text:
+            facts.append((label(key), text))
+    return [f"**{k}:** {v}" for k, v in facts if v]
+
+
+def _ordinal(level: str) -> str:
+    n = int(level)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix} level"
+
+
+def markdown(entry: Entry) -> str:
+    raw = entry.data[RAW]
+    parts = [f"## {entry.name}", f"*{_subtitle(entry, raw).capitalize()}*"]
+    facts = _facts(raw)
+    if facts:
+        parts.append("  \n".join(facts))
+    parts += [str(p) for p in entry.data.get("desc") or []]
+    return "\n\n".join(parts) + "\n"
+
+
+def index(entry: Entry) -> str:
+    raw = entry.data[RAW]
+    header = f"{entry.name}: {_subtitle(entry, raw)}"
+    body = [plain_tags(str(p)) for p in entry.data.get("desc") or []]
+    facts = [plain_tags(f) for f in _facts(raw)]
+    return "\n".join([header, *facts, *body])
+
+
+def render_text(entry: Entry, purpose: str) -> str | None:
+    if not isinstance(entry.data.get(RAW), dict):
+        return None
+    if purpose == "markdown" and entry.collection not in CORE_CARDS:
+        return markdown(entry)
+    if purpose == "index" and entry.collection not in CORE_INDEX:
+        return index(entry)
+    return None

@@ -1,0 +1,243 @@
+"""Encounter difficulty in Markdown: ```encounter blocks and prose lines that count creatures
+get a code lens or an inlay hint; the party comes from the block, d5e.toml, then the setting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from lsprotocol import types
+from pygls.workspace import TextDocument
+
+from d5e_daemon.app import App
+from d5e_daemon.features.encounter_lens import (
+    code_lenses,
+    find_encounters,
+    inlay_hints,
+    verdict,
+)
+from d5e_daemon.features.tags import Resolver
+
+from .conftest import make_app, start_client
+
+URI = "file:///adventure.md"
+EVERYWHERE = types.Range(types.Position(0, 0), types.Position(10_000, 0))
+
+
+def doc(text: str) -> TextDocument:
+    return TextDocument(URI, text, version=1, language_id="markdown")
+
+
+@pytest.fixture
+def party_app(db_path: Path) -> Iterator[App]:
+    a = make_app(db_path, party=[3, 3, 3, 3])
+    yield a
+    a.close()
+
+
+def labels(resolver: Resolver, text: str) -> list[str]:
+    return [verdict(resolver, e).label for e in find_encounters(resolver, doc(text).lines)]
+
+
+BLOCK = """# Flame's den
+
+```encounter
+name: Flame's den
+creatures:
+  - 4: Wolf
+  - Dire Wolf
+```
+"""
+
+
+def test_a_block_gets_its_difficulty_as_a_code_lens(party_app: App) -> None:
+    resolver = Resolver(party_app)
+    (lens,) = code_lenses(resolver, doc(BLOCK))
+    assert lens.range.start.line == 2  # the opening fence
+    assert lens.command is not None
+    assert lens.command.title == "Medium · 800 XP (adjusted) for 4 × level 3"  # 400 XP × 2
+
+
+def test_the_blocks_party_and_rules_win(party_app: App) -> None:
+    resolver = Resolver(party_app)
+    text = BLOCK.replace("creatures:", "party: [5, 5]\nrules: 2024\ncreatures:")
+    assert labels(resolver, text) == ["Trivial · 400 XP for 2 × level 5"]
+    text = BLOCK.replace("creatures:", "party: 1, 1, 1\ncreatures:")
+    assert labels(resolver, text) == ["Deadly · 800 XP (adjusted) for 3 × level 1"]
+
+
+def test_several_encounters_in_one_block_and_the_tracker_syntax(party_app: App) -> None:
+    resolver = Resolver(party_app)
+    text = (
+        "```encounter\ncreatures:\n  - 2: Goblin\n---\ncreatures:\n"
+        '  - "3: [[Wolf]]"\n  - 1: Flame, 45, 15, 2, 700\n```\n'
+    )
+    found = find_encounters(resolver, doc(text).lines)
+    assert [e.line for e in found] == [0, 3]
+    assert labels(resolver, text) == [
+        "Trivial · 150 XP (adjusted) for 4 × level 3",  # 2 goblins: 100 XP × 1.5
+        "Deadly · 1,700 XP (adjusted) for 4 × level 3",  # (150 + 700) × 2 ≥ 1,600
+    ]
+
+
+def test_prose_lines_that_count_creatures_get_inlay_hints(party_app: App) -> None:
+    resolver = Resolver(party_app)
+    text = (
+        "The road is quiet.\n"
+        "Scene 1 (road): 4 wolves; Flame's den: Flame + 2 {@creature wolf} + 1 **dire wolf**\n"
+        "The **wolves** howl.\n"  # names a creature without counting it: no encounter
+        "```\n4 wolves in code\n```\n"
+    )
+    hints = inlay_hints(resolver, doc(text), EVERYWHERE)
+    assert [(h.position.line, h.label) for h in hints] == [
+        (1, "Easy · 400 XP (adjusted) for 4 × level 3"),  # 4 wolves: 200 × 2
+        (1, "Medium · 600 XP (adjusted) for 4 × level 3"),  # 2 wolves + a dire wolf: 300 × 2
+    ]
+    line = doc(text).lines[1]
+    assert hints[0].position.character == line.index("wolves;") + len("wolves")
+    assert hints[1].position.character == line.index("dire wolf**") + len("dire wolf")
+    assert "2 × Wolf (50 XP) + 1 × Dire Wolf (200 XP) = 300 XP × 2" in str(hints[1].tooltip)
+    assert "Party (the d5e.party setting)" in str(hints[1].tooltip)
+    assert code_lenses(resolver, doc(text)) == []  # prose lines: hints, blocks: lenses
+
+
+def test_without_a_party_the_hint_says_how_to_set_one(app: App) -> None:
+    resolver = Resolver(app)
+    (label,) = labels(resolver, BLOCK)
+    assert label.startswith("400 XP · set a party for the difficulty")
+    assert "`party = [3, 3, 3, 3]` in the campaign's d5e.toml" in label
+
+
+def test_d5e_toml_party_wins_over_the_setting(db_path: Path, tmp_path: Path) -> None:
+    from d5e_daemon import workspace
+    from d5e_daemon.settings import build
+
+    (tmp_path / "d5e.toml").write_text("party = [7, 7, 7, 7, 7]\n")
+    settings = build({"db": str(db_path)}, workspace.layer(tmp_path), {"party": [2]})
+    app = App(settings)
+    app.start()
+    try:
+        assert labels(Resolver(app), BLOCK)[0].endswith("for 5 × level 7")
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize(
+    ("block", "problem"),
+    [
+        ("creatures: [2: Wolf\n", "not valid YAML"),
+        (
+            "party: [3, 31]\ncreatures:\n  - Wolf\n",
+            "party of the block: level 31: levels are 1 to 20",
+        ),
+        ("party: [0]\ncreatures:\n  - Wolf\n", "level 0: levels are 1 to 20"),
+        ("creatures:\n  - 0: Wolf\n", "count 0: a group holds 1 to 1000"),
+        ("creatures:\n  - 1000000000: Wolf\n", "count 1000000000"),
+        ("creatures:\n  - 2d4: Wolf\n", "the count '2d4' is not a number"),
+        ("creatures:\n  - Wolff\n", "no entry named 'Wolff' in monsters; did you mean"),
+        ("creatures:\n  - Flame, 45, 15, 2\n", "a creature no pack has needs its XP"),
+        ("party: Heroes\ncreatures:\n  - Wolf\n", "party 'Heroes' names no levels"),
+        ("rules: 2020\ncreatures:\n  - Wolf\n", "rules 2020: 2014 or 2024"),
+        ("- just a list\n", "not a list or text"),
+        ("name: empty\n", "no creatures"),
+    ],
+)
+def test_bad_blocks_name_the_problem(party_app: App, block: str, problem: str) -> None:
+    (label,) = labels(Resolver(party_app), f"```encounter\n{block}```\n")
+    assert problem in label
+    assert "·" not in label or label.startswith("⚠")  # never a difficulty beside a problem
+
+
+def test_a_creature_without_cr_in_prose_is_named_not_miscounted(
+    party_app: App, tmp_path: Path
+) -> None:
+    from functools import partial
+
+    from .packtools import write_pack
+
+    pack = write_pack(tmp_path / "brew", {"monsters/shade.md": "---\nname: Shade\n---\nDark.\n"})
+    party_app.db.write(partial(party_app.install_path, path=pack))
+    resolver = Resolver(party_app)
+    (label,) = [h.label for h in inlay_hints(resolver, doc("Crypt: 3 shades\n"), EVERYWHERE)]
+    assert "Shade (brew:monsters/shade) has no CR and no XP" in str(label)
+
+
+async def test_code_lenses_and_inlay_hints_over_stdio(db_path: Path, tmp_path: Path) -> None:
+    (tmp_path / "d5e.toml").write_text("party = [3, 3, 3, 3]\n")
+    client = await start_client(db_path, root=tmp_path)
+    try:
+        uri = (tmp_path / "adventure.md").as_uri()
+        text = BLOCK + "\nRoad: 4 wolves\n"
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "markdown", 1, text))
+        )
+        lenses = await client.text_document_code_lens_async(
+            types.CodeLensParams(types.TextDocumentIdentifier(uri))
+        )
+        assert [(lens.range.start.line, lens.command.title) for lens in lenses or []] == [
+            (2, "Medium · 800 XP (adjusted) for 4 × level 3")
+        ]
+        hints = await client.text_document_inlay_hint_async(
+            types.InlayHintParams(types.TextDocumentIdentifier(uri), EVERYWHERE)
+        )
+        assert [msgspec.to_builtins(h.label) for h in hints or []] == [
+            "Easy · 400 XP (adjusted) for 4 × level 3"
+        ]
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def test_a_new_party_setting_refreshes_the_hints(db_path: Path) -> None:
+    """The client is asked to ask again when the party changes (an inlay-hint capable client
+    without code lenses: eglot's case, where blocks get inlay hints too)."""
+    import asyncio
+
+    from pytest_lsp import ClientServerConfig
+
+    from .conftest import _client, server_command
+
+    client: Any = await ClientServerConfig(
+        server_command=server_command(db_path), client_factory=_client
+    ).start()
+    refreshed = asyncio.Event()
+
+    @client.feature(types.WORKSPACE_INLAY_HINT_REFRESH)
+    def on_refresh(params: Any) -> None:
+        refreshed.set()
+
+    capabilities = types.ClientCapabilities(
+        text_document=types.TextDocumentClientCapabilities(
+            inlay_hint=types.InlayHintClientCapabilities()
+        ),
+        workspace=types.WorkspaceClientCapabilities(
+            inlay_hint=types.InlayHintWorkspaceClientCapabilities(refresh_support=True)
+        ),
+    )
+    await client.initialize_session(
+        types.InitializeParams(capabilities=capabilities, initialization_options={"party": [1]})
+    )
+    try:
+        uri = "file:///tmp/den.md"
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "markdown", 1, BLOCK))
+        )
+
+        async def labels_now() -> list[Any]:
+            hints = await client.text_document_inlay_hint_async(
+                types.InlayHintParams(types.TextDocumentIdentifier(uri), EVERYWHERE)
+            )
+            return [h.label for h in hints or []]
+
+        assert await labels_now() == ["Deadly · 1,000 XP (adjusted) for 1 × level 1"]  # 400 × 2.5
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"d5e": {"party": [9, 9, 9, 9]}})
+        )
+        await asyncio.wait_for(refreshed.wait(), 20)
+        assert await labels_now() == ["Trivial · 800 XP (adjusted) for 4 × level 9"]
+    finally:
+        await client.shutdown_session()
+        await client.stop()

@@ -1,0 +1,460 @@
+"""References across a campaign folder, the entries linking to one, symbols, stat blocks, hover
+on prose names and "Link rules terms" over whole files, as plain functions; and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pygls.workspace import TextDocument
+
+from d5e_daemon import campaign as campaign_module
+from d5e_daemon.app import App
+from d5e_daemon.campaign import Campaign, find_encounters
+from d5e_daemon.cli import main
+from d5e_daemon.errors import InvalidParams, NotFound
+from d5e_daemon.features import markdown as md
+from d5e_daemon.features.references import find_entry, linked_from, references
+from d5e_daemon.features.tags import Resolver, find_tags
+from d5e_daemon.protocol import ReferencesParams, decode
+from d5e_daemon.statblocks import stat_block
+
+ROAD = (
+    "# Wolves on the road\n"
+    "\n"
+    "Scene 1 (road): 4 wolves; Flame's den: Flame + 2 wolves + 1 dire wolf.\n"
+    "\n"
+    "The **goblins** flee while the mage casts *fireball*.\n"
+    "\n"
+    "```encounter\n"
+    "name: Flame's den\n"
+    "creatures:\n"
+    "  - 4: Wolf\n"
+    "```\n"
+)
+CAMP = "A {@creature wolf} howls by the fire; `4 wolves` in code are no wolves.\n"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "campaign"
+    (root / "scenes").mkdir(parents=True)
+    (root / "scenes" / "road.md").write_text(ROAD)
+    (root / "camp.markdown").write_text(CAMP)
+    (root / "notes.txt").write_text("4 wolves (not Markdown)\n")
+    (root / ".obsidian").mkdir()
+    (root / ".obsidian" / "cache.md").write_text("4 wolves\n")
+    (root / "node_modules").mkdir()
+    (root / "node_modules" / "x.md").write_text("4 wolves\n")
+    return root
+
+
+@pytest.fixture
+def campaign(app: App, folder: Path) -> Campaign:
+    return Campaign(folder, Resolver(app))
+
+
+def wolf_id(app: App) -> int:
+    return find_entry(app, "monsters/wolf").id
+
+
+def where(mentions: list[campaign_module.Mention], root: Path) -> list[tuple[str, int, int, str]]:
+    return [(str(m.path.relative_to(root)), m.line, m.start, m.kind) for m in mentions]
+
+
+def test_mentions_in_every_markdown_file_tags_and_prose(
+    app: App, campaign: Campaign, folder: Path
+) -> None:
+    mentions = campaign.mentions(wolf_id(app))
+    assert where(mentions, folder) == [
+        ("camp.markdown", 0, 2, "tag"),
+        ("scenes/road.md", 2, 16, "count"),
+        ("scenes/road.md", 2, 47, "count"),
+    ]
+    assert [m.count for m in mentions] == [1, 4, 2]
+    assert mentions[1].text == ROAD.splitlines()[2]
+    fireball = find_entry(app, "spells/fireball").id
+    assert where(campaign.mentions(fireball), folder) == [("scenes/road.md", 4, 43, "italic")]
+
+
+def test_kept_current_by_changes_and_by_the_editors_text(
+    app: App, campaign: Campaign, folder: Path
+) -> None:
+    wolf = wolf_id(app)
+    assert len(campaign.mentions(wolf)) == 3
+    road = folder / "scenes" / "road.md"
+    road.write_text("No wolves any more.\n")
+    new = folder / "scenes" / "new.md"
+    new.write_text("Later, 3 wolves.\n")
+    campaign.changed([road, new])
+    assert where(campaign.mentions(wolf), folder) == [
+        ("camp.markdown", 0, 2, "tag"),
+        ("scenes/new.md", 0, 7, "count"),
+    ]
+    # unsaved text of an open document wins over the file, until it is closed
+    campaign.open_text(new, ["Later, 3 wolves and 2 wolves."])
+    assert len(campaign.mentions(wolf)) == 3
+    campaign.close_text(new)
+    assert len(campaign.mentions(wolf)) == 2
+    # a folder that goes away: the next question walks again
+    (folder / "scenes" / "new.md").unlink()
+    road.unlink()
+    (folder / "scenes").rmdir()
+    campaign.changed([folder / "scenes"])
+    assert where(campaign.mentions(wolf), folder) == [("camp.markdown", 0, 2, "tag")]
+
+
+def test_pack_changes_read_the_prose_again(app: App, campaign: Campaign, folder: Path) -> None:
+    assert len(campaign.mentions(wolf_id(app))) == 3
+    old = campaign.files[folder / "scenes" / "road.md"].names
+    campaign.resolver.clear()  # what the daemon does when packs or the profile change
+    assert len(campaign.mentions(wolf_id(app))) == 3
+    assert campaign.files[folder / "scenes" / "road.md"].names is not old
+
+
+def test_an_untrusted_folder_is_read_within_bounds(
+    app: App, folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_text("4 wolves\n")
+    os.symlink(outside, folder / "linked-folder")
+    os.symlink(outside / "secret.md", folder / "linked.md")
+    (folder / "huge.md").write_text("4 wolves\n" + "x" * 2000)
+    monkeypatch.setattr(campaign_module, "MAX_FILE_BYTES", 1000)
+    campaign = Campaign(folder, Resolver(app))
+    mentions = campaign.mentions(wolf_id(app))
+    assert {m.path.name for m in mentions} == {"road.md", "camp.markdown"}
+    assert set(campaign.files) == {folder / "scenes" / "road.md", folder / "camp.markdown"}
+    assert campaign.skipped == {
+        folder / "huge.md": "larger than 1,000 bytes",
+        folder / "linked.md": "a symbolic link or not a file",
+    }
+    monkeypatch.setattr(campaign_module, "MAX_FILES", 1)
+    few = Campaign(folder, Resolver(app))
+    few.refresh()
+    assert len(few.files) == 1
+    assert "more than 1 Markdown files" in few.skipped.values()
+
+
+def test_a_file_that_is_not_utf8_is_read_with_replacement(
+    app: App, campaign: Campaign, folder: Path
+) -> None:
+    (folder / "latin1.md").write_bytes("Caf\xe9: 2 wolves\n".encode("latin-1"))
+    paths = {m.path.name for m in campaign.mentions(wolf_id(app))}
+    assert "latin1.md" in paths
+
+
+def test_references_result_and_entries_linking_to_a_spell(app: App, campaign: Campaign) -> None:
+    result = references(app, ReferencesParams(ref="spells/fireball"), campaign)
+    assert result.entry.name == "Fireball" and result.files == 2
+    assert [(m.line, m.kind, m.context) for m in result.mentions] == [
+        (4, "italic", "The **goblins** flee while the mage casts *fireball*.")
+    ]
+    linked = {(e.name, e.how) for e in result.linked_from}
+    assert {("Mage", "casts"), ("Lich", "casts"), ("Wand of Fireballs", "grants")} <= linked
+    assert ("Necklace of Fireballs", "grants") in linked
+    assert all(e.ref != "spells/fireball" for e in result.linked_from)
+    counter = references(app, ReferencesParams(ref="spells/counterspell", links=True), None)
+    assert counter.mentions == [] and counter.workspace is None
+    assert {e.name for e in counter.linked_from} == {"Archmage", "Lich", "Mage"}
+    assert (
+        references(app, ReferencesParams(ref="monsters/wolf", links=False), None).linked_from == []
+    )
+
+
+async def test_entries_extending_one_are_linked(app: App, tmp_path: Path) -> None:
+    from d5e_daemon.features.packs import install
+    from d5e_daemon.protocol import PackInstallParams
+
+    from .packtools import write_pack
+
+    brew = write_pack(
+        tmp_path / "brew",
+        {
+            "monsters/pup.md": "---\nname: Winter Wolf Pup\nextends: srd-2014:monsters/wolf\n---\n",
+            "spells/howl.md": "---\nname: Howl\nlevel: 1\n---\nCalls {@creature wolf|srd-2014}.\n",
+        },
+    )
+    await install(app, PackInstallParams(path=str(brew)))
+    app.search.ensure_attributes()
+    linked = linked_from(app, find_entry(app, "monsters/wolf"))
+    assert [(e.name, e.pack, e.how) for e in linked] == [
+        ("Winter Wolf Pup", "brew", "extends"),
+        ("Howl", "brew", "mentions"),
+    ]
+
+
+def test_references_bad_params(app: App) -> None:
+    with pytest.raises(InvalidParams) as bad:
+        references(app, ReferencesParams(ref="fireball"), None)
+    assert "invalid ref 'fireball'" in bad.value.message
+    with pytest.raises(InvalidParams) as bad:
+        decode({"ref": "spells/fireball", "limit": 0}, ReferencesParams)
+    assert bad.value.data == {"path": "$.limit"}
+    with pytest.raises(NotFound):
+        references(app, ReferencesParams(ref="spells/no-such-spell"), None)
+
+
+# -- symbols ----------------------------------------------------------------------------------
+
+
+def test_encounters_of_a_document(app: App) -> None:
+    names = Resolver(app).prose_names()
+    found = find_encounters(
+        [*ROAD.splitlines(), "Then 2 {@creature wolf} and 1 {@creature ogre}."], names
+    )
+    assert [(e.line, e.end_line, e.name, e.detail) for e in found] == [
+        (
+            2,
+            2,
+            "Scene 1 (road): 4 wolves; Flame's den: Flame + 2 wolves + 1 dire wolf.",
+            "4 × Wolf, 2 × Wolf, 1 × Dire Wolf",
+        ),
+        (6, 10, "Flame's den", "1 creature line"),
+        (11, 11, "Then 2 {@creature wolf} and 1 {@creature ogre}.", "2 × wolf, 1 × ogre"),
+    ]
+
+
+def test_document_symbols_encounters_then_entries_used(app: App) -> None:
+    doc = TextDocument("file:///c/road.md", ROAD + "Again, *fireball*.\n", language_id="markdown")
+    symbols = md.document_symbols(Resolver(app), doc)
+    assert [(s.name, s.kind, s.detail) for s in symbols] == [
+        (
+            "Scene 1 (road): 4 wolves; Flame's den: Flame + 2 wolves + 1 dire wolf.",
+            types.SymbolKind.Event,
+            "4 × Wolf, 2 × Wolf, 1 × Dire Wolf",
+        ),
+        ("Flame's den", types.SymbolKind.Event, "1 creature line"),
+        ("Wolf", types.SymbolKind.Class, "2 mentions · srd-2014:monsters/wolf"),
+        ("Dire Wolf", types.SymbolKind.Class, "1 mention · srd-2014:monsters/dire-wolf"),
+        ("Goblin", types.SymbolKind.Class, "1 mention · srd-2014:monsters/goblin"),
+        ("Fireball", types.SymbolKind.Function, "2 mentions · srd-2014:spells/fireball"),
+    ]
+    assert symbols[2].range.start == types.Position(2, 16)
+
+
+def test_campaign_symbols_find_encounters_by_name_or_creature(campaign: Campaign) -> None:
+    assert [s.name for s in md.campaign_symbols(campaign, "flame's")] == [
+        "Scene 1 (road): 4 wolves; Flame's den: Flame + 2 wolves + 1 dire wolf.",
+        "Flame's den",
+    ]
+    (road,) = md.campaign_symbols(campaign, "dire wolf")
+    assert road.location.uri.endswith("/scenes/road.md")
+    assert road.location.range.start.line == 2
+    assert md.campaign_symbols(None, "wolf") == []
+
+
+# -- hover, definition and references on prose names -----------------------------------------
+
+
+def test_hover_and_definition_on_prose_names(app: App) -> None:
+    resolver = Resolver(app)
+    doc = TextDocument("file:///c/road.md", ROAD, language_id="markdown")
+    hover = md.hover(resolver, doc, types.Position(2, 19))
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert hover.contents.value.startswith("## Wolf")
+    assert hover.range == types.Range(types.Position(2, 16), types.Position(2, 24))
+    definition = md.definition(resolver, doc, types.Position(4, 46))
+    assert definition is not None and definition.uri == "d5e://srd-2014/spells/fireball.md"
+    assert md.hover(resolver, doc, types.Position(0, 12)) is None  # a heading
+    assert md.hover(resolver, doc, types.Position(9, 8)) is None  # an encounter block
+
+
+def test_references_on_a_tag_or_a_prose_name(app: App, campaign: Campaign, folder: Path) -> None:
+    resolver = Resolver(app)
+    uri = (folder / "camp.markdown").as_uri()
+    doc = TextDocument(uri, CAMP, language_id="markdown")
+    found = md.references(resolver, campaign, doc, types.Position(0, 5))
+    assert found is not None
+    assert [
+        (Path(loc.uri.removeprefix("file://")).name, loc.range.start.line) for loc in found
+    ] == [
+        ("camp.markdown", 0),
+        ("road.md", 2),
+        ("road.md", 2),
+    ]
+    with_declaration = md.references(resolver, campaign, doc, types.Position(0, 5), True)
+    assert with_declaration is not None
+    assert with_declaration[0].uri == "d5e://srd-2014/monsters/wolf.md"
+    assert md.references(resolver, campaign, doc, types.Position(0, 30)) is None
+
+
+def test_references_in_a_document_outside_the_campaign(app: App) -> None:
+    doc = TextDocument(
+        "file:///elsewhere/a.md", "2 wolves\n\nA **wolf**.\n", language_id="markdown"
+    )
+    found = md.references(Resolver(app), None, doc, types.Position(0, 3))
+    assert found is not None
+    assert [(loc.range.start.line, loc.range.start.character) for loc in found] == [(0, 0), (2, 4)]
+
+
+def test_utf16_columns_of_mentions(app: App, campaign: Campaign, folder: Path) -> None:
+    (folder / "emoji.md").write_text("🐺🐺 then 2 wolves\n")
+    doc = TextDocument(
+        (folder / "emoji.md").as_uri(), "🐺🐺 then 2 wolves\n", language_id="markdown"
+    )
+    found = md.references(Resolver(app), campaign, doc, types.Position(0, 12))
+    assert found is not None
+    emoji = [loc for loc in found if loc.uri.endswith("emoji.md")]
+    assert [(loc.range.start.character, loc.range.end.character) for loc in emoji] == [(10, 18)]
+
+
+# -- stat blocks ------------------------------------------------------------------------------
+
+
+def stat_block_edit(app: App, text: str, position: types.Position) -> tuple[str, str]:
+    doc = TextDocument("file:///c/a.md", text, language_id="markdown")
+    action = md.stat_block_action(Resolver(app), doc, position)
+    assert action is not None and action.edit is not None and action.edit.changes is not None
+    (edit,) = action.edit.changes["file:///c/a.md"]
+    lines = text.split("\n")
+    at = edit.range.start
+    assert edit.range.start == edit.range.end
+    offset = sum(len(line) + 1 for line in lines[: at.line]) + at.character
+    return action.title, text[:offset] + edit.new_text + text[offset:]
+
+
+def test_insert_a_stat_block_below_the_paragraph(app: App) -> None:
+    text = "The **goblins** attack\nfrom the trees.\n\nNext paragraph.\n"
+    title, after = stat_block_edit(app, text, types.Position(0, 8))
+    assert title == "Insert stat block: Goblin"
+    assert after.startswith(
+        "The **goblins** attack\nfrom the trees.\n\n## Goblin\n\n*Small humanoid"
+    )
+    assert "**Armor Class:** 15 (leather armor, shield)" in after
+    assert after.endswith(
+        "slashing damage.\n\n***Shortbow.*** Ranged Weapon Attack: +4 to hit, "
+        "range 80/320 ft., one target. Hit: 5 (1d6 + 2) piercing damage.\n\n"
+        "Next paragraph.\n"
+    )
+    _, spell = stat_block_edit(app, "She casts {@spell fireball}", types.Position(0, 15))
+    assert spell.startswith("She casts {@spell fireball}\n\n## Fireball\n\n*3rd-level evocation*")
+
+
+def test_insert_a_homebrewery_stat_block(db_path: Path) -> None:
+    from .conftest import make_app
+
+    app = make_app(db_path, statBlocks="homebrewery")
+    try:
+        title, after = stat_block_edit(app, "Then 4 wolves.", types.Position(0, 8))
+    finally:
+        app.close()
+    assert title == "Insert Homebrewery stat block: Wolf"
+    block = after.split("\n\n", 1)[1]
+    assert block.startswith("{{monster,frame\n## Wolf\n*Medium beast, unaligned*\n___\n")
+    assert "**Armor Class** :: 13 (natural armor)\n**Hit Points** :: 11 (2d8 + 2)\n" in block
+    assert "\n___\n| STR | DEX | CON | INT | WIS | CHA |\n" in block
+    assert "**Challenge** :: 1/4 (50 XP)\n___\n***Keen Hearing and Smell.***" in block
+    assert block.endswith("\n}}")
+
+
+def test_stat_block_style_is_a_checked_setting(db_path: Path) -> None:
+    from .conftest import make_app
+
+    with pytest.raises(InvalidParams) as bad:
+        make_app(db_path, statBlocks="5etools")
+    assert "statBlocks" in bad.value.message
+
+
+def test_no_stat_block_for_what_has_none(app: App) -> None:
+    doc = TextDocument(
+        "file:///c/a.md", "{@condition grappled} and plain text", language_id="markdown"
+    )
+    resolver = Resolver(app)
+    assert md.stat_block_action(resolver, doc, types.Position(0, 3)) is None
+    assert md.stat_block_action(resolver, doc, types.Position(0, 30)) is None
+    spells = stat_block("## Fireball\n\ntext\n", "spells", "homebrewery")
+    assert spells == "## Fireball\n\ntext\n"  # Homebrewery's frame is for creatures
+
+
+def test_stat_block_is_offered_among_code_actions(app: App) -> None:
+    doc = TextDocument("file:///c/a.md", "The **ogre** waits.", language_id="markdown")
+    at = types.Range(types.Position(0, 7), types.Position(0, 7))
+    actions = md.code_actions(Resolver(app), doc, at)
+    assert [a.kind for a in actions] == [md.STAT_BLOCK_KIND]
+    assert md.code_actions(Resolver(app), doc, at, [types.CodeActionKind.QuickFix]) == []
+
+
+# -- link rules terms over whole files --------------------------------------------------------
+
+
+def test_link_text_converts_prose_and_leaves_code_headings_links_alone(app: App) -> None:
+    text = (
+        "# The Fireball chapter\r\n"
+        "Scene 1: 4 wolves; the **goblins** flee from *fireball*.\r\n"
+        "```\r\n4 wolves and Fireball\r\n```\r\n"
+        "[Fireball](https://example.com) and `Fireball` and {@spell fireball} and *Shield*\r\n"
+    )
+    new, edits, skipped = md.link_text(Resolver(app), text)
+    assert new == (
+        "# The Fireball chapter\r\n"
+        "Scene 1: 4 {@creature wolf||wolves}; the **{@creature goblin||goblins}** flee from "
+        "*{@spell fireball}*.\r\n"
+        "```\r\n4 wolves and Fireball\r\n```\r\n"
+        "[Fireball](https://example.com) and `Fireball` and {@spell fireball} and "
+        "*{@spell shield}*\r\n"
+    )
+    assert len(edits) == 4 and skipped == []
+    # what it writes resolves
+    resolver = Resolver(app)
+    tags = find_tags(new.splitlines())
+    assert all(resolver.resolve(t).row is not None for t in tags)
+    assert md.link_text(resolver, new)[0] == new  # nothing left to link
+
+
+# -- the CLI ----------------------------------------------------------------------------------
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_references(db_path: Path, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "references", "monsters/wolf", "--in", str(folder), "--db", str(db_path)
+    )
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"Wolf (srd-2014:monsters/wolf): 3 mention(s) in {folder} (2 Markdown files)"
+    assert lines[2].endswith("scenes/road.md:3:17: [count ×4] " + ROAD.splitlines()[2])
+    code, out, _ = run(
+        capsys, "references", "spells/fireball", "--in", str(folder), "--json", "--db", str(db_path)
+    )
+    result = json.loads(out)
+    assert result["mentions"][0]["kind"] == "italic"
+    assert {
+        "ref": "monsters/mage",
+        "pack": "srd-2014",
+        "name": "Mage",
+        "collection": "monsters",
+        "how": "casts",
+    } in result["linkedFrom"]
+    code, _, err = run(capsys, "references", "fireball", "--in", str(folder), "--db", str(db_path))
+    assert code == 1 and "invalid ref 'fireball'" in err
+
+
+def test_cli_link_diff_check_and_write(
+    db_path: Path, folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    road = folder / "scenes" / "road.md"
+    code, out, _ = run(capsys, "link", "--check", str(road), "--db", str(db_path))
+    assert code == 1 and out == f"{road}: would link 6 term(s)\n"
+    assert road.read_text() == ROAD
+    code, out, _ = run(capsys, "link", "--diff", str(road), "--db", str(db_path))
+    assert code == 0 and road.read_text() == ROAD
+    assert "-Scene 1 (road): 4 wolves;" in out
+    assert "+Scene 1 (road): 4 {@creature wolf||wolves}; Flame's den: Flame + 2 " in out
+    code, out, _ = run(capsys, "link", str(road), "--db", str(db_path))
+    assert code == 0 and out == f"{road}: linked 6 term(s)\n"
+    assert "**{@creature goblin||goblins}**" in road.read_text()
+    assert "```encounter\nname: Flame's den\n" in road.read_text()
+    code, out, _ = run(capsys, "link", "--check", str(road), "--db", str(db_path))
+    assert code == 0
+    code, _, err = run(capsys, "link", str(folder / "missing.md"), "--db", str(db_path))
+    assert code == 2 and "cannot read" in err
