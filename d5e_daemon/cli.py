@@ -745,8 +745,9 @@ def _packs_install(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(result)
         return 0
-    _print_problems(result.warnings)
-    sys.stdout.write(_install_summary(result) + "\n")
+    for one in (result, *result.also):  # a 5etools file with several sources: several packs
+        _print_problems(one.warnings)
+        sys.stdout.write(_install_summary(one) + "\n")
     return 0
 
 
@@ -808,6 +809,7 @@ def _packs_validate(args: argparse.Namespace, settings: Settings) -> int:
         warnings = len(result.problems) - errors
         verdict = "ok" if result.ok else f"{errors} error(s)"
         name = result.pack.id if result.pack else args.path
+        name += "".join(f", {other.id}" for other in result.also)
         sys.stderr.write(f"{name}: {verdict}, {warnings} warning(s), {result.entries} entries\n")
     return 0 if result.ok else 1
 

@@ -536,3 +536,46 @@ def test_a_copy_of_another_installed_5etools_pack_follows_it(app: App, tmp_path:
     base.write_text(json.dumps(beasts("It bites hard.")), "utf-8")
     asyncio.run(install_params(app, PackInstallParams(path=str(base))))
     assert data(app, "caves:monsters/cave-bear-matriarch")["actions"][0]["desc"] == "It bites hard."
+
+
+def test_live_reload_of_an_edited_5etools_file(app: App, tmp_path: Path) -> None:
+    from d5e_daemon.features.packs import reload
+
+    doc = {"_meta": META, "spell": [{"name": "Spark", "source": "Broken", "level": 1}]}
+    path = write(tmp_path, doc)
+    install(app, path)
+    doc["spell"][0]["level"] = 2
+    path.write_text(json.dumps(doc), "utf-8")
+    (result,) = asyncio.run(reload(app, {"broken": {str(path)}}))
+    assert result.action == "upgraded" and data(app, "spells/spark")["level"] == 2
+    path.write_text("{ not json", "utf-8")  # a broken save keeps the last good version
+    assert asyncio.run(reload(app, {"broken": {str(path)}})) == []
+    assert data(app, "spells/spark")["level"] == 2
+    assert any("invalid JSON" in w for w in app.warnings)
+
+
+def test_the_cli_names_every_pack_of_a_file(db_path: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = write(
+        tmp_path,
+        {
+            "_meta": {"sources": [{"json": "One"}, {"json": "Two"}]},
+            "spell": [
+                {"name": "A", "source": "One", "level": 1, "school": "V"},
+                {"name": "B", "source": "Two", "level": 2, "school": "A"},
+            ],
+        },
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "d5e_daemon", "packs", "install", str(path), "--db", str(db_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "one: installed, 1 entries (1 changed)",
+        "two: installed, 1 entries (1 changed)",
+    ]
