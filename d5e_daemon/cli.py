@@ -745,9 +745,9 @@ def _packs_install(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(result)
         return 0
-    for one in (result, *result.also):  # a 5etools file with several sources: several packs
-        _print_problems(one.warnings)
-        sys.stdout.write(_install_summary(one) + "\n")
+    for each in (result, *result.also):  # a folder of several packs: each one's report
+        _print_problems(each.warnings)
+        sys.stdout.write(_install_summary(each) + "\n")
     return 0
 
 

@@ -687,7 +687,8 @@ def refresh_aliases(
             [
                 row[0]
                 for row in conn.execute(
-                    "SELECT e.id FROM json_each(?2) j JOIN entry e ON e.pack_id = ?1 "
+                    # CROSS JOIN: each ref through the (pack, collection, slug) index
+                    "SELECT e.id FROM json_each(?2) j CROSS JOIN entry e ON e.pack_id = ?1 "
                     "AND e.collection = j.value ->> 0 AND e.slug = j.value ->> 1",
                     (pack_id, wanted),
                 )
@@ -1149,6 +1150,26 @@ def entries_linking_to(
             LIMIT ?4
             """,  # noqa: S608
             (profile_id, match, json.dumps(list(needles)), limit),
+        )
+    )
+
+
+def winners_with_attr(
+    conn: apsw.Connection, profile_id: str, name: str, value: str, limit: int
+) -> list[EntryRow]:
+    """Winners with this filter attribute (`casts` = `fireball`), by collection and name."""
+    return _rows(
+        conn.execute(
+            f"""
+            SELECT {_ENTRY_COLUMNS}, NULL
+            FROM entry_attr a
+            CROSS JOIN entry e ON e.id = a.entry_id
+            CROSS JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+            WHERE a.name = ?2 AND a.value = ?3
+            ORDER BY e.collection, e.norm_name, e.pack_id
+            LIMIT ?4
+            """,  # noqa: S608
+            (profile_id, name, value, limit),
         )
     )
 

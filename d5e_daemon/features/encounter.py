@@ -20,7 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from .. import encounter_tables as tables
+from .. import queries
 from ..app import App
 from ..errors import InvalidParams, NotFound
 from ..protocol import (
@@ -31,6 +34,7 @@ from ..protocol import (
     MonsterXp,
     Rules,
 )
+from ..text import normalize
 from .lookup import find
 
 MAX_COUNT = 1000
@@ -91,6 +95,22 @@ def xp_for_cr(cr: float, where: str) -> int:
     return xp
 
 
+class _Challenge(msgspec.Struct):
+    """The fields of a monster record that say what it is worth (the rest is skipped unread)."""
+
+    xp: Any = None
+    challenge_rating: Any = None
+    cr: Any = None
+
+
+def _challenge(data_json: str) -> dict[str, Any]:
+    try:
+        found = msgspec.json.decode(data_json, type=_Challenge)
+    except msgspec.ValidationError:  # a record that is no object: worth nothing it says
+        return {}
+    return {k: v for k, v in msgspec.structs.asdict(found).items() if v is not None}
+
+
 def record_xp(data: dict[str, Any]) -> tuple[float | None, int | None]:
     """(CR, XP of one creature) from a monster record; XP None when it has neither field."""
     cr = challenge_rating(data.get("challenge_rating", data.get("cr")))
@@ -133,11 +153,17 @@ def resolve(app: App, monster: EncounterMonster, where: str) -> Group:
     if (monster.ref is None) == (monster.name is None):
         raise InvalidParams("give one of `ref` or `name`", {"path": where})
     cr, xp = _given(monster, where)
+    if xp is not None and monster.name is not None:
+        # named with its own CR or XP: a creature of the writer's, unless a pack has it (no
+        # "did you mean" looked for: it is not missing)
+        rows = queries.winners_by_norm_name(
+            app.conn, app.profile, normalize(monster.name), [MONSTERS]
+        )
+        if not rows:
+            return Group(name=monster.name, count=monster.count, xp=xp, cr=cr)
     try:
         row, _ = find(app, LookupParams(ref=monster.ref, name=monster.name, collection=MONSTERS))
     except NotFound as exc:
-        if xp is not None and monster.name is not None:  # a creature of the writer's own
-            return Group(name=monster.name, count=monster.count, xp=xp, cr=cr)
         data = exc.data if isinstance(exc.data, dict) else {}
         raise NotFound(
             f"{exc.message} (at {where}); a creature no pack has needs its `cr` or `xp`",
@@ -146,7 +172,7 @@ def resolve(app: App, monster: EncounterMonster, where: str) -> Group:
     except InvalidParams as exc:
         raise InvalidParams(exc.message, {"path": f"{where}.ref"}) from exc
     if xp is None:
-        cr, xp = record_xp(row.entry().data)
+        cr, xp = record_xp(_challenge(row.data_json))
         if xp is None:
             have = f"challenge rating {cr_text(cr)} is not on the XP table" if cr else "no CR"
             raise InvalidParams(

@@ -1,0 +1,168 @@
+"""Open5e's documents beside the SRD, measured over real stdio against `d5e serve`.
+
+    .venv/bin/python bench/open5e.py --data PATH/TO/open5e-api/data/v2 [--runs 3] [--json FILE]
+        [--skip-srd-copies]
+
+The data is Open5e's (the open5e/open5e-api repository, `data/v2`): it is not in this repository,
+so its path is given. Per run (a fresh daemon on a fresh copy of a database holding both SRD
+packs; the fake embedder, so that no background indexing with the model competes):
+- install: `d5e/packs/install` of each document folder in turn, largest first (seconds each),
+  and their sum; then the whole `data/v2` folder in one request in another fresh daemon;
+- lookup and completion round-trips on the SRD alone and with every document installed (the
+  names and typos of `../shared/eval/lookup-dev.jsonl`, and prefixes of them);
+- search quality (keyword mode; recall@5, MRR@10) on `../shared/eval/search-dev.jsonl`, SRD
+  alone and with every document installed (in-process, once: it is deterministic).
+`--skip-srd-copies` leaves out Open5e's own copies of the SRD (wizards-of-the-coast/*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from driver import Daemon, Figures, RpcError, timed_requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from d5e_daemon.app import App  # noqa: E402
+from d5e_daemon.settings import build  # noqa: E402
+
+EVAL = REPO.parent / "shared" / "eval"
+ENV = {"D5E_EMBEDDER": "fake"}
+REQUESTS = 300
+
+
+def documents(data: Path, skip_srd: bool) -> list[Path]:
+    found = sorted(p.parent for p in data.glob("*/*/Document.json"))
+    if skip_srd:
+        found = [p for p in found if p.parent.name != "wizards-of-the-coast"]
+    return sorted(found, key=lambda p: -sum(f.stat().st_size for f in p.iterdir()))
+
+
+def build_srd(base: Path) -> Path:
+    db = base / "srd.sqlite3"
+    with Daemon(db, env=ENV) as daemon:
+        daemon.initialize()
+    return db
+
+
+def name_queries() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rows = [json.loads(line) for line in (EVAL / "lookup-dev.jsonl").read_text().splitlines()]
+    names = [{"name": r["query"]} for r in rows]
+    prefixes = [{"prefix": r["query"][: max(3, len(r["query"]) // 2)]} for r in rows]
+    return names, prefixes
+
+
+def timed_names(daemon: Daemon, figures: Figures, label: str) -> None:
+    names, prefixes = name_queries()
+    lookups = []
+    for i in range(REQUESTS):  # a typo may find nothing: that answer is timed too
+        started = time.perf_counter()
+        with contextlib.suppress(RpcError):  # not found, with suggestions: an answer too
+            daemon.request("d5e/lookup", names[i % len(names)])
+        lookups.append((time.perf_counter() - started) * 1000)
+    figures.latency("names", f"`d5e/lookup` by name, {label}", lookups)
+    completes = timed_requests(daemon, "d5e/complete", prefixes, REQUESTS)
+    figures.latency("names", f"`d5e/complete`, {label}", completes)
+
+
+def measure(base: Path, srd: Path, docs: list[Path], data: Path, figures: Figures) -> Path:
+    db = base / "open5e.sqlite3"
+    shutil.copy(srd, db)
+    total = 0.0
+    entries = 0
+    with Daemon(db, env=ENV) as daemon:
+        daemon.initialize()
+        daemon.request("d5e/lookup", {"ref": "spells/fireball"})
+        timed_names(daemon, figures, "SRD alone")
+        for doc in docs:
+            started = time.perf_counter()
+            result = daemon.request("d5e/packs/install", {"path": str(doc)})
+            seconds = time.perf_counter() - started
+            total += seconds
+            entries += result["entries"]
+            figures.value(
+                "install", f"{doc.parent.name}/{doc.name} ({result['entries']})", seconds, "s"
+            )
+        figures.value(
+            "install",
+            f"all {len(docs)} documents, one request each ({entries:,} entries)",
+            total,
+            "s",
+        )
+        timed_names(daemon, figures, "with Open5e")
+    whole = base / "whole.sqlite3"
+    shutil.copy(srd, whole)
+    with Daemon(whole, env=ENV) as daemon:
+        daemon.initialize()
+        daemon.request("d5e/lookup", {"ref": "spells/fireball"})
+        started = time.perf_counter()
+        daemon.request("d5e/packs/install", {"path": str(data)}, timeout=600)
+        figures.value(
+            "install", "the whole data/v2 folder in one request", time.perf_counter() - started, "s"
+        )
+    return db
+
+
+def quality(db: Path) -> dict[str, float]:
+    from quality import evaluate
+    from quality import figures as score
+
+    queries = [json.loads(line) for line in (EVAL / "search-dev.jsonl").read_text().splitlines()]
+    app = App(build({"db": str(db)}))
+    app.start()
+    try:
+        ranks = evaluate(app, queries, ("keyword",))["keyword"]
+    finally:
+        app.close()
+    return score(ranks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="open5e-api's data/v2 folder")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-srd-copies", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    figures = Figures(
+        "open5e", "Open5e beside the SRD (`bench/open5e.py`)", "bench/open5e.py --data …"
+    )
+    docs = documents(args.data, args.skip_srd_copies)
+    figures.fact("documents", len(docs))
+    with tempfile.TemporaryDirectory(prefix="d5e-bench-open5e-") as tmp:
+        base = Path(tmp)
+        srd = build_srd(base)
+        db = srd
+        for _ in range(args.runs):
+            db = measure(base, srd, docs, args.data, figures)
+        rows = []
+        for label, path in (("SRD alone", srd), ("with Open5e", db)):
+            q = quality(path)
+            rows.append(
+                [
+                    label,
+                    q["n"],
+                    f"{q['recall@1']:.3f}",
+                    f"{q['recall@5']:.3f}",
+                    f"{q['mrr@10']:.3f}",
+                ]
+            )
+        figures.table(
+            "search quality, keyword mode (search-dev.jsonl)",
+            ["database", "queries", "recall@1", "recall@5", "MRR@10"],
+            rows,
+        )
+    figures.save(args.json)
+
+
+if __name__ == "__main__":
+    main()

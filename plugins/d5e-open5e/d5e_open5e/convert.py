@@ -1,0 +1,386 @@
+"""Open5e records, joined with their parts, as d5e records: the SRD's field names and shapes.
+
+`d5e lookup ghost --json` shows the target shape: `speed` as `{"walk": "30 ft.", "hover":
+true}`, `armor_class` as `[{"type": "natural", "value": 17}]`, actions as `{"name", "desc",
+"attack_bonus", "damage": [{"damage_type": {...}, "damage_dice": "3d6+5"}]}`, a spell's
+`school`, `classes` and `dc` as `{"index", "name"}` references. Open5e's own keys that d5e has
+no name for are left out; its text (`desc`) is kept as written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Record = dict[str, Any]
+
+ABILITIES = ("strength", "dexterity", "constitution", "intelligence", "wisdom", "charisma")
+ABBREVIATIONS = {a: a[:3] for a in ABILITIES}
+SKILLS = (
+    "acrobatics", "animal_handling", "arcana", "athletics", "deception", "history", "insight",
+    "intimidation", "investigation", "medicine", "nature", "perception", "performance",
+    "persuasion", "religion", "sleight_of_hand", "stealth", "survival",
+)  # fmt: skip
+SPEEDS = ("walk", "burrow", "climb", "fly", "swim")
+SENSES = ("blindsight", "darkvision", "tremorsense", "truesight")
+# The XP a challenge rating is worth (SRD 5.1, "Experience Points by Challenge Rating").
+XP = {
+    0: 10, 0.125: 25, 0.25: 50, 0.5: 100, 1: 200, 2: 450, 3: 700, 4: 1100, 5: 1800, 6: 2300,
+    7: 2900, 8: 3900, 9: 5000, 10: 5900, 11: 7200, 12: 8400, 13: 10000, 14: 11500, 15: 13000,
+    16: 15000, 17: 18000, 18: 20000, 19: 22000, 20: 25000, 21: 33000, 22: 41000, 23: 50000,
+    24: 62000, 25: 75000, 26: 90000, 27: 105000, 28: 120000, 29: 135000, 30: 155000,
+}  # fmt: skip
+ACTION_FIELDS = {
+    "ACTION": "actions",
+    "BONUS_ACTION": "bonus_actions",
+    "REACTION": "reactions",
+    "LEGENDARY_ACTION": "legendary_actions",
+    "LAIR_ACTION": "lair_actions",
+    "MYTHIC_ACTION": "mythic_actions",
+}
+CASTING_TIMES = {
+    "action": "1 action",
+    "bonus-action": "1 bonus action",
+    "reaction": "1 reaction",
+    "turn": "1 turn",
+    "round": "1 round",
+}
+
+
+def ref(key: str, name: str | None = None) -> Record:
+    """`{"index": "evocation", "name": "Evocation"}` from an Open5e key (`srd_wizard` → wizard)."""
+    index = key.split("_", 1)[-1] if "_" in key else key
+    return {"index": index, "name": name or index.replace("-", " ").title()}
+
+
+def paragraphs(text: Any) -> list[str]:
+    """Open5e's text (Markdown, paragraphs split by blank lines) as d5e's list of paragraphs."""
+    if not isinstance(text, str):
+        return []
+    return [p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None and value != "" else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(value: Any) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None and number.is_integer() else None
+
+
+def _feet(value: Any) -> str:
+    number = _number(value)
+    return f"{number:g} ft." if number is not None else ""
+
+
+def challenge_rating(value: Any) -> float | None:
+    """`"0.125"`, `"12.000"` → 0.125, 12.0 (as the SRD's records hold it)."""
+    return _number(value)
+
+
+# ---- creatures --------------------------------------------------------------------------------
+
+
+def _armor_class(fields: Record) -> list[Record]:
+    value = _int(fields.get("armor_class"))
+    if value is None:
+        return []
+    detail = str(fields.get("armor_detail") or "").strip()
+    if not detail:
+        return [{"type": "dex", "value": value}]
+    if detail.lower() == "natural armor":
+        return [{"type": "natural", "value": value}]
+    return [{"type": "armor", "value": value, "desc": detail}]
+
+
+def _speed(fields: Record) -> dict[str, Any]:
+    speed: dict[str, Any] = {}
+    for mode in SPEEDS:
+        if fields.get(mode) is not None:
+            speed[mode] = _feet(fields[mode])
+    if fields.get("hover"):
+        speed["hover"] = True
+    return speed
+
+
+def _proficiencies(fields: Record) -> list[Record]:
+    found = []
+    for ability in ABILITIES:
+        bonus = fields.get(f"saving_throw_{ability}")
+        if bonus is not None:
+            short = ABBREVIATIONS[ability]
+            found.append(
+                {
+                    "value": bonus,
+                    "proficiency": {
+                        "index": f"saving-throw-{short}",
+                        "name": f"Saving Throw: {short.upper()}",
+                    },
+                }
+            )
+    for skill in SKILLS:
+        bonus = fields.get(f"skill_bonus_{skill}")
+        if bonus is not None:
+            name = skill.replace("_", " ").title()
+            found.append(
+                {
+                    "value": bonus,
+                    "proficiency": {
+                        "index": f"skill-{skill.replace('_', '-')}",
+                        "name": f"Skill: {name}",
+                    },
+                }
+            )
+    return found
+
+
+def _damage_list(fields: Record, key: str) -> list[str]:
+    """As the SRD writes them: each type alone, a qualified group as one phrase
+    (`"bludgeoning, piercing, and slashing from nonmagical attacks"`)."""
+    shown = str(fields.get(f"{key}_display") or "").strip()
+    if not shown:
+        return [str(t) for t in fields.get(key) or []]
+    parts = [p.strip() for p in shown.split(";") if p.strip()]
+    found: list[str] = []
+    for i, part in enumerate(parts):
+        if i == 0 and not any(w in part for w in (" from ", " that ", " while ", " only ")):
+            found += [t.strip() for t in part.split(",") if t.strip()]
+        else:
+            found.append(part)
+    return found
+
+
+def _senses(fields: Record) -> dict[str, Any]:
+    senses: dict[str, Any] = {}
+    for sense in SENSES:
+        if fields.get(f"{sense}_range") is not None:
+            senses[sense] = _feet(fields[f"{sense}_range"])
+    if fields.get("passive_perception") is not None:
+        senses["passive_perception"] = fields["passive_perception"]
+    return senses
+
+
+def _dice(count: Any, die: Any, bonus: Any) -> str:
+    if not count or not die:
+        return ""
+    text = f"{count}{str(die).lower()}"
+    return text + (f"{int(bonus):+d}" if _int(bonus) else "")
+
+
+def _attack_parts(attacks: list[Record]) -> dict[str, Any]:
+    """An action's attack bonus and damage dice, the SRD's way."""
+    if not attacks:
+        return {}
+    first = attacks[0]
+    parts: dict[str, Any] = {}
+    if first.get("to_hit_mod") is not None:
+        parts["attack_bonus"] = first["to_hit_mod"]
+    damage = []
+    for attack in attacks:
+        for prefix in ("", "extra_"):
+            dice = _dice(
+                attack.get(f"{prefix}damage_die_count"),
+                attack.get(f"{prefix}damage_die_type"),
+                attack.get(f"{prefix}damage_bonus"),
+            )
+            kind = attack.get(f"{prefix}damage_type") or (
+                attack.get("extra_damage_type") if not prefix else None
+            )
+            if dice or (kind and prefix):
+                item: Record = {"damage_dice": dice} if dice else {}
+                if kind:
+                    item["damage_type"] = ref(str(kind))
+                damage.append(item)
+    if damage:
+        parts["damage"] = damage
+    return parts
+
+
+def _usage(action: Record) -> Record | None:
+    kind, param = action.get("uses_type"), action.get("uses_param")
+    if kind == "RECHARGE_ON_ROLL" and param:
+        return {"type": "recharge on roll", "dice": "1d6", "min_value": param}
+    if kind == "PER_DAY" and param:
+        return {"type": "per day", "times": param}
+    if kind == "RECHARGE_AFTER_REST":
+        return {"type": "recharge after rest", "rest_types": ["short", "long"]}
+    return None
+
+
+def creature(
+    fields: Record,
+    actions: list[tuple[Record, list[Record]]],
+    traits: list[Record],
+) -> Record:
+    """A creature with its actions (each with its attacks) and traits, as an SRD monster."""
+    cr = challenge_rating(fields.get("challenge_rating"))
+    data: Record = {
+        "size": str(fields.get("size") or "").title() or None,
+        "type": fields.get("type"),
+        "subtype": fields.get("subcategory"),
+        "alignment": fields.get("alignment"),
+        "armor_class": _armor_class(fields),
+        "hit_points": fields.get("hit_points"),
+        "hit_dice": fields.get("hit_dice"),
+        "hit_points_roll": fields.get("hit_dice"),
+        "speed": _speed(fields),
+        **{a: fields.get(f"ability_score_{a}") for a in ABILITIES},
+        "proficiencies": _proficiencies(fields),
+        "damage_vulnerabilities": _damage_list(fields, "damage_vulnerabilities"),
+        "damage_resistances": _damage_list(fields, "damage_resistances"),
+        "damage_immunities": _damage_list(fields, "damage_immunities"),
+        "condition_immunities": [ref(str(c)) for c in fields.get("condition_immunities") or []],
+        "senses": _senses(fields),
+        "languages": fields.get("languages_desc") or "",
+        "challenge_rating": cr,
+        "proficiency_bonus": fields.get("proficiency_bonus"),
+        "xp": fields.get("experience_points_integer") or (XP.get(cr) if cr is not None else None),
+        "special_abilities": [{"name": t["name"], "desc": t.get("desc") or ""} for t in traits],
+    }
+    for action, attacks in actions:
+        item: Record = {"name": action["name"], "desc": action.get("desc") or ""}
+        item |= _attack_parts(attacks)
+        usage = _usage(action)
+        if usage:
+            item["usage"] = usage
+        if action.get("legendary_action_cost") and action["legendary_action_cost"] != 1:
+            item["cost"] = action["legendary_action_cost"]
+        key = ACTION_FIELDS.get(str(action.get("action_type")), "actions")
+        data.setdefault(key, []).append(item)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+# ---- spells -----------------------------------------------------------------------------------
+
+
+def _casting_time(value: Any) -> str:
+    text = str(value or "")
+    if text in CASTING_TIMES:
+        return CASTING_TIMES[text]
+    for unit in ("minutes", "minute", "hours", "hour"):
+        if text.endswith(unit) and text[: -len(unit)].isdigit():
+            return f"{text[: -len(unit)]} {unit}"
+    return text
+
+
+def spell(fields: Record, options: list[Record]) -> Record:
+    """A spell with its casting options (damage by slot or character level) as an SRD spell."""
+    components = [
+        c for c, key in (("V", "verbal"), ("S", "somatic"), ("M", "material")) if fields.get(key)
+    ]
+    data: Record = {
+        "desc": paragraphs(fields.get("desc")),
+        "higher_level": paragraphs(fields.get("higher_level")),
+        "range": fields.get("range_text") or _feet(fields.get("range")),
+        "components": components,
+        "material": fields.get("material_specified") or None,
+        "ritual": bool(fields.get("ritual")),
+        "duration": str(fields.get("duration") or "").capitalize(),
+        "concentration": bool(fields.get("concentration")),
+        "casting_time": _casting_time(fields.get("casting_time")),
+        "level": fields.get("level"),
+        "school": ref(str(fields["school"])) if fields.get("school") else None,
+        "classes": [ref(str(c)) for c in fields.get("classes") or []],
+    }
+    if fields.get("reaction_condition"):
+        data["casting_time"] += f", {fields['reaction_condition']}"
+    types = fields.get("damage_types") or []
+    by_slot = {
+        o["type"].rsplit("_", 1)[1]: o["damage_roll"]
+        for o in options
+        if str(o.get("type", "")).startswith("slot_level_") and o.get("damage_roll")
+    }
+    by_level = {
+        o["type"].rsplit("_", 1)[1]: o["damage_roll"]
+        for o in options
+        if str(o.get("type", "")).startswith("player_level_") and o.get("damage_roll")
+    }
+    if types or by_slot or by_level or fields.get("damage_roll"):
+        damage: Record = {}
+        if types:
+            damage["damage_type"] = ref(str(types[0]))
+        if by_slot:
+            damage["damage_at_slot_level"] = (
+                {str(fields.get("level")): fields.get("damage_roll")} | by_slot
+                if fields.get("damage_roll")
+                else by_slot
+            )
+        elif by_level:
+            damage["damage_at_character_level"] = by_level
+        elif fields.get("damage_roll"):
+            damage["damage_at_slot_level"] = {str(fields.get("level")): fields["damage_roll"]}
+        data["damage"] = damage
+    if fields.get("saving_throw_ability"):
+        ability = str(fields["saving_throw_ability"])
+        short = ABBREVIATIONS.get(ability, ability[:3])
+        data["dc"] = {"dc_type": {"index": short, "name": short.upper()}}
+    if fields.get("shape_type") and fields.get("shape_size"):
+        data["area_of_effect"] = {
+            "type": fields["shape_type"],
+            "size": _int(fields["shape_size"]) or fields["shape_size"],
+        }
+    if fields.get("attack_roll"):
+        data["attack_type"] = "ranged" if (_number(fields.get("range")) or 0) > 5 else "melee"
+    return {k: v for k, v in data.items() if v is not None}
+
+
+# ---- items ------------------------------------------------------------------------------------
+
+
+def _category(key: Any) -> Record | None:
+    return ref(str(key)) if key else None
+
+
+def magic_item(fields: Record) -> Record:
+    rarity = str(fields.get("rarity") or "")
+    data: Record = {
+        "desc": paragraphs(fields.get("desc")),
+        "rarity": {"name": rarity.replace("-", " ").title()} if rarity else None,
+        "equipment_category": _category(fields.get("category")),
+        "attunement": bool(fields.get("requires_attunement")),
+    }
+    if fields.get("attunement_detail"):
+        data["attunement_detail"] = fields["attunement_detail"]
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def item(fields: Record) -> Record:
+    data: Record = {
+        "desc": paragraphs(fields.get("desc")),
+        "equipment_category": _category(fields.get("category")),
+    }
+    cost = _number(fields.get("cost"))
+    if cost:
+        data["cost"] = {"quantity": int(cost) if cost.is_integer() else cost, "unit": "gp"}
+    weight = _number(fields.get("weight"))
+    if weight:
+        data["weight"] = int(weight) if weight.is_integer() else weight
+    return {k: v for k, v in data.items() if v is not None}
+
+
+# ---- character options and rules ----------------------------------------------------------------
+
+
+def with_parts(fields: Record, parts: list[Record], heading: str = "") -> Record:
+    """A feat, background or species: its text, then each part (`**Name.** text`)."""
+    desc = paragraphs(fields.get("desc"))
+    for part in parts:
+        name = str(part.get("name") or "").strip()
+        text = str(part.get("desc") or "").strip()
+        if text:
+            desc.append(f"**{name}.** {text}" if name else text)
+    data: Record = {"desc": desc}
+    if fields.get("prerequisite"):
+        data["prerequisites"] = [{"type": "text", "desc": str(fields["prerequisite"]).strip("*")}]
+    if parts and heading:
+        data[heading] = [{"name": p.get("name") or "", "desc": p.get("desc") or ""} for p in parts]
+    if fields.get("subspecies_of"):
+        data["subspecies_of"] = ref(str(fields["subspecies_of"]))
+    return data
+
+
+def rule(fields: Record) -> Record:
+    return {"desc": paragraphs(fields.get("desc"))}

@@ -1,0 +1,402 @@
+"""Reading Open5e document folders into d5e packs: one pack per `Document.json`.
+
+Each file of a document folder is a Django fixture: a JSON list of `{"model", "pk", "fields"}`
+records. The parts (`CreatureAction`, `CreatureActionAttack`, `CreatureTrait`,
+`SpellCastingOption`, `FeatBenefit`, …) name their whole through `fields.parent` and are joined
+back into it. Every problem of every file is reported at once, with file, line and column; a
+document with an error installs nothing. Files d5e does not read are reported as warnings.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from d5e_daemon import Entry, LoadedPack, Pack, PackProblem, Source
+
+from . import convert
+
+DOCUMENT = "Document.json"
+LICENSES = "License.json"
+# Open5e's licence keys → how d5e names them (packs list, cards); others are refused.
+LICENSE_NAMES = {"ogl-10a": "OGL-1.0a", "cc-by-40": "CC-BY-4.0", "cc0": "CC0-1.0"}
+# d5e's own SRD packs: Open5e's copies of the SRD are installed beside them, under these ids
+# and below them in priority, so that d5e's SRD keeps answering `{@spell fireball}`.
+SRD_PACKS = {"srd-2014", "srd-2024"}
+SRD_COPY_PRIORITY = {"2014": 4, "2024": 5}  # below d5e's SRD (10, 20), in the same order
+DEFAULT_PRIORITY = 50
+EDITIONS = {"5e-2014": "2014", "5e-2024": "2024"}
+
+# Files of a document folder that hold the wholes (model → collection) and their parts.
+WHOLES = {
+    "Creature.json": "monsters",
+    "Spell.json": "spells",
+    "MagicItem.json": "magic-items",
+    "Item.json": "equipment",
+    "Feat.json": "feats",
+    "Background.json": "backgrounds",
+    "Species.json": "races",
+    "Rule.json": "rule-sections",
+}
+PARTS = {
+    "CreatureAction.json": "Creature.json",
+    "CreatureTrait.json": "Creature.json",
+    "SpellCastingOption.json": "Spell.json",
+    "FeatBenefit.json": "Feat.json",
+    "BackgroundBenefit.json": "Background.json",
+    "SpeciesTrait.json": "Species.json",
+}
+# Parts of parts: an attack belongs to an action.
+ATTACKS = "CreatureActionAttack.json"
+# Open5e's lookup tables and links between records: nothing to read as entries.
+REFERENCE = {
+    "Publisher.json", "GameSystem.json", "Environment.json", "Language.json", "Image.json",
+    "CrossReference.json", "CreatureSet.json", "ItemSet.json", "Size.json", "Ability.json",
+    "Alignment.json", "DamageType.json", "SpellSchool.json", "Skill.json", "CreatureType.json",
+    "ItemCategory.json", "ItemRarity.json", "RuleSet.json", "Condition.json",
+    "WeaponPropertyAssignment.json", "WeaponProperty.json", "Weapon.json", "Armor.json",
+    "AbilityDescription.json", "AlignmentDescription.json", "DamageTypeDescription.json",
+    "SkillDescription.json", "CreatureTypeDescription.json",
+}  # fmt: skip
+# Records d5e has no collection shape for yet: reported, not read.
+NOT_READ = {
+    "CharacterClass.json": "classes",
+    "ClassFeature.json": "class features",
+    "ClassFeatureItem.json": "class feature levels",
+    "ConditionDescription.json": "conditions",
+    "Service.json": "services",
+    "Services.json": "services",
+}
+SLUG_CLEAN = re.compile(r"[^a-z0-9()-]+")
+_WS = re.compile(r"[ \t\n\r]*")
+_NEWLINE = re.compile("\n")
+_DECODER = json.JSONDecoder()
+
+
+@dataclass
+class Fixture:
+    """One file's records and where each starts."""
+
+    shown: str
+    path: str
+    text: str
+    records: list[dict[str, Any]]
+    offsets: list[int]
+
+    def where(self, index: int, key: str = "") -> tuple[int, int]:
+        """Line and column of record `index` (of its `key` in `fields`, when given)."""
+        offset = self.offsets[index] if index < len(self.offsets) else 0
+        if key:
+            end = self.offsets[index + 1] if index + 1 < len(self.offsets) else len(self.text)
+            found = self.text.find(f'"{key}"', offset, end)
+            offset = found if found >= 0 else offset
+        line = bisect.bisect_left(self.newlines, offset) + 1
+        return line, offset - (self.newlines[line - 2] + 1 if line > 1 else 0) + 1
+
+    @functools.cached_property
+    def newlines(self) -> list[int]:
+        return [m.start() for m in _NEWLINE.finditer(self.text)]
+
+
+@dataclass
+class Document:
+    """What one document folder read into, before its pack is described."""
+
+    folder: Path
+    shown: str
+    problems: list[PackProblem] = field(default_factory=list)
+    files: dict[str, Fixture] = field(default_factory=dict)
+
+    def problem(
+        self,
+        fixture: Fixture | str,
+        message: str,
+        at: tuple[int, int] = (0, 0),
+        *,
+        warn: bool = False,
+    ) -> None:
+        shown = fixture.shown if isinstance(fixture, Fixture) else fixture
+        self.problems.append(
+            PackProblem(
+                file=shown,
+                line=at[0],
+                column=at[1],
+                message=message,
+                severity="warning" if warn else "error",
+            )
+        )
+
+
+def read_fixture(path: Path, shown: str) -> tuple[Fixture | None, str, tuple[int, int]]:
+    """A fixture file, or what is wrong with it and where."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 text: {exc.reason}", (1, 1)
+    except OSError as exc:
+        return None, f"cannot read: {exc.strerror}", (0, 0)
+    pos = _WS.match(text, 0).end()  # type: ignore[union-attr]
+    if not text.startswith("[", pos):
+        return None, "an Open5e data file is a JSON list of records", (1, 1)
+    records: list[dict[str, Any]] = []
+    offsets: list[int] = []
+    pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+    try:
+        while not text.startswith("]", pos):
+            offsets.append(pos)
+            value, pos = _DECODER.raw_decode(text, pos)
+            if not isinstance(value, dict) or not isinstance(value.get("fields"), dict):
+                line = text.count("\n", 0, offsets[-1]) + 1
+                return None, "each record is an object with `model`, `pk` and `fields`", (line, 1)
+            records.append(value)
+            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+            if text.startswith(",", pos):
+                pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+            elif not text.startswith("]", pos):
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+        if text[pos + 1 :].strip():
+            raise json.JSONDecodeError("Extra data", text, _WS.match(text, pos + 1).end())  # type: ignore[union-attr]
+    except json.JSONDecodeError as exc:
+        return None, f"invalid JSON: {exc.msg}", (exc.lineno, exc.colno)
+    return Fixture(shown, str(path.resolve()), text, records, offsets), "", (0, 0)
+
+
+def _licenses(folder: Path) -> dict[str, dict[str, Any]]:
+    """Open5e's `License.json` (at the top of `data/v2`, above publisher and document)."""
+    for parent in (folder, folder.parent, folder.parent.parent):
+        path = parent / LICENSES
+        if path.is_file():
+            fixture, _, _ = read_fixture(path, str(path))
+            if fixture is not None:
+                return {str(r.get("pk")): r["fields"] for r in fixture.records}
+    return {}
+
+
+def slug(pk: Any, document: str) -> str:
+    """`tob_aboleth-nihilith` → `aboleth-nihilith`: Open5e's key without the document's."""
+    text = str(pk)
+    for prefix in (f"{document}_", "srd_", "srd-2024_"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+            break
+    return SLUG_CLEAN.sub("-", text.lower()).strip("-")[:128] or "entry"
+
+
+def pack_id(document: str) -> str:
+    key = SLUG_CLEAN.sub("-", document.lower()).strip("-()")[:57] or "document"
+    return f"open5e-{key}" if key in SRD_PACKS else key
+
+
+def _describe(doc: Document, fixture: Fixture) -> Pack | None:
+    """The pack of a document: its id, title, licence and attribution (from Document.json and
+    License.json); None (and the problems) when Document.json says too little."""
+    documents = [r for r in fixture.records if r.get("model") == "api_v2.document"]
+    if len(documents) != 1:
+        doc.problem(fixture, "Document.json holds one record of model api_v2.document", (1, 1))
+        return None
+    index = fixture.records.index(documents[0])
+    record, fields = documents[0], documents[0]["fields"]
+    key, name = record.get("pk"), fields.get("name")
+    if not isinstance(key, str) or not key or not isinstance(name, str) or not name.strip():
+        doc.problem(
+            fixture, "the document needs a `pk` (its key) and a `name`", fixture.where(index)
+        )
+        return None
+    licenses = fields.get("licenses")
+    if not isinstance(licenses, list) or not licenses:
+        doc.problem(fixture, "`licenses` names no licence", fixture.where(index, "licenses"))
+        return None
+    known = _licenses(doc.folder)
+    texts = []
+    for lic in licenses:
+        if lic not in LICENSE_NAMES:
+            doc.problem(
+                fixture,
+                f"licence {lic!r} is not known: d5e installs documents under "
+                f"{', '.join(sorted(LICENSE_NAMES))}",
+                fixture.where(index, "licenses"),
+            )
+            return None
+        if lic in known:
+            texts.append(f"{known[lic].get('name', lic)}\n\n{known[lic].get('desc', '')}")
+    author = str(fields.get("author") or "").strip()
+    year = str(fields.get("publication_date") or "")[:4]
+    publisher = str(fields.get("publisher") or "").replace("-", " ").title()
+    credit = f"{name}" + (f" by {author}" if author else "")
+    credit += f", {publisher}" if publisher else ""
+    credit += f" ({year})" if year else ""
+    names = " and ".join(LICENSE_NAMES[lic] for lic in licenses)
+    attribution = f"{credit}. Released under the {names}; from Open5e (open5e-api, data/v2)."
+    description = str(fields.get("desc") or "").strip()
+    if texts:
+        description += "\n\n" + "\n\n".join(texts)
+    is_srd = str(fields.get("publisher")) == "wizards-of-the-coast"
+    edition = EDITIONS.get(str(fields.get("gamesystem")))
+    return Pack(
+        id=pack_id(key),
+        title=str(fields.get("display_name") or name).strip(),
+        version=str(fields.get("publication_date") or "")[:10],
+        edition=edition,
+        license=" / ".join(LICENSE_NAMES[lic] for lic in licenses),
+        attribution=attribution,
+        authors=[author] if author else [],
+        description=description,
+        homepage=str(fields.get("permalink") or ""),
+        default_priority=SRD_COPY_PRIORITY.get(edition or "", 4) if is_srd else DEFAULT_PRIORITY,
+    )
+
+
+def _read_files(doc: Document) -> None:
+    for path in sorted(doc.folder.iterdir()):
+        name = path.name
+        shown = f"{doc.shown}/{name}"
+        if name == DOCUMENT or not path.is_file():
+            continue
+        if name in REFERENCE:
+            continue
+        if name in NOT_READ:
+            doc.problem(
+                shown, f"not read: d5e does not convert Open5e's {NOT_READ[name]} yet", warn=True
+            )
+            continue
+        if name not in WHOLES and name not in PARTS and name != ATTACKS:
+            doc.problem(shown, "not read: not a file of an Open5e document", warn=True)
+            continue
+        fixture, message, at = read_fixture(path, shown)
+        if fixture is None:
+            doc.problem(shown, message, at)
+            continue
+        doc.files[name] = fixture
+
+
+def _parts(
+    doc: Document, name: str, wholes: set[str]
+) -> dict[str, list[tuple[dict[str, Any], Fixture, int]]]:
+    """The records of part file `name` by the key of their whole; a part whose whole is not
+    there is an error, located at its `parent`."""
+    found: dict[str, list[tuple[dict[str, Any], Fixture, int]]] = {}
+    fixture = doc.files.get(name)
+    if fixture is None:
+        return found
+    whole_file = PARTS.get(name, "CreatureAction.json")
+    for i, record in enumerate(fixture.records):
+        parent = record["fields"].get("parent")
+        if parent not in wholes:
+            doc.problem(
+                fixture,
+                f"{record.get('pk')}: its parent {parent!r} is not in {whole_file}",
+                fixture.where(i, "parent"),
+            )
+            continue
+        found.setdefault(str(parent), []).append((record["fields"], fixture, i))
+    return found
+
+
+def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
+    entries: list[Entry] = []
+    keys = {
+        name: {str(r.get("pk")) for r in doc.files[name].records} if name in doc.files else set()
+        for name in WHOLES
+    }
+    actions = _parts(doc, "CreatureAction.json", keys["Creature.json"])
+    action_file = doc.files.get("CreatureAction.json")
+    action_keys = {str(r.get("pk")) for r in action_file.records} if action_file else set()
+    attacks = _parts(doc, ATTACKS, action_keys)
+    traits = _parts(doc, "CreatureTrait.json", keys["Creature.json"])
+    options = _parts(doc, "SpellCastingOption.json", keys["Spell.json"])
+    benefits = {
+        name: _parts(doc, name, keys[PARTS[name]])
+        for name in ("FeatBenefit.json", "BackgroundBenefit.json", "SpeciesTrait.json")
+    }
+    seen: dict[tuple[str, str], tuple[Fixture, int]] = {}
+    for name, collection in WHOLES.items():
+        fixture = doc.files.get(name)
+        if fixture is None:
+            continue
+        if name == "Species.json" and edition == "2024":
+            collection = "species"
+        for i, record in enumerate(fixture.records):
+            fields, pk = record["fields"], str(record.get("pk"))
+            title = fields.get("name")
+            if not isinstance(title, str) or not title.strip():
+                doc.problem(fixture, f"{pk}: a record without a name", fixture.where(i))
+                continue
+            data: dict[str, Any]
+            if name == "Creature.json":
+                own_actions = sorted(
+                    actions.get(pk, []), key=lambda a: a[0].get("order_in_statblock") or 0
+                )
+                joined = []
+                for action, afix, ai in own_actions:
+                    action_key = str(afix.records[ai].get("pk"))
+                    joined.append((action, [a for a, _, _ in attacks.get(action_key, [])]))
+                data = convert.creature(fields, joined, [t for t, _, _ in traits.get(pk, [])])
+            elif name == "Spell.json":
+                data = convert.spell(fields, [o for o, _, _ in options.get(pk, [])])
+            elif name == "MagicItem.json":
+                data = convert.magic_item(fields)
+            elif name == "Item.json":
+                data = convert.item(fields)
+            elif name == "Rule.json":
+                data = convert.rule(fields)
+            else:
+                part_file = next(p for p, w in PARTS.items() if w == name)
+                parts = [p for p, _, _ in benefits[part_file].get(pk, [])]
+                data = convert.with_parts(fields, parts, "traits" if name == "Species.json" else "")
+            ident = slug(pk, key)
+            first = seen.setdefault((collection, ident), (fixture, i))
+            if first != (fixture, i):
+                ident = slug(f"{pk}-{i}", key)  # two records of one name: keep both
+            entries.append(
+                Entry(
+                    collection=collection,
+                    slug=ident,
+                    name=title.strip(),
+                    data={"index": ident, "name": title.strip(), **data},
+                    source=Source(path=fixture.path, line=fixture.where(i)[0]),
+                )
+            )
+    return entries
+
+
+def load_document(folder: Path, shown: str) -> LoadedPack:
+    doc = Document(folder, shown)
+    fallback = Pack(id=pack_id(folder.name), title=folder.name)
+    fixture, message, at = read_fixture(folder / DOCUMENT, f"{shown}/{DOCUMENT}")
+    if fixture is None:
+        doc.problem(f"{shown}/{DOCUMENT}", message, at)
+        return LoadedPack(pack=fallback, problems=doc.problems, root=folder)
+    pack = _describe(doc, fixture)
+    if pack is None:
+        return LoadedPack(pack=fallback, problems=doc.problems, root=folder)
+    key = str(next(r for r in fixture.records if r.get("model") == "api_v2.document")["pk"])
+    _read_files(doc)
+    entries = _entries(doc, key, pack.edition)
+    return LoadedPack(pack=pack, entries=entries, problems=doc.problems, root=folder)
+
+
+def _documents(path: Path) -> list[Path]:
+    """The document folders at or below `path` (a document, a publisher, `data/v2`)."""
+    if (path / DOCUMENT).is_file():
+        return [path]
+    found = sorted(p.parent for p in path.glob(f"*/{DOCUMENT}"))
+    found += sorted(p.parent for p in path.glob(f"*/*/{DOCUMENT}"))
+    return found
+
+
+def load(path: Path) -> LoadedPack | list[LoadedPack] | None:
+    """The Open5e documents at `path`, one pack each; None when `path` holds none."""
+    if not path.is_dir() or (path / "pack.toml").exists():
+        return None
+    folders = _documents(path)
+    if not folders:
+        return None
+    shown: Callable[[Path], str] = lambda f: str(f)  # noqa: E731
+    packs = [load_document(f, shown(f)) for f in folders]
+    return packs[0] if (path / DOCUMENT).is_file() else packs

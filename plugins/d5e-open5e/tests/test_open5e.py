@@ -1,0 +1,219 @@
+"""Open5e documents installed as packs, checked as a user would: the joined records field by
+field, the cards with their licence, names, filters, search, and the problems of bad data.
+
+The fixtures are excerpts of Open5e's data (Tome of Beasts, Deep Magic, Vault of Magic), Open
+Game Content under the OGL 1.0a: see fixtures/LICENSE-OGL.txt."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from d5e_daemon import queries
+from d5e_daemon.app import App
+from d5e_daemon.errors import PackError
+from d5e_daemon.features.lookup import lookup
+from d5e_daemon.features.packs import install as install_feature
+from d5e_daemon.features.packs import list_packs
+from d5e_daemon.features.search import search
+from d5e_daemon.packs import InstallResult
+from d5e_daemon.protocol import LookupParams, PackInstallParams, SearchParams
+
+V2 = Path(__file__).parent / "fixtures" / "v2"
+TOB = V2 / "kobold-press" / "tob"
+
+
+def install(app: App, path: Path) -> InstallResult:
+    return app.db.write(partial(app.install_path, path=path))
+
+
+def data(app: App, ref: str) -> dict[str, Any]:
+    return lookup(app, LookupParams(ref=ref)).entry.data
+
+
+def test_a_document_folder_is_one_pack_with_its_licence(app: App) -> None:
+    result = install(app, TOB)
+    assert (result.pack, result.action, result.entries) == ("tob", "installed", 2)
+    pack = queries.get_pack(app.conn, "tob")
+    assert pack is not None
+    assert (pack.title, pack.license, pack.edition) == ("Tome of Beasts", "OGL-1.0a", "2014")
+    assert pack.attribution.startswith(
+        "Tome of Beasts by Chris Harris, Dan Dillon, Rodrigo Garcia Carmona, and Wolfgang Baur, "
+        "Kobold Press (2016). Released under the OGL-1.0a"
+    )
+    assert "OPEN GAME LICENSE Version 1.0a" in pack.description  # License.json's text
+    card = lookup(app, LookupParams(name="Ghoul, Darakhul")).markdown
+    assert "*Tome of Beasts* (`tob`, OGL-1.0a)" in card
+    assert "Released under the OGL-1.0a" in card
+    listed = {p.pack.id: p for p in list_packs(app).packs}
+    assert listed["tob"].pack.license == "OGL-1.0a" and listed["tob"].entries == 2
+
+
+def test_a_creature_is_joined_with_its_actions_attacks_and_traits(app: App) -> None:
+    install(app, TOB)
+    nihilith = data(app, "monsters/aboleth-nihilith")
+    assert nihilith["name"] == "Aboleth, Nihilith"
+    assert (nihilith["size"], nihilith["type"], nihilith["challenge_rating"]) == (
+        "Large",
+        "undead",
+        12.0,
+    )
+    assert nihilith["speed"] == {"walk": "10 ft.", "fly": "50 ft.", "swim": "40 ft.", "hover": True}
+    assert nihilith["armor_class"] == [{"type": "natural", "value": 17}]
+    assert nihilith["xp"] == 8400
+    assert nihilith["senses"]["darkvision"] == "120 ft."
+    assert nihilith["damage_immunities"][:3] == ["cold", "necrotic", "poison"]
+    assert [a["name"] for a in nihilith["special_abilities"]][:2] == [
+        "Dual State",
+        "Infecting Telepathy",
+    ]
+    tail = next(a for a in nihilith["actions"] if a["name"] == "Tail")
+    assert tail["attack_bonus"] == 9 and tail["damage"][0]["damage_dice"] == "3d6"
+    assert tail["desc"].startswith("Melee Weapon Attack: +9 to hit, reach 10 ft.")
+    assert [a["name"] for a in nihilith["legendary_actions"]] == [
+        "Detect",
+        "Tail Swipe",
+        "Psychic Drain",
+    ]
+    assert nihilith["actions"][0]["name"] == "Multiattack"  # the stat block's order
+    enslave = next(a for a in nihilith["actions"] if a["name"] == "Enslave")
+    assert enslave["usage"] == {"type": "per day", "times": 3}
+    card = lookup(app, LookupParams(name="nihilith")).markdown
+    assert "fly 50 ft. (hover)" in card and "Legendary Actions" in card
+    assert "Challenge:** 12 (8,400 XP)" in card
+
+
+def test_inverted_names_and_filters_serve_open5e_creatures(app: App) -> None:
+    install(app, TOB)
+    assert lookup(app, LookupParams(name="Darakhul")).entry.name == "Ghoul, Darakhul"
+    assert lookup(app, LookupParams(name="darakhul ghoul")).entry.name == "Ghoul, Darakhul"
+    listed = search(app, SearchParams(query="", filters={"cr": 12, "type": "undead"})).hits
+    assert "tob:monsters/aboleth-nihilith" in {f"{h.pack}:{h.ref}" for h in listed}
+    found = search(app, SearchParams(query="nihilith", mode="keyword")).hits
+    assert found[0].ref == "monsters/aboleth-nihilith"
+
+
+def test_spells_and_magic_items(app: App) -> None:
+    install(app, V2 / "kobold-press" / "deepm")
+    install(app, V2 / "kobold-press" / "vom")
+    touch = data(app, "spells/caustic-touch")
+    assert touch["level"] == 0 and touch["school"]["index"] == "evocation"
+    assert touch["damage"]["damage_at_character_level"]["5"] == "2d8"
+    apparition = data(app, "spells/abhorrent-apparition")
+    assert apparition["components"] == ["M"]  # as Open5e has it
+    assert apparition["material"] == "a gourd with a face carved on it"
+    assert apparition["damage"]["damage_at_slot_level"] == {"4": "6d8"}
+    assert apparition["dc"]["dc_type"]["index"] == "wis"
+    assert [c["index"] for c in apparition["classes"]] == ["bard", "sorcerer", "wizard"]
+    hits = search(app, SearchParams(query="", filters={"level": 4, "class": "bard"})).hits
+    assert "spells/abhorrent-apparition" in {h.ref for h in hits}
+    agreement = data(app, "magic-items/aberrant-agreement")
+    assert agreement["rarity"] == {"name": "Rare"}
+    assert "Vault of Magic" in lookup(app, LookupParams(name="aberrant agreement")).markdown
+
+
+def test_the_whole_data_folder_is_one_pack_per_document(app: App) -> None:
+    result = asyncio.run(install_feature(app, PackInstallParams(path=str(V2))))
+    packs = {r.pack: r.entries for r in (result, *result.also)}
+    assert packs == {"deepm": 3, "tob": 2, "vom": 2}
+    assert all(r.action == "installed" for r in (result, *result.also))
+
+
+def test_open5e_copies_of_the_srd_install_below_the_srd(app: App, tmp_path: Path) -> None:
+    srd = tmp_path / "wizards-of-the-coast" / "srd-2014"
+    srd.mkdir(parents=True)
+    document = json.loads((TOB / "Document.json").read_text())
+    document[0]["pk"] = "srd-2014"
+    document[0]["fields"] |= {
+        "name": "System Reference Document 5.1",
+        "publisher": "wizards-of-the-coast",
+    }
+    (srd / "Document.json").write_text(json.dumps(document))
+    (srd / "Spell.json").write_text(
+        json.dumps(
+            [
+                {
+                    "model": "api_v2.spell",
+                    "pk": "srd_fireball",
+                    "fields": {
+                        "name": "Fireball",
+                        "level": 3,
+                        "school": "evocation",
+                        "desc": "Boom.",
+                    },
+                }
+            ]
+        )
+    )
+    result = install(app, srd)
+    assert result.pack == "open5e-srd-2014"
+    assert lookup(app, LookupParams(name="fireball")).entry.pack == "srd-2014"
+    copy = lookup(app, LookupParams(ref="open5e-srd-2014:spells/fireball"))
+    assert copy.entry.data["desc"] == ["Boom."]
+
+
+def _broken(tmp_path: Path) -> Path:
+    folder = tmp_path / "tob"
+    shutil.copytree(TOB, folder)
+    shutil.copy(V2 / "License.json", tmp_path / "License.json")
+    return folder
+
+
+def _problems(app: App, folder: Path) -> list[dict[str, Any]]:
+    with pytest.raises(PackError) as caught:
+        install(app, folder)
+    assert queries.get_pack(app.conn, "tob") is None  # nothing written
+    assert caught.value.data is not None
+    return [p for p in caught.value.data["problems"] if p["severity"] == "error"]
+
+
+def test_a_malformed_document_json_is_located(app: App, tmp_path: Path) -> None:
+    folder = _broken(tmp_path)
+    (folder / "Document.json").write_text('[\n{"model": "api_v2.document",\n "pk": "tob" "x"}\n]\n')
+    (problem,) = _problems(app, folder)
+    assert problem["file"].endswith("tob/Document.json")
+    assert (problem["line"], problem["column"]) == (3, 14)  # the stray "x"
+    assert problem["message"].startswith("invalid JSON")
+
+
+def test_actions_of_a_missing_creature_are_located(app: App, tmp_path: Path) -> None:
+    folder = _broken(tmp_path)
+    text = (folder / "CreatureAction.json").read_text()
+    (folder / "CreatureAction.json").write_text(
+        text.replace('"parent": "tob_ghoul-darakhul"', '"parent": "tob_ghoul-nobody"', 1)
+    )
+    problems = _problems(app, folder)
+    assert problems[0]["file"].endswith("tob/CreatureAction.json")
+    line = problems[0]["line"]
+    assert (
+        '"parent": "tob_ghoul-nobody"'
+        in (folder / "CreatureAction.json").read_text().splitlines()[line - 1]
+    )
+    assert "its parent 'tob_ghoul-nobody' is not in Creature.json" in problems[0]["message"]
+
+
+def test_an_unknown_licence_is_refused(app: App, tmp_path: Path) -> None:
+    folder = _broken(tmp_path)
+    text = (folder / "Document.json").read_text()
+    (folder / "Document.json").write_text(text.replace('"ogl-10a"', '"all-rights-reserved"'))
+    (problem,) = _problems(app, folder)
+    assert "licence 'all-rights-reserved' is not known" in problem["message"]
+    line = problem["line"]
+    assert '"licenses"' in (folder / "Document.json").read_text().splitlines()[line - 1]
+
+
+def test_unknown_files_are_warnings(app: App, tmp_path: Path) -> None:
+    folder = _broken(tmp_path)
+    (folder / "Notes.json").write_text("[]")
+    (folder / "CharacterClass.json").write_text("[]")
+    result = install(app, folder)
+    warned = {(Path(w.file).name, w.message) for w in result.warnings if w.severity == "warning"}
+    assert ("Notes.json", "not read: not a file of an Open5e document") in warned
+    assert ("CharacterClass.json", "not read: d5e does not convert Open5e's classes yet") in warned
+    assert not any(Path(w.file).name == "Environment.json" for w in result.warnings)
