@@ -260,6 +260,8 @@ def _looks_5etools(path: Path) -> bool:
             head = f.read(65536).decode("utf-8-sig", "replace")
     except OSError:
         return False
+    if not head.lstrip().startswith("{"):  # 5etools homebrew is one object (Open5e's: lists)
+        return False
     return '"_meta"' in head or any(f'"{k}"' in head for k in ("monster", "spell", "item"))
 
 
