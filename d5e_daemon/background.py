@@ -41,7 +41,7 @@ class BackgroundIndexer:
         self._stop_event = threading.Event()
         self.stopped = False
         app.search.background = True
-        app.on_packs_changed(lambda pack_ids: self.schedule())
+        app.library.on_change(lambda pack_ids: self.schedule())
 
     def schedule(self) -> None:
         """Index now, or once more after the run under way."""
@@ -85,7 +85,7 @@ class BackgroundIndexer:
     def _report(self, exc: Exception | None, delay: float) -> None:
         """Say in `d5e/status` (warnings) why indexing stopped and when it tries again; forget
         it once a run succeeds."""
-        warnings = self.app.warnings
+        warnings = self.app.library.warnings
         if self._failure in warnings:
             warnings.remove(self._failure)
         self._failure = None

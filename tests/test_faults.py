@@ -85,12 +85,12 @@ def test_a_first_start_on_a_full_disk_is_a_database_error(db_path: Path) -> None
         fill_disk(app)
         app.settings = msgspec.structs.replace(app.settings, builtin_packs=["srd-2024"])
         with pytest.raises(DatabaseError) as full:
-            app.install_builtin_packs()
+            app.library.install_builtin_packs()
         assert full.value.code == -32004
         assert "the disk is full" in full.value.message
         assert "nothing was changed" in full.value.message
         free_disk(app)
-        assert app.install_builtin_packs()[0].action == "installed"
+        assert app.library.install_builtin_packs()[0].action == "installed"
     finally:
         app.close()
 
@@ -110,17 +110,17 @@ def test_the_indexer_reports_a_full_disk_and_resumes(
         fill_disk(app, spare_pages=5)
         indexer.schedule()
         deadline = time.monotonic() + 120
-        while not any("search indexing failed" in w for w in app.warnings):
+        while not any("search indexing failed" in w for w in app.library.warnings):
             assert time.monotonic() < deadline, "no warning"
             time.sleep(0.05)
-        (warning,) = [w for w in app.warnings if "search indexing failed" in w]
+        (warning,) = [w for w in app.library.warnings if "search indexing failed" in w]
         assert "the disk is full" in warning and "trying again in" in warning
         free_disk(app)
         while (
-            any("search indexing failed" in w for w in app.warnings)
+            any("search indexing failed" in w for w in app.library.warnings)
             or not app.search.vectors_ready()
         ):
-            assert time.monotonic() < deadline, f"did not resume: {app.warnings}"
+            assert time.monotonic() < deadline, f"did not resume: {app.library.warnings}"
             time.sleep(0.1)
     finally:
         indexer.stop()

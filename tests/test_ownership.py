@@ -132,11 +132,11 @@ def test_pack_paths_never_replace_a_pack(db_path: Path, tmp_path: Path) -> None:
     (root / "d5e.toml").write_text('packPaths = ["evil"]\n')
     campaign = workspace_app(db_path, root)
     try:
-        assert any("packPaths never replace a pack" in w for w in campaign.warnings)
+        assert any("packPaths never replace a pack" in w for w in campaign.library.warnings)
         assert queries.pack_origin(campaign.conn, "brew") == str(mine.resolve())
         # and not through a workspace with replace in the editor's settings either
         with pytest.raises(PackError, match="packPaths never replace"):
-            campaign.db.write(lambda c: campaign.install_pack_path(c, root / "evil"))
+            campaign.db.write(lambda c: campaign.library.install_pack_path(c, root / "evil"))
     finally:
         campaign.close()
     user = make_app(db_path)
@@ -181,7 +181,7 @@ def test_a_workspace_cannot_use_the_default_profile(db_path: Path, tmp_path: Pat
     campaign = workspace_app(db_path, root)
     try:
         assert campaign.profile == workspace.profile_name(root)
-        assert any("profile 'default' belongs to the user" in w for w in campaign.warnings)
+        assert any("profile 'default' belongs to the user" in w for w in campaign.library.warnings)
     finally:
         campaign.close()
     user = make_app(db_path)
@@ -202,12 +202,12 @@ def test_a_workspace_cannot_use_another_workspaces_profile(db_path: Path, tmp_pa
     b = workspace_app(db_path, second)
     try:
         assert b.profile == workspace.profile_name(second)
-        assert any(f"belongs to the workspace {first.resolve()}" in w for w in b.warnings)
+        assert any(f"belongs to the workspace {first.resolve()}" in w for w in b.library.warnings)
     finally:
         b.close()
     a = workspace_app(db_path, first)  # the first one keeps its profile as it made it
     try:
-        assert (a.profile, a.warnings) == ("strahd", [])
+        assert (a.profile, a.library.warnings) == ("strahd", [])
         assert winner(a, "conditions/prone") == ("srd-2024", 20)
     finally:
         a.close()

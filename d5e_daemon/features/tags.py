@@ -19,11 +19,11 @@ from rapidfuzz import fuzz, process
 from .. import names, queries
 from ..app import App
 from ..errors import NotFound
+from ..matching import collection_rank, match_names
 from ..prose import ProseNames
 from ..protocol import TagForParams, TagForResult
 from ..tagtext import PARTS, source_part
 from ..text import normalize
-from .complete import collection_rank, match_names
 from .lookup import parse_ref
 
 # 5etools writes a tag's source as its book's abbreviation: those of the books the SRD comes from
@@ -112,7 +112,8 @@ FORMAT_TAGS = frozenset(
         "actsavesuccess", "actsavesuccessorfail", "acttrigger", "actresponse", "coinflip",
         "autodice", "initiative", "filter", "link", "5etools", "footnote", "homebrew", "area",
         "skillcheck", "savingthrow", "ability", "quickref", "book", "adventure", "loader",
-        "5etoolsimg",
+        "5etoolsimg", "hityourspellattack", "comich1", "comich2", "comich3", "comich4",
+        "comicnote",
     }
 )  # fmt: skip
 
