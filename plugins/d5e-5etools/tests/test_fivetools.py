@@ -462,6 +462,8 @@ def test_cards_of_the_other_types_show_every_field_of_the_source(ember: App) -> 
     assert "**Hit die:** d10" in cls and "**Class features:** Warden's Flame (1st level)" in cls
     deity = lookup(ember, LookupParams(ref="deities/ignara")).markdown
     assert "**Pantheon:** Ember" in deity and "**Alignment:** chaotic good" in deity
+    subclass = lookup(ember, LookupParams(ref="subclasses/firewarden-path-of-soot")).markdown
+    assert "*Firewarden subclass*" in subclass
     feature = lookup(ember, LookupParams(ref="features/firewarden-wardens-flame-1")).markdown
     assert "*Firewarden feature, level 1*" in feature
     witch = lookup(ember, LookupParams(ref="monsters/cinder-witch")).markdown
