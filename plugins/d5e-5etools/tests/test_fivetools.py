@@ -697,3 +697,24 @@ def test_every_5etools_tag_is_known(ember: App) -> None:
         tags = tags_in_line(0, f"{{@{name} something}}")
         for tag in tags:  # formatting and book tags are not references: none found
             assert resolver.resolve(tag, suggest=False).code != "unknown-tag", name
+
+
+def test_search_text_and_details_hold_no_tags_and_no_raw_object(ember: App) -> None:
+    from d5e_daemon import queries
+
+    for ref in (
+        "monsters/ash-wolf",
+        "spells/cinder-lance",
+        "feats/ember-adept",
+        "tables/wildfire-events",
+    ):
+        collection, slug = ref.split("/")
+        row = queries.entry_in_pack(ember.conn, "emberwilds", collection, slug)
+        assert row is not None
+        for purpose in ("index", "detail"):
+            text = ember.render(row.entry(), purpose)
+            assert "{@" not in text and "'5etools'" not in text and '"5etools"' not in text, ref
+    wolf = queries.entry_in_pack(ember.conn, "emberwilds", "monsters", "ash-wolf")
+    assert wolf is not None
+    assert "2d4 + 2" in ember.render(wolf.entry(), "index")
+    assert ember.render(wolf.entry(), "detail") == "CR 1 Medium beast"
