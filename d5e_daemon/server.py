@@ -247,16 +247,7 @@ class D5eServer(LanguageServer):
     async def watch_others(self) -> None:
         """Notice packs and profiles changed by other processes; re-sync and tell the client."""
         app = self.require_app()
-        seen = app.conn.execute("PRAGMA data_version").fetchone()
-        while self.app is app:
-            await asyncio.sleep(EXTERNAL_CHECK_SECONDS)
-            if self.app is not app:
-                return
-            version = app.conn.execute("PRAGMA data_version").fetchone()
-            if version == seen:
-                continue
-            seen = version
-            await self.follow_database()
+        await app.library.watch(lambda: self.app is app, EXTERNAL_CHECK_SECONDS)
 
     async def follow_database(self) -> None:
         """If another process changed packs or this profile: re-sync and tell the client."""
