@@ -462,6 +462,8 @@ def test_cards_of_the_other_types_show_every_field_of_the_source(ember: App) -> 
     assert "**Hit die:** d10" in cls and "**Class features:** Warden's Flame (1st level)" in cls
     deity = lookup(ember, LookupParams(ref="deities/ignara")).markdown
     assert "**Pantheon:** Ember" in deity and "**Alignment:** chaotic good" in deity
+    subclass = lookup(ember, LookupParams(ref="subclasses/firewarden-path-of-soot")).markdown
+    assert "*Firewarden subclass*" in subclass
     feature = lookup(ember, LookupParams(ref="features/firewarden-wardens-flame-1")).markdown
     assert "*Firewarden feature, level 1*" in feature
     witch = lookup(ember, LookupParams(ref="monsters/cinder-witch")).markdown
@@ -551,7 +553,7 @@ def test_live_reload_of_an_edited_5etools_file(app: App, tmp_path: Path) -> None
     path.write_text("{ not json", "utf-8")  # a broken save keeps the last good version
     assert asyncio.run(reload(app, {"broken": {str(path)}})) == []
     assert data(app, "spells/spark")["level"] == 2
-    assert any("invalid JSON" in w for w in app.warnings)
+    assert any("invalid JSON" in w for w in app.library.warnings)
 
 
 def test_the_cli_names_every_pack_of_a_file(db_path: Path, tmp_path: Path) -> None:
@@ -579,3 +581,140 @@ def test_the_cli_names_every_pack_of_a_file(db_path: Path, tmp_path: Path) -> No
         "one: installed, 1 entries (1 changed)",
         "two: installed, 1 entries (1 changed)",
     ]
+
+
+# Every tag 5etools' renderer defines (its `Renderer.tag` list), as authors write them.
+EVERY_5ETOOLS_TAG = [
+    "b",
+    "bold",
+    "i",
+    "italic",
+    "s",
+    "strike",
+    "u",
+    "underline",
+    "sup",
+    "sub",
+    "kbd",
+    "code",
+    "style",
+    "font",
+    "comic",
+    "comicH1",
+    "comicH2",
+    "comicH3",
+    "comicH4",
+    "comicNote",
+    "note",
+    "tip",
+    "unit",
+    "h",
+    "m",
+    "atk",
+    "atkr",
+    "hom",
+    "hit",
+    "d20",
+    "dc",
+    "dcYourSpellSave",
+    "hitYourSpellAttack",
+    "dice",
+    "autodice",
+    "damage",
+    "chance",
+    "coinflip",
+    "recharge",
+    "ability",
+    "savingThrow",
+    "skillCheck",
+    "scaledice",
+    "scaledamage",
+    "initiative",
+    "actSave",
+    "actSaveFail",
+    "actSaveSuccess",
+    "actSaveSuccessOrFail",
+    "actTrigger",
+    "actResponse",
+    "homebrew",
+    "area",
+    "footnote",
+    "link",
+    "5etools",
+    "5etoolsImg",
+    "adventure",
+    "book",
+    "filter",
+    "quickref",
+    "color",
+    "highlight",
+    "help",
+    "loader",
+    "background",
+    "boon",
+    "card",
+    "class",
+    "classFeature",
+    "condition",
+    "creature",
+    "cult",
+    "deck",
+    "deity",
+    "disease",
+    "facility",
+    "feat",
+    "hazard",
+    "item",
+    "itemMastery",
+    "itemProperty",
+    "itemType",
+    "language",
+    "legroup",
+    "object",
+    "optfeature",
+    "psionic",
+    "race",
+    "recipe",
+    "reward",
+    "sense",
+    "skill",
+    "spell",
+    "status",
+    "subclass",
+    "subclassFeature",
+    "table",
+    "trap",
+    "variantrule",
+    "vehicle",
+    "vehupgrade",
+    "charoption",
+]
+
+
+def test_every_5etools_tag_is_known(ember: App) -> None:
+    resolver = Resolver(ember)
+    for name in EVERY_5ETOOLS_TAG:
+        tags = tags_in_line(0, f"{{@{name} something}}")
+        for tag in tags:  # formatting and book tags are not references: none found
+            assert resolver.resolve(tag, suggest=False).code != "unknown-tag", name
+
+
+def test_search_text_and_details_hold_no_tags_and_no_raw_object(ember: App) -> None:
+    from d5e_daemon import queries
+
+    for ref in (
+        "monsters/ash-wolf",
+        "spells/cinder-lance",
+        "feats/ember-adept",
+        "tables/wildfire-events",
+    ):
+        collection, slug = ref.split("/")
+        row = queries.entry_in_pack(ember.conn, "emberwilds", collection, slug)
+        assert row is not None
+        for purpose in ("index", "detail"):
+            text = ember.render(row.entry(), purpose)
+            assert "{@" not in text and "'5etools'" not in text and '"5etools"' not in text, ref
+    wolf = queries.entry_in_pack(ember.conn, "emberwilds", "monsters", "ash-wolf")
+    assert wolf is not None
+    assert "2d4 + 2" in ember.render(wolf.entry(), "index")
+    assert ember.render(wolf.entry(), "detail") == "CR 1 Medium beast"
