@@ -134,3 +134,4 @@ def test_the_editor_is_told_once(srd_template: Path, tmp_path: Path) -> None:
     assert len(shown) == 1
     assert shown[0]["params"]["type"] == 2  # a warning
     assert "loud overrides 7 entries of srd-2014" in shown[0]["params"]["message"]
+    assert "on purpose" not in shown[0]["params"]["message"]  # intended ones: no pop-up
