@@ -42,7 +42,7 @@ emacs:
 	fi
 
 $(VSCODE_BUILT): $(VSCODE)/package.json $(VSCODE)/package-lock.json $(VSCODE)/tsconfig.json \
-		$(wildcard $(VSCODE)/src/*.ts $(VSCODE)/test/*.ts)
+		$(wildcard $(VSCODE)/src/*.ts $(VSCODE)/test/*.ts $(VSCODE)/e2e/*.ts)
 	cd $(VSCODE) && npm ci --no-audit --no-fund --loglevel=error && npm run compile
 	touch $@
 

@@ -9,10 +9,14 @@ editors/vscode/e2e/vscode.e2e.ts, which keeps a screenshot of a failed step in b
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import zipfile
+from pathlib import Path
 
 from .conftest import REPO
+from .test_editors import run, tool
 
 VSCODE = REPO / "editors" / "vscode"
 MANIFEST = json.loads((VSCODE / "package.json").read_text(encoding="utf-8"))
@@ -69,3 +73,47 @@ def test_commands_and_settings_follow_vscodes_conventions() -> None:
     # engines.vscode is what the language client needs and the API types compiled against.
     types = json.loads((VSCODE / "node_modules" / "@types" / "vscode" / "package.json").read_text())
     assert MANIFEST["engines"]["vscode"] == f"^{types['version']}"
+
+
+# The user's cache, as it is before tests/conftest.py points XDG_CACHE_HOME at a test's folder.
+E2E_CACHE = os.environ.get("D5E_E2E_CACHE") or str(
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "d5e" / "vscode-e2e"
+)
+
+
+def e2e_cache() -> Path:
+    """Where editors/vscode/e2e/install.sh keeps Node 24 and code-server (`make test` ran it
+    already: then this takes a moment)."""
+    done = subprocess.run(
+        [str(VSCODE / "e2e" / "install.sh")],
+        env={**os.environ, "D5E_E2E_CACHE": E2E_CACHE},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, f"editors/vscode/e2e/install.sh failed:\n{done.stderr}"
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_extension_inside_vscode_in_a_browser(tmp_path: Path, db_path: Path) -> None:
+    """Completion, hover, the Problems panel and its quick fix, "d5e: Search rules", go to
+    definition and the d5e Packs view, as a user sees them in code-server (VS Code 1.139)."""
+    assert VSIX.is_file(), f"{VSIX} is missing; `make vsix` (or `make test`) builds it"
+    script = VSCODE / "out" / "e2e" / "vscode.e2e.js"
+    assert script.is_file(), "editors/vscode is not built; `make test` builds it (npm ci, tsc)"
+    artifacts = REPO / "build" / "vscode-e2e"
+    out = run(
+        [tool("node"), "--test", "--test-reporter=tap", str(script)],
+        tmp_path,
+        db_path,
+        D5E_E2E_CACHE=str(e2e_cache()),
+        D5E_VSIX=str(VSIX),
+        D5E_E2E_ARTIFACTS=str(artifacts),
+        D5E_EXAMPLE_PACK=str(REPO / "examples" / "ashen-hills"),
+    )
+    assert "# fail 0" in out and "# skipped 0" in out and "# pass 7" in out, out
+    timings = re.search(r"# timings (\{.*\})", out)
+    assert timings, out
+    print(f"VS Code in the browser: {timings.group(1)}")

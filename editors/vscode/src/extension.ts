@@ -18,10 +18,12 @@ import {
   hitItem,
   qualifiedRef,
   serverCommand,
+  suggestInTag,
 } from "./logic";
 import { registerPacksView } from "./packs";
 
 let client: LanguageClient | undefined;
+const SERVED = new Set(["markdown", "plaintext"]);
 
 function config(): D5eConfig {
   const c = vscode.workspace.getConfiguration("d5e");
@@ -31,6 +33,7 @@ function config(): D5eConfig {
     packs: c.get<Record<string, number>>("packs"),
     disabled: c.get<string[]>("disabled"),
     party: c.get<number[]>("party"),
+    statBlocks: c.get<string | null>("statBlocks") ?? undefined,
     searchLimit: c.get<number>("searchLimit"),
   };
 }
@@ -118,6 +121,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.registerTextDocumentContentProvider("d5e", new D5eDocuments()),
     vscode.commands.registerCommand("d5e.search", searchRules),
     vscode.commands.registerCommand("d5e.showEntry", showEntry),
+    vscode.workspace.onDidChangeTextDocument((event) => {
+      const editor = vscode.window.activeTextEditor;
+      if (event.contentChanges.length !== 1 || editor?.document !== event.document || !SERVED.has(event.document.languageId)) {
+        return;
+      }
+      const change = event.contentChanges[0];
+      const end = change.range.start.translate(0, change.text.length);
+      const before = event.document.lineAt(end.line).text.slice(0, end.character);
+      if (suggestInTag(before, change.text)) {
+        void vscode.commands.executeCommand("editor.action.triggerSuggest");
+      }
+    }),
     vscode.workspace.onDidChangeConfiguration(async (event) => {
       if (event.affectsConfiguration("d5e.path") && client) {
         await client.restart(); // a different daemon: start it anew

@@ -10,6 +10,7 @@ export interface D5eConfig {
   packs?: Record<string, number>;
   disabled?: string[];
   party?: number[];
+  statBlocks?: string;
   searchLimit?: number;
 }
 
@@ -19,6 +20,7 @@ export interface DaemonSettings {
   packs: Record<string, number>;
   disabled: string[];
   party?: number[];
+  statBlocks?: string;
 }
 
 /** Only what the user set: a value sent here wins over the workspace's d5e.toml, so an unset
@@ -29,6 +31,7 @@ export function daemonSettings(config: D5eConfig): DaemonSettings {
     packs: { ...(config.packs ?? {}) },
     disabled: [...(config.disabled ?? [])],
     ...(config.party && config.party.length ? { party: [...config.party] } : {}),
+    ...(config.statBlocks ? { statBlocks: config.statBlocks } : {}),
   };
 }
 
@@ -95,13 +98,14 @@ export interface PackMeta {
   defaultPriority?: number;
 }
 
-/** What a `d5e/packs/list` override report says: entries of this pack that win over (or lose
- * to) entries of other packs with the same ref. Shown when the daemon sends it. */
-export interface PackOverride {
+/** One entry a pack overrides (`d5e/packs/list` with `overrides: PACK`). */
+export interface OverrideInfo {
   ref: string;
-  pack?: string;
-  over?: string[] | string;
-  by?: string;
+  name: string;
+  collection: string;
+  over: string;
+  /** It `extends` that entry or a priority rule puts its pack first; else maybe an accident. */
+  intended: boolean;
 }
 
 /** One pack of the campaign's profile, as `d5e/packs/list` describes it. */
@@ -116,7 +120,8 @@ export interface PackInfo {
   priority?: number | null;
   collectionPriorities?: Record<string, number>;
   reason?: string | null;
-  overrides?: unknown;
+  /** Entries of other enabled packs it hides: pack → collection → count. */
+  overrides?: Record<string, Record<string, number>>;
   problems?: unknown;
 }
 
@@ -167,39 +172,18 @@ export function packProblems(info: PackInfo, warnings: string[]): string[] {
   return [...own, ...named];
 }
 
-/** The overrides a pack reports (`overrides`, once the daemon sends them), one line each. */
-export function packOverrides(info: PackInfo): string[] {
-  const o = info.overrides;
-  if (Array.isArray(o)) {
-    return o.map((item) => (typeof item === "string" ? item : overrideText(item as Record<string, unknown>)));
-  }
-  if (o && typeof o === "object") {
-    return Object.entries(o as Record<string, unknown>).map(([key, value]) => `${key}: ${plainText(value)}`);
-  }
-  return [];
-}
-
-function overrideText(item: Record<string, unknown>): string {
-  const ref = String(item.ref ?? item.entry ?? "?");
-  const over = item.over ?? item.overrides ?? item.shadows ?? item.packs;
-  const by = item.by ?? item.winner;
-  if (over !== undefined) {
-    return `${ref} over ${plainText(over)}`;
-  }
-  if (by !== undefined) {
-    return `${ref} lost to ${plainText(by)}`;
-  }
-  return plainText(item);
-}
-
-function plainText(value: unknown): string {
-  if (Array.isArray(value)) {
-    return value.map(plainText).join(", ");
-  }
-  if (value && typeof value === "object") {
-    return Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k} ${plainText(v)}`).join(", ");
-  }
-  return String(value);
+/** The packs whose entries a pack hides, one line each: "srd-2014", "2 monsters, 1 spell". */
+export function overrideLines(info: PackInfo): { over: string; description: string; count: number }[] {
+  return Object.entries(info.overrides ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([over, byCollection]) => {
+      const parts = Object.entries(byCollection).sort(([a], [b]) => a.localeCompare(b));
+      return {
+        over,
+        count: parts.reduce((n, [, c]) => n + c, 0),
+        description: parts.map(([collection, c]) => `${c} ${collection}`).join(", "),
+      };
+    });
 }
 
 /** One problem (a string, or a located `PackProblem`) as a line. */
@@ -226,6 +210,10 @@ export function packTooltip(info: PackInfo): string {
   lines.push(`Licence: ${p.license || "not given"}`);
   if (p.attribution) {
     lines.push(p.attribution);
+  }
+  const overrides = overrideLines(info);
+  if (overrides.length) {
+    lines.push(`Overrides: ${overrides.map((o) => `${o.description} of ${o.over}`).join("; ")}`);
   }
   lines.push(`From: ${info.origin || info.kind} (${info.kind})`);
   if (info.installed && info.enabled && info.reason) {
@@ -267,4 +255,11 @@ export function parseEntries(text: string, source: string): { entries: Record<st
     return { error: `${source} holds no entries` };
   }
   return { entries: list as Record<string, unknown>[] };
+}
+
+/** Whether to open the suggest widget after the user typed a character, given the line up to
+ * the cursor: inside a tag's name (`{@spell fir`), where VS Code's Markdown (quick suggestions
+ * off) would otherwise show nothing until Ctrl+Space. */
+export function suggestInTag(lineBefore: string, typed: string): boolean {
+  return typed.length === 1 && /\S/.test(typed) && /\{@[A-Za-z]+ [^{}|\r\n]*$/.test(lineBefore) && !/\{@[A-Za-z]+ $/.test(lineBefore);
 }

@@ -6,9 +6,11 @@ import * as vscode from "vscode";
 import {
   PackInfo,
   PacksList,
+  OverrideInfo,
   collectionLines,
+  entryUri,
+  overrideLines,
   packDescription,
-  packOverrides,
   packProblems,
   packTooltip,
   parseEntries,
@@ -51,13 +53,30 @@ class DetailNode extends vscode.TreeItem {
     icon: string,
     readonly collection?: string,
     readonly children: DetailNode[] = [],
+    /** The pack whose entries this line's children are (an override line, listed on demand). */
+    readonly over?: string,
   ) {
-    super(label, children.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    super(label, children.length || over ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     this.description = description;
     this.tooltip = description ? `${label}: ${description}` : label;
     this.iconPath = new vscode.ThemeIcon(icon);
     this.contextValue = collection ? "pack.collection" : "pack.detail";
   }
+}
+
+/** An entry that hides another pack's: opens its card. */
+function overrideEntry(info: PackInfo, o: OverrideInfo): DetailNode {
+  const [collection, slug] = o.ref.split("/");
+  const node = new DetailNode(info, o.name, o.intended ? o.ref : `${o.ref} · not declared`, o.intended ? "arrow-up" : "warning");
+  node.tooltip = o.intended
+    ? `${o.name} (${info.pack.id}) hides ${o.over}'s: it extends it, or a priority rule puts ${info.pack.id} first`
+    : `${o.name} (${info.pack.id}) hides ${o.over}'s without extending it or a priority rule saying so: on purpose?`;
+  node.command = {
+    command: "vscode.open",
+    title: "Open the card",
+    arguments: [vscode.Uri.parse(entryUri({ pack: info.pack.id, collection, slug }))],
+  };
+  return node;
 }
 
 type Node = PackNode | DetailNode;
@@ -67,12 +86,8 @@ function details(info: PackInfo, warnings: string[]): DetailNode[] {
     (c) => new DetailNode(info, c.label, c.description, "symbol-folder", c.collection),
   );
   nodes.push(new DetailNode(info, "Licence", info.pack.license || "not given", "law"));
-  const overrides = packOverrides(info);
-  if (overrides.length) {
-    nodes.push(
-      new DetailNode(info, "Overrides", `${overrides.length}`, "layers", undefined,
-        overrides.map((o) => new DetailNode(info, o, "", "arrow-up"))),
-    );
+  for (const o of overrideLines(info)) {
+    nodes.push(new DetailNode(info, `Overrides ${o.over}`, o.description, "layers", undefined, [], o.over));
   }
   const problems = packProblems(info, warnings);
   if (problems.length) {
@@ -104,6 +119,10 @@ export class PacksView implements vscode.TreeDataProvider<Node> {
   async getChildren(node?: Node): Promise<Node[]> {
     if (node instanceof PackNode) {
       return details(node.info, node.warnings);
+    }
+    if (node?.over) {
+      const listed = await this.request<{ overrides: OverrideInfo[] }>("d5e/packs/list", { overrides: node.pack.pack.id });
+      return (listed?.overrides ?? []).filter((o) => o.over === node.over).map((o) => overrideEntry(node.pack, o));
     }
     if (node) {
       return node.children;

