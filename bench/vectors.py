@@ -34,11 +34,12 @@ from driver import Figures
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from d5e_daemon import db, retrieval  # noqa: E402
+from d5e_daemon import db  # noqa: E402
 from d5e_daemon.app import App  # noqa: E402
-from d5e_daemon.embed import FastEmbedder  # noqa: E402
 from d5e_daemon.features.search import search  # noqa: E402
 from d5e_daemon.protocol import SearchParams  # noqa: E402
+from d5e_daemon.search import passages, retrieval  # noqa: E402
+from d5e_daemon.search.embed import FastEmbedder  # noqa: E402
 from d5e_daemon.settings import build  # noqa: E402
 
 EVAL = REPO.parent / "shared" / "eval" / "search-dev.jsonl"
@@ -105,7 +106,9 @@ def d5e_layout(
     app: App, vectors: list[bytes], exact: list[list[int]], runs: int, figures: Figures
 ) -> None:
     """Codes in memory for m x 100 candidates, exact float32 scores in SQLite."""
-    codes = retrieval.PassageIndex(app, exact_limit=0).current()  # as above 10,000 passages
+    codes = passages.PassageIndex(
+        lambda: app.conn, exact_limit=0
+    ).current()  # as above 10,000 passages
 
     def nearest(vector: bytes, m: int) -> list[int]:
         candidates = codes.nearest(vector, K * m)
@@ -134,12 +137,12 @@ def hybrid_agreement(app: App, texts: list[str], figures: Figures) -> None:
         return [h.ref for h in hits]
 
     ours = [top(t) for t in texts]
-    saved = retrieval.EXACT_PASSAGES
-    retrieval.EXACT_PASSAGES = 1 << 40
+    saved = passages.EXACT_PASSAGES
+    passages.EXACT_PASSAGES = 1 << 40
     try:
         exact = [top(t) for t in texts]
     finally:
-        retrieval.EXACT_PASSAGES = saved
+        passages.EXACT_PASSAGES = saved
     pairs = list(zip(ours, exact, strict=True))
     same_set = np.mean([len(set(a) & set(b)) / max(1, len(b)) for a, b in pairs])
     same_order = np.mean([a == b for a, b in pairs])

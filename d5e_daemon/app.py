@@ -1,4 +1,5 @@
-"""The composition root shared by the CLI and the daemon: settings, database, plugins, profile.
+"""The composition root shared by the CLI and the daemon: settings, database, plugins, the
+packs (`library`), search (`search`, the counts), wired once and told when packs change.
 
 Feature functions (`features/*`) take an `App` and typed params and return typed results; the
 CLI and the JSON-RPC handlers are thin wrappers around them.
@@ -7,35 +8,29 @@ CLI and the JSON-RPC handlers are thin wrappers around them.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Callable
-from functools import cached_property, partial
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import apsw
 
-from . import packfiles, packs, queries, tagtext
-from .db import Database, default_path, transaction
-from .errors import PackError
+from . import queries, tagtext
+from .db import Database, default_path
+from .library import Library
 from .plugins import Plugins, get_plugins
-from .records import Entry, LoadedPack, PackSource
+from .records import Entry
+from .search.builder import SearchIndex
+from .search.counts import DocCounts
+from .search.embed import Embedder
 from .settings import Settings
-from .vocab import DocCounts
 
 if TYPE_CHECKING:
     from .campaign import Campaign
-    from .index import SearchIndex
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def _install_source(
-    conn: apsw.Connection, source: PackSource, then: Callable[[apsw.Connection], bool]
-) -> packs.InstallResult:
-    return packs.install(conn, source.pack, source.load(), source.origin, then)
 
 
 class App:
@@ -44,10 +39,8 @@ class App:
         self.db_path = Path(settings.db).expanduser() if settings.db else default_path()
         self.plugins = plugins if plugins is not None else get_plugins()
         self.db = Database(self.db_path)
-        self.warnings: list[str] = []
-        self.tie_warnings: list[str] = []
-        self._reported_ties: set[str] = set()
-        self._on_packs_changed: list[Callable[[list[str]], None]] = []
+        self.library = Library(self.db, lambda: self.settings, self.plugins)
+        """The packs: install, reload, remove, choose, and the one event saying they changed."""
 
     @property
     def conn(self) -> apsw.Connection:
@@ -59,13 +52,6 @@ class App:
         return self.settings.profile
 
     @cached_property
-    def search(self) -> SearchIndex:
-        """The search index (attributes, vectors, the embedding model), made on first use."""
-        from .index import SearchIndex
-
-        return SearchIndex(self)
-
-    @cached_property
     def campaign(self) -> Campaign | None:
         """The workspace folder's Markdown files and the references in them, read on first use
         (None without a workspace). Its resolver follows pack changes."""
@@ -75,18 +61,40 @@ class App:
         from .features.tags import Resolver
 
         resolver = Resolver(self)
-        self.on_packs_changed(lambda _packs: resolver.clear())
+        self.library.on_change(lambda _packs: resolver.clear())
         return Campaign(Path(self.settings.workspace), resolver)
+
+    @cached_property
+    def search(self) -> SearchIndex:
+        """The search index (attributes, vectors, the embedding model), made on first use."""
+        return self.search_index()
+
+    def search_index(self, embedder: Embedder | None = None) -> SearchIndex:
+        """A search index of this database and profile (the default model unless `embedder`),
+        told when packs change."""
+        index = SearchIndex(
+            self.db,
+            lambda: self.profile,
+            self.render,
+            lambda: [name for name, _ in self.plugins.pm.list_name_plugin()],
+            embedder,
+        )
+        self.library.on_change(index.forget)
+        return index
 
     @cached_property
     def trigram_counts(self) -> DocCounts:
         """How many names hold each trigram (typo-tolerant name matching chooses by it)."""
-        return DocCounts(self, queries.trigram_counts, queries.entry_count)
+        counts = DocCounts(lambda: self.conn, queries.trigram_counts, queries.entry_count)
+        self.library.on_change(counts.forget)
+        return counts
 
     @cached_property
     def term_counts(self) -> DocCounts:
         """How many entries hold each (stemmed) word of keyword search."""
-        return DocCounts(self, queries.term_counts, queries.entry_count)
+        counts = DocCounts(lambda: self.conn, queries.term_counts, queries.entry_count)
+        self.library.on_change(counts.forget)
+        return counts
 
     def render(self, entry: Entry, purpose: str) -> str:
         """A renderer's text; for search and detail lines, `{@tags}` become their text (cards
@@ -98,126 +106,9 @@ class App:
         """Run `fn(conn)` on the writer thread without blocking the caller's event loop."""
         return await asyncio.wrap_future(self.db.submit(fn))
 
-    # -- packs ----------------------------------------------------------------------------------
-
-    def load_path(self, path: Path) -> tuple[str, LoadedPack | list[LoadedPack]]:
-        """Read a pack (or the packs of a file holding several) from `path` with the first
-        loader that recognises it."""
-        shown = packfiles.printable(str(path))
-        if shown != str(path):
-            raise PackError(f"{shown}: the path is not UTF-8 text; rename it")
-        if not path.exists():
-            raise PackError(f"{path}: no such file or folder")
-        for name, loader in self.plugins.path_loaders():
-            try:
-                loaded = loader(path)
-            except Exception as exc:
-                log.exception("pack loader %s failed on %s", name, path)
-                raise PackError(
-                    f"{path}: loader {name} failed: {type(exc).__name__}: {exc}"
-                ) from exc
-            if isinstance(loaded, list) and not loaded:
-                raise PackError(f"{path}: loader {name} found no pack in it")
-            if loaded is not None:
-                return name, loaded
-        raise PackError(f"{path}: no loader recognises it (a pack is a folder, or a .zip of one)")
-
-    def install_path(self, conn: apsw.Connection, path: Path) -> packs.InstallResult:
-        """Load and install the pack at `path` (on the writer thread: `app.write(partial(…))`)."""
-        _, loaded = self.load_path(path)
-        first, *others = packs.install_loaded(
-            conn, loaded, str(path.resolve()), self.update_profile
-        )
-        return dataclasses.replace(first, also=tuple(others)) if others else first
-
-    def install_builtin_packs(self) -> list[packs.InstallResult]:
-        """Install or upgrade the built-in packs named by the settings (unchanged ones: no-op)."""
-        sources = self.plugins.pack_sources()
-        results = []
-        for pack_id in self.settings.builtin_packs:
-            source = sources.get(pack_id)
-            if source is None:
-                msg = f"built-in pack {pack_id} is not available (is its plugin installed?)"
-                log.warning(msg)
-                self.warnings.append(msg)
-                continue
-            install = partial(_install_source, source=source, then=self.update_profile)
-            result = self.db.write(install)
-            if result.action != "unchanged":
-                log.info("%s %s (%d entries)", result.action, result.pack, result.entries)
-            results.append(result)
-        return results
-
-    def install_pack_paths(self) -> list[packs.InstallResult]:
-        """Install the workspace's `packPaths`; a broken one is reported and skipped."""
-        results = []
-        for path in self.settings.pack_paths:
-            try:
-                results.append(self.db.write(partial(self.install_path, path=Path(path))))
-            except PackError as exc:
-                log.warning("%s", exc.message)
-                self.warnings.append(exc.message)
-        return results
-
-    # -- the profile ----------------------------------------------------------------------------
-
-    def priorities(self, conn: apsw.Connection) -> packs.Priorities:
-        """This profile's priorities as the settings, plugins' rules and choices make them."""
-        installed = {row.pack.id: row.pack for row in queries.installed_packs(conn)}
-        return packs.profile_priorities(
-            self.settings,
-            installed,
-            self.plugins.priority_rules(),
-            queries.profile_choices(conn, self.profile),
-        )
-
-    def update_profile(self, conn: apsw.Connection) -> bool:
-        """Store this profile's priorities; call inside a transaction. True when they changed."""
-        return packs.apply_profile(conn, self.profile, self.priorities(conn))
-
-    def sync_in_transaction(self, conn: apsw.Connection) -> bool:
-        with transaction(conn):
-            return self.update_profile(conn)
-
-    def sync_profile(self) -> bool:
-        """Make the stored profile match the settings; True when it changed."""
-        changed = self.db.write(self.sync_in_transaction)
-        self.check_ties()
-        return changed
-
-    def check_ties(self) -> list[str]:
-        """Warn about packs whose shared refs only their ids decide: logged once per tie."""
-        self.tie_warnings = [
-            f"packs {t.winner} and {t.loser} have the same priority ({t.priority}) for "
-            f"{t.count} ref(s) such as {t.example}: {t.winner} wins (pack ids in order); give "
-            f"one of them another priority to choose"
-            for t in queries.priority_ties(self.conn, self.profile)
-        ]
-        for warning in self.tie_warnings:
-            if warning not in self._reported_ties:
-                self._reported_ties.add(warning)
-                log.warning("%s", warning)
-        return self.tie_warnings
-
-    def on_packs_changed(self, listener: Callable[[list[str]], None]) -> None:
-        """Call `listener(pack_ids)` after packs were installed, upgraded or removed."""
-        self._on_packs_changed.append(listener)
-
-    def packs_changed(self, pack_ids: list[str]) -> None:
-        self.check_ties()
-        for listener in self._on_packs_changed:
-            try:
-                listener(pack_ids)
-            except Exception:
-                log.exception("a packs-changed listener failed")
-
     def start(self) -> None:
         """Everything a fresh database needs before the first answer."""
-        results = self.install_builtin_packs() + self.install_pack_paths()
-        changed = [r.pack for r in results if r.action != "unchanged"]
-        self.sync_profile()
-        if changed:
-            self.packs_changed(changed)
+        self.library.start()
 
     def close(self) -> None:
         self.db.close()

@@ -34,7 +34,7 @@ class BackgroundIndexer:
         self._runs = 0
         self.stopped = False
         app.search.background = True
-        app.on_packs_changed(lambda pack_ids: self.schedule())
+        app.library.on_change(lambda pack_ids: self.schedule())
 
     def schedule(self) -> None:
         """Index now, or once more after the run under way."""

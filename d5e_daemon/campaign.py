@@ -139,6 +139,10 @@ class Campaign:
         self.skipped: dict[Path, str] = {}
         self._walked = False
         self._dirty: set[Path] = set()
+        self._names_seen: ProseNames | None = None
+        self._tag_entries: dict[tuple[str, str, str | None], int | None] = {}
+        """What each tag written in the campaign resolves to (an entry id), for the names of
+        `_names_seen` (the resolver's: a pack change gives new ones, and a new mapping)."""
 
     # -- keeping current ------------------------------------------------------------------------
 
@@ -175,6 +179,8 @@ class Campaign:
             self._read(path)
         self._dirty.clear()
         names = self.resolver.prose_names()
+        if names is not self._names_seen:
+            self._names_seen, self._tag_entries = names, {}
         for refs in self.files.values():
             if refs.names is not names:
                 _scan(refs, names)
@@ -248,18 +254,24 @@ class Campaign:
     def encounters(self) -> list[tuple[Path, Encounter]]:
         """Every encounter of every campaign file, by file and line."""
         self.refresh()
-        return [(path, e) for path in sorted(self.files) for e in self.files[path].encounters]
+        return [(path, e) for path in self._paths() for e in self.files[path].encounters]
+
+    def _paths(self) -> list[Path]:
+        return sorted(self.files, key=str)
 
     def mentions(self, entry_id: int) -> list[Mention]:
         """Every mention of the entry with this id, by file and position."""
         self.refresh()
-        resolver = self.resolver
+        resolver, known = self.resolver, self._tag_entries
         found: list[Mention] = []
-        for path in sorted(self.files):
+        for path in self._paths():
             refs = self.files[path]
-            for tags in refs.tags.values():
-                row = resolver.resolve(tags[0]).row
-                if row is None or row.id != entry_id:
+            for key, tags in refs.tags.items():
+                means = known.get(key, -1)
+                if means == -1:
+                    row = resolver.resolve(tags[0]).row
+                    means = known[key] = None if row is None else row.id
+                if means != entry_id:
                     continue
                 found += [
                     Mention(path, t.line, t.start, t.end, "tag", refs.lines[t.line]) for t in tags

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .default_plugins.fallback import describe, paragraphs
+from .fields import describe, paragraphs
 from .text import normalize
 
 Kind = Literal["number", "text", "bool"]

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import apsw
 
@@ -50,6 +49,7 @@ NUMBER_WORDS = {
 }  # fmt: skip
 MAX_COUNT_DIGITS = 9  # a longer number is no count of creatures ("10000000000 gp")
 MAX_EMPHASIS = 80  # code points: longer emphasised text is a sentence, not a name
+LINE_CACHE = 50_000  # lines whose prose references are remembered (per profile's names)
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _ATX_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
@@ -81,8 +81,7 @@ _WORD = re.compile(r"[^\W_][\w'’]*(?:-[^\W_][\w'’]*)*")
 _WORD_GAP = re.compile(r"[ \t]+")
 
 
-@dataclass(frozen=True)
-class ProseRef:
+class ProseRef(NamedTuple):
     """A reference written in prose, on one line. `start`/`end` cover the name as written
     (inside the emphasis markers); `count_start` is where its count is written (None without
     one), so `count_start or start` … `end` is "4 wolves" whole."""
@@ -93,7 +92,7 @@ class ProseRef:
     text: str
     style: Style
     entry: NamedEntry
-    count: int = 1
+    count: int = 1  # type: ignore[assignment]  # the field, not tuple.count (unused here)
     count_start: int | None = None
 
     @property
@@ -110,8 +109,27 @@ class ProseNames:
         self._by_collection: dict[str, dict[str, NamedEntry]] = {}
         for entry in entries:
             self._by_collection.setdefault(entry.collection, {}).setdefault(entry.norm_name, entry)
-        monsters = (n for c in COUNT_COLLECTIONS for n in self._by_collection.get(c, {}))
-        self.longest_creature = max((len(n.split()) for n in monsters), default=1)
+        creatures = [n for c in COUNT_COLLECTIONS for n in self._by_collection.get(c, {})]
+        self.longest_creature = max((len(n.split()) for n in creatures), default=1)
+        self._creature_words = frozenset(n.split()[0] for n in creatures if n)
+        self._lines: dict[str, tuple[ProseRef, ...]] = {}
+        self._placed: dict[tuple[int, str], tuple[ProseRef, ...]] = {}
+        """Prose references by line text (line number 0), and by line number and text: a
+        document read again after an edit looks only its changed lines up again."""
+
+    def may_start_creature(self, word: str) -> bool:
+        """Whether a creature's name may begin with this normalised word (or its singular)."""
+        words = self._creature_words
+        return word in words or any(form in words for form in singular_forms(word))
+
+    def refs_in_text(self, text: str) -> tuple[ProseRef, ...]:
+        """`refs_in_line` of a line's text at line 0, remembered."""
+        found = self._lines.get(text)
+        if found is None:
+            if len(self._lines) >= LINE_CACHE:
+                self._lines.clear()
+            found = self._lines[text] = tuple(_refs_in_text(0, _blank_spans_of_line(text), self))
+        return found
 
     @classmethod
     def load(cls, conn: apsw.Connection, profile: str) -> ProseNames:
@@ -141,28 +159,49 @@ def count_before(line: str, start: int) -> tuple[int, int] | None:
     return None if m is None else (parse_count(m["count"]), m.start())
 
 
-def prose_lines(lines: Sequence[str]) -> Iterator[tuple[int, str]]:
+def prose_lines(lines: Sequence[str], masked: bool = True) -> Iterator[tuple[int, str]]:
     """(line number, text) of each line that holds prose, with code spans, tags, links and HTML
-    blanked out (columns are kept): what names are looked for in."""
+    blanked out (columns are kept): what names are looked for in (`masked=False`: left in, for
+    `ProseNames.refs_in_text`, which blanks them only for a line it has not seen). Every line
+    of a long document passes here on each change: the block rules test a line's first
+    character before any pattern."""
+    blank_spans = _blank_spans_of_line if masked else _as_is
     fence: str | None = None
     in_comment = False
     front_matter = bool(lines) and lines[0].rstrip() == "---"
     previous_blank = True
     in_list = False
+    count = len(lines)
     for n, raw in enumerate(lines):
+        if (
+            raw[:1] in _PLAIN_FIRST
+            and fence is None
+            and not (in_comment or front_matter)
+            and "<!--" not in raw
+        ):
+            # A line that begins with a letter: prose, unless the next line underlines it.
+            if previous_blank:
+                in_list = previous_blank = False
+            following = lines[n + 1] if n + 1 < count else ""
+            if following[:1] in _SETEXT_FIRST and _SETEXT_UNDERLINE.match(following):
+                continue
+            yield n, blank_spans(raw)
+            continue
         line = raw.rstrip("\r\n")
-        blank = not line.strip()
+        stripped = line.lstrip(" ")
+        first = stripped[:1]
         if front_matter:
             if n > 0 and line.rstrip() in ("---", "..."):
                 front_matter = False
             continue
         if fence is not None:
-            m = _FENCE.match(line)
-            closing = m is not None and m[1][0] == fence[0] and len(m[1]) >= len(fence)
-            if closing and m is not None and not line[m.end() :].strip():
-                fence = None
+            if first == fence[0]:
+                m = _FENCE.match(line)
+                closes = m is not None and m[1][0] == fence[0] and len(m[1]) >= len(fence)
+                if closes and m is not None and not line[m.end() :].strip():
+                    fence = None
             continue
-        if m := _FENCE.match(line):
+        if first in _FENCE_FIRST and (m := _FENCE.match(line)):
             fence = m[1]
             continue
         if in_comment:
@@ -171,43 +210,80 @@ def prose_lines(lines: Sequence[str]) -> Iterator[tuple[int, str]]:
                 continue
             in_comment = False
             line = " " * (end + 3) + line[end + 3 :]
-        start = line.find("<!--")
-        if start >= 0 and line.find("-->", start) < 0:
-            in_comment = True
-            line = line[:start]
+        if "<!--" in line:
+            start = line.find("<!--")
+            if line.find("-->", start) < 0:
+                in_comment = True
+                line = line[:start]
+        blank = not line.strip()
         was_blank, previous_blank = previous_blank, blank
         if blank:
             continue
-        if _LIST_ITEM.match(line):
+        indented = line[:1] == "\t" or len(line) - len(stripped) >= 4
+        if first in _LIST_FIRST and _LIST_ITEM.match(line):
             in_list = True
-        elif was_blank and not _INDENTED.match(line):
+        elif was_blank and not indented:
             in_list = False
-        if _INDENTED.match(line) and was_blank and not in_list:
+        if indented and was_blank and not in_list:
             previous_blank = True  # an indented code block: the next indented line is code too
             continue
-        if _ATX_HEADING.match(line) or _REFERENCE_DEFINITION.match(line):
+        if first == "#" and _ATX_HEADING.match(line):
             continue
-        following = lines[n + 1] if n + 1 < len(lines) else ""
-        if _SETEXT_UNDERLINE.match(following) and not _LIST_ITEM.match(line):
-            continue  # a heading underlined with === or ---
-        if _SETEXT_UNDERLINE.match(line):
+        if first == "[" and _REFERENCE_DEFINITION.match(line):
             continue
+        if first in "=-" and _SETEXT_UNDERLINE.match(line):
+            continue
+        if n + 1 < count:
+            following = lines[n + 1].lstrip(" ")[:1]
+            underlined = following in _SETEXT_FIRST and _SETEXT_UNDERLINE.match(lines[n + 1])
+            if underlined and not (first in _LIST_FIRST and _LIST_ITEM.match(line)):
+                continue  # a heading underlined with === or ---
         yield n, _blank_spans(line)
 
 
+_PLAIN_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_EOL = frozenset("\r\n")
+_FENCE_FIRST = frozenset("`~")
+_LIST_FIRST = frozenset("-+*0123456789")
+_SETEXT_FIRST = frozenset("=-")
+
+
+def _as_is(line: str) -> str:
+    return line
+
+
+def _blank_spans_of_line(line: str) -> str:
+    return _blank_spans(line.rstrip("\r\n") if line[-1:] in _EOL else line)
+
+
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m[0])
+
+
 def _blank_spans(line: str) -> str:
-    for pattern in (_INLINE_CODE, _TAG, _HTML, _LINK):
-        if pattern is _TAG and "{@" not in line:
-            continue
-        line = pattern.sub(lambda m: " " * len(m[0]), line)
+    if "`" in line:
+        line = _INLINE_CODE.sub(_blank, line)
+    if "{@" in line:
+        line = _TAG.sub(_blank, line)
+    if "<" in line:
+        line = _HTML.sub(_blank, line)
+    if "[" in line or "<" in line or "://" in line:
+        line = _LINK.sub(_blank, line)
     return line
 
 
 def find_prose(lines: Sequence[str], names: ProseNames) -> list[ProseRef]:
     """Every prose reference of a document, in document order."""
     found: list[ProseRef] = []
-    for n, text in prose_lines(lines):
-        found.extend(refs_in_line(n, text, names))
+    placed = names._placed
+    if len(placed) >= LINE_CACHE:
+        placed.clear()
+    for n, text in prose_lines(lines, masked=False):
+        refs = placed.get((n, text))
+        if refs is None:
+            refs = placed[n, text] = tuple(_at_line(ref, n) for ref in names.refs_in_text(text))
+        if refs:
+            found += refs
     return found
 
 
@@ -226,6 +302,14 @@ def prose_at(lines: Sequence[str], names: ProseNames, line: int, column: int) ->
 
 def refs_in_line(n: int, text: str, names: ProseNames) -> list[ProseRef]:
     """The prose references of line `n`, given as `prose_lines` yields it (spans blanked)."""
+    return [_at_line(ref, n) for ref in names.refs_in_text(text)]
+
+
+def _at_line(ref: ProseRef, n: int) -> ProseRef:
+    return tuple.__new__(ProseRef, (n, *ref[1:]))
+
+
+def _refs_in_text(n: int, text: str, names: ProseNames) -> list[ProseRef]:
     refs: list[ProseRef] = []
     taken: list[tuple[int, int]] = []
     if "*" in text or "_" in text:
@@ -234,7 +318,7 @@ def refs_in_line(n: int, text: str, names: ProseNames) -> list[ProseRef]:
             if ref is not None:
                 refs.append(ref)
                 taken.append((m.start(), m.end()))
-    if any(c.isdigit() for c in text) or _has_number_word(text):
+    if _COUNT_HINT.search(text):
         for m in _COUNT.finditer(text):
             if any(a <= m.start() < b for a, b in taken):
                 continue
@@ -245,11 +329,10 @@ def refs_in_line(n: int, text: str, names: ProseNames) -> list[ProseRef]:
     return refs
 
 
-_NUMBER_WORD_RE = re.compile(r"\b(?:" + "|".join(NUMBER_WORDS) + r")\b", re.I)
-
-
-def _has_number_word(text: str) -> bool:
-    return _NUMBER_WORD_RE.search(text) is not None
+_COUNT_HINT = re.compile(
+    r"\d|\b(?:" + "|".join({w.split()[1] if " " in w else w for w in NUMBER_WORDS}) + r")\b",
+    re.I,
+)
 
 
 def _emphasised(n: int, text: str, m: re.Match[str], names: ProseNames) -> ProseRef | None:
@@ -293,19 +376,24 @@ def _emphasised(n: int, text: str, m: re.Match[str], names: ProseNames) -> Prose
 def _counted(n: int, text: str, m: re.Match[str], names: ProseNames) -> ProseRef | None:
     """ "4 dire wolves": the longest run of words after the count that names a creature."""
     words: list[re.Match[str]] = []
+    norms: list[str] = []
     pos = m.end()
     while len(words) < names.longest_creature:
         w = _WORD.match(text, pos)
         if w is None:
             break
+        norm = normalize(w[0])
+        if not words and not names.may_start_creature(norm.split()[0] if norm else ""):
+            return None
         words.append(w)
+        norms.append(norm)
         gap = _WORD_GAP.match(text, w.end())
         if gap is None:
             break
         pos = gap.end()
     for size in range(len(words), 0, -1):
         start, end = words[0].start(), words[size - 1].end()
-        entry = names.find(normalize(text[start:end]), "count")
+        entry = names.find(" ".join(norms[:size]), "count")
         if entry is not None:
             return ProseRef(
                 line=n,

@@ -11,34 +11,22 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import re
 import sys
 import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
-import cattrs
 import msgspec
-from cattrs.errors import ClassValidationError
 from lsprotocol import types
-from lsprotocol.types import ResponseError
 from pygls.exceptions import FeatureRequestError, JsonRpcException
-from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
+from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import (
-    JsonRPCNotification,
-    JsonRPCRequestMessage,
-    LanguageServerProtocol,
-    default_converter,
-)
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
-from . import __version__, protocol, queries, workspace
+from . import __version__, jsonrpc, protocol, queries, workspace
 from .app import App
-from .db import storage_error
 from .errors import D5eError
 from .features import documents, encounter_lens, markdown
 from .features import packs as pack_features
@@ -55,178 +43,6 @@ from .watch import PackWatcher
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=protocol.Params)
 R = TypeVar("R")
-
-SERVER_NOT_INITIALIZED = -32002
-INTERNAL_ERROR = -32603
-INVALID_PARAMS = -32602
-INVALID_REQUEST = -32600
-PARSE_ERROR = -32700
-
-
-def _converter() -> cattrs.Converter:
-    """pygls' converter, except that custom methods keep their params as plain JSON values
-    (pygls would turn them into namedtuples); msgspec decodes them in `_method`."""
-    converter: cattrs.Converter = default_converter()  # type: ignore[no-untyped-call]
-
-    def keep_params(obj: dict[str, Any], cls: type[Any]) -> Any:
-        fields = {
-            "method": obj.get("method"),
-            "jsonrpc": obj.get("jsonrpc"),
-            "params": obj.get("params"),
-        }
-        if cls is JsonRPCRequestMessage:
-            fields["id"] = obj.get("id")
-        return cls(**fields)
-
-    converter.register_structure_hook(JsonRPCRequestMessage, keep_params)
-    converter.register_structure_hook(JsonRPCNotification, keep_params)
-    return converter
-
-
-class _ExpectedErrors(logging.Filter):
-    """pygls logs every error response with a traceback; ours (not found, bad params) are
-    answers, not failures, so they stay out of the log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg == "Unable to deserialize message\n%s":
-            return False  # params that do not fit: answered by D5eProtocol.structure_message
-        exc = record.exc_info[1] if record.exc_info else None
-        return not (isinstance(exc, JsonRpcException) and exc.code != INTERNAL_ERROR)
-
-
-class _Unreadable(msgspec.Struct):
-    """A request whose params do not fit its LSP method's types: answered with this error."""
-
-    id: int | str | None
-    code: int
-    message: str
-
-
-def _params_errors(exc: BaseException) -> str:
-    """What cattrs found wrong, as `… @ $.params.position.line` lines, joined."""
-    cause = exc.__cause__
-    if isinstance(cause, ClassValidationError):
-        return "; ".join(cattrs.transform_error(cause, path="$"))
-    return str(cause or exc)
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _replace_lone_surrogates(value: Any) -> Any:
-    """LSP params with every lone surrogate (JSON may escape one: `"\\ud800"`) replaced by
-    U+FFFD, as editors show a broken character: a document holding one made diagnostics,
-    completion and code actions fail. (`d5e/` params are refused instead, naming the field.)"""
-    if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value) if _LONE_SURROGATE.search(value) else value
-    if isinstance(value, list):
-        return [_replace_lone_surrogates(v) for v in value]
-    if isinstance(value, dict):
-        return {_replace_lone_surrogates(k): _replace_lone_surrogates(v) for k, v in value.items()}
-    return value
-
-
-class D5eProtocol(LanguageServerProtocol):
-    """pygls' protocol, answering what pygls would silently drop or answer with a traceback:
-    a message that is not a JSON-RPC object, a method that is not a string, and a request after
-    `shutdown` get -32600 (LSP: "InvalidRequest"); lone surrogates in LSP params become U+FFFD;
-    a request whose params do not fit its LSP method (pygls logged it and sent nothing: the
-    client waited forever) gets -32602 naming what is wrong; no error response carries a
-    traceback."""
-
-    def structure_message(self, data: dict[str, Any]) -> Any:
-        method = data.get("method")
-        if isinstance(method, str) and not method.startswith("d5e/") and "params" in data:
-            data["params"] = _replace_lone_surrogates(data["params"])
-        try:
-            return super().structure_message(data)
-        except JsonRpcException as exc:
-            if "id" not in data or "method" not in data:
-                raise  # a notification or a response: there is nobody to answer
-            msg_id = data["id"] if isinstance(data["id"], int | str) else None
-            message = f"invalid params for {data['method']}: {_params_errors(exc)}"
-            return _Unreadable(msg_id, INVALID_PARAMS, message)
-
-    def handle_message(self, message: Any) -> None:
-        if isinstance(message, _Unreadable):
-            log.warning("%s", message.message)
-            self.send_error(message.id, message.code, message.message)
-            return
-        msg_id = message.get("id") if isinstance(message, dict) else getattr(message, "id", None)
-        method = getattr(message, "method", None)
-        if isinstance(message, dict | list) or not hasattr(message, "jsonrpc"):
-            self.send_error(msg_id, INVALID_REQUEST, "not a JSON-RPC 2.0 message object")
-        elif method is not None and not isinstance(method, str):
-            self.send_error(msg_id, INVALID_REQUEST, "`method` must be a string")
-        elif self._shutdown and method not in (None, types.EXIT) and msg_id is not None:
-            self.send_error(msg_id, INVALID_REQUEST, "the server is shutting down")
-        else:
-            super().handle_message(message)
-
-    def send_error(self, msg_id: Any, code: int, message: str) -> None:
-        # A plain dict: pygls would drop `"id": null`, which JSON-RPC 2.0 requires when an
-        # error cannot be tied to a request.
-        self._send_data(
-            {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}
-        )
-
-    def _send_response(
-        self, msg_id: Any, result: Any | None = None, error: ResponseError | None = None
-    ) -> None:
-        if error is not None and isinstance(error.data, dict) and "traceback" in error.data:
-            log.error("%s\n%s", error.message, "".join(error.data["traceback"]))
-            error = ResponseError(code=error.code, message=error.message)
-        super()._send_response(msg_id, result, error)
-
-
-MAX_MESSAGE_BYTES = 64 * 2**20
-"""A message body declared larger than this is refused unread. The largest real request, a
-`d5e/packs/upload` of many entries, is a few MiB; a 100 TB `Content-Length` (garbage, or a
-hostile client) once made the daemon die allocating it."""
-MAX_HEADER_LINE = 8 * 1024
-"""A header line is read at most this much at a time: bytes without a newline never pile up."""
-SKIP_CHUNK = 1 << 20
-_CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")
-_HEADER = b"Content-Length:"
-
-
-class _BoundedReader(StdinAsyncReader):
-    """pygls' stdin reader within bounds (see MAX_MESSAGE_BYTES, MAX_HEADER_LINE). A refused
-    message gets -32600 (id null: it was not read) and is skipped up to the next
-    `Content-Length:` header, even one glued to the end of its body, so the next message is
-    answered whether the refused one was garbage or an honest, huge message."""
-
-    def __init__(
-        self, stdin: BinaryIO, executor: ThreadPoolExecutor, refuse: Callable[[str], None]
-    ) -> None:
-        super().__init__(stdin, executor)
-        self.refuse = refuse
-        self.skipping = False
-        self.tail = b""
-
-    async def readline(self) -> bytes:
-        while True:
-            limit = SKIP_CHUNK if self.skipping else MAX_HEADER_LINE
-            line: bytes = await self.loop.run_in_executor(self.executor, self.stdin.readline, limit)
-            if not line:
-                return line
-            if self.skipping:
-                seen = self.tail + line
-                at = seen.find(_HEADER)
-                if at < 0 or not line.endswith(b"\n"):
-                    self.tail = seen[-len(_HEADER) :]
-                    continue
-                self.skipping, self.tail, line = False, b"", seen[at:]
-            m = _CONTENT_LENGTH.fullmatch(line)
-            if m and int(m[1]) > MAX_MESSAGE_BYTES:
-                self.refuse(
-                    f"message too large: Content-Length {int(m[1]):,} bytes, the limit is "
-                    f"{MAX_MESSAGE_BYTES:,}; skipped"
-                )
-                self.skipping = True
-                continue
-            return line
-
 
 PUBLISH_BUDGET_SECONDS = 0.05
 """How long one pass of diagnostics may look for "did you mean" suggestions."""
@@ -245,7 +61,12 @@ class D5eServer(LanguageServer):
         flags: dict[str, Any],
         on_initialized: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__("d5e", __version__, protocol_cls=D5eProtocol, converter_factory=_converter)
+        super().__init__(
+            "d5e",
+            __version__,
+            protocol_cls=jsonrpc.D5eProtocol,
+            converter_factory=jsonrpc.converter,
+        )
         self.env, self.flags = env, flags
         self.resolver: Resolver | None = None
         self.options: dict[str, Any] | None = None
@@ -255,7 +76,6 @@ class D5eServer(LanguageServer):
         self.watcher: PackWatcher | None = None
         self.campaign_watcher: PackWatcher | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.known_state: tuple[Any, ...] = ()
         self.told_overrides: set[str] = set()
         """Override reports already shown to the user (each once: `tell_overrides`)."""
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -264,14 +84,14 @@ class D5eServer(LanguageServer):
         self.exit_code = 0
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
-        """pygls' stdio loop (`_start_io_async`), reading through `_BoundedReader`."""
+        """pygls' stdio loop (`_start_io_async`), reading through `jsonrpc.BoundedReader`."""
         self._stop_event = threading.Event()
         protocol = self.protocol
-        assert isinstance(protocol, D5eProtocol)
-        reader = _BoundedReader(
+        assert isinstance(protocol, jsonrpc.D5eProtocol)
+        reader = jsonrpc.BoundedReader(
             stdin or sys.stdin.buffer,
             self.thread_pool,
-            lambda message: protocol.send_error(None, INVALID_REQUEST, message),
+            lambda message: protocol.send_error(None, jsonrpc.INVALID_REQUEST, message),
         )
         protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
         try:
@@ -296,10 +116,10 @@ class D5eServer(LanguageServer):
     def report_server_error(self, error: Exception, source: Any) -> None:
         """A body that is not JSON (or nests too deep to parse) gets -32700 with id null. The
         error answer of a request is no server error: an expected one (not found, a refused
-        pack) is not logged, an internal one was logged with its traceback by `_failure`."""
+        pack) is not logged, an internal one was logged with its traceback by `jsonrpc.failure`."""
         if source is JsonRpcException and isinstance(error, ValueError | RecursionError):
-            assert isinstance(self.protocol, D5eProtocol)
-            self.protocol.send_error(None, PARSE_ERROR, f"parse error: {error}")
+            assert isinstance(self.protocol, jsonrpc.D5eProtocol)
+            self.protocol.send_error(None, jsonrpc.PARSE_ERROR, f"parse error: {error}")
             return
         if source is FeatureRequestError and isinstance(error, JsonRpcException):
             return
@@ -308,12 +128,12 @@ class D5eServer(LanguageServer):
 
     def require_app(self) -> App:
         if self.app is None:
-            raise JsonRpcException("d5e is not initialized yet", SERVER_NOT_INITIALIZED)
+            raise JsonRpcException("d5e is not initialized yet", jsonrpc.SERVER_NOT_INITIALIZED)
         return self.app
 
     def require_resolver(self) -> Resolver:
         if self.resolver is None:
-            raise JsonRpcException("d5e is not initialized yet", SERVER_NOT_INITIALIZED)
+            raise JsonRpcException("d5e is not initialized yet", jsonrpc.SERVER_NOT_INITIALIZED)
         return self.resolver
 
     def prose(self, uri: str) -> TextDocument | None:
@@ -357,7 +177,7 @@ class D5eServer(LanguageServer):
     def publish_again(self, uri: str, version: int | None) -> None:
         doc = self.workspace.text_documents.get(uri) if self.app is not None else None
         if doc is not None and doc.version == version:  # closed or newer: nothing to finish
-            _answer("publishDiagnostics", lambda: self.publish(doc))
+            jsonrpc.answer("publishDiagnostics", lambda: self.publish(doc))
 
     def settings(self) -> Settings:
         """defaults → environment → the workspace's d5e.toml → flags → the editor's options."""
@@ -365,19 +185,11 @@ class D5eServer(LanguageServer):
 
     # -- packs changing ------------------------------------------------------------------------
 
-    def state(self) -> tuple[Any, ...]:
-        app = self.require_app()
-        return (
-            tuple(queries.packs_state(app.conn)),
-            queries.profile_hash(app.conn, app.profile),
-        )
-
     def packs_changed(self, pack_ids: list[str]) -> None:
         """Tell the client, watch the folders of the packs installed now, forget cached
         resolutions and check the open documents again (answers may differ now)."""
         app = self.require_app()
-        self.known_state = self.state()
-        note = protocol.PacksChanged(packs=pack_ids, warnings=app.tie_warnings)
+        note = protocol.PacksChanged(packs=pack_ids, warnings=app.library.tie_warnings)
         self.protocol.notify(protocol.PACKS_CHANGED, msgspec.to_builtins(note))
         self.rewatch()
         if self.resolver is not None:
@@ -422,7 +234,7 @@ class D5eServer(LanguageServer):
 
     async def reload(self, changes: dict[str, set[str]]) -> None:
         try:
-            await pack_features.reload(self.require_app(), changes)
+            await self.require_app().library.reload(changes)
         except Exception:
             log.exception("live reload of %s failed", ", ".join(changes))
 
@@ -447,13 +259,7 @@ class D5eServer(LanguageServer):
 
     async def follow_database(self) -> None:
         """If another process changed packs or this profile: re-sync and tell the client."""
-        app = self.require_app()
-        before = self.known_state
-        if self.state() == before:
-            return
-        await app.write(app.sync_in_transaction)
-        old, new = dict(before[0]) if before else {}, dict(self.state()[0])
-        app.packs_changed(sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p)))
+        await self.require_app().library.follow_database()
 
     async def reconfigure(self) -> None:
         """Settings changed (d5e.toml or the editor's): apply them to the running daemon."""
@@ -472,8 +278,8 @@ class D5eServer(LanguageServer):
         app.settings = settings
         for path in settings.pack_paths:
             await pack_features.install(app, protocol.PackInstallParams(path=path))
-        if await app.write(app.sync_in_transaction):
-            app.packs_changed([])
+        if await app.write(app.library.sync_in_transaction):
+            app.library.changed([])
         self.refresh_hints()  # the party may have changed
 
     def refresh_hints(self) -> None:
@@ -498,24 +304,29 @@ class D5eServer(LanguageServer):
         return ("block",), ("line",)
 
 
-def _failure(name: str, exc: Exception) -> JsonRpcException:
-    """d5e errors keep their JSON-RPC codes, and what the disk or the database file did (a
-    damaged page met by a lookup, say) is a DatabaseError; any other exception is a logged
-    -32603."""
-    exc = storage_error(exc) or exc
-    if isinstance(exc, D5eError):
-        return JsonRpcException(exc.message, exc.code, exc.data)
-    if isinstance(exc, JsonRpcException):
-        return exc
-    log.exception("%s failed", name)
-    return JsonRpcException(f"internal error in {name}: {type(exc).__name__}", INTERNAL_ERROR)
-
-
-def _answer(name: str, fn: Callable[[], R]) -> R:
-    try:
-        return fn()
-    except Exception as exc:
-        raise _failure(name, exc) from exc
+Handler = Callable[[App, Any], Any] | Callable[[App, Any], Awaitable[Any]]
+METHODS: tuple[tuple[str, type[protocol.Params], Handler], ...] = (
+    (protocol.LOOKUP, protocol.LookupParams, lookup),
+    (protocol.COMPLETE, protocol.CompleteParams, complete),
+    (protocol.STATUS, protocol.StatusParams, status),
+    (protocol.PACKS_LIST, protocol.PacksListParams, pack_features.list_packs),
+    (protocol.PACKS_INSTALL, protocol.PackInstallParams, pack_features.install),
+    (protocol.PACKS_ENABLE, protocol.PackIdParams, pack_features.enable),
+    (protocol.PACKS_DISABLE, protocol.PackIdParams, pack_features.disable),
+    (protocol.PACKS_REMOVE, protocol.PackIdParams, pack_features.remove),
+    (protocol.PACKS_VALIDATE, protocol.ValidateParams, pack_features.validate),
+    (protocol.PACKS_SET_PRIORITY, protocol.SetPriorityParams, pack_features.set_priority),
+    (protocol.PACKS_CREATE, protocol.CreateParams, pack_features.create),
+    (protocol.PACKS_UPLOAD, protocol.UploadParams, pack_features.upload),
+    (protocol.DOCUMENT, protocol.DocumentParams, documents.document),
+    (protocol.TAG_FOR, protocol.TagForParams, tag_for_entry),
+    (protocol.RESOLVE_TAGS, protocol.ResolveTagsParams, documents.resolve_tags),
+    (protocol.SEARCH, protocol.SearchParams, search),
+    (protocol.SEARCH_FILTERS, protocol.SearchFiltersParams, search_filters),
+    (protocol.REFERENCES, protocol.ReferencesParams, references_in_workspace),
+    (protocol.ENCOUNTER, protocol.EncounterParams, encounter),
+)
+"""Every custom method: (name, params type, `fn(app, params)`, a coroutine when it writes)."""
 
 
 def _method(
@@ -533,14 +344,14 @@ def _method(
             try:
                 return msgspec.to_builtins(await fn(app, protocol.decode(params, params_type)))
             except Exception as exc:
-                raise _failure(name, exc) from exc
+                raise jsonrpc.failure(name, exc) from exc
 
         return
 
     @server.feature(name)
     def handler(ls: D5eServer, params: Any) -> Any:
         app = ls.require_app()
-        return _answer(
+        return jsonrpc.answer(
             name, lambda: msgspec.to_builtins(fn(app, protocol.decode(params, params_type)))
         )
 
@@ -595,7 +406,9 @@ def create_server(
     @server.feature(types.INITIALIZE)
     def initialize(ls: D5eServer, params: types.InitializeParams) -> None:
         if ls.app is not None:  # a second App would leak the first's threads and database
-            raise JsonRpcException("d5e is already initialized (once per session)", INVALID_REQUEST)
+            raise JsonRpcException(
+                "d5e is already initialized (once per session)", jsonrpc.INVALID_REQUEST
+            )
         options = params.initialization_options
         ls.options = options if isinstance(options, dict) else None
         ls.root = _root(params)
@@ -611,11 +424,10 @@ def create_server(
             app.search.ensure_attributes()
         except Exception as exc:
             app.close()  # the client may try again (another database, say)
-            raise _failure("initialize", exc) from exc
+            raise jsonrpc.failure("initialize", exc) from exc
         ls.app = app
-        ls.known_state = ls.state()
         ls.resolver = Resolver(ls.app)
-        ls.app.on_packs_changed(ls.packs_changed)
+        ls.app.library.on_change(ls.packs_changed)
 
         window = params.capabilities.window
         ls.client_progress = bool(window and window.work_done_progress)
@@ -682,28 +494,9 @@ def create_server(
         if ls.app is not None:
             ls.spawn(ls.follow_database())
 
-    _method(server, protocol.LOOKUP, protocol.LookupParams, lookup)
-    _method(server, protocol.COMPLETE, protocol.CompleteParams, complete)
-    _method(server, protocol.STATUS, protocol.StatusParams, status)
-    _method(server, protocol.PACKS_LIST, protocol.PacksListParams, pack_features.list_packs)
-    _method(server, protocol.PACKS_INSTALL, protocol.PackInstallParams, pack_features.install)
-    _method(server, protocol.PACKS_ENABLE, protocol.PackIdParams, pack_features.enable)
-    _method(server, protocol.PACKS_DISABLE, protocol.PackIdParams, pack_features.disable)
-    _method(server, protocol.PACKS_REMOVE, protocol.PackIdParams, pack_features.remove)
-    _method(server, protocol.PACKS_VALIDATE, protocol.ValidateParams, pack_features.validate)
-    _method(
-        server, protocol.PACKS_SET_PRIORITY, protocol.SetPriorityParams, pack_features.set_priority
-    )
-    _method(server, protocol.PACKS_CREATE, protocol.CreateParams, pack_features.create)
-    _method(server, protocol.PACKS_UPLOAD, protocol.UploadParams, pack_features.upload)
-    _method(server, protocol.DOCUMENT, protocol.DocumentParams, documents.document)
-    _method(server, protocol.TAG_FOR, protocol.TagForParams, tag_for_entry)
-    _method(server, protocol.RESOLVE_TAGS, protocol.ResolveTagsParams, documents.resolve_tags)
+    for name, params_type, fn in METHODS:
+        _method(server, name, params_type, fn)
     _register_prose_features(server)
-    _method(server, protocol.SEARCH, protocol.SearchParams, search)
-    _method(server, protocol.SEARCH_FILTERS, protocol.SearchFiltersParams, search_filters)
-    _method(server, protocol.REFERENCES, protocol.ReferencesParams, references_in_workspace)
-    _method(server, protocol.ENCOUNTER, protocol.EncounterParams, encounter)
     return server
 
 
@@ -717,21 +510,21 @@ def _on_prose(
     """`fn(resolver, document)` for a document d5e reads; `otherwise` for any other."""
     resolver = ls.require_resolver()
     doc = ls.prose(uri)
-    return otherwise if doc is None else _answer(name, lambda: fn(resolver, doc))
+    return otherwise if doc is None else jsonrpc.answer(name, lambda: fn(resolver, doc))
 
 
 def _register_prose_features(server: D5eServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: D5eServer, params: types.DidOpenTextDocumentParams) -> None:
         if doc := ls.prose(params.text_document.uri):
-            _answer("didOpen", lambda: ls.publish(doc))
-            _answer("didOpen", lambda: ls.campaign_text(doc))
+            jsonrpc.answer("didOpen", lambda: ls.publish(doc))
+            jsonrpc.answer("didOpen", lambda: ls.campaign_text(doc))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: D5eServer, params: types.DidChangeTextDocumentParams) -> None:
         if doc := ls.prose(params.text_document.uri):
-            _answer("didChange", lambda: ls.publish(doc))
-            _answer("didChange", lambda: ls.campaign_text(doc))
+            jsonrpc.answer("didChange", lambda: ls.publish(doc))
+            jsonrpc.answer("didChange", lambda: ls.campaign_text(doc))
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: D5eServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -765,7 +558,9 @@ def _register_prose_features(server: D5eServer) -> None:
     @server.feature(types.COMPLETION_ITEM_RESOLVE)
     def completion_resolve(ls: D5eServer, item: types.CompletionItem) -> types.CompletionItem:
         app = ls.require_app()
-        return _answer("completionItem/resolve", lambda: markdown.resolve_completion(app, item))
+        return jsonrpc.answer(
+            "completionItem/resolve", lambda: markdown.resolve_completion(app, item)
+        )
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def hover(ls: D5eServer, params: types.HoverParams) -> types.Hover | None:
@@ -839,7 +634,7 @@ def _register_prose_features(server: D5eServer) -> None:
         ls: D5eServer, params: types.WorkspaceSymbolParams
     ) -> list[types.SymbolInformation]:
         app = ls.require_app()
-        return _answer(
+        return jsonrpc.answer(
             "workspace/symbol",
             lambda: (
                 markdown.campaign_symbols(app.campaign, params.query)
@@ -877,7 +672,7 @@ def serve(
     """Run on stdio until the client says exit; return the exit status. stdout is the wire:
     anything else that tries to print (a plugin, a library) is sent to stderr instead."""
     logging.getLogger("pygls").setLevel(max(logging.WARNING, logging.getLogger().level))
-    logging.getLogger("pygls.protocol.json_rpc").addFilter(_ExpectedErrors())
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(jsonrpc.ExpectedErrors())
     logging.getLogger("watchdog").setLevel(max(logging.WARNING, logging.getLogger().level))
     wire_in, wire_out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr

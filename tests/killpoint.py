@@ -116,7 +116,7 @@ def time_call(report: str, target: str, delay: float | None) -> None:
 
 
 def count_embeddings() -> None:
-    from d5e_daemon.embed import FakeEmbedder
+    from d5e_daemon.search.embed import FakeEmbedder
 
     original = FakeEmbedder.embed_many
 

@@ -44,7 +44,7 @@ BESTIARY = {
 def bestiary(db_path: Path, tmp_path: Path) -> Iterator[App]:
     folder = write_pack(tmp_path / "bestiary", BESTIARY)
     app = make_app(db_path)
-    app.db.write(lambda conn: app.install_path(conn, folder))
+    app.db.write(lambda conn: app.library.install_path(conn, folder))
     yield app
     app.close()
 
@@ -107,7 +107,7 @@ def test_a_plural_with_two_readings_that_name_entries_is_not_guessed(
             "equipment/dagger.json": '{"name": "Throwing Dagger"}',
         },
     )
-    app.db.write(lambda conn: app.install_path(conn, folder))
+    app.db.write(lambda conn: app.library.install_path(conn, folder))
     with pytest.raises(NotFound):
         lookup(app, LookupParams(name="knives"))
     assert _name(app, "throwing daggers") == "Throwing Dagger"
@@ -186,7 +186,7 @@ def test_an_alias_that_is_another_entrys_name_is_refused(app: App, tmp_path: Pat
         },
     )
     with pytest.raises(PackError) as err:
-        app.db.write(lambda conn: app.install_path(conn, folder))
+        app.db.write(lambda conn: app.library.install_path(conn, folder))
     problem = err.value.data["problems"][0]
     assert problem["file"].endswith("b.md") and problem["line"] == 1
     assert problem["field"] == "aliases[0]"

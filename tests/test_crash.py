@@ -356,7 +356,7 @@ def pack_scenario(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     assert signature_v1 is not None and signature_v2 is not None
     assert len(signature_v1[1]) == 302 and len(signature_v2[1]) == 302
     assert signature_v1[1] != signature_v2[1]
-    committed = "d5e_daemon.app:App.packs_changed"
+    committed = "d5e_daemon.library:Library.changed"
     ops = {
         "install": Operation(["packs", "install", str(v1)], "d5e_daemon.packs:install", committed),
         "upgrade": Operation(["packs", "install", str(v2)], "d5e_daemon.packs:install", committed),
@@ -458,7 +458,7 @@ def test_kill_during_indexing_resumes_without_embedding_finished_entries_again(
     the entries that were not finished (those not in the vector cache; the cache is deleted
     first for half of the seeds, so that it cannot hide work done again) and must not rewrite
     the finished entries' passages."""
-    op = Operation(["index"], "d5e_daemon.index:SearchIndex.build")
+    op = Operation(["index"], "d5e_daemon.search.builder:SearchIndex.build")
     calibration = tmp_path / "calibrate.sqlite3"
     shutil.copy(srd_template, calibration)
     env = {"XDG_CACHE_HOME": str(tmp_path / "calibrate-cache")}

@@ -281,10 +281,9 @@ def test_upgrade_of_an_indexed_database_keeps_search_as_it_was(
     without indexing again (the drop touches neither keyword texts nor vectors)."""
     from d5e_daemon import queries as queries_module
     from d5e_daemon.app import App
-    from d5e_daemon.embed import FakeEmbedder
     from d5e_daemon.features.search import search
-    from d5e_daemon.index import SearchIndex
     from d5e_daemon.protocol import SearchParams
+    from d5e_daemon.search.embed import FakeEmbedder
     from d5e_daemon.settings import build
 
     path = tmp_path / "d5e.sqlite3"
@@ -293,7 +292,7 @@ def test_upgrade_of_an_indexed_database_keeps_search_as_it_was(
     def answers() -> tuple[list[list[tuple[str, float]]], tuple[int, int, bool]]:
         app = App(build({"db": str(path)}))
         app.start()
-        app.search = SearchIndex(app, FakeEmbedder())
+        app.search = app.search_index(FakeEmbedder())
         indexed = app.search.state().ready
         assert app.search.build().ready
         embedded = app.conn.execute("SELECT count(*) FROM passage_vector").fetchone()[0]
@@ -316,3 +315,25 @@ def test_upgrade_of_an_indexed_database_keeps_search_as_it_was(
     after, (new, still, indexed) = answers()
     assert (old, new) == (5, len(real)) and indexed and embedded == still > 3000
     assert after == before and all(before)
+
+
+def test_the_queries_package_exports_every_query_of_its_modules() -> None:
+    """`from d5e_daemon import queries; queries.x(...)` reaches every public name of the
+    subject modules (queries/packs.py, queries/search.py…), so callers need not know them."""
+    import importlib
+    import pkgutil
+
+    from d5e_daemon import queries
+
+    for info in pkgutil.iter_modules(queries.__path__):
+        module = importlib.import_module(f"d5e_daemon.queries.{info.name}")
+        public = {
+            name
+            for name, value in vars(module).items()
+            if not name.startswith("_")
+            and getattr(value, "__module__", module.__name__) == module.__name__
+            and not isinstance(value, type(importlib))
+            and name not in {"annotations"}
+        }
+        missing = sorted(n for n in public if getattr(queries, n, None) is not getattr(module, n))
+        assert not missing, f"queries/{info.name}.py: {missing} not exported by queries/__init__.py"

@@ -13,7 +13,10 @@ import pytest
 
 from d5e_daemon import Entry, Pack, PackSource, hookimpl
 from d5e_daemon.app import App
-from d5e_daemon.embed import (
+from d5e_daemon.features.search import search
+from d5e_daemon.plugins import get_plugins
+from d5e_daemon.protocol import SearchParams, decode
+from d5e_daemon.search.embed import (
     DIM,
     MODEL_DIR,
     FastEmbedder,
@@ -22,9 +25,6 @@ from d5e_daemon.embed import (
     register_model,
     rewritten_model,
 )
-from d5e_daemon.features.search import search
-from d5e_daemon.plugins import get_plugins
-from d5e_daemon.protocol import SearchParams, decode
 from d5e_daemon.settings import build
 
 pytestmark = pytest.mark.slow

@@ -107,7 +107,7 @@ def test_homebrew_monsters_count_by_their_cr_or_xp(app: App, tmp_path: Path) -> 
             "monsters/nameless.md": "---\nname: Nameless Thing\n---\nNo CR.\n",
         },
     )
-    app.db.write(partial(app.install_path, path=pack))
+    app.db.write(partial(app.library.install_path, path=pack))
     result = run(app, [3, 3, 3, 3], [{"name": "ember hound", "count": 2}, {"name": "Old Flame"}])
     assert [(m.pack, m.cr, m.xp) for m in result.per_monster] == [
         ("brew", 0.5, 100),  # CR 1/2 through the XP table

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -185,6 +186,58 @@ async def test_code_lenses_and_inlay_hints_over_stdio(db_path: Path, tmp_path: P
         assert [msgspec.to_builtins(h.label) for h in hints or []] == [
             "Easy · 400 XP (adjusted) for 4 × level 3"
         ]
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def test_a_new_party_setting_refreshes_the_hints(db_path: Path) -> None:
+    """The client is asked to ask again when the party changes (an inlay-hint capable client
+    without code lenses: eglot's case, where blocks get inlay hints too)."""
+    import asyncio
+
+    from pytest_lsp import ClientServerConfig
+
+    from .conftest import _client, server_command
+
+    client: Any = await ClientServerConfig(
+        server_command=server_command(db_path), client_factory=_client
+    ).start()
+    refreshed = asyncio.Event()
+
+    @client.feature(types.WORKSPACE_INLAY_HINT_REFRESH)
+    def on_refresh(params: Any) -> None:
+        refreshed.set()
+
+    capabilities = types.ClientCapabilities(
+        text_document=types.TextDocumentClientCapabilities(
+            inlay_hint=types.InlayHintClientCapabilities()
+        ),
+        workspace=types.WorkspaceClientCapabilities(
+            inlay_hint=types.InlayHintWorkspaceClientCapabilities(refresh_support=True)
+        ),
+    )
+    await client.initialize_session(
+        types.InitializeParams(capabilities=capabilities, initialization_options={"party": [1]})
+    )
+    try:
+        uri = "file:///tmp/den.md"
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "markdown", 1, BLOCK))
+        )
+
+        async def labels_now() -> list[Any]:
+            hints = await client.text_document_inlay_hint_async(
+                types.InlayHintParams(types.TextDocumentIdentifier(uri), EVERYWHERE)
+            )
+            return [h.label for h in hints or []]
+
+        assert await labels_now() == ["Deadly · 1,000 XP (adjusted) for 1 × level 1"]  # 400 × 2.5
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"d5e": {"party": [9, 9, 9, 9]}})
+        )
+        await asyncio.wait_for(refreshed.wait(), 20)
+        assert await labels_now() == ["Trivial · 800 XP (adjusted) for 4 × level 9"]
     finally:
         await client.shutdown_session()
         await client.stop()

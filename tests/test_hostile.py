@@ -118,7 +118,7 @@ def refused(app: App, path: Path) -> list[str]:
     """Install `path`: refused, nothing imported; its error problems as `file: message`."""
     before = tables(app)
     with pytest.raises(PackError) as caught:
-        app.db.write(partial(app.install_path, path=path))
+        app.db.write(partial(app.library.install_path, path=path))
     assert tables(app) == before
     data = caught.value.data or {"problems": []}
     return [f"{p['file']}: {p['message']}" for p in data["problems"] if p["severity"] == "error"]
@@ -164,7 +164,7 @@ def test_a_pipe_in_a_pack_is_never_opened(app: App, tmp_path: Path) -> None:
     root = write_pack(tmp_path / "p", {"spells/spark.md": SPELL})
     os.mkfifo(root / "spells" / "pipe.json")
     started = time.monotonic()
-    result = app.db.write(partial(app.install_path, path=root))
+    result = app.db.write(partial(app.library.install_path, path=root))
     assert time.monotonic() - started < 5
     assert result.entries == 1
     assert [str(w) for w in result.warnings] == [
@@ -173,7 +173,7 @@ def test_a_pipe_in_a_pack_is_never_opened(app: App, tmp_path: Path) -> None:
     ]
     os.mkfifo(tmp_path / "pipe.zip")
     with pytest.raises(PackError, match="no loader recognises it"):
-        app.load_path(tmp_path / "pipe.zip")
+        app.library.load_path(tmp_path / "pipe.zip")
 
 
 def test_an_unreadable_link_target_is_a_problem_not_a_crash(
@@ -384,7 +384,7 @@ def test_a_pack_path_that_is_not_utf8(app: App, tmp_path: Path) -> None:
     folder = os.path.join(os.fsencode(tmp_path), b"caf\xe9")
     os.mkdir(folder)
     with pytest.raises(PackError, match=r"caf\\xe9: the path is not UTF-8 text"):
-        app.load_path(Path(os.fsdecode(folder)))
+        app.library.load_path(Path(os.fsdecode(folder)))
 
 
 @pytest.mark.parametrize("name", ["pack.toml", "spells/a.json", "spells/a.md"])
@@ -623,7 +623,7 @@ def test_a_top_level_folder_whose_name_is_not_utf8_is_only_a_warning(
     """Like any top-level folder that is no collection: not read, said so, the rest installs."""
     root = write_pack(tmp_path / "p", {"spells/spark.md": SPELL})
     os.mkdir(os.path.join(os.fsencode(root), b"Entw\xfcrfe"))
-    result = app.db.write(partial(app.install_path, path=root))
+    result = app.db.write(partial(app.library.install_path, path=root))
     assert result.entries == 1
     assert [str(w) for w in result.warnings] == [
         f"{root}/Entw\\xfcrfe: warning: folder not read: its name is not UTF-8 text"

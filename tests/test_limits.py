@@ -20,11 +20,10 @@ import pytest
 from d5e_daemon import protocol
 from d5e_daemon.app import App
 from d5e_daemon.client import Daemon, RpcError
-from d5e_daemon.embed import FakeEmbedder
 from d5e_daemon.errors import DatabaseError
 from d5e_daemon.features import packs as pack_features
 from d5e_daemon.features.lookup import lookup
-from d5e_daemon.index import SearchIndex
+from d5e_daemon.search.embed import FakeEmbedder
 
 from .packtools import write_pack
 from .test_hostile import run
@@ -144,7 +143,7 @@ def test_a_full_disk_during_an_upload_puts_the_files_back(app: App, tmp_path: Pa
 
 def test_a_full_disk_stops_indexing_which_resumes_once_there_is_room(app: App) -> None:
     fake = FakeEmbedder()
-    app.search = SearchIndex(app, fake)
+    app.search = app.search_index(fake)
     app.search.ensure_attributes()  # the keyword texts first: the vectors fill the disk
     fill_disk(app, spare_pages=800)
     with pytest.raises(DatabaseError) as caught:

@@ -22,18 +22,18 @@ from .test_pack_install import entry_ids
 @pytest.fixture
 def installed(app: App, tmp_path: Path) -> Path:
     pack = Path(shutil.copytree(REPO / "examples" / "ashen-hills", tmp_path / "ashen-hills"))
-    app.db.write(partial(app.install_path, path=pack))
+    app.db.write(partial(app.library.install_path, path=pack))
     return pack
 
 
 def update(app: App, *rels: str) -> packs.InstallResult | None:
     return app.db.write(
-        lambda conn: packs.update_files(conn, "ashen-hills", set(rels), app.update_profile)
+        lambda conn: packs.update_files(conn, "ashen-hills", set(rels), app.library.update_profile)
     )
 
 
 def full_reinstall_is_a_no_op(app: App, pack: Path) -> bool:
-    return app.db.write(partial(app.install_path, path=pack)).action == "unchanged"
+    return app.db.write(partial(app.library.install_path, path=pack)).action == "unchanged"
 
 
 def test_an_edited_file_is_read_alone_and_gives_what_a_full_install_gives(
@@ -81,7 +81,7 @@ def test_when_other_files_extend_the_changed_one_the_whole_pack_is_read(
     (installed / "monsters" / "elite.json").write_text(
         '{"name": "Ash Elite", "extends": "monsters/ash-goblin-shaman"}'
     )
-    app.db.write(partial(app.install_path, path=installed))
+    app.db.write(partial(app.library.install_path, path=installed))
     variants = installed / "monsters" / "variants.json"
     variants.write_text(variants.read_text().replace('"hit_points": 18', '"hit_points": 40'))
     assert update(app, "monsters/variants.json") is None  # the caller reads the whole pack

@@ -157,7 +157,7 @@ def test_priority_rule_lifts_a_pack_over_the_srd(db_path: Path) -> None:
         assert result.entry.priority == 11  # one above srd-2014's 10, not its own default of 1
         # explicit workspace priorities override the rule
         app.settings = build({"db": str(db_path), "packs": {"test-brew": 5}})
-        app.sync_profile()
+        app.library.sync_profile()
         assert lookup(app, LookupParams(ref="monsters/goblin")).entry.pack == "srd-2014"
     finally:
         app.close()

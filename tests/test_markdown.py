@@ -402,7 +402,7 @@ def test_answers_follow_the_profile_after_clear(db_path: Path) -> None:
     d = doc("{@feat alert}")
     assert [x.code for x in md.diagnostics(resolver, d)] == ["disabled-pack"]
     app.settings = app.settings.__class__(db=app.settings.db, edition="2024")
-    app.sync_profile()
+    app.library.sync_profile()
     resolver.clear()
     assert md.diagnostics(resolver, d) == []
     app.close()

@@ -24,8 +24,7 @@ import pytest
 from d5e_daemon import db, packs
 from d5e_daemon.app import App
 from d5e_daemon.client import Daemon, RpcError
-from d5e_daemon.embed import FakeEmbedder
-from d5e_daemon.index import SearchIndex
+from d5e_daemon.search.embed import FakeEmbedder
 from d5e_daemon.settings import build
 
 from .conftest import start_client
@@ -365,8 +364,8 @@ def brew_app(db_path: Path, tmp_path: Path) -> tuple[App, Path]:
     app.start()
     spells = [{"name": f"Brew {i:03d}", "desc": f"Brew lore {i}."} for i in range(100)]
     folder = write_pack(tmp_path / "brew", {"spells/all.json": json.dumps(spells)})
-    app.db.write(partial(app.install_path, path=folder))
-    app.sync_profile()
+    app.db.write(partial(app.library.install_path, path=folder))
+    app.library.sync_profile()
     return app, folder
 
 
@@ -378,8 +377,8 @@ def test_a_pack_removed_while_its_entries_are_embedded_leaves_no_vectors(
     (whose ids the next install reuses)."""
     app, _ = brew_app(tmp_path / "d5e.sqlite3", tmp_path)
     try:
-        remove = partial(packs.remove, pack_id="brew", then=app.update_profile)
-        app.search = SearchIndex(app, WriterMeanwhile(lambda: app.db.write(remove)))
+        remove = partial(packs.remove, pack_id="brew", then=app.library.update_profile)
+        app.search = app.search_index(WriterMeanwhile(lambda: app.db.write(remove)))
         app.search.build()
         check_derived_rows(app.conn)
         assert app.conn.execute("SELECT count(*) FROM passage").fetchone() == (0,)
@@ -394,8 +393,8 @@ def test_an_entry_changed_while_it_is_embedded_is_indexed_again_with_its_new_tex
     try:
         spells = [{"name": f"Brew {i:03d}", "desc": f"Changed lore {i}."} for i in range(100)]
         (folder / "spells" / "all.json").write_text(json.dumps(spells))
-        upgrade = partial(app.install_path, path=folder)
-        app.search = SearchIndex(app, WriterMeanwhile(lambda: app.db.write(upgrade)))
+        upgrade = partial(app.library.install_path, path=folder)
+        app.search = app.search_index(WriterMeanwhile(lambda: app.db.write(upgrade)))
         assert app.search.build().ready
         texts = [row[0] for row in app.conn.execute("SELECT text FROM passage")]
         assert len(texts) == 100 and all("Changed lore" in t for t in texts), texts[:3]

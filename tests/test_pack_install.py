@@ -24,7 +24,7 @@ EXAMPLE = REPO / "examples" / "ashen-hills"
 
 
 def install(app: App, path: Path) -> packs.InstallResult:
-    return app.db.write(partial(app.install_path, path=path))
+    return app.db.write(partial(app.library.install_path, path=path))
 
 
 def entry_ids(conn: apsw.Connection, pack_id: str) -> dict[str, int]:
@@ -168,7 +168,7 @@ def test_a_failure_inside_the_transaction_rolls_everything_back(app: App, exampl
     before = app.conn.execute("SELECT id, data FROM entry WHERE pack_id = 'ashen-hills'").fetchall()
     spell = example / "spells" / "cinder-step.md"
     spell.write_text(spell.read_text().replace("level: 2", "level: 4"))
-    _, loaded = app.load_path(example)
+    _, loaded = app.library.load_path(example)
 
     def fail_at_the_end(conn: apsw.Connection) -> None:
         raise RuntimeError("disk full, say")
@@ -186,7 +186,9 @@ def test_remove_deletes_the_pack_its_entries_indexes_and_choices(app: App, examp
     app.db.write(
         lambda conn: queries.save_choice(conn, app.profile, "ashen-hills", "", priority=70)
     )
-    count = app.db.write(partial(packs.remove, pack_id="ashen-hills", then=app.update_profile))
+    count = app.db.write(
+        partial(packs.remove, pack_id="ashen-hills", then=app.library.update_profile)
+    )
     assert count == 6
     assert not pack_installed(app.conn, "ashen-hills")
     assert pack_entries(app.conn, "ashen-hills") == 0
@@ -211,7 +213,9 @@ def test_python_packs_can_extend_too(app: App) -> None:
             extends=Extends(ref="srd-2014:monsters/goblin", remove=["actions"]),
         )
     ]
-    app.db.write(lambda conn: packs.install(conn, pack, entries, "test", app.update_profile))
+    app.db.write(
+        lambda conn: packs.install(conn, pack, entries, "test", app.library.update_profile)
+    )
     goblin = lookup(app, LookupParams(ref="monsters/goblin")).entry
     assert (goblin.pack, goblin.name, goblin.data["hit_points"]) == ("py-brew", "Goblin", 30)
     assert "actions" not in goblin.data

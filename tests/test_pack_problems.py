@@ -25,7 +25,7 @@ def refuse(app: App, path: Path) -> list[str]:
     """Install `path`; it must fail, import nothing; return its problems as `file:…` lines."""
     before = app.conn.execute("SELECT count(*) FROM entry").fetchone()
     with pytest.raises(PackError) as caught:
-        app.db.write(partial(app.install_path, path=path))
+        app.db.write(partial(app.library.install_path, path=path))
     assert caught.value.code == -32002
     assert not pack_installed(app.conn, "brew")
     assert pack_entries(app.conn, "brew") == 0
@@ -333,7 +333,7 @@ def test_every_problem_is_reported_at_once(app: App, tmp_path: Path) -> None:
 def test_warnings_do_not_stop_an_install(app: App, tmp_path: Path) -> None:
     files = {**GOOD, "spells/notes.txt": "not content", "Drafts/x.md": SPELL}
     root = write_pack(tmp_path / "p", files)
-    result = app.db.write(partial(app.install_path, path=root))
+    result = app.db.write(partial(app.library.install_path, path=root))
     assert result.action == "installed" and result.entries == 1
     warnings = sorted(str(w) for w in result.warnings)
     assert warnings == [

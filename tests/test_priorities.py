@@ -39,7 +39,7 @@ def brew(tmp_path: Path, pack_id: str = "brew", priority: int = 50) -> Path:
 
 
 def install(app: App, path: Path) -> None:
-    app.db.write(partial(app.install_path, path=path))
+    app.db.write(partial(app.library.install_path, path=path))
 
 
 def winner(app: App, ref: str) -> tuple[str, int | None]:
@@ -144,8 +144,8 @@ def test_equal_priorities_are_decided_by_pack_id_and_reported_once(
     install(app, brew(tmp_path, "brew-b", priority=30))
     install(app, brew(tmp_path, "brew-a", priority=30))
     with caplog.at_level(logging.WARNING):
-        app.sync_profile()
-        app.sync_profile()
+        app.library.sync_profile()
+        app.library.sync_profile()
         assert winner(app, "monsters/goblin") == ("brew-a", 30)
         assert winner(app, "spells/fireball") == ("brew-a", 30)
         listed = features.list_packs(app).warnings

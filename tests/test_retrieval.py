@@ -1,6 +1,6 @@
 """The shortcuts that keep search and completion quick on large libraries give the answers of the
 plain queries: keyword BM25 without nil-IDF words and ranked by FTS5 alone, the two plans of
-prefix completion, and passage vectors found by their codes (see d5e_daemon/retrieval.py)."""
+prefix completion, and passage vectors found by their codes (see d5e_daemon/search/retrieval.py)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,49 @@ import apsw
 import numpy as np
 import pytest
 
-from d5e_daemon import queries, retrieval
+from d5e_daemon import queries
 from d5e_daemon.app import App
 from d5e_daemon.db import transaction
-from d5e_daemon.features.complete import COMMON_PREFIX, match_names
+from d5e_daemon.matching import COMMON_PREFIX, match_names
+from d5e_daemon.search import passages as search_passages
+from d5e_daemon.search import retrieval
 from d5e_daemon.text import normalize
 from tests.conftest import make_app
 from tests.packtools import write_pack
 
 COMMON_WORD = "zorblax"
+
+
+_NEAREST_IN_SCOPE_SQL = f"""
+    SELECT p.entry_id, min(c.distance), p.id
+    FROM (SELECT p.id, vec_distance_cosine(v.embedding, :vector) AS distance
+          FROM passage p JOIN passage_vector v ON v.id = p.id
+          JOIN entry e ON e.id = p.entry_id {queries.SEARCH_SCOPE} AND p.model = :model
+          ORDER BY distance LIMIT :k) c
+    JOIN passage p ON p.id = c.id
+    GROUP BY p.entry_id
+    ORDER BY 2
+    LIMIT :limit
+"""
+
+
+def nearest_in_scope(
+    conn: apsw.Connection,
+    scope: queries.SearchScope,
+    vector: bytes,
+    model: str,
+    k: int,
+    limit: int,
+) -> list[tuple[int, float, int]]:
+    """The reference semantic search is compared with: (entry id, cosine similarity of its best
+    passage, that passage's id), best first, of the `k` nearest of every passage (of `model`)
+    of the entries in scope, by sqlite-vec's exact distance (slow for a large library)."""
+    args = scope.args() | {"vector": vector, "model": model, "k": k, "limit": limit}
+    return [
+        (entry_id, 1.0 - float(distance), passage_id)
+        for entry_id, distance, passage_id in conn.execute(_NEAREST_IN_SCOPE_SQL, args)
+        if distance is not None
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +78,7 @@ def crowded(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     }
     pack = write_pack(folder / "crowd", files)
     app = make_app(folder / "d5e.sqlite3")
-    app.db.write(lambda conn: app.install_path(conn, pack))
+    app.db.write(lambda conn: app.library.install_path(conn, pack))
     app.search.ensure_attributes()  # the keyword texts
     yield app
     app.close()
@@ -62,7 +96,9 @@ def test_keyword_shortcuts_rank_as_the_plain_query(crowded: App, extra: dict[str
     scope = queries.SearchScope(profile=crowded.profile, **extra)  # type: ignore[arg-type]
     for text in ["zorblax fire undead touch", "fire damage", "zorblax", "frost poison beast"]:
         words = normalize(text).split()
-        shortcut = retrieval.keyword_hits(crowded, scope, words, 2.0, normalize(text), 50)
+        shortcut = retrieval.keyword_hits(
+            crowded.conn, crowded.term_counts, scope, words, 2.0, normalize(text), 50
+        )
         plain = queries.keyword_hits(
             crowded.conn, scope, queries.fts_any(words), 2.0, normalize(text), 50
         )
@@ -70,8 +106,12 @@ def test_keyword_shortcuts_rank_as_the_plain_query(crowded: App, extra: dict[str
         assert [h[0] for h in shortcut] == [h[0] for h in plain], text
         assert [h[2] for h in shortcut] == [h[2] for h in plain]
         assert all(abs(a[1] - b[1]) < 1e-4 for a, b in zip(shortcut, plain, strict=True))
-    assert retrieval.weighty_words(crowded, ["zorblax", "fire"]) == ["fire"]
-    assert retrieval.weighty_words(crowded, ["zorblax"]) == ["zorblax"]  # nothing else to ask
+    assert retrieval.weighty_words(crowded.conn, crowded.term_counts, ["zorblax", "fire"]) == [
+        "fire"
+    ]
+    assert retrieval.weighty_words(crowded.conn, crowded.term_counts, ["zorblax"]) == [
+        "zorblax"
+    ]  # nothing else to ask
 
 
 @pytest.mark.parametrize("prefix", ["s", "c", "st", "fi", "the", "zzz"])
@@ -105,7 +145,7 @@ def _clustered_vectors(n: int, seed: int) -> np.ndarray:
 @pytest.fixture
 def coded(app: App, monkeypatch: pytest.MonkeyPatch) -> App:
     """One passage with a clustered random vector per entry, and codes always used."""
-    monkeypatch.setattr(retrieval, "EXACT_PASSAGES", 0)
+    monkeypatch.setattr(search_passages, "EXACT_PASSAGES", 0)
     rows = [
         (int(entry_id), str(content_hash))
         for entry_id, content_hash in app.conn.execute(
@@ -136,8 +176,10 @@ def test_codes_find_the_nearest_passages_with_exact_similarities(coded: App) -> 
     recalls = []
     for q in stored[100:2100:100] + noise:
         vector = (q / np.linalg.norm(q)).astype("<f4").tobytes()
-        exact = queries.nearest_in_scope(coded.conn, scope, vector, "test-model", 10, 10)
-        found = retrieval.semantic_hits(coded, scope, vector, "test-model", 10, 10)
+        exact = nearest_in_scope(coded.conn, scope, vector, "test-model", 10, 10)
+        found = retrieval.semantic_hits(
+            coded.conn, coded.search.passages, scope, vector, "test-model", 10, 10
+        )
         index = coded.search.passages.current()
         assert not index.exact and len(index.nearest(vector, 320)) == 320  # codes were used
         similarity = {entry_id: sim for entry_id, sim, _ in exact}
@@ -152,8 +194,10 @@ def test_codes_find_the_nearest_passages_with_exact_similarities(coded: App) -> 
 def test_a_small_scope_is_searched_exactly(coded: App) -> None:
     scope = queries.SearchScope(profile=coded.profile, collections=["conditions"])
     for q in _clustered_vectors(5, seed=12):
-        exact = queries.nearest_in_scope(coded.conn, scope, q.tobytes(), "test-model", 10, 10)
-        found = retrieval.semantic_hits(coded, scope, q.tobytes(), "test-model", 10, 10)
+        exact = nearest_in_scope(coded.conn, scope, q.tobytes(), "test-model", 10, 10)
+        found = retrieval.semantic_hits(
+            coded.conn, coded.search.passages, scope, q.tobytes(), "test-model", 10, 10
+        )
         assert found == exact and len(found) == 10
 
 

@@ -171,7 +171,7 @@ def test_homebrew_of_any_shape_gets_them_too(app: App, tmp_path: Path) -> None:
         "      At will: produce flame\n      1/day each: fireball, scorching ray\n---\n"
     )
     pack = write_pack(tmp_path / "brew", {"monsters/cinder-hound.md": monster})
-    app.db.write(partial(app.install_path, path=pack))
+    app.db.write(partial(app.library.install_path, path=pack))
     app.search.ensure_attributes()
     assert "cinder-hound" in slugs(app, immune="fire", sense="darkvision 90", speed="climb")
     assert "cinder-hound" in slugs(app, casts="fireball") & slugs(app, casts="Produce Flame")
@@ -196,7 +196,7 @@ def test_a_5etools_homebrew_file_gets_them_and_counts_in_encounters(app: App) ->
     """The 5etools loader writes d5e's fields: its monsters are found by the same filters and
     counted by their CR."""
     fixture = Path(__file__).parents[1] / "plugins/d5e-5etools/tests/fixtures"
-    app.db.write(partial(app.install_path, path=fixture / "Test Author; Ember Wilds.json"))
+    app.db.write(partial(app.library.install_path, path=fixture / "Test Author; Ember Wilds.json"))
     app.search.ensure_attributes()
     found = slugs(app, immune="fire", speed="hover", sense="darkvision 60", environment="forest")
     assert "ash-wolf" in found

@@ -14,15 +14,15 @@ from typing import Any
 import apsw
 import pytest
 
-from d5e_daemon import queries, retrieval
+from d5e_daemon import queries
 from d5e_daemon.app import App
-from d5e_daemon.embed import FakeEmbedder
 from d5e_daemon.errors import IndexNotReady, InvalidParams
-from d5e_daemon.features.search import fuse, keyword_query, search, search_filters
-from d5e_daemon.index import SearchIndex
-from d5e_daemon.passages import split
+from d5e_daemon.features.search import fuse, query_words, search, search_filters
 from d5e_daemon.plugins import get_plugins
 from d5e_daemon.protocol import SearchFiltersParams, SearchParams, decode
+from d5e_daemon.search import retrieval
+from d5e_daemon.search.embed import FakeEmbedder
+from d5e_daemon.search.passages import split
 from d5e_daemon.settings import build
 
 from .brew import BREW, ENTRIES, BrewPlugin
@@ -52,7 +52,7 @@ def indexed_template(srd_template: Path, tmp_path_factory: pytest.TempPathFactor
     shutil.copy(srd_template, path)
     app = App(build({"db": str(path)}))
     app.start()
-    app.search = SearchIndex(app, FakeEmbedder())
+    app.search = app.search_index(FakeEmbedder())
     assert app.search.build().ready
     app.close()
     return path
@@ -64,7 +64,7 @@ def indexed(indexed_template: Path, tmp_path: Path) -> Iterator[App]:
     path.parent.mkdir()
     shutil.copy(indexed_template, path)
     app = make_app(path)
-    app.search = SearchIndex(app, FakeEmbedder())
+    app.search = app.search_index(FakeEmbedder())
     yield app
     app.close()
 
@@ -278,7 +278,7 @@ def test_explain_is_left_off_the_wire_unless_asked(indexed: App) -> None:
 
 
 def test_hybrid_answers_from_keywords_until_vectors_are_ready(app: App) -> None:
-    app.search = SearchIndex(app, FakeEmbedder())
+    app.search = app.search_index(FakeEmbedder())
     result = ask(app, query="fireball")
     assert result.semantic is False and result.hits[0].ref == "spells/fireball"
     with pytest.raises(IndexNotReady) as err:
@@ -319,18 +319,18 @@ def test_hybrid_runs_its_keyword_half_beside_the_semantic_half(
     calls: list[tuple[str, Any, tuple[Any, ...], Any]] = []
     keyword_hits = retrieval.keyword_hits
 
-    def watched(*args: Any) -> Any:
-        found = keyword_hits(*args)
-        calls.append((threading.current_thread().name, args[6:], args[:6], found))
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        found = keyword_hits(*args, **kwargs)
+        calls.append((threading.current_thread().name, args, kwargs, found))
         return found
 
     monkeypatch.setattr(retrieval, "keyword_hits", watched)
     assert ask(indexed, query="breathe under water", limit=10).semantic is True
-    ((thread, (conn,), args, found),) = calls
+    ((thread, (conn,), kwargs, found),) = calls
     assert thread.startswith("d5e-db-reader") and conn is not indexed.conn
-    assert found and keyword_hits(*args) == found
+    assert found and keyword_hits(indexed.conn, **kwargs) == found
     ask(indexed, query="breathe under water", mode="keyword", limit=10)
-    assert calls[1][:2] == (threading.current_thread().name, ())
+    assert calls[1][:2] == (threading.current_thread().name, (indexed.conn,))
 
 
 def test_an_entry_gone_between_the_two_halves_is_left_out(
@@ -431,6 +431,11 @@ def test_query_words_are_split_where_the_index_splits_them() -> None:
     assert possessives == '"foe" OR "body" OR "thieves" OR "tools"'
 
 
+def keyword_query(text: str) -> str:
+    """The FTS5 query keyword search hands to FTS5 for `text`."""
+    return queries.fts_any(query_words(text))
+
+
 def test_a_query_of_stop_words_only_finds_no_keywords_but_no_error(app: App) -> None:
     assert keyword_query("what is the") == ""
     assert ask(app, query="what is the", mode="keyword").hits == []
@@ -442,7 +447,7 @@ def test_a_query_of_stop_words_only_finds_no_keywords_but_no_error(app: App) -> 
 def test_status_shows_the_index_state(app: App) -> None:
     from d5e_daemon.features.status import status
 
-    app.search = SearchIndex(app, FakeEmbedder())
+    app.search = app.search_index(FakeEmbedder())
     before = status(app).index
     assert before is not None and not before.ready and before.indexed == 0
     assert before.entries > 1500 and before.model == "fake-bow-384"
@@ -458,7 +463,7 @@ def test_only_new_or_changed_entries_are_embedded_again(db_path: Path) -> None:
     app.start()
     try:
         fake = FakeEmbedder()
-        app.search = SearchIndex(app, fake)
+        app.search = app.search_index(fake)
         app.search.build()
         first = fake.texts_embedded
         assert first > 1500
@@ -472,7 +477,7 @@ def test_only_new_or_changed_entries_are_embedded_again(db_path: Path) -> None:
         from d5e_daemon import packs
 
         app.db.write(lambda conn: packs.install(conn, BREW, changed, "test"))
-        app.packs_changed([BREW.id])
+        app.library.changed([BREW.id])
         # the reinstalled pack's entries are new rows; only the changed text is not cached
         state = app.search.build()
         assert state.ready
@@ -483,13 +488,13 @@ def test_only_new_or_changed_entries_are_embedded_again(db_path: Path) -> None:
 
 def test_vectors_are_cached_across_databases(app: App, tmp_path: Path) -> None:
     fake = FakeEmbedder()
-    app.search = SearchIndex(app, fake)
+    app.search = app.search_index(fake)
     app.search.build()
     assert fake.texts_embedded > 1500
     other = make_app(tmp_path / "other" / "d5e.sqlite3")
     try:
         second = FakeEmbedder()
-        other.search = SearchIndex(other, second)
+        other.search = other.search_index(second)
         assert other.search.build().ready
         assert second.texts_embedded == 0  # every text came from the cache
         assert ask(other, query="fireball").semantic is True
@@ -499,7 +504,7 @@ def test_vectors_are_cached_across_databases(app: App, tmp_path: Path) -> None:
 
 def test_another_model_embeds_everything_again(indexed: App) -> None:
     other = FakeEmbedder(model_id="fake-bow-384-v2")
-    indexed.search = SearchIndex(indexed, other)
+    indexed.search = indexed.search_index(other)
     assert not indexed.search.state().ready
     assert indexed.search.build().ready
     assert other.texts_embedded > 1500
@@ -509,7 +514,7 @@ def test_another_model_embeds_everything_again(indexed: App) -> None:
 
 def test_an_interrupted_index_resumes_where_it_stopped(app: App) -> None:
     fake = FakeEmbedder()
-    app.search = SearchIndex(app, fake)
+    app.search = app.search_index(fake)
     seen: list[tuple[int, int]] = []
 
     def stop_after_two_batches(done: int, total: int) -> None:
@@ -619,7 +624,7 @@ def test_a_profile_change_is_seen_without_a_packs_changed_event(indexed: App) ->
     and once indexed again, results come from the new winners only."""
     assert ask(indexed, query="cloak displacement illusion").semantic is True
     indexed.settings = build({"db": str(indexed.db_path), "edition": "2024"})
-    assert indexed.sync_profile()
+    assert indexed.library.sync_profile()
     assert ask(indexed, query="cloak displacement illusion").semantic is False
     assert indexed.search.build().ready
     result = ask(indexed, query="cloak displacement illusion", mode="semantic", limit=50)
@@ -630,7 +635,7 @@ def test_a_profile_change_is_seen_without_a_packs_changed_event(indexed: App) ->
 def test_british_and_american_spellings_find_each_other(app: App) -> None:
     """The SRD writes `armor` and `gray`; a player writes `armour` and `grey`. The other
     spelling is used when the index holds it more often, and never a made-up word."""
-    from d5e_daemon.spelling import variants
+    from d5e_daemon.search.spelling import variants
 
     assert variants("paralysed") == ["paralyzed"] and variants("armor") == ["armour"]
     assert variants("fire") == [] and "monstre" in variants("monster")  # the index decides

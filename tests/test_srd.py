@@ -87,7 +87,7 @@ def test_records_keep_their_data_and_nameless_ones_get_a_name(app: App) -> None:
 
 def test_reinstalling_unchanged_srd_is_a_no_op(app: App) -> None:
     before = app.conn.execute("SELECT max(id), count(*) FROM entry").fetchone()
-    results = app.install_builtin_packs()
+    results = app.library.install_builtin_packs()
     assert [(r.pack, r.action) for r in results] == [
         ("srd-2014", "unchanged"),
         ("srd-2024", "unchanged"),

@@ -53,7 +53,7 @@ def test_every_srd_record_is_a_valid_pack_entry(
     loaded = load_folder(folder)
     assert loaded is not None
     assert [str(p) for p in loaded.problems] == []
-    result = app.db.write(lambda conn: app.install_path(conn, folder))
+    result = app.db.write(lambda conn: app.library.install_path(conn, folder))
     assert (result.action, result.entries) == ("installed", len(records))
 
     stored = srd_records(app, copy_id)
@@ -80,7 +80,7 @@ def test_fraction_crs_hover_and_srd_slugs_validate(app: App, tmp_path: Path) -> 
             ),
         },
     )
-    app.db.write(lambda conn: app.install_path(conn, folder))
+    app.db.write(lambda conn: app.library.install_path(conn, folder))
     from d5e_daemon.features.lookup import lookup
     from d5e_daemon.features.search import search
     from d5e_daemon.protocol import LookupParams, SearchParams

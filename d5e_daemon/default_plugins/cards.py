@@ -13,55 +13,27 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
+from ..fields import (
+    as_int,
+    challenge_rating,
+    describe,
+    equipment_kind,
+    label,
+    listing,
+    magic_item_parts,
+    paragraphs,
+    plain_number,
+    spell_components,
+    spell_duration,
+    spell_kind,
+    spell_range,
+    text_paragraphs,
+    weapon_damage,
+)
 from ..hookspecs import hookimpl
 from ..records import Entry
-from .fallback import describe, label, paragraphs
 
 _ABILITIES = ("strength", "dexterity", "constitution", "intelligence", "wisdom", "charisma")
-_FRACTIONS = {0.125: "1/8", 0.25: "1/4", 0.5: "1/2"}
-_ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
-# Words that show a line already names the rarity ("uncommon" and "very rare" included).
-_RARITY_WORDS = ("common", "rare", "legendary", "artifact", "rarity", "varies")
-# First words of the "Wondrous item, uncommon" line that opens a magic item's description
-# ("Wondous" is a typo in the 2014 data, kept so that line is still recognised).
-_ITEM_TYPES = frozenset(
-    {"ammunition", "armor", "potion", "ring", "rod", "scroll", "staff", "wand", "weapon"}
-    | {"wondrous", "wondous"}
-)
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        return int(value)
-    return None
-
-
-def _num(value: Any) -> str:
-    """`3.0` → `3`, `0.25` → `0.25`, anything else as `describe` shows it."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return describe(value)
-
-
-def _sentence(text: str) -> str:
-    """`Martial Melee weapon` → `Martial melee weapon`; a parenthesis keeps its own case."""
-    head, paren, tail = text.partition("(")
-    return head[:1].upper() + head[1:].lower() + paren + tail
-
-
-def _text(value: Any) -> list[str]:
-    """A text field as paragraphs: a list of strings, or one string split at its line breaks."""
-    if isinstance(value, str):
-        return [line.strip() for line in value.split("\n") if line.strip()]
-    if isinstance(value, list):
-        return [p.strip() for p in value if isinstance(p, str) and p.strip()]
-    return []
 
 
 def _join(paras: list[str]) -> str:
@@ -94,8 +66,8 @@ def _card(name: str, subtitle: str, body: list[str], data: dict[str, Any] | None
 def _amount(value: Any) -> str:
     """`{"quantity": 15, "unit": "gp"}` → `15 gp`."""
     if isinstance(value, dict) and "quantity" in value:
-        quantity = _int(value["quantity"])
-        number = f"{quantity:,}" if quantity is not None else _num(value["quantity"])
+        quantity = as_int(value["quantity"])
+        number = f"{quantity:,}" if quantity is not None else plain_number(value["quantity"])
         return f"{number} {describe(value.get('unit'))}".strip()
     return describe(value)
 
@@ -103,73 +75,29 @@ def _amount(value: Any) -> str:
 # ---- spells ----------------------------------------------------------------------------------
 
 
-def _spell_kind(data: dict[str, Any]) -> str:
-    school = describe(data.get("school")).strip()
-    level = _int(data.get("level"))
-    if level == 0:
-        kind = f"{school} cantrip".strip().capitalize()
-    elif level is not None:
-        kind = f"{_ORDINALS.get(level, f'{level}th')}-level {school.lower() or 'spell'}"
-    else:
-        kind = f"{school} spell".strip().capitalize()
-    return kind + (" (ritual)" if data.get("ritual") is True else "")
-
-
-def _spell_range(data: dict[str, Any]) -> str:
-    rng = describe(data.get("range"))
-    area = data.get("area_of_effect")
-    if isinstance(area, dict) and area.get("size") is not None:
-        shape = f"{_num(area['size'])}-foot {describe(area.get('type'))}".strip()
-        return f"{rng} ({shape})" if rng else shape
-    return rng
-
-
-def _spell_components(data: dict[str, Any]) -> str:
-    comps = data.get("components")
-    text = ", ".join(map(str, comps)) if isinstance(comps, list) else describe(comps)
-    material = describe(data.get("material")).strip().rstrip(".")
-    if material:
-        text += f" ({material[:1].lower()}{material[1:]})"
-    return text.strip()
-
-
-def _spell_duration(data: dict[str, Any]) -> str:
-    duration = describe(data.get("duration"))
-    if data.get("concentration") is True and "concentration" not in duration.lower():
-        rest = duration[6:] if duration.lower().startswith("up to ") else duration
-        return f"Concentration, up to {rest}" if rest else "Concentration"
-    return duration
-
-
 def _spell(entry: Entry) -> str:
     data = entry.data
     facts = [
         ("Casting Time", describe(data.get("casting_time"))),
-        ("Range", _spell_range(data)),
-        ("Components", _spell_components(data)),
-        ("Duration", _spell_duration(data)),
+        ("Range", spell_range(data)),
+        ("Components", spell_components(data)),
+        ("Duration", spell_duration(data)),
     ]
     body = paragraphs(data)
-    higher = _text(data.get("higher_level"))
+    higher = text_paragraphs(data.get("higher_level"))
     if higher:
         body += [f"***At Higher Levels.*** {higher[0]}", *higher[1:]]
     classes = describe(data.get("classes"))
     if classes:
         body.append(f"*Classes: {classes}*")
-    return _card(entry.name, _spell_kind(data), [_facts(facts), _join(body)], data)
+    return _card(entry.name, spell_kind(data), [_facts(facts), _join(body)], data)
 
 
 # ---- monsters --------------------------------------------------------------------------------
 
 
-def _cr(value: Any) -> str:
-    if isinstance(value, float) and value in _FRACTIONS:
-        return _FRACTIONS[value]
-    return _num(value)
-
-
 def _signed(value: Any) -> str:
-    number = _int(value)
+    number = as_int(value)
     return f"{number:+d}" if number is not None else describe(value)
 
 
@@ -190,7 +118,7 @@ def _armor_class(value: Any) -> str:
         if not isinstance(ac, dict):
             parts.append(describe(ac))
             continue
-        kind, text = ac.get("type"), _num(ac.get("value"))
+        kind, text = ac.get("type"), plain_number(ac.get("value"))
         if kind == "natural":
             text += " (natural armor)"
         elif kind == "armor" and (ac.get("armor") or ac.get("desc")):
@@ -203,7 +131,7 @@ def _armor_class(value: Any) -> str:
 
 
 def _hit_points(data: dict[str, Any]) -> str:
-    hp = _num(data.get("hit_points"))
+    hp = plain_number(data.get("hit_points"))
     roll = describe(data.get("hit_points_roll") or data.get("hit_dice"))
     roll = roll.replace(" ", "").replace("+", " + ").replace("-", " - ")
     return f"{hp} ({roll})" if hp and roll else hp or roll
@@ -228,7 +156,7 @@ def _abilities(data: dict[str, Any]) -> str:
         return ""
     cells = []
     for key in _ABILITIES:
-        score = _int(data.get(key))
+        score = as_int(data.get(key))
         cells.append(f"{score} ({(score - 10) // 2:+d})" if score is not None else "—")
     return "\n".join(
         [
@@ -251,28 +179,24 @@ def _proficiencies(data: dict[str, Any], prefix: str) -> str:
     return ", ".join(parts)
 
 
-def _list(value: Any, lower: bool = False) -> str:
-    items = [describe(v) for v in value] if isinstance(value, list) else [describe(value)]
-    items = [i.lower() if lower else i for i in items if i]
-    # "acid, fire; bludgeoning, piercing, and slashing from nonmagical attacks", as printed
-    groups = [", ".join(i for i in items if "," not in i), *(i for i in items if "," in i)]
-    return "; ".join(g for g in groups if g)
-
-
 def _senses(value: Any) -> str:
     if not isinstance(value, dict):
         return describe(value)
-    parts = [f"{label(k).lower()} {_num(v)}" for k, v in value.items() if k != "passive_perception"]
+    parts = [
+        f"{label(k).lower()} {plain_number(v)}"
+        for k, v in value.items()
+        if k != "passive_perception"
+    ]
     if "passive_perception" in value:
-        parts.append(f"passive Perception {_num(value['passive_perception'])}")
+        parts.append(f"passive Perception {plain_number(value['passive_perception'])}")
     return ", ".join(parts)
 
 
 def _challenge(data: dict[str, Any]) -> str:
     if data.get("challenge_rating") is None:
         return ""
-    xp, lair = _int(data.get("xp")), _int(data.get("xp_in_lair"))
-    text = _cr(data["challenge_rating"])
+    xp, lair = as_int(data.get("xp")), as_int(data.get("xp_in_lair"))
+    text = challenge_rating(data["challenge_rating"])
     if xp is not None and lair is not None:
         return f"{text} ({xp:,} XP, or {lair:,} XP in lair)"
     return f"{text} ({xp:,} XP)" if xp is not None else text
@@ -285,8 +209,8 @@ def _usage(value: Any) -> str:
     if kind == "per day" and value.get("times") is not None:
         lair = f", or {value['times_in_lair']}/Day in Lair" if "times_in_lair" in value else ""
         return f" ({value['times']}/Day{lair})"
-    if kind == "recharge on roll" and _int(value.get("min_value")) is not None:
-        low = _int(value["min_value"])
+    if kind == "recharge on roll" and as_int(value.get("min_value")) is not None:
+        low = as_int(value["min_value"])
         return " (Recharge 6)" if low == 6 else f" (Recharge {low}–6)"
     if kind == "recharge after rest":
         rests = [str(r).capitalize() for r in value.get("rest_types") or []]
@@ -300,7 +224,7 @@ def _abilities_block(items: Any) -> list[str]:
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict):
             name = describe(item.get("name")).strip().rstrip(".") + _usage(item.get("usage"))
-            desc = "\n\n".join(_text(item.get("desc")))
+            desc = "\n\n".join(text_paragraphs(item.get("desc")))
             out.append(f"***{name}.*** {desc}".strip() if name else desc)
     return out
 
@@ -315,10 +239,10 @@ def _monster(entry: Entry) -> str:
     more = [
         ("Saving Throws", _proficiencies(data, "Saving Throw:")),
         ("Skills", _proficiencies(data, "Skill:")),
-        ("Damage Vulnerabilities", _list(data.get("damage_vulnerabilities"))),
-        ("Damage Resistances", _list(data.get("damage_resistances"))),
-        ("Damage Immunities", _list(data.get("damage_immunities"))),
-        ("Condition Immunities", _list(data.get("condition_immunities"), lower=True)),
+        ("Damage Vulnerabilities", listing(data.get("damage_vulnerabilities"))),
+        ("Damage Resistances", listing(data.get("damage_resistances"))),
+        ("Damage Immunities", listing(data.get("damage_immunities"))),
+        ("Condition Immunities", listing(data.get("condition_immunities"), lower=True)),
         ("Senses", _senses(data.get("senses"))),
         ("Languages", describe(data.get("languages")) or ("—" if "languages" in data else "")),
         ("Challenge", _challenge(data)),
@@ -339,7 +263,11 @@ def _monster(entry: Entry) -> str:
 
 
 def _monster_detail(data: dict[str, Any]) -> str:
-    cr = f"CR {_cr(data['challenge_rating'])}" if data.get("challenge_rating") is not None else ""
+    cr = (
+        f"CR {challenge_rating(data['challenge_rating'])}"
+        if data.get("challenge_rating") is not None
+        else ""
+    )
     kind = " ".join(describe(data.get(k)) for k in ("size", "type"))
     return " ".join(f"{cr} {kind}".split())
 
@@ -347,34 +275,8 @@ def _monster_detail(data: dict[str, Any]) -> str:
 # ---- magic items -----------------------------------------------------------------------------
 
 
-def _is_type_line(para: str) -> bool:
-    """The short first line `Wondrous item, uncommon` (2014) or `Wondrous Item` (2024)."""
-    words = para.replace(",", " ").replace("(", " ").split()
-    return bool(words) and words[0].lower() in _ITEM_TYPES and not para.endswith((".", ":"))
-
-
-def _item_type(data: dict[str, Any], first: str | None) -> str:
-    """The italic line under an item's name, from its description's first line when it has one."""
-    rarity = describe(data.get("rarity")).lower()
-    if first and (rarity == "" or any(word in first.lower() for word in _RARITY_WORDS)):
-        return first.replace("Wondous", "Wondrous")  # 2014: type, rarity and attunement
-    category = describe(data.get("equipment_category"))  # "Wondrous Items", "Staffs"
-    kind = first or (category[:-1] if category.endswith("s") else category)
-    text = _sentence(", ".join(p for p in (kind, rarity) if p))
-    limited = describe(data.get("limited-to"))  # 2024: "Paladin", "Cleric, Druid, or Paladin"
-    if data.get("attunement") is True:
-        text += f" (requires attunement{' by a ' + limited if limited else ''})"
-    return text
-
-
-def _magic_item_parts(data: dict[str, Any]) -> tuple[str, list[str]]:
-    paras = _text(data.get("desc", data.get("description")))
-    first = paras.pop(0) if paras and _is_type_line(paras[0]) else None
-    return _item_type(data, first), paras
-
-
 def _magic_item(entry: Entry) -> str:
-    kind, body = _magic_item_parts(entry.data)
+    kind, body = magic_item_parts(entry.data)
     variants = entry.data.get("variants")
     if isinstance(variants, list) and variants:
         body.append(f"*Variants: {'; '.join(describe(v) for v in variants)}*")
@@ -382,49 +284,6 @@ def _magic_item(entry: Entry) -> str:
 
 
 # ---- equipment -------------------------------------------------------------------------------
-
-
-def _equipment_kind(data: dict[str, Any]) -> str:
-    """`Martial melee weapon`, `Light armor`, `Artisan's tools`, `Adventuring gear (kits)`."""
-    if isinstance(data.get("category_range"), str):
-        return _sentence(data["category_range"] + " weapon")
-    if data.get("weapon_category") or data.get("weapon_range"):
-        parts = (describe(data.get("weapon_category")), describe(data.get("weapon_range")))
-        return _sentence(" ".join(p for p in parts if p) + " weapon")
-    armor = describe(data.get("armor_category"))
-    if armor:
-        return _sentence(armor if armor.lower() == "shield" else f"{armor} armor")
-    for key in ("tool_category", "vehicle_category"):
-        if describe(data.get(key)):
-            return _sentence(describe(data[key]))
-    # 2024: a list of categories from broad ("Weapons") to specific ("Martial Melee Weapons").
-    names = [describe(c) for c in data.get("equipment_categories") or [] if describe(c)]
-    names = names or [describe(data.get("equipment_category"))]
-    gear = describe(data.get("gear_category"))
-    if "Adventuring Gear" in names:
-        extra = [n for n in names if n != "Adventuring Gear"]
-        extra += [gear] if gear and gear != "Standard Gear" else []
-        return "Adventuring gear" + (f" ({', '.join(extra).lower()})" if extra else "")
-    kind = max(names, key=lambda n: (len(n.split()), len(n)))  # ["Armor", "Shields"]: Shields
-    kind = kind[:-1] if kind.endswith(("Weapons", "Shields")) else kind
-    return _sentence(kind)
-
-
-def _damage(value: Any) -> str:
-    if not isinstance(value, dict):
-        return describe(value)
-    dice, kind = describe(value.get("damage_dice")), describe(value.get("damage_type")).lower()
-    return f"{dice} {kind}".strip()
-
-
-def _weapon_damage(data: dict[str, Any]) -> str:
-    """`1d8 slashing`, and for a versatile weapon `1d8 slashing (1d10 two-handed)`."""
-    one, two = data.get("damage"), data.get("two_handed_damage")
-    text = _damage(one) if one else ""
-    if isinstance(two, dict):
-        same_type = isinstance(one, dict) and one.get("damage_type") == two.get("damage_type")
-        text += f" ({describe(two.get('damage_dice')) if same_type else _damage(two)} two-handed)"
-    return text.strip()
 
 
 def _range(data: dict[str, Any]) -> str:
@@ -435,23 +294,23 @@ def _range(data: dict[str, Any]) -> str:
             continue  # a melee weapon's `range` is only its reach
         # Some thrown weapons repeat their throw range as `range`: say it once.
         if key == "range" or rng != data.get("range"):
-            parts.append(f"{_num(rng.get('normal'))}/{_num(rng['long'])} ft.{note}")
+            parts.append(f"{plain_number(rng.get('normal'))}/{plain_number(rng['long'])} ft.{note}")
     return ", ".join(parts)
 
 
 def _armor_facts(value: Any, shield: bool) -> str:
     if not isinstance(value, dict):
         return describe(value)
-    text = ("+" if shield else "") + _num(value.get("base"))
+    text = ("+" if shield else "") + plain_number(value.get("base"))
     if value.get("dex_bonus") is True:
         cap = value.get("max_bonus")
-        text += " + Dex modifier" + (f" (max {_num(cap)})" if cap is not None else "")
+        text += " + Dex modifier" + (f" (max {plain_number(cap)})" if cap is not None else "")
     return text
 
 
 def _cost(data: dict[str, Any]) -> str:
     cost = _amount(data.get("cost"))
-    quantity = _int(data.get("quantity"))
+    quantity = as_int(data.get("quantity"))
     return f"{cost} for {quantity}" if cost and quantity and quantity > 1 else cost
 
 
@@ -459,7 +318,7 @@ def _contents(value: Any) -> str:
     parts = []
     for item in value if isinstance(value, list) else []:
         if isinstance(item, dict) and "item" in item:
-            count = _int(item.get("quantity"))
+            count = as_int(item.get("quantity"))
             parts.append(describe(item["item"]) + (f" ({count})" if count and count > 1 else ""))
     return ", ".join(parts)
 
@@ -475,13 +334,13 @@ def _utilize(value: Any) -> str:
 
 
 def _equipment(entry: Entry) -> str:
-    data, kind = entry.data, _equipment_kind(entry.data)
+    data, kind = entry.data, equipment_kind(entry.data)
     weight = data.get("weight")
-    strength = _int(data.get("str_minimum"))
+    strength = as_int(data.get("str_minimum"))
     facts = [
         ("Cost", _cost(data)),
-        ("Weight", f"{_num(weight)} lb." if weight else ""),
-        ("Damage", _weapon_damage(data)),
+        ("Weight", f"{plain_number(weight)} lb." if weight else ""),
+        ("Damage", weapon_damage(data)),
         ("Properties", describe(data.get("properties"))),
         ("Mastery", describe(data.get("mastery"))),
         ("Range", _range(data)),
@@ -495,12 +354,14 @@ def _equipment(entry: Entry) -> str:
         ("Ability", describe(data.get("ability"))),
         ("Utilize", _utilize(data.get("utilize"))),
     ]
-    body = paragraphs(data) + _text(data.get("special")) + _text(data.get("notes"))
+    body = (
+        paragraphs(data) + text_paragraphs(data.get("special")) + text_paragraphs(data.get("notes"))
+    )
     return _card(entry.name, kind, [_facts(facts), _join(body)], data)
 
 
 def _equipment_detail(data: dict[str, Any]) -> str:
-    return ", ".join(p for p in (_equipment_kind(data), _cost(data)) if p)
+    return ", ".join(p for p in (equipment_kind(data), _cost(data)) if p)
 
 
 # ---- the hook --------------------------------------------------------------------------------
@@ -513,9 +374,9 @@ _MARKDOWN: dict[str, Callable[[Entry], str]] = {
 }
 
 _DETAIL: dict[str, Callable[[dict[str, Any]], str]] = {
-    "spells": _spell_kind,
+    "spells": spell_kind,
     "monsters": _monster_detail,
-    "magic-items": lambda data: _magic_item_parts(data)[0].split(" (requires")[0],
+    "magic-items": lambda data: magic_item_parts(data)[0].split(" (requires")[0],
     "equipment": _equipment_detail,
     "conditions": lambda data: "condition",
 }

@@ -10,7 +10,7 @@ meaning of the rest; a monster's attack reads `Claws: melee weapon attack, 2d4 +
 damage`. The header is repeated by the indexer at the start of every passage of a long entry,
 so that a passage about a monster's Claws still says whose claws they are.
 
-The same text is what keyword search reads (see `index.py`), so a word a player uses for an
+The same text is what keyword search reads (see `search/builder.py`), so a word a player uses for an
 entry's kind ("cantrip", "undead", "condition") finds it by keywords too.
 
 Collections without a renderer here get `fallback.py`'s (name and every text field).
@@ -22,21 +22,23 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ..fields import (
+    challenge_rating,
+    describe,
+    equipment_kind,
+    listing,
+    magic_item_parts,
+    paragraphs,
+    singular,
+    spell_components,
+    spell_duration,
+    spell_kind,
+    spell_range,
+    text_paragraphs,
+    weapon_damage,
+)
 from ..hookspecs import hookimpl
 from ..records import Entry
-from .cards import (
-    _cr,
-    _equipment_kind,
-    _list,
-    _magic_item_parts,
-    _spell_components,
-    _spell_duration,
-    _spell_kind,
-    _spell_range,
-    _text,
-    _weapon_damage,
-)
-from .fallback import describe, paragraphs, singular
 
 _MARKUP = re.compile(r"[#*_|`]+|^\s*[-:]{3,}\s*$", re.MULTILINE)
 _SPACES = re.compile(r"[ \t]+")
@@ -79,7 +81,7 @@ def _blocks(items: Any) -> list[str]:
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict):
             name = describe(item.get("name")).strip().rstrip(".")
-            desc = players_words(" ".join(_text(item.get("desc"))))
+            desc = players_words(" ".join(text_paragraphs(item.get("desc"))))
             out.append(f"{name}: {desc}" if name else desc)
     return out
 
@@ -124,19 +126,19 @@ def _spell_damage(data: dict[str, Any]) -> str:
 def spell(entry: Entry) -> str:
     data = entry.data
     classes = describe(data.get("classes"))
-    kind = _spell_kind(data).replace(" (ritual)", "")
+    kind = spell_kind(data).replace(" (ritual)", "")
     kind = kind if kind.lower().endswith(("cantrip", "spell")) else f"{kind} spell"
     header = f"{entry.name}: {kind}" + (f" of {classes}" if classes else "")
     facts = [
         "ritual" if data.get("ritual") is True else "",
         _spell_damage(data),
         _saving_throw(data),
-        f"range {_spell_range(data)}" if _spell_range(data) else "",
+        f"range {spell_range(data)}" if spell_range(data) else "",
         f"casting time {describe(data.get('casting_time'))}" if data.get("casting_time") else "",
-        _spell_duration(data),
-        f"components {_spell_components(data)}" if data.get("components") else "",
+        spell_duration(data),
+        f"components {spell_components(data)}" if data.get("components") else "",
     ]
-    higher = _text(data.get("higher_level"))
+    higher = text_paragraphs(data.get("higher_level"))
     body = paragraphs(data) + ([f"At higher levels: {' '.join(higher)}"] if higher else [])
     return _doc(header, facts, body)
 
@@ -160,12 +162,16 @@ def monster(entry: Entry) -> str:
     data = entry.data
     kind = " ".join(describe(data.get(k)) for k in ("size", "type") if describe(data.get(k)))
     subtype = describe(data.get("subtype"))
-    cr = f"CR {_cr(data['challenge_rating'])}" if data.get("challenge_rating") is not None else ""
+    cr = (
+        f"CR {challenge_rating(data['challenge_rating'])}"
+        if data.get("challenge_rating") is not None
+        else ""
+    )
     header = f"{entry.name}: {' '.join(p for p in (cr, kind.lower()) if p)}"
     header += f" ({subtype})" if subtype else ""
     facts = [describe(data.get("alignment")), _speeds(data.get("speed"))]
     for key, template in _MONSTER_LISTS:
-        listed = _list(data.get(key), lower=key == "condition_immunities")
+        listed = listing(data.get(key), lower=key == "condition_immunities")
         facts.append(template.format(listed) if listed else "")
     languages = describe(data.get("languages"))
     facts.append(f"languages {languages}" if languages else "")
@@ -181,20 +187,22 @@ def monster(entry: Entry) -> str:
 
 
 def magic_item(entry: Entry) -> str:
-    kind, body = _magic_item_parts(entry.data)
+    kind, body = magic_item_parts(entry.data)
     kind = kind[:1].lower() + kind[1:]
     return _doc(f"{entry.name}: magic item, {kind}", [], body)
 
 
 def equipment(entry: Entry) -> str:
     data = entry.data
-    kind = _equipment_kind(data)
+    kind = equipment_kind(data)
     facts = [
-        _weapon_damage(data) + " damage" if _weapon_damage(data) else "",
+        weapon_damage(data) + " damage" if weapon_damage(data) else "",
         f"properties {describe(data.get('properties')).lower()}" if data.get("properties") else "",
         "disadvantage on Stealth" if data.get("stealth_disadvantage") is True else "",
     ]
-    body = paragraphs(data) + _text(data.get("special")) + _text(data.get("notes"))
+    body = (
+        paragraphs(data) + text_paragraphs(data.get("special")) + text_paragraphs(data.get("notes"))
+    )
     return _doc(f"{entry.name}: {kind.lower()}", facts, body)
 
 

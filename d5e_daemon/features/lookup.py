@@ -7,9 +7,9 @@ import re
 from .. import names, queries, tagtext
 from ..app import App
 from ..errors import InvalidParams, NotFound
+from ..matching import collection_rank, match_names
 from ..packformat import SLUG_CHARS
 from ..protocol import EntryInfo, EntryRef, LookupParams, LookupResult, PackCredit, Shadowed
-from .complete import collection_rank, match_names
 
 REF_RE = re.compile(
     r"(?:(?P<pack>[a-z0-9][a-z0-9-]*):)?(?P<collection>[a-z][a-z0-9-]*)/"

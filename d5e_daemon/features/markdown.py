@@ -22,11 +22,12 @@ from pygls.workspace import TextDocument
 from .. import queries
 from ..app import App
 from ..campaign import Campaign, Mention, find_encounters
+from ..matching import match_names
 from ..prose import find_prose, prose_at, prose_lines, refs_in_line
 from ..protocol import CompleteParams, CompletionItem, LookupParams
 from ..statblocks import stat_block
 from ..text import normalize
-from .complete import complete, match_names
+from .complete import complete
 from .documents import entry_uri
 from .lookup import lookup
 from .tags import (

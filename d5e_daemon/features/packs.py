@@ -1,8 +1,7 @@
 """`d5e/packs/*`: list, install, enable, disable, remove, validate, setPriority, create, upload.
 
-Whatever writes runs on the database's writer thread (`await app.write(fn)`), so a long install
-never blocks lookups in the daemon; each change ends with `app.packs_changed(ids)`, which tells
-the client (`d5e/packsChanged`) and anything else that listens (the search indexer).
+Thin: the pack lifecycle (install, reload, remove, choose, dependents, the change event) is
+`library.py`'s; these decode what a client asks and describe the result.
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ import apsw
 
 from .. import packformat, packs, packwriter, queries
 from ..app import App
-from ..db import transaction
 from ..errors import InvalidParams, PackError
+from ..library import origin_kind
 from ..protocol import (
     CreateParams,
     CreateResult,
@@ -40,15 +39,6 @@ from ..records import PackProblem
 log = logging.getLogger(__name__)
 
 
-def _kind(origin: str) -> str:
-    if origin.startswith("plugin:") or not origin:
-        return "plugin"
-    path = Path(origin)
-    if path.is_dir():
-        return "folder"
-    return "zip" if path.suffix.lower() == ".zip" else "file"
-
-
 def _path(app: App, text: str) -> Path:
     """A path from a client: relative ones are taken from the workspace (else the cwd)."""
     path = Path(text).expanduser()
@@ -61,12 +51,12 @@ def _infos(app: App) -> list[PackInfo]:
     conn = app.conn
     enabled = queries.profile_packs(conn, app.profile)
     by_collection = queries.profile_collections(conn, app.profile)
-    reasons = app.priorities(conn).reasons
+    reasons = app.library.priorities(conn).reasons
     infos = [
         PackInfo(
             pack=row.pack,
             installed=True,
-            kind=_kind(row.origin),
+            kind=origin_kind(row.origin),
             origin=row.origin,
             entries=row.entries,
             collections=queries.counts_by_collection(conn, row.pack.id),
@@ -96,7 +86,7 @@ def pack_overrides(
     """What `pack_id` overrides in the App's profile, and whether on purpose."""
     conn = conn or app.conn
     rules = [*app.plugins.priority_rules(), *app.settings.rules]
-    chosen = app.priorities(conn).reasons.get(pack_id) not in (None, "default")
+    chosen = app.library.priorities(conn).reasons.get(pack_id) not in (None, "default")
     return packs.overrides(conn, app.profile, pack_id, rules, chosen)
 
 
@@ -132,7 +122,7 @@ def list_packs(app: App, params: PacksListParams | None = None) -> PacksListResu
             for o in pack_overrides(app, params.overrides)
         ]
     return PacksListResult(
-        profile=app.profile, packs=_infos(app), warnings=app.check_ties(), overrides=listed
+        profile=app.profile, packs=_infos(app), warnings=app.library.check_ties(), overrides=listed
     )
 
 
@@ -159,82 +149,19 @@ def _result(
     )
 
 
-async def _after(app: App, changed: list[str], seen: frozenset[str] = frozenset()) -> None:
-    """Tell listeners which packs changed, then re-resolve the folder packs whose entries
-    extend entries of those (their bases changed); each pack at most once per change."""
-    if not changed:
-        return
-    app.packs_changed(changed)
-    seen = seen | set(changed)
-    dependents = {d for p in changed for d in queries.packs_extending(app.conn, p)} - seen
-    if dependents:
-        await reload(app, {d: set() for d in sorted(dependents)}, seen)
-
-
-async def _changed(app: App, result: packs.InstallResult) -> PackInstallResult:
-    changed = [r.pack for r in (result, *result.also) if r.action != "unchanged"]
-    await _after(app, changed)
-    return _result(app, result)
-
-
 async def install(app: App, params: PackInstallParams) -> PackInstallResult:
     """Install or upgrade a pack from a path or a plugin; atomic, and a no-op when unchanged."""
     if (params.path is None) == (params.id is None):
         raise InvalidParams("give exactly one of `path` or `id`", {"path": "$"})
     if params.id is not None:
-        source = app.plugins.pack_sources().get(params.id)
-        if source is None:
-            raise PackError(f"no plugin offers a pack {params.id!r}; `d5e packs list` shows them")
-
-        def from_plugin(conn: apsw.Connection) -> packs.InstallResult:
-            return packs.install(
-                conn, source.pack, source.load(), source.origin, app.update_profile
-            )
-
-        return await _changed(app, await app.write(from_plugin))
-    path = _path(app, params.path or "")
-    return await _changed(app, await app.write(partial(app.install_path, path=path)))
+        return _result(app, await app.library.install(plugin=params.id))
+    return _result(app, await app.library.install(path=_path(app, params.path or "")))
 
 
-def _reload_one(
-    app: App, conn: apsw.Connection, pack_id: str, origin: Path, paths: set[str]
-) -> packs.InstallResult:
-    """Only the changed files when that is enough (see `packs.update_files`), else all."""
-    rels = set()
-    for path in paths:
-        try:
-            rels.add(Path(path).resolve().relative_to(origin).as_posix())
-        except ValueError:
-            rels.add(".")  # outside the folder, or a folder event: read it all
-    if rels and "." not in rels and (origin / packformat.MANIFEST).is_file():
-        result = packs.update_files(conn, pack_id, rels, app.update_profile)
-        if result is not None:
-            return result
-    return app.install_path(conn, origin)
-
-
-async def reload(
-    app: App, changes: dict[str, set[str]], seen: frozenset[str] = frozenset()
-) -> list[packs.InstallResult]:
-    """Re-import installed packs from their folder or file (live reload) after `changes`
-    (pack id → changed paths; none: read the whole pack). A pack that became invalid keeps its
-    last good version, and the problems are logged and listed by `d5e/status`."""
-    results = []
-    for pack_id, paths in changes.items():
-        origin = queries.pack_origin(app.conn, pack_id)
-        if origin is None or _kind(origin) == "plugin" or not Path(origin).exists():
-            continue
-        try:
-            result = await app.write(
-                partial(_reload_one, app, pack_id=pack_id, origin=Path(origin), paths=paths)
-            )
-        except PackError as exc:
-            log.warning("live reload of %s: %s", pack_id, exc.message)
-            app.warnings.append(exc.message)
-            continue
-        results.append(result)
-    await _after(app, [r.pack for r in results if r.action != "unchanged"], seen)
-    return results
+async def reload(app: App, changes: dict[str, set[str]]) -> list[packs.InstallResult]:
+    """Re-import installed packs from their folder or file (live reload); see
+    `Library.reload`."""
+    return await app.library.reload(changes)
 
 
 def _settings_note(app: App, pack_id: str) -> list[str]:
@@ -260,23 +187,9 @@ async def _choose(
     priority: int | None = None,
     clear_priority: bool = False,
 ) -> PackChangeResult:
-    def choose(conn: apsw.Connection) -> bool:
-        with transaction(conn):
-            if queries.pack_content_hash(conn, pack_id) is None:
-                raise PackError(f"pack {pack_id} is not installed; `d5e packs install` it first")
-            queries.save_choice(
-                conn,
-                app.profile,
-                pack_id,
-                collection,
-                enabled=enabled,
-                priority=priority,
-                clear_priority=clear_priority,
-            )
-            return app.update_profile(conn)
-
-    if await app.write(choose):
-        app.packs_changed([pack_id])
+    await app.library.choose(
+        pack_id, collection, enabled=enabled, priority=priority, clear_priority=clear_priority
+    )
     return PackChangeResult(info=_info(app, pack_id), warnings=_settings_note(app, pack_id))
 
 
@@ -299,13 +212,12 @@ async def set_priority(app: App, params: SetPriorityParams) -> PackChangeResult:
 
 
 async def remove(app: App, params: PackIdParams) -> PackRemoveResult:
-    count = await app.write(partial(packs.remove, pack_id=params.pack, then=app.update_profile))
-    app.packs_changed([params.pack])
+    count = await app.library.remove(params.pack)
     return PackRemoveResult(pack=params.pack, entries=count)
 
 
 def _validate(app: App, conn: apsw.Connection, path: Path) -> ValidateResult:
-    _, read = app.load_path(path)
+    _, read = app.library.load_path(path)
     every = read if isinstance(read, list) else [read]
     loaded = every[0]
     problems = list(loaded.problems)
@@ -350,7 +262,7 @@ def _upload(app: App, conn: apsw.Connection, params: UploadParams) -> UploadResu
     if origin is None:
         raise PackError(f"pack {params.pack} is not installed")
     root = Path(origin)
-    if _kind(origin) != "folder":
+    if origin_kind(origin) != "folder":
         raise PackError(
             f"pack {params.pack} is not a folder pack ({origin}); uploads are written as files "
             "of a folder pack: `d5e packs new` makes one"
@@ -368,7 +280,7 @@ def _upload(app: App, conn: apsw.Connection, params: UploadParams) -> UploadResu
     if any(p.severity == "error" for p in problems):
         raise packs.pack_error(params.pack, problems)
     with packwriter.applied(root, plan) as (written, removed):
-        result = app.install_path(conn, root)
+        result = app.library.install_path(conn, root)
     return UploadResult(
         pack=params.pack, written=written, removed=removed, install=_result(app, result, conn)
     )
@@ -377,5 +289,5 @@ def _upload(app: App, conn: apsw.Connection, params: UploadParams) -> UploadResu
 async def upload(app: App, params: UploadParams) -> UploadResult:
     """Add or replace the entries of one collection of a folder pack, written back as files."""
     result = await app.write(partial(_upload, app, params=params))
-    await _after(app, [params.pack] if result.install.action != "unchanged" else [])
+    await app.library.after([params.pack] if result.install.action != "unchanged" else [])
     return result

@@ -22,8 +22,6 @@ from .lookup import parse_ref
 from .tags import COLLECTION_TAG
 
 LIMIT = 500
-HOW_ORDER = ("casts", "grants", "extends", "mentions")
-SPELL_GIVERS = {"monsters": "casts", "magic-items": "grants", "equipment": "grants"}
 
 
 def find_entry(app: App, ref: str) -> queries.EntryRow:
@@ -72,11 +70,25 @@ def mention_out(m: Mention) -> MentionOut:
 
 
 def linked_from(app: App, row: queries.EntryRow) -> list[LinkedEntry]:
-    """Entries whose records link to `row`: by the 5e-database API link (`/api/2014/spells/
-    fireball`, how the SRD lists a monster's spells), by a tag in their text (`{@spell
-    fireball}`), by naming a spell the way item texts do ("the fireball spell"), or by
-    `extends`. The keyword index finds the few entries that hold the name at all first."""
-    app.search.ensure_attributes()  # the keyword texts
+    """Entries whose records link to `row`: the monsters that cast a spell and the items that
+    grant it (the `casts` and `grants` search filters), the entries written as changes to it
+    (`extends`), and those whose text links to it otherwise: by the 5e-database API link
+    (`/api/2014/spells/fireball`), a tag (`{@spell fireball}`) or naming a spell the way item
+    texts do ("the fireball spell"). The keyword index finds the few entries that hold the
+    name at all before their records are read."""
+    app.search.ensure_attributes()  # the filter attributes and keyword texts
+    conn, profile = app.conn, app.profile
+    norm = normalize(row.name)
+    found: list[tuple[str, queries.EntryRow]] = []
+    if row.collection == "spells" and norm:
+        found += [
+            ("casts", r) for r in queries.winners_with_attr(conn, profile, "casts", norm, LIMIT)
+        ]
+        found += [
+            ("grants", r) for r in queries.winners_with_attr(conn, profile, "grants", norm, LIMIT)
+        ]
+    extending = queries.entries_extending(conn, profile, [row.qualified_ref, row.ref], LIMIT)
+    found += [("extends", r) for r in extending]
     name = row.name.lower()
     needles = [f'/{row.collection}/{row.slug}"']
     tag = COLLECTION_TAG.get(row.collection)
@@ -84,32 +96,20 @@ def linked_from(app: App, row: queries.EntryRow) -> list[LinkedEntry]:
         needles += [f"{{@{tag} {name}}}", f"{{@{tag} {name}|"]
     if row.collection == "spells":
         needles += [f"{name} spell", f"{name} cantrip"]
-    words = normalize(row.name).split()
-    found = (
-        queries.entries_extending(app.conn, app.profile, [row.qualified_ref, row.ref], LIMIT)
-        + queries.entries_linking_to(
-            app.conn, app.profile, fts_any([" ".join(words)]), needles, LIMIT
-        )
-        if words
-        else []
-    )
+    if norm:
+        match = fts_any([norm])
+        found += [
+            ("mentions", r)
+            for r in queries.entries_linking_to(conn, profile, match, needles, LIMIT)
+        ]
     out: dict[int, LinkedEntry] = {}
-    for other in found:
-        if other.id == row.id or other.id in out:
-            continue
-        if other.extends in (row.qualified_ref, row.ref):
-            how = "extends"
-        elif row.collection == "spells":
-            how = SPELL_GIVERS.get(other.collection, "mentions")
-        else:
-            how = "mentions"
-        out[other.id] = LinkedEntry(
-            ref=other.ref,
-            pack=other.pack,
-            name=other.name,
-            collection=other.collection,
-            how=how,  # type: ignore[arg-type]
-        )
-    return sorted(out.values(), key=lambda e: (HOW_ORDER.index(e.how), e.collection, e.name))[
-        :LIMIT
-    ]
+    for how, other in found:
+        if other.id != row.id and other.id not in out:
+            out[other.id] = LinkedEntry(
+                ref=other.ref,
+                pack=other.pack,
+                name=other.name,
+                collection=other.collection,
+                how=how,  # type: ignore[arg-type]
+            )
+    return list(out.values())[:LIMIT]

@@ -3,7 +3,7 @@
 - keyword: the query's words (stop words dropped), OR-ed, ranked by BM25 over each entry's index
   text (`entry_text`: what it is and does in players' words, see `index.py`), the name column
   weighing `NAME_WEIGHT` (the name is also in the text's first line, so it counts more);
-- semantic: the query's vector against the passages in scope (`retrieval.semantic_hits`: their
+- semantic: the query's vector against the passages in scope (`search/retrieval.py`: their
   codes in memory, the best candidates scored exactly), an entry scoring by its best passage;
 - hybrid (default): both lists fused by their standardised scores (z-scores against each list's
   best `FUSION_DEPTH`), keywords weighing `KEYWORD_WEIGHT`, vectors the rest; an entry found by
@@ -36,7 +36,7 @@ from functools import partial
 from itertools import pairwise
 from typing import Any
 
-from .. import filters, queries, retrieval, spelling
+from .. import filters, queries
 from ..app import App
 from ..errors import IndexNotReady, InvalidParams
 from ..protocol import (
@@ -49,6 +49,7 @@ from ..protocol import (
     SearchParams,
     SearchResult,
 )
+from ..search import retrieval, spelling
 from ..text import normalize
 
 NAME_WEIGHT = 2.0
@@ -61,7 +62,7 @@ FUSION_DEPTH = 50
 PASSAGES_PER_ENTRY = 2
 # At most this many nearest passages: a page deeper than about the 2000th entry (offset up to
 # 10,000 is allowed) is ranked from them, which bounds the work of one request (with the codes,
-# 32 candidates are scored exactly per passage wanted; see retrieval.py).
+# 32 candidates are scored exactly per passage wanted; see search/retrieval.py).
 MAX_KNN = 4096
 MAX_WORDS = 32
 SNIPPET_CHARS = 200
@@ -132,7 +133,7 @@ def _scope(app: App, params: SearchParams) -> queries.SearchScope:
     )
 
 
-def _words(text: str) -> list[str]:
+def query_words(text: str) -> list[str]:
     """The words of a query that say what is meant: split where the index splits them ("can't"
     is "can" and "t" there, while names are matched with apostrophes dropped), normalised,
     stop words dropped, once each."""
@@ -188,11 +189,6 @@ def filter_words(app: App, text: str) -> list[tuple[str, Any]]:
         # "very rare" named: not "rare" as well
         asked += [(name, v) for v in held if not any(f" {v}" in f" {o}" for o in held if o != v)]
     return list(dict.fromkeys(asked))
-
-
-def keyword_query(text: str) -> str:
-    """The FTS5 query for `text`: its words, stop words dropped, each quoted, OR-ed."""
-    return queries.fts_any(_words(text))
 
 
 # -- ranking ----------------------------------------------------------------------------------
@@ -346,13 +342,13 @@ def search(app: App, params: SearchParams) -> SearchResult:
 
     wanted = params.offset + params.limit
     pool = max(FUSION_DEPTH, wanted)
-    query_words = _words(params.query)
-    other_spelling = respelled(app, query_words)
+    keywords = query_words(params.query)
+    other_spelling = respelled(app, keywords)
     query_text = params.query
     if other_spelling:
-        query_words = list(dict.fromkeys(other_spelling.get(w, w) for w in query_words))
+        keywords = list(dict.fromkeys(other_spelling.get(w, w) for w in keywords))
         query_text = _WORD.sub(lambda m: other_spelling.get(m[0].lower(), m[0]), query_text)
-    match = queries.fts_any(query_words)
+    match = queries.fts_any(keywords)
     use_vectors = params.mode == "semantic" or (
         params.mode == "hybrid" and index.semantic_available()
     )
@@ -364,7 +360,13 @@ def search(app: App, params: SearchParams) -> SearchResult:
             {"indexed": state.indexed, "entries": state.entries},
         )
     keyword_hits = partial(
-        retrieval.keyword_hits, app, scope, query_words, NAME_WEIGHT, words, pool
+        retrieval.keyword_hits,
+        term_counts=app.term_counts,
+        scope=scope,
+        words=keywords,
+        name_weight=NAME_WEIGHT,
+        norm_name=words,
+        limit=pool,
     )
     found: list[tuple[int, float, bool]] = []
     pending: Future[list[tuple[int, float, bool]]] | None = None
@@ -372,13 +374,14 @@ def search(app: App, params: SearchParams) -> SearchResult:
         if use_vectors:  # on the reader thread, beside the semantic half (module docstring)
             pending = app.db.read_beside(keyword_hits)
         else:
-            found = keyword_hits()
+            found = keyword_hits(app.conn)
 
     semantic: list[tuple[int, float, int]] = []
     if use_vectors:
         (vector,) = index.embedder.embed([query_text])
         semantic = retrieval.semantic_hits(
-            app,
+            app.conn,
+            index.passages,
             scope,
             vector,
             index.embedder.model_id,
@@ -396,7 +399,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
         semantic += queries.passage_similarities(app.conn, vector, model, beyond)
         semantic.sort(key=lambda hit: -hit[1])
     best_passage = {entry_id: pid for entry_id, _, pid in semantic}
-    terms = queries.index_terms(app.conn, query_words)
+    terms = queries.index_terms(app.conn, keywords)
 
     shares: dict[int, float] = {}
     boosts: dict[int, dict[str, float]] = {}
@@ -409,7 +412,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
         wanted_filters = len({name for name, _ in asked})
 
         def added(ids: list[int]) -> dict[int, dict[str, float]]:
-            found = retrieval.term_coverage(app, terms, ids) if terms else {}
+            found = retrieval.term_coverage(app.conn, app.term_counts, terms, ids) if terms else {}
             shares.update({entry_id: n / len(terms) for entry_id, n in found.items()})
             out = {i: {"coverage": COVERAGE_WEIGHT * share} for i, share in shares.items()}
             for entry_id, named in queries.entries_with_attributes(app.conn, ids, asked).items():

@@ -19,11 +19,11 @@ from rapidfuzz import fuzz, process
 from .. import names, queries
 from ..app import App
 from ..errors import NotFound
+from ..matching import collection_rank, match_names
 from ..prose import ProseNames
 from ..protocol import TagForParams, TagForResult
 from ..tagtext import PARTS, source_part
 from ..text import normalize
-from .complete import collection_rank, match_names
 from .lookup import parse_ref
 
 # 5etools writes a tag's source as its book's abbreviation: those of the books the SRD comes from

@@ -23,7 +23,7 @@ EMBER = Path(__file__).parent / "fixtures" / "Test Author; Ember Wilds.json"
 
 
 def install(app: App, path: Path) -> InstallResult:
-    return app.db.write(partial(app.install_path, path=path))
+    return app.db.write(partial(app.library.install_path, path=path))
 
 
 def data(app: App, ref: str) -> dict[str, Any]:

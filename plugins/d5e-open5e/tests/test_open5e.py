@@ -30,7 +30,7 @@ TOB = V2 / "kobold-press" / "tob"
 
 
 def install(app: App, path: Path) -> InstallResult:
-    return app.db.write(partial(app.install_path, path=path))
+    return app.db.write(partial(app.library.install_path, path=path))
 
 
 def data(app: App, ref: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 DIM = 384
 MAX_TOKENS = 256
 BATCH_SIZE = 8
-MODEL_DIR = Path(__file__).with_name("model")
+MODEL_DIR = Path(__file__).parents[1] / "model"
 # Bump when `_rewrite` changes: the vectors of another rewrite are another model's.
 REWRITE_VERSION = 1
 

@@ -29,17 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import apsw
 
-from . import __version__, db, filters, names, queries, text
+from .. import __version__, db, filters, names, queries, text
+from ..records import Entry
 from .embed import Embedder, cache_dir, default_embedder
-from .passages import split
-from .retrieval import PassageIndex
-
-if TYPE_CHECKING:
-    from .app import App
+from .passages import PassageIndex, split
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +117,29 @@ def _save(
         queries.save_passages(conn, key, model, entries, rows)
 
 
-class SearchIndex:
-    """Builds and describes the index of one `App`'s database. One run at a time."""
+Render = Callable[[Entry, str], str]
+"""`render(entry, purpose)`: the plugins' text of an entry (`Plugins.render`)."""
 
-    def __init__(self, app: App, embedder: Embedder | None = None) -> None:
-        self.app = app
+
+class SearchIndex:
+    """Builds and describes the search index of one database, for one profile at a time. One
+    run at a time. It reads through `database.conn` (the main thread's connection) or the
+    connection it is given, writes through `database.write`, renders entries with `render`,
+    and keys what it wrote by the plugins' names (`plugin_names()`, which renderers there are).
+    Whoever changes packs calls `forget` (the `App` wires that)."""
+
+    def __init__(
+        self,
+        database: db.Database,
+        profile: Callable[[], str],
+        render: Render,
+        plugin_names: Callable[[], list[str]],
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.db = database
+        self.profile = profile
+        self.render = render
+        self.plugin_names = plugin_names
         self.embedder = embedder or default_embedder()
         self.passage_tokens = PASSAGE_TOKENS
         self.skip = VECTOR_SKIP
@@ -139,10 +154,10 @@ class SearchIndex:
         # `PRAGMA data_version` (moves on any commit of another connection: the writer thread,
         # another process).
         self._memo: dict[str, tuple[object, bool]] = {}
-        self.passages = PassageIndex(app)
-        app.on_packs_changed(self._packs_changed)
+        self.passages = PassageIndex(lambda: self.db.conn)
 
-    def _packs_changed(self, pack_ids: list[str]) -> None:
+    def forget(self, pack_ids: list[str] | None = None) -> None:
+        """Packs changed: what was remembered about the index is asked again."""
         self._memo.clear()
 
     def _remembered(self, name: str, stamp: object, compute: Callable[[], bool]) -> bool:
@@ -154,7 +169,7 @@ class SearchIndex:
         return value
 
     def _db_stamp(self) -> object:
-        return (self.app.profile, queries.data_version(self.app.conn))
+        return (self.profile(), queries.data_version(self.db.conn))
 
     def ensure_attributes(self) -> None:
         """Make filter attributes and keyword texts current before a search (an index probe when
@@ -190,7 +205,7 @@ class SearchIndex:
     @property
     def render_key(self) -> str:
         """What index texts depend on besides the entry: the renderers (d5e, plugins)."""
-        plugins = ",".join(sorted(name for name, _ in self.app.plugins.pm.list_name_plugin()))
+        plugins = ",".join(sorted(self.plugin_names()))
         return f"{RENDER_VERSION}|{__version__}|{plugins}"
 
     @property
@@ -205,7 +220,7 @@ class SearchIndex:
         return text.content_hash(f"{filters.version()}|{self.render_key}")[:16]
 
     def state(self, conn: apsw.Connection | None = None) -> IndexState:
-        counts = queries.index_counts(conn or self.app.conn, self.key, self.skip, self.app.profile)
+        counts = queries.index_counts(conn or self.db.conn, self.key, self.skip, self.profile())
         return IndexState(
             entries=counts.entries,
             indexed=counts.indexed,
@@ -229,13 +244,13 @@ class SearchIndex:
         """Extract filter attributes and keyword texts of new or changed entries; return how
         many.
 
-        `conn` reads (default: the App's, for the main thread); writes go to the writer thread.
+        `conn` reads (default: the main thread's); writes go to the writer thread.
         """
         key = self.attrs_key
-        read = conn or self.app.conn
+        read = conn or self.db.conn
         if not queries.attrs_pending(read, key):
             return 0
-        self.app.db.write(partial(_forget_other_keys, key=key, vectors=False))
+        self.db.write(partial(_forget_other_keys, key=key, vectors=False))
         done = 0
         while todo := queries.attrs_todo(read, ATTRS_PER_BATCH):
             attrs, texts = [], []
@@ -244,13 +259,13 @@ class SearchIndex:
                 attrs.append(
                     (item.id, item.content_hash, filters.attributes(entry.collection, entry.data))
                 )
-                body = self.app.render(entry, "index")
+                body = self.render(entry, "index")
                 # The entry's other names are searched too ("mordenkainens sword").
                 other = names.declared_aliases(entry.data)
                 other += names.inverted_forms(entry.name, entry.collection)
                 searched = " ".join([*other, text.dice_aliases(body)])
                 texts.append((item.id, entry.name, body, searched))
-            self.app.db.write(partial(_save_attrs, key=key, attrs=attrs, texts=texts))
+            self.db.write(partial(_save_attrs, key=key, attrs=attrs, texts=texts))
             done += len(todo)
         return done
 
@@ -260,7 +275,7 @@ class SearchIndex:
         """Index what is missing, batch by batch; return the final state. Thread-safe: a second
         caller waits for the running build and then finds nothing left to do."""
         with self._run_lock:
-            conn = db.connect(self.app.db_path, migrate_now=False)
+            conn = db.connect(self.db.path, migrate_now=False)
             cache: VectorCache | None = None
             try:
                 if not self._stop.is_set():
@@ -280,15 +295,15 @@ class SearchIndex:
 
     def _build(self, conn: apsw.Connection, cache: VectorCache, progress: Progress | None) -> None:
         key, model = self.key, self.embedder.model_id
-        self.app.db.write(partial(_forget_other_keys, key=key, vectors=True))
-        counts = queries.index_counts(conn, key, self.skip, self.app.profile)
+        self.db.write(partial(_forget_other_keys, key=key, vectors=True))
+        counts = queries.index_counts(conn, key, self.skip, self.profile())
         total = counts.entries - counts.indexed + counts.pending_other
         done = 0
         started = time.perf_counter()
         if progress:
             progress(0, total)
         while not self._stop.is_set():
-            todo = queries.vectors_todo(conn, self.skip, self.app.profile, ENTRIES_PER_BATCH)
+            todo = queries.vectors_todo(conn, self.skip, self.profile(), ENTRIES_PER_BATCH)
             if not todo:
                 break
             passages = self._passages(todo)
@@ -303,7 +318,7 @@ class SearchIndex:
             ]
             entries = [(item.id, item.content_hash) for item in todo]
 
-            self.app.db.write(partial(_save, key=key, model=model, entries=entries, rows=rows))
+            self.db.write(partial(_save, key=key, model=model, entries=entries, rows=rows))
             done += len(todo)
             if progress:
                 progress(min(done, total), total)
@@ -313,7 +328,7 @@ class SearchIndex:
         """(entry id, order, text hash, text) of every passage of the entries."""
         out = []
         for item in todo:
-            body = self.app.render(item.entry(), "index")
+            body = self.render(item.entry(), "index")
             for order, passage in enumerate(
                 split(body, self.embedder.count_tokens, self.passage_tokens)
             ):

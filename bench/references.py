@@ -1,0 +1,244 @@
+"""Writer's tools: prose names on a 5,000-line document, references across a campaign folder.
+
+    .venv/bin/python bench/references.py [--lines 5000] [--files 200] [--megabytes 2] [--repeat 30]
+                                     [--runs 3] [--json FILE]
+
+Prose names: a generated (seeded) document whose lines hold a tag each (as in
+`bench/markdown.py`) and prose names as published adventures write them (a **bold** creature,
+an *italic* spell or item, "4 wolves"). One run times, in one process and alternately, the
+diagnostics pass alone (what every change costs today), the prose recognition alone
+(`prose.find_prose`) and the two together; the target is prose ≤ 20% of a diagnostics pass.
+
+References: a generated campaign folder of `--files` Markdown files, `--megabytes` in all, with
+tags and prose names. Times the first scan, then `Campaign.mentions` of random entries after it
+(target ≤ 20 ms), the same after one file changed, and `d5e/references` over stdio to a daemon
+whose workspace is the folder (with and without the entries linking to it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from driver import Daemon, Figures, timed_requests
+from pygls.workspace import TextDocument
+
+from d5e_daemon import queries
+from d5e_daemon.app import App
+from d5e_daemon.campaign import Campaign
+from d5e_daemon.features import markdown as md
+from d5e_daemon.features.tags import COLLECTION_TAG, Resolver
+from d5e_daemon.prose import ProseNames, find_prose
+from d5e_daemon.settings import build
+
+URI = "file:///bench/adventure.md"
+SENTENCES = (
+    "The party reaches the ruined watchtower at dusk; {bold} waits behind the portcullis.",
+    "Read aloud: the wizard casts *{spell}* while the {count} close in from the trees.",
+    "If the characters search the room they find *{item}* in an iron-bound chest.",
+    "Scene {n} (road): {count}; the den: Flame + {count} + 1 {monster}.",
+    "Torchlight flickers on wet stone and something moves in the dark.",
+)
+
+
+def _names(app: App) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {"monsters": [], "spells": [], "magic-items": []}
+    for _, collection, name in queries.winner_names(app.conn, app.profile, list(found)):
+        found[collection].append(name)
+    for names in found.values():
+        names.sort()
+    return found
+
+
+def _plural(name: str) -> str:
+    word = name.lower()
+    if word.endswith("f"):
+        return word[:-1] + "ves"
+    if word.endswith(("s", "x", "ch", "sh")):
+        return word + "es"
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def prose_line(rng: random.Random, names: dict[str, list[str]], n: int) -> str:
+    monster = rng.choice(names["monsters"])
+    return rng.choice(SENTENCES).format(
+        bold=f"**{rng.choice(names['monsters'])}**",
+        spell=rng.choice(names["spells"]).lower(),
+        item=rng.choice(names["magic-items"]).lower(),
+        count=f"{rng.randint(2, 9)} {_plural(rng.choice(names['monsters']))}",
+        monster=monster.lower(),
+        n=n,
+    )
+
+
+def make_document(app: App, lines: int, seed: int = 5) -> str:
+    rng = random.Random(seed)
+    names = _names(app)
+    tagged = [(c, n) for c, ns in names.items() for n in ns]
+    out = []
+    for i in range(lines):
+        if i % 50 == 0:
+            out.append(f"## Part {i // 50 + 1}")
+            continue
+        collection, name = rng.choice(tagged)
+        tag = f"{{@{COLLECTION_TAG[collection]} {name.lower()}}}"
+        out.append(f"{prose_line(rng, names, i)} See {tag}.")
+    return "\n".join(out) + "\n"
+
+
+def make_campaign(app: App, root: Path, files: int, megabytes: float, seed: int = 9) -> int:
+    """`files` Markdown files of about `megabytes` in all; returns the bytes written."""
+    rng = random.Random(seed)
+    names = _names(app)
+    per_file = int(megabytes * 2**20 / files)
+    total = 0
+    for i in range(files):
+        folder = root / f"chapter-{i // 20:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        lines = [f"# Scene {i}", ""]
+        size = 0
+        while size < per_file:
+            line = prose_line(rng, names, i)
+            if rng.random() < 0.3:
+                monster = rng.choice(names["monsters"]).lower()
+                line += f" A {{@creature {monster}}} watches."
+            lines.append(line)
+            size += len(line) + 1
+        text = "\n".join(lines) + "\n"
+        (folder / f"scene-{i:03d}.md").write_text(text)
+        total += len(text.encode())
+    return total
+
+
+def prose_figures(figures: Figures, app: App, text: str, repeat: int) -> None:
+    resolver = Resolver(app)
+    doc = TextDocument(URI, text, version=1, language_id="markdown")
+    md.diagnostics(resolver, doc)  # suggestions cached: a pass as every change runs it
+    lines = doc.lines
+    t = time.perf_counter()
+    names = ProseNames.load(app.conn, app.profile)
+    figures.value("prose names", "load the profile's names", (time.perf_counter() - t) * 1000, "ms")
+    t = time.perf_counter()
+    figures.fact("prose names found", f"{len(find_prose(lines, names)):,}")
+    figures.value(
+        "prose names",
+        "first pass over the document (nothing seen)",
+        (time.perf_counter() - t) * 1000,
+        "ms",
+    )
+    alone, prose, both = [], [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        md.diagnostics(resolver, doc)
+        t1 = time.perf_counter()
+        find_prose(lines, names)
+        t2 = time.perf_counter()
+        md.diagnostics(resolver, doc)
+        find_prose(lines, names)
+        t3 = time.perf_counter()
+        alone.append((t1 - t0) * 1000)
+        prose.append((t2 - t1) * 1000)
+        both.append((t3 - t2) * 1000)
+    figures.latency("prose names", "diagnostics pass (old)", alone)
+    figures.latency("prose names", "prose recognition alone", prose)
+    figures.latency("prose names", "diagnostics pass + prose recognition (new)", both)
+    ratio = sorted(p / a for p, a in zip(prose, alone, strict=True))[len(prose) // 2]
+    figures.value("prose names", "prose / diagnostics (median of pairs)", ratio * 100, "%")
+
+
+def reference_figures(figures: Figures, app: App, root: Path, repeat: int, db: Path) -> None:
+    campaign = Campaign(root, Resolver(app))
+    monsters = queries.winner_entries(app.conn, app.profile, ["monsters", "spells"])
+    rng = random.Random(3)
+    t = time.perf_counter()
+    campaign.refresh()
+    figures.value("references", "first scan", (time.perf_counter() - t) * 1000, "ms")
+    picks = [rng.choice(monsters).id for _ in range(repeat * 10)]
+    found = []
+
+    def ask() -> None:
+        found.append(len(campaign.mentions(picks[len(found) % len(picks)])))
+
+    times = []
+    for _ in range(repeat * 10):
+        t = time.perf_counter()
+        ask()
+        times.append((time.perf_counter() - t) * 1000)
+    figures.latency("references", "mentions of an entry, after the first scan", times)
+    figures.fact("mentions per entry asked (median)", sorted(found)[len(found) // 2])
+    files = sorted(campaign.files)
+    changed = []
+    for i in range(repeat):
+        path = files[i % len(files)]
+        path.write_text(path.read_text() + f"Later: {i + 2} wolves.\n")
+        campaign.changed([path])
+        t = time.perf_counter()
+        ask()
+        changed.append((time.perf_counter() - t) * 1000)
+    figures.latency("references", "mentions after one file changed", changed)
+
+    daemon = Daemon(db)
+    daemon.request(
+        "initialize", {"processId": None, "capabilities": {}, "rootUri": root.as_uri()}, timeout=120
+    )
+    daemon.send("initialized", {}, notify=True)
+    refs = [f"{m.qualified_ref}" for m in rng.sample(monsters, 50)]
+    daemon.request("d5e/references", {"ref": refs[0], "links": False}, timeout=120)  # first scan
+    figures.latency(
+        "references over stdio",
+        "d5e/references, mentions only",
+        timed_requests(
+            daemon, "d5e/references", [{"ref": r, "links": False} for r in refs], repeat * 3
+        ),
+    )
+    figures.latency(
+        "references over stdio",
+        "d5e/references with linkedFrom",
+        timed_requests(daemon, "d5e/references", [{"ref": r} for r in refs], repeat * 3),
+    )
+    daemon.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--lines", type=int, default=5000)
+    ap.add_argument("--files", type=int, default=200)
+    ap.add_argument("--megabytes", type=float, default=2.0)
+    ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+    figures = Figures(
+        "references",
+        f"Writer's tools: prose names on {args.lines:,} lines, references over {args.files} "
+        f"files / {args.megabytes} MB (`bench/references.py`)",
+        "bench/references.py",
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "d5e.sqlite3"
+        app = App(build({"db": str(db)}))
+        app.start()
+        app.search.ensure_attributes()
+        text = make_document(app, args.lines)
+        figures.fact("document", f"{args.lines:,} lines, {len(text.encode()):,} bytes")
+        root = Path(tmp) / "campaign"
+        size = make_campaign(app, root, args.files, args.megabytes)
+        figures.fact("campaign folder", f"{args.files} files, {size:,} bytes")
+        for _ in range(args.runs):
+            prose_figures(figures, app, text, args.repeat)
+        for run in range(args.runs):
+            copy = Path(tmp) / f"campaign-{run}"
+            make_campaign(app, copy, args.files, args.megabytes)
+            reference_figures(figures, app, copy, args.repeat, db)
+        app.close()
+    figures.save(args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

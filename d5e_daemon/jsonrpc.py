@@ -1,0 +1,232 @@
+"""JSON-RPC input hardening: what the daemon answers to messages pygls would drop, answer with a
+traceback, or die on.
+
+- `D5eProtocol`: a message that is not a JSON-RPC object, a method that is not a string, or a
+  request after `shutdown` gets -32600; lone surrogates in LSP params become U+FFFD; LSP params
+  that do not fit their types get -32602 naming the field; no error carries a traceback.
+- `BoundedReader`: a message larger than `MAX_MESSAGE_BYTES`, or a header line without an end,
+  is refused unread and skipped up to the next header.
+- `failure` / `answer`: d5e errors keep their JSON-RPC codes, a storage error is a
+  `DatabaseError`, anything else a logged -32603.
+- `converter`: custom (`d5e/`) methods keep their params as plain JSON for msgspec to decode.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, BinaryIO, TypeVar
+
+import cattrs
+import msgspec
+from cattrs.errors import ClassValidationError
+from lsprotocol import types
+from lsprotocol.types import ResponseError
+from pygls.exceptions import JsonRpcException
+from pygls.io_ import StdinAsyncReader
+from pygls.protocol import (
+    JsonRPCNotification,
+    JsonRPCRequestMessage,
+    LanguageServerProtocol,
+    default_converter,
+)
+
+from .db import storage_error
+from .errors import D5eError
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+
+
+SERVER_NOT_INITIALIZED = -32002
+INTERNAL_ERROR = -32603
+INVALID_PARAMS = -32602
+INVALID_REQUEST = -32600
+PARSE_ERROR = -32700
+
+
+def converter() -> cattrs.Converter:
+    """pygls' converter, except that custom methods keep their params as plain JSON values
+    (pygls would turn them into namedtuples); msgspec decodes them in `_method`."""
+    converter: cattrs.Converter = default_converter()  # type: ignore[no-untyped-call]
+
+    def keep_params(obj: dict[str, Any], cls: type[Any]) -> Any:
+        fields = {
+            "method": obj.get("method"),
+            "jsonrpc": obj.get("jsonrpc"),
+            "params": obj.get("params"),
+        }
+        if cls is JsonRPCRequestMessage:
+            fields["id"] = obj.get("id")
+        return cls(**fields)
+
+    converter.register_structure_hook(JsonRPCRequestMessage, keep_params)
+    converter.register_structure_hook(JsonRPCNotification, keep_params)
+    return converter
+
+
+class ExpectedErrors(logging.Filter):
+    """pygls logs every error response with a traceback; ours (not found, bad params) are
+    answers, not failures, so they stay out of the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Unable to deserialize message\n%s":
+            return False  # params that do not fit: answered by D5eProtocol.structure_message
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(exc, JsonRpcException) and exc.code != INTERNAL_ERROR)
+
+
+class Unreadable(msgspec.Struct):
+    """A request whose params do not fit its LSP method's types: answered with this error."""
+
+    id: int | str | None
+    code: int
+    message: str
+
+
+def params_errors(exc: BaseException) -> str:
+    """What cattrs found wrong, as `… @ $.params.position.line` lines, joined."""
+    cause = exc.__cause__
+    if isinstance(cause, ClassValidationError):
+        return "; ".join(cattrs.transform_error(cause, path="$"))
+    return str(cause or exc)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_lone_surrogates(value: Any) -> Any:
+    """LSP params with every lone surrogate (JSON may escape one: `"\\ud800"`) replaced by
+    U+FFFD, as editors show a broken character: a document holding one made diagnostics,
+    completion and code actions fail. (`d5e/` params are refused instead, naming the field.)"""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value) if _LONE_SURROGATE.search(value) else value
+    if isinstance(value, list):
+        return [replace_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {replace_lone_surrogates(k): replace_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
+class D5eProtocol(LanguageServerProtocol):
+    """pygls' protocol, answering what pygls would silently drop or answer with a traceback:
+    a message that is not a JSON-RPC object, a method that is not a string, and a request after
+    `shutdown` get -32600 (LSP: "InvalidRequest"); lone surrogates in LSP params become U+FFFD;
+    a request whose params do not fit its LSP method (pygls logged it and sent nothing: the
+    client waited forever) gets -32602 naming what is wrong; no error response carries a
+    traceback."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        method = data.get("method")
+        if isinstance(method, str) and not method.startswith("d5e/") and "params" in data:
+            data["params"] = replace_lone_surrogates(data["params"])
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if "id" not in data or "method" not in data:
+                raise  # a notification or a response: there is nobody to answer
+            msg_id = data["id"] if isinstance(data["id"], int | str) else None
+            message = f"invalid params for {data['method']}: {params_errors(exc)}"
+            return Unreadable(msg_id, INVALID_PARAMS, message)
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, Unreadable):
+            log.warning("%s", message.message)
+            self.send_error(message.id, message.code, message.message)
+            return
+        msg_id = message.get("id") if isinstance(message, dict) else getattr(message, "id", None)
+        method = getattr(message, "method", None)
+        if isinstance(message, dict | list) or not hasattr(message, "jsonrpc"):
+            self.send_error(msg_id, INVALID_REQUEST, "not a JSON-RPC 2.0 message object")
+        elif method is not None and not isinstance(method, str):
+            self.send_error(msg_id, INVALID_REQUEST, "`method` must be a string")
+        elif self._shutdown and method not in (None, types.EXIT) and msg_id is not None:
+            self.send_error(msg_id, INVALID_REQUEST, "the server is shutting down")
+        else:
+            super().handle_message(message)
+
+    def send_error(self, msg_id: Any, code: int, message: str) -> None:
+        # A plain dict: pygls would drop `"id": null`, which JSON-RPC 2.0 requires when an
+        # error cannot be tied to a request.
+        self._send_data(
+            {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}
+        )
+
+    def _send_response(
+        self, msg_id: Any, result: Any | None = None, error: ResponseError | None = None
+    ) -> None:
+        if error is not None and isinstance(error.data, dict) and "traceback" in error.data:
+            log.error("%s\n%s", error.message, "".join(error.data["traceback"]))
+            error = ResponseError(code=error.code, message=error.message)
+        super()._send_response(msg_id, result, error)
+
+
+MAX_MESSAGE_BYTES = 64 * 2**20
+"""A message body declared larger than this is refused unread. The largest real request, a
+`d5e/packs/upload` of many entries, is a few MiB; a 100 TB `Content-Length` (garbage, or a
+hostile client) once made the daemon die allocating it."""
+MAX_HEADER_LINE = 8 * 1024
+"""A header line is read at most this much at a time: bytes without a newline never pile up."""
+SKIP_CHUNK = 1 << 20
+_CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")
+_HEADER = b"Content-Length:"
+
+
+class BoundedReader(StdinAsyncReader):
+    """pygls' stdin reader within bounds (see MAX_MESSAGE_BYTES, MAX_HEADER_LINE). A refused
+    message gets -32600 (id null: it was not read) and is skipped up to the next
+    `Content-Length:` header, even one glued to the end of its body, so the next message is
+    answered whether the refused one was garbage or an honest, huge message."""
+
+    def __init__(
+        self, stdin: BinaryIO, executor: ThreadPoolExecutor, refuse: Callable[[str], None]
+    ) -> None:
+        super().__init__(stdin, executor)
+        self.refuse = refuse
+        self.skipping = False
+        self.tail = b""
+
+    async def readline(self) -> bytes:
+        while True:
+            limit = SKIP_CHUNK if self.skipping else MAX_HEADER_LINE
+            line: bytes = await self.loop.run_in_executor(self.executor, self.stdin.readline, limit)
+            if not line:
+                return line
+            if self.skipping:
+                seen = self.tail + line
+                at = seen.find(_HEADER)
+                if at < 0 or not line.endswith(b"\n"):
+                    self.tail = seen[-len(_HEADER) :]
+                    continue
+                self.skipping, self.tail, line = False, b"", seen[at:]
+            m = _CONTENT_LENGTH.fullmatch(line)
+            if m and int(m[1]) > MAX_MESSAGE_BYTES:
+                self.refuse(
+                    f"message too large: Content-Length {int(m[1]):,} bytes, the limit is "
+                    f"{MAX_MESSAGE_BYTES:,}; skipped"
+                )
+                self.skipping = True
+                continue
+            return line
+
+
+def failure(name: str, exc: Exception) -> JsonRpcException:
+    """d5e errors keep their JSON-RPC codes, and what the disk or the database file did (a
+    damaged page met by a lookup, say) is a DatabaseError; any other exception is a logged
+    -32603."""
+    exc = storage_error(exc) or exc
+    if isinstance(exc, D5eError):
+        return JsonRpcException(exc.message, exc.code, exc.data)
+    if isinstance(exc, JsonRpcException):
+        return exc
+    log.exception("%s failed", name)
+    return JsonRpcException(f"internal error in {name}: {type(exc).__name__}", INTERNAL_ERROR)
+
+
+def answer(name: str, fn: Callable[[], R]) -> R:
+    try:
+        return fn()
+    except Exception as exc:
+        raise failure(name, exc) from exc

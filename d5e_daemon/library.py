@@ -1,0 +1,312 @@
+"""The packs of one database as one profile sees them: install, reload, remove, choose, follow
+other processes' changes, and the one event that says packs changed.
+
+Every change goes through here and ends with `changed(pack_ids)`: priority ties are checked
+again, then each listener (`on_change`) is called: the search index and counts forget what they
+remembered, the daemon tells its client (`d5e/packsChanged`), re-checks open documents and
+schedules indexing. After a change the folder packs whose entries extend entries of the changed
+packs are read again (their bases changed), each pack at most once per change.
+
+Whatever writes runs on the database's writer thread (`await library.write(fn)` in the daemon),
+so a long install never blocks lookups.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import apsw
+
+from . import packfiles, packformat, packs, queries
+from .db import Database, transaction
+from .errors import PackError
+from .plugins import Plugins
+from .records import LoadedPack, PackSource
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Listener = Callable[[list[str]], None]
+
+
+def origin_kind(origin: str) -> str:
+    """`plugin`, `folder`, `zip` or `file`: where an installed pack comes from."""
+    if origin.startswith("plugin:") or not origin:
+        return "plugin"
+    path = Path(origin)
+    if path.is_dir():
+        return "folder"
+    return "zip" if path.suffix.lower() == ".zip" else "file"
+
+
+class Library:
+    def __init__(self, db: Database, settings: Callable[[], Settings], plugins: Plugins) -> None:
+        self.db = db
+        self.settings = settings
+        """The current settings (the daemon replaces them when the workspace's change)."""
+        self.plugins = plugins
+        self.warnings: list[str] = []
+        """Packs that could not be installed or reloaded (`d5e/status` lists them)."""
+        self.tie_warnings: list[str] = []
+        self._reported_ties: set[str] = set()
+        self._listeners: list[Listener] = []
+        self.known_state: tuple[Any, ...] = ()
+
+    @property
+    def profile(self) -> str:
+        return self.settings().profile
+
+    async def write(self, fn: Callable[[apsw.Connection], T]) -> T:
+        """Run `fn(conn)` on the writer thread without blocking the caller's event loop."""
+        return await asyncio.wrap_future(self.db.submit(fn))
+
+    # -- the change event --------------------------------------------------------------------------
+
+    def on_change(self, listener: Listener) -> None:
+        """Call `listener(pack_ids)` after packs were installed, upgraded, removed or chosen."""
+        self._listeners.append(listener)
+
+    def changed(self, pack_ids: list[str]) -> None:
+        """The one place that says packs changed."""
+        self.known_state = self.state()
+        self.check_ties()
+        for listener in self._listeners:
+            try:
+                listener(pack_ids)
+            except Exception:
+                log.exception("a packs-changed listener failed")
+
+    def state(self) -> tuple[Any, ...]:
+        """What changes whenever packs or this profile do, in any process."""
+        conn = self.db.conn
+        return (tuple(queries.packs_state(conn)), queries.profile_hash(conn, self.profile))
+
+    async def after(self, changed: list[str], seen: frozenset[str] = frozenset()) -> None:
+        """Say which packs changed, then re-read the folder packs whose entries extend entries
+        of those (their bases changed); each pack at most once per change."""
+        if not changed:
+            return
+        self.changed(changed)
+        seen = seen | set(changed)
+        conn = self.db.conn
+        dependents = {d for p in changed for d in queries.packs_extending(conn, p)} - seen
+        if dependents:
+            await self.reload({d: set() for d in sorted(dependents)}, seen)
+
+    # -- reading and installing ------------------------------------------------------------------
+
+    def load_path(self, path: Path) -> tuple[str, LoadedPack | list[LoadedPack]]:
+        """Read a pack (or the packs of a file holding several) from `path` with the first
+        loader that recognises it."""
+        shown = packfiles.printable(str(path))
+        if shown != str(path):
+            raise PackError(f"{shown}: the path is not UTF-8 text; rename it")
+        if not path.exists():
+            raise PackError(f"{path}: no such file or folder")
+        for name, loader in self.plugins.path_loaders():
+            try:
+                loaded = loader(path)
+            except Exception as exc:
+                log.exception("pack loader %s failed on %s", name, path)
+                raise PackError(
+                    f"{path}: loader {name} failed: {type(exc).__name__}: {exc}"
+                ) from exc
+            if isinstance(loaded, list) and not loaded:
+                raise PackError(f"{path}: loader {name} found no pack in it")
+            if loaded is not None:
+                return name, loaded
+        raise PackError(f"{path}: no loader recognises it (a pack is a folder, or a .zip of one)")
+
+    def install_path(self, conn: apsw.Connection, path: Path) -> packs.InstallResult:
+        """Load and install the pack at `path` (on the writer thread)."""
+        _, loaded = self.load_path(path)
+        first, *others = packs.install_loaded(
+            conn, loaded, str(path.resolve()), self.update_profile
+        )
+        return dataclasses.replace(first, also=tuple(others)) if others else first
+
+    def install_source(self, conn: apsw.Connection, source: PackSource) -> packs.InstallResult:
+        """Install or upgrade a plugin's pack (on the writer thread)."""
+        return packs.install(conn, source.pack, source.load(), source.origin, self.update_profile)
+
+    def install_builtin_packs(self) -> list[packs.InstallResult]:
+        """Install or upgrade the built-in packs named by the settings (unchanged ones: no-op)."""
+        sources = self.plugins.pack_sources()
+        results = []
+        for pack_id in self.settings().builtin_packs:
+            source = sources.get(pack_id)
+            if source is None:
+                msg = f"built-in pack {pack_id} is not available (is its plugin installed?)"
+                log.warning(msg)
+                self.warnings.append(msg)
+                continue
+            result = self.db.write(partial(self.install_source, source=source))
+            if result.action != "unchanged":
+                log.info("%s %s (%d entries)", result.action, result.pack, result.entries)
+            results.append(result)
+        return results
+
+    def install_pack_paths(self) -> list[packs.InstallResult]:
+        """Install the workspace's `packPaths`; a broken one is reported and skipped."""
+        results = []
+        for path in self.settings().pack_paths:
+            try:
+                results.append(self.db.write(partial(self.install_path, path=Path(path))))
+            except PackError as exc:
+                log.warning("%s", exc.message)
+                self.warnings.append(exc.message)
+        return results
+
+    def start(self) -> None:
+        """Everything a fresh database needs before the first answer."""
+        results = self.install_builtin_packs() + self.install_pack_paths()
+        changed = [r.pack for r in results if r.action != "unchanged"]
+        self.sync_profile()
+        if changed:
+            self.changed(changed)
+        self.known_state = self.state()
+
+    async def install(self, path: Path | None = None, plugin: str | None = None) -> Any:
+        """Install or upgrade the pack at `path`, or the plugin pack `plugin`; atomic, and a
+        no-op when unchanged. Returns the `packs.InstallResult`."""
+        if plugin is not None:
+            source = self.plugins.pack_sources().get(plugin)
+            if source is None:
+                raise PackError(f"no plugin offers a pack {plugin!r}; `d5e packs list` shows them")
+            result = await self.write(partial(self.install_source, source=source))
+        else:
+            assert path is not None
+            result = await self.write(partial(self.install_path, path=path))
+        await self.after([r.pack for r in (result, *result.also) if r.action != "unchanged"])
+        return result
+
+    def _reload_one(
+        self, conn: apsw.Connection, pack_id: str, origin: Path, paths: set[str]
+    ) -> packs.InstallResult:
+        """Only the changed files when that is enough (see `packs.update_files`), else all."""
+        rels = set()
+        for path in paths:
+            try:
+                rels.add(Path(path).resolve().relative_to(origin).as_posix())
+            except ValueError:
+                rels.add(".")  # outside the folder, or a folder event: read it all
+        if rels and "." not in rels and (origin / packformat.MANIFEST).is_file():
+            result = packs.update_files(conn, pack_id, rels, self.update_profile)
+            if result is not None:
+                return result
+        return self.install_path(conn, origin)
+
+    async def reload(
+        self, changes: dict[str, set[str]], seen: frozenset[str] = frozenset()
+    ) -> list[packs.InstallResult]:
+        """Re-import installed packs from their folder or file (live reload) after `changes`
+        (pack id → changed paths; none: read the whole pack). A pack that became invalid keeps
+        its last good version, and the problems are logged and listed by `d5e/status`."""
+        results = []
+        for pack_id, paths in changes.items():
+            origin = queries.pack_origin(self.db.conn, pack_id)
+            if origin is None or origin_kind(origin) == "plugin" or not Path(origin).exists():
+                continue
+            try:
+                result = await self.write(
+                    partial(self._reload_one, pack_id=pack_id, origin=Path(origin), paths=paths)
+                )
+            except PackError as exc:
+                log.warning("live reload of %s: %s", pack_id, exc.message)
+                self.warnings.append(exc.message)
+                continue
+            results.append(result)
+        await self.after([r.pack for r in results if r.action != "unchanged"], seen)
+        return results
+
+    async def remove(self, pack_id: str) -> int:
+        """Remove a pack; return how many entries went with it."""
+        count = await self.write(partial(packs.remove, pack_id=pack_id, then=self.update_profile))
+        self.changed([pack_id])
+        return count
+
+    async def choose(
+        self,
+        pack_id: str,
+        collection: str = "",
+        *,
+        enabled: bool | None = None,
+        priority: int | None = None,
+        clear_priority: bool = False,
+    ) -> None:
+        """Store this profile's choice for a pack (enabled, priority, for one collection)."""
+
+        def choose(conn: apsw.Connection) -> bool:
+            with transaction(conn):
+                if queries.pack_content_hash(conn, pack_id) is None:
+                    raise PackError(
+                        f"pack {pack_id} is not installed; `d5e packs install` it first"
+                    )
+                queries.save_choice(
+                    conn,
+                    self.profile,
+                    pack_id,
+                    collection,
+                    enabled=enabled,
+                    priority=priority,
+                    clear_priority=clear_priority,
+                )
+                return self.update_profile(conn)
+
+        if await self.write(choose):
+            self.changed([pack_id])
+
+    # -- the profile --------------------------------------------------------------------------
+
+    def priorities(self, conn: apsw.Connection) -> packs.Priorities:
+        """This profile's priorities as the settings, plugins' rules and choices make them."""
+        installed = {row.pack.id: row.pack for row in queries.installed_packs(conn)}
+        return packs.profile_priorities(
+            self.settings(),
+            installed,
+            self.plugins.priority_rules(),
+            queries.profile_choices(conn, self.profile),
+        )
+
+    def update_profile(self, conn: apsw.Connection) -> bool:
+        """Store this profile's priorities; call inside a transaction. True when they changed."""
+        return packs.apply_profile(conn, self.profile, self.priorities(conn))
+
+    def sync_in_transaction(self, conn: apsw.Connection) -> bool:
+        with transaction(conn):
+            return self.update_profile(conn)
+
+    def sync_profile(self) -> bool:
+        """Make the stored profile match the settings; True when it changed."""
+        changed = self.db.write(self.sync_in_transaction)
+        self.check_ties()
+        return changed
+
+    async def follow_database(self) -> None:
+        """If another process changed packs or this profile: re-sync and say what changed."""
+        before = self.known_state
+        if self.state() == before:
+            return
+        await self.write(self.sync_in_transaction)
+        old, new = dict(before[0]) if before else {}, dict(self.state()[0])
+        self.changed(sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p)))
+
+    def check_ties(self) -> list[str]:
+        """Warn about packs whose shared refs only their ids decide: logged once per tie."""
+        self.tie_warnings = [
+            f"packs {t.winner} and {t.loser} have the same priority ({t.priority}) for "
+            f"{t.count} ref(s) such as {t.example}: {t.winner} wins (pack ids in order); give "
+            f"one of them another priority to choose"
+            for t in queries.priority_ties(self.db.conn, self.profile)
+        ]
+        for warning in self.tie_warnings:
+            if warning not in self._reported_ties:
+                self._reported_ties.add(warning)
+                log.warning("%s", warning)
+        return self.tie_warnings

@@ -1,0 +1,162 @@
+"""Aliases: the other names an entry is found by (see `d5e_daemon/names.py`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import apsw
+
+from .common import ENTRY_COLUMNS, EntryRow
+
+# Declared aliases then inverted-name forms of the given entries (all of a pack when `ids` is
+# NULL); d5e_inverted is names.inverted_json. The migration 0007 runs the same statements.
+_DECLARED_ALIASES_SQL = """
+    INSERT INTO entry_alias (entry_id, name, norm_name, kind)
+    SELECT DISTINCT e.id, trim(a.value), d5e_norm(a.value), 'alias'
+    FROM entry e, json_each(e.data, '$.aliases') a
+    WHERE e.pack_id = :pack AND (:ids IS NULL OR e.id IN (SELECT value FROM json_each(:ids)))
+      AND json_type(e.data, '$.aliases') = 'array' AND a.type = 'text'
+      AND d5e_norm(a.value) NOT IN ('', e.norm_name)
+"""
+_INVERTED_SQL = """
+    INSERT INTO entry_alias (entry_id, name, norm_name, kind)
+    SELECT DISTINCT e.id, f.value, d5e_norm(f.value), 'inverted'
+    FROM entry e, json_each(d5e_inverted(e.name, e.collection)) f
+    WHERE e.pack_id = :pack AND (:ids IS NULL OR e.id IN (SELECT value FROM json_each(:ids)))
+      AND e.name LIKE '%,%' AND d5e_norm(f.value) != e.norm_name
+      AND NOT EXISTS (SELECT 1 FROM entry_alias x
+                      WHERE x.entry_id = e.id AND x.norm_name = d5e_norm(f.value))
+"""
+
+
+def refresh_aliases(
+    conn: apsw.Connection, pack_id: str, refs: Iterable[tuple[str, str]] | None = None
+) -> None:
+    """Derive the aliases of a pack's entries again: those of `refs` (collection, slug), or
+    all of them. Call in the transaction that wrote the entries."""
+    if refs is None:
+        ids: str | None = None
+        conn.execute(
+            "DELETE FROM entry_alias WHERE entry_id IN (SELECT id FROM entry WHERE pack_id = ?)",
+            (pack_id,),
+        )
+    else:
+        wanted = json.dumps([list(r) for r in refs])
+        ids = json.dumps(
+            [
+                row[0]
+                for row in conn.execute(
+                    # CROSS JOIN: each ref through the (pack, collection, slug) index
+                    "SELECT e.id FROM json_each(?2) j CROSS JOIN entry e ON e.pack_id = ?1 "
+                    "AND e.collection = j.value ->> 0 AND e.slug = j.value ->> 1",
+                    (pack_id, wanted),
+                )
+            ]
+        )
+        conn.execute(
+            "DELETE FROM entry_alias WHERE entry_id IN (SELECT value FROM json_each(?))", (ids,)
+        )
+    args = {"pack": pack_id, "ids": ids}
+    conn.execute(_DECLARED_ALIASES_SQL, args)
+    conn.execute(_INVERTED_SQL, args)
+
+
+def set_declared_aliases(
+    conn: apsw.Connection, pack_id: str, aliases: dict[str, list[str]]
+) -> set[tuple[str, str]]:
+    """Make `aliases` (`collection/slug` → names) the `aliases` of those entries' data, and
+    drop the `aliases` of the pack's other entries (a pack copied from SQLite: its alias
+    table). Refs the pack lacks are left out. Returns the refs whose data changed."""
+    current = {
+        f"{c}/{s}": json.loads(a) if a is not None else None
+        for c, s, a in conn.execute(
+            """
+            SELECT collection, slug, data -> '$.aliases' FROM entry
+            WHERE pack_id = ?1 AND (data -> '$.aliases' IS NOT NULL
+                  OR collection || '/' || slug IN (SELECT key FROM json_each(?2)))
+            """,
+            (pack_id, json.dumps(aliases)),
+        )
+    }
+    changed = {ref: aliases.get(ref) for ref, had in current.items() if had != aliases.get(ref)}
+    conn.executemany(
+        """
+        UPDATE entry SET
+            data = CASE WHEN ?3 IS NULL THEN json_remove(data, '$.aliases')
+                        ELSE json_set(data, '$.aliases', json(?3)) END,
+            content_hash = d5e_hash(CASE WHEN ?3 IS NULL THEN json_remove(data, '$.aliases')
+                                         ELSE json_set(data, '$.aliases', json(?3)) END)
+        WHERE pack_id = ?1 AND collection || '/' || slug = ?2
+        """,
+        (
+            (pack_id, ref, None if names is None else json.dumps(names))
+            for ref, names in changed.items()
+        ),
+    )
+    return {(ref.split("/", 1)[0], ref.split("/", 1)[1]) for ref in changed}
+
+
+@dataclass(frozen=True)
+class AliasRow:
+    """An entry found by one of its aliases."""
+
+    row: EntryRow
+    alias: str
+    kind: str
+
+
+def entries_by_alias(
+    conn: apsw.Connection,
+    norm_name: str,
+    collections: Sequence[str],
+    *,
+    profile_id: str | None = None,
+    pack: str | None = None,
+) -> list[AliasRow]:
+    """Entries with this normalised alias: winners of `profile_id`, or entries of `pack`, or
+    (neither given) of every installed pack."""
+    return [
+        AliasRow(EntryRow(*row[:-2]), row[-2], row[-1])
+        for row in conn.execute(
+            f"""
+            SELECT {ENTRY_COLUMNS}, NULL, a.name, a.kind
+            FROM entry_alias a CROSS JOIN entry e ON e.id = a.entry_id
+            WHERE a.norm_name = :norm
+              AND (:collections = '[]'
+                   OR e.collection IN (SELECT value FROM json_each(:collections)))
+              AND (:pack IS NULL OR e.pack_id = :pack)
+              AND (:profile IS NULL OR EXISTS (
+                    SELECT 1 FROM resolved r WHERE r.entry_id = e.id AND r.profile_id = :profile))
+            ORDER BY e.pack_id, e.collection, e.slug
+            """,  # noqa: S608
+            {
+                "norm": norm_name,
+                "collections": json.dumps(list(collections)),
+                "pack": pack,
+                "profile": profile_id,
+            },
+        )
+    ]
+
+
+def alias_names(conn: apsw.Connection, entry_id: int) -> list[str]:
+    """An entry's aliases as written, declared ones first."""
+    return [
+        str(row[0])
+        for row in conn.execute(
+            "SELECT name FROM entry_alias WHERE entry_id = ? ORDER BY kind, id", (entry_id,)
+        )
+    ]
+
+
+def aliases_by_entry(conn: apsw.Connection, ids: Sequence[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for entry_id, name in conn.execute(
+        "SELECT entry_id, name FROM entry_alias WHERE entry_id IN (SELECT value FROM json_each(?)) "
+        "ORDER BY entry_id, kind, id",
+        (json.dumps(list(ids)),),
+    ):
+        found.setdefault(int(entry_id), []).append(str(name))
+    return found

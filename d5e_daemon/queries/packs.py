@@ -1,0 +1,283 @@
+"""Packs and their entries: install, upgrade, remove, copy from an attached SQLite file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import apsw
+
+from ..records import Pack
+
+
+@dataclass(frozen=True)
+class PackRow:
+    pack: Pack
+    origin: str
+    content_hash: str
+    installed_at: str
+    entries: int
+
+
+_PACK_COLUMNS = (
+    "p.id, p.title, p.version, p.edition, p.license, p.attribution, p.meta, p.default_priority"
+)
+
+
+def _pack(row: Sequence[Any]) -> Pack:
+    pid, title, version, edition, lic, attribution, meta, prio = row
+    extra = json.loads(meta)
+    return Pack(
+        id=pid,
+        title=title,
+        version=version,
+        edition=edition,
+        license=lic,
+        attribution=attribution,
+        authors=extra.get("authors", []),
+        description=extra.get("description", ""),
+        homepage=extra.get("homepage", ""),
+        default_priority=prio,
+        source_id=extra.get("source_id", ""),
+        abbreviation=extra.get("abbreviation", ""),
+    )
+
+
+def pack_by_source(conn: apsw.Connection, name: str) -> str | None:
+    """The installed pack a tag's source part names: its id, or its original source id or
+    abbreviation (5etools), case aside."""
+    row = conn.execute(
+        """
+        SELECT id FROM pack
+        WHERE lower(id) = lower(?1)
+           OR lower(json_extract(meta, '$.source_id')) = lower(?1)
+           OR lower(json_extract(meta, '$.abbreviation')) = lower(?1)
+        ORDER BY lower(id) = lower(?1) DESC, id LIMIT 1
+        """,
+        (name,),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def get_pack(conn: apsw.Connection, pack_id: str) -> Pack | None:
+    row = conn.execute(f"SELECT {_PACK_COLUMNS} FROM pack p WHERE p.id = ?", (pack_id,)).fetchone()  # noqa: S608
+    return None if row is None else _pack(row)
+
+
+def installed_packs(conn: apsw.Connection) -> list[PackRow]:
+    rows = conn.execute(
+        f"""
+        SELECT {_PACK_COLUMNS}, p.origin, p.content_hash, p.installed_at,
+               (SELECT count(*) FROM entry e WHERE e.pack_id = p.id)
+        FROM pack p ORDER BY p.id
+        """  # noqa: S608
+    )
+    return [PackRow(_pack(row[:8]), *row[8:]) for row in rows]
+
+
+def pack_content_hash(conn: apsw.Connection, pack_id: str) -> str | None:
+    row = conn.execute("SELECT content_hash FROM pack WHERE id = ?", (pack_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def delete_pack(conn: apsw.Connection, pack_id: str) -> None:
+    conn.execute("DELETE FROM entry WHERE pack_id = ?", (pack_id,))
+    conn.execute("DELETE FROM pack WHERE id = ?", (pack_id,))
+
+
+def set_pack_hash(conn: apsw.Connection, pack_id: str, content_hash: str) -> None:
+    conn.execute("UPDATE pack SET content_hash = ? WHERE id = ?", (content_hash, pack_id))
+
+
+def pack_origin(conn: apsw.Connection, pack_id: str) -> str | None:
+    row = conn.execute("SELECT origin FROM pack WHERE id = ?", (pack_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def upsert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: str) -> None:
+    """Insert or update a pack's row; its entries stay (an update never cascades)."""
+    meta: dict[str, Any] = {
+        "authors": pack.authors,
+        "description": pack.description,
+        "homepage": pack.homepage,
+    }
+    if pack.source_id:
+        meta["source_id"] = pack.source_id
+    if pack.abbreviation:
+        meta["abbreviation"] = pack.abbreviation
+    conn.execute(
+        """
+        INSERT INTO pack (id, title, version, edition, license, attribution, meta, origin,
+                          default_priority, content_hash)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET
+            title = excluded.title, version = excluded.version, edition = excluded.edition,
+            license = excluded.license, attribution = excluded.attribution, meta = excluded.meta,
+            origin = excluded.origin, default_priority = excluded.default_priority,
+            content_hash = excluded.content_hash,
+            installed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+        """,
+        (
+            pack.id,
+            pack.title,
+            pack.version,
+            pack.edition,
+            pack.license,
+            pack.attribution,
+            json.dumps(meta),
+            origin,
+            pack.default_priority,
+            content_hash,
+        ),
+    )
+
+
+class StoredEntry(NamedTuple):
+    """What an upgrade compares to decide whether an entry changed (a tuple: packs of 100,000
+    entries are read whole on every upgrade)."""
+
+    id: int
+    content_hash: str
+    name: str
+    extends: str | None
+    source_path: str | None
+    source_line: int | None
+
+
+def stored_entries(conn: apsw.Connection, pack_id: str) -> dict[tuple[str, str], StoredEntry]:
+    return {
+        (c, s): StoredEntry(*rest)
+        for c, s, *rest in conn.execute(
+            "SELECT collection, slug, id, content_hash, name, extends, source_path, source_line "
+            "FROM entry WHERE pack_id = ?",
+            (pack_id,),
+        )
+    }
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry ready to be written: its data already encoded, and the hash of that text."""
+
+    collection: str
+    slug: str
+    name: str
+    data_json: str
+    content_hash: str
+    extends: str | None
+    source_path: str | None
+    source_line: int | None
+
+
+def delete_entries(conn: apsw.Connection, ids: Sequence[int]) -> None:
+    conn.execute(
+        "DELETE FROM entry WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
+    )
+
+
+def upsert_entries(conn: apsw.Connection, pack_id: str, entries: Iterable[NewEntry]) -> None:
+    """Insert entries, or replace the content of the same ref in the pack (its id stays, so
+    whatever is keyed by entry id, such as vectors, sees a changed `content_hash`)."""
+    conn.executemany(
+        """
+        INSERT INTO entry (pack_id, collection, slug, name, norm_name, data, content_hash,
+                           extends, source_path, source_line)
+        VALUES (?1, ?2, ?3, ?4, d5e_norm(?4), ?5, ?6, ?7, ?8, ?9)
+        ON CONFLICT (pack_id, collection, slug) DO UPDATE SET
+            name = excluded.name, norm_name = excluded.norm_name, data = excluded.data,
+            content_hash = excluded.content_hash,
+            extends = excluded.extends, source_path = excluded.source_path,
+            source_line = excluded.source_line
+        """,
+        (
+            (
+                pack_id,
+                e.collection,
+                e.slug,
+                e.name,
+                e.data_json,
+                e.content_hash,
+                e.extends,
+                e.source_path,
+                e.source_line,
+            )
+            for e in entries
+        ),
+    )
+
+
+def move_entries(conn: apsw.Connection, pack_id: str, entries: Iterable[NewEntry]) -> None:
+    """Update where unchanged entries are written (their text and indexes stay as they are)."""
+    conn.executemany(
+        "UPDATE entry SET extends = ?4, source_path = ?5, source_line = ?6 "
+        "WHERE pack_id = ?1 AND collection = ?2 AND slug = ?3",
+        ((pack_id, e.collection, e.slug, e.extends, e.source_path, e.source_line) for e in entries),
+    )
+
+
+def entry_record(
+    conn: apsw.Connection, pack_id: str, collection: str, slug: str
+) -> tuple[str, dict[str, Any]] | None:
+    """(name, data) of one stored entry: the base of an entry that extends it."""
+    row = conn.execute(
+        "SELECT name, data FROM entry WHERE pack_id = ? AND collection = ? AND slug = ?",
+        (pack_id, collection, slug),
+    ).fetchone()
+    return None if row is None else (str(row[0]), json.loads(row[1]))
+
+
+def packs_extending(conn: apsw.Connection, pack_id: str) -> list[str]:
+    """Other packs with entries derived from entries of `pack_id`."""
+    return [
+        p
+        for (p,) in conn.execute(
+            "SELECT DISTINCT pack_id FROM entry WHERE extends >= ?1 AND extends < ?1 || x'ff' "
+            "AND pack_id != ?2 ORDER BY 1",
+            (pack_id + ":", pack_id),
+        )
+    ]
+
+
+def packs_state(conn: apsw.Connection) -> list[tuple[str, str]]:
+    """(pack id, content hash) of every installed pack: changes whenever a pack does."""
+    return [(p, h) for p, h in conn.execute("SELECT id, content_hash FROM pack ORDER BY id")]
+
+
+def attach_readonly(conn: apsw.Connection, uri: str, alias: str) -> None:
+    conn.execute("ATTACH DATABASE ? AS " + alias, (uri,))
+
+
+def detach(conn: apsw.Connection, alias: str) -> None:
+    conn.execute("DETACH DATABASE " + alias)
+
+
+def attached_tables(conn: apsw.Connection, alias: str) -> list[str]:
+    return [
+        name
+        for (name,) in conn.execute(
+            f"SELECT name FROM {alias}.sqlite_schema WHERE type = 'table' "  # noqa: S608 (alias is ours)
+            "AND name NOT LIKE 'sqlite_%' AND name != 'metadata' ORDER BY name"
+        )
+    ]
+
+
+def copy_table(conn: apsw.Connection, pack_id: str, alias: str, table: str, collection: str) -> int:
+    """Copy one 5e-database-shaped table set-wise; return the number of rows copied.
+
+    `table` must be one of `attached_tables(conn, alias)` (checked by the caller): identifiers
+    cannot be bound, so it is quoted here and never comes from a client.
+    """
+    quoted = '"' + table.replace('"', '""') + '"'
+    conn.execute(
+        f"""
+        INSERT INTO entry (pack_id, collection, slug, name, norm_name, data, content_hash)
+        SELECT ?1, ?2, slug, name, d5e_norm(name), data, d5e_hash(data)
+        FROM (SELECT "index" AS slug, coalesce(nullif(name, ''), d5e_fallback_name("index", data))
+                     AS name, data
+              FROM {alias}.{quoted})
+        """,  # noqa: S608
+        (pack_id, collection),
+    )
+    return int(conn.changes())

@@ -1,0 +1,233 @@
+"""Profiles and resolution: which pack wins each ref, choices, priority ties."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import apsw
+
+
+def profile_hash(conn: apsw.Connection, profile_id: str) -> str | None:
+    row = conn.execute("SELECT config_hash FROM profile WHERE id = ?", (profile_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def save_profile(
+    conn: apsw.Connection,
+    profile_id: str,
+    config: str,
+    config_hash: str,
+    packs: dict[str, int],
+    collections: dict[str, dict[str, int]],
+) -> None:
+    """Store which packs a profile enables, at which priority, and per-collection priorities."""
+    conn.execute(
+        "INSERT INTO profile (id, config, config_hash) VALUES (?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET config = excluded.config, "
+        "config_hash = excluded.config_hash",
+        (profile_id, config, config_hash),
+    )
+    conn.execute("DELETE FROM profile_pack WHERE profile_id = ?", (profile_id,))
+    conn.execute("DELETE FROM profile_collection WHERE profile_id = ?", (profile_id,))
+    conn.executemany(
+        "INSERT INTO profile_pack (profile_id, pack_id, priority) VALUES (?, ?, ?)",
+        ((profile_id, pack, prio) for pack, prio in packs.items()),
+    )
+    conn.executemany(
+        "INSERT INTO profile_collection (profile_id, pack_id, collection, priority) "
+        "VALUES (?, ?, ?, ?)",
+        (
+            (profile_id, pack, collection, prio)
+            for pack, by_collection in collections.items()
+            for collection, prio in by_collection.items()
+        ),
+    )
+
+
+def profile_packs(conn: apsw.Connection, profile_id: str) -> dict[str, int]:
+    return {
+        pack: prio
+        for pack, prio in conn.execute(
+            "SELECT pack_id, priority FROM profile_pack WHERE profile_id = ? "
+            "ORDER BY priority DESC, pack_id",
+            (profile_id,),
+        )
+    }
+
+
+def profile_collections(conn: apsw.Connection, profile_id: str) -> dict[str, dict[str, int]]:
+    found: dict[str, dict[str, int]] = {}
+    for pack, collection, prio in conn.execute(
+        "SELECT pack_id, collection, priority FROM profile_collection WHERE profile_id = ? "
+        "ORDER BY pack_id, collection",
+        (profile_id,),
+    ):
+        found.setdefault(pack, {})[collection] = prio
+    return found
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A choice made with a command: `collection` '' is the whole pack; None is no choice."""
+
+    pack: str
+    collection: str
+    enabled: bool | None
+    priority: int | None
+
+
+def profile_choices(conn: apsw.Connection, profile_id: str) -> list[Choice]:
+    return [
+        Choice(pack, collection, None if enabled is None else bool(enabled), prio)
+        for pack, collection, enabled, prio in conn.execute(
+            "SELECT pack_id, collection, enabled, priority FROM profile_choice "
+            "WHERE profile_id = ? ORDER BY pack_id, collection",
+            (profile_id,),
+        )
+    ]
+
+
+def save_choice(
+    conn: apsw.Connection,
+    profile_id: str,
+    pack_id: str,
+    collection: str,
+    *,
+    enabled: bool | None = None,
+    priority: int | None = None,
+    clear_priority: bool = False,
+) -> None:
+    """Record an enable/disable (`enabled`) or a priority; other parts of the choice stay."""
+    conn.execute(
+        """
+        INSERT INTO profile_choice (profile_id, pack_id, collection, enabled, priority)
+        VALUES (?1, ?2, ?3, ?4, ?5)
+        ON CONFLICT (profile_id, pack_id, collection) DO UPDATE SET
+            enabled = coalesce(excluded.enabled, enabled),
+            priority = CASE WHEN ?6 THEN excluded.priority
+                            ELSE coalesce(excluded.priority, priority) END
+        """,
+        (profile_id, pack_id, collection, enabled, priority, clear_priority),
+    )
+    conn.execute(
+        "DELETE FROM profile_choice WHERE enabled IS NULL AND priority IS NULL "
+        "AND profile_id = ? AND pack_id = ?",
+        (profile_id, pack_id),
+    )
+
+
+def delete_choices(conn: apsw.Connection, pack_id: str) -> None:
+    """Forget every profile's choices about a pack (it was removed)."""
+    conn.execute("DELETE FROM profile_choice WHERE pack_id = ?", (pack_id,))
+
+
+def rebuild_resolved(
+    conn: apsw.Connection,
+    profile_id: str | None = None,
+    refs: Iterable[tuple[str, str]] | None = None,
+) -> None:
+    """Recompute the winner of every ref (or of `refs` only), for one profile or all; call inside
+    a transaction.
+
+    Highest effective priority wins (a pack's priority for the collection, else its priority);
+    equal priorities fall back to the pack id, so the result never depends on insertion order.
+    """
+    args = {
+        "profile": profile_id,
+        "refs": None if refs is None else json.dumps([list(r) for r in refs]),
+    }
+    # Either scope may be absent; `:refs IS NULL` short-circuits the json_each lookup.
+    in_scope = """
+        (:profile IS NULL OR profile_id = :profile)
+        AND (:refs IS NULL OR (collection, slug) IN
+             (SELECT value ->> 0, value ->> 1 FROM json_each(:refs)))
+    """
+    if refs is None:
+        conn.execute("DELETE FROM resolved WHERE :profile IS NULL OR profile_id = :profile", args)
+    else:
+        # Entries deleted since left no rows (trigger); drop those of the refs' current entries.
+        conn.execute(
+            f"DELETE FROM resolved WHERE (:profile IS NULL OR profile_id = :profile) "  # noqa: S608
+            f"AND entry_id IN (SELECT entry_id FROM enabled_entry WHERE {in_scope})",
+            args,
+        )
+    conn.execute(
+        f"""
+        INSERT INTO resolved (profile_id, entry_id, shadows)
+        SELECT profile_id, entry_id, n - 1 FROM (
+            SELECT profile_id, entry_id,
+                   row_number() OVER refs AS rank,
+                   count(*) OVER (PARTITION BY profile_id, collection, slug) AS n
+            FROM enabled_entry
+            WHERE {in_scope}
+            WINDOW refs AS (PARTITION BY profile_id, collection, slug
+                            ORDER BY priority DESC, pack_id)
+        ) WHERE rank = 1
+        """,  # noqa: S608 (in_scope is a constant)
+        args,
+    )
+
+
+@dataclass(frozen=True)
+class Tie:
+    """Two enabled packs give the same priority to `count` refs they share (`example` one)."""
+
+    winner: str
+    loser: str
+    priority: int
+    count: int
+    example: str
+
+
+def priority_ties(conn: apsw.Connection, profile_id: str) -> list[Tie]:
+    """Pairs of packs whose shared refs are decided by pack id alone, one row per pair."""
+    return [
+        Tie(*row)
+        for row in conn.execute(
+            """
+            SELECT w.pack_id, o.pack_id, w.priority, count(*),
+                   min(w.collection || '/' || w.slug)
+            FROM resolved r
+            JOIN enabled_entry w ON w.profile_id = r.profile_id AND w.entry_id = r.entry_id
+            JOIN enabled_entry o ON o.profile_id = w.profile_id AND o.collection = w.collection
+                                AND o.slug = w.slug AND o.pack_id != w.pack_id
+                                AND o.priority = w.priority
+            WHERE r.profile_id = ? AND r.shadows > 0
+            GROUP BY w.pack_id, o.pack_id, w.priority
+            ORDER BY 1, 2
+            """,
+            (profile_id,),
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class Override:
+    """An entry of a pack that wins, in a profile, over an entry of another enabled pack."""
+
+    collection: str
+    slug: str
+    name: str
+    extends: str | None
+    over: str
+    """The pack whose entry it hides."""
+
+
+def overrides(conn: apsw.Connection, profile_id: str, pack_id: str) -> list[Override]:
+    """What `pack_id` overrides in the profile, by collection and name."""
+    return [
+        Override(*row)
+        for row in conn.execute(
+            """
+            SELECT w.collection, w.slug, w.name, w.extends, le.pack_id
+            FROM entry w CROSS JOIN resolved r ON r.entry_id = w.id AND r.profile_id = ?1
+            JOIN enabled_entry le ON le.profile_id = ?1 AND le.collection = w.collection
+                 AND le.slug = w.slug AND le.pack_id != w.pack_id
+            WHERE w.pack_id = ?2 AND r.shadows > 0
+            ORDER BY w.collection, w.name, le.pack_id
+            """,
+            (profile_id, pack_id),
+        )
+    ]

@@ -1,0 +1,378 @@
+"""Search: the scope every search query shares, keyword and semantic candidates, snippets,
+filter values."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import apsw
+
+# Every search query is limited to the same entries: winners of the profile, in the asked
+# collections, packs and edition, having every asked attribute. `:filters` is a JSON array of
+# {"filter", "name", "min", "max"} (an `entry_attr` name and range; equality is min = max;
+# several rows of one filter mean any of them: `sense` "darkvision" is the name `sense`,
+# "darkvision 60" the name `sense:darkvision` from 60 up) and `:nfilters` the number of distinct
+# filters; the entries having all of them are found through the `entry_attr` primary key
+# (name, value, entry_id), one range scan per condition.
+SEARCH_SCOPE = """
+    JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
+    WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
+      AND (:packs = '[]' OR e.pack_id IN (SELECT value FROM json_each(:packs)))
+      AND (:edition IS NULL OR e.pack_id IN (SELECT id FROM pack WHERE edition = :edition))
+      AND (:nfilters = 0 OR e.id IN (
+            SELECT a.entry_id
+            FROM json_each(:filters) f
+            JOIN entry_attr a ON a.name = f.value ->> 'name'
+                             AND a.value BETWEEN f.value ->> 'min' AND f.value ->> 'max'
+            GROUP BY a.entry_id
+            HAVING count(DISTINCT coalesce(f.value ->> 'filter', f.value ->> 'name')) = :nfilters))
+"""
+
+
+@dataclass(frozen=True)
+class SearchScope:
+    profile: str
+    collections: Sequence[str] = ()
+    packs: Sequence[str] = ()
+    edition: str | None = None
+    filters: Sequence[dict[str, Any]] = ()
+    """Conditions `{"name", "min", "max"}` (see `SEARCH_SCOPE`)."""
+
+    @property
+    def restricted(self) -> bool:
+        """Anything beyond the profile's winners: collections, packs, edition or filters."""
+        return bool(self.collections or self.packs or self.edition or self.filters)
+
+    def args(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "collections": json.dumps(list(self.collections)),
+            "packs": json.dumps(list(self.packs)),
+            "edition": self.edition,
+            "filters": json.dumps(list(self.filters)),
+            "nfilters": len({f.get("filter", f["name"]) for f in self.filters}),
+        }
+
+
+BROWSE_SQL = f"""
+    SELECT e.id FROM entry e {SEARCH_SCOPE}
+    ORDER BY e.norm_name, e.collection, e.pack_id
+    LIMIT :limit OFFSET :offset
+"""  # noqa: S608
+
+
+def browse(conn: apsw.Connection, scope: SearchScope, limit: int, offset: int) -> list[int]:
+    """Entries in scope by name: "all 3rd-level evocation spells"."""
+    args = scope.args() | {"limit": limit, "offset": offset}
+    return [entry_id for (entry_id,) in conn.execute(BROWSE_SQL, args)]
+
+
+KEYWORD_SQL = f"""
+    SELECT e.id, -bm25(entry_text, :name_weight, 1.0, 1.0),
+           e.norm_name = :norm_name OR EXISTS (
+               SELECT 1 FROM entry_alias a WHERE a.entry_id = e.id AND a.norm_name = :norm_name)
+    FROM entry_text JOIN entry e ON e.id = entry_text.rowid {SEARCH_SCOPE}
+      AND entry_text MATCH :match
+    ORDER BY bm25(entry_text, :name_weight, 1.0, 1.0)
+    LIMIT :limit
+"""  # noqa: S608
+
+
+def keyword_hits(
+    conn: apsw.Connection,
+    scope: SearchScope,
+    match: str,
+    name_weight: float,
+    norm_name: str,
+    limit: int,
+) -> list[tuple[int, float, bool]]:
+    """(entry id, BM25 score (higher is better), whether its name is `norm_name`) for an FTS5
+    query built of quoted words."""
+    args = scope.args() | {
+        "match": match,
+        "name_weight": name_weight,
+        "norm_name": norm_name,
+        "limit": limit,
+    }
+    return [
+        (entry_id, float(score), bool(exact))
+        for entry_id, score, exact in conn.execute(KEYWORD_SQL, args)
+    ]
+
+
+def keyword_top(
+    conn: apsw.Connection, match: str, name_weight: float, limit: int
+) -> list[tuple[int, float]]:
+    """(entry id, BM25 score) of the best `limit` rows of the whole index, no scope: FTS5
+    alone, without a join per matching row."""
+    return [
+        (entry_id, float(score))
+        for entry_id, score in conn.execute(
+            "SELECT rowid, -bm25(entry_text, ?2, 1.0, 1.0) FROM entry_text "
+            "WHERE entry_text MATCH ?1 ORDER BY bm25(entry_text, ?2, 1.0, 1.0) LIMIT ?3",
+            (match, name_weight, limit),
+        )
+    ]
+
+
+IN_SCOPE_SQL = f"""
+    SELECT e.id, e.norm_name = :norm_name FROM entry e {SEARCH_SCOPE}
+      AND e.id IN (SELECT value FROM json_each(:ids))
+"""  # noqa: S608
+
+
+def in_scope(
+    conn: apsw.Connection, scope: SearchScope, ids: Sequence[int], norm_name: str
+) -> dict[int, bool]:
+    """Which of `ids` are in scope, each with whether its name is `norm_name`."""
+    args = scope.args() | {"ids": json.dumps(list(ids)), "norm_name": norm_name}
+    return {entry_id: bool(exact) for entry_id, exact in conn.execute(IN_SCOPE_SQL, args)}
+
+
+def passage_codes(conn: apsw.Connection, after: int) -> Iterator[tuple[int, bytes]]:
+    """(passage id, 48-byte code) of the passages with ids above `after`, by id."""
+    rows: Iterator[tuple[int, bytes]] = conn.execute(
+        "SELECT id, bits FROM passage_code WHERE id > ? ORDER BY id", (after,)
+    )
+    return rows
+
+
+def passage_vectors(conn: apsw.Connection, after: int) -> Iterator[tuple[int, bytes]]:
+    """(passage id, float32 vector) of the passages with ids above `after`, by id."""
+    rows: Iterator[tuple[int, bytes]] = conn.execute(
+        "SELECT id, embedding FROM passage_vector WHERE id > ? ORDER BY id", (after,)
+    )
+    return rows
+
+
+def passage_code_count(conn: apsw.Connection) -> int:
+    row = conn.execute("SELECT count(*) FROM passage_code").fetchone()
+    return int(row[0]) if row else 0
+
+
+def query_code(conn: apsw.Connection, vector: bytes) -> bytes:
+    """The code of a query vector, made as the passages' codes are."""
+    row = conn.execute("SELECT vec_quantize_binary(?)", (vector,)).fetchone()
+    assert row is not None
+    return bytes(row[0])
+
+
+PASSAGES_IN_SCOPE_SQL = f"""
+    SELECT p.id, p.entry_id FROM passage p JOIN entry e ON e.id = p.entry_id {SEARCH_SCOPE}
+      AND p.model = :model
+"""  # noqa: S608
+PASSAGES_AMONG_SQL = f"""
+    SELECT p.id, p.entry_id FROM json_each(:ids) j CROSS JOIN passage p ON p.id = j.value
+    JOIN entry e ON e.id = p.entry_id {SEARCH_SCOPE}
+      AND p.model = :model
+"""  # noqa: S608
+
+
+def passages_in_scope(
+    conn: apsw.Connection, scope: SearchScope, model: str, among: Sequence[int] | None = None
+) -> dict[int, int]:
+    """Passage id → entry id of the passages (of `model`) of the entries in scope; only those
+    `among` if given."""
+    args = scope.args() | {"model": model}
+    if among is None:
+        return dict(conn.execute(PASSAGES_IN_SCOPE_SQL, args))
+    args["ids"] = json.dumps(list(among))
+    return dict(conn.execute(PASSAGES_AMONG_SQL, args))
+
+
+def passage_distances(
+    conn: apsw.Connection, vector: bytes, ids: Sequence[int]
+) -> list[tuple[int, float]]:
+    """(passage id, cosine distance of its float32 vector to `vector`) of `ids`, nearest first
+    (none for a zero query vector, which has no direction)."""
+    return [
+        (passage_id, float(distance))
+        for passage_id, distance in conn.execute(
+            "SELECT id, vec_distance_cosine(embedding, ?1) AS distance FROM passage_vector "
+            "WHERE id IN (SELECT value FROM json_each(?2)) ORDER BY distance",
+            (vector, json.dumps(list(ids))),
+        )
+        if distance is not None
+    ]
+
+
+def data_version(conn: apsw.Connection) -> int:
+    """Changes whenever another connection commits to the database."""
+    row = conn.execute("PRAGMA data_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+PASSAGE_SIMILARITY_SQL = """
+    SELECT p.entry_id, min(vec_distance_cosine(v.embedding, :vector)), p.id
+    FROM passage p JOIN passage_vector v ON v.id = p.id
+    WHERE p.entry_id IN (SELECT value FROM json_each(:ids)) AND p.model = :model
+    GROUP BY p.entry_id
+"""
+
+
+def passage_similarities(
+    conn: apsw.Connection, vector: bytes, model: str, ids: Sequence[int]
+) -> list[tuple[int, float, int]]:
+    """(entry id, cosine similarity of its best passage, that passage's id) of the entries of
+    `ids` that have vectors: for entries found by keywords beyond the nearest neighbours."""
+    args = {"vector": vector, "model": model, "ids": json.dumps(list(ids))}
+    return [
+        (entry_id, 1.0 - float(distance), passage_id)
+        for entry_id, distance, passage_id in conn.execute(PASSAGE_SIMILARITY_SQL, args)
+        if distance is not None
+    ]
+
+
+def keyword_snippets(conn: apsw.Connection, match: str, ids: Sequence[int]) -> dict[int, str]:
+    """FTS5 snippets of the index text around the matched words, `**bold**`. One query per entry:
+    with `rowid = ?` FTS5 reads only that row's part of each word's list, where `rowid IN
+    (…)` would walk every row that matches."""
+    found = {}
+    for entry_id in ids:
+        row = conn.execute(
+            "SELECT snippet(entry_text, 1, '**', '**', '…', 16) FROM entry_text "
+            "WHERE entry_text MATCH ? AND rowid = ?",
+            (match, entry_id),
+        ).fetchone()
+        if row is not None:
+            found[entry_id] = row[0]
+    return found
+
+
+# The tokenizer of `entry_text` (schema/0004_keyword_text.sql), to turn query words into indexed
+# terms.
+_FTS_TOKENIZER = ("porter", ["unicode61", "remove_diacritics", "2"])
+
+
+def index_terms(conn: apsw.Connection, words: Sequence[str]) -> list[str]:
+    """`words` as `entry_text` indexes them (stemmed: "claws" → "claw"), each once."""
+    tokenize = conn.fts5_tokenizer(*_FTS_TOKENIZER)
+    terms = [
+        str(token)
+        for word in words
+        for token in tokenize(
+            word.encode(),
+            apsw.FTS5_TOKENIZE_QUERY,
+            None,
+            include_offsets=False,
+            include_colocated=False,
+        )
+    ]
+    return list(dict.fromkeys(terms))
+
+
+def term_spans(conn: apsw.Connection, text: bytes, terms: set[str]) -> list[tuple[int, int]]:
+    """Byte ranges of the words of `text` (UTF-8) that `entry_text` would index as one of
+    `terms`: the same stemming as the search, for highlighting."""
+    tokenize = conn.fts5_tokenizer(*_FTS_TOKENIZER)
+    return [
+        (int(token[0]), int(token[1]))
+        for token in tokenize(text, apsw.FTS5_TOKENIZE_DOCUMENT, None, include_colocated=False)
+        if token[2] in terms  # type: ignore[misc]
+    ]
+
+
+def term_coverage(
+    conn: apsw.Connection, terms: Sequence[str], ids: Sequence[int]
+) -> dict[int, int]:
+    """How many of `terms` each entry of `ids` contains (in its name or text), read from the
+    index: walks every occurrence of the terms (quick for rare terms, see `retrieval.py`)."""
+    return {
+        entry_id: int(count)
+        for entry_id, count in conn.execute(
+            "SELECT doc, count(DISTINCT term) FROM entry_text_terms "
+            "WHERE term IN (SELECT value FROM json_each(?1)) "
+            "AND doc IN (SELECT value FROM json_each(?2)) GROUP BY doc",
+            (json.dumps(list(terms)), json.dumps(list(ids))),
+        )
+    }
+
+
+def term_coverage_by_text(
+    conn: apsw.Connection, terms: Sequence[str], ids: Sequence[int]
+) -> dict[int, int]:
+    """As `term_coverage`, from the entries' keyword texts tokenized as `entry_text` tokenizes
+    them: its cost follows the texts' length, not how common the terms are."""
+    wanted = set(terms)
+    tokenize = conn.fts5_tokenizer(*_FTS_TOKENIZER)
+    found = {}
+    for entry_id, name, text, aliases in conn.execute(
+        "SELECT rowid, name, text, aliases FROM entry_text "
+        "WHERE rowid IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(ids)),),
+    ):
+        tokens = tokenize(
+            f"{name}\n{text}\n{aliases}".encode(),
+            apsw.FTS5_TOKENIZE_DOCUMENT,
+            None,
+            include_offsets=False,
+            include_colocated=False,
+        )
+        count = len(wanted.intersection(tokens))
+        if count:
+            found[entry_id] = count
+    return found
+
+
+def passage_texts(conn: apsw.Connection, ids: Sequence[int]) -> dict[int, str]:
+    return {
+        pid: text
+        for pid, text in conn.execute(
+            "SELECT id, text FROM passage WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(ids)),),
+        )
+    }
+
+
+def filter_values(conn: apsw.Connection, profile_id: str) -> dict[str, list[Any]]:
+    """Every value each filter takes among the profile's winners, with how many entries."""
+    found: dict[str, list[Any]] = {}
+    for name, value in conn.execute(
+        """
+        SELECT a.name, a.value FROM entry_attr a
+        JOIN resolved r ON r.entry_id = a.entry_id AND r.profile_id = ?
+        GROUP BY a.name, a.value ORDER BY a.name, a.value
+        """,
+        (profile_id,),
+    ):
+        found.setdefault(name, []).append(value)
+    return found
+
+
+def attribute_values_held(conn: apsw.Connection, name: str, values: Sequence[Any]) -> list[Any]:
+    """Those of `values` that some entry has for the filter `name` (one index seek each)."""
+    return [
+        v
+        for v in values
+        if conn.execute(
+            "SELECT 1 FROM entry_attr WHERE name = ? AND value = ? LIMIT 1", (name, v)
+        ).fetchone()
+    ]
+
+
+def entries_with_attributes(
+    conn: apsw.Connection, ids: Sequence[int], asked: Sequence[tuple[str, Any]]
+) -> dict[int, set[str]]:
+    """For each of `ids` that has any of the `asked` (filter, value) pairs: those filters."""
+    found: dict[int, set[str]] = {}
+    if not ids or not asked:
+        return found
+    for entry_id, name in conn.execute(
+        """
+        SELECT a.entry_id, a.name FROM json_each(:asked) p
+        JOIN entry_attr a ON a.name = p.value ->> 0 AND a.value = p.value ->> 1
+        WHERE a.entry_id IN (SELECT value FROM json_each(:ids))
+        """,
+        {"asked": json.dumps([list(pair) for pair in asked]), "ids": json.dumps(list(ids))},
+    ):
+        found.setdefault(entry_id, set()).add(name)
+    return found
+
+
+def has_collection(conn: apsw.Connection, collection: str) -> bool:
+    """Whether any installed pack has an entry of `collection`."""
+    query = "SELECT EXISTS (SELECT 1 FROM entry WHERE collection = ?)"
+    return bool(conn.execute(query, (collection,)).get)

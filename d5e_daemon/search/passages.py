@@ -1,0 +1,155 @@
+"""Passages: an entry's index text split to fit the model's window (`split`), and every
+passage's vector held in memory for the first stage of semantic search (`PassageIndex`).
+
+The text's first line is its header (`Fireball: 3rd-level evocation spell of Sorcerer, Wizard`);
+the rest is packed, paragraph by paragraph, into passages of at most `budget` tokens, a
+paragraph that does not fit alone being cut at sentences (a sentence too long for a passage,
+at words). Every passage after the first starts with the header, so it still says what it is
+about. An entry's score is that of its best passage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import apsw
+
+from .. import queries
+
+CountTokens = Callable[[Sequence[str]], list[int]]
+
+_SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+(?=\S)")
+
+
+def _pieces(paragraph: str, count: CountTokens, budget: int) -> list[tuple[str, int]]:
+    """The paragraph, or its sentences, or for an overlong sentence its runs of words."""
+    (n,) = count([paragraph])
+    if n <= budget:
+        return [(paragraph, n)]
+    sentences = _SENTENCE_END.split(paragraph)
+    out = []
+    for sentence, size in zip(sentences, count(sentences), strict=True):
+        if size <= budget:
+            out.append((sentence, size))
+            continue
+        words = sentence.split()
+        step = max(1, len(words) * budget // (size + 1))
+        runs = [" ".join(words[i : i + step]) for i in range(0, len(words), step)]
+        out += list(zip(runs, count(runs), strict=True))
+    return out
+
+
+def split(text: str, count: CountTokens, budget: int) -> list[str]:
+    """Passages of at most ~`budget` tokens (the header repeated on each), in order."""
+    header, _, body = text.strip().partition("\n")
+    paragraphs = [p.strip() for p in body.split("\n") if p.strip()]
+    (header_size,) = count([header])
+    if header_size + sum(count(paragraphs)) <= budget:
+        return [text.strip()]
+    room = max(budget - header_size, budget // 2)
+    passages: list[str] = []
+    current: list[str] = []
+    used = 0
+    for paragraph in paragraphs:
+        for piece, size in _pieces(paragraph, count, room):
+            if current and used + size > room:
+                passages.append("\n".join([header, *current]))
+                current, used = [], 0
+            current.append(piece)
+            used += size
+    if current or not passages:
+        passages.append("\n".join([header, *current]))
+    return passages
+
+
+DIMENSIONS = 384
+CODE_WORDS = 6
+"""384 bits = 6 words of 64."""
+EXACT_PASSAGES = 10_000
+"""Up to this many passages, the first stage scores every one exactly (in memory)."""
+
+
+class PassageIndex:
+    """Every passage's vector in memory for the first stage of semantic search: the float32
+    vectors while there are at most `exact_limit` passages (exact scores; 15 MB for 10,000),
+    above that their 384-bit codes (56 bytes a passage: 15 MB for 270,000), stored word by word
+    (6 arrays of 64-bit words: one XOR and popcount pass over each, 1 ms for 270,000). Loaded on
+    the first semantic search.
+
+    Kept current cheaply: new passages have higher ids and are read on their own; when passages
+    went away (an entry changed or a pack was removed: the counts differ) all are read again.
+    """
+
+    def __init__(self, conn: Callable[[], apsw.Connection], exact_limit: int | None = None) -> None:
+        self.conn = conn
+        """The calling thread's connection."""
+        self.exact_limit = exact_limit
+        self.ids: Any = None  # numpy int64 [n], ascending
+        self.rows: Any = None  # numpy float32 [n, 384] (exact) or uint64 [6, n] (codes)
+        self.exact = True
+        self.stamp: object = None
+
+    def current(self) -> PassageIndex:
+        conn = self.conn()
+        stamp = queries.data_version(conn)
+        if self.ids is not None and stamp == self.stamp:
+            return self
+        count = queries.passage_code_count(conn)
+        limit = EXACT_PASSAGES if self.exact_limit is None else self.exact_limit
+        exact = count <= limit
+        if self.ids is None or exact != self.exact:
+            self.exact = exact
+            self.ids, self.rows = self._read(0)
+        else:
+            self._extend(*self._read(int(self.ids[-1]) if len(self.ids) else 0))
+        if len(self.ids) != count:  # some went away
+            self.ids, self.rows = self._read(0)
+        self.stamp = stamp
+        return self
+
+    def _extend(self, ids: Any, rows: Any) -> None:
+        import numpy as np
+
+        if len(ids):
+            self.ids = np.concatenate([self.ids, ids])
+            self.rows = np.concatenate([self.rows, rows], axis=0 if self.exact else 1)
+
+    def _read(self, after: int) -> tuple[Any, Any]:
+        import numpy as np
+
+        read = queries.passage_vectors if self.exact else queries.passage_codes
+        ids: list[int] = []
+        blobs: list[bytes] = []
+        for passage_id, blob in read(self.conn(), after):
+            ids.append(passage_id)
+            blobs.append(blob)
+        data = b"".join(blobs)
+        if self.exact:
+            rows = np.frombuffer(data, dtype="<f4").reshape(len(ids), DIMENSIONS)
+        else:
+            words = np.frombuffer(data, dtype=np.uint64).reshape(len(ids), CODE_WORDS)
+            rows = np.ascontiguousarray(words.T)
+        return np.array(ids, dtype=np.int64), rows
+
+    def nearest(self, vector: bytes, wanted: int, allowed: list[int] | None = None) -> list[int]:
+        """Passage ids nearest to `vector`, `wanted` of them (among `allowed` if given): by
+        cosine when exact, else by the Hamming distance of the codes."""
+        import numpy as np
+
+        ids, rows = self.ids, self.rows
+        if allowed is not None:
+            keep = np.isin(ids, np.array(allowed, dtype=np.int64))
+            ids = ids[keep]
+            rows = rows[keep] if self.exact else rows[:, keep]
+        if len(ids) <= wanted:
+            return [int(i) for i in ids]
+        if self.exact:
+            far = -(rows @ np.frombuffer(vector, dtype="<f4"))
+        else:
+            code = np.frombuffer(queries.query_code(self.conn(), vector), dtype=np.uint64)
+            far = np.zeros(len(ids), dtype=np.uint32)
+            for word in range(CODE_WORDS):
+                far += np.bitwise_count(rows[word] ^ code[word])
+        return [int(i) for i in ids[np.argpartition(far, wanted)[:wanted]]]
