@@ -159,7 +159,7 @@ def test_a_creature_without_cr_in_prose_is_named_not_miscounted(
     from .packtools import write_pack
 
     pack = write_pack(tmp_path / "brew", {"monsters/shade.md": "---\nname: Shade\n---\nDark.\n"})
-    party_app.db.write(partial(party_app.install_path, path=pack))
+    party_app.db.write(partial(party_app.library.install_path, path=pack))
     resolver = Resolver(party_app)
     (label,) = [h.label for h in inlay_hints(resolver, doc("Crypt: 3 shades\n"), EVERYWHERE)]
     assert "Shade (brew:monsters/shade) has no CR and no XP" in str(label)
