@@ -99,6 +99,17 @@ def measure_rows(report: dict[str, dict[str, float]]) -> tuple[list[str], list[l
     return header, [[mode, *(f[k] for k in keys)] for mode, f in report.items()]
 
 
+def by_type(queries: list[dict[str, Any]], ranks: dict[str, Ranks]) -> list[list[Any]]:
+    """Rows of recall@5 per query type and mode."""
+    rows = []
+    for kind in sorted({q.get("type", "?") for q in queries}):
+        idx = [i for i, q in enumerate(queries) if q.get("type", "?") == kind]
+        rows.append(
+            [kind, len(idx)] + [figures([ranks[m][i] for i in idx])["recall@5"] for m in MODES]
+        )
+    return rows
+
+
 def halves(queries: list[dict[str, Any]]) -> dict[str, list[int]]:
     """Indexes of the queries with odd and with even ids (`d001` is odd)."""
     number = [int("".join(c for c in q["id"] if c.isdigit())) for q in queries]
@@ -258,14 +269,7 @@ def main() -> int:
     else:
         out.fact("index build (s)", round(took, 1))
     out.table(f"{args.eval.name}: {len(queries)} queries, profile 2014", *measure_rows(report))
-    kinds = sorted({q.get("type", "?") for q in queries})
-    by_kind = []
-    for kind in kinds:
-        idx = [i for i, q in enumerate(queries) if q.get("type", "?") == kind]
-        by_kind.append(
-            [kind, len(idx)] + [figures([ranks[m][i] for i in idx])["recall@5"] for m in MODES]
-        )
-    out.table("recall@5 by query type", ["type", "n", *MODES], by_kind)
+    out.table("recall@5 by query type", ["type", "n", *MODES], by_type(queries, ranks))
     if args.verbose:
         for i, q in enumerate(queries):
             r = ranks["hybrid"][i]
@@ -275,6 +279,11 @@ def main() -> int:
     for name, held in heldout.items():
         report[name] = {mode: figures(r) for mode, r in held_ranks[name].items()}
         out.table(f"held out, {name}: {len(held)} queries", *measure_rows(report[name]))
+        out.table(
+            f"{name}: recall@5 by query type",
+            ["type", "n", *MODES],
+            by_type(held, held_ranks[name]),
+        )
         if args.verbose:
             for i, q in enumerate(held):
                 got = {m: held_ranks[name][m][i] for m in MODES}

@@ -34,6 +34,9 @@ MAX_FILE_BYTES = 2 * 2**20
 """A Markdown file larger than this is no adventure text (a dump, a log): left out."""
 MAX_FILES = 5000
 """At most this many Markdown files of one campaign folder are read."""
+MAX_WALK = 100_000
+"""At most this many folder entries are looked at while looking for them (a workspace opened on
+a home folder must not hold the daemon for minutes)."""
 SKIPPED_FOLDERS = frozenset({"node_modules", "__pycache__"})
 
 
@@ -163,7 +166,7 @@ class Campaign:
         path = Path(os.path.abspath(path))
         if not (self._inside(path) and is_markdown(path)):
             return
-        self.open[path] = list(lines)
+        self.open[path] = [line.rstrip("\r\n") for line in lines]
         self._dirty.add(path)
 
     def close_text(self, path: Path) -> None:
@@ -191,7 +194,12 @@ class Campaign:
     def _walk(self) -> None:
         found: list[Path] = []
         self.skipped = {}
+        seen = 0
         for folder, dirs, files in os.walk(self.root, followlinks=False):
+            seen += len(dirs) + len(files)
+            if seen > MAX_WALK:
+                self.skipped[Path(folder)] = f"more than {MAX_WALK:,} files and folders looked at"
+                break
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_FOLDERS)
             for name in sorted(files):
                 path = Path(folder, name)

@@ -809,6 +809,7 @@ def _packs_validate(args: argparse.Namespace, settings: Settings) -> int:
         warnings = len(result.problems) - errors
         verdict = "ok" if result.ok else f"{errors} error(s)"
         name = result.pack.id if result.pack else args.path
+        name += "".join(f", {other.id}" for other in result.also)
         sys.stderr.write(f"{name}: {verdict}, {warnings} warning(s), {result.entries} entries\n")
     return 0 if result.ok else 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -158,7 +159,7 @@ def test_a_creature_without_cr_in_prose_is_named_not_miscounted(
     from .packtools import write_pack
 
     pack = write_pack(tmp_path / "brew", {"monsters/shade.md": "---\nname: Shade\n---\nDark.\n"})
-    party_app.db.write(partial(party_app.install_path, path=pack))
+    party_app.db.write(partial(party_app.library.install_path, path=pack))
     resolver = Resolver(party_app)
     (label,) = [h.label for h in inlay_hints(resolver, doc("Crypt: 3 shades\n"), EVERYWHERE)]
     assert "Shade (brew:monsters/shade) has no CR and no XP" in str(label)
@@ -185,6 +186,58 @@ async def test_code_lenses_and_inlay_hints_over_stdio(db_path: Path, tmp_path: P
         assert [msgspec.to_builtins(h.label) for h in hints or []] == [
             "Easy · 400 XP (adjusted) for 4 × level 3"
         ]
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def test_a_new_party_setting_refreshes_the_hints(db_path: Path) -> None:
+    """The client is asked to ask again when the party changes (an inlay-hint capable client
+    without code lenses: eglot's case, where blocks get inlay hints too)."""
+    import asyncio
+
+    from pytest_lsp import ClientServerConfig
+
+    from .conftest import _client, server_command
+
+    client: Any = await ClientServerConfig(
+        server_command=server_command(db_path), client_factory=_client
+    ).start()
+    refreshed = asyncio.Event()
+
+    @client.feature(types.WORKSPACE_INLAY_HINT_REFRESH)
+    def on_refresh(params: Any) -> None:
+        refreshed.set()
+
+    capabilities = types.ClientCapabilities(
+        text_document=types.TextDocumentClientCapabilities(
+            inlay_hint=types.InlayHintClientCapabilities()
+        ),
+        workspace=types.WorkspaceClientCapabilities(
+            inlay_hint=types.InlayHintWorkspaceClientCapabilities(refresh_support=True)
+        ),
+    )
+    await client.initialize_session(
+        types.InitializeParams(capabilities=capabilities, initialization_options={"party": [1]})
+    )
+    try:
+        uri = "file:///tmp/den.md"
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "markdown", 1, BLOCK))
+        )
+
+        async def labels_now() -> list[Any]:
+            hints = await client.text_document_inlay_hint_async(
+                types.InlayHintParams(types.TextDocumentIdentifier(uri), EVERYWHERE)
+            )
+            return [h.label for h in hints or []]
+
+        assert await labels_now() == ["Deadly · 1,000 XP (adjusted) for 1 × level 1"]  # 400 × 2.5
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"d5e": {"party": [9, 9, 9, 9]}})
+        )
+        await asyncio.wait_for(refreshed.wait(), 20)
+        assert await labels_now() == ["Trivial · 800 XP (adjusted) for 4 × level 9"]
     finally:
         await client.shutdown_session()
         await client.stop()

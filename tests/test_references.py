@@ -138,6 +138,10 @@ def test_an_untrusted_folder_is_read_within_bounds(
     few.refresh()
     assert len(few.files) == 1
     assert "more than 1 Markdown files" in few.skipped.values()
+    monkeypatch.setattr(campaign_module, "MAX_WALK", 3)
+    walked = Campaign(folder, Resolver(app))
+    walked.refresh()
+    assert "more than 3 files and folders looked at" in walked.skipped.values()
 
 
 def test_a_file_that_is_not_utf8_is_read_with_replacement(

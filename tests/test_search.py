@@ -635,7 +635,7 @@ def test_a_profile_change_is_seen_without_a_packs_changed_event(indexed: App) ->
 def test_british_and_american_spellings_find_each_other(app: App) -> None:
     """The SRD writes `armor` and `gray`; a player writes `armour` and `grey`. The other
     spelling is used when the index holds it more often, and never a made-up word."""
-    from d5e_daemon.spelling import variants
+    from d5e_daemon.search.spelling import variants
 
     assert variants("paralysed") == ["paralyzed"] and variants("armor") == ["armour"]
     assert variants("fire") == [] and "monstre" in variants("monster")  # the index decides

@@ -36,7 +36,7 @@ from functools import partial
 from itertools import pairwise
 from typing import Any
 
-from .. import filters, queries, spelling
+from .. import filters, queries
 from ..app import App
 from ..errors import IndexNotReady, InvalidParams
 from ..protocol import (
@@ -49,7 +49,7 @@ from ..protocol import (
     SearchParams,
     SearchResult,
 )
-from ..search import retrieval
+from ..search import retrieval, spelling
 from ..text import normalize
 
 NAME_WEIGHT = 2.0

@@ -33,6 +33,7 @@ function config(): D5eConfig {
     packs: c.get<Record<string, number>>("packs"),
     disabled: c.get<string[]>("disabled"),
     party: c.get<number[]>("party"),
+    statBlocks: c.get<string | null>("statBlocks") ?? undefined,
     searchLimit: c.get<number>("searchLimit"),
   };
 }

@@ -10,6 +10,7 @@ export interface D5eConfig {
   packs?: Record<string, number>;
   disabled?: string[];
   party?: number[];
+  statBlocks?: string;
   searchLimit?: number;
 }
 
@@ -19,6 +20,7 @@ export interface DaemonSettings {
   packs: Record<string, number>;
   disabled: string[];
   party?: number[];
+  statBlocks?: string;
 }
 
 /** Only what the user set: a value sent here wins over the workspace's d5e.toml, so an unset
@@ -29,6 +31,7 @@ export function daemonSettings(config: D5eConfig): DaemonSettings {
     packs: { ...(config.packs ?? {}) },
     disabled: [...(config.disabled ?? [])],
     ...(config.party && config.party.length ? { party: [...config.party] } : {}),
+    ...(config.statBlocks ? { statBlocks: config.statBlocks } : {}),
   };
 }
 

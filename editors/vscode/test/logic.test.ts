@@ -28,6 +28,8 @@ test("settings become the daemon's settings; an unset edition is left to d5e.tom
   );
   assert.equal("party" in daemonSettings({ party: [] }), false); // unset: d5e.toml's party
   assert.deepEqual(daemonSettings({ party: [3, 3, 3, 3] }).party, [3, 3, 3, 3]);
+  assert.equal("statBlocks" in daemonSettings({ statBlocks: undefined }), false); // d5e.toml's
+  assert.equal(daemonSettings({ statBlocks: "homebrewery" }).statBlocks, "homebrewery");
 });
 
 test("the daemon starts as `<path> serve`", () => {
