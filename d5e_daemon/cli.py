@@ -270,6 +270,27 @@ def cmd_references(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_statblock(args: argparse.Namespace, settings: Settings) -> int:
+    """An entry's card to paste into a document (Markdown, or Homebrewery's block)."""
+    from .features.statblocks import stat_block_entry
+    from .protocol import StatBlockParams
+
+    text = " ".join(args.query)
+    is_ref = "/" in text and " " not in text
+    params = StatBlockParams(
+        ref=text if is_ref else None,
+        name=None if is_ref else text,
+        collection=args.collection,
+        style=args.style,
+    )
+    result = _run_feature(settings, stat_block_entry, params)
+    if args.json:
+        _print_json(result)
+    else:
+        sys.stdout.write(result.text)
+    return 0
+
+
 def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
     """`d5e link`: "Link rules terms" over whole files; names and prose names become tags.
     Writes the files (atomically), or with --diff prints the change, or with --check only says
@@ -983,6 +1004,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-links", action="store_true", help="leave out the entries linking to it")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_references)
+
+    p = sub.add_parser(
+        "statblock",
+        parents=[common],
+        help="an entry's card to paste into a document (Markdown or Homebrewery)",
+    )
+    p.add_argument("query", nargs="+", help="monsters/goblin, srd-2024:monsters/wolf or a name")
+    p.add_argument("--collection")
+    p.add_argument(
+        "--style",
+        choices=["markdown", "homebrewery"],
+        help="how to write a creature (default: the statBlocks setting, else markdown)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_statblock)
 
     p = sub.add_parser(
         "link",

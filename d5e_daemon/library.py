@@ -297,6 +297,19 @@ class Library:
         old, new = dict(before[0]) if before else {}, dict(self.state()[0])
         self.changed(sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p)))
 
+    async def watch(self, running: Callable[[], bool], every: float) -> None:
+        """While `running()`: every `every` seconds, if the database changed (another process
+        wrote), follow it. The daemons of every face run this."""
+        seen = self.db.conn.execute("PRAGMA data_version").fetchone()
+        while running():
+            await asyncio.sleep(every)
+            if not running():
+                return
+            version = self.db.conn.execute("PRAGMA data_version").fetchone()
+            if version != seen:
+                seen = version
+                await self.follow_database()
+
     def check_ties(self) -> list[str]:
         """Warn about packs whose shared refs only their ids decide: logged once per tie."""
         self.tie_warnings = [

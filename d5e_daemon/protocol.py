@@ -36,6 +36,7 @@ by other means (the CLI), and the daemon re-reads its profile and re-publishes d
 SEARCH = "d5e/search"
 SEARCH_FILTERS = "d5e/search/filters"
 REFERENCES = "d5e/references"
+STAT_BLOCK = "d5e/statBlock"
 RESOLVE_TAGS = "d5e/resolveTags"
 ENCOUNTER = "d5e/encounter"
 
@@ -626,3 +627,22 @@ class ReferencesResult(Base):
     skipped: list[str] = []
     """Campaign files left out (too large, too many, a link out of the folder), with why."""
     truncated: bool = False
+
+
+# -- d5e/statBlock ----------------------------------------------------------------------------
+
+
+class StatBlockParams(Params):
+    """Exactly one of `ref` or `name`, as for `d5e/lookup`."""
+
+    ref: Text | None = None
+    name: Text | None = None
+    collection: CollectionName | None = None
+    style: Literal["markdown", "homebrewery"] | None = None
+    """How to write a creature; default: the `statBlocks` setting."""
+
+
+class StatBlockResult(EntryRef):
+    style: Literal["markdown", "homebrewery"]
+    text: str
+    """The card to paste into a document: Markdown, or a creature's Homebrewery block."""

@@ -35,6 +35,7 @@ from .features.encounter import encounter
 from .features.lookup import lookup
 from .features.references import references_in_workspace
 from .features.search import search, search_filters
+from .features.statblocks import stat_block_entry
 from .features.status import status
 from .features.tags import Resolver, tag_for_entry
 from .settings import Settings, build, for_d5e
@@ -246,16 +247,7 @@ class D5eServer(LanguageServer):
     async def watch_others(self) -> None:
         """Notice packs and profiles changed by other processes; re-sync and tell the client."""
         app = self.require_app()
-        seen = app.conn.execute("PRAGMA data_version").fetchone()
-        while self.app is app:
-            await asyncio.sleep(EXTERNAL_CHECK_SECONDS)
-            if self.app is not app:
-                return
-            version = app.conn.execute("PRAGMA data_version").fetchone()
-            if version == seen:
-                continue
-            seen = version
-            await self.follow_database()
+        await app.library.watch(lambda: self.app is app, EXTERNAL_CHECK_SECONDS)
 
     async def follow_database(self) -> None:
         """If another process changed packs or this profile: re-sync and tell the client."""
@@ -324,6 +316,7 @@ METHODS: tuple[tuple[str, type[protocol.Params], Handler], ...] = (
     (protocol.SEARCH, protocol.SearchParams, search),
     (protocol.SEARCH_FILTERS, protocol.SearchFiltersParams, search_filters),
     (protocol.REFERENCES, protocol.ReferencesParams, references_in_workspace),
+    (protocol.STAT_BLOCK, protocol.StatBlockParams, stat_block_entry),
     (protocol.ENCOUNTER, protocol.EncounterParams, encounter),
 )
 """Every custom method: (name, params type, `fn(app, params)`, a coroutine when it writes)."""

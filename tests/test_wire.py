@@ -61,6 +61,7 @@ PARAMS: dict[str, type[protocol.Params]] = {
     protocol.SEARCH: protocol.SearchParams,
     protocol.SEARCH_FILTERS: protocol.SearchFiltersParams,
     protocol.REFERENCES: protocol.ReferencesParams,
+    protocol.STAT_BLOCK: protocol.StatBlockParams,
     protocol.RESOLVE_TAGS: protocol.ResolveTagsParams,
     protocol.ENCOUNTER: protocol.EncounterParams,
     protocol.DOCUMENT: protocol.DocumentParams,

@@ -25,11 +25,11 @@ from ..campaign import Campaign, Mention, find_encounters
 from ..matching import match_names
 from ..prose import find_prose, prose_at, prose_lines, refs_in_line
 from ..protocol import CompleteParams, CompletionItem, LookupParams
-from ..statblocks import stat_block
 from ..text import normalize
 from .complete import complete
 from .documents import entry_uri
 from .lookup import lookup
+from .statblocks import stat_block_of
 from .tags import (
     TAG_COLLECTIONS,
     TAGGED_COLLECTIONS,
@@ -663,7 +663,7 @@ def stat_block_action(
         return None
     app = resolver.app
     style = app.settings.stat_blocks
-    block = stat_block(app.render(found.row.entry(), "markdown"), found.row.collection, style)
+    block = stat_block_of(app, found.row, style)
     lines = found.lines
     end = _paragraph_end(lines, found.line)
     at = types.Position(end, _units(lines[end].rstrip("\r\n"), doc.position_codec.encoding))

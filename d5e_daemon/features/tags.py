@@ -112,7 +112,8 @@ FORMAT_TAGS = frozenset(
         "actsavesuccess", "actsavesuccessorfail", "acttrigger", "actresponse", "coinflip",
         "autodice", "initiative", "filter", "link", "5etools", "footnote", "homebrew", "area",
         "skillcheck", "savingthrow", "ability", "quickref", "book", "adventure", "loader",
-        "5etoolsimg",
+        "5etoolsimg", "hityourspellattack", "comich1", "comich2", "comich3", "comich4",
+        "comicnote",
     }
 )  # fmt: skip
 
