@@ -551,7 +551,7 @@ def test_live_reload_of_an_edited_5etools_file(app: App, tmp_path: Path) -> None
     path.write_text("{ not json", "utf-8")  # a broken save keeps the last good version
     assert asyncio.run(reload(app, {"broken": {str(path)}})) == []
     assert data(app, "spells/spark")["level"] == 2
-    assert any("invalid JSON" in w for w in app.warnings)
+    assert any("invalid JSON" in w for w in app.library.warnings)
 
 
 def test_the_cli_names_every_pack_of_a_file(db_path: Path, tmp_path: Path) -> None:
