@@ -202,20 +202,20 @@ class D5eServer(LanguageServer):
         self.tell_overrides(pack_ids)
 
     def tell_overrides(self, pack_ids: list[str]) -> None:
-        """Show, once, what the changed packs now override of other enabled packs: an install
-        that silently changed what `{@spell shatter}` means is what writers must hear about."""
+        """Show, once, what the changed packs now override of other enabled packs by accident
+        (the same ref, no `extends`): an install that silently changed what `{@spell shatter}`
+        means is what writers must hear about. Intended overrides (the edition's SRD order, an
+        `extends`, a rule) are in the install's result and `d5e packs list`, not a pop-up."""
         app = self.require_app()
         lines = []
         for pack_id in pack_ids:
             for problem in pack_features.override_warnings(app, pack_id):
-                if problem.message not in self.told_overrides:
+                if problem.severity == "warning" and problem.message not in self.told_overrides:
                     self.told_overrides.add(problem.message)
-                    lines.append(problem)
+                    lines.append(problem.message)
         if lines:
-            worst = "warning" if any(p.severity == "warning" for p in lines) else "info"
-            kind = types.MessageType.Warning if worst == "warning" else types.MessageType.Info
-            text = "d5e: " + "\n".join(p.message for p in lines)
-            self.window_show_message(types.ShowMessageParams(kind, text))
+            text = "d5e: " + "\n".join(lines)
+            self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, text))
 
     def rewatch(self) -> None:
         app = self.require_app()

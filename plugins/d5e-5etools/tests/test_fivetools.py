@@ -462,6 +462,8 @@ def test_cards_of_the_other_types_show_every_field_of_the_source(ember: App) -> 
     assert "**Hit die:** d10" in cls and "**Class features:** Warden's Flame (1st level)" in cls
     deity = lookup(ember, LookupParams(ref="deities/ignara")).markdown
     assert "**Pantheon:** Ember" in deity and "**Alignment:** chaotic good" in deity
+    subclass = lookup(ember, LookupParams(ref="subclasses/firewarden-path-of-soot")).markdown
+    assert "*Firewarden subclass*" in subclass
     feature = lookup(ember, LookupParams(ref="features/firewarden-wardens-flame-1")).markdown
     assert "*Firewarden feature, level 1*" in feature
     witch = lookup(ember, LookupParams(ref="monsters/cinder-witch")).markdown
@@ -695,3 +697,24 @@ def test_every_5etools_tag_is_known(ember: App) -> None:
         tags = tags_in_line(0, f"{{@{name} something}}")
         for tag in tags:  # formatting and book tags are not references: none found
             assert resolver.resolve(tag, suggest=False).code != "unknown-tag", name
+
+
+def test_search_text_and_details_hold_no_tags_and_no_raw_object(ember: App) -> None:
+    from d5e_daemon import queries
+
+    for ref in (
+        "monsters/ash-wolf",
+        "spells/cinder-lance",
+        "feats/ember-adept",
+        "tables/wildfire-events",
+    ):
+        collection, slug = ref.split("/")
+        row = queries.entry_in_pack(ember.conn, "emberwilds", collection, slug)
+        assert row is not None
+        for purpose in ("index", "detail"):
+            text = ember.render(row.entry(), purpose)
+            assert "{@" not in text and "'5etools'" not in text and '"5etools"' not in text, ref
+    wolf = queries.entry_in_pack(ember.conn, "emberwilds", "monsters", "ash-wolf")
+    assert wolf is not None
+    assert "2d4 + 2" in ember.render(wolf.entry(), "index")
+    assert ember.render(wolf.entry(), "detail") == "CR 1 Medium beast"
