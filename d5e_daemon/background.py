@@ -103,7 +103,6 @@ class BackgroundIndexer:
         index = self.app.search
         if self.stopped:
             return
-        index.embedder.load()  # first, so that hybrid search has the model when vectors are ready
         self._runs += 1
         token = f"d5e-index-{self._runs}"
         reporter = _Reporter(self, token) if self.progress else None
