@@ -270,6 +270,27 @@ def cmd_references(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_statblock(args: argparse.Namespace, settings: Settings) -> int:
+    """An entry's card to paste into a document (Markdown, or Homebrewery's block)."""
+    from .features.statblocks import stat_block_entry
+    from .protocol import StatBlockParams
+
+    text = " ".join(args.query)
+    is_ref = "/" in text and " " not in text
+    params = StatBlockParams(
+        ref=text if is_ref else None,
+        name=None if is_ref else text,
+        collection=args.collection,
+        style=args.style,
+    )
+    result = _run_feature(settings, stat_block_entry, params)
+    if args.json:
+        _print_json(result)
+    else:
+        sys.stdout.write(result.text)
+    return 0
+
+
 def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
     """`d5e link`: "Link rules terms" over whole files; names and prose names become tags.
     Writes the files (atomically), or with --diff prints the change, or with --check only says
@@ -739,7 +760,9 @@ def _packs_install(args: argparse.Namespace, settings: Settings) -> int:
     target = args.target
     as_path = Path(target).exists() or "/" in target or target.endswith(".zip")
     params = PackInstallParams(
-        path=str(Path(target).resolve()) if as_path else None, id=None if as_path else target
+        path=str(Path(target).resolve()) if as_path else None,
+        id=None if as_path else target,
+        replace=args.replace,
     )
     result = _run_feature(settings, install, params)
     if args.json:
@@ -809,6 +832,7 @@ def _packs_validate(args: argparse.Namespace, settings: Settings) -> int:
         warnings = len(result.problems) - errors
         verdict = "ok" if result.ok else f"{errors} error(s)"
         name = result.pack.id if result.pack else args.path
+        name += "".join(f", {other.id}" for other in result.also)
         sys.stderr.write(f"{name}: {verdict}, {warnings} warning(s), {result.entries} entries\n")
     return 0 if result.ok else 1
 
@@ -817,7 +841,12 @@ def _packs_new(args: argparse.Namespace, settings: Settings) -> int:
     from .features.packs import create
     from .protocol import CreateParams
 
-    params = CreateParams(id=args.id, title=args.title, directory=str(Path(args.dir).resolve()))
+    params = CreateParams(
+        id=args.id,
+        title=args.title,
+        directory=str(Path(args.dir).resolve()),
+        replace=args.replace,
+    )
     result = _run_feature(settings, create, params)
     if args.json:
         _print_json(result)
@@ -984,6 +1013,21 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_references)
 
     p = sub.add_parser(
+        "statblock",
+        parents=[common],
+        help="an entry's card to paste into a document (Markdown or Homebrewery)",
+    )
+    p.add_argument("query", nargs="+", help="monsters/goblin, srd-2024:monsters/wolf or a name")
+    p.add_argument("--collection")
+    p.add_argument(
+        "--style",
+        choices=["markdown", "homebrewery"],
+        help="how to write a creature (default: the statBlocks setting, else markdown)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_statblock)
+
+    p = sub.add_parser(
         "link",
         parents=[common],
         help="turn rules names (and bold creatures, italic spells, '4 wolves') into tags",
@@ -1065,6 +1109,8 @@ def parser() -> argparse.ArgumentParser:
         help="install or upgrade a folder, a .zip, or a plugin's pack",
     )
     p.add_argument("target", help="a folder or .zip, or the id of a pack a plugin offers")
+    replace_help = "take the pack id over from the folder, zip or plugin it belongs to now"
+    p.add_argument("--replace", action="store_true", help=replace_help)
     for name, what in (("enable", "turn a pack on"), ("disable", "turn a pack off")):
         p = packs_sub.add_parser(name, parents=[with_json], help=f"{what} in this profile")
         p.add_argument("pack")
@@ -1084,6 +1130,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--title")
     p.add_argument("--dir", default=".", help="where to create its folder (default: here)")
+    p.add_argument("--replace", action="store_true", help=replace_help)
     p = packs_sub.add_parser(
         "upload", parents=[with_json], help="add or replace entries of a folder pack from JSON"
     )

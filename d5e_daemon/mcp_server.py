@@ -492,9 +492,13 @@ def _lifespan(app: App) -> Callable[[MCPServer[Any]], Any]:
 
         indexer = BackgroundIndexer(app, None, asyncio.get_running_loop(), progress=False)
         indexer.schedule()
+        running = True
+        follow = asyncio.create_task(app.library.watch(lambda: running, FOLLOW_SECONDS))
         try:
             yield None
         finally:
+            running = False
+            follow.cancel()
             indexer.stop()
 
     return lifespan

@@ -58,7 +58,8 @@ def source_part(kind: str, parts: list[str]) -> str:
 _TEXT_ONLY = frozenset(
     {"book", "adventure", "quickref", "filter", "5etools", "5etoolsimg", "loader", "area",
      "homebrew", "footnote", "link", "help", "tip", "note", "unit", "comic", "style", "font",
-     "color", "highlight", "kbd", "u", "underline", "sup", "sub", "code", "coinflip"}
+     "color", "highlight", "kbd", "u", "underline", "sup", "sub", "code", "coinflip",
+     "comich1", "comich2", "comich3", "comich4", "comicnote"}
 )  # fmt: skip
 
 
@@ -102,6 +103,8 @@ def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
     if kind == "dc":
         shown = parts[1].strip() if len(parts) > 1 and parts[1].strip() else first
         return f"DC {shown}"
+    if kind == "hityourspellattack":
+        return first or "your spell attack modifier"
     if kind == "dcyourspellsave":
         return first or "your spell save DC"
     if kind == "recharge":

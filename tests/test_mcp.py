@@ -204,21 +204,36 @@ async def test_write_tools_are_off_unless_the_user_allows_them(
         assert "name" in bad
 
 
+@pytest.mark.parametrize("campaign", [False, True], ids=["default profile", "campaign"])
 async def test_a_pack_installed_by_the_cli_is_seen_by_a_running_server(
-    db_path: Path, tmp_path: Path
+    db_path: Path, tmp_path: Path, campaign: bool
 ) -> None:
+    """Installed by the CLI (from anywhere: the user's default profile), the pack is on in the
+    running server's profile too, its entries found by lookup and by search."""
     pack = write_pack(tmp_path / "brew", {"spells/moonlit-hex.json": SPELL})
     install = [sys.executable, "-m", "d5e_daemon", "packs", "install", str(pack)]
-    async with mcp_session(db_path) as session:
+    folder = tmp_path / "campaign"
+    folder.mkdir()
+    if campaign:
+        (folder / "d5e.toml").write_text('edition = "2014"\n')
+    async with mcp_session(db_path, "--workspace", str(folder)) as session:
         assert "no entry named" in await error(session, "lookup", name="Moonlit Hex")
         cli = await asyncio.to_thread(
             subprocess.run, install, env=_env(db_path), capture_output=True, check=False
         )
         assert cli.returncode == 0, cli.stderr
+        for _ in range(50):  # the server follows the database within a few seconds
+            answer = await session.call_tool("lookup", {"name": "Moonlit Hex"})
+            if not answer.is_error:
+                break
+            await asyncio.sleep(0.2)
         card = await call(session, "lookup", name="Moonlit Hex")
         assert card["entry"]["pack"] == "brew"
         hits = await call(session, "search", query="silver curse", mode="keyword")
         assert "Moonlit Hex" in [h["name"] for h in hits["hits"]]
+        packs = await call(session, "packs")
+        (brew,) = [p for p in packs["packs"] if p["pack"]["id"] == "brew"]
+        assert brew["enabled"]
 
 
 def test_stdout_carries_only_protocol_messages(db_path: Path) -> None:
@@ -275,3 +290,18 @@ def test_the_mcp_face_loads_no_lsp_code() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+async def test_reads_the_campaign_d5e_toml_as_d5e_serve_does(db_path: Path, tmp_path: Path) -> None:
+    campaign = tmp_path / "campaign"
+    campaign.mkdir()
+    (campaign / "d5e.toml").write_text('edition = "2024"\n')
+    async with mcp_session(db_path, "--workspace", str(campaign)) as session:
+        card = await call(session, "lookup", name="aboleth")
+        assert card["entry"]["pack"] == "srd-2024"
+        packs = await call(session, "packs")
+        assert packs["profile"] != "default"  # the campaign's own profile
+    async with mcp_session(db_path, cwd=campaign) as session:  # found from the folder too
+        assert (await call(session, "lookup", name="aboleth"))["entry"]["pack"] == "srd-2024"
+    async with mcp_session(db_path) as session:  # elsewhere: the user's default profile
+        assert (await call(session, "lookup", name="aboleth"))["entry"]["pack"] == "srd-2014"

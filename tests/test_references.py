@@ -462,3 +462,33 @@ def test_cli_link_diff_check_and_write(
     assert code == 0
     code, _, err = run(capsys, "link", str(folder / "missing.md"), "--db", str(db_path))
     assert code == 2 and "cannot read" in err
+
+
+def test_d5e_stat_block(app: App) -> None:
+    from d5e_daemon.features.statblocks import stat_block_entry
+    from d5e_daemon.protocol import StatBlockParams
+
+    plain = stat_block_entry(app, StatBlockParams(name="goblin"))
+    assert (plain.ref, plain.style) == ("monsters/goblin", "markdown")
+    assert plain.text.startswith("## Goblin\n\n*Small humanoid")
+    frame = stat_block_entry(app, StatBlockParams(ref="monsters/goblin", style="homebrewery"))
+    assert frame.text.startswith("{{monster,frame\n## Goblin\n") and frame.text.endswith("}}\n")
+    spell = stat_block_entry(app, StatBlockParams(name="fireball", style="homebrewery"))
+    assert spell.text.startswith("## Fireball")
+    with pytest.raises(NotFound) as missing:
+        stat_block_entry(app, StatBlockParams(name="goblinn"))
+    assert "did you mean" in missing.value.message
+    with pytest.raises(InvalidParams) as bad:
+        decode({"ref": "monsters/goblin", "style": "5etools"}, StatBlockParams)
+    assert bad.value.data == {"path": "$.style"}
+
+
+def test_cli_statblock(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "statblock", "goblin", "--style", "homebrewery", "--db", str(db_path)
+    )
+    assert code == 0 and out.startswith("{{monster,frame\n## Goblin\n") and out.endswith("}}\n")
+    code, out, _ = run(capsys, "statblock", "monsters/wolf", "--json", "--db", str(db_path))
+    result = json.loads(out)
+    assert (result["name"], result["style"]) == ("Wolf", "markdown")
+    assert result["text"].startswith("## Wolf")

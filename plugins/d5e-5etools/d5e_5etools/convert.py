@@ -706,17 +706,13 @@ def item(raw: dict[str, Any]) -> dict[str, Any]:
             "normal": int(normal) if normal.isdigit() else normal,
             "long": int(long) if long.isdigit() else long,
         }
-    props = [
-        PROPERTIES.get(strip_source(p), strip_source(p))
-        for p in raw.get("property") or []
-        if isinstance(p, str)
-    ]
+    codes = [p.get("uid") if isinstance(p, dict) else p for p in raw.get("property") or []]
+    props = [PROPERTIES.get(strip_source(p), strip_source(p)) for p in codes if isinstance(p, str)]
     if props:
         data["properties"] = [_ref(p) for p in props]
     if raw.get("mastery"):
-        data["mastery"] = [
-            plain_tags(strip_source(m)) for m in raw["mastery"] if isinstance(m, str)
-        ]
+        found = [m.get("uid") if isinstance(m, dict) else m for m in raw["mastery"]]
+        data["mastery"] = [plain_tags(strip_source(m)) for m in found if isinstance(m, str)]
     if code in ("LA", "MA", "HA", "S") and raw.get("ac") is not None:
         data["armor_class"] = {
             "base": raw["ac"],

@@ -11,11 +11,12 @@ path (from the entry) where it was written, and the caller locates it in the fil
 
 from __future__ import annotations
 
-import copy as _copy_module
 import math
 import re
 from collections.abc import Callable
 from typing import Any
+
+import msgspec
 
 Path = tuple[str | int, ...]
 
@@ -57,6 +58,15 @@ CR_XP = {
     "24": 62000, "25": 75000, "26": 90000, "27": 105000, "28": 120000, "29": 135000,
     "30": 155000,
 }  # fmt: skip
+
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+def _clone(value: Any) -> Any:
+    """A deep copy of JSON values (a round trip through msgspec: faster than `deepcopy`)."""
+    return _decode(_encode(value))
 
 
 class ModError(Exception):
@@ -351,24 +361,24 @@ def apply_mod(obj: dict[str, Any], prop: str, op: Any, path: Path) -> None:
     if mode in ("prependArr", "appendArr", "insertArr", "appendIfNotExistsArr"):
         arr = _array(obj, prop, True, path)
         if mode == "prependArr":
-            arr[:0] = _copy_module.deepcopy(items)
+            arr[:0] = _clone(items)
         elif mode == "appendArr":
-            arr.extend(_copy_module.deepcopy(items))
+            arr.extend(_clone(items))
         elif mode == "insertArr":
             index = op.get("index")
             if not isinstance(index, int):
                 raise ModError("insertArr needs an integer `index`", (*path, "index"))
-            arr[index:index] = _copy_module.deepcopy(items)
+            arr[index:index] = _clone(items)
         else:
             for item in items:
                 if not any(_matches(have, item) or have == item for have in arr):
-                    arr.append(_copy_module.deepcopy(item))
+                    arr.append(_clone(item))
         return
     if mode in ("replaceArr", "replaceOrAppendArr"):
         arr = _array(obj, prop, mode == "replaceOrAppendArr", path)
-        if not _replace_arr(arr, _copy_module.deepcopy(op), path):
+        if not _replace_arr(arr, _clone(op), path):
             if mode == "replaceOrAppendArr":
-                arr.extend(_copy_module.deepcopy(items))
+                arr.extend(_clone(items))
             else:
                 raise ModError(
                     f"{prop} has no item {op.get('replace')!r} to replace", (*path, "replace")
@@ -402,7 +412,7 @@ def apply_mod(obj: dict[str, Any], prop: str, op: Any, path: Path) -> None:
         if not isinstance(target, dict):
             raise ModError(f"cannot set a field of {prop!r}: it is not an object", path)
         holder, last = _get_prop(target, str(op.get("prop", "")))
-        holder[last] = _copy_module.deepcopy(op.get("value"))
+        holder[last] = _clone(op.get("value"))
         return
     if mode == "calculateProp":
         target = obj.setdefault(prop, {})
@@ -487,17 +497,17 @@ def derive(
     preserve = meta.get("_preserve") or {}
     keep_all = preserve.get("*") is True
     result = {
-        k: _copy_module.deepcopy(v)
+        k: _clone(v)
         for k, v in base.items()
         if k != "_copy" and (keep_all or k not in NOT_COPIED or preserve.get(k))
     }
     for key, value in entry.items():
         if key != "_copy":
-            result[key] = _copy_module.deepcopy(value)
+            result[key] = _clone(value)
     for i, template in enumerate(templates):
         apply = template.get("apply") or {}
         for key, value in (apply.get("_root") or {}).items():
-            result[key] = _copy_module.deepcopy(value)
+            result[key] = _clone(value)
         if apply.get("_mod"):
             apply_mods(result, apply["_mod"], ("_copy", "_templates", i))
     if "_mod" in meta:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import re
 from collections import OrderedDict
@@ -232,19 +233,36 @@ def _files(path: Path) -> Iterator[Path]:
 
 
 def recognises(path: Path) -> bool:
-    """A `.json` 5etools homebrew file, or a folder (without `pack.toml`) holding some."""
+    """A `.json` file (no other loader reads one; a JSON file that is not 5etools homebrew is
+    told so), or a folder without `pack.toml` holding 5etools homebrew files."""
     if path.is_file():
-        if path.suffix.lower() != ".json":
-            return False
+        return path.suffix.lower() == ".json"
+    if path.is_dir() and not (path / "pack.toml").exists():
+        # its own files only, a few: a folder that is not homebrew (a home, `/`) is not walked
         try:
-            with path.open("rb") as f:
-                head = f.read(65536).decode("utf-8-sig", "replace")
+            children = sorted(itertools.islice(path.iterdir(), 1000))
         except OSError:
             return False
-        return '"_meta"' in head or any(f'"{k}"' in head for k in ("monster", "spell", "item"))
-    if path.is_dir() and not (path / "pack.toml").exists():
-        return any(recognises(p) for p in list(_files(path))[:20])
+        found = [c for c in children if c.suffix.lower() == ".json" and c.is_file()][:20]
+        for child in [c for c in children if c.is_dir() and not c.name.startswith(".")][:50]:
+            try:  # a folder of type folders, as the homebrew repository (`creature/`, …)
+                inner = sorted(itertools.islice(child.iterdir(), 200))
+            except OSError:
+                continue
+            found += [c for c in inner if c.suffix.lower() == ".json" and c.is_file()][:3]
+        return any(_looks_5etools(p) for p in found)
     return False
+
+
+def _looks_5etools(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            head = f.read(65536).decode("utf-8-sig", "replace")
+    except OSError:
+        return False
+    if not head.lstrip().startswith("{"):  # 5etools homebrew is one object (Open5e's: lists)
+        return False
+    return '"_meta"' in head or any(f'"{k}"' in head for k in ("monster", "spell", "item"))
 
 
 # The JSON types of the fields d5e reads, as 5etools' schema has them: a value of another type is

@@ -90,6 +90,8 @@ def prerequisite(value: Any) -> str:
 def _subtitle(entry: Entry, raw: dict[str, Any]) -> str:
     kind = entry.collection.replace("-", " ").rstrip("s")
     kind = {"deitie": "deity", "statuse": "status", "classe": "class"}.get(kind, kind)
+    if raw.get("className") and entry.collection == "subclasses":
+        return f"{raw['className']} subclass"
     if raw.get("className"):
         owner = raw.get("subclassShortName") or raw["className"]
         level = f", level {raw['level']}" if raw.get("level") is not None else ""

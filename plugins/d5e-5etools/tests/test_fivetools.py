@@ -462,6 +462,8 @@ def test_cards_of_the_other_types_show_every_field_of_the_source(ember: App) -> 
     assert "**Hit die:** d10" in cls and "**Class features:** Warden's Flame (1st level)" in cls
     deity = lookup(ember, LookupParams(ref="deities/ignara")).markdown
     assert "**Pantheon:** Ember" in deity and "**Alignment:** chaotic good" in deity
+    subclass = lookup(ember, LookupParams(ref="subclasses/firewarden-path-of-soot")).markdown
+    assert "*Firewarden subclass*" in subclass
     feature = lookup(ember, LookupParams(ref="features/firewarden-wardens-flame-1")).markdown
     assert "*Firewarden feature, level 1*" in feature
     witch = lookup(ember, LookupParams(ref="monsters/cinder-witch")).markdown
@@ -496,3 +498,223 @@ def test_fields_without_a_d5e_name_are_on_the_card(ember: App) -> None:
     witch = lookup(ember, LookupParams(ref="monsters/cinder-witch")).markdown
     assert "**Is named creature:** yes" in witch
     assert "Page" not in witch and "Source" not in witch  # bookkeeping stays out
+
+
+def test_a_copy_of_another_installed_5etools_pack_follows_it(app: App, tmp_path: Path) -> None:
+    from d5e_daemon.features.packs import install as install_params
+    from d5e_daemon.protocol import PackInstallParams
+
+    def beasts(bite: str) -> dict[str, Any]:
+        return {
+            "_meta": {"sources": [{"json": "Beasts", "abbreviation": "BB"}]},
+            "monster": [
+                {"name": "Cave Bear", "source": "Beasts", "cr": "2", "hp": {"average": 30},
+                 "action": [{"name": "Bite", "entries": [bite]},
+                            {"name": "Claw", "entries": ["x"]}]},
+            ],
+        }  # fmt: skip
+
+    base = write(tmp_path, beasts("It bites."), "beasts.json")
+    asyncio.run(install_params(app, PackInstallParams(path=str(base))))
+    other = write(
+        tmp_path,
+        {
+            "_meta": {"sources": [{"json": "Caves"}], "dependencies": {"monster": ["Beasts"]}},
+            "monster": [
+                {"name": "Cave Bear Matriarch", "source": "Caves",
+                 "_copy": {"name": "Cave Bear", "source": "Beasts",
+                           "_mod": {"action": {"mode": "insertArr", "index": 1,
+                                               "items": {"name": "Roar", "entries": ["y"]}}}}},
+            ],
+        },
+        "caves.json",
+    )  # fmt: skip
+    result = install(app, other)
+    assert result.pack == "caves" and not [w for w in result.warnings if "depends" in str(w)]
+    matriarch = data(app, "caves:monsters/cave-bear-matriarch")
+    assert names(matriarch["actions"]) == ["Bite", "Roar", "Claw"]
+    assert matriarch["hit_points"] == 30
+    # the base pack changes: its copies in other packs are laid over the new version
+    base.write_text(json.dumps(beasts("It bites hard.")), "utf-8")
+    asyncio.run(install_params(app, PackInstallParams(path=str(base))))
+    assert data(app, "caves:monsters/cave-bear-matriarch")["actions"][0]["desc"] == "It bites hard."
+
+
+def test_live_reload_of_an_edited_5etools_file(app: App, tmp_path: Path) -> None:
+    from d5e_daemon.features.packs import reload
+
+    doc = {"_meta": META, "spell": [{"name": "Spark", "source": "Broken", "level": 1}]}
+    path = write(tmp_path, doc)
+    install(app, path)
+    doc["spell"][0]["level"] = 2
+    path.write_text(json.dumps(doc), "utf-8")
+    (result,) = asyncio.run(reload(app, {"broken": {str(path)}}))
+    assert result.action == "upgraded" and data(app, "spells/spark")["level"] == 2
+    path.write_text("{ not json", "utf-8")  # a broken save keeps the last good version
+    assert asyncio.run(reload(app, {"broken": {str(path)}})) == []
+    assert data(app, "spells/spark")["level"] == 2
+    assert any("invalid JSON" in w for w in app.library.warnings)
+
+
+def test_the_cli_names_every_pack_of_a_file(db_path: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = write(
+        tmp_path,
+        {
+            "_meta": {"sources": [{"json": "One"}, {"json": "Two"}]},
+            "spell": [
+                {"name": "A", "source": "One", "level": 1, "school": "V"},
+                {"name": "B", "source": "Two", "level": 2, "school": "A"},
+            ],
+        },
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "d5e_daemon", "packs", "install", str(path), "--db", str(db_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "one: installed, 1 entries (1 changed)",
+        "two: installed, 1 entries (1 changed)",
+    ]
+
+
+# Every tag 5etools' renderer defines (its `Renderer.tag` list), as authors write them.
+EVERY_5ETOOLS_TAG = [
+    "b",
+    "bold",
+    "i",
+    "italic",
+    "s",
+    "strike",
+    "u",
+    "underline",
+    "sup",
+    "sub",
+    "kbd",
+    "code",
+    "style",
+    "font",
+    "comic",
+    "comicH1",
+    "comicH2",
+    "comicH3",
+    "comicH4",
+    "comicNote",
+    "note",
+    "tip",
+    "unit",
+    "h",
+    "m",
+    "atk",
+    "atkr",
+    "hom",
+    "hit",
+    "d20",
+    "dc",
+    "dcYourSpellSave",
+    "hitYourSpellAttack",
+    "dice",
+    "autodice",
+    "damage",
+    "chance",
+    "coinflip",
+    "recharge",
+    "ability",
+    "savingThrow",
+    "skillCheck",
+    "scaledice",
+    "scaledamage",
+    "initiative",
+    "actSave",
+    "actSaveFail",
+    "actSaveSuccess",
+    "actSaveSuccessOrFail",
+    "actTrigger",
+    "actResponse",
+    "homebrew",
+    "area",
+    "footnote",
+    "link",
+    "5etools",
+    "5etoolsImg",
+    "adventure",
+    "book",
+    "filter",
+    "quickref",
+    "color",
+    "highlight",
+    "help",
+    "loader",
+    "background",
+    "boon",
+    "card",
+    "class",
+    "classFeature",
+    "condition",
+    "creature",
+    "cult",
+    "deck",
+    "deity",
+    "disease",
+    "facility",
+    "feat",
+    "hazard",
+    "item",
+    "itemMastery",
+    "itemProperty",
+    "itemType",
+    "language",
+    "legroup",
+    "object",
+    "optfeature",
+    "psionic",
+    "race",
+    "recipe",
+    "reward",
+    "sense",
+    "skill",
+    "spell",
+    "status",
+    "subclass",
+    "subclassFeature",
+    "table",
+    "trap",
+    "variantrule",
+    "vehicle",
+    "vehupgrade",
+    "charoption",
+]
+
+
+def test_every_5etools_tag_is_known(ember: App) -> None:
+    resolver = Resolver(ember)
+    for name in EVERY_5ETOOLS_TAG:
+        tags = tags_in_line(0, f"{{@{name} something}}")
+        for tag in tags:  # formatting and book tags are not references: none found
+            assert resolver.resolve(tag, suggest=False).code != "unknown-tag", name
+
+
+def test_search_text_and_details_hold_no_tags_and_no_raw_object(ember: App) -> None:
+    from d5e_daemon import queries
+
+    for ref in (
+        "monsters/ash-wolf",
+        "spells/cinder-lance",
+        "feats/ember-adept",
+        "tables/wildfire-events",
+    ):
+        collection, slug = ref.split("/")
+        row = queries.entry_in_pack(ember.conn, "emberwilds", collection, slug)
+        assert row is not None
+        for purpose in ("index", "detail"):
+            text = ember.render(row.entry(), purpose)
+            assert "{@" not in text and "'5etools'" not in text and '"5etools"' not in text, ref
+    wolf = queries.entry_in_pack(ember.conn, "emberwilds", "monsters", "ash-wolf")
+    assert wolf is not None
+    assert "2d4 + 2" in ember.render(wolf.entry(), "index")
+    assert ember.render(wolf.entry(), "detail") == "CR 1 Medium beast"
