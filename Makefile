@@ -15,7 +15,7 @@ VSCODE       := editors/vscode
 VSCODE_BUILT := $(VSCODE)/out/.built
 VSIX         := $(VSCODE)/d5e-$(shell node -p "require('./$(VSCODE)/package.json').version" 2>/dev/null).vsix
 
-.PHONY: setup run test lint bench bench-quick quality clean editors emacs vsix vscode-e2e
+.PHONY: setup run test lint docs bench bench-quick quality clean editors emacs vsix vscode-e2e
 
 setup: $(STAMP)
 
@@ -34,8 +34,14 @@ run: setup
 
 editors: emacs $(VSCODE_BUILT) $(VSIX) vscode-e2e
 
+# Installing needs root: anyone else is told, in one line, what to install (the editor tests
+# need Emacs; CI runs as root and installs it here).
 emacs:
 	@if ! emacs --batch --eval "(require 'eglot)" >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "make test needs Emacs 28+ with eglot for the editor tests: run 'sudo apt-get install emacs-nox elpa-eglot' (or your system's Emacs and eglot), then make test again" >&2; \
+	    exit 1; \
+	  fi; \
 	  echo "Installing Emacs with eglot for the editor tests (Debian: emacs-nox, elpa-eglot)"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	    --no-install-recommends emacs-nox elpa-eglot; \
@@ -62,6 +68,10 @@ test: setup editors
 	$(BIN)/ruff format --check d5e_daemon plugins tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+
+# docs/protocol.md's reference, generated from d5e_daemon/protocol.py (a test fails when stale).
+docs: setup
+	$(BIN)/python -m d5e_daemon.protocol_doc
 
 # Every benchmark (about 65 minutes: the cold index of 100,000 entries is most of it), then
 # bench/report.md; bench-quick checks the benchmarks in minutes (its figures are not to quote).

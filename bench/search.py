@@ -9,7 +9,8 @@ Each run, on a fresh database and an empty cache folder (nothing embedded before
    of `d5e/lookup` and keyword `d5e/search` requests sent all the while;
 2. queries: p50/p99 round-trip of hybrid `d5e/search` (query embedding included) over the
    search eval queries, of semantic-only search, and of browsing by filters;
-3. memory: the daemon's RSS after those queries, with the model loaded;
+3. memory: the daemon's RSS after those queries, with the model loaded, and idle after a
+   restart on the indexed database (the model not loaded until a query needs it);
 4. cache: a second database indexed from the same cache folder (nothing embedded again).
 """
 
@@ -78,6 +79,20 @@ def build_index(db: Path, env: dict[str, str]) -> tuple[Daemon, dict[str, Any]]:
     }
 
 
+def idle_memory(db: Path, env: dict[str, str]) -> float:
+    """VmRSS of a daemon started on a database whose index is complete, once it has checked
+    the index and settled: nothing to embed, so the model stays unloaded until a query."""
+    with Daemon(db, env=env) as daemon:
+        daemon.initialize()
+        while True:
+            index = index_ready(daemon)
+            if index["ready"] and not index["running"]:
+                break
+            time.sleep(0.25)
+        time.sleep(2.0)
+        return float(memory(daemon.proc.pid)["VmRSS"])
+
+
 def run(folder: Path, texts: list[str], queries: int, figures: Figures) -> None:
     env = {"XDG_CACHE_HOME": str(folder / "cache")}
     # The SRD database is built first, in a daemon with another cache folder: installing
@@ -103,6 +118,7 @@ def run(folder: Path, texts: list[str], queries: int, figures: Figures) -> None:
     daemon.close()
     other, from_cache = build_index(folder / "b.sqlite3", env)
     other.close()
+    idle = idle_memory(folder / "a.sqlite3", env)
 
     figures.fact("entries indexed", f"{indexing['entries']:,}")
     section = "indexing the SRD 2014, real model"
@@ -110,6 +126,7 @@ def run(folder: Path, texts: list[str], queries: int, figures: Figures) -> None:
     figures.value(section, "peak RSS while indexing", indexing["peak_rss_mb"], "MB")
     figures.value(section, "second database, same vector cache", from_cache["seconds"], "s")
     figures.value(section, "RSS afterwards, model loaded", loaded["VmRSS"], "MB")
+    figures.value(section, "RSS idle after start on the indexed database", idle, "MB")
     section = "round trips over stdio"
     figures.latency(section, "`d5e/lookup` while indexing", indexing["lookups"])
     figures.latency(section, "keyword `d5e/search` while indexing", indexing["keyword"])

@@ -1,15 +1,20 @@
 """The plugin manager: built-ins registered as ordinary plugins, then entry points of group `d5e`.
 
-Plugins are isolated. One that fails to import, declares a hook that does not exist or with the
-wrong arguments, or raises inside a hook is logged, listed in `Plugins.failed`, and skipped.
+Hooks are called through pluggy (`pm.hook.<name>`). Plugins are isolated: one that fails to
+import, declares a hook that does not exist or with the wrong arguments, or raises inside a hook
+is logged, listed in `Plugins.failed`, and skipped. `D5E_TRACE_PLUGINS=1` logs every hook call.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import logging
-from collections.abc import Callable, Iterator
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,70 +33,86 @@ DEFAULT_PLUGINS = (
 )
 
 
+TRACE_ENV = "D5E_TRACE_PLUGINS"
+"""Set (to anything but "" or "0"), every hook call is logged on stderr: hook, arguments,
+implementations in call order and result (as datasette's DATASETTE_TRACE_PLUGINS)."""
+_calling: ContextVar[str] = ContextVar("d5e_plugin", default="")
+"""The plugin whose implementation is running (`register_packs` names its packs' origin)."""
+
+
 @dataclass
 class Plugins:
-    """The plugin manager plus what d5e learned while loading it."""
+    """The plugin manager plus what d5e learned while loading it. Hooks are called through
+    pluggy (`pm.hook.<name>`), so `firstresult` and wrappers behave as pluggy documents; each
+    plain implementation is guarded: one that raises is logged, listed in `failed`, and
+    counts as having returned None."""
 
     pm: pluggy.PluginManager
     failed: dict[str, str] = field(default_factory=dict)
 
-    def _impls(self, hook: str) -> Iterator[tuple[str, Callable[..., Any], list[str]]]:
-        """Implementations in call order (latest registered first, trylast ones last)."""
-        caller = getattr(self.pm.hook, hook)
-        for impl in reversed(caller.get_hookimpls()):
-            yield impl.plugin_name, impl.function, list(impl.argnames)
+    def _guard(self, name: str, hook: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            token = _calling.set(name)
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                log.exception("plugin %s failed in %s", name, hook)
+                self.failed[name] = f"{hook}: {type(exc).__name__}: {exc}"
+                return None
+            finally:
+                _calling.reset(token)
 
-    def _call(
-        self,
-        name: str,
-        hook: str,
-        fn: Callable[..., Any],
-        argnames: list[str],
-        kwargs: dict[str, Any],
-    ) -> Any:
+        return guarded
+
+    def guard(self, plugin: object, name: str) -> None:
+        """Guard the plain implementations of a newly registered plugin (wrappers run as
+        pluggy runs them: what they raise is `call`'s to report)."""
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
+                    impl.function = self._guard(name, caller.name, impl.function)  # type: ignore[misc]
+
+    def call(self, hook: str, **kwargs: Any) -> Any:
+        """`pm.hook.<hook>(**kwargs)`; an exception out of a wrapper is logged and listed,
+        and the call answers None."""
         try:
-            return fn(*(kwargs[a] for a in argnames))
+            return getattr(self.pm.hook, hook)(**kwargs)
         except Exception as exc:
-            log.exception("plugin %s failed in %s", name, hook)
-            self.failed[name] = f"{hook}: {type(exc).__name__}: {exc}"
+            log.exception("a wrapper of %s failed", hook)
+            self.failed[f"{hook} wrapper"] = f"{type(exc).__name__}: {exc}"
             return None
-
-    def _call_each(self, hook: str, **kwargs: Any) -> Iterator[Any]:
-        for name, fn, argnames in self._impls(hook):
-            yield self._call(name, hook, fn, argnames, kwargs)
 
     def pack_sources(self) -> dict[str, PackSource]:
         """Every pack the plugins register, by id (the first registration of an id wins)."""
         found: dict[str, PackSource] = {}
-        for name, fn, argnames in self._impls("register_packs"):
 
-            def register(source: PackSource, origin: str = f"plugin:{name}") -> None:
-                if source.pack.id in found:
-                    log.warning("pack %s registered twice; keeping the first", source.pack.id)
-                    return
-                found[source.pack.id] = source if source.origin else replace(source, origin=origin)
+        def register(source: PackSource) -> None:
+            if source.pack.id in found:
+                log.warning("pack %s registered twice; keeping the first", source.pack.id)
+                return
+            origin = f"plugin:{_calling.get()}"
+            found[source.pack.id] = source if source.origin else replace(source, origin=origin)
 
-            self._call(name, "register_packs", fn, argnames, {"register": register})
+        self.call("register_packs", register=register)
         return found
 
     def path_loaders(self) -> list[tuple[str, PathLoader]]:
         found: list[tuple[str, PathLoader]] = []
-        for _ in self._call_each("register_loaders", register=lambda n, fn: found.append((n, fn))):
-            pass
+        self.call("register_loaders", register=lambda n, fn: found.append((n, fn)))
         return found
 
     def priority_rules(self) -> list[PriorityRule]:
         rules: list[PriorityRule] = []
-        for result in self._call_each("priority_rules"):
+        for result in self.call("priority_rules") or []:
             rules.extend(result or [])
         return rules
 
     def render(self, entry: Entry, purpose: str) -> str:
-        """The first renderer's non-None text; a renderer that raises is skipped, not fatal."""
-        for text in self._call_each("render_text", entry=entry, purpose=purpose):
-            if text is not None:
-                return str(text)
-        return entry.name
+        """The first renderer's non-None text (`render_text` is firstresult); a renderer that
+        raises is skipped, not fatal."""
+        text = self.call("render_text", entry=entry, purpose=purpose)
+        return entry.name if text is None else str(text)
 
 
 def _register(plugins: Plugins, plugin: object, name: str) -> None:
@@ -107,12 +128,44 @@ def _register(plugins: Plugins, plugin: object, name: str) -> None:
         pm.unregister(plugin)
         plugins.failed[name] = f"implements unknown hooks: {', '.join(unknown)}"
         log.error("plugin %s skipped: %s", name, plugins.failed[name])
+        return
+    plugins.guard(plugin, name)
+
+
+def _trace(pm: pluggy.PluginManager) -> None:
+    """Log every hook call (D5E_TRACE_PLUGINS): stderr only, never the wire."""
+    trace = logging.getLogger("d5e_daemon.plugins.trace")
+    if not trace.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("d5e plugins: %(message)s"))
+        trace.addHandler(handler)
+    trace.setLevel(logging.INFO)
+    trace.propagate = False
+
+    def before(hook: str, impls: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+        names = [impl.plugin_name for impl in reversed(impls)]
+        args = ", ".join(f"{k}={_short(v)}" for k, v in kwargs.items())
+        trace.info("%s(%s) → %s", hook, args, ", ".join(names))
+
+    def after(outcome: Any, hook: str, impls: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+        error = outcome.exception
+        shown = f"raised {type(error).__name__}: {error}" if error else _short(outcome.get_result())
+        trace.info("%s → %s", hook, shown)
+
+    pm.add_hookcall_monitoring(before, after)
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def get_plugins(*, entry_points: bool = True, extra: tuple[object, ...] = ()) -> Plugins:
     """Built-ins, then installed plugins (entry point group `d5e`), then `extra` (for tests)."""
     pm = pluggy.PluginManager("d5e")
     pm.add_hookspecs(hookspecs)
+    if os.environ.get(TRACE_ENV, "") not in ("", "0"):
+        _trace(pm)
     plugins = Plugins(pm)
     for module in DEFAULT_PLUGINS:
         _register(plugins, importlib.import_module(module), module)

@@ -28,7 +28,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     # The fake embedder keeps every daemon's background indexing fast; the tests of the real
-    # model (tests/test_embed.py, tests/test_search_real.py) unset it.
+    # model (tests/test_embed.py) unset it.
     monkeypatch.setenv("D5E_EMBEDDER", "fake")
     for var in ("D5E_DB", "D5E_EDITION", "D5E_PROFILE", "D5E_LOG_LEVEL"):
         monkeypatch.delenv(var, raising=False)

@@ -8,6 +8,7 @@ from d5e_daemon.app import App
 from d5e_daemon.errors import InvalidParams
 from d5e_daemon.features.complete import complete
 from d5e_daemon.protocol import CompleteParams, decode
+from d5e_daemon.text import normalize
 
 
 def names(app: App, prefix: str, **kw: object) -> list[str]:
@@ -81,7 +82,16 @@ def test_only_winners_of_the_profile_are_offered(app2024: App) -> None:
     "prefix", ['"', "*", "NEAR(", '" OR "', "fire*", "a AND b", "'; --", "%_", "   "]
 )
 def test_fts_operators_and_quotes_are_plain_text(app: App, prefix: str) -> None:
-    complete(app, CompleteParams(prefix=prefix))  # no exception is the point; results may be empty
+    """Quotes and FTS5 operators are neither syntax nor an error: the names offered are those
+    of the prefix's words alone (`fire*` is `fire`; `'; --` and `"` offer nothing)."""
+    words = normalize(prefix)
+    offered = [i.ref for i in complete(app, CompleteParams(prefix=prefix)).items]
+    if not words:
+        assert offered == []
+        return
+    assert offered == [i.ref for i in complete(app, CompleteParams(prefix=words)).items]
+    if words == "fire":
+        assert offered and all("fire" in i.lower() for i in offered[:3])
 
 
 def test_empty_prefix_gives_nothing(app: App) -> None:

@@ -15,6 +15,8 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from .conftest import REPO
 from .test_editors import run, tool
 
@@ -97,6 +99,7 @@ def e2e_cache() -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.timeout(600)  # a first run installs code-server (about 4 minutes) before it starts
 def test_the_extension_inside_vscode_in_a_browser(tmp_path: Path, db_path: Path) -> None:
     """Completion, hover, the Problems panel and its quick fix, "d5e: Search rules", go to
     definition and the d5e Packs view, as a user sees them in code-server (VS Code 1.139)."""

@@ -298,6 +298,11 @@ class SearchIndex:
         self.db.write(partial(_forget_other_keys, key=key, vectors=True))
         counts = queries.index_counts(conn, key, self.skip, self.profile())
         total = counts.entries - counts.indexed + counts.pending_other
+        if total and self.background:
+            # in the daemon, the query model first, so that hybrid search has it when the
+            # vectors are ready; with nothing to embed it stays unloaded until a query needs it
+            # (an indexed library idles without it: see docs/benchmarks.md, idle memory)
+            self.embedder.load()
         done = 0
         started = time.perf_counter()
         if progress:

@@ -9,8 +9,9 @@
 
 ;; Makes the d5e daemon (`d5e serve') the language server of Markdown and text buffers under
 ;; eglot: completion of `{@spell fir', hover cards, diagnostics with quick fixes, go to
-;; definition (SRD entries open as read-only rendered documents), and two commands:
-;; `d5e-search' (search the rules, insert the chosen entry's tag) and `d5e-show'.
+;; definition (SRD entries open as read-only rendered documents), and three commands:
+;; `d5e-search' (search the rules, insert the chosen entry's tag), `d5e-show' and `d5e-packs'
+;; (the campaign's packs, turned on and off).
 ;;
 ;;   (require 'd5e)
 ;;   (add-hook 'markdown-mode-hook #'eglot-ensure)
@@ -145,6 +146,102 @@ opened read-only; it is fetched anew each time (packs may have changed)."
     (let ((buffer (get-file-buffer file)))
       (when buffer (with-current-buffer buffer (revert-buffer t t t))))
     file))
+
+;;; The campaign's packs: M-x d5e-packs
+
+(defvar-local d5e--packs-server nil
+  "The eglot server whose packs the `d5e-packs' buffer lists.")
+
+(defun d5e-pack-entry (info)
+  "A `tabulated-list-entries' row for INFO, one pack of a `d5e/packs/list' result."
+  (let* ((pack (plist-get info :pack))
+         (installed (eq (plist-get info :installed) t))
+         (enabled (eq (plist-get info :enabled) t))
+         (overrides (plist-get info :overrides))
+         (over (cl-loop for (other counts) on overrides by #'cddr
+                        collect (format "%d of %s"
+                                        (cl-loop for (_ n) on counts by #'cddr sum n)
+                                        (substring (symbol-name other) 1)))))
+    (list (plist-get pack :id)
+          (vector (cond ((not installed) "-") (enabled "x") (t " "))
+                  (plist-get pack :id)
+                  (cond ((not installed) "not installed")
+                        (enabled (format "%s" (or (plist-get info :priority) 0)))
+                        (t "off"))
+                  (format "%s" (or (plist-get info :entries) 0))
+                  (let ((license (plist-get pack :license)))
+                    (if (and license (not (string-empty-p license))) license "-"))
+                  (concat (plist-get pack :title)
+                          (if over (format " (overrides %s)" (string-join over ", ")) ""))))))
+
+(defun d5e--packs-show (result)
+  "Show RESULT, a `d5e/packs/list' result, in the *d5e packs* buffer."
+  (let ((buffer (get-buffer "*d5e packs*")))
+    (when (buffer-live-p buffer)
+      (with-current-buffer buffer
+        (setq tabulated-list-entries (mapcar #'d5e-pack-entry (append (plist-get result :packs) nil)))
+        (setq header-line-format
+              (format "  profile %s   RET/t: turn on or off   g: refresh%s"
+                      (plist-get result :profile)
+                      (mapconcat (lambda (w) (concat "   ! " w))
+                                 (append (plist-get result :warnings) nil) "")))
+        (tabulated-list-print t)))))
+
+(defun d5e-packs-refresh (&rest _)
+  "List the packs anew (also on `d5e/packsChanged'); the answer comes asynchronously."
+  (interactive)
+  (let ((buffer (get-buffer "*d5e packs*")))
+    (when (buffer-live-p buffer)
+      (jsonrpc-async-request (buffer-local-value 'd5e--packs-server buffer)
+                             :d5e/packs/list eglot--{}
+                             :success-fn #'d5e--packs-show
+                             :error-fn (lambda (err) (message "d5e: d5e/packs/list failed: %S" err))))))
+
+(defun d5e-packs-toggle ()
+  "Turn the pack on this line on or off."
+  (interactive)
+  (let* ((id (tabulated-list-get-id))
+         (row (tabulated-list-get-entry))
+         (state (and row (aref row 0))))
+    (cond ((not id) (user-error "d5e: no pack on this line"))
+          ((equal state "-") (user-error "d5e: %s is not installed: d5e packs install %s" id id)))
+    (let* ((method (if (equal state "x") "d5e/packs/disable" "d5e/packs/enable"))
+           (result (condition-case err
+                       (jsonrpc-request d5e--packs-server (intern (concat ":" method)) (list :pack id))
+                     (jsonrpc-error (user-error "%s" (d5e-error-message method (cdr err)))))))
+      (dolist (warning (append (plist-get result :warnings) nil))
+        (message "d5e: %s" warning))
+      (d5e-packs-refresh))))
+
+(defvar d5e-packs-mode-map
+  (let ((map (make-sparse-keymap)))
+    (define-key map (kbd "RET") #'d5e-packs-toggle)
+    (define-key map (kbd "t") #'d5e-packs-toggle)
+    map)
+  "Keys of the `d5e-packs' buffer (g refreshes, q quits, as in every list).")
+
+(define-derived-mode d5e-packs-mode tabulated-list-mode "d5e packs"
+  "The campaign profile's packs: which are on, their priority, entries and licence."
+  (setq tabulated-list-format [("On" 3 t) ("Pack" 18 t) ("Priority" 14 t)
+                               ("Entries" 8 t :right-align t) ("Licence" 12 t) ("Title" 0 t)])
+  (setq tabulated-list-padding 1)
+  (add-hook 'tabulated-list-revert-hook #'d5e-packs-refresh nil t)
+  (tabulated-list-init-header))
+
+;;;###autoload
+(defun d5e-packs ()
+  "List the packs of the campaign's profile; RET or t turns one on or off."
+  (interactive)
+  (let ((server (d5e--server)))
+    (with-current-buffer (get-buffer-create "*d5e packs*")
+      (d5e-packs-mode)
+      (setq d5e--packs-server server)
+      (d5e-packs-refresh))
+    (pop-to-buffer "*d5e packs*")))
+
+(cl-defmethod eglot-handle-notification (_server (_method (eql d5e/packsChanged)) &rest _)
+  "Packs changed (here, in another editor or on the command line): refresh `d5e-packs'."
+  (d5e-packs-refresh))
 
 (defun d5e--uri-to-path (original uri)
   "Let eglot open d5e:// URIs (go to definition) as their rendered documents."

@@ -49,8 +49,12 @@
   (jsonrpc-request d5e-test-server method params))
 
 (defun d5e-test-send-changes ()
-  "What eglot does when Emacs is idle (idle timers never fire in batch mode): send edits."
-  (eglot--signal-textDocument/didChange))
+  "Let Emacs be idle: run its idle timers as the command loop would once the user stops
+typing (batch Emacs has no command loop, so they never run by themselves). eglot's own timer
+sends the edits (textDocument/didChange)."
+  (dolist (timer (copy-sequence timer-idle-list))
+    (when (memq timer timer-idle-list)
+      (timer-event-handler timer))))
 
 ;; Diagnostics, through flymake.
 (d5e-test-wait "diagnostics" (lambda () (flymake-diagnostics)))
@@ -117,6 +121,33 @@
         (format "inserted %s" (buffer-substring (line-beginning-position) (line-end-position))))
     (user-error (format "message: %s" (cadr err)))))
 (d5e-test-equal d5e-test-search-outcome "inserted {@spell fireball}" "d5e-search")
+
+;; M-x d5e-packs: the profile's packs; RET on srd-2024 turns it on, and the list follows.
+(defun d5e-test-pack-row (id)
+  "The row of pack ID in the *d5e packs* buffer, as (STATE PRIORITY ENTRIES LICENCE TITLE)."
+  (with-current-buffer "*d5e packs*"
+    (let ((entry (assoc id tabulated-list-entries)))
+      (and entry (let ((v (cadr entry))) (list (aref v 0) (aref v 2) (aref v 3) (aref v 4)))))))
+(d5e-packs)
+(d5e-test-wait "the packs listed" (lambda () (d5e-test-pack-row "srd-2014")))
+(d5e-test-equal (car (d5e-test-pack-row "srd-2014")) "x" "srd-2014 is on")
+(d5e-test-equal (nth 3 (d5e-test-pack-row "srd-2014")) "CC-BY-4.0" "srd-2014's licence")
+(d5e-test-equal (seq-take (d5e-test-pack-row "srd-2024") 2) '(" " "off") "srd-2024 is off")
+(with-current-buffer "*d5e packs*"
+  (goto-char (point-min))
+  (while (and (not (equal (tabulated-list-get-id) "srd-2024")) (not (eobp)))
+    (forward-line 1))
+  (d5e-test-equal (tabulated-list-get-id) "srd-2024" "the cursor on srd-2024")
+  (execute-kbd-macro (kbd "RET")))
+(d5e-test-wait "srd-2024 turned on by RET"
+               (lambda () (equal (car (d5e-test-pack-row "srd-2024")) "x")))
+(with-current-buffer "*d5e packs*"
+  (unless (save-excursion (goto-char (point-min)) (search-forward "srd-2024" nil t))
+    (d5e-test-fail "the list shows no srd-2024")))
+;; Turned off elsewhere (here: a request of our own): d5e/packsChanged refreshes the list.
+(d5e-test-request :d5e/packs/disable '(:pack "srd-2024"))
+(d5e-test-wait "the list to follow d5e/packsChanged"
+               (lambda () (equal (car (d5e-test-pack-row "srd-2024")) " ")))
 
 (message "emacs ok; d5e-search %s" d5e-test-search-outcome)
 (let ((inhibit-message t)) (eglot-shutdown d5e-test-server))

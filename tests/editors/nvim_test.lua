@@ -1,5 +1,5 @@
 -- Headless Neovim against the real daemon: diagnostics, completion inside `{@spell fir`, hover,
--- the quick fix, go to definition into a d5e:// document, :D5eSearch and :D5eShow.
+-- the quick fix, go to definition into a d5e:// document, :D5eSearch, :D5eShow and :D5ePacks.
 -- Run by tests/test_editors.py: nvim --headless -l tests/editors/nvim_test.lua
 -- Env: D5E_TEST_CMD (JSON list: the daemon command), D5E_TEST_DIR (a scratch folder),
 -- D5E_PLUGIN (editors/nvim). Any failure or a stall exits non-zero.
@@ -137,6 +137,34 @@ end
 vim.cmd("D5eSearch fireball explosion")
 wait_for(":D5eSearch", function()
   return vim.api.nvim_buf_get_lines(buf, 4, 5, false)[1] == "{@spell fireball}"
+end)
+
+-- :D5ePacks: the profile's packs; <CR> on srd-2024 turns it on, and the list follows.
+vim.cmd("D5ePacks")
+local packs_buf = vim.api.nvim_get_current_buf()
+local function pack_line(id)
+  for i, line in ipairs(vim.api.nvim_buf_get_lines(packs_buf, 0, -1, false)) do
+    if line:sub(5, 5 + #id) == id .. " " then
+      return line, i
+    end
+  end
+end
+wait_for(":D5ePacks", function()
+  local line = pack_line("srd-2014")
+  return line ~= nil and vim.startswith(line, "[x] srd-2014")
+end)
+local line, row = pack_line("srd-2024")
+check(vim.startswith(line, "[ ] srd-2024") and line:find("off", 1, true) ~= nil, "srd-2024 is off: " .. line)
+check(pack_line("srd-2014"):find("CC-BY-4.0", 1, true) ~= nil, "the licence is listed")
+vim.api.nvim_win_set_cursor(0, { row, 0 })
+vim.api.nvim_feedkeys(vim.keycode("<CR>"), "mx", false)
+wait_for("srd-2024 turned on", function()
+  return vim.startswith(pack_line("srd-2024"), "[x] srd-2024")
+end)
+-- Turned off elsewhere (here: a request of our own): d5e/packsChanged refreshes the list.
+request("d5e/packs/disable", { pack = "srd-2024" })
+wait_for("the list to follow d5e/packsChanged", function()
+  return vim.startswith(pack_line("srd-2024"), "[ ] srd-2024")
 end)
 
 print("nvim ok; D5eSearch inserted {@spell fireball}")

@@ -1,6 +1,7 @@
 -- d5e for Neovim 0.11+: the d5e daemon as the language server of Markdown and text buffers,
--- :D5eSearch (search the rules, insert a tag) and :D5eShow (read an entry), and the read-only
--- d5e:// documents that go to definition opens.
+-- :D5eSearch (search the rules, insert a tag), :D5eShow (read an entry), :D5ePacks (the
+-- campaign's packs, turned on and off) and the read-only d5e:// documents that go to definition
+-- opens.
 local M = {}
 
 M.defaults = {
@@ -147,6 +148,140 @@ function M.read_document(buf, uri)
   bo.filetype = "markdown"
 end
 
+--- The lines of the :D5ePacks buffer for a `d5e/packs/list` result, and the pack id of each
+--- line (nil for the header lines).
+function M.pack_lines(result)
+  local lines = {
+    ("d5e packs of profile %s   <CR>/x: turn on or off   r: refresh   q: close"):format(result.profile),
+    "",
+  }
+  local ids = { false, false }
+  local packs = vim.deepcopy(result.packs or {})
+  table.sort(packs, function(a, b)
+    if a.installed ~= b.installed then
+      return a.installed
+    end
+    if (a.enabled or false) ~= (b.enabled or false) then
+      return a.enabled or false
+    end
+    if (a.priority or 0) ~= (b.priority or 0) then
+      return (a.priority or 0) > (b.priority or 0)
+    end
+    return a.pack.id < b.pack.id
+  end)
+  for _, info in ipairs(packs) do
+    local state = not info.installed and "[-]" or info.enabled and "[x]" or "[ ]"
+    local where = not info.installed and "not installed"
+      or info.enabled and ("priority %d"):format(info.priority or 0)
+      or "off"
+    local over = {}
+    for other, by_collection in pairs(info.overrides or {}) do
+      local n = 0
+      for _, count in pairs(by_collection) do
+        n = n + count
+      end
+      table.insert(over, ("%d of %s"):format(n, other))
+    end
+    table.sort(over)
+    local line = ("%s %-16s %-13s %6d entries  %-12s %s"):format(
+      state, info.pack.id, where, info.entries or 0, info.pack.license ~= "" and info.pack.license or "-", info.pack.title)
+    if #over > 0 then
+      line = line .. "  (overrides " .. table.concat(over, ", ") .. ")"
+    end
+    table.insert(lines, line)
+    table.insert(ids, info.pack.id)
+  end
+  for _, warning in ipairs(result.warnings or {}) do
+    table.insert(lines, "! " .. warning)
+    table.insert(ids, false)
+  end
+  return lines, ids
+end
+
+local packs_state = { buf = nil, ids = {}, packs = {} }
+
+local function render_packs(result)
+  local buf = packs_state.buf
+  if not (buf and vim.api.nvim_buf_is_valid(buf)) then
+    return
+  end
+  local lines, ids = M.pack_lines(result)
+  packs_state.ids = ids
+  packs_state.packs = {}
+  for _, info in ipairs(result.packs or {}) do
+    packs_state.packs[info.pack.id] = info
+  end
+  vim.bo[buf].modifiable = true
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  vim.bo[buf].modifiable = false
+  vim.bo[buf].modified = false
+end
+
+--- Refresh the :D5ePacks buffer (after d5e/packsChanged, or `r`).
+function M.refresh_packs()
+  if packs_state.buf and vim.api.nvim_buf_is_valid(packs_state.buf) then
+    M.request("d5e/packs/list", vim.empty_dict(), render_packs)
+  end
+end
+
+--- Turn the pack of the line under the cursor on or off.
+function M.toggle_pack()
+  local id = packs_state.ids[vim.api.nvim_win_get_cursor(0)[1]]
+  local info = id and packs_state.packs[id]
+  if not info then
+    return
+  end
+  if not info.installed then
+    notify(("%s is not installed: `d5e packs install %s`"):format(id, id), vim.log.levels.WARN)
+    return
+  end
+  local method = info.enabled and "d5e/packs/disable" or "d5e/packs/enable"
+  M.request(method, { pack = id }, function(result)
+    for _, warning in ipairs(result.warnings or {}) do
+      notify(warning, vim.log.levels.WARN)
+    end
+    M.refresh_packs()
+  end)
+end
+
+--- :D5ePacks: the campaign profile's packs in a buffer; <CR> or x turns one on or off.
+function M.packs()
+  local client = M.client()
+  if not client then
+    notify("the d5e language server is not running (open a Markdown file first)", vim.log.levels.ERROR)
+    return
+  end
+  local buf = packs_state.buf
+  if not (buf and vim.api.nvim_buf_is_valid(buf)) then
+    buf = vim.api.nvim_create_buf(false, true)
+    packs_state.buf = buf
+    vim.api.nvim_buf_set_name(buf, "d5e-packs")
+    vim.bo[buf].buftype = "nofile"
+    vim.bo[buf].bufhidden = "hide"
+    vim.bo[buf].swapfile = false
+    vim.bo[buf].modifiable = false
+    vim.bo[buf].filetype = "d5e-packs"
+    for _, key in ipairs({ "<CR>", "x" }) do
+      vim.keymap.set("n", key, M.toggle_pack, { buffer = buf, desc = "d5e: turn this pack on or off" })
+    end
+    vim.keymap.set("n", "r", M.refresh_packs, { buffer = buf, desc = "d5e: refresh the packs" })
+    vim.keymap.set("n", "q", "<cmd>close<cr>", { buffer = buf, desc = "close" })
+  end
+  if vim.fn.bufwinid(buf) == -1 then
+    vim.cmd("botright split")
+    vim.api.nvim_win_set_buf(0, buf)
+  else
+    vim.api.nvim_set_current_win(vim.fn.bufwinid(buf))
+  end
+  client:request("d5e/packs/list", vim.empty_dict(), function(err, result)
+    if err then
+      notify(M.error_message("d5e/packs/list", err), vim.log.levels.ERROR)
+    else
+      render_packs(result)
+    end
+  end)
+end
+
 function M.setup(opts)
   M.config = vim.tbl_deep_extend("force", vim.deepcopy(M.defaults), opts or {})
   local settings = M.config.settings
@@ -156,6 +291,12 @@ function M.setup(opts)
     root_markers = M.config.root_markers,
     init_options = settings,
     settings = { d5e = settings },
+    handlers = {
+      -- packs changed (here, in another editor or on the command line): refresh :D5ePacks
+      ["d5e/packsChanged"] = function()
+        M.refresh_packs()
+      end,
+    },
   })
   vim.lsp.enable("d5e")
 
@@ -174,6 +315,9 @@ function M.setup(opts)
   vim.api.nvim_create_user_command("D5eShow", function(cmd)
     M.show(cmd.args)
   end, { nargs = "*", desc = "d5e: show an entry (by name, or the tag under the cursor)" })
+  vim.api.nvim_create_user_command("D5ePacks", function()
+    M.packs()
+  end, { nargs = 0, desc = "d5e: the campaign's packs; <CR> turns one on or off" })
 end
 
 return M
