@@ -222,10 +222,17 @@ def _validate(app: App, conn: apsw.Connection, path: Path) -> ValidateResult:
     every = read if isinstance(read, list) else [read]
     loaded = every[0]
     problems = list(loaded.problems)
-    if not any(one.errors for one in every):  # extends: once the files themselves are right
-        for one in every:
-            _, found = packs.prepare(conn, one.pack, one.entries, one.derive)
-            problems += found + packs.missing_requirements(conn, one)
+    ours = {one.pack.id for one in every}
+    broken = any(one.errors for one in every)
+    for one in every:
+        entries = one.entries
+        if broken:
+            # the files have errors: still check what extends other, installed packs (those
+            # bases do not depend on these files), so that every problem is told at once
+            entries = [e for e in entries if e.extends and _base_pack(e.extends.ref, ours)]
+        _, found = packs.prepare(conn, one.pack, entries, one.derive)
+        problems += found + packs.missing_requirements(conn, one)
+    if not broken:
         problems = sorted(problems, key=lambda p: (p.file, p.line, p.column))
     ok = not any(p.severity == "error" for p in problems)
     return ValidateResult(
@@ -235,6 +242,12 @@ def _validate(app: App, conn: apsw.Connection, path: Path) -> ValidateResult:
         problems=problems,
         also=[one.pack for one in every[1:]],
     )
+
+
+def _base_pack(ref: str, ours: set[str]) -> bool:
+    """Whether an `extends` ref names an entry of a pack other than those being read."""
+    pack, colon, _ = ref.partition(":")
+    return bool(colon) and pack not in ours
 
 
 async def validate(app: App, params: ValidateParams) -> ValidateResult:
