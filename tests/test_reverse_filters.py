@@ -186,10 +186,14 @@ def test_a_filtered_listing_finds_what_the_profile_wide_query_finds(
     args = _scope(app, params).args() | {"limit": 500, "offset": 0}
     wide = list(app.conn.execute(queries.BROWSE_SQL, args))
     assert wide and list(app.conn.execute(queries.BROWSE_FILTERED_SQL, args)) == wide
+    assert list(app.conn.execute(queries.BROWSE_WALK_SQL, args)) == wide  # by name, checked
     edition = args | {"edition": "2024", "collections": '["monsters"]'}
-    assert list(app.conn.execute(queries.BROWSE_FILTERED_SQL, edition)) == list(
-        app.conn.execute(queries.BROWSE_SQL, edition)
-    )
+    for sql in (queries.BROWSE_FILTERED_SQL, queries.BROWSE_WALK_SQL):
+        assert list(app.conn.execute(sql, edition)) == list(
+            app.conn.execute(queries.BROWSE_SQL, edition)
+        )
+    page = args | {"limit": 7, "offset": 3}
+    assert list(app.conn.execute(queries.BROWSE_WALK_SQL, page)) == wide[3:10]
 
 
 def test_homebrew_of_any_shape_gets_them_too(app: App, tmp_path: Path) -> None:

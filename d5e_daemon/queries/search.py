@@ -87,11 +87,49 @@ BROWSE_FILTERED_SQL = """
 """
 
 
+# When every filter is shared by many entries, sorting all of them by name to give one page
+# costs more than walking the entries by name and keeping those that have the filters (each
+# checked through `entry_attr` by entry), which stops at the page.
+BROWSE_WALK_SQL = """
+    SELECT e.id FROM entry e INDEXED BY entry_by_norm_name
+    CROSS JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
+    WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
+      AND (:packs = '[]' OR e.pack_id IN (SELECT value FROM json_each(:packs)))
+      AND (:edition IS NULL OR e.pack_id IN (SELECT id FROM pack WHERE edition = :edition))
+      AND (SELECT count(DISTINCT coalesce(f.value ->> 'filter', f.value ->> 'name'))
+           FROM entry_attr a INDEXED BY entry_attr_by_entry
+           JOIN json_each(:filters) f ON a.name = f.value ->> 'name'
+                                     AND a.value BETWEEN f.value ->> 'min' AND f.value ->> 'max'
+           WHERE a.entry_id = e.id) = :nfilters
+    ORDER BY e.norm_name, e.collection, e.pack_id
+    LIMIT :limit OFFSET :offset
+"""
+FILTER_MATCHES_SQL = """
+    SELECT count(*) FROM entry_attr a
+    WHERE a.name = :name AND a.value BETWEEN :min AND :max
+"""
+WALK_FROM = 1000
+"""Walk by name when the rarest filter still matches more entries than this."""
+
+
 def browse(conn: apsw.Connection, scope: SearchScope, limit: int, offset: int) -> list[int]:
     """Entries in scope by name: "all 3rd-level evocation spells"."""
     args = scope.args() | {"limit": limit, "offset": offset}
-    sql = BROWSE_FILTERED_SQL if scope.filters else BROWSE_SQL
+    sql = BROWSE_SQL
+    if scope.filters:
+        sql = BROWSE_WALK_SQL if _rarest(conn, scope) > WALK_FROM else BROWSE_FILTERED_SQL
     return [entry_id for (entry_id,) in conn.execute(sql, args)]
+
+
+def _rarest(conn: apsw.Connection, scope: SearchScope) -> int:
+    """How many entries the rarest of the filters matches at most (attribute rows, counted on
+    the primary key)."""
+    per_filter: dict[str, int] = {}
+    for c in scope.filters:
+        key = c.get("filter", c["name"])
+        row = conn.execute(FILTER_MATCHES_SQL, {k: c[k] for k in ("name", "min", "max")}).fetchone()
+        per_filter[key] = per_filter.get(key, 0) + (int(row[0]) if row else 0)
+    return min(per_filter.values())
 
 
 KEYWORD_SQL = f"""
