@@ -141,16 +141,26 @@ wait_for(":D5eShow", function()
 end)
 local goblin = vim.api.nvim_get_current_buf()
 
--- :edit d5e://… typed by the user: the card buffer, and no stray "<cwd>/d5e://…" buffer.
+-- :edit d5e://… typed by the user: the card buffer, and no stray "<cwd>/d5e://…" buffer listed.
 vim.cmd.buffer(buf)
 vim.cmd.edit("d5e://srd-2014/monsters/goblin.md")
 wait_for(":edit d5e://", function()
   return vim.api.nvim_get_current_buf() == goblin
 end)
-for _, b in ipairs(vim.api.nvim_list_bufs()) do
-  check(not vim.api.nvim_buf_get_name(b):find("d5e://", 1, true), "stray buffer " .. vim.api.nvim_buf_get_name(b))
+for _, info in ipairs(vim.fn.getbufinfo({ buflisted = 1 })) do
+  check(not info.name:find("d5e://", 1, true), "stray buffer " .. info.name)
 end
 eq(vim.lsp.get_clients({ bufnr = goblin }), {}, "language clients attached to the goblin card")
+
+-- A quickfix item naming a d5e:// URI (several definitions land there) opens the card, twice.
+vim.fn.setqflist({ { filename = "d5e://srd-2014/spells/fireball.md", lnum = 1 } })
+for round = 1, 2 do
+  vim.cmd.buffer(buf)
+  vim.cmd.cfirst()
+  wait_for("the quickfix card, round " .. round, function()
+    return vim.api.nvim_get_current_buf() == card
+  end)
+end
 
 -- :D5eSearch: insert the tag of the first hit.
 vim.cmd.buffer(buf)

@@ -339,7 +339,8 @@ function M.setup(opts)
       M.read_document(ev.buf, M.document_uri(ev.match))
     end,
   })
-  -- `:edit d5e://…` makes a buffer named "<cwd>/d5e://…": show the card buffer instead.
+  -- `:edit d5e://…` (or a quickfix item) makes a buffer named "<cwd>/d5e://…": show the card
+  -- buffer instead, and unlist and unload that one (a quickfix item may still point at it).
   vim.api.nvim_create_autocmd("BufReadCmd", {
     group = group,
     pattern = "*d5e://*",
@@ -352,7 +353,8 @@ function M.setup(opts)
           end)
         end
         if vim.api.nvim_buf_is_valid(ev.buf) then
-          vim.api.nvim_buf_delete(ev.buf, { force = true })
+          vim.bo[ev.buf].buflisted = false
+          vim.api.nvim_buf_delete(ev.buf, { force = true, unload = true })
         end
       end)
     end,
