@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import apsw
+import msgspec
 
-from . import queries, tagtext
-from .db import Database, default_path
+from . import queries, tagtext, workspace
+from .db import Database, default_path, transaction
 from .library import Library
 from .plugins import Plugins, get_plugins
 from .records import Entry
@@ -106,8 +107,33 @@ class App:
         """Run `fn(conn)` on the writer thread without blocking the caller's event loop."""
         return await asyncio.wrap_future(self.db.submit(fn))
 
+    def own_profile(self, conn: apsw.Connection) -> None:
+        """A workspace's profile is its own: a `d5e.toml` (or the editor's settings in a
+        workspace) cannot name the user's default profile or one another folder uses; such a
+        name is refused with a warning and the profile named after the folder is used instead.
+        Call before anything writes the profile."""
+        root = self.settings.workspace
+        with transaction(conn):
+            if root is not None:
+                derived = workspace.profile_name(Path(root))
+                exists, owner = queries.profile_owner(conn, self.profile)
+                taken = self.profile == "default" or (exists and owner != root)
+                if taken and self.profile != derived:
+                    whose = f"the workspace {owner}" if owner else "the user, not to a workspace"
+                    message = (
+                        f"{Path(root) / workspace.CONFIG}: profile {self.profile!r} belongs to "
+                        f"{whose}; this workspace uses its own profile {derived!r} instead"
+                    )
+                    log.warning("%s", message)
+                    self.library.warnings.append(message)
+                    self.settings = msgspec.structs.replace(self.settings, profile=derived)
+                if self.profile == derived:  # its own name: a profile made before owners
+                    queries.adopt_profile(conn, derived, root)
+            queries.claim_profile(conn, self.profile, root)
+
     def start(self) -> None:
         """Everything a fresh database needs before the first answer."""
+        self.db.write(self.own_profile)
         self.library.start()
 
     def close(self) -> None:

@@ -16,10 +16,15 @@ import time
 from typing import Any
 
 from .app import App
+from .errors import D5eError
 
 log = logging.getLogger(__name__)
 
 REPORT_EVERY_S = 0.5
+RETRY_FIRST_S = 5.0
+RETRY_MAX_S = 300.0
+"""A failed run (the disk full, the database failing) is tried again after 5 s, then after
+twice as long each time, at most 5 minutes; meanwhile `d5e/status` says why."""
 
 
 class BackgroundIndexer:
@@ -32,6 +37,8 @@ class BackgroundIndexer:
         self._again = False
         self._thread: threading.Thread | None = None
         self._runs = 0
+        self._failure: str | None = None
+        self._stop_event = threading.Event()
         self.stopped = False
         app.search.background = True
         app.library.on_change(lambda pack_ids: self.schedule())
@@ -49,21 +56,48 @@ class BackgroundIndexer:
         """Stop after the current batch and wait for the thread (onnxruntime must not be
         running when the interpreter exits)."""
         self.stopped = True
+        self._stop_event.set()
         self.app.search.stop()
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
 
     def _loop(self) -> None:
+        delay = RETRY_FIRST_S
         while True:
             try:
                 self._run()
-            except Exception:
-                log.exception("background indexing failed")
+            except Exception as exc:
+                if self.stopped:
+                    return
+                self._report(exc, delay)
+                if self._stop_event.wait(delay):
+                    return
+                delay = min(delay * 2, RETRY_MAX_S)
+                continue
+            self._report(None, 0)
+            delay = RETRY_FIRST_S
             with self._lock:
                 if not self._again or self.stopped:
                     return
                 self._again = False
+
+    def _report(self, exc: Exception | None, delay: float) -> None:
+        """Say in `d5e/status` (warnings) why indexing stopped and when it tries again; forget
+        it once a run succeeds."""
+        warnings = self.app.library.warnings
+        if self._failure in warnings:
+            warnings.remove(self._failure)
+        self._failure = None
+        if exc is None:
+            return
+        what = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, D5eError):
+            log.exception("background indexing failed")
+        else:
+            log.warning("background indexing failed: %s", what)
+        self._failure = f"search indexing failed: {what}; trying again in {delay:.0f} s"
+        warnings.append(self._failure)
 
     def _run(self) -> None:
         index = self.app.search

@@ -760,7 +760,9 @@ def _packs_install(args: argparse.Namespace, settings: Settings) -> int:
     target = args.target
     as_path = Path(target).exists() or "/" in target or target.endswith(".zip")
     params = PackInstallParams(
-        path=str(Path(target).resolve()) if as_path else None, id=None if as_path else target
+        path=str(Path(target).resolve()) if as_path else None,
+        id=None if as_path else target,
+        replace=args.replace,
     )
     result = _run_feature(settings, install, params)
     if args.json:
@@ -839,7 +841,12 @@ def _packs_new(args: argparse.Namespace, settings: Settings) -> int:
     from .features.packs import create
     from .protocol import CreateParams
 
-    params = CreateParams(id=args.id, title=args.title, directory=str(Path(args.dir).resolve()))
+    params = CreateParams(
+        id=args.id,
+        title=args.title,
+        directory=str(Path(args.dir).resolve()),
+        replace=args.replace,
+    )
     result = _run_feature(settings, create, params)
     if args.json:
         _print_json(result)
@@ -1102,6 +1109,8 @@ def parser() -> argparse.ArgumentParser:
         help="install or upgrade a folder, a .zip, or a plugin's pack",
     )
     p.add_argument("target", help="a folder or .zip, or the id of a pack a plugin offers")
+    replace_help = "take the pack id over from the folder, zip or plugin it belongs to now"
+    p.add_argument("--replace", action="store_true", help=replace_help)
     for name, what in (("enable", "turn a pack on"), ("disable", "turn a pack off")):
         p = packs_sub.add_parser(name, parents=[with_json], help=f"{what} in this profile")
         p.add_argument("pack")
@@ -1121,6 +1130,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--title")
     p.add_argument("--dir", default=".", help="where to create its folder (default: here)")
+    p.add_argument("--replace", action="store_true", help=replace_help)
     p = packs_sub.add_parser(
         "upload", parents=[with_json], help="add or replace entries of a folder pack from JSON"
     )

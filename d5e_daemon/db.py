@@ -122,7 +122,24 @@ def _check_identity(conn: apsw.Connection, path: Path) -> int:
 
 
 def connect(path: Path, *, readonly: bool = False, migrate_now: bool = True) -> apsw.Connection:
-    """Open (and by default create and migrate) the database at `path`."""
+    """Open (and by default create and migrate) the database at `path`. What the disk or the
+    file refuses (a folder at the path, no permission, a full disk) is a DatabaseError that
+    says so."""
+    if path.is_dir():
+        raise DatabaseError(
+            f"cannot use the database {path}: it is a folder, not a file; give another --db "
+            "(or D5E_HOME)"
+        )
+    try:
+        return _connect(path, readonly=readonly, migrate_now=migrate_now)
+    except apsw.Error as exc:
+        error = storage_error(exc, path, "; nothing was changed")
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _connect(path: Path, *, readonly: bool, migrate_now: bool) -> apsw.Connection:
     if readonly:
         if not path.exists():
             raise DatabaseError(f"there is no database at {path}")
@@ -383,6 +400,7 @@ class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.conn = connect(path)
+        self._files = self._identity()
         self._local = threading.local()
         self._opened: list[apsw.Connection] = []
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="d5e-db-writer")
@@ -407,9 +425,36 @@ class Database:
         the transaction that met it was rolled back."""
         return self._writer.submit(self._run, fn)
 
+    def _identity(self) -> dict[str, tuple[int, int]]:
+        """Device and inode of the database file and its WAL, as they are now."""
+        found = {}
+        for name in (str(self.path), f"{self.path}-wal"):
+            try:
+                st = os.stat(name)
+            except OSError:
+                continue
+            found[name] = (st.st_dev, st.st_ino)
+        return found
+
+    def check_files(self) -> None:
+        """Refuse to write when the database file or its WAL was deleted or replaced under the
+        daemon: SQLite would go on writing into the unlinked file, and every write acknowledged
+        from then on would be lost. (The WAL is known once it exists: SQLite keeps it while any
+        connection is open.)"""
+        now = self._identity()
+        for name, ids in self._files.items():
+            if now.get(name) != ids:
+                what = "deleted" if name not in now else "replaced"
+                raise DatabaseError(
+                    f"cannot use the database {self.path}: {name} was {what} while d5e was "
+                    "running; nothing was changed (a write now would be lost): restart d5e"
+                )
+        self._files = {**now, **self._files}
+
     def _run(self, fn: Callable[[apsw.Connection], T]) -> T:
         conn = None
         try:
+            self.check_files()
             conn = self._thread_conn()
             return fn(conn)
         except apsw.Error as exc:

@@ -110,6 +110,10 @@ def replace_lone_surrogates(value: Any) -> Any:
     return value
 
 
+IGNORED = object()
+"""A message d5e drops quietly (a `$/cancelRequest` whose id is no request's id)."""
+
+
 class D5eProtocol(LanguageServerProtocol):
     """pygls' protocol, answering what pygls would silently drop or answer with a traceback:
     a message that is not a JSON-RPC object, a method that is not a string, and a request after
@@ -120,6 +124,10 @@ class D5eProtocol(LanguageServerProtocol):
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         method = data.get("method")
+        if method == types.CANCEL_REQUEST and "id" not in data:
+            params = data.get("params")
+            if not isinstance(params, dict) or not isinstance(params.get("id"), int | str):
+                return IGNORED  # a cancel of no request there can be: nothing to do, nor say
         if isinstance(method, str) and not method.startswith("d5e/") and "params" in data:
             data["params"] = replace_lone_surrogates(data["params"])
         try:
@@ -132,6 +140,9 @@ class D5eProtocol(LanguageServerProtocol):
             return Unreadable(msg_id, INVALID_PARAMS, message)
 
     def handle_message(self, message: Any) -> None:
+        if message is IGNORED:
+            log.debug("ignored a $/cancelRequest without a request id")
+            return
         if isinstance(message, Unreadable):
             log.warning("%s", message.message)
             self.send_error(message.id, message.code, message.message)

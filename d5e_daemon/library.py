@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import apsw
 
-from . import packfiles, packformat, packs, queries
+from . import packfiles, packformat, packs, packwriter, queries
 from .db import Database, transaction
 from .errors import PackError
 from .plugins import Plugins
@@ -123,17 +123,53 @@ class Library:
                 return name, loaded
         raise PackError(f"{path}: no loader recognises it (a pack is a folder, or a .zip of one)")
 
-    def install_path(self, conn: apsw.Connection, path: Path) -> packs.InstallResult:
-        """Load and install the pack at `path` (on the writer thread)."""
+    def claim(self, *, replace: bool = False, workspace: bool = False) -> packs.Claim:
+        """What an install may take over (see `packs.check_claim`): built-in ids are taken."""
+        builtin = {pack_id: s.origin for pack_id, s in self.plugins.pack_sources().items()}
+        return packs.Claim(replace, builtin, self.profile if workspace else None)
+
+    def install_path(
+        self, conn: apsw.Connection, path: Path, claim: packs.Claim | None = None
+    ) -> packs.InstallResult:
+        """Load and install the pack at `path` (on the writer thread). The files' stamp is
+        taken before they are read: an edit meanwhile is read again at the next start."""
+        stamp = packfiles.stamp(path) if path.exists() else None
         _, loaded = self.load_path(path)
         first, *others = packs.install_loaded(
-            conn, loaded, str(path.resolve()), self.update_profile
+            conn, loaded, str(path.resolve()), self.update_profile, claim or self.claim()
         )
+        if stamp is not None:
+            for result in (first, *others):
+                queries.set_pack_stamp(conn, result.pack, stamp)
         return dataclasses.replace(first, also=tuple(others)) if others else first
 
-    def install_source(self, conn: apsw.Connection, source: PackSource) -> packs.InstallResult:
+    def install_pack_path(self, conn: apsw.Connection, path: Path) -> packs.InstallResult:
+        """Install one of the workspace's `packPaths`: it never replaces a pack, and it is on by
+        default in this profile only."""
+        return self.install_path(conn, path, self.claim(workspace=True))
+
+    def install_source(
+        self, conn: apsw.Connection, source: PackSource, claim: packs.Claim | None = None
+    ) -> packs.InstallResult:
         """Install or upgrade a plugin's pack (on the writer thread)."""
-        return packs.install(conn, source.pack, source.load(), source.origin, self.update_profile)
+        return packs.install(
+            conn,
+            source.pack,
+            source.load(),
+            source.origin,
+            self.update_profile,
+            claim=claim or self.claim(),
+        )
+
+    def _install_builtin(
+        self, conn: apsw.Connection, source: PackSource
+    ) -> packs.InstallResult | None:
+        """A built-in pack, unless the user replaced its id with another origin (then None:
+        start-up never takes the id back)."""
+        current = queries.pack_origin(conn, source.pack.id)
+        if current is not None and current != source.origin:
+            return None
+        return self.install_source(conn, source)
 
     def install_builtin_packs(self) -> list[packs.InstallResult]:
         """Install or upgrade the built-in packs named by the settings (unchanged ones: no-op)."""
@@ -146,7 +182,10 @@ class Library:
                 log.warning(msg)
                 self.warnings.append(msg)
                 continue
-            result = self.db.write(partial(self.install_source, source=source))
+            result = self.db.write(partial(self._install_builtin, source=source))
+            if result is None:
+                log.info("built-in pack %s is replaced by another origin; left as it is", pack_id)
+                continue
             if result.action != "unchanged":
                 log.info("%s %s (%d entries)", result.action, result.pack, result.entries)
             results.append(result)
@@ -157,32 +196,72 @@ class Library:
         results = []
         for path in self.settings().pack_paths:
             try:
-                results.append(self.db.write(partial(self.install_path, path=Path(path))))
+                results.append(self.db.write(partial(self.install_pack_path, path=Path(path))))
             except PackError as exc:
                 log.warning("%s", exc.message)
                 self.warnings.append(exc.message)
         return results
 
+    async def install_pack_paths_now(self) -> list[str]:
+        """Install the workspace's `packPaths` (settings changed): each that can be, and the
+        problem of each that cannot (a missing folder, an id another origin owns)."""
+        problems, changed = [], []
+        for path in self.settings().pack_paths:
+            try:
+                result = await self.write(partial(self.install_pack_path, path=Path(path)))
+            except PackError as exc:
+                problems.append(exc.message)
+                continue
+            changed += [r.pack for r in (result, *result.also) if r.action != "unchanged"]
+        await self.after(changed)
+        return problems
+
+    def recheck_file_packs(self) -> list[packs.InstallResult]:
+        """Folder and zip packs whose files changed while no daemon watched them (an edit, an
+        upload a crash interrupted) are read again; an interrupted change of a folder is
+        finished or undone first (`packwriter.recover`), and stale temporaries go."""
+        results = []
+        for row in queries.installed_packs(self.db.conn):
+            origin = Path(row.origin)
+            if row.origin.startswith("plugin:") or not origin.is_absolute():
+                continue
+            try:
+                if origin.is_dir():
+                    packwriter.recover(origin)
+                if not origin.exists() or packfiles.stamp(origin) == row.stamp:
+                    continue
+                results.append(self.db.write(partial(self.install_path, path=origin)))
+            except (PackError, OSError) as exc:
+                message = exc.message if isinstance(exc, PackError) else str(exc)
+                log.warning("%s: %s", row.pack.id, message)
+                self.warnings.append(f"pack {row.pack.id}: {message}")
+        return results
+
     def start(self) -> None:
         """Everything a fresh database needs before the first answer."""
         results = self.install_builtin_packs() + self.install_pack_paths()
+        results += self.recheck_file_packs()
         changed = [r.pack for r in results if r.action != "unchanged"]
         self.sync_profile()
         if changed:
             self.changed(changed)
         self.known_state = self.state()
 
-    async def install(self, path: Path | None = None, plugin: str | None = None) -> Any:
+    async def install(
+        self, path: Path | None = None, plugin: str | None = None, replace: bool = False
+    ) -> Any:
         """Install or upgrade the pack at `path`, or the plugin pack `plugin`; atomic, and a
-        no-op when unchanged. Returns the `packs.InstallResult`."""
+        no-op when unchanged; an id another origin owns only with `replace`. Returns the
+        `packs.InstallResult`."""
+        claim = self.claim(replace=replace)
         if plugin is not None:
             source = self.plugins.pack_sources().get(plugin)
             if source is None:
                 raise PackError(f"no plugin offers a pack {plugin!r}; `d5e packs list` shows them")
-            result = await self.write(partial(self.install_source, source=source))
+            result = await self.write(partial(self.install_source, source=source, claim=claim))
         else:
             assert path is not None
-            result = await self.write(partial(self.install_path, path=path))
+            result = await self.write(partial(self.install_path, path=path, claim=claim))
         await self.after([r.pack for r in (result, *result.also) if r.action != "unchanged"])
         return result
 
@@ -266,12 +345,13 @@ class Library:
 
     def priorities(self, conn: apsw.Connection) -> packs.Priorities:
         """This profile's priorities as the settings, plugins' rules and choices make them."""
-        installed = {row.pack.id: row.pack for row in queries.installed_packs(conn)}
+        rows = queries.installed_packs(conn)
         return packs.profile_priorities(
             self.settings(),
-            installed,
+            {row.pack.id: row.pack for row in rows},
             self.plugins.priority_rules(),
             queries.profile_choices(conn, self.profile),
+            {row.pack.id for row in rows if row.workspace_profile not in (None, self.profile)},
         )
 
     def update_profile(self, conn: apsw.Connection) -> bool:

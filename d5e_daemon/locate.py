@@ -10,6 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import msgspec
+
+T = TypeVar("T")
 
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
@@ -45,6 +50,53 @@ def split_message(message: str) -> tuple[str, Path]:
             break  # `[...]`: a value of a mapping, which msgspec does not name
         steps.append(int(index) if index else key)
     return message[: m.start()], tuple(steps)
+
+
+def _only(value: Any, prefix: Sequence[str | int], key: str) -> Any:
+    """`value` with the mapping at `prefix` cut down to its item `key`."""
+    if not prefix:
+        return {key: value[key]}
+    head, *tail = prefix
+    copy = list(value) if isinstance(value, list) else dict(value)
+    copy[head] = _only(value[head], tail, key)  # type: ignore[index]
+    return copy
+
+
+def convert(value: Any, kind: type[T]) -> T:
+    """`msgspec.convert`, except that a bad value inside a mapping is named by its key in the
+    error's path (`$.packs.srd-2014`, where msgspec says `$.packs[...]`): each key is tried
+    alone until the one that fails is found."""
+    try:
+        return msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        m = _AT_PATH.search(str(exc))
+        if not m or "[...]" not in m[1]:
+            raise
+        steps: list[str | int] = []
+        node = value
+        for index, key in _PATH_STEP.findall(m[1]) or []:
+            if index or key:
+                step: str | int = int(index) if index else key
+            elif isinstance(node, dict):
+                same = (k for k in node if _error(_only(value, steps, k), kind) == str(exc))
+                found = next(same, None)
+                if found is None:
+                    raise
+                step = found
+            else:
+                raise
+            steps.append(step)
+            node = node[step] if isinstance(node, dict | list) else None  # type: ignore[index]
+        shown = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in steps)
+        raise msgspec.ValidationError(f"{str(exc)[: m.start()]} - at `${shown}`") from exc
+
+
+def _error(value: Any, kind: type[Any]) -> str | None:
+    try:
+        msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        return str(exc)
+    return None
 
 
 def show_path(path: Sequence[str | int]) -> str:

@@ -9,6 +9,7 @@ in memory, never extracted to disk.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -45,8 +46,10 @@ class _Budget:
         self.problems = problems
         self.exceeded = False
 
-    def take(self, size: int) -> bool:
-        self.files += 1
+    def take(self, size: int, files: int = 1) -> bool:
+        """Count `files` more (every item of the folder counts, read or warned about) and
+        `size` more bytes; False once over a limit."""
+        self.files += files
         self.bytes += size
         if not self.exceeded and (self.files > MAX_FILES or self.bytes > MAX_PACK_BYTES):
             self.exceeded = True
@@ -81,6 +84,26 @@ def _wanted(rel: str, shown: str, problems: list[PackProblem]) -> bool:
     return True
 
 
+def stamp(path: Path) -> str:
+    """A cheap fingerprint of a folder or file pack as the file system describes it (names,
+    sizes, modification times, inodes; no content read): stored at install, compared at
+    start-up, so an edit made while no daemon watched is noticed."""
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for folder, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if not name.startswith("."):
+                    st = os.lstat(os.path.join(folder, name))
+                    rel = os.path.relpath(os.path.join(folder, name), path)
+                    line = f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n"
+                    digest.update(line.encode("utf-8", "surrogateescape"))
+    else:
+        st = path.stat()
+        digest.update(f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}".encode())
+    return digest.hexdigest()[:32]
+
+
 def read_folder(root: Path, shown_root: str) -> Tree:
     """Every content file of a folder pack (not following links), and the problems found."""
     files: list[PackFile] = []
@@ -101,6 +124,8 @@ def read_folder(root: Path, shown_root: str) -> Tree:
             path = f"{rel}/{item.name}" if rel else item.name
             if item.name.startswith("."):
                 continue
+            if not budget.take(0):  # 200,000 files of notes cost as much as content
+                return
             try:
                 if not visit(item, path, rel, depth):
                     return
@@ -145,7 +170,7 @@ def read_folder(root: Path, shown_root: str) -> Tree:
             problems.append(PackProblem(file=named, message=message, severity="warning"))
             return True
         st = item.stat(follow_symlinks=False)
-        if not budget.take(st.st_size):
+        if not budget.take(st.st_size, files=0):
             return False
         if st.st_size > MAX_FILE_BYTES:
             problems.append(_too_big(named, st.st_size))
@@ -154,7 +179,31 @@ def read_folder(root: Path, shown_root: str) -> Tree:
         return True
 
     walk(str(base), "", 0)
-    return files, problems
+    return files, fold_warnings(problems, shown_root)
+
+
+SAME_WARNINGS = 20
+"""Warnings with the same message shown one by one; the others are counted in one more."""
+
+
+def fold_warnings(problems: list[PackProblem], shown_root: str) -> list[PackProblem]:
+    """At most SAME_WARNINGS warnings of each message ("not read: content files end in …"),
+    then one saying how many more: a folder of 200,000 notes answered 34 MB of warnings."""
+    seen: dict[str, int] = {}
+    out = []
+    for p in problems:
+        if p.severity == "warning":
+            seen[p.message] = seen.get(p.message, 0) + 1
+            if seen[p.message] > SAME_WARNINGS:
+                continue
+        out.append(p)
+    for message, count in seen.items():
+        if count > SAME_WARNINGS:
+            more = f"… and {count - SAME_WARNINGS:,} more files: {message}"
+            out.append(
+                PackProblem(file=out[0].file if out else "", message=more, severity="warning")
+            )
+    return out
 
 
 NOT_UTF8_NAME = "the name is not UTF-8 text; rename it (nothing in it was read)"
@@ -249,6 +298,18 @@ def _unsafe_name(name: str) -> str | None:
 _ZIP_ERRORS = Exception
 
 
+def _zip_member_count(path: Path) -> int | None:
+    """How many members the zip's end record says it holds, read before its central directory
+    (which `zipfile` reads whole into memory: 300,000 members peaked at 200 MB); None when
+    there is no end record (`zipfile` then says what is wrong)."""
+    try:
+        with path.open("rb") as f:
+            end = zipfile._EndRecData(f)  # type: ignore[attr-defined]
+    except OSError:
+        return None
+    return None if not end else int(end[zipfile._ECD_ENTRIES_TOTAL])  # type: ignore[attr-defined]
+
+
 def read_zip(path: Path, shown_root: str) -> Tree:
     """Every content file of a zipped pack, read in memory within the limits."""
     problems: list[PackProblem] = []
@@ -256,6 +317,10 @@ def read_zip(path: Path, shown_root: str) -> Tree:
     size = path.stat().st_size
     if size > MAX_PACK_BYTES:
         message = f"zip too large ({size:,} bytes; the limit is {MAX_PACK_BYTES:,})"
+        return [], [PackProblem(file=shown_root, message=message)]
+    members = _zip_member_count(path)
+    if members is not None and members > MAX_FILES:
+        message = f"the zip holds {members:,} files; the limit is {MAX_FILES:,}"
         return [], [PackProblem(file=shown_root, message=message)]
     try:
         archive = zipfile.ZipFile(path)
@@ -323,7 +388,7 @@ def read_zip(path: Path, shown_root: str) -> Tree:
                             read=constant(data),
                         )
                     )
-    return files, problems
+    return files, fold_warnings(problems, shown_root)
 
 
 def _zip_root(names: list[str]) -> str:

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import apsw
 import msgspec
 
 from . import extends, names, packfiles, packformat, queries, text
-from .db import transaction
+from .db import storage_error, transaction
 from .errors import PackError
 from .records import (
     Derive,
@@ -50,6 +50,46 @@ class InstallResult:
     warnings: tuple[PackProblem, ...] = ()
     also: tuple[InstallResult, ...] = ()
     """The other packs read from the same path (a 5etools file with several sources)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who installs a pack, and what they may do with an id another origin owns. A pack id has
+    one owner, its origin: the folder or zip it was installed from, or the plugin offering it."""
+
+    replace: bool = False
+    """The caller said `replace: true` (CLI `--replace`): the id moves to the new origin."""
+    builtin: Mapping[str, str] = field(default_factory=dict)
+    """Pack id → origin of the packs plugins offer: their ids are taken even when not installed."""
+    workspace: str | None = None
+    """The profile of the workspace whose `packPaths` install the pack: it never replaces a pack,
+    and a pack it brings is on by default in that profile only."""
+
+
+def check_claim(conn: apsw.Connection, pack_id: str, origin: str, claim: Claim) -> None:
+    """Refuse to install `origin` under an id owned by another origin, unless `claim.replace`."""
+    current = queries.pack_origin(conn, pack_id)
+    holder = current if current is not None else claim.builtin.get(pack_id)
+    if holder is None or holder == origin:
+        return
+    what = (
+        f"is already installed from {holder}"
+        if current is not None
+        else f"belongs to a built-in pack ({holder})"
+    )
+    data = {"pack": pack_id, "owner": holder, "origin": origin}
+    if claim.workspace is not None:
+        raise PackError(
+            f"{origin}: pack id {pack_id} {what}; a workspace's packPaths never replace a pack: "
+            "give this pack another id in its pack.toml",
+            data,
+        )
+    if not claim.replace:
+        raise PackError(
+            f"{origin}: pack id {pack_id} {what}; installing this would replace it: give this "
+            "pack another id in its pack.toml, or pass replace: true (`--replace`) to replace it",
+            data,
+        )
 
 
 def check_pack_id(pack_id: str) -> None:
@@ -234,8 +274,10 @@ def install(
     origin: str,
     then: Callable[[apsw.Connection], object] | None = None,
     derive: Derive | None = None,
+    claim: Claim = Claim(),
 ) -> InstallResult:
-    """Install or upgrade `pack` atomically; unchanged content is a no-op.
+    """Install or upgrade `pack` atomically; unchanged content is a no-op. An id owned by
+    another origin is refused unless the claim says replace (see `check_claim`).
 
     Entries with `extends` are resolved here, inside the transaction, so a base cannot change
     between check and write. An upgrade writes only the entries that changed (the others keep
@@ -244,9 +286,9 @@ def install(
     """
     check_pack_id(pack.id)
     if isinstance(content, SqliteTables):
-        return _install_sqlite(conn, pack, content, origin, then)
+        return _install_sqlite(conn, pack, content, origin, then, claim)
     with transaction(conn):
-        result = _install_entries(conn, pack, list(content), origin, derive)
+        result = _install_entries(conn, pack, list(content), origin, derive, claim)
         if then is not None and result.action != "unchanged":
             then(conn)
     return result
@@ -258,8 +300,10 @@ def _install_entries(
     content: list[Entry],
     origin: str,
     derive: Derive | None = None,
+    claim: Claim = Claim(),
 ) -> InstallResult:
     """The body of `install`, inside the caller's transaction."""
+    check_claim(conn, pack.id, origin, claim)
     entries, problems = prepare(conn, pack, content, derive)
     if any(p.severity == "error" for p in problems):
         raise pack_error(pack.id, problems)
@@ -269,7 +313,10 @@ def _install_entries(
     previous = queries.pack_content_hash(conn, pack.id)
     if previous == digest:
         return InstallResult(pack.id, "unchanged", len(entries), 0, warnings)
+    moved = queries.pack_origin(conn, pack.id) != origin
     queries.upsert_pack(conn, pack, origin, digest)
+    if moved:
+        queries.set_pack_workspace(conn, pack.id, claim.workspace)
     refs = _write_entries(conn, pack.id, rows, queries.stored_entries(conn, pack.id))
     queries.refresh_aliases(conn, pack.id, refs)
     queries.rebuild_resolved(conn, refs=refs)
@@ -351,6 +398,7 @@ def install_loaded(
     loaded: LoadedPack | list[LoadedPack],
     origin: str,
     then: Callable[[apsw.Connection], object] | None = None,
+    claim: Claim = Claim(),
 ) -> list[InstallResult]:
     """Install what a path loader read (one pack, or the several packs of one file) in one
     transaction; any error (the loader's or ours, in any of the packs) imports nothing."""
@@ -362,7 +410,7 @@ def install_loaded(
     with transaction(conn):
         for one in packs:
             check_pack_id(one.pack.id)
-            result = _install_entries(conn, one.pack, one.entries, origin, one.derive)
+            result = _install_entries(conn, one.pack, one.entries, origin, one.derive, claim)
             warnings = (
                 tuple(one.problems) + tuple(missing_requirements(conn, one)) + result.warnings
             )
@@ -380,12 +428,14 @@ def _install_sqlite(
     source: SqliteTables,
     origin: str,
     then: Callable[[apsw.Connection], object] | None,
+    claim: Claim,
 ) -> InstallResult:
     path = Path(source.path)
     if not path.is_file():
         raise PackError(f"pack {pack.id}: data file {path} does not exist")
     # The stored hash is the file's fingerprint, then (after a colon) the alias table's: a new
     # alias table changes the few entries it names, without copying the file again.
+    check_claim(conn, pack.id, origin, claim)
     file_digest = _file_fingerprint(path, pack)
     alias_digest = hashlib.sha256(msgspec.json.encode(source.aliases)).hexdigest()[:16]
     digest = f"{file_digest}:{alias_digest}"
@@ -408,8 +458,10 @@ def _install_sqlite(
             raise PackError(f"pack {pack.id}: {path} has no table(s) {', '.join(missing)}")
         total = 0
         with transaction(conn):
+            check_claim(conn, pack.id, origin, claim)
             queries.delete_pack(conn, pack.id)
             queries.upsert_pack(conn, pack, origin, digest)
+            queries.set_pack_workspace(conn, pack.id, claim.workspace)
             for table, collection in sorted(tables.items()):
                 total += queries.copy_table(conn, pack.id, "src", table, collection)
             queries.set_declared_aliases(conn, pack.id, source.aliases)
@@ -418,6 +470,10 @@ def _install_sqlite(
             if then is not None:
                 then(conn)
     except apsw.Error as exc:
+        # the disk full or the database's file failing is the database's error, not the pack's
+        error = storage_error(exc, outcome="; nothing was changed", conn=conn)
+        if error is not None:
+            raise error from exc
         raise PackError(f"pack {pack.id}: cannot copy {path}: {exc}") from exc
     finally:
         queries.detach(conn, "src")
@@ -516,6 +572,9 @@ def override_problems(pack_id: str, where: str, found: list[Overridden]) -> list
 # -- profiles ---------------------------------------------------------------------------------
 
 EDITION_PACKS = {"2014": {"srd-2014": 10}, "2024": {"srd-2014": 10, "srd-2024": 20}}
+FOREIGN_CAP = 9
+"""The highest priority a pack brought by a workspace's `packPaths` has in other profiles by
+itself: below the SRD (10, 20) and the homebrew default (50)."""
 
 
 @dataclass
@@ -563,6 +622,7 @@ def profile_priorities(
     installed: dict[str, Pack],
     rules: Iterable[PriorityRule] = (),
     choices: Iterable[queries.Choice] = (),
+    foreign: Iterable[str] = (),
 ) -> Priorities:
     """Which packs are on in the settings' profile, and their priorities (higher wins).
 
@@ -571,13 +631,20 @@ def profile_priorities(
     (for some collections or all); choices made with `d5e packs enable|disable|setPriority`;
     the workspace's settings (`d5e.toml`, then the editor's): `packs` and
     `collectionPriorities` set priorities, its own `rules` lift, `disabled` turns packs off.
+
+    `foreign` packs came with another workspace's `packPaths`: here their own `priority` is
+    capped at FOREIGN_CAP, below the SRD's and every default, so a campaign folder cannot make
+    its pack win in the user's other profiles (a command or these settings still can).
     """
+    foreign = set(foreign)
     result = Priorities()
     for pack_id, prio in EDITION_PACKS[settings.edition].items():
         result.set(pack_id, "", prio, "edition")
     for pack_id, pack in installed.items():
-        if pack_id not in EDITION_PACKS["2024"] and pack_id not in result.packs:
-            result.set(pack_id, "", pack.default_priority, "default")
+        if pack_id in EDITION_PACKS["2024"] or pack_id in result.packs:
+            continue
+        cap = FOREIGN_CAP if pack_id in foreign else pack.default_priority
+        result.set(pack_id, "", min(pack.default_priority, cap), "default")
     for rule in rules:
         result.lift(rule, "rule")
     for choice in choices:
@@ -586,6 +653,8 @@ def profile_priorities(
             continue
         if choice.enabled and choice.pack not in result.packs:
             default = installed[choice.pack].default_priority if choice.pack in installed else 0
+            if choice.pack in foreign:
+                default = min(default, FOREIGN_CAP)
             result.set(choice.pack, "", default, "command")
         if choice.priority is not None and choice.pack in result.packs:
             result.set(choice.pack, choice.collection, choice.priority, "command")

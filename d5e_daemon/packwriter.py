@@ -9,8 +9,11 @@ pack would be read afterwards, before a byte is written; files are replaced atom
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
+import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,16 +65,23 @@ def scaffold(folder: Path, pack_id: str, title: str) -> list[Path]:
             "***At Higher Levels.*** The damage increases by 1d8 for each slot level above 1st.\n"
         ),
     }
-    written = []
+    # Written beside it under a hidden name, then renamed into place: a failure (the disk full,
+    # a kill) leaves no half-made pack behind.
+    staging = folder.parent / f".{folder.name}.{os.getpid()}.new"
     try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
         for rel, text in files.items():
-            path = folder / rel
+            path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, "utf-8")
-            written.append(path)
+            _write_synced(path, text.encode("utf-8"))
+        if folder.exists():
+            folder.rmdir()  # empty (checked above)
+        os.rename(staging, folder)
     except OSError as exc:  # not a folder, not ours, the disk full
+        shutil.rmtree(staging, ignore_errors=True)
         raise PackError(f"cannot create the pack in {folder}: {exc}") from exc
-    return written
+    return [folder / rel for rel in files]
 
 
 # ---- upload ---------------------------------------------------------------------------------
@@ -182,47 +192,165 @@ def plan_upload(
     return plan, after, problems
 
 
-def write(root: Path, plan: UploadPlan) -> tuple[list[str], list[str]]:
-    """Apply a validated plan: every new text is written beside its file first, then each
-    file is replaced atomically; a write that fails (the disk full) changes no file. Return
-    (written, removed) paths."""
-    staged: list[tuple[Path, Path]] = []
+# ---- atomic folder changes ------------------------------------------------------------------
+#
+# A change of several files of a folder pack (an upload, or putting the files back after its
+# install failed) is journaled so that a crash at any point leaves the old files or the new:
+#   1. every new text is written under `.d5e-change/` in the pack (a hidden folder: never read
+#      as content), fsynced;
+#   2. the journal `.d5e-change/journal.json` (what goes where, what is deleted) is written
+#      beside it and renamed into place: the commit point;
+#   3. each file is moved into place (`os.replace`), deleted files go; then `.d5e-change/` goes.
+# `recover(root)` (at start-up, and before any change of the folder) finishes a committed change
+# (step 3 again: each step can be repeated) or throws an uncommitted one away.
+
+WORK = ".d5e-change"
+JOURNAL = "journal.json"
+_OLD_TMP = re.compile(r"\..+\.\d+\.tmp")
+"""What earlier versions left behind when killed while writing a file (`.name.pid.tmp`)."""
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
-        for rel, text in plan.writes.items():
-            path = root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            staged.append((path.with_name(f".{path.name}.{os.getpid()}.tmp"), path))
-            staged[-1][0].write_text(text, "utf-8")
-    except OSError as exc:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        raise PackError(f"cannot write the files of {root}: {exc}; no file was changed") from exc
-    written, removed = [], []
-    for tmp, path in staged:
-        os.replace(tmp, path)
-        written.append(str(path))
-    for rel in plan.deletes:
-        (root / rel).unlink(missing_ok=True)
-        removed.append(str(root / rel))
-    return written, removed
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with path.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def _locked(root: Path, wait: bool) -> Iterator[bool]:
+    """Hold `.d5e-change/lock` (another process may be changing this folder right now)."""
+    work = root / WORK
+    work.mkdir(exist_ok=True)
+    with (work / "lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _finish(root: Path) -> bool:
+    """Finish the committed change of `root` (or throw away an uncommitted one); True if files
+    changed. Call holding the lock."""
+    work = root / WORK
+    journal = work / JOURNAL
+    changed = False
+    if journal.is_file():
+        ops = json.loads(journal.read_text("utf-8"))
+        for rel, staged in ops["writes"].items():
+            if (work / staged).exists():
+                os.replace(work / staged, root / rel)
+                changed = True
+        for rel in ops["deletes"]:
+            if (root / rel).is_file():
+                (root / rel).unlink()
+                changed = True
+        for folder in {(root / rel).parent for rel in ops["writes"]} | {root}:
+            _fsync_dir(folder)
+    for item in work.iterdir():
+        if item.name != "lock":
+            shutil.rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
+    return changed
+
+
+def recover(root: Path) -> bool:
+    """Bring a folder pack whose change was interrupted (a crash, a kill) to the old or the new
+    version, and remove temporaries left by earlier versions; True if files changed. A folder
+    another process is changing right now is left alone."""
+    changed = False
+    if (root / WORK).is_dir():
+        with _locked(root, wait=False) as mine:
+            if not mine:
+                return False
+            changed = _finish(root)
+        shutil.rmtree(root / WORK, ignore_errors=True)
+    for tmp in _old_temporaries(root):
+        tmp.unlink(missing_ok=True)
+    return changed
+
+
+def _old_temporaries(root: Path) -> list[Path]:
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [Path(folder) / f for f in files if _OLD_TMP.fullmatch(f)]
+    return found
+
+
+def check_targets(root: Path, plan: UploadPlan) -> None:
+    """Refuse a plan one of whose paths cannot be written or deleted (a folder where a file
+    goes, a file where a folder goes), before a byte is written."""
+    for rel in [*plan.writes, *plan.deletes]:
+        path = root / rel
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise PackError(f"cannot write {path}: it is not a file; no file was changed")
+        for parent in path.relative_to(root).parents:
+            if (root / parent).exists() and not (root / parent).is_dir():
+                raise PackError(
+                    f"cannot write {path}: {root / parent} is not a folder; no file was changed"
+                )
+
+
+def change(root: Path, writes: dict[str, bytes], deletes: list[str]) -> None:
+    """Apply the change atomically (see above): after a crash the folder holds the old files or
+    the new ones, never a mix. Fails before touching a file when the texts cannot be staged."""
+    with _locked(root, wait=True):
+        _finish(root)  # a change a crash left behind comes first
+        work = root / WORK
+        ops: dict[str, Any] = {"writes": {}, "deletes": list(deletes)}
+        try:
+            for n, (rel, data) in enumerate(writes.items()):
+                staged = f"{n}.new"
+                _write_synced(work / staged, data)
+                ops["writes"][rel] = staged
+                (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            _write_synced(work / f"{JOURNAL}.tmp", json.dumps(ops).encode())
+            _fsync_dir(work)
+            os.replace(work / f"{JOURNAL}.tmp", work / JOURNAL)  # the commit point
+            _fsync_dir(work)
+        except OSError as exc:
+            for item in work.iterdir():
+                if item.name != "lock":
+                    item.unlink(missing_ok=True)
+            raise PackError(
+                f"cannot write the files of {root}: {exc}; no file was changed"
+            ) from exc
+        _finish(root)
+    shutil.rmtree(root / WORK, ignore_errors=True)
+
+
+def write(root: Path, plan: UploadPlan) -> tuple[list[str], list[str]]:
+    """Apply a validated plan atomically (see `change`). Return (written, removed) paths."""
+    check_targets(root, plan)
+    change(root, {rel: text.encode() for rel, text in plan.writes.items()}, plan.deletes)
+    return [str(root / rel) for rel in plan.writes], [str(root / rel) for rel in plan.deletes]
 
 
 @contextlib.contextmanager
 def applied(root: Path, plan: UploadPlan) -> Iterator[tuple[list[str], list[str]]]:
     """`write(root, plan)` for the duration of the block (the install of the files): if the
-    block fails (the disk full, say), every file is put back as it was, so the folder and the
-    database still agree."""
-    touched = [root / rel for rel in [*plan.writes, *plan.deletes]]
-    before = {path: path.read_bytes() if path.is_file() else None for path in touched}
+    block fails (the disk full, say), every file is put back as it was (atomically too), so the
+    folder and the database still agree."""
+    check_targets(root, plan)
+    touched = [*plan.writes, *plan.deletes]
+    before = {rel: (root / rel).read_bytes() if (root / rel).is_file() else None for rel in touched}
     written, removed = write(root, plan)
     try:
         yield written, removed
     except BaseException:
-        for path, data in before.items():
-            if data is None:
-                path.unlink(missing_ok=True)
-            else:
-                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-                tmp.write_bytes(data)
-                os.replace(tmp, path)
+        back = {rel: data for rel, data in before.items() if data is not None}
+        change(root, back, [rel for rel, data in before.items() if data is None])
         raise

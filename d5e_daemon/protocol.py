@@ -446,6 +446,8 @@ class ResolveTagsResult(Base):
 
 # -- d5e/packs/* ------------------------------------------------------------------------------
 
+NO_CONTROL = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+"""Text without control characters (a title goes into pack.toml: TOML forbids some of them)."""
 PathText = Annotated[str, Meta(min_length=1, max_length=4096)]
 Priority = Annotated[int, Meta(ge=-1_000_000, le=1_000_000)]
 
@@ -501,6 +503,9 @@ class PackInstallParams(Params):
 
     path: PathText | None = None
     id: PackId | None = None
+    replace: bool = False
+    """True: take the pack id over from the origin it is installed from (or from the built-in
+    pack that owns it); without it such an install is refused."""
 
 
 class PackInstallResult(Base):
@@ -552,10 +557,12 @@ class ValidateResult(Base):
 
 class CreateParams(Params):
     id: PackId
-    title: Annotated[str, Meta(max_length=200)] | None = None
+    title: Annotated[str, Meta(max_length=200, pattern=NO_CONTROL)] | None = None
     directory: PathText | None = None
     """Where to create the pack's folder; default: `packs/` of the workspace, else of the data
     directory."""
+    replace: bool = False
+    """True: the new pack takes its id over from the origin that owns it."""
 
 
 class CreateResult(Base):

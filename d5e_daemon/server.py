@@ -45,12 +45,15 @@ log = logging.getLogger(__name__)
 P = TypeVar("P", bound=protocol.Params)
 R = TypeVar("R")
 
-PUBLISH_BUDGET_SECONDS = 0.05
-"""How long one pass of diagnostics may look for "did you mean" suggestions."""
+SLICE_SECONDS = 0.01
+"""How long a diagnostics pass works before it lets requests in."""
 PASS_GAP_SECONDS = 0.02
-"""The pause between two passes: pygls reads a message in several steps of the event loop (a
-header line, the body), so a pass scheduled at once ran before each of them and a lookup
-waited for several passes; the pause lets every message already sent be read and answered."""
+"""The pause between two slices: pygls reads a message in several steps of the event loop (a
+header line, the body), so a slice scheduled at once ran before each of them and a lookup
+waited for several slices; the pause lets every message already sent be read and answered."""
+QUIET_SECONDS = 0.2
+"""Changes to a document are published together, this long after the first of them: a burst
+of 1,000 `didChange` costs a few passes, not 1,000."""
 EXTERNAL_CHECK_SECONDS = 1.0
 """How often the daemon looks for packs changed by another process (CLI, another editor)."""
 
@@ -83,6 +86,10 @@ class D5eServer(LanguageServer):
         self.indexer: Any = None
         self.client_progress = False
         self.exit_code = 0
+        self.due: dict[str, asyncio.TimerHandle] = {}
+        """Documents whose diagnostics are to be published, and when."""
+        self.passes: dict[str, asyncio.Task[None]] = {}
+        """Diagnostics passes under way, by document."""
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """pygls' stdio loop (`_start_io_async`), reading through `jsonrpc.BoundedReader`."""
@@ -163,22 +170,48 @@ class D5eServer(LanguageServer):
         if campaign is not None:
             campaign.changed(paths)
 
-    def publish(self, doc: TextDocument) -> None:
-        """Publish the document's diagnostics. Finding "did you mean"s is bounded per pass; an
-        unfinished pass is published at once and continued after the requests sent meanwhile."""
-        found, complete = markdown.diagnostics_within(
-            self.require_resolver(), doc, PUBLISH_BUDGET_SECONDS
-        )
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=doc.uri, diagnostics=found, version=doc.version)
-        )
-        if not complete and self.loop is not None:
-            self.loop.call_later(PASS_GAP_SECONDS, self.publish_again, doc.uri, doc.version)
+    def publish_soon(self, uri: str, quiet: float = QUIET_SECONDS) -> None:
+        """Publish the document's diagnostics `quiet` seconds from now, unless a publication is
+        due already (changes meanwhile are published with it); a pass under way for an older
+        version stops at its next slice."""
+        if uri in self.due:
+            return
+        loop = asyncio.get_running_loop()
+        self.due[uri] = loop.call_later(quiet, self._start_pass, uri)
 
-    def publish_again(self, uri: str, version: int | None) -> None:
-        doc = self.workspace.text_documents.get(uri) if self.app is not None else None
-        if doc is not None and doc.version == version:  # closed or newer: nothing to finish
-            jsonrpc.answer("publishDiagnostics", lambda: self.publish(doc))
+    def _start_pass(self, uri: str) -> None:
+        self.due.pop(uri, None)
+        running = self.passes.pop(uri, None)
+        if running is not None:
+            running.cancel()
+        task = asyncio.ensure_future(self._publish(uri))
+        self.passes[uri] = task
+
+        def done(finished: asyncio.Task[None]) -> None:
+            if self.passes.get(uri) is finished:
+                del self.passes[uri]
+
+        task.add_done_callback(done)
+
+    async def _publish(self, uri: str) -> None:
+        doc = self.prose(uri)
+        if doc is None or self.resolver is None:
+            return
+        version, resolver = doc.version, self.resolver
+        work = markdown.DiagnosticsPass(resolver, doc)
+        try:
+            while not work.run(SLICE_SECONDS):
+                await asyncio.sleep(PASS_GAP_SECONDS)
+                if self.prose(uri) is not doc or doc.version != version:
+                    return  # closed, or changed: the next pass publishes
+                if self.resolver is not resolver:
+                    return
+        except Exception as exc:
+            jsonrpc.failure("publishDiagnostics", exc)  # logged; the next change tries again
+            return
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=work.diagnostics(), version=version)
+        )
 
     def settings(self) -> Settings:
         """defaults → environment → the workspace's d5e.toml → flags → the editor's options."""
@@ -197,7 +230,7 @@ class D5eServer(LanguageServer):
             self.resolver.clear()
         for doc in list(self.workspace.text_documents.values()):
             if markdown.is_prose(doc):
-                self.publish(doc)
+                self.publish_soon(doc.uri, 0.0)
         self.refresh_hints()
         self.tell_overrides(pack_ids)
 
@@ -253,23 +286,34 @@ class D5eServer(LanguageServer):
         """If another process changed packs or this profile: re-sync and tell the client."""
         await self.require_app().library.follow_database()
 
+    def warn_client(self, message: str) -> None:
+        """A problem the user must see: logged, shown, and listed by `d5e/status`."""
+        log.warning("%s", message)
+        warnings = self.app.library.warnings if self.app is not None else []
+        if message not in warnings:
+            warnings.append(message)
+        self.window_show_message(
+            types.ShowMessageParams(types.MessageType.Warning, f"d5e: {message}")
+        )
+
     async def reconfigure(self) -> None:
-        """Settings changed (d5e.toml or the editor's): apply them to the running daemon."""
+        """Settings changed (d5e.toml or the editor's): apply what can be applied to the running
+        daemon, and report each problem to the client (as start-up does)."""
         app = self.require_app()
         try:
             settings = self.settings()
         except D5eError as exc:
-            log.warning("settings not applied: %s", exc.message)
-            self.window_show_message(
-                types.ShowMessageParams(types.MessageType.Warning, f"d5e: {exc.message}")
-            )
+            self.warn_client(f"settings not applied: {exc.message}")
             return
         if settings.db != app.settings.db:
-            log.warning("a new database path takes effect when the daemon restarts")
+            self.warn_client("a new database path takes effect when the daemon restarts")
             settings = msgspec.structs.replace(settings, db=app.settings.db)
+        known = len(app.library.warnings)
         app.settings = settings
-        for path in settings.pack_paths:
-            await pack_features.install(app, protocol.PackInstallParams(path=path))
+        await app.write(app.own_profile)
+        problems = await app.library.install_pack_paths_now()
+        for message in app.library.warnings[known:] + problems:
+            self.warn_client(message)
         if await app.write(app.library.sync_in_transaction):
             app.library.changed([])
         self.refresh_hints()  # the party may have changed
@@ -510,13 +554,13 @@ def _register_prose_features(server: D5eServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: D5eServer, params: types.DidOpenTextDocumentParams) -> None:
         if doc := ls.prose(params.text_document.uri):
-            jsonrpc.answer("didOpen", lambda: ls.publish(doc))
+            ls.publish_soon(doc.uri, 0.0)
             jsonrpc.answer("didOpen", lambda: ls.campaign_text(doc))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: D5eServer, params: types.DidChangeTextDocumentParams) -> None:
         if doc := ls.prose(params.text_document.uri):
-            jsonrpc.answer("didChange", lambda: ls.publish(doc))
+            ls.publish_soon(doc.uri)
             jsonrpc.answer("didChange", lambda: ls.campaign_text(doc))
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
@@ -527,6 +571,9 @@ def _register_prose_features(server: D5eServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: D5eServer, params: types.DidCloseTextDocumentParams) -> None:
+        due = ls.due.pop(params.text_document.uri, None)
+        if due is not None:
+            due.cancel()
         ls.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
         )

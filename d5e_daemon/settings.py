@@ -8,17 +8,31 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
 
+from . import locate
 from .errors import InvalidParams
+from .protocol import CollectionName, Limit, PackId, PathText, Priority
 from .records import PriorityRule
 
 log = logging.getLogger(__name__)
 
 Edition = Literal["2014", "2024"]
 BUILTIN_SRD = ("srd-2014", "srd-2024")
+PROFILE_PATTERN = "^[a-z0-9][a-z0-9-]{0,63}$"
+ProfileName = Annotated[str, Meta(pattern=PROFILE_PATTERN)]
+"""Pack-id rules, at most 64 characters: a profile's name is stored with its choices."""
+Many = Meta(max_length=1000)
+"""No list or table of settings holds more (a setting is typed by hand)."""
+Priorities = Annotated[dict[PackId, Priority], Many]
+ByCollection = Annotated[dict[CollectionName, Priority], Many]
+CollectionPriorities = Annotated[dict[PackId, ByCollection], Many]
+Rules = Annotated[list[PriorityRule], Many]
+PackIds = Annotated[list[PackId], Many]
+Paths = Annotated[list[PathText], Many]
 
 
 class Settings(msgspec.Struct, kw_only=True, rename="camel"):
@@ -26,15 +40,15 @@ class Settings(msgspec.Struct, kw_only=True, rename="camel"):
     """Database file; default `$D5E_HOME/d5e.sqlite3` or the XDG data directory."""
     edition: Edition = "2014"
     """Which SRD is on: 2014 turns on srd-2014; 2024 turns on srd-2024 above srd-2014."""
-    packs: dict[str, int] = {}
+    packs: Priorities = {}
     """Packs to enable, with their priorities (higher wins); overrides every default."""
-    collection_priorities: dict[str, dict[str, int]] = {}
+    collection_priorities: CollectionPriorities = {}
     """`{"my-brew": {"monsters": 40}}`: a pack's priority for some collections only."""
-    rules: list[PriorityRule] = []
+    rules: Rules = []
     """`[{"pack": "my-brew", "over": "srd-2014", "collections": ["monsters"]}]`."""
-    disabled: list[str] = []
+    disabled: PackIds = []
     """Packs to turn off in this profile even if the edition or a default turns them on."""
-    pack_paths: list[str] = []
+    pack_paths: Paths = []
     """Folder or zip packs to install (and, in the daemon, watch) when the workspace opens."""
     workspace: str | None = None
     """The workspace (campaign) folder: where `d5e.toml` was read from."""
@@ -42,10 +56,10 @@ class Settings(msgspec.Struct, kw_only=True, rename="camel"):
     """The daemon re-imports installed folder packs when their files change."""
     builtin_packs: list[str] = msgspec.field(default_factory=lambda: list(BUILTIN_SRD))
     """Built-in packs installed on first start (installing does not enable them)."""
-    profile: str = "default"
+    profile: ProfileName = "default"
     """Name of the profile (campaign) these settings describe."""
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
-    completion_limit: int = 20
+    completion_limit: Limit = 20
     """How many completion items to return when the request gives no limit."""
     stat_blocks: Literal["markdown", "homebrewery"] = "markdown"
     """How "Insert stat block" writes a creature: plain Markdown, or Homebrewery's
@@ -114,6 +128,6 @@ def build(*layers: dict[str, Any] | None) -> Settings:
     if unknown:
         log.warning("ignoring unknown settings: %s", ", ".join(unknown))
     try:
-        return msgspec.convert(merged, Settings)
+        return locate.convert(merged, Settings)
     except msgspec.ValidationError as exc:
         raise InvalidParams(f"invalid settings: {exc}") from exc

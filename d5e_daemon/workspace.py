@@ -30,8 +30,8 @@ import msgspec
 
 from . import locate
 from .errors import InvalidParams
-from .records import PriorityRule
-from .settings import Edition
+from .protocol import Limit
+from .settings import CollectionPriorities, Edition, PackIds, Paths, Priorities, ProfileName, Rules
 from .text import slugify
 
 CONFIG = "d5e.toml"
@@ -40,14 +40,14 @@ CONFIG = "d5e.toml"
 class WorkspaceConfig(
     msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True, omit_defaults=True
 ):
-    profile: str | None = None
+    profile: ProfileName | None = None
     edition: Edition | None = None
-    packs: dict[str, int] = {}
-    collection_priorities: dict[str, dict[str, int]] = {}
-    rules: list[PriorityRule] = []
-    disabled: list[str] = []
-    pack_paths: list[str] = []
-    completion_limit: int | None = None
+    packs: Priorities = {}
+    collection_priorities: CollectionPriorities = {}
+    rules: Rules = []
+    disabled: PackIds = []
+    pack_paths: Paths = []
+    completion_limit: Limit | None = None
     stat_blocks: Literal["markdown", "homebrewery"] | None = None
     party: list[int] = []
 
@@ -62,18 +62,56 @@ def find_root(start: Path) -> Path | None:
 
 
 def profile_name(root: Path) -> str:
+    """The folder's own profile: its name (at most 57 characters) and a hash of its path."""
     digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:6]
-    return f"{slugify(root.resolve().name) or 'workspace'}-{digest}"
+    name = slugify(root.resolve().name)[:57].strip("-")
+    return f"{name or 'workspace'}-{digest}"
 
 
-def _key_line(text: str, key: str) -> tuple[int, int]:
-    """Where a top-level key or `[key…]` table starts in the TOML text."""
+MAX_DEPTH = 64
+"""Arrays and tables nested deeper are refused before parsing (tomllib recurses on them)."""
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """Where brackets (outside strings and comments) first nest deeper than MAX_DEPTH."""
+    depth = 0
     for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        name = stripped.lstrip("[").split("=", 1)[0].split("]", 1)[0].split(".", 1)[0].strip()
-        if name.strip("\"'") == key:
-            return number, len(line) - len(line.lstrip()) + 1
-    return 1, 1
+        quote = ""
+        for column, char in enumerate(line, 1):
+            if quote:
+                if char == quote:
+                    quote = ""
+            elif char in "\"'":
+                quote = char
+            elif char == "#":
+                break
+            elif char in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return number, column
+            elif char in "]}":
+                depth = max(depth - 1, 0)
+    return None
+
+
+def _key_line(text: str, path: list[str | int]) -> tuple[int, int]:
+    """Where a top-level key or `[key…]` table starts in the TOML text, or the key inside it
+    that `path` goes on to (`packs.srd-2014`: the line `srd-2014 = …` after `[packs]`)."""
+    found, start = (1, 1), 0
+    lines = text.splitlines()
+    keys = [k for k in path if isinstance(k, str)]
+    for key in keys:
+        for number in range(start, len(lines)):
+            line = lines[number]
+            stripped = line.strip()
+            names = stripped.lstrip("[").split("=", 1)[0].split("]", 1)[0].split(".")
+            names = [n.strip().strip("\"'") for n in names]
+            if key in names:
+                found, start = (number + 1, len(line) - len(line.lstrip()) + 1), number
+                break
+        else:
+            break
+    return found
 
 
 def layer(root: Path | None) -> dict[str, Any]:
@@ -87,19 +125,26 @@ def layer(root: Path | None) -> dict[str, Any]:
         return found
     try:
         text = path.read_text("utf-8")
+        deep = _too_deep(text)
+        if deep is not None:
+            line, column = deep
+            raise InvalidParams(
+                f"{path}:{line}:{column}: arrays or tables nested more than {MAX_DEPTH} deep",
+                {"path": str(path), "line": line, "column": column, "field": ""},
+            )
         values = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         raise InvalidParams(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise InvalidParams(f"{path}: {exc}") from exc
     try:
-        config = msgspec.convert(values, WorkspaceConfig)
+        config = locate.convert(values, WorkspaceConfig)
     except msgspec.ValidationError as exc:
         message, where = locate.split_message(str(exc))
         key = str(where[0]) if where else ""
         if not where and "unknown field" in message:
             key = message.split("`")[1] if "`" in message else ""
-        line, column = _key_line(text, key) if key else (1, 1)
+        line, column = _key_line(text, [key, *where[1:]]) if key else (1, 1)
         field = locate.show_path(where) or key
         raise InvalidParams(
             f"{path}:{line}:{column}: {field + ': ' if field else ''}{message}",

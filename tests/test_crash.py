@@ -351,7 +351,7 @@ def pack_scenario(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     signature_v1 = signature_of(with_brew, "brew")
     upgraded = folder / "brew-v2.sqlite3"
     shutil.copy(with_brew, upgraded)
-    d5e(upgraded, "packs", "install", str(v2), env=env)
+    d5e(upgraded, "packs", "install", "--replace", str(v2), env=env)
     signature_v2 = signature_of(upgraded, "brew")
     assert signature_v1 is not None and signature_v2 is not None
     assert len(signature_v1[1]) == 302 and len(signature_v2[1]) == 302
@@ -359,7 +359,9 @@ def pack_scenario(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     committed = "d5e_daemon.library:Library.changed"
     ops = {
         "install": Operation(["packs", "install", str(v1)], "d5e_daemon.packs:install", committed),
-        "upgrade": Operation(["packs", "install", str(v2)], "d5e_daemon.packs:install", committed),
+        "upgrade": Operation(
+            ["packs", "install", "--replace", str(v2)], "d5e_daemon.packs:install", committed
+        ),
         "remove": Operation(["packs", "remove", "brew"], "d5e_daemon.packs:remove", committed),
     }
     start = {"install": srd_only, "upgrade": with_brew, "remove": with_brew}

@@ -104,6 +104,15 @@ def test_prose_lines_that_count_creatures_get_inlay_hints(party_app: App) -> Non
     assert code_lenses(resolver, doc(text)) == []  # prose lines: hints, blocks: lenses
 
 
+def test_each_cell_of_a_table_row_is_its_own_encounter(party_app: App) -> None:
+    text = "| Scene | Foes |\n|---|---|\n| Road | 4 wolves | 1 dire wolf |\n"
+    hints = inlay_hints(Resolver(party_app), doc(text), EVERYWHERE)
+    assert [h.label for h in hints] == [
+        "Easy · 400 XP (adjusted) for 4 × level 3",
+        "Trivial · 200 XP (adjusted) for 4 × level 3",
+    ]
+
+
 def test_without_a_party_the_hint_says_how_to_set_one(app: App) -> None:
     resolver = Resolver(app)
     (label,) = labels(resolver, BLOCK)

@@ -98,6 +98,11 @@ def test_a_full_disk_during_an_install_installs_nothing_and_says_so(
     assert (result.action, result.entries) == ("installed", 1500)
 
 
+def upgrade_params(folder: Path) -> protocol.PackInstallParams:
+    """The new version is another folder: installing it under the same id is a replace."""
+    return protocol.PackInstallParams(path=str(folder), replace=True)
+
+
 def test_a_full_disk_during_an_upgrade_keeps_the_old_version_whole(
     app: App, tmp_path: Path
 ) -> None:
@@ -106,12 +111,12 @@ def test_a_full_disk_during_an_upgrade_keeps_the_old_version_whole(
     upgrade = big_pack(tmp_path, 2, count=1800)
     fill_disk(app)
     with pytest.raises(DatabaseError) as caught:
-        run(pack_features.install(app, protocol.PackInstallParams(path=str(upgrade))))
+        run(pack_features.install(app, upgrade_params(upgrade)))
     assert_disk_full(caught)
     assert snapshot(app, "big") == old
     check_whole(app)
     free_disk(app)
-    result = run(pack_features.install(app, protocol.PackInstallParams(path=str(upgrade))))
+    result = run(pack_features.install(app, upgrade_params(upgrade)))
     assert (result.action, result.entries) == ("upgraded", 1800)
 
 
@@ -169,7 +174,8 @@ def limit_file_size(pid: int, size: int | None) -> None:
 
 def refused_for_a_full_disk(d: Daemon, folder: Path) -> None:
     with pytest.raises(RpcError) as caught:
-        d.request("d5e/packs/install", {"path": str(folder)}, timeout=60)
+        params = {"path": str(folder), "replace": True}  # v2 is another folder: a replace
+        d.request("d5e/packs/install", params, timeout=60)
     assert caught.value.code == -32004, caught.value.message
     assert "cannot use the database" in caught.value.message
     assert "File too large" in caught.value.message  # what the system said

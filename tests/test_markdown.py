@@ -441,20 +441,40 @@ def test_cli_check_prints_the_editor_diagnostics(
     assert (only["line"], only["column"], only["code"]) == (1, 30, "disabled-pack")
 
 
-def test_suggestions_are_found_within_a_time_budget_and_finished_later(resolver: Resolver) -> None:
-    d = doc("{@spell firebal} {@creature goblinn} {@spell magic misile} {@spell shield}")
-    first, complete = md.diagnostics_within(resolver, d, 0.0)
-    assert not complete
-    assert "did you mean" in first[0].message  # every pass finishes at least one reference
-    assert [x.message for x in first[1:]] == [
+def test_a_pass_works_a_slice_at_a_time_and_finds_every_suggestion(resolver: Resolver) -> None:
+    d = doc("{@spell firebal} {@creature goblinn}\n{@spell magic misile} {@spell shield}")
+    work = md.DiagnosticsPass(resolver, d)
+    slices = 1
+    while not work.run(0.0):  # no time at all: one tag per slice
+        slices += 1
+        assert slices < 10, "each slice must make progress"
+    assert 4 <= slices <= 6  # one tag at most per slice (a line's end may take one)
+    found = work.diagnostics()
+    assert [x.message.split(";")[0] for x in found] == [
+        "unknown spell 'firebal'",
         "unknown creature 'goblinn'",
         "unknown spell 'magic misile'",
     ]
-    passes = 1
-    while not complete:
-        found, complete = md.diagnostics_within(resolver, d, 0.0)
-        passes += 1
-        assert passes < 10, "each pass must make progress"
-    assert passes == 3  # one reference per pass when the budget is spent at once
-    assert [x.message for x in found] == [x.message for x in md.diagnostics(resolver, d)]
     assert all("did you mean" in x.message for x in found)
+    assert [x.message for x in found] == [x.message for x in md.diagnostics(resolver, d)]
+
+
+def test_diagnostics_are_capped_with_one_saying_how_many_more(resolver: Resolver) -> None:
+    lines = [f"{{@spell nosuch{i}}} {{@spell fireball}}" for i in range(md.MAX_DIAGNOSTICS + 250)]
+    found = md.diagnostics(resolver, doc("\n".join(lines)))
+    assert len(found) == md.MAX_DIAGNOSTICS + 1
+    assert found[-1].code == "more"
+    assert found[-1].message.startswith("250 more problem(s) in this document are not shown")
+    assert found[-2].message.startswith(f"unknown spell 'nosuch{md.MAX_DIAGNOSTICS - 1}'")
+
+
+def test_a_single_huge_line_is_worked_through_in_slices(resolver: Resolver) -> None:
+    line = "".join(f"{{@foo{i} x}}" for i in range(20_000))
+    work = md.DiagnosticsPass(resolver, doc(line))
+    slices = 1
+    while not work.run(0.001):
+        slices += 1
+    assert slices > 1  # a slice stops inside the line
+    found = work.diagnostics()
+    assert len(found) == md.MAX_DIAGNOSTICS + 1
+    assert found[-1].message.startswith(f"{20_000 - md.MAX_DIAGNOSTICS} more problem(s)")

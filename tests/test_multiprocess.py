@@ -80,7 +80,8 @@ async def test_two_daemons_and_the_cli_share_one_database(db_path: Path, tmp_pat
     async def upgrade_again_and_again() -> None:
         try:
             for round_ in range(8):
-                result = await call(writer, "d5e/packs/install", {"path": str(folders[round_ % 2])})
+                params = {"path": str(folders[round_ % 2]), "replace": True}  # two folders, one id
+                result = await call(writer, "d5e/packs/install", params)
                 assert result["action"] in ("installed", "upgraded"), result
         finally:
             done.set()

@@ -174,7 +174,9 @@ def test_a_failure_inside_the_transaction_rolls_everything_back(app: App, exampl
         raise RuntimeError("disk full, say")
 
     with pytest.raises(RuntimeError):
-        app.db.write(lambda conn: packs.install_loaded(conn, loaded, "x", fail_at_the_end))
+        app.db.write(
+            lambda conn: packs.install_loaded(conn, loaded, str(example.resolve()), fail_at_the_end)
+        )
     after = app.conn.execute("SELECT id, data FROM entry WHERE pack_id = 'ashen-hills'").fetchall()
     assert after == before
 

@@ -44,12 +44,16 @@ def test_validate_prints_every_problem_as_file_line_col_and_exits_1(
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "packs", "validate", "brew", "--db", str(db_path))
     assert code == 1
+    # every problem at once: the extends of another pack's entry is checked against the
+    # database even while the files have errors (its base does not depend on them)
     assert out.splitlines() == [
         "brew/spells/a.json:2:26: level: Expected `int`, got `str`",
         "brew/spells/notes.txt: warning: not read: content files end in .json or .md",
+        "brew/monsters/b.md:2:10: extends: unknown entry srd-2014:monsters/gobbo: "
+        "srd-2014 has no monsters/gobbo",
     ]
-    assert err == "brew: 1 error(s), 1 warning(s), 1 entries\n"
-    # once the files are right, the extends target is checked against the database
+    assert err == "brew: 2 error(s), 1 warning(s), 1 entries\n"
+    # once the files are right, the extends problem is the first
     (tmp_path / "brew" / "spells" / "a.json").write_text('{"name": "A", "level": 3}')
     code, out, _ = run(capsys, "packs", "validate", "brew", "--db", str(db_path))
     assert code == 1

@@ -132,9 +132,10 @@ def test_the_new_filters_are_listed_with_values(app: App) -> None:
 
 
 def plan_of(app: App, conditions: list[dict[str, Any]]) -> str:
+    """The plan of a listing by these conditions (the query `queries.browse` runs)."""
     scope = queries.SearchScope(profile=app.profile, filters=conditions)
     args = scope.args() | {"limit": 20, "offset": 0}
-    rows = app.conn.execute("EXPLAIN QUERY PLAN " + queries.BROWSE_SQL, args)
+    rows = app.conn.execute("EXPLAIN QUERY PLAN " + queries.BROWSE_FILTERED_SQL, args)
     return " | ".join(str(row[3]) for row in rows)
 
 
@@ -158,7 +159,37 @@ def test_each_new_filter_is_an_index_search(app: App, name: str) -> None:
     plan = plan_of(app, conditions)
     assert "SEARCH a USING PRIMARY KEY (name=? AND value>? AND value<?)" in plan
     assert "SCAN a" not in plan and "SCAN entry_attr" not in plan
-    assert "SCAN e" not in plan and "SCAN entry" not in plan
+    assert "SEARCH e USING INTEGER PRIMARY KEY" in plan  # only the entries having them
+    assert "SEARCH r USING COVERING INDEX resolved_by_entry" in plan  # winners by entry
+    assert "SCAN e" not in plan and "SCAN r" not in plan and "SCAN resolved" not in plan
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"immune": "fire"},
+        {"sense": ["darkvision 120", "tremorsense"], "speed": "fly"},
+        {"level": 3, "school": "evocation"},
+        {"cr": {"min": 5, "max": 8}, "type": "undead"},
+        {"casts": "fireball"},
+    ],
+)
+def test_a_filtered_listing_finds_what_the_profile_wide_query_finds(
+    app: App, given: dict[str, Any]
+) -> None:
+    """Listings start from the entries having the filters: the same entries, in the same order,
+    as the query that reads every winner of the profile."""
+    from d5e_daemon.features.search import _scope
+
+    app.search.ensure_attributes()
+    params = decode({"query": "", "filters": given}, SearchParams)
+    args = _scope(app, params).args() | {"limit": 500, "offset": 0}
+    wide = list(app.conn.execute(queries.BROWSE_SQL, args))
+    assert wide and list(app.conn.execute(queries.BROWSE_FILTERED_SQL, args)) == wide
+    edition = args | {"edition": "2024", "collections": '["monsters"]'}
+    assert list(app.conn.execute(queries.BROWSE_FILTERED_SQL, edition)) == list(
+        app.conn.execute(queries.BROWSE_SQL, edition)
+    )
 
 
 def test_homebrew_of_any_shape_gets_them_too(app: App, tmp_path: Path) -> None:

@@ -225,7 +225,8 @@ def test_a_changed_entry_is_found_by_its_new_words_at_once(db_path: Path) -> Non
             "data": {**goblin.data, "desc": "A goblin who hoards marmalade."},
         })  # fmt: skip
         others = [e for e in ENTRIES if e.slug != "goblin"]
-        app.db.write(lambda conn: packs.install(conn, BREW, [*others, changed], "test"))
+        origin = app.plugins.pack_sources()[BREW.id].origin  # the plugin's pack, changed
+        app.db.write(lambda conn: packs.install(conn, BREW, [*others, changed], origin))
         assert "monsters/goblin" in refs(ask(app, query="marmalade", mode="keyword"))
     finally:
         app.close()
@@ -476,7 +477,8 @@ def test_only_new_or_changed_entries_are_embedded_again(db_path: Path) -> None:
         })]  # fmt: skip
         from d5e_daemon import packs
 
-        app.db.write(lambda conn: packs.install(conn, BREW, changed, "test"))
+        origin = app.plugins.pack_sources()[BREW.id].origin  # the plugin's pack, changed
+        app.db.write(lambda conn: packs.install(conn, BREW, changed, origin))
         app.library.changed([BREW.id])
         # the reinstalled pack's entries are new rows; only the changed text is not cached
         state = app.search.build()

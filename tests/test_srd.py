@@ -134,7 +134,7 @@ def test_copy_is_set_wise_and_all_or_nothing(app: App) -> None:
         **{**{f: getattr(source.pack, f) for f in source.pack.__struct_fields__}, "version": "9"}
     )
     with pytest.raises(packs.PackError, match="no_such_table"):
-        app.db.write(lambda conn: packs.install(conn, changed, broken, "test"))
+        app.db.write(lambda conn: packs.install(conn, changed, broken, source.origin))
     assert sum(queries.counts_by_collection(app.conn, "srd-2014").values()) == 2317
 
 

@@ -16,10 +16,10 @@ Two ways a writer counts creatures, each given its difficulty for the party:
       ```
 
 - a line of prose that counts creatures, tagged or named: "Scene 1 (road): 4 wolves; Flame's
-  den: Flame + 2 {@creature wolf|srd-2014} + 1 **dire wolf**". Each part between semicolons that
-  counts at least one creature is an encounter of the creatures it names (names are recognised
-  by `prose.py`; a name no pack has, like Flame, is not counted, and the hint's tooltip lists
-  what was).
+  den: Flame + 2 {@creature wolf|srd-2014} + 1 **dire wolf**". Each part between semicolons (and
+  each cell of a table row) that counts at least one creature is an encounter of the creatures
+  it names (names are recognised by `prose.py`; a name no pack has, like Flame, is not counted,
+  and the hint's tooltip lists what was).
 
 The party is the block's `party`, else the campaign's d5e.toml `party`, else the editor's
 `d5e.party` setting; without one the hint says how to set one. A block that is not valid YAML,
@@ -264,7 +264,8 @@ def _prose_lines(resolver: Resolver, lines: Sequence[str]) -> list[DocEncounter]
     found: list[DocEncounter] = []
     for n, items in refs.items():
         line = lines[n]
-        cuts = [i for i, c in enumerate(line) if c == ";"]
+        table = line.lstrip().startswith("|")  # a table row: each cell is a part too
+        cuts = [i for i, c in enumerate(line) if c == ";" or (table and c == "|")]
         parts: dict[int, list[tuple[int, int, int, str, int | None]]] = {}
         for item in items:
             parts.setdefault(sum(1 for c in cuts if c < item[0]), []).append(item)

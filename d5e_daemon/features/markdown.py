@@ -39,6 +39,7 @@ from .tags import (
     Tag,
     find_tags,
     fix_text,
+    iter_tags,
     tag_at,
     tag_for,
     tags_in_line,
@@ -108,8 +109,9 @@ def _position(doc: TextDocument, lines: Sequence[str], pos: types.Position) -> t
 
 
 def entry_location(row: queries.EntryRow) -> types.Location:
-    """Where an entry was written (homebrew: its file and line), else its `d5e:` document."""
-    if row.source_path:
+    """Where an entry was written (homebrew: its file and line), else its `d5e:` document (also
+    for an entry of a zip pack: `…/brew.zip!/spells/x.json` is no file an editor can open)."""
+    if row.source_path and "!/" not in row.source_path:
         line = max((row.source_line or 1) - 1, 0)
         return types.Location(
             uri=Path(row.source_path).absolute().as_uri(),
@@ -130,26 +132,66 @@ def _problems(resolver: Resolver, tags: Sequence[Tag]) -> Iterator[tuple[Tag, Re
             yield tag, resolution
 
 
-def diagnostics_within(
-    resolver: Resolver, doc: TextDocument, seconds: float
-) -> tuple[list[types.Diagnostic], bool]:
-    """The diagnostics, finding "did you mean" suggestions for `seconds` at most: a first open
-    of a long document full of new misspellings must not hold the daemon for seconds. Returns
-    the diagnostics and whether every suggestion is in (if not, call again: found ones are
-    cached, so each call gets further)."""
-    deadline = time.monotonic() + seconds
-    lines = doc.lines
-    out, complete, progressed = [], True, False
-    for tag in find_tags(lines):
-        # Every pass resolves at least one new reference fully, so repeated passes finish.
-        suggest = not progressed or time.monotonic() < deadline
-        progressed = progressed or (suggest and not resolver.knows(tag))
-        resolution = resolver.resolve(tag, suggest=suggest)
+MAX_DIAGNOSTICS = 500
+"""Diagnostics shown per document; the others are counted in one more diagnostic."""
+
+
+class DiagnosticsPass:
+    """A document's diagnostics, found a slice of time at a time so that requests are answered
+    between slices (a 20 MB document of unknown tags held the daemon for half a minute). The
+    first MAX_DIAGNOSTICS problems are shown, with their "did you mean"; the rest are only
+    counted (no suggestions looked for), in one last diagnostic at the end of the document."""
+
+    def __init__(self, resolver: Resolver, doc: TextDocument) -> None:
+        self.resolver, self.doc = resolver, doc
+        self.lines = doc.lines
+        self.line = self.column = 0
+        self.found: list[types.Diagnostic] = []
+        self.more = 0
+
+    def run(self, seconds: float) -> bool:
+        """Work for about `seconds` (at least one tag); True when the document is done."""
+        deadline = time.monotonic() + seconds
+        while self.line < len(self.lines):
+            text = self.lines[self.line]
+            if "{@" in text[self.column :]:
+                for tag in iter_tags(self.line, text, self.column):
+                    self._check(tag)
+                    self.column = tag.end
+                    if time.monotonic() >= deadline:
+                        return False
+            self.line, self.column = self.line + 1, 0
+            if time.monotonic() >= deadline:
+                return self.line >= len(self.lines)
+        return True
+
+    def _check(self, tag: Tag) -> None:
+        shown = len(self.found) < MAX_DIAGNOSTICS
+        resolution = self.resolver.resolve(tag, suggest=shown)
         if resolution.code is None:
-            continue
-        complete = complete and not resolution.partial
-        out.append(_diagnostic(doc, lines, tag, resolution))
-    return out, complete
+            return
+        if shown:
+            self.found.append(_diagnostic(self.doc, self.lines, tag, resolution))
+        else:
+            self.more += 1
+
+    def diagnostics(self) -> list[types.Diagnostic]:
+        if not self.more:
+            return self.found
+        last = types.Position(max(len(self.lines) - 1, 0), 0)
+        return [
+            *self.found,
+            types.Diagnostic(
+                range=types.Range(last, last),
+                message=(
+                    f"{self.more} more problem(s) in this document are not shown (the first "
+                    f"{MAX_DIAGNOSTICS} are)"
+                ),
+                severity=types.DiagnosticSeverity.Information,
+                code="more",
+                source=SOURCE,
+            ),
+        ]
 
 
 def _diagnostic(
@@ -168,8 +210,11 @@ def _diagnostic(
 
 
 def diagnostics(resolver: Resolver, doc: TextDocument) -> list[types.Diagnostic]:
-    lines = doc.lines
-    return [_diagnostic(doc, lines, t, r) for t, r in _problems(resolver, find_tags(lines))]
+    """All of them at once (capped as a pass caps them)."""
+    work = DiagnosticsPass(resolver, doc)
+    while not work.run(1.0):
+        pass
+    return work.diagnostics()
 
 
 def _fix_action(

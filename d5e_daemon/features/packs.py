@@ -154,8 +154,9 @@ async def install(app: App, params: PackInstallParams) -> PackInstallResult:
     if (params.path is None) == (params.id is None):
         raise InvalidParams("give exactly one of `path` or `id`", {"path": "$"})
     if params.id is not None:
-        return _result(app, await app.library.install(plugin=params.id))
-    return _result(app, await app.library.install(path=_path(app, params.path or "")))
+        return _result(app, await app.library.install(plugin=params.id, replace=params.replace))
+    path = _path(app, params.path or "")
+    return _result(app, await app.library.install(path=path, replace=params.replace))
 
 
 async def reload(app: App, changes: dict[str, set[str]]) -> list[packs.InstallResult]:
@@ -221,10 +222,17 @@ def _validate(app: App, conn: apsw.Connection, path: Path) -> ValidateResult:
     every = read if isinstance(read, list) else [read]
     loaded = every[0]
     problems = list(loaded.problems)
-    if not any(one.errors for one in every):  # extends: once the files themselves are right
-        for one in every:
-            _, found = packs.prepare(conn, one.pack, one.entries, one.derive)
-            problems += found + packs.missing_requirements(conn, one)
+    ours = {one.pack.id for one in every}
+    broken = any(one.errors for one in every)
+    for one in every:
+        entries = one.entries
+        if broken:
+            # the files have errors: still check what extends other, installed packs (those
+            # bases do not depend on these files), so that every problem is told at once
+            entries = [e for e in entries if e.extends and _base_pack(e.extends.ref, ours)]
+        _, found = packs.prepare(conn, one.pack, entries, one.derive)
+        problems += found + packs.missing_requirements(conn, one)
+    if not broken:
         problems = sorted(problems, key=lambda p: (p.file, p.line, p.column))
     ok = not any(p.severity == "error" for p in problems)
     return ValidateResult(
@@ -234,6 +242,12 @@ def _validate(app: App, conn: apsw.Connection, path: Path) -> ValidateResult:
         problems=problems,
         also=[one.pack for one in every[1:]],
     )
+
+
+def _base_pack(ref: str, ours: set[str]) -> bool:
+    """Whether an `extends` ref names an entry of a pack other than those being read."""
+    pack, colon, _ = ref.partition(":")
+    return bool(colon) and pack not in ours
 
 
 async def validate(app: App, params: ValidateParams) -> ValidateResult:
@@ -251,9 +265,12 @@ async def create(app: App, params: CreateParams) -> CreateResult:
     packs.check_pack_id(params.id)
     parent = _path(app, params.directory) if params.directory else default_pack_folder(app)
     folder = parent / params.id
+    claim = app.library.claim(replace=params.replace)
+    packs.check_claim(app.conn, params.id, str(folder.resolve()), claim)  # before any file
     title = params.title or params.id.replace("-", " ").title()
     files = packwriter.scaffold(folder, params.id, title)
-    result = await install(app, PackInstallParams(path=str(folder.resolve())))
+    install_params = PackInstallParams(path=str(folder.resolve()), replace=params.replace)
+    result = await install(app, install_params)
     return CreateResult(path=str(folder.resolve()), files=[str(f) for f in files], install=result)
 
 
@@ -267,6 +284,7 @@ def _upload(app: App, conn: apsw.Connection, params: UploadParams) -> UploadResu
             f"pack {params.pack} is not a folder pack ({origin}); uploads are written as files "
             "of a folder pack: `d5e packs new` makes one"
         )
+    packwriter.recover(root)  # a change a crash interrupted: finished or undone first
     plan, after, read_problems = packwriter.plan_upload(
         root, params.collection, params.entries, params.replace
     )

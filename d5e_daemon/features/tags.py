@@ -10,7 +10,7 @@ means or what is wrong with it (unknown tag, unknown name with suggestions, disa
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -120,6 +120,8 @@ FORMAT_TAGS = frozenset(
 # `{@name rest}`: no braces or line breaks inside; nested tags are matched innermost first.
 TAG_RE = re.compile(r"\{@([A-Za-z][A-Za-z0-9]*)(?:[ \t]+([^{}\r\n]*))?\}")
 SUGGESTIONS = 3
+CACHE_SIZE = 50_000
+"""Resolutions a Resolver keeps (a long document repeats its references)."""
 
 
 @dataclass(frozen=True)
@@ -150,8 +152,13 @@ class Tag:
 
 def tags_in_line(line_no: int, line: str) -> list[Tag]:
     """The reference tags of one line (formatting tags such as `{@b …}` left out)."""
-    found = []
-    for m in TAG_RE.finditer(line):
+    return list(iter_tags(line_no, line))
+
+
+def iter_tags(line_no: int, line: str, start: int = 0) -> Iterator[Tag]:
+    """The reference tags of one line from column `start`, one at a time (a 20 MB line holds
+    hundreds of thousands: work on it can stop after any of them)."""
+    for m in TAG_RE.finditer(line, start):
         if m[1].lower() in FORMAT_TAGS:
             continue
         rest = m[2] or ""
@@ -163,20 +170,17 @@ def tags_in_line(line_no: int, line: str) -> list[Tag]:
         parts = [name_part, *others]
         pack = source_part(m[1].lower(), parts) or None
         display = parts[display_at] if len(parts) > display_at else None
-        found.append(
-            Tag(
-                line=line_no,
-                start=m.start(),
-                end=m.end(),
-                tag=m[1],
-                name=stripped,
-                name_start=name_start,
-                name_end=name_start + len(stripped),
-                pack=pack,
-                display=display,
-            )
+        yield Tag(
+            line=line_no,
+            start=m.start(),
+            end=m.end(),
+            tag=m[1],
+            name=stripped,
+            name_start=name_start,
+            name_end=name_start + len(stripped),
+            pack=pack,
+            display=display,
         )
-    return found
 
 
 def find_tags(lines: Sequence[str]) -> list[Tag]:
@@ -296,6 +300,9 @@ class Resolver:
             resolution = self._unknown_ref(tag, _what(tag), TAG_COLLECTIONS[tag.kind])
         else:
             resolution = self._resolve(tag, suggest)
+        if len(self._cache) + len(self._unsuggested) >= CACHE_SIZE:
+            self._cache.clear()  # a document of endless new references must not grow it
+            self._unsuggested.clear()
         if resolution.partial:
             self._unsuggested[key] = resolution
         else:

@@ -19,6 +19,10 @@ class PackRow:
     content_hash: str
     installed_at: str
     entries: int
+    workspace_profile: str | None = None
+    """The workspace profile whose `packPaths` installed it (on by default there only)."""
+    stamp: str | None = None
+    """Of a folder or zip pack: its files' stamp when last read (`packfiles.stamp`)."""
 
 
 _PACK_COLUMNS = (
@@ -70,7 +74,8 @@ def installed_packs(conn: apsw.Connection) -> list[PackRow]:
     rows = conn.execute(
         f"""
         SELECT {_PACK_COLUMNS}, p.origin, p.content_hash, p.installed_at,
-               (SELECT count(*) FROM entry e WHERE e.pack_id = p.id)
+               (SELECT count(*) FROM entry e WHERE e.pack_id = p.id),
+               p.meta ->> '$.workspaceProfile', p.meta ->> '$.stamp'
         FROM pack p ORDER BY p.id
         """  # noqa: S608
     )
@@ -96,6 +101,22 @@ def pack_origin(conn: apsw.Connection, pack_id: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+# Who brought a pack: the profile of the workspace whose `packPaths` installed it (NULL: the
+# user), kept in `pack.meta` beside what the pack says about itself; an upgrade keeps it.
+def set_pack_workspace(conn: apsw.Connection, pack_id: str, profile_id: str | None) -> None:
+    conn.execute(
+        "UPDATE pack SET meta = json_set(meta, '$.workspaceProfile', ?) WHERE id = ?",
+        (profile_id, pack_id),
+    )
+
+
+def set_pack_stamp(conn: apsw.Connection, pack_id: str, stamp: str) -> None:
+    """The stamp of the files a folder or zip pack was read from (kept in `pack.meta`)."""
+    conn.execute(
+        "UPDATE pack SET meta = json_set(meta, '$.stamp', ?) WHERE id = ?", (stamp, pack_id)
+    )
+
+
 def upsert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: str) -> None:
     """Insert or update a pack's row; its entries stay (an update never cascades)."""
     meta: dict[str, Any] = {
@@ -114,7 +135,10 @@ def upsert_pack(conn: apsw.Connection, pack: Pack, origin: str, content_hash: st
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET
             title = excluded.title, version = excluded.version, edition = excluded.edition,
-            license = excluded.license, attribution = excluded.attribution, meta = excluded.meta,
+            license = excluded.license, attribution = excluded.attribution,
+            meta = json_set(
+                excluded.meta, '$.workspaceProfile', pack.meta ->> '$.workspaceProfile'
+            ),
             origin = excluded.origin, default_priority = excluded.default_priority,
             content_hash = excluded.content_hash,
             installed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')

@@ -9,6 +9,34 @@ from dataclasses import dataclass
 import apsw
 
 
+# Who owns a profile: the workspace folder that uses it (NULL: the user's), kept in
+# `profile.config` beside the priorities it was made from; saving the profile keeps it.
+def profile_owner(conn: apsw.Connection, profile_id: str) -> tuple[bool, str | None]:
+    """Whether the profile exists, and the workspace folder that owns it (None: the user's)."""
+    row = conn.execute(
+        "SELECT config ->> '$.workspace' FROM profile WHERE id = ?", (profile_id,)
+    ).fetchone()
+    return (False, None) if row is None else (True, row[0])
+
+
+def claim_profile(conn: apsw.Connection, profile_id: str, workspace: str | None) -> None:
+    """Create the profile owned by `workspace` (None: the user's) unless it exists."""
+    conn.execute(
+        "INSERT INTO profile (id, config) VALUES (?, json_object('workspace', ?)) "
+        "ON CONFLICT (id) DO NOTHING",
+        (profile_id, workspace),
+    )
+
+
+def adopt_profile(conn: apsw.Connection, profile_id: str, workspace: str) -> None:
+    """Give a profile nobody owns to `workspace` (its name is the folder's)."""
+    conn.execute(
+        "UPDATE profile SET config = json_set(config, '$.workspace', ?) "
+        "WHERE id = ? AND config ->> '$.workspace' IS NULL",
+        (workspace, profile_id),
+    )
+
+
 def profile_hash(conn: apsw.Connection, profile_id: str) -> str | None:
     row = conn.execute("SELECT config_hash FROM profile WHERE id = ?", (profile_id,)).fetchone()
     return None if row is None else str(row[0])
@@ -25,8 +53,8 @@ def save_profile(
     """Store which packs a profile enables, at which priority, and per-collection priorities."""
     conn.execute(
         "INSERT INTO profile (id, config, config_hash) VALUES (?, ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET config = excluded.config, "
-        "config_hash = excluded.config_hash",
+        "ON CONFLICT (id) DO UPDATE SET config_hash = excluded.config_hash, "
+        "config = json_set(excluded.config, '$.workspace', profile.config ->> '$.workspace')",
         (profile_id, config, config_hash),
     )
     conn.execute("DELETE FROM profile_pack WHERE profile_id = ?", (profile_id,))

@@ -64,10 +64,34 @@ BROWSE_SQL = f"""
 """  # noqa: S608
 
 
+# With filters, a listing starts from the entries having them (the `entry_attr` primary key)
+# and keeps the profile's winners among them (`resolved` by entry): its cost follows the
+# matches, not the profile's size (from the profile's winners, "immune to fire" read all of
+# them: 150 ms at 10,000 entries).
+BROWSE_FILTERED_SQL = """
+    SELECT e.id
+    FROM (SELECT a.entry_id AS id
+          FROM json_each(:filters) f
+          JOIN entry_attr a ON a.name = f.value ->> 'name'
+                           AND a.value BETWEEN f.value ->> 'min' AND f.value ->> 'max'
+          GROUP BY a.entry_id
+          HAVING count(DISTINCT coalesce(f.value ->> 'filter', f.value ->> 'name')) = :nfilters
+         ) m
+    CROSS JOIN entry e ON e.id = m.id
+    CROSS JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
+    WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
+      AND (:packs = '[]' OR e.pack_id IN (SELECT value FROM json_each(:packs)))
+      AND (:edition IS NULL OR e.pack_id IN (SELECT id FROM pack WHERE edition = :edition))
+    ORDER BY e.norm_name, e.collection, e.pack_id
+    LIMIT :limit OFFSET :offset
+"""
+
+
 def browse(conn: apsw.Connection, scope: SearchScope, limit: int, offset: int) -> list[int]:
     """Entries in scope by name: "all 3rd-level evocation spells"."""
     args = scope.args() | {"limit": limit, "offset": offset}
-    return [entry_id for (entry_id,) in conn.execute(BROWSE_SQL, args)]
+    sql = BROWSE_FILTERED_SQL if scope.filters else BROWSE_SQL
+    return [entry_id for (entry_id,) in conn.execute(sql, args)]
 
 
 KEYWORD_SQL = f"""

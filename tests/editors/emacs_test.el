@@ -49,8 +49,12 @@
   (jsonrpc-request d5e-test-server method params))
 
 (defun d5e-test-send-changes ()
-  "What eglot does when Emacs is idle (idle timers never fire in batch mode): send edits."
-  (eglot--signal-textDocument/didChange))
+  "Let Emacs be idle: run its idle timers as the command loop would once the user stops
+typing (batch Emacs has no command loop, so they never run by themselves). eglot's own timer
+sends the edits (textDocument/didChange)."
+  (dolist (timer (copy-sequence timer-idle-list))
+    (when (memq timer timer-idle-list)
+      (timer-event-handler timer))))
 
 ;; Diagnostics, through flymake.
 (d5e-test-wait "diagnostics" (lambda () (flymake-diagnostics)))

@@ -286,6 +286,8 @@ def test_a_broken_file_reports_every_problem_located_and_imports_nothing(
     assert any("must be an object" in m for _, m in found)
     assert any("`spell` must be an array" in m for _, m in found)
     assert any("`value` must be an integer or a number, not a string" in m for _, m in found)
+    # the copy of a missing SRD monster is told in the same report, not once the rest is fixed
+    assert any("srd-2014 has no monsters/nobody" in m for _, m in found)
     for line, message in found:
         assert 1 <= line <= len(text), message
     mode_line = next(line for line, m in found if "frobnicateArr" in m)

@@ -1,0 +1,136 @@
+"""Lookups while a document stalls the daemon's diagnostics: over real stdio.
+
+    .venv/bin/python bench/bursts.py [--runs 3] [--changes 1000] [--mb 20] [--json FILE]
+
+Three cases per run, each on a fresh daemon and a fresh copy of the database: lookups with
+nothing else to do (the baseline); lookups every 20 ms from `didOpen` of a document of `--mb`
+MB of unknown tags until its diagnostics are published; lookups after every 10th of
+`--changes` full-text `didChange` of a 100 KB document. Reports the lookups' p50/p99 (ms, the
+round trip as the client sees it, `d5e/lookup` of `spells/fireball`), the bytes the daemon
+wrote, the publications and how long the document took to be published. Issue 12's target: p99
+≤ 50 ms during every burst.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from driver import Daemon, Figures
+
+from d5e_daemon.app import App
+from d5e_daemon.settings import build
+
+URI = "file:///bench/notes.md"
+
+
+def lookup(d: Daemon) -> float:
+    started = time.perf_counter()
+    d.request("d5e/lookup", {"ref": "spells/fireball"}, timeout=120)
+    return (time.perf_counter() - started) * 1000
+
+
+def published(d: Daemon) -> list[dict[str, Any]]:
+    return [
+        m["params"]
+        for m in d.received
+        if m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == URI
+    ]
+
+
+def written(d: Daemon) -> int:
+    return sum(len(json.dumps(m)) for m in d.received)
+
+
+def open_doc(d: Daemon, text: str) -> None:
+    doc = {"uri": URI, "languageId": "markdown", "version": 1, "text": text}
+    d.send("textDocument/didOpen", {"textDocument": doc}, notify=True)
+
+
+def idle(db: Path, figures: Figures) -> None:
+    with Daemon(db) as d:
+        d.initialize()
+        lookup(d)
+        figures.latency("lookup", "idle", [lookup(d) for _ in range(200)])
+
+
+def big_document(db: Path, figures: Figures, mb: int) -> None:
+    line = "".join(f"{{@nosuch{i % 1000} x}} " for i in range(100)) + "\n"
+    text = line * (mb * 1_000_000 // len(line))
+    with Daemon(db) as d:
+        d.initialize()
+        lookup(d)
+        started = time.perf_counter()
+        open_doc(d, text)
+        first = lookup(d)  # waits for the message itself to be read and decoded
+        waits = []
+        while not published(d):
+            waits.append(lookup(d))
+            time.sleep(0.02)
+        section = f"lookup during the diagnostics of a {mb} MB document"
+        figures.latency(section, "lookup (after the document was read)", waits)
+        figures.value(section, "first lookup (waits for the 20 MB message)", first, "ms")
+        figures.value(section, "published after", time.perf_counter() - started, "s")
+        figures.value(section, "bytes written", written(d), "B")
+        figures.value(section, "diagnostics", len(published(d)[-1]["diagnostics"]), "")
+
+
+def burst(db: Path, figures: Figures, changes: int) -> None:
+    line = "A {@spell fireball} and {@spell nosuch} and {@creature gobbo}.\n"
+    text = line * (100_000 // len(line))
+    with Daemon(db) as d:
+        d.initialize()
+        open_doc(d, text)
+        while not published(d):
+            lookup(d)
+        before, count = written(d), len(published(d))
+        waits = []
+        started = time.perf_counter()
+        for version in range(2, changes + 2):
+            edit = {"textDocument": {"uri": URI, "version": version}}
+            edit["contentChanges"] = [{"text": text + f"edit {version}\n"}]  # type: ignore[assignment]
+            d.send("textDocument/didChange", edit, notify=True)
+            if version % 10 == 0:
+                waits.append(lookup(d))
+        while not any(p["version"] == changes + 1 for p in published(d)):
+            waits.append(lookup(d))
+            time.sleep(0.02)
+        section = f"lookup during {changes} didChange of a 100 KB document"
+        figures.latency(section, "lookup", waits)
+        figures.value(section, "last change published after", time.perf_counter() - started, "s")
+        figures.value(section, "bytes written", written(d) - before, "B")
+        figures.value(section, "publications", len(published(d)) - count, "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--changes", type=int, default=1000)
+    parser.add_argument("--mb", type=int, default=20)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    figures = Figures("bursts", "Lookups while a document stalls diagnostics", "bench/bursts.py")
+    with tempfile.TemporaryDirectory() as tmp:
+        template = Path(tmp) / "template.sqlite3"
+        app = App(build({"db": str(template)}))
+        app.start()
+        app.close()
+        for run in range(args.runs):
+            for name, case in (
+                ("idle", lambda db: idle(db, figures)),
+                ("big", lambda db: big_document(db, figures, args.mb)),
+                ("burst", lambda db: burst(db, figures, args.changes)),
+            ):
+                db = Path(tmp) / f"{name}-{run}.sqlite3"
+                shutil.copy(template, db)
+                case(db)
+    figures.save(args.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""Uploads and every folder write are atomic from the user's point of view: `kill -9` at 32 points
+of `d5e packs upload --replace` (160 entries: files rewritten, added and deleted) leaves the
+folder as the old version or the new one, and after the next start the database matches the
+folder; an edit made while no daemon ran is noticed at start-up (a cheap stamp of the files);
+temporaries are swept; a target that is not a file is refused before any file is replaced."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import apsw
+import pytest
+
+from d5e_daemon import packwriter
+from d5e_daemon.errors import NotFound, PackError
+from d5e_daemon.features import packs as features
+from d5e_daemon.features.lookup import lookup
+from d5e_daemon.protocol import LookupParams, PackInstallParams, UploadParams
+
+from .conftest import make_app
+from .packtools import write_pack
+from .test_crash import KillPlan, d5e, for_each_seed, run_killpoint
+
+MANIFEST = 'id = "brew"\ntitle = "Brew"\nversion = "1"\n'
+
+
+def old_version(root: Path) -> Path:
+    """160 spells: 40 in one JSON list, 60 single JSON files, 60 Markdown files."""
+    files: dict[str, str | bytes] = {
+        "spells/list.json": json.dumps(
+            [{"name": f"Listed {i:03d}", "level": i % 10, "desc": "Old."} for i in range(40)]
+        )
+    }
+    for i in range(60):
+        files[f"spells/single-{i:03d}.json"] = json.dumps(
+            {"name": f"Single {i:03d}", "level": 1, "desc": "Old."}
+        )
+        files[f"spells/page-{i:03d}.md"] = f"---\nname: Page {i:03d}\nlevel: 2\n---\nOld.\n"
+    return write_pack(root, files, MANIFEST)
+
+
+def new_entries() -> list[dict[str, Any]]:
+    """Half of each kind kept with new text, the other half gone, 80 new ones."""
+    kept = [{"name": f"Listed {i:03d}", "level": 3, "desc": "New."} for i in range(0, 40, 2)]
+    kept += [{"name": f"Single {i:03d}", "level": 3, "desc": "New."} for i in range(0, 60, 2)]
+    kept += [{"name": f"Page {i:03d}", "level": 3, "desc": "New."} for i in range(0, 60, 2)]
+    return kept + [{"name": f"Fresh {i:03d}", "level": 4, "desc": "New."} for i in range(80)]
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def copy_case(base: Path, dest: Path) -> Path:
+    """A copy of the database and the pack's folder, the pack's origin moved to the copy."""
+    shutil.copytree(base, dest)
+    conn = apsw.Connection(str(dest / "d5e.sqlite3"))
+    conn.execute("UPDATE pack SET origin = ? WHERE id = 'brew'", (str((dest / "brew").resolve()),))
+    conn.close()
+    return dest
+
+
+def stored(db_path: Path) -> dict[str, str]:
+    """The pack's entries as the database holds them: slug → record."""
+    conn = apsw.Connection(str(db_path))
+    try:
+        rows = conn.execute("SELECT slug, data FROM entry WHERE pack_id = 'brew'").fetchall()
+        return {str(slug): str(data) for slug, data in rows}
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+def test_kill_during_upload_leaves_the_old_or_the_new_version(
+    db_path: Path, tmp_path: Path
+) -> None:
+    base = tmp_path / "base"
+    base.mkdir()
+    folder = old_version(base / "brew")
+    db = base / "d5e.sqlite3"
+    shutil.copy(db_path, db)
+    d5e(db, "packs", "install", str(folder))
+    upload = tmp_path / "upload.json"
+    upload.write_text(json.dumps(new_entries()))
+    args = ["packs", "upload", "brew", "spells", str(upload), "--replace"]
+
+    # the old and the new version, each as files and as the database holds it
+    old_files, old_db = files_of(folder), stored(db)
+    done = copy_case(base, tmp_path / "done")
+    calibrate = run_killpoint(
+        done / "d5e.sqlite3", args, tmp_path / "calibrate.json", "d5e_daemon.features.packs:_upload"
+    )
+    new_files, new_db = files_of(done / "brew"), stored(done / "d5e.sqlite3")
+    assert old_files != new_files and old_db != new_db
+    assert len(new_db) == 160 and len(old_db) == 160
+    assert files_of(folder) == old_files  # the copies are the ones changed
+    seconds, steps = calibrate["seconds"], calibrate["steps"]
+
+    def plan(seed: int) -> KillPlan:
+        """Seeds 0-11: a moment in the file writes (`packwriter.change`, well under a second,
+        from its first call); 12-23: a moment anywhere in the upload; 24-31: a SQL step."""
+        if seed < 12:
+            return KillPlan(seed, delay=0.004 * seed, on_call="d5e_daemon.packwriter:change")
+        if seed < 24:
+            return KillPlan(seed, delay=seconds * (seed - 12) / 11)
+        return KillPlan(seed, steps=max(1, steps * (seed - 23) // 9))
+
+    def run(seed: int) -> str:
+        here = copy_case(base, tmp_path / f"seed-{seed}")
+        pack = here / "brew"
+        report = run_killpoint(
+            here / "d5e.sqlite3",
+            args,
+            here / "report.json",
+            "d5e_daemon.features.packs:_upload",
+            plan(seed),
+        )
+        d5e(here / "d5e.sqlite3", "packs", "list")  # the next start
+        files = files_of(pack)
+        version = "old" if files == old_files else "new" if files == new_files else None
+        assert version, f"{plan(seed).describe()}: the folder is neither version"
+        left = [p.name for p in pack.rglob("*") if p.name.startswith(".")]
+        assert left == [], f"{plan(seed).describe()}: temporaries left: {left}"
+        data = stored(here / "d5e.sqlite3")
+        assert data == (old_db if version == "old" else new_db), (
+            f"{plan(seed).describe()}: the database does not match the {version} folder"
+        )
+        return f"{version} ({'killed' if report['killed'] else 'finished'})"
+
+    figures: Counter[str] = for_each_seed(range(32), run)
+    print(f"\nupload kills ({seconds:.2f} s, {steps} steps): {dict(figures)}")
+    assert sum(figures.values()) == 32
+
+
+def test_an_edit_made_while_no_daemon_ran_is_picked_up_at_start(
+    db_path: Path, tmp_path: Path
+) -> None:
+    folder = old_version(tmp_path / "brew")
+    app = make_app(db_path)
+    try:
+        asyncio.run(features.install(app, PackInstallParams(path=str(folder))))
+    finally:
+        app.close()
+    page = folder / "spells" / "page-007.md"
+    page.write_text(page.read_text().replace("Old.", "Edited offline."))
+    (folder / "spells" / "single-003.json").unlink()
+    app = make_app(db_path)
+    try:
+        found = lookup(app, LookupParams(ref="spells/page-007"))
+        assert "Edited offline." in json.dumps(found.entry.data)
+        with pytest.raises(NotFound):
+            lookup(app, LookupParams(ref="brew:spells/single-003"))
+    finally:
+        app.close()
+
+
+def test_stale_temporaries_are_swept_at_start(db_path: Path, tmp_path: Path) -> None:
+    folder = old_version(tmp_path / "brew")
+    app = make_app(db_path)
+    try:
+        asyncio.run(features.install(app, PackInstallParams(path=str(folder))))
+    finally:
+        app.close()
+    stale = [folder / "spells" / f".page-001.md.{n}.tmp" for n in (123, 4567)]
+    for path in stale:
+        path.write_text("half")
+    (folder / packwriter.WORK).mkdir()
+    (folder / packwriter.WORK / "0.new").write_text("uncommitted")
+    before = {k: v for k, v in files_of(folder).items() if not k.startswith(".")}
+    before = {k: v for k, v in before.items() if "/." not in k}
+    app = make_app(db_path)
+    try:
+        assert not any(p.exists() for p in stale)
+        assert not (folder / packwriter.WORK).exists()
+        assert files_of(folder) == before  # an uncommitted change is thrown away
+    finally:
+        app.close()
+
+
+def test_a_target_that_is_a_folder_is_refused_before_any_file_changes(
+    db_path: Path, tmp_path: Path
+) -> None:
+    folder = old_version(tmp_path / "brew")
+    (folder / "spells" / "zzz.json").mkdir()  # where the upload's new entry would go
+    app = make_app(db_path)
+    try:
+        asyncio.run(features.install(app, PackInstallParams(path=str(folder))))
+        before = files_of(folder)
+        entries = [{"name": "Single 000", "level": 9}, {"name": "Zzz", "level": 1}]
+        params = UploadParams(pack="brew", collection="spells", entries=entries)
+        with pytest.raises(PackError, match=r"zzz\.json: it is not a file; no file was changed"):
+            asyncio.run(features.upload(app, params))
+        assert files_of(folder) == before
+        assert (folder / "spells" / "zzz.json").is_dir()
+        single = lookup(app, LookupParams(ref="spells/single-000")).entry
+        assert single.data["level"] == 1
+    finally:
+        app.close()
+
+
+def test_a_committed_change_is_finished_by_recover(tmp_path: Path) -> None:
+    """The journal is the commit point: with it written, `recover` moves every staged file into
+    place even if the crash came before the first move."""
+    root = write_pack(tmp_path / "brew", {"spells/a.json": '{"name": "A"}'}, MANIFEST)
+    work = root / packwriter.WORK
+    work.mkdir()
+    (work / "0.new").write_text('{"name": "B"}')
+    (work / packwriter.JOURNAL).write_text(
+        json.dumps({"writes": {"spells/b.json": "0.new"}, "deletes": ["spells/a.json"]})
+    )
+    assert packwriter.recover(root)
+    assert files_of(root) == {
+        "pack.toml": MANIFEST.encode(),
+        "spells/b.json": b'{"name": "B"}',
+    }
+    assert not os.path.exists(work)

@@ -1,0 +1,135 @@
+"""Every setting is validated against the protocol's ranges, in `d5e.toml` (with file:line) and in
+the editor's settings; a bad one never turns into -32603 for later requests, and a live change of
+`d5e.toml` applies what it can and tells the client about each problem."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from d5e_daemon import workspace
+from d5e_daemon.client import Daemon, RpcError
+from d5e_daemon.errors import InvalidParams
+from d5e_daemon.settings import build
+
+from .packtools import write_pack
+
+DEEP = "x = " + "[" * 5000 + "]" * 5000 + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (
+            "[packs]\nsrd-2014 = 99999999999999999999999\n",
+            ":2:1: packs.srd-2014: Expected `int` <=",
+        ),
+        ("[packs]\nsrd-2014 = -99999999999\n", ":2:1: packs.srd-2014: Expected `int` >="),
+        (
+            "[collectionPriorities.brew]\nspells = 10000001\n",
+            ":2:1: collectionPriorities.brew.spells",
+        ),
+        ('edition = "2014"\n' + DEEP, ":2:69: arrays or tables nested more than 64 deep"),
+        ("disabled = " + "[" * 100 + "]" * 100 + "\n", ":1:76: arrays or tables nested"),
+        ("completionLimit = 0\n", ":1:1: completionLimit: Expected `int` >= 1"),
+        ("completionLimit = 100000\n", ":1:1: completionLimit: Expected `int` <= 500"),
+        ('disabled = ["' + "x" * 100 + '"]\n', ":1:1: disabled[0]: Expected `str` of length <= 64"),
+    ],
+)
+def test_a_bad_d5e_toml_names_file_line_and_setting(tmp_path: Path, text: str, where: str) -> None:
+    (tmp_path / "d5e.toml").write_text(text)
+    with pytest.raises(InvalidParams) as bad:
+        workspace.layer(tmp_path)
+    assert bad.value.message.startswith(str(tmp_path / "d5e.toml") + where.split(":", 2)[0])
+    assert where in bad.value.message
+
+
+@pytest.mark.parametrize(
+    ("options", "where"),
+    [
+        ({"packs": {"srd-2014": 10**23}}, "$.packs.srd-2014"),
+        ({"completionLimit": 0}, "$.completionLimit"),
+        (
+            {"collectionPriorities": {"brew": {"spells": 10**12}}},
+            "$.collectionPriorities.brew.spells",
+        ),
+        ({"packPaths": [""]}, "$.packPaths[0]"),
+        ({"profile": "../../etc"}, "$.profile"),
+    ],
+)
+def test_bad_editor_settings_name_their_path(options: dict[str, Any], where: str) -> None:
+    with pytest.raises(InvalidParams, match=f"invalid settings: .* - at `{re.escape(where)}`"):
+        build(options)
+
+
+def test_huge_numbers_and_deep_nesting_never_break_later_requests(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """Over the wire: initialize in a folder with a bad d5e.toml is refused with -32602 and its
+    file:line; the same daemon, given good settings again, answers every request."""
+    (tmp_path / "d5e.toml").write_text(DEEP)
+    with Daemon(db_path) as d:
+        params = {"processId": None, "capabilities": {}, "rootUri": tmp_path.as_uri()}
+        with pytest.raises(RpcError) as refused:
+            d.request("initialize", params, timeout=60)
+        assert refused.value.code == -32602
+        assert f"{tmp_path / 'd5e.toml'}:1:" in refused.value.message
+        (tmp_path / "d5e.toml").write_text("[packs]\nsrd-2014 = 99999999999999999999999\n")
+        with pytest.raises(RpcError) as refused:
+            d.request("initialize", params, timeout=60)
+        assert refused.value.code == -32602 and ":2:1: packs.srd-2014" in refused.value.message
+        (tmp_path / "d5e.toml").write_text('edition = "2014"\n')
+        d.request("initialize", params, timeout=60)
+        d.send("initialized", {}, notify=True)
+        assert d.request("d5e/packs/enable", {"pack": "srd-2014"})["info"]["enabled"]
+
+
+def _messages(d: Daemon) -> list[str]:
+    return [
+        str(m["params"]["message"]) for m in d.received if m.get("method") == "window/showMessage"
+    ]
+
+
+def test_a_live_change_applies_what_it_can_and_reports_each_problem(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """d5e.toml changes to edition 2024 with a missing packPaths folder and a pack that would
+    take the SRD's id: the edition applies, the good pack is installed, and each problem reaches
+    the client (window/showMessage) and `d5e/status`."""
+    root = tmp_path / "campaign"
+    write_pack(root / "brew", {"spells/s.json": '{"name": "Sleet Ray"}'})
+    write_pack(
+        root / "fake",
+        {"spells/f.json": '{"name": "F"}'},
+        'id = "srd-2014"\ntitle = "F"\nversion = "1"\n',
+    )
+    (root / "d5e.toml").write_text('edition = "2014"\n')
+    config = root / "d5e.toml"
+    with Daemon(db_path) as d:
+        d.request("initialize", {"processId": None, "capabilities": {}, "rootUri": root.as_uri()})
+        d.send("initialized", {}, notify=True)
+        assert d.request("d5e/lookup", {"ref": "conditions/prone"})["entry"]["pack"] == "srd-2014"
+        config.write_text('edition = "2024"\npackPaths = ["missing", "fake", "brew"]\n')
+        d.send(
+            "workspace/didChangeWatchedFiles",
+            {"changes": [{"uri": config.as_uri(), "type": 2}]},
+            notify=True,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            prone = d.request("d5e/lookup", {"ref": "conditions/prone"})["entry"]["pack"]
+            if prone == "srd-2024" and len(_messages(d)) >= 2:
+                break
+            time.sleep(0.1)
+        assert prone == "srd-2024"
+        assert d.request("d5e/lookup", {"name": "sleet ray"})["entry"]["pack"] == "brew"
+        shown = _messages(d)
+        assert any(f"{root / 'missing'}: no such file or folder" in m for m in shown), shown
+        assert any("pack id srd-2014 is already installed" in m for m in shown), shown
+        warnings = d.request("d5e/status")["warnings"]
+        assert any("no such file or folder" in w for w in warnings)
+        assert d.request("d5e/lookup", {"ref": "spells/fireball"})["entry"]["pack"] == "srd-2014"

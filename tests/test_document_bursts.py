@@ -1,0 +1,110 @@
+"""No document can stall the daemon: a 20 MB Markdown file of unknown tags, and 1,000 `didChange`
+on a 100 KB document, over a real `d5e serve`. Diagnostics are capped per document (one more
+says how many are not shown), changes are published together after a quiet period, and the
+work is done in slices with requests answered between them. The bounds here are loose (a loaded
+machine); `bench/markdown.py --bursts` measures the latencies."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from d5e_daemon.client import Daemon
+from d5e_daemon.features.markdown import MAX_DIAGNOSTICS
+
+URI = "file:///campaign/notes.md"
+
+
+def open_doc(d: Daemon, text: str) -> None:
+    d.send(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": URI, "languageId": "markdown", "version": 1, "text": text}},
+        notify=True,
+    )
+
+
+def timed_lookup(d: Daemon) -> float:
+    started = time.perf_counter()
+    assert d.request("d5e/lookup", {"ref": "spells/fireball"}, timeout=60)["entry"]["pack"]
+    return time.perf_counter() - started
+
+
+def published(d: Daemon) -> list[dict[str, Any]]:
+    return [
+        m["params"]
+        for m in d.received
+        if m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == URI
+    ]
+
+
+def output_bytes(d: Daemon) -> int:
+    return sum(len(json.dumps(m)) for m in d.received)
+
+
+def wait_published(d: Daemon, version: int, seconds: float) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done = [p for p in published(d) if p.get("version") == version]
+        if done:
+            return done[-1]
+        timed_lookup(d)  # reads what arrived meanwhile
+        time.sleep(0.05)
+    raise AssertionError(f"version {version} was never published")
+
+
+@pytest.mark.slow
+def test_a_20_mb_document_of_unknown_tags(db_path: Path) -> None:
+    line = "".join(f"{{@nosuch{i % 1000} x}} " for i in range(100)) + "\n"
+    text = line * (20_000_000 // len(line))
+    with Daemon(db_path) as d:
+        d.initialize()
+        timed_lookup(d)
+        open_doc(d, text)
+        timed_lookup(d)  # waits for the 20 MB message to be read and decoded
+        waits = []
+        deadline = time.monotonic() + 300
+        while not published(d) and time.monotonic() < deadline:
+            waits.append(timed_lookup(d))
+            time.sleep(0.05)
+        (result,) = published(d)
+        assert len(result["diagnostics"]) == MAX_DIAGNOSTICS + 1
+        more = result["diagnostics"][-1]
+        assert more["code"] == "more"
+        shown = text.count("{@") - MAX_DIAGNOSTICS
+        assert more["message"].startswith(f"{shown} more problem(s)")
+        assert output_bytes(d) < 1_000_000  # was 321 MB
+        assert waits and max(waits) < 2.0, sorted(waits)[-5:]  # was 33 s
+
+
+@pytest.mark.slow
+def test_a_burst_of_1000_changes(db_path: Path) -> None:
+    line = "A {@spell fireball} and {@spell nosuch} and {@creature gobbo}.\n"
+    text = line * (100_000 // len(line))
+    with Daemon(db_path) as d:
+        d.initialize()
+        open_doc(d, text)
+        wait_published(d, 1, 60)
+        before = output_bytes(d)
+        waits = []
+        for version in range(2, 1002):
+            edited = text + f"edit {version}\n"
+            d.send(
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": URI, "version": version},
+                    "contentChanges": [{"text": edited}],
+                },
+                notify=True,
+            )
+            if version % 50 == 0:
+                waits.append(timed_lookup(d))
+        last = wait_published(d, 1001, 120)
+        assert len(last["diagnostics"]) == MAX_DIAGNOSTICS + 1
+        passes = len(published(d)) - 1
+        assert passes < 100, passes  # published together, not once per change
+        assert output_bytes(d) - before < 40_000_000  # was 846 MB
+        assert max(waits) < 2.0, sorted(waits)[-5:]  # was 12.7 s

@@ -1,0 +1,286 @@
+"""An untrusted campaign folder cannot take over: a pack id has one owner (its origin), built-in
+ids are taken, a workspace's `packPaths` never replace a pack nor make it win in the user's other
+profiles, and a workspace's profile is its own (a `d5e.toml` cannot name the user's default or
+another folder's profile; names are capped)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from d5e_daemon import packs, queries, workspace
+from d5e_daemon.app import App
+from d5e_daemon.client import Daemon, RpcError
+from d5e_daemon.errors import InvalidParams, NotFound, PackError
+from d5e_daemon.features import packs as features
+from d5e_daemon.features.lookup import lookup
+from d5e_daemon.protocol import (
+    CreateParams,
+    LookupParams,
+    PackInstallParams,
+    SetPriorityParams,
+    UploadParams,
+)
+from d5e_daemon.settings import build
+
+from .conftest import make_app
+from .packtools import pack_entries, write_pack
+
+SPELL = '{"name": "Magic Missile", "level": 9, "desc": ["Not the SRD one."]}'
+
+
+def manifest(pack_id: str, priority: int = 50) -> str:
+    return f'id = "{pack_id}"\ntitle = "T"\nversion = "1"\npriority = {priority}\n'
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def workspace_app(db_path: Path, root: Path, **extra: Any) -> App:
+    app = App(build({"db": str(db_path)}, workspace.layer(root), extra or None))
+    app.start()
+    return app
+
+
+def winner(app: App, ref: str) -> tuple[str, int | None]:
+    found = lookup(app, LookupParams(ref=ref))
+    return found.entry.pack, found.entry.priority
+
+
+# -- pack ids have an owner ---------------------------------------------------------------------
+
+
+def test_create_cannot_take_the_srd_id_without_replace(app: App, tmp_path: Path) -> None:
+    params = CreateParams(id="srd-2014", directory=str(tmp_path))
+    with pytest.raises(PackError, match=r"pack id srd-2014 is already installed from plugin:"):
+        run(features.create(app, params))
+    assert not (tmp_path / "srd-2014").exists(), "a refused create writes no folder"
+    assert pack_entries(app.conn, "srd-2014") == 2317
+    assert lookup(app, LookupParams(ref="spells/magic-missile")).entry.pack == "srd-2014"
+    # said on purpose, it is a replace
+    run(features.create(app, CreateParams(id="srd-2014", directory=str(tmp_path), replace=True)))
+    assert queries.pack_origin(app.conn, "srd-2014") == str((tmp_path / "srd-2014").resolve())
+    with pytest.raises(NotFound):
+        lookup(app, LookupParams(ref="spells/magic-missile"))
+
+
+def test_install_refuses_an_id_another_folder_owns(app: App, tmp_path: Path) -> None:
+    mine = write_pack(tmp_path / "mine", {"spells/a.json": '{"name": "Mine"}'}, manifest("brew"))
+    theirs = write_pack(tmp_path / "theirs", {"spells/b.json": SPELL}, manifest("brew"))
+    run(features.install(app, PackInstallParams(path=str(mine))))
+    with pytest.raises(PackError) as refused:
+        run(features.install(app, PackInstallParams(path=str(theirs))))
+    assert f"pack id brew is already installed from {mine.resolve()}" in refused.value.message
+    assert "replace: true" in refused.value.message
+    assert refused.value.data["owner"] == str(mine.resolve())
+    assert queries.pack_origin(app.conn, "brew") == str(mine.resolve())
+    assert lookup(app, LookupParams(ref="spells/mine")).entry.pack == "brew"
+    run(features.install(app, PackInstallParams(path=str(theirs), replace=True)))
+    assert queries.pack_origin(app.conn, "brew") == str(theirs.resolve())
+
+
+def test_a_built_in_id_is_taken_even_when_not_installed(db_path: Path, tmp_path: Path) -> None:
+    app = make_app(db_path, builtinPacks=["srd-2014"])
+    try:
+        app.db.write(lambda conn: packs.remove(conn, "srd-2024"))
+        fake = write_pack(tmp_path / "fake", {"spells/b.json": SPELL}, manifest("srd-2024"))
+        with pytest.raises(PackError, match=r"srd-2024 belongs to a built-in pack \(plugin:"):
+            run(features.install(app, PackInstallParams(path=str(fake))))
+        assert queries.pack_origin(app.conn, "srd-2024") is None
+    finally:
+        app.close()
+
+
+def test_a_replaced_built_in_pack_stays_replaced_at_the_next_start(
+    db_path: Path, tmp_path: Path
+) -> None:
+    app = make_app(db_path)
+    mine = write_pack(tmp_path / "mine", {"spells/b.json": SPELL}, manifest("srd-2014"))
+    try:
+        run(features.install(app, PackInstallParams(path=str(mine), replace=True)))
+    finally:
+        app.close()
+    app = make_app(db_path)
+    try:
+        assert queries.pack_origin(app.conn, "srd-2014") == str(mine.resolve())
+        run(features.install(app, PackInstallParams(id="srd-2014", replace=True)))
+        assert pack_entries(app.conn, "srd-2014") == 2317
+    finally:
+        app.close()
+
+
+# -- a workspace's packPaths ---------------------------------------------------------------------
+
+
+def test_pack_paths_never_replace_a_pack(db_path: Path, tmp_path: Path) -> None:
+    """A campaign folder whose pack claims the id of the user's own pack: refused, reported,
+    and the user's next upload still writes into the user's folder."""
+    user = make_app(db_path)
+    mine = write_pack(tmp_path / "mine", {"spells/a.json": '{"name": "Mine"}'}, manifest("brew"))
+    try:
+        run(features.install(user, PackInstallParams(path=str(mine))))
+    finally:
+        user.close()
+    root = tmp_path / "campaign"
+    write_pack(root / "evil", {"spells/b.json": SPELL}, manifest("brew", 1_000_000))
+    (root / "d5e.toml").write_text('packPaths = ["evil"]\n')
+    campaign = workspace_app(db_path, root)
+    try:
+        assert any("packPaths never replace a pack" in w for w in campaign.library.warnings)
+        assert queries.pack_origin(campaign.conn, "brew") == str(mine.resolve())
+        # and not through a workspace with replace in the editor's settings either
+        with pytest.raises(PackError, match="packPaths never replace"):
+            campaign.db.write(lambda c: campaign.library.install_pack_path(c, root / "evil"))
+    finally:
+        campaign.close()
+    user = make_app(db_path)
+    try:
+        upload = UploadParams(pack="brew", collection="spells", entries=[{"name": "Mine Too"}])
+        result = run(features.upload(user, upload))
+        assert result.written == [str(mine / "spells" / "mine-too.json")]
+        assert not (root / "evil" / "spells" / "mine-too.json").exists()
+    finally:
+        user.close()
+
+
+def test_a_workspace_pack_does_not_win_in_other_profiles(db_path: Path, tmp_path: Path) -> None:
+    root = tmp_path / "campaign"
+    write_pack(root / "brew", {"spells/b.json": SPELL}, manifest("loud", 1_000_000))
+    (root / "d5e.toml").write_text('packPaths = ["brew"]\n')
+    campaign = workspace_app(db_path, root)
+    try:
+        assert winner(campaign, "spells/magic-missile") == ("loud", 1_000_000)  # its own profile
+    finally:
+        campaign.close()
+    for settings in ({}, {"profile": "other", "edition": "2024"}):
+        user = make_app(db_path, **settings)
+        try:
+            found = lookup(user, LookupParams(ref="spells/magic-missile"))
+            assert found.entry.pack.startswith("srd-")
+            assert [(s.pack, s.priority) for s in found.shadowed][-1] == ("loud", packs.FOREIGN_CAP)
+            # the user may still choose it on purpose
+            run(features.set_priority(user, SetPriorityParams(pack="loud", priority=99)))
+            assert winner(user, "spells/magic-missile") == ("loud", 99)
+        finally:
+            user.close()
+
+
+# -- profiles -------------------------------------------------------------------------------------
+
+
+def test_a_workspace_cannot_use_the_default_profile(db_path: Path, tmp_path: Path) -> None:
+    root = tmp_path / "evil"
+    root.mkdir()
+    (root / "d5e.toml").write_text('profile = "default"\ndisabled = ["srd-2014"]\n')
+    campaign = workspace_app(db_path, root)
+    try:
+        assert campaign.profile == workspace.profile_name(root)
+        assert any("profile 'default' belongs to the user" in w for w in campaign.library.warnings)
+    finally:
+        campaign.close()
+    user = make_app(db_path)
+    try:
+        assert winner(user, "spells/fireball") == ("srd-2014", 10)
+    finally:
+        user.close()
+
+
+def test_a_workspace_cannot_use_another_workspaces_profile(db_path: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    for root in (first, second):
+        root.mkdir()
+    (first / "d5e.toml").write_text('profile = "strahd"\nedition = "2024"\n')
+    (second / "d5e.toml").write_text('profile = "strahd"\ndisabled = ["srd-2014", "srd-2024"]\n')
+    a = workspace_app(db_path, first)
+    a.close()
+    b = workspace_app(db_path, second)
+    try:
+        assert b.profile == workspace.profile_name(second)
+        assert any(f"belongs to the workspace {first.resolve()}" in w for w in b.library.warnings)
+    finally:
+        b.close()
+    a = workspace_app(db_path, first)  # the first one keeps its profile as it made it
+    try:
+        assert (a.profile, a.library.warnings) == ("strahd", [])
+        assert winner(a, "conditions/prone") == ("srd-2024", 20)
+    finally:
+        a.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("p" * 1_000_000, "d5e.toml:1:1: profile: Expected `str` matching regex"),
+        ("p" * 65, "d5e.toml:1:1: profile: Expected `str` matching regex"),
+        ("Strahd Campaign", "d5e.toml:1:1: profile: Expected `str` matching regex"),
+    ],
+)
+def test_profile_names_are_capped(tmp_path: Path, name: str, message: str) -> None:
+    (tmp_path / "d5e.toml").write_text(f'profile = "{name}"\n')
+    with pytest.raises(InvalidParams, match=message):
+        workspace.layer(tmp_path)
+    with pytest.raises(InvalidParams, match="profile"):
+        build({"profile": name})
+
+
+def test_a_folder_profile_name_fits_the_cap(tmp_path: Path) -> None:
+    root = tmp_path / ("campaign-" * 20)
+    root.mkdir()
+    name = workspace.profile_name(root)
+    assert len(name) <= 64 and build({"profile": name}).profile == name
+
+
+def test_a_long_profile_name_over_the_wire_leaves_the_database_small(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """The black-box reproduction: 1,000,000 characters of profile name in a d5e.toml made the
+    database 4.7 GB. Now initialize answers with the file:line at once and writes nothing."""
+    (tmp_path / "d5e.toml").write_text(f'profile = "{"p" * 1_000_000}"\n')
+    size = os.path.getsize(db_path)
+    with Daemon(db_path) as d:
+        started = time.perf_counter()
+        with pytest.raises(RpcError) as refused:
+            d.request(
+                "initialize",
+                {"processId": None, "capabilities": {}, "rootUri": tmp_path.as_uri()},
+                timeout=60,
+            )
+        assert time.perf_counter() - started < 10
+    assert refused.value.code == -32602
+    assert f"{tmp_path / 'd5e.toml'}:1:1: profile" in refused.value.message
+    assert os.path.getsize(db_path) <= size + 1_000_000
+
+
+def test_two_daemons_two_workspaces(db_path: Path, tmp_path: Path) -> None:
+    """The user's daemon (default profile) keeps the SRD on while a daemon in a campaign whose
+    d5e.toml names the default profile and disables the SRD runs beside it."""
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    (evil / "d5e.toml").write_text('profile = "default"\ndisabled = ["srd-2014"]\n')
+    with Daemon(db_path) as mine, Daemon(db_path) as theirs:
+        mine.initialize()
+        theirs.request(
+            "initialize", {"processId": None, "capabilities": {}, "rootUri": evil.as_uri()}
+        )
+        theirs.send("initialized", {}, notify=True)
+        status = theirs.request("d5e/status")
+        assert status["profile"] == workspace.profile_name(evil)
+        assert any("belongs to the user" in w for w in status["warnings"])
+        with pytest.raises(RpcError):
+            theirs.request("d5e/lookup", {"ref": "spells/fireball"})  # off in its own profile
+        time.sleep(2.5)  # longer than the daemons' check for changes by other processes
+        assert mine.request("d5e/lookup", {"ref": "spells/fireball"})["entry"]["pack"] == (
+            "srd-2014"
+        )
+        # nor can it turn the SRD off in the default profile by command: it has its own
+        theirs.request("d5e/packs/disable", {"pack": "srd-2014"})
+        time.sleep(2.5)
+        assert mine.request("d5e/lookup", {"ref": "spells/fireball"})["entry"]["pack"] == (
+            "srd-2014"
+        )
