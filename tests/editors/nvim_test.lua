@@ -109,24 +109,58 @@ wait_for("diagnostics to clear", function()
   return #vim.diagnostic.get(buf) == 0
 end)
 
--- Go to definition of an SRD entry: a read-only d5e:// document. (Vim recognises only URL
--- schemes made of letters, so the buffer's name is the URI after the working directory.)
-local function named(uri)
-  return vim.endswith(vim.api.nvim_buf_get_name(0), uri)
+-- Go to definition of an SRD entry: a read-only card in a buffer named after the entry
+-- ("dnd://…": Vim keeps only letter schemes as they are), to which no language server attaches.
+local function named(name)
+  return vim.api.nvim_buf_get_name(0) == name
 end
 vim.api.nvim_win_set_cursor(0, { 4, 10 })
 vim.lsp.buf.definition()
-wait_for("the d5e:// document", function()
-  return named("d5e://srd-2014/spells/fireball.md")
+wait_for("the card of fireball", function()
+  return named("dnd://srd-2014/spells/fireball.md")
     and vim.api.nvim_buf_get_lines(0, 0, 1, false)[1] == "## Fireball"
 end)
-check(not vim.bo.modifiable and vim.bo.filetype == "markdown", "d5e:// documents are read-only Markdown")
+local card = vim.api.nvim_get_current_buf()
+check(not vim.bo.modifiable and vim.bo.buftype == "nofile" and vim.bo.filetype == "markdown",
+  "cards are read-only Markdown")
+eq(vim.lsp.get_clients({ bufnr = card }), {}, "language clients attached to the card")
+check(vim.uri_from_bufnr(card) == "dnd://srd-2014/spells/fireball.md", "the card's URI is not a file://")
+eq(vim.fn.bufnr("/fireball.md$"), card, "the card buffer")
+
+-- The same card again (from the adventure): the same buffer.
+vim.cmd.buffer(buf)
+vim.lsp.buf.definition()
+wait_for("the card of fireball again", function()
+  return vim.api.nvim_get_current_buf() == card
+end)
 
 -- :D5eShow by name.
 vim.cmd("D5eShow goblin")
 wait_for(":D5eShow", function()
-  return named("d5e://srd-2014/monsters/goblin.md")
+  return named("dnd://srd-2014/monsters/goblin.md")
 end)
+local goblin = vim.api.nvim_get_current_buf()
+
+-- :edit d5e://… typed by the user: the card buffer, and no stray "<cwd>/d5e://…" buffer listed.
+vim.cmd.buffer(buf)
+vim.cmd.edit("d5e://srd-2014/monsters/goblin.md")
+wait_for(":edit d5e://", function()
+  return vim.api.nvim_get_current_buf() == goblin
+end)
+for _, info in ipairs(vim.fn.getbufinfo({ buflisted = 1 })) do
+  check(not info.name:find("d5e://", 1, true), "stray buffer " .. info.name)
+end
+eq(vim.lsp.get_clients({ bufnr = goblin }), {}, "language clients attached to the goblin card")
+
+-- A quickfix item naming a d5e:// URI (several definitions land there) opens the card, twice.
+vim.fn.setqflist({ { filename = "d5e://srd-2014/spells/fireball.md", lnum = 1 } })
+for round = 1, 2 do
+  vim.cmd.buffer(buf)
+  vim.cmd.cfirst()
+  wait_for("the quickfix card, round " .. round, function()
+    return vim.api.nvim_get_current_buf() == card
+  end)
+end
 
 -- :D5eSearch: insert the tag of the first hit.
 vim.cmd.buffer(buf)

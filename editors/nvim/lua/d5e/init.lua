@@ -117,14 +117,45 @@ end
 function M.show(name)
   if name and name ~= "" then
     M.request("d5e/lookup", { name = name }, function(result)
-      vim.cmd.edit(vim.fn.fnameescape(M.entry_uri(result.entry)))
+      M.open_document(M.entry_uri(result.entry))
     end)
   else
     vim.lsp.buf.definition()
   end
 end
 
---- Fill a d5e:// buffer with the entry's card (BufReadCmd).
+-- Vim takes a buffer name for a URL only when its scheme is made of letters and dashes
+-- (path_with_url() in Neovim's C code): "d5e://…" would be stored as "<cwd>/d5e://…" and sent to
+-- language servers as a file:// URI. So a card lives in a buffer named "dnd://PACK/COLLECTION/SLUG.md",
+-- which Vim keeps as it is; M.document_uri maps it back to the d5e:// URI.
+M.buffer_scheme = "dnd"
+
+--- The buffer name of a d5e:// card.
+function M.buffer_name(uri)
+  return (uri:gsub("^d5e://", M.buffer_scheme .. "://"))
+end
+
+--- The d5e:// URI of a card buffer's name ("dnd://…", or "<cwd>/d5e://…" from `:edit d5e://…`).
+function M.document_uri(name)
+  local rest = name:match("^" .. M.buffer_scheme .. "://(.*)$") or name:match("d5e://(.*)$")
+  return rest and "d5e://" .. rest
+end
+
+--- The buffer of a d5e:// card: the same one each time it is opened; its text comes on loading.
+function M.document_buffer(uri)
+  local buf = vim.fn.bufadd(M.buffer_name(uri))
+  vim.bo[buf].buftype = "nofile"
+  return buf
+end
+
+--- Show a d5e:// card in the current window.
+function M.open_document(uri)
+  local buf = M.document_buffer(uri)
+  vim.bo[buf].buflisted = true
+  vim.api.nvim_win_set_buf(0, buf)
+end
+
+--- Fill a card buffer with the entry's card (BufReadCmd).
 function M.read_document(buf, uri)
   local client = M.client()
   if not client then
@@ -138,9 +169,9 @@ function M.read_document(buf, uri)
     return
   end
   local bo = vim.bo[buf]
+  bo.buftype = "nofile" -- before the filetype: language servers attach only to files
   bo.modifiable = true
   vim.api.nvim_buf_set_lines(buf, 0, -1, false, vim.split(response.result.text, "\n", { plain = true }))
-  bo.buftype = "nofile"
   bo.bufhidden = "hide"
   bo.swapfile = false
   bo.modifiable = false
@@ -303,12 +334,39 @@ function M.setup(opts)
   local group = vim.api.nvim_create_augroup("d5e", { clear = true })
   vim.api.nvim_create_autocmd("BufReadCmd", {
     group = group,
-    pattern = "d5e://*",
+    pattern = M.buffer_scheme .. "://*",
     callback = function(ev)
-      -- <amatch> is expanded like a file name (cwd prepended); the URI is what follows.
-      M.read_document(ev.buf, ev.match:match("d5e://.*$"))
+      M.read_document(ev.buf, M.document_uri(ev.match))
     end,
   })
+  -- `:edit d5e://…` (or a quickfix item) makes a buffer named "<cwd>/d5e://…": show the card
+  -- buffer instead, and unlist and unload that one (a quickfix item may still point at it).
+  vim.api.nvim_create_autocmd("BufReadCmd", {
+    group = group,
+    pattern = "*d5e://*",
+    callback = function(ev)
+      local uri = M.document_uri(ev.match)
+      vim.schedule(function()
+        for _, win in ipairs(vim.fn.win_findbuf(ev.buf)) do
+          vim.api.nvim_win_call(win, function()
+            M.open_document(uri)
+          end)
+        end
+        if vim.api.nvim_buf_is_valid(ev.buf) then
+          vim.bo[ev.buf].buflisted = false
+          vim.api.nvim_buf_delete(ev.buf, { force = true, unload = true })
+        end
+      end)
+    end,
+  })
+  -- Go to definition and document links open d5e:// URIs through vim.uri_to_bufnr.
+  M.uri_to_bufnr = M.uri_to_bufnr or vim.uri_to_bufnr
+  vim.uri_to_bufnr = function(uri)
+    if uri:match("^d5e://") then
+      return M.document_buffer(uri)
+    end
+    return M.uri_to_bufnr(uri)
+  end
   vim.api.nvim_create_user_command("D5eSearch", function(cmd)
     M.search(cmd.args)
   end, { nargs = "*", desc = "d5e: search the rules and insert a tag" })
