@@ -87,20 +87,32 @@ def _wanted(rel: str, shown: str, problems: list[PackProblem]) -> bool:
 def stamp(path: Path) -> str:
     """A cheap fingerprint of a folder or file pack as the file system describes it (names,
     sizes, modification times, inodes; no content read): stored at install, compared at
-    start-up, so an edit made while no daemon watched is noticed."""
+    start-up, so an edit made while no daemon watched is noticed. It looks at no more than a
+    pack may hold (a folder past the limits is refused by the reader anyway), and a file that
+    vanishes meanwhile is left out: `/` or `/proc` given as a pack costs no more than a pack."""
     digest = hashlib.sha256()
-    if path.is_dir():
-        for folder, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if not name.startswith("."):
-                    st = os.lstat(os.path.join(folder, name))
-                    rel = os.path.relpath(os.path.join(folder, name), path)
-                    line = f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n"
-                    digest.update(line.encode("utf-8", "surrogateescape"))
-    else:
+    if not path.is_dir():
         st = path.stat()
         digest.update(f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}".encode())
+        return digest.hexdigest()[:32]
+    seen = 0
+    for folder, dirs, files in os.walk(path):
+        depth = 0 if folder == str(path) else os.path.relpath(folder, path).count(os.sep) + 1
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if depth < MAX_DEPTH else []
+        seen += len(dirs)
+        for name in sorted(files):
+            seen += 1
+            if seen > MAX_FILES:
+                return digest.hexdigest()[:32]
+            if name.startswith("."):
+                continue
+            try:
+                st = os.lstat(os.path.join(folder, name))
+            except OSError:
+                continue
+            rel = os.path.relpath(os.path.join(folder, name), path)
+            line = f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n"
+            digest.update(line.encode("utf-8", "surrogateescape"))
     return digest.hexdigest()[:32]
 
 

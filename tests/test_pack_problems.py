@@ -340,3 +340,29 @@ def test_warnings_do_not_stop_an_install(app: App, tmp_path: Path) -> None:
         f"{root}/Drafts: warning: folder not read: its name is not a collection name (a-z, 0-9, -)",
         f"{root}/spells/notes.txt: warning: not read: content files end in .json or .md",
     ]
+
+
+def test_the_root_folder_or_proc_given_as_a_pack_is_a_pack_error(app: App) -> None:
+    """Found by the wire fuzzer: stamping `/` walked the whole disk and met a file of /proc that
+    vanished meanwhile (-32603 FileNotFoundError). It is a refused pack like any other folder."""
+    for path in (Path("/"), Path("/proc/self")):
+        with pytest.raises(PackError) as caught:
+            app.db.write(partial(app.library.install_path, path=path))
+        assert caught.value.code == -32002
+
+
+def test_a_stamp_leaves_out_files_that_vanish_while_it_looks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = write_pack(tmp_path / "brew", GOOD)
+    before = packfiles.stamp(folder)
+    real = os.lstat
+    vanishing = str(folder / "spells" / "spark.md")
+
+    def lstat(name: str | os.PathLike[str]) -> os.stat_result:
+        if os.fspath(name) == vanishing:
+            raise FileNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(os, "lstat", lstat)
+    assert packfiles.stamp(folder) != before  # computed, without the file
