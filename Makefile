@@ -64,8 +64,8 @@ vscode-e2e:
 	$(VSCODE)/e2e/install.sh >/dev/null
 
 test: setup editors
-	$(BIN)/ruff check d5e_daemon plugins tests bench
-	$(BIN)/ruff format --check d5e_daemon plugins tests bench
+	$(BIN)/ruff check conftest.py d5e_daemon plugins tests bench
+	$(BIN)/ruff format --check conftest.py d5e_daemon plugins tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
