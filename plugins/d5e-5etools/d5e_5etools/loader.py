@@ -503,9 +503,7 @@ class Builder:
         refs = item.raw["_copy"].get("_templates") or []
         for i, ref in enumerate(refs if isinstance(refs, list) else []):
             if not isinstance(ref, dict):
-                self.r.problems.append(
-                    item.problem("a template is {name, source}", ("_copy", "_templates", i))
-                )
+                missing.append(i)  # told by `derive`
                 continue
             key = (
                 "monsterTemplate",
@@ -689,17 +687,24 @@ def _located(entry: Entry, exc: copy.ModError, base_ref: str) -> PackProblem:
 
 
 def _installed_templates(
-    entry: Entry, own: dict[str, Any], find: FindEntry | None, base_ref: str
+    entry: Entry,
+    refs: Any,
+    in_files: dict[str, Any],
+    find: FindEntry | None,
+    base_ref: str,
+    at: JsonPath = ("_copy",),
 ) -> tuple[list[dict[str, Any]], list[PackProblem]]:
-    """The `_copy._templates` of a deferred entry: those of its own files (kept in its data),
-    the others read from the installed packs (`monster-templates` of the pack of their
-    source); a problem names each that is nowhere."""
-    in_files = entry.data.get("5etools_templates", {})
-    refs = own["_copy"].get("_templates") or []
+    """The `_templates` of a deferred entry: those of its own files (`in_files`, by
+    position), the others read from the installed packs (`monster-templates` of the pack of
+    their source); a problem names each that is nowhere."""
     out, problems = [], []
-    for i, ref in enumerate(refs):
+    for i, ref in enumerate(refs if isinstance(refs, list) else []):
         if str(i) in in_files:
             out.append(in_files[str(i)])
+            continue
+        if not isinstance(ref, dict):
+            exc = copy.ModError("a template is {name, source}", (*at, "_templates", i))
+            problems.append(_located(entry, exc, base_ref))
             continue
         name, source = str(ref.get("name", "")), str(ref.get("source", ""))
         pack = SRD_SOURCES.get(source.lower()) or pack_id(source)
@@ -708,12 +713,12 @@ def _installed_templates(
             where = (
                 "the SRD holds no monster templates"
                 if pack.startswith("srd-")
-                else (f"pack {pack!r} has no monster-templates/{convert.slug(name)}")
+                else f"pack {pack!r} has no monster-templates/{convert.slug(name)}"
             )
             exc = copy.ModError(
                 f"template {name!r} of source {source!r} is neither in these files nor "
                 f"installed ({where})",
-                ("_copy", "_templates", i),
+                (*at, "_templates", i),
             )
             problems.append(_located(entry, exc, base_ref))
             continue
@@ -734,20 +739,23 @@ def derive(
     kind = entry.data["5etools_type"]
     collection = base_ref.split(":", 1)[1].split("/", 1)[0]
     base_raw = srd.to_5etools(collection, base_name, base)
-    templates, problems = _installed_templates(entry, own, find, base_ref)
+    in_files = entry.data.get("5etools_templates", {})
+    templates, problems = _installed_templates(
+        entry, own["_copy"].get("_templates"), in_files, find, base_ref
+    )
+    version = entry.data.get("5etools_version")
+    if version is not None:
+        at = tuple(version["at"])
+        refs = version["raw"]["_copy"].get("_templates")
+        version_templates, found = _installed_templates(entry, refs, {}, find, base_ref, at)
+        problems += found
     if problems:
         return entry, problems
     try:
         raw = copy.derive(base_raw, own, templates, kind)
-        version = entry.data.get("5etools_version")
         if version is not None:
-            raw = copy.derive(
-                copy.version_parent(raw, version["raw"]),
-                version["raw"],
-                [],
-                kind,
-                tuple(version["at"]),
-            )
+            parent = copy.version_parent(raw, version["raw"])
+            raw = copy.derive(parent, version["raw"], version_templates, kind, at)
     except copy.ModError as exc:
         return entry, [_located(entry, exc, base_ref)]
     data = {k: v for k, v in base.items() if k not in ("index", "name", "url", convert.RAW)}
