@@ -455,10 +455,9 @@ def create_server(
             raise JsonRpcException(exc.message, exc.code, exc.data) from exc
         try:
             app.start()
-            # filter attributes and keyword texts now (only for new or changed entries: a
-            # fraction of a second for the SRD), not in a first search racing the background
-            # indexer for the same work
-            app.search.ensure_attributes()
+            # filter attributes and keyword texts are the background indexer's first phase (a
+            # search arriving meanwhile waits for it): completion, hover and diagnostics need
+            # none, so a first start answers `initialize` without them
         except Exception as exc:
             app.close()  # the client may try again (another database, say)
             raise jsonrpc.failure("initialize", exc) from exc
