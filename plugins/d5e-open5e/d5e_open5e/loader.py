@@ -30,7 +30,15 @@ LICENSE_NAMES = {"ogl-10a": "OGL-1.0a", "cc-by-40": "CC-BY-4.0", "cc0": "CC0-1.0
 # and below them in priority, so that d5e's SRD keeps answering `{@spell fireball}`.
 SRD_PACKS = {"srd-2014", "srd-2024"}
 SRD_COPY_PRIORITY = {"2014": 4, "2024": 5}  # below d5e's SRD (10, 20), in the same order
-DEFAULT_PRIORITY = 50
+# Published third-party documents install below d5e's SRD too (10, 20) and below homebrew (50):
+# installing Level Up's Adventurer's Guide adds its spells but leaves `{@spell fireball}` the
+# SRD's (its own is `a5e-ag:spells/fireball`); a user who wants a document to win says so
+# (`d5e packs set-priority a5e-ag 60`, `[packs]` in d5e.toml), and the install then reports
+# what it overrides.
+DEFAULT_PRIORITY = 8
+# A document that revises another wins over it where both are installed (a plugin priority rule,
+# one above: 9): Tome of Beasts 1 (2023 Edition) reprints 337 monsters of Tome of Beasts (2016).
+REVISES = {"tob-2023": "tob"}
 EDITIONS = {"5e-2014": "2014", "5e-2024": "2024"}
 
 # Files of a document folder that hold the wholes (model → collection) and their parts.

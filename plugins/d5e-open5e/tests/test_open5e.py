@@ -20,10 +20,16 @@ from d5e_daemon.app import App
 from d5e_daemon.errors import PackError
 from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.packs import install as install_feature
-from d5e_daemon.features.packs import list_packs
+from d5e_daemon.features.packs import list_packs, set_priority
 from d5e_daemon.features.search import search
 from d5e_daemon.packs import InstallResult
-from d5e_daemon.protocol import LookupParams, PackInstallParams, SearchParams
+from d5e_daemon.protocol import (
+    LookupParams,
+    PackInstallParams,
+    PacksListParams,
+    SearchParams,
+    SetPriorityParams,
+)
 
 V2 = Path(__file__).parent / "fixtures" / "v2"
 TOB = V2 / "kobold-press" / "tob"
@@ -156,6 +162,60 @@ def test_open5e_copies_of_the_srd_install_below_the_srd(app: App, tmp_path: Path
     assert lookup(app, LookupParams(name="fireball")).entry.pack == "srd-2014"
     copy = lookup(app, LookupParams(ref="open5e-srd-2014:spells/fireball"))
     assert copy.entry.data["desc"] == ["Boom."]
+
+
+def _document(tmp_path: Path, key: str, publisher: str, name: str) -> Path:
+    """A document folder `publisher/key` made from the Tome of Beasts fixture's Document.json."""
+    folder = tmp_path / publisher / key
+    folder.mkdir(parents=True)
+    document = json.loads((TOB / "Document.json").read_text())
+    document[0]["pk"] = key
+    document[0]["fields"] |= {"name": name, "publisher": publisher}
+    (folder / "Document.json").write_text(json.dumps(document))
+    return folder
+
+
+def test_a_document_does_not_replace_the_srd_unless_asked(app: App, tmp_path: Path) -> None:
+    """Level Up's Fireball: installing it adds a5e-ag's, `{@spell fireball}` stays the SRD's."""
+    folder = _document(tmp_path, "a5e-ag", "en-publishing", "Adventurer's Guide")
+    fireball = {"name": "Fireball", "level": 3, "school": "evocation", "desc": "A5e boom."}
+    spells = [
+        {"model": "api_v2.spell", "pk": "a5e-ag_fireball", "fields": fireball},
+        {"model": "api_v2.spell", "pk": "a5e-ag_own", "fields": fireball | {"name": "Own"}},
+    ]
+    (folder / "Spell.json").write_text(json.dumps(spells))
+    result = install(app, folder)
+    assert not [w for w in result.warnings if "overrides" in w.message]  # it overrides nothing
+    found = lookup(app, LookupParams(name="fireball"))
+    assert found.entry.pack == "srd-2014"
+    assert [s.pack for s in found.shadowed] == ["a5e-ag"]
+    assert data(app, "a5e-ag:spells/fireball")["desc"] == ["A5e boom."]
+    assert lookup(app, LookupParams(name="own")).entry.pack == "a5e-ag"
+    hits = search(app, SearchParams(query="fireball", mode="keyword")).hits
+    assert {h.pack for h in hits if h.ref == "spells/fireball"} == {"srd-2014"}
+    # The user chooses the document: now it wins, on purpose, and `packs list` says over what.
+    asyncio.run(set_priority(app, SetPriorityParams(pack="a5e-ag", priority=60)))
+    assert lookup(app, LookupParams(name="fireball")).entry.pack == "a5e-ag"
+    listed = list_packs(app, PacksListParams(overrides="a5e-ag")).overrides
+    assert [(o.ref, o.over, o.intended) for o in listed] == [("spells/fireball", "srd-2014", True)]
+
+
+def test_a_revised_document_wins_over_the_one_it_revises(app: App, tmp_path: Path) -> None:
+    """Tome of Beasts 1 (2023 Edition) and Tome of Beasts share 337 monsters: the revision wins,
+    on purpose (no tie decided by pack ids), whatever the order of installs."""
+    revised = _document(tmp_path, "tob-2023", "kobold-press", "Tome of Beasts 1 (2023 Edition)")
+    for name in ("Creature.json", "CreatureAction.json", "CreatureActionAttack.json"):
+        text = (TOB / name).read_text().replace('"tob_', '"tob-2023_')
+        (revised / name).write_text(text.replace('"Aboleth, Nihilith"', '"Nihilith (2023)"'))
+    install(app, revised)
+    result = install(app, TOB)
+    assert not [w for w in result.warnings if "overrides" in w.message]
+    assert lookup(app, LookupParams(ref="monsters/aboleth-nihilith")).entry.pack == "tob-2023"
+    assert lookup(app, LookupParams(name="Nihilith (2023)")).entry.pack == "tob-2023"
+    assert data(app, "tob:monsters/aboleth-nihilith")["name"] == "Aboleth, Nihilith"
+    assert app.library.check_ties() == []
+    listed = {p.pack.id: p for p in list_packs(app).packs}
+    assert (listed["tob"].priority, listed["tob-2023"].priority) == (8, 9)
 
 
 def _broken(tmp_path: Path) -> Path:
