@@ -24,7 +24,7 @@ import msgspec
 
 from d5e_daemon import Entry, Extends, FindEntry, LoadedPack, Pack, PackProblem, Source
 
-from . import convert, copy, srd
+from . import convert, copy, refs, srd
 from .entries import blocks
 
 # 5etools sources of the books the SRD comes from → the d5e pack of that edition's SRD.
@@ -468,6 +468,34 @@ class Builder:
         self.resolved: dict[int, dict[str, Any] | None] = {}
         self.visiting: set[int] = set()
         self.index = {id(i): i for i in reader.items}
+        self._features: refs.Features | None = None
+
+    def features(self) -> refs.Features:
+        """The class, subclass and optional features of these files, resolved."""
+        if self._features is None:
+            found = []
+            for item in self.r.items:
+                if item.kind in refs.KINDS:
+                    raw = self.resolve(item)
+                    if raw is not None:
+                        found.append((item.kind, raw))
+            self._features = refs.Features(found)
+        return self._features
+
+    def record(self, kind: str, raw: dict[str, Any]) -> dict[str, Any]:
+        """`convert.record`, with the features this object references shown in its text (a
+        class's and a subclass's listed features too); the stored 5etools object unchanged."""
+        if kind not in refs.USERS:
+            return convert.record(kind, raw)
+        features = self.features()
+        shown = dict(raw)
+        if isinstance(raw.get("entries"), list):
+            shown["entries"] = features.expand(raw["entries"])
+        if kind in ("class", "subclass"):
+            shown["entries"] = [*(shown.get("entries") or []), *features.listed(raw, kind)]
+        data = convert.record(kind, shown)
+        data[convert.RAW] = raw
+        return data
 
     def base_of(self, item: Item) -> Item | None:
         meta = item.raw["_copy"]
@@ -503,9 +531,7 @@ class Builder:
         refs = item.raw["_copy"].get("_templates") or []
         for i, ref in enumerate(refs if isinstance(refs, list) else []):
             if not isinstance(ref, dict):
-                self.r.problems.append(
-                    item.problem("a template is {name, source}", ("_copy", "_templates", i))
-                )
+                missing.append(i)  # told by `derive`
                 continue
             key = (
                 "monsterTemplate",
@@ -689,17 +715,24 @@ def _located(entry: Entry, exc: copy.ModError, base_ref: str) -> PackProblem:
 
 
 def _installed_templates(
-    entry: Entry, own: dict[str, Any], find: FindEntry | None, base_ref: str
+    entry: Entry,
+    refs: Any,
+    in_files: dict[str, Any],
+    find: FindEntry | None,
+    base_ref: str,
+    at: JsonPath = ("_copy",),
 ) -> tuple[list[dict[str, Any]], list[PackProblem]]:
-    """The `_copy._templates` of a deferred entry: those of its own files (kept in its data),
-    the others read from the installed packs (`monster-templates` of the pack of their
-    source); a problem names each that is nowhere."""
-    in_files = entry.data.get("5etools_templates", {})
-    refs = own["_copy"].get("_templates") or []
+    """The `_templates` of a deferred entry: those of its own files (`in_files`, by
+    position), the others read from the installed packs (`monster-templates` of the pack of
+    their source); a problem names each that is nowhere."""
     out, problems = [], []
-    for i, ref in enumerate(refs):
+    for i, ref in enumerate(refs if isinstance(refs, list) else []):
         if str(i) in in_files:
             out.append(in_files[str(i)])
+            continue
+        if not isinstance(ref, dict):
+            exc = copy.ModError("a template is {name, source}", (*at, "_templates", i))
+            problems.append(_located(entry, exc, base_ref))
             continue
         name, source = str(ref.get("name", "")), str(ref.get("source", ""))
         pack = SRD_SOURCES.get(source.lower()) or pack_id(source)
@@ -708,12 +741,12 @@ def _installed_templates(
             where = (
                 "the SRD holds no monster templates"
                 if pack.startswith("srd-")
-                else (f"pack {pack!r} has no monster-templates/{convert.slug(name)}")
+                else f"pack {pack!r} has no monster-templates/{convert.slug(name)}"
             )
             exc = copy.ModError(
                 f"template {name!r} of source {source!r} is neither in these files nor "
                 f"installed ({where})",
-                ("_copy", "_templates", i),
+                (*at, "_templates", i),
             )
             problems.append(_located(entry, exc, base_ref))
             continue
@@ -734,20 +767,23 @@ def derive(
     kind = entry.data["5etools_type"]
     collection = base_ref.split(":", 1)[1].split("/", 1)[0]
     base_raw = srd.to_5etools(collection, base_name, base)
-    templates, problems = _installed_templates(entry, own, find, base_ref)
+    in_files = entry.data.get("5etools_templates", {})
+    templates, problems = _installed_templates(
+        entry, own["_copy"].get("_templates"), in_files, find, base_ref
+    )
+    version = entry.data.get("5etools_version")
+    if version is not None:
+        at = tuple(version["at"])
+        refs = version["raw"]["_copy"].get("_templates")
+        version_templates, found = _installed_templates(entry, refs, {}, find, base_ref, at)
+        problems += found
     if problems:
         return entry, problems
     try:
         raw = copy.derive(base_raw, own, templates, kind)
-        version = entry.data.get("5etools_version")
         if version is not None:
-            raw = copy.derive(
-                copy.version_parent(raw, version["raw"]),
-                version["raw"],
-                [],
-                kind,
-                tuple(version["at"]),
-            )
+            parent = copy.version_parent(raw, version["raw"])
+            raw = copy.derive(parent, version["raw"], version_templates, kind, at)
     except copy.ModError as exc:
         return entry, [_located(entry, exc, base_ref)]
     data = {k: v for k, v in base.items() if k not in ("index", "name", "url", convert.RAW)}
@@ -968,7 +1004,7 @@ def _load(path: Path) -> list[LoadedPack]:
                 collection=convert.collection_of(item.kind, resolved),
                 slug=convert.slug_for(item.kind, resolved),
                 name=convert.plain_tags(str(resolved.get("name", ""))),
-                data=convert.record(item.kind, resolved),
+                data=builder.record(item.kind, resolved),
                 source=where,
             )
         )
@@ -979,7 +1015,7 @@ def _load(path: Path) -> list[LoadedPack]:
                     collection=convert.collection_of(item.kind, version),
                     slug=convert.slug_for(item.kind, version),
                     name=convert.plain_tags(str(version.get("name", ""))),
-                    data=convert.record(item.kind, version),
+                    data=builder.record(item.kind, version),
                     source=Source(path=item.file.resolved, line=item.where(at)[0]),
                 )
             )
