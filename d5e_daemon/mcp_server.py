@@ -138,8 +138,9 @@ def _lookup_text(result: protocol.LookupResult) -> str:
 
 
 def _search_text(result: protocol.SearchResult) -> str:
+    hints = "".join(f"\n({hint}.)" for hint in result.hints)
     if not result.hits:
-        return "No entries found."
+        return "No entries found." + hints
     lines = [
         f"{i}. **{hit.name}** ({hit.collection}, {hit.pack}) `d5e://{hit.pack}/{hit.ref}.md`"
         + (f": {hit.snippet}" if hit.snippet else "")
@@ -147,7 +148,7 @@ def _search_text(result: protocol.SearchResult) -> str:
     ]
     if not result.semantic:
         lines.append("\n(Ranked by keywords only: the meaning index is not ready yet.)")
-    return "\n".join(lines)
+    return "\n".join(lines) + hints
 
 
 def _filters_text(result: protocol.SearchFiltersResult) -> str:

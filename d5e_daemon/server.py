@@ -34,7 +34,7 @@ from .features import packs as pack_features
 from .features.complete import complete
 from .features.encounter import encounter
 from .features.lookup import lookup
-from .features.references import references_in_workspace
+from .features.references import open_campaign, references_in_workspace
 from .features.search import search, search_filters
 from .features.statblocks import stat_block_entry
 from .features.status import status
@@ -349,6 +349,7 @@ class D5eServer(LanguageServer):
         except Exception as exc:
             app.close()
             raise jsonrpc.failure("initialize", exc) from exc
+        app.campaign = open_campaign(app)
         self.app = app
         self.resolver = Resolver(app)
         app.library.on_change(self.packs_changed)
