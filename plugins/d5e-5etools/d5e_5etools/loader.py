@@ -24,7 +24,7 @@ import msgspec
 
 from d5e_daemon import Entry, Extends, FindEntry, LoadedPack, Pack, PackProblem, Source
 
-from . import convert, copy, srd
+from . import convert, copy, refs, srd
 from .entries import blocks
 
 # 5etools sources of the books the SRD comes from → the d5e pack of that edition's SRD.
@@ -468,6 +468,34 @@ class Builder:
         self.resolved: dict[int, dict[str, Any] | None] = {}
         self.visiting: set[int] = set()
         self.index = {id(i): i for i in reader.items}
+        self._features: refs.Features | None = None
+
+    def features(self) -> refs.Features:
+        """The class, subclass and optional features of these files, resolved."""
+        if self._features is None:
+            found = []
+            for item in self.r.items:
+                if item.kind in refs.KINDS:
+                    raw = self.resolve(item)
+                    if raw is not None:
+                        found.append((item.kind, raw))
+            self._features = refs.Features(found)
+        return self._features
+
+    def record(self, kind: str, raw: dict[str, Any]) -> dict[str, Any]:
+        """`convert.record`, with the features this object references shown in its text (a
+        class's and a subclass's listed features too); the stored 5etools object unchanged."""
+        if kind not in refs.USERS:
+            return convert.record(kind, raw)
+        features = self.features()
+        shown = dict(raw)
+        if isinstance(raw.get("entries"), list):
+            shown["entries"] = features.expand(raw["entries"])
+        if kind in ("class", "subclass"):
+            shown["entries"] = [*(shown.get("entries") or []), *features.listed(raw, kind)]
+        data = convert.record(kind, shown)
+        data[convert.RAW] = raw
+        return data
 
     def base_of(self, item: Item) -> Item | None:
         meta = item.raw["_copy"]
@@ -976,7 +1004,7 @@ def _load(path: Path) -> list[LoadedPack]:
                 collection=convert.collection_of(item.kind, resolved),
                 slug=convert.slug_for(item.kind, resolved),
                 name=convert.plain_tags(str(resolved.get("name", ""))),
-                data=convert.record(item.kind, resolved),
+                data=builder.record(item.kind, resolved),
                 source=where,
             )
         )
@@ -987,7 +1015,7 @@ def _load(path: Path) -> list[LoadedPack]:
                     collection=convert.collection_of(item.kind, version),
                     slug=convert.slug_for(item.kind, version),
                     name=convert.plain_tags(str(version.get("name", ""))),
-                    data=convert.record(item.kind, version),
+                    data=builder.record(item.kind, version),
                     source=Source(path=item.file.resolved, line=item.where(at)[0]),
                 )
             )
