@@ -39,6 +39,7 @@ from .features.search import search, search_filters
 from .features.statblocks import stat_block_entry
 from .features.status import status
 from .features.tags import Resolver, tag_for_entry
+from .publishing import Publisher
 from .settings import Settings, build, for_d5e
 from .watch import PackWatcher
 
@@ -46,15 +47,6 @@ log = logging.getLogger(__name__)
 P = TypeVar("P", bound=protocol.Params)
 Q = TypeVar("Q")
 
-SLICE_SECONDS = 0.01
-"""How long a diagnostics pass works before it lets requests in."""
-PASS_GAP_SECONDS = 0.02
-"""The pause between two slices: pygls reads a message in several steps of the event loop (a
-header line, the body), so a slice scheduled at once ran before each of them and a lookup
-waited for several slices; the pause lets every message already sent be read and answered."""
-QUIET_SECONDS = 0.2
-"""Changes to a document are published together, this long after the first of them: a burst
-of 1,000 `didChange` costs a few passes, not 1,000."""
 EXTERNAL_CHECK_SECONDS = 1.0
 """How often the daemon looks for packs changed by another process (CLI, another editor)."""
 
@@ -87,10 +79,10 @@ class D5eServer(LanguageServer):
         self.indexer: Any = None
         self.client_progress = False
         self.exit_code = 0
-        self.due: dict[str, asyncio.TimerHandle] = {}
-        """Documents whose diagnostics are to be published, and when."""
-        self.passes: dict[str, asyncio.Task[None]] = {}
-        """Diagnostics passes under way, by document."""
+        self.publisher = Publisher(
+            self.prose, lambda: self.resolver, self.text_document_publish_diagnostics
+        )
+        """Publishes the diagnostics of open documents, in slices, after changes settle."""
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """pygls' stdio loop (`_start_io_async`), reading through `jsonrpc.BoundedReader`."""
@@ -171,49 +163,6 @@ class D5eServer(LanguageServer):
         if campaign is not None:
             campaign.changed(paths)
 
-    def publish_soon(self, uri: str, quiet: float = QUIET_SECONDS) -> None:
-        """Publish the document's diagnostics `quiet` seconds from now, unless a publication is
-        due already (changes meanwhile are published with it); a pass under way for an older
-        version stops at its next slice."""
-        if uri in self.due:
-            return
-        loop = asyncio.get_running_loop()
-        self.due[uri] = loop.call_later(quiet, self._start_pass, uri)
-
-    def _start_pass(self, uri: str) -> None:
-        self.due.pop(uri, None)
-        running = self.passes.pop(uri, None)
-        if running is not None:
-            running.cancel()
-        task = asyncio.ensure_future(self._publish(uri))
-        self.passes[uri] = task
-
-        def done(finished: asyncio.Task[None]) -> None:
-            if self.passes.get(uri) is finished:
-                del self.passes[uri]
-
-        task.add_done_callback(done)
-
-    async def _publish(self, uri: str) -> None:
-        doc = self.prose(uri)
-        if doc is None or self.resolver is None:
-            return
-        version, resolver = doc.version, self.resolver
-        work = markdown.DiagnosticsPass(resolver, doc)
-        try:
-            while not work.run(SLICE_SECONDS):
-                await asyncio.sleep(PASS_GAP_SECONDS)
-                if self.prose(uri) is not doc or doc.version != version:
-                    return  # closed, or changed: the next pass publishes
-                if self.resolver is not resolver:
-                    return
-        except Exception as exc:
-            jsonrpc.failure("publishDiagnostics", exc)  # logged; the next change tries again
-            return
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=work.diagnostics(), version=version)
-        )
-
     def settings(self) -> Settings:
         """defaults → environment → the workspace's d5e.toml → flags → the editor's options."""
         return build(self.env, workspace.layer(self.root), self.flags, self.options)
@@ -231,7 +180,7 @@ class D5eServer(LanguageServer):
             self.resolver.clear()
         for doc in list(self.workspace.text_documents.values()):
             if markdown.is_prose(doc):
-                self.publish_soon(doc.uri, 0.0)
+                self.publisher.soon(doc.uri, 0.0)
         self.refresh_hints()
         self.tell_overrides(pack_ids)
 
@@ -418,12 +367,12 @@ class D5eServer(LanguageServer):
 
     def did_open(self, params: types.DidOpenTextDocumentParams) -> None:
         if doc := self.prose(params.text_document.uri):
-            self.publish_soon(doc.uri, 0.0)
+            self.publisher.soon(doc.uri, 0.0)
             jsonrpc.answer("didOpen", lambda: self.campaign_text(doc))
 
     def did_change(self, params: types.DidChangeTextDocumentParams) -> None:
         if doc := self.prose(params.text_document.uri):
-            self.publish_soon(doc.uri)
+            self.publisher.soon(doc.uri)
             jsonrpc.answer("didChange", lambda: self.campaign_text(doc))
 
     def did_save(self, params: types.DidSaveTextDocumentParams) -> None:
@@ -432,12 +381,7 @@ class D5eServer(LanguageServer):
             self.campaign_changed([Path(path)])
 
     def did_close(self, params: types.DidCloseTextDocumentParams) -> None:
-        due = self.due.pop(params.text_document.uri, None)
-        if due is not None:
-            due.cancel()
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
-        )
+        self.publisher.closed(params.text_document.uri)
         campaign = self.app.campaign if self.app is not None else None
         path = to_fs_path(params.text_document.uri)
         if campaign is not None and path and params.text_document.uri.startswith("file:"):
