@@ -190,12 +190,7 @@ class D5eServer(LanguageServer):
         means is what writers must hear about. Intended overrides (the edition's SRD order, an
         `extends`, a rule) are in the install's result and `d5e packs list`, not a pop-up."""
         app = self.require_app()
-        lines = []
-        for pack_id in pack_ids:
-            for problem in pack_features.override_warnings(app, pack_id):
-                if problem.severity == "warning" and problem.message not in self.told_overrides:
-                    self.told_overrides.add(problem.message)
-                    lines.append(problem.message)
+        lines = pack_features.new_override_warnings(app, pack_ids, self.told_overrides)
         if lines:
             text = "d5e: " + "\n".join(lines)
             self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, text))
@@ -261,18 +256,6 @@ class D5eServer(LanguageServer):
             self.protocol.send_request(types.WORKSPACE_CODE_LENS_REFRESH, None)
         if caps and caps.inlay_hint and caps.inlay_hint.refresh_support:
             self.protocol.send_request(types.WORKSPACE_INLAY_HINT_REFRESH, None)
-
-    def hint_kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """Which encounters get code lenses and which inlay hints: blocks lenses and prose
-        lines hints, unless the client lacks one of the two (eglot has no code lenses)."""
-        doc = self.client_capabilities.text_document
-        lenses = bool(doc and doc.code_lens)
-        hints = bool(doc and doc.inlay_hint)
-        if lenses and not hints:
-            return ("block", "line"), ()
-        if hints and not lenses:
-            return (), ("block", "line")
-        return ("block",), ("line",)
 
     # -- the session: lifecycle and notifications (registered from `EVENTS`) ---------------------
 
@@ -473,7 +456,9 @@ PROSE: tuple[OnProse[Any], ...] = (
     OnProse(
         types.TEXT_DOCUMENT_CODE_LENS,
         types.CodeLensParams,
-        lambda ls, resolver, doc, p: encounter_lens.code_lenses(resolver, doc, ls.hint_kinds()[0]),
+        lambda ls, resolver, doc, p: encounter_lens.code_lenses(
+            resolver, doc, encounter_lens.hint_kinds(ls.client_capabilities.text_document)[0]
+        ),
         [],
         types.CodeLensOptions(),
     ),
@@ -481,7 +466,10 @@ PROSE: tuple[OnProse[Any], ...] = (
         types.TEXT_DOCUMENT_INLAY_HINT,
         types.InlayHintParams,
         lambda ls, resolver, doc, p: encounter_lens.inlay_hints(
-            resolver, doc, p.range, ls.hint_kinds()[1]
+            resolver,
+            doc,
+            p.range,
+            encounter_lens.hint_kinds(ls.client_capabilities.text_document)[1],
         ),
         [],
         types.InlayHintOptions(),
