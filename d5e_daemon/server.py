@@ -35,7 +35,7 @@ from .features import packs as pack_features
 from .features.complete import complete
 from .features.encounter import encounter
 from .features.lookup import lookup
-from .features.references import references_in_workspace
+from .features.references import open_campaign, references_in_workspace
 from .features.search import search, search_filters
 from .features.statblocks import stat_block_entry
 from .features.status import status
@@ -353,13 +353,13 @@ class D5eServer(LanguageServer):
             raise JsonRpcException(exc.message, exc.code, exc.data) from exc
         try:
             app.start()
-            # filter attributes and keyword texts now (only for new or changed entries: a
-            # fraction of a second for the SRD), not in a first search racing the background
-            # indexer for the same work
-            app.search.ensure_attributes()
+            # filter attributes and keyword texts are the background indexer's first phase (a
+            # search arriving meanwhile waits for it): completion, hover and diagnostics need
+            # none, so a first start answers `initialize` without them
         except Exception as exc:
             app.close()
             raise jsonrpc.failure("initialize", exc) from exc
+        app.campaign = open_campaign(app)
         self.app = app
         self.resolver = Resolver(app)
         app.library.on_change(self.packs_changed)

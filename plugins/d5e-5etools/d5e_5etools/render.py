@@ -114,8 +114,14 @@ def _facts(raw: dict[str, Any]) -> list[str]:
         facts.append(("Alignment", alignment_text(raw["alignment"])))
     for key in ("classFeatures", "subclassFeatures"):
         refs = [f.get(key[:-1], "") if isinstance(f, dict) else f for f in raw.get(key) or []]
+        at = 3 if key == "classFeatures" else 5  # "Name|Class|Source|Level…", subclass: 5
         parts = [str(r).split("|") for r in refs]
-        names = [f"{p[0]} ({_ordinal(p[-1])})" if p[-1].isdigit() else p[0] for p in parts]
+        names = [
+            f"{p[0]} ({_ordinal(p[at].strip())})"
+            if len(p) > at and p[at].strip().isdigit()
+            else p[0]
+            for p in parts
+        ]
         if names:
             facts.append((label(key), ", ".join(names)))
     done = {"prerequisite", "size", "hd", "alignment", "classFeatures", "subclassFeatures"}
