@@ -388,8 +388,12 @@ class Reader:
                 edition = EDITIONS.get(str(meta.get("edition", "")))
                 self.sources[key] = {**source, "_edition": edition} if edition else source
                 self.order.append(key)
-        for keys in (meta.get("dependencies") or {}).values():
-            self.dependencies.update(str(k) for k in keys or [])
+        dependencies = meta.get("dependencies")
+        for kind, keys in (dependencies if isinstance(dependencies, dict) else {}).items():
+            for key in keys if isinstance(keys, list) else []:
+                if kind in _CLASS_KINDS and str(key).lower() in CLASS_IDENTIFIERS:
+                    continue  # a class of 5etools' own (`"fighter"`): the SRD's
+                self.dependencies.add(str(key))
 
     def _items(self, f: File) -> None:
         for kind, values in f.doc.items():
@@ -498,6 +502,14 @@ def _implicit_name(kind: str, raw: dict[str, Any]) -> dict[str, Any] | None:
     name = name or raw.get("abbreviation")
     return {**raw, "name": str(name)} if name else None
 
+
+# `_meta.dependencies` of (sub)classes and their features name 5etools' own classes by these
+# identifiers (its `data/class/index.json`), homebrew ones by source.
+CLASS_IDENTIFIERS = frozenset(
+    {"artificer", "barbarian", "bard", "cleric", "druid", "fighter", "monk", "mystic",
+     "paladin", "ranger", "rogue", "sidekick", "sorcerer", "warlock", "wizard"}
+)  # fmt: skip
+_CLASS_KINDS = frozenset({"class", "subclass", "classFeature", "subclassFeature"})
 
 # `_meta.edition`: "classic" content is for the 2014 rules, "one" for the 2024 rules.
 EDITIONS = {"classic": "2014", "one": "2024"}
