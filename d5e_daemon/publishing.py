@@ -3,7 +3,8 @@
 version the editor has already replaced.
 
 `Publisher` takes what it uses: how to find an open document d5e reads, the current resolver
-(None before `initialize` and after `shutdown`), and how to send `publishDiagnostics`.
+(None before `initialize` and after `shutdown`), how to send `publishDiagnostics`, and the
+stdin reader that says when a request is arriving (None: slices are only paced by time).
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from .features.tags import Resolver
 
 SLICE_SECONDS = 0.01
 """How long a diagnostics pass works before it lets requests in."""
-PASS_GAP_SECONDS = 0.02
-"""The pause between two slices: pygls reads a message in several steps of the event loop (a
-header line, the body), so a slice scheduled at once ran before each of them and a lookup
-waited for several slices; the pause lets every message already sent be read and answered."""
+PASS_GAP_SECONDS = 0.002
+"""The pause between two slices, in which a message already sent is noticed (the reader's
+thread takes the GIL while the event loop waits); a pass then waits for it to be read and
+answered (`BoundedReader.requests_first`), and a slice stops as soon as one arrives."""
+REQUESTS_FIRST_SECONDS = 1.0
+"""At most this long a pass waits for a message that is arriving to be read and answered."""
 QUIET_SECONDS = 0.2
 """Changes to a document are published together, this long after the first of them: a burst
 of 1,000 `didChange` costs a few passes, not 1,000."""
@@ -35,8 +38,9 @@ class Publisher:
         document: Callable[[str], TextDocument | None],
         resolver: Callable[[], Resolver | None],
         send: Callable[[types.PublishDiagnosticsParams], None],
+        reader: Callable[[], jsonrpc.BoundedReader | None] = lambda: None,
     ) -> None:
-        self.document, self.resolver, self.send = document, resolver, send
+        self.document, self.resolver, self.send, self.reader = document, resolver, send, reader
         self.due: dict[str, asyncio.TimerHandle] = {}
         """Documents whose diagnostics are to be published, and when."""
         self.passes: dict[str, asyncio.Task[None]] = {}
@@ -79,9 +83,14 @@ class Publisher:
             return
         version = doc.version
         work = DiagnosticsPass(resolver, doc)
+        reader = self.reader()
+        busy = reader.busy if reader is not None else None
         try:
-            while not work.run(SLICE_SECONDS):
-                await asyncio.sleep(PASS_GAP_SECONDS)
+            while not work.run(SLICE_SECONDS, busy):
+                if reader is None:
+                    await asyncio.sleep(PASS_GAP_SECONDS)
+                else:  # a request first: the pass goes on when no message is arriving
+                    await reader.requests_first(PASS_GAP_SECONDS, REQUESTS_FIRST_SECONDS)
                 if self.document(uri) is not doc or doc.version != version:
                     return  # closed, or changed: the next pass publishes
                 if self.resolver() is not resolver:
