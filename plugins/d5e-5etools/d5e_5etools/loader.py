@@ -1125,7 +1125,7 @@ def _load(path: Path) -> list[LoadedPack]:
                         slug=convert.slug_for(item.kind, {**raw, "name": name}),
                         name=convert.plain_tags(name),
                         data={**data, "5etools_version": {"raw": version, "at": list(at)}},
-                        source=Source(path=item.file.resolved, line=item.where(at)[0]),
+                        source=where,  # the parent's (locating each version costs a parse)
                         extends=Extends(ref=ref),
                     )
                 )
@@ -1141,7 +1141,7 @@ def _load(path: Path) -> list[LoadedPack]:
                 source=where,
             )
         )
-        for version, at in builder.versions(item, resolved):
+        for version, _at in builder.versions(item, resolved):
             home = packs.get(str(version.get("source") or "").lower(), loaded)
             home.entries.append(
                 Entry(
@@ -1149,7 +1149,7 @@ def _load(path: Path) -> list[LoadedPack]:
                     slug=convert.slug_for(item.kind, version),
                     name=convert.plain_tags(str(version.get("name", ""))),
                     data=builder.record(item.kind, version),
-                    source=Source(path=item.file.resolved, line=item.where(at)[0]),
+                    source=where,  # the parent's (locating each version costs a parse)
                 )
             )
         if item.kind in ("magicvariant", "variant"):
