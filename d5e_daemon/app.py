@@ -12,12 +12,13 @@ import logging
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import apsw
 import msgspec
 
 from . import queries, tagtext, workspace
+from .campaign import Campaign
 from .db import Database, default_path, transaction
 from .library import Library
 from .plugins import Plugins, get_plugins
@@ -26,9 +27,6 @@ from .search.builder import SearchIndex
 from .search.counts import DocCounts
 from .search.embed import Embedder
 from .settings import Settings
-
-if TYPE_CHECKING:
-    from .campaign import Campaign
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,6 +40,9 @@ class App:
         self.db = Database(self.db_path)
         self.library = Library(self.db, lambda: self.settings, self.plugins)
         """The packs: install, reload, remove, choose, and the one event saying they changed."""
+        self.campaign: Campaign | None = None
+        """The workspace folder's Markdown files and the references in them, for the faces that
+        read them (`d5e serve` opens it: `features.references.open_campaign`)."""
 
     @property
     def conn(self) -> apsw.Connection:
@@ -51,19 +52,6 @@ class App:
     @property
     def profile(self) -> str:
         return self.settings.profile
-
-    @cached_property
-    def campaign(self) -> Campaign | None:
-        """The workspace folder's Markdown files and the references in them, read on first use
-        (None without a workspace). Its resolver follows pack changes."""
-        if not self.settings.workspace:
-            return None
-        from .campaign import Campaign
-        from .features.tags import Resolver
-
-        resolver = Resolver(self)
-        self.library.on_change(lambda _packs: resolver.clear())
-        return Campaign(Path(self.settings.workspace), resolver)
 
     @cached_property
     def search(self) -> SearchIndex:
@@ -87,6 +75,13 @@ class App:
     def trigram_counts(self) -> DocCounts:
         """How many names hold each trigram (typo-tolerant name matching chooses by it)."""
         counts = DocCounts(lambda: self.conn, queries.trigram_counts, queries.entry_count)
+        self.library.on_change(counts.forget)
+        return counts
+
+    @cached_property
+    def alias_trigram_counts(self) -> DocCounts:
+        """How many aliases hold each trigram (the same choice, for typos in aliases)."""
+        counts = DocCounts(lambda: self.conn, queries.alias_trigram_counts, queries.entry_count)
         self.library.on_change(counts.forget)
         return counts
 
@@ -130,6 +125,23 @@ class App:
                 if self.profile == derived:  # its own name: a profile made before owners
                     queries.adopt_profile(conn, derived, root)
             queries.claim_profile(conn, self.profile, root)
+
+    async def reconfigure(self, settings: Settings) -> list[str]:
+        """Apply changed settings (the workspace's d5e.toml, the editor's) to the running app:
+        the profile, the workspace's `packPaths`, the priorities. The database stays the one
+        opened at start. Returns the problems the user must hear about, in order."""
+        problems = []
+        if settings.db != self.settings.db:
+            problems.append("a new database path takes effect when the daemon restarts")
+            settings = msgspec.structs.replace(settings, db=self.settings.db)
+        known = len(self.library.warnings)
+        self.settings = settings
+        await self.write(self.own_profile)
+        not_installed = await self.library.install_pack_paths_now()
+        problems += self.library.warnings[known:] + not_installed
+        if await self.write(self.library.sync_in_transaction):
+            self.library.changed([])
+        return problems
 
     def start(self) -> None:
         """Everything a fresh database needs before the first answer."""

@@ -20,12 +20,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .prose import ProseNames, ProseRef, count_before, find_prose
-
-if TYPE_CHECKING:
-    from .features.tags import Resolver, Tag
+from .tagsyntax import TAG_COLLECTIONS, Tag, find_tags
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +89,6 @@ def find_encounters(
 ) -> list[Encounter]:
     """The encounters of a document, in order: its encounter blocks and the prose lines that
     count creatures ("Scene 1 (road): 4 wolves", "2 {@creature wolf}")."""
-    from .features.tags import TAG_COLLECTIONS, find_tags
-
     found: list[Encounter] = []
     n = 0
     while n < len(lines):
@@ -130,11 +126,21 @@ def is_markdown(path: Path) -> bool:
     return path.suffix.lower() in MARKDOWN_SUFFIXES
 
 
+class TagResolver(Protocol):
+    """What a campaign asks of the profile's resolver (`features.tags.Resolver`)."""
+
+    def prose_names(self) -> ProseNames:
+        """The names prose may use without tags."""
+
+    def entry_id(self, tag: Tag) -> int | None:
+        """The id of the entry `tag` means, or None."""
+
+
 class Campaign:
     """The references of one campaign folder. Not thread-safe: use it from one thread (the
     daemon's event loop; watcher threads hand their paths over with `call_soon_threadsafe`)."""
 
-    def __init__(self, root: Path, resolver: Resolver) -> None:
+    def __init__(self, root: Path, resolver: TagResolver) -> None:
         self.root = root.resolve()
         self.resolver = resolver
         self.files: dict[Path, FileRefs] = {}
@@ -277,8 +283,7 @@ class Campaign:
             for key, tags in refs.tags.items():
                 means = known.get(key, -1)
                 if means == -1:
-                    row = resolver.resolve(tags[0]).row
-                    means = known[key] = None if row is None else row.id
+                    means = known[key] = resolver.entry_id(tags[0])
                 if means != entry_id:
                     continue
                 found += [
@@ -294,8 +299,6 @@ class Campaign:
 
 
 def _scan(refs: FileRefs, names: ProseNames) -> FileRefs:
-    from .features.tags import find_tags
-
     refs.tags = {}
     for tag in find_tags(refs.lines):
         refs.tags.setdefault((tag.kind, tag.name, tag.pack), []).append(tag)

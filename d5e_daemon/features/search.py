@@ -28,6 +28,7 @@ Filters, collections, packs and edition are applied inside each SQL query (see
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Callable
@@ -122,6 +123,78 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
             }[declared.kind]
             raise InvalidParams(f"filter {name!r} takes {expected}, not {v!r}", path)
     return [c | {"filter": name} for c in conditions]
+
+
+_NOUNS = {"monsters": "monster", "spells": "spell", "magic-items": "item", "equipment": "item"}
+_SAYS = {
+    "language": "speaks {v}",
+    "casts": "casts {v}",
+    "grants": "grants {v}",
+    "alignment": "is {v}",
+    "environment": "lives in {v}",
+    "duration": "lasts {v}",
+    "castingTime": "takes {v} to cast",
+    "range": "has the range {v}",
+    "inflicts": "inflicts {v}",
+}
+MAX_HINT_VALUES = 5000
+"""Values of one filter compared with an unknown one, at most (one index seek each)."""
+
+
+def unknown_value_hints(app: App, params: SearchParams) -> list[str]:
+    """For each text value of an open-set filter (one without a closed list of choices:
+    language, casts, grants, duration, environment, alignment…) that no winner of the profile
+    has: what is wrong, with the closest values some winner has ("no monster speaks 'elvsh';
+    did you mean 'elvish'?"). Values that some entry has cost one index seek each."""
+    hints = []
+    for name, value in params.filters.items():
+        declared = filters.BY_NAME.get(name)
+        if declared is None or declared.kind != "text" or declared.choices:
+            continue
+        for typed in value if isinstance(value, list) else [value]:
+            if not isinstance(typed, str):
+                continue
+            held = _value_held(app, declared, typed)
+            if held is None:
+                hints.append(_unknown_value_hint(app, declared, typed, params.collections))
+    return hints
+
+
+def _base_value(declared: filters.Filter, typed: str) -> str:
+    """The stored text of a typed value, without its distance (`telepathy 120` → `telepathy`)."""
+    ((attr, low, _),) = declared.conditions(typed)
+    return str(low) if attr == declared.name else attr.partition(":")[2]
+
+
+def _value_held(app: App, declared: filters.Filter, typed: str) -> str | None:
+    value = _base_value(declared, typed)
+    return (
+        value
+        if queries.attribute_held(app.conn, app.profile, declared.name, value, value)
+        else None
+    )
+
+
+def _unknown_value_hint(
+    app: App, declared: filters.Filter, typed: str, collections: list[str]
+) -> str:
+    asked = [c for c in declared.collections if not collections or c in collections]
+    nouns = list(dict.fromkeys(_NOUNS.get(c, c) for c in asked or declared.collections))
+    says = _SAYS.get(declared.name, f"has {declared.name} {{v}}").format(v=repr(typed))
+    problem = f"filter {declared.name!r}: no {' or '.join(nouns)} {says}"
+    values = [
+        str(v)
+        for v in queries.attribute_distinct_values(app.conn, declared.name, MAX_HINT_VALUES)
+        if isinstance(v, str)
+    ]
+    wanted = _base_value(declared, typed)
+    close = difflib.get_close_matches(wanted, values, n=6, cutoff=0.7)
+    close = [v for v in close if queries.attribute_held(app.conn, app.profile, declared.name, v, v)]
+    if close:
+        return f"{problem}; did you mean {' or '.join(repr(v) for v in close[:3])}?"
+    if not queries.attribute_held(app.conn, app.profile, declared.name, "", chr(0x10FFFF)):
+        return f"{problem}: the profile's packs give no {declared.name} at all"
+    return f"{problem} (`d5e/search/filters` lists the values held)"
 
 
 def _scope(app: App, params: SearchParams) -> queries.SearchScope:
@@ -342,7 +415,8 @@ def search(app: App, params: SearchParams) -> SearchResult:
             )
         ids = queries.browse(app.conn, scope, params.limit, params.offset)
         listed = [(i, 0.0) for i in ids]
-        return SearchResult(hits=_hits(app, listed, "", {}, set()), semantic=False)
+        hits = _hits(app, listed, "", {}, set())
+        return SearchResult(hits=hits, semantic=False, hints=unknown_value_hints(app, params))
 
     wanted = params.offset + params.limit
     pool = max(FUSION_DEPTH, wanted)
@@ -430,7 +504,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
     page = ranked[params.offset : wanted]
     explain = _explainer(keyword, semantic, boosts, shares, named) if params.explain else None
     hits = _hits(app, page, match, best_passage, set(terms), explain)
-    return SearchResult(hits=hits, semantic=use_vectors)
+    return SearchResult(hits=hits, semantic=use_vectors, hints=unknown_value_hints(app, params))
 
 
 def search_filters(app: App, params: SearchFiltersParams) -> SearchFiltersResult:

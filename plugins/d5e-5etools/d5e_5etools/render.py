@@ -32,7 +32,7 @@ HIDDEN = frozenset(
         "mythicEncounter", "rows", "colLabels", "colStyles", "caption", "footnotes",
         "className", "classSource", "subclassShortName", "subclassSource", "level",
         "raceName", "raceSource", "hasToken", "tokenUrl", "isReprinted", "id", "data",
-        "contents", "_versions", "reprintAlias", "freeRules2024", "legacy",
+        "contents", "_versions", "reprintAlias", "freeRules2024", "legacy", "template",
     }
 )  # fmt: skip
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -113,9 +113,19 @@ def _facts(raw: dict[str, Any]) -> list[str]:
     if raw.get("alignment"):
         facts.append(("Alignment", alignment_text(raw["alignment"])))
     for key in ("classFeatures", "subclassFeatures"):
-        refs = [f.get(key[:-1], "") if isinstance(f, dict) else f for f in raw.get(key) or []]
+        refs = [
+            f.get(key[:-1], "") if isinstance(f, dict) else f
+            for f in raw.get(key) or []
+            if isinstance(f, str) or (isinstance(f, dict) and key[:-1] in f)
+        ]
+        at = 3 if key == "classFeatures" else 5  # "Name|Class|Source|Level…", subclass: 5
         parts = [str(r).split("|") for r in refs]
-        names = [f"{p[0]} ({_ordinal(p[-1])})" if p[-1].isdigit() else p[0] for p in parts]
+        names = [
+            f"{p[0]} ({_ordinal(p[at].strip())})"
+            if len(p) > at and p[at].strip().isdigit()
+            else p[0]
+            for p in parts
+        ]
         if names:
             facts.append((label(key), ", ".join(names)))
     done = {"prerequisite", "size", "hd", "alignment", "classFeatures", "subclassFeatures"}

@@ -90,7 +90,9 @@ def test_every_mod_mode_of_an_in_file_copy(ember: App) -> None:
     assert skills["Skill: Athletics"] == 3  # addSkills: +1 Str, +2 proficiency at CR 3
     assert "bonus_actions" not in alpha and "bonus_actions" in wolf  # "remove"
     assert alpha["page"] == 10  # _preserve
-    assert alpha["5etools"]["environment"] == ["forest"]  # unmapped fields are kept
+    # as in 5etools, a creature's environment is the original's: not copied unless preserved
+    assert "environment" not in alpha["5etools"]
+    assert wolf["5etools"]["environment"] == ["forest"]  # unmapped fields are kept
     assert alpha["desc"] == ["Ash wolves follow wildfires, feeding on what flees."]  # fluff
 
 
@@ -587,6 +589,18 @@ def test_the_cli_names_every_pack_of_a_file(db_path: Path, tmp_path: Path) -> No
 
 # Every tag 5etools' renderer defines (its `Renderer.tag` list), as authors write them.
 EVERY_5ETOOLS_TAG = [
+    "5etoolsAudio",
+    "actSaveFailBy",
+    "cite",
+    "creatureFluff",
+    "raceFluff",
+    "crochet",
+    "crochetFluff",
+    "itemEntry",
+    "s2",
+    "strikeDouble",
+    "u2",
+    "underlineDouble",
     "b",
     "bold",
     "i",
@@ -699,6 +713,19 @@ def test_every_5etools_tag_is_known(ember: App) -> None:
         tags = tags_in_line(0, f"{{@{name} something}}")
         for tag in tags:  # formatting and book tags are not references: none found
             assert resolver.resolve(tag, suggest=False).code != "unknown-tag", name
+
+
+def test_every_5etools_tag_reads_as_text_on_a_card() -> None:
+    """5etools' renderer knows these tag names (its `Renderer.tag` classes); a card shows each
+    as text, a link or formatting, never the raw `{@…}` (tag names may start with a digit)."""
+    from d5e_daemon.tagtext import render
+
+    for name in EVERY_5ETOOLS_TAG:
+        shown = render(f"{{@{name} goblin|MM}} and {{@{name} 5}}")
+        assert "{@" not in shown and shown.strip(), (name, shown)
+    assert render("{@5etools the bestiary|bestiary.html}") == "the bestiary"
+    assert render("{@actSaveFailBy 5}") == "*Failure by 5 or More:*"
+    assert render("{@s2 gone}") == "~~gone~~"
 
 
 def test_search_text_and_details_hold_no_tags_and_no_raw_object(ember: App) -> None:

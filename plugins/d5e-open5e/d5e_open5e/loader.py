@@ -30,7 +30,15 @@ LICENSE_NAMES = {"ogl-10a": "OGL-1.0a", "cc-by-40": "CC-BY-4.0", "cc0": "CC0-1.0
 # and below them in priority, so that d5e's SRD keeps answering `{@spell fireball}`.
 SRD_PACKS = {"srd-2014", "srd-2024"}
 SRD_COPY_PRIORITY = {"2014": 4, "2024": 5}  # below d5e's SRD (10, 20), in the same order
-DEFAULT_PRIORITY = 50
+# Published third-party documents install below d5e's SRD too (10, 20) and below homebrew (50):
+# installing Level Up's Adventurer's Guide adds its spells but leaves `{@spell fireball}` the
+# SRD's (its own is `a5e-ag:spells/fireball`); a user who wants a document to win says so
+# (`d5e packs set-priority a5e-ag 60`, `[packs]` in d5e.toml), and the install then reports
+# what it overrides.
+DEFAULT_PRIORITY = 8
+# A document that revises another wins over it where both are installed (a plugin priority rule,
+# one above: 9): Tome of Beasts 1 (2023 Edition) reprints 337 monsters of Tome of Beasts (2016).
+REVISES = {"tob-2023": "tob"}
 EDITIONS = {"5e-2014": "2014", "5e-2024": "2024"}
 
 # Files of a document folder that hold the wholes (model → collection) and their parts.
@@ -43,6 +51,14 @@ WHOLES = {
     "Background.json": "backgrounds",
     "Species.json": "races",
     "Rule.json": "rule-sections",
+    "CharacterClass.json": "classes",  # a subclass (`subclass_of`) in `subclasses`
+    # Records that are a name and a text (the 5e-database's collections of the same things).
+    "RuleSet.json": "rules",
+    "Language.json": "languages",
+    "SpellSchool.json": "magic-schools",
+    "WeaponProperty.json": "weapon-properties",
+    "ItemSet.json": "equipment-categories",
+    "Service.json": "services",
 }
 PARTS = {
     "CreatureAction.json": "Creature.json",
@@ -51,27 +67,38 @@ PARTS = {
     "FeatBenefit.json": "Feat.json",
     "BackgroundBenefit.json": "Background.json",
     "SpeciesTrait.json": "Species.json",
+    "ClassFeature.json": "CharacterClass.json",
 }
-# Parts of parts: an attack belongs to an action.
-ATTACKS = "CreatureActionAttack.json"
-# Open5e's lookup tables and links between records: nothing to read as entries.
-REFERENCE = {
-    "Publisher.json", "GameSystem.json", "Environment.json", "Language.json", "Image.json",
-    "CrossReference.json", "CreatureSet.json", "ItemSet.json", "Size.json", "Ability.json",
-    "Alignment.json", "DamageType.json", "SpellSchool.json", "Skill.json", "CreatureType.json",
-    "ItemCategory.json", "ItemRarity.json", "RuleSet.json", "Condition.json",
-    "WeaponPropertyAssignment.json", "WeaponProperty.json", "Weapon.json", "Armor.json",
-    "AbilityDescription.json", "AlignmentDescription.json", "DamageTypeDescription.json",
-    "SkillDescription.json", "CreatureTypeDescription.json",
-}  # fmt: skip
-# Records d5e has no collection shape for yet: reported, not read.
-NOT_READ = {
-    "CharacterClass.json": "classes",
-    "ClassFeature.json": "class features",
-    "ClassFeatureItem.json": "class feature levels",
+# The text of something another table names (`describes`: a key of Open5e's lookup tables).
+DESCRIBED = {
     "ConditionDescription.json": "conditions",
-    "Service.json": "services",
-    "Services.json": "services",
+    "AbilityDescription.json": "ability-scores",
+    "SkillDescription.json": "skills",
+    "AlignmentDescription.json": "alignments",
+    "DamageTypeDescription.json": "damage-types",
+    "CreatureTypeDescription.json": "creature-types",
+}
+# Parts of parts: an attack belongs to an action, a class feature's levels to the feature.
+ATTACKS = "CreatureActionAttack.json"
+FEATURE_LEVELS = "ClassFeatureItem.json"
+PARTS_OF_PARTS = {ATTACKS: "CreatureAction.json", FEATURE_LEVELS: "ClassFeature.json"}
+# What an item is, when it is a weapon or armor: `Item.weapon` / `Item.armor` name a record of
+# these; a weapon's properties are WeaponPropertyAssignment rows (weapon, property, detail).
+WEAPONS, ARMOR = "Weapon.json", "Armor.json"
+PROPERTIES, ASSIGNMENTS = "WeaponProperty.json", "WeaponPropertyAssignment.json"
+DETAILS = {WEAPONS, ARMOR, PROPERTIES, ASSIGNMENTS}
+# Open5e's lookup tables: the names and keys that entries use (a creature's `size`, `type`,
+# `environments`, a spell's `school`), and links between records: nothing to read as entries.
+REFERENCE = {
+    "Publisher.json", "GameSystem.json", "Environment.json", "Size.json", "Ability.json",
+    "Alignment.json", "DamageType.json", "Skill.json", "CreatureType.json", "ItemCategory.json",
+    "ItemRarity.json", "Condition.json", "CrossReference.json",
+}  # fmt: skip
+# Records d5e does not read: reported (a warning naming the file and how many records).
+NOT_READ = {
+    "Image.json": "images (d5e's cards show none)",
+    "CreatureSet.json": "creature sets (lists of creatures, such as the SRD's common mounts)",
+    "Services.json": "services (the same records as Service.json)",
 }
 SLUG_CLEAN = re.compile(r"[^a-z0-9()-]+")
 _WS = re.compile(r"[ \t\n\r]*")
@@ -94,8 +121,9 @@ class Fixture:
         offset = self.offsets[index] if index < len(self.offsets) else 0
         if key:
             end = self.offsets[index + 1] if index + 1 < len(self.offsets) else len(self.text)
-            found = self.text.find(f'"{key}"', offset, end)
-            offset = found if found >= 0 else offset
+            # the key, not the same word as a value (`"category": "weapon"`)
+            found = re.compile(rf'"{re.escape(key)}"\s*:').search(self.text, offset, end)
+            offset = found.start() if found else offset
         line = bisect.bisect_left(self.newlines, offset) + 1
         return line, offset - (self.newlines[line - 2] + 1 if line > 1 else 0) + 1
 
@@ -261,11 +289,17 @@ def _read_files(doc: Document) -> None:
         if name in REFERENCE:
             continue
         if name in NOT_READ:
-            doc.problem(
-                shown, f"not read: d5e does not convert Open5e's {NOT_READ[name]} yet", warn=True
-            )
+            fixture, _, _ = read_fixture(path, shown)
+            count = f"{len(fixture.records)} " if fixture is not None else ""
+            doc.problem(shown, f"not read: {count}{NOT_READ[name]}", warn=True)
             continue
-        if name not in WHOLES and name not in PARTS and name != ATTACKS:
+        if not (
+            name in WHOLES
+            or name in PARTS
+            or name in PARTS_OF_PARTS
+            or name in DETAILS
+            or name in DESCRIBED
+        ):
             doc.problem(shown, "not read: not a file of an Open5e document", warn=True)
             continue
         fixture, message, at = read_fixture(path, shown)
@@ -284,7 +318,7 @@ def _parts(
     fixture = doc.files.get(name)
     if fixture is None:
         return found
-    whole_file = PARTS.get(name, "CreatureAction.json")
+    whole_file = PARTS.get(name) or PARTS_OF_PARTS[name]
     for i, record in enumerate(fixture.records):
         parent = record["fields"].get("parent")
         if parent not in wholes:
@@ -298,8 +332,150 @@ def _parts(
     return found
 
 
+def _records(doc: Document, name: str) -> dict[str, dict[str, Any]]:
+    fixture = doc.files.get(name)
+    return {str(r.get("pk")): r["fields"] for r in fixture.records} if fixture else {}
+
+
+@dataclass
+class Details:
+    """The weapons and armor of a document, by key, as d5e's item fields."""
+
+    weapons: dict[str, dict[str, Any]]
+    armor: dict[str, dict[str, Any]]
+
+    def of(
+        self, doc: Document, fixture: Fixture, index: int, *, strict: bool
+    ) -> dict[str, Any] | None:
+        """The details of item `index`; a weapon or armor not in this document is an error
+        when `strict` (an Item.json of the document), nothing otherwise (Vault of Magic's
+        magic items name the SRD document's weapons)."""
+        fields = fixture.records[index]["fields"]
+        for key, found, file in (
+            ("weapon", self.weapons, WEAPONS),
+            ("armor", self.armor, ARMOR),
+        ):
+            target = fields.get(key)
+            if not target:
+                continue
+            if str(target) in found:
+                return found[str(target)]
+            if strict:
+                doc.problem(
+                    fixture,
+                    f"{fixture.records[index].get('pk')}: its {key} {target!r} is not in {file}",
+                    fixture.where(index, key),
+                )
+        return None
+
+
+def _details(doc: Document) -> Details:
+    weapons, properties = _records(doc, WEAPONS), _records(doc, PROPERTIES)
+    assigned: dict[str, list[tuple[dict[str, Any], Any]]] = {}
+    fixture = doc.files.get(ASSIGNMENTS)
+    links = (("weapon", weapons, WEAPONS), ("property", properties, PROPERTIES))
+    for i, record in enumerate(fixture.records if fixture else []):
+        assert fixture is not None
+        fields = record["fields"]
+        missing = next((link for link in links if str(fields.get(link[0])) not in link[1]), None)
+        if missing is not None:
+            doc.problem(
+                fixture,
+                f"{record.get('pk')}: its {missing[0]} {fields.get(missing[0])!r} is not in "
+                f"{missing[2]}",
+                fixture.where(i, missing[0]),
+            )
+            continue
+        prop = properties[str(fields["property"])]
+        assigned.setdefault(str(fields["weapon"]), []).append((prop, fields.get("detail")))
+    return Details(
+        weapons={k: convert.weapon(w, assigned.get(k, [])) for k, w in weapons.items()},
+        armor={k: convert.armor(a) for k, a in _records(doc, ARMOR).items()},
+    )
+
+
+@dataclass
+class Entries:
+    """The entries of a document as they are made: one slug per (collection, key)."""
+
+    doc: Document
+    key: str
+    found: list[Entry] = field(default_factory=list)
+    seen: dict[tuple[str, str], tuple[Fixture, int]] = field(default_factory=dict)
+
+    def add(
+        self, collection: str, pk: str, title: str, data: dict[str, Any], fixture: Fixture, i: int
+    ) -> None:
+        ident = slug(pk, self.key)
+        first = self.seen.setdefault((collection, ident), (fixture, i))
+        if first != (fixture, i):
+            ident = slug(f"{pk}-{i}", self.key)  # two records of one name: keep both
+        self.found.append(
+            Entry(
+                collection=collection,
+                slug=ident,
+                name=title.strip(),
+                data={"index": ident, "name": title.strip(), **data},
+                source=Source(path=fixture.path, line=fixture.where(i)[0]),
+            )
+        )
+
+
+def _classes(
+    doc: Document, made: Entries, keys: set[str]
+) -> dict[str, tuple[list[convert.Feature], list[tuple[str, str]]]]:
+    """Each class's features (with their levels) and subclasses, by the class's key; each
+    feature that has a level is also an entry of `features`."""
+    features = _parts(doc, "ClassFeature.json", keys)
+    feature_file = doc.files.get("ClassFeature.json")
+    feature_keys = {str(r.get("pk")) for r in feature_file.records} if feature_file else set()
+    levels = _parts(doc, FEATURE_LEVELS, feature_keys)
+    classes = doc.files.get("CharacterClass.json")
+    records = {str(r.get("pk")): r["fields"] for r in classes.records} if classes else {}
+    joined: dict[str, tuple[list[convert.Feature], list[tuple[str, str]]]] = {}
+    for pk, fields in records.items():
+        parent = str(fields.get("subclass_of") or "")
+        if parent in records:
+            joined.setdefault(parent, ([], []))[1].append((pk, str(fields.get("name") or "")))
+    for owner, parts in features.items():
+        owner_fields = records[owner]
+        subclass_of = owner_fields.get("subclass_of")
+        for feature, fixture, i in parts:
+            pk = str(fixture.records[i].get("pk"))
+            items = [item for item, _, _ in levels.get(pk, [])]
+            one = convert.Feature(feature, items)
+            joined.setdefault(owner, ([], []))[0].append(one)
+            if one.column or one.level is None or not str(feature.get("name") or "").strip():
+                continue  # a column of the class table, or part of the class's description
+            own = convert.ref(owner, str(owner_fields.get("name") or ""))
+            if subclass_of:
+                base = records.get(str(subclass_of), {}).get("name")
+                data = convert.class_feature(one, convert.ref(str(subclass_of), base), own)
+            else:
+                data = convert.class_feature(one, own, None)
+            made.add("features", pk, str(feature["name"]), data, fixture, i)
+    return joined
+
+
+def _described(doc: Document, made: Entries) -> None:
+    """`ConditionDescription` and the like: the text of a condition, skill, ability…"""
+    for name, collection in DESCRIBED.items():
+        fixture = doc.files.get(name)
+        for i, record in enumerate(fixture.records if fixture else []):
+            assert fixture is not None
+            describes = str(record["fields"].get("describes") or "").strip()
+            if not describes:
+                doc.problem(
+                    fixture, f"{record.get('pk')}: describes nothing", fixture.where(i, "describes")
+                )
+                continue
+            title = convert.described_name(slug(describes, made.key), collection)
+            data = {"desc": convert.paragraphs(record["fields"].get("desc"))}
+            made.add(collection, describes, title, data, fixture, i)
+
+
 def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
-    entries: list[Entry] = []
+    made = Entries(doc, key)
     keys = {
         name: {str(r.get("pk")) for r in doc.files[name].records} if name in doc.files else set()
         for name in WHOLES
@@ -310,11 +486,12 @@ def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
     attacks = _parts(doc, ATTACKS, action_keys)
     traits = _parts(doc, "CreatureTrait.json", keys["Creature.json"])
     options = _parts(doc, "SpellCastingOption.json", keys["Spell.json"])
+    details = _details(doc)
     benefits = {
         name: _parts(doc, name, keys[PARTS[name]])
         for name in ("FeatBenefit.json", "BackgroundBenefit.json", "SpeciesTrait.json")
     }
-    seen: dict[tuple[str, str], tuple[Fixture, int]] = {}
+    classes = _classes(doc, made, keys["CharacterClass.json"])
     for name, collection in WHOLES.items():
         fixture = doc.files.get(name)
         if fixture is None:
@@ -340,29 +517,24 @@ def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
             elif name == "Spell.json":
                 data = convert.spell(fields, [o for o, _, _ in options.get(pk, [])])
             elif name == "MagicItem.json":
-                data = convert.magic_item(fields)
+                data = convert.magic_item(fields, details.of(doc, fixture, i, strict=False))
             elif name == "Item.json":
-                data = convert.item(fields)
+                data = convert.item(fields, details.of(doc, fixture, i, strict=True))
             elif name == "Rule.json":
                 data = convert.rule(fields)
-            else:
+            elif name == "CharacterClass.json":
+                features, subclasses = classes.get(pk, ([], []))
+                data = convert.character_class(fields, features, subclasses)
+                collection = "subclasses" if fields.get("subclass_of") else "classes"
+            elif name in PARTS.values():
                 part_file = next(p for p, w in PARTS.items() if w == name)
                 parts = [p for p, _, _ in benefits[part_file].get(pk, [])]
                 data = convert.with_parts(fields, parts, "traits" if name == "Species.json" else "")
-            ident = slug(pk, key)
-            first = seen.setdefault((collection, ident), (fixture, i))
-            if first != (fixture, i):
-                ident = slug(f"{pk}-{i}", key)  # two records of one name: keep both
-            entries.append(
-                Entry(
-                    collection=collection,
-                    slug=ident,
-                    name=title.strip(),
-                    data={"index": ident, "name": title.strip(), **data},
-                    source=Source(path=fixture.path, line=fixture.where(i)[0]),
-                )
-            )
-    return entries
+            else:
+                data = convert.named(fields)
+            made.add(collection, pk, title, data, fixture, i)
+    _described(doc, made)
+    return made.found
 
 
 def load_document(folder: Path, shown: str) -> LoadedPack:
