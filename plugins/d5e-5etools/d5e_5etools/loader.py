@@ -388,8 +388,12 @@ class Reader:
                 edition = EDITIONS.get(str(meta.get("edition", "")))
                 self.sources[key] = {**source, "_edition": edition} if edition else source
                 self.order.append(key)
-        for keys in (meta.get("dependencies") or {}).values():
-            self.dependencies.update(str(k) for k in keys or [])
+        dependencies = meta.get("dependencies")
+        for kind, keys in (dependencies if isinstance(dependencies, dict) else {}).items():
+            for key in keys if isinstance(keys, list) else []:
+                if kind in _CLASS_KINDS and str(key).lower() in CLASS_IDENTIFIERS:
+                    continue  # a class of 5etools' own (`"fighter"`): the SRD's
+                self.dependencies.add(str(key))
 
     def _items(self, f: File) -> None:
         for kind, values in f.doc.items():
@@ -498,6 +502,14 @@ def _implicit_name(kind: str, raw: dict[str, Any]) -> dict[str, Any] | None:
     name = name or raw.get("abbreviation")
     return {**raw, "name": str(name)} if name else None
 
+
+# `_meta.dependencies` of (sub)classes and their features name 5etools' own classes by these
+# identifiers (its `data/class/index.json`), homebrew ones by source.
+CLASS_IDENTIFIERS = frozenset(
+    {"artificer", "barbarian", "bard", "cleric", "druid", "fighter", "monk", "mystic",
+     "paladin", "ranger", "rogue", "sidekick", "sorcerer", "warlock", "wizard"}
+)  # fmt: skip
+_CLASS_KINDS = frozenset({"class", "subclass", "classFeature", "subclassFeature"})
 
 # `_meta.edition`: "classic" content is for the 2014 rules, "one" for the 2024 rules.
 EDITIONS = {"classic": "2014", "one": "2024"}
@@ -928,7 +940,7 @@ def _mod_positions(item: Item) -> dict[str, tuple[int, int]]:
             return
         if isinstance(value, dict):
             for key, inner in value.items():
-                if isinstance(inner, dict | list) or key in ("mode", "replace", "names"):
+                if isinstance(inner, dict | list) or key in ("mode", "replace", "names", "name"):
                     walk(inner, (*path, key), depth - 1)
         elif isinstance(value, list):
             for i, inner in enumerate(value):
@@ -1078,10 +1090,13 @@ def _load(path: Path) -> list[LoadedPack]:
             if base_pack != loaded.pack.id:
                 loaded.requires.append(base_pack)
             found, _ = builder.templates(item)
+            # a base that is nowhere is told where the copy names it
+            data_at = _mod_positions(item)
+            copied_at = data_at.get("_copy.name") or data_at.get("_copy") or item.where()
             data = {
                 convert.RAW: raw,
                 "5etools_type": item.kind,
-                "5etools_at": _mod_positions(item),
+                "5etools_at": data_at,
                 "5etools_templates": {str(i): t for i, t in found.items()},
             }
             collection = (
@@ -1096,7 +1111,7 @@ def _load(path: Path) -> list[LoadedPack]:
                     name=convert.plain_tags(str(raw["name"])),
                     data=data,
                     source=where,
-                    extends=Extends(ref=ref),
+                    extends=Extends(ref=ref, at={"extends": copied_at}),
                 )
             )
             try:
@@ -1113,8 +1128,8 @@ def _load(path: Path) -> list[LoadedPack]:
                         slug=convert.slug_for(item.kind, {**raw, "name": name}),
                         name=convert.plain_tags(name),
                         data={**data, "5etools_version": {"raw": version, "at": list(at)}},
-                        source=Source(path=item.file.resolved, line=item.where(at)[0]),
-                        extends=Extends(ref=ref),
+                        source=where,  # the parent's (locating each version costs a parse)
+                        extends=Extends(ref=ref, at={"extends": copied_at}),
                     )
                 )
             continue
@@ -1129,7 +1144,7 @@ def _load(path: Path) -> list[LoadedPack]:
                 source=where,
             )
         )
-        for version, at in builder.versions(item, resolved):
+        for version, _at in builder.versions(item, resolved):
             home = packs.get(str(version.get("source") or "").lower(), loaded)
             home.entries.append(
                 Entry(
@@ -1137,7 +1152,7 @@ def _load(path: Path) -> list[LoadedPack]:
                     slug=convert.slug_for(item.kind, version),
                     name=convert.plain_tags(str(version.get("name", ""))),
                     data=builder.record(item.kind, version),
-                    source=Source(path=item.file.resolved, line=item.where(at)[0]),
+                    source=where,  # the parent's (locating each version costs a parse)
                 )
             )
         if item.kind in ("magicvariant", "variant"):
