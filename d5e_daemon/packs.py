@@ -206,7 +206,37 @@ def prepare(
     own = [msgspec.structs.replace(e, pack=pack.id) for e in entries]
     installed = {p for p, _ in queries.packs_state(conn)}
     resolved, problems = extends.resolve(own, pack.id, _finder(conn), installed, derive=derive)
-    return resolved, problems + entry_problems(resolved)
+    return resolved, problems + entry_problems(resolved) + other_names(conn, pack.id, resolved)
+
+
+def other_names(conn: apsw.Connection, pack_id: str, entries: list[Entry]) -> list[PackProblem]:
+    """A warning for each declared alias that is the name of another installed pack's entry of
+    the same collection: the name wins, so the alias finds only that entry. A warning, not an
+    error: the pack is right in itself, and the order of installs must not decide whether it
+    installs (within one pack the same clash is an error, `alias_problems`)."""
+    problems = []
+    for e in entries:
+        for i, alias in enumerate(names.declared_aliases(e.data)):
+            others = [
+                row
+                for row in queries.entries_by_norm_name(conn, text.normalize(alias), [e.collection])
+                if row.pack != pack_id
+            ]
+            if not others:
+                continue
+            shown = ", ".join(f"{o.pack}:{o.ref}" for o in others[:3])
+            problems.append(
+                PackProblem(
+                    file=e.source.path if e.source else e.ref,
+                    line=e.source.line if e.source else 0,
+                    field=f"aliases[{i}]",
+                    severity="warning",
+                    message=f"alias {alias!r} of {e.ref} is the name of {shown}: a name "
+                    f"wins over an alias, so {alias!r} keeps meaning "
+                    f"{'that entry' if len(others) == 1 else 'those entries'}",
+                )
+            )
+    return problems
 
 
 def missing_requirements(conn: apsw.Connection, loaded: LoadedPack) -> list[PackProblem]:

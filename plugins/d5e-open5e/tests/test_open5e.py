@@ -414,3 +414,28 @@ def test_a_class_part_without_its_whole_is_located(
     (problem,) = [p for p in caught.value.data["problems"] if p["severity"] == "error"]
     assert problem["file"].endswith(file) and f"is not in {whole}.json" in problem["message"]
     assert new in (folder / file).read_text().splitlines()[problem["line"] - 1]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d + d, "Document.json holds one record of model api_v2.document"),
+        (lambda d: [d[0] | {"fields": d[0]["fields"] | {"name": ""}}], "needs a `pk`"),
+        (lambda d: [d[0] | {"fields": d[0]["fields"] | {"licenses": []}}], "names no licence"),
+        (lambda d: {"not": "a list"}, "an Open5e data file is a JSON list of records"),
+    ],
+)
+def test_a_document_json_that_says_too_little_is_refused(
+    app: App, tmp_path: Path, change: Any, message: str
+) -> None:
+    folder = _broken(tmp_path)
+    document = json.loads((folder / "Document.json").read_text())
+    (folder / "Document.json").write_text(json.dumps(change(document), indent=1))
+    (problem,) = _problems(app, folder)
+    assert problem["file"].endswith("tob/Document.json") and problem["line"] >= 1
+    assert message in problem["message"]
+
+
+def test_a_publisher_folder_is_one_pack_per_document(app: App) -> None:
+    result = asyncio.run(install_feature(app, PackInstallParams(path=str(V2 / "kobold-press"))))
+    assert {r.pack for r in (result, *result.also)} == {"deepm", "tob", "vom"}
