@@ -600,6 +600,34 @@ def override_problems(pack_id: str, where: str, found: list[Overridden]) -> list
     return problems
 
 
+def shadow_problems(pack_id: str, where: str, found: list[queries.Shadowed]) -> list[PackProblem]:
+    """One information line per pack that wins over some of `pack_id`'s entries: how many of
+    each collection and the first names, and how to choose otherwise. An install that hides its
+    own entries behind another pack's (a document below the SRD) says so, as one that hides
+    another pack's says what it overrides."""
+    groups: dict[str, dict[str, list[str]]] = {}
+    for item in found:
+        groups.setdefault(item.by, {}).setdefault(item.collection, []).append(item.name)
+    problems = []
+    for by, by_collection in sorted(groups.items()):
+        total = sum(len(n) for n in by_collection.values())
+        parts = []
+        for collection, found_names in sorted(by_collection.items(), key=lambda c: -len(c[1])):
+            shown = ", ".join(found_names[:OVERRIDE_NAMES])
+            more = ", …" if len(found_names) > OVERRIDE_NAMES else ""
+            parts.append(f"{collection} {len(found_names)} ({shown}{more})")
+        problems.append(
+            PackProblem(
+                file=where,
+                message=f"{total} entries of {pack_id} have the refs of entries of {by}, which "
+                f"wins: {'; '.join(parts)}. They stay reachable as {pack_id}:COLLECTION/SLUG; "
+                f"`d5e packs set-priority {pack_id} N` above {by}'s makes them win",
+                severity="info",
+            )
+        )
+    return problems
+
+
 # -- profiles ---------------------------------------------------------------------------------
 
 EDITION_PACKS = {"2014": {"srd-2014": 10}, "2024": {"srd-2014": 10, "srd-2024": 20}}

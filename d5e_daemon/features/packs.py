@@ -106,6 +106,13 @@ def override_warnings(
     return packs.override_problems(pack_id, where, pack_overrides(app, pack_id, conn))
 
 
+def shadow_notes(app: App, pack_id: str, conn: apsw.Connection | None = None) -> list[PackProblem]:
+    """What of a pack other packs hide (see `packs.shadow_problems`)."""
+    conn = conn or app.conn
+    where = queries.pack_origin(conn, pack_id) or pack_id
+    return packs.shadow_problems(pack_id, where, queries.shadowed(conn, app.profile, pack_id))
+
+
 def list_packs(app: App, params: PacksListParams | None = None) -> PacksListResult:
     listed: list[OverrideInfo] = []
     if params is not None and params.overrides is not None:
@@ -138,7 +145,9 @@ def _result(
 ) -> PackInstallResult:
     """The wire form of an install, with what the pack now overrides in the profile (when it
     changed anything: an unchanged install changes no winner)."""
-    overrides = override_warnings(app, result.pack, conn) if result.action != "unchanged" else []
+    overrides: list[PackProblem] = []
+    if result.action != "unchanged":
+        overrides = override_warnings(app, result.pack, conn) + shadow_notes(app, result.pack, conn)
     return PackInstallResult(
         pack=result.pack,
         action=result.action,

@@ -256,8 +256,13 @@ def test_a_document_does_not_replace_the_srd_unless_asked(app: App, tmp_path: Pa
         {"model": "api_v2.spell", "pk": "a5e-ag_own", "fields": fireball | {"name": "Own"}},
     ]
     (folder / "Spell.json").write_text(json.dumps(spells))
-    result = install(app, folder)
+    result = asyncio.run(install_feature(app, PackInstallParams(path=str(folder))))
     assert not [w for w in result.warnings if "overrides" in w.message]  # it overrides nothing
+    (note,) = [w for w in result.warnings if "srd-2014, which wins" in w.message]
+    assert note.severity == "info" and note.message.startswith(
+        "1 entries of a5e-ag have the refs of entries of srd-2014, which wins: spells 1 (Fireball)."
+    )
+    assert "`d5e packs set-priority a5e-ag N`" in note.message
     found = lookup(app, LookupParams(name="fireball"))
     assert found.entry.pack == "srd-2014"
     assert [s.pack for s in found.shadowed] == ["a5e-ag"]
