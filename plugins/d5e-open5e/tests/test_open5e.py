@@ -355,6 +355,8 @@ def test_unknown_files_are_warnings(app: App, tmp_path: Path) -> None:
     assert ("Notes.json", "not read: not a file of an Open5e document") in warned
     assert ("Image.json", "not read: 2 images (d5e's cards show none)") in warned
     assert not any(Path(w.file).name == "Environment.json" for w in result.warnings)
+    (lookups,) = [w for w in result.warnings if "lookup tables" in w.message]
+    assert lookups.severity == "info" and "Environment.json (1)" in lookups.message
 
 
 def test_an_item_naming_a_missing_weapon_is_located(app: App, tmp_path: Path) -> None:
