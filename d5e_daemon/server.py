@@ -55,7 +55,6 @@ thread takes the GIL while the event loop waits); a pass then waits for it to be
 answered (`BoundedReader.requests_first`), and a slice stops as soon as one arrives."""
 REQUESTS_FIRST_SECONDS = 1.0
 """At most this long a pass waits for a message that is arriving to be read and answered."""
-SWITCH_INTERVAL_SECONDS = 0.001
 QUIET_SECONDS = 0.2
 """Changes to a document are published together, this long after the first of them: a burst
 of 1,000 `didChange` costs a few passes, not 1,000."""
@@ -705,9 +704,6 @@ def serve(
     logging.getLogger("watchdog").setLevel(max(logging.WARNING, logging.getLogger().level))
     wire_in, wire_out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
-    # The thread reading stdin gets the GIL from a diagnostics slice within 1 ms (not 5): a
-    # request arriving is noticed, and the slice stops, that much sooner.
-    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     server = create_server(env, flags, on_initialized)
     server.start_io(wire_in, wire_out)
     return server.exit_code
