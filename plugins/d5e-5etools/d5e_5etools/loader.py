@@ -940,7 +940,7 @@ def _mod_positions(item: Item) -> dict[str, tuple[int, int]]:
             return
         if isinstance(value, dict):
             for key, inner in value.items():
-                if isinstance(inner, dict | list) or key in ("mode", "replace", "names"):
+                if isinstance(inner, dict | list) or key in ("mode", "replace", "names", "name"):
                     walk(inner, (*path, key), depth - 1)
         elif isinstance(value, list):
             for i, inner in enumerate(value):
@@ -1090,10 +1090,13 @@ def _load(path: Path) -> list[LoadedPack]:
             if base_pack != loaded.pack.id:
                 loaded.requires.append(base_pack)
             found, _ = builder.templates(item)
+            # a base that is nowhere is told where the copy names it
+            data_at = _mod_positions(item)
+            copied_at = data_at.get("_copy.name") or data_at.get("_copy") or item.where()
             data = {
                 convert.RAW: raw,
                 "5etools_type": item.kind,
-                "5etools_at": _mod_positions(item),
+                "5etools_at": data_at,
                 "5etools_templates": {str(i): t for i, t in found.items()},
             }
             collection = (
@@ -1108,7 +1111,7 @@ def _load(path: Path) -> list[LoadedPack]:
                     name=convert.plain_tags(str(raw["name"])),
                     data=data,
                     source=where,
-                    extends=Extends(ref=ref),
+                    extends=Extends(ref=ref, at={"extends": copied_at}),
                 )
             )
             try:
@@ -1125,8 +1128,8 @@ def _load(path: Path) -> list[LoadedPack]:
                         slug=convert.slug_for(item.kind, {**raw, "name": name}),
                         name=convert.plain_tags(name),
                         data={**data, "5etools_version": {"raw": version, "at": list(at)}},
-                        source=Source(path=item.file.resolved, line=item.where(at)[0]),
-                        extends=Extends(ref=ref),
+                        source=where,  # the parent's (locating each version costs a parse)
+                        extends=Extends(ref=ref, at={"extends": copied_at}),
                     )
                 )
             continue
@@ -1141,7 +1144,7 @@ def _load(path: Path) -> list[LoadedPack]:
                 source=where,
             )
         )
-        for version, at in builder.versions(item, resolved):
+        for version, _at in builder.versions(item, resolved):
             home = packs.get(str(version.get("source") or "").lower(), loaded)
             home.entries.append(
                 Entry(
@@ -1149,7 +1152,7 @@ def _load(path: Path) -> list[LoadedPack]:
                     slug=convert.slug_for(item.kind, version),
                     name=convert.plain_tags(str(version.get("name", ""))),
                     data=builder.record(item.kind, version),
-                    source=Source(path=item.file.resolved, line=item.where(at)[0]),
+                    source=where,  # the parent's (locating each version costs a parse)
                 )
             )
         if item.kind in ("magicvariant", "variant"):

@@ -43,10 +43,23 @@ def label(key: str) -> str:
     return _WORDS.sub(" ", key).replace("_", " ").capitalize()
 
 
+_FORMULA_VARIABLE = re.compile(r"<\$([a-z_]+)\$>")
+
+
+def _formula_word(m: re.Match[str]) -> str:
+    """`<$level$>` → `level`, `<$int_mod$>` → `Intelligence modifier` (class formulas)."""
+    name = m[1]
+    if name.endswith("_mod") and name[:-4] in ABILITY_NAMES:
+        return f"{ABILITY_NAMES[name[:-4]]} modifier"
+    return name.replace("_", " ")
+
+
 def describe(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, str | int | float):
+    if isinstance(value, str):
+        return _FORMULA_VARIABLE.sub(_formula_word, value) if "<$" in value else value
+    if isinstance(value, int | float):
         return str(value)
     if isinstance(value, list):
         return ", ".join(d for d in (describe(v) for v in value) if d)

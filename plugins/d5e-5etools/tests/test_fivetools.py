@@ -313,6 +313,11 @@ def test_a_missing_copy_target_in_the_srd_is_named(app: App, tmp_path: Path) -> 
     )
     with pytest.raises(PackError, match="srd-2014 has no monsters/nobody"):
         install(app, path)
+    # located where the copy names what it copies
+    report = asyncio.run(validate(app, ValidateParams(path=str(path))))
+    problem = next(p for p in report.problems if "nobody" in p.message)
+    line = path.read_text("utf-8").splitlines()[problem.line - 1]
+    assert line[problem.column - 1 :].startswith('"Nobody"')
 
 
 def test_a_copy_cycle_is_an_error(app: App, tmp_path: Path) -> None:
