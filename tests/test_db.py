@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from pathlib import Path
+from typing import Any
 
 import apsw
 import pytest
@@ -274,6 +275,23 @@ def test_upgrade_drops_the_unused_keyword_index_and_names_still_match(
     app.close()
 
 
+def _save_attrs_of_schema_5(conn: Any, key: str, rows: Any) -> set[int]:
+    """`queries.save_attrs` before entry_attr kept the listing order (migration 0009)."""
+    from d5e_daemon import queries
+
+    rows = list(rows)
+    live = queries.unchanged_entries(conn, ((entry_id, h) for entry_id, h, _ in rows))
+    for entry_id, _, attrs in rows:
+        if entry_id in live:
+            conn.execute("DELETE FROM entry_attr WHERE entry_id = ?", (entry_id,))
+            conn.executemany(
+                "INSERT OR IGNORE INTO entry_attr (entry_id, name, value) VALUES (?, ?, ?)",
+                ((entry_id, name, value) for name, value in attrs),
+            )
+            conn.execute("UPDATE entry_index SET attrs = ? WHERE entry_id = ?", (key, entry_id))
+    return live
+
+
 def test_upgrade_of_an_indexed_database_keeps_search_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -310,6 +328,8 @@ def test_upgrade_of_an_indexed_database_keeps_search_as_it_was(
     # The d5e of schema 5 knew no aliases (migration 0007).
     monkeypatch.setattr(queries_module, "refresh_aliases", lambda *args: None)
     monkeypatch.setattr(queries_module, "set_declared_aliases", lambda *args: set())
+    # nor the listing order kept with attributes (migration 0009)
+    monkeypatch.setattr(queries_module, "save_attrs", _save_attrs_of_schema_5)
     before, (old, embedded, _) = answers()
     monkeypatch.undo()
     after, (new, still, indexed) = answers()
@@ -337,3 +357,38 @@ def test_the_queries_package_exports_every_query_of_its_modules() -> None:
         }
         missing = sorted(n for n in public if getattr(queries, n, None) is not getattr(module, n))
         assert not missing, f"queries/{info.name}.py: {missing} not exported by queries/__init__.py"
+
+
+def test_upgrade_gives_attributes_their_listing_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attributes extracted before migration 0009 get their entry's listing order from it:
+    filtered listings read in that order list what the query over every winner lists."""
+    from d5e_daemon import queries as queries_module
+    from d5e_daemon.app import App
+    from d5e_daemon.features.search import _scope
+    from d5e_daemon.protocol import SearchParams, decode
+    from d5e_daemon.settings import build
+
+    path = tmp_path / "d5e.sqlite3"
+    real = db.migrations()
+    monkeypatch.setattr(db, "migrations", lambda: real[:8])
+    monkeypatch.setattr(queries_module, "save_attrs", _save_attrs_of_schema_5)
+    app = App(build({"db": str(path)}))
+    app.start()
+    app.search.ensure_attributes()
+    app.close()
+    monkeypatch.undo()
+    app = App(build({"db": str(path)}))
+    app.start()
+    try:
+        assert not app.conn.execute("SELECT count(*) FROM entry_attr WHERE sort_key = ''").get
+        for given in ({"speed": "fly"}, {"sense": "darkvision 60", "alignment": "evil"}):
+            params = decode({"query": "", "filters": given}, SearchParams)
+            scope = _scope(app, params)
+            wide = app.conn.execute(
+                queries_module.BROWSE_SQL, scope.args() | {"limit": 300, "offset": 0}
+            )
+            assert queries_module.browse(app.conn, scope, 300, 0) == [i for (i,) in wide]
+    finally:
+        app.close()

@@ -29,6 +29,7 @@ from .common import (
     fts_phrase,
 )
 from .index import (
+    ATTR_SORT_KEY_SQL,
     VECTOR_CACHE_SCHEMA,
     IndexCounts,
     IndexTodo,
@@ -119,12 +120,18 @@ from .profiles import (
     save_profile,
 )
 from .search import (
+    ATTR_VALUE_AFTER_SQL,
+    ATTR_VALUE_FIRST_SQL,
     BROWSE_FILTERED_SQL,
+    BROWSE_ORDERED_SQL,
     BROWSE_SQL,
     BROWSE_WALK_SQL,
+    COUNT_CAP,
+    FILTER_MATCHES_CAPPED_SQL,
     FILTER_MATCHES_SQL,
     IN_SCOPE_SQL,
     KEYWORD_SQL,
+    MERGED_VALUES,
     PASSAGE_SIMILARITY_SQL,
     PASSAGES_AMONG_SQL,
     PASSAGES_IN_SCOPE_SQL,
@@ -162,13 +169,20 @@ from .status import (
 )
 
 __all__ = [
+    "ATTR_SORT_KEY_SQL",
+    "ATTR_VALUE_AFTER_SQL",
+    "ATTR_VALUE_FIRST_SQL",
     "BROWSE_FILTERED_SQL",
+    "BROWSE_ORDERED_SQL",
     "BROWSE_SQL",
     "BROWSE_WALK_SQL",
+    "COUNT_CAP",
     "ENTRY_COLUMNS",
+    "FILTER_MATCHES_CAPPED_SQL",
     "FILTER_MATCHES_SQL",
     "IN_SCOPE_SQL",
     "KEYWORD_SQL",
+    "MERGED_VALUES",
     "PASSAGES_AMONG_SQL",
     "PASSAGES_IN_SCOPE_SQL",
     "PASSAGE_SIMILARITY_SQL",
