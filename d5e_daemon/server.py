@@ -9,6 +9,7 @@ and returns `msgspec.to_builtins(result)` because pygls cannot serialise msgspec
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import logging
 import sys
@@ -48,10 +49,13 @@ Q = TypeVar("Q")
 
 SLICE_SECONDS = 0.01
 """How long a diagnostics pass works before it lets requests in."""
-PASS_GAP_SECONDS = 0.02
-"""The pause between two slices: pygls reads a message in several steps of the event loop (a
-header line, the body), so a slice scheduled at once ran before each of them and a lookup
-waited for several slices; the pause lets every message already sent be read and answered."""
+PASS_GAP_SECONDS = 0.002
+"""The pause between two slices, in which a message already sent is noticed (the reader's
+thread takes the GIL while the event loop waits); a pass then waits for it to be read and
+answered (`BoundedReader.requests_first`), and a slice stops as soon as one arrives."""
+REQUESTS_FIRST_SECONDS = 1.0
+"""At most this long a pass waits for a message that is arriving to be read and answered."""
+SWITCH_INTERVAL_SECONDS = 0.001
 QUIET_SECONDS = 0.2
 """Changes to a document are published together, this long after the first of them: a burst
 of 1,000 `didChange` costs a few passes, not 1,000."""
@@ -91,13 +95,14 @@ class D5eServer(LanguageServer):
         """Documents whose diagnostics are to be published, and when."""
         self.passes: dict[str, asyncio.Task[None]] = {}
         """Diagnostics passes under way, by document."""
+        self.reader: jsonrpc.BoundedReader | None = None
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """pygls' stdio loop (`_start_io_async`), reading through `jsonrpc.BoundedReader`."""
         self._stop_event = threading.Event()
         protocol = self.protocol
         assert isinstance(protocol, jsonrpc.D5eProtocol)
-        reader = jsonrpc.BoundedReader(
+        reader = self.reader = jsonrpc.BoundedReader(
             stdin or sys.stdin.buffer,
             self.thread_pool,
             lambda message: protocol.send_error(None, jsonrpc.INVALID_REQUEST, message),
@@ -200,9 +205,14 @@ class D5eServer(LanguageServer):
             return
         version, resolver = doc.version, self.resolver
         work = markdown.DiagnosticsPass(resolver, doc)
+        reader = self.reader
+        busy = reader.busy if reader is not None else None
         try:
-            while not work.run(SLICE_SECONDS):
-                await asyncio.sleep(PASS_GAP_SECONDS)
+            while not work.run(SLICE_SECONDS, busy):
+                if reader is None:
+                    await asyncio.sleep(PASS_GAP_SECONDS)
+                else:  # a request first: the pass goes on when no message is arriving
+                    await reader.requests_first(PASS_GAP_SECONDS, REQUESTS_FIRST_SECONDS)
                 if self.prose(uri) is not doc or doc.version != version:
                     return  # closed, or changed: the next pass publishes
                 if self.resolver is not resolver:
@@ -343,10 +353,9 @@ class D5eServer(LanguageServer):
             raise JsonRpcException(exc.message, exc.code, exc.data) from exc
         try:
             app.start()
-            # filter attributes and keyword texts now (only for new or changed entries: a
-            # fraction of a second for the SRD), not in a first search racing the background
-            # indexer for the same work
-            app.search.ensure_attributes()
+            # filter attributes and keyword texts are the background indexer's first phase (a
+            # search arriving meanwhile waits for it): completion, hover and diagnostics need
+            # none, so a first start answers `initialize` without them
         except Exception as exc:
             app.close()
             raise jsonrpc.failure("initialize", exc) from exc
@@ -354,6 +363,10 @@ class D5eServer(LanguageServer):
         self.app = app
         self.resolver = Resolver(app)
         app.library.on_change(self.packs_changed)
+        # What start-up made (modules, the profile's names) lives as long as the daemon: out of
+        # the garbage collector's way, a full collection takes a millisecond, not tens of them
+        # in the middle of a request.
+        gc.freeze()
         window = params.capabilities.window
         self.client_progress = bool(window and window.work_done_progress)
 
@@ -692,6 +705,9 @@ def serve(
     logging.getLogger("watchdog").setLevel(max(logging.WARNING, logging.getLogger().level))
     wire_in, wire_out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
+    # The thread reading stdin gets the GIL from a diagnostics slice within 1 ms (not 5): a
+    # request arriving is noticed, and the slice stops, that much sooner.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     server = create_server(env, flags, on_initialized)
     server.start_io(wire_in, wire_out)
     return server.exit_code

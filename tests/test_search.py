@@ -14,7 +14,7 @@ from typing import Any
 import apsw
 import pytest
 
-from d5e_daemon import queries
+from d5e_daemon import db, queries
 from d5e_daemon.app import App
 from d5e_daemon.errors import IndexNotReady, InvalidParams
 from d5e_daemon.features.search import fuse, query_words, search, search_filters
@@ -164,6 +164,38 @@ def test_filters_are_listed_with_their_types_and_values(app: App) -> None:
         *("cr", "type", "size", "immune", "resist", "vulnerable", "conditionImmune", "sense"),
         *("speed", "language", "alignment", "environment", "casts", "inflicts"),
     }
+
+
+def test_a_search_waits_for_the_attributes_the_indexer_is_extracting(app: App) -> None:
+    """Phase 1 (filter attributes, keyword texts) runs once: a search arriving while the
+    background indexer extracts them waits for that run instead of doing the work again."""
+    app.conn.execute("UPDATE entry_index SET attrs = NULL")  # as after a first install
+    rendered: list[str] = []
+    render = app.search.render
+
+    def counting(entry: Any, purpose: str) -> str:
+        rendered.append(entry.ref)
+        return render(entry, purpose)
+
+    app.search.render = counting
+    barrier = threading.Barrier(2)
+
+    def extract() -> None:
+        conn = db.connect(app.search.db.path, migrate_now=False)  # the indexer's own
+        barrier.wait()
+        try:
+            app.search.sync_attributes(conn)
+        finally:
+            conn.close()
+
+    background = threading.Thread(target=extract)
+    background.start()
+    barrier.wait()
+    result = ask(app, filters={"level": 3, "school": "Evocation"}, limit=100)
+    background.join()
+    entries = len(app.conn.execute("SELECT entry_id FROM entry_index").fetchall())
+    assert len(rendered) == entries  # each entry extracted once, by one of the two
+    assert "spells/fireball" in {h.ref for h in result.hits}
 
 
 def test_every_filter_is_backed_by_an_index(app: App) -> None:

@@ -116,6 +116,7 @@ from .profiles import (
     profile_owner,
     profile_packs,
     rebuild_resolved,
+    refs_of,
     save_choice,
     save_profile,
 )
@@ -280,6 +281,7 @@ __all__ = [
     "query_code",
     "rebuild_resolved",
     "refresh_aliases",
+    "refs_of",
     "resolved_count",
     "rows_by_ids",
     "save_attrs",

@@ -144,6 +144,7 @@ class SearchIndex:
         self.passage_tokens = PASSAGE_TOKENS
         self.skip = VECTOR_SKIP
         self._run_lock = threading.Lock()
+        self._attrs_lock = threading.Lock()  # phase 1 once at a time: a second caller waits
         self._stop = threading.Event()
         self._loading = threading.Event()
         self.running = False
@@ -250,6 +251,10 @@ class SearchIndex:
         read = conn or self.db.conn
         if not queries.attrs_pending(read, key):
             return 0
+        with self._attrs_lock:  # a search waits for the background indexer's run, not redoes it
+            return self._sync_attributes(read, key)
+
+    def _sync_attributes(self, read: apsw.Connection, key: str) -> int:
         self.db.write(partial(_forget_other_keys, key=key, vectors=False))
         done = 0
         while todo := queries.attrs_todo(read, ATTRS_PER_BATCH):

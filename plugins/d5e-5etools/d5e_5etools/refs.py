@@ -18,7 +18,7 @@ from .render import prerequisite
 
 # The default source of a class when a reference leaves it out (as 5etools' `unpackUid`).
 DEFAULT_SOURCE = "PHB"
-KINDS = frozenset({"classFeature", "subclassFeature", "optionalfeature"})
+KINDS = frozenset({"classFeature", "subclassFeature", "optionalfeature", "feat"})
 # The 5etools types whose text may reference features.
 USERS = frozenset(
     {"class", "subclass", "classFeature", "subclassFeature", "optionalfeature", "charoption",
@@ -28,6 +28,7 @@ _REF_TYPES = {
     "refClassFeature": ("classFeature", "classFeature"),
     "refSubclassFeature": ("subclassFeature", "subclassFeature"),
     "refOptionalfeature": ("optionalfeature", "optfeature"),
+    "refFeat": ("feat", "feat"),
 }
 _DEPTH = 4
 
@@ -106,7 +107,7 @@ class Features:
         self, tag: str, uid: str, feature: dict[str, Any], seen: frozenset[Key] = frozenset()
     ) -> dict[str, Any]:
         body = feature.get("entries") or []
-        if tag == "optfeature" and feature.get("prerequisite"):
+        if tag in ("optfeature", "feat") and feature.get("prerequisite"):
             body = [f"*Prerequisite: {prerequisite(feature['prerequisite'])}*", *body]
         return {"type": "entries", "name": f"{{@{tag} {uid}}}", "entries": self.expand(body, seen)}
 
