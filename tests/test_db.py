@@ -276,7 +276,7 @@ def test_upgrade_drops_the_unused_keyword_index_and_names_still_match(
 
 
 def _save_attrs_of_schema_5(conn: Any, key: str, rows: Any) -> set[int]:
-    """`queries.save_attrs` before entry_attr kept the listing order (migration 0009)."""
+    """`queries.save_attrs` before entry_attr kept the listing order (migration 0010)."""
     from d5e_daemon import queries
 
     rows = list(rows)
@@ -328,7 +328,7 @@ def test_upgrade_of_an_indexed_database_keeps_search_as_it_was(
     # The d5e of schema 5 knew no aliases (migration 0007).
     monkeypatch.setattr(queries_module, "refresh_aliases", lambda *args: None)
     monkeypatch.setattr(queries_module, "set_declared_aliases", lambda *args: set())
-    # nor the listing order kept with attributes (migration 0009)
+    # nor the listing order kept with attributes (migration 0010)
     monkeypatch.setattr(queries_module, "save_attrs", _save_attrs_of_schema_5)
     before, (old, embedded, _) = answers()
     monkeypatch.undo()
@@ -362,7 +362,7 @@ def test_the_queries_package_exports_every_query_of_its_modules() -> None:
 def test_upgrade_gives_attributes_their_listing_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Attributes extracted before migration 0009 get their entry's listing order from it:
+    """Attributes extracted before migration 0010 get their entry's listing order from it:
     filtered listings read in that order list what the query over every winner lists."""
     from d5e_daemon import queries as queries_module
     from d5e_daemon.app import App
@@ -372,7 +372,7 @@ def test_upgrade_gives_attributes_their_listing_order(
 
     path = tmp_path / "d5e.sqlite3"
     real = db.migrations()
-    monkeypatch.setattr(db, "migrations", lambda: real[:8])
+    monkeypatch.setattr(db, "migrations", lambda: real[:9])
     monkeypatch.setattr(queries_module, "save_attrs", _save_attrs_of_schema_5)
     app = App(build({"db": str(path)}))
     app.start()

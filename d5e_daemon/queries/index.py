@@ -97,7 +97,7 @@ def unchanged_entries(conn: apsw.Connection, entries: Iterable[tuple[int, str]])
 ATTR_SORT_KEY_SQL = (
     "SELECT norm_name || char(1) || collection || char(1) || pack_id FROM entry WHERE id = ?"
 )
-"""An entry's listing order, kept in each of its `entry_attr` rows (schema/0009_attr_order.sql)."""
+"""An entry's listing order, kept in each of its `entry_attr` rows (schema/0010_attr_order.sql)."""
 
 
 def save_attrs(
