@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import threading
 from pathlib import Path
-from typing import Any
 
 import apsw
 import pytest
@@ -275,23 +274,6 @@ def test_upgrade_drops_the_unused_keyword_index_and_names_still_match(
     app.close()
 
 
-def _save_attrs_of_schema_5(conn: Any, key: str, rows: Any) -> set[int]:
-    """`queries.save_attrs` before entry_attr kept the listing order (migration 0010)."""
-    from d5e_daemon import queries
-
-    rows = list(rows)
-    live = queries.unchanged_entries(conn, ((entry_id, h) for entry_id, h, _ in rows))
-    for entry_id, _, attrs in rows:
-        if entry_id in live:
-            conn.execute("DELETE FROM entry_attr WHERE entry_id = ?", (entry_id,))
-            conn.executemany(
-                "INSERT OR IGNORE INTO entry_attr (entry_id, name, value) VALUES (?, ?, ?)",
-                ((entry_id, name, value) for name, value in attrs),
-            )
-            conn.execute("UPDATE entry_index SET attrs = ? WHERE entry_id = ?", (key, entry_id))
-    return live
-
-
 def test_upgrade_of_an_indexed_database_keeps_search_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -328,8 +310,6 @@ def test_upgrade_of_an_indexed_database_keeps_search_as_it_was(
     # The d5e of schema 5 knew no aliases (migration 0007).
     monkeypatch.setattr(queries_module, "refresh_aliases", lambda *args: None)
     monkeypatch.setattr(queries_module, "set_declared_aliases", lambda *args: set())
-    # nor the listing order kept with attributes (migration 0010)
-    monkeypatch.setattr(queries_module, "save_attrs", _save_attrs_of_schema_5)
     before, (old, embedded, _) = answers()
     monkeypatch.undo()
     after, (new, still, indexed) = answers()
@@ -373,7 +353,6 @@ def test_upgrade_gives_attributes_their_listing_order(
     path = tmp_path / "d5e.sqlite3"
     real = db.migrations()
     monkeypatch.setattr(db, "migrations", lambda: real[:9])
-    monkeypatch.setattr(queries_module, "save_attrs", _save_attrs_of_schema_5)
     app = App(build({"db": str(path)}))
     app.start()
     app.search.ensure_attributes()
@@ -382,7 +361,9 @@ def test_upgrade_gives_attributes_their_listing_order(
     app = App(build({"db": str(path)}))
     app.start()
     try:
-        assert not app.conn.execute("SELECT count(*) FROM entry_attr WHERE sort_key = ''").get
+        both = "SELECT count(*) FROM entry_attr UNION ALL SELECT count(*) FROM entry_attr_order"
+        rows, ordered = (n for (n,) in app.conn.execute(both))
+        assert rows == ordered > 10_000  # every attribute row, with its entry's order
         for given in ({"speed": "fly"}, {"sense": "darkvision 60", "alignment": "evil"}):
             params = decode({"query": "", "filters": given}, SearchParams)
             scope = _scope(app, params)

@@ -219,7 +219,7 @@ def test_each_new_filter_is_an_index_search(app: App, name: str) -> None:
     ]
     plan = plan_of(app, conditions)
     # the entries having the value, read in listing order: no sort, it stops at the page
-    assert "SEARCH a USING COVERING INDEX entry_attr_in_order (name=? AND value=?)" in plan
+    assert "SEARCH a USING PRIMARY KEY (name=? AND value=?)" in plan
     assert "TEMP B-TREE FOR ORDER BY" not in plan
     assert "SCAN a" not in plan and "SCAN entry_attr" not in plan
     assert "SEARCH e USING INTEGER PRIMARY KEY" in plan  # only the entries having them
@@ -280,6 +280,9 @@ def test_a_renamed_entry_moves_in_filtered_listings(app: App) -> None:
         (app.profile,),
     ).get
     app.conn.execute("UPDATE entry SET norm_name = 'aaaa wolf' WHERE id = ?", (wolf,))
+    order = "SELECT DISTINCT sort_key FROM entry_attr_order WHERE entry_id = ?"
+    pack = app.conn.execute("SELECT pack_id FROM entry WHERE id = ?", (wolf,)).get
+    assert [k for (k,) in app.conn.execute(order, (wolf,))] == [f"aaaa wolf\x01monsters\x01{pack}"]
     params = decode({"query": "", "filters": {"speed": "walk"}, "limit": 3}, SearchParams)
     from d5e_daemon.features.search import _scope
 
@@ -342,3 +345,35 @@ def test_a_5etools_homebrew_file_gets_them_and_counts_in_encounters(app: App) ->
     params = {"party": [1, 1], "monsters": [{"name": "Ash Wolf", "count": 2}]}
     result = encounter(app, decode(params, EncounterParams))
     assert (result.per_monster[0].cr, result.xp) == (1.0, 400)
+
+
+def test_casts_and_grants_read_spell_names_only(app: App) -> None:
+    """Precision of the text fallback on the SRD: every name `casts` and `grants` read from the
+    SRD's monsters and magic items is a spell's (the SRD's, or a real spell it does not hold),
+    never a piece of the sentence around one; names holding "or" and the 2024 text's flattened
+    tables of charges are read whole."""
+    from d5e_daemon.text import normalize
+
+    spells = {
+        normalize(name)
+        for (name,) in app.conn.execute("SELECT name FROM entry WHERE collection = 'spells'")
+    }
+    not_in_the_srd = {"vitriolic sphere", "tsunami"}
+    read: dict[tuple[str, str], list[Any]] = {}
+    for pack, collection, name, data in app.conn.execute(
+        "SELECT pack_id, collection, name, data FROM entry "
+        "WHERE collection IN ('monsters', 'magic-items') AND pack_id LIKE 'srd-%'"
+    ):
+        which = filters.BY_NAME["casts" if collection == "monsters" else "grants"]
+        read[(pack, name)] = list(which.extract(json.loads(data)))
+    names = [v for values in read.values() for v in values]
+    assert len(names) > 500
+    assert {v for v in names if v not in spells} <= not_in_the_srd
+    assert "create or destroy water" in read[("srd-2014", "Ring of Elemental Command")]
+    assert {"locate animals or plants", "pass without trace", "wall of thorns"} <= set(
+        read[("srd-2024", "Staff of the Woodlands")]
+    )
+    assert {"earthquake", "stone shape"} <= set(read[("srd-2024", "Ring of Elemental Command")])
+    assert read[("srd-2014", "Wand of Fireballs")] == ["fireball"]  # not "version of the"
+    assert read[("srd-2024", "Ring of Telekinesis")] == ["telekinesis"]
+    assert read[("srd-2024", "Wand of Wonder")] == ["enlarge reduce"]

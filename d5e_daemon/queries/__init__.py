@@ -29,7 +29,6 @@ from .common import (
     fts_phrase,
 )
 from .index import (
-    ATTR_SORT_KEY_SQL,
     VECTOR_CACHE_SCHEMA,
     IndexCounts,
     IndexTodo,
@@ -170,7 +169,6 @@ from .status import (
 )
 
 __all__ = [
-    "ATTR_SORT_KEY_SQL",
     "ATTR_VALUE_AFTER_SQL",
     "ATTR_VALUE_FIRST_SQL",
     "BROWSE_FILTERED_SQL",

@@ -94,12 +94,6 @@ def unchanged_entries(conn: apsw.Connection, entries: Iterable[tuple[int, str]])
     }
 
 
-ATTR_SORT_KEY_SQL = (
-    "SELECT norm_name || char(1) || collection || char(1) || pack_id FROM entry WHERE id = ?"
-)
-"""An entry's listing order, kept in each of its `entry_attr` rows (schema/0010_attr_order.sql)."""
-
-
 def save_attrs(
     conn: apsw.Connection, key: str, rows: Iterable[tuple[int, str, list[tuple[str, Any]]]]
 ) -> set[int]:
@@ -112,11 +106,9 @@ def save_attrs(
         if entry_id not in live:
             continue
         conn.execute("DELETE FROM entry_attr WHERE entry_id = ?", (entry_id,))
-        key = conn.execute(ATTR_SORT_KEY_SQL, (entry_id,)).get
         conn.executemany(
-            "INSERT OR IGNORE INTO entry_attr (entry_id, name, value, sort_key) "
-            "VALUES (?, ?, ?, ?)",
-            ((entry_id, name, value, key) for name, value in attrs),
+            "INSERT OR IGNORE INTO entry_attr (entry_id, name, value) VALUES (?, ?, ?)",
+            ((entry_id, name, value) for name, value in attrs),
         )
         conn.execute("UPDATE entry_index SET attrs = ? WHERE entry_id = ?", (key, entry_id))
     return live

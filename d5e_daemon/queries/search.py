@@ -114,13 +114,13 @@ WALK_FROM = 1000
 
 
 # A listing by filters reads the entries having one value of the rarest filter in listing
-# order (`entry_attr_in_order`: attribute, value, then the entry's name, collection and pack:
+# order (`entry_attr_order`: attribute, value, then the entry's name, collection and pack:
 # schema/0010_attr_order.sql), keeps the profile's winners in scope that have the other filters
 # (each checked through `entry_attr` by entry) and stops at the page: its cost follows the page,
 # not how many entries match (resist cold at the SRD + 100,000 entries: 2,953 matches).
 BROWSE_ORDERED_SQL = """
     SELECT a.sort_key, a.entry_id
-    FROM entry_attr a INDEXED BY entry_attr_in_order
+    FROM entry_attr_order a
     CROSS JOIN entry e ON e.id = a.entry_id
     CROSS JOIN resolved r ON r.profile_id = :profile AND r.entry_id = a.entry_id
     WHERE a.name = :name AND a.value = :value
