@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,10 +28,15 @@ from typing import Any
 
 from driver import Daemon, Figures
 
+URI = "file:///bench/notes.md"
+TEMPLATE = """import sys
 from d5e_daemon.app import App
 from d5e_daemon.settings import build
-
-URI = "file:///bench/notes.md"
+app = App(build({"db": sys.argv[1]}))
+app.start()
+app.search.build()  # indexed, as a daemon is after its first start: no indexer running
+app.close()
+"""
 
 
 def lookup(d: Daemon) -> float:
@@ -139,16 +147,15 @@ def main() -> None:
         trees = [(" (old)", old), (" (new)", {})]
     figures = Figures("bursts", "Lookups while a document stalls diagnostics", "bench/bursts.py")
     with tempfile.TemporaryDirectory() as tmp:
-        template = Path(tmp) / "template.sqlite3"
-        app = App(build({"db": str(template)}))
-        app.start()
-        app.search.build()  # indexed, as a daemon is after its first start: no indexer running
-        app.close()
+        templates = {}
+        for tag, env in trees:  # each tree its own: the old may not read a newer schema
+            templates[tag] = template = Path(tmp) / f"template{tag.strip(' ()')}.sqlite3"
+            subprocess.run([sys.executable, "-c", TEMPLATE, template], env={**os.environ, **env})
         for run in range(args.runs):
             for name in args.cases.split(","):
                 for tag, env in trees:
                     db = Path(tmp) / f"{name}-{run}{tag.strip(' ()')}.sqlite3"
-                    shutil.copy(template, db)
+                    shutil.copy(templates[tag], db)
                     cases[name](db, figures, env, tag)
     figures.save(args.json)
 

@@ -79,6 +79,13 @@ class App:
         return counts
 
     @cached_property
+    def alias_trigram_counts(self) -> DocCounts:
+        """How many aliases hold each trigram (the same choice, for typos in aliases)."""
+        counts = DocCounts(lambda: self.conn, queries.alias_trigram_counts, queries.entry_count)
+        self.library.on_change(counts.forget)
+        return counts
+
+    @cached_property
     def term_counts(self) -> DocCounts:
         """How many entries hold each (stemmed) word of keyword search."""
         counts = DocCounts(lambda: self.conn, queries.term_counts, queries.entry_count)

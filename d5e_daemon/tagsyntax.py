@@ -62,6 +62,8 @@ TAG_COLLECTIONS: dict[str, tuple[str, ...]] = {
     "charoption": ("character-options",),
     "facility": ("facilities",),
     "itemtype": ("item-types",),
+    "creaturefluff": ("monsters",),
+    "racefluff": ("races", "species"),
 }
 
 # Tags completion always offers; the others only when an installed pack has their entries.
@@ -88,12 +90,13 @@ FORMAT_TAGS = frozenset(
         "autodice", "initiative", "filter", "link", "5etools", "footnote", "homebrew", "area",
         "skillcheck", "savingthrow", "ability", "quickref", "book", "adventure", "loader",
         "5etoolsimg", "hityourspellattack", "comich1", "comich2", "comich3", "comich4",
-        "comicnote",
+        "comicnote", "5etoolsaudio", "actsavefailby", "cite", "s2", "strikedouble", "u2",
+        "underlinedouble", "crochet", "crochetfluff", "itementry",
     }
 )  # fmt: skip
 
 # `{@name rest}`: no braces or line breaks inside; nested tags are matched innermost first.
-TAG_RE = re.compile(r"\{@([A-Za-z][A-Za-z0-9]*)(?:[ \t]+([^{}\r\n]*))?\}")
+TAG_RE = re.compile(r"\{@([A-Za-z0-9][A-Za-z0-9]*)(?:[ \t]+([^{}\r\n]*))?\}")
 
 
 @dataclass(frozen=True)

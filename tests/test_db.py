@@ -342,7 +342,7 @@ def test_the_queries_package_exports_every_query_of_its_modules() -> None:
 def test_upgrade_gives_attributes_their_listing_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Attributes extracted before migration 0010 get their entry's listing order from it:
+    """Attributes extracted before migration 0011 get their entry's listing order from it:
     filtered listings read in that order list what the query over every winner lists."""
     from d5e_daemon import queries as queries_module
     from d5e_daemon.app import App
@@ -352,7 +352,7 @@ def test_upgrade_gives_attributes_their_listing_order(
 
     path = tmp_path / "d5e.sqlite3"
     real = db.migrations()
-    monkeypatch.setattr(db, "migrations", lambda: real[:9])
+    monkeypatch.setattr(db, "migrations", lambda: real[:10])
     app = App(build({"db": str(path)}))
     app.start()
     app.search.ensure_attributes()

@@ -17,7 +17,15 @@ import pytest
 from d5e_daemon import db, queries
 from d5e_daemon.app import App
 from d5e_daemon.errors import IndexNotReady, InvalidParams
-from d5e_daemon.features.search import fuse, query_words, search, search_filters
+from d5e_daemon.features.search import (
+    KEYWORD_DOUBT,
+    KEYWORD_WEIGHT,
+    fuse,
+    keyword_weight,
+    query_words,
+    search,
+    search_filters,
+)
 from d5e_daemon.plugins import get_plugins
 from d5e_daemon.protocol import SearchFiltersParams, SearchParams, decode
 from d5e_daemon.search import retrieval
@@ -274,7 +282,7 @@ def test_hybrid_scores_keyword_hits_by_their_real_similarity() -> None:
     keyword = [(1, 9.0), (2, 5.0), (3, 5.0)]
     nearest = [(10 + i, 0.6 - i / 100) for i in range(50)]
     semantic = [*nearest, (3, 0.40), (2, 0.10)]  # 2 and 3: similarities asked for afterwards
-    ranked = [entry_id for entry_id, _ in fuse(keyword, semantic, lambda ids: {})[0]]
+    ranked = [entry_id for entry_id, _ in fuse(keyword, semantic, {})]
     assert ranked.index(3) < ranked.index(2)
 
 
@@ -593,6 +601,31 @@ def test_long_entries_are_split_into_passages_that_repeat_the_header() -> None:
     body = " ".join(p.split("\n", 1)[1] for p in passages)
     assert all(f"Paragraph {i}" in body for i in range(6))
     assert split("Small: spell\nshort text", fake.count_tokens, 100) == ["Small: spell\nshort text"]
+
+
+def test_a_lead_paragraph_is_also_a_passage_of_its_own() -> None:
+    """With `lead` (monsters), the header and the first paragraph (what it is and does) are
+    embedded alone as well, before the passages of the whole text; a text of one paragraph
+    needs no such passage."""
+    fake = FakeEmbedder()
+    text = "Ghoul: CR 1 medium undead\nGhoul is a medium undead.\nchaotic evil.\nClaws: paralyzed."
+    passages = split(text, fake.count_tokens, 100, lead=True)
+    assert passages == ["Ghoul: CR 1 medium undead\nGhoul is a medium undead.", text]
+    assert split(text, fake.count_tokens, 100) == [text]
+    one = "Blob: ooze\nBlob is an ooze."
+    assert split(one, fake.count_tokens, 100, lead=True) == [one]
+
+
+def test_the_keyword_list_weighs_less_when_its_best_hits_hold_few_query_words() -> None:
+    """A description in other words than the entries' ("winged horse"): BM25 still ranks
+    whatever shares one word, and that list then counts for less in the fusion."""
+    keyword = [(1, 9.0), (2, 5.0), (3, 4.0)]
+    full = keyword_weight(keyword, {1: 0.5, 3: 1.0})
+    assert full == pytest.approx(KEYWORD_WEIGHT)
+    half = keyword_weight(keyword, {1: 0.5, 2: 0.5})
+    assert half == pytest.approx(KEYWORD_WEIGHT * (1 - KEYWORD_DOUBT * 0.5))
+    assert keyword_weight(keyword, {}) == pytest.approx(KEYWORD_WEIGHT * (1 - KEYWORD_DOUBT))
+    assert keyword_weight([], {}) == pytest.approx(KEYWORD_WEIGHT)
 
 
 # -- the CLI -----------------------------------------------------------------------------------

@@ -115,7 +115,7 @@ WALK_FROM = 1000
 
 # A listing by filters reads the entries having one value of the rarest filter in listing
 # order (`entry_attr_order`: attribute, value, then the entry's name, collection and pack:
-# schema/0010_attr_order.sql), keeps the profile's winners in scope that have the other filters
+# schema/0011_attr_order.sql), keeps the profile's winners in scope that have the other filters
 # (each checked through `entry_attr` by entry) and stops at the page: its cost follows the page,
 # not how many entries match (resist cold at the SRD + 100,000 entries: 2,953 matches).
 BROWSE_ORDERED_SQL = """

@@ -44,11 +44,14 @@ log = logging.getLogger(__name__)
 # which match any query loosely and rank above the entries a writer means (keywords still
 # find them).
 VECTOR_SKIP = ("levels", "equipment-categories")
+# Collections whose index text leads with a short account of what the entry is and does (a
+# monster's kind, movement, attacks and their effects): that lead is embedded on its own too.
+LEAD_PASSAGE = frozenset({"monsters"})
 PASSAGE_TOKENS = 128
 ENTRIES_PER_BATCH = 64
 ATTRS_PER_BATCH = 2000
 # Bump when the built-in index renderers change what they write.
-RENDER_VERSION = 3
+RENDER_VERSION = 4
 
 Progress = Callable[[int, int], None]
 """`progress(done, total)` of the vector phase, called after each batch."""
@@ -338,9 +341,11 @@ class SearchIndex:
         """(entry id, order, text hash, text) of every passage of the entries."""
         out = []
         for item in todo:
-            body = self.render(item.entry(), "index")
+            entry = item.entry()
+            body = self.render(entry, "index")
+            lead = entry.collection in LEAD_PASSAGE
             for order, passage in enumerate(
-                split(body, self.embedder.count_tokens, self.passage_tokens)
+                split(body, self.embedder.count_tokens, self.passage_tokens, lead)
             ):
                 out.append((item.id, order, text.content_hash(passage), passage))
         return out

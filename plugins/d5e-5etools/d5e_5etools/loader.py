@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 
 from d5e_daemon import Entry, Extends, FindEntry, LoadedPack, Pack, PackProblem, Source
+from d5e_daemon.text import normalize
 
 from . import convert, copy, races, refs, srd
 from .entries import blocks
@@ -387,8 +388,12 @@ class Reader:
                 edition = EDITIONS.get(str(meta.get("edition", "")))
                 self.sources[key] = {**source, "_edition": edition} if edition else source
                 self.order.append(key)
-        for keys in (meta.get("dependencies") or {}).values():
-            self.dependencies.update(str(k) for k in keys or [])
+        dependencies = meta.get("dependencies")
+        for kind, keys in (dependencies if isinstance(dependencies, dict) else {}).items():
+            for key in keys if isinstance(keys, list) else []:
+                if kind in _CLASS_KINDS and str(key).lower() in CLASS_IDENTIFIERS:
+                    continue  # a class of 5etools' own (`"fighter"`): the SRD's
+                self.dependencies.add(str(key))
 
     def _items(self, f: File) -> None:
         for kind, values in f.doc.items():
@@ -414,7 +419,8 @@ class Reader:
                 continue
             if not known:
                 count = len(values) if isinstance(values, list | dict) else 1
-                self.unmapped[kind] = self.unmapped.get(kind, 0) + count
+                if count:
+                    self.unmapped[kind] = self.unmapped.get(kind, 0) + count
                 continue
             for i, raw in enumerate(values):
                 item = Item(kind, raw, f, i)
@@ -474,6 +480,8 @@ def identity(kind: str, raw: dict[str, Any]) -> tuple[str, ...]:
     """What makes an object of `kind` unique in 5etools (its hash): name and source, and for
     some types the class, race, pantheon or deck it belongs to."""
     base = (kind, _low(raw.get("name")), _low(entity_source(raw)))
+    if kind in ("itemProperty", "itemType") and raw.get("abbreviation"):
+        return (kind, _low(raw["abbreviation"]), _low(entity_source(raw)))
     if kind in ("classFeature", "subclassFeature"):
         return refs.key_of(kind, raw)
     extra = {
@@ -494,6 +502,14 @@ def _implicit_name(kind: str, raw: dict[str, Any]) -> dict[str, Any] | None:
     name = name or raw.get("abbreviation")
     return {**raw, "name": str(name)} if name else None
 
+
+# `_meta.dependencies` of (sub)classes and their features name 5etools' own classes by these
+# identifiers (its `data/class/index.json`), homebrew ones by source.
+CLASS_IDENTIFIERS = frozenset(
+    {"artificer", "barbarian", "bard", "cleric", "druid", "fighter", "monk", "mystic",
+     "paladin", "ranger", "rogue", "sidekick", "sorcerer", "warlock", "wizard"}
+)  # fmt: skip
+_CLASS_KINDS = frozenset({"class", "subclass", "classFeature", "subclassFeature"})
 
 # `_meta.edition`: "classic" content is for the 2014 rules, "one" for the 2024 rules.
 EDITIONS = {"classic": "2014", "one": "2024"}
@@ -592,6 +608,8 @@ class Builder:
     def base_of(self, item: Item) -> Item | None:
         meta = item.raw["_copy"]
         name, source = str(meta.get("name", "")).lower(), str(meta.get("source", "")).lower()
+        if item.kind in ("itemProperty", "itemType") and meta.get("abbreviation"):
+            return self.r.identities.get((item.kind, _low(meta["abbreviation"]), source))
         for kind in _copy_kinds.get(item.kind, (item.kind,)):
             found = self.r.by_key.get((kind, name, source))
             if found is None and kind in (
@@ -799,6 +817,9 @@ class Builder:
 def _external_ref(item: Item) -> str | None:
     meta = item.raw["_copy"]
     source = str(meta.get("source", ""))
+    name = str(meta.get("name") or meta.get("abbreviation") or "")
+    if not convert.slug(name):
+        return None
     pack = SRD_SOURCES.get(source.lower()) or pack_id(source)
     collection = convert.COLLECTIONS.get(item.kind)
     if collection is None:
@@ -806,7 +827,7 @@ def _external_ref(item: Item) -> str | None:
     if item.kind in ("item", "baseitem") and pack.startswith("srd-"):
         # the Dungeon Master's Guide's items are magic, the Player's Handbook's mundane
         collection = "magic-items" if source.lower() in ("dmg", "xdmg") else "equipment"
-    return f"{pack}:{collection}/{convert.slug(str(meta.get('name', '')))}"
+    return f"{pack}:{collection}/{convert.slug(name)}"
 
 
 def _located(entry: Entry, exc: copy.ModError, base_ref: str) -> PackProblem:
@@ -919,7 +940,7 @@ def _mod_positions(item: Item) -> dict[str, tuple[int, int]]:
             return
         if isinstance(value, dict):
             for key, inner in value.items():
-                if isinstance(inner, dict | list) or key in ("mode", "replace", "names"):
+                if isinstance(inner, dict | list) or key in ("mode", "replace", "names", "name"):
                     walk(inner, (*path, key), depth - 1)
         elif isinstance(value, list):
             for i, inner in enumerate(value):
@@ -1047,7 +1068,10 @@ def _load(path: Path) -> list[LoadedPack]:
         if resolved is None and builder.deferred(item):
             ref = builder.external_ref(item)
             if ref is None:
-                reader.problems.append(item.problem(f"cannot copy a {item.kind}", ("_copy",)))
+                what = f"cannot copy a {item.kind}"
+                if not (raw["_copy"].get("name") or raw["_copy"].get("abbreviation")):
+                    what = "`_copy` needs the `name` and `source` of what it copies"
+                reader.problems.append(item.problem(what, ("_copy",)))
                 continue
             base_pack = ref.split(":", 1)[0]
             if (
@@ -1066,10 +1090,13 @@ def _load(path: Path) -> list[LoadedPack]:
             if base_pack != loaded.pack.id:
                 loaded.requires.append(base_pack)
             found, _ = builder.templates(item)
+            # a base that is nowhere is told where the copy names it
+            data_at = _mod_positions(item)
+            copied_at = data_at.get("_copy.name") or data_at.get("_copy") or item.where()
             data = {
                 convert.RAW: raw,
                 "5etools_type": item.kind,
-                "5etools_at": _mod_positions(item),
+                "5etools_at": data_at,
                 "5etools_templates": {str(i): t for i, t in found.items()},
             }
             collection = (
@@ -1084,7 +1111,7 @@ def _load(path: Path) -> list[LoadedPack]:
                     name=convert.plain_tags(str(raw["name"])),
                     data=data,
                     source=where,
-                    extends=Extends(ref=ref),
+                    extends=Extends(ref=ref, at={"extends": copied_at}),
                 )
             )
             try:
@@ -1101,8 +1128,8 @@ def _load(path: Path) -> list[LoadedPack]:
                         slug=convert.slug_for(item.kind, {**raw, "name": name}),
                         name=convert.plain_tags(name),
                         data={**data, "5etools_version": {"raw": version, "at": list(at)}},
-                        source=Source(path=item.file.resolved, line=item.where(at)[0]),
-                        extends=Extends(ref=ref),
+                        source=where,  # the parent's (locating each version costs a parse)
+                        extends=Extends(ref=ref, at={"extends": copied_at}),
                     )
                 )
             continue
@@ -1117,7 +1144,7 @@ def _load(path: Path) -> list[LoadedPack]:
                 source=where,
             )
         )
-        for version, at in builder.versions(item, resolved):
+        for version, _at in builder.versions(item, resolved):
             home = packs.get(str(version.get("source") or "").lower(), loaded)
             home.entries.append(
                 Entry(
@@ -1125,13 +1152,14 @@ def _load(path: Path) -> list[LoadedPack]:
                     slug=convert.slug_for(item.kind, version),
                     name=convert.plain_tags(str(version.get("name", ""))),
                     data=builder.record(item.kind, version),
-                    source=Source(path=item.file.resolved, line=item.where(at)[0]),
+                    source=where,  # the parent's (locating each version costs a parse)
                 )
             )
         if item.kind in ("magicvariant", "variant"):
             expansions[loaded.pack.id] += _expand_variant(item, resolved, builder, where)
     for loaded in packs.values():
         _unique_slugs(loaded.entries)
+        _fit_aliases(loaded.entries)
     for pack_key, made in expansions.items():  # an item written out wins over an expansion
         loaded = next(p for p in packs.values() if p.pack.id == pack_key)
         taken = {(e.collection, e.slug) for e in loaded.entries}
@@ -1179,6 +1207,20 @@ def _load(path: Path) -> list[LoadedPack]:
     return result
 
 
+def _fit_aliases(entries: list[Entry]) -> None:
+    """5etools' `alias` helps its search; in d5e an alias finds the entry by name, so one that
+    is another entry's name (a template aliased "Shield Dwarf" beside the "Shield Dwarf"
+    template) is not registered: the name keeps meaning its own entry. (It stays in the
+    5etools object.)"""
+    named = {normalize(e.name): e for e in reversed(entries)}
+    for entry in entries:
+        aliases = entry.data.get("aliases") if isinstance(entry.data, dict) else None
+        if isinstance(aliases, list):
+            kept = [a for a in aliases if named.get(normalize(str(a)), entry) is entry]
+            if len(kept) != len(aliases):
+                entry.data["aliases"] = kept
+
+
 def _unique_slugs(entries: list[Entry]) -> None:
     """Objects 5etools tells apart by more than their name (a subclass of the 2014 and of the
     2024 class, deities of two pantheons, versions without a name of their own) get slugs of
@@ -1189,7 +1231,8 @@ def _unique_slugs(entries: list[Entry]) -> None:
             raw = entry.data.get(convert.RAW) if isinstance(entry.data, dict) else None
             raw = raw if isinstance(raw, dict) else {}
             extras = [
-                raw.get(k) for k in ("classSource", "pantheon", "raceSource", "set", "source")
+                raw.get(k)
+                for k in ("classSource", "pantheon", "raceSource", "set", "abbreviation", "source")
             ]
             candidates = [convert.slug(f"{entry.slug} {x}") for x in extras if x]
             candidates += [f"{entry.slug}-{n}" for n in range(2, len(entries) + 2)]

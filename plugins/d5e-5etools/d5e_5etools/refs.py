@@ -118,6 +118,10 @@ class Features:
         feature_kind = key[:-1]
         out = []
         for ref in raw.get(key) or []:
+            if isinstance(ref, list) or (isinstance(ref, dict) and feature_kind not in ref):
+                # the old format: the features written out in the list
+                out.extend(self.expand(ref if isinstance(ref, list) else [ref]))
+                continue
             uid = str(ref.get(feature_kind, "") if isinstance(ref, dict) else ref)
             if not uid:
                 continue

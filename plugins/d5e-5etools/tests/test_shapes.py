@@ -167,3 +167,32 @@ def test_item_properties_item_entries_and_other_top_level_keys(app: App, tmp_pat
     far = lookup(app, LookupParams(ref="shapes:magic-items/charm-of-far-places"))
     assert "Ring of Resistance" in far.markdown and "{#" not in far.markdown
     assert any("linkedLootTables" in str(w) for w in result.warnings)
+
+
+def test_an_alias_that_is_another_entrys_name_and_a_copy_by_abbreviation(
+    app: App, tmp_path: Path
+) -> None:
+    doc = {
+        "monsterTemplate": [
+            # 5etools aliases both to a name that is a template of its own
+            {"name": "Hill Wisp", "source": S, "alias": ["Bog Wisp"], "apply": {"_root": {}}},
+            {"name": "Bog Wisp", "source": S, "apply": {"_root": {}}},
+            {"name": "Cave Wisp", "source": S, "alias": ["Deep Wisp"], "apply": {"_root": {}}},
+        ],
+        "itemType": [
+            {"name": "Glass Gear", "abbreviation": "GG", "source": S,
+             "entries": ["Fragile gear."]},
+            {"name": "Glass Tools", "abbreviation": "GT", "source": S,
+             "_copy": {"abbreviation": "GG", "source": S}},
+        ],
+    }  # fmt: skip
+    result = install(app, tmp_path, doc)
+    assert result.action == "installed"
+    # the name keeps meaning its own entry; the alias stays in the 5etools object
+    hill = data(app, "shapes:monster-templates/hill-wisp")
+    assert hill.get("aliases", []) == [] and hill["5etools"]["alias"] == ["Bog Wisp"]
+    found = lookup(app, LookupParams(name="bog wisp")).entry
+    assert found.slug == "bog-wisp"
+    assert data(app, "shapes:monster-templates/cave-wisp")["aliases"] == ["Deep Wisp"]
+    # an item type copied by its abbreviation, as 5etools identifies them
+    assert data(app, "shapes:item-types/glass-tools")["desc"] == ["Fragile gear."]
