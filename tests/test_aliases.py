@@ -258,7 +258,7 @@ def test_migration_indexes_the_trigrams_of_installed_aliases(tmp_path: Path) -> 
     real = db.migrations()
     assert real[9].name == "alias_trigrams"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(db, "migrations", lambda: real[:10])
+        patch.setattr(db, "migrations", lambda: real[:9])
         old = App(build({"db": str(path)}))
         old.start()
         old.close()
