@@ -69,6 +69,7 @@ class App:
             embedder,
         )
         self.library.on_change(index.forget)
+        index.packs_writing = lambda: self.library.writing
         return index
 
     @cached_property

@@ -50,6 +50,10 @@ LEAD_PASSAGE = frozenset({"monsters"})
 PASSAGE_TOKENS = 128
 ENTRIES_PER_BATCH = 64
 ATTRS_PER_BATCH = 2000
+EMBED_CHUNK = 64
+"""Passages embedded between two looks at whether packs are being installed (a multiple of
+the embedder's batch of 8, so the batches are those of embedding them all at once)."""
+YIELD_POLL_S = 0.02
 # Bump when the built-in index renderers change what they write.
 RENDER_VERSION = 4
 
@@ -159,6 +163,13 @@ class SearchIndex:
         # another process).
         self._memo: dict[str, tuple[object, bool]] = {}
         self.passages = PassageIndex(lambda: self.db.conn)
+        self.packs_writing: Callable[[], bool] = lambda: False
+        """True while packs are being installed (the `App` wires it to its library): indexing
+        waits between batches meanwhile, so an install does not share the CPU with it."""
+
+    def _yield_to_installs(self) -> None:
+        while self.packs_writing() and not self._stop.wait(YIELD_POLL_S):
+            pass
 
     def forget(self, pack_ids: list[str] | None = None) -> None:
         """Packs changed: what was remembered about the index is asked again."""
@@ -260,7 +271,11 @@ class SearchIndex:
     def _sync_attributes(self, read: apsw.Connection, key: str) -> int:
         self.db.write(partial(_forget_other_keys, key=key, vectors=False))
         done = 0
-        while todo := queries.attrs_todo(read, ATTRS_PER_BATCH):
+        while True:
+            self._yield_to_installs()
+            todo = queries.attrs_todo(read, ATTRS_PER_BATCH)
+            if not todo:
+                break
             attrs, texts = [], []
             for item in todo:
                 entry = item.entry()
@@ -316,6 +331,7 @@ class SearchIndex:
         if progress:
             progress(0, total)
         while not self._stop.is_set():
+            self._yield_to_installs()
             todo = queries.vectors_todo(conn, self.skip, self.profile(), ENTRIES_PER_BATCH)
             if not todo:
                 break
@@ -355,5 +371,9 @@ class SearchIndex:
         hashes = list(texts)
         sizes = self.embedder.count_tokens([texts[h] for h in hashes])
         ordered = [h for _, h in sorted(zip(sizes, hashes, strict=True))]
-        vectors = self.embedder.embed_many([texts[h] for h in ordered])
+        vectors: list[bytes] = []
+        for start in range(0, len(ordered), EMBED_CHUNK):  # the same batches of 8 as at once
+            self._yield_to_installs()
+            chunk = ordered[start : start + EMBED_CHUNK]
+            vectors += self.embedder.embed_many([texts[h] for h in chunk])
         return dict(zip(ordered, vectors, strict=True))
