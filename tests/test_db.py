@@ -337,3 +337,39 @@ def test_the_queries_package_exports_every_query_of_its_modules() -> None:
         }
         missing = sorted(n for n in public if getattr(queries, n, None) is not getattr(module, n))
         assert not missing, f"queries/{info.name}.py: {missing} not exported by queries/__init__.py"
+
+
+def test_upgrade_gives_attributes_their_listing_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attributes extracted before migration 0011 get their entry's listing order from it:
+    filtered listings read in that order list what the query over every winner lists."""
+    from d5e_daemon import queries as queries_module
+    from d5e_daemon.app import App
+    from d5e_daemon.features.search import _scope
+    from d5e_daemon.protocol import SearchParams, decode
+    from d5e_daemon.settings import build
+
+    path = tmp_path / "d5e.sqlite3"
+    real = db.migrations()
+    monkeypatch.setattr(db, "migrations", lambda: real[:10])
+    app = App(build({"db": str(path)}))
+    app.start()
+    app.search.ensure_attributes()
+    app.close()
+    monkeypatch.undo()
+    app = App(build({"db": str(path)}))
+    app.start()
+    try:
+        both = "SELECT count(*) FROM entry_attr UNION ALL SELECT count(*) FROM entry_attr_order"
+        rows, ordered = (n for (n,) in app.conn.execute(both))
+        assert rows == ordered > 10_000  # every attribute row, with its entry's order
+        for given in ({"speed": "fly"}, {"sense": "darkvision 60", "alignment": "evil"}):
+            params = decode({"query": "", "filters": given}, SearchParams)
+            scope = _scope(app, params)
+            wide = app.conn.execute(
+                queries_module.BROWSE_SQL, scope.args() | {"limit": 300, "offset": 0}
+            )
+            assert queries_module.browse(app.conn, scope, 300, 0) == [i for (i,) in wide]
+    finally:
+        app.close()
