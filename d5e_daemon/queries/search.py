@@ -18,7 +18,8 @@ import apsw
 # filters; the entries having all of them are found through the `entry_attr` primary key
 # (name, value, entry_id), one range scan per condition.
 SEARCH_SCOPE = """
-    JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
+    JOIN resolved r ON r.entry_id = e.id
+        AND r.profile_id = (SELECT id FROM profile WHERE name = :profile)
     WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
       AND (:packs = '[]' OR e.pack_id IN (SELECT value FROM json_each(:packs)))
       AND (:edition IS NULL OR e.pack_id IN (SELECT id FROM pack WHERE edition = :edition))
@@ -78,7 +79,8 @@ BROWSE_FILTERED_SQL = """
           HAVING count(DISTINCT coalesce(f.value ->> 'filter', f.value ->> 'name')) = :nfilters
          ) m
     CROSS JOIN entry e ON e.id = m.id
-    CROSS JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
+    CROSS JOIN resolved r ON r.entry_id = e.id
+        AND r.profile_id = (SELECT id FROM profile WHERE name = :profile)
     WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
       AND (:packs = '[]' OR e.pack_id IN (SELECT value FROM json_each(:packs)))
       AND (:edition IS NULL OR e.pack_id IN (SELECT id FROM pack WHERE edition = :edition))
@@ -92,7 +94,8 @@ BROWSE_FILTERED_SQL = """
 # checked through `entry_attr` by entry), which stops at the page.
 BROWSE_WALK_SQL = """
     SELECT e.id FROM entry e INDEXED BY entry_by_norm_name
-    CROSS JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
+    CROSS JOIN resolved r ON r.entry_id = e.id
+        AND r.profile_id = (SELECT id FROM profile WHERE name = :profile)
     WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
       AND (:packs = '[]' OR e.pack_id IN (SELECT value FROM json_each(:packs)))
       AND (:edition IS NULL OR e.pack_id IN (SELECT id FROM pack WHERE edition = :edition))
@@ -395,7 +398,8 @@ def filter_values(conn: apsw.Connection, profile_id: str) -> dict[str, list[Any]
     for name, value in conn.execute(
         """
         SELECT a.name, a.value FROM entry_attr a
-        JOIN resolved r ON r.entry_id = a.entry_id AND r.profile_id = ?
+        JOIN resolved r ON r.entry_id = a.entry_id
+            AND r.profile_id = (SELECT id FROM profile WHERE name = ?)
         GROUP BY a.name, a.value ORDER BY a.name, a.value
         """,
         (profile_id,),
