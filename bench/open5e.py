@@ -13,6 +13,10 @@ packs; the fake embedder, so that no background indexing with the model competes
 - search quality (keyword mode; recall@5, MRR@10) on `../shared/eval/search-dev.jsonl`, SRD
   alone and with every document installed (in-process, once: it is deterministic).
 `--skip-srd-copies` leaves out Open5e's own copies of the SRD (wizards-of-the-coast/*).
+`--quality-only` installs the documents in-process (no timings) and measures search quality
+only. The quality table has a third row, every document at priority 50 above the SRD (the
+homebrew default, and Open5e's before documents installed below the SRD), set in the profile's
+settings on the same database.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import shutil
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +43,7 @@ from d5e_daemon.settings import build  # noqa: E402
 EVAL = REPO.parent / "shared" / "eval"
 ENV = {"D5E_EMBEDDER": "fake"}
 REQUESTS = 300
+SRD_COPIES = ("open5e-srd-2014", "open5e-srd-2024")  # below the SRD in every row
 
 
 def documents(data: Path, skip_srd: bool) -> list[Path]:
@@ -112,12 +118,25 @@ def measure(base: Path, srd: Path, docs: list[Path], data: Path, figures: Figure
     return db
 
 
-def quality(db: Path) -> dict[str, float]:
+def install_in_process(base: Path, srd: Path, data: Path, skip_srd: bool) -> Path:
+    db = base / "open5e-quality.sqlite3"
+    shutil.copy(srd, db)
+    app = App(build({"db": str(db)}))
+    app.start()
+    try:
+        for doc in documents(data, skip_srd):
+            app.db.write(partial(app.library.install_path, path=doc))
+    finally:
+        app.close()
+    return db
+
+
+def quality(db: Path, priorities: dict[str, int] | None = None) -> dict[str, float]:
     from quality import evaluate
     from quality import figures as score
 
     queries = [json.loads(line) for line in (EVAL / "search-dev.jsonl").read_text().splitlines()]
-    app = App(build({"db": str(db)}))
+    app = App(build({"db": str(db), "packs": priorities or {}}))
     app.start()
     try:
         ranks = evaluate(app, queries, ("keyword",))["keyword"]
@@ -126,11 +145,25 @@ def quality(db: Path) -> dict[str, float]:
     return score(ranks)
 
 
+def packs_of(db: Path) -> list[str]:
+    """The ids of the packs in `db` other than d5e's SRD: the Open5e documents."""
+    from d5e_daemon import queries
+
+    app = App(build({"db": str(db)}))
+    app.start()
+    try:
+        rows = queries.installed_packs(app.conn)
+        return [r.pack.id for r in rows if r.pack.id not in ("srd-2014", "srd-2024")]
+    finally:
+        app.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="open5e-api's data/v2 folder")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-srd-copies", action="store_true")
+    parser.add_argument("--quality-only", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     figures = Figures(
@@ -142,11 +175,18 @@ def main() -> None:
         base = Path(tmp)
         srd = build_srd(base)
         db = srd
-        for _ in range(args.runs):
+        if args.quality_only:
+            db = install_in_process(base, srd, args.data, args.skip_srd_copies)
+        for _ in range(0 if args.quality_only else args.runs):
             db = measure(base, srd, docs, args.data, figures)
+        ids = packs_of(db)
         rows = []
-        for label, path in (("SRD alone", srd), ("with Open5e", db)):
-            q = quality(path)
+        for label, path, chosen in (
+            ("SRD alone", srd, None),
+            ("with Open5e, default priorities", db, None),
+            ("with Open5e, every document at 50", db, {i: 50 for i in ids if i not in SRD_COPIES}),
+        ):
+            q = quality(path, chosen)
             rows.append(
                 [
                     label,

@@ -42,7 +42,11 @@ from d5e_daemon.search.builder import PASSAGE_TOKENS  # noqa: E402
 from d5e_daemon.settings import build  # noqa: E402
 
 EVAL = REPO.parent / "shared" / "eval" / "search-dev.jsonl"
-HELDOUT = [REPO / "bench" / "search-heldout.jsonl", REPO / "bench" / "search-heldout-2.jsonl"]
+HELDOUT = [
+    REPO / "bench" / "search-heldout.jsonl",
+    REPO / "bench" / "search-heldout-2.jsonl",
+    REPO / "bench" / "search-heldout-3.jsonl",
+]
 MODES = ("keyword", "semantic", "hybrid")
 # The grid of `--folds`: the ranking constants of features/search.py and values around them.
 GRID = {

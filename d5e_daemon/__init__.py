@@ -4,6 +4,7 @@ from .hookspecs import hookimpl
 from .records import (
     Entry,
     Extends,
+    FindEntry,
     LoadedPack,
     Pack,
     PackProblem,
@@ -18,6 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Entry",
     "Extends",
+    "FindEntry",
     "LoadedPack",
     "Pack",
     "PackProblem",

@@ -131,6 +131,23 @@ class App:
                     queries.adopt_profile(conn, derived, root)
             queries.claim_profile(conn, self.profile, root)
 
+    async def reconfigure(self, settings: Settings) -> list[str]:
+        """Apply changed settings (the workspace's d5e.toml, the editor's) to the running app:
+        the profile, the workspace's `packPaths`, the priorities. The database stays the one
+        opened at start. Returns the problems the user must hear about, in order."""
+        problems = []
+        if settings.db != self.settings.db:
+            problems.append("a new database path takes effect when the daemon restarts")
+            settings = msgspec.structs.replace(settings, db=self.settings.db)
+        known = len(self.library.warnings)
+        self.settings = settings
+        await self.write(self.own_profile)
+        not_installed = await self.library.install_pack_paths_now()
+        problems += self.library.warnings[known:] + not_installed
+        if await self.write(self.library.sync_in_transaction):
+            self.library.changed([])
+        return problems
+
     def start(self) -> None:
         """Everything a fresh database needs before the first answer."""
         self.db.write(self.own_profile)

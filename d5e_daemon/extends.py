@@ -9,19 +9,18 @@ other in any file order; a cycle is a problem, and so is a base that does not ex
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any, Literal
 
 import msgspec
 
-from .records import Derive, Entry, Extends, PackProblem
+from .records import Derive, Entry, Extends, FindEntry, PackProblem
 from .text import normalize
 
 # Fields of a base record that do not carry over to a derived entry: its identity and API link.
 _NOT_INHERITED = frozenset({"index", "name", "url"})
 
-FindBase = Callable[[str, str, str], tuple[str, dict[str, Any]] | None]
-"""`find(pack, collection, slug)` → (name, data) of an installed entry, or None."""
+FindBase = FindEntry
 
 
 def parse_ref(ref: str, own_pack: str) -> tuple[str, str, str] | None:
@@ -69,9 +68,14 @@ def _same_item(item: Any, wanted: Any) -> bool:
 
 
 def apply(
-    entry: Entry, base_ref: str, base_name: str, base: dict[str, Any]
+    entry: Entry,
+    base_ref: str,
+    base_name: str,
+    base: dict[str, Any],
+    find: FindEntry | None = None,
 ) -> tuple[Entry, list[PackProblem]]:
-    """The entry's record laid over `base`; problems name the field and where it was written."""
+    """The entry's record laid over `base`; problems name the field and where it was written.
+    (`find` is part of the `Derive` signature; d5e's own rules need nothing besides the base.)"""
     ext = entry.extends
     assert ext is not None
     problems: list[PackProblem] = []
@@ -177,7 +181,7 @@ def resolve(
         if base is None or parsed is None:
             state[i] = "failed"
             return None
-        resolved, found = lay(entry, f"{parsed[0]}:{parsed[1]}/{parsed[2]}", *base)
+        resolved, found = lay(entry, f"{parsed[0]}:{parsed[1]}/{parsed[2]}", *base, find)
         problems.extend(found)
         state[i] = "done"
         done[i] = resolved

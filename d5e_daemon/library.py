@@ -216,6 +216,28 @@ class Library:
         await self.after(changed)
         return problems
 
+    def origins(self) -> dict[str, Path]:
+        """Installed folder and file packs that exist on disk, by id (the daemon watches them)."""
+        found = {}
+        for row in queries.installed_packs(self.db.conn):
+            path = Path(row.origin)
+            if not row.origin.startswith("plugin:") and path.is_absolute() and path.exists():
+                found[row.pack.id] = path
+        return found
+
+    def packs_holding(self, paths: list[Path]) -> dict[str, set[str]]:
+        """Installed folder and file packs that hold any of `paths`, with those paths (what
+        `reload` takes after files changed on disk)."""
+        found: dict[str, set[str]] = {}
+        for row in queries.installed_packs(self.db.conn):
+            if row.origin.startswith("plugin:"):
+                continue
+            origin = Path(row.origin)
+            mine = {str(p) for p in paths if p == origin or origin in p.parents}
+            if mine:
+                found[row.pack.id] = mine
+        return found
+
     def recheck_file_packs(self) -> list[packs.InstallResult]:
         """Folder and zip packs whose files changed while no daemon watched them (an edit, an
         upload a crash interrupted) are read again; an interrupted change of a folder is

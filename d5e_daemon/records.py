@@ -142,9 +142,13 @@ class PackProblem(Base):
         return f"{where}: {kind}{self.field + ': ' if self.field else ''}{self.message}"
 
 
-Derive = Callable[[Entry, str, str, dict[str, Any]], tuple[Entry, list[PackProblem]]]
-"""`derive(entry, base_ref, base_name, base_data)` → the entry laid over its installed base, and
-the problems found doing so."""
+FindEntry = Callable[[str, str, str], tuple[str, dict[str, Any]] | None]
+"""`find(pack, collection, slug)` → (name, data) of an installed entry, or None."""
+
+Derive = Callable[[Entry, str, str, dict[str, Any], FindEntry], tuple[Entry, list[PackProblem]]]
+"""`derive(entry, base_ref, base_name, base_data, find)` → the entry laid over its installed
+base, and the problems found doing so. `find` reads other installed entries the format's rules
+need besides the base (5etools' monster templates)."""
 
 
 @dataclass

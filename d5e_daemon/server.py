@@ -14,8 +14,9 @@ import logging
 import sys
 import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, Generic, TypeVar
 
 import msgspec
 from lsprotocol import types
@@ -25,7 +26,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
-from . import __version__, jsonrpc, protocol, queries, workspace
+from . import __version__, jsonrpc, protocol, workspace
 from .app import App
 from .errors import D5eError
 from .features import documents, encounter_lens, markdown
@@ -43,7 +44,7 @@ from .watch import PackWatcher
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=protocol.Params)
-R = TypeVar("R")
+Q = TypeVar("Q")
 
 SLICE_SECONDS = 0.01
 """How long a diagnostics pass works before it lets requests in."""
@@ -252,14 +253,8 @@ class D5eServer(LanguageServer):
 
     def rewatch(self) -> None:
         app = self.require_app()
-        if self.watcher is None:
-            return
-        roots = {}
-        for row in queries.installed_packs(app.conn):
-            path = Path(row.origin)
-            if not row.origin.startswith("plugin:") and path.is_absolute() and path.exists():
-                roots[row.pack.id] = path
-        self.watcher.watch(roots)
+        if self.watcher is not None:
+            self.watcher.watch(app.library.origins())
 
     def spawn(self, work: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(work)
@@ -305,17 +300,8 @@ class D5eServer(LanguageServer):
         except D5eError as exc:
             self.warn_client(f"settings not applied: {exc.message}")
             return
-        if settings.db != app.settings.db:
-            self.warn_client("a new database path takes effect when the daemon restarts")
-            settings = msgspec.structs.replace(settings, db=app.settings.db)
-        known = len(app.library.warnings)
-        app.settings = settings
-        await app.write(app.own_profile)
-        problems = await app.library.install_pack_paths_now()
-        for message in app.library.warnings[known:] + problems:
+        for message in await app.reconfigure(settings):
             self.warn_client(message)
-        if await app.write(app.library.sync_in_transaction):
-            app.library.changed([])
         self.refresh_hints()  # the party may have changed
 
     def refresh_hints(self) -> None:
@@ -339,6 +325,137 @@ class D5eServer(LanguageServer):
             return (), ("block", "line")
         return ("block",), ("line",)
 
+    # -- the session: lifecycle and notifications (registered from `EVENTS`) ---------------------
+
+    def did_initialize(self, params: types.InitializeParams) -> None:
+        """Open the database and the packs the settings name (a failure leaves nothing open:
+        the client may try again, with another database say)."""
+        if self.app is not None:  # a second App would leak the first's threads and database
+            raise JsonRpcException(
+                "d5e is already initialized (once per session)", jsonrpc.INVALID_REQUEST
+            )
+        options = params.initialization_options
+        self.options = options if isinstance(options, dict) else None
+        self.root = _root(params)
+        try:
+            app = App(self.settings())
+        except D5eError as exc:
+            raise JsonRpcException(exc.message, exc.code, exc.data) from exc
+        try:
+            app.start()
+            # filter attributes and keyword texts now (only for new or changed entries: a
+            # fraction of a second for the SRD), not in a first search racing the background
+            # indexer for the same work
+            app.search.ensure_attributes()
+        except Exception as exc:
+            app.close()
+            raise jsonrpc.failure("initialize", exc) from exc
+        self.app = app
+        self.resolver = Resolver(app)
+        app.library.on_change(self.packs_changed)
+        window = params.capabilities.window
+        self.client_progress = bool(window and window.work_done_progress)
+
+    def did_initialized(self, params: types.InitializedParams) -> None:
+        """Watch the packs' folders and the campaign, follow other processes, start indexing."""
+        app = self.require_app()
+        self.loop = asyncio.get_event_loop()
+        if app.settings.watch:
+            self.watcher = PackWatcher(self.reload_soon)
+            self.rewatch()
+            if app.campaign is not None:
+                self.campaign_watcher = PackWatcher(self.campaign_files_changed)
+                self.campaign_watcher.watch({"campaign": app.campaign.root})
+        _register_file_watchers(self)
+        self.spawn(self.watch_others())
+        if self.on_initialized is not None:
+            self.on_initialized()
+            self.on_initialized = None
+        if self.app is not None and self.indexer is None:
+            from .background import BackgroundIndexer
+
+            self.indexer = BackgroundIndexer(
+                self.app, self, asyncio.get_running_loop(), self.client_progress
+            )
+            self.indexer.schedule()
+
+    def did_shutdown(self, params: Any) -> None:
+        for watcher in (self.watcher, self.campaign_watcher):
+            if watcher is not None:
+                watcher.stop()
+        self.watcher = self.campaign_watcher = None
+        if self.indexer is not None:
+            self.indexer.stop()
+            self.indexer = None
+        if self.app is not None:
+            self.app.close()
+            self.app = None
+            self.resolver = None
+
+    def did_change_watched_files(self, params: types.DidChangeWatchedFilesParams) -> None:
+        """The client saw files change: d5e.toml (settings), pack files, campaign files."""
+        app = self.require_app()
+        paths = [Path(to_fs_path(change.uri) or "") for change in params.changes]
+        if self.root is not None and self.root / workspace.CONFIG in paths:
+            self.spawn(self.reconfigure())
+        changes = app.library.packs_holding(paths)
+        if changes:
+            self.spawn(self.reload(changes))
+        self.campaign_changed(paths)
+
+    def did_change_configuration(self, params: types.DidChangeConfigurationParams) -> None:
+        options = for_d5e(params.settings)
+        if options is not None:  # else nothing for d5e: the settings stay as they are
+            self.options = options
+            self.spawn(self.reconfigure())
+
+    def client_changed_packs(self, params: Any) -> None:
+        """A client changed packs by other means (the CLI): follow the database now rather
+        than at the next periodic check."""
+        if self.app is not None:
+            self.spawn(self.follow_database())
+
+    def did_open(self, params: types.DidOpenTextDocumentParams) -> None:
+        if doc := self.prose(params.text_document.uri):
+            self.publish_soon(doc.uri, 0.0)
+            jsonrpc.answer("didOpen", lambda: self.campaign_text(doc))
+
+    def did_change(self, params: types.DidChangeTextDocumentParams) -> None:
+        if doc := self.prose(params.text_document.uri):
+            self.publish_soon(doc.uri)
+            jsonrpc.answer("didChange", lambda: self.campaign_text(doc))
+
+    def did_save(self, params: types.DidSaveTextDocumentParams) -> None:
+        path = to_fs_path(params.text_document.uri)
+        if path and params.text_document.uri.startswith("file:"):
+            self.campaign_changed([Path(path)])
+
+    def did_close(self, params: types.DidCloseTextDocumentParams) -> None:
+        due = self.due.pop(params.text_document.uri, None)
+        if due is not None:
+            due.cancel()
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
+        )
+        campaign = self.app.campaign if self.app is not None else None
+        path = to_fs_path(params.text_document.uri)
+        if campaign is not None and path and params.text_document.uri.startswith("file:"):
+            campaign.close_text(Path(path))
+
+
+EVENTS: tuple[tuple[str, Callable[[D5eServer, Any], None]], ...] = (
+    (types.INITIALIZE, D5eServer.did_initialize),
+    (types.INITIALIZED, D5eServer.did_initialized),
+    (types.SHUTDOWN, D5eServer.did_shutdown),
+    (types.WORKSPACE_DID_CHANGE_WATCHED_FILES, D5eServer.did_change_watched_files),
+    (types.WORKSPACE_DID_CHANGE_CONFIGURATION, D5eServer.did_change_configuration),
+    (protocol.PACKS_CHANGED, D5eServer.client_changed_packs),
+    (types.TEXT_DOCUMENT_DID_OPEN, D5eServer.did_open),
+    (types.TEXT_DOCUMENT_DID_CHANGE, D5eServer.did_change),
+    (types.TEXT_DOCUMENT_DID_SAVE, D5eServer.did_save),
+    (types.TEXT_DOCUMENT_DID_CLOSE, D5eServer.did_close),
+)
+"""The session's lifecycle and notifications: (method, `D5eServer` method called with params)."""
 
 Handler = Callable[[App, Any], Any] | Callable[[App, Any], Awaitable[Any]]
 METHODS: tuple[tuple[str, type[protocol.Params], Handler], ...] = (
@@ -364,6 +481,111 @@ METHODS: tuple[tuple[str, type[protocol.Params], Handler], ...] = (
     (protocol.ENCOUNTER, protocol.EncounterParams, encounter),
 )
 """Every custom method: (name, params type, `fn(app, params)`, a coroutine when it writes)."""
+
+
+@dataclass(frozen=True)
+class OnProse(Generic[Q]):
+    """An LSP request about one document: `answer(ls, resolver, document, params)` for a
+    document d5e reads (Markdown or plain text), `otherwise` for any other."""
+
+    method: str
+    params: type[Q]
+    answer: Callable[[D5eServer, Resolver, TextDocument, Q], Any]
+    otherwise: Any = None
+    options: Any = None
+
+
+PROSE: tuple[OnProse[Any], ...] = (
+    OnProse(
+        types.TEXT_DOCUMENT_COMPLETION,
+        types.CompletionParams,
+        lambda ls, resolver, doc, p: markdown.completion(resolver, doc, p.position),
+        options=types.CompletionOptions(trigger_characters=["@", " "], resolve_provider=True),
+    ),
+    OnProse(
+        types.TEXT_DOCUMENT_HOVER,
+        types.HoverParams,
+        lambda ls, resolver, doc, p: markdown.hover(resolver, doc, p.position),
+    ),
+    OnProse(
+        types.TEXT_DOCUMENT_DEFINITION,
+        types.DefinitionParams,
+        lambda ls, resolver, doc, p: markdown.definition(resolver, doc, p.position),
+    ),
+    OnProse(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionParams,
+        lambda ls, resolver, doc, p: markdown.code_actions(resolver, doc, p.range, p.context.only),
+        [],
+        types.CodeActionOptions(
+            code_action_kinds=[
+                types.CodeActionKind.QuickFix,
+                markdown.LINK_TERMS_KIND,
+                markdown.STAT_BLOCK_KIND,
+            ]
+        ),
+    ),
+    OnProse(
+        types.TEXT_DOCUMENT_CODE_LENS,
+        types.CodeLensParams,
+        lambda ls, resolver, doc, p: encounter_lens.code_lenses(resolver, doc, ls.hint_kinds()[0]),
+        [],
+        types.CodeLensOptions(),
+    ),
+    OnProse(
+        types.TEXT_DOCUMENT_INLAY_HINT,
+        types.InlayHintParams,
+        lambda ls, resolver, doc, p: encounter_lens.inlay_hints(
+            resolver, doc, p.range, ls.hint_kinds()[1]
+        ),
+        [],
+        types.InlayHintOptions(),
+    ),
+    OnProse(
+        types.TEXT_DOCUMENT_DOCUMENT_LINK,
+        types.DocumentLinkParams,
+        lambda ls, resolver, doc, p: markdown.document_links(resolver, doc),
+        [],
+        types.DocumentLinkOptions(),
+    ),
+    OnProse(
+        types.TEXT_DOCUMENT_REFERENCES,
+        types.ReferenceParams,
+        lambda ls, resolver, doc, p: markdown.references(
+            resolver,
+            ls.require_app().campaign,
+            doc,
+            p.position,
+            p.context.include_declaration,
+        ),
+    ),
+    OnProse(
+        types.TEXT_DOCUMENT_DOCUMENT_SYMBOL,
+        types.DocumentSymbolParams,
+        lambda ls, resolver, doc, p: markdown.document_symbols(resolver, doc),
+        [],
+    ),
+)
+"""The editor features on a document; the logic is in `features/markdown.py` and
+`features/encounter_lens.py`."""
+
+ON_APP: tuple[tuple[str, Callable[[App, Any], Any]], ...] = (
+    (types.COMPLETION_ITEM_RESOLVE, markdown.resolve_completion),
+    (
+        types.WORKSPACE_SYMBOL,
+        lambda app, params: (
+            markdown.campaign_symbols(app.campaign, params.query)
+            + markdown.workspace_symbols(app, params.query)
+        ),
+    ),
+)
+"""LSP requests about no one document: (method, `fn(app, params)`)."""
+
+
+def _event(server: D5eServer, method: str, fn: Callable[[D5eServer, Any], None]) -> None:
+    @server.feature(method)
+    def handler(ls: D5eServer, params: Any) -> None:
+        fn(ls, params)
 
 
 def _method(
@@ -400,6 +622,25 @@ def _root(params: types.InitializeParams) -> Path | None:
     return Path(path) if path else None
 
 
+def _on_prose(server: D5eServer, feature: OnProse[Any]) -> None:
+    name = feature.method.rsplit("/", 1)[-1]
+
+    @server.feature(feature.method, feature.options)
+    def handler(ls: D5eServer, params: Any) -> Any:
+        resolver = ls.require_resolver()
+        doc = ls.prose(params.text_document.uri)
+        if doc is None:
+            return feature.otherwise
+        return jsonrpc.answer(name, lambda: feature.answer(ls, resolver, doc, params))
+
+
+def _on_app(server: D5eServer, method: str, fn: Callable[[App, Any], Any]) -> None:
+    @server.feature(method)
+    def handler(ls: D5eServer, params: Any) -> Any:
+        app = ls.require_app()
+        return jsonrpc.answer(method, lambda: fn(app, params))
+
+
 def _register_file_watchers(ls: D5eServer) -> None:
     """Ask the client to send `workspace/didChangeWatchedFiles` for d5e.toml and pack files."""
     caps = ls.client_capabilities.workspace
@@ -420,288 +661,22 @@ def _register_file_watchers(ls: D5eServer) -> None:
     ls.client_register_capability(types.RegistrationParams(registrations=[registration]))
 
 
-def _changed_packs(app: App, paths: list[Path]) -> dict[str, set[str]]:
-    """Installed folder/file packs that hold any of `paths`, with those paths."""
-    found: dict[str, set[str]] = {}
-    for row in queries.installed_packs(app.conn):
-        if row.origin.startswith("plugin:"):
-            continue
-        origin = Path(row.origin)
-        mine = {str(p) for p in paths if p == origin or origin in p.parents}
-        if mine:
-            found[row.pack.id] = mine
-    return found
-
-
 def create_server(
     env: dict[str, Any],
     flags: dict[str, Any],
     on_initialized: Callable[[], None] | None = None,
 ) -> D5eServer:
+    """The language server with every method of the tables above registered."""
     server = D5eServer(env, flags, on_initialized)
-
-    @server.feature(types.INITIALIZE)
-    def initialize(ls: D5eServer, params: types.InitializeParams) -> None:
-        if ls.app is not None:  # a second App would leak the first's threads and database
-            raise JsonRpcException(
-                "d5e is already initialized (once per session)", jsonrpc.INVALID_REQUEST
-            )
-        options = params.initialization_options
-        ls.options = options if isinstance(options, dict) else None
-        ls.root = _root(params)
-        try:
-            app = App(ls.settings())
-        except D5eError as exc:
-            raise JsonRpcException(exc.message, exc.code, exc.data) from exc
-        try:
-            app.start()
-            # filter attributes and keyword texts now (only for new or changed entries: a
-            # fraction of a second for the SRD), not in a first search racing the background
-            # indexer for the same work
-            app.search.ensure_attributes()
-        except Exception as exc:
-            app.close()  # the client may try again (another database, say)
-            raise jsonrpc.failure("initialize", exc) from exc
-        ls.app = app
-        ls.resolver = Resolver(ls.app)
-        ls.app.library.on_change(ls.packs_changed)
-
-        window = params.capabilities.window
-        ls.client_progress = bool(window and window.work_done_progress)
-
-    @server.feature(types.INITIALIZED)
-    def initialized(ls: D5eServer, params: types.InitializedParams) -> None:
-        app = ls.require_app()
-        ls.loop = asyncio.get_event_loop()
-        if app.settings.watch:
-            ls.watcher = PackWatcher(ls.reload_soon)
-            ls.rewatch()
-            if app.campaign is not None:
-                ls.campaign_watcher = PackWatcher(ls.campaign_files_changed)
-                ls.campaign_watcher.watch({"campaign": app.campaign.root})
-        _register_file_watchers(ls)
-        ls.spawn(ls.watch_others())
-        if ls.on_initialized is not None:
-            ls.on_initialized()
-            ls.on_initialized = None
-        if ls.app is not None and ls.indexer is None:
-            from .background import BackgroundIndexer
-
-            ls.indexer = BackgroundIndexer(
-                ls.app, ls, asyncio.get_running_loop(), ls.client_progress
-            )
-            ls.indexer.schedule()
-
-    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
-    def did_change_watched_files(ls: D5eServer, params: types.DidChangeWatchedFilesParams) -> None:
-        app = ls.require_app()
-        paths = [Path(to_fs_path(change.uri) or "") for change in params.changes]
-        if ls.root is not None and ls.root / workspace.CONFIG in paths:
-            ls.spawn(ls.reconfigure())
-        changes = _changed_packs(app, paths)
-        if changes:
-            ls.spawn(ls.reload(changes))
-        ls.campaign_changed(paths)
-
-    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    def did_change_configuration(ls: D5eServer, params: types.DidChangeConfigurationParams) -> None:
-        options = for_d5e(params.settings)
-        if options is not None:  # else nothing for d5e: the settings stay as they are
-            ls.options = options
-            ls.spawn(ls.reconfigure())
-
-    @server.feature(types.SHUTDOWN)
-    def shutdown(ls: D5eServer, params: Any) -> None:
-        for watcher in (ls.watcher, ls.campaign_watcher):
-            if watcher is not None:
-                watcher.stop()
-        ls.watcher = ls.campaign_watcher = None
-        if ls.indexer is not None:
-            ls.indexer.stop()
-            ls.indexer = None
-        if ls.app is not None:
-            ls.app.close()
-            ls.app = None
-            ls.resolver = None
-
-    @server.feature(protocol.PACKS_CHANGED)
-    def client_changed_packs(ls: D5eServer, params: Any) -> None:
-        """A client changed packs by other means (the CLI): follow the database now rather
-        than at the next periodic check."""
-        if ls.app is not None:
-            ls.spawn(ls.follow_database())
-
+    for method, event in EVENTS:
+        _event(server, method, event)
     for name, params_type, fn in METHODS:
         _method(server, name, params_type, fn)
-    _register_prose_features(server)
+    for feature in PROSE:
+        _on_prose(server, feature)
+    for method, fn in ON_APP:
+        _on_app(server, method, fn)
     return server
-
-
-def _on_prose(
-    ls: D5eServer,
-    name: str,
-    uri: str,
-    fn: Callable[[Resolver, TextDocument], R],
-    otherwise: R,
-) -> R:
-    """`fn(resolver, document)` for a document d5e reads; `otherwise` for any other."""
-    resolver = ls.require_resolver()
-    doc = ls.prose(uri)
-    return otherwise if doc is None else jsonrpc.answer(name, lambda: fn(resolver, doc))
-
-
-def _register_prose_features(server: D5eServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: D5eServer, params: types.DidOpenTextDocumentParams) -> None:
-        if doc := ls.prose(params.text_document.uri):
-            ls.publish_soon(doc.uri, 0.0)
-            jsonrpc.answer("didOpen", lambda: ls.campaign_text(doc))
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: D5eServer, params: types.DidChangeTextDocumentParams) -> None:
-        if doc := ls.prose(params.text_document.uri):
-            ls.publish_soon(doc.uri)
-            jsonrpc.answer("didChange", lambda: ls.campaign_text(doc))
-
-    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    def did_save(ls: D5eServer, params: types.DidSaveTextDocumentParams) -> None:
-        path = to_fs_path(params.text_document.uri)
-        if path and params.text_document.uri.startswith("file:"):
-            ls.campaign_changed([Path(path)])
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    def did_close(ls: D5eServer, params: types.DidCloseTextDocumentParams) -> None:
-        due = ls.due.pop(params.text_document.uri, None)
-        if due is not None:
-            due.cancel()
-        ls.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
-        )
-        campaign = ls.app.campaign if ls.app is not None else None
-        path = to_fs_path(params.text_document.uri)
-        if campaign is not None and path and params.text_document.uri.startswith("file:"):
-            campaign.close_text(Path(path))
-
-    @server.feature(
-        types.TEXT_DOCUMENT_COMPLETION,
-        types.CompletionOptions(trigger_characters=["@", " "], resolve_provider=True),
-    )
-    def completion(ls: D5eServer, params: types.CompletionParams) -> types.CompletionList | None:
-        return _on_prose(
-            ls,
-            "completion",
-            params.text_document.uri,
-            lambda resolver, doc: markdown.completion(resolver, doc, params.position),
-            None,
-        )
-
-    @server.feature(types.COMPLETION_ITEM_RESOLVE)
-    def completion_resolve(ls: D5eServer, item: types.CompletionItem) -> types.CompletionItem:
-        app = ls.require_app()
-        return jsonrpc.answer(
-            "completionItem/resolve", lambda: markdown.resolve_completion(app, item)
-        )
-
-    @server.feature(types.TEXT_DOCUMENT_HOVER)
-    def hover(ls: D5eServer, params: types.HoverParams) -> types.Hover | None:
-        return _on_prose(
-            ls,
-            "hover",
-            params.text_document.uri,
-            lambda resolver, doc: markdown.hover(resolver, doc, params.position),
-            None,
-        )
-
-    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
-    def definition(ls: D5eServer, params: types.DefinitionParams) -> types.Location | None:
-        return _on_prose(
-            ls,
-            "definition",
-            params.text_document.uri,
-            lambda resolver, doc: markdown.definition(resolver, doc, params.position),
-            None,
-        )
-
-    @server.feature(
-        types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(
-            code_action_kinds=[
-                types.CodeActionKind.QuickFix,
-                markdown.LINK_TERMS_KIND,
-                markdown.STAT_BLOCK_KIND,
-            ]
-        ),
-    )
-    def code_action(ls: D5eServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-        return _on_prose(
-            ls,
-            "codeAction",
-            params.text_document.uri,
-            lambda resolver, doc: markdown.code_actions(
-                resolver, doc, params.range, params.context.only
-            ),
-            [],
-        )
-
-    @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions())
-    def code_lens(ls: D5eServer, params: types.CodeLensParams) -> list[types.CodeLens]:
-        kinds = ls.hint_kinds()[0]
-        return _on_prose(
-            ls,
-            "codeLens",
-            params.text_document.uri,
-            lambda resolver, doc: encounter_lens.code_lenses(resolver, doc, kinds),
-            [],
-        )
-
-    @server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions())
-    def inlay_hint(ls: D5eServer, params: types.InlayHintParams) -> list[types.InlayHint]:
-        kinds = ls.hint_kinds()[1]
-        return _on_prose(
-            ls,
-            "inlayHint",
-            params.text_document.uri,
-            lambda resolver, doc: encounter_lens.inlay_hints(resolver, doc, params.range, kinds),
-            [],
-        )
-
-    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_LINK, types.DocumentLinkOptions())
-    def document_link(ls: D5eServer, params: types.DocumentLinkParams) -> list[types.DocumentLink]:
-        return _on_prose(ls, "documentLink", params.text_document.uri, markdown.document_links, [])
-
-    @server.feature(types.WORKSPACE_SYMBOL)
-    def workspace_symbol(
-        ls: D5eServer, params: types.WorkspaceSymbolParams
-    ) -> list[types.SymbolInformation]:
-        app = ls.require_app()
-        return jsonrpc.answer(
-            "workspace/symbol",
-            lambda: (
-                markdown.campaign_symbols(app.campaign, params.query)
-                + markdown.workspace_symbols(app, params.query)
-            ),
-        )
-
-    @server.feature(types.TEXT_DOCUMENT_REFERENCES)
-    def references(ls: D5eServer, params: types.ReferenceParams) -> list[types.Location] | None:
-        campaign = ls.require_app().campaign
-        return _on_prose(
-            ls,
-            "references",
-            params.text_document.uri,
-            lambda resolver, doc: markdown.references(
-                resolver, campaign, doc, params.position, params.context.include_declaration
-            ),
-            None,
-        )
-
-    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    def document_symbol(
-        ls: D5eServer, params: types.DocumentSymbolParams
-    ) -> list[types.DocumentSymbol]:
-        return _on_prose(
-            ls, "documentSymbol", params.text_document.uri, markdown.document_symbols, []
-        )
 
 
 def serve(

@@ -133,3 +133,39 @@ def test_a_live_change_applies_what_it_can_and_reports_each_problem(
         warnings = d.request("d5e/status")["warnings"]
         assert any("no such file or folder" in w for w in warnings)
         assert d.request("d5e/lookup", {"ref": "spells/fireball"})["entry"]["pack"] == "srd-2014"
+
+
+async def test_reconfigure_applies_what_it_can_and_returns_each_problem(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """`App.reconfigure`, the plain function behind a live d5e.toml or editor-settings change:
+    the edition and the good pack apply, the missing folder and the other database are told."""
+    from d5e_daemon.features.lookup import lookup
+    from d5e_daemon.protocol import LookupParams
+
+    from .conftest import make_app
+
+    root = tmp_path / "campaign"
+    write_pack(root / "brew", {"spells/s.json": '{"name": "Sleet Ray"}'})
+    app = make_app(db_path, **workspace.layer(root))
+    events: list[list[str]] = []
+    app.library.on_change(events.append)
+    try:
+        assert lookup(app, LookupParams(ref="conditions/prone")).entry.pack == "srd-2014"
+        changed = build(
+            {
+                "db": str(tmp_path / "other.sqlite3"),
+                **workspace.layer(root),
+                "edition": "2024",
+                "packPaths": [str(root / "missing"), str(root / "brew")],
+            }
+        )
+        problems = await app.reconfigure(changed)
+        assert problems[0] == "a new database path takes effect when the daemon restarts"
+        assert problems[1:] == [f"{root / 'missing'}: no such file or folder"]
+        assert app.settings.db == str(db_path) and app.settings.edition == "2024"
+        assert lookup(app, LookupParams(ref="conditions/prone")).entry.pack == "srd-2024"
+        assert lookup(app, LookupParams(name="sleet ray")).entry.pack == "brew"
+        assert ["brew"] in events
+    finally:
+        app.close()

@@ -127,3 +127,15 @@ async def test_packs_extending_a_changed_pack_are_resolved_again(app: App, tmp_p
     elite = lookup(app, LookupParams(name="bog ogre elite")).entry
     assert (elite.pack, elite.data["hit_points"]) == ("derived", 55)
     assert "size" not in elite.data
+
+
+def test_changed_paths_go_to_the_pack_holding_them(app: App, installed: Path) -> None:
+    """What the daemon reloads after `workspace/didChangeWatchedFiles`: the files under an
+    installed folder pack (or the folder itself), never a path beside it or a plugin's pack."""
+    inside = installed / "spells" / "cinder-step.md"
+    beside = installed.parent / "ashen-hills-notes.md"
+    assert app.library.packs_holding([inside, beside, installed]) == {
+        "ashen-hills": {str(inside), str(installed)}
+    }
+    assert app.library.packs_holding([beside]) == {}
+    assert app.library.origins() == {"ashen-hills": installed.resolve()}

@@ -34,6 +34,7 @@ from .tags import (
     TAG_COLLECTIONS,
     TAGGED_COLLECTIONS,
     Fix,
+    LineProblems,
     Resolution,
     Resolver,
     Tag,
@@ -140,47 +141,78 @@ class DiagnosticsPass:
     """A document's diagnostics, found a slice of time at a time so that requests are answered
     between slices (a 20 MB document of unknown tags held the daemon for half a minute). The
     first MAX_DIAGNOSTICS problems are shown, with their "did you mean"; the rest are only
-    counted (no suggestions looked for), in one last diagnostic at the end of the document."""
+    counted (no suggestions looked for), in one last diagnostic at the end of the document.
+
+    Each line's problems are kept by its text (`Resolver.line_problems`): after an edit, only
+    the lines whose text is new are parsed and resolved again; the others cost a lookup."""
 
     def __init__(self, resolver: Resolver, doc: TextDocument) -> None:
         self.resolver, self.doc = resolver, doc
         self.lines = doc.lines
         self.line = self.column = 0
-        self.found: list[types.Diagnostic] = []
+        self.shown: list[tuple[int, Tag, Resolution]] = []
         self.more = 0
+        self._found: list[tuple[Tag, Resolution]] = []
+        self._count = 0
+        """The problems of the line being worked through (it may take several slices)."""
 
-    def run(self, seconds: float) -> bool:
-        """Work for about `seconds` (at least one tag); True when the document is done."""
+    def run(self, seconds: float, stop: Callable[[], bool] | None = None) -> bool:
+        """Work for about `seconds` (at least one tag or line), or until `stop()` says a
+        request is waiting; True when the document is done."""
         deadline = time.monotonic() + seconds
-        while self.line < len(self.lines):
-            text = self.lines[self.line]
-            if "{@" in text[self.column :]:
-                for tag in iter_tags(self.line, text, self.column):
-                    self._check(tag)
-                    self.column = tag.end
-                    if time.monotonic() >= deadline:
-                        return False
+        lines = self.lines
+        while self.line < len(lines):
+            text = lines[self.line]
+            known = "{@" not in text or (self.column == 0 and self._known(text))
+            if not known and not self._work(text, deadline, stop):
+                return False
             self.line, self.column = self.line + 1, 0
-            if time.monotonic() >= deadline:
-                return self.line >= len(self.lines)
+            if time.monotonic() >= deadline or (stop is not None and stop()):
+                return self.line >= len(lines)
         return True
 
-    def _check(self, tag: Tag) -> None:
-        shown = len(self.found) < MAX_DIAGNOSTICS
-        resolution = self.resolver.resolve(tag, suggest=shown)
-        if resolution.code is None:
-            return
-        if shown:
-            self.found.append(_diagnostic(self.doc, self.lines, tag, resolution))
-        else:
-            self.more += 1
+    def _known(self, text: str) -> bool:
+        """Take the line's problems as kept, if what is kept is enough to show."""
+        known = self.resolver.line_problems(text)
+        if known is None:
+            return False
+        room = max(MAX_DIAGNOSTICS - len(self.shown), 0)
+        if len(known.found) < min(room, known.count):
+            return False  # more of its problems are shown now than when it was kept
+        self._add(known.count, known.found[:room])
+        return True
+
+    def _work(self, text: str, deadline: float, stop: Callable[[], bool] | None) -> bool:
+        """Parse and resolve the line from `column`; False when time ran out inside it."""
+        resolver = self.resolver
+        for tag in iter_tags(0, text, self.column):
+            shown = len(self.shown) + len(self._found) < MAX_DIAGNOSTICS
+            resolution = resolver.resolve(tag, suggest=shown)
+            if resolution.code is not None:
+                self._count += 1
+                if shown:
+                    self._found.append((tag, resolution))
+            self.column = tag.end
+            if time.monotonic() >= deadline or (stop is not None and stop()):
+                return False
+        found, self._found = tuple(self._found), []
+        count, self._count = self._count, 0
+        resolver.remember_line(text, LineProblems(count, found))
+        self._add(count, found)
+        return True
+
+    def _add(self, count: int, found: Sequence[tuple[Tag, Resolution]]) -> None:
+        self.shown += [(self.line, tag, resolution) for tag, resolution in found]
+        self.more += count - len(found)
 
     def diagnostics(self) -> list[types.Diagnostic]:
+        doc, lines = self.doc, self.lines
+        found = [_diagnostic(doc, lines, tag, res, line) for line, tag, res in self.shown]
         if not self.more:
-            return self.found
+            return found
         last = types.Position(max(len(self.lines) - 1, 0), 0)
         return [
-            *self.found,
+            *found,
             types.Diagnostic(
                 range=types.Range(last, last),
                 message=(
@@ -195,13 +227,18 @@ class DiagnosticsPass:
 
 
 def _diagnostic(
-    doc: TextDocument, lines: Sequence[str], tag: Tag, resolution: Resolution
+    doc: TextDocument,
+    lines: Sequence[str],
+    tag: Tag,
+    resolution: Resolution,
+    line: int | None = None,
 ) -> types.Diagnostic:
+    """The diagnostic of a tag's problem, on the tag's line or on `line`."""
     assert resolution.code is not None
     whole = resolution.code in ("unknown-tag", "unknown-pack") or not tag.name
     start, end = (tag.start, tag.end) if whole else (tag.name_start, tag.name_end)
     return types.Diagnostic(
-        range=_range(doc, lines, tag.line, start, end),
+        range=_range(doc, lines, tag.line if line is None else line, start, end),
         message=resolution.message,
         severity=SEVERITY[resolution.code],
         code=resolution.code,

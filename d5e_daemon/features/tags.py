@@ -122,6 +122,9 @@ TAG_RE = re.compile(r"\{@([A-Za-z][A-Za-z0-9]*)(?:[ \t]+([^{}\r\n]*))?\}")
 SUGGESTIONS = 3
 CACHE_SIZE = 50_000
 """Resolutions a Resolver keeps (a long document repeats its references)."""
+LINE_CACHE_LINES = 100_000
+LINE_CACHE_CHARS = 32 * 2**20
+"""Lines whose problems a Resolver keeps, and their text at most (a 20 MB document fits)."""
 
 
 @dataclass(frozen=True)
@@ -224,6 +227,17 @@ class Resolution:
 
 
 @dataclass(frozen=True)
+class LineProblems:
+    """The problems of one line's reference tags, kept by the line's text so that a document
+    read again after an edit resolves only its changed lines (`DiagnosticsPass`): how many
+    there are, and the first of them with their tag (at line 0) and full resolution ("did you
+    mean" included): all of them, unless the per-document cap cut the line short."""
+
+    count: int
+    found: tuple[tuple[Tag, Resolution], ...]
+
+
+@dataclass(frozen=True)
 class KnownName:
     """A name that `link rules terms` may turn into a tag."""
 
@@ -253,10 +267,14 @@ class Resolver:
     _longest: int = 1
     _prose: ProseNames | None = None
     _offered: list[str] | None = None
+    _lines: dict[str, LineProblems] = field(default_factory=dict)
+    _line_chars: int = 0
 
     def clear(self) -> None:
         self._cache.clear()
         self._unsuggested.clear()
+        self._lines.clear()
+        self._line_chars = 0
         self._names = None
         self._offered = None
         self._prose = None
@@ -281,6 +299,19 @@ class Resolver:
         if self._prose is None:
             self._prose = ProseNames.load(self.app.conn, self.app.profile)
         return self._prose
+
+    def line_problems(self, text: str) -> LineProblems | None:
+        """What `remember_line` kept of a line with this text (None: look at it)."""
+        return self._lines.get(text)
+
+    def remember_line(self, text: str, problems: LineProblems) -> None:
+        """Keep a line's problems until packs or settings change (`clear`), within bounds."""
+        if text not in self._lines:
+            if len(self._lines) >= LINE_CACHE_LINES or self._line_chars > LINE_CACHE_CHARS:
+                self._lines.clear()
+                self._line_chars = 0
+            self._line_chars += len(text)
+        self._lines[text] = problems
 
     def knows(self, tag: Tag) -> bool:
         """Whether `tag`'s resolution is cached (resolving it again costs nothing)."""

@@ -485,7 +485,8 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
     value, shown = cr_value(raw.get("cr"))
     if value is not None:
         data["challenge_rating"] = value
-        data["xp"] = raw.get("xp", CR_XP.get(shown, 0))
+        cr_xp = raw["cr"].get("xp") if isinstance(raw["cr"], dict) else None
+        data["xp"] = cr_xp if isinstance(cr_xp, int | float) else raw.get("xp", CR_XP.get(shown, 0))
         data["proficiency_bonus"] = 2 + max(0, int(-(-value // 1)) - 1) // 4
         lair = raw["cr"].get("lair") if isinstance(raw["cr"], dict) else None
         if lair and CR_XP.get(str(lair)):

@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from d5e_daemon import Entry, Extends, LoadedPack, Pack, PackProblem, Source
+from d5e_daemon import Entry, Extends, FindEntry, LoadedPack, Pack, PackProblem, Source
 
 from . import convert, copy, srd
 from .entries import blocks
@@ -495,30 +495,31 @@ class Builder:
                 return found
         return None
 
-    def templates(self, item: Item) -> list[dict[str, Any]]:
-        out = []
-        for i, ref in enumerate(item.raw["_copy"].get("_templates") or []):
+    def templates(self, item: Item) -> tuple[dict[int, dict[str, Any]], list[int]]:
+        """The item's `_copy._templates` found in these files (by position), and the
+        positions of those that are not (looked up in the installed packs by `derive`)."""
+        found: dict[int, dict[str, Any]] = {}
+        missing = []
+        refs = item.raw["_copy"].get("_templates") or []
+        for i, ref in enumerate(refs if isinstance(refs, list) else []):
+            if not isinstance(ref, dict):
+                missing.append(i)  # told by `derive`
+                continue
             key = (
                 "monsterTemplate",
-                str(ref.get("name", "")).lower(),
-                str(ref.get("source", "")).lower(),
+                str(ref.get("name", "")).lower().strip(),
+                str(ref.get("source", "")).lower().strip(),
             )
-            found = self.r.by_key.get(key)
-            if found is None:
-                self.r.problems.append(
-                    item.problem(
-                        f"template {ref.get('name')!r} of source {ref.get('source')!r} "
-                        "is not in these files",
-                        ("_copy", "_templates", i),
-                    )
-                )
-                continue
-            out.append(found.raw)
-        return out
+            template = self.r.by_key.get(key)
+            if template is None:
+                missing.append(i)
+            else:
+                found[i] = template.raw
+        return found, missing
 
     def resolve(self, item: Item) -> dict[str, Any] | None:
         """The item's full 5etools object; None when its copy failed (a problem says why) or
-        its base is in another pack (see `external`)."""
+        it is resolved by d5e at install time (see `deferred`)."""
         if id(item) in self.resolved:
             return self.resolved[id(item)]
         raw = item.raw
@@ -531,7 +532,8 @@ class Builder:
             self.resolved[id(item)] = None
             return None
         base = self.base_of(item)
-        if base is None:
+        found, missing = self.templates(item)
+        if base is None or missing:
             self.resolved[id(item)] = None  # resolved by d5e against the installed packs
             return None
         if id(item) in self.visiting:
@@ -551,7 +553,7 @@ class Builder:
             self.resolved[id(item)] = None
             return None
         try:
-            result = copy.derive(base_raw, raw, self.templates(item))
+            result = copy.derive(base_raw, raw, [found[i] for i in sorted(found)], item.kind)
         except copy.ModError as exc:
             self.r.problems.append(item.problem(exc.message, exc.path))
             result = None
@@ -561,12 +563,15 @@ class Builder:
         return result
 
     def deferred(self, item: Item, seen: frozenset[int] = frozenset()) -> bool:
-        """Whether the item is a copy of an entry of another pack, directly or through copies
-        in these files: d5e resolves it at install time (see `derive`)."""
+        """Whether the item is a copy d5e resolves at install time (see `derive`): of an entry
+        of another pack, or using a template of another pack, directly or through copies in
+        these files."""
         if not isinstance(item.raw.get("_copy"), dict) or id(item) in seen:
             return False
         base = self.base_of(item)
-        return base is None or self.deferred(base, seen | {id(item)})
+        return (
+            base is None or bool(self.templates(item)[1]) or self.deferred(base, seen | {id(item)})
+        )
 
     def external_ref(self, item: Item) -> str | None:
         """The ref of what a deferred item copies: another pack's entry, or the entry its
@@ -574,12 +579,64 @@ class Builder:
         base = self.base_of(item)
         if base is None:
             return _external_ref(item)
-        ref = self.external_ref(base)
-        if ref is None:
-            return None
-        collection = ref.split(":", 1)[1].split("/", 1)[0]
-        pack = pack_id(str(base.raw.get("source") or ""))
+        if not self.deferred(base):
+            resolved = self.resolve(base)
+            if resolved is None:
+                return None
+            collection = convert.collection_of(base.kind, resolved)
+        else:
+            ref = self.external_ref(base)
+            if ref is None:
+                return None
+            collection = ref.split(":", 1)[1].split("/", 1)[0]
+        pack = pack_id(str(base.raw.get("source") or self.r.order[0]))
         return f"{pack}:{collection}/{convert.slug_for(base.kind, base.raw)}"
+
+    def versions(
+        self, item: Item, resolved: dict[str, Any]
+    ) -> list[tuple[dict[str, Any], JsonPath]]:
+        """The entries the item's `_versions` make (5etools' `getVersions`), each resolved
+        against the item, with where it was written; a problem for each that cannot be."""
+        try:
+            made = copy.versions(resolved)
+        except copy.ModError as exc:
+            self.r.problems.append(item.problem(exc.message, exc.path))
+            return []
+        out = []
+        for version, at in made:
+            templates = []
+            for i, ref in enumerate(version["_copy"].get("_templates") or []):
+                key = (
+                    "monsterTemplate",
+                    str(ref.get("name", "")).lower().strip() if isinstance(ref, dict) else "",
+                    str(ref.get("source", "")).lower().strip() if isinstance(ref, dict) else "",
+                )
+                template = self.r.by_key.get(key)
+                if template is None:
+                    self.r.problems.append(
+                        item.problem(
+                            f"template {key[1]!r} of source {key[2]!r} is not in these files",
+                            (*at, "_templates", i),
+                        )
+                    )
+                else:
+                    templates.append(template.raw)
+            try:
+                out.append(
+                    (
+                        copy.derive(
+                            copy.version_parent(resolved, version),
+                            version,
+                            templates,
+                            item.kind,
+                            at,
+                        ),
+                        at,
+                    )
+                )
+            except copy.ModError as exc:
+                self.r.problems.append(item.problem(exc.message, exc.path))
+        return out
 
     def _with_fluff(self, item: Item, raw: dict[str, Any]) -> dict[str, Any]:
         fluff = self.r.fluff.get(item.key)
@@ -615,30 +672,92 @@ def _external_ref(item: Item) -> str | None:
     return f"{pack}:{collection}/{convert.slug(str(meta.get('name', '')))}"
 
 
+def _located(entry: Entry, exc: copy.ModError, base_ref: str) -> PackProblem:
+    where = entry.data.get("5etools_at", {})
+    shown = ".".join(map(str, exc.path))
+    fallback = (entry.source.line if entry.source else 0, 0)
+    line, column = where.get(shown, fallback)
+    return PackProblem(
+        file=entry.source.path if entry.source else "",
+        line=line,
+        column=column,
+        field=shown,
+        message=f"{exc.message} (copying {base_ref})",
+    )
+
+
+def _installed_templates(
+    entry: Entry,
+    refs: Any,
+    in_files: dict[str, Any],
+    find: FindEntry | None,
+    base_ref: str,
+    at: JsonPath = ("_copy",),
+) -> tuple[list[dict[str, Any]], list[PackProblem]]:
+    """The `_templates` of a deferred entry: those of its own files (`in_files`, by
+    position), the others read from the installed packs (`monster-templates` of the pack of
+    their source); a problem names each that is nowhere."""
+    out, problems = [], []
+    for i, ref in enumerate(refs if isinstance(refs, list) else []):
+        if str(i) in in_files:
+            out.append(in_files[str(i)])
+            continue
+        if not isinstance(ref, dict):
+            exc = copy.ModError("a template is {name, source}", (*at, "_templates", i))
+            problems.append(_located(entry, exc, base_ref))
+            continue
+        name, source = str(ref.get("name", "")), str(ref.get("source", ""))
+        pack = SRD_SOURCES.get(source.lower()) or pack_id(source)
+        record = find(pack, "monster-templates", convert.slug(name)) if find else None
+        if record is None or not isinstance(record[1].get(convert.RAW), dict):
+            where = (
+                "the SRD holds no monster templates"
+                if pack.startswith("srd-")
+                else f"pack {pack!r} has no monster-templates/{convert.slug(name)}"
+            )
+            exc = copy.ModError(
+                f"template {name!r} of source {source!r} is neither in these files nor "
+                f"installed ({where})",
+                (*at, "_templates", i),
+            )
+            problems.append(_located(entry, exc, base_ref))
+            continue
+        out.append(record[1][convert.RAW])
+    return out, problems
+
+
 def derive(
-    entry: Entry, base_ref: str, base_name: str, base: dict[str, Any]
+    entry: Entry,
+    base_ref: str,
+    base_name: str,
+    base: dict[str, Any],
+    find: FindEntry | None = None,
 ) -> tuple[Entry, list[PackProblem]]:
-    """A `_copy` whose base is installed in another pack, resolved at install time by d5e."""
+    """A `_copy` whose base or templates are installed in another pack, resolved at install
+    time by d5e (then, for a version, the version laid over that)."""
     own = entry.data[convert.RAW]
     kind = entry.data["5etools_type"]
     collection = base_ref.split(":", 1)[1].split("/", 1)[0]
     base_raw = srd.to_5etools(collection, base_name, base)
-    where = entry.data.get("5etools_at", {})
+    in_files = entry.data.get("5etools_templates", {})
+    templates, problems = _installed_templates(
+        entry, own["_copy"].get("_templates"), in_files, find, base_ref
+    )
+    version = entry.data.get("5etools_version")
+    if version is not None:
+        at = tuple(version["at"])
+        refs = version["raw"]["_copy"].get("_templates")
+        version_templates, found = _installed_templates(entry, refs, {}, find, base_ref, at)
+        problems += found
+    if problems:
+        return entry, problems
     try:
-        raw = copy.derive(base_raw, own, [])
+        raw = copy.derive(base_raw, own, templates, kind)
+        if version is not None:
+            parent = copy.version_parent(raw, version["raw"])
+            raw = copy.derive(parent, version["raw"], version_templates, kind, at)
     except copy.ModError as exc:
-        line, column = where.get(
-            ".".join(map(str, exc.path)), (entry.source.line if entry.source else 0, 0)
-        )
-        return entry, [
-            PackProblem(
-                file=entry.source.path if entry.source else "",
-                line=line,
-                column=column,
-                field=".".join(map(str, exc.path)),
-                message=f"{exc.message} (copying {base_ref})",
-            )
-        ]
+        return entry, [_located(entry, exc, base_ref)]
     data = {k: v for k, v in base.items() if k not in ("index", "name", "url", convert.RAW)}
     data.update(convert.record(kind, raw))
     name = convert.plain_tags(str(raw.get("name", entry.name)))
@@ -653,18 +772,26 @@ def derive(
 
 
 def _mod_positions(item: Item) -> dict[str, tuple[int, int]]:
-    """Where each `_mod` operation was written, for problems found at install time."""
-    out = {"_copy": item.where(("_copy",))}
-    mods = item.raw["_copy"].get("_mod")
-    if isinstance(mods, dict):
-        for prop, ops in mods.items():
-            if isinstance(ops, list):
-                for i in range(len(ops)):
-                    for sub in ((), ("mode",), ("replace",), ("names",)):
-                        path = ("_copy", "_mod", prop, i, *sub)
-                        out[".".join(map(str, path))] = item.where(path)
-            else:
-                out[f"_copy._mod.{prop}"] = item.where(("_copy", "_mod", prop))
+    """Where each part of `_copy` and `_versions` was written (to a few levels), for problems
+    found at install time."""
+    out: dict[str, tuple[int, int]] = {}
+
+    def walk(value: Any, path: JsonPath, depth: int) -> None:
+        out[".".join(map(str, path))] = item.where(path)
+        if depth == 0:
+            return
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if isinstance(inner, dict | list) or key in ("mode", "replace", "names"):
+                    walk(inner, (*path, key), depth - 1)
+        elif isinstance(value, list):
+            for i, inner in enumerate(value):
+                if isinstance(inner, dict | list):
+                    walk(inner, (*path, i), depth - 1)
+
+    for key in ("_copy", "_versions"):
+        if key in item.raw:
+            walk(item.raw[key], (key,), 6)
     return out
 
 
@@ -801,7 +928,13 @@ def _load(path: Path) -> list[LoadedPack]:
                 )
             if base_pack != loaded.pack.id:
                 loaded.requires.append(base_pack)
-            data = {convert.RAW: raw, "5etools_type": item.kind, "5etools_at": _mod_positions(item)}
+            found, _ = builder.templates(item)
+            data = {
+                convert.RAW: raw,
+                "5etools_type": item.kind,
+                "5etools_at": _mod_positions(item),
+                "5etools_templates": {str(i): t for i, t in found.items()},
+            }
             collection = (
                 convert.collection_of(item.kind, raw)
                 if item.kind not in ("item", "baseitem")
@@ -817,11 +950,27 @@ def _load(path: Path) -> list[LoadedPack]:
                     extends=Extends(ref=ref),
                 )
             )
+            try:
+                versions = copy.versions(raw)
+            except copy.ModError as exc:
+                reader.problems.append(item.problem(exc.message, exc.path))
+                continue
+            for version, at in versions:
+                home = packs.get(str(version.get("source") or "").lower(), loaded)
+                name = str(version.get("name") or raw["name"])
+                home.entries.append(
+                    Entry(
+                        collection=collection,
+                        slug=convert.slug_for(item.kind, {**raw, "name": name}),
+                        name=convert.plain_tags(name),
+                        data={**data, "5etools_version": {"raw": version, "at": list(at)}},
+                        source=Source(path=item.file.resolved, line=item.where(at)[0]),
+                        extends=Extends(ref=ref),
+                    )
+                )
             continue
         if resolved is None:
             continue
-        if item.kind == "monsterTemplate":
-            pass
         loaded.entries.append(
             Entry(
                 collection=convert.collection_of(item.kind, resolved),
@@ -831,6 +980,17 @@ def _load(path: Path) -> list[LoadedPack]:
                 source=where,
             )
         )
+        for version, at in builder.versions(item, resolved):
+            home = packs.get(str(version.get("source") or "").lower(), loaded)
+            home.entries.append(
+                Entry(
+                    collection=convert.collection_of(item.kind, version),
+                    slug=convert.slug_for(item.kind, version),
+                    name=convert.plain_tags(str(version.get("name", ""))),
+                    data=convert.record(item.kind, version),
+                    source=Source(path=item.file.resolved, line=item.where(at)[0]),
+                )
+            )
         if item.kind in ("magicvariant", "variant"):
             expansions[loaded.pack.id] += _expand_variant(item, resolved, reader, where)
     for pack_key, made in expansions.items():  # an item written out wins over an expansion

@@ -90,7 +90,9 @@ def test_every_mod_mode_of_an_in_file_copy(ember: App) -> None:
     assert skills["Skill: Athletics"] == 3  # addSkills: +1 Str, +2 proficiency at CR 3
     assert "bonus_actions" not in alpha and "bonus_actions" in wolf  # "remove"
     assert alpha["page"] == 10  # _preserve
-    assert alpha["5etools"]["environment"] == ["forest"]  # unmapped fields are kept
+    # as in 5etools, a creature's environment is the original's: not copied unless preserved
+    assert "environment" not in alpha["5etools"]
+    assert wolf["5etools"]["environment"] == ["forest"]  # unmapped fields are kept
     assert alpha["desc"] == ["Ash wolves follow wildfires, feeding on what flees."]  # fluff
 
 

@@ -14,12 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from d5e_daemon import hookimpl
+from d5e_daemon import PriorityRule, hookimpl
 from d5e_daemon.records import PathLoader
 
-from .loader import load
+from .loader import REVISES, load
 
 
 @hookimpl
 def register_loaders(register: Callable[[str, PathLoader], None]) -> None:
     register("open5e", load)
+
+
+@hookimpl
+def priority_rules() -> list[PriorityRule]:
+    """A revised edition of a document wins over the one it revises (tob-2023 over tob)."""
+    return [PriorityRule(pack=new, over=old) for new, old in REVISES.items()]

@@ -9,9 +9,11 @@ no name for are left out; its text (`desc`) is kept as written.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 Record = dict[str, Any]
+SLUG = re.compile(r"[^a-z0-9]+")
 
 ABILITIES = ("strength", "dexterity", "constitution", "intelligence", "wisdom", "charisma")
 ABBREVIATIONS = {a: a[:3] for a in ABILITIES}
@@ -334,23 +336,114 @@ def _category(key: Any) -> Record | None:
     return ref(str(key)) if key else None
 
 
-def magic_item(fields: Record) -> Record:
+def magic_item(fields: Record, details: Record | None = None) -> Record:
+    """A magic item, with the details of the weapon or armor it is when its document has them
+    (the SRD's Adamantine Armor; Vault of Magic's point at the SRD's document and have none)."""
     rarity = str(fields.get("rarity") or "")
     data: Record = {
         "desc": paragraphs(fields.get("desc")),
         "rarity": {"name": rarity.replace("-", " ").title()} if rarity else None,
         "equipment_category": _category(fields.get("category")),
         "attunement": bool(fields.get("requires_attunement")),
+        **(details or {}),
     }
     if fields.get("attunement_detail"):
         data["attunement_detail"] = fields["attunement_detail"]
     return {k: v for k, v in data.items() if v is not None}
 
 
-def item(fields: Record) -> Record:
+def _damage_of(dice: Any, kind: Any) -> Record | None:
+    """`{"damage_dice": "1d8", "damage_type": {...}}`; None for a weapon that deals none (a
+    net's `"0"`)."""
+    text = str(dice or "").strip()
+    if not text or text == "0":
+        return None
+    found: Record = {"damage_dice": text}
+    if kind:
+        found["damage_type"] = ref(str(kind))
+    return found
+
+
+def _range_of(normal: Any, long: Any) -> Record:
+    found: Record = {"normal": _int(normal) or _number(normal)}
+    if _number(long):
+        found["long"] = _int(long) or _number(long)
+    return found
+
+
+def weapon(fields: Record, properties: list[tuple[Record, Any]]) -> Record:
+    """A weapon's details (Weapon.json, with its WeaponPropertyAssignment rows: each property's
+    WeaponProperty record and the assignment's `detail`) in the SRD's fields: `weapon_category`,
+    `weapon_range`, `category_range`, `damage`, `two_handed_damage`, `properties`, `mastery`
+    (2024), `range`, `throw_range`, `ammunition`.
+
+    Open5e does not say melee or ranged: a weapon with ammunition, or with a range and not
+    thrown, is ranged; thrown ones (a dagger, a javelin, but also the SRD's dart and net) melee.
+    """
+    names = [str(p.get("name") or "") for p, _ in properties]
+    lowered = [n.lower() for n in names]
+    thrown = "thrown" in lowered
+    far = bool(_number(fields.get("range")))
+    ranged = "ammunition" in lowered or (far and not thrown)
+    category = "Simple" if fields.get("is_simple") else "Martial"
+    kind = "Ranged" if ranged else "Melee"
+    data: Record = {
+        "weapon_category": category,
+        "weapon_range": kind,
+        "category_range": f"{category} {kind}",
+        "damage": _damage_of(fields.get("damage_dice"), fields.get("damage_type")),
+        "range": _range_of(fields.get("range"), fields.get("long_range"))
+        if ranged
+        else {"normal": 5},
+    }
+    if thrown and far:
+        data["throw_range"] = _range_of(fields.get("range"), fields.get("long_range"))
+    found: list[Record] = []
+    for (prop, detail), name in zip(properties, names, strict=True):
+        if not name:
+            continue
+        if str(prop.get("type") or "").lower() == "mastery":
+            data["mastery"] = {"index": SLUG.sub("-", name.lower()).strip("-"), "name": name}
+            continue
+        found.append({"index": SLUG.sub("-", name.lower()).strip("-"), "name": name})
+        text = str(detail or "").strip()
+        if name.lower() == "versatile" and text:
+            data["two_handed_damage"] = _damage_of(text, fields.get("damage_type"))
+        if name.lower() == "ammunition" and ";" in text:
+            data["ammunition"] = text.split(";", 1)[1].strip()
+    data["properties"] = found
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def armor(fields: Record) -> Record:
+    """Armor's details (Armor.json) in the SRD's fields: `armor_category` (Open5e does not say:
+    a shield by its name, heavy without Dex, medium with a Dex cap, light otherwise),
+    `armor_class`, `str_minimum`, `stealth_disadvantage`."""
+    name = str(fields.get("name") or "").lower()
+    dex, cap = bool(fields.get("ac_add_dexmod")), _int(fields.get("ac_cap_dexmod"))
+    if "shield" in name:
+        category = "Shield"
+    elif not dex:
+        category = "Heavy"
+    else:
+        category = "Medium" if cap is not None else "Light"
+    armor_class: Record = {"base": _int(fields.get("ac_base")), "dex_bonus": dex}
+    if dex and cap is not None:
+        armor_class["max_bonus"] = cap
+    return {
+        "armor_category": category,
+        "armor_class": armor_class,
+        "str_minimum": _int(fields.get("strength_score_required")) or 0,
+        "stealth_disadvantage": bool(fields.get("grants_stealth_disadvantage")),
+    }
+
+
+def item(fields: Record, details: Record | None = None) -> Record:
+    """An item with the details of the weapon or armor it is (`weapon`, `armor`), if any."""
     data: Record = {
         "desc": paragraphs(fields.get("desc")),
         "equipment_category": _category(fields.get("category")),
+        **(details or {}),
     }
     cost = _number(fields.get("cost"))
     if cost:

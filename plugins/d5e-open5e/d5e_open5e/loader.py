@@ -30,7 +30,15 @@ LICENSE_NAMES = {"ogl-10a": "OGL-1.0a", "cc-by-40": "CC-BY-4.0", "cc0": "CC0-1.0
 # and below them in priority, so that d5e's SRD keeps answering `{@spell fireball}`.
 SRD_PACKS = {"srd-2014", "srd-2024"}
 SRD_COPY_PRIORITY = {"2014": 4, "2024": 5}  # below d5e's SRD (10, 20), in the same order
-DEFAULT_PRIORITY = 50
+# Published third-party documents install below d5e's SRD too (10, 20) and below homebrew (50):
+# installing Level Up's Adventurer's Guide adds its spells but leaves `{@spell fireball}` the
+# SRD's (its own is `a5e-ag:spells/fireball`); a user who wants a document to win says so
+# (`d5e packs set-priority a5e-ag 60`, `[packs]` in d5e.toml), and the install then reports
+# what it overrides.
+DEFAULT_PRIORITY = 8
+# A document that revises another wins over it where both are installed (a plugin priority rule,
+# one above: 9): Tome of Beasts 1 (2023 Edition) reprints 337 monsters of Tome of Beasts (2016).
+REVISES = {"tob-2023": "tob"}
 EDITIONS = {"5e-2014": "2014", "5e-2024": "2024"}
 
 # Files of a document folder that hold the wholes (model → collection) and their parts.
@@ -54,13 +62,17 @@ PARTS = {
 }
 # Parts of parts: an attack belongs to an action.
 ATTACKS = "CreatureActionAttack.json"
+# What an item is, when it is a weapon or armor: `Item.weapon` / `Item.armor` name a record of
+# these; a weapon's properties are WeaponPropertyAssignment rows (weapon, property, detail).
+WEAPONS, ARMOR = "Weapon.json", "Armor.json"
+PROPERTIES, ASSIGNMENTS = "WeaponProperty.json", "WeaponPropertyAssignment.json"
+DETAILS = {WEAPONS, ARMOR, PROPERTIES, ASSIGNMENTS}
 # Open5e's lookup tables and links between records: nothing to read as entries.
 REFERENCE = {
     "Publisher.json", "GameSystem.json", "Environment.json", "Language.json", "Image.json",
     "CrossReference.json", "CreatureSet.json", "ItemSet.json", "Size.json", "Ability.json",
     "Alignment.json", "DamageType.json", "SpellSchool.json", "Skill.json", "CreatureType.json",
     "ItemCategory.json", "ItemRarity.json", "RuleSet.json", "Condition.json",
-    "WeaponPropertyAssignment.json", "WeaponProperty.json", "Weapon.json", "Armor.json",
     "AbilityDescription.json", "AlignmentDescription.json", "DamageTypeDescription.json",
     "SkillDescription.json", "CreatureTypeDescription.json",
 }  # fmt: skip
@@ -94,8 +106,9 @@ class Fixture:
         offset = self.offsets[index] if index < len(self.offsets) else 0
         if key:
             end = self.offsets[index + 1] if index + 1 < len(self.offsets) else len(self.text)
-            found = self.text.find(f'"{key}"', offset, end)
-            offset = found if found >= 0 else offset
+            # the key, not the same word as a value (`"category": "weapon"`)
+            found = re.compile(rf'"{re.escape(key)}"\s*:').search(self.text, offset, end)
+            offset = found.start() if found else offset
         line = bisect.bisect_left(self.newlines, offset) + 1
         return line, offset - (self.newlines[line - 2] + 1 if line > 1 else 0) + 1
 
@@ -265,7 +278,7 @@ def _read_files(doc: Document) -> None:
                 shown, f"not read: d5e does not convert Open5e's {NOT_READ[name]} yet", warn=True
             )
             continue
-        if name not in WHOLES and name not in PARTS and name != ATTACKS:
+        if name not in WHOLES and name not in PARTS and name != ATTACKS and name not in DETAILS:
             doc.problem(shown, "not read: not a file of an Open5e document", warn=True)
             continue
         fixture, message, at = read_fixture(path, shown)
@@ -298,6 +311,68 @@ def _parts(
     return found
 
 
+def _records(doc: Document, name: str) -> dict[str, dict[str, Any]]:
+    fixture = doc.files.get(name)
+    return {str(r.get("pk")): r["fields"] for r in fixture.records} if fixture else {}
+
+
+@dataclass
+class Details:
+    """The weapons and armor of a document, by key, as d5e's item fields."""
+
+    weapons: dict[str, dict[str, Any]]
+    armor: dict[str, dict[str, Any]]
+
+    def of(
+        self, doc: Document, fixture: Fixture, index: int, *, strict: bool
+    ) -> dict[str, Any] | None:
+        """The details of item `index`; a weapon or armor not in this document is an error
+        when `strict` (an Item.json of the document), nothing otherwise (Vault of Magic's
+        magic items name the SRD document's weapons)."""
+        fields = fixture.records[index]["fields"]
+        for key, found, file in (
+            ("weapon", self.weapons, WEAPONS),
+            ("armor", self.armor, ARMOR),
+        ):
+            target = fields.get(key)
+            if not target:
+                continue
+            if str(target) in found:
+                return found[str(target)]
+            if strict:
+                doc.problem(
+                    fixture,
+                    f"{fixture.records[index].get('pk')}: its {key} {target!r} is not in {file}",
+                    fixture.where(index, key),
+                )
+        return None
+
+
+def _details(doc: Document) -> Details:
+    weapons, properties = _records(doc, WEAPONS), _records(doc, PROPERTIES)
+    assigned: dict[str, list[tuple[dict[str, Any], Any]]] = {}
+    fixture = doc.files.get(ASSIGNMENTS)
+    links = (("weapon", weapons, WEAPONS), ("property", properties, PROPERTIES))
+    for i, record in enumerate(fixture.records if fixture else []):
+        assert fixture is not None
+        fields = record["fields"]
+        missing = next((link for link in links if str(fields.get(link[0])) not in link[1]), None)
+        if missing is not None:
+            doc.problem(
+                fixture,
+                f"{record.get('pk')}: its {missing[0]} {fields.get(missing[0])!r} is not in "
+                f"{missing[2]}",
+                fixture.where(i, missing[0]),
+            )
+            continue
+        prop = properties[str(fields["property"])]
+        assigned.setdefault(str(fields["weapon"]), []).append((prop, fields.get("detail")))
+    return Details(
+        weapons={k: convert.weapon(w, assigned.get(k, [])) for k, w in weapons.items()},
+        armor={k: convert.armor(a) for k, a in _records(doc, ARMOR).items()},
+    )
+
+
 def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
     entries: list[Entry] = []
     keys = {
@@ -310,6 +385,7 @@ def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
     attacks = _parts(doc, ATTACKS, action_keys)
     traits = _parts(doc, "CreatureTrait.json", keys["Creature.json"])
     options = _parts(doc, "SpellCastingOption.json", keys["Spell.json"])
+    details = _details(doc)
     benefits = {
         name: _parts(doc, name, keys[PARTS[name]])
         for name in ("FeatBenefit.json", "BackgroundBenefit.json", "SpeciesTrait.json")
@@ -340,9 +416,9 @@ def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
             elif name == "Spell.json":
                 data = convert.spell(fields, [o for o, _, _ in options.get(pk, [])])
             elif name == "MagicItem.json":
-                data = convert.magic_item(fields)
+                data = convert.magic_item(fields, details.of(doc, fixture, i, strict=False))
             elif name == "Item.json":
-                data = convert.item(fields)
+                data = convert.item(fields, details.of(doc, fixture, i, strict=True))
             elif name == "Rule.json":
                 data = convert.rule(fields)
             else:

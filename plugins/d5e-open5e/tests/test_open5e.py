@@ -20,13 +20,20 @@ from d5e_daemon.app import App
 from d5e_daemon.errors import PackError
 from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.packs import install as install_feature
-from d5e_daemon.features.packs import list_packs
+from d5e_daemon.features.packs import list_packs, set_priority
 from d5e_daemon.features.search import search
 from d5e_daemon.packs import InstallResult
-from d5e_daemon.protocol import LookupParams, PackInstallParams, SearchParams
+from d5e_daemon.protocol import (
+    LookupParams,
+    PackInstallParams,
+    PacksListParams,
+    SearchParams,
+    SetPriorityParams,
+)
 
 V2 = Path(__file__).parent / "fixtures" / "v2"
 TOB = V2 / "kobold-press" / "tob"
+SRD = V2 / "wizards-of-the-coast" / "srd-2014"
 
 
 def install(app: App, path: Path) -> InstallResult:
@@ -118,10 +125,43 @@ def test_spells_and_magic_items(app: App) -> None:
     assert "Vault of Magic" in lookup(app, LookupParams(name="aberrant agreement")).markdown
 
 
+def test_weapons_and_armor_have_their_details(app: App) -> None:
+    """Item.json names its Weapon.json / Armor.json record; the weapon's properties are
+    WeaponPropertyAssignment rows: joined into the SRD's fields, shown on the card, filtered."""
+    install(app, SRD)
+    sword = data(app, "open5e-srd-2014:equipment/longsword")
+    assert sword["category_range"] == "Martial Melee"
+    assert sword["damage"] == {
+        "damage_dice": "1d8",
+        "damage_type": {"index": "slashing", "name": "Slashing"},
+    }
+    assert sword["two_handed_damage"]["damage_dice"] == "1d10"
+    assert [p["name"] for p in sword["properties"]] == ["Versatile"]
+    dagger = data(app, "open5e-srd-2014:equipment/dagger")
+    assert dagger["throw_range"] == {"normal": 20, "long": 60} and dagger["weapon_range"] == "Melee"
+    bow = data(app, "open5e-srd-2014:equipment/longbow")
+    assert (bow["weapon_range"], bow["range"]) == ("Ranged", {"normal": 150, "long": 600})
+    chain = data(app, "open5e-srd-2014:equipment/chain-mail")
+    assert chain["armor_category"] == "Heavy"
+    assert chain["armor_class"] == {"base": 16, "dex_bonus": False}
+    assert (chain["str_minimum"], chain["stealth_disadvantage"]) == (13, True)
+    plate = data(app, "open5e-srd-2014:equipment/breastplate")
+    assert plate["armor_class"] == {"base": 14, "dex_bonus": True, "max_bonus": 2}
+    card = lookup(app, LookupParams(ref="open5e-srd-2014:equipment/longsword")).markdown
+    assert "Martial melee weapon" in card and "1d8 slashing (1d10 two-handed)" in card
+    card = lookup(app, LookupParams(ref="open5e-srd-2014:equipment/chain-mail")).markdown
+    assert "Heavy armor" in card and "Str 13" in card and "Disadvantage" in card
+    card = lookup(app, LookupParams(ref="open5e-srd-2014:equipment/breastplate")).markdown
+    assert "14 + Dex modifier (max 2)" in card
+    asyncio.run(set_priority(app, SetPriorityParams(pack="open5e-srd-2014", priority=60)))
+    hits = search(app, SearchParams(query="", filters={"type": "weapon"}, limit=100)).hits
+    assert "open5e-srd-2014:equipment/longsword" in {f"{h.pack}:{h.ref}" for h in hits}
+
+
 def test_the_whole_data_folder_is_one_pack_per_document(app: App) -> None:
     result = asyncio.run(install_feature(app, PackInstallParams(path=str(V2))))
     packs = {r.pack: r.entries for r in (result, *result.also)}
-    assert packs == {"deepm": 3, "tob": 2, "vom": 2}
+    assert packs == {"deepm": 3, "tob": 2, "vom": 2, "open5e-srd-2014": packs["open5e-srd-2014"]}
     assert all(r.action == "installed" for r in (result, *result.also))
 
 
@@ -156,6 +196,60 @@ def test_open5e_copies_of_the_srd_install_below_the_srd(app: App, tmp_path: Path
     assert lookup(app, LookupParams(name="fireball")).entry.pack == "srd-2014"
     copy = lookup(app, LookupParams(ref="open5e-srd-2014:spells/fireball"))
     assert copy.entry.data["desc"] == ["Boom."]
+
+
+def _document(tmp_path: Path, key: str, publisher: str, name: str) -> Path:
+    """A document folder `publisher/key` made from the Tome of Beasts fixture's Document.json."""
+    folder = tmp_path / publisher / key
+    folder.mkdir(parents=True)
+    document = json.loads((TOB / "Document.json").read_text())
+    document[0]["pk"] = key
+    document[0]["fields"] |= {"name": name, "publisher": publisher}
+    (folder / "Document.json").write_text(json.dumps(document))
+    return folder
+
+
+def test_a_document_does_not_replace_the_srd_unless_asked(app: App, tmp_path: Path) -> None:
+    """Level Up's Fireball: installing it adds a5e-ag's, `{@spell fireball}` stays the SRD's."""
+    folder = _document(tmp_path, "a5e-ag", "en-publishing", "Adventurer's Guide")
+    fireball = {"name": "Fireball", "level": 3, "school": "evocation", "desc": "A5e boom."}
+    spells = [
+        {"model": "api_v2.spell", "pk": "a5e-ag_fireball", "fields": fireball},
+        {"model": "api_v2.spell", "pk": "a5e-ag_own", "fields": fireball | {"name": "Own"}},
+    ]
+    (folder / "Spell.json").write_text(json.dumps(spells))
+    result = install(app, folder)
+    assert not [w for w in result.warnings if "overrides" in w.message]  # it overrides nothing
+    found = lookup(app, LookupParams(name="fireball"))
+    assert found.entry.pack == "srd-2014"
+    assert [s.pack for s in found.shadowed] == ["a5e-ag"]
+    assert data(app, "a5e-ag:spells/fireball")["desc"] == ["A5e boom."]
+    assert lookup(app, LookupParams(name="own")).entry.pack == "a5e-ag"
+    hits = search(app, SearchParams(query="fireball", mode="keyword")).hits
+    assert {h.pack for h in hits if h.ref == "spells/fireball"} == {"srd-2014"}
+    # The user chooses the document: now it wins, on purpose, and `packs list` says over what.
+    asyncio.run(set_priority(app, SetPriorityParams(pack="a5e-ag", priority=60)))
+    assert lookup(app, LookupParams(name="fireball")).entry.pack == "a5e-ag"
+    listed = list_packs(app, PacksListParams(overrides="a5e-ag")).overrides
+    assert [(o.ref, o.over, o.intended) for o in listed] == [("spells/fireball", "srd-2014", True)]
+
+
+def test_a_revised_document_wins_over_the_one_it_revises(app: App, tmp_path: Path) -> None:
+    """Tome of Beasts 1 (2023 Edition) and Tome of Beasts share 337 monsters: the revision wins,
+    on purpose (no tie decided by pack ids), whatever the order of installs."""
+    revised = _document(tmp_path, "tob-2023", "kobold-press", "Tome of Beasts 1 (2023 Edition)")
+    for name in ("Creature.json", "CreatureAction.json", "CreatureActionAttack.json"):
+        text = (TOB / name).read_text().replace('"tob_', '"tob-2023_')
+        (revised / name).write_text(text.replace('"Aboleth, Nihilith"', '"Nihilith (2023)"'))
+    install(app, revised)
+    result = install(app, TOB)
+    assert not [w for w in result.warnings if "overrides" in w.message]
+    assert lookup(app, LookupParams(ref="monsters/aboleth-nihilith")).entry.pack == "tob-2023"
+    assert lookup(app, LookupParams(name="Nihilith (2023)")).entry.pack == "tob-2023"
+    assert data(app, "tob:monsters/aboleth-nihilith")["name"] == "Aboleth, Nihilith"
+    assert app.library.check_ties() == []
+    listed = {p.pack.id: p for p in list_packs(app).packs}
+    assert (listed["tob"].priority, listed["tob-2023"].priority) == (8, 9)
 
 
 def _broken(tmp_path: Path) -> Path:
@@ -217,3 +311,35 @@ def test_unknown_files_are_warnings(app: App, tmp_path: Path) -> None:
     assert ("Notes.json", "not read: not a file of an Open5e document") in warned
     assert ("CharacterClass.json", "not read: d5e does not convert Open5e's classes yet") in warned
     assert not any(Path(w.file).name == "Environment.json" for w in result.warnings)
+
+
+def test_an_item_naming_a_missing_weapon_is_located(app: App, tmp_path: Path) -> None:
+    folder = tmp_path / "srd-2014"
+    shutil.copytree(SRD, folder)
+    text = (folder / "Item.json").read_text()
+    (folder / "Item.json").write_text(text.replace('"weapon": "srd_longsword"', '"weapon": "x"'))
+    text = (folder / "WeaponPropertyAssignment.json").read_text()
+    (folder / "WeaponPropertyAssignment.json").write_text(
+        text.replace('"property": "srd-2014_versatile-wp"', '"property": "srd-2014_nope"')
+    )
+    with pytest.raises(PackError) as caught:
+        install(app, folder)
+    assert queries.get_pack(app.conn, "open5e-srd-2014") is None
+    assert caught.value.data is not None
+    found = {
+        (Path(p["file"]).name, p["message"].split(": ", 1)[1]): p["line"]
+        for p in caught.value.data["problems"]
+        if p["severity"] == "error"
+    }
+    item_line = found[("Item.json", "its weapon 'x' is not in Weapon.json")]
+    assert '"weapon": "x"' in (folder / "Item.json").read_text().splitlines()[item_line - 1]
+    line = found[
+        (
+            "WeaponPropertyAssignment.json",
+            "its property 'srd-2014_nope' is not in WeaponProperty.json",
+        )
+    ]
+    assert (
+        "srd-2014_nope"
+        in (folder / "WeaponPropertyAssignment.json").read_text().splitlines()[line - 1]
+    )

@@ -1,0 +1,175 @@
+"""5etools monster templates (`monsterTemplate`, applied by `_copy._templates`): from the same
+files, from another installed pack, and a clear problem naming the template when it is
+nowhere. Applied as 5etools applies them: `_root` fields the copy does not set itself, the
+template's `_mod` operations after the copy's own for the same key, `<$variables$>` resolved."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from d5e_daemon.app import App
+from d5e_daemon.errors import PackError
+from d5e_daemon.features.lookup import lookup
+from d5e_daemon.features.packs import validate
+from d5e_daemon.packs import InstallResult
+from d5e_daemon.protocol import LookupParams, ValidateParams
+
+ASHEN = {
+    "name": "Ashen",
+    "source": "AshTemplates",
+    "apply": {
+        "_root": {"alignment": ["N", "E"], "cr": "5"},
+        "_mod": {
+            "action": {
+                "mode": "appendArr",
+                "items": {
+                    "name": "Ash Touch",
+                    "entries": [
+                        "{@atk mw} {@hit <$to_hit__str$>} to hit. The <$short_name$> chokes "
+                        "its foe ({@dc <$dc__con$>} Constitution)."
+                    ],
+                },
+            },
+            "_": {"mode": "addSenses", "senses": {"type": "tremorsense", "range": 30}},
+        },
+    },
+}
+BRUTE = {
+    "name": "Cave Brute",
+    "source": "Caverns",
+    "size": ["L"],
+    "type": "giant",
+    "alignment": ["C", "N"],
+    "ac": [12],
+    "hp": {"average": 45, "formula": "6d10 + 12"},
+    "speed": {"walk": 40},
+    "str": 18, "dex": 9, "con": 14, "int": 6, "wis": 8, "cha": 7,
+    "senses": ["darkvision 60 ft."],
+    "cr": "2",
+    "action": [{"name": "Club", "entries": ["{@atk mw} {@hit 6} to hit."]}],
+}  # fmt: skip
+
+
+def ashen_brute(**extra: Any) -> dict[str, Any]:
+    return {
+        "name": "Ashen Brute",
+        "source": "Caverns",
+        "alignment": ["C", "E"],  # the copy's own root field: the template's does not replace it
+        "_copy": {
+            "name": "Cave Brute",
+            "source": "Caverns",
+            "_templates": [{"name": "Ashen", "source": "AshTemplates"}],
+            "_mod": {
+                "action": {
+                    "mode": "appendArr",
+                    "items": {"name": "Roar", "entries": ["The brute roars."]},
+                }
+            },
+            **extra,
+        },
+    }
+
+
+def install(app: App, path: Path) -> InstallResult:
+    return app.db.write(partial(app.library.install_path, path=path))
+
+
+def data(app: App, ref: str) -> dict[str, Any]:
+    return lookup(app, LookupParams(ref=ref)).entry.data
+
+
+def write(tmp_path: Path, name: str, doc: dict[str, Any]) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(doc, indent="\t"), "utf-8")
+    return path
+
+
+def source(json_id: str) -> dict[str, Any]:
+    return {"sources": [{"json": json_id, "full": json_id}]}
+
+
+def check_ashen_brute(found: dict[str, Any]) -> None:
+    # the copy's own mods first, then the template's for the same key
+    assert [a["name"] for a in found["actions"]] == ["Club", "Roar", "Ash Touch"]
+    # variables resolved against the copy once the template's root is laid: CR 5 → +3 bonus
+    assert found["actions"][2]["desc"] == (
+        "{@atk mw} {@hit +7} to hit. The ashen brute chokes its foe ({@dc 13} Constitution)."
+    )
+    assert found["alignment"] == "chaotic evil"  # the root field the copy sets wins
+    assert found["challenge_rating"] == 5  # the template's _root
+    assert found["senses"]["tremorsense"] == "30 ft."
+
+
+def test_a_template_of_the_same_file(app: App, tmp_path: Path) -> None:
+    doc = {
+        "_meta": {"sources": [{"json": "Caverns"}, {"json": "AshTemplates"}]},
+        "monsterTemplate": [ASHEN],
+        "monster": [BRUTE, ashen_brute()],
+    }
+    install(app, write(tmp_path, "caverns.json", doc))
+    check_ashen_brute(data(app, "caverns:monsters/ashen-brute"))
+    assert data(app, "ashtemplates:monster-templates/ashen")["name"] == "Ashen"
+
+
+def test_a_template_of_another_installed_pack(app: App, tmp_path: Path) -> None:
+    templates = {"_meta": source("AshTemplates"), "monsterTemplate": [ASHEN]}
+    install(app, write(tmp_path, "Someone; Ash Templates.json", templates))
+    doc = {
+        "_meta": {**source("Caverns"), "dependencies": {"monster": ["AshTemplates"]}},
+        "monster": [BRUTE, ashen_brute()],
+    }
+    install(app, write(tmp_path, "Someone; Caverns.json", doc))
+    entry = lookup(app, LookupParams(ref="caverns:monsters/ashen-brute")).entry
+    check_ashen_brute(entry.data)
+    assert entry.extends == "caverns:monsters/cave-brute"
+
+
+def test_a_template_of_another_pack_on_a_copy_of_the_srd(app: App, tmp_path: Path) -> None:
+    templates = {"_meta": source("AshTemplates"), "monsterTemplate": [ASHEN]}
+    install(app, write(tmp_path, "templates.json", templates))
+    goblin = {
+        "name": "Ashen Goblin",
+        "source": "Caverns",
+        "_copy": {
+            "name": "Goblin",
+            "source": "MM",
+            "_templates": [{"name": "ashen", "source": "ashtemplates"}],  # any case
+        },
+    }
+    install(app, write(tmp_path, "goblins.json", {"_meta": source("Caverns"), "monster": [goblin]}))
+    found = data(app, "caverns:monsters/ashen-goblin")
+    assert found["actions"][-1]["name"] == "Ash Touch"
+    assert found["challenge_rating"] == 5
+
+
+@pytest.mark.parametrize(
+    ("ref", "why"),
+    [
+        ({"name": "Ashen", "source": "AshTemplates"}, "pack 'ashtemplates' has no"),
+        ({"name": "Awakened", "source": "PHB"}, "the SRD holds no monster templates"),
+    ],
+)
+def test_a_missing_template_is_named_where_it_is_written(
+    app: App, tmp_path: Path, ref: dict[str, str], why: str
+) -> None:
+    brute = ashen_brute()
+    brute["_copy"]["_templates"] = [ref]
+    path = write(tmp_path, "caverns.json", {"_meta": source("Caverns"), "monster": [BRUTE, brute]})
+    report = asyncio.run(validate(app, ValidateParams(path=str(path))))
+    problem = next(p for p in report.problems if "template" in p.message)
+    assert problem.severity == "error"
+    assert f"template {ref['name']!r} of source {ref['source']!r}" in problem.message
+    assert why in problem.message
+    # located at the template's reference: the object opening on that line names it
+    lines = path.read_text("utf-8").splitlines()
+    assert lines[problem.line - 1].strip() == "{"
+    assert lines[problem.line - 2].strip() == '"_templates": ['
+    assert ref["name"] in lines[problem.line]
+    with pytest.raises(PackError, match=f"template {ref['name']!r}"):
+        install(app, path)

@@ -1,0 +1,192 @@
+"""A change to a document costs work in proportion to what changed (issue 12, "bounded work per
+document"): a diagnostics pass after an edit parses and resolves only the lines whose text is
+new, and finds exactly what a pass from scratch finds. Work is counted (tags parsed, references
+resolved), not timed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lsprotocol import types
+from pygls.workspace import TextDocument
+
+from d5e_daemon.app import App
+from d5e_daemon.features import markdown as md
+from d5e_daemon.features import tags
+from d5e_daemon.features.tags import Resolution, Resolver, Tag
+
+URI = "file:///campaign/long.md"
+
+
+def doc(lines: list[str], version: int = 1) -> TextDocument:
+    return TextDocument(URI, "\n".join(lines), version=version, language_id="markdown")
+
+
+class Counted:
+    """Counts the lines a pass parses for tags and the references it resolves."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, resolver: Resolver) -> None:
+        self.parsed = self.resolved = 0
+        parse, resolve = tags.iter_tags, resolver.resolve
+
+        def counting_parse(line: int, text: str, start: int = 0) -> Iterator[Tag]:
+            self.parsed += 1
+            return parse(line, text, start)
+
+        def counting_resolve(tag: Tag, *, suggest: bool = True) -> Resolution:
+            self.resolved += 1
+            return resolve(tag, suggest=suggest)
+
+        monkeypatch.setattr(md, "iter_tags", counting_parse)
+        monkeypatch.setattr(resolver, "resolve", counting_resolve)
+
+    def reset(self) -> None:
+        self.parsed = self.resolved = 0
+
+
+def long_document() -> list[str]:
+    """5,000 lines, about 100 KB, every line different; a third hold two tags (one unknown)."""
+    return [
+        f"{i}: {{@spell nosuch{i % 50}}} {{@creature goblin}}" if i % 3 == 0 else f"Line {i} of it."
+        for i in range(5000)
+    ]
+
+
+def test_an_edit_of_one_line_parses_and_resolves_that_line_only(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolver = Resolver(app)
+    count = Counted(monkeypatch, resolver)
+    lines = long_document()
+    assert 90_000 < len("\n".join(lines)) < 130_000
+    first = md.diagnostics(resolver, doc(lines))
+    assert count.parsed == 1667 and count.resolved == 2 * 1667
+    assert len(first) == md.MAX_DIAGNOSTICS + 1
+    assert first[-1].message.startswith("1167 more problem(s)")
+
+    # one line changed (a problem fixed, another made), far down the document
+    lines[3000] = "3000: {@spell fireball} {@creature goblinn} {@spell shield}"
+    count.reset()
+    found = md.diagnostics(resolver, doc(lines, 2))
+    assert (count.parsed, count.resolved) == (1, 3)
+    assert found == md.diagnostics(Resolver(app), doc(lines, 2))
+    assert found[-1].message.startswith("1167 more problem(s)")
+
+    # a line inserted at the top moves every line: still one line looked at
+    lines.insert(0, "# The {@spell magic misile} chapter")
+    count.reset()
+    found = md.diagnostics(resolver, doc(lines, 3))
+    assert (count.parsed, count.resolved) == (1, 1)
+    assert found == md.diagnostics(Resolver(app), doc(lines, 3))
+    assert (found[0].range.start.line, found[1].range.start.line) == (0, 1)
+    assert "did you mean" in found[0].message
+
+    # the same text again: nothing to parse nor resolve
+    count.reset()
+    assert md.diagnostics(resolver, doc(lines, 4)) == found
+    assert (count.parsed, count.resolved) == (0, 0)
+
+    # packs changed: what a line resolves to may have changed, so every line is looked at
+    resolver.clear()
+    count.reset()
+    assert md.diagnostics(resolver, doc(lines, 5)) == found
+    assert count.parsed == 1668
+
+
+def test_a_line_counted_past_the_cap_is_looked_at_again_when_it_is_shown(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the first MAX_DIAGNOSTICS problems a line is only counted (no "did you mean"
+    looked for); once problems before it are fixed it is shown, with its suggestions."""
+    monkeypatch.setattr(md, "MAX_DIAGNOSTICS", 3)
+    resolver = Resolver(app)
+    count = Counted(monkeypatch, resolver)
+    lines = ["{@spell firebal} {@spell shild}", "{@creature goblinn}", "{@spell magic misile}"]
+    before = md.diagnostics(resolver, doc(lines))
+    assert [d.code for d in before] == ["unknown-ref"] * 3 + ["more"]
+    lines[0] = "{@spell fireball}"
+    count.reset()
+    after = md.diagnostics(resolver, doc(lines, 2))
+    assert count.parsed == 2  # the edited line, and the last one, shown now
+    assert [d.range.start.line for d in after] == [1, 2]
+    assert "did you mean" in after[1].message
+    assert after == md.diagnostics(Resolver(app), doc(lines, 2))
+
+
+# -- property: incremental == from scratch, over random edits ---------------------------------
+
+POOL = [
+    "",
+    "Plain prose, with *fireball* in italics and **goblins** in bold: never a diagnostic.",
+    "4 wolves and {@creature wolf} x2",
+    "{@spell fireball} hits the {@creature goblin}.",
+    "{@spell firebal} misses {@creature goblinn}",
+    "{@nosuch x} and {@spel shield} and {@b bold}",
+    "{@feat alert} only in the other edition",
+    "{@spell fireball|nopack} and {@spell }",
+    "{@item potion of healng|srd-2014}\r",
+    "ünïcödé 😀 {@spell firebal} ✨ {@creature goblinn}",
+    " ".join(f"{{@spell nosuch{i}}}" for i in range(6)),
+    "```",
+]
+
+
+def edited(lines: list[str], edits: list[tuple[str, int, int]]) -> Iterator[list[str]]:
+    for op, where, what in edits:
+        at = where % (len(lines) + 1)
+        if op == "insert":
+            lines.insert(at, POOL[what])
+        elif lines and op == "delete":
+            del lines[at % len(lines)]
+        elif lines and op == "replace":
+            lines[at % len(lines)] = POOL[what]
+        elif lines and op == "append":
+            lines[at % len(lines)] += " " + POOL[what]
+        yield lines
+
+
+def incremental(resolver: Resolver, d: TextDocument, budget: float) -> list[types.Diagnostic]:
+    work = md.DiagnosticsPass(resolver, d)
+    while not work.run(budget):
+        pass
+    return work.diagnostics()
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    start=st.lists(st.integers(0, len(POOL) - 1), max_size=30),
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(["insert", "delete", "replace", "append"]),
+            st.integers(0, 40),
+            st.integers(0, len(POOL) - 1),
+        ),
+        max_size=8,
+    ),
+    cap=st.sampled_from([2, 5, 500]),
+    budget=st.sampled_from([0.0, 1.0]),
+)
+def test_incremental_diagnostics_equal_a_pass_from_scratch(
+    app: App,
+    monkeypatch: pytest.MonkeyPatch,
+    start: list[int],
+    edits: list[tuple[str, int, int]],
+    cap: int,
+    budget: float,
+) -> None:
+    with monkeypatch.context() as patched:
+        patched.setattr(md, "MAX_DIAGNOSTICS", cap)
+        resolver = Resolver(app)
+        lines = [POOL[i] for i in start]
+        versions: list[Any] = [lines[:], *(list(v) for v in edited(lines, edits))]
+        for version, text in enumerate(versions, 1):
+            d = doc(text, version)
+            assert incremental(resolver, d, budget) == md.diagnostics(Resolver(app), d)
