@@ -44,3 +44,8 @@ class DatabaseError(D5eError):
     """The database file is foreign, corrupt, too new, or cannot be migrated."""
 
     code = -32004
+
+
+class StorageError(DatabaseError):
+    """What the disk or the file refused: full, read-only, an I/O error, locked, damaged; or a
+    write to a database d5e serves read-only. Reads may still work."""
