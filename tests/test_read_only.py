@@ -145,3 +145,23 @@ def test_writes_that_fail_later_are_reported_until_one_succeeds(used: Path, tmp_
         limit_file_size(d.proc.pid, None)
         d.request("d5e/packs/install", {"path": str(small)}, timeout=60)
         assert not [w for w in d.request("d5e/status")["warnings"] if "failed" in w]
+
+
+def test_no_database_in_a_read_only_folder(tmp_path: Path) -> None:
+    """Nothing to serve: -32004 naming the file, the daemon still there (it was skipped as
+    root in test_faults.py: root may write anywhere, but not on a read-only mount)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not a database")
+    path = folder / "d5e.sqlite3"
+    wrapper = read_only_folder(folder)
+    try:
+        with Daemon(path, wrapper=wrapper) as d:
+            with pytest.raises(RpcError) as refused:
+                d.initialize()
+            assert refused.value.code == -32004
+            assert f"cannot use the database {path}" in refused.value.message
+            assert d.proc.poll() is None
+    finally:
+        folder.chmod(0o755)
+    assert not path.exists()
