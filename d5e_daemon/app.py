@@ -166,6 +166,8 @@ class App:
                 self.library.start()
                 return
             except StorageError as exc:
+                if not exc.unwritable:  # damage, a lock: not a database to serve
+                    raise
                 self.db.refuse_writes(exc.message)
         self.choose_profile(self.conn)
         self.library.warnings.append(

@@ -211,6 +211,16 @@ _STORAGE_ERRORS: tuple[tuple[type[apsw.Error], str], ...] = (
 )
 
 
+# What stops writes but may let d5e read: the database is then served read-only.
+_UNWRITABLE = (
+    apsw.FullError,
+    apsw.ReadOnlyError,
+    apsw.PermissionsError,
+    apsw.CantOpenError,
+    apsw.IOError,
+)
+
+
 def storage_error(
     exc: BaseException,
     path: Path | None = None,
@@ -226,7 +236,9 @@ def storage_error(
     where = f" {path}" if path is not None else ""
     errno = conn.system_errno if conn is not None else 0
     detail = f"{exc}: {os.strerror(errno)}" if errno else str(exc)
-    return StorageError(f"cannot use the database{where}: {what} ({detail}){outcome}")
+    unwritable = isinstance(exc, _UNWRITABLE)
+    message = f"cannot use the database{where}: {what} ({detail}){outcome}"
+    return StorageError(message, unwritable=unwritable)
 
 
 # -- migrations -----------------------------------------------------------------------------
@@ -425,7 +437,7 @@ class Database:
         """The database opened for reading only, when it cannot be opened for writing (the
         file or its folder read-only, the disk too full for the WAL index): d5e serves what
         it holds. Not when it needs a migration, or is not there at all."""
-        if not self.path.is_file():
+        if not refused.unwritable or not self.path.is_file():
             raise refused
         # Without a WAL index (the -shm cannot be made) only an immutable read works; safe
         # when the WAL holds no frames (a clean close, or the attempt to open it just now).
@@ -499,7 +511,8 @@ class Database:
                 what = "deleted" if name not in now else "replaced"
                 raise StorageError(
                     f"cannot use the database {self.path}: {name} was {what} while d5e was "
-                    "running; nothing was changed (a write now would be lost): restart d5e"
+                    "running; nothing was changed (a write now would be lost): restart d5e",
+                    unwritable=True,
                 )
         self._files = {**now, **self._files}
 
@@ -508,7 +521,8 @@ class Database:
             raise StorageError(
                 f"d5e cannot change its database now and serves it read-only ({self.read_only}); "
                 "nothing was changed. Lookups, search and completion go on; restart d5e once "
-                "the database can be written"
+                "the database can be written",
+                unwritable=True,
             )
         conn = None
         try:
