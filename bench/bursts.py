@@ -4,8 +4,10 @@
 
 Three cases per run, each on a fresh daemon and a fresh copy of the database: lookups with
 nothing else to do (the baseline); lookups every 20 ms from `didOpen` of a document of `--mb`
-MB of unknown tags until its diagnostics are published; lookups after every 10th of
-`--changes` full-text `didChange` of a 100 KB document. Reports the lookups' p50/p99 (ms, the
+MB of unknown tags (no two lines alike: nothing kept of one line serves another) until its
+diagnostics are published; lookups after every 10th of
+`--changes` full-text `didChange` of a 100 KB document (each edits one line, writing a new
+unknown name). Reports the lookups' p50/p99 (ms, the
 round trip as the client sees it, `d5e/lookup` of `spells/fireball`), the bytes the daemon
 wrote, the publications and how long the document took to be published. Issue 12's target: p99
 ≤ 50 ms during every burst.
@@ -15,7 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,10 +28,15 @@ from typing import Any
 
 from driver import Daemon, Figures
 
+URI = "file:///bench/notes.md"
+TEMPLATE = """import sys
 from d5e_daemon.app import App
 from d5e_daemon.settings import build
-
-URI = "file:///bench/notes.md"
+app = App(build({"db": sys.argv[1]}))
+app.start()
+app.search.build()  # indexed, as a daemon is after its first start: no indexer running
+app.close()
+"""
 
 
 def lookup(d: Daemon) -> float:
@@ -52,17 +62,18 @@ def open_doc(d: Daemon, text: str) -> None:
     d.send("textDocument/didOpen", {"textDocument": doc}, notify=True)
 
 
-def idle(db: Path, figures: Figures) -> None:
-    with Daemon(db) as d:
+def idle(db: Path, figures: Figures, env: dict[str, str], tag: str) -> None:
+    with Daemon(db, env=env) as d:
         d.initialize()
         lookup(d)
-        figures.latency("lookup", "idle", [lookup(d) for _ in range(200)])
+        figures.latency("lookup", f"idle{tag}", [lookup(d) for _ in range(200)])
 
 
-def big_document(db: Path, figures: Figures, mb: int) -> None:
-    line = "".join(f"{{@nosuch{i % 1000} x}} " for i in range(100)) + "\n"
-    text = line * (mb * 1_000_000 // len(line))
-    with Daemon(db) as d:
+def big_document(db: Path, figures: Figures, mb: int, env: dict[str, str], tag: str) -> None:
+    line = "".join(f"{{@nosuch{i % 1000} x}} " for i in range(100))
+    lines = mb * 1_000_000 // (len(line) + 8)
+    text = "".join(f"{n} {line}\n" for n in range(lines))  # no two lines alike
+    with Daemon(db, env=env) as d:
         d.initialize()
         lookup(d)
         started = time.perf_counter()
@@ -73,17 +84,18 @@ def big_document(db: Path, figures: Figures, mb: int) -> None:
             waits.append(lookup(d))
             time.sleep(0.02)
         section = f"lookup during the diagnostics of a {mb} MB document"
-        figures.latency(section, "lookup (after the document was read)", waits)
-        figures.value(section, "first lookup (waits for the 20 MB message)", first, "ms")
-        figures.value(section, "published after", time.perf_counter() - started, "s")
-        figures.value(section, "bytes written", written(d), "B")
-        figures.value(section, "diagnostics", len(published(d)[-1]["diagnostics"]), "")
+        figures.latency(section, f"lookup (after the document was read){tag}", waits)
+        figures.value(section, f"first lookup (waits for the message){tag}", first, "ms")
+        figures.value(section, f"published after{tag}", time.perf_counter() - started, "s")
+        figures.value(section, f"bytes written{tag}", written(d), "B")
+        figures.value(section, f"diagnostics{tag}", len(published(d)[-1]["diagnostics"]), "")
 
 
-def burst(db: Path, figures: Figures, changes: int) -> None:
+def burst(db: Path, figures: Figures, changes: int, env: dict[str, str], tag: str) -> None:
     line = "A {@spell fireball} and {@spell nosuch} and {@creature gobbo}.\n"
-    text = line * (100_000 // len(line))
-    with Daemon(db) as d:
+    lines = [f"{n}: {line}" for n in range(100_000 // (len(line) + 6))]
+    text = "".join(lines)
+    with Daemon(db, env=env) as d:
         d.initialize()
         open_doc(d, text)
         while not published(d):
@@ -93,7 +105,10 @@ def burst(db: Path, figures: Figures, changes: int) -> None:
         started = time.perf_counter()
         for version in range(2, changes + 2):
             edit = {"textDocument": {"uri": URI, "version": version}}
-            edit["contentChanges"] = [{"text": text + f"edit {version}\n"}]  # type: ignore[assignment]
+            # one line edited, as typing does: a new name each time (a new "did you mean")
+            at = version * 37 % len(lines)
+            lines[at] = f"{at}: edited {{@spell nosuch{version}}}\n"
+            edit["contentChanges"] = [{"text": "".join(lines)}]  # type: ignore[assignment]
             d.send("textDocument/didChange", edit, notify=True)
             if version % 10 == 0:
                 waits.append(lookup(d))
@@ -101,10 +116,12 @@ def burst(db: Path, figures: Figures, changes: int) -> None:
             waits.append(lookup(d))
             time.sleep(0.02)
         section = f"lookup during {changes} didChange of a 100 KB document"
-        figures.latency(section, "lookup", waits)
-        figures.value(section, "last change published after", time.perf_counter() - started, "s")
-        figures.value(section, "bytes written", written(d) - before, "B")
-        figures.value(section, "publications", len(published(d)) - count, "")
+        figures.latency(section, f"lookup{tag}", waits)
+        figures.value(
+            section, f"last change published after{tag}", time.perf_counter() - started, "s"
+        )
+        figures.value(section, f"bytes written{tag}", written(d) - before, "B")
+        figures.value(section, f"publications{tag}", len(published(d)) - count, "")
 
 
 def main() -> None:
@@ -112,23 +129,34 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--changes", type=int, default=1000)
     parser.add_argument("--mb", type=int, default=20)
+    parser.add_argument("--cases", default="idle,big,burst", help="which cases, comma-separated")
+    parser.add_argument(
+        "--old", type=Path, help="a checkout of older d5e: each case runs on it too, in turn"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    cases = {
+        "idle": idle,
+        "big": lambda db, f, env, tag: big_document(db, f, args.mb, env, tag),
+        "burst": lambda db, f, env, tag: burst(db, f, args.changes, env, tag),
+    }
+    trees: list[tuple[str, dict[str, str]]] = [("", {})]
+    if args.old is not None:
+        # the daemon imports d5e_daemon from the old checkout (not from the current folder)
+        old = {"PYTHONPATH": str(args.old.resolve()), "PYTHONSAFEPATH": "1"}
+        trees = [(" (old)", old), (" (new)", {})]
     figures = Figures("bursts", "Lookups while a document stalls diagnostics", "bench/bursts.py")
     with tempfile.TemporaryDirectory() as tmp:
-        template = Path(tmp) / "template.sqlite3"
-        app = App(build({"db": str(template)}))
-        app.start()
-        app.close()
+        templates = {}
+        for tag, env in trees:  # each tree its own: the old may not read a newer schema
+            templates[tag] = template = Path(tmp) / f"template{tag.strip(' ()')}.sqlite3"
+            subprocess.run([sys.executable, "-c", TEMPLATE, template], env={**os.environ, **env})
         for run in range(args.runs):
-            for name, case in (
-                ("idle", lambda db: idle(db, figures)),
-                ("big", lambda db: big_document(db, figures, args.mb)),
-                ("burst", lambda db: burst(db, figures, args.changes)),
-            ):
-                db = Path(tmp) / f"{name}-{run}.sqlite3"
-                shutil.copy(template, db)
-                case(db)
+            for name in args.cases.split(","):
+                for tag, env in trees:
+                    db = Path(tmp) / f"{name}-{run}{tag.strip(' ()')}.sqlite3"
+                    shutil.copy(templates[tag], db)
+                    cases[name](db, figures, env, tag)
     figures.save(args.json)
 
 

@@ -12,12 +12,13 @@ import logging
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import apsw
 import msgspec
 
 from . import queries, tagtext, workspace
+from .campaign import Campaign
 from .db import Database, default_path, transaction
 from .errors import StorageError
 from .library import Library
@@ -27,9 +28,6 @@ from .search.builder import SearchIndex
 from .search.counts import DocCounts
 from .search.embed import Embedder
 from .settings import Settings
-
-if TYPE_CHECKING:
-    from .campaign import Campaign
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,6 +41,9 @@ class App:
         self.db = Database(self.db_path)
         self.library = Library(self.db, lambda: self.settings, self.plugins)
         """The packs: install, reload, remove, choose, and the one event saying they changed."""
+        self.campaign: Campaign | None = None
+        """The workspace folder's Markdown files and the references in them, for the faces that
+        read them (`d5e serve` opens it: `features.references.open_campaign`)."""
 
     @property
     def conn(self) -> apsw.Connection:
@@ -52,19 +53,6 @@ class App:
     @property
     def profile(self) -> str:
         return self.settings.profile
-
-    @cached_property
-    def campaign(self) -> Campaign | None:
-        """The workspace folder's Markdown files and the references in them, read on first use
-        (None without a workspace). Its resolver follows pack changes."""
-        if not self.settings.workspace:
-            return None
-        from .campaign import Campaign
-        from .features.tags import Resolver
-
-        resolver = Resolver(self)
-        self.library.on_change(lambda _packs: resolver.clear())
-        return Campaign(Path(self.settings.workspace), resolver)
 
     @cached_property
     def search(self) -> SearchIndex:
@@ -82,12 +70,20 @@ class App:
             embedder,
         )
         self.library.on_change(index.forget)
+        index.packs_writing = lambda: self.library.writing
         return index
 
     @cached_property
     def trigram_counts(self) -> DocCounts:
         """How many names hold each trigram (typo-tolerant name matching chooses by it)."""
         counts = DocCounts(lambda: self.conn, queries.trigram_counts, queries.entry_count)
+        self.library.on_change(counts.forget)
+        return counts
+
+    @cached_property
+    def alias_trigram_counts(self) -> DocCounts:
+        """How many aliases hold each trigram (the same choice, for typos in aliases)."""
+        counts = DocCounts(lambda: self.conn, queries.alias_trigram_counts, queries.entry_count)
         self.library.on_change(counts.forget)
         return counts
 

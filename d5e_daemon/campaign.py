@@ -20,12 +20,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .prose import ProseNames, ProseRef, count_before, find_prose
-
-if TYPE_CHECKING:
-    from .features.tags import Resolver, Tag
+from .tagsyntax import TAG_COLLECTIONS, Tag, find_tags, iter_tags
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +45,16 @@ class FileRefs:
     lines: list[str]
     stamp: tuple[int, int] | None
     """(size, mtime_ns) of the file read; None for an editor's unsaved text."""
-    tags: dict[tuple[str, str, str | None], list[Tag]] = field(default_factory=dict)
+    tags: dict[tuple[str, str, str | None], list[tuple[int, Tag]]] = field(default_factory=dict)
+    """(line, tag) by what the tag names; a tag's own columns are those of its line (its
+    `line` is 0: it is the tag of a line's text, `line_tags`)."""
     prose: dict[int, list[ProseRef]] = field(default_factory=dict)
     names: ProseNames | None = None
     """The names the prose was read with (the profile's, at that time)."""
     encounters: list[Encounter] = field(default_factory=list)
+    line_tags: dict[str, tuple[Tag, ...]] = field(default_factory=dict)
+    """The tags of each line holding one, by its text: the next scan of this file (after an
+    edit) parses only the lines whose text is new."""
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,14 @@ NAME_MAX = 80
 
 
 def find_encounters(
-    lines: Sequence[str], names: ProseNames, prose: Sequence[ProseRef] | None = None
+    lines: Sequence[str],
+    names: ProseNames,
+    prose: Sequence[ProseRef] | None = None,
+    tags: Iterable[tuple[int, Tag]] | None = None,
 ) -> list[Encounter]:
     """The encounters of a document, in order: its encounter blocks and the prose lines that
-    count creatures ("Scene 1 (road): 4 wolves", "2 {@creature wolf}")."""
-    from .features.tags import TAG_COLLECTIONS, find_tags
-
+    count creatures ("Scene 1 (road): 4 wolves", "2 {@creature wolf}"). `prose` and `tags`
+    ((line, tag) pairs): what was found of the document already, if it was."""
     found: list[Encounter] = []
     n = 0
     while n < len(lines):
@@ -114,11 +119,11 @@ def find_encounters(
     for ref in find_prose(lines, names) if prose is None else prose:
         if ref.count_start is not None:
             counted.setdefault(ref.line, []).append(f"{ref.count} × {ref.entry.name}")
-    for tag in find_tags(lines):
+    for n, tag in ((t.line, t) for t in find_tags(lines)) if tags is None else tags:
         if "monsters" in TAG_COLLECTIONS.get(tag.kind, ()):
-            before = count_before(lines[tag.line], tag.start)
+            before = count_before(lines[n], tag.start)
             if before is not None:
-                counted.setdefault(tag.line, []).append(f"{before[0]} × {tag.name}")
+                counted.setdefault(n, []).append(f"{before[0]} × {tag.name}")
     for line, names_counted in counted.items():
         text = _LIST_MARK.sub("", lines[line]).strip()
         name = text if len(text) <= NAME_MAX else text[: NAME_MAX - 1] + "…"
@@ -130,11 +135,21 @@ def is_markdown(path: Path) -> bool:
     return path.suffix.lower() in MARKDOWN_SUFFIXES
 
 
+class TagResolver(Protocol):
+    """What a campaign asks of the profile's resolver (`features.tags.Resolver`)."""
+
+    def prose_names(self) -> ProseNames:
+        """The names prose may use without tags."""
+
+    def entry_id(self, tag: Tag) -> int | None:
+        """The id of the entry `tag` means, or None."""
+
+
 class Campaign:
     """The references of one campaign folder. Not thread-safe: use it from one thread (the
     daemon's event loop; watcher threads hand their paths over with `call_soon_threadsafe`)."""
 
-    def __init__(self, root: Path, resolver: Resolver) -> None:
+    def __init__(self, root: Path, resolver: TagResolver) -> None:
         self.root = root.resolve()
         self.resolver = resolver
         self.files: dict[Path, FileRefs] = {}
@@ -186,7 +201,7 @@ class Campaign:
             self._names_seen, self._tag_entries = names, {}
         for refs in self.files.values():
             if refs.names is not names:
-                _scan(refs, names)
+                _scan(refs, names, refs)  # the same text: its tags are parsed already
 
     def _inside(self, path: Path) -> bool:
         return path == self.root or self.root in path.parents
@@ -224,7 +239,7 @@ class Campaign:
         if path in self.open:
             refs = self.files.get(path)
             if refs is None or refs.stamp is not None or refs.lines != self.open[path]:
-                self.files[path] = _scan(FileRefs(self.open[path], None), self._names())
+                self.files[path] = _scan(FileRefs(self.open[path], None), self._names(), refs)
             return
         try:
             info = path.lstat()
@@ -251,7 +266,7 @@ class Campaign:
             self.skipped[path] = f"unreadable: {exc.strerror or exc}"
             return
         lines = data.decode("utf-8", errors="replace").splitlines()
-        self.files[path] = _scan(FileRefs(lines, stamp), self._names())
+        self.files[path] = _scan(FileRefs(lines, stamp), self._names(), old)
         self.skipped.pop(path, None)
 
     def _names(self) -> ProseNames:
@@ -277,13 +292,10 @@ class Campaign:
             for key, tags in refs.tags.items():
                 means = known.get(key, -1)
                 if means == -1:
-                    row = resolver.resolve(tags[0]).row
-                    means = known[key] = None if row is None else row.id
+                    means = known[key] = resolver.entry_id(tags[0][1])
                 if means != entry_id:
                     continue
-                found += [
-                    Mention(path, t.line, t.start, t.end, "tag", refs.lines[t.line]) for t in tags
-                ]
+                found += [Mention(path, n, t.start, t.end, "tag", refs.lines[n]) for n, t in tags]
             for ref in refs.prose.get(entry_id, ()):
                 start, end = ref.span
                 found.append(
@@ -293,16 +305,29 @@ class Campaign:
         return found
 
 
-def _scan(refs: FileRefs, names: ProseNames) -> FileRefs:
-    from .features.tags import find_tags
-
-    refs.tags = {}
-    for tag in find_tags(refs.lines):
-        refs.tags.setdefault((tag.kind, tag.name, tag.pack), []).append(tag)
+def _scan(refs: FileRefs, names: ProseNames, previous: FileRefs | None = None) -> FileRefs:
+    """Find the file's tags, prose names and encounters. What a `previous` scan of the file
+    found on a line is taken again for a line of the same text (prose names: `ProseNames`
+    keeps them by text), so an edit costs the parsing of the lines it changed."""
+    known = previous.line_tags if previous is not None else {}
+    refs.tags, refs.line_tags = {}, {}
+    placed: list[tuple[int, Tag]] = []
+    for n, text in enumerate(refs.lines):
+        if "{@" not in text:
+            continue
+        tags = refs.line_tags.get(text)
+        if tags is None:
+            tags = known.get(text)
+            if tags is None:
+                tags = tuple(iter_tags(0, text))
+            refs.line_tags[text] = tags
+        for tag in tags:
+            refs.tags.setdefault((tag.kind, tag.name, tag.pack), []).append((n, tag))
+            placed.append((n, tag))
     refs.prose = {}
     prose = find_prose(refs.lines, names)
     for ref in prose:
         refs.prose.setdefault(ref.entry.id, []).append(ref)
     refs.names = names
-    refs.encounters = find_encounters(refs.lines, names, prose)
+    refs.encounters = find_encounters(refs.lines, names, prose, placed)
     return refs

@@ -425,6 +425,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         sys.stderr.write(
             "d5e: the semantic index is not built yet: keyword results only (run `d5e index`)\n"
         )
+    for hint in result.hints:
+        sys.stderr.write(f"d5e: {hint}\n")
     if not result.hits:
         sys.stderr.write("no matches\n")
         return 0
@@ -669,7 +671,6 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
 
     app = _open(settings)
     try:
-        app.search.ensure_attributes()
         return serve(app, writes=allow_writes(args.allow_writes))
     finally:
         app.close()

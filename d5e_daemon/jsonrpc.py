@@ -13,6 +13,7 @@ traceback, or die on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -181,6 +182,8 @@ hostile client) once made the daemon die allocating it."""
 MAX_HEADER_LINE = 8 * 1024
 """A header line is read at most this much at a time: bytes without a newline never pile up."""
 SKIP_CHUNK = 1 << 20
+REQUEST_POLL_SECONDS = 0.001
+"""How often work that waits for a message to be read and answered looks again."""
 _CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")
 _HEADER = b"Content-Length:"
 
@@ -198,11 +201,24 @@ class BoundedReader(StdinAsyncReader):
         self.refuse = refuse
         self.skipping = False
         self.tail = b""
+        self.idle = False
+        """True while the reader waits for a message of which nothing has arrived: work that
+        can wait (a diagnostics pass) runs only then, and stops when it turns False, so that a
+        request is read and answered first (`requests_first`)."""
+        self._message_start = True
+
+    def _readline(self, limit: int) -> bytes:
+        """In the reader's thread: a line, and the news that a message is arriving."""
+        line: bytes = self.stdin.readline(limit)
+        self.idle = False
+        return line
 
     async def readline(self) -> bytes:
         while True:
             limit = SKIP_CHUNK if self.skipping else MAX_HEADER_LINE
-            line: bytes = await self.loop.run_in_executor(self.executor, self.stdin.readline, limit)
+            self.idle = self._message_start and not self.skipping
+            line: bytes = await self.loop.run_in_executor(self.executor, self._readline, limit)
+            self._message_start = False
             if not line:
                 return line
             if self.skipping:
@@ -219,8 +235,27 @@ class BoundedReader(StdinAsyncReader):
                     f"{MAX_MESSAGE_BYTES:,}; skipped"
                 )
                 self.skipping = True
+                self._message_start = True
                 continue
             return line
+
+    async def readexactly(self, n: int) -> bytes:
+        body: bytes = await self.loop.run_in_executor(self.executor, self.stdin.read, n)
+        self._message_start = True  # the message is handled before the next line is asked for
+        return body
+
+    def busy(self) -> bool:
+        """Whether a message is arriving or waiting to be read."""
+        return not self.idle
+
+    async def requests_first(self, pause: float, most: float) -> None:
+        """Let requests in: pause `pause` seconds, then wait while a message is arriving (at
+        most `most` seconds: a client that stops half-way through a message must not stop the
+        daemon's other work for good)."""
+        await asyncio.sleep(pause)
+        deadline = self.loop.time() + most
+        while not self.idle and self.loop.time() < deadline:
+            await asyncio.sleep(REQUEST_POLL_SECONDS)
 
 
 def failure(name: str, exc: Exception) -> JsonRpcException:

@@ -7,6 +7,7 @@ functions turn them into a position an editor can jump to.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ import msgspec
 T = TypeVar("T")
 
 _WS = re.compile(r"[ \t\n\r]*")
+_NEWLINE = re.compile("\n")
 _DECODER = json.JSONDecoder()
 _PATH_STEP = re.compile(r"\[(\d+)\]|\.([^.\[]+)|\[\.\.\.\]")
 _AT_PATH = re.compile(r" - at `\$([^`]*)`$")
@@ -29,6 +31,23 @@ def line_col(text: str, offset: int) -> tuple[int, int]:
     offset = max(0, min(offset, len(text)))
     line = text.count("\n", 0, offset) + 1
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+class Lines:
+    """`line_col` of many offsets in one text: its newlines are found once (a JSON list of
+    1,000 entries asks for each entry's line), not counted from the start for each offset."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._newlines: list[int] | None = None
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        if self._newlines is None:
+            self._newlines = [m.start() for m in _NEWLINE.finditer(self.text)]
+        offset = max(0, min(offset, len(self.text)))
+        before = bisect.bisect_left(self._newlines, offset)  # newlines before the offset
+        start = self._newlines[before - 1] + 1 if before else 0
+        return before + 1, offset - start + 1
 
 
 def byte_line_col(data: bytes, offset: int) -> tuple[int, int]:

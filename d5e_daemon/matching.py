@@ -31,7 +31,7 @@ from .text import normalize
 
 class NameScope(Protocol):
     """What name matching reads: a connection, the profile whose winners it matches, and how
-    many names hold each trigram (`App` is one)."""
+    many names (and aliases) hold each trigram (`App` is one)."""
 
     @property
     def conn(self) -> apsw.Connection: ...
@@ -42,10 +42,17 @@ class NameScope(Protocol):
     @property
     def trigram_counts(self) -> DocCounts: ...
 
+    @property
+    def alias_trigram_counts(self) -> DocCounts: ...
+
 
 MAX_QUERY = 100  # longer "names" cannot match anything; they are answered with nothing
 MAX_WORDS = 8
 FUZZY_CANDIDATES = 80
+FUZZY_ALIAS_CANDIDATES = 20
+"""Aliases the fuzzy tier scores beside the names (there are far fewer aliases than names)."""
+FUZZY_NAME_ENOUGH = 90.0
+"""A name this close to the typo answers it: aliases are not tried (they would rank after)."""
 FUZZY_MIN_SCORE = 72.0
 FUZZY_POSTINGS = 3000
 """Names the fuzzy tier's trigram query may touch (all of them below this many)."""
@@ -162,7 +169,7 @@ def match_names(
         add(queries.aliases_word_prefix(conn, profile, words, cols, pack, limit), 2)
     if len(found) < limit and len(query) >= 3:
         grams = _trigrams(query)
-        candidates = queries.names_sharing_trigrams(
+        names = queries.names_sharing_trigrams(
             conn,
             profile,
             informative_trigrams(grams, app.trigram_counts(grams)),
@@ -170,10 +177,24 @@ def match_names(
             pack,
             FUZZY_CANDIDATES,
         )
-        scored = sorted(
-            ((fuzzy_score(query, row.norm_name), row) for row in candidates if row.id not in found),
+        scored = [(fuzzy_score(query, row.norm_name), row) for row in names if row.id not in found]
+        # Aliases with typos too ("mordenkainen swrod", "bigbys hnd"), unless a name answers
+        # the typo well already ("arcane swrod"): their own trigrams, as rare as they come
+        # among aliases.
+        if max((score for score, _ in scored), default=0.0) < FUZZY_NAME_ENOUGH:
+            aliases = queries.aliases_sharing_trigrams(
+                conn,
+                profile,
+                informative_trigrams(grams, app.alias_trigram_counts(grams)),
+                cols,
+                pack,
+                FUZZY_ALIAS_CANDIDATES,
+            )
+            scored += [(fuzzy_score(query, row.norm_name), row) for row in aliases]
+        scored.sort(
             key=lambda pair: (
                 -pair[0],
+                pair[1].alias is not None,  # at equal scores, a name before an alias
                 collection_rank(pair[1].collection),
                 len(pair[1].norm_name),
             ),
@@ -181,7 +202,8 @@ def match_names(
         for score, row in scored:
             if score < FUZZY_MIN_SCORE or len(found) >= limit:
                 break
-            found[row.id] = NameMatch(row, 3, score)
+            if row.id not in found:  # an entry once, by its best match
+                found[row.id] = NameMatch(row, 3, score)
     return sorted(found.values(), key=_rank)
 
 

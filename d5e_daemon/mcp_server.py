@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 ALLOW_WRITES_ENV = "D5E_MCP_ALLOW_WRITES"
 FOLLOW_SECONDS = 2.0
 """How often the server looks whether another process (the CLI, a `d5e serve`) changed packs."""
+INDEX_FALLBACK_S = 2.0
+"""When background work starts for a client that never says `notifications/initialized`."""
 
 P = TypeVar("P", bound=Params)
 R = TypeVar("R")
@@ -136,8 +138,9 @@ def _lookup_text(result: protocol.LookupResult) -> str:
 
 
 def _search_text(result: protocol.SearchResult) -> str:
+    hints = "".join(f"\n({hint}.)" for hint in result.hints)
     if not result.hits:
-        return "No entries found."
+        return "No entries found." + hints
     lines = [
         f"{i}. **{hit.name}** ({hit.collection}, {hit.pack}) `d5e://{hit.pack}/{hit.ref}.md`"
         + (f": {hit.snippet}" if hit.snippet else "")
@@ -145,7 +148,7 @@ def _search_text(result: protocol.SearchResult) -> str:
     ]
     if not result.semantic:
         lines.append("\n(Ranked by keywords only: the meaning index is not ready yet.)")
-    return "\n".join(lines)
+    return "\n".join(lines) + hints
 
 
 def _filters_text(result: protocol.SearchFiltersResult) -> str:
@@ -240,8 +243,13 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
     """The MCP server over `app`, with its tools, resources and prompts."""
     tools = Tools(app)
+    start = _Start(app)
     server: MCPServer[Any] = MCPServer(
-        name="d5e", version=__version__, instructions=INSTRUCTIONS, lifespan=_lifespan(app)
+        name="d5e",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=_lifespan(start),
+        middleware=[start.middleware],
     )
     schemas: dict[str, type[Any]] = {}
 
@@ -485,21 +493,51 @@ def _prompts(server: MCPServer[Any]) -> None:
         ]
 
 
-def _lifespan(app: App) -> Callable[[MCPServer[Any]], Any]:
-    @asynccontextmanager
-    async def lifespan(server: MCPServer[Any]) -> AsyncIterator[None]:
+class _Start:
+    """Background work (indexing, following other processes) starts once the client has said
+    `notifications/initialized`, as `d5e serve` starts it: the handshake is answered without
+    competing with it. A client that never says it gets the work after `INDEX_FALLBACK_S`."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.indexer: Any = None
+        self.follow: asyncio.Task[None] | None = None
+        self.running = True
+
+    async def middleware(self, ctx: Any, call_next: Any) -> Any:
+        result = await call_next(ctx)
+        if ctx.method == "notifications/initialized":
+            self.begin()
+        return result
+
+    def begin(self) -> None:
+        if self.indexer is not None or not self.running:
+            return
         from .background import BackgroundIndexer
 
-        indexer = BackgroundIndexer(app, None, asyncio.get_running_loop(), progress=False)
-        indexer.schedule()
-        running = True
-        follow = asyncio.create_task(app.library.watch(lambda: running, FOLLOW_SECONDS))
+        self.indexer = BackgroundIndexer(self.app, None, asyncio.get_running_loop(), progress=False)
+        self.indexer.schedule()
+        self.follow = asyncio.create_task(
+            self.app.library.watch(lambda: self.running, FOLLOW_SECONDS)
+        )
+
+    def end(self) -> None:
+        self.running = False
+        if self.follow is not None:
+            self.follow.cancel()
+        if self.indexer is not None:
+            self.indexer.stop()
+
+
+def _lifespan(start: _Start) -> Callable[[MCPServer[Any]], Any]:
+    @asynccontextmanager
+    async def lifespan(server: MCPServer[Any]) -> AsyncIterator[None]:
+        fallback = asyncio.get_running_loop().call_later(INDEX_FALLBACK_S, start.begin)
         try:
             yield None
         finally:
-            running = False
-            follow.cancel()
-            indexer.stop()
+            fallback.cancel()
+            start.end()
 
     return lifespan
 

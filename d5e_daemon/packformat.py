@@ -465,12 +465,13 @@ def _parse_json(file: PackFile, text: str) -> _Parsed:
         return _Parsed([], [_problem(file, message, at)])
 
     starts = locate.json_item_offsets(text) if isinstance(value, list) else []
+    lines = locate.Lines(text)
 
     def where(base: locate.Path) -> Locator:
         if base:  # an item of a list: from where it starts
             start = starts[int(base[0])]
-            return lambda path: locate.line_col(text, locate.json_offset(text, path, start))
-        return lambda path: locate.line_col(text, locate.json_offset(text, path))
+            return lambda path: lines.line_col(locate.json_offset(text, path, start))
+        return lambda path: lines.line_col(locate.json_offset(text, path))
 
     items: list[tuple[locate.Path, Any]] = (
         [((i,), item) for i, item in enumerate(value)] if isinstance(value, list) else [((), value)]

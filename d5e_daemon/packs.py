@@ -489,9 +489,10 @@ def remove(
         count = sum(queries.counts_by_collection(conn, pack_id).values())
         if queries.pack_content_hash(conn, pack_id) is None:
             raise PackError(f"pack {pack_id} is not installed")
+        refs = queries.refs_of(conn, [(pack_id, None)])
         queries.delete_pack(conn, pack_id)
         queries.delete_choices(conn, pack_id)
-        queries.rebuild_resolved(conn)
+        queries.rebuild_resolved(conn, refs=refs)  # the entries it hid win again
         if then is not None:
             then(conn)
     return count
@@ -679,8 +680,32 @@ def apply_profile(conn: apsw.Connection, profile_id: str, priorities: Priorities
         sort_keys=True,
     )
     digest = hashlib.sha256(config.encode()).hexdigest()[:32]
-    if queries.profile_hash(conn, profile_id) == digest:
+    stored = queries.profile_hash(conn, profile_id)
+    if stored == digest:
         return False
+    before = Priorities(
+        queries.profile_packs(conn, profile_id), queries.profile_collections(conn, profile_id)
+    )
     queries.save_profile(conn, profile_id, config, digest, priorities.packs, priorities.collections)
-    queries.rebuild_resolved(conn, profile_id)
+    # Only the refs of packs whose effective priority changed (turned on or off, another
+    # priority, for the pack or a collection) can have another winner: a pack installed
+    # beside 12,000 entries re-resolves its own refs, not the whole profile.
+    refs = None if not stored else queries.refs_of(conn, changed_scopes(before, priorities))
+    if refs is not None and len(refs) * 3 > queries.entry_count(conn):
+        refs = None  # most of the profile: one pass over everything is cheaper
+    queries.rebuild_resolved(conn, profile_id, refs)
     return True
+
+
+def changed_scopes(before: Priorities, after: Priorities) -> list[tuple[str, str | None]]:
+    """(pack, collection) whose effective priority differs between two priorities of a
+    profile; collection None: all of the pack's (it was turned on or off, or its own priority
+    changed)."""
+    scopes: list[tuple[str, str | None]] = []
+    for pack in sorted(before.packs.keys() | after.packs.keys()):
+        if before.packs.get(pack) != after.packs.get(pack):
+            scopes.append((pack, None))
+            continue
+        old, new = before.collections.get(pack, {}), after.collections.get(pack, {})
+        scopes += [(pack, c) for c in sorted(old.keys() | new.keys()) if old.get(c) != new.get(c)]
+    return scopes

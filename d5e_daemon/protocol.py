@@ -250,6 +250,9 @@ class SearchResult(Base):
     hits: list[SearchHit]
     semantic: bool
     """True when vectors took part in the ranking (false: keywords only, or a listing)."""
+    hints: list[str] = []
+    """Filter values no entry of the profile has, each named with the nearest held values:
+    `no monster speaks 'elvsh'; did you mean 'elvish'?`."""
 
 
 class SearchFiltersParams(Params):

@@ -9,6 +9,7 @@ and returns `msgspec.to_builtins(result)` because pygls cannot serialise msgspec
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import logging
 import sys
@@ -34,11 +35,12 @@ from .features import packs as pack_features
 from .features.complete import complete
 from .features.encounter import encounter
 from .features.lookup import lookup
-from .features.references import references_in_workspace
+from .features.references import open_campaign, references_in_workspace
 from .features.search import search, search_filters
 from .features.statblocks import stat_block_entry
 from .features.status import status
 from .features.tags import Resolver, tag_for_entry
+from .publishing import Publisher
 from .settings import Settings, build, for_d5e
 from .watch import PackWatcher
 
@@ -46,15 +48,8 @@ log = logging.getLogger(__name__)
 P = TypeVar("P", bound=protocol.Params)
 Q = TypeVar("Q")
 
-SLICE_SECONDS = 0.01
-"""How long a diagnostics pass works before it lets requests in."""
-PASS_GAP_SECONDS = 0.02
-"""The pause between two slices: pygls reads a message in several steps of the event loop (a
-header line, the body), so a slice scheduled at once ran before each of them and a lookup
-waited for several slices; the pause lets every message already sent be read and answered."""
-QUIET_SECONDS = 0.2
-"""Changes to a document are published together, this long after the first of them: a burst
-of 1,000 `didChange` costs a few passes, not 1,000."""
+SWITCH_INTERVAL_SECONDS = 0.001
+"""How soon the thread reading stdin gets the GIL from a diagnostics slice (`serve`)."""
 EXTERNAL_CHECK_SECONDS = 1.0
 """How often the daemon looks for packs changed by another process (CLI, another editor)."""
 
@@ -87,17 +82,21 @@ class D5eServer(LanguageServer):
         self.indexer: Any = None
         self.client_progress = False
         self.exit_code = 0
-        self.due: dict[str, asyncio.TimerHandle] = {}
-        """Documents whose diagnostics are to be published, and when."""
-        self.passes: dict[str, asyncio.Task[None]] = {}
-        """Diagnostics passes under way, by document."""
+        self.reader: jsonrpc.BoundedReader | None = None
+        self.publisher = Publisher(
+            self.prose,
+            lambda: self.resolver,
+            self.text_document_publish_diagnostics,
+            lambda: self.reader,
+        )
+        """Publishes the diagnostics of open documents, in slices, after changes settle."""
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """pygls' stdio loop (`_start_io_async`), reading through `jsonrpc.BoundedReader`."""
         self._stop_event = threading.Event()
         protocol = self.protocol
         assert isinstance(protocol, jsonrpc.D5eProtocol)
-        reader = jsonrpc.BoundedReader(
+        reader = self.reader = jsonrpc.BoundedReader(
             stdin or sys.stdin.buffer,
             self.thread_pool,
             lambda message: protocol.send_error(None, jsonrpc.INVALID_REQUEST, message),
@@ -171,49 +170,6 @@ class D5eServer(LanguageServer):
         if campaign is not None:
             campaign.changed(paths)
 
-    def publish_soon(self, uri: str, quiet: float = QUIET_SECONDS) -> None:
-        """Publish the document's diagnostics `quiet` seconds from now, unless a publication is
-        due already (changes meanwhile are published with it); a pass under way for an older
-        version stops at its next slice."""
-        if uri in self.due:
-            return
-        loop = asyncio.get_running_loop()
-        self.due[uri] = loop.call_later(quiet, self._start_pass, uri)
-
-    def _start_pass(self, uri: str) -> None:
-        self.due.pop(uri, None)
-        running = self.passes.pop(uri, None)
-        if running is not None:
-            running.cancel()
-        task = asyncio.ensure_future(self._publish(uri))
-        self.passes[uri] = task
-
-        def done(finished: asyncio.Task[None]) -> None:
-            if self.passes.get(uri) is finished:
-                del self.passes[uri]
-
-        task.add_done_callback(done)
-
-    async def _publish(self, uri: str) -> None:
-        doc = self.prose(uri)
-        if doc is None or self.resolver is None:
-            return
-        version, resolver = doc.version, self.resolver
-        work = markdown.DiagnosticsPass(resolver, doc)
-        try:
-            while not work.run(SLICE_SECONDS):
-                await asyncio.sleep(PASS_GAP_SECONDS)
-                if self.prose(uri) is not doc or doc.version != version:
-                    return  # closed, or changed: the next pass publishes
-                if self.resolver is not resolver:
-                    return
-        except Exception as exc:
-            jsonrpc.failure("publishDiagnostics", exc)  # logged; the next change tries again
-            return
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=work.diagnostics(), version=version)
-        )
-
     def settings(self) -> Settings:
         """defaults → environment → the workspace's d5e.toml → flags → the editor's options."""
         return build(self.env, workspace.layer(self.root), self.flags, self.options)
@@ -231,7 +187,7 @@ class D5eServer(LanguageServer):
             self.resolver.clear()
         for doc in list(self.workspace.text_documents.values()):
             if markdown.is_prose(doc):
-                self.publish_soon(doc.uri, 0.0)
+                self.publisher.soon(doc.uri, 0.0)
         self.refresh_hints()
         self.tell_overrides(pack_ids)
 
@@ -241,12 +197,7 @@ class D5eServer(LanguageServer):
         means is what writers must hear about. Intended overrides (the edition's SRD order, an
         `extends`, a rule) are in the install's result and `d5e packs list`, not a pop-up."""
         app = self.require_app()
-        lines = []
-        for pack_id in pack_ids:
-            for problem in pack_features.override_warnings(app, pack_id):
-                if problem.severity == "warning" and problem.message not in self.told_overrides:
-                    self.told_overrides.add(problem.message)
-                    lines.append(problem.message)
+        lines = pack_features.new_override_warnings(app, pack_ids, self.told_overrides)
         if lines:
             text = "d5e: " + "\n".join(lines)
             self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, text))
@@ -313,18 +264,6 @@ class D5eServer(LanguageServer):
         if caps and caps.inlay_hint and caps.inlay_hint.refresh_support:
             self.protocol.send_request(types.WORKSPACE_INLAY_HINT_REFRESH, None)
 
-    def hint_kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """Which encounters get code lenses and which inlay hints: blocks lenses and prose
-        lines hints, unless the client lacks one of the two (eglot has no code lenses)."""
-        doc = self.client_capabilities.text_document
-        lenses = bool(doc and doc.code_lens)
-        hints = bool(doc and doc.inlay_hint)
-        if lenses and not hints:
-            return ("block", "line"), ()
-        if hints and not lenses:
-            return (), ("block", "line")
-        return ("block",), ("line",)
-
     # -- the session: lifecycle and notifications (registered from `EVENTS`) ---------------------
 
     def did_initialize(self, params: types.InitializeParams) -> None:
@@ -343,16 +282,20 @@ class D5eServer(LanguageServer):
             raise JsonRpcException(exc.message, exc.code, exc.data) from exc
         try:
             app.start()
-            # filter attributes and keyword texts now (only for new or changed entries: a
-            # fraction of a second for the SRD), not in a first search racing the background
-            # indexer for the same work
-            app.search.ensure_attributes()
+            # filter attributes and keyword texts are the background indexer's first phase (a
+            # search arriving meanwhile waits for it): completion, hover and diagnostics need
+            # none, so a first start answers `initialize` without them
         except Exception as exc:
             app.close()
             raise jsonrpc.failure("initialize", exc) from exc
+        app.campaign = open_campaign(app)
         self.app = app
         self.resolver = Resolver(app)
         app.library.on_change(self.packs_changed)
+        # What start-up made (modules, the profile's names) lives as long as the daemon: out of
+        # the garbage collector's way, a full collection takes a millisecond, not tens of them
+        # in the middle of a request.
+        gc.freeze()
         window = params.capabilities.window
         self.client_progress = bool(window and window.work_done_progress)
 
@@ -417,12 +360,12 @@ class D5eServer(LanguageServer):
 
     def did_open(self, params: types.DidOpenTextDocumentParams) -> None:
         if doc := self.prose(params.text_document.uri):
-            self.publish_soon(doc.uri, 0.0)
+            self.publisher.soon(doc.uri, 0.0)
             jsonrpc.answer("didOpen", lambda: self.campaign_text(doc))
 
     def did_change(self, params: types.DidChangeTextDocumentParams) -> None:
         if doc := self.prose(params.text_document.uri):
-            self.publish_soon(doc.uri)
+            self.publisher.soon(doc.uri)
             jsonrpc.answer("didChange", lambda: self.campaign_text(doc))
 
     def did_save(self, params: types.DidSaveTextDocumentParams) -> None:
@@ -431,12 +374,7 @@ class D5eServer(LanguageServer):
             self.campaign_changed([Path(path)])
 
     def did_close(self, params: types.DidCloseTextDocumentParams) -> None:
-        due = self.due.pop(params.text_document.uri, None)
-        if due is not None:
-            due.cancel()
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
-        )
+        self.publisher.closed(params.text_document.uri)
         campaign = self.app.campaign if self.app is not None else None
         path = to_fs_path(params.text_document.uri)
         if campaign is not None and path and params.text_document.uri.startswith("file:"):
@@ -528,7 +466,9 @@ PROSE: tuple[OnProse[Any], ...] = (
     OnProse(
         types.TEXT_DOCUMENT_CODE_LENS,
         types.CodeLensParams,
-        lambda ls, resolver, doc, p: encounter_lens.code_lenses(resolver, doc, ls.hint_kinds()[0]),
+        lambda ls, resolver, doc, p: encounter_lens.code_lenses(
+            resolver, doc, encounter_lens.hint_kinds(ls.client_capabilities.text_document)[0]
+        ),
         [],
         types.CodeLensOptions(),
     ),
@@ -536,7 +476,10 @@ PROSE: tuple[OnProse[Any], ...] = (
         types.TEXT_DOCUMENT_INLAY_HINT,
         types.InlayHintParams,
         lambda ls, resolver, doc, p: encounter_lens.inlay_hints(
-            resolver, doc, p.range, ls.hint_kinds()[1]
+            resolver,
+            doc,
+            p.range,
+            encounter_lens.hint_kinds(ls.client_capabilities.text_document)[1],
         ),
         [],
         types.InlayHintOptions(),
@@ -691,6 +634,9 @@ def serve(
     logging.getLogger("watchdog").setLevel(max(logging.WARNING, logging.getLogger().level))
     wire_in, wire_out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
+    # The thread reading stdin gets the GIL from a diagnostics slice within 1 ms (not 5): a
+    # request arriving is noticed, and the slice stops, that much sooner.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     server = create_server(env, flags, on_initialized)
     server.start_io(wire_in, wire_out)
     return server.exit_code

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 # `{@name rest}` with no braces inside: the innermost tags first, again until none is left.
-INNER_TAG = re.compile(r"\{@([A-Za-z][A-Za-z0-9]*)(?:[ \t]+([^{}]*))?\}")
+INNER_TAG = re.compile(r"\{@([A-Za-z0-9][A-Za-z0-9]*)(?:[ \t]+([^{}]*))?\}")
 
 Link = Callable[[str, str, str | None], str | None]
 """`link(tag, name, source)` → a URI for the entry the reference means, or None."""
@@ -59,7 +59,8 @@ _TEXT_ONLY = frozenset(
     {"book", "adventure", "quickref", "filter", "5etools", "5etoolsimg", "loader", "area",
      "homebrew", "footnote", "link", "help", "tip", "note", "unit", "comic", "style", "font",
      "color", "highlight", "kbd", "u", "underline", "sup", "sub", "code", "coinflip",
-     "comich1", "comich2", "comich3", "comich4", "comicnote"}
+     "comich1", "comich2", "comich3", "comich4", "comicnote", "5etoolsaudio", "cite",
+     "u2", "underlinedouble", "crochet", "crochetfluff", "itementry"}
 )  # fmt: skip
 
 
@@ -87,7 +88,9 @@ def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
         return f"**{rest}**"
     if kind in ("i", "italic"):
         return f"*{rest}*"
-    if kind in ("s", "strike"):
+    if kind == "actsavefailby":
+        return f"*Failure by {first or 'N'} or More:*"
+    if kind in ("s", "strike", "s2", "strikedouble"):
         return f"~~{rest}~~"
     if kind == "code":
         return f"`{rest}`"

@@ -132,6 +132,31 @@ def test_completion_matches_aliases(app: App) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("typed", "name", "alias"),
+    [
+        ("mordenkainen swrod", "Arcane Sword", "Mordenkainen's Sword"),
+        ("bigbys hnd", "Arcane Hand", "Bigby's Hand"),
+        ("melfs acd arrow", "Acid Arrow", "Melf's Acid Arrow"),
+    ],
+)
+def test_completion_forgives_typos_in_aliases(app: App, typed: str, name: str, alias: str) -> None:
+    """As "arcane swrod" finds Arcane Sword by its name, "mordenkainen swrod" finds it by the
+    name writers know; the lookup of the misspelt name suggests it."""
+    items = complete(app, CompleteParams(prefix=typed)).items
+    assert (items[0].name, items[0].match, items[0].alias) == (name, "fuzzy", alias)
+    with pytest.raises(NotFound) as err:
+        lookup(app, LookupParams(name=typed))
+    assert err.value.data is not None
+    assert err.value.data["suggestions"][0].endswith(name.lower().replace(" ", "-"))
+
+
+def test_a_typo_in_a_name_still_finds_the_name_itself(app: App) -> None:
+    items = complete(app, CompleteParams(prefix="arcane swrod")).items
+    assert (items[0].name, items[0].match, items[0].alias) == ("Arcane Sword", "fuzzy", None)
+    assert len({i.ref for i in items}) == len(items)  # an entry once, by its best match
+
+
 def test_homebrew_aliases_and_inverted_names(bestiary: App) -> None:
     app = bestiary
     assert _name(app, "Darakhul") == "Ghoul, Darakhul"
@@ -215,3 +240,31 @@ def test_migration_gives_installed_entries_their_aliases(
         ]
     finally:
         conn.close()
+
+
+def test_migration_indexes_the_trigrams_of_installed_aliases(
+    srd_template: Path, tmp_path: Path
+) -> None:
+    """A database of schema 9 (aliases, no alias trigrams) answers typos in aliases once
+    migrated, without installing anything again."""
+    from d5e_daemon import db
+    from d5e_daemon.settings import build
+
+    from .oldschema import older_database
+
+    path = tmp_path / "d5e.sqlite3"
+    real = db.migrations()
+    assert real[9].name == "alias_trigrams"
+    older_database(srd_template, path, 9)
+    conn = db.connect(path)
+    before = conn.execute("SELECT max(version) FROM migration_history").fetchone()
+    conn.close()
+    new = App(build({"db": str(path)}))
+    new.start()
+    try:
+        assert before == (len(real),)  # connect() migrated
+        assert new.conn.execute("SELECT count(*) FROM alias_trigrams").fetchone()[0] > 0
+        items = complete(new, CompleteParams(prefix="mordenkainen swrod")).items
+        assert (items[0].name, items[0].alias) == ("Arcane Sword", "Mordenkainen's Sword")
+    finally:
+        new.close()

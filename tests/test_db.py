@@ -336,7 +336,7 @@ def test_the_queries_package_exports_every_query_of_its_modules() -> None:
 
 
 def test_profiles_keyed_by_name_become_integer_ids(srd_template: Path, tmp_path: Path) -> None:
-    """0009: a database of schema 8 (profiles keyed by their name in every table) keeps every
+    """0011: a database of schema 10 (profiles keyed by their name in every table) keeps every
     profile, priority, choice and winner, now under an integer id with the name stored once;
     the migrated database answers and changes as a new one does."""
     import asyncio
@@ -348,8 +348,8 @@ def test_profiles_keyed_by_name_become_integer_ids(srd_template: Path, tmp_path:
     from d5e_daemon.settings import build
 
     path = tmp_path / "d5e.sqlite3"
-    assert db.migrations()[8].name == "profile_ids"
-    older_database(srd_template, path, 8)
+    assert db.migrations()[10].name == "profile_ids"
+    older_database(srd_template, path, 10)
     old = apsw.Connection(str(path))
     campaign = "c" * 64  # the longest name a profile may have
     with db.transaction(old):

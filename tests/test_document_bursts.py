@@ -6,15 +6,22 @@ machine); `bench/markdown.py --bursts` measures the latencies."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pygls.workspace import TextDocument
 
+from d5e_daemon.app import App
 from d5e_daemon.client import Daemon
-from d5e_daemon.features.markdown import MAX_DIAGNOSTICS
+from d5e_daemon.features.markdown import MAX_DIAGNOSTICS, DiagnosticsPass
+from d5e_daemon.features.tags import Resolver
+from d5e_daemon.jsonrpc import BoundedReader
 
 URI = "file:///campaign/notes.md"
 
@@ -108,3 +115,62 @@ def test_a_burst_of_1000_changes(db_path: Path) -> None:
         assert passes < 100, passes  # published together, not once per change
         assert output_bytes(d) - before < 40_000_000  # was 846 MB
         assert max(waits) < 2.0, sorted(waits)[-5:]  # was 12.7 s
+
+
+# -- requests first: a pass yields to a message as soon as it arrives ---------------------------
+
+
+def test_the_reader_says_when_a_message_is_arriving() -> None:
+    """`BoundedReader.idle` is True only while it waits for a message of which nothing has
+    come yet; a diagnostics pass runs only then."""
+
+    async def main() -> list[bool]:
+        read_end, write_end = os.pipe()
+        seen: list[bool] = []
+        with os.fdopen(read_end, "rb") as stdin, ThreadPoolExecutor(1) as pool:
+            reader = BoundedReader(stdin, pool, lambda message: None)
+            header = asyncio.ensure_future(reader.readline())
+            await asyncio.sleep(0.05)
+            seen.append(reader.idle)  # waiting, nothing sent: idle
+            os.write(write_end, b"Content-Length: 2\r\n")
+            await header
+            seen.append(reader.idle)  # a message is arriving
+            blank = asyncio.ensure_future(reader.readline())
+            await asyncio.sleep(0.05)
+            seen.append(reader.idle)  # half a message: still arriving
+            os.write(write_end, b"\r\n{}")
+            await blank
+            await reader.readexactly(2)
+            waiting = asyncio.ensure_future(reader.readline())
+            await asyncio.sleep(0.05)
+            seen.append(reader.idle)  # the message was read: idle again
+            started = time.monotonic()
+            await reader.requests_first(0.0, 1.0)
+            seen.append(time.monotonic() - started < 0.5)  # idle: no wait
+            os.write(write_end, b"Content-Length: 2\r\n")
+            await waiting
+            started = time.monotonic()
+            await reader.requests_first(0.0, 0.2)  # arriving, never finished: waits, bounded
+            seen.append(0.15 < time.monotonic() - started < 1.0)
+            os.close(write_end)
+        return seen
+
+    assert asyncio.run(main()) == [True, False, False, True, True, True]
+
+
+def test_a_slice_stops_when_a_request_arrives(app: App) -> None:
+    resolver = Resolver(app)
+    lines = [f"{{@spell nosuch{i}}} {{@spell fireball}}" for i in range(50)]
+    work = DiagnosticsPass(resolver, TextDocument(URI, "\n".join(lines), version=1))
+    asked = 0
+
+    def arriving() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked >= 3
+
+    assert not work.run(60.0, arriving)  # a minute of time, but a message came: it stops
+    assert (work.line, asked) == (1, 3)  # asked after each tag and each line
+    while not work.run(60.0):
+        pass
+    assert len(work.diagnostics()) == 50

@@ -5,7 +5,8 @@ resolved), not timed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,10 @@ from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
+from d5e_daemon import campaign as campaign_module
+from d5e_daemon import prose, tagsyntax
 from d5e_daemon.app import App
+from d5e_daemon.campaign import Campaign
 from d5e_daemon.features import markdown as md
 from d5e_daemon.features import tags
 from d5e_daemon.features.tags import Resolution, Resolver, Tag
@@ -190,3 +194,67 @@ def test_incremental_diagnostics_equal_a_pass_from_scratch(
         for version, text in enumerate(versions, 1):
             d = doc(text, version)
             assert incremental(resolver, d, budget) == md.diagnostics(Resolver(app), d)
+
+
+# -- the campaign's view of an open document ---------------------------------------------------
+
+
+def campaign_document() -> list[str]:
+    """5,000 lines of an adventure, every line different: tags, counted and bold creatures."""
+    kinds = [
+        "{i}: the {{@creature wolf}} howls at {{@spell fireball}}",
+        "Scene {i}: 4 wolves and **goblins** on the road",
+        "Line {i} of plain prose.",
+    ]
+    return [kinds[i % 3].format(i=i) for i in range(5000)]
+
+
+def test_an_edit_of_one_line_scans_that_line_only_for_references(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An open campaign document's tags and prose names (references, encounters) are found
+    again after an edit only on the lines whose text is new."""
+    root = tmp_path / "campaign"
+    root.mkdir()
+    page = root / "adventure.md"
+    lines = campaign_document()
+    page.write_text("\n".join(lines))
+    resolver = Resolver(app)
+    names = resolver.prose_names()
+    wolf = names.find("wolf", "count")
+    assert wolf is not None
+    campaign = Campaign(root, resolver)
+    work = {"parsed": 0, "recognised": 0, "resolved": 0}
+    parse, recognise, entry_id = tagsyntax.iter_tags, prose._refs_in_text, resolver.entry_id
+
+    def counting(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            work[name] += 1
+            return fn(*args, **kwargs)
+
+        return counted
+
+    monkeypatch.setattr(campaign_module, "iter_tags", counting("parsed", parse))
+    monkeypatch.setattr(prose, "_refs_in_text", counting("recognised", recognise))
+    monkeypatch.setattr(resolver, "entry_id", counting("resolved", entry_id))
+
+    def scanned(text: list[str]) -> tuple[Any, Any]:
+        for key in work:
+            work[key] = 0
+        campaign.open_text(page, text)
+        return campaign.mentions(wolf.id), [e for _, e in campaign.encounters()]
+
+    first = scanned(lines)
+    assert work["parsed"] == 1667 and work["recognised"] == 1667 + 1667 + 1666
+    lines[2501] = "Scene 2501: 7 wolves, **goblins** and 1 {@creature wolf|srd-2014} at camp"
+    mentions, encounters = scanned(lines)
+    assert work == {"parsed": 1, "recognised": 1, "resolved": 1}  # a tag written anew
+    assert len(mentions) == len(first[0]) + 2  # was plain prose
+    assert [e.line for e in encounters] == sorted([e.line for e in first[1]] + [2501])
+    assert next(e for e in encounters if e.line == 2501).detail == "7 × Wolf, 1 × wolf"
+
+    # the same as a campaign that never saw the document before
+    fresh = Campaign(root, Resolver(app))
+    fresh.open_text(page, lines)
+    assert fresh.mentions(wolf.id) == mentions
+    assert [e for _, e in fresh.encounters()] == encounters

@@ -31,6 +31,24 @@ def test_monsters_lead_with_cr_and_type_then_traits_and_actions(app: App) -> Non
     assert "5d8" not in text and "passive" not in text  # stat-block numbers stay out
 
 
+def test_monsters_say_what_they_are_and_do_in_plain_words(app: App) -> None:
+    """The line after the header: kind, movement, attacks and what they do to a target, from
+    the stat block ("undead whose claws paralyze", "a celestial that flies")."""
+    ghoul = index_text(app, "srd-2014", "monsters", "ghoul")
+    assert (
+        ghoul[1]
+        == "Ghoul is a medium undead. It attacks with its bite, claws. Its claws can paralyze."
+    )
+    pegasus = index_text(app, "srd-2014", "monsters", "pegasus")
+    assert pegasus[1] == "Pegasus is a large celestial that flies. It attacks with its hooves."
+    medusa = index_text(app, "srd-2014", "monsters", "medusa")[1]
+    assert "its petrifying gaze can turn to stone" in medusa.lower()
+    worm = index_text(app, "srd-2014", "monsters", "purple-worm")[1]
+    assert "that burrows" in worm and "swallow whole" in worm
+    wight = index_text(app, "srd-2014", "monsters", "wight")[1]
+    assert "its life drain can drain life" in wight.lower()
+
+
 def test_attacks_read_as_players_say_them(app: App) -> None:
     """No attack bonus, reach or average damage: the kind of attack and the dice."""
     lines = index_text(app, "srd-2014", "monsters", "ghoul")
@@ -85,7 +103,7 @@ def test_every_srd_entry_renders_without_a_failing_plugin(app2024: App) -> None:
 
 def test_a_homebrew_record_with_few_fields_still_renders(app: App) -> None:
     sparse = Entry(collection="monsters", slug="blob", name="Blob", data={"type": "ooze"})
-    assert app.render(sparse, "index") == "Blob: ooze\n"
+    assert app.render(sparse, "index") == "Blob: ooze\nBlob is an ooze.\n"
     odd = Entry(
         collection="spells",
         slug="odd",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import random
 import stat
 import zipfile
 from functools import partial
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from d5e_daemon import packfiles
+from d5e_daemon import locate, packfiles
 from d5e_daemon.app import App
 from d5e_daemon.errors import PackError
 
@@ -366,3 +367,14 @@ def test_a_stamp_leaves_out_files_that_vanish_while_it_looks(
 
     monkeypatch.setattr(os, "lstat", lstat)
     assert packfiles.stamp(folder) != before  # computed, without the file
+
+
+def test_line_and_column_of_many_offsets_are_those_counted_from_the_start() -> None:
+    """A JSON list's entries are located through `locate.Lines` (its newlines found once):
+    every offset gets the line and column counting from the start of the text gives."""
+    rng = random.Random(3)
+    for _ in range(300):
+        text = "".join(rng.choice("ab\n\n é\r") for _ in range(rng.randint(0, 40)))
+        lines = locate.Lines(text)
+        for offset in range(-2, len(text) + 3):
+            assert lines.line_col(offset) == locate.line_col(text, offset), (text, offset)

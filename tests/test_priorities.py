@@ -7,9 +7,10 @@ import logging
 from functools import partial
 from pathlib import Path
 
+import apsw
 import pytest
 
-from d5e_daemon import workspace
+from d5e_daemon import queries, workspace
 from d5e_daemon.app import App
 from d5e_daemon.errors import InvalidParams
 from d5e_daemon.features import packs as features
@@ -246,3 +247,55 @@ def test_a_broken_d5e_toml_is_an_error_naming_its_line(
         workspace.layer(tmp_path)
     assert caught.value.message.startswith(f"{tmp_path.resolve()}/"), caught.value.message
     assert where in caught.value.message, caught.value.message
+
+
+def _resolved(app: App) -> list[tuple[object, ...]]:
+    return sorted(app.conn.execute("SELECT profile_id, entry_id, shadows FROM resolved"))
+
+
+def _rebuilt(app: App) -> list[tuple[object, ...]]:
+    """The winners of every ref of every profile computed from scratch (rolled back after)."""
+
+    def rebuild(conn: apsw.Connection) -> list[tuple[object, ...]]:
+        conn.execute("SAVEPOINT scratch")
+        try:
+            queries.rebuild_resolved(conn)
+            return sorted(conn.execute("SELECT profile_id, entry_id, shadows FROM resolved"))
+        finally:
+            conn.execute("ROLLBACK TO scratch")
+            conn.execute("RELEASE scratch")
+
+    return app.db.write(rebuild)
+
+
+async def test_winners_after_each_change_are_those_of_a_full_rebuild(
+    app: App, tmp_path: Path
+) -> None:
+    """Installs and choices re-resolve only the refs of the packs they change; whatever the
+    order of changes, the winners are those resolving everything again would give."""
+    steps = [
+        lambda: install(app, brew(tmp_path, "brew-a", priority=30)),
+        lambda: install(app, brew(tmp_path, "brew-b", priority=30)),
+        lambda: features.set_priority(app, SetPriorityParams(pack="brew-b", priority=31)),
+        lambda: features.set_priority(
+            app, SetPriorityParams(pack="brew-a", priority=40, collection="spells")
+        ),
+        lambda: features.disable(app, PackIdParams(pack="brew-a")),
+        lambda: features.set_priority(app, SetPriorityParams(pack="srd-2014", priority=35)),
+        lambda: features.enable(app, PackIdParams(pack="brew-a")),
+        lambda: features.set_priority(
+            app, SetPriorityParams(pack="brew-a", priority=None, collection="spells")
+        ),
+        lambda: features.enable(app, PackIdParams(pack="srd-2024")),
+        lambda: features.disable(app, PackIdParams(pack="srd-2014")),
+        lambda: features.remove(app, PackIdParams(pack="brew-b")),
+        lambda: features.enable(app, PackIdParams(pack="srd-2014")),
+    ]
+    seen = set()
+    for step in steps:
+        done = step()
+        if done is not None:
+            await done
+        assert _resolved(app) == _rebuilt(app)
+        seen.add((winner(app, "monsters/goblin"), winner(app, "spells/fireball")))
+    assert len(seen) >= 5  # the steps did change winners

@@ -31,6 +31,7 @@ def used(db_path: Path) -> Path:
     """The database as a daemon leaves it: keyword texts and filter attributes made."""
     with Daemon(db_path) as d:
         d.initialize(initialized=False)  # no background indexing
+        d.request("d5e/search", {"query": "fireball", "mode": "keyword"})  # makes them
     return db_path
 
 

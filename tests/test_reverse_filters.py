@@ -17,7 +17,13 @@ from d5e_daemon.cli import main
 from d5e_daemon.errors import InvalidParams
 from d5e_daemon.features.encounter import encounter
 from d5e_daemon.features.search import search, search_filters
-from d5e_daemon.protocol import EncounterParams, SearchFiltersParams, SearchParams, decode
+from d5e_daemon.protocol import (
+    EncounterParams,
+    SearchFiltersParams,
+    SearchParams,
+    SearchResult,
+    decode,
+)
 
 from .packtools import write_pack
 
@@ -119,6 +125,58 @@ def test_unknown_values_are_named(app: App, given: dict[str, Any], message: str)
         search(app, decode({"query": "", "filters": given}, SearchParams))
     assert message in caught.value.message
     assert caught.value.data == {"path": f"$.filters.{next(iter(given))}"}
+
+
+HINTS = [
+    ({"language": "Elvsh"}, "no monster speaks 'Elvsh'; did you mean 'elvish'?"),
+    ({"casts": "firebal"}, "no monster casts 'firebal'; did you mean 'fireball'"),
+    ({"grants": "cure wonds"}, "no item grants 'cure wonds'; did you mean 'cure wounds'"),
+    ({"duration": "1 minit"}, "no spell lasts '1 minit'; did you mean '1 minute'"),
+    ({"alignment": "chaotic evl"}, "no monster is 'chaotic evl'; did you mean 'chaotic evil'"),
+    (
+        {"environment": "forest"},
+        "no monster lives in 'forest': the profile's packs give no environment at all",
+    ),
+    ({"range": "slef"}, "no spell has the range 'slef'; did you mean 'self'?"),
+    ({"casts": ["fireball", "zzyzx"]}, "no monster casts 'zzyzx' (`d5e/search/filters` lists"),
+]
+
+
+@pytest.mark.parametrize(("given", "hint"), HINTS)
+def test_open_set_values_no_entry_has_get_a_hint(
+    app: App, given: dict[str, Any], hint: str
+) -> None:
+    """Filters without a closed list of values cannot refuse a value, but one no entry of the
+    profile has is named, with the nearest held values, instead of an unexplained empty list."""
+    app.search.ensure_attributes()
+    for query in ("", "dragon"):
+        result = search(app, decode({"query": query, "filters": given}, SearchParams))
+        name = next(iter(given))
+        assert len(result.hints) == 1 and f"filter {name!r}: {hint}" in result.hints[0]
+    listed = search(app, decode({"query": "", "filters": given}, SearchParams))
+    assert bool(listed.hits) == ("fireball" in str(given))  # the held value still lists
+
+
+def test_held_values_and_distances_get_no_hint(app: App) -> None:
+    app.search.ensure_attributes()
+    for given in ({"language": "Common"}, {"casts": "Fireball"}, {"language": "telepathy 9000"}):
+        result = search(app, decode({"query": "", "filters": given}, SearchParams))
+        assert result.hints == []  # telepathy is held: only none reaches 9000 feet
+
+
+def test_hints_on_the_cli_and_mcp_faces(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from d5e_daemon.mcp_server import _search_text
+
+    code = main(["search", "-f", "language=elvsh", "--db", str(db_path)])
+    _, err = capsys.readouterr()
+    assert code == 0 and "no monster speaks 'elvsh'; did you mean 'elvish'?" in err
+    code = main(["search", "-f", "language=elvsh", "--json", "--db", str(db_path)])
+    out, _ = capsys.readouterr()
+    assert json.loads(out)["hints"] == [
+        "filter 'language': no monster speaks 'elvsh'; did you mean 'elvish'?"
+    ]
+    text = _search_text(decode({"hits": [], "semantic": False, "hints": ["x y"]}, SearchResult))
+    assert "No entries found." in text and "(x y.)" in text
 
 
 def test_the_new_filters_are_listed_with_values(app: App) -> None:

@@ -14,12 +14,21 @@ from typing import Any
 import apsw
 import pytest
 
-from d5e_daemon import queries
+from d5e_daemon import db, queries
 from d5e_daemon.app import App
 from d5e_daemon.errors import IndexNotReady, InvalidParams
-from d5e_daemon.features.search import fuse, query_words, search, search_filters
+from d5e_daemon.features.search import (
+    KEYWORD_DOUBT,
+    KEYWORD_WEIGHT,
+    fuse,
+    keyword_weight,
+    query_words,
+    search,
+    search_filters,
+)
 from d5e_daemon.plugins import get_plugins
 from d5e_daemon.protocol import SearchFiltersParams, SearchParams, decode
+from d5e_daemon.records import Entry
 from d5e_daemon.search import retrieval
 from d5e_daemon.search.embed import FakeEmbedder
 from d5e_daemon.search.passages import split
@@ -166,6 +175,38 @@ def test_filters_are_listed_with_their_types_and_values(app: App) -> None:
     }
 
 
+def test_a_search_waits_for_the_attributes_the_indexer_is_extracting(app: App) -> None:
+    """Phase 1 (filter attributes, keyword texts) runs once: a search arriving while the
+    background indexer extracts them waits for that run instead of doing the work again."""
+    app.conn.execute("UPDATE entry_index SET attrs = NULL")  # as after a first install
+    rendered: list[str] = []
+    render = app.search.render
+
+    def counting(entry: Any, purpose: str) -> str:
+        rendered.append(entry.ref)
+        return render(entry, purpose)
+
+    app.search.render = counting
+    barrier = threading.Barrier(2)
+
+    def extract() -> None:
+        conn = db.connect(app.search.db.path, migrate_now=False)  # the indexer's own
+        barrier.wait()
+        try:
+            app.search.sync_attributes(conn)
+        finally:
+            conn.close()
+
+    background = threading.Thread(target=extract)
+    background.start()
+    barrier.wait()
+    result = ask(app, filters={"level": 3, "school": "Evocation"}, limit=100)
+    background.join()
+    entries = len(app.conn.execute("SELECT entry_id FROM entry_index").fetchall())
+    assert len(rendered) == entries  # each entry extracted once, by one of the two
+    assert "spells/fireball" in {h.ref for h in result.hits}
+
+
 def test_every_filter_is_backed_by_an_index(app: App) -> None:
     """EXPLAIN QUERY PLAN: the attribute conditions are index searches, not table scans."""
     app.search.ensure_attributes()
@@ -242,7 +283,7 @@ def test_hybrid_scores_keyword_hits_by_their_real_similarity() -> None:
     keyword = [(1, 9.0), (2, 5.0), (3, 5.0)]
     nearest = [(10 + i, 0.6 - i / 100) for i in range(50)]
     semantic = [*nearest, (3, 0.40), (2, 0.10)]  # 2 and 3: similarities asked for afterwards
-    ranked = [entry_id for entry_id, _ in fuse(keyword, semantic, lambda ids: {})[0]]
+    ranked = [entry_id for entry_id, _ in fuse(keyword, semantic, {})]
     assert ranked.index(3) < ranked.index(2)
 
 
@@ -563,6 +604,31 @@ def test_long_entries_are_split_into_passages_that_repeat_the_header() -> None:
     assert split("Small: spell\nshort text", fake.count_tokens, 100) == ["Small: spell\nshort text"]
 
 
+def test_a_lead_paragraph_is_also_a_passage_of_its_own() -> None:
+    """With `lead` (monsters), the header and the first paragraph (what it is and does) are
+    embedded alone as well, before the passages of the whole text; a text of one paragraph
+    needs no such passage."""
+    fake = FakeEmbedder()
+    text = "Ghoul: CR 1 medium undead\nGhoul is a medium undead.\nchaotic evil.\nClaws: paralyzed."
+    passages = split(text, fake.count_tokens, 100, lead=True)
+    assert passages == ["Ghoul: CR 1 medium undead\nGhoul is a medium undead.", text]
+    assert split(text, fake.count_tokens, 100) == [text]
+    one = "Blob: ooze\nBlob is an ooze."
+    assert split(one, fake.count_tokens, 100, lead=True) == [one]
+
+
+def test_the_keyword_list_weighs_less_when_its_best_hits_hold_few_query_words() -> None:
+    """A description in other words than the entries' ("winged horse"): BM25 still ranks
+    whatever shares one word, and that list then counts for less in the fusion."""
+    keyword = [(1, 9.0), (2, 5.0), (3, 4.0)]
+    full = keyword_weight(keyword, {1: 0.5, 3: 1.0})
+    assert full == pytest.approx(KEYWORD_WEIGHT)
+    half = keyword_weight(keyword, {1: 0.5, 2: 0.5})
+    assert half == pytest.approx(KEYWORD_WEIGHT * (1 - KEYWORD_DOUBT * 0.5))
+    assert keyword_weight(keyword, {}) == pytest.approx(KEYWORD_WEIGHT * (1 - KEYWORD_DOUBT))
+    assert keyword_weight([], {}) == pytest.approx(KEYWORD_WEIGHT)
+
+
 # -- the CLI -----------------------------------------------------------------------------------
 
 
@@ -672,3 +738,39 @@ def test_filter_words_in_a_query_are_soft_boosts(indexed: App) -> None:
     full = next(h for h in hits if h.ref == "monsters/zombie")
     assert full.explain and full.explain.boosts["filter words"] == pytest.approx(1.0)
     assert any(h.collection != "monsters" for h in hits)  # a boost, not a filter
+
+
+# -- installs first --------------------------------------------------------------------------
+
+
+def test_indexing_waits_while_packs_are_being_written(app: App) -> None:
+    """While an install writes (the library says so), the indexer does not start another batch:
+    the install has the CPU; indexing goes on when it is over."""
+    app.search = app.search_index(FakeEmbedder())
+    writing = threading.Event()
+    writing.set()
+    app.search.packs_writing = writing.is_set
+    rendered: list[str] = []
+    render = app.search.render
+
+    def counted(entry: Entry, purpose: str) -> str:
+        rendered.append(entry.ref)
+        return render(entry, purpose)
+
+    app.search.render = counted
+    state: dict[str, Any] = {}
+    builder = threading.Thread(target=lambda: state.setdefault("end", app.search.build()))
+    builder.start()
+    builder.join(1.0)
+    assert builder.is_alive() and rendered == []
+    done = "SELECT count(*) FROM entry_index WHERE attrs IS NOT NULL OR vectors IS NOT NULL"
+    assert app.conn.execute(done).fetchone() == (0,)
+    writing.clear()
+    builder.join(120)
+    assert state["end"].ready and rendered
+
+
+async def test_the_library_says_when_packs_are_being_written(app: App) -> None:
+    index = app.search_index(FakeEmbedder())
+    assert await app.library.write(lambda conn: index.packs_writing()) is True
+    assert not app.library.writing and not index.packs_writing()

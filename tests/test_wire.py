@@ -585,6 +585,10 @@ def test_a_document_with_lone_surrogates_is_read_with_replacement_characters(
     )
     assert any("goblin" in a["title"] for a in actions)
     published = [m for m in daemon.received if m.get("method") == "textDocument/publishDiagnostics"]
+    while not published:  # requests are answered first, the document's diagnostics then
+        message = daemon.receive(timeout=TIMEOUT)
+        is_diagnostics = message.get("method") == "textDocument/publishDiagnostics"
+        (published if is_diagnostics else daemon.received).append(message)
     assert published and "gob\ufffdlin" in published[0]["params"]["diagnostics"][0]["message"]
     assert not [m for m in daemon.received if m.get("method") == "window/showMessage"]
     daemon.send("textDocument/didClose", {"textDocument": {"uri": uri}}, notify=True)

@@ -158,6 +158,75 @@ _MONSTER_LISTS = (
 )
 
 
+# What a monster's attack or trait does to its target, as its text says it ("… or be paralyzed
+# for 1 minute"), in the words players ask with ("undead whose touch paralyses").
+_INFLICTS = (
+    (r"\bparalyzed\b", "paralyze"),
+    (r"\bpetrified\b|\bturns? to stone\b", "turn to stone"),
+    (r"\bpoisoned\b", "poison"),
+    (r"\bfrightened\b", "frighten"),
+    (r"\bcharmed\b", "charm"),
+    (r"\bstunned\b", "stun"),
+    (r"\bblinded\b", "blind"),
+    (r"\brestrained\b", "restrain"),
+    (r"\bgrappled\b", "grab"),
+    (r"\bknocked prone\b|\bfalls? prone\b", "knock down"),
+    (r"\bswallowed\b", "swallow whole"),
+    (r"\bhit point maximum is reduced\b", "drain life"),
+    (
+        r"\b(?:Strength|Dexterity|Constitution|Intelligence|Wisdom|Charisma) score is reduced\b",
+        "drain strength",
+    ),
+    (r"\bdisease", "spread disease"),
+)
+_INFLICTS_RE = tuple((re.compile(pattern), verb) for pattern, verb in _INFLICTS)
+_MOVES = {"fly": "flies", "swim": "swims", "climb": "climbs", "burrow": "burrows"}
+_PARENTHESES = re.compile(r"\s*\(.*?\)")
+
+
+def _items(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def monster_summary(entry: Entry) -> str:
+    """What a monster is and does in plain words, from its stat block: its kind, how it moves,
+    what it attacks with and what its attacks and traits do to a target.
+
+    `Ghoul is a medium undead. It attacks with its bite, claws. Its claws can paralyze.`
+    """
+    data = entry.data
+    kind = " ".join(describe(data.get(k)) for k in ("size", "type") if describe(data.get(k)))
+    kind = kind.lower() or "creature"
+    subtype = describe(data.get("subtype"))
+    article = "an" if kind[0] in "aeiou" else "a"
+    speed = data.get("speed")
+    moves = [_MOVES[m] for m in speed if m in _MOVES] if isinstance(speed, dict) else []
+    sentences = [
+        f"{entry.name} is {article} {kind}"
+        + (f" ({subtype})" if subtype else "")
+        + (" that " + " and ".join(moves) if moves else "")
+        + "."
+    ]
+    actions = _items(data.get("actions"))
+    weapons: list[str] = []
+    effects: list[str] = []
+    for item in actions + _items(data.get("special_abilities")):
+        name = _PARENTHESES.sub("", describe(item.get("name"))).strip().rstrip(".").lower()
+        desc = " ".join(text_paragraphs(item.get("desc")))
+        if not name or name == "multiattack":
+            continue
+        if item in actions and "Attack" in desc:
+            weapons.append(name)
+        does = [verb for pattern, verb in _INFLICTS_RE if pattern.search(desc)]
+        if does:
+            effects.append(f"its {name} can " + " and ".join(dict.fromkeys(does)))
+    if weapons:
+        sentences.append("It attacks with its " + ", ".join(dict.fromkeys(weapons)) + ".")
+    if effects:
+        sentences.append(("; ".join(effects) + ".").capitalize())
+    return " ".join(sentences)
+
+
 def monster(entry: Entry) -> str:
     data = entry.data
     kind = " ".join(describe(data.get(k)) for k in ("size", "type") if describe(data.get(k)))
@@ -175,7 +244,9 @@ def monster(entry: Entry) -> str:
         facts.append(template.format(listed) if listed else "")
     languages = describe(data.get("languages"))
     facts.append(f"languages {languages}" if languages else "")
-    body = paragraphs(data) + _blocks(data.get("special_abilities"))
+    # what it is and does in plain words first: the lead, also embedded alone (see
+    # `search/passages.py`)
+    body = [monster_summary(entry), *paragraphs(data), *_blocks(data.get("special_abilities"))]
     for key, title in (
         ("actions", ""),
         ("bonus_actions", "Bonus action "),

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 from .. import names, queries, tagtext
 from ..app import App
 from ..errors import InvalidParams, NotFound
 from ..matching import collection_rank, match_names
-from ..packformat import SLUG_CHARS
 from ..protocol import EntryInfo, EntryRef, LookupParams, LookupResult, PackCredit, Shadowed
+from ..refs import parse_ref
+from .tags import card_links
 
-REF_RE = re.compile(
-    r"(?:(?P<pack>[a-z0-9][a-z0-9-]*):)?(?P<collection>[a-z][a-z0-9-]*)/"
-    rf"(?P<slug>[a-z0-9][{SLUG_CHARS}]*)"
-)
 SUGGESTIONS = 5
-
-
-def parse_ref(ref: str) -> tuple[str | None, str, str]:
-    m = REF_RE.fullmatch(ref.strip())
-    if not m:
-        raise InvalidParams(
-            f"invalid ref {ref!r}: expected collection/slug or pack:collection/slug "
-            "(e.g. spells/fireball); to look up by name use `name`",
-            {"path": "$.ref"},
-        )
-    return m["pack"], m["collection"], m["slug"]
 
 
 def _ref(row: queries.EntryRow) -> EntryRef:
@@ -121,8 +105,6 @@ def lookup(app: App, params: LookupParams) -> LookupResult:
         license=pack.license,
         attribution=pack.attribution,
     )
-    from .tags import card_links  # tags.py reads this module's parse_ref
-
     card = tagtext.render(app.render(entry, "markdown"), card_links(app)).rstrip()
     other = names.declared_aliases(entry.data)
     if other:  # the names players know it by ("Mordenkainen's Sword")

@@ -71,7 +71,7 @@ SYMBOL_KINDS = {
 }
 
 _TAG_NAME_BEFORE = re.compile(r"\{@([A-Za-z0-9]*)$")
-_NAME_BEFORE = re.compile(r"\{@([A-Za-z][A-Za-z0-9]*)[ \t]+([^{}|\r\n]*)$")
+_NAME_BEFORE = re.compile(r"\{@([A-Za-z0-9][A-Za-z0-9]*)[ \t]+([^{}|\r\n]*)$")
 _WORDS_BEFORE = re.compile(rf"(?:[^\W_][\w'’-]*[ \t]+){{0,{PLAIN_WORDS_MAX - 1}}}[^\W_][\w'’-]*$")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _NAME_SEPARATOR = re.compile(r"[ \t-]+")

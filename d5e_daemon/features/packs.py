@@ -106,6 +106,19 @@ def override_warnings(
     return packs.override_problems(pack_id, where, pack_overrides(app, pack_id, conn))
 
 
+def new_override_warnings(app: App, pack_ids: list[str], told: set[str]) -> list[str]:
+    """What the changed packs now override of other enabled packs by accident (the same ref,
+    no `extends`), leaving out what is in `told` (and adding the rest to it): each is said
+    once. Intended overrides (the edition's SRD order, an `extends`, a rule) are not here."""
+    lines = []
+    for pack_id in pack_ids:
+        for problem in override_warnings(app, pack_id):
+            if problem.severity == "warning" and problem.message not in told:
+                told.add(problem.message)
+                lines.append(problem.message)
+    return lines
+
+
 def list_packs(app: App, params: PacksListParams | None = None) -> PacksListResult:
     listed: list[OverrideInfo] = []
     if params is not None and params.overrides is not None:

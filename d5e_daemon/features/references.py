@@ -5,6 +5,8 @@ items that grant it, the variants that extend an entry).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .. import queries
 from ..app import App
 from ..campaign import Campaign, Mention
@@ -17,9 +19,9 @@ from ..protocol import (
     ReferencesResult,
 )
 from ..queries import fts_any
+from ..refs import parse_ref
 from ..text import normalize
-from .lookup import parse_ref
-from .tags import COLLECTION_TAG
+from .tags import COLLECTION_TAG, Resolver
 
 LIMIT = 500
 
@@ -49,6 +51,16 @@ def references(app: App, params: ReferencesParams, campaign: Campaign | None) ->
         skipped=[f"{p}: {why}" for p, why in sorted(campaign.skipped.items())] if campaign else [],
         truncated=len(mentions) > params.limit,
     )
+
+
+def open_campaign(app: App) -> Campaign | None:
+    """The campaign of the app's workspace (None without one), read on first use; its resolver
+    follows pack changes."""
+    if not app.settings.workspace:
+        return None
+    resolver = Resolver(app)
+    app.library.on_change(lambda _packs: resolver.clear())
+    return Campaign(Path(app.settings.workspace), resolver)
 
 
 def references_in_workspace(app: App, params: ReferencesParams) -> ReferencesResult:

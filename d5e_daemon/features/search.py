@@ -28,6 +28,7 @@ Filters, collections, packs and edition are applied inside each SQL query (see
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Callable
@@ -57,6 +58,8 @@ KEYWORD_WEIGHT = 0.6
 COVERAGE_WEIGHT = 2.0
 FILTER_WORD_WEIGHT = 1.0
 FUSION_DEPTH = 50
+KEYWORD_DOUBT = 0.5
+TRUST_TOP = 5
 # Nearest passages asked for per entry wanted: entries have 2 passages on average, and 2 or 3
 # per entry gave the same dev-set figures.
 PASSAGES_PER_ENTRY = 2
@@ -120,6 +123,78 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
             }[declared.kind]
             raise InvalidParams(f"filter {name!r} takes {expected}, not {v!r}", path)
     return [c | {"filter": name} for c in conditions]
+
+
+_NOUNS = {"monsters": "monster", "spells": "spell", "magic-items": "item", "equipment": "item"}
+_SAYS = {
+    "language": "speaks {v}",
+    "casts": "casts {v}",
+    "grants": "grants {v}",
+    "alignment": "is {v}",
+    "environment": "lives in {v}",
+    "duration": "lasts {v}",
+    "castingTime": "takes {v} to cast",
+    "range": "has the range {v}",
+    "inflicts": "inflicts {v}",
+}
+MAX_HINT_VALUES = 5000
+"""Values of one filter compared with an unknown one, at most (one index seek each)."""
+
+
+def unknown_value_hints(app: App, params: SearchParams) -> list[str]:
+    """For each text value of an open-set filter (one without a closed list of choices:
+    language, casts, grants, duration, environment, alignment…) that no winner of the profile
+    has: what is wrong, with the closest values some winner has ("no monster speaks 'elvsh';
+    did you mean 'elvish'?"). Values that some entry has cost one index seek each."""
+    hints = []
+    for name, value in params.filters.items():
+        declared = filters.BY_NAME.get(name)
+        if declared is None or declared.kind != "text" or declared.choices:
+            continue
+        for typed in value if isinstance(value, list) else [value]:
+            if not isinstance(typed, str):
+                continue
+            held = _value_held(app, declared, typed)
+            if held is None:
+                hints.append(_unknown_value_hint(app, declared, typed, params.collections))
+    return hints
+
+
+def _base_value(declared: filters.Filter, typed: str) -> str:
+    """The stored text of a typed value, without its distance (`telepathy 120` → `telepathy`)."""
+    ((attr, low, _),) = declared.conditions(typed)
+    return str(low) if attr == declared.name else attr.partition(":")[2]
+
+
+def _value_held(app: App, declared: filters.Filter, typed: str) -> str | None:
+    value = _base_value(declared, typed)
+    return (
+        value
+        if queries.attribute_held(app.conn, app.profile, declared.name, value, value)
+        else None
+    )
+
+
+def _unknown_value_hint(
+    app: App, declared: filters.Filter, typed: str, collections: list[str]
+) -> str:
+    asked = [c for c in declared.collections if not collections or c in collections]
+    nouns = list(dict.fromkeys(_NOUNS.get(c, c) for c in asked or declared.collections))
+    says = _SAYS.get(declared.name, f"has {declared.name} {{v}}").format(v=repr(typed))
+    problem = f"filter {declared.name!r}: no {' or '.join(nouns)} {says}"
+    values = [
+        str(v)
+        for v in queries.attribute_distinct_values(app.conn, declared.name, MAX_HINT_VALUES)
+        if isinstance(v, str)
+    ]
+    wanted = _base_value(declared, typed)
+    close = difflib.get_close_matches(wanted, values, n=6, cutoff=0.7)
+    close = [v for v in close if queries.attribute_held(app.conn, app.profile, declared.name, v, v)]
+    if close:
+        return f"{problem}; did you mean {' or '.join(repr(v) for v in close[:3])}?"
+    if not queries.attribute_held(app.conn, app.profile, declared.name, "", chr(0x10FFFF)):
+        return f"{problem}: the profile's packs give no {declared.name} at all"
+    return f"{problem} (`d5e/search/filters` lists the values held)"
 
 
 def _scope(app: App, params: SearchParams) -> queries.SearchScope:
@@ -205,33 +280,35 @@ def _standardised(scored: list[tuple[int, float]]) -> dict[int, float]:
     return {entry_id: (s - mean) / spread for entry_id, s in scored}
 
 
-Boosts = Callable[[list[int]], dict[int, dict[str, float]]]
-"""`boosts(ids)`: what is added to each entry's fused score, by name (`{"coverage": 1.3}`)."""
+def keyword_weight(keyword: list[tuple[int, float]], coverage: dict[int, float]) -> float:
+    """The keyword list's weight in the fusion: `KEYWORD_WEIGHT` when one of its first
+    `TRUST_TOP` entries holds every query word, less when the best of them holds few (a
+    description in other words than the entries', where BM25 ranks whatever shares one rare
+    word): down to `1 - KEYWORD_DOUBT` of it when none holds any."""
+    best = max((coverage.get(entry_id, 0.0) for entry_id, _ in keyword[:TRUST_TOP]), default=1.0)
+    return KEYWORD_WEIGHT * (1 - KEYWORD_DOUBT * (1 - best))
 
 
 def fuse(
     keyword: list[tuple[int, float]],
     semantic: list[tuple[int, float]],
-    boosts: Boosts,
-) -> tuple[list[tuple[int, float]], dict[int, dict[str, float]]]:
-    """Both ranked lists (id, score) combined by weighted z-scores, plus each entry's boosts
-    (`boosts(ids)`: the share of the query's words it contains, ...); best first, with the
-    boosts given. An entry missing from a list takes that list's lowest z-score (the semantic
-    list holds every entry of the keyword list that has vectors, so there it means no
-    vectors)."""
-    lists = [
-        (KEYWORD_WEIGHT, _standardised(keyword)),
-        (1 - KEYWORD_WEIGHT, _standardised(semantic)),
-    ]
+    boosts: dict[int, dict[str, float]],
+    weight: float = KEYWORD_WEIGHT,
+) -> list[tuple[int, float]]:
+    """Both ranked lists (id, score) combined by weighted z-scores (keywords weighing `weight`,
+    vectors `1 - KEYWORD_WEIGHT`), plus each entry's boosts (by name: the share of the query's
+    words it contains, ...); best first. An entry missing from a list takes that list's lowest
+    z-score (the semantic list holds every entry of the keyword list that has vectors, so there
+    it means no vectors)."""
+    lists = [(weight, _standardised(keyword)), (1 - KEYWORD_WEIGHT, _standardised(semantic))]
     lowest = [min(z.values(), default=0.0) for _, z in lists]
     ids = sorted({entry_id for _, z in lists for entry_id in z})
-    added = boosts(ids)
     scores = {
         entry_id: sum(w * z.get(entry_id, low) for (w, z), low in zip(lists, lowest, strict=True))
-        + sum(added.get(entry_id, {}).values())
+        + sum(boosts.get(entry_id, {}).values())
         for entry_id in ids
     }
-    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0])), added
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
 def _passage_snippet(app: App, text: str, terms: set[str]) -> str:
@@ -338,7 +415,8 @@ def search(app: App, params: SearchParams) -> SearchResult:
             )
         ids = queries.browse(app.conn, scope, params.limit, params.offset)
         listed = [(i, 0.0) for i in ids]
-        return SearchResult(hits=_hits(app, listed, "", {}, set()), semantic=False)
+        hits = _hits(app, listed, "", {}, set())
+        return SearchResult(hits=hits, semantic=False, hints=unknown_value_hints(app, params))
 
     wanted = params.offset + params.limit
     pool = max(FUSION_DEPTH, wanted)
@@ -408,19 +486,17 @@ def search(app: App, params: SearchParams) -> SearchResult:
     elif params.mode == "semantic":
         ranked = [(entry_id, sim) for entry_id, sim, _ in semantic]
     elif semantic:
+        similar = [(entry_id, sim) for entry_id, sim, _ in semantic]
+        ids = sorted({entry_id for entry_id, _ in keyword} | {entry_id for entry_id, _ in similar})
+        held = retrieval.term_coverage(app.conn, app.term_counts, terms, ids) if terms else {}
+        shares = {entry_id: n / len(terms) for entry_id, n in held.items()}
+        boosts = {i: {"coverage": COVERAGE_WEIGHT * share} for i, share in shares.items()}
         asked = filter_words(app, params.query)
         wanted_filters = len({name for name, _ in asked})
-
-        def added(ids: list[int]) -> dict[int, dict[str, float]]:
-            found = retrieval.term_coverage(app.conn, app.term_counts, terms, ids) if terms else {}
-            shares.update({entry_id: n / len(terms) for entry_id, n in found.items()})
-            out = {i: {"coverage": COVERAGE_WEIGHT * share} for i, share in shares.items()}
-            for entry_id, named in queries.entries_with_attributes(app.conn, ids, asked).items():
-                boost = FILTER_WORD_WEIGHT * len(named) / wanted_filters
-                out.setdefault(entry_id, {})["filter words"] = boost
-            return out
-
-        ranked, boosts = fuse(keyword, [(i, sim) for i, sim, _ in semantic], added)
+        for entry_id, has in queries.entries_with_attributes(app.conn, ids, asked).items():
+            boost = FILTER_WORD_WEIGHT * len(has) / wanted_filters
+            boosts.setdefault(entry_id, {})["filter words"] = boost
+        ranked = fuse(keyword, similar, boosts, keyword_weight(keyword, shares))
     else:
         ranked = keyword
     if named:  # a name typed in full means that entry, whatever else shares its words
@@ -428,7 +504,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
     page = ranked[params.offset : wanted]
     explain = _explainer(keyword, semantic, boosts, shares, named) if params.explain else None
     hits = _hits(app, page, match, best_passage, set(terms), explain)
-    return SearchResult(hits=hits, semantic=use_vectors)
+    return SearchResult(hits=hits, semantic=use_vectors, hints=unknown_value_hints(app, params))
 
 
 def search_filters(app: App, params: SearchFiltersParams) -> SearchFiltersResult:

@@ -2,15 +2,14 @@
 
 `{@spell fireball}`, `{@creature goblin|srd-2014|the goblin}`: a tag name, the entry's name, then
 optionally the pack it must come from (or, as 5etools writes it, the SRD book: `|PHB`, `|XPHB`)
-and the text to display. `TAG_COLLECTIONS` is the one
-table from tag names to collections; `Resolver` answers, with a cache, which entry a reference
+and the text to display. The syntax and the table from tag names to collections are in
+`tagsyntax.py` (re-exported here); `Resolver` answers, with a cache, which entry a reference
 means or what is wrong with it (unknown tag, unknown name with suggestions, disabled pack).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,9 +21,41 @@ from ..errors import NotFound
 from ..matching import collection_rank, match_names
 from ..prose import ProseNames
 from ..protocol import TagForParams, TagForResult
-from ..tagtext import PARTS, source_part
+from ..refs import parse_ref
+from ..tagsyntax import (
+    ALWAYS_OFFERED,
+    COLLECTION_TAG,
+    FORMAT_TAGS,
+    LINKED_COLLECTIONS,
+    TAG_COLLECTIONS,
+    TAG_RE,
+    TAGGED_COLLECTIONS,
+    Tag,
+    find_tags,
+    iter_tags,
+    tag_at,
+    tags_in_line,
+)
 from ..text import normalize
-from .lookup import parse_ref
+
+__all__ = [
+    "ALWAYS_OFFERED",
+    "COLLECTION_TAG",
+    "FORMAT_TAGS",
+    "LINKED_COLLECTIONS",
+    "TAGGED_COLLECTIONS",
+    "TAG_COLLECTIONS",
+    "TAG_RE",
+    "Resolution",
+    "Resolver",
+    "Tag",
+    "find_tags",
+    "iter_tags",
+    "tag_at",
+    "tag_for",
+    "tag_for_entry",
+    "tags_in_line",
+]
 
 # 5etools writes a tag's source as its book's abbreviation: those of the books the SRD comes from
 # mean the SRD pack of that edition (other books are not in the SRD: their abbreviation stays
@@ -38,162 +69,12 @@ FIVETOOLS_SOURCES = {
     "xdmg": "srd-2024",
 }
 
-# Tag names (matched case-insensitively) → the collections they refer to, the preferred first.
-# The 5etools names, plus `monster`, `species` and `rule` for readers of the d5e collections.
-TAG_COLLECTIONS: dict[str, tuple[str, ...]] = {
-    "spell": ("spells",),
-    "creature": ("monsters",),
-    "monster": ("monsters",),
-    "item": ("magic-items", "equipment", "poisons"),
-    "condition": ("conditions",),
-    "class": ("classes",),
-    "subclass": ("subclasses",),
-    "classfeature": ("features",),
-    "race": ("races", "species"),
-    "species": ("species", "races"),
-    "subrace": ("subraces", "subspecies"),
-    "trait": ("traits",),
-    "feat": ("feats",),
-    "background": ("backgrounds",),
-    "skill": ("skills",),
-    "language": ("languages",),
-    "rule": ("rule-sections", "rules"),
-    "variantrule": ("variant-rules", "rule-sections", "rules"),
-    "itemmastery": ("weapon-mastery-properties",),
-    "itemproperty": ("weapon-properties",),
-    # every other 5etools tag naming an entry (5etools homebrew packs fill their collections;
-    # completion offers them once a pack has)
-    "subclassfeature": ("features",),
-    "optfeature": ("optional-features",),
-    "disease": ("diseases",),
-    "status": ("statuses", "conditions"),
-    "sense": ("senses",),
-    "action": ("actions",),
-    "table": ("tables",),
-    "deity": ("deities",),
-    "hazard": ("hazards", "traps"),
-    "trap": ("traps", "hazards"),
-    "object": ("objects",),
-    "vehicle": ("vehicles",),
-    "vehupgrade": ("vehicle-upgrades",),
-    "reward": ("rewards",),
-    "psionic": ("psionics",),
-    "cult": ("cults",),
-    "boon": ("boons",),
-    "recipe": ("recipes",),
-    "deck": ("decks",),
-    "card": ("cards",),
-    "legroup": ("legendary-groups",),
-    "charoption": ("character-options",),
-    "facility": ("facilities",),
-    "itemtype": ("item-types",),
-}
-
-# Tags completion always offers; the others only when an installed pack has their entries.
-ALWAYS_OFFERED = frozenset(list(TAG_COLLECTIONS)[: list(TAG_COLLECTIONS).index("itemproperty") + 1])
-
-# The tag written for an entry of a collection: the first tag that lists it.
-COLLECTION_TAG: dict[str, str] = {}
-for _tag, _collections in TAG_COLLECTIONS.items():
-    for _collection in _collections:
-        COLLECTION_TAG.setdefault(_collection, _tag)
-TAGGED_COLLECTIONS = tuple(COLLECTION_TAG)
-# Language names are the names of peoples and creatures too ("Goblin", "Giant"): as a bare word
-# in prose they seldom mean the language, so "link rules terms" never turns them into tags.
-LINKED_COLLECTIONS = tuple(c for c in TAGGED_COLLECTIONS if c != "languages")
-
-# 5etools tags that format text or roll dice: they refer to nothing and are left alone.
-FORMAT_TAGS = frozenset(
-    {
-        "b", "bold", "i", "italic", "s", "strike", "u", "underline", "sup", "sub", "kbd",
-        "code", "style", "font", "color", "highlight", "help", "note", "tip", "unit", "comic",
-        "dice", "damage", "d20", "hit", "chance", "recharge", "dc", "dcyourspellsave",
-        "scaledice", "scaledamage", "atk", "atkr", "h", "m", "hom", "actsave", "actsavefail",
-        "actsavesuccess", "actsavesuccessorfail", "acttrigger", "actresponse", "coinflip",
-        "autodice", "initiative", "filter", "link", "5etools", "footnote", "homebrew", "area",
-        "skillcheck", "savingthrow", "ability", "quickref", "book", "adventure", "loader",
-        "5etoolsimg", "hityourspellattack", "comich1", "comich2", "comich3", "comich4",
-        "comicnote",
-    }
-)  # fmt: skip
-
-# `{@name rest}`: no braces or line breaks inside; nested tags are matched innermost first.
-TAG_RE = re.compile(r"\{@([A-Za-z][A-Za-z0-9]*)(?:[ \t]+([^{}\r\n]*))?\}")
 SUGGESTIONS = 3
 CACHE_SIZE = 50_000
 """Resolutions a Resolver keeps (a long document repeats its references)."""
 LINE_CACHE_LINES = 100_000
 LINE_CACHE_CHARS = 32 * 2**20
 """Lines whose problems a Resolver keeps, and their text at most (a 20 MB document fits)."""
-
-
-@dataclass(frozen=True)
-class Tag:
-    """One tag on one line; columns are code points, `end` is after the closing brace."""
-
-    line: int
-    start: int
-    end: int
-    tag: str
-    name: str
-    name_start: int
-    name_end: int
-    pack: str | None = None
-    display: str | None = None
-
-    @property
-    def kind(self) -> str:
-        return self.tag.lower()
-
-    def rewritten(self, tag: str, name: str) -> str:
-        """This tag's text with another tag name and entry name (pack and display kept)."""
-        parts = [name, *([self.pack or ""] if self.pack is not None or self.display else [])]
-        if self.display is not None:
-            parts.append(self.display)
-        return "{@" + tag + " " + "|".join(parts) + "}"
-
-
-def tags_in_line(line_no: int, line: str) -> list[Tag]:
-    """The reference tags of one line (formatting tags such as `{@b …}` left out)."""
-    return list(iter_tags(line_no, line))
-
-
-def iter_tags(line_no: int, line: str, start: int = 0) -> Iterator[Tag]:
-    """The reference tags of one line from column `start`, one at a time (a 20 MB line holds
-    hundreds of thousands: work on it can stop after any of them)."""
-    for m in TAG_RE.finditer(line, start):
-        if m[1].lower() in FORMAT_TAGS:
-            continue
-        rest = m[2] or ""
-        rest_start = m.start(2) if m[2] is not None else m.end(1)
-        name_part, *others = rest.split("|")
-        stripped = name_part.strip()
-        name_start = rest_start + len(name_part) - len(name_part.lstrip())
-        _, display_at = PARTS.get(m[1].lower(), (1, 2))
-        parts = [name_part, *others]
-        pack = source_part(m[1].lower(), parts) or None
-        display = parts[display_at] if len(parts) > display_at else None
-        yield Tag(
-            line=line_no,
-            start=m.start(),
-            end=m.end(),
-            tag=m[1],
-            name=stripped,
-            name_start=name_start,
-            name_end=name_start + len(stripped),
-            pack=pack,
-            display=display,
-        )
-
-
-def find_tags(lines: Sequence[str]) -> list[Tag]:
-    return [tag for i, line in enumerate(lines) if "{@" in line for tag in tags_in_line(i, line)]
-
-
-def tag_at(lines: Sequence[str], line: int, column: int) -> Tag | None:
-    if line >= len(lines):
-        return None
-    return next((t for t in tags_in_line(line, lines[line]) if t.start <= column < t.end), None)
 
 
 # -- resolution -------------------------------------------------------------------------------
@@ -316,6 +197,11 @@ class Resolver:
     def knows(self, tag: Tag) -> bool:
         """Whether `tag`'s resolution is cached (resolving it again costs nothing)."""
         return (tag.kind, tag.name, tag.pack) in self._cache
+
+    def entry_id(self, tag: Tag) -> int | None:
+        """The id of the entry `tag` means, or None (the campaign's question)."""
+        row = self.resolve(tag).row
+        return None if row is None else row.id
 
     def resolve(self, tag: Tag, *, suggest: bool = True) -> Resolution:
         """What `tag` refers to. With `suggest=False` an unknown reference that is not cached

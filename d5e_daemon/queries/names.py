@@ -204,6 +204,36 @@ def names_sharing_trigrams(
     ]
 
 
+def aliases_sharing_trigrams(
+    conn: apsw.Connection,
+    profile_id: str,
+    trigrams: Sequence[str],
+    collections: Sequence[str],
+    pack: str | None,
+    limit: int,
+) -> list[NameRow]:
+    """Winners with an alias that shares the most of `trigrams` (BM25 over the aliases'
+    trigram index), each with the alias (`norm_name` is the alias's)."""
+    if not trigrams:
+        return []
+    match = " OR ".join(fts_phrase(t) for t in trigrams)
+    args = _scope(profile_id, collections, pack) | {"match": match, "limit": limit}
+    return [
+        NameRow(*row)
+        for row in conn.execute(
+            f"""
+            SELECT {_ALIAS_NAME_COLUMNS}
+            FROM alias_trigrams JOIN entry_alias a ON a.id = alias_trigrams.rowid
+            CROSS JOIN entry e ON e.id = a.entry_id {_IN_SCOPE}
+              AND alias_trigrams MATCH :match
+            ORDER BY alias_trigrams.rank
+            LIMIT :limit
+            """,  # noqa: S608
+            args,
+        )
+    ]
+
+
 def _vocabulary_counts(conn: apsw.Connection, table: str, terms: Sequence[str]) -> dict[str, int]:
     found = dict.fromkeys(terms, 0)
     for term in terms:  # one lookup each: fts5vocab answers `term = ?` without a scan
@@ -216,6 +246,11 @@ def _vocabulary_counts(conn: apsw.Connection, table: str, terms: Sequence[str]) 
 def trigram_counts(conn: apsw.Connection, trigrams: Sequence[str]) -> dict[str, int]:
     """How many names hold each of `trigrams` (absent ones: none)."""
     return _vocabulary_counts(conn, "name_trigram_terms", trigrams)
+
+
+def alias_trigram_counts(conn: apsw.Connection, trigrams: Sequence[str]) -> dict[str, int]:
+    """How many aliases hold each of `trigrams` (absent ones: none)."""
+    return _vocabulary_counts(conn, "alias_trigram_terms", trigrams)
 
 
 def term_counts(conn: apsw.Connection, terms: Sequence[str]) -> dict[str, int]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import apsw
 
 
-# A profile is named by the caller and keyed by an integer id in the tables (schema 0009): the
+# A profile is named by the caller and keyed by an integer id in the tables (schema 0011): the
 # name is stored once, in `profile`; statements find the id by a subquery on the name (one
 # index lookup, evaluated once per statement).
 def _id(conn: apsw.Connection, profile_id: str) -> int | None:
@@ -174,45 +174,84 @@ def rebuild_resolved(
     Highest effective priority wins (a pack's priority for the collection, else its priority);
     equal priorities fall back to the pack id, so the result never depends on insertion order.
     """
-    args = {
-        "profile": profile_id,
-        "refs": None if refs is None else json.dumps([list(r) for r in refs]),
-    }
-    # Either scope may be absent; `:refs IS NULL` short-circuits the json_each lookup.
-    in_scope = """
-        (:profile IS NULL OR profile_id = (SELECT id FROM profile WHERE name = :profile))
-        AND (:refs IS NULL OR (collection, slug) IN
-             (SELECT value ->> 0, value ->> 1 FROM json_each(:refs)))
-    """
     if refs is None:
         conn.execute(
             "DELETE FROM resolved WHERE :profile IS NULL "
             "OR profile_id = (SELECT id FROM profile WHERE name = :profile)",
-            args,
+            {"profile": profile_id},
         )
-    else:
-        # Entries deleted since left no rows (trigger); drop those of the refs' current entries.
-        conn.execute(
-            "DELETE FROM resolved WHERE (:profile IS NULL "  # noqa: S608
-            "OR profile_id = (SELECT id FROM profile WHERE name = :profile)) "
-            f"AND entry_id IN (SELECT entry_id FROM enabled_entry WHERE {in_scope})",
-            args,
-        )
+        conn.execute(_RESOLVE_ALL_SQL, {"profile": profile_id})
+        return
+    args = {"profile": profile_id, "refs": json.dumps(sorted({(c, s) for c, s in refs}))}
+    # Every entry of the refs loses its row (of any pack: one disabled since has one too;
+    # deleted entries left none, by trigger), then the refs' winners are written again.
     conn.execute(
         f"""
-        INSERT INTO resolved (profile_id, entry_id, shadows)
-        SELECT profile_id, entry_id, n - 1 FROM (
-            SELECT profile_id, entry_id,
-                   row_number() OVER refs AS rank,
-                   count(*) OVER (PARTITION BY profile_id, collection, slug) AS n
-            FROM enabled_entry
-            WHERE {in_scope}
-            WINDOW refs AS (PARTITION BY profile_id, collection, slug
-                            ORDER BY priority DESC, pack_id)
-        ) WHERE rank = 1
-        """,  # noqa: S608 (in_scope is a constant)
+        DELETE FROM resolved
+        WHERE (:profile IS NULL
+               OR profile_id = (SELECT id FROM profile WHERE name = :profile))
+          AND entry_id IN (SELECT e.id FROM {_REFS_ENTRIES})
+        """,  # noqa: S608 (a constant)
         args,
     )
+    conn.execute(_RESOLVE_REFS_SQL, args)
+
+
+def refs_of(
+    conn: apsw.Connection, scopes: Iterable[tuple[str, str | None]]
+) -> set[tuple[str, str]]:
+    """The refs (collection, slug) of the entries of each (pack, collection) scope; collection
+    None: all of the pack's entries."""
+    return {
+        (c, s)
+        for c, s in conn.execute(
+            """
+            SELECT e.collection, e.slug
+            FROM json_each(?) j CROSS JOIN entry e
+            ON e.pack_id = j.value ->> 0
+               AND (j.value ->> 1 IS NULL OR e.collection = j.value ->> 1)
+            """,
+            (json.dumps(list(scopes)),),
+        )
+    }
+
+
+# The winners of a set of candidate rows (profile_id, entry_id, pack_id, collection, slug,
+# priority): the first of each ref by priority, then pack id, with how many it shadows.
+_WINNERS = """
+    INSERT INTO resolved (profile_id, entry_id, shadows)
+    SELECT profile_id, entry_id, n - 1 FROM (
+        SELECT profile_id, entry_id,
+               row_number() OVER refs AS rank,
+               count(*) OVER (PARTITION BY profile_id, collection, slug) AS n
+        FROM ({candidates})
+        WINDOW refs AS (PARTITION BY profile_id, collection, slug
+                        ORDER BY priority DESC, pack_id)
+    ) WHERE rank = 1
+"""
+_RESOLVE_ALL_SQL = _WINNERS.format(
+    candidates="SELECT * FROM enabled_entry WHERE :profile IS NULL "
+    "OR profile_id = (SELECT id FROM profile WHERE name = :profile)"
+)
+# `:refs` (a JSON list of distinct [collection, slug]): each ref through `entry_by_ref`, so the
+# cost follows the refs, not the profile's size (CROSS JOIN keeps json_each the outer loop).
+_REFS_ENTRIES = """
+    json_each(:refs) j CROSS JOIN entry e
+    ON e.collection = j.value ->> 0 AND e.slug = j.value ->> 1
+"""
+_RESOLVE_REFS_SQL = _WINNERS.format(
+    candidates=f"""
+        SELECT pp.profile_id, e.id AS entry_id, e.pack_id, e.collection, e.slug,
+               coalesce(pc.priority, pp.priority) AS priority
+        FROM {_REFS_ENTRIES}
+        CROSS JOIN profile_pack pp ON pp.pack_id = e.pack_id
+        LEFT JOIN profile_collection pc
+               ON pc.profile_id = pp.profile_id AND pc.pack_id = e.pack_id
+              AND pc.collection = e.collection
+        WHERE :profile IS NULL
+           OR pp.profile_id = (SELECT id FROM profile WHERE name = :profile)
+    """  # noqa: S608 (constants)
+)
 
 
 @dataclass(frozen=True)

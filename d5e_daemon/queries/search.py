@@ -419,6 +419,36 @@ def attribute_values_held(conn: apsw.Connection, name: str, values: Sequence[Any
     ]
 
 
+def attribute_held(conn: apsw.Connection, profile_id: str, name: str, low: Any, high: Any) -> bool:
+    """Whether a winner of the profile has a value of the attribute `name` from `low` to
+    `high` (a range scan of `entry_attr`'s primary key, stopping at the first winner)."""
+    return bool(
+        conn.execute(
+            """
+            SELECT EXISTS (SELECT 1 FROM entry_attr a
+                           CROSS JOIN resolved r
+                           ON r.profile_id = (SELECT id FROM profile WHERE name = ?1)
+                              AND r.entry_id = a.entry_id
+                           WHERE a.name = ?2 AND a.value BETWEEN ?3 AND ?4)
+            """,
+            (profile_id, name, low, high),
+        ).get
+    )
+
+
+def attribute_distinct_values(conn: apsw.Connection, name: str, limit: int) -> list[Any]:
+    """Up to `limit` distinct values of the attribute `name` in any pack, in order: one seek
+    of `entry_attr`'s primary key per value (not a scan of every entry's row)."""
+    found: list[Any] = []
+    value = conn.execute("SELECT min(value) FROM entry_attr WHERE name = ?", (name,)).get
+    while value is not None and len(found) < limit:
+        found.append(value)
+        value = conn.execute(
+            "SELECT min(value) FROM entry_attr WHERE name = ? AND value > ?", (name, value)
+        ).get
+    return found
+
+
 def entries_with_attributes(
     conn: apsw.Connection, ids: Sequence[int], asked: Sequence[tuple[str, Any]]
 ) -> dict[int, set[str]]:

@@ -45,11 +45,18 @@ log = logging.getLogger(__name__)
 # which match any query loosely and rank above the entries a writer means (keywords still
 # find them).
 VECTOR_SKIP = ("levels", "equipment-categories")
+# Collections whose index text leads with a short account of what the entry is and does (a
+# monster's kind, movement, attacks and their effects): that lead is embedded on its own too.
+LEAD_PASSAGE = frozenset({"monsters"})
 PASSAGE_TOKENS = 128
 ENTRIES_PER_BATCH = 64
 ATTRS_PER_BATCH = 2000
+EMBED_CHUNK = 64
+"""Passages embedded between two looks at whether packs are being installed (a multiple of
+the embedder's batch of 8, so the batches are those of embedding them all at once)."""
+YIELD_POLL_S = 0.02
 # Bump when the built-in index renderers change what they write.
-RENDER_VERSION = 3
+RENDER_VERSION = 4
 
 Progress = Callable[[int, int], None]
 """`progress(done, total)` of the vector phase, called after each batch."""
@@ -145,6 +152,7 @@ class SearchIndex:
         self.passage_tokens = PASSAGE_TOKENS
         self.skip = VECTOR_SKIP
         self._run_lock = threading.Lock()
+        self._attrs_lock = threading.Lock()  # phase 1 once at a time: a second caller waits
         self._stop = threading.Event()
         self._loading = threading.Event()
         self.running = False
@@ -156,6 +164,13 @@ class SearchIndex:
         # another process).
         self._memo: dict[str, tuple[object, bool]] = {}
         self.passages = PassageIndex(lambda: self.db.conn)
+        self.packs_writing: Callable[[], bool] = lambda: False
+        """True while packs are being installed (the `App` wires it to its library): indexing
+        waits between batches meanwhile, so an install does not share the CPU with it."""
+
+    def _yield_to_installs(self) -> None:
+        while self.packs_writing() and not self._stop.wait(YIELD_POLL_S):
+            pass
 
     def forget(self, pack_ids: list[str] | None = None) -> None:
         """Packs changed: what was remembered about the index is asked again."""
@@ -257,9 +272,17 @@ class SearchIndex:
         read = conn or self.db.conn
         if not queries.attrs_pending(read, key):
             return 0
+        with self._attrs_lock:  # a search waits for the background indexer's run, not redoes it
+            return self._sync_attributes(read, key)
+
+    def _sync_attributes(self, read: apsw.Connection, key: str) -> int:
         self.db.write(partial(_forget_other_keys, key=key, vectors=False))
         done = 0
-        while todo := queries.attrs_todo(read, ATTRS_PER_BATCH):
+        while True:
+            self._yield_to_installs()
+            todo = queries.attrs_todo(read, ATTRS_PER_BATCH)
+            if not todo:
+                break
             attrs, texts = [], []
             for item in todo:
                 entry = item.entry()
@@ -315,6 +338,7 @@ class SearchIndex:
         if progress:
             progress(0, total)
         while not self._stop.is_set():
+            self._yield_to_installs()
             todo = queries.vectors_todo(conn, self.skip, self.profile(), ENTRIES_PER_BATCH)
             if not todo:
                 break
@@ -340,9 +364,11 @@ class SearchIndex:
         """(entry id, order, text hash, text) of every passage of the entries."""
         out = []
         for item in todo:
-            body = self.render(item.entry(), "index")
+            entry = item.entry()
+            body = self.render(entry, "index")
+            lead = entry.collection in LEAD_PASSAGE
             for order, passage in enumerate(
-                split(body, self.embedder.count_tokens, self.passage_tokens)
+                split(body, self.embedder.count_tokens, self.passage_tokens, lead)
             ):
                 out.append((item.id, order, text.content_hash(passage), passage))
         return out
@@ -352,5 +378,9 @@ class SearchIndex:
         hashes = list(texts)
         sizes = self.embedder.count_tokens([texts[h] for h in hashes])
         ordered = [h for _, h in sorted(zip(sizes, hashes, strict=True))]
-        vectors = self.embedder.embed_many([texts[h] for h in ordered])
+        vectors: list[bytes] = []
+        for start in range(0, len(ordered), EMBED_CHUNK):  # the same batches of 8 as at once
+            self._yield_to_installs()
+            chunk = ordered[start : start + EMBED_CHUNK]
+            vectors += self.embedder.embed_many([texts[h] for h in chunk])
         return dict(zip(ordered, vectors, strict=True))

@@ -41,10 +41,20 @@ def _pieces(paragraph: str, count: CountTokens, budget: int) -> list[tuple[str, 
     return out
 
 
-def split(text: str, count: CountTokens, budget: int) -> list[str]:
-    """Passages of at most ~`budget` tokens (the header repeated on each), in order."""
+def split(text: str, count: CountTokens, budget: int, lead: bool = False) -> list[str]:
+    """Passages of at most ~`budget` tokens (the header repeated on each), in order. With
+    `lead`, the header and the first paragraph come first as a passage of their own as well
+    (when the text holds more): a short account of what the entry is, which a query about what
+    it is and does meets undiluted by the rest."""
     header, _, body = text.strip().partition("\n")
     paragraphs = [p.strip() for p in body.split("\n") if p.strip()]
+    first = ["\n".join([header, paragraphs[0]])] if lead and len(paragraphs) > 1 else []
+    return first + _packed(text, header, paragraphs, count, budget)
+
+
+def _packed(
+    text: str, header: str, paragraphs: list[str], count: CountTokens, budget: int
+) -> list[str]:
     (header_size,) = count([header])
     if header_size + sum(count(paragraphs)) <= budget:
         return [text.strip()]

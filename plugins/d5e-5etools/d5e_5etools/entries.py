@@ -21,6 +21,15 @@ ABILITY_NAMES = {
 }
 
 
+_REF_TAGS = {
+    "refClassFeature": ("classFeature", "classFeature"),
+    "refSubclassFeature": ("subclassFeature", "subclassFeature"),
+    "refOptionalfeature": ("optionalfeature", "optfeature"),
+    "refFeat": ("feat", "feat"),
+    "refItemEntry": ("itemEntry", "item"),
+}
+
+
 def blocks(value: Any, depth: int = 0) -> list[str]:
     """The Markdown blocks of an `entries` value (a list, one entry, or a string)."""
     out: list[str] = []
@@ -237,14 +246,10 @@ def _entry(entry: Any, depth: int) -> list[str]:
         target = entry.get("name") or (entry.get("data") or {}).get("name", "")
         source = f"|{entry['source']}" if entry.get("source") else ""
         return [f"{{@{tag} {target}{source}}}"] if target else []
-    if kind in ("refClassFeature", "refSubclassFeature", "refOptionalfeature"):
-        ref = str(entry.get("classFeature") or entry.get("subclassFeature") or "")
-        ref = ref or str(entry.get("optionalfeature") or "")
-        shown = ref.split("|")[0]
-        tag = {"refClassFeature": "classFeature", "refSubclassFeature": "subclassFeature"}.get(
-            kind, "optfeature"
-        )
-        return [f"{{@{tag} {ref}}}"] if shown else []
+    if kind in _REF_TAGS:  # a feature of other files: a link to it (see refs.py)
+        field, tag = _REF_TAGS[kind]
+        ref = str(entry.get(field) or "")
+        return [f"{{@{tag} {ref}}}"] if ref.split("|")[0] else []
     if kind == "dice":
         roll = entry.get("toRoll")
         if isinstance(roll, list):

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 import re
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -23,8 +24,9 @@ from typing import Any
 import msgspec
 
 from d5e_daemon import Entry, Extends, FindEntry, LoadedPack, Pack, PackProblem, Source
+from d5e_daemon.text import normalize
 
-from . import convert, copy, srd
+from . import convert, copy, races, refs, srd
 from .entries import blocks
 
 # 5etools sources of the books the SRD comes from → the d5e pack of that edition's SRD.
@@ -34,6 +36,8 @@ SRD_SOURCES = {
 }  # fmt: skip
 
 ID_CLEAN = re.compile(r"[^a-z0-9]+")
+_ITEM_ENTRY = re.compile(r"\{#itemEntry ([^}]+)\}")
+_TEMPLATE_FIELD = re.compile(r"\{\{([^}]+)\}\}")
 JsonPath = tuple[str | int, ...]
 
 
@@ -215,7 +219,7 @@ class Item:
         return (
             self.kind,
             str(self.raw.get("name", "")).lower(),
-            str(self.raw.get("source", "")).lower(),
+            str(entity_source(self.raw) or "").lower(),
         )
 
 
@@ -335,6 +339,9 @@ class Reader:
         self.fluff: dict[tuple[str, str, str], Item] = {}
         self.documents: list[Item] = []
         self.unmapped: dict[str, int] = {}
+        self.identities: dict[tuple[str, ...], Item] = {}
+        self.base_subraces: dict[tuple[str, str], Item] = {}
+        self.item_entries: dict[tuple[str, str], dict[str, Any]] = {}
 
     def read(self) -> None:
         for file_path in _files(self.root):
@@ -381,14 +388,24 @@ class Reader:
                 edition = EDITIONS.get(str(meta.get("edition", "")))
                 self.sources[key] = {**source, "_edition": edition} if edition else source
                 self.order.append(key)
-        for keys in (meta.get("dependencies") or {}).values():
-            self.dependencies.update(str(k) for k in keys or [])
+        dependencies = meta.get("dependencies")
+        for kind, keys in (dependencies if isinstance(dependencies, dict) else {}).items():
+            for key in keys if isinstance(keys, list) else []:
+                if kind in _CLASS_KINDS and str(key).lower() in CLASS_IDENTIFIERS:
+                    continue  # a class of 5etools' own (`"fighter"`): the SRD's
+                self.dependencies.add(str(key))
 
     def _items(self, f: File) -> None:
         for kind, values in f.doc.items():
             if kind in convert.IGNORED or kind.startswith("foundry"):
                 continue  # `foundry*`: automation data for the Foundry VTT, not content
-            if not isinstance(values, list):
+            known = (
+                kind in convert.COLLECTIONS
+                or kind in convert.FLUFF
+                or kind in convert.DOCUMENTS
+                or kind == "itemEntry"
+            )
+            if not isinstance(values, list) and known:
                 line, column = f.line_col(_json_offset(f.text, 0, (kind,)))
                 self.problems.append(
                     PackProblem(
@@ -400,14 +417,22 @@ class Reader:
                     )
                 )
                 continue
-            known = (
-                kind in convert.COLLECTIONS or kind in convert.FLUFF or kind in convert.DOCUMENTS
-            )
             if not known:
-                self.unmapped[kind] = self.unmapped.get(kind, 0) + len(values)
+                count = len(values) if isinstance(values, list | dict) else 1
+                if count:
+                    self.unmapped[kind] = self.unmapped.get(kind, 0) + count
                 continue
             for i, raw in enumerate(values):
                 item = Item(kind, raw, f, i)
+                if isinstance(raw, dict) and not isinstance(raw.get("name", raw.get("id")), str):
+                    named = _implicit_name(kind, raw)
+                    if named is not None:
+                        item.raw = raw = named
+                if kind == "subrace" and isinstance(raw, dict) and "name" not in raw:
+                    # a race's "base" subrace: merged into the race, as 5etools does
+                    race = (_low(raw.get("raceName")), _low(raw.get("raceSource")))
+                    self.base_subraces.setdefault(race, item)
+                    continue
                 if not isinstance(raw, dict) or not isinstance(raw.get("name", raw.get("id")), str):
                     what = "an object" if not isinstance(raw, dict) else "an object with a `name`"
                     self.problems.append(item.problem(f"each `{kind}` entry must be {what}"))
@@ -417,27 +442,74 @@ class Reader:
                     self.fluff[(convert.FLUFF[kind], *item.key[1:])] = item
                 elif kind in convert.DOCUMENTS:
                     self.documents.append(item)
+                elif kind == "itemEntry":
+                    self.item_entries.setdefault(item.key[1:], raw)
                 else:
                     self._add(item)
 
     def _add(self, item: Item) -> None:
-        key = item.key
-        if item.kind in ("classFeature", "subclassFeature", "subclass", "subrace", "card"):
-            key = (key[0], convert.slug_for(item.kind, item.raw), key[2])
-        first = self.by_key.get(key)
+        ident = identity(item.kind, item.raw)
+        first = self.identities.get(ident)
         if first is not None:
             line, _ = first.where()
             self.problems.append(
                 item.problem(
                     f"duplicate {item.kind} {item.raw.get('name')!r} of source "
-                    f"{item.raw.get('source')!r} (first at {first.file.path}:{line})",
+                    f"{entity_source(item.raw)!r} (first at {first.file.path}:{line})",
                     ("name",),
                 )
             )
             return
-        self.by_key[key] = item
+        self.identities[ident] = item
+        self.by_key.setdefault(item.key, item)
         self.items.append(item)
 
+
+def _low(value: Any) -> str:
+    return str(value if value is not None else "").strip().lower()
+
+
+def entity_source(raw: dict[str, Any]) -> Any:
+    """An object's source; a generic magic variant's is in `inherits` (5etools'
+    `SourceUtil.getEntitySource`)."""
+    inherits = raw.get("inherits")
+    return raw.get("source") or (inherits.get("source") if isinstance(inherits, dict) else None)
+
+
+def identity(kind: str, raw: dict[str, Any]) -> tuple[str, ...]:
+    """What makes an object of `kind` unique in 5etools (its hash): name and source, and for
+    some types the class, race, pantheon or deck it belongs to."""
+    base = (kind, _low(raw.get("name")), _low(entity_source(raw)))
+    if kind in ("itemProperty", "itemType") and raw.get("abbreviation"):
+        return (kind, _low(raw["abbreviation"]), _low(entity_source(raw)))
+    if kind in ("classFeature", "subclassFeature"):
+        return refs.key_of(kind, raw)
+    extra = {
+        "subclass": ("className", "classSource"),
+        "subrace": ("raceName", "raceSource"),
+        "deity": ("pantheon",),
+        "card": ("set",),
+    }.get(kind, ())
+    return (*base, *(_low(raw.get(k)) for k in extra))
+
+
+def _implicit_name(kind: str, raw: dict[str, Any]) -> dict[str, Any] | None:
+    """An item property without a `name` is named by its first entry, as 5etools names it."""
+    if kind not in ("itemProperty", "itemType"):
+        return None
+    first = (raw.get("entries") or [None])[0]
+    name = first.get("name") if isinstance(first, dict) else None
+    name = name or raw.get("abbreviation")
+    return {**raw, "name": str(name)} if name else None
+
+
+# `_meta.dependencies` of (sub)classes and their features name 5etools' own classes by these
+# identifiers (its `data/class/index.json`), homebrew ones by source.
+CLASS_IDENTIFIERS = frozenset(
+    {"artificer", "barbarian", "bard", "cleric", "druid", "fighter", "monk", "mystic",
+     "paladin", "ranger", "rogue", "sidekick", "sorcerer", "warlock", "wizard"}
+)  # fmt: skip
+_CLASS_KINDS = frozenset({"class", "subclass", "classFeature", "subclassFeature"})
 
 # `_meta.edition`: "classic" content is for the 2014 rules, "one" for the 2024 rules.
 EDITIONS = {"classic": "2014", "one": "2024"}
@@ -468,10 +540,76 @@ class Builder:
         self.resolved: dict[int, dict[str, Any] | None] = {}
         self.visiting: set[int] = set()
         self.index = {id(i): i for i in reader.items}
+        self._features: refs.Features | None = None
+
+    def features(self) -> refs.Features:
+        """The class, subclass and optional features of these files, resolved."""
+        if self._features is None:
+            found = []
+            for item in self.r.items:
+                if item.kind in refs.KINDS:
+                    raw = self.resolve(item)
+                    if raw is not None:
+                        found.append((item.kind, raw))
+            self._features = refs.Features(found)
+        return self._features
+
+    def item_entries(self, raw: dict[str, Any]) -> list[Any]:
+        """An item's `entries` with each `"{#itemEntry Name|Source}"` replaced by that
+        itemEntry's `entriesTemplate`, its `{{item.field}}` filled from the item."""
+        out: list[Any] = []
+        for entry in raw.get("entries") or []:
+            m = _ITEM_ENTRY.fullmatch(entry.strip()) if isinstance(entry, str) else None
+            found = None
+            if m is not None:
+                name, _, source = m[1].partition("|")
+                found = self.r.item_entries.get((_low(name), _low(source or "DMG")))
+            if found is None:  # of other files: a reference to the item it describes
+                out.append(f"{{@item {m[1]}}}" if m is not None else entry)
+                continue
+
+            def fill(text: str) -> str:
+                def value(v: re.Match[str]) -> str:
+                    path = v[1].strip().split(" ")[-1].split(".")
+                    got: Any = raw
+                    for part in path[1:] if path[0] == "item" else []:
+                        got = got.get(part) if isinstance(got, dict) else None
+                    if isinstance(got, list):
+                        return ", ".join(map(str, got))
+                    return "" if got is None else str(got)
+
+                return _TEMPLATE_FIELD.sub(value, text)
+
+            out.extend(copy._walk_strings(found.get("entriesTemplate") or [], fill))
+        return out
+
+    def record(self, kind: str, raw: dict[str, Any]) -> dict[str, Any]:
+        """`convert.record`, with the features this object references shown in its text (a
+        class's and a subclass's listed features too); the stored 5etools object unchanged."""
+        if kind in ("item", "baseitem", "magicvariant", "variant") and any(
+            isinstance(e, str) and "{#itemEntry" in e for e in raw.get("entries") or []
+        ):
+            shown = {**raw, "entries": self.item_entries(raw)}
+            data = convert.record(kind, shown)
+            data[convert.RAW] = raw
+            return data
+        if kind not in refs.USERS:
+            return convert.record(kind, raw)
+        features = self.features()
+        shown = dict(raw)
+        if isinstance(raw.get("entries"), list):
+            shown["entries"] = features.expand(raw["entries"])
+        if kind in ("class", "subclass"):
+            shown["entries"] = [*(shown.get("entries") or []), *features.listed(raw, kind)]
+        data = convert.record(kind, shown)
+        data[convert.RAW] = raw
+        return data
 
     def base_of(self, item: Item) -> Item | None:
         meta = item.raw["_copy"]
         name, source = str(meta.get("name", "")).lower(), str(meta.get("source", "")).lower()
+        if item.kind in ("itemProperty", "itemType") and meta.get("abbreviation"):
+            return self.r.identities.get((item.kind, _low(meta["abbreviation"]), source))
         for kind in _copy_kinds.get(item.kind, (item.kind,)):
             found = self.r.by_key.get((kind, name, source))
             if found is None and kind in (
@@ -524,7 +662,7 @@ class Builder:
             return self.resolved[id(item)]
         raw = item.raw
         if "_copy" not in raw:
-            result: dict[str, Any] | None = self._with_fluff(item, raw)
+            result: dict[str, Any] | None = self._finish(item, raw)
             self.resolved[id(item)] = result
             return result
         if not isinstance(raw["_copy"], dict):
@@ -558,9 +696,18 @@ class Builder:
             self.r.problems.append(item.problem(exc.message, exc.path))
             result = None
         if result is not None:
-            result = self._with_fluff(item, result)
+            result = self._finish(item, result)
         self.resolved[id(item)] = result
         return result
+
+    def _finish(self, item: Item, raw: dict[str, Any]) -> dict[str, Any]:
+        """The object with its fluff, and a race with its "base" subrace merged in."""
+        raw = self._with_fluff(item, raw)
+        if item.kind == "race":
+            base = self.r.base_subraces.get((_low(raw.get("name")), _low(raw.get("source"))))
+            if base is not None:
+                raw = races.merge(raw, base.raw)
+        return raw
 
     def deferred(self, item: Item, seen: frozenset[int] = frozenset()) -> bool:
         """Whether the item is a copy d5e resolves at install time (see `derive`): of an entry
@@ -597,8 +744,16 @@ class Builder:
     ) -> list[tuple[dict[str, Any], JsonPath]]:
         """The entries the item's `_versions` make (5etools' `getVersions`), each resolved
         against the item, with where it was written; a problem for each that cannot be."""
+        parent = resolved
+        if item.kind == "subrace":  # a subrace's versions are of the race it makes
+            race = self.r.by_key.get(
+                ("race", _low(resolved.get("raceName")), _low(resolved.get("raceSource")))
+            )
+            race_raw = self.resolve(race) if race is not None else None
+            if race_raw is not None:
+                parent = races.merge(race_raw, resolved)
         try:
-            made = copy.versions(resolved)
+            made = copy.versions(parent)
         except copy.ModError as exc:
             self.r.problems.append(item.problem(exc.message, exc.path))
             return []
@@ -625,7 +780,7 @@ class Builder:
                 out.append(
                     (
                         copy.derive(
-                            copy.version_parent(resolved, version),
+                            copy.version_parent(parent, version),
                             version,
                             templates,
                             item.kind,
@@ -662,6 +817,9 @@ class Builder:
 def _external_ref(item: Item) -> str | None:
     meta = item.raw["_copy"]
     source = str(meta.get("source", ""))
+    name = str(meta.get("name") or meta.get("abbreviation") or "")
+    if not convert.slug(name):
+        return None
     pack = SRD_SOURCES.get(source.lower()) or pack_id(source)
     collection = convert.COLLECTIONS.get(item.kind)
     if collection is None:
@@ -669,7 +827,7 @@ def _external_ref(item: Item) -> str | None:
     if item.kind in ("item", "baseitem") and pack.startswith("srd-"):
         # the Dungeon Master's Guide's items are magic, the Player's Handbook's mundane
         collection = "magic-items" if source.lower() in ("dmg", "xdmg") else "equipment"
-    return f"{pack}:{collection}/{convert.slug(str(meta.get('name', '')))}"
+    return f"{pack}:{collection}/{convert.slug(name)}"
 
 
 def _located(entry: Entry, exc: copy.ModError, base_ref: str) -> PackProblem:
@@ -782,7 +940,7 @@ def _mod_positions(item: Item) -> dict[str, tuple[int, int]]:
             return
         if isinstance(value, dict):
             for key, inner in value.items():
-                if isinstance(inner, dict | list) or key in ("mode", "replace", "names"):
+                if isinstance(inner, dict | list) or key in ("mode", "replace", "names", "name"):
                     walk(inner, (*path, key), depth - 1)
         elif isinstance(value, list):
             for i, inner in enumerate(value):
@@ -910,7 +1068,10 @@ def _load(path: Path) -> list[LoadedPack]:
         if resolved is None and builder.deferred(item):
             ref = builder.external_ref(item)
             if ref is None:
-                reader.problems.append(item.problem(f"cannot copy a {item.kind}", ("_copy",)))
+                what = f"cannot copy a {item.kind}"
+                if not (raw["_copy"].get("name") or raw["_copy"].get("abbreviation")):
+                    what = "`_copy` needs the `name` and `source` of what it copies"
+                reader.problems.append(item.problem(what, ("_copy",)))
                 continue
             base_pack = ref.split(":", 1)[0]
             if (
@@ -929,10 +1090,13 @@ def _load(path: Path) -> list[LoadedPack]:
             if base_pack != loaded.pack.id:
                 loaded.requires.append(base_pack)
             found, _ = builder.templates(item)
+            # a base that is nowhere is told where the copy names it
+            data_at = _mod_positions(item)
+            copied_at = data_at.get("_copy.name") or data_at.get("_copy") or item.where()
             data = {
                 convert.RAW: raw,
                 "5etools_type": item.kind,
-                "5etools_at": _mod_positions(item),
+                "5etools_at": data_at,
                 "5etools_templates": {str(i): t for i, t in found.items()},
             }
             collection = (
@@ -947,7 +1111,7 @@ def _load(path: Path) -> list[LoadedPack]:
                     name=convert.plain_tags(str(raw["name"])),
                     data=data,
                     source=where,
-                    extends=Extends(ref=ref),
+                    extends=Extends(ref=ref, at={"extends": copied_at}),
                 )
             )
             try:
@@ -964,8 +1128,8 @@ def _load(path: Path) -> list[LoadedPack]:
                         slug=convert.slug_for(item.kind, {**raw, "name": name}),
                         name=convert.plain_tags(name),
                         data={**data, "5etools_version": {"raw": version, "at": list(at)}},
-                        source=Source(path=item.file.resolved, line=item.where(at)[0]),
-                        extends=Extends(ref=ref),
+                        source=where,  # the parent's (locating each version costs a parse)
+                        extends=Extends(ref=ref, at={"extends": copied_at}),
                     )
                 )
             continue
@@ -976,23 +1140,26 @@ def _load(path: Path) -> list[LoadedPack]:
                 collection=convert.collection_of(item.kind, resolved),
                 slug=convert.slug_for(item.kind, resolved),
                 name=convert.plain_tags(str(resolved.get("name", ""))),
-                data=convert.record(item.kind, resolved),
+                data=builder.record(item.kind, resolved),
                 source=where,
             )
         )
-        for version, at in builder.versions(item, resolved):
+        for version, _at in builder.versions(item, resolved):
             home = packs.get(str(version.get("source") or "").lower(), loaded)
             home.entries.append(
                 Entry(
                     collection=convert.collection_of(item.kind, version),
                     slug=convert.slug_for(item.kind, version),
                     name=convert.plain_tags(str(version.get("name", ""))),
-                    data=convert.record(item.kind, version),
-                    source=Source(path=item.file.resolved, line=item.where(at)[0]),
+                    data=builder.record(item.kind, version),
+                    source=where,  # the parent's (locating each version costs a parse)
                 )
             )
         if item.kind in ("magicvariant", "variant"):
-            expansions[loaded.pack.id] += _expand_variant(item, resolved, reader, where)
+            expansions[loaded.pack.id] += _expand_variant(item, resolved, builder, where)
+    for loaded in packs.values():
+        _unique_slugs(loaded.entries)
+        _fit_aliases(loaded.entries)
     for pack_key, made in expansions.items():  # an item written out wins over an expansion
         loaded = next(p for p in packs.values() if p.pack.id == pack_key)
         taken = {(e.collection, e.slug) for e in loaded.entries}
@@ -1023,6 +1190,16 @@ def _load(path: Path) -> list[LoadedPack]:
     for dep in sorted(reader.dependencies):
         if dep.lower() not in reader.sources and dep.lower() not in SRD_SOURCES:
             packs[first].requires.append(pack_id(dep))
+    for (race, race_source), sub in reader.base_subraces.items():
+        if ("race", race, race_source) not in reader.by_key:
+            reader.problems.append(
+                sub.problem(
+                    f"a subrace without a name adds to its race, {sub.raw.get('raceName')!r} "
+                    f"of source {sub.raw.get('raceSource')!r}, which is not in these files: "
+                    "not read",
+                    severity="warning",
+                )
+            )
     result = list(packs.values())
     # every problem is every pack's: an error anywhere in the files imports nothing
     for loaded in result:
@@ -1030,33 +1207,55 @@ def _load(path: Path) -> list[LoadedPack]:
     return result
 
 
+def _fit_aliases(entries: list[Entry]) -> None:
+    """5etools' `alias` helps its search; in d5e an alias finds the entry by name, so one that
+    is another entry's name (a template aliased "Shield Dwarf" beside the "Shield Dwarf"
+    template) is not registered: the name keeps meaning its own entry. (It stays in the
+    5etools object.)"""
+    named = {normalize(e.name): e for e in reversed(entries)}
+    for entry in entries:
+        aliases = entry.data.get("aliases") if isinstance(entry.data, dict) else None
+        if isinstance(aliases, list):
+            kept = [a for a in aliases if named.get(normalize(str(a)), entry) is entry]
+            if len(kept) != len(aliases):
+                entry.data["aliases"] = kept
+
+
+def _unique_slugs(entries: list[Entry]) -> None:
+    """Objects 5etools tells apart by more than their name (a subclass of the 2014 and of the
+    2024 class, deities of two pantheons, versions without a name of their own) get slugs of
+    their own: the first keeps its slug, the next take what tells them apart."""
+    seen: set[tuple[str, str]] = set()
+    for i, entry in enumerate(entries):
+        if (entry.collection, entry.slug) in seen:
+            raw = entry.data.get(convert.RAW) if isinstance(entry.data, dict) else None
+            raw = raw if isinstance(raw, dict) else {}
+            extras = [
+                raw.get(k)
+                for k in ("classSource", "pantheon", "raceSource", "set", "abbreviation", "source")
+            ]
+            candidates = [convert.slug(f"{entry.slug} {x}") for x in extras if x]
+            candidates += [f"{entry.slug}-{n}" for n in range(2, len(entries) + 2)]
+            slug = next(c for c in candidates if (entry.collection, c) not in seen)
+            data = {**entry.data, "index": slug} if isinstance(entry.data, dict) else entry.data
+            entries[i] = entry = msgspec.structs.replace(entry, slug=slug, data=data)
+        seen.add((entry.collection, entry.slug))
+
+
 def _expand_variant(
-    item: Item, generic: dict[str, Any], reader: Reader, where: Source
+    item: Item, generic: dict[str, Any], builder: Builder, where: Source
 ) -> list[Entry]:
     """A generic variant (`+1 Weapon`) applied to the base items it fits, read in these files:
     `requires` (any of) and `excludes` against the base item, `inherits` laid over it."""
     inherits = generic.get("inherits") or {}
     out = []
-    own = [i.raw for i in reader.items if i.kind == "baseitem"]
+    own = [i.raw for i in builder.r.items if i.kind == "baseitem"]
     names = {str(b.get("name", "")).lower() for b in own}
     bases = own + [b for b in srd.srd_base_items() if b["name"].lower() not in names]
     for base in bases:
         if not _fits(base, generic.get("requires") or [], generic.get("excludes") or {}):
             continue
-        made = {k: v for k, v in base.items() if k not in ("value", "page", "srd", "basicRules")}
-        for key, value in inherits.items():
-            if key in ("namePrefix", "nameSuffix", "nameRemove"):
-                continue
-            if key == "entries":
-                made["entries"] = [*value, *(base.get("entries") or [])] if False else list(value)
-            else:
-                made[key] = value
-        name = str(base.get("name", ""))
-        if inherits.get("nameRemove"):
-            name = name.replace(inherits["nameRemove"], "")
-        made["name"] = (
-            f"{inherits.get('namePrefix', '')}{name}{inherits.get('nameSuffix', '')}".strip()
-        )
+        made = specific_variant(base, inherits)
         made["source"] = inherits.get("source", generic.get("source"))
         made["baseItem"] = f"{base.get('name')}|{base.get('source')}"
         out.append(
@@ -1064,11 +1263,91 @@ def _expand_variant(
                 collection="magic-items",
                 slug=convert.slug(made["name"]),
                 name=convert.plain_tags(made["name"]),
-                data=convert.record("item", made) | {"variant_of": generic.get("name")},
+                data=builder.record("item", made) | {"variant_of": generic.get("name")},
                 source=where,
             )
         )
     return out
+
+
+_NOT_INHERITED = ("value", "page", "srd", "srd52", "basicRules", "basicRules2024", "reprintedAs",
+                   "referenceSources", "hasFluff", "hasFluffImages")  # fmt: skip
+_INJECTOR = re.compile(r"\{=([^}]+)\}")
+
+
+def _inject(value: Any, props: dict[str, Any]) -> Any:
+    """`{=bonusWeapon}`, `{=dmgType/l}` in a variant's text → the values of the item made
+    (5etools' `Renderer.applyProperties`; modifiers `l`, `t`, `u`, `a`, `r`, `f`, `c`)."""
+
+    def one(m: re.Match[str]) -> str:
+        path, _, mods = m[1].partition("/")
+        got = props.get(path)
+        if got is None:
+            return ""
+        for mod in sorted(mods, key=lambda c: "rfcvxltua".find(c)):
+            number = got if isinstance(got, int | float) else None
+            text = str(got)
+            if mod == "l":
+                got = text.lower()
+            elif mod == "t":
+                got = text.title()
+            elif mod == "u":
+                got = text.upper()
+            elif mod == "a":
+                got = "an" if text[:1].lower() in "aeiou" else "a"
+            elif mod in "rfc" and number is not None:
+                got = {"r": round, "f": math.floor, "c": math.ceil}[mod](number)
+        return str(got)
+
+    return copy._walk_strings(
+        value, lambda text: _INJECTOR.sub(one, text) if "{=" in text else text
+    )
+
+
+def specific_variant(base: dict[str, Any], inherits: dict[str, Any]) -> dict[str, Any]:
+    """A base item with a generic variant's `inherits` laid over it, as 5etools'
+    `_createSpecificVariants_createSpecificVariant` does (removals first, the variant's text
+    before the base item's, `{=…}` filled in)."""
+    made = {k: copy._clone(v) for k, v in base.items() if k not in _NOT_INHERITED}
+    props = {
+        "baseName": base.get("name"),
+        "dmgType": convert.DAMAGE.get(str(base.get("dmgType"))) if base.get("dmgType") else None,
+        **{k: inherits.get(k) for k in (
+            "bonusAc", "bonusWeapon", "bonusWeaponAttack", "bonusWeaponDamage",
+            "bonusWeaponCritDamage", "bonusSpellAttack", "bonusSpellSaveDc", "bonusSavingThrow",
+        )},
+    }  # fmt: skip
+    for key, value in sorted(inherits.items(), key=lambda kv: 0 if "Remove" in kv[0] else 1):
+        if key == "namePrefix":
+            made["name"] = f"{value}{made.get('name', '')}"
+        elif key == "nameSuffix":
+            made["name"] = f"{made.get('name', '')}{value}"
+        elif key == "nameRemove":
+            made["name"] = str(made.get("name", "")).replace(str(value), "")
+        elif key == "entries":
+            made["entries"] = [*_inject(copy._clone(value), props), *(made.get("entries") or [])]
+        elif key in ("vulnerable", "resist", "immune", "conditionImmune"):
+            have = made.get(key) if isinstance(made.get(key), list) else []
+            made[key] = [*have, *(v for v in value if v not in have)]
+        elif key == "barding":
+            made["bardingType"] = base.get("type")
+        elif key == "propertyAdd":
+            have = made.get("property") if isinstance(made.get("property"), list) else []
+            made["property"] = [*have, *(v for v in value if v not in have)]
+        elif key == "propertyRemove":
+            kept = [
+                p
+                for p in made.get("property") or []
+                if (p.get("uid") if isinstance(p, dict) else p) not in value
+            ]
+            if kept:
+                made["property"] = kept
+            else:
+                made.pop("property", None)
+        elif key not in ("weightExpression", "valueExpression"):
+            made[key] = copy._clone(value)
+    made["name"] = str(made.get("name", "")).strip()
+    return made
 
 
 def _fits(base: dict[str, Any], requires: list[Any], excludes: dict[str, Any]) -> bool:

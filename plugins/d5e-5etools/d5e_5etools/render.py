@@ -32,7 +32,7 @@ HIDDEN = frozenset(
         "mythicEncounter", "rows", "colLabels", "colStyles", "caption", "footnotes",
         "className", "classSource", "subclassShortName", "subclassSource", "level",
         "raceName", "raceSource", "hasToken", "tokenUrl", "isReprinted", "id", "data",
-        "contents", "_versions", "reprintAlias", "freeRules2024", "legacy",
+        "contents", "_versions", "reprintAlias", "freeRules2024", "legacy", "template",
     }
 )  # fmt: skip
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -43,10 +43,23 @@ def label(key: str) -> str:
     return _WORDS.sub(" ", key).replace("_", " ").capitalize()
 
 
+_FORMULA_VARIABLE = re.compile(r"<\$([a-z_]+)\$>")
+
+
+def _formula_word(m: re.Match[str]) -> str:
+    """`<$level$>` → `level`, `<$int_mod$>` → `Intelligence modifier` (class formulas)."""
+    name = m[1]
+    if name.endswith("_mod") and name[:-4] in ABILITY_NAMES:
+        return f"{ABILITY_NAMES[name[:-4]]} modifier"
+    return name.replace("_", " ")
+
+
 def describe(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, str | int | float):
+    if isinstance(value, str):
+        return _FORMULA_VARIABLE.sub(_formula_word, value) if "<$" in value else value
+    if isinstance(value, int | float):
         return str(value)
     if isinstance(value, list):
         return ", ".join(d for d in (describe(v) for v in value) if d)
@@ -113,9 +126,19 @@ def _facts(raw: dict[str, Any]) -> list[str]:
     if raw.get("alignment"):
         facts.append(("Alignment", alignment_text(raw["alignment"])))
     for key in ("classFeatures", "subclassFeatures"):
-        refs = [f.get(key[:-1], "") if isinstance(f, dict) else f for f in raw.get(key) or []]
+        refs = [
+            f.get(key[:-1], "") if isinstance(f, dict) else f
+            for f in raw.get(key) or []
+            if isinstance(f, str) or (isinstance(f, dict) and key[:-1] in f)
+        ]
+        at = 3 if key == "classFeatures" else 5  # "Name|Class|Source|Level…", subclass: 5
         parts = [str(r).split("|") for r in refs]
-        names = [f"{p[0]} ({_ordinal(p[-1])})" if p[-1].isdigit() else p[0] for p in parts]
+        names = [
+            f"{p[0]} ({_ordinal(p[at].strip())})"
+            if len(p) > at and p[at].strip().isdigit()
+            else p[0]
+            for p in parts
+        ]
         if names:
             facts.append((label(key), ", ".join(names)))
     done = {"prerequisite", "size", "hd", "alignment", "classFeatures", "subclassFeatures"}

@@ -313,6 +313,11 @@ def test_a_missing_copy_target_in_the_srd_is_named(app: App, tmp_path: Path) -> 
     )
     with pytest.raises(PackError, match="srd-2014 has no monsters/nobody"):
         install(app, path)
+    # located where the copy names what it copies
+    report = asyncio.run(validate(app, ValidateParams(path=str(path))))
+    problem = next(p for p in report.problems if "nobody" in p.message)
+    line = path.read_text("utf-8").splitlines()[problem.line - 1]
+    assert line[problem.column - 1 :].startswith('"Nobody"')
 
 
 def test_a_copy_cycle_is_an_error(app: App, tmp_path: Path) -> None:
@@ -589,6 +594,18 @@ def test_the_cli_names_every_pack_of_a_file(db_path: Path, tmp_path: Path) -> No
 
 # Every tag 5etools' renderer defines (its `Renderer.tag` list), as authors write them.
 EVERY_5ETOOLS_TAG = [
+    "5etoolsAudio",
+    "actSaveFailBy",
+    "cite",
+    "creatureFluff",
+    "raceFluff",
+    "crochet",
+    "crochetFluff",
+    "itemEntry",
+    "s2",
+    "strikeDouble",
+    "u2",
+    "underlineDouble",
     "b",
     "bold",
     "i",
@@ -701,6 +718,19 @@ def test_every_5etools_tag_is_known(ember: App) -> None:
         tags = tags_in_line(0, f"{{@{name} something}}")
         for tag in tags:  # formatting and book tags are not references: none found
             assert resolver.resolve(tag, suggest=False).code != "unknown-tag", name
+
+
+def test_every_5etools_tag_reads_as_text_on_a_card() -> None:
+    """5etools' renderer knows these tag names (its `Renderer.tag` classes); a card shows each
+    as text, a link or formatting, never the raw `{@…}` (tag names may start with a digit)."""
+    from d5e_daemon.tagtext import render
+
+    for name in EVERY_5ETOOLS_TAG:
+        shown = render(f"{{@{name} goblin|MM}} and {{@{name} 5}}")
+        assert "{@" not in shown and shown.strip(), (name, shown)
+    assert render("{@5etools the bestiary|bestiary.html}") == "the bestiary"
+    assert render("{@actSaveFailBy 5}") == "*Failure by 5 or More:*"
+    assert render("{@s2 gone}") == "~~gone~~"
 
 
 def test_search_text_and_details_hold_no_tags_and_no_raw_object(ember: App) -> None:

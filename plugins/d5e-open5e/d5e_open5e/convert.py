@@ -10,6 +10,7 @@ no name for are left out; its text (`desc`) is kept as written.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 Record = dict[str, Any]
@@ -241,6 +242,7 @@ def creature(
         "proficiency_bonus": fields.get("proficiency_bonus"),
         "xp": fields.get("experience_points_integer") or (XP.get(cr) if cr is not None else None),
         "special_abilities": [{"name": t["name"], "desc": t.get("desc") or ""} for t in traits],
+        "environments": [ref(str(e)) for e in fields.get("environments") or []] or None,
     }
     for action, attacks in actions:
         item: Record = {"name": action["name"], "desc": action.get("desc") or ""}
@@ -330,6 +332,11 @@ def spell(fields: Record, options: list[Record]) -> Record:
 
 
 # ---- items ------------------------------------------------------------------------------------
+
+
+def _gp(value: Any) -> Record | None:
+    cost = _number(value)
+    return {"quantity": int(cost) if cost.is_integer() else cost, "unit": "gp"} if cost else None
 
 
 def _category(key: Any) -> Record | None:
@@ -445,9 +452,7 @@ def item(fields: Record, details: Record | None = None) -> Record:
         "equipment_category": _category(fields.get("category")),
         **(details or {}),
     }
-    cost = _number(fields.get("cost"))
-    if cost:
-        data["cost"] = {"quantity": int(cost) if cost.is_integer() else cost, "unit": "gp"}
+    data["cost"] = _gp(fields.get("cost"))
     weight = _number(fields.get("weight"))
     if weight:
         data["weight"] = int(weight) if weight.is_integer() else weight
@@ -477,3 +482,132 @@ def with_parts(fields: Record, parts: list[Record], heading: str = "") -> Record
 
 def rule(fields: Record) -> Record:
     return {"desc": paragraphs(fields.get("desc"))}
+
+
+def named(fields: Record) -> Record:
+    """A record that is a name and a text (a language, a school of magic, a weapon property, a
+    service, a chapter of rules, a set of items), with the few facts it has beside them."""
+    data: Record = {"desc": [p for p in paragraphs(fields.get("desc")) if p != "[None provided]"]}
+    if fields.get("type"):
+        data["type"] = fields["type"]  # a weapon property's: "Mastery"
+    if fields.get("script_language"):
+        data["script"] = str(fields["script_language"]).title()
+    if "is_exotic" in fields:
+        data["type"] = "Exotic" if fields["is_exotic"] else "Standard"
+    data["cost"] = _gp(fields.get("cost"))
+    if fields.get("detail"):
+        data["detail"] = fields["detail"]
+    items = fields.get("items")
+    if isinstance(items, str):  # Open5e writes this list as Python's repr: "['srd_orb', …]"
+        items = re.findall(r"'([^']+)'", items)
+    if isinstance(items, list):
+        data["equipment"] = [ref(str(i)) for i in items]
+    return {k: v for k, v in data.items() if v is not None}
+
+
+_SHORT = {a[:3]: a for a in ABILITIES}
+
+
+def described_name(key: str, collection: str) -> str:
+    """The name of what a `*Description` record describes: `cha` → Charisma, `animal-handling`
+    → Animal Handling, `chaotic-evil` → Chaotic Evil."""
+    if collection == "ability-scores" and key in _SHORT:
+        return _SHORT[key].title()
+    return key.replace("-", " ").title()
+
+
+# ---- classes ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Feature:
+    """A class feature (ClassFeature.json) with its rows of ClassFeatureItem.json: the levels it
+    is gained at, and for a column of the class table (Rages, Proficiency Bonus) the value at
+    each level."""
+
+    fields: Record
+    items: list[Record]
+
+    @property
+    def name(self) -> str:
+        return str(self.fields.get("name") or "").strip()
+
+    @property
+    def levels(self) -> list[int]:
+        return sorted({lv for i in self.items if (lv := _int(i.get("level"))) is not None})
+
+    @property
+    def level(self) -> int | None:
+        return self.levels[0] if self.levels else None
+
+    @property
+    def column(self) -> bool:
+        text = str(self.fields.get("desc") or "").strip()
+        return text == "[Column data]" or any(i.get("column_value") is not None for i in self.items)
+
+    def value_at(self, level: int) -> str:
+        for item in self.items:
+            if _int(item.get("level")) == level:
+                return str(item.get("column_value") or item.get("detail") or "")
+        return ""
+
+
+def class_feature(feature: Feature, of_class: Record, subclass: Record | None) -> Record:
+    """A feature as an SRD feature: its class (and subclass), the level it comes at, its text;
+    what changes with level (`Brutal Critical`: 1 die at 9th, 2 at 13th) as a last paragraph."""
+    desc = paragraphs(feature.fields.get("desc"))
+    details = [f"{lv}: {feature.value_at(lv)}" for lv in feature.levels if feature.value_at(lv)]
+    if details:
+        desc.append("By level — " + "; ".join(details) + ".")
+    data: Record = {"level": feature.level, "class": of_class, "desc": desc}
+    if subclass is not None:
+        data["subclass"] = subclass
+    if len(feature.levels) > 1:
+        data["levels"] = feature.levels
+    return data
+
+
+def character_class(
+    fields: Record, features: list[Feature], subclasses: list[tuple[str, str]]
+) -> Record:
+    """A class or subclass: hit die, saving throws, its text with the features that have no
+    level (Proficiencies, Equipment) as paragraphs, and its table (level, the columns, the
+    features gained) as a Markdown table."""
+    desc = paragraphs(fields.get("desc"))
+    for feature in features:
+        if feature.level is None and not feature.column and feature.name:
+            first, *rest = paragraphs(feature.fields.get("desc")) or [""]
+            desc += [f"**{feature.name}.** {first}".strip(), *rest]
+    columns = [f for f in features if f.column and f.name]
+    gained = [f for f in features if not f.column and f.level is not None and f.name]
+    if columns or gained:
+        levels = sorted({lv for f in (*columns, *gained) for lv in f.levels})
+        head = ["Level", *(c.name for c in columns), "Features"]
+        rows = [
+            [
+                str(lv),
+                *(c.value_at(lv) or "—" for c in columns),
+                ", ".join(f.name for f in gained if lv in f.levels) or "—",
+            ]
+            for lv in levels
+        ]
+        table = [f"| {' | '.join(head)} |", f"|{'---|' * len(head)}"]
+        table += [f"| {' | '.join(row)} |" for row in rows]
+        desc.append("\n".join(table))
+    data: Record = {"desc": desc}
+    die = str(fields.get("hit_dice") or "").lower().lstrip("d")
+    if die.isdigit():
+        data["hit_die"] = int(die)
+    saves = [str(a).lower()[:3] for a in fields.get("saving_throws") or []]
+    if saves:
+        data["saving_throws"] = [{"index": a, "name": a.upper()} for a in saves]
+    if fields.get("caster_type") and fields["caster_type"] != "NONE":
+        data["caster_type"] = str(fields["caster_type"]).lower()
+    if fields.get("subclass_of"):
+        data["class"] = ref(str(fields["subclass_of"]))
+    if subclasses:
+        data["subclasses"] = [ref(pk, name) for pk, name in subclasses]
+    data["features"] = [
+        {"name": f.name, "level": f.level} for f in sorted(gained, key=lambda f: f.level or 0)
+    ]
+    return data

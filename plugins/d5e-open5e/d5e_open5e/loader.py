@@ -51,6 +51,14 @@ WHOLES = {
     "Background.json": "backgrounds",
     "Species.json": "races",
     "Rule.json": "rule-sections",
+    "CharacterClass.json": "classes",  # a subclass (`subclass_of`) in `subclasses`
+    # Records that are a name and a text (the 5e-database's collections of the same things).
+    "RuleSet.json": "rules",
+    "Language.json": "languages",
+    "SpellSchool.json": "magic-schools",
+    "WeaponProperty.json": "weapon-properties",
+    "ItemSet.json": "equipment-categories",
+    "Service.json": "services",
 }
 PARTS = {
     "CreatureAction.json": "Creature.json",
@@ -59,31 +67,38 @@ PARTS = {
     "FeatBenefit.json": "Feat.json",
     "BackgroundBenefit.json": "Background.json",
     "SpeciesTrait.json": "Species.json",
+    "ClassFeature.json": "CharacterClass.json",
 }
-# Parts of parts: an attack belongs to an action.
+# The text of something another table names (`describes`: a key of Open5e's lookup tables).
+DESCRIBED = {
+    "ConditionDescription.json": "conditions",
+    "AbilityDescription.json": "ability-scores",
+    "SkillDescription.json": "skills",
+    "AlignmentDescription.json": "alignments",
+    "DamageTypeDescription.json": "damage-types",
+    "CreatureTypeDescription.json": "creature-types",
+}
+# Parts of parts: an attack belongs to an action, a class feature's levels to the feature.
 ATTACKS = "CreatureActionAttack.json"
+FEATURE_LEVELS = "ClassFeatureItem.json"
+PARTS_OF_PARTS = {ATTACKS: "CreatureAction.json", FEATURE_LEVELS: "ClassFeature.json"}
 # What an item is, when it is a weapon or armor: `Item.weapon` / `Item.armor` name a record of
 # these; a weapon's properties are WeaponPropertyAssignment rows (weapon, property, detail).
 WEAPONS, ARMOR = "Weapon.json", "Armor.json"
 PROPERTIES, ASSIGNMENTS = "WeaponProperty.json", "WeaponPropertyAssignment.json"
 DETAILS = {WEAPONS, ARMOR, PROPERTIES, ASSIGNMENTS}
-# Open5e's lookup tables and links between records: nothing to read as entries.
+# Open5e's lookup tables: the names and keys that entries use (a creature's `size`, `type`,
+# `environments`, a spell's `school`), and links between records: nothing to read as entries.
 REFERENCE = {
-    "Publisher.json", "GameSystem.json", "Environment.json", "Language.json", "Image.json",
-    "CrossReference.json", "CreatureSet.json", "ItemSet.json", "Size.json", "Ability.json",
-    "Alignment.json", "DamageType.json", "SpellSchool.json", "Skill.json", "CreatureType.json",
-    "ItemCategory.json", "ItemRarity.json", "RuleSet.json", "Condition.json",
-    "AbilityDescription.json", "AlignmentDescription.json", "DamageTypeDescription.json",
-    "SkillDescription.json", "CreatureTypeDescription.json",
+    "Publisher.json", "GameSystem.json", "Environment.json", "Size.json", "Ability.json",
+    "Alignment.json", "DamageType.json", "Skill.json", "CreatureType.json", "ItemCategory.json",
+    "ItemRarity.json", "Condition.json", "CrossReference.json",
 }  # fmt: skip
-# Records d5e has no collection shape for yet: reported, not read.
+# Records d5e does not read: reported (a warning naming the file and how many records).
 NOT_READ = {
-    "CharacterClass.json": "classes",
-    "ClassFeature.json": "class features",
-    "ClassFeatureItem.json": "class feature levels",
-    "ConditionDescription.json": "conditions",
-    "Service.json": "services",
-    "Services.json": "services",
+    "Image.json": "images (d5e's cards show none)",
+    "CreatureSet.json": "creature sets (lists of creatures, such as the SRD's common mounts)",
+    "Services.json": "services (the same records as Service.json)",
 }
 SLUG_CLEAN = re.compile(r"[^a-z0-9()-]+")
 _WS = re.compile(r"[ \t\n\r]*")
@@ -274,11 +289,17 @@ def _read_files(doc: Document) -> None:
         if name in REFERENCE:
             continue
         if name in NOT_READ:
-            doc.problem(
-                shown, f"not read: d5e does not convert Open5e's {NOT_READ[name]} yet", warn=True
-            )
+            fixture, _, _ = read_fixture(path, shown)
+            count = f"{len(fixture.records)} " if fixture is not None else ""
+            doc.problem(shown, f"not read: {count}{NOT_READ[name]}", warn=True)
             continue
-        if name not in WHOLES and name not in PARTS and name != ATTACKS and name not in DETAILS:
+        if not (
+            name in WHOLES
+            or name in PARTS
+            or name in PARTS_OF_PARTS
+            or name in DETAILS
+            or name in DESCRIBED
+        ):
             doc.problem(shown, "not read: not a file of an Open5e document", warn=True)
             continue
         fixture, message, at = read_fixture(path, shown)
@@ -297,7 +318,7 @@ def _parts(
     fixture = doc.files.get(name)
     if fixture is None:
         return found
-    whole_file = PARTS.get(name, "CreatureAction.json")
+    whole_file = PARTS.get(name) or PARTS_OF_PARTS[name]
     for i, record in enumerate(fixture.records):
         parent = record["fields"].get("parent")
         if parent not in wholes:
@@ -373,8 +394,88 @@ def _details(doc: Document) -> Details:
     )
 
 
+@dataclass
+class Entries:
+    """The entries of a document as they are made: one slug per (collection, key)."""
+
+    doc: Document
+    key: str
+    found: list[Entry] = field(default_factory=list)
+    seen: dict[tuple[str, str], tuple[Fixture, int]] = field(default_factory=dict)
+
+    def add(
+        self, collection: str, pk: str, title: str, data: dict[str, Any], fixture: Fixture, i: int
+    ) -> None:
+        ident = slug(pk, self.key)
+        first = self.seen.setdefault((collection, ident), (fixture, i))
+        if first != (fixture, i):
+            ident = slug(f"{pk}-{i}", self.key)  # two records of one name: keep both
+        self.found.append(
+            Entry(
+                collection=collection,
+                slug=ident,
+                name=title.strip(),
+                data={"index": ident, "name": title.strip(), **data},
+                source=Source(path=fixture.path, line=fixture.where(i)[0]),
+            )
+        )
+
+
+def _classes(
+    doc: Document, made: Entries, keys: set[str]
+) -> dict[str, tuple[list[convert.Feature], list[tuple[str, str]]]]:
+    """Each class's features (with their levels) and subclasses, by the class's key; each
+    feature that has a level is also an entry of `features`."""
+    features = _parts(doc, "ClassFeature.json", keys)
+    feature_file = doc.files.get("ClassFeature.json")
+    feature_keys = {str(r.get("pk")) for r in feature_file.records} if feature_file else set()
+    levels = _parts(doc, FEATURE_LEVELS, feature_keys)
+    classes = doc.files.get("CharacterClass.json")
+    records = {str(r.get("pk")): r["fields"] for r in classes.records} if classes else {}
+    joined: dict[str, tuple[list[convert.Feature], list[tuple[str, str]]]] = {}
+    for pk, fields in records.items():
+        parent = str(fields.get("subclass_of") or "")
+        if parent in records:
+            joined.setdefault(parent, ([], []))[1].append((pk, str(fields.get("name") or "")))
+    for owner, parts in features.items():
+        owner_fields = records[owner]
+        subclass_of = owner_fields.get("subclass_of")
+        for feature, fixture, i in parts:
+            pk = str(fixture.records[i].get("pk"))
+            items = [item for item, _, _ in levels.get(pk, [])]
+            one = convert.Feature(feature, items)
+            joined.setdefault(owner, ([], []))[0].append(one)
+            if one.column or one.level is None or not str(feature.get("name") or "").strip():
+                continue  # a column of the class table, or part of the class's description
+            own = convert.ref(owner, str(owner_fields.get("name") or ""))
+            if subclass_of:
+                base = records.get(str(subclass_of), {}).get("name")
+                data = convert.class_feature(one, convert.ref(str(subclass_of), base), own)
+            else:
+                data = convert.class_feature(one, own, None)
+            made.add("features", pk, str(feature["name"]), data, fixture, i)
+    return joined
+
+
+def _described(doc: Document, made: Entries) -> None:
+    """`ConditionDescription` and the like: the text of a condition, skill, ability…"""
+    for name, collection in DESCRIBED.items():
+        fixture = doc.files.get(name)
+        for i, record in enumerate(fixture.records if fixture else []):
+            assert fixture is not None
+            describes = str(record["fields"].get("describes") or "").strip()
+            if not describes:
+                doc.problem(
+                    fixture, f"{record.get('pk')}: describes nothing", fixture.where(i, "describes")
+                )
+                continue
+            title = convert.described_name(slug(describes, made.key), collection)
+            data = {"desc": convert.paragraphs(record["fields"].get("desc"))}
+            made.add(collection, describes, title, data, fixture, i)
+
+
 def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
-    entries: list[Entry] = []
+    made = Entries(doc, key)
     keys = {
         name: {str(r.get("pk")) for r in doc.files[name].records} if name in doc.files else set()
         for name in WHOLES
@@ -390,7 +491,7 @@ def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
         name: _parts(doc, name, keys[PARTS[name]])
         for name in ("FeatBenefit.json", "BackgroundBenefit.json", "SpeciesTrait.json")
     }
-    seen: dict[tuple[str, str], tuple[Fixture, int]] = {}
+    classes = _classes(doc, made, keys["CharacterClass.json"])
     for name, collection in WHOLES.items():
         fixture = doc.files.get(name)
         if fixture is None:
@@ -421,24 +522,19 @@ def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
                 data = convert.item(fields, details.of(doc, fixture, i, strict=True))
             elif name == "Rule.json":
                 data = convert.rule(fields)
-            else:
+            elif name == "CharacterClass.json":
+                features, subclasses = classes.get(pk, ([], []))
+                data = convert.character_class(fields, features, subclasses)
+                collection = "subclasses" if fields.get("subclass_of") else "classes"
+            elif name in PARTS.values():
                 part_file = next(p for p, w in PARTS.items() if w == name)
                 parts = [p for p, _, _ in benefits[part_file].get(pk, [])]
                 data = convert.with_parts(fields, parts, "traits" if name == "Species.json" else "")
-            ident = slug(pk, key)
-            first = seen.setdefault((collection, ident), (fixture, i))
-            if first != (fixture, i):
-                ident = slug(f"{pk}-{i}", key)  # two records of one name: keep both
-            entries.append(
-                Entry(
-                    collection=collection,
-                    slug=ident,
-                    name=title.strip(),
-                    data={"index": ident, "name": title.strip(), **data},
-                    source=Source(path=fixture.path, line=fixture.where(i)[0]),
-                )
-            )
-    return entries
+            else:
+                data = convert.named(fields)
+            made.add(collection, pk, title, data, fixture, i)
+    _described(doc, made)
+    return made.found
 
 
 def load_document(folder: Path, shown: str) -> LoadedPack:

@@ -17,7 +17,7 @@ import pytest
 
 from d5e_daemon import queries
 from d5e_daemon.app import App
-from d5e_daemon.errors import PackError
+from d5e_daemon.errors import NotFound, PackError
 from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.packs import install as install_feature
 from d5e_daemon.features.packs import list_packs, set_priority
@@ -156,6 +156,44 @@ def test_weapons_and_armor_have_their_details(app: App) -> None:
     asyncio.run(set_priority(app, SetPriorityParams(pack="open5e-srd-2014", priority=60)))
     hits = search(app, SearchParams(query="", filters={"type": "weapon"}, limit=100)).hits
     assert "open5e-srd-2014:equipment/longsword" in {f"{h.pack}:{h.ref}" for h in hits}
+
+
+def test_classes_subclasses_and_features(app: App) -> None:
+    """CharacterClass, ClassFeature and ClassFeatureItem joined: a class with its table, a
+    subclass under its class, each feature with the level it comes at."""
+    install(app, SRD)
+    barbarian = data(app, "open5e-srd-2014:classes/barbarian")
+    assert barbarian["hit_die"] == 12
+    assert [s["index"] for s in barbarian["saving_throws"]] == ["con", "str"]
+    assert barbarian["subclasses"] == [
+        {"index": "path-of-the-berserker", "name": "Path of the Berserker"}
+    ]
+    assert any(p.startswith("**Proficiencies.** **Armor:** Light armor") for p in barbarian["desc"])
+    table = next(p for p in barbarian["desc"] if p.startswith("| Level |"))
+    lines = table.splitlines()
+    assert lines[0] == "| Level | Proficiency Bonus | Rage Damage | Rages | Features |"
+    assert lines[2] == "| 1 | +2 | +2 | 2 | Rage |"  # the columns' values at level 1
+    assert "| 9 | +4 | +3 | 4 | Brutal Critical |" in lines
+    assert [f["name"] for f in barbarian["features"]] == ["Rage", "Brutal Critical"]
+    berserker = data(app, "open5e-srd-2014:subclasses/path-of-the-berserker")
+    assert berserker["class"] == {"index": "barbarian", "name": "Barbarian"}
+    frenzy = data(app, "open5e-srd-2014:features/path-of-the-berserker-frenzy")
+    assert (frenzy["level"], frenzy["class"]["index"], frenzy["subclass"]["index"]) == (
+        3,
+        "barbarian",
+        "path-of-the-berserker",
+    )
+    brutal = data(app, "open5e-srd-2014:features/barbarian-brutal-critical")
+    assert (brutal["level"], brutal["levels"]) == (9, [9, 13, 17])
+    assert brutal["desc"][-1] == "By level — 9: 1 dice; 13: 2 dice; 17: 3 dice."
+    # The table's columns are not features; neither are the class's Proficiencies.
+    for slug in ("barbarian-rages", "barbarian-proficiencies"):
+        with pytest.raises(NotFound):
+            lookup(app, LookupParams(ref=f"open5e-srd-2014:features/{slug}"))
+    card = lookup(app, LookupParams(ref="open5e-srd-2014:classes/barbarian")).markdown
+    assert "| 1 | +2 | +2 | 2 | Rage |" in card
+    blinded = data(app, "open5e-srd-2014:conditions/blinded")
+    assert blinded["name"] == "Blinded" and blinded["desc"][0].startswith("* A blinded creature")
 
 
 def test_the_whole_data_folder_is_one_pack_per_document(app: App) -> None:
@@ -305,11 +343,12 @@ def test_an_unknown_licence_is_refused(app: App, tmp_path: Path) -> None:
 def test_unknown_files_are_warnings(app: App, tmp_path: Path) -> None:
     folder = _broken(tmp_path)
     (folder / "Notes.json").write_text("[]")
-    (folder / "CharacterClass.json").write_text("[]")
+    image = {"model": "api_v2.image", "pk": "i", "fields": {"name": "Icon", "file_path": "i.png"}}
+    (folder / "Image.json").write_text(json.dumps([image, image | {"pk": "j"}]))
     result = install(app, folder)
     warned = {(Path(w.file).name, w.message) for w in result.warnings if w.severity == "warning"}
     assert ("Notes.json", "not read: not a file of an Open5e document") in warned
-    assert ("CharacterClass.json", "not read: d5e does not convert Open5e's classes yet") in warned
+    assert ("Image.json", "not read: 2 images (d5e's cards show none)") in warned
     assert not any(Path(w.file).name == "Environment.json" for w in result.warnings)
 
 
@@ -343,3 +382,35 @@ def test_an_item_naming_a_missing_weapon_is_located(app: App, tmp_path: Path) ->
         "srd-2014_nope"
         in (folder / "WeaponPropertyAssignment.json").read_text().splitlines()[line - 1]
     )
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "whole"),
+    [
+        (
+            "ClassFeature.json",
+            '"parent": "srd_barbarian"',
+            '"parent": "srd_nobody"',
+            "CharacterClass",
+        ),
+        (
+            "ClassFeatureItem.json",
+            '"parent": "srd_barbarian_rage"',
+            '"parent": "srd_barbarian_nothing"',
+            "ClassFeature",
+        ),
+    ],
+)
+def test_a_class_part_without_its_whole_is_located(
+    app: App, tmp_path: Path, file: str, old: str, new: str, whole: str
+) -> None:
+    folder = tmp_path / "srd-2014"
+    shutil.copytree(SRD, folder)
+    (folder / file).write_text((folder / file).read_text().replace(old, new, 1))
+    with pytest.raises(PackError) as caught:
+        install(app, folder)
+    assert queries.get_pack(app.conn, "open5e-srd-2014") is None
+    assert caught.value.data is not None
+    (problem,) = [p for p in caught.value.data["problems"] if p["severity"] == "error"]
+    assert problem["file"].endswith(file) and f"is not in {whole}.json" in problem["message"]
+    assert new in (folder / file).read_text().splitlines()[problem["line"] - 1]

@@ -1,0 +1,168 @@
+"""The `{@tag name|pack|display}` syntax as written in prose: finding the tags of a line, and the
+one table from tag names to the collections they refer to (`TAG_COLLECTIONS`).
+
+Which entry a tag means is `features/tags.py`'s (`Resolver`); what a tag reads as on a card is
+`tagtext.py`'s. This module depends on neither, so the campaign's scan can use it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from .tagtext import PARTS, source_part
+
+# Tag names (matched case-insensitively) → the collections they refer to, the preferred first.
+# The 5etools names, plus `monster`, `species` and `rule` for readers of the d5e collections.
+TAG_COLLECTIONS: dict[str, tuple[str, ...]] = {
+    "spell": ("spells",),
+    "creature": ("monsters",),
+    "monster": ("monsters",),
+    "item": ("magic-items", "equipment", "poisons"),
+    "condition": ("conditions",),
+    "class": ("classes",),
+    "subclass": ("subclasses",),
+    "classfeature": ("features",),
+    "race": ("races", "species"),
+    "species": ("species", "races"),
+    "subrace": ("subraces", "subspecies"),
+    "trait": ("traits",),
+    "feat": ("feats",),
+    "background": ("backgrounds",),
+    "skill": ("skills",),
+    "language": ("languages",),
+    "rule": ("rule-sections", "rules"),
+    "variantrule": ("variant-rules", "rule-sections", "rules"),
+    "itemmastery": ("weapon-mastery-properties",),
+    "itemproperty": ("weapon-properties",),
+    # every other 5etools tag naming an entry (5etools homebrew packs fill their collections;
+    # completion offers them once a pack has)
+    "subclassfeature": ("features",),
+    "optfeature": ("optional-features",),
+    "disease": ("diseases",),
+    "status": ("statuses", "conditions"),
+    "sense": ("senses",),
+    "action": ("actions",),
+    "table": ("tables",),
+    "deity": ("deities",),
+    "hazard": ("hazards", "traps"),
+    "trap": ("traps", "hazards"),
+    "object": ("objects",),
+    "vehicle": ("vehicles",),
+    "vehupgrade": ("vehicle-upgrades",),
+    "reward": ("rewards",),
+    "psionic": ("psionics",),
+    "cult": ("cults",),
+    "boon": ("boons",),
+    "recipe": ("recipes",),
+    "deck": ("decks",),
+    "card": ("cards",),
+    "legroup": ("legendary-groups",),
+    "charoption": ("character-options",),
+    "facility": ("facilities",),
+    "itemtype": ("item-types",),
+    "creaturefluff": ("monsters",),
+    "racefluff": ("races", "species"),
+}
+
+# Tags completion always offers; the others only when an installed pack has their entries.
+ALWAYS_OFFERED = frozenset(list(TAG_COLLECTIONS)[: list(TAG_COLLECTIONS).index("itemproperty") + 1])
+
+# The tag written for an entry of a collection: the first tag that lists it.
+COLLECTION_TAG: dict[str, str] = {}
+for _tag, _collections in TAG_COLLECTIONS.items():
+    for _collection in _collections:
+        COLLECTION_TAG.setdefault(_collection, _tag)
+TAGGED_COLLECTIONS = tuple(COLLECTION_TAG)
+# Language names are the names of peoples and creatures too ("Goblin", "Giant"): as a bare word
+# in prose they seldom mean the language, so "link rules terms" never turns them into tags.
+LINKED_COLLECTIONS = tuple(c for c in TAGGED_COLLECTIONS if c != "languages")
+
+# 5etools tags that format text or roll dice: they refer to nothing and are left alone.
+FORMAT_TAGS = frozenset(
+    {
+        "b", "bold", "i", "italic", "s", "strike", "u", "underline", "sup", "sub", "kbd",
+        "code", "style", "font", "color", "highlight", "help", "note", "tip", "unit", "comic",
+        "dice", "damage", "d20", "hit", "chance", "recharge", "dc", "dcyourspellsave",
+        "scaledice", "scaledamage", "atk", "atkr", "h", "m", "hom", "actsave", "actsavefail",
+        "actsavesuccess", "actsavesuccessorfail", "acttrigger", "actresponse", "coinflip",
+        "autodice", "initiative", "filter", "link", "5etools", "footnote", "homebrew", "area",
+        "skillcheck", "savingthrow", "ability", "quickref", "book", "adventure", "loader",
+        "5etoolsimg", "hityourspellattack", "comich1", "comich2", "comich3", "comich4",
+        "comicnote", "5etoolsaudio", "actsavefailby", "cite", "s2", "strikedouble", "u2",
+        "underlinedouble", "crochet", "crochetfluff", "itementry",
+    }
+)  # fmt: skip
+
+# `{@name rest}`: no braces or line breaks inside; nested tags are matched innermost first.
+TAG_RE = re.compile(r"\{@([A-Za-z0-9][A-Za-z0-9]*)(?:[ \t]+([^{}\r\n]*))?\}")
+
+
+@dataclass(frozen=True)
+class Tag:
+    """One tag on one line; columns are code points, `end` is after the closing brace."""
+
+    line: int
+    start: int
+    end: int
+    tag: str
+    name: str
+    name_start: int
+    name_end: int
+    pack: str | None = None
+    display: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.tag.lower()
+
+    def rewritten(self, tag: str, name: str) -> str:
+        """This tag's text with another tag name and entry name (pack and display kept)."""
+        parts = [name, *([self.pack or ""] if self.pack is not None or self.display else [])]
+        if self.display is not None:
+            parts.append(self.display)
+        return "{@" + tag + " " + "|".join(parts) + "}"
+
+
+def tags_in_line(line_no: int, line: str) -> list[Tag]:
+    """The reference tags of one line (formatting tags such as `{@b …}` left out)."""
+    return list(iter_tags(line_no, line))
+
+
+def iter_tags(line_no: int, line: str, start: int = 0) -> Iterator[Tag]:
+    """The reference tags of one line from column `start`, one at a time (a 20 MB line holds
+    hundreds of thousands: work on it can stop after any of them)."""
+    for m in TAG_RE.finditer(line, start):
+        if m[1].lower() in FORMAT_TAGS:
+            continue
+        rest = m[2] or ""
+        rest_start = m.start(2) if m[2] is not None else m.end(1)
+        name_part, *others = rest.split("|")
+        stripped = name_part.strip()
+        name_start = rest_start + len(name_part) - len(name_part.lstrip())
+        _, display_at = PARTS.get(m[1].lower(), (1, 2))
+        parts = [name_part, *others]
+        pack = source_part(m[1].lower(), parts) or None
+        display = parts[display_at] if len(parts) > display_at else None
+        yield Tag(
+            line=line_no,
+            start=m.start(),
+            end=m.end(),
+            tag=m[1],
+            name=stripped,
+            name_start=name_start,
+            name_end=name_start + len(stripped),
+            pack=pack,
+            display=display,
+        )
+
+
+def find_tags(lines: Sequence[str]) -> list[Tag]:
+    return [tag for i, line in enumerate(lines) if "{@" in line for tag in tags_in_line(i, line)]
+
+
+def tag_at(lines: Sequence[str], line: int, column: int) -> Tag | None:
+    if line >= len(lines):
+        return None
+    return next((t for t in tags_in_line(line, lines[line]) if t.start <= column < t.end), None)
