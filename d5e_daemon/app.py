@@ -166,6 +166,12 @@ class App:
                     raise
                 self.db.refuse_writes(exc.message)
         self.choose_profile(self.conn)
+        if not queries.profile_owner(self.conn, self.profile)[0]:  # never saved: nothing in it
+            self.library.warnings.append(
+                f"profile {self.profile!r} is not in the database and cannot be made now: "
+                "the user's default profile is read instead"
+            )
+            self.settings = msgspec.structs.replace(self.settings, profile="default")
         self.library.warnings.append(
             f"read-only: {self.db.read_only}. d5e answers lookups, search and completion "
             "from what the database holds; installs, enable/disable, uploads and indexing are "

@@ -166,3 +166,30 @@ def test_no_database_in_a_read_only_folder(tmp_path: Path) -> None:
     finally:
         folder.chmod(0o755)
     assert not path.exists()
+
+
+def test_a_workspace_profile_never_saved_reads_the_default_one(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """A campaign opened for the first time on a database d5e cannot write: its own profile
+    cannot be made, so the user's default profile is read (nothing is written to it)."""
+    from d5e_daemon import workspace
+    from d5e_daemon.app import App
+    from d5e_daemon.features.lookup import lookup
+    from d5e_daemon.protocol import LookupParams
+    from d5e_daemon.settings import build
+
+    root = tmp_path / "campaign"
+    root.mkdir()
+    app = App(build({"db": str(db_path)}, workspace.layer(root)))
+    app.db.refuse_writes("the disk is full")  # as `Database` does when it cannot write
+    app.start()
+    try:
+        assert app.profile == "default"
+        assert any(
+            "is not in the database and cannot be made now" in w for w in app.library.warnings
+        )
+        assert lookup(app, LookupParams(ref="spells/fireball")).entry.name == "Fireball"
+        assert app.conn.execute("SELECT name FROM profile").fetchall() == [("default",)]
+    finally:
+        app.close()
