@@ -48,8 +48,6 @@ log = logging.getLogger(__name__)
 P = TypeVar("P", bound=protocol.Params)
 Q = TypeVar("Q")
 
-SWITCH_INTERVAL_SECONDS = 0.001
-"""How soon the thread reading stdin gets the GIL from a diagnostics slice (`serve`)."""
 EXTERNAL_CHECK_SECONDS = 1.0
 """How often the daemon looks for packs changed by another process (CLI, another editor)."""
 
@@ -634,9 +632,6 @@ def serve(
     logging.getLogger("watchdog").setLevel(max(logging.WARNING, logging.getLogger().level))
     wire_in, wire_out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
-    # The thread reading stdin gets the GIL from a diagnostics slice within 1 ms (not 5): a
-    # request arriving is noticed, and the slice stops, that much sooner.
-    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     server = create_server(env, flags, on_initialized)
     server.start_io(wire_in, wire_out)
     return server.exit_code

@@ -220,6 +220,24 @@ def test_an_alias_that_is_another_entrys_name_is_refused(app: App, tmp_path: Pat
     assert packs.alias_problems([]) == []
 
 
+def test_an_alias_that_is_another_packs_name_is_a_warning(app: App, tmp_path: Path) -> None:
+    """Another pack's name: the pack installs (install order must not decide), and the
+    warning says where the alias is and what the name keeps meaning."""
+    folder = write_pack(
+        tmp_path / "clash",
+        {"spells/cinder.md": "---\nname: Cinder\nlevel: 1\naliases: [Fireball]\n---\nx\n"},
+    )
+    result = app.db.write(lambda conn: app.library.install_path(conn, folder))
+    (warning,) = [w for w in result.warnings if w.field == "aliases[0]"]
+    assert warning.severity == "warning" and warning.file.endswith("cinder.md")
+    assert warning.line == 1
+    assert "alias 'Fireball' of spells/cinder is the name of srd-2014:spells/fireball" in (
+        warning.message
+    )
+    assert lookup(app, LookupParams(name="fireball")).entry.pack == "srd-2014"
+    assert lookup(app, LookupParams(name="cinder")).entry.pack == "brew"
+
+
 def test_migration_gives_installed_entries_their_aliases(
     srd_template: Path, tmp_path: Path
 ) -> None:

@@ -105,6 +105,7 @@ from .packs import (
 from .profiles import (
     Choice,
     Override,
+    Shadowed,
     Tie,
     adopt_profile,
     claim_profile,
@@ -120,6 +121,7 @@ from .profiles import (
     refs_of,
     save_choice,
     save_profile,
+    shadowed,
 )
 from .search import (
     BROWSE_FILTERED_SQL,
@@ -193,6 +195,7 @@ __all__ = [
     "Override",
     "PackRow",
     "SearchScope",
+    "Shadowed",
     "StoredEntry",
     "Tie",
     "adopt_profile",
@@ -283,6 +286,7 @@ __all__ = [
     "set_pack_hash",
     "set_pack_stamp",
     "set_pack_workspace",
+    "shadowed",
     "stored_entries",
     "term_counts",
     "term_coverage",

@@ -316,3 +316,34 @@ def overrides(conn: apsw.Connection, profile_id: str, pack_id: str) -> list[Over
             (profile_id, pack_id),
         )
     ]
+
+
+@dataclass(frozen=True)
+class Shadowed:
+    """An enabled entry of a pack that another enabled pack's entry of the same ref hides."""
+
+    collection: str
+    slug: str
+    name: str
+    by: str
+    """The pack whose entry wins."""
+
+
+def shadowed(conn: apsw.Connection, profile_id: str, pack_id: str) -> list[Shadowed]:
+    """The entries of `pack_id` that lose, in the profile, to another pack's entry."""
+    return [
+        Shadowed(*row)
+        for row in conn.execute(
+            """
+            SELECT e.collection, e.slug, e.name, w.pack_id
+            FROM entry e
+            JOIN profile_pack pp ON pp.profile_id = (SELECT id FROM profile WHERE name = ?1)
+                 AND pp.pack_id = e.pack_id
+            JOIN entry w ON w.collection = e.collection AND w.slug = e.slug AND w.id != e.id
+            CROSS JOIN resolved r ON r.entry_id = w.id AND r.profile_id = pp.profile_id
+            WHERE e.pack_id = ?2
+            ORDER BY e.collection, e.name, w.pack_id
+            """,
+            (profile_id, pack_id),
+        )
+    ]
