@@ -4,7 +4,7 @@ tests of a migration get the database a user of an older d5e has.
 The older d5e's tables are made by its own migrations (`db.migrations()[:version]`); each is
 filled with the columns it shares with today's. Tables that triggers fill (the name indexes,
 `entry_fts` before 0006, `alias_words`) are filled by the older schema's triggers as the
-entries come in; `entry_text` holds its own text and is copied. Before 0011, a profile was
+entries come in; `entry_text` holds its own text and is copied. Before 0012, a profile was
 keyed by its name in every table.
 """
 

@@ -280,7 +280,7 @@ def test_migration_indexes_the_trigrams_of_installed_aliases(
     new = App(build({"db": str(path)}))
     new.start()
     try:
-        assert before == (len(real),)  # connect() migrated
+        assert before == (len(real),)  # connect() migrated to the latest
         assert new.conn.execute("SELECT count(*) FROM alias_trigrams").fetchone()[0] > 0
         items = complete(new, CompleteParams(prefix="mordenkainen swrod")).items
         assert (items[0].name, items[0].alias) == ("Arcane Sword", "Mordenkainen's Sword")

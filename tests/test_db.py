@@ -336,7 +336,7 @@ def test_the_queries_package_exports_every_query_of_its_modules() -> None:
 
 
 def test_profiles_keyed_by_name_become_integer_ids(srd_template: Path, tmp_path: Path) -> None:
-    """0011: a database of schema 10 (profiles keyed by their name in every table) keeps every
+    """0012: a database of schema 11 (profiles keyed by their name in every table) keeps every
     profile, priority, choice and winner, now under an integer id with the name stored once;
     the migrated database answers and changes as a new one does."""
     import asyncio
@@ -348,8 +348,8 @@ def test_profiles_keyed_by_name_become_integer_ids(srd_template: Path, tmp_path:
     from d5e_daemon.settings import build
 
     path = tmp_path / "d5e.sqlite3"
-    assert db.migrations()[10].name == "profile_ids"
-    older_database(srd_template, path, 10)
+    assert db.migrations()[11].name == "profile_ids"
+    older_database(srd_template, path, 11)
     old = apsw.Connection(str(path))
     campaign = "c" * 64  # the longest name a profile may have
     with db.transaction(old):
@@ -420,5 +420,42 @@ def test_profiles_keyed_by_name_become_integer_ids(srd_template: Path, tmp_path:
         assert "srd-2014" not in queries.profile_packs(app.conn, "default")
         asyncio.run(app.library.choose("srd-2014", enabled=True))
         assert lookup(app, LookupParams(ref="spells/fireball")).entry.pack == "srd-2014"
+    finally:
+        app.close()
+
+
+def test_upgrade_gives_attributes_their_listing_order(srd_template: Path, tmp_path: Path) -> None:
+    """Attributes extracted before migration 0011 get their entry's listing order from it:
+    filtered listings read in that order list what the query over every winner lists."""
+    import shutil
+
+    from d5e_daemon import queries as queries_module
+    from d5e_daemon.app import App
+    from d5e_daemon.features.search import _scope
+    from d5e_daemon.protocol import SearchParams, decode
+    from d5e_daemon.settings import build
+
+    today = tmp_path / "today.sqlite3"
+    shutil.copy(srd_template, today)
+    app = App(build({"db": str(today)}))
+    app.start()
+    app.search.ensure_attributes()
+    app.close()
+    path = tmp_path / "d5e.sqlite3"
+    assert db.migrations()[10].name == "attr_order"
+    older_database(today, path, 10)
+    app = App(build({"db": str(path)}))
+    app.start()
+    try:
+        both = "SELECT count(*) FROM entry_attr UNION ALL SELECT count(*) FROM entry_attr_order"
+        rows, ordered = (n for (n,) in app.conn.execute(both))
+        assert rows == ordered > 10_000  # every attribute row, with its entry's order
+        for given in ({"speed": "fly"}, {"sense": "darkvision 60", "alignment": "evil"}):
+            params = decode({"query": "", "filters": given}, SearchParams)
+            scope = _scope(app, params)
+            wide = app.conn.execute(
+                queries_module.BROWSE_SQL, scope.args() | {"limit": 300, "offset": 0}
+            )
+            assert queries_module.browse(app.conn, scope, 300, 0) == [i for (i,) in wide]
     finally:
         app.close()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import apsw
 
 
-# A profile is named by the caller and keyed by an integer id in the tables (schema 0011): the
+# A profile is named by the caller and keyed by an integer id in the tables (schema 0012): the
 # name is stored once, in `profile`; statements find the id by a subquery on the name (one
 # index lookup, evaluated once per statement).
 def _id(conn: apsw.Connection, profile_id: str) -> int | None:

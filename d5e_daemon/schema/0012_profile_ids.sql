@@ -8,60 +8,60 @@
 DROP VIEW IF EXISTS enabled_entry;
 DROP TRIGGER IF EXISTS entry_ad_resolved;
 
-CREATE TABLE profile_v11 (
+CREATE TABLE profile_v12 (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
     config      TEXT NOT NULL DEFAULT '{}',  -- the settings it was made from (JSON)
     config_hash TEXT NOT NULL DEFAULT ''
 ) STRICT;
-INSERT INTO profile_v11 (name, config, config_hash)
+INSERT INTO profile_v12 (name, config, config_hash)
 SELECT id, config, config_hash FROM profile ORDER BY id;
 -- Choices could be stored for a profile never saved (no foreign key): such a profile is the
 -- user's, as every profile made before owners was.
-INSERT INTO profile_v11 (name)
+INSERT INTO profile_v12 (name)
 SELECT DISTINCT profile_id FROM profile_choice
-WHERE profile_id NOT IN (SELECT name FROM profile_v11) ORDER BY profile_id;
+WHERE profile_id NOT IN (SELECT name FROM profile_v12) ORDER BY profile_id;
 
-CREATE TABLE profile_pack_v11 (
-    profile_id INTEGER NOT NULL REFERENCES profile_v11(id) ON DELETE CASCADE,
+CREATE TABLE profile_pack_v12 (
+    profile_id INTEGER NOT NULL REFERENCES profile_v12(id) ON DELETE CASCADE,
     pack_id    TEXT NOT NULL,   -- may name a pack that is not installed (yet)
     priority   INTEGER NOT NULL,
     PRIMARY KEY (profile_id, pack_id)
 ) STRICT, WITHOUT ROWID;
-INSERT INTO profile_pack_v11 (profile_id, pack_id, priority)
-SELECT p.id, pp.pack_id, pp.priority FROM profile_pack pp JOIN profile_v11 p ON p.name = pp.profile_id;
+INSERT INTO profile_pack_v12 (profile_id, pack_id, priority)
+SELECT p.id, pp.pack_id, pp.priority FROM profile_pack pp JOIN profile_v12 p ON p.name = pp.profile_id;
 
-CREATE TABLE profile_collection_v11 (
-    profile_id INTEGER NOT NULL REFERENCES profile_v11(id) ON DELETE CASCADE,
+CREATE TABLE profile_collection_v12 (
+    profile_id INTEGER NOT NULL REFERENCES profile_v12(id) ON DELETE CASCADE,
     pack_id    TEXT NOT NULL,
     collection TEXT NOT NULL,
     priority   INTEGER NOT NULL,
     PRIMARY KEY (profile_id, pack_id, collection)
 ) STRICT, WITHOUT ROWID;
-INSERT INTO profile_collection_v11 (profile_id, pack_id, collection, priority)
+INSERT INTO profile_collection_v12 (profile_id, pack_id, collection, priority)
 SELECT p.id, pc.pack_id, pc.collection, pc.priority
-FROM profile_collection pc JOIN profile_v11 p ON p.name = pc.profile_id;
+FROM profile_collection pc JOIN profile_v12 p ON p.name = pc.profile_id;
 
-CREATE TABLE profile_choice_v11 (
-    profile_id INTEGER NOT NULL REFERENCES profile_v11(id) ON DELETE CASCADE,
+CREATE TABLE profile_choice_v12 (
+    profile_id INTEGER NOT NULL REFERENCES profile_v12(id) ON DELETE CASCADE,
     pack_id    TEXT NOT NULL,
     collection TEXT NOT NULL DEFAULT '',
     enabled    INTEGER CHECK (enabled IN (0, 1)),
     priority   INTEGER,
     PRIMARY KEY (profile_id, pack_id, collection)
 ) STRICT, WITHOUT ROWID;
-INSERT INTO profile_choice_v11 (profile_id, pack_id, collection, enabled, priority)
+INSERT INTO profile_choice_v12 (profile_id, pack_id, collection, enabled, priority)
 SELECT p.id, pc.pack_id, pc.collection, pc.enabled, pc.priority
-FROM profile_choice pc JOIN profile_v11 p ON p.name = pc.profile_id;
+FROM profile_choice pc JOIN profile_v12 p ON p.name = pc.profile_id;
 
-CREATE TABLE resolved_v11 (
+CREATE TABLE resolved_v12 (
     profile_id INTEGER NOT NULL,
     entry_id   INTEGER NOT NULL,
     shadows    INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (profile_id, entry_id)
 ) STRICT, WITHOUT ROWID;
-INSERT INTO resolved_v11 (profile_id, entry_id, shadows)
-SELECT p.id, r.entry_id, r.shadows FROM resolved r JOIN profile_v11 p ON p.name = r.profile_id;
+INSERT INTO resolved_v12 (profile_id, entry_id, shadows)
+SELECT p.id, r.entry_id, r.shadows FROM resolved r JOIN profile_v12 p ON p.name = r.profile_id;
 
 -- Children first: dropping `profile` deletes its rows, and their cascade finds nothing left.
 DROP TABLE resolved;
@@ -69,11 +69,11 @@ DROP TABLE profile_choice;
 DROP TABLE profile_collection;
 DROP TABLE profile_pack;
 DROP TABLE profile;
-ALTER TABLE profile_v11 RENAME TO profile;  -- the children's references follow the rename
-ALTER TABLE profile_pack_v11 RENAME TO profile_pack;
-ALTER TABLE profile_collection_v11 RENAME TO profile_collection;
-ALTER TABLE profile_choice_v11 RENAME TO profile_choice;
-ALTER TABLE resolved_v11 RENAME TO resolved;
+ALTER TABLE profile_v12 RENAME TO profile;  -- the children's references follow the rename
+ALTER TABLE profile_pack_v12 RENAME TO profile_pack;
+ALTER TABLE profile_collection_v12 RENAME TO profile_collection;
+ALTER TABLE profile_choice_v12 RENAME TO profile_choice;
+ALTER TABLE resolved_v12 RENAME TO resolved;
 
 -- As in 0002, with the profile's integer id.
 CREATE VIEW enabled_entry AS
