@@ -1,6 +1,10 @@
 """Lookups while a document stalls the daemon's diagnostics: over real stdio.
 
     .venv/bin/python bench/bursts.py [--runs 3] [--changes 1000] [--mb 20] [--json FILE]
+        [--cases idle,big,burst] [--old CHECKOUT]
+
+With `--old`, each case runs on the d5e of another checkout too (`git worktree add /tmp/old
+COMMIT`), in turn with this one: old and new measured in one run on a shared machine.
 
 Three cases per run, each on a fresh daemon and a fresh copy of the database: lookups with
 nothing else to do (the baseline); lookups every 20 ms from `didOpen` of a document of `--mb`

@@ -30,6 +30,7 @@ __all__ = [
     "memory",
     "percentile",
     "timed_requests",
+    "wait_for_index",
 ]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,6 +87,18 @@ def compile_sources() -> None:
         check=True,
         stdout=subprocess.DEVNULL,
     )
+
+
+def wait_for_index(daemon: Daemon, timeout: float = 900, poll: float = 0.1) -> float:
+    """Ask `d5e/status` until the search index is ready and no run is under way; return the
+    seconds waited. A daemon measured "running" has finished indexing what it holds."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        index = daemon.request("d5e/status", {})["index"]
+        if index["ready"] and not index["running"]:
+            return time.perf_counter() - started
+        time.sleep(poll)
+    raise TimeoutError("the search index was not ready in time")
 
 
 def timed_requests(daemon: Daemon, method: str, params: list[Any], n: int) -> list[float]:

@@ -32,7 +32,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from driver import Daemon, Figures, RpcError, timed_requests
+from driver import Daemon, Figures, RpcError, timed_requests, wait_for_index
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -57,6 +57,7 @@ def build_srd(base: Path) -> Path:
     db = base / "srd.sqlite3"
     with Daemon(db, env=ENV) as daemon:
         daemon.initialize()
+        wait_for_index(daemon)  # so that each measured daemon starts idle
     return db
 
 
@@ -87,6 +88,7 @@ def measure(base: Path, srd: Path, docs: list[Path], data: Path, figures: Figure
     entries = 0
     with Daemon(db, env=ENV) as daemon:
         daemon.initialize()
+        wait_for_index(daemon)
         daemon.request("d5e/lookup", {"ref": "spells/fireball"})
         timed_names(daemon, figures, "SRD alone")
         for doc in docs:
@@ -109,6 +111,7 @@ def measure(base: Path, srd: Path, docs: list[Path], data: Path, figures: Figure
     shutil.copy(srd, whole)
     with Daemon(whole, env=ENV) as daemon:
         daemon.initialize()
+        wait_for_index(daemon)
         daemon.request("d5e/lookup", {"ref": "spells/fireball"})
         started = time.perf_counter()
         daemon.request("d5e/packs/install", {"path": str(data)}, timeout=600)

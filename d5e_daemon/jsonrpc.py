@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import select
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO, TypeVar
@@ -182,8 +184,9 @@ hostile client) once made the daemon die allocating it."""
 MAX_HEADER_LINE = 8 * 1024
 """A header line is read at most this much at a time: bytes without a newline never pile up."""
 SKIP_CHUNK = 1 << 20
-REQUEST_POLL_SECONDS = 0.001
-"""How often work that waits for a message to be read and answered looks again."""
+REQUEST_POLL_SECONDS = 0.0005
+"""How often work that waits for a message to be read and answered looks again, and how
+often a diagnostics slice looks for bytes arriving on stdin."""
 _CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")
 _HEADER = b"Content-Length:"
 
@@ -202,10 +205,16 @@ class BoundedReader(StdinAsyncReader):
         self.skipping = False
         self.tail = b""
         self.idle = False
-        """True while the reader waits for a message of which nothing has arrived: work that
-        can wait (a diagnostics pass) runs only then, and stops when it turns False, so that a
-        request is read and answered first (`requests_first`)."""
+        """True while the reader waits for a message of which nothing has been read: work that
+        can wait (a diagnostics pass) runs only then, and stops when a message arrives (`busy`),
+        so that a request is read and answered first (`requests_first`)."""
         self._message_start = True
+        self._idle_since = 0.0
+        self._polled = 0.0
+        try:
+            self._fd: int | None = stdin.fileno()
+        except (AttributeError, OSError, ValueError):
+            self._fd = None
 
     def _readline(self, limit: int) -> bytes:
         """In the reader's thread: a line, and the news that a message is arriving."""
@@ -217,6 +226,7 @@ class BoundedReader(StdinAsyncReader):
         while True:
             limit = SKIP_CHUNK if self.skipping else MAX_HEADER_LINE
             self.idle = self._message_start and not self.skipping
+            self._idle_since = time.monotonic()
             line: bytes = await self.loop.run_in_executor(self.executor, self._readline, limit)
             self._message_start = False
             if not line:
@@ -245,17 +255,32 @@ class BoundedReader(StdinAsyncReader):
         return body
 
     def busy(self) -> bool:
-        """Whether a message is arriving or waiting to be read."""
-        return not self.idle
+        """Whether a message is arriving or waiting to be read. Bytes waiting on stdin are
+        seen here (every REQUEST_POLL_SECONDS at most) before the reader's thread could say so:
+        it needs the GIL, which a busy event loop hands over only every 5 ms."""
+        if not self.idle:
+            return True
+        now = time.monotonic()
+        if self._fd is None or now - self._polled < REQUEST_POLL_SECONDS:
+            return False
+        self._polled = now
+        try:
+            return bool(select.select([self._fd], [], [], 0)[0])
+        except (OSError, ValueError):
+            return False
 
     async def requests_first(self, pause: float, most: float) -> None:
-        """Let requests in: pause `pause` seconds, then wait while a message is arriving (at
-        most `most` seconds: a client that stops half-way through a message must not stop the
-        daemon's other work for good)."""
-        await asyncio.sleep(pause)
+        """Let requests in: pause at least `pause` seconds, and until the reader has been idle
+        that long (the next message may be in its buffer already, read with the last one: then
+        it is no longer idle once its thread had the GIL) — at most `most` seconds, so that a
+        client stopping half-way through a message cannot stop the daemon's other work."""
         deadline = self.loop.time() + most
-        while not self.idle and self.loop.time() < deadline:
-            await asyncio.sleep(REQUEST_POLL_SECONDS)
+        await asyncio.sleep(pause)
+        while self.loop.time() < deadline:
+            waited = time.monotonic() - self._idle_since
+            if self.idle and waited >= pause:
+                return
+            await asyncio.sleep(pause - waited if self.idle else REQUEST_POLL_SECONDS)
 
 
 def failure(name: str, exc: Exception) -> JsonRpcException:

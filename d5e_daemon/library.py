@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -57,6 +58,8 @@ class Library:
         self._reported_ties: set[str] = set()
         self._listeners: list[Listener] = []
         self.known_state: tuple[Any, ...] = ()
+        self._writes = 0
+        self._writes_lock = threading.Lock()
 
     @property
     def profile(self) -> str:
@@ -64,7 +67,19 @@ class Library:
 
     async def write(self, fn: Callable[[apsw.Connection], T]) -> T:
         """Run `fn(conn)` on the writer thread without blocking the caller's event loop."""
-        return await asyncio.wrap_future(self.db.submit(fn))
+        with self._writes_lock:
+            self._writes += 1
+        try:
+            return await asyncio.wrap_future(self.db.submit(fn))
+        finally:
+            with self._writes_lock:
+                self._writes -= 1
+
+    @property
+    def writing(self) -> bool:
+        """A change of packs (install, reload, remove, choice) is being written: the search
+        indexer waits between its batches meanwhile, so the install has the CPU."""
+        return self._writes > 0
 
     # -- the change event --------------------------------------------------------------------------
 
@@ -395,7 +410,8 @@ class Library:
         before = self.known_state
         if self.state() == before:
             return
-        await self.write(self.sync_in_transaction)
+        if self.db.read_only is None:  # else the profile is read as it is stored
+            await self.write(self.sync_in_transaction)
         old, new = dict(before[0]) if before else {}, dict(self.state()[0])
         self.changed(sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p)))
 

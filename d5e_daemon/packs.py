@@ -206,7 +206,37 @@ def prepare(
     own = [msgspec.structs.replace(e, pack=pack.id) for e in entries]
     installed = {p for p, _ in queries.packs_state(conn)}
     resolved, problems = extends.resolve(own, pack.id, _finder(conn), installed, derive=derive)
-    return resolved, problems + entry_problems(resolved)
+    return resolved, problems + entry_problems(resolved) + other_names(conn, pack.id, resolved)
+
+
+def other_names(conn: apsw.Connection, pack_id: str, entries: list[Entry]) -> list[PackProblem]:
+    """A warning for each declared alias that is the name of another installed pack's entry of
+    the same collection: the name wins, so the alias finds only that entry. A warning, not an
+    error: the pack is right in itself, and the order of installs must not decide whether it
+    installs (within one pack the same clash is an error, `alias_problems`)."""
+    problems = []
+    for e in entries:
+        for i, alias in enumerate(names.declared_aliases(e.data)):
+            others = [
+                row
+                for row in queries.entries_by_norm_name(conn, text.normalize(alias), [e.collection])
+                if row.pack != pack_id
+            ]
+            if not others:
+                continue
+            shown = ", ".join(f"{o.pack}:{o.ref}" for o in others[:3])
+            problems.append(
+                PackProblem(
+                    file=e.source.path if e.source else e.ref,
+                    line=e.source.line if e.source else 0,
+                    field=f"aliases[{i}]",
+                    severity="warning",
+                    message=f"alias {alias!r} of {e.ref} is the name of {shown}: a name "
+                    f"wins over an alias, so {alias!r} keeps meaning "
+                    f"{'that entry' if len(others) == 1 else 'those entries'}",
+                )
+            )
+    return problems
 
 
 def missing_requirements(conn: apsw.Connection, loaded: LoadedPack) -> list[PackProblem]:
@@ -565,6 +595,34 @@ def override_problems(pack_id: str, where: str, found: list[Overridden]) -> list
                 message=f"{pack_id} overrides {total} entries of {over} {how}: "
                 f"{'; '.join(parts)}. `d5e packs list --overrides {pack_id}` lists them all",
                 severity="info" if intended else "warning",
+            )
+        )
+    return problems
+
+
+def shadow_problems(pack_id: str, where: str, found: list[queries.Shadowed]) -> list[PackProblem]:
+    """One information line per pack that wins over some of `pack_id`'s entries: how many of
+    each collection and the first names, and how to choose otherwise. An install that hides its
+    own entries behind another pack's (a document below the SRD) says so, as one that hides
+    another pack's says what it overrides."""
+    groups: dict[str, dict[str, list[str]]] = {}
+    for item in found:
+        groups.setdefault(item.by, {}).setdefault(item.collection, []).append(item.name)
+    problems = []
+    for by, by_collection in sorted(groups.items()):
+        total = sum(len(n) for n in by_collection.values())
+        parts = []
+        for collection, found_names in sorted(by_collection.items(), key=lambda c: -len(c[1])):
+            shown = ", ".join(found_names[:OVERRIDE_NAMES])
+            more = ", …" if len(found_names) > OVERRIDE_NAMES else ""
+            parts.append(f"{collection} {len(found_names)} ({shown}{more})")
+        problems.append(
+            PackProblem(
+                file=where,
+                message=f"{total} entries of {pack_id} have the refs of entries of {by}, which "
+                f"wins: {'; '.join(parts)}. They stay reachable as {pack_id}:COLLECTION/SLUG; "
+                f"`d5e packs set-priority {pack_id} N` above {by}'s makes them win",
+                severity="info",
             )
         )
     return problems

@@ -1,4 +1,15 @@
-"""`d5e serve`: the pygls language server. Lifecycle, settings, and thin handlers.
+"""`d5e serve`: the pygls language server: start-up, shutdown, and registration from tables.
+
+- `EVENTS`: the session's lifecycle and notifications, each a `D5eServer` method;
+- `METHODS`: the `d5e/…` methods, each `fn(app, params)` of `features/` (docs/protocol.md is
+  generated from this table);
+- `PROSE`: the editor features on one document, each a call of `features/markdown.py` or
+  `features/encounter_lens.py`;
+- `ON_APP`: the other LSP requests.
+
+The logic is elsewhere, in plain functions: the pack lifecycle and what changed in
+`library.py`, a settings change in `App.reconfigure`, diagnostics publishing in
+`publishing.py`, the input hardening in `jsonrpc.py`.
 
 Every custom method goes through `_method`, which decodes params with msgspec (unknown fields
 and wrong types → -32602 naming the JSON path), maps `D5eError`s to their JSON-RPC codes, turns
@@ -35,11 +46,17 @@ from .features import packs as pack_features
 from .features.complete import complete
 from .features.encounter import encounter
 from .features.lookup import lookup
-from .features.references import open_campaign, references_in_workspace
+from .features.references import (
+    document_references,
+    open_campaign,
+    references_in_workspace,
+    workspace_symbols,
+)
 from .features.search import search, search_filters
 from .features.statblocks import stat_block_entry
 from .features.status import status
 from .features.tags import Resolver, tag_for_entry
+from .publishing import Publisher
 from .settings import Settings, build, for_d5e
 from .watch import PackWatcher
 
@@ -47,18 +64,6 @@ log = logging.getLogger(__name__)
 P = TypeVar("P", bound=protocol.Params)
 Q = TypeVar("Q")
 
-SLICE_SECONDS = 0.01
-"""How long a diagnostics pass works before it lets requests in."""
-PASS_GAP_SECONDS = 0.002
-"""The pause between two slices, in which a message already sent is noticed (the reader's
-thread takes the GIL while the event loop waits); a pass then waits for it to be read and
-answered (`BoundedReader.requests_first`), and a slice stops as soon as one arrives."""
-REQUESTS_FIRST_SECONDS = 1.0
-"""At most this long a pass waits for a message that is arriving to be read and answered."""
-SWITCH_INTERVAL_SECONDS = 0.001
-QUIET_SECONDS = 0.2
-"""Changes to a document are published together, this long after the first of them: a burst
-of 1,000 `didChange` costs a few passes, not 1,000."""
 EXTERNAL_CHECK_SECONDS = 1.0
 """How often the daemon looks for packs changed by another process (CLI, another editor)."""
 
@@ -91,11 +96,14 @@ class D5eServer(LanguageServer):
         self.indexer: Any = None
         self.client_progress = False
         self.exit_code = 0
-        self.due: dict[str, asyncio.TimerHandle] = {}
-        """Documents whose diagnostics are to be published, and when."""
-        self.passes: dict[str, asyncio.Task[None]] = {}
-        """Diagnostics passes under way, by document."""
         self.reader: jsonrpc.BoundedReader | None = None
+        self.publisher = Publisher(
+            self.prose,
+            lambda: self.resolver,
+            self.text_document_publish_diagnostics,
+            lambda: self.reader,
+        )
+        """Publishes the diagnostics of open documents, in slices, after changes settle."""
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """pygls' stdio loop (`_start_io_async`), reading through `jsonrpc.BoundedReader`."""
@@ -176,54 +184,6 @@ class D5eServer(LanguageServer):
         if campaign is not None:
             campaign.changed(paths)
 
-    def publish_soon(self, uri: str, quiet: float = QUIET_SECONDS) -> None:
-        """Publish the document's diagnostics `quiet` seconds from now, unless a publication is
-        due already (changes meanwhile are published with it); a pass under way for an older
-        version stops at its next slice."""
-        if uri in self.due:
-            return
-        loop = asyncio.get_running_loop()
-        self.due[uri] = loop.call_later(quiet, self._start_pass, uri)
-
-    def _start_pass(self, uri: str) -> None:
-        self.due.pop(uri, None)
-        running = self.passes.pop(uri, None)
-        if running is not None:
-            running.cancel()
-        task = asyncio.ensure_future(self._publish(uri))
-        self.passes[uri] = task
-
-        def done(finished: asyncio.Task[None]) -> None:
-            if self.passes.get(uri) is finished:
-                del self.passes[uri]
-
-        task.add_done_callback(done)
-
-    async def _publish(self, uri: str) -> None:
-        doc = self.prose(uri)
-        if doc is None or self.resolver is None:
-            return
-        version, resolver = doc.version, self.resolver
-        work = markdown.DiagnosticsPass(resolver, doc)
-        reader = self.reader
-        busy = reader.busy if reader is not None else None
-        try:
-            while not work.run(SLICE_SECONDS, busy):
-                if reader is None:
-                    await asyncio.sleep(PASS_GAP_SECONDS)
-                else:  # a request first: the pass goes on when no message is arriving
-                    await reader.requests_first(PASS_GAP_SECONDS, REQUESTS_FIRST_SECONDS)
-                if self.prose(uri) is not doc or doc.version != version:
-                    return  # closed, or changed: the next pass publishes
-                if self.resolver is not resolver:
-                    return
-        except Exception as exc:
-            jsonrpc.failure("publishDiagnostics", exc)  # logged; the next change tries again
-            return
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=work.diagnostics(), version=version)
-        )
-
     def settings(self) -> Settings:
         """defaults → environment → the workspace's d5e.toml → flags → the editor's options."""
         return build(self.env, workspace.layer(self.root), self.flags, self.options)
@@ -241,7 +201,7 @@ class D5eServer(LanguageServer):
             self.resolver.clear()
         for doc in list(self.workspace.text_documents.values()):
             if markdown.is_prose(doc):
-                self.publish_soon(doc.uri, 0.0)
+                self.publisher.soon(doc.uri, 0.0)
         self.refresh_hints()
         self.tell_overrides(pack_ids)
 
@@ -251,12 +211,7 @@ class D5eServer(LanguageServer):
         means is what writers must hear about. Intended overrides (the edition's SRD order, an
         `extends`, a rule) are in the install's result and `d5e packs list`, not a pop-up."""
         app = self.require_app()
-        lines = []
-        for pack_id in pack_ids:
-            for problem in pack_features.override_warnings(app, pack_id):
-                if problem.severity == "warning" and problem.message not in self.told_overrides:
-                    self.told_overrides.add(problem.message)
-                    lines.append(problem.message)
+        lines = pack_features.new_override_warnings(app, pack_ids, self.told_overrides)
         if lines:
             text = "d5e: " + "\n".join(lines)
             self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, text))
@@ -323,18 +278,6 @@ class D5eServer(LanguageServer):
         if caps and caps.inlay_hint and caps.inlay_hint.refresh_support:
             self.protocol.send_request(types.WORKSPACE_INLAY_HINT_REFRESH, None)
 
-    def hint_kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """Which encounters get code lenses and which inlay hints: blocks lenses and prose
-        lines hints, unless the client lacks one of the two (eglot has no code lenses)."""
-        doc = self.client_capabilities.text_document
-        lenses = bool(doc and doc.code_lens)
-        hints = bool(doc and doc.inlay_hint)
-        if lenses and not hints:
-            return ("block", "line"), ()
-        if hints and not lenses:
-            return (), ("block", "line")
-        return ("block",), ("line",)
-
     # -- the session: lifecycle and notifications (registered from `EVENTS`) ---------------------
 
     def did_initialize(self, params: types.InitializeParams) -> None:
@@ -385,7 +328,7 @@ class D5eServer(LanguageServer):
         if self.on_initialized is not None:
             self.on_initialized()
             self.on_initialized = None
-        if self.app is not None and self.indexer is None:
+        if self.app is not None and self.indexer is None and self.app.db.read_only is None:
             from .background import BackgroundIndexer
 
             self.indexer = BackgroundIndexer(
@@ -431,12 +374,12 @@ class D5eServer(LanguageServer):
 
     def did_open(self, params: types.DidOpenTextDocumentParams) -> None:
         if doc := self.prose(params.text_document.uri):
-            self.publish_soon(doc.uri, 0.0)
+            self.publisher.soon(doc.uri, 0.0)
             jsonrpc.answer("didOpen", lambda: self.campaign_text(doc))
 
     def did_change(self, params: types.DidChangeTextDocumentParams) -> None:
         if doc := self.prose(params.text_document.uri):
-            self.publish_soon(doc.uri)
+            self.publisher.soon(doc.uri)
             jsonrpc.answer("didChange", lambda: self.campaign_text(doc))
 
     def did_save(self, params: types.DidSaveTextDocumentParams) -> None:
@@ -445,12 +388,7 @@ class D5eServer(LanguageServer):
             self.campaign_changed([Path(path)])
 
     def did_close(self, params: types.DidCloseTextDocumentParams) -> None:
-        due = self.due.pop(params.text_document.uri, None)
-        if due is not None:
-            due.cancel()
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
-        )
+        self.publisher.closed(params.text_document.uri)
         campaign = self.app.campaign if self.app is not None else None
         path = to_fs_path(params.text_document.uri)
         if campaign is not None and path and params.text_document.uri.startswith("file:"):
@@ -507,6 +445,8 @@ class OnProse(Generic[Q]):
     answer: Callable[[D5eServer, Resolver, TextDocument, Q], Any]
     otherwise: Any = None
     options: Any = None
+    waits: bool = False
+    """`answer` returns an awaitable (it may wait for the campaign's first reading)."""
 
 
 PROSE: tuple[OnProse[Any], ...] = (
@@ -542,7 +482,9 @@ PROSE: tuple[OnProse[Any], ...] = (
     OnProse(
         types.TEXT_DOCUMENT_CODE_LENS,
         types.CodeLensParams,
-        lambda ls, resolver, doc, p: encounter_lens.code_lenses(resolver, doc, ls.hint_kinds()[0]),
+        lambda ls, resolver, doc, p: encounter_lens.code_lenses(
+            resolver, doc, encounter_lens.hint_kinds(ls.client_capabilities.text_document)[0]
+        ),
         [],
         types.CodeLensOptions(),
     ),
@@ -550,7 +492,10 @@ PROSE: tuple[OnProse[Any], ...] = (
         types.TEXT_DOCUMENT_INLAY_HINT,
         types.InlayHintParams,
         lambda ls, resolver, doc, p: encounter_lens.inlay_hints(
-            resolver, doc, p.range, ls.hint_kinds()[1]
+            resolver,
+            doc,
+            p.range,
+            encounter_lens.hint_kinds(ls.client_capabilities.text_document)[1],
         ),
         [],
         types.InlayHintOptions(),
@@ -565,13 +510,10 @@ PROSE: tuple[OnProse[Any], ...] = (
     OnProse(
         types.TEXT_DOCUMENT_REFERENCES,
         types.ReferenceParams,
-        lambda ls, resolver, doc, p: markdown.references(
-            resolver,
-            ls.require_app().campaign,
-            doc,
-            p.position,
-            p.context.include_declaration,
+        lambda ls, resolver, doc, p: document_references(
+            ls.require_app(), resolver, doc, p.position, p.context.include_declaration
         ),
+        waits=True,
     ),
     OnProse(
         types.TEXT_DOCUMENT_DOCUMENT_SYMBOL,
@@ -585,13 +527,7 @@ PROSE: tuple[OnProse[Any], ...] = (
 
 ON_APP: tuple[tuple[str, Callable[[App, Any], Any]], ...] = (
     (types.COMPLETION_ITEM_RESOLVE, markdown.resolve_completion),
-    (
-        types.WORKSPACE_SYMBOL,
-        lambda app, params: (
-            markdown.campaign_symbols(app.campaign, params.query)
-            + markdown.workspace_symbols(app, params.query)
-        ),
-    ),
+    (types.WORKSPACE_SYMBOL, workspace_symbols),
 )
 """LSP requests about no one document: (method, `fn(app, params)`)."""
 
@@ -639,6 +575,18 @@ def _root(params: types.InitializeParams) -> Path | None:
 def _on_prose(server: D5eServer, feature: OnProse[Any]) -> None:
     name = feature.method.rsplit("/", 1)[-1]
 
+    if feature.waits:  # a coroutine, answered after what arrives meanwhile
+
+        @server.feature(feature.method, feature.options)
+        async def async_handler(ls: D5eServer, params: Any) -> Any:
+            resolver = ls.require_resolver()
+            doc = ls.prose(params.text_document.uri)
+            if doc is None:
+                return feature.otherwise
+            return await _awaited(name, lambda: feature.answer(ls, resolver, doc, params))
+
+        return
+
     @server.feature(feature.method, feature.options)
     def handler(ls: D5eServer, params: Any) -> Any:
         resolver = ls.require_resolver()
@@ -649,10 +597,28 @@ def _on_prose(server: D5eServer, feature: OnProse[Any]) -> None:
 
 
 def _on_app(server: D5eServer, method: str, fn: Callable[[App, Any], Any]) -> None:
+    if inspect.iscoroutinefunction(fn):
+
+        @server.feature(method)
+        async def async_handler(ls: D5eServer, params: Any) -> Any:
+            app = ls.require_app()
+            return await _awaited(method, lambda: fn(app, params))
+
+        return
+
     @server.feature(method)
     def handler(ls: D5eServer, params: Any) -> Any:
         app = ls.require_app()
         return jsonrpc.answer(method, lambda: fn(app, params))
+
+
+async def _awaited(name: str, answer: Callable[[], Awaitable[Any]]) -> Any:
+    """The answer of a handler that waits (for the campaign's first reading), its failure
+    told as every handler's is."""
+    try:
+        return await answer()
+    except Exception as exc:
+        raise jsonrpc.failure(name, exc) from exc
 
 
 def _register_file_watchers(ls: D5eServer) -> None:
@@ -705,9 +671,6 @@ def serve(
     logging.getLogger("watchdog").setLevel(max(logging.WARNING, logging.getLogger().level))
     wire_in, wire_out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
-    # The thread reading stdin gets the GIL from a diagnostics slice within 1 ms (not 5): a
-    # request arriving is noticed, and the slice stops, that much sooner.
-    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     server = create_server(env, flags, on_initialized)
     server.start_io(wire_in, wire_out)
     return server.exit_code

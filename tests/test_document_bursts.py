@@ -174,3 +174,18 @@ def test_a_slice_stops_when_a_request_arrives(app: App) -> None:
     while not work.run(60.0):
         pass
     assert len(work.diagnostics()) == 50
+
+
+def test_bytes_waiting_on_stdin_make_the_reader_busy_before_its_thread_reads_them() -> None:
+    """A slice stops for a message whose bytes wait on stdin even while the reader's thread
+    has not had the GIL yet to read them (`busy` looks at the file descriptor)."""
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb") as stdin, ThreadPoolExecutor(1) as pool:
+        reader = BoundedReader(stdin, pool, lambda message: None)
+        reader.idle = True  # as while its thread waits for a message
+        time.sleep(0.01)
+        assert not reader.busy()
+        os.write(write_end, b"Content-Length: 2\r\n\r\n{}")
+        time.sleep(0.01)
+        assert reader.busy()
+        os.close(write_end)

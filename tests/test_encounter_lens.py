@@ -250,3 +250,24 @@ async def test_a_new_party_setting_refreshes_the_hints(db_path: Path) -> None:
     finally:
         await client.shutdown_session()
         await client.stop()
+
+
+def test_lenses_and_hints_share_the_encounters_by_what_the_client_has() -> None:
+    """Blocks get code lenses and prose lines inlay hints; a client with one of the two (eglot
+    has no code lenses) gets every encounter through it."""
+    from lsprotocol import types
+
+    from d5e_daemon.features.encounter_lens import hint_kinds
+
+    both = types.TextDocumentClientCapabilities(
+        code_lens=types.CodeLensClientCapabilities(),
+        inlay_hint=types.InlayHintClientCapabilities(),
+    )
+    hints_only = types.TextDocumentClientCapabilities(
+        inlay_hint=types.InlayHintClientCapabilities()
+    )
+    lenses_only = types.TextDocumentClientCapabilities(code_lens=types.CodeLensClientCapabilities())
+    assert hint_kinds(both) == (("block",), ("line",))
+    assert hint_kinds(hints_only) == ((), ("block", "line"))
+    assert hint_kinds(lenses_only) == (("block", "line"), ())
+    assert hint_kinds(None) == (("block",), ("line",))

@@ -75,6 +75,17 @@ def test_an_install_reports_what_it_overrides(app: App, tmp_path: Path) -> None:
     assert srd.overrides == {}
 
 
+def test_each_accidental_override_is_told_once(app: App, tmp_path: Path) -> None:
+    """What the editor's pop-up says after packs changed (`new_override_warnings`): the
+    accidental overrides only, and each once however often the pack changes."""
+    _install(app, write_pack(tmp_path / "loud", SPELLS, MANIFEST))
+    told: set[str] = set()
+    (line,) = features.new_override_warnings(app, ["loud", "srd-2014"], told)
+    assert line.startswith("loud overrides 7 entries of srd-2014 with the same refs")
+    assert told == {line}
+    assert features.new_override_warnings(app, ["loud"], told) == []
+
+
 def test_a_chosen_priority_makes_an_override_intended(db_path: Path, tmp_path: Path) -> None:
     folder = write_pack(
         tmp_path / "loud", {"spells/shatter.md": SPELLS["spells/shatter.md"]}, MANIFEST

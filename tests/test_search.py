@@ -28,6 +28,7 @@ from d5e_daemon.features.search import (
 )
 from d5e_daemon.plugins import get_plugins
 from d5e_daemon.protocol import SearchFiltersParams, SearchParams, decode
+from d5e_daemon.records import Entry
 from d5e_daemon.search import retrieval
 from d5e_daemon.search.embed import FakeEmbedder
 from d5e_daemon.search.passages import split
@@ -47,7 +48,7 @@ def srd_rows(app: App, collection: str) -> list[tuple[str, dict[str, Any]]]:
         (f"{collection}/{slug}", json.loads(data))
         for slug, data in app.conn.execute(
             "SELECT e.slug, e.data FROM entry e JOIN resolved r ON r.entry_id = e.id "
-            "AND r.profile_id = ? WHERE e.collection = ?",
+            "AND r.profile_id = (SELECT id FROM profile WHERE name = ?) WHERE e.collection = ?",
             (app.profile, collection),
         )
     ]
@@ -737,3 +738,39 @@ def test_filter_words_in_a_query_are_soft_boosts(indexed: App) -> None:
     full = next(h for h in hits if h.ref == "monsters/zombie")
     assert full.explain and full.explain.boosts["filter words"] == pytest.approx(1.0)
     assert any(h.collection != "monsters" for h in hits)  # a boost, not a filter
+
+
+# -- installs first --------------------------------------------------------------------------
+
+
+def test_indexing_waits_while_packs_are_being_written(app: App) -> None:
+    """While an install writes (the library says so), the indexer does not start another batch:
+    the install has the CPU; indexing goes on when it is over."""
+    app.search = app.search_index(FakeEmbedder())
+    writing = threading.Event()
+    writing.set()
+    app.search.packs_writing = writing.is_set
+    rendered: list[str] = []
+    render = app.search.render
+
+    def counted(entry: Entry, purpose: str) -> str:
+        rendered.append(entry.ref)
+        return render(entry, purpose)
+
+    app.search.render = counted
+    state: dict[str, Any] = {}
+    builder = threading.Thread(target=lambda: state.setdefault("end", app.search.build()))
+    builder.start()
+    builder.join(1.0)
+    assert builder.is_alive() and rendered == []
+    done = "SELECT count(*) FROM entry_index WHERE attrs IS NOT NULL OR vectors IS NOT NULL"
+    assert app.conn.execute(done).fetchone() == (0,)
+    writing.clear()
+    builder.join(120)
+    assert state["end"].ready and rendered
+
+
+async def test_the_library_says_when_packs_are_being_written(app: App) -> None:
+    index = app.search_index(FakeEmbedder())
+    assert await app.library.write(lambda conn: index.packs_writing()) is True
+    assert not app.library.writing and not index.packs_writing()

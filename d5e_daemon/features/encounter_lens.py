@@ -348,6 +348,20 @@ def verdict(resolver: Resolver, found: DocEncounter) -> Verdict:
     return Verdict(result.summary, tooltip, ok=True)
 
 
+def hint_kinds(
+    caps: types.TextDocumentClientCapabilities | None,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Which encounters get code lenses and which inlay hints: blocks lenses and prose lines
+    hints, unless the client lacks one of the two (eglot has no code lenses)."""
+    lenses = bool(caps and caps.code_lens)
+    hints = bool(caps and caps.inlay_hint)
+    if lenses and not hints:
+        return ("block", "line"), ()
+    if hints and not lenses:
+        return (), ("block", "line")
+    return ("block",), ("line",)
+
+
 def code_lenses(
     resolver: Resolver, doc: TextDocument, kinds: tuple[str, ...] = ("block",)
 ) -> list[types.CodeLens]:

@@ -106,6 +106,26 @@ def override_warnings(
     return packs.override_problems(pack_id, where, pack_overrides(app, pack_id, conn))
 
 
+def shadow_notes(app: App, pack_id: str, conn: apsw.Connection | None = None) -> list[PackProblem]:
+    """What of a pack other packs hide (see `packs.shadow_problems`)."""
+    conn = conn or app.conn
+    where = queries.pack_origin(conn, pack_id) or pack_id
+    return packs.shadow_problems(pack_id, where, queries.shadowed(conn, app.profile, pack_id))
+
+
+def new_override_warnings(app: App, pack_ids: list[str], told: set[str]) -> list[str]:
+    """What the changed packs now override of other enabled packs by accident (the same ref,
+    no `extends`), leaving out what is in `told` (and adding the rest to it): each is said
+    once. Intended overrides (the edition's SRD order, an `extends`, a rule) are not here."""
+    lines = []
+    for pack_id in pack_ids:
+        for problem in override_warnings(app, pack_id):
+            if problem.severity == "warning" and problem.message not in told:
+                told.add(problem.message)
+                lines.append(problem.message)
+    return lines
+
+
 def list_packs(app: App, params: PacksListParams | None = None) -> PacksListResult:
     listed: list[OverrideInfo] = []
     if params is not None and params.overrides is not None:
@@ -138,7 +158,9 @@ def _result(
 ) -> PackInstallResult:
     """The wire form of an install, with what the pack now overrides in the profile (when it
     changed anything: an unchanged install changes no winner)."""
-    overrides = override_warnings(app, result.pack, conn) if result.action != "unchanged" else []
+    overrides: list[PackProblem] = []
+    if result.action != "unchanged":
+        overrides = override_warnings(app, result.pack, conn) + shadow_notes(app, result.pack, conn)
     return PackInstallResult(
         pack=result.pack,
         action=result.action,

@@ -34,6 +34,7 @@ from typing import Any
 import apsw
 
 from .. import __version__, db, filters, names, queries, text
+from ..errors import StorageError
 from ..records import Entry
 from .embed import Embedder, cache_dir, default_embedder
 from .passages import PassageIndex, split
@@ -50,6 +51,10 @@ LEAD_PASSAGE = frozenset({"monsters"})
 PASSAGE_TOKENS = 128
 ENTRIES_PER_BATCH = 64
 ATTRS_PER_BATCH = 2000
+EMBED_CHUNK = 64
+"""Passages embedded between two looks at whether packs are being installed (a multiple of
+the embedder's batch of 8, so the batches are those of embedding them all at once)."""
+YIELD_POLL_S = 0.02
 # Bump when the built-in index renderers change what they write.
 RENDER_VERSION = 4
 
@@ -159,6 +164,13 @@ class SearchIndex:
         # another process).
         self._memo: dict[str, tuple[object, bool]] = {}
         self.passages = PassageIndex(lambda: self.db.conn)
+        self.packs_writing: Callable[[], bool] = lambda: False
+        """True while packs are being installed (the `App` wires it to its library): indexing
+        waits between batches meanwhile, so an install does not share the CPU with it."""
+
+    def _yield_to_installs(self) -> None:
+        while self.packs_writing() and not self._stop.wait(YIELD_POLL_S):
+            pass
 
     def forget(self, pack_ids: list[str] | None = None) -> None:
         """Packs changed: what was remembered about the index is asked again."""
@@ -177,8 +189,14 @@ class SearchIndex:
 
     def ensure_attributes(self) -> None:
         """Make filter attributes and keyword texts current before a search (an index probe when
-        they are)."""
-        self.sync_attributes()
+        they are). When they cannot be written (the database served read-only, the disk full),
+        the search reads what is there."""
+        if self.db.read_only is not None:
+            return
+        try:
+            self.sync_attributes()
+        except StorageError as exc:
+            log.warning("keyword texts not brought up to date: %s", exc.message)
 
     def vectors_ready(self) -> bool:
         """Every entry of the profile has current vectors."""
@@ -260,7 +278,11 @@ class SearchIndex:
     def _sync_attributes(self, read: apsw.Connection, key: str) -> int:
         self.db.write(partial(_forget_other_keys, key=key, vectors=False))
         done = 0
-        while todo := queries.attrs_todo(read, ATTRS_PER_BATCH):
+        while True:
+            self._yield_to_installs()
+            todo = queries.attrs_todo(read, ATTRS_PER_BATCH)
+            if not todo:
+                break
             attrs, texts = [], []
             for item in todo:
                 entry = item.entry()
@@ -316,6 +338,7 @@ class SearchIndex:
         if progress:
             progress(0, total)
         while not self._stop.is_set():
+            self._yield_to_installs()
             todo = queries.vectors_todo(conn, self.skip, self.profile(), ENTRIES_PER_BATCH)
             if not todo:
                 break
@@ -355,5 +378,9 @@ class SearchIndex:
         hashes = list(texts)
         sizes = self.embedder.count_tokens([texts[h] for h in hashes])
         ordered = [h for _, h in sorted(zip(sizes, hashes, strict=True))]
-        vectors = self.embedder.embed_many([texts[h] for h in ordered])
+        vectors: list[bytes] = []
+        for start in range(0, len(ordered), EMBED_CHUNK):  # the same batches of 8 as at once
+            self._yield_to_installs()
+            chunk = ordered[start : start + EMBED_CHUNK]
+            vectors += self.embedder.embed_many([texts[h] for h in chunk])
         return dict(zip(ordered, vectors, strict=True))

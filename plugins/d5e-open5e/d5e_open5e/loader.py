@@ -148,6 +148,7 @@ class Document:
         at: tuple[int, int] = (0, 0),
         *,
         warn: bool = False,
+        info: bool = False,
     ) -> None:
         shown = fixture.shown if isinstance(fixture, Fixture) else fixture
         self.problems.append(
@@ -156,7 +157,7 @@ class Document:
                 line=at[0],
                 column=at[1],
                 message=message,
-                severity="warning" if warn else "error",
+                severity="info" if info else "warning" if warn else "error",
             )
         )
 
@@ -281,12 +282,15 @@ def _describe(doc: Document, fixture: Fixture) -> Pack | None:
 
 
 def _read_files(doc: Document) -> None:
+    lookups = []
     for path in sorted(doc.folder.iterdir()):
         name = path.name
         shown = f"{doc.shown}/{name}"
         if name == DOCUMENT or not path.is_file():
             continue
         if name in REFERENCE:
+            fixture, _, _ = read_fixture(path, shown)
+            lookups.append(f"{name} ({len(fixture.records) if fixture else '?'})")
             continue
         if name in NOT_READ:
             fixture, _, _ = read_fixture(path, shown)
@@ -307,6 +311,12 @@ def _read_files(doc: Document) -> None:
             doc.problem(shown, message, at)
             continue
         doc.files[name] = fixture
+    if lookups:
+        doc.problem(
+            doc.shown,
+            "not read: Open5e's lookup tables, whose keys the entries carry: " + ", ".join(lookups),
+            info=True,
+        )
 
 
 def _parts(

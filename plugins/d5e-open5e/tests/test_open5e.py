@@ -256,8 +256,13 @@ def test_a_document_does_not_replace_the_srd_unless_asked(app: App, tmp_path: Pa
         {"model": "api_v2.spell", "pk": "a5e-ag_own", "fields": fireball | {"name": "Own"}},
     ]
     (folder / "Spell.json").write_text(json.dumps(spells))
-    result = install(app, folder)
+    result = asyncio.run(install_feature(app, PackInstallParams(path=str(folder))))
     assert not [w for w in result.warnings if "overrides" in w.message]  # it overrides nothing
+    (note,) = [w for w in result.warnings if "srd-2014, which wins" in w.message]
+    assert note.severity == "info" and note.message.startswith(
+        "1 entries of a5e-ag have the refs of entries of srd-2014, which wins: spells 1 (Fireball)."
+    )
+    assert "`d5e packs set-priority a5e-ag N`" in note.message
     found = lookup(app, LookupParams(name="fireball"))
     assert found.entry.pack == "srd-2014"
     assert [s.pack for s in found.shadowed] == ["a5e-ag"]
@@ -350,6 +355,8 @@ def test_unknown_files_are_warnings(app: App, tmp_path: Path) -> None:
     assert ("Notes.json", "not read: not a file of an Open5e document") in warned
     assert ("Image.json", "not read: 2 images (d5e's cards show none)") in warned
     assert not any(Path(w.file).name == "Environment.json" for w in result.warnings)
+    (lookups,) = [w for w in result.warnings if "lookup tables" in w.message]
+    assert lookups.severity == "info" and "Environment.json (1)" in lookups.message
 
 
 def test_an_item_naming_a_missing_weapon_is_located(app: App, tmp_path: Path) -> None:
@@ -414,3 +421,28 @@ def test_a_class_part_without_its_whole_is_located(
     (problem,) = [p for p in caught.value.data["problems"] if p["severity"] == "error"]
     assert problem["file"].endswith(file) and f"is not in {whole}.json" in problem["message"]
     assert new in (folder / file).read_text().splitlines()[problem["line"] - 1]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d + d, "Document.json holds one record of model api_v2.document"),
+        (lambda d: [d[0] | {"fields": d[0]["fields"] | {"name": ""}}], "needs a `pk`"),
+        (lambda d: [d[0] | {"fields": d[0]["fields"] | {"licenses": []}}], "names no licence"),
+        (lambda d: {"not": "a list"}, "an Open5e data file is a JSON list of records"),
+    ],
+)
+def test_a_document_json_that_says_too_little_is_refused(
+    app: App, tmp_path: Path, change: Any, message: str
+) -> None:
+    folder = _broken(tmp_path)
+    document = json.loads((folder / "Document.json").read_text())
+    (folder / "Document.json").write_text(json.dumps(change(document), indent=1))
+    (problem,) = _problems(app, folder)
+    assert problem["file"].endswith("tob/Document.json") and problem["line"] >= 1
+    assert message in problem["message"]
+
+
+def test_a_publisher_folder_is_one_pack_per_document(app: App) -> None:
+    result = asyncio.run(install_feature(app, PackInstallParams(path=str(V2 / "kobold-press"))))
+    assert {r.pack for r in (result, *result.also)} == {"deepm", "tob", "vom"}

@@ -1,0 +1,103 @@
+"""When the daemon publishes the diagnostics of an open document: a quiet moment after changes
+(a burst of edits is published once), in slices that let requests in between, and never for a
+version the editor has already replaced.
+
+`Publisher` takes what it uses: how to find an open document d5e reads, the current resolver
+(None before `initialize` and after `shutdown`), how to send `publishDiagnostics`, and the
+stdin reader that says when a request is arriving (None: slices are only paced by time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from lsprotocol import types
+from pygls.workspace import TextDocument
+
+from . import jsonrpc
+from .features.markdown import DiagnosticsPass
+from .features.tags import Resolver
+
+SLICE_SECONDS = 0.01
+"""How long a diagnostics pass works before it lets requests in."""
+PASS_GAP_SECONDS = 0.002
+"""The pause between two slices, in which a message already sent is noticed (the reader's
+thread takes the GIL while the event loop waits); a pass then waits for it to be read and
+answered (`BoundedReader.requests_first`), and a slice stops as soon as one arrives."""
+REQUESTS_FIRST_SECONDS = 1.0
+"""At most this long a pass waits for a message that is arriving to be read and answered."""
+QUIET_SECONDS = 0.2
+"""Changes to a document are published together, this long after the first of them: a burst
+of 1,000 `didChange` costs a few passes, not 1,000."""
+
+
+class Publisher:
+    def __init__(
+        self,
+        document: Callable[[str], TextDocument | None],
+        resolver: Callable[[], Resolver | None],
+        send: Callable[[types.PublishDiagnosticsParams], None],
+        reader: Callable[[], jsonrpc.BoundedReader | None] = lambda: None,
+    ) -> None:
+        self.document, self.resolver, self.send, self.reader = document, resolver, send, reader
+        self.due: dict[str, asyncio.TimerHandle] = {}
+        """Documents whose diagnostics are to be published, and when."""
+        self.passes: dict[str, asyncio.Task[None]] = {}
+        """Diagnostics passes under way, by document."""
+
+    def soon(self, uri: str, quiet: float = QUIET_SECONDS) -> None:
+        """Publish the document's diagnostics `quiet` seconds from now, unless a publication is
+        due already (changes meanwhile are published with it); a pass under way for an older
+        version stops at its next slice."""
+        if uri in self.due:
+            return
+        loop = asyncio.get_running_loop()
+        self.due[uri] = loop.call_later(quiet, self._start_pass, uri)
+
+    def closed(self, uri: str) -> None:
+        """The editor closed the document: nothing more is published for it, and its
+        diagnostics are cleared."""
+        due = self.due.pop(uri, None)
+        if due is not None:
+            due.cancel()
+        self.send(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    def _start_pass(self, uri: str) -> None:
+        self.due.pop(uri, None)
+        running = self.passes.pop(uri, None)
+        if running is not None:
+            running.cancel()
+        task = asyncio.ensure_future(self._publish(uri))
+        self.passes[uri] = task
+
+        def done(finished: asyncio.Task[None]) -> None:
+            if self.passes.get(uri) is finished:
+                del self.passes[uri]
+
+        task.add_done_callback(done)
+
+    async def _publish(self, uri: str) -> None:
+        doc, resolver = self.document(uri), self.resolver()
+        if doc is None or resolver is None:
+            return
+        version = doc.version
+        work = DiagnosticsPass(resolver, doc)
+        reader = self.reader()
+        busy = reader.busy if reader is not None else None
+        try:
+            while not work.run(SLICE_SECONDS, busy):
+                if reader is None:
+                    await asyncio.sleep(PASS_GAP_SECONDS)
+                else:  # a request first: the pass goes on when no message is arriving
+                    await reader.requests_first(PASS_GAP_SECONDS, REQUESTS_FIRST_SECONDS)
+                if self.document(uri) is not doc or doc.version != version:
+                    return  # closed, or changed: the next pass publishes
+                if self.resolver() is not resolver:
+                    return
+        except Exception as exc:
+            jsonrpc.failure("publishDiagnostics", exc)  # logged; the next change tries again
+            return
+        self.send(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=work.diagnostics(), version=version)
+        )
