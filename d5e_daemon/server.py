@@ -328,7 +328,7 @@ class D5eServer(LanguageServer):
         if self.on_initialized is not None:
             self.on_initialized()
             self.on_initialized = None
-        if self.app is not None and self.indexer is None:
+        if self.app is not None and self.indexer is None and self.app.db.read_only is None:
             from .background import BackgroundIndexer
 
             self.indexer = BackgroundIndexer(
