@@ -671,6 +671,7 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
 
     app = _open(settings)
     try:
+        app.search.ensure_attributes()
         return serve(app, writes=allow_writes(args.allow_writes))
     finally:
         app.close()

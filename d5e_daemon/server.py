@@ -296,9 +296,10 @@ class D5eServer(LanguageServer):
             raise JsonRpcException(exc.message, exc.code, exc.data) from exc
         try:
             app.start()
-            # filter attributes and keyword texts are the background indexer's first phase (a
-            # search arriving meanwhile waits for it): completion, hover and diagnostics need
-            # none, so a first start answers `initialize` without them
+            # filter attributes and keyword texts now (only for new or changed entries: a
+            # fraction of a second for the SRD), not in the first request that needs them
+            # (a search, the campaign's references), which would wait for them on the event loop
+            app.search.ensure_attributes()
         except Exception as exc:
             app.close()
             raise jsonrpc.failure("initialize", exc) from exc

@@ -278,7 +278,7 @@ class SearchIndex:
     def _sync_attributes(self, read: apsw.Connection, key: str) -> int:
         self.db.write(partial(_forget_other_keys, key=key, vectors=False))
         done = 0
-        while True:
+        while not self._stop.is_set():  # shutting down: the rest waits for the next start
             self._yield_to_installs()
             todo = queries.attrs_todo(read, ATTRS_PER_BATCH)
             if not todo:
