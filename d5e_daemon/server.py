@@ -1,4 +1,15 @@
-"""`d5e serve`: the pygls language server. Lifecycle, settings, and thin handlers.
+"""`d5e serve`: the pygls language server: start-up, shutdown, and registration from tables.
+
+- `EVENTS`: the session's lifecycle and notifications, each a `D5eServer` method;
+- `METHODS`: the `d5e/…` methods, each `fn(app, params)` of `features/` (docs/protocol.md is
+  generated from this table);
+- `PROSE`: the editor features on one document, each a call of `features/markdown.py` or
+  `features/encounter_lens.py`;
+- `ON_APP`: the other LSP requests.
+
+The logic is elsewhere, in plain functions: the pack lifecycle and what changed in
+`library.py`, a settings change in `App.reconfigure`, diagnostics publishing in
+`publishing.py`, the input hardening in `jsonrpc.py`.
 
 Every custom method goes through `_method`, which decodes params with msgspec (unknown fields
 and wrong types → -32602 naming the JSON path), maps `D5eError`s to their JSON-RPC codes, turns
@@ -317,7 +328,7 @@ class D5eServer(LanguageServer):
         if self.on_initialized is not None:
             self.on_initialized()
             self.on_initialized = None
-        if self.app is not None and self.indexer is None:
+        if self.app is not None and self.indexer is None and self.app.db.read_only is None:
             from .background import BackgroundIndexer
 
             self.indexer = BackgroundIndexer(

@@ -275,7 +275,8 @@ def test_a_renamed_entry_moves_in_filtered_listings(app: App) -> None:
     again."""
     app.search.ensure_attributes()
     wolf = app.conn.execute(
-        "SELECT e.id FROM entry e JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ? "
+        "SELECT e.id FROM entry e JOIN resolved r ON r.entry_id = e.id "
+        "AND r.profile_id = (SELECT id FROM profile WHERE name = ?) "
         "WHERE e.collection = 'monsters' AND e.slug = 'wolf'",
         (app.profile,),
     ).get

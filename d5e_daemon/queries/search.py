@@ -19,7 +19,8 @@ import apsw
 # filters; the entries having all of them are found through the `entry_attr` primary key
 # (name, value, entry_id), one range scan per condition.
 SEARCH_SCOPE = """
-    JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
+    JOIN resolved r ON r.entry_id = e.id
+        AND r.profile_id = (SELECT id FROM profile WHERE name = :profile)
     WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
       AND (:packs = '[]' OR e.pack_id IN (SELECT value FROM json_each(:packs)))
       AND (:edition IS NULL OR e.pack_id IN (SELECT id FROM pack WHERE edition = :edition))
@@ -79,7 +80,8 @@ BROWSE_FILTERED_SQL = """
           HAVING count(DISTINCT coalesce(f.value ->> 'filter', f.value ->> 'name')) = :nfilters
          ) m
     CROSS JOIN entry e ON e.id = m.id
-    CROSS JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
+    CROSS JOIN resolved r ON r.entry_id = e.id
+        AND r.profile_id = (SELECT id FROM profile WHERE name = :profile)
     WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
       AND (:packs = '[]' OR e.pack_id IN (SELECT value FROM json_each(:packs)))
       AND (:edition IS NULL OR e.pack_id IN (SELECT id FROM pack WHERE edition = :edition))
@@ -93,7 +95,8 @@ BROWSE_FILTERED_SQL = """
 # checked through `entry_attr` by entry), which stops at the page.
 BROWSE_WALK_SQL = """
     SELECT e.id FROM entry e INDEXED BY entry_by_norm_name
-    CROSS JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
+    CROSS JOIN resolved r ON r.entry_id = e.id
+        AND r.profile_id = (SELECT id FROM profile WHERE name = :profile)
     WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
       AND (:packs = '[]' OR e.pack_id IN (SELECT value FROM json_each(:packs)))
       AND (:edition IS NULL OR e.pack_id IN (SELECT id FROM pack WHERE edition = :edition))
@@ -122,7 +125,8 @@ BROWSE_ORDERED_SQL = """
     SELECT a.sort_key, a.entry_id
     FROM entry_attr_order a
     CROSS JOIN entry e ON e.id = a.entry_id
-    CROSS JOIN resolved r ON r.profile_id = :profile AND r.entry_id = a.entry_id
+    CROSS JOIN resolved r
+    ON r.profile_id = (SELECT id FROM profile WHERE name = :profile) AND r.entry_id = a.entry_id
     WHERE a.name = :name AND a.value = :value
       AND (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
       AND (:packs = '[]' OR e.pack_id IN (SELECT value FROM json_each(:packs)))
@@ -488,7 +492,8 @@ def filter_values(conn: apsw.Connection, profile_id: str) -> dict[str, list[Any]
     for name, value in conn.execute(
         """
         SELECT a.name, a.value FROM entry_attr a
-        JOIN resolved r ON r.entry_id = a.entry_id AND r.profile_id = ?
+        JOIN resolved r ON r.entry_id = a.entry_id
+            AND r.profile_id = (SELECT id FROM profile WHERE name = ?)
         GROUP BY a.name, a.value ORDER BY a.name, a.value
         """,
         (profile_id,),
@@ -515,7 +520,9 @@ def attribute_held(conn: apsw.Connection, profile_id: str, name: str, low: Any, 
         conn.execute(
             """
             SELECT EXISTS (SELECT 1 FROM entry_attr a
-                           CROSS JOIN resolved r ON r.profile_id = ?1 AND r.entry_id = a.entry_id
+                           CROSS JOIN resolved r
+                           ON r.profile_id = (SELECT id FROM profile WHERE name = ?1)
+                              AND r.entry_id = a.entry_id
                            WHERE a.name = ?2 AND a.value BETWEEN ?3 AND ?4)
             """,
             (profile_id, name, low, high),
