@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import tempfile
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from brew import generate
-from driver import Daemon, Figures, memory, wait_for_index
+from driver import Daemon, Figures, cpu_seconds, memory, wait_for_index
 
 SOURCE = "BenchBrew"
 WORDS = [
@@ -198,13 +197,6 @@ def monster_file(path: Path, count: int, seed: int = 7) -> Path:
     }
     path.write_text(json.dumps(doc, indent="\t"), "utf-8")
     return path
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far: on a machine busy with other work this
-    says what an install costs better than the wall clock does."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(fn: Any) -> float:

@@ -4,7 +4,9 @@
 
 Each run is a fresh daemon on a database that already holds the SRD. Reports: time from spawn
 to the `initialize` result (`--starts` fresh processes per run); p50/p99 round-trip of
-`d5e/lookup` and `d5e/complete` (`--requests` each per run); recall@1/@5 of `d5e/complete` on
+`d5e/lookup` and `d5e/complete` (`--requests` each per run), of a keyword `d5e/search`
+(`--requests` / 10) and of `d5e/packs/disable` + `enable` of srd-2024 (`--toggles` each, every
+one rebuilding the profile's winners); recall@1/@5 of `d5e/complete` on
 `../shared/eval/lookup-dev.jsonl` (deterministic: one run).
 """
 
@@ -27,6 +29,10 @@ LOOKUPS = [
     {"name": "Longsword"},
     {"ref": "srd-2024:monsters/aboleth"},
     {"name": "hunters mark"},
+]
+SEARCHES = [
+    {"query": q, "mode": "keyword"}
+    for q in ("fireball", "breathe under water", "undead paralysing claws", "invisible")
 ]
 PREFIXES = [
     "fi",
@@ -64,6 +70,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--starts", type=int, default=10)
     ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--toggles", type=int, default=20)
     ap.add_argument("--eval", type=Path, default=EVAL)
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
@@ -86,8 +93,17 @@ def main() -> int:
                 lookups = timed_requests(d, "d5e/lookup", LOOKUPS, args.requests)
                 prefixes = [{"prefix": p} for p in PREFIXES]
                 completions = timed_requests(d, "d5e/complete", prefixes, args.requests)
+                searches = timed_requests(d, "d5e/search", SEARCHES, args.requests // 10)
+                toggles = [{"pack": "srd-2024"}]
+                disables, enables = [], []
+                for _ in range(args.toggles):
+                    disables += timed_requests(d, "d5e/packs/disable", toggles, 1)
+                    enables += timed_requests(d, "d5e/packs/enable", toggles, 1)
             figures.latency("over stdio", "`d5e/lookup`", lookups)
             figures.latency("over stdio", "`d5e/complete`", completions)
+            figures.latency("over stdio", "`d5e/search` (keyword)", searches)
+            figures.latency("over stdio", "`d5e/packs/disable` srd-2024", disables)
+            figures.latency("over stdio", "`d5e/packs/enable` srd-2024", enables)
         with Daemon(db) as d:
             d.initialize()
             r1, r5, n = name_matching(d, args.eval)

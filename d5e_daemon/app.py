@@ -20,6 +20,7 @@ import msgspec
 from . import queries, tagtext, workspace
 from .campaign import Campaign
 from .db import Database, default_path, transaction
+from .errors import StorageError
 from .library import Library
 from .plugins import Plugins, get_plugins
 from .records import Entry
@@ -110,22 +111,29 @@ class App:
         Call before anything writes the profile."""
         root = self.settings.workspace
         with transaction(conn):
-            if root is not None:
-                derived = workspace.profile_name(Path(root))
-                exists, owner = queries.profile_owner(conn, self.profile)
-                taken = self.profile == "default" or (exists and owner != root)
-                if taken and self.profile != derived:
-                    whose = f"the workspace {owner}" if owner else "the user, not to a workspace"
-                    message = (
-                        f"{Path(root) / workspace.CONFIG}: profile {self.profile!r} belongs to "
-                        f"{whose}; this workspace uses its own profile {derived!r} instead"
-                    )
-                    log.warning("%s", message)
-                    self.library.warnings.append(message)
-                    self.settings = msgspec.structs.replace(self.settings, profile=derived)
-                if self.profile == derived:  # its own name: a profile made before owners
-                    queries.adopt_profile(conn, derived, root)
+            if self.choose_profile(conn) and root is not None:
+                queries.adopt_profile(conn, self.profile, root)  # a profile made before owners
             queries.claim_profile(conn, self.profile, root)
+
+    def choose_profile(self, conn: apsw.Connection) -> bool:
+        """The profile this App may use (see `own_profile`), reading only; True when it is the
+        workspace's own, folder-named one."""
+        root = self.settings.workspace
+        if root is None:
+            return False
+        derived = workspace.profile_name(Path(root))
+        exists, owner = queries.profile_owner(conn, self.profile)
+        taken = self.profile == "default" or (exists and owner != root)
+        if taken and self.profile != derived:
+            whose = f"the workspace {owner}" if owner else "the user, not to a workspace"
+            message = (
+                f"{Path(root) / workspace.CONFIG}: profile {self.profile!r} belongs to "
+                f"{whose}; this workspace uses its own profile {derived!r} instead"
+            )
+            log.warning("%s", message)
+            self.library.warnings.append(message)
+            self.settings = msgspec.structs.replace(self.settings, profile=derived)
+        return self.profile == derived
 
     async def reconfigure(self, settings: Settings) -> list[str]:
         """Apply changed settings (the workspace's d5e.toml, the editor's) to the running app:
@@ -145,9 +153,31 @@ class App:
         return problems
 
     def start(self) -> None:
-        """Everything a fresh database needs before the first answer."""
-        self.db.write(self.own_profile)
-        self.library.start()
+        """Everything a fresh database needs before the first answer. When the database cannot
+        be written (read-only, the disk full), d5e serves what it holds: the reason is a
+        `d5e/status` warning, and every change is refused with it."""
+        if self.db.read_only is None:
+            try:
+                self.db.write(self.own_profile)
+                self.library.start()
+                return
+            except StorageError as exc:
+                if not exc.unwritable:  # damage, a lock: not a database to serve
+                    raise
+                self.db.refuse_writes(exc.message)
+        self.choose_profile(self.conn)
+        if not queries.profile_owner(self.conn, self.profile)[0]:  # never saved: nothing in it
+            self.library.warnings.append(
+                f"profile {self.profile!r} is not in the database and cannot be made now: "
+                "the user's default profile is read instead"
+            )
+            self.settings = msgspec.structs.replace(self.settings, profile="default")
+        self.library.warnings.append(
+            f"read-only: {self.db.read_only}. d5e answers lookups, search and completion "
+            "from what the database holds; installs, enable/disable, uploads and indexing are "
+            "refused until it can be written (then restart d5e)"
+        )
+        self.library.known_state = self.library.state()
 
     def close(self) -> None:
         self.db.close()

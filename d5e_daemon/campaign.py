@@ -14,6 +14,7 @@ folder costs bounded time and memory. Skipped files are listed in `skipped`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -156,6 +157,9 @@ class Campaign:
         self.open: dict[Path, list[str]] = {}
         self.skipped: dict[Path, str] = {}
         self._walked = False
+        self._folder_changes = 0
+        self.reading: asyncio.Future[FolderRead] | None = None
+        """The first reading of the folder under way in another thread (`read_folder`)."""
         self._dirty: set[Path] = set()
         self._names_seen: ProseNames | None = None
         self._tag_entries: dict[tuple[str, str, str | None], int | None] = {}
@@ -175,6 +179,7 @@ class Campaign:
                 self._dirty.add(path)
             else:
                 self._walked = False  # a folder came, went or was renamed
+                self._folder_changes += 1
 
     def open_text(self, path: Path, lines: Sequence[str]) -> None:
         """An editor's text of a campaign file (unsaved changes included) replaces the file's."""
@@ -207,25 +212,7 @@ class Campaign:
         return path == self.root or self.root in path.parents
 
     def _walk(self) -> None:
-        found: list[Path] = []
-        self.skipped = {}
-        seen = 0
-        for folder, dirs, files in os.walk(self.root, followlinks=False):
-            seen += len(dirs) + len(files)
-            if seen > MAX_WALK:
-                self.skipped[Path(folder)] = f"more than {MAX_WALK:,} files and folders looked at"
-                break
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_FOLDERS)
-            for name in sorted(files):
-                path = Path(folder, name)
-                if name.startswith(".") or not is_markdown(path):
-                    continue
-                if len(found) >= MAX_FILES:
-                    self.skipped[path] = f"more than {MAX_FILES} Markdown files"
-                    continue
-                found.append(path)
-        if self.skipped:
-            log.warning("%s: %d Markdown files left out", self.root, len(self.skipped))
+        found, self.skipped = list_markdown(self.root)
         keep = set(found) | set(self.open)
         for path in list(self.files):
             if path not in keep:
@@ -234,6 +221,39 @@ class Campaign:
             self._read(path)
         self._walked = True
 
+    # -- the first reading, away from the event loop -----------------------------------------------
+
+    @property
+    def walked(self) -> bool:
+        """Whether the folder was read (and no folder changed since)."""
+        return self._walked
+
+    def read_folder(self, names: ProseNames) -> FolderRead:
+        """Every Markdown file of the folder, read and scanned for `names`: the first reading,
+        which takes long in a large campaign. Touches nothing of the campaign, so it may run in
+        another thread while the campaign answers from its own; hand the result to `adopt`."""
+        found, skipped = list_markdown(self.root)
+        files: dict[Path, FileRefs] = {}
+        for path in found:
+            refs, why = read_file(path, names, None)
+            if refs is not None:
+                files[path] = refs
+            elif why:
+                skipped[path] = why
+        return FolderRead(files, skipped, names, self._folder_changes)
+
+    def adopt(self, read: FolderRead) -> None:
+        """Take the files of a `read_folder`; what changed meanwhile (files, open documents) is
+        read again at the next question, and a folder that changed meanwhile is walked again."""
+        if self._walked:
+            return
+        for path, refs in read.files.items():
+            if path not in self.open:
+                self.files[path] = refs
+        self.skipped = read.skipped
+        self._dirty |= set(self.open)
+        self._walked = read.folder_changes == self._folder_changes
+
     def _read(self, path: Path) -> None:
         """Read one file again if it changed (its size or time); forget it if it is gone."""
         if path in self.open:
@@ -241,33 +261,15 @@ class Campaign:
             if refs is None or refs.stamp is not None or refs.lines != self.open[path]:
                 self.files[path] = _scan(FileRefs(self.open[path], None), self._names(), refs)
             return
-        try:
-            info = path.lstat()
-        except OSError:
+        refs, why = read_file(path, self._names(), self.files.get(path))
+        if refs is None:
             self.files.pop(path, None)
-            return
-        if path.is_symlink() or not path.is_file():
-            self.files.pop(path, None)
-            self.skipped[path] = "a symbolic link or not a file"
-            return
-        if info.st_size > MAX_FILE_BYTES:
-            self.files.pop(path, None)
-            self.skipped[path] = f"larger than {MAX_FILE_BYTES:,} bytes"
-            return
-        stamp = (info.st_size, info.st_mtime_ns)
-        old = self.files.get(path)
-        if old is not None and old.stamp == stamp:
-            return
-        try:
-            with path.open("rb") as f:
-                data = f.read(MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            self.files.pop(path, None)
-            self.skipped[path] = f"unreadable: {exc.strerror or exc}"
-            return
-        lines = data.decode("utf-8", errors="replace").splitlines()
-        self.files[path] = _scan(FileRefs(lines, stamp), self._names(), old)
-        self.skipped.pop(path, None)
+        else:
+            self.files[path] = refs
+        if why:
+            self.skipped[path] = why
+        elif refs is not None:
+            self.skipped.pop(path, None)
 
     def _names(self) -> ProseNames:
         return self.resolver.prose_names()
@@ -303,6 +305,68 @@ class Campaign:
                 )
         found.sort(key=lambda m: (str(m.path), m.line, m.start))
         return found
+
+
+@dataclass
+class FolderRead:
+    """What `Campaign.read_folder` read: files, what was left out and why, for which names,
+    after how many folder changes."""
+
+    files: dict[Path, FileRefs]
+    skipped: dict[Path, str]
+    names: ProseNames
+    folder_changes: int
+
+
+def list_markdown(root: Path) -> tuple[list[Path], dict[Path, str]]:
+    """The Markdown files of a campaign folder, and what was left out (with why): no symbolic
+    links followed, hidden folders and `SKIPPED_FOLDERS` skipped, at most `MAX_FILES` files of
+    `MAX_WALK` looked at."""
+    found: list[Path] = []
+    skipped: dict[Path, str] = {}
+    seen = 0
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        seen += len(dirs) + len(files)
+        if seen > MAX_WALK:
+            skipped[Path(folder)] = f"more than {MAX_WALK:,} files and folders looked at"
+            break
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_FOLDERS)
+        for name in sorted(files):
+            path = Path(folder, name)
+            if name.startswith(".") or not is_markdown(path):
+                continue
+            if len(found) >= MAX_FILES:
+                skipped[path] = f"more than {MAX_FILES} Markdown files"
+                continue
+            found.append(path)
+    if skipped:
+        log.warning("%s: %d Markdown files left out", root, len(skipped))
+    return found, skipped
+
+
+def read_file(
+    path: Path, names: ProseNames, old: FileRefs | None
+) -> tuple[FileRefs | None, str | None]:
+    """One campaign file read and scanned: `old` itself when its size and time are unchanged;
+    (None, why) when it is left out; (None, None) when it is gone."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return None, None
+    if path.is_symlink() or not path.is_file():
+        return None, "a symbolic link or not a file"
+    if info.st_size > MAX_FILE_BYTES:
+        return None, f"larger than {MAX_FILE_BYTES:,} bytes"
+    stamp = (info.st_size, info.st_mtime_ns)
+    if old is not None and old.stamp == stamp:
+        return old, None
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        return None, f"unreadable: {exc.strerror or exc}"
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    return _scan(FileRefs(lines, stamp), names, old), None
 
 
 def _scan(refs: FileRefs, names: ProseNames, previous: FileRefs | None = None) -> FileRefs:

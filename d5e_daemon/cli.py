@@ -1180,7 +1180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except D5eError as exc:
         return _fail(exc, as_json)
     except apsw.Error as exc:
-        error = db.storage_error(exc)
+        error: DatabaseError | None = db.storage_error(exc)
         if error is None:
             message = f"database error: {exc} (is the file damaged? `PRAGMA integrity_check` tells)"
             error = DatabaseError(message)

@@ -16,6 +16,7 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -43,8 +44,11 @@ class Daemon:
         *args: str,
         env: dict[str, str] | None = None,
         stderr: int | None = subprocess.DEVNULL,
+        wrapper: Sequence[str] = (),
     ) -> None:
-        command = [sys.executable, "-m", "d5e_daemon", "serve"]
+        """`wrapper`: a command the daemon's command line is given to (tests run it in a
+        private mount namespace with it)."""
+        command = [*wrapper, sys.executable, "-m", "d5e_daemon", "serve"]
         if db is not None:
             command += ["--db", str(db)]
         self.started = time.perf_counter()

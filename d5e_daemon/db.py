@@ -30,7 +30,7 @@ from urllib.parse import quote
 import apsw
 
 from . import names, text
-from .errors import DatabaseError
+from .errors import DatabaseError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -121,17 +121,20 @@ def _check_identity(conn: apsw.Connection, path: Path) -> int:
     return int(version)
 
 
-def connect(path: Path, *, readonly: bool = False, migrate_now: bool = True) -> apsw.Connection:
+def connect(
+    path: Path, *, readonly: bool = False, migrate_now: bool = True, immutable: bool = False
+) -> apsw.Connection:
     """Open (and by default create and migrate) the database at `path`. What the disk or the
     file refuses (a folder at the path, no permission, a full disk) is a DatabaseError that
-    says so."""
+    says so. `immutable` (read-only only): no lock and no WAL index, for a database in a
+    folder d5e cannot write whose WAL is gone (SQLite deletes it at a clean close)."""
     if path.is_dir():
         raise DatabaseError(
             f"cannot use the database {path}: it is a folder, not a file; give another --db "
             "(or D5E_HOME)"
         )
     try:
-        return _connect(path, readonly=readonly, migrate_now=migrate_now)
+        return _connect(path, readonly=readonly, migrate_now=migrate_now, immutable=immutable)
     except apsw.Error as exc:
         error = storage_error(exc, path, "; nothing was changed")
         if error is None:
@@ -139,12 +142,15 @@ def connect(path: Path, *, readonly: bool = False, migrate_now: bool = True) -> 
         raise error from exc
 
 
-def _connect(path: Path, *, readonly: bool, migrate_now: bool) -> apsw.Connection:
+def _connect(
+    path: Path, *, readonly: bool, migrate_now: bool, immutable: bool = False
+) -> apsw.Connection:
     if readonly:
         if not path.exists():
             raise DatabaseError(f"there is no database at {path}")
         flags = apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
-        conn = apsw.Connection(_uri(path, "ro"), flags=flags)
+        uri = _uri(path, "ro") + ("&immutable=1" if immutable else "")
+        conn = apsw.Connection(uri, flags=flags)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         flags = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE | apsw.SQLITE_OPEN_URI
@@ -205,12 +211,22 @@ _STORAGE_ERRORS: tuple[tuple[type[apsw.Error], str], ...] = (
 )
 
 
+# What stops writes but may let d5e read: the database is then served read-only.
+_UNWRITABLE = (
+    apsw.FullError,
+    apsw.ReadOnlyError,
+    apsw.PermissionsError,
+    apsw.CantOpenError,
+    apsw.IOError,
+)
+
+
 def storage_error(
     exc: BaseException,
     path: Path | None = None,
     outcome: str = "",
     conn: apsw.Connection | None = None,
-) -> DatabaseError | None:
+) -> StorageError | None:
     """A clear `DatabaseError` for what the disk or the file did (disk full, I/O error, damage,
     locked), with the system's word for it when `conn` knows it ("File too large"), ending with
     `outcome`; None for any other error (a bug, reported as such)."""
@@ -220,7 +236,9 @@ def storage_error(
     where = f" {path}" if path is not None else ""
     errno = conn.system_errno if conn is not None else 0
     detail = f"{exc}: {os.strerror(errno)}" if errno else str(exc)
-    return DatabaseError(f"cannot use the database{where}: {what} ({detail}){outcome}")
+    unwritable = isinstance(exc, _UNWRITABLE)
+    message = f"cannot use the database{where}: {what} ({detail}){outcome}"
+    return StorageError(message, unwritable=unwritable)
 
 
 # -- migrations -----------------------------------------------------------------------------
@@ -399,17 +417,63 @@ class Database:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.conn = connect(path)
+        self.read_only: str | None = None
+        """Why writes are refused (the database could not be written when opened, or at
+        start), or None. Reads go on."""
+        self.write_failure: str | None = None
+        """What the last write met (the disk full, the file read-only…), until one succeeds."""
+        self._readonly: dict[str, bool] = {}
+        try:
+            self.conn = connect(path)
+        except StorageError as exc:
+            self.conn = self._open_read_only(exc)
         self._files = self._identity()
         self._local = threading.local()
         self._opened: list[apsw.Connection] = []
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="d5e-db-writer")
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="d5e-db-reader")
 
+    def _open_read_only(self, refused: StorageError) -> apsw.Connection:
+        """The database opened for reading only, when it cannot be opened for writing (the
+        file or its folder read-only, the disk too full for the WAL index): d5e serves what
+        it holds. Not when it needs a migration, or is not there at all."""
+        if not refused.unwritable or not self.path.is_file():
+            raise refused
+        # Without a WAL index (the -shm cannot be made) only an immutable read works; safe
+        # when the WAL holds no frames (a clean close, or the attempt to open it just now).
+        wal = Path(f"{self.path}-wal")
+        unwritten = not wal.exists() or wal.stat().st_size == 0
+        options: list[dict[str, bool]] = [{"readonly": True}]
+        if unwritten:
+            options.append({"readonly": True, "immutable": True})
+        for option in options:
+            try:
+                conn = connect(self.path, **option)
+            except DatabaseError:
+                continue
+            try:
+                if pending(conn):
+                    raise DatabaseError(
+                        f"{refused.message}; the database needs a migration, which cannot be "
+                        "written: free some space or make it writable"
+                    ) from refused
+            except BaseException:
+                conn.close()
+                raise
+            self._readonly = option
+            self.read_only = refused.message
+            log.warning("%s: serving it read-only", refused.message)
+            return conn
+        raise refused
+
+    def refuse_writes(self, reason: str) -> None:
+        """From now on every write is refused with `reason` (reads go on)."""
+        self.read_only = reason
+
     def _thread_conn(self) -> apsw.Connection:
         conn: apsw.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = connect(self.path, migrate_now=False)
+            conn = self._local.conn = connect(self.path, migrate_now=False, **self._readonly)
             self._opened.append(conn)
         return conn
 
@@ -445,23 +509,37 @@ class Database:
         for name, ids in self._files.items():
             if now.get(name) != ids:
                 what = "deleted" if name not in now else "replaced"
-                raise DatabaseError(
+                raise StorageError(
                     f"cannot use the database {self.path}: {name} was {what} while d5e was "
-                    "running; nothing was changed (a write now would be lost): restart d5e"
+                    "running; nothing was changed (a write now would be lost): restart d5e",
+                    unwritable=True,
                 )
         self._files = {**now, **self._files}
 
     def _run(self, fn: Callable[[apsw.Connection], T]) -> T:
+        if self.read_only is not None:
+            raise StorageError(
+                f"d5e cannot change its database now and serves it read-only ({self.read_only}); "
+                "nothing was changed. Lookups, search and completion go on; restart d5e once "
+                "the database can be written",
+                unwritable=True,
+            )
         conn = None
         try:
             self.check_files()
             conn = self._thread_conn()
-            return fn(conn)
+            result = fn(conn)
+        except StorageError as exc:
+            self.write_failure = exc.message
+            raise
         except apsw.Error as exc:
             error = storage_error(exc, self.path, "; nothing was changed", conn)
             if error is None:
                 raise
+            self.write_failure = error.message
             raise error from exc
+        self.write_failure = None
+        return result
 
     def write(self, fn: Callable[[apsw.Connection], T]) -> T:
         return self.submit(fn).result()

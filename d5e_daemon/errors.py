@@ -44,3 +44,14 @@ class DatabaseError(D5eError):
     """The database file is foreign, corrupt, too new, or cannot be migrated."""
 
     code = -32004
+
+
+class StorageError(DatabaseError):
+    """What the disk or the file refused: full, read-only, an I/O error, locked, damaged; or a
+    write to a database d5e serves read-only. `unwritable`: the file cannot be written (full,
+    read-only, no permission, cannot be opened, an I/O error), so reading it may still work;
+    not for damage or a lock."""
+
+    def __init__(self, message: str, data: object = None, *, unwritable: bool = False) -> None:
+        super().__init__(message, data)
+        self.unwritable = unwritable

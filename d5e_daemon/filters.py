@@ -341,6 +341,31 @@ def _spell_names(names: Iterable[str]) -> list[Value]:
     return list(dict.fromkeys(n for n in (normalize(str(x)) for x in names) if n))
 
 
+# Spell names that hold the word "or", which separates the names of a list otherwise.
+_JOINED = re.compile(r"\b(?:create or destroy water|locate animals or plants)\b", re.I)
+_STUB_WORDS = frozenset({"version", "spell", "spells", "same", "following", "level"})
+_STUB_ENDS = frozenset({"the", "a", "an", "of", "this", "that", "your", "its", "their", "and"})
+
+
+def _split_names(text: str) -> list[str]:
+    """A list of spell names as text writes them ("burning hands, fireball, or create or
+    destroy water") → each name."""
+    kept = _JOINED.sub(lambda m: m[0].replace(" ", "_"), text)
+    return [part.replace("_", " ") for part in re.split(r",|\bor\b", kept)]
+
+
+def _plausible(name: str) -> bool:
+    """Whether a name read from prose can be a spell's: not a piece of the sentence around one
+    ("the 3rd-level version of the spell" gives "version of the")."""
+    words = name.split()
+    return (
+        0 < len(words) <= 5
+        and not _STUB_WORDS.intersection(words)
+        and words[-1] not in _STUB_ENDS
+        and name not in _NOT_SPELLS
+    )
+
+
 _SPELL_LIST_LINE = re.compile(
     r"^\s*[-*•]?\s*(?:cantrips?|at will|\d+/day(?: each)?|\d+(?:st|nd|rd|th) level[^:]*"
     r"|level \d[^:]*)\s*(?:\([^)]*\))?\s*:\s*(.+)$",
@@ -362,8 +387,8 @@ def _casts(data: dict[str, Any]) -> list[Value]:
             elif "spellcasting" in str(ability.get("name", "")).lower():
                 for text in _texts(ability.get("desc")):
                     for m in _SPELL_LIST_LINE.finditer(text):
-                        names += re.split(r",|\bor\b", re.sub(r"\([^)]*\)|\*", "", m[1]))
-    return _spell_names(names)
+                        names += _split_names(re.sub(r"\([^)]*\)|\*", "", m[1]))
+    return [n for n in _spell_names(names) if _plausible(str(n))]
 
 
 _CAST_PATTERNS = (
@@ -372,9 +397,17 @@ _CAST_PATTERNS = (
                r"([a-z][a-z'’ -]{1,40}?) spell\b"),
     re.compile(r"\b\d+(?:st|nd|rd|th)-level ([a-z][a-z'’ -]{1,40}?) spell\b"),
     # 2024 prose names spells in title case: "cast Dimension Door", "as a level 3 Fireball"
-    re.compile(r"\b(?:cast|level \d+) ((?:[A-Z][\w'’-]*)(?: (?:of|the|and|[A-Z][\w'’-]*))*)"),
+    # ("Enlarge/Reduce", "Enlarge/ Reduce")
+    re.compile(r"\b(?:cast|level \d+) ((?:[A-Z][\w'’-]*)"
+               r"(?:(?: |/ ?)(?:of|the|and|[A-Z][\w'’-]*))*)"),
 )  # fmt: skip
 _FOLLOWING = re.compile(r"following spells[^:.]*:\s*([^.]+)", re.I)
+# The 2024 SRD's tables of spells and charges, flattened into the text: "Stone Shape (2
+# charges)", and "SpellChargeCostAnimal Friendship1Awaken5…"
+_TITLE = r"[A-Z][\w'’-]*(?:(?: |/ ?)(?:of|the|and|or|with|without|from|[A-Z][\w'’-]*))*"
+_CHARGES = re.compile(rf"({_TITLE}) \((?:\d+|one|two|three) charges?\b")
+_CHARGE_TABLE = re.compile(r"Spell\s*Charge\s*Cost\s*((?:[A-Z][A-Za-z'’/ -]*?\d+\s*)+)")
+_CHARGE_ROW = re.compile(r"([A-Z][A-Za-z'’/ -]*?)\s*\d+")
 _NOT_SPELLS = frozenset(
     {"a", "the", "any", "one", "that", "this", "your", "its", "their", "spell", "spells"}
 )
@@ -390,11 +423,15 @@ def _grants(data: dict[str, Any]) -> list[Value]:
         names += [describe(a) for a in attached]
     for text in _texts(data.get("desc")) + _texts(data.get("description")):
         for m in _FOLLOWING.finditer(text):
-            names += re.split(r",|\bor\b", re.sub(r"\([^)]*\)", "", m[1]))
+            names += _split_names(re.sub(r"\([^)]*\)", "", m[1]))
+        names += [m[1] for m in _CHARGES.finditer(text)]
+        for m in _CHARGE_TABLE.finditer(text):
+            names += _CHARGE_ROW.findall(m[1])
         for pattern in _CAST_PATTERNS:
-            names += [m[1] for m in pattern.finditer(text)]
+            # "Telekinesisfrom": a space missing in the 2024 SRD's Ring of Telekinesis
+            names += [re.sub(r"(?<=[a-z]{3})from$", "", m[1]) for m in pattern.finditer(text)]
     normal = _spell_names(re.sub(r"^\s*(?:and|or)\s+", "", n) for n in names)
-    return [n for n in normal if str(n) not in _NOT_SPELLS and len(str(n).split()) <= 5]
+    return [n for n in normal if _plausible(str(n))]
 
 
 def _save(data: dict[str, Any]) -> list[Value]:
@@ -588,7 +625,7 @@ FILTERS: tuple[Filter, ...] = (
 )  # fmt: skip
 BY_NAME = {f.name: f for f in FILTERS}
 # Bump when an extractor changes what it returns (the declarations alone are hashed anyway).
-EXTRACT_VERSION = 3
+EXTRACT_VERSION = 4
 
 
 def attributes(collection: str, data: dict[str, Any]) -> list[tuple[str, Value]]:

@@ -410,7 +410,8 @@ class Library:
         before = self.known_state
         if self.state() == before:
             return
-        await self.write(self.sync_in_transaction)
+        if self.db.read_only is None:  # else the profile is read as it is stored
+            await self.write(self.sync_in_transaction)
         old, new = dict(before[0]) if before else {}, dict(self.state()[0])
         self.changed(sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p)))
 

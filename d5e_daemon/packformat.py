@@ -336,6 +336,52 @@ def _toml_key_position(text: str, key: str) -> tuple[int, int]:
     return 1, 1
 
 
+# Control characters (C0, DEL, C1) have no place in what pack.toml describes: they end up in
+# listings, terminals and pack.toml files written back. TOML lets them in through escapes
+# (`"\u001b"`) and multi-line strings; only the prose fields keep line breaks and tabs.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_PROSE_FIELDS = frozenset({"description", "attribution"})
+_TOML_ESCAPES = {"\b": r"\\b", "\t": r"\\t", "\n": r"\\n", "\f": r"\\f", "\r": r"\\r"}
+
+
+def control_character(value: Any, prose: bool = False) -> str | None:
+    """The first control character in a value (strings, inside lists and tables too), or
+    None; `prose` text may hold line breaks and tabs."""
+    if isinstance(value, str):
+        for m in _CONTROL.finditer(value):
+            if not (prose and m[0] in "\n\t"):
+                return m[0]
+    elif isinstance(value, list | dict):
+        for item in value.values() if isinstance(value, dict) else value:
+            if (found := control_character(item, prose)) is not None:
+                return found
+    return None
+
+
+def control_message(char: str) -> str:
+    return f"control character U+{ord(char):04X} is not allowed here; write plain text"
+
+
+def _toml_char_position(text: str, key: str, char: str) -> tuple[int, int]:
+    """Where the value of top-level `key` holds `char`, as written (an escape or the
+    character itself); the key's own position if it cannot be told."""
+    line, column = _toml_key_position(text, key)
+    lines = text.splitlines()
+    code = ord(char)
+    written = [re.escape(char), rf"\\u{code:04x}", rf"\\U{code:08x}"]
+    if char in _TOML_ESCAPES:
+        written.append(_TOML_ESCAPES[char])
+    pattern = re.compile("|".join(written), re.IGNORECASE)
+    for number in range(line, len(lines) + 1):
+        here = lines[number - 1]
+        stripped = here.lstrip()
+        if number > line and (stripped.startswith("[") or re.match(r"[\w\"'-]+\s*=", stripped)):
+            break  # the next key: the value ended
+        if (m := pattern.search(here, column - 1 if number == line else 0)) is not None:
+            return number, m.start() + 1
+    return line, column
+
+
 def parse_manifest(
     file: PackFile | None, fallback_id: str, shown_root: str
 ) -> tuple[Pack, list[PackProblem]]:
@@ -362,6 +408,12 @@ def parse_manifest(
     for key in ("id", "title", "version"):
         if key not in values:
             problems.append(_problem(file, f"missing required key {key!r}", (1, 1), key))
+    for key, value in list(values.items()):
+        char = control_character(value, prose=key in _PROSE_FIELDS)
+        if char is not None:
+            at = _toml_char_position(text, key, char)
+            problems.append(_problem(file, control_message(char), at, key))
+            del values[key]  # one problem per field
     hints = typing.get_type_hints(Manifest, include_extras=True)
 
     def where(path: locate.Path) -> tuple[int, int]:

@@ -30,6 +30,9 @@ from .text import slugify
 
 def scaffold(folder: Path, pack_id: str, title: str) -> list[Path]:
     """Create a new folder pack with pack.toml, a README and one example entry."""
+    if (char := packformat.control_character(title)) is not None:
+        message = packformat.control_message(char)
+        raise PackError(f"cannot create pack {pack_id}: title: {message}; nothing was written")
     if folder.exists() and any(folder.iterdir()):
         raise PackError(f"{folder} already exists and is not empty; choose another folder")
     files = {
@@ -65,6 +68,18 @@ def scaffold(folder: Path, pack_id: str, title: str) -> list[Path]:
             "***At Higher Levels.*** The damage increases by 1d8 for each slot level above 1st.\n"
         ),
     }
+    # What is written must read back: a title with a control character (the CLI's, or any
+    # caller's that skipped the protocol's check) is refused before anything is made.
+    manifest = PackFile(
+        "pack.toml",
+        str(folder / "pack.toml"),
+        str(folder / "pack.toml"),
+        packformat.constant(files["pack.toml"].encode("utf-8")),
+    )
+    _, problems = packformat.parse_manifest(manifest, pack_id, str(folder))
+    if problems:
+        found = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems)
+        raise PackError(f"cannot create pack {pack_id}: {found}; nothing was written")
     # Written beside it under a hidden name, then renamed into place: a failure (the disk full,
     # a kill) leaves no half-made pack behind.
     staging = folder.parent / f".{folder.name}.{os.getpid()}.new"

@@ -1,4 +1,15 @@
-"""`d5e serve`: the pygls language server. Lifecycle, settings, and thin handlers.
+"""`d5e serve`: the pygls language server: start-up, shutdown, and registration from tables.
+
+- `EVENTS`: the session's lifecycle and notifications, each a `D5eServer` method;
+- `METHODS`: the `d5e/…` methods, each `fn(app, params)` of `features/` (docs/protocol.md is
+  generated from this table);
+- `PROSE`: the editor features on one document, each a call of `features/markdown.py` or
+  `features/encounter_lens.py`;
+- `ON_APP`: the other LSP requests.
+
+The logic is elsewhere, in plain functions: the pack lifecycle and what changed in
+`library.py`, a settings change in `App.reconfigure`, diagnostics publishing in
+`publishing.py`, the input hardening in `jsonrpc.py`.
 
 Every custom method goes through `_method`, which decodes params with msgspec (unknown fields
 and wrong types → -32602 naming the JSON path), maps `D5eError`s to their JSON-RPC codes, turns
@@ -35,7 +46,12 @@ from .features import packs as pack_features
 from .features.complete import complete
 from .features.encounter import encounter
 from .features.lookup import lookup
-from .features.references import open_campaign, references_in_workspace
+from .features.references import (
+    document_references,
+    open_campaign,
+    references_in_workspace,
+    workspace_symbols,
+)
 from .features.search import search, search_filters
 from .features.statblocks import stat_block_entry
 from .features.status import status
@@ -312,7 +328,7 @@ class D5eServer(LanguageServer):
         if self.on_initialized is not None:
             self.on_initialized()
             self.on_initialized = None
-        if self.app is not None and self.indexer is None:
+        if self.app is not None and self.indexer is None and self.app.db.read_only is None:
             from .background import BackgroundIndexer
 
             self.indexer = BackgroundIndexer(
@@ -429,6 +445,8 @@ class OnProse(Generic[Q]):
     answer: Callable[[D5eServer, Resolver, TextDocument, Q], Any]
     otherwise: Any = None
     options: Any = None
+    waits: bool = False
+    """`answer` returns an awaitable (it may wait for the campaign's first reading)."""
 
 
 PROSE: tuple[OnProse[Any], ...] = (
@@ -492,13 +510,10 @@ PROSE: tuple[OnProse[Any], ...] = (
     OnProse(
         types.TEXT_DOCUMENT_REFERENCES,
         types.ReferenceParams,
-        lambda ls, resolver, doc, p: markdown.references(
-            resolver,
-            ls.require_app().campaign,
-            doc,
-            p.position,
-            p.context.include_declaration,
+        lambda ls, resolver, doc, p: document_references(
+            ls.require_app(), resolver, doc, p.position, p.context.include_declaration
         ),
+        waits=True,
     ),
     OnProse(
         types.TEXT_DOCUMENT_DOCUMENT_SYMBOL,
@@ -512,13 +527,7 @@ PROSE: tuple[OnProse[Any], ...] = (
 
 ON_APP: tuple[tuple[str, Callable[[App, Any], Any]], ...] = (
     (types.COMPLETION_ITEM_RESOLVE, markdown.resolve_completion),
-    (
-        types.WORKSPACE_SYMBOL,
-        lambda app, params: (
-            markdown.campaign_symbols(app.campaign, params.query)
-            + markdown.workspace_symbols(app, params.query)
-        ),
-    ),
+    (types.WORKSPACE_SYMBOL, workspace_symbols),
 )
 """LSP requests about no one document: (method, `fn(app, params)`)."""
 
@@ -566,6 +575,18 @@ def _root(params: types.InitializeParams) -> Path | None:
 def _on_prose(server: D5eServer, feature: OnProse[Any]) -> None:
     name = feature.method.rsplit("/", 1)[-1]
 
+    if feature.waits:  # a coroutine, answered after what arrives meanwhile
+
+        @server.feature(feature.method, feature.options)
+        async def async_handler(ls: D5eServer, params: Any) -> Any:
+            resolver = ls.require_resolver()
+            doc = ls.prose(params.text_document.uri)
+            if doc is None:
+                return feature.otherwise
+            return await _awaited(name, lambda: feature.answer(ls, resolver, doc, params))
+
+        return
+
     @server.feature(feature.method, feature.options)
     def handler(ls: D5eServer, params: Any) -> Any:
         resolver = ls.require_resolver()
@@ -576,10 +597,28 @@ def _on_prose(server: D5eServer, feature: OnProse[Any]) -> None:
 
 
 def _on_app(server: D5eServer, method: str, fn: Callable[[App, Any], Any]) -> None:
+    if inspect.iscoroutinefunction(fn):
+
+        @server.feature(method)
+        async def async_handler(ls: D5eServer, params: Any) -> Any:
+            app = ls.require_app()
+            return await _awaited(method, lambda: fn(app, params))
+
+        return
+
     @server.feature(method)
     def handler(ls: D5eServer, params: Any) -> Any:
         app = ls.require_app()
         return jsonrpc.answer(method, lambda: fn(app, params))
+
+
+async def _awaited(name: str, answer: Callable[[], Awaitable[Any]]) -> Any:
+    """The answer of a handler that waits (for the campaign's first reading), its failure
+    told as every handler's is."""
+    try:
+        return await answer()
+    except Exception as exc:
+        raise jsonrpc.failure(name, exc) from exc
 
 
 def _register_file_watchers(ls: D5eServer) -> None:

@@ -239,23 +239,17 @@ def test_an_alias_that_is_another_packs_name_is_a_warning(app: App, tmp_path: Pa
 
 
 def test_migration_gives_installed_entries_their_aliases(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    srd_template: Path, tmp_path: Path
 ) -> None:
     """A database written before aliases existed (schema 6) gets the aliases of what it holds
     when migrated: inverted names at once (the SRD's product names come with its reinstall)."""
     from d5e_daemon import db, queries
-    from d5e_daemon.settings import build
+
+    from .oldschema import older_database
 
     path = tmp_path / "d5e.sqlite3"
-    real = db.migrations()
-    assert real[6].name == "aliases"
-    monkeypatch.setattr(db, "migrations", lambda: real[:6])
-    monkeypatch.setattr(queries, "refresh_aliases", lambda *args: None)
-    monkeypatch.setattr(queries, "set_declared_aliases", lambda *args: set())
-    old = App(build({"db": str(path)}))
-    old.start()
-    old.close()
-    monkeypatch.undo()
+    assert db.migrations()[6].name == "aliases"
+    older_database(srd_template, path, 6)
     conn = db.connect(path)  # migrates, nothing installed again
     try:
         found = queries.entries_by_alias(conn, "hand crossbow", ["equipment"])
@@ -266,27 +260,27 @@ def test_migration_gives_installed_entries_their_aliases(
         conn.close()
 
 
-def test_migration_indexes_the_trigrams_of_installed_aliases(tmp_path: Path) -> None:
+def test_migration_indexes_the_trigrams_of_installed_aliases(
+    srd_template: Path, tmp_path: Path
+) -> None:
     """A database of schema 9 (aliases, no alias trigrams) answers typos in aliases once
     migrated, without installing anything again."""
     from d5e_daemon import db
     from d5e_daemon.settings import build
 
+    from .oldschema import older_database
+
     path = tmp_path / "d5e.sqlite3"
     real = db.migrations()
     assert real[9].name == "alias_trigrams"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(db, "migrations", lambda: real[:9])
-        old = App(build({"db": str(path)}))
-        old.start()
-        old.close()
+    older_database(srd_template, path, 9)
     conn = db.connect(path)
     before = conn.execute("SELECT max(version) FROM migration_history").fetchone()
     conn.close()
     new = App(build({"db": str(path)}))
     new.start()
     try:
-        assert before == (10,)  # connect() migrated
+        assert before == (len(real),)  # connect() migrated to the latest
         assert new.conn.execute("SELECT count(*) FROM alias_trigrams").fetchone()[0] > 0
         items = complete(new, CompleteParams(prefix="mordenkainen swrod")).items
         assert (items[0].name, items[0].alias) == ("Arcane Sword", "Mordenkainen's Sword")

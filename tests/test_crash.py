@@ -32,10 +32,9 @@ import apsw
 import pytest
 
 from d5e_daemon import db, queries
-from d5e_daemon.app import App
 from d5e_daemon.errors import DatabaseError
-from d5e_daemon.settings import build
 
+from . import oldschema
 from .packtools import write_pack
 
 EXPECTED = {"srd-2014": 2317, "srd-2024": 1336}
@@ -265,7 +264,9 @@ def pack_signature(conn: apsw.Connection, pack_id: str) -> Signature:
         )
     )
     enabled = conn.execute(
-        "SELECT 1 FROM profile_pack WHERE profile_id = 'default' AND pack_id = ?", (pack_id,)
+        "SELECT 1 FROM profile_pack JOIN profile p ON p.id = profile_id "
+        "WHERE p.name = 'default' AND pack_id = ?",
+        (pack_id,),
     ).fetchone()
     if row is None:
         assert not entries, f"{len(entries)} entries of {pack_id} without their pack"
@@ -521,18 +522,10 @@ def test_kill_during_indexing_resumes_without_embedding_finished_entries_again(
 
 
 @pytest.fixture(scope="module")
-def older_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def older_database(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A database with both SRD packs at the schema version before the latest."""
     path = tmp_path_factory.mktemp("older") / "d5e.sqlite3"
-    real = db.migrations()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(db, "migrations", lambda: real[:-1])
-        # Aliases are left out: the schema before 0007 has no table for them.
-        mp.setattr(queries, "refresh_aliases", lambda *args: None)
-        mp.setattr(queries, "set_declared_aliases", lambda *args: set())
-        app = App(build({"db": str(path)}))
-        app.start()
-        app.close()
+    oldschema.older_database(srd_template, path, len(db.migrations()) - 1)
     yield path
 
 

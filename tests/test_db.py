@@ -13,6 +13,8 @@ from d5e_daemon import db
 from d5e_daemon.cli import main
 from d5e_daemon.errors import DatabaseError
 
+from .oldschema import older_database
+
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -218,7 +220,7 @@ def test_cli_db_commands_print_what_they_did(
 
 
 def test_upgrade_drops_the_unused_keyword_index_and_names_still_match(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    srd_template: Path, tmp_path: Path
 ) -> None:
     """0006 drops `entry_fts` (read by nothing) and `entry.body` from a database holding the
     SRD; the names stay matched as entries come, change and go (its triggers were replaced)."""
@@ -229,17 +231,12 @@ def test_upgrade_drops_the_unused_keyword_index_and_names_still_match(
     from d5e_daemon.settings import build
 
     path = tmp_path / "d5e.sqlite3"
-    real = db.migrations()
-    assert real[5].name == "drop_entry_fts"
-    monkeypatch.setattr(db, "migrations", lambda: real[:5])
-    # The d5e of schema 5 knew no aliases (migration 0007).
-    monkeypatch.setattr(queries, "refresh_aliases", lambda *args: None)
-    monkeypatch.setattr(queries, "set_declared_aliases", lambda *args: set())
-    app = App(build({"db": str(path)}))
-    app.start()
-    entries = app.conn.execute("SELECT count(*) FROM entry").fetchone()
-    app.close()
-    monkeypatch.undo()
+    assert db.migrations()[5].name == "drop_entry_fts"
+    older_database(srd_template, path, 5)
+    old = apsw.Connection(str(path))
+    entries = old.execute("SELECT count(*) FROM entry").fetchone()
+    assert "entry_fts" in {n for (n,) in old.execute("SELECT name FROM sqlite_schema")}
+    old.close()
 
     app = App(build({"db": str(path)}))
     app.start()
@@ -275,21 +272,25 @@ def test_upgrade_drops_the_unused_keyword_index_and_names_still_match(
 
 
 def test_upgrade_of_an_indexed_database_keeps_search_as_it_was(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    srd_template: Path, tmp_path: Path
 ) -> None:
-    """A user's database indexed before 0006 answers every search mode the same afterwards,
-    without indexing again (the drop touches neither keyword texts nor vectors)."""
-    from d5e_daemon import queries as queries_module
+    """A user's database indexed before 0006 answers every search mode afterwards as the same
+    database of today's schema does, without indexing again (the migrations since touch
+    neither keyword texts nor vectors)."""
+    import shutil
+
     from d5e_daemon.app import App
     from d5e_daemon.features.search import search
     from d5e_daemon.protocol import SearchParams
     from d5e_daemon.search.embed import FakeEmbedder
     from d5e_daemon.settings import build
 
+    today = tmp_path / "today.sqlite3"
+    shutil.copy(srd_template, today)
     path = tmp_path / "d5e.sqlite3"
     queries = ["fireball", "breathe under water", "undead that paralyses with its claws"]
 
-    def answers() -> tuple[list[list[tuple[str, float]]], tuple[int, int, bool]]:
+    def answers(path: Path) -> tuple[list[list[tuple[str, float]]], tuple[int, int, bool]]:
         app = App(build({"db": str(path)}))
         app.start()
         app.search = app.search_index(FakeEmbedder())
@@ -305,15 +306,10 @@ def test_upgrade_of_an_indexed_database_keeps_search_as_it_was(
         app.close()
         return found, (version, embedded, indexed)
 
-    real = db.migrations()
-    monkeypatch.setattr(db, "migrations", lambda: real[:5])
-    # The d5e of schema 5 knew no aliases (migration 0007).
-    monkeypatch.setattr(queries_module, "refresh_aliases", lambda *args: None)
-    monkeypatch.setattr(queries_module, "set_declared_aliases", lambda *args: set())
-    before, (old, embedded, _) = answers()
-    monkeypatch.undo()
-    after, (new, still, indexed) = answers()
-    assert (old, new) == (5, len(real)) and indexed and embedded == still > 3000
+    before, (latest, embedded, _) = answers(today)
+    older_database(today, path, 5)
+    after, (new, still, indexed) = answers(path)
+    assert latest == new == len(db.migrations()) and indexed and embedded == still > 3000
     assert after == before and all(before)
 
 
@@ -337,3 +333,129 @@ def test_the_queries_package_exports_every_query_of_its_modules() -> None:
         }
         missing = sorted(n for n in public if getattr(queries, n, None) is not getattr(module, n))
         assert not missing, f"queries/{info.name}.py: {missing} not exported by queries/__init__.py"
+
+
+def test_profiles_keyed_by_name_become_integer_ids(srd_template: Path, tmp_path: Path) -> None:
+    """0012: a database of schema 11 (profiles keyed by their name in every table) keeps every
+    profile, priority, choice and winner, now under an integer id with the name stored once;
+    the migrated database answers and changes as a new one does."""
+    import asyncio
+
+    from d5e_daemon import queries
+    from d5e_daemon.app import App
+    from d5e_daemon.features.lookup import lookup
+    from d5e_daemon.protocol import LookupParams
+    from d5e_daemon.settings import build
+
+    path = tmp_path / "d5e.sqlite3"
+    assert db.migrations()[11].name == "profile_ids"
+    older_database(srd_template, path, 11)
+    old = apsw.Connection(str(path))
+    campaign = "c" * 64  # the longest name a profile may have
+    with db.transaction(old):
+        old.execute(
+            "INSERT INTO profile (id, config, config_hash) VALUES (?, ?, 'h')",
+            (campaign, '{"workspace": "/w"}'),
+        )
+        old.execute(
+            "INSERT INTO profile_pack SELECT ?, pack_id, priority FROM profile_pack "
+            "WHERE profile_id = 'default' AND pack_id = 'srd-2024'",
+            (campaign,),
+        )
+        old.execute(
+            "INSERT INTO profile_collection VALUES (?, 'srd-2024', 'spells', 70)", (campaign,)
+        )
+        old.execute("INSERT INTO profile_choice VALUES (?, 'srd-2014', '', 0, NULL)", (campaign,))
+        old.execute("INSERT INTO profile_choice VALUES ('gone', 'srd-2014', 'monsters', NULL, 5)")
+        old.execute(
+            "INSERT INTO resolved SELECT ?, entry_id, shadows FROM resolved "
+            "WHERE profile_id = 'default' AND entry_id IN (SELECT id FROM entry "
+            "WHERE pack_id = 'srd-2024')",
+            (campaign,),
+        )
+
+    def contents(conn: apsw.Connection) -> list[list[tuple[object, ...]]]:
+        return [
+            sorted(conn.execute(f"SELECT * FROM {table}"))
+            for table in ("profile_pack", "profile_collection", "profile_choice", "resolved")
+        ]
+
+    before = contents(old)
+    profiles = sorted(old.execute("SELECT id, config, config_hash FROM profile"))
+    old.close()
+
+    conn = db.connect(path)  # migrates
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone() == (db.latest_version(),)
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        names = dict(conn.execute("SELECT id, name FROM profile"))
+        assert sorted(names.values()) == sorted([campaign, "default", "gone"])
+        assert (
+            sorted(
+                conn.execute("SELECT name, config, config_hash FROM profile WHERE name != 'gone'")
+            )
+            == profiles
+        )
+        for table in ("profile_pack", "profile_collection", "profile_choice", "resolved"):
+            kinds = conn.execute(f"SELECT DISTINCT typeof(profile_id) FROM {table}")
+            assert kinds.fetchall() == [("integer",)], table
+        # Each row is the old one with the name given back for the id.
+        after = [sorted((names[row[0]], *row[1:]) for row in rows) for rows in contents(conn)]
+        assert after == before
+        winners = sorted(conn.execute("SELECT * FROM resolved"))
+        with db.transaction(conn):
+            queries.rebuild_resolved(conn)
+        assert sorted(conn.execute("SELECT * FROM resolved")) == winners
+        assert queries.profile_owner(conn, campaign) == (True, "/w")
+        assert queries.profile_collections(conn, campaign) == {"srd-2024": {"spells": 70}}
+    finally:
+        conn.close()
+
+    app = App(build({"db": str(path), "edition": "2014"}))
+    app.start()
+    try:
+        assert lookup(app, LookupParams(ref="spells/fireball")).entry.name == "Fireball"
+        asyncio.run(app.library.choose("srd-2014", enabled=False))
+        assert "srd-2014" not in queries.profile_packs(app.conn, "default")
+        asyncio.run(app.library.choose("srd-2014", enabled=True))
+        assert lookup(app, LookupParams(ref="spells/fireball")).entry.pack == "srd-2014"
+    finally:
+        app.close()
+
+
+def test_upgrade_gives_attributes_their_listing_order(srd_template: Path, tmp_path: Path) -> None:
+    """Attributes extracted before migration 0011 get their entry's listing order from it:
+    filtered listings read in that order list what the query over every winner lists."""
+    import shutil
+
+    from d5e_daemon import queries as queries_module
+    from d5e_daemon.app import App
+    from d5e_daemon.features.search import _scope
+    from d5e_daemon.protocol import SearchParams, decode
+    from d5e_daemon.settings import build
+
+    today = tmp_path / "today.sqlite3"
+    shutil.copy(srd_template, today)
+    app = App(build({"db": str(today)}))
+    app.start()
+    app.search.ensure_attributes()
+    app.close()
+    path = tmp_path / "d5e.sqlite3"
+    assert db.migrations()[10].name == "attr_order"
+    older_database(today, path, 10)
+    app = App(build({"db": str(path)}))
+    app.start()
+    try:
+        both = "SELECT count(*) FROM entry_attr UNION ALL SELECT count(*) FROM entry_attr_order"
+        rows, ordered = (n for (n,) in app.conn.execute(both))
+        assert rows == ordered > 10_000  # every attribute row, with its entry's order
+        for given in ({"speed": "fly"}, {"sense": "darkvision 60", "alignment": "evil"}):
+            params = decode({"query": "", "filters": given}, SearchParams)
+            scope = _scope(app, params)
+            wide = app.conn.execute(
+                queries_module.BROWSE_SQL, scope.args() | {"limit": 300, "offset": 0}
+            )
+            assert queries_module.browse(app.conn, scope, 300, 0) == [i for (i,) in wide]
+    finally:
+        app.close()

@@ -284,3 +284,34 @@ def test_two_daemons_two_workspaces(db_path: Path, tmp_path: Path) -> None:
         assert mine.request("d5e/lookup", {"ref": "spells/fireball"})["entry"]["pack"] == (
             "srd-2014"
         )
+
+
+def test_a_profile_name_is_stored_once(db_path: Path, tmp_path: Path) -> None:
+    """Profiles are keyed by an integer id: the longest name a workspace may give is written
+    once, in `profile`, not in each of the thousands of winners and their index."""
+    name = "p" * 64
+    root = tmp_path / "campaign"
+    root.mkdir()
+    (root / "d5e.toml").write_text(f'profile = "{name}"\n')
+    app = workspace_app(db_path, root)
+    try:
+        assert app.profile == name
+        conn = app.conn
+        assert queries.resolved_count(conn, name) > 2000
+        found = []
+        tables = [
+            t for (t,) in conn.execute("SELECT name FROM pragma_table_list WHERE type = 'table'")
+        ]
+        for table in tables:
+            if table.startswith("sqlite_"):
+                continue
+            for column in [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]:
+                hits = conn.execute(
+                    f"SELECT count(*) FROM {table} WHERE instr({column}, ?) > 0",
+                    (name,),
+                ).fetchone()[0]
+                if hits:
+                    found.append((table, column, hits))
+        assert found == [("profile", "name", 1)]
+    finally:
+        app.close()

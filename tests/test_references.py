@@ -492,3 +492,67 @@ def test_cli_statblock(db_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     result = json.loads(out)
     assert (result["name"], result["style"]) == ("Wolf", "markdown")
     assert result["text"].startswith("## Wolf")
+
+
+async def test_the_first_reading_runs_off_the_event_loop(
+    app: App, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first question reads every Markdown file of the campaign in a worker thread: the
+    event loop goes on (the daemon answers other requests meanwhile), questions arriving
+    meanwhile wait for the same reading, and a file changed during it is read again."""
+    import asyncio
+    import threading
+
+    from d5e_daemon.features.references import ready_campaign, references_in_workspace
+
+    app.campaign = Campaign(folder, Resolver(app))
+    release, threads, real = threading.Event(), set(), campaign_module.read_file
+
+    def slow_read(*args: object) -> object:
+        threads.add(threading.current_thread().name)
+        assert release.wait(10)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(campaign_module, "read_file", slow_read)
+    first = asyncio.ensure_future(ready_campaign(app))
+    params = decode({"ref": "monsters/wolf", "links": False}, ReferencesParams)
+    second = asyncio.ensure_future(references_in_workspace(app, params))
+    ticks = 0
+    for _ in range(20):  # the loop runs while the folder is being read
+        await asyncio.sleep(0.005)
+        ticks += 1
+    assert ticks == 20 and not first.done() and not second.done()
+    reading = app.campaign.reading
+    assert reading is not None and threads and threading.current_thread().name not in threads
+    later = folder / "later.md"
+    later.write_text("Then 5 wolves.\n")  # written during the reading, told by the watcher
+    app.campaign.changed([later])
+    release.set()
+    assert await first is app.campaign and app.campaign.reading is None
+    result = await second
+    assert [(Path(m.path).name, m.count) for m in result.mentions] == [
+        ("camp.markdown", 1),
+        ("later.md", 5),
+        ("road.md", 4),
+        ("road.md", 2),
+    ]
+    assert app.campaign.walked and await ready_campaign(app) is app.campaign
+
+
+async def test_a_failed_first_reading_is_tried_again(
+    app: App, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from d5e_daemon.features.references import ready_campaign
+
+    app.campaign = Campaign(folder, Resolver(app))
+
+    def broken(self: Campaign, names: object) -> object:
+        raise OSError("the disk went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Campaign, "read_folder", broken)
+        with pytest.raises(OSError, match="disk went away"):
+            await ready_campaign(app)
+    assert app.campaign.reading is None and not app.campaign.walked
+    assert await ready_campaign(app) is app.campaign and app.campaign.walked
+    assert len(app.campaign.mentions(wolf_id(app))) == 3

@@ -190,10 +190,13 @@ def test_the_new_filters_are_listed_with_values(app: App) -> None:
 
 
 def plan_of(app: App, conditions: list[dict[str, Any]]) -> str:
-    """The plan of a listing by these conditions (the query `queries.browse` runs)."""
+    """The plan of a listing by these conditions (the query `queries.browse` runs for each
+    value of the filter, read in listing order)."""
     scope = queries.SearchScope(profile=app.profile, filters=conditions)
-    args = scope.args() | {"limit": 20, "offset": 0}
-    rows = app.conn.execute("EXPLAIN QUERY PLAN " + queries.BROWSE_FILTERED_SQL, args)
+    first = conditions[0]
+    args = scope.args() | {"limit": 20, "offset": 0, "others": "[]", "nothers": 0}
+    args |= {"name": first["name"], "value": first["min"]}
+    rows = app.conn.execute("EXPLAIN QUERY PLAN " + queries.BROWSE_ORDERED_SQL, args)
     return " | ".join(str(row[3]) for row in rows)
 
 
@@ -215,7 +218,9 @@ def test_each_new_filter_is_an_index_search(app: App, name: str) -> None:
         for a, low, high in declared.conditions(SAMPLES[name])
     ]
     plan = plan_of(app, conditions)
-    assert "SEARCH a USING PRIMARY KEY (name=? AND value>? AND value<?)" in plan
+    # the entries having the value, read in listing order: no sort, it stops at the page
+    assert "SEARCH a USING PRIMARY KEY (name=? AND value=?)" in plan
+    assert "TEMP B-TREE FOR ORDER BY" not in plan
     assert "SCAN a" not in plan and "SCAN entry_attr" not in plan
     assert "SEARCH e USING INTEGER PRIMARY KEY" in plan  # only the entries having them
     assert "SEARCH r USING COVERING INDEX resolved_by_entry" in plan  # winners by entry
@@ -252,6 +257,51 @@ def test_a_filtered_listing_finds_what_the_profile_wide_query_finds(
         )
     page = args | {"limit": 7, "offset": 3}
     assert list(app.conn.execute(queries.BROWSE_WALK_SQL, page)) == wide[3:10]
+    ids = [entry_id for (entry_id,) in wide]
+    scope = _scope(app, params)
+    assert queries.browse(app.conn, scope, 500, 0) == ids  # by values read in order, merged
+    assert queries.browse(app.conn, scope, 7, 3) == ids[3:10]
+    assert queries.browse(app.conn, scope, 7, len(ids) - 2) == ids[-2:]
+    narrowed = queries.SearchScope(**{**scope.__dict__, "edition": "2024"})
+    expected = list(
+        app.conn.execute(queries.BROWSE_SQL, narrowed.args() | {"limit": 500, "offset": 0})
+    )
+    assert queries.browse(app.conn, narrowed, 500, 0) == [i for (i,) in expected]
+
+
+def test_a_renamed_entry_moves_in_filtered_listings(app: App) -> None:
+    """Each attribute row keeps its entry's place in listings; renaming the entry in place (a
+    pack reinstalled with a new name for the same slug) moves it, before attributes are read
+    again."""
+    app.search.ensure_attributes()
+    wolf = app.conn.execute(
+        "SELECT e.id FROM entry e JOIN resolved r ON r.entry_id = e.id "
+        "AND r.profile_id = (SELECT id FROM profile WHERE name = ?) "
+        "WHERE e.collection = 'monsters' AND e.slug = 'wolf'",
+        (app.profile,),
+    ).get
+    app.conn.execute("UPDATE entry SET norm_name = 'aaaa wolf' WHERE id = ?", (wolf,))
+    order = "SELECT DISTINCT sort_key FROM entry_attr_order WHERE entry_id = ?"
+    pack = app.conn.execute("SELECT pack_id FROM entry WHERE id = ?", (wolf,)).get
+    assert [k for (k,) in app.conn.execute(order, (wolf,))] == [f"aaaa wolf\x01monsters\x01{pack}"]
+    params = decode({"query": "", "filters": {"speed": "walk"}, "limit": 3}, SearchParams)
+    from d5e_daemon.features.search import _scope
+
+    assert queries.browse(app.conn, _scope(app, params), 3, 0)[0] == wolf
+
+
+def test_many_values_of_a_range_are_sorted_instead(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A range over more values than are merged (a wide CR range) lists the same entries."""
+    from d5e_daemon.features.search import _scope
+
+    app.search.ensure_attributes()
+    params = decode({"query": "", "filters": {"cr": {"min": 0, "max": 30}}}, SearchParams)
+    scope = _scope(app, params)
+    merged = queries.browse(app.conn, scope, 50, 10)
+    monkeypatch.setattr(queries.search, "MERGED_VALUES", 3)
+    assert queries.browse(app.conn, scope, 50, 10) == merged
 
 
 def test_homebrew_of_any_shape_gets_them_too(app: App, tmp_path: Path) -> None:
@@ -296,3 +346,35 @@ def test_a_5etools_homebrew_file_gets_them_and_counts_in_encounters(app: App) ->
     params = {"party": [1, 1], "monsters": [{"name": "Ash Wolf", "count": 2}]}
     result = encounter(app, decode(params, EncounterParams))
     assert (result.per_monster[0].cr, result.xp) == (1.0, 400)
+
+
+def test_casts_and_grants_read_spell_names_only(app: App) -> None:
+    """Precision of the text fallback on the SRD: every name `casts` and `grants` read from the
+    SRD's monsters and magic items is a spell's (the SRD's, or a real spell it does not hold),
+    never a piece of the sentence around one; names holding "or" and the 2024 text's flattened
+    tables of charges are read whole."""
+    from d5e_daemon.text import normalize
+
+    spells = {
+        normalize(name)
+        for (name,) in app.conn.execute("SELECT name FROM entry WHERE collection = 'spells'")
+    }
+    not_in_the_srd = {"vitriolic sphere", "tsunami"}
+    read: dict[tuple[str, str], list[Any]] = {}
+    for pack, collection, name, data in app.conn.execute(
+        "SELECT pack_id, collection, name, data FROM entry "
+        "WHERE collection IN ('monsters', 'magic-items') AND pack_id LIKE 'srd-%'"
+    ):
+        which = filters.BY_NAME["casts" if collection == "monsters" else "grants"]
+        read[(pack, name)] = list(which.extract(json.loads(data)))
+    names = [v for values in read.values() for v in values]
+    assert len(names) > 500
+    assert {v for v in names if v not in spells} <= not_in_the_srd
+    assert "create or destroy water" in read[("srd-2014", "Ring of Elemental Command")]
+    assert {"locate animals or plants", "pass without trace", "wall of thorns"} <= set(
+        read[("srd-2024", "Staff of the Woodlands")]
+    )
+    assert {"earthquake", "stone shape"} <= set(read[("srd-2024", "Ring of Elemental Command")])
+    assert read[("srd-2014", "Wand of Fireballs")] == ["fireball"]  # not "version of the"
+    assert read[("srd-2024", "Ring of Telekinesis")] == ["telekinesis"]
+    assert read[("srd-2024", "Wand of Wonder")] == ["enlarge reduce"]

@@ -48,7 +48,7 @@ def srd_rows(app: App, collection: str) -> list[tuple[str, dict[str, Any]]]:
         (f"{collection}/{slug}", json.loads(data))
         for slug, data in app.conn.execute(
             "SELECT e.slug, e.data FROM entry e JOIN resolved r ON r.entry_id = e.id "
-            "AND r.profile_id = ? WHERE e.collection = ?",
+            "AND r.profile_id = (SELECT id FROM profile WHERE name = ?) WHERE e.collection = ?",
             (app.profile, collection),
         )
     ]

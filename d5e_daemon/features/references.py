@@ -5,7 +5,12 @@ items that grant it, the variants that extend an entry).
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.workspace import TextDocument
 
 from .. import queries
 from ..app import App
@@ -21,6 +26,7 @@ from ..protocol import (
 from ..queries import fts_any
 from ..refs import parse_ref
 from ..text import normalize
+from . import markdown
 from .tags import COLLECTION_TAG, Resolver
 
 LIMIT = 500
@@ -63,9 +69,48 @@ def open_campaign(app: App) -> Campaign | None:
     return Campaign(Path(app.settings.workspace), resolver)
 
 
-def references_in_workspace(app: App, params: ReferencesParams) -> ReferencesResult:
+async def ready_campaign(app: App) -> Campaign | None:
+    """The app's campaign with its folder read. The first reading (every Markdown file of the
+    folder: a second for a large campaign) runs in a worker thread, so the daemon goes on
+    answering other requests meanwhile; questions arriving meanwhile wait for the same reading.
+    What changed during it is read again at the question, on the event loop (one file each)."""
+    campaign = app.campaign
+    if campaign is None or campaign.walked:
+        return campaign
+    if campaign.reading is None:
+        names = campaign.resolver.prose_names()
+        loop = asyncio.get_running_loop()
+        campaign.reading = loop.run_in_executor(None, campaign.read_folder, names)
+    reading = campaign.reading
+    try:
+        read = await asyncio.shield(reading)
+    finally:
+        if campaign.reading is reading and reading.done():
+            campaign.reading = None  # a failed reading is tried again at the next question
+    campaign.adopt(read)
+    return campaign
+
+
+async def document_references(
+    app: App, resolver: Resolver, doc: TextDocument, position: types.Position, declaration: bool
+) -> list[types.Location] | None:
+    """LSP `textDocument/references`, once the campaign's folder is read."""
+    campaign = await ready_campaign(app)
+    return markdown.references(resolver, campaign, doc, position, declaration)
+
+
+async def workspace_symbols(app: App, params: types.WorkspaceSymbolParams) -> list[Any]:
+    """LSP `workspace/symbol`: the campaign's encounters (once its folder is read), then the
+    profile's entries."""
+    campaign = await ready_campaign(app)
+    return markdown.campaign_symbols(campaign, params.query) + markdown.workspace_symbols(
+        app, params.query
+    )
+
+
+async def references_in_workspace(app: App, params: ReferencesParams) -> ReferencesResult:
     """`d5e/references` in the daemon: the mentions in its workspace's Markdown files."""
-    return references(app, params, app.campaign)
+    return references(app, params, await ready_campaign(app))
 
 
 def mention_out(m: Mention) -> MentionOut:

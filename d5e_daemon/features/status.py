@@ -37,7 +37,11 @@ def status(app: App, params: StatusParams | None = None) -> StatusResult:
         packs=packs,
         entries=queries.resolved_count(conn, app.profile),
         failed_plugins=dict(app.plugins.failed),
-        warnings=[*app.library.warnings, *app.library.tie_warnings],
+        warnings=[
+            *app.library.warnings,
+            *app.library.tie_warnings,
+            *([f"the last change failed: {failure}"] if (failure := app.db.write_failure) else []),
+        ],
         index=IndexStatus(
             entries=state.entries,
             indexed=state.indexed,

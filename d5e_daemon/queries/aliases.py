@@ -128,7 +128,8 @@ def entries_by_alias(
                    OR e.collection IN (SELECT value FROM json_each(:collections)))
               AND (:pack IS NULL OR e.pack_id = :pack)
               AND (:profile IS NULL OR EXISTS (
-                    SELECT 1 FROM resolved r WHERE r.entry_id = e.id AND r.profile_id = :profile))
+                    SELECT 1 FROM resolved r WHERE r.entry_id = e.id
+                        AND r.profile_id = (SELECT id FROM profile WHERE name = :profile)))
             ORDER BY e.pack_id, e.collection, e.slug
             """,  # noqa: S608
             {

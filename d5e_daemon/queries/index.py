@@ -137,7 +137,8 @@ _VECTORS_TODO = f"""
     WHERE ei.vectors IS NULL
       AND e.collection NOT IN (SELECT value FROM json_each(:skip))
       AND EXISTS (SELECT 1 FROM resolved r WHERE r.entry_id = e.id
-                  AND (:profile IS NULL OR r.profile_id = :profile))
+                  AND (:profile IS NULL
+                       OR r.profile_id = (SELECT id FROM profile WHERE name = :profile)))
     ORDER BY ei.entry_id
     LIMIT :limit
 """  # noqa: S608
@@ -173,14 +174,17 @@ def index_counts(
         WITH pending AS (
             SELECT e.id,
                    EXISTS (SELECT 1 FROM resolved r
-                           WHERE r.profile_id = :profile AND r.entry_id = e.id) AS mine
+                           WHERE r.profile_id = (SELECT id FROM profile WHERE name = :profile)
+                               AND r.entry_id = e.id) AS mine
             FROM entry_index ei JOIN entry e ON e.id = ei.entry_id
             WHERE (ei.vectors IS NULL OR ei.vectors < :key OR ei.vectors > :key)
               AND e.collection NOT IN (SELECT value FROM json_each(:skip))
               AND EXISTS (SELECT 1 FROM resolved r WHERE r.entry_id = e.id))
-        SELECT (SELECT count(*) FROM resolved WHERE profile_id = :profile)
+        SELECT (SELECT count(*) FROM resolved
+                WHERE profile_id = (SELECT id FROM profile WHERE name = :profile))
                - (SELECT count(*) FROM entry e INDEXED BY entry_by_collection_name
-                  JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
+                  JOIN resolved r ON r.entry_id = e.id
+                      AND r.profile_id = (SELECT id FROM profile WHERE name = :profile)
                   WHERE e.collection IN (SELECT value FROM json_each(:skip))),
                (SELECT count(*) FROM pending WHERE mine),
                (SELECT count(*) FROM pending WHERE NOT mine)

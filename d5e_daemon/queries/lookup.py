@@ -20,7 +20,8 @@ def entries_for_ref(
             f"""
             SELECT {ENTRY_COLUMNS}, ee.priority
             FROM enabled_entry ee JOIN entry e ON e.id = ee.entry_id
-            WHERE ee.profile_id = ? AND ee.collection = ? AND ee.slug = ?
+            WHERE ee.profile_id = (SELECT id FROM profile WHERE name = ?) AND ee.collection = ?
+                AND ee.slug = ?
             ORDER BY ee.priority DESC, e.pack_id
             """,  # noqa: S608
             (profile_id, collection, slug),
@@ -45,7 +46,8 @@ def entry_in_pack(
 # without statistics SQLite walked every winner of the profile instead (55 ms at 100,000).
 WINNERS_BY_NAME_SQL = f"""
     SELECT {ENTRY_COLUMNS}, NULL
-    FROM entry e CROSS JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+    FROM entry e CROSS JOIN resolved r ON r.entry_id = e.id
+        AND r.profile_id = (SELECT id FROM profile WHERE name = ?1)
     WHERE e.norm_name = ?2
       AND (?3 = '[]' OR e.collection IN (SELECT value FROM json_each(?3)))
     ORDER BY e.collection, e.slug
@@ -101,7 +103,8 @@ def winner_names(
         for norm, collection, name in conn.execute(
             """
             SELECT e.norm_name, e.collection, e.name
-            FROM entry e JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+            FROM entry e JOIN resolved r ON r.entry_id = e.id
+                AND r.profile_id = (SELECT id FROM profile WHERE name = ?1)
             WHERE e.collection IN (SELECT value FROM json_each(?2))
             """,
             (profile_id, json.dumps(list(collections))),
@@ -137,7 +140,8 @@ def winner_entries(
         for row in conn.execute(
             """
             SELECT e.id, e.pack_id, e.collection, e.slug, e.name, e.norm_name
-            FROM entry e JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+            FROM entry e JOIN resolved r ON r.entry_id = e.id
+                AND r.profile_id = (SELECT id FROM profile WHERE name = ?1)
             WHERE e.collection IN (SELECT value FROM json_each(?2))
             """,
             (profile_id, json.dumps(list(collections))),
@@ -160,7 +164,8 @@ def entries_linking_to(
             SELECT {ENTRY_COLUMNS}, NULL
             FROM entry_text t
             CROSS JOIN entry e ON e.id = t.rowid
-            CROSS JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+            CROSS JOIN resolved r ON r.entry_id = e.id
+                AND r.profile_id = (SELECT id FROM profile WHERE name = ?1)
             WHERE entry_text MATCH ?2
               AND EXISTS (SELECT 1 FROM json_each(?3) n WHERE instr(lower(e.data), n.value) > 0)
             ORDER BY e.collection, e.norm_name, e.pack_id
@@ -179,7 +184,8 @@ def entries_extending(
         conn.execute(
             f"""
             SELECT {ENTRY_COLUMNS}, NULL
-            FROM entry e JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+            FROM entry e JOIN resolved r ON r.entry_id = e.id
+                AND r.profile_id = (SELECT id FROM profile WHERE name = ?1)
             WHERE e.extends IN (SELECT value FROM json_each(?2))
             ORDER BY e.collection, e.norm_name, e.pack_id
             LIMIT ?3
@@ -199,7 +205,8 @@ def winners_with_attr(
             SELECT {ENTRY_COLUMNS}, NULL
             FROM entry_attr a
             CROSS JOIN entry e ON e.id = a.entry_id
-            CROSS JOIN resolved r ON r.entry_id = e.id AND r.profile_id = ?1
+            CROSS JOIN resolved r ON r.entry_id = e.id
+                AND r.profile_id = (SELECT id FROM profile WHERE name = ?1)
             WHERE a.name = ?2 AND a.value = ?3
             ORDER BY e.collection, e.norm_name, e.pack_id
             LIMIT ?4

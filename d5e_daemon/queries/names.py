@@ -29,7 +29,8 @@ _NAME_COLUMNS = "e.id, e.pack_id, e.collection, e.slug, e.name, e.norm_name, r.s
 # CROSS JOIN keeps `entry` (reached through its name index or an FTS table) as the outer loop:
 # otherwise the planner may walk every winner of the profile and look each name up.
 _IN_SCOPE = """
-    CROSS JOIN resolved r ON r.entry_id = e.id AND r.profile_id = :profile
+    CROSS JOIN resolved r ON r.entry_id = e.id
+        AND r.profile_id = (SELECT id FROM profile WHERE name = :profile)
     WHERE (:collections = '[]' OR e.collection IN (SELECT value FROM json_each(:collections)))
       AND (:pack IS NULL OR e.pack_id = :pack)
 """

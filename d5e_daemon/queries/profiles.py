@@ -9,12 +9,20 @@ from dataclasses import dataclass
 import apsw
 
 
+# A profile is named by the caller and keyed by an integer id in the tables (schema 0012): the
+# name is stored once, in `profile`; statements find the id by a subquery on the name (one
+# index lookup, evaluated once per statement).
+def _id(conn: apsw.Connection, profile_id: str) -> int | None:
+    row = conn.execute("SELECT id FROM profile WHERE name = ?", (profile_id,)).fetchone()
+    return None if row is None else int(row[0])
+
+
 # Who owns a profile: the workspace folder that uses it (NULL: the user's), kept in
 # `profile.config` beside the priorities it was made from; saving the profile keeps it.
 def profile_owner(conn: apsw.Connection, profile_id: str) -> tuple[bool, str | None]:
     """Whether the profile exists, and the workspace folder that owns it (None: the user's)."""
     row = conn.execute(
-        "SELECT config ->> '$.workspace' FROM profile WHERE id = ?", (profile_id,)
+        "SELECT config ->> '$.workspace' FROM profile WHERE name = ?", (profile_id,)
     ).fetchone()
     return (False, None) if row is None else (True, row[0])
 
@@ -22,8 +30,8 @@ def profile_owner(conn: apsw.Connection, profile_id: str) -> tuple[bool, str | N
 def claim_profile(conn: apsw.Connection, profile_id: str, workspace: str | None) -> None:
     """Create the profile owned by `workspace` (None: the user's) unless it exists."""
     conn.execute(
-        "INSERT INTO profile (id, config) VALUES (?, json_object('workspace', ?)) "
-        "ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO profile (name, config) VALUES (?, json_object('workspace', ?)) "
+        "ON CONFLICT (name) DO NOTHING",
         (profile_id, workspace),
     )
 
@@ -32,13 +40,13 @@ def adopt_profile(conn: apsw.Connection, profile_id: str, workspace: str) -> Non
     """Give a profile nobody owns to `workspace` (its name is the folder's)."""
     conn.execute(
         "UPDATE profile SET config = json_set(config, '$.workspace', ?) "
-        "WHERE id = ? AND config ->> '$.workspace' IS NULL",
+        "WHERE name = ? AND config ->> '$.workspace' IS NULL",
         (workspace, profile_id),
     )
 
 
 def profile_hash(conn: apsw.Connection, profile_id: str) -> str | None:
-    row = conn.execute("SELECT config_hash FROM profile WHERE id = ?", (profile_id,)).fetchone()
+    row = conn.execute("SELECT config_hash FROM profile WHERE name = ?", (profile_id,)).fetchone()
     return None if row is None else str(row[0])
 
 
@@ -52,22 +60,23 @@ def save_profile(
 ) -> None:
     """Store which packs a profile enables, at which priority, and per-collection priorities."""
     conn.execute(
-        "INSERT INTO profile (id, config, config_hash) VALUES (?, ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET config_hash = excluded.config_hash, "
+        "INSERT INTO profile (name, config, config_hash) VALUES (?, ?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET config_hash = excluded.config_hash, "
         "config = json_set(excluded.config, '$.workspace', profile.config ->> '$.workspace')",
         (profile_id, config, config_hash),
     )
-    conn.execute("DELETE FROM profile_pack WHERE profile_id = ?", (profile_id,))
-    conn.execute("DELETE FROM profile_collection WHERE profile_id = ?", (profile_id,))
+    key = _id(conn, profile_id)
+    conn.execute("DELETE FROM profile_pack WHERE profile_id = ?", (key,))
+    conn.execute("DELETE FROM profile_collection WHERE profile_id = ?", (key,))
     conn.executemany(
         "INSERT INTO profile_pack (profile_id, pack_id, priority) VALUES (?, ?, ?)",
-        ((profile_id, pack, prio) for pack, prio in packs.items()),
+        ((key, pack, prio) for pack, prio in packs.items()),
     )
     conn.executemany(
         "INSERT INTO profile_collection (profile_id, pack_id, collection, priority) "
         "VALUES (?, ?, ?, ?)",
         (
-            (profile_id, pack, collection, prio)
+            (key, pack, collection, prio)
             for pack, by_collection in collections.items()
             for collection, prio in by_collection.items()
         ),
@@ -78,7 +87,8 @@ def profile_packs(conn: apsw.Connection, profile_id: str) -> dict[str, int]:
     return {
         pack: prio
         for pack, prio in conn.execute(
-            "SELECT pack_id, priority FROM profile_pack WHERE profile_id = ? "
+            "SELECT pack_id, priority FROM profile_pack "
+            "WHERE profile_id = (SELECT id FROM profile WHERE name = ?) "
             "ORDER BY priority DESC, pack_id",
             (profile_id,),
         )
@@ -88,7 +98,8 @@ def profile_packs(conn: apsw.Connection, profile_id: str) -> dict[str, int]:
 def profile_collections(conn: apsw.Connection, profile_id: str) -> dict[str, dict[str, int]]:
     found: dict[str, dict[str, int]] = {}
     for pack, collection, prio in conn.execute(
-        "SELECT pack_id, collection, priority FROM profile_collection WHERE profile_id = ? "
+        "SELECT pack_id, collection, priority FROM profile_collection "
+        "WHERE profile_id = (SELECT id FROM profile WHERE name = ?) "
         "ORDER BY pack_id, collection",
         (profile_id,),
     ):
@@ -111,7 +122,8 @@ def profile_choices(conn: apsw.Connection, profile_id: str) -> list[Choice]:
         Choice(pack, collection, None if enabled is None else bool(enabled), prio)
         for pack, collection, enabled, prio in conn.execute(
             "SELECT pack_id, collection, enabled, priority FROM profile_choice "
-            "WHERE profile_id = ? ORDER BY pack_id, collection",
+            "WHERE profile_id = (SELECT id FROM profile WHERE name = ?) "
+            "ORDER BY pack_id, collection",
             (profile_id,),
         )
     ]
@@ -131,7 +143,7 @@ def save_choice(
     conn.execute(
         """
         INSERT INTO profile_choice (profile_id, pack_id, collection, enabled, priority)
-        VALUES (?1, ?2, ?3, ?4, ?5)
+        VALUES ((SELECT id FROM profile WHERE name = ?1), ?2, ?3, ?4, ?5)
         ON CONFLICT (profile_id, pack_id, collection) DO UPDATE SET
             enabled = coalesce(excluded.enabled, enabled),
             priority = CASE WHEN ?6 THEN excluded.priority
@@ -141,7 +153,7 @@ def save_choice(
     )
     conn.execute(
         "DELETE FROM profile_choice WHERE enabled IS NULL AND priority IS NULL "
-        "AND profile_id = ? AND pack_id = ?",
+        "AND profile_id = (SELECT id FROM profile WHERE name = ?) AND pack_id = ?",
         (profile_id, pack_id),
     )
 
@@ -164,7 +176,8 @@ def rebuild_resolved(
     """
     if refs is None:
         conn.execute(
-            "DELETE FROM resolved WHERE :profile IS NULL OR profile_id = :profile",
+            "DELETE FROM resolved WHERE :profile IS NULL "
+            "OR profile_id = (SELECT id FROM profile WHERE name = :profile)",
             {"profile": profile_id},
         )
         conn.execute(_RESOLVE_ALL_SQL, {"profile": profile_id})
@@ -175,7 +188,8 @@ def rebuild_resolved(
     conn.execute(
         f"""
         DELETE FROM resolved
-        WHERE (:profile IS NULL OR profile_id = :profile)
+        WHERE (:profile IS NULL
+               OR profile_id = (SELECT id FROM profile WHERE name = :profile))
           AND entry_id IN (SELECT e.id FROM {_REFS_ENTRIES})
         """,  # noqa: S608 (a constant)
         args,
@@ -216,7 +230,8 @@ _WINNERS = """
     ) WHERE rank = 1
 """
 _RESOLVE_ALL_SQL = _WINNERS.format(
-    candidates="SELECT * FROM enabled_entry WHERE :profile IS NULL OR profile_id = :profile"
+    candidates="SELECT * FROM enabled_entry WHERE :profile IS NULL "
+    "OR profile_id = (SELECT id FROM profile WHERE name = :profile)"
 )
 # `:refs` (a JSON list of distinct [collection, slug]): each ref through `entry_by_ref`, so the
 # cost follows the refs, not the profile's size (CROSS JOIN keeps json_each the outer loop).
@@ -233,7 +248,8 @@ _RESOLVE_REFS_SQL = _WINNERS.format(
         LEFT JOIN profile_collection pc
                ON pc.profile_id = pp.profile_id AND pc.pack_id = e.pack_id
               AND pc.collection = e.collection
-        WHERE :profile IS NULL OR pp.profile_id = :profile
+        WHERE :profile IS NULL
+           OR pp.profile_id = (SELECT id FROM profile WHERE name = :profile)
     """  # noqa: S608 (constants)
 )
 
@@ -262,7 +278,7 @@ def priority_ties(conn: apsw.Connection, profile_id: str) -> list[Tie]:
             JOIN enabled_entry o ON o.profile_id = w.profile_id AND o.collection = w.collection
                                 AND o.slug = w.slug AND o.pack_id != w.pack_id
                                 AND o.priority = w.priority
-            WHERE r.profile_id = ? AND r.shadows > 0
+            WHERE r.profile_id = (SELECT id FROM profile WHERE name = ?) AND r.shadows > 0
             GROUP BY w.pack_id, o.pack_id, w.priority
             ORDER BY 1, 2
             """,
@@ -290,8 +306,9 @@ def overrides(conn: apsw.Connection, profile_id: str, pack_id: str) -> list[Over
         for row in conn.execute(
             """
             SELECT w.collection, w.slug, w.name, w.extends, le.pack_id
-            FROM entry w CROSS JOIN resolved r ON r.entry_id = w.id AND r.profile_id = ?1
-            JOIN enabled_entry le ON le.profile_id = ?1 AND le.collection = w.collection
+            FROM entry w CROSS JOIN resolved r ON r.entry_id = w.id AND r.profile_id = (
+                SELECT id FROM profile WHERE name = ?1)
+            JOIN enabled_entry le ON le.profile_id = r.profile_id AND le.collection = w.collection
                  AND le.slug = w.slug AND le.pack_id != w.pack_id
             WHERE w.pack_id = ?2 AND r.shadows > 0
             ORDER BY w.collection, w.name, le.pack_id
@@ -320,9 +337,10 @@ def shadowed(conn: apsw.Connection, profile_id: str, pack_id: str) -> list[Shado
             """
             SELECT e.collection, e.slug, e.name, w.pack_id
             FROM entry e
-            JOIN profile_pack pp ON pp.profile_id = ?1 AND pp.pack_id = e.pack_id
+            JOIN profile_pack pp ON pp.profile_id = (SELECT id FROM profile WHERE name = ?1)
+                 AND pp.pack_id = e.pack_id
             JOIN entry w ON w.collection = e.collection AND w.slug = e.slug AND w.id != e.id
-            CROSS JOIN resolved r ON r.entry_id = w.id AND r.profile_id = ?1
+            CROSS JOIN resolved r ON r.entry_id = w.id AND r.profile_id = pp.profile_id
             WHERE e.pack_id = ?2
             ORDER BY e.collection, e.name, w.pack_id
             """,

@@ -18,6 +18,7 @@ def counts_by_collection(conn: apsw.Connection, pack_id: str) -> dict[str, int]:
 
 def resolved_count(conn: apsw.Connection, profile_id: str) -> int:
     row = conn.execute(
-        "SELECT count(*) FROM resolved WHERE profile_id = ?", (profile_id,)
+        "SELECT count(*) FROM resolved WHERE profile_id = (SELECT id FROM profile WHERE name = ?)",
+        (profile_id,),
     ).fetchone()
     return int(row[0]) if row else 0

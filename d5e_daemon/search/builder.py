@@ -34,6 +34,7 @@ from typing import Any
 import apsw
 
 from .. import __version__, db, filters, names, queries, text
+from ..errors import StorageError
 from ..records import Entry
 from .embed import Embedder, cache_dir, default_embedder
 from .passages import PassageIndex, split
@@ -188,8 +189,14 @@ class SearchIndex:
 
     def ensure_attributes(self) -> None:
         """Make filter attributes and keyword texts current before a search (an index probe when
-        they are)."""
-        self.sync_attributes()
+        they are). When they cannot be written (the database served read-only, the disk full),
+        the search reads what is there."""
+        if self.db.read_only is not None:
+            return
+        try:
+            self.sync_attributes()
+        except StorageError as exc:
+            log.warning("keyword texts not brought up to date: %s", exc.message)
 
     def vectors_ready(self) -> bool:
         """Every entry of the profile has current vectors."""

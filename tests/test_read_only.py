@@ -1,0 +1,195 @@
+"""Read-only service (issue 12): when d5e cannot write its database (the file or its folder
+read-only, the disk full at start, writes failing later) the daemon still answers lookups,
+search and completion, says so in `d5e/status`, and refuses every change with -32004 in plain
+words. Each is a real daemon over stdio; the disk is "full" by its file size limit
+(RLIMIT_FSIZE, what a full quota looks like to it), a folder read-only by its permissions or,
+for root, by a read-only bind mount in a mount namespace of the daemon's own."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import apsw
+import pytest
+
+from d5e_daemon.client import Daemon, RpcError
+
+from .packtools import write_pack
+from .test_limits import big_pack, limit_file_size
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def used(db_path: Path) -> Path:
+    """The database as a daemon leaves it: keyword texts and filter attributes made."""
+    with Daemon(db_path) as d:
+        d.initialize(initialized=False)  # no background indexing
+        d.request("d5e/search", {"query": "fireball", "mode": "keyword"})  # makes them
+    return db_path
+
+
+def serves_reads(d: Daemon) -> None:
+    """Lookups, completion and keyword search answer from what the database holds."""
+    assert d.request("d5e/lookup", {"ref": "spells/fireball"})["entry"]["name"] == "Fireball"
+    items = d.request("d5e/complete", {"prefix": "firebal", "limit": 5})["items"]
+    assert "spells/fireball" in [i["ref"] for i in items]
+    hits = d.request("d5e/search", {"query": "fireball", "mode": "keyword"})["hits"]
+    assert hits and hits[0]["ref"] == "spells/fireball"
+
+
+def refuses_changes(d: Daemon, tmp_path: Path) -> list[str]:
+    """Every kind of change is -32004 saying nothing was changed; returns the messages."""
+    pack = write_pack(tmp_path / "brew", {"spells/zap.json": '{"name": "Zap"}'})
+    messages = []
+    for method, params in [
+        ("d5e/packs/disable", {"pack": "srd-2024"}),
+        ("d5e/packs/setPriority", {"pack": "srd-2014", "priority": 70}),
+        ("d5e/packs/install", {"path": str(pack)}),
+        ("d5e/packs/remove", {"pack": "srd-2014"}),
+    ]:
+        with pytest.raises(RpcError) as refused:
+            d.request(method, params, timeout=60)
+        assert refused.value.code == -32004, (method, refused.value.message)
+        assert "nothing was changed" in refused.value.message
+        messages.append(refused.value.message)
+    assert d.request("d5e/lookup", {"ref": "spells/fireball"})["entry"]["pack"] == "srd-2014"
+    return messages
+
+
+def read_only_warning(d: Daemon) -> str:
+    (warning,) = [w for w in d.request("d5e/status")["warnings"] if w.startswith("read-only:")]
+    return warning
+
+
+def read_only_folder(folder: Path) -> list[str]:
+    """What makes `folder` read-only for a daemon: its permissions for a user who obeys them;
+    for root, a private mount namespace with the folder bound read-only (else: skip)."""
+    if os.geteuid() != 0:
+        for item in folder.iterdir():
+            item.chmod(0o444)
+        folder.chmod(0o555)
+        return []
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    wrapper = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, str(folder)]
+    if shutil.which("unshare") is None or subprocess.run([*wrapper, "true"]).returncode != 0:
+        pytest.skip("root without a way to make a folder read-only (no mount namespace)")
+    return wrapper
+
+
+def test_a_database_in_a_read_only_folder_is_served(used: Path, tmp_path: Path) -> None:
+    """Before: initialize answered -32004 and the daemon served nothing."""
+    before = digest(used)
+    wrapper = read_only_folder(used.parent)
+    try:
+        with Daemon(used, wrapper=wrapper) as d:
+            d.initialize()
+            serves_reads(d)
+            warning = read_only_warning(d)
+            assert str(used) in warning and "answers lookups, search and completion" in warning
+            for message in refuses_changes(d, tmp_path):
+                assert "serves it read-only" in message and "restart d5e" in message
+    finally:
+        used.parent.chmod(0o755)
+    assert digest(used) == before
+
+
+def test_a_full_disk_at_start(used: Path, tmp_path: Path) -> None:
+    """Not even the WAL index (32 KiB) fits: the database is read as it is; once there is room
+    the next start writes again."""
+    with Daemon(used) as d:
+        limit_file_size(d.proc.pid, 16 * 1024)  # before initialize opens the database
+        d.initialize()
+        serves_reads(d)
+        assert "cannot use the database" in read_only_warning(d)
+        refuses_changes(d, tmp_path)
+    with Daemon(used) as d:
+        d.initialize()
+        assert not [w for w in d.request("d5e/status")["warnings"] if "read-only" in w]
+        d.request("d5e/packs/disable", {"pack": "srd-2024"})
+    conn = apsw.Connection(str(used))
+    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    conn.close()
+
+
+def test_writes_of_the_start_that_fail(used: Path, tmp_path: Path) -> None:
+    """The database opens, but the start's own writes (here: a 1,500-entry pack of the
+    editor's `packPaths`) meet a full disk: served read-only, nothing half-installed."""
+    big = big_pack(tmp_path)
+    with Daemon(used) as d:
+        limit_file_size(d.proc.pid, 1024 * 1024)
+        d.initialize({"packPaths": [str(big)]})
+        serves_reads(d)
+        assert "File too large" in read_only_warning(d)
+        assert "big" not in [p["id"] for p in d.request("d5e/status")["packs"]]
+        refuses_changes(d, tmp_path)
+
+
+def test_writes_that_fail_later_are_reported_until_one_succeeds(used: Path, tmp_path: Path) -> None:
+    big = big_pack(tmp_path)
+    small = write_pack(tmp_path / "small", {"spells/zap.json": '{"name": "Zap"}'})
+    with Daemon(used) as d:
+        d.initialize(initialized=False)  # no indexing: its writes would clear the warning
+        limit_file_size(d.proc.pid, 1024 * 1024)
+        with pytest.raises(RpcError) as refused:
+            d.request("d5e/packs/install", {"path": str(big)}, timeout=60)
+        assert refused.value.code == -32004 and "File too large" in refused.value.message
+        warnings = d.request("d5e/status")["warnings"]
+        assert f"the last change failed: {refused.value.message}" in warnings
+        serves_reads(d)
+        limit_file_size(d.proc.pid, None)
+        d.request("d5e/packs/install", {"path": str(small)}, timeout=60)
+        assert not [w for w in d.request("d5e/status")["warnings"] if "failed" in w]
+
+
+def test_no_database_in_a_read_only_folder(tmp_path: Path) -> None:
+    """Nothing to serve: -32004 naming the file, the daemon still there (it was skipped as
+    root in test_faults.py: root may write anywhere, but not on a read-only mount)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not a database")
+    path = folder / "d5e.sqlite3"
+    wrapper = read_only_folder(folder)
+    try:
+        with Daemon(path, wrapper=wrapper) as d:
+            with pytest.raises(RpcError) as refused:
+                d.initialize()
+            assert refused.value.code == -32004
+            assert f"cannot use the database {path}" in refused.value.message
+            assert d.proc.poll() is None
+    finally:
+        folder.chmod(0o755)
+    assert not path.exists()
+
+
+def test_a_workspace_profile_never_saved_reads_the_default_one(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """A campaign opened for the first time on a database d5e cannot write: its own profile
+    cannot be made, so the user's default profile is read (nothing is written to it)."""
+    from d5e_daemon import workspace
+    from d5e_daemon.app import App
+    from d5e_daemon.features.lookup import lookup
+    from d5e_daemon.protocol import LookupParams
+    from d5e_daemon.settings import build
+
+    root = tmp_path / "campaign"
+    root.mkdir()
+    app = App(build({"db": str(db_path)}, workspace.layer(root)))
+    app.db.refuse_writes("the disk is full")  # as `Database` does when it cannot write
+    app.start()
+    try:
+        assert app.profile == "default"
+        assert any(
+            "is not in the database and cannot be made now" in w for w in app.library.warnings
+        )
+        assert lookup(app, LookupParams(ref="spells/fireball")).entry.name == "Fireball"
+        assert app.conn.execute("SELECT name FROM profile").fetchall() == [("default",)]
+    finally:
+        app.close()
