@@ -113,3 +113,18 @@ def test_huge_or_wrongly_typed_params_are_invalid(app: App) -> None:
 
 def test_long_prefix_that_passes_decoding_is_an_empty_result(app: App) -> None:
     assert names(app, "fire " * 150) == []
+
+
+def test_an_entry_removed_between_matching_and_reading_is_left_out(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process may remove a pack between the two reads of a completion (the daemons
+    of tests/test_multiprocess.py do): the entry gone is not offered, and nothing fails."""
+    from d5e_daemon import queries
+
+    whole = [i.name for i in complete(app, CompleteParams(prefix="fireb")).items]
+    assert whole[0] == "Fireball"
+    real = queries.rows_by_ids
+    monkeypatch.setattr(queries, "rows_by_ids", lambda conn, ids: real(conn, ids[1:]))
+    items = complete(app, CompleteParams(prefix="fireb")).items
+    assert [i.name for i in items] == whole[1:]

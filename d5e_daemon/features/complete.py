@@ -19,6 +19,8 @@ def complete(app: App, params: CompleteParams) -> CompleteResult:
     rows = {r.id: r for r in queries.rows_by_ids(app.conn, [m.row.id for m in matches])}
     items = []
     for m in matches:
+        if m.row.id not in rows:
+            continue  # removed by another process between the two reads: not offered
         entry = rows[m.row.id].entry()
         items.append(
             CompletionItem(
