@@ -72,11 +72,14 @@ def converter() -> cattrs.Converter:
 
 class ExpectedErrors(logging.Filter):
     """pygls logs every error response with a traceback; ours (not found, bad params) are
-    answers, not failures, so they stay out of the log."""
+    answers, not failures, so they stay out of the log, as do cancels of requests already
+    answered (editors send them all the time)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.msg == "Unable to deserialize message\n%s":
             return False  # params that do not fit: answered by D5eProtocol.structure_message
+        if record.msg == 'Cancel notification for unknown message id "%s"':
+            return False  # a request answered before its cancel arrived: everyday traffic
         exc = record.exc_info[1] if record.exc_info else None
         return not (isinstance(exc, JsonRpcException) and exc.code != INTERNAL_ERROR)
 

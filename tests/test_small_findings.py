@@ -106,12 +106,18 @@ def test_definition_into_a_zip_pack_opens_its_card(app: App, tmp_path: Path) -> 
     assert location.uri == md.entry_uri(row) and location.uri.startswith("d5e:")
 
 
-def test_a_bad_cancel_id_is_ignored_quietly(db_path: Path) -> None:
-    with Daemon(db_path) as d:
+def test_a_bad_cancel_id_is_ignored_quietly(db_path: Path, tmp_path: Path) -> None:
+    """Nothing shown, nothing logged: editors cancel requests already answered all the time."""
+    log = tmp_path / "stderr.log"
+    with log.open("wb") as stderr, Daemon(db_path, stderr=stderr.fileno()) as d:
         d.initialize()
+        answered = d.request("d5e/status", timeout=30)
+        assert answered is not None
         for params in ({"id": {"a": 1}}, {"id": [1]}, {"id": None}, {}, None, {"id": 99999}):
             d.send("$/cancelRequest", params, notify=True)
+        d.send("$/cancelRequest", {"id": d.next_id}, notify=True)  # the one just answered
         d.request("d5e/status", timeout=30)
         time.sleep(0.3)
         d.request("d5e/status", timeout=30)
         assert [m for m in d.received if m.get("method") == "window/showMessage"] == []
+    assert "cancel" not in log.read_text().lower()
