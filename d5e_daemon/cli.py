@@ -70,15 +70,21 @@ def _open(settings: Settings) -> Any:
     return app
 
 
+def _ref_or_name(words: Sequence[str]) -> tuple[str | None, str | None]:
+    """The words of `d5e lookup fire ball` as (ref, name): `spells/fireball` is a ref."""
+    text = " ".join(words)
+    is_ref = "/" in text and " " not in text
+    return (text, None) if is_ref else (None, text)
+
+
 def cmd_lookup(args: argparse.Namespace, settings: Settings) -> int:
     from .features.lookup import lookup
     from .protocol import LookupParams
 
-    text = " ".join(args.query)
-    is_ref = "/" in text and " " not in text
+    ref, name = _ref_or_name(args.query)
     params = LookupParams(
-        ref=text if is_ref else None,
-        name=None if is_ref else text,
+        ref=ref,
+        name=name,
         collection=args.collection,
         pack=args.pack,
     )
@@ -275,11 +281,10 @@ def cmd_statblock(args: argparse.Namespace, settings: Settings) -> int:
     from .features.statblocks import stat_block_entry
     from .protocol import StatBlockParams
 
-    text = " ".join(args.query)
-    is_ref = "/" in text and " " not in text
+    ref, name = _ref_or_name(args.query)
     params = StatBlockParams(
-        ref=text if is_ref else None,
-        name=None if is_ref else text,
+        ref=ref,
+        name=name,
         collection=args.collection,
         style=args.style,
     )
