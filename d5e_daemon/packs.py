@@ -578,12 +578,7 @@ def override_problems(pack_id: str, where: str, found: list[Overridden]) -> list
         groups.setdefault((o.over, item.intended), {}).setdefault(o.collection, []).append(o.name)
     problems = []
     for (over, intended), by_collection in sorted(groups.items(), key=lambda g: (g[0][1], g[0][0])):
-        total = sum(len(n) for n in by_collection.values())
-        parts = []
-        for collection, found_names in sorted(by_collection.items(), key=lambda c: -len(c[1])):
-            shown = ", ".join(found_names[:OVERRIDE_NAMES])
-            more = ", …" if len(found_names) > OVERRIDE_NAMES else ""
-            parts.append(f"{collection} {len(found_names)} ({shown}{more})")
+        total, parts = _names_by_collection(by_collection)
         how = (
             "on purpose (extends, or a priority rule)"
             if intended
@@ -600,6 +595,18 @@ def override_problems(pack_id: str, where: str, found: list[Overridden]) -> list
     return problems
 
 
+def _names_by_collection(by_collection: dict[str, list[str]]) -> tuple[int, list[str]]:
+    """How many names in all, and "collection N (first names, …)" per collection, largest
+    first."""
+    total = sum(len(n) for n in by_collection.values())
+    parts = []
+    for collection, found_names in sorted(by_collection.items(), key=lambda c: -len(c[1])):
+        shown = ", ".join(found_names[:OVERRIDE_NAMES])
+        more = ", …" if len(found_names) > OVERRIDE_NAMES else ""
+        parts.append(f"{collection} {len(found_names)} ({shown}{more})")
+    return total, parts
+
+
 def shadow_problems(pack_id: str, where: str, found: list[queries.Shadowed]) -> list[PackProblem]:
     """One information line per pack that wins over some of `pack_id`'s entries: how many of
     each collection and the first names, and how to choose otherwise. An install that hides its
@@ -610,12 +617,7 @@ def shadow_problems(pack_id: str, where: str, found: list[queries.Shadowed]) -> 
         groups.setdefault(item.by, {}).setdefault(item.collection, []).append(item.name)
     problems = []
     for by, by_collection in sorted(groups.items()):
-        total = sum(len(n) for n in by_collection.values())
-        parts = []
-        for collection, found_names in sorted(by_collection.items(), key=lambda c: -len(c[1])):
-            shown = ", ".join(found_names[:OVERRIDE_NAMES])
-            more = ", …" if len(found_names) > OVERRIDE_NAMES else ""
-            parts.append(f"{collection} {len(found_names)} ({shown}{more})")
+        total, parts = _names_by_collection(by_collection)
         problems.append(
             PackProblem(
                 file=where,
