@@ -5,8 +5,6 @@ collection, and a loader for its CSV format."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,26 +16,6 @@ from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.packs import install
 from d5e_daemon.features.status import status
 from d5e_daemon.protocol import CompleteParams, LookupParams, PackInstallParams
-from d5e_daemon.settings import build
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("example-brew") / "d5e.sqlite3"
-    app = App(build({"db": str(path)}))
-    app.start()
-    app.close()
-    return path
-
-
-@pytest.fixture
-def app(template: Path, tmp_path: Path) -> Iterator[App]:
-    path = tmp_path / "d5e.sqlite3"
-    shutil.copy(template, path)
-    a = App(build({"db": str(path)}))
-    a.start()
-    yield a
-    a.close()
 
 
 def test_installed_but_not_in_use_it_changes_nothing(app: App) -> None:
