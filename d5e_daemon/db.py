@@ -179,6 +179,12 @@ def _connect(
     return conn
 
 
+def shrink_memory(conn: apsw.Connection) -> None:
+    """Free the connection's page cache (up to the 8 MiB above, kept until it closes otherwise):
+    after an install, before the embedding model loads, so that the two do not add up."""
+    conn.pragma("shrink_memory")
+
+
 @contextlib.contextmanager
 def transaction(conn: apsw.Connection) -> Iterator[apsw.Connection]:
     """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any exception (nothing half-written).

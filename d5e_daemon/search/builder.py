@@ -50,7 +50,9 @@ VECTOR_SKIP = ("levels", "equipment-categories")
 LEAD_PASSAGE = frozenset({"monsters"})
 PASSAGE_TOKENS = 128
 ENTRIES_PER_BATCH = 64
-ATTRS_PER_BATCH = 2000
+ATTRS_PER_BATCH = 500
+"""Entries read, rendered and written at once by phase 1: their records and texts are what the
+phase holds (2,000 at a time left ~6 MB more behind after a 2,800-entry install)."""
 EMBED_CHUNK = 64
 """Passages embedded between two looks at whether packs are being installed (a multiple of
 the embedder's batch of 8, so the batches are those of embedding them all at once)."""
@@ -328,6 +330,12 @@ class SearchIndex:
         self.db.write(partial(_forget_other_keys, key=key, vectors=True))
         counts = queries.index_counts(conn, key, self.skip, self.profile())
         total = counts.entries - counts.indexed + counts.pending_other
+        if total:
+            # what the install that made this work left in SQLite's page caches goes back
+            # before the model's memory comes (the embedder frees Python's garbage): the
+            # install and the indexing it triggers are one peak (docs/benchmarks.md, 5etools)
+            self.db.write(db.shrink_memory)
+            db.shrink_memory(conn)
         if total and self.background:
             # in the daemon, the query model first, so that hybrid search has it when the
             # vectors are ready; with nothing to embed it stays unloaded until a query needs it
