@@ -91,7 +91,7 @@ class LineDocument(TextDocument):
         return super().source
 
     @property
-    def lines(self) -> list[str]:  # type: ignore[override]  # a list: no copy made
+    def lines(self) -> list[str]:  # a list: no copy made
         if self._lines is None:
             self._lines = self.source.splitlines(True)
         return self._lines

@@ -86,12 +86,12 @@ def test_a_one_line_edit_of_a_long_document_replaces_that_line_only(
 
 def test_a_full_text_change_is_compared_with_the_old_lines() -> None:
     old = [f"{i}\n" for i in range(5000)]
-    new = old[:1234] + ["changed\n", "and added\n"] + old[1235:]
+    new = [*old[:1234], "changed\n", "and added\n", *old[1235:]]
     assert line_diff(old, new) == Edit(1234, 1235, 1236)
     assert line_diff(old, old) == Edit(5000, 5000, 5000)
     assert line_diff(old, []) == Edit(0, 5000, 0)
     doc = LineDocument("file:///a.md", "".join(old))
-    doc.lines  # read once: the change is compared with them
+    assert len(doc.lines) == 5000  # read once: the change is compared with them
     doc.apply_change(types.TextDocumentContentChangeWholeDocument(text="".join(new)))
     assert doc.edits == [Edit(1234, 1235, 1236)]
 
