@@ -190,7 +190,8 @@ def _items(value: Any) -> list[dict[str, Any]]:
 
 def monster_summary(entry: Entry) -> str:
     """What a monster is and does in plain words, from its stat block: its kind, how it moves,
-    what it attacks with and what its attacks and traits do to a target.
+    its `lore` if its pack gives one (what it looks like and is known for, which a stat block
+    never says), what it attacks with and what its attacks and traits do to a target.
 
     `Ghoul is a medium undead. It attacks with its bite, claws. Its claws can paralyze.`
     """
@@ -207,6 +208,9 @@ def monster_summary(entry: Entry) -> str:
         + (" that " + " and ".join(moves) if moves else "")
         + "."
     ]
+    lore = data.get("lore")  # what it looks like, where it is met: a pack's own words
+    if isinstance(lore, str) and lore.strip():
+        sentences.append(" ".join(lore.split()))
     actions = _items(data.get("actions"))
     weapons: list[str] = []
     effects: list[str] = []

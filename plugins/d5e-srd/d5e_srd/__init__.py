@@ -83,6 +83,25 @@ def product_aliases(path: Path = ALIAS_TABLE) -> dict[str, list[str]]:
     return found
 
 
+LORE_TABLE = Path(__file__).with_name("lore.toml")
+DRAGON_AGES = ("{}-dragon-wyrmling", "young-{}-dragon", "adult-{}-dragon", "ancient-{}-dragon")
+
+
+def monster_lore(path: Path = LORE_TABLE) -> dict[str, str]:
+    """The SRD lore table (`lore.toml`): `monsters/slug` → what the monster looks like and is
+    known for, in this project's words; a `[dragons]` row stands for every age of its colour."""
+    table = tomllib.loads(path.read_text(encoding="utf-8"))
+    rows = dict(table.get("monsters", {}))
+    for colour, text in table.get("dragons", {}).items():
+        rows.update({age.format(colour): text for age in DRAGON_AGES})
+    found = {}
+    for slug, text in rows.items():
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{path}: the lore of {slug} is not a sentence")
+        found[f"monsters/{slug}"] = " ".join(text.split())
+    return found
+
+
 @hookimpl
 def register_packs(register) -> None:  # type: ignore[no-untyped-def]
     files = data_files()
@@ -92,6 +111,8 @@ def register_packs(register) -> None:  # type: ignore[no-untyped-def]
         register(
             PackSource(
                 pack=describe(edition, path),
-                load=lambda path=path: SqliteTables(path=str(path), aliases=product_aliases()),
+                load=lambda path=path: SqliteTables(
+                    path=str(path), aliases=product_aliases(), lore=monster_lore()
+                ),
             )
         )
