@@ -107,8 +107,15 @@ def test_items_features_classes_and_others_say_what_they_are(app2024: App) -> No
     )
     rogue = index_text(app, "srd-2014", "classes", "rogue")
     assert rogue[0] == "Rogue: class"
-    assert rogue[1].startswith("d8 hit die. saving throws Dexterity, Intelligence.")
-    assert "Saving Throw:" not in rogue[1]
+    assert rogue[1].startswith("A thief, scout or assassin")  # the SRD pack's lore
+    assert rogue[2].startswith("d8 hit die. saving throws Dexterity, Intelligence.")
+    assert "Saving Throw:" not in rogue[2]
+    tiefling = index_text(app, "srd-2014", "races", "tiefling")
+    assert tiefling[:2] == [
+        "Tiefling: race",
+        ("Humanoids with infernal blood, horns, a tail and fiendish heritage who resist fire."),
+    ]
+    assert tiefling[2].startswith("Medium. speed 30 feet.")
     assert index_text(app, "srd-2014", "traits", "trance")[0] == "Trance: racial trait of Elf"
     assert index_text(app, "srd-2014", "conditions", "grappled")[0] == "Grappled: condition"
     madness = index_text(app, "srd-2014", "rule-sections", "madness")

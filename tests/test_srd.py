@@ -8,7 +8,7 @@ from pathlib import Path
 
 import apsw
 import pytest
-from d5e_srd import data_files, monster_lore, read_metadata
+from d5e_srd import data_files, pack_lore, read_metadata
 
 from d5e_daemon import packs, queries
 from d5e_daemon.app import App
@@ -135,16 +135,22 @@ def test_the_same_data_elsewhere_is_unchanged_and_other_data_is_an_upgrade(
     assert name == "Fireball!"
 
 
-def test_every_srd_2014_monster_has_lore_and_every_row_is_a_monster(tmp_path: Path) -> None:
-    lore = monster_lore()
-    slugs = {f"monsters/{slug}" for slug in source_slugs("2014", "monsters")}
-    assert set(lore) == slugs  # a typo in a slug would be a row that names nothing
+def test_every_srd_2014_monster_class_and_race_has_lore_and_every_row_is_one(
+    tmp_path: Path,
+) -> None:
+    lore = pack_lore()
+    refs = {
+        f"{collection}/{slug}"
+        for collection in ("monsters", "classes", "races")
+        for slug in source_slugs("2014", collection)
+    }
+    assert set(lore) == refs  # a typo in a slug would be a row that names nothing
     assert lore["monsters/ancient-white-dragon"] == lore["monsters/white-dragon-wyrmling"]
     assert "arctic" in lore["monsters/ancient-white-dragon"]
     bad = tmp_path / "lore.toml"
     bad.write_text('[monsters]\nghoul = " "\n')
-    with pytest.raises(ValueError, match="the lore of ghoul is not a sentence"):
-        monster_lore(bad)
+    with pytest.raises(ValueError, match="the lore of monsters/ghoul is not a sentence"):
+        pack_lore(bad)
 
 
 def test_new_lore_changes_only_the_monsters_it_names(app: App) -> None:

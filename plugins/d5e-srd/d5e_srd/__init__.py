@@ -87,18 +87,27 @@ LORE_TABLE = Path(__file__).with_name("lore.toml")
 DRAGON_AGES = ("{}-dragon-wyrmling", "young-{}-dragon", "adult-{}-dragon", "ancient-{}-dragon")
 
 
-def monster_lore(path: Path = LORE_TABLE) -> dict[str, str]:
-    """The SRD lore table (`lore.toml`): `monsters/slug` → what the monster looks like and is
-    known for, in this project's words; a `[dragons]` row stands for every age of its colour."""
+LORE_SECTIONS = {"monsters": "monsters", "classes": "classes", "races": "races"}
+"""The sections of `lore.toml` and the collection of each."""
+
+
+def pack_lore(path: Path = LORE_TABLE) -> dict[str, str]:
+    """The SRD lore table (`lore.toml`): `collection/slug` → what the monster, class or race
+    is and looks like, in this project's words; a `[dragons]` row stands for every age of its
+    colour."""
     table = tomllib.loads(path.read_text(encoding="utf-8"))
-    rows = dict(table.get("monsters", {}))
+    rows = {
+        f"{collection}/{slug}": text
+        for section, collection in LORE_SECTIONS.items()
+        for slug, text in table.get(section, {}).items()
+    }
     for colour, text in table.get("dragons", {}).items():
-        rows.update({age.format(colour): text for age in DRAGON_AGES})
+        rows.update({f"monsters/{age.format(colour)}": text for age in DRAGON_AGES})
     found = {}
-    for slug, text in rows.items():
+    for ref, text in rows.items():
         if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"{path}: the lore of {slug} is not a sentence")
-        found[f"monsters/{slug}"] = " ".join(text.split())
+            raise ValueError(f"{path}: the lore of {ref} is not a sentence")
+        found[ref] = " ".join(text.split())
     return found
 
 
@@ -112,7 +121,7 @@ def register_packs(register) -> None:  # type: ignore[no-untyped-def]
             PackSource(
                 pack=describe(edition, path),
                 load=lambda path=path: SqliteTables(
-                    path=str(path), aliases=product_aliases(), lore=monster_lore()
+                    path=str(path), aliases=product_aliases(), lore=pack_lore()
                 ),
             )
         )
