@@ -833,6 +833,28 @@ def test_filter_words_in_a_query_are_soft_boosts(indexed: App) -> None:
     assert any(h.collection != "monsters" for h in hits)  # a boost, not a filter
 
 
+def test_a_query_naming_a_collection_boosts_its_entries(indexed: App) -> None:
+    """ "a ranger spell …", "which condition …": the collection named counts as one filter
+    more, a boost and not a filter; "creature" names none (spells are asked for by what
+    they do to creatures)."""
+    from d5e_daemon.features.search import collection_words
+
+    assert collection_words("a ranger spell for extra damage") == {"spells"}
+    assert collection_words("which conditions stop you moving") == {"conditions"}
+    assert collection_words("monsters and magic items that fly") == {"monsters", "magic-items"}
+    assert collection_words("the rage class") == {"classes"}
+    assert collection_words("a spell that paralyses any creature") == {"spells"}
+    assert collection_words("a creature that burns") == set()
+    hits = ask(indexed, query="undead spell", explain=True, limit=30).hits
+    # two filters asked (the type, the collection): a spell has one, an undead monster the
+    # other, a damage type or a class feature neither
+    boosts = {h.ref: h.explain.boosts.get("filter words") for h in hits if h.explain}
+    assert boosts["spells/animate-dead"] == pytest.approx(0.5)
+    assert boosts["monsters/mummy"] == pytest.approx(0.5)
+    assert boosts["damage-types/necrotic"] is None
+    assert {h.collection for h in hits} > {"spells"}  # a boost, not a filter
+
+
 # -- installs first --------------------------------------------------------------------------
 
 

@@ -250,6 +250,29 @@ WORD_FILTERS = ("type", "school", "rarity")
 """Filters whose values a query may name in words: `undead`, `evocation`, `very rare`."""
 
 
+COLLECTION_WORDS = {
+    "spell": "spells",
+    "monster": "monsters",
+    "condition": "conditions",
+    "class": "classes",
+    "item": "magic-items",
+    "race": "races",
+    "feat": "feats",
+}
+"""Words that name a collection ("a ranger spell that …"): a soft boost like the filters a
+query names. Not "creature" (spells are asked for by what they do to creatures), nor "rules"."""
+
+
+def collection_words(text: str) -> set[str]:
+    """The collections a query names by `COLLECTION_WORDS`, singular or plural."""
+    words = normalize(text.lower()).split()
+    named = (
+        w if w in COLLECTION_WORDS else w.removesuffix("es" if w == "classes" else "s")
+        for w in words
+    )
+    return {COLLECTION_WORDS[w] for w in named if w in COLLECTION_WORDS}
+
+
 def filter_words(app: App, text: str) -> list[tuple[str, Any]]:
     """The (filter, value) pairs a query names: `3rd-level` (level 3), `cantrip` (level 0),
     `CR 1/4` (cr 0.25), and words or word pairs that are some entry's value of a filter of
@@ -545,8 +568,14 @@ def search(app: App, params: SearchParams) -> SearchResult:
         shares = {entry_id: n / len(terms) for entry_id, n in held.items()}
         boosts = {i: {"coverage": COVERAGE_WEIGHT * share} for i, share in shares.items()}
         asked = filter_words(app, params.query)
-        wanted_filters = len({name for name, _ in asked})
-        for entry_id, has in queries.entries_with_attributes(app.conn, ids, asked).items():
+        named_collections = collection_words(params.query)
+        wanted_filters = len({name for name, _ in asked}) + bool(named_collections)
+        has_filters = queries.entries_with_attributes(app.conn, ids, asked)
+        if named_collections:  # the collection counts as one filter more
+            for entry_id, collection in queries.entry_collections(app.conn, ids).items():
+                if collection in named_collections:
+                    has_filters.setdefault(entry_id, set()).add("collection")
+        for entry_id, has in has_filters.items():
             boost = FILTER_WORD_WEIGHT * len(has) / wanted_filters
             boosts.setdefault(entry_id, {})["filter words"] = boost
         ranked = fuse(keyword, similar, boosts, keyword_weight(keyword, shares))
