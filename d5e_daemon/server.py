@@ -25,6 +25,7 @@ import inspect
 import logging
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,7 @@ from .features.references import (
     references_in_workspace,
     workspace_symbols,
 )
-from .features.search import search, search_filters
+from .features.search import once_attributes_ready, search, search_filters
 from .features.statblocks import stat_block_entry
 from .features.status import status
 from .features.tags import Resolver, tag_for_entry
@@ -74,7 +75,11 @@ class D5eServer(LanguageServer):
         env: dict[str, Any],
         flags: dict[str, Any],
         on_initialized: Callable[[], None] | None = None,
+        began: float | None = None,
     ) -> None:
+        self.began = began
+        """When the process started (`time.perf_counter()`), for the log of the start."""
+        self.imported = time.perf_counter()
         super().__init__(
             "d5e",
             __version__,
@@ -296,10 +301,10 @@ class D5eServer(LanguageServer):
             raise JsonRpcException(exc.message, exc.code, exc.data) from exc
         try:
             app.start()
-            # filter attributes and keyword texts now (only for new or changed entries: a
-            # fraction of a second for the SRD), not in the first request that needs them
-            # (a search, the campaign's references), which would wait for them on the event loop
-            app.search.ensure_attributes()
+            # Filter attributes and keyword texts of new or changed entries (a second for the
+            # SRD on a database's first start) are the indexer's first phase, after
+            # `initialized`: completion, hover and diagnostics need none, and the requests
+            # that do wait for them off the event loop (`attributes_ready`).
         except Exception as exc:
             app.close()
             raise jsonrpc.failure("initialize", exc) from exc
@@ -313,6 +318,15 @@ class D5eServer(LanguageServer):
         gc.freeze()
         window = params.capabilities.window
         self.client_progress = bool(window and window.work_done_progress)
+        if self.began is not None:
+            now = time.perf_counter()
+            log.info(
+                "initialize answered %.0f ms after the process started (Python and imports "
+                "%.0f ms, the database and packs %.0f ms)",
+                1000 * (now - self.began),
+                1000 * (self.imported - self.began),
+                1000 * (now - self.imported),
+            )
 
     def did_initialized(self, params: types.InitializedParams) -> None:
         """Watch the packs' folders and the campaign, follow other processes, start indexing."""
@@ -427,13 +441,18 @@ METHODS: tuple[tuple[str, type[protocol.Params], Handler], ...] = (
     (protocol.DOCUMENT, protocol.DocumentParams, documents.document),
     (protocol.TAG_FOR, protocol.TagForParams, tag_for_entry),
     (protocol.RESOLVE_TAGS, protocol.ResolveTagsParams, documents.resolve_tags),
-    (protocol.SEARCH, protocol.SearchParams, search),
-    (protocol.SEARCH_FILTERS, protocol.SearchFiltersParams, search_filters),
+    (protocol.SEARCH, protocol.SearchParams, once_attributes_ready(search)),
+    (
+        protocol.SEARCH_FILTERS,
+        protocol.SearchFiltersParams,
+        once_attributes_ready(search_filters),
+    ),
     (protocol.REFERENCES, protocol.ReferencesParams, references_in_workspace),
     (protocol.STAT_BLOCK, protocol.StatBlockParams, stat_block_entry),
     (protocol.ENCOUNTER, protocol.EncounterParams, encounter),
 )
-"""Every custom method: (name, params type, `fn(app, params)`, a coroutine when it writes)."""
+"""Every custom method: (name, params type, `fn(app, params)`, a coroutine when it writes or
+waits)."""
 
 
 @dataclass(frozen=True)
@@ -646,9 +665,10 @@ def create_server(
     env: dict[str, Any],
     flags: dict[str, Any],
     on_initialized: Callable[[], None] | None = None,
+    began: float | None = None,
 ) -> D5eServer:
     """The language server with every method of the tables above registered."""
-    server = D5eServer(env, flags, on_initialized)
+    server = D5eServer(env, flags, on_initialized, began)
     for method, event in EVENTS:
         _event(server, method, event)
     for name, params_type, fn in METHODS:
@@ -664,6 +684,7 @@ def serve(
     env: dict[str, Any],
     flags: dict[str, Any],
     on_initialized: Callable[[], None] | None = None,
+    began: float | None = None,
 ) -> int:
     """Run on stdio until the client says exit; return the exit status. stdout is the wire:
     anything else that tries to print (a plugin, a library) is sent to stderr instead."""
@@ -672,6 +693,6 @@ def serve(
     logging.getLogger("watchdog").setLevel(max(logging.WARNING, logging.getLogger().level))
     wire_in, wire_out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
-    server = create_server(env, flags, on_initialized)
+    server = create_server(env, flags, on_initialized, began)
     server.start_io(wire_in, wire_out)
     return server.exit_code
