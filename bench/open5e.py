@@ -104,6 +104,7 @@ def measure(
     """One run: each document installed in turn in a running daemon, then all in one request.
     `env` and `tag`: the old checkout's daemon (`old_env`) and the labels' suffix."""
     env = {**ENV, **(env or {})}
+    base = Path(tempfile.mkdtemp(dir=base))  # each run its own files (no WAL left by another)
     db = base / "open5e.sqlite3"
     shutil.copy(srd, db)
     total = cpu_total = 0.0
