@@ -295,6 +295,25 @@ def test_a_revised_document_wins_over_the_one_it_revises(app: App, tmp_path: Pat
     assert (listed["tob"].priority, listed["tob-2023"].priority) == (8, 9)
 
 
+def test_of_two_documents_sharing_spells_the_later_one_wins(app: App, tmp_path: Path) -> None:
+    """Deep Magic (2020) and Spells That Don't Suck (2025) share spells: the later publication
+    wins whatever the order of installs, and nothing is left to pack ids (no tie warning)."""
+    later = _document(tmp_path, "spells-that-dont-suck", "somanyrobots", "Spells That Don't Suck")
+    deepm = V2 / "kobold-press" / "deepm"
+    for name in ("Spell.json", "SpellCastingOption.json"):
+        text = (deepm / name).read_text().replace('"deepm_', '"spells-that-dont-suck_')
+        (later / name).write_text(text)
+    install(app, later)
+    install(app, deepm)
+    assert lookup(app, LookupParams(ref="spells/blade-of-wrath")).entry.pack == (
+        "spells-that-dont-suck"
+    )
+    assert lookup(app, LookupParams(ref="deepm:spells/blade-of-wrath")).entry.pack == "deepm"
+    assert app.library.check_ties() == []
+    listed = {p.pack.id: p for p in list_packs(app).packs}
+    assert (listed["deepm"].priority, listed["spells-that-dont-suck"].priority) == (8, 9)
+
+
 def _broken(tmp_path: Path) -> Path:
     folder = tmp_path / "tob"
     shutil.copytree(TOB, folder)
