@@ -682,10 +682,21 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .codecache import CodeCache
 
+    began = time.perf_counter() - process_age()  # the start, as the log tells it
     cache = CodeCache().install()  # before pygls and lsprotocol are imported
     from .server import serve
 
-    return serve(from_env(), _flags(args), on_initialized=cache.uninstall)
+    return serve(from_env(), _flags(args), on_initialized=cache.uninstall, began=began)
+
+
+def process_age() -> float:
+    """Seconds since this process started (Linux; elsewhere 0: since `main`)."""
+    try:
+        stat = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(stat[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime, in ticks
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
 
 
 def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:

@@ -669,6 +669,31 @@ def test_an_interrupted_index_resumes_where_it_stopped(app: App) -> None:
     assert fake.texts_embedded == distinct  # every text embedded exactly once
 
 
+def test_shutting_down_stops_the_first_phase_within_its_batch_and_keeps_what_it_made(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon's `shutdown` waits for the indexer: the attribute phase (the whole SRD is one
+    batch) stops at the next entry, and what it made is kept for the next start."""
+    from d5e_daemon import filters
+
+    real = filters.attributes
+    calls: list[str] = []
+
+    def stop_at_the_tenth(collection: str, data: dict[str, Any]) -> list[tuple[str, Any]]:
+        calls.append(collection)
+        if len(calls) == 10:
+            app.search.stop()
+        return real(collection, data)
+
+    monkeypatch.setattr(filters, "attributes", stop_at_the_tenth)
+    assert app.search.sync_attributes() == 10
+    assert not app.search.attributes_current()
+    app.search.resume()
+    monkeypatch.setattr(filters, "attributes", real)
+    assert app.search.sync_attributes() > 300  # the rest, not those ten again
+    assert app.search.attributes_current()
+
+
 def test_deleting_a_pack_removes_its_vectors(indexed: App) -> None:
     def count(conn: apsw.Connection) -> tuple[int, int]:
         row = conn.execute(

@@ -193,16 +193,31 @@ class SearchIndex:
     def _db_stamp(self) -> object:
         return (self.profile(), queries.data_version(self.db.conn))
 
-    def ensure_attributes(self) -> None:
+    def ensure_attributes(self, conn: apsw.Connection | None = None) -> None:
         """Make filter attributes and keyword texts current before a search (an index probe when
         they are). When they cannot be written (the database served read-only, the disk full),
-        the search reads what is there."""
+        the search reads what is there. `conn` reads (default: the main thread's)."""
         if self.db.read_only is not None:
             return
         try:
-            self.sync_attributes()
+            self.sync_attributes(conn)
         except StorageError as exc:
             log.warning("keyword texts not brought up to date: %s", exc.message)
+
+    def attributes_current(self) -> bool:
+        """Nothing for `ensure_attributes` to do (an index probe)."""
+        return self.db.read_only is not None or not queries.attrs_pending(
+            self.db.conn, self.attrs_key
+        )
+
+    def ensure_attributes_apart(self) -> None:
+        """`ensure_attributes` through a connection of its own: for a worker thread, while the
+        main thread goes on answering."""
+        conn = db.connect(self.db.path, migrate_now=False)
+        try:
+            self.ensure_attributes(conn)
+        finally:
+            conn.close()
 
     def vectors_ready(self) -> bool:
         """Every entry of the profile has current vectors."""
@@ -291,6 +306,8 @@ class SearchIndex:
                 break
             attrs, texts = [], []
             for item in todo:
+                if self._stop.is_set():  # shutting down: what is made is kept, not the rest
+                    break
                 self._yield_to_installs()
                 entry = item.entry()
                 attrs.append(
@@ -303,8 +320,9 @@ class SearchIndex:
                 searched = " ".join([*other, text.dice_aliases(body)])
                 texts.append((item.id, entry.name, body, searched))
             self._yield_to_installs()
-            self.db.write(partial(_save_attrs, key=key, attrs=attrs, texts=texts))
-            done += len(todo)
+            if attrs:
+                self.db.write(partial(_save_attrs, key=key, attrs=attrs, texts=texts))
+            done += len(attrs)
         return done
 
     # -- phase 2: vectors ------------------------------------------------------------------------
