@@ -35,9 +35,11 @@ from pygls.protocol import (
     LanguageServerProtocol,
     default_converter,
 )
+from pygls.workspace import Workspace
 
 from .db import storage_error
 from .errors import D5eError
+from .textdoc import LineWorkspace
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -126,7 +128,15 @@ class D5eProtocol(LanguageServerProtocol):
     `shutdown` get -32600 (LSP: "InvalidRequest"); lone surrogates in LSP params become U+FFFD;
     a request whose params do not fit its LSP method (pygls logged it and sent nothing: the
     client waited forever) gets -32602 naming what is wrong; no error response carries a
-    traceback."""
+    traceback. Open documents are `textdoc.LineDocument`s (kept as lines, changed where the
+    editor changed them)."""
+
+    @property
+    def workspace(self) -> Workspace:
+        workspace = super().workspace
+        if type(workspace) is Workspace:  # pygls made it at `initialize`: ours reads lines
+            workspace.__class__ = LineWorkspace
+        return workspace
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         method = data.get("method")

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
+
 from d5e_daemon import Entry, queries
 from d5e_daemon.app import App
+from d5e_daemon.features.lookup import lookup
+from d5e_daemon.features.search import search
+from d5e_daemon.protocol import LookupParams, SearchParams
+
+from .packtools import write_pack
 
 
 def index_text(app: App, pack: str, collection: str, slug: str) -> list[str]:
@@ -15,9 +23,11 @@ def index_text(app: App, pack: str, collection: str, slug: str) -> list[str]:
 def test_spells_lead_with_what_they_are_and_do_then_the_facts(app: App) -> None:
     lines = index_text(app, "srd-2014", "spells", "fireball")
     assert lines[0] == "Fireball: 3rd-level evocation spell of Sorcerer, Wizard"
-    assert lines[1].startswith("A bright streak flashes")  # what it does
+    # what it is for, in the SRD pack's lore (a table's words), then the facts, then its text
+    assert lines[1] == ("A huge explosion of fire that hits a whole group; the classic area blast.")
     assert lines[2].startswith("8d6 fire damage. Dexterity saving throw for half damage.")
-    assert lines[3].startswith("The fire spreads around corners.")
+    assert lines[3].startswith("A bright streak flashes")
+    assert lines[4].startswith("The fire spreads around corners.")
     cantrip = index_text(app, "srd-2014", "spells", "vicious-mockery")
     assert cantrip[0] == "Vicious Mockery: Enchantment cantrip of Bard"
 
@@ -35,18 +45,68 @@ def test_monsters_say_what_they_are_and_do_in_plain_words(app: App) -> None:
     """The line after the header: kind, movement, attacks and what they do to a target, from
     the stat block ("undead whose claws paralyze", "a celestial that flies")."""
     ghoul = index_text(app, "srd-2014", "monsters", "ghoul")
-    assert (
-        ghoul[1]
-        == "Ghoul is a medium undead. It attacks with its bite, claws. Its claws can paralyze."
+    assert ghoul[1] == (
+        "Ghoul is a medium undead. An undead eater of corpses that haunts graveyards; its claws"
+        " paralyze living creatures. It attacks with its bite, claws. Its claws can paralyze."
     )
     pegasus = index_text(app, "srd-2014", "monsters", "pegasus")
-    assert pegasus[1] == "Pegasus is a large celestial that flies. It attacks with its hooves."
+    assert pegasus[1] == (
+        "Pegasus is a large celestial that flies. A winged horse, a white flying steed of good"
+        " heroes. It attacks with its hooves."
+    )
     medusa = index_text(app, "srd-2014", "monsters", "medusa")[1]
     assert "its petrifying gaze can turn to stone" in medusa.lower()
     worm = index_text(app, "srd-2014", "monsters", "purple-worm")[1]
     assert "that burrows" in worm and "swallow whole" in worm
     wight = index_text(app, "srd-2014", "monsters", "wight")[1]
     assert "its life drain can drain life" in wight.lower()
+
+
+def test_srd_monsters_say_what_they_look_like(app: App) -> None:
+    """The SRD's stat blocks never describe a creature; the SRD pack's lore table does, in
+    this project's words, after the kind: a dragon's colour says where it lairs."""
+    mimic = index_text(app, "srd-2014", "monsters", "mimic")[1]
+    assert "disguises itself as an object such as a treasure chest" in mimic
+    for slug in ("red-dragon-wyrmling", "young-red-dragon", "ancient-red-dragon"):
+        assert "lairs in volcanoes" in index_text(app, "srd-2014", "monsters", slug)[1]
+    # the lore is searched, not shown: a lookup's card has only the SRD's own text
+    card = lookup(app, LookupParams(ref="monsters/mimic", pack="srd-2014")).markdown
+    assert "Adhesive" in card and "treasure chest" not in card
+
+
+def test_a_packs_own_lore_leads_its_monster(app: App) -> None:
+    entry = Entry(
+        collection="monsters",
+        slug="glimmerwing",
+        name="Glimmerwing",
+        data={"size": "Tiny", "type": "fey", "lore": "  A moth of living\nmoonlight. "},
+    )
+    assert app.render(entry, "index").splitlines()[1] == (
+        "Glimmerwing is a tiny fey. A moth of living moonlight."
+    )
+
+
+def test_a_packs_lore_leads_any_entry_and_its_words_find_it(app: App, tmp_path: Path) -> None:
+    """`lore` in a homebrew record: searched (first, as what the entry is), not shown."""
+    item = Entry(
+        collection="magic-items",
+        slug="lantern-of-ghosts",
+        name="Lantern of Ghosts",
+        data={"desc": "A lantern.", "lore": "Shows the dead walking nearby."},
+    )
+    assert app.render(item, "index").splitlines()[1] == "Shows the dead walking nearby."
+    pack = write_pack(
+        tmp_path / "brew",
+        {
+            "magic-items/lantern.md": "---\nname: Lantern of Ghosts\n"
+            "lore: Shows the dead walking nearby, a spirit seer's light.\n---\nA lantern.\n"
+        },
+    )
+    app.db.write(partial(app.library.install_path, path=pack))
+    hits = search(app, SearchParams(query="spirit seer", mode="keyword")).hits
+    assert hits and hits[0].ref == "magic-items/lantern-of-ghosts"
+    card = lookup(app, LookupParams(ref="magic-items/lantern-of-ghosts")).markdown
+    assert "A lantern." in card and "spirit seer" not in card
 
 
 def test_attacks_read_as_players_say_them(app: App) -> None:
@@ -78,8 +138,15 @@ def test_items_features_classes_and_others_say_what_they_are(app2024: App) -> No
     )
     rogue = index_text(app, "srd-2014", "classes", "rogue")
     assert rogue[0] == "Rogue: class"
-    assert rogue[1].startswith("d8 hit die. saving throws Dexterity, Intelligence.")
-    assert "Saving Throw:" not in rogue[1]
+    assert rogue[1].startswith("A thief, scout or assassin")  # the SRD pack's lore
+    assert rogue[2].startswith("d8 hit die. saving throws Dexterity, Intelligence.")
+    assert "Saving Throw:" not in rogue[2]
+    tiefling = index_text(app, "srd-2014", "races", "tiefling")
+    assert tiefling[:2] == [
+        "Tiefling: race",
+        ("Humanoids with infernal blood, horns, a tail and fiendish heritage who resist fire."),
+    ]
+    assert tiefling[2].startswith("Medium. speed 30 feet.")
     assert index_text(app, "srd-2014", "traits", "trance")[0] == "Trance: racial trait of Elf"
     assert index_text(app, "srd-2014", "conditions", "grappled")[0] == "Grappled: condition"
     madness = index_text(app, "srd-2014", "rule-sections", "madness")

@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import apsw
+import msgspec
 import pytest
 
-from d5e_daemon import db, queries
+from d5e_daemon import Entry, Pack, PackSource, db, hookimpl, queries
 from d5e_daemon.app import App
 from d5e_daemon.errors import IndexNotReady, InvalidParams
 from d5e_daemon.features.search import (
@@ -25,10 +26,11 @@ from d5e_daemon.features.search import (
     query_words,
     search,
     search_filters,
+    settle,
 )
 from d5e_daemon.plugins import get_plugins
 from d5e_daemon.protocol import SearchFiltersParams, SearchParams, decode
-from d5e_daemon.records import Entry
+from d5e_daemon.queries import SearchScope
 from d5e_daemon.search import retrieval
 from d5e_daemon.search.embed import FakeEmbedder
 from d5e_daemon.search.passages import split
@@ -153,6 +155,97 @@ def test_only_the_winners_of_the_profile_are_returned(db_path: Path) -> None:
         assert [h.pack for h in goblins] == [BREW.id]  # the homebrew one replaces the SRD's
         listed = ask(app, filters={"type": "humanoid", "cr": 0.5}, limit=100).hits
         assert [h.pack for h in listed if h.ref == "monsters/goblin"] == [BREW.id]
+    finally:
+        app.close()
+
+
+COPIES = Pack(
+    id="test-copies", title="Copies", version="1", license="CC0", edition="2024", default_priority=5
+)
+COPY_ENTRIES = [
+    Entry(  # the SRD's Fireball under another slug, as Open5e's copies of the SRD name theirs
+        collection="spells",
+        slug="srd-fireball",
+        name="Fireball",
+        data={"level": 3, "school": {"name": "Evocation"}, "desc": ["A ball of flame."]},
+    ),
+    Entry(
+        collection="spells",
+        slug="blazing-orb",
+        name="Blazing Orb",
+        data={"level": 3, "school": {"name": "Evocation"}, "desc": ["An orb of flame."]},
+    ),
+]
+
+
+class CopiesPlugin:
+    __name__ = "test-copies-plugin"
+
+    @hookimpl
+    def register_packs(self, register: Callable[[PackSource], None]) -> None:
+        register(PackSource(pack=COPIES, load=lambda: list(COPY_ENTRIES)))
+
+
+def copies_app(db_path: Path, **settings: Any) -> App:
+    packs = {"builtinPacks": ["srd-2014", COPIES.id], "packs": {"srd-2014": 10, COPIES.id: 5}}
+    app = App(
+        build({"db": str(db_path), **packs, **settings}),
+        plugins=get_plugins(extra=(CopiesPlugin(),)),
+    )
+    app.start()
+    return app
+
+
+def test_same_named_entries_of_several_packs_are_one_hit(db_path: Path) -> None:
+    """A large library holds the same entry in several packs under other slugs (Open5e's copy
+    of the SRD, a 2024 edition beside a 2014 one): it is one hit, the entry of the pack the
+    profile ranks highest, naming the others; a search of that pack alone still finds its own."""
+    app = copies_app(db_path)
+    try:
+        for mode in ("keyword", "hybrid"):
+            hits = ask(app, query="fireball", mode=mode, limit=50).hits
+            fireballs = [h for h in hits if h.name == "Fireball"]
+            assert [(h.pack, h.ref) for h in fireballs] == [("srd-2014", "spells/fireball")]
+            assert [(a.pack, a.ref) for a in fireballs[0].also] == [
+                (COPIES.id, "spells/srd-fireball")
+            ]
+        wire = msgspec.to_builtins(ask(app, query="fireball", mode="keyword").hits[0])
+        assert wire["also"] == [
+            {"ref": "spells/srd-fireball", "pack": COPIES.id, "name": "Fireball",
+             "collection": "spells"}
+        ]  # fmt: skip
+        own = ask(app, query="fireball", packs=[COPIES.id], mode="keyword").hits
+        assert [(h.pack, h.ref, h.also) for h in own][:1] == [
+            (COPIES.id, "spells/srd-fireball", [])
+        ]
+        other = ask(app, query="orb of flame", mode="keyword").hits
+        assert "also" not in msgspec.to_builtins(other[0])  # left off when there are none
+    finally:
+        app.close()
+
+
+def test_the_pack_the_profile_ranks_highest_stands_for_the_others(db_path: Path) -> None:
+    app = copies_app(db_path, packs={COPIES.id: 50})
+    try:
+        hits = [h for h in ask(app, query="fireball", mode="keyword").hits if h.name == "Fireball"]
+        assert [(h.pack, [a.pack for a in h.also]) for h in hits] == [(COPIES.id, ["srd-2014"])]
+    finally:
+        app.close()
+
+
+def test_entries_of_another_edition_than_the_profiles_weigh_less(db_path: Path) -> None:
+    app = copies_app(db_path)
+    try:
+        (orb,) = [i for (i,) in app.conn.execute("SELECT id FROM entry WHERE slug = 'blazing-orb'")]
+        (ball,) = [i for (i,) in app.conn.execute(
+            "SELECT id FROM entry WHERE pack_id = 'srd-2014' AND slug = 'fireball'"
+        )]  # fmt: skip
+        ranked = [(orb, 1.5), (ball, 1.0)]
+        settled, _ = settle(app, ranked, SearchScope(profile=app.profile), 1.0)
+        assert [i for i, _ in settled] == [ball, orb]  # a 2024 spell in a 2014 profile
+        assert dict(settled)[orb] == pytest.approx(0.5)
+        asked = SearchScope(profile=app.profile, edition="2024")  # the edition asked for
+        assert settle(app, ranked, asked, 1.0)[0] == ranked
     finally:
         app.close()
 
@@ -576,6 +669,31 @@ def test_an_interrupted_index_resumes_where_it_stopped(app: App) -> None:
     assert fake.texts_embedded == distinct  # every text embedded exactly once
 
 
+def test_shutting_down_stops_the_first_phase_within_its_batch_and_keeps_what_it_made(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon's `shutdown` waits for the indexer: the attribute phase (the whole SRD is one
+    batch) stops at the next entry, and what it made is kept for the next start."""
+    from d5e_daemon import filters
+
+    real = filters.attributes
+    calls: list[str] = []
+
+    def stop_at_the_tenth(collection: str, data: dict[str, Any]) -> list[tuple[str, Any]]:
+        calls.append(collection)
+        if len(calls) == 10:
+            app.search.stop()
+        return real(collection, data)
+
+    monkeypatch.setattr(filters, "attributes", stop_at_the_tenth)
+    assert app.search.sync_attributes() == 10
+    assert not app.search.attributes_current()
+    app.search.resume()
+    monkeypatch.setattr(filters, "attributes", real)
+    assert app.search.sync_attributes() > 300  # the rest, not those ten again
+    assert app.search.attributes_current()
+
+
 def test_deleting_a_pack_removes_its_vectors(indexed: App) -> None:
     def count(conn: apsw.Connection) -> tuple[int, int]:
         row = conn.execute(
@@ -695,7 +813,10 @@ def test_a_profile_change_is_seen_without_a_packs_changed_event(indexed: App) ->
     assert indexed.library.sync_profile()
     assert ask(indexed, query="cloak displacement illusion").semantic is False
     assert indexed.search.build().ready
-    result = ask(indexed, query="cloak displacement illusion", mode="semantic", limit=50)
+    # the words of its text: with the fake embedder, a bag of words, three words alone put
+    # short passages that share one of them (spells "that make an illusion") above it
+    query = "cloak of displacement projects an illusion"
+    result = ask(indexed, query=query, mode="semantic", limit=50)
     cloaks = [h for h in result.hits if h.ref == "magic-items/cloak-of-displacement"]
     assert result.semantic and [h.pack for h in cloaks] == ["srd-2024"]
 
@@ -740,6 +861,28 @@ def test_filter_words_in_a_query_are_soft_boosts(indexed: App) -> None:
     assert any(h.collection != "monsters" for h in hits)  # a boost, not a filter
 
 
+def test_a_query_naming_a_collection_boosts_its_entries(indexed: App) -> None:
+    """ "a ranger spell …", "which condition …": the collection named counts as one filter
+    more, a boost and not a filter; "creature" names none (spells are asked for by what
+    they do to creatures)."""
+    from d5e_daemon.features.search import collection_words
+
+    assert collection_words("a ranger spell for extra damage") == {"spells"}
+    assert collection_words("which conditions stop you moving") == {"conditions"}
+    assert collection_words("monsters and magic items that fly") == {"monsters", "magic-items"}
+    assert collection_words("the rage class") == {"classes"}
+    assert collection_words("a spell that paralyses any creature") == {"spells"}
+    assert collection_words("a creature that burns") == set()
+    hits = ask(indexed, query="undead spell", explain=True, limit=30).hits
+    # two filters asked (the type, the collection): a spell has one, an undead monster the
+    # other, a damage type or a class feature neither
+    boosts = {h.ref: h.explain.boosts.get("filter words") for h in hits if h.explain}
+    assert boosts["spells/animate-dead"] == pytest.approx(0.5)
+    assert boosts["monsters/mummy"] == pytest.approx(0.5)
+    assert boosts["damage-types/necrotic"] is None
+    assert {h.collection for h in hits} > {"spells"}  # a boost, not a filter
+
+
 # -- installs first --------------------------------------------------------------------------
 
 
@@ -768,6 +911,70 @@ def test_indexing_waits_while_packs_are_being_written(app: App) -> None:
     writing.clear()
     builder.join(120)
     assert state["end"].ready and rendered
+
+
+def test_an_install_in_the_middle_of_an_attribute_batch_stops_the_indexer_at_once(
+    app: App,
+) -> None:
+    """An install that begins while the indexer is half way through a batch of the first phase
+    does not wait for the batch: the indexer stops before the next entry and saves nothing
+    until the install is over (an install queued behind a batch's save waited up to 0.8 s)."""
+    app.search = app.search_index(FakeEmbedder())
+    writing = threading.Event()
+    app.search.packs_writing = writing.is_set
+    rendered: list[str] = []
+    render = app.search.render
+
+    def counted(entry: Entry, purpose: str) -> str:
+        rendered.append(entry.ref)
+        if len(rendered) == 3:
+            writing.set()  # an install begins while the third entry is rendered
+        return render(entry, purpose)
+
+    app.search.render = counted
+    state: dict[str, Any] = {}
+    builder = threading.Thread(
+        target=lambda: state.setdefault("end", app.search.build()), daemon=True
+    )
+    builder.start()
+    builder.join(1.0)
+    assert builder.is_alive() and len(rendered) == 3
+    done = "SELECT count(*) FROM entry_index WHERE attrs IS NOT NULL OR vectors IS NOT NULL"
+    assert app.conn.execute(done).fetchone() == (0,)
+    writing.clear()
+    builder.join(120)
+    assert state["end"].ready and len(rendered) > 3
+
+
+def test_an_install_in_the_middle_of_embedding_stops_the_indexer_between_two_batches(
+    app: App,
+) -> None:
+    """The same while the model embeds a batch of entries: the embedder pauses between its
+    batches of 8 passages, not at the end of all the batch's passages."""
+    writing = threading.Event()
+    calls: list[int] = []
+
+    class Installing(FakeEmbedder):
+        def embed(self, texts: Sequence[str]) -> list[bytes]:
+            calls.append(len(texts))
+            writing.set()  # an install begins while the first batch is embedded
+            return super().embed(texts)
+
+    app.search = app.search_index(Installing())
+    app.search.sync_attributes()
+    app.search.packs_writing = writing.is_set
+    state: dict[str, Any] = {}
+    builder = threading.Thread(
+        target=lambda: state.setdefault("end", app.search.build()), daemon=True
+    )
+    builder.start()
+    builder.join(1.0)
+    assert builder.is_alive() and calls == [8]
+    assert app.conn.execute("SELECT count(*) FROM passage").fetchone() == (0,)
+    writing.clear()
+    app.search.packs_writing = lambda: False
+    builder.join(120)
+    assert state["end"].ready and len(calls) > 1
 
 
 async def test_the_library_says_when_packs_are_being_written(app: App) -> None:

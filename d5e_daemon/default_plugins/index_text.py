@@ -140,7 +140,7 @@ def spell(entry: Entry) -> str:
     ]
     higher = text_paragraphs(data.get("higher_level"))
     body = paragraphs(data) + ([f"At higher levels: {' '.join(higher)}"] if higher else [])
-    return _doc(header, facts, body)
+    return _doc(header, facts, _with_lore(data, body))
 
 
 def _speeds(value: Any) -> str:
@@ -184,13 +184,26 @@ _MOVES = {"fly": "flies", "swim": "swims", "climb": "climbs", "burrow": "burrows
 _PARENTHESES = re.compile(r"\s*\(.*?\)")
 
 
+def _lore(data: dict[str, Any]) -> str:
+    """The entry's `lore`, if its pack gives one: what it is and looks like in plain words
+    (the SRD's from `d5e-srd`'s lore table), which its record itself never says."""
+    lore = data.get("lore")
+    return " ".join(lore.split()) if isinstance(lore, str) else ""
+
+
+def _with_lore(data: dict[str, Any], body: list[str]) -> list[str]:
+    """`body` after the entry's lore, if it has one (then the lore is what the entry does)."""
+    return [_lore(data), *body] if _lore(data) else body
+
+
 def _items(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def monster_summary(entry: Entry) -> str:
     """What a monster is and does in plain words, from its stat block: its kind, how it moves,
-    what it attacks with and what its attacks and traits do to a target.
+    its `lore` if its pack gives one (what it looks like and is known for, which a stat block
+    never says), what it attacks with and what its attacks and traits do to a target.
 
     `Ghoul is a medium undead. It attacks with its bite, claws. Its claws can paralyze.`
     """
@@ -207,6 +220,8 @@ def monster_summary(entry: Entry) -> str:
         + (" that " + " and ".join(moves) if moves else "")
         + "."
     ]
+    if _lore(data):
+        sentences.append(_lore(data))
     actions = _items(data.get("actions"))
     weapons: list[str] = []
     effects: list[str] = []
@@ -260,7 +275,7 @@ def monster(entry: Entry) -> str:
 def magic_item(entry: Entry) -> str:
     kind, body = magic_item_parts(entry.data)
     kind = kind[:1].lower() + kind[1:]
-    return _doc(f"{entry.name}: magic item, {kind}", [], body)
+    return _doc(f"{entry.name}: magic item, {kind}", [], _with_lore(entry.data, body))
 
 
 def equipment(entry: Entry) -> str:
@@ -274,7 +289,7 @@ def equipment(entry: Entry) -> str:
     body = (
         paragraphs(data) + text_paragraphs(data.get("special")) + text_paragraphs(data.get("notes"))
     )
-    return _doc(f"{entry.name}: {kind.lower()}", facts, body)
+    return _doc(f"{entry.name}: {kind.lower()}", facts, _with_lore(data, body))
 
 
 def feature(entry: Entry) -> str:
@@ -289,18 +304,18 @@ def feature(entry: Entry) -> str:
     else:
         facts = [f"{cls or 'class'} level {describe(level)}" if describe(level) else ""]
     header = f"{entry.name}: {owner} class feature".strip()
-    return _doc(header, facts, paragraphs(data))
+    return _doc(header, facts, _with_lore(data, paragraphs(data)))
 
 
 def trait(entry: Entry) -> str:
     data = entry.data
     owners = describe(data.get("races") or data.get("species")) or describe(data.get("subraces"))
     header = f"{entry.name}: racial trait" + (f" of {owners}" if owners else "")
-    return _doc(header, [], paragraphs(data))
+    return _doc(header, [], _with_lore(data, paragraphs(data)))
 
 
 def condition(entry: Entry) -> str:
-    return _doc(f"{entry.name}: condition", [], paragraphs(entry.data))
+    return _doc(f"{entry.name}: condition", [], _with_lore(entry.data, paragraphs(entry.data)))
 
 
 def rule_section(entry: Entry) -> str:
@@ -310,7 +325,7 @@ def rule_section(entry: Entry) -> str:
     lines = [line for para in body for line in para.split("\n")]
     if lines and lines[0].lstrip("# ").strip() == entry.name:
         lines = lines[1:]
-    return _doc(f"{entry.name}: rules", [], ["\n".join(lines)])
+    return _doc(f"{entry.name}: rules", [], _with_lore(entry.data, ["\n".join(lines)]))
 
 
 def character_class(entry: Entry) -> str:
@@ -325,7 +340,7 @@ def character_class(entry: Entry) -> str:
         f"saving throws {saves}" if saves else "",
         f"proficiencies {proficiencies}" if proficiencies else "",
     ]
-    return _doc(f"{entry.name}: class", facts, paragraphs(data))
+    return _doc(f"{entry.name}: class", facts, _with_lore(data, paragraphs(data)))
 
 
 def race(entry: Entry) -> str:
@@ -337,7 +352,11 @@ def race(entry: Entry) -> str:
         f"languages {describe(data.get('languages'))}" if data.get("languages") else "",
     ]
     body = [describe(data.get(k)) for k in ("age", "alignment", "size_description")]
-    return _doc(f"{entry.name}: {singular(entry.collection)}", facts, paragraphs(data) + body)
+    return _doc(
+        f"{entry.name}: {singular(entry.collection)}",
+        facts,
+        _with_lore(data, paragraphs(data) + body),
+    )
 
 
 _INDEX: dict[str, Callable[[Entry], str]] = {

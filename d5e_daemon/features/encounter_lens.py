@@ -31,7 +31,7 @@ without one of the two gets the other for both.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,7 @@ from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from ..errors import D5eError
-from ..prose import ProseRef, count_before, find_prose, prose_lines
+from ..prose import ProseRef, count_before, walk_prose
 from ..protocol import EncounterMonster, Rules
 from .encounter import MAX_COUNT, check_party, maths, resolve
 from .markdown import _range
@@ -84,10 +84,13 @@ class Verdict:
 # -- finding encounters ---------------------------------------------------------------------------
 
 
-def find_encounters(resolver: Resolver, lines: Sequence[str]) -> list[DocEncounter]:
-    """The encounter blocks and the counting prose lines of a document, in order."""
+def find_encounters(
+    resolver: Resolver, lines: Sequence[str], key: Hashable | None = None
+) -> list[DocEncounter]:
+    """The encounter blocks and the counting prose lines of a document, in order (`key`: the
+    document's, for `prose.walk_prose`)."""
     found = list(_blocks(lines))
-    found += _prose_lines(resolver, lines)
+    found += _prose_lines(resolver, lines, key)
     found.sort(key=lambda e: (e.line, e.end))
     return found
 
@@ -247,15 +250,18 @@ def _plain_name(name: str) -> str:
     return name.strip()
 
 
-def _prose_lines(resolver: Resolver, lines: Sequence[str]) -> list[DocEncounter]:
+def _prose_lines(
+    resolver: Resolver, lines: Sequence[str], key: Hashable | None
+) -> list[DocEncounter]:
     """Lines (parts between semicolons) that count creatures by name or by tag."""
     refs: dict[int, list[tuple[int, int, int, str, int | None]]] = {}
-    for ref in find_prose(lines, resolver.prose_names()):
+    walk = walk_prose(lines, resolver.prose_names(), key)
+    for ref in walk.refs:
         if ref.entry.collection == "monsters":
             refs.setdefault(ref.line, []).append(_from_prose(ref))
-    for n, _ in prose_lines(lines):
+    for n, text in enumerate(walk.texts):
         line = lines[n]
-        if "{@" in line:
+        if text is not None and "{@" in line:
             for tag in tags_in_line(n, line):
                 if tag.kind in _CREATURE_TAGS:
                     counted = _from_tag(resolver, line, tag)
@@ -367,7 +373,7 @@ def code_lenses(
 ) -> list[types.CodeLens]:
     lines = doc.lines
     lenses = []
-    for found in find_encounters(resolver, lines):
+    for found in find_encounters(resolver, lines, doc.uri):
         if found.kind not in kinds:
             continue
         said = verdict(resolver, found)
@@ -389,7 +395,7 @@ def inlay_hints(
     lines = doc.lines
     last = min(len(lines), within.end.line + 2)
     hints = []
-    for found in find_encounters(resolver, lines[:last]):
+    for found in find_encounters(resolver, lines[:last], (doc.uri, "hints")):
         if found.kind not in kinds or not within.start.line <= found.line <= within.end.line:
             continue
         said = verdict(resolver, found)

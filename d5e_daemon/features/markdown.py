@@ -596,7 +596,7 @@ def reference_at(resolver: Resolver, doc: TextDocument, position: types.Position
     if tag is not None:
         row = resolver.resolve(tag).row
         return None if row is None else RefAt(lines, tag.line, tag.start, tag.end, row)
-    ref = prose_at(lines, resolver.prose_names(), line_no, col)
+    ref = prose_at(lines, resolver.prose_names(), line_no, col, doc.uri)
     if ref is None:
         return None
     rows = queries.rows_by_ids(resolver.app.conn, [ref.entry.id])
@@ -667,7 +667,7 @@ def _document_mentions(
         for t in find_tags(lines)
         if (row := resolver.resolve(t).row) is not None and row.id == entry_id
     ]
-    for ref in find_prose(lines, resolver.prose_names()):
+    for ref in find_prose(lines, resolver.prose_names(), doc.uri):
         if ref.entry.id == entry_id:
             found.append(Mention(path, ref.line, *ref.span, ref.style, lines[ref.line], ref.count))
     return sorted(found, key=lambda m: (m.line, m.start))
@@ -678,7 +678,8 @@ def document_symbols(resolver: Resolver, doc: TextDocument) -> list[types.Docume
     creatures), then each entry it uses, once, with how often and where first."""
     lines = doc.lines
     symbols: list[types.DocumentSymbol] = []
-    for enc in find_encounters(lines, resolver.prose_names()):
+    prose = find_prose(lines, resolver.prose_names(), doc.uri)
+    for enc in find_encounters(lines, resolver.prose_names(), prose):
         where = _range(doc, lines, enc.line, 0, len(lines[enc.line].rstrip("\r\n")))
         if enc.end_line != enc.line:
             last = _range(doc, lines, enc.end_line, 0, len(lines[enc.end_line].rstrip("\r\n")))
@@ -700,7 +701,7 @@ def document_symbols(resolver: Resolver, doc: TextDocument) -> list[types.Docume
             used.setdefault(row.id, []).append((tag.line, tag.start, tag.end))
             names[row.id] = row
     prose_ids = set()
-    for ref in find_prose(lines, resolver.prose_names()):
+    for ref in prose:
         used.setdefault(ref.entry.id, []).append((ref.line, *ref.span))
         prose_ids.add(ref.entry.id)
     missing = [i for i in prose_ids if i not in names]

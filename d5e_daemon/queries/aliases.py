@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import apsw
@@ -28,7 +28,13 @@ _INVERTED_SQL = """
       AND e.name LIKE '%,%' AND d5e_norm(f.value) != e.norm_name
       AND NOT EXISTS (SELECT 1 FROM entry_alias x
                       WHERE x.entry_id = e.id AND x.norm_name = d5e_norm(f.value))
+      AND NOT EXISTS (SELECT 1 FROM entry o INDEXED BY entry_by_collection_name
+                      WHERE o.collection = e.collection AND o.norm_name = d5e_norm(f.value))
 """
+# A derived form that is an installed entry's name (of any pack, same collection) is left out:
+# the name means that entry, and the form would only add a second meaning ("Ghoul, Darakhul"
+# gives no "Darakhul" where a "Darakhul" is installed). Declared aliases are checked at install
+# instead (`packs.other_names`), where a clash is the author's to fix.
 
 
 def refresh_aliases(
@@ -63,36 +69,43 @@ def refresh_aliases(
     conn.execute(_INVERTED_SQL, args)
 
 
-def set_declared_aliases(
-    conn: apsw.Connection, pack_id: str, aliases: dict[str, list[str]]
+_DECLARED_FIELDS = ("aliases", "lore")
+"""The fields of an entry's data a pack copied from SQLite declares beside its file."""
+
+
+def set_declared(
+    conn: apsw.Connection, pack_id: str, field: str, values: Mapping[str, object]
 ) -> set[tuple[str, str]]:
-    """Make `aliases` (`collection/slug` → names) the `aliases` of those entries' data, and
-    drop the `aliases` of the pack's other entries (a pack copied from SQLite: its alias
-    table). Refs the pack lacks are left out. Returns the refs whose data changed."""
+    """Make `values` (`collection/slug` → value) the `field` of those entries' data, and drop
+    the `field` of the pack's other entries (a pack copied from SQLite: its alias table, its
+    lore). Refs the pack lacks are left out. Returns the refs whose data changed."""
+    if field not in _DECLARED_FIELDS:
+        raise ValueError(f"not a declared field: {field}")
+    path = f"$.{field}"
     current = {
         f"{c}/{s}": json.loads(a) if a is not None else None
         for c, s, a in conn.execute(
             """
-            SELECT collection, slug, data -> '$.aliases' FROM entry
-            WHERE pack_id = ?1 AND (data -> '$.aliases' IS NOT NULL
+            SELECT collection, slug, data -> ?3 FROM entry
+            WHERE pack_id = ?1 AND (data -> ?3 IS NOT NULL
                   OR collection || '/' || slug IN (SELECT key FROM json_each(?2)))
             """,
-            (pack_id, json.dumps(aliases)),
+            (pack_id, json.dumps(values), path),
         )
     }
-    changed = {ref: aliases.get(ref) for ref, had in current.items() if had != aliases.get(ref)}
+    changed = {ref: values.get(ref) for ref, had in current.items() if had != values.get(ref)}
     conn.executemany(
         """
         UPDATE entry SET
-            data = CASE WHEN ?3 IS NULL THEN json_remove(data, '$.aliases')
-                        ELSE json_set(data, '$.aliases', json(?3)) END,
-            content_hash = d5e_hash(CASE WHEN ?3 IS NULL THEN json_remove(data, '$.aliases')
-                                         ELSE json_set(data, '$.aliases', json(?3)) END)
+            data = CASE WHEN ?3 IS NULL THEN json_remove(data, ?4)
+                        ELSE json_set(data, ?4, json(?3)) END,
+            content_hash = d5e_hash(CASE WHEN ?3 IS NULL THEN json_remove(data, ?4)
+                                         ELSE json_set(data, ?4, json(?3)) END)
         WHERE pack_id = ?1 AND collection || '/' || slug = ?2
         """,
         (
-            (pack_id, ref, None if names is None else json.dumps(names))
-            for ref, names in changed.items()
+            (pack_id, ref, None if value is None else json.dumps(value), path)
+            for ref, value in changed.items()
         ),
     )
     return {(ref.split("/", 1)[0], ref.split("/", 1)[1]) for ref in changed}
@@ -161,3 +174,49 @@ def aliases_by_entry(conn: apsw.Connection, ids: Sequence[int]) -> dict[int, lis
     ):
         found.setdefault(int(entry_id), []).append(str(name))
     return found
+
+
+def enabled_packs(conn: apsw.Connection) -> set[str]:
+    """The installed packs some profile enables."""
+    return {
+        str(row[0])
+        for row in conn.execute(
+            "SELECT DISTINCT pp.pack_id FROM profile_pack pp JOIN pack p ON p.id = pp.pack_id"
+        )
+    }
+
+
+@dataclass(frozen=True)
+class DeclaredAlias:
+    """A declared alias of an installed entry, with the entry it belongs to."""
+
+    collection: str
+    norm_name: str
+    alias: str
+    pack: str
+    ref: str
+    source_path: str | None
+    source_line: int | None
+
+
+def declared_aliases_named(
+    conn: apsw.Connection, names: Iterable[tuple[str, str]], but_pack: str
+) -> list[DeclaredAlias]:
+    """Declared aliases of other packs' entries that are one of `names` (collection,
+    normalised name) in the same collection."""
+    wanted = json.dumps(sorted(set(names)))
+    return [
+        DeclaredAlias(*row)
+        for row in conn.execute(
+            """
+            SELECT e.collection, a.norm_name, a.name, e.pack_id, e.collection || '/' || e.slug,
+                   e.source_path, e.source_line
+            FROM json_each(?1) j
+            CROSS JOIN entry_alias a ON a.norm_name = j.value ->> 1 AND a.kind = 'alias'
+            JOIN entry e ON e.id = a.entry_id
+            WHERE e.collection = j.value ->> 0 AND e.pack_id != ?2
+            ORDER BY e.pack_id, e.collection, e.slug
+            """,
+            (wanted, but_pack),
+        )
+    ]

@@ -24,7 +24,7 @@ import os
 import re
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from pathlib import Path
@@ -69,8 +69,11 @@ class Embedder(Protocol):
         """Embed a query or a few texts (one thread: quickest for short inputs)."""
         ...
 
-    def embed_many(self, texts: Sequence[str]) -> list[bytes]:
-        """Embed many texts for the index (every core; `release` frees what this needs)."""
+    def embed_many(
+        self, texts: Sequence[str], pause: Callable[[], None] | None = None
+    ) -> list[bytes]:
+        """Embed many texts for the index (every core; `release` frees what this needs);
+        `pause()` is called between batches (the indexer waits there while packs install)."""
         ...
 
     def release(self) -> None:
@@ -208,7 +211,9 @@ class FastEmbedder(_Window):
         self.load()
         return _vectors(self._model, texts)
 
-    def embed_many(self, texts: Sequence[str]) -> list[bytes]:
+    def embed_many(
+        self, texts: Sequence[str], pause: Callable[[], None] | None = None
+    ) -> list[bytes]:
         if not texts:
             return []
         self.load()
@@ -216,9 +221,14 @@ class FastEmbedder(_Window):
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="d5e-embed")
             pool = self._pool
-        batches = [texts[i : i + BULK_BATCH] for i in range(0, len(texts), BULK_BATCH)]
         model = self._model
-        done = pool.map(lambda batch: _vectors(model, batch, BULK_BATCH), batches)
+
+        def one(start: int) -> list[bytes]:
+            if pause is not None and start:
+                pause()  # the indexer waits here while packs install
+            return _vectors(model, texts[start : start + BULK_BATCH], batch_size=BULK_BATCH)
+
+        done = pool.map(one, range(0, len(texts), BULK_BATCH))
         return [vector for vectors in done for vector in vectors]
 
     def release(self) -> None:
@@ -250,9 +260,19 @@ def register_model(name: str, model_file: Path) -> None:
     )
 
 
-def _vectors(model: Any, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> list[bytes]:
-    vectors = model.embed(list(texts), batch_size=batch_size)
-    return [v.astype("<f4").tobytes() for v in vectors]
+def _vectors(
+    model: Any,
+    texts: Sequence[str],
+    pause: Callable[[], None] | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> list[bytes]:
+    """fastembed embeds batch by batch as its generator is read: `pause()` runs between two."""
+    out = []
+    for vector in model.embed(list(texts), batch_size=batch_size):
+        out.append(vector.astype("<f4").tobytes())
+        if pause is not None and len(out) % batch_size == 0 and len(out) < len(texts):
+            pause()  # the next batch is computed when the generator is read again
+    return out
 
 
 def _shrink_arena(session: Any) -> None:
@@ -415,10 +435,18 @@ class FakeEmbedder(_Window):
     def embed(self, texts: Sequence[str]) -> list[bytes]:
         return [self._vector(t) for t in texts]
 
-    def embed_many(self, texts: Sequence[str]) -> list[bytes]:
+    def embed_many(
+        self, texts: Sequence[str], pause: Callable[[], None] | None = None
+    ) -> list[bytes]:
+        """In batches of `BATCH_SIZE` with `pause()` between them, as the real model."""
         self.calls += 1
         self.texts_embedded += len(texts)
-        return self.embed(texts)
+        out: list[bytes] = []
+        for start in range(0, len(texts), BATCH_SIZE):
+            if pause is not None and start:
+                pause()
+            out += self.embed(texts[start : start + BATCH_SIZE])
+        return out
 
     def release(self) -> None:
         pass

@@ -1,0 +1,163 @@
+"""Open documents kept as lines, changed where the editor changed them.
+
+pygls keeps a document as one string: each incremental change splits the whole text into lines,
+rebuilds it, and every `doc.lines` splits it again, so a 20 MB document costs a full copy per
+keystroke and per request. `LineDocument` keeps the list of lines instead: an incremental change
+replaces the lines it touches; a full-text change (a client without incremental sync) is
+compared with the old lines so that what changed is known too. The whole text is joined only
+when something asks for `source`.
+
+Each change is recorded as an `Edit` (lines `start` to `old_end` became lines `start` to
+`new_end`) with a running `generation`, so that what is kept per line of a document
+(`features/doclines.py`) follows the edits instead of reading every line again.
+
+`doc.lines` is the document's own list: read it, never change it, and do not keep it across a
+change (a holder checks `doc.version`, as diagnostics passes do).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from lsprotocol import types
+from pygls.workspace import TextDocument, Workspace
+
+MAX_EDITS = 1000
+"""Edits remembered per document: a reader further behind reads the whole document again."""
+_CHUNK = 1024
+
+
+class Edit(NamedTuple):
+    """Lines [start, old_end) of the old text are lines [start, new_end) of the new one."""
+
+    start: int
+    old_end: int
+    new_end: int
+
+
+_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+"""What `str.splitlines` ends a line at."""
+
+
+def _ends_line(text: str) -> bool:
+    return text[-1:] in _BREAKS
+
+
+def _common_prefix(old: list[str], new: list[str]) -> int:
+    """How many first lines `old` and `new` share (compared a chunk at a time, in C)."""
+    n, most = 0, min(len(old), len(new))
+    while n < most and old[n : n + _CHUNK] == new[n : n + _CHUNK]:
+        n += _CHUNK
+    while n < most and old[n] == new[n]:
+        n += 1
+    return min(n, most)
+
+
+def _common_suffix(old: list[str], new: list[str], most: int) -> int:
+    """How many last lines they share, at most `most`."""
+    n = 0
+    while n < most:
+        step = min(_CHUNK, most - n)
+        if old[len(old) - n - step : len(old) - n] != new[len(new) - n - step : len(new) - n]:
+            break
+        n += step
+    while n < most and old[len(old) - n - 1] == new[len(new) - n - 1]:
+        n += 1
+    return n
+
+
+def line_diff(old: list[str], new: list[str]) -> Edit:
+    """The one range of lines in which `old` and `new` differ."""
+    start = _common_prefix(old, new)
+    tail = _common_suffix(old, new, min(len(old), len(new)) - start)
+    return Edit(start, len(old) - tail, len(new) - tail)
+
+
+class LineDocument(TextDocument):
+    """A pygls `TextDocument` whose text is its list of lines (see the module's docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lines: list[str] | None = None
+        self.generation = 0
+        """How many changes were made to the text since it was opened."""
+        self.edits: list[Edit] = []
+        """The last changes (at most MAX_EDITS), the last one is generation `generation`."""
+
+    @property
+    def source(self) -> str:
+        if self._source is None and self._lines is not None:
+            self._source = "".join(self._lines)
+        return super().source
+
+    @property
+    def lines(self) -> list[str]:  # a list: no copy made
+        if self._lines is None:
+            self._lines = self.source.splitlines(True)
+        return self._lines
+
+    def edits_since(self, generation: int) -> list[Edit] | None:
+        """The edits made after `generation`, in order; None when they are not all known."""
+        behind = self.generation - generation
+        if behind < 0 or behind > len(self.edits):
+            return None
+        return self.edits[len(self.edits) - behind :] if behind else []
+
+    def _record(self, edit: Edit) -> None:
+        self.generation += 1
+        self.edits.append(edit)
+        if len(self.edits) > MAX_EDITS:
+            del self.edits[: len(self.edits) - MAX_EDITS]
+
+    def _apply_full_change(self, change: types.TextDocumentContentChangeEvent) -> None:
+        old = self._lines
+        new = change.text.splitlines(True)
+        self._source, self._lines = change.text, new
+        self._record(line_diff(old, new) if old is not None else Edit(0, 0, len(new)))
+
+    def _apply_incremental_change(self, change: types.TextDocumentContentChangePartial) -> None:
+        lines = self.lines
+        where = self.position_codec.range_from_client_units(lines, change.range)
+        start, end = where.start.line, where.end.line
+        if not lines or start > end:  # pygls' own way (an empty text, a reversed range)
+            old = len(lines)
+            super()._apply_incremental_change(change)
+            self._lines = None
+            self._record(Edit(0, old, len(self.lines)))
+            return
+        text = lines[start][: where.start.character] + change.text
+        text += lines[end][where.end.character :]
+        end += 1
+        # The new lines must end where a line of the old text begins, as in the joined text.
+        while end < len(lines) and (
+            not _ends_line(text) or (text.endswith("\r") and lines[end].startswith("\n"))
+        ):
+            text += lines[end]
+            end += 1
+        while start > 0 and lines[start - 1].endswith("\r") and text.startswith("\n"):
+            start -= 1
+            text = lines[start] + text
+        new = text.splitlines(True)
+        lines[start:end] = new
+        self._source = None
+        self._record(Edit(start, end, start + len(new)))
+
+
+class LineWorkspace(Workspace):
+    """pygls' workspace, whose text documents are `LineDocument`s."""
+
+    def _create_text_document(
+        self,
+        doc_uri: str,
+        source: str | None = None,
+        version: int | None = None,
+        language_id: str | None = None,
+    ) -> TextDocument:
+        return LineDocument(
+            doc_uri,
+            source=source,
+            version=version,
+            language_id=language_id,
+            sync_kind=self._sync_kind,
+            position_codec=self._position_codec,
+        )
