@@ -342,9 +342,11 @@ class Library:
         return results
 
     async def remove(self, pack_id: str) -> int:
-        """Remove a pack; return how many entries went with it."""
+        """Remove a pack; return how many entries went with it. The packs derived from its
+        entries are read again: each that cannot be without it keeps its last good version, and
+        `d5e/status` says why."""
         count = await self.write(partial(packs.remove, pack_id=pack_id, then=self.update_profile))
-        self.changed([pack_id])
+        await self.after([pack_id])
         return count
 
     async def choose(
