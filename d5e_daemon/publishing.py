@@ -16,6 +16,7 @@ from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from . import jsonrpc
+from .features.doclines import DocumentFacts
 from .features.markdown import DiagnosticsPass
 from .features.tags import Resolver
 
@@ -45,6 +46,8 @@ class Publisher:
         """Documents whose diagnostics are to be published, and when."""
         self.passes: dict[str, asyncio.Task[None]] = {}
         """Diagnostics passes under way, by document."""
+        self.facts: dict[str, DocumentFacts] = {}
+        """What the other requests about a document read of it (`facts_of`), by document."""
 
     def soon(self, uri: str, quiet: float = QUIET_SECONDS) -> None:
         """Publish the document's diagnostics `quiet` seconds from now, unless a publication is
@@ -61,7 +64,27 @@ class Publisher:
         due = self.due.pop(uri, None)
         if due is not None:
             due.cancel()
+        self.facts.pop(uri, None)
         self.send(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    async def facts_of(self, doc: TextDocument) -> DocumentFacts:
+        """The facts of the document as it is now (`features/doclines.py`), found in slices
+        with requests answered in between, as diagnostics are; shared by the requests of one
+        version, and kept line by line for the next one."""
+        resolver = self.resolver()
+        if resolver is None:
+            raise RuntimeError("d5e is not initialized")
+        facts = self.facts.get(doc.uri)
+        if facts is None or facts.doc is not doc or facts.resolver is not resolver:
+            facts = self.facts[doc.uri] = DocumentFacts(resolver, doc)
+        reader = self.reader()
+        busy = reader.busy if reader is not None else None
+        while not facts.run(SLICE_SECONDS, busy):
+            if reader is None:
+                await asyncio.sleep(PASS_GAP_SECONDS)
+            else:
+                await reader.requests_first(PASS_GAP_SECONDS, REQUESTS_FIRST_SECONDS)
+        return facts
 
     def _start_pass(self, uri: str) -> None:
         self.due.pop(uri, None)

@@ -44,6 +44,7 @@ from .errors import D5eError
 from .features import documents, encounter_lens, markdown
 from .features import packs as pack_features
 from .features.complete import complete
+from .features.doclines import DocumentFacts
 from .features.encounter import encounter
 from .features.lookup import lookup
 from .features.references import (
@@ -163,6 +164,11 @@ class D5eServer(LanguageServer):
         client never opened is none of ours (pygls would read it from disk, or fail to)."""
         doc = self.workspace.text_documents.get(uri)
         return doc if doc is not None and markdown.is_prose(doc) else None
+
+    async def with_facts(self, doc: TextDocument, answer: Callable[[DocumentFacts], Q]) -> Q:
+        """`answer` from the facts of the document as it is now, found in slices with other
+        requests answered in between (`Publisher.facts_of`)."""
+        return answer(await self.publisher.facts_of(doc))
 
     def campaign_text(self, doc: TextDocument) -> None:
         """Hand an open campaign document's text (unsaved changes included) to the campaign."""
@@ -483,30 +489,45 @@ PROSE: tuple[OnProse[Any], ...] = (
     OnProse(
         types.TEXT_DOCUMENT_CODE_LENS,
         types.CodeLensParams,
-        lambda ls, resolver, doc, p: encounter_lens.code_lenses(
-            resolver, doc, encounter_lens.hint_kinds(ls.client_capabilities.text_document)[0]
+        lambda ls, resolver, doc, p: ls.with_facts(
+            doc,
+            lambda facts: encounter_lens.code_lenses(
+                resolver,
+                doc,
+                encounter_lens.hint_kinds(ls.client_capabilities.text_document)[0],
+                facts,
+            ),
         ),
         [],
         types.CodeLensOptions(),
+        waits=True,
     ),
     OnProse(
         types.TEXT_DOCUMENT_INLAY_HINT,
         types.InlayHintParams,
-        lambda ls, resolver, doc, p: encounter_lens.inlay_hints(
-            resolver,
+        lambda ls, resolver, doc, p: ls.with_facts(
             doc,
-            p.range,
-            encounter_lens.hint_kinds(ls.client_capabilities.text_document)[1],
+            lambda facts: encounter_lens.inlay_hints(
+                resolver,
+                doc,
+                p.range,
+                encounter_lens.hint_kinds(ls.client_capabilities.text_document)[1],
+                facts,
+            ),
         ),
         [],
         types.InlayHintOptions(),
+        waits=True,
     ),
     OnProse(
         types.TEXT_DOCUMENT_DOCUMENT_LINK,
         types.DocumentLinkParams,
-        lambda ls, resolver, doc, p: markdown.document_links(resolver, doc),
+        lambda ls, resolver, doc, p: ls.with_facts(
+            doc, lambda facts: markdown.document_links(resolver, doc, facts)
+        ),
         [],
         types.DocumentLinkOptions(),
+        waits=True,
     ),
     OnProse(
         types.TEXT_DOCUMENT_REFERENCES,
@@ -519,8 +540,11 @@ PROSE: tuple[OnProse[Any], ...] = (
     OnProse(
         types.TEXT_DOCUMENT_DOCUMENT_SYMBOL,
         types.DocumentSymbolParams,
-        lambda ls, resolver, doc, p: markdown.document_symbols(resolver, doc),
+        lambda ls, resolver, doc, p: ls.with_facts(
+            doc, lambda facts: markdown.document_symbols(resolver, doc, facts)
+        ),
         [],
+        waits=True,
     ),
 )
 """The editor features on a document; the logic is in `features/markdown.py` and
