@@ -55,3 +55,15 @@ class StorageError(DatabaseError):
     def __init__(self, message: str, data: object = None, *, unwritable: bool = False) -> None:
         super().__init__(message, data)
         self.unwritable = unwritable
+
+
+class NotInitialized(D5eError):
+    """A request before `initialize` (or after `shutdown`): LSP's ServerNotInitialized."""
+
+    code = -32002
+
+
+class AlreadyInitialized(D5eError):
+    """A second `initialize` in one session (LSP allows one): an invalid request."""
+
+    code = -32600

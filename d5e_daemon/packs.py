@@ -452,6 +452,14 @@ def install_loaded(
     return results
 
 
+def _set_declared(
+    conn: apsw.Connection, pack_id: str, source: SqliteTables
+) -> set[tuple[str, str]]:
+    """The aliases and lore `source` declares, into its entries' data; the refs changed."""
+    refs = queries.set_declared(conn, pack_id, "aliases", source.aliases)
+    return refs | queries.set_declared(conn, pack_id, "lore", source.lore)
+
+
 def _install_sqlite(
     conn: apsw.Connection,
     pack: Pack,
@@ -463,19 +471,21 @@ def _install_sqlite(
     path = Path(source.path)
     if not path.is_file():
         raise PackError(f"pack {pack.id}: data file {path} does not exist")
-    # The stored hash is the file's fingerprint, then (after a colon) the alias table's: a new
-    # alias table changes the few entries it names, without copying the file again.
+    # The stored hash is the file's fingerprint, then (after a colon) that of the data declared
+    # beside it (aliases, lore): new declarations change the few entries they name, without
+    # copying the file again.
     check_claim(conn, pack.id, origin, claim)
     file_digest = _file_fingerprint(path, pack)
-    alias_digest = hashlib.sha256(msgspec.json.encode(source.aliases)).hexdigest()[:16]
-    digest = f"{file_digest}:{alias_digest}"
+    declared = [source.aliases, source.lore] if source.lore else source.aliases
+    declared_digest = hashlib.sha256(msgspec.json.encode(declared)).hexdigest()[:16]
+    digest = f"{file_digest}:{declared_digest}"
     previous = queries.pack_content_hash(conn, pack.id)
     if previous is not None and previous.split(":")[0] == file_digest:
         count = sum(queries.counts_by_collection(conn, pack.id).values())
         if previous == digest:
             return InstallResult(pack.id, "unchanged", count)
         with transaction(conn):
-            refs = queries.set_declared_aliases(conn, pack.id, source.aliases)
+            refs = _set_declared(conn, pack.id, source)
             queries.refresh_aliases(conn, pack.id, refs)
             queries.set_pack_hash(conn, pack.id, digest)
         return InstallResult(pack.id, "upgraded", count, len(refs))
@@ -494,7 +504,7 @@ def _install_sqlite(
             queries.set_pack_workspace(conn, pack.id, claim.workspace)
             for table, collection in sorted(tables.items()):
                 total += queries.copy_table(conn, pack.id, "src", table, collection)
-            queries.set_declared_aliases(conn, pack.id, source.aliases)
+            _set_declared(conn, pack.id, source)
             queries.refresh_aliases(conn, pack.id)
             queries.rebuild_resolved(conn)
             if then is not None:

@@ -92,6 +92,10 @@ class SqliteTables(Base):
     aliases: dict[str, list[str]] = {}
     """Other names of some entries, `collection/slug` → names, added to their `aliases` (the
     names people know them by: the SRD's "Arcane Sword" is "Mordenkainen's Sword")."""
+    lore: dict[str, str] = {}
+    """What some entries are like in plain words, `collection/slug` → text, stored as their
+    `lore` (searched as part of their index text: what a monster looks like, where it is met,
+    which its stat block never says)."""
 
 
 # What a pack's loader returns: entries to validate and write, or a SQLite file to copy.

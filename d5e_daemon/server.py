@@ -1,14 +1,15 @@
 """`d5e serve`: the pygls language server: start-up, shutdown, and registration from tables.
 
-- `EVENTS`: the session's lifecycle and notifications, each a `D5eServer` method;
+- `EVENTS`: the session's lifecycle and notifications, each one call of `session.Session`;
 - `METHODS`: the `d5e/…` methods, each `fn(app, params)` of `features/` (docs/protocol.md is
   generated from this table);
 - `PROSE`: the editor features on one document, each a call of `features/markdown.py` or
   `features/encounter_lens.py`;
 - `ON_APP`: the other LSP requests.
 
-The logic is elsewhere, in plain functions: the pack lifecycle and what changed in
-`library.py`, a settings change in `App.reconfigure`, diagnostics publishing in
+The logic is elsewhere, in plain functions and objects tests call without a server: the open
+documents, the campaign and what a pack or settings change does in `session.py`, the pack
+lifecycle in `library.py`, a settings change in `App.reconfigure`, diagnostics publishing in
 `publishing.py`, the input hardening in `jsonrpc.py`.
 
 Every custom method goes through `_method`, which decodes params with msgspec (unknown fields
@@ -20,7 +21,6 @@ and returns `msgspec.to_builtins(result)` because pygls cannot serialise msgspec
 from __future__ import annotations
 
 import asyncio
-import gc
 import inspect
 import logging
 import sys
@@ -40,36 +40,29 @@ from pygls.workspace import TextDocument
 
 from . import __version__, jsonrpc, protocol, workspace
 from .app import App
-from .errors import D5eError
 from .features import documents, encounter_lens, markdown
 from .features import packs as pack_features
 from .features.complete import complete
 from .features.doclines import DocumentFacts
 from .features.encounter import encounter
 from .features.lookup import lookup
-from .features.references import (
-    document_references,
-    open_campaign,
-    references_in_workspace,
-    workspace_symbols,
-)
+from .features.references import document_references, references_in_workspace, workspace_symbols
 from .features.search import search, search_filters
 from .features.statblocks import stat_block_entry
 from .features.status import status
 from .features.tags import Resolver, tag_for_entry
-from .publishing import Publisher
-from .settings import Settings, build, for_d5e
-from .watch import PackWatcher
+from .session import Session
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=protocol.Params)
 Q = TypeVar("Q")
 
-EXTERNAL_CHECK_SECONDS = 1.0
-"""How often the daemon looks for packs changed by another process (CLI, another editor)."""
-
 
 class D5eServer(LanguageServer):
+    """pygls' server over stdio, with d5e's input hardening (`jsonrpc.py`); the session (the
+    App, the open documents, pack and settings changes) is `session.Session`, to which this
+    server is the `Client`."""
+
     def __init__(
         self,
         env: dict[str, Any],
@@ -82,29 +75,12 @@ class D5eServer(LanguageServer):
             protocol_cls=jsonrpc.D5eProtocol,
             converter_factory=jsonrpc.converter,
         )
-        self.env, self.flags = env, flags
-        self.resolver: Resolver | None = None
-        self.options: dict[str, Any] | None = None
-        self.root: Path | None = None
         self.on_initialized = on_initialized
-        self.app: App | None = None
-        self.watcher: PackWatcher | None = None
-        self.campaign_watcher: PackWatcher | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.told_overrides: set[str] = set()
-        """Override reports already shown to the user (each once: `tell_overrides`)."""
-        self.tasks: set[asyncio.Task[Any]] = set()
-        self.indexer: Any = None
-        self.client_progress = False
         self.exit_code = 0
         self.reader: jsonrpc.BoundedReader | None = None
-        self.publisher = Publisher(
-            self.prose,
-            lambda: self.resolver,
-            self.text_document_publish_diagnostics,
-            lambda: self.reader,
+        self.session = Session(
+            env, flags, self, lambda: self.workspace.text_documents, lambda: self.reader
         )
-        """Publishes the diagnostics of open documents, in slices, after changes settle."""
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """pygls' stdio loop (`_start_io_async`), reading through `jsonrpc.BoundedReader`."""
@@ -150,130 +126,26 @@ class D5eServer(LanguageServer):
         super().report_server_error(error, source)
 
     def require_app(self) -> App:
-        if self.app is None:
-            raise JsonRpcException("d5e is not initialized yet", jsonrpc.SERVER_NOT_INITIALIZED)
-        return self.app
+        return jsonrpc.answer("a request", self.session.require_app)
 
     def require_resolver(self) -> Resolver:
-        if self.resolver is None:
-            raise JsonRpcException("d5e is not initialized yet", jsonrpc.SERVER_NOT_INITIALIZED)
-        return self.resolver
+        return jsonrpc.answer("a request", self.session.require_resolver)
 
-    def prose(self, uri: str) -> TextDocument | None:
-        """The open document `uri` if d5e reads it (Markdown or plain text). A document the
-        client never opened is none of ours (pygls would read it from disk, or fail to)."""
-        doc = self.workspace.text_documents.get(uri)
-        return doc if doc is not None and markdown.is_prose(doc) else None
+    # -- the session's `Client` ------------------------------------------------------------------
+
+    def notify(self, method: str, params: Any) -> None:
+        self.protocol.notify(method, params)
 
     async def with_facts(self, doc: TextDocument, answer: Callable[[DocumentFacts], Q]) -> Q:
         """`answer` from the facts of the document as it is now, found in slices with other
         requests answered in between (`Publisher.facts_of`)."""
-        return answer(await self.publisher.facts_of(doc))
+        return answer(await self.session.publisher.facts_of(doc))
 
-    def campaign_text(self, doc: TextDocument) -> None:
-        """Hand an open campaign document's text (unsaved changes included) to the campaign."""
-        campaign = self.app.campaign if self.app is not None else None
-        path = to_fs_path(doc.uri) if doc.uri.startswith("file:") else None
-        if campaign is not None and path:
-            campaign.open_text(Path(path), doc.lines)
+    def show_warning(self, text: str) -> None:
+        self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, text))
 
-    def campaign_files_changed(self, changes: dict[str, set[str]]) -> None:
-        """From the watcher's thread: campaign files changed on disk."""
-        paths = [Path(p) for found in changes.values() for p in found if p != "."]
-        if any("." in found for found in changes.values()):
-            paths.append(self.root or Path("."))  # a folder: walk again
-        if self.loop is not None and not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(self.campaign_changed, paths)
-
-    def campaign_changed(self, paths: list[Path]) -> None:
-        campaign = self.app.campaign if self.app is not None else None
-        if campaign is not None:
-            campaign.changed(paths)
-
-    def settings(self) -> Settings:
-        """defaults → environment → the workspace's d5e.toml → flags → the editor's options."""
-        return build(self.env, workspace.layer(self.root), self.flags, self.options)
-
-    # -- packs changing ------------------------------------------------------------------------
-
-    def packs_changed(self, pack_ids: list[str]) -> None:
-        """Tell the client, watch the folders of the packs installed now, forget cached
-        resolutions and check the open documents again (answers may differ now)."""
-        app = self.require_app()
-        note = protocol.PacksChanged(packs=pack_ids, warnings=app.library.tie_warnings)
-        self.protocol.notify(protocol.PACKS_CHANGED, msgspec.to_builtins(note))
-        self.rewatch()
-        if self.resolver is not None:
-            self.resolver.clear()
-        for doc in list(self.workspace.text_documents.values()):
-            if markdown.is_prose(doc):
-                self.publisher.soon(doc.uri, 0.0)
-        self.refresh_hints()
-        self.tell_overrides(pack_ids)
-
-    def tell_overrides(self, pack_ids: list[str]) -> None:
-        """Show, once, what the changed packs now override of other enabled packs by accident
-        (the same ref, no `extends`): an install that silently changed what `{@spell shatter}`
-        means is what writers must hear about. Intended overrides (the edition's SRD order, an
-        `extends`, a rule) are in the install's result and `d5e packs list`, not a pop-up."""
-        app = self.require_app()
-        lines = pack_features.new_override_warnings(app, pack_ids, self.told_overrides)
-        if lines:
-            text = "d5e: " + "\n".join(lines)
-            self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, text))
-
-    def rewatch(self) -> None:
-        app = self.require_app()
-        if self.watcher is not None:
-            self.watcher.watch(app.library.origins())
-
-    def spawn(self, work: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(work)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def reload(self, changes: dict[str, set[str]]) -> None:
-        try:
-            await self.require_app().library.reload(changes)
-        except Exception:
-            log.exception("live reload of %s failed", ", ".join(changes))
-
-    def reload_soon(self, changes: dict[str, set[str]]) -> None:
-        """From the watcher's thread: re-import these packs on the event loop."""
-        if self.loop is not None and not self.loop.is_closed():
-            asyncio.run_coroutine_threadsafe(self.reload(changes), self.loop)
-
-    async def watch_others(self) -> None:
-        """Notice packs and profiles changed by other processes; re-sync and tell the client."""
-        app = self.require_app()
-        await app.library.watch(lambda: self.app is app, EXTERNAL_CHECK_SECONDS)
-
-    async def follow_database(self) -> None:
-        """If another process changed packs or this profile: re-sync and tell the client."""
-        await self.require_app().library.follow_database()
-
-    def warn_client(self, message: str) -> None:
-        """A problem the user must see: logged, shown, and listed by `d5e/status`."""
-        log.warning("%s", message)
-        warnings = self.app.library.warnings if self.app is not None else []
-        if message not in warnings:
-            warnings.append(message)
-        self.window_show_message(
-            types.ShowMessageParams(types.MessageType.Warning, f"d5e: {message}")
-        )
-
-    async def reconfigure(self) -> None:
-        """Settings changed (d5e.toml or the editor's): apply what can be applied to the running
-        daemon, and report each problem to the client (as start-up does)."""
-        app = self.require_app()
-        try:
-            settings = self.settings()
-        except D5eError as exc:
-            self.warn_client(f"settings not applied: {exc.message}")
-            return
-        for message in await app.reconfigure(settings):
-            self.warn_client(message)
-        self.refresh_hints()  # the party may have changed
+    def publish_diagnostics(self, params: types.PublishDiagnosticsParams) -> None:
+        self.text_document_publish_diagnostics(params)
 
     def refresh_hints(self) -> None:
         """Ask the client to ask again for code lenses and inlay hints (encounter difficulty
@@ -284,137 +156,61 @@ class D5eServer(LanguageServer):
         if caps and caps.inlay_hint and caps.inlay_hint.refresh_support:
             self.protocol.send_request(types.WORKSPACE_INLAY_HINT_REFRESH, None)
 
-    # -- the session: lifecycle and notifications (registered from `EVENTS`) ---------------------
 
-    def did_initialize(self, params: types.InitializeParams) -> None:
-        """Open the database and the packs the settings name (a failure leaves nothing open:
-        the client may try again, with another database say)."""
-        if self.app is not None:  # a second App would leak the first's threads and database
-            raise JsonRpcException(
-                "d5e is already initialized (once per session)", jsonrpc.INVALID_REQUEST
-            )
-        options = params.initialization_options
-        self.options = options if isinstance(options, dict) else None
-        self.root = _root(params)
-        try:
-            app = App(self.settings())
-        except D5eError as exc:
-            raise JsonRpcException(exc.message, exc.code, exc.data) from exc
-        try:
-            app.start()
-            # filter attributes and keyword texts now (only for new or changed entries: a
-            # fraction of a second for the SRD), not in the first request that needs them
-            # (a search, the campaign's references), which would wait for them on the event loop
-            app.search.ensure_attributes()
-        except Exception as exc:
-            app.close()
-            raise jsonrpc.failure("initialize", exc) from exc
-        app.campaign = open_campaign(app)
-        self.app = app
-        self.resolver = Resolver(app)
-        app.library.on_change(self.packs_changed)
-        # What start-up made (modules, the profile's names) lives as long as the daemon: out of
-        # the garbage collector's way, a full collection takes a millisecond, not tens of them
-        # in the middle of a request.
-        gc.freeze()
-        window = params.capabilities.window
-        self.client_progress = bool(window and window.work_done_progress)
+# -- the session: lifecycle and notifications (registered from `EVENTS`) -------------------------
 
-    def did_initialized(self, params: types.InitializedParams) -> None:
-        """Watch the packs' folders and the campaign, follow other processes, start indexing."""
-        app = self.require_app()
-        self.loop = asyncio.get_event_loop()
-        if app.settings.watch:
-            self.watcher = PackWatcher(self.reload_soon)
-            self.rewatch()
-            if app.campaign is not None:
-                self.campaign_watcher = PackWatcher(self.campaign_files_changed)
-                self.campaign_watcher.watch({"campaign": app.campaign.root})
-        _register_file_watchers(self)
-        self.spawn(self.watch_others())
-        if self.on_initialized is not None:
-            self.on_initialized()
-            self.on_initialized = None
-        if self.app is not None and self.indexer is None and self.app.db.read_only is None:
-            from .background import BackgroundIndexer
 
-            self.indexer = BackgroundIndexer(
-                self.app, self, asyncio.get_running_loop(), self.client_progress
-            )
-            self.indexer.schedule()
+def _initialize(ls: D5eServer, params: types.InitializeParams) -> None:
+    window = params.capabilities.window
+    progress = bool(window and window.work_done_progress)
+    options = params.initialization_options
+    jsonrpc.answer("initialize", lambda: ls.session.initialize(options, _root(params), progress))
 
-    def did_shutdown(self, params: Any) -> None:
-        for watcher in (self.watcher, self.campaign_watcher):
-            if watcher is not None:
-                watcher.stop()
-        self.watcher = self.campaign_watcher = None
-        if self.indexer is not None:
-            self.indexer.stop()
-            self.indexer = None
-        if self.app is not None:
-            self.app.close()
-            self.app = None
-            self.resolver = None
 
-    def did_change_watched_files(self, params: types.DidChangeWatchedFilesParams) -> None:
-        """The client saw files change: d5e.toml (settings), pack files, campaign files."""
-        app = self.require_app()
-        paths = [Path(to_fs_path(change.uri) or "") for change in params.changes]
-        if self.root is not None and self.root / workspace.CONFIG in paths:
-            self.spawn(self.reconfigure())
-        changes = app.library.packs_holding(paths)
-        if changes:
-            self.spawn(self.reload(changes))
-        self.campaign_changed(paths)
+def _initialized(ls: D5eServer, params: types.InitializedParams) -> None:
+    """Watch the packs' folders and the campaign, follow other processes, start indexing."""
+    jsonrpc.answer("initialized", lambda: ls.session.initialized(asyncio.get_event_loop()))
+    _register_file_watchers(ls)
+    if ls.on_initialized is not None:
+        ls.on_initialized()
+        ls.on_initialized = None
+    ls.session.start_indexing()
 
-    def did_change_configuration(self, params: types.DidChangeConfigurationParams) -> None:
-        options = for_d5e(params.settings)
-        if options is not None:  # else nothing for d5e: the settings stay as they are
-            self.options = options
-            self.spawn(self.reconfigure())
 
-    def client_changed_packs(self, params: Any) -> None:
-        """A client changed packs by other means (the CLI): follow the database now rather
-        than at the next periodic check."""
-        if self.app is not None:
-            self.spawn(self.follow_database())
+def _did_change_watched_files(ls: D5eServer, params: types.DidChangeWatchedFilesParams) -> None:
+    ls.require_app()
+    paths = [Path(to_fs_path(change.uri) or "") for change in params.changes]
+    ls.session.files_changed(paths)
 
-    def did_open(self, params: types.DidOpenTextDocumentParams) -> None:
-        if doc := self.prose(params.text_document.uri):
-            self.publisher.soon(doc.uri, 0.0)
-            jsonrpc.answer("didOpen", lambda: self.campaign_text(doc))
 
-    def did_change(self, params: types.DidChangeTextDocumentParams) -> None:
-        if doc := self.prose(params.text_document.uri):
-            self.publisher.soon(doc.uri)
-            jsonrpc.answer("didChange", lambda: self.campaign_text(doc))
+def _did_open(ls: D5eServer, params: types.DidOpenTextDocumentParams) -> None:
+    jsonrpc.answer("didOpen", lambda: ls.session.opened(params.text_document.uri))
 
-    def did_save(self, params: types.DidSaveTextDocumentParams) -> None:
-        path = to_fs_path(params.text_document.uri)
-        if path and params.text_document.uri.startswith("file:"):
-            self.campaign_changed([Path(path)])
 
-    def did_close(self, params: types.DidCloseTextDocumentParams) -> None:
-        self.publisher.closed(params.text_document.uri)
-        campaign = self.app.campaign if self.app is not None else None
-        path = to_fs_path(params.text_document.uri)
-        if campaign is not None and path and params.text_document.uri.startswith("file:"):
-            campaign.close_text(Path(path))
+def _did_change(ls: D5eServer, params: types.DidChangeTextDocumentParams) -> None:
+    jsonrpc.answer("didChange", lambda: ls.session.changed(params.text_document.uri))
 
 
 EVENTS: tuple[tuple[str, Callable[[D5eServer, Any], None]], ...] = (
-    (types.INITIALIZE, D5eServer.did_initialize),
-    (types.INITIALIZED, D5eServer.did_initialized),
-    (types.SHUTDOWN, D5eServer.did_shutdown),
-    (types.WORKSPACE_DID_CHANGE_WATCHED_FILES, D5eServer.did_change_watched_files),
-    (types.WORKSPACE_DID_CHANGE_CONFIGURATION, D5eServer.did_change_configuration),
-    (protocol.PACKS_CHANGED, D5eServer.client_changed_packs),
-    (types.TEXT_DOCUMENT_DID_OPEN, D5eServer.did_open),
-    (types.TEXT_DOCUMENT_DID_CHANGE, D5eServer.did_change),
-    (types.TEXT_DOCUMENT_DID_SAVE, D5eServer.did_save),
-    (types.TEXT_DOCUMENT_DID_CLOSE, D5eServer.did_close),
+    (types.INITIALIZE, _initialize),
+    (types.INITIALIZED, _initialized),
+    (types.SHUTDOWN, lambda ls, params: ls.session.shutdown()),
+    (types.WORKSPACE_DID_CHANGE_WATCHED_FILES, _did_change_watched_files),
+    (
+        types.WORKSPACE_DID_CHANGE_CONFIGURATION,
+        lambda ls, params: ls.session.configuration_changed(params.settings),
+    ),
+    (protocol.PACKS_CHANGED, lambda ls, params: ls.session.follow_soon()),
+    (types.TEXT_DOCUMENT_DID_OPEN, _did_open),
+    (types.TEXT_DOCUMENT_DID_CHANGE, _did_change),
+    (types.TEXT_DOCUMENT_DID_SAVE, lambda ls, params: ls.session.saved(params.text_document.uri)),
+    (
+        types.TEXT_DOCUMENT_DID_CLOSE,
+        lambda ls, params: ls.session.closed(params.text_document.uri),
+    ),
 )
-"""The session's lifecycle and notifications: (method, `D5eServer` method called with params)."""
+"""The session's lifecycle and notifications: (method, `fn(server, params)`), each one call of
+`session.Session`."""
 
 Handler = Callable[[App, Any], Any] | Callable[[App, Any], Awaitable[Any]]
 METHODS: tuple[tuple[str, type[protocol.Params], Handler], ...] = (
@@ -605,7 +401,7 @@ def _on_prose(server: D5eServer, feature: OnProse[Any]) -> None:
         @server.feature(feature.method, feature.options)
         async def async_handler(ls: D5eServer, params: Any) -> Any:
             resolver = ls.require_resolver()
-            doc = ls.prose(params.text_document.uri)
+            doc = ls.session.prose(params.text_document.uri)
             if doc is None:
                 return feature.otherwise
             return await _awaited(name, lambda: feature.answer(ls, resolver, doc, params))
@@ -615,7 +411,7 @@ def _on_prose(server: D5eServer, feature: OnProse[Any]) -> None:
     @server.feature(feature.method, feature.options)
     def handler(ls: D5eServer, params: Any) -> Any:
         resolver = ls.require_resolver()
-        doc = ls.prose(params.text_document.uri)
+        doc = ls.session.prose(params.text_document.uri)
         if doc is None:
             return feature.otherwise
         return jsonrpc.answer(name, lambda: feature.answer(ls, resolver, doc, params))

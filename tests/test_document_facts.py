@@ -21,6 +21,7 @@ from d5e_daemon.client import Daemon
 from d5e_daemon.features import doclines
 from d5e_daemon.features import encounter_lens as lens
 from d5e_daemon.features import markdown as md
+from d5e_daemon.features import tags as tags_module
 from d5e_daemon.features.doclines import MAX_ITEMS, DocumentFacts, facts_now
 from d5e_daemon.features.tags import Resolver, Tag
 from d5e_daemon.textdoc import LineDocument
@@ -68,7 +69,7 @@ class Parsed:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.lines = 0
-        parse = doclines.iter_tags
+        parse = tags_module.iter_tags
 
         def counting(line: int, text: str, start: int = 0) -> Iterator[Tag]:
             self.lines += 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from d5e_daemon import Entry, queries
 from d5e_daemon.app import App
+from d5e_daemon.features.lookup import lookup
+from d5e_daemon.protocol import LookupParams
 
 
 def index_text(app: App, pack: str, collection: str, slug: str) -> list[str]:
@@ -35,18 +37,45 @@ def test_monsters_say_what_they_are_and_do_in_plain_words(app: App) -> None:
     """The line after the header: kind, movement, attacks and what they do to a target, from
     the stat block ("undead whose claws paralyze", "a celestial that flies")."""
     ghoul = index_text(app, "srd-2014", "monsters", "ghoul")
-    assert (
-        ghoul[1]
-        == "Ghoul is a medium undead. It attacks with its bite, claws. Its claws can paralyze."
+    assert ghoul[1] == (
+        "Ghoul is a medium undead. An undead eater of corpses that haunts graveyards; its claws"
+        " paralyze living creatures. It attacks with its bite, claws. Its claws can paralyze."
     )
     pegasus = index_text(app, "srd-2014", "monsters", "pegasus")
-    assert pegasus[1] == "Pegasus is a large celestial that flies. It attacks with its hooves."
+    assert pegasus[1] == (
+        "Pegasus is a large celestial that flies. A winged horse, a white flying steed of good"
+        " heroes. It attacks with its hooves."
+    )
     medusa = index_text(app, "srd-2014", "monsters", "medusa")[1]
     assert "its petrifying gaze can turn to stone" in medusa.lower()
     worm = index_text(app, "srd-2014", "monsters", "purple-worm")[1]
     assert "that burrows" in worm and "swallow whole" in worm
     wight = index_text(app, "srd-2014", "monsters", "wight")[1]
     assert "its life drain can drain life" in wight.lower()
+
+
+def test_srd_monsters_say_what_they_look_like(app: App) -> None:
+    """The SRD's stat blocks never describe a creature; the SRD pack's lore table does, in
+    this project's words, after the kind: a dragon's colour says where it lairs."""
+    mimic = index_text(app, "srd-2014", "monsters", "mimic")[1]
+    assert "disguises itself as an object such as a treasure chest" in mimic
+    for slug in ("red-dragon-wyrmling", "young-red-dragon", "ancient-red-dragon"):
+        assert "lairs in volcanoes" in index_text(app, "srd-2014", "monsters", slug)[1]
+    # the lore is searched, not shown: a lookup's card has only the SRD's own text
+    card = lookup(app, LookupParams(ref="monsters/mimic", pack="srd-2014")).markdown
+    assert "Adhesive" in card and "treasure chest" not in card
+
+
+def test_a_packs_own_lore_leads_its_monster(app: App) -> None:
+    entry = Entry(
+        collection="monsters",
+        slug="glimmerwing",
+        name="Glimmerwing",
+        data={"size": "Tiny", "type": "fey", "lore": "  A moth of living\nmoonlight. "},
+    )
+    assert app.render(entry, "index").splitlines()[1] == (
+        "Glimmerwing is a tiny fey. A moth of living moonlight."
+    )
 
 
 def test_attacks_read_as_players_say_them(app: App) -> None:
@@ -78,8 +107,15 @@ def test_items_features_classes_and_others_say_what_they_are(app2024: App) -> No
     )
     rogue = index_text(app, "srd-2014", "classes", "rogue")
     assert rogue[0] == "Rogue: class"
-    assert rogue[1].startswith("d8 hit die. saving throws Dexterity, Intelligence.")
-    assert "Saving Throw:" not in rogue[1]
+    assert rogue[1].startswith("A thief, scout or assassin")  # the SRD pack's lore
+    assert rogue[2].startswith("d8 hit die. saving throws Dexterity, Intelligence.")
+    assert "Saving Throw:" not in rogue[2]
+    tiefling = index_text(app, "srd-2014", "races", "tiefling")
+    assert tiefling[:2] == [
+        "Tiefling: race",
+        ("Humanoids with infernal blood, horns, a tail and fiendish heritage who resist fire."),
+    ]
+    assert tiefling[2].startswith("Medium. speed 30 feet.")
     assert index_text(app, "srd-2014", "traits", "trance")[0] == "Trance: racial trait of Elf"
     assert index_text(app, "srd-2014", "conditions", "grappled")[0] == "Grappled: condition"
     madness = index_text(app, "srd-2014", "rule-sections", "madness")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import apsw
 import pytest
-from d5e_srd import data_files, read_metadata
+from d5e_srd import data_files, pack_lore, read_metadata
 
 from d5e_daemon import packs, queries
 from d5e_daemon.app import App
@@ -33,6 +33,17 @@ def source_counts(edition: str) -> dict[str, int]:
     }  # type: ignore[index]
     conn.close()
     return counts
+
+
+def source_slugs(edition: str, table: str) -> list[str]:
+    path = data_files()[edition]
+    conn = apsw.Connection(
+        f"file:{path}?mode=ro&immutable=1", flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
+    )
+    try:
+        return [r[0] for r in conn.execute(f'SELECT "index" FROM "{table}"')]
+    finally:
+        conn.close()
 
 
 def test_srd_2014_has_25_collections_and_2317_entries(app: App) -> None:
@@ -108,7 +119,7 @@ def test_the_same_data_elsewhere_is_unchanged_and_other_data_is_an_upgrade(
     def install(path: Path) -> packs.InstallResult:
         loaded = source.load()  # the plugin's content (its alias table too) from another file
         assert isinstance(loaded, packs.SqliteTables)
-        content = packs.SqliteTables(path=str(path), aliases=loaded.aliases)
+        content = packs.SqliteTables(path=str(path), aliases=loaded.aliases, lore=loaded.lore)
         return app.db.write(lambda conn: packs.install(conn, source.pack, content, "plugin:srd"))
 
     before = app.conn.execute("SELECT max(id), count(*) FROM entry").fetchone()
@@ -122,6 +133,53 @@ def test_the_same_data_elsewhere_is_unchanged_and_other_data_is_an_upgrade(
         "SELECT name FROM entry WHERE pack_id = 'srd-2014' AND slug = 'fireball'"
     ).fetchone()
     assert name == "Fireball!"
+
+
+def test_every_srd_2014_monster_class_and_race_has_lore_and_every_row_is_one(
+    tmp_path: Path,
+) -> None:
+    lore = pack_lore()
+    refs = {
+        f"{collection}/{slug}"
+        for collection in ("monsters", "classes", "races")
+        for slug in source_slugs("2014", collection)
+    }
+    assert set(lore) == refs  # a typo in a slug would be a row that names nothing
+    assert lore["monsters/ancient-white-dragon"] == lore["monsters/white-dragon-wyrmling"]
+    assert "arctic" in lore["monsters/ancient-white-dragon"]
+    bad = tmp_path / "lore.toml"
+    bad.write_text('[monsters]\nghoul = " "\n')
+    with pytest.raises(ValueError, match="the lore of monsters/ghoul is not a sentence"):
+        pack_lore(bad)
+
+
+def test_new_lore_changes_only_the_monsters_it_names(app: App) -> None:
+    """Editing the lore table upgrades the pack without copying it again: the entries whose
+    lore changed get a new content hash (so only they are indexed again), the others keep it."""
+    source = app.plugins.pack_sources()["srd-2014"]
+    loaded = source.load()
+    assert isinstance(loaded, packs.SqliteTables)
+
+    def state(slug: str) -> tuple[str | None, str]:
+        ((lore, digest),) = app.conn.execute(
+            "SELECT data ->> '$.lore', content_hash FROM entry"
+            " WHERE pack_id = 'srd-2014' AND collection = 'monsters' AND slug = ?",
+            (slug,),
+        ).fetchall()
+        return lore, digest
+
+    ghoul, orc = state("ghoul"), state("orc")
+    before_ids = app.conn.execute("SELECT max(id) FROM entry").fetchall()
+    assert ghoul[0] == loaded.lore["monsters/ghoul"]
+    lore = {**loaded.lore, "monsters/ghoul": "A grave robber of the night."}
+    del lore["monsters/orc"]
+    content = packs.SqliteTables(path=loaded.path, aliases=loaded.aliases, lore=lore)
+    result = app.db.write(lambda conn: packs.install(conn, source.pack, content, source.origin))
+    assert (result.action, result.changed) == ("upgraded", 2)
+    assert state("ghoul")[0] == "A grave robber of the night." and state("ghoul")[1] != ghoul[1]
+    assert state("orc")[0] is None and state("orc")[1] != orc[1]
+    assert state("goblin")[0] == loaded.lore["monsters/goblin"]
+    assert app.conn.execute("SELECT max(id) FROM entry").fetchall() == before_ids
 
 
 def test_copy_is_set_wise_and_all_or_nothing(app: App) -> None:

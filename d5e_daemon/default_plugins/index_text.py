@@ -184,13 +184,26 @@ _MOVES = {"fly": "flies", "swim": "swims", "climb": "climbs", "burrow": "burrows
 _PARENTHESES = re.compile(r"\s*\(.*?\)")
 
 
+def _lore(data: dict[str, Any]) -> str:
+    """The entry's `lore`, if its pack gives one: what it is and looks like in plain words
+    (the SRD's from `d5e-srd`'s lore table), which its record itself never says."""
+    lore = data.get("lore")
+    return " ".join(lore.split()) if isinstance(lore, str) else ""
+
+
+def _with_lore(data: dict[str, Any], body: list[str]) -> list[str]:
+    """`body` after the entry's lore, if it has one (then the lore is what the entry does)."""
+    return [_lore(data), *body] if _lore(data) else body
+
+
 def _items(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def monster_summary(entry: Entry) -> str:
     """What a monster is and does in plain words, from its stat block: its kind, how it moves,
-    what it attacks with and what its attacks and traits do to a target.
+    its `lore` if its pack gives one (what it looks like and is known for, which a stat block
+    never says), what it attacks with and what its attacks and traits do to a target.
 
     `Ghoul is a medium undead. It attacks with its bite, claws. Its claws can paralyze.`
     """
@@ -207,6 +220,8 @@ def monster_summary(entry: Entry) -> str:
         + (" that " + " and ".join(moves) if moves else "")
         + "."
     ]
+    if _lore(data):
+        sentences.append(_lore(data))
     actions = _items(data.get("actions"))
     weapons: list[str] = []
     effects: list[str] = []
@@ -325,7 +340,7 @@ def character_class(entry: Entry) -> str:
         f"saving throws {saves}" if saves else "",
         f"proficiencies {proficiencies}" if proficiencies else "",
     ]
-    return _doc(f"{entry.name}: class", facts, paragraphs(data))
+    return _doc(f"{entry.name}: class", facts, _with_lore(data, paragraphs(data)))
 
 
 def race(entry: Entry) -> str:
@@ -337,7 +352,11 @@ def race(entry: Entry) -> str:
         f"languages {describe(data.get('languages'))}" if data.get("languages") else "",
     ]
     body = [describe(data.get(k)) for k in ("age", "alignment", "size_description")]
-    return _doc(f"{entry.name}: {singular(entry.collection)}", facts, paragraphs(data) + body)
+    return _doc(
+        f"{entry.name}: {singular(entry.collection)}",
+        facts,
+        _with_lore(data, paragraphs(data) + body),
+    )
 
 
 _INDEX: dict[str, Callable[[Entry], str]] = {

@@ -19,7 +19,7 @@ from .aliases import (
     aliases_by_entry,
     entries_by_alias,
     refresh_aliases,
-    set_declared_aliases,
+    set_declared,
 )
 from .common import (
     ENTRY_COLUMNS,
@@ -294,7 +294,7 @@ __all__ = [
     "save_keyword_texts",
     "save_passages",
     "save_profile",
-    "set_declared_aliases",
+    "set_declared",
     "set_pack_hash",
     "set_pack_stamp",
     "set_pack_workspace",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import apsw
@@ -63,36 +63,43 @@ def refresh_aliases(
     conn.execute(_INVERTED_SQL, args)
 
 
-def set_declared_aliases(
-    conn: apsw.Connection, pack_id: str, aliases: dict[str, list[str]]
+_DECLARED_FIELDS = ("aliases", "lore")
+"""The fields of an entry's data a pack copied from SQLite declares beside its file."""
+
+
+def set_declared(
+    conn: apsw.Connection, pack_id: str, field: str, values: Mapping[str, object]
 ) -> set[tuple[str, str]]:
-    """Make `aliases` (`collection/slug` → names) the `aliases` of those entries' data, and
-    drop the `aliases` of the pack's other entries (a pack copied from SQLite: its alias
-    table). Refs the pack lacks are left out. Returns the refs whose data changed."""
+    """Make `values` (`collection/slug` → value) the `field` of those entries' data, and drop
+    the `field` of the pack's other entries (a pack copied from SQLite: its alias table, its
+    lore). Refs the pack lacks are left out. Returns the refs whose data changed."""
+    if field not in _DECLARED_FIELDS:
+        raise ValueError(f"not a declared field: {field}")
+    path = f"$.{field}"
     current = {
         f"{c}/{s}": json.loads(a) if a is not None else None
         for c, s, a in conn.execute(
             """
-            SELECT collection, slug, data -> '$.aliases' FROM entry
-            WHERE pack_id = ?1 AND (data -> '$.aliases' IS NOT NULL
+            SELECT collection, slug, data -> ?3 FROM entry
+            WHERE pack_id = ?1 AND (data -> ?3 IS NOT NULL
                   OR collection || '/' || slug IN (SELECT key FROM json_each(?2)))
             """,
-            (pack_id, json.dumps(aliases)),
+            (pack_id, json.dumps(values), path),
         )
     }
-    changed = {ref: aliases.get(ref) for ref, had in current.items() if had != aliases.get(ref)}
+    changed = {ref: values.get(ref) for ref, had in current.items() if had != values.get(ref)}
     conn.executemany(
         """
         UPDATE entry SET
-            data = CASE WHEN ?3 IS NULL THEN json_remove(data, '$.aliases')
-                        ELSE json_set(data, '$.aliases', json(?3)) END,
-            content_hash = d5e_hash(CASE WHEN ?3 IS NULL THEN json_remove(data, '$.aliases')
-                                         ELSE json_set(data, '$.aliases', json(?3)) END)
+            data = CASE WHEN ?3 IS NULL THEN json_remove(data, ?4)
+                        ELSE json_set(data, ?4, json(?3)) END,
+            content_hash = d5e_hash(CASE WHEN ?3 IS NULL THEN json_remove(data, ?4)
+                                         ELSE json_set(data, ?4, json(?3)) END)
         WHERE pack_id = ?1 AND collection || '/' || slug = ?2
         """,
         (
-            (pack_id, ref, None if names is None else json.dumps(names))
-            for ref, names in changed.items()
+            (pack_id, ref, None if value is None else json.dumps(value), path)
+            for ref, value in changed.items()
         ),
     )
     return {(ref.split("/", 1)[0], ref.split("/", 1)[1]) for ref in changed}

@@ -83,6 +83,34 @@ def product_aliases(path: Path = ALIAS_TABLE) -> dict[str, list[str]]:
     return found
 
 
+LORE_TABLE = Path(__file__).with_name("lore.toml")
+DRAGON_AGES = ("{}-dragon-wyrmling", "young-{}-dragon", "adult-{}-dragon", "ancient-{}-dragon")
+
+
+LORE_SECTIONS = {"monsters": "monsters", "classes": "classes", "races": "races"}
+"""The sections of `lore.toml` and the collection of each."""
+
+
+def pack_lore(path: Path = LORE_TABLE) -> dict[str, str]:
+    """The SRD lore table (`lore.toml`): `collection/slug` → what the monster, class or race
+    is and looks like, in this project's words; a `[dragons]` row stands for every age of its
+    colour."""
+    table = tomllib.loads(path.read_text(encoding="utf-8"))
+    rows = {
+        f"{collection}/{slug}": text
+        for section, collection in LORE_SECTIONS.items()
+        for slug, text in table.get(section, {}).items()
+    }
+    for colour, text in table.get("dragons", {}).items():
+        rows.update({f"monsters/{age.format(colour)}": text for age in DRAGON_AGES})
+    found = {}
+    for ref, text in rows.items():
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{path}: the lore of {ref} is not a sentence")
+        found[ref] = " ".join(text.split())
+    return found
+
+
 @hookimpl
 def register_packs(register) -> None:  # type: ignore[no-untyped-def]
     files = data_files()
@@ -92,6 +120,8 @@ def register_packs(register) -> None:  # type: ignore[no-untyped-def]
         register(
             PackSource(
                 pack=describe(edition, path),
-                load=lambda path=path: SqliteTables(path=str(path), aliases=product_aliases()),
+                load=lambda path=path: SqliteTables(
+                    path=str(path), aliases=product_aliases(), lore=pack_lore()
+                ),
             )
         )
