@@ -1,13 +1,16 @@
 """Writer's tools: prose names on a 5,000-line document, references across a campaign folder.
 
     .venv/bin/python bench/references.py [--lines 5000] [--files 200] [--megabytes 2] [--repeat 30]
-                                     [--runs 3] [--json FILE]
+                                     [--runs 3] [--json FILE] [--old REVISION] [--only prose]
 
 Prose names: a generated (seeded) document whose lines hold a tag each (as in
 `bench/markdown.py`) and prose names as published adventures write them (a **bold** creature,
 an *italic* spell or item, "4 wolves"). One run times, in one process and alternately, the
-diagnostics pass alone (what every change costs today), the prose recognition alone
-(`prose.find_prose`) and the two together; the target is prose ≤ 20% of a diagnostics pass.
+diagnostics pass and the prose recognition (`prose.find_prose` with the document's key, as the
+server calls it) of the same version of the document: unchanged, after one line edited, after
+one line inserted, walked whole, and never seen before (`prose_figures`). The target is prose
+≤ 20% of a diagnostics pass. `--old REVISION` times `prose.py` of a git revision in the same
+loop (old and new in one run).
 
 References: a generated campaign folder of `--files` Markdown files, `--megabytes` in all, with
 tags and prose names. Times the first scan, then `Campaign.mentions` of random entries after it
@@ -19,9 +22,12 @@ from __future__ import annotations
 
 import argparse
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 
 from driver import Daemon, Figures, timed_requests
 from pygls.workspace import TextDocument
@@ -115,40 +121,119 @@ def make_campaign(app: App, root: Path, files: int, megabytes: float, seed: int 
     return total
 
 
-def prose_figures(figures: Figures, app: App, text: str, repeat: int) -> None:
+def load_old_prose(revision: str) -> ModuleType:
+    """`d5e_daemon/prose.py` as it is at `revision` (git), as a module beside today's: the rest
+    of the package is today's (what the old module imports did not change in what it uses)."""
+    root = Path(__file__).resolve().parent.parent
+    source = subprocess.run(
+        ["git", "show", f"{revision}:d5e_daemon/prose.py"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    module = ModuleType("d5e_daemon.prose_old")
+    module.__package__ = "d5e_daemon"
+    sys.modules[module.__name__] = module
+    exec(compile(source, f"{revision}:d5e_daemon/prose.py", "exec"), module.__dict__)
+    return module
+
+
+def edited_line(rng: random.Random, names: dict[str, list[str]], i: int) -> str:
+    return f"{prose_line(rng, names, i)} Edit {i}."
+
+
+def prose_figures(
+    figures: Figures, app: App, text: str, repeat: int, old: ModuleType | None
+) -> None:
+    """Prose recognition beside the diagnostics pass of the same version of the document, as
+    every change runs both: (1) the document unchanged, (2) one line edited (typing), (3) one
+    line inserted (every line below moves), (4) a walk of every line (a document opened again:
+    lines seen before, no walk of it kept), (5) a document never seen (cold caches, both). The
+    prose side includes `TextDocument.lines` (each feature splits the text anew); `--old`
+    times the prose recognition of an older revision in the same loop."""
+    rng = random.Random(11)
+    pool = _names(app)
+    lines = text.splitlines(keepends=True)
+    versions = {"unchanged": [], "line edited": [], "line inserted": []}
+    for i in range(repeat):
+        edit = lines[:]
+        edit[rng.randrange(len(edit))] = edited_line(rng, pool, i) + "\n"
+        insert = lines[:]
+        insert.insert(rng.randrange(len(insert)), edited_line(rng, pool, i) + "\n")
+        versions["unchanged"].append(lines)
+        versions["line edited"].append(edit)
+        versions["line inserted"].append(insert)
+
+    def cold() -> None:
+        """(5): fresh resolver and names, a document whose text is new to both."""
+        fresh = [f"{line.rstrip()} Cold.\n" for line in lines]
+        doc = TextDocument(URI, "".join(fresh), version=1, language_id="markdown")
+        t0 = time.perf_counter()
+        md.diagnostics(Resolver(app), doc)
+        t1 = time.perf_counter()
+        find_prose(doc.lines, ProseNames.load(app.conn, app.profile), URI)
+        t2 = time.perf_counter()
+        diag, prose = (t1 - t0) * 1000, (t2 - t1) * 1000
+        figures.value("prose: a document never seen", "diagnostics pass", diag, "ms")
+        figures.value("prose: a document never seen", "prose recognition", prose, "ms")
+        figures.value(
+            "prose: a document never seen", "prose / diagnostics", prose / diag * 100, "%"
+        )
+
+    cold()
     resolver = Resolver(app)
-    doc = TextDocument(URI, text, version=1, language_id="markdown")
-    md.diagnostics(resolver, doc)  # suggestions cached: a pass as every change runs it
-    lines = doc.lines
-    t = time.perf_counter()
     names = ProseNames.load(app.conn, app.profile)
-    figures.value("prose names", "load the profile's names", (time.perf_counter() - t) * 1000, "ms")
-    t = time.perf_counter()
-    figures.fact("prose names found", f"{len(find_prose(lines, names)):,}")
-    figures.value(
-        "prose names",
-        "first pass over the document (nothing seen)",
-        (time.perf_counter() - t) * 1000,
-        "ms",
-    )
-    alone, prose, both = [], [], []
+    old_names = old.ProseNames.load(app.conn, app.profile) if old is not None else None
+    base = TextDocument(URI, text, version=1, language_id="markdown")
+    md.diagnostics(resolver, base)  # suggestions cached: a pass as every change runs it
+    figures.fact("prose names found", f"{len(find_prose(base.lines, names, URI)):,}")
+    if old is not None:
+        old.find_prose(base.lines, old_names)
+    for case, texts in versions.items():
+        section = f"prose: {case}"
+        diag, new, before, walked = [], [], [], []
+        for version, version_lines in enumerate(texts, 2):
+            # back to the base text first, so that each pass is one edit away from the last
+            find_prose(TextDocument(URI, text, version=1).lines, names, URI)
+            doc = TextDocument(URI, "".join(version_lines), version=version)
+            md.diagnostics(resolver, TextDocument(URI, text, version=1))
+            t0 = time.perf_counter()
+            md.diagnostics(resolver, doc)
+            t1 = time.perf_counter()
+            find_prose(doc.lines, names, URI)
+            t2 = time.perf_counter()
+            diag.append((t1 - t0) * 1000)
+            new.append((t2 - t1) * 1000)
+            walked.append(names._walks[URI].walked)
+            if old is not None:
+                t3 = time.perf_counter()
+                old.find_prose(doc.lines, old_names)
+                before.append((time.perf_counter() - t3) * 1000)
+        figures.latency(section, "diagnostics pass", diag)
+        figures.latency(section, "prose recognition", new)
+        figures.value(section, "prose / diagnostics (median of pairs)", _ratio(new, diag), "%")
+        figures.value(section, "lines walked (median)", sorted(walked)[len(walked) // 2], "")
+        if before:
+            figures.latency(section, "prose recognition, --old", before)
+            figures.value(section, "--old prose / diagnostics", _ratio(before, diag), "%")
+    diag, new = [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        md.diagnostics(resolver, doc)
+        md.diagnostics(resolver, base)
         t1 = time.perf_counter()
-        find_prose(lines, names)
+        find_prose(base.lines, names)  # no key: no walk kept, every line walked
         t2 = time.perf_counter()
-        md.diagnostics(resolver, doc)
-        find_prose(lines, names)
-        t3 = time.perf_counter()
-        alone.append((t1 - t0) * 1000)
-        prose.append((t2 - t1) * 1000)
-        both.append((t3 - t2) * 1000)
-    figures.latency("prose names", "diagnostics pass (old)", alone)
-    figures.latency("prose names", "prose recognition alone", prose)
-    figures.latency("prose names", "diagnostics pass + prose recognition (new)", both)
-    ratio = sorted(p / a for p, a in zip(prose, alone, strict=True))[len(prose) // 2]
-    figures.value("prose names", "prose / diagnostics (median of pairs)", ratio * 100, "%")
+        diag.append((t1 - t0) * 1000)
+        new.append((t2 - t1) * 1000)
+    section = "prose: a walk of every line (lines seen before)"
+    figures.latency(section, "diagnostics pass", diag)
+    figures.latency(section, "prose recognition", new)
+    figures.value(section, "prose / diagnostics (median of pairs)", _ratio(new, diag), "%")
+
+
+def _ratio(part: list[float], whole: list[float]) -> float:
+    return sorted(p / w for p, w in zip(part, whole, strict=True))[len(part) // 2] * 100
 
 
 def reference_figures(figures: Figures, app: App, root: Path, repeat: int, db: Path) -> None:
@@ -212,6 +297,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--old", metavar="REVISION", help="also time prose.py of this git revision")
+    ap.add_argument("--only", choices=["prose", "references"], help="one half of the bench")
     args = ap.parse_args()
     figures = Figures(
         "references",
@@ -229,9 +316,10 @@ def main() -> int:
         root = Path(tmp) / "campaign"
         size = make_campaign(app, root, args.files, args.megabytes)
         figures.fact("campaign folder", f"{args.files} files, {size:,} bytes")
-        for _ in range(args.runs):
-            prose_figures(figures, app, text, args.repeat)
-        for run in range(args.runs):
+        old = load_old_prose(args.old) if args.old else None
+        for _ in range(args.runs if args.only != "references" else 0):
+            prose_figures(figures, app, text, args.repeat, old)
+        for run in range(args.runs if args.only != "prose" else 0):
             copy = Path(tmp) / f"campaign-{run}"
             make_campaign(app, copy, args.files, args.megabytes)
             reference_figures(figures, app, copy, args.repeat, db)

@@ -263,7 +263,8 @@ class Campaign:
         if path in self.open:
             refs = self.files.get(path)
             if refs is None or refs.stamp is not None or refs.lines != self.open[path]:
-                self.files[path] = _scan(FileRefs(self.open[path], None), self._names(), refs)
+                text = FileRefs(self.open[path], None)
+                self.files[path] = _scan(text, self._names(), refs, key=path)
             return
         refs, why = read_file(path, self._names(), self.files.get(path))
         if refs is None:
@@ -373,10 +374,13 @@ def read_file(
     return _scan(FileRefs(lines, stamp), names, old), None
 
 
-def _scan(refs: FileRefs, names: ProseNames, previous: FileRefs | None = None) -> FileRefs:
+def _scan(
+    refs: FileRefs, names: ProseNames, previous: FileRefs | None = None, key: Path | None = None
+) -> FileRefs:
     """Find the file's tags, prose names and encounters. What a `previous` scan of the file
     found on a line is taken again for a line of the same text (prose names: `ProseNames`
-    keeps them by text), so an edit costs the parsing of the lines it changed."""
+    keeps them by text, and the walk of an editor's text by its `key`, `prose.walk_prose`),
+    so an edit costs the parsing of the lines it changed."""
     known = previous.line_tags if previous is not None else {}
     refs.tags, refs.line_tags = {}, {}
     placed: list[tuple[int, Tag]] = []
@@ -393,7 +397,7 @@ def _scan(refs: FileRefs, names: ProseNames, previous: FileRefs | None = None) -
             refs.tags.setdefault((tag.kind, tag.name, tag.pack), []).append((n, tag))
             placed.append((n, tag))
     refs.prose = {}
-    prose = find_prose(refs.lines, names)
+    prose = find_prose(refs.lines, names, key)
     for ref in prose:
         refs.prose.setdefault(ref.entry.id, []).append(ref)
     refs.names = names

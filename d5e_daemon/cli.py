@@ -447,6 +447,9 @@ def _print_hits(hits: Sequence[Any], first: int = 1, scores: bool = True) -> Non
             + (f"  [dim]{hit.score:.3f}[/dim]" if scores else "")
         )
         console.print(_snippet_text(hit.snippet))
+        if getattr(hit, "also", None):
+            also = ", ".join(f"{a.pack}:{a.ref}" for a in hit.also)
+            console.print(f"     [dim]also in {also}[/dim]", highlight=False)
         if getattr(hit, "explain", None) is not None:
             console.print(_explain_text(hit.explain))
 

@@ -19,7 +19,10 @@ Columns are code points, as in `features/tags.py`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from itertools import compress, count, repeat
+from operator import add, itemgetter, ne
 from typing import Literal, NamedTuple
 
 import apsw
@@ -50,6 +53,7 @@ NUMBER_WORDS = {
 MAX_COUNT_DIGITS = 9  # a longer number is no count of creatures ("10000000000 gp")
 MAX_EMPHASIS = 80  # code points: longer emphasised text is a sentence, not a name
 LINE_CACHE = 50_000  # lines whose prose references are remembered (per profile's names)
+WALKS = 32  # documents whose last walk is kept (per profile's names)
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _ATX_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
@@ -113,9 +117,12 @@ class ProseNames:
         self.longest_creature = max((len(n.split()) for n in creatures), default=1)
         self._creature_words = frozenset(n.split()[0] for n in creatures if n)
         self._lines: dict[str, tuple[ProseRef, ...]] = {}
+        """Prose references by line text (line number 0): a line seen before is not read again."""
         self._placed: dict[tuple[int, str], tuple[ProseRef, ...]] = {}
-        """Prose references by line text (line number 0), and by line number and text: a
-        document read again after an edit looks only its changed lines up again."""
+        """The same by line number and text: a document walked again from scratch
+        makes no new references for the lines it had (`ProseWalk`)."""
+        self._walks: dict[Hashable, ProseWalk] = {}
+        """The last walk of each document read by key (`find_prose`), the least recent first."""
 
     def may_start_creature(self, word: str) -> bool:
         """Whether a creature's name may begin with this normalised word (or its singular)."""
@@ -130,6 +137,11 @@ class ProseNames:
                 self._lines.clear()
             found = self._lines[text] = tuple(_refs_in_text(0, _blank_spans_of_line(text), self))
         return found
+
+    def refs_at(self, n: int, text: str) -> tuple[ProseRef, ...]:
+        """`refs_in_text` at line `n`."""
+        found = self.refs_in_text(text)
+        return tuple(_moved(found, repeat(n))) if found and n else found
 
     @classmethod
     def load(cls, conn: apsw.Connection, profile: str) -> ProseNames:
@@ -161,84 +173,217 @@ def count_before(line: str, start: int) -> tuple[int, int] | None:
 
 def prose_lines(lines: Sequence[str], masked: bool = True) -> Iterator[tuple[int, str]]:
     """(line number, text) of each line that holds prose, with code spans, tags, links and HTML
-    blanked out (columns are kept): what names are looked for in (`masked=False`: left in, for
-    `ProseNames.refs_in_text`, which blanks them only for a line it has not seen). Every line
-    of a long document passes here on each change: the block rules test a line's first
-    character before any pattern."""
-    blank_spans = _blank_spans_of_line if masked else _as_is
-    fence: str | None = None
-    in_comment = False
-    front_matter = bool(lines) and lines[0].rstrip() == "---"
-    previous_blank = True
-    in_list = False
-    count = len(lines)
-    for n, raw in enumerate(lines):
-        if (
-            raw[:1] in _PLAIN_FIRST
-            and fence is None
-            and not (in_comment or front_matter)
-            and "<!--" not in raw
-        ):
-            # A line that begins with a letter: prose, unless the next line underlines it.
-            if previous_blank:
-                in_list = previous_blank = False
-            following = lines[n + 1] if n + 1 < count else ""
-            if following[:1] in _SETEXT_FIRST and _SETEXT_UNDERLINE.match(following):
-                continue
-            yield n, blank_spans(raw)
-            continue
-        line = raw.rstrip("\r\n")
-        stripped = line.lstrip(" ")
-        first = stripped[:1]
-        if front_matter:
-            if n > 0 and line.rstrip() in ("---", "..."):
-                front_matter = False
-            continue
-        if fence is not None:
-            if first == fence[0]:
-                m = _FENCE.match(line)
-                closes = m is not None and m[1][0] == fence[0] and len(m[1]) >= len(fence)
-                if closes and m is not None and not line[m.end() :].strip():
-                    fence = None
-            continue
-        if first in _FENCE_FIRST and (m := _FENCE.match(line)):
-            fence = m[1]
-            continue
-        if in_comment:
-            end = line.find("-->")
-            if end < 0:
-                continue
+    blanked out (columns are kept): what names are looked for in (`masked=False`: left in where
+    the line needed no other change, for `ProseNames.refs_in_text`, which blanks them only for
+    a line it has not seen)."""
+    texts = ProseWalk(lines).texts
+    for n, text in enumerate(texts):
+        if text is not None:
+            yield n, (_blank_spans_of_line(text) if masked else text)
+
+
+State = tuple[str | None, bool, bool, bool, bool]
+"""The block structure before a line: (the open code fence, inside an HTML comment, inside
+front matter, the previous line blank, inside a list)."""
+
+
+class ProseWalk:
+    """The block structure of a document, line by line: `texts[n]` is what line `n` holds as
+    prose (None: code, a heading, front matter…), `states[n]` the structure before it, `refs`
+    the prose references of every line, in order.
+
+    Built from scratch, or from the walk of an earlier version of the same document
+    (`ProseWalk(lines, names, old)`): the lines before the first changed one are taken as they
+    were, the walk starts again one line above it (that line's setext heading depends on the
+    next) and stops as soon as it reaches an unchanged line in the same state as before; the
+    rest is taken too, moved by the lines added or removed. So a one-line edit of a long
+    document walks a few lines, unless it opens or closes a code fence, a comment or front
+    matter, which changes what every line after it is."""
+
+    __slots__ = ("lines", "refs", "states", "texts", "walked")
+
+    def __init__(
+        self,
+        lines: Sequence[str],
+        names: ProseNames | None = None,
+        old: ProseWalk | None = None,
+    ) -> None:
+        self.lines = lines = tuple(lines)
+        self.states: list[State] = []
+        self.texts: list[str | None] = []
+        self.refs: list[ProseRef] = []
+        self.walked = 0
+        """Lines walked to build this (a test reads it)."""
+        if old is None or not lines or not old.lines:
+            self._walk(0, None, names, None, len(lines), 0)
+            return
+        before = old.lines
+        if lines == before:
+            self.states, self.texts, self.refs = old.states, old.texts, old.refs
+            return
+        shorter = min(len(lines), len(before))
+        same_start = next(compress(count(), map(ne, lines, before)), shorter)
+        same_end = next(compress(count(), map(ne, reversed(lines), reversed(before))), shorter)
+        same_end = min(same_end, shorter - same_start)
+        start = max(same_start - 1, 0)  # a setext underline changed the line above it
+        self.states = old.states[:start]
+        self.texts = old.texts[:start]
+        self.refs = old.refs[: bisect_left(old.refs, start, key=_LINE)] if names is not None else []
+        self._walk(
+            start,
+            old.states[start] if start else None,
+            names,
+            old,
+            len(lines) - same_end,
+            len(lines) - len(before),
+        )
+
+    def _walk(
+        self,
+        n: int,
+        state: State | None,
+        names: ProseNames | None,
+        old: ProseWalk | None,
+        same_from: int,
+        moved: int,
+    ) -> None:
+        """Walk from line `n` in `state` (None: the document's start) to the end, or until
+        line `same_from` or later of the unchanged rest (`moved` lines down from where it was
+        in `old`) is reached in the state it had in `old`; then take the rest of `old`."""
+        lines = self.lines
+        count = len(lines)
+        states, texts = self.states, self.texts
+        refs = self.refs
+        placed = names._placed if names is not None else {}
+        if len(placed) >= LINE_CACHE:
+            placed.clear()
+        rest = False
+        if state is None:
+            fence: str | None = None
             in_comment = False
-            line = " " * (end + 3) + line[end + 3 :]
-        if "<!--" in line:
-            start = line.find("<!--")
-            if line.find("-->", start) < 0:
-                in_comment = True
-                line = line[:start]
-        blank = not line.strip()
-        was_blank, previous_blank = previous_blank, blank
-        if blank:
-            continue
-        indented = line[:1] == "\t" or len(line) - len(stripped) >= 4
-        if first in _LIST_FIRST and _LIST_ITEM.match(line):
-            in_list = True
-        elif was_blank and not indented:
+            front_matter = lines[0].rstrip() == "---" if lines else False
+            previous_blank = True
             in_list = False
-        if indented and was_blank and not in_list:
-            previous_blank = True  # an indented code block: the next indented line is code too
-            continue
-        if first == "#" and _ATX_HEADING.match(line):
-            continue
-        if first == "[" and _REFERENCE_DEFINITION.match(line):
-            continue
-        if first in "=-" and _SETEXT_UNDERLINE.match(line):
-            continue
-        if n + 1 < count:
-            following = lines[n + 1].lstrip(" ")[:1]
-            underlined = following in _SETEXT_FIRST and _SETEXT_UNDERLINE.match(lines[n + 1])
-            if underlined and not (first in _LIST_FIRST and _LIST_ITEM.match(line)):
-                continue  # a heading underlined with === or ---
-        yield n, _blank_spans(line)
+        else:
+            fence, in_comment, front_matter, previous_blank, in_list = state
+        old_states = old.states if old is not None else None
+        walked = n
+        while n < count:
+            state = (fence, in_comment, front_matter, previous_blank, in_list)
+            state = _STATES.setdefault(state, state)  # a few states: no new object kept per line
+            if len(_STATES) > MAX_STATES:
+                _STATES.clear()  # fences of a hundred lengths: a hostile document
+            if old_states is not None and n >= same_from and old_states[n - moved] == state:
+                rest = True
+                break
+            states.append(state)
+            texts.append(None)
+            raw = lines[n]
+            n += 1
+            if (
+                raw[:1] in _PLAIN_FIRST
+                and fence is None
+                and not (in_comment or front_matter)
+                and "<!--" not in raw
+            ):
+                # A line that begins with a letter: prose, unless the next line underlines it.
+                if previous_blank:
+                    in_list = previous_blank = False
+                following = lines[n] if n < count else ""
+                if following[:1] in _SETEXT_FIRST and _SETEXT_UNDERLINE.match(following):
+                    continue
+                texts[-1] = raw
+                if names is not None:
+                    found = placed.get((n - 1, raw))
+                    if found is None:
+                        found = placed[n - 1, raw] = names.refs_at(n - 1, raw)
+                    if found:
+                        refs += found
+                continue
+            line = raw.rstrip("\r\n")
+            stripped = line.lstrip(" ")
+            first = stripped[:1]
+            if front_matter:
+                if n > 1 and line.rstrip() in ("---", "..."):
+                    front_matter = False
+                continue
+            if fence is not None:
+                if first == fence[0]:
+                    m = _FENCE.match(line)
+                    closes = m is not None and m[1][0] == fence[0] and len(m[1]) >= len(fence)
+                    if closes and m is not None and not line[m.end() :].strip():
+                        fence = None
+                continue
+            if first in _FENCE_FIRST and (m := _FENCE.match(line)):
+                fence = m[1]
+                continue
+            if in_comment:
+                end = line.find("-->")
+                if end < 0:
+                    continue
+                in_comment = False
+                line = " " * (end + 3) + line[end + 3 :]
+            if "<!--" in line:
+                start = line.find("<!--")
+                if line.find("-->", start) < 0:
+                    in_comment = True
+                    line = line[:start]
+            blank = not line.strip()
+            was_blank, previous_blank = previous_blank, blank
+            if blank:
+                continue
+            indented = line[:1] == "\t" or len(line) - len(stripped) >= 4
+            if first in _LIST_FIRST and _LIST_ITEM.match(line):
+                in_list = True
+            elif was_blank and not indented:
+                in_list = False
+            if indented and was_blank and not in_list:
+                previous_blank = True  # an indented code block: the next indented line is code too
+                continue
+            if first == "#" and _ATX_HEADING.match(line):
+                continue
+            if first == "[" and _REFERENCE_DEFINITION.match(line):
+                continue
+            if first in "=-" and _SETEXT_UNDERLINE.match(line):
+                continue
+            if n < count:
+                following = lines[n].lstrip(" ")[:1]
+                underlined = following in _SETEXT_FIRST and _SETEXT_UNDERLINE.match(lines[n])
+                if underlined and not (first in _LIST_FIRST and _LIST_ITEM.match(line)):
+                    continue  # a heading underlined with === or ---
+            text = texts[-1] = _blank_spans(line)
+            if names is not None:
+                found = placed.get((n - 1, text))
+                if found is None:
+                    found = placed[n - 1, text] = names.refs_at(n - 1, text)
+                if found:
+                    refs += found
+        self.walked = n - walked
+        if rest and old is not None:
+            self._take_rest(old, n, moved, names is not None)
+
+    def _take_rest(self, old: ProseWalk, n: int, moved: int, with_refs: bool) -> None:
+        """Take `old`'s walk from its line `n - moved` on, as this walk's from line `n`."""
+        was = n - moved
+        self.states += old.states[was:]
+        self.texts += old.texts[was:]
+        if not with_refs:
+            return
+        rest = old.refs[bisect_left(old.refs, was, key=_LINE) :]
+        self.refs += rest if not moved else _moved(rest, map(add, map(_LINE, rest), repeat(moved)))
+
+
+_LINE = itemgetter(0)
+_STATES: dict[State, State] = {}
+MAX_STATES = 1000
+_AFTER_LINE = itemgetter(slice(1, None))
+
+
+def _moved(refs: Iterable[ProseRef], lines: Iterable[int]) -> map[ProseRef]:
+    """The references on these lines: `_at_line(ref, line)` for each pair, in C loops only
+    (map and zip, no Python call per reference: a third of the time). Every reference below an
+    inserted line moves, and a long document holds thousands."""
+    return map(tuple.__new__, repeat(ProseRef), map(add, zip(lines), map(_AFTER_LINE, refs)))
 
 
 _PLAIN_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -272,31 +417,47 @@ def _blank_spans(line: str) -> str:
     return line
 
 
-def find_prose(lines: Sequence[str], names: ProseNames) -> list[ProseRef]:
-    """Every prose reference of a document, in document order."""
-    found: list[ProseRef] = []
-    placed = names._placed
-    if len(placed) >= LINE_CACHE:
-        placed.clear()
-    for n, text in prose_lines(lines, masked=False):
-        refs = placed.get((n, text))
-        if refs is None:
-            refs = placed[n, text] = tuple(_at_line(ref, n) for ref in names.refs_in_text(text))
-        if refs:
-            found += refs
-    return found
+def find_prose(
+    lines: Sequence[str], names: ProseNames, key: Hashable | None = None
+) -> list[ProseRef]:
+    """Every prose reference of a document, in document order. Give the document's `key` (its
+    URI) when it is read again as it is edited: see `walk_prose`."""
+    return list(walk_prose(lines, names, key).refs)
 
 
-def prose_at(lines: Sequence[str], names: ProseNames, line: int, column: int) -> ProseRef | None:
-    """The prose reference at a position (on its name, count or markers)."""
+def walk_prose(lines: Sequence[str], names: ProseNames, key: Hashable | None = None) -> ProseWalk:
+    """The document's block structure and prose references. With a `key`, the walk of the
+    document's last version read under that key is kept (in `names`, until packs or the
+    profile change) and only what changed since is walked again."""
+    if key is None:
+        return ProseWalk(lines, names)
+    walks = names._walks
+    walk = ProseWalk(lines, names, walks.pop(key, None))
+    if len(lines) <= LINE_CACHE:
+        if len(walks) >= WALKS:
+            del walks[next(iter(walks))]  # the document read least recently
+        walks[key] = walk
+    return walk
+
+
+def prose_at(
+    lines: Sequence[str], names: ProseNames, line: int, column: int, key: Hashable | None = None
+) -> ProseRef | None:
+    """The prose reference at a position (on its name, count or markers); `key`: the
+    document's, as for `walk_prose`."""
     if not 0 <= line < len(lines):
         return None
-    for n, text in prose_lines(lines[: line + 2]):  # the next line decides a setext heading
-        if n == line:
-            for ref in refs_in_line(n, text, names):
-                start, end = ref.span
-                if start <= column <= end:
-                    return ref
+    if key is not None:
+        refs = walk_prose(lines, names, key).refs
+        on_line = refs[bisect_left(refs, line, key=_LINE) : bisect_right(refs, line, key=_LINE)]
+    else:
+        walk = ProseWalk(lines[: line + 2])  # the next line decides a setext heading
+        text = walk.texts[line]
+        on_line = [] if text is None else refs_in_line(line, text, names)
+    for ref in on_line:
+        start, end = ref.span
+        if start <= column <= end:
+            return ref
     return None
 
 

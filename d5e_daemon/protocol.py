@@ -244,6 +244,10 @@ class SearchHit(EntryRef, omit_defaults=True):
     """A short excerpt showing why it matched (matched words in `**bold**`)."""
     explain: SearchExplain | None = None
     """Only when `explain` was asked."""
+    also: list[EntryRef] = []
+    """Entries of other packs with the same name in the same collection, folded into this hit
+    (the one of the pack the profile ranks highest): Open5e's copy of the SRD's Fireball, a
+    2024 Fireball beside the 2014 one. Absent when there are none."""
 
 
 class SearchResult(Base):

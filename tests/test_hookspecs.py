@@ -38,4 +38,13 @@ def test_each_hook_has_its_own_test(hook: str) -> None:
 
     test = getattr(test_hooks, f"test_hook_{hook}", None)
     assert callable(test), f"tests/test_hooks.py has no test_hook_{hook}"
-    assert f"def {hook}(" in inspect.getsource(test_hooks), f"no test plugin implements {hook}"
+    plugins = [  # the test module's plugins that implement the hook (`@hookimpl def <hook>`)
+        name
+        for name, cls in inspect.getmembers(test_hooks, inspect.isclass)
+        if hasattr(getattr(cls, hook, None), "d5e_impl")
+    ]
+    assert plugins, f"no plugin of tests/test_hooks.py implements {hook}"
+    used = inspect.getsource(test)
+    assert any(f"{name}(" in used for name in plugins), (
+        f"test_hook_{hook} registers none of {plugins}, the plugins implementing {hook}"
+    )

@@ -4,13 +4,23 @@ counted plurals, and everything that is not prose (code, headings, links, tags, 
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pygls.workspace import TextDocument
 
+from d5e_daemon import prose
 from d5e_daemon.app import App
 from d5e_daemon.features import markdown as md
 from d5e_daemon.features.tags import Resolver
 from d5e_daemon.names import singular_forms
-from d5e_daemon.prose import ProseNames, count_before, find_prose, prose_at
+from d5e_daemon.prose import (
+    ProseNames,
+    ProseWalk,
+    count_before,
+    find_prose,
+    prose_at,
+    walk_prose,
+)
 
 
 @pytest.fixture
@@ -154,3 +164,150 @@ def test_the_profile_decides_what_a_name_means(app2024: App) -> None:
     names = ProseNames.load(app2024.conn, app2024.profile)
     (ref,) = find_prose(["She opens a *bag of holding*."], names)
     assert ref.entry.qualified_ref == "srd-2024:magic-items/bag-of-holding"
+
+
+# -- the walk of a document kept between its versions --------------------------------------------
+
+BLOCKS = [
+    "",
+    "Scene 1: 4 wolves and **goblins**, she casts *fireball*.",
+    "A {@creature wolf} and 2 ogres.\r\n",
+    "---",
+    "...",
+    "===",
+    "# A heading with 3 wolves",
+    "```",
+    "~~~~",
+    "`````encounter",
+    "<!-- 2 wolves",
+    "--> then 5 wolves",
+    "<!-- a whole comment --> and *shield*",
+    "- 6 zombies in a list",
+    "1. **Ogre**",
+    "    4 bandits, indented",
+    "\t*fireball* after a tab",
+    "[ref]: https://example.com 2 wolves",
+    "<div>3 wolves</div>",
+]
+
+
+def assert_walk_is_fresh(walk: ProseWalk, lines: list[str], names: ProseNames) -> None:
+    fresh = ProseWalk(lines, names)
+    assert (walk.texts, walk.refs, walk.states) == (fresh.texts, fresh.refs, fresh.states)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    start=st.lists(st.integers(0, len(BLOCKS) - 1), max_size=25),
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(["insert", "delete", "replace", "append", "cut"]),
+            st.integers(0, 30),
+            st.integers(0, len(BLOCKS) - 1),
+        ),
+        max_size=10,
+    ),
+)
+def test_a_walk_after_edits_equals_a_walk_from_scratch(
+    names: ProseNames, start: list[int], edits: list[tuple[str, int, int]]
+) -> None:
+    """Random edits of block structure (fences, front matter, comments, setext headings,
+    lists, indented code): the walk taken from the last version's finds what a walk of the
+    document from scratch finds, line for line, and so does `find_prose`."""
+    key = object()
+    lines = [BLOCKS[i] for i in start]
+    assert_walk_is_fresh(walk_prose(lines, names, key), lines, names)
+    for op, where, what in edits:
+        at = where % (len(lines) + 1)
+        if op == "insert":
+            lines.insert(at, BLOCKS[what])
+        elif lines and op == "delete":
+            del lines[at % len(lines)]
+        elif lines and op == "replace":
+            lines[at % len(lines)] = BLOCKS[what]
+        elif lines and op == "append":
+            lines[at % len(lines)] += " " + BLOCKS[what]
+        elif op == "cut":
+            lines = lines[:at]  # a view of the first lines only (inlay hints ask for those)
+        assert_walk_is_fresh(walk_prose(lines, names, key), lines, names)
+        assert find_prose(lines, names, key) == find_prose(lines, names)
+        for n, line in enumerate(lines):  # what hover and definition find under the cursor
+            for column in range(0, len(line), 3):
+                at = prose_at(lines, names, n, column)
+                assert prose_at(lines, names, n, column, key) == at
+
+
+def adventure(size: int) -> list[str]:
+    """A long document, every line different, with each kind of block now and then."""
+    lines = []
+    for i in range(size):
+        if i % 100 == 0:
+            lines += [f"## Part {i}", ""]
+        elif i % 250 == 7:
+            lines += ["```encounter", f"- {i % 9 + 1}: Wolf", "```"]
+        else:
+            lines.append(f"Scene {i}: {i % 7 + 2} wolves and **goblins**; *fireball* {i}.")
+    return lines
+
+
+def test_an_edit_walks_the_changed_lines_only(names: ProseNames) -> None:
+    """A one-line edit of a 5,000-line document walks a line or two; one that opens a code fence
+    walks every line after it (all of them change); refs after an inserted line move down."""
+    lines = adventure(5000)
+    assert 5000 < len(lines) < 5200
+    key = "file:///long.md"
+    first = walk_prose(lines, names, key)
+    assert first.walked == len(lines)
+    count = len(first.refs)
+    assert count > 3 * 4900
+
+    lines[2500] = "Scene 2500: 3 ogres instead."
+    walk = walk_prose(lines, names, key)
+    assert walk.walked <= 2
+    assert len(walk.refs) == count - 3 + 1
+    assert_walk_is_fresh(walk, lines, names)
+
+    lines.insert(10, "A new line with 2 wolves.")
+    walk = walk_prose(lines, names, key)
+    assert walk.walked <= 2
+    assert walk.refs[-1].line == len(lines) - 1
+    assert_walk_is_fresh(walk, lines, names)
+
+    del lines[3000]
+    walk = walk_prose(lines, names, key)
+    assert walk.walked <= 2
+    assert_walk_is_fresh(walk, lines, names)
+
+    assert walk_prose(lines, names, key).walked == 0  # the same text again
+
+    lines.insert(4000, "```")  # code down to the next fence, which closes it now
+    walk = walk_prose(lines, names, key)
+    fence = lines.index("```encounter", 4001)
+    assert fence - 4000 <= walk.walked <= fence - 4000 + 250  # up to the fence after it
+    assert not [r for r in walk.refs if 4000 <= r.line <= fence]
+    assert_walk_is_fresh(walk, lines, names)
+
+    del lines[4000]  # and prose again
+    assert walk_prose(lines, names, key).walked >= fence - 4000 - 1
+
+    lines[0] = "---"  # front matter opened: never closed, so nothing is prose
+    walk = walk_prose(lines, names, key)
+    assert walk.refs == [] and walk.walked == len(lines)
+
+    lines[1] = "---"  # closed at once: prose again from line 2
+    walk = walk_prose(lines, names, key)
+    assert walk.walked == len(lines)
+    assert_walk_is_fresh(walk, lines, names)
+
+
+def test_walks_are_kept_per_document_within_bounds(names: ProseNames) -> None:
+    for i in range(prose.WALKS + 5):
+        walk_prose([f"Doc {i}: 2 wolves."], names, f"file:///{i}.md")
+    assert len(names._walks) == prose.WALKS
+    assert "file:///0.md" not in names._walks
+    assert walk_prose(["Doc 40: 2 wolves."], names, f"file:///{prose.WALKS + 4}.md").walked == 1
+    assert walk_prose([f"Doc {prose.WALKS + 4}: 2 wolves."], names, "file:///x.md").walked == 1

@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import apsw
+import msgspec
 import pytest
 
-from d5e_daemon import db, queries
+from d5e_daemon import Entry, Pack, PackSource, db, hookimpl, queries
 from d5e_daemon.app import App
 from d5e_daemon.errors import IndexNotReady, InvalidParams
 from d5e_daemon.features.search import (
@@ -25,10 +26,11 @@ from d5e_daemon.features.search import (
     query_words,
     search,
     search_filters,
+    settle,
 )
 from d5e_daemon.plugins import get_plugins
 from d5e_daemon.protocol import SearchFiltersParams, SearchParams, decode
-from d5e_daemon.records import Entry
+from d5e_daemon.queries import SearchScope
 from d5e_daemon.search import retrieval
 from d5e_daemon.search.embed import FakeEmbedder
 from d5e_daemon.search.passages import split
@@ -153,6 +155,97 @@ def test_only_the_winners_of_the_profile_are_returned(db_path: Path) -> None:
         assert [h.pack for h in goblins] == [BREW.id]  # the homebrew one replaces the SRD's
         listed = ask(app, filters={"type": "humanoid", "cr": 0.5}, limit=100).hits
         assert [h.pack for h in listed if h.ref == "monsters/goblin"] == [BREW.id]
+    finally:
+        app.close()
+
+
+COPIES = Pack(
+    id="test-copies", title="Copies", version="1", license="CC0", edition="2024", default_priority=5
+)
+COPY_ENTRIES = [
+    Entry(  # the SRD's Fireball under another slug, as Open5e's copies of the SRD name theirs
+        collection="spells",
+        slug="srd-fireball",
+        name="Fireball",
+        data={"level": 3, "school": {"name": "Evocation"}, "desc": ["A ball of flame."]},
+    ),
+    Entry(
+        collection="spells",
+        slug="blazing-orb",
+        name="Blazing Orb",
+        data={"level": 3, "school": {"name": "Evocation"}, "desc": ["An orb of flame."]},
+    ),
+]
+
+
+class CopiesPlugin:
+    __name__ = "test-copies-plugin"
+
+    @hookimpl
+    def register_packs(self, register: Callable[[PackSource], None]) -> None:
+        register(PackSource(pack=COPIES, load=lambda: list(COPY_ENTRIES)))
+
+
+def copies_app(db_path: Path, **settings: Any) -> App:
+    packs = {"builtinPacks": ["srd-2014", COPIES.id], "packs": {"srd-2014": 10, COPIES.id: 5}}
+    app = App(
+        build({"db": str(db_path), **packs, **settings}),
+        plugins=get_plugins(extra=(CopiesPlugin(),)),
+    )
+    app.start()
+    return app
+
+
+def test_same_named_entries_of_several_packs_are_one_hit(db_path: Path) -> None:
+    """A large library holds the same entry in several packs under other slugs (Open5e's copy
+    of the SRD, a 2024 edition beside a 2014 one): it is one hit, the entry of the pack the
+    profile ranks highest, naming the others; a search of that pack alone still finds its own."""
+    app = copies_app(db_path)
+    try:
+        for mode in ("keyword", "hybrid"):
+            hits = ask(app, query="fireball", mode=mode, limit=50).hits
+            fireballs = [h for h in hits if h.name == "Fireball"]
+            assert [(h.pack, h.ref) for h in fireballs] == [("srd-2014", "spells/fireball")]
+            assert [(a.pack, a.ref) for a in fireballs[0].also] == [
+                (COPIES.id, "spells/srd-fireball")
+            ]
+        wire = msgspec.to_builtins(ask(app, query="fireball", mode="keyword").hits[0])
+        assert wire["also"] == [
+            {"ref": "spells/srd-fireball", "pack": COPIES.id, "name": "Fireball",
+             "collection": "spells"}
+        ]  # fmt: skip
+        own = ask(app, query="fireball", packs=[COPIES.id], mode="keyword").hits
+        assert [(h.pack, h.ref, h.also) for h in own][:1] == [
+            (COPIES.id, "spells/srd-fireball", [])
+        ]
+        other = ask(app, query="orb of flame", mode="keyword").hits
+        assert "also" not in msgspec.to_builtins(other[0])  # left off when there are none
+    finally:
+        app.close()
+
+
+def test_the_pack_the_profile_ranks_highest_stands_for_the_others(db_path: Path) -> None:
+    app = copies_app(db_path, packs={COPIES.id: 50})
+    try:
+        hits = [h for h in ask(app, query="fireball", mode="keyword").hits if h.name == "Fireball"]
+        assert [(h.pack, [a.pack for a in h.also]) for h in hits] == [(COPIES.id, ["srd-2014"])]
+    finally:
+        app.close()
+
+
+def test_entries_of_another_edition_than_the_profiles_weigh_less(db_path: Path) -> None:
+    app = copies_app(db_path)
+    try:
+        (orb,) = [i for (i,) in app.conn.execute("SELECT id FROM entry WHERE slug = 'blazing-orb'")]
+        (ball,) = [i for (i,) in app.conn.execute(
+            "SELECT id FROM entry WHERE pack_id = 'srd-2014' AND slug = 'fireball'"
+        )]  # fmt: skip
+        ranked = [(orb, 1.5), (ball, 1.0)]
+        settled, _ = settle(app, ranked, SearchScope(profile=app.profile), 1.0)
+        assert [i for i, _ in settled] == [ball, orb]  # a 2024 spell in a 2014 profile
+        assert dict(settled)[orb] == pytest.approx(0.5)
+        asked = SearchScope(profile=app.profile, edition="2024")  # the edition asked for
+        assert settle(app, ranked, asked, 1.0)[0] == ranked
     finally:
         app.close()
 
@@ -738,6 +831,28 @@ def test_filter_words_in_a_query_are_soft_boosts(indexed: App) -> None:
     full = next(h for h in hits if h.ref == "monsters/zombie")
     assert full.explain and full.explain.boosts["filter words"] == pytest.approx(1.0)
     assert any(h.collection != "monsters" for h in hits)  # a boost, not a filter
+
+
+def test_a_query_naming_a_collection_boosts_its_entries(indexed: App) -> None:
+    """ "a ranger spell …", "which condition …": the collection named counts as one filter
+    more, a boost and not a filter; "creature" names none (spells are asked for by what
+    they do to creatures)."""
+    from d5e_daemon.features.search import collection_words
+
+    assert collection_words("a ranger spell for extra damage") == {"spells"}
+    assert collection_words("which conditions stop you moving") == {"conditions"}
+    assert collection_words("monsters and magic items that fly") == {"monsters", "magic-items"}
+    assert collection_words("the rage class") == {"classes"}
+    assert collection_words("a spell that paralyses any creature") == {"spells"}
+    assert collection_words("a creature that burns") == set()
+    hits = ask(indexed, query="undead spell", explain=True, limit=30).hits
+    # two filters asked (the type, the collection): a spell has one, an undead monster the
+    # other, a damage type or a class feature neither
+    boosts = {h.ref: h.explain.boosts.get("filter words") for h in hits if h.explain}
+    assert boosts["spells/animate-dead"] == pytest.approx(0.5)
+    assert boosts["monsters/mummy"] == pytest.approx(0.5)
+    assert boosts["damage-types/necrotic"] is None
+    assert {h.collection for h in hits} > {"spells"}  # a boost, not a filter
 
 
 # -- installs first --------------------------------------------------------------------------

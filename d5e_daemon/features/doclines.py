@@ -6,10 +6,12 @@ document: the reference tags that resolve (with their entries), the names writte
 (`prose.py`) and where its encounter blocks may begin. An editor asks for several of them after
 each change; a 20 MB document read whole for each request held the daemon for seconds.
 `DocumentFacts` finds them in a pass that works in slices (`run`, as `DiagnosticsPass` does,
-stopping when a request is waiting) and keeps, by line text, what each line held: the next
+stopping when a request is waiting) and keeps, by line text, the tags each line held: the next
 version's pass parses and resolves only the lines whose text is new, and the requests of one
-version share one pass. What a request answers is capped (`MAX_ITEMS`, and where the answer
-can say so, one item more saying how many are left out).
+version share one pass. Prose names come from `prose.walk_prose`, which keeps its own walk of
+the document (by URI) and walks again only from the first changed line. What a request
+answers is capped (`MAX_ITEMS`, and where the answer can say so, one item more saying how many
+are left out).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pygls.workspace import TextDocument
 
 from .. import queries
-from ..prose import ProseRef, prose_lines
+from ..prose import ProseRef, walk_prose
 from .tags import TAG_COLLECTIONS, Resolver, Tag, iter_tags
 
 CREATURE_TAGS = frozenset(t for t, c in TAG_COLLECTIONS.items() if "monsters" in c)
@@ -43,18 +45,18 @@ class DocumentFacts:
     tags: dict[int, tuple[tuple[Tag, queries.EntryRow | None], ...]] = field(default_factory=dict)
     """Line → its tags that resolve, with their entries, and its creature tags that do not
     (counted by encounters, with None); the tags carry their line."""
-    prose: dict[int, tuple[ProseRef, ...]] = field(default_factory=dict)
-    """Line → the names its prose uses (`prose.py`)."""
+    prose: list[ProseRef] = field(default_factory=list)
+    """The names its prose uses, in order (`prose.walk_prose`, which keeps its own walk of
+    the document and walks again only what changed)."""
     fences: list[int] = field(default_factory=list)
     """Lines that may open an encounter block (they begin with a fence's character)."""
     prose_tag_lines: set[int] = field(default_factory=set)
     """The lines of `tags` that are prose (not code, headings, front matter)."""
     lines_read: int = 0
-    """Lines parsed for tags, or read for prose names, by the last pass (not kept ones)."""
+    """Lines parsed for tags by the last pass (those whose text was not kept)."""
     _kept_tags: dict[str, tuple[tuple[Tag, queries.EntryRow | None], ...]] = field(
         default_factory=dict
     )
-    _kept_prose: dict[str, tuple[ProseRef, ...]] = field(default_factory=dict)
     _work: Iterator[None] | None = None
     _working_on: tuple[int | None, int] | None = None
     _resolved_by: int = -1
@@ -85,14 +87,12 @@ class DocumentFacts:
     def _pass(self) -> Iterator[None]:
         lines = self.doc.lines
         resolver = self.resolver
-        kept_tags, kept_prose = self._kept_tags, self._kept_prose
+        kept_tags = self._kept_tags
         if self._resolved_by != resolver.generation:
-            kept_tags, kept_prose = {}, {}
+            kept_tags = {}
         tags: dict[int, tuple[tuple[Tag, queries.EntryRow | None], ...]] = {}
-        prose: dict[int, tuple[ProseRef, ...]] = {}
-        prose_tag_lines: set[int] = set()
+
         new_tags: dict[str, tuple[tuple[Tag, queries.EntryRow | None], ...]] = {}
-        new_prose: dict[str, tuple[ProseRef, ...]] = {}
         fences: list[int] = []
         read = 0
         for n, text in enumerate(lines):
@@ -112,24 +112,12 @@ class DocumentFacts:
                 new_tags[text] = found
             if found:
                 tags[n] = tuple((replace(tag, line=n), row) for tag, row in found)
-        names = resolver.prose_names()
-        for i, (n, text) in enumerate(prose_lines(lines, masked=False)):
-            if i % CHECK_EVERY == 0:
-                yield
-            if n in tags:
-                prose_tag_lines.add(n)
-            refs = new_prose.get(text)
-            if refs is None:
-                refs = kept_prose.get(text)
-                if refs is None:
-                    read += 1
-                    refs = names.refs_in_text(text)
-                new_prose[text] = refs
-            if refs:
-                prose[n] = tuple(ref._replace(line=n) for ref in refs)
-        self.tags, self.prose, self.fences, self.lines_read = tags, prose, fences, read
-        self.prose_tag_lines = prose_tag_lines
-        self._kept_tags, self._kept_prose = new_tags, new_prose
+        yield
+        walk = walk_prose(lines, resolver.prose_names(), self.doc.uri)
+        texts = walk.texts
+        self.tags, self.prose, self.fences, self.lines_read = tags, walk.refs, fences, read
+        self.prose_tag_lines = {n for n in tags if texts[n] is not None}
+        self._kept_tags = new_tags
 
     def _resolved_tags(self, text: str) -> tuple[tuple[Tag, queries.EntryRow | None], ...]:
         found: list[tuple[Tag, queries.EntryRow | None]] = []
@@ -152,10 +140,6 @@ class DocumentFacts:
         for n in sorted(self.tags if lines is None else lines):
             for tag, _ in self.tags[n]:
                 yield n, tag
-
-    def prose_in_order(self) -> Iterator[ProseRef]:
-        for n in sorted(self.prose):
-            yield from self.prose[n]
 
 
 def facts_now(resolver: Resolver, doc: TextDocument) -> DocumentFacts:

@@ -31,7 +31,7 @@ without one of the two gets the other for both.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,7 @@ from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from ..errors import D5eError
-from ..prose import ProseRef, count_before, find_prose, prose_lines
+from ..prose import ProseRef, count_before, walk_prose
 from ..protocol import EncounterMonster, Rules
 from .doclines import MAX_ITEMS, DocumentFacts
 from .encounter import MAX_COUNT, check_party, maths, resolve
@@ -86,12 +86,16 @@ class Verdict:
 
 
 def find_encounters(
-    resolver: Resolver, lines: Sequence[str], facts: DocumentFacts | None = None
+    resolver: Resolver,
+    lines: Sequence[str],
+    facts: DocumentFacts | None = None,
+    key: Hashable | None = None,
 ) -> list[DocEncounter]:
-    """The encounter blocks and the counting prose lines of a document, in order (from what a
-    pass found of the document, `facts`, when given)."""
+    """The encounter blocks and the counting prose lines of a document, in order: from what a
+    pass found of the document, `facts`, when given (`key`: the document's, for
+    `prose.walk_prose`, when not)."""
     found = list(_blocks(lines, None if facts is None else facts.fences))
-    found += _prose_lines(resolver, lines, facts)
+    found += _prose_lines(resolver, lines, facts, key)
     found.sort(key=lambda e: (e.line, e.end))
     return found
 
@@ -255,23 +259,28 @@ def _plain_name(name: str) -> str:
 
 
 def _prose_lines(
-    resolver: Resolver, lines: Sequence[str], facts: DocumentFacts | None = None
+    resolver: Resolver,
+    lines: Sequence[str],
+    facts: DocumentFacts | None = None,
+    key: Hashable | None = None,
 ) -> list[DocEncounter]:
     """Lines (parts between semicolons) that count creatures by name or by tag."""
     refs: dict[int, list[tuple[int, int, int, str, int | None]]] = {}
-    prose = find_prose(lines, resolver.prose_names()) if facts is None else facts.prose_in_order()
-    for ref in prose:
-        if ref.entry.collection == "monsters":
-            refs.setdefault(ref.line, []).append(_from_prose(ref))
+    tags: Iterable[tuple[int, Tag]]
     if facts is None:
-        tags: Iterable[tuple[int, Tag]] = (
+        walk = walk_prose(lines, resolver.prose_names(), key)
+        prose: Iterable[ProseRef] = walk.refs
+        tags = (
             (n, tag)
-            for n, _ in prose_lines(lines)
-            if "{@" in lines[n]
+            for n, text in enumerate(walk.texts)
+            if text is not None and "{@" in lines[n]
             for tag in tags_in_line(n, lines[n])
         )
     else:
-        tags = facts.all_tags(facts.prose_tag_lines)
+        prose, tags = facts.prose, facts.all_tags(facts.prose_tag_lines)
+    for ref in prose:
+        if ref.entry.collection == "monsters":
+            refs.setdefault(ref.line, []).append(_from_prose(ref))
     for n, tag in tags:
         if tag.kind in _CREATURE_TAGS:
             counted = _from_tag(resolver, lines[n], tag)
@@ -388,7 +397,7 @@ def code_lenses(
     more there are."""
     lines = doc.lines
     lenses = []
-    found = [e for e in find_encounters(resolver, lines, facts) if e.kind in kinds]
+    found = [e for e in find_encounters(resolver, lines, facts, doc.uri) if e.kind in kinds]
     for encounter in found[:MAX_ITEMS]:
         said = verdict(resolver, encounter)
         lenses.append(
@@ -422,7 +431,10 @@ def inlay_hints(
     lines = doc.lines
     last = min(len(lines), within.end.line + 2)
     hints: list[types.InlayHint] = []
-    found = find_encounters(resolver, lines if facts is not None else lines[:last], facts)
+    if facts is None:
+        found = find_encounters(resolver, lines[:last], None, (doc.uri, "hints"))
+    else:
+        found = find_encounters(resolver, lines, facts)
     first, last_line = within.start.line, within.end.line
     for encounter in found:
         if encounter.kind not in kinds or not first <= encounter.line <= last_line:

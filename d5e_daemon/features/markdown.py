@@ -597,7 +597,7 @@ def reference_at(resolver: Resolver, doc: TextDocument, position: types.Position
     if tag is not None:
         row = resolver.resolve(tag).row
         return None if row is None else RefAt(lines, tag.line, tag.start, tag.end, row)
-    ref = prose_at(lines, resolver.prose_names(), line_no, col)
+    ref = prose_at(lines, resolver.prose_names(), line_no, col, doc.uri)
     if ref is None:
         return None
     rows = queries.rows_by_ids(resolver.app.conn, [ref.entry.id])
@@ -668,7 +668,7 @@ def _document_mentions(
         for t in find_tags(lines)
         if (row := resolver.resolve(t).row) is not None and row.id == entry_id
     ]
-    for ref in find_prose(lines, resolver.prose_names()):
+    for ref in find_prose(lines, resolver.prose_names(), doc.uri):
         if ref.entry.id == entry_id:
             found.append(Mention(path, ref.line, *ref.span, ref.style, lines[ref.line], ref.count))
     return sorted(found, key=lambda m: (m.line, m.start))
@@ -684,7 +684,7 @@ def document_symbols(
     if facts is None:
         facts = facts_now(resolver, doc)
     symbols: list[types.DocumentSymbol] = []
-    prose = list(facts.prose_in_order())
+    prose = facts.prose
     encounters = find_encounters(
         lines, resolver.prose_names(), prose, facts.all_tags(), facts.fences
     )

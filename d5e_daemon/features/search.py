@@ -41,6 +41,7 @@ from .. import filters, queries
 from ..app import App
 from ..errors import IndexNotReady, InvalidParams
 from ..protocol import (
+    EntryRef,
     FilterInfo,
     Range,
     SearchExplain,
@@ -58,6 +59,8 @@ KEYWORD_WEIGHT = 0.6
 COVERAGE_WEIGHT = 2.0
 FILTER_WORD_WEIGHT = 1.0
 FUSION_DEPTH = 50
+EDITION_PRIOR = 1.0
+"""Taken from the fused score of entries of packs written for another edition (`settle`)."""
 KEYWORD_DOUBT = 0.5
 TRUST_TOP = 5
 # Nearest passages asked for per entry wanted: entries have 2 passages on average, and 2 or 3
@@ -247,6 +250,29 @@ WORD_FILTERS = ("type", "school", "rarity")
 """Filters whose values a query may name in words: `undead`, `evocation`, `very rare`."""
 
 
+COLLECTION_WORDS = {
+    "spell": "spells",
+    "monster": "monsters",
+    "condition": "conditions",
+    "class": "classes",
+    "item": "magic-items",
+    "race": "races",
+    "feat": "feats",
+}
+"""Words that name a collection ("a ranger spell that …"): a soft boost like the filters a
+query names. Not "creature" (spells are asked for by what they do to creatures), nor "rules"."""
+
+
+def collection_words(text: str) -> set[str]:
+    """The collections a query names by `COLLECTION_WORDS`, singular or plural."""
+    words = normalize(text.lower()).split()
+    named = (
+        w if w in COLLECTION_WORDS else w.removesuffix("es" if w == "classes" else "s")
+        for w in words
+    )
+    return {COLLECTION_WORDS[w] for w in named if w in COLLECTION_WORDS}
+
+
 def filter_words(app: App, text: str) -> list[tuple[str, Any]]:
     """The (filter, value) pairs a query names: `3rd-level` (level 3), `cantrip` (level 0),
     `CR 1/4` (cr 0.25), and words or word pairs that are some entry's value of a filter of
@@ -311,6 +337,48 @@ def fuse(
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
+def settle(
+    app: App, ranked: list[tuple[int, float]], scope: queries.SearchScope, edition_prior: float
+) -> tuple[list[tuple[int, float]], dict[int, list[int]]]:
+    """What a large library changes in a ranking (`ranked`: (id, score), best first), by the
+    profile, never by the query:
+
+    - one hit per name: entries of other packs with the same name in the same collection as a
+      better-placed pack's (Open5e's copy of the SRD's Fireball, a 2024 and a 2014 Fireball,
+      a brew's Goblin beside the SRD's) are one hit, the entry of the pack the profile ranks
+      highest (ties: pack id, as resolution breaks them) at the best score of them; the
+      others are returned by the entry that stands for them (`also`);
+    - `edition_prior` is taken from entries of packs written for another edition than the
+      profile's (a 2024 document in a 2014 profile), unless the search asked for an edition.
+
+    Returns the ranking and, by entry, the entries it stands for (best first)."""
+    if not ranked:
+        return ranked, {}
+    stand = queries.standings(app.conn, app.profile, [i for i, _ in ranked])
+    scores = dict(ranked)
+    edition = None if scope.edition else app.settings.edition
+    if edition_prior and edition:
+        for entry_id, st in stand.items():
+            if st.edition and st.edition != edition:
+                scores[entry_id] -= edition_prior
+    groups: dict[tuple[str, str], list[int]] = {}
+    for entry_id, _ in ranked:
+        if entry_id in stand:
+            st = stand[entry_id]
+            groups.setdefault((st.collection, st.norm_name), []).append(entry_id)
+    also: dict[int, list[int]] = {}
+    for members in groups.values():
+        if len({stand[i].pack for i in members}) < 2:  # a pack's own entries stay apart
+            continue
+        first = min(members, key=lambda i: (-stand[i].priority, stand[i].pack))
+        best = max(scores[i] for i in members)
+        also[first] = sorted((i for i in members if i != first), key=lambda i: -scores[i])
+        for entry_id in also[first]:
+            del scores[entry_id]
+        scores[first] = best
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0])), also
+
+
 def _passage_snippet(app: App, text: str, terms: set[str]) -> str:
     """About `SNIPPET_CHARS` of a passage (without its header line), around the most query
     words, those in `**bold**`."""
@@ -341,12 +409,15 @@ def _hits(
     best_passage: dict[int, int],
     terms: set[str],
     explain: Callable[[int, str | None], SearchExplain] | None = None,
+    also: dict[int, list[int]] | None = None,
 ) -> list[SearchHit]:
     """The page's hits; the snippet is the best passage (semantic hits), else FTS5's snippet
     of the entry's text, else (listings) the one-line detail. `explain(id, passage)`: what
-    placed each hit, when asked."""
+    placed each hit, when asked; `also`: the same-named entries of other packs each stands for."""
+    also = also or {}
     ids = [entry_id for entry_id, _ in ranked]
-    rows = {r.id: r for r in queries.rows_by_ids(app.conn, ids)}
+    folded = [i for entry_id in ids for i in also.get(entry_id, [])]
+    rows = {r.id: r for r in queries.rows_by_ids(app.conn, ids + folded)}
     keyword_only = [i for i in ids if i not in best_passage]
     snippets = queries.keyword_snippets(app.conn, match, keyword_only) if match else {}
     passages = queries.passage_texts(app.conn, [best_passage[i] for i in ids if i in best_passage])
@@ -369,6 +440,11 @@ def _hits(
                 score=round(score, 6),
                 snippet=snippet,
                 explain=explain(entry_id, passage) if explain else None,
+                also=[
+                    EntryRef(ref=o.ref, pack=o.pack, name=o.name, collection=o.collection)
+                    for o in (rows.get(i) for i in also.get(entry_id, []))
+                    if o is not None
+                ],
             )
         )
     return hits
@@ -492,18 +568,27 @@ def search(app: App, params: SearchParams) -> SearchResult:
         shares = {entry_id: n / len(terms) for entry_id, n in held.items()}
         boosts = {i: {"coverage": COVERAGE_WEIGHT * share} for i, share in shares.items()}
         asked = filter_words(app, params.query)
-        wanted_filters = len({name for name, _ in asked})
-        for entry_id, has in queries.entries_with_attributes(app.conn, ids, asked).items():
+        named_collections = collection_words(params.query)
+        wanted_filters = len({name for name, _ in asked}) + bool(named_collections)
+        has_filters = queries.entries_with_attributes(app.conn, ids, asked)
+        if named_collections:  # the collection counts as one filter more
+            for entry_id, collection in queries.entry_collections(app.conn, ids).items():
+                if collection in named_collections:
+                    has_filters.setdefault(entry_id, set()).add("collection")
+        for entry_id, has in has_filters.items():
             boost = FILTER_WORD_WEIGHT * len(has) / wanted_filters
             boosts.setdefault(entry_id, {})["filter words"] = boost
         ranked = fuse(keyword, similar, boosts, keyword_weight(keyword, shares))
     else:
         ranked = keyword
+    hybrid = params.mode == "hybrid" and bool(semantic)
+    ranked, also = settle(app, ranked, scope, EDITION_PRIOR if hybrid else 0.0)
     if named:  # a name typed in full means that entry, whatever else shares its words
+        named |= {i for i, others in also.items() if named & set(others)}
         ranked = [p for p in ranked if p[0] in named] + [p for p in ranked if p[0] not in named]
     page = ranked[params.offset : wanted]
     explain = _explainer(keyword, semantic, boosts, shares, named) if params.explain else None
-    hits = _hits(app, page, match, best_passage, set(terms), explain)
+    hits = _hits(app, page, match, best_passage, set(terms), explain, also)
     return SearchResult(hits=hits, semantic=use_vectors, hints=unknown_value_hints(app, params))
 
 

@@ -385,6 +385,39 @@ def passage_similarities(
     ]
 
 
+@dataclass(frozen=True)
+class Standing:
+    """Where an entry stands in a profile: what names it, and its pack's priority and edition."""
+
+    collection: str
+    norm_name: str
+    pack: str
+    priority: int
+    edition: str | None
+
+
+STANDINGS_SQL = """
+    SELECT e.id, e.collection, e.norm_name, e.pack_id, ee.priority, p.edition
+    FROM json_each(:ids) j
+    CROSS JOIN entry e ON e.id = j.value
+    CROSS JOIN enabled_entry ee
+        ON ee.entry_id = e.id AND ee.profile_id = (SELECT id FROM profile WHERE name = :profile)
+    JOIN pack p ON p.id = e.pack_id
+"""
+
+
+def standings(conn: apsw.Connection, profile_id: str, ids: Sequence[int]) -> dict[int, Standing]:
+    """The `Standing` of each entry of `ids` enabled in the profile (its pack's priority for the
+    entry's collection, as resolution reads it)."""
+    args = {"ids": json.dumps(list(ids)), "profile": profile_id}
+    return {
+        entry_id: Standing(collection, norm_name, pack, priority, edition)
+        for entry_id, collection, norm_name, pack, priority, edition in conn.execute(
+            STANDINGS_SQL, args
+        )
+    }
+
+
 def keyword_snippets(conn: apsw.Connection, match: str, ids: Sequence[int]) -> dict[int, str]:
     """FTS5 snippets of the index text around the matched words, `**bold**`. One query per entry:
     with `rowid = ?` FTS5 reads only that row's part of each word's list, where `rowid IN
@@ -560,6 +593,16 @@ def entries_with_attributes(
     ):
         found.setdefault(entry_id, set()).add(name)
     return found
+
+
+def entry_collections(conn: apsw.Connection, ids: Sequence[int]) -> dict[int, str]:
+    """The collection of each of `ids`."""
+    return dict(
+        conn.execute(
+            "SELECT id, collection FROM entry WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(ids)),),
+        )
+    )
 
 
 def has_collection(conn: apsw.Connection, collection: str) -> bool:

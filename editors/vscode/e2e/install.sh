@@ -21,11 +21,11 @@ missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 dpkg -s libkrb5-dev >/dev/null 2>&1 || missing="$missing libkrb5-dev"
 if [ -n "$missing" ]; then
-  echo "Installing$missing (Debian) for the VS Code test" >&2
   if [ "$(id -u)" != 0 ]; then
-    echo "error: the VS Code test needs$missing; run as root or: sudo apt-get install$missing" >&2
+    echo "make test needs$missing for the VS Code test: run 'sudo apt-get install$missing', then make test again" >&2
     exit 1
   fi
+  echo "Installing$missing (Debian) for the VS Code test" >&2
   apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >&2
 fi
