@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Callable
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.workspace import TextDocument
 
 from . import jsonrpc
@@ -70,7 +71,11 @@ class Publisher:
     async def facts_of(self, doc: TextDocument) -> DocumentFacts:
         """The facts of the document as it is now (`features/doclines.py`), found in slices
         with requests answered in between, as diagnostics are; shared by the requests of one
-        version, and kept line by line for the next one."""
+        version, and kept line by line for the next one. When the document changes meanwhile
+        the request is answered ContentModified (LSP -32801: the editor asks again, for the new
+        version) rather than worked on for a version nobody shows: a burst of changes, each
+        followed by an editor's requests, costs work for the last version only."""
+        version = doc.version
         resolver = self.resolver()
         if resolver is None:
             raise RuntimeError("d5e is not initialized")
@@ -84,6 +89,10 @@ class Publisher:
                 await asyncio.sleep(PASS_GAP_SECONDS)
             else:
                 await reader.requests_first(PASS_GAP_SECONDS, REQUESTS_FIRST_SECONDS)
+            if doc.version != version:
+                raise JsonRpcException(
+                    "the document changed while this was worked out", jsonrpc.CONTENT_MODIFIED
+                )
         return facts
 
     def _start_pass(self, uri: str) -> None:
