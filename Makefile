@@ -54,10 +54,12 @@ $(VSCODE_BUILT): $(VSCODE)/package.json $(VSCODE)/package-lock.json $(VSCODE)/ts
 
 # The extension as VS Code installs it: one bundled file (esbuild) and what the Marketplace shows
 # (editors/vscode/.vscodeignore). Install it with `code --install-extension editors/vscode/d5e-*.vsix`.
+# d5e has no public repository yet: the manifest names none rather than a made-up one (when it
+# gets one, it goes into pyproject.toml's [project.urls] and package.json's `repository`).
 vsix: $(VSIX)
 
 $(VSIX): $(VSCODE_BUILT) $(addprefix $(VSCODE)/,.vscodeignore README.md CHANGELOG.md LICENSE images/icon.png)
-	cd $(VSCODE) && npx vsce package --no-dependencies --out $(notdir $@)
+	cd $(VSCODE) && npx vsce package --no-dependencies --allow-missing-repository --out $(notdir $@)
 
 # Node 24, code-server, Chromium and libkrb5-dev for tests/test_vscode.py (cached after the first run).
 vscode-e2e:

@@ -13,6 +13,10 @@ packs; the fake embedder, so that no background indexing with the model competes
 - search quality (keyword mode; recall@5, MRR@10) on `../shared/eval/search-dev.jsonl`, SRD
   alone and with every document installed (in-process, once: it is deterministic).
 `--skip-srd-copies` leaves out Open5e's own copies of the SRD (wizards-of-the-coast/*).
+`--old CHECKOUT` (`git worktree add /tmp/old COMMIT`) makes each run on the d5e of that checkout
+too (its daemon and its plugins), in turn with this one: old and new measured in one session on
+a shared machine; labels then end in "[old]" or "[new]". The SRD database is then built by the
+old d5e (this one migrates its copy), and search quality is measured on this one only.
 `--quality-only` installs the documents in-process (no timings) and measures search quality
 only. The quality table has a third row, every document at priority 50 above the SRD (the
 homebrew default, and Open5e's before documents installed below the SRD), set in the profile's
@@ -53,9 +57,16 @@ def documents(data: Path, skip_srd: bool) -> list[Path]:
     return sorted(found, key=lambda p: -sum(f.stat().st_size for f in p.iterdir()))
 
 
-def build_srd(base: Path) -> Path:
+def old_env(checkout: Path) -> dict[str, str]:
+    """The daemon imports d5e_daemon and the plugins from the old checkout (not from here)."""
+    root = checkout.resolve()
+    paths = [root, *(p for p in sorted((root / "plugins").iterdir()) if p.is_dir())]
+    return {"PYTHONPATH": ":".join(map(str, paths)), "PYTHONSAFEPATH": "1"}
+
+
+def build_srd(base: Path, env: dict[str, str] | None = None) -> Path:
     db = base / "srd.sqlite3"
-    with Daemon(db, env=ENV) as daemon:
+    with Daemon(db, env={**ENV, **(env or {})}) as daemon:
         daemon.initialize()
         wait_for_index(daemon)  # so that each measured daemon starts idle
     return db
@@ -81,16 +92,28 @@ def timed_names(daemon: Daemon, figures: Figures, label: str) -> None:
     figures.latency("names", f"`d5e/complete`, {label}", completes)
 
 
-def measure(base: Path, srd: Path, docs: list[Path], data: Path, figures: Figures) -> Path:
+def measure(
+    base: Path,
+    srd: Path,
+    docs: list[Path],
+    data: Path,
+    figures: Figures,
+    env: dict[str, str] | None = None,
+    tag: str = "",
+) -> Path:
+    """One run: each document installed in turn in a running daemon, then all in one request.
+    `env` and `tag`: the old checkout's daemon (`old_env`) and the labels' suffix."""
+    env = {**ENV, **(env or {})}
+    base = Path(tempfile.mkdtemp(dir=base))  # each run its own files (no WAL left by another)
     db = base / "open5e.sqlite3"
     shutil.copy(srd, db)
     total = cpu_total = 0.0
     entries = 0
-    with Daemon(db, env=ENV) as daemon:
+    with Daemon(db, env=env) as daemon:
         daemon.initialize()
         wait_for_index(daemon)
         daemon.request("d5e/lookup", {"ref": "spells/fireball"})
-        timed_names(daemon, figures, "SRD alone")
+        timed_names(daemon, figures, f"SRD alone{tag}")
         for doc in docs:
             cpu = cpu_seconds(daemon.proc.pid)
             started = time.perf_counter()
@@ -100,28 +123,34 @@ def measure(base: Path, srd: Path, docs: list[Path], data: Path, figures: Figure
             total += seconds
             entries += result["entries"]
             figures.value(
-                "install", f"{doc.parent.name}/{doc.name} ({result['entries']})", seconds, "s"
+                "install", f"{doc.parent.name}/{doc.name} ({result['entries']}){tag}", seconds, "s"
             )
         figures.value(
             "install",
-            f"all {len(docs)} documents, one request each ({entries:,} entries)",
+            f"all {len(docs)} documents, one request each ({entries:,} entries){tag}",
             total,
             "s",
         )
         figures.value(
-            "install", "all documents: the daemon's CPU time during the requests", cpu_total, "s"
+            "install",
+            f"all documents: the daemon's CPU time during the requests{tag}",
+            cpu_total,
+            "s",
         )
-        timed_names(daemon, figures, "with Open5e")
+        timed_names(daemon, figures, f"with Open5e{tag}")
     whole = base / "whole.sqlite3"
     shutil.copy(srd, whole)
-    with Daemon(whole, env=ENV) as daemon:
+    with Daemon(whole, env=env) as daemon:
         daemon.initialize()
         wait_for_index(daemon)
         daemon.request("d5e/lookup", {"ref": "spells/fireball"})
         started = time.perf_counter()
         daemon.request("d5e/packs/install", {"path": str(data)}, timeout=600)
         figures.value(
-            "install", "the whole data/v2 folder in one request", time.perf_counter() - started, "s"
+            "install",
+            f"the whole data/v2 folder in one request{tag}",
+            time.perf_counter() - started,
+            "s",
         )
     return db
 
@@ -172,6 +201,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-srd-copies", action="store_true")
     parser.add_argument("--quality-only", action="store_true")
+    parser.add_argument("--old", type=Path, help="a checkout of older d5e: each run on it too")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     figures = Figures(
@@ -181,12 +211,16 @@ def main() -> None:
     figures.fact("documents", len(docs))
     with tempfile.TemporaryDirectory(prefix="d5e-bench-open5e-") as tmp:
         base = Path(tmp)
-        srd = build_srd(base)
+        trees: list[tuple[str, dict[str, str]]] = [("", {})]
+        if args.old is not None:
+            trees = [(" [old]", old_env(args.old)), (" [new]", {})]
+        srd = build_srd(base, trees[0][1])
         db = srd
         if args.quality_only:
             db = install_in_process(base, srd, args.data, args.skip_srd_copies)
         for _ in range(0 if args.quality_only else args.runs):
-            db = measure(base, srd, docs, args.data, figures)
+            for tag, env in trees:
+                db = measure(base, srd, docs, args.data, figures, env, tag)
         ids = packs_of(db)
         rows = []
         for label, path, chosen in (

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import ModuleType
 
 from driver import Daemon, Figures, timed_requests
-from pygls.workspace import TextDocument
+from lsprotocol import types
 
 from d5e_daemon import queries
 from d5e_daemon.app import App
@@ -39,8 +39,10 @@ from d5e_daemon.features import markdown as md
 from d5e_daemon.features.tags import COLLECTION_TAG, Resolver
 from d5e_daemon.prose import ProseNames, find_prose
 from d5e_daemon.settings import build
+from d5e_daemon.textdoc import LineDocument
 
 URI = "file:///bench/adventure.md"
+Change = types.TextDocumentContentChangePartial
 SENTENCES = (
     "The party reaches the ruined watchtower at dusk; {bold} waits behind the portcullis.",
     "Read aloud: the wizard casts *{spell}* while the {count} close in from the trees.",
@@ -143,61 +145,72 @@ def edited_line(rng: random.Random, names: dict[str, list[str]], i: int) -> str:
     return f"{prose_line(rng, names, i)} Edit {i}."
 
 
+def _change(
+    line: int, start: int, end_line: int, end: int, text: str
+) -> types.TextDocumentContentChangePartial:
+    where = types.Range(types.Position(line, start), types.Position(end_line, end))
+    return types.TextDocumentContentChangePartial(range=where, text=text)
+
+
 def prose_figures(
     figures: Figures, app: App, text: str, repeat: int, old: ModuleType | None
 ) -> None:
     """Prose recognition beside the diagnostics pass of the same version of the document, as
-    every change runs both: (1) the document unchanged, (2) one line edited (typing), (3) one
-    line inserted (every line below moves), (4) a walk of every line (a document opened again:
-    lines seen before, no walk of it kept), (5) a document never seen (cold caches, both). The
-    prose side includes `TextDocument.lines` (each feature splits the text anew); `--old`
-    times the prose recognition of an older revision in the same loop."""
+    every change runs both, on the document as the server keeps it (`textdoc.LineDocument`,
+    changed by incremental changes): (1) unchanged, (2) one line edited (typing), (3) one line
+    inserted (every line below moves), (4) a walk of every line (no walk of the document kept:
+    a document opened again, lines seen before), (5) a document never seen (cold caches, both).
+    `--old` times the prose recognition of an older revision in the same loop."""
     rng = random.Random(11)
     pool = _names(app)
     lines = text.splitlines(keepends=True)
-    versions = {"unchanged": [], "line edited": [], "line inserted": []}
-    for i in range(repeat):
-        edit = lines[:]
-        edit[rng.randrange(len(edit))] = edited_line(rng, pool, i) + "\n"
-        insert = lines[:]
-        insert.insert(rng.randrange(len(insert)), edited_line(rng, pool, i) + "\n")
-        versions["unchanged"].append(lines)
-        versions["line edited"].append(edit)
-        versions["line inserted"].append(insert)
 
     def cold() -> None:
         """(5): fresh resolver and names, a document whose text is new to both."""
-        fresh = [f"{line.rstrip()} Cold.\n" for line in lines]
-        doc = TextDocument(URI, "".join(fresh), version=1, language_id="markdown")
+        fresh = "".join(f"{line.rstrip()} Cold.\n" for line in lines)
+        doc = LineDocument(URI, fresh, version=1, language_id="markdown")
         t0 = time.perf_counter()
         md.diagnostics(Resolver(app), doc)
         t1 = time.perf_counter()
         find_prose(doc.lines, ProseNames.load(app.conn, app.profile), URI)
         t2 = time.perf_counter()
         diag, prose = (t1 - t0) * 1000, (t2 - t1) * 1000
-        figures.value("prose: a document never seen", "diagnostics pass", diag, "ms")
-        figures.value("prose: a document never seen", "prose recognition", prose, "ms")
-        figures.value(
-            "prose: a document never seen", "prose / diagnostics", prose / diag * 100, "%"
-        )
+        section = "prose: a document never seen"
+        figures.value(section, "diagnostics pass", diag, "ms")
+        figures.value(section, "prose recognition", prose, "ms")
+        figures.value(section, "prose / diagnostics", prose / diag * 100, "%")
 
     cold()
     resolver = Resolver(app)
     names = ProseNames.load(app.conn, app.profile)
     old_names = old.ProseNames.load(app.conn, app.profile) if old is not None else None
-    base = TextDocument(URI, text, version=1, language_id="markdown")
-    md.diagnostics(resolver, base)  # suggestions cached: a pass as every change runs it
-    figures.fact("prose names found", f"{len(find_prose(base.lines, names, URI)):,}")
+    doc = LineDocument(URI, text, version=1, language_id="markdown")
+    md.diagnostics(resolver, doc)  # suggestions cached: a pass as every change runs it
+    figures.fact("prose names found", f"{len(find_prose(doc.lines, names, URI)):,}")
     if old is not None:
-        old.find_prose(base.lines, old_names)
-    for case, texts in versions.items():
+        old.find_prose(doc.lines, old_names)
+
+    def unchanged(i: int) -> tuple[Change | None, Change | None]:
+        return None, None
+
+    def edited(i: int) -> tuple[Change | None, Change | None]:
+        n = rng.randrange(len(lines))
+        width = len(lines[n].rstrip("\n"))
+        new = edited_line(rng, pool, i)
+        return _change(n, 0, n, width, new), _change(n, 0, n, len(new), lines[n].rstrip("\n"))
+
+    def inserted(i: int) -> tuple[Change | None, Change | None]:
+        n = rng.randrange(len(lines))
+        return _change(n, 0, n, 0, edited_line(rng, pool, i) + "\n"), _change(n, 0, n + 1, 0, "")
+
+    cases = {"unchanged": unchanged, "line edited": edited, "line inserted": inserted}
+    for case, make in cases.items():
         section = f"prose: {case}"
         diag, new, before, walked = [], [], [], []
-        for version, version_lines in enumerate(texts, 2):
-            # back to the base text first, so that each pass is one edit away from the last
-            find_prose(TextDocument(URI, text, version=1).lines, names, URI)
-            doc = TextDocument(URI, "".join(version_lines), version=version)
-            md.diagnostics(resolver, TextDocument(URI, text, version=1))
+        for i in range(repeat):
+            change, undo = make(i)
+            if change is not None:
+                doc.apply_change(change)
             t0 = time.perf_counter()
             md.diagnostics(resolver, doc)
             t1 = time.perf_counter()
@@ -210,6 +223,13 @@ def prose_figures(
                 t3 = time.perf_counter()
                 old.find_prose(doc.lines, old_names)
                 before.append((time.perf_counter() - t3) * 1000)
+            if undo is not None:  # back to the base text, so each pass is one edit away
+                doc.apply_change(undo)
+                md.diagnostics(resolver, doc)
+                find_prose(doc.lines, names, URI)
+                if old is not None:
+                    old.find_prose(doc.lines, old_names)
+        assert doc.lines == lines
         figures.latency(section, "diagnostics pass", diag)
         figures.latency(section, "prose recognition", new)
         figures.value(section, "prose / diagnostics (median of pairs)", _ratio(new, diag), "%")
@@ -220,9 +240,9 @@ def prose_figures(
     diag, new = [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        md.diagnostics(resolver, base)
+        md.diagnostics(resolver, doc)
         t1 = time.perf_counter()
-        find_prose(base.lines, names)  # no key: no walk kept, every line walked
+        find_prose(doc.lines, names)  # no key: no walk kept, every line walked
         t2 = time.perf_counter()
         diag.append((t1 - t0) * 1000)
         new.append((t2 - t1) * 1000)

@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "rpc": ([], ["--runs", "1", "--starts", "3", "--requests", "200"]),
     "names": (["--synthetic", "300"], ["--synthetic", "50"]),
     "markdown": ([], ["--runs", "1", "--lines", "500", "--repeat", "5"]),
+    "start": ([], ["--runs", "1", "--lines", "500", "--reopen", "3"]),
     "packs": ([], ["--runs", "1", "--entries", "1000", "--reloads", "3"]),
     "fivetools": ([], ["--runs", "1", "--entries", "500", "--monsters", "100"]),
     "search": ([], ["--runs", "1", "--queries", "30"]),

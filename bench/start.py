@@ -1,19 +1,23 @@
 """`d5e serve`'s start-up and idle cost, and its diagnostics over stdio: old and new in one run.
 
-    .venv/bin/python bench/start.py [--runs 5] [--lines 5000] [--old CHECKOUT] [--json FILE]
+    .venv/bin/python bench/start.py [--runs 5] [--lines 5000] [--reopen 10] [--old CHECKOUT]
+        [--json FILE]
 
 With `--old`, every run starts a daemon of another checkout too (`git worktree add /tmp/old
 COMMIT`), in turn with this one, so both are measured on the same busy machine. Each tree gets a
 database holding the SRD with its search index complete, built by its own code (the real model
 unless `D5E_EMBEDDER=fake`; the vectors go to a private cache, so the second build reads the
-first's). Each run starts a fresh daemon on a copy of it and reports:
+first's); the plugins (the SRD's among them) are this checkout's for both. Each run starts a
+fresh daemon on a copy of it and reports:
 
 - CPU seconds (user + system, all threads) of the daemon from spawn until it has answered
   `initialize`, been sent `initialized`, and its background indexer has found nothing to do;
 - its RSS after one `d5e/lookup` and a second of idling: on an indexed database nothing needs
   embedding, so the model must not be loaded (issue 11: ~60 MB, not ~166 MB);
 - `didOpen` → `publishDiagnostics` of a `--lines` document of tags (bench/markdown.py's): the
-  first, with the profile's names read cold, and the same document opened again (names cached).
+  first, with the profile's names read cold, then the same document closed and opened again
+  `--reopen` times (names cached): the round trip's p50/p99, and the daemon's CPU for it (less
+  moved by other work on the machine than the wall clock).
 """
 
 from __future__ import annotations
@@ -53,7 +57,9 @@ def open_document(daemon: Daemon, text: str, version: int) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def one_daemon(db: Path, env: dict[str, str], text: str, figures: Figures, tag: str) -> None:
+def one_daemon(
+    db: Path, env: dict[str, str], text: str, reopen: int, figures: Figures, tag: str
+) -> None:
     with Daemon(db, env=env) as d:
         d.initialize()
         wait_for_index(d, poll=0.05)
@@ -65,17 +71,23 @@ def one_daemon(db: Path, env: dict[str, str], text: str, figures: Figures, tag: 
         idle: dict[str, Any] = memory(d.proc.pid)
         figures.value("idle", f"RSS after initialize + one lookup{tag}", idle["VmRSS"], "MB")
         first = open_document(d, text, 1)
-        d.send("textDocument/didClose", {"textDocument": {"uri": URI}}, notify=True)
-        again = open_document(d, text, 2)
+        again, cpu = [], []
+        for version in range(2, 2 + reopen):
+            d.send("textDocument/didClose", {"textDocument": {"uri": URI}}, notify=True)
+            before = cpu_seconds(d.proc.pid)
+            again.append(open_document(d, text, version))
+            cpu.append((cpu_seconds(d.proc.pid) - before) * 1000)
     section = "diagnostics over stdio"
     figures.value(section, f"didOpen → diagnostics, names cold{tag}", first, "ms")
-    figures.value(section, f"didOpen again → diagnostics, names cached{tag}", again, "ms")
+    figures.latency(section, f"didOpen again → diagnostics, names cached{tag}", again)
+    figures.latency(section, f"the same, the daemon's CPU{tag}", cpu)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--lines", type=int, default=5000)
+    ap.add_argument("--reopen", type=int, default=10, help="openings with names cached, per run")
     ap.add_argument("--old", type=Path, help="a checkout of older d5e: each run starts it too")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
@@ -88,6 +100,9 @@ def main() -> int:
         "start", "Start-up, idle memory and diagnostics (`bench/start.py`)", "bench/start.py"
     )
     compile_sources()
+    if args.old is not None:  # its bytecode too: compiling at each start is no start-up cost
+        compile_old = [sys.executable, "-m", "compileall", "-q", str(args.old / "d5e_daemon")]
+        subprocess.run(compile_old, check=True, stdout=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory() as tmp:
         private = {"XDG_CACHE_HOME": str(Path(tmp) / "cache"), "D5E_HOME": str(Path(tmp) / "home")}
         os.environ.update(private)
@@ -104,7 +119,7 @@ def main() -> int:
             for tag, env in trees:
                 db = Path(tmp) / f"run-{run}{tag.strip(' ()')}.sqlite3"
                 shutil.copy(indexed[tag], db)
-                one_daemon(db, env, text, figures, tag)
+                one_daemon(db, env, text, args.reopen, figures, tag)
     figures.save(args.json)
     return 0
 

@@ -298,15 +298,17 @@ def cmd_statblock(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
     """`d5e link`: "Link rules terms" over whole files; names and prose names become tags.
-    Writes the files (atomically), or with --diff prints the change, or with --check only says
-    whether something would be linked (exit 1)."""
+    Writes the files (atomically, keeping their permissions), or with --diff prints the change,
+    or with --check only says whether something would be linked (exit 1). A file that cannot be
+    read or written is named and left as it was; the others are still done (exit 2)."""
     import difflib
+    import shutil
 
     from .features.markdown import link_text
     from .features.tags import Resolver
 
     app = _open(settings)
-    changed = 0
+    changed = failed = 0
     report: list[dict[str, Any]] = []
     try:
         resolver = Resolver(app)
@@ -317,7 +319,8 @@ def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
                 text = data.decode("utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 sys.stderr.write(f"d5e: cannot read {path}: {exc}\n")
-                return 2
+                failed += 1
+                continue
             new, edits, skipped = link_text(resolver, text)
             report.append(
                 {
@@ -334,18 +337,28 @@ def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
                 continue
             changed += 1
             if args.diff and not args.json:
+                old_name, new_name = (
+                    (str(path), str(path)) if path.is_absolute() else (f"a/{path}", f"b/{path}")
+                )
                 sys.stdout.writelines(
                     difflib.unified_diff(
                         text.splitlines(keepends=True),
                         new.splitlines(keepends=True),
-                        f"a/{path}",
-                        f"b/{path}",
+                        old_name,
+                        new_name,
                     )
                 )
             elif not args.check and not args.diff:
                 tmp = path.with_name(f".{path.name}.d5e-link")
-                tmp.write_bytes(new.encode("utf-8"))
-                os.replace(tmp, path)
+                try:
+                    tmp.write_bytes(new.encode("utf-8"))
+                    shutil.copymode(path, tmp)
+                    os.replace(tmp, path)
+                except OSError as exc:
+                    tmp.unlink(missing_ok=True)
+                    sys.stderr.write(f"d5e: cannot write {path}: {exc}\n")
+                    report[-1]["error"] = f"cannot write: {exc.strerror or exc}"
+                    failed += 1
     finally:
         app.close()
     if args.json:
@@ -354,10 +367,12 @@ def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
         for r in report:
             verb = "would link" if args.check else "linked"
             line = f"{r['file']}: {verb} {r['links']} term(s)"
+            if "error" in r:
+                line = f"{r['file']}: {r['links']} term(s) not linked, {r['error']}"
             if r["ambiguous"]:
                 line += f"; ambiguous, left alone: {', '.join(r['ambiguous'])}"
             sys.stdout.write(line + "\n")
-    return 1 if args.check and changed else 0
+    return 2 if failed else 1 if args.check and changed else 0
 
 
 def _number(text: str) -> int | float | None:
@@ -667,10 +682,21 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .codecache import CodeCache
 
+    began = time.perf_counter() - process_age()  # the start, as the log tells it
     cache = CodeCache().install()  # before pygls and lsprotocol are imported
     from .server import serve
 
-    return serve(from_env(), _flags(args), on_initialized=cache.uninstall)
+    return serve(from_env(), _flags(args), on_initialized=cache.uninstall, began=began)
+
+
+def process_age() -> float:
+    """Seconds since this process started (Linux; elsewhere 0: since `main`)."""
+    try:
+        stat = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(stat[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime, in ticks
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
 
 
 def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:

@@ -172,6 +172,9 @@ def item_type(data: dict[str, Any], first: str | None) -> str:
         return first.replace("Wondous", "Wondrous")  # 2014: type, rarity and attunement
     category = describe(data.get("equipment_category"))  # "Wondrous Items", "Staffs"
     kind = first or (category[:-1] if category.endswith("s") else category)
+    base = describe(data.get("base_item")).lower()  # "Weapon (dagger)", as the SRD writes it
+    if not first and base and kind and base not in kind.lower():
+        kind += f" ({base})"
     text = sentence_case(", ".join(p for p in (kind, rarity) if p))
     limited = describe(data.get("limited-to"))  # 2024: "Paladin", "Cleric, Druid, or Paladin"
     if data.get("attunement") is True:

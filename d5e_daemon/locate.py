@@ -24,6 +24,8 @@ _PATH_STEP = re.compile(r"\[(\d+)\]|\.([^.\[]+)|\[\.\.\.\]")
 _AT_PATH = re.compile(r" - at `\$([^`]*)`$")
 
 Path = tuple[str | int, ...]
+MAX_LOCATED_BYTES = 64 * 1024 * 1024
+"""`text_position` reads at most this much of a file."""
 
 
 def line_col(text: str, offset: int) -> tuple[int, int]:
@@ -186,3 +188,30 @@ def json_offset(text: str, path: Sequence[str | int], start: int | None = None) 
         else:
             return pos
     return pos
+
+
+def text_position(
+    path: str, line: int, needles: Sequence[str], after: str = ""
+) -> tuple[int, int] | None:
+    """1-based line and column of the first of `needles` written in the file at `path` at or
+    after `line` (an entry's first line: where one of its values is) and after the first
+    `after` there (the field's name), trying each needle in turn; None when the file cannot be
+    read (a zip member) or holds none of them."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read(MAX_LOCATED_BYTES)
+    except OSError:
+        return None
+    lines = Lines(text)
+    start = 0
+    for _ in range(max(0, line - 1)):
+        start = text.find("\n", start) + 1
+        if not start:
+            return None
+    if after and (anchor := text.find(after, start)) >= 0:
+        start = anchor + len(after)
+    for needle in needles:
+        at = text.find(needle, start) if needle else -1
+        if at >= 0:
+            return lines.line_col(at)
+    return None

@@ -18,7 +18,7 @@ from pathlib import Path
 import apsw
 import msgspec
 
-from . import extends, names, packfiles, packformat, queries, text
+from . import extends, locate, names, packfiles, packformat, queries, text
 from .db import storage_error, transaction
 from .errors import PackError
 from .records import (
@@ -210,11 +210,17 @@ def prepare(
 
 
 def other_names(conn: apsw.Connection, pack_id: str, entries: list[Entry]) -> list[PackProblem]:
-    """A warning for each declared alias that is the name of another installed pack's entry of
-    the same collection: the name wins, so the alias finds only that entry. A warning, not an
-    error: the pack is right in itself, and the order of installs must not decide whether it
-    installs (within one pack the same clash is an error, `alias_problems`)."""
+    """Declared aliases and names that meet another installed pack's entry of the same
+    collection.
+
+    - A declared alias that is the name of an entry of an enabled pack (one some profile
+      enables) is an error, at the alias's file, line and column: a tag or lookup of that name
+      would mean two entries, and the author fixes it by renaming or dropping the alias.
+      A pack nobody enables only gets a warning (the name would win once it is enabled).
+    - An entry's name that another pack declares as an alias is a warning: a name is never
+      wrong, and it wins over the alias (the name now means this entry)."""
     problems = []
+    enabled: set[str] | None = None
     for e in entries:
         for i, alias in enumerate(names.declared_aliases(e.data)):
             others = [
@@ -224,19 +230,57 @@ def other_names(conn: apsw.Connection, pack_id: str, entries: list[Entry]) -> li
             ]
             if not others:
                 continue
-            shown = ", ".join(f"{o.pack}:{o.ref}" for o in others[:3])
+            if enabled is None:
+                enabled = queries.enabled_packs(conn)
+            on = [o for o in others if o.pack in enabled]
+            shown = ", ".join(f"{o.pack}:{o.ref}" for o in (on or others)[:3])
+            file, line, column = _alias_at(e, alias)
+            if on:
+                message = (
+                    f"alias {alias!r} of {e.ref} is the name of {shown}: a name must mean one "
+                    f"entry; rename or drop the alias (nothing was installed)"
+                )
+            else:
+                message = (
+                    f"alias {alias!r} of {e.ref} is the name of {shown} (not enabled): once "
+                    f"enabled, the name wins over the alias"
+                )
             problems.append(
                 PackProblem(
-                    file=e.source.path if e.source else e.ref,
-                    line=e.source.line if e.source else 0,
+                    file=file,
+                    line=line,
+                    column=column,
                     field=f"aliases[{i}]",
-                    severity="warning",
-                    message=f"alias {alias!r} of {e.ref} is the name of {shown}: a name "
-                    f"wins over an alias, so {alias!r} keeps meaning "
-                    f"{'that entry' if len(others) == 1 else 'those entries'}",
+                    severity="error" if on else "warning",
+                    message=message,
                 )
             )
+    by_name = {(e.collection, text.normalize(e.name)): e for e in entries}
+    for other in queries.declared_aliases_named(conn, by_name, pack_id):
+        e = by_name[(other.collection, other.norm_name)]
+        where = f" ({other.source_path}:{other.source_line})" if other.source_path else ""
+        problems.append(
+            PackProblem(
+                file=e.source.path if e.source else e.ref,
+                line=e.source.line if e.source else 0,
+                field="name",
+                severity="warning",
+                message=f"name {e.name!r} of {e.ref} is an alias of {other.pack}:{other.ref}"
+                f"{where}: a name wins over an alias, so {other.alias!r} now means {e.ref}",
+            )
+        )
     return problems
+
+
+def _alias_at(e: Entry, alias: str) -> tuple[str, int, int]:
+    """File, line and column of a declared alias as written in the entry's file (the entry's
+    first line when it cannot be found there: a zip member, a converted format)."""
+    if e.source is None:
+        return e.ref, 0, 0
+    needles = [json.dumps(alias, ensure_ascii=False), f"'{alias}'", alias]
+    found = locate.text_position(e.source.path, e.source.line, needles, after="alias")
+    line, column = found or (e.source.line, 0)
+    return e.source.path, line, column
 
 
 def missing_requirements(conn: apsw.Connection, loaded: LoadedPack) -> list[PackProblem]:
@@ -389,7 +433,7 @@ def update_files(
         own = [msgspec.structs.replace(e, pack=pack_id) for e in entries]
         installed = {p for p, _ in queries.packs_state(conn)}
         resolved, found = extends.resolve(own, pack_id, _finder(conn), installed, stored_own=True)
-        problems += found + entry_problems(resolved)
+        problems += found + entry_problems(resolved) + other_names(conn, pack_id, resolved)
         for e in resolved:
             other = stored.get((e.collection, e.slug))
             if other is not None and (e.collection, e.slug) not in mine:

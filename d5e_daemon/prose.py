@@ -14,11 +14,19 @@ nothing known is just prose.
 `ProseNames` holds the names of one profile's winners (built once, `ProseNames.load`); a name in
 the plural ("dire wolves", "potions of healing") means its singular (`names.singular_forms`).
 Columns are code points, as in `features/tags.py`.
+
+A document read again as it is edited is not walked whole each time: `find_prose(lines, names,
+key)` keeps the walk of the document's last version (`ProseWalk`: the block structure before
+each line, what each line holds as prose, the references) and walks again only from the first
+changed line until the structure is what it was (a few lines, unless a code fence, a comment or
+front matter opened or closed). What a line of some text holds is kept by its text, so a new
+line costs its own recognition only.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from itertools import compress, count, repeat
@@ -122,6 +130,7 @@ class ProseNames:
         """The same by line number and text: a document walked again from scratch
         makes no new references for the lines it had (`ProseWalk`)."""
         self._walks: dict[Hashable, ProseWalk] = {}
+        self._walks_lock = threading.Lock()
         """The last walk of each document read by key (`find_prose`), the least recent first."""
 
     def may_start_creature(self, word: str) -> bool:
@@ -176,7 +185,7 @@ def prose_lines(lines: Sequence[str], masked: bool = True) -> Iterator[tuple[int
     blanked out (columns are kept): what names are looked for in (`masked=False`: left in where
     the line needed no other change, for `ProseNames.refs_in_text`, which blanks them only for
     a line it has not seen)."""
-    texts = ProseWalk(lines).texts
+    texts = ProseWalk(lines, keep=False).texts
     for n, text in enumerate(texts):
         if text is not None:
             yield n, (_blank_spans_of_line(text) if masked else text)
@@ -207,7 +216,9 @@ class ProseWalk:
         lines: Sequence[str],
         names: ProseNames | None = None,
         old: ProseWalk | None = None,
+        keep: bool = True,
     ) -> None:
+        """`keep=False`: a walk that is not kept for the next version (no `states`)."""
         self.lines = lines = tuple(lines)
         self.states: list[State] = []
         self.texts: list[str | None] = []
@@ -215,7 +226,7 @@ class ProseWalk:
         self.walked = 0
         """Lines walked to build this (a test reads it)."""
         if old is None or not lines or not old.lines:
-            self._walk(0, None, names, None, len(lines), 0)
+            self._walk(0, None, names, None, len(lines), 0, keep)
             return
         before = old.lines
         if lines == before:
@@ -246,6 +257,7 @@ class ProseWalk:
         old: ProseWalk | None,
         same_from: int,
         moved: int,
+        keep: bool = True,
     ) -> None:
         """Walk from line `n` in `state` (None: the document's start) to the end, or until
         line `same_from` or later of the unchanged rest (`moved` lines down from where it was
@@ -269,14 +281,15 @@ class ProseWalk:
         old_states = old.states if old is not None else None
         walked = n
         while n < count:
-            state = (fence, in_comment, front_matter, previous_blank, in_list)
-            state = _STATES.setdefault(state, state)  # a few states: no new object kept per line
-            if len(_STATES) > MAX_STATES:
-                _STATES.clear()  # fences of a hundred lengths: a hostile document
-            if old_states is not None and n >= same_from and old_states[n - moved] == state:
-                rest = True
-                break
-            states.append(state)
+            if keep:
+                state = (fence, in_comment, front_matter, previous_blank, in_list)
+                state = _STATES.setdefault(state, state)  # a few: no new object kept per line
+                if len(_STATES) > MAX_STATES:
+                    _STATES.clear()  # fences of a hundred lengths: a hostile document
+                if old_states is not None and n >= same_from and old_states[n - moved] == state:
+                    rest = True
+                    break
+                states.append(state)
             texts.append(None)
             raw = lines[n]
             n += 1
@@ -430,13 +443,16 @@ def walk_prose(lines: Sequence[str], names: ProseNames, key: Hashable | None = N
     document's last version read under that key is kept (in `names`, until packs or the
     profile change) and only what changed since is walked again."""
     if key is None:
-        return ProseWalk(lines, names)
+        return ProseWalk(lines, names, keep=False)
     walks = names._walks
-    walk = ProseWalk(lines, names, walks.pop(key, None))
+    with names._walks_lock:  # the campaign's first reading runs in a worker thread
+        old = walks.pop(key, None)
+    walk = ProseWalk(lines, names, old)
     if len(lines) <= LINE_CACHE:
-        if len(walks) >= WALKS:
-            del walks[next(iter(walks))]  # the document read least recently
-        walks[key] = walk
+        with names._walks_lock:
+            if len(walks) >= WALKS:
+                del walks[next(iter(walks))]  # the document read least recently
+            walks[key] = walk
     return walk
 
 
@@ -451,7 +467,7 @@ def prose_at(
         refs = walk_prose(lines, names, key).refs
         on_line = refs[bisect_left(refs, line, key=_LINE) : bisect_right(refs, line, key=_LINE)]
     else:
-        walk = ProseWalk(lines[: line + 2])  # the next line decides a setext heading
+        walk = ProseWalk(lines[: line + 2], keep=False)  # the next line decides a setext heading
         text = walk.texts[line]
         on_line = [] if text is None else refs_in_line(line, text, names)
     for ref in on_line:

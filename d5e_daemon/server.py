@@ -25,6 +25,7 @@ import inspect
 import logging
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,7 @@ from .features.doclines import DocumentFacts
 from .features.encounter import encounter
 from .features.lookup import lookup
 from .features.references import document_references, references_in_workspace, workspace_symbols
-from .features.search import search, search_filters
+from .features.search import once_attributes_ready, search, search_filters
 from .features.statblocks import stat_block_entry
 from .features.status import status
 from .features.tags import Resolver, tag_for_entry
@@ -68,7 +69,11 @@ class D5eServer(LanguageServer):
         env: dict[str, Any],
         flags: dict[str, Any],
         on_initialized: Callable[[], None] | None = None,
+        began: float | None = None,
     ) -> None:
+        self.began = began
+        """When the process started (`time.perf_counter()`), for the log of the start."""
+        self.imported = time.perf_counter()
         super().__init__(
             "d5e",
             __version__,
@@ -165,6 +170,15 @@ def _initialize(ls: D5eServer, params: types.InitializeParams) -> None:
     progress = bool(window and window.work_done_progress)
     options = params.initialization_options
     jsonrpc.answer("initialize", lambda: ls.session.initialize(options, _root(params), progress))
+    if ls.began is not None:
+        now = time.perf_counter()
+        log.info(
+            "initialize answered %.0f ms after the process started (Python and imports %.0f ms, "
+            "the database and packs %.0f ms)",
+            1000 * (now - ls.began),
+            1000 * (ls.imported - ls.began),
+            1000 * (now - ls.imported),
+        )
 
 
 def _initialized(ls: D5eServer, params: types.InitializedParams) -> None:
@@ -229,13 +243,18 @@ METHODS: tuple[tuple[str, type[protocol.Params], Handler], ...] = (
     (protocol.DOCUMENT, protocol.DocumentParams, documents.document),
     (protocol.TAG_FOR, protocol.TagForParams, tag_for_entry),
     (protocol.RESOLVE_TAGS, protocol.ResolveTagsParams, documents.resolve_tags),
-    (protocol.SEARCH, protocol.SearchParams, search),
-    (protocol.SEARCH_FILTERS, protocol.SearchFiltersParams, search_filters),
+    (protocol.SEARCH, protocol.SearchParams, once_attributes_ready(search)),
+    (
+        protocol.SEARCH_FILTERS,
+        protocol.SearchFiltersParams,
+        once_attributes_ready(search_filters),
+    ),
     (protocol.REFERENCES, protocol.ReferencesParams, references_in_workspace),
     (protocol.STAT_BLOCK, protocol.StatBlockParams, stat_block_entry),
     (protocol.ENCOUNTER, protocol.EncounterParams, encounter),
 )
-"""Every custom method: (name, params type, `fn(app, params)`, a coroutine when it writes)."""
+"""Every custom method: (name, params type, `fn(app, params)`, a coroutine when it writes or
+waits)."""
 
 
 @dataclass(frozen=True)
@@ -466,9 +485,10 @@ def create_server(
     env: dict[str, Any],
     flags: dict[str, Any],
     on_initialized: Callable[[], None] | None = None,
+    began: float | None = None,
 ) -> D5eServer:
     """The language server with every method of the tables above registered."""
-    server = D5eServer(env, flags, on_initialized)
+    server = D5eServer(env, flags, on_initialized, began)
     for method, event in EVENTS:
         _event(server, method, event)
     for name, params_type, fn in METHODS:
@@ -484,6 +504,7 @@ def serve(
     env: dict[str, Any],
     flags: dict[str, Any],
     on_initialized: Callable[[], None] | None = None,
+    began: float | None = None,
 ) -> int:
     """Run on stdio until the client says exit; return the exit status. stdout is the wire:
     anything else that tries to print (a plugin, a library) is sent to stderr instead."""
@@ -492,6 +513,6 @@ def serve(
     logging.getLogger("watchdog").setLevel(max(logging.WARNING, logging.getLogger().level))
     wire_in, wire_out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
-    server = create_server(env, flags, on_initialized)
+    server = create_server(env, flags, on_initialized, began)
     server.start_io(wire_in, wire_out)
     return server.exit_code

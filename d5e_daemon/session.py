@@ -122,11 +122,11 @@ class Session:
         self.root = root
         app = App(self.settings())
         try:
+            # Filter attributes and keyword texts of new or changed entries (a second for the
+            # SRD on a database's first start) are the indexer's first phase: completion, hover
+            # and diagnostics need none, and the requests that do wait for them off the event
+            # loop (`features.search.attributes_ready`).
             app.start()
-            # filter attributes and keyword texts now (only for new or changed entries: a
-            # fraction of a second for the SRD), not in the first request that needs them
-            # (a search, the campaign's references), which would wait for them on the event loop
-            app.search.ensure_attributes()
         except Exception:
             app.close()
             raise

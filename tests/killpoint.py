@@ -120,10 +120,12 @@ def count_embeddings() -> None:
 
     original = FakeEmbedder.embed_many
 
-    def embed_many(self: FakeEmbedder, texts: Sequence[str]) -> list[bytes]:
+    def embed_many(
+        self: FakeEmbedder, texts: Sequence[str], pause: Callable[[], None] | None = None
+    ) -> list[bytes]:
         with lock:
             state["texts_embedded"] += len(texts)
-        return original(self, texts)
+        return original(self, texts, pause)
 
     FakeEmbedder.embed_many = embed_many  # type: ignore[method-assign]
 

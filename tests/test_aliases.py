@@ -220,22 +220,124 @@ def test_an_alias_that_is_another_entrys_name_is_refused(app: App, tmp_path: Pat
     assert packs.alias_problems([]) == []
 
 
-def test_an_alias_that_is_another_packs_name_is_a_warning(app: App, tmp_path: Path) -> None:
-    """Another pack's name: the pack installs (install order must not decide), and the
-    warning says where the alias is and what the name keeps meaning."""
+def test_an_alias_that_is_another_packs_name_is_refused_where_it_is_written(
+    app: App, tmp_path: Path
+) -> None:
+    """An alias that is the name of an enabled pack's entry of the same collection would make
+    `{@spell fireball}` mean two entries: the install is refused at the alias's file, line and
+    column, and nothing is written."""
     folder = write_pack(
         tmp_path / "clash",
-        {"spells/cinder.md": "---\nname: Cinder\nlevel: 1\naliases: [Fireball]\n---\nx\n"},
+        {
+            "spells/cinder.md": (
+                "---\nname: Cinder\nlevel: 1\naliases: [Ash Bolt, Fireball]\n---\nx\n"
+            ),
+            "spells/more.json": '[\n  {"name": "Ember", "level": 1},\n'
+            '  {"name": "Light Glow", "level": 0,\n   "aliases": ["Light"]}\n]\n',
+        },
     )
-    result = app.db.write(lambda conn: app.library.install_path(conn, folder))
-    (warning,) = [w for w in result.warnings if w.field == "aliases[0]"]
-    assert warning.severity == "warning" and warning.file.endswith("cinder.md")
-    assert warning.line == 1
-    assert "alias 'Fireball' of spells/cinder is the name of srd-2014:spells/fireball" in (
+    with pytest.raises(PackError) as err:
+        app.db.write(lambda conn: app.library.install_path(conn, folder))
+    problems = {Path(p["file"]).name: p for p in err.value.data["problems"]}
+    cinder, glow = problems["cinder.md"], problems["more.json"]
+    assert (cinder["line"], cinder["column"], cinder["field"]) == (4, 21, "aliases[1]")
+    assert (
+        "alias 'Fireball' of spells/cinder is the name of srd-2014:spells/fireball"
+        in (cinder["message"])
+    )
+    assert (glow["line"], glow["column"], glow["field"]) == (4, 16, "aliases[0]")
+    assert "more.json:4:16: aliases[0]: alias 'Light' of spells/light-glow" in err.value.message
+    assert app.conn.execute("SELECT count(*) FROM pack WHERE id = 'brew'").fetchone() == (0,)
+    assert lookup(app, LookupParams(name="fireball")).entry.pack == "srd-2014"
+
+
+def test_an_alias_that_names_an_entry_of_a_pack_nobody_enables_is_a_warning(
+    db_path: Path, tmp_path: Path
+) -> None:
+    app = make_app(db_path, disabled=["srd-2014"])  # srd-2024 is not enabled either
+    try:
+        folder = write_pack(
+            tmp_path / "clash",
+            {"spells/cinder.md": "---\nname: Cinder\nlevel: 1\naliases: [Fireball]\n---\nx\n"},
+        )
+        result = app.db.write(lambda conn: app.library.install_path(conn, folder))
+        (warning,) = [w for w in result.warnings if w.field == "aliases[0]"]
+        assert warning.severity == "warning" and (warning.line, warning.column) == (4, 11)
+        assert "srd-2014:spells/fireball" in warning.message
+        assert "(not enabled): once enabled, the name wins" in warning.message
+        assert lookup(app, LookupParams(name="fireball")).entry.name == "Cinder"
+    finally:
+        app.close()
+
+
+def test_a_name_that_another_pack_declares_as_an_alias_installs_with_a_warning(
+    app: App, tmp_path: Path
+) -> None:
+    """The reverse order: a name is never wrong, so the pack installs; the warning says the
+    alias now means the new entry (a name wins over an alias)."""
+    first = write_pack(
+        tmp_path / "first",
+        {"spells/ember.md": "---\nname: Ember\nlevel: 1\naliases: [Cinder Storm]\n---\nx\n"},
+    )
+    second = write_pack(
+        tmp_path / "second",
+        {"spells/storm.md": "---\nname: Cinder Storm\nlevel: 3\n---\nx\n"},
+        manifest='id = "second"\ntitle = "Second"\nversion = "1"\n',
+    )
+    app.db.write(lambda conn: app.library.install_path(conn, first))
+    assert _name(app, "cinder storm") == "Ember"
+    result = app.db.write(lambda conn: app.library.install_path(conn, second))
+    (warning,) = [w for w in result.warnings if w.field == "name"]
+    assert warning.severity == "warning" and warning.file.endswith("storm.md")
+    assert "name 'Cinder Storm' of spells/cinder-storm is an alias of brew:spells/ember" in (
         warning.message
     )
-    assert lookup(app, LookupParams(name="fireball")).entry.pack == "srd-2014"
-    assert lookup(app, LookupParams(name="cinder")).entry.pack == "brew"
+    assert "now means spells/cinder-storm" in warning.message
+    assert lookup(app, LookupParams(name="cinder storm")).entry.pack == "second"
+
+
+def test_a_live_reload_that_adds_a_clashing_alias_keeps_the_last_good_version(
+    app: App, tmp_path: Path
+) -> None:
+    folder = write_pack(
+        tmp_path / "brew", {"spells/cinder.md": "---\nname: Cinder\nlevel: 1\n---\nx\n"}
+    )
+    app.db.write(lambda conn: app.library.install_path(conn, folder))
+    (folder / "spells" / "cinder.md").write_text(
+        "---\nname: Cinder\nlevel: 2\naliases: [Shield]\n---\nx\n"
+    )
+    with pytest.raises(PackError) as err:
+        app.db.write(lambda conn: packs.update_files(conn, "brew", {"spells/cinder.md"}, None))
+    (problem,) = err.value.data["problems"]
+    assert (problem["line"], problem["column"]) == (4, 11) and "srd-2014:spells/shield" in (
+        problem["message"]
+    )
+    assert lookup(app, LookupParams(name="cinder")).entry.data["level"] == 1
+    assert lookup(app, LookupParams(name="shield")).entry.pack == "srd-2014"
+
+
+def test_an_inverted_form_that_is_an_installed_name_is_not_an_alias(
+    app: App, tmp_path: Path
+) -> None:
+    """Derived aliases never clash: "Ghoul, Darakhul" is not also "Darakhul" where an entry
+    of that name is installed (any pack), while "Darakhul Ghoul" stays."""
+    folder = write_pack(
+        tmp_path / "brew",
+        {
+            "monsters/darakhul.md": "---\nname: Darakhul\ntype: undead\n---\nx\n",
+            "monsters/ghoul-darakhul.md": "---\nname: Ghoul, Darakhul\ntype: undead\n---\nx\n",
+            "monsters/cube.md": "---\nname: Cube, Gelatinous\ntype: ooze\n---\nx\n",
+        },
+    )
+    app.db.write(lambda conn: app.library.install_path(conn, folder))
+    rows = app.conn.execute(
+        "SELECT e.name, a.name FROM entry_alias a JOIN entry e ON e.id = a.entry_id "
+        "WHERE e.pack_id = 'brew' ORDER BY 1, 2"
+    ).fetchall()
+    # "Gelatinous Cube" is the SRD's name: the cube keeps only its inverted part alone
+    assert rows == [("Cube, Gelatinous", "Gelatinous"), ("Ghoul, Darakhul", "Darakhul Ghoul")]
+    assert _name(app, "darakhul") == "Darakhul"
+    assert _name(app, "gelatinous cube") == "Gelatinous Cube"
 
 
 def test_migration_gives_installed_entries_their_aliases(

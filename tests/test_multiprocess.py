@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -354,10 +354,12 @@ class WriterMeanwhile(FakeEmbedder):
         super().__init__()
         self.change = change
 
-    def embed_many(self, texts: Sequence[str]) -> list[bytes]:
+    def embed_many(
+        self, texts: Sequence[str], pause: Callable[[], None] | None = None
+    ) -> list[bytes]:
         if self.calls == 0:
             self.change()
-        return super().embed_many(texts)
+        return super().embed_many(texts, pause)
 
 
 def brew_app(db_path: Path, tmp_path: Path) -> tuple[App, Path]:

@@ -464,6 +464,31 @@ def test_cli_link_diff_check_and_write(
     assert code == 2 and "cannot read" in err
 
 
+def test_cli_link_keeps_line_ends_and_permissions_and_goes_past_a_bad_file(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "docs").mkdir()
+    first, second = tmp_path / "docs" / "first.md", tmp_path / "docs" / "second.md"
+    first.write_bytes(b"Intro.\r\n\r\nThe **goblins** wait with 4 wolves.\r\n")
+    first.chmod(0o600)
+    second.write_text("She casts *fireball*.\n")
+    missing = tmp_path / "docs" / "missing.md"
+    code, out, _ = run(capsys, "link", "--diff", str(first), "--db", str(db_path))
+    assert out.startswith(f"--- {first}\n+++ {first}\n")  # a path as given, no "a//tmp/…"
+    code, out, err = run(
+        capsys, "link", str(first), str(missing), str(second), "--db", str(db_path)
+    )
+    assert code == 2 and f"cannot read {missing}" in err
+    assert out == f"{first}: linked 2 term(s)\n{second}: linked 1 term(s)\n"
+    assert first.read_bytes() == (
+        b"Intro.\r\n\r\nThe **{@creature goblin||goblins}** wait with 4 "
+        b"{@creature wolf||wolves}.\r\n"
+    )
+    assert first.stat().st_mode & 0o777 == 0o600
+    assert second.read_text() == "She casts *{@spell fireball}*.\n"
+    assert sorted(p.name for p in first.parent.iterdir()) == ["first.md", "second.md"]
+
+
 def test_d5e_stat_block(app: App) -> None:
     from d5e_daemon.features.statblocks import stat_block_entry
     from d5e_daemon.protocol import StatBlockParams

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -669,6 +669,31 @@ def test_an_interrupted_index_resumes_where_it_stopped(app: App) -> None:
     assert fake.texts_embedded == distinct  # every text embedded exactly once
 
 
+def test_shutting_down_stops_the_first_phase_within_its_batch_and_keeps_what_it_made(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon's `shutdown` waits for the indexer: the attribute phase (the whole SRD is one
+    batch) stops at the next entry, and what it made is kept for the next start."""
+    from d5e_daemon import filters
+
+    real = filters.attributes
+    calls: list[str] = []
+
+    def stop_at_the_tenth(collection: str, data: dict[str, Any]) -> list[tuple[str, Any]]:
+        calls.append(collection)
+        if len(calls) == 10:
+            app.search.stop()
+        return real(collection, data)
+
+    monkeypatch.setattr(filters, "attributes", stop_at_the_tenth)
+    assert app.search.sync_attributes() == 10
+    assert not app.search.attributes_current()
+    app.search.resume()
+    monkeypatch.setattr(filters, "attributes", real)
+    assert app.search.sync_attributes() > 300  # the rest, not those ten again
+    assert app.search.attributes_current()
+
+
 def test_deleting_a_pack_removes_its_vectors(indexed: App) -> None:
     def count(conn: apsw.Connection) -> tuple[int, int]:
         row = conn.execute(
@@ -883,6 +908,70 @@ def test_indexing_waits_while_packs_are_being_written(app: App) -> None:
     writing.clear()
     builder.join(120)
     assert state["end"].ready and rendered
+
+
+def test_an_install_in_the_middle_of_an_attribute_batch_stops_the_indexer_at_once(
+    app: App,
+) -> None:
+    """An install that begins while the indexer is half way through a batch of the first phase
+    does not wait for the batch: the indexer stops before the next entry and saves nothing
+    until the install is over (an install queued behind a batch's save waited up to 0.8 s)."""
+    app.search = app.search_index(FakeEmbedder())
+    writing = threading.Event()
+    app.search.packs_writing = writing.is_set
+    rendered: list[str] = []
+    render = app.search.render
+
+    def counted(entry: Entry, purpose: str) -> str:
+        rendered.append(entry.ref)
+        if len(rendered) == 3:
+            writing.set()  # an install begins while the third entry is rendered
+        return render(entry, purpose)
+
+    app.search.render = counted
+    state: dict[str, Any] = {}
+    builder = threading.Thread(
+        target=lambda: state.setdefault("end", app.search.build()), daemon=True
+    )
+    builder.start()
+    builder.join(1.0)
+    assert builder.is_alive() and len(rendered) == 3
+    done = "SELECT count(*) FROM entry_index WHERE attrs IS NOT NULL OR vectors IS NOT NULL"
+    assert app.conn.execute(done).fetchone() == (0,)
+    writing.clear()
+    builder.join(120)
+    assert state["end"].ready and len(rendered) > 3
+
+
+def test_an_install_in_the_middle_of_embedding_stops_the_indexer_between_two_batches(
+    app: App,
+) -> None:
+    """The same while the model embeds a batch of entries: the embedder pauses between its
+    batches of 8 passages, not at the end of all the batch's passages."""
+    writing = threading.Event()
+    calls: list[int] = []
+
+    class Installing(FakeEmbedder):
+        def embed(self, texts: Sequence[str]) -> list[bytes]:
+            calls.append(len(texts))
+            writing.set()  # an install begins while the first batch is embedded
+            return super().embed(texts)
+
+    app.search = app.search_index(Installing())
+    app.search.sync_attributes()
+    app.search.packs_writing = writing.is_set
+    state: dict[str, Any] = {}
+    builder = threading.Thread(
+        target=lambda: state.setdefault("end", app.search.build()), daemon=True
+    )
+    builder.start()
+    builder.join(1.0)
+    assert builder.is_alive() and calls == [8]
+    assert app.conn.execute("SELECT count(*) FROM passage").fetchone() == (0,)
+    writing.clear()
+    app.search.packs_writing = lambda: False
+    builder.join(120)
+    assert state["end"].ready and len(calls) > 1
 
 
 async def test_the_library_says_when_packs_are_being_written(app: App) -> None:

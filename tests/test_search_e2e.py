@@ -11,6 +11,9 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from d5e_daemon.app import App
+from d5e_daemon.client import Daemon
+
 from .conftest import _client, server_command
 from .test_server_e2e import call, error_of
 
@@ -112,3 +115,25 @@ async def test_search_filters_and_errors_over_the_wire(db_path: Path) -> None:
     finally:
         await client.shutdown_session()
         await client.stop()
+
+
+def test_initialize_leaves_the_filter_attributes_to_later_and_a_search_waits_for_them(
+    db_path: Path, app: App
+) -> None:
+    """A first start on a database (the SRD installed, no filter attributes or keyword texts
+    yet): `initialize` is answered without them, completion needs none, and a search made before
+    the indexer starts (`initialized`) waits for them, made in a worker thread."""
+    assert not app.search.attributes_current()
+    with Daemon(db_path) as daemon:
+        daemon.initialize({}, initialized=False)
+        assert not app.search.attributes_current(), "initialize made the attributes"
+        items = daemon.request("d5e/complete", {"prefix": "firebal"})["items"]
+        assert items[0]["name"] == "Fireball"
+        third = {"level": 3, "school": "evocation"}
+        found = daemon.request(
+            "d5e/search", {"query": "", "collections": ["spells"], "filters": third}
+        )
+        assert "Fireball" in {hit["name"] for hit in found["hits"]}
+        assert app.search.attributes_current()
+        filters = daemon.request("d5e/search/filters", {"collections": ["spells"]})
+        assert "evocation" in next(f for f in filters["filters"] if f["name"] == "school")["values"]

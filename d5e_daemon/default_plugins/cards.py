@@ -276,11 +276,14 @@ def _monster_detail(data: dict[str, Any]) -> str:
 
 
 def _magic_item(entry: Entry) -> str:
+    """A magic weapon or armor that carries its base item's details (a loader joined them:
+    Open5e's Vault of Magic) shows them as the equipment card does."""
     kind, body = magic_item_parts(entry.data)
     variants = entry.data.get("variants")
     if isinstance(variants, list) and variants:
         body.append(f"*Variants: {'; '.join(describe(v) for v in variants)}*")
-    return _card(entry.name, kind, [_join(body)], entry.data)
+    facts = _facts(_weapon_and_armor_facts(entry.data))
+    return _card(entry.name, kind, [facts, _join(body)], entry.data)
 
 
 # ---- equipment -------------------------------------------------------------------------------
@@ -333,21 +336,30 @@ def _utilize(value: Any) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def _equipment(entry: Entry) -> str:
-    data, kind = entry.data, equipment_kind(entry.data)
-    weight = data.get("weight")
+def _weapon_and_armor_facts(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """Damage, properties, ranges (a thrown weapon's too), armor class…: what an item is as a
+    weapon or armor (empty for anything else)."""
     strength = as_int(data.get("str_minimum"))
-    facts = [
-        ("Cost", _cost(data)),
-        ("Weight", f"{plain_number(weight)} lb." if weight else ""),
+    shield = equipment_kind(data) == "Shield"
+    return [
         ("Damage", weapon_damage(data)),
         ("Properties", describe(data.get("properties"))),
         ("Mastery", describe(data.get("mastery"))),
         ("Range", _range(data)),
         ("Ammunition", describe(data.get("ammunition"))),
-        ("Armor Class", _armor_facts(data.get("armor_class"), kind == "Shield")),
+        ("Armor Class", _armor_facts(data.get("armor_class"), shield)),
         ("Strength", f"Str {strength}" if strength else ""),
         ("Stealth", "Disadvantage" if data.get("stealth_disadvantage") is True else ""),
+    ]
+
+
+def _equipment(entry: Entry) -> str:
+    data, kind = entry.data, equipment_kind(entry.data)
+    weight = data.get("weight")
+    facts = [
+        ("Cost", _cost(data)),
+        ("Weight", f"{plain_number(weight)} lb." if weight else ""),
+        *_weapon_and_armor_facts(data),
         ("Speed", _amount(data.get("speed"))),
         ("Capacity", describe(data.get("capacity"))),
         ("Contents", _contents(data.get("contents"))),

@@ -27,6 +27,7 @@ from ..queries import fts_any
 from ..refs import parse_ref
 from ..text import normalize
 from . import markdown
+from .search import attributes_ready
 from .tags import COLLECTION_TAG, Resolver
 
 LIMIT = 500
@@ -110,6 +111,8 @@ async def workspace_symbols(app: App, params: types.WorkspaceSymbolParams) -> li
 
 async def references_in_workspace(app: App, params: ReferencesParams) -> ReferencesResult:
     """`d5e/references` in the daemon: the mentions in its workspace's Markdown files."""
+    if params.links:
+        await attributes_ready(app)  # linked_from reads the filter attributes
     return references(app, params, await ready_campaign(app))
 
 

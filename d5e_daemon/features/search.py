@@ -28,14 +28,16 @@ Filters, collections, packs and edition are applied inside each SQL query (see
 
 from __future__ import annotations
 
+import asyncio
 import difflib
+import functools
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from functools import partial
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import filters, queries
 from ..app import App
@@ -53,6 +55,9 @@ from ..protocol import (
 )
 from ..search import retrieval, spelling
 from ..text import normalize
+
+P = TypeVar("P")
+R = TypeVar("R")
 
 NAME_WEIGHT = 2.0
 KEYWORD_WEIGHT = 0.6
@@ -611,3 +616,23 @@ def search_filters(app: App, params: SearchFiltersParams) -> SearchFiltersResult
             if not wanted or wanted & set(f.collections)
         ]
     )
+
+
+async def attributes_ready(app: App) -> None:
+    """Filter attributes and keyword texts current, for a request on the event loop. When they
+    are not (a database's first start, packs new to it), they are made in a worker thread (or
+    by the indexer's first phase, which it then waits for): completion, hover and diagnostics
+    go on being answered meanwhile."""
+    if not app.search.attributes_current():
+        await asyncio.get_running_loop().run_in_executor(None, app.search.ensure_attributes_apart)
+
+
+def once_attributes_ready(fn: Callable[[App, P], R]) -> Callable[[App, P], Awaitable[R]]:
+    """`fn` as the daemon answers it: once `attributes_ready`."""
+
+    @functools.wraps(fn)
+    async def waiting(app: App, params: P) -> R:
+        await attributes_ready(app)
+        return fn(app, params)
+
+    return waiting

@@ -28,7 +28,13 @@ _INVERTED_SQL = """
       AND e.name LIKE '%,%' AND d5e_norm(f.value) != e.norm_name
       AND NOT EXISTS (SELECT 1 FROM entry_alias x
                       WHERE x.entry_id = e.id AND x.norm_name = d5e_norm(f.value))
+      AND NOT EXISTS (SELECT 1 FROM entry o INDEXED BY entry_by_collection_name
+                      WHERE o.collection = e.collection AND o.norm_name = d5e_norm(f.value))
 """
+# A derived form that is an installed entry's name (of any pack, same collection) is left out:
+# the name means that entry, and the form would only add a second meaning ("Ghoul, Darakhul"
+# gives no "Darakhul" where a "Darakhul" is installed). Declared aliases are checked at install
+# instead (`packs.other_names`), where a clash is the author's to fix.
 
 
 def refresh_aliases(
@@ -168,3 +174,49 @@ def aliases_by_entry(conn: apsw.Connection, ids: Sequence[int]) -> dict[int, lis
     ):
         found.setdefault(int(entry_id), []).append(str(name))
     return found
+
+
+def enabled_packs(conn: apsw.Connection) -> set[str]:
+    """The installed packs some profile enables."""
+    return {
+        str(row[0])
+        for row in conn.execute(
+            "SELECT DISTINCT pp.pack_id FROM profile_pack pp JOIN pack p ON p.id = pp.pack_id"
+        )
+    }
+
+
+@dataclass(frozen=True)
+class DeclaredAlias:
+    """A declared alias of an installed entry, with the entry it belongs to."""
+
+    collection: str
+    norm_name: str
+    alias: str
+    pack: str
+    ref: str
+    source_path: str | None
+    source_line: int | None
+
+
+def declared_aliases_named(
+    conn: apsw.Connection, names: Iterable[tuple[str, str]], but_pack: str
+) -> list[DeclaredAlias]:
+    """Declared aliases of other packs' entries that are one of `names` (collection,
+    normalised name) in the same collection."""
+    wanted = json.dumps(sorted(set(names)))
+    return [
+        DeclaredAlias(*row)
+        for row in conn.execute(
+            """
+            SELECT e.collection, a.norm_name, a.name, e.pack_id, e.collection || '/' || e.slug,
+                   e.source_path, e.source_line
+            FROM json_each(?1) j
+            CROSS JOIN entry_alias a ON a.norm_name = j.value ->> 1 AND a.kind = 'alias'
+            JOIN entry e ON e.id = a.entry_id
+            WHERE e.collection = j.value ->> 0 AND e.pack_id != ?2
+            ORDER BY e.pack_id, e.collection, e.slug
+            """,
+            (wanted, but_pack),
+        )
+    ]

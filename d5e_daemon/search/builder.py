@@ -50,10 +50,10 @@ VECTOR_SKIP = ("levels", "equipment-categories")
 LEAD_PASSAGE = frozenset({"monsters"})
 PASSAGE_TOKENS = 128
 ENTRIES_PER_BATCH = 64
-ATTRS_PER_BATCH = 2000
-EMBED_CHUNK = 64
-"""Passages embedded between two looks at whether packs are being installed (a multiple of
-the embedder's batch of 8, so the batches are those of embedding them all at once)."""
+ATTRS_PER_BATCH = 100
+"""Entries whose attributes and keyword texts are saved in one transaction: a batch's save
+(~0.04 s here; 2,000 took 0.5-0.8 s) is what an install that arrives meanwhile may wait for
+on the writer thread. The SRD's first phase takes as long in batches of 100 as of 2,000."""
 YIELD_POLL_S = 0.02
 # Bump when the built-in index renderers change what they write.
 RENDER_VERSION = 4
@@ -166,9 +166,15 @@ class SearchIndex:
         self.passages = PassageIndex(lambda: self.db.conn)
         self.packs_writing: Callable[[], bool] = lambda: False
         """True while packs are being installed (the `App` wires it to its library): indexing
-        waits between batches meanwhile, so an install does not share the CPU with it."""
+        pauses meanwhile, so an install neither shares the CPU with it nor waits behind its
+        writes."""
 
     def _yield_to_installs(self) -> None:
+        """Wait while packs are being written. Called before each entry is rendered, between
+        the embedder's batches and before each save: an install that arrives in the middle of
+        a batch has the CPU (and the writer thread) within one entry's or one embedding
+        batch's time; the batch goes on afterwards (its save leaves out entries the install
+        changed or removed: `queries.unchanged_entries`)."""
         while self.packs_writing() and not self._stop.wait(YIELD_POLL_S):
             pass
 
@@ -187,16 +193,31 @@ class SearchIndex:
     def _db_stamp(self) -> object:
         return (self.profile(), queries.data_version(self.db.conn))
 
-    def ensure_attributes(self) -> None:
+    def ensure_attributes(self, conn: apsw.Connection | None = None) -> None:
         """Make filter attributes and keyword texts current before a search (an index probe when
         they are). When they cannot be written (the database served read-only, the disk full),
-        the search reads what is there."""
+        the search reads what is there. `conn` reads (default: the main thread's)."""
         if self.db.read_only is not None:
             return
         try:
-            self.sync_attributes()
+            self.sync_attributes(conn)
         except StorageError as exc:
             log.warning("keyword texts not brought up to date: %s", exc.message)
+
+    def attributes_current(self) -> bool:
+        """Nothing for `ensure_attributes` to do (an index probe)."""
+        return self.db.read_only is not None or not queries.attrs_pending(
+            self.db.conn, self.attrs_key
+        )
+
+    def ensure_attributes_apart(self) -> None:
+        """`ensure_attributes` through a connection of its own: for a worker thread, while the
+        main thread goes on answering."""
+        conn = db.connect(self.db.path, migrate_now=False)
+        try:
+            self.ensure_attributes(conn)
+        finally:
+            conn.close()
 
     def vectors_ready(self) -> bool:
         """Every entry of the profile has current vectors."""
@@ -285,6 +306,9 @@ class SearchIndex:
                 break
             attrs, texts = [], []
             for item in todo:
+                if self._stop.is_set():  # shutting down: what is made is kept, not the rest
+                    break
+                self._yield_to_installs()
                 entry = item.entry()
                 attrs.append(
                     (item.id, item.content_hash, filters.attributes(entry.collection, entry.data))
@@ -295,8 +319,10 @@ class SearchIndex:
                 other += names.inverted_forms(entry.name, entry.collection)
                 searched = " ".join([*other, text.dice_aliases(body)])
                 texts.append((item.id, entry.name, body, searched))
-            self.db.write(partial(_save_attrs, key=key, attrs=attrs, texts=texts))
-            done += len(todo)
+            self._yield_to_installs()
+            if attrs:
+                self.db.write(partial(_save_attrs, key=key, attrs=attrs, texts=texts))
+            done += len(attrs)
         return done
 
     # -- phase 2: vectors ------------------------------------------------------------------------
@@ -353,7 +379,7 @@ class SearchIndex:
                 queries.NewPassage(eid, order, h, t, vectors[h]) for eid, order, h, t in passages
             ]
             entries = [(item.id, item.content_hash) for item in todo]
-
+            self._yield_to_installs()
             self.db.write(partial(_save, key=key, model=model, entries=entries, rows=rows))
             done += len(todo)
             if progress:
@@ -364,6 +390,7 @@ class SearchIndex:
         """(entry id, order, text hash, text) of every passage of the entries."""
         out = []
         for item in todo:
+            self._yield_to_installs()
             entry = item.entry()
             body = self.render(entry, "index")
             lead = entry.collection in LEAD_PASSAGE
@@ -378,9 +405,7 @@ class SearchIndex:
         hashes = list(texts)
         sizes = self.embedder.count_tokens([texts[h] for h in hashes])
         ordered = [h for _, h in sorted(zip(sizes, hashes, strict=True))]
-        vectors: list[bytes] = []
-        for start in range(0, len(ordered), EMBED_CHUNK):  # the same batches of 8 as at once
-            self._yield_to_installs()
-            chunk = ordered[start : start + EMBED_CHUNK]
-            vectors += self.embedder.embed_many([texts[h] for h in chunk])
+        vectors = self.embedder.embed_many(
+            [texts[h] for h in ordered], pause=self._yield_to_installs
+        )
         return dict(zip(ordered, vectors, strict=True))

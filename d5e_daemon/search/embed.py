@@ -24,7 +24,7 @@ import os
 import re
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol
@@ -68,8 +68,11 @@ class Embedder(Protocol):
         """Embed a query or a few texts (one thread: quickest for short inputs)."""
         ...
 
-    def embed_many(self, texts: Sequence[str]) -> list[bytes]:
-        """Embed many texts for the index (every core; `release` frees what this needs)."""
+    def embed_many(
+        self, texts: Sequence[str], pause: Callable[[], None] | None = None
+    ) -> list[bytes]:
+        """Embed many texts for the index (every core; `release` frees what this needs);
+        `pause()` is called between batches (the indexer waits there while packs install)."""
         ...
 
     def release(self) -> None:
@@ -191,17 +194,19 @@ class FastEmbedder(_Window):
         self.load()
         return _vectors(self._model, texts)
 
-    def embed_many(self, texts: Sequence[str]) -> list[bytes]:
+    def embed_many(
+        self, texts: Sequence[str], pause: Callable[[], None] | None = None
+    ) -> list[bytes]:
         if not texts:
             return []
         if len(texts) <= FEW_TEXTS and self.loaded and self._bulk is None:
             # a few changed entries (a live reload): the query session at hand, rather than
             # making a bulk session, which held lookups up for 0.4 s while it loaded
-            return _vectors(self._model, texts)
+            return _vectors(self._model, texts, pause)
         with self._lock:
             if self._bulk is None:
                 self._bulk = self._session(threads=self.threads, arena=True)
-        return _vectors(self._bulk, texts)
+        return _vectors(self._bulk, texts, pause)
 
     def release(self) -> None:
         with self._lock:
@@ -229,9 +234,16 @@ def register_model(name: str, model_file: Path) -> None:
     )
 
 
-def _vectors(model: Any, texts: Sequence[str]) -> list[bytes]:
-    vectors = model.embed(list(texts), batch_size=BATCH_SIZE)
-    return [v.astype("<f4").tobytes() for v in vectors]
+def _vectors(
+    model: Any, texts: Sequence[str], pause: Callable[[], None] | None = None
+) -> list[bytes]:
+    """fastembed embeds batch by batch as its generator is read: `pause()` runs between two."""
+    out = []
+    for vector in model.embed(list(texts), batch_size=BATCH_SIZE):
+        out.append(vector.astype("<f4").tobytes())
+        if pause is not None and len(out) % BATCH_SIZE == 0 and len(out) < len(texts):
+            pause()  # the next batch is computed when the generator is read again
+    return out
 
 
 def _trim_heap() -> None:
@@ -378,10 +390,18 @@ class FakeEmbedder(_Window):
     def embed(self, texts: Sequence[str]) -> list[bytes]:
         return [self._vector(t) for t in texts]
 
-    def embed_many(self, texts: Sequence[str]) -> list[bytes]:
+    def embed_many(
+        self, texts: Sequence[str], pause: Callable[[], None] | None = None
+    ) -> list[bytes]:
+        """In batches of `BATCH_SIZE` with `pause()` between them, as the real model."""
         self.calls += 1
         self.texts_embedded += len(texts)
-        return self.embed(texts)
+        out: list[bytes] = []
+        for start in range(0, len(texts), BATCH_SIZE):
+            if pause is not None and start:
+                pause()
+            out += self.embed(texts[start : start + BATCH_SIZE])
+        return out
 
     def release(self) -> None:
         pass

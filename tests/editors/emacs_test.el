@@ -46,15 +46,9 @@
   (forward-char column))
 
 (defun d5e-test-request (method params)
-  (jsonrpc-request d5e-test-server method params))
-
-(defun d5e-test-send-changes ()
-  "Let Emacs be idle: run its idle timers as the command loop would once the user stops
-typing (batch Emacs has no command loop, so they never run by themselves). eglot's own timer
-sends the edits (textDocument/didChange)."
-  (dolist (timer (copy-sequence timer-idle-list))
-    (when (memq timer timer-idle-list)
-      (timer-event-handler timer))))
+  "Request METHOD as eglot's own commands do: deferred, so that eglot first sends the edits
+not sent yet (textDocument/didChange), as it does before every deferred request."
+  (jsonrpc-request d5e-test-server method params :deferred method))
 
 ;; Diagnostics, through flymake.
 (d5e-test-wait "diagnostics" (lambda () (flymake-diagnostics)))
@@ -76,7 +70,6 @@ sends the edits (textDocument/didChange)."
                   '("Fireball" "3rd-level evocation" "fireball}") "first completion")
   (d5e-test-equal (plist-get (cadr items) :label) "Fire Bolt" "second completion")
   (eglot--apply-text-edits (vector edit))
-  (d5e-test-send-changes)
   (d5e-test-equal (buffer-substring (line-beginning-position) (line-end-position))
                   "Cast {@spell fireball}" "line after completion"))
 
@@ -94,12 +87,10 @@ sends the edits (textDocument/didChange)."
 (let* ((actions (eglot-code-actions (point) (point) "quickfix"))
        (preferred (seq-find (lambda (a) (plist-get a :isPreferred)) actions)))
   (unless preferred (d5e-test-fail "no preferred quick fix in %S" actions))
-  (eglot--apply-workspace-edit (plist-get preferred :edit))
-  (d5e-test-send-changes))
+  (eglot--apply-workspace-edit (plist-get preferred :edit)))
 (d5e-test-goto 1 0)
 (d5e-test-equal (buffer-substring (line-beginning-position) (line-end-position))
                 "The {@creature goblin} waits." "line after the quick fix")
-(d5e-test-wait "diagnostics to clear" (lambda () (null (flymake-diagnostics))))
 
 ;; Go to definition of an SRD entry: a read-only rendered document.
 (d5e-test-goto 3 10)
@@ -110,6 +101,8 @@ sends the edits (textDocument/didChange)."
   (with-current-buffer (find-file-noselect file)
     (d5e-test-equal (buffer-substring (point-min) (line-end-position)) "## Fireball" "d5e document")
     (unless buffer-read-only (d5e-test-fail "the d5e document is writable"))))
+;; The quick fix reached the daemon with that request (eglot sends edits before a deferred one).
+(d5e-test-wait "diagnostics to clear" (lambda () (null (flymake-diagnostics))))
 
 ;; d5e-search: the tag of the first hit.
 (d5e-test-goto 5 0)

@@ -1,13 +1,9 @@
 // d5e for VS Code: starts `d5e serve` as the language server of Markdown and plain text, and
 // adds "d5e: Search rules", "d5e: Show entry", the read-only d5e:// documents and the d5e Packs
 // view (src/packs.ts).
+import { ChildProcess, spawn } from "node:child_process";
 import * as vscode from "vscode";
-import {
-  LanguageClient,
-  LanguageClientOptions,
-  ResponseError,
-  ServerOptions,
-} from "vscode-languageclient/node";
+import type { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
 
 import {
   D5eConfig,
@@ -16,13 +12,16 @@ import {
   entryUri,
   errorMessage,
   hitItem,
+  inUnfinishedTag,
   qualifiedRef,
   serverCommand,
+  startTimings,
   suggestInTag,
 } from "./logic";
 import { registerPacksView } from "./packs";
 
 let client: LanguageClient | undefined;
+let isResponseError: (error: unknown) => error is { code: number; message: string } = (_e): _e is never => false;
 const SERVED = new Set(["markdown", "plaintext"]);
 
 function config(): D5eConfig {
@@ -47,7 +46,7 @@ async function request<T>(method: string, params: object): Promise<T | undefined
   try {
     return await client.sendRequest<T>(method, params);
   } catch (error) {
-    const e = error instanceof ResponseError ? { code: error.code, message: error.message } : { message: String(error) };
+    const e = isResponseError(error) ? { code: error.code, message: error.message } : { message: String(error) };
     void vscode.window.showErrorMessage(errorMessage(method, e));
     return undefined;
   }
@@ -102,10 +101,66 @@ class D5eDocuments implements vscode.TextDocumentContentProvider {
   }
 }
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  const settings = config();
+/** A `d5e serve` process, spawned at once: `ready` is it running, or why it could not start. */
+interface Daemon {
+  process: ChildProcess;
+  spawned: number;
+  ready: Promise<ChildProcess>;
+}
+
+let daemons: Daemon[] = [];
+
+function startDaemon(settings: D5eConfig): Daemon {
   const { command, args } = serverCommand(settings);
-  const serverOptions: ServerOptions = { command, args };
+  const child = spawn(command, args, { stdio: "pipe" });
+  const ready = new Promise<ChildProcess>((resolve, reject) => {
+    child.once("spawn", () => resolve(child));
+    child.once("error", (error) =>
+      reject(new Error(`cannot start the d5e daemon (${[command, ...args].join(" ")}): ${error.message}; set "d5e.path" to the d5e command`)),
+    );
+  });
+  ready.catch(() => undefined); // told by the language client when it asks for the process
+  const daemon = { process: child, spawned: Date.now(), ready };
+  daemons.push(daemon);
+  child.once("exit", () => (daemons = daemons.filter((d) => d !== daemon)));
+  return daemon;
+}
+
+/** Daemons that did not leave 2 s after `shutdown` and `exit` are ended (as the language
+ * client ends the processes it spawns itself). */
+function endStragglers(left: Daemon[]): void {
+  if (left.length) {
+    setTimeout(() => left.forEach((d) => d.process.exitCode === null && d.process.kill()), 2000).unref();
+  }
+}
+
+/** Once the daemon is ready: a writer who typed `{@spell fir` while it started sees the
+ * suggestions now, not after the next keystroke. */
+function suggestWhereTyping(): void {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || !SERVED.has(editor.document.languageId) || !editor.selection.isEmpty) {
+    return;
+  }
+  const cursor = editor.selection.active;
+  if (inUnfinishedTag(editor.document.lineAt(cursor.line).text.slice(0, cursor.character))) {
+    void vscode.commands.executeCommand("editor.action.triggerSuggest");
+  }
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const activated = Date.now();
+  // The daemon first: its start (Python, the database) is most of the wait for the first
+  // completion, so it runs while the language client loads and VS Code gets ready.
+  let first: Daemon | undefined = startDaemon(config());
+  const { LanguageClient, ResponseError } = await import("vscode-languageclient/node");
+  isResponseError = (error): error is InstanceType<typeof ResponseError> => error instanceof ResponseError;
+  let current = first;
+  const serverOptions: ServerOptions = () => {
+    current = first ?? startDaemon(config()); // a restart: a new daemon with today's settings
+    first = undefined;
+    return current.ready;
+  };
+  const settings = config();
   const clientOptions: LanguageClientOptions = {
     documentSelector: [
       { scheme: "file", language: "markdown" },
@@ -114,7 +169,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       { scheme: "untitled", language: "plaintext" },
     ],
     initializationOptions: daemonSettings(settings),
-    synchronize: { configurationSection: "d5e" },
   };
   client = new LanguageClient("d5e", "d5e", serverOptions, clientOptions);
   context.subscriptions.push(
@@ -134,17 +188,32 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
     vscode.workspace.onDidChangeConfiguration(async (event) => {
-      if (event.affectsConfiguration("d5e.path") && client) {
-        await client.restart(); // a different daemon: start it anew
+      if (!client || !event.affectsConfiguration("d5e")) {
+        return;
       }
+      if (event.affectsConfiguration("d5e.path")) {
+        const old = daemons;
+        await client.restart(); // a different daemon: start it anew
+        endStragglers(old);
+        return;
+      }
+      if (!client.isRunning()) {
+        return;
+      }
+      // What the daemon reads, as at start (d5e.path and d5e.searchLimit are the extension's)
+      await client.sendNotification("workspace/didChangeConfiguration", { settings: { d5e: daemonSettings(config()) } });
     }),
   );
   const packs = registerPacksView(context, request);
   client.onNotification("d5e/packsChanged", () => packs.refresh());
   await client.start();
+  client.info(startTimings(activated, current.spawned, Date.now()));
+  suggestWhereTyping();
 }
 
 export async function deactivate(): Promise<void> {
+  const left = daemons;
   await client?.stop();
   client = undefined;
+  endStragglers(left);
 }

@@ -257,9 +257,20 @@ export function parseEntries(text: string, source: string): { entries: Record<st
   return { entries: list as Record<string, unknown>[] };
 }
 
+/** Whether the cursor (the line up to it) is in a tag's name being written (`{@spell fir`):
+ * where the suggest widget is opened once the daemon is ready. */
+export function inUnfinishedTag(lineBefore: string): boolean {
+  return /\{@[A-Za-z]+ [^{}|\r\n]*$/.test(lineBefore);
+}
+
+/** The output's line about the daemon's start, in ms since the extension was activated. */
+export function startTimings(activated: number, spawned: number, ready: number): string {
+  return `d5e: the daemon was started ${spawned - activated} ms after activation and answered initialize ${ready - activated} ms after it`;
+}
+
 /** Whether to open the suggest widget after the user typed a character, given the line up to
  * the cursor: inside a tag's name (`{@spell fir`), where VS Code's Markdown (quick suggestions
  * off) would otherwise show nothing until Ctrl+Space. */
 export function suggestInTag(lineBefore: string, typed: string): boolean {
-  return typed.length === 1 && /\S/.test(typed) && /\{@[A-Za-z]+ [^{}|\r\n]*$/.test(lineBefore) && !/\{@[A-Za-z]+ $/.test(lineBefore);
+  return typed.length === 1 && /\S/.test(typed) && inUnfinishedTag(lineBefore) && !/\{@[A-Za-z]+ $/.test(lineBefore);
 }

@@ -8,6 +8,7 @@ import {
   entryUri,
   errorMessage,
   hitItem,
+  inUnfinishedTag,
   overrideLines,
   packDescription,
   packProblems,
@@ -16,6 +17,7 @@ import {
   parsePriority,
   qualifiedRef,
   serverCommand,
+  startTimings,
   suggestInTag,
 } from "../src/logic";
 
@@ -114,6 +116,22 @@ test("typing inside a tag's name opens the suggestions; elsewhere it does not", 
   assert.equal(suggestInTag("Cast {@spell fireball|srd-2014", "4"), false);
   assert.equal(suggestInTag("Cast fire", "e"), false);
   assert.equal(suggestInTag("Cast {@spell fir", "ir"), false); // a paste, not typing
+});
+
+test("the daemon ready: the suggestions open where a tag's name is being written", () => {
+  assert.equal(inUnfinishedTag("Cast {@spell fir"), true);
+  assert.equal(inUnfinishedTag("Cast {@spell "), true);
+  assert.equal(inUnfinishedTag("Cast {@spell fireball}"), false);
+  assert.equal(inUnfinishedTag("Cast {@spell fireball|srd-2014"), false);
+  assert.equal(inUnfinishedTag("Cast {@spell"), false);
+  assert.equal(inUnfinishedTag("Cast fire"), false);
+});
+
+test("the output says when the daemon started and answered, from the activation", () => {
+  assert.equal(
+    startTimings(1000, 1004, 1850),
+    "d5e: the daemon was started 4 ms after activation and answered initialize 850 ms after it",
+  );
 });
 
 test("what a pack overrides, per pack it hides entries of", () => {

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from d5e_daemon import PriorityRule, hookimpl
 from d5e_daemon.records import PathLoader
 
-from .loader import REVISES, load
+from .loader import WINS_OVER, load
 
 
 @hookimpl
@@ -27,5 +27,6 @@ def register_loaders(register: Callable[[str, PathLoader], None]) -> None:
 
 @hookimpl
 def priority_rules() -> list[PriorityRule]:
-    """A revised edition of a document wins over the one it revises (tob-2023 over tob)."""
-    return [PriorityRule(pack=new, over=old) for new, old in REVISES.items()]
+    """Of two documents that share refs, the one published later wins (tob-2023 over tob,
+    Black Flag over Monstrous Menagerie): `loader.WINS_OVER`."""
+    return [PriorityRule(pack=new, over=old) for new, olds in WINS_OVER.items() for old in olds]

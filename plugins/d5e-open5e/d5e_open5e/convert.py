@@ -344,8 +344,9 @@ def _category(key: Any) -> Record | None:
 
 
 def magic_item(fields: Record, details: Record | None = None) -> Record:
-    """A magic item, with the details of the weapon or armor it is when its document has them
-    (the SRD's Adamantine Armor; Vault of Magic's point at the SRD's document and have none)."""
+    """A magic item, with the details of the weapon or armor it is made from (`details`: its
+    damage, properties, ranges or armor class, and `base_item`, that weapon's or armor's name),
+    from its own document or another beside it (Vault of Magic's name the SRD document's)."""
     rarity = str(fields.get("rarity") or "")
     data: Record = {
         "desc": paragraphs(fields.get("desc")),

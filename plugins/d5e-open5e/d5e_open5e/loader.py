@@ -36,9 +36,18 @@ SRD_COPY_PRIORITY = {"2014": 4, "2024": 5}  # below d5e's SRD (10, 20), in the s
 # (`d5e packs set-priority a5e-ag 60`, `[packs]` in d5e.toml), and the install then reports
 # what it overrides.
 DEFAULT_PRIORITY = 8
-# A document that revises another wins over it where both are installed (a plugin priority rule,
-# one above: 9): Tome of Beasts 1 (2023 Edition) reprints 337 monsters of Tome of Beasts (2016).
-REVISES = {"tob-2023": "tob"}
+# Where two documents hold the same ref, the one published later wins (a plugin priority rule:
+# one above the other, 9), whichever was installed first: a revision over what it revises, a
+# later book's take on a monster or spell over an earlier book's. A tie decided by pack ids
+# (what the core does, with a warning) would be an accident of spelling. These are the documents
+# of open5e-api (7d44bb0) that share refs, with their `publication_date` and the refs shared;
+# the earlier ones all stay at 8, so no rule lifts a document above 9 (below the SRD's 10).
+WINS_OVER = {
+    "tob-2023": ("tob", "a5e-mm"),  # 2024-03 over 2016-01 (337 monsters), 2021-12 (2)
+    "bfrd": ("a5e-mm", "tob2"),  # 2023-10 over 2021-12 (7 monsters), 2020-10 (1)
+    "spells-that-dont-suck": ("deepm", "toh"),  # 2025-03 over 2020-02 (3 spells), 2022-06 (1)
+    "open5e": ("toh",),  # 2024-02 over 2022-06 (1 background)
+}
 EDITIONS = {"5e-2014": "2014", "5e-2024": "2024"}
 
 # Files of a document folder that hold the wholes (model → collection) and their parts.
@@ -349,17 +358,28 @@ def _records(doc: Document, name: str) -> dict[str, dict[str, Any]]:
 
 @dataclass
 class Details:
-    """The weapons and armor of a document, by key, as d5e's item fields."""
+    """The weapons and armor of a document, by key, as d5e's item fields (with `names`: the
+    weapon's or armor's own name, by key)."""
 
     weapons: dict[str, dict[str, Any]]
     armor: dict[str, dict[str, Any]]
+    names: dict[str, str] = field(default_factory=dict)
+
+    def named(self, key: Any) -> dict[str, Any] | None:
+        """The weapon or armor `key` with its name as `base_item` (what a magic item is made
+        from: "Weapon (dagger)"), None when this document has no such key."""
+        found = self.weapons.get(str(key)) or self.armor.get(str(key))
+        if found is None:
+            return None
+        name = self.names.get(str(key), "")
+        base = {"index": SLUG_CLEAN.sub("-", name.lower()).strip("-()"), "name": name}
+        return {**found, "base_item": base} if name else found
 
     def of(
         self, doc: Document, fixture: Fixture, index: int, *, strict: bool
     ) -> dict[str, Any] | None:
         """The details of item `index`; a weapon or armor not in this document is an error
-        when `strict` (an Item.json of the document), nothing otherwise (Vault of Magic's
-        magic items name the SRD document's weapons)."""
+        when `strict` (an Item.json of the document), nothing otherwise."""
         fields = fixture.records[index]["fields"]
         for key, found, file in (
             ("weapon", self.weapons, WEAPONS),
@@ -398,10 +418,52 @@ def _details(doc: Document) -> Details:
             continue
         prop = properties[str(fields["property"])]
         assigned.setdefault(str(fields["weapon"]), []).append((prop, fields.get("detail")))
+    armor = _records(doc, ARMOR)
     return Details(
         weapons={k: convert.weapon(w, assigned.get(k, [])) for k, w in weapons.items()},
-        armor={k: convert.armor(a) for k, a in _records(doc, ARMOR).items()},
+        armor={k: convert.armor(a) for k, a in armor.items()},
+        names={k: str(r.get("name") or "") for k, r in (weapons | armor).items()},
     )
+
+
+def _beside(folder: Path) -> Details:
+    """The weapons and armor of the other documents in the same `data/v2` tree as `folder`:
+    Vault of Magic's magic items name the SRD document's (`srd_dagger`, `srd_plate`), which
+    its own folder does not hold. Only those four files of each are read; their problems are
+    theirs (reported when that document is installed)."""
+    root = folder.resolve().parent.parent
+    others = sorted(
+        {p.parent for name in (WEAPONS, ARMOR) for p in root.glob(f"*/*/{name}")}
+        - {folder.resolve()}
+    )
+    stamps = tuple(
+        (str(p), p.stat().st_mtime_ns, p.stat().st_size)
+        for other in others
+        for p in sorted(other.glob("*.json"))
+        if p.name in DETAILS
+    )
+    return _details_of(stamps)
+
+
+@functools.lru_cache(maxsize=4)
+def _details_of(stamps: tuple[tuple[str, int, int], ...]) -> Details:
+    """`_beside`'s details, remembered while the files stay as they were (a whole `data/v2`
+    reads the SRD document's weapons once, not once per document)."""
+    merged = Details({}, {}, {})
+    folders = sorted({Path(path).parent for path, _, _ in stamps})
+    for folder in folders:
+        other = Document(folder, str(folder))
+        if not (folder / DOCUMENT).is_file():
+            continue
+        for name in sorted(DETAILS):
+            fixture, _, _ = read_fixture(folder / name, name)
+            if fixture is not None:
+                other.files[name] = fixture
+        found = _details(other)
+        merged.weapons |= found.weapons
+        merged.armor |= found.armor
+        merged.names |= found.names
+    return merged
 
 
 @dataclass
@@ -502,6 +564,8 @@ def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
         for name in ("FeatBenefit.json", "BackgroundBenefit.json", "SpeciesTrait.json")
     }
     classes = _classes(doc, made, keys["CharacterClass.json"])
+    unknown: list[str] = []  # weapons and armor magic items name that are nowhere to be found
+    beside: Details | None = None  # those of the other documents, read once when needed
     for name, collection in WHOLES.items():
         fixture = doc.files.get(name)
         if fixture is None:
@@ -527,7 +591,14 @@ def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
             elif name == "Spell.json":
                 data = convert.spell(fields, [o for o, _, _ in options.get(pk, [])])
             elif name == "MagicItem.json":
-                data = convert.magic_item(fields, details.of(doc, fixture, i, strict=False))
+                target = fields.get("weapon") or fields.get("armor")
+                base = details.named(target) if target else None
+                if base is None and target:
+                    beside = beside or _beside(doc.folder)
+                    base = beside.named(target)
+                    if base is None:
+                        unknown.append(str(target))
+                data = convert.magic_item(fields, base)
             elif name == "Item.json":
                 data = convert.item(fields, details.of(doc, fixture, i, strict=True))
             elif name == "Rule.json":
@@ -543,6 +614,16 @@ def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
             else:
                 data = convert.named(fields)
             made.add(collection, pk, title, data, fixture, i)
+    if unknown:
+        names = sorted(set(unknown))
+        shown = ", ".join(names[:5]) + ("…" if len(names) > 5 else "")
+        doc.problem(
+            doc.files["MagicItem.json"],
+            f"{len(unknown)} magic items are made from a weapon or armor of another document "
+            f"({shown}) that is not beside this one (in the same data/v2 folder): their cards "
+            "show no damage, range or armor class",
+            warn=True,
+        )
     _described(doc, made)
     return made.found
 

@@ -158,6 +158,40 @@ def test_weapons_and_armor_have_their_details(app: App) -> None:
     assert "open5e-srd-2014:equipment/longsword" in {f"{h.pack}:{h.ref}" for h in hits}
 
 
+def test_magic_items_made_from_another_documents_weapons_show_them(
+    app: App, tmp_path: Path
+) -> None:
+    """Vault of Magic's magic weapons and armor name the SRD document's (`srd_dagger`): joined
+    from the document beside it in data/v2, the card shows the base item, its damage, its
+    thrown range, its armor class. One that is nowhere to be found is a warning."""
+    v2 = tmp_path / "v2"
+    shutil.copytree(SRD, v2 / "wizards-of-the-coast" / "srd-2014")
+    vault = _document(v2, "vault", "kobold-press", "Vault")
+    made = {"category": "weapon", "rarity": "rare", "desc": "A test blade.", "cost": "0.00"}
+    items = [
+        ("vault_needle", made | {"name": "Needle", "weapon": "srd_dagger"}),
+        ("vault_coat", made | {"name": "Coat", "category": "armor", "armor": "srd_chain-mail"}),
+        ("vault_fork", made | {"name": "Fork", "weapon": "srd_trident"}),
+    ]
+    records = [{"model": "api_v2.magicitem", "pk": pk, "fields": f} for pk, f in items]
+    (vault / "MagicItem.json").write_text(json.dumps(records, indent=1))
+    result = install(app, vault)
+    (warning,) = [w for w in result.warnings if "srd_trident" in w.message]
+    assert warning.severity == "warning" and warning.file.endswith("MagicItem.json")
+    assert "1 magic items are made from a weapon or armor of another document" in warning.message
+    needle = data(app, "magic-items/needle")
+    assert needle["base_item"] == {"index": "dagger", "name": "Dagger"}
+    assert needle["throw_range"] == {"normal": 20, "long": 60}
+    card = lookup(app, LookupParams(ref="magic-items/needle")).markdown
+    assert "*Weapon (dagger), rare*" in card
+    assert "**Damage:** 1d4 piercing" in card and "**Range:** 20/60 ft. (thrown)" in card
+    assert "Finesse, Light, Thrown" in card
+    card = lookup(app, LookupParams(ref="magic-items/coat")).markdown
+    assert "*Armor (chain mail), rare*" in card and "**Armor Class:** 16" in card
+    card = lookup(app, LookupParams(ref="magic-items/fork")).markdown
+    assert "*Weapon, rare*" in card and "Damage" not in card
+
+
 def test_classes_subclasses_and_features(app: App) -> None:
     """CharacterClass, ClassFeature and ClassFeatureItem joined: a class with its table, a
     subclass under its class, each feature with the level it comes at."""
@@ -293,6 +327,25 @@ def test_a_revised_document_wins_over_the_one_it_revises(app: App, tmp_path: Pat
     assert app.library.check_ties() == []
     listed = {p.pack.id: p for p in list_packs(app).packs}
     assert (listed["tob"].priority, listed["tob-2023"].priority) == (8, 9)
+
+
+def test_of_two_documents_sharing_spells_the_later_one_wins(app: App, tmp_path: Path) -> None:
+    """Deep Magic (2020) and Spells That Don't Suck (2025) share spells: the later publication
+    wins whatever the order of installs, and nothing is left to pack ids (no tie warning)."""
+    later = _document(tmp_path, "spells-that-dont-suck", "somanyrobots", "Spells That Don't Suck")
+    deepm = V2 / "kobold-press" / "deepm"
+    for name in ("Spell.json", "SpellCastingOption.json"):
+        text = (deepm / name).read_text().replace('"deepm_', '"spells-that-dont-suck_')
+        (later / name).write_text(text)
+    install(app, later)
+    install(app, deepm)
+    assert lookup(app, LookupParams(ref="spells/blade-of-wrath")).entry.pack == (
+        "spells-that-dont-suck"
+    )
+    assert lookup(app, LookupParams(ref="deepm:spells/blade-of-wrath")).entry.pack == "deepm"
+    assert app.library.check_ties() == []
+    listed = {p.pack.id: p for p in list_packs(app).packs}
+    assert (listed["deepm"].priority, listed["spells-that-dont-suck"].priority) == (8, 9)
 
 
 def _broken(tmp_path: Path) -> Path:
