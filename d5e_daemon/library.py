@@ -75,10 +75,19 @@ class Library:
         with self._writes_lock:
             self._writes += 1
         try:
-            return await asyncio.wrap_future(self.db.submit(fn))
-        finally:
-            with self._writes_lock:
-                self._writes -= 1
+            future = self.db.submit(fn)
+        except BaseException:
+            self._written()
+            raise
+        # Counted down by the writer thread as soon as `fn` is done, not when this coroutine
+        # resumes: the indexer pausing for the write must not wait for the event loop (which
+        # may itself be waiting for the indexer).
+        future.add_done_callback(self._written)
+        return await asyncio.wrap_future(future)
+
+    def _written(self, _: object = None) -> None:
+        with self._writes_lock:
+            self._writes -= 1
 
     @property
     def writing(self) -> bool:

@@ -120,6 +120,7 @@ COMMON_FIELDS: dict[str, Any] = {
     "desc": Text,
     "description": Text,
     "aliases": list[AliasName],
+    "lore": Annotated[str, Meta(max_length=2000)],
 }
 COLLECTION_FIELDS: dict[str, dict[str, Any]] = {
     "spells": {

@@ -56,6 +56,8 @@ def entry_schema(collection: str | None) -> dict[str, Any]:
         "desc": "The description: one text, or a list of paragraphs.",
         "aliases": "Other names it is found by (lookup, completion, tags, search): "
         "\"Mordenkainen's Sword\" for Arcane Sword. No alias may be another entry's name.",
+        "lore": 'What it is, looks like or is used for, in the words people ask with ("a winged '
+        'horse"): searched with the entry, not shown in its card.',
     }
     for key, text in descriptions.items():
         if key in properties:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
+
 from d5e_daemon import Entry, queries
 from d5e_daemon.app import App
 from d5e_daemon.features.lookup import lookup
-from d5e_daemon.protocol import LookupParams
+from d5e_daemon.features.search import search
+from d5e_daemon.protocol import LookupParams, SearchParams
+
+from .packtools import write_pack
 
 
 def index_text(app: App, pack: str, collection: str, slug: str) -> list[str]:
@@ -17,9 +23,11 @@ def index_text(app: App, pack: str, collection: str, slug: str) -> list[str]:
 def test_spells_lead_with_what_they_are_and_do_then_the_facts(app: App) -> None:
     lines = index_text(app, "srd-2014", "spells", "fireball")
     assert lines[0] == "Fireball: 3rd-level evocation spell of Sorcerer, Wizard"
-    assert lines[1].startswith("A bright streak flashes")  # what it does
+    # what it is for, in the SRD pack's lore (a table's words), then the facts, then its text
+    assert lines[1] == ("A huge explosion of fire that hits a whole group; the classic area blast.")
     assert lines[2].startswith("8d6 fire damage. Dexterity saving throw for half damage.")
-    assert lines[3].startswith("The fire spreads around corners.")
+    assert lines[3].startswith("A bright streak flashes")
+    assert lines[4].startswith("The fire spreads around corners.")
     cantrip = index_text(app, "srd-2014", "spells", "vicious-mockery")
     assert cantrip[0] == "Vicious Mockery: Enchantment cantrip of Bard"
 
@@ -76,6 +84,29 @@ def test_a_packs_own_lore_leads_its_monster(app: App) -> None:
     assert app.render(entry, "index").splitlines()[1] == (
         "Glimmerwing is a tiny fey. A moth of living moonlight."
     )
+
+
+def test_a_packs_lore_leads_any_entry_and_its_words_find_it(app: App, tmp_path: Path) -> None:
+    """`lore` in a homebrew record: searched (first, as what the entry is), not shown."""
+    item = Entry(
+        collection="magic-items",
+        slug="lantern-of-ghosts",
+        name="Lantern of Ghosts",
+        data={"desc": "A lantern.", "lore": "Shows the dead walking nearby."},
+    )
+    assert app.render(item, "index").splitlines()[1] == "Shows the dead walking nearby."
+    pack = write_pack(
+        tmp_path / "brew",
+        {
+            "magic-items/lantern.md": "---\nname: Lantern of Ghosts\n"
+            "lore: Shows the dead walking nearby, a spirit seer's light.\n---\nA lantern.\n"
+        },
+    )
+    app.db.write(partial(app.library.install_path, path=pack))
+    hits = search(app, SearchParams(query="spirit seer", mode="keyword")).hits
+    assert hits and hits[0].ref == "magic-items/lantern-of-ghosts"
+    card = lookup(app, LookupParams(ref="magic-items/lantern-of-ghosts")).markdown
+    assert "A lantern." in card and "spirit seer" not in card
 
 
 def test_attacks_read_as_players_say_them(app: App) -> None:

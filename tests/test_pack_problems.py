@@ -378,3 +378,9 @@ def test_line_and_column_of_many_offsets_are_those_counted_from_the_start() -> N
         lines = locate.Lines(text)
         for offset in range(-2, len(text) + 3):
             assert lines.line_col(offset) == locate.line_col(text, offset), (text, offset)
+
+
+def test_lore_that_is_not_text_is_refused_where_it_stands(app: App, tmp_path: Path) -> None:
+    spell = "---\nname: Spark\nlevel: 0\nlore: [a, b]\n---\nA spark.\n"
+    root = write_pack(tmp_path / "brew", {"spells/spark.md": spell})
+    only(refuse(app, root), f"{root}/spells/spark.md:4:7", "lore", "Expected `str`")

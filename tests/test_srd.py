@@ -135,13 +135,13 @@ def test_the_same_data_elsewhere_is_unchanged_and_other_data_is_an_upgrade(
     assert name == "Fireball!"
 
 
-def test_every_srd_2014_monster_class_and_race_has_lore_and_every_row_is_one(
+def test_every_srd_2014_monster_class_race_and_spell_has_lore_and_every_row_is_one(
     tmp_path: Path,
 ) -> None:
     lore = pack_lore()
     refs = {
         f"{collection}/{slug}"
-        for collection in ("monsters", "classes", "races")
+        for collection in ("monsters", "classes", "races", "spells")
         for slug in source_slugs("2014", collection)
     }
     assert set(lore) == refs  # a typo in a slug would be a row that names nothing

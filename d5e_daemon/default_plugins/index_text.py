@@ -140,7 +140,7 @@ def spell(entry: Entry) -> str:
     ]
     higher = text_paragraphs(data.get("higher_level"))
     body = paragraphs(data) + ([f"At higher levels: {' '.join(higher)}"] if higher else [])
-    return _doc(header, facts, body)
+    return _doc(header, facts, _with_lore(data, body))
 
 
 def _speeds(value: Any) -> str:
@@ -275,7 +275,7 @@ def monster(entry: Entry) -> str:
 def magic_item(entry: Entry) -> str:
     kind, body = magic_item_parts(entry.data)
     kind = kind[:1].lower() + kind[1:]
-    return _doc(f"{entry.name}: magic item, {kind}", [], body)
+    return _doc(f"{entry.name}: magic item, {kind}", [], _with_lore(entry.data, body))
 
 
 def equipment(entry: Entry) -> str:
@@ -289,7 +289,7 @@ def equipment(entry: Entry) -> str:
     body = (
         paragraphs(data) + text_paragraphs(data.get("special")) + text_paragraphs(data.get("notes"))
     )
-    return _doc(f"{entry.name}: {kind.lower()}", facts, body)
+    return _doc(f"{entry.name}: {kind.lower()}", facts, _with_lore(data, body))
 
 
 def feature(entry: Entry) -> str:
@@ -304,18 +304,18 @@ def feature(entry: Entry) -> str:
     else:
         facts = [f"{cls or 'class'} level {describe(level)}" if describe(level) else ""]
     header = f"{entry.name}: {owner} class feature".strip()
-    return _doc(header, facts, paragraphs(data))
+    return _doc(header, facts, _with_lore(data, paragraphs(data)))
 
 
 def trait(entry: Entry) -> str:
     data = entry.data
     owners = describe(data.get("races") or data.get("species")) or describe(data.get("subraces"))
     header = f"{entry.name}: racial trait" + (f" of {owners}" if owners else "")
-    return _doc(header, [], paragraphs(data))
+    return _doc(header, [], _with_lore(data, paragraphs(data)))
 
 
 def condition(entry: Entry) -> str:
-    return _doc(f"{entry.name}: condition", [], paragraphs(entry.data))
+    return _doc(f"{entry.name}: condition", [], _with_lore(entry.data, paragraphs(entry.data)))
 
 
 def rule_section(entry: Entry) -> str:
@@ -325,7 +325,7 @@ def rule_section(entry: Entry) -> str:
     lines = [line for para in body for line in para.split("\n")]
     if lines and lines[0].lstrip("# ").strip() == entry.name:
         lines = lines[1:]
-    return _doc(f"{entry.name}: rules", [], ["\n".join(lines)])
+    return _doc(f"{entry.name}: rules", [], _with_lore(entry.data, ["\n".join(lines)]))
 
 
 def character_class(entry: Entry) -> str:

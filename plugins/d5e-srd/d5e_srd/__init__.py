@@ -87,7 +87,12 @@ LORE_TABLE = Path(__file__).with_name("lore.toml")
 DRAGON_AGES = ("{}-dragon-wyrmling", "young-{}-dragon", "adult-{}-dragon", "ancient-{}-dragon")
 
 
-LORE_SECTIONS = {"monsters": "monsters", "classes": "classes", "races": "races"}
+LORE_SECTIONS = {
+    "monsters": "monsters",
+    "classes": "classes",
+    "races": "races",
+    "spells": "spells",
+}
 """The sections of `lore.toml` and the collection of each."""
 
 

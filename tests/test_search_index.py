@@ -1,0 +1,109 @@
+"""The search machinery without an `App`: a `SearchIndex` takes a database, the profile's name,
+a renderer and the plugins' names, and `DocCounts` a connection getter and two queries, so a
+test builds them from those alone. Also: the model is loaded only when something needs
+embedding (issue 11: a daemon on an indexed database idles without it)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from d5e_daemon import queries
+from d5e_daemon.db import Database
+from d5e_daemon.records import Entry
+from d5e_daemon.search.builder import SearchIndex
+from d5e_daemon.search.counts import DocCounts
+from d5e_daemon.search.embed import FakeEmbedder
+
+
+class LazyModel(FakeEmbedder):
+    """The fake model, which says when it was loaded, as the real one does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads = 0
+
+    @property
+    def loaded(self) -> bool:
+        return self.loads > 0
+
+    def load(self) -> None:
+        self.loads += 1
+
+
+@pytest.fixture
+def database(db_path: Path) -> Iterator[Database]:
+    """The SRD database (both editions; the default profile is 2014's), not yet indexed."""
+    database = Database(db_path)
+    yield database
+    database.close()
+
+
+def index_of(
+    database: Database, model: FakeEmbedder, plugins: list[str], tail: str = ""
+) -> SearchIndex:
+    """An index whose renderer writes each entry's name and collection, then `tail`."""
+    rendered: list[tuple[str, str]] = []
+
+    def render(entry: Entry, purpose: str) -> str:
+        rendered.append((entry.name, purpose))
+        return f"{entry.name}. {entry.collection}.{tail}"
+
+    index = SearchIndex(database, lambda: "default", render, lambda: plugins, model)
+    index.rendered = rendered  # type: ignore[attr-defined]
+    return index
+
+
+def test_an_index_is_built_from_a_database_a_profile_and_a_renderer(database: Database) -> None:
+    model = LazyModel()
+    index = index_of(database, model, ["renderer-a"])
+    index.background = True  # as in the daemon
+    before = index.state()
+    assert (before.indexed, before.ready) == (0, False)
+    state = index.build()
+    assert state.ready and state.indexed == state.entries == before.entries > 1000
+    assert model.loads == 1  # entries to embed: the model is loaded, once
+    assert ("Fireball", "index") in index.rendered  # type: ignore[attr-defined]
+    assert model.texts_embedded > 1000  # a text shared by entries is embedded once
+
+
+def test_an_unchanged_index_embeds_nothing_and_a_new_renderer_embeds_all(
+    database: Database,
+) -> None:
+    first = LazyModel()
+    index_of(database, first, ["renderer-a"]).build()
+    again = LazyModel()
+    assert index_of(database, again, ["renderer-a"]).build().ready
+    assert again.texts_embedded == 0
+    other = LazyModel()  # another renderer: other texts, so other vectors
+    index = index_of(database, other, ["renderer-a", "renderer-b"], " Also a spark.")
+    assert index.build().ready
+    assert other.texts_embedded == first.texts_embedded
+
+
+def test_the_model_is_loaded_only_when_something_needs_embedding(database: Database) -> None:
+    index_of(database, LazyModel(), ["renderer-a"]).build()
+    model = LazyModel()
+    index = index_of(database, model, ["renderer-a"])
+    index.background = True  # as in the daemon, which indexes after every start
+    assert index.build().ready
+    assert model.loads == 0, "an indexed database needs no model"
+    assert index.semantic_available() is False  # a hybrid search: loading begins
+    for _ in range(100):
+        if model.loads:
+            break
+        time.sleep(0.01)
+    assert model.loads == 1
+    assert index.semantic_available() is True
+
+
+def test_doc_counts_read_through_the_connection_they_are_given(database: Database) -> None:
+    counts = DocCounts(lambda: database.conn, queries.term_counts, queries.entry_count)
+    index_of(database, LazyModel(), ["renderer-a"]).ensure_attributes()  # keyword texts
+    (fireball,) = queries.index_terms(database.conn, ["fireball"])
+    found = counts([fireball, "zzzz"])
+    assert found["zzzz"] == 0 and found[fireball] >= 2  # both editions' Fireball, at least
+    assert counts.rows() == queries.entry_count(database.conn)
