@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "fivetools": ([], ["--runs", "1", "--entries", "500", "--monsters", "100"]),
     "search": ([], ["--runs", "1", "--queries", "30"]),
     "mcp": ([], ["--runs", "1", "--starts", "3", "--requests", "100"]),
+    "activation": ([], ["--runs", "1"]),
     "quality": ([], []),
     "scale": ([], ["--sizes", "0,2000", "--runs", "1", "--cold-runs", "1"]),
 }

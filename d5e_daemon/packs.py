@@ -253,7 +253,7 @@ def other_names(conn: apsw.Connection, pack_id: str, entries: list[Entry]) -> li
             if on:
                 message = (
                     f"alias {alias!r} of {e.ref} is the name of {shown}: a name must mean one "
-                    f"entry; rename or drop the alias (nothing was installed)"
+                    "entry; rename or drop the alias"
                 )
             else:
                 message = (

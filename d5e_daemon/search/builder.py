@@ -164,17 +164,23 @@ class SearchIndex:
         # another process).
         self._memo: dict[str, tuple[object, bool]] = {}
         self.passages = PassageIndex(lambda: self.db.conn)
+        self._builder: int | None = None  # the thread running `build`
         self.packs_writing: Callable[[], bool] = lambda: False
         """True while packs are being installed (the `App` wires it to its library): indexing
         pauses meanwhile, so an install neither shares the CPU with it nor waits behind its
         writes."""
 
     def _yield_to_installs(self) -> None:
-        """Wait while packs are being written. Called before each entry is rendered, between
-        the embedder's batches and before each save: an install that arrives in the middle of
-        a batch has the CPU (and the writer thread) within one entry's or one embedding
-        batch's time; the batch goes on afterwards (its save leaves out entries the install
-        changed or removed: `queries.unchanged_entries`)."""
+        """In the thread of `build` (the background indexer), wait while packs are being
+        written. Called before each entry is rendered, between the embedder's batches and
+        before each save: an install that arrives in the middle of a batch has the CPU (and
+        the writer thread) within one entry's or one embedding batch's time; the batch goes on
+        afterwards (its save leaves out entries the install changed or removed:
+        `queries.unchanged_entries`). A request that brings the attributes up to date itself
+        never waits: on the event loop it would wait for an install whose end that same loop
+        has to run."""
+        if threading.get_ident() != self._builder:
+            return
         while self.packs_writing() and not self._stop.wait(YIELD_POLL_S):
             pass
 
@@ -333,6 +339,7 @@ class SearchIndex:
         with self._run_lock:
             conn = db.connect(self.db.path, migrate_now=False)
             cache: VectorCache | None = None
+            self._builder = threading.get_ident()
             try:
                 if not self._stop.is_set():
                     self.running = True
@@ -342,6 +349,7 @@ class SearchIndex:
                 self.running = False
                 return self.state(conn)
             finally:
+                self._builder = None
                 self.embedder.release()
                 self.running = False
                 self._memo.clear()

@@ -479,6 +479,7 @@ step("a later start (the page reloaded, d5e's database and caches made): the fir
   const before = activatedAt();
   await page.reload({ waitUntil: "load" });
   await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
+  await page.locator(".tabs-container .tab", { hasText: "adventure.md" }).first().waitFor({ timeout: 60_000 });
   await openAndComplete(9, "warm");
   assert.notEqual(activatedAt(), before, "the reloaded window activated the extension anew");
 });

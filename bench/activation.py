@@ -1,0 +1,111 @@
+"""An editor's first completion after it starts `d5e serve`: old and new in one run.
+
+    .venv/bin/python bench/activation.py [--runs 5] [--old CHECKOUT] [--json FILE]
+
+What the VS Code extension waits for between its activation and the first `{@spell fir`
+suggestions, without VS Code: spawn → `initialize` result, and spawn → the answer to a
+`textDocument/completion` sent right after `initialized` and `didOpen` (as an editor does when a
+writer types at once). Two cases, each run on a fresh copy of its database:
+
+- first start: the SRD installed (as `d5e packs install`, an upgrade, or tests/test_vscode.py's
+  database leave it): no filter attributes, keyword texts or vectors yet, and fresh caches
+  (`XDG_CACHE_HOME`: the code cache of attrs' generated code, the vector cache);
+- later start: the database after a first start (its index complete) and warm caches.
+
+With `--old`, each run starts a daemon of another checkout too (`git worktree add /tmp/old
+COMMIT`), in turn with this one. The daemons use the embedder `D5E_EMBEDDER` names (default here:
+the fake one, as the tests; the real model only changes what the indexer does meanwhile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from driver import Daemon, Figures, compile_sources
+
+INSTALLED = """import sys
+from d5e_daemon.app import App
+from d5e_daemon.settings import build
+app = App(build({"db": sys.argv[1]}))
+app.start()  # the SRD installed
+if sys.argv[2] == "indexed":
+    app.search.build()  # the index complete, as after a daemon's first start
+app.close()
+"""
+
+URI = "file:///bench/adventure.md"
+TEXT = "# The Ambush\n\nFour {@creature goblinn} wait by the road.\n\nCast {@spell fir\n"
+
+
+def first_completion(db: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Milliseconds from spawn to the `initialize` result, and to the first completion."""
+    with Daemon(db, env=env) as d:
+        started = d.started
+        d.initialize({}, initialized=False)
+        initialized = time.perf_counter()
+        d.send("initialized", {}, notify=True)
+        document = {"uri": URI, "languageId": "markdown", "version": 1, "text": TEXT}
+        d.send("textDocument/didOpen", {"textDocument": document}, notify=True)
+        where = {"textDocument": {"uri": URI}, "position": {"line": 4, "character": 16}}
+        result = d.request("textDocument/completion", where)
+        completed = time.perf_counter()
+    items = result["items"] if isinstance(result, dict) else result
+    assert items and items[0]["label"] == "Fireball", items[:3]
+    return 1000 * (initialized - started), 1000 * (completed - started)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--old", type=Path, help="a checkout of older d5e: each run starts it too")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+    trees: list[tuple[str, dict[str, str]]] = [("", {})]
+    if args.old is not None:
+        # the daemon imports d5e_daemon from the old checkout (not from the current folder)
+        old = {"PYTHONPATH": str(args.old.resolve()), "PYTHONSAFEPATH": "1"}
+        trees = [(" (old)", old), (" (new)", {})]
+    figures = Figures(
+        "activation",
+        "An editor's first completion after starting the daemon (`bench/activation.py`)",
+        "bench/activation.py",
+    )
+    compile_sources()
+    os.environ.setdefault("D5E_EMBEDDER", "fake")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        os.environ["D5E_HOME"] = str(root / "home")
+        databases: dict[tuple[str, str], Path] = {}
+        for tag, env in trees:  # each tree its own: the old may not read a newer schema
+            for kind in ("installed", "indexed"):
+                databases[tag, kind] = path = root / f"{kind}{tag.strip(' ()')}.sqlite3"
+                cache = {"XDG_CACHE_HOME": str(root / f"cache{tag.strip(' ()')}")}
+                command = [sys.executable, "-c", INSTALLED, str(path), kind]
+                subprocess.run(command, env={**os.environ, **env, **cache}, check=True)
+            # the code cache saved by a daemon's start, as any start after the first finds it
+            warm = root / f"warm{tag.strip(' ()')}.sqlite3"
+            shutil.copy(databases[tag, "indexed"], warm)
+            first_completion(warm, {**env, **cache})
+        for run in range(args.runs):
+            for tag, env in trees:
+                for kind, label in (("installed", "first start"), ("indexed", "later start")):
+                    db = root / f"run-{run}-{kind}{tag.strip(' ()')}.sqlite3"
+                    shutil.copy(databases[tag, kind], db)
+                    fresh = f"-{run}" if kind == "installed" else ""
+                    cache = {"XDG_CACHE_HOME": str(root / f"cache{tag.strip(' ()')}{fresh}")}
+                    init, complete = first_completion(db, {**env, **cache})
+                    figures.value(label, f"spawn → initialize result{tag}", init, "ms")
+                    figures.value(label, f"spawn → first completion{tag}", complete, "ms")
+    figures.save(args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
