@@ -342,6 +342,10 @@ class Reader:
         self.identities: dict[tuple[str, ...], Item] = {}
         self.base_subraces: dict[tuple[str, str], Item] = {}
         self.item_entries: dict[tuple[str, str], dict[str, Any]] = {}
+        self.type_entries: dict[tuple[str, str], list[Any]] = {}
+        """`itemTypeAdditionalEntries` by the item type they apply to (abbreviation, source)."""
+        self.loot_tables: dict[tuple[str, str], list[Any]] = {}
+        """`linkedLootTables`: (source, item name) → the loot tables that item is on."""
 
     def read(self) -> None:
         for file_path in _files(self.root):
@@ -399,11 +403,19 @@ class Reader:
         for kind, values in f.doc.items():
             if kind in convert.IGNORED or kind.startswith("foundry"):
                 continue  # `foundry*`: automation data for the Foundry VTT, not content
+            if kind == "linkedLootTables" and isinstance(values, dict):
+                # {source: {item name: [tables]}}: added to those items' `lootTables`, as
+                # 5etools adds them to the magic variants it makes
+                for src, by_name in values.items():
+                    for name, tables in (by_name if isinstance(by_name, dict) else {}).items():
+                        if isinstance(tables, list):
+                            self.loot_tables.setdefault((_low(src), _low(name)), []).extend(tables)
+                continue
             known = (
                 kind in convert.COLLECTIONS
                 or kind in convert.FLUFF
                 or kind in convert.DOCUMENTS
-                or kind == "itemEntry"
+                or kind in ("itemEntry", "itemTypeAdditionalEntries")
             )
             if not isinstance(values, list) and known:
                 line, column = f.line_col(_json_offset(f.text, 0, (kind,)))
@@ -424,6 +436,9 @@ class Reader:
                 continue
             for i, raw in enumerate(values):
                 item = Item(kind, raw, f, i)
+                if kind == "itemTypeAdditionalEntries":
+                    self._type_entries(item)
+                    continue
                 if isinstance(raw, dict) and not isinstance(raw.get("name", raw.get("id")), str):
                     named = _implicit_name(kind, raw)
                     if named is not None:
@@ -447,6 +462,21 @@ class Reader:
                 else:
                     self._add(item)
 
+    def _type_entries(self, item: Item) -> None:
+        """Entries every item of a type shows after its own (5etools'
+        `Renderer.item._addAdditionalTypeEntries`: the first for a type is kept)."""
+        raw = item.raw
+        applies = raw.get("appliesTo") if isinstance(raw, dict) else None
+        if not isinstance(applies, str) or not isinstance(raw.get("entries"), list):
+            self.problems.append(
+                item.problem(
+                    "an `itemTypeAdditionalEntries` entry needs `appliesTo` (a type, as "
+                    '`"GS|PHB"`) and `entries`'
+                )
+            )
+            return
+        self.type_entries.setdefault(item_type_key(applies), raw["entries"])
+
     def _add(self, item: Item) -> None:
         ident = identity(item.kind, item.raw)
         first = self.identities.get(ident)
@@ -467,6 +497,13 @@ class Reader:
 
 def _low(value: Any) -> str:
     return str(value if value is not None else "").strip().lower()
+
+
+def item_type_key(uid: str) -> tuple[str, str]:
+    """`"GS|XPHB"` → `("gs", "xphb")`; without a source, the PHB's (5etools'
+    `DataUtil.itemType.unpackUid`)."""
+    abbreviation, _, source = uid.partition("|")
+    return _low(abbreviation), _low(source.partition("|")[0]) or "phb"
 
 
 def entity_source(raw: dict[str, Any]) -> Any:
@@ -554,6 +591,13 @@ class Builder:
             self._features = refs.Features(found)
         return self._features
 
+    def type_entries(self, raw: dict[str, Any]) -> list[Any]:
+        """The `itemTypeAdditionalEntries` of the item's type, as one section after its own
+        entries (5etools shows them under a rule after the item's text)."""
+        kind = raw.get("type")
+        found = self.r.type_entries.get(item_type_key(kind)) if isinstance(kind, str) else None
+        return [{"type": "entries", "entries": copy._clone(found)}] if found else []
+
     def item_entries(self, raw: dict[str, Any]) -> list[Any]:
         """An item's `entries` with each `"{#itemEntry Name|Source}"` replaced by that
         itemEntry's `entriesTemplate`, its `{{item.field}}` filled from the item."""
@@ -585,14 +629,24 @@ class Builder:
 
     def record(self, kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         """`convert.record`, with the features this object references shown in its text (a
-        class's and a subclass's listed features too); the stored 5etools object unchanged."""
-        if kind in ("item", "baseitem", "magicvariant", "variant") and any(
-            isinstance(e, str) and "{#itemEntry" in e for e in raw.get("entries") or []
-        ):
-            shown = {**raw, "entries": self.item_entries(raw)}
-            data = convert.record(kind, shown)
-            data[convert.RAW] = raw
-            return data
+        class's and a subclass's listed features too), and an item's `{#itemEntry}` texts and
+        its type's additional entries; the stored 5etools object unchanged."""
+        if kind in ("item", "baseitem", "magicvariant", "variant"):
+            extra = self.type_entries(raw)
+            loot = self.r.loot_tables.get((_low(raw.get("source")), _low(raw.get("name"))))
+            shown = raw
+            if any(isinstance(e, str) and "{#itemEntry" in e for e in raw.get("entries") or []):
+                shown = {**shown, "entries": self.item_entries(raw)}
+            if extra:
+                shown = {**shown, "entries": [*(shown.get("entries") or []), *extra]}
+            if loot:
+                tables = [*(raw.get("lootTables") or []), *loot]
+                raw = {**raw, "lootTables": list(dict.fromkeys(tables))}
+                shown = {**shown, "lootTables": raw["lootTables"]}
+            if shown is not raw or loot:
+                data = convert.record(kind, shown)
+                data[convert.RAW] = raw
+                return data
         if kind not in refs.USERS:
             return convert.record(kind, raw)
         features = self.features()
