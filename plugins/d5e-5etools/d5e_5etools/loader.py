@@ -39,6 +39,9 @@ ID_CLEAN = re.compile(r"[^a-z0-9]+")
 _ITEM_ENTRY = re.compile(r"\{#itemEntry ([^}]+)\}")
 _TEMPLATE_FIELD = re.compile(r"\{\{([^}]+)\}\}")
 JsonPath = tuple[str | int, ...]
+# The type whose objects `_copy._templates` names, by the type copied (5etools'
+# `_pMergeCopy_pGetTemplates`).
+TEMPLATE_KINDS = {"monster": "monsterTemplate", "legendaryGroup": "legendaryGroupTemplate"}
 
 
 def pack_id(source: str) -> str:
@@ -698,7 +701,7 @@ class Builder:
                 missing.append(i)  # told by `derive`
                 continue
             key = (
-                "monsterTemplate",
+                TEMPLATE_KINDS.get(item.kind, "monsterTemplate"),
                 str(ref.get("name", "")).lower().strip(),
                 str(ref.get("source", "")).lower().strip(),
             )
@@ -816,7 +819,7 @@ class Builder:
             templates = []
             for i, ref in enumerate(version["_copy"].get("_templates") or []):
                 key = (
-                    "monsterTemplate",
+                    TEMPLATE_KINDS.get(item.kind, "monsterTemplate"),
                     str(ref.get("name", "")).lower().strip() if isinstance(ref, dict) else "",
                     str(ref.get("source", "")).lower().strip() if isinstance(ref, dict) else "",
                 )
@@ -908,8 +911,11 @@ def _installed_templates(
     at: JsonPath = ("_copy",),
 ) -> tuple[list[dict[str, Any]], list[PackProblem]]:
     """The `_templates` of a deferred entry: those of its own files (`in_files`, by
-    position), the others read from the installed packs (`monster-templates` of the pack of
-    their source); a problem names each that is nowhere."""
+    position), the others read from the installed packs (`monster-templates`, or for a
+    legendary group `legendary-group-templates`, of the pack of their source); a problem names
+    each that is nowhere."""
+    kind = TEMPLATE_KINDS.get(str(entry.data.get("5etools_type")), "monsterTemplate")
+    collection = convert.COLLECTIONS[kind]
     out, problems = [], []
     for i, ref in enumerate(refs if isinstance(refs, list) else []):
         if str(i) in in_files:
@@ -921,12 +927,12 @@ def _installed_templates(
             continue
         name, source = str(ref.get("name", "")), str(ref.get("source", ""))
         pack = SRD_SOURCES.get(source.lower()) or pack_id(source)
-        record = find(pack, "monster-templates", convert.slug(name)) if find else None
+        record = find(pack, collection, convert.slug(name)) if find else None
         if record is None or not isinstance(record[1].get(convert.RAW), dict):
             where = (
-                "the SRD holds no monster templates"
+                f"the SRD holds no {collection.replace('-', ' ')}"
                 if pack.startswith("srd-")
-                else f"pack {pack!r} has no monster-templates/{convert.slug(name)}"
+                else f"pack {pack!r} has no {collection}/{convert.slug(name)}"
             )
             exc = copy.ModError(
                 f"template {name!r} of source {source!r} is neither in these files nor "
