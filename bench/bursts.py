@@ -1,7 +1,7 @@
 """Lookups while a document stalls the daemon's diagnostics: over real stdio.
 
     .venv/bin/python bench/bursts.py [--runs 3] [--changes 1000] [--mb 20] [--json FILE]
-        [--cases idle,big,burst] [--old CHECKOUT]
+        [--cases idle,big,burst,editor,editor-burst] [--edits 5] [--old CHECKOUT]
 
 With `--old`, each case runs on the d5e of another checkout too (`git worktree add /tmp/old
 COMMIT`), in turn with this one: old and new measured in one run on a shared machine.
@@ -11,7 +11,11 @@ nothing else to do (the baseline); lookups every 20 ms from `didOpen` of a docum
 MB of unknown tags (no two lines alike: nothing kept of one line serves another) until its
 diagnostics are published; lookups after every 10th of
 `--changes` full-text `didChange` of a 100 KB document (each edits one line, writing a new
-unknown name). Reports the lookups' p50/p99 (ms, the
+unknown name). Two more cases are an editor that asks for code lenses, inlay hints and document
+symbols after each change, as VS Code does: `editor` edits one line of the `--mb` MB document
+`--edits` times (an incremental change), asking after each and looking up every 20 ms until
+the answers are in; `editor-burst` asks them after each change of the burst above. Reports the
+lookups' p50/p99 (ms, the
 round trip as the client sees it, `d5e/lookup` of `spells/fireball`), the bytes the daemon
 wrote, the publications and how long the document took to be published. Issue 12's target: p99
 ≤ 50 ms during every burst.
@@ -45,7 +49,7 @@ app.close()
 
 def lookup(d: Daemon) -> float:
     started = time.perf_counter()
-    d.request("d5e/lookup", {"ref": "spells/fireball"}, timeout=120)
+    d.request("d5e/lookup", {"ref": "spells/fireball"}, timeout=1800)
     return (time.perf_counter() - started) * 1000
 
 
@@ -95,7 +99,9 @@ def big_document(db: Path, figures: Figures, mb: int, env: dict[str, str], tag: 
         figures.value(section, f"diagnostics{tag}", len(published(d)[-1]["diagnostics"]), "")
 
 
-def burst(db: Path, figures: Figures, changes: int, env: dict[str, str], tag: str) -> None:
+def burst(
+    db: Path, figures: Figures, changes: int, env: dict[str, str], tag: str, asks: bool = False
+) -> None:
     line = "A {@spell fireball} and {@spell nosuch} and {@creature gobbo}.\n"
     lines = [f"{n}: {line}" for n in range(100_000 // (len(line) + 6))]
     text = "".join(lines)
@@ -105,7 +111,8 @@ def burst(db: Path, figures: Figures, changes: int, env: dict[str, str], tag: st
         while not published(d):
             lookup(d)
         before, count = written(d), len(published(d))
-        waits = []
+        waits: list[float] = []
+        asked: list[int] = []
         started = time.perf_counter()
         for version in range(2, changes + 2):
             edit = {"textDocument": {"uri": URI, "version": version}}
@@ -114,12 +121,16 @@ def burst(db: Path, figures: Figures, changes: int, env: dict[str, str], tag: st
             lines[at] = f"{at}: edited {{@spell nosuch{version}}}\n"
             edit["contentChanges"] = [{"text": "".join(lines)}]  # type: ignore[assignment]
             d.send("textDocument/didChange", edit, notify=True)
+            if asks:
+                asked += editor_asks(d)
             if version % 10 == 0:
                 waits.append(lookup(d))
-        while not any(p["version"] == changes + 1 for p in published(d)):
+        while not any(p["version"] == changes + 1 for p in published(d)) or not answered(d, asked):
             waits.append(lookup(d))
             time.sleep(0.02)
         section = f"lookup during {changes} didChange of a 100 KB document"
+        if asks:
+            section += ", an editor asking lenses, hints and symbols after each"
         figures.latency(section, f"lookup{tag}", waits)
         figures.value(
             section, f"last change published after{tag}", time.perf_counter() - started, "s"
@@ -128,11 +139,65 @@ def burst(db: Path, figures: Figures, changes: int, env: dict[str, str], tag: st
         figures.value(section, f"publications{tag}", len(published(d)) - count, "")
 
 
+EDITOR_ASKS = ("textDocument/codeLens", "textDocument/inlayHint", "textDocument/documentSymbol")
+EVERYWHERE = {"start": {"line": 0, "character": 0}, "end": {"line": 10**7, "character": 0}}
+
+
+def editor_asks(d: Daemon) -> list[int]:
+    """What an editor asks after a change: code lenses, inlay hints, symbols (not waited for)."""
+    asked = []
+    for method in EDITOR_ASKS:
+        params: dict[str, Any] = {"textDocument": {"uri": URI}}
+        if method == "textDocument/inlayHint":
+            params["range"] = EVERYWHERE
+        asked.append(d.send(method, params))
+    return asked
+
+
+def answered(d: Daemon, asked: list[int]) -> bool:
+    ids = {m.get("id") for m in d.received if "method" not in m}
+    return all(i in ids for i in asked)
+
+
+def editor(db: Path, figures: Figures, mb: int, edits: int, env: dict[str, str], tag: str) -> None:
+    line = "".join(f"{{@nosuch{i % 1000} x}} " for i in range(100))
+    count = mb * 1_000_000 // (len(line) + 8)
+    text = "".join(f"{n} {line}\n" for n in range(count))
+    with Daemon(db, env=env) as d:
+        d.initialize()
+        lookup(d)
+        open_doc(d, text)
+        lookup(d)  # waits for the message itself to be read and decoded
+        waits, answers = [], []
+        for version in range(2, edits + 2):
+            at = version * 7919 % count
+            change = {
+                "range": {
+                    "start": {"line": at, "character": 0},
+                    "end": {"line": at, "character": 0},
+                },
+                "text": "edited ",
+            }
+            edit = {"textDocument": {"uri": URI, "version": version}, "contentChanges": [change]}
+            d.send("textDocument/didChange", edit, notify=True)
+            started = time.perf_counter()
+            asked = editor_asks(d)
+            while not answered(d, asked):
+                waits.append(lookup(d))
+                time.sleep(0.02)
+            answers.append(time.perf_counter() - started)
+        section = f"lookup while an editor asks lenses, hints, symbols after edits of {mb} MB"
+        figures.latency(section, f"lookup{tag}", waits)
+        figures.latency(section, f"lenses + hints + symbols answered after{tag}", answers, "s")
+        figures.value(section, f"bytes written{tag}", written(d), "B")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--changes", type=int, default=1000)
     parser.add_argument("--mb", type=int, default=20)
+    parser.add_argument("--edits", type=int, default=5, help="edits of the `editor` case")
     parser.add_argument("--cases", default="idle,big,burst", help="which cases, comma-separated")
     parser.add_argument(
         "--old", type=Path, help="a checkout of older d5e: each case runs on it too, in turn"
@@ -143,11 +208,15 @@ def main() -> None:
         "idle": idle,
         "big": lambda db, f, env, tag: big_document(db, f, args.mb, env, tag),
         "burst": lambda db, f, env, tag: burst(db, f, args.changes, env, tag),
+        "editor": lambda db, f, env, tag: editor(db, f, args.mb, args.edits, env, tag),
+        "editor-burst": lambda db, f, env, tag: burst(db, f, args.changes, env, tag, asks=True),
     }
     trees: list[tuple[str, dict[str, str]]] = [("", {})]
     if args.old is not None:
         # the daemon imports d5e_daemon from the old checkout (not from the current folder)
-        old = {"PYTHONPATH": str(args.old.resolve()), "PYTHONSAFEPATH": "1"}
+        # (and its plugins: the installed ones are this checkout's, which may need a newer d5e)
+        paths = [args.old.resolve(), *sorted(args.old.resolve().glob("plugins/*"))]
+        old = {"PYTHONPATH": os.pathsep.join(map(str, paths)), "PYTHONSAFEPATH": "1"}
         trees = [(" (old)", old), (" (new)", {})]
     figures = Figures("bursts", "Lookups while a document stalls diagnostics", "bench/bursts.py")
     with tempfile.TemporaryDirectory() as tmp:

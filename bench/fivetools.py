@@ -1,6 +1,7 @@
 """5etools homebrew files installed in a running daemon, beside a folder pack of the same size.
 
-    .venv/bin/python bench/fivetools.py [--entries 2800] [--monsters 400] [--runs 3] [--json F]
+    .venv/bin/python bench/fivetools.py [--entries 2800] [--monsters 400] [--runs 3]
+                                        [--old CHECKOUT] [--json F]
 
 Generates (seed 5) two 5etools homebrew files in the real format: a mixed one of `--entries`
 entries (spells, monsters, items, feats, backgrounds, conditions; one monster in ten a `_copy`
@@ -9,12 +10,19 @@ monsters. Per run, a fresh daemon on a fresh copy of a database holding both SRD
 - install of each file through `d5e/packs/install`, and of a folder pack (`bench/brew.py`) of
   as many entries, the figure to compare with;
 - re-install unchanged (a no-op by content hash), 5 times;
-- the daemon's RSS before the install (idle) and its peak (VmHWM) after it, with the search
-  indexer (which starts after an install and loads the embedding model) and without it;
+- the daemon's RSS before the install (idle) and its peak (VmHWM) once the install and the
+  background indexing it triggers are over: the real peak of an install (the indexer loads the
+  embedding model and embeds the new entries); and the peak of the install alone (a daemon
+  with the fake embedder);
 - how long the background indexing of the new entries takes after the install (it does not
   count in the install's time, and the daemon answers meanwhile).
 The database copied holds the SRD with its search index complete (the real model's, and the
-fake embedder's for the memory runs), so the daemon is idle when the install starts.
+fake embedder's for the memory runs), so the daemon is idle when the install starts. Each
+daemon has an empty vector cache of its own (only the prepared model file copied into it), as
+a user installing new content has: every passage of the new entries is embedded.
+With `--old`, each run is made on the d5e of another checkout too (`git worktree add /tmp/old
+COMMIT`), in turn with this one, each on SRD databases it made itself: old and new measured in
+one session on a shared machine. Labels then end in "[old]" or "[new]".
 Targets (issue 13): mixed ≤ 1.5 s, monsters ≤ 1 s, unchanged ≤ 0.3 s, peak ≤ idle + 150 MB.
 """
 
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import tempfile
@@ -30,7 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from brew import generate
-from driver import Daemon, Figures, cpu_seconds, memory, wait_for_index
+from driver import Daemon, Figures, compile_sources, cpu_seconds, memory, wait_for_index
+
+from d5e_daemon.search.embed import cache_dir
 
 SOURCE = "BenchBrew"
 WORDS = [
@@ -213,12 +224,22 @@ def indexed_srd(db: Path, env: dict[str, str] | None = None) -> Path:
     return db
 
 
-def install_memory(base: Path, label: str, path: Path, figures: Figures) -> None:
+def empty_cache(base: Path) -> Path:
+    """A cache folder (`XDG_CACHE_HOME`) holding no vectors, only the prepared model file (its
+    rewrite takes ~10 s and is not what is measured)."""
+    folder = Path(tempfile.mkdtemp(prefix="cache-", dir=base))
+    shutil.copytree(cache_dir() / "models", folder / "d5e" / "models")
+    return folder
+
+
+def install_memory(
+    base: Path, label: str, path: Path, figures: Figures, env: dict[str, str]
+) -> None:
     """Peak RSS of the install alone: the search indexer that starts after it loads the
     embedding model (most of the daemon's peak otherwise), so it runs with the fake one here."""
     db = base / f"{path.stem}-memory.sqlite3"
     shutil.copy(base / "srd-fake.sqlite3", db)
-    with Daemon(db, env={"D5E_EMBEDDER": "fake"}) as daemon:
+    with Daemon(db, env={**env, "D5E_EMBEDDER": "fake"}) as daemon:
         daemon.initialize()
         wait_for_index(daemon)
         daemon.request("d5e/lookup", {"ref": "spells/fireball"})
@@ -230,10 +251,11 @@ def install_memory(base: Path, label: str, path: Path, figures: Figures) -> None
     )
 
 
-def measure(base: Path, label: str, path: Path, figures: Figures) -> None:
+def measure(base: Path, label: str, path: Path, figures: Figures, env: dict[str, str]) -> None:
     db = base / f"{path.stem}.sqlite3"
     shutil.copy(base / "srd.sqlite3", db)
-    with Daemon(db) as daemon:
+    cache = empty_cache(base)
+    with Daemon(db, env={**env, "XDG_CACHE_HOME": str(cache)}) as daemon:
         daemon.initialize()
         wait_for_index(daemon)
         daemon.request("d5e/lookup", {"ref": "spells/fireball"})
@@ -247,14 +269,23 @@ def measure(base: Path, label: str, path: Path, figures: Figures) -> None:
             for _ in range(5)
         ]
         peak = memory(daemon.proc.pid)["VmHWM"]
+    shutil.rmtree(cache)
     figures.value(label, "install (a running daemon)", install, "s")
     figures.value(label, "install: the daemon's CPU time (user + system)", cpu, "s")
     figures.value(
-        label, "then the background indexing of the new entries (real model)", indexing, "s"
+        label,
+        "then the background indexing of the new entries (real model, no vector cached)",
+        indexing,
+        "s",
     )
     figures.latency(label, "re-install unchanged", noops, "s")
     figures.value(label, "RSS before the install (idle)", idle, "MB")
-    figures.value(label, "peak RSS above idle (the indexer's model included)", peak - idle, "MB")
+    figures.value(
+        label,
+        "peak RSS above idle: the install and the indexing it triggers (real model)",
+        peak - idle,
+        "MB",
+    )
 
 
 def main() -> None:
@@ -262,31 +293,46 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=2800)
     parser.add_argument("--monsters", type=int, default=400)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--old", type=Path, help="a checkout of older d5e: each run on it too")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    compile_sources()
     figures = Figures(
         "fivetools",
         "5etools homebrew files (`bench/fivetools.py`)",
         f"bench/fivetools.py --entries {args.entries} --monsters {args.monsters}",
     )
     with tempfile.TemporaryDirectory(prefix="d5e-bench-5etools-") as tmp:
-        base = Path(tmp)
-        indexed_srd(base / "srd.sqlite3")
-        indexed_srd(base / "srd-fake.sqlite3", {"D5E_EMBEDDER": "fake"})
-        mixed = mixed_file(base / "Bench; Mixed.json", args.entries)
-        beasts = monster_file(base / "Bench; Beasts.json", args.monsters)
-        folder = generate(base, args.entries)
+        trees: list[tuple[str, dict[str, str], Path]] = [("", {}, Path(tmp))]
+        if args.old is not None:
+            # the daemon imports d5e_daemon and the plugins from the old checkout
+            paths = [args.old.resolve()] + [
+                p.resolve() for p in sorted((args.old / "plugins").iterdir()) if p.is_dir()
+            ]
+            old = {"PYTHONPATH": os.pathsep.join(map(str, paths)), "PYTHONSAFEPATH": "1"}
+            trees = [(" [old]", old, Path(tmp) / "old"), (" [new]", {}, Path(tmp) / "new")]
+        for _, env, base in trees:
+            base.mkdir(exist_ok=True)
+            indexed_srd(base / "srd.sqlite3", env)
+            indexed_srd(base / "srd-fake.sqlite3", {**env, "D5E_EMBEDDER": "fake"})
+        files = Path(tmp)
+        mixed = mixed_file(files / "Bench; Mixed.json", args.entries)
+        beasts = monster_file(files / "Bench; Beasts.json", args.monsters)
+        folder = generate(files, args.entries)
         figures.fact("mixed file", f"{args.entries:,} entries, {mixed.stat().st_size:,} bytes")
         figures.fact("monster file", f"{args.monsters:,} monsters, {beasts.stat().st_size:,} bytes")
+        cases = [
+            (f"5etools file of {args.entries:,} mixed entries", mixed),
+            (f"5etools file of {args.monsters:,} monsters", beasts),
+            (f"folder pack of {args.entries:,} entries (compare)", folder),
+        ]
         for _ in range(args.runs):
-            measure(base, f"5etools file of {args.entries:,} mixed entries", mixed, figures)
-            measure(base, f"5etools file of {args.monsters:,} monsters", beasts, figures)
-            measure(base, f"folder pack of {args.entries:,} entries (compare)", folder, figures)
-            install_memory(base, f"5etools file of {args.entries:,} mixed entries", mixed, figures)
-            install_memory(base, f"5etools file of {args.monsters:,} monsters", beasts, figures)
-            install_memory(
-                base, f"folder pack of {args.entries:,} entries (compare)", folder, figures
-            )
+            for label, path in cases:
+                for tree, env, base in trees:
+                    measure(base, label + tree, path, figures, env)
+            for label, path in cases:
+                for tree, env, base in trees:
+                    install_memory(base, label + tree, path, figures, env)
     figures.save(args.json)
 
 

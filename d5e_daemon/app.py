@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -31,6 +32,11 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+READ_ONLY = "read-only: "
+"""How the `d5e/status` warning of a read-only service begins."""
+NOT_MADE = "is not in the database and cannot be made now"
+RECOVER_GAP_SECONDS = 1.0
+"""A read-only service looks whether it can write again at most this often (`App.recover`)."""
 
 
 class App:
@@ -44,6 +50,11 @@ class App:
         self.campaign: Campaign | None = None
         """The workspace folder's Markdown files and the references in them, for the faces that
         read them (`d5e serve` opens it: `features.references.open_campaign`)."""
+        self.on_recover: list[Callable[[], None]] = []
+        """Called when a read-only service can write its database again (`recover`)."""
+        self._wanted = settings
+        """The settings asked for (a read-only start may read another profile)."""
+        self._tried = -RECOVER_GAP_SECONDS
 
     @property
     def conn(self) -> apsw.Connection:
@@ -101,7 +112,10 @@ class App:
         return text if purpose == "markdown" else tagtext.plain(text)
 
     async def write(self, fn: Callable[[apsw.Connection], T]) -> T:
-        """Run `fn(conn)` on the writer thread without blocking the caller's event loop."""
+        """Run `fn(conn)` on the writer thread without blocking the caller's event loop (on
+        a read-only service, after looking whether the database can be written again)."""
+        if self.db.read_only is not None and self.recover():
+            self.library.changed([])
         return await asyncio.wrap_future(self.db.submit(fn))
 
     def own_profile(self, conn: apsw.Connection) -> None:
@@ -155,7 +169,9 @@ class App:
     def start(self) -> None:
         """Everything a fresh database needs before the first answer. When the database cannot
         be written (read-only, the disk full), d5e serves what it holds: the reason is a
-        `d5e/status` warning, and every change is refused with it."""
+        `d5e/status` warning, and every change is refused with it until `recover` finds that
+        it can be written again."""
+        self._wanted = self.settings
         if self.db.read_only is None:
             try:
                 self.db.write(self.own_profile)
@@ -168,16 +184,46 @@ class App:
         self.choose_profile(self.conn)
         if not queries.profile_owner(self.conn, self.profile)[0]:  # never saved: nothing in it
             self.library.warnings.append(
-                f"profile {self.profile!r} is not in the database and cannot be made now: "
-                "the user's default profile is read instead"
+                f"profile {self.profile!r} {NOT_MADE}: the user's default profile is read instead"
             )
             self.settings = msgspec.structs.replace(self.settings, profile="default")
         self.library.warnings.append(
-            f"read-only: {self.db.read_only}. d5e answers lookups, search and completion "
+            f"{READ_ONLY}{self.db.read_only}. d5e answers lookups, search and completion "
             "from what the database holds; installs, enable/disable, uploads and indexing are "
-            "refused until it can be written (then restart d5e)"
+            "refused until it can be written (d5e tries again now and then, and at each change "
+            "asked for)"
         )
         self.library.known_state = self.library.state()
+
+    def recover(self) -> bool:
+        """Leave read-only service if the database can be written again: the writes of a
+        start are made (the workspace's own profile, the packs the settings name) and the
+        read-only warnings dropped. True when writable (or it was all along); on the event
+        loop's thread (the one that reads `conn`)."""
+        if self.db.read_only is None:
+            return True
+        now = time.monotonic()
+        if now - self._tried < RECOVER_GAP_SECONDS:
+            return False  # a burst of changes asked for: one look is enough
+        self._tried = now
+        if not self.db.writable_again():
+            return False
+        reason, self.db.read_only = self.db.read_only, None
+        self.settings = self._wanted  # the workspace's profile, if it had to read the default
+        try:
+            self.db.write(self.own_profile)
+            self.library.start()
+        except StorageError as exc:
+            if not exc.unwritable:
+                raise
+            self.db.refuse_writes(exc.message)
+            return False
+        warnings = self.library.warnings
+        warnings[:] = [w for w in warnings if not w.startswith(READ_ONLY) and NOT_MADE not in w]
+        log.warning("the database can be written again (it could not: %s)", reason)
+        for listener in self.on_recover:
+            listener()
+        return True
 
     def close(self) -> None:
         self.db.close()

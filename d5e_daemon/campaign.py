@@ -95,16 +95,20 @@ def find_encounters(
     names: ProseNames,
     prose: Sequence[ProseRef] | None = None,
     tags: Iterable[tuple[int, Tag]] | None = None,
+    fences: Iterable[int] | None = None,
 ) -> list[Encounter]:
     """The encounters of a document, in order: its encounter blocks and the prose lines that
     count creatures ("Scene 1 (road): 4 wolves", "2 {@creature wolf}"). `prose` and `tags`
-    ((line, tag) pairs): what was found of the document already, if it was."""
+    ((line, tag) pairs): what was found of the document already, if it was; `fences`: the only
+    lines that may open an encounter block, if known."""
     found: list[Encounter] = []
     n = 0
-    while n < len(lines):
+    for start in range(len(lines)) if fences is None else fences:
+        if start < n:
+            continue  # inside the block before
+        n = start
         m = _ENCOUNTER_FENCE.match(lines[n])
         if m is None:
-            n += 1
             continue
         end = n + 1
         while end < len(lines) and not lines[end].lstrip().startswith(m[1]):

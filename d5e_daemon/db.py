@@ -179,6 +179,12 @@ def _connect(
     return conn
 
 
+def shrink_memory(conn: apsw.Connection) -> None:
+    """Free the connection's page cache (up to the 8 MiB above, kept until it closes otherwise):
+    after an install, before the embedding model loads, so that the two do not add up."""
+    conn.pragma("shrink_memory")
+
+
 @contextlib.contextmanager
 def transaction(conn: apsw.Connection) -> Iterator[apsw.Connection]:
     """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any exception (nothing half-written).
@@ -470,6 +476,40 @@ class Database:
         """From now on every write is refused with `reason` (reads go on)."""
         self.read_only = reason
 
+    def writable_again(self) -> bool:
+        """Whether the database of a read-only service can be opened for writing now (space
+        freed, the folder writable again). If so every connection is opened again as a
+        writing one (one opened immutable would never see a change); `read_only` stays set:
+        the caller makes the writes of a start (`App.recover`) and clears it. Call from the
+        thread that owns `conn` (the event loop's)."""
+        if not self._writer.submit(self._reopen_writer).result():
+            return False
+        old, self.conn = self.conn, connect(self.path, migrate_now=False)
+        old.close()
+        self._reader.submit(self._forget_thread_conn).result()
+        self._files = self._identity()
+        return True
+
+    def _reopen_writer(self) -> bool:
+        """On the writer thread: its connection opened for writing, if the file allows it."""
+        try:
+            conn = connect(self.path)
+        except DatabaseError:
+            return False
+        self._forget_thread_conn()
+        self._readonly = {}
+        self._local.conn = conn
+        self._opened.append(conn)
+        return True
+
+    def _forget_thread_conn(self) -> None:
+        """Close the calling thread's connection; its next query opens one as `_readonly` says."""
+        conn: apsw.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            self._opened.remove(conn)
+            conn.close()
+
     def _thread_conn(self) -> apsw.Connection:
         conn: apsw.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
@@ -520,8 +560,8 @@ class Database:
         if self.read_only is not None:
             raise StorageError(
                 f"d5e cannot change its database now and serves it read-only ({self.read_only}); "
-                "nothing was changed. Lookups, search and completion go on; restart d5e once "
-                "the database can be written",
+                "nothing was changed. Lookups, search and completion go on; d5e writes again as "
+                "soon as the database can be written (or restart d5e then)",
                 unwritable=True,
             )
         conn = None

@@ -50,6 +50,8 @@ INTERNAL_ERROR = -32603
 INVALID_PARAMS = -32602
 INVALID_REQUEST = -32600
 PARSE_ERROR = -32700
+CONTENT_MODIFIED = -32801
+"""LSP: the document changed while a request about it was worked on (the editor asks again)."""
 
 
 def converter() -> cattrs.Converter:

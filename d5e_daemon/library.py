@@ -17,6 +17,7 @@ import asyncio
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -33,6 +34,8 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+STAMP_CHECK_SECONDS = 5.0
+"""How often the files of folder and zip packs are compared with their stamps (`watch`)."""
 Listener = Callable[[list[str]], None]
 
 
@@ -60,6 +63,8 @@ class Library:
         self.known_state: tuple[Any, ...] = ()
         self._writes = 0
         self._writes_lock = threading.Lock()
+        self._unreadable: dict[str, str] = {}
+        """Packs whose files at this stamp could not be read again (`recheck_stamps`)."""
 
     @property
     def profile(self) -> str:
@@ -70,10 +75,19 @@ class Library:
         with self._writes_lock:
             self._writes += 1
         try:
-            return await asyncio.wrap_future(self.db.submit(fn))
-        finally:
-            with self._writes_lock:
-                self._writes -= 1
+            future = self.db.submit(fn)
+        except BaseException:
+            self._written()
+            raise
+        # Counted down by the writer thread as soon as `fn` is done, not when this coroutine
+        # resumes: the indexer pausing for the write must not wait for the event loop (which
+        # may itself be waiting for the indexer).
+        future.add_done_callback(self._written)
+        return await asyncio.wrap_future(future)
+
+    def _written(self, _: object = None) -> None:
+        with self._writes_lock:
+            self._writes -= 1
 
     @property
     def writing(self) -> bool:
@@ -313,8 +327,10 @@ class Library:
             except ValueError:
                 rels.add(".")  # outside the folder, or a folder event: read it all
         if rels and "." not in rels and (origin / packformat.MANIFEST).is_file():
+            stamp = packfiles.stamp(origin)  # before the files are read, as `install_path`
             result = packs.update_files(conn, pack_id, rels, self.update_profile)
             if result is not None:
+                queries.set_pack_stamp(conn, pack_id, stamp)
                 return result
         return self.install_path(conn, origin)
 
@@ -342,9 +358,11 @@ class Library:
         return results
 
     async def remove(self, pack_id: str) -> int:
-        """Remove a pack; return how many entries went with it."""
+        """Remove a pack; return how many entries went with it. The packs derived from its
+        entries are read again: each that cannot be without it keeps its last good version, and
+        `d5e/status` says why."""
         count = await self.write(partial(packs.remove, pack_id=pack_id, then=self.update_profile))
-        self.changed([pack_id])
+        await self.after([pack_id])
         return count
 
     async def choose(
@@ -417,8 +435,10 @@ class Library:
 
     async def watch(self, running: Callable[[], bool], every: float) -> None:
         """While `running()`: every `every` seconds, if the database changed (another process
-        wrote), follow it. The daemons of every face run this."""
+        wrote), follow it; every STAMP_CHECK_SECONDS, read again the folder and zip packs
+        whose files changed unseen (`recheck_stamps`). The daemons of every face run this."""
         seen = self.db.conn.execute("PRAGMA data_version").fetchone()
+        stamps_checked = time.monotonic()
         while running():
             await asyncio.sleep(every)
             if not running():
@@ -427,6 +447,31 @@ class Library:
             if version != seen:
                 seen = version
                 await self.follow_database()
+            if time.monotonic() - stamps_checked >= STAMP_CHECK_SECONDS:
+                if self.settings().watch:
+                    await self.recheck_stamps()
+                stamps_checked = time.monotonic()
+
+    async def recheck_stamps(self) -> list[packs.InstallResult]:
+        """Folder and zip packs whose files changed on disk while the daemon runs, unseen by
+        the watcher (it missed the events, or cannot watch that file system), are read again,
+        as at start-up (`recheck_file_packs`). A pack whose new files cannot be read keeps its
+        last good version and is tried again only once its files change again."""
+        if self.db.read_only is not None:
+            return []
+        rows = [
+            (row.pack.id, Path(row.origin), row.stamp)
+            for row in queries.installed_packs(self.db.conn)
+            if not row.origin.startswith("plugin:") and Path(row.origin).is_absolute()
+        ]
+        stale = await asyncio.to_thread(_stale_packs, rows, self._unreadable)
+        if not stale:
+            return []
+        log.info("files changed unseen: reading %s again", ", ".join(stale))
+        results = await self.reload({pack_id: set() for pack_id in stale})
+        read = {r.pack for r in results}
+        self._unreadable.update((p, stamp) for p, stamp in stale.items() if p not in read)
+        return results
 
     def check_ties(self) -> list[str]:
         """Warn about packs whose shared refs only their ids decide: logged once per tie."""
@@ -441,3 +486,21 @@ class Library:
                 self._reported_ties.add(warning)
                 log.warning("%s", warning)
         return self.tie_warnings
+
+
+def _stale_packs(
+    rows: list[tuple[str, Path, str | None]], unreadable: dict[str, str]
+) -> dict[str, str]:
+    """Pack id → its files' stamp now, for the packs whose stamp is not the one stored (nor
+    one that could not be read); off the event loop (a stamp stats every file of a pack)."""
+    stale = {}
+    for pack_id, origin, stored in rows:
+        try:
+            if not origin.exists():
+                continue
+            now = packfiles.stamp(origin)
+        except OSError:
+            continue
+        if now != stored and unreadable.get(pack_id) != now:
+            stale[pack_id] = now
+    return stale

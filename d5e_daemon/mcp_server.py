@@ -144,6 +144,7 @@ def _search_text(result: protocol.SearchResult) -> str:
     lines = [
         f"{i}. **{hit.name}** ({hit.collection}, {hit.pack}) `d5e://{hit.pack}/{hit.ref}.md`"
         + (f": {hit.snippet}" if hit.snippet else "")
+        + (f" (also in {', '.join(f'{a.pack}:{a.ref}' for a in hit.also)})" if hit.also else "")
         for i, hit in enumerate(result.hits, 1)
     ]
     if not result.semantic:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import apsw
 import msgspec
@@ -191,21 +192,35 @@ def _readonly_uri(path: Path) -> str:
     return f"file:{path}?mode=ro&immutable=1"
 
 
-def _finder(conn: apsw.Connection) -> extends.FindBase:
-    return lambda pack, collection, slug: queries.entry_record(conn, pack, collection, slug)
+def _finder(conn: apsw.Connection, read: set[str] | None = None) -> extends.FindBase:
+    """`find` of installed entries; `read` collects the packs asked."""
+
+    def find(pack: str, collection: str, slug: str) -> tuple[str, dict[str, Any]] | None:
+        if read is not None:
+            read.add(pack)
+        return queries.entry_record(conn, pack, collection, slug)
+
+    return find
 
 
 def prepare(
-    conn: apsw.Connection, pack: Pack, entries: list[Entry], derive: Derive | None = None
+    conn: apsw.Connection,
+    pack: Pack,
+    entries: list[Entry],
+    derive: Derive | None = None,
+    read: set[str] | None = None,
 ) -> tuple[list[Entry], list[PackProblem]]:
-    """Entries with `extends` resolved against the database, and every problem found.
+    """Entries with `extends` resolved against the database, and every problem found; `read`
+    collects the packs whose entries the resolution read (bases, and what a loader's `derive`
+    reads besides them: 5etools' monster templates).
 
     Reads only: `validate` uses it to report, `install` inside its write transaction.
     """
     check_pack_id(pack.id)
     own = [msgspec.structs.replace(e, pack=pack.id) for e in entries]
     installed = {p for p, _ in queries.packs_state(conn)}
-    resolved, problems = extends.resolve(own, pack.id, _finder(conn), installed, derive=derive)
+    find = _finder(conn, read)
+    resolved, problems = extends.resolve(own, pack.id, find, installed, derive=derive)
     return resolved, problems + entry_problems(resolved) + other_names(conn, pack.id, resolved)
 
 
@@ -238,7 +253,7 @@ def other_names(conn: apsw.Connection, pack_id: str, entries: list[Entry]) -> li
             if on:
                 message = (
                     f"alias {alias!r} of {e.ref} is the name of {shown}: a name must mean one "
-                    f"entry; rename or drop the alias (nothing was installed)"
+                    "entry; rename or drop the alias"
                 )
             else:
                 message = (
@@ -378,7 +393,8 @@ def _install_entries(
 ) -> InstallResult:
     """The body of `install`, inside the caller's transaction."""
     check_claim(conn, pack.id, origin, claim)
-    entries, problems = prepare(conn, pack, content, derive)
+    read: set[str] = set()
+    entries, problems = prepare(conn, pack, content, derive, read)
     if any(p.severity == "error" for p in problems):
         raise pack_error(pack.id, problems)
     warnings = tuple(problems)
@@ -386,9 +402,12 @@ def _install_entries(
     digest = _entries_hash(pack, [_fingerprint(r) for r in rows], origin)
     previous = queries.pack_content_hash(conn, pack.id)
     if previous == digest:
+        queries.set_pack_reads(conn, pack.id, sorted(read))  # (stored before 0013: none)
         return InstallResult(pack.id, "unchanged", len(entries), 0, warnings)
     moved = queries.pack_origin(conn, pack.id) != origin
     queries.upsert_pack(conn, pack, origin, digest)
+    # what its entries were derived from besides their bases: a change there reads it again
+    queries.set_pack_reads(conn, pack.id, sorted(read))
     if moved:
         queries.set_pack_workspace(conn, pack.id, claim.workspace)
     refs = _write_entries(conn, pack.id, rows, queries.stored_entries(conn, pack.id))

@@ -13,9 +13,11 @@ import asyncio
 from collections.abc import Callable
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.workspace import TextDocument
 
 from . import jsonrpc
+from .features.doclines import DocumentFacts
 from .features.markdown import DiagnosticsPass
 from .features.tags import Resolver
 
@@ -45,6 +47,8 @@ class Publisher:
         """Documents whose diagnostics are to be published, and when."""
         self.passes: dict[str, asyncio.Task[None]] = {}
         """Diagnostics passes under way, by document."""
+        self.facts: dict[str, DocumentFacts] = {}
+        """What the other requests about a document read of it (`facts_of`), by document."""
 
     def soon(self, uri: str, quiet: float = QUIET_SECONDS) -> None:
         """Publish the document's diagnostics `quiet` seconds from now, unless a publication is
@@ -61,7 +65,35 @@ class Publisher:
         due = self.due.pop(uri, None)
         if due is not None:
             due.cancel()
+        self.facts.pop(uri, None)
         self.send(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    async def facts_of(self, doc: TextDocument) -> DocumentFacts:
+        """The facts of the document as it is now (`features/doclines.py`), found in slices
+        with requests answered in between, as diagnostics are; shared by the requests of one
+        version, and kept line by line for the next one. When the document changes meanwhile
+        the request is answered ContentModified (LSP -32801: the editor asks again, for the new
+        version) rather than worked on for a version nobody shows: a burst of changes, each
+        followed by an editor's requests, costs work for the last version only."""
+        version = doc.version
+        resolver = self.resolver()
+        if resolver is None:
+            raise RuntimeError("d5e is not initialized")
+        facts = self.facts.get(doc.uri)
+        if facts is None or facts.doc is not doc or facts.resolver is not resolver:
+            facts = self.facts[doc.uri] = DocumentFacts(resolver, doc)
+        reader = self.reader()
+        busy = reader.busy if reader is not None else None
+        while not facts.run(SLICE_SECONDS, busy):
+            if reader is None:
+                await asyncio.sleep(PASS_GAP_SECONDS)
+            else:
+                await reader.requests_first(PASS_GAP_SECONDS, REQUESTS_FIRST_SECONDS)
+            if doc.version != version:
+                raise JsonRpcException(
+                    "the document changed while this was worked out", jsonrpc.CONTENT_MODIFIED
+                )
+        return facts
 
     def _start_pass(self, uri: str) -> None:
         self.due.pop(uri, None)

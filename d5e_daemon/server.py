@@ -44,6 +44,7 @@ from .app import App
 from .features import documents, encounter_lens, markdown
 from .features import packs as pack_features
 from .features.complete import complete
+from .features.doclines import DocumentFacts
 from .features.encounter import encounter
 from .features.lookup import lookup
 from .features.references import document_references, references_in_workspace, workspace_symbols
@@ -139,6 +140,11 @@ class D5eServer(LanguageServer):
 
     def notify(self, method: str, params: Any) -> None:
         self.protocol.notify(method, params)
+
+    async def with_facts(self, doc: TextDocument, answer: Callable[[DocumentFacts], Q]) -> Q:
+        """`answer` from the facts of the document as it is now, found in slices with other
+        requests answered in between (`Publisher.facts_of`)."""
+        return answer(await self.session.publisher.facts_of(doc))
 
     def show_warning(self, text: str) -> None:
         self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, text))
@@ -298,30 +304,45 @@ PROSE: tuple[OnProse[Any], ...] = (
     OnProse(
         types.TEXT_DOCUMENT_CODE_LENS,
         types.CodeLensParams,
-        lambda ls, resolver, doc, p: encounter_lens.code_lenses(
-            resolver, doc, encounter_lens.hint_kinds(ls.client_capabilities.text_document)[0]
+        lambda ls, resolver, doc, p: ls.with_facts(
+            doc,
+            lambda facts: encounter_lens.code_lenses(
+                resolver,
+                doc,
+                encounter_lens.hint_kinds(ls.client_capabilities.text_document)[0],
+                facts,
+            ),
         ),
         [],
         types.CodeLensOptions(),
+        waits=True,
     ),
     OnProse(
         types.TEXT_DOCUMENT_INLAY_HINT,
         types.InlayHintParams,
-        lambda ls, resolver, doc, p: encounter_lens.inlay_hints(
-            resolver,
+        lambda ls, resolver, doc, p: ls.with_facts(
             doc,
-            p.range,
-            encounter_lens.hint_kinds(ls.client_capabilities.text_document)[1],
+            lambda facts: encounter_lens.inlay_hints(
+                resolver,
+                doc,
+                p.range,
+                encounter_lens.hint_kinds(ls.client_capabilities.text_document)[1],
+                facts,
+            ),
         ),
         [],
         types.InlayHintOptions(),
+        waits=True,
     ),
     OnProse(
         types.TEXT_DOCUMENT_DOCUMENT_LINK,
         types.DocumentLinkParams,
-        lambda ls, resolver, doc, p: markdown.document_links(resolver, doc),
+        lambda ls, resolver, doc, p: ls.with_facts(
+            doc, lambda facts: markdown.document_links(resolver, doc, facts)
+        ),
         [],
         types.DocumentLinkOptions(),
+        waits=True,
     ),
     OnProse(
         types.TEXT_DOCUMENT_REFERENCES,
@@ -334,8 +355,11 @@ PROSE: tuple[OnProse[Any], ...] = (
     OnProse(
         types.TEXT_DOCUMENT_DOCUMENT_SYMBOL,
         types.DocumentSymbolParams,
-        lambda ls, resolver, doc, p: markdown.document_symbols(resolver, doc),
+        lambda ls, resolver, doc, p: ls.with_facts(
+            doc, lambda facts: markdown.document_symbols(resolver, doc, facts)
+        ),
         [],
+        waits=True,
     ),
 )
 """The editor features on a document; the logic is in `features/markdown.py` and

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 EXTERNAL_CHECK_SECONDS = 1.0
 """How often the daemon looks for packs changed by another process (CLI, another editor)."""
+RECOVER_SECONDS = (1.0, 60.0)
+"""A read-only service looks whether its database can be written again after the first of
+these, then twice as long each time, at most the second (and at each change asked for)."""
 
 
 class Client(Protocol):
@@ -149,6 +152,30 @@ class Session:
                 self.campaign_watcher = PackWatcher(self.campaign_files_changed)
                 self.campaign_watcher.watch({"campaign": app.campaign.root})
         self.spawn(self.watch_others())
+        if app.db.read_only is not None:
+            app.on_recover.append(self.recovered)
+            self.spawn(self.recover_later(app))
+
+    async def recover_later(self, app: App) -> None:
+        """Look, less and less often, whether the database can be written again."""
+        wait, most = RECOVER_SECONDS
+        while self.app is app and app.db.read_only is not None:
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, most)
+            if self.app is not app:
+                return
+            try:
+                if app.recover():
+                    app.library.changed([])
+            except Exception:
+                log.exception("looking whether the database can be written again failed")
+
+    def recovered(self) -> None:
+        """The database can be written again: say so, and index what was not."""
+        self.client.show_warning(
+            "d5e: the database can be written again: changes and indexing work again"
+        )
+        self.start_indexing()
 
     def start_indexing(self) -> None:
         """Index for search in the background (not on a database d5e may not write)."""

@@ -74,6 +74,24 @@ def test_embeddings_are_unit_vectors_that_put_related_texts_close(model: FastEmb
     assert sims[0, 1] > sims[0, 2] + 0.25 and sims[0, 1] > sims[0, 3] + 0.25
 
 
+def test_indexing_gives_each_text_the_vector_a_query_gives_it(model: FastEmbedder) -> None:
+    """`embed_many` runs the texts one a call on the one session, several at once: a passage's
+    vector does not depend on the passages indexed beside it (a batch shares the int8
+    quantisation of its activations), and is the vector `embed` gives the same text."""
+    texts = [
+        "A bright streak flashes from your finger and blossoms into an explosion of flame.",
+        "undead whose touch paralyses",
+        "Ghoul: CR 1 medium undead. Claws: if the target is a creature other than an elf or "
+        "undead, it must succeed on a DC 10 Constitution saving throw or be paralyzed. " * 3,
+    ]
+    many = model.embed_many(texts)
+    assert many == [model.embed([t])[0] for t in texts]
+    assert model.embed_many(texts[::-1]) == many[::-1]
+    model.release()  # the index run is over: its workers go, the session stays
+    assert model.loaded and model.embed_many(texts[:1]) == many[:1]
+    model.release()
+
+
 def test_the_int8_rewrite_keeps_the_float_models_vectors(model: FastEmbedder) -> None:
     """The rewrite quantises activations on the fly; its vectors stay within 0.98 cosine of
     what fastembed gives for the unmodified file (weights folded back to float32)."""

@@ -19,6 +19,8 @@ import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
+from d5e_daemon import mcp_server, protocol
+
 from .conftest import start_client
 from .packtools import write_pack
 
@@ -305,3 +307,18 @@ async def test_reads_the_campaign_d5e_toml_as_d5e_serve_does(db_path: Path, tmp_
         assert (await call(session, "lookup", name="aboleth"))["entry"]["pack"] == "srd-2024"
     async with mcp_session(db_path) as session:  # elsewhere: the user's default profile
         assert (await call(session, "lookup", name="aboleth"))["entry"]["pack"] == "srd-2014"
+
+
+def test_a_hit_standing_for_same_named_entries_says_where_they_are() -> None:
+    copy = protocol.EntryRef(
+        ref="spells/srd-fireball", pack="open5e-srd-2014", name="Fireball", collection="spells"
+    )
+    hit = protocol.SearchHit(
+        ref="spells/fireball", pack="srd-2014", name="Fireball", collection="spells",
+        score=1.0, snippet="A bright streak.", also=[copy],
+    )  # fmt: skip
+    text = mcp_server._search_text(protocol.SearchResult(hits=[hit], semantic=True))
+    assert text == (
+        "1. **Fireball** (spells, srd-2014) `d5e://srd-2014/spells/fireball.md`: A bright streak."
+        " (also in open5e-srd-2014:spells/srd-fireball)"
+    )

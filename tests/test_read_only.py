@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import apsw
@@ -193,3 +194,54 @@ def test_a_workspace_profile_never_saved_reads_the_default_one(
         assert app.conn.execute("SELECT name FROM profile").fetchall() == [("default",)]
     finally:
         app.close()
+
+
+def told(d: Daemon, words: str) -> bool:
+    """Whether the client was shown a message holding `words`."""
+    return any(
+        words in m["params"]["message"]
+        for m in d.received
+        if m.get("method") == "window/showMessage"
+    )
+
+
+def test_a_read_only_service_writes_again_once_it_can(used: Path, tmp_path: Path) -> None:
+    """Before: read-only service lasted until a restart. Now the daemon looks again (after 1 s,
+    then less and less often), and leaves it: the warning goes, the client is told, changes
+    are made and read back (the connection read immutable is opened again)."""
+    with Daemon(used) as d:
+        limit_file_size(d.proc.pid, 16 * 1024)  # before initialize opens the database
+        d.initialize()
+        assert "cannot use the database" in read_only_warning(d)
+        refuses_changes(d, tmp_path)
+        limit_file_size(d.proc.pid, None)  # space again
+        deadline = time.monotonic() + 60
+        while [w for w in d.request("d5e/status")["warnings"] if w.startswith("read-only:")]:
+            assert time.monotonic() < deadline, "still read-only a minute after"
+            time.sleep(0.2)
+        assert told(d, "the database can be written again")
+        d.request("d5e/packs/disable", {"pack": "srd-2024"})
+        packs = {p["id"]: p for p in d.request("d5e/status")["packs"]}
+        assert packs["srd-2024"]["enabled"] is False
+        serves_reads(d)
+    conn = apsw.Connection(str(used))
+    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    conn.close()
+
+
+def test_the_writes_of_the_start_are_made_once_it_can(used: Path, tmp_path: Path) -> None:
+    """The first writes of the start failed (the disk full for a 1,500-entry pack of the
+    settings); once there is room, the start's writes are made (the pack installed: by the
+    next look, or the next change asked for, whichever comes first), and the change."""
+    big = big_pack(tmp_path)
+    with Daemon(used) as d:
+        limit_file_size(d.proc.pid, 1024 * 1024)
+        d.initialize({"packPaths": [str(big)]})
+        assert "File too large" in read_only_warning(d)
+        limit_file_size(d.proc.pid, None)
+        time.sleep(1.1)  # at most one look a second
+        d.request("d5e/packs/setPriority", {"pack": "srd-2014", "priority": 70}, timeout=120)
+        status = d.request("d5e/status")
+        assert not [w for w in status["warnings"] if w.startswith("read-only:")]
+        assert "big" in [p["id"] for p in status["packs"]]
+        assert told(d, "the database can be written again")

@@ -4,9 +4,11 @@ and the index (incremental, cached across databases, resumable). The real model:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -975,6 +977,36 @@ def test_an_install_in_the_middle_of_embedding_stops_the_indexer_between_two_bat
     app.search.packs_writing = lambda: False
     builder.join(120)
     assert state["end"].ready and len(calls) > 1
+
+
+def test_a_request_that_brings_attributes_up_to_date_never_waits_for_an_install(
+    app: App,
+) -> None:
+    """Only the background indexer steps aside for installs: a search that makes the keyword
+    texts itself runs on the event loop, which the install needs to finish."""
+    app.search = app.search_index(FakeEmbedder())
+    app.db.write(lambda conn: conn.execute("UPDATE entry_index SET attrs = NULL"))
+    app.search.packs_writing = lambda: True  # an install that never ends
+    state: dict[str, Any] = {}
+    asking = threading.Thread(
+        target=lambda: state.setdefault("done", app.search.sync_attributes()), daemon=True
+    )
+    asking.start()
+    asking.join(120)
+    assert not asking.is_alive() and state["done"] > 3000  # the SRD's attributes, made
+
+
+async def test_an_install_is_over_for_the_indexer_when_its_write_is_done(app: App) -> None:
+    """The writer thread counts a write done, not the event loop when it next runs: an indexer
+    pausing for the install never waits for a loop that may be waiting for it."""
+    task = asyncio.ensure_future(app.library.write(lambda conn: time.sleep(0.3) or 1))
+    await asyncio.sleep(0)  # the write is submitted; from here the loop is held by this test
+    assert app.library.writing
+    deadline = time.monotonic() + 30
+    while app.library.writing and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not app.library.writing and not task.done()
+    assert await task == 1
 
 
 async def test_the_library_says_when_packs_are_being_written(app: App) -> None:

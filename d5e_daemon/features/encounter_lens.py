@@ -31,7 +31,7 @@ without one of the two gets the other for both.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,7 @@ from pygls.workspace import TextDocument
 from ..errors import D5eError
 from ..prose import ProseRef, count_before, walk_prose
 from ..protocol import EncounterMonster, Rules
+from .doclines import MAX_ITEMS, DocumentFacts
 from .encounter import MAX_COUNT, check_party, maths, resolve
 from .markdown import _range
 from .tags import Resolver, Tag, tags_in_line
@@ -85,22 +86,29 @@ class Verdict:
 
 
 def find_encounters(
-    resolver: Resolver, lines: Sequence[str], key: Hashable | None = None
+    resolver: Resolver,
+    lines: Sequence[str],
+    facts: DocumentFacts | None = None,
+    key: Hashable | None = None,
 ) -> list[DocEncounter]:
-    """The encounter blocks and the counting prose lines of a document, in order (`key`: the
-    document's, for `prose.walk_prose`)."""
-    found = list(_blocks(lines))
-    found += _prose_lines(resolver, lines, key)
+    """The encounter blocks and the counting prose lines of a document, in order: from what a
+    pass found of the document, `facts`, when given (`key`: the document's, for
+    `prose.walk_prose`, when not)."""
+    found = list(_blocks(lines, None if facts is None else facts.fences))
+    found += _prose_lines(resolver, lines, facts, key)
     found.sort(key=lambda e: (e.line, e.end))
     return found
 
 
-def _blocks(lines: Sequence[str]) -> Iterator[DocEncounter]:
+def _blocks(lines: Sequence[str], fences: Iterable[int] | None = None) -> Iterator[DocEncounter]:
+    """The encounter blocks; `fences`: the only lines that may open one, if known."""
     n = 0
-    while n < len(lines):
+    for start in range(len(lines)) if fences is None else fences:
+        if start < n:
+            continue  # inside the block before
+        n = start
         m = _FENCE_OPEN.match(lines[n].rstrip("\r\n"))
         if m is None:
-            n += 1
             continue
         fence, start = m[1], n
         body: list[tuple[int, str]] = []
@@ -251,22 +259,33 @@ def _plain_name(name: str) -> str:
 
 
 def _prose_lines(
-    resolver: Resolver, lines: Sequence[str], key: Hashable | None
+    resolver: Resolver,
+    lines: Sequence[str],
+    facts: DocumentFacts | None = None,
+    key: Hashable | None = None,
 ) -> list[DocEncounter]:
     """Lines (parts between semicolons) that count creatures by name or by tag."""
     refs: dict[int, list[tuple[int, int, int, str, int | None]]] = {}
-    walk = walk_prose(lines, resolver.prose_names(), key)
-    for ref in walk.refs:
+    tags: Iterable[tuple[int, Tag]]
+    if facts is None:
+        walk = walk_prose(lines, resolver.prose_names(), key)
+        prose: Iterable[ProseRef] = walk.refs
+        tags = (
+            (n, tag)
+            for n, text in enumerate(walk.texts)
+            if text is not None and "{@" in lines[n]
+            for tag in tags_in_line(n, lines[n])
+        )
+    else:
+        prose, tags = facts.prose, facts.all_tags(facts.prose_tag_lines)
+    for ref in prose:
         if ref.entry.collection == "monsters":
             refs.setdefault(ref.line, []).append(_from_prose(ref))
-    for n, text in enumerate(walk.texts):
-        line = lines[n]
-        if text is not None and "{@" in line:
-            for tag in tags_in_line(n, line):
-                if tag.kind in _CREATURE_TAGS:
-                    counted = _from_tag(resolver, line, tag)
-                    if counted is not None:
-                        refs.setdefault(n, []).append(counted)
+    for n, tag in tags:
+        if tag.kind in _CREATURE_TAGS:
+            counted = _from_tag(resolver, lines[n], tag)
+            if counted is not None:
+                refs.setdefault(n, []).append(counted)
     found: list[DocEncounter] = []
     for n, items in refs.items():
         line = lines[n]
@@ -369,18 +388,33 @@ def hint_kinds(
 
 
 def code_lenses(
-    resolver: Resolver, doc: TextDocument, kinds: tuple[str, ...] = ("block",)
+    resolver: Resolver,
+    doc: TextDocument,
+    kinds: tuple[str, ...] = ("block",),
+    facts: DocumentFacts | None = None,
 ) -> list[types.CodeLens]:
+    """A lens above each encounter of `kinds`: the first MAX_ITEMS, then one saying how many
+    more there are."""
     lines = doc.lines
     lenses = []
-    for found in find_encounters(resolver, lines, doc.uri):
-        if found.kind not in kinds:
-            continue
-        said = verdict(resolver, found)
+    found = [e for e in find_encounters(resolver, lines, facts, doc.uri) if e.kind in kinds]
+    for encounter in found[:MAX_ITEMS]:
+        said = verdict(resolver, encounter)
         lenses.append(
             types.CodeLens(
-                range=_range(doc, lines, found.line, 0, 0),
+                range=_range(doc, lines, encounter.line, 0, 0),
                 command=types.Command(title=said.label, command=""),
+            )
+        )
+    if len(found) > MAX_ITEMS:
+        last = found[MAX_ITEMS].line
+        title = (
+            f"{len(found) - MAX_ITEMS} more encounter(s) from here on have no difficulty shown "
+            f"(the first {MAX_ITEMS} have)"
+        )
+        lenses.append(
+            types.CodeLens(
+                range=_range(doc, lines, last, 0, 0), command=types.Command(title, command="")
             )
         )
     return lenses
@@ -391,17 +425,26 @@ def inlay_hints(
     doc: TextDocument,
     within: types.Range,
     kinds: tuple[str, ...] = ("line",),
+    facts: DocumentFacts | None = None,
 ) -> list[types.InlayHint]:
+    """A hint after each encounter of `kinds` within the range (the first MAX_ITEMS)."""
     lines = doc.lines
     last = min(len(lines), within.end.line + 2)
-    hints = []
-    for found in find_encounters(resolver, lines[:last], (doc.uri, "hints")):
-        if found.kind not in kinds or not within.start.line <= found.line <= within.end.line:
+    hints: list[types.InlayHint] = []
+    if facts is None:
+        found = find_encounters(resolver, lines[:last], None, (doc.uri, "hints"))
+    else:
+        found = find_encounters(resolver, lines, facts)
+    first, last_line = within.start.line, within.end.line
+    for encounter in found:
+        if encounter.kind not in kinds or not first <= encounter.line <= last_line:
             continue
-        said = verdict(resolver, found)
+        if len(hints) >= MAX_ITEMS:
+            break
+        said = verdict(resolver, encounter)
         hints.append(
             types.InlayHint(
-                position=_range(doc, lines, found.line, found.end, found.end).end,
+                position=_range(doc, lines, encounter.line, encounter.end, encounter.end).end,
                 label=said.label,
                 tooltip=said.tooltip,
                 padding_left=True,

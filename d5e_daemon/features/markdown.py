@@ -27,6 +27,7 @@ from ..prose import find_prose, prose_at, prose_lines, refs_in_line
 from ..protocol import CompleteParams, CompletionItem, LookupParams
 from ..text import normalize
 from .complete import complete
+from .doclines import MAX_ITEMS, DocumentFacts, facts_now
 from .documents import entry_uri
 from .lookup import lookup
 from .statblocks import stat_block_of
@@ -673,13 +674,21 @@ def _document_mentions(
     return sorted(found, key=lambda m: (m.line, m.start))
 
 
-def document_symbols(resolver: Resolver, doc: TextDocument) -> list[types.DocumentSymbol]:
+def document_symbols(
+    resolver: Resolver, doc: TextDocument, facts: DocumentFacts | None = None
+) -> list[types.DocumentSymbol]:
     """The document's encounters (```` ```encounter ```` blocks, and lines that count
-    creatures), then each entry it uses, once, with how often and where first."""
+    creatures), then each entry it uses, once, with how often and where first: the first
+    MAX_ITEMS of them, then one symbol saying how many more there are."""
     lines = doc.lines
+    if facts is None:
+        facts = facts_now(resolver, doc)
     symbols: list[types.DocumentSymbol] = []
-    prose = find_prose(lines, resolver.prose_names(), doc.uri)
-    for enc in find_encounters(lines, resolver.prose_names(), prose):
+    prose = facts.prose
+    encounters = find_encounters(
+        lines, resolver.prose_names(), prose, facts.all_tags(), facts.fences
+    )
+    for enc in encounters:
         where = _range(doc, lines, enc.line, 0, len(lines[enc.line].rstrip("\r\n")))
         if enc.end_line != enc.line:
             last = _range(doc, lines, enc.end_line, 0, len(lines[enc.end_line].rstrip("\r\n")))
@@ -695,11 +704,9 @@ def document_symbols(resolver: Resolver, doc: TextDocument) -> list[types.Docume
         )
     used: dict[int, list[tuple[int, int, int]]] = {}
     names: dict[int, queries.EntryRow] = {}
-    for tag in find_tags(lines):
-        row = resolver.resolve(tag).row
-        if row is not None:
-            used.setdefault(row.id, []).append((tag.line, tag.start, tag.end))
-            names[row.id] = row
+    for tag, row in facts.tags_in_order():
+        used.setdefault(row.id, []).append((tag.line, tag.start, tag.end))
+        names[row.id] = row
     prose_ids = set()
     for ref in prose:
         used.setdefault(ref.entry.id, []).append((ref.line, *ref.span))
@@ -707,9 +714,10 @@ def document_symbols(resolver: Resolver, doc: TextDocument) -> list[types.Docume
     missing = [i for i in prose_ids if i not in names]
     names.update({r.id: r for r in queries.rows_by_ids(resolver.app.conn, missing)})
     for entry_id, spots in sorted(used.items(), key=lambda item: min(item[1])):
-        row = names.get(entry_id)
-        if row is None:
+        named = names.get(entry_id)
+        if named is None:
             continue
+        row = named
         first = _range(doc, lines, *min(spots))
         times = f"{len(spots)} mention" + ("s" if len(spots) > 1 else "")
         symbols.append(
@@ -721,7 +729,20 @@ def document_symbols(resolver: Resolver, doc: TextDocument) -> list[types.Docume
                 selection_range=first,
             )
         )
-    return symbols
+    if len(symbols) <= MAX_ITEMS:
+        return symbols
+    more = len(symbols) - MAX_ITEMS
+    at = symbols[MAX_ITEMS].range
+    return [
+        *symbols[:MAX_ITEMS],
+        types.DocumentSymbol(
+            name=f"{more} more symbol(s) not shown",
+            detail=f"the first {MAX_ITEMS} are",
+            kind=types.SymbolKind.Null,
+            range=at,
+            selection_range=at,
+        ),
+    ]
 
 
 # -- stat blocks ------------------------------------------------------------------------------
@@ -759,19 +780,25 @@ def stat_block_action(
     )
 
 
-def document_links(resolver: Resolver, doc: TextDocument) -> list[types.DocumentLink]:
+def document_links(
+    resolver: Resolver, doc: TextDocument, facts: DocumentFacts | None = None
+) -> list[types.DocumentLink]:
+    """A link to its entry on each tag that resolves: the first MAX_ITEMS of them (a link
+    cannot say that others are left out)."""
     lines = doc.lines
-    links = []
-    for tag in find_tags(lines):
-        row = resolver.resolve(tag).row
-        if row is not None:
-            links.append(
-                types.DocumentLink(
-                    range=_tag_range(doc, lines, tag),
-                    target=entry_location(row).uri,
-                    tooltip=f"{row.name} ({row.pack}:{row.ref})",
-                )
+    if facts is None:
+        facts = facts_now(resolver, doc)
+    links: list[types.DocumentLink] = []
+    for tag, row in facts.tags_in_order():
+        if len(links) >= MAX_ITEMS:
+            break
+        links.append(
+            types.DocumentLink(
+                range=_tag_range(doc, lines, tag),
+                target=entry_location(row).uri,
+                tooltip=f"{row.name} ({row.pack}:{row.ref})",
             )
+        )
     return links
 
 

@@ -150,8 +150,12 @@ class Resolver:
     _offered: list[str] | None = None
     _lines: dict[str, LineProblems] = field(default_factory=dict)
     _line_chars: int = 0
+    generation: int = 0
+    """How many times the answers were forgotten (`clear`): what was kept of a document's
+    lines by an older generation is to be read again (`doclines.py`)."""
 
     def clear(self) -> None:
+        self.generation += 1
         self._cache.clear()
         self._unsuggested.clear()
         self._lines.clear()

@@ -91,6 +91,7 @@ def pack_content_hash(conn: apsw.Connection, pack_id: str) -> str | None:
 
 def delete_pack(conn: apsw.Connection, pack_id: str) -> None:
     conn.execute("DELETE FROM entry WHERE pack_id = ?", (pack_id,))
+    conn.execute("DELETE FROM pack_read WHERE pack_id = ?", (pack_id,))
     conn.execute("DELETE FROM pack WHERE id = ?", (pack_id,))
 
 
@@ -268,15 +269,36 @@ def entry_record(
 
 
 def packs_extending(conn: apsw.Connection, pack_id: str) -> list[str]:
-    """Other packs with entries derived from entries of `pack_id`."""
+    """Other packs with entries derived from entries of `pack_id`, or whose install read some
+    of them (`set_pack_reads`)."""
     return [
         p
         for (p,) in conn.execute(
-            "SELECT DISTINCT pack_id FROM entry WHERE extends >= ?1 AND extends < ?1 || x'ff' "
-            "AND pack_id != ?2 ORDER BY 1",
+            "SELECT pack_id FROM entry WHERE extends >= ?1 AND extends < ?1 || x'ff' "
+            "AND pack_id != ?2 "
+            "UNION SELECT pack_id FROM pack_read WHERE read_pack = ?2 AND pack_id != ?2 "
+            "ORDER BY 1",
             (pack_id + ":", pack_id),
         )
     ]
+
+
+def set_pack_reads(conn: apsw.Connection, pack_id: str, read: list[str]) -> None:
+    """The other packs whose entries installing `pack_id` read (written only when changed)."""
+    stored = [
+        p
+        for (p,) in conn.execute(
+            "SELECT read_pack FROM pack_read WHERE pack_id = ? ORDER BY 1", (pack_id,)
+        )
+    ]
+    wanted = sorted(set(read) - {pack_id})
+    if stored == wanted:
+        return
+    conn.execute("DELETE FROM pack_read WHERE pack_id = ?", (pack_id,))
+    conn.executemany(
+        "INSERT INTO pack_read (pack_id, read_pack) VALUES (?, ?)",
+        [(pack_id, p) for p in wanted],
+    )
 
 
 def packs_state(conn: apsw.Connection) -> list[tuple[str, str]]:

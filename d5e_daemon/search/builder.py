@@ -164,17 +164,23 @@ class SearchIndex:
         # another process).
         self._memo: dict[str, tuple[object, bool]] = {}
         self.passages = PassageIndex(lambda: self.db.conn)
+        self._builder: int | None = None  # the thread running `build`
         self.packs_writing: Callable[[], bool] = lambda: False
         """True while packs are being installed (the `App` wires it to its library): indexing
         pauses meanwhile, so an install neither shares the CPU with it nor waits behind its
         writes."""
 
     def _yield_to_installs(self) -> None:
-        """Wait while packs are being written. Called before each entry is rendered, between
-        the embedder's batches and before each save: an install that arrives in the middle of
-        a batch has the CPU (and the writer thread) within one entry's or one embedding
-        batch's time; the batch goes on afterwards (its save leaves out entries the install
-        changed or removed: `queries.unchanged_entries`)."""
+        """In the thread of `build` (the background indexer), wait while packs are being
+        written. Called before each entry is rendered, between the embedder's batches and
+        before each save: an install that arrives in the middle of a batch has the CPU (and
+        the writer thread) within one entry's or one embedding batch's time; the batch goes on
+        afterwards (its save leaves out entries the install changed or removed:
+        `queries.unchanged_entries`). A request that brings the attributes up to date itself
+        never waits: on the event loop it would wait for an install whose end that same loop
+        has to run."""
+        if threading.get_ident() != self._builder:
+            return
         while self.packs_writing() and not self._stop.wait(YIELD_POLL_S):
             pass
 
@@ -333,6 +339,7 @@ class SearchIndex:
         with self._run_lock:
             conn = db.connect(self.db.path, migrate_now=False)
             cache: VectorCache | None = None
+            self._builder = threading.get_ident()
             try:
                 if not self._stop.is_set():
                     self.running = True
@@ -342,6 +349,7 @@ class SearchIndex:
                 self.running = False
                 return self.state(conn)
             finally:
+                self._builder = None
                 self.embedder.release()
                 self.running = False
                 self._memo.clear()
@@ -354,6 +362,12 @@ class SearchIndex:
         self.db.write(partial(_forget_other_keys, key=key, vectors=True))
         counts = queries.index_counts(conn, key, self.skip, self.profile())
         total = counts.entries - counts.indexed + counts.pending_other
+        if total:
+            # what the install that made this work left in SQLite's page caches goes back
+            # before the model's memory comes (the embedder frees Python's garbage): the
+            # install and the indexing it triggers are one peak (docs/benchmarks.md, 5etools)
+            self.db.write(db.shrink_memory)
+            db.shrink_memory(conn)
         if total and self.background:
             # in the daemon, the query model first, so that hybrid search has it when the
             # vectors are ready; with nothing to embed it stays unloaded until a query needs it

@@ -25,6 +25,7 @@ import re
 import struct
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol
@@ -107,18 +108,29 @@ class _Window:
         return MAX_TOKENS
 
 
-FEW_TEXTS = 16
-"""`embed_many` of no more texts than this uses the query session, if loaded."""
+BULK_BATCH = 1
+"""Texts per run when indexing. One text a run needs no padding, and the memory a run takes
+grows with batch × length² (attention): a batch of 8 passages of 130 tokens took ~57 MB of
+onnxruntime's arena, one takes ~7 MB, for the same CPU time per text (measured: 4.3 s of CPU
+for 320 passages either way). The cores are kept busy by running `threads` texts at once."""
 
 
 class FastEmbedder(_Window):
-    """all-MiniLM-L6-v2 through fastembed, in two onnxruntime sessions of the same file:
+    """all-MiniLM-L6-v2 through fastembed, in one onnxruntime session (one copy of the weights,
+    ~34 MB), loaded on first use (or `load()` in the background):
 
-    - queries run in a one-thread session, loaded on first use (or `load()` in the background):
-      a short text takes ~1 ms there and ~2 ms in a two-thread one, whose second thread also
-      keeps spinning after the call;
-    - indexing runs in a session with `threads` threads, made for an index run and freed by
-      `release()` after it (with the memory its large batches took: `_trim_heap`).
+    - a query runs in the calling thread: a short text takes ~1 ms in a one-thread session and
+      ~2 ms in a two-thread one, whose second thread also keeps spinning after the call;
+    - indexing (`embed_many`) runs `threads` texts at once on the same session (onnxruntime
+      runs concurrent calls of one session in parallel), each in its own worker thread: the
+      cores are busy, and nothing but the texts in flight is added to the session's memory.
+      Before this, indexing made a second, two-thread session with batches of 8, whose weights
+      and arena took ~150 MB more while the model loaded after an install (docs/benchmarks.md).
+
+    The session keeps onnxruntime's own allocator (its arena: a run's memory reused by the next,
+    ~2× less CPU than allocating it each time), without memory patterns (a block planned per
+    input shape, on top of the arena); `release()` gives back what the arena grew to during an
+    index run.
     """
 
     def __init__(self, threads: int = 2) -> None:
@@ -129,7 +141,7 @@ class FastEmbedder(_Window):
         self._digest = _file_digest(self.source)
         self._lock = threading.Lock()
         self._model: Any = None
-        self._bulk: Any = None
+        self._pool: ThreadPoolExecutor | None = None
         self._tokenizer: Any = None
 
     @property
@@ -154,11 +166,13 @@ class FastEmbedder(_Window):
     def load(self) -> None:
         with self._lock:
             if self._model is None:
-                self._model = self._session(threads=1, arena=False)
+                # what the caller freed before (an install's objects) goes back to the system
+                # first, so that the model's memory is not added on top of it
+                _trim_heap()
+                self._model = self._session()
 
-    def _session(self, threads: int, arena: bool) -> Any:
-        """A session of the model; `arena`: onnxruntime's own allocator, which reuses a batch's
-        memory for the next (faster, lower peak) but keeps it until the session goes."""
+    def _session(self) -> Any:
+        """The model's session: one intra-op thread, the arena, no memory patterns."""
         os.environ["HF_HUB_OFFLINE"] = "1"
         _single_threaded_blas()
         from fastembed import TextEmbedding
@@ -168,24 +182,27 @@ class FastEmbedder(_Window):
         model = TextEmbedding(
             name,
             specific_model_path=str(MODEL_DIR),
-            threads=threads,
+            threads=1,
             local_files_only=True,
-            enable_cpu_mem_arena=arena,
+            enable_cpu_mem_arena=True,
             lazy_load=True,  # the session is made below, with our options
         )
         inner: Any = model.model
 
         def session_options(options: Any, extra: dict[str, Any]) -> None:
-            # fastembed 0.9.1 passes only `enable_cpu_mem_arena` through; worker threads that
-            # spin between batches made a 2-thread session slower than a 1-thread one (77 ms
-            # against 67 ms per batch here; 40 ms without spinning)
+            # fastembed 0.9.1 passes only `enable_cpu_mem_arena` through
             options.enable_cpu_mem_arena = extra["enable_cpu_mem_arena"]
+            # memory patterns: a block per input shape planned beside the arena (+50 MB for a
+            # batch of 8 × 130 tokens); worker threads spinning between calls: CPU for nothing
+            options.enable_mem_pattern = False
+            options.inter_op_num_threads = 1
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.add_session_config_entry("session.inter_op.allow_spinning", "0")
 
         inner.add_extra_session_options = session_options
         inner.load_onnx_model()
         inner.tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        log.info("embedding model loaded (%d threads): %s", threads, self.model_id)
+        log.info("embedding model loaded: %s", self.model_id)
         return model
 
     def embed(self, texts: Sequence[str]) -> list[bytes]:
@@ -199,19 +216,28 @@ class FastEmbedder(_Window):
     ) -> list[bytes]:
         if not texts:
             return []
-        if len(texts) <= FEW_TEXTS and self.loaded and self._bulk is None:
-            # a few changed entries (a live reload): the query session at hand, rather than
-            # making a bulk session, which held lookups up for 0.4 s while it loaded
-            return _vectors(self._model, texts, pause)
+        self.load()
         with self._lock:
-            if self._bulk is None:
-                self._bulk = self._session(threads=self.threads, arena=True)
-        return _vectors(self._bulk, texts, pause)
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="d5e-embed")
+            pool = self._pool
+        model = self._model
+
+        def one(start: int) -> list[bytes]:
+            if pause is not None and start:
+                pause()  # the indexer waits here while packs install
+            return _vectors(model, texts[start : start + BULK_BATCH], batch_size=BULK_BATCH)
+
+        done = pool.map(one, range(0, len(texts), BULK_BATCH))
+        return [vector for vectors in done for vector in vectors]
 
     def release(self) -> None:
         with self._lock:
-            if self._bulk is not None:
-                self._bulk = None
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
+                if self._model is not None:
+                    _shrink_arena(self._model.model.model)
                 _trim_heap()
 
 
@@ -235,22 +261,41 @@ def register_model(name: str, model_file: Path) -> None:
 
 
 def _vectors(
-    model: Any, texts: Sequence[str], pause: Callable[[], None] | None = None
+    model: Any,
+    texts: Sequence[str],
+    pause: Callable[[], None] | None = None,
+    batch_size: int = BATCH_SIZE,
 ) -> list[bytes]:
     """fastembed embeds batch by batch as its generator is read: `pause()` runs between two."""
     out = []
-    for vector in model.embed(list(texts), batch_size=BATCH_SIZE):
+    for vector in model.embed(list(texts), batch_size=batch_size):
         out.append(vector.astype("<f4").tobytes())
-        if pause is not None and len(out) % BATCH_SIZE == 0 and len(out) < len(texts):
+        if pause is not None and len(out) % batch_size == 0 and len(out) < len(texts):
             pause()  # the next batch is computed when the generator is read again
     return out
+
+
+def _shrink_arena(session: Any) -> None:
+    """Give back what the session's arena grew to beyond its first block (an index run's texts
+    in flight), by one small run that asks onnxruntime to shrink it afterwards."""
+    import numpy as np
+    import onnxruntime as ort  # type: ignore[import-untyped]
+
+    options = ort.RunOptions()
+    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    feed = {i.name: np.ones((1, 2), dtype=np.int64) for i in session.get_inputs()}
+    try:
+        session.run(None, feed, options)
+    except Exception as exc:  # another model's inputs: the arena stays as it is
+        log.debug("embedding arena not shrunk: %s", exc)
 
 
 def _trim_heap() -> None:
     """Give the C heap's free memory back to the system (glibc; elsewhere nothing happens).
 
-    onnxruntime frees a batch's intermediate tensors (hundreds of MB for 8 × 256 tokens) but the
-    allocator keeps the pages, so a daemon would hold its indexing peak for the rest of its life.
+    onnxruntime frees a batch's intermediate tensors but the allocator keeps the pages, so a
+    daemon would hold its indexing peak for the rest of its life; and an install's objects,
+    freed, would stay beside the model's memory when it loads after it.
     """
     import contextlib
     import ctypes

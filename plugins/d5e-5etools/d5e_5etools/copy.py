@@ -869,10 +869,17 @@ def _as_copy(version: dict[str, Any]) -> dict[str, Any]:
 
 def versions(parent: dict[str, Any]) -> list[tuple[dict[str, Any], Path]]:
     """The versions of `parent` (5etools' `DataUtil.generic.getVersions`) as `_copy` entries of
-    it, each with where it was written: `_versions` items, each implementation of an
+    it, each with where its `_copy` was written: `_versions` items, each implementation of an
     `_abstract` version (its `{{variables}}` filled in), and for creatures the `variant`s that
     carry a `_version` (`addAs`/`addHeadersAs`)."""
-    out: list[tuple[dict[str, Any], Path]] = []
+    return [(version, at) for version, at, _ in versions_written(parent)]
+
+
+def versions_written(parent: dict[str, Any]) -> list[tuple[dict[str, Any], Path, Path]]:
+    """`versions`, each with the path of the object that makes it too: the `_versions` item,
+    the implementation (whose `_copy` is its `_abstract`), or the variant: its place in the
+    file, as an entry."""
+    out: list[tuple[dict[str, Any], Path, Path]] = []
     raw_versions = parent.get("_versions")
     for i, version in enumerate(raw_versions if isinstance(raw_versions, list) else []):
         if not isinstance(version, dict):
@@ -896,9 +903,15 @@ def versions(parent: dict[str, Any]) -> list[tuple[dict[str, Any], Path]]:
                 if variables:
                     made_impl = _walk_strings(made_impl, fill)
                 made_impl.update({k: _clone(v) for k, v in impl.items() if k != "_variables"})
-                out.append((made_impl, ("_versions", i, "_abstract")))
+                out.append(
+                    (
+                        made_impl,
+                        ("_versions", i, "_abstract"),
+                        ("_versions", i, "_implementations", j),
+                    )
+                )
         else:
-            out.append((_as_copy(_clone(version)), ("_versions", i)))
+            out.append((_as_copy(_clone(version)), ("_versions", i), ("_versions", i)))
     variants = parent.get("variant")
     for k, variant in enumerate(variants if isinstance(variants, list) else []):
         meta = variant.get("_version") if isinstance(variant, dict) else None
@@ -925,7 +938,7 @@ def versions(parent: dict[str, Any]) -> list[tuple[dict[str, Any], Path]]:
             made["_mod"] = {meta["addHeadersAs"]: {"mode": "appendArr", "items": items}}
         else:
             continue
-        out.append((_as_copy(made), ("variant", k, "_version")))
+        out.append((_as_copy(made), ("variant", k, "_version"), ("variant", k)))
     return out
 
 

@@ -741,7 +741,7 @@ class Builder:
 
     def versions(
         self, item: Item, resolved: dict[str, Any]
-    ) -> list[tuple[dict[str, Any], JsonPath]]:
+    ) -> list[tuple[dict[str, Any], JsonPath, JsonPath]]:
         """The entries the item's `_versions` make (5etools' `getVersions`), each resolved
         against the item, with where it was written; a problem for each that cannot be."""
         parent = resolved
@@ -753,12 +753,12 @@ class Builder:
             if race_raw is not None:
                 parent = races.merge(race_raw, resolved)
         try:
-            made = copy.versions(parent)
+            made = copy.versions_written(parent)
         except copy.ModError as exc:
             self.r.problems.append(item.problem(exc.message, exc.path))
             return []
         out = []
-        for version, at in made:
+        for version, at, written in made:
             templates = []
             for i, ref in enumerate(version["_copy"].get("_templates") or []):
                 key = (
@@ -787,6 +787,7 @@ class Builder:
                             at,
                         ),
                         at,
+                        written,
                     )
                 )
             except copy.ModError as exc:
@@ -1115,11 +1116,11 @@ def _load(path: Path) -> list[LoadedPack]:
                 )
             )
             try:
-                versions = copy.versions(raw)
+                versions = copy.versions_written(raw)
             except copy.ModError as exc:
                 reader.problems.append(item.problem(exc.message, exc.path))
                 continue
-            for version, at in versions:
+            for version, at, written in versions:
                 home = packs.get(str(version.get("source") or "").lower(), loaded)
                 name = str(version.get("name") or raw["name"])
                 home.entries.append(
@@ -1128,7 +1129,7 @@ def _load(path: Path) -> list[LoadedPack]:
                         slug=convert.slug_for(item.kind, {**raw, "name": name}),
                         name=convert.plain_tags(name),
                         data={**data, "5etools_version": {"raw": version, "at": list(at)}},
-                        source=where,  # the parent's (locating each version costs a parse)
+                        source=Source(path=item.file.resolved, line=item.where(written)[0]),
                         extends=Extends(ref=ref, at={"extends": copied_at}),
                     )
                 )
@@ -1144,7 +1145,7 @@ def _load(path: Path) -> list[LoadedPack]:
                 source=where,
             )
         )
-        for version, _at in builder.versions(item, resolved):
+        for version, _at, written in builder.versions(item, resolved):
             home = packs.get(str(version.get("source") or "").lower(), loaded)
             home.entries.append(
                 Entry(
@@ -1152,7 +1153,7 @@ def _load(path: Path) -> list[LoadedPack]:
                     slug=convert.slug_for(item.kind, version),
                     name=convert.plain_tags(str(version.get("name", ""))),
                     data=builder.record(item.kind, version),
-                    source=where,  # the parent's (locating each version costs a parse)
+                    source=Source(path=item.file.resolved, line=item.where(written)[0]),
                 )
             )
         if item.kind in ("magicvariant", "variant"):

@@ -173,3 +173,52 @@ def test_a_missing_template_is_named_where_it_is_written(
     assert ref["name"] in lines[problem.line]
     with pytest.raises(PackError, match=f"template {ref['name']!r}"):
         install(app, path)
+
+
+def test_a_copy_is_resolved_again_when_the_pack_of_its_template_changes_or_goes(
+    app: App, tmp_path: Path
+) -> None:
+    """The template's pack is upgraded (its `_root` CR and its action changed), re-installed
+    unchanged, then removed: the copy follows the first, and when its template is gone it keeps
+    its last good version while `d5e/status` says why."""
+    from d5e_daemon.features.packs import install as install_rpc
+    from d5e_daemon.features.packs import remove
+    from d5e_daemon.protocol import PackIdParams, PackInstallParams
+
+    templates_path = write(
+        tmp_path,
+        "Someone; Ash Templates.json",
+        {"_meta": source("AshTemplates"), "monsterTemplate": [ASHEN]},
+    )
+    caverns = write(
+        tmp_path,
+        "Someone; Caverns.json",
+        {"_meta": source("Caverns"), "monster": [BRUTE, ashen_brute()]},
+    )
+
+    def put(path: Path) -> None:
+        asyncio.run(install_rpc(app, PackInstallParams(path=str(path))))
+
+    put(templates_path)
+    put(caverns)
+    check_ashen_brute(data(app, "caverns:monsters/ashen-brute"))
+
+    harsher = json.loads(json.dumps(ASHEN))
+    harsher["apply"]["_root"]["cr"] = "9"
+    harsher["apply"]["_mod"]["action"]["items"]["name"] = "Cinder Touch"
+    write(
+        tmp_path,
+        "Someone; Ash Templates.json",
+        {"_meta": source("AshTemplates"), "monsterTemplate": [harsher]},
+    )
+    put(templates_path)
+    found = data(app, "caverns:monsters/ashen-brute")
+    assert found["challenge_rating"] == 9
+    assert [a["name"] for a in found["actions"]] == ["Club", "Roar", "Cinder Touch"]
+    # CR 9 → proficiency +4: the template's variables are worked out again from the new root
+    assert found["actions"][2]["desc"].startswith("{@atk mw} {@hit +8} to hit.")
+
+    asyncio.run(remove(app, PackIdParams(pack="ashtemplates")))
+    assert data(app, "caverns:monsters/ashen-brute")["challenge_rating"] == 9  # last good one
+    told = [w for w in app.library.warnings if "'Ashen'" in w]
+    assert told and "AshTemplates" in told[0] and "neither in these files nor installed" in told[0]

@@ -175,3 +175,34 @@ def test_a_version_that_cannot_apply_is_located(app: App, tmp_path: Path) -> Non
     assert '"names": "Wings"' in text[problem.line - 1]
     with pytest.raises(PackError, match="no item 'Wings' to remove"):
         install(app, path)
+
+
+def test_each_version_is_located_where_it_is_written(app: App, tmp_path: Path) -> None:
+    """Go to definition of a version opens the file at the version (its `_versions` item, its
+    implementation, its variant), not at its parent; a copy's versions too."""
+    scout = {
+        "name": "Goblin Scout",
+        "source": "DrakeLands",
+        "_copy": {"name": "Goblin", "source": "MM"},
+        "_versions": [{"name": "Goblin Scout (Mounted)", "source": "DrakeLands"}],
+    }
+    path = write(tmp_path, {"_meta": META, "monster": [DRAKE, scout]})
+    install(app, path)
+    lines = path.read_text("utf-8").splitlines()
+
+    def line_of(ref: str) -> str:
+        source = lookup(app, LookupParams(ref=ref)).entry.source
+        assert source is not None and source.path == str(path.resolve())
+        return lines[source.line - 1].strip() + " " + lines[source.line].strip()
+
+    assert line_of("drakelands:monsters/ember-drake") == '{ "name": "Ember Drake",'
+    assert line_of("drakelands:monsters/ember-drake-young") == '{ "name": "Ember Drake (Young)",'
+    # an implementation: the object holding its `_variables`
+    assert line_of("drakelands:monsters/blue-ember-drake") == '{ "_variables": {'
+    white = lookup(app, LookupParams(ref="drakelands:monsters/white-ember-drake")).entry.source
+    blue = lookup(app, LookupParams(ref="drakelands:monsters/blue-ember-drake")).entry.source
+    assert white is not None and blue is not None and white.line > blue.line
+    assert line_of("drakelands:monsters/ember-drake-saddled") == '{ "type": "variant",'
+    assert line_of("drakelands:monsters/goblin-scout-mounted") == (
+        '{ "name": "Goblin Scout (Mounted)",'
+    )

@@ -1,0 +1,303 @@
+"""Code lenses, inlay hints, document symbols and document links read a document through one
+pass per version (`features/doclines.py`): the requests of one version share it, the next
+version's pass parses only the lines whose text is new, a pass works in slices and stops when a
+request is waiting, and what a request answers is capped. Work is counted (lines parsed for
+tags), not timed; the daemon test below is the editor that asks after every change."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lsprotocol import types
+
+from d5e_daemon.app import App
+from d5e_daemon.client import Daemon
+from d5e_daemon.features import doclines
+from d5e_daemon.features import encounter_lens as lens
+from d5e_daemon.features import markdown as md
+from d5e_daemon.features import tags as tags_module
+from d5e_daemon.features.doclines import MAX_ITEMS, DocumentFacts, facts_now
+from d5e_daemon.features.tags import Resolver, Tag
+from d5e_daemon.textdoc import LineDocument
+
+URI = "file:///campaign/long.md"
+EVERYWHERE = types.Range(types.Position(0, 0), types.Position(10**6, 0))
+
+
+def doc(lines: list[str]) -> LineDocument:
+    return LineDocument(URI, "\n".join(lines), version=1, language_id="markdown")
+
+
+def edit(d: LineDocument, line: int, text: str) -> None:
+    """Replace line `line` as an editor does: an incremental change of that line only."""
+    end = len(d.lines[line].rstrip("\r\n")) if line < len(d.lines) else 0
+    where = types.Range(types.Position(line, 0), types.Position(line, end))
+    d.apply_change(types.TextDocumentContentChangePartial(range=where, text=text))
+    d.version = (d.version or 0) + 1
+
+
+def long_document() -> list[str]:
+    """5,000 lines, every one different: tags that resolve and do not, prose names, counted
+    creatures and an encounter block."""
+    lines = [
+        f"Room {i}: the {{@creature goblin}} and {{@spell nosuch{i}}}; *fireball* {i}."
+        if i % 3 == 0
+        else f"Line {i} of it, **wolves** here."
+        for i in range(5000)
+    ]
+    lines[10:10] = ["```encounter", "name: Den", "creatures:", "  - 2: Wolf", "```"]
+    return lines
+
+
+def requests(resolver: Resolver, d: LineDocument, facts: DocumentFacts | None) -> list[Any]:
+    return [
+        lens.code_lenses(resolver, d, ("block",), facts),
+        lens.inlay_hints(resolver, d, EVERYWHERE, ("line",), facts),
+        md.document_symbols(resolver, d, facts),
+        md.document_links(resolver, d, facts),
+    ]
+
+
+class Parsed:
+    """Counts the lines parsed for tags (by the facts' pass or anything else)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.lines = 0
+        parse = tags_module.iter_tags
+
+        def counting(line: int, text: str, start: int = 0) -> Iterator[Tag]:
+            self.lines += 1
+            return parse(line, text, start)
+
+        monkeypatch.setattr(doclines, "iter_tags", counting)
+        monkeypatch.setattr(md, "find_tags", lambda *a: pytest.fail("the document was rescanned"))
+        monkeypatch.setattr(lens, "tags_in_line", lambda *a: pytest.fail("rescanned"))
+
+
+def test_the_requests_of_a_version_share_one_pass_and_an_edit_reads_one_line(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolver = Resolver(app)
+    d = doc(long_document())
+    parsed = Parsed(monkeypatch)
+    facts = DocumentFacts(resolver, d)
+    while not facts.run(1.0):
+        pass
+    assert parsed.lines == facts.lines_read == 1667
+    first = requests(resolver, d, facts)
+    assert [len(answer) for answer in first[:1]] == [1]  # the block's lens
+    assert "Den" in [s.name for s in first[2]]
+
+    parsed.lines = 0
+    assert facts.run(1.0) and requests(resolver, d, facts) == first
+    assert parsed.lines == 0  # the same version: nothing read again
+
+    edit(d, 3000, "Room 3000: 4 {@creature goblin} and {@spell fireball}; the end.")
+    assert not facts.current()
+    assert facts.run(1.0)
+    assert parsed.lines == facts.lines_read == 1
+    again = requests(resolver, d, facts)
+    assert again == requests(Resolver(app), d, facts_now(Resolver(app), d))
+    fireball = next(s for s in again[2] if s.name == "Fireball")
+    assert fireball.detail.startswith("1668 mentions")  # 1667 in prose, the new tag
+
+    # packs changed: every line is read again (what a tag means may have changed)
+    resolver.clear()
+    parsed.lines = 0
+    while not facts.run(1.0):
+        pass
+    assert parsed.lines == 1668  # the lines holding tags, the edited one among them
+
+
+def test_a_pass_works_in_slices_and_stops_for_a_request(app: App) -> None:
+    resolver = Resolver(app)
+    d = doc(long_document())
+    facts = DocumentFacts(resolver, d)
+    asked = 0
+
+    def arriving() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked >= 3
+
+    assert not facts.run(60.0, arriving)  # a minute of time, but a request came: it stops
+    assert asked == 3 and not facts.current()
+    slices = 1
+    while not facts.run(0.0):
+        slices += 1
+    assert slices > 100  # no slice did more than a few lines' work
+    # a change in the middle of a pass: the pass begins again, for the new version
+    edit(d, 0, "{@spell shield}")
+    assert not facts.current()
+    while not facts.run(0.0):
+        pass
+    assert facts.version == d.version and 0 in facts.tags
+
+
+def test_what_a_request_answers_is_capped(app: App) -> None:
+    resolver = Resolver(app)
+    blocks = [
+        f"```encounter\nname: E{i}\ncreatures:\n  - 2: Wolf\n```" for i in range(MAX_ITEMS + 7)
+    ]
+    lines = "\n".join(blocks).split("\n")
+    lines += [f"{{@spell fireball}} {i}" for i in range(MAX_ITEMS + 3)]
+    lines += [f"{i} {{@creature wolf}} meet 2 {{@creature goblin}}" for i in range(MAX_ITEMS + 1)]
+    d = doc(lines)
+    facts = facts_now(resolver, d)
+    lenses = lens.code_lenses(resolver, d, ("block",), facts)
+    assert len(lenses) == MAX_ITEMS + 1
+    assert lenses[-1].command is not None
+    assert lenses[-1].command.title.startswith("7 more encounter(s)")
+    assert lenses[-1].range.start.line == 5 * MAX_ITEMS  # where the first not shown is
+    assert len(md.document_links(resolver, d, facts)) == MAX_ITEMS
+    hints = lens.inlay_hints(resolver, d, EVERYWHERE, ("line",), facts)
+    assert len(hints) == MAX_ITEMS
+    symbols = md.document_symbols(resolver, d, facts)
+    assert len(symbols) == MAX_ITEMS + 1
+    more = len(blocks) + (MAX_ITEMS + 1) + 3 - MAX_ITEMS  # encounters, then the entries
+    assert symbols[-1].name == f"{more} more symbol(s) not shown"
+
+
+# -- property: what a pass kept answers as a pass from scratch does ---------------------------
+
+POOL = [
+    "",
+    "Plain prose, with *fireball* in italics and **goblins** in bold.",
+    "4 wolves and {@creature wolf} x2; 2 {@creature goblinn}",
+    "{@spell fireball} hits the {@creature goblin}.",
+    "```encounter",
+    "```",
+    "creatures:",
+    "  - 3: Goblin",
+    "# A heading with {@spell shield}",
+    "---",
+    "ünïcödé 😀 {@spell fireball} ✨ 2 **dire wolves**",
+]
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    start=st.lists(st.integers(0, len(POOL) - 1), min_size=1, max_size=25),
+    edits=st.lists(st.tuples(st.integers(0, 40), st.integers(0, len(POOL) - 1)), max_size=6),
+)
+def test_answers_from_kept_lines_equal_answers_from_scratch(
+    app: App, start: list[int], edits: list[tuple[int, int]]
+) -> None:
+    resolver = Resolver(app)
+    d = doc([POOL[i] for i in start])
+    facts = DocumentFacts(resolver, d)
+    for where, what in [(0, start[0]), *edits]:
+        edit(d, where % max(len(d.lines), 1), POOL[what])
+        while not facts.run(0.0):
+            pass
+        fresh = Resolver(app)
+        assert requests(resolver, d, facts) == requests(fresh, d, facts_now(fresh, d))
+
+
+# -- the editor that asks after every change, over a real daemon -------------------------------
+
+
+def test_an_editor_asking_for_lenses_hints_and_symbols_after_each_change(db_path: Path) -> None:
+    """A 300 KB document of 4,000 lines, an editor that edits a line then asks for code
+    lenses, inlay hints, symbols and links, 8 times; lookups between them are answered while the
+    answers are worked on (bench/bursts.py --cases editor measures this on 20 MB)."""
+    lines = [
+        f"Room {i}: 2 {{@creature goblin}} and {{@spell nosuch{i}}}; **3 wolves** {i}."
+        for i in range(4000)
+    ]
+    text = "\n".join(lines)
+    uri = "file:///campaign/big.md"
+    with Daemon(db_path) as d:
+        d.initialize()
+        d.send(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "markdown", "version": 1, "text": text}},
+            notify=True,
+        )
+        waits: list[float] = []
+        for version in range(2, 10):
+            at = version * 20  # among the first symbols (the others are counted)
+            change = {
+                "range": {
+                    "start": {"line": at, "character": 0},
+                    "end": {"line": at, "character": 4},
+                },
+                "text": "Hall",
+            }
+            d.send(
+                "textDocument/didChange",
+                {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]},
+                notify=True,
+            )
+            asked = [
+                d.send(method, {"textDocument": {"uri": uri}, **extra})
+                for method, extra in [
+                    ("textDocument/codeLens", {}),
+                    ("textDocument/inlayHint", {"range": EVERYWHERE_JSON}),
+                    ("textDocument/documentSymbol", {}),
+                    ("textDocument/documentLink", {}),
+                ]
+            ]
+            started = time.perf_counter()
+            d.request("d5e/lookup", {"ref": "spells/fireball"}, timeout=60)
+            waits.append(time.perf_counter() - started)
+            answers = [result_of(d, i) for i in asked]
+        lenses, hints, symbols, links = answers
+        assert lenses == []  # no encounter block in it
+        assert len(hints) == MAX_ITEMS and len(links) == MAX_ITEMS
+        assert symbols[-1]["name"].endswith("more symbol(s) not shown")
+        assert "Hall" in {s["name"][:4] for s in symbols}
+        assert max(waits) < 5.0, sorted(waits)[-5:]
+
+
+def result_of(d: Daemon, msg_id: int) -> Any:
+    """The result of a request, whether it came already (kept while waiting for another)."""
+    for message in d.received:
+        if message.get("id") == msg_id and "method" not in message:
+            return message["result"]
+    return d.wait_for(msg_id, timeout=600)
+
+
+EVERYWHERE_JSON = {"start": {"line": 0, "character": 0}, "end": {"line": 10**6, "character": 0}}
+
+
+def test_a_request_for_a_version_already_replaced_is_answered_content_modified(
+    app: App,
+) -> None:
+    """An editor's requests after each change of a burst: the ones whose document changed
+    while they waited for the pass get LSP's ContentModified (the editor asks again), so the
+    work is done for the last version only."""
+    from pygls.exceptions import JsonRpcException
+
+    from d5e_daemon.jsonrpc import CONTENT_MODIFIED
+    from d5e_daemon.publishing import Publisher
+
+    resolver = Resolver(app)
+    d = doc(long_document())
+    publisher = Publisher(lambda uri: d, lambda: resolver, lambda params: None)
+
+    async def main() -> tuple[BaseException | None, DocumentFacts]:
+        stale = asyncio.ensure_future(publisher.facts_of(d))
+        await asyncio.sleep(0)  # its first slice ran: it waits for the next
+        edit(d, 1, "Line 1, edited.")
+        caught = None
+        try:
+            await stale
+        except JsonRpcException as exc:
+            caught = exc
+        return caught, await publisher.facts_of(d)
+
+    caught, facts = asyncio.run(main())
+    assert isinstance(caught, JsonRpcException) and caught.code == CONTENT_MODIFIED
+    assert facts.current() and facts.version == d.version
