@@ -479,7 +479,14 @@ step("a later start (the page reloaded, d5e's database and caches made): the fir
   const before = activatedAt();
   await page.reload({ waitUntil: "load" });
   await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
+  // The window restored: the adventure's tab and text, and the extension host up (a loaded
+  // machine restores slowly, and the quick input does not take text before).
   await page.locator(".tabs-container .tab", { hasText: "adventure.md" }).first().waitFor({ timeout: 60_000 });
+  await expectEditorLine(/^# The Ambush$/, "the adventure restored");
+  const deadline = Date.now() + 60_000;
+  while (activatedAt() === before && Date.now() < deadline) {
+    await page.waitForTimeout(100);
+  }
   await openAndComplete(9, "warm");
   assert.notEqual(activatedAt(), before, "the reloaded window activated the extension anew");
 });

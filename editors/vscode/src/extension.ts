@@ -160,7 +160,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     first = undefined;
     return current.ready;
   };
-  const settings = config();
   const clientOptions: LanguageClientOptions = {
     documentSelector: [
       { scheme: "file", language: "markdown" },
@@ -168,7 +167,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       { scheme: "file", language: "plaintext" },
       { scheme: "untitled", language: "plaintext" },
     ],
-    initializationOptions: daemonSettings(settings),
+    initializationOptions: () => daemonSettings(config()), // today's, at a restart too
   };
   client = new LanguageClient("d5e", "d5e", serverOptions, clientOptions);
   context.subscriptions.push(
