@@ -572,6 +572,19 @@ def _pack(source: dict[str, Any]) -> Pack:
     )
 
 
+@dataclass
+class Version:
+    """One entry an object's `_versions` make: `raw` resolved, or None when a template it uses
+    is in another pack (then `derive` makes it at install time from `parent`)."""
+
+    raw: dict[str, Any] | None
+    version: dict[str, Any]
+    at: JsonPath
+    written: JsonPath
+    templates: dict[int, dict[str, Any]]
+    parent: dict[str, Any]
+
+
 class Builder:
     """Resolves copies and fluff, and turns items into entries of their packs."""
 
@@ -691,26 +704,8 @@ class Builder:
         return None
 
     def templates(self, item: Item) -> tuple[dict[int, dict[str, Any]], list[int]]:
-        """The item's `_copy._templates` found in these files (by position), and the
-        positions of those that are not (looked up in the installed packs by `derive`)."""
-        found: dict[int, dict[str, Any]] = {}
-        missing = []
-        refs = item.raw["_copy"].get("_templates") or []
-        for i, ref in enumerate(refs if isinstance(refs, list) else []):
-            if not isinstance(ref, dict):
-                missing.append(i)  # told by `derive`
-                continue
-            key = (
-                TEMPLATE_KINDS.get(item.kind, "monsterTemplate"),
-                str(ref.get("name", "")).lower().strip(),
-                str(ref.get("source", "")).lower().strip(),
-            )
-            template = self.r.by_key.get(key)
-            if template is None:
-                missing.append(i)
-            else:
-                found[i] = template.raw
-        return found, missing
+        """The item's `_copy._templates` found in these files, and those that are not."""
+        return self.template_refs(item.kind, item.raw["_copy"])
 
     def resolve(self, item: Item) -> dict[str, Any] | None:
         """The item's full 5etools object; None when its copy failed (a problem says why) or
@@ -796,11 +791,34 @@ class Builder:
         pack = pack_id(str(base.raw.get("source") or self.r.order[0]))
         return f"{pack}:{collection}/{convert.slug_for(base.kind, base.raw)}"
 
-    def versions(
-        self, item: Item, resolved: dict[str, Any]
-    ) -> list[tuple[dict[str, Any], JsonPath, JsonPath]]:
+    def template_refs(
+        self, kind: str, meta: dict[str, Any]
+    ) -> tuple[dict[int, dict[str, Any]], list[int]]:
+        """A `_copy`'s `_templates` found in these files (by position), and the positions of
+        those that are not (looked up in the installed packs by `derive`)."""
+        found: dict[int, dict[str, Any]] = {}
+        missing = []
+        refs = meta.get("_templates") or []
+        for i, ref in enumerate(refs if isinstance(refs, list) else []):
+            if not isinstance(ref, dict):
+                missing.append(i)  # told by `derive`
+                continue
+            key = (
+                TEMPLATE_KINDS.get(kind, "monsterTemplate"),
+                str(ref.get("name", "")).lower().strip(),
+                str(ref.get("source", "")).lower().strip(),
+            )
+            template = self.r.by_key.get(key)
+            if template is None:
+                missing.append(i)
+            else:
+                found[i] = template.raw
+        return found, missing
+
+    def versions(self, item: Item, resolved: dict[str, Any]) -> list[Version]:
         """The entries the item's `_versions` make (5etools' `getVersions`), each resolved
-        against the item, with where it was written; a problem for each that cannot be."""
+        against the item, with where it was written; a problem for each that cannot be. A
+        version using a template of another pack is left to `derive` (its `raw` is None)."""
         parent = resolved
         if item.kind == "subrace":  # a subrace's versions are of the race it makes
             race = self.r.by_key.get(
@@ -816,39 +834,22 @@ class Builder:
             return []
         out = []
         for version, at, written in made:
-            templates = []
-            for i, ref in enumerate(version["_copy"].get("_templates") or []):
-                key = (
-                    TEMPLATE_KINDS.get(item.kind, "monsterTemplate"),
-                    str(ref.get("name", "")).lower().strip() if isinstance(ref, dict) else "",
-                    str(ref.get("source", "")).lower().strip() if isinstance(ref, dict) else "",
-                )
-                template = self.r.by_key.get(key)
-                if template is None:
-                    self.r.problems.append(
-                        item.problem(
-                            f"template {key[1]!r} of source {key[2]!r} is not in these files",
-                            (*at, "_templates", i),
-                        )
-                    )
-                else:
-                    templates.append(template.raw)
+            found, missing = self.template_refs(item.kind, version["_copy"])
+            if missing:
+                out.append(Version(None, version, at, written, found, parent))
+                continue
             try:
-                out.append(
-                    (
-                        copy.derive(
-                            copy.version_parent(parent, version),
-                            version,
-                            templates,
-                            item.kind,
-                            at,
-                        ),
-                        at,
-                        written,
-                    )
+                raw = copy.derive(
+                    copy.version_parent(parent, version),
+                    version,
+                    [found[i] for i in sorted(found)],
+                    item.kind,
+                    at,
                 )
             except copy.ModError as exc:
                 self.r.problems.append(item.problem(exc.message, exc.path))
+                continue
+            out.append(Version(raw, version, at, written, found, parent))
         return out
 
     def _with_fluff(self, item: Item, raw: dict[str, Any]) -> dict[str, Any]:
@@ -954,8 +955,10 @@ def derive(
 ) -> tuple[Entry, list[PackProblem]]:
     """A `_copy` whose base or templates are installed in another pack, resolved at install
     time by d5e (then, for a version, the version laid over that)."""
-    own = entry.data[convert.RAW]
     kind = entry.data["5etools_type"]
+    if "5etools_parent" in entry.data:
+        return _derive_version(entry, base_ref, find)
+    own = entry.data[convert.RAW]
     collection = base_ref.split(":", 1)[1].split("/", 1)[0]
     base_raw = srd.to_5etools(collection, base_name, base)
     in_files = entry.data.get("5etools_templates", {})
@@ -966,7 +969,9 @@ def derive(
     if version is not None:
         at = tuple(version["at"])
         refs = version["raw"]["_copy"].get("_templates")
-        version_templates, found = _installed_templates(entry, refs, {}, find, base_ref, at)
+        version_templates, found = _installed_templates(
+            entry, refs, version.get("templates", {}), find, base_ref, at
+        )
         problems += found
     if problems:
         return entry, problems
@@ -985,6 +990,37 @@ def derive(
         collection=convert.collection_of(kind, raw),
         name=name,
         data=data,
+        extends=Extends(ref=base_ref),
+    )
+    return resolved, []
+
+
+def _derive_version(
+    entry: Entry, base_ref: str, find: FindEntry | None
+) -> tuple[Entry, list[PackProblem]]:
+    """A version of an object resolved in its files, using a template of another installed
+    pack: made from that object as read (`5etools_parent`), with the templates found."""
+    kind = entry.data["5etools_type"]
+    version = entry.data["5etools_version"]
+    at = tuple(version["at"])
+    refs = version["raw"]["_copy"].get("_templates")
+    templates, problems = _installed_templates(
+        entry, refs, version.get("templates", {}), find, base_ref, at
+    )
+    if problems:
+        return entry, problems
+    parent = entry.data["5etools_parent"]
+    try:
+        raw = copy.derive(
+            copy.version_parent(parent, version["raw"]), version["raw"], templates, kind, at
+        )
+    except copy.ModError as exc:
+        return entry, [_located(entry, exc, base_ref)]
+    resolved = msgspec.structs.replace(
+        entry,
+        collection=convert.collection_of(kind, raw),
+        name=convert.plain_tags(str(raw.get("name", entry.name))),
+        data=convert.record(kind, raw),
         extends=Extends(ref=base_ref),
     )
     return resolved, []
@@ -1188,7 +1224,19 @@ def _load(path: Path) -> list[LoadedPack]:
                         collection=collection,
                         slug=convert.slug_for(item.kind, {**raw, "name": name}),
                         name=convert.plain_tags(name),
-                        data={**data, "5etools_version": {"raw": version, "at": list(at)}},
+                        data={
+                            **data,
+                            "5etools_version": {
+                                "raw": version,
+                                "at": list(at),
+                                "templates": {
+                                    str(i): t
+                                    for i, t in builder.template_refs(item.kind, version["_copy"])[
+                                        0
+                                    ].items()
+                                },
+                            },
+                        },
                         source=Source(path=item.file.resolved, line=item.where(written)[0]),
                         extends=Extends(ref=ref, at={"extends": copied_at}),
                     )
@@ -1205,15 +1253,44 @@ def _load(path: Path) -> list[LoadedPack]:
                 source=where,
             )
         )
-        for version, _at, written in builder.versions(item, resolved):
+        for made in builder.versions(item, resolved):
+            version = made.raw or made.version
             home = packs.get(str(version.get("source") or "").lower(), loaded)
+            located = Source(path=item.file.resolved, line=item.where(made.written)[0])
+            if made.raw is None:  # a template of another pack: made by `derive` at install
+                collection = convert.collection_of(item.kind, resolved)
+                name = str(version.get("name") or resolved.get("name", ""))
+                parent_ref = (
+                    f"{loaded.pack.id}:{collection}/{convert.slug_for(item.kind, resolved)}"
+                )
+                home.entries.append(
+                    Entry(
+                        collection=collection,
+                        slug=convert.slug_for(item.kind, {**resolved, "name": name}),
+                        name=convert.plain_tags(name),
+                        data={
+                            convert.RAW: made.version,
+                            "5etools_type": item.kind,
+                            "5etools_at": _mod_positions(item),
+                            "5etools_parent": made.parent,
+                            "5etools_version": {
+                                "raw": made.version,
+                                "at": list(made.at),
+                                "templates": {str(i): t for i, t in made.templates.items()},
+                            },
+                        },
+                        source=located,
+                        extends=Extends(ref=parent_ref, at={"extends": item.where(made.written)}),
+                    )
+                )
+                continue
             home.entries.append(
                 Entry(
                     collection=convert.collection_of(item.kind, version),
                     slug=convert.slug_for(item.kind, version),
                     name=convert.plain_tags(str(version.get("name", ""))),
                     data=builder.record(item.kind, version),
-                    source=Source(path=item.file.resolved, line=item.where(written)[0]),
+                    source=located,
                 )
             )
         if item.kind in ("magicvariant", "variant"):

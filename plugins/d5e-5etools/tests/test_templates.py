@@ -273,3 +273,39 @@ def test_a_legendary_group_template(app: App, tmp_path: Path, where: str) -> Non
     assert lair[0] == "On initiative count 20, the court acts:"
     assert lair[-1]["name"] == "Snuff"
     assert len(data(app, "caverns:legendary-groups/ember-court")["5etools"]["lairActions"]) == 2
+
+
+def test_a_version_using_a_template_of_another_installed_pack(app: App, tmp_path: Path) -> None:
+    """`_versions` look their `_templates` up as `_copy` does: in the same files, else in the
+    installed packs; the version is made when the file is installed, and again when that
+    pack changes."""
+    templates = {"_meta": source("AshTemplates"), "monsterTemplate": [ASHEN]}
+    templates_path = write(tmp_path, "Someone; Ash Templates.json", templates)
+    install(app, templates_path)
+    brute = {
+        **BRUTE,
+        "_versions": [
+            {
+                "name": "Ashen Cave Brute",
+                "source": "Caverns",
+                "_templates": [{"name": "Ashen", "source": "AshTemplates"}],
+            }
+        ],
+    }
+    caverns = write(
+        tmp_path, "Someone; Caverns.json", {"_meta": source("Caverns"), "monster": [brute]}
+    )
+    install(app, caverns)
+    found = data(app, "caverns:monsters/ashen-cave-brute")
+    assert [a["name"] for a in found["actions"]] == ["Club", "Ash Touch"]
+    assert found["challenge_rating"] == 5 and found["senses"]["tremorsense"] == "30 ft."
+    assert data(app, "caverns:monsters/cave-brute")["challenge_rating"] == 2  # parent unchanged
+
+    from d5e_daemon.features.packs import install as install_rpc
+    from d5e_daemon.protocol import PackInstallParams
+
+    harsher = json.loads(json.dumps(ASHEN))
+    harsher["apply"]["_root"]["cr"] = "9"
+    write(tmp_path, "Someone; Ash Templates.json", {**templates, "monsterTemplate": [harsher]})
+    asyncio.run(install_rpc(app, PackInstallParams(path=str(templates_path))))
+    assert data(app, "caverns:monsters/ashen-cave-brute")["challenge_rating"] == 9
