@@ -68,6 +68,7 @@ COLLECTIONS: dict[str, str] = {
     "itemProperty": "weapon-properties",
     "itemType": "item-types",
     "monsterTemplate": "monster-templates",
+    "legendaryGroupTemplate": "legendary-group-templates",
     "encounter": "encounters",
     "name": "name-tables",
     "book": "books",

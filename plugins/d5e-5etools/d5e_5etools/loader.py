@@ -39,6 +39,9 @@ ID_CLEAN = re.compile(r"[^a-z0-9]+")
 _ITEM_ENTRY = re.compile(r"\{#itemEntry ([^}]+)\}")
 _TEMPLATE_FIELD = re.compile(r"\{\{([^}]+)\}\}")
 JsonPath = tuple[str | int, ...]
+# The type whose objects `_copy._templates` names, by the type copied (5etools'
+# `_pMergeCopy_pGetTemplates`).
+TEMPLATE_KINDS = {"monster": "monsterTemplate", "legendaryGroup": "legendaryGroupTemplate"}
 
 
 def pack_id(source: str) -> str:
@@ -342,6 +345,10 @@ class Reader:
         self.identities: dict[tuple[str, ...], Item] = {}
         self.base_subraces: dict[tuple[str, str], Item] = {}
         self.item_entries: dict[tuple[str, str], dict[str, Any]] = {}
+        self.type_entries: dict[tuple[str, str], list[Any]] = {}
+        """`itemTypeAdditionalEntries` by the item type they apply to (abbreviation, source)."""
+        self.loot_tables: dict[tuple[str, str], list[Any]] = {}
+        """`linkedLootTables`: (source, item name) → the loot tables that item is on."""
 
     def read(self) -> None:
         for file_path in _files(self.root):
@@ -399,11 +406,19 @@ class Reader:
         for kind, values in f.doc.items():
             if kind in convert.IGNORED or kind.startswith("foundry"):
                 continue  # `foundry*`: automation data for the Foundry VTT, not content
+            if kind == "linkedLootTables" and isinstance(values, dict):
+                # {source: {item name: [tables]}}: added to those items' `lootTables`, as
+                # 5etools adds them to the magic variants it makes
+                for src, by_name in values.items():
+                    for name, tables in (by_name if isinstance(by_name, dict) else {}).items():
+                        if isinstance(tables, list):
+                            self.loot_tables.setdefault((_low(src), _low(name)), []).extend(tables)
+                continue
             known = (
                 kind in convert.COLLECTIONS
                 or kind in convert.FLUFF
                 or kind in convert.DOCUMENTS
-                or kind == "itemEntry"
+                or kind in ("itemEntry", "itemTypeAdditionalEntries")
             )
             if not isinstance(values, list) and known:
                 line, column = f.line_col(_json_offset(f.text, 0, (kind,)))
@@ -424,6 +439,9 @@ class Reader:
                 continue
             for i, raw in enumerate(values):
                 item = Item(kind, raw, f, i)
+                if kind == "itemTypeAdditionalEntries":
+                    self._type_entries(item)
+                    continue
                 if isinstance(raw, dict) and not isinstance(raw.get("name", raw.get("id")), str):
                     named = _implicit_name(kind, raw)
                     if named is not None:
@@ -447,6 +465,21 @@ class Reader:
                 else:
                     self._add(item)
 
+    def _type_entries(self, item: Item) -> None:
+        """Entries every item of a type shows after its own (5etools'
+        `Renderer.item._addAdditionalTypeEntries`: the first for a type is kept)."""
+        raw = item.raw
+        applies = raw.get("appliesTo") if isinstance(raw, dict) else None
+        if not isinstance(applies, str) or not isinstance(raw.get("entries"), list):
+            self.problems.append(
+                item.problem(
+                    "an `itemTypeAdditionalEntries` entry needs `appliesTo` (a type, as "
+                    '`"GS|PHB"`) and `entries`'
+                )
+            )
+            return
+        self.type_entries.setdefault(item_type_key(applies), raw["entries"])
+
     def _add(self, item: Item) -> None:
         ident = identity(item.kind, item.raw)
         first = self.identities.get(ident)
@@ -467,6 +500,13 @@ class Reader:
 
 def _low(value: Any) -> str:
     return str(value if value is not None else "").strip().lower()
+
+
+def item_type_key(uid: str) -> tuple[str, str]:
+    """`"GS|XPHB"` → `("gs", "xphb")`; without a source, the PHB's (5etools'
+    `DataUtil.itemType.unpackUid`)."""
+    abbreviation, _, source = uid.partition("|")
+    return _low(abbreviation), _low(source.partition("|")[0]) or "phb"
 
 
 def entity_source(raw: dict[str, Any]) -> Any:
@@ -554,6 +594,13 @@ class Builder:
             self._features = refs.Features(found)
         return self._features
 
+    def type_entries(self, raw: dict[str, Any]) -> list[Any]:
+        """The `itemTypeAdditionalEntries` of the item's type, as one section after its own
+        entries (5etools shows them under a rule after the item's text)."""
+        kind = raw.get("type")
+        found = self.r.type_entries.get(item_type_key(kind)) if isinstance(kind, str) else None
+        return [{"type": "entries", "entries": copy._clone(found)}] if found else []
+
     def item_entries(self, raw: dict[str, Any]) -> list[Any]:
         """An item's `entries` with each `"{#itemEntry Name|Source}"` replaced by that
         itemEntry's `entriesTemplate`, its `{{item.field}}` filled from the item."""
@@ -585,14 +632,24 @@ class Builder:
 
     def record(self, kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         """`convert.record`, with the features this object references shown in its text (a
-        class's and a subclass's listed features too); the stored 5etools object unchanged."""
-        if kind in ("item", "baseitem", "magicvariant", "variant") and any(
-            isinstance(e, str) and "{#itemEntry" in e for e in raw.get("entries") or []
-        ):
-            shown = {**raw, "entries": self.item_entries(raw)}
-            data = convert.record(kind, shown)
-            data[convert.RAW] = raw
-            return data
+        class's and a subclass's listed features too), and an item's `{#itemEntry}` texts and
+        its type's additional entries; the stored 5etools object unchanged."""
+        if kind in ("item", "baseitem", "magicvariant", "variant"):
+            extra = self.type_entries(raw)
+            loot = self.r.loot_tables.get((_low(raw.get("source")), _low(raw.get("name"))))
+            shown = raw
+            if any(isinstance(e, str) and "{#itemEntry" in e for e in raw.get("entries") or []):
+                shown = {**shown, "entries": self.item_entries(raw)}
+            if extra:
+                shown = {**shown, "entries": [*(shown.get("entries") or []), *extra]}
+            if loot:
+                tables = [*(raw.get("lootTables") or []), *loot]
+                raw = {**raw, "lootTables": list(dict.fromkeys(tables))}
+                shown = {**shown, "lootTables": raw["lootTables"]}
+            if shown is not raw or loot:
+                data = convert.record(kind, shown)
+                data[convert.RAW] = raw
+                return data
         if kind not in refs.USERS:
             return convert.record(kind, raw)
         features = self.features()
@@ -644,7 +701,7 @@ class Builder:
                 missing.append(i)  # told by `derive`
                 continue
             key = (
-                "monsterTemplate",
+                TEMPLATE_KINDS.get(item.kind, "monsterTemplate"),
                 str(ref.get("name", "")).lower().strip(),
                 str(ref.get("source", "")).lower().strip(),
             )
@@ -762,7 +819,7 @@ class Builder:
             templates = []
             for i, ref in enumerate(version["_copy"].get("_templates") or []):
                 key = (
-                    "monsterTemplate",
+                    TEMPLATE_KINDS.get(item.kind, "monsterTemplate"),
                     str(ref.get("name", "")).lower().strip() if isinstance(ref, dict) else "",
                     str(ref.get("source", "")).lower().strip() if isinstance(ref, dict) else "",
                 )
@@ -854,8 +911,11 @@ def _installed_templates(
     at: JsonPath = ("_copy",),
 ) -> tuple[list[dict[str, Any]], list[PackProblem]]:
     """The `_templates` of a deferred entry: those of its own files (`in_files`, by
-    position), the others read from the installed packs (`monster-templates` of the pack of
-    their source); a problem names each that is nowhere."""
+    position), the others read from the installed packs (`monster-templates`, or for a
+    legendary group `legendary-group-templates`, of the pack of their source); a problem names
+    each that is nowhere."""
+    kind = TEMPLATE_KINDS.get(str(entry.data.get("5etools_type")), "monsterTemplate")
+    collection = convert.COLLECTIONS[kind]
     out, problems = [], []
     for i, ref in enumerate(refs if isinstance(refs, list) else []):
         if str(i) in in_files:
@@ -867,12 +927,12 @@ def _installed_templates(
             continue
         name, source = str(ref.get("name", "")), str(ref.get("source", ""))
         pack = SRD_SOURCES.get(source.lower()) or pack_id(source)
-        record = find(pack, "monster-templates", convert.slug(name)) if find else None
+        record = find(pack, collection, convert.slug(name)) if find else None
         if record is None or not isinstance(record[1].get(convert.RAW), dict):
             where = (
-                "the SRD holds no monster templates"
+                f"the SRD holds no {collection.replace('-', ' ')}"
                 if pack.startswith("srd-")
-                else f"pack {pack!r} has no monster-templates/{convert.slug(name)}"
+                else f"pack {pack!r} has no {collection}/{convert.slug(name)}"
             )
             exc = copy.ModError(
                 f"template {name!r} of source {source!r} is neither in these files nor "

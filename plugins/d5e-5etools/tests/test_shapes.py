@@ -157,7 +157,7 @@ def test_item_properties_item_entries_and_other_top_level_keys(app: App, tmp_pat
             {"name": "Charm of Far Places", "source": S, "rarity": "rare", "wondrous": True,
              "entries": ["{#itemEntry Ring of Resistance|DMG}"]},
         ],
-        "linkedLootTables": {S: {"Charm of Embers": ["Table A"]}},  # not content, not an array
+        "linkedLootTables": {S: {"Charm of Embers": ["Table A"]}},  # an object, not an array
     }  # fmt: skip
     result = install(app, tmp_path, doc)
     assert data(app, "shapes:weapon-properties/brittle")["desc"][0].startswith("***Brittle.***")
@@ -166,7 +166,11 @@ def test_item_properties_item_entries_and_other_top_level_keys(app: App, tmp_pat
     ]
     far = lookup(app, LookupParams(ref="shapes:magic-items/charm-of-far-places"))
     assert "Ring of Resistance" in far.markdown and "{#" not in far.markdown
-    assert any("linkedLootTables" in str(w) for w in result.warnings)
+    # read as 5etools reads it: the item is on that table, nothing is left unread
+    assert not any("linkedLootTables" in str(w) for w in result.warnings)
+    charm = data(app, "shapes:magic-items/charm-of-embers")
+    assert charm["5etools"]["lootTables"] == ["Table A"]
+    assert charm["5etools"]["entries"] == [f"{{#itemEntry Warding Charm|{S}}}"]
 
 
 def test_an_alias_that_is_another_entrys_name_and_a_copy_by_abbreviation(

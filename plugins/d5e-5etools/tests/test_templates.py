@@ -222,3 +222,54 @@ def test_a_copy_is_resolved_again_when_the_pack_of_its_template_changes_or_goes(
     assert data(app, "caverns:monsters/ashen-brute")["challenge_rating"] == 9  # last good one
     told = [w for w in app.library.warnings if "'Ashen'" in w]
     assert told and "AshTemplates" in told[0] and "neither in these files nor installed" in told[0]
+
+
+SHADOWED = {
+    "name": "Shadowed",
+    "source": "AshTemplates",
+    "apply": {
+        "_mod": {
+            "lairActions": {
+                "mode": "appendArr",
+                "items": {"type": "entries", "name": "Snuff", "entries": ["Lights go out."]},
+            }
+        }
+    },
+}
+COURT = {
+    "name": "Ember Court",
+    "source": "Caverns",
+    "lairActions": [
+        "On initiative count 20, the court acts:",
+        {"type": "list", "items": ["Heat."]},
+    ],
+}
+SHADOW_COURT = {
+    "name": "Shadow Court",
+    "source": "Caverns",
+    "_copy": {
+        "name": "Ember Court",
+        "source": "Caverns",
+        "_templates": [{"name": "Shadowed", "source": "AshTemplates"}],
+    },
+}
+
+
+@pytest.mark.parametrize("where", ["same file", "another pack"])
+def test_a_legendary_group_template(app: App, tmp_path: Path, where: str) -> None:
+    """A legendary group's `_templates` name `legendaryGroupTemplate`s (5etools'
+    `_pMergeCopy_pGetTemplates`), from the same files or another installed pack."""
+    doc: dict[str, Any] = {"legendaryGroup": [COURT, SHADOW_COURT]}
+    if where == "same file":
+        doc["_meta"] = {"sources": [{"json": "Caverns"}, {"json": "AshTemplates"}]}
+        doc["legendaryGroupTemplate"] = [SHADOWED]
+    else:
+        templates = {"_meta": source("AshTemplates"), "legendaryGroupTemplate": [SHADOWED]}
+        install(app, write(tmp_path, "templates.json", templates))
+        assert data(app, "ashtemplates:legendary-group-templates/shadowed")["name"] == "Shadowed"
+        doc["_meta"] = source("Caverns")
+    install(app, write(tmp_path, "courts.json", doc))
+    lair = data(app, "caverns:legendary-groups/shadow-court")["5etools"]["lairActions"]
+    assert lair[0] == "On initiative count 20, the court acts:"
+    assert lair[-1]["name"] == "Snuff"
+    assert len(data(app, "caverns:legendary-groups/ember-court")["5etools"]["lairActions"]) == 2
