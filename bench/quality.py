@@ -46,6 +46,7 @@ HELDOUT = [
     REPO / "bench" / "search-heldout.jsonl",
     REPO / "bench" / "search-heldout-2.jsonl",
     REPO / "bench" / "search-heldout-3.jsonl",
+    REPO / "bench" / "search-heldout-4.jsonl",
 ]
 MODES = ("keyword", "semantic", "hybrid")
 # The grid of `--folds`: the ranking constants of features/search.py and values around them.
@@ -213,7 +214,12 @@ def main() -> int:
         default=HELDOUT,
         help="held-out query files (none: skip them)",
     )
-    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("-v", "--verbose", action="store_true", help="list the dev set's misses")
+    ap.add_argument(
+        "--show-heldout-misses",
+        action="store_true",
+        help="list the held-out sets' misses too (reading them spends the set)",
+    )
     ap.add_argument("--folds", action="store_true", help="2-fold check of the ranking constants")
     ap.add_argument(
         "--passage-tokens",
@@ -288,7 +294,7 @@ def main() -> int:
             ["type", "n", *MODES],
             by_type(held, held_ranks[name]),
         )
-        if args.verbose:
+        if args.show_heldout_misses:
             for i, q in enumerate(held):
                 got = {m: held_ranks[name][m][i] for m in MODES}
                 if got["hybrid"] is None or got["hybrid"] > 5:
