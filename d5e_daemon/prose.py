@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Generator, Hashable, Iterable, Iterator, Sequence
 from itertools import compress, count, repeat
 from operator import add, itemgetter, ne
 from typing import Literal, NamedTuple
@@ -62,6 +62,7 @@ MAX_COUNT_DIGITS = 9  # a longer number is no count of creatures ("10000000000 g
 MAX_EMPHASIS = 80  # code points: longer emphasised text is a sentence, not a name
 LINE_CACHE = 50_000  # lines whose prose references are remembered (per profile's names)
 WALKS = 32  # documents whose last walk is kept (per profile's names)
+WALK_SLICE = 256  # lines walked between the points where a lazy walk may stop (and each line read)
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _ATX_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
@@ -209,7 +210,7 @@ class ProseWalk:
     document walks a few lines, unless it opens or closes a code fence, a comment or front
     matter, which changes what every line after it is."""
 
-    __slots__ = ("lines", "refs", "states", "texts", "walked")
+    __slots__ = ("lines", "refs", "states", "steps", "texts", "walked")
 
     def __init__(
         self,
@@ -217,16 +218,27 @@ class ProseWalk:
         names: ProseNames | None = None,
         old: ProseWalk | None = None,
         keep: bool = True,
+        lazy: bool = False,
     ) -> None:
-        """`keep=False`: a walk that is not kept for the next version (no `states`)."""
-        self.lines = lines = tuple(lines)
+        """`keep=False`: a walk that is not kept for the next version (no `states`).
+        `lazy=True`: nothing is walked yet; iterate `steps` to walk (it yields after each line
+        whose names it had to read and every `WALK_SLICE` lines, so a caller can stop in
+        between and answer something else)."""
+        self.lines = tuple(lines)
         self.states: list[State] = []
         self.texts: list[str | None] = []
         self.refs: list[ProseRef] = []
         self.walked = 0
         """Lines walked to build this (a test reads it)."""
+        self.steps = self._build(names, old, keep)
+        if not lazy:
+            for _ in self.steps:
+                pass
+
+    def _build(self, names: ProseNames | None, old: ProseWalk | None, keep: bool) -> Iterator[None]:
+        lines = self.lines
         if old is None or not lines or not old.lines:
-            self._walk(0, None, names, None, len(lines), 0, keep)
+            yield from self._walk(0, None, names, None, len(lines), 0, keep)
             return
         before = old.lines
         if lines == before:
@@ -240,7 +252,7 @@ class ProseWalk:
         self.states = old.states[:start]
         self.texts = old.texts[:start]
         self.refs = old.refs[: bisect_left(old.refs, start, key=_LINE)] if names is not None else []
-        self._walk(
+        yield from self._walk(
             start,
             old.states[start] if start else None,
             names,
@@ -258,7 +270,7 @@ class ProseWalk:
         same_from: int,
         moved: int,
         keep: bool = True,
-    ) -> None:
+    ) -> Iterator[None]:
         """Walk from line `n` in `state` (None: the document's start) to the end, or until
         line `same_from` or later of the unchanged rest (`moved` lines down from where it was
         in `old`) is reached in the state it had in `old`; then take the rest of `old`."""
@@ -281,6 +293,8 @@ class ProseWalk:
         old_states = old.states if old is not None else None
         walked = n
         while n < count:
+            if n % WALK_SLICE == 0:
+                yield
             if keep:
                 state = (fence, in_comment, front_matter, previous_blank, in_list)
                 state = _STATES.setdefault(state, state)  # a few: no new object kept per line
@@ -310,6 +324,7 @@ class ProseWalk:
                     found = placed.get((n - 1, raw))
                     if found is None:
                         found = placed[n - 1, raw] = names.refs_at(n - 1, raw)
+                        yield  # a line read: a long one may take a while
                     if found:
                         refs += found
                 continue
@@ -369,6 +384,7 @@ class ProseWalk:
                 found = placed.get((n - 1, text))
                 if found is None:
                     found = placed[n - 1, text] = names.refs_at(n - 1, text)
+                    yield  # a line read: a long one may take a while
                 if found:
                     refs += found
         self.walked = n - walked
@@ -444,12 +460,28 @@ def walk_prose(lines: Sequence[str], names: ProseNames, key: Hashable | None = N
     profile change) and only what changed since is walked again."""
     if key is None:
         return ProseWalk(lines, names, keep=False)
+    steps = walk_prose_steps(lines, names, key)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+def walk_prose_steps(
+    lines: Sequence[str], names: ProseNames, key: Hashable
+) -> Generator[None, None, ProseWalk]:
+    """`walk_prose` in steps (`walk = yield from walk_prose_steps(…)`), so that a long
+    document's first walk can be left between slices to answer a request. The walk is kept
+    once it is whole; a walk left unfinished keeps nothing."""
     walks = names._walks
     with names._walks_lock:  # the campaign's first reading runs in a worker thread
-        old = walks.pop(key, None)
-    walk = ProseWalk(lines, names, old)
+        old = walks.get(key)
+    walk = ProseWalk(lines, names, old, lazy=True)
+    yield from walk.steps
     if len(lines) <= LINE_CACHE:
         with names._walks_lock:
+            walks.pop(key, None)  # put back last: the document read most recently
             if len(walks) >= WALKS:
                 del walks[next(iter(walks))]  # the document read least recently
             walks[key] = walk

@@ -301,3 +301,19 @@ def test_a_request_for_a_version_already_replaced_is_answered_content_modified(
     caught, facts = asyncio.run(main())
     assert isinstance(caught, JsonRpcException) and caught.code == CONTENT_MODIFIED
     assert facts.current() and facts.version == d.version
+
+
+def test_the_prose_walk_of_a_long_document_is_in_slices_too(app: App) -> None:
+    """A document of prose without tags: after the tag lines, the prose walk itself stops every
+    few hundred lines, so a request waits for a slice, never for the whole walk."""
+    from d5e_daemon import prose
+
+    lines = [
+        f"Scene {i}: {i % 7 + 2} wolves and **goblins**; *fireball* {i}." for i in range(20_000)
+    ]
+    facts = DocumentFacts(Resolver(app), doc(lines))
+    slices = 1
+    while not facts.run(0.0):
+        slices += 1
+    assert slices >= len(lines) // doclines.CHECK_EVERY + len(lines) // prose.WALK_SLICE
+    assert len(facts.prose) == 3 * len(lines)

@@ -311,3 +311,27 @@ def test_walks_are_kept_per_document_within_bounds(names: ProseNames) -> None:
     assert "file:///0.md" not in names._walks
     assert walk_prose(["Doc 40: 2 wolves."], names, f"file:///{prose.WALKS + 4}.md").walked == 1
     assert walk_prose([f"Doc {prose.WALKS + 4}: 2 wolves."], names, "file:///x.md").walked == 1
+
+
+def test_a_first_walk_can_stop_between_slices(names: ProseNames) -> None:
+    """A long document's first walk is taken in steps of `WALK_SLICE` lines, so the daemon can
+    answer a request in between (a 20 MB document walked in one go held every request for half
+    a second); the walk in steps is the walk in one go, and it is kept only once it is whole."""
+    lines = adventure(5000)
+    key = "file:///steps.md"
+    steps = prose.walk_prose_steps(lines, names, key)
+    for _ in range(3):
+        next(steps)
+    assert key not in names._walks  # left unfinished: nothing kept
+    taken = 3
+    while True:
+        try:
+            next(steps)
+            taken += 1
+        except StopIteration as done:
+            walk = done.value
+            break
+    assert taken >= len(lines) // prose.WALK_SLICE
+    assert names._walks[key] is walk
+    assert_walk_is_fresh(walk, lines, names)
+    assert walk_prose(lines, names, key).walked == 0  # the kept walk serves the next version

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pygls.workspace import TextDocument
 
 from .. import queries
-from ..prose import ProseRef, walk_prose
+from ..prose import ProseRef, walk_prose_steps
 from .tags import TAG_COLLECTIONS, Resolver, Tag, iter_tags
 
 CREATURE_TAGS = frozenset(t for t, c in TAG_COLLECTIONS.items() if "monsters" in c)
@@ -113,7 +113,7 @@ class DocumentFacts:
             if found:
                 tags[n] = tuple((replace(tag, line=n), row) for tag, row in found)
         yield
-        walk = walk_prose(lines, resolver.prose_names(), self.doc.uri)
+        walk = yield from walk_prose_steps(lines, resolver.prose_names(), self.doc.uri)
         texts = walk.texts
         self.tags, self.prose, self.fences, self.lines_read = tags, walk.refs, fences, read
         self.prose_tag_lines = {n for n in tags if texts[n] is not None}
