@@ -49,6 +49,10 @@ class Publisher:
         """Diagnostics passes under way, by document."""
         self.facts: dict[str, DocumentFacts] = {}
         """What the other requests about a document read of it (`facts_of`), by document."""
+        self.working: dict[str, asyncio.Lock] = {}
+        """Held by the one request working a document's facts out; the others of the same
+        version wait for it instead of working the same pass in turn (each slice of each of
+        them made an arriving request wait longer)."""
 
     def soon(self, uri: str, quiet: float = QUIET_SECONDS) -> None:
         """Publish the document's diagnostics `quiet` seconds from now, unless a publication is
@@ -66,6 +70,7 @@ class Publisher:
         if due is not None:
             due.cancel()
         self.facts.pop(uri, None)
+        self.working.pop(uri, None)
         self.send(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     async def facts_of(self, doc: TextDocument) -> DocumentFacts:
@@ -76,24 +81,25 @@ class Publisher:
         version) rather than worked on for a version nobody shows: a burst of changes, each
         followed by an editor's requests, costs work for the last version only."""
         version = doc.version
-        resolver = self.resolver()
-        if resolver is None:
-            raise RuntimeError("d5e is not initialized")
-        facts = self.facts.get(doc.uri)
-        if facts is None or facts.doc is not doc or facts.resolver is not resolver:
-            facts = self.facts[doc.uri] = DocumentFacts(resolver, doc)
-        reader = self.reader()
-        busy = reader.busy if reader is not None else None
-        while not facts.run(SLICE_SECONDS, busy):
-            if reader is None:
-                await asyncio.sleep(PASS_GAP_SECONDS)
-            else:
-                await reader.requests_first(PASS_GAP_SECONDS, REQUESTS_FIRST_SECONDS)
+        async with self.working.setdefault(doc.uri, asyncio.Lock()):
             if doc.version != version:
-                raise JsonRpcException(
-                    "the document changed while this was worked out", jsonrpc.CONTENT_MODIFIED
-                )
-        return facts
+                raise _content_modified()
+            resolver = self.resolver()
+            if resolver is None:
+                raise RuntimeError("d5e is not initialized")
+            facts = self.facts.get(doc.uri)
+            if facts is None or facts.doc is not doc or facts.resolver is not resolver:
+                facts = self.facts[doc.uri] = DocumentFacts(resolver, doc)
+            reader = self.reader()
+            busy = reader.busy if reader is not None else None
+            while not facts.run(SLICE_SECONDS, busy):
+                if reader is None:
+                    await asyncio.sleep(PASS_GAP_SECONDS)
+                else:
+                    await reader.requests_first(PASS_GAP_SECONDS, REQUESTS_FIRST_SECONDS)
+                if doc.version != version:
+                    raise _content_modified()
+            return facts
 
     def _start_pass(self, uri: str) -> None:
         self.due.pop(uri, None)
@@ -133,3 +139,9 @@ class Publisher:
         self.send(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=work.diagnostics(), version=version)
         )
+
+
+def _content_modified() -> JsonRpcException:
+    return JsonRpcException(
+        "the document changed while this was worked out", jsonrpc.CONTENT_MODIFIED
+    )
