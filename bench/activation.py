@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from driver import Daemon, Figures, compile_sources
+from driver import Daemon, Figures, compile_sources, old_env
 
 INSTALLED = """import sys
 from d5e_daemon.app import App
@@ -69,8 +69,7 @@ def main() -> int:
     args = ap.parse_args()
     trees: list[tuple[str, dict[str, str]]] = [("", {})]
     if args.old is not None:
-        # the daemon imports d5e_daemon from the old checkout (not from the current folder)
-        old = {"PYTHONPATH": str(args.old.resolve()), "PYTHONSAFEPATH": "1"}
+        old = old_env(args.old, plugins=False)  # d5e_daemon of the old checkout, these plugins
         trees = [(" (old)", old), (" (new)", {})]
     figures = Figures(
         "activation",

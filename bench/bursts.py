@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from driver import Daemon, Figures
+from driver import Daemon, Figures, old_env
 
 URI = "file:///bench/notes.md"
 TEMPLATE = """import sys
@@ -213,10 +213,9 @@ def main() -> None:
     }
     trees: list[tuple[str, dict[str, str]]] = [("", {})]
     if args.old is not None:
-        # the daemon imports d5e_daemon from the old checkout (not from the current folder)
-        # (and its plugins: the installed ones are this checkout's, which may need a newer d5e)
-        paths = [args.old.resolve(), *sorted(args.old.resolve().glob("plugins/*"))]
-        old = {"PYTHONPATH": os.pathsep.join(map(str, paths)), "PYTHONSAFEPATH": "1"}
+        # d5e_daemon and its plugins from the old checkout (the installed plugins are this
+        # checkout's, which may need a newer d5e)
+        old = old_env(args.old)
         trees = [(" (old)", old), (" (new)", {})]
     figures = Figures("bursts", "Lookups while a document stalls diagnostics", "bench/bursts.py")
     with tempfile.TemporaryDirectory() as tmp:

@@ -78,6 +78,16 @@ def memory(pid: int) -> dict[str, float]:
     return found
 
 
+def old_env(checkout: Path, plugins: bool = True) -> dict[str, str]:
+    """The environment of a daemon that imports d5e_daemon (and, with `plugins`, the plugins)
+    from an older checkout instead of this one: how `--old` compares old and new in one run."""
+    root = checkout.resolve()
+    paths = [root]
+    if plugins:
+        paths += [p for p in sorted((root / "plugins").iterdir()) if p.is_dir()]
+    return {"PYTHONPATH": os.pathsep.join(map(str, paths)), "PYTHONSAFEPATH": "1"}
+
+
 def compile_sources() -> None:
     """Byte-compile d5e's sources, as `pip install` does for a wheel: this checkout may run
     with PYTHONDONTWRITEBYTECODE=1, which would make every daemon start compile them again

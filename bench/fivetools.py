@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import tempfile
@@ -39,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from brew import generate
-from driver import Daemon, Figures, compile_sources, cpu_seconds, memory, wait_for_index
+from driver import Daemon, Figures, compile_sources, cpu_seconds, memory, old_env, wait_for_index
 
 from d5e_daemon.search.embed import cache_dir
 
@@ -305,11 +304,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="d5e-bench-5etools-") as tmp:
         trees: list[tuple[str, dict[str, str], Path]] = [("", {}, Path(tmp))]
         if args.old is not None:
-            # the daemon imports d5e_daemon and the plugins from the old checkout
-            paths = [args.old.resolve()] + [
-                p.resolve() for p in sorted((args.old / "plugins").iterdir()) if p.is_dir()
-            ]
-            old = {"PYTHONPATH": os.pathsep.join(map(str, paths)), "PYTHONSAFEPATH": "1"}
+            old = old_env(args.old)  # d5e_daemon and the plugins of the old checkout
             trees = [(" [old]", old, Path(tmp) / "old"), (" [new]", {}, Path(tmp) / "new")]
         for _, env, base in trees:
             base.mkdir(exist_ok=True)

@@ -36,7 +36,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from driver import Daemon, Figures, RpcError, cpu_seconds, timed_requests, wait_for_index
+from driver import (
+    Daemon,
+    Figures,
+    RpcError,
+    cpu_seconds,
+    old_env,
+    timed_requests,
+    wait_for_index,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -55,13 +63,6 @@ def documents(data: Path, skip_srd: bool) -> list[Path]:
     if skip_srd:
         found = [p for p in found if p.parent.name != "wizards-of-the-coast"]
     return sorted(found, key=lambda p: -sum(f.stat().st_size for f in p.iterdir()))
-
-
-def old_env(checkout: Path) -> dict[str, str]:
-    """The daemon imports d5e_daemon and the plugins from the old checkout (not from here)."""
-    root = checkout.resolve()
-    paths = [root, *(p for p in sorted((root / "plugins").iterdir()) if p.is_dir())]
-    return {"PYTHONPATH": ":".join(map(str, paths)), "PYTHONSAFEPATH": "1"}
 
 
 def build_srd(base: Path, env: dict[str, str] | None = None) -> Path:

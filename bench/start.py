@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from driver import Daemon, Figures, compile_sources, cpu_seconds, memory, wait_for_index
+from driver import Daemon, Figures, compile_sources, cpu_seconds, memory, old_env, wait_for_index
 from markdown import URI, make_document, wait_for_diagnostics
 
 from d5e_daemon.app import App
@@ -93,8 +93,7 @@ def main() -> int:
     args = ap.parse_args()
     trees: list[tuple[str, dict[str, str]]] = [("", {})]
     if args.old is not None:
-        # the daemon imports d5e_daemon from the old checkout (not from the current folder)
-        old = {"PYTHONPATH": str(args.old.resolve()), "PYTHONSAFEPATH": "1"}
+        old = old_env(args.old, plugins=False)  # d5e_daemon of the old checkout, these plugins
         trees = [(" (old)", old), (" (new)", {})]
     figures = Figures(
         "start", "Start-up, idle memory and diagnostics (`bench/start.py`)", "bench/start.py"

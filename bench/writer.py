@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from driver import Daemon, Figures, compile_sources, percentile, timed_requests
+from driver import Daemon, Figures, compile_sources, old_env, percentile, timed_requests
 from scale import build_database
 
 ENCOUNTERS = [
@@ -124,8 +124,7 @@ def main() -> int:
         db = args.db or build_database(Path(tmp), args.size, figures, "database")
         trees: list[tuple[str, dict[str, str], Path]] = [("", {}, db)]
         if args.old is not None:
-            # the daemon imports d5e_daemon from the old checkout (not from the current folder)
-            old = {"PYTHONPATH": str(args.old.resolve()), "PYTHONSAFEPATH": "1"}
+            old = old_env(args.old, plugins=False)  # d5e_daemon of the old checkout
             copies = [Path(tmp) / f"{side}.sqlite3" for side in ("old", "new")]
             for copy in copies:
                 shutil.copy(db, copy)
