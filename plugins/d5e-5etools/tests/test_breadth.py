@@ -251,3 +251,51 @@ def test_the_remaining_types_of_the_homebrew_schema(app: App, tmp_path: Path) ->
     assert "It smells." in card(app, "odds:statuses/smouldering")
     prop = card(app, "odds:weapon-properties/ember")
     assert "*Weapon property*" in prop and "It glows." in prop
+
+
+def test_entry_types_of_the_schema_keep_their_text(app: App, tmp_path: Path) -> None:
+    # `attack`, `wrapper` and `statblockInline` lost their text (only a name was left)
+    ember = {
+        "name": "Tiny Ember", "source": "Ents", "size": ["T"], "type": "elemental",
+        "alignment": ["N"], "ac": [12], "hp": {"average": 3, "formula": "1d4 + 1"},
+        "speed": {"walk": 20}, "str": 3, "dex": 14, "con": 12, "int": 4, "wis": 10, "cha": 5,
+        "passive": 10, "cr": "1/8",
+        "action": [{"name": "Singe", "entries": ["{@atk ms} {@hit 4} to hit. {@h}1 fire."]}],
+    }  # fmt: skip
+    doc = {
+        "variantrule": [
+            {
+                "name": "Every Entry", "source": "Ents",
+                "entries": [
+                    {"type": "attack", "attackType": "MW", "name": "Claw",
+                     "attackEntries": ["{@hit 4} to hit, reach 5 ft."],
+                     "hitEntries": ["5 ({@damage 1d6 + 2}) slashing damage."]},
+                    {"type": "wrapper", "wrapped": "Wrapped text here."},
+                    {"type": "statblockInline", "dataType": "monster", "data": ember},
+                    {"type": "statblockInline", "dataType": "item",
+                     "data": {"name": "Ash Jar", "source": "Ents", "rarity": "common",
+                              "entries": ["Holds ash."]}},
+                    {"type": "variant", "name": "Variant: Cold Ash", "entries": ["Cold."]},
+                    {"type": "table", "colLabels": ["d4", "Result"],
+                     "rows": [[{"type": "cell", "roll": {"min": 4, "max": 4, "pad": True}},
+                               "Flame"]]},
+                ],
+            }
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, "Ents", doc))
+    shown = card(app, "ents:variant-rules/every-entry")
+    assert (
+        "***Claw.*** *Melee Weapon Attack:* +4 to hit, reach 5 ft. *Hit:* 5 (1d6 + 2) "
+        "slashing damage." in shown
+    )
+    assert "Wrapped text here." in shown
+    assert "> **Tiny Ember**" in shown
+    assert "> *Tiny elemental, neutral*" in shown
+    assert "**Armor Class** 12 · **Hit Points** 3 (1d4+1) · **Speed** 20 ft." in shown
+    assert "| 3 (-4) | 14 (+2) | 12 (+1) | 4 (-3) | 10 (+0) | 5 (-3) |" in shown
+    assert "**Challenge** 1/8" in shown
+    assert "> ***Singe.*** *Melee Spell Attack:* +4 to hit. *Hit:* 1 fire." in shown
+    assert "> **Ash Jar**" in shown and "**Rarity:** common" in shown and "Holds ash." in shown
+    assert "**Variant: Cold Ash**" in shown and "Variant: Variant" not in shown
+    assert "| 4 | Flame |" in shown
