@@ -233,8 +233,10 @@ class Item:
         return self.file.locate(self.written or self.kind, self.index, path)
 
     def problem(self, message: str, path: JsonPath = (), severity: str = "error") -> PackProblem:
+        """A problem at `path` inside this object; its field is the JSON path from the file's
+        root (`monster[3].action[0].name`), so that a bad entry of a long file is found."""
         line, column = self.where(path)
-        shown = ".".join(str(p) for p in path)
+        shown = json_path((self.written or self.kind, self.index, *path))
         return PackProblem(
             file=self.file.path,
             line=line,
@@ -251,6 +253,14 @@ class Item:
             str(self.raw.get("name", "")).lower(),
             str(entity_source(self.raw) or "").lower(),
         )
+
+
+def json_path(parts: JsonPath) -> str:
+    """`("monster", 3, "action", 0)` → `monster[3].action[0]`."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 def _files(path: Path) -> Iterator[Path]:

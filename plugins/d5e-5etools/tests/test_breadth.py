@@ -146,6 +146,7 @@ def test_ability_scores_written_as_text(app: App, tmp_path: Path) -> None:
     report = asyncio.run(validate(app, ValidateParams(path=str(bad))))
     (problem,) = [p for p in report.problems if p.severity == "error"]
     assert problem.message == "`str` must be an integer or an object, not a string"
+    assert problem.field == "monster[0].str"  # the JSON path from the file's root
     assert bad.read_text("utf-8").splitlines()[problem.line - 1].strip().startswith('"str"')
 
 
