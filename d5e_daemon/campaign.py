@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .prose import ProseNames, ProseRef, count_before, find_prose
+from .prose import ProseNames, ProseRef, ProseWalk, count_before, walk_prose
 from .tagsyntax import TAG_COLLECTIONS, Tag, find_tags, iter_tags
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ NAME_MAX = 80
 def find_encounters(
     lines: Sequence[str],
     names: ProseNames,
-    prose: Sequence[ProseRef] | None = None,
+    prose: ProseWalk | None = None,
     tags: Iterable[tuple[int, Tag]] | None = None,
     fences: Iterable[int] | None = None,
 ) -> list[Encounter]:
@@ -121,9 +121,11 @@ def find_encounters(
         found.append(Encounter(n, min(end, len(lines) - 1), title or "Encounter", detail))
         n = end + 1
     counted: dict[int, list[str]] = {}
-    for ref in find_prose(lines, names) if prose is None else prose:
-        if ref.count_start is not None:
-            counted.setdefault(ref.line, []).append(f"{ref.count} × {ref.entry.name}")
+    walk = walk_prose(lines, names) if prose is None else prose
+    for line, on_line in walk.by_line():
+        for ref in on_line:
+            if ref.count_start is not None:
+                counted.setdefault(line, []).append(f"{ref.count} × {ref.entry.name}")
     for n, tag in ((t.line, t) for t in find_tags(lines)) if tags is None else tags:
         if "monsters" in TAG_COLLECTIONS.get(tag.kind, ()):
             before = count_before(lines[n], tag.start)
@@ -397,9 +399,9 @@ def _scan(
             refs.tags.setdefault((tag.kind, tag.name, tag.pack), []).append((n, tag))
             placed.append((n, tag))
     refs.prose = {}
-    prose = find_prose(refs.lines, names, key)
-    for ref in prose:
+    walk = walk_prose(refs.lines, names, key)
+    for ref in walk.refs:
         refs.prose.setdefault(ref.entry.id, []).append(ref)
     refs.names = names
-    refs.encounters = find_encounters(refs.lines, names, prose, placed)
+    refs.encounters = find_encounters(refs.lines, names, walk, placed)
     return refs

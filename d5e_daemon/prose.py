@@ -27,9 +27,8 @@ from __future__ import annotations
 
 import re
 import threading
-from bisect import bisect_left, bisect_right
 from collections.abc import Generator, Hashable, Iterable, Iterator, Sequence
-from itertools import compress, count, repeat
+from itertools import chain, compress, count, repeat
 from operator import add, itemgetter, ne
 from typing import Literal, NamedTuple
 
@@ -126,10 +125,8 @@ class ProseNames:
         self.longest_creature = max((len(n.split()) for n in creatures), default=1)
         self._creature_words = frozenset(n.split()[0] for n in creatures if n)
         self._lines: dict[str, tuple[ProseRef, ...]] = {}
-        """Prose references by line text (line number 0): a line seen before is not read again."""
-        self._placed: dict[tuple[int, str], tuple[ProseRef, ...]] = {}
-        """The same by line number and text: a document walked again from scratch
-        makes no new references for the lines it had (`ProseWalk`)."""
+        """Prose references by line text (line number 0): a line seen before is not read again,
+        and every line of the same text shares them (`ProseWalk.line_refs`)."""
         self._walks: dict[Hashable, ProseWalk] = {}
         self._walks_lock = threading.Lock()
         """The last walk of each document read by key (`find_prose`), the least recent first."""
@@ -147,11 +144,6 @@ class ProseNames:
                 self._lines.clear()
             found = self._lines[text] = tuple(_refs_in_text(0, _blank_spans_of_line(text), self))
         return found
-
-    def refs_at(self, n: int, text: str) -> tuple[ProseRef, ...]:
-        """`refs_in_text` at line `n`."""
-        found = self.refs_in_text(text)
-        return tuple(_moved(found, repeat(n))) if found and n else found
 
     @classmethod
     def load(cls, conn: apsw.Connection, profile: str) -> ProseNames:
@@ -199,8 +191,10 @@ front matter, the previous line blank, inside a list)."""
 
 class ProseWalk:
     """The block structure of a document, line by line: `texts[n]` is what line `n` holds as
-    prose (None: code, a heading, front matter…), `states[n]` the structure before it, `refs`
-    the prose references of every line, in order.
+    prose (None: code, a heading, front matter…), `states[n]` the structure before it,
+    `line_refs[n]` the prose references of line `n` as found at line 0 (shared by every line
+    of the same text: a line that moves makes nothing new), `refs` all of them placed on their
+    lines, in order (made when first asked).
 
     Built from scratch, or from the walk of an earlier version of the same document
     (`ProseWalk(lines, names, old)`): the lines before the first changed one are taken as they
@@ -208,9 +202,10 @@ class ProseWalk:
     next) and stops as soon as it reaches an unchanged line in the same state as before; the
     rest is taken too, moved by the lines added or removed. So a one-line edit of a long
     document walks a few lines, unless it opens or closes a code fence, a comment or front
-    matter, which changes what every line after it is."""
+    matter, which changes what every line after it is; and a line inserted or deleted moves
+    the lines below it without a new object for any of their references."""
 
-    __slots__ = ("lines", "refs", "states", "steps", "texts", "walked")
+    __slots__ = ("_refs", "line_refs", "lines", "states", "steps", "texts", "walked")
 
     def __init__(
         self,
@@ -227,7 +222,8 @@ class ProseWalk:
         self.lines = tuple(lines)
         self.states: list[State] = []
         self.texts: list[str | None] = []
-        self.refs: list[ProseRef] = []
+        self.line_refs: list[tuple[ProseRef, ...]] = []
+        self._refs: list[ProseRef] | None = None
         self.walked = 0
         """Lines walked to build this (a test reads it)."""
         self.steps = self._build(names, old, keep)
@@ -242,7 +238,8 @@ class ProseWalk:
             return
         before = old.lines
         if lines == before:
-            self.states, self.texts, self.refs = old.states, old.texts, old.refs
+            self.states, self.texts, self.line_refs = old.states, old.texts, old.line_refs
+            self._refs = old._refs
             return
         shorter = min(len(lines), len(before))
         same_start = next(compress(count(), map(ne, lines, before)), shorter)
@@ -251,7 +248,7 @@ class ProseWalk:
         start = max(same_start - 1, 0)  # a setext underline changed the line above it
         self.states = old.states[:start]
         self.texts = old.texts[:start]
-        self.refs = old.refs[: bisect_left(old.refs, start, key=_LINE)] if names is not None else []
+        self.line_refs = old.line_refs[:start] if names is not None else []
         yield from self._walk(
             start,
             old.states[start] if start else None,
@@ -277,10 +274,8 @@ class ProseWalk:
         lines = self.lines
         count = len(lines)
         states, texts = self.states, self.texts
-        refs = self.refs
-        placed = names._placed if names is not None else {}
-        if len(placed) >= LINE_CACHE:
-            placed.clear()
+        line_refs = self.line_refs
+        known = names._lines if names is not None else {}
         rest = False
         if state is None:
             fence: str | None = None
@@ -305,6 +300,8 @@ class ProseWalk:
                     break
                 states.append(state)
             texts.append(None)
+            if names is not None:
+                line_refs.append(())
             raw = lines[n]
             n += 1
             if (
@@ -321,12 +318,11 @@ class ProseWalk:
                     continue
                 texts[-1] = raw
                 if names is not None:
-                    found = placed.get((n - 1, raw))
+                    found = known.get(raw)
                     if found is None:
-                        found = placed[n - 1, raw] = names.refs_at(n - 1, raw)
+                        found = names.refs_in_text(raw)
                         yield  # a line read: a long one may take a while
-                    if found:
-                        refs += found
+                    line_refs[-1] = found
                 continue
             line = raw.rstrip("\r\n")
             stripped = line.lstrip(" ")
@@ -381,12 +377,11 @@ class ProseWalk:
                     continue  # a heading underlined with === or ---
             text = texts[-1] = _blank_spans(line)
             if names is not None:
-                found = placed.get((n - 1, text))
+                found = known.get(text)
                 if found is None:
-                    found = placed[n - 1, text] = names.refs_at(n - 1, text)
+                    found = names.refs_in_text(text)
                     yield  # a line read: a long one may take a while
-                if found:
-                    refs += found
+                line_refs[-1] = found
         self.walked = n - walked
         if rest and old is not None:
             self._take_rest(old, n, moved, names is not None)
@@ -396,10 +391,30 @@ class ProseWalk:
         was = n - moved
         self.states += old.states[was:]
         self.texts += old.texts[was:]
-        if not with_refs:
-            return
-        rest = old.refs[bisect_left(old.refs, was, key=_LINE) :]
-        self.refs += rest if not moved else _moved(rest, map(add, map(_LINE, rest), repeat(moved)))
+        if with_refs:
+            self.line_refs += old.line_refs[was:]
+
+    @property
+    def refs(self) -> list[ProseRef]:
+        """Every prose reference, placed on its line, in document order: made when first asked
+        (`by_line` makes nothing)."""
+        if self._refs is None:
+            line_refs = self.line_refs
+            with_refs = list(compress(line_refs, line_refs))
+            at = chain.from_iterable(map(repeat, compress(count(), line_refs), map(len, with_refs)))
+            self._refs = list(_moved(chain.from_iterable(with_refs), at))
+        return self._refs
+
+    def by_line(self) -> Iterator[tuple[int, tuple[ProseRef, ...]]]:
+        """(line number, its references as found at line 0) for each line that has some: the
+        references without placing them (their `line` is 0: use the number beside them)."""
+        line_refs = self.line_refs
+        return zip(compress(count(), line_refs), compress(line_refs, line_refs), strict=True)
+
+    def refs_on(self, n: int) -> list[ProseRef]:
+        """The references of line `n`, placed on it."""
+        found = self.line_refs[n] if 0 <= n < len(self.line_refs) else ()
+        return list(_moved(found, repeat(n))) if n else list(found)
 
 
 _LINE = itemgetter(0)
@@ -496,8 +511,7 @@ def prose_at(
     if not 0 <= line < len(lines):
         return None
     if key is not None:
-        refs = walk_prose(lines, names, key).refs
-        on_line = refs[bisect_left(refs, line, key=_LINE) : bisect_right(refs, line, key=_LINE)]
+        on_line = walk_prose(lines, names, key).refs_on(line)
     else:
         walk = ProseWalk(lines[: line + 2], keep=False)  # the next line decides a setext heading
         text = walk.texts[line]

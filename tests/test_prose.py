@@ -194,6 +194,10 @@ BLOCKS = [
 def assert_walk_is_fresh(walk: ProseWalk, lines: list[str], names: ProseNames) -> None:
     fresh = ProseWalk(lines, names)
     assert (walk.texts, walk.refs, walk.states) == (fresh.texts, fresh.refs, fresh.states)
+    assert list(walk.by_line()) == list(fresh.by_line())
+    assert [(n, r) for n, on_line in walk.by_line() for r in on_line] == [
+        (r.line, r._replace(line=0)) for r in walk.refs
+    ]
 
 
 @settings(
@@ -301,6 +305,42 @@ def test_an_edit_walks_the_changed_lines_only(names: ProseNames) -> None:
     lines[1] = "---"  # closed at once: prose again from line 2
     walk = walk_prose(lines, names, key)
     assert walk.walked == len(lines)
+    assert_walk_is_fresh(walk, lines, names)
+
+
+def test_lines_that_move_keep_their_references(names: ProseNames) -> None:
+    """A line inserted, deleted or pasted moves every line below it: their references are
+    taken as they were (the same objects, by line), none is made again, and they are placed on
+    their new lines only when asked. Placing thousands after every keystroke cost more than
+    the diagnostics pass (`bench/references.py`: 45% of it for one line inserted)."""
+    lines = adventure(5000)
+    key = "file:///moves.md"
+    first = walk_prose(lines, names, key)
+    before = first.line_refs
+    assert sum(map(len, before)) > 3 * 4900
+
+    lines.insert(20, "A new line with 2 wolves.")
+    walk = walk_prose(lines, names, key)
+    assert walk.walked <= 2
+    assert all(a is b for a, b in zip(walk.line_refs[21:], before[20:], strict=True))
+    assert [(r.text, r.count) for r in walk.refs_on(20)] == [("wolves", 2)]
+    assert walk.refs_on(20)[0].line == 20
+    assert walk._refs is None  # nothing placed yet
+    assert walk.refs[-1].line == len(lines) - 1
+    assert_walk_is_fresh(walk, lines, names)
+
+    del lines[20:23]
+    walk = walk_prose(lines, names, key)
+    assert walk.walked <= 2
+    assert all(a is b for a, b in zip(walk.line_refs[20:], before[22:], strict=True))
+    assert_walk_is_fresh(walk, lines, names)
+
+    pasted = [f"Pasted {i}: {i % 5 + 2} ogres and *shield*." for i in range(40)]
+    lines[100:100] = pasted
+    walk = walk_prose(lines, names, key)
+    assert walk.walked <= 42
+    assert all(a is b for a, b in zip(walk.line_refs[140:], before[102:], strict=True))
+    assert set(range(100, 140)) <= {n for n, _ in walk.by_line()}
     assert_walk_is_fresh(walk, lines, names)
 
 

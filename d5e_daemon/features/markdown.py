@@ -23,7 +23,7 @@ from .. import queries
 from ..app import App
 from ..campaign import Campaign, Mention, find_encounters
 from ..matching import match_names
-from ..prose import find_prose, prose_at, prose_lines, refs_in_line
+from ..prose import prose_at, prose_lines, refs_in_line, walk_prose
 from ..protocol import CompleteParams, CompletionItem, LookupParams
 from ..text import normalize
 from .complete import complete
@@ -668,9 +668,11 @@ def _document_mentions(
         for t in find_tags(lines)
         if (row := resolver.resolve(t).row) is not None and row.id == entry_id
     ]
-    for ref in find_prose(lines, resolver.prose_names(), doc.uri):
-        if ref.entry.id == entry_id:
-            found.append(Mention(path, ref.line, *ref.span, ref.style, lines[ref.line], ref.count))
+    walk = walk_prose(lines, resolver.prose_names(), doc.uri)
+    for n, on_line in walk.by_line():
+        for ref in on_line:
+            if ref.entry.id == entry_id:
+                found.append(Mention(path, n, *ref.span, ref.style, lines[n], ref.count))
     return sorted(found, key=lambda m: (m.line, m.start))
 
 
@@ -684,9 +686,9 @@ def document_symbols(
     if facts is None:
         facts = facts_now(resolver, doc)
     symbols: list[types.DocumentSymbol] = []
-    prose = facts.prose
+    walk = facts.prose_walk
     encounters = find_encounters(
-        lines, resolver.prose_names(), prose, facts.all_tags(), facts.fences
+        lines, resolver.prose_names(), walk, facts.all_tags(), facts.fences
     )
     for enc in encounters:
         where = _range(doc, lines, enc.line, 0, len(lines[enc.line].rstrip("\r\n")))
@@ -708,9 +710,10 @@ def document_symbols(
         used.setdefault(row.id, []).append((tag.line, tag.start, tag.end))
         names[row.id] = row
     prose_ids = set()
-    for ref in prose:
-        used.setdefault(ref.entry.id, []).append((ref.line, *ref.span))
-        prose_ids.add(ref.entry.id)
+    for n, on_line in walk.by_line():
+        for ref in on_line:
+            used.setdefault(ref.entry.id, []).append((n, *ref.span))
+            prose_ids.add(ref.entry.id)
     missing = [i for i in prose_ids if i not in names]
     names.update({r.id: r for r in queries.rows_by_ids(resolver.app.conn, missing)})
     for entry_id, spots in sorted(used.items(), key=lambda item: min(item[1])):
