@@ -71,6 +71,12 @@ COLLECTIONS: dict[str, str] = {
     "legendaryGroupTemplate": "legendary-group-templates",
     "encounter": "encounters",
     "name": "name-tables",
+    "spellList": "spell-lists",
+    "citation": "citations",
+    "crochetPattern": "crochet-patterns",
+    "makebrewCreatureTrait": "creature-traits",
+    "makebrewCreatureAction": "creature-actions",
+    "monsterfeatures": "monster-features",
     "book": "books",
     "adventure": "adventures",
 }
@@ -97,7 +103,15 @@ FLUFF = {
     "cultFluff": "cult",
     "boonFluff": "boon",
     "charoptionFluff": "charoption",
+    "diseaseFluff": "disease",
+    "statusFluff": "status",
+    "optionalfeatureFluff": "optionalfeature",
+    "facilityFluff": "facility",
+    "crochetPatternFluff": "crochetPattern",
 }
+# Keys 5etools reads as another one: the "reduced" item properties and types (of its card
+# maker) are item properties and types.
+KIND_ALIASES = {"reducedItemProperty": "itemProperty", "reducedItemType": "itemType"}
 DOCUMENTS = {"adventureData": "adventure", "bookData": "book"}
 IGNORED = frozenset({"_meta", "$schema", "siteVersion", "_test", "_dependencies"})
 
@@ -463,8 +477,11 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
         ("str", "strength"), ("dex", "dexterity"), ("con", "constitution"),
         ("int", "intelligence"), ("wis", "wisdom"), ("cha", "charisma"),
     ):  # fmt: skip
-        if raw.get(short) is not None:
-            data[long] = raw[short]
+        score = raw.get(short)
+        if isinstance(score, dict):  # {"special": "equal your Wisdom score"}
+            data[long] = plain_tags(str(score.get("special", "")))
+        elif score is not None:
+            data[long] = score
     proficiencies = _proficiencies(raw)
     if proficiencies:
         data["proficiencies"] = proficiencies

@@ -21,6 +21,88 @@ ABILITY_NAMES = {
 }
 
 
+_ATTACK_TYPES = {"MW": "Melee Weapon", "RW": "Ranged Weapon", "MS": "Melee Spell",
+                 "RS": "Ranged Spell"}  # fmt: skip
+_MONSTER_BLOCKS = (
+    ("trait", ""), ("action", "Actions"), ("bonus", "Bonus Actions"),
+    ("reaction", "Reactions"), ("legendary", "Legendary Actions"), ("mythic", "Mythic Actions"),
+)  # fmt: skip
+
+
+def _inline_statblock(entry: dict[str, Any]) -> list[str]:
+    """A `statblockInline`: the object it holds, shown where it stands (5etools draws the whole
+    stat block there). A creature's: its facts, scores and blocks; another type's: its name
+    and text, every other field as `**Label:** value`."""
+    from .convert import monster
+    from .render import describe, label
+
+    data: dict[str, Any] = entry["data"]
+    name = str(data.get("name") or _name(entry))
+    out = [f"**{name}**"] if name else []
+    if entry.get("dataType", "monster") != "monster":
+        shown = {"name", "source", "page", "entries", "entry"}
+        facts = [
+            f"**{label(k)}:** {describe(v)}"
+            for k, v in data.items()
+            if k not in shown and not k.endswith("Tags") and describe(v)
+        ]
+        return (
+            out
+            + (["  \n".join(facts)] if facts else [])
+            + blocks(data.get("entries", data.get("entry", [])))
+        )
+    m = monster(data)
+    kind = " ".join(str(m[k]) for k in ("size", "type") if m.get(k))
+    if m.get("alignment"):
+        kind += f", {m['alignment']}"
+    if kind:
+        out.append(f"*{kind}*")
+    facts = []
+    acs = [str(a.get("value")) for a in m.get("armor_class") or [] if isinstance(a, dict)]
+    if acs:
+        facts.append(f"**Armor Class** {', '.join(acs)}")
+    if m.get("hit_points") is not None:
+        roll = f" ({m['hit_points_roll']})" if m.get("hit_points_roll") else ""
+        facts.append(f"**Hit Points** {m['hit_points']}{roll}")
+    if isinstance(m.get("speed"), dict):
+        speeds = [
+            str(v) if k == "walk" else f"{k} {v}"
+            for k, v in m["speed"].items()
+            if not isinstance(v, bool)
+        ]
+        facts.append(f"**Speed** {', '.join(speeds)}")
+    if facts:
+        out.append(" · ".join(facts))
+    scores = [m.get(long) for long in ("strength", "dexterity", "constitution",
+                                       "intelligence", "wisdom", "charisma")]  # fmt: skip
+    if any(s is not None for s in scores):
+        cells = [
+            f"{s} ({(s - 10) // 2:+d})" if isinstance(s, int) else str(s or "—") for s in scores
+        ]
+        out.append(
+            "| STR | DEX | CON | INT | WIS | CHA |\n|:---:|:---:|:---:|:---:|:---:|:---:|\n| "
+            + " | ".join(cells)
+            + " |"
+        )
+    more = []
+    if isinstance(m.get("senses"), dict):
+        more.append("**Senses** " + describe(m["senses"]))
+    if m.get("languages"):
+        more.append(f"**Languages** {m['languages']}")
+    if data.get("cr") is not None:
+        cr = data["cr"].get("cr") if isinstance(data["cr"], dict) else data["cr"]
+        more.append(f"**Challenge** {cr}")
+    if more:
+        out.append(" · ".join(more))
+    for key, heading in _MONSTER_BLOCKS:
+        found = data.get(key)
+        if isinstance(found, list) and found:
+            if heading:
+                out.append(f"**{heading}**")
+            out += blocks(found)
+    return out
+
+
 _REF_TAGS = {
     "refClassFeature": ("classFeature", "classFeature"),
     "refSubclassFeature": ("subclassFeature", "subclassFeature"),
@@ -73,6 +155,8 @@ def _cell(value: Any) -> str:
         if isinstance(roll, dict):
             if "exact" in roll:
                 shown = str(roll["exact"])
+            elif roll.get("min") == roll.get("max"):
+                shown = str(roll.get("min", ""))
             else:
                 shown = f"{roll.get('min', '')}–{roll.get('max', '')}"
             return shown if "entry" not in value else f"{shown} {_cell(value['entry'])}"
@@ -192,7 +276,9 @@ def _entry(entry: Any, depth: int) -> list[str]:
         )
         return _run_in(name, inner, heading)
     if kind in ("inset", "insetReadaloud", "variant", "variantSub", "variantInner"):
-        title = ("Variant: " + name) if kind == "variant" and name else name
+        title = name
+        if kind == "variant" and name and not name.lower().startswith("variant"):
+            title = "Variant: " + name
         inner = blocks(entry.get("entries") or [], depth + 1)
         return [_quote(([f"**{title}**"] if title else []) + inner)] if inner or title else []
     if kind == "quote":
@@ -241,6 +327,16 @@ def _entry(entry: Any, depth: int) -> list[str]:
         return [f"**{name}** = {line}" if name else line]
     if kind == "spellcasting":
         return _run_in(name, spellcasting(entry))
+    if kind == "attack":  # 5etools' Renderer: *Melee Weapon Attack:* … *Hit:* …
+        kinds = str(entry.get("attackType", "MW")).upper().replace(" ", "").split(",")
+        said = " or ".join(_ATTACK_TYPES.get(k, k) for k in kinds)
+        hit = " ".join(blocks(entry.get("hitEntries") or [], depth + 1))
+        line = f"*{said} Attack:* {' '.join(blocks(entry.get('attackEntries') or []))}"
+        return _run_in(name, [f"{line} *Hit:* {hit}".strip()])
+    if kind == "wrapper":
+        return blocks(entry.get("wrapped"), depth)
+    if kind == "statblockInline" and isinstance(entry.get("data"), dict):
+        return [_quote(_inline_statblock(entry))]
     if kind == "statblock" or kind == "statblockInline":
         tag = str(entry.get("tag", "creature"))
         target = entry.get("name") or (entry.get("data") or {}).get("name", "")

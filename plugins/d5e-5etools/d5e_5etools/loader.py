@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -34,6 +34,31 @@ SRD_SOURCES = {
     "phb": "srd-2014", "mm": "srd-2014", "dmg": "srd-2014",
     "xphb": "srd-2024", "xmm": "srd-2024", "xdmg": "srd-2024",
 }  # fmt: skip
+
+# The books 5etools itself publishes (the source ids of 5etools-utils' `sources-5etools.json`).
+# d5e holds none of them but the SRD's share of PHB/MM/DMG and XPHB/XMM/XDMG: a `_copy` of an
+# entry of one of them that d5e does not have can never be resolved, whatever the user does.
+OFFICIAL_SOURCES = frozenset({
+    "aag", "aatm", "abh", "ai", "aitfr", "aitfr-avt", "aitfr-dn", "aitfr-fcd", "aitfr-isf",
+    "aitfr-thp", "al", "awm", "azfyt", "bam", "bgdia", "bgg", "bmt", "bqgt", "cm", "coa",
+    "cos", "crcotn", "dc", "dd", "dip", "ditlcot", "dmg", "dmtcrg", "dod", "dosi", "drde",
+    "drde-acfas", "drde-bd", "drde-bts", "drde-das", "drde-dotsc", "drde-fwtvc", "drde-sd",
+    "drde-tdon", "drde-tfv", "drde-twoo", "dsotdq", "eepc", "eet", "efa", "efr", "egw", "erlw",
+    "esk", "ffotr", "fraif", "frhof", "fs", "ftd", "ggr", "gos", "gotsf", "hat-lmi", "hat-tg",
+    "hbtd", "hf", "hfdomm", "hffotm", "hfstcm", "hftt", "hol", "hotb", "hotdq", "idrotf",
+    "imr", "jttrc", "kftgv", "kkw", "lfl", "lk", "llk", "lmop", "lox", "lr", "lrdt", "mabjov",
+    "mcv1sc", "mcv2dc", "mcv3mc", "mcv4ec", "mff", "mgelft", "mismv1", "mm", "mot", "mpmm",
+    "mpp", "mtf", "nf", "nrh", "nrh-ass", "nrh-at", "nrh-avitw", "nrh-awol", "nrh-coi",
+    "nrh-tcmc", "nrh-tlt", "oga", "oota", "oow", "pabtso", "paf", "paitm", "phb", "pip",
+    "pota", "psa", "psd", "psi", "psk", "psx", "psz", "qftis", "rmbre", "rmr", "rot", "rotos",
+    "rtg", "sac", "sads", "sais", "sato", "scag", "scc", "scc-arir", "scc-ck", "scc-hfmt",
+    "scc-tmm", "scoee", "screen", "screendungeonkit", "screenspelljammer",
+    "screenwildernesskit", "sdw", "sja", "skt", "slw", "tce", "td", "tftyp", "tftyp-atg",
+    "tftyp-dit", "tftyp-tfof", "tftyp-thsot", "tftyp-toh", "tftyp-tsc", "tftyp-wpm", "tlk",
+    "toa", "tod", "tofw", "tor", "ttp", "uathemysticclass", "us", "uthftlh", "vd", "veor",
+    "vgm", "vnotee", "vrgr", "wbtw", "wdh", "wdmm", "wtthc", "xdmg", "xge", "xmm", "xmts",
+    "xphb", "xsac", "xscreen",
+})  # fmt: skip
 
 ID_CLEAN = re.compile(r"[^a-z0-9]+")
 _ITEM_ENTRY = re.compile(r"\{#itemEntry ([^}]+)\}")
@@ -201,13 +226,17 @@ class Item:
     raw: dict[str, Any]
     file: File
     index: int
+    written: str = ""
+    """The key it was written under, when 5etools reads it as another (`KIND_ALIASES`)."""
 
     def where(self, path: JsonPath = ()) -> tuple[int, int]:
-        return self.file.locate(self.kind, self.index, path)
+        return self.file.locate(self.written or self.kind, self.index, path)
 
     def problem(self, message: str, path: JsonPath = (), severity: str = "error") -> PackProblem:
+        """A problem at `path` inside this object; its field is the JSON path from the file's
+        root (`monster[3].action[0].name`), so that a bad entry of a long file is found."""
         line, column = self.where(path)
-        shown = ".".join(str(p) for p in path)
+        shown = json_path((self.written or self.kind, self.index, *path))
         return PackProblem(
             file=self.file.path,
             line=line,
@@ -224,6 +253,14 @@ class Item:
             str(self.raw.get("name", "")).lower(),
             str(entity_source(self.raw) or "").lower(),
         )
+
+
+def json_path(parts: JsonPath) -> str:
+    """`("monster", 3, "action", 0)` → `monster[3].action[0]`."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 def _files(path: Path) -> Iterator[Path]:
@@ -285,8 +322,9 @@ FIELD_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
     },
     "monster": {
         "size": (_LIST, _STR), "type": (_STR, _DICT), "alignment": (_LIST,), "ac": (_LIST,),
-        "hp": (_DICT,), "speed": (_DICT, _INT), "str": (_INT,), "dex": (_INT,), "con": (_INT,),
-        "int": (_INT,), "wis": (_INT,), "cha": (_INT,), "save": (_DICT,), "skill": (_DICT,),
+        "hp": (_DICT,), "speed": (_DICT, _INT), "str": (_INT, _DICT), "dex": (_INT, _DICT),
+        "con": (_INT, _DICT), "int": (_INT, _DICT), "wis": (_INT, _DICT), "cha": (_INT, _DICT),
+        "save": (_DICT,), "skill": (_DICT,),
         "senses": (_LIST,), "passive": (_INT, _STR), "immune": (_LIST,), "resist": (_LIST,),
         "vulnerable": (_LIST,), "conditionImmune": (_LIST,), "languages": (_LIST,),
         "cr": (_STR, _DICT, _INT), "trait": (_LIST,), "action": (_LIST,), "bonus": (_LIST,),
@@ -403,7 +441,8 @@ class Reader:
                 self.dependencies.add(str(key))
 
     def _items(self, f: File) -> None:
-        for kind, values in f.doc.items():
+        for written, values in f.doc.items():
+            kind = convert.KIND_ALIASES.get(written, written)
             if kind in convert.IGNORED or kind.startswith("foundry"):
                 continue  # `foundry*`: automation data for the Foundry VTT, not content
             if kind == "linkedLootTables" and isinstance(values, dict):
@@ -421,24 +460,24 @@ class Reader:
                 or kind in ("itemEntry", "itemTypeAdditionalEntries")
             )
             if not isinstance(values, list) and known:
-                line, column = f.line_col(_json_offset(f.text, 0, (kind,)))
+                line, column = f.line_col(_json_offset(f.text, 0, (written,)))
                 self.problems.append(
                     PackProblem(
                         file=f.path,
                         line=line,
                         column=column,
-                        field=kind,
-                        message=f"`{kind}` must be an array",
+                        field=written,
+                        message=f"`{written}` must be an array",
                     )
                 )
                 continue
             if not known:
                 count = len(values) if isinstance(values, list | dict) else 1
                 if count:
-                    self.unmapped[kind] = self.unmapped.get(kind, 0) + count
+                    self.unmapped[written] = self.unmapped.get(written, 0) + count
                 continue
             for i, raw in enumerate(values):
-                item = Item(kind, raw, f, i)
+                item = Item(kind, raw, f, i, written if written != kind else "")
                 if kind == "itemTypeAdditionalEntries":
                     self._type_entries(item)
                     continue
@@ -681,8 +720,12 @@ class Builder:
         if item.kind in ("itemProperty", "itemType") and meta.get("abbreviation"):
             return self.r.identities.get((item.kind, _low(meta["abbreviation"]), source))
         for kind in _copy_kinds.get(item.kind, (item.kind,)):
-            found = self.r.by_key.get((kind, name, source))
-            if found is None and kind in (
+            # the whole identity first: a subclass copying the one of the same name and
+            # source written for another class (`"className": "Generic"`) is not itself
+            found = self.r.identities.get(identity(kind, meta))
+            if found is None or found is item:
+                found = self.r.by_key.get((kind, name, source))
+            if (found is None or found is item) and kind in (
                 "classFeature",
                 "subclassFeature",
                 "subclass",
@@ -694,13 +737,14 @@ class Builder:
                         i
                         for i in self.r.items
                         if i.kind == kind
+                        and i is not item
                         and str(i.raw.get("name", "")).lower() == name
                         and str(i.raw.get("source", "")).lower() == source
                     ),
-                    None,
+                    found,
                 )
             if found is not None:
-                return found
+                return found  # itself only when nothing else fits: a cycle
         return None
 
     def templates(self, item: Item) -> tuple[dict[int, dict[str, Any]], list[int]]:
@@ -886,7 +930,12 @@ def _external_ref(item: Item) -> str | None:
     if item.kind in ("item", "baseitem") and pack.startswith("srd-"):
         # the Dungeon Master's Guide's items are magic, the Player's Handbook's mundane
         collection = "magic-items" if source.lower() in ("dmg", "xdmg") else "equipment"
-    return f"{pack}:{collection}/{convert.slug(name)}"
+    if pack == "srd-2014" and item.kind == "subclass" and meta.get("shortName"):
+        name = str(meta["shortName"])  # 5e-database names the 2014 subclasses so: `Berserker`
+    if pack.startswith("srd-") and item.kind != "subrace":  # `Hill` of `Dwarf`: `hill-dwarf`
+        return f"{pack}:{collection}/{convert.slug(name)}"
+    # another 5etools pack: its slugs name the class, race or deck (`druid-circle-of-the-land`)
+    return f"{pack}:{collection}/{convert.slug_for(item.kind, {**meta, 'name': name})}"
 
 
 def _located(entry: Entry, exc: copy.ModError, base_ref: str) -> PackProblem:
@@ -1171,10 +1220,16 @@ def _load(path: Path) -> list[LoadedPack]:
                 reader.problems.append(item.problem(what, ("_copy",)))
                 continue
             base_pack = ref.split(":", 1)[0]
+            copied_source = str(raw["_copy"].get("source", "")).lower()
+            # a copy of a 5etools book d5e cannot hold (TCE, or a PHB spell the SRD lacks):
+            # left out with a warning when it is not there, the rest of the file installs
+            official = builder.base_of(item) is None and copied_source in OFFICIAL_SOURCES
+            missing: Literal["error", "warning"] = "warning" if official else "error"
             if (
                 builder.base_of(item) is None
                 and not base_pack.startswith("srd-")
-                and str(raw["_copy"].get("source", "")).lower() not in declared
+                and not official
+                and copied_source not in declared
             ):
                 loaded.problems.append(
                     item.problem(
@@ -1184,7 +1239,7 @@ def _load(path: Path) -> list[LoadedPack]:
                         "warning",
                     )
                 )
-            if base_pack != loaded.pack.id:
+            if base_pack != loaded.pack.id and not (official and not base_pack.startswith("srd-")):
                 loaded.requires.append(base_pack)
             found, _ = builder.templates(item)
             # a base that is nowhere is told where the copy names it
@@ -1208,7 +1263,7 @@ def _load(path: Path) -> list[LoadedPack]:
                     name=convert.plain_tags(str(raw["name"])),
                     data=data,
                     source=where,
-                    extends=Extends(ref=ref, at={"extends": copied_at}),
+                    extends=Extends(ref=ref, at={"extends": copied_at}, missing=missing),
                 )
             )
             try:
@@ -1238,7 +1293,7 @@ def _load(path: Path) -> list[LoadedPack]:
                             },
                         },
                         source=Source(path=item.file.resolved, line=item.where(written)[0]),
-                        extends=Extends(ref=ref, at={"extends": copied_at}),
+                        extends=Extends(ref=ref, at={"extends": copied_at}, missing=missing),
                     )
                 )
             continue
