@@ -249,6 +249,8 @@ def parse_count(text: str) -> int:
     words = " ".join(text.lower().split())
     if words in NUMBER_WORDS:
         return NUMBER_WORDS[words]
+    if words.isdecimal():
+        return int(words)
     for word, value in NUMBER_WORDS.items():
         # What `re.I` matches beside the lower case: "ſix", "nıne", "K"… (int() raised on
         # them: a document holding "ſix wolves" failed every request that read its prose)
