@@ -277,7 +277,7 @@ def entry_record(
             (slug.replace("-", " "), pack_id, collection),
         ).fetchall()
         row = found[0] if len(found) == 1 else None
-    return None if row is None else (str(row[0]), json.loads(row[1]))
+    return None if row is None else (str(row[0]), json.loads(str(row[1])))
 
 
 def packs_extending(conn: apsw.Connection, pack_id: str) -> list[str]:
