@@ -23,6 +23,8 @@ from d5e_daemon.errors import IndexNotReady, InvalidParams
 from d5e_daemon.features.search import (
     KEYWORD_DOUBT,
     KEYWORD_WEIGHT,
+    QUESTION_KEYWORD_SHARE,
+    asks,
     fuse,
     keyword_weight,
     query_words,
@@ -747,6 +749,56 @@ def test_the_keyword_list_weighs_less_when_its_best_hits_hold_few_query_words() 
     assert half == pytest.approx(KEYWORD_WEIGHT * (1 - KEYWORD_DOUBT * 0.5))
     assert keyword_weight(keyword, {}) == pytest.approx(KEYWORD_WEIGHT * (1 - KEYWORD_DOUBT))
     assert keyword_weight([], {}) == pytest.approx(KEYWORD_WEIGHT)
+    asked = keyword_weight(keyword, {1: 0.5, 2: 0.5}, question=True)
+    assert asked == pytest.approx(half * QUESTION_KEYWORD_SHARE) and asked < half
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "how long can I hold my breath?",
+        "What happens when I fall 60 feet",
+        "can a wizard copy spells from a scroll",
+        "Does rage end when I'm knocked out",
+        "  which ring makes you invisible",
+        "breath weapon recharge?",
+        "is this wine poisoned ?",
+    ],
+)
+def test_a_question_is_known_by_its_first_word_or_question_mark(query: str) -> None:
+    assert asks(query)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "undead whose touch paralyses",
+        "we need to swim down to the sunken temple",
+        "the door is locked and nobody can pick it",
+        "whatever hits it takes fire damage",  # "what" only as a whole word
+        "Howling wind that knocks creatures prone",
+        "a cantrip I can cast at will",
+        "",
+    ],
+)
+def test_statements_and_requests_are_not_questions(query: str) -> None:
+    assert not asks(query)
+
+
+def test_a_question_leans_on_meaning_more_than_keywords(indexed: App) -> None:
+    """The same words asked as a question weigh the keyword list `QUESTION_KEYWORD_SHARE` as
+    much, and `explain` says so for every hit; vectors weigh the same."""
+    plain = ask(indexed, query="fire damage explosion", limit=5, explain=True).hits
+    asked = ask(indexed, query="fire damage explosion?", limit=5, explain=True).hits
+    weights = {(h.explain.keyword_weight, h.explain.vector_weight) for h in plain if h.explain}
+    ((said, vector),) = weights
+    assert said is not None and vector == pytest.approx(1 - KEYWORD_WEIGHT)
+    assert asked and all(
+        h.explain and h.explain.keyword_weight == pytest.approx(said * QUESTION_KEYWORD_SHARE)
+        for h in asked
+    )
+    keyword = ask(indexed, query="fire damage?", mode="keyword", limit=3, explain=True).hits
+    assert all(h.explain and h.explain.keyword_weight is None for h in keyword)
 
 
 # -- the CLI -----------------------------------------------------------------------------------
@@ -777,6 +829,9 @@ def test_cli_index_then_search(db_path: Path, capsys: pytest.CaptureFixture[str]
 
     code, out, _ = cli(capsys, "search", "fire", "explosion", "--explain", "--limit", "2", *db)
     assert code == 0 and "why: keyword" in out and "vector" in out and "passage: " in out
+    assert "weighed keyword 0.60 : vector 0.40" in " ".join(out.split())
+    code, out, _ = cli(capsys, "search", "fire", "explosion?", "--explain", "--limit", "1", *db)
+    assert code == 0 and "weighed keyword 0.15 : vector 0.40" in " ".join(out.split())
 
 
 def test_cli_browses_by_filters(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
