@@ -29,7 +29,7 @@ import re
 import threading
 from collections.abc import Generator, Hashable, Iterable, Iterator, Sequence
 from itertools import chain, compress, count, repeat
-from operator import add, itemgetter, ne
+from operator import add, attrgetter, itemgetter, methodcaller, ne
 from typing import Literal, NamedTuple
 
 import apsw
@@ -89,6 +89,41 @@ _NUMBER = "|".join(
 _COUNT = re.compile(rf"(?<![\w.,/+\-])(?P<count>{_NUMBER})(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])", re.I)
 _COUNT_BEFORE = re.compile(rf"(?<![\w.,/+\-])(?P<count>{_NUMBER})(?:[ \t]*[x×])?[ \t]+$", re.I)
 _COUNT_INSIDE = re.compile(rf"^(?P<count>{_NUMBER})(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])", re.I)
+# The same patterns written so that the regex engine skips ahead to the characters a match can
+# begin with (a pattern that begins with a lookbehind or with `re.I` alternatives is tried at
+# every column: most of a first reading's time). Each begins with its first character, then
+# looks behind it; `_COUNT_DIGITS` and `_COUNT_WORDS` read lower-cased ASCII text (the same
+# columns) and find together what `_COUNT` finds (a count in digits and one in words never
+# overlap), `_STAR`/`_UNDERSCORE` lines with one kind of marker (`_EMPHASIS` reads those with
+# both). `tests/test_prose.py` checks they find what the patterns above find.
+_NOT_BEFORE_COUNT = r"[\w.,/+\-]"
+_COUNT_DIGITS = re.compile(
+    rf"(?P<count>[0-9](?<!{_NOT_BEFORE_COUNT}[0-9])[0-9]{{0,{MAX_COUNT_DIGITS - 1}}})"
+    r"(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])"
+)
+_COUNT_WORDS = re.compile(
+    "(?P<count>"
+    + "|".join(
+        rf"{w[0]}(?<!{_NOT_BEFORE_COUNT}{w[0]})" + w[1:].replace(" ", r"\s+") for w in NUMBER_WORDS
+    )
+    + r")(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])"
+)
+_NUMBER_WORD_PARTS = tuple(dict.fromkeys(w.split()[1] if " " in w else w for w in NUMBER_WORDS))
+"""A word of each number word ("dozen" of "a dozen"): `_COUNT_WORDS` is tried only where a
+line holds one (tried at every letter a number word may begin with, it took most of the time)."""
+_AFTER_A = frozenset(w.split()[1] for w in NUMBER_WORDS if " " in w)
+_STAR = re.compile(r"\*(?<![*\\\w]\*)(\*{0,2})(?![\s*])([^*\n]+?)(?<![\s\\])\*\1(?![*\w])")
+_UNDERSCORE = re.compile(r"_(?<![_\\\w]_)(_{0,2})(?![\s_])([^_\n]+?)(?<![\s\\])_\1(?![_\w])")
+# count_before: "4 x " read backwards from the name, anchored there (`_COUNT_BEFORE` searched
+# the whole line before it).
+_COUNT_BEFORE_REVERSED = re.compile(
+    r"[ \t]+(?:[x×][ \t]*)?(?P<count>"
+    + "|".join(
+        [rf"\d{{1,{MAX_COUNT_DIGITS}}}"] + [w[::-1].replace(" ", r"\s+") for w in NUMBER_WORDS]
+    )
+    + r")(?![\w.,/+\-])",
+    re.I,
+)
 _WORD = re.compile(r"[^\W_][\w'’]*(?:-[^\W_][\w'’]*)*")
 _WORD_GAP = re.compile(r"[ \t]+")
 
@@ -124,6 +159,17 @@ class ProseNames:
         creatures = [n for c in COUNT_COLLECTIONS for n in self._by_collection.get(c, {})]
         self.longest_creature = max((len(n.split()) for n in creatures), default=1)
         self._creature_words = frozenset(n.split()[0] for n in creatures if n)
+        self._longest_from: dict[str, int] = {}
+        """First word of a creature's name → the most words of a name that begins with it."""
+        for n in creatures:
+            words = n.split()
+            if words and len(words) > self._longest_from.get(words[0], 0):
+                self._longest_from[words[0]] = len(words)
+        self._spans: dict[str, int] = {}
+        self._norms: dict[str, str] = {}
+        self._found: dict[tuple[str, Style], NamedEntry | None] = {}
+        """What `find` answered (names and plurals repeat from line to line)."""
+        self._starts: dict[str, bool] = {}
         self._lines: dict[str, tuple[ProseRef, ...]] = {}
         """Prose references by line text (line number 0): a line seen before is not read again,
         and every line of the same text shares them (`ProseWalk.line_refs`)."""
@@ -131,10 +177,37 @@ class ProseNames:
         self._walks_lock = threading.Lock()
         """The last walk of each document read by key (`find_prose`), the least recent first."""
 
+    def creature_words(self, word: str) -> int:
+        """The most words of a creature's name that begins with this normalised word (or its
+        singular): 0 when none does."""
+        known = self._spans.get(word)
+        if known is None:
+            if len(self._spans) >= LINE_CACHE:
+                self._spans.clear()
+            longest = self._longest_from
+            known = max(longest.get(form, 0) for form in (word, *singular_forms(word)))
+            self._spans[word] = known
+        return known
+
+    def normalized(self, word: str) -> str:
+        """`text.normalize` of a word, remembered (the words of prose repeat)."""
+        norm = self._norms.get(word)
+        if norm is None:
+            if len(self._norms) >= LINE_CACHE:
+                self._norms.clear()
+            norm = self._norms[word] = normalize(word)
+        return norm
+
     def may_start_creature(self, word: str) -> bool:
         """Whether a creature's name may begin with this normalised word (or its singular)."""
-        words = self._creature_words
-        return word in words or any(form in words for form in singular_forms(word))
+        known = self._starts.get(word)
+        if known is None:
+            if len(self._starts) >= LINE_CACHE:
+                self._starts.clear()
+            words = self._creature_words
+            known = word in words or any(form in words for form in singular_forms(word))
+            self._starts[word] = known
+        return known
 
     def refs_in_text(self, text: str) -> tuple[ProseRef, ...]:
         """`refs_in_line` of a line's text at line 0, remembered."""
@@ -151,6 +224,17 @@ class ProseNames:
 
     def find(self, norm: str, style: Style) -> NamedEntry | None:
         """The entry `norm` means written this way, itself or as the plural of a name."""
+        key = (norm, style)
+        try:
+            return self._found[key]
+        except KeyError:
+            pass
+        if len(self._found) >= LINE_CACHE:
+            self._found.clear()
+        found = self._found[key] = self._find(norm, style)
+        return found
+
+    def _find(self, norm: str, style: Style) -> NamedEntry | None:
         collections = STYLE_COLLECTIONS[style]
         for name in (norm, *singular_forms(norm)):
             for collection in collections:
@@ -163,14 +247,25 @@ class ProseNames:
 def parse_count(text: str) -> int:
     """`4` → 4, `two` → 2, `a dozen` → 12."""
     words = " ".join(text.lower().split())
-    return NUMBER_WORDS[words] if words in NUMBER_WORDS else int(words)
+    if words in NUMBER_WORDS:
+        return NUMBER_WORDS[words]
+    if words.isdecimal():
+        return int(words)
+    for word, value in NUMBER_WORDS.items():
+        # What `re.I` matches beside the lower case: "ſix", "nıne", "K"… (int() raised on
+        # them: a document holding "ſix wolves" failed every request that read its prose)
+        if re.fullmatch(word.replace(" ", r"\s+"), text, re.I):
+            return value
+    return int(words)
 
 
 def count_before(line: str, start: int) -> tuple[int, int] | None:
     """The count written just before column `start` of `line` ("4 {@creature wolf}", "4 ×
     **wolves**"): (count, its column), or None."""
-    m = _COUNT_BEFORE.search(line, 0, start)
-    return None if m is None else (parse_count(m["count"]), m.start())
+    m = _COUNT_BEFORE_REVERSED.match(line[start - 1 :: -1] if start > 0 else "")
+    if m is None:
+        return None
+    return parse_count(m["count"][::-1]), start - m.end("count")
 
 
 def prose_lines(lines: Sequence[str], masked: bool = True) -> Iterator[tuple[int, str]]:
@@ -535,21 +630,67 @@ def _at_line(ref: ProseRef, n: int) -> ProseRef:
 def _refs_in_text(n: int, text: str, names: ProseNames) -> list[ProseRef]:
     refs: list[ProseRef] = []
     taken: list[tuple[int, int]] = []
-    if "*" in text or "_" in text:
-        for m in _EMPHASIS.finditer(text):
-            ref = _emphasised(n, text, m, names)
-            if ref is not None:
-                refs.append(ref)
-                taken.append((m.start(), m.end()))
-    if _COUNT_HINT.search(text):
-        for m in _COUNT.finditer(text):
-            if any(a <= m.start() < b for a, b in taken):
-                continue
-            ref = _counted(n, text, m, names)
-            if ref is not None and not any(a < ref.end and ref.start < b for a, b in taken):
-                refs.append(ref)
-    refs.sort(key=lambda r: r.span)
+    for start, end, markers, inner_start, inner in _emphases(text):
+        ref = _emphasised(n, text, start, markers, inner_start, inner, names)
+        if ref is not None:
+            refs.append(ref)
+            taken.append((start, end))
+    for m in _counts(text):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        ref = _counted(n, text, m, names)
+        if ref is not None and not any(a < ref.end and ref.start < b for a, b in taken):
+            refs.append(ref)
+    if len(refs) > 1:
+        refs.sort(key=_SPAN)
     return refs
+
+
+_SPAN = attrgetter("span")
+
+
+def _emphases(text: str) -> Iterator[tuple[int, int, int, int, str]]:
+    """(start, end, markers, start of the text inside, the text inside) of each emphasis."""
+    star, underscore = "*" in text, "_" in text
+    if star and underscore:
+        for m in _EMPHASIS.finditer(text):
+            group = 1 if m[1] else 3
+            yield m.start(), m.end(), len(m[group]), m.start(group + 1), m[group + 1]
+    elif star or underscore:
+        for m in (_STAR if star else _UNDERSCORE).finditer(text):
+            yield m.start(), m.end(), len(m[1]) + 1, m.start(2), m[2]
+
+
+def _counts(text: str) -> Iterable[re.Match[str]]:
+    """The counts written in a line ("4 ", "two ", "a dozen "): matches of `_COUNT` (their
+    columns are the line's)."""
+    if not text.isascii():
+        return _COUNT.finditer(text) if _COUNT_HINT.search(text) else ()
+    low = text.lower()  # ASCII: the same columns, and no letter folds to another
+    digits = list(_COUNT_DIGITS.finditer(low)) if _ANY_DIGIT.search(low) else []
+    words: list[re.Match[str]] = []
+    if not any(map(low.__contains__, _NUMBER_WORD_PARTS)):
+        return digits
+    for part in _NUMBER_WORD_PARTS:
+        at = low.find(part)
+        while at >= 0:
+            start = at
+            if part in _AFTER_A:  # "a dozen", "a pair of": the count begins at the "a"
+                start = len(low[:at].rstrip())
+                start -= start > 0 and low[start - 1] == "a" and start < at
+            m = _COUNT_WORDS.match(low, start)
+            if m is not None and m.end("count") > at:
+                words.append(m)
+            at = low.find(part, at + 1)
+    if not words:
+        return digits
+    return sorted(digits + words, key=_START)
+
+
+_ANY_DIGIT = re.compile("[0-9]")
+
+
+_START = methodcaller("start")
 
 
 _COUNT_HINT = re.compile(
@@ -558,42 +699,61 @@ _COUNT_HINT = re.compile(
 )
 
 
-def _emphasised(n: int, text: str, m: re.Match[str], names: ProseNames) -> ProseRef | None:
-    markers = m[1] or m[3]
-    inner_start = m.start(2) if m[1] else m.start(4)
-    inner = m[2] if m[1] else m[4]
+def _emphasised(
+    n: int,
+    text: str,
+    start: int,
+    markers: int,
+    inner_start: int,
+    inner: str,
+    names: ProseNames,
+) -> ProseRef | None:
     if len(inner) > MAX_EMPHASIS or not inner.strip():
         return None
     styles: tuple[Style, ...] = (
-        ("italic",) if len(markers) == 1 else ("bold",) if len(markers) == 2 else ("bold", "italic")
+        ("italic",) if markers == 1 else ("bold",) if markers == 2 else ("bold", "italic")
     )
     count: tuple[int, int] | None = None
     name_start, name = inner_start, inner
-    if (inside := _COUNT_INSIDE.match(inner)) is not None and "bold" in styles:
+    if "bold" in styles and (inside := _COUNT_INSIDE.match(inner)) is not None:
         count = (parse_count(inside["count"]), inner_start)
         name_start, name = inner_start + inside.end(), inner[inside.end() :]
-    elif "bold" in styles and (before := count_before(text, m.start())) is not None:
+    elif "bold" in styles and (before := count_before(text, start)) is not None:
         count = before
     if "bold" in styles and name.rstrip().endswith((".", ":")):
         return None  # "**Guard.** The guard post…": a run-in heading, not a creature
-    norm = normalize(name)
+    norm = names.normalized(name)
     if not norm:
         return None
     for style in styles:
         entry = names.find(norm, style)
         if entry is not None:
             counted = count if style == "bold" else None
-            return ProseRef(
-                line=n,
-                start=name_start,
-                end=name_start + len(name),
-                text=name,
-                style=style,
-                entry=entry,
-                count=counted[0] if counted else 1,
-                count_start=counted[1] if counted else None,
+            return _ref(
+                n,
+                name_start,
+                name_start + len(name),
+                name,
+                style,
+                entry,
+                counted[0] if counted else 1,
+                counted[1] if counted else None,
             )
     return None
+
+
+def _ref(
+    n: int,
+    start: int,
+    end: int,
+    text: str,
+    style: Style,
+    entry: NamedEntry,
+    count: int,
+    count_start: int | None,
+) -> ProseRef:
+    """`ProseRef(…)` without keywords (a tenth of a first reading's time went to them)."""
+    return tuple.__new__(ProseRef, (n, start, end, text, style, entry, count, count_start))
 
 
 def _counted(n: int, text: str, m: re.Match[str], names: ProseNames) -> ProseRef | None:
@@ -601,13 +761,22 @@ def _counted(n: int, text: str, m: re.Match[str], names: ProseNames) -> ProseRef
     words: list[re.Match[str]] = []
     norms: list[str] = []
     pos = m.end()
+    most = taken = 0
     while len(words) < names.longest_creature:
         w = _WORD.match(text, pos)
         if w is None:
             break
-        norm = normalize(w[0])
-        if not words and not names.may_start_creature(norm.split()[0] if norm else ""):
-            return None
+        norm = names.normalized(w[0])
+        size = norm.count(" ") + 1 if norm else 0
+        if not words:
+            # No name has more words than the longest that begins with this word (or its
+            # singular): the words after those are not read.
+            most = names.creature_words(norm.split()[0] if norm else "")
+            if not most:
+                return None
+        elif taken + size > most:
+            break
+        taken += size
         words.append(w)
         norms.append(norm)
         gap = _WORD_GAP.match(text, w.end())
@@ -618,14 +787,7 @@ def _counted(n: int, text: str, m: re.Match[str], names: ProseNames) -> ProseRef
         start, end = words[0].start(), words[size - 1].end()
         entry = names.find(" ".join(norms[:size]), "count")
         if entry is not None:
-            return ProseRef(
-                line=n,
-                start=start,
-                end=end,
-                text=text[start:end],
-                style="count",
-                entry=entry,
-                count=parse_count(m["count"]),
-                count_start=m.start(),
+            return _ref(
+                n, start, end, text[start:end], "count", entry, parse_count(m["count"]), m.start()
             )
     return None

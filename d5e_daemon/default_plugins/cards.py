@@ -258,6 +258,7 @@ def _monster(entry: Entry) -> str:
         ("bonus_actions", "Bonus Actions"),
         ("reactions", "Reactions"),
         ("legendary_actions", "Legendary Actions"),
+        ("mythic_actions", "Mythic Actions"),
     ):
         block = _abilities_block(data.get(key))
         if block:

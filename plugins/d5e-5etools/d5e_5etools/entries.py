@@ -9,6 +9,8 @@ its text: its `entries`/`entry`/`items`/`text` are rendered, never dropped.
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 ABILITY_NAMES = {
@@ -215,18 +217,41 @@ def _ability_line(entry: dict[str, Any], what: str) -> str:
     return f"**{_name(entry) or what}** = 8 + your proficiency bonus + your {joined} modifier"
 
 
+def _spell_list(spells: Any) -> str:
+    """A list of spells as written: strings, or `{"entry": …}` objects; those 5etools marks
+    `hidden` (listed for filters, not shown in the stat block) left out, as it does."""
+    shown = []
+    for spell in spells if isinstance(spells, list) else []:
+        if isinstance(spell, dict):
+            if spell.get("hidden"):
+                continue
+            spell = spell.get("entry", "")
+        if str(spell).strip():
+            shown.append(str(spell))
+    return ", ".join(shown)
+
+
 def _spell_levels(entry: dict[str, Any]) -> list[str]:
     """The spell lists of a spellcasting block: `spells` by level, `daily`/`will`/… uses."""
     lines = []
-    will = entry.get("will")
-    if isinstance(will, list) and will:
-        lines.append(f"At will: {', '.join(map(str, will))}")
-    for key, label in (("daily", "/day"), ("rest", "/rest"), ("weekly", "/week")):
+    will = _spell_list(entry.get("will"))
+    if will:
+        lines.append(f"At will: {will}")
+    constant = _spell_list(entry.get("constant"))
+    if constant:
+        lines.append(f"Constant: {constant}")
+    for key, label in (("daily", "/day"), ("rest", "/rest"), ("weekly", "/week"),
+                       ("monthly", "/month"), ("yearly", "/year")):  # fmt: skip
         group = entry.get(key)
         if isinstance(group, dict):
             for uses, spells in group.items():
                 each = " each" if uses.endswith("e") else ""
-                lines.append(f"{uses.rstrip('e')}{label}{each}: {', '.join(map(str, spells))}")
+                names = _spell_list(spells)
+                if names:
+                    lines.append(f"{uses.rstrip('e')}{label}{each}: {names}")
+    ritual = _spell_list(entry.get("ritual"))
+    if ritual:
+        lines.append(f"Rituals: {ritual}")
     spells = entry.get("spells")
     if isinstance(spells, dict):
         for level, info in sorted(
@@ -234,7 +259,7 @@ def _spell_levels(entry: dict[str, Any]) -> list[str]:
         ):
             if not isinstance(info, dict):
                 continue
-            names = ", ".join(map(str, info.get("spells") or []))
+            names = _spell_list(info.get("spells"))
             slots = info.get("slots")
             if level == "0":
                 lines.append(f"Cantrips (at will): {names}")
@@ -251,6 +276,70 @@ def spellcasting(entry: dict[str, Any]) -> list[str]:
         body.append("\n".join(listed))
     body += blocks(entry.get("footerEntries") or [])
     return body
+
+
+_FRACTIONS = {0.125: "⅛", 0.167: "⅙", 0.25: "¼", 0.333: "⅓", 0.5: "½", 0.667: "⅔",
+              0.75: "¾", 0.833: "⅚"}  # fmt: skip
+_PROPERTY = re.compile(r"\{=([^}/]+)(?:/([a-z]+))?\}")
+_UNIT = re.compile(r"\{@unit ([^|}]*)\|([^|}]*)\|([^|}]*)\}")
+_NUMBER_WORDS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty",
+)  # fmt: skip
+
+
+def apply_properties(text: str, props: dict[str, Any]) -> str:
+    """`{=prop}` and `{=prop/modifiers}` filled from `props`, as 5etools'
+    `Renderer.applyProperties` fills them: `r`/`f`/`c` round, floor, ceil; `v` a vulgar
+    fraction (`1½`); `x` a number as a word; `l`/`t`/`u` lower, title, upper case; `a` "a" or
+    "an" for the value."""
+
+    def one(m: re.Match[str]) -> str:
+        got = props.get(m[1])
+        if got is None:
+            return ""
+        for mod in sorted(m[2] or "", key=lambda c: "rfcvxltua".find(c)):
+            number = got if isinstance(got, int | float) and not isinstance(got, bool) else None
+            text = str(got)
+            if mod in "rfc" and number is not None:
+                got = {"r": round, "f": math.floor, "c": math.ceil}[mod](number)
+            elif mod == "v" and number is not None:
+                got = amount(number)
+            elif mod == "x" and number is not None and float(number).is_integer():
+                n = int(number)
+                got = _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
+            elif mod == "l":
+                got = text.lower()
+            elif mod == "t":
+                got = text.title()
+            elif mod == "u":
+                got = text.upper()
+            elif mod == "a":
+                got = "an" if text[:1].lower() in "aeiou" else "a"
+        return str(got)
+
+    return _PROPERTY.sub(one, text)
+
+
+def amount(value: Any) -> str:
+    """`1.5` → `1½` (5etools' recipe amounts as a cook reads them)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return str(value)
+    whole, part = int(value), value - int(value)
+    frac = next((f for v, f in _FRACTIONS.items() if abs(part - v) < 0.01), None)
+    if part == 0:
+        return str(whole)
+    if frac is None:
+        return f"{value:g}"
+    return f"{whole}{frac}" if whole else frac
+
+
+def ingredient(entry: dict[str, Any]) -> str:
+    """An `ingredient`: its text with `{=amount1/v}` filled from its `amount1`… and
+    `{@unit N|egg|eggs}` as the word for that number."""
+    text = apply_properties(str(entry.get("entry", "")), entry)
+    return _UNIT.sub(lambda m: m[2] if m[1].strip() in ("1", "one", "") else m[3], text)
 
 
 def _entry(entry: Any, depth: int) -> list[str]:
@@ -333,6 +422,8 @@ def _entry(entry: Any, depth: int) -> list[str]:
         hit = " ".join(blocks(entry.get("hitEntries") or [], depth + 1))
         line = f"*{said} Attack:* {' '.join(blocks(entry.get('attackEntries') or []))}"
         return _run_in(name, [f"{line} *Hit:* {hit}".strip()])
+    if kind == "ingredient":
+        return [ingredient(entry)]
     if kind == "wrapper":
         return blocks(entry.get("wrapped"), depth)
     if kind == "statblockInline" and isinstance(entry.get("data"), dict):

@@ -13,7 +13,6 @@ import dataclasses
 import hashlib
 import itertools
 import json
-import math
 import re
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from d5e_daemon import Entry, Extends, FindEntry, LoadedPack, Pack, PackProblem,
 from d5e_daemon.text import normalize
 
 from . import convert, copy, races, refs, srd
-from .entries import blocks
+from .entries import apply_properties, blocks
 
 # 5etools sources of the books the SRD comes from → the d5e pack of that edition's SRD.
 SRD_SOURCES = {
@@ -59,6 +58,13 @@ OFFICIAL_SOURCES = frozenset({
     "vgm", "vnotee", "vrgr", "wbtw", "wdh", "wdmm", "wtthc", "xdmg", "xge", "xmm", "xmts",
     "xphb", "xsac", "xscreen",
 })  # fmt: skip
+
+# The Monster Manual's creatures of several forms are one object in 5etools and one record per
+# form in the 2014 SRD (5e-database): a copy of one stands on this form of it.
+SRD_FORMS = {
+    "vampire": "vampire-vampire", "werebear": "werebear-hybrid", "wereboar": "wereboar-hybrid",
+    "wererat": "wererat-hybrid", "weretiger": "weretiger-hybrid", "werewolf": "werewolf-hybrid",
+}  # fmt: skip
 
 ID_CLEAN = re.compile(r"[^a-z0-9]+")
 _ITEM_ENTRY = re.compile(r"\{#itemEntry ([^}]+)\}")
@@ -859,6 +865,36 @@ class Builder:
                 found[i] = template.raw
         return found, missing
 
+    def unheld_template(self, kind: str, meta: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """The first of a `_copy`'s `_templates` that is neither in these files nor ever
+        installable: of a book 5etools publishes (the SRD holds no templates)."""
+        refs = meta.get("_templates")
+        for i in self.template_refs(kind, meta)[1]:
+            ref = refs[i] if isinstance(refs, list) else None
+            if isinstance(ref, dict) and _low(ref.get("source")) in OFFICIAL_SOURCES:
+                return i, ref
+        return None
+
+    def left_out(
+        self, item: Item, seen: frozenset[int] = frozenset()
+    ) -> tuple[JsonPath, str] | None:
+        """Why a copy can never be made (where, and what): a template of a book d5e does not
+        hold, its own or that of the copy in these files it is built on."""
+        meta = item.raw.get("_copy")
+        if not isinstance(meta, dict) or id(item) in seen:
+            return None
+        unheld = self.unheld_template(item.kind, meta)
+        if unheld is not None:
+            i, ref = unheld
+            return ("_copy", "_templates", i), (
+                f"its template {ref.get('name')!r} is of {ref.get('source')!r}, a book d5e does "
+                "not hold (the SRD has no creature templates)"
+            )
+        base = self.base_of(item)
+        if base is None or base is item or self.left_out(base, seen | {id(item)}) is None:
+            return None
+        return ("_copy",), f"it is built on {base.raw.get('name')!r}, which is left out"
+
     def versions(self, item: Item, resolved: dict[str, Any]) -> list[Version]:
         """The entries the item's `_versions` make (5etools' `getVersions`), each resolved
         against the item, with where it was written; a problem for each that cannot be. A
@@ -930,12 +966,41 @@ def _external_ref(item: Item) -> str | None:
     if item.kind in ("item", "baseitem") and pack.startswith("srd-"):
         # the Dungeon Master's Guide's items are magic, the Player's Handbook's mundane
         collection = "magic-items" if source.lower() in ("dmg", "xdmg") else "equipment"
+    if pack == "srd-2024":  # 5e-database's 2024 names: species, not races
+        collection = {"races": "species", "subraces": "subspecies"}.get(collection, collection)
+    form = (
+        SRD_FORMS.get(convert.slug(name))
+        if (pack, collection) == ("srd-2014", "monsters")
+        else None
+    )
+    if form is not None:
+        return f"{pack}:{collection}/{form}"
     if pack == "srd-2014" and item.kind == "subclass" and meta.get("shortName"):
         name = str(meta["shortName"])  # 5e-database names the 2014 subclasses so: `Berserker`
     if pack.startswith("srd-") and item.kind != "subrace":  # `Hill` of `Dwarf`: `hill-dwarf`
         return f"{pack}:{collection}/{convert.slug(name)}"
     # another 5etools pack: its slugs name the class, race or deck (`druid-circle-of-the-land`)
     return f"{pack}:{collection}/{convert.slug_for(item.kind, {**meta, 'name': name})}"
+
+
+def _left_out_version(
+    builder: Builder, item: Item, version: dict[str, Any], written: JsonPath, loaded: LoadedPack
+) -> bool:
+    """Whether a version uses a template of a book d5e does not hold: then it is left out,
+    and a warning says so."""
+    unheld = builder.unheld_template(item.kind, version.get("_copy") or {})
+    if unheld is None:
+        return False
+    name = version.get("name") or item.raw.get("name")
+    loaded.problems.append(
+        item.problem(
+            f"version {name!r} left out: its template {unheld[1].get('name')!r} is of "
+            f"{unheld[1].get('source')!r}, a book d5e does not hold",
+            (*written, "_templates", unheld[0]) if written else (),
+            "warning",
+        )
+    )
+    return True
 
 
 def _located(entry: Entry, exc: copy.ModError, base_ref: str) -> PackProblem:
@@ -1024,13 +1089,28 @@ def derive(
         problems += found
     if problems:
         return entry, problems
+    # a base of another format (the SRD's records) stands in for the book's object the copy
+    # was written for: a change whose target it lacks (an action the Monster Manual has and
+    # the SRD not) is left out with a warning, the others applied
+    stand_in = not isinstance(base.get(convert.RAW), dict)
+    skipped: list[copy.ModError] | None = [] if stand_in else None
     try:
-        raw = copy.derive(base_raw, own, templates, kind)
+        raw = copy.derive(base_raw, own, templates, kind, skipped=skipped)
         if version is not None:
             parent = copy.version_parent(raw, version["raw"])
             raw = copy.derive(parent, version["raw"], version_templates, kind, at)
     except copy.ModError as exc:
         return entry, [_located(entry, exc, base_ref)]
+    warnings = [
+        msgspec.structs.replace(
+            _located(entry, exc, base_ref),
+            severity="warning",
+            message=f"{exc.message} (copying {base_ref}, which stands in for "
+            f"{own['_copy'].get('source')}'s {own['_copy'].get('name')!r}: this change is "
+            "left out)",
+        )
+        for exc in skipped or []
+    ]
     data = {k: v for k, v in base.items() if k not in ("index", "name", "url", convert.RAW)}
     data.update(convert.record(kind, raw))
     name = convert.plain_tags(str(raw.get("name", entry.name)))
@@ -1041,7 +1121,7 @@ def derive(
         data=data,
         extends=Extends(ref=base_ref),
     )
-    return resolved, []
+    return resolved, warnings
 
 
 def _derive_version(
@@ -1212,6 +1292,16 @@ def _load(path: Path) -> list[LoadedPack]:
         where = Source(path=item.file.resolved, line=line)
         resolved = builder.resolve(item)
         if resolved is None and builder.deferred(item):
+            reason = builder.left_out(item)
+            if reason is not None:
+                loaded.problems.append(
+                    item.problem(
+                        f"{item.kind} {raw.get('name')!r} left out: {reason[1]}",
+                        reason[0],
+                        "warning",
+                    )
+                )
+                continue
             ref = builder.external_ref(item)
             if ref is None:
                 what = f"cannot copy a {item.kind}"
@@ -1272,6 +1362,8 @@ def _load(path: Path) -> list[LoadedPack]:
                 reader.problems.append(item.problem(exc.message, exc.path))
                 continue
             for version, at, written in versions:
+                if _left_out_version(builder, item, version, written, loaded):
+                    continue
                 home = packs.get(str(version.get("source") or "").lower(), loaded)
                 name = str(version.get("name") or raw["name"])
                 home.entries.append(
@@ -1312,6 +1404,10 @@ def _load(path: Path) -> list[LoadedPack]:
             version = made.raw or made.version
             home = packs.get(str(version.get("source") or "").lower(), loaded)
             located = Source(path=item.file.resolved, line=item.where(made.written)[0])
+            if made.raw is None and _left_out_version(
+                builder, item, made.version, made.written, loaded
+            ):
+                continue
             if made.raw is None:  # a template of another pack: made by `derive` at install
                 collection = convert.collection_of(item.kind, resolved)
                 name = str(version.get("name") or resolved.get("name", ""))
@@ -1465,35 +1561,13 @@ def _expand_variant(
 
 _NOT_INHERITED = ("value", "page", "srd", "srd52", "basicRules", "basicRules2024", "reprintedAs",
                    "referenceSources", "hasFluff", "hasFluffImages")  # fmt: skip
-_INJECTOR = re.compile(r"\{=([^}]+)\}")
 
 
 def _inject(value: Any, props: dict[str, Any]) -> Any:
     """`{=bonusWeapon}`, `{=dmgType/l}` in a variant's text → the values of the item made
-    (5etools' `Renderer.applyProperties`; modifiers `l`, `t`, `u`, `a`, `r`, `f`, `c`)."""
-
-    def one(m: re.Match[str]) -> str:
-        path, _, mods = m[1].partition("/")
-        got = props.get(path)
-        if got is None:
-            return ""
-        for mod in sorted(mods, key=lambda c: "rfcvxltua".find(c)):
-            number = got if isinstance(got, int | float) else None
-            text = str(got)
-            if mod == "l":
-                got = text.lower()
-            elif mod == "t":
-                got = text.title()
-            elif mod == "u":
-                got = text.upper()
-            elif mod == "a":
-                got = "an" if text[:1].lower() in "aeiou" else "a"
-            elif mod in "rfc" and number is not None:
-                got = {"r": round, "f": math.floor, "c": math.ceil}[mod](number)
-        return str(got)
-
+    (5etools' `Renderer.applyProperties`, see `entries.apply_properties`)."""
     return copy._walk_strings(
-        value, lambda text: _INJECTOR.sub(one, text) if "{=" in text else text
+        value, lambda text: apply_properties(text, props) if "{=" in text else text
     )
 
 

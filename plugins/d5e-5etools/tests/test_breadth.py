@@ -300,3 +300,184 @@ def test_entry_types_of_the_schema_keep_their_text(app: App, tmp_path: Path) -> 
     assert "> **Ash Jar**" in shown and "**Rarity:** common" in shown and "Holds ash." in shown
     assert "**Variant: Cold Ash**" in shown and "Variant: Variant" not in shown
     assert "| 4 | Flame |" in shown
+
+
+def test_copies_of_monster_manual_creatures_stand_on_the_srds(app: App, tmp_path: Path) -> None:
+    # 5etools names an action with its usage (`Web {@recharge 5}`, `Healing Touch (4/Day)`)
+    # and keeps spellcasting apart from the traits; the SRD's records are read so, so that the
+    # `_mod`s written against the Monster Manual apply. A change whose target the SRD's
+    # version lacks is left out with a warning (the base only stands in for the book's).
+    src = "SrdCopies"
+    doc = {
+        "monster": [
+            {"name": "Web Mother", "source": src, "_copy": {
+                "name": "Giant Spider", "source": "MM", "_mod": {"action": [
+                    {"mode": "replaceArr", "replace": "Web {@recharge 5}",
+                     "items": {"name": "Great Web {@recharge 4}", "entries": ["A big web."]}},
+                    {"mode": "removeArr", "names": "Sting Of Nothing"},
+                ]}}},
+            {"name": "Hedge Archmage", "source": src, "_copy": {
+                "name": "Archmage", "source": "MM", "_mod": {
+                    "_": {"mode": "addSpells", "spells": {"1": {"spells": ["{@spell shield}"]}}},
+                    "spellcasting": {"mode": "replaceSpells", "spells": {"9": [
+                        {"replace": "{@spell time stop}", "with": "{@spell foresight}"}]}},
+                }}},
+            {"name": "Wing Healer", "source": src, "_copy": {
+                "name": "Planetar", "source": "MM",
+                "_mod": {"action": {"mode": "removeArr", "names": "Healing Touch (4/Day)"}}}},
+            {"name": "Count Ash", "source": src, "_copy": {"name": "Vampire", "source": "MM"}},
+        ],
+        # the SRD's names for the PHB's: an alias of the SRD's Acid Arrow
+        "spell": [{"name": "Ember Arrow", "source": src, "_copy": {
+            "name": "Melf's Acid Arrow", "source": "PHB",
+            "_mod": {"entries": {"mode": "replaceTxt", "replace": "acid", "with": "fire"}}}}],
+        # the 2024 SRD's races are its species
+        "race": [{"name": "Ember Elf", "source": src, "_copy": {"name": "Elf", "source": "XPHB"}}],
+    }  # fmt: skip
+    path = write(tmp_path, src, doc)
+    result = install(app, path)
+    assert result.entries == 6
+    (warning,) = result.warnings
+    assert warning.severity == "warning"
+    assert "no item 'Sting Of Nothing' to remove" in warning.message
+    assert "stands in for MM's 'Giant Spider': this change is left out" in warning.message
+    assert path.read_text("utf-8").splitlines()[warning.line - 1].count("Sting Of Nothing")
+    spider = data(app, "srdcopies:monsters/web-mother")
+    assert [a["name"] for a in spider["actions"]] == ["Bite", "Great Web {@recharge 4}"]
+    assert "***Great Web (Recharge 4–6).*** A big web." in card(
+        app, "srdcopies:monsters/web-mother"
+    )
+    mage = data(app, "srdcopies:monsters/hedge-archmage")
+    casting = mage["5etools"]["spellcasting"][0]
+    assert "{@spell shield}" in casting["spells"]["1"]["spells"]
+    assert casting["spells"]["9"]["spells"] == ["{@spell foresight}"]
+    assert casting["will"] == ["{@spell disguise self}", "{@spell invisibility}"]
+    assert "Magic Resistance" in [t["name"] for t in mage["special_abilities"]]
+    shown = card(app, "srdcopies:monsters/hedge-archmage")
+    assert "- Level 9 (1 slot): [foresight](d5e://srd-2014/spells/foresight.md)" in shown
+    healer = data(app, "srdcopies:monsters/wing-healer")
+    assert "Healing Touch (4/Day)" not in [a["name"] for a in healer["actions"]]
+    assert data(app, "srdcopies:monsters/count-ash")["hit_points"] == 144  # the Vampire Form
+    assert "fire" in data(app, "srdcopies:spells/ember-arrow")["desc"][0]
+    assert data(app, "srdcopies:races/ember-elf")["name"] == "Ember Elf"
+
+
+def test_a_monster_card_shows_what_follows_its_stat_block(app: App, tmp_path: Path) -> None:
+    src = "Drakes"
+    doc = {
+        "monster": [
+            {
+                "name": "Cinder Drake", "source": src, "size": ["L"], "type": "dragon",
+                "ac": [17], "hp": {"average": 90, "formula": "12d10 + 24"},
+                "speed": {"walk": 40}, "str": 18, "dex": 12, "con": 15, "int": 10, "wis": 11,
+                "cha": 13, "passive": 12, "cr": "7",
+                "legendary": [{"name": "Tail", "entries": ["It swipes."]}],
+                "mythicHeader": ["If its mythic trait is active, it can use these."],
+                "mythic": [{"name": "Ash Storm", "entries": ["Ash falls."]}],
+                "legendaryGroup": {"name": "Cinder Drake", "source": src},
+                "footer": ["The drake never sleeps."],
+                "variant": [{"type": "variant", "name": "Young Drakes",
+                             "entries": ["They have half the hit points."]}],
+                "gear": ["longsword|phb", {"item": "dagger|phb", "quantity": 2}],
+                "initiative": {"proficiency": 1},
+            }
+        ],
+        "legendaryGroup": [{"name": "Cinder Drake", "source": src,
+                            "lairActions": ["The lair smokes."]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, src, doc))
+    shown = card(app, "drakes:monsters/cinder-drake")
+    assert "### Mythic Actions" in shown and "***Ash Storm.*** Ash falls." in shown
+    assert "If its mythic trait is active, it can use these." in shown
+    assert "The drake never sleeps." in shown
+    assert "> **Variant: Young Drakes**" in shown and "They have half the hit points." in shown
+    assert (
+        "*Lair actions and regional effects:* "
+        "[Cinder Drake](d5e://drakes/legendary-groups/cinder-drake.md)" in shown
+    )
+    assert "[longsword](d5e://srd-2014/equipment/longsword.md)" in shown
+    assert "[dagger](d5e://srd-2014/equipment/dagger.md) (2)" in shown
+    assert "**Initiative:** +4" in shown  # Dex +1, proficiency bonus 3 at CR 7
+
+
+def test_recipes_spell_lists_of_objects_and_cantrip_scaling(app: App, tmp_path: Path) -> None:
+    src = "Kitchen"
+    doc = {
+        "recipe": [
+            {
+                "name": "Ember Bread", "source": src, "serves": {"min": 4, "max": 6},
+                "ingredients": [
+                    {"type": "ingredient", "entry": "{=amount1/v} cups flour", "amount1": 1.5},
+                    {"type": "ingredient",
+                     "entry": "{=amount1/x} {@unit {=amount1}|egg|eggs}", "amount1": 2},
+                    {"type": "ingredient",
+                     "entry": "{=amount1/c} {@unit {=amount1/c}|pinch|pinches} of ash",
+                     "amount1": 0.6},
+                    "Salt to taste",
+                ],
+                "instructions": ["Mix.", "Bake until golden."],
+                "noteCook": ["Do not burn it."],
+            }
+        ],
+        "monster": [
+            {
+                "name": "Hidden Caster", "source": src, "cr": "1",
+                "spellcasting": [{"name": "Innate Spellcasting", "type": "spellcasting",
+                                  "headerEntries": ["It casts:"],
+                                  "will": ["{@spell light}",
+                                           {"entry": "{@spell wish}", "hidden": True}],
+                                  "daily": {"1e": [{"entry": "{@spell fly}"}]},
+                                  "ability": "cha"}],
+            }
+        ],
+        "spell": [
+            {"name": "Ember Blade", "source": src, "level": 0, "school": "V",
+             "entries": ["A blade of embers."],
+             "scalingLevelDice": {"label": "fire damage",
+                                  "scaling": {"1": "{{spellcasting_mod}}", "5": "1d8"}}}
+        ],
+    }  # fmt: skip
+    install(app, write(tmp_path, src, doc))
+    bread = card(app, "kitchen:recipes/ember-bread")
+    assert "**Serves:** 4–6" in bread
+    assert "- 1½ cups flour" in bread
+    assert "- two eggs" in bread
+    assert "- 1 pinch of ash" in bread
+    assert "- Salt to taste" in bread
+    assert "**Instructions**" in bread and "Bake until golden." in bread
+    assert "Do not burn it." in bread
+    assert "{=" not in bread and "{@" not in bread and "Type ingredient" not in bread
+    caster = card(app, "kitchen:monsters/hidden-caster")
+    assert "- At will: [light](d5e://srd-2014/spells/light.md)" in caster
+    assert "wish" not in caster and "'entry'" not in caster
+    assert "- 1/day each: [fly](d5e://srd-2014/spells/fly.md)" in caster
+    blade = card(app, "kitchen:spells/ember-blade")
+    assert "fire damage: your spellcasting modifier (level 1), 1d8 (level 5)" in blade, blade
+
+
+def test_files_of_one_source_are_one_pack_installed_as_a_folder(app: App, tmp_path: Path) -> None:
+    # a product's creatures and its adventure are often two files of one source
+    folder = tmp_path / "odyssey"
+    folder.mkdir()
+    guard = {"name": "Bronze Guard", "source": "Odyssey", "cr": "4"}
+    lance = {"name": "Sun Lance", "source": "Odyssey", "level": 2, "school": "V"}
+    creatures = write(folder, "Odyssey", {"monster": [guard]}, "Someone; Odyssey Creatures.json")
+    spells = write(folder, "Odyssey", {"spell": [lance]}, "Someone; Odyssey Spells.json")
+    install(app, creatures)
+    from d5e_daemon.errors import PackError
+
+    try:
+        install(app, spells)
+    except PackError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("a second file of the same source replaced the first")
+    assert "files of one source are one pack: put them in one folder" in message
+    assert "pack.toml" not in message
+    from d5e_daemon import packs
+
+    app.db.write(partial(packs.remove, pack_id="odyssey"))
+    result = install(app, folder)
+    assert result.entries == 2
+    assert data(app, "odyssey:monsters/bronze-guard")["challenge_rating"] == 4
+    assert data(app, "odyssey:spells/sun-lance")["level"] == 2
