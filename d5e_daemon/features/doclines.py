@@ -74,13 +74,15 @@ class DocumentFacts:
         return self.version == self.doc.version and self._resolved_by == self.resolver.generation
 
     def run(self, seconds: float, stop: Callable[[], bool] | None = None) -> bool:
-        """Work for about `seconds`, or until `stop()` says a request is waiting; True when
-        the facts are those of the document as it is now."""
+        """Work for about `seconds`, or until `stop()` says a request is waiting (asked before
+        the first step too); True when the facts are those of the document as it is now."""
         if self.current():
             return True
         state = (self.doc.version, self.resolver.generation)
         if self._work is None or self._working_on != state:
             self._work, self._working_on = self._pass(), state
+        if stop is not None and stop():
+            return False  # a request first, before any step (a step may read a long line)
         deadline = time.monotonic() + seconds
         for _ in self._work:
             if time.monotonic() >= deadline or (stop is not None and stop()):
