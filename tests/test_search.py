@@ -1068,3 +1068,44 @@ async def test_the_library_says_when_packs_are_being_written(app: App) -> None:
     index = app.search_index(FakeEmbedder())
     assert await app.library.write(lambda conn: index.packs_writing()) is True
     assert not app.library.writing and not index.packs_writing()
+
+
+def test_a_spells_use_in_plain_words_is_a_passage_of_its_own(indexed: App) -> None:
+    """A spell's lead (its header and the line of what it is for, from the SRD's lore table)
+    is embedded alone as well, as a monster's is: a situation ("open a locked door without a
+    key") meets it undiluted by the rules text."""
+    rows = indexed.conn.execute(
+        "SELECT p.text FROM passage p JOIN entry e ON e.id = p.entry_id "
+        "WHERE e.collection = 'spells' AND e.slug = 'knock' AND e.pack_id = 'srd-2014' "
+        "ORDER BY p.ord"
+    ).fetchall()
+    header, _, lead = rows[0][0].partition("\n")
+    assert header.startswith("Knock: 2nd-level transmutation spell")
+    assert lead.startswith("Open a locked door") and len(rows) >= 2
+    assert all(text.startswith(header) for (text,) in rows[1:])
+
+
+def test_proficiencies_get_no_vectors_and_lose_those_an_older_index_made(indexed: App) -> None:
+    """Proficiencies are lists of names (a proficiency's classes and items): no passages.
+    Passages an older d5e made for them go when the index is rebuilt under another key."""
+
+    def listed() -> int:
+        (n,) = indexed.conn.execute(
+            "SELECT count(*) FROM passage p JOIN entry e ON e.id = p.entry_id "
+            "WHERE e.collection = 'proficiencies'"
+        ).fetchone()
+        return int(n)
+
+    assert listed() == 0
+    (entry_id,) = indexed.conn.execute(
+        "SELECT id FROM entry WHERE collection = 'proficiencies' LIMIT 1"
+    ).fetchone()
+    model = indexed.search.embedder.model_id
+    indexed.conn.execute(
+        "INSERT INTO passage (entry_id, ord, model, text_hash, text) VALUES (?, 0, ?, 'h', ?)",
+        (entry_id, model, "Bagpipes: proficiency"),
+    )
+    indexed.conn.execute("UPDATE entry_index SET vectors = 'older'")
+    assert listed() == 1
+    assert indexed.search.build().ready
+    assert listed() == 0
