@@ -533,3 +533,19 @@ def test_codes_a_file_names_in_its_meta(app: App, tmp_path: Path) -> None:
     assert "**Feature type:** Ember Rite, Eldritch Invocation" in rite  # its own, 5etools'
     assert "**Category:** Ashen" in card(app, "metacodes:feats/ash-born")
     assert "**Type:** Quiet Discipline" in card(app, "metacodes:psionics/hush")
+
+
+def test_includes_are_dependencies_and_5etools_books_are_none(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "Someone; Needs.json"
+    doc = {
+        "_meta": {
+            "sources": [{"json": "Needs", "full": "Needs", "version": "1"}],
+            "dependencies": {"monster": ["VGM", "MM"]},
+            "includes": {"monster": ["OtherBrew"]},
+        },
+        "monster": [{"name": "Needy", "source": "Needs", "cr": "1"}],
+    }
+    path.write_text(json.dumps(doc, indent="\t"), "utf-8")
+    warned = [w.message for w in install(app, path).warnings]
+    assert any("depends on otherbrew, which is not installed" in m for m in warned), warned
+    assert not any("vgm" in m or "depends on mm" in m for m in warned), warned
