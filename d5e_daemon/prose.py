@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_right
 from collections.abc import Generator, Hashable, Iterable, Iterator, Sequence
 from itertools import chain, compress, count, repeat
 from operator import add, attrgetter, itemgetter, methodcaller, ne
@@ -61,7 +62,8 @@ MAX_COUNT_DIGITS = 9  # a longer number is no count of creatures ("10000000000 g
 MAX_EMPHASIS = 80  # code points: longer emphasised text is a sentence, not a name
 LINE_CACHE = 50_000  # lines whose prose references are remembered (per profile's names)
 WALKS = 32  # documents whose last walk is kept (per profile's names)
-WALK_SLICE = 256  # lines walked between the points where a lazy walk may stop (and each line read)
+WALK_SLICE = 256  # lines walked between the points where a lazy walk may stop
+READ_CHARS = 32_768  # new text read between them at most (long lines: a slice's worth)
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _ATX_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
@@ -92,14 +94,18 @@ _COUNT_INSIDE = re.compile(rf"^(?P<count>{_NUMBER})(?:[ \t]*[x×])?[ \t]+(?=[^\W
 # The same patterns written so that the regex engine skips ahead to the characters a match can
 # begin with (a pattern that begins with a lookbehind or with `re.I` alternatives is tried at
 # every column: most of a first reading's time). Each begins with its first character, then
-# looks behind it; `_COUNT_DIGITS` and `_COUNT_WORDS` read lower-cased ASCII text (the same
-# columns) and find together what `_COUNT` finds (a count in digits and one in words never
-# overlap), `_STAR`/`_UNDERSCORE` lines with one kind of marker (`_EMPHASIS` reads those with
-# both). `tests/test_prose.py` checks they find what the patterns above find.
+# looks behind it; `_COUNT_DIGITS` and `_COUNT_WORDS` read lower-cased text (`_lowered`: the
+# same columns, and no letter that `re.I` reads as another) and find together what `_COUNT`
+# finds (a count in digits and one in words never overlap), `_STAR`/`_UNDERSCORE` lines with
+# one kind of marker (`_EMPHASIS` reads those with both). `tests/test_prose.py` checks they
+# find what the patterns above find.
 _NOT_BEFORE_COUNT = r"[\w.,/+\-]"
-_COUNT_DIGITS = re.compile(
-    rf"(?P<count>[0-9](?<!{_NOT_BEFORE_COUNT}[0-9])[0-9]{{0,{MAX_COUNT_DIGITS - 1}}})"
-    r"(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])"
+_COUNT_DIGITS, _COUNT_ASCII_DIGITS = (
+    re.compile(
+        rf"(?P<count>{d}(?<!{_NOT_BEFORE_COUNT}{d}){d}{{0,{MAX_COUNT_DIGITS - 1}}})"
+        r"(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])"
+    )
+    for d in (r"\d", "[0-9]")  # the same on ASCII text; a range is scanned for faster
 )
 _COUNT_WORDS = re.compile(
     "(?P<count>"
@@ -218,6 +224,22 @@ class ProseNames:
             found = self._lines[text] = tuple(_refs_in_text(0, _blank_spans_of_line(text), self))
         return found
 
+    def refs_in_texts(self, texts: Sequence[str]) -> list[tuple[ProseRef, ...]]:
+        """`refs_in_text` of several lines, those not seen before read together (each pattern
+        run once over all of them: `_found_in_lines`)."""
+        known = self._lines
+        new = [text for text in dict.fromkeys(texts) if text not in known]
+        read: dict[str, tuple[ProseRef, ...]] = {}
+        if new:
+            blanked = [_blank_spans_of_line(text) for text in new]
+            for text, line, found in zip(new, blanked, _found_in_lines(blanked), strict=True):
+                read[text] = tuple(_refs_in_text(0, line, self, found))
+        result = [read[text] if text in read else known[text] for text in texts]
+        if len(known) + len(read) > LINE_CACHE:
+            known.clear()
+        known.update(read)
+        return result
+
     @classmethod
     def load(cls, conn: apsw.Connection, profile: str) -> ProseNames:
         return cls(queries.winner_entries(conn, profile, PROSE_COLLECTIONS))
@@ -235,10 +257,14 @@ class ProseNames:
         return found
 
     def _find(self, norm: str, style: Style) -> NamedEntry | None:
-        collections = STYLE_COLLECTIONS[style]
-        for name in (norm, *singular_forms(norm)):
-            for collection in collections:
-                found = self._by_collection.get(collection, {}).get(name)
+        tables = [self._by_collection.get(c, {}) for c in STYLE_COLLECTIONS[style]]
+        for table in tables:
+            found = table.get(norm)
+            if found is not None:
+                return found
+        for name in singular_forms(norm):  # only when the name as written is none
+            for table in tables:
+                found = table.get(name)
                 if found is not None:
                     return found
         return None
@@ -311,9 +337,9 @@ class ProseWalk:
         lazy: bool = False,
     ) -> None:
         """`keep=False`: a walk that is not kept for the next version (no `states`).
-        `lazy=True`: nothing is walked yet; iterate `steps` to walk (it yields after each line
-        whose names it had to read and every `WALK_SLICE` lines, so a caller can stop in
-        between and answer something else)."""
+        `lazy=True`: nothing is walked yet; iterate `steps` to walk (it yields every
+        `WALK_SLICE` lines, once the new lines among them are read, and after `READ_CHARS` of
+        new text, so a caller can stop in between and answer something else)."""
         self.lines = tuple(lines)
         self.states: list[State] = []
         self.texts: list[str | None] = []
@@ -372,6 +398,9 @@ class ProseWalk:
         line_refs = self.line_refs
         known = names._lines if names is not None else {}
         rest = False
+        pending: list[tuple[int, str]] = []
+        """Lines whose text is new: (index, text), read together (`ProseNames.refs_in_texts`)."""
+        pending_chars = 0
         if state is None:
             fence: str | None = None
             in_comment = False
@@ -384,6 +413,9 @@ class ProseWalk:
         walked = n
         while n < count:
             if n % WALK_SLICE == 0:
+                if pending and names is not None:
+                    _read(pending, line_refs, names)
+                    pending, pending_chars = [], 0
                 yield
             if keep:
                 state = (fence, in_comment, front_matter, previous_blank, in_list)
@@ -414,10 +446,15 @@ class ProseWalk:
                 texts[-1] = raw
                 if names is not None:
                     found = known.get(raw)
-                    if found is None:
-                        found = names.refs_in_text(raw)
-                        yield  # a line read: a long one may take a while
-                    line_refs[-1] = found
+                    if found is not None:
+                        line_refs[-1] = found
+                    else:
+                        pending.append((len(line_refs) - 1, raw))
+                        pending_chars += len(raw)
+                        if pending_chars >= READ_CHARS:  # long lines: a slice's worth
+                            _read(pending, line_refs, names)
+                            pending, pending_chars = [], 0
+                            yield
                 continue
             line = raw.rstrip("\r\n")
             stripped = line.lstrip(" ")
@@ -473,10 +510,17 @@ class ProseWalk:
             text = texts[-1] = _blank_spans(line)
             if names is not None:
                 found = known.get(text)
-                if found is None:
-                    found = names.refs_in_text(text)
-                    yield  # a line read: a long one may take a while
-                line_refs[-1] = found
+                if found is not None:
+                    line_refs[-1] = found
+                else:
+                    pending.append((len(line_refs) - 1, text))
+                    pending_chars += len(text)
+                    if pending_chars >= READ_CHARS:
+                        _read(pending, line_refs, names)
+                        pending, pending_chars = [], 0
+                        yield
+        if pending and names is not None:
+            _read(pending, line_refs, names)
         self.walked = n - walked
         if rest and old is not None:
             self._take_rest(old, n, moved, names is not None)
@@ -510,6 +554,15 @@ class ProseWalk:
         """The references of line `n`, placed on it."""
         found = self.line_refs[n] if 0 <= n < len(self.line_refs) else ()
         return list(_moved(found, repeat(n))) if n else list(found)
+
+
+def _read(
+    pending: list[tuple[int, str]], line_refs: list[tuple[ProseRef, ...]], names: ProseNames
+) -> None:
+    """Read the names of the pending lines, together, into `line_refs`."""
+    found = names.refs_in_texts([text for _, text in pending])
+    for (i, _), refs in zip(pending, found, strict=True):
+        line_refs[i] = refs
 
 
 _LINE = itemgetter(0)
@@ -627,18 +680,25 @@ def _at_line(ref: ProseRef, n: int) -> ProseRef:
     return tuple.__new__(ProseRef, (n, *ref[1:]))
 
 
-def _refs_in_text(n: int, text: str, names: ProseNames) -> list[ProseRef]:
+def _refs_in_text(
+    n: int,
+    text: str,
+    names: ProseNames,
+    found: tuple[list[Emphasis], list[Count]] | None = None,
+) -> list[ProseRef]:
+    """The prose references of a line (`found`: its emphases and counts, if looked for)."""
+    emphases, counts = (_emphases(text), _counts(text)) if found is None else found
     refs: list[ProseRef] = []
     taken: list[tuple[int, int]] = []
-    for start, end, markers, inner_start, inner in _emphases(text):
+    for start, end, markers, inner_start, inner in emphases:
         ref = _emphasised(n, text, start, markers, inner_start, inner, names)
         if ref is not None:
             refs.append(ref)
             taken.append((start, end))
-    for m in _counts(text):
-        if any(a <= m.start() < b for a, b in taken):
+    for written in counts:
+        if taken and any(a <= written[0] < b for a, b in taken):
             continue
-        ref = _counted(n, text, m, names)
+        ref = _counted(n, text, written, names)
         if ref is not None and not any(a < ref.end and ref.start < b for a, b in taken):
             refs.append(ref)
     if len(refs) > 1:
@@ -649,45 +709,129 @@ def _refs_in_text(n: int, text: str, names: ProseNames) -> list[ProseRef]:
 _SPAN = attrgetter("span")
 
 
-def _emphases(text: str) -> Iterator[tuple[int, int, int, int, str]]:
-    """(start, end, markers, start of the text inside, the text inside) of each emphasis."""
+Emphasis = tuple[int, int, int, int, str]
+"""(start, end, markers, start of the text inside, the text inside) of an emphasis."""
+
+
+def _emphases(text: str) -> list[Emphasis]:
+    """Each emphasis of a line, as `_EMPHASIS` finds them."""
+    return _emphases_in(text, 1)[0]
+
+
+def _emphases_in(text: str, lines: int, starts: Sequence[int] = (0,)) -> list[list[Emphasis]]:
+    """The emphases of `lines` lines joined by newlines in `text`, as `_counts_in` reads
+    counts (no emphasis crosses a line)."""
+    out: list[list[Emphasis]] = [[] for _ in range(lines)]
     star, underscore = "*" in text, "_" in text
+    if not (star or underscore):
+        return out
+    one_line = len(starts) == 1
+    pattern = _STAR if star else _UNDERSCORE
     if star and underscore:
-        for m in _EMPHASIS.finditer(text):
-            group = 1 if m[1] else 3
-            yield m.start(), m.end(), len(m[group]), m.start(group + 1), m[group + 1]
-    elif star or underscore:
-        for m in (_STAR if star else _UNDERSCORE).finditer(text):
-            yield m.start(), m.end(), len(m[1]) + 1, m.start(2), m[2]
+        if one_line:
+            for m in _EMPHASIS.finditer(text):
+                group = 1 if m[1] else 3
+                at, inner = m.start(), m.start(group + 1)
+                out[0].append((at, m.end(), len(m[group]), inner, m[group + 1]))
+            return out
+        # lines with both markers on their own, the others with one pattern each
+        ends = [*starts[1:], len(text) + 1]
+        for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
+            line = text[a : b - 1]
+            if "*" in line or "_" in line:
+                out[i] = _emphases_in(line, 1)[0]
+        return out
+    for m in pattern.finditer(text):
+        at = m.start()
+        i = 0 if one_line else bisect_right(starts, at) - 1
+        base = starts[i]
+        out[i].append((at - base, m.end() - base, len(m[1]) + 1, m.start(2) - base, m[2]))
+    return out
 
 
-def _counts(text: str) -> Iterable[re.Match[str]]:
-    """The counts written in a line ("4 ", "two ", "a dozen "): matches of `_COUNT` (their
-    columns are the line's)."""
-    if not text.isascii():
-        return _COUNT.finditer(text) if _COUNT_HINT.search(text) else ()
-    low = text.lower()  # ASCII: the same columns, and no letter folds to another
-    digits = list(_COUNT_DIGITS.finditer(low)) if _ANY_DIGIT.search(low) else []
-    words: list[re.Match[str]] = []
+def _found_in_lines(texts: Sequence[str]) -> list[tuple[list[Emphasis], list[Count]]]:
+    """The emphases and counts of each of these lines, every pattern run once over all of
+    them (a line at a time, the calls took as long as the patterns)."""
+    if len(texts) == 1:
+        return [(_emphases(texts[0]), _counts(texts[0]))]
+    joined = "\n".join(texts)
+    starts = [0]
+    for text in texts[:-1]:
+        starts.append(starts[-1] + len(text) + 1)
+    emphases = _emphases_in(joined, len(texts), starts)
+    low = _lowered(joined)
+    counts = _counts_in(low, len(texts), starts) if low is not None else map(_counts, texts)
+    return list(zip(emphases, counts, strict=True))
+
+
+Count = tuple[int, int, str]
+"""A count written in a line: (its column, the column after it and the spaces after, its text)."""
+
+
+def _counts(text: str) -> list[Count]:
+    """The counts written in a line ("4 ", "two ", "a dozen "), as `_COUNT` finds them."""
+    low = _lowered(text)
+    if low is None:
+        if not _COUNT_HINT.search(text):
+            return []
+        return [(m.start(), m.end(), m["count"]) for m in _COUNT.finditer(text)]
+    return _counts_in(low, 1)[0]
+
+
+def _lowered(text: str) -> str | None:
+    """`text.lower()` when it keeps every column and `re.I` reads no letter of it as another
+    ("ſ" as s, "ı" as i), else None."""
+    low = text.lower()
+    if text.isascii() or (len(low) == len(text) and not _FOLDS_OTHERWISE.intersection(text)):
+        return low
+    return None
+
+
+_FOLDS_OTHERWISE = frozenset("ſıİ")
+
+
+def _counts_in(low: str, lines: int, starts: Sequence[int] = (0,)) -> list[list[Count]]:
+    """The counts of `lines` lines joined by newlines in `low` (lower-cased: `_lowered`), line
+    i beginning at `starts[i]`: each line's, in order, in its own columns (no count crosses a
+    line: a newline is neither a count's space nor a word)."""
+    out: list[list[Count]] = [[] for _ in range(lines)]
+    one_line = len(starts) == 1
+    ascii = low.isascii()
+    if (_ANY_ASCII_DIGIT if ascii else _ANY_DIGIT).search(low):
+        for m in (_COUNT_ASCII_DIGITS if ascii else _COUNT_DIGITS).finditer(low):
+            at = m.start()
+            i = 0 if one_line else bisect_right(starts, at) - 1
+            out[i].append((at - starts[i], m.end() - starts[i], m["count"]))
     if not any(map(low.__contains__, _NUMBER_WORD_PARTS)):
-        return digits
+        return out
+    sort = set()
     for part in _NUMBER_WORD_PARTS:
         at = low.find(part)
         while at >= 0:
             start = at
             if part in _AFTER_A:  # "a dozen", "a pair of": the count begins at the "a"
-                start = len(low[:at].rstrip())
+                while start > 0 and low[start - 1] in _SPACES:
+                    start -= 1
                 start -= start > 0 and low[start - 1] == "a" and start < at
-            m = _COUNT_WORDS.match(low, start)
-            if m is not None and m.end("count") > at:
-                words.append(m)
+            word = _COUNT_WORDS.match(low, start)
+            if word is not None and word.end("count") > at and "\n" not in word[0]:
+                i = 0 if one_line else bisect_right(starts, start) - 1
+                out[i].append((start - starts[i], word.end() - starts[i], word["count"]))
+                sort.add(i)
             at = low.find(part, at + 1)
-    if not words:
-        return digits
-    return sorted(digits + words, key=_START)
+    for i in sort:
+        out[i].sort()
+    return out
 
 
-_ANY_DIGIT = re.compile("[0-9]")
+_SPACES = frozenset(
+    " \t\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003"
+    "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+"""What `\\s` matches but a newline (`str.isspace`)."""
+
+
+_ANY_DIGIT, _ANY_ASCII_DIGIT = re.compile(r"\d"), re.compile("[0-9]")
 
 
 _START = methodcaller("start")
@@ -756,11 +900,11 @@ def _ref(
     return tuple.__new__(ProseRef, (n, start, end, text, style, entry, count, count_start))
 
 
-def _counted(n: int, text: str, m: re.Match[str], names: ProseNames) -> ProseRef | None:
+def _counted(n: int, text: str, count: Count, names: ProseNames) -> ProseRef | None:
     """ "4 dire wolves": the longest run of words after the count that names a creature."""
     words: list[re.Match[str]] = []
     norms: list[str] = []
-    pos = m.end()
+    count_start, pos, count_text = count
     most = taken = 0
     while len(words) < names.longest_creature:
         w = _WORD.match(text, pos)
@@ -788,6 +932,6 @@ def _counted(n: int, text: str, m: re.Match[str], names: ProseNames) -> ProseRef
         entry = names.find(" ".join(norms[:size]), "count")
         if entry is not None:
             return _ref(
-                n, start, end, text[start:end], "count", entry, parse_count(m["count"]), m.start()
+                n, start, end, text[start:end], "count", entry, parse_count(count_text), count_start
             )
     return None

@@ -193,7 +193,7 @@ def test_the_fast_patterns_find_what_the_reference_patterns_find(text: str) -> N
     the regex engine's fast scan (`_COUNT_DIGITS`, `_COUNT_WORDS`, `_STAR`, `_UNDERSCORE`, a
     count read backwards): they find exactly what the plain patterns (`_COUNT`, `_EMPHASIS`,
     `_COUNT_BEFORE`) find, which took most of a first reading's time."""
-    counts = [(m.start(), m.end(), prose.parse_count(m["count"])) for m in prose._counts(text)]
+    counts = [(a, b, prose.parse_count(written)) for a, b, written in prose._counts(text)]
     assert counts == [
         (m.start(), m.end(), prose.parse_count(m["count"])) for m in prose._COUNT.finditer(text)
     ]

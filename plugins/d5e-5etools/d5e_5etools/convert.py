@@ -268,7 +268,10 @@ def _armor_class(value: Any) -> list[dict[str, Any]]:
                 item["armor"] = [{"name": s} for s in sources]
             if ac.get("condition"):
                 item["type"] = "condition"
-                item["condition"] = {"name": plain_tags(str(ac["condition"])).strip()}
+                said = plain_tags(str(ac["condition"])).strip()
+                # d5e's card says "while …" itself
+                said = re.sub(r"^while\s+", "", said, flags=re.IGNORECASE)
+                item["condition"] = {"name": said}
             out.append(item)
     return out
 
@@ -295,8 +298,13 @@ def _speed(value: Any) -> dict[str, Any]:
         out[mode] = shown
     if value.get("canHover"):
         out["hover"] = True
-    if value.get("choose"):
-        out["choose"] = value["choose"]
+    choose = value.get("choose")
+    if isinstance(choose, dict) and choose.get("from"):
+        # {"from": ["climb", "swim"], "amount": 20}: "climb or swim 20 ft."
+        note = f" {plain_tags(str(choose['note']))}" if choose.get("note") else ""
+        out[" or ".join(map(str, choose["from"]))] = f"{choose.get('amount', '')} ft.{note}"
+    elif choose:
+        out["choose"] = choose
     return out
 
 
@@ -969,6 +977,20 @@ def _linked(tag: str, value: Any) -> Any:
     return value
 
 
+def _other_bonuses(value: dict[str, Any]) -> str:
+    """`save`/`skill` parts with no number of their own: `special`, and `other` (`oneOf`:
+    one of these skills)."""
+    parts = []
+    if value.get("special"):
+        parts.append(plain_tags(str(value["special"])))
+    for other in value.get("other") or []:
+        if isinstance(other, dict) and isinstance(other.get("oneOf"), dict):
+            parts.append(
+                "one of " + ", ".join(f"{k.title()} {v}" for k, v in other["oneOf"].items())
+            )
+    return "; ".join(parts)
+
+
 def _scaling(value: Any) -> Any:
     """A cantrip's `scalingLevelDice` (`{"label": …, "scaling": {"1": "1d8", "5": …}}`, or a
     list of them) as a line: `fire damage: 1d8 (level 1), 2d8 (level 5)…`."""
@@ -1010,6 +1032,12 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
     consumed = CONSUMED.get(base.get(kind, kind), set())
     out = {}
     for key, value in raw.items():
+        if key in ("save", "skill") and kind == "monster" and isinstance(value, dict):
+            # what `proficiencies` cannot hold: a special bonus, skills of which one applies
+            extra = _other_bonuses(value)
+            if extra:
+                out["Saving throws, also" if key == "save" else "Skills, also"] = extra
+            continue
         if key in consumed or key in BOOKKEEPING or key.endswith("Tags") or key.endswith("Inflict"):
             continue
         if key in ("gear", "attachedItems", "attachedSpells") and isinstance(value, list):

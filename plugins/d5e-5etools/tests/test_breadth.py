@@ -481,3 +481,27 @@ def test_files_of_one_source_are_one_pack_installed_as_a_folder(app: App, tmp_pa
     assert result.entries == 2
     assert data(app, "odyssey:monsters/bronze-guard")["challenge_rating"] == 4
     assert data(app, "odyssey:spells/sun-lance")["level"] == 2
+
+
+def test_creature_shapes_of_the_schema_on_the_card(app: App, tmp_path: Path) -> None:
+    src = "OddShapes"
+    odd = {
+        "name": "Odd Thing", "source": src, "size": ["S", "M"], "type": "fey",
+        "ac": [{"special": "12 + its Wisdom modifier"},
+               {"ac": 14, "condition": "while raging", "braces": True}],
+        "hp": {"special": "five times your level"},
+        "speed": {"walk": {"number": 30, "condition": "(only on land)"},
+                  "choose": {"from": ["climb", "swim"], "amount": 20}},
+        "str": 10, "dex": 10, "con": 10, "int": 10, "wis": 10, "cha": 10,
+        "save": {"dex": "+2", "special": "your proficiency bonus"},
+        "skill": {"perception": "+4", "other": [{"oneOf": {"arcana": "+5", "history": "+5"}}]},
+        "passive": 14, "cr": "5",
+    }  # fmt: skip
+    install(app, write(tmp_path, src, {"monster": [odd]}))
+    shown = card(app, "oddshapes:monsters/odd-thing")
+    assert "**Armor Class:** 12 + its Wisdom modifier, 14 while raging" in shown
+    assert "**Hit Points:** five times your level" in shown
+    assert "**Speed:** 30 ft. (only on land), climb or swim 20 ft." in shown
+    assert "**Saving Throws:** Dex +2" in shown
+    assert "**Saving throws, also:** your proficiency bonus" in shown
+    assert "**Skills, also:** one of Arcana +5, History +5" in shown
