@@ -481,3 +481,55 @@ def test_files_of_one_source_are_one_pack_installed_as_a_folder(app: App, tmp_pa
     assert result.entries == 2
     assert data(app, "odyssey:monsters/bronze-guard")["challenge_rating"] == 4
     assert data(app, "odyssey:spells/sun-lance")["level"] == 2
+
+
+def test_creature_shapes_of_the_schema_on_the_card(app: App, tmp_path: Path) -> None:
+    src = "OddShapes"
+    odd = {
+        "name": "Odd Thing", "source": src, "size": ["S", "M"], "type": "fey",
+        "ac": [{"special": "12 + its Wisdom modifier"},
+               {"ac": 14, "condition": "while raging", "braces": True}],
+        "hp": {"special": "five times your level"},
+        "speed": {"walk": {"number": 30, "condition": "(only on land)"},
+                  "choose": {"from": ["climb", "swim"], "amount": 20}},
+        "str": 10, "dex": 10, "con": 10, "int": 10, "wis": 10, "cha": 10,
+        "save": {"dex": "+2", "special": "your proficiency bonus"},
+        "skill": {"perception": "+4", "other": [{"oneOf": {"arcana": "+5", "history": "+5"}}]},
+        "passive": 14, "cr": "5",
+    }  # fmt: skip
+    install(app, write(tmp_path, src, {"monster": [odd]}))
+    shown = card(app, "oddshapes:monsters/odd-thing")
+    assert "**Armor Class:** 12 + its Wisdom modifier, 14 while raging" in shown
+    assert "**Hit Points:** five times your level" in shown
+    assert "**Speed:** 30 ft. (only on land), climb or swim 20 ft." in shown
+    assert "**Saving Throws:** Dex +2" in shown
+    assert "**Saving throws, also:** your proficiency bonus" in shown
+    assert "**Skills, also:** one of Arcana +5, History +5" in shown
+
+
+def test_codes_a_file_names_in_its_meta(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "Someone; Meta.json"
+    doc = {
+        "_meta": {
+            "sources": [{"json": "MetaCodes", "full": "Meta Codes", "version": "1"}],
+            "spellSchools": {"CH": {"full": "Chronurgy", "short": "Chron."}},
+            "optionalFeatureTypes": {"EMB": "Ember Rite"},
+            "featCategories": {"AS": "Ashen"},
+            "psionicTypes": {"Q": {"full": "Quiet Discipline", "short": "Quiet"}},
+        },
+        "spell": [{"name": "Slow Ember", "source": "MetaCodes", "level": 1, "school": "CH",
+                   "entries": ["Time slows."]}],
+        "optionalfeature": [{"name": "Rite of Ash", "source": "MetaCodes",
+                             "featureType": ["EMB", "EI"], "entries": ["A rite."]}],
+        "feat": [{"name": "Ash Born", "source": "MetaCodes", "category": "AS",
+                  "entries": ["Born of ash."]}],
+        "psionic": [{"name": "Hush", "source": "MetaCodes", "type": "Q", "entries": ["Quiet."]}],
+    }  # fmt: skip
+    path.write_text(json.dumps(doc, indent="\t"), "utf-8")
+    install(app, path)
+    assert data(app, "metacodes:spells/slow-ember")["school"]["name"] == "Chronurgy"
+    assert "*1st-level chronurgy*" in card(app, "metacodes:spells/slow-ember")
+    rite = card(app, "metacodes:optional-features/rite-of-ash")
+    assert "**Feature type:** Ember Rite, Eldritch Invocation" in rite  # its own, 5etools'
+    assert "**Category:** Ashen" in card(app, "metacodes:feats/ash-born")
+    assert "**Type:** Quiet Discipline" in card(app, "metacodes:psionics/hush")
