@@ -14,7 +14,7 @@ from typing import Any
 
 from d5e_daemon import Entry
 
-from .convert import RAW, SIZES, plain_tags
+from .convert import RAW, SIZES, code_name, plain_tags
 from .convert import alignment as alignment_text
 from .entries import ABILITY_NAMES
 
@@ -117,8 +117,9 @@ def _subtitle(entry: Entry, raw: dict[str, Any]) -> str:
     return kind
 
 
-def _facts(raw: dict[str, Any]) -> list[str]:
+def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list[str]:
     facts = []
+    codes = codes if isinstance(codes, dict) else {}
     if raw.get("prerequisite"):
         facts.append(("Prerequisite", prerequisite(raw["prerequisite"])))
     if raw.get("size"):
@@ -150,6 +151,8 @@ def _facts(raw: dict[str, Any]) -> list[str]:
             continue
         if key == "proficiency" and isinstance(value, list):
             value = [ABILITY_NAMES.get(str(v), v) for v in value]
+        if (collection, key) in _CODED:  # `EI` → Eldritch Invocation, or the file's own
+            value = [code_name(collection, key, v, codes) for v in _listed(value)]
         if key == "serves" and isinstance(value, dict):  # a recipe's: 4, or 4–6
             low, high = value.get("exact", value.get("min")), value.get("max")
             value = f"{low}–{high}" if high is not None and low is not None else low or high
@@ -161,6 +164,13 @@ def _facts(raw: dict[str, Any]) -> list[str]:
     return [f"**{k}:** {v}" for k, v in facts if v]
 
 
+_CODED = {("optional-features", "featureType"), ("feats", "category"), ("psionics", "type")}
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def _ordinal(level: str) -> str:
     n = int(level)
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
@@ -170,7 +180,7 @@ def _ordinal(level: str) -> str:
 def markdown(entry: Entry) -> str:
     raw = entry.data[RAW]
     parts = [f"## {entry.name}", f"*{_subtitle(entry, raw).capitalize()}*"]
-    facts = _facts(raw)
+    facts = _facts(raw, entry.collection, entry.data.get("5etools_codes"))
     if facts:
         parts.append("  \n".join(facts))
     parts += [str(p) for p in entry.data.get("desc") or []]
@@ -181,7 +191,8 @@ def index(entry: Entry) -> str:
     raw = entry.data[RAW]
     header = f"{entry.name}: {_subtitle(entry, raw)}"
     body = [plain_tags(str(p)) for p in entry.data.get("desc") or []]
-    facts = [plain_tags(f) for f in _facts(raw)]
+    codes = entry.data.get("5etools_codes")
+    facts = [plain_tags(f) for f in _facts(raw, entry.collection, codes)]
     return "\n".join([header, *facts, *body])
 
 

@@ -505,3 +505,31 @@ def test_creature_shapes_of_the_schema_on_the_card(app: App, tmp_path: Path) -> 
     assert "**Saving Throws:** Dex +2" in shown
     assert "**Saving throws, also:** your proficiency bonus" in shown
     assert "**Skills, also:** one of Arcana +5, History +5" in shown
+
+
+def test_codes_a_file_names_in_its_meta(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "Someone; Meta.json"
+    doc = {
+        "_meta": {
+            "sources": [{"json": "MetaCodes", "full": "Meta Codes", "version": "1"}],
+            "spellSchools": {"CH": {"full": "Chronurgy", "short": "Chron."}},
+            "optionalFeatureTypes": {"EMB": "Ember Rite"},
+            "featCategories": {"AS": "Ashen"},
+            "psionicTypes": {"Q": {"full": "Quiet Discipline", "short": "Quiet"}},
+        },
+        "spell": [{"name": "Slow Ember", "source": "MetaCodes", "level": 1, "school": "CH",
+                   "entries": ["Time slows."]}],
+        "optionalfeature": [{"name": "Rite of Ash", "source": "MetaCodes",
+                             "featureType": ["EMB", "EI"], "entries": ["A rite."]}],
+        "feat": [{"name": "Ash Born", "source": "MetaCodes", "category": "AS",
+                  "entries": ["Born of ash."]}],
+        "psionic": [{"name": "Hush", "source": "MetaCodes", "type": "Q", "entries": ["Quiet."]}],
+    }  # fmt: skip
+    path.write_text(json.dumps(doc, indent="\t"), "utf-8")
+    install(app, path)
+    assert data(app, "metacodes:spells/slow-ember")["school"]["name"] == "Chronurgy"
+    assert "*1st-level chronurgy*" in card(app, "metacodes:spells/slow-ember")
+    rite = card(app, "metacodes:optional-features/rite-of-ash")
+    assert "**Feature type:** Ember Rite, Eldritch Invocation" in rite  # its own, 5etools'
+    assert "**Category:** Ashen" in card(app, "metacodes:feats/ash-born")
+    assert "**Type:** Quiet Discipline" in card(app, "metacodes:psionics/hush")
