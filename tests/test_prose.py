@@ -3,6 +3,8 @@ counted plurals, and everything that is not prose (code, headings, links, tags, 
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -266,12 +268,20 @@ BLOCKS = [
     "\t*fireball* after a tab",
     "[ref]: https://example.com 2 wolves",
     "<div>3 wolves</div>",
+    "Then 3 bats and *shield*.",
+    "Then 3 bats and *shield*.",
+    "Prose that opens <!-- a comment with 2 wolves",
+    "Setext underlined next",
 ]
 
 
 def assert_walk_is_fresh(walk: ProseWalk, lines: list[str], names: ProseNames) -> None:
     fresh = ProseWalk(lines, names)
     assert (walk.texts, walk.refs, walk.states) == (fresh.texts, fresh.refs, fresh.states)
+    one_by_one = mock.patch.object(prose, "_plain_run", lambda lines, n, end, comments=True: n)
+    with one_by_one:  # each line walked on its own: the same walk
+        single = ProseWalk(lines, names)
+    assert (single.texts, single.refs, single.states) == (fresh.texts, fresh.refs, fresh.states)
     assert list(walk.by_line()) == list(fresh.by_line())
     assert [(n, r) for n, on_line in walk.by_line() for r in on_line] == [
         (r.line, r._replace(line=0)) for r in walk.refs
