@@ -232,7 +232,7 @@ class ProseNames:
         new = [text for text in dict.fromkeys(texts) if text not in known]
         read: dict[str, tuple[ProseRef, ...]] = {}
         if new:
-            blanked = [_blank_spans_of_line(text) for text in new]
+            blanked = _blank_spans_of_lines(new)
             for text, line, found in zip(new, blanked, _found_in_lines(blanked), strict=True):
                 read[text] = tuple(_refs_in_text(0, line, self, found))
         result = [read[text] if text in read else known[text] for text in texts]
@@ -649,6 +649,15 @@ def _as_is(line: str) -> str:
 
 def _blank_spans_of_line(line: str) -> str:
     return _blank_spans(line.rstrip("\r\n") if line[-1:] in _EOL else line)
+
+
+def _blank_spans_of_lines(lines: list[str]) -> list[str]:
+    """`_blank_spans_of_line` of each line, the patterns run once over all of them (none of
+    them matches across a newline)."""
+    if len(lines) <= 1:
+        return [_blank_spans_of_line(line) for line in lines]
+    joined = "\n".join(line.rstrip("\r\n") if line[-1:] in _EOL else line for line in lines)
+    return _blank_spans(joined).split("\n")
 
 
 def _blank(m: re.Match[str]) -> str:
