@@ -443,12 +443,16 @@ class Reader:
                 edition = EDITIONS.get(str(meta.get("edition", "")))
                 self.sources[key] = {**source, "_edition": edition} if edition else source
                 self.order.append(key)
-        dependencies = meta.get("dependencies")
-        for kind, keys in (dependencies if isinstance(dependencies, dict) else {}).items():
-            for key in keys if isinstance(keys, list) else []:
-                if kind in _CLASS_KINDS and str(key).lower() in CLASS_IDENTIFIERS:
-                    continue  # a class of 5etools' own (`"fighter"`): the SRD's
-                self.dependencies.add(str(key))
+        # `includes` are sources whose content 5etools loads along (as it loads dependencies)
+        for which in ("dependencies", "includes"):
+            dependencies = meta.get(which)
+            for kind, keys in (dependencies if isinstance(dependencies, dict) else {}).items():
+                for key in keys if isinstance(keys, list) else []:
+                    if kind in _CLASS_KINDS and str(key).lower() in CLASS_IDENTIFIERS:
+                        continue  # a class of 5etools' own (`"fighter"`): the SRD's
+                    if str(key).lower() in OFFICIAL_SOURCES:
+                        continue  # a book of 5etools' own: the SRD's part, or nothing
+                    self.dependencies.add(str(key))
 
     def _items(self, f: File) -> None:
         for written, values in f.doc.items():
