@@ -480,7 +480,7 @@ def _explain_text(why: Any) -> Any:
     parts.append(part("vector", why.vector, why.vector_rank))
     if why.coverage is not None:
         parts.append(f"words {why.coverage:.0%}")
-    parts += [f"+{value:.3f} {name}" for name, value in why.boosts.items()]
+    parts += [f"{value:+.3f} {name}" for name, value in why.boosts.items()]
     if why.named:
         parts.append("the whole name: first")
     text = Text("     why: " + ", ".join(parts), style="dim italic")
