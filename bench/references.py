@@ -6,11 +6,11 @@
 Prose names: a generated (seeded) document whose lines hold a tag each (as in
 `bench/markdown.py`) and prose names as published adventures write them (a **bold** creature,
 an *italic* spell or item, "4 wolves"). One run times, in one process and alternately, the
-diagnostics pass and the prose recognition (`prose.find_prose` with the document's key, as the
-server calls it) of the same version of the document: unchanged, after one line edited, after
-one line inserted, walked whole, and never seen before (`prose_figures`). The target is prose
-≤ 20% of a diagnostics pass. `--old REVISION` times `prose.py` of a git revision in the same
-loop (old and new in one run).
+diagnostics pass and the prose recognition (`prose.walk_prose` with the document's key, as the
+server's shared document pass calls it) of the same version of the document: unchanged, after
+one line edited, one inserted, one deleted, 40 new lines pasted, walked whole, and never seen
+before (`prose_figures`). The target is prose ≤ 20% of a diagnostics pass. `--old REVISION`
+times `prose.py` of a git revision in the same loop (old and new in one run).
 
 References: a generated campaign folder of `--files` Markdown files, `--megabytes` in all, with
 tags and prose names. Times the first scan, then `Campaign.mentions` of random entries after it
@@ -37,7 +37,7 @@ from d5e_daemon.app import App
 from d5e_daemon.campaign import Campaign
 from d5e_daemon.features import markdown as md
 from d5e_daemon.features.tags import COLLECTION_TAG, Resolver
-from d5e_daemon.prose import ProseNames, find_prose
+from d5e_daemon.prose import ProseNames, find_prose, walk_prose
 from d5e_daemon.settings import build
 from d5e_daemon.textdoc import LineDocument
 
@@ -152,35 +152,55 @@ def _change(
     return types.TextDocumentContentChangePartial(range=where, text=text)
 
 
+def recognise(
+    module: ModuleType, lines: list[str], names: object, key: str | None = None
+) -> object:
+    """The prose recognition of `module` (today's `prose.py` or an older one) as the server's
+    shared document pass runs it: `walk_prose` with the document's key (what lenses, hints and
+    symbols read), `find_prose` where a revision has no `walk_prose`."""
+    walk = getattr(module, "walk_prose", None)
+    if walk is None:
+        return module.find_prose(lines, names)
+    return walk(lines, names, key)
+
+
 def prose_figures(
     figures: Figures, app: App, text: str, repeat: int, old: ModuleType | None
 ) -> None:
     """Prose recognition beside the diagnostics pass of the same version of the document, as
     every change runs both, on the document as the server keeps it (`textdoc.LineDocument`,
-    changed by incremental changes): (1) unchanged, (2) one line edited (typing), (3) one line
-    inserted (every line below moves), (4) a walk of every line (no walk of the document kept:
-    a document opened again, lines seen before), (5) a document never seen (cold caches, both).
-    `--old` times the prose recognition of an older revision in the same loop."""
+    changed by incremental changes): unchanged, one line edited (typing), one line inserted
+    (every line below moves), one line deleted, a block of 40 new lines pasted, a walk of
+    every line (no walk kept), and a document never seen (cold caches, both). `--old` times
+    the prose recognition of an older revision in the same loop, on the same versions."""
     rng = random.Random(11)
     pool = _names(app)
     lines = text.splitlines(keepends=True)
+    new_module = sys.modules[walk_prose.__module__]
 
-    def cold() -> None:
-        """(5): fresh resolver and names, a document whose text is new to both."""
-        fresh = "".join(f"{line.rstrip()} Cold.\n" for line in lines)
+    def cold(i: int) -> None:
+        """Fresh resolver and names, a document whose text is new to both."""
+        fresh = "".join(f"{line.rstrip()} Cold {i}.\n" for line in lines)
         doc = LineDocument(URI, fresh, version=1, language_id="markdown")
         t0 = time.perf_counter()
         md.diagnostics(Resolver(app), doc)
         t1 = time.perf_counter()
-        find_prose(doc.lines, ProseNames.load(app.conn, app.profile), URI)
+        recognise(new_module, doc.lines, ProseNames.load(app.conn, app.profile), URI + "cold")
         t2 = time.perf_counter()
         diag, prose = (t1 - t0) * 1000, (t2 - t1) * 1000
         section = "prose: a document never seen"
         figures.value(section, "diagnostics pass", diag, "ms")
         figures.value(section, "prose recognition", prose, "ms")
         figures.value(section, "prose / diagnostics", prose / diag * 100, "%")
+        if old is not None:
+            t3 = time.perf_counter()
+            recognise(old, doc.lines, old.ProseNames.load(app.conn, app.profile), URI + "cold")
+            before = (time.perf_counter() - t3) * 1000
+            figures.value(section, "prose recognition, --old", before, "ms")
+            figures.value(section, "--old prose / diagnostics", before / diag * 100, "%")
 
-    cold()
+    for i in range(3):
+        cold(i)
     resolver = Resolver(app)
     names = ProseNames.load(app.conn, app.profile)
     old_names = old.ProseNames.load(app.conn, app.profile) if old is not None else None
@@ -188,7 +208,7 @@ def prose_figures(
     md.diagnostics(resolver, doc)  # suggestions cached: a pass as every change runs it
     figures.fact("prose names found", f"{len(find_prose(doc.lines, names, URI)):,}")
     if old is not None:
-        old.find_prose(doc.lines, old_names)
+        recognise(old, doc.lines, old_names, URI)
 
     def unchanged(i: int) -> tuple[Change | None, Change | None]:
         return None, None
@@ -203,7 +223,22 @@ def prose_figures(
         n = rng.randrange(len(lines))
         return _change(n, 0, n, 0, edited_line(rng, pool, i) + "\n"), _change(n, 0, n + 1, 0, "")
 
-    cases = {"unchanged": unchanged, "line edited": edited, "line inserted": inserted}
+    def deleted(i: int) -> tuple[Change | None, Change | None]:
+        n = rng.randrange(len(lines) - 1)
+        return _change(n, 0, n + 1, 0, ""), _change(n, 0, n, 0, lines[n])
+
+    def pasted(i: int) -> tuple[Change | None, Change | None]:
+        n = rng.randrange(len(lines))
+        block = "".join(f"{edited_line(rng, pool, i)} Pasted {j}.\n" for j in range(40))
+        return _change(n, 0, n, 0, block), _change(n, 0, n + 40, 0, "")
+
+    cases = {
+        "unchanged": unchanged,
+        "line edited": edited,
+        "line inserted": inserted,
+        "line deleted": deleted,
+        "40 new lines pasted": pasted,
+    }
     for case, make in cases.items():
         section = f"prose: {case}"
         diag, new, before, walked = [], [], [], []
@@ -214,21 +249,21 @@ def prose_figures(
             t0 = time.perf_counter()
             md.diagnostics(resolver, doc)
             t1 = time.perf_counter()
-            find_prose(doc.lines, names, URI)
+            recognise(new_module, doc.lines, names, URI)
             t2 = time.perf_counter()
             diag.append((t1 - t0) * 1000)
             new.append((t2 - t1) * 1000)
             walked.append(names._walks[URI].walked)
             if old is not None:
                 t3 = time.perf_counter()
-                old.find_prose(doc.lines, old_names)
+                recognise(old, doc.lines, old_names, URI)
                 before.append((time.perf_counter() - t3) * 1000)
             if undo is not None:  # back to the base text, so each pass is one edit away
                 doc.apply_change(undo)
                 md.diagnostics(resolver, doc)
-                find_prose(doc.lines, names, URI)
+                recognise(new_module, doc.lines, names, URI)
                 if old is not None:
-                    old.find_prose(doc.lines, old_names)
+                    recognise(old, doc.lines, old_names, URI)
         assert doc.lines == lines
         figures.latency(section, "diagnostics pass", diag)
         figures.latency(section, "prose recognition", new)
@@ -237,19 +272,26 @@ def prose_figures(
         if before:
             figures.latency(section, "prose recognition, --old", before)
             figures.value(section, "--old prose / diagnostics", _ratio(before, diag), "%")
-    diag, new = [], []
+    diag, new, before = [], [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
         md.diagnostics(resolver, doc)
         t1 = time.perf_counter()
-        find_prose(doc.lines, names)  # no key: no walk kept, every line walked
+        recognise(new_module, doc.lines, names)  # no key: no walk kept, every line walked
         t2 = time.perf_counter()
         diag.append((t1 - t0) * 1000)
         new.append((t2 - t1) * 1000)
+        if old is not None:
+            t3 = time.perf_counter()
+            recognise(old, doc.lines, old_names)
+            before.append((time.perf_counter() - t3) * 1000)
     section = "prose: a walk of every line (lines seen before)"
     figures.latency(section, "diagnostics pass", diag)
     figures.latency(section, "prose recognition", new)
     figures.value(section, "prose / diagnostics (median of pairs)", _ratio(new, diag), "%")
+    if before:
+        figures.latency(section, "prose recognition, --old", before)
+        figures.value(section, "--old prose / diagnostics", _ratio(before, diag), "%")
 
 
 def _ratio(part: list[float], whole: list[float]) -> float:

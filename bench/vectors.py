@@ -39,7 +39,7 @@ from d5e_daemon.app import App  # noqa: E402
 from d5e_daemon.features.search import search  # noqa: E402
 from d5e_daemon.protocol import SearchParams  # noqa: E402
 from d5e_daemon.search import passages, retrieval  # noqa: E402
-from d5e_daemon.search.embed import FastEmbedder  # noqa: E402
+from d5e_daemon.search.embed import MiniLMEmbedder  # noqa: E402
 from d5e_daemon.settings import build  # noqa: E402
 
 EVAL = REPO.parent / "shared" / "eval" / "search-dev.jsonl"
@@ -157,7 +157,7 @@ def analyze(path: Path, texts: list[str], runs: int, figures: Figures) -> None:
     try:
         ids, x = load_vectors(app.conn)
         figures.fact("passages with vectors", f"{len(ids):,}")
-        embedder = FastEmbedder()
+        embedder = MiniLMEmbedder()
         vectors = embedder.embed(texts)
         queries_ = np.frombuffer(b"".join(vectors), dtype="<f4").reshape(len(texts), 384)
         exact = [ids[np.argsort(-(x @ q))[:K]].tolist() for q in queries_]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .prose import ProseNames, ProseRef, count_before, find_prose
+from .prose import ProseNames, ProseRef, ProseWalk, count_before, walk_prose
 from .tagsyntax import TAG_COLLECTIONS, Tag, find_tags, iter_tags
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ NAME_MAX = 80
 def find_encounters(
     lines: Sequence[str],
     names: ProseNames,
-    prose: Sequence[ProseRef] | None = None,
+    prose: ProseWalk | None = None,
     tags: Iterable[tuple[int, Tag]] | None = None,
     fences: Iterable[int] | None = None,
 ) -> list[Encounter]:
@@ -121,9 +121,11 @@ def find_encounters(
         found.append(Encounter(n, min(end, len(lines) - 1), title or "Encounter", detail))
         n = end + 1
     counted: dict[int, list[str]] = {}
-    for ref in find_prose(lines, names) if prose is None else prose:
-        if ref.count_start is not None:
-            counted.setdefault(ref.line, []).append(f"{ref.count} × {ref.entry.name}")
+    walk = walk_prose(lines, names) if prose is None else prose
+    for line, on_line in walk.by_line():
+        for ref in on_line:
+            if ref.count_start is not None:
+                counted.setdefault(line, []).append(f"{ref.count} × {ref.entry.name}")
     for n, tag in ((t.line, t) for t in find_tags(lines)) if tags is None else tags:
         if "monsters" in TAG_COLLECTIONS.get(tag.kind, ()):
             before = count_before(lines[n], tag.start)
@@ -158,7 +160,9 @@ class Campaign:
         self.root = root.resolve()
         self.resolver = resolver
         self.files: dict[Path, FileRefs] = {}
-        self.open: dict[Path, list[str]] = {}
+        self.open: dict[Path, tuple[str, ...]] = {}
+        """The editors' texts of open campaign files, as their lines (line ends kept): taken
+        as they are at each change (a copy of the list, made in C), read at the next question."""
         self.skipped: dict[Path, str] = {}
         self._walked = False
         self._folder_changes = 0
@@ -190,7 +194,7 @@ class Campaign:
         path = Path(os.path.abspath(path))
         if not (self._inside(path) and is_markdown(path)):
             return
-        self.open[path] = [line.rstrip("\r\n") for line in lines]
+        self.open[path] = tuple(lines)  # no work per line at each keystroke: see `_read`
         self._dirty.add(path)
 
     def close_text(self, path: Path) -> None:
@@ -262,8 +266,9 @@ class Campaign:
         """Read one file again if it changed (its size or time); forget it if it is gone."""
         if path in self.open:
             refs = self.files.get(path)
-            if refs is None or refs.stamp is not None or refs.lines != self.open[path]:
-                text = FileRefs(self.open[path], None)
+            lines = [line.rstrip("\r\n") for line in self.open[path]]
+            if refs is None or refs.stamp is not None or refs.lines != lines:
+                text = FileRefs(lines, None)
                 self.files[path] = _scan(text, self._names(), refs, key=path)
             return
         refs, why = read_file(path, self._names(), self.files.get(path))
@@ -397,9 +402,9 @@ def _scan(
             refs.tags.setdefault((tag.kind, tag.name, tag.pack), []).append((n, tag))
             placed.append((n, tag))
     refs.prose = {}
-    prose = find_prose(refs.lines, names, key)
-    for ref in prose:
+    walk = walk_prose(refs.lines, names, key)
+    for ref in walk.refs:
         refs.prose.setdefault(ref.entry.id, []).append(ref)
     refs.names = names
-    refs.encounters = find_encounters(refs.lines, names, prose, placed)
+    refs.encounters = find_encounters(refs.lines, names, walk, placed)
     return refs

@@ -25,6 +25,7 @@ import apsw
 from rapidfuzz import fuzz
 
 from . import queries
+from .names import singular_forms
 from .search.counts import DocCounts
 from .text import normalize
 
@@ -177,7 +178,13 @@ def match_names(
             pack,
             FUZZY_CANDIDATES,
         )
-        scored = [(fuzzy_score(query, row.norm_name), row) for row in names if row.id not in found]
+        # A plural with a typo ("wolvs") is scored by its singular readings too ("wolv" ~ "wolf").
+        readings = [query, *singular_forms(query)]
+
+        def best(name: str) -> float:
+            return max(fuzzy_score(reading, name) for reading in readings)
+
+        scored = [(best(row.norm_name), row) for row in names if row.id not in found]
         # Aliases with typos too ("mordenkainen swrod", "bigbys hnd"), unless a name answers
         # the typo well already ("arcane swrod"): their own trigrams, as rare as they come
         # among aliases.
@@ -190,7 +197,7 @@ def match_names(
                 pack,
                 FUZZY_ALIAS_CANDIDATES,
             )
-            scored += [(fuzzy_score(query, row.norm_name), row) for row in aliases]
+            scored += [(best(row.norm_name), row) for row in aliases]
         scored.sort(
             key=lambda pair: (
                 -pair[0],

@@ -237,6 +237,12 @@ class SearchExplain(Base, omit_defaults=True):
     taken, `other edition`, `below the SRD`)."""
     named: bool = False
     """The query is the entry's whole name: it goes first."""
+    keyword_weight: float | None = None
+    """Hybrid: what the keyword list's z-score was multiplied by in the fused score (the same
+    for every hit of a search: less when the list's best hits hold few of the query's words, and
+    less again when the query is asked as a question)."""
+    vector_weight: float | None = None
+    """Hybrid: what the vector list's z-score was multiplied by in the fused score."""
 
 
 class SearchHit(EntryRef, omit_defaults=True):

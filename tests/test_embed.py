@@ -1,12 +1,18 @@
-"""The real model, offline: all-MiniLM-L6-v2 (int8) through fastembed, end to end on a small pack.
+"""The real model, offline: all-MiniLM-L6-v2 (int8), end to end on a small pack.
 
 These load the real model (about a second) and rewrite it once into the test's cache folder.
+fastembed, which the daemon no longer imports (its imports took ~35 MB), is the oracle here: the
+same texts embedded through it give the same vectors as through `MiniLMEmbedder`.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,10 +25,9 @@ from d5e_daemon.protocol import SearchParams, decode
 from d5e_daemon.search.embed import (
     DIM,
     MODEL_DIR,
-    FastEmbedder,
+    MiniLMEmbedder,
     cache_dir,
     default_embedder,
-    register_model,
     rewritten_model,
 )
 from d5e_daemon.settings import build
@@ -37,26 +42,26 @@ def _real_model(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastEmbedder]:
+def model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MiniLMEmbedder]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("model-cache")))
-        embedder = FastEmbedder()
+        embedder = MiniLMEmbedder()
         embedder.load()
         yield embedder
 
 
-def vectors(model: FastEmbedder, texts: list[str]) -> np.ndarray:
+def vectors(model: MiniLMEmbedder, texts: list[str]) -> np.ndarray:
     return np.stack([np.frombuffer(v, "<f4") for v in model.embed(texts)])
 
 
 def test_the_default_embedder_is_the_real_model() -> None:
     embedder = default_embedder()
-    assert isinstance(embedder, FastEmbedder)
+    assert isinstance(embedder, MiniLMEmbedder)
     assert embedder.model_id.startswith("all-MiniLM-L6-v2-int8@8199be6f699a")
     assert (MODEL_DIR / "NOTICE").is_file() and (MODEL_DIR / "tokenizer.json").is_file()
 
 
-def test_embeddings_are_unit_vectors_that_put_related_texts_close(model: FastEmbedder) -> None:
+def test_embeddings_are_unit_vectors_that_put_related_texts_close(model: MiniLMEmbedder) -> None:
     v = vectors(
         model,
         [
@@ -74,7 +79,7 @@ def test_embeddings_are_unit_vectors_that_put_related_texts_close(model: FastEmb
     assert sims[0, 1] > sims[0, 2] + 0.25 and sims[0, 1] > sims[0, 3] + 0.25
 
 
-def test_indexing_gives_each_text_the_vector_a_query_gives_it(model: FastEmbedder) -> None:
+def test_indexing_gives_each_text_the_vector_a_query_gives_it(model: MiniLMEmbedder) -> None:
     """`embed_many` runs the texts one a call on the one session, several at once: a passage's
     vector does not depend on the passages indexed beside it (a batch shares the int8
     quantisation of its activations), and is the vector `embed` gives the same text."""
@@ -92,7 +97,88 @@ def test_indexing_gives_each_text_the_vector_a_query_gives_it(model: FastEmbedde
     model.release()
 
 
-def test_the_int8_rewrite_keeps_the_float_models_vectors(model: FastEmbedder) -> None:
+def register_model(name: str, model_file: Path) -> None:
+    """Make `name` a fastembed custom model: this ONNX file, mean pooling, normalised (how
+    sentence-transformers runs all-MiniLM-L6-v2), with the tokenizer files of `MODEL_DIR`."""
+    from fastembed import TextEmbedding
+    from fastembed.common.model_description import ModelSource, PoolingType
+
+    if any(m["model"] == name for m in TextEmbedding.list_supported_models()):
+        return
+    TextEmbedding.add_custom_model(
+        model=name,
+        pooling=PoolingType.MEAN,
+        normalization=True,
+        sources=ModelSource(hf="sentence-transformers/all-MiniLM-L6-v2"),
+        dim=DIM,
+        model_file=str(model_file),  # absolute: fastembed joins it to the tokenizer folder
+        license="apache-2.0",
+    )
+
+
+def fastembed_model(model_file: Path) -> object:
+    from fastembed import TextEmbedding
+
+    name = f"d5e-test/{model_file.name}"
+    register_model(name, model_file)
+    embedding: Any = TextEmbedding(name, specific_model_path=str(MODEL_DIR), threads=1)
+    # d5e's window: 256 tokens (fastembed reads 512 from tokenizer_config.json)
+    embedding.model.tokenizer.enable_truncation(max_length=256)
+    return embedding
+
+
+ORACLE_TEXTS = [
+    "fireball",
+    "",
+    "undead whose touch paralyses",
+    "Ghoul: CR 1 medium undead. Claws: if the target is a creature other than an elf or "
+    "undead, it must succeed on a DC 10 Constitution saving throw or be paralyzed. " * 12,
+    "what happens when you are grappled?",
+    "Mordenkainen's Sword — a spectral blade (Évocation, 7th level) hovers within range.",
+    "A bright streak flashes from your finger and blossoms into an explosion of flame.",
+    "1d6 + 2 slashing damage; DC 15 Dexterity saving throw; half as much on a success",
+    "The price of wheat rose sharply on the market last spring.",
+    "let ten sailors breathe beneath the waves for a whole day",
+    "Keen Senses. The wolf has advantage on Wisdom (Perception) checks.",
+]
+
+
+def test_the_vectors_are_the_ones_fastembed_gives(model: MiniLMEmbedder) -> None:
+    """The real library checks ours: the same model file and tokenizer through fastembed give
+    the same vectors, for a query's batches (8 texts, padded to the longest: a text of more
+    than 256 tokens truncated, an empty one) and for indexing's one text a run. Same vectors,
+    same model id: the vectors cached before fastembed was dropped stay valid."""
+    oracle: Any = fastembed_model(rewritten_model(model.source, model._digest))
+    expected = np.stack(list(oracle.embed(ORACLE_TEXTS, batch_size=8)))
+    ours = vectors(model, ORACLE_TEXTS)
+    assert ours.shape == expected.shape == (len(ORACLE_TEXTS), DIM)
+    assert np.abs(ours - expected).max() <= 1e-6
+    one_by_one = np.stack(list(oracle.embed(ORACLE_TEXTS, batch_size=1)))
+    many = np.stack([np.frombuffer(v, "<f4") for v in model.embed_many(ORACLE_TEXTS)])
+    assert np.abs(many - one_by_one).max() <= 1e-6
+    model.release()
+    assert model.count_tokens(ORACLE_TEXTS[3:4])[0] > 256  # the truncation was exercised
+
+
+def test_the_daemon_embeds_without_importing_fastembed(model: MiniLMEmbedder) -> None:
+    """fastembed's imports (huggingface_hub, httpx, PIL, rich, …) took ~35 MB of the daemon's
+    memory: the model is loaded and run without them."""
+    script = (
+        "import sys\n"
+        "from d5e_daemon.search.embed import default_embedder\n"
+        "e = default_embedder()\n"
+        "assert len(e.embed(['fireball'])[0]) == 4 * 384 and e.embed_many(['a', 'b'])\n"
+        "e.release()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('fastembed', 'huggingface_hub', 'httpx', 'PIL')))\n"
+    )
+    assert os.environ["XDG_CACHE_HOME"] == str(cache_dir().parent)  # the model's, rewritten
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_int8_rewrite_keeps_the_float_models_vectors(model: MiniLMEmbedder) -> None:
     """The rewrite quantises activations on the fly; its vectors stay within 0.98 cosine of
     what fastembed gives for the unmodified file (weights folded back to float32)."""
     from fastembed import TextEmbedding
@@ -111,7 +197,7 @@ def test_the_int8_rewrite_keeps_the_float_models_vectors(model: FastEmbedder) ->
     assert np.all(np.sum(reference * ours, axis=1) > 0.98)
 
 
-def test_the_rewritten_model_is_made_once_and_kept(model: FastEmbedder) -> None:
+def test_the_rewritten_model_is_made_once_and_kept(model: MiniLMEmbedder) -> None:
     first = rewritten_model(model.source, model._digest)
     stamp = first.stat().st_mtime_ns
     assert first.parent == cache_dir() / "models" and first.stat().st_size > 20_000_000
@@ -119,7 +205,7 @@ def test_the_rewritten_model_is_made_once_and_kept(model: FastEmbedder) -> None:
     assert first.stat().st_mtime_ns == stamp
 
 
-def test_token_counts_come_from_the_models_tokenizer(model: FastEmbedder) -> None:
+def test_token_counts_come_from_the_models_tokenizer(model: MiniLMEmbedder) -> None:
     assert model.count_tokens(["fireball", "Mordenkainen's Sword", ""]) == [2, 7, 0]
     assert model.count_tokens(["word " * 600])[0] == 600  # counted in full, never truncated
 

@@ -116,6 +116,20 @@ def test_not_found_carries_typo_tolerant_suggestions(app: App) -> None:
     assert caught.value.data["suggestions"][0] == "srd-2014:spells/fireball"
 
 
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("wolvs", "srd-2014:monsters/wolf"),  # "wolves" misspelt: far from "wolf" itself
+        ("giant spidrs", "srd-2014:monsters/giant-spider"),
+        ("potions of healng", "srd-2014:magic-items/potion-of-healing"),
+    ],
+)
+def test_a_misspelt_plural_suggests_its_singular(app: App, typed: str, meant: str) -> None:
+    with pytest.raises(NotFound) as caught:
+        lookup(app, LookupParams(name=typed))
+    assert meant in caught.value.data["suggestions"]
+
+
 def test_not_found_in_a_pack_names_the_pack(app: App) -> None:
     with pytest.raises(NotFound, match="srd-2024:spells/fireball"):
         lookup(app, LookupParams(ref="srd-2024:spells/fireball"))

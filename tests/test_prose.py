@@ -4,7 +4,7 @@ counted plurals, and everything that is not prose (code, headings, links, tags, 
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pygls.workspace import TextDocument
 
@@ -140,6 +140,84 @@ def test_count_before_a_tag() -> None:
     assert count_before(line, 0) is None
 
 
+PIECES = [
+    *prose.NUMBER_WORDS,
+    *(w.upper() for w in prose.NUMBER_WORDS),
+    "a  dozen",
+    "A\tpair  of",
+    "Ten",
+    "0",
+    "4",
+    "4 ",
+    "2 x ",
+    "12",
+    "12 ",
+    "three ",
+    "123456789",
+    "1234567890",
+    " ",
+    "  ",
+    "\t",
+    "x",
+    "×",
+    "*",
+    "**",
+    "***",
+    "_",
+    "__",
+    "\\",
+    "wolves",
+    "dire wolf",
+    "stone",
+    "often",
+    "someone",
+    ".",
+    ",",
+    "/",
+    "+",
+    "-",
+    ":",
+    "é",
+    "ſix",
+    "\u212a",
+]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=14).map("".join) | st.text(max_size=30))
+@example("wolves4 wolves, 1234567890 ogres, .5 bats, -2 rats, 2x wolves, 3 × ogres")
+@example("someone, stone: often a dozen wolves, a  pair of ogres, ELEVEN bats, ſix wolves")
+@example("*fireball* **4 wolves** _shield_ __ogre__ ***x*** \\*no* a*b* *c*d")
+def test_the_fast_patterns_find_what_the_reference_patterns_find(text: str) -> None:
+    """Counts, emphasis and the count before a name are looked for with patterns written for
+    the regex engine's fast scan (`_COUNT_DIGITS`, `_COUNT_WORDS`, `_STAR`, `_UNDERSCORE`, a
+    count read backwards): they find exactly what the plain patterns (`_COUNT`, `_EMPHASIS`,
+    `_COUNT_BEFORE`) find, which took most of a first reading's time."""
+    counts = [(a, b, prose.parse_count(written)) for a, b, written in prose._counts(text)]
+    assert counts == [
+        (m.start(), m.end(), prose.parse_count(m["count"])) for m in prose._COUNT.finditer(text)
+    ]
+    expected = []
+    for m in prose._EMPHASIS.finditer(text):
+        group = 1 if m[1] else 3
+        expected.append((m.start(), m.end(), len(m[group]), m.start(group + 1), m[group + 1]))
+    assert list(prose._emphases(text)) == expected
+    for start in range(len(text) + 1):
+        m = prose._COUNT_BEFORE.search(text, 0, start)
+        before = None if m is None else (prose.parse_count(m["count"]), m.start())
+        assert count_before(text, start) == before
+
+
+def test_number_words_in_any_case_the_patterns_match(names: ProseNames) -> None:
+    """`re.I` matches "ſix" and "nıne" as number words: their counts are read, where they
+    raised ValueError and every request reading the document's prose failed."""
+    assert found("ſix wolves, nıne ogres and TWELVE bats", names) == [
+        (0, "wolves", "count", "monsters/wolf", 6),
+        (0, "ogres", "count", "monsters/ogre", 9),
+        (0, "bats", "count", "monsters/bat", 12),
+    ]
+
+
 def test_plurals_are_read_by_the_shared_name_matching() -> None:
     assert singular_forms("dire wolves")[0] == "dire wolf"
     assert "giant spider" in singular_forms("giant spiders")
@@ -194,6 +272,10 @@ BLOCKS = [
 def assert_walk_is_fresh(walk: ProseWalk, lines: list[str], names: ProseNames) -> None:
     fresh = ProseWalk(lines, names)
     assert (walk.texts, walk.refs, walk.states) == (fresh.texts, fresh.refs, fresh.states)
+    assert list(walk.by_line()) == list(fresh.by_line())
+    assert [(n, r) for n, on_line in walk.by_line() for r in on_line] == [
+        (r.line, r._replace(line=0)) for r in walk.refs
+    ]
 
 
 @settings(
@@ -301,6 +383,42 @@ def test_an_edit_walks_the_changed_lines_only(names: ProseNames) -> None:
     lines[1] = "---"  # closed at once: prose again from line 2
     walk = walk_prose(lines, names, key)
     assert walk.walked == len(lines)
+    assert_walk_is_fresh(walk, lines, names)
+
+
+def test_lines_that_move_keep_their_references(names: ProseNames) -> None:
+    """A line inserted, deleted or pasted moves every line below it: their references are
+    taken as they were (the same objects, by line), none is made again, and they are placed on
+    their new lines only when asked. Placing thousands after every keystroke cost more than
+    the diagnostics pass (`bench/references.py`: 45% of it for one line inserted)."""
+    lines = adventure(5000)
+    key = "file:///moves.md"
+    first = walk_prose(lines, names, key)
+    before = first.line_refs
+    assert sum(map(len, before)) > 3 * 4900
+
+    lines.insert(20, "A new line with 2 wolves.")
+    walk = walk_prose(lines, names, key)
+    assert walk.walked <= 2
+    assert all(a is b for a, b in zip(walk.line_refs[21:], before[20:], strict=True))
+    assert [(r.text, r.count) for r in walk.refs_on(20)] == [("wolves", 2)]
+    assert walk.refs_on(20)[0].line == 20
+    assert walk._refs is None  # nothing placed yet
+    assert walk.refs[-1].line == len(lines) - 1
+    assert_walk_is_fresh(walk, lines, names)
+
+    del lines[20:23]
+    walk = walk_prose(lines, names, key)
+    assert walk.walked <= 2
+    assert all(a is b for a, b in zip(walk.line_refs[20:], before[22:], strict=True))
+    assert_walk_is_fresh(walk, lines, names)
+
+    pasted = [f"Pasted {i}: {i % 5 + 2} ogres and *shield*." for i in range(40)]
+    lines[100:100] = pasted
+    walk = walk_prose(lines, names, key)
+    assert walk.walked <= 42
+    assert all(a is b for a, b in zip(walk.line_refs[140:], before[102:], strict=True))
+    assert set(range(100, 140)) <= {n for n, _ in walk.by_line()}
     assert_walk_is_fresh(walk, lines, names)
 
 

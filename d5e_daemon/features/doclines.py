@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pygls.workspace import TextDocument
 
 from .. import queries
-from ..prose import ProseRef, walk_prose_steps
+from ..prose import ProseRef, ProseWalk, walk_prose_steps
 from .tags import TAG_COLLECTIONS, Resolver, Tag, iter_tags
 
 CREATURE_TAGS = frozenset(t for t, c in TAG_COLLECTIONS.items() if "monsters" in c)
@@ -45,9 +45,9 @@ class DocumentFacts:
     tags: dict[int, tuple[tuple[Tag, queries.EntryRow | None], ...]] = field(default_factory=dict)
     """Line → its tags that resolve, with their entries, and its creature tags that do not
     (counted by encounters, with None); the tags carry their line."""
-    prose: list[ProseRef] = field(default_factory=list)
-    """The names its prose uses, in order (`prose.walk_prose`, which keeps its own walk of
-    the document and walks again only what changed)."""
+    prose_walk: ProseWalk = field(default_factory=lambda: ProseWalk(()))
+    """The names its prose uses (`prose.walk_prose`, which keeps its own walk of the document
+    and walks again only what changed): `prose_walk.by_line()` without placing them."""
     fences: list[int] = field(default_factory=list)
     """Lines that may open an encounter block (they begin with a fence's character)."""
     prose_tag_lines: set[int] = field(default_factory=set)
@@ -61,6 +61,11 @@ class DocumentFacts:
     _working_on: tuple[int | None, int] | None = None
     _resolved_by: int = -1
 
+    @property
+    def prose(self) -> list[ProseRef]:
+        """The names its prose uses, in order, placed on their lines (made when first asked)."""
+        return self.prose_walk.refs
+
     def current(self) -> bool:
         """Whether the facts are those of the document as it is now."""
         return self.version is not None and self._working_on is None and self._fresh()
@@ -69,13 +74,15 @@ class DocumentFacts:
         return self.version == self.doc.version and self._resolved_by == self.resolver.generation
 
     def run(self, seconds: float, stop: Callable[[], bool] | None = None) -> bool:
-        """Work for about `seconds`, or until `stop()` says a request is waiting; True when
-        the facts are those of the document as it is now."""
+        """Work for about `seconds`, or until `stop()` says a request is waiting (asked before
+        the first step too); True when the facts are those of the document as it is now."""
         if self.current():
             return True
         state = (self.doc.version, self.resolver.generation)
         if self._work is None or self._working_on != state:
             self._work, self._working_on = self._pass(), state
+        if stop is not None and stop():
+            return False  # a request first, before any step (a step may read a long line)
         deadline = time.monotonic() + seconds
         for _ in self._work:
             if time.monotonic() >= deadline or (stop is not None and stop()):
@@ -115,7 +122,7 @@ class DocumentFacts:
         yield
         walk = yield from walk_prose_steps(lines, resolver.prose_names(), self.doc.uri)
         texts = walk.texts
-        self.tags, self.prose, self.fences, self.lines_read = tags, walk.refs, fences, read
+        self.tags, self.prose_walk, self.fences, self.lines_read = tags, walk, fences, read
         self.prose_tag_lines = {n for n in tags if texts[n] is not None}
         self._kept_tags = new_tags
 

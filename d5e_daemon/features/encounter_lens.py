@@ -269,7 +269,6 @@ def _prose_lines(
     tags: Iterable[tuple[int, Tag]]
     if facts is None:
         walk = walk_prose(lines, resolver.prose_names(), key)
-        prose: Iterable[ProseRef] = walk.refs
         tags = (
             (n, tag)
             for n, text in enumerate(walk.texts)
@@ -277,10 +276,11 @@ def _prose_lines(
             for tag in tags_in_line(n, lines[n])
         )
     else:
-        prose, tags = facts.prose, facts.all_tags(facts.prose_tag_lines)
-    for ref in prose:
-        if ref.entry.collection == "monsters":
-            refs.setdefault(ref.line, []).append(_from_prose(ref))
+        walk, tags = facts.prose_walk, facts.all_tags(facts.prose_tag_lines)
+    for n, on_line in walk.by_line():
+        for ref in on_line:
+            if ref.entry.collection == "monsters":
+                refs.setdefault(n, []).append(_from_prose(ref))
     for n, tag in tags:
         if tag.kind in _CREATURE_TAGS:
             counted = _from_tag(resolver, lines[n], tag)

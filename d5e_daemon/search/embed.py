@@ -10,10 +10,13 @@ this kind of CPU) and the embedding tables gather int8 rows. The result is ~3× 
 ~40 MB instead of ~160 MB, and its vectors stay within 0.99 cosine of the float model's; it is
 cached beside the vector cache, keyed by the source file's hash.
 
-fastembed 0.9.1 runs it as a custom model (`TextEmbedding.add_custom_model`, mean pooling +
-normalisation, `specific_model_path` = the tokenizer files shipped in `d5e_daemon/model/`), with
-`HF_HUB_OFFLINE=1`: nothing is ever downloaded. The tokenizer truncates at 256 tokens, the
-window the model was trained with (its `sentence_bert_config.json`), not the 512 of its config.
+It runs in one onnxruntime session made here, with the tokenizer files shipped in
+`d5e_daemon/model/` (truncation at 256 tokens, the window the model was trained with, its
+`sentence_bert_config.json`, not the 512 of its config; padding to the longest text of a batch),
+mean pooling over the real tokens and L2 normalisation: what fastembed 0.9.1 does for this model
+as a custom model, to the bit (tests/test_embed.py embeds the same texts both ways). fastembed is
+not imported at run time: its imports (huggingface_hub, httpx, PIL, rich, …) took ~35 MB of the
+daemon's memory for the few lines below. Nothing is ever downloaded.
 """
 
 from __future__ import annotations
@@ -115,9 +118,9 @@ onnxruntime's arena, one takes ~7 MB, for the same CPU time per text (measured: 
 for 320 passages either way). The cores are kept busy by running `threads` texts at once."""
 
 
-class FastEmbedder(_Window):
-    """all-MiniLM-L6-v2 through fastembed, in one onnxruntime session (one copy of the weights,
-    ~34 MB), loaded on first use (or `load()` in the background):
+class MiniLMEmbedder(_Window):
+    """all-MiniLM-L6-v2 in one onnxruntime session (one copy of the weights, ~34 MB), loaded
+    on first use (or `load()` in the background):
 
     - a query runs in the calling thread: a short text takes ~1 ms in a one-thread session and
       ~2 ms in a two-thread one, whose second thread also keeps spinning after the call;
@@ -140,9 +143,10 @@ class FastEmbedder(_Window):
         self.threads = threads
         self._digest = _file_digest(self.source)
         self._lock = threading.Lock()
-        self._model: Any = None
+        self._session: Any = None
+        self._encoder: Any = None  # the tokenizer that truncates and pads, for the model
         self._pool: ThreadPoolExecutor | None = None
-        self._tokenizer: Any = None
+        self._tokenizer: Any = None  # the one that counts: no truncation, no padding
 
     @property
     def model_id(self) -> str:
@@ -150,13 +154,11 @@ class FastEmbedder(_Window):
 
     @property
     def loaded(self) -> bool:
-        return self._model is not None
+        return self._session is not None
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if self._tokenizer is None:
-            from tokenizers import Tokenizer
-
-            tokenizer = Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
+            tokenizer = _tokenizer()
             tokenizer.no_truncation()
             tokenizer.no_padding()
             self._tokenizer = tokenizer
@@ -165,51 +167,25 @@ class FastEmbedder(_Window):
 
     def load(self) -> None:
         with self._lock:
-            if self._model is None:
+            if self._session is None:
                 # what the caller freed before (an install's objects) goes back to the system
                 # first, so that the model's memory is not added on top of it
                 _trim_heap()
-                self._model = self._session()
-
-    def _session(self) -> Any:
-        """The model's session: one intra-op thread, the arena, no memory patterns."""
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        _single_threaded_blas()
-        from fastembed import TextEmbedding
-
-        name = f"d5e/{self.model_id}"
-        register_model(name, rewritten_model(self.source, self._digest))
-        model = TextEmbedding(
-            name,
-            specific_model_path=str(MODEL_DIR),
-            threads=1,
-            local_files_only=True,
-            enable_cpu_mem_arena=True,
-            lazy_load=True,  # the session is made below, with our options
-        )
-        inner: Any = model.model
-
-        def session_options(options: Any, extra: dict[str, Any]) -> None:
-            # fastembed 0.9.1 passes only `enable_cpu_mem_arena` through
-            options.enable_cpu_mem_arena = extra["enable_cpu_mem_arena"]
-            # memory patterns: a block per input shape planned beside the arena (+50 MB for a
-            # batch of 8 × 130 tokens); worker threads spinning between calls: CPU for nothing
-            options.enable_mem_pattern = False
-            options.inter_op_num_threads = 1
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-
-        inner.add_extra_session_options = session_options
-        inner.load_onnx_model()
-        inner.tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        log.info("embedding model loaded: %s", self.model_id)
-        return model
+                encoder = _tokenizer()
+                encoder.enable_truncation(max_length=MAX_TOKENS)
+                encoder.enable_padding(pad_id=PAD_ID, pad_token=PAD_TOKEN)  # to the longest
+                self._encoder = encoder
+                self._session = _session(rewritten_model(self.source, self._digest))
+                log.info("embedding model loaded: %s", self.model_id)
 
     def embed(self, texts: Sequence[str]) -> list[bytes]:
         if not texts:
             return []
         self.load()
-        return _vectors(self._model, texts)
+        out: list[bytes] = []
+        for start in range(0, len(texts), BATCH_SIZE):
+            out += self._run(texts[start : start + BATCH_SIZE])
+        return out
 
     def embed_many(
         self, texts: Sequence[str], pause: Callable[[], None] | None = None
@@ -221,65 +197,84 @@ class FastEmbedder(_Window):
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="d5e-embed")
             pool = self._pool
-        model = self._model
 
         def one(start: int) -> list[bytes]:
             if pause is not None and start:
                 pause()  # the indexer waits here while packs install
-            return _vectors(model, texts[start : start + BULK_BATCH], batch_size=BULK_BATCH)
+            return self._run(texts[start : start + BULK_BATCH])
 
         done = pool.map(one, range(0, len(texts), BULK_BATCH))
         return [vector for vectors in done for vector in vectors]
+
+    def _run(self, texts: Sequence[str]) -> list[bytes]:
+        """One batch through the model: token ids (padded to the batch's longest), the hidden
+        states of every token, their mean over the real tokens, normalised."""
+        import numpy as np
+
+        encodings = self._encoder.encode_batch(list(texts))
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        (hidden,) = self._session.run(["last_hidden_state"], feed)
+        return [vector.astype("<f4").tobytes() for vector in _pooled(hidden, mask)]
 
     def release(self) -> None:
         with self._lock:
             if self._pool is not None:
                 self._pool.shutdown()
                 self._pool = None
-                if self._model is not None:
-                    _shrink_arena(self._model.model.model)
+                if self._session is not None:
+                    _shrink_arena(self._session)
                 _trim_heap()
 
 
-def register_model(name: str, model_file: Path) -> None:
-    """Make `name` a fastembed custom model: this ONNX file, mean pooling, normalised
-    (as sentence-transformers runs all-MiniLM-L6-v2), with the tokenizer of `MODEL_DIR`."""
-    from fastembed import TextEmbedding
-    from fastembed.common.model_description import ModelSource, PoolingType
+PAD_ID, PAD_TOKEN = 0, "[PAD]"
 
-    if any(m["model"] == name for m in TextEmbedding.list_supported_models()):
-        return
-    TextEmbedding.add_custom_model(
-        model=name,
-        pooling=PoolingType.MEAN,
-        normalization=True,
-        sources=ModelSource(hf="sentence-transformers/all-MiniLM-L6-v2"),
-        dim=DIM,
-        model_file=str(model_file),  # absolute: fastembed joins it to the tokenizer folder
-        license="apache-2.0",
+
+def _tokenizer() -> Any:
+    """The model's word-piece tokenizer, as `d5e_daemon/model/tokenizer.json` defines it."""
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
+
+
+def _session(model_file: Path) -> Any:
+    """The model's session: every graph optimisation, one intra-op thread, the arena, no memory
+    patterns, no spinning threads."""
+    _single_threaded_blas()
+    import onnxruntime as ort  # type: ignore[import-untyped]
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.enable_cpu_mem_arena = True
+    # memory patterns: a block per input shape planned beside the arena (+50 MB for a batch of
+    # 8 × 130 tokens); worker threads spinning between calls: CPU for nothing
+    options.enable_mem_pattern = False
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return ort.InferenceSession(
+        str(model_file), sess_options=options, providers=["CPUExecutionProvider"]
     )
 
 
-def _vectors(
-    model: Any,
-    texts: Sequence[str],
-    pause: Callable[[], None] | None = None,
-    batch_size: int = BATCH_SIZE,
-) -> list[bytes]:
-    """fastembed embeds batch by batch as its generator is read: `pause()` runs between two."""
-    out = []
-    for vector in model.embed(list(texts), batch_size=batch_size):
-        out.append(vector.astype("<f4").tobytes())
-        if pause is not None and len(out) % batch_size == 0 and len(out) < len(texts):
-            pause()  # the next batch is computed when the generator is read again
-    return out
+def _pooled(hidden: Any, mask: Any) -> Any:
+    """Mean of each text's token states over its real tokens (summed in float64), L2-normalised
+    in float64, then float32: sentence-transformers' pooling, computed as fastembed does."""
+    import numpy as np
+
+    sums = np.sum(hidden, axis=1, where=mask[:, :, np.newaxis].astype(bool), dtype=np.float64)
+    means = sums / np.maximum(np.sum(mask, axis=1, keepdims=True), 1e-9)
+    norms = np.maximum(np.linalg.norm(means, ord=2, axis=1, keepdims=True), 1e-12)
+    return (means / norms).astype(hidden.dtype, copy=False)
 
 
 def _shrink_arena(session: Any) -> None:
     """Give back what the session's arena grew to beyond its first block (an index run's texts
     in flight), by one small run that asks onnxruntime to shrink it afterwards."""
     import numpy as np
-    import onnxruntime as ort  # type: ignore[import-untyped]
+    import onnxruntime as ort
 
     options = ort.RunOptions()
     options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
@@ -466,4 +461,4 @@ def default_embedder() -> Embedder:
     """The real model, unless `D5E_EMBEDDER=fake` asks for the fake one (tests, CI speed)."""
     if os.environ.get("D5E_EMBEDDER") == "fake":
         return FakeEmbedder()
-    return FastEmbedder()
+    return MiniLMEmbedder()

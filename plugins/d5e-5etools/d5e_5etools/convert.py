@@ -71,6 +71,12 @@ COLLECTIONS: dict[str, str] = {
     "legendaryGroupTemplate": "legendary-group-templates",
     "encounter": "encounters",
     "name": "name-tables",
+    "spellList": "spell-lists",
+    "citation": "citations",
+    "crochetPattern": "crochet-patterns",
+    "makebrewCreatureTrait": "creature-traits",
+    "makebrewCreatureAction": "creature-actions",
+    "monsterfeatures": "monster-features",
     "book": "books",
     "adventure": "adventures",
 }
@@ -97,7 +103,15 @@ FLUFF = {
     "cultFluff": "cult",
     "boonFluff": "boon",
     "charoptionFluff": "charoption",
+    "diseaseFluff": "disease",
+    "statusFluff": "status",
+    "optionalfeatureFluff": "optionalfeature",
+    "facilityFluff": "facility",
+    "crochetPatternFluff": "crochetPattern",
 }
+# Keys 5etools reads as another one: the "reduced" item properties and types (of its card
+# maker) are item properties and types.
+KIND_ALIASES = {"reducedItemProperty": "itemProperty", "reducedItemType": "itemType"}
 DOCUMENTS = {"adventureData": "adventure", "bookData": "book"}
 IGNORED = frozenset({"_meta", "$schema", "siteVersion", "_test", "_dependencies"})
 
@@ -463,8 +477,11 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
         ("str", "strength"), ("dex", "dexterity"), ("con", "constitution"),
         ("int", "intelligence"), ("wis", "wisdom"), ("cha", "charisma"),
     ):  # fmt: skip
-        if raw.get(short) is not None:
-            data[long] = raw[short]
+        score = raw.get(short)
+        if isinstance(score, dict):  # {"special": "equal your Wisdom score"}
+            data[long] = plain_tags(str(score.get("special", "")))
+        elif score is not None:
+            data[long] = score
     proficiencies = _proficiencies(raw)
     if proficiencies:
         data["proficiencies"] = proficiencies
@@ -513,10 +530,19 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
             data[field] = items
     if "legendary" in raw:
         data["legendary_actions_count"] = raw.get("legendaryActions", 3)
-    if raw.get("legendaryGroup"):
-        data["legendary_group"] = raw["legendaryGroup"].get("name")
+    group = raw.get("legendaryGroup")
+    if isinstance(group, dict) and group.get("name"):
+        data["legendary_group"] = group["name"]
     if raw.get("environment"):
         data["environment"] = raw["environment"]
+    # text 5etools shows after the stat block: its footer, its variants (boxed), and a link to
+    # its lair actions and regional effects (the legendary group's card)
+    after = blocks(raw.get("footer") or []) + blocks(raw.get("variant") or [])
+    if isinstance(group, dict) and group.get("name"):
+        source = f"|{group['source']}" if group.get("source") else ""
+        after.append(f"*Lair actions and regional effects:* {{@legroup {group['name']}{source}}}")
+    if after:
+        data["desc"] = after
     return data
 
 
@@ -844,6 +870,22 @@ def race(raw: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def recipe(raw: dict[str, Any]) -> dict[str, Any]:
+    """A recipe's text as 5etools lays it out: its entries, then ingredients (amounts filled
+    in), equipment, instructions and the cook's notes, each under its heading."""
+    data = _generic(raw)
+    parts = []
+    for key, title in (("ingredients", "Ingredients"), ("equipment", "Equipment"),
+                       ("instructions", "Instructions"), ("noteCook", "Cook's Notes")):  # fmt: skip
+        if raw.get(key):
+            body = blocks(raw[key])
+            if key in ("ingredients", "equipment"):
+                body = ["\n".join(f"- {b}" for b in body)]
+            parts += [f"**{title}**", *body]
+    data["desc"] = list(data["desc"]) + parts
+    return data
+
+
 CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "spell": spell,
     "monster": monster,
@@ -859,6 +901,7 @@ CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "subclass": feature,
     "race": race,
     "subrace": race,
+    "recipe": recipe,
 }
 
 
@@ -871,7 +914,7 @@ CONSUMED = {
         "vulnerable", "conditionImmune", "languages", "cr", "spellcasting", "trait", "action",
         "bonus", "reaction", "legendary", "mythic", "actionHeader", "bonusHeader",
         "reactionHeader", "legendaryHeader", "mythicHeader", "legendaryActions",
-        "legendaryGroup", "environment", "xp",
+        "legendaryGroup", "environment", "xp", "footer", "variant",
     },
     "spell": {
         "level", "school", "time", "range", "components", "duration", "meta", "classes",
@@ -916,6 +959,51 @@ def _shown(value: Any) -> str:
     return ""
 
 
+def _linked(tag: str, value: Any) -> Any:
+    """A uid (`"longsword|phb"`, or `{"item": uid, "quantity": 2}`) as a tag d5e links."""
+    if isinstance(value, str):
+        return f"{{@{tag} {value}}}"
+    if isinstance(value, dict) and isinstance(value.get(tag), str):
+        count = value.get("quantity")
+        return f"{{@{tag} {value[tag]}}}" + (f" ({count})" if count and count != 1 else "")
+    return value
+
+
+def _scaling(value: Any) -> Any:
+    """A cantrip's `scalingLevelDice` (`{"label": …, "scaling": {"1": "1d8", "5": …}}`, or a
+    list of them) as a line: `fire damage: 1d8 (level 1), 2d8 (level 5)…`."""
+    out = []
+    for one in value if isinstance(value, list) else [value]:
+        if not isinstance(one, dict) or not isinstance(one.get("scaling"), dict):
+            return value
+        steps = ", ".join(
+            f"{str(dice).replace('{{spellcasting_mod}}', 'your spellcasting modifier')} "
+            f"(level {level})"
+            for level, dice in one["scaling"].items()
+        )
+        out.append(f"{one.get('label', 'damage')}: {steps}")
+    return "; ".join(out)
+
+
+def _initiative(raw: dict[str, Any]) -> Any:
+    """A creature's initiative modifier, as 5etools works it out: its own number, or the
+    Dexterity modifier plus the proficiency bonus times its `proficiency` (1 or 2)."""
+    value = raw.get("initiative")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:+d}"
+    if not isinstance(value, dict):
+        return value
+    if isinstance(value.get("initiative"), int):
+        return f"{value['initiative']:+d}"
+    dex = raw.get("dex")
+    cr, _ = cr_value(raw.get("cr"))
+    if not isinstance(dex, int) or cr is None:
+        return value
+    bonus = 2 + max(0, int(-(-cr // 1)) - 1) // 4
+    mod = (dex - 10) // 2 + bonus * int(value.get("proficiency") or 0)
+    return f"{mod:+d}" + (" (advantage)" if value.get("advantageMode") == "adv" else "")
+
+
 def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
     """The fields of `raw` no d5e field holds, as card lines (label → text)."""
     base = {"baseitem": "item", "magicvariant": "item", "variant": "item", "itemGroup": "item"}
@@ -924,6 +1012,13 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
     for key, value in raw.items():
         if key in consumed or key in BOOKKEEPING or key.endswith("Tags") or key.endswith("Inflict"):
             continue
+        if key in ("gear", "attachedItems", "attachedSpells") and isinstance(value, list):
+            tag = "spell" if key == "attachedSpells" else "item"
+            value = [_linked(tag, v) for v in value]  # uids as links: `longsword|phb`
+        elif key == "initiative" and kind == "monster":
+            value = _initiative(raw)
+        elif key == "scalingLevelDice":
+            value = _scaling(value)
         shown = _shown(value)
         if shown:
             out[_CAMEL.sub(" ", key).replace("_", " ").capitalize()] = shown

@@ -33,6 +33,7 @@ HIDDEN = frozenset(
         "className", "classSource", "subclassShortName", "subclassSource", "level",
         "raceName", "raceSource", "hasToken", "tokenUrl", "isReprinted", "id", "data",
         "contents", "_versions", "reprintAlias", "freeRules2024", "legacy", "template",
+        "ingredients", "instructions", "noteCook", "equipment",
     }
 )  # fmt: skip
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -102,7 +103,9 @@ def prerequisite(value: Any) -> str:
 
 def _subtitle(entry: Entry, raw: dict[str, Any]) -> str:
     kind = entry.collection.replace("-", " ").rstrip("s")
-    kind = {"deitie": "deity", "statuse": "status", "classe": "class"}.get(kind, kind)
+    kind = {"statuse": "status", "classe": "class"}.get(kind, kind)
+    if kind.endswith("ie"):  # deities, weapon properties, facilities
+        kind = kind[:-2] + "y"
     if raw.get("className") and entry.collection == "subclasses":
         return f"{raw['className']} subclass"
     if raw.get("className"):
@@ -147,6 +150,11 @@ def _facts(raw: dict[str, Any]) -> list[str]:
             continue
         if key == "proficiency" and isinstance(value, list):
             value = [ABILITY_NAMES.get(str(v), v) for v in value]
+        if key == "serves" and isinstance(value, dict):  # a recipe's: 4, or 4–6
+            low, high = value.get("exact", value.get("min")), value.get("max")
+            value = f"{low}–{high}" if high is not None and low is not None else low or high
+        if key == "spells" and isinstance(value, list):  # a spell list's: links to the spells
+            value = [f"{{@spell {v}}}" if isinstance(v, str) else v for v in value]
         text = describe(value)
         if text:
             facts.append((label(key), text))
