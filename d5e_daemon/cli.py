@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import re
@@ -685,6 +686,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .codecache import CodeCache
 
     began = time.perf_counter() - process_age()  # the start, as the log tells it
+    # Importing pygls and lsprotocol builds hundreds of classes: the garbage collector would
+    # walk every object made so far many times over (~10 % of the start) to find no garbage.
+    # It is back on once `initialize` is answered (`server._initialize`, after `gc.freeze`).
+    gc.disable()
     cache = CodeCache().install()  # before pygls and lsprotocol are imported
     from .server import serve
 
