@@ -160,7 +160,9 @@ class Campaign:
         self.root = root.resolve()
         self.resolver = resolver
         self.files: dict[Path, FileRefs] = {}
-        self.open: dict[Path, list[str]] = {}
+        self.open: dict[Path, tuple[str, ...]] = {}
+        """The editors' texts of open campaign files, as their lines (line ends kept): taken
+        as they are at each change (a copy of the list, made in C), read at the next question."""
         self.skipped: dict[Path, str] = {}
         self._walked = False
         self._folder_changes = 0
@@ -192,7 +194,7 @@ class Campaign:
         path = Path(os.path.abspath(path))
         if not (self._inside(path) and is_markdown(path)):
             return
-        self.open[path] = [line.rstrip("\r\n") for line in lines]
+        self.open[path] = tuple(lines)  # no work per line at each keystroke: see `_read`
         self._dirty.add(path)
 
     def close_text(self, path: Path) -> None:
@@ -264,8 +266,9 @@ class Campaign:
         """Read one file again if it changed (its size or time); forget it if it is gone."""
         if path in self.open:
             refs = self.files.get(path)
-            if refs is None or refs.stamp is not None or refs.lines != self.open[path]:
-                text = FileRefs(self.open[path], None)
+            lines = [line.rstrip("\r\n") for line in self.open[path]]
+            if refs is None or refs.stamp is not None or refs.lines != lines:
+                text = FileRefs(lines, None)
                 self.files[path] = _scan(text, self._names(), refs, key=path)
             return
         refs, why = read_file(path, self._names(), self.files.get(path))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import re
@@ -480,7 +481,9 @@ def _explain_text(why: Any) -> Any:
     parts.append(part("vector", why.vector, why.vector_rank))
     if why.coverage is not None:
         parts.append(f"words {why.coverage:.0%}")
-    parts += [f"+{value:.3f} {name}" for name, value in why.boosts.items()]
+    parts += [f"{value:+.3f} {name}" for name, value in why.boosts.items()]
+    if why.keyword_weight is not None and why.vector_weight is not None:
+        parts.append(f"weighed keyword {why.keyword_weight:.2f} : vector {why.vector_weight:.2f}")
     if why.named:
         parts.append("the whole name: first")
     text = Text("     why: " + ", ".join(parts), style="dim italic")
@@ -683,6 +686,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .codecache import CodeCache
 
     began = time.perf_counter() - process_age()  # the start, as the log tells it
+    # Importing pygls and lsprotocol builds hundreds of classes: the garbage collector would
+    # walk every object made so far many times over (~10 % of the start) to find no garbage.
+    # It is back on once `initialize` is answered (`server._initialize`, after `gc.freeze`).
+    gc.disable()
     cache = CodeCache().install()  # before pygls and lsprotocol are imported
     from .server import serve
 

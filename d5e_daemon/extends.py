@@ -127,7 +127,9 @@ def resolve(
     """Every entry with its `extends` applied (bases in this pack first); problems located.
 
     An entry whose base cannot be found, or which takes part in a cycle, is reported and left
-    out; the caller refuses the install when any problem is an error. `stored_own`: `entries`
+    out; the caller refuses the install when any problem is an error. A base that is not
+    installed is a warning when the entry says so (`Extends.missing`); entries of this pack
+    built on an entry left out so are left out with a warning too. `stored_own`: `entries`
     are only part of the pack (a live reload of some files) and the rest of it, as stored, may
     hold bases too. `derive` lays an entry over its base in place of `apply` (a loader's own
     rules, see `LoadedPack.derive`).
@@ -136,12 +138,12 @@ def resolve(
     own = {(e.collection, e.slug): i for i, e in enumerate(entries)}
     done: dict[int, Entry] = {}
     problems: list[PackProblem] = []
-    state: dict[int, str] = {}  # "visiting" | "done" | "failed"
+    state: dict[int, str] = {}  # "visiting" | "done" | "failed" | "skipped"
 
     def visit(i: int) -> Entry | None:
         if state.get(i) == "done":
             return done[i]
-        if state.get(i) == "failed":
+        if state.get(i) in ("failed", "skipped"):
             return None
         entry = entries[i]
         ext = entry.extends
@@ -169,6 +171,11 @@ def resolve(
                 base = find(*parsed)
             if base is None and (j is None or j == i):
                 problems.append(_problem(entry, "extends", f"{ext.ref} is not in this pack"))
+            elif base is None and j is not None and state.get(j) == "skipped":
+                message = f"{entry.ref} left out: it is built on {ext.ref}, which was left out"
+                problems.append(_problem(entry, "extends", message, "warning"))
+                state[i] = "skipped"
+                return None
         else:
             base = find(*parsed)
             if base is None:
@@ -177,7 +184,12 @@ def resolve(
                     if parsed[0] in installed
                     else f"unknown entry {ext.ref}: pack {parsed[0]!r} is not installed"
                 )
-                problems.append(_problem(entry, "extends", message))
+                if ext.missing == "warning":
+                    message = f"{entry.ref} left out: {message}"
+                problems.append(_problem(entry, "extends", message, ext.missing))
+                if ext.missing == "warning":
+                    state[i] = "skipped"
+                    return None
         if base is None or parsed is None:
             state[i] = "failed"
             return None

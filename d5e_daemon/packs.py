@@ -79,16 +79,24 @@ def check_claim(conn: apsw.Connection, pack_id: str, origin: str, claim: Claim) 
         else f"belongs to a built-in pack ({holder})"
     )
     data = {"pack": pack_id, "owner": holder, "origin": origin}
+    where = "in its pack.toml"
+    if origin.lower().endswith(".json"):
+        # a 5etools homebrew file: its pack is a source, and a source's entries may be spread
+        # over several files (a book's creatures, its adventure…)
+        where = (
+            "(its `_meta.sources` `json`); files of one source are one pack: put them in one "
+            "folder and install the folder"
+        )
     if claim.workspace is not None:
         raise PackError(
             f"{origin}: pack id {pack_id} {what}; a workspace's packPaths never replace a pack: "
-            "give this pack another id in its pack.toml",
+            f"give this pack another id {where}",
             data,
         )
     if not claim.replace:
         raise PackError(
             f"{origin}: pack id {pack_id} {what}; installing this would replace it: give this "
-            "pack another id in its pack.toml, or pass replace: true (`--replace`) to replace it",
+            f"pack another id {where}, or pass replace: true (`--replace`) to replace it",
             data,
         )
 

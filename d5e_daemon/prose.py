@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_right
 from collections.abc import Generator, Hashable, Iterable, Iterator, Sequence
 from itertools import chain, compress, count, repeat
-from operator import add, itemgetter, ne
-from typing import Literal, NamedTuple
+from itertools import count as _count
+from operator import add, attrgetter, is_, itemgetter, methodcaller, ne, not_, or_
+from typing import Literal, NamedTuple, cast
 
 import apsw
 
@@ -61,7 +63,8 @@ MAX_COUNT_DIGITS = 9  # a longer number is no count of creatures ("10000000000 g
 MAX_EMPHASIS = 80  # code points: longer emphasised text is a sentence, not a name
 LINE_CACHE = 50_000  # lines whose prose references are remembered (per profile's names)
 WALKS = 32  # documents whose last walk is kept (per profile's names)
-WALK_SLICE = 256  # lines walked between the points where a lazy walk may stop (and each line read)
+WALK_SLICE = 256  # lines walked between the points where a lazy walk may stop
+READ_CHARS = 32_768  # new text read between them at most (long lines: a slice's worth)
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _ATX_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
@@ -89,6 +92,45 @@ _NUMBER = "|".join(
 _COUNT = re.compile(rf"(?<![\w.,/+\-])(?P<count>{_NUMBER})(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])", re.I)
 _COUNT_BEFORE = re.compile(rf"(?<![\w.,/+\-])(?P<count>{_NUMBER})(?:[ \t]*[x×])?[ \t]+$", re.I)
 _COUNT_INSIDE = re.compile(rf"^(?P<count>{_NUMBER})(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])", re.I)
+# The same patterns written so that the regex engine skips ahead to the characters a match can
+# begin with (a pattern that begins with a lookbehind or with `re.I` alternatives is tried at
+# every column: most of a first reading's time). Each begins with its first character, then
+# looks behind it; `_COUNT_DIGITS` and `_COUNT_WORDS` read lower-cased text (`_lowered`: the
+# same columns, and no letter that `re.I` reads as another) and find together what `_COUNT`
+# finds (a count in digits and one in words never overlap), `_STAR`/`_UNDERSCORE` lines with
+# one kind of marker (`_EMPHASIS` reads those with both). `tests/test_prose.py` checks they
+# find what the patterns above find.
+_NOT_BEFORE_COUNT = r"[\w.,/+\-]"
+_COUNT_DIGITS, _COUNT_ASCII_DIGITS = (
+    re.compile(
+        rf"(?P<count>{d}(?<!{_NOT_BEFORE_COUNT}{d}){d}{{0,{MAX_COUNT_DIGITS - 1}}})"
+        r"(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])"
+    )
+    for d in (r"\d", "[0-9]")  # the same on ASCII text; a range is scanned for faster
+)
+_COUNT_WORDS = re.compile(
+    "(?P<count>"
+    + "|".join(
+        rf"{w[0]}(?<!{_NOT_BEFORE_COUNT}{w[0]})" + w[1:].replace(" ", r"\s+") for w in NUMBER_WORDS
+    )
+    + r")(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])"
+)
+_NUMBER_WORD_PARTS = tuple(dict.fromkeys(w.split()[1] if " " in w else w for w in NUMBER_WORDS))
+"""A word of each number word ("dozen" of "a dozen"): `_COUNT_WORDS` is tried only where a
+line holds one (tried at every letter a number word may begin with, it took most of the time)."""
+_AFTER_A = frozenset(w.split()[1] for w in NUMBER_WORDS if " " in w)
+_STAR = re.compile(r"\*(?<![*\\\w]\*)(\*{0,2})(?![\s*])([^*\n]+?)(?<![\s\\])\*\1(?![*\w])")
+_UNDERSCORE = re.compile(r"_(?<![_\\\w]_)(_{0,2})(?![\s_])([^_\n]+?)(?<![\s\\])_\1(?![_\w])")
+# count_before: "4 x " read backwards from the name, anchored there (`_COUNT_BEFORE` searched
+# the whole line before it).
+_COUNT_BEFORE_REVERSED = re.compile(
+    r"[ \t]+(?:[x×][ \t]*)?(?P<count>"
+    + "|".join(
+        [rf"\d{{1,{MAX_COUNT_DIGITS}}}"] + [w[::-1].replace(" ", r"\s+") for w in NUMBER_WORDS]
+    )
+    + r")(?![\w.,/+\-])",
+    re.I,
+)
 _WORD = re.compile(r"[^\W_][\w'’]*(?:-[^\W_][\w'’]*)*")
 _WORD_GAP = re.compile(r"[ \t]+")
 
@@ -124,6 +166,17 @@ class ProseNames:
         creatures = [n for c in COUNT_COLLECTIONS for n in self._by_collection.get(c, {})]
         self.longest_creature = max((len(n.split()) for n in creatures), default=1)
         self._creature_words = frozenset(n.split()[0] for n in creatures if n)
+        self._longest_from: dict[str, int] = {}
+        """First word of a creature's name → the most words of a name that begins with it."""
+        for n in creatures:
+            words = n.split()
+            if words and len(words) > self._longest_from.get(words[0], 0):
+                self._longest_from[words[0]] = len(words)
+        self._spans: dict[str, int] = {}
+        self._norms: dict[str, str] = {}
+        self._found: dict[tuple[str, Style], NamedEntry | None] = {}
+        """What `find` answered (names and plurals repeat from line to line)."""
+        self._starts: dict[str, bool] = {}
         self._lines: dict[str, tuple[ProseRef, ...]] = {}
         """Prose references by line text (line number 0): a line seen before is not read again,
         and every line of the same text shares them (`ProseWalk.line_refs`)."""
@@ -131,10 +184,37 @@ class ProseNames:
         self._walks_lock = threading.Lock()
         """The last walk of each document read by key (`find_prose`), the least recent first."""
 
+    def creature_words(self, word: str) -> int:
+        """The most words of a creature's name that begins with this normalised word (or its
+        singular): 0 when none does."""
+        known = self._spans.get(word)
+        if known is None:
+            if len(self._spans) >= LINE_CACHE:
+                self._spans.clear()
+            longest = self._longest_from
+            known = max(longest.get(form, 0) for form in (word, *singular_forms(word)))
+            self._spans[word] = known
+        return known
+
+    def normalized(self, word: str) -> str:
+        """`text.normalize` of a word, remembered (the words of prose repeat)."""
+        norm = self._norms.get(word)
+        if norm is None:
+            if len(self._norms) >= LINE_CACHE:
+                self._norms.clear()
+            norm = self._norms[word] = normalize(word)
+        return norm
+
     def may_start_creature(self, word: str) -> bool:
         """Whether a creature's name may begin with this normalised word (or its singular)."""
-        words = self._creature_words
-        return word in words or any(form in words for form in singular_forms(word))
+        known = self._starts.get(word)
+        if known is None:
+            if len(self._starts) >= LINE_CACHE:
+                self._starts.clear()
+            words = self._creature_words
+            known = word in words or any(form in words for form in singular_forms(word))
+            self._starts[word] = known
+        return known
 
     def refs_in_text(self, text: str) -> tuple[ProseRef, ...]:
         """`refs_in_line` of a line's text at line 0, remembered."""
@@ -145,16 +225,47 @@ class ProseNames:
             found = self._lines[text] = tuple(_refs_in_text(0, _blank_spans_of_line(text), self))
         return found
 
+    def refs_in_texts(self, texts: Sequence[str]) -> list[tuple[ProseRef, ...]]:
+        """`refs_in_text` of several lines, those not seen before read together (each pattern
+        run once over all of them: `_found_in_lines`)."""
+        known = self._lines
+        new = [text for text in dict.fromkeys(texts) if text not in known]
+        read: dict[str, tuple[ProseRef, ...]] = {}
+        if new:
+            blanked = _blank_spans_of_lines(new)
+            for text, line, found in zip(new, blanked, _found_in_lines(blanked), strict=True):
+                read[text] = tuple(_refs_in_text(0, line, self, found))
+        result = [read[text] if text in read else known[text] for text in texts]
+        if len(known) + len(read) > LINE_CACHE:
+            known.clear()
+        known.update(read)
+        return result
+
     @classmethod
     def load(cls, conn: apsw.Connection, profile: str) -> ProseNames:
         return cls(queries.winner_entries(conn, profile, PROSE_COLLECTIONS))
 
     def find(self, norm: str, style: Style) -> NamedEntry | None:
         """The entry `norm` means written this way, itself or as the plural of a name."""
-        collections = STYLE_COLLECTIONS[style]
-        for name in (norm, *singular_forms(norm)):
-            for collection in collections:
-                found = self._by_collection.get(collection, {}).get(name)
+        key = (norm, style)
+        try:
+            return self._found[key]
+        except KeyError:
+            pass
+        if len(self._found) >= LINE_CACHE:
+            self._found.clear()
+        found = self._found[key] = self._find(norm, style)
+        return found
+
+    def _find(self, norm: str, style: Style) -> NamedEntry | None:
+        tables = [self._by_collection.get(c, {}) for c in STYLE_COLLECTIONS[style]]
+        for table in tables:
+            found = table.get(norm)
+            if found is not None:
+                return found
+        for name in singular_forms(norm):  # only when the name as written is none
+            for table in tables:
+                found = table.get(name)
                 if found is not None:
                     return found
         return None
@@ -163,14 +274,25 @@ class ProseNames:
 def parse_count(text: str) -> int:
     """`4` → 4, `two` → 2, `a dozen` → 12."""
     words = " ".join(text.lower().split())
-    return NUMBER_WORDS[words] if words in NUMBER_WORDS else int(words)
+    if words in NUMBER_WORDS:
+        return NUMBER_WORDS[words]
+    if words.isdecimal():
+        return int(words)
+    for word, value in NUMBER_WORDS.items():
+        # What `re.I` matches beside the lower case: "ſix", "nıne", "K"… (int() raised on
+        # them: a document holding "ſix wolves" failed every request that read its prose)
+        if re.fullmatch(word.replace(" ", r"\s+"), text, re.I):
+            return value
+    return int(words)
 
 
 def count_before(line: str, start: int) -> tuple[int, int] | None:
     """The count written just before column `start` of `line` ("4 {@creature wolf}", "4 ×
     **wolves**"): (count, its column), or None."""
-    m = _COUNT_BEFORE.search(line, 0, start)
-    return None if m is None else (parse_count(m["count"]), m.start())
+    m = _COUNT_BEFORE_REVERSED.match(line[start - 1 :: -1] if start > 0 else "")
+    if m is None:
+        return None
+    return parse_count(m["count"][::-1]), start - m.end("count")
 
 
 def prose_lines(lines: Sequence[str], masked: bool = True) -> Iterator[tuple[int, str]]:
@@ -216,9 +338,9 @@ class ProseWalk:
         lazy: bool = False,
     ) -> None:
         """`keep=False`: a walk that is not kept for the next version (no `states`).
-        `lazy=True`: nothing is walked yet; iterate `steps` to walk (it yields after each line
-        whose names it had to read and every `WALK_SLICE` lines, so a caller can stop in
-        between and answer something else)."""
+        `lazy=True`: nothing is walked yet; iterate `steps` to walk (it yields every
+        `WALK_SLICE` lines, once the new lines among them are read, and after `READ_CHARS` of
+        new text, so a caller can stop in between and answer something else)."""
         self.lines = tuple(lines)
         self.states: list[State] = []
         self.texts: list[str | None] = []
@@ -242,9 +364,8 @@ class ProseWalk:
             self._refs = old._refs
             return
         shorter = min(len(lines), len(before))
-        same_start = next(compress(count(), map(ne, lines, before)), shorter)
-        same_end = next(compress(count(), map(ne, reversed(lines), reversed(before))), shorter)
-        same_end = min(same_end, shorter - same_start)
+        same_start = _same_lines(lines, before, shorter, 1)
+        same_end = min(_same_lines(lines, before, shorter, -1), shorter - same_start)
         start = max(same_start - 1, 0)  # a setext underline changed the line above it
         self.states = old.states[:start]
         self.texts = old.texts[:start]
@@ -277,6 +398,9 @@ class ProseWalk:
         line_refs = self.line_refs
         known = names._lines if names is not None else {}
         rest = False
+        pending: list[tuple[int, str]] = []
+        """Lines whose text is new: (index, text), read together (`ProseNames.refs_in_texts`)."""
+        pending_chars = 0
         if state is None:
             fence: str | None = None
             in_comment = False
@@ -287,9 +411,55 @@ class ProseWalk:
             fence, in_comment, front_matter, previous_blank, in_list = state
         old_states = old.states if old is not None else None
         walked = n
+        comments, comments_until = True, -1
         while n < count:
             if n % WALK_SLICE == 0:
+                if pending and names is not None:
+                    _read(pending, line_refs, names)
+                    pending, pending_chars = [], 0
                 yield
+            if (
+                fence is None
+                and not (in_comment or front_matter)
+                and (old_states is None or n < same_from)
+                and lines[n][:1] in _PLAIN_FIRST
+            ):
+                # A run of lines that begin with letters, each followed by another: prose,
+                # walked as one (the last is walked alone: the line after it may underline it).
+                end = min(count, n - n % WALK_SLICE + WALK_SLICE)
+                if n >= comments_until:  # whether the slice holds an HTML comment (rare)
+                    comments = "<!--" in "".join(lines[n:end])
+                    comments_until = end
+                if old_states is not None:
+                    end = min(end, same_from)
+                run = _plain_run(lines, n, end, comments) - 1 - n
+                if run >= 2:
+                    if keep:
+                        at_first: State = (None, False, False, previous_blank, in_list)
+                        if previous_blank:
+                            in_list = previous_blank = False
+                        after: State = (None, False, False, False, in_list)
+                        states.append(_STATES.setdefault(at_first, at_first))
+                        states += repeat(_STATES.setdefault(after, after), run - 1)
+                    elif previous_blank:
+                        in_list = previous_blank = False
+                    part = lines[n : n + run]
+                    texts += part
+                    if names is not None:
+                        base = len(line_refs)
+                        hits = list(map(known.get, part))
+                        if None in hits:
+                            for i in compress(_count(), map(is_, hits, repeat(None))):
+                                pending.append((base + i, part[i]))
+                                pending_chars += len(part[i])
+                                hits[i] = ()
+                        line_refs += cast(list[tuple[ProseRef, ...]], hits)
+                    n += run
+                    if pending_chars >= READ_CHARS and names is not None:
+                        _read(pending, line_refs, names)
+                        pending, pending_chars = [], 0
+                        yield
+                    continue
             if keep:
                 state = (fence, in_comment, front_matter, previous_blank, in_list)
                 state = _STATES.setdefault(state, state)  # a few: no new object kept per line
@@ -319,10 +489,15 @@ class ProseWalk:
                 texts[-1] = raw
                 if names is not None:
                     found = known.get(raw)
-                    if found is None:
-                        found = names.refs_in_text(raw)
-                        yield  # a line read: a long one may take a while
-                    line_refs[-1] = found
+                    if found is not None:
+                        line_refs[-1] = found
+                    else:
+                        pending.append((len(line_refs) - 1, raw))
+                        pending_chars += len(raw)
+                        if pending_chars >= READ_CHARS:  # long lines: a slice's worth
+                            _read(pending, line_refs, names)
+                            pending, pending_chars = [], 0
+                            yield
                 continue
             line = raw.rstrip("\r\n")
             stripped = line.lstrip(" ")
@@ -378,10 +553,17 @@ class ProseWalk:
             text = texts[-1] = _blank_spans(line)
             if names is not None:
                 found = known.get(text)
-                if found is None:
-                    found = names.refs_in_text(text)
-                    yield  # a line read: a long one may take a while
-                line_refs[-1] = found
+                if found is not None:
+                    line_refs[-1] = found
+                else:
+                    pending.append((len(line_refs) - 1, text))
+                    pending_chars += len(text)
+                    if pending_chars >= READ_CHARS:
+                        _read(pending, line_refs, names)
+                        pending, pending_chars = [], 0
+                        yield
+        if pending and names is not None:
+            _read(pending, line_refs, names)
         self.walked = n - walked
         if rest and old is not None:
             self._take_rest(old, n, moved, names is not None)
@@ -417,6 +599,50 @@ class ProseWalk:
         return list(_moved(found, repeat(n))) if n else list(found)
 
 
+def _same_lines(a: Sequence[str], b: Sequence[str], most: int, way: int) -> int:
+    """How many lines `a` and `b` have the same at their start (`way` 1) or end (-1), up to
+    `most`: compared a block at a time (a sequence compares the same objects without calling
+    their `==`: the lines an edit left alone), then line by line in the first block that
+    differs."""
+    n = 0
+    while n < most:
+        size = min(_SAME_BLOCK, most - n)
+        if way > 0:
+            x, y = a[n : n + size], b[n : n + size]
+        else:
+            x, y = a[len(a) - n - size : len(a) - n][::-1], b[len(b) - n - size : len(b) - n][::-1]
+        if x != y:
+            return n + next(compress(count(), map(ne, x, y)), size)
+        n += size
+    return most
+
+
+_SAME_BLOCK = 512
+
+
+def _plain_run(lines: Sequence[str], n: int, end: int, comments: bool = True) -> int:
+    """The first line from `n` to `end` that does not begin with a letter or holds an HTML
+    comment (`end` if none; `comments=False`: none of them does): C loops only, stopping
+    there."""
+    window = lines[n:end]
+    others = map(not_, map(_PLAIN_FIRST.__contains__, map(_FIRST, window)))
+    if comments:
+        others = map(or_, others, map(str.__contains__, window, repeat("<!--")))
+    return n + next(compress(count(), others), len(window))
+
+
+_FIRST = itemgetter(slice(0, 1))
+
+
+def _read(
+    pending: list[tuple[int, str]], line_refs: list[tuple[ProseRef, ...]], names: ProseNames
+) -> None:
+    """Read the names of the pending lines, together, into `line_refs`."""
+    found = names.refs_in_texts([text for _, text in pending])
+    for (i, _), refs in zip(pending, found, strict=True):
+        line_refs[i] = refs
+
+
 _LINE = itemgetter(0)
 _STATES: dict[State, State] = {}
 MAX_STATES = 1000
@@ -443,6 +669,15 @@ def _as_is(line: str) -> str:
 
 def _blank_spans_of_line(line: str) -> str:
     return _blank_spans(line.rstrip("\r\n") if line[-1:] in _EOL else line)
+
+
+def _blank_spans_of_lines(lines: list[str]) -> list[str]:
+    """`_blank_spans_of_line` of each line, the patterns run once over all of them (none of
+    them matches across a newline)."""
+    if len(lines) <= 1:
+        return [_blank_spans_of_line(line) for line in lines]
+    joined = "\n".join(line.rstrip("\r\n") if line[-1:] in _EOL else line for line in lines)
+    return _blank_spans(joined).split("\n")
 
 
 def _blank(m: re.Match[str]) -> str:
@@ -532,24 +767,161 @@ def _at_line(ref: ProseRef, n: int) -> ProseRef:
     return tuple.__new__(ProseRef, (n, *ref[1:]))
 
 
-def _refs_in_text(n: int, text: str, names: ProseNames) -> list[ProseRef]:
+def _refs_in_text(
+    n: int,
+    text: str,
+    names: ProseNames,
+    found: tuple[list[Emphasis], list[Count]] | None = None,
+) -> list[ProseRef]:
+    """The prose references of a line (`found`: its emphases and counts, if looked for)."""
+    emphases, counts = (_emphases(text), _counts(text)) if found is None else found
     refs: list[ProseRef] = []
     taken: list[tuple[int, int]] = []
-    if "*" in text or "_" in text:
-        for m in _EMPHASIS.finditer(text):
-            ref = _emphasised(n, text, m, names)
-            if ref is not None:
-                refs.append(ref)
-                taken.append((m.start(), m.end()))
-    if _COUNT_HINT.search(text):
-        for m in _COUNT.finditer(text):
-            if any(a <= m.start() < b for a, b in taken):
-                continue
-            ref = _counted(n, text, m, names)
-            if ref is not None and not any(a < ref.end and ref.start < b for a, b in taken):
-                refs.append(ref)
-    refs.sort(key=lambda r: r.span)
+    for start, end, markers, inner_start, inner in emphases:
+        ref = _emphasised(n, text, start, markers, inner_start, inner, names)
+        if ref is not None:
+            refs.append(ref)
+            taken.append((start, end))
+    for written in counts:
+        if taken and any(a <= written[0] < b for a, b in taken):
+            continue
+        ref = _counted(n, text, written, names)
+        if ref is not None and not any(a < ref.end and ref.start < b for a, b in taken):
+            refs.append(ref)
+    if len(refs) > 1:
+        refs.sort(key=_SPAN)
     return refs
+
+
+_SPAN = attrgetter("span")
+
+
+Emphasis = tuple[int, int, int, int, str]
+"""(start, end, markers, start of the text inside, the text inside) of an emphasis."""
+
+
+def _emphases(text: str) -> list[Emphasis]:
+    """Each emphasis of a line, as `_EMPHASIS` finds them."""
+    return _emphases_in(text, 1)[0]
+
+
+def _emphases_in(text: str, lines: int, starts: Sequence[int] = (0,)) -> list[list[Emphasis]]:
+    """The emphases of `lines` lines joined by newlines in `text`, as `_counts_in` reads
+    counts (no emphasis crosses a line)."""
+    out: list[list[Emphasis]] = [[] for _ in range(lines)]
+    star, underscore = "*" in text, "_" in text
+    if not (star or underscore):
+        return out
+    one_line = len(starts) == 1
+    pattern = _STAR if star else _UNDERSCORE
+    if star and underscore:
+        if one_line:
+            for m in _EMPHASIS.finditer(text):
+                group = 1 if m[1] else 3
+                at, inner = m.start(), m.start(group + 1)
+                out[0].append((at, m.end(), len(m[group]), inner, m[group + 1]))
+            return out
+        # lines with both markers on their own, the others with one pattern each
+        ends = [*starts[1:], len(text) + 1]
+        for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
+            line = text[a : b - 1]
+            if "*" in line or "_" in line:
+                out[i] = _emphases_in(line, 1)[0]
+        return out
+    for m in pattern.finditer(text):
+        at = m.start()
+        i = 0 if one_line else bisect_right(starts, at) - 1
+        base = starts[i]
+        out[i].append((at - base, m.end() - base, len(m[1]) + 1, m.start(2) - base, m[2]))
+    return out
+
+
+def _found_in_lines(texts: Sequence[str]) -> list[tuple[list[Emphasis], list[Count]]]:
+    """The emphases and counts of each of these lines, every pattern run once over all of
+    them (a line at a time, the calls took as long as the patterns)."""
+    if len(texts) == 1:
+        return [(_emphases(texts[0]), _counts(texts[0]))]
+    joined = "\n".join(texts)
+    starts = [0]
+    for text in texts[:-1]:
+        starts.append(starts[-1] + len(text) + 1)
+    emphases = _emphases_in(joined, len(texts), starts)
+    low = _lowered(joined)
+    counts = _counts_in(low, len(texts), starts) if low is not None else map(_counts, texts)
+    return list(zip(emphases, counts, strict=True))
+
+
+Count = tuple[int, int, str]
+"""A count written in a line: (its column, the column after it and the spaces after, its text)."""
+
+
+def _counts(text: str) -> list[Count]:
+    """The counts written in a line ("4 ", "two ", "a dozen "), as `_COUNT` finds them."""
+    low = _lowered(text)
+    if low is None:
+        if not _COUNT_HINT.search(text):
+            return []
+        return [(m.start(), m.end(), m["count"]) for m in _COUNT.finditer(text)]
+    return _counts_in(low, 1)[0]
+
+
+def _lowered(text: str) -> str | None:
+    """`text.lower()` when it keeps every column and `re.I` reads no letter of it as another
+    ("ſ" as s, "ı" as i), else None."""
+    low = text.lower()
+    if text.isascii() or (len(low) == len(text) and not _FOLDS_OTHERWISE.intersection(text)):
+        return low
+    return None
+
+
+_FOLDS_OTHERWISE = frozenset("ſıİ")
+
+
+def _counts_in(low: str, lines: int, starts: Sequence[int] = (0,)) -> list[list[Count]]:
+    """The counts of `lines` lines joined by newlines in `low` (lower-cased: `_lowered`), line
+    i beginning at `starts[i]`: each line's, in order, in its own columns (no count crosses a
+    line: a newline is neither a count's space nor a word)."""
+    out: list[list[Count]] = [[] for _ in range(lines)]
+    one_line = len(starts) == 1
+    ascii = low.isascii()
+    if (_ANY_ASCII_DIGIT if ascii else _ANY_DIGIT).search(low):
+        for m in (_COUNT_ASCII_DIGITS if ascii else _COUNT_DIGITS).finditer(low):
+            at = m.start()
+            i = 0 if one_line else bisect_right(starts, at) - 1
+            out[i].append((at - starts[i], m.end() - starts[i], m["count"]))
+    if not any(map(low.__contains__, _NUMBER_WORD_PARTS)):
+        return out
+    sort = set()
+    for part in _NUMBER_WORD_PARTS:
+        at = low.find(part)
+        while at >= 0:
+            start = at
+            if part in _AFTER_A:  # "a dozen", "a pair of": the count begins at the "a"
+                while start > 0 and low[start - 1] in _SPACES:
+                    start -= 1
+                start -= start > 0 and low[start - 1] == "a" and start < at
+            word = _COUNT_WORDS.match(low, start)
+            if word is not None and word.end("count") > at and "\n" not in word[0]:
+                i = 0 if one_line else bisect_right(starts, start) - 1
+                out[i].append((start - starts[i], word.end() - starts[i], word["count"]))
+                sort.add(i)
+            at = low.find(part, at + 1)
+    for i in sort:
+        out[i].sort()
+    return out
+
+
+_SPACES = frozenset(
+    " \t\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003"
+    "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+"""What `\\s` matches but a newline (`str.isspace`)."""
+
+
+_ANY_DIGIT, _ANY_ASCII_DIGIT = re.compile(r"\d"), re.compile("[0-9]")
+
+
+_START = methodcaller("start")
 
 
 _COUNT_HINT = re.compile(
@@ -558,56 +930,84 @@ _COUNT_HINT = re.compile(
 )
 
 
-def _emphasised(n: int, text: str, m: re.Match[str], names: ProseNames) -> ProseRef | None:
-    markers = m[1] or m[3]
-    inner_start = m.start(2) if m[1] else m.start(4)
-    inner = m[2] if m[1] else m[4]
+def _emphasised(
+    n: int,
+    text: str,
+    start: int,
+    markers: int,
+    inner_start: int,
+    inner: str,
+    names: ProseNames,
+) -> ProseRef | None:
     if len(inner) > MAX_EMPHASIS or not inner.strip():
         return None
     styles: tuple[Style, ...] = (
-        ("italic",) if len(markers) == 1 else ("bold",) if len(markers) == 2 else ("bold", "italic")
+        ("italic",) if markers == 1 else ("bold",) if markers == 2 else ("bold", "italic")
     )
     count: tuple[int, int] | None = None
     name_start, name = inner_start, inner
-    if (inside := _COUNT_INSIDE.match(inner)) is not None and "bold" in styles:
+    if "bold" in styles and (inside := _COUNT_INSIDE.match(inner)) is not None:
         count = (parse_count(inside["count"]), inner_start)
         name_start, name = inner_start + inside.end(), inner[inside.end() :]
-    elif "bold" in styles and (before := count_before(text, m.start())) is not None:
+    elif "bold" in styles and (before := count_before(text, start)) is not None:
         count = before
     if "bold" in styles and name.rstrip().endswith((".", ":")):
         return None  # "**Guard.** The guard post…": a run-in heading, not a creature
-    norm = normalize(name)
+    norm = names.normalized(name)
     if not norm:
         return None
     for style in styles:
         entry = names.find(norm, style)
         if entry is not None:
             counted = count if style == "bold" else None
-            return ProseRef(
-                line=n,
-                start=name_start,
-                end=name_start + len(name),
-                text=name,
-                style=style,
-                entry=entry,
-                count=counted[0] if counted else 1,
-                count_start=counted[1] if counted else None,
+            return _ref(
+                n,
+                name_start,
+                name_start + len(name),
+                name,
+                style,
+                entry,
+                counted[0] if counted else 1,
+                counted[1] if counted else None,
             )
     return None
 
 
-def _counted(n: int, text: str, m: re.Match[str], names: ProseNames) -> ProseRef | None:
+def _ref(
+    n: int,
+    start: int,
+    end: int,
+    text: str,
+    style: Style,
+    entry: NamedEntry,
+    count: int,
+    count_start: int | None,
+) -> ProseRef:
+    """`ProseRef(…)` without keywords (a tenth of a first reading's time went to them)."""
+    return tuple.__new__(ProseRef, (n, start, end, text, style, entry, count, count_start))
+
+
+def _counted(n: int, text: str, count: Count, names: ProseNames) -> ProseRef | None:
     """ "4 dire wolves": the longest run of words after the count that names a creature."""
     words: list[re.Match[str]] = []
     norms: list[str] = []
-    pos = m.end()
+    count_start, pos, count_text = count
+    most = taken = 0
     while len(words) < names.longest_creature:
         w = _WORD.match(text, pos)
         if w is None:
             break
-        norm = normalize(w[0])
-        if not words and not names.may_start_creature(norm.split()[0] if norm else ""):
-            return None
+        norm = names.normalized(w[0])
+        size = norm.count(" ") + 1 if norm else 0
+        if not words:
+            # No name has more words than the longest that begins with this word (or its
+            # singular): the words after those are not read.
+            most = names.creature_words(norm.split()[0] if norm else "")
+            if not most:
+                return None
+        elif taken + size > most:
+            break
+        taken += size
         words.append(w)
         norms.append(norm)
         gap = _WORD_GAP.match(text, w.end())
@@ -618,14 +1018,7 @@ def _counted(n: int, text: str, m: re.Match[str], names: ProseNames) -> ProseRef
         start, end = words[0].start(), words[size - 1].end()
         entry = names.find(" ".join(norms[:size]), "count")
         if entry is not None:
-            return ProseRef(
-                line=n,
-                start=start,
-                end=end,
-                text=text[start:end],
-                style="count",
-                entry=entry,
-                count=parse_count(m["count"]),
-                count_start=m.start(),
+            return _ref(
+                n, start, end, text[start:end], "count", entry, parse_count(count_text), count_start
             )
     return None

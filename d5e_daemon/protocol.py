@@ -233,9 +233,16 @@ class SearchExplain(Base, omit_defaults=True):
     coverage: float | None = None
     """Share of the query's words the entry contains (0 to 1)."""
     boosts: dict[str, float] = {}
-    """What was added to the fused score, by name (`coverage`, `filter words`, ...)."""
+    """What was added to the fused score, by name (`coverage`, `filter words`; negative: what was
+    taken, `other edition`, `below the SRD`)."""
     named: bool = False
     """The query is the entry's whole name: it goes first."""
+    keyword_weight: float | None = None
+    """Hybrid: what the keyword list's z-score was multiplied by in the fused score (the same
+    for every hit of a search: less when the list's best hits hold few of the query's words, and
+    less again when the query is asked as a question)."""
+    vector_weight: float | None = None
+    """Hybrid: what the vector list's z-score was multiplied by in the fused score."""
 
 
 class SearchHit(EntryRef, omit_defaults=True):

@@ -47,6 +47,9 @@ class Publisher:
         """Documents whose diagnostics are to be published, and when."""
         self.passes: dict[str, asyncio.Task[None]] = {}
         """Diagnostics passes under way, by document."""
+        self.published: dict[str, DiagnosticsPass] = {}
+        """The last diagnostics pass done, by document: the next looks only at what the
+        edits since then changed."""
         self.facts: dict[str, DocumentFacts] = {}
         """What the other requests about a document read of it (`facts_of`), by document."""
         self.working: dict[str, asyncio.Lock] = {}
@@ -70,6 +73,7 @@ class Publisher:
         if due is not None:
             due.cancel()
         self.facts.pop(uri, None)
+        self.published.pop(uri, None)
         self.working.pop(uri, None)
         self.send(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
@@ -120,7 +124,7 @@ class Publisher:
         if doc is None or resolver is None:
             return
         version = doc.version
-        work = DiagnosticsPass(resolver, doc)
+        work = DiagnosticsPass(resolver, doc, self.published.get(uri))
         reader = self.reader()
         busy = reader.busy if reader is not None else None
         try:
@@ -136,6 +140,7 @@ class Publisher:
         except Exception as exc:
             jsonrpc.failure("publishDiagnostics", exc)  # logged; the next change tries again
             return
+        self.published[uri] = work
         self.send(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=work.diagnostics(), version=version)
         )

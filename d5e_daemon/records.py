@@ -33,6 +33,9 @@ class Extends(Base):
     drops fields; `remove_items` drops items from list fields (objects by `name`, others by
     value). `at` says where each part was written (`"extends"`, `"append.actions"`, …: 1-based
     line and column), so that problems found at install time point at the right line.
+    `missing`: what a base that is not installed is — an error (the install is refused), or a
+    warning: the entry is left out and the rest installs (a loader's copy of an entry of a
+    book d5e cannot hold, such as a 5etools copy of a Player's Handbook spell the SRD lacks).
     """
 
     ref: str
@@ -40,6 +43,7 @@ class Extends(Base):
     remove: list[str] = []
     remove_items: dict[str, list[Any]] = {}
     at: dict[str, tuple[int, int]] = {}
+    missing: Literal["error", "warning"] = "error"
 
 
 class Entry(Base):

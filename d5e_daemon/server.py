@@ -21,6 +21,7 @@ and returns `msgspec.to_builtins(result)` because pygls cannot serialise msgspec
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import logging
 import sys
@@ -169,7 +170,12 @@ def _initialize(ls: D5eServer, params: types.InitializeParams) -> None:
     window = params.capabilities.window
     progress = bool(window and window.work_done_progress)
     options = params.initialization_options
-    jsonrpc.answer("initialize", lambda: ls.session.initialize(options, _root(params), progress))
+    try:
+        jsonrpc.answer(
+            "initialize", lambda: ls.session.initialize(options, _root(params), progress)
+        )
+    finally:
+        gc.enable()  # off while the daemon started (`cli.cmd_serve`)
     if ls.began is not None:
         now = time.perf_counter()
         log.info(
@@ -188,7 +194,7 @@ def _initialized(ls: D5eServer, params: types.InitializedParams) -> None:
     if ls.on_initialized is not None:
         ls.on_initialized()
         ls.on_initialized = None
-    ls.session.start_indexing()
+    ls.session.index_when_idle()
 
 
 def _did_change_watched_files(ls: D5eServer, params: types.DidChangeWatchedFilesParams) -> None:
@@ -255,6 +261,10 @@ METHODS: tuple[tuple[str, type[protocol.Params], Handler], ...] = (
 )
 """Every custom method: (name, params type, `fn(app, params)`, a coroutine when it writes or
 waits)."""
+
+INDEX_NOW = frozenset({protocol.STATUS, protocol.SEARCH, protocol.SEARCH_FILTERS})
+"""Methods whose answers follow the search index: the background indexer starts at once for
+them, not once the editor is idle (`Session.index_when_idle`)."""
 
 
 @dataclass(frozen=True)
@@ -385,11 +395,14 @@ def _method(
     fn: Callable[[App, P], Any] | Callable[[App, P], Awaitable[Any]],
 ) -> None:
     """Register a custom method; `fn` may be a coroutine function (one that writes)."""
+    index_now = name in INDEX_NOW
     if inspect.iscoroutinefunction(fn):
 
         @server.feature(name)
         async def async_handler(ls: D5eServer, params: Any) -> Any:
             app = ls.require_app()
+            if index_now:
+                ls.session.index_now()
             try:
                 return msgspec.to_builtins(await fn(app, protocol.decode(params, params_type)))
             except Exception as exc:
@@ -400,6 +413,8 @@ def _method(
     @server.feature(name)
     def handler(ls: D5eServer, params: Any) -> Any:
         app = ls.require_app()
+        if index_now:
+            ls.session.index_now()
         return jsonrpc.answer(
             name, lambda: msgspec.to_builtins(fn(app, protocol.decode(params, params_type)))
         )

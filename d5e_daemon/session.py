@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 
 EXTERNAL_CHECK_SECONDS = 1.0
 """How often the daemon looks for packs changed by another process (CLI, another editor)."""
+INDEX_WHEN_IDLE_SECONDS = (1.0, 5.0)
+"""The background indexer starts once the editor has sent nothing for the first of these (the
+writer reads or thinks), at the latest after the second: the first requests of a start (the
+document opened, the first `{@spell fir`) are answered without it competing for the CPU (on a
+first start it makes the filter attributes, with the real model it loads and runs it). A
+request that needs the index (`d5e/status`, `d5e/search`) starts it at once."""
 RECOVER_SECONDS = (1.0, 60.0)
 """A read-only service looks whether its database can be written again after the first of
 these, then twice as long each time, at most the second (and at each change asked for)."""
@@ -72,6 +78,7 @@ class Session:
         reader: Callable[[], jsonrpc.BoundedReader | None] = lambda: None,
     ) -> None:
         self.env, self.flags, self.client, self.documents = env, flags, client, documents
+        self.reader = reader
         self.options: dict[str, Any] | None = None
         """The editor's settings (`initializationOptions`, then `didChangeConfiguration`)."""
         self.root: Path | None = None
@@ -176,6 +183,25 @@ class Session:
             "d5e: the database can be written again: changes and indexing work again"
         )
         self.start_indexing()
+
+    def index_when_idle(self) -> None:
+        """Start the background indexer once the editor is idle (`INDEX_WHEN_IDLE_SECONDS`)."""
+        reader = self.reader()
+        if reader is None:  # no stdin to watch (a session driven by a test): at once
+            self.start_indexing()
+            return
+
+        async def when_idle() -> None:
+            await reader.requests_first(*INDEX_WHEN_IDLE_SECONDS)
+            self.start_indexing()
+
+        self.spawn(when_idle())
+
+    def index_now(self) -> None:
+        """A request that follows the index arrived: the indexer starts now if it waits for the
+        editor to be idle (before `initialized`, that schedules it as usual)."""
+        if self.loop is not None:
+            self.start_indexing()
 
     def start_indexing(self) -> None:
         """Index for search in the background (not on a database d5e may not write)."""

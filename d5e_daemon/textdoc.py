@@ -35,6 +35,28 @@ class Edit(NamedTuple):
     new_end: int
 
 
+def moved_ranges(ranges: list[tuple[int, int]], edit: Edit) -> list[tuple[int, int]]:
+    """Line ranges [a, b) of the text before `edit`, as lines of the text after it, with the
+    lines the edit wrote added: sorted, merged where they touch. What a holder of per-line
+    results must look at again after several edits (`features/markdown.DiagnosticsPass`)."""
+    start, old_end, new_end = edit
+    moved = new_end - old_end
+    found = [(start, new_end)] if new_end > start else []
+    for a, b in ranges:
+        a = a if a < start else start if a < old_end else a + moved
+        b = b if b <= start else new_end if b <= old_end else b + moved
+        if a < b:
+            found.append((a, b))
+    found.sort()
+    merged: list[tuple[int, int]] = []
+    for a, b in found:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
 _BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 """What `str.splitlines` ends a line at."""
 

@@ -20,7 +20,7 @@ EDITORS = REPO / "tests" / "editors"
 TIMEOUT = 150
 
 
-def run(cmd: list[str], tmp_path: Path, db_path: Path, **env: str) -> str:
+def run(cmd: list[str], tmp_path: Path, db_path: Path, timeout: float = TIMEOUT, **env: str) -> str:
     """Run an editor script; return its output, or fail with everything it said."""
     environment = {
         **os.environ,
@@ -38,7 +38,7 @@ def run(cmd: list[str], tmp_path: Path, db_path: Path, **env: str) -> str:
         env=environment,
         capture_output=True,
         text=True,
-        timeout=TIMEOUT,
+        timeout=timeout,
         stdin=subprocess.DEVNULL,
         check=False,
     )
@@ -92,4 +92,4 @@ def test_vscode_client_protocol(tmp_path: Path, db_path: Path) -> None:
     assert built.is_dir(), "editors/vscode is not built; `make test` builds it (npm ci, tsc)"
     tests = sorted(str(p) for p in built.glob("*.test.js"))
     out = run([tool("node"), "--test", *tests], tmp_path, db_path)
-    assert "# fail 0" in out and "# skipped 0" in out and "# pass 21" in out, out
+    assert "# fail 0" in out and "# skipped 0" in out and "# pass 22" in out, out

@@ -1,7 +1,8 @@
 """A change to a document costs work in proportion to what changed (issue 12, "bounded work per
 document"): a diagnostics pass after an edit parses and resolves only the lines whose text is
-new, and finds exactly what a pass from scratch finds. Work is counted (tags parsed, references
-resolved), not timed."""
+new, and finds exactly what a pass from scratch finds; given the document's last pass and the
+edits since (`textdoc.LineDocument`), it looks at the edited lines only. Work is counted (lines
+looked at, tags parsed, references resolved), not timed."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from d5e_daemon.app import App
 from d5e_daemon.campaign import Campaign
 from d5e_daemon.features import markdown as md
 from d5e_daemon.features import tags
-from d5e_daemon.features.tags import Resolution, Resolver, Tag
+from d5e_daemon.features.tags import LineProblems, Resolution, Resolver, Tag
+from d5e_daemon.textdoc import Edit, LineDocument, moved_ranges
 
 URI = "file:///campaign/long.md"
 
@@ -194,6 +196,184 @@ def test_incremental_diagnostics_equal_a_pass_from_scratch(
         for version, text in enumerate(versions, 1):
             d = doc(text, version)
             assert incremental(resolver, d, budget) == md.diagnostics(Resolver(app), d)
+
+
+# -- a pass after the editor's edits looks at the edited lines only -----------------------------
+
+
+def line_doc(lines: list[str]) -> LineDocument:
+    return LineDocument(URI, "\n".join(lines), version=1, language_id="markdown")
+
+
+def change(d: LineDocument, start: int, end: int, text: str, end_column: int = 0) -> None:
+    """An editor's incremental change: lines [start, end) (to `end_column` of line `end`)
+    become `text`."""
+    where = types.Range(types.Position(start, 0), types.Position(end, end_column))
+    d.apply_change(types.TextDocumentContentChangePartial(range=where, text=text))
+    d.version = (d.version or 0) + 1
+
+
+class Looked:
+    """Counts the lines a pass looks at: a line's kept problems looked up, or the line parsed."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, resolver: Resolver) -> None:
+        self.lines = 0
+        kept, parse = resolver.line_problems, tags.iter_tags
+
+        def looking_up(text: str) -> LineProblems | None:
+            self.lines += 1
+            return kept(text)
+
+        def parsing(line: int, text: str, start: int = 0) -> Iterator[Tag]:
+            self.parsed += 1
+            return parse(line, text, start)
+
+        self.parsed = 0
+        monkeypatch.setattr(resolver, "line_problems", looking_up)
+        monkeypatch.setattr(md, "iter_tags", parsing)
+
+    def reset(self) -> None:
+        self.lines = self.parsed = 0
+
+
+def test_a_pass_after_edits_looks_at_the_edited_lines_only(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given the document's last pass, the next one takes what it found per line, moved by the
+    edits `LineDocument` recorded since, and looks at the lines the edits wrote: one line of a
+    5,000-line document, not the 1,667 lines that hold tags."""
+    resolver = Resolver(app)
+    looked = Looked(monkeypatch, resolver)
+    d = line_doc(long_document())
+    last = md.DiagnosticsPass(resolver, d)
+    assert last.run(60.0)
+    assert looked.lines == last.looked_at == 1667
+
+    def again() -> list[types.Diagnostic]:
+        nonlocal last
+        looked.reset()
+        last = md.DiagnosticsPass(resolver, d, last)
+        assert last.run(60.0)
+        found = last.diagnostics()
+        counted = looked.lines, looked.parsed
+        assert found == md.diagnostics(Resolver(app), TextDocument(URI, d.source, version=1))
+        looked.lines, looked.parsed = counted  # the pass from scratch is not counted
+        return found
+
+    # one line changed far down: a problem fixed, another made
+    change(d, 3000, 3001, "3000: {@spell fireball} {@creature goblinn} {@spell shield}\n")
+    found = again()
+    assert (looked.lines, looked.parsed, last.looked_at) == (1, 1, 1)
+    assert found[-1].message.startswith("1167 more problem(s)")
+
+    # a line inserted at the top moves every line below it: the new line is read, and the one
+    # it was typed in front of is looked up (the edit wrote it again, the same text)
+    change(d, 0, 0, "# The {@spell magic misile} chapter\n")
+    found = again()
+    assert (looked.lines, looked.parsed) == (2, 1)
+    assert [f.range.start.line for f in found[:2]] == [0, 1]
+    assert "did you mean" in found[0].message
+
+    # three edits before the next pass (a deletion, a two-line insertion, an edit within a line)
+    change(d, 11, 14, "")
+    change(d, 2000, 2000, "{@spell nosuch1} new\n{@creature wolff} new\n")
+    change(d, 4000, 4000, "{@spell firebal} ", 0)
+    found = again()
+    assert looked.lines == 3  # the two inserted lines and the edited one; nothing for the deletion
+    assert len(d.lines) == 5000 - 3 + 1 + 2
+
+    # nothing changed: nothing looked at
+    d.version = (d.version or 0) + 1
+    assert again() == found and looked.lines == 0
+
+    # packs changed: what a tag means may have changed, so every line is looked at again
+    resolver.clear()
+    again()
+    assert looked.lines == 1670
+
+
+def test_a_line_counted_past_the_cap_is_shown_with_suggestions_once_lines_above_it_are_fixed(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line only counted (past the cap: no "did you mean" looked for) that an edit above it
+    brings among the shown ones is read again for its suggestions, though no edit touched it."""
+    monkeypatch.setattr(md, "MAX_DIAGNOSTICS", 3)
+    resolver = Resolver(app)
+    d = line_doc(
+        ["{@spell firebal} {@spell shild}", "text", "{@creature goblinn}", "{@spell magic misile}"]
+    )
+    first = md.DiagnosticsPass(resolver, d)
+    assert first.run(60.0)
+    assert [f.range.start.line for f in first.diagnostics()] == [0, 0, 2, 3]  # 3, and "more"
+    change(d, 0, 1, "{@spell fireball}\n")
+    looked = Looked(monkeypatch, resolver)
+    second = md.DiagnosticsPass(resolver, d, first)
+    assert second.run(60.0)
+    assert looked.lines == 1 and looked.parsed == 2  # the edited line, and the last one, shown now
+    after = second.diagnostics()
+    assert [f.range.start.line for f in after] == [2, 3]
+    assert "did you mean" in after[1].message
+    assert after == md.diagnostics(Resolver(app), TextDocument(URI, d.source, version=1))
+
+
+def test_the_ranges_edits_leave_to_look_at() -> None:
+    # lines 5-7 written, then 2 lines inserted above them: they moved down
+    assert moved_ranges(moved_ranges([], Edit(5, 6, 7)), Edit(0, 0, 2)) == [(0, 2), (7, 9)]
+    # a range that an edit deleted in part keeps the rest, and the edit's own lines
+    assert moved_ranges([(10, 20)], Edit(15, 25, 16)) == [(10, 16)]
+    # a deletion of whole lines leaves nothing of its own to look at
+    assert moved_ranges([(30, 31)], Edit(0, 10, 0)) == [(20, 21)]
+    # touching ranges merge
+    assert moved_ranges([(0, 3)], Edit(3, 3, 4)) == [(0, 4)]
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    start=st.lists(st.integers(0, len(POOL) - 1), max_size=30),
+    batches=st.lists(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["insert", "delete", "replace", "append"]),
+                st.integers(0, 40),
+                st.integers(0, len(POOL) - 1),
+            ),
+            max_size=4,
+        ),
+        max_size=5,
+    ),
+    cap=st.sampled_from([2, 5, 500]),
+    budget=st.sampled_from([0.0, 1.0]),
+)
+def test_passes_that_follow_edits_equal_a_pass_from_scratch(
+    app: App,
+    monkeypatch: pytest.MonkeyPatch,
+    start: list[int],
+    batches: list[list[tuple[str, int, int]]],
+    cap: int,
+    budget: float,
+) -> None:
+    """Random edits, several between two passes (full-text changes: `LineDocument` finds the
+    lines that changed): each pass given the last one finds what a pass from scratch finds."""
+    with monkeypatch.context() as patched:
+        patched.setattr(md, "MAX_DIAGNOSTICS", cap)
+        resolver = Resolver(app)
+        lines = [POOL[i] for i in start]
+        d = line_doc(lines)
+        last = md.DiagnosticsPass(resolver, d)
+        while not last.run(budget):
+            pass
+        for batch in batches:
+            for text in edited(lines, batch):
+                d.apply_change(types.TextDocumentContentChangeWholeDocument("\n".join(text)))
+            last = md.DiagnosticsPass(resolver, d, last)
+            while not last.run(budget):
+                pass
+            scratch = TextDocument(URI, d.source, version=1)
+            assert last.diagnostics() == md.diagnostics(Resolver(app), scratch)
 
 
 # -- the campaign's view of an open document ---------------------------------------------------

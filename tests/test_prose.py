@@ -3,8 +3,10 @@ counted plurals, and everything that is not prose (code, headings, links, tags, 
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pygls.workspace import TextDocument
 
@@ -140,6 +142,102 @@ def test_count_before_a_tag() -> None:
     assert count_before(line, 0) is None
 
 
+PIECES = [
+    *prose.NUMBER_WORDS,
+    *(w.upper() for w in prose.NUMBER_WORDS),
+    "a  dozen",
+    "A\tpair  of",
+    "Ten",
+    "0",
+    "4",
+    "4 ",
+    "2 x ",
+    "12",
+    "12 ",
+    "three ",
+    "123456789",
+    "1234567890",
+    " ",
+    "  ",
+    "\t",
+    "x",
+    "×",
+    "*",
+    "**",
+    "***",
+    "_",
+    "__",
+    "\\",
+    "wolves",
+    "dire wolf",
+    "stone",
+    "often",
+    "someone",
+    ".",
+    ",",
+    "/",
+    "+",
+    "-",
+    ":",
+    "é",
+    "ſix",
+    "\u212a",
+]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=14).map("".join) | st.text(max_size=30))
+@example("wolves4 wolves, 1234567890 ogres, .5 bats, -2 rats, 2x wolves, 3 × ogres")
+@example("someone, stone: often a dozen wolves, a  pair of ogres, ELEVEN bats, ſix wolves")
+@example("*fireball* **4 wolves** _shield_ __ogre__ ***x*** \\*no* a*b* *c*d")
+def test_the_fast_patterns_find_what_the_reference_patterns_find(text: str) -> None:
+    """Counts, emphasis and the count before a name are looked for with patterns written for
+    the regex engine's fast scan (`_COUNT_DIGITS`, `_COUNT_WORDS`, `_STAR`, `_UNDERSCORE`, a
+    count read backwards): they find exactly what the plain patterns (`_COUNT`, `_EMPHASIS`,
+    `_COUNT_BEFORE`) find, which took most of a first reading's time."""
+    counts = [(a, b, prose.parse_count(written)) for a, b, written in prose._counts(text)]
+    assert counts == [
+        (m.start(), m.end(), prose.parse_count(m["count"])) for m in prose._COUNT.finditer(text)
+    ]
+    expected = []
+    for m in prose._EMPHASIS.finditer(text):
+        group = 1 if m[1] else 3
+        expected.append((m.start(), m.end(), len(m[group]), m.start(group + 1), m[group + 1]))
+    assert list(prose._emphases(text)) == expected
+    for start in range(len(text) + 1):
+        m = prose._COUNT_BEFORE.search(text, 0, start)
+        before = None if m is None else (prose.parse_count(m["count"]), m.start())
+        assert count_before(text, start) == before
+
+
+SPANS = ["`code 2 wolves`", "``a ` b``", "{@spell fireball}", "{@creature wolf|x}", "<b>",
+         "</i>", "<!-- 2 ogres -->", "[link](u (v))", "[[Wiki]]", "<https://x.y>", "http://a.b/c",
+         "[r]", "*x*", "4 wolves", " ", "\r\n", "\n", "`", "{@", "<", "[", "://", "\u2028",
+         "é"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(SPANS), max_size=8).map("".join), max_size=8))
+def test_spans_are_blanked_in_many_lines_as_in_each(lines: list[str]) -> None:
+    """Code spans, tags, HTML and links are blanked in the new lines of a slice at once (no
+    pattern matches across a newline): the same as line by line."""
+    ends = ["\n", "", "\r\n"] * 3
+    lines = [
+        line.replace("\n", "") + end for line, end in zip(lines, ends[: len(lines)], strict=True)
+    ]
+    assert prose._blank_spans_of_lines(lines) == [prose._blank_spans_of_line(x) for x in lines]
+
+
+def test_number_words_in_any_case_the_patterns_match(names: ProseNames) -> None:
+    """`re.I` matches "ſix" and "nıne" as number words: their counts are read, where they
+    raised ValueError and every request reading the document's prose failed."""
+    assert found("ſix wolves, nıne ogres and TWELVE bats", names) == [
+        (0, "wolves", "count", "monsters/wolf", 6),
+        (0, "ogres", "count", "monsters/ogre", 9),
+        (0, "bats", "count", "monsters/bat", 12),
+    ]
+
+
 def test_plurals_are_read_by_the_shared_name_matching() -> None:
     assert singular_forms("dire wolves")[0] == "dire wolf"
     assert "giant spider" in singular_forms("giant spiders")
@@ -188,12 +286,20 @@ BLOCKS = [
     "\t*fireball* after a tab",
     "[ref]: https://example.com 2 wolves",
     "<div>3 wolves</div>",
+    "Then 3 bats and *shield*.",
+    "Then 3 bats and *shield*.",
+    "Prose that opens <!-- a comment with 2 wolves",
+    "Setext underlined next",
 ]
 
 
 def assert_walk_is_fresh(walk: ProseWalk, lines: list[str], names: ProseNames) -> None:
     fresh = ProseWalk(lines, names)
     assert (walk.texts, walk.refs, walk.states) == (fresh.texts, fresh.refs, fresh.states)
+    one_by_one = mock.patch.object(prose, "_plain_run", lambda lines, n, end, comments=True: n)
+    with one_by_one:  # each line walked on its own: the same walk
+        single = ProseWalk(lines, names)
+    assert (single.texts, single.refs, single.states) == (fresh.texts, fresh.refs, fresh.states)
     assert list(walk.by_line()) == list(fresh.by_line())
     assert [(n, r) for n, on_line in walk.by_line() for r in on_line] == [
         (r.line, r._replace(line=0)) for r in walk.refs

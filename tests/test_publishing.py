@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from d5e_daemon.app import App
+from d5e_daemon.features import markdown as md
 from d5e_daemon.features.tags import Resolver
 from d5e_daemon.publishing import Publisher
+from d5e_daemon.textdoc import LineDocument
 
 URI = "file:///campaign/notes.md"
 
@@ -33,6 +36,13 @@ async def settled(editor: Editor) -> None:
         await asyncio.sleep(0.02)
         if not editor.publisher.due and not editor.publisher.passes:
             return
+
+
+async def published(editor: Editor, version: int) -> None:
+    for _ in range(3000):
+        if any(p.version == version for p in editor.sent):
+            return
+        await asyncio.sleep(0.02)
 
 
 async def test_a_burst_is_published_once_for_the_last_version(app: App) -> None:
@@ -69,3 +79,30 @@ async def test_nothing_is_published_without_a_resolver(app: App) -> None:
     editor.write("{@spell fierball}\n", 1)
     await settled(editor)
     assert editor.sent == []
+
+
+async def test_the_next_publication_looks_at_the_edited_lines_only(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The publisher keeps a document's last pass: after a one-line edit of a 3,000-line
+    document the next pass looks up one line's problems, not 3,000."""
+    editor = Editor(app)
+    text = "".join(f"{{@spell nosuch spell {n}}} line {n}\n" for n in range(3000))
+    d = editor.docs[URI] = LineDocument(URI, text, version=1)
+    editor.publisher.soon(URI, 0.0)
+    await published(editor, 1)
+    assert editor.resolver is not None
+    looked: list[str] = []
+    kept = editor.resolver.line_problems
+    monkeypatch.setattr(editor.resolver, "line_problems", lambda t: looked.append(t) or kept(t))
+    where = types.Range(types.Position(1500, 0), types.Position(1500, 0))
+    d.apply_change(types.TextDocumentContentChangePartial(range=where, text="{@spell fierball} "))
+    d.version = 2
+    editor.publisher.soon(URI, 0.0)
+    await published(editor, 2)
+    assert [p.version for p in editor.sent] == [1, 2]
+    assert looked == [d.lines[1500]]
+    assert len(editor.sent[1].diagnostics) == md.MAX_DIAGNOSTICS + 1
+    assert editor.sent[1].diagnostics[-1].message.startswith("2501 more problem(s)")
+    editor.publisher.closed(URI)
+    assert URI not in editor.publisher.published

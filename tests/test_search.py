@@ -23,6 +23,8 @@ from d5e_daemon.errors import IndexNotReady, InvalidParams
 from d5e_daemon.features.search import (
     KEYWORD_DOUBT,
     KEYWORD_WEIGHT,
+    QUESTION_KEYWORD_SHARE,
+    asks,
     fuse,
     keyword_weight,
     query_words,
@@ -248,6 +250,58 @@ def test_entries_of_another_edition_than_the_profiles_weigh_less(db_path: Path) 
         assert dict(settled)[orb] == pytest.approx(0.5)
         asked = SearchScope(profile=app.profile, edition="2024")  # the edition asked for
         assert settle(app, ranked, asked, 1.0)[0] == ranked
+    finally:
+        app.close()
+
+
+def test_entries_of_packs_the_profile_ranks_below_its_srd_weigh_less(db_path: Path) -> None:
+    """A document installed beneath the SRD (Open5e's, by their loader) answers when the SRD
+    does not, but does not crowd it out: the prior is taken from its fused score and noted in
+    its boosts. Put at or above the SRD (homebrew's 50), it weighs as the SRD does."""
+    app = copies_app(db_path)
+    try:
+        (orb,) = [i for (i,) in app.conn.execute("SELECT id FROM entry WHERE slug = 'blazing-orb'")]
+        (ball,) = [i for (i,) in app.conn.execute(
+            "SELECT id FROM entry WHERE pack_id = 'srd-2014' AND slug = 'fireball'"
+        )]  # fmt: skip
+        ranked = [(orb, 1.5), (ball, 1.0)]
+        scope = SearchScope(profile=app.profile)
+        taken: dict[int, dict[str, float]] = {}
+        settled, _ = settle(app, ranked, scope, 0.0, 1.0, taken)
+        assert [i for i, _ in settled] == [ball, orb]  # the copies' pack is at 5, the SRD at 10
+        assert dict(settled)[orb] == pytest.approx(0.5)
+        assert taken == {orb: {"below the SRD": -1.0}}
+        assert settle(app, ranked, scope, 0.0, 0.0)[0] == ranked  # keyword and semantic modes
+    finally:
+        app.close()
+    app = copies_app(db_path, packs={COPIES.id: 50})
+    try:
+        assert settle(app, ranked, scope, 0.0, 1.0)[0] == ranked
+    finally:
+        app.close()
+    app = copies_app(db_path, packs={"srd-2014": 3})  # the SRD put beneath everything
+    try:
+        assert settle(app, ranked, scope, 0.0, 1.0)[0] == ranked
+    finally:
+        app.close()
+
+
+def test_explain_says_what_a_hybrid_search_took_from_a_hit(db_path: Path) -> None:
+    from d5e_daemon.cli import _explain_text
+
+    app = copies_app(db_path)
+    try:
+        assert app.search.build().ready
+        hits = ask(app, query="blazing orb of flame", explain=True, limit=5).hits
+        (orb,) = [h for h in hits if h.ref == "spells/blazing-orb"]
+        assert orb.explain and orb.explain.boosts["below the SRD"] == -1.0
+        assert orb.explain.boosts["other edition"] == -1.0  # a 2024 pack in a 2014 profile
+        srd = [h for h in hits if h.pack == "srd-2014"]
+        assert srd and all(h.explain and "below the SRD" not in h.explain.boosts for h in srd)
+        keyword = ask(app, query="blazing orb of flame", mode="keyword", explain=True).hits
+        assert all(h.explain and not h.explain.boosts for h in keyword)
+        line = _explain_text(orb.explain).plain
+        assert "-1.000 other edition, -1.000 below the SRD" in line
     finally:
         app.close()
 
@@ -747,6 +801,56 @@ def test_the_keyword_list_weighs_less_when_its_best_hits_hold_few_query_words() 
     assert half == pytest.approx(KEYWORD_WEIGHT * (1 - KEYWORD_DOUBT * 0.5))
     assert keyword_weight(keyword, {}) == pytest.approx(KEYWORD_WEIGHT * (1 - KEYWORD_DOUBT))
     assert keyword_weight([], {}) == pytest.approx(KEYWORD_WEIGHT)
+    asked = keyword_weight(keyword, {1: 0.5, 2: 0.5}, question=True)
+    assert asked == pytest.approx(half * QUESTION_KEYWORD_SHARE) and asked < half
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "how long can I hold my breath?",
+        "What happens when I fall 60 feet",
+        "can a wizard copy spells from a scroll",
+        "Does rage end when I'm knocked out",
+        "  which ring makes you invisible",
+        "breath weapon recharge?",
+        "is this wine poisoned ?",
+    ],
+)
+def test_a_question_is_known_by_its_first_word_or_question_mark(query: str) -> None:
+    assert asks(query)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "undead whose touch paralyses",
+        "we need to swim down to the sunken temple",
+        "the door is locked and nobody can pick it",
+        "whatever hits it takes fire damage",  # "what" only as a whole word
+        "Howling wind that knocks creatures prone",
+        "a cantrip I can cast at will",
+        "",
+    ],
+)
+def test_statements_and_requests_are_not_questions(query: str) -> None:
+    assert not asks(query)
+
+
+def test_a_question_leans_on_meaning_more_than_keywords(indexed: App) -> None:
+    """The same words asked as a question weigh the keyword list `QUESTION_KEYWORD_SHARE` as
+    much, and `explain` says so for every hit; vectors weigh the same."""
+    plain = ask(indexed, query="fire damage explosion", limit=5, explain=True).hits
+    asked = ask(indexed, query="fire damage explosion?", limit=5, explain=True).hits
+    weights = {(h.explain.keyword_weight, h.explain.vector_weight) for h in plain if h.explain}
+    ((said, vector),) = weights
+    assert said is not None and vector == pytest.approx(1 - KEYWORD_WEIGHT)
+    assert asked and all(
+        h.explain and h.explain.keyword_weight == pytest.approx(said * QUESTION_KEYWORD_SHARE)
+        for h in asked
+    )
+    keyword = ask(indexed, query="fire damage?", mode="keyword", limit=3, explain=True).hits
+    assert all(h.explain and h.explain.keyword_weight is None for h in keyword)
 
 
 # -- the CLI -----------------------------------------------------------------------------------
@@ -777,6 +881,9 @@ def test_cli_index_then_search(db_path: Path, capsys: pytest.CaptureFixture[str]
 
     code, out, _ = cli(capsys, "search", "fire", "explosion", "--explain", "--limit", "2", *db)
     assert code == 0 and "why: keyword" in out and "vector" in out and "passage: " in out
+    assert "weighed keyword 0.60 : vector 0.40" in " ".join(out.split())
+    code, out, _ = cli(capsys, "search", "fire", "explosion?", "--explain", "--limit", "1", *db)
+    assert code == 0 and "weighed keyword 0.15 : vector 0.40" in " ".join(out.split())
 
 
 def test_cli_browses_by_filters(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -1013,3 +1120,44 @@ async def test_the_library_says_when_packs_are_being_written(app: App) -> None:
     index = app.search_index(FakeEmbedder())
     assert await app.library.write(lambda conn: index.packs_writing()) is True
     assert not app.library.writing and not index.packs_writing()
+
+
+def test_a_spells_use_in_plain_words_is_a_passage_of_its_own(indexed: App) -> None:
+    """A spell's lead (its header and the line of what it is for, from the SRD's lore table)
+    is embedded alone as well, as a monster's is: a situation ("open a locked door without a
+    key") meets it undiluted by the rules text."""
+    rows = indexed.conn.execute(
+        "SELECT p.text FROM passage p JOIN entry e ON e.id = p.entry_id "
+        "WHERE e.collection = 'spells' AND e.slug = 'knock' AND e.pack_id = 'srd-2014' "
+        "ORDER BY p.ord"
+    ).fetchall()
+    header, _, lead = rows[0][0].partition("\n")
+    assert header.startswith("Knock: 2nd-level transmutation spell")
+    assert lead.startswith("Open a locked door") and len(rows) >= 2
+    assert all(text.startswith(header) for (text,) in rows[1:])
+
+
+def test_proficiencies_get_no_vectors_and_lose_those_an_older_index_made(indexed: App) -> None:
+    """Proficiencies are lists of names (a proficiency's classes and items): no passages.
+    Passages an older d5e made for them go when the index is rebuilt under another key."""
+
+    def listed() -> int:
+        (n,) = indexed.conn.execute(
+            "SELECT count(*) FROM passage p JOIN entry e ON e.id = p.entry_id "
+            "WHERE e.collection = 'proficiencies'"
+        ).fetchone()
+        return int(n)
+
+    assert listed() == 0
+    (entry_id,) = indexed.conn.execute(
+        "SELECT id FROM entry WHERE collection = 'proficiencies' LIMIT 1"
+    ).fetchone()
+    model = indexed.search.embedder.model_id
+    indexed.conn.execute(
+        "INSERT INTO passage (entry_id, ord, model, text_hash, text) VALUES (?, 0, ?, 'h', ?)",
+        (entry_id, model, "Bagpipes: proficiency"),
+    )
+    indexed.conn.execute("UPDATE entry_index SET vectors = 'older'")
+    assert listed() == 1
+    assert indexed.search.build().ready
+    assert listed() == 0

@@ -157,6 +157,10 @@ def _abilities(data: dict[str, Any]) -> str:
     cells = []
     for key in _ABILITIES:
         score = as_int(data.get(key))
+        said = data.get(key)
+        if score is None and isinstance(said, str) and said.strip():
+            cells.append(said.strip())  # a special score: "equal your Wisdom score"
+            continue
         cells.append(f"{score} ({(score - 10) // 2:+d})" if score is not None else "—")
     return "\n".join(
         [
@@ -254,6 +258,7 @@ def _monster(entry: Entry) -> str:
         ("bonus_actions", "Bonus Actions"),
         ("reactions", "Reactions"),
         ("legendary_actions", "Legendary Actions"),
+        ("mythic_actions", "Mythic Actions"),
     ):
         block = _abilities_block(data.get(key))
         if block:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +26,9 @@ from ..matching import match_names
 from ..prose import prose_at, prose_lines, refs_in_line, walk_prose
 from ..protocol import CompleteParams, CompletionItem, LookupParams
 from ..text import normalize
+from ..textdoc import LineDocument, moved_ranges
 from .complete import complete
-from .doclines import MAX_ITEMS, DocumentFacts, facts_now
+from .doclines import CHECK_EVERY, MAX_ITEMS, DocumentFacts, facts_now
 from .documents import entry_uri
 from .lookup import lookup
 from .statblocks import stat_block_of
@@ -136,6 +137,7 @@ def _problems(resolver: Resolver, tags: Sequence[Tag]) -> Iterator[tuple[Tag, Re
 
 MAX_DIAGNOSTICS = 500
 """Diagnostics shown per document; the others are counted in one more diagnostic."""
+NO_PROBLEMS = LineProblems(0, ())
 
 
 class DiagnosticsPass:
@@ -144,67 +146,129 @@ class DiagnosticsPass:
     first MAX_DIAGNOSTICS problems are shown, with their "did you mean"; the rest are only
     counted (no suggestions looked for), in one last diagnostic at the end of the document.
 
-    Each line's problems are kept by its text (`Resolver.line_problems`): after an edit, only
-    the lines whose text is new are parsed and resolved again; the others cost a lookup."""
+    Each line's problems are kept by its text (`Resolver.line_problems`): a line whose text was
+    seen costs a lookup, not a parse. And a pass is kept per line (`problems`, `counts`): given
+    the `earlier` pass of the same document (a `textdoc.LineDocument`, which records its
+    edits), a pass looks only at the lines the edits since then replaced; the others keep what
+    the earlier pass found, moved by the lines added or removed above them. Then the first
+    MAX_DIAGNOSTICS problems are gathered (only the lines holding them are visited), and a line
+    that is shown now but was only counted before is read again for its suggestions."""
 
-    def __init__(self, resolver: Resolver, doc: TextDocument) -> None:
+    def __init__(
+        self, resolver: Resolver, doc: TextDocument, earlier: DiagnosticsPass | None = None
+    ) -> None:
         self.resolver, self.doc = resolver, doc
         self.lines = doc.lines
-        self.line = self.column = 0
+        self.generation: int | None = getattr(doc, "generation", None)
+        """The document's count of changes the pass is of (`LineDocument.generation`)."""
+        self.resolved_by = resolver.generation
+        self.line = 0
+        """The line being worked on."""
         self.shown: list[tuple[int, Tag, Resolution]] = []
         self.more = 0
-        self._found: list[tuple[Tag, Resolution]] = []
-        self._count = 0
-        """The problems of the line being worked through (it may take several slices)."""
+        self.problems: list[LineProblems] = []
+        """Per line: its problems (count, and the first of them with suggestions)."""
+        self.counts: list[int] = []
+        """Per line: how many problems it holds."""
+        self.looked_at = 0
+        """Lines holding tags whose problems this pass looked up or found (a test reads it)."""
+        self.done = False
+        self._steps = self._pass(earlier)
 
     def run(self, seconds: float, stop: Callable[[], bool] | None = None) -> bool:
         """Work for about `seconds` (at least one tag or line), or until `stop()` says a
-        request is waiting; True when the document is done."""
-        deadline = time.monotonic() + seconds
-        lines = self.lines
-        while self.line < len(lines):
-            text = lines[self.line]
-            known = "{@" not in text or (self.column == 0 and self._known(text))
-            if not known and not self._work(text, deadline, stop):
-                return False
-            self.line, self.column = self.line + 1, 0
-            if time.monotonic() >= deadline or (stop is not None and stop()):
-                return self.line >= len(lines)
-        return True
-
-    def _known(self, text: str) -> bool:
-        """Take the line's problems as kept, if what is kept is enough to show."""
-        known = self.resolver.line_problems(text)
-        if known is None:
+        request is waiting (asked before the first step too); True when the document is done."""
+        if self.done:
+            return True
+        if stop is not None and stop():
             return False
-        room = max(MAX_DIAGNOSTICS - len(self.shown), 0)
-        if len(known.found) < min(room, known.count):
-            return False  # more of its problems are shown now than when it was kept
-        self._add(known.count, known.found[:room])
-        return True
-
-    def _work(self, text: str, deadline: float, stop: Callable[[], bool] | None) -> bool:
-        """Parse and resolve the line from `column`; False when time ran out inside it."""
-        resolver = self.resolver
-        for tag in iter_tags(0, text, self.column):
-            shown = len(self.shown) + len(self._found) < MAX_DIAGNOSTICS
-            resolution = resolver.resolve(tag, suggest=shown)
-            if resolution.code is not None:
-                self._count += 1
-                if shown:
-                    self._found.append((tag, resolution))
-            self.column = tag.end
+        deadline = time.monotonic() + seconds
+        for _ in self._steps:
             if time.monotonic() >= deadline or (stop is not None and stop()):
                 return False
-        found, self._found = tuple(self._found), []
-        count, self._count = self._count, 0
-        resolver.remember_line(text, LineProblems(count, found))
-        self._add(count, found)
+        self.done = True
         return True
 
-    def _add(self, count: int, found: Sequence[tuple[Tag, Resolution]]) -> None:
-        self.shown += [(self.line, tag, resolution) for tag, resolution in found]
-        self.more += count - len(found)
+    def _dirty(self, earlier: DiagnosticsPass | None) -> list[tuple[int, int]]:
+        """Take what `earlier` found, moved by the edits since: the line ranges to look at."""
+        count = len(self.lines)
+        edits = None
+        if (
+            earlier is not None
+            and earlier.done
+            and earlier.doc is self.doc
+            and earlier.resolved_by == self.resolved_by
+            and earlier.generation is not None
+            and isinstance(self.doc, LineDocument)
+        ):
+            edits = self.doc.edits_since(earlier.generation)
+        if earlier is None or edits is None:
+            self.problems, self.counts = [NO_PROBLEMS] * count, [0] * count
+            return [(0, count)] if count else []
+        problems, counts = list(earlier.problems), list(earlier.counts)
+        dirty: list[tuple[int, int]] = []
+        for edit in edits:
+            added = edit.new_end - edit.start
+            problems[edit.start : edit.old_end] = [NO_PROBLEMS] * added
+            counts[edit.start : edit.old_end] = [0] * added
+            dirty = moved_ranges(dirty, edit)
+        self.problems, self.counts = problems, counts
+        if len(problems) != count:  # not the edits of this text: read it all
+            self.problems, self.counts = [NO_PROBLEMS] * count, [0] * count
+            return [(0, count)] if count else []
+        return dirty
+
+    def _pass(self, earlier: DiagnosticsPass | None) -> Generator[None, None, None]:
+        dirty = self._dirty(earlier)
+        lines, counts, problems = self.lines, self.counts, self.problems
+        before = 0  # problems on the lines before the one looked at
+        summed = 0  # `before` counts the lines up to this one
+        for start, end in dirty:
+            before += sum(counts[summed:start])
+            for n in range(start, end):
+                if n % CHECK_EVERY == 0:
+                    yield
+                text = lines[n]
+                if "{@" not in text:
+                    continue
+                self.line = n
+                self.looked_at += 1
+                room = max(MAX_DIAGNOSTICS - before, 0)
+                found = self.resolver.line_problems(text)
+                if found is None or len(found.found) < min(room, found.count):
+                    found = yield from self._work(text, room)
+                problems[n], counts[n] = found, found.count
+                before += found.count
+            summed = end
+        # the first MAX_DIAGNOSTICS problems, from the lines holding any, in order
+        shown: list[tuple[int, Tag, Resolution]] = []
+        for n in itertools.compress(itertools.count(), counts):
+            room = MAX_DIAGNOSTICS - len(shown)
+            if room <= 0:
+                break
+            found = problems[n]
+            if len(found.found) < min(room, found.count):  # only counted before: shown now
+                self.line = n
+                found = problems[n] = yield from self._work(lines[n], room)
+            shown += [(n, tag, resolution) for tag, resolution in found.found[:room]]
+        self.shown, self.more = shown, sum(counts) - len(shown)
+
+    def _work(self, text: str, room: int) -> Generator[None, None, LineProblems]:
+        """Parse and resolve a line, with suggestions for its first `room` problems (a step
+        per tag); what it finds is kept by the line's text."""
+        resolver = self.resolver
+        found: list[tuple[Tag, Resolution]] = []
+        count = 0
+        for tag in iter_tags(0, text):
+            yield
+            resolution = resolver.resolve(tag, suggest=len(found) < room)
+            if resolution.code is not None:
+                count += 1
+                if len(found) < room:
+                    found.append((tag, resolution))
+        problems = LineProblems(count, tuple(found))
+        resolver.remember_line(text, problems)
+        return problems
 
     def diagnostics(self) -> list[types.Diagnostic]:
         doc, lines = self.doc, self.lines
@@ -247,9 +311,11 @@ def _diagnostic(
     )
 
 
-def diagnostics(resolver: Resolver, doc: TextDocument) -> list[types.Diagnostic]:
+def diagnostics(
+    resolver: Resolver, doc: TextDocument, earlier: DiagnosticsPass | None = None
+) -> list[types.Diagnostic]:
     """All of them at once (capped as a pass caps them)."""
-    work = DiagnosticsPass(resolver, doc)
+    work = DiagnosticsPass(resolver, doc, earlier)
     while not work.run(1.0):
         pass
     return work.diagnostics()

@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 from .. import filters, queries
 from ..app import App
 from ..errors import IndexNotReady, InvalidParams
+from ..packs import EDITION_PACKS
 from ..protocol import (
     EntryRef,
     FilterInfo,
@@ -66,8 +67,15 @@ FILTER_WORD_WEIGHT = 1.0
 FUSION_DEPTH = 50
 EDITION_PRIOR = 1.0
 """Taken from the fused score of entries of packs written for another edition (`settle`)."""
+BELOW_SRD_PRIOR = 1.0
+"""Taken from the fused score of entries of packs the profile ranks below its SRD (`settle`):
+documents installed as reference beneath the profile's rules (Open5e's, by their loader; a
+pack another workspace brought), which answer when the SRD and the packs put at or above it
+do not. Chosen on the dev set with every Open5e document installed (docs/search.md)."""
 KEYWORD_DOUBT = 0.5
 TRUST_TOP = 5
+QUESTION_KEYWORD_SHARE = 0.25
+"""A query asked as a question keeps this share of the keyword list's weight (`asks`)."""
 # Nearest passages asked for per entry wanted: entries have 2 passages on average, and 2 or 3
 # per entry gave the same dev-set figures.
 PASSAGES_PER_ENTRY = 2
@@ -311,13 +319,37 @@ def _standardised(scored: list[tuple[int, float]]) -> dict[int, float]:
     return {entry_id: (s - mean) / spread for entry_id, s in scored}
 
 
-def keyword_weight(keyword: list[tuple[int, float]], coverage: dict[int, float]) -> float:
+_QUESTION = re.compile(
+    r"^\W*(?:what|how|can|could|which|when|why|where|who|whom|is|are|do|does|did|should|"
+    r"would|will|may|am)\b|\?\W*$",
+    re.IGNORECASE,
+)
+
+
+def asks(text: str) -> bool:
+    """Whether the query is asked as a question: it begins with an interrogative or auxiliary
+    word (`how`, `what`, `can`, `does`, ...) or ends with `?`.
+
+    >>> asks("how long can I hold my breath?"), asks("undead whose touch paralyses")
+    (True, False)
+    """
+    return bool(_QUESTION.search(text))
+
+
+def keyword_weight(
+    keyword: list[tuple[int, float]], coverage: dict[int, float], question: bool = False
+) -> float:
     """The keyword list's weight in the fusion: `KEYWORD_WEIGHT` when one of its first
     `TRUST_TOP` entries holds every query word, less when the best of them holds few (a
     description in other words than the entries', where BM25 ranks whatever shares one rare
-    word): down to `1 - KEYWORD_DOUBT` of it when none holds any."""
+    word): down to `1 - KEYWORD_DOUBT` of it when none holds any. A `question` keeps
+    `QUESTION_KEYWORD_SHARE` of that: a question's words are mostly the asking ("how long",
+    "what happens", "can I"), which BM25 matches in any entry that happens to hold them, while
+    its meaning is what the vectors compare (on the held-out sets, semantic search alone found
+    the answer to questions in the top 5 more often than hybrid did: 0.93 against 0.85)."""
     best = max((coverage.get(entry_id, 0.0) for entry_id, _ in keyword[:TRUST_TOP]), default=1.0)
-    return KEYWORD_WEIGHT * (1 - KEYWORD_DOUBT * (1 - best))
+    weight = KEYWORD_WEIGHT * (1 - KEYWORD_DOUBT * (1 - best))
+    return weight * QUESTION_KEYWORD_SHARE if question else weight
 
 
 def fuse(
@@ -342,8 +374,22 @@ def fuse(
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
+def srd_priority(app: App) -> int | None:
+    """The priority at which the profile holds its rules: the lowest of the SRD packs its
+    edition turns on (`srd-2014` at 10 in a 2014 or 2024 profile, unless the profile set
+    another), or None when the profile has none of them on."""
+    held = queries.profile_packs(app.conn, app.profile)
+    found = [held[pack] for pack in EDITION_PACKS[app.settings.edition] if pack in held]
+    return min(found, default=None)
+
+
 def settle(
-    app: App, ranked: list[tuple[int, float]], scope: queries.SearchScope, edition_prior: float
+    app: App,
+    ranked: list[tuple[int, float]],
+    scope: queries.SearchScope,
+    edition_prior: float,
+    below_prior: float = 0.0,
+    boosts: dict[int, dict[str, float]] | None = None,
 ) -> tuple[list[tuple[int, float]], dict[int, list[int]]]:
     """What a large library changes in a ranking (`ranked`: (id, score), best first), by the
     profile, never by the query:
@@ -354,18 +400,29 @@ def settle(
       highest (ties: pack id, as resolution breaks them) at the best score of them; the
       others are returned by the entry that stands for them (`also`);
     - `edition_prior` is taken from entries of packs written for another edition than the
-      profile's (a 2024 document in a 2014 profile), unless the search asked for an edition.
+      profile's (a 2024 document in a 2014 profile), unless the search asked for an edition;
+    - `below_prior` from entries of packs the profile ranks below its SRD (`srd_priority`,
+      for the entry's collection): the SRD and whatever the user put at or above it (homebrew
+      installs at 50) are the profile's own; documents installed beneath it are reference.
 
-    Returns the ranking and, by entry, the entries it stands for (best first)."""
+    Returns the ranking and, by entry, the entries it stands for (best first). What was taken
+    from an entry is noted in its `boosts` (negative), when given."""
     if not ranked:
         return ranked, {}
     stand = queries.standings(app.conn, app.profile, [i for i, _ in ranked])
     scores = dict(ranked)
     edition = None if scope.edition else app.settings.edition
-    if edition_prior and edition:
-        for entry_id, st in stand.items():
-            if st.edition and st.edition != edition:
-                scores[entry_id] -= edition_prior
+    base = srd_priority(app) if below_prior else None
+    for entry_id, st in stand.items():
+        taken = {}
+        if edition_prior and edition and st.edition and st.edition != edition:
+            taken["other edition"] = -edition_prior
+        if base is not None and st.priority < base:
+            taken["below the SRD"] = -below_prior
+        if taken:
+            scores[entry_id] += sum(taken.values())
+            if boosts is not None:
+                boosts.setdefault(entry_id, {}).update(taken)
     groups: dict[tuple[str, str], list[int]] = {}
     for entry_id, _ in ranked:
         if entry_id in stand:
@@ -461,6 +518,7 @@ def _explainer(
     boosts: dict[int, dict[str, float]],
     coverage: dict[int, float],
     named: set[int],
+    weight: float | None = None,
 ) -> Callable[[int, str | None], SearchExplain]:
     """`explain(id, passage)` for the hits of one search, from the lists it ranked."""
     keyword_at = {entry_id: (rank, score) for rank, (entry_id, score) in enumerate(keyword, 1)}
@@ -478,6 +536,8 @@ def _explainer(
             coverage=None if entry_id not in coverage else round(coverage[entry_id], 4),
             boosts={name: round(v, 4) for name, v in boosts.get(entry_id, {}).items() if v},
             named=entry_id in named,
+            keyword_weight=None if weight is None else round(weight, 4),
+            vector_weight=None if weight is None else round(1 - KEYWORD_WEIGHT, 4),
         )
 
     return explain
@@ -562,6 +622,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
 
     shares: dict[int, float] = {}
     boosts: dict[int, dict[str, float]] = {}
+    fused_weight: float | None = None
     if params.mode == "keyword":
         ranked = keyword
     elif params.mode == "semantic":
@@ -583,16 +644,28 @@ def search(app: App, params: SearchParams) -> SearchResult:
         for entry_id, has in has_filters.items():
             boost = FILTER_WORD_WEIGHT * len(has) / wanted_filters
             boosts.setdefault(entry_id, {})["filter words"] = boost
-        ranked = fuse(keyword, similar, boosts, keyword_weight(keyword, shares))
+        fused_weight = keyword_weight(keyword, shares, asks(params.query))
+        ranked = fuse(keyword, similar, boosts, fused_weight)
     else:
         ranked = keyword
     hybrid = params.mode == "hybrid" and bool(semantic)
-    ranked, also = settle(app, ranked, scope, EDITION_PRIOR if hybrid else 0.0)
+    ranked, also = settle(
+        app,
+        ranked,
+        scope,
+        EDITION_PRIOR if hybrid else 0.0,
+        BELOW_SRD_PRIOR if hybrid else 0.0,
+        boosts,
+    )
     if named:  # a name typed in full means that entry, whatever else shares its words
         named |= {i for i, others in also.items() if named & set(others)}
         ranked = [p for p in ranked if p[0] in named] + [p for p in ranked if p[0] not in named]
     page = ranked[params.offset : wanted]
-    explain = _explainer(keyword, semantic, boosts, shares, named) if params.explain else None
+    explain = (
+        _explainer(keyword, semantic, boosts, shares, named, fused_weight)
+        if params.explain
+        else None
+    )
     hits = _hits(app, page, match, best_passage, set(terms), explain, also)
     return SearchResult(hits=hits, semantic=use_vectors, hints=unknown_value_hints(app, params))
 

@@ -52,6 +52,16 @@ def forget_other_keys(conn: apsw.Connection, key: str, vectors: bool) -> int:
     return int(conn.changes())
 
 
+def drop_passages_of(conn: apsw.Connection, collections: Sequence[str]) -> int:
+    """Remove the passages (and so their vectors and codes) of entries of `collections`."""
+    conn.execute(
+        "DELETE FROM passage WHERE entry_id IN (SELECT id FROM entry "
+        "WHERE collection IN (SELECT value FROM json_each(?)))",
+        (json.dumps(list(collections)),),
+    )
+    return int(conn.changes())
+
+
 def attrs_pending(conn: apsw.Connection, key: str) -> bool:
     """Whether any entry lacks attributes extracted with the filter declarations `key`."""
     row = conn.execute(

@@ -260,12 +260,24 @@ def move_entries(conn: apsw.Connection, pack_id: str, entries: Iterable[NewEntry
 def entry_record(
     conn: apsw.Connection, pack_id: str, collection: str, slug: str
 ) -> tuple[str, dict[str, Any]] | None:
-    """(name, data) of one stored entry: the base of an entry that extends it."""
+    """(name, data) of one stored entry: the base of an entry that extends it. A slug that is
+    no entry's may be one of its other names (an alias of exactly one entry of that pack and
+    collection): a 5etools copy of "Melf's Acid Arrow" finds the SRD's Acid Arrow."""
     row = conn.execute(
         "SELECT name, data FROM entry WHERE pack_id = ? AND collection = ? AND slug = ?",
         (pack_id, collection, slug),
     ).fetchone()
-    return None if row is None else (str(row[0]), json.loads(row[1]))
+    if row is None:
+        found = conn.execute(
+            """
+            SELECT DISTINCT e.name, e.data FROM entry_alias a JOIN entry e ON e.id = a.entry_id
+            WHERE a.norm_name = ? AND e.pack_id = ? AND e.collection = ? AND a.kind = 'alias'
+            LIMIT 2
+            """,
+            (slug.replace("-", " "), pack_id, collection),
+        ).fetchall()
+        row = found[0] if len(found) == 1 else None
+    return None if row is None else (str(row[0]), json.loads(str(row[1])))
 
 
 def packs_extending(conn: apsw.Connection, pack_id: str) -> list[str]:

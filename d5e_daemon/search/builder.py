@@ -41,13 +41,15 @@ from .passages import PassageIndex, split
 
 log = logging.getLogger(__name__)
 
-# Collections left out of the vector index: tables of numbers by level and lists of item names,
-# which match any query loosely and rank above the entries a writer means (keywords still
-# find them).
-VECTOR_SKIP = ("levels", "equipment-categories")
+# Collections left out of the vector index: tables of numbers by level and lists of names (an
+# equipment category's items, a proficiency's classes and items), which match any query loosely
+# and rank above the entries a writer means (keywords still find them). Not `rules`: the SRD's
+# are lists of section titles too, but a pack's house rules may be written there.
+VECTOR_SKIP = ("levels", "equipment-categories", "proficiencies")
 # Collections whose index text leads with a short account of what the entry is and does (a
-# monster's kind, movement, attacks and their effects): that lead is embedded on its own too.
-LEAD_PASSAGE = frozenset({"monsters"})
+# monster's kind, movement, attacks and their effects; a spell's use in plain words, when its
+# pack gives one as its lore, else its first paragraph): that lead is embedded on its own too.
+LEAD_PASSAGE = frozenset({"monsters", "spells"})
 PASSAGE_TOKENS = 128
 ENTRIES_PER_BATCH = 64
 ATTRS_PER_BATCH = 100
@@ -55,8 +57,8 @@ ATTRS_PER_BATCH = 100
 (~0.04 s here; 2,000 took 0.5-0.8 s) is what an install that arrives meanwhile may wait for
 on the writer thread. The SRD's first phase takes as long in batches of 100 as of 2,000."""
 YIELD_POLL_S = 0.02
-# Bump when the built-in index renderers change what they write.
-RENDER_VERSION = 4
+# Bump when the built-in index renderers change what they write (or which passages are made).
+RENDER_VERSION = 5
 
 Progress = Callable[[int, int], None]
 """`progress(done, total)` of the vector phase, called after each batch."""
@@ -101,9 +103,13 @@ class VectorCache:
         self.conn.close()
 
 
-def _forget_other_keys(conn: apsw.Connection, key: str, vectors: bool) -> None:
+def _forget_other_keys(
+    conn: apsw.Connection, key: str, vectors: bool, skip: tuple[str, ...] = ()
+) -> None:
     with db.transaction(conn):
-        queries.forget_other_keys(conn, key, vectors)
+        if queries.forget_other_keys(conn, key, vectors) and skip:
+            # vectors of collections an older d5e embedded and this one skips
+            queries.drop_passages_of(conn, skip)
 
 
 def _save_attrs(
@@ -363,7 +369,7 @@ class SearchIndex:
 
     def _build(self, conn: apsw.Connection, cache: VectorCache, progress: Progress | None) -> None:
         key, model = self.key, self.embedder.model_id
-        self.db.write(partial(_forget_other_keys, key=key, vectors=True))
+        self.db.write(partial(_forget_other_keys, key=key, vectors=True, skip=self.skip))
         counts = queries.index_counts(conn, key, self.skip, self.profile())
         total = counts.entries - counts.indexed + counts.pending_other
         if total:

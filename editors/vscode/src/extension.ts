@@ -11,6 +11,7 @@ import {
   daemonSettings,
   entryUri,
   errorMessage,
+  firstCompletionTimings,
   hitItem,
   inUnfinishedTag,
   qualifiedRef,
@@ -135,10 +136,12 @@ function endStragglers(left: Daemon[]): void {
 }
 
 /** Once the daemon is ready: a writer who typed `{@spell fir` while it started sees the
- * suggestions now, not after the next keystroke. */
+ * suggestions now, not after the next keystroke. Only in a document being written (unsaved
+ * changes): a window that reopens a saved document with the cursor in a tag leaves it alone
+ * (the writer may be in the quick open already, which the suggestions would close). */
 function suggestWhereTyping(): void {
   const editor = vscode.window.activeTextEditor;
-  if (!editor || !SERVED.has(editor.document.languageId) || !editor.selection.isEmpty) {
+  if (!editor || !SERVED.has(editor.document.languageId) || !editor.selection.isEmpty || !editor.document.isDirty) {
     return;
   }
   const cursor = editor.selection.active;
@@ -152,6 +155,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // The daemon first: its start (Python, the database) is most of the wait for the first
   // completion, so it runs while the language client loads and VS Code gets ready.
   let first: Daemon | undefined = startDaemon(config());
+  let firstCompletionTold = false;
   const { LanguageClient, ResponseError } = await import("vscode-languageclient/node");
   isResponseError = (error): error is InstanceType<typeof ResponseError> => error instanceof ResponseError;
   let current = first;
@@ -168,6 +172,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       { scheme: "untitled", language: "plaintext" },
     ],
     initializationOptions: () => daemonSettings(config()), // today's, at a restart too
+    middleware: {
+      // The output tells when the first completion of a start was asked and answered.
+      provideCompletionItem: async (document, position, completion, token, next) => {
+        const asked = Date.now();
+        const result = await next(document, position, completion, token);
+        if (!firstCompletionTold) {
+          firstCompletionTold = true;
+          const items = Array.isArray(result) ? result.length : (result?.items.length ?? 0);
+          client?.info(firstCompletionTimings(activated, asked, Date.now(), items));
+        }
+        return result;
+      },
+    },
   };
   client = new LanguageClient("d5e", "d5e", serverOptions, clientOptions);
   context.subscriptions.push(

@@ -7,6 +7,7 @@ import {
   daemonSettings,
   entryUri,
   errorMessage,
+  firstCompletionTimings,
   hitItem,
   inUnfinishedTag,
   overrideLines,
@@ -131,6 +132,13 @@ test("the output says when the daemon started and answered, from the activation"
   assert.equal(
     startTimings(1000, 1004, 1850),
     "d5e: the daemon was started 4 ms after activation and answered initialize 850 ms after it",
+  );
+});
+
+test("the output says when the first completion was asked and answered, from the activation", () => {
+  assert.equal(
+    firstCompletionTimings(1000, 1900, 1960, 12),
+    "d5e: the first completion was asked 900 ms after activation and answered 960 ms after it (12 items)",
   );
 });
 

@@ -71,6 +71,12 @@ COLLECTIONS: dict[str, str] = {
     "legendaryGroupTemplate": "legendary-group-templates",
     "encounter": "encounters",
     "name": "name-tables",
+    "spellList": "spell-lists",
+    "citation": "citations",
+    "crochetPattern": "crochet-patterns",
+    "makebrewCreatureTrait": "creature-traits",
+    "makebrewCreatureAction": "creature-actions",
+    "monsterfeatures": "monster-features",
     "book": "books",
     "adventure": "adventures",
 }
@@ -97,7 +103,15 @@ FLUFF = {
     "cultFluff": "cult",
     "boonFluff": "boon",
     "charoptionFluff": "charoption",
+    "diseaseFluff": "disease",
+    "statusFluff": "status",
+    "optionalfeatureFluff": "optionalfeature",
+    "facilityFluff": "facility",
+    "crochetPatternFluff": "crochetPattern",
 }
+# Keys 5etools reads as another one: the "reduced" item properties and types (of its card
+# maker) are item properties and types.
+KIND_ALIASES = {"reducedItemProperty": "itemProperty", "reducedItemType": "itemType"}
 DOCUMENTS = {"adventureData": "adventure", "bookData": "book"}
 IGNORED = frozenset({"_meta", "$schema", "siteVersion", "_test", "_dependencies"})
 
@@ -254,7 +268,10 @@ def _armor_class(value: Any) -> list[dict[str, Any]]:
                 item["armor"] = [{"name": s} for s in sources]
             if ac.get("condition"):
                 item["type"] = "condition"
-                item["condition"] = {"name": plain_tags(str(ac["condition"])).strip()}
+                said = plain_tags(str(ac["condition"])).strip()
+                # d5e's card says "while …" itself
+                said = re.sub(r"^while\s+", "", said, flags=re.IGNORECASE)
+                item["condition"] = {"name": said}
             out.append(item)
     return out
 
@@ -281,8 +298,13 @@ def _speed(value: Any) -> dict[str, Any]:
         out[mode] = shown
     if value.get("canHover"):
         out["hover"] = True
-    if value.get("choose"):
-        out["choose"] = value["choose"]
+    choose = value.get("choose")
+    if isinstance(choose, dict) and choose.get("from"):
+        # {"from": ["climb", "swim"], "amount": 20}: "climb or swim 20 ft."
+        note = f" {plain_tags(str(choose['note']))}" if choose.get("note") else ""
+        out[" or ".join(map(str, choose["from"]))] = f"{choose.get('amount', '')} ft.{note}"
+    elif choose:
+        out["choose"] = choose
     return out
 
 
@@ -463,8 +485,11 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
         ("str", "strength"), ("dex", "dexterity"), ("con", "constitution"),
         ("int", "intelligence"), ("wis", "wisdom"), ("cha", "charisma"),
     ):  # fmt: skip
-        if raw.get(short) is not None:
-            data[long] = raw[short]
+        score = raw.get(short)
+        if isinstance(score, dict):  # {"special": "equal your Wisdom score"}
+            data[long] = plain_tags(str(score.get("special", "")))
+        elif score is not None:
+            data[long] = score
     proficiencies = _proficiencies(raw)
     if proficiencies:
         data["proficiencies"] = proficiencies
@@ -513,10 +538,19 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
             data[field] = items
     if "legendary" in raw:
         data["legendary_actions_count"] = raw.get("legendaryActions", 3)
-    if raw.get("legendaryGroup"):
-        data["legendary_group"] = raw["legendaryGroup"].get("name")
+    group = raw.get("legendaryGroup")
+    if isinstance(group, dict) and group.get("name"):
+        data["legendary_group"] = group["name"]
     if raw.get("environment"):
         data["environment"] = raw["environment"]
+    # text 5etools shows after the stat block: its footer, its variants (boxed), and a link to
+    # its lair actions and regional effects (the legendary group's card)
+    after = blocks(raw.get("footer") or []) + blocks(raw.get("variant") or [])
+    if isinstance(group, dict) and group.get("name"):
+        source = f"|{group['source']}" if group.get("source") else ""
+        after.append(f"*Lair actions and regional effects:* {{@legroup {group['name']}{source}}}")
+    if after:
+        data["desc"] = after
     return data
 
 
@@ -782,8 +816,9 @@ def _generic(raw: dict[str, Any]) -> dict[str, Any]:
                 "entries": raw.get("mythicEncounter") or [],
             },
         ]
-    if body is None and raw.get("rows") is not None:  # a table
-        body = [{"type": "table", **{k: v for k, v in raw.items() if k != "name"}}]
+    if body is None and raw.get("rows") is not None:  # a table, its intro and outro around it
+        table = {k: v for k, v in raw.items() if k not in ("name", "intro", "outro")}
+        body = [*(raw.get("intro") or []), {"type": "table", **table}, *(raw.get("outro") or [])]
     data["desc"] = blocks(body or [])
     return data
 
@@ -844,6 +879,107 @@ def race(raw: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+# 5etools' names for its own codes (its `Parser`), and the `_meta` keys a file declares more
+# in; `codes` below are those a file declared, by field.
+OPTIONAL_FEATURE_TYPES = {
+    "AI": "Artificer Infusion", "ED": "Elemental Discipline", "EI": "Eldritch Invocation",
+    "MM": "Metamagic", "MV": "Maneuver", "MV:B": "Maneuver, Battle Master",
+    "MV:C2-UA": "Maneuver, Cavalier V2 (UA)", "AS:V1-UA": "Arcane Shot, V1 (UA)",
+    "AS:V2-UA": "Arcane Shot, V2 (UA)", "AS": "Arcane Shot", "OTH": "Other",
+    "FS:F": "Fighting Style; Fighter", "FS:B": "Fighting Style; Bard",
+    "FS:P": "Fighting Style; Paladin", "FS:R": "Fighting Style; Ranger", "PB": "Pact Boon",
+    "OR": "Onomancy Resonant", "RN": "Rune Knight Rune", "AF": "Alchemical Formula",
+    "TT": "Traveler's Trick", "RP": "Renown Perk",
+}  # fmt: skip
+FEAT_CATEGORIES = {
+    "D": "Dragonmark", "DG": "Dark Gift", "G": "General", "O": "Origin", "FS": "Fighting Style",
+    "FS:P": "Fighting Style Replacement (Paladin)", "FS:R": "Fighting Style Replacement (Ranger)",
+    "EB": "Epic Boon",
+}  # fmt: skip
+PSIONIC_TYPES = {"T": "Talent", "D": "Discipline"}
+META_CODES = {  # `_meta` key → (the field it names values of, by collection)
+    "spellSchools": ("spells", "school"),
+    "optionalFeatureTypes": ("optional-features", "featureType"),
+    "featCategories": ("feats", "category"),
+    "psionicTypes": ("psionics", "type"),
+}
+TRAP_HAZARD_TYPES = {
+    "MECH": "Mechanical Trap", "MAG": "Magical Trap", "SMPL": "Simple Trap",
+    "CMPX": "Complex Trap", "HAZ": "Hazard", "WTH": "Weather", "ENV": "Environmental Hazard",
+    "WLD": "Wilderness Hazard", "GEN": "Generic", "EST": "Eldritch Storm", "TRP": "Trap",
+    "HAUNT": "Haunted Trap",
+}  # fmt: skip
+VEHICLE_TYPES = {
+    "SHIP": "Ship", "SPELLJAMMER": "Spelljammer Ship", "ELEMENTAL_AIRSHIP": "Elemental Airship",
+    "INFWAR": "Infernal War Machine", "CREATURE": "Creature", "OBJECT": "Object",
+    "SHP:H": "Ship Upgrade, Hull", "SHP:M": "Ship Upgrade, Movement",
+    "SHP:W": "Ship Upgrade, Weapon", "SHP:F": "Ship Upgrade, Figurehead",
+    "SHP:O": "Ship Upgrade, Miscellaneous", "IWM:W": "Infernal War Machine Variant, Weapon",
+    "IWM:A": "Infernal War Machine Upgrade, Armor", "IWM:G": "Infernal War Machine Upgrade, Gadget",
+}  # fmt: skip
+OBJECT_TYPES = {"SW": "Siege Weapon", "GEN": "Generic"}
+_OFFICIAL_CODES = {
+    ("traps", "trapHazType"): TRAP_HAZARD_TYPES,
+    ("hazards", "trapHazType"): TRAP_HAZARD_TYPES,
+    ("vehicles", "vehicleType"): VEHICLE_TYPES,
+    ("vehicle-upgrades", "upgradeType"): VEHICLE_TYPES,
+    ("objects", "objectType"): OBJECT_TYPES,
+    ("optional-features", "featureType"): OPTIONAL_FEATURE_TYPES,
+    ("feats", "category"): FEAT_CATEGORIES,
+    ("psionics", "type"): PSIONIC_TYPES,
+}
+
+
+def meta_codes(meta: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The codes a file's `_meta` names (`"spellSchools": {"CH": {"full": "Chronurgy"}}`,
+    `"optionalFeatureTypes": {"EMB": "Ember Rite"}`…), by the field they are values of."""
+    out: dict[str, dict[str, str]] = {}
+    for key, (_, field) in META_CODES.items():
+        declared = meta.get(key)
+        for code, said in (declared if isinstance(declared, dict) else {}).items():
+            full = said.get("full") if isinstance(said, dict) else said
+            if isinstance(full, str) and full.strip():
+                out.setdefault(field, {})[str(code)] = full.strip()
+    return out
+
+
+def code_name(collection: str, field: str, code: Any, codes: dict[str, dict[str, str]]) -> str:
+    """A code's full name: the file's own, else 5etools'."""
+    shown = str(code)
+    return codes.get(field, {}).get(shown) or _OFFICIAL_CODES.get((collection, field), {}).get(
+        shown, shown
+    )
+
+
+def apply_codes(collection: str, data: dict[str, Any], codes: dict[str, dict[str, str]]) -> None:
+    """A record's fields that show a code the file's `_meta` names (a spell school of its own),
+    by that name; the codes kept in `data` for the card (`5etools_codes`)."""
+    if not codes:
+        return
+    data["5etools_codes"] = codes
+    raw = data.get(RAW)
+    if collection == "spells" and isinstance(raw, dict) and "school" in raw:
+        school = code_name(collection, "school", raw["school"], codes)
+        if school != str(raw["school"]):
+            data["school"] = {"index": slug(school), "name": school}
+
+
+def recipe(raw: dict[str, Any]) -> dict[str, Any]:
+    """A recipe's text as 5etools lays it out: its entries, then ingredients (amounts filled
+    in), equipment, instructions and the cook's notes, each under its heading."""
+    data = _generic(raw)
+    parts = []
+    for key, title in (("ingredients", "Ingredients"), ("equipment", "Equipment"),
+                       ("instructions", "Instructions"), ("noteCook", "Cook's Notes")):  # fmt: skip
+        if raw.get(key):
+            body = blocks(raw[key])
+            if key in ("ingredients", "equipment"):
+                body = ["\n".join(f"- {b}" for b in body)]
+            parts += [f"**{title}**", *body]
+    data["desc"] = list(data["desc"]) + parts
+    return data
+
+
 CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "spell": spell,
     "monster": monster,
@@ -859,6 +995,7 @@ CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "subclass": feature,
     "race": race,
     "subrace": race,
+    "recipe": recipe,
 }
 
 
@@ -871,7 +1008,7 @@ CONSUMED = {
         "vulnerable", "conditionImmune", "languages", "cr", "spellcasting", "trait", "action",
         "bonus", "reaction", "legendary", "mythic", "actionHeader", "bonusHeader",
         "reactionHeader", "legendaryHeader", "mythicHeader", "legendaryActions",
-        "legendaryGroup", "environment", "xp",
+        "legendaryGroup", "environment", "xp", "footer", "variant",
     },
     "spell": {
         "level", "school", "time", "range", "components", "duration", "meta", "classes",
@@ -916,14 +1053,86 @@ def _shown(value: Any) -> str:
     return ""
 
 
+def _linked(tag: str, value: Any) -> Any:
+    """A uid (`"longsword|phb"`, or `{"item": uid, "quantity": 2}`) as a tag d5e links."""
+    if isinstance(value, str):
+        return f"{{@{tag} {value}}}"
+    if isinstance(value, dict) and isinstance(value.get(tag), str):
+        count = value.get("quantity")
+        return f"{{@{tag} {value[tag]}}}" + (f" ({count})" if count and count != 1 else "")
+    return value
+
+
+def _other_bonuses(value: dict[str, Any]) -> str:
+    """`save`/`skill` parts with no number of their own: `special`, and `other` (`oneOf`:
+    one of these skills)."""
+    parts = []
+    if value.get("special"):
+        parts.append(plain_tags(str(value["special"])))
+    for other in value.get("other") or []:
+        if isinstance(other, dict) and isinstance(other.get("oneOf"), dict):
+            parts.append(
+                "one of " + ", ".join(f"{k.title()} {v}" for k, v in other["oneOf"].items())
+            )
+    return "; ".join(parts)
+
+
+def _scaling(value: Any) -> Any:
+    """A cantrip's `scalingLevelDice` (`{"label": …, "scaling": {"1": "1d8", "5": …}}`, or a
+    list of them) as a line: `fire damage: 1d8 (level 1), 2d8 (level 5)…`."""
+    out = []
+    for one in value if isinstance(value, list) else [value]:
+        if not isinstance(one, dict) or not isinstance(one.get("scaling"), dict):
+            return value
+        steps = ", ".join(
+            f"{str(dice).replace('{{spellcasting_mod}}', 'your spellcasting modifier')} "
+            f"(level {level})"
+            for level, dice in one["scaling"].items()
+        )
+        out.append(f"{one.get('label', 'damage')}: {steps}")
+    return "; ".join(out)
+
+
+def _initiative(raw: dict[str, Any]) -> Any:
+    """A creature's initiative modifier, as 5etools works it out: its own number, or the
+    Dexterity modifier plus the proficiency bonus times its `proficiency` (1 or 2)."""
+    value = raw.get("initiative")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:+d}"
+    if not isinstance(value, dict):
+        return value
+    if isinstance(value.get("initiative"), int):
+        return f"{value['initiative']:+d}"
+    dex = raw.get("dex")
+    cr, _ = cr_value(raw.get("cr"))
+    if not isinstance(dex, int) or cr is None:
+        return value
+    bonus = 2 + max(0, int(-(-cr // 1)) - 1) // 4
+    mod = (dex - 10) // 2 + bonus * int(value.get("proficiency") or 0)
+    return f"{mod:+d}" + (" (advantage)" if value.get("advantageMode") == "adv" else "")
+
+
 def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
     """The fields of `raw` no d5e field holds, as card lines (label → text)."""
     base = {"baseitem": "item", "magicvariant": "item", "variant": "item", "itemGroup": "item"}
     consumed = CONSUMED.get(base.get(kind, kind), set())
     out = {}
     for key, value in raw.items():
+        if key in ("save", "skill") and kind == "monster" and isinstance(value, dict):
+            # what `proficiencies` cannot hold: a special bonus, skills of which one applies
+            extra = _other_bonuses(value)
+            if extra:
+                out["Saving throws, also" if key == "save" else "Skills, also"] = extra
+            continue
         if key in consumed or key in BOOKKEEPING or key.endswith("Tags") or key.endswith("Inflict"):
             continue
+        if key in ("gear", "attachedItems", "attachedSpells") and isinstance(value, list):
+            tag = "spell" if key == "attachedSpells" else "item"
+            value = [_linked(tag, v) for v in value]  # uids as links: `longsword|phb`
+        elif key == "initiative" and kind == "monster":
+            value = _initiative(raw)
+        elif key == "scalingLevelDice":
+            value = _scaling(value)
         shown = _shown(value)
         if shown:
             out[_CAMEL.sub(" ", key).replace("_", " ").capitalize()] = shown

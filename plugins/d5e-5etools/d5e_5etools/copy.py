@@ -92,6 +92,11 @@ class ModError(Exception):
         self.path = path
 
 
+class MissingTarget(ModError):
+    """A `_mod` whose target is not in the copied object (no item of that name, no
+    spellcasting): well formed, but written for a fuller base than the one found."""
+
+
 def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
@@ -396,7 +401,9 @@ def _replace_arr(
     arr = _get(obj, keys)
     if not isinstance(arr, list):
         if strict:
-            raise ModError(f"cannot replace in {'.'.join(keys)!r}: there is no such array", path)
+            raise MissingTarget(
+                f"cannot replace in {'.'.join(keys)!r}: there is no such array", path
+            )
         return False
     wanted = op.get("replace")
     items = _clone(_as_list(op.get("items", [])))
@@ -421,7 +428,9 @@ def _replace_arr(
         arr[index : index + 1] = items
         return True
     if strict:
-        raise ModError(f"{'.'.join(keys)} has no item {wanted!r} to replace", (*path, "replace"))
+        raise MissingTarget(
+            f"{'.'.join(keys)} has no item {wanted!r} to replace", (*path, "replace")
+        )
     return False
 
 
@@ -431,21 +440,27 @@ def _remove_arr(obj: dict[str, Any], keys: list[str], op: dict[str, Any], path: 
         if not isinstance(arr, list):
             if op.get("force"):
                 return
-            raise ModError(f"cannot remove from {'.'.join(keys)!r}: there is no such array", path)
+            raise MissingTarget(
+                f"cannot remove from {'.'.join(keys)!r}: there is no such array", path
+            )
         for name in _as_list(op["names"]):
             found = next((i for i, it in enumerate(arr) if _named(it) == name), None)
             if found is not None:
                 del arr[found]
             elif not op.get("force"):
-                raise ModError(f"{'.'.join(keys)} has no item {name!r} to remove", (*path, "names"))
+                raise MissingTarget(
+                    f"{'.'.join(keys)} has no item {name!r} to remove", (*path, "names")
+                )
     elif "items" in op:
         if not isinstance(arr, list):
-            raise ModError(f"cannot remove from {'.'.join(keys)!r}: there is no such array", path)
+            raise MissingTarget(
+                f"cannot remove from {'.'.join(keys)!r}: there is no such array", path
+            )
         for wanted in _as_list(op["items"]):
             if wanted in arr:
                 arr.remove(wanted)
             else:
-                raise ModError(
+                raise MissingTarget(
                     f"{'.'.join(keys)} has no item {wanted!r} to remove", (*path, "items")
                 )
     else:
@@ -458,7 +473,9 @@ def _rename_arr(obj: dict[str, Any], keys: list[str], op: dict[str, Any], path: 
         wanted = rename.get("rename") if isinstance(rename, dict) else None
         found = next((it for it in arr if _named(it) == wanted), None)
         if found is None:
-            raise ModError(f"{'.'.join(keys)} has no item {wanted!r} to rename", (*path, "renames"))
+            raise MissingTarget(
+                f"{'.'.join(keys)} has no item {wanted!r} to rename", (*path, "renames")
+            )
         found["name"] = rename.get("with")
 
 
@@ -520,18 +537,18 @@ def _add_bonuses(obj: dict[str, Any], prop: str, wanted: Any) -> None:
 def _spellcasting(obj: dict[str, Any], op: dict[str, Any], path: Path) -> dict[str, Any]:
     blocks = obj.get("spellcasting")
     if not isinstance(blocks, list) or not blocks:
-        raise ModError("the creature has no spellcasting to change", path)
+        raise MissingTarget("the creature has no spellcasting to change", path)
     if op.get("name"):
         found = next(
             (b for b in blocks if isinstance(b, dict) and b.get("name") == op["name"]), None
         )
         if found is None:
-            raise ModError(
+            raise MissingTarget(
                 f"the creature has no spellcasting named {op['name']!r}", (*path, "name")
             )
         return found
     if not isinstance(blocks[0], dict):
-        raise ModError("the creature has no spellcasting to change", path)
+        raise MissingTarget("the creature has no spellcasting to change", path)
     return blocks[0]
 
 
@@ -575,12 +592,12 @@ def _add_spells(obj: dict[str, Any], op: dict[str, Any], path: Path) -> None:
 
 def _replace_spells(obj: dict[str, Any], op: dict[str, Any], path: Path) -> None:
     if not isinstance(obj.get("spellcasting"), list) or not obj["spellcasting"]:
-        raise ModError("the creature has no spellcasting to change", path)
+        raise MissingTarget("the creature has no spellcasting to change", path)
     block = obj["spellcasting"][0]
 
     def replace(target: Any, meta: dict[str, Any], where: Path) -> None:
         if not isinstance(target, list) or meta.get("replace") not in target:
-            raise ModError(f"no spell {meta.get('replace')!r} to replace", where)
+            raise MissingTarget(f"no spell {meta.get('replace')!r} to replace", where)
         i = target.index(meta["replace"])
         target[i : i + 1] = _clone(_as_list(meta.get("with", [])))
         target.sort(key=lambda s: str(s).lower())
@@ -597,7 +614,7 @@ def _replace_spells(obj: dict[str, Any], op: dict[str, Any], path: Path) -> None
 
 def _remove_spells(obj: dict[str, Any], op: dict[str, Any], path: Path) -> None:
     if not isinstance(obj.get("spellcasting"), list) or not obj["spellcasting"]:
-        raise ModError("the creature has no spellcasting to change", path)
+        raise MissingTarget("the creature has no spellcasting to change", path)
     block = obj["spellcasting"][0]
     for level, spells in (op.get("spells") or {}).items():
         info = (block.get("spells") or {}).get(level)
@@ -662,7 +679,7 @@ def _mult_xp(obj: dict[str, Any], op: dict[str, Any], path: Path) -> None:
         return
     shown = str(cr.get("cr") if isinstance(cr, dict) else cr)
     if shown not in CR_XP:
-        raise ModError("the creature has no challenge rating to take its XP from", path)
+        raise MissingTarget("the creature has no challenge rating to take its XP from", path)
     if not isinstance(cr, dict) or not cr.get("cr"):
         cr = obj["cr"] = {"cr": cr}
     cr["xp"] = out(CR_XP[shown])
@@ -783,19 +800,30 @@ def _ordered(mods: dict[str, list[Any]]) -> list[str]:
     return sorted(mods, key=lambda k: tail.get(k, -1))
 
 
-def apply_mods(obj: dict[str, Any], mods: dict[str, list[tuple[Any, Path]]]) -> None:
-    """Every operation (each with where it was written), keys as `_ordered` says."""
+def apply_mods(
+    obj: dict[str, Any],
+    mods: dict[str, list[tuple[Any, Path]]],
+    skipped: list[ModError] | None = None,
+) -> None:
+    """Every operation (each with where it was written), keys as `_ordered` says. With
+    `skipped`, an operation whose target is missing is left out and listed there, the others
+    applied (a copy of a stand-in base: the SRD's version of a Monster Manual creature)."""
     resolved = {
         k: [(resolve_variables(op, obj, where), where) for op, where in ops]
         for k, ops in mods.items()
     }
     for prop in _ordered(resolved):
         for op, where in resolved[prop]:
-            if prop == "*":
-                for text_prop in TEXT_PROPS:
-                    _handle(obj, text_prop, op, where)
-            else:
-                _handle(obj, None if prop == "_" else prop, op, where)
+            try:
+                if prop == "*":
+                    for text_prop in TEXT_PROPS:
+                        _handle(obj, text_prop, op, where)
+                else:
+                    _handle(obj, None if prop == "_" else prop, op, where)
+            except MissingTarget as exc:
+                if skipped is None:
+                    raise
+                skipped.append(exc)
 
 
 def _mods_of(mods: Any, path: Path) -> dict[str, list[tuple[Any, Path]]]:
@@ -816,12 +844,13 @@ def derive(
     templates: list[dict[str, Any]],
     kind: str = "",
     meta_path: Path = ("_copy",),
+    skipped: list[ModError] | None = None,
 ) -> dict[str, Any]:
     """`entry` (which has `_copy`) laid over `base`: the resolved 5etools object.
 
     `templates` are the `_templates` already looked up (each with its `apply`); `kind` the data
     key (what a copy keeps only when preserved depends on it); `meta_path` where `_copy` was
-    written (problems are located from it)."""
+    written (problems are located from it); `skipped`: see `apply_mods`."""
     meta = entry.get("_copy") or {}
     preserve = meta.get("_preserve") or {}
     mods = _mods_of(meta.get("_mod") or {}, (*meta_path, "_mod"))
@@ -846,7 +875,7 @@ def derive(
         for key, value in ((template.get("apply") or {}).get("_root") or {}).items():
             if key not in own:
                 result[key] = _clone(value)
-    apply_mods(result, mods)
+    apply_mods(result, mods, skipped)
     return result
 
 

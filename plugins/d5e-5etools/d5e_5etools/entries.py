@@ -9,6 +9,8 @@ its text: its `entries`/`entry`/`items`/`text` are rendered, never dropped.
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 ABILITY_NAMES = {
@@ -19,6 +21,88 @@ ABILITY_NAMES = {
     "wis": "Wisdom",
     "cha": "Charisma",
 }
+
+
+_ATTACK_TYPES = {"MW": "Melee Weapon", "RW": "Ranged Weapon", "MS": "Melee Spell",
+                 "RS": "Ranged Spell"}  # fmt: skip
+_MONSTER_BLOCKS = (
+    ("trait", ""), ("action", "Actions"), ("bonus", "Bonus Actions"),
+    ("reaction", "Reactions"), ("legendary", "Legendary Actions"), ("mythic", "Mythic Actions"),
+)  # fmt: skip
+
+
+def _inline_statblock(entry: dict[str, Any]) -> list[str]:
+    """A `statblockInline`: the object it holds, shown where it stands (5etools draws the whole
+    stat block there). A creature's: its facts, scores and blocks; another type's: its name
+    and text, every other field as `**Label:** value`."""
+    from .convert import monster
+    from .render import describe, label
+
+    data: dict[str, Any] = entry["data"]
+    name = str(data.get("name") or _name(entry))
+    out = [f"**{name}**"] if name else []
+    if entry.get("dataType", "monster") != "monster":
+        shown = {"name", "source", "page", "entries", "entry"}
+        facts = [
+            f"**{label(k)}:** {describe(v)}"
+            for k, v in data.items()
+            if k not in shown and not k.endswith("Tags") and describe(v)
+        ]
+        return (
+            out
+            + (["  \n".join(facts)] if facts else [])
+            + blocks(data.get("entries", data.get("entry", [])))
+        )
+    m = monster(data)
+    kind = " ".join(str(m[k]) for k in ("size", "type") if m.get(k))
+    if m.get("alignment"):
+        kind += f", {m['alignment']}"
+    if kind:
+        out.append(f"*{kind}*")
+    facts = []
+    acs = [str(a.get("value")) for a in m.get("armor_class") or [] if isinstance(a, dict)]
+    if acs:
+        facts.append(f"**Armor Class** {', '.join(acs)}")
+    if m.get("hit_points") is not None:
+        roll = f" ({m['hit_points_roll']})" if m.get("hit_points_roll") else ""
+        facts.append(f"**Hit Points** {m['hit_points']}{roll}")
+    if isinstance(m.get("speed"), dict):
+        speeds = [
+            str(v) if k == "walk" else f"{k} {v}"
+            for k, v in m["speed"].items()
+            if not isinstance(v, bool)
+        ]
+        facts.append(f"**Speed** {', '.join(speeds)}")
+    if facts:
+        out.append(" · ".join(facts))
+    scores = [m.get(long) for long in ("strength", "dexterity", "constitution",
+                                       "intelligence", "wisdom", "charisma")]  # fmt: skip
+    if any(s is not None for s in scores):
+        cells = [
+            f"{s} ({(s - 10) // 2:+d})" if isinstance(s, int) else str(s or "—") for s in scores
+        ]
+        out.append(
+            "| STR | DEX | CON | INT | WIS | CHA |\n|:---:|:---:|:---:|:---:|:---:|:---:|\n| "
+            + " | ".join(cells)
+            + " |"
+        )
+    more = []
+    if isinstance(m.get("senses"), dict):
+        more.append("**Senses** " + describe(m["senses"]))
+    if m.get("languages"):
+        more.append(f"**Languages** {m['languages']}")
+    if data.get("cr") is not None:
+        cr = data["cr"].get("cr") if isinstance(data["cr"], dict) else data["cr"]
+        more.append(f"**Challenge** {cr}")
+    if more:
+        out.append(" · ".join(more))
+    for key, heading in _MONSTER_BLOCKS:
+        found = data.get(key)
+        if isinstance(found, list) and found:
+            if heading:
+                out.append(f"**{heading}**")
+            out += blocks(found)
+    return out
 
 
 _REF_TAGS = {
@@ -73,6 +157,8 @@ def _cell(value: Any) -> str:
         if isinstance(roll, dict):
             if "exact" in roll:
                 shown = str(roll["exact"])
+            elif roll.get("min") == roll.get("max"):
+                shown = str(roll.get("min", ""))
             else:
                 shown = f"{roll.get('min', '')}–{roll.get('max', '')}"
             return shown if "entry" not in value else f"{shown} {_cell(value['entry'])}"
@@ -131,18 +217,41 @@ def _ability_line(entry: dict[str, Any], what: str) -> str:
     return f"**{_name(entry) or what}** = 8 + your proficiency bonus + your {joined} modifier"
 
 
+def _spell_list(spells: Any) -> str:
+    """A list of spells as written: strings, or `{"entry": …}` objects; those 5etools marks
+    `hidden` (listed for filters, not shown in the stat block) left out, as it does."""
+    shown = []
+    for spell in spells if isinstance(spells, list) else []:
+        if isinstance(spell, dict):
+            if spell.get("hidden"):
+                continue
+            spell = spell.get("entry", "")
+        if str(spell).strip():
+            shown.append(str(spell))
+    return ", ".join(shown)
+
+
 def _spell_levels(entry: dict[str, Any]) -> list[str]:
     """The spell lists of a spellcasting block: `spells` by level, `daily`/`will`/… uses."""
     lines = []
-    will = entry.get("will")
-    if isinstance(will, list) and will:
-        lines.append(f"At will: {', '.join(map(str, will))}")
-    for key, label in (("daily", "/day"), ("rest", "/rest"), ("weekly", "/week")):
+    will = _spell_list(entry.get("will"))
+    if will:
+        lines.append(f"At will: {will}")
+    constant = _spell_list(entry.get("constant"))
+    if constant:
+        lines.append(f"Constant: {constant}")
+    for key, label in (("daily", "/day"), ("rest", "/rest"), ("weekly", "/week"),
+                       ("monthly", "/month"), ("yearly", "/year")):  # fmt: skip
         group = entry.get(key)
         if isinstance(group, dict):
             for uses, spells in group.items():
                 each = " each" if uses.endswith("e") else ""
-                lines.append(f"{uses.rstrip('e')}{label}{each}: {', '.join(map(str, spells))}")
+                names = _spell_list(spells)
+                if names:
+                    lines.append(f"{uses.rstrip('e')}{label}{each}: {names}")
+    ritual = _spell_list(entry.get("ritual"))
+    if ritual:
+        lines.append(f"Rituals: {ritual}")
     spells = entry.get("spells")
     if isinstance(spells, dict):
         for level, info in sorted(
@@ -150,7 +259,7 @@ def _spell_levels(entry: dict[str, Any]) -> list[str]:
         ):
             if not isinstance(info, dict):
                 continue
-            names = ", ".join(map(str, info.get("spells") or []))
+            names = _spell_list(info.get("spells"))
             slots = info.get("slots")
             if level == "0":
                 lines.append(f"Cantrips (at will): {names}")
@@ -167,6 +276,70 @@ def spellcasting(entry: dict[str, Any]) -> list[str]:
         body.append("\n".join(listed))
     body += blocks(entry.get("footerEntries") or [])
     return body
+
+
+_FRACTIONS = {0.125: "⅛", 0.167: "⅙", 0.25: "¼", 0.333: "⅓", 0.5: "½", 0.667: "⅔",
+              0.75: "¾", 0.833: "⅚"}  # fmt: skip
+_PROPERTY = re.compile(r"\{=([^}/]+)(?:/([a-z]+))?\}")
+_UNIT = re.compile(r"\{@unit ([^|}]*)\|([^|}]*)\|([^|}]*)\}")
+_NUMBER_WORDS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty",
+)  # fmt: skip
+
+
+def apply_properties(text: str, props: dict[str, Any]) -> str:
+    """`{=prop}` and `{=prop/modifiers}` filled from `props`, as 5etools'
+    `Renderer.applyProperties` fills them: `r`/`f`/`c` round, floor, ceil; `v` a vulgar
+    fraction (`1½`); `x` a number as a word; `l`/`t`/`u` lower, title, upper case; `a` "a" or
+    "an" for the value."""
+
+    def one(m: re.Match[str]) -> str:
+        got = props.get(m[1])
+        if got is None:
+            return ""
+        for mod in sorted(m[2] or "", key=lambda c: "rfcvxltua".find(c)):
+            number = got if isinstance(got, int | float) and not isinstance(got, bool) else None
+            text = str(got)
+            if mod in "rfc" and number is not None:
+                got = {"r": round, "f": math.floor, "c": math.ceil}[mod](number)
+            elif mod == "v" and number is not None:
+                got = amount(number)
+            elif mod == "x" and number is not None and float(number).is_integer():
+                n = int(number)
+                got = _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
+            elif mod == "l":
+                got = text.lower()
+            elif mod == "t":
+                got = text.title()
+            elif mod == "u":
+                got = text.upper()
+            elif mod == "a":
+                got = "an" if text[:1].lower() in "aeiou" else "a"
+        return str(got)
+
+    return _PROPERTY.sub(one, text)
+
+
+def amount(value: Any) -> str:
+    """`1.5` → `1½` (5etools' recipe amounts as a cook reads them)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return str(value)
+    whole, part = int(value), value - int(value)
+    frac = next((f for v, f in _FRACTIONS.items() if abs(part - v) < 0.01), None)
+    if part == 0:
+        return str(whole)
+    if frac is None:
+        return f"{value:g}"
+    return f"{whole}{frac}" if whole else frac
+
+
+def ingredient(entry: dict[str, Any]) -> str:
+    """An `ingredient`: its text with `{=amount1/v}` filled from its `amount1`… and
+    `{@unit N|egg|eggs}` as the word for that number."""
+    text = apply_properties(str(entry.get("entry", "")), entry)
+    return _UNIT.sub(lambda m: m[2] if m[1].strip() in ("1", "one", "") else m[3], text)
 
 
 def _entry(entry: Any, depth: int) -> list[str]:
@@ -192,7 +365,9 @@ def _entry(entry: Any, depth: int) -> list[str]:
         )
         return _run_in(name, inner, heading)
     if kind in ("inset", "insetReadaloud", "variant", "variantSub", "variantInner"):
-        title = ("Variant: " + name) if kind == "variant" and name else name
+        title = name
+        if kind == "variant" and name and not name.lower().startswith("variant"):
+            title = "Variant: " + name
         inner = blocks(entry.get("entries") or [], depth + 1)
         return [_quote(([f"**{title}**"] if title else []) + inner)] if inner or title else []
     if kind == "quote":
@@ -241,6 +416,18 @@ def _entry(entry: Any, depth: int) -> list[str]:
         return [f"**{name}** = {line}" if name else line]
     if kind == "spellcasting":
         return _run_in(name, spellcasting(entry))
+    if kind == "attack":  # 5etools' Renderer: *Melee Weapon Attack:* … *Hit:* …
+        kinds = str(entry.get("attackType", "MW")).upper().replace(" ", "").split(",")
+        said = " or ".join(_ATTACK_TYPES.get(k, k) for k in kinds)
+        hit = " ".join(blocks(entry.get("hitEntries") or [], depth + 1))
+        line = f"*{said} Attack:* {' '.join(blocks(entry.get('attackEntries') or []))}"
+        return _run_in(name, [f"{line} *Hit:* {hit}".strip()])
+    if kind == "ingredient":
+        return [ingredient(entry)]
+    if kind == "wrapper":
+        return blocks(entry.get("wrapped"), depth)
+    if kind == "statblockInline" and isinstance(entry.get("data"), dict):
+        return [_quote(_inline_statblock(entry))]
     if kind == "statblock" or kind == "statblockInline":
         tag = str(entry.get("tag", "creature"))
         target = entry.get("name") or (entry.get("data") or {}).get("name", "")

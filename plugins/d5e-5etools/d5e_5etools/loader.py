@@ -14,13 +14,12 @@ import gc
 import hashlib
 import itertools
 import json
-import math
 import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -28,12 +27,44 @@ from d5e_daemon import Entry, Extends, FindEntry, LoadedPack, Pack, PackProblem,
 from d5e_daemon.text import normalize
 
 from . import convert, copy, races, refs, srd
-from .entries import blocks
+from .entries import apply_properties, blocks
 
 # 5etools sources of the books the SRD comes from → the d5e pack of that edition's SRD.
 SRD_SOURCES = {
     "phb": "srd-2014", "mm": "srd-2014", "dmg": "srd-2014",
     "xphb": "srd-2024", "xmm": "srd-2024", "xdmg": "srd-2024",
+}  # fmt: skip
+
+# The books 5etools itself publishes (the source ids of 5etools-utils' `sources-5etools.json`).
+# d5e holds none of them but the SRD's share of PHB/MM/DMG and XPHB/XMM/XDMG: a `_copy` of an
+# entry of one of them that d5e does not have can never be resolved, whatever the user does.
+OFFICIAL_SOURCES = frozenset({
+    "aag", "aatm", "abh", "ai", "aitfr", "aitfr-avt", "aitfr-dn", "aitfr-fcd", "aitfr-isf",
+    "aitfr-thp", "al", "awm", "azfyt", "bam", "bgdia", "bgg", "bmt", "bqgt", "cm", "coa",
+    "cos", "crcotn", "dc", "dd", "dip", "ditlcot", "dmg", "dmtcrg", "dod", "dosi", "drde",
+    "drde-acfas", "drde-bd", "drde-bts", "drde-das", "drde-dotsc", "drde-fwtvc", "drde-sd",
+    "drde-tdon", "drde-tfv", "drde-twoo", "dsotdq", "eepc", "eet", "efa", "efr", "egw", "erlw",
+    "esk", "ffotr", "fraif", "frhof", "fs", "ftd", "ggr", "gos", "gotsf", "hat-lmi", "hat-tg",
+    "hbtd", "hf", "hfdomm", "hffotm", "hfstcm", "hftt", "hol", "hotb", "hotdq", "idrotf",
+    "imr", "jttrc", "kftgv", "kkw", "lfl", "lk", "llk", "lmop", "lox", "lr", "lrdt", "mabjov",
+    "mcv1sc", "mcv2dc", "mcv3mc", "mcv4ec", "mff", "mgelft", "mismv1", "mm", "mot", "mpmm",
+    "mpp", "mtf", "nf", "nrh", "nrh-ass", "nrh-at", "nrh-avitw", "nrh-awol", "nrh-coi",
+    "nrh-tcmc", "nrh-tlt", "oga", "oota", "oow", "pabtso", "paf", "paitm", "phb", "pip",
+    "pota", "psa", "psd", "psi", "psk", "psx", "psz", "qftis", "rmbre", "rmr", "rot", "rotos",
+    "rtg", "sac", "sads", "sais", "sato", "scag", "scc", "scc-arir", "scc-ck", "scc-hfmt",
+    "scc-tmm", "scoee", "screen", "screendungeonkit", "screenspelljammer",
+    "screenwildernesskit", "sdw", "sja", "skt", "slw", "tce", "td", "tftyp", "tftyp-atg",
+    "tftyp-dit", "tftyp-tfof", "tftyp-thsot", "tftyp-toh", "tftyp-tsc", "tftyp-wpm", "tlk",
+    "toa", "tod", "tofw", "tor", "ttp", "uathemysticclass", "us", "uthftlh", "vd", "veor",
+    "vgm", "vnotee", "vrgr", "wbtw", "wdh", "wdmm", "wtthc", "xdmg", "xge", "xmm", "xmts",
+    "xphb", "xsac", "xscreen",
+})  # fmt: skip
+
+# The Monster Manual's creatures of several forms are one object in 5etools and one record per
+# form in the 2014 SRD (5e-database): a copy of one stands on this form of it.
+SRD_FORMS = {
+    "vampire": "vampire-vampire", "werebear": "werebear-hybrid", "wereboar": "wereboar-hybrid",
+    "wererat": "wererat-hybrid", "weretiger": "weretiger-hybrid", "werewolf": "werewolf-hybrid",
 }  # fmt: skip
 
 ID_CLEAN = re.compile(r"[^a-z0-9]+")
@@ -202,13 +233,17 @@ class Item:
     raw: dict[str, Any]
     file: File
     index: int
+    written: str = ""
+    """The key it was written under, when 5etools reads it as another (`KIND_ALIASES`)."""
 
     def where(self, path: JsonPath = ()) -> tuple[int, int]:
-        return self.file.locate(self.kind, self.index, path)
+        return self.file.locate(self.written or self.kind, self.index, path)
 
     def problem(self, message: str, path: JsonPath = (), severity: str = "error") -> PackProblem:
+        """A problem at `path` inside this object; its field is the JSON path from the file's
+        root (`monster[3].action[0].name`), so that a bad entry of a long file is found."""
         line, column = self.where(path)
-        shown = ".".join(str(p) for p in path)
+        shown = json_path((self.written or self.kind, self.index, *path))
         return PackProblem(
             file=self.file.path,
             line=line,
@@ -225,6 +260,14 @@ class Item:
             str(self.raw.get("name", "")).lower(),
             str(entity_source(self.raw) or "").lower(),
         )
+
+
+def json_path(parts: JsonPath) -> str:
+    """`("monster", 3, "action", 0)` → `monster[3].action[0]`."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 def _files(path: Path) -> Iterator[Path]:
@@ -286,8 +329,9 @@ FIELD_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
     },
     "monster": {
         "size": (_LIST, _STR), "type": (_STR, _DICT), "alignment": (_LIST,), "ac": (_LIST,),
-        "hp": (_DICT,), "speed": (_DICT, _INT), "str": (_INT,), "dex": (_INT,), "con": (_INT,),
-        "int": (_INT,), "wis": (_INT,), "cha": (_INT,), "save": (_DICT,), "skill": (_DICT,),
+        "hp": (_DICT,), "speed": (_DICT, _INT), "str": (_INT, _DICT), "dex": (_INT, _DICT),
+        "con": (_INT, _DICT), "int": (_INT, _DICT), "wis": (_INT, _DICT), "cha": (_INT, _DICT),
+        "save": (_DICT,), "skill": (_DICT,),
         "senses": (_LIST,), "passive": (_INT, _STR), "immune": (_LIST,), "resist": (_LIST,),
         "vulnerable": (_LIST,), "conditionImmune": (_LIST,), "languages": (_LIST,),
         "cr": (_STR, _DICT, _INT), "trait": (_LIST,), "action": (_LIST,), "bonus": (_LIST,),
@@ -348,6 +392,8 @@ class Reader:
         self.item_entries: dict[tuple[str, str], dict[str, Any]] = {}
         self.type_entries: dict[tuple[str, str], list[Any]] = {}
         """`itemTypeAdditionalEntries` by the item type they apply to (abbreviation, source)."""
+        self.codes: dict[str, dict[str, str]] = {}
+        """The codes the files' `_meta` names (their spell schools…), by field."""
         self.loot_tables: dict[tuple[str, str], list[Any]] = {}
         """`linkedLootTables`: (source, item name) → the loot tables that item is on."""
 
@@ -378,6 +424,8 @@ class Reader:
         meta = f.doc.get("_meta")
         if not isinstance(meta, dict):
             return
+        for field, named in convert.meta_codes(meta).items():
+            self.codes.setdefault(field, {}).update(named)
         for i, source in enumerate(meta.get("sources") or []):
             if not isinstance(source, dict) or not isinstance(source.get("json"), str):
                 line, column = f.line_col(_json_offset(f.text, 0, ("_meta", "sources", i)))
@@ -396,15 +444,20 @@ class Reader:
                 edition = EDITIONS.get(str(meta.get("edition", "")))
                 self.sources[key] = {**source, "_edition": edition} if edition else source
                 self.order.append(key)
-        dependencies = meta.get("dependencies")
-        for kind, keys in (dependencies if isinstance(dependencies, dict) else {}).items():
-            for key in keys if isinstance(keys, list) else []:
-                if kind in _CLASS_KINDS and str(key).lower() in CLASS_IDENTIFIERS:
-                    continue  # a class of 5etools' own (`"fighter"`): the SRD's
-                self.dependencies.add(str(key))
+        # `includes` are sources whose content 5etools loads along (as it loads dependencies)
+        for which in ("dependencies", "includes"):
+            dependencies = meta.get(which)
+            for kind, keys in (dependencies if isinstance(dependencies, dict) else {}).items():
+                for key in keys if isinstance(keys, list) else []:
+                    if kind in _CLASS_KINDS and str(key).lower() in CLASS_IDENTIFIERS:
+                        continue  # a class of 5etools' own (`"fighter"`): the SRD's
+                    if str(key).lower() in OFFICIAL_SOURCES:
+                        continue  # a book of 5etools' own: the SRD's part, or nothing
+                    self.dependencies.add(str(key))
 
     def _items(self, f: File) -> None:
-        for kind, values in f.doc.items():
+        for written, values in f.doc.items():
+            kind = convert.KIND_ALIASES.get(written, written)
             if kind in convert.IGNORED or kind.startswith("foundry"):
                 continue  # `foundry*`: automation data for the Foundry VTT, not content
             if kind == "linkedLootTables" and isinstance(values, dict):
@@ -422,24 +475,24 @@ class Reader:
                 or kind in ("itemEntry", "itemTypeAdditionalEntries")
             )
             if not isinstance(values, list) and known:
-                line, column = f.line_col(_json_offset(f.text, 0, (kind,)))
+                line, column = f.line_col(_json_offset(f.text, 0, (written,)))
                 self.problems.append(
                     PackProblem(
                         file=f.path,
                         line=line,
                         column=column,
-                        field=kind,
-                        message=f"`{kind}` must be an array",
+                        field=written,
+                        message=f"`{written}` must be an array",
                     )
                 )
                 continue
             if not known:
                 count = len(values) if isinstance(values, list | dict) else 1
                 if count:
-                    self.unmapped[kind] = self.unmapped.get(kind, 0) + count
+                    self.unmapped[written] = self.unmapped.get(written, 0) + count
                 continue
             for i, raw in enumerate(values):
-                item = Item(kind, raw, f, i)
+                item = Item(kind, raw, f, i, written if written != kind else "")
                 if kind == "itemTypeAdditionalEntries":
                     self._type_entries(item)
                     continue
@@ -682,8 +735,12 @@ class Builder:
         if item.kind in ("itemProperty", "itemType") and meta.get("abbreviation"):
             return self.r.identities.get((item.kind, _low(meta["abbreviation"]), source))
         for kind in _copy_kinds.get(item.kind, (item.kind,)):
-            found = self.r.by_key.get((kind, name, source))
-            if found is None and kind in (
+            # the whole identity first: a subclass copying the one of the same name and
+            # source written for another class (`"className": "Generic"`) is not itself
+            found = self.r.identities.get(identity(kind, meta))
+            if found is None or found is item:
+                found = self.r.by_key.get((kind, name, source))
+            if (found is None or found is item) and kind in (
                 "classFeature",
                 "subclassFeature",
                 "subclass",
@@ -695,13 +752,14 @@ class Builder:
                         i
                         for i in self.r.items
                         if i.kind == kind
+                        and i is not item
                         and str(i.raw.get("name", "")).lower() == name
                         and str(i.raw.get("source", "")).lower() == source
                     ),
-                    None,
+                    found,
                 )
             if found is not None:
-                return found
+                return found  # itself only when nothing else fits: a cycle
         return None
 
     def templates(self, item: Item) -> tuple[dict[int, dict[str, Any]], list[int]]:
@@ -816,6 +874,36 @@ class Builder:
                 found[i] = template.raw
         return found, missing
 
+    def unheld_template(self, kind: str, meta: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """The first of a `_copy`'s `_templates` that is neither in these files nor ever
+        installable: of a book 5etools publishes (the SRD holds no templates)."""
+        refs = meta.get("_templates")
+        for i in self.template_refs(kind, meta)[1]:
+            ref = refs[i] if isinstance(refs, list) else None
+            if isinstance(ref, dict) and _low(ref.get("source")) in OFFICIAL_SOURCES:
+                return i, ref
+        return None
+
+    def left_out(
+        self, item: Item, seen: frozenset[int] = frozenset()
+    ) -> tuple[JsonPath, str] | None:
+        """Why a copy can never be made (where, and what): a template of a book d5e does not
+        hold, its own or that of the copy in these files it is built on."""
+        meta = item.raw.get("_copy")
+        if not isinstance(meta, dict) or id(item) in seen:
+            return None
+        unheld = self.unheld_template(item.kind, meta)
+        if unheld is not None:
+            i, ref = unheld
+            return ("_copy", "_templates", i), (
+                f"its template {ref.get('name')!r} is of {ref.get('source')!r}, a book d5e does "
+                "not hold (the SRD has no creature templates)"
+            )
+        base = self.base_of(item)
+        if base is None or base is item or self.left_out(base, seen | {id(item)}) is None:
+            return None
+        return ("_copy",), f"it is built on {base.raw.get('name')!r}, which is left out"
+
     def versions(self, item: Item, resolved: dict[str, Any]) -> list[Version]:
         """The entries the item's `_versions` make (5etools' `getVersions`), each resolved
         against the item, with where it was written; a problem for each that cannot be. A
@@ -887,7 +975,41 @@ def _external_ref(item: Item) -> str | None:
     if item.kind in ("item", "baseitem") and pack.startswith("srd-"):
         # the Dungeon Master's Guide's items are magic, the Player's Handbook's mundane
         collection = "magic-items" if source.lower() in ("dmg", "xdmg") else "equipment"
-    return f"{pack}:{collection}/{convert.slug(name)}"
+    if pack == "srd-2024":  # 5e-database's 2024 names: species, not races
+        collection = {"races": "species", "subraces": "subspecies"}.get(collection, collection)
+    form = (
+        SRD_FORMS.get(convert.slug(name))
+        if (pack, collection) == ("srd-2014", "monsters")
+        else None
+    )
+    if form is not None:
+        return f"{pack}:{collection}/{form}"
+    if pack == "srd-2014" and item.kind == "subclass" and meta.get("shortName"):
+        name = str(meta["shortName"])  # 5e-database names the 2014 subclasses so: `Berserker`
+    if pack.startswith("srd-") and item.kind != "subrace":  # `Hill` of `Dwarf`: `hill-dwarf`
+        return f"{pack}:{collection}/{convert.slug(name)}"
+    # another 5etools pack: its slugs name the class, race or deck (`druid-circle-of-the-land`)
+    return f"{pack}:{collection}/{convert.slug_for(item.kind, {**meta, 'name': name})}"
+
+
+def _left_out_version(
+    builder: Builder, item: Item, version: dict[str, Any], written: JsonPath, loaded: LoadedPack
+) -> bool:
+    """Whether a version uses a template of a book d5e does not hold: then it is left out,
+    and a warning says so."""
+    unheld = builder.unheld_template(item.kind, version.get("_copy") or {})
+    if unheld is None:
+        return False
+    name = version.get("name") or item.raw.get("name")
+    loaded.problems.append(
+        item.problem(
+            f"version {name!r} left out: its template {unheld[1].get('name')!r} is of "
+            f"{unheld[1].get('source')!r}, a book d5e does not hold",
+            (*written, "_templates", unheld[0]) if written else (),
+            "warning",
+        )
+    )
+    return True
 
 
 def _located(entry: Entry, exc: copy.ModError, base_ref: str) -> PackProblem:
@@ -976,15 +1098,33 @@ def derive(
         problems += found
     if problems:
         return entry, problems
+    # a base of another format (the SRD's records) stands in for the book's object the copy
+    # was written for: a change whose target it lacks (an action the Monster Manual has and
+    # the SRD not) is left out with a warning, the others applied
+    stand_in = not isinstance(base.get(convert.RAW), dict)
+    skipped: list[copy.ModError] | None = [] if stand_in else None
     try:
-        raw = copy.derive(base_raw, own, templates, kind)
+        raw = copy.derive(base_raw, own, templates, kind, skipped=skipped)
         if version is not None:
             parent = copy.version_parent(raw, version["raw"])
             raw = copy.derive(parent, version["raw"], version_templates, kind, at)
     except copy.ModError as exc:
         return entry, [_located(entry, exc, base_ref)]
+    warnings = [
+        msgspec.structs.replace(
+            _located(entry, exc, base_ref),
+            severity="warning",
+            message=f"{exc.message} (copying {base_ref}, which stands in for "
+            f"{own['_copy'].get('source')}'s {own['_copy'].get('name')!r}: this change is "
+            "left out)",
+        )
+        for exc in skipped or []
+    ]
     data = {k: v for k, v in base.items() if k not in ("index", "name", "url", convert.RAW)}
     data.update(convert.record(kind, raw))
+    convert.apply_codes(
+        convert.collection_of(kind, raw), data, entry.data.get("5etools_codes") or {}
+    )
     name = convert.plain_tags(str(raw.get("name", entry.name)))
     resolved = msgspec.structs.replace(
         entry,
@@ -993,7 +1133,7 @@ def derive(
         data=data,
         extends=Extends(ref=base_ref),
     )
-    return resolved, []
+    return resolved, warnings
 
 
 def _derive_version(
@@ -1202,6 +1342,16 @@ def _load(path: Path) -> list[LoadedPack]:
         where = Source(path=item.file.resolved, line=line)
         resolved = builder.resolve(item)
         if resolved is None and builder.deferred(item):
+            reason = builder.left_out(item)
+            if reason is not None:
+                loaded.problems.append(
+                    item.problem(
+                        f"{item.kind} {raw.get('name')!r} left out: {reason[1]}",
+                        reason[0],
+                        "warning",
+                    )
+                )
+                continue
             ref = builder.external_ref(item)
             if ref is None:
                 what = f"cannot copy a {item.kind}"
@@ -1210,10 +1360,16 @@ def _load(path: Path) -> list[LoadedPack]:
                 reader.problems.append(item.problem(what, ("_copy",)))
                 continue
             base_pack = ref.split(":", 1)[0]
+            copied_source = str(raw["_copy"].get("source", "")).lower()
+            # a copy of a 5etools book d5e cannot hold (TCE, or a PHB spell the SRD lacks):
+            # left out with a warning when it is not there, the rest of the file installs
+            official = builder.base_of(item) is None and copied_source in OFFICIAL_SOURCES
+            missing: Literal["error", "warning"] = "warning" if official else "error"
             if (
                 builder.base_of(item) is None
                 and not base_pack.startswith("srd-")
-                and str(raw["_copy"].get("source", "")).lower() not in declared
+                and not official
+                and copied_source not in declared
             ):
                 loaded.problems.append(
                     item.problem(
@@ -1223,7 +1379,7 @@ def _load(path: Path) -> list[LoadedPack]:
                         "warning",
                     )
                 )
-            if base_pack != loaded.pack.id:
+            if base_pack != loaded.pack.id and not (official and not base_pack.startswith("srd-")):
                 loaded.requires.append(base_pack)
             found, _ = builder.templates(item)
             # a base that is nowhere is told where the copy names it
@@ -1247,7 +1403,7 @@ def _load(path: Path) -> list[LoadedPack]:
                     name=convert.plain_tags(str(raw["name"])),
                     data=data,
                     source=where,
-                    extends=Extends(ref=ref, at={"extends": copied_at}),
+                    extends=Extends(ref=ref, at={"extends": copied_at}, missing=missing),
                 )
             )
             try:
@@ -1256,6 +1412,8 @@ def _load(path: Path) -> list[LoadedPack]:
                 reader.problems.append(item.problem(exc.message, exc.path))
                 continue
             for version, at, written in versions:
+                if _left_out_version(builder, item, version, written, loaded):
+                    continue
                 home = packs.get(str(version.get("source") or "").lower(), loaded)
                 name = str(version.get("name") or raw["name"])
                 home.entries.append(
@@ -1277,7 +1435,7 @@ def _load(path: Path) -> list[LoadedPack]:
                             },
                         },
                         source=Source(path=item.file.resolved, line=item.where(written)[0]),
-                        extends=Extends(ref=ref, at={"extends": copied_at}),
+                        extends=Extends(ref=ref, at={"extends": copied_at}, missing=missing),
                     )
                 )
             continue
@@ -1296,6 +1454,10 @@ def _load(path: Path) -> list[LoadedPack]:
             version = made.raw or made.version
             home = packs.get(str(version.get("source") or "").lower(), loaded)
             located = Source(path=item.file.resolved, line=item.where(made.written)[0])
+            if made.raw is None and _left_out_version(
+                builder, item, made.version, made.written, loaded
+            ):
+                continue
             if made.raw is None:  # a template of another pack: made by `derive` at install
                 collection = convert.collection_of(item.kind, resolved)
                 name = str(version.get("name") or resolved.get("name", ""))
@@ -1337,6 +1499,8 @@ def _load(path: Path) -> list[LoadedPack]:
     for loaded in packs.values():
         _unique_slugs(loaded.entries)
         _fit_aliases(loaded.entries)
+        for entry in loaded.entries:
+            convert.apply_codes(entry.collection, entry.data, reader.codes)
     for pack_key, made in expansions.items():  # an item written out wins over an expansion
         loaded = next(p for p in packs.values() if p.pack.id == pack_key)
         taken = {(e.collection, e.slug) for e in loaded.entries}
@@ -1449,35 +1613,13 @@ def _expand_variant(
 
 _NOT_INHERITED = ("value", "page", "srd", "srd52", "basicRules", "basicRules2024", "reprintedAs",
                    "referenceSources", "hasFluff", "hasFluffImages")  # fmt: skip
-_INJECTOR = re.compile(r"\{=([^}]+)\}")
 
 
 def _inject(value: Any, props: dict[str, Any]) -> Any:
     """`{=bonusWeapon}`, `{=dmgType/l}` in a variant's text → the values of the item made
-    (5etools' `Renderer.applyProperties`; modifiers `l`, `t`, `u`, `a`, `r`, `f`, `c`)."""
-
-    def one(m: re.Match[str]) -> str:
-        path, _, mods = m[1].partition("/")
-        got = props.get(path)
-        if got is None:
-            return ""
-        for mod in sorted(mods, key=lambda c: "rfcvxltua".find(c)):
-            number = got if isinstance(got, int | float) else None
-            text = str(got)
-            if mod == "l":
-                got = text.lower()
-            elif mod == "t":
-                got = text.title()
-            elif mod == "u":
-                got = text.upper()
-            elif mod == "a":
-                got = "an" if text[:1].lower() in "aeiou" else "a"
-            elif mod in "rfc" and number is not None:
-                got = {"r": round, "f": math.floor, "c": math.ceil}[mod](number)
-        return str(got)
-
+    (5etools' `Renderer.applyProperties`, see `entries.apply_properties`)."""
     return copy._walk_strings(
-        value, lambda text: _INJECTOR.sub(one, text) if "{=" in text else text
+        value, lambda text: apply_properties(text, props) if "{=" in text else text
     )
 
 

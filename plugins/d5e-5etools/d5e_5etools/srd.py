@@ -36,12 +36,77 @@ def _desc(value: Any) -> list[Any]:
     return [p for p in str(value or "").split("\n") if p.strip()]
 
 
+def _usage_name(item: dict[str, Any]) -> str:
+    """The name as 5etools writes it, with its usage: `Web {@recharge 5}`, `Healing Touch
+    (4/Day)` (the names a `_mod` of a Monster Manual creature names)."""
+    name = _name(item)
+    usage = item.get("usage")
+    if not isinstance(usage, dict):
+        return name
+    kind = str(usage.get("type", ""))
+    if kind == "recharge on roll":
+        low = usage.get("min_value")
+        return f"{name} {{@recharge {low}}}" if low and low != 6 else f"{name} {{@recharge}}"
+    if kind == "per day" and usage.get("times"):
+        return f"{name} ({usage['times']}/Day)"
+    if kind == "recharge after rest":
+        rests = [str(r).lower() for r in usage.get("rest_types") or []]
+        said = " or ".join(r.capitalize() for r in rests) or "Short or Long"
+        return f"{name} (Recharges after a {said} Rest)"
+    return name
+
+
 def _blocks(items: Any) -> list[dict[str, Any]]:
     return [
-        {"name": _name(i), "entries": _desc(i.get("desc"))}
+        {"name": _usage_name(i), "entries": _desc(i.get("desc"))}
         for i in items or []
-        if isinstance(i, dict)
+        if isinstance(i, dict) and not isinstance(i.get("spellcasting"), dict)
     ]
+
+
+_SPELL_LIST_LINE = re.compile(
+    r"^\s*(?:[-*•]\s|at will|cantrips|\d+/day|\d+(?:st|nd|rd|th) level)", re.IGNORECASE
+)
+
+
+def _spellcasting(item: dict[str, Any]) -> dict[str, Any]:
+    """An SRD spellcasting trait as 5etools' `spellcasting` block: its header, and its spells
+    by level (with slots) or by use (at will, N/day each), as `{@spell}` tags."""
+    info: dict[str, Any] = item["spellcasting"]
+    lines = [line for line in str(item.get("desc") or "").split("\n") if line.strip()]
+    header = []
+    for line in lines:
+        if _SPELL_LIST_LINE.match(line):
+            break
+        header.append(line)
+    block: dict[str, Any] = {"name": _name(item), "type": "spellcasting",
+                             "headerEntries": header or [_name(item)]}  # fmt: skip
+    ability = info.get("ability")
+    if isinstance(ability, dict) and ability.get("index"):
+        block["ability"] = str(ability["index"])
+    slots = info.get("slots") if isinstance(info.get("slots"), dict) else {}
+    for spell in info.get("spells") or []:
+        if not isinstance(spell, dict) or not spell.get("name"):
+            continue
+        tag = f"{{@spell {str(spell['name']).lower()}}}"
+        notes = str(spell.get("notes") or "")
+        usage = spell.get("usage") if isinstance(spell.get("usage"), dict) else {}
+        kind = usage.get("type")
+        if kind == "at will":
+            block.setdefault("will", []).append(f"{tag} ({notes.lower()})" if notes else tag)
+        elif kind == "per day":
+            key = f"{usage.get('times', 1)}e"
+            block.setdefault("daily", {}).setdefault(key, []).append(tag)
+        else:
+            level = str(spell.get("level", 0))
+            group = block.setdefault("spells", {}).setdefault(level, {"spells": []})
+            if level != "0" and slots.get(level):
+                group["slots"] = slots[level]
+            group["spells"].append(f"{tag}*" if notes else tag)
+    footer = [line for line in lines[len(header) :] if line.lstrip().startswith("*")]
+    if footer:
+        block["footerEntries"] = [line.lstrip("* ").strip() for line in footer]
+    return block
 
 
 def _feet(value: Any) -> int | str:
@@ -129,6 +194,13 @@ def monster(data: dict[str, Any]) -> dict[str, Any]:
     ):
         if data.get(field):
             raw[key] = _blocks(data[field])
+    casting = [
+        _spellcasting(i)
+        for i in data.get("special_abilities") or []
+        if isinstance(i, dict) and isinstance(i.get("spellcasting"), dict)
+    ]
+    if casting:
+        raw["spellcasting"] = casting
     return raw
 
 
