@@ -232,7 +232,7 @@ class ProseNames:
         new = [text for text in dict.fromkeys(texts) if text not in known]
         read: dict[str, tuple[ProseRef, ...]] = {}
         if new:
-            blanked = [_blank_spans_of_line(text) for text in new]
+            blanked = _blank_spans_of_lines(new)
             for text, line, found in zip(new, blanked, _found_in_lines(blanked), strict=True):
                 read[text] = tuple(_refs_in_text(0, line, self, found))
         result = [read[text] if text in read else known[text] for text in texts]
@@ -364,9 +364,8 @@ class ProseWalk:
             self._refs = old._refs
             return
         shorter = min(len(lines), len(before))
-        same_start = next(compress(count(), map(ne, lines, before)), shorter)
-        same_end = next(compress(count(), map(ne, reversed(lines), reversed(before))), shorter)
-        same_end = min(same_end, shorter - same_start)
+        same_start = _same_lines(lines, before, shorter, 1)
+        same_end = min(_same_lines(lines, before, shorter, -1), shorter - same_start)
         start = max(same_start - 1, 0)  # a setext underline changed the line above it
         self.states = old.states[:start]
         self.texts = old.texts[:start]
@@ -600,6 +599,27 @@ class ProseWalk:
         return list(_moved(found, repeat(n))) if n else list(found)
 
 
+def _same_lines(a: Sequence[str], b: Sequence[str], most: int, way: int) -> int:
+    """How many lines `a` and `b` have the same at their start (`way` 1) or end (-1), up to
+    `most`: compared a block at a time (a sequence compares the same objects without calling
+    their `==`: the lines an edit left alone), then line by line in the first block that
+    differs."""
+    n = 0
+    while n < most:
+        size = min(_SAME_BLOCK, most - n)
+        if way > 0:
+            x, y = a[n : n + size], b[n : n + size]
+        else:
+            x, y = a[len(a) - n - size : len(a) - n][::-1], b[len(b) - n - size : len(b) - n][::-1]
+        if x != y:
+            return n + next(compress(count(), map(ne, x, y)), size)
+        n += size
+    return most
+
+
+_SAME_BLOCK = 512
+
+
 def _plain_run(lines: Sequence[str], n: int, end: int, comments: bool = True) -> int:
     """The first line from `n` to `end` that does not begin with a letter or holds an HTML
     comment (`end` if none; `comments=False`: none of them does): C loops only, stopping
@@ -649,6 +669,15 @@ def _as_is(line: str) -> str:
 
 def _blank_spans_of_line(line: str) -> str:
     return _blank_spans(line.rstrip("\r\n") if line[-1:] in _EOL else line)
+
+
+def _blank_spans_of_lines(lines: list[str]) -> list[str]:
+    """`_blank_spans_of_line` of each line, the patterns run once over all of them (none of
+    them matches across a newline)."""
+    if len(lines) <= 1:
+        return [_blank_spans_of_line(line) for line in lines]
+    joined = "\n".join(line.rstrip("\r\n") if line[-1:] in _EOL else line for line in lines)
+    return _blank_spans(joined).split("\n")
 
 
 def _blank(m: re.Match[str]) -> str:

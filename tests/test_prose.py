@@ -210,6 +210,24 @@ def test_the_fast_patterns_find_what_the_reference_patterns_find(text: str) -> N
         assert count_before(text, start) == before
 
 
+SPANS = ["`code 2 wolves`", "``a ` b``", "{@spell fireball}", "{@creature wolf|x}", "<b>",
+         "</i>", "<!-- 2 ogres -->", "[link](u (v))", "[[Wiki]]", "<https://x.y>", "http://a.b/c",
+         "[r]", "*x*", "4 wolves", " ", "\r\n", "\n", "`", "{@", "<", "[", "://", "\u2028",
+         "é"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(SPANS), max_size=8).map("".join), max_size=8))
+def test_spans_are_blanked_in_many_lines_as_in_each(lines: list[str]) -> None:
+    """Code spans, tags, HTML and links are blanked in the new lines of a slice at once (no
+    pattern matches across a newline): the same as line by line."""
+    ends = ["\n", "", "\r\n"] * 3
+    lines = [
+        line.replace("\n", "") + end for line, end in zip(lines, ends[: len(lines)], strict=True)
+    ]
+    assert prose._blank_spans_of_lines(lines) == [prose._blank_spans_of_line(x) for x in lines]
+
+
 def test_number_words_in_any_case_the_patterns_match(names: ProseNames) -> None:
     """`re.I` matches "ſix" and "nıne" as number words: their counts are read, where they
     raised ValueError and every request reading the document's prose failed."""

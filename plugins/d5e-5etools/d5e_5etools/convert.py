@@ -816,8 +816,9 @@ def _generic(raw: dict[str, Any]) -> dict[str, Any]:
                 "entries": raw.get("mythicEncounter") or [],
             },
         ]
-    if body is None and raw.get("rows") is not None:  # a table
-        body = [{"type": "table", **{k: v for k, v in raw.items() if k != "name"}}]
+    if body is None and raw.get("rows") is not None:  # a table, its intro and outro around it
+        table = {k: v for k, v in raw.items() if k not in ("name", "intro", "outro")}
+        body = [*(raw.get("intro") or []), {"type": "table", **table}, *(raw.get("outro") or [])]
     data["desc"] = blocks(body or [])
     return data
 
@@ -902,7 +903,27 @@ META_CODES = {  # `_meta` key → (the field it names values of, by collection)
     "featCategories": ("feats", "category"),
     "psionicTypes": ("psionics", "type"),
 }
+TRAP_HAZARD_TYPES = {
+    "MECH": "Mechanical Trap", "MAG": "Magical Trap", "SMPL": "Simple Trap",
+    "CMPX": "Complex Trap", "HAZ": "Hazard", "WTH": "Weather", "ENV": "Environmental Hazard",
+    "WLD": "Wilderness Hazard", "GEN": "Generic", "EST": "Eldritch Storm", "TRP": "Trap",
+    "HAUNT": "Haunted Trap",
+}  # fmt: skip
+VEHICLE_TYPES = {
+    "SHIP": "Ship", "SPELLJAMMER": "Spelljammer Ship", "ELEMENTAL_AIRSHIP": "Elemental Airship",
+    "INFWAR": "Infernal War Machine", "CREATURE": "Creature", "OBJECT": "Object",
+    "SHP:H": "Ship Upgrade, Hull", "SHP:M": "Ship Upgrade, Movement",
+    "SHP:W": "Ship Upgrade, Weapon", "SHP:F": "Ship Upgrade, Figurehead",
+    "SHP:O": "Ship Upgrade, Miscellaneous", "IWM:W": "Infernal War Machine Variant, Weapon",
+    "IWM:A": "Infernal War Machine Upgrade, Armor", "IWM:G": "Infernal War Machine Upgrade, Gadget",
+}  # fmt: skip
+OBJECT_TYPES = {"SW": "Siege Weapon", "GEN": "Generic"}
 _OFFICIAL_CODES = {
+    ("traps", "trapHazType"): TRAP_HAZARD_TYPES,
+    ("hazards", "trapHazType"): TRAP_HAZARD_TYPES,
+    ("vehicles", "vehicleType"): VEHICLE_TYPES,
+    ("vehicle-upgrades", "upgradeType"): VEHICLE_TYPES,
+    ("objects", "objectType"): OBJECT_TYPES,
     ("optional-features", "featureType"): OPTIONAL_FEATURE_TYPES,
     ("feats", "category"): FEAT_CATEGORIES,
     ("psionics", "type"): PSIONIC_TYPES,
