@@ -205,6 +205,81 @@ def test_answers_from_kept_lines_equal_answers_from_scratch(
         assert requests(resolver, d, facts) == requests(fresh, d, facts_now(fresh, d))
 
 
+def lines_edit(d: LineDocument, start: int, end: int, text: str) -> None:
+    """Lines [start, end) replaced by `text` (lines ending in a newline): an incremental change."""
+    where = types.Range(types.Position(start, 0), types.Position(end, 0))
+    d.apply_change(types.TextDocumentContentChangePartial(range=where, text=text))
+    d.version = (d.version or 0) + 1
+
+
+def test_a_pass_after_edits_looks_at_the_edited_lines_only(app: App) -> None:
+    """The facts of the last version, moved by the edits `LineDocument` recorded since: the
+    next pass looks at the lines the edits wrote, not at every line of the document."""
+    resolver = Resolver(app)
+    d = doc(long_document())
+    facts = facts_now(resolver, d)
+    assert facts.lines_looked_at == len(d.lines) == 5005
+
+    def again() -> int:
+        while not facts.run(1.0):
+            pass
+        fresh = Resolver(app)
+        assert requests(resolver, d, facts) == requests(fresh, d, facts_now(fresh, d))
+        return facts.lines_looked_at
+
+    edit(d, 3000, "Room 3000: 4 {@creature goblin} and {@spell fireball}; the end.")
+    assert again() == 1
+    # a line inserted above the encounter block moves it, and every tag below it
+    lines_edit(d, 2, 2, "{@spell shield} first\n")
+    assert again() == 2  # the new line, and the one it was typed in front of
+    assert facts.fences[0] == 11
+    # several edits before the next pass: a deletion of 3 lines, 2 lines inserted far below
+    lines_edit(d, 100, 103, "")
+    lines_edit(d, 4000, 4000, "{@creature goblin} here\n```\n")
+    assert again() == 1 + 3
+    assert len(d.lines) == 5005 + 1 - 3 + 2
+    # packs changed: every line is looked at again
+    resolver.clear()
+    assert again() == len(d.lines)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    start=st.lists(st.integers(0, len(POOL) - 1), min_size=1, max_size=25),
+    batches=st.lists(
+        st.lists(
+            st.tuples(
+                st.integers(0, 40), st.integers(0, 3), st.lists(st.integers(0, len(POOL) - 1))
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+        max_size=5,
+    ),
+)
+def test_facts_that_follow_insertions_and_deletions_equal_facts_from_scratch(
+    app: App, start: list[int], batches: list[list[tuple[int, int, list[int]]]]
+) -> None:
+    """Lines inserted and deleted, several edits between two passes: what the requests answer
+    from facts moved by the edits equals what they answer from a pass from scratch."""
+    resolver = Resolver(app)
+    d = doc([POOL[i] for i in start])
+    facts = facts_now(resolver, d)
+    for batch in batches:
+        for where, deleted, written in batch:
+            at = where % len(d.lines) if d.lines else 0
+            end = min(at + deleted, len(d.lines))
+            lines_edit(d, at, end, "".join(POOL[i] + "\n" for i in written))
+        while not facts.run(0.0):
+            pass
+        fresh = Resolver(app)
+        assert requests(resolver, d, facts) == requests(fresh, d, facts_now(fresh, d))
+
+
 # -- the editor that asks after every change, over a real daemon -------------------------------
 
 

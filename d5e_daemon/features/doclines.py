@@ -6,28 +6,34 @@ document: the reference tags that resolve (with their entries), the names writte
 (`prose.py`) and where its encounter blocks may begin. An editor asks for several of them after
 each change; a 20 MB document read whole for each request held the daemon for seconds.
 `DocumentFacts` finds them in a pass that works in slices (`run`, as `DiagnosticsPass` does,
-stopping when a request is waiting) and keeps, by line text, the tags each line held: the next
-version's pass parses and resolves only the lines whose text is new, and the requests of one
-version share one pass. Prose names come from `prose.walk_prose`, which keeps its own walk of
-the document (by URI) and walks again only from the first changed line. What a request
-answers is capped (`MAX_ITEMS`, and where the answer can say so, one item more saying how many
-are left out).
+stopping when a request is waiting) and keeps what it found per line: the next version's pass
+takes it, moved by the edits `textdoc.LineDocument` recorded since, and looks only at the lines
+the edits wrote (a document that is no `LineDocument`, or whose edits are no longer all
+known, is read whole, each line's tags kept by its text so that only new texts are parsed and
+resolved); the requests of one version share one pass. Prose names come from
+`prose.walk_prose`, which keeps its own walk of the document (by URI) and walks again only
+from the first changed line. What a request answers is capped (`MAX_ITEMS`, and where the
+answer can say so, one item more saying how many are left out).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
+from itertools import compress, count
 
 from pygls.workspace import TextDocument
 
 from .. import queries
 from ..prose import ProseRef, ProseWalk, walk_prose_steps
+from ..textdoc import LineDocument, moved_ranges
 from .tags import TAG_COLLECTIONS, Resolver, Tag, iter_tags
 
 CREATURE_TAGS = frozenset(t for t, c in TAG_COLLECTIONS.items() if "monsters" in c)
 """Tags that may name creatures: counted by encounters even when they do not resolve."""
+Found = tuple[tuple[Tag, queries.EntryRow | None], ...]
+"""A line's tags that resolve, with their entries, and its creature tags that do not."""
 MAX_ITEMS = 500
 """Code lenses, inlay hints, symbols and links answered per request at most."""
 CHECK_EVERY = 64
@@ -54,9 +60,15 @@ class DocumentFacts:
     """The lines of `tags` that are prose (not code, headings, front matter)."""
     lines_read: int = 0
     """Lines parsed for tags by the last pass (those whose text was not kept)."""
-    _kept_tags: dict[str, tuple[tuple[Tag, queries.EntryRow | None], ...]] = field(
-        default_factory=dict
-    )
+    lines_looked_at: int = 0
+    """Lines the last pass looked at: every line the first time, then the lines the edits
+    since the last pass wrote (`textdoc.LineDocument` records them)."""
+    _kept_tags: dict[str, Found] = field(default_factory=dict)
+    _per_line: list[Found] = field(default_factory=list)
+    """Per line of the document as of `_generation`: its tags (at line 0), as in `tags`."""
+    _fence_at: list[bool] = field(default_factory=list)
+    _next_tags: dict[int, Found] = field(default_factory=dict)
+    _generation: int | None = None
     _work: Iterator[None] | None = None
     _working_on: tuple[int | None, int] | None = None
     _resolved_by: int = -1
@@ -91,42 +103,100 @@ class DocumentFacts:
         self.version, self._resolved_by = state
         return True
 
-    def _pass(self) -> Iterator[None]:
+    def _pass(self) -> Generator[None, None, None]:
         lines = self.doc.lines
         resolver = self.resolver
+        generation: int | None = getattr(self.doc, "generation", None)
         kept_tags = self._kept_tags
-        if self._resolved_by != resolver.generation:
-            kept_tags = {}
-        tags: dict[int, tuple[tuple[Tag, queries.EntryRow | None], ...]] = {}
-
-        new_tags: dict[str, tuple[tuple[Tag, queries.EntryRow | None], ...]] = {}
-        fences: list[int] = []
-        read = 0
-        for n, text in enumerate(lines):
-            if n % CHECK_EVERY == 0:
-                yield
-            if text.lstrip(" ")[:1] in ("`", "~"):
-                fences.append(n)
-            if "{@" not in text:
-                continue
-            found = new_tags.get(text)
-            if found is None:
-                found = kept_tags.get(text)
-                if found is None:
-                    read += 1
-                    found = self._resolved_tags(text)
+        dirty = yield from self._follow_edits()
+        if dirty is None:  # from scratch
+            kept_tags = self._kept_tags if self._resolved_by == resolver.generation else {}
+            per_line: list[Found] = [()] * len(lines)
+            fence_at = [False] * len(lines)
+            tags: dict[int, Found] = {}
+            dirty = [(0, len(lines))] if lines else []
+        else:
+            per_line, fence_at, tags = self._per_line, self._fence_at, self._next_tags
+        if len(kept_tags) > max(4 * len(lines), 10_000):
+            kept_tags = {}  # texts of lines long gone: kept no longer
+        read = looked = 0
+        for first, end in dirty:
+            for n in range(first, end):
+                if n % CHECK_EVERY == 0:
                     yield
-                new_tags[text] = found
-            if found:
-                tags[n] = tuple((replace(tag, line=n), row) for tag, row in found)
+                looked += 1
+                text = lines[n]
+                fence_at[n] = text.lstrip(" ")[:1] in ("`", "~")
+                found: Found = ()
+                if "{@" in text:
+                    known = kept_tags.get(text)
+                    if known is None:
+                        read += 1
+                        known = kept_tags[text] = self._resolved_tags(text)
+                        yield
+                    found = known
+                per_line[n] = found
+                if found:
+                    tags[n] = tuple((replace(tag, line=n), row) for tag, row in found)
+                else:
+                    tags.pop(n, None)
         yield
         walk = yield from walk_prose_steps(lines, resolver.prose_names(), self.doc.uri)
         texts = walk.texts
+        fences = list(compress(count(), fence_at))
         self.tags, self.prose_walk, self.fences, self.lines_read = tags, walk, fences, read
+        self.lines_looked_at = looked
         self.prose_tag_lines = {n for n in tags if texts[n] is not None}
-        self._kept_tags = new_tags
+        self._kept_tags, self._per_line, self._fence_at = kept_tags, per_line, fence_at
+        self._generation = generation
 
-    def _resolved_tags(self, text: str) -> tuple[tuple[Tag, queries.EntryRow | None], ...]:
+    def _follow_edits(self) -> Generator[None, None, list[tuple[int, int]] | None]:
+        """What the last pass found, moved by the edits made since (`LineDocument.edits`) into
+        `_per_line`, `_fence_at` and `_next_tags` (copies: a pass left unfinished changes
+        nothing): the line ranges to look at, or None when the document is to be read whole."""
+        doc = self.doc
+        if (
+            self.version is None
+            or self._resolved_by != self.resolver.generation
+            or self._generation is None
+            or not isinstance(doc, LineDocument)
+        ):
+            return None
+        edits = doc.edits_since(self._generation)
+        if edits is None:
+            return None
+        per_line, fence_at = list(self._per_line), list(self._fence_at)
+        tags = dict(self.tags)
+        dirty: list[tuple[int, int]] = []
+        for edit in edits:
+            added = edit.new_end - edit.start
+            per_line[edit.start : edit.old_end] = [()] * added
+            fence_at[edit.start : edit.old_end] = [False] * added
+            dirty = moved_ranges(dirty, edit)
+            if edit.old_end - edit.start <= len(tags):
+                for n in range(edit.start, edit.old_end):
+                    tags.pop(n, None)
+            else:
+                tags = {n: f for n, f in tags.items() if not edit.start <= n < edit.old_end}
+            moved = edit.new_end - edit.old_end
+            if moved:  # the tags below the edit carry their new line
+                shifted: dict[int, Found] = {}
+                for i, (n, found) in enumerate(tags.items()):
+                    if i % CHECK_EVERY == 0:
+                        yield
+                    if n < edit.start:
+                        shifted[n] = found
+                    else:
+                        shifted[n + moved] = tuple(
+                            (replace(tag, line=n + moved), row) for tag, row in found
+                        )
+                tags = shifted
+        if len(per_line) != len(doc.lines):
+            return None
+        self._per_line, self._fence_at, self._next_tags = per_line, fence_at, tags
+        return dirty
+
+    def _resolved_tags(self, text: str) -> Found:
         found: list[tuple[Tag, queries.EntryRow | None]] = []
         for tag in iter_tags(0, text):
             row = self.resolver.resolve(tag, suggest=False).row

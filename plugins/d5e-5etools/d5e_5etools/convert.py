@@ -816,8 +816,9 @@ def _generic(raw: dict[str, Any]) -> dict[str, Any]:
                 "entries": raw.get("mythicEncounter") or [],
             },
         ]
-    if body is None and raw.get("rows") is not None:  # a table
-        body = [{"type": "table", **{k: v for k, v in raw.items() if k != "name"}}]
+    if body is None and raw.get("rows") is not None:  # a table, its intro and outro around it
+        table = {k: v for k, v in raw.items() if k not in ("name", "intro", "outro")}
+        body = [*(raw.get("intro") or []), {"type": "table", **table}, *(raw.get("outro") or [])]
     data["desc"] = blocks(body or [])
     return data
 
@@ -876,6 +877,91 @@ def race(raw: dict[str, Any]) -> dict[str, Any]:
     if raw.get("raceName"):
         data["race"] = _ref(str(raw["raceName"]))
     return data
+
+
+# 5etools' names for its own codes (its `Parser`), and the `_meta` keys a file declares more
+# in; `codes` below are those a file declared, by field.
+OPTIONAL_FEATURE_TYPES = {
+    "AI": "Artificer Infusion", "ED": "Elemental Discipline", "EI": "Eldritch Invocation",
+    "MM": "Metamagic", "MV": "Maneuver", "MV:B": "Maneuver, Battle Master",
+    "MV:C2-UA": "Maneuver, Cavalier V2 (UA)", "AS:V1-UA": "Arcane Shot, V1 (UA)",
+    "AS:V2-UA": "Arcane Shot, V2 (UA)", "AS": "Arcane Shot", "OTH": "Other",
+    "FS:F": "Fighting Style; Fighter", "FS:B": "Fighting Style; Bard",
+    "FS:P": "Fighting Style; Paladin", "FS:R": "Fighting Style; Ranger", "PB": "Pact Boon",
+    "OR": "Onomancy Resonant", "RN": "Rune Knight Rune", "AF": "Alchemical Formula",
+    "TT": "Traveler's Trick", "RP": "Renown Perk",
+}  # fmt: skip
+FEAT_CATEGORIES = {
+    "D": "Dragonmark", "DG": "Dark Gift", "G": "General", "O": "Origin", "FS": "Fighting Style",
+    "FS:P": "Fighting Style Replacement (Paladin)", "FS:R": "Fighting Style Replacement (Ranger)",
+    "EB": "Epic Boon",
+}  # fmt: skip
+PSIONIC_TYPES = {"T": "Talent", "D": "Discipline"}
+META_CODES = {  # `_meta` key → (the field it names values of, by collection)
+    "spellSchools": ("spells", "school"),
+    "optionalFeatureTypes": ("optional-features", "featureType"),
+    "featCategories": ("feats", "category"),
+    "psionicTypes": ("psionics", "type"),
+}
+TRAP_HAZARD_TYPES = {
+    "MECH": "Mechanical Trap", "MAG": "Magical Trap", "SMPL": "Simple Trap",
+    "CMPX": "Complex Trap", "HAZ": "Hazard", "WTH": "Weather", "ENV": "Environmental Hazard",
+    "WLD": "Wilderness Hazard", "GEN": "Generic", "EST": "Eldritch Storm", "TRP": "Trap",
+    "HAUNT": "Haunted Trap",
+}  # fmt: skip
+VEHICLE_TYPES = {
+    "SHIP": "Ship", "SPELLJAMMER": "Spelljammer Ship", "ELEMENTAL_AIRSHIP": "Elemental Airship",
+    "INFWAR": "Infernal War Machine", "CREATURE": "Creature", "OBJECT": "Object",
+    "SHP:H": "Ship Upgrade, Hull", "SHP:M": "Ship Upgrade, Movement",
+    "SHP:W": "Ship Upgrade, Weapon", "SHP:F": "Ship Upgrade, Figurehead",
+    "SHP:O": "Ship Upgrade, Miscellaneous", "IWM:W": "Infernal War Machine Variant, Weapon",
+    "IWM:A": "Infernal War Machine Upgrade, Armor", "IWM:G": "Infernal War Machine Upgrade, Gadget",
+}  # fmt: skip
+OBJECT_TYPES = {"SW": "Siege Weapon", "GEN": "Generic"}
+_OFFICIAL_CODES = {
+    ("traps", "trapHazType"): TRAP_HAZARD_TYPES,
+    ("hazards", "trapHazType"): TRAP_HAZARD_TYPES,
+    ("vehicles", "vehicleType"): VEHICLE_TYPES,
+    ("vehicle-upgrades", "upgradeType"): VEHICLE_TYPES,
+    ("objects", "objectType"): OBJECT_TYPES,
+    ("optional-features", "featureType"): OPTIONAL_FEATURE_TYPES,
+    ("feats", "category"): FEAT_CATEGORIES,
+    ("psionics", "type"): PSIONIC_TYPES,
+}
+
+
+def meta_codes(meta: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The codes a file's `_meta` names (`"spellSchools": {"CH": {"full": "Chronurgy"}}`,
+    `"optionalFeatureTypes": {"EMB": "Ember Rite"}`…), by the field they are values of."""
+    out: dict[str, dict[str, str]] = {}
+    for key, (_, field) in META_CODES.items():
+        declared = meta.get(key)
+        for code, said in (declared if isinstance(declared, dict) else {}).items():
+            full = said.get("full") if isinstance(said, dict) else said
+            if isinstance(full, str) and full.strip():
+                out.setdefault(field, {})[str(code)] = full.strip()
+    return out
+
+
+def code_name(collection: str, field: str, code: Any, codes: dict[str, dict[str, str]]) -> str:
+    """A code's full name: the file's own, else 5etools'."""
+    shown = str(code)
+    return codes.get(field, {}).get(shown) or _OFFICIAL_CODES.get((collection, field), {}).get(
+        shown, shown
+    )
+
+
+def apply_codes(collection: str, data: dict[str, Any], codes: dict[str, dict[str, str]]) -> None:
+    """A record's fields that show a code the file's `_meta` names (a spell school of its own),
+    by that name; the codes kept in `data` for the card (`5etools_codes`)."""
+    if not codes:
+        return
+    data["5etools_codes"] = codes
+    raw = data.get(RAW)
+    if collection == "spells" and isinstance(raw, dict) and "school" in raw:
+        school = code_name(collection, "school", raw["school"], codes)
+        if school != str(raw["school"]):
+            data["school"] = {"index": slug(school), "name": school}
 
 
 def recipe(raw: dict[str, Any]) -> dict[str, Any]:

@@ -391,6 +391,8 @@ class Reader:
         self.item_entries: dict[tuple[str, str], dict[str, Any]] = {}
         self.type_entries: dict[tuple[str, str], list[Any]] = {}
         """`itemTypeAdditionalEntries` by the item type they apply to (abbreviation, source)."""
+        self.codes: dict[str, dict[str, str]] = {}
+        """The codes the files' `_meta` names (their spell schools…), by field."""
         self.loot_tables: dict[tuple[str, str], list[Any]] = {}
         """`linkedLootTables`: (source, item name) → the loot tables that item is on."""
 
@@ -421,6 +423,8 @@ class Reader:
         meta = f.doc.get("_meta")
         if not isinstance(meta, dict):
             return
+        for field, named in convert.meta_codes(meta).items():
+            self.codes.setdefault(field, {}).update(named)
         for i, source in enumerate(meta.get("sources") or []):
             if not isinstance(source, dict) or not isinstance(source.get("json"), str):
                 line, column = f.line_col(_json_offset(f.text, 0, ("_meta", "sources", i)))
@@ -439,12 +443,16 @@ class Reader:
                 edition = EDITIONS.get(str(meta.get("edition", "")))
                 self.sources[key] = {**source, "_edition": edition} if edition else source
                 self.order.append(key)
-        dependencies = meta.get("dependencies")
-        for kind, keys in (dependencies if isinstance(dependencies, dict) else {}).items():
-            for key in keys if isinstance(keys, list) else []:
-                if kind in _CLASS_KINDS and str(key).lower() in CLASS_IDENTIFIERS:
-                    continue  # a class of 5etools' own (`"fighter"`): the SRD's
-                self.dependencies.add(str(key))
+        # `includes` are sources whose content 5etools loads along (as it loads dependencies)
+        for which in ("dependencies", "includes"):
+            dependencies = meta.get(which)
+            for kind, keys in (dependencies if isinstance(dependencies, dict) else {}).items():
+                for key in keys if isinstance(keys, list) else []:
+                    if kind in _CLASS_KINDS and str(key).lower() in CLASS_IDENTIFIERS:
+                        continue  # a class of 5etools' own (`"fighter"`): the SRD's
+                    if str(key).lower() in OFFICIAL_SOURCES:
+                        continue  # a book of 5etools' own: the SRD's part, or nothing
+                    self.dependencies.add(str(key))
 
     def _items(self, f: File) -> None:
         for written, values in f.doc.items():
@@ -1113,6 +1121,9 @@ def derive(
     ]
     data = {k: v for k, v in base.items() if k not in ("index", "name", "url", convert.RAW)}
     data.update(convert.record(kind, raw))
+    convert.apply_codes(
+        convert.collection_of(kind, raw), data, entry.data.get("5etools_codes") or {}
+    )
     name = convert.plain_tags(str(raw.get("name", entry.name)))
     resolved = msgspec.structs.replace(
         entry,
@@ -1449,6 +1460,8 @@ def _load(path: Path) -> list[LoadedPack]:
     for loaded in packs.values():
         _unique_slugs(loaded.entries)
         _fit_aliases(loaded.entries)
+        for entry in loaded.entries:
+            convert.apply_codes(entry.collection, entry.data, reader.codes)
     for pack_key, made in expansions.items():  # an item written out wins over an expansion
         loaded = next(p for p in packs.values() if p.pack.id == pack_key)
         taken = {(e.collection, e.slug) for e in loaded.entries}

@@ -14,9 +14,9 @@ from typing import Any
 
 from d5e_daemon import Entry
 
-from .convert import RAW, SIZES, plain_tags
+from .convert import RAW, SIZES, code_name, plain_tags
 from .convert import alignment as alignment_text
-from .entries import ABILITY_NAMES
+from .entries import ABILITY_NAMES, blocks
 
 # Collections whose cards and search text d5e draws itself.
 CORE_CARDS = frozenset({"spells", "monsters", "magic-items", "equipment"})
@@ -33,7 +33,7 @@ HIDDEN = frozenset(
         "className", "classSource", "subclassShortName", "subclassSource", "level",
         "raceName", "raceSource", "hasToken", "tokenUrl", "isReprinted", "id", "data",
         "contents", "_versions", "reprintAlias", "freeRules2024", "legacy", "template",
-        "ingredients", "instructions", "noteCook", "equipment",
+        "ingredients", "instructions", "noteCook", "equipment", "intro", "outro",
     }
 )  # fmt: skip
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -65,6 +65,8 @@ def describe(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(d for d in (describe(v) for v in value) if d)
     if isinstance(value, dict):
+        if value.get("type") == "image":  # a deity's symbol: the picture, linked
+            return " ".join(blocks(value))
         if isinstance(value.get("name"), str):
             return str(value["name"])
         parts = [f"{label(k)} {describe(v)}".strip() for k, v in value.items()]
@@ -117,8 +119,9 @@ def _subtitle(entry: Entry, raw: dict[str, Any]) -> str:
     return kind
 
 
-def _facts(raw: dict[str, Any]) -> list[str]:
+def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list[str]:
     facts = []
+    codes = codes if isinstance(codes, dict) else {}
     if raw.get("prerequisite"):
         facts.append(("Prerequisite", prerequisite(raw["prerequisite"])))
     if raw.get("size"):
@@ -146,10 +149,12 @@ def _facts(raw: dict[str, Any]) -> list[str]:
             facts.append((label(key), ", ".join(names)))
     done = {"prerequisite", "size", "hd", "alignment", "classFeatures", "subclassFeatures"}
     for key, value in raw.items():
-        if key in HIDDEN or key in done or key.endswith("Tags"):
-            continue
+        if key in HIDDEN or key in done or key.endswith("Tags") or _texty(value):
+            continue  # text fields are sections of the card (`_sections`)
         if key == "proficiency" and isinstance(value, list):
             value = [ABILITY_NAMES.get(str(v), v) for v in value]
+        if (collection, key) in _CODED:  # `EI` → Eldritch Invocation, or the file's own
+            value = [code_name(collection, key, v, codes) for v in _listed(value)]
         if key == "serves" and isinstance(value, dict):  # a recipe's: 4, or 4–6
             low, high = value.get("exact", value.get("min")), value.get("max")
             value = f"{low}–{high}" if high is not None and low is not None else low or high
@@ -161,6 +166,60 @@ def _facts(raw: dict[str, Any]) -> list[str]:
     return [f"**{k}:** {v}" for k, v in facts if v]
 
 
+_CODED = {
+    ("optional-features", "featureType"), ("feats", "category"), ("psionics", "type"),
+    ("traps", "trapHazType"), ("hazards", "trapHazType"), ("vehicles", "vehicleType"),
+    ("vehicle-upgrades", "upgradeType"), ("objects", "objectType"),
+}  # fmt: skip
+# figures a named block of a vehicle or object carries besides its text (a weapon's AC, HP…)
+_BLOCK_FIGURES = (("count", "×"), ("ac", "AC"), ("hp", "HP"), ("dt", "damage threshold"),
+                  ("mt", "mishap threshold"), ("cost", "cost"), ("crew", "crew"))  # fmt: skip
+
+
+def _texty(value: Any) -> bool:
+    """Whether a field holds text to read (named blocks with `entries`: a vehicle's weapons,
+    an object's actions), not a value to list."""
+    items = value if isinstance(value, list) else [value]
+    return bool(items) and all(
+        isinstance(i, dict) and ("entries" in i or "entry" in i or "locomotion" in i) for i in items
+    )
+
+
+def _named_block(item: dict[str, Any]) -> list[str]:
+    """A named block with its figures and text: `***Ember Thrower (AC 15; HP 30).*** …`."""
+    figures = [
+        (f"{item[k]}{word}" if word == "×" else f"{word} {describe(item[k])}")
+        for k, word in _BLOCK_FIGURES
+        if item.get(k) not in (None, "", [])
+    ]
+    name = str(item.get("name") or "")
+    if name and figures:
+        name = f"{name} ({'; '.join(figures)})"
+    body = blocks(item.get("entries", item.get("entry", [])), 1)
+    for move in item.get("locomotion") or item.get("speed") or []:
+        if isinstance(move, dict):
+            body += blocks({"type": "entries", "name": str(move.get("mode", "")).capitalize(),
+                            "entries": move.get("entries") or []}, 1)  # fmt: skip
+    return blocks({"type": "entries", "name": name, "entries": body}, 1) if name else body
+
+
+def _sections(raw: dict[str, Any]) -> list[str]:
+    """The fields holding text (see `_texty`), each under its label."""
+    out = []
+    for key, value in raw.items():
+        if key in HIDDEN or not _texty(value):
+            continue
+        items = value if isinstance(value, list) else [value]
+        out.append(f"**{label(key)}**")
+        for item in items:
+            out += _named_block(item)
+    return out
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def _ordinal(level: str) -> str:
     n = int(level)
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
@@ -170,18 +229,20 @@ def _ordinal(level: str) -> str:
 def markdown(entry: Entry) -> str:
     raw = entry.data[RAW]
     parts = [f"## {entry.name}", f"*{_subtitle(entry, raw).capitalize()}*"]
-    facts = _facts(raw)
+    facts = _facts(raw, entry.collection, entry.data.get("5etools_codes"))
     if facts:
         parts.append("  \n".join(facts))
     parts += [str(p) for p in entry.data.get("desc") or []]
+    parts += _sections(raw)
     return "\n\n".join(parts) + "\n"
 
 
 def index(entry: Entry) -> str:
     raw = entry.data[RAW]
     header = f"{entry.name}: {_subtitle(entry, raw)}"
-    body = [plain_tags(str(p)) for p in entry.data.get("desc") or []]
-    facts = [plain_tags(f) for f in _facts(raw)]
+    body = [plain_tags(str(p)) for p in [*(entry.data.get("desc") or []), *_sections(raw)]]
+    codes = entry.data.get("5etools_codes")
+    facts = [plain_tags(f) for f in _facts(raw, entry.collection, codes)]
     return "\n".join([header, *facts, *body])
 
 
