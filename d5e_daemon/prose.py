@@ -364,9 +364,8 @@ class ProseWalk:
             self._refs = old._refs
             return
         shorter = min(len(lines), len(before))
-        same_start = next(compress(count(), map(ne, lines, before)), shorter)
-        same_end = next(compress(count(), map(ne, reversed(lines), reversed(before))), shorter)
-        same_end = min(same_end, shorter - same_start)
+        same_start = _same_lines(lines, before, shorter, 1)
+        same_end = min(_same_lines(lines, before, shorter, -1), shorter - same_start)
         start = max(same_start - 1, 0)  # a setext underline changed the line above it
         self.states = old.states[:start]
         self.texts = old.texts[:start]
@@ -598,6 +597,27 @@ class ProseWalk:
         """The references of line `n`, placed on it."""
         found = self.line_refs[n] if 0 <= n < len(self.line_refs) else ()
         return list(_moved(found, repeat(n))) if n else list(found)
+
+
+def _same_lines(a: Sequence[str], b: Sequence[str], most: int, way: int) -> int:
+    """How many lines `a` and `b` have the same at their start (`way` 1) or end (-1), up to
+    `most`: compared a block at a time (a sequence compares the same objects without calling
+    their `==`: the lines an edit left alone), then line by line in the first block that
+    differs."""
+    n = 0
+    while n < most:
+        size = min(_SAME_BLOCK, most - n)
+        if way > 0:
+            x, y = a[n : n + size], b[n : n + size]
+        else:
+            x, y = a[len(a) - n - size : len(a) - n][::-1], b[len(b) - n - size : len(b) - n][::-1]
+        if x != y:
+            return n + next(compress(count(), map(ne, x, y)), size)
+        n += size
+    return most
+
+
+_SAME_BLOCK = 512
 
 
 def _plain_run(lines: Sequence[str], n: int, end: int, comments: bool = True) -> int:

@@ -719,11 +719,25 @@ def item(raw: dict[str, Any]) -> dict[str, Any]:
     rarity = str(raw.get("rarity", "")).strip()
     if rarity and rarity.lower() not in ("none", "unknown"):
         data["rarity"] = {"name": _cap(rarity)}
+    contents = []
+    for part in raw.get("packContents") or []:  # an equipment pack's: `"rope, hempen|phb"`
+        if isinstance(part, str):
+            contents.append({"item": {"name": f"{{@item {part}}}"}, "quantity": 1})
+        elif isinstance(part, dict) and isinstance(part.get("item"), str):
+            quantity = part.get("quantity", 1)
+            contents.append({"item": {"name": f"{{@item {part['item']}}}"}, "quantity": quantity})
+        elif isinstance(part, dict) and part.get("special"):
+            contents.append({"item": {"name": plain_tags(str(part["special"]))}, "quantity": 1})
+    if contents:
+        data["contents"] = contents
     attune = raw.get("reqAttune")
     if attune:
         data["attunement"] = True
         if isinstance(attune, str):
             data["attunement_note"] = plain_tags(attune)
+            by = re.match(r"by an? (.+)$", data["attunement_note"].strip(), re.IGNORECASE)
+            if by:  # d5e's card: "(requires attunement by a wizard)"
+                data["limited-to"] = by[1]
     if raw.get("weaponCategory"):
         data["weapon_category"] = _cap(str(raw["weaponCategory"]))
         data["weapon_range"] = "Ranged" if code in ("R", "A", "AF") else "Melee"
@@ -802,19 +816,13 @@ def _generic(raw: dict[str, Any]) -> dict[str, Any]:
     body = raw.get("entries")
     if body is None and "entry" in raw:
         body = raw["entry"]
-    if body is None and raw.get("lairActions") is not None:
+    parts = (("lairActions", "Lair Actions"), ("regionalEffects", "Regional Effects"),
+             ("mythicEncounter", "Mythic Encounter"))  # fmt: skip
+    if body is None and any(raw.get(key) for key, _ in parts):
         body = [
-            {"type": "entries", "name": "Lair Actions", "entries": raw.get("lairActions") or []},
-            {
-                "type": "entries",
-                "name": "Regional Effects",
-                "entries": raw.get("regionalEffects") or [],
-            },
-            {
-                "type": "entries",
-                "name": "Mythic Encounter",
-                "entries": raw.get("mythicEncounter") or [],
-            },
+            {"type": "entries", "name": title, "entries": raw[key]}
+            for key, title in parts
+            if raw.get(key)
         ]
     if body is None and raw.get("rows") is not None:  # a table, its intro and outro around it
         table = {k: v for k, v in raw.items() if k not in ("name", "intro", "outro")}
@@ -964,13 +972,31 @@ def apply_codes(collection: str, data: dict[str, Any], codes: dict[str, dict[str
             data["school"] = {"index": slug(school), "name": school}
 
 
+_RECIPE_PARTS = (("ingredients", "Ingredients"), ("equipment", "Equipment"),
+                 ("instructions", "Instructions"), ("noteCook", "Cook's Notes"))  # fmt: skip
+_CROCHET_PARTS = (("yarn", "Yarn"), ("hook", "Hook"), ("notions", "Notions"),
+                  ("gauge", "Gauge"), ("abbreviations", "Abbreviations"), ("stitches", "Stitches"),
+                  ("notes", "Notes"), ("instructions", "Instructions"))  # fmt: skip
+
+
+def crochet(raw: dict[str, Any]) -> dict[str, Any]:
+    """A crochet pattern (5etools' homecrafts): its entries, then each part under its
+    heading."""
+    data = _generic(raw)
+    parts = []
+    for key, title in _CROCHET_PARTS:
+        if raw.get(key):
+            parts += [f"**{title}**", *blocks(raw[key])]
+    data["desc"] = list(data["desc"]) + parts
+    return data
+
+
 def recipe(raw: dict[str, Any]) -> dict[str, Any]:
     """A recipe's text as 5etools lays it out: its entries, then ingredients (amounts filled
     in), equipment, instructions and the cook's notes, each under its heading."""
     data = _generic(raw)
     parts = []
-    for key, title in (("ingredients", "Ingredients"), ("equipment", "Equipment"),
-                       ("instructions", "Instructions"), ("noteCook", "Cook's Notes")):  # fmt: skip
+    for key, title in _RECIPE_PARTS:
         if raw.get(key):
             body = blocks(raw[key])
             if key in ("ingredients", "equipment"):
@@ -996,6 +1022,7 @@ CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "race": race,
     "subrace": race,
     "recipe": recipe,
+    "crochetPattern": crochet,
 }
 
 
@@ -1118,6 +1145,9 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
     consumed = CONSUMED.get(base.get(kind, kind), set())
     out = {}
     for key, value in raw.items():
+        if key == "reqAttune" and isinstance(value, str) and not re.match(r"by an? ", value):
+            out["Attunement"] = plain_tags(value)  # not "by a …": the card has no place for it
+            continue
         if key in ("save", "skill") and kind == "monster" and isinstance(value, dict):
             # what `proficiencies` cannot hold: a special bonus, skills of which one applies
             extra = _other_bonuses(value)

@@ -33,7 +33,8 @@ HIDDEN = frozenset(
         "className", "classSource", "subclassShortName", "subclassSource", "level",
         "raceName", "raceSource", "hasToken", "tokenUrl", "isReprinted", "id", "data",
         "contents", "_versions", "reprintAlias", "freeRules2024", "legacy", "template",
-        "ingredients", "instructions", "noteCook", "equipment", "intro", "outro",
+        "ingredients", "instructions", "noteCook", "equipment", "intro", "outro", "yarn",
+        "hook", "notions", "gauge", "stitches", "notes", "abbreviations",
     }
 )  # fmt: skip
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -126,7 +127,12 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
         facts.append(("Prerequisite", prerequisite(raw["prerequisite"])))
     if raw.get("size"):
         sizes = raw["size"] if isinstance(raw["size"], list) else [raw["size"]]
-        facts.append(("Size", " or ".join(SIZES.get(s, str(s)) for s in sizes)))
+        facts.append(
+            (
+                "Size",
+                " or ".join(SIZES.get(s, s) if isinstance(s, str) else describe(s) for s in sizes),
+            )
+        )
     if isinstance(raw.get("hd"), dict) and raw["hd"].get("faces"):
         facts.append(("Hit die", f"d{raw['hd']['faces']}"))
     if raw.get("alignment"):
@@ -176,12 +182,18 @@ _BLOCK_FIGURES = (("count", "×"), ("ac", "AC"), ("hp", "HP"), ("dt", "damage th
                   ("mt", "mishap threshold"), ("cost", "cost"), ("crew", "crew"))  # fmt: skip
 
 
+_TEXT_KEYS = ("entries", "entry", "items", "locomotion", "speed", "action", "rows")
+
+
 def _texty(value: Any) -> bool:
     """Whether a field holds text to read (named blocks with `entries`: a vehicle's weapons,
-    an object's actions), not a value to list."""
+    an object's actions; entries such as lists: a trap's countermeasures), not a value to
+    list. Plain strings beside them are text too."""
     items = value if isinstance(value, list) else [value]
-    return bool(items) and all(
-        isinstance(i, dict) and ("entries" in i or "entry" in i or "locomotion" in i) for i in items
+    dicts = [i for i in items if isinstance(i, dict)]
+    return bool(dicts) and all(
+        isinstance(i, str) or (isinstance(i, dict) and any(k in i for k in _TEXT_KEYS))
+        for i in items
     )
 
 
@@ -192,14 +204,22 @@ def _named_block(item: dict[str, Any]) -> list[str]:
         for k, word in _BLOCK_FIGURES
         if item.get(k) not in (None, "", [])
     ]
+    if "type" in item and item.get("type") not in ("entries", "actions"):
+        return blocks(item)  # an entry of its own: a list, a table…
+    if "rows" in item:  # a table without its type (a class's table groups)
+        return blocks({**item, "type": "table"})
     name = str(item.get("name") or "")
     if name and figures:
         name = f"{name} ({'; '.join(figures)})"
     body = blocks(item.get("entries", item.get("entry", [])), 1)
+    if item.get("hpNote"):
+        body.append(f"*{item['hpNote']}*")
     for move in item.get("locomotion") or item.get("speed") or []:
         if isinstance(move, dict):
             body += blocks({"type": "entries", "name": str(move.get("mode", "")).capitalize(),
                             "entries": move.get("entries") or []}, 1)  # fmt: skip
+    for action in item.get("action") or []:
+        body += _named_block(action) if isinstance(action, dict) else blocks(action)
     return blocks({"type": "entries", "name": name, "entries": body}, 1) if name else body
 
 
@@ -212,7 +232,7 @@ def _sections(raw: dict[str, Any]) -> list[str]:
         items = value if isinstance(value, list) else [value]
         out.append(f"**{label(key)}**")
         for item in items:
-            out += _named_block(item)
+            out += _named_block(item) if isinstance(item, dict) else blocks(item)
     return out
 
 

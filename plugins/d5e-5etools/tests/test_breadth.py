@@ -589,3 +589,31 @@ def test_cards_of_vehicles_objects_traps_tables_and_deities(app: App, tmp_path: 
     omens = card(app, "gear:tables/ember-omens")
     assert omens.index("Omens come.") < omens.index("| 1 | A spark |") < omens.index("Or not.")
     assert "**Intro:**" not in omens
+
+
+def test_pack_contents_attunement_and_a_group_of_regional_effects(app: App, tmp_path: Path) -> None:
+    src = "Packs"
+    doc = {
+        "item": [
+            {"name": "Ember Pack", "source": src, "type": "G", "rarity": "none", "value": 1000,
+             "packContents": ["rope, hempen (50 feet)|phb", {"item": "torch|phb", "quantity": 5},
+                              {"special": "a lucky coal"}], "entries": ["A pack."]},
+            {"name": "Ember Staff", "source": src, "type": "SCF", "rarity": "rare",
+             "reqAttune": "by a sorcerer or wizard", "entries": ["A staff."]},
+            {"name": "Ember Ring", "source": src, "type": "RG", "rarity": "rare",
+             "reqAttune": "optional", "entries": ["A ring."]},
+        ],
+        "legendaryGroup": [{"name": "Ember Court", "source": src,
+                            "regionalEffects": ["The land smoulders."]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, src, doc))
+    pack = card(app, "packs:equipment/ember-pack")
+    assert "[torch](d5e://srd-2014/equipment/torch.md) (5)" in pack
+    assert "a lucky coal" in pack and "rope, hempen (50 feet)" in pack
+    assert "(requires attunement by a sorcerer or wizard)" in card(
+        app, "packs:magic-items/ember-staff"
+    )
+    assert "**Attunement:** optional" in card(app, "packs:magic-items/ember-ring")
+    assert "***Regional Effects.*** The land smoulders." in card(
+        app, "packs:legendary-groups/ember-court"
+    )
