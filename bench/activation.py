@@ -5,7 +5,10 @@
 What the VS Code extension waits for between its activation and the first `{@spell fir`
 suggestions, without VS Code: spawn → `initialize` result, and spawn → the answer to a
 `textDocument/completion` sent right after `initialized` and `didOpen` (as an editor does when a
-writer types at once). Two cases, each run on a fresh copy of its database:
+writer types at once), and the daemon's CPU time until `initialize` is answered (user + system:
+what the machine's load changes least); then the completions of a writer typing on for 3 s (a
+keystroke every 150 ms), meanwhile the background indexer may start (with `D5E_EMBEDDER=real`,
+loading and running the model). Two cases, each run on a fresh copy of its database:
 
 - first start: the SRD installed (as `d5e packs install`, an upgrade, or tests/test_vscode.py's
   database leave it): no filter attributes, keyword texts or vectors yet, and fresh caches
@@ -28,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from driver import Daemon, Figures, compile_sources, old_env
+from driver import Daemon, Figures, compile_sources, cpu_seconds, old_env
 
 INSTALLED = """import sys
 from d5e_daemon.app import App
@@ -44,21 +47,55 @@ URI = "file:///bench/adventure.md"
 TEXT = "# The Ambush\n\nFour {@creature goblinn} wait by the road.\n\nCast {@spell fir\n"
 
 
-def first_completion(db: Path, env: dict[str, str]) -> tuple[float, float]:
-    """Milliseconds from spawn to the `initialize` result, and to the first completion."""
+WRITING_S = 3.0
+KEYSTROKE_S = 0.15
+WORD = "fireball"
+
+
+def writing(d: Daemon) -> list[float]:
+    """The writer goes on typing after the first completion: a keystroke every 150 ms for 3 s
+    (`didChange`, then `textDocument/completion` where the tag's name ends, as VS Code asks
+    after each), while the background indexer may start. The completions' milliseconds."""
+    took: list[float] = []
+    began = time.perf_counter()
+    version = 1
+    while time.perf_counter() - began < WRITING_S:
+        version += 1
+        name = WORD[: 3 + version % (len(WORD) - 2)]
+        text = TEXT.replace("{@spell fir", "{@spell " + name)
+        changed = {"textDocument": {"uri": URI, "version": version}}
+        d.send(
+            "textDocument/didChange", {**changed, "contentChanges": [{"text": text}]}, notify=True
+        )
+        where = {"textDocument": {"uri": URI}, "position": {"line": 4, "character": 13 + len(name)}}
+        asked = time.perf_counter()
+        result = d.request("textDocument/completion", where)
+        took.append(1000 * (time.perf_counter() - asked))
+        items = result["items"] if isinstance(result, dict) else result
+        assert items and items[0]["label"] == "Fireball", (name, items[:3])
+        time.sleep(max(0.0, KEYSTROKE_S - (time.perf_counter() - asked)))
+    return took
+
+
+def first_completion(db: Path, env: dict[str, str]) -> tuple[float, float, float, list[float]]:
+    """Milliseconds from spawn to the `initialize` result, and to the first completion; the
+    daemon's CPU milliseconds until the `initialize` result (less moved by the machine's load);
+    the completions' milliseconds while the writer goes on (`writing`)."""
     with Daemon(db, env=env) as d:
         started = d.started
         d.initialize({}, initialized=False)
         initialized = time.perf_counter()
+        cpu = cpu_seconds(d.proc.pid)
         d.send("initialized", {}, notify=True)
         document = {"uri": URI, "languageId": "markdown", "version": 1, "text": TEXT}
         d.send("textDocument/didOpen", {"textDocument": document}, notify=True)
         where = {"textDocument": {"uri": URI}, "position": {"line": 4, "character": 16}}
         result = d.request("textDocument/completion", where)
         completed = time.perf_counter()
-    items = result["items"] if isinstance(result, dict) else result
-    assert items and items[0]["label"] == "Fireball", items[:3]
-    return 1000 * (initialized - started), 1000 * (completed - started)
+        items = result["items"] if isinstance(result, dict) else result
+        assert items and items[0]["label"] == "Fireball", items[:3]
+        typing = writing(d)
+    return 1000 * (initialized - started), 1000 * (completed - started), 1000 * cpu, typing
 
 
 def main() -> int:
@@ -99,9 +136,11 @@ def main() -> int:
                     shutil.copy(databases[tag, kind], db)
                     fresh = f"-{run}" if kind == "installed" else ""
                     cache = {"XDG_CACHE_HOME": str(root / f"cache{tag.strip(' ()')}{fresh}")}
-                    init, complete = first_completion(db, {**env, **cache})
+                    init, complete, cpu, typing = first_completion(db, {**env, **cache})
                     figures.value(label, f"spawn → initialize result{tag}", init, "ms")
                     figures.value(label, f"spawn → first completion{tag}", complete, "ms")
+                    figures.value(label, f"daemon CPU until the initialize result{tag}", cpu, "ms")
+                    figures.latency(label, f"completion while writing on, 3 s{tag}", typing)
     figures.save(args.json)
     return 0
 

@@ -30,8 +30,9 @@ import threading
 from bisect import bisect_right
 from collections.abc import Generator, Hashable, Iterable, Iterator, Sequence
 from itertools import chain, compress, count, repeat
-from operator import add, attrgetter, itemgetter, methodcaller, ne
-from typing import Literal, NamedTuple
+from itertools import count as _count
+from operator import add, attrgetter, is_, itemgetter, methodcaller, ne, not_, or_
+from typing import Literal, NamedTuple, cast
 
 import apsw
 
@@ -231,7 +232,7 @@ class ProseNames:
         new = [text for text in dict.fromkeys(texts) if text not in known]
         read: dict[str, tuple[ProseRef, ...]] = {}
         if new:
-            blanked = [_blank_spans_of_line(text) for text in new]
+            blanked = _blank_spans_of_lines(new)
             for text, line, found in zip(new, blanked, _found_in_lines(blanked), strict=True):
                 read[text] = tuple(_refs_in_text(0, line, self, found))
         result = [read[text] if text in read else known[text] for text in texts]
@@ -363,9 +364,8 @@ class ProseWalk:
             self._refs = old._refs
             return
         shorter = min(len(lines), len(before))
-        same_start = next(compress(count(), map(ne, lines, before)), shorter)
-        same_end = next(compress(count(), map(ne, reversed(lines), reversed(before))), shorter)
-        same_end = min(same_end, shorter - same_start)
+        same_start = _same_lines(lines, before, shorter, 1)
+        same_end = min(_same_lines(lines, before, shorter, -1), shorter - same_start)
         start = max(same_start - 1, 0)  # a setext underline changed the line above it
         self.states = old.states[:start]
         self.texts = old.texts[:start]
@@ -411,12 +411,55 @@ class ProseWalk:
             fence, in_comment, front_matter, previous_blank, in_list = state
         old_states = old.states if old is not None else None
         walked = n
+        comments, comments_until = True, -1
         while n < count:
             if n % WALK_SLICE == 0:
                 if pending and names is not None:
                     _read(pending, line_refs, names)
                     pending, pending_chars = [], 0
                 yield
+            if (
+                fence is None
+                and not (in_comment or front_matter)
+                and (old_states is None or n < same_from)
+                and lines[n][:1] in _PLAIN_FIRST
+            ):
+                # A run of lines that begin with letters, each followed by another: prose,
+                # walked as one (the last is walked alone: the line after it may underline it).
+                end = min(count, n - n % WALK_SLICE + WALK_SLICE)
+                if n >= comments_until:  # whether the slice holds an HTML comment (rare)
+                    comments = "<!--" in "".join(lines[n:end])
+                    comments_until = end
+                if old_states is not None:
+                    end = min(end, same_from)
+                run = _plain_run(lines, n, end, comments) - 1 - n
+                if run >= 2:
+                    if keep:
+                        at_first: State = (None, False, False, previous_blank, in_list)
+                        if previous_blank:
+                            in_list = previous_blank = False
+                        after: State = (None, False, False, False, in_list)
+                        states.append(_STATES.setdefault(at_first, at_first))
+                        states += repeat(_STATES.setdefault(after, after), run - 1)
+                    elif previous_blank:
+                        in_list = previous_blank = False
+                    part = lines[n : n + run]
+                    texts += part
+                    if names is not None:
+                        base = len(line_refs)
+                        hits = list(map(known.get, part))
+                        if None in hits:
+                            for i in compress(_count(), map(is_, hits, repeat(None))):
+                                pending.append((base + i, part[i]))
+                                pending_chars += len(part[i])
+                                hits[i] = ()
+                        line_refs += cast(list[tuple[ProseRef, ...]], hits)
+                    n += run
+                    if pending_chars >= READ_CHARS and names is not None:
+                        _read(pending, line_refs, names)
+                        pending, pending_chars = [], 0
+                        yield
+                    continue
             if keep:
                 state = (fence, in_comment, front_matter, previous_blank, in_list)
                 state = _STATES.setdefault(state, state)  # a few: no new object kept per line
@@ -556,6 +599,41 @@ class ProseWalk:
         return list(_moved(found, repeat(n))) if n else list(found)
 
 
+def _same_lines(a: Sequence[str], b: Sequence[str], most: int, way: int) -> int:
+    """How many lines `a` and `b` have the same at their start (`way` 1) or end (-1), up to
+    `most`: compared a block at a time (a sequence compares the same objects without calling
+    their `==`: the lines an edit left alone), then line by line in the first block that
+    differs."""
+    n = 0
+    while n < most:
+        size = min(_SAME_BLOCK, most - n)
+        if way > 0:
+            x, y = a[n : n + size], b[n : n + size]
+        else:
+            x, y = a[len(a) - n - size : len(a) - n][::-1], b[len(b) - n - size : len(b) - n][::-1]
+        if x != y:
+            return n + next(compress(count(), map(ne, x, y)), size)
+        n += size
+    return most
+
+
+_SAME_BLOCK = 512
+
+
+def _plain_run(lines: Sequence[str], n: int, end: int, comments: bool = True) -> int:
+    """The first line from `n` to `end` that does not begin with a letter or holds an HTML
+    comment (`end` if none; `comments=False`: none of them does): C loops only, stopping
+    there."""
+    window = lines[n:end]
+    others = map(not_, map(_PLAIN_FIRST.__contains__, map(_FIRST, window)))
+    if comments:
+        others = map(or_, others, map(str.__contains__, window, repeat("<!--")))
+    return n + next(compress(count(), others), len(window))
+
+
+_FIRST = itemgetter(slice(0, 1))
+
+
 def _read(
     pending: list[tuple[int, str]], line_refs: list[tuple[ProseRef, ...]], names: ProseNames
 ) -> None:
@@ -591,6 +669,15 @@ def _as_is(line: str) -> str:
 
 def _blank_spans_of_line(line: str) -> str:
     return _blank_spans(line.rstrip("\r\n") if line[-1:] in _EOL else line)
+
+
+def _blank_spans_of_lines(lines: list[str]) -> list[str]:
+    """`_blank_spans_of_line` of each line, the patterns run once over all of them (none of
+    them matches across a newline)."""
+    if len(lines) <= 1:
+        return [_blank_spans_of_line(line) for line in lines]
+    joined = "\n".join(line.rstrip("\r\n") if line[-1:] in _EOL else line for line in lines)
+    return _blank_spans(joined).split("\n")
 
 
 def _blank(m: re.Match[str]) -> str:

@@ -233,7 +233,8 @@ class SearchExplain(Base, omit_defaults=True):
     coverage: float | None = None
     """Share of the query's words the entry contains (0 to 1)."""
     boosts: dict[str, float] = {}
-    """What was added to the fused score, by name (`coverage`, `filter words`, ...)."""
+    """What was added to the fused score, by name (`coverage`, `filter words`; negative: what was
+    taken, `other edition`, `below the SRD`)."""
     named: bool = False
     """The query is the entry's whole name: it goes first."""
     keyword_weight: float | None = None

@@ -140,6 +140,8 @@ ORACLE_TEXTS = [
     "The price of wheat rose sharply on the market last spring.",
     "let ten sailors breathe beneath the waves for a whole day",
     "Keen Senses. The wolf has advantage on Wisdom (Perception) checks.",
+    "fire " * 254,  # with [CLS] and [SEP], the window exactly
+    "fire " * 255,  # one token over
 ]
 
 

@@ -74,6 +74,21 @@ def test_srd_monsters_say_what_they_look_like(app: App) -> None:
     assert "Adhesive" in card and "treasure chest" not in card
 
 
+def test_srd_magic_items_say_what_they_are_for(app: App) -> None:
+    """A magic item's use in plain words (the SRD pack's lore table) comes before the SRD's
+    rules text; a lookup's card does not show it."""
+    lines = index_text(app, "srd-2014", "magic-items", "immovable-rod")
+    assert lines[0].startswith("Immovable Rod: magic item")
+    assert lines[1].startswith("An iron rod that stays fixed in the air")
+    card = lookup(app, LookupParams(ref="magic-items/immovable-rod", pack="srd-2014")).markdown
+    assert "stays fixed in the air" not in card
+    # variants have none of their own: found by their names
+    assert "Magic armor that gives" in index_text(app, "srd-2014", "magic-items", "armor")[1]
+    assert "Magic armor that gives" not in "\n".join(
+        index_text(app, "srd-2014", "magic-items", "armor-1")
+    )
+
+
 def test_a_packs_own_lore_leads_its_monster(app: App) -> None:
     entry = Entry(
         collection="monsters",

@@ -3,6 +3,8 @@ counted plurals, and everything that is not prose (code, headings, links, tags, 
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -208,6 +210,24 @@ def test_the_fast_patterns_find_what_the_reference_patterns_find(text: str) -> N
         assert count_before(text, start) == before
 
 
+SPANS = ["`code 2 wolves`", "``a ` b``", "{@spell fireball}", "{@creature wolf|x}", "<b>",
+         "</i>", "<!-- 2 ogres -->", "[link](u (v))", "[[Wiki]]", "<https://x.y>", "http://a.b/c",
+         "[r]", "*x*", "4 wolves", " ", "\r\n", "\n", "`", "{@", "<", "[", "://", "\u2028",
+         "é"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(SPANS), max_size=8).map("".join), max_size=8))
+def test_spans_are_blanked_in_many_lines_as_in_each(lines: list[str]) -> None:
+    """Code spans, tags, HTML and links are blanked in the new lines of a slice at once (no
+    pattern matches across a newline): the same as line by line."""
+    ends = ["\n", "", "\r\n"] * 3
+    lines = [
+        line.replace("\n", "") + end for line, end in zip(lines, ends[: len(lines)], strict=True)
+    ]
+    assert prose._blank_spans_of_lines(lines) == [prose._blank_spans_of_line(x) for x in lines]
+
+
 def test_number_words_in_any_case_the_patterns_match(names: ProseNames) -> None:
     """`re.I` matches "ſix" and "nıne" as number words: their counts are read, where they
     raised ValueError and every request reading the document's prose failed."""
@@ -266,12 +286,20 @@ BLOCKS = [
     "\t*fireball* after a tab",
     "[ref]: https://example.com 2 wolves",
     "<div>3 wolves</div>",
+    "Then 3 bats and *shield*.",
+    "Then 3 bats and *shield*.",
+    "Prose that opens <!-- a comment with 2 wolves",
+    "Setext underlined next",
 ]
 
 
 def assert_walk_is_fresh(walk: ProseWalk, lines: list[str], names: ProseNames) -> None:
     fresh = ProseWalk(lines, names)
     assert (walk.texts, walk.refs, walk.states) == (fresh.texts, fresh.refs, fresh.states)
+    one_by_one = mock.patch.object(prose, "_plain_run", lambda lines, n, end, comments=True: n)
+    with one_by_one:  # each line walked on its own: the same walk
+        single = ProseWalk(lines, names)
+    assert (single.texts, single.refs, single.states) == (fresh.texts, fresh.refs, fresh.states)
     assert list(walk.by_line()) == list(fresh.by_line())
     assert [(n, r) for n, on_line in walk.by_line() for r in on_line] == [
         (r.line, r._replace(line=0)) for r in walk.refs

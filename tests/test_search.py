@@ -254,6 +254,58 @@ def test_entries_of_another_edition_than_the_profiles_weigh_less(db_path: Path) 
         app.close()
 
 
+def test_entries_of_packs_the_profile_ranks_below_its_srd_weigh_less(db_path: Path) -> None:
+    """A document installed beneath the SRD (Open5e's, by their loader) answers when the SRD
+    does not, but does not crowd it out: the prior is taken from its fused score and noted in
+    its boosts. Put at or above the SRD (homebrew's 50), it weighs as the SRD does."""
+    app = copies_app(db_path)
+    try:
+        (orb,) = [i for (i,) in app.conn.execute("SELECT id FROM entry WHERE slug = 'blazing-orb'")]
+        (ball,) = [i for (i,) in app.conn.execute(
+            "SELECT id FROM entry WHERE pack_id = 'srd-2014' AND slug = 'fireball'"
+        )]  # fmt: skip
+        ranked = [(orb, 1.5), (ball, 1.0)]
+        scope = SearchScope(profile=app.profile)
+        taken: dict[int, dict[str, float]] = {}
+        settled, _ = settle(app, ranked, scope, 0.0, 1.0, taken)
+        assert [i for i, _ in settled] == [ball, orb]  # the copies' pack is at 5, the SRD at 10
+        assert dict(settled)[orb] == pytest.approx(0.5)
+        assert taken == {orb: {"below the SRD": -1.0}}
+        assert settle(app, ranked, scope, 0.0, 0.0)[0] == ranked  # keyword and semantic modes
+    finally:
+        app.close()
+    app = copies_app(db_path, packs={COPIES.id: 50})
+    try:
+        assert settle(app, ranked, scope, 0.0, 1.0)[0] == ranked
+    finally:
+        app.close()
+    app = copies_app(db_path, packs={"srd-2014": 3})  # the SRD put beneath everything
+    try:
+        assert settle(app, ranked, scope, 0.0, 1.0)[0] == ranked
+    finally:
+        app.close()
+
+
+def test_explain_says_what_a_hybrid_search_took_from_a_hit(db_path: Path) -> None:
+    from d5e_daemon.cli import _explain_text
+
+    app = copies_app(db_path)
+    try:
+        assert app.search.build().ready
+        hits = ask(app, query="blazing orb of flame", explain=True, limit=5).hits
+        (orb,) = [h for h in hits if h.ref == "spells/blazing-orb"]
+        assert orb.explain and orb.explain.boosts["below the SRD"] == -1.0
+        assert orb.explain.boosts["other edition"] == -1.0  # a 2024 pack in a 2014 profile
+        srd = [h for h in hits if h.pack == "srd-2014"]
+        assert srd and all(h.explain and "below the SRD" not in h.explain.boosts for h in srd)
+        keyword = ask(app, query="blazing orb of flame", mode="keyword", explain=True).hits
+        assert all(h.explain and not h.explain.boosts for h in keyword)
+        line = _explain_text(orb.explain).plain
+        assert "-1.000 other edition, -1.000 below the SRD" in line
+    finally:
+        app.close()
+
+
 # -- the filter list --------------------------------------------------------------------------
 
 

@@ -46,6 +46,21 @@ def source_slugs(edition: str, table: str) -> list[str]:
         conn.close()
 
 
+def variant_slugs(edition: str) -> list[str]:
+    """The magic items that are a variant of another (`Armor, +1` of `Armor`)."""
+    path = data_files()[edition]
+    conn = apsw.Connection(
+        f"file:{path}?mode=ro&immutable=1", flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
+    )
+    try:
+        return [
+            r[0]
+            for r in conn.execute("SELECT \"index\" FROM magic_items WHERE data ->> '$.variant'")
+        ]
+    finally:
+        conn.close()
+
+
 def test_srd_2014_has_25_collections_and_2317_entries(app: App) -> None:
     counts = queries.counts_by_collection(app.conn, "srd-2014")
     assert len(counts) == 25
@@ -135,15 +150,20 @@ def test_the_same_data_elsewhere_is_unchanged_and_other_data_is_an_upgrade(
     assert name == "Fireball!"
 
 
-def test_every_srd_2014_monster_class_race_and_spell_has_lore_and_every_row_is_one(
+def test_every_srd_2014_monster_class_race_spell_and_item_has_lore_and_every_row_is_one(
     tmp_path: Path,
 ) -> None:
+    """Every monster, class, race and spell, and every magic item but the variants (Armor +1,
+    the figurine's animals: found by their names), has a line of lore."""
     lore = pack_lore()
     refs = {
         f"{collection}/{slug}"
         for collection in ("monsters", "classes", "races", "spells")
         for slug in source_slugs("2014", collection)
     }
+    items = set(source_slugs("2014", "magic_items")) - set(variant_slugs("2014"))
+    refs |= {f"magic-items/{slug}" for slug in items}
+    assert len(items) == 239
     assert set(lore) == refs  # a typo in a slug would be a row that names nothing
     assert lore["monsters/ancient-white-dragon"] == lore["monsters/white-dragon-wyrmling"]
     assert "arctic" in lore["monsters/ancient-white-dragon"]

@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 from .. import filters, queries
 from ..app import App
 from ..errors import IndexNotReady, InvalidParams
+from ..packs import EDITION_PACKS
 from ..protocol import (
     EntryRef,
     FilterInfo,
@@ -66,6 +67,11 @@ FILTER_WORD_WEIGHT = 1.0
 FUSION_DEPTH = 50
 EDITION_PRIOR = 1.0
 """Taken from the fused score of entries of packs written for another edition (`settle`)."""
+BELOW_SRD_PRIOR = 1.0
+"""Taken from the fused score of entries of packs the profile ranks below its SRD (`settle`):
+documents installed as reference beneath the profile's rules (Open5e's, by their loader; a
+pack another workspace brought), which answer when the SRD and the packs put at or above it
+do not. Chosen on the dev set with every Open5e document installed (docs/search.md)."""
 KEYWORD_DOUBT = 0.5
 TRUST_TOP = 5
 QUESTION_KEYWORD_SHARE = 0.25
@@ -368,8 +374,22 @@ def fuse(
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
+def srd_priority(app: App) -> int | None:
+    """The priority at which the profile holds its rules: the lowest of the SRD packs its
+    edition turns on (`srd-2014` at 10 in a 2014 or 2024 profile, unless the profile set
+    another), or None when the profile has none of them on."""
+    held = queries.profile_packs(app.conn, app.profile)
+    found = [held[pack] for pack in EDITION_PACKS[app.settings.edition] if pack in held]
+    return min(found, default=None)
+
+
 def settle(
-    app: App, ranked: list[tuple[int, float]], scope: queries.SearchScope, edition_prior: float
+    app: App,
+    ranked: list[tuple[int, float]],
+    scope: queries.SearchScope,
+    edition_prior: float,
+    below_prior: float = 0.0,
+    boosts: dict[int, dict[str, float]] | None = None,
 ) -> tuple[list[tuple[int, float]], dict[int, list[int]]]:
     """What a large library changes in a ranking (`ranked`: (id, score), best first), by the
     profile, never by the query:
@@ -380,18 +400,29 @@ def settle(
       highest (ties: pack id, as resolution breaks them) at the best score of them; the
       others are returned by the entry that stands for them (`also`);
     - `edition_prior` is taken from entries of packs written for another edition than the
-      profile's (a 2024 document in a 2014 profile), unless the search asked for an edition.
+      profile's (a 2024 document in a 2014 profile), unless the search asked for an edition;
+    - `below_prior` from entries of packs the profile ranks below its SRD (`srd_priority`,
+      for the entry's collection): the SRD and whatever the user put at or above it (homebrew
+      installs at 50) are the profile's own; documents installed beneath it are reference.
 
-    Returns the ranking and, by entry, the entries it stands for (best first)."""
+    Returns the ranking and, by entry, the entries it stands for (best first). What was taken
+    from an entry is noted in its `boosts` (negative), when given."""
     if not ranked:
         return ranked, {}
     stand = queries.standings(app.conn, app.profile, [i for i, _ in ranked])
     scores = dict(ranked)
     edition = None if scope.edition else app.settings.edition
-    if edition_prior and edition:
-        for entry_id, st in stand.items():
-            if st.edition and st.edition != edition:
-                scores[entry_id] -= edition_prior
+    base = srd_priority(app) if below_prior else None
+    for entry_id, st in stand.items():
+        taken = {}
+        if edition_prior and edition and st.edition and st.edition != edition:
+            taken["other edition"] = -edition_prior
+        if base is not None and st.priority < base:
+            taken["below the SRD"] = -below_prior
+        if taken:
+            scores[entry_id] += sum(taken.values())
+            if boosts is not None:
+                boosts.setdefault(entry_id, {}).update(taken)
     groups: dict[tuple[str, str], list[int]] = {}
     for entry_id, _ in ranked:
         if entry_id in stand:
@@ -618,7 +649,14 @@ def search(app: App, params: SearchParams) -> SearchResult:
     else:
         ranked = keyword
     hybrid = params.mode == "hybrid" and bool(semantic)
-    ranked, also = settle(app, ranked, scope, EDITION_PRIOR if hybrid else 0.0)
+    ranked, also = settle(
+        app,
+        ranked,
+        scope,
+        EDITION_PRIOR if hybrid else 0.0,
+        BELOW_SRD_PRIOR if hybrid else 0.0,
+        boosts,
+    )
     if named:  # a name typed in full means that entry, whatever else shares its words
         named |= {i for i, others in also.items() if named & set(others)}
         ranked = [p for p in ranked if p[0] in named] + [p for p in ranked if p[0] not in named]

@@ -96,6 +96,9 @@ class VectorCache:
         with db.transaction(self.conn):
             queries.cache_vectors(self.conn, model, vectors)
 
+    def shrink(self) -> None:
+        db.shrink_memory(self.conn)
+
     def close(self) -> None:
         self.conn.close()
 
@@ -129,6 +132,7 @@ def _save(
 ) -> None:
     with db.transaction(conn):
         queries.save_passages(conn, key, model, entries, rows)
+    db.shrink_memory(conn)  # see `SearchIndex._build`
 
 
 Render = Callable[[Entry, str], str]
@@ -401,6 +405,12 @@ class SearchIndex:
             entries = [(item.id, item.content_hash) for item in todo]
             self._yield_to_installs()
             self.db.write(partial(_save, key=key, model=model, entries=entries, rows=rows))
+            # the pages this batch read and wrote leave SQLite's caches (the reader's, the
+            # vector cache's, the writer's in `_save`): kept, they grew by ~7 MB over an
+            # index run, on top of the model's memory (docs/benchmarks.md, 5etools); the next
+            # batch reads other entries, and the file system's cache still holds these pages
+            db.shrink_memory(conn)
+            cache.shrink()
             done += len(todo)
             if progress:
                 progress(min(done, total), total)

@@ -144,9 +144,8 @@ class MiniLMEmbedder(_Window):
         self._digest = _file_digest(self.source)
         self._lock = threading.Lock()
         self._session: Any = None
-        self._encoder: Any = None  # the tokenizer that truncates and pads, for the model
         self._pool: ThreadPoolExecutor | None = None
-        self._tokenizer: Any = None  # the one that counts: no truncation, no padding
+        self._tokenizer: Any = None
 
     @property
     def model_id(self) -> str:
@@ -156,25 +155,31 @@ class MiniLMEmbedder(_Window):
     def loaded(self) -> bool:
         return self._session is not None
 
+    def tokenizer(self) -> Any:
+        """The model's word-piece tokenizer, as `d5e_daemon/model/tokenizer.json` defines it
+        but without its truncation and padding: one tokenizer counts and feeds the model (a
+        second one took ~6 MB), `_run` truncates and pads."""
+        with self._lock:
+            if self._tokenizer is None:
+                from tokenizers import Tokenizer
+
+                tokenizer = Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
+                tokenizer.no_truncation()
+                tokenizer.no_padding()
+                self._tokenizer = tokenizer
+            return self._tokenizer
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        if self._tokenizer is None:
-            tokenizer = _tokenizer()
-            tokenizer.no_truncation()
-            tokenizer.no_padding()
-            self._tokenizer = tokenizer
-        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        encodings = self.tokenizer().encode_batch(list(texts), add_special_tokens=False)
         return [len(e.ids) for e in encodings]
 
     def load(self) -> None:
+        self.tokenizer()
         with self._lock:
             if self._session is None:
                 # what the caller freed before (an install's objects) goes back to the system
                 # first, so that the model's memory is not added on top of it
                 _trim_heap()
-                encoder = _tokenizer()
-                encoder.enable_truncation(max_length=MAX_TOKENS)
-                encoder.enable_padding(pad_id=PAD_ID, pad_token=PAD_TOKEN)  # to the longest
-                self._encoder = encoder
                 self._session = _session(rewritten_model(self.source, self._digest))
                 log.info("embedding model loaded: %s", self.model_id)
 
@@ -207,13 +212,19 @@ class MiniLMEmbedder(_Window):
         return [vector for vectors in done for vector in vectors]
 
     def _run(self, texts: Sequence[str]) -> list[bytes]:
-        """One batch through the model: token ids (padded to the batch's longest), the hidden
-        states of every token, their mean over the real tokens, normalised."""
+        """One batch through the model: token ids, truncated to the window and padded to the
+        batch's longest, the hidden states of every token, their mean over the real tokens,
+        normalised."""
         import numpy as np
 
-        encodings = self._encoder.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        rows = [e.ids for e in self._tokenizer.encode_batch(list(texts))]  # [CLS] … [SEP]
+        # as the tokenizer's own truncation: the window's first tokens, then [SEP]
+        rows = [r if len(r) <= MAX_TOKENS else [*r[: MAX_TOKENS - 1], r[-1]] for r in rows]
+        ids = np.full((len(rows), max(map(len, rows))), PAD_ID, dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for i, row in enumerate(rows):
+            ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         (hidden,) = self._session.run(["last_hidden_state"], feed)
         return [vector.astype("<f4").tobytes() for vector in _pooled(hidden, mask)]
@@ -228,14 +239,7 @@ class MiniLMEmbedder(_Window):
                 _trim_heap()
 
 
-PAD_ID, PAD_TOKEN = 0, "[PAD]"
-
-
-def _tokenizer() -> Any:
-    """The model's word-piece tokenizer, as `d5e_daemon/model/tokenizer.json` defines it."""
-    from tokenizers import Tokenizer
-
-    return Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
+PAD_ID = 0  # [PAD]
 
 
 def _session(model_file: Path) -> Any:

@@ -6,7 +6,7 @@
 // code-server), D5E_VSIX.
 import { strict as assert } from "node:assert";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -86,6 +86,9 @@ function prepare(root: string): { workspace: string; userData: string; extension
         "editor.wordWrap": "off",
         "[markdown]": { "editor.wordWrap": "off" },
         "files.autoSave": "off",
+        // The test saves before each reload: a backup of an earlier unsaved state, restored by
+        // a reload on a loaded machine, made the next save fail ("the content of the file is newer").
+        "files.hotExit": "off",
       },
       null,
       2,
@@ -528,15 +531,6 @@ step("turning a pack off in the d5e Packs view takes its entries out of completi
   assert.equal(after[0], "Fireball", `completion after the change; shown: ${after.join(", ")}`);
   await page.keyboard.press("Enter");
   await expectEditorLine(/^\{@spell cinder\} \{@spell fireball\}$/, "the accepted completion");
-});
-
-step("reopened with d5e's code cache gone, the writer types at once: Fireball", async () => {
-  // As after an upgrade of Python's libraries: the daemon compiles attrs' generated code anew.
-  const cache = join(env.XDG_CACHE_HOME || join(env.HOME!, ".cache"), "d5e");
-  const codeCaches = existsSync(cache) ? readdirSync(cache).filter((f) => f.startsWith("codecache-")) : [];
-  assert.ok(codeCaches.length, `the daemon kept its code cache in ${cache}`);
-  codeCaches.forEach((f) => rmSync(join(cache, f)));
-  await reopenAndType("reopenCold");
 });
 
 step("a later start (reopened, d5e's database and caches made), the writer types at once: Fireball", async () => {

@@ -719,11 +719,25 @@ def item(raw: dict[str, Any]) -> dict[str, Any]:
     rarity = str(raw.get("rarity", "")).strip()
     if rarity and rarity.lower() not in ("none", "unknown"):
         data["rarity"] = {"name": _cap(rarity)}
+    contents = []
+    for part in raw.get("packContents") or []:  # an equipment pack's: `"rope, hempen|phb"`
+        if isinstance(part, str):
+            contents.append({"item": {"name": f"{{@item {part}}}"}, "quantity": 1})
+        elif isinstance(part, dict) and isinstance(part.get("item"), str):
+            quantity = part.get("quantity", 1)
+            contents.append({"item": {"name": f"{{@item {part['item']}}}"}, "quantity": quantity})
+        elif isinstance(part, dict) and part.get("special"):
+            contents.append({"item": {"name": plain_tags(str(part["special"]))}, "quantity": 1})
+    if contents:
+        data["contents"] = contents
     attune = raw.get("reqAttune")
     if attune:
         data["attunement"] = True
         if isinstance(attune, str):
             data["attunement_note"] = plain_tags(attune)
+            by = re.match(r"by an? (.+)$", data["attunement_note"].strip(), re.IGNORECASE)
+            if by:  # d5e's card: "(requires attunement by a wizard)"
+                data["limited-to"] = by[1]
     if raw.get("weaponCategory"):
         data["weapon_category"] = _cap(str(raw["weaponCategory"]))
         data["weapon_range"] = "Ranged" if code in ("R", "A", "AF") else "Melee"
@@ -802,22 +816,17 @@ def _generic(raw: dict[str, Any]) -> dict[str, Any]:
     body = raw.get("entries")
     if body is None and "entry" in raw:
         body = raw["entry"]
-    if body is None and raw.get("lairActions") is not None:
+    parts = (("lairActions", "Lair Actions"), ("regionalEffects", "Regional Effects"),
+             ("mythicEncounter", "Mythic Encounter"))  # fmt: skip
+    if body is None and any(raw.get(key) for key, _ in parts):
         body = [
-            {"type": "entries", "name": "Lair Actions", "entries": raw.get("lairActions") or []},
-            {
-                "type": "entries",
-                "name": "Regional Effects",
-                "entries": raw.get("regionalEffects") or [],
-            },
-            {
-                "type": "entries",
-                "name": "Mythic Encounter",
-                "entries": raw.get("mythicEncounter") or [],
-            },
+            {"type": "entries", "name": title, "entries": raw[key]}
+            for key, title in parts
+            if raw.get(key)
         ]
-    if body is None and raw.get("rows") is not None:  # a table
-        body = [{"type": "table", **{k: v for k, v in raw.items() if k != "name"}}]
+    if body is None and raw.get("rows") is not None:  # a table, its intro and outro around it
+        table = {k: v for k, v in raw.items() if k not in ("name", "intro", "outro")}
+        body = [*(raw.get("intro") or []), {"type": "table", **table}, *(raw.get("outro") or [])]
     data["desc"] = blocks(body or [])
     return data
 
@@ -902,7 +911,27 @@ META_CODES = {  # `_meta` key → (the field it names values of, by collection)
     "featCategories": ("feats", "category"),
     "psionicTypes": ("psionics", "type"),
 }
+TRAP_HAZARD_TYPES = {
+    "MECH": "Mechanical Trap", "MAG": "Magical Trap", "SMPL": "Simple Trap",
+    "CMPX": "Complex Trap", "HAZ": "Hazard", "WTH": "Weather", "ENV": "Environmental Hazard",
+    "WLD": "Wilderness Hazard", "GEN": "Generic", "EST": "Eldritch Storm", "TRP": "Trap",
+    "HAUNT": "Haunted Trap",
+}  # fmt: skip
+VEHICLE_TYPES = {
+    "SHIP": "Ship", "SPELLJAMMER": "Spelljammer Ship", "ELEMENTAL_AIRSHIP": "Elemental Airship",
+    "INFWAR": "Infernal War Machine", "CREATURE": "Creature", "OBJECT": "Object",
+    "SHP:H": "Ship Upgrade, Hull", "SHP:M": "Ship Upgrade, Movement",
+    "SHP:W": "Ship Upgrade, Weapon", "SHP:F": "Ship Upgrade, Figurehead",
+    "SHP:O": "Ship Upgrade, Miscellaneous", "IWM:W": "Infernal War Machine Variant, Weapon",
+    "IWM:A": "Infernal War Machine Upgrade, Armor", "IWM:G": "Infernal War Machine Upgrade, Gadget",
+}  # fmt: skip
+OBJECT_TYPES = {"SW": "Siege Weapon", "GEN": "Generic"}
 _OFFICIAL_CODES = {
+    ("traps", "trapHazType"): TRAP_HAZARD_TYPES,
+    ("hazards", "trapHazType"): TRAP_HAZARD_TYPES,
+    ("vehicles", "vehicleType"): VEHICLE_TYPES,
+    ("vehicle-upgrades", "upgradeType"): VEHICLE_TYPES,
+    ("objects", "objectType"): OBJECT_TYPES,
     ("optional-features", "featureType"): OPTIONAL_FEATURE_TYPES,
     ("feats", "category"): FEAT_CATEGORIES,
     ("psionics", "type"): PSIONIC_TYPES,
@@ -943,13 +972,31 @@ def apply_codes(collection: str, data: dict[str, Any], codes: dict[str, dict[str
             data["school"] = {"index": slug(school), "name": school}
 
 
+_RECIPE_PARTS = (("ingredients", "Ingredients"), ("equipment", "Equipment"),
+                 ("instructions", "Instructions"), ("noteCook", "Cook's Notes"))  # fmt: skip
+_CROCHET_PARTS = (("yarn", "Yarn"), ("hook", "Hook"), ("notions", "Notions"),
+                  ("gauge", "Gauge"), ("abbreviations", "Abbreviations"), ("stitches", "Stitches"),
+                  ("notes", "Notes"), ("instructions", "Instructions"))  # fmt: skip
+
+
+def crochet(raw: dict[str, Any]) -> dict[str, Any]:
+    """A crochet pattern (5etools' homecrafts): its entries, then each part under its
+    heading."""
+    data = _generic(raw)
+    parts = []
+    for key, title in _CROCHET_PARTS:
+        if raw.get(key):
+            parts += [f"**{title}**", *blocks(raw[key])]
+    data["desc"] = list(data["desc"]) + parts
+    return data
+
+
 def recipe(raw: dict[str, Any]) -> dict[str, Any]:
     """A recipe's text as 5etools lays it out: its entries, then ingredients (amounts filled
     in), equipment, instructions and the cook's notes, each under its heading."""
     data = _generic(raw)
     parts = []
-    for key, title in (("ingredients", "Ingredients"), ("equipment", "Equipment"),
-                       ("instructions", "Instructions"), ("noteCook", "Cook's Notes")):  # fmt: skip
+    for key, title in _RECIPE_PARTS:
         if raw.get(key):
             body = blocks(raw[key])
             if key in ("ingredients", "equipment"):
@@ -975,6 +1022,7 @@ CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "race": race,
     "subrace": race,
     "recipe": recipe,
+    "crochetPattern": crochet,
 }
 
 
@@ -1097,6 +1145,9 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
     consumed = CONSUMED.get(base.get(kind, kind), set())
     out = {}
     for key, value in raw.items():
+        if key == "reqAttune" and isinstance(value, str) and not re.match(r"by an? ", value):
+            out["Attunement"] = plain_tags(value)  # not "by a …": the card has no place for it
+            continue
         if key in ("save", "skill") and kind == "monster" and isinstance(value, dict):
             # what `proficiencies` cannot hold: a special bonus, skills of which one applies
             extra = _other_bonuses(value)

@@ -10,6 +10,7 @@ and this module's `derive`, which d5e calls with the installed base at install t
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import itertools
 import json
@@ -443,12 +444,16 @@ class Reader:
                 edition = EDITIONS.get(str(meta.get("edition", "")))
                 self.sources[key] = {**source, "_edition": edition} if edition else source
                 self.order.append(key)
-        dependencies = meta.get("dependencies")
-        for kind, keys in (dependencies if isinstance(dependencies, dict) else {}).items():
-            for key in keys if isinstance(keys, list) else []:
-                if kind in _CLASS_KINDS and str(key).lower() in CLASS_IDENTIFIERS:
-                    continue  # a class of 5etools' own (`"fighter"`): the SRD's
-                self.dependencies.add(str(key))
+        # `includes` are sources whose content 5etools loads along (as it loads dependencies)
+        for which in ("dependencies", "includes"):
+            dependencies = meta.get(which)
+            for kind, keys in (dependencies if isinstance(dependencies, dict) else {}).items():
+                for key in keys if isinstance(keys, list) else []:
+                    if kind in _CLASS_KINDS and str(key).lower() in CLASS_IDENTIFIERS:
+                        continue  # a class of 5etools' own (`"fighter"`): the SRD's
+                    if str(key).lower() in OFFICIAL_SOURCES:
+                        continue  # a book of 5etools' own: the SRD's part, or nothing
+                    self.dependencies.add(str(key))
 
     def _items(self, f: File) -> None:
         for written, values in f.doc.items():
@@ -1213,8 +1218,18 @@ def _document_entries(item: Item, titles: dict[str, str]) -> list[tuple[str, str
 # The last few paths read, by their files' content: a re-install of unchanged files (a save
 # that changed nothing, `packPaths` at every start) skips the conversion. What is cached is
 # only what the files say; copies of installed entries are resolved by d5e at each install.
-_CACHE: OrderedDict[tuple[str, str], list[LoadedPack]] = OrderedDict()
+# The entries and problems are kept encoded (msgspec JSON, like the folder packs' parse cache):
+# 2,800 converted entries took ~21 MB as objects, held while the search indexer loads the model
+# and embeds them after the install; encoded they take ~5 MB and decode in ~50 ms.
+class _Converted(msgspec.Struct):
+    entries: list[Entry]
+    problems: list[PackProblem]
+
+
+_CACHE: OrderedDict[tuple[str, str], list[tuple[LoadedPack, bytes]]] = OrderedDict()
 _CACHED = 4
+_encode_converted = msgspec.json.Encoder().encode
+_decode_converted = msgspec.json.Decoder(_Converted).decode
 
 
 def _fingerprint(path: Path) -> str:
@@ -1235,12 +1250,40 @@ def load(path: Path) -> list[LoadedPack] | None:
     key = (str(path.resolve()), _fingerprint(path))
     if key in _CACHE:
         _CACHE.move_to_end(key)
-        return [dataclasses.replace(p, entries=list(p.entries)) for p in _CACHE[key]]
-    packs = _load(path)
-    _CACHE[key] = packs
+        return [_thawed(shell, blob) for shell, blob in _CACHE[key]]
+    try:
+        packs = _load(path)
+    finally:
+        # the slugs memoised during the conversion: a few small strings per entry, scattered
+        # over the memory the conversion used and freed, kept it from going back to the system
+        # (~20 MB for 2,800 entries, beside the model the search indexer loads next)
+        convert.slug.cache_clear()
+    _CACHE[key] = [
+        (
+            dataclasses.replace(p, entries=[], problems=[], requires=list(p.requires)),
+            _encode_converted(_Converted(p.entries, p.problems)),
+        )
+        for p in packs
+    ]
     while len(_CACHE) > _CACHED:
         _CACHE.popitem(last=False)
-    return [dataclasses.replace(p, entries=list(p.entries)) for p in packs]
+    return packs
+
+
+def _thawed(shell: LoadedPack, blob: bytes) -> LoadedPack:
+    """A cached pack as new objects. The cyclic garbage collector is paused meanwhile: the
+    thousands of containers decoded at once triggered collections of the whole heap, which
+    made a 50 ms decode take 0.1-0.5 s."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        converted = _decode_converted(blob)
+    finally:
+        if collecting:
+            gc.enable()
+    return dataclasses.replace(
+        shell, entries=converted.entries, problems=converted.problems, requires=list(shell.requires)
+    )
 
 
 def _load(path: Path) -> list[LoadedPack]:

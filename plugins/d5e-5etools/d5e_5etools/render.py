@@ -16,7 +16,7 @@ from d5e_daemon import Entry
 
 from .convert import RAW, SIZES, code_name, plain_tags
 from .convert import alignment as alignment_text
-from .entries import ABILITY_NAMES
+from .entries import ABILITY_NAMES, blocks
 
 # Collections whose cards and search text d5e draws itself.
 CORE_CARDS = frozenset({"spells", "monsters", "magic-items", "equipment"})
@@ -33,7 +33,8 @@ HIDDEN = frozenset(
         "className", "classSource", "subclassShortName", "subclassSource", "level",
         "raceName", "raceSource", "hasToken", "tokenUrl", "isReprinted", "id", "data",
         "contents", "_versions", "reprintAlias", "freeRules2024", "legacy", "template",
-        "ingredients", "instructions", "noteCook", "equipment",
+        "ingredients", "instructions", "noteCook", "equipment", "intro", "outro", "yarn",
+        "hook", "notions", "gauge", "stitches", "notes", "abbreviations",
     }
 )  # fmt: skip
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -65,6 +66,8 @@ def describe(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(d for d in (describe(v) for v in value) if d)
     if isinstance(value, dict):
+        if value.get("type") == "image":  # a deity's symbol: the picture, linked
+            return " ".join(blocks(value))
         if isinstance(value.get("name"), str):
             return str(value["name"])
         parts = [f"{label(k)} {describe(v)}".strip() for k, v in value.items()]
@@ -124,7 +127,12 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
         facts.append(("Prerequisite", prerequisite(raw["prerequisite"])))
     if raw.get("size"):
         sizes = raw["size"] if isinstance(raw["size"], list) else [raw["size"]]
-        facts.append(("Size", " or ".join(SIZES.get(s, str(s)) for s in sizes)))
+        facts.append(
+            (
+                "Size",
+                " or ".join(SIZES.get(s, s) if isinstance(s, str) else describe(s) for s in sizes),
+            )
+        )
     if isinstance(raw.get("hd"), dict) and raw["hd"].get("faces"):
         facts.append(("Hit die", f"d{raw['hd']['faces']}"))
     if raw.get("alignment"):
@@ -147,8 +155,8 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             facts.append((label(key), ", ".join(names)))
     done = {"prerequisite", "size", "hd", "alignment", "classFeatures", "subclassFeatures"}
     for key, value in raw.items():
-        if key in HIDDEN or key in done or key.endswith("Tags"):
-            continue
+        if key in HIDDEN or key in done or key.endswith("Tags") or _texty(value):
+            continue  # text fields are sections of the card (`_sections`)
         if key == "proficiency" and isinstance(value, list):
             value = [ABILITY_NAMES.get(str(v), v) for v in value]
         if (collection, key) in _CODED:  # `EI` → Eldritch Invocation, or the file's own
@@ -164,7 +172,68 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
     return [f"**{k}:** {v}" for k, v in facts if v]
 
 
-_CODED = {("optional-features", "featureType"), ("feats", "category"), ("psionics", "type")}
+_CODED = {
+    ("optional-features", "featureType"), ("feats", "category"), ("psionics", "type"),
+    ("traps", "trapHazType"), ("hazards", "trapHazType"), ("vehicles", "vehicleType"),
+    ("vehicle-upgrades", "upgradeType"), ("objects", "objectType"),
+}  # fmt: skip
+# figures a named block of a vehicle or object carries besides its text (a weapon's AC, HP…)
+_BLOCK_FIGURES = (("count", "×"), ("ac", "AC"), ("hp", "HP"), ("dt", "damage threshold"),
+                  ("mt", "mishap threshold"), ("cost", "cost"), ("crew", "crew"))  # fmt: skip
+
+
+_TEXT_KEYS = ("entries", "entry", "items", "locomotion", "speed", "action", "rows")
+
+
+def _texty(value: Any) -> bool:
+    """Whether a field holds text to read (named blocks with `entries`: a vehicle's weapons,
+    an object's actions; entries such as lists: a trap's countermeasures), not a value to
+    list. Plain strings beside them are text too."""
+    items = value if isinstance(value, list) else [value]
+    dicts = [i for i in items if isinstance(i, dict)]
+    return bool(dicts) and all(
+        isinstance(i, str) or (isinstance(i, dict) and any(k in i for k in _TEXT_KEYS))
+        for i in items
+    )
+
+
+def _named_block(item: dict[str, Any]) -> list[str]:
+    """A named block with its figures and text: `***Ember Thrower (AC 15; HP 30).*** …`."""
+    figures = [
+        (f"{item[k]}{word}" if word == "×" else f"{word} {describe(item[k])}")
+        for k, word in _BLOCK_FIGURES
+        if item.get(k) not in (None, "", [])
+    ]
+    if "type" in item and item.get("type") not in ("entries", "actions"):
+        return blocks(item)  # an entry of its own: a list, a table…
+    if "rows" in item:  # a table without its type (a class's table groups)
+        return blocks({**item, "type": "table"})
+    name = str(item.get("name") or "")
+    if name and figures:
+        name = f"{name} ({'; '.join(figures)})"
+    body = blocks(item.get("entries", item.get("entry", [])), 1)
+    if item.get("hpNote"):
+        body.append(f"*{item['hpNote']}*")
+    for move in item.get("locomotion") or item.get("speed") or []:
+        if isinstance(move, dict):
+            body += blocks({"type": "entries", "name": str(move.get("mode", "")).capitalize(),
+                            "entries": move.get("entries") or []}, 1)  # fmt: skip
+    for action in item.get("action") or []:
+        body += _named_block(action) if isinstance(action, dict) else blocks(action)
+    return blocks({"type": "entries", "name": name, "entries": body}, 1) if name else body
+
+
+def _sections(raw: dict[str, Any]) -> list[str]:
+    """The fields holding text (see `_texty`), each under its label."""
+    out = []
+    for key, value in raw.items():
+        if key in HIDDEN or not _texty(value):
+            continue
+        items = value if isinstance(value, list) else [value]
+        out.append(f"**{label(key)}**")
+        for item in items:
+            out += _named_block(item) if isinstance(item, dict) else blocks(item)
+    return out
 
 
 def _listed(value: Any) -> list[Any]:
@@ -184,13 +253,14 @@ def markdown(entry: Entry) -> str:
     if facts:
         parts.append("  \n".join(facts))
     parts += [str(p) for p in entry.data.get("desc") or []]
+    parts += _sections(raw)
     return "\n\n".join(parts) + "\n"
 
 
 def index(entry: Entry) -> str:
     raw = entry.data[RAW]
     header = f"{entry.name}: {_subtitle(entry, raw)}"
-    body = [plain_tags(str(p)) for p in entry.data.get("desc") or []]
+    body = [plain_tags(str(p)) for p in [*(entry.data.get("desc") or []), *_sections(raw)]]
     codes = entry.data.get("5etools_codes")
     facts = [plain_tags(f) for f in _facts(raw, entry.collection, codes)]
     return "\n".join([header, *facts, *body])

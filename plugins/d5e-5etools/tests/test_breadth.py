@@ -533,3 +533,87 @@ def test_codes_a_file_names_in_its_meta(app: App, tmp_path: Path) -> None:
     assert "**Feature type:** Ember Rite, Eldritch Invocation" in rite  # its own, 5etools'
     assert "**Category:** Ashen" in card(app, "metacodes:feats/ash-born")
     assert "**Type:** Quiet Discipline" in card(app, "metacodes:psionics/hush")
+
+
+def test_includes_are_dependencies_and_5etools_books_are_none(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "Someone; Needs.json"
+    doc = {
+        "_meta": {
+            "sources": [{"json": "Needs", "full": "Needs", "version": "1"}],
+            "dependencies": {"monster": ["VGM", "MM"]},
+            "includes": {"monster": ["OtherBrew"]},
+        },
+        "monster": [{"name": "Needy", "source": "Needs", "cr": "1"}],
+    }
+    path.write_text(json.dumps(doc, indent="\t"), "utf-8")
+    warned = [w.message for w in install(app, path).warnings]
+    assert any("depends on otherbrew, which is not installed" in m for m in warned), warned
+    assert not any("vgm" in m or "depends on mm" in m for m in warned), warned
+
+
+def test_cards_of_vehicles_objects_traps_tables_and_deities(app: App, tmp_path: Path) -> None:
+    # named blocks (a vehicle's weapons, an object's actions) kept their name only
+    src = "Gear"
+    doc = {
+        "deity": [{"name": "Ignara", "source": src, "pantheon": "Ember",
+                   "symbolImg": {"type": "image",
+                                 "href": {"type": "external", "url": "https://example.org/c.png"}},
+                   "entries": ["She warms."]}],
+        "vehicle": [{"name": "Ash Skiff", "source": src, "vehicleType": "SHIP",
+                     "control": [{"name": "Tiller", "ac": 12, "hp": 10, "entries": ["Steers."]}],
+                     "movement": [{"name": "Sails", "ac": 12, "hp": 20,
+                                   "locomotion": [{"mode": "water",
+                                                   "entries": ["Speed 30 ft."]}]}],
+                     "weapon": [{"name": "Ember Thrower", "count": 2, "ac": 15, "hp": 30,
+                                 "entries": ["{@atk rw} {@hit 4} to hit."]}],
+                     "entries": ["A small boat."]}],
+        "object": [{"name": "Ember Shrine", "source": src, "objectType": "SW", "ac": 15,
+                    "hp": 30, "entries": ["A shrine."],
+                    "actionEntries": [{"type": "actions", "name": "Flare",
+                                       "entries": ["It flares."]}]}],
+        "trap": [{"name": "Coal Pit", "source": src, "trapHazType": "MECH",
+                  "trigger": ["Stepping in."], "entries": []}],
+        "table": [{"name": "Ember Omens", "source": src, "colLabels": ["d4", "Omen"],
+                   "rows": [["1", "A spark"]], "intro": ["Omens come."], "outro": ["Or not."]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, src, doc))
+    assert "**Symbol img:** ![image](https://example.org/c.png)" in card(app, "gear:deities/ignara")
+    skiff = card(app, "gear:vehicles/ash-skiff")
+    assert "**Vehicle type:** Ship" in skiff
+    assert "***Tiller (AC 12; HP 10).*** Steers." in skiff
+    assert "***Water.*** Speed 30 ft." in skiff
+    assert "***Ember Thrower (2×; AC 15; HP 30).*** *Ranged Weapon Attack:* +4 to hit." in skiff
+    shrine = card(app, "gear:objects/ember-shrine")
+    assert "**Object type:** Siege Weapon" in shrine and "***Flare.*** It flares." in shrine
+    assert "**Trap haz type:** Mechanical Trap" in card(app, "gear:traps/coal-pit")
+    omens = card(app, "gear:tables/ember-omens")
+    assert omens.index("Omens come.") < omens.index("| 1 | A spark |") < omens.index("Or not.")
+    assert "**Intro:**" not in omens
+
+
+def test_pack_contents_attunement_and_a_group_of_regional_effects(app: App, tmp_path: Path) -> None:
+    src = "Packs"
+    doc = {
+        "item": [
+            {"name": "Ember Pack", "source": src, "type": "G", "rarity": "none", "value": 1000,
+             "packContents": ["rope, hempen (50 feet)|phb", {"item": "torch|phb", "quantity": 5},
+                              {"special": "a lucky coal"}], "entries": ["A pack."]},
+            {"name": "Ember Staff", "source": src, "type": "SCF", "rarity": "rare",
+             "reqAttune": "by a sorcerer or wizard", "entries": ["A staff."]},
+            {"name": "Ember Ring", "source": src, "type": "RG", "rarity": "rare",
+             "reqAttune": "optional", "entries": ["A ring."]},
+        ],
+        "legendaryGroup": [{"name": "Ember Court", "source": src,
+                            "regionalEffects": ["The land smoulders."]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, src, doc))
+    pack = card(app, "packs:equipment/ember-pack")
+    assert "[torch](d5e://srd-2014/equipment/torch.md) (5)" in pack
+    assert "a lucky coal" in pack and "rope, hempen (50 feet)" in pack
+    assert "(requires attunement by a sorcerer or wizard)" in card(
+        app, "packs:magic-items/ember-staff"
+    )
+    assert "**Attunement:** optional" in card(app, "packs:magic-items/ember-ring")
+    assert "***Regional Effects.*** The land smoulders." in card(
+        app, "packs:legendary-groups/ember-court"
+    )

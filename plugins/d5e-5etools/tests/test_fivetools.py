@@ -761,3 +761,67 @@ def test_search_text_and_details_hold_no_tags_and_no_raw_object(ember: App) -> N
     assert wolf is not None
     assert "2d4 + 2" in ember.render(wolf.entry(), "index")
     assert ember.render(wolf.entry(), "detail") == "CR 1 Medium beast"
+
+
+def test_a_reread_of_unchanged_files_is_the_first_read_from_an_encoded_cache(
+    app: App, tmp_path: Path
+) -> None:
+    """Reading unchanged files again skips the conversion: what the first read gave, entry for
+    entry (copies, templates, variants, problems), as new objects. The cache keeps them
+    encoded, not as the thousands of objects that stay alive otherwise beside the model the
+    search indexer loads after an install (docs/benchmarks.md, the real peak of an install)."""
+    import gc
+    import tracemalloc
+
+    import msgspec
+    from d5e_5etools import loader
+
+    path = tmp_path / EMBER.name
+    path.write_bytes(EMBER.read_bytes())
+    first = loader.load(path)
+    second = loader.load(path)
+    assert first is not None and second is not None
+    for one, two in zip(first, second, strict=True):
+        assert (one.pack, one.root, one.requires) == (two.pack, two.root, two.requires)
+        assert one.derive is two.derive
+        assert msgspec.json.encode(one.entries) == msgspec.json.encode(two.entries)
+        assert one.problems == two.problems
+        assert len(two.entries) > 20
+        assert all(a is not b for a, b in zip(one.entries, two.entries, strict=True))
+    second[0].entries.clear()  # what a caller does to what it got does not reach the cache
+    third = loader.load(path)
+    assert third is not None and len(third[0].entries) == len(first[0].entries)
+    installed = install(app, path)
+    assert installed.action == "installed" and installed.entries == len(first[0].entries)
+    again = install(app, path)  # from the cache: the same entries, copies derived the same
+    assert (again.action, again.entries) == ("unchanged", installed.entries)
+
+    spells = [
+        {
+            "name": f"Cinder Bolt {i}",
+            "source": "Volume",
+            "level": i % 10,
+            "school": "V",
+            "time": [{"number": 1, "unit": "action"}],
+            "range": {"type": "point", "distance": {"type": "feet", "amount": 60}},
+            "components": {"v": True, "s": True},
+            "duration": [{"type": "instant"}],
+            "entries": [f"A bolt of ash: {{@damage {i % 6 + 1}d10}} fire damage.", "More."],
+        }
+        for i in range(400)
+    ]
+    volume = write(tmp_path, {"_meta": {"sources": [{"json": "Volume"}]}, "spell": spells})
+    gc.collect()
+    tracemalloc.start()
+    try:
+        loaded = loader.load(volume)
+        assert loaded is not None and len(loaded[0].entries) == 400
+        encoded = len(msgspec.json.encode(loaded[0].entries))
+        del loaded
+        gc.collect()
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # kept: the encoded cache (entries, problems) and small memos; the objects took 5 times
+    # their encoding
+    assert kept < 2.5 * encoded

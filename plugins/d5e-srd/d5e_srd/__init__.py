@@ -92,6 +92,7 @@ LORE_SECTIONS = {
     "classes": "classes",
     "races": "races",
     "spells": "spells",
+    "magic-items": "magic-items",
 }
 """The sections of `lore.toml` and the collection of each."""
 
