@@ -47,6 +47,7 @@ HELDOUT = [
     REPO / "bench" / "search-heldout-2.jsonl",
     REPO / "bench" / "search-heldout-3.jsonl",
     REPO / "bench" / "search-heldout-4.jsonl",
+    REPO / "bench" / "search-heldout-5.jsonl",
 ]
 MODES = ("keyword", "semantic", "hybrid")
 # The grid of `--folds`: the ranking constants of features/search.py and values around them.

@@ -146,7 +146,9 @@ class DocumentFacts:
         fences = list(compress(count(), fence_at))
         self.tags, self.prose_walk, self.fences, self.lines_read = tags, walk, fences, read
         self.lines_looked_at = looked
-        self.prose_tag_lines = {n for n in tags if texts[n] is not None}
+        # in C: a loop in Python over 170,000 lines of tags held the loop for 0.1-0.3 s (a
+        # tagged line's prose text, if any, is never empty)
+        self.prose_tag_lines = set(compress(tags, map(texts.__getitem__, tags)))
         self._kept_tags, self._per_line, self._fence_at = kept_tags, per_line, fence_at
         self._generation = generation
 
