@@ -224,3 +224,39 @@ def test_a_committed_change_is_finished_by_recover(tmp_path: Path) -> None:
         "spells/b.json": b'{"name": "B"}',
     }
     assert not os.path.exists(work)
+
+
+def test_an_upload_into_a_folder_changed_behind_the_daemons_back_keeps_both(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """Files edited, deleted and added on disk while the daemon did not look (no watcher), then
+    an upload of one entry: the folder keeps the edits, and the database matches the folder
+    (the edits included), not the daemon's older view of it."""
+    folder = old_version(tmp_path / "brew")
+    app = make_app(db_path)
+    try:
+        asyncio.run(features.install(app, PackInstallParams(path=str(folder))))
+        page = folder / "spells" / "page-007.md"
+        page.write_text(page.read_text().replace("Old.", "Edited behind its back."))
+        (folder / "spells" / "single-003.json").unlink()
+        (folder / "spells" / "added.json").write_text(
+            json.dumps({"name": "Added Behind", "level": 1, "desc": "Added."})
+        )
+        fresh = {"name": "Uploaded Now", "level": 2, "desc": "Up."}
+        params = UploadParams(pack="brew", collection="spells", entries=[fresh])
+        asyncio.run(features.upload(app, params))
+        assert "Edited behind its back." in (folder / "spells" / "page-007.md").read_text()
+        assert not (folder / "spells" / "single-003.json").exists()
+        found = lookup(app, LookupParams(ref="spells/page-007"))
+        assert "Edited behind its back." in json.dumps(found.entry.data)
+        assert lookup(app, LookupParams(ref="spells/added-behind")).entry.name == "Added Behind"
+        assert lookup(app, LookupParams(ref="spells/uploaded-now")).entry.name == "Uploaded Now"
+        with pytest.raises(NotFound):
+            lookup(app, LookupParams(ref="brew:spells/single-003"))
+    finally:
+        app.close()
+    app = make_app(db_path)  # and the next start finds nothing to read again
+    try:
+        assert len(stored(db_path)) == 160 - 1 + 1 + 1
+    finally:
+        app.close()
