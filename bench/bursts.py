@@ -1,7 +1,7 @@
 """Lookups while a document stalls the daemon's diagnostics: over real stdio.
 
     .venv/bin/python bench/bursts.py [--runs 3] [--changes 1000] [--mb 20] [--json FILE]
-        [--cases idle,big,burst,editor,editor-burst] [--edits 5] [--old CHECKOUT]
+        [--cases idle,big,burst,editor,editor-burst] [--edits 5] [--old CHECKOUT] [--unindexed]
 
 With `--old`, each case runs on the d5e of another checkout too (`git worktree add /tmp/old
 COMMIT`), in turn with this one: old and new measured in one run on a shared machine.
@@ -14,7 +14,10 @@ diagnostics are published; lookups after every 10th of
 unknown name). Two more cases are an editor that asks for code lenses, inlay hints and document
 symbols after each change, as VS Code does: `editor` edits one line of the `--mb` MB document
 `--edits` times (an incremental change), asking after each and looking up every 20 ms until
-the answers are in; `editor-burst` asks them after each change of the burst above. Reports the
+the answers are in; `editor-burst` asks them after each change of the burst above. Each daemon
+starts on a copy of a database whose search index is built, as a user's usually is;
+`--unindexed` starts it on one that is not, so that the indexer builds it meanwhile (a first
+start): its thread then competes with the event loop for Python's lock. Reports the
 lookups' p50/p99 (ms, the
 round trip as the client sees it, `d5e/lookup` of `spells/fireball`), the bytes the daemon
 wrote, the publications and how long the document took to be published. Issue 12's target: p99
@@ -34,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from driver import Daemon, Figures, old_env
+from driver import Daemon, Figures, old_env, wait_for_index
 
 URI = "file:///bench/notes.md"
 TEMPLATE = """import sys
@@ -202,6 +205,11 @@ def main() -> None:
     parser.add_argument(
         "--old", type=Path, help="a checkout of older d5e: each case runs on it too, in turn"
     )
+    parser.add_argument(
+        "--unindexed",
+        action="store_true",
+        help="start from a database whose search index is not built: the indexer runs beside",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     cases = {
@@ -223,6 +231,10 @@ def main() -> None:
         for tag, env in trees:  # each tree its own: the old may not read a newer schema
             templates[tag] = template = Path(tmp) / f"template{tag.strip(' ()')}.sqlite3"
             subprocess.run([sys.executable, "-c", TEMPLATE, template], env={**os.environ, **env})
+            if not args.unindexed:  # a user's usual daemon: the search index built already
+                with Daemon(template, env=env) as d:
+                    d.initialize()
+                    wait_for_index(d)
         for run in range(args.runs):
             for name in args.cases.split(","):
                 for tag, env in trees:

@@ -17,6 +17,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.workspace import TextDocument
 
 from . import jsonrpc
+from .collector import COLLECTOR
 from .features.doclines import DocumentFacts
 from .features.markdown import DiagnosticsPass
 from .features.tags import Resolver
@@ -97,6 +98,7 @@ class Publisher:
             reader = self.reader()
             busy = reader.busy if reader is not None else None
             while not facts.run(SLICE_SECONDS, busy):
+                COLLECTOR.after_slice()
                 if reader is None:
                     await asyncio.sleep(PASS_GAP_SECONDS)
                 else:
@@ -129,6 +131,7 @@ class Publisher:
         busy = reader.busy if reader is not None else None
         try:
             while not work.run(SLICE_SECONDS, busy):
+                COLLECTOR.after_slice()
                 if reader is None:
                     await asyncio.sleep(PASS_GAP_SECONDS)
                 else:  # a request first: the pass goes on when no message is arriving
