@@ -200,14 +200,23 @@ def _size(value: Any) -> str:
     return " or ".join(sizes)
 
 
+# A swarm's creatures, in the plural (5etools' `Parser.monTypeToPlural`).
+_PLURAL_TYPES = {"fey": "fey", "monstrosity": "monstrosities", "undead": "undead"}
+
+
+def _plural_type(kind: str) -> str:
+    return _PLURAL_TYPES.get(kind.lower(), f"{kind}s")
+
+
 def _type(value: Any) -> tuple[str, str]:
     if isinstance(value, str):
         return value, ""
     if not isinstance(value, dict):
         return "", ""
     kind = value.get("type")
-    if isinstance(kind, dict) and "choose" in kind:
-        kind = " or ".join(map(str, kind["choose"]))
+    kinds = [str(k) for k in kind["choose"]] if isinstance(kind, dict) and "choose" in kind else []
+    if kinds:
+        kind = " or ".join(kinds)
     tags = []
     for tag in value.get("tags") or []:
         if isinstance(tag, dict):
@@ -215,7 +224,8 @@ def _type(value: Any) -> tuple[str, str]:
         else:
             tags.append(str(tag))
     if value.get("swarmSize"):
-        kind = f"swarm of {SIZES.get(value['swarmSize'], value['swarmSize'])} {kind}s"
+        plural = " or ".join(map(_plural_type, kinds or [str(kind or "")]))
+        kind = f"swarm of {SIZES.get(value['swarmSize'], value['swarmSize'])} {plural}"
     return str(kind or ""), ", ".join(tags)
 
 

@@ -617,3 +617,27 @@ def test_pack_contents_attunement_and_a_group_of_regional_effects(app: App, tmp_
     assert "***Regional Effects.*** The land smoulders." in card(
         app, "packs:legendary-groups/ember-court"
     )
+
+
+def test_a_swarms_creatures_are_named_in_the_plural(app: App, tmp_path: Path) -> None:
+    def swarm(name: str, kind: Any) -> dict[str, Any]:
+        return {
+            "name": name, "source": "Swarms1", "size": ["L"],
+            "type": {"type": kind, "swarmSize": "T"}, "ac": [12], "hp": {"average": 22},
+            "speed": {"walk": 30}, "str": 10, "dex": 10, "con": 10, "int": 10, "wis": 10,
+            "cha": 10, "cr": "2", "passive": 10,
+        }  # fmt: skip
+
+    doc = {
+        "monster": [
+            swarm("Choir of Sparks", {"choose": ["celestial", "fiend"]}),
+            swarm("Grave Chatter", "undead"),
+            swarm("Hungry Maws", "monstrosity"),
+        ]
+    }
+    install(app, write(tmp_path, "Swarms1", doc))
+    assert data(app, "swarms1:monsters/choir-of-sparks")["type"] == (
+        "swarm of Tiny celestials or fiends"
+    )
+    assert data(app, "swarms1:monsters/grave-chatter")["type"] == "swarm of Tiny undead"
+    assert data(app, "swarms1:monsters/hungry-maws")["type"] == "swarm of Tiny monstrosities"
