@@ -16,10 +16,9 @@ from typing import Any
 
 from d5e_daemon.text import slugify
 
+from . import RAW
 from .copy import CR_XP, eval_fraction
 from .entries import ABILITY_NAMES, blocks, spellcasting
-
-RAW = "5etools"
 
 # 5etools data keys → d5e collections. The SRD's names where the SRD has the collection.
 COLLECTIONS: dict[str, str] = {
