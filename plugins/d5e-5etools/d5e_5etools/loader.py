@@ -1382,9 +1382,15 @@ def _load(path: Path) -> list[LoadedPack]:
             if base_pack != loaded.pack.id and not (official and not base_pack.startswith("srd-")):
                 loaded.requires.append(base_pack)
             found, _ = builder.templates(item)
-            # a base that is nowhere is told where the copy names it
+            # a base that is nowhere is told where the copy names it, as the file names it
             data_at = _mod_positions(item)
             copied_at = data_at.get("_copy.name") or data_at.get("_copy") or item.where()
+            copy_path = json_path((item.written or item.kind, item.index, "_copy"))
+            copied = raw["_copy"]
+            what = (
+                f"{copied.get('name', copied.get('abbreviation'))!r} of source "
+                f"{copied.get('source')!r}"
+            )
             data = {
                 convert.RAW: raw,
                 "5etools_type": item.kind,
@@ -1403,7 +1409,13 @@ def _load(path: Path) -> list[LoadedPack]:
                     name=convert.plain_tags(str(raw["name"])),
                     data=data,
                     source=where,
-                    extends=Extends(ref=ref, at={"extends": copied_at}, missing=missing),
+                    extends=Extends(
+                        ref=ref,
+                        at={"extends": copied_at},
+                        missing=missing,
+                        field=copy_path,
+                        what=what,
+                    ),
                 )
             )
             try:
@@ -1435,7 +1447,13 @@ def _load(path: Path) -> list[LoadedPack]:
                             },
                         },
                         source=Source(path=item.file.resolved, line=item.where(written)[0]),
-                        extends=Extends(ref=ref, at={"extends": copied_at}, missing=missing),
+                        extends=Extends(
+                            ref=ref,
+                            at={"extends": copied_at},
+                            missing=missing,
+                            field=copy_path,
+                            what=what,
+                        ),
                     )
                 )
             continue
@@ -1551,13 +1569,19 @@ def _load(path: Path) -> list[LoadedPack]:
 def _fit_aliases(entries: list[Entry]) -> None:
     """5etools' `alias` helps its search; in d5e an alias finds the entry by name, so one that
     is another entry's name (a template aliased "Shield Dwarf" beside the "Shield Dwarf"
-    template) is not registered: the name keeps meaning its own entry. (It stays in the
-    5etools object.)"""
+    template; the Eberron Khoravar aliased "Half-Elf", the SRD's race) is not registered: the
+    name keeps meaning its own entry. (It stays in the 5etools object.)"""
     named = {normalize(e.name): e for e in reversed(entries)}
+    srd_names = srd.srd_names()
     for entry in entries:
         aliases = entry.data.get("aliases") if isinstance(entry.data, dict) else None
         if isinstance(aliases, list):
-            kept = [a for a in aliases if named.get(normalize(str(a)), entry) is entry]
+            taken = srd_names.get(entry.collection, frozenset())
+            kept = [
+                a
+                for a in aliases
+                if named.get(normalize(str(a)), entry) is entry and normalize(str(a)) not in taken
+            ]
             if len(kept) != len(aliases):
                 entry.data["aliases"] = kept
 
