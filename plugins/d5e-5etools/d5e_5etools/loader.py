@@ -392,7 +392,7 @@ class Reader:
         self.item_entries: dict[tuple[str, str], dict[str, Any]] = {}
         self.type_entries: dict[tuple[str, str], list[Any]] = {}
         """`itemTypeAdditionalEntries` by the item type they apply to (abbreviation, source)."""
-        self.codes: dict[str, dict[str, str]] = {}
+        self.codes: dict[str, dict[str, Any]] = {}
         """The codes the files' `_meta` names (their spell schools…), by field."""
         self.loot_tables: dict[tuple[str, str], list[Any]] = {}
         """`linkedLootTables`: (source, item name) → the loot tables that item is on."""

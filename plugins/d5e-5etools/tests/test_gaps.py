@@ -98,3 +98,119 @@ def test_a_copy_of_a_dependency_not_installed_is_an_error_and_nothing_installs(
     result = install(app, path)
     assert result.entries == 2
     assert data(app, "needy:spells/echo")["level"] == 2
+
+
+def test_the_higher_level_heading_is_the_one_the_source_writes(app: App, tmp_path: Path) -> None:
+    def spell(name: str, level: int, heading: str | None) -> dict[str, Any]:
+        higher: dict[str, Any] = {"type": "entries", "entries": ["It grows by {@dice 1d6}."]}
+        if heading is not None:
+            higher["name"] = heading
+        return {
+            "name": name, "source": "Slots", "level": level, "school": "V",
+            "time": [{"number": 1, "unit": "action"}],
+            "range": {"type": "point", "distance": {"type": "feet", "amount": 60}},
+            "components": {"v": True}, "duration": [{"type": "instant"}],
+            "entries": ["A bolt of lamplight."], "entriesHigherLevel": [higher],
+        }  # fmt: skip
+
+    doc = {
+        "spell": [
+            spell("Lamp Bolt", 1, "Using a Higher-Level Spell Slot"),  # as the 2024 books
+            spell("Lamp Spark", 0, "Cantrip Upgrade"),
+            spell("Old Lamp Bolt", 1, "At Higher Levels"),  # as the 2014 books
+            spell("Plain Lamp Bolt", 1, None),  # no heading written: none shown
+        ]
+    }
+    install(app, write(tmp_path, "Slots", doc, edition="one"))
+    bolt = card(app, "slots:spells/lamp-bolt")
+    assert "***Using a Higher-Level Spell Slot.*** It grows by 1d6." in bolt
+    assert "At Higher Levels" not in bolt
+    assert "***Cantrip Upgrade.*** It grows by 1d6." in card(app, "slots:spells/lamp-spark")
+    assert "***At Higher Levels.*** It grows" in card(app, "slots:spells/old-lamp-bolt")
+    plain = card(app, "slots:spells/plain-lamp-bolt")
+    assert "\n\nIt grows by 1d6." in plain and "***" not in plain.split("A bolt")[1]
+    assert data(app, "slots:spells/lamp-bolt")["higher_level"] == ["It grows by {@dice 1d6}."]
+
+
+def test_spells_a_feat_grants_of_the_readers_choice_read_as_words(app: App, tmp_path: Path) -> None:
+    feats = [
+        {
+            "name": "Lamplighter Initiate", "source": "Grants", "category": "O",
+            "entries": ["You learn the lamplighters' magic."],
+            "additionalSpells": [
+                {
+                    "name": "Wizard", "ability": "int",
+                    "known": {"_": [{"choose": "level=0|class=Wizard", "count": 2}]},
+                    "innate": {"_": {"daily": {"1": [{"choose": "level=1|class=Wizard"}]}}},
+                },
+                {
+                    "name": "Cleric", "ability": {"choose": ["wis", "cha"]},
+                    "innate": {"_": {"daily": {"1e": [{"choose": "level=2|school=E;N"}]}}},
+                    "expanded": {"s1": ["fire bolt|xphb#c", {"all": "level=1|class=Cleric"}]},
+                    "known": {"_": [{"choose": {"from": ["light", "mending"]}}]},
+                },
+            ],
+        }
+    ]  # fmt: skip
+    install(app, write(tmp_path, "Grants", {"feat": feats}))
+    shown = card(app, "grants:feats/lamplighter-initiate")
+    line = next(x for x in shown.splitlines() if x.startswith("**Additional spells:**")).rstrip()
+    assert line == (
+        "**Additional spells:** Wizard: Innate, 1/day: one 1st-level Wizard spell of your "
+        "choice; Known: two Wizard cantrips of your choice; spellcasting ability Intelligence; "
+        "or Cleric: Innate, 1/day each: one 2nd-level enchantment or necromancy spell of your "
+        "choice; Known: one of your choice: [light](d5e://srd-2014/spells/light.md) or "
+        "[mending](d5e://srd-2014/spells/mending.md); Added to your spell list (1st-level "
+        "spells): fire bolt, every 1st-level Cleric spell; spellcasting ability Wisdom or "
+        "Charisma (your choice)"
+    ), line
+    assert "choose" not in shown and "level=" not in shown
+
+
+def test_a_files_own_currencies_and_distance_units(app: App, tmp_path: Path) -> None:
+    meta = {
+        "currencyConversions": {
+            "lampCoins": [
+                {"coin": "wick", "mult": 1}, {"coin": "lamp", "mult": 0.05},
+                {"coin": "lantern", "mult": 0.0025, "isFallback": True},
+            ]
+        },
+        "spellDistanceUnits": {
+            "leagues": {"feetPerUnit": 15840},
+            "lamplengths": {"feetPerUnit": 3, "singular": "lamplength"},
+        },
+    }  # fmt: skip
+    items = [
+        {"name": "Brass Lamp", "source": "Coins", "type": "G", "rarity": "none",
+         "value": 800, "currencyConversion": "lampCoins"},  # 800 wicks = 2 lanterns
+        {"name": "Oil Flask", "source": "Coins", "type": "G", "rarity": "none",
+         "value": 60, "currencyConversion": "lampCoins"},  # 3 lamps
+        {"name": "Tallow", "source": "Coins", "type": "G", "rarity": "none", "value": 7,
+         "currencyConversion": "lampCoins"},  # 7 wicks
+        {"name": "Copper Candle", "source": "Coins", "type": "G", "rarity": "none",
+         "value": 250},  # no table named: 5etools' own coins, 25 sp
+    ]  # fmt: skip
+
+    def spell(name: str, rng: dict[str, Any]) -> dict[str, Any]:
+        return {"name": name, "source": "Coins", "level": 1, "school": "C", "range": rng,
+                "entries": ["Far."]}  # fmt: skip
+
+    spells = [
+        spell("Far Lamp", {"type": "point", "distance": {"type": "leagues", "amount": 3}}),
+        spell("Near Lamp", {"type": "point", "distance": {"type": "leagues", "amount": 1}}),
+        spell("Arm Lamp", {"type": "point", "distance": {"type": "lamplengths", "amount": 1}}),
+        spell("Lamp Cone", {"type": "cone", "distance": {"type": "lamplengths", "amount": 5}}),
+        spell("Yard Lamp", {"type": "point", "distance": {"type": "yards", "amount": 1}}),
+    ]
+    install(app, write(tmp_path, "Coins", {"item": items, "spell": spells}, **meta))
+    assert data(app, "coins:equipment/brass-lamp")["cost"] == {"quantity": 2, "unit": "lantern"}
+    assert data(app, "coins:equipment/oil-flask")["cost"] == {"quantity": 3, "unit": "lamp"}
+    assert data(app, "coins:equipment/tallow")["cost"] == {"quantity": 7, "unit": "wick"}
+    assert data(app, "coins:equipment/copper-candle")["cost"] == {"quantity": 25, "unit": "sp"}
+    assert "2 lantern" in card(app, "coins:equipment/brass-lamp")
+    assert data(app, "coins:spells/far-lamp")["range"] == "3 leagues"
+    assert data(app, "coins:spells/near-lamp")["range"] == "1 league"
+    assert data(app, "coins:spells/arm-lamp")["range"] == "1 lamplength"
+    assert data(app, "coins:spells/lamp-cone")["range"] == "Self (5-lamplength cone)"
+    assert data(app, "coins:spells/yard-lamp")["range"] == "1 yard"
+    assert "**Range:** 1 lamplength" in card(app, "coins:spells/arm-lamp")
