@@ -893,8 +893,26 @@ def feature(raw: dict[str, Any]) -> dict[str, Any]:
         data["class"] = _ref(str(raw["className"]))
     if raw.get("subclassShortName"):
         data["subclass"] = _ref(str(raw["subclassShortName"]))
+    if raw.get("shortName"):  # a subclass's: what tags call it ("Soot" for "Path of Soot")
+        data["short_name"] = str(raw["shortName"])
     if raw.get("level") is not None:
         data["level"] = raw["level"]
+    return data
+
+
+def deity(raw: dict[str, Any]) -> dict[str, Any]:
+    """A deity: its pantheon tells it from a same-named one (`{@deity Name|Pantheon}`)."""
+    data = _generic(raw)
+    if raw.get("pantheon"):
+        data["pantheon"] = str(raw["pantheon"])
+    return data
+
+
+def card(raw: dict[str, Any]) -> dict[str, Any]:
+    """A card: its deck tells it from a same-named one (`{@card Name|Deck}`)."""
+    data = _generic(raw)
+    if raw.get("set"):
+        data["deck"] = _ref(str(raw["set"]))
     return data
 
 
@@ -1106,6 +1124,8 @@ CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "optionalfeature": feature,
     "class": character_class,
     "subclass": feature,
+    "deity": deity,
+    "card": card,
     "race": race,
     "subrace": race,
     "recipe": recipe,
@@ -1271,8 +1291,12 @@ def record(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         extra = more(kind, raw)
         if extra:
             data["more"] = extra
-    if raw.get("alias"):
-        data["aliases"] = [str(a) for a in raw["alias"]]
+    aliases = [str(a) for a in raw.get("alias") or []]
+    short = str(raw.get("shortName") or "")
+    if kind == "subclass" and short and slug(short) != slug(name):  # tags name it so
+        aliases.append(short)
+    if aliases:
+        data["aliases"] = aliases
     fluff = raw.get("fluff")
     if isinstance(fluff, dict) and fluff.get("entries"):
         data.setdefault("desc", [])
