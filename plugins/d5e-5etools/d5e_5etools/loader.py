@@ -714,7 +714,7 @@ class Builder:
         """`convert.record`, with the features this object references shown in its text (a
         class's and a subclass's listed features too), and an item's `{#itemEntry}` texts and
         its type's additional entries; the stored 5etools object unchanged."""
-        if kind in ("item", "baseitem", "magicvariant", "variant"):
+        if kind in ("item", "baseitem", "magicvariant", "variant", "itemGroup"):
             extra = self.type_entries(raw)
             loot = self.r.loot_tables.get((_low(raw.get("source")), _low(raw.get("name"))))
             shown = raw

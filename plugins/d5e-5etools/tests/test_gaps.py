@@ -250,3 +250,28 @@ def test_keys_of_the_schema_that_are_not_content_are_named_with_their_count(
     for key, problem in said.items():  # each at its key in the file
         assert lines[problem.line - 1].strip().startswith(f'"{key}"'), (key, problem)
     assert install(app, path).entries == 1
+
+
+def test_an_item_groups_item_entry_is_filled_in_or_a_link(app: App, tmp_path: Path) -> None:
+    # 5etools' own items.json: the 2024 Ioun Stone is an itemGroup whose entries begin with
+    # `{#itemEntry Ioun Stone|XDMG}` (the itemEntry is in another file, items-base.json)
+    doc = {
+        "itemEntry": [{"name": "Lamp Set", "source": "Groups",
+                       "entriesTemplate": ["Each lamp of this set is {{item.rarity}}."]}],
+        "item": [
+            {"name": "Lamp of Dawn", "source": "Groups", "rarity": "rare", "wondrous": True,
+             "entries": ["It dawns."]},
+        ],
+        "itemGroup": [
+            {"name": "Lamp Set", "source": "Groups", "rarity": "rare", "wondrous": True,
+             "items": ["Lamp of Dawn|Groups"], "entries": ["{#itemEntry Lamp Set|Groups}"]},
+            {"name": "Far Lamp Set", "source": "Groups", "rarity": "rare", "wondrous": True,
+             "items": ["Lamp of Dawn|Groups"], "entries": ["{#itemEntry Lamp of Dawn|Groups}",
+                                                          "More lamps."]},
+        ],
+    }  # fmt: skip
+    install(app, write(tmp_path, "Groups", doc))
+    shown = card(app, "groups:magic-items/lamp-set")
+    assert "Each lamp of this set is rare." in shown and "{#" not in shown
+    far = card(app, "groups:magic-items/far-lamp-set")
+    assert "[Lamp of Dawn](d5e://groups/magic-items/lamp-of-dawn.md)" in far and "{#" not in far
