@@ -275,3 +275,34 @@ def test_an_item_groups_item_entry_is_filled_in_or_a_link(app: App, tmp_path: Pa
     assert "Each lamp of this set is rare." in shown and "{#" not in shown
     far = card(app, "groups:magic-items/far-lamp-set")
     assert "[Lamp of Dawn](d5e://groups/magic-items/lamp-of-dawn.md)" in far and "{#" not in far
+
+
+def test_every_problem_at_once_each_at_its_json_path(app: App, tmp_path: Path) -> None:
+    doc = {
+        "spell": [
+            {"name": "A", "source": "Broke", "level": "two"},
+            {"name": "A", "source": "Broke", "level": 1},
+            {"name": "B", "source": "Broke",
+             "_copy": {"name": "A", "source": "Broke", "_mod": {"entries": {"mode": "explode"}}}},
+            # its target is not in the files: told with the rest, not once they are fixed
+            {"name": "C", "source": "Broke", "_copy": {"name": "Zzz", "source": "Broke"}},
+            {"name": "D", "source": "Broke", "_copy": {"name": "Call", "source": "OtherBrew"}},
+            {"name": "E", "source": "Broke",
+             "_copy": {"name": "Fireball", "source": "PHB",
+                       "_mod": {"entries": {"mode": "replaceArr", "replace": "Nope",
+                                            "items": "x"}}}},
+        ]
+    }  # fmt: skip
+    path = write(tmp_path, "Broke", doc)
+    report = asyncio.run(validate(app, ValidateParams(path=str(path))))
+    errors = {p.field: p.message for p in report.problems if p.severity == "error"}
+    assert set(errors) == {
+        "spell[0].level", "spell[1].name", "spell[2]._copy._mod.entries.mode",
+        "spell[3]._copy.name", "spell[4]._copy",
+    }, errors  # fmt: skip
+    assert errors["spell[3]._copy.name"] == (
+        "cannot copy 'Zzz' of source 'Broke': no spell of that name and source is in these files"
+    )
+    warned = {p.field: p.message for p in report.problems if p.severity == "warning"}
+    assert "entries has no item 'Nope'" in warned["spell[5]._copy._mod.entries.replace"]
+    assert not any("'Broke', which `_meta.dependencies`" in m for m in warned.values())
