@@ -52,6 +52,16 @@ def test_a_class_feature_tag_means_its_class_s_feature(app: App) -> None:
     assert resolve(app, "{@classFeature Extra Attack}")[1] is None
 
 
+def test_the_2024_srd_levels_read_as_numbers(app2024: App) -> None:
+    assert resolve(app2024, "{@classFeature Extra Attack|Ranger|XPHB|5|XPHB}")[0] == (
+        "srd-2024:features/ranger-extra-attack"
+    )
+    assert resolve(app2024, "{@classFeature Ability Score Improvement|Fighter||4}")[0] == (
+        "srd-2024:features/fighter-ability-score-improvement"
+    )
+    assert resolve(app2024, "{@classFeature Extra Attack|Rogue||5}")[1] == "unknown-ref"
+
+
 def test_a_class_without_that_feature_is_a_problem_naming_the_classes_that_have_it(
     app: App,
 ) -> None:
