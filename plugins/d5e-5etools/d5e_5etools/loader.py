@@ -67,6 +67,15 @@ SRD_FORMS = {
     "wererat": "wererat-hybrid", "weretiger": "weretiger-hybrid", "werewolf": "werewolf-hybrid",
 }  # fmt: skip
 
+# Keys of 5etools' homebrew schema (`homebrew.json` of 5etools-utils) that hold no content to
+# look up: each is a warning with its count, saying what it is. (`foundry*` keys likewise.)
+NOT_CONTENT = {
+    "encounterShape": "the encounter builder's party shapes, not content to look up",
+    "blocklist": "what the 5etools site should hide, not content",
+    "raceFluffMeta": "5etools' notes beside uncommon and monstrous races, not an entry",
+    "roll20Spell": "Roll20 automation data, not content",
+}
+
 ID_CLEAN = re.compile(r"[^a-z0-9]+")
 _ITEM_ENTRY = re.compile(r"\{#itemEntry ([^}]+)\}")
 _TEMPLATE_FIELD = re.compile(r"\{\{([^}]+)\}\}")
@@ -386,7 +395,8 @@ class Reader:
         self.by_key: dict[tuple[str, str, str], Item] = {}
         self.fluff: dict[tuple[str, str, str], Item] = {}
         self.documents: list[Item] = []
-        self.unmapped: dict[str, int] = {}
+        self.unmapped: dict[str, tuple[int, str, int, int]] = {}
+        """Keys not read: key → (how many entries, the file, line and column of its first)."""
         self.identities: dict[tuple[str, ...], Item] = {}
         self.base_subraces: dict[tuple[str, str], Item] = {}
         self.item_entries: dict[tuple[str, str], dict[str, Any]] = {}
@@ -458,8 +468,8 @@ class Reader:
     def _items(self, f: File) -> None:
         for written, values in f.doc.items():
             kind = convert.KIND_ALIASES.get(written, written)
-            if kind in convert.IGNORED or kind.startswith("foundry"):
-                continue  # `foundry*`: automation data for the Foundry VTT, not content
+            if kind in convert.IGNORED:
+                continue
             if kind == "linkedLootTables" and isinstance(values, dict):
                 # {source: {item name: [tables]}}: added to those items' `lootTables`, as
                 # 5etools adds them to the magic variants it makes
@@ -489,7 +499,10 @@ class Reader:
             if not known:
                 count = len(values) if isinstance(values, list | dict) else 1
                 if count:
-                    self.unmapped[written] = self.unmapped.get(written, 0) + count
+                    before = self.unmapped.get(written)
+                    line, column = f.line_col(_json_offset(f.text, 0, (written,)))
+                    first = before[1:] if before else (f.path, line, column)
+                    self.unmapped[written] = (count + (before[0] if before else 0), *first)
                 continue
             for i, raw in enumerate(values):
                 item = Item(kind, raw, f, i, written if written != kind else "")
@@ -1314,14 +1327,20 @@ def _load(path: Path) -> list[LoadedPack]:
         for key in reader.order
     }
     first = reader.order[0]
-    for kind, count in sorted(reader.unmapped.items()):
+    for kind, (count, file, line, column) in sorted(reader.unmapped.items()):
+        why = NOT_CONTENT.get(kind) or (
+            "Foundry VTT automation data, not content"
+            if kind.startswith("foundry")
+            else "d5e does not map this 5etools type yet"
+        )
         reader.problems.append(
             PackProblem(
-                file=shown,
+                file=file,
+                line=line,
+                column=column,
                 field=kind,
                 severity="warning",
-                message=f"{count} `{kind}` entr{'y' if count == 1 else 'ies'} not read: "
-                "d5e does not map this 5etools type yet",
+                message=f"{count} `{kind}` entr{'y' if count == 1 else 'ies'} not read: {why}",
             )
         )
     declared = {d.lower() for d in reader.dependencies}

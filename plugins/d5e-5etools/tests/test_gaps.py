@@ -214,3 +214,39 @@ def test_a_files_own_currencies_and_distance_units(app: App, tmp_path: Path) -> 
     assert data(app, "coins:spells/lamp-cone")["range"] == "Self (5-lamplength cone)"
     assert data(app, "coins:spells/yard-lamp")["range"] == "1 yard"
     assert "**Range:** 1 lamplength" in card(app, "coins:spells/arm-lamp")
+
+
+def test_keys_of_the_schema_that_are_not_content_are_named_with_their_count(
+    app: App, tmp_path: Path
+) -> None:
+    doc = {
+        "spell": [{"name": "Kept", "source": "Keys", "level": 0, "school": "V", "entries": ["x"]}],
+        "encounterShape": [{"name": "Pair", "source": "Keys"}, {"name": "Trio", "source": "Keys"}],
+        "blocklist": [{"displayName": "Kept", "hash": "kept_keys", "category": "spell",
+                       "source": "Keys"}],
+        "raceFluffMeta": {"uncommon": {"type": "entries", "entries": ["Rare folk."]}},
+        "roll20Spell": [{"name": "Kept", "source": "Keys", "data": {"Save": "Dexterity"}}],
+        "foundrySpell": [{"name": "Kept", "source": "Keys", "system": {}}],
+        "lampPost": [{"name": "A Post", "source": "Keys"}],
+    }  # fmt: skip
+    path = write(tmp_path, "Keys", doc)
+    report = asyncio.run(validate(app, ValidateParams(path=str(path))))
+    assert report.ok
+    said = {p.field: p for p in report.problems if p.severity == "warning"}
+    assert said["encounterShape"].message == (
+        "2 `encounterShape` entries not read: the encounter builder's party shapes, "
+        "not content to look up"
+    )
+    assert said["blocklist"].message.startswith("1 `blocklist` entry not read: what the 5etools")
+    assert said["raceFluffMeta"].message.startswith("1 `raceFluffMeta` entry not read")
+    assert "Roll20" in said["roll20Spell"].message
+    assert said["foundrySpell"].message == (
+        "1 `foundrySpell` entry not read: Foundry VTT automation data, not content"
+    )
+    assert said["lampPost"].message == (
+        "1 `lampPost` entry not read: d5e does not map this 5etools type yet"
+    )
+    lines = path.read_text("utf-8").splitlines()
+    for key, problem in said.items():  # each at its key in the file
+        assert lines[problem.line - 1].strip().startswith(f'"{key}"'), (key, problem)
+    assert install(app, path).entries == 1
