@@ -107,6 +107,10 @@ FORMAT_TAGS = frozenset(
 TAG_RE = re.compile(r"\{@([A-Za-z0-9][A-Za-z0-9]*)(?:[ \t]+([^{}\r\n]*))?\}")
 
 
+TagKey = tuple[str, str, str | None, Qualifiers]
+"""What a tag's meaning depends on: kind, name, pack and qualifiers (`Tag.key`)."""
+
+
 @dataclass(frozen=True)
 class Tag:
     """One tag on one line; columns are code points, `end` is after the closing brace."""
@@ -130,7 +134,7 @@ class Tag:
         return self.tag.lower()
 
     @property
-    def key(self) -> tuple[str, str, str | None, Qualifiers]:
+    def key(self) -> TagKey:
         """What it means depends on these only: tags with the same key mean the same entry."""
         return (self.kind, self.name, self.pack, self.qualifiers)
 

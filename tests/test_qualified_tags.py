@@ -15,8 +15,9 @@ import pytest_asyncio
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from d5e_daemon import tagtext
+from d5e_daemon import queries, tagtext
 from d5e_daemon.app import App
+from d5e_daemon.campaign import Campaign
 from d5e_daemon.features.tags import Resolver, card_links, tag_for_entry
 from d5e_daemon.protocol import TagForParams
 from d5e_daemon.tagsyntax import tags_in_line
@@ -49,6 +50,16 @@ def test_a_class_feature_tag_means_its_class_s_feature(app: App) -> None:
     )
     # without a class the name alone decides, as before
     assert resolve(app, "{@classFeature Extra Attack}")[1] is None
+
+
+def test_the_2024_srd_levels_read_as_numbers(app2024: App) -> None:
+    assert resolve(app2024, "{@classFeature Extra Attack|Ranger|XPHB|5|XPHB}")[0] == (
+        "srd-2024:features/ranger-extra-attack"
+    )
+    assert resolve(app2024, "{@classFeature Ability Score Improvement|Fighter||4}")[0] == (
+        "srd-2024:features/fighter-ability-score-improvement"
+    )
+    assert resolve(app2024, "{@classFeature Extra Attack|Rogue||5}")[1] == "unknown-ref"
 
 
 def test_a_class_without_that_feature_is_a_problem_naming_the_classes_that_have_it(
@@ -119,6 +130,23 @@ def test_tag_for_names_the_class_when_names_collide(app: App) -> None:
     # what it writes resolves to the entry it was asked for
     for ref in ("features/monk-extra-attack", "features/rogue-ability-score-improvement-3"):
         assert resolve(app, tag_for(ref))[0] == f"srd-2014:{ref}"
+
+
+def test_references_tell_the_classes_features_apart(app: App, tmp_path: Path) -> None:
+    (tmp_path / "party.md").write_text(
+        "Mira: {@classFeature Extra Attack|Fighter||5}.\n"
+        "Oak: {@classFeature Extra Attack|Monk||5}, {@classFeature Extra Attack|Fighter||5}.\n"
+    )
+    campaign = Campaign(tmp_path, Resolver(app))
+
+    def mentions(slug: str) -> list[tuple[int, int]]:
+        row = queries.entry_in_pack(app.conn, "srd-2014", "features", slug)
+        assert row is not None
+        return [(m.line, m.start) for m in campaign.mentions(row.id)]
+
+    assert mentions("extra-attack-1") == [(0, 6), (1, 43)]
+    assert mentions("monk-extra-attack") == [(1, 5)]
+    assert mentions("barbarian-extra-attack") == []
 
 
 # -- over real stdio --------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from ..tagsyntax import (
     TAG_RE,
     TAGGED_COLLECTIONS,
     Tag,
+    TagKey,
     find_tags,
     iter_tags,
     tag_at,
@@ -148,10 +149,8 @@ class Resolver:
     change: answers are cached, since a long document repeats the same references."""
 
     app: App
-    _cache: dict[tuple[str, str, str | None, Qualifiers], Resolution] = field(default_factory=dict)
-    _unsuggested: dict[tuple[str, str, str | None, Qualifiers], Resolution] = field(
-        default_factory=dict
-    )
+    _cache: dict[TagKey, Resolution] = field(default_factory=dict)
+    _unsuggested: dict[TagKey, Resolution] = field(default_factory=dict)
     """Unknown references whose "did you mean" is not found yet (`suggest=False`)."""
     _names: dict[str, KnownName] | None = None
     _longest: int = 1
