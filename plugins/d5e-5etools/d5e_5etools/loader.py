@@ -714,7 +714,7 @@ class Builder:
         """`convert.record`, with the features this object references shown in its text (a
         class's and a subclass's listed features too), and an item's `{#itemEntry}` texts and
         its type's additional entries; the stored 5etools object unchanged."""
-        if kind in ("item", "baseitem", "magicvariant", "variant"):
+        if kind in ("item", "baseitem", "magicvariant", "variant", "itemGroup"):
             extra = self.type_entries(raw)
             loot = self.r.loot_tables.get((_low(raw.get("source")), _low(raw.get("name"))))
             shown = raw
@@ -1030,11 +1030,12 @@ def _located(entry: Entry, exc: copy.ModError, base_ref: str) -> PackProblem:
     shown = ".".join(map(str, exc.path))
     fallback = (entry.source.line if entry.source else 0, 0)
     line, column = where.get(shown, fallback)
+    root = entry.data.get("5etools_path")  # the JSON path from the file's root
     return PackProblem(
         file=entry.source.path if entry.source else "",
         line=line,
         column=column,
-        field=shown,
+        field=f"{root}.{shown}" if root and shown else shown or str(root or ""),
         message=f"{exc.message} (copying {base_ref})",
     )
 
@@ -1380,6 +1381,19 @@ def _load(path: Path) -> list[LoadedPack]:
                 continue
             base_pack = ref.split(":", 1)[0]
             copied_source = str(raw["_copy"].get("source", "")).lower()
+            if builder.base_of(item) is None and copied_source in reader.sources:
+                # a source of these files: what it copies can only be in them (told now, with
+                # the files' other problems, not after they are fixed)
+                copied = raw["_copy"]
+                reader.problems.append(
+                    item.problem(
+                        f"cannot copy {copied.get('name', copied.get('abbreviation'))!r} of "
+                        f"source {copied.get('source')!r}: no {item.kind} of that name and "
+                        "source is in these files",
+                        ("_copy", "name") if "name" in copied else ("_copy",),
+                    )
+                )
+                continue
             # a copy of a 5etools book d5e cannot hold (TCE, or a PHB spell the SRD lacks):
             # left out with a warning when it is not there, the rest of the file installs
             official = builder.base_of(item) is None and copied_source in OFFICIAL_SOURCES
@@ -1414,6 +1428,7 @@ def _load(path: Path) -> list[LoadedPack]:
                 convert.RAW: raw,
                 "5etools_type": item.kind,
                 "5etools_at": data_at,
+                "5etools_path": json_path((item.written or item.kind, item.index)),
                 "5etools_templates": {str(i): t for i, t in found.items()},
             }
             collection = (

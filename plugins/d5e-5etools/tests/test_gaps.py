@@ -250,3 +250,59 @@ def test_keys_of_the_schema_that_are_not_content_are_named_with_their_count(
     for key, problem in said.items():  # each at its key in the file
         assert lines[problem.line - 1].strip().startswith(f'"{key}"'), (key, problem)
     assert install(app, path).entries == 1
+
+
+def test_an_item_groups_item_entry_is_filled_in_or_a_link(app: App, tmp_path: Path) -> None:
+    # 5etools' own items.json: the 2024 Ioun Stone is an itemGroup whose entries begin with
+    # `{#itemEntry Ioun Stone|XDMG}` (the itemEntry is in another file, items-base.json)
+    doc = {
+        "itemEntry": [{"name": "Lamp Set", "source": "Groups",
+                       "entriesTemplate": ["Each lamp of this set is {{item.rarity}}."]}],
+        "item": [
+            {"name": "Lamp of Dawn", "source": "Groups", "rarity": "rare", "wondrous": True,
+             "entries": ["It dawns."]},
+        ],
+        "itemGroup": [
+            {"name": "Lamp Set", "source": "Groups", "rarity": "rare", "wondrous": True,
+             "items": ["Lamp of Dawn|Groups"], "entries": ["{#itemEntry Lamp Set|Groups}"]},
+            {"name": "Far Lamp Set", "source": "Groups", "rarity": "rare", "wondrous": True,
+             "items": ["Lamp of Dawn|Groups"], "entries": ["{#itemEntry Lamp of Dawn|Groups}",
+                                                          "More lamps."]},
+        ],
+    }  # fmt: skip
+    install(app, write(tmp_path, "Groups", doc))
+    shown = card(app, "groups:magic-items/lamp-set")
+    assert "Each lamp of this set is rare." in shown and "{#" not in shown
+    far = card(app, "groups:magic-items/far-lamp-set")
+    assert "[Lamp of Dawn](d5e://groups/magic-items/lamp-of-dawn.md)" in far and "{#" not in far
+
+
+def test_every_problem_at_once_each_at_its_json_path(app: App, tmp_path: Path) -> None:
+    doc = {
+        "spell": [
+            {"name": "A", "source": "Broke", "level": "two"},
+            {"name": "A", "source": "Broke", "level": 1},
+            {"name": "B", "source": "Broke",
+             "_copy": {"name": "A", "source": "Broke", "_mod": {"entries": {"mode": "explode"}}}},
+            # its target is not in the files: told with the rest, not once they are fixed
+            {"name": "C", "source": "Broke", "_copy": {"name": "Zzz", "source": "Broke"}},
+            {"name": "D", "source": "Broke", "_copy": {"name": "Call", "source": "OtherBrew"}},
+            {"name": "E", "source": "Broke",
+             "_copy": {"name": "Fireball", "source": "PHB",
+                       "_mod": {"entries": {"mode": "replaceArr", "replace": "Nope",
+                                            "items": "x"}}}},
+        ]
+    }  # fmt: skip
+    path = write(tmp_path, "Broke", doc)
+    report = asyncio.run(validate(app, ValidateParams(path=str(path))))
+    errors = {p.field: p.message for p in report.problems if p.severity == "error"}
+    assert set(errors) == {
+        "spell[0].level", "spell[1].name", "spell[2]._copy._mod.entries.mode",
+        "spell[3]._copy.name", "spell[4]._copy",
+    }, errors  # fmt: skip
+    assert errors["spell[3]._copy.name"] == (
+        "cannot copy 'Zzz' of source 'Broke': no spell of that name and source is in these files"
+    )
+    warned = {p.field: p.message for p in report.problems if p.severity == "warning"}
+    assert "entries has no item 'Nope'" in warned["spell[5]._copy._mod.entries.replace"]
+    assert not any("'Broke', which `_meta.dependencies`" in m for m in warned.values())
