@@ -103,6 +103,17 @@ def test_subclass_features_subclasses_and_a_class_tag_naming_a_subclass(app: App
     assert '"{@class Fighter|PHB|champs|Champion}"' in message
 
 
+def test_a_race_tag_names_a_subrace_as_5etools_writes_it(app: App) -> None:
+    assert resolve(app, "{@race Dwarf (Hill)|PHB}")[0] == "srd-2014:subraces/hill-dwarf"
+    assert resolve(app, "{@race Elf (High)}")[0] == "srd-2014:subraces/high-elf"
+    assert resolve(app, "{@race Hill Dwarf}")[0] == "srd-2014:subraces/hill-dwarf"
+    assert resolve(app, "{@race Dwarf|PHB}")[0] == "srd-2014:races/dwarf"
+    assert resolve(app, "{@race Dwarf (Mountain)|PHB}")[1] == "unknown-ref"
+    assert tagtext.render("{@race Dwarf (Hill)||hill dwarves}", card_links(app)) == (
+        "[hill dwarves](d5e://srd-2014/subraces/hill-dwarf.md)"
+    )
+
+
 def test_cards_link_the_feature_of_the_class_the_tag_names(app: App) -> None:
     text = (
         "{@classFeature Extra Attack|Fighter||5}, {@classFeature Extra Attack|Ranger||5|PHB|"

@@ -256,6 +256,15 @@ class Resolver:
             return _unknown_tag(tag)
         if tag.kind == "class" and tag.qualifiers.subclass:
             return self._subclass_of_class(tag, suggest)
+        found = self._resolve_name(tag, collections, suggest)
+        if found.row is None and found.code == "unknown-ref" and tag.kind in _RACE_TAGS:
+            for reading in _subrace_readings(tag):  # 5etools' `{@race Dwarf (Hill)|PHB}`
+                row = self.resolve(reading, suggest=False).row
+                if row is not None:
+                    return Resolution(row=row)
+        return found
+
+    def _resolve_name(self, tag: Tag, collections: tuple[str, ...], suggest: bool) -> Resolution:
         what = _what(tag)
         norm = normalize(tag.name)
         if not norm:
@@ -382,6 +391,24 @@ class Resolver:
         return self._names, self._longest
 
 
+_RACE_TAGS = frozenset({"race", "species"})
+_PARENTHESISED = re.compile(r"(.+?)\s*\((.+)\)")
+
+
+def _subrace_readings(tag: Tag) -> list[Tag]:
+    """What a race tag naming no race may mean: a subrace by that name ("Hill Dwarf"), or as
+    5etools names them, "Race (Subrace)": the SRD's "Hill Dwarf", a 5etools subrace "Hill"
+    of the race "Dwarf"."""
+    readings = [replace(tag, tag="subrace", parts=())]
+    if m := _PARENTHESISED.fullmatch(tag.name):
+        race, sub = m[1].strip(), m[2].strip()
+        readings.append(replace(tag, tag="subrace", name=f"{sub} {race}", parts=()))
+        readings.append(
+            replace(tag, tag="subrace", name=sub, qualifiers=Qualifiers(group=race), parts=())
+        )
+    return readings
+
+
 def fix_text(tag: Tag, fix: Fix) -> str:
     """What a fix would write: the whole tag, or only the name when the tag name stays."""
     if fix.text is not None:
@@ -392,12 +419,12 @@ def fix_text(tag: Tag, fix: Fix) -> str:
 # -- qualified references: which of same-named entries a tag's other parts mean ---------------
 
 # The record fields that say an entry's class, subclass and group (the SRD's and 5etools'
-# `class`, `subclass`; a deity's `pantheon`, a card's deck). A record without them is
-# matched by its slug ("fighter-…", "deck-of-flames-spark"), else not ruled out.
+# `class`, `subclass`; a deity's `pantheon`, a card's deck, a subrace's race). A record without
+# them is matched by its slug ("fighter-…", "deck-of-flames-spark"), else not ruled out.
 _FIELDS: dict[str, tuple[str, ...]] = {
     "cls": ("class",),
     "subclass": ("subclass", "short_name"),
-    "group": ("pantheon", "deck", "set"),
+    "group": ("pantheon", "deck", "set", "race"),
 }
 _TRAILING_NUMBER = re.compile(r"(\d+)\s*$")
 

@@ -94,6 +94,23 @@ DOC: dict[str, Any] = {
             ],
         }
     ],
+    "race": [{"name": "Duskfolk", "source": SRC, "size": ["M"], "speed": 30, "entries": []}],
+    "subrace": [
+        {
+            "name": "Ashen",
+            "raceName": "Duskfolk",
+            "raceSource": SRC,
+            "source": SRC,
+            "entries": ["Ashen duskfolk."],
+        },
+        {
+            "name": "Ashen",
+            "raceName": "Dawnfolk",
+            "raceSource": SRC,
+            "source": SRC,
+            "entries": ["Ashen dawnfolk."],
+        },
+    ],
     "deity": [
         {"name": "Veyra", "source": SRC, "pantheon": "Dawn", "entries": ["Veyra of the dawn."]},
         {"name": "Veyra", "source": SRC, "pantheon": "Dusk", "entries": ["Veyra of the dusk."]},
@@ -152,6 +169,14 @@ def test_each_tag_means_the_entry_its_parts_name(dusk: App) -> None:
     assert resolved(dusk, f"{{@card Ember|Deck of Ash|{SRC}}}") == (
         "duskmarch:cards/deck-of-ash-ember"
     )
+
+
+def test_a_race_tag_names_a_subrace_as_race_and_subrace(dusk: App) -> None:
+    ashen = resolved(dusk, f"{{@race Duskfolk (Ashen)|{SRC}}}")
+    assert ashen is not None and ashen.startswith("duskmarch:subraces/")
+    assert "Ashen duskfolk." in lookup(dusk, LookupParams(ref=ashen)).markdown
+    assert resolved(dusk, f"{{@race Duskfolk|{SRC}}}") == "duskmarch:races/duskfolk"
+    assert resolved(dusk, f"{{@race Nightfolk (Ashen)|{SRC}}}") is None
 
 
 def test_parts_that_name_no_entry_are_problems_with_fixes(dusk: App) -> None:
