@@ -74,6 +74,10 @@ NOT_CONTENT = {
     "blocklist": "what the 5etools site should hide, not content",
     "raceFluffMeta": "5etools' notes beside uncommon and monstrous races, not an entry",
     "roll20Spell": "Roll20 automation data, not content",
+    # Foundry VTT automation keys of older versions of the schema, without `foundry`
+    "backgroundFeature": "Foundry VTT automation data, not content",
+    "psionicDisciplineFocus": "Foundry VTT automation data, not content",
+    "psionicDisciplineActive": "Foundry VTT automation data, not content",
 }
 
 ID_CLEAN = re.compile(r"[^a-z0-9]+")

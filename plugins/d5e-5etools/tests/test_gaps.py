@@ -227,6 +227,7 @@ def test_keys_of_the_schema_that_are_not_content_are_named_with_their_count(
         "raceFluffMeta": {"uncommon": {"type": "entries", "entries": ["Rare folk."]}},
         "roll20Spell": [{"name": "Kept", "source": "Keys", "data": {"Save": "Dexterity"}}],
         "foundrySpell": [{"name": "Kept", "source": "Keys", "system": {}}],
+        "psionicDisciplineFocus": [{"name": "Kept", "source": "Keys", "system": {}}],
         "lampPost": [{"name": "A Post", "source": "Keys"}],
     }  # fmt: skip
     path = write(tmp_path, "Keys", doc)
@@ -242,6 +243,9 @@ def test_keys_of_the_schema_that_are_not_content_are_named_with_their_count(
     assert "Roll20" in said["roll20Spell"].message
     assert said["foundrySpell"].message == (
         "1 `foundrySpell` entry not read: Foundry VTT automation data, not content"
+    )
+    assert said["psionicDisciplineFocus"].message.endswith(
+        "Foundry VTT automation data, not content"
     )
     assert said["lampPost"].message == (
         "1 `lampPost` entry not read: d5e does not map this 5etools type yet"
