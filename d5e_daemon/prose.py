@@ -180,6 +180,10 @@ class ProseNames:
         self._lines: dict[str, tuple[ProseRef, ...]] = {}
         """Prose references by line text (line number 0): a line seen before is not read again,
         and every line of the same text shares them (`ProseWalk.line_refs`)."""
+        self._plain: dict[str, tuple[ProseRef, ...]] = {}
+        """The texts of `_lines` that a walk takes as prose whole outside code, comments and
+        front matter (they begin with a letter and hold no HTML comment): a run of them is
+        walked with one lookup each (`_known_run`)."""
         self._walks: dict[Hashable, ProseWalk] = {}
         self._walks_lock = threading.Lock()
         """The last walk of each document read by key (`find_prose`), the least recent first."""
@@ -222,7 +226,10 @@ class ProseNames:
         if found is None:
             if len(self._lines) >= LINE_CACHE:
                 self._lines.clear()
+                self._plain.clear()
             found = self._lines[text] = tuple(_refs_in_text(0, _blank_spans_of_line(text), self))
+            if _is_plain(text):
+                self._plain[text] = found
         return found
 
     def refs_in_texts(self, texts: Sequence[str]) -> list[tuple[ProseRef, ...]]:
@@ -238,7 +245,11 @@ class ProseNames:
         result = [read[text] if text in read else known[text] for text in texts]
         if len(known) + len(read) > LINE_CACHE:
             known.clear()
+            self._plain.clear()
         known.update(read)
+        plain = self._plain
+        for text in filter(_is_plain, read):
+            plain[text] = read[text]
         return result
 
     @classmethod
@@ -397,6 +408,10 @@ class ProseWalk:
         states, texts = self.states, self.texts
         line_refs = self.line_refs
         known = names._lines if names is not None else {}
+        plain = names._plain if names is not None else {}
+        slice_hits: list[tuple[ProseRef, ...] | None] = []
+        """What `plain` holds for the lines from `hits_at` on, to the end of their slice."""
+        hits_at = 0
         rest = False
         pending: list[tuple[int, str]] = []
         """Lines whose text is new: (index, text), read together (`ProseNames.refs_in_texts`)."""
@@ -418,6 +433,35 @@ class ProseWalk:
                     _read(pending, line_refs, names)
                     pending, pending_chars = [], 0
                 yield
+            if (
+                fence is None
+                and not (in_comment or front_matter)
+                and (old_states is None or n < same_from)
+                and lines[n] in plain
+            ):
+                # A run of prose lines seen before: one lookup each, a slice at a time.
+                if not hits_at <= n < hits_at + len(slice_hits):
+                    end = min(count, n - n % WALK_SLICE + WALK_SLICE)
+                    if old_states is not None:
+                        end = min(end, same_from)
+                    slice_hits, hits_at = list(map(plain.get, lines[n:end])), n
+                run = _known_run(lines, n, slice_hits, n - hits_at)
+                if run:
+                    if keep:
+                        first_state: State = (None, False, False, previous_blank, in_list)
+                        if previous_blank:
+                            in_list = previous_blank = False
+                        next_state: State = (None, False, False, False, in_list)
+                        states.append(_STATES.setdefault(first_state, first_state))
+                        states += repeat(_STATES.setdefault(next_state, next_state), run - 1)
+                    elif previous_blank:
+                        in_list = previous_blank = False
+                    texts += lines[n : n + run]
+                    line_refs += cast(
+                        list[tuple[ProseRef, ...]], slice_hits[n - hits_at : n - hits_at + run]
+                    )
+                    n += run
+                    continue
             if (
                 fence is None
                 and not (in_comment or front_matter)
@@ -632,6 +676,28 @@ def _plain_run(lines: Sequence[str], n: int, end: int, comments: bool = True) ->
 
 
 _FIRST = itemgetter(slice(0, 1))
+
+
+def _known_run(
+    lines: Sequence[str], n: int, hits: list[tuple[ProseRef, ...] | None], at: int
+) -> int:
+    """How many lines from `n` are prose lines seen before, given what `ProseNames._plain`
+    holds for them (`hits[at]` on, line `n` first): C loops only. The last of them is left out
+    when the line after it underlines it (a setext heading), as the walk of that line alone
+    would."""
+    try:
+        run = hits.index(None, at) - at
+    except ValueError:
+        run = len(hits) - at
+    following = lines[n + run] if n + run < len(lines) else ""
+    if following[:1] in _SETEXT_FIRST and _SETEXT_UNDERLINE.match(following):
+        run -= 1
+    return run
+
+
+def _is_plain(text: str) -> bool:
+    """Whether a line of this text is prose whole outside code, comments and front matter."""
+    return text[:1] in _PLAIN_FIRST and "<!--" not in text
 
 
 def _read(
