@@ -582,6 +582,7 @@ def realistic_adventure(app: App, size: int, seed: int = 15) -> list[str]:
         "**{count} {ms}**, **Guard.** Then *{I}*.",
         "See {{@creature {m}}} and [*{S}*](x.md) or `3 wolves`.",
         "It’s Ætherhold’s “*nonesuch spell*” — 3 naïve wolves, ſix ogres, 二 goblins.",
+        "Two wolves Æ, 3 {ms} 二 wait, 2 ogres Æther ogres; **{count} {Ms}** and {count} ×{ms}.",
         "- {count} {Ms} in a list, *{S}* too",
         "A stone, often someone’s, *a very long italic sentence that names nothing at all here*.",
         "<span>{count} wolves</span> and <!-- 2 ogres --> **{M}**",
