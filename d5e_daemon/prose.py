@@ -182,6 +182,12 @@ class ProseNames:
         self._after_count: dict[str, tuple[int, int, NamedEntry | None]] = {}
         """The first word after a count → (the most words of a creature's name beginning with
         it, the words of its normalised form, what it means alone as a count)."""
+        self._spans_named: dict[str, tuple[int, int, str, NamedEntry] | None] = {}
+        """The words after a count (`words_after`) → what they begin with that names a creature
+        (`_named_words`)."""
+        self._words_after = re.compile(
+            rf"{_WORD.pattern}(?:[ \t]+{_WORD.pattern}){{0,{max(self.longest_creature - 1, 0)}}}"
+        )
         self._lines: dict[str, tuple[ProseRef, ...]] = {}
         """Prose references by line text (line number 0): a line seen before is not read again,
         and every line of the same text shares them (`ProseWalk.line_refs`)."""
@@ -300,6 +306,12 @@ class ProseNames:
         )
         self._after_count[word] = known
         return known
+
+    def words_after(self, text: str, pos: int) -> str:
+        """The words at `pos` (one at least) a count's name may take, as many as the longest
+        creature's name has."""
+        m = self._words_after.match(text, pos)
+        return m[0] if m is not None else ""
 
     def _find(self, norm: str, style: Style) -> NamedEntry | None:
         tables = [self._by_collection.get(c, {}) for c in STYLE_COLLECTIONS[style]]
@@ -779,20 +791,35 @@ def _blank_spans_of_lines(lines: list[str]) -> list[str]:
     return _blank_spans(joined).split("\n")
 
 
-def _blank(m: re.Match[str]) -> str:
-    return " " * len(m[0])
-
-
 def _blank_spans(line: str) -> str:
     if "`" in line:
-        line = _INLINE_CODE.sub(_blank, line)
+        line = _blanked(_INLINE_CODE_SPLIT, 2, line)
     if "{@" in line:
-        line = _TAG.sub(_blank, line)
+        line = _blanked(_TAG_SPLIT, 1, line)
     if "<" in line:
-        line = _HTML.sub(_blank, line)
+        line = _blanked(_HTML_SPLIT, 1, line)
     if "[" in line or "<" in line or "://" in line:
-        line = _LINK.sub(_blank, line)
+        line = _blanked(_LINK_SPLIT, 1, line)
     return line
+
+
+def _blanked(split: re.Pattern[str], groups: int, text: str) -> str:
+    """`text` with each match of `split` (a pattern whose first group is the whole match,
+    `groups` groups in all) replaced by as many spaces: split, measured and joined in C (a
+    Python call per match, as `re.sub` makes, took a tenth of a first reading: a tag a line)."""
+    parts = split.split(text)
+    if len(parts) == 1:
+        return text
+    step = groups + 1
+    out = parts[::step]  # the text between matches, then the matches blanked between them
+    blanks = list(map(" ".__mul__, map(len, parts[1::step])))
+    joined: list[str] = [""] * (len(out) + len(blanks))
+    joined[::2], joined[1::2] = out, blanks
+    return "".join(joined)
+
+
+_INLINE_CODE_SPLIT = re.compile(r"((`+)(?:(?!\2).)+?\2)")
+_TAG_SPLIT, _HTML_SPLIT, _LINK_SPLIT = (re.compile(f"({p.pattern})") for p in (_TAG, _HTML, _LINK))
 
 
 def find_prose(
@@ -923,9 +950,11 @@ def _recognise(texts: Sequence[str], names: ProseNames) -> list[tuple[ProseRef, 
     by_line: dict[int, list[ProseRef]] = {}
     taken: dict[int, list[tuple[int, int]]] = {}
     """Per line: the emphases that name something (no count is read inside them)."""
-    if "*" in joined or "_" in joined:
+    star, underscore = "*" in joined, "_" in joined
+    if star or underscore:
         emphasis = names.emphasis
-        for m in _STAR_OR_UNDERSCORE.finditer(joined):
+        pattern = _STAR_OR_UNDERSCORE if star and underscore else _STAR if star else _UNDERSCORE
+        for m in pattern.finditer(joined):
             group = m.lastindex or 0
             found = emphasis(m[0], len(m[group - 1]) + 1, m[group])
             if found is None:
@@ -1100,34 +1129,59 @@ _NEXT_WORD = re.compile(r"[ \t]+([^\W_][\w'’]*(?:-[^\W_][\w'’]*)*)")
 
 def _counted(text: str, count: Count, names: ProseNames, base: int = 0) -> ProseRef | None:
     """ "4 dire wolves": the longest run of words after the count that names a creature (the
-    columns of `text` less `base`: a line's own)."""
+    columns of `text` less `base`: a line's own). What the words after a count name depends on
+    those words only (as many as the longest creature's name has), remembered by their text:
+    prose repeats its counts ("4 wolves", "2 dire wolves")."""
     count_start, pos, count_text = count
-    w = _WORD.match(text, pos)
+    span = names.words_after(text, pos)
+    if not span:
+        return None
+    spans = names._spans_named
+    try:
+        known = spans[span]
+    except KeyError:
+        if len(spans) >= LINE_CACHE:
+            spans.clear()
+        known = spans[span] = _named_after_count(span, names)
+    if known is None:
+        return None
+    start, end, name, entry = known
+    return _ref(
+        0, pos + start - base, pos + end - base, name, "count", entry, _count_value(count_text),
+        count_start - base,
+    )  # fmt: skip
+
+
+def _named_after_count(span: str, names: ProseNames) -> tuple[int, int, str, NamedEntry] | None:
+    """What the words at the start of `span` name: (start, end, the name as written, entry)."""
+    w = _WORD.match(span)
     if w is None:
         return None
     most, size, alone = names.after_count(w[0])
     if not most:
         return None
     # No name has more words than the longest that begins with this word (or its singular):
-    # when that is this word, no word after it is read (unless it has no letters of a name,
-    # which adds nothing to a name's words and is read as the original loop read it).
+    # when that is this word, no word after it is read (unless that word has no letter a name
+    # keeps: it adds no word to a name, and the words are read one by one as below).
     if names.longest_creature <= 1 or most < size:
         final = True
     elif most == size:
-        after = _NEXT_WORD.match(text, w.end())
+        after = _NEXT_WORD.match(span, w.end())
         final = after is None or bool(names.normalized(after[1]))
     else:
         final = False
-    if final:
-        if alone is None:
-            return None
-        return _ref(
-            0, w.start() - base, w.end() - base, w[0], "count", alone, _count_value(count_text),
-            count_start - base,
-        )  # fmt: skip
+    if not final:
+        found = _named_words(span, most, names)
+        return None if found is None else (found[0], found[1], span[found[0] : found[1]], found[2])
+    return None if alone is None else (w.start(), w.end(), w[0], alone)
+
+
+def _named_words(text: str, most: int, names: ProseNames) -> tuple[int, int, NamedEntry] | None:
+    """The longest run of the words at the start of `text` that names a creature, reading no
+    more words of names than `most` (the longest that begins with the first)."""
     words: list[re.Match[str]] = []
     norms: list[str] = []
-    taken = 0
+    taken = pos = 0
     while len(words) < names.longest_creature:
         w = _WORD.match(text, pos)
         if w is None:
@@ -1144,11 +1198,7 @@ def _counted(text: str, count: Count, names: ProseNames, base: int = 0) -> Prose
             break
         pos = gap.end()
     for size in range(len(words), 0, -1):
-        start, end = words[0].start(), words[size - 1].end()
         entry = names.find(" ".join(norms[:size]), "count")
         if entry is not None:
-            return _ref(
-                0, start - base, end - base, text[start:end], "count", entry,
-                _count_value(count_text), count_start - base,
-            )  # fmt: skip
+            return words[0].start(), words[size - 1].end(), entry
     return None

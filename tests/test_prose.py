@@ -230,6 +230,15 @@ def test_spans_are_blanked_in_many_lines_as_in_each(lines: list[str]) -> None:
     ]
     assert prose._blank_spans_of_lines(lines) == [prose._blank_spans_of_line(x) for x in lines]
 
+    def blank(m: re.Match[str]) -> str:
+        return " " * len(m[0])
+
+    for line in lines:  # split and joined in C: what `re.sub` with a blank of each match makes
+        plain = line.rstrip("\r\n")
+        for pattern in (prose._INLINE_CODE, prose._TAG, prose._HTML, prose._LINK):
+            plain = pattern.sub(blank, plain)
+        assert prose._blank_spans_of_line(line) == plain
+
 
 def test_number_words_in_any_case_the_patterns_match(names: ProseNames) -> None:
     """`re.I` matches "ſix" and "nıne" as number words: their counts are read, where they
