@@ -942,10 +942,15 @@ def _recognise(texts: Sequence[str], names: ProseNames) -> list[tuple[ProseRef, 
     all of them joined by newlines (no match crosses one), and what each way of writing a name
     means is looked up once (`ProseNames.emphasis`, `ProseNames.after_count`): prose repeats
     its names, and a first reading spent most of its time on each name's Python work."""
-    lines = _blank_spans_of_lines(list(texts))
-    joined = "\n".join(lines)
-    if joined.count("\n") != len(lines) - 1:  # a line holding a newline of its own
-        return [_recognise([line], names)[0] for line in lines]
+    if len(texts) != 1:
+        joined = "\n".join(text.rstrip("\r\n") if text[-1:] in _EOL else text for text in texts)
+        if joined.count("\n") != len(texts) - 1:  # a line holding a newline of its own
+            return [_recognise([text], names)[0] for text in texts]
+        joined = _blank_spans(joined)
+        lines = joined.split("\n")
+    else:
+        joined = _blank_spans_of_line(texts[0])
+        lines = [joined]
     starts = list(accumulate(map(add, map(len, lines), repeat(1)), initial=0))
     by_line: dict[int, list[ProseRef]] = {}
     taken: dict[int, list[tuple[int, int]]] = {}

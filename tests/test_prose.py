@@ -651,3 +651,13 @@ def test_a_large_document_is_recognised_as_a_plain_reader_would(app: App) -> Non
         (n, *ref) for n, text in prose.prose_lines(lines) for ref in reference_line(text, names)
     ]
     assert got(find_prose(lines, names, key)) == again
+
+
+def test_lines_read_together_as_each_alone(app: App) -> None:
+    """The new lines of a slice are read together; a line that holds a newline of its own (a
+    client's text can) is read alone, as are the others then: the same references either way."""
+    texts = ["2 wolves and *fireball*\r\n", "a\nb 3 ogres, **goblins**", "", "x 4 bats\n"]
+    names, fresh = (ProseNames.load(app.conn, app.profile) for _ in range(2))
+    alone = [fresh.refs_in_text(t) for t in texts]
+    assert names.refs_in_texts(texts) == alone
+    assert [len(refs) for refs in alone] == [2, 2, 0, 1]
