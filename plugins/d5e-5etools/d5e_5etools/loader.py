@@ -74,6 +74,10 @@ NOT_CONTENT = {
     "blocklist": "what the 5etools site should hide, not content",
     "raceFluffMeta": "5etools' notes beside uncommon and monstrous races, not an entry",
     "roll20Spell": "Roll20 automation data, not content",
+    # Foundry VTT automation keys of older versions of the schema, without `foundry`
+    "backgroundFeature": "Foundry VTT automation data, not content",
+    "psionicDisciplineFocus": "Foundry VTT automation data, not content",
+    "psionicDisciplineActive": "Foundry VTT automation data, not content",
 }
 
 ID_CLEAN = re.compile(r"[^a-z0-9]+")
@@ -1346,10 +1350,21 @@ def _load(path: Path) -> list[LoadedPack]:
         )
     declared = {d.lower() for d in reader.dependencies}
     expansions: dict[str, list[Entry]] = {p.pack.id: [] for p in packs.values()}
+    # an entry whose `source` is a declared source's abbreviation (5etools wants its `json`)
+    # is of that source: said once per abbreviation, with how many entries do it
+    abbreviated = {
+        str(s["abbreviation"]).lower(): key
+        for key, s in reader.sources.items()
+        if isinstance(s.get("abbreviation"), str) and s["abbreviation"].lower() not in packs
+    }
+    by_abbreviation: dict[str, list[Item]] = {}
     for item in reader.items:
         raw = item.raw
         source = str(raw.get("source") or reader.sources[first]["json"]).lower()
         loaded = packs.get(source)
+        if loaded is None and source in abbreviated:
+            loaded = packs[abbreviated[source]]
+            by_abbreviation.setdefault(source, []).append(item)
         if loaded is None:
             reader.problems.append(
                 item.problem(
@@ -1381,7 +1396,8 @@ def _load(path: Path) -> list[LoadedPack]:
                 continue
             base_pack = ref.split(":", 1)[0]
             copied_source = str(raw["_copy"].get("source", "")).lower()
-            if builder.base_of(item) is None and copied_source in reader.sources:
+            own_source = copied_source in reader.sources or copied_source in abbreviated
+            if builder.base_of(item) is None and own_source:
                 # a source of these files: what it copies can only be in them (told now, with
                 # the files' other problems, not after they are fixed)
                 copied = raw["_copy"]
@@ -1424,6 +1440,8 @@ def _load(path: Path) -> list[LoadedPack]:
                 f"{copied.get('name', copied.get('abbreviation'))!r} of source "
                 f"{copied.get('source')!r}"
             )
+            if official and not base_pack.startswith("srd-"):
+                what += ", a book of 5etools' own that no pack provides"
             data = {
                 convert.RAW: raw,
                 "5etools_type": item.kind,
@@ -1548,6 +1566,18 @@ def _load(path: Path) -> list[LoadedPack]:
             )
         if item.kind in ("magicvariant", "variant"):
             expansions[loaded.pack.id] += _expand_variant(item, resolved, builder, where)
+    for abbreviation, items in by_abbreviation.items():
+        full = reader.sources[abbreviated[abbreviation]]["json"]
+        count = len(items)
+        reader.problems.append(
+            items[0].problem(
+                f"{count} entr{'y gives its' if count == 1 else 'ies give their'} source as "
+                f"{items[0].raw.get('source')!r}, the abbreviation of source {full!r}: read as "
+                "that source (5etools names a source by its `json`)",
+                ("source",),
+                "warning",
+            )
+        )
     for loaded in packs.values():
         _unique_slugs(loaded.entries)
         _fit_aliases(loaded.entries)
@@ -1567,7 +1597,7 @@ def _load(path: Path) -> list[LoadedPack]:
     }
     for item in reader.documents:
         source = str(item.raw.get("source") or reader.sources[first]["json"]).lower()
-        loaded = packs.get(source) or packs[first]
+        loaded = packs.get(source) or packs.get(abbreviated.get(source, "")) or packs[first]
         line, _ = item.where()
         for collection, name, data in _document_entries(item, titles):
             data["index"] = convert.slug(name)

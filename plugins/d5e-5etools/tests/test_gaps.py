@@ -227,6 +227,7 @@ def test_keys_of_the_schema_that_are_not_content_are_named_with_their_count(
         "raceFluffMeta": {"uncommon": {"type": "entries", "entries": ["Rare folk."]}},
         "roll20Spell": [{"name": "Kept", "source": "Keys", "data": {"Save": "Dexterity"}}],
         "foundrySpell": [{"name": "Kept", "source": "Keys", "system": {}}],
+        "psionicDisciplineFocus": [{"name": "Kept", "source": "Keys", "system": {}}],
         "lampPost": [{"name": "A Post", "source": "Keys"}],
     }  # fmt: skip
     path = write(tmp_path, "Keys", doc)
@@ -242,6 +243,9 @@ def test_keys_of_the_schema_that_are_not_content_are_named_with_their_count(
     assert "Roll20" in said["roll20Spell"].message
     assert said["foundrySpell"].message == (
         "1 `foundrySpell` entry not read: Foundry VTT automation data, not content"
+    )
+    assert said["psionicDisciplineFocus"].message.endswith(
+        "Foundry VTT automation data, not content"
     )
     assert said["lampPost"].message == (
         "1 `lampPost` entry not read: d5e does not map this 5etools type yet"
@@ -306,3 +310,36 @@ def test_every_problem_at_once_each_at_its_json_path(app: App, tmp_path: Path) -
     warned = {p.field: p.message for p in report.problems if p.severity == "warning"}
     assert "entries has no item 'Nope'" in warned["spell[5]._copy._mod.entries.replace"]
     assert not any("'Broke', which `_meta.dependencies`" in m for m in warned.values())
+
+
+def test_an_entry_naming_its_source_by_the_abbreviation(app: App, tmp_path: Path) -> None:
+    # real files write the abbreviation where 5etools wants the source's `json`
+    path = tmp_path / "Someone; Short.json"
+    doc = {
+        "_meta": {"sources": [{"json": "ShortAndSweet", "abbreviation": "SaS", "full": "S"}]},
+        "item": [{"name": "Sweet Lamp", "source": "SaS", "rarity": "common", "wondrous": True,
+                  "entries": ["Sweet."]}],
+        "monster": [{"name": "Sweet Imp", "source": "SaS", "size": ["T"], "type": "fiend",
+                     "cr": "1", "_copy": {"name": "Master Thief", "source": "MPMM"}},
+                    {"name": "Sour Imp", "source": "SaS", "_copy": {"name": "Sweet Lamp Imp",
+                                                                    "source": "SaS"}}],
+    }  # fmt: skip
+    path.write_text(json.dumps(doc, indent="\t"), "utf-8")
+    report = asyncio.run(validate(app, ValidateParams(path=str(path))))
+    errors = [p for p in report.problems if p.severity == "error"]
+    # a copy of the files' own source, named by its abbreviation, is looked for in them
+    assert [p.field for p in errors] == ["monster[1]._copy.name"], errors
+    warned = {p.field: p.message for p in report.problems if p.severity == "warning"}
+    assert warned["item[0].source"] == (
+        "3 entries give their source as 'SaS', the abbreviation of source 'ShortAndSweet': read "
+        "as that source (5etools names a source by its `json`)"
+    )
+    # a book of 5etools' own is said to be one: nothing to install
+    assert warned["monster[0]._copy"].endswith(
+        "('Master Thief' of source 'MPMM', a book of 5etools' own that no pack provides): "
+        "pack 'mpmm' is not installed"
+    )
+    doc["monster"].pop()
+    path.write_text(json.dumps(doc, indent="\t"), "utf-8")
+    assert install(app, path).entries == 1
+    assert "Sweet." in card(app, "shortandsweet:magic-items/sweet-lamp")
