@@ -114,6 +114,20 @@ def test_a_race_tag_names_a_subrace_as_5etools_writes_it(app: App) -> None:
     )
 
 
+def test_an_optional_feature_tag_finds_the_srd_s_feature_of_that_kind(app: App) -> None:
+    assert resolve(app, "{@optfeature Agonizing Blast|PHB}")[0] == (
+        "srd-2014:features/eldritch-invocation-agonizing-blast"
+    )
+    assert resolve(app, "{@optfeature Quickened Spell}")[0] == (
+        "srd-2014:features/metamagic-quickened-spell"
+    )
+    ref = resolve(app, "{@optfeature Archery|PHB}")[0]
+    assert ref is not None and ref.endswith("fighting-style-archery")
+    assert resolve(app, "{@optfeature Agonising Blast}")[2].startswith(
+        "unknown optional feature 'Agonising Blast'"
+    )
+
+
 def test_cards_link_the_feature_of_the_class_the_tag_names(app: App) -> None:
     text = (
         "{@classFeature Extra Attack|Fighter||5}, {@classFeature Extra Attack|Ranger||5|PHB|"

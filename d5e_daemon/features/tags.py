@@ -139,8 +139,15 @@ class KnownName:
 
 
 def _what(tag: Tag) -> str:
-    """What the tag names, for messages: "spell", "class feature"."""
-    return tag.kind.replace("feature", " feature")
+    """What the tag names, for messages: "spell", "class feature", "optional feature"."""
+    return _WHAT.get(tag.kind) or tag.kind.replace("feature", " feature")
+
+
+_WHAT = {
+    "optfeature": "optional feature", "variantrule": "variant rule", "legroup": "legendary group",
+    "vehupgrade": "vehicle upgrade", "charoption": "character option", "itemmastery":
+    "weapon mastery property", "itemproperty": "item property", "itemtype": "item type",
+}  # fmt: skip
 
 
 @dataclass
@@ -257,8 +264,8 @@ class Resolver:
         if tag.kind == "class" and tag.qualifiers.subclass:
             return self._subclass_of_class(tag, suggest)
         found = self._resolve_name(tag, collections, suggest)
-        if found.row is None and found.code == "unknown-ref" and tag.kind in _RACE_TAGS:
-            for reading in _subrace_readings(tag):  # 5etools' `{@race Dwarf (Hill)|PHB}`
+        if found.row is None and found.code == "unknown-ref":
+            for reading in _other_readings(tag):
                 row = self.resolve(reading, suggest=False).row
                 if row is not None:
                     return Resolution(row=row)
@@ -391,8 +398,23 @@ class Resolver:
         return self._names, self._longest
 
 
-_RACE_TAGS = frozenset({"race", "species"})
 _PARENTHESISED = re.compile(r"(.+?)\s*\((.+)\)")
+# The SRD's names of the features 5etools keeps as optional features (`{@optfeature Agonizing
+# Blast|PHB}` is the SRD's "Eldritch Invocation: Agonizing Blast").
+_OPTIONAL_FEATURE_KINDS = ("Eldritch Invocation", "Fighting Style", "Metamagic")
+
+
+def _other_readings(tag: Tag) -> list[Tag]:
+    """What a tag naming nothing by its name may mean as 5etools writes it for the SRD's
+    entries: a race tag a subrace, an optional feature tag the SRD's feature of that kind."""
+    if tag.kind in ("race", "species"):
+        return _subrace_readings(tag)
+    if tag.kind == "optfeature":
+        return [
+            replace(tag, tag="classfeature", name=f"{kind}: {tag.name}", parts=())
+            for kind in _OPTIONAL_FEATURE_KINDS
+        ]
+    return []
 
 
 def _subrace_readings(tag: Tag) -> list[Tag]:
