@@ -689,8 +689,7 @@ def spell(raw: dict[str, Any]) -> dict[str, Any]:
                 named = e.get("name") if isinstance(e, dict) else None
                 heading = plain_tags(named) if isinstance(named, str) else ""
         data["higher_level"] = higher
-        if heading != "At Higher Levels":
-            data["higher_level_name"] = heading or ""
+        data["higher_level_name"] = heading or ""
     if "level" in raw:
         data["level"] = raw["level"]
     if "school" in raw:
