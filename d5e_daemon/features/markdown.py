@@ -25,6 +25,7 @@ from ..campaign import Campaign, Mention, find_encounters
 from ..matching import match_names
 from ..prose import prose_at, prose_lines, refs_in_line, walk_prose
 from ..protocol import CompleteParams, CompletionItem, LookupParams
+from ..tagtext import QUALIFIER_PARTS
 from ..text import normalize
 from ..textdoc import LineDocument, moved_ranges
 from .complete import complete
@@ -45,6 +46,7 @@ from .tags import (
     iter_tags,
     tag_at,
     tag_for,
+    tag_for_found,
     tags_in_line,
 )
 
@@ -589,9 +591,18 @@ def _entry_name_items(
     start = m.start(2) + len(m[2]) - len(m[2].lstrip())
     edit_range = _range(doc, lines, line_no, start, m.end() + len(rest))
     suffix = "" if closed else "}"
-    items = _names_to_items(
-        app, typed, collections, edit_range, lambda i: i.name.lower() + suffix, limit
-    )
+    kind = m[1].lower()
+
+    def name_part(item: CompletionItem) -> str:
+        """The name, and where same-named entries need them the parts that tell this one
+        apart (`extra attack|Fighter||5}`), unless the tag goes on already."""
+        if not closed and kind in QUALIFIER_PARTS:
+            full = tag_for_found(app, item.pack, item.ref, item.name) or ""
+            if full.startswith("{@" + kind + " "):
+                return full[len(kind) + 3 : -1] + suffix
+        return item.name.lower() + suffix
+
+    items = _names_to_items(app, typed, collections, edit_range, name_part, limit)
     return types.CompletionList(is_incomplete=True, items=items)
 
 
@@ -607,7 +618,7 @@ def _plain_word_items(
     col = len(before)
 
     def tagged(item: CompletionItem) -> str:
-        return tag_for(item.collection, item.name) or item.name
+        return tag_for_found(app, item.pack, item.ref, item.name) or item.name
 
     for i, start in enumerate(starts):
         single = i == len(starts) - 1
