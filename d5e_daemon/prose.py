@@ -1134,56 +1134,64 @@ _NEXT_WORD = re.compile(r"[ \t]+([^\W_][\w'’]*(?:-[^\W_][\w'’]*)*)")
 
 def _counted(text: str, count: Count, names: ProseNames, base: int = 0) -> ProseRef | None:
     """ "4 dire wolves": the longest run of words after the count that names a creature (the
-    columns of `text` less `base`: a line's own). What the words after a count name depends on
-    those words only (as many as the longest creature's name has), remembered by their text:
-    prose repeats its counts ("4 wolves", "2 dire wolves")."""
+    columns of `text` less `base`: a line's own)."""
     count_start, pos, count_text = count
-    span = names.words_after(text, pos)
-    if not span:
-        return None
-    spans = names._spans_named
-    try:
-        known = spans[span]
-    except KeyError:
-        if len(spans) >= LINE_CACHE:
-            spans.clear()
-        known = spans[span] = _named_after_count(span, names)
-    if known is None:
-        return None
-    start, end, name, entry = known
-    return _ref(
-        0, pos + start - base, pos + end - base, name, "count", entry, _count_value(count_text),
-        count_start - base,
-    )  # fmt: skip
-
-
-def _named_after_count(span: str, names: ProseNames) -> tuple[int, int, str, NamedEntry] | None:
-    """What the words at the start of `span` name: (start, end, the name as written, entry)."""
-    w = _WORD.match(span)
+    w = _WORD.match(text, pos)
     if w is None:
         return None
     most, size, alone = names.after_count(w[0])
     if not most:
         return None
     # No name has more words than the longest that begins with this word (or its singular):
-    # when that is this word, no word after it is read (unless that word has no letter a name
-    # keeps: it adds no word to a name, and the words are read one by one as below).
+    # when that is this word, no word after it is read, unless the next word has no letter a
+    # name keeps (it adds no word to a name: the words are read one by one, below).
+    end = w.end()
     if names.longest_creature <= 1 or most < size:
         final = True
     elif most == size:
-        after = _NEXT_WORD.match(span, w.end())
-        final = after is None or bool(names.normalized(after[1]))
+        after = text[end : end + 2]
+        if (
+            len(after) < 2
+            or after[0] not in " \t"
+            or (after[1].isascii() and after[1] not in " \t")
+        ):
+            final = True  # no next word, or one that begins with an ASCII letter or digit
+        else:
+            next_word = _NEXT_WORD.match(text, end)
+            final = next_word is None or bool(names.normalized(next_word[1]))
     else:
         final = False
-    if not final:
-        found = _named_words(span, most, names)
-        return None if found is None else (found[0], found[1], span[found[0] : found[1]], found[2])
-    return None if alone is None else (w.start(), w.end(), w[0], alone)
+    if final:
+        if alone is None:
+            return None
+        start, name, entry = pos, w[0], alone
+    else:
+        # The words the loop may read (as many as the longest name has), as one key: what they
+        # name depends on them only, and prose repeats its names.
+        span = names.words_after(text, pos)
+        spans = names._spans_named
+        try:
+            known = spans[span]
+        except KeyError:
+            if len(spans) >= LINE_CACHE:
+                spans.clear()
+            known = spans[span] = _named_words(span, most, names)
+        if known is None:
+            return None
+        start, end, name, entry = known
+        start, end = start + pos, end + pos
+    return _ref(
+        0, start - base, end - base, name, "count", entry, _count_value(count_text),
+        count_start - base,
+    )  # fmt: skip
 
 
-def _named_words(text: str, most: int, names: ProseNames) -> tuple[int, int, NamedEntry] | None:
+def _named_words(
+    text: str, most: int, names: ProseNames
+) -> tuple[int, int, str, NamedEntry] | None:
     """The longest run of the words at the start of `text` that names a creature, reading no
-    more words of names than `most` (the longest that begins with the first)."""
+    more words of names than `most` (the longest that begins with the first): (start, end,
+    the name as written, entry)."""
     words: list[re.Match[str]] = []
     norms: list[str] = []
     taken = pos = 0
@@ -1205,5 +1213,6 @@ def _named_words(text: str, most: int, names: ProseNames) -> tuple[int, int, Nam
     for size in range(len(words), 0, -1):
         entry = names.find(" ".join(norms[:size]), "count")
         if entry is not None:
-            return words[0].start(), words[size - 1].end(), entry
+            start, end = words[0].start(), words[size - 1].end()
+            return start, end, text[start:end], entry
     return None

@@ -661,3 +661,18 @@ def test_lines_read_together_as_each_alone(app: App) -> None:
     alone = [fresh.refs_in_text(t) for t in texts]
     assert names.refs_in_texts(texts) == alone
     assert [len(refs) for refs in alone] == [2, 2, 0, 1]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "2 wolves Æ and 2 wolves  Æ, 2 wolves\tÆ; 2 wolves Æther 3 ogres 二 4 bats _x 5 bats",
+        "2 dire wolves Æ, 2 giant  spiders, 3 giant Æ spiders, 4 swarms of rats Æ 1 wolf-bat",
+        "**2 wolves Æ** and 3 **ogres Æ**, *2 fireball* ***4 wolves*** **Wolf.** 2 wolves\n",
+    ],
+)
+def test_words_after_a_count_as_a_plain_reader_reads_them(names: ProseNames, line: str) -> None:
+    """A word with no letter a name keeps ("Æ", "二") after a count's name is read as the plain
+    recogniser reads it, whatever space is before it."""
+    assert [(r.start, r.end, r.text, r.style, r.entry, r.count, r.count_start)
+            for r in names.refs_in_text(line)] == reference_line(line.rstrip("\n"), names)  # fmt: skip
