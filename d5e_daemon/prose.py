@@ -195,6 +195,9 @@ class ProseNames:
         """The texts of `_lines` that a walk takes as prose whole outside code, comments and
         front matter (they begin with a letter and hold no HTML comment): a run of them is
         walked with one lookup each (`_known_run`)."""
+        self._quiet: dict[str, bool] = {}
+        """Lines a walk found blank (True) or an ATX heading (False) outside code, comments
+        and front matter: taken again with a lookup (`ProseWalk._walk`)."""
         self._walks: dict[Hashable, ProseWalk] = {}
         self._walks_lock = threading.Lock()
         """The last walk of each document read by key (`find_prose`), the least recent first."""
@@ -238,6 +241,7 @@ class ProseNames:
             if len(self._lines) >= LINE_CACHE:
                 self._lines.clear()
                 self._plain.clear()
+                self._quiet.clear()
             found = self._lines[text] = _recognise([text], self)[0]
             if _is_plain(text):
                 self._plain[text] = found
@@ -255,6 +259,7 @@ class ProseNames:
         if len(known) + len(read) > LINE_CACHE:
             known.clear()
             self._plain.clear()
+            self._quiet.clear()
         known.update(read)
         plain = self._plain
         for text in filter(_is_plain, read):
@@ -454,6 +459,7 @@ class ProseWalk:
         line_refs = self.line_refs
         known = names._lines if names is not None else {}
         plain = names._plain if names is not None else {}
+        quiet = names._quiet if names is not None else {}
         slice_hits: list[tuple[ProseRef, ...] | None] = []
         """What `plain` holds for the lines from `hits_at` on, to the end of their slice."""
         hits_at = 0
@@ -507,6 +513,26 @@ class ProseWalk:
                     )
                     n += run
                     continue
+            if (
+                fence is None
+                and not (in_comment or front_matter)
+                and (old_states is None or n < same_from)
+                and (blank_line := quiet.get(lines[n])) is not None
+            ):
+                # A blank line or a heading seen before: no prose, and the block structure
+                # after it is known without reading it again.
+                if keep:
+                    state = (None, False, False, previous_blank, in_list)
+                    states.append(_STATES.setdefault(state, state))
+                texts.append(None)
+                line_refs.append(())
+                if blank_line:
+                    previous_blank = True
+                else:
+                    in_list = in_list and not previous_blank
+                    previous_blank = False
+                n += 1
+                continue
             if (
                 fence is None
                 and not (in_comment or front_matter)
@@ -591,6 +617,7 @@ class ProseWalk:
             line = raw.rstrip("\r\n")
             stripped = line.lstrip(" ")
             first = stripped[:1]
+            normal = fence is None and not (in_comment or front_matter)
             if front_matter:
                 if n > 1 and line.rstrip() in ("---", "..."):
                     front_matter = False
@@ -619,6 +646,10 @@ class ProseWalk:
             blank = not line.strip()
             was_blank, previous_blank = previous_blank, blank
             if blank:
+                if normal and names is not None and "<!--" not in raw:
+                    if len(quiet) >= LINE_CACHE:
+                        quiet.clear()
+                    quiet[raw] = True
                 continue
             indented = line[:1] == "\t" or len(line) - len(stripped) >= 4
             if first in _LIST_FIRST and _LIST_ITEM.match(line):
@@ -629,6 +660,10 @@ class ProseWalk:
                 previous_blank = True  # an indented code block: the next indented line is code too
                 continue
             if first == "#" and _ATX_HEADING.match(line):
+                if normal and names is not None and "<!--" not in raw:
+                    if len(quiet) >= LINE_CACHE:
+                        quiet.clear()
+                    quiet[raw] = False
                 continue
             if first == "[" and _REFERENCE_DEFINITION.match(line):
                 continue
