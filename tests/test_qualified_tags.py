@@ -128,6 +128,22 @@ def test_an_optional_feature_tag_finds_the_srd_s_feature_of_that_kind(app: App) 
     )
 
 
+def test_a_bonus_item_is_the_srd_s_generic_variant(app: App) -> None:
+    assert resolve(app, "{@item +1 Longsword|DMG}")[0] == "srd-2014:magic-items/weapon-1"
+    assert resolve(app, "{@item +2 chain mail}")[0] == "srd-2014:magic-items/armor-2"
+    assert resolve(app, "{@item +3 arrow|DMG}")[0] == "srd-2014:magic-items/ammunition-3"
+    assert resolve(app, "{@item +1 nonsense}")[1] == "unknown-ref"
+    assert tagtext.render("{@item +1 longsword|DMG|a +1 longsword}", card_links(app)) == (
+        "[a +1 longsword](d5e://srd-2014/magic-items/weapon-1.md)"
+    )
+
+
+def test_a_bonus_item_of_the_2024_srd(app2024: App) -> None:
+    assert resolve(app2024, "{@item +1 Longsword|XDMG}")[0] == "srd-2024:magic-items/weapon-1"
+    assert resolve(app2024, "{@item +1 Shield|XDMG}")[0] == "srd-2024:magic-items/shield-1"
+    assert resolve(app2024, "{@item +2 Chain Mail}")[0] == "srd-2024:magic-items/armor-2"
+
+
 def test_cards_link_the_feature_of_the_class_the_tag_names(app: App) -> None:
     text = (
         "{@classFeature Extra Attack|Fighter||5}, {@classFeature Extra Attack|Ranger||5|PHB|"

@@ -265,11 +265,35 @@ class Resolver:
             return self._subclass_of_class(tag, suggest)
         found = self._resolve_name(tag, collections, suggest)
         if found.row is None and found.code == "unknown-ref":
-            for reading in _other_readings(tag):
+            for reading in _other_readings(tag) + self._bonus_item_readings(tag):
                 row = self.resolve(reading, suggest=False).row
                 if row is not None:
                     return Resolution(row=row)
         return found
+
+    def _bonus_item_readings(self, tag: Tag) -> list[Tag]:
+        """5etools' `{@item +1 longsword|DMG}` names a concrete item of a generic variant; the
+        SRD has the variant: "Weapon, +1" (2014), "Weapon +1" (2024), armor, shields and
+        ammunition alike, told by the base item's equipment categories."""
+        m = _BONUS_ITEM.fullmatch(tag.name) if tag.kind == "item" else None
+        if m is None:
+            return []
+        pack = self._pack(tag)
+        app = self.app
+        base = names.find(
+            app.conn, m[2], ("equipment",), profile_id=None if pack else app.profile, pack=pack
+        )
+        if base is None:
+            return []
+        data = _data(base.rows[0])
+        fields = ("equipment_category", "equipment_categories", "gear_category")
+        cats = set().union(*(_names_of(data.get(f)) for f in fields))
+        kinds = [kind for kind, words in _BONUS_KINDS if any(w in c for w in words for c in cats)]
+        return [
+            replace(tag, name=f"{kind}{comma} +{m[1]}", parts=())
+            for kind in kinds[:1] + (["Armor"] if kinds[:1] == ["Shield"] else [])
+            for comma in (",", "")
+        ]
 
     def _resolve_name(self, tag: Tag, collections: tuple[str, ...], suggest: bool) -> Resolution:
         what = _what(tag)
@@ -398,6 +422,10 @@ class Resolver:
         return self._names, self._longest
 
 
+_BONUS_ITEM = re.compile(r"\+([1-3])\s+(.+)")
+# The SRD's generic bonus items, by the words of the base item's categories (first match).
+_BONUS_KINDS = (("Shield", ("shield",)), ("Ammunition", ("ammunition",)),
+                ("Weapon", ("weapon",)), ("Armor", ("armor",)))  # fmt: skip
 _PARENTHESISED = re.compile(r"(.+?)\s*\((.+)\)")
 # The SRD's names of the features 5etools keeps as optional features (`{@optfeature Agonizing
 # Blast|PHB}` is the SRD's "Eldritch Invocation: Agonizing Blast").

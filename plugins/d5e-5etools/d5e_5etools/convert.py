@@ -597,6 +597,24 @@ def _singular(unit: str, units: dict[str, Any] | None = None) -> str:
     return unit[:-1] if unit.endswith("s") else unit
 
 
+_FEET_PER_UNIT = {"feet": 1, "inches": 1 / 12, "yards": 3, "miles": 5280}
+
+
+def range_feet(value: Any, units: dict[str, Any] | None = None) -> float | None:
+    """A point range's distance in feet (for the `range` filter): 5etools' units, or the
+    file's own by their `feetPerUnit`; None for self, touch, areas and units of no length."""
+    if not isinstance(value, dict) or value.get("type") != "point":
+        return None
+    distance = value.get("distance") or {}
+    amount, unit = distance.get("amount"), str(distance.get("type", ""))
+    per = (units or {}).get(unit, _FEET_PER_UNIT.get(unit))
+    if isinstance(amount, bool) or not isinstance(amount, int | float):
+        return None
+    if isinstance(per, bool) or not isinstance(per, int | float):
+        return None
+    return float(amount * per)
+
+
 def _range(value: Any, units: dict[str, Any] | None = None) -> tuple[str, dict[str, Any] | None]:
     """A spell's range as 5etools' `Parser.spRangeToFull` writes it (`60 feet`, `1 mile`,
     `Self (15-foot cone)`), units of the file's own named as its `_meta` names them."""
@@ -683,6 +701,9 @@ def spell(raw: dict[str, Any]) -> dict[str, Any]:
     if "range" in raw:
         rng, area = _range(raw["range"])
         data["range"] = rng
+        feet = range_feet(raw["range"])
+        if feet is not None:
+            data["range_feet"] = feet
         if area:
             data["area_of_effect"] = area
     if "components" in raw:
@@ -1030,6 +1051,9 @@ def meta_codes(meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
         singular = said.get("singular") if isinstance(said, dict) else None
         shown = singular if isinstance(singular, str) and singular else _singular(str(unit))
         out.setdefault("distanceUnit", {})[str(unit)] = shown
+        per = said.get("feetPerUnit") if isinstance(said, dict) else None
+        if isinstance(per, int | float) and not isinstance(per, bool) and per > 0:
+            out.setdefault("distanceFeet", {})[str(unit)] = per
     tables = meta.get("currencyConversions")
     for ident, coins in (tables if isinstance(tables, dict) else {}).items():
         if isinstance(coins, list) and coins and all(_is_coin(c) for c in coins):
@@ -1070,6 +1094,9 @@ def apply_codes(collection: str, data: dict[str, Any], codes: dict[str, dict[str
             data["school"] = {"index": slug(school), "name": school}
     if collection == "spells" and "range" in raw and codes.get("distanceUnit"):
         data["range"] = _range(raw["range"], codes["distanceUnit"])[0]
+        feet = range_feet(raw["range"], codes.get("distanceFeet"))
+        if feet is not None:
+            data["range_feet"] = feet
     table = codes.get("currencyConversion", {}).get(str(raw.get("currencyConversion")))
     if table and collection in ("magic-items", "equipment"):
         cost = _cost(raw.get("value"), table)

@@ -214,6 +214,19 @@ def test_a_files_own_currencies_and_distance_units(app: App, tmp_path: Path) -> 
     assert data(app, "coins:spells/lamp-cone")["range"] == "Self (5-lamplength cone)"
     assert data(app, "coins:spells/yard-lamp")["range"] == "1 yard"
     assert "**Range:** 1 lamplength" in card(app, "coins:spells/arm-lamp")
+    # the range filter reads the distance in feet: a league is 15,840 feet, a yard 3
+    from d5e_daemon.features.search import search
+    from d5e_daemon.protocol import SearchParams, decode
+
+    def refs(**filters: Any) -> set[str]:
+        params = decode({"query": "", "filters": filters, "limit": 500}, SearchParams)
+        return {hit.ref for hit in search(app, params).hits if hit.pack == "coins"}
+
+    assert refs(range="at least 20000") == {"spells/far-lamp"}
+    assert refs(range="at least 3") == {
+        "spells/far-lamp", "spells/near-lamp", "spells/arm-lamp", "spells/yard-lamp",
+    }  # fmt: skip
+    assert data(app, "coins:spells/yard-lamp")["range_feet"] == 3
 
 
 def test_keys_of_the_schema_that_are_not_content_are_named_with_their_count(
