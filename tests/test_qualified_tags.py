@@ -145,6 +145,17 @@ def test_a_bonus_item_of_the_2024_srd(app2024: App) -> None:
     assert resolve(app2024, "{@item +2 Chain Mail}")[0] == "srd-2024:magic-items/armor-2"
 
 
+def test_item_properties_and_types_by_their_5etools_codes(app: App) -> None:
+    assert resolve(app, "{@itemProperty T|PHB}")[0] == "srd-2014:weapon-properties/thrown"
+    assert resolve(app, "{@itemProperty 2h}")[0] == "srd-2014:weapon-properties/two-handed"
+    assert resolve(app, "{@itemProperty Versatile}")[0] == "srd-2014:weapon-properties/versatile"
+    text = "{@itemProperty T|PHB}, {@itemProperty LD|PHB|loading} and {@itemType M|PHB}"
+    assert tagtext.render(text, card_links(app)) == (
+        "[Thrown](d5e://srd-2014/weapon-properties/thrown.md), "
+        "[loading](d5e://srd-2014/weapon-properties/loading.md) and Melee Weapon"
+    )
+
+
 def test_cards_link_the_feature_of_the_class_the_tag_names(app: App) -> None:
     text = (
         "{@classFeature Extra Attack|Fighter||5}, {@classFeature Extra Attack|Ranger||5|PHB|"
