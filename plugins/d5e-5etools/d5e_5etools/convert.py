@@ -16,12 +16,12 @@ from typing import Any
 
 from d5e_daemon.tagtext import ITEM_PROPERTIES as PROPERTIES
 from d5e_daemon.tagtext import ITEM_TYPES
-from d5e_daemon.text import slugify
+from d5e_daemon.text import normalize, slugify
 
+from . import RAW
 from .copy import CR_XP, eval_fraction
 from .entries import ABILITY_NAMES, blocks, spellcasting
-
-RAW = "5etools"
+from .srddb import srd_names
 
 # 5etools data keys → d5e collections. The SRD's names where the SRD has the collection.
 COLLECTIONS: dict[str, str] = {
@@ -674,8 +674,7 @@ def spell(raw: dict[str, Any]) -> dict[str, Any]:
                 named = e.get("name") if isinstance(e, dict) else None
                 heading = plain_tags(named) if isinstance(named, str) else ""
         data["higher_level"] = higher
-        if heading != "At Higher Levels":
-            data["higher_level_name"] = heading or ""
+        data["higher_level_name"] = heading or ""
     if "level" in raw:
         data["level"] = raw["level"]
     if "school" in raw:
@@ -1307,6 +1306,11 @@ def record(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     short = str(raw.get("shortName") or "")
     if kind == "subclass" and short and slug(short) != slug(name):  # tags name it so
         aliases.append(short)
+    # an alias that is an SRD record's name in the same collection is not one (5etools'
+    # Khoravar aliased "Half-Elf"; a subclass's short name "Land", the SRD's subclass): the
+    # name keeps meaning the SRD's entry (the alias stays in the 5etools object)
+    taken = srd_names().get(collection_of(kind, raw), frozenset()) if aliases else frozenset()
+    aliases = [a for a in aliases if normalize(a) not in taken]
     if aliases:
         data["aliases"] = aliases
     fluff = raw.get("fluff")

@@ -1633,19 +1633,13 @@ def _load(path: Path) -> list[LoadedPack]:
 def _fit_aliases(entries: list[Entry]) -> None:
     """5etools' `alias` helps its search; in d5e an alias finds the entry by name, so one that
     is another entry's name (a template aliased "Shield Dwarf" beside the "Shield Dwarf"
-    template; the Eberron Khoravar aliased "Half-Elf", the SRD's race) is not registered: the
-    name keeps meaning its own entry. (It stays in the 5etools object.)"""
+    template) is not registered: the name keeps meaning its own entry. (It stays in the
+    5etools object; those that are an SRD record's name `convert.record` leaves out.)"""
     named = {normalize(e.name): e for e in reversed(entries)}
-    srd_names = srd.srd_names()
     for entry in entries:
         aliases = entry.data.get("aliases") if isinstance(entry.data, dict) else None
         if isinstance(aliases, list):
-            taken = srd_names.get(entry.collection, frozenset())
-            kept = [
-                a
-                for a in aliases
-                if named.get(normalize(str(a)), entry) is entry and normalize(str(a)) not in taken
-            ]
+            kept = [a for a in aliases if named.get(normalize(str(a)), entry) is entry]
             if len(kept) != len(aliases):
                 entry.data["aliases"] = kept
 

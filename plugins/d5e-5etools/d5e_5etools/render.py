@@ -286,8 +286,6 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
         ]
         if names:
             facts.append((label(key), ", ".join(names)))
-    if raw.get("additionalSpells"):
-        facts.append(("Additional spells", additional_spells(raw["additionalSpells"], codes)))
     done = {"prerequisite", "size", "hd", "alignment", "classFeatures", "subclassFeatures",
             "additionalSpells"}  # fmt: skip
     for key, value in raw.items():
@@ -305,6 +303,8 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
         text = describe(value)
         if text:
             facts.append((label(key), text))
+    if raw.get("additionalSpells"):  # long: after the others
+        facts.append(("Additional spells", additional_spells(raw["additionalSpells"], codes)))
     return [f"**{k}:** {v}" for k, v in facts if v]
 
 

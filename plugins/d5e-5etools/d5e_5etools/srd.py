@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from .convert import SCHOOLS, SIZES
+from .srddb import srd_rows
 
 _SIZE_CODES = {v.lower(): k for k, v in SIZES.items()}
 _SCHOOL_CODES = {v.lower(): k for k, v in SCHOOLS.items()}
@@ -300,47 +301,9 @@ def base_item(data: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _srd_rows(edition: str, sql: str) -> list[tuple[Any, ...]]:
-    """Rows of the installed SRD data of `edition` (the `d5e-srd` plugin's); none when that
-    data is not installed."""
-    try:
-        import apsw
-        from d5e_srd import data_files  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        return []
-    path = data_files().get(edition)
-    if path is None:
-        return []
-    uri = f"file:{path}?mode=ro&immutable=1"
-    conn = apsw.Connection(uri, flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
-    try:
-        return list(conn.execute(sql))
-    except apsw.Error:
-        return []
-    finally:
-        conn.close()
-
-
-@functools.lru_cache(maxsize=1)
-def srd_names() -> dict[str, frozenset[str]]:
-    """The names of the SRDs' records (both editions), normalized, by collection."""
-    from d5e_daemon.text import normalize
-
-    names: dict[str, set[str]] = {}
-    for edition in ("2014", "2024"):
-        tables = _srd_rows(edition, "SELECT name FROM sqlite_master WHERE type = 'table'")
-        for (table,) in tables:
-            if table == "metadata" or not str(table).isidentifier():
-                continue
-            rows = _srd_rows(edition, f"SELECT name FROM {table}")  # noqa: S608 (its own)
-            found = names.setdefault(str(table).replace("_", "-"), set())
-            found.update(normalize(str(name)) for (name,) in rows if name)
-    return {collection: frozenset(found) for collection, found in names.items()}
-
-
 @functools.lru_cache(maxsize=1)
 def srd_base_items() -> tuple[dict[str, Any], ...]:
     """The weapons and armor of the installed 2014 SRD data (the `d5e-srd` plugin's), as
     5etools base items; none when that data is not installed."""
-    rows = [json.loads(data) for (data,) in _srd_rows("2014", "SELECT data FROM equipment")]
+    rows = [json.loads(data) for (data,) in srd_rows("2014", "SELECT data FROM equipment")]
     return tuple(item for item in map(base_item, rows) if item is not None)

@@ -356,3 +356,26 @@ def test_an_entry_naming_its_source_by_the_abbreviation(app: App, tmp_path: Path
     path.write_text(json.dumps(doc, indent="\t"), "utf-8")
     assert install(app, path).entries == 1
     assert "Sweet." in card(app, "shortandsweet:magic-items/sweet-lamp")
+
+
+def test_a_subclass_short_name_that_is_the_srds_subclass_is_no_alias(
+    app: App, tmp_path: Path
+) -> None:
+    # a playtest's subclass copied from an earlier playtest (resolved at install time), its
+    # short name "Land" the 2014 SRD's name of its Circle of the Land
+    first = {
+        "name": "Circle of the Land", "shortName": "Land", "source": "TestOne",
+        "className": "Druid", "classSource": "TestOne", "entries": ["Old text."],
+    }  # fmt: skip
+    install(app, write(tmp_path, "TestOne", {"subclass": [first]}))
+    later = {
+        "name": "Circle of the Land", "shortName": "Land", "source": "TestTwo",
+        "className": "Druid", "classSource": "TestTwo",
+        "_copy": {"name": "Circle of the Land", "shortName": "Land", "source": "TestOne",
+                  "className": "Druid", "classSource": "TestOne"},
+    }  # fmt: skip
+    path = write(tmp_path, "TestTwo", {"subclass": [later]}, dependencies={"subclass": ["TestOne"]})
+    assert install(app, path).entries == 1
+    got = data(app, "testtwo:subclasses/druid-circle-of-the-land")
+    assert "Land" not in got.get("aliases", []) and got["5etools"]["shortName"] == "Land"
+    assert lookup(app, LookupParams(name="Land")).entry.pack == "srd-2014"
