@@ -195,8 +195,6 @@ class ProseNames:
         """The texts of `_lines` that a walk takes as prose whole outside code, comments and
         front matter (they begin with a letter and hold no HTML comment): a run of them is
         walked with one lookup each (`_known_run`)."""
-        self._simple: dict[str, tuple[ProseRef, ...] | bool] = {}
-        """`_plain` and `_quiet` in one: what a walk that is not kept takes runs of."""
         self._quiet: dict[str, bool] = {}
         """Lines a walk found blank (True) or an ATX heading (False) outside code, comments
         and front matter: taken again with a lookup (`ProseWalk._walk`)."""
@@ -244,10 +242,9 @@ class ProseNames:
                 self._lines.clear()
                 self._plain.clear()
                 self._quiet.clear()
-                self._simple.clear()
             found = self._lines[text] = _recognise([text], self)[0]
             if _is_plain(text):
-                self._plain[text] = self._simple[text] = found
+                self._plain[text] = found
         return found
 
     def refs_in_texts(self, texts: Sequence[str]) -> list[tuple[ProseRef, ...]]:
@@ -263,11 +260,10 @@ class ProseNames:
             known.clear()
             self._plain.clear()
             self._quiet.clear()
-            self._simple.clear()
         known.update(read)
-        plain, simple = self._plain, self._simple
+        plain = self._plain
         for text in filter(_is_plain, read):
-            plain[text] = simple[text] = read[text]
+            plain[text] = read[text]
         return result
 
     @classmethod
@@ -464,11 +460,7 @@ class ProseWalk:
         known = names._lines if names is not None else {}
         plain = names._plain if names is not None else {}
         quiet = names._quiet if names is not None else {}
-        simple = names._simple if names is not None else {}
-        known_lines = cast(dict[str, tuple[ProseRef, ...] | bool], plain) if keep else simple
-        """Lines a run may take: prose lines (`_plain`), and in a walk that is not kept blank
-        lines and headings (`_simple`: True, False), whose states are not recorded."""
-        slice_hits: list[tuple[ProseRef, ...] | bool | None] = []
+        slice_hits: list[tuple[ProseRef, ...] | None] = []
         """What `plain` holds for the lines from `hits_at` on, to the end of their slice."""
         hits_at = 0
         rest = False
@@ -496,39 +488,15 @@ class ProseWalk:
                 fence is None
                 and not (in_comment or front_matter)
                 and (old_states is None or n < same_from)
-                and lines[n] in known_lines
+                and lines[n] in plain
             ):
-                # A run of prose lines seen before (and, in a walk that is not kept, of blank
-                # lines and headings seen before): one lookup each, a slice at a time.
+                # A run of prose lines seen before: one lookup each, a slice at a time.
                 if not hits_at <= n < hits_at + len(slice_hits):
                     end = min(count, n - n % WALK_SLICE + WALK_SLICE)
                     if old_states is not None:
                         end = min(end, same_from)
-                    slice_hits, hits_at = list(map(known_lines.get, lines[n:end])), n
+                    slice_hits, hits_at = list(map(plain.get, lines[n:end])), n
                 run = _known_run(lines, n, slice_hits, n - hits_at)
-                if run and not keep:
-                    run_hits = slice_hits[n - hits_at : n - hits_at + run]
-                    quiet_at = list(compress(_count(), map(isinstance, run_hits, repeat(bool))))
-                    if quiet_at:
-                        run_texts: list[str | None] = list(lines[n : n + run])
-                        blanks = set()
-                        for i in quiet_at:
-                            if run_hits[i]:
-                                blanks.add(i)
-                            run_hits[i], run_texts[i] = (), None
-                        texts += run_texts
-                        if (previous_blank and 0 not in blanks) or any(
-                            i + 1 < run and i + 1 not in blanks for i in blanks
-                        ):
-                            in_list = False
-                        previous_blank = run - 1 in blanks
-                    else:
-                        texts += lines[n : n + run]
-                        if previous_blank:
-                            in_list = previous_blank = False
-                    line_refs += cast(list[tuple[ProseRef, ...]], run_hits)
-                    n += run
-                    continue
                 if run:
                     if keep:
                         first_state: State = (None, False, False, previous_blank, in_list)
@@ -681,8 +649,7 @@ class ProseWalk:
                 if normal and names is not None and "<!--" not in raw:
                     if len(quiet) >= LINE_CACHE:
                         quiet.clear()
-                        simple.clear()
-                    quiet[raw] = simple[raw] = True
+                    quiet[raw] = True
                 continue
             indented = line[:1] == "\t" or len(line) - len(stripped) >= 4
             if first in _LIST_FIRST and _LIST_ITEM.match(line):
@@ -696,8 +663,7 @@ class ProseWalk:
                 if normal and names is not None and "<!--" not in raw:
                     if len(quiet) >= LINE_CACHE:
                         quiet.clear()
-                        simple.clear()
-                    quiet[raw] = simple[raw] = False
+                    quiet[raw] = False
                 continue
             if first == "[" and _REFERENCE_DEFINITION.match(line):
                 continue
@@ -795,7 +761,7 @@ _FIRST = itemgetter(slice(0, 1))
 
 
 def _known_run(
-    lines: Sequence[str], n: int, hits: list[tuple[ProseRef, ...] | bool | None], at: int
+    lines: Sequence[str], n: int, hits: list[tuple[ProseRef, ...] | None], at: int
 ) -> int:
     """How many lines from `n` are prose lines seen before, given what `ProseNames._plain`
     holds for them (`hits[at]` on, line `n` first): C loops only. The last of them is left out
