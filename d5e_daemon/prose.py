@@ -402,7 +402,7 @@ class ProseWalk:
         `lazy=True`: nothing is walked yet; iterate `steps` to walk (it yields every
         `WALK_SLICE` lines, once the new lines among them are read, and after `READ_CHARS` of
         new text, so a caller can stop in between and answer something else)."""
-        self.lines = tuple(lines)
+        self.lines: Sequence[str] = tuple(lines) if keep else lines  # kept: compared next time
         self.states: list[State] = []
         self.texts: list[str | None] = []
         self.line_refs: list[tuple[ProseRef, ...]] = []
