@@ -222,9 +222,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   const packs = registerPacksView(context, request);
   client.onNotification("d5e/packsChanged", () => packs.refresh());
-  await client.start();
-  client.info(startTimings(activated, current.spawned, Date.now()));
-  suggestWhereTyping();
+  // Not awaited: VS Code holds back the extensions that start once the window has (its
+  // `onStartupFinished`) until every extension activated at start has returned, and the
+  // daemon's start is none of their business. Requests sent meanwhile wait for it; a failed
+  // start is told by the language client (the d5e output and a notification).
+  const started = client;
+  void started.start().then(
+    () => {
+      started.info(startTimings(activated, current.spawned, Date.now()));
+      suggestWhereTyping();
+    },
+    () => undefined,
+  );
 }
 
 export async function deactivate(): Promise<void> {
