@@ -402,7 +402,7 @@ class ProseWalk:
         `lazy=True`: nothing is walked yet; iterate `steps` to walk (it yields every
         `WALK_SLICE` lines, once the new lines among them are read, and after `READ_CHARS` of
         new text, so a caller can stop in between and answer something else)."""
-        self.lines = tuple(lines)
+        self.lines: Sequence[str] = tuple(lines) if keep else lines  # kept: compared next time
         self.states: list[State] = []
         self.texts: list[str | None] = []
         self.line_refs: list[tuple[ProseRef, ...]] = []
@@ -733,10 +733,12 @@ def _same_lines(a: Sequence[str], b: Sequence[str], most: int, way: int) -> int:
         size = min(_SAME_BLOCK, most - n)
         if way > 0:
             x, y = a[n : n + size], b[n : n + size]
-        else:
-            x, y = a[len(a) - n - size : len(a) - n][::-1], b[len(b) - n - size : len(b) - n][::-1]
-        if x != y:
-            return n + next(compress(count(), map(ne, x, y)), size)
+            if x != y:
+                return n + next(compress(count(), map(ne, x, y)), size)
+        else:  # the blocks compared as they are, read backwards only where they differ
+            x, y = a[len(a) - n - size : len(a) - n], b[len(b) - n - size : len(b) - n]
+            if x != y:
+                return n + next(compress(count(), map(ne, reversed(x), reversed(y))), size)
         n += size
     return most
 
