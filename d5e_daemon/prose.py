@@ -195,6 +195,9 @@ class ProseNames:
         """The texts of `_lines` that a walk takes as prose whole outside code, comments and
         front matter (they begin with a letter and hold no HTML comment): a run of them is
         walked with one lookup each (`_known_run`)."""
+        self._quiet: dict[str, bool] = {}
+        """Lines a walk found blank (True) or an ATX heading (False) outside code, comments
+        and front matter: taken again with a lookup (`ProseWalk._walk`)."""
         self._walks: dict[Hashable, ProseWalk] = {}
         self._walks_lock = threading.Lock()
         """The last walk of each document read by key (`find_prose`), the least recent first."""
@@ -238,6 +241,7 @@ class ProseNames:
             if len(self._lines) >= LINE_CACHE:
                 self._lines.clear()
                 self._plain.clear()
+                self._quiet.clear()
             found = self._lines[text] = _recognise([text], self)[0]
             if _is_plain(text):
                 self._plain[text] = found
@@ -255,6 +259,7 @@ class ProseNames:
         if len(known) + len(read) > LINE_CACHE:
             known.clear()
             self._plain.clear()
+            self._quiet.clear()
         known.update(read)
         plain = self._plain
         for text in filter(_is_plain, read):
@@ -397,7 +402,7 @@ class ProseWalk:
         `lazy=True`: nothing is walked yet; iterate `steps` to walk (it yields every
         `WALK_SLICE` lines, once the new lines among them are read, and after `READ_CHARS` of
         new text, so a caller can stop in between and answer something else)."""
-        self.lines = tuple(lines)
+        self.lines: Sequence[str] = tuple(lines) if keep else lines  # kept: compared next time
         self.states: list[State] = []
         self.texts: list[str | None] = []
         self.line_refs: list[tuple[ProseRef, ...]] = []
@@ -454,6 +459,7 @@ class ProseWalk:
         line_refs = self.line_refs
         known = names._lines if names is not None else {}
         plain = names._plain if names is not None else {}
+        quiet = names._quiet if names is not None else {}
         slice_hits: list[tuple[ProseRef, ...] | None] = []
         """What `plain` holds for the lines from `hits_at` on, to the end of their slice."""
         hits_at = 0
@@ -475,7 +481,7 @@ class ProseWalk:
         while n < count:
             if n % WALK_SLICE == 0:
                 if pending and names is not None:
-                    _read(pending, line_refs, names)
+                    yield from _read_batches(pending, line_refs, names)
                     pending, pending_chars = [], 0
                 yield
             if (
@@ -507,6 +513,26 @@ class ProseWalk:
                     )
                     n += run
                     continue
+            if (
+                fence is None
+                and not (in_comment or front_matter)
+                and (old_states is None or n < same_from)
+                and (blank_line := quiet.get(lines[n])) is not None
+            ):
+                # A blank line or a heading seen before: no prose, and the block structure
+                # after it is known without reading it again.
+                if keep:
+                    state = (None, False, False, previous_blank, in_list)
+                    states.append(_STATES.setdefault(state, state))
+                texts.append(None)
+                line_refs.append(())
+                if blank_line:
+                    previous_blank = True
+                else:
+                    in_list = in_list and not previous_blank
+                    previous_blank = False
+                n += 1
+                continue
             if (
                 fence is None
                 and not (in_comment or front_matter)
@@ -545,7 +571,7 @@ class ProseWalk:
                         line_refs += cast(list[tuple[ProseRef, ...]], hits)
                     n += run
                     if pending_chars >= READ_CHARS and names is not None:
-                        _read(pending, line_refs, names)
+                        yield from _read_batches(pending, line_refs, names)
                         pending, pending_chars = [], 0
                         yield
                     continue
@@ -584,13 +610,14 @@ class ProseWalk:
                         pending.append((len(line_refs) - 1, raw))
                         pending_chars += len(raw)
                         if pending_chars >= READ_CHARS:  # long lines: a slice's worth
-                            _read(pending, line_refs, names)
+                            yield from _read_batches(pending, line_refs, names)
                             pending, pending_chars = [], 0
                             yield
                 continue
             line = raw.rstrip("\r\n")
             stripped = line.lstrip(" ")
             first = stripped[:1]
+            normal = fence is None and not (in_comment or front_matter)
             if front_matter:
                 if n > 1 and line.rstrip() in ("---", "..."):
                     front_matter = False
@@ -619,6 +646,10 @@ class ProseWalk:
             blank = not line.strip()
             was_blank, previous_blank = previous_blank, blank
             if blank:
+                if normal and names is not None and "<!--" not in raw:
+                    if len(quiet) >= LINE_CACHE:
+                        quiet.clear()
+                    quiet[raw] = True
                 continue
             indented = line[:1] == "\t" or len(line) - len(stripped) >= 4
             if first in _LIST_FIRST and _LIST_ITEM.match(line):
@@ -629,6 +660,10 @@ class ProseWalk:
                 previous_blank = True  # an indented code block: the next indented line is code too
                 continue
             if first == "#" and _ATX_HEADING.match(line):
+                if normal and names is not None and "<!--" not in raw:
+                    if len(quiet) >= LINE_CACHE:
+                        quiet.clear()
+                    quiet[raw] = False
                 continue
             if first == "[" and _REFERENCE_DEFINITION.match(line):
                 continue
@@ -648,11 +683,11 @@ class ProseWalk:
                     pending.append((len(line_refs) - 1, text))
                     pending_chars += len(text)
                     if pending_chars >= READ_CHARS:
-                        _read(pending, line_refs, names)
+                        yield from _read_batches(pending, line_refs, names)
                         pending, pending_chars = [], 0
                         yield
         if pending and names is not None:
-            _read(pending, line_refs, names)
+            yield from _read_batches(pending, line_refs, names)
         self.walked = n - walked
         if rest and old is not None:
             self._take_rest(old, n, moved, names is not None)
@@ -698,10 +733,12 @@ def _same_lines(a: Sequence[str], b: Sequence[str], most: int, way: int) -> int:
         size = min(_SAME_BLOCK, most - n)
         if way > 0:
             x, y = a[n : n + size], b[n : n + size]
-        else:
-            x, y = a[len(a) - n - size : len(a) - n][::-1], b[len(b) - n - size : len(b) - n][::-1]
-        if x != y:
-            return n + next(compress(count(), map(ne, x, y)), size)
+            if x != y:
+                return n + next(compress(count(), map(ne, x, y)), size)
+        else:  # the blocks compared as they are, read backwards only where they differ
+            x, y = a[len(a) - n - size : len(a) - n], b[len(b) - n - size : len(b) - n]
+            if x != y:
+                return n + next(compress(count(), map(ne, reversed(x), reversed(y))), size)
         n += size
     return most
 
@@ -743,6 +780,23 @@ def _known_run(
 def _is_plain(text: str) -> bool:
     """Whether a line of this text is prose whole outside code, comments and front matter."""
     return text[:1] in _PLAIN_FIRST and "<!--" not in text
+
+
+def _read_batches(
+    pending: list[tuple[int, str]], line_refs: list[tuple[ProseRef, ...]], names: ProseNames
+) -> Iterator[None]:
+    """Read the pending lines a batch of at most READ_CHARS at a time (a longer line alone),
+    with a step before each batch: a run of 256 new lines of 1,600 characters read as one batch
+    held the event loop for 30 ms."""
+    start = 0
+    while start < len(pending):
+        end, size = start + 1, len(pending[start][1])
+        while end < len(pending) and size + len(pending[end][1]) <= READ_CHARS:
+            size += len(pending[end][1])
+            end += 1
+        yield
+        _read(pending[start:end], line_refs, names)
+        start = end
 
 
 def _read(
@@ -1134,56 +1188,64 @@ _NEXT_WORD = re.compile(r"[ \t]+([^\W_][\w'’]*(?:-[^\W_][\w'’]*)*)")
 
 def _counted(text: str, count: Count, names: ProseNames, base: int = 0) -> ProseRef | None:
     """ "4 dire wolves": the longest run of words after the count that names a creature (the
-    columns of `text` less `base`: a line's own). What the words after a count name depends on
-    those words only (as many as the longest creature's name has), remembered by their text:
-    prose repeats its counts ("4 wolves", "2 dire wolves")."""
+    columns of `text` less `base`: a line's own)."""
     count_start, pos, count_text = count
-    span = names.words_after(text, pos)
-    if not span:
-        return None
-    spans = names._spans_named
-    try:
-        known = spans[span]
-    except KeyError:
-        if len(spans) >= LINE_CACHE:
-            spans.clear()
-        known = spans[span] = _named_after_count(span, names)
-    if known is None:
-        return None
-    start, end, name, entry = known
-    return _ref(
-        0, pos + start - base, pos + end - base, name, "count", entry, _count_value(count_text),
-        count_start - base,
-    )  # fmt: skip
-
-
-def _named_after_count(span: str, names: ProseNames) -> tuple[int, int, str, NamedEntry] | None:
-    """What the words at the start of `span` name: (start, end, the name as written, entry)."""
-    w = _WORD.match(span)
+    w = _WORD.match(text, pos)
     if w is None:
         return None
     most, size, alone = names.after_count(w[0])
     if not most:
         return None
     # No name has more words than the longest that begins with this word (or its singular):
-    # when that is this word, no word after it is read (unless that word has no letter a name
-    # keeps: it adds no word to a name, and the words are read one by one as below).
+    # when that is this word, no word after it is read, unless the next word has no letter a
+    # name keeps (it adds no word to a name: the words are read one by one, below).
+    end = w.end()
     if names.longest_creature <= 1 or most < size:
         final = True
     elif most == size:
-        after = _NEXT_WORD.match(span, w.end())
-        final = after is None or bool(names.normalized(after[1]))
+        after = text[end : end + 2]
+        if (
+            len(after) < 2
+            or after[0] not in " \t"
+            or (after[1].isascii() and after[1] not in " \t")
+        ):
+            final = True  # no next word, or one that begins with an ASCII letter or digit
+        else:
+            next_word = _NEXT_WORD.match(text, end)
+            final = next_word is None or bool(names.normalized(next_word[1]))
     else:
         final = False
-    if not final:
-        found = _named_words(span, most, names)
-        return None if found is None else (found[0], found[1], span[found[0] : found[1]], found[2])
-    return None if alone is None else (w.start(), w.end(), w[0], alone)
+    if final:
+        if alone is None:
+            return None
+        start, name, entry = pos, w[0], alone
+    else:
+        # The words the loop may read (as many as the longest name has), as one key: what they
+        # name depends on them only, and prose repeats its names.
+        span = names.words_after(text, pos)
+        spans = names._spans_named
+        try:
+            known = spans[span]
+        except KeyError:
+            if len(spans) >= LINE_CACHE:
+                spans.clear()
+            known = spans[span] = _named_words(span, most, names)
+        if known is None:
+            return None
+        start, end, name, entry = known
+        start, end = start + pos, end + pos
+    return _ref(
+        0, start - base, end - base, name, "count", entry, _count_value(count_text),
+        count_start - base,
+    )  # fmt: skip
 
 
-def _named_words(text: str, most: int, names: ProseNames) -> tuple[int, int, NamedEntry] | None:
+def _named_words(
+    text: str, most: int, names: ProseNames
+) -> tuple[int, int, str, NamedEntry] | None:
     """The longest run of the words at the start of `text` that names a creature, reading no
-    more words of names than `most` (the longest that begins with the first)."""
+    more words of names than `most` (the longest that begins with the first): (start, end,
+    the name as written, entry)."""
     words: list[re.Match[str]] = []
     norms: list[str] = []
     taken = pos = 0
@@ -1205,5 +1267,6 @@ def _named_words(text: str, most: int, names: ProseNames) -> tuple[int, int, Nam
     for size in range(len(words), 0, -1):
         entry = names.find(" ".join(norms[:size]), "count")
         if entry is not None:
-            return words[0].start(), words[size - 1].end(), entry
+            start, end = words[0].start(), words[size - 1].end()
+            return start, end, text[start:end], entry
     return None

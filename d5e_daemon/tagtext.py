@@ -132,6 +132,33 @@ def compose(
     return "{@" + tag + " " + "|".join(parts) + "}"
 
 
+# 5etools names item types and properties by their codes, in its records and in tags
+# (`{@itemType M|XPHB}`, `{@itemProperty T|XPHB|thrown}`): the names they stand for (its `Parser`).
+ITEM_TYPES = {
+    "A": "Ammunition", "AF": "Ammunition", "AT": "Artisan's Tools", "EM": "Eldritch Machine",
+    "EXP": "Explosive", "FD": "Food and Drink", "G": "Adventuring Gear", "GS": "Gaming Set",
+    "GV": "Generic Variant", "HA": "Heavy Armor", "INS": "Instrument", "LA": "Light Armor",
+    "M": "Melee Weapon", "MA": "Medium Armor", "MNT": "Mount", "MR": "Master Rune",
+    "OTH": "Other", "P": "Potion", "R": "Ranged Weapon", "RD": "Rod", "RG": "Ring",
+    "S": "Shield", "SC": "Scroll", "SCF": "Spellcasting Focus", "SHP": "Vehicle (water)",
+    "SPC": "Vehicle (space)", "T": "Tools", "TAH": "Tack and Harness", "TG": "Trade Good",
+    "VEH": "Vehicle (land)", "AIR": "Vehicle (air)", "WD": "Wand", "$": "Treasure",
+    "$A": "Treasure (art object)", "$C": "Treasure (coinage)", "$G": "Treasure (gemstone)",
+    "IDG": "Illegal Drug",
+}  # fmt: skip
+ITEM_PROPERTIES = {
+    "A": "Ammunition", "AF": "Ammunition", "BF": "Burst Fire", "F": "Finesse", "H": "Heavy",
+    "L": "Light", "LD": "Loading", "R": "Reach", "RLD": "Reload", "S": "Special",
+    "T": "Thrown", "2H": "Two-Handed", "V": "Versatile",
+}  # fmt: skip
+CODED_TAGS = {"itemtype": ITEM_TYPES, "itemproperty": ITEM_PROPERTIES}
+
+
+def coded_name(kind: str, name: str) -> str:
+    """What a tag naming a code means: `coded_name("itemproperty", "T")` → "Thrown"."""
+    return CODED_TAGS.get(kind, {}).get(name.strip().upper(), name)
+
+
 # Tags that point at books or site pages rather than entries: shown as their text.
 _TEXT_ONLY = frozenset(
     {"book", "adventure", "quickref", "filter", "5etools", "5etoolsimg", "loader", "area",
@@ -207,7 +234,7 @@ def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
     _, display_at = PARTS.get(kind, (1, 2))
     source = source_part(kind, parts)
     display = parts[display_at].strip() if len(parts) > display_at else ""
-    shown = display or first
+    shown = display or coded_name(kind, first)
     quals = qualifiers(kind, parts)
     uri = link(kind, first, source or None, quals) if link is not None and first else None
     return f"[{shown}]({uri})" if uri else shown

@@ -302,15 +302,21 @@ BLOCKS = [
     "Then 3 bats and *shield*.",
     "Prose that opens <!-- a comment with 2 wolves",
     "Setext underlined next",
+    "   ",
+    "   ## An indented heading, 2 wolves",
+    "    # code after a blank line, 2 wolves",
 ]
 
 
 def assert_walk_is_fresh(walk: ProseWalk, lines: list[str], names: ProseNames) -> None:
     fresh = ProseWalk(lines, names)
     assert (walk.texts, walk.refs, walk.states) == (fresh.texts, fresh.refs, fresh.states)
+    unkept = ProseWalk(lines, names, keep=False)  # runs of blank lines and headings seen before
+    assert (unkept.texts, unkept.line_refs) == (fresh.texts, fresh.line_refs)
     one_by_one = mock.patch.object(prose, "_plain_run", lambda lines, n, end, comments=True: n)
     no_known_runs = mock.patch.object(prose, "_known_run", lambda lines, n, hits, at: 0)
-    with one_by_one, no_known_runs:  # each line walked on its own: the same walk
+    no_known_quiet = mock.patch.object(names, "_quiet", {})
+    with one_by_one, no_known_runs, no_known_quiet:  # each line walked on its own: the same
         single = ProseWalk(lines, names)
     assert (single.texts, single.refs, single.states) == (fresh.texts, fresh.refs, fresh.states)
     assert list(walk.by_line()) == list(fresh.by_line())
@@ -661,3 +667,19 @@ def test_lines_read_together_as_each_alone(app: App) -> None:
     alone = [fresh.refs_in_text(t) for t in texts]
     assert names.refs_in_texts(texts) == alone
     assert [len(refs) for refs in alone] == [2, 2, 0, 1]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "2 wolves Æ and 2 wolves  Æ, 2 wolves\tÆ; 2 wolves Æther 3 ogres 二 4 bats _x 5 bats",
+        "2 dire wolves Æ, 2 giant  spiders, 3 giant Æ spiders, 4 swarms of rats Æ 1 wolf-bat",
+        "**2 wolves Æ** and 3 **ogres Æ**, *2 fireball* ***4 wolves*** **Wolf.** 2 wolves\n",
+    ],
+)
+def test_words_after_a_count_as_a_plain_reader_reads_them(names: ProseNames, line: str) -> None:
+    """A word with no letter a name keeps ("Æ", "二") after a count's name is read as the plain
+    recogniser reads it, whatever space is before it."""
+    found = [(r.start, r.end, r.text, r.style, r.entry, r.count, r.count_start)
+             for r in names.refs_in_text(line)]  # fmt: skip
+    assert found == reference_line(line.rstrip("\n"), names)

@@ -18,8 +18,9 @@ from pytest_lsp import LanguageClient
 from d5e_daemon import queries, tagtext
 from d5e_daemon.app import App
 from d5e_daemon.campaign import Campaign
+from d5e_daemon.features.documents import resolve_tags
 from d5e_daemon.features.tags import Resolver, card_links, tag_for_entry
-from d5e_daemon.protocol import TagForParams
+from d5e_daemon.protocol import ResolveTagsParams, TagForParams
 from d5e_daemon.tagsyntax import tags_in_line
 
 from .conftest import start_client
@@ -144,6 +145,17 @@ def test_a_bonus_item_of_the_2024_srd(app2024: App) -> None:
     assert resolve(app2024, "{@item +2 Chain Mail}")[0] == "srd-2024:magic-items/armor-2"
 
 
+def test_item_properties_and_types_by_their_5etools_codes(app: App) -> None:
+    assert resolve(app, "{@itemProperty T|PHB}")[0] == "srd-2014:weapon-properties/thrown"
+    assert resolve(app, "{@itemProperty 2h}")[0] == "srd-2014:weapon-properties/two-handed"
+    assert resolve(app, "{@itemProperty Versatile}")[0] == "srd-2014:weapon-properties/versatile"
+    text = "{@itemProperty T|PHB}, {@itemProperty LD|PHB|loading} and {@itemType M|PHB}"
+    assert tagtext.render(text, card_links(app)) == (
+        "[Thrown](d5e://srd-2014/weapon-properties/thrown.md), "
+        "[loading](d5e://srd-2014/weapon-properties/loading.md) and Melee Weapon"
+    )
+
+
 def test_cards_link_the_feature_of_the_class_the_tag_names(app: App) -> None:
     text = (
         "{@classFeature Extra Attack|Fighter||5}, {@classFeature Extra Attack|Ranger||5|PHB|"
@@ -155,6 +167,18 @@ def test_cards_link_the_feature_of_the_class_the_tag_names(app: App) -> None:
         "[the ranger's](d5e://srd-2014/features/ranger-extra-attack.md), "
         "Extra Attack and [a champion](d5e://srd-2014/subclasses/champion.md)"
     )
+
+
+def test_resolve_tags_links_the_class_s_feature_and_suggests_whole_tags(app: App) -> None:
+    text = "{@classFeature Extra Attack|Monk||5} and {@classFeature Extra Attack|Wizard||5}"
+    result = resolve_tags(app, ResolveTagsParams(text=text))
+    assert [t.ref for t in result.tags] == ["features/monk-extra-attack"]
+    assert result.text.startswith("[Extra Attack](d5e://srd-2014/features/monk-extra-attack.md)")
+    (unknown,) = result.unknown
+    assert unknown.suggestions[:2] == [
+        "{@classFeature Extra Attack|Barbarian||5}",
+        "{@classFeature Extra Attack|Fighter||5}",
+    ]
 
 
 def test_tag_for_names_the_class_when_names_collide(app: App) -> None:

@@ -39,7 +39,7 @@ from ..tagsyntax import (
     tag_at,
     tags_in_line,
 )
-from ..tagtext import QUALIFIER_PARTS, Link, Qualifiers, compose
+from ..tagtext import QUALIFIER_PARTS, Link, Qualifiers, coded_name, compose
 from ..text import normalize, slugify
 
 __all__ = [
@@ -434,9 +434,12 @@ _OPTIONAL_FEATURE_KINDS = ("Eldritch Invocation", "Fighting Style", "Metamagic")
 
 def _other_readings(tag: Tag) -> list[Tag]:
     """What a tag naming nothing by its name may mean as 5etools writes it for the SRD's
-    entries: a race tag a subrace, an optional feature tag the SRD's feature of that kind."""
+    entries: a race tag a subrace, an optional feature tag the SRD's feature of that kind, an
+    item property's or type's code its name."""
     if tag.kind in ("race", "species"):
         return _subrace_readings(tag)
+    if coded_name(tag.kind, tag.name) != tag.name:  # `{@itemProperty T|XPHB}`: Thrown
+        return [replace(tag, name=coded_name(tag.kind, tag.name), parts=())]
     if tag.kind == "optfeature":
         return [
             replace(tag, tag="classfeature", name=f"{kind}: {tag.name}", parts=())

@@ -14,13 +14,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from d5e_daemon.tagtext import ITEM_PROPERTIES as PROPERTIES
+from d5e_daemon.tagtext import ITEM_TYPES
 from d5e_daemon.text import normalize, slugify
 
+from . import RAW
 from .copy import CR_XP, eval_fraction
 from .entries import ABILITY_NAMES, blocks, spellcasting
 from .srddb import srd_names
-
-RAW = "5etools"
 
 # 5etools data keys → d5e collections. The SRD's names where the SRD has the collection.
 COLLECTIONS: dict[str, str] = {
@@ -134,29 +135,12 @@ DAMAGE = {
     "L": "lightning", "N": "necrotic", "P": "piercing", "I": "poison", "Y": "psychic",
     "R": "radiant", "S": "slashing", "T": "thunder",
 }  # fmt: skip
-ITEM_TYPES = {
-    "A": "Ammunition", "AF": "Ammunition", "AT": "Artisan's Tools", "EM": "Eldritch Machine",
-    "EXP": "Explosive", "FD": "Food and Drink", "G": "Adventuring Gear", "GS": "Gaming Set",
-    "GV": "Generic Variant", "HA": "Heavy Armor", "INS": "Instrument", "LA": "Light Armor",
-    "M": "Melee Weapon", "MA": "Medium Armor", "MNT": "Mount", "MR": "Master Rune",
-    "OTH": "Other", "P": "Potion", "R": "Ranged Weapon", "RD": "Rod", "RG": "Ring",
-    "S": "Shield", "SC": "Scroll", "SCF": "Spellcasting Focus", "SHP": "Vehicle (water)",
-    "SPC": "Vehicle (space)", "T": "Tools", "TAH": "Tack and Harness", "TG": "Trade Good",
-    "VEH": "Vehicle (land)", "AIR": "Vehicle (air)", "WD": "Wand", "$": "Treasure",
-    "$A": "Treasure (art object)", "$C": "Treasure (coinage)", "$G": "Treasure (gemstone)",
-    "IDG": "Illegal Drug",
-}  # fmt: skip
 ITEM_CATEGORY = {
     "M": "Weapon", "R": "Weapon", "LA": "Armor", "MA": "Armor", "HA": "Armor", "S": "Armor",
     "P": "Potion", "RG": "Ring", "RD": "Rod", "SC": "Scroll", "WD": "Wand", "A": "Ammunition",
     "AF": "Ammunition", "G": "Adventuring Gear", "SCF": "Adventuring Gear", "AT": "Tools",
     "T": "Tools", "GS": "Tools", "INS": "Tools", "MNT": "Mounts and Vehicles",
     "VEH": "Mounts and Vehicles", "SHP": "Mounts and Vehicles", "TAH": "Mounts and Vehicles",
-}  # fmt: skip
-PROPERTIES = {
-    "A": "Ammunition", "AF": "Ammunition", "BF": "Burst Fire", "F": "Finesse", "H": "Heavy",
-    "L": "Light", "LD": "Loading", "R": "Reach", "RLD": "Reload", "S": "Special",
-    "T": "Thrown", "2H": "Two-Handed", "V": "Versatile",
 }  # fmt: skip
 CONDITIONS_TIME = {"action": "action", "bonus": "bonus action", "reaction": "reaction"}
 SLUG_CLEAN = re.compile(r"[^a-z0-9]+")
