@@ -173,13 +173,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ],
     initializationOptions: () => daemonSettings(config()), // today's, at a restart too
     middleware: {
-      // The output tells when the first completion of a start was asked and answered.
+      // The output tells when the first completion of a start that offered something (not
+      // one after a space, nor one VS Code cancelled for the next keystroke) was asked and
+      // answered.
       provideCompletionItem: async (document, position, completion, token, next) => {
         const asked = Date.now();
         const result = await next(document, position, completion, token);
-        if (!firstCompletionTold) {
+        const items = Array.isArray(result) ? result.length : (result?.items.length ?? 0);
+        if (!firstCompletionTold && items > 0) {
           firstCompletionTold = true;
-          const items = Array.isArray(result) ? result.length : (result?.items.length ?? 0);
           client?.info(firstCompletionTimings(activated, asked, Date.now(), items));
         }
         return result;
