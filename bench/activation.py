@@ -16,8 +16,9 @@ loading and running the model). Two cases, each run on a fresh copy of its datab
 - later start: the database after a first start (its index complete) and warm caches.
 
 With `--old`, each run starts a daemon of another checkout too (`git worktree add /tmp/old
-COMMIT`), in turn with this one. The daemons use the embedder `D5E_EMBEDDER` names (default here:
-the fake one, as the tests; the real model only changes what the indexer does meanwhile).
+COMMIT`), in turn with this one (with `--old-plugins`, that checkout's plugins too). The
+daemons use the embedder `D5E_EMBEDDER` names (default here: the fake one, as the tests; the
+real model only changes what the indexer does meanwhile).
 """
 
 from __future__ import annotations
@@ -102,11 +103,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--old", type=Path, help="a checkout of older d5e: each run starts it too")
+    ap.add_argument(
+        "--old-plugins",
+        action="store_true",
+        help="the old checkout's plugins too (by default both daemons load this checkout's)",
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     trees: list[tuple[str, dict[str, str]]] = [("", {})]
     if args.old is not None:
-        old = old_env(args.old, plugins=False)  # d5e_daemon of the old checkout, these plugins
+        old = old_env(args.old, plugins=args.old_plugins)  # d5e_daemon of the old checkout
         trees = [(" (old)", old), (" (new)", {})]
     figures = Figures(
         "activation",

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import apsw
 import msgspec
@@ -25,10 +25,12 @@ from .errors import StorageError
 from .library import Library
 from .plugins import Plugins, get_plugins
 from .records import Entry
-from .search.builder import SearchIndex
 from .search.counts import DocCounts
-from .search.embed import Embedder
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .search.builder import SearchIndex
+    from .search.embed import Embedder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,7 +74,9 @@ class App:
 
     def search_index(self, embedder: Embedder | None = None) -> SearchIndex:
         """A search index of this database and profile (the default model unless `embedder`),
-        told when packs change."""
+        told when packs change. (Imported here: the index is no part of a daemon's start.)"""
+        from .search.builder import SearchIndex
+
         index = SearchIndex(
             self.db,
             lambda: self.profile,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .prose import ProseNames, ProseRef, ProseWalk, count_before, walk_prose
-from .tagsyntax import TAG_COLLECTIONS, Tag, find_tags, iter_tags
+from .tagsyntax import TAG_COLLECTIONS, Tag, TagKey, find_tags, iter_tags
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class FileRefs:
     lines: list[str]
     stamp: tuple[int, int] | None
     """(size, mtime_ns) of the file read; None for an editor's unsaved text."""
-    tags: dict[tuple[str, str, str | None], list[tuple[int, Tag]]] = field(default_factory=dict)
+    tags: dict[TagKey, list[tuple[int, Tag]]] = field(default_factory=dict)
     """(line, tag) by what the tag names; a tag's own columns are those of its line (its
     `line` is 0: it is the tag of a line's text, `line_tags`)."""
     prose: dict[int, list[ProseRef]] = field(default_factory=dict)
@@ -170,7 +170,7 @@ class Campaign:
         """The first reading of the folder under way in another thread (`read_folder`)."""
         self._dirty: set[Path] = set()
         self._names_seen: ProseNames | None = None
-        self._tag_entries: dict[tuple[str, str, str | None], int | None] = {}
+        self._tag_entries: dict[TagKey, int | None] = {}
         """What each tag written in the campaign resolves to (an entry id), for the names of
         `_names_seen` (the resolver's: a pack change gives new ones, and a new mapping)."""
 
@@ -399,7 +399,7 @@ def _scan(
                 tags = tuple(iter_tags(0, text))
             refs.line_tags[text] = tags
         for tag in tags:
-            refs.tags.setdefault((tag.kind, tag.name, tag.pack), []).append((n, tag))
+            refs.tags.setdefault(tag.key, []).append((n, tag))
             placed.append((n, tag))
     refs.prose = {}
     walk = walk_prose(refs.lines, names, key)

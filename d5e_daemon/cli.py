@@ -989,7 +989,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 # -- argument parsing -------------------------------------------------------------------------
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(serve_only: bool = False) -> argparse.ArgumentParser:
+    """The command line; with `serve_only`, only `d5e serve`'s (what an editor starts: the
+    other commands' parsers are no part of its start)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="database file (default: $D5E_HOME/d5e.sqlite3 or XDG data)")
     common.add_argument("--edition", choices=["2014", "2024"], help="which SRD is on")
@@ -1003,6 +1005,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", parents=[common], help="run the JSON-RPC/LSP daemon on stdio")
     p.set_defaults(run=cmd_serve)
+    if serve_only:
+        return top
 
     p = sub.add_parser(
         "mcp", parents=[common], help="run the MCP server for AI assistants on stdio"
@@ -1208,7 +1212,8 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    args = parser(serve_only=list(given[:1]) == ["serve"]).parse_args(argv)
     as_json = bool(getattr(args, "json", False))
     try:
         # A d5e.toml in this folder or above makes its profile the CLI's (the daemon reads the

@@ -6,7 +6,11 @@ converter compiles more when it decodes `initialize`: about 110 ms of a ~360 ms 
 `marshal` in the user's cache directory (one file per Python and library version) and reused.
 
 Only sources whose filename says attrs or cattrs generated them are cached, only while the cache
-is active, and any problem with the file just means compiling as usual.
+is active, and any problem with the file just means compiling as usual. A source that differs
+from one process to the next is not cached: attrs salts a generated `__hash__` with the hash of
+a string (random per process), and each start added such entries again (the file grew with
+every start, was written anew by every start, and took longer to read). The file holds what the
+last start that wrote it used, nothing older.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _GENERATED = ("<attrs generated", "<cattrs generated")
+_PER_PROCESS = "def __hash__("
+"""In a generated source: a hash salted per process (never the same source twice)."""
 _LIBRARIES = ("attr", "cattrs", "lsprotocol", "pygls")
 
 
@@ -67,6 +73,7 @@ class CodeCache:
         self.path = path or cache_file()
         self.cache = _load(self.path)
         self.known = len(self.cache)
+        self.used: set[str] = set()
         self.real_compile = builtins.compile
 
     def compile(self, source: Any, filename: Any, mode: str, *args: Any, **kwargs: Any) -> Any:
@@ -77,9 +84,11 @@ class CodeCache:
             and not args
             and not kwargs
             and filename.startswith(_GENERATED)
+            and _PER_PROCESS not in source
         ):
             return self.real_compile(source, filename, mode, *args, **kwargs)
         key = hashlib.blake2b(f"{filename}\0{source}".encode(), digest_size=16).hexdigest()
+        self.used.add(key)
         code = self.cache.get(key)
         if code is None:
             code = self.cache[key] = self.real_compile(source, filename, mode)
@@ -92,7 +101,8 @@ class CodeCache:
     def uninstall(self) -> None:
         if builtins.compile == self.compile:
             builtins.compile = self.real_compile
-        if len(self.cache) > self.known:
+        if len(self.cache) > self.known:  # something new: what this start used, nothing older
+            self.cache = {key: self.cache[key] for key in self.used}
             _save(self.path, self.cache)
             self.known = len(self.cache)
 

@@ -47,7 +47,7 @@ def _problem(
         file=entry.source.path if entry.source else "",
         line=line,
         column=column,
-        field=key,
+        field=ext.field if ext and ext.field and key == "extends" else key,
         message=message,
         severity=severity,
     )
@@ -179,10 +179,11 @@ def resolve(
         else:
             base = find(*parsed)
             if base is None:
+                unknown = f"unknown entry {ext.ref}" + (f" ({ext.what})" if ext.what else "")
                 message = (
-                    f"unknown entry {ext.ref}: {parsed[0]} has no {parsed[1]}/{parsed[2]}"
+                    f"{unknown}: {parsed[0]} has no {parsed[1]}/{parsed[2]}"
                     if parsed[0] in installed
-                    else f"unknown entry {ext.ref}: pack {parsed[0]!r} is not installed"
+                    else f"{unknown}: pack {parsed[0]!r} is not installed"
                 )
                 if ext.missing == "warning":
                     message = f"{entry.ref} left out: {message}"

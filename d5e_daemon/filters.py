@@ -496,6 +496,9 @@ def _range(data: dict[str, Any]) -> list[Value | Measured]:
     for kind in RANGES[:5]:
         if text.startswith(kind):
             return [kind]
+    feet = data.get("range_feet")  # a loader's own reading, in units of its format's own
+    if isinstance(feet, int | float) and not isinstance(feet, bool):
+        return [Measured("distance", float(feet))]
     m = re.match(r"(\d+(?:\.\d+)?)\s*(feet|foot|ft|miles?)", text)
     if m:
         scale = 5280 if m[2].startswith("mile") else 1

@@ -118,15 +118,18 @@ def _word_overlap(query: str, name: str) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-def fuzzy_score(query: str, name: str) -> float:
-    """How well `name` answers `query` typed with typos: the whole name, or its beginning, or
-    the name without spaces (`flametongue`), or its words in any order (`silk rope`)."""
+def fuzzy_score(query: str, name: str, *, typing: bool = True) -> float:
+    """How well `name` answers `query` typed with typos: the whole name, or its beginning (when
+    `typing`: the query may be the start of a name), or the name without spaces
+    (`flametongue`), or its words in any order (`silk rope`)."""
     compact_q, compact_n = query.replace(" ", ""), name.replace(" ", "")
     # A typo in what has been typed so far: compare with the name's beginning, allowing the
     # typo to have dropped or added one letter.
     n = len(query)
     begins = (
-        max(fuzz.ratio(query, name[:k]) for k in (n - 1, n, n + 1)) if len(name) > n + 2 else 0.0
+        max(fuzz.ratio(query, name[:k]) for k in (n - 1, n, n + 1))
+        if typing and len(name) > n + 2
+        else 0.0
     )
     return max(
         fuzz.ratio(query, name),
@@ -178,11 +181,14 @@ def match_names(
             pack,
             FUZZY_CANDIDATES,
         )
-        # A plural with a typo ("wolvs") is scored by its singular readings too ("wolv" ~ "wolf").
-        readings = [query, *singular_forms(query)]
+        # A plural with a typo ("wolvs") is scored by its singular readings too ("wolv" ~ "wolf"),
+        # as whole names: a singular reading is no name's beginning ("wolv" is not "wol…", so
+        # "Wolf Form Werewolf" does not outrank "Wolf").
+        readings = singular_forms(query)
 
         def best(name: str) -> float:
-            return max(fuzzy_score(reading, name) for reading in readings)
+            whole = (fuzzy_score(reading, name, typing=False) for reading in readings)
+            return max(fuzzy_score(query, name), *whole, 0.0)
 
         scored = [(best(row.norm_name), row) for row in names if row.id not in found]
         # Aliases with typos too ("mordenkainen swrod", "bigbys hnd"), unless a name answers

@@ -20,21 +20,24 @@ changed.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 import typing
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
-import yaml
 from msgspec import Meta
 
 from . import locate
 from .records import Entry, Extends, LoadedPack, Pack, PackProblem, Source
 from .text import slugify
+
+if TYPE_CHECKING:
+    import yaml
 
 MANIFEST = "pack.toml"
 CONTENT_SUFFIXES = {".json": "json", ".md": "markdown", ".markdown": "markdown"}
@@ -486,21 +489,28 @@ def _parse_json(file: PackFile, text: str) -> _Parsed:
     return _Parsed(entries, problems)
 
 
-class _Loader(yaml.CSafeLoader):
+@functools.cache
+def _loader() -> type[yaml.CSafeLoader]:
     """YAML without its surprises: only true/false are booleans (not yes/no/on/off), no
-    sexagesimal numbers (`1:30` stays text) and no dates; plain JSON values come out."""
+    sexagesimal numbers (`1:30` stays text) and no dates; plain JSON values come out. Made at
+    the first front matter read: PyYAML is no part of a daemon's start (`d5e serve` answers
+    its first completion without it)."""
+    import yaml
 
+    class Loader(yaml.CSafeLoader):
+        pass
 
-_Loader.yaml_implicit_resolvers = {}
-for _tag, _pattern, _first in (
-    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    ("int", r"^[-+]?(?:0|[1-9][0-9]*)$", "-+0123456789"),
-    ("float", r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$", "-+.0123456789"),
-    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
-):
-    _Loader.add_implicit_resolver(  # type: ignore[no-untyped-call]
-        f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first)
-    )
+    Loader.yaml_implicit_resolvers = {}
+    for tag, pattern, first in (
+        ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+        ("int", r"^[-+]?(?:0|[1-9][0-9]*)$", "-+0123456789"),
+        ("float", r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$", "-+.0123456789"),
+        ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ):
+        Loader.add_implicit_resolver(  # type: ignore[no-untyped-call]
+            f"tag:yaml.org,2002:{tag}", re.compile(pattern), list(first)
+        )
+    return Loader
 
 
 def _yaml_positions(
@@ -508,6 +518,8 @@ def _yaml_positions(
 ) -> str | None:
     """Record where every value is; return a problem message if the YAML uses aliases (which
     could expand into gigabytes) or keys that are not text."""
+    import yaml
+
     seen: set[int] = set()
     stack: list[tuple[locate.Path, yaml.Node]] = [((), node)]
     while stack:
@@ -538,7 +550,9 @@ def _parse_markdown(file: PackFile, text: str) -> _Parsed:
         return _Parsed([], [_problem(file, message, (len(lines), 1))])
     front = "\n".join(lines[1:end])
     positions: dict[locate.Path, tuple[int, int]] = {}
-    loader = _Loader(front)
+    import yaml
+
+    loader = _loader()(front)
     try:
         node = loader.get_single_node()
         bad = None if node is None else _yaml_positions(node, 1, positions)

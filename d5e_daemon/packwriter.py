@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from . import packfiles, packformat
 from .errors import PackError
 from .packformat import PackFile
@@ -107,6 +105,8 @@ def markdown_text(fields: dict[str, Any]) -> str:
     front = {k: v for k, v in fields.items() if k != "desc"}
     desc = fields.get("desc", [])
     body = "\n\n".join(desc) if isinstance(desc, list) else str(desc)
+    import yaml  # at the first upload: no part of the daemon's start
+
     dumped = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100)
     return f"---\n{dumped}---\n{body}\n" if body else f"---\n{dumped}---\n"
 

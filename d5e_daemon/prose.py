@@ -29,9 +29,9 @@ import re
 import threading
 from bisect import bisect_right
 from collections.abc import Generator, Hashable, Iterable, Iterator, Sequence
-from itertools import chain, compress, count, repeat
+from itertools import accumulate, chain, compress, count, repeat
 from itertools import count as _count
-from operator import add, attrgetter, is_, itemgetter, methodcaller, ne, not_, or_
+from operator import add, is_, itemgetter, ne, not_, or_
 from typing import Literal, NamedTuple, cast
 
 import apsw
@@ -177,9 +177,27 @@ class ProseNames:
         self._found: dict[tuple[str, Style], NamedEntry | None] = {}
         """What `find` answered (names and plurals repeat from line to line)."""
         self._starts: dict[str, bool] = {}
+        self._emphases: dict[str, EmphasisName | None] = {}
+        """What an emphasis means, by its text with its markers ("**wolves**")."""
+        self._after_count: dict[str, tuple[int, int, NamedEntry | None]] = {}
+        """The first word after a count → (the most words of a creature's name beginning with
+        it, the words of its normalised form, what it means alone as a count)."""
+        self._spans_named: dict[str, tuple[int, int, str, NamedEntry] | None] = {}
+        """The words after a count (`words_after`) → what they begin with that names a creature
+        (`_named_words`)."""
+        self._words_after = re.compile(
+            rf"{_WORD.pattern}(?:[ \t]+{_WORD.pattern}){{0,{max(self.longest_creature - 1, 0)}}}"
+        )
         self._lines: dict[str, tuple[ProseRef, ...]] = {}
         """Prose references by line text (line number 0): a line seen before is not read again,
         and every line of the same text shares them (`ProseWalk.line_refs`)."""
+        self._plain: dict[str, tuple[ProseRef, ...]] = {}
+        """The texts of `_lines` that a walk takes as prose whole outside code, comments and
+        front matter (they begin with a letter and hold no HTML comment): a run of them is
+        walked with one lookup each (`_known_run`)."""
+        self._quiet: dict[str, bool] = {}
+        """Lines a walk found blank (True) or an ATX heading (False) outside code, comments
+        and front matter: taken again with a lookup (`ProseWalk._walk`)."""
         self._walks: dict[Hashable, ProseWalk] = {}
         self._walks_lock = threading.Lock()
         """The last walk of each document read by key (`find_prose`), the least recent first."""
@@ -222,23 +240,30 @@ class ProseNames:
         if found is None:
             if len(self._lines) >= LINE_CACHE:
                 self._lines.clear()
-            found = self._lines[text] = tuple(_refs_in_text(0, _blank_spans_of_line(text), self))
+                self._plain.clear()
+                self._quiet.clear()
+            found = self._lines[text] = _recognise([text], self)[0]
+            if _is_plain(text):
+                self._plain[text] = found
         return found
 
     def refs_in_texts(self, texts: Sequence[str]) -> list[tuple[ProseRef, ...]]:
         """`refs_in_text` of several lines, those not seen before read together (each pattern
-        run once over all of them: `_found_in_lines`)."""
+        run once over all of them: `_recognise`)."""
         known = self._lines
         new = [text for text in dict.fromkeys(texts) if text not in known]
         read: dict[str, tuple[ProseRef, ...]] = {}
         if new:
-            blanked = _blank_spans_of_lines(new)
-            for text, line, found in zip(new, blanked, _found_in_lines(blanked), strict=True):
-                read[text] = tuple(_refs_in_text(0, line, self, found))
+            read = dict(zip(new, _recognise(new, self), strict=True))
         result = [read[text] if text in read else known[text] for text in texts]
         if len(known) + len(read) > LINE_CACHE:
             known.clear()
+            self._plain.clear()
+            self._quiet.clear()
         known.update(read)
+        plain = self._plain
+        for text in filter(_is_plain, read):
+            plain[text] = read[text]
         return result
 
     @classmethod
@@ -256,6 +281,42 @@ class ProseNames:
             self._found.clear()
         found = self._found[key] = self._find(norm, style)
         return found
+
+    def emphasis(self, written: str, markers: int, inner: str) -> EmphasisName | None:
+        """What an emphasis means (`written`: with its markers), remembered: see `EmphasisName`."""
+        try:
+            return self._emphases[written]
+        except KeyError:
+            pass
+        if len(self._emphases) >= LINE_CACHE:
+            self._emphases.clear()
+        found = self._emphases[written] = _emphasis_name(markers, inner, self)
+        return found
+
+    def after_count(self, word: str) -> tuple[int, int, NamedEntry | None]:
+        """The first word after a count: (the most words of a creature's name that begins with
+        it, the words of its normalised form, what it means alone), remembered."""
+        try:
+            return self._after_count[word]
+        except KeyError:
+            pass
+        if len(self._after_count) >= LINE_CACHE:
+            self._after_count.clear()
+        norm = self.normalized(word)
+        most = self.creature_words(norm.split()[0] if norm else "")
+        known = (
+            most,
+            norm.count(" ") + 1 if norm else 0,
+            self.find(norm, "count") if most else None,
+        )
+        self._after_count[word] = known
+        return known
+
+    def words_after(self, text: str, pos: int) -> str:
+        """The words at `pos` (one at least) a count's name may take, as many as the longest
+        creature's name has."""
+        m = self._words_after.match(text, pos)
+        return m[0] if m is not None else ""
 
     def _find(self, norm: str, style: Style) -> NamedEntry | None:
         tables = [self._by_collection.get(c, {}) for c in STYLE_COLLECTIONS[style]]
@@ -341,7 +402,7 @@ class ProseWalk:
         `lazy=True`: nothing is walked yet; iterate `steps` to walk (it yields every
         `WALK_SLICE` lines, once the new lines among them are read, and after `READ_CHARS` of
         new text, so a caller can stop in between and answer something else)."""
-        self.lines = tuple(lines)
+        self.lines: Sequence[str] = tuple(lines) if keep else lines  # kept: compared next time
         self.states: list[State] = []
         self.texts: list[str | None] = []
         self.line_refs: list[tuple[ProseRef, ...]] = []
@@ -397,6 +458,11 @@ class ProseWalk:
         states, texts = self.states, self.texts
         line_refs = self.line_refs
         known = names._lines if names is not None else {}
+        plain = names._plain if names is not None else {}
+        quiet = names._quiet if names is not None else {}
+        slice_hits: list[tuple[ProseRef, ...] | None] = []
+        """What `plain` holds for the lines from `hits_at` on, to the end of their slice."""
+        hits_at = 0
         rest = False
         pending: list[tuple[int, str]] = []
         """Lines whose text is new: (index, text), read together (`ProseNames.refs_in_texts`)."""
@@ -415,9 +481,58 @@ class ProseWalk:
         while n < count:
             if n % WALK_SLICE == 0:
                 if pending and names is not None:
-                    _read(pending, line_refs, names)
+                    yield from _read_batches(pending, line_refs, names)
                     pending, pending_chars = [], 0
                 yield
+            if (
+                fence is None
+                and not (in_comment or front_matter)
+                and (old_states is None or n < same_from)
+                and lines[n] in plain
+            ):
+                # A run of prose lines seen before: one lookup each, a slice at a time.
+                if not hits_at <= n < hits_at + len(slice_hits):
+                    end = min(count, n - n % WALK_SLICE + WALK_SLICE)
+                    if old_states is not None:
+                        end = min(end, same_from)
+                    slice_hits, hits_at = list(map(plain.get, lines[n:end])), n
+                run = _known_run(lines, n, slice_hits, n - hits_at)
+                if run:
+                    if keep:
+                        first_state: State = (None, False, False, previous_blank, in_list)
+                        if previous_blank:
+                            in_list = previous_blank = False
+                        next_state: State = (None, False, False, False, in_list)
+                        states.append(_STATES.setdefault(first_state, first_state))
+                        states += repeat(_STATES.setdefault(next_state, next_state), run - 1)
+                    elif previous_blank:
+                        in_list = previous_blank = False
+                    texts += lines[n : n + run]
+                    line_refs += cast(
+                        list[tuple[ProseRef, ...]], slice_hits[n - hits_at : n - hits_at + run]
+                    )
+                    n += run
+                    continue
+            if (
+                fence is None
+                and not (in_comment or front_matter)
+                and (old_states is None or n < same_from)
+                and (blank_line := quiet.get(lines[n])) is not None
+            ):
+                # A blank line or a heading seen before: no prose, and the block structure
+                # after it is known without reading it again.
+                if keep:
+                    state = (None, False, False, previous_blank, in_list)
+                    states.append(_STATES.setdefault(state, state))
+                texts.append(None)
+                line_refs.append(())
+                if blank_line:
+                    previous_blank = True
+                else:
+                    in_list = in_list and not previous_blank
+                    previous_blank = False
+                n += 1
+                continue
             if (
                 fence is None
                 and not (in_comment or front_matter)
@@ -456,7 +571,7 @@ class ProseWalk:
                         line_refs += cast(list[tuple[ProseRef, ...]], hits)
                     n += run
                     if pending_chars >= READ_CHARS and names is not None:
-                        _read(pending, line_refs, names)
+                        yield from _read_batches(pending, line_refs, names)
                         pending, pending_chars = [], 0
                         yield
                     continue
@@ -495,13 +610,14 @@ class ProseWalk:
                         pending.append((len(line_refs) - 1, raw))
                         pending_chars += len(raw)
                         if pending_chars >= READ_CHARS:  # long lines: a slice's worth
-                            _read(pending, line_refs, names)
+                            yield from _read_batches(pending, line_refs, names)
                             pending, pending_chars = [], 0
                             yield
                 continue
             line = raw.rstrip("\r\n")
             stripped = line.lstrip(" ")
             first = stripped[:1]
+            normal = fence is None and not (in_comment or front_matter)
             if front_matter:
                 if n > 1 and line.rstrip() in ("---", "..."):
                     front_matter = False
@@ -530,6 +646,10 @@ class ProseWalk:
             blank = not line.strip()
             was_blank, previous_blank = previous_blank, blank
             if blank:
+                if normal and names is not None and "<!--" not in raw:
+                    if len(quiet) >= LINE_CACHE:
+                        quiet.clear()
+                    quiet[raw] = True
                 continue
             indented = line[:1] == "\t" or len(line) - len(stripped) >= 4
             if first in _LIST_FIRST and _LIST_ITEM.match(line):
@@ -540,6 +660,10 @@ class ProseWalk:
                 previous_blank = True  # an indented code block: the next indented line is code too
                 continue
             if first == "#" and _ATX_HEADING.match(line):
+                if normal and names is not None and "<!--" not in raw:
+                    if len(quiet) >= LINE_CACHE:
+                        quiet.clear()
+                    quiet[raw] = False
                 continue
             if first == "[" and _REFERENCE_DEFINITION.match(line):
                 continue
@@ -559,11 +683,11 @@ class ProseWalk:
                     pending.append((len(line_refs) - 1, text))
                     pending_chars += len(text)
                     if pending_chars >= READ_CHARS:
-                        _read(pending, line_refs, names)
+                        yield from _read_batches(pending, line_refs, names)
                         pending, pending_chars = [], 0
                         yield
         if pending and names is not None:
-            _read(pending, line_refs, names)
+            yield from _read_batches(pending, line_refs, names)
         self.walked = n - walked
         if rest and old is not None:
             self._take_rest(old, n, moved, names is not None)
@@ -609,10 +733,12 @@ def _same_lines(a: Sequence[str], b: Sequence[str], most: int, way: int) -> int:
         size = min(_SAME_BLOCK, most - n)
         if way > 0:
             x, y = a[n : n + size], b[n : n + size]
-        else:
-            x, y = a[len(a) - n - size : len(a) - n][::-1], b[len(b) - n - size : len(b) - n][::-1]
-        if x != y:
-            return n + next(compress(count(), map(ne, x, y)), size)
+            if x != y:
+                return n + next(compress(count(), map(ne, x, y)), size)
+        else:  # the blocks compared as they are, read backwards only where they differ
+            x, y = a[len(a) - n - size : len(a) - n], b[len(b) - n - size : len(b) - n]
+            if x != y:
+                return n + next(compress(count(), map(ne, reversed(x), reversed(y))), size)
         n += size
     return most
 
@@ -632,6 +758,45 @@ def _plain_run(lines: Sequence[str], n: int, end: int, comments: bool = True) ->
 
 
 _FIRST = itemgetter(slice(0, 1))
+
+
+def _known_run(
+    lines: Sequence[str], n: int, hits: list[tuple[ProseRef, ...] | None], at: int
+) -> int:
+    """How many lines from `n` are prose lines seen before, given what `ProseNames._plain`
+    holds for them (`hits[at]` on, line `n` first): C loops only. The last of them is left out
+    when the line after it underlines it (a setext heading), as the walk of that line alone
+    would."""
+    try:
+        run = hits.index(None, at) - at
+    except ValueError:
+        run = len(hits) - at
+    following = lines[n + run] if n + run < len(lines) else ""
+    if following[:1] in _SETEXT_FIRST and _SETEXT_UNDERLINE.match(following):
+        run -= 1
+    return run
+
+
+def _is_plain(text: str) -> bool:
+    """Whether a line of this text is prose whole outside code, comments and front matter."""
+    return text[:1] in _PLAIN_FIRST and "<!--" not in text
+
+
+def _read_batches(
+    pending: list[tuple[int, str]], line_refs: list[tuple[ProseRef, ...]], names: ProseNames
+) -> Iterator[None]:
+    """Read the pending lines a batch of at most READ_CHARS at a time (a longer line alone),
+    with a step before each batch: a run of 256 new lines of 1,600 characters read as one batch
+    held the event loop for 30 ms."""
+    start = 0
+    while start < len(pending):
+        end, size = start + 1, len(pending[start][1])
+        while end < len(pending) and size + len(pending[end][1]) <= READ_CHARS:
+            size += len(pending[end][1])
+            end += 1
+        yield
+        _read(pending[start:end], line_refs, names)
+        start = end
 
 
 def _read(
@@ -680,20 +845,35 @@ def _blank_spans_of_lines(lines: list[str]) -> list[str]:
     return _blank_spans(joined).split("\n")
 
 
-def _blank(m: re.Match[str]) -> str:
-    return " " * len(m[0])
-
-
 def _blank_spans(line: str) -> str:
     if "`" in line:
-        line = _INLINE_CODE.sub(_blank, line)
+        line = _blanked(_INLINE_CODE_SPLIT, 2, line)
     if "{@" in line:
-        line = _TAG.sub(_blank, line)
+        line = _blanked(_TAG_SPLIT, 1, line)
     if "<" in line:
-        line = _HTML.sub(_blank, line)
+        line = _blanked(_HTML_SPLIT, 1, line)
     if "[" in line or "<" in line or "://" in line:
-        line = _LINK.sub(_blank, line)
+        line = _blanked(_LINK_SPLIT, 1, line)
     return line
+
+
+def _blanked(split: re.Pattern[str], groups: int, text: str) -> str:
+    """`text` with each match of `split` (a pattern whose first group is the whole match,
+    `groups` groups in all) replaced by as many spaces: split, measured and joined in C (a
+    Python call per match, as `re.sub` makes, took a tenth of a first reading: a tag a line)."""
+    parts = split.split(text)
+    if len(parts) == 1:
+        return text
+    step = groups + 1
+    out = parts[::step]  # the text between matches, then the matches blanked between them
+    blanks = list(map(" ".__mul__, map(len, parts[1::step])))
+    joined: list[str] = [""] * (len(out) + len(blanks))
+    joined[::2], joined[1::2] = out, blanks
+    return "".join(joined)
+
+
+_INLINE_CODE_SPLIT = re.compile(r"((`+)(?:(?!\2).)+?\2)")
+_TAG_SPLIT, _HTML_SPLIT, _LINK_SPLIT = (re.compile(f"({p.pattern})") for p in (_TAG, _HTML, _LINK))
 
 
 def find_prose(
@@ -767,33 +947,149 @@ def _at_line(ref: ProseRef, n: int) -> ProseRef:
     return tuple.__new__(ProseRef, (n, *ref[1:]))
 
 
-def _refs_in_text(
-    n: int,
-    text: str,
-    names: ProseNames,
-    found: tuple[list[Emphasis], list[Count]] | None = None,
-) -> list[ProseRef]:
-    """The prose references of a line (`found`: its emphases and counts, if looked for)."""
-    emphases, counts = (_emphases(text), _counts(text)) if found is None else found
-    refs: list[ProseRef] = []
-    taken: list[tuple[int, int]] = []
-    for start, end, markers, inner_start, inner in emphases:
-        ref = _emphasised(n, text, start, markers, inner_start, inner, names)
-        if ref is not None:
-            refs.append(ref)
-            taken.append((start, end))
-    for written in counts:
-        if taken and any(a <= written[0] < b for a, b in taken):
+class EmphasisName(NamedTuple):
+    """What an emphasis names, wherever it is written: the name's offset from the opening
+    marker and its text, the style it was found in and the entry, and its count: written inside
+    ("**3 ogres**": value and offset) or to be read before it (`before`: a bold name)."""
+
+    offset: int
+    name: str
+    style: Style
+    entry: NamedEntry
+    count: int  # type: ignore[assignment]  # the field, not tuple.count (unused here)
+    count_offset: int | None
+    before: bool
+
+
+def _emphasis_name(markers: int, inner: str, names: ProseNames) -> EmphasisName | None:
+    if len(inner) > MAX_EMPHASIS or not inner.strip():
+        return None
+    styles: tuple[Style, ...] = (
+        ("italic",) if markers == 1 else ("bold",) if markers == 2 else ("bold", "italic")
+    )
+    bold = "bold" in styles
+    inside = _COUNT_INSIDE.match(inner) if bold else None
+    offset, name = markers, inner
+    if inside is not None:
+        offset, name = markers + inside.end(), inner[inside.end() :]
+    if bold and name.rstrip().endswith((".", ":")):
+        return None  # "**Guard.** The guard post…": a run-in heading, not a creature
+    norm = names.normalized(name)
+    if not norm:
+        return None
+    for style in styles:
+        entry = names.find(norm, style)
+        if entry is not None:
+            if style != "bold":
+                return EmphasisName(offset, name, style, entry, 1, None, False)
+            if inside is not None:
+                return EmphasisName(
+                    offset, name, style, entry, _count_value(inside["count"]), markers, False
+                )
+            return EmphasisName(offset, name, style, entry, 1, None, True)
+    return None
+
+
+def _recognise(texts: Sequence[str], names: ProseNames) -> list[tuple[ProseRef, ...]]:
+    """The prose references of each of these lines at line 0 (the lines as a walk gives them:
+    code spans, tags, links and HTML are blanked here), in order. Every pattern runs once over
+    all of them joined by newlines (no match crosses one), and what each way of writing a name
+    means is looked up once (`ProseNames.emphasis`, `ProseNames.after_count`): prose repeats
+    its names, and a first reading spent most of its time on each name's Python work."""
+    if len(texts) != 1:
+        joined = "\n".join(text.rstrip("\r\n") if text[-1:] in _EOL else text for text in texts)
+        if joined.count("\n") != len(texts) - 1:  # a line holding a newline of its own
+            return [_recognise([text], names)[0] for text in texts]
+        joined = _blank_spans(joined)
+        lines = joined.split("\n")
+    else:
+        joined = _blank_spans_of_line(texts[0])
+        lines = [joined]
+    starts = list(accumulate(map(add, map(len, lines), repeat(1)), initial=0))
+    by_line: dict[int, list[ProseRef]] = {}
+    taken: dict[int, list[tuple[int, int]]] = {}
+    """Per line: the emphases that name something (no count is read inside them)."""
+    star, underscore = "*" in joined, "_" in joined
+    if star or underscore:
+        known = names._emphases
+        pattern = _STAR_OR_UNDERSCORE if star and underscore else _STAR if star else _UNDERSCORE
+        for m in pattern.finditer(joined):
+            found = known.get(m[0], _NOT_YET)
+            if found is _NOT_YET:
+                group = m.lastindex or 0
+                found = names.emphasis(m[0], len(m[group - 1]) + 1, m[group])
+            if found is None:
+                continue
+            at = m.start()
+            i = bisect_right(starts, at) - 1
+            start = at - starts[i]
+            name_start = start + found.offset
+            value, count_start = found.count, found.count_offset
+            if count_start is not None:
+                count_start += start
+            elif found.before and (before := count_before(lines[i], start)) is not None:
+                value, count_start = before
+            ref = tuple.__new__(
+                ProseRef,
+                (0, name_start, name_start + len(found.name), found.name, found.style, found.entry,
+                 value, count_start),
+            )  # fmt: skip
+            by_line.setdefault(i, []).append(ref)
+            taken.setdefault(i, []).append((start, m.end() - starts[i]))
+    unsorted: set[int] = set()
+    for written in _counts_of_lines(joined, lines, starts):
+        at = written[0]
+        i = bisect_right(starts, at) - 1
+        base = starts[i]
+        spans = taken.get(i)
+        if spans and _inside(at - base, spans):
             continue
-        ref = _counted(n, text, written, names)
-        if ref is not None and not any(a < ref.end and ref.start < b for a, b in taken):
-            refs.append(ref)
-    if len(refs) > 1:
-        refs.sort(key=_SPAN)
-    return refs
+        counted = _counted(joined, written, names, base)
+        if counted is None:
+            continue
+        if spans:
+            if _overlaps(counted.start, counted.end, spans):
+                continue
+            unsorted.add(i)
+        by_line.setdefault(i, []).append(counted)
+    for i in unsorted:
+        by_line[i].sort(key=_span_start)
+    out: list[tuple[ProseRef, ...]] = [()] * len(lines)
+    for i, refs in by_line.items():
+        out[i] = tuple(refs)
+    return out
 
 
-_SPAN = attrgetter("span")
+_NOT_YET: EmphasisName = cast(EmphasisName, object())
+
+
+def _inside(at: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether `at` is inside one of the spans (a loop: `any` of a generator made a generator
+    per count)."""
+    for a, b in spans:  # noqa: SIM110
+        if a <= at < b:
+            return True
+    return False
+
+
+def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether `start`…`end` overlaps one of the spans (a loop, as `_inside`)."""
+    for a, b in spans:  # noqa: SIM110
+        if a < end and start < b:
+            return True
+    return False
+
+
+def _span_start(ref: ProseRef) -> int:
+    return ref.start if ref.count_start is None else ref.count_start
+
+
+_STAR_OR_UNDERSCORE = re.compile(
+    r"\*(?<![*\\\w]\*)(\*{0,2})(?![\s*])([^*\n]+?)(?<![\s\\])\*\1(?![*\w])"
+    r"|_(?<![_\\\w]_)(_{0,2})(?![\s_])([^_\n]+?)(?<![\s\\])_\3(?![_\w])"
+)
+"""`_STAR` or `_UNDERSCORE`, whichever begins at a column: what `_EMPHASIS` finds, scanned for
+by the first character (`tests/test_prose.py` checks it)."""
 
 
 Emphasis = tuple[int, int, int, int, str]
@@ -802,53 +1098,11 @@ Emphasis = tuple[int, int, int, int, str]
 
 def _emphases(text: str) -> list[Emphasis]:
     """Each emphasis of a line, as `_EMPHASIS` finds them."""
-    return _emphases_in(text, 1)[0]
-
-
-def _emphases_in(text: str, lines: int, starts: Sequence[int] = (0,)) -> list[list[Emphasis]]:
-    """The emphases of `lines` lines joined by newlines in `text`, as `_counts_in` reads
-    counts (no emphasis crosses a line)."""
-    out: list[list[Emphasis]] = [[] for _ in range(lines)]
-    star, underscore = "*" in text, "_" in text
-    if not (star or underscore):
-        return out
-    one_line = len(starts) == 1
-    pattern = _STAR if star else _UNDERSCORE
-    if star and underscore:
-        if one_line:
-            for m in _EMPHASIS.finditer(text):
-                group = 1 if m[1] else 3
-                at, inner = m.start(), m.start(group + 1)
-                out[0].append((at, m.end(), len(m[group]), inner, m[group + 1]))
-            return out
-        # lines with both markers on their own, the others with one pattern each
-        ends = [*starts[1:], len(text) + 1]
-        for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
-            line = text[a : b - 1]
-            if "*" in line or "_" in line:
-                out[i] = _emphases_in(line, 1)[0]
-        return out
-    for m in pattern.finditer(text):
-        at = m.start()
-        i = 0 if one_line else bisect_right(starts, at) - 1
-        base = starts[i]
-        out[i].append((at - base, m.end() - base, len(m[1]) + 1, m.start(2) - base, m[2]))
+    out = []
+    for m in _STAR_OR_UNDERSCORE.finditer(text):
+        group = m.lastindex or 0
+        out.append((m.start(), m.end(), len(m[group - 1]) + 1, m.start(group), m[group]))
     return out
-
-
-def _found_in_lines(texts: Sequence[str]) -> list[tuple[list[Emphasis], list[Count]]]:
-    """The emphases and counts of each of these lines, every pattern run once over all of
-    them (a line at a time, the calls took as long as the patterns)."""
-    if len(texts) == 1:
-        return [(_emphases(texts[0]), _counts(texts[0]))]
-    joined = "\n".join(texts)
-    starts = [0]
-    for text in texts[:-1]:
-        starts.append(starts[-1] + len(text) + 1)
-    emphases = _emphases_in(joined, len(texts), starts)
-    low = _lowered(joined)
-    counts = _counts_in(low, len(texts), starts) if low is not None else map(_counts, texts)
-    return list(zip(emphases, counts, strict=True))
 
 
 Count = tuple[int, int, str]
@@ -859,39 +1113,45 @@ def _counts(text: str) -> list[Count]:
     """The counts written in a line ("4 ", "two ", "a dozen "), as `_COUNT` finds them."""
     low = _lowered(text)
     if low is None:
-        if not _COUNT_HINT.search(text):
-            return []
         return [(m.start(), m.end(), m["count"]) for m in _COUNT.finditer(text)]
-    return _counts_in(low, 1)[0]
+    return _counts_in(low)
+
+
+def _counts_of_lines(joined: str, lines: list[str], starts: list[int]) -> list[Count]:
+    """The counts of lines joined by newlines, in order, at their columns in `joined`."""
+    low = _lowered(joined)
+    if low is not None:
+        return _counts_in(low)
+    out: list[Count] = []
+    for line, base in zip(lines, starts, strict=False):
+        out += [(base + a, base + b, written) for a, b, written in _counts(line)]
+    return out
 
 
 def _lowered(text: str) -> str | None:
     """`text.lower()` when it keeps every column and `re.I` reads no letter of it as another
     ("ſ" as s, "ı" as i), else None."""
     low = text.lower()
-    if text.isascii() or (len(low) == len(text) and not _FOLDS_OTHERWISE.intersection(text)):
+    if text.isascii() or (
+        len(low) == len(text) and "ſ" not in text and "ı" not in text and "İ" not in text
+    ):
         return low
     return None
 
 
-_FOLDS_OTHERWISE = frozenset("ſıİ")
-
-
-def _counts_in(low: str, lines: int, starts: Sequence[int] = (0,)) -> list[list[Count]]:
-    """The counts of `lines` lines joined by newlines in `low` (lower-cased: `_lowered`), line
-    i beginning at `starts[i]`: each line's, in order, in its own columns (no count crosses a
-    line: a newline is neither a count's space nor a word)."""
-    out: list[list[Count]] = [[] for _ in range(lines)]
-    one_line = len(starts) == 1
+def _counts_in(low: str) -> list[Count]:
+    """The counts in `low` (lower-cased: `_lowered`), in order (none crosses a line: a newline
+    is neither a count's space nor a word)."""
     ascii = low.isascii()
+    found: list[Count] = []
     if (_ANY_ASCII_DIGIT if ascii else _ANY_DIGIT).search(low):
-        for m in (_COUNT_ASCII_DIGITS if ascii else _COUNT_DIGITS).finditer(low):
-            at = m.start()
-            i = 0 if one_line else bisect_right(starts, at) - 1
-            out[i].append((at - starts[i], m.end() - starts[i], m["count"]))
+        found = [
+            (m.start(), m.end(), m["count"])
+            for m in (_COUNT_ASCII_DIGITS if ascii else _COUNT_DIGITS).finditer(low)
+        ]
     if not any(map(low.__contains__, _NUMBER_WORD_PARTS)):
-        return out
-    sort = set()
+        return found
+    words = False
     for part in _NUMBER_WORD_PARTS:
         at = low.find(part)
         while at >= 0:
@@ -902,13 +1162,12 @@ def _counts_in(low: str, lines: int, starts: Sequence[int] = (0,)) -> list[list[
                 start -= start > 0 and low[start - 1] == "a" and start < at
             word = _COUNT_WORDS.match(low, start)
             if word is not None and word.end("count") > at and "\n" not in word[0]:
-                i = 0 if one_line else bisect_right(starts, start) - 1
-                out[i].append((start - starts[i], word.end() - starts[i], word["count"]))
-                sort.add(i)
+                found.append((start, word.end(), word["count"]))
+                words = True
             at = low.find(part, at + 1)
-    for i in sort:
-        out[i].sort()
-    return out
+    if words:
+        found.sort()
+    return found
 
 
 _SPACES = frozenset(
@@ -919,58 +1178,17 @@ _SPACES = frozenset(
 
 
 _ANY_DIGIT, _ANY_ASCII_DIGIT = re.compile(r"\d"), re.compile("[0-9]")
+_COUNT_VALUES: dict[str, int] = {}
 
 
-_START = methodcaller("start")
-
-
-_COUNT_HINT = re.compile(
-    r"\d|\b(?:" + "|".join({w.split()[1] if " " in w else w for w in NUMBER_WORDS}) + r")\b",
-    re.I,
-)
-
-
-def _emphasised(
-    n: int,
-    text: str,
-    start: int,
-    markers: int,
-    inner_start: int,
-    inner: str,
-    names: ProseNames,
-) -> ProseRef | None:
-    if len(inner) > MAX_EMPHASIS or not inner.strip():
-        return None
-    styles: tuple[Style, ...] = (
-        ("italic",) if markers == 1 else ("bold",) if markers == 2 else ("bold", "italic")
-    )
-    count: tuple[int, int] | None = None
-    name_start, name = inner_start, inner
-    if "bold" in styles and (inside := _COUNT_INSIDE.match(inner)) is not None:
-        count = (parse_count(inside["count"]), inner_start)
-        name_start, name = inner_start + inside.end(), inner[inside.end() :]
-    elif "bold" in styles and (before := count_before(text, start)) is not None:
-        count = before
-    if "bold" in styles and name.rstrip().endswith((".", ":")):
-        return None  # "**Guard.** The guard post…": a run-in heading, not a creature
-    norm = names.normalized(name)
-    if not norm:
-        return None
-    for style in styles:
-        entry = names.find(norm, style)
-        if entry is not None:
-            counted = count if style == "bold" else None
-            return _ref(
-                n,
-                name_start,
-                name_start + len(name),
-                name,
-                style,
-                entry,
-                counted[0] if counted else 1,
-                counted[1] if counted else None,
-            )
-    return None
+def _count_value(written: str) -> int:
+    """`parse_count`, remembered (counts repeat)."""
+    value = _COUNT_VALUES.get(written)
+    if value is None:
+        if len(_COUNT_VALUES) >= LINE_CACHE:
+            _COUNT_VALUES.clear()
+        value = _COUNT_VALUES[written] = parse_count(written)
+    return value
 
 
 def _ref(
@@ -987,25 +1205,82 @@ def _ref(
     return tuple.__new__(ProseRef, (n, start, end, text, style, entry, count, count_start))
 
 
-def _counted(n: int, text: str, count: Count, names: ProseNames) -> ProseRef | None:
-    """ "4 dire wolves": the longest run of words after the count that names a creature."""
+_NEXT_WORD = re.compile(r"[ \t]+([^\W_][\w'’]*(?:-[^\W_][\w'’]*)*)")
+
+
+def _counted(text: str, count: Count, names: ProseNames, base: int = 0) -> ProseRef | None:
+    """ "4 dire wolves": the longest run of words after the count that names a creature (the
+    columns of `text` less `base`: a line's own)."""
+    count_start, pos, count_text = count
+    w = _WORD.match(text, pos)
+    if w is None:
+        return None
+    first = names._after_count.get(w[0])
+    most, size, alone = first if first is not None else names.after_count(w[0])
+    if not most:
+        return None
+    # No name has more words than the longest that begins with this word (or its singular):
+    # when that is this word, no word after it is read, unless the next word has no letter a
+    # name keeps (it adds no word to a name: the words are read one by one, below).
+    end = w.end()
+    if names.longest_creature <= 1 or most < size:
+        final = True
+    elif most == size:
+        after = text[end : end + 2]
+        if (
+            len(after) < 2
+            or after[0] not in " \t"
+            or (after[1].isascii() and after[1] not in " \t")
+        ):
+            final = True  # no next word, or one that begins with an ASCII letter or digit
+        else:
+            next_word = _NEXT_WORD.match(text, end)
+            final = next_word is None or bool(names.normalized(next_word[1]))
+    else:
+        final = False
+    if final:
+        if alone is None:
+            return None
+        start, name, entry = pos, w[0], alone
+    else:
+        # The words the loop may read (as many as the longest name has), as one key: what they
+        # name depends on them only, and prose repeats its names.
+        span = names.words_after(text, pos)
+        spans = names._spans_named
+        try:
+            known = spans[span]
+        except KeyError:
+            if len(spans) >= LINE_CACHE:
+                spans.clear()
+            known = spans[span] = _named_words(span, most, names)
+        if known is None:
+            return None
+        start, end, name, entry = known
+        start, end = start + pos, end + pos
+    value = _COUNT_VALUES.get(count_text)
+    return tuple.__new__(
+        ProseRef,
+        (0, start - base, end - base, name, "count", entry,
+         _count_value(count_text) if value is None else value, count_start - base),
+    )  # fmt: skip
+
+
+def _named_words(
+    text: str, most: int, names: ProseNames
+) -> tuple[int, int, str, NamedEntry] | None:
+    """The longest run of the words at the start of `text` that names a creature, reading no
+    more words of names than `most` (the longest that begins with the first): (start, end,
+    the name as written, entry)."""
     words: list[re.Match[str]] = []
     norms: list[str] = []
-    count_start, pos, count_text = count
-    most = taken = 0
+    taken = pos = 0
     while len(words) < names.longest_creature:
         w = _WORD.match(text, pos)
         if w is None:
             break
         norm = names.normalized(w[0])
         size = norm.count(" ") + 1 if norm else 0
-        if not words:
-            # No name has more words than the longest that begins with this word (or its
-            # singular): the words after those are not read.
-            most = names.creature_words(norm.split()[0] if norm else "")
-            if not most:
-                return None
-        elif taken + size > most:
+        if words and taken + size > most:
             break
         taken += size
         words.append(w)
@@ -1015,10 +1290,8 @@ def _counted(n: int, text: str, count: Count, names: ProseNames) -> ProseRef | N
             break
         pos = gap.end()
     for size in range(len(words), 0, -1):
-        start, end = words[0].start(), words[size - 1].end()
         entry = names.find(" ".join(norms[:size]), "count")
         if entry is not None:
-            return _ref(
-                n, start, end, text[start:end], "count", entry, parse_count(count_text), count_start
-            )
+            start, end = words[0].start(), words[size - 1].end()
+            return start, end, text[start:end], entry
     return None

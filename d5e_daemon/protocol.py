@@ -447,7 +447,8 @@ class UnresolvedTag(Base):
     message: str
     """What is wrong (`no spell named "firebal"; did you mean "Fireball"?`)."""
     suggestions: list[str] = []
-    """Names that would resolve."""
+    """Names that would resolve; whole tags where other parts must change too
+    (`{@classFeature Extra Attack|Fighter||5}` for a Wizard's Extra Attack)."""
 
 
 class ResolveTagsResult(Base):

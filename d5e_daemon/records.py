@@ -36,6 +36,9 @@ class Extends(Base):
     `missing`: what a base that is not installed is — an error (the install is refused), or a
     warning: the entry is left out and the rest installs (a loader's copy of an entry of a
     book d5e cannot hold, such as a 5etools copy of a Player's Handbook spell the SRD lacks).
+    `field`: where the entry names its base in its format's words (a 5etools JSON path,
+    `spell[0]._copy`), the field of problems about the base (`extends` when empty); `what`:
+    the base as the entry's format names it (`'Nobody' of source 'MM'`), told beside its ref.
     """
 
     ref: str
@@ -44,6 +47,8 @@ class Extends(Base):
     remove_items: dict[str, list[Any]] = {}
     at: dict[str, tuple[int, int]] = {}
     missing: Literal["error", "warning"] = "error"
+    field: str = ""
+    what: str = ""
 
 
 class Entry(Base):

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .tagtext import PARTS, source_part
+from .tagtext import (
+    NO_QUALIFIERS,
+    PARTS,
+    QUALIFIER_PARTS,
+    Qualifiers,
+    compose,
+    qualifiers,
+    source_part,
+)
 
 # Tag names (matched case-insensitively) → the collections they refer to, the preferred first.
 # The 5etools names, plus `monster`, `species` and `rule` for readers of the d5e collections.
@@ -99,6 +107,10 @@ FORMAT_TAGS = frozenset(
 TAG_RE = re.compile(r"\{@([A-Za-z0-9][A-Za-z0-9]*)(?:[ \t]+([^{}\r\n]*))?\}")
 
 
+TagKey = tuple[str, str, str | None, Qualifiers]
+"""What a tag's meaning depends on: kind, name, pack and qualifiers (`Tag.key`)."""
+
+
 @dataclass(frozen=True)
 class Tag:
     """One tag on one line; columns are code points, `end` is after the closing brace."""
@@ -112,13 +124,34 @@ class Tag:
     name_end: int
     pack: str | None = None
     display: str | None = None
+    qualifiers: Qualifiers = NO_QUALIFIERS
+    """What its other parts say about which same-named entry it means (class, level…)."""
+    parts: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    """Its parts as written, the name's first (empty when made by hand)."""
 
     @property
     def kind(self) -> str:
         return self.tag.lower()
 
-    def rewritten(self, tag: str, name: str) -> str:
-        """This tag's text with another tag name and entry name (pack and display kept)."""
+    @property
+    def key(self) -> TagKey:
+        """What it means depends on these only: tags with the same key mean the same entry."""
+        return (self.kind, self.name, self.pack, self.qualifiers)
+
+    def rewritten(self, tag: str, name: str, quals: Qualifiers | None = None) -> str:
+        """This tag's text with another tag name and entry name, and other qualifiers when
+        given; its other parts kept (each where the new tag's layout keeps it)."""
+        if tag.lower() == self.kind and len(self.parts) > 1:
+            parts = [name, *self.parts[1:]]
+            if quals is not None:
+                for key, at in QUALIFIER_PARTS.get(self.kind, {}).items():
+                    value = getattr(quals, key)
+                    if at < len(parts) or value:
+                        parts += [""] * (at + 1 - len(parts))
+                        parts[at] = value
+            return "{@" + tag + " " + "|".join(parts) + "}"
+        if tag.lower() in PARTS or self.kind in PARTS:
+            return compose(tag, name, self.pack, quals or NO_QUALIFIERS, self.display)
         parts = [name, *([self.pack or ""] if self.pack is not None or self.display else [])]
         if self.display is not None:
             parts.append(self.display)
@@ -155,6 +188,8 @@ def iter_tags(line_no: int, line: str, start: int = 0) -> Iterator[Tag]:
             name_end=name_start + len(stripped),
             pack=pack,
             display=display,
+            qualifiers=qualifiers(m[1].lower(), parts),
+            parts=tuple(parts),
         )
 
 

@@ -3,20 +3,21 @@
 Any pack's text may hold 5etools tags (`{@damage 2d6}`, `{@hit 5}`, `{@spell fireball}`). A card
 shows them as 5etools does: dice and bonuses as text (`2d6`, `+5`, `DC 15`), attack labels in
 italics (*Melee Weapon Attack:*), formatting as Markdown, and references as their display text —
-a link when `link(kind, name, source)` finds the entry. Tags nest (`{@b {@spell light}}`) and are
-replaced innermost first; a tag that is not closed is left as written.
+a link when `link(kind, name, source, qualifiers)` finds the entry (the qualifiers: the class,
+subclass, level, pantheon or deck that tell same-named entries apart). Tags nest
+(`{@b {@spell light}}`) and are replaced innermost first; a tag that is not closed is left as
+written.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 # `{@name rest}` with no braces inside: the innermost tags first, again until none is left.
 INNER_TAG = re.compile(r"\{@([A-Za-z0-9][A-Za-z0-9]*)(?:[ \t]+([^{}]*))?\}")
 
-Link = Callable[[str, str, str | None], str | None]
-"""`link(tag, name, source)` → a URI for the entry the reference means, or None."""
 
 _ATTACKS = {
     "m": "Melee", "r": "Ranged", "mw": "Melee Weapon", "rw": "Ranged Weapon",
@@ -45,13 +46,117 @@ PARTS: dict[str, tuple[int, int]] = {
 SOURCE_FALLBACK = {"classfeature": 2, "subclassfeature": 4}
 
 
-def source_part(kind: str, parts: list[str]) -> str:
-    """The source a reference tag names (`|PHB`), per the tag's layout, or ""."""
+@dataclass(frozen=True)
+class Qualifiers:
+    """What a reference's other parts say about which of several same-named entries it means:
+    `{@classFeature Extra Attack|Fighter||5}` is the Fighter's, at level 5 (empty: not said)."""
+
+    cls: str = ""
+    """The class of a feature or of a subclass."""
+    subclass: str = ""
+    """The subclass (its short name, "Champion") of a subclass feature, or the one a
+    `{@class Fighter|PHB|Champion|Champion}` points at."""
+    level: str = ""
+    group: str = ""
+    """A deity's pantheon, a card's deck."""
+
+    def __bool__(self) -> bool:
+        return bool(self.cls or self.subclass or self.level or self.group)
+
+
+NO_QUALIFIERS = Qualifiers()
+
+# Where a tag keeps its qualifiers, as 5etools lays them out (`_doc` and its renderer):
+# `classFeature Name|Class|ClassSource|Level|Source|Display`,
+# `subclassFeature Name|Class|ClassSource|Subclass|SubclassSource|Level|Source|Display`,
+# `subclass Name|Class|ClassSource|Source|Display`, `deity Name|Pantheon|Source|Display`,
+# `card Name|Deck|Source|Display`, `class Name|Source|Display|Subclass|SubclassSource|Feature`.
+QUALIFIER_PARTS: dict[str, dict[str, int]] = {
+    "classfeature": {"cls": 1, "level": 3},
+    "subclassfeature": {"cls": 1, "subclass": 3, "level": 5},
+    "subclass": {"cls": 1},
+    "deity": {"group": 1},
+    "card": {"group": 1},
+    "class": {"subclass": 3},
+}
+# Where `{@class}` keeps the source of the subclass it points at.
+_CLASS_SUBCLASS_SOURCE = 4
+
+Link = Callable[[str, str, str | None, Qualifiers], str | None]
+"""`link(tag, name, source, qualifiers)` → a URI for the entry the reference means, or None."""
+
+
+def qualifiers(kind: str, parts: Sequence[str]) -> Qualifiers:
+    """The qualifiers a reference tag's parts hold, per the tag's layout."""
+    where = QUALIFIER_PARTS.get(kind)
+    if where is None:
+        return NO_QUALIFIERS
+    found = {key: parts[at].strip() for key, at in where.items() if len(parts) > at}
+    return Qualifiers(**found) if any(found.values()) else NO_QUALIFIERS
+
+
+def source_part(kind: str, parts: Sequence[str]) -> str:
+    """The source a reference tag names (`|PHB`), per the tag's layout, or "". A `{@class}`
+    that points at a subclass names the subclass's source (else its class's)."""
     source_at, _ = PARTS.get(kind, (1, 2))
-    for at in (source_at, SOURCE_FALLBACK.get(kind)):
+    ats: tuple[int | None, ...] = (source_at, SOURCE_FALLBACK.get(kind))
+    if kind == "class" and qualifiers(kind, parts).subclass:
+        ats = (_CLASS_SUBCLASS_SOURCE, source_at)
+    for at in ats:
         if at is not None and len(parts) > at and parts[at].strip():
             return parts[at].strip()
     return ""
+
+
+def compose(
+    tag: str,
+    name: str,
+    source: str | None = None,
+    quals: Qualifiers = NO_QUALIFIERS,
+    display: str | None = None,
+) -> str:
+    """A reference tag's text with each part where the tag's layout keeps it:
+    `compose("classFeature", "extra attack", None, Qualifiers(cls="Fighter", level="5"))` →
+    `{@classFeature extra attack|Fighter||5}`."""
+    kind = tag.lower()
+    source_at, display_at = PARTS.get(kind, (1, 2))
+    where = dict(QUALIFIER_PARTS.get(kind, {}))
+    if kind == "class" and quals.subclass:
+        source_at = _CLASS_SUBCLASS_SOURCE
+    placed = {at: getattr(quals, key) for key, at in where.items()}
+    if source:
+        placed[source_at] = source
+    if display:
+        placed[display_at] = display
+    parts = [name] + [placed.get(at, "") for at in range(1, max(placed, default=0) + 1)]
+    return "{@" + tag + " " + "|".join(parts) + "}"
+
+
+# 5etools names item types and properties by their codes, in its records and in tags
+# (`{@itemType M|XPHB}`, `{@itemProperty T|XPHB|thrown}`): the names they stand for (its `Parser`).
+ITEM_TYPES = {
+    "A": "Ammunition", "AF": "Ammunition", "AT": "Artisan's Tools", "EM": "Eldritch Machine",
+    "EXP": "Explosive", "FD": "Food and Drink", "G": "Adventuring Gear", "GS": "Gaming Set",
+    "GV": "Generic Variant", "HA": "Heavy Armor", "INS": "Instrument", "LA": "Light Armor",
+    "M": "Melee Weapon", "MA": "Medium Armor", "MNT": "Mount", "MR": "Master Rune",
+    "OTH": "Other", "P": "Potion", "R": "Ranged Weapon", "RD": "Rod", "RG": "Ring",
+    "S": "Shield", "SC": "Scroll", "SCF": "Spellcasting Focus", "SHP": "Vehicle (water)",
+    "SPC": "Vehicle (space)", "T": "Tools", "TAH": "Tack and Harness", "TG": "Trade Good",
+    "VEH": "Vehicle (land)", "AIR": "Vehicle (air)", "WD": "Wand", "$": "Treasure",
+    "$A": "Treasure (art object)", "$C": "Treasure (coinage)", "$G": "Treasure (gemstone)",
+    "IDG": "Illegal Drug",
+}  # fmt: skip
+ITEM_PROPERTIES = {
+    "A": "Ammunition", "AF": "Ammunition", "BF": "Burst Fire", "F": "Finesse", "H": "Heavy",
+    "L": "Light", "LD": "Loading", "R": "Reach", "RLD": "Reload", "S": "Special",
+    "T": "Thrown", "2H": "Two-Handed", "V": "Versatile",
+}  # fmt: skip
+CODED_TAGS = {"itemtype": ITEM_TYPES, "itemproperty": ITEM_PROPERTIES}
+
+
+def coded_name(kind: str, name: str) -> str:
+    """What a tag naming a code means: `coded_name("itemproperty", "T")` → "Thrown"."""
+    return CODED_TAGS.get(kind, {}).get(name.strip().upper(), name)
 
 
 # Tags that point at books or site pages rather than entries: shown as their text.
@@ -129,8 +234,9 @@ def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
     _, display_at = PARTS.get(kind, (1, 2))
     source = source_part(kind, parts)
     display = parts[display_at].strip() if len(parts) > display_at else ""
-    shown = display or first
-    uri = link(kind, first, source or None) if link is not None and first else None
+    shown = display or coded_name(kind, first)
+    quals = qualifiers(kind, parts)
+    uri = link(kind, first, source or None, quals) if link is not None and first else None
     return f"[{shown}]({uri})" if uri else shown
 
 

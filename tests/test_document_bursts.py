@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -156,6 +157,62 @@ def test_the_reader_says_when_a_message_is_arriving() -> None:
         return seen
 
     assert asyncio.run(main()) == [True, False, False, True, True, True]
+
+
+def test_a_message_waits_on_stdin_until_the_event_loop_reads_it() -> None:
+    """While the event loop works (a slice of a pass, no await), an arriving message stays in
+    the pipe, where `busy` sees it, and is read by the loop once the slice is over. A reader's
+    thread blocked in `read` took the bytes out of the pipe at once and then waited for
+    Python's lock, which the loop, releasing it for every database call, kept taking back
+    first: slices saw no bytes waiting and went on, and a lookup waited 0.2-0.3 s."""
+
+    async def main() -> None:
+        read_end, write_end = os.pipe()
+        with os.fdopen(read_end, "rb") as stdin, ThreadPoolExecutor(1) as pool:
+            reader = BoundedReader(stdin, pool, lambda message: None)
+            header = asyncio.ensure_future(reader.readline())
+            await asyncio.sleep(0.05)  # the reader waits for a message
+            assert not reader.busy()
+            os.write(write_end, b"Content-Length: 2\r\n\r\n{}")
+            time.sleep(0.2)  # the loop busy with a slice: no await (any thread could run)
+            assert select.select([read_end], [], [], 0)[0], "a thread took the bytes"
+            assert reader.busy()
+            time.sleep(0.01)
+            assert reader.busy()  # still: nothing was read yet
+            assert await header == b"Content-Length: 2\r\n"
+            assert await reader.readline() == b"\r\n"
+            assert await reader.readexactly(2) == b"{}"
+            waiting = asyncio.ensure_future(reader.readline())
+            await asyncio.sleep(0.05)
+            assert reader.idle and not reader.busy()
+            os.close(write_end)
+            assert await waiting == b""  # the end of stdin
+
+    asyncio.run(main())
+
+
+def test_messages_from_a_file_are_read_too(tmp_path: Path) -> None:
+    """A stdin the event loop cannot watch (a regular file: `d5e serve < requests`) is read
+    by a thread: the same messages, the same bounds."""
+    huge = b"Content-Length: 99999999999\r\n\r\n" + b"x" * 5000
+    sent = huge + b"Content-Length: 2\r\n\r\n{}" + b"Content-Length: 4\r\n\r\n[1] "
+    path = tmp_path / "requests"
+    path.write_bytes(sent)
+    refused: list[str] = []
+
+    async def main() -> list[bytes]:
+        with path.open("rb") as stdin, ThreadPoolExecutor(1) as pool:
+            reader = BoundedReader(stdin, pool, refused.append)
+            got = []
+            for size in (2, 4):
+                assert (await reader.readline()).startswith(b"Content-Length: ")
+                assert await reader.readline() == b"\r\n"
+                got.append(await reader.readexactly(size))
+            assert await reader.readline() == b""
+            return got
+
+    assert asyncio.run(main()) == [b"{}", b"[1] "]
+    assert len(refused) == 1 and "message too large" in refused[0]
 
 
 def test_a_slice_stops_when_a_request_arrives(app: App) -> None:

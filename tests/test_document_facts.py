@@ -434,3 +434,58 @@ def test_the_requests_of_one_version_wait_for_one_pass(
     assert asked[0] is asked[1] is asked[2] and asked[0].current()
     in_a_row = max(slices_at.count(t) for t in set(slices_at))
     assert len(slices_at) > 10 and in_a_row == 1
+
+
+def test_no_step_of_a_pass_reads_more_than_a_batch_of_long_tag_dense_lines(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slice can stop only between steps, so a request waits for the step under way: on
+    lines of thousands of tags, or runs of prose lines of 100 tags each, no step of either pass
+    resolves more than a few dozen tags or reads more than READ_CHARS of prose (before: every
+    tag of a line in one step, and a run of 256 prose lines, 400,000 characters, as one batch
+    of the prose walk: 30 ms)."""
+    from d5e_daemon import prose
+
+    resolver = Resolver(app)
+    work = {"tags": 0, "chars": 0}
+    resolve = resolver.resolve
+    read = prose.ProseNames.refs_in_texts
+
+    def counted_resolve(tag: Tag, suggest: bool = True) -> Any:
+        work["tags"] += 1
+        return resolve(tag, suggest=suggest)
+
+    def counted_read(names: prose.ProseNames, texts: Any) -> Any:
+        work["chars"] += sum(map(len, texts))
+        return read(names, texts)
+
+    monkeypatch.setattr(resolver, "resolve", counted_resolve)
+    monkeypatch.setattr(prose.ProseNames, "refs_in_texts", counted_read)
+    tags = "".join(f"{{@nosuch{i % 1000} x}} " for i in range(100))
+    dense = "".join(f"{{@creature nosuch{i}}} " for i in range(3000))
+    lines = [f"Line {n} {tags}" for n in range(600)] + [dense, "", dense + "x"]
+    d = doc(lines)
+    worst = {"tags": 0, "chars": 0}
+
+    def steps(run: Any) -> int:
+        count = 0
+        while True:
+            work.update(tags=0, chars=0)
+            done = run(0.0)  # one step at a time
+            worst.update({k: max(worst[k], work[k]) for k in work})
+            count += 1
+            if done:
+                return count
+
+    diagnostics = md.DiagnosticsPass(resolver, d)
+    facts = DocumentFacts(resolver, d)
+    assert steps(diagnostics.run) > 600 and steps(facts.run) > 600
+    batch = max(prose.READ_CHARS, len(dense) + 1)  # a line longer than a batch: alone
+    assert worst["tags"] <= 2 * doclines.TAGS_PER_STEP, worst
+    assert worst["chars"] <= batch, worst
+    assert len(facts.tags) == 2  # the creature tags of the dense lines, every one kept
+    assert sum(len(found) for found in facts.tags.values()) == 6000
+    edit(d, 300, "edited " + lines[300])
+    steps(md.DiagnosticsPass(resolver, d, diagnostics).run)
+    steps(facts.run)
+    assert worst["tags"] <= 2 * doclines.TAGS_PER_STEP and worst["chars"] <= batch

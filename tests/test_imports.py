@@ -5,6 +5,10 @@ lazy import is still one: a module cannot be read or tested without the other)."
 from __future__ import annotations
 
 import ast
+import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 from .conftest import REPO
@@ -94,3 +98,63 @@ def test_no_import_cycle_in_the_package() -> None:
     graph = {module_name(p): imports_of(p, modules) for p in files}
     assert graph["d5e_daemon.server"] >= {"d5e_daemon.app", "d5e_daemon.jsonrpc"}
     assert cycles(graph) == []
+
+
+def framed(*messages: dict[str, object]) -> bytes:
+    """LSP messages as an editor writes them on the daemon's stdin."""
+    out = b""
+    for message in messages:
+        body = json.dumps(message).encode()
+        out += b"Content-Length: %d\r\n\r\n" % len(body) + body
+    return out
+
+
+# What an editor's first `{@spell fir` needs none of: they are imported when first used (an
+# install, an upload, an encounter block, search), not while the writer waits for completion.
+NOT_AT_START = (
+    "yaml",
+    "d5e_daemon.search.builder",
+    "d5e_5etools.loader",
+    "d5e_5etools.render",
+    "d5e_open5e.loader",
+)
+
+
+def test_the_first_completion_imports_nothing_it_does_not_need(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """`d5e serve` as an editor starts it: initialize, a document, the first completion."""
+    uri = (tmp_path / "adventure.md").as_uri()
+    text = "# The Ambush\n\nCast {@spell fir\n"
+    session = framed(
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {"uri": uri, "languageId": "markdown", "version": 1, "text": text}
+            },
+        },
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "textDocument/completion",
+            "params": {"textDocument": {"uri": uri}, "position": {"line": 2, "character": 16}},
+        },
+        {"jsonrpc": "2.0", "id": 3, "method": "shutdown"},
+        {"jsonrpc": "2.0", "method": "exit"},
+    )
+    command = [sys.executable, "-X", "importtime", "-m", "d5e_daemon", "serve"]
+    done = subprocess.run(
+        [*command, "--db", str(db_path)],
+        input=session,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert b'"label": "Fireball"' in done.stdout, done.stdout[-2000:]
+    imported = set(re.findall(r"^import time:.*\| +([\w.]+)$", done.stderr.decode(), re.M))
+    assert {"lsprotocol.types", "d5e_daemon.features.markdown"} <= imported
+    assert not imported & set(NOT_AT_START), sorted(imported & set(NOT_AT_START))

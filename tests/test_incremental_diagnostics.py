@@ -405,17 +405,17 @@ def test_an_edit_of_one_line_scans_that_line_only_for_references(
     assert wolf is not None
     campaign = Campaign(root, resolver)
     work = {"parsed": 0, "recognised": 0, "resolved": 0}
-    parse, recognise, entry_id = tagsyntax.iter_tags, prose._refs_in_text, resolver.entry_id
+    parse, recognise, entry_id = tagsyntax.iter_tags, prose._recognise, resolver.entry_id
 
-    def counting(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def counting(name: str, fn: Callable[..., Any], lines: bool = False) -> Callable[..., Any]:
         def counted(*args: Any, **kwargs: Any) -> Any:
-            work[name] += 1
+            work[name] += len(args[0]) if lines else 1  # `_recognise` reads lines together
             return fn(*args, **kwargs)
 
         return counted
 
     monkeypatch.setattr(campaign_module, "iter_tags", counting("parsed", parse))
-    monkeypatch.setattr(prose, "_refs_in_text", counting("recognised", recognise))
+    monkeypatch.setattr(prose, "_recognise", counting("recognised", recognise, lines=True))
     monkeypatch.setattr(resolver, "entry_id", counting("resolved", entry_id))
 
     def scanned(text: list[str]) -> tuple[Any, Any]:

@@ -3,6 +3,8 @@ counted plurals, and everything that is not prose (code, headings, links, tags, 
 
 from __future__ import annotations
 
+import random
+import re
 from unittest import mock
 
 import pytest
@@ -10,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pygls.workspace import TextDocument
 
-from d5e_daemon import prose
+from d5e_daemon import prose, queries
 from d5e_daemon.app import App
 from d5e_daemon.features import markdown as md
 from d5e_daemon.features.tags import Resolver
@@ -23,6 +25,7 @@ from d5e_daemon.prose import (
     prose_at,
     walk_prose,
 )
+from d5e_daemon.text import normalize
 
 
 @pytest.fixture
@@ -227,6 +230,15 @@ def test_spans_are_blanked_in_many_lines_as_in_each(lines: list[str]) -> None:
     ]
     assert prose._blank_spans_of_lines(lines) == [prose._blank_spans_of_line(x) for x in lines]
 
+    def blank(m: re.Match[str]) -> str:
+        return " " * len(m[0])
+
+    for line in lines:  # split and joined in C: what `re.sub` with a blank of each match makes
+        plain = line.rstrip("\r\n")
+        for pattern in (prose._INLINE_CODE, prose._TAG, prose._HTML, prose._LINK):
+            plain = pattern.sub(blank, plain)
+        assert prose._blank_spans_of_line(line) == plain
+
 
 def test_number_words_in_any_case_the_patterns_match(names: ProseNames) -> None:
     """`re.I` matches "ſix" and "nıne" as number words: their counts are read, where they
@@ -290,14 +302,21 @@ BLOCKS = [
     "Then 3 bats and *shield*.",
     "Prose that opens <!-- a comment with 2 wolves",
     "Setext underlined next",
+    "   ",
+    "   ## An indented heading, 2 wolves",
+    "    # code after a blank line, 2 wolves",
 ]
 
 
 def assert_walk_is_fresh(walk: ProseWalk, lines: list[str], names: ProseNames) -> None:
     fresh = ProseWalk(lines, names)
     assert (walk.texts, walk.refs, walk.states) == (fresh.texts, fresh.refs, fresh.states)
+    unkept = ProseWalk(lines, names, keep=False)  # runs of blank lines and headings seen before
+    assert (unkept.texts, unkept.line_refs) == (fresh.texts, fresh.line_refs)
     one_by_one = mock.patch.object(prose, "_plain_run", lambda lines, n, end, comments=True: n)
-    with one_by_one:  # each line walked on its own: the same walk
+    no_known_runs = mock.patch.object(prose, "_known_run", lambda lines, n, hits, at: 0)
+    no_known_quiet = mock.patch.object(names, "_quiet", {})
+    with one_by_one, no_known_runs, no_known_quiet:  # each line walked on its own: the same
         single = ProseWalk(lines, names)
     assert (single.texts, single.refs, single.states) == (fresh.texts, fresh.refs, fresh.states)
     assert list(walk.by_line()) == list(fresh.by_line())
@@ -481,3 +500,186 @@ def test_a_first_walk_can_stop_between_slices(names: ProseNames) -> None:
     assert names._walks[key] is walk
     assert_walk_is_fresh(walk, lines, names)
     assert walk_prose(lines, names, key).walked == 0  # the kept walk serves the next version
+
+
+# -- what a straightforward recogniser finds in a large realistic document -----------------------
+
+
+def reference_find(norm: str, style: prose.Style, names: ProseNames) -> object:
+    """The entry a name means, read plainly: as written in the style's collections, the likelier
+    first, else each singular reading of it."""
+    tables = [names._by_collection.get(c, {}) for c in prose.STYLE_COLLECTIONS[style]]
+    for form in [norm, *singular_forms(norm)]:
+        for table in tables:
+            if form in table:
+                return table[form]
+    return None
+
+
+def reference_line(text: str, names: ProseNames) -> list[tuple[object, ...]]:
+    """The prose references of one line (spans blanked), found the plain way: the reference
+    patterns (`_EMPHASIS`, `_COUNT`, `_COUNT_BEFORE`), a lookup per candidate, every run of
+    words after a count tried from the longest."""
+    refs: list[tuple[object, ...]] = []
+    taken: list[tuple[int, int]] = []
+    for m in prose._EMPHASIS.finditer(text):
+        group = 1 if m[1] else 3
+        markers, inner, name_start = len(m[group]), m[group + 1], m.start(group + 1)
+        if len(inner) > prose.MAX_EMPHASIS or not inner.strip():
+            continue
+        styles: list[prose.Style] = (
+            ["italic"] if markers == 1 else ["bold"] if markers == 2 else ["bold", "italic"]
+        )
+        count, name = None, inner
+        if "bold" in styles:
+            inside = prose._COUNT_INSIDE.match(inner)
+            before = prose._COUNT_BEFORE.search(text, 0, m.start())
+            if inside is not None:
+                count = (prose.parse_count(inside["count"]), name_start)
+                name_start, name = name_start + inside.end(), inner[inside.end() :]
+            elif before is not None:
+                count = (prose.parse_count(before["count"]), before.start())
+            if name.rstrip().endswith((".", ":")):
+                continue
+        norm = normalize(name)
+        for style in styles if norm else []:
+            entry = reference_find(norm, style, names)
+            if entry is not None:
+                value, at = count if count and style == "bold" else (1, None)
+                refs.append((name_start, name_start + len(name), name, style, entry, value, at))
+                taken.append((m.start(), m.end()))
+                break
+    for m in prose._COUNT.finditer(text):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        words: list[re.Match[str]] = []
+        for w in re.finditer(r"([^\W_][\w'’]*(?:-[^\W_][\w'’]*)*)([ \t]+|$)?", text[m.end() :]):
+            if w.start() != sum(len(x[0]) for x in words):
+                break
+            words.append(w)
+            if not w[2] or len(words) == names.longest_creature:
+                break
+        for size in range(len(words), 0, -1):
+            joined = " ".join(normalize(w[1]) for w in words[:size])
+            entry = reference_find(joined, "count", names) if joined.split() else None
+            if entry is not None:
+                start, end = m.end() + words[0].start(1), m.end() + words[size - 1].end(1)
+                if not any(a < end and start < b for a, b in taken):
+                    value = prose.parse_count(m["count"])
+                    refs.append((start, end, text[start:end], "count", entry, value, m.start()))
+                break
+    return sorted(refs, key=lambda r: (r[0] if r[6] is None else r[6], r[1]))
+
+
+def realistic_adventure(app: App, size: int, seed: int = 15) -> list[str]:
+    """A long adventure as writers write them: the profile's names in bold, in italics, counted
+    in digits and words, in the singular and the plural, often repeated; tags, links, code,
+    headings, comments, lists, typographic quotes, non-Latin text and names that mean nothing."""
+    rng = random.Random(seed)
+    by = {c: [n for _, coll, n in queries.winner_names(app.conn, app.profile, [c]) if coll == c]
+          for c in ("monsters", "spells", "magic-items")}  # fmt: skip
+    common = {c: rng.sample(sorted(v), 12) for c, v in by.items()}
+
+    def pick(c: str) -> str:
+        return rng.choice(common[c] if rng.random() < 0.7 else by[c])
+
+    def plural(name: str) -> str:
+        return name + ("es" if name.endswith(("s", "x")) else "s")
+
+    def count() -> str:
+        return rng.choice(["2", "3", "4 x", "10", "two", "Three", "a dozen", "a pair of", "5 ×"])
+
+    sentences = [
+        "The **{M}** waits; {count} {ms} circle.",
+        "She casts *{s}* and drinks _{I}_.",
+        "Scene {d}: {count} {m} + 1 {M}.",
+        "{count} **{Ms}** and ***{S}*** near {d} gp.",
+        "**{count} {ms}**, **Guard.** Then *{I}*.",
+        "See {{@creature {m}}} and [*{S}*](x.md) or `3 wolves`.",
+        "It’s Ætherhold’s “*nonesuch spell*” — 3 naïve wolves, ſix ogres, 二 goblins.",
+        "Two wolves Æ, 3 {ms} 二 wait, 2 ogres Æther ogres; **{count} {Ms}** and {count} ×{ms}.",
+        "- {count} {Ms} in a list, *{S}* too",
+        "A stone, often someone’s, *a very long italic sentence that names nothing at all here*.",
+        "<span>{count} wolves</span> and <!-- 2 ogres --> **{M}**",
+    ]
+
+    def sentence() -> str:
+        monster, creatures = pick("monsters"), plural(pick("monsters"))
+        spell, item = pick("spells"), pick("magic-items")
+        return rng.choice(sentences).format(
+            M=monster, m=monster.lower(), Ms=creatures, ms=creatures.lower(), S=spell,
+            s=spell.lower(), I=item, d=rng.randint(1, 99), count=count(),
+        )  # fmt: skip
+
+    lines: list[str] = []
+    while len(lines) < size:
+        roll = rng.random()
+        if roll < 0.02:
+            lines += [f"## {pick('monsters')} lair", ""]
+        elif roll < 0.03:
+            lines += ["```encounter", f"- 3: {pick('monsters')}", "```"]
+        elif roll < 0.035:
+            lines += ["<!--", f"{count()} {plural(pick('monsters'))}", "-->"]
+        elif roll < 0.05:
+            lines += ["", f"    {count()} ogres in code", ""]
+        else:
+            lines.append(sentence())
+    return lines[:size]
+
+
+def test_a_large_document_is_recognised_as_a_plain_reader_would(app: App) -> None:
+    """Every prose reference of a 6,000-line realistic document, found by `find_prose` (a
+    first reading with cold caches, a second with every line known, a walk kept by key and
+    taken again after edits), is what a straightforward recogniser finds line by line: the
+    fast patterns, memos and batched reading change nothing."""
+    lines = realistic_adventure(app, 6000)
+    names = ProseNames.load(app.conn, app.profile)
+    expected = [
+        (n, *ref) for n, text in prose.prose_lines(lines) for ref in reference_line(text, names)
+    ]
+    assert len(expected) > 6000
+    assert len({r[5] for r in expected}) > 100  # many different entries
+    assert {r[4] for r in expected} == {"bold", "italic", "count"}
+
+    def got(refs: list[prose.ProseRef]) -> list[tuple[object, ...]]:
+        return [
+            (r.line, r.start, r.end, r.text, r.style, r.entry, r.count, r.count_start) for r in refs
+        ]
+
+    assert got(find_prose(lines, names)) == expected  # never seen
+    assert got(find_prose(lines, names)) == expected  # every line seen before
+    assert got(find_prose(lines, ProseNames.load(app.conn, app.profile), "k")) == expected
+    key = "file:///realistic.md"
+    assert got(find_prose(lines, names, key)) == expected
+    lines.insert(3000, "Two **dire wolves** and *fireball*.")
+    del lines[10]
+    again = [
+        (n, *ref) for n, text in prose.prose_lines(lines) for ref in reference_line(text, names)
+    ]
+    assert got(find_prose(lines, names, key)) == again
+
+
+def test_lines_read_together_as_each_alone(app: App) -> None:
+    """The new lines of a slice are read together; a line that holds a newline of its own (a
+    client's text can) is read alone, as are the others then: the same references either way."""
+    texts = ["2 wolves and *fireball*\r\n", "a\nb 3 ogres, **goblins**", "", "x 4 bats\n"]
+    names, fresh = (ProseNames.load(app.conn, app.profile) for _ in range(2))
+    alone = [fresh.refs_in_text(t) for t in texts]
+    assert names.refs_in_texts(texts) == alone
+    assert [len(refs) for refs in alone] == [2, 2, 0, 1]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "2 wolves Æ and 2 wolves  Æ, 2 wolves\tÆ; 2 wolves Æther 3 ogres 二 4 bats _x 5 bats",
+        "2 dire wolves Æ, 2 giant  spiders, 3 giant Æ spiders, 4 swarms of rats Æ 1 wolf-bat",
+        "**2 wolves Æ** and 3 **ogres Æ**, *2 fireball* ***4 wolves*** **Wolf.** 2 wolves\n",
+    ],
+)
+def test_words_after_a_count_as_a_plain_reader_reads_them(names: ProseNames, line: str) -> None:
+    """A word with no letter a name keeps ("Æ", "二") after a count's name is read as the plain
+    recogniser reads it, whatever space is before it."""
+    found = [(r.start, r.end, r.text, r.style, r.entry, r.count, r.count_start)
+             for r in names.refs_in_text(line)]  # fmt: skip
+    assert found == reference_line(line.rstrip("\n"), names)

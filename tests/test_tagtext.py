@@ -5,7 +5,7 @@ from __future__ import annotations
 from d5e_daemon import tagtext
 
 
-def link(kind: str, name: str, source: str | None) -> str | None:
+def link(kind: str, name: str, source: str | None, quals: object = None) -> str | None:
     known = {("spell", "fireball"): "d5e://srd-2014/spells/fireball.md"}
     return known.get((kind, name.lower()))
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.workspace import PositionCodec, TextDocument
 
-from d5e_daemon.textdoc import MAX_EDITS, Edit, LineDocument, line_diff
+from d5e_daemon.textdoc import MAX_EDITS, Edit, LineDocument, from_client_units, line_diff
 
 PIECES = ["a", "bc", "\n", "\r\n", "\r", "😀", "é", "\u2028", "{@spell x}", ""]
 text_st = st.lists(st.sampled_from(PIECES), max_size=12).map("".join)
@@ -105,3 +105,43 @@ def test_a_reader_too_far_behind_is_told_to_read_everything() -> None:
     assert doc.edits_since(doc.generation - MAX_EDITS) is not None
     assert doc.edits_since(4) is None
     assert len(doc.edits) == MAX_EDITS
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(text_st, max_size=4),
+    st.integers(0, 5),
+    st.integers(0, 30),
+    st.sampled_from([*ENCODINGS, types.PositionEncodingKind.Utf32, None]),
+)
+def test_positions_are_read_as_pygls_reads_them(
+    texts: list[str], line: int, character: int, encoding: str | None
+) -> None:
+    lines = "".join(texts).splitlines(True)
+    lines += ["\ud83d\ude00 lone \udc00 surrogates\n"] if line == 5 else []
+    theirs = PositionCodec(encoding).position_from_client_units(
+        lines, types.Position(line, character)
+    )
+    assert from_client_units(encoding, lines, types.Position(line, character)) == (
+        theirs.line,
+        theirs.character,
+    )
+
+
+def test_a_change_on_a_long_line_counts_no_character_in_python(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An edit at the end of a 2 MB line: pygls counted the line's UTF-16 units a character
+    at a time, in Python, for each end of each change (a 5 MB line: 0.7 s a keystroke)."""
+    from pygls.workspace import position_codec
+
+    def counted(*args: object) -> int:
+        raise AssertionError("a character counted in Python")
+
+    long = "é {@spell fireball} 😀 " * 100_000
+    doc = LineDocument("file:///long.md", f"first\n{long}\nlast\n")
+    for unit in (position_codec.Utf16, position_codec.Utf8, position_codec.Utf32):
+        monkeypatch.setattr(unit, "code_units_for_char", counted)
+    at = types.Position(1, len(long.encode("utf-16-le")) // 2)
+    doc.apply_change(types.TextDocumentContentChangePartial(range=types.Range(at, at), text="!"))
+    assert doc.lines[1] == long + "!\n" and doc.lines[2] == "last\n"

@@ -85,8 +85,10 @@ def _spell(entry: Entry) -> str:
     ]
     body = paragraphs(data)
     higher = text_paragraphs(data.get("higher_level"))
+    # the heading as the source names it (2024: "Using a Higher-Level Spell Slot"; "" for none)
+    heading = describe(data.get("higher_level_name", "At Higher Levels"))
     if higher:
-        body += [f"***At Higher Levels.*** {higher[0]}", *higher[1:]]
+        body += [f"***{heading}.*** {higher[0]}" if heading else higher[0], *higher[1:]]
     classes = describe(data.get("classes"))
     if classes:
         body.append(f"*Classes: {classes}*")

@@ -139,7 +139,9 @@ def spell(entry: Entry) -> str:
         f"components {spell_components(data)}" if data.get("components") else "",
     ]
     higher = text_paragraphs(data.get("higher_level"))
-    body = paragraphs(data) + ([f"At higher levels: {' '.join(higher)}"] if higher else [])
+    heading = describe(data.get("higher_level_name", "At higher levels"))
+    said = f"{heading}: " if heading else ""
+    body = paragraphs(data) + ([f"{said}{' '.join(higher)}"] if higher else [])
     return _doc(header, facts, _with_lore(data, body))
 
 

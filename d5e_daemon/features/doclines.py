@@ -38,6 +38,8 @@ MAX_ITEMS = 500
 """Code lenses, inlay hints, symbols and links answered per request at most."""
 CHECK_EVERY = 64
 """Lines worked through between two looks at the clock."""
+TAGS_PER_STEP = 32
+"""Tags of one line resolved between two looks at the clock (a line may hold thousands)."""
 
 
 @dataclass
@@ -136,7 +138,7 @@ class DocumentFacts:
                     known = kept_tags.get(text)
                     if known is None:
                         read += 1
-                        known = kept_tags[text] = self._resolved_tags(text)
+                        known = kept_tags[text] = yield from self._resolved_tags(text)
                         yield
                     found = known
                 per_line[n] = found
@@ -202,9 +204,13 @@ class DocumentFacts:
         self._next = per_line, fence_at, tags
         return dirty
 
-    def _resolved_tags(self, text: str) -> Found:
+    def _resolved_tags(self, text: str) -> Generator[None, None, Found]:
+        """A line's tags that resolve (and its creature tags), with a step every
+        TAGS_PER_STEP tags: a line of thousands of tags is no one step."""
         found: list[tuple[Tag, queries.EntryRow | None]] = []
-        for tag in iter_tags(0, text):
+        for i, tag in enumerate(iter_tags(0, text), 1):
+            if i % TAGS_PER_STEP == 0:
+                yield
             row = self.resolver.resolve(tag, suggest=False).row
             if row is not None or tag.kind in CREATURE_TAGS:
                 found.append((tag, row))

@@ -70,7 +70,7 @@ def resolve_tags(app: App, params: ResolveTagsParams) -> ResolveTagsResult:
         resolution = resolver.resolve(tag)
         row = resolution.row
         if row is None:
-            suggestions = [fix.name for fix in resolution.fixes]
+            suggestions = [fix.text or fix.name for fix in resolution.fixes]
             unknown.append(
                 UnresolvedTag(
                     tag=written, line=tag.line, message=resolution.message, suggestions=suggestions

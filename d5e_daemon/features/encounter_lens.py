@@ -35,7 +35,6 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
@@ -147,6 +146,8 @@ def _parse_block(line: int, end: int, source: str) -> DocEncounter:
             f"encounter block of {len(source):,} characters: at most {MAX_BLOCK_CHARS:,}"
         )
         return found
+    import yaml  # at the first encounter block: no part of the daemon's start
+
     try:
         data = yaml.load(source, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as exc:

@@ -25,8 +25,9 @@ from ..campaign import Campaign, Mention, find_encounters
 from ..matching import match_names
 from ..prose import prose_at, prose_lines, refs_in_line, walk_prose
 from ..protocol import CompleteParams, CompletionItem, LookupParams
+from ..tagtext import QUALIFIER_PARTS
 from ..text import normalize
-from ..textdoc import LineDocument, moved_ranges
+from ..textdoc import LineDocument, client_units, from_client_units, moved_ranges
 from .complete import complete
 from .doclines import CHECK_EVERY, MAX_ITEMS, DocumentFacts, facts_now
 from .documents import entry_uri
@@ -45,6 +46,7 @@ from .tags import (
     iter_tags,
     tag_at,
     tag_for,
+    tag_for_found,
     tags_in_line,
 )
 
@@ -83,22 +85,12 @@ def is_prose(doc: TextDocument) -> bool:
     return doc.language_id is None or doc.language_id in PROSE_LANGUAGES
 
 
-def _units(text: str, encoding: str | None) -> int:
-    """The length of `text` in the client's code units (pygls counts them a character at a
-    time, too slow for the thousands of ranges of a long document)."""
-    if text.isascii() or encoding == types.PositionEncodingKind.Utf32:
-        return len(text)
-    if encoding == types.PositionEncodingKind.Utf8:
-        return len(text.encode("utf-8"))
-    return len(text.encode("utf-16-le")) // 2
-
-
 def _range(doc: TextDocument, lines: Sequence[str], line: int, start: int, end: int) -> types.Range:
     text = lines[line] if line < len(lines) else ""
     encoding = doc.position_codec.encoding
     return types.Range(
-        types.Position(line, _units(text[:start], encoding)),
-        types.Position(line, _units(text[:end], encoding)),
+        types.Position(line, client_units(text[:start], encoding)),
+        types.Position(line, client_units(text[:end], encoding)),
     )
 
 
@@ -107,8 +99,7 @@ def _tag_range(doc: TextDocument, lines: Sequence[str], tag: Tag) -> types.Range
 
 
 def _position(doc: TextDocument, lines: Sequence[str], pos: types.Position) -> tuple[int, int]:
-    server = doc.position_codec.position_from_client_units(lines, pos)
-    return server.line, server.character
+    return from_client_units(doc.position_codec.encoding, lines, pos)
 
 
 def entry_location(row: queries.EntryRow) -> types.Location:
@@ -589,9 +580,18 @@ def _entry_name_items(
     start = m.start(2) + len(m[2]) - len(m[2].lstrip())
     edit_range = _range(doc, lines, line_no, start, m.end() + len(rest))
     suffix = "" if closed else "}"
-    items = _names_to_items(
-        app, typed, collections, edit_range, lambda i: i.name.lower() + suffix, limit
-    )
+    kind = m[1].lower()
+
+    def name_part(item: CompletionItem) -> str:
+        """The name, and where same-named entries need them the parts that tell this one
+        apart (`extra attack|Fighter||5}`), unless the tag goes on already."""
+        if not closed and kind in QUALIFIER_PARTS:
+            full = tag_for_found(app, item.pack, item.ref, item.name) or ""
+            if full.startswith("{@" + kind + " "):
+                return full[len(kind) + 3 : -1] + suffix
+        return item.name.lower() + suffix
+
+    items = _names_to_items(app, typed, collections, edit_range, name_part, limit)
     return types.CompletionList(is_incomplete=True, items=items)
 
 
@@ -607,7 +607,7 @@ def _plain_word_items(
     col = len(before)
 
     def tagged(item: CompletionItem) -> str:
-        return tag_for(item.collection, item.name) or item.name
+        return tag_for_found(app, item.pack, item.ref, item.name) or item.name
 
     for i, start in enumerate(starts):
         single = i == len(starts) - 1
@@ -696,8 +696,8 @@ def _mention_location(m: Mention, encoding: str | None) -> types.Location:
     return types.Location(
         uri=m.path.as_uri(),
         range=types.Range(
-            types.Position(m.line, _units(m.text[: m.start], encoding)),
-            types.Position(m.line, _units(m.text[: m.end], encoding)),
+            types.Position(m.line, client_units(m.text[: m.start], encoding)),
+            types.Position(m.line, client_units(m.text[: m.end], encoding)),
         ),
     )
 
@@ -839,7 +839,7 @@ def stat_block_action(
     block = stat_block_of(app, found.row, style)
     lines = found.lines
     end = _paragraph_end(lines, found.line)
-    at = types.Position(end, _units(lines[end].rstrip("\r\n"), doc.position_codec.encoding))
+    at = types.Position(end, client_units(lines[end].rstrip("\r\n"), doc.position_codec.encoding))
     text = "\n\n" + block.rstrip("\n")  # the paragraph's line break and blank line follow it
     where = "Homebrewery" if style == "homebrewery" and found.row.collection == "monsters" else ""
     return types.CodeAction(

@@ -9,9 +9,11 @@ means or what is wrong with it (unknown tag, unknown name with suggestions, disa
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Literal
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
 
@@ -31,12 +33,14 @@ from ..tagsyntax import (
     TAG_RE,
     TAGGED_COLLECTIONS,
     Tag,
+    TagKey,
     find_tags,
     iter_tags,
     tag_at,
     tags_in_line,
 )
-from ..text import normalize
+from ..tagtext import QUALIFIER_PARTS, Link, Qualifiers, coded_name, compose
+from ..text import normalize, slugify
 
 __all__ = [
     "ALWAYS_OFFERED",
@@ -54,6 +58,8 @@ __all__ = [
     "tag_at",
     "tag_for",
     "tag_for_entry",
+    "tag_for_found",
+    "tag_for_row",
     "tags_in_line",
 ]
 
@@ -88,11 +94,13 @@ another name ("Mordenkainen's Sword" for the SRD's Arcane Sword), and resolves."
 
 @dataclass(frozen=True)
 class Fix:
-    """A replacement that would make the reference resolve: tag name and entry name."""
+    """A replacement that would make the reference resolve: tag name and entry name (or the
+    whole tag's `text`, when other parts change: the class of a class feature)."""
 
     tag: str
     name: str
     label: str
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,8 +139,15 @@ class KnownName:
 
 
 def _what(tag: Tag) -> str:
-    """What the tag names, for messages: "spell", "class feature"."""
-    return tag.kind.replace("feature", " feature")
+    """What the tag names, for messages: "spell", "class feature", "optional feature"."""
+    return _WHAT.get(tag.kind) or tag.kind.replace("feature", " feature")
+
+
+_WHAT = {
+    "optfeature": "optional feature", "variantrule": "variant rule", "legroup": "legendary group",
+    "vehupgrade": "vehicle upgrade", "charoption": "character option", "itemmastery":
+    "weapon mastery property", "itemproperty": "item property", "itemtype": "item type",
+}  # fmt: skip
 
 
 @dataclass
@@ -141,8 +156,8 @@ class Resolver:
     change: answers are cached, since a long document repeats the same references."""
 
     app: App
-    _cache: dict[tuple[str, str, str | None], Resolution] = field(default_factory=dict)
-    _unsuggested: dict[tuple[str, str, str | None], Resolution] = field(default_factory=dict)
+    _cache: dict[TagKey, Resolution] = field(default_factory=dict)
+    _unsuggested: dict[TagKey, Resolution] = field(default_factory=dict)
     """Unknown references whose "did you mean" is not found yet (`suggest=False`)."""
     _names: dict[str, KnownName] | None = None
     _longest: int = 1
@@ -200,7 +215,7 @@ class Resolver:
 
     def knows(self, tag: Tag) -> bool:
         """Whether `tag`'s resolution is cached (resolving it again costs nothing)."""
-        return (tag.kind, tag.name, tag.pack) in self._cache
+        return tag.key in self._cache
 
     def entry_id(self, tag: Tag) -> int | None:
         """The id of the entry `tag` means, or None (the campaign's question)."""
@@ -210,7 +225,7 @@ class Resolver:
     def resolve(self, tag: Tag, *, suggest: bool = True) -> Resolution:
         """What `tag` refers to. With `suggest=False` an unknown reference that is not cached
         yet comes back without its "did you mean" (the costly part), `partial`."""
-        key = (tag.kind, tag.name, tag.pack)
+        key = tag.key
         cached = self._cache.get(key)
         if cached is not None:
             return cached
@@ -246,6 +261,41 @@ class Resolver:
         collections = TAG_COLLECTIONS.get(tag.kind)
         if collections is None:
             return _unknown_tag(tag)
+        if tag.kind == "class" and tag.qualifiers.subclass:
+            return self._subclass_of_class(tag, suggest)
+        found = self._resolve_name(tag, collections, suggest)
+        if found.row is None and found.code == "unknown-ref":
+            for reading in _other_readings(tag) + self._bonus_item_readings(tag):
+                row = self.resolve(reading, suggest=False).row
+                if row is not None:
+                    return Resolution(row=row)
+        return found
+
+    def _bonus_item_readings(self, tag: Tag) -> list[Tag]:
+        """5etools' `{@item +1 longsword|DMG}` names a concrete item of a generic variant; the
+        SRD has the variant: "Weapon, +1" (2014), "Weapon +1" (2024), armor, shields and
+        ammunition alike, told by the base item's equipment categories."""
+        m = _BONUS_ITEM.fullmatch(tag.name) if tag.kind == "item" else None
+        if m is None:
+            return []
+        pack = self._pack(tag)
+        app = self.app
+        base = names.find(
+            app.conn, m[2], ("equipment",), profile_id=None if pack else app.profile, pack=pack
+        )
+        if base is None:
+            return []
+        data = _data(base.rows[0])
+        fields = ("equipment_category", "equipment_categories", "gear_category")
+        cats = set().union(*(_names_of(data.get(f)) for f in fields))
+        kinds = [kind for kind, words in _BONUS_KINDS if any(w in c for w in words for c in cats)]
+        return [
+            replace(tag, name=f"{kind}{comma} +{m[1]}", parts=())
+            for kind in kinds[:1] + (["Armor"] if kinds[:1] == ["Shield"] else [])
+            for comma in (",", "")
+        ]
+
+    def _resolve_name(self, tag: Tag, collections: tuple[str, ...], suggest: bool) -> Resolution:
         what = _what(tag)
         norm = normalize(tag.name)
         if not norm:
@@ -276,8 +326,11 @@ class Resolver:
                         f"{app.settings.edition})",
                     )
         if found is not None:
-            row = min(found.rows, key=lambda r: collections.index(r.collection))
-            if found.how != "alias":
+            rows, ruled_out = rank(found.rows, tag.kind, tag.qualifiers)
+            if not rows:
+                return _ruled_out(tag, what, ruled_out)
+            row = min(rows, key=lambda r: collections.index(r.collection))
+            if found.how != "alias" or _is_short_name(row, tag.name):
                 return Resolution(row=row)
             # A declared alias: the entry's pack calls it otherwise; say so, and offer its name.
             fix = Fix(tag=tag.tag, name=row.name.lower(), label=row.name)
@@ -293,6 +346,32 @@ class Resolver:
                 code="unknown-ref", message=f"unknown {what} {tag.name!r}{where}", partial=True
             )
         return self._unknown_ref(tag, what, collections)
+
+    def _subclass_of_class(self, tag: Tag, suggest: bool) -> Resolution:
+        """`{@class Fighter|PHB|Champion|Champion}` means the Fighter's Champion subclass."""
+        sub = replace(
+            tag,
+            tag="subclass",
+            name=tag.qualifiers.subclass,
+            qualifiers=Qualifiers(cls=tag.name),
+            parts=(),
+        )
+        found = self.resolve(sub, suggest=suggest)
+        if found.row is not None or found.code != "unknown-ref":
+            return found
+        fixes = tuple(
+            Fix(
+                tag=tag.tag,
+                name=tag.name,
+                label=f"{tag.name}: {fix.label}",
+                text=tag.rewritten(tag.tag, tag.name, Qualifiers(subclass=fix.label)),
+            )
+            for fix in found.fixes
+            if fix.tag == sub.tag and fix.text is None
+        ) + tuple(fix for fix in found.fixes if fix.text is not None)
+        hint = f"; did you mean {_either([fix_text(tag, f) for f in fixes])}?" if fixes else ""
+        message = found.message.split("; did you mean")[0]
+        return replace(found, message=f"{message} (of class {tag.name}){hint}", fixes=fixes)
 
     def _unknown_ref(self, tag: Tag, what: str, collections: tuple[str, ...]) -> Resolution:
         app = self.app
@@ -343,9 +422,210 @@ class Resolver:
         return self._names, self._longest
 
 
+_BONUS_ITEM = re.compile(r"\+([1-3])\s+(.+)")
+# The SRD's generic bonus items, by the words of the base item's categories (first match).
+_BONUS_KINDS = (("Shield", ("shield",)), ("Ammunition", ("ammunition",)),
+                ("Weapon", ("weapon",)), ("Armor", ("armor",)))  # fmt: skip
+_PARENTHESISED = re.compile(r"(.+?)\s*\((.+)\)")
+# The SRD's names of the features 5etools keeps as optional features (`{@optfeature Agonizing
+# Blast|PHB}` is the SRD's "Eldritch Invocation: Agonizing Blast").
+_OPTIONAL_FEATURE_KINDS = ("Eldritch Invocation", "Fighting Style", "Metamagic")
+
+
+def _other_readings(tag: Tag) -> list[Tag]:
+    """What a tag naming nothing by its name may mean as 5etools writes it for the SRD's
+    entries: a race tag a subrace, an optional feature tag the SRD's feature of that kind, an
+    item property's or type's code its name."""
+    if tag.kind in ("race", "species"):
+        return _subrace_readings(tag)
+    if coded_name(tag.kind, tag.name) != tag.name:  # `{@itemProperty T|XPHB}`: Thrown
+        return [replace(tag, name=coded_name(tag.kind, tag.name), parts=())]
+    if tag.kind == "optfeature":
+        return [
+            replace(tag, tag="classfeature", name=f"{kind}: {tag.name}", parts=())
+            for kind in _OPTIONAL_FEATURE_KINDS
+        ]
+    return []
+
+
+def _subrace_readings(tag: Tag) -> list[Tag]:
+    """What a race tag naming no race may mean: a subrace by that name ("Hill Dwarf"), or as
+    5etools names them, "Race (Subrace)": the SRD's "Hill Dwarf", a 5etools subrace "Hill"
+    of the race "Dwarf"."""
+    readings = [replace(tag, tag="subrace", parts=())]
+    if m := _PARENTHESISED.fullmatch(tag.name):
+        race, sub = m[1].strip(), m[2].strip()
+        readings.append(replace(tag, tag="subrace", name=f"{sub} {race}", parts=()))
+        readings.append(
+            replace(tag, tag="subrace", name=sub, qualifiers=Qualifiers(group=race), parts=())
+        )
+    return readings
+
+
 def fix_text(tag: Tag, fix: Fix) -> str:
     """What a fix would write: the whole tag, or only the name when the tag name stays."""
+    if fix.text is not None:
+        return fix.text
     return tag.rewritten(fix.tag, fix.name) if fix.tag != tag.tag else fix.name
+
+
+# -- qualified references: which of same-named entries a tag's other parts mean ---------------
+
+# The record fields that say an entry's class, subclass and group (the SRD's and 5etools'
+# `class`, `subclass`; a deity's `pantheon`, a card's deck, a subrace's race). A record without
+# them is matched by its slug ("fighter-…", "deck-of-flames-spark"), else not ruled out.
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "cls": ("class",),
+    "subclass": ("subclass", "short_name"),
+    "group": ("pantheon", "deck", "set", "race"),
+}
+_TRAILING_NUMBER = re.compile(r"(\d+)\s*$")
+
+
+def _names_of(value: Any) -> set[str]:
+    """The normalised names a field holds: "Fighter", `{"index", "name"}`, or a list."""
+    if isinstance(value, str):
+        return {normalize(value)} - {""}
+    if isinstance(value, dict):
+        return _names_of(value.get("name")) | _names_of(value.get("index"))
+    if isinstance(value, list):
+        return set().union(*(_names_of(v) for v in value))
+    return set()
+
+
+def _level_of(value: Any) -> int | None:
+    """A level field: 5, "5", or the SRD 2024's `{"index": "fighter-5", "name": "Fighter 5"}`."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and (m := _TRAILING_NUMBER.search(value)):
+        return int(m[1])
+    if isinstance(value, dict):
+        return _level_of(value.get("name")) or _level_of(value.get("index"))
+    return None
+
+
+def _data(row: queries.EntryRow) -> dict[str, Any]:
+    try:
+        data = json.loads(row.data_json)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _says(row: queries.EntryRow, data: dict[str, Any], key: str, wanted: str) -> bool | None:
+    """Whether an entry has this class / subclass / group (None: it does not say)."""
+    names: set[str] = set().union(*(_names_of(data.get(f)) for f in _FIELDS[key]))
+    want = normalize(wanted)
+    if names:
+        if key == "subclass":  # the short name "Soot" is "Path of Soot"'s
+            return any(f" {want} " in f" {n} " for n in names)
+        return want in names
+    if key == "subclass" and _names_of(data.get("class")):
+        return False  # a feature of the class itself, not of one of its subclasses
+    prefix = slugify(wanted) + "-"
+    return True if prefix != "-" and row.slug.startswith(prefix) else None
+
+
+def rank(
+    rows: Sequence[queries.EntryRow], kind: str, quals: Qualifiers
+) -> tuple[list[queries.EntryRow], list[queries.EntryRow]]:
+    """Same-named entries a tag may mean, best first by what its qualifiers say (class,
+    subclass and group must not differ; the level is preferred), and those they rule out."""
+    if not quals:
+        return list(rows), []
+    kept: list[tuple[int, queries.EntryRow]] = []
+    out: list[queries.EntryRow] = []
+    for row in rows:
+        data = _data(row)
+        score = 0
+        for key in ("cls", "subclass", "group"):
+            wanted = getattr(quals, key)
+            says = _says(row, data, key, wanted) if wanted else None
+            if says is False:
+                out.append(row)
+                break
+            score += 4 if says else 0
+        else:
+            level = _level_of(data.get("level"))
+            if quals.level and level is not None and str(level) == quals.level.strip():
+                score += 2
+            if kind == "classfeature" and not _names_of(data.get("subclass")):
+                score += 1
+            kept.append((score, row))
+    kept.sort(key=lambda t: -t[0])
+    return [row for _, row in kept], out
+
+
+def _is_short_name(row: queries.EntryRow, name: str) -> bool:
+    """Whether `name` is what 5etools' tags call a subclass ("Soot" for "Path of Soot"): an
+    alias that needs no note."""
+    short = _data(row).get("short_name")
+    return isinstance(short, str) and normalize(short) == normalize(name)
+
+
+def _shown(value: Any) -> str:
+    """A field's name as its pack writes it."""
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("index")
+    if isinstance(value, list) and value:
+        return _shown(value[0])
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+
+
+def row_qualifiers(row: queries.EntryRow, kind: str) -> Qualifiers:
+    """What a tag of `kind` writes to mean this entry among same-named ones."""
+    data = _data(row)
+    group = next((_shown(data[f]) for f in _FIELDS["group"] if data.get(f)), "")
+    level = _level_of(data.get("level"))
+    quals = Qualifiers(
+        cls=_shown(data.get("class")),
+        subclass=_shown(data.get("subclass")),
+        level="" if level is None else str(level),
+        group=group,
+    )
+    return Qualifiers(**{key: getattr(quals, key) for key in QUALIFIER_PARTS.get(kind, {})})
+
+
+def _whose(quals: Qualifiers, kind: str) -> str:
+    """What qualifiers say, for messages: "Fighter", "Fighter (Champion)", "pantheon Ember"."""
+    if quals.group:
+        return f"{'deck' if kind == 'card' else 'pantheon'} {quals.group}"
+    if quals.subclass:
+        return f"{quals.cls} ({quals.subclass})" if quals.cls else quals.subclass
+    return quals.cls
+
+
+def _ruled_out(tag: Tag, what: str, rows: list[queries.EntryRow]) -> Resolution:
+    """A tag whose class (subclass, pantheon, deck) has no entry of its name, while others
+    have: which have it, and the tag rewritten for each as fixes."""
+    level = tag.qualifiers.level
+    theirs: dict[str, Qualifiers] = {}
+    for row in rows:
+        quals = row_qualifiers(row, tag.kind)
+        quals = replace(quals, level=quals.level if level else "")
+        theirs.setdefault(_whose(quals, tag.kind) or row.pack, quals)
+    fixes = tuple(
+        Fix(tag=tag.tag, name=tag.name, label=whose,
+            text=tag.rewritten(tag.tag, tag.name, replace(tag.qualifiers, **_set(quals))))
+        for whose, quals in sorted(theirs.items())
+    )[:SUGGESTIONS]  # fmt: skip
+    wanted = _whose(tag.qualifiers, tag.kind)
+    hint = f"; did you mean {_either([fix_text(tag, f) for f in fixes])}?" if fixes else ""
+    return Resolution(
+        code="unknown-ref",
+        message=f"no {what} {tag.name!r} of {wanted}; there is one of {_and(sorted(theirs))}{hint}",
+        fixes=fixes,
+    )
+
+
+def _set(quals: Qualifiers) -> dict[str, str]:
+    return {k: v for k, v in vars(quals).items() if v}
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _either(options: list[str]) -> str:
@@ -371,6 +651,32 @@ def tag_for(collection: str, name: str, pack: str | None = None) -> str | None:
     return "{@" + kind + " " + name.lower() + (f"|{pack}" if pack else "") + "}"
 
 
+def tag_for_row(app: App, row: queries.EntryRow, pack: str | None = None) -> str | None:
+    """`tag_for` an entry found, with the parts that tell it from the same-named entries of
+    the profile where its tag has them: `{@classfeature extra attack|Fighter||5}`."""
+    kind = COLLECTION_TAG.get(row.collection)
+    if kind not in QUALIFIER_PARTS:
+        return tag_for(row.collection, row.name, pack)
+    same = queries.winners_by_norm_name(
+        app.conn, app.profile, normalize(row.name), TAG_COLLECTIONS[kind]
+    )
+    if all(r.id == row.id for r in same):
+        return tag_for(row.collection, row.name, pack)
+    if kind == "classfeature" and _names_of(_data(row).get("subclass")):
+        kind = "subclassfeature"
+    return compose(kind, row.name.lower(), pack, row_qualifiers(row, kind))
+
+
+def tag_for_found(app: App, pack: str, ref: str, name: str) -> str | None:
+    """`tag_for_row` of an entry found by completion or search (`ref`: `collection/slug`);
+    its record is read only where its tag may need qualifiers."""
+    collection, _, slug = ref.partition("/")
+    if COLLECTION_TAG.get(collection) not in QUALIFIER_PARTS:
+        return tag_for(collection, name)
+    row = queries.entry_in_pack(app.conn, pack, collection, slug)
+    return tag_for(collection, name) if row is None else tag_for_row(app, row)
+
+
 def tag_for_entry(app: App, params: TagForParams) -> TagForResult:
     """`d5e/tagFor`: what an editor inserts for an entry it found (a search hit, a pick).
 
@@ -385,7 +691,7 @@ def tag_for_entry(app: App, params: TagForParams) -> TagForResult:
     if row is None:
         raise NotFound(f"no entry with ref {params.ref}")
     pinned = bool(winners) and winners[0].pack != row.pack
-    text = tag_for(row.collection, row.name, row.pack if pinned else None)
+    text = tag_for_row(app, row, row.pack if pinned else None)
     return TagForResult(
         ref=row.ref,
         pack=row.pack,
@@ -396,17 +702,17 @@ def tag_for_entry(app: App, params: TagForParams) -> TagForResult:
     )
 
 
-def card_links(app: App) -> Callable[[str, str, str | None], str | None]:
-    """`link(tag, name, source)` for `tagtext.render`: the `d5e:` URI of the entry a reference
-    in a card means (as a tag in a document would resolve it), or None."""
+def card_links(app: App) -> Link:
+    """`link(tag, name, source, qualifiers)` for `tagtext.render`: the `d5e:` URI of the entry
+    a reference in a card means (as a tag in a document would resolve it), or None."""
     resolver = Resolver(app)
 
-    def link(kind: str, name: str, source: str | None) -> str | None:
+    def link(kind: str, name: str, source: str | None, quals: Qualifiers) -> str | None:
         if kind not in TAG_COLLECTIONS:
             return None
         end = len(name)
         tag = Tag(line=0, start=0, end=end, tag=kind, name=name, name_start=0, name_end=end,
-                  pack=source)  # fmt: skip
+                  pack=source, qualifiers=quals)  # fmt: skip
         row = resolver.resolve(tag, suggest=False).row
         return f"d5e://{row.pack}/{row.collection}/{row.slug}.md" if row else None
 

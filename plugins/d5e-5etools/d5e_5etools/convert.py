@@ -14,12 +14,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from d5e_daemon.text import slugify
+from d5e_daemon.tagtext import ITEM_PROPERTIES as PROPERTIES
+from d5e_daemon.tagtext import ITEM_TYPES
+from d5e_daemon.text import normalize, slugify
 
+from . import RAW
 from .copy import CR_XP, eval_fraction
 from .entries import ABILITY_NAMES, blocks, spellcasting
-
-RAW = "5etools"
+from .srddb import srd_names
 
 # 5etools data keys → d5e collections. The SRD's names where the SRD has the collection.
 COLLECTIONS: dict[str, str] = {
@@ -133,29 +135,12 @@ DAMAGE = {
     "L": "lightning", "N": "necrotic", "P": "piercing", "I": "poison", "Y": "psychic",
     "R": "radiant", "S": "slashing", "T": "thunder",
 }  # fmt: skip
-ITEM_TYPES = {
-    "A": "Ammunition", "AF": "Ammunition", "AT": "Artisan's Tools", "EM": "Eldritch Machine",
-    "EXP": "Explosive", "FD": "Food and Drink", "G": "Adventuring Gear", "GS": "Gaming Set",
-    "GV": "Generic Variant", "HA": "Heavy Armor", "INS": "Instrument", "LA": "Light Armor",
-    "M": "Melee Weapon", "MA": "Medium Armor", "MNT": "Mount", "MR": "Master Rune",
-    "OTH": "Other", "P": "Potion", "R": "Ranged Weapon", "RD": "Rod", "RG": "Ring",
-    "S": "Shield", "SC": "Scroll", "SCF": "Spellcasting Focus", "SHP": "Vehicle (water)",
-    "SPC": "Vehicle (space)", "T": "Tools", "TAH": "Tack and Harness", "TG": "Trade Good",
-    "VEH": "Vehicle (land)", "AIR": "Vehicle (air)", "WD": "Wand", "$": "Treasure",
-    "$A": "Treasure (art object)", "$C": "Treasure (coinage)", "$G": "Treasure (gemstone)",
-    "IDG": "Illegal Drug",
-}  # fmt: skip
 ITEM_CATEGORY = {
     "M": "Weapon", "R": "Weapon", "LA": "Armor", "MA": "Armor", "HA": "Armor", "S": "Armor",
     "P": "Potion", "RG": "Ring", "RD": "Rod", "SC": "Scroll", "WD": "Wand", "A": "Ammunition",
     "AF": "Ammunition", "G": "Adventuring Gear", "SCF": "Adventuring Gear", "AT": "Tools",
     "T": "Tools", "GS": "Tools", "INS": "Tools", "MNT": "Mounts and Vehicles",
     "VEH": "Mounts and Vehicles", "SHP": "Mounts and Vehicles", "TAH": "Mounts and Vehicles",
-}  # fmt: skip
-PROPERTIES = {
-    "A": "Ammunition", "AF": "Ammunition", "BF": "Burst Fire", "F": "Finesse", "H": "Heavy",
-    "L": "Light", "LD": "Loading", "R": "Reach", "RLD": "Reload", "S": "Special",
-    "T": "Thrown", "2H": "Two-Handed", "V": "Versatile",
 }  # fmt: skip
 CONDITIONS_TIME = {"action": "action", "bonus": "bonus action", "reaction": "reaction"}
 SLUG_CLEAN = re.compile(r"[^a-z0-9]+")
@@ -583,25 +568,63 @@ def _casting_time(value: Any) -> str:
     return " or ".join(parts)
 
 
-def _range(value: Any) -> tuple[str, dict[str, Any] | None]:
+_SINGULAR_UNITS = {"feet": "foot", "inches": "inch", "yards": "yard", "miles": "mile"}
+
+
+def _singular(unit: str, units: dict[str, Any] | None = None) -> str:
+    """5etools' `Parser.getSingletonUnit`: `feet` → `foot`; a unit of the file's own
+    `_meta.spellDistanceUnits` by its `singular`; any other without its trailing `s`."""
+    if unit in _SINGULAR_UNITS:
+        return _SINGULAR_UNITS[unit]
+    own = (units or {}).get(unit)
+    if isinstance(own, str) and own:
+        return own
+    return unit[:-1] if unit.endswith("s") else unit
+
+
+_FEET_PER_UNIT = {"feet": 1, "inches": 1 / 12, "yards": 3, "miles": 5280}
+
+
+def range_feet(value: Any, units: dict[str, Any] | None = None) -> float | None:
+    """A point range's distance in feet (for the `range` filter): 5etools' units, or the
+    file's own by their `feetPerUnit`; None for self, touch, areas and units of no length."""
+    if not isinstance(value, dict) or value.get("type") != "point":
+        return None
+    distance = value.get("distance") or {}
+    amount, unit = distance.get("amount"), str(distance.get("type", ""))
+    per = (units or {}).get(unit, _FEET_PER_UNIT.get(unit))
+    if isinstance(amount, bool) or not isinstance(amount, int | float):
+        return None
+    if isinstance(per, bool) or not isinstance(per, int | float):
+        return None
+    return float(amount * per)
+
+
+def _range(value: Any, units: dict[str, Any] | None = None) -> tuple[str, dict[str, Any] | None]:
+    """A spell's range as 5etools' `Parser.spRangeToFull` writes it (`60 feet`, `1 mile`,
+    `Self (15-foot cone)`), units of the file's own named as its `_meta` names them."""
     if not isinstance(value, dict):
         return "", None
     kind = value.get("type")
     distance = value.get("distance") or {}
-    dist_type, amount = distance.get("type"), distance.get("amount")
+    dist_type, amount = str(distance.get("type", "")), distance.get("amount")
     if kind == "special":
         return "Special", None
-    named = {"self": "Self", "touch": "Touch", "sight": "Sight", "unlimited": "Unlimited"}
+    named = {"self": "Self", "touch": "Touch", "sight": "Sight", "unlimited": "Unlimited",
+             "plane": "Unlimited on the same plane", "special": "Special"}  # fmt: skip
     if kind == "point":
         if dist_type in named:
             return named[dist_type], None
-        unit = {"feet": "feet", "miles": "miles" if amount != 1 else "mile"}.get(
-            str(dist_type), str(dist_type)
-        )
+        unit = _singular(dist_type, units) if amount == 1 else dist_type
         return f"{amount} {unit}", None
     area = {"type": kind, "size": amount}
-    unit = "foot" if dist_type == "feet" else "mile"
-    return f"Self ({amount}-{unit} {kind})", area
+    style = {"radius": " radius", "sphere": " radius", "hemisphere": "-radius hemisphere",
+             "cylinder": "-radius"}.get(str(kind), f" {kind}")  # fmt: skip
+    shown = f"Self ({amount}-{_singular(dist_type, units)}{style}"
+    if kind == "cylinder" and distance.get("amountSecondary") is not None:
+        secondary = _singular(str(distance.get("typeSecondary", dist_type)), units)
+        shown += f", {distance['amountSecondary']}-{secondary}-high"
+    return shown + (" cylinder)" if kind == "cylinder" else ")"), area
 
 
 def _duration(value: Any) -> tuple[str, bool]:
@@ -642,10 +665,16 @@ def spell(raw: dict[str, Any]) -> dict[str, Any]:
     if "entries" in raw:
         data["desc"] = blocks(raw["entries"])
     if raw.get("entriesHigherLevel"):
-        higher = []
+        # 5etools shows these entries under their own name: "At Higher Levels" (2014), "Using
+        # a Higher-Level Spell Slot" or "Cantrip Upgrade" (2024), none when there is none
+        higher, heading = [], None
         for e in raw["entriesHigherLevel"]:
             higher += blocks(e.get("entries", []) if isinstance(e, dict) else e)
+            if heading is None:
+                named = e.get("name") if isinstance(e, dict) else None
+                heading = plain_tags(named) if isinstance(named, str) else ""
         data["higher_level"] = higher
+        data["higher_level_name"] = heading or ""
     if "level" in raw:
         data["level"] = raw["level"]
     if "school" in raw:
@@ -656,6 +685,9 @@ def spell(raw: dict[str, Any]) -> dict[str, Any]:
     if "range" in raw:
         rng, area = _range(raw["range"])
         data["range"] = rng
+        feet = range_feet(raw["range"])
+        if feet is not None:
+            data["range_feet"] = feet
         if area:
             data["area_of_effect"] = area
     if "components" in raw:
@@ -706,13 +738,32 @@ def is_magic(raw: dict[str, Any]) -> bool:
     )
 
 
-def _cost(value: Any) -> dict[str, Any] | None:
-    if not isinstance(value, int | float):
+# 5etools' `Parser.DEFAULT_CURRENCY_CONVERSION_TABLE`: an item's `value` is in copper
+_COINS = ({"coin": "cp", "mult": 1}, {"coin": "sp", "mult": 0.1},
+          {"coin": "gp", "mult": 0.01, "isFallback": True})  # fmt: skip
+
+
+def _whole(number: float) -> bool:
+    return abs(number - round(number)) < 1e-9
+
+
+def _cost(value: Any, table: Any = _COINS) -> dict[str, Any] | None:
+    """An item's `value` as 5etools' `Parser._moneyToFull` shows it: in the largest coin of
+    the conversion table (the default's, or the one of `_meta.currencyConversions` the item
+    names) that makes it a whole number: 1500 → 15 gp, 25 → 2 sp 5 cp as 25 cp."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
         return None
-    for unit, cp in (("gp", 100), ("sp", 10)):
-        if value >= cp and value % cp == 0:
-            return {"quantity": int(value // cp), "unit": unit}
-    return {"quantity": value, "unit": "cp"}
+    coins = sorted(table, key=lambda c: -float(c["mult"]))
+    chosen = coins[-1]
+    if not value:
+        chosen = next((c for c in coins if c.get("isFallback")), coins[0])
+    elif len(coins) == 1 or (not _whole(value) and value < float(coins[0]["mult"])):
+        chosen = coins[0]
+    else:
+        chosen = next((c for c in reversed(coins) if _whole(value * float(c["mult"]))), chosen)
+    amount = value * float(chosen["mult"])
+    quantity: int | float = round(amount) if _whole(amount) else round(amount, 6)
+    return {"quantity": quantity, "unit": str(chosen["coin"])}
 
 
 def item(raw: dict[str, Any]) -> dict[str, Any]:
@@ -847,8 +898,26 @@ def feature(raw: dict[str, Any]) -> dict[str, Any]:
         data["class"] = _ref(str(raw["className"]))
     if raw.get("subclassShortName"):
         data["subclass"] = _ref(str(raw["subclassShortName"]))
+    if raw.get("shortName"):  # a subclass's: what tags call it ("Soot" for "Path of Soot")
+        data["short_name"] = str(raw["shortName"])
     if raw.get("level") is not None:
         data["level"] = raw["level"]
+    return data
+
+
+def deity(raw: dict[str, Any]) -> dict[str, Any]:
+    """A deity: its pantheon tells it from a same-named one (`{@deity Name|Pantheon}`)."""
+    data = _generic(raw)
+    if raw.get("pantheon"):
+        data["pantheon"] = str(raw["pantheon"])
+    return data
+
+
+def card(raw: dict[str, Any]) -> dict[str, Any]:
+    """A card: its deck tells it from a same-named one (`{@card Name|Deck}`)."""
+    data = _generic(raw)
+    if raw.get("set"):
+        data["deck"] = _ref(str(raw["set"]))
     return data
 
 
@@ -920,6 +989,7 @@ META_CODES = {  # `_meta` key → (the field it names values of, by collection)
     "optionalFeatureTypes": ("optional-features", "featureType"),
     "featCategories": ("feats", "category"),
     "psionicTypes": ("psionics", "type"),
+    "vehicleUpgradeTypes": ("vehicle-upgrades", "upgradeType"),
 }
 TRAP_HAZARD_TYPES = {
     "MECH": "Mechanical Trap", "MAG": "Magical Trap", "SMPL": "Simple Trap",
@@ -948,20 +1018,43 @@ _OFFICIAL_CODES = {
 }
 
 
-def meta_codes(meta: dict[str, Any]) -> dict[str, dict[str, str]]:
+def meta_codes(meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The codes a file's `_meta` names (`"spellSchools": {"CH": {"full": "Chronurgy"}}`,
-    `"optionalFeatureTypes": {"EMB": "Ember Rite"}`…), by the field they are values of."""
-    out: dict[str, dict[str, str]] = {}
+    `"optionalFeatureTypes": {"EMB": "Ember Rite"}`…), by the field they are values of; its
+    spell distance units (`distanceUnit`: unit → its singular) and currency conversion tables
+    (`currencyConversion`: id → its coins)."""
+    out: dict[str, dict[str, Any]] = {}
     for key, (_, field) in META_CODES.items():
         declared = meta.get(key)
         for code, said in (declared if isinstance(declared, dict) else {}).items():
             full = said.get("full") if isinstance(said, dict) else said
             if isinstance(full, str) and full.strip():
                 out.setdefault(field, {})[str(code)] = full.strip()
+    units = meta.get("spellDistanceUnits")
+    for unit, said in (units if isinstance(units, dict) else {}).items():
+        singular = said.get("singular") if isinstance(said, dict) else None
+        shown = singular if isinstance(singular, str) and singular else _singular(str(unit))
+        out.setdefault("distanceUnit", {})[str(unit)] = shown
+        per = said.get("feetPerUnit") if isinstance(said, dict) else None
+        if isinstance(per, int | float) and not isinstance(per, bool) and per > 0:
+            out.setdefault("distanceFeet", {})[str(unit)] = per
+    tables = meta.get("currencyConversions")
+    for ident, coins in (tables if isinstance(tables, dict) else {}).items():
+        if isinstance(coins, list) and coins and all(_is_coin(c) for c in coins):
+            out.setdefault("currencyConversion", {})[str(ident)] = coins
     return out
 
 
-def code_name(collection: str, field: str, code: Any, codes: dict[str, dict[str, str]]) -> str:
+def _is_coin(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("coin"), str)
+        and isinstance(value.get("mult"), int | float)
+        and value["mult"] > 0
+    )
+
+
+def code_name(collection: str, field: str, code: Any, codes: dict[str, dict[str, Any]]) -> str:
     """A code's full name: the file's own, else 5etools'."""
     shown = str(code)
     return codes.get(field, {}).get(shown) or _OFFICIAL_CODES.get((collection, field), {}).get(
@@ -969,17 +1062,30 @@ def code_name(collection: str, field: str, code: Any, codes: dict[str, dict[str,
     )
 
 
-def apply_codes(collection: str, data: dict[str, Any], codes: dict[str, dict[str, str]]) -> None:
+def apply_codes(collection: str, data: dict[str, Any], codes: dict[str, dict[str, Any]]) -> None:
     """A record's fields that show a code the file's `_meta` names (a spell school of its own),
-    by that name; the codes kept in `data` for the card (`5etools_codes`)."""
+    by that name; a spell's range in the file's own units, an item's value in the file's own
+    coins (its `currencyConversion`); the codes kept in `data` for the card (`5etools_codes`)."""
     if not codes:
         return
     data["5etools_codes"] = codes
     raw = data.get(RAW)
-    if collection == "spells" and isinstance(raw, dict) and "school" in raw:
+    if not isinstance(raw, dict):
+        return
+    if collection == "spells" and "school" in raw:
         school = code_name(collection, "school", raw["school"], codes)
         if school != str(raw["school"]):
             data["school"] = {"index": slug(school), "name": school}
+    if collection == "spells" and "range" in raw and codes.get("distanceUnit"):
+        data["range"] = _range(raw["range"], codes["distanceUnit"])[0]
+        feet = range_feet(raw["range"], codes.get("distanceFeet"))
+        if feet is not None:
+            data["range_feet"] = feet
+    table = codes.get("currencyConversion", {}).get(str(raw.get("currencyConversion")))
+    if table and collection in ("magic-items", "equipment"):
+        cost = _cost(raw.get("value"), table)
+        if cost:
+            data["cost"] = cost
 
 
 _RECIPE_PARTS = (("ingredients", "Ingredients"), ("equipment", "Equipment"),
@@ -1029,6 +1135,8 @@ CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "optionalfeature": feature,
     "class": character_class,
     "subclass": feature,
+    "deity": deity,
+    "card": card,
     "race": race,
     "subrace": race,
     "recipe": recipe,
@@ -1194,8 +1302,17 @@ def record(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         extra = more(kind, raw)
         if extra:
             data["more"] = extra
-    if raw.get("alias"):
-        data["aliases"] = [str(a) for a in raw["alias"]]
+    aliases = [str(a) for a in raw.get("alias") or []]
+    short = str(raw.get("shortName") or "")
+    if kind == "subclass" and short and slug(short) != slug(name):  # tags name it so
+        aliases.append(short)
+    # an alias that is an SRD record's name in the same collection is not one (5etools'
+    # Khoravar aliased "Half-Elf"; a subclass's short name "Land", the SRD's subclass): the
+    # name keeps meaning the SRD's entry (the alias stays in the 5etools object)
+    taken = srd_names().get(collection_of(kind, raw), frozenset()) if aliases else frozenset()
+    aliases = [a for a in aliases if normalize(a) not in taken]
+    if aliases:
+        data["aliases"] = aliases
     fluff = raw.get("fluff")
     if isinstance(fluff, dict) and fluff.get("entries"):
         data.setdefault("desc", [])

@@ -67,6 +67,19 @@ SRD_FORMS = {
     "wererat": "wererat-hybrid", "weretiger": "weretiger-hybrid", "werewolf": "werewolf-hybrid",
 }  # fmt: skip
 
+# Keys of 5etools' homebrew schema (`homebrew.json` of 5etools-utils) that hold no content to
+# look up: each is a warning with its count, saying what it is. (`foundry*` keys likewise.)
+NOT_CONTENT = {
+    "encounterShape": "the encounter builder's party shapes, not content to look up",
+    "blocklist": "what the 5etools site should hide, not content",
+    "raceFluffMeta": "5etools' notes beside uncommon and monstrous races, not an entry",
+    "roll20Spell": "Roll20 automation data, not content",
+    # Foundry VTT automation keys of older versions of the schema, without `foundry`
+    "backgroundFeature": "Foundry VTT automation data, not content",
+    "psionicDisciplineFocus": "Foundry VTT automation data, not content",
+    "psionicDisciplineActive": "Foundry VTT automation data, not content",
+}
+
 ID_CLEAN = re.compile(r"[^a-z0-9]+")
 _ITEM_ENTRY = re.compile(r"\{#itemEntry ([^}]+)\}")
 _TEMPLATE_FIELD = re.compile(r"\{\{([^}]+)\}\}")
@@ -386,13 +399,14 @@ class Reader:
         self.by_key: dict[tuple[str, str, str], Item] = {}
         self.fluff: dict[tuple[str, str, str], Item] = {}
         self.documents: list[Item] = []
-        self.unmapped: dict[str, int] = {}
+        self.unmapped: dict[str, tuple[int, str, int, int]] = {}
+        """Keys not read: key → (how many entries, the file, line and column of its first)."""
         self.identities: dict[tuple[str, ...], Item] = {}
         self.base_subraces: dict[tuple[str, str], Item] = {}
         self.item_entries: dict[tuple[str, str], dict[str, Any]] = {}
         self.type_entries: dict[tuple[str, str], list[Any]] = {}
         """`itemTypeAdditionalEntries` by the item type they apply to (abbreviation, source)."""
-        self.codes: dict[str, dict[str, str]] = {}
+        self.codes: dict[str, dict[str, Any]] = {}
         """The codes the files' `_meta` names (their spell schools…), by field."""
         self.loot_tables: dict[tuple[str, str], list[Any]] = {}
         """`linkedLootTables`: (source, item name) → the loot tables that item is on."""
@@ -458,8 +472,8 @@ class Reader:
     def _items(self, f: File) -> None:
         for written, values in f.doc.items():
             kind = convert.KIND_ALIASES.get(written, written)
-            if kind in convert.IGNORED or kind.startswith("foundry"):
-                continue  # `foundry*`: automation data for the Foundry VTT, not content
+            if kind in convert.IGNORED:
+                continue
             if kind == "linkedLootTables" and isinstance(values, dict):
                 # {source: {item name: [tables]}}: added to those items' `lootTables`, as
                 # 5etools adds them to the magic variants it makes
@@ -489,7 +503,10 @@ class Reader:
             if not known:
                 count = len(values) if isinstance(values, list | dict) else 1
                 if count:
-                    self.unmapped[written] = self.unmapped.get(written, 0) + count
+                    before = self.unmapped.get(written)
+                    line, column = f.line_col(_json_offset(f.text, 0, (written,)))
+                    first = before[1:] if before else (f.path, line, column)
+                    self.unmapped[written] = (count + (before[0] if before else 0), *first)
                 continue
             for i, raw in enumerate(values):
                 item = Item(kind, raw, f, i, written if written != kind else "")
@@ -701,7 +718,7 @@ class Builder:
         """`convert.record`, with the features this object references shown in its text (a
         class's and a subclass's listed features too), and an item's `{#itemEntry}` texts and
         its type's additional entries; the stored 5etools object unchanged."""
-        if kind in ("item", "baseitem", "magicvariant", "variant"):
+        if kind in ("item", "baseitem", "magicvariant", "variant", "itemGroup"):
             extra = self.type_entries(raw)
             loot = self.r.loot_tables.get((_low(raw.get("source")), _low(raw.get("name"))))
             shown = raw
@@ -1017,11 +1034,12 @@ def _located(entry: Entry, exc: copy.ModError, base_ref: str) -> PackProblem:
     shown = ".".join(map(str, exc.path))
     fallback = (entry.source.line if entry.source else 0, 0)
     line, column = where.get(shown, fallback)
+    root = entry.data.get("5etools_path")  # the JSON path from the file's root
     return PackProblem(
         file=entry.source.path if entry.source else "",
         line=line,
         column=column,
-        field=shown,
+        field=f"{root}.{shown}" if root and shown else shown or str(root or ""),
         message=f"{exc.message} (copying {base_ref})",
     )
 
@@ -1314,22 +1332,39 @@ def _load(path: Path) -> list[LoadedPack]:
         for key in reader.order
     }
     first = reader.order[0]
-    for kind, count in sorted(reader.unmapped.items()):
+    for kind, (count, file, line, column) in sorted(reader.unmapped.items()):
+        why = NOT_CONTENT.get(kind) or (
+            "Foundry VTT automation data, not content"
+            if kind.startswith("foundry")
+            else "d5e does not map this 5etools type yet"
+        )
         reader.problems.append(
             PackProblem(
-                file=shown,
+                file=file,
+                line=line,
+                column=column,
                 field=kind,
                 severity="warning",
-                message=f"{count} `{kind}` entr{'y' if count == 1 else 'ies'} not read: "
-                "d5e does not map this 5etools type yet",
+                message=f"{count} `{kind}` entr{'y' if count == 1 else 'ies'} not read: {why}",
             )
         )
     declared = {d.lower() for d in reader.dependencies}
     expansions: dict[str, list[Entry]] = {p.pack.id: [] for p in packs.values()}
+    # an entry whose `source` is a declared source's abbreviation (5etools wants its `json`)
+    # is of that source: said once per abbreviation, with how many entries do it
+    abbreviated = {
+        str(s["abbreviation"]).lower(): key
+        for key, s in reader.sources.items()
+        if isinstance(s.get("abbreviation"), str) and s["abbreviation"].lower() not in packs
+    }
+    by_abbreviation: dict[str, list[Item]] = {}
     for item in reader.items:
         raw = item.raw
         source = str(raw.get("source") or reader.sources[first]["json"]).lower()
         loaded = packs.get(source)
+        if loaded is None and source in abbreviated:
+            loaded = packs[abbreviated[source]]
+            by_abbreviation.setdefault(source, []).append(item)
         if loaded is None:
             reader.problems.append(
                 item.problem(
@@ -1361,6 +1396,20 @@ def _load(path: Path) -> list[LoadedPack]:
                 continue
             base_pack = ref.split(":", 1)[0]
             copied_source = str(raw["_copy"].get("source", "")).lower()
+            own_source = copied_source in reader.sources or copied_source in abbreviated
+            if builder.base_of(item) is None and own_source:
+                # a source of these files: what it copies can only be in them (told now, with
+                # the files' other problems, not after they are fixed)
+                copied = raw["_copy"]
+                reader.problems.append(
+                    item.problem(
+                        f"cannot copy {copied.get('name', copied.get('abbreviation'))!r} of "
+                        f"source {copied.get('source')!r}: no {item.kind} of that name and "
+                        "source is in these files",
+                        ("_copy", "name") if "name" in copied else ("_copy",),
+                    )
+                )
+                continue
             # a copy of a 5etools book d5e cannot hold (TCE, or a PHB spell the SRD lacks):
             # left out with a warning when it is not there, the rest of the file installs
             official = builder.base_of(item) is None and copied_source in OFFICIAL_SOURCES
@@ -1382,13 +1431,22 @@ def _load(path: Path) -> list[LoadedPack]:
             if base_pack != loaded.pack.id and not (official and not base_pack.startswith("srd-")):
                 loaded.requires.append(base_pack)
             found, _ = builder.templates(item)
-            # a base that is nowhere is told where the copy names it
+            # a base that is nowhere is told where the copy names it, as the file names it
             data_at = _mod_positions(item)
             copied_at = data_at.get("_copy.name") or data_at.get("_copy") or item.where()
+            copy_path = json_path((item.written or item.kind, item.index, "_copy"))
+            copied = raw["_copy"]
+            what = (
+                f"{copied.get('name', copied.get('abbreviation'))!r} of source "
+                f"{copied.get('source')!r}"
+            )
+            if official and not base_pack.startswith("srd-"):
+                what += ", a book of 5etools' own that no pack provides"
             data = {
                 convert.RAW: raw,
                 "5etools_type": item.kind,
                 "5etools_at": data_at,
+                "5etools_path": json_path((item.written or item.kind, item.index)),
                 "5etools_templates": {str(i): t for i, t in found.items()},
             }
             collection = (
@@ -1403,7 +1461,13 @@ def _load(path: Path) -> list[LoadedPack]:
                     name=convert.plain_tags(str(raw["name"])),
                     data=data,
                     source=where,
-                    extends=Extends(ref=ref, at={"extends": copied_at}, missing=missing),
+                    extends=Extends(
+                        ref=ref,
+                        at={"extends": copied_at},
+                        missing=missing,
+                        field=copy_path,
+                        what=what,
+                    ),
                 )
             )
             try:
@@ -1435,7 +1499,13 @@ def _load(path: Path) -> list[LoadedPack]:
                             },
                         },
                         source=Source(path=item.file.resolved, line=item.where(written)[0]),
-                        extends=Extends(ref=ref, at={"extends": copied_at}, missing=missing),
+                        extends=Extends(
+                            ref=ref,
+                            at={"extends": copied_at},
+                            missing=missing,
+                            field=copy_path,
+                            what=what,
+                        ),
                     )
                 )
             continue
@@ -1496,6 +1566,18 @@ def _load(path: Path) -> list[LoadedPack]:
             )
         if item.kind in ("magicvariant", "variant"):
             expansions[loaded.pack.id] += _expand_variant(item, resolved, builder, where)
+    for abbreviation, items in by_abbreviation.items():
+        full = reader.sources[abbreviated[abbreviation]]["json"]
+        count = len(items)
+        reader.problems.append(
+            items[0].problem(
+                f"{count} entr{'y gives its' if count == 1 else 'ies give their'} source as "
+                f"{items[0].raw.get('source')!r}, the abbreviation of source {full!r}: read as "
+                "that source (5etools names a source by its `json`)",
+                ("source",),
+                "warning",
+            )
+        )
     for loaded in packs.values():
         _unique_slugs(loaded.entries)
         _fit_aliases(loaded.entries)
@@ -1515,7 +1597,7 @@ def _load(path: Path) -> list[LoadedPack]:
     }
     for item in reader.documents:
         source = str(item.raw.get("source") or reader.sources[first]["json"]).lower()
-        loaded = packs.get(source) or packs[first]
+        loaded = packs.get(source) or packs.get(abbreviated.get(source, "")) or packs[first]
         line, _ = item.where()
         for collection, name, data in _document_entries(item, titles):
             data["index"] = convert.slug(name)
@@ -1552,7 +1634,7 @@ def _fit_aliases(entries: list[Entry]) -> None:
     """5etools' `alias` helps its search; in d5e an alias finds the entry by name, so one that
     is another entry's name (a template aliased "Shield Dwarf" beside the "Shield Dwarf"
     template) is not registered: the name keeps meaning its own entry. (It stays in the
-    5etools object.)"""
+    5etools object; those that are an SRD record's name `convert.record` leaves out.)"""
     named = {normalize(e.name): e for e in reversed(entries)}
     for entry in entries:
         aliases = entry.data.get("aliases") if isinstance(entry.data, dict) else None

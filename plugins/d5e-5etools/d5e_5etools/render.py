@@ -14,7 +14,7 @@ from typing import Any
 
 from d5e_daemon import Entry
 
-from .convert import RAW, SIZES, code_name, plain_tags
+from .convert import RAW, SCHOOLS, SIZES, code_name, plain_tags
 from .convert import alignment as alignment_text
 from .entries import ABILITY_NAMES, blocks
 
@@ -104,6 +104,139 @@ def prerequisite(value: Any) -> str:
     return "; or ".join(o for o in options if o)
 
 
+_COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_SPELL_KINDS = (("innate", "Innate"), ("known", "Known"), ("prepared", "Always prepared"),
+                ("expanded", "Added to your spell list"))  # fmt: skip
+_USES = {"will": "at will", "ritual": "as a ritual", "_": ""}
+
+
+def _count(n: Any) -> str:
+    return _COUNTS[n] if isinstance(n, int) and 0 <= n < len(_COUNTS) else str(n)
+
+
+def _school(code: str, codes: Any) -> str:
+    own = (codes or {}).get("school", {}) if isinstance(codes, dict) else {}
+    return str(own.get(code) or SCHOOLS.get(code.upper(), code))
+
+
+def _either(words: list[str]) -> str:
+    """`a`, `a or b`, `a, b or c`."""
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)
+
+
+def spell_filter(expression: str, count: Any = 1, codes: Any = None, every: bool = False) -> str:
+    """A 5etools spell filter (`level=1|class=Wizard`, `level=2|school=E;N`) as words: `one
+    1st-level Wizard spell of your choice`, `one 2nd-level enchantment or necromancy spell of
+    your choice`; `every` (an `all`): `every Wizard cantrip`."""
+    levels: list[str] = []
+    schools: list[str] = []
+    classes: list[str] = []
+    other: list[str] = []
+    for part in expression.split("|"):
+        key, _, value = part.partition("=")
+        values = [v.strip() for v in value.split(";") if v.strip()]
+        key = key.strip().lower()
+        if key == "level":
+            levels += values
+        elif key == "school":
+            schools += [_school(v, codes).lower() for v in values]
+        elif key == "class":
+            classes += [v.title() for v in values]
+        elif key == "components & miscellaneous":
+            other += [v.lower() for v in values]
+        elif values:
+            other.append(f"{key} {' or '.join(values)}".strip())
+    cantrips = bool(levels) and all(v == "0" for v in levels)
+    shown = [_ordinal(v).replace(" ", "-") for v in levels if v.isdigit() and v != "0"]
+    words = [_either(shown), _either(other), _either(schools), _either(classes)]
+    plural = every or count != 1
+    noun = ("cantrip" if cantrips else "spell") + ("s" if plural and not every else "")
+    if levels and not cantrips and "0" in levels:
+        noun = "cantrip or spell"
+    what = " ".join(w for w in [*words, noun] if w)
+    if every:
+        return f"every {what}"
+    return f"{_count(count)} {what} of your choice"
+
+
+def _spell_ref(value: Any, codes: Any) -> str:
+    """An item of a 5etools `additionalSpells` list: a spell (`"fireball|phb"`, `"light#c"`,
+    as a link) or a choice (`{"choose": "level=1|class=Wizard"}`, `{"choose": {"from": […]}}`,
+    `{"all": "level=0|class=Wizard"}`)."""
+    if isinstance(value, str):
+        return f"{{@spell {value.split('#')[0]}}}"
+    if not isinstance(value, dict):
+        return describe(value)
+    count = value.get("count", 1)
+    choose = value.get("choose")
+    if isinstance(choose, str):
+        return spell_filter(choose, count, codes)
+    if isinstance(choose, dict):
+        count = choose.get("count", count)
+        options = [_spell_ref(v, codes) for v in choose.get("from") or []]
+        return f"{_count(count)} of your choice: {_either(options)}" if options else ""
+    if isinstance(value.get("all"), str):
+        return spell_filter(value["all"], codes=codes, every=True)
+    return describe(value)
+
+
+def _spell_uses(value: Any, codes: Any, resource: str) -> list[tuple[str, str]]:
+    """One level's spells of a kind, as (how they are cast, the spells): a list, or by use
+    (`will`, `ritual`, `daily` {"1e": […]}, `rest`, `resource`)."""
+
+    def listed(spells: Any) -> str:
+        if not isinstance(spells, list):
+            return describe(spells)
+        return ", ".join(_spell_ref(v, codes) for v in spells)
+
+    if not isinstance(value, dict):
+        return [("", listed(value))]
+    out = []
+    for use, spells in value.items():
+        if use in ("daily", "rest", "resource") and isinstance(spells, dict):
+            per = {"daily": "/day", "rest": "/rest"}.get(use, f" {resource or 'uses'}")
+            for times, these in spells.items():
+                each = " each" if str(times).endswith("e") else ""
+                out.append((f"{str(times).rstrip('e')}{per}{each}", listed(these)))
+        else:
+            out.append((_USES.get(use, use), listed(spells)))
+    return out
+
+
+def additional_spells(value: Any, codes: Any = None) -> str:
+    """5etools' `additionalSpells` (the spells a feat, race, background… grants; several blocks
+    are alternatives) as a line: `Known: one Sorcerer cantrip of your choice; Innate, 1/rest:
+    one 1st-level Sorcerer spell of your choice; spellcasting ability Constitution`."""
+    options = []
+    for block in value if isinstance(value, list) else [value]:
+        if not isinstance(block, dict):
+            continue
+        parts = []
+        resource = str(block.get("resourceName") or "")
+        for kind, word in _SPELL_KINDS:
+            levels = block.get(kind)
+            for level, spells in (levels if isinstance(levels, dict) else {}).items():
+                at = ""
+                if str(level).isdigit():
+                    at = f" (level {level})"
+                elif str(level).startswith("s") and str(level)[1:].isdigit():
+                    at = f" ({_ordinal(str(level)[1:]).replace(' ', '-')} spells)"
+                for use, said in _spell_uses(spells, codes, resource):
+                    parts.append(f"{word}{at}{', ' + use if use else ''}: {said}")
+        ability = block.get("ability")
+        if isinstance(ability, dict) and isinstance(ability.get("choose"), list):
+            names = [ABILITY_NAMES.get(str(a), str(a)) for a in ability["choose"]]
+            parts.append(f"spellcasting ability {_either(names)} (your choice)")
+        elif isinstance(ability, str) and ability != "inherit":
+            parts.append(f"spellcasting ability {ABILITY_NAMES.get(ability, ability)}")
+        text = "; ".join(parts)
+        if block.get("name"):
+            text = f"{block['name']}: {text}"
+        if text:
+            options.append(text)
+    return "; or ".join(options)
+
+
 def _subtitle(entry: Entry, raw: dict[str, Any]) -> str:
     kind = entry.collection.replace("-", " ").rstrip("s")
     kind = {"statuse": "status", "classe": "class"}.get(kind, kind)
@@ -153,7 +286,8 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
         ]
         if names:
             facts.append((label(key), ", ".join(names)))
-    done = {"prerequisite", "size", "hd", "alignment", "classFeatures", "subclassFeatures"}
+    done = {"prerequisite", "size", "hd", "alignment", "classFeatures", "subclassFeatures",
+            "additionalSpells"}  # fmt: skip
     for key, value in raw.items():
         if key in HIDDEN or key in done or key.endswith("Tags") or _texty(value):
             continue  # text fields are sections of the card (`_sections`)
@@ -169,6 +303,8 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
         text = describe(value)
         if text:
             facts.append((label(key), text))
+    if raw.get("additionalSpells"):  # long: after the others
+        facts.append(("Additional spells", additional_spells(raw["additionalSpells"], codes)))
     return [f"**{k}:** {v}" for k, v in facts if v]
 
 

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from .convert import SCHOOLS, SIZES
+from .srddb import srd_rows
 
 _SIZE_CODES = {v.lower(): k for k, v in SIZES.items()}
 _SCHOOL_CODES = {v.lower(): k for k, v in SCHOOLS.items()}
@@ -304,20 +305,5 @@ def base_item(data: dict[str, Any]) -> dict[str, Any] | None:
 def srd_base_items() -> tuple[dict[str, Any], ...]:
     """The weapons and armor of the installed 2014 SRD data (the `d5e-srd` plugin's), as
     5etools base items; none when that data is not installed."""
-    try:
-        import apsw
-        from d5e_srd import data_files  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        return ()
-    path = data_files().get("2014")
-    if path is None:
-        return ()
-    uri = f"file:{path}?mode=ro&immutable=1"
-    conn = apsw.Connection(uri, flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
-    try:
-        rows = [json.loads(data) for (data,) in conn.execute("SELECT data FROM equipment")]
-    except apsw.Error:
-        return ()
-    finally:
-        conn.close()
+    rows = [json.loads(data) for (data,) in srd_rows("2014", "SELECT data FROM equipment")]
     return tuple(item for item in map(base_item, rows) if item is not None)

@@ -36,18 +36,6 @@ SRD_COPY_PRIORITY = {"2014": 4, "2024": 5}  # below d5e's SRD (10, 20), in the s
 # (`d5e packs set-priority a5e-ag 60`, `[packs]` in d5e.toml), and the install then reports
 # what it overrides.
 DEFAULT_PRIORITY = 8
-# Where two documents hold the same ref, the one published later wins (a plugin priority rule:
-# one above the other, 9), whichever was installed first: a revision over what it revises, a
-# later book's take on a monster or spell over an earlier book's. A tie decided by pack ids
-# (what the core does, with a warning) would be an accident of spelling. These are the documents
-# of open5e-api (7d44bb0) that share refs, with their `publication_date` and the refs shared;
-# the earlier ones all stay at 8, so no rule lifts a document above 9 (below the SRD's 10).
-WINS_OVER = {
-    "tob-2023": ("tob", "a5e-mm"),  # 2024-03 over 2016-01 (337 monsters), 2021-12 (2)
-    "bfrd": ("a5e-mm", "tob2"),  # 2023-10 over 2021-12 (7 monsters), 2020-10 (1)
-    "spells-that-dont-suck": ("deepm", "toh"),  # 2025-03 over 2020-02 (3 spells), 2022-06 (1)
-    "open5e": ("toh",),  # 2024-02 over 2022-06 (1 background)
-}
 EDITIONS = {"5e-2014": "2014", "5e-2024": "2024"}
 
 # Files of a document folder that hold the wholes (model → collection) and their parts.

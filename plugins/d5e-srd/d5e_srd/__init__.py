@@ -6,6 +6,7 @@ SQLite files are copied set-wise into d5e's database when the pack is installed 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import re
@@ -101,6 +102,12 @@ def pack_lore(path: Path = LORE_TABLE) -> dict[str, str]:
     """The SRD lore table (`lore.toml`): `collection/slug` → what the monster, class or race
     is and looks like, in this project's words; a `[dragons]` row stands for every age of its
     colour."""
+    return dict(_read_lore(path))
+
+
+@functools.cache
+def _read_lore(path: Path) -> dict[str, str]:
+    """`pack_lore`, read once a process: every start checks both SRD packs against it."""
     table = tomllib.loads(path.read_text(encoding="utf-8"))
     rows = {
         f"{collection}/{slug}": text

@@ -1,0 +1,85 @@
+"""The code cache of `d5e serve`'s start (`codecache.py`): attrs' and cattrs' generated code is
+compiled by the first start and read by the next, and the cache file stays as it is from one
+start to the next (it grew with every start, and every start wrote it anew)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from d5e_daemon.codecache import CodeCache
+
+# What a daemon's start does with the cache, in a process of its own (each has its own salt for
+# the hashes of strings): pygls and lsprotocol imported with the cache installed, then saved.
+START = """
+import builtins, json, sys
+from d5e_daemon.codecache import CodeCache
+cache = CodeCache().install()
+compiled = []
+real = cache.real_compile
+def counting(source, filename, *args, **kwargs):
+    if isinstance(filename, str) and filename.startswith("<attrs generated"):
+        compiled.append(filename)
+    return real(source, filename, *args, **kwargs)
+cache.real_compile = counting
+import lsprotocol.types, pygls.lsp.server
+cache.uninstall()
+print(json.dumps({"compiled": len(compiled), "entries": len(cache.cache)}))
+"""
+
+
+def start(cache_home: Path) -> dict[str, int]:
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    done = subprocess.run(
+        [sys.executable, "-c", START], env=env, capture_output=True, text=True, check=True
+    )
+    figures: dict[str, int] = json.loads(done.stdout)
+    return figures
+
+
+def test_a_later_start_compiles_only_what_differs_per_process(tmp_path: Path) -> None:
+    first = start(tmp_path)
+    files = list((tmp_path / "d5e").glob("codecache-*.marshal"))
+    assert len(files) == 1
+    written = files[0].stat()
+    second = start(tmp_path)
+    # lsprotocol's ~1,000 generated methods come from the file; what is compiled again is
+    # only attrs' own salted `__hash__` methods (a few dozen).
+    assert first["compiled"] > 500
+    assert second["compiled"] < first["compiled"] / 10
+    assert second["entries"] == first["entries"]
+    again = files[0].stat()
+    assert (again.st_size, again.st_mtime_ns) == (written.st_size, written.st_mtime_ns)
+
+
+def test_salted_sources_are_not_kept(tmp_path: Path) -> None:
+    path = tmp_path / "cache.marshal"
+    cache = CodeCache(path).install()
+    try:
+        salted = "def __hash__(self):\n    return hash((-5992514213999957013, self.x))\n"
+        plain = "def __eq__(self, other):\n    return self.x == other.x\n"
+        compile(salted, "<attrs generated hash C>", "exec")
+        compile(plain, "<attrs generated eq C>", "exec")
+        compile("x = 1\n", "<string>", "exec")  # not generated code: never kept
+    finally:
+        cache.uninstall()
+    assert len(CodeCache(path).cache) == 1
+
+
+def test_what_a_start_no_longer_uses_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "cache.marshal"
+    cache = CodeCache(path).install()
+    try:
+        compile("def f(): pass\n", "<attrs generated old C>", "exec")
+    finally:
+        cache.uninstall()
+    cache = CodeCache(path).install()
+    try:
+        compile("def g(): pass\n", "<attrs generated new C>", "exec")
+    finally:
+        cache.uninstall()
+    (code,) = CodeCache(path).cache.values()
+    assert code.co_filename == "<attrs generated new C>"
