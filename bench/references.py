@@ -10,8 +10,9 @@ diagnostics pass and the prose recognition (`prose.walk_prose` with the document
 server's shared document pass calls it) of the same version of the document: unchanged, after
 one line edited, one inserted, one deleted, 40 new lines pasted, walked whole, and never seen
 before (`prose_figures`). The target is prose ≤ 20% of a diagnostics pass. `--old REVISION`
-times `prose.py` of a git revision in the same loop (old and new in one run); `--cpu` times them
-in the process's CPU time (on a shared machine, wall time also counts the waits for a core).
+times `prose.py` of a git revision in the same loop (old and new in one run, taking turns going
+first: the first after the diagnostics pass has the colder caches); `--cpu` times them in the
+process's CPU time (on a shared machine, wall time also counts the waits for a core).
 
 References: a generated campaign folder of `--files` Markdown files, `--megabytes` in all, with
 tags and prose names. Times the first scan, then `Campaign.mentions` of random entries after it

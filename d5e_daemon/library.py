@@ -177,6 +177,19 @@ class Library:
         default in this profile only."""
         return self.install_path(conn, path, self.claim(workspace=True))
 
+    def unchanged_at(self, conn: apsw.Connection, path: Path) -> packs.InstallResult | None:
+        """The packs installed from `path`, when its files' stamp is still the one stored when
+        they were read (nothing to read again); None when they must be read."""
+        try:
+            origin, now = str(path.resolve()), packfiles.stamp(path)
+        except OSError:
+            return None
+        rows = [row for row in queries.installed_packs(conn) if row.origin == origin]
+        if not rows or any(row.stamp != now for row in rows):
+            return None
+        first, *others = (packs.InstallResult(r.pack.id, "unchanged", r.entries) for r in rows)
+        return dataclasses.replace(first, also=tuple(others)) if others else first
+
     def install_source(
         self, conn: apsw.Connection, source: PackSource, claim: packs.Claim | None = None
     ) -> packs.InstallResult:
@@ -220,10 +233,15 @@ class Library:
             results.append(result)
         return results
 
-    def install_pack_paths(self) -> list[packs.InstallResult]:
-        """Install the workspace's `packPaths`; a broken one is reported and skipped."""
+    def install_pack_paths(self, reread: bool = True) -> list[packs.InstallResult]:
+        """Install the workspace's `packPaths`; a broken one is reported and skipped. Without
+        `reread`, a path whose files have the stamp stored when they were last read is not read
+        again (parsing every file of a homebrew folder at each start, to find it unchanged)."""
         results = []
         for path in self.settings().pack_paths:
+            if not reread and (same := self.unchanged_at(self.db.conn, Path(path))):
+                results.append(same)
+                continue
             try:
                 results.append(self.db.write(partial(self.install_pack_path, path=Path(path))))
             except PackError as exc:
@@ -289,8 +307,12 @@ class Library:
         return results
 
     def start(self) -> None:
-        """Everything a fresh database needs before the first answer."""
-        results = self.install_builtin_packs() + self.install_pack_paths()
+        """Everything a fresh database needs before the first answer. The workspace's packs
+        whose files are as they were read are not read again, unless a built-in pack changed
+        (what they extend may have)."""
+        builtin = self.install_builtin_packs()
+        unchanged = all(r.action == "unchanged" for r in builtin)
+        results = builtin + self.install_pack_paths(reread=not unchanged)
         results += self.recheck_file_packs()
         changed = [r.pack for r in results if r.action != "unchanged"]
         self.sync_profile()

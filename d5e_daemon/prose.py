@@ -402,7 +402,7 @@ class ProseWalk:
         `lazy=True`: nothing is walked yet; iterate `steps` to walk (it yields every
         `WALK_SLICE` lines, once the new lines among them are read, and after `READ_CHARS` of
         new text, so a caller can stop in between and answer something else)."""
-        self.lines = tuple(lines)
+        self.lines: Sequence[str] = tuple(lines) if keep else lines  # kept: compared next time
         self.states: list[State] = []
         self.texts: list[str | None] = []
         self.line_refs: list[tuple[ProseRef, ...]] = []
@@ -733,10 +733,12 @@ def _same_lines(a: Sequence[str], b: Sequence[str], most: int, way: int) -> int:
         size = min(_SAME_BLOCK, most - n)
         if way > 0:
             x, y = a[n : n + size], b[n : n + size]
-        else:
-            x, y = a[len(a) - n - size : len(a) - n][::-1], b[len(b) - n - size : len(b) - n][::-1]
-        if x != y:
-            return n + next(compress(count(), map(ne, x, y)), size)
+            if x != y:
+                return n + next(compress(count(), map(ne, x, y)), size)
+        else:  # the blocks compared as they are, read backwards only where they differ
+            x, y = a[len(a) - n - size : len(a) - n], b[len(b) - n - size : len(b) - n]
+            if x != y:
+                return n + next(compress(count(), map(ne, reversed(x), reversed(y))), size)
         n += size
     return most
 
@@ -1009,11 +1011,13 @@ def _recognise(texts: Sequence[str], names: ProseNames) -> list[tuple[ProseRef, 
     """Per line: the emphases that name something (no count is read inside them)."""
     star, underscore = "*" in joined, "_" in joined
     if star or underscore:
-        emphasis = names.emphasis
+        known = names._emphases
         pattern = _STAR_OR_UNDERSCORE if star and underscore else _STAR if star else _UNDERSCORE
         for m in pattern.finditer(joined):
-            group = m.lastindex or 0
-            found = emphasis(m[0], len(m[group - 1]) + 1, m[group])
+            found = known.get(m[0], _NOT_YET)
+            if found is _NOT_YET:
+                group = m.lastindex or 0
+                found = names.emphasis(m[0], len(m[group - 1]) + 1, m[group])
             if found is None:
                 continue
             at = m.start()
@@ -1038,13 +1042,13 @@ def _recognise(texts: Sequence[str], names: ProseNames) -> list[tuple[ProseRef, 
         i = bisect_right(starts, at) - 1
         base = starts[i]
         spans = taken.get(i)
-        if spans and any(a <= at - base < b for a, b in spans):
+        if spans and _inside(at - base, spans):
             continue
         counted = _counted(joined, written, names, base)
         if counted is None:
             continue
         if spans:
-            if any(a < counted.end and counted.start < b for a, b in spans):
+            if _overlaps(counted.start, counted.end, spans):
                 continue
             unsorted.add(i)
         by_line.setdefault(i, []).append(counted)
@@ -1054,6 +1058,26 @@ def _recognise(texts: Sequence[str], names: ProseNames) -> list[tuple[ProseRef, 
     for i, refs in by_line.items():
         out[i] = tuple(refs)
     return out
+
+
+_NOT_YET: EmphasisName = cast(EmphasisName, object())
+
+
+def _inside(at: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether `at` is inside one of the spans (a loop: `any` of a generator made a generator
+    per count)."""
+    for a, b in spans:  # noqa: SIM110
+        if a <= at < b:
+            return True
+    return False
+
+
+def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether `start`…`end` overlaps one of the spans (a loop, as `_inside`)."""
+    for a, b in spans:  # noqa: SIM110
+        if a < end and start < b:
+            return True
+    return False
 
 
 def _span_start(ref: ProseRef) -> int:
@@ -1191,7 +1215,8 @@ def _counted(text: str, count: Count, names: ProseNames, base: int = 0) -> Prose
     w = _WORD.match(text, pos)
     if w is None:
         return None
-    most, size, alone = names.after_count(w[0])
+    first = names._after_count.get(w[0])
+    most, size, alone = first if first is not None else names.after_count(w[0])
     if not most:
         return None
     # No name has more words than the longest that begins with this word (or its singular):
@@ -1232,9 +1257,11 @@ def _counted(text: str, count: Count, names: ProseNames, base: int = 0) -> Prose
             return None
         start, end, name, entry = known
         start, end = start + pos, end + pos
-    return _ref(
-        0, start - base, end - base, name, "count", entry, _count_value(count_text),
-        count_start - base,
+    value = _COUNT_VALUES.get(count_text)
+    return tuple.__new__(
+        ProseRef,
+        (0, start - base, end - base, name, "count", entry,
+         _count_value(count_text) if value is None else value, count_start - base),
     )  # fmt: skip
 
 

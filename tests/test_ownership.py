@@ -19,6 +19,7 @@ from d5e_daemon.client import Daemon, RpcError
 from d5e_daemon.errors import InvalidParams, NotFound, PackError
 from d5e_daemon.features import packs as features
 from d5e_daemon.features.lookup import lookup
+from d5e_daemon.library import Library
 from d5e_daemon.protocol import (
     CreateParams,
     LookupParams,
@@ -315,3 +316,44 @@ def test_a_profile_name_is_stored_once(db_path: Path, tmp_path: Path) -> None:
         assert found == [("profile", "name", 1)]
     finally:
         app.close()
+
+
+def test_a_workspace_pack_is_read_again_only_when_its_files_changed(
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each start installs the workspace's `packPaths`; one whose files are as they were read
+    (their stamp) is not parsed again to be found unchanged, unless a built-in pack changed at
+    that start (what it extends may have)."""
+    read: list[Path] = []
+    real_load = Library.load_path
+
+    def counting(library: Library, path: Path) -> Any:
+        read.append(path)
+        return real_load(library, path)
+
+    monkeypatch.setattr(Library, "load_path", counting)
+    root = tmp_path / "campaign"
+    brew = write_pack(root / "brew", {"spells/b.json": SPELL}, manifest("brew"))
+    (root / "d5e.toml").write_text('packPaths = ["brew"]\n')
+
+    def start() -> str:
+        app = workspace_app(db_path, root)
+        try:
+            return (
+                winner(app, "spells/magic-missile")[0]
+                + " "
+                + str(
+                    lookup(app, LookupParams(ref="brew:spells/magic-missile")).entry.data["level"]
+                )
+            )
+        finally:
+            app.close()
+
+    assert (start(), len(read)) == ("brew 9", 1)
+    assert (start(), len(read)) == ("brew 9", 1)  # as it was: not read again
+    (brew / "spells" / "b.json").write_text(SPELL.replace('"level": 9', '"level": 8'))
+    assert (start(), len(read)) == ("brew 8", 2)  # edited while no daemon watched
+    assert (start(), len(read)) == ("brew 8", 2)
+    upgraded = [packs.InstallResult("srd-2014", "upgraded", 1)]
+    monkeypatch.setattr(Library, "install_builtin_packs", lambda library: upgraded)
+    assert (start(), len(read)) == ("brew 8", 3)  # a built-in pack changed: read again

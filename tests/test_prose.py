@@ -311,6 +311,8 @@ BLOCKS = [
 def assert_walk_is_fresh(walk: ProseWalk, lines: list[str], names: ProseNames) -> None:
     fresh = ProseWalk(lines, names)
     assert (walk.texts, walk.refs, walk.states) == (fresh.texts, fresh.refs, fresh.states)
+    unkept = ProseWalk(lines, names, keep=False)  # runs of blank lines and headings seen before
+    assert (unkept.texts, unkept.line_refs) == (fresh.texts, fresh.line_refs)
     one_by_one = mock.patch.object(prose, "_plain_run", lambda lines, n, end, comments=True: n)
     no_known_runs = mock.patch.object(prose, "_known_run", lambda lines, n, hits, at: 0)
     no_known_quiet = mock.patch.object(names, "_quiet", {})

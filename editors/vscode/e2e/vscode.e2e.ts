@@ -174,15 +174,22 @@ function activatedAt(): number | undefined {
   return m ? new Date(`${m[1]}T${m[2]}`).getTime() : undefined;
 }
 
-/** What the d5e output says about the start: when the extension spawned the daemon and when it
- * answered `initialize`, in ms after the activation; the daemon's own part (D5E_LOG_LEVEL=info). */
-function startFigures(): Record<string, number> {
+/** What the d5e output says about the start, in ms after the extension's activate() ran: when
+ * it spawned the daemon and when that answered `initialize`, the daemon's own part
+ * (D5E_LOG_LEVEL=info), when the first completion that offered something was asked and
+ * answered. With VS Code's activation (`activated`, its log) and Fireball shown (`shown`): how
+ * long VS Code took from its activation to running activate() (loading the extension among the
+ * others it activates), and from the answer to the suggest widget showing it. */
+function startFigures(activated: number, shown: number): Record<string, number> {
   const log = extensionHostLog(join("d5e.d5e", "d5e.log"));
   const figures: Record<string, number> = {};
-  const ext = /the daemon was started (\d+) ms after activation and answered initialize (\d+) ms after it/.exec(log);
+  const ext = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d+) .*the daemon was started (\d+) ms after activation and answered initialize (\d+) ms after it/m.exec(log);
+  let activateRan: number | undefined;
   if (ext) {
-    figures.activationToSpawnMs = Number(ext[1]);
-    figures.activationToInitializeMs = Number(ext[2]);
+    figures.activationToSpawnMs = Number(ext[3]);
+    figures.activationToInitializeMs = Number(ext[4]);
+    activateRan = new Date(`${ext[1]}T${ext[2]}`).getTime() - Number(ext[4]); // logged at once
+    figures.vscodeActivationToActivateMs = activateRan - activated;
   }
   const daemon = /initialize answered (\d+) ms after the process started \(Python and imports (\d+) ms, the database and packs (\d+) ms\)/.exec(log);
   if (daemon) {
@@ -194,6 +201,9 @@ function startFigures(): Record<string, number> {
   if (completion) {
     figures.activationToCompletionAskedMs = Number(completion[1]);
     figures.activationToCompletionAnsweredMs = Number(completion[2]);
+    if (activateRan !== undefined) {
+      figures.answerToWidgetMs = shown - (activateRan + Number(completion[2]));
+    }
   }
   return figures;
 }
@@ -358,7 +368,7 @@ async function openAndComplete(line: number, label: "cold" | "warm"): Promise<vo
     activationToFirstCompletionMs: shown - activated,
     openToFirstCompletionMs: shown - opened,
     typingToCompletionMs: shown - typed,
-    ...startFigures(),
+    ...startFigures(activated, shown),
   };
   for (const [name, value] of Object.entries(figures)) {
     timings[`${label}.${name}`] = value;
@@ -410,7 +420,7 @@ async function reopenAndType(label: string): Promise<void> {
     activationToFirstCompletionMs: shown - activated,
     activationToTypingMs: typed - activated,
     typingToCompletionMs: shown - typed,
-    ...startFigures(),
+    ...startFigures(activated, shown),
   };
   for (const [name, value] of Object.entries(figures)) {
     timings[`${label}.${name}`] = value;

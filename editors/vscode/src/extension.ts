@@ -173,13 +173,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ],
     initializationOptions: () => daemonSettings(config()), // today's, at a restart too
     middleware: {
-      // The output tells when the first completion of a start was asked and answered.
+      // The output tells when the first completion of a start that offered something (not
+      // one after a space, nor one VS Code cancelled for the next keystroke) was asked and
+      // answered.
       provideCompletionItem: async (document, position, completion, token, next) => {
         const asked = Date.now();
         const result = await next(document, position, completion, token);
-        if (!firstCompletionTold) {
+        const items = Array.isArray(result) ? result.length : (result?.items.length ?? 0);
+        if (!firstCompletionTold && items > 0) {
           firstCompletionTold = true;
-          const items = Array.isArray(result) ? result.length : (result?.items.length ?? 0);
           client?.info(firstCompletionTimings(activated, asked, Date.now(), items));
         }
         return result;
@@ -222,9 +224,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   const packs = registerPacksView(context, request);
   client.onNotification("d5e/packsChanged", () => packs.refresh());
-  await client.start();
-  client.info(startTimings(activated, current.spawned, Date.now()));
-  suggestWhereTyping();
+  // Not awaited: VS Code holds back the extensions that start once the window has (its
+  // `onStartupFinished`) until every extension activated at start has returned, and the
+  // daemon's start is none of their business. Requests sent meanwhile wait for it; a failed
+  // start is told by the language client (the d5e output and a notification).
+  const started = client;
+  void started.start().then(
+    () => {
+      started.info(startTimings(activated, current.spawned, Date.now()));
+      suggestWhereTyping();
+    },
+    () => undefined,
+  );
 }
 
 export async function deactivate(): Promise<void> {

@@ -268,7 +268,8 @@ export function startTimings(activated: number, spawned: number, ready: number):
   return `d5e: the daemon was started ${spawned - activated} ms after activation and answered initialize ${ready - activated} ms after it`;
 }
 
-/** The output's line about the first completion of a start: when it was asked and answered. */
+/** The output's line about the first completion of a start that offered something: when it
+ * was asked and answered. */
 export function firstCompletionTimings(activated: number, asked: number, answered: number, items: number): string {
   return `d5e: the first completion was asked ${asked - activated} ms after activation and answered ${answered - activated} ms after it (${items} items)`;
 }
