@@ -25,9 +25,12 @@ from .features.tags import Resolver
 SLICE_SECONDS = 0.01
 """How long a diagnostics pass works before it lets requests in."""
 PASS_GAP_SECONDS = 0.002
-"""The pause between two slices, in which a message already sent is noticed (the reader's
-thread takes the GIL while the event loop waits); a pass then waits for it to be read and
-answered (`BoundedReader.requests_first`), and a slice stops as soon as one arrives."""
+"""The pause between two slices when stdin is read by a thread (`BoundedReader.on_loop`
+False), in which a message already sent is noticed (the thread takes the GIL while the event
+loop waits); a pass then waits for it to be read and answered (`BoundedReader.requests_first`),
+and a slice stops as soon as one arrives. Read on the loop, a message waits in the pipe where
+`busy` sees it: slices follow each other with no pause (each pause lost the CPU to other
+processes on a loaded machine)."""
 REQUESTS_FIRST_SECONDS = 1.0
 """At most this long a pass waits for a message that is arriving to be read and answered."""
 QUIET_SECONDS = 0.2
@@ -102,7 +105,7 @@ class Publisher:
                 if reader is None:
                     await asyncio.sleep(PASS_GAP_SECONDS)
                 else:
-                    await reader.requests_first(PASS_GAP_SECONDS, REQUESTS_FIRST_SECONDS)
+                    await reader.requests_first(_gap(reader), REQUESTS_FIRST_SECONDS)
                 if doc.version != version:
                     raise _content_modified()
             return facts
@@ -135,7 +138,7 @@ class Publisher:
                 if reader is None:
                     await asyncio.sleep(PASS_GAP_SECONDS)
                 else:  # a request first: the pass goes on when no message is arriving
-                    await reader.requests_first(PASS_GAP_SECONDS, REQUESTS_FIRST_SECONDS)
+                    await reader.requests_first(_gap(reader), REQUESTS_FIRST_SECONDS)
                 if self.document(uri) is not doc or doc.version != version:
                     return  # closed, or changed: the next pass publishes
                 if self.resolver() is not resolver:
@@ -147,6 +150,10 @@ class Publisher:
         self.send(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=work.diagnostics(), version=version)
         )
+
+
+def _gap(reader: jsonrpc.BoundedReader) -> float:
+    return 0.0 if reader.on_loop else PASS_GAP_SECONDS
 
 
 def _content_modified() -> JsonRpcException:

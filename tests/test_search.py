@@ -24,6 +24,7 @@ from d5e_daemon.features.search import (
     KEYWORD_DOUBT,
     KEYWORD_WEIGHT,
     QUESTION_KEYWORD_SHARE,
+    VECTOR_SPREAD_FLOOR,
     asks,
     fuse,
     keyword_weight,
@@ -434,6 +435,30 @@ def test_hybrid_scores_keyword_hits_by_their_real_similarity() -> None:
     semantic = [*nearest, (3, 0.40), (2, 0.10)]  # 2 and 3: similarities asked for afterwards
     ranked = [entry_id for entry_id, _ in fuse(keyword, semantic, {})]
     assert ranked.index(3) < ranked.index(2)
+
+
+def test_a_dense_vector_list_does_not_magnify_hundredths_of_similarity() -> None:
+    """A large library packs its nearest passages close together (here the best 50 within
+    0.03 of similarity). An entry whose words match best (keyword first by far) and whose
+    meaning is 0.06 behind the nearest is not buried by fifty entries that match no query word:
+    the vector list's spread is taken as at least `VECTOR_SPREAD_FLOOR`. A list as spread out
+    as the SRD's is standardised as before."""
+    keyword = [(1, 10.5)] + [(100 + i, 9.0 - i * 0.08) for i in range(49)]
+    dense = [(200 + i, 0.56 - i * 0.0006) for i in range(50)]
+    semantic = [*dense, *((100 + i, 0.40) for i in range(49)), (1, 0.50)]
+    assert fuse(keyword, semantic, {})[0][0] == 1
+
+    spread_out = [(200 + i, 0.70 - i * 0.006) for i in range(50)]  # spread 0.087
+    semantic = [*spread_out, *((100 + i, 0.30) for i in range(49)), (1, 0.50)]
+    ranked = fuse(keyword, semantic, {})
+    scores = [s for _, s in spread_out]
+    mean = sum(scores) / 50
+    spread = (sum((s - mean) ** 2 for s in scores) / 50) ** 0.5
+    assert spread > VECTOR_SPREAD_FLOOR
+    keyword_z = dict(keyword)[1] - sum(s for _, s in keyword) / 50
+    keyword_z /= (sum((s - sum(s for _, s in keyword) / 50) ** 2 for _, s in keyword) / 50) ** 0.5
+    expected = KEYWORD_WEIGHT * keyword_z + (1 - KEYWORD_WEIGHT) * (0.50 - mean) / spread
+    assert dict(ranked)[1] == pytest.approx(expected)
 
 
 def test_explain_gives_each_part_of_a_hits_score(indexed: App) -> None:

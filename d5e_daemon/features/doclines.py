@@ -148,13 +148,16 @@ class DocumentFacts:
                     tags.pop(n, None)
         yield
         walk = yield from walk_prose_steps(lines, resolver.prose_names(), self.doc.uri)
+        yield  # each of the last steps below reads every line: one at a time
         texts = walk.texts
         fences = list(compress(count(), fence_at))
-        self.tags, self.prose_walk, self.fences, self.lines_read = tags, walk, fences, read
-        self.lines_looked_at = looked
+        yield
         # in C: a loop in Python over 170,000 lines of tags held the loop for 0.1-0.3 s (a
         # tagged line's prose text, if any, is never empty)
-        self.prose_tag_lines = set(compress(tags, map(texts.__getitem__, tags)))
+        prose_tag_lines = set(compress(tags, map(texts.__getitem__, tags)))
+        yield
+        self.tags, self.prose_walk, self.fences, self.lines_read = tags, walk, fences, read
+        self.lines_looked_at, self.prose_tag_lines = looked, prose_tag_lines
         self._kept_tags, self._per_line, self._fence_at = kept_tags, per_line, fence_at
         self._generation, self._next = generation, ([], [], {})
 

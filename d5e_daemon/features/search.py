@@ -72,6 +72,14 @@ BELOW_SRD_PRIOR = 1.0
 documents installed as reference beneath the profile's rules (Open5e's, by their loader; a
 pack another workspace brought), which answer when the SRD and the packs put at or above it
 do not. Chosen on the dev set with every Open5e document installed (docs/search.md)."""
+VECTOR_SPREAD_FLOOR = 0.03
+"""The least spread of cosine similarities the vector list's z-scores are taken against (`fuse`).
+A large library packs its best 50 similarities closer together (SRD + 20,000 generated entries:
+standard deviation 0.02-0.03 where the SRD alone has 0.04-0.07), which made a few hundredths
+of similarity worth several z-scores and let an entry that is no better than the SRD's answer
+by meaning bury it however strongly its words match. Cosine similarity has the same scale in
+any library, so a floor is the spread of a small one. At 0.03 nothing moves on the SRD alone
+(docs/search.md)."""
 KEYWORD_DOUBT = 0.5
 TRUST_TOP = 5
 QUESTION_KEYWORD_SHARE = 0.25
@@ -308,14 +316,15 @@ def filter_words(app: App, text: str) -> list[tuple[str, Any]]:
 # -- ranking ----------------------------------------------------------------------------------
 
 
-def _standardised(scored: list[tuple[int, float]]) -> dict[int, float]:
+def _standardised(scored: list[tuple[int, float]], least_spread: float = 0.0) -> dict[int, float]:
     """The scores as z-scores against the best `FUSION_DEPTH` of them: how far each stands out
-    of its list."""
+    of its list. Their spread is taken as at least `least_spread` (`VECTOR_SPREAD_FLOOR`)."""
     top = [s for _, s in scored[:FUSION_DEPTH]]
     if len(top) < 2:
         return {entry_id: 1.0 for entry_id, _ in scored}
     mean = sum(top) / len(top)
-    spread = math.sqrt(sum((s - mean) ** 2 for s in top) / len(top)) or 1.0
+    spread = math.sqrt(sum((s - mean) ** 2 for s in top) / len(top))
+    spread = max(spread, least_spread) or 1.0
     return {entry_id: (s - mean) / spread for entry_id, s in scored}
 
 
@@ -363,7 +372,10 @@ def fuse(
     words it contains, ...); best first. An entry missing from a list takes that list's lowest
     z-score (the semantic list holds every entry of the keyword list that has vectors, so there
     it means no vectors)."""
-    lists = [(weight, _standardised(keyword)), (1 - KEYWORD_WEIGHT, _standardised(semantic))]
+    lists = [
+        (weight, _standardised(keyword)),
+        (1 - KEYWORD_WEIGHT, _standardised(semantic, VECTOR_SPREAD_FLOOR)),
+    ]
     lowest = [min(z.values(), default=0.0) for _, z in lists]
     ids = sorted({entry_id for _, z in lists for entry_id in z})
     scores = {

@@ -74,6 +74,7 @@ FIVETOOLS_SOURCES = {
     "xmm": "srd-2024",
     "xdmg": "srd-2024",
 }
+SRD_PACKS = frozenset(FIVETOOLS_SOURCES.values())
 
 SUGGESTIONS = 3
 CACHE_SIZE = 50_000
@@ -163,6 +164,7 @@ class Resolver:
     _longest: int = 1
     _prose: ProseNames | None = None
     _offered: list[str] | None = None
+    _sections: dict[str, tuple[str, queries.EntryRow]] | None = None
     _lines: dict[str, LineProblems] = field(default_factory=dict)
     _line_chars: int = 0
     generation: int = 0
@@ -178,6 +180,7 @@ class Resolver:
         self._names = None
         self._offered = None
         self._prose = None
+        self._sections = None
 
     def offered_tags(self) -> list[str]:
         """The tag names completion offers: the common ones, and each other 5etools tag once
@@ -269,7 +272,42 @@ class Resolver:
                 row = self.resolve(reading, suggest=False).row
                 if row is not None:
                     return Resolution(row=row)
+            # The SRD's rules text of either edition: `{@variantrule Falling|XPHB}` where the
+            # 2024 SRD has no rule sections is the 2014 SRD's.
+            srd = tag.pack is None or self._pack(tag) in SRD_PACKS
+            if tag.kind in SECTION_KINDS and srd:
+                section = self.sections().get(normalize(tag.name))
+                if section is not None:
+                    return Resolution(row=section[1])
+            if tag.kind == "itemtype" and srd:
+                category = self._equipment_category(tag)
+                if category is not None:
+                    return Resolution(row=category)
         return found
+
+    def _equipment_category(self, tag: Tag) -> queries.EntryRow | None:
+        """5etools' item type `{@itemType M}` where no pack has item types: the SRD's equipment
+        category of that name ("Melee Weapon": "Melee Weapons", "Potion")."""
+        name = coded_name(tag.kind, tag.name)
+        for reading in (name, f"{name}s"):
+            found = names.find(
+                self.app.conn, reading, ("equipment-categories",), profile_id=self.app.profile
+            )
+            if found is not None:
+                return found.rows[0]
+        return None
+
+    def sections(self) -> dict[str, tuple[str, queries.EntryRow]]:
+        """The headings inside the profile's rule sections → the section holding each:
+        5etools' `{@action Dash}` or `{@sense darkvision}` where no pack has actions or senses
+        is the SRD's "Dash" of "Actions in Combat", "Darkvision" of "The Environment".
+        Each normalised heading → the heading as written and its section."""
+        if self._sections is None:
+            self._sections = {}
+            for row in queries.winner_rows(self.app.conn, self.app.profile, SECTION_COLLECTIONS):
+                for heading in _headings(json.loads(row.data_json)):
+                    self._sections.setdefault(normalize(heading), (heading, row))
+        return self._sections
 
     def _bonus_item_readings(self, tag: Tag) -> list[Tag]:
         """5etools' `{@item +1 longsword|DMG}` names a concrete item of a generic variant; the
@@ -393,6 +431,12 @@ class Resolver:
                 app, tag.name, collections=list(collections), pack=pack, limit=SUGGESTIONS
             )
         ]
+        if tag.kind in SECTION_KINDS and pack is None:  # "Dahs": the heading "Dash"
+            sections = self.sections()
+            close = process.extract(
+                normalize(tag.name), list(sections), scorer=fuzz.ratio, score_cutoff=75, limit=2
+            )
+            rows += [(collections[0], sections[norm][0]) for norm, _, _ in close]
         fixes = tuple(
             Fix(
                 tag=tag.tag if collection in collections else COLLECTION_TAG[collection],
@@ -420,6 +464,24 @@ class Resolver:
             self._names = {n: KnownName(frozenset(t), spelled[n]) for n, t in tags.items()}
             self._longest = max((len(n.split()) for n in self._names), default=1)
         return self._names, self._longest
+
+
+# Tags that may name a part of the rules text rather than an entry (5etools has entries for
+# them; the SRD has them as headings inside its rule sections).
+SECTION_KINDS = frozenset({"action", "sense", "status", "variantrule", "rule"})
+SECTION_COLLECTIONS = ("rule-sections", "rules")
+_HEADING = re.compile(r"^#{2,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+def _headings(value: Any) -> list[str]:
+    """The Markdown headings (`## …` to `###### …`) in a record's texts."""
+    if isinstance(value, str):
+        return _HEADING.findall(value) if "#" in value else []
+    if isinstance(value, dict):
+        return [h for v in value.values() for h in _headings(v)]
+    if isinstance(value, list):
+        return [h for v in value for h in _headings(v)]
+    return []
 
 
 _BONUS_ITEM = re.compile(r"\+([1-3])\s+(.+)")

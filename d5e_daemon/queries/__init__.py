@@ -60,6 +60,7 @@ from .lookup import (
     entry_in_pack,
     winner_entries,
     winner_names,
+    winner_rows,
     winners_by_norm_name,
     winners_with_attr,
 )
@@ -329,6 +330,7 @@ __all__ = [
     "vectors_todo",
     "winner_entries",
     "winner_names",
+    "winner_rows",
     "winners_by_norm_name",
     "winners_with_attr",
 ]

@@ -149,6 +149,24 @@ def winner_entries(
     ]
 
 
+def winner_rows(
+    conn: apsw.Connection, profile_id: str, collections: Sequence[str]
+) -> list[EntryRow]:
+    """Every winner of these collections, whole, by name."""
+    return entry_rows(
+        conn.execute(
+            f"""
+            SELECT {ENTRY_COLUMNS}, NULL
+            FROM entry e JOIN resolved r ON r.entry_id = e.id
+                AND r.profile_id = (SELECT id FROM profile WHERE name = ?1)
+            WHERE e.collection IN (SELECT value FROM json_each(?2))
+            ORDER BY e.norm_name, e.collection, e.pack_id
+            """,  # noqa: S608
+            (profile_id, json.dumps(list(collections))),
+        )
+    )
+
+
 def entries_linking_to(
     conn: apsw.Connection,
     profile_id: str,
