@@ -690,6 +690,7 @@ class ProseWalk:
             yield from _read_batches(pending, line_refs, names)
         self.walked = n - walked
         if rest and old is not None:
+            yield  # the rest is taken in one step (copies of lists: every line below)
             self._take_rest(old, n, moved, names is not None)
 
     def _take_rest(self, old: ProseWalk, n: int, moved: int, with_refs: bool) -> None:

@@ -489,3 +489,81 @@ def test_no_step_of_a_pass_reads_more_than_a_batch_of_long_tag_dense_lines(
     steps(md.DiagnosticsPass(resolver, d, diagnostics).run)
     steps(facts.run)
     assert worst["tags"] <= 2 * doclines.TAGS_PER_STEP and worst["chars"] <= batch
+
+
+def test_encounters_are_looked_for_among_the_counted_lines_only(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lenses, hints and symbols find the document's encounters at each request: from the
+    lines that count a creature (kept by the pass), not from every creature tag of the document
+    (a 20 MB document of resolving creature tags took seconds per request)."""
+    from d5e_daemon import campaign
+
+    named = [f"The {{@creature goblin}} and {{@creature wolf}} of room {n}." for n in range(3000)]
+    counted = ["4 {@creature wolf} and the {@creature goblin}; 2 **dire wolves**", "3 wolves"]
+    d = doc(named[:1500] + counted + named[1500:])
+    resolver = Resolver(app)
+    facts = facts_now(resolver, d)
+    assert facts.counted_tag_lines == {1500}
+    work = {"tags": 0, "counts": 0}
+    from_tag, count_before = lens._from_tag, campaign.count_before
+
+    def counting_from_tag(*args: Any) -> Any:
+        work["tags"] += 1
+        return from_tag(*args)
+
+    def counting_count_before(*args: Any) -> Any:
+        work["counts"] += 1
+        return count_before(*args)
+
+    monkeypatch.setattr(lens, "_from_tag", counting_from_tag)
+    monkeypatch.setattr(campaign, "count_before", counting_count_before)
+    hints = lens.inlay_hints(resolver, d, EVERYWHERE, ("line",), facts)
+    symbols = md.document_symbols(resolver, d, facts)
+    assert work == {"tags": 2, "counts": 2}  # the tags of line 1500 only (6,000 before)
+    assert [h.position.line for h in hints] == [1500, 1500, 1501]
+    assert [s.name for s in symbols if s.kind == types.SymbolKind.Event] == [
+        "4 {@creature wolf} and the {@creature goblin}; 2 **dire wolves**",
+        "3 wolves",
+    ]
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    start=st.lists(st.integers(0, len(POOL) - 1), min_size=1, max_size=25),
+    edits=st.lists(st.tuples(st.integers(0, 40), st.integers(0, len(POOL) - 1)), max_size=6),
+)
+def test_encounters_from_the_pass_equal_encounters_read_from_the_text(
+    app: App, start: list[int], edits: list[tuple[int, int]]
+) -> None:
+    """The encounters found from what the pass kept (and moved by edits) equal those found
+    by reading the text itself, for hints and lenses and for document symbols; so do the
+    entries the tags use (how often, where first)."""
+    from d5e_daemon import campaign
+
+    resolver = Resolver(app)
+    d = doc([POOL[i] for i in start])
+    facts = DocumentFacts(resolver, d)
+    for where, what in [(0, start[0]), *edits]:
+        edit(d, where % max(len(d.lines), 1), POOL[what])
+        while not facts.run(0.0):
+            pass
+        for kinds in (("line",), ("block", "line")):
+            assert lens.inlay_hints(resolver, d, EVERYWHERE, kinds, facts) == lens.inlay_hints(
+                resolver, d, EVERYWHERE, kinds, None
+            )
+        spots: dict[int, list[tuple[int, int, int]]] = {}
+        for tag, row in facts.tags_in_order():  # every tag, read at the request as before
+            spots.setdefault(row.id, []).append((tag.line, tag.start, tag.end))
+        assert {i: (len(s), min(s)) for i, s in spots.items()} == {
+            i: (times, first) for i, (_, times, first) in facts.tag_uses.items()
+        }
+        names = resolver.prose_names()
+        kept = facts.all_tags(facts.counted_tag_lines)
+        assert campaign.find_encounters(
+            d.lines, names, facts.prose_walk, kept, facts.fences
+        ) == campaign.find_encounters(d.lines, names)

@@ -152,7 +152,8 @@ def test_item_properties_and_types_by_their_5etools_codes(app: App) -> None:
     text = "{@itemProperty T|PHB}, {@itemProperty LD|PHB|loading} and {@itemType M|PHB}"
     assert tagtext.render(text, card_links(app)) == (
         "[Thrown](d5e://srd-2014/weapon-properties/thrown.md), "
-        "[loading](d5e://srd-2014/weapon-properties/loading.md) and Melee Weapon"
+        "[loading](d5e://srd-2014/weapon-properties/loading.md) and "
+        "[Melee Weapon](d5e://srd-2014/equipment-categories/melee-weapons.md)"
     )
 
 

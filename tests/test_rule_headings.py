@@ -2,7 +2,8 @@
 for them. The SRD has them as headings inside its rule sections ("Dash" in "Actions in
 Combat", "Darkvision" in "The Environment"), so on the SRD alone such a tag means that section,
 in documents and in cards, instead of a warning nobody can fix; a close heading is the "did you
-mean" of a misspelt one. A pack that has the entry itself still wins.
+mean" of a misspelt one. A pack that has the entry itself still wins. Likewise an item type's
+code (`{@itemType M}`) is the SRD's equipment category ("Melee Weapons").
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def test_actions_senses_and_statuses_are_headings_of_the_srd_s_rule_sections(app
     assert resolve(app, "{@sense darkvision}")[:2] == (environment, None)
     assert resolve(app, "{@sense Truesight}")[:2] == (environment, None)
     assert resolve(app, "{@rule Suffocating}")[:2] == (environment, None)
+    assert resolve(app, "{@variantrule Falling|XPHB}")[:2] == (environment, None)
+    # a homebrew pack named by the tag is not the SRD: its own entries only
+    assert resolve(app, "{@action Dash|MyBrew}")[1] == "unknown-pack"
     # a whole section's own name is found as before
     assert resolve(app, "{@rule Actions in Combat}")[:2] == (actions, None)
 
@@ -44,3 +48,14 @@ def test_cards_link_such_tags_to_the_section(app: App) -> None:
     text = tagtext.render("Take the {@action Dash} action.", card_links(app))
     assert "[Dash](" in text
     assert "actions-in-combat" in text
+
+
+def test_an_item_type_code_is_the_srd_s_equipment_category(app: App) -> None:
+    assert resolve(app, "{@itemType M}")[:2] == (
+        "srd-2014:equipment-categories/melee-weapons",
+        None,
+    )
+    assert resolve(app, "{@itemType P}")[0] == "srd-2014:equipment-categories/potion"
+    # the 2024 SRD has no categories: the 2014 SRD's are the SRD's
+    assert resolve(app, "{@itemType LA|XPHB}")[0] == "srd-2014:equipment-categories/light-armor"
+    assert resolve(app, "{@itemType ZZ}")[1] == "unknown-ref"

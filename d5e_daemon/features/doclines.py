@@ -26,7 +26,7 @@ from itertools import compress, count
 from pygls.workspace import TextDocument
 
 from .. import queries
-from ..prose import ProseRef, ProseWalk, walk_prose_steps
+from ..prose import ProseRef, ProseWalk, count_before, walk_prose_steps
 from ..textdoc import LineDocument, moved_ranges
 from .tags import TAG_COLLECTIONS, Resolver, Tag, iter_tags
 
@@ -60,6 +60,15 @@ class DocumentFacts:
     """Lines that may open an encounter block (they begin with a fence's character)."""
     prose_tag_lines: set[int] = field(default_factory=set)
     """The lines of `tags` that are prose (not code, headings, front matter)."""
+    tag_uses: dict[int, tuple[queries.EntryRow, int, tuple[int, int, int]]] = field(
+        default_factory=dict
+    )
+    """Entry id → the entry, how many tags name it, and where the first is (line, start, end):
+    what document symbols list, found in the pass's steps rather than at each request."""
+    counted_tag_lines: set[int] = field(default_factory=set)
+    """The lines of `tags` where a creature tag follows a count ("4 {@creature wolf}"): the
+    only lines whose tags can make an encounter, so that encounters are not looked for
+    among every tag of the document at each request."""
     lines_read: int = 0
     """Lines parsed for tags by the last pass (those whose text was not kept)."""
     lines_looked_at: int = 0
@@ -69,11 +78,12 @@ class DocumentFacts:
     _per_line: list[Found] = field(default_factory=list)
     """Per line of the document as of `_generation`: its tags (at line 0), as in `tags`."""
     _fence_at: list[bool] = field(default_factory=list)
-    _next: tuple[list[Found], list[bool], dict[int, Found]] = field(
-        default_factory=lambda: ([], [], {})
+    _counted_at: list[bool] = field(default_factory=list)
+    _next: tuple[list[Found], list[bool], list[bool], dict[int, Found]] = field(
+        default_factory=lambda: ([], [], [], {})
     )
-    """`_per_line`, `_fence_at` and `tags` moved by the edits, for the pass under way (kept
-    apart: a pass left unfinished leaves the last facts as they were)."""
+    """`_per_line`, `_fence_at`, `_counted_at` and `tags` moved by the edits, for the pass under
+    way (kept apart: a pass left unfinished leaves the last facts as they were)."""
     _generation: int | None = None
     _work: Iterator[None] | None = None
     _working_on: tuple[int | None, int] | None = None
@@ -119,10 +129,11 @@ class DocumentFacts:
             kept_tags = self._kept_tags if self._resolved_by == resolver.generation else {}
             per_line: list[Found] = [()] * len(lines)
             fence_at = [False] * len(lines)
+            counted_at = [False] * len(lines)
             tags: dict[int, Found] = {}
             dirty = [(0, len(lines))] if lines else []
         else:
-            per_line, fence_at, tags = self._next
+            per_line, fence_at, counted_at, tags = self._next
         if len(kept_tags) > max(4 * len(lines), 10_000):
             kept_tags = {}  # texts of lines long gone: kept no longer
         read = looked = 0
@@ -142,21 +153,37 @@ class DocumentFacts:
                         yield
                     found = known
                 per_line[n] = found
+                counted_at[n] = bool(found) and _counts_a_creature(text, found)
                 if found:
                     tags[n] = tuple((replace(tag, line=n), row) for tag, row in found)
                 else:
                     tags.pop(n, None)
         yield
         walk = yield from walk_prose_steps(lines, resolver.prose_names(), self.doc.uri)
+        yield  # each of the last steps below reads every line: one at a time
         texts = walk.texts
         fences = list(compress(count(), fence_at))
-        self.tags, self.prose_walk, self.fences, self.lines_read = tags, walk, fences, read
-        self.lines_looked_at = looked
+        counted_tag_lines = set(compress(count(), counted_at))
+        yield
         # in C: a loop in Python over 170,000 lines of tags held the loop for 0.1-0.3 s (a
         # tagged line's prose text, if any, is never empty)
-        self.prose_tag_lines = set(compress(tags, map(texts.__getitem__, tags)))
+        prose_tag_lines = set(compress(tags, map(texts.__getitem__, tags)))
+        yield
+        uses: dict[int, tuple[queries.EntryRow, int, tuple[int, int, int]]] = {}
+        for i, found in enumerate(tags.values()):
+            if i % CHECK_EVERY == 0:
+                yield
+            for tag, row in found:
+                if row is not None:
+                    spot = (tag.line, tag.start, tag.end)
+                    _, seen, earliest = uses.get(row.id, (row, 0, spot))
+                    uses[row.id] = (row, seen + 1, min(earliest, spot))
+        self.tags, self.prose_walk, self.fences, self.lines_read = tags, walk, fences, read
+        self.lines_looked_at, self.prose_tag_lines = looked, prose_tag_lines
+        self.counted_tag_lines, self.tag_uses = counted_tag_lines, uses
         self._kept_tags, self._per_line, self._fence_at = kept_tags, per_line, fence_at
-        self._generation, self._next = generation, ([], [], {})
+        self._counted_at = counted_at
+        self._generation, self._next = generation, ([], [], [], {})
 
     def _follow_edits(self) -> Generator[None, None, list[tuple[int, int]] | None]:
         """What the last pass found, moved by the edits made since (`LineDocument.edits`), into
@@ -174,12 +201,14 @@ class DocumentFacts:
         if edits is None:
             return None
         per_line, fence_at = list(self._per_line), list(self._fence_at)
+        counted_at = list(self._counted_at)
         tags = dict(self.tags)
         dirty: list[tuple[int, int]] = []
         for edit in edits:
             added = edit.new_end - edit.start
             per_line[edit.start : edit.old_end] = [()] * added
             fence_at[edit.start : edit.old_end] = [False] * added
+            counted_at[edit.start : edit.old_end] = [False] * added
             dirty = moved_ranges(dirty, edit)
             if edit.old_end - edit.start <= len(tags):
                 for n in range(edit.start, edit.old_end):
@@ -201,7 +230,7 @@ class DocumentFacts:
                 tags = shifted
         if len(per_line) != len(doc.lines):
             return None
-        self._next = per_line, fence_at, tags
+        self._next = per_line, fence_at, counted_at, tags
         return dirty
 
     def _resolved_tags(self, text: str) -> Generator[None, None, Found]:
@@ -229,6 +258,13 @@ class DocumentFacts:
         for n in sorted(self.tags if lines is None else lines):
             for tag, _ in self.tags[n]:
                 yield n, tag
+
+
+def _counts_a_creature(text: str, found: Found) -> bool:
+    """Whether a creature tag of the line follows a count ("4 {@creature wolf}")."""
+    return any(
+        tag.kind in CREATURE_TAGS and count_before(text, tag.start) is not None for tag, _ in found
+    )
 
 
 def facts_now(resolver: Resolver, doc: TextDocument) -> DocumentFacts:

@@ -277,11 +277,18 @@ def _prose_lines(
             for tag in tags_in_line(n, lines[n])
         )
     else:
-        walk, tags = facts.prose_walk, facts.all_tags(facts.prose_tag_lines)
+        walk = facts.prose_walk
+    prose_counts: set[int] = set()  # lines where the prose counts a creature
     for n, on_line in walk.by_line():
         for ref in on_line:
             if ref.entry.collection == "monsters":
                 refs.setdefault(n, []).append(_from_prose(ref))
+                if ref.count_start is not None:
+                    prose_counts.add(n)
+    if facts is not None:
+        # Only a line that counts a creature (by a tag or in its prose) can hold an encounter:
+        # its tags alone are read, not every tag of the document.
+        tags = facts.all_tags(facts.prose_tag_lines & (facts.counted_tag_lines | prose_counts))
     for n, tag in tags:
         if tag.kind in _CREATURE_TAGS:
             counted = _from_tag(resolver, lines[n], tag)

@@ -754,7 +754,7 @@ def document_symbols(
     symbols: list[types.DocumentSymbol] = []
     walk = facts.prose_walk
     encounters = find_encounters(
-        lines, resolver.prose_names(), walk, facts.all_tags(), facts.fences
+        lines, resolver.prose_names(), walk, facts.all_tags(facts.counted_tag_lines), facts.fences
     )
     for enc in encounters:
         where = _range(doc, lines, enc.line, 0, len(lines[enc.line].rstrip("\r\n")))
@@ -770,25 +770,27 @@ def document_symbols(
                 selection_range=where,
             )
         )
-    used: dict[int, list[tuple[int, int, int]]] = {}
-    names: dict[int, queries.EntryRow] = {}
-    for tag, row in facts.tags_in_order():
-        used.setdefault(row.id, []).append((tag.line, tag.start, tag.end))
-        names[row.id] = row
+    # entry id → how often it is mentioned, and where first
+    used: dict[int, tuple[int, tuple[int, int, int]]] = {
+        entry_id: (times, first) for entry_id, (_, times, first) in facts.tag_uses.items()
+    }
+    names = {entry_id: row for entry_id, (row, _, _) in facts.tag_uses.items()}
     prose_ids = set()
     for n, on_line in walk.by_line():
         for ref in on_line:
-            used.setdefault(ref.entry.id, []).append((n, *ref.span))
+            spot = (n, *ref.span)
+            seen, earliest = used.get(ref.entry.id, (0, spot))
+            used[ref.entry.id] = (seen + 1, min(earliest, spot))
             prose_ids.add(ref.entry.id)
     missing = [i for i in prose_ids if i not in names]
     names.update({r.id: r for r in queries.rows_by_ids(resolver.app.conn, missing)})
-    for entry_id, spots in sorted(used.items(), key=lambda item: min(item[1])):
+    for entry_id, (mentions, spot) in sorted(used.items(), key=lambda item: item[1][1]):
         named = names.get(entry_id)
         if named is None:
             continue
         row = named
-        first = _range(doc, lines, *min(spots))
-        times = f"{len(spots)} mention" + ("s" if len(spots) > 1 else "")
+        first = _range(doc, lines, *spot)
+        times = f"{mentions} mention" + ("s" if mentions > 1 else "")
         symbols.append(
             types.DocumentSymbol(
                 name=row.name,

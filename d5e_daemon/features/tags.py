@@ -74,6 +74,7 @@ FIVETOOLS_SOURCES = {
     "xmm": "srd-2024",
     "xdmg": "srd-2024",
 }
+SRD_PACKS = frozenset(FIVETOOLS_SOURCES.values())
 
 SUGGESTIONS = 3
 CACHE_SIZE = 50_000
@@ -271,11 +272,30 @@ class Resolver:
                 row = self.resolve(reading, suggest=False).row
                 if row is not None:
                     return Resolution(row=row)
-            if tag.kind in SECTION_KINDS and tag.pack is None:
+            # The SRD's rules text of either edition: `{@variantrule Falling|XPHB}` where the
+            # 2024 SRD has no rule sections is the 2014 SRD's.
+            srd = tag.pack is None or self._pack(tag) in SRD_PACKS
+            if tag.kind in SECTION_KINDS and srd:
                 section = self.sections().get(normalize(tag.name))
                 if section is not None:
                     return Resolution(row=section[1])
+            if tag.kind == "itemtype" and srd:
+                category = self._equipment_category(tag)
+                if category is not None:
+                    return Resolution(row=category)
         return found
+
+    def _equipment_category(self, tag: Tag) -> queries.EntryRow | None:
+        """5etools' item type `{@itemType M}` where no pack has item types: the SRD's equipment
+        category of that name ("Melee Weapon": "Melee Weapons", "Potion")."""
+        name = coded_name(tag.kind, tag.name)
+        for reading in (name, f"{name}s"):
+            found = names.find(
+                self.app.conn, reading, ("equipment-categories",), profile_id=self.app.profile
+            )
+            if found is not None:
+                return found.rows[0]
+        return None
 
     def sections(self) -> dict[str, tuple[str, queries.EntryRow]]:
         """The headings inside the profile's rule sections → the section holding each:
