@@ -498,15 +498,8 @@ class ProseWalk:
                     slice_hits, hits_at = list(map(plain.get, lines[n:end])), n
                 run = _known_run(lines, n, slice_hits, n - hits_at)
                 if run:
-                    if keep:
-                        first_state: State = (None, False, False, previous_blank, in_list)
-                        if previous_blank:
-                            in_list = previous_blank = False
-                        next_state: State = (None, False, False, False, in_list)
-                        states.append(_STATES.setdefault(first_state, first_state))
-                        states += repeat(_STATES.setdefault(next_state, next_state), run - 1)
-                    elif previous_blank:
-                        in_list = previous_blank = False
+                    in_list = _prose_run(states if keep else None, run, previous_blank, in_list)
+                    previous_blank = False
                     texts += lines[n : n + run]
                     line_refs += cast(
                         list[tuple[ProseRef, ...]], slice_hits[n - hits_at : n - hits_at + run]
@@ -549,15 +542,8 @@ class ProseWalk:
                     end = min(end, same_from)
                 run = _plain_run(lines, n, end, comments) - 1 - n
                 if run >= 2:
-                    if keep:
-                        at_first: State = (None, False, False, previous_blank, in_list)
-                        if previous_blank:
-                            in_list = previous_blank = False
-                        after: State = (None, False, False, False, in_list)
-                        states.append(_STATES.setdefault(at_first, at_first))
-                        states += repeat(_STATES.setdefault(after, after), run - 1)
-                    elif previous_blank:
-                        in_list = previous_blank = False
+                    in_list = _prose_run(states if keep else None, run, previous_blank, in_list)
+                    previous_blank = False
                     part = lines[n : n + run]
                     texts += part
                     if names is not None:
@@ -722,6 +708,19 @@ class ProseWalk:
         """The references of line `n`, placed on it."""
         found = self.line_refs[n] if 0 <= n < len(self.line_refs) else ()
         return list(_moved(found, repeat(n))) if n else list(found)
+
+
+def _prose_run(states: list[State] | None, run: int, previous_blank: bool, in_list: bool) -> bool:
+    """A run of `run` prose lines, each of which continues the paragraph the first begins:
+    their block states appended to `states` (when the walk keeps them); whether a list is
+    still open after them (a paragraph after a blank line ends it)."""
+    after_list = in_list and not previous_blank
+    if states is not None:
+        first: State = (None, False, False, previous_blank, in_list)
+        rest: State = (None, False, False, False, after_list)
+        states.append(_STATES.setdefault(first, first))
+        states += repeat(_STATES.setdefault(rest, rest), run - 1)
+    return after_list
 
 
 def _same_lines(a: Sequence[str], b: Sequence[str], most: int, way: int) -> int:

@@ -203,6 +203,30 @@ def test_answers_from_kept_lines_equal_answers_from_scratch(
             pass
         fresh = Resolver(app)
         assert requests(resolver, d, facts) == requests(fresh, d, facts_now(fresh, d))
+        assert_encounters_as_read(resolver, d, facts)
+
+
+def assert_encounters_as_read(resolver: Resolver, d: LineDocument, facts: DocumentFacts) -> None:
+    """The encounters found from what the pass kept (and moved by edits) equal those found by
+    reading the text itself, for hints and lenses and for document symbols; so do the entries
+    the tags use (how often, where first)."""
+    from d5e_daemon import campaign
+
+    for kinds in (("line",), ("block", "line")):
+        assert lens.inlay_hints(resolver, d, EVERYWHERE, kinds, facts) == lens.inlay_hints(
+            resolver, d, EVERYWHERE, kinds, None
+        )
+    spots: dict[int, list[tuple[int, int, int]]] = {}
+    for tag, row in facts.tags_in_order():  # every tag, read at the request as before
+        spots.setdefault(row.id, []).append((tag.line, tag.start, tag.end))
+    assert {i: (len(s), min(s)) for i, s in spots.items()} == {
+        i: (times, first) for i, (_, times, first) in facts.tag_uses.items()
+    }
+    names = resolver.prose_names()
+    kept = facts.all_tags(facts.counted_tag_lines)
+    assert campaign.find_encounters(
+        d.lines, names, facts.prose_walk, kept, facts.fences
+    ) == campaign.find_encounters(d.lines, names)
 
 
 def lines_edit(d: LineDocument, start: int, end: int, text: str) -> None:
@@ -284,6 +308,7 @@ def test_facts_that_follow_insertions_and_deletions_equal_facts_from_scratch(
             pass
         fresh = Resolver(app)
         assert requests(resolver, d, facts) == requests(fresh, d, facts_now(fresh, d))
+        assert_encounters_as_read(resolver, d, facts)
 
 
 # -- the editor that asks after every change, over a real daemon -------------------------------
@@ -526,44 +551,3 @@ def test_encounters_are_looked_for_among_the_counted_lines_only(
         "4 {@creature wolf} and the {@creature goblin}; 2 **dire wolves**",
         "3 wolves",
     ]
-
-
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    start=st.lists(st.integers(0, len(POOL) - 1), min_size=1, max_size=25),
-    edits=st.lists(st.tuples(st.integers(0, 40), st.integers(0, len(POOL) - 1)), max_size=6),
-)
-def test_encounters_from_the_pass_equal_encounters_read_from_the_text(
-    app: App, start: list[int], edits: list[tuple[int, int]]
-) -> None:
-    """The encounters found from what the pass kept (and moved by edits) equal those found
-    by reading the text itself, for hints and lenses and for document symbols; so do the
-    entries the tags use (how often, where first)."""
-    from d5e_daemon import campaign
-
-    resolver = Resolver(app)
-    d = doc([POOL[i] for i in start])
-    facts = DocumentFacts(resolver, d)
-    for where, what in [(0, start[0]), *edits]:
-        edit(d, where % max(len(d.lines), 1), POOL[what])
-        while not facts.run(0.0):
-            pass
-        for kinds in (("line",), ("block", "line")):
-            assert lens.inlay_hints(resolver, d, EVERYWHERE, kinds, facts) == lens.inlay_hints(
-                resolver, d, EVERYWHERE, kinds, None
-            )
-        spots: dict[int, list[tuple[int, int, int]]] = {}
-        for tag, row in facts.tags_in_order():  # every tag, read at the request as before
-            spots.setdefault(row.id, []).append((tag.line, tag.start, tag.end))
-        assert {i: (len(s), min(s)) for i, s in spots.items()} == {
-            i: (times, first) for i, (_, times, first) in facts.tag_uses.items()
-        }
-        names = resolver.prose_names()
-        kept = facts.all_tags(facts.counted_tag_lines)
-        assert campaign.find_encounters(
-            d.lines, names, facts.prose_walk, kept, facts.fences
-        ) == campaign.find_encounters(d.lines, names)

@@ -272,22 +272,23 @@ class Resolver:
                 row = self.resolve(reading, suggest=False).row
                 if row is not None:
                     return Resolution(row=row)
-            # The SRD's rules text of either edition: `{@variantrule Falling|XPHB}` where the
-            # 2024 SRD has no rule sections is the 2014 SRD's.
-            srd = tag.pack is None or self._pack(tag) in SRD_PACKS
-            if tag.kind in SECTION_KINDS and srd:
-                section = self.sections().get(normalize(tag.name))
-                if section is not None:
-                    return Resolution(row=section[1])
-            if tag.kind == "itemtype" and srd:
-                category = self._equipment_category(tag)
-                if category is not None:
-                    return Resolution(row=category)
+            row = self._srd_reading(tag)
+            if row is not None:
+                return Resolution(row=row)
         return found
 
-    def _equipment_category(self, tag: Tag) -> queries.EntryRow | None:
-        """5etools' item type `{@itemType M}` where no pack has item types: the SRD's equipment
-        category of that name ("Melee Weapon": "Melee Weapons", "Potion")."""
+    def _srd_reading(self, tag: Tag) -> queries.EntryRow | None:
+        """What the SRD has where no pack has the entry a 5etools tag names: a heading inside
+        its rule sections (`{@action Dash}`), an equipment category (`{@itemType M}`: "Melee
+        Weapons"). A source of the SRD's books reads the SRD of either edition:
+        `{@variantrule Falling|XPHB}` where the 2024 SRD has no rule sections is the 2014's."""
+        if tag.kind not in SECTION_KINDS and tag.kind != "itemtype":
+            return None
+        if tag.pack is not None and self._pack(tag) not in SRD_PACKS:
+            return None
+        if tag.kind != "itemtype":
+            section = self.sections().get(normalize(tag.name))
+            return None if section is None else section[1]
         name = coded_name(tag.kind, tag.name)
         for reading in (name, f"{name}s"):
             found = names.find(

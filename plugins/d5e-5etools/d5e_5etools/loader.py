@@ -1454,6 +1454,10 @@ def _load(path: Path) -> list[LoadedPack]:
                 if item.kind not in ("item", "baseitem")
                 else ref.split(":", 1)[1].split("/")[0]
             )
+            # the copy and each of its versions extend the same base, as the file names it
+            extends = Extends(
+                ref=ref, at={"extends": copied_at}, missing=missing, field=copy_path, what=what
+            )
             loaded.entries.append(
                 Entry(
                     collection=collection,
@@ -1461,13 +1465,7 @@ def _load(path: Path) -> list[LoadedPack]:
                     name=convert.plain_tags(str(raw["name"])),
                     data=data,
                     source=where,
-                    extends=Extends(
-                        ref=ref,
-                        at={"extends": copied_at},
-                        missing=missing,
-                        field=copy_path,
-                        what=what,
-                    ),
+                    extends=extends,
                 )
             )
             try:
@@ -1499,13 +1497,7 @@ def _load(path: Path) -> list[LoadedPack]:
                             },
                         },
                         source=Source(path=item.file.resolved, line=item.where(written)[0]),
-                        extends=Extends(
-                            ref=ref,
-                            at={"extends": copied_at},
-                            missing=missing,
-                            field=copy_path,
-                            what=what,
-                        ),
+                        extends=extends,
                     )
                 )
             continue
