@@ -154,12 +154,28 @@ def test_every_srd_2014_monster_class_race_spell_and_item_has_lore_and_every_row
     tmp_path: Path,
 ) -> None:
     """Every monster, class, race and spell, and every magic item but the variants (Armor +1,
-    the figurine's animals: found by their names), has a line of lore."""
+    the figurine's animals: found by their names), has a line of lore; so has every condition,
+    rules chapter, weapon property, subclass, skill, damage type, school of magic and racial
+    trait (their records are rules text or one line, not the words people ask with)."""
     lore = pack_lore()
+    whole = (
+        "monsters",
+        "classes",
+        "races",
+        "spells",
+        "conditions",
+        "rule-sections",
+        "weapon-properties",
+        "subclasses",
+        "skills",
+        "damage-types",
+        "magic-schools",
+        "traits",
+    )
     refs = {
         f"{collection}/{slug}"
-        for collection in ("monsters", "classes", "races", "spells")
-        for slug in source_slugs("2014", collection)
+        for collection in whole
+        for slug in source_slugs("2014", collection.replace("-", "_"))
     }
     items = set(source_slugs("2014", "magic_items")) - set(variant_slugs("2014"))
     refs |= {f"magic-items/{slug}" for slug in items}
