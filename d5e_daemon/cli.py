@@ -72,10 +72,12 @@ def _open(settings: Settings) -> Any:
 
 
 def _ref_or_name(words: Sequence[str]) -> tuple[str | None, str | None]:
-    """The words of `d5e lookup fire ball` as (ref, name): `spells/fireball` is a ref."""
+    """The words of `d5e lookup fire ball` as (ref, name): `spells/fireball` is a ref; anything
+    else, `../etc/passwd` too, is a name, looked up and suggested for as one."""
+    from .refs import REF_RE
+
     text = " ".join(words)
-    is_ref = "/" in text and " " not in text
-    return (text, None) if is_ref else (None, text)
+    return (text, None) if REF_RE.fullmatch(text) else (None, text)
 
 
 def cmd_lookup(args: argparse.Namespace, settings: Settings) -> int:
