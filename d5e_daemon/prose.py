@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from bisect import bisect_right
 from collections.abc import Generator, Hashable, Iterable, Iterator, Sequence
 from itertools import accumulate, chain, compress, count, repeat
@@ -40,6 +41,7 @@ from . import queries
 from .names import singular_forms
 from .queries import NamedEntry
 from .text import normalize
+from .textdoc import Edit, LineDocument
 
 Style = Literal["italic", "bold", "count"]
 
@@ -388,7 +390,9 @@ class ProseWalk:
     matter, which changes what every line after it is; and a line inserted or deleted moves
     the lines below it without a new object for any of their references."""
 
-    __slots__ = ("_refs", "line_refs", "lines", "states", "steps", "texts", "walked")
+    __slots__ = (
+        "_refs", "line_refs", "lines", "source", "states", "steps", "texts", "walked"
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -397,36 +401,48 @@ class ProseWalk:
         old: ProseWalk | None = None,
         keep: bool = True,
         lazy: bool = False,
+        edit: Edit | None = None,
     ) -> None:
         """`keep=False`: a walk that is not kept for the next version (no `states`).
         `lazy=True`: nothing is walked yet; iterate `steps` to walk (it yields every
         `WALK_SLICE` lines, once the new lines among them are read, and after `READ_CHARS` of
-        new text, so a caller can stop in between and answer something else)."""
+        new text, so a caller can stop in between and answer something else). `edit`: the
+        lines in which `lines` differ from `old.lines` (`LineDocument.edits_since`, folded by
+        `fold_edits`), so that they are not compared to find it."""
         self.lines: Sequence[str] = tuple(lines) if keep else lines  # kept: compared next time
+        self.source: tuple[weakref.ref[LineDocument], int] | None = None
+        """The document and its `generation` the walk is of, when a `LineDocument` was given."""
         self.states: list[State] = []
         self.texts: list[str | None] = []
         self.line_refs: list[tuple[ProseRef, ...]] = []
         self._refs: list[ProseRef] | None = None
         self.walked = 0
         """Lines walked to build this (a test reads it)."""
-        self.steps = self._build(names, old, keep)
+        self.steps = self._build(names, old, keep, edit)
         if not lazy:
             for _ in self.steps:
                 pass
 
-    def _build(self, names: ProseNames | None, old: ProseWalk | None, keep: bool) -> Iterator[None]:
+    def _build(
+        self, names: ProseNames | None, old: ProseWalk | None, keep: bool, edit: Edit | None
+    ) -> Iterator[None]:
         lines = self.lines
         if old is None or not lines or not old.lines:
             yield from self._walk(0, None, names, None, len(lines), 0, keep)
             return
         before = old.lines
-        if lines == before:
+        if edit is not None:  # the document's own record: nothing compared
+            same_start, same_end = edit.start, len(lines) - edit.new_end
+        elif lines == before:
+            same_start = same_end = len(lines)
+        else:
+            shorter = min(len(lines), len(before))
+            same_start = _same_lines(lines, before, shorter, 1)
+            same_end = min(_same_lines(lines, before, shorter, -1), shorter - same_start)
+        if same_start == len(lines) == len(before):
             self.states, self.texts, self.line_refs = old.states, old.texts, old.line_refs
             self._refs = old._refs
             return
-        shorter = min(len(lines), len(before))
-        same_start = _same_lines(lines, before, shorter, 1)
-        same_end = min(_same_lines(lines, before, shorter, -1), shorter - same_start)
         start = max(same_start - 1, 0)  # a setext underline changed the line above it
         self.states = old.states[:start]
         self.texts = old.texts[:start]
@@ -488,24 +504,32 @@ class ProseWalk:
                 fence is None
                 and not (in_comment or front_matter)
                 and (old_states is None or n < same_from)
-                and lines[n] in plain
             ):
                 # A run of prose lines seen before: one lookup each, a slice at a time.
-                if not hits_at <= n < hits_at + len(slice_hits):
+                at = n - hits_at
+                if not 0 <= at < len(slice_hits):
                     end = min(count, n - n % WALK_SLICE + WALK_SLICE)
                     if old_states is not None:
                         end = min(end, same_from)
-                    slice_hits, hits_at = list(map(plain.get, lines[n:end])), n
-                run = _known_run(lines, n, slice_hits, n - hits_at)
-                if run:
-                    in_list = _prose_run(states if keep else None, run, previous_blank, in_list)
-                    previous_blank = False
-                    texts += lines[n : n + run]
-                    line_refs += cast(
-                        list[tuple[ProseRef, ...]], slice_hits[n - hits_at : n - hits_at + run]
-                    )
-                    n += run
-                    continue
+                    slice_hits, hits_at, at = list(map(plain.get, lines[n:end])), n, 0
+                if slice_hits[at] is not None:
+                    try:
+                        run = slice_hits.index(None, at) - at
+                    except ValueError:
+                        run = len(slice_hits) - at
+                    following = lines[n + run] if n + run < count else ""
+                    if following[:1] in _SETEXT_FIRST and _SETEXT_UNDERLINE.match(following):
+                        run -= 1  # the last is a setext heading: walked alone
+                    if run:
+                        if keep:
+                            in_list = _prose_run(states, run, previous_blank, in_list)
+                        else:
+                            in_list = in_list and not previous_blank
+                        previous_blank = False
+                        texts += lines[n : n + run]
+                        line_refs += slice_hits[at : at + run]  # type: ignore[arg-type]
+                        n += run
+                        continue
             if (
                 fence is None
                 and not (in_comment or front_matter)
@@ -760,23 +784,6 @@ def _plain_run(lines: Sequence[str], n: int, end: int, comments: bool = True) ->
 _FIRST = itemgetter(slice(0, 1))
 
 
-def _known_run(
-    lines: Sequence[str], n: int, hits: list[tuple[ProseRef, ...] | None], at: int
-) -> int:
-    """How many lines from `n` are prose lines seen before, given what `ProseNames._plain`
-    holds for them (`hits[at]` on, line `n` first): C loops only. The last of them is left out
-    when the line after it underlines it (a setext heading), as the walk of that line alone
-    would."""
-    try:
-        run = hits.index(None, at) - at
-    except ValueError:
-        run = len(hits) - at
-    following = lines[n + run] if n + run < len(lines) else ""
-    if following[:1] in _SETEXT_FIRST and _SETEXT_UNDERLINE.match(following):
-        run -= 1
-    return run
-
-
 def _is_plain(text: str) -> bool:
     """Whether a line of this text is prose whole outside code, comments and front matter."""
     return text[:1] in _PLAIN_FIRST and "<!--" not in text
@@ -884,13 +891,20 @@ def find_prose(
     return list(walk_prose(lines, names, key).refs)
 
 
-def walk_prose(lines: Sequence[str], names: ProseNames, key: Hashable | None = None) -> ProseWalk:
+def walk_prose(
+    lines: Sequence[str],
+    names: ProseNames,
+    key: Hashable | None = None,
+    doc: object = None,
+) -> ProseWalk:
     """The document's block structure and prose references. With a `key`, the walk of the
     document's last version read under that key is kept (in `names`, until packs or the
-    profile change) and only what changed since is walked again."""
+    profile change) and only what changed since is walked again. `doc`: the document `lines`
+    are the lines of, whose record of its edits (`LineDocument.edits_since`) tells what
+    changed since the last walk (without it, the lines are compared with the last walk's)."""
     if key is None:
         return ProseWalk(lines, names, keep=False)
-    steps = walk_prose_steps(lines, names, key)
+    steps = walk_prose_steps(lines, names, key, doc)
     while True:
         try:
             next(steps)
@@ -899,7 +913,7 @@ def walk_prose(lines: Sequence[str], names: ProseNames, key: Hashable | None = N
 
 
 def walk_prose_steps(
-    lines: Sequence[str], names: ProseNames, key: Hashable
+    lines: Sequence[str], names: ProseNames, key: Hashable, doc: object = None
 ) -> Generator[None, None, ProseWalk]:
     """`walk_prose` in steps (`walk = yield from walk_prose_steps(…)`), so that a long
     document's first walk can be left between slices to answer a request. The walk is kept
@@ -907,7 +921,12 @@ def walk_prose_steps(
     walks = names._walks
     with names._walks_lock:  # the campaign's first reading runs in a worker thread
         old = walks.get(key)
-    walk = ProseWalk(lines, names, old, lazy=True)
+    if not isinstance(doc, LineDocument) or doc.lines is not lines:
+        doc = None  # its record of edits is not of these lines
+    edit = _edit_since(old, lines, doc) if old is not None and doc is not None else None
+    walk = ProseWalk(lines, names, old, lazy=True, edit=edit)
+    if doc is not None:
+        walk.source = (weakref.ref(doc), doc.generation)
     yield from walk.steps
     if len(lines) <= LINE_CACHE:
         with names._walks_lock:
@@ -918,15 +937,51 @@ def walk_prose_steps(
     return walk
 
 
+def _edit_since(old: ProseWalk, lines: Sequence[str], doc: LineDocument) -> Edit | None:
+    """The lines in which `lines` (the text of `doc`) differ from `old.lines`, from the
+    document's record of its edits since `old` was walked; None when that is not known
+    (another document, edits forgotten): then the lines are compared."""
+    if old.source is None:
+        return None
+    walked, generation = old.source
+    if walked() is not doc:
+        return None
+    edits = doc.edits_since(generation)
+    if edits is None:
+        return None
+    edit = fold_edits(len(old.lines), edits)
+    if edit.new_end - edit.old_end != len(lines) - len(old.lines):
+        return None  # not the edits of these lines
+    return edit
+
+
+def fold_edits(count: int, edits: Sequence[Edit]) -> Edit:
+    """The edits made in turn to a text of `count` lines, as one: the lines from the first
+    any of them touched to the last (lines [start, old_end) of the first text are lines
+    [start, new_end) of the last)."""
+    start, tail, first = count, count, count  # lines unchanged at the start and at the end
+    for edit in edits:
+        start = min(start, edit.start)
+        tail = min(tail, count - edit.old_end)
+        count += edit.new_end - edit.old_end
+    tail = min(tail, first - start, count - start)
+    return Edit(start, first - tail, count - tail)
+
+
 def prose_at(
-    lines: Sequence[str], names: ProseNames, line: int, column: int, key: Hashable | None = None
+    lines: Sequence[str],
+    names: ProseNames,
+    line: int,
+    column: int,
+    key: Hashable | None = None,
+    doc: object = None,
 ) -> ProseRef | None:
-    """The prose reference at a position (on its name, count or markers); `key`: the
-    document's, as for `walk_prose`."""
+    """The prose reference at a position (on its name, count or markers); `key` and `doc`:
+    the document's, as for `walk_prose`."""
     if not 0 <= line < len(lines):
         return None
     if key is not None:
-        on_line = walk_prose(lines, names, key).refs_on(line)
+        on_line = walk_prose(lines, names, key, doc).refs_on(line)
     else:
         walk = ProseWalk(lines[: line + 2], keep=False)  # the next line decides a setext heading
         text = walk.texts[line]
