@@ -663,7 +663,7 @@ def reference_at(resolver: Resolver, doc: TextDocument, position: types.Position
     if tag is not None:
         row = resolver.resolve(tag).row
         return None if row is None else RefAt(lines, tag.line, tag.start, tag.end, row)
-    ref = prose_at(lines, resolver.prose_names(), line_no, col, doc.uri)
+    ref = prose_at(lines, resolver.prose_names(), line_no, col, doc.uri, doc)
     if ref is None:
         return None
     rows = queries.rows_by_ids(resolver.app.conn, [ref.entry.id])
@@ -734,7 +734,7 @@ def _document_mentions(
         for t in find_tags(lines)
         if (row := resolver.resolve(t).row) is not None and row.id == entry_id
     ]
-    walk = walk_prose(lines, resolver.prose_names(), doc.uri)
+    walk = walk_prose(lines, resolver.prose_names(), doc.uri, doc)
     for n, on_line in walk.by_line():
         for ref in on_line:
             if ref.entry.id == entry_id:
