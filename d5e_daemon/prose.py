@@ -103,10 +103,13 @@ _COUNT_INSIDE = re.compile(rf"^(?P<count>{_NUMBER})(?:[ \t]*[x×])?[ \t]+(?=[^\W
 # one kind of marker (`_EMPHASIS` reads those with both). `tests/test_prose.py` checks they
 # find what the patterns above find.
 _NOT_BEFORE_COUNT = r"[\w.,/+\-]"
+_WORD_AFTER_COUNT = r"(?=(?P<word>[^\W\d_][\w'’]*(?:-[^\W_][\w'’]*)*))"
+r"""What `(?=[^\W\d_])` checks after a count, capturing the word that begins there as
+`_WORD` matches it (the name a count counts begins with it: `_counted`)."""
 _COUNT_DIGITS, _COUNT_ASCII_DIGITS = (
     re.compile(
         rf"(?P<count>{d}(?<!{_NOT_BEFORE_COUNT}{d}){d}{{0,{MAX_COUNT_DIGITS - 1}}})"
-        r"(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])"
+        r"(?:[ \t]*[x×])?[ \t]+" + _WORD_AFTER_COUNT
     )
     for d in (r"\d", "[0-9]")  # the same on ASCII text; a range is scanned for faster
 )
@@ -115,8 +118,13 @@ _COUNT_WORDS = re.compile(
     + "|".join(
         rf"{w[0]}(?<!{_NOT_BEFORE_COUNT}{w[0]})" + w[1:].replace(" ", r"\s+") for w in NUMBER_WORDS
     )
-    + r")(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])"
+    + r")(?:[ \t]*[x×])?[ \t]+"
+    + _WORD_AFTER_COUNT
 )
+_COUNT_WITH_WORD = re.compile(
+    rf"(?<![\w.,/+\-])(?P<count>{_NUMBER})(?:[ \t]*[x×])?[ \t]+{_WORD_AFTER_COUNT}", re.I
+)
+"""`_COUNT`, capturing the word after the count (texts that `_lowered` cannot lower)."""
 _NUMBER_WORD_PARTS = tuple(dict.fromkeys(w.split()[1] if " " in w else w for w in NUMBER_WORDS))
 """A word of each number word ("dozen" of "a dozen"): `_COUNT_WORDS` is tried only where a
 line holds one (tried at every letter a number word may begin with, it took most of the time)."""
@@ -222,7 +230,9 @@ class ProseNames:
         if norm is None:
             if len(self._norms) >= LINE_CACHE:
                 self._norms.clear()
-            norm = self._norms[word] = normalize(word)
+            # a word of ASCII letters: its lower case (what `normalize` gives, faster)
+            norm = word.lower() if word.isascii() and word.isalpha() else normalize(word)
+            self._norms[word] = norm
         return norm
 
     def may_start_creature(self, word: str) -> bool:
@@ -1160,15 +1170,22 @@ def _emphases(text: str) -> list[Emphasis]:
     return out
 
 
-Count = tuple[int, int, str]
-"""A count written in a line: (its column, the column after it and the spaces after, its text)."""
+Count = tuple[int, int, str, int]
+"""A count written in a line: (its column, the column after it and the spaces after, its text,
+the column after the word that follows it)."""
 
 
-def _counts(text: str) -> list[Count]:
+def _counts(text: str) -> list[tuple[int, int, str]]:
     """The counts written in a line ("4 ", "two ", "a dozen "), as `_COUNT` finds them."""
+    return [(a, b, written) for a, b, written, _ in _counts_with_words(text)]
+
+
+def _counts_with_words(text: str) -> list[Count]:
     low = _lowered(text)
     if low is None:
-        return [(m.start(), m.end(), m["count"]) for m in _COUNT.finditer(text)]
+        return [
+            (m.start(), m.end(), m["count"], m.end("word")) for m in _COUNT_WITH_WORD.finditer(text)
+        ]
     return _counts_in(low)
 
 
@@ -1179,7 +1196,7 @@ def _counts_of_lines(joined: str, lines: list[str], starts: list[int]) -> list[C
         return _counts_in(low)
     out: list[Count] = []
     for line, base in zip(lines, starts, strict=False):
-        out += [(base + a, base + b, written) for a, b, written in _counts(line)]
+        out += [(base + a, base + b, w, base + e) for a, b, w, e in _counts_with_words(line)]
     return out
 
 
@@ -1197,17 +1214,19 @@ def _lowered(text: str) -> str | None:
 def _counts_in(low: str) -> list[Count]:
     """The counts in `low` (lower-cased: `_lowered`), in order (none crosses a line: a newline
     is neither a count's space nor a word)."""
-    ascii = low.isascii()
     found: list[Count] = []
-    if (_ANY_ASCII_DIGIT if ascii else _ANY_DIGIT).search(low):
+    latin1 = _latin1(low)
+    if latin1 is not None:  # its digits as zeros: scanned for as one character
         found = [
-            (m.start(), m.end(), m["count"])
-            for m in (_COUNT_ASCII_DIGITS if ascii else _COUNT_DIGITS).finditer(low)
+            (m.start(), m.end(), low[m.start() : m.end(1)], m.end(2))
+            for m in _COUNT_ZEROS.finditer(latin1.translate(_ZEROS))
         ]
-    if not any(map(low.__contains__, _NUMBER_WORD_PARTS)):
-        return found
+    elif _ANY_DIGIT.search(low):
+        found = [
+            (m.start(), m.end(), m["count"], m.end("word")) for m in _COUNT_DIGITS.finditer(low)
+        ]
     words = False
-    for part in _NUMBER_WORD_PARTS:
+    for part in _number_words_in(low):
         at = low.find(part)
         while at >= 0:
             start = at
@@ -1217,12 +1236,32 @@ def _counts_in(low: str) -> list[Count]:
                 start -= start > 0 and low[start - 1] == "a" and start < at
             word = _COUNT_WORDS.match(low, start)
             if word is not None and word.end("count") > at and "\n" not in word[0]:
-                found.append((start, word.end(), word["count"]))
+                found.append((start, word.end(), word["count"], word.end("word")))
                 words = True
             at = low.find(part, at + 1)
     if words:
         found.sort()
     return found
+
+
+def _number_words_in(low: str) -> list[str]:
+    """The parts of number words (`_NUMBER_WORD_PARTS`) that `low` holds as words of their own,
+    where a count may be written (and a few others): its words split in C, each number word
+    then looked for alone (looking for each in the whole text took most of a count's time).
+    The words are split at every character but an ASCII letter other than x, so a count's word
+    is one ("sixx wolves": "si"; an accented letter splits "ésix" too: looked for in vain)."""
+    words = low.encode("latin-1", "replace").translate(_WORD_BYTES).split()
+    return [part for word in _NUMBER_WORD_BYTES.intersection(words) for part in _PARTS_OF[word]]
+
+
+_WORD_BYTES = bytes(
+    c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 and c != ord("x") else 32 for c in range(256)
+)
+"""Lower-cased ASCII letters but x, and a space for every other byte (`bytes.translate`)."""
+_PARTS_OF: dict[bytes, list[str]] = {}
+for _part in _NUMBER_WORD_PARTS:
+    _PARTS_OF.setdefault(_part.replace("x", " ").split()[0].encode(), []).append(_part)
+_NUMBER_WORD_BYTES = frozenset(_PARTS_OF)
 
 
 _SPACES = frozenset(
@@ -1233,6 +1272,52 @@ _SPACES = frozenset(
 
 
 _ANY_DIGIT, _ANY_ASCII_DIGIT = re.compile(r"\d"), re.compile("[0-9]")
+
+
+def _latin1(text: str) -> bytes | None:
+    """`text` in Latin-1 (one byte a character: the same columns), None when it holds a
+    character above U+00FF (a copy in C of what Python keeps one byte a character)."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+
+
+def _zeros_table() -> bytes:
+    """What `_COUNT_ZEROS` reads of each Latin-1 character: what `_COUNT_DIGITS` tells apart.
+    A digit is 0 (Latin-1 has no other digits), a letter a (x is itself: "4x wolves"), the
+    other word characters _, the characters that may not come before a count "." (so no count
+    is read inside "1.5" or "-2"), × \x01, the space and tab themselves, ' itself (a name's
+    word may hold it) and the rest #."""
+    out = bytearray()
+    for c in map(chr, range(256)):
+        if _ANY_DIGIT.match(c):
+            out += b"0"
+        elif c in "xX":
+            out += b"x"
+        elif re.match(r"[^\W\d_]", c):
+            out += b"a"
+        elif re.match(r"\w", c):
+            out += b"_"
+        elif c in ".,/+-":
+            out += b"-" if c == "-" else b"."
+        elif c in " \t'":
+            out += c.encode()
+        elif c == "×":
+            out += b"\x01"
+        else:
+            out += b"#"
+    return bytes(out)
+
+
+_ZEROS = _zeros_table()
+_COUNT_ZEROS = re.compile(
+    rb"(0(?<![\w.\-]0)0{0,%d})(?:[ \t]*[x\x01])?[ \t]+(?=[a-z](?:[\w']*(?:-[a-z0][\w']*)*)())"
+    % (MAX_COUNT_DIGITS - 1)
+)
+"""`_COUNT_DIGITS` on a text translated by `_ZEROS`: every digit a 0, so that the engine
+scans for one character (a class of ten took twice as long). Group 1 is the count, group 2
+is empty at the end of the word after it."""
 _COUNT_VALUES: dict[str, int] = {}
 
 
@@ -1266,18 +1351,15 @@ _NEXT_WORD = re.compile(r"[ \t]+([^\W_][\w'’]*(?:-[^\W_][\w'’]*)*)")
 def _counted(text: str, count: Count, names: ProseNames, base: int = 0) -> ProseRef | None:
     """ "4 dire wolves": the longest run of words after the count that names a creature (the
     columns of `text` less `base`: a line's own)."""
-    count_start, pos, count_text = count
-    w = _WORD.match(text, pos)
-    if w is None:
-        return None
-    first = names._after_count.get(w[0])
-    most, size, alone = first if first is not None else names.after_count(w[0])
+    count_start, pos, count_text, end = count
+    word = text[pos:end]
+    first = names._after_count.get(word)
+    most, size, alone = first if first is not None else names.after_count(word)
     if not most:
         return None
     # No name has more words than the longest that begins with this word (or its singular):
     # when that is this word, no word after it is read, unless the next word has no letter a
     # name keeps (it adds no word to a name: the words are read one by one, below).
-    end = w.end()
     if names.longest_creature <= 1 or most < size:
         final = True
     elif most == size:
@@ -1296,7 +1378,7 @@ def _counted(text: str, count: Count, names: ProseNames, base: int = 0) -> Prose
     if final:
         if alone is None:
             return None
-        start, name, entry = pos, w[0], alone
+        start, name, entry = pos, word, alone
     else:
         # The words the loop may read (as many as the longest name has), as one key: what they
         # name depends on them only, and prose repeats its names.

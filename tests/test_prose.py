@@ -188,6 +188,13 @@ PIECES = [
     "é",
     "ſix",
     "\u212a",
+    "µ",
+    "²",
+    "\x01",
+    "'s",
+    "-",
+    "’",
+    "sixx",
 ]
 
 
@@ -195,6 +202,7 @@ PIECES = [
 @given(st.lists(st.sampled_from(PIECES), max_size=14).map("".join) | st.text(max_size=30))
 @example("wolves4 wolves, 1234567890 ogres, .5 bats, -2 rats, 2x wolves, 3 × ogres")
 @example("someone, stone: often a dozen wolves, a  pair of ogres, ELEVEN bats, ſix wolves")
+@example("4 éclairs, é4 wolves, 2 µ, ²3 bats, 5 _x, 1,5 ogres, 3-4 rats, 6 x×, 7 'tis, 8 a-b")
 @example("*fireball* **4 wolves** _shield_ __ogre__ ***x*** \\*no* a*b* *c*d")
 def test_the_fast_patterns_find_what_the_reference_patterns_find(text: str) -> None:
     """Counts, emphasis and the count before a name are looked for with patterns written for
@@ -205,6 +213,16 @@ def test_the_fast_patterns_find_what_the_reference_patterns_find(text: str) -> N
     assert counts == [
         (m.start(), m.end(), prose.parse_count(m["count"])) for m in prose._COUNT.finditer(text)
     ]
+    # with the word after each count, as `_WORD` reads it there (what `_counted` looks up)
+    words = [(a, b, written, prose._WORD.match(text, b).end()) for a, b, written in counts]  # type: ignore[union-attr]
+    assert [
+        (a, b, prose.parse_count(w), end) for a, b, w, end in prose._counts_with_words(text)
+    ] == words
+    low = prose._lowered(text)
+    if low is not None:  # the lowered text as a first reading reads it (Latin-1 or not)
+        assert [
+            (a, b, prose.parse_count(w), end) for a, b, w, end in prose._counts_in(low)
+        ] == words
     expected = []
     for m in prose._EMPHASIS.finditer(text):
         group = 1 if m[1] else 3
