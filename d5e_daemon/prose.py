@@ -33,7 +33,7 @@ from collections.abc import Generator, Hashable, Iterable, Iterator, Sequence
 from itertools import accumulate, chain, compress, count, repeat
 from itertools import count as _count
 from operator import add, is_, itemgetter, ne, not_, or_
-from typing import Literal, NamedTuple, cast
+from typing import TYPE_CHECKING, Literal, NamedTuple, cast
 
 import apsw
 
@@ -41,7 +41,9 @@ from . import queries
 from .names import singular_forms
 from .queries import NamedEntry
 from .text import normalize
-from .textdoc import Edit, LineDocument
+
+if TYPE_CHECKING:  # pygls' classes: `d5e mcp` reads prose without loading LSP code
+    from .textdoc import Edit, LineDocument
 
 Style = Literal["italic", "bold", "count"]
 
@@ -976,8 +978,11 @@ def walk_prose_steps(
     walks = names._walks
     with names._walks_lock:  # the campaign's first reading runs in a worker thread
         old = walks.get(key)
-    if not isinstance(doc, LineDocument) or doc.lines is not lines:
-        doc = None  # its record of edits is not of these lines
+    if doc is not None:
+        from .textdoc import LineDocument  # here, not at the top: see the imports
+
+        if not isinstance(doc, LineDocument) or doc.lines is not lines:
+            doc = None  # its record of edits is not of these lines
     edit = _edit_since(old, lines, doc) if old is not None and doc is not None else None
     walk = ProseWalk(lines, names, old, lazy=True, edit=edit, live=doc is not None)
     if doc is not None:
@@ -1020,6 +1025,8 @@ def fold_edits(count: int, edits: Sequence[Edit]) -> Edit:
         tail = min(tail, count - edit.old_end)
         count += edit.new_end - edit.old_end
     tail = min(tail, first - start, count - start)
+    from .textdoc import Edit  # here, not at the top: see the imports
+
     return Edit(start, first - tail, count - tail)
 
 

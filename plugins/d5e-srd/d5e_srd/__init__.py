@@ -103,6 +103,10 @@ LORE_SECTIONS = {
     "magic-schools": "magic-schools",
     "traits": "traits",
     "equipment": "equipment",
+    "languages": "languages",
+    "subraces": "subraces",
+    "feats": "feats",
+    "backgrounds": "backgrounds",
 }
 """The sections of `lore.toml` and the collection of each."""
 
