@@ -164,6 +164,7 @@ from .search import (
     keyword_hits,
     keyword_snippets,
     keyword_top,
+    pack_id_range,
     passage_code_count,
     passage_codes,
     passage_distances,
@@ -176,6 +177,7 @@ from .search import (
     term_coverage,
     term_coverage_by_text,
     term_spans,
+    vectors_of,
 )
 from .status import (
     counts_by_collection,
@@ -284,6 +286,7 @@ __all__ = [
     "overrides",
     "pack_by_source",
     "pack_content_hash",
+    "pack_id_range",
     "pack_origin",
     "packs_extending",
     "packs_state",
@@ -327,6 +330,7 @@ __all__ = [
     "unchanged_entries",
     "upsert_entries",
     "upsert_pack",
+    "vectors_of",
     "vectors_todo",
     "winner_entries",
     "winner_names",
