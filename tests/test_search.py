@@ -24,6 +24,7 @@ from d5e_daemon.app import App
 from d5e_daemon.errors import IndexNotReady, InvalidParams
 from d5e_daemon.features import search as ranking
 from d5e_daemon.features.search import (
+    BELOW_SRD_PRIOR,
     KEYWORD_DOUBT,
     KEYWORD_WEIGHT,
     QUESTION_KEYWORD_SHARE,
@@ -299,14 +300,14 @@ def test_explain_says_what_a_hybrid_search_took_from_a_hit(db_path: Path) -> Non
         assert app.search.build().ready
         hits = ask(app, query="blazing orb of flame", explain=True, limit=5).hits
         (orb,) = [h for h in hits if h.ref == "spells/blazing-orb"]
-        assert orb.explain and orb.explain.boosts["below the SRD"] == -1.0
+        assert orb.explain and orb.explain.boosts["below the SRD"] == -BELOW_SRD_PRIOR
         assert orb.explain.boosts["other edition"] == -1.0  # a 2024 pack in a 2014 profile
         srd = [h for h in hits if h.pack == "srd-2014"]
         assert srd and all(h.explain and "below the SRD" not in h.explain.boosts for h in srd)
         keyword = ask(app, query="blazing orb of flame", mode="keyword", explain=True).hits
         assert all(h.explain and not h.explain.boosts for h in keyword)
         line = _explain_text(orb.explain).plain
-        assert "-1.000 other edition, -1.000 below the SRD" in line
+        assert f"-1.000 other edition, -{BELOW_SRD_PRIOR:.3f} below the SRD" in line
     finally:
         app.close()
 
