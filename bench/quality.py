@@ -48,6 +48,8 @@ HELDOUT = [
     REPO / "bench" / "search-heldout-3.jsonl",
     REPO / "bench" / "search-heldout-4.jsonl",
     REPO / "bench" / "search-heldout-5.jsonl",
+    REPO / "bench" / "search-heldout-6.jsonl",
+    REPO / "bench" / "search-heldout-7.jsonl",
 ]
 MODES = ("keyword", "semantic", "hybrid")
 # The grid of `--folds`: the ranking constants of features/search.py and values around them.

@@ -23,6 +23,8 @@ whose workspace is the folder (with and without the entries linking to it).
 from __future__ import annotations
 
 import argparse
+import functools
+import inspect
 import random
 import subprocess
 import sys
@@ -158,15 +160,23 @@ def _change(
 
 
 def recognise(
-    module: ModuleType, lines: list[str], names: object, key: str | None = None
+    module: ModuleType, doc: LineDocument, names: object, key: str | None = None
 ) -> object:
     """The prose recognition of `module` (today's `prose.py` or an older one) as the server's
     shared document pass runs it: `walk_prose` with the document's key (what lenses, hints and
-    symbols read), `find_prose` where a revision has no `walk_prose`."""
+    symbols read) and the document (whose record of its edits says what changed, where a
+    revision takes it), `find_prose` where a revision has no `walk_prose`."""
     walk = getattr(module, "walk_prose", None)
     if walk is None:
-        return module.find_prose(lines, names)
-    return walk(lines, names, key)
+        return module.find_prose(doc.lines, names)
+    if _takes_doc(walk):
+        return walk(doc.lines, names, key, doc=doc)
+    return walk(doc.lines, names, key)
+
+
+@functools.cache
+def _takes_doc(walk: Callable[..., object]) -> bool:
+    return "doc" in inspect.signature(walk).parameters
 
 
 def prose_figures(
@@ -193,7 +203,7 @@ def prose_figures(
 
         def first_reading(module: ModuleType) -> float:
             t = CLOCK()
-            recognise(module, doc.lines, module.ProseNames.load(app.conn, app.profile), URI + "c")
+            recognise(module, doc, module.ProseNames.load(app.conn, app.profile), URI + "c")
             return (CLOCK() - t) * 1000
 
         before = first_reading(old) if old is not None and i % 2 else None  # turns go first
@@ -217,7 +227,7 @@ def prose_figures(
     md.diagnostics(resolver, doc)  # suggestions cached: a pass as every change runs it
     figures.fact("prose names found", f"{len(find_prose(doc.lines, names, URI)):,}")
     if old is not None:
-        recognise(old, doc.lines, old_names, URI)
+        recognise(old, doc, old_names, URI)
 
     def unchanged(i: int) -> tuple[Change | None, Change | None]:
         return None, None
@@ -259,17 +269,17 @@ def prose_figures(
             md.diagnostics(resolver, doc)
             diag.append((CLOCK() - t0) * 1000)
             if old is not None and i % 2:  # old and new take turns going first
-                before.append(timed(recognise, old, doc.lines, old_names, URI))
-            new.append(timed(recognise, new_module, doc.lines, names, URI))
+                before.append(timed(recognise, old, doc, old_names, URI))
+            new.append(timed(recognise, new_module, doc, names, URI))
             walked.append(names._walks[URI].walked)
             if old is not None and not i % 2:
-                before.append(timed(recognise, old, doc.lines, old_names, URI))
+                before.append(timed(recognise, old, doc, old_names, URI))
             if undo is not None:  # back to the base text, so each pass is one edit away
                 doc.apply_change(undo)
                 md.diagnostics(resolver, doc)
-                recognise(new_module, doc.lines, names, URI)
+                recognise(new_module, doc, names, URI)
                 if old is not None:
-                    recognise(old, doc.lines, old_names, URI)
+                    recognise(old, doc, old_names, URI)
         assert doc.lines == lines
         figures.latency(section, "diagnostics pass", diag)
         figures.latency(section, "prose recognition", new)
@@ -284,10 +294,10 @@ def prose_figures(
         md.diagnostics(resolver, doc)
         diag.append((CLOCK() - t0) * 1000)
         if old is not None and i % 2:
-            before.append(timed(recognise, old, doc.lines, old_names))
-        new.append(timed(recognise, new_module, doc.lines, names))  # no key: every line walked
+            before.append(timed(recognise, old, doc, old_names))
+        new.append(timed(recognise, new_module, doc, names))  # no key: every line walked
         if old is not None and not i % 2:
-            before.append(timed(recognise, old, doc.lines, old_names))
+            before.append(timed(recognise, old, doc, old_names))
     section = "prose: a walk of every line (lines seen before)"
     figures.latency(section, "diagnostics pass", diag)
     figures.latency(section, "prose recognition", new)

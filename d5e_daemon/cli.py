@@ -12,7 +12,8 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,19 +64,26 @@ def _fail(error: D5eError, as_json: bool) -> int:
 # -- commands ---------------------------------------------------------------------------------
 
 
-def _open(settings: Settings) -> Any:
+@contextmanager
+def _opened(settings: Settings) -> Iterator[Any]:
+    """The app on the settings' database, started, and closed however the command ends."""
     from .app import App
 
     app = App(settings)
     app.start()
-    return app
+    try:
+        yield app
+    finally:
+        app.close()
 
 
 def _ref_or_name(words: Sequence[str]) -> tuple[str | None, str | None]:
-    """The words of `d5e lookup fire ball` as (ref, name): `spells/fireball` is a ref."""
+    """The words of `d5e lookup fire ball` as (ref, name): `spells/fireball` is a ref; anything
+    else, `../etc/passwd` too, is a name, looked up and suggested for as one."""
+    from .refs import REF_RE
+
     text = " ".join(words)
-    is_ref = "/" in text and " " not in text
-    return (text, None) if is_ref else (None, text)
+    return (text, None) if REF_RE.fullmatch(text) else (None, text)
 
 
 def cmd_lookup(args: argparse.Namespace, settings: Settings) -> int:
@@ -89,11 +97,8 @@ def cmd_lookup(args: argparse.Namespace, settings: Settings) -> int:
         collection=args.collection,
         pack=args.pack,
     )
-    app = _open(settings)
-    try:
+    with _opened(settings) as app:
         result = lookup(app, params)
-    finally:
-        app.close()
     if args.json:
         _print_json(result)
         return 0
@@ -118,11 +123,8 @@ def cmd_complete(args: argparse.Namespace, settings: Settings) -> int:
         pack=args.pack,
         limit=args.limit,
     )
-    app = _open(settings)
-    try:
+    with _opened(settings) as app:
         result = complete(app, params)
-    finally:
-        app.close()
     if args.json:
         _print_json(result)
         return 0
@@ -149,11 +151,8 @@ def _print_completions(items: Sequence[Any]) -> None:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from .features.status import status
 
-    app = _open(settings)
-    try:
+    with _opened(settings) as app:
         result = status(app)
-    finally:
-        app.close()
     if args.json:
         _print_json(result)
         return 0
@@ -196,9 +195,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from .features.markdown import diagnostics
     from .features.tags import Resolver
 
-    app = _open(settings)
-    found: list[dict[str, Any]] = []
-    try:
+    with _opened(settings) as app:
+        found: list[dict[str, Any]] = []
         resolver = Resolver(app)
         for name in args.files:
             path = Path(name)
@@ -227,8 +225,6 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
                         "message": d.message,
                     }
                 )
-    finally:
-        app.close()
     if args.json:
         _print_json(found)
     else:
@@ -252,11 +248,8 @@ def cmd_references(args: argparse.Namespace, settings: Settings) -> int:
     folder = Path(args.folder) if args.folder else Path(settings.workspace or Path.cwd())
     if not folder.is_dir():
         raise InvalidParams(f"{folder}: not a folder")
-    app = _open(settings)
-    try:
+    with _opened(settings) as app:
         result = references(app, params, Campaign(folder, Resolver(app)))
-    finally:
-        app.close()
     if args.json:
         _print_json(result)
         return 0
@@ -308,10 +301,9 @@ def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
     from .features.markdown import link_text
     from .features.tags import Resolver
 
-    app = _open(settings)
-    changed = failed = 0
-    report: list[dict[str, Any]] = []
-    try:
+    with _opened(settings) as app:
+        changed = failed = 0
+        report: list[dict[str, Any]] = []
         resolver = Resolver(app)
         for name in args.files:
             path = Path(name)
@@ -360,8 +352,6 @@ def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
                     sys.stderr.write(f"d5e: cannot write {path}: {exc}\n")
                     report[-1]["error"] = f"cannot write: {exc.strerror or exc}"
                     failed += 1
-    finally:
-        app.close()
     if args.json:
         _print_json(report)
     elif not args.diff:
@@ -431,14 +421,11 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         "explain": args.explain or None,
     }
     params = decode({k: v for k, v in raw.items() if v is not None}, SearchParams)
-    app = _open(settings)
-    try:
+    with _opened(settings) as app:
         if params.mode != "keyword" and params.query.strip() and app.search.vectors_ready():
             app.search.embedder.load()
         result = search(app, params)
         ready = app.search.vectors_ready()
-    finally:
-        app.close()
     if args.json:
         _print_json(result)
         return 0
@@ -506,11 +493,8 @@ def cmd_filters(args: argparse.Namespace, settings: Settings) -> int:
     from .features.search import search_filters
     from .protocol import SearchFiltersParams
 
-    app = _open(settings)
-    try:
+    with _opened(settings) as app:
         result = search_filters(app, SearchFiltersParams(collections=args.collection or []))
-    finally:
-        app.close()
     if args.json:
         _print_json(result)
         return 0
@@ -629,17 +613,15 @@ def _build_index(app: Any) -> Any:
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    app = _open(settings)
-    console = _console()
-    started = time.perf_counter()
-    try:
-        state = _build_index(app)
-    except KeyboardInterrupt:
-        app.search.stop()
-        sys.stderr.write("d5e: interrupted; `d5e index` resumes where it stopped\n")
-        return 130
-    finally:
-        app.close()
+    with _opened(settings) as app:
+        console = _console()
+        started = time.perf_counter()
+        try:
+            state = _build_index(app)
+        except KeyboardInterrupt:
+            app.search.stop()
+            sys.stderr.write("d5e: interrupted; `d5e index` resumes where it stopped\n")
+            return 130
     elapsed = time.perf_counter() - started
     if args.json:
         _print_json(
@@ -710,12 +692,9 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
     """The MCP server for AI assistants, on stdio, over the same database and profile."""
     from .mcp_server import allow_writes, serve
 
-    app = _open(settings)
-    try:
+    with _opened(settings) as app:
         app.search.ensure_attributes()
         return serve(app, writes=allow_writes(args.allow_writes))
-    finally:
-        app.close()
 
 
 # -- d5e packs … ------------------------------------------------------------------------------
@@ -725,12 +704,9 @@ def _run_feature(settings: Settings, fn: Callable[..., Any], *params: Any) -> An
     """Open the app, run one feature function (plain or async), close the app."""
     import inspect
 
-    app = _open(settings)
-    try:
+    with _opened(settings) as app:
         result = fn(app, *params)
         return asyncio.run(result) if inspect.iscoroutine(result) else result
-    finally:
-        app.close()
 
 
 def _print_problems(problems: Sequence[Any]) -> None:
@@ -960,8 +936,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     console = _console()
     console.print("[bold]Building the d5e database on the built-in SRD…[/bold]")
-    app = _open(settings)
-    try:
+    with _opened(settings) as app:
         for row in queries.installed_packs(app.conn):
             console.print(f"  {row.pack.id}: {row.entries} entries ({row.pack.title})")
         console.print(f"  database: {app.db_path}\n")
@@ -977,8 +952,6 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         _build_index(app)
         app.search.embedder.load()
         _print_hits(search(app, SearchParams(query=question, limit=3)).hits)
-    finally:
-        app.close()
     console.print(
         "\nFor an editor, start the daemon with [bold].venv/bin/d5e serve[/bold] "
         "(JSON-RPC over stdio); see README.md for VS Code, Neovim and Emacs."

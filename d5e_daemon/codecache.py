@@ -11,6 +11,11 @@ from one process to the next is not cached: attrs salts a generated `__hash__` w
 a string (random per process), and each start added such entries again (the file grew with
 every start, was written anew by every start, and took longer to read). The file holds what the
 last start that wrote it used, nothing older.
+
+A user's very first start has no cache yet (compiling it all is ~200 ms more CPU: lsprotocol's
+import ~290 instead of ~130 ms). `python -m d5e_daemon.codecache` (run by `make setup`) fills a
+*seed* beside the installed environment (`<sys.prefix>/share/d5e/`), read by any start that finds
+no cache of its own: the first start after an install is then as quick as a later one.
 """
 
 from __future__ import annotations
@@ -43,6 +48,12 @@ def cache_file() -> Path:
     return Path(base) / "d5e" / f"codecache-{tag}.marshal"
 
 
+def seed_file() -> Path:
+    """The cache filled at install time (`python -m d5e_daemon.codecache`), beside the Python
+    environment d5e is installed in, for a start that finds no cache of its own."""
+    return Path(sys.prefix) / "share" / "d5e" / cache_file().name
+
+
 def _installed(lib: str) -> str:
     """Which install of `lib` this is: its `__init__.py`'s path, size and time, found without
     importing it (installing another version writes that file anew). Reading the version from
@@ -69,9 +80,13 @@ def _load(path: Path) -> dict[str, CodeType]:
 class CodeCache:
     """Installed, it serves generated code from the cache; uninstalled, it saves what was new."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or cache_file()
-        self.cache = _load(self.path)
+    def __init__(self, path: Path | None = None, seed: Path | None = None) -> None:
+        """`seed`: read when `path` holds nothing (by default, with the default `path`, the
+        install's `seed_file`)."""
+        if path is None:
+            path, seed = cache_file(), seed or seed_file()
+        self.path = path
+        self.cache = _load(self.path) or (_load(seed) if seed is not None else {})
         self.known = len(self.cache)
         self.used: set[str] = set()
         self.real_compile = builtins.compile
@@ -115,3 +130,26 @@ def _save(path: Path, cache: dict[str, CodeType]) -> None:
         tmp.replace(path)  # atomic: a concurrent start reads the old file or the new one
     except OSError as exc:
         log.debug("code cache not saved: %s", exc)
+
+
+def fill_seed(path: Path | None = None) -> Path:
+    """Fill the install's seed (`seed_file`) with the code a start of `d5e serve` generates:
+    lsprotocol's classes and pygls' converter, and the converter's functions for the messages
+    the daemon registers (their params and results). Run once after installing d5e, by the
+    user who installed it (`make setup` does)."""
+    seed = path or seed_file()
+    cache = CodeCache(seed)
+    cache.cache = {}  # what this build of the libraries generates, nothing older
+    cache.known = 0
+    cache.install()  # before lsprotocol and pygls are imported
+    try:
+        from .server import generate_start_code
+
+        generate_start_code()
+    finally:
+        cache.uninstall()
+    return seed
+
+
+if __name__ == "__main__":
+    sys.stderr.write(f"d5e: start-up code cache written to {fill_seed()}\n")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import logging
 import os
 import re
@@ -80,9 +81,16 @@ _SQL_FUNCTIONS: dict[str, tuple[Callable[..., str], int]] = {
 }
 
 
+def _fts_totals(api: apsw.FTS5ExtensionApi, *args: Any) -> str:
+    """FTS5 auxiliary function: `[rows, tokens]` of the table, the figures its bm25 reads
+    (`search/retrieval.py` scores a few rows by them)."""
+    return json.dumps([api.row_count, api.column_total_size(-1)])
+
+
 def _register_functions(conn: apsw.Connection) -> None:
     for name, (fn, nargs) in _SQL_FUNCTIONS.items():
         conn.create_scalar_function(name, cast(Any, fn), nargs, deterministic=True)
+    conn.register_fts5_function("d5e_fts_totals", _fts_totals)
 
 
 def _load_vec(conn: apsw.Connection) -> None:

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from bisect import bisect_right
 from collections.abc import Generator, Hashable, Iterable, Iterator, Sequence
 from itertools import accumulate, chain, compress, count, repeat
 from itertools import count as _count
 from operator import add, is_, itemgetter, ne, not_, or_
-from typing import Literal, NamedTuple, cast
+from typing import TYPE_CHECKING, Literal, NamedTuple, cast
 
 import apsw
 
@@ -40,6 +41,9 @@ from . import queries
 from .names import singular_forms
 from .queries import NamedEntry
 from .text import normalize
+
+if TYPE_CHECKING:  # pygls' classes: `d5e mcp` reads prose without loading LSP code
+    from .textdoc import Edit, LineDocument
 
 Style = Literal["italic", "bold", "count"]
 
@@ -101,10 +105,13 @@ _COUNT_INSIDE = re.compile(rf"^(?P<count>{_NUMBER})(?:[ \t]*[x×])?[ \t]+(?=[^\W
 # one kind of marker (`_EMPHASIS` reads those with both). `tests/test_prose.py` checks they
 # find what the patterns above find.
 _NOT_BEFORE_COUNT = r"[\w.,/+\-]"
+_WORD_AFTER_COUNT = r"(?=(?P<word>[^\W\d_][\w'’]*(?:-[^\W_][\w'’]*)*))"
+r"""What `(?=[^\W\d_])` checks after a count, capturing the word that begins there as
+`_WORD` matches it (the name a count counts begins with it: `_counted`)."""
 _COUNT_DIGITS, _COUNT_ASCII_DIGITS = (
     re.compile(
         rf"(?P<count>{d}(?<!{_NOT_BEFORE_COUNT}{d}){d}{{0,{MAX_COUNT_DIGITS - 1}}})"
-        r"(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])"
+        r"(?:[ \t]*[x×])?[ \t]+" + _WORD_AFTER_COUNT
     )
     for d in (r"\d", "[0-9]")  # the same on ASCII text; a range is scanned for faster
 )
@@ -113,8 +120,13 @@ _COUNT_WORDS = re.compile(
     + "|".join(
         rf"{w[0]}(?<!{_NOT_BEFORE_COUNT}{w[0]})" + w[1:].replace(" ", r"\s+") for w in NUMBER_WORDS
     )
-    + r")(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])"
+    + r")(?:[ \t]*[x×])?[ \t]+"
+    + _WORD_AFTER_COUNT
 )
+_COUNT_WITH_WORD = re.compile(
+    rf"(?<![\w.,/+\-])(?P<count>{_NUMBER})(?:[ \t]*[x×])?[ \t]+{_WORD_AFTER_COUNT}", re.I
+)
+"""`_COUNT`, capturing the word after the count (texts that `_lowered` cannot lower)."""
 _NUMBER_WORD_PARTS = tuple(dict.fromkeys(w.split()[1] if " " in w else w for w in NUMBER_WORDS))
 """A word of each number word ("dozen" of "a dozen"): `_COUNT_WORDS` is tried only where a
 line holds one (tried at every letter a number word may begin with, it took most of the time)."""
@@ -131,6 +143,9 @@ _COUNT_BEFORE_REVERSED = re.compile(
     + r")(?![\w.,/+\-])",
     re.I,
 )
+_COUNT_LAST = frozenset("".join(w[-1] + w[-1].upper() for w in NUMBER_WORDS) + "xX×")
+"""The last character of a count in words, or the x of "4 x": what may come before the spaces
+before a name that a count counts (else a digit: `count_before`)."""
 _WORD = re.compile(r"[^\W_][\w'’]*(?:-[^\W_][\w'’]*)*")
 _WORD_GAP = re.compile(r"[ \t]+")
 
@@ -163,6 +178,10 @@ class ProseNames:
         self._by_collection: dict[str, dict[str, NamedEntry]] = {}
         for entry in entries:
             self._by_collection.setdefault(entry.collection, {}).setdefault(entry.norm_name, entry)
+        self._tables = {
+            style: [self._by_collection.get(c, {}) for c in collections]
+            for style, collections in STYLE_COLLECTIONS.items()
+        }
         creatures = [n for c in COUNT_COLLECTIONS for n in self._by_collection.get(c, {})]
         self.longest_creature = max((len(n.split()) for n in creatures), default=1)
         self._creature_words = frozenset(n.split()[0] for n in creatures if n)
@@ -188,6 +207,7 @@ class ProseNames:
         self._words_after = re.compile(
             rf"{_WORD.pattern}(?:[ \t]+{_WORD.pattern}){{0,{max(self.longest_creature - 1, 0)}}}"
         )
+        self._words_after_most: dict[int, re.Pattern[str]] = {}
         self._lines: dict[str, tuple[ProseRef, ...]] = {}
         """Prose references by line text (line number 0): a line seen before is not read again,
         and every line of the same text shares them (`ProseWalk.line_refs`)."""
@@ -220,7 +240,7 @@ class ProseNames:
         if norm is None:
             if len(self._norms) >= LINE_CACHE:
                 self._norms.clear()
-            norm = self._norms[word] = normalize(word)
+            norm = self._norms[word] = _simple_lower(word) or normalize(word)
         return norm
 
     def may_start_creature(self, word: str) -> bool:
@@ -312,14 +332,27 @@ class ProseNames:
         self._after_count[word] = known
         return known
 
-    def words_after(self, text: str, pos: int) -> str:
+    def words_after(self, text: str, pos: int, most: int | None = None) -> str:
         """The words at `pos` (one at least) a count's name may take, as many as the longest
-        creature's name has."""
+        creature's name has; `most`: as many as that (the most words of a name that begins
+        with the first: `_named_words` reads no more of them when each is a word of its own
+        once normalised, as ASCII words are, and so is the next, which it reads when it
+        normalises to nothing: "2 wolves Æ")."""
+        if most is not None and most < self.longest_creature:
+            pattern = self._words_after_most.get(most)
+            if pattern is None:
+                pattern = self._words_after_most[most] = re.compile(
+                    rf"(?>{_WORD.pattern}(?:[ \t]+{_WORD.pattern}){{0,{most - 1}}})"
+                    r"(?![ \t]+[^\x00-\x7f])"  # a next word that may normalise to nothing
+                )
+            m = pattern.match(text, pos)
+            if m is not None and m[0].isascii():
+                return m[0]
         m = self._words_after.match(text, pos)
         return m[0] if m is not None else ""
 
     def _find(self, norm: str, style: Style) -> NamedEntry | None:
-        tables = [self._by_collection.get(c, {}) for c in STYLE_COLLECTIONS[style]]
+        tables = self._tables[style]
         for table in tables:
             found = table.get(norm)
             if found is not None:
@@ -330,6 +363,20 @@ class ProseNames:
                 if found is not None:
                     return found
         return None
+
+
+def _simple_lower(text: str) -> str:
+    """What `normalize` gives of words of ASCII letters, each after one space (its lower case:
+    found faster), or "" for any other text."""
+    if (
+        text.isascii()
+        and text.replace(" ", "").isalpha()
+        and "  " not in text
+        and text[0] != " "
+        and text[-1] != " "
+    ):
+        return text.lower()
+    return ""
 
 
 def parse_count(text: str) -> int:
@@ -350,7 +397,14 @@ def parse_count(text: str) -> int:
 def count_before(line: str, start: int) -> tuple[int, int] | None:
     """The count written just before column `start` of `line` ("4 {@creature wolf}", "4 ×
     **wolves**"): (count, its column), or None."""
-    m = _COUNT_BEFORE_REVERSED.match(line[start - 1 :: -1] if start > 0 else "")
+    if start < 2 or line[start - 1] not in " \t":
+        return None  # no space before the name: no count
+    last = start - 2
+    while last > 0 and line[last] in " \t":
+        last -= 1
+    if not (line[last] in _COUNT_LAST or line[last].isdecimal()):
+        return None  # what comes before the spaces is no count's last character, nor x
+    m = _COUNT_BEFORE_REVERSED.match(line[start - 1 :: -1])
     if m is None:
         return None
     return parse_count(m["count"][::-1]), start - m.end("count")
@@ -388,7 +442,9 @@ class ProseWalk:
     matter, which changes what every line after it is; and a line inserted or deleted moves
     the lines below it without a new object for any of their references."""
 
-    __slots__ = ("_refs", "line_refs", "lines", "states", "steps", "texts", "walked")
+    __slots__ = (
+        "_refs", "line_refs", "lines", "source", "states", "steps", "texts", "walked"
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -397,36 +453,53 @@ class ProseWalk:
         old: ProseWalk | None = None,
         keep: bool = True,
         lazy: bool = False,
+        edit: Edit | None = None,
+        live: bool = False,
     ) -> None:
         """`keep=False`: a walk that is not kept for the next version (no `states`).
         `lazy=True`: nothing is walked yet; iterate `steps` to walk (it yields every
         `WALK_SLICE` lines, once the new lines among them are read, and after `READ_CHARS` of
-        new text, so a caller can stop in between and answer something else)."""
-        self.lines: Sequence[str] = tuple(lines) if keep else lines  # kept: compared next time
+        new text, so a caller can stop in between and answer something else). `edit`: the
+        lines in which `lines` differ from `old.lines` (`LineDocument.edits_since`, folded by
+        `fold_edits`), so that they are not compared to find it. `live`: `lines` is a
+        document's own list (`LineDocument.lines`), which its edits change: not copied, and
+        the next walk follows the document's record of its edits from this one or starts
+        afresh, never comparing with it."""
+        self.lines: Sequence[str] = lines if live or not keep else tuple(lines)
+        self.source: tuple[weakref.ref[LineDocument], int] | None = None
+        """The document and its `generation` the walk is of, when a `LineDocument` was given."""
         self.states: list[State] = []
         self.texts: list[str | None] = []
         self.line_refs: list[tuple[ProseRef, ...]] = []
         self._refs: list[ProseRef] | None = None
         self.walked = 0
         """Lines walked to build this (a test reads it)."""
-        self.steps = self._build(names, old, keep)
+        self.steps = self._build(names, old, keep, edit)
         if not lazy:
             for _ in self.steps:
                 pass
 
-    def _build(self, names: ProseNames | None, old: ProseWalk | None, keep: bool) -> Iterator[None]:
+    def _build(
+        self, names: ProseNames | None, old: ProseWalk | None, keep: bool, edit: Edit | None
+    ) -> Iterator[None]:
         lines = self.lines
-        if old is None or not lines or not old.lines:
+        # A walk of a document's own list (`source`) is followed by the document's edits only.
+        if old is None or not lines or not old.texts or (edit is None and old.source is not None):
             yield from self._walk(0, None, names, None, len(lines), 0, keep)
             return
         before = old.lines
-        if lines == before:
+        if edit is not None:  # the document's own record: nothing compared
+            same_start, same_end = edit.start, len(lines) - edit.new_end
+        elif lines == before:
+            same_start = same_end = len(lines)
+        else:
+            shorter = min(len(lines), len(before))
+            same_start = _same_lines(lines, before, shorter, 1)
+            same_end = min(_same_lines(lines, before, shorter, -1), shorter - same_start)
+        if same_start == len(lines) == len(old.texts):
             self.states, self.texts, self.line_refs = old.states, old.texts, old.line_refs
             self._refs = old._refs
             return
-        shorter = min(len(lines), len(before))
-        same_start = _same_lines(lines, before, shorter, 1)
-        same_end = min(_same_lines(lines, before, shorter, -1), shorter - same_start)
         start = max(same_start - 1, 0)  # a setext underline changed the line above it
         self.states = old.states[:start]
         self.texts = old.texts[:start]
@@ -437,7 +510,7 @@ class ProseWalk:
             names,
             old,
             len(lines) - same_end,
-            len(lines) - len(before),
+            len(lines) - len(old.texts),
         )
 
     def _walk(
@@ -488,24 +561,32 @@ class ProseWalk:
                 fence is None
                 and not (in_comment or front_matter)
                 and (old_states is None or n < same_from)
-                and lines[n] in plain
             ):
                 # A run of prose lines seen before: one lookup each, a slice at a time.
-                if not hits_at <= n < hits_at + len(slice_hits):
+                at = n - hits_at
+                if not 0 <= at < len(slice_hits):
                     end = min(count, n - n % WALK_SLICE + WALK_SLICE)
                     if old_states is not None:
                         end = min(end, same_from)
-                    slice_hits, hits_at = list(map(plain.get, lines[n:end])), n
-                run = _known_run(lines, n, slice_hits, n - hits_at)
-                if run:
-                    in_list = _prose_run(states if keep else None, run, previous_blank, in_list)
-                    previous_blank = False
-                    texts += lines[n : n + run]
-                    line_refs += cast(
-                        list[tuple[ProseRef, ...]], slice_hits[n - hits_at : n - hits_at + run]
-                    )
-                    n += run
-                    continue
+                    slice_hits, hits_at, at = list(map(plain.get, lines[n:end])), n, 0
+                if slice_hits[at] is not None:
+                    try:
+                        run = slice_hits.index(None, at) - at
+                    except ValueError:
+                        run = len(slice_hits) - at
+                    following = lines[n + run] if n + run < count else ""
+                    if following[:1] in _SETEXT_FIRST and _SETEXT_UNDERLINE.match(following):
+                        run -= 1  # the last is a setext heading: walked alone
+                    if run:
+                        if keep:
+                            in_list = _prose_run(states, run, previous_blank, in_list)
+                        else:
+                            in_list = in_list and not previous_blank
+                        previous_blank = False
+                        texts += lines[n : n + run]
+                        line_refs += slice_hits[at : at + run]  # type: ignore[arg-type]
+                        n += run
+                        continue
             if (
                 fence is None
                 and not (in_comment or front_matter)
@@ -760,23 +841,6 @@ def _plain_run(lines: Sequence[str], n: int, end: int, comments: bool = True) ->
 _FIRST = itemgetter(slice(0, 1))
 
 
-def _known_run(
-    lines: Sequence[str], n: int, hits: list[tuple[ProseRef, ...] | None], at: int
-) -> int:
-    """How many lines from `n` are prose lines seen before, given what `ProseNames._plain`
-    holds for them (`hits[at]` on, line `n` first): C loops only. The last of them is left out
-    when the line after it underlines it (a setext heading), as the walk of that line alone
-    would."""
-    try:
-        run = hits.index(None, at) - at
-    except ValueError:
-        run = len(hits) - at
-    following = lines[n + run] if n + run < len(lines) else ""
-    if following[:1] in _SETEXT_FIRST and _SETEXT_UNDERLINE.match(following):
-        run -= 1
-    return run
-
-
 def _is_plain(text: str) -> bool:
     """Whether a line of this text is prose whole outside code, comments and front matter."""
     return text[:1] in _PLAIN_FIRST and "<!--" not in text
@@ -884,13 +948,20 @@ def find_prose(
     return list(walk_prose(lines, names, key).refs)
 
 
-def walk_prose(lines: Sequence[str], names: ProseNames, key: Hashable | None = None) -> ProseWalk:
+def walk_prose(
+    lines: Sequence[str],
+    names: ProseNames,
+    key: Hashable | None = None,
+    doc: object = None,
+) -> ProseWalk:
     """The document's block structure and prose references. With a `key`, the walk of the
     document's last version read under that key is kept (in `names`, until packs or the
-    profile change) and only what changed since is walked again."""
+    profile change) and only what changed since is walked again. `doc`: the document `lines`
+    are the lines of, whose record of its edits (`LineDocument.edits_since`) tells what
+    changed since the last walk (without it, the lines are compared with the last walk's)."""
     if key is None:
         return ProseWalk(lines, names, keep=False)
-    steps = walk_prose_steps(lines, names, key)
+    steps = walk_prose_steps(lines, names, key, doc)
     while True:
         try:
             next(steps)
@@ -899,7 +970,7 @@ def walk_prose(lines: Sequence[str], names: ProseNames, key: Hashable | None = N
 
 
 def walk_prose_steps(
-    lines: Sequence[str], names: ProseNames, key: Hashable
+    lines: Sequence[str], names: ProseNames, key: Hashable, doc: object = None
 ) -> Generator[None, None, ProseWalk]:
     """`walk_prose` in steps (`walk = yield from walk_prose_steps(…)`), so that a long
     document's first walk can be left between slices to answer a request. The walk is kept
@@ -907,7 +978,15 @@ def walk_prose_steps(
     walks = names._walks
     with names._walks_lock:  # the campaign's first reading runs in a worker thread
         old = walks.get(key)
-    walk = ProseWalk(lines, names, old, lazy=True)
+    if doc is not None:
+        from .textdoc import LineDocument  # here, not at the top: see the imports
+
+        if not isinstance(doc, LineDocument) or doc.lines is not lines:
+            doc = None  # its record of edits is not of these lines
+    edit = _edit_since(old, lines, doc) if old is not None and doc is not None else None
+    walk = ProseWalk(lines, names, old, lazy=True, edit=edit, live=doc is not None)
+    if doc is not None:
+        walk.source = (weakref.ref(doc), doc.generation)
     yield from walk.steps
     if len(lines) <= LINE_CACHE:
         with names._walks_lock:
@@ -918,15 +997,53 @@ def walk_prose_steps(
     return walk
 
 
+def _edit_since(old: ProseWalk, lines: Sequence[str], doc: LineDocument) -> Edit | None:
+    """The lines in which `lines` (the text of `doc`) differ from `old.lines`, from the
+    document's record of its edits since `old` was walked; None when that is not known
+    (another document, edits forgotten): then the lines are compared."""
+    if old.source is None:
+        return None
+    walked, generation = old.source
+    if walked() is not doc:
+        return None
+    edits = doc.edits_since(generation)
+    if edits is None:
+        return None
+    edit = fold_edits(len(old.texts), edits)  # a walk has a text (or None) for each line
+    if edit.new_end - edit.old_end != len(lines) - len(old.texts):
+        return None  # not the edits of these lines
+    return edit
+
+
+def fold_edits(count: int, edits: Sequence[Edit]) -> Edit:
+    """The edits made in turn to a text of `count` lines, as one: the lines from the first
+    any of them touched to the last (lines [start, old_end) of the first text are lines
+    [start, new_end) of the last)."""
+    start, tail, first = count, count, count  # lines unchanged at the start and at the end
+    for edit in edits:
+        start = min(start, edit.start)
+        tail = min(tail, count - edit.old_end)
+        count += edit.new_end - edit.old_end
+    tail = min(tail, first - start, count - start)
+    from .textdoc import Edit  # here, not at the top: see the imports
+
+    return Edit(start, first - tail, count - tail)
+
+
 def prose_at(
-    lines: Sequence[str], names: ProseNames, line: int, column: int, key: Hashable | None = None
+    lines: Sequence[str],
+    names: ProseNames,
+    line: int,
+    column: int,
+    key: Hashable | None = None,
+    doc: object = None,
 ) -> ProseRef | None:
-    """The prose reference at a position (on its name, count or markers); `key`: the
-    document's, as for `walk_prose`."""
+    """The prose reference at a position (on its name, count or markers); `key` and `doc`:
+    the document's, as for `walk_prose`."""
     if not 0 <= line < len(lines):
         return None
     if key is not None:
-        on_line = walk_prose(lines, names, key).refs_on(line)
+        on_line = walk_prose(lines, names, key, doc).refs_on(line)
     else:
         walk = ProseWalk(lines[: line + 2], keep=False)  # the next line decides a setext heading
         text = walk.texts[line]
@@ -1105,26 +1222,31 @@ def _emphases(text: str) -> list[Emphasis]:
     return out
 
 
-Count = tuple[int, int, str]
-"""A count written in a line: (its column, the column after it and the spaces after, its text)."""
+Count = tuple[int, int, str, int]
+"""A count written in a line: (its column, the column after it and the spaces after, its text,
+the column after the word that follows it)."""
 
 
-def _counts(text: str) -> list[Count]:
+def _counts(text: str) -> list[tuple[int, int, str]]:
     """The counts written in a line ("4 ", "two ", "a dozen "), as `_COUNT` finds them."""
-    low = _lowered(text)
-    if low is None:
-        return [(m.start(), m.end(), m["count"]) for m in _COUNT.finditer(text)]
-    return _counts_in(low)
+    return [(a, b, written) for a, b, written, _ in _counts_with_words(text)]
+
+
+def _counts_with_words(text: str) -> list[Count]:
+    if _latin1(text) is None and _lowered(text) is None:
+        return [
+            (m.start(), m.end(), m["count"], m.end("word")) for m in _COUNT_WITH_WORD.finditer(text)
+        ]
+    return _counts_in(text)
 
 
 def _counts_of_lines(joined: str, lines: list[str], starts: list[int]) -> list[Count]:
     """The counts of lines joined by newlines, in order, at their columns in `joined`."""
-    low = _lowered(joined)
-    if low is not None:
-        return _counts_in(low)
+    if _latin1(joined) is not None or _lowered(joined) is not None:
+        return _counts_in(joined)
     out: list[Count] = []
     for line, base in zip(lines, starts, strict=False):
-        out += [(base + a, base + b, written) for a, b, written in _counts(line)]
+        out += [(base + a, base + b, w, base + e) for a, b, w, e in _counts_with_words(line)]
     return out
 
 
@@ -1139,35 +1261,60 @@ def _lowered(text: str) -> str | None:
     return None
 
 
-def _counts_in(low: str) -> list[Count]:
-    """The counts in `low` (lower-cased: `_lowered`), in order (none crosses a line: a newline
-    is neither a count's space nor a word)."""
-    ascii = low.isascii()
+def _counts_in(text: str) -> list[Count]:
+    """The counts in `text`, which is Latin-1 or which `_lowered` can lower, in order (none
+    crosses a line: a newline is neither a count's space nor a word). A Latin-1 text is read as
+    bytes (one a character: the same columns), its digits as zeros (`_COUNT_ZEROS`: scanned for
+    as one character); the number words are looked for only where the text holds them as words
+    of their own (`_WORD_BYTES`: its words split in C), and each is matched where it is in the
+    line lower-cased (the whole text lower-cased, and each of fourteen words looked for in it,
+    took most of a first reading's count time)."""
     found: list[Count] = []
-    if (_ANY_ASCII_DIGIT if ascii else _ANY_DIGIT).search(low):
+    data = _latin1(text)
+    if data is not None:
         found = [
-            (m.start(), m.end(), m["count"])
-            for m in (_COUNT_ASCII_DIGITS if ascii else _COUNT_DIGITS).finditer(low)
+            (m.start(), m.end(), text[m.start() : m.end(1)], m.end(2))
+            for m in _COUNT_ZEROS.finditer(data.translate(_ZEROS))
         ]
-    if not any(map(low.__contains__, _NUMBER_WORD_PARTS)):
-        return found
-    words = False
-    for part in _NUMBER_WORD_PARTS:
-        at = low.find(part)
+    else:
+        low = text.lower()  # the same columns (`_lowered`)
+        if _ANY_DIGIT.search(low):
+            found = [
+                (m.start(), m.end(), m["count"], m.end("word")) for m in _COUNT_DIGITS.finditer(low)
+            ]
+        data = text.encode("latin-1", "replace")  # one byte a character too
+    words = data.translate(_WORD_BYTES).split()
+    parts = [p for w in _NUMBER_WORD_BYTES.intersection(words) for p in _PARTS_OF[w]]
+    lowered = data.lower() if parts else b""  # its ASCII letters: those of number words
+    for part in parts:
+        needle = part.encode()
+        at = lowered.find(needle)
         while at >= 0:
             start = at
             if part in _AFTER_A:  # "a dozen", "a pair of": the count begins at the "a"
-                while start > 0 and low[start - 1] in _SPACES:
+                while start > 0 and text[start - 1] in _SPACES:
                     start -= 1
-                start -= start > 0 and low[start - 1] == "a" and start < at
-            word = _COUNT_WORDS.match(low, start)
-            if word is not None and word.end("count") > at and "\n" not in word[0]:
-                found.append((start, word.end(), word["count"]))
-                words = True
-            at = low.find(part, at + 1)
-    if words:
+                start -= start > 0 and text[start - 1] in "aA" and start < at
+            first = max(start - 1, 0)  # the character before: `_COUNT_WORDS` looks behind
+            end = text.find("\n", at)
+            line = text[first : len(text) if end < 0 else end].lower()
+            word = _COUNT_WORDS.match(line, start - first)
+            if word is not None and word.end("count") > at - first:
+                found.append((start, first + word.end(), word["count"], first + word.end("word")))
+            at = lowered.find(needle, at + 1)
+    if parts:
         found.sort()
     return found
+
+
+_WORD_BYTES = bytes(
+    c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 and c != ord("x") else 32 for c in range(256)
+)
+"""Lower-cased ASCII letters but x, and a space for every other byte (`bytes.translate`)."""
+_PARTS_OF: dict[bytes, list[str]] = {}
+for _part in _NUMBER_WORD_PARTS:
+    _PARTS_OF.setdefault(_part.replace("x", " ").split()[0].encode(), []).append(_part)
+_NUMBER_WORD_BYTES = frozenset(_PARTS_OF)
 
 
 _SPACES = frozenset(
@@ -1178,6 +1325,52 @@ _SPACES = frozenset(
 
 
 _ANY_DIGIT, _ANY_ASCII_DIGIT = re.compile(r"\d"), re.compile("[0-9]")
+
+
+def _latin1(text: str) -> bytes | None:
+    """`text` in Latin-1 (one byte a character: the same columns), None when it holds a
+    character above U+00FF (a copy in C of what Python keeps one byte a character)."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+
+
+def _zeros_table() -> bytes:
+    """What `_COUNT_ZEROS` reads of each Latin-1 character: what `_COUNT_DIGITS` tells apart.
+    A digit is 0 (Latin-1 has no other digits), a letter a (x is itself: "4x wolves"), the
+    other word characters _, the characters that may not come before a count "." (so no count
+    is read inside "1.5" or "-2"), × \x01, the space and tab themselves, ' itself (a name's
+    word may hold it) and the rest #."""
+    out = bytearray()
+    for c in map(chr, range(256)):
+        if _ANY_DIGIT.match(c):
+            out += b"0"
+        elif c in "xX":
+            out += b"x"
+        elif re.match(r"[^\W\d_]", c):
+            out += b"a"
+        elif re.match(r"\w", c):
+            out += b"_"
+        elif c in ".,/+-":
+            out += b"-" if c == "-" else b"."
+        elif c in " \t'":
+            out += c.encode()
+        elif c == "×":
+            out += b"\x01"
+        else:
+            out += b"#"
+    return bytes(out)
+
+
+_ZEROS = _zeros_table()
+_COUNT_ZEROS = re.compile(
+    rb"(0(?<![\w.\-]0)0{0,%d})(?:[ \t]*[x\x01])?[ \t]+(?=[a-z](?:[\w']*(?:-[a-z0][\w']*)*)())"
+    % (MAX_COUNT_DIGITS - 1)
+)
+"""`_COUNT_DIGITS` on a text translated by `_ZEROS`: every digit a 0, so that the engine
+scans for one character (a class of ten took twice as long). Group 1 is the count, group 2
+is empty at the end of the word after it."""
 _COUNT_VALUES: dict[str, int] = {}
 
 
@@ -1211,18 +1404,15 @@ _NEXT_WORD = re.compile(r"[ \t]+([^\W_][\w'’]*(?:-[^\W_][\w'’]*)*)")
 def _counted(text: str, count: Count, names: ProseNames, base: int = 0) -> ProseRef | None:
     """ "4 dire wolves": the longest run of words after the count that names a creature (the
     columns of `text` less `base`: a line's own)."""
-    count_start, pos, count_text = count
-    w = _WORD.match(text, pos)
-    if w is None:
-        return None
-    first = names._after_count.get(w[0])
-    most, size, alone = first if first is not None else names.after_count(w[0])
+    count_start, pos, count_text, end = count
+    word = text[pos:end]
+    first = names._after_count.get(word)
+    most, size, alone = first if first is not None else names.after_count(word)
     if not most:
         return None
     # No name has more words than the longest that begins with this word (or its singular):
     # when that is this word, no word after it is read, unless the next word has no letter a
     # name keeps (it adds no word to a name: the words are read one by one, below).
-    end = w.end()
     if names.longest_creature <= 1 or most < size:
         final = True
     elif most == size:
@@ -1241,11 +1431,11 @@ def _counted(text: str, count: Count, names: ProseNames, base: int = 0) -> Prose
     if final:
         if alone is None:
             return None
-        start, name, entry = pos, w[0], alone
+        start, name, entry = pos, word, alone
     else:
         # The words the loop may read (as many as the longest name has), as one key: what they
         # name depends on them only, and prose repeats its names.
-        span = names.words_after(text, pos)
+        span = names.words_after(text, pos, most)
         spans = names._spans_named
         try:
             known = spans[span]

@@ -515,6 +515,23 @@ def create_server(
     return server
 
 
+def generate_start_code() -> None:
+    """What a start of the server generates with attrs and cattrs, without running it: the
+    server with its features (lsprotocol's classes, pygls' converter), and the converter's
+    functions for every method it registers: the messages it reads and the answers it writes
+    (`codecache.fill_seed` keeps their code)."""
+    server = create_server({}, {})
+    protocol = server.protocol
+    converter = protocol._converter
+    methods = {*protocol.fm.builtin_features, *protocol.fm.features}
+    for method in sorted(methods):
+        message, answer, *_ = types.METHOD_TO_TYPES.get(method, (None, None))
+        if message is not None:
+            converter.get_structure_hook(message)
+        if answer is not None:
+            converter.get_unstructure_hook(answer)
+
+
 def serve(
     env: dict[str, Any],
     flags: dict[str, Any],

@@ -51,6 +51,17 @@ def test_not_found_exits_1_with_suggestions(
     assert json.loads(out)["error"]["code"] == -32001
 
 
+def test_words_that_are_not_a_ref_are_looked_up_as_a_name(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "lookup", "../../etc/passwd", "--db", str(db_path))
+    assert code == 1
+    assert "no entry" in err.lower() and "../../etc/passwd" in err
+    assert "`name`" not in err  # the CLI has no `name` parameter to point to
+    code, out, _ = run(capsys, "lookup", "spells/fireball", "--json", "--db", str(db_path))
+    assert code == 0 and json.loads(out)["entry"]["ref"] == "spells/fireball"
+
+
 def test_complete_table_and_json(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "complete", "gelatinous", "cub", "--db", str(db_path))
     assert code == 0 and "Gelatinous Cube" in out.splitlines()[1]

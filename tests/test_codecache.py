@@ -10,14 +10,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from d5e_daemon import codecache
 from d5e_daemon.codecache import CodeCache
 
 # What a daemon's start does with the cache, in a process of its own (each has its own salt for
 # the hashes of strings): pygls and lsprotocol imported with the cache installed, then saved.
 START = """
 import builtins, json, sys
-from d5e_daemon.codecache import CodeCache
-cache = CodeCache().install()
+from pathlib import Path
+from d5e_daemon.codecache import CodeCache, cache_file
+seed = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+cache = CodeCache(cache_file(), seed).install()  # the install's seed left out unless given
 compiled = []
 real = cache.real_compile
 def counting(source, filename, *args, **kwargs):
@@ -31,10 +36,14 @@ print(json.dumps({"compiled": len(compiled), "entries": len(cache.cache)}))
 """
 
 
-def start(cache_home: Path) -> dict[str, int]:
+def start(cache_home: Path, seed: Path | None = None) -> dict[str, int]:
     env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
     done = subprocess.run(
-        [sys.executable, "-c", START], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", START, *([str(seed)] if seed else [])],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     figures: dict[str, int] = json.loads(done.stdout)
     return figures
@@ -83,3 +92,42 @@ def test_what_a_start_no_longer_uses_is_dropped(tmp_path: Path) -> None:
         cache.uninstall()
     (code,) = CodeCache(path).cache.values()
     assert code.co_filename == "<attrs generated new C>"
+
+
+def test_a_first_start_after_the_install_reads_the_seed(tmp_path: Path) -> None:
+    """`python -m d5e_daemon.codecache` (`make setup`) fills the install's seed: a user's first
+    start, with no cache of its own yet, compiles as little as a later start."""
+    seed = tmp_path / "share" / "seed.marshal"
+    fill = "import sys\nfrom pathlib import Path\nfrom d5e_daemon.codecache import fill_seed\n"
+    fill += "fill_seed(Path(sys.argv[1]))"
+    subprocess.run([sys.executable, "-c", fill, str(seed)], check=True, capture_output=True)
+    assert seed.is_file()
+    filled = seed.stat().st_mtime_ns
+    without = start(tmp_path / "home-1")
+    first = start(tmp_path / "home-2", seed)
+    assert without["compiled"] > 500
+    assert first["compiled"] < without["compiled"] / 10
+    assert seed.stat().st_mtime_ns == filled  # the install's: a start never writes it
+
+
+def test_the_default_cache_falls_back_to_the_seed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed = tmp_path / "seed.marshal"
+    filling = CodeCache(seed).install()
+    try:
+        compile("def f(): pass\n", "<attrs generated f C>", "exec")
+    finally:
+        filling.uninstall()
+    written = seed.stat().st_mtime_ns
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(codecache, "seed_file", lambda: seed)
+    cache = CodeCache().install()
+    try:
+        assert len(cache.cache) == 1  # the user has no cache: the seed's code
+        compile("def f(): pass\n", "<attrs generated f C>", "exec")
+    finally:
+        cache.uninstall()
+    # Nothing new: neither the user's cache nor the seed is written.
+    assert not (tmp_path / "home" / "d5e").exists()
+    assert seed.stat().st_mtime_ns == written

@@ -124,6 +124,27 @@ def test_a_packs_lore_leads_any_entry_and_its_words_find_it(app: App, tmp_path: 
     assert "A lantern." in card and "spirit seer" not in card
 
 
+def test_lore_leads_a_collection_no_renderer_knows_and_stays_off_its_card(app: App) -> None:
+    """A pack's own collection (or the SRD's skills, weapon properties, subclasses) gets the
+    generic renderer: its lore comes right after the header, and its card does not show it."""
+    entry = Entry(
+        collection="vehicles",
+        slug="sky-barge",
+        name="Sky Barge",
+        data={"desc": "Speed 60 ft.", "crew": 4, "lore": " A flying\nship of the cloud giants. "},
+    )
+    lines = app.render(entry, "index").splitlines()
+    assert lines[:2] == ["Sky Barge: vehicle", "A flying ship of the cloud giants."]
+    assert lines.count("A flying ship of the cloud giants.") == 1
+    assert "Speed 60 ft." in lines and "4" in lines
+    card = app.render(entry, "markdown")
+    assert "Speed 60 ft." in card and "Crew" in card and "cloud giants" not in card
+    skill = index_text(app, "srd-2014", "skills", "athletics")
+    assert skill[0] == "Athletics: skill" and "climbing, jumping and swimming" in skill[1]
+    reach = lookup(app, LookupParams(ref="weapon-properties/reach")).markdown
+    assert "adds 5 feet to your reach" in reach and "10 feet away" not in reach
+
+
 def test_attacks_read_as_players_say_them(app: App) -> None:
     """No attack bonus, reach or average damage: the kind of attack and the dice."""
     lines = index_text(app, "srd-2014", "monsters", "ghoul")

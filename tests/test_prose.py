@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from d5e_daemon import prose, queries
@@ -22,10 +23,12 @@ from d5e_daemon.prose import (
     ProseWalk,
     count_before,
     find_prose,
+    fold_edits,
     prose_at,
     walk_prose,
 )
 from d5e_daemon.text import normalize
+from d5e_daemon.textdoc import Edit, LineDocument
 
 
 @pytest.fixture
@@ -185,6 +188,13 @@ PIECES = [
     "é",
     "ſix",
     "\u212a",
+    "µ",
+    "²",
+    "\x01",
+    "'s",
+    "-",
+    "’",
+    "sixx",
 ]
 
 
@@ -192,6 +202,8 @@ PIECES = [
 @given(st.lists(st.sampled_from(PIECES), max_size=14).map("".join) | st.text(max_size=30))
 @example("wolves4 wolves, 1234567890 ogres, .5 bats, -2 rats, 2x wolves, 3 × ogres")
 @example("someone, stone: often a dozen wolves, a  pair of ogres, ELEVEN bats, ſix wolves")
+@example("4 éclairs, é4 wolves, 2 µ, ²3 bats, 5 _x, 1,5 ogres, 3-4 rats, 6 x×, 7 'tis, 8 a-b")
+@example("six wolves, sixx ogres, Six bats, SIX  x rats, a dozen sixes, one pair of x")
 @example("*fireball* **4 wolves** _shield_ __ogre__ ***x*** \\*no* a*b* *c*d")
 def test_the_fast_patterns_find_what_the_reference_patterns_find(text: str) -> None:
     """Counts, emphasis and the count before a name are looked for with patterns written for
@@ -202,6 +214,16 @@ def test_the_fast_patterns_find_what_the_reference_patterns_find(text: str) -> N
     assert counts == [
         (m.start(), m.end(), prose.parse_count(m["count"])) for m in prose._COUNT.finditer(text)
     ]
+    # with the word after each count, as `_WORD` reads it there (what `_counted` looks up)
+    words = [(a, b, written, prose._WORD.match(text, b).end()) for a, b, written in counts]  # type: ignore[union-attr]
+    assert [
+        (a, b, prose.parse_count(w), end) for a, b, w, end in prose._counts_with_words(text)
+    ] == words
+    low = prose._lowered(text)
+    if low is not None:  # the lowered text as a first reading reads it (Latin-1 or not)
+        assert [
+            (a, b, prose.parse_count(w), end) for a, b, w, end in prose._counts_in(low)
+        ] == words
     expected = []
     for m in prose._EMPHASIS.finditer(text):
         group = 1 if m[1] else 3
@@ -314,7 +336,7 @@ def assert_walk_is_fresh(walk: ProseWalk, lines: list[str], names: ProseNames) -
     unkept = ProseWalk(lines, names, keep=False)  # runs of blank lines and headings seen before
     assert (unkept.texts, unkept.line_refs) == (fresh.texts, fresh.line_refs)
     one_by_one = mock.patch.object(prose, "_plain_run", lambda lines, n, end, comments=True: n)
-    no_known_runs = mock.patch.object(prose, "_known_run", lambda lines, n, hits, at: 0)
+    no_known_runs = mock.patch.object(names, "_plain", {})
     no_known_quiet = mock.patch.object(names, "_quiet", {})
     with one_by_one, no_known_runs, no_known_quiet:  # each line walked on its own: the same
         single = ProseWalk(lines, names)
@@ -368,6 +390,85 @@ def test_a_walk_after_edits_equals_a_walk_from_scratch(
             for column in range(0, len(line), 3):
                 at = prose_at(lines, names, n, column)
                 assert prose_at(lines, names, n, column, key) == at
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    start=st.lists(st.integers(0, len(BLOCKS) - 1), max_size=25),
+    rounds=st.lists(
+        st.tuples(
+            st.lists(
+                st.tuples(
+                    st.integers(0, 30),
+                    st.integers(0, 3),
+                    st.integers(0, 40),
+                    st.lists(st.integers(0, len(BLOCKS) - 1), max_size=3),
+                    st.booleans(),
+                ),
+                max_size=3,
+            ),
+            st.sampled_from(["walk", "walk", "reopen", "lines"]),
+        ),
+        max_size=8,
+    ),
+)
+def test_a_walk_that_follows_the_documents_edits_equals_a_walk_from_scratch(
+    names: ProseNames,
+    start: list[int],
+    rounds: list[tuple[list[tuple[int, int, int, list[int], bool]], str]],
+) -> None:
+    """The walk given the document (`walk_prose(…, doc=)`) takes what changed from the
+    document's record of its edits instead of comparing lines: after random incremental
+    changes (several between two walks, inside lines and across them, blocks of structure
+    pasted), a document closed and opened again under the same key (its own count of edits
+    starts again: not the walk's), or a walk without the document between, it finds what a
+    walk from scratch finds."""
+    key = "file:///edited.md"
+    text = "".join(BLOCKS[i] + "\n" for i in start)
+    doc = LineDocument(key, text, version=1, language_id="markdown")
+    assert_walk_is_fresh(walk_prose(doc.lines, names, key, doc), list(doc.lines), names)
+    for changes, then in rounds:
+        for line, end_lines, column, blocks, whole in changes:
+            lines = doc.lines
+            first = line % (len(lines) + 1)
+            last = min(first + end_lines, len(lines))
+            at = min(column, len(lines[first]) if first < len(lines) else 0)
+            to = 0 if whole else min(column, len(lines[last]) if last < len(lines) else 0)
+            new = "".join(BLOCKS[i] + "\n" for i in blocks)
+            where = types.Range(types.Position(first, 0 if whole else at), types.Position(last, to))
+            doc.apply_change(types.TextDocumentContentChangePartial(range=where, text=new))
+        if then == "reopen":  # the same key, a new count of edits
+            doc = LineDocument(key, doc.source, version=1, language_id="markdown")
+            doc.apply_change(types.TextDocumentContentChangeWholeDocument(text=doc.source))
+        if then == "lines":
+            walk = walk_prose(list(doc.lines), names, key)
+        else:
+            walk = walk_prose(doc.lines, names, key, doc)
+        assert_walk_is_fresh(walk, list(doc.lines), names)
+
+
+def test_fold_edits_covers_every_changed_line() -> None:
+    """The edits of a document made in turn, folded into one: the lines before and after it
+    are the same in the first text and the last."""
+    rng = random.Random(7)
+    for _ in range(2000):
+        text = [f"line {i}" for i in range(rng.randrange(12))]
+        first, edits = list(text), []
+        for k in range(rng.randrange(4)):
+            a = rng.randrange(len(text) + 1)
+            b = rng.randrange(a, len(text) + 1)
+            new = [f"new {k} {j}" for j in range(rng.randrange(3))]
+            text[a:b] = new
+            edits.append(Edit(a, b, a + len(new)))
+        folded = fold_edits(len(first), edits)
+        assert folded.start <= min(folded.old_end, folded.new_end)
+        assert first[: folded.start] == text[: folded.start]
+        assert first[folded.old_end :] == text[folded.new_end :]
+        assert len(first) - folded.old_end == len(text) - folded.new_end
 
 
 def adventure(size: int) -> list[str]:

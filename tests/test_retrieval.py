@@ -114,6 +114,60 @@ def test_keyword_shortcuts_rank_as_the_plain_query(crowded: App, extra: dict[str
     ]  # nothing else to ask
 
 
+@pytest.mark.parametrize("bound", [retrieval.LEFT_OUT_BOUND, 4.0])
+def test_keyword_top_leaves_common_words_out_and_gives_fts5s_own_ranking(
+    crowded: App, bound: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same rows, the same scores to the last bit and the same order (ties by rowid) as
+    FTS5 ranking every row, while FTS5 only ranks the rows of the rarer words."""
+    monkeypatch.setattr(retrieval, "LEFT_OUT_BOUND", bound)
+    monkeypatch.setattr(retrieval, "RESCORED_MOST", 5000)  # the Zorblax Things' scores tie
+    monkeypatch.setattr(retrieval, "LEFT_OUT_ROWS", 1000)  # 7,653 rows here, not 100,000
+    conn = crowded.conn
+    plain = queries.keyword_top
+    ranked_all: list[str] = []
+    monkeypatch.setattr(queries, "keyword_top", lambda *a: ranked_all.append(a[1]) or plain(*a))
+    crowded.term_counts.agree((0, 0))  # counted before the index changed: wrong now
+    crowded.term_counts.known.update(dict.fromkeys(["zorblax", "thing", "fire", "undead"], 9999))
+    texts = [
+        "zorblax fire undead touch",  # zorblax: in more than half of the rows
+        "zorblax thing frost poison beast",  # thing: in every Zorblax Thing's name
+        "thing fires fire zorblax",  # one term twice: counted twice, as FTS5 does
+        "zorblax radiant shadow",
+        "zorblax thing",  # nothing but common words: FTS5 ranks them all
+        "zorblax gibberish",  # too few rows hold the others
+    ]
+    for text in texts:
+        words = normalize(text).split()
+        for limit in (5, 20, 100):
+            expected = plain(conn, queries.fts_any(words), 2.0, limit)
+            found = retrieval.keyword_top(conn, crowded.term_counts, words, 2.0, limit)
+            assert found == expected, (text, limit)
+    shortcut = {t for t in texts if queries.fts_any(normalize(t).split()) not in ranked_all}
+    assert "zorblax fire undead touch" in shortcut
+    assert "thing fires fire zorblax" in shortcut
+    assert "zorblax thing" not in shortcut and "zorblax gibberish" not in shortcut
+
+
+def test_term_counts_are_counted_again_when_the_index_changed(crowded: App) -> None:
+    counts = crowded.term_counts
+    looked_up: list[list[str]] = []
+    lookup = counts.lookup
+    counts.lookup = lambda conn, terms: looked_up.append(list(terms)) or lookup(conn, terms)
+    try:
+        counts.agree((1, 2))
+        counts(["fire"])
+        counts.agree((1, 2))
+        counts(["fire"])
+        assert looked_up == [["fire"]]  # remembered while the index is the same
+        counts.agree((1, 3))
+        counts(["fire"])
+        assert looked_up == [["fire"], ["fire"]]
+    finally:
+        counts.lookup = lookup
+        counts.forget()
+
+
 @pytest.mark.parametrize("prefix", ["s", "c", "st", "fi", "the", "zzz"])
 @pytest.mark.parametrize("collections", [[], ["spells"], ["conditions"]])
 def test_both_prefix_plans_give_the_same_names(

@@ -61,6 +61,27 @@ def variant_slugs(edition: str) -> list[str]:
         conn.close()
 
 
+def gear_slugs(edition: str) -> list[str]:
+    """The equipment that is gear, a kit, a focus or a tool: not a weapon, armor, ammunition,
+    a mount or vehicle, or a pack of other gear."""
+    path = data_files()[edition]
+    conn = apsw.Connection(
+        f"file:{path}?mode=ro&immutable=1", flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
+    )
+    try:
+        return [
+            r[0]
+            for r in conn.execute(
+                'SELECT "index" FROM equipment'
+                " WHERE data ->> '$.equipment_category.index' = 'tools'"
+                " OR (data ->> '$.equipment_category.index' = 'adventuring-gear'"
+                " AND data ->> '$.gear_category.index' NOT IN ('ammunition', 'equipment-packs'))"
+            )
+        ]
+    finally:
+        conn.close()
+
+
 def test_srd_2014_has_25_collections_and_2317_entries(app: App) -> None:
     counts = queries.counts_by_collection(app.conn, "srd-2014")
     assert len(counts) == 25
@@ -154,13 +175,37 @@ def test_every_srd_2014_monster_class_race_spell_and_item_has_lore_and_every_row
     tmp_path: Path,
 ) -> None:
     """Every monster, class, race and spell, and every magic item but the variants (Armor +1,
-    the figurine's animals: found by their names), has a line of lore."""
+    the figurine's animals: found by their names), has a line of lore; so has every condition,
+    rules chapter, weapon property, subclass, skill, damage type, school of magic, racial
+    trait, language, subrace, feat and background (their records are rules text or one line,
+    not the words people ask with), and every piece of gear, kit, focus and tool (weapons,
+    armor, ammunition, mounts, vehicles and equipment packs are known by their names and
+    stats)."""
     lore = pack_lore()
+    whole = (
+        "monsters",
+        "classes",
+        "races",
+        "spells",
+        "conditions",
+        "rule-sections",
+        "weapon-properties",
+        "subclasses",
+        "skills",
+        "damage-types",
+        "magic-schools",
+        "traits",
+        "languages",
+        "subraces",
+        "feats",
+        "backgrounds",
+    )
     refs = {
         f"{collection}/{slug}"
-        for collection in ("monsters", "classes", "races", "spells")
-        for slug in source_slugs("2014", collection)
+        for collection in whole
+        for slug in source_slugs("2014", collection.replace("-", "_"))
     }
+    refs |= {f"equipment/{slug}" for slug in gear_slugs("2014")}
     items = set(source_slugs("2014", "magic_items")) - set(variant_slugs("2014"))
     refs |= {f"magic-items/{slug}" for slug in items}
     assert len(items) == 239

@@ -159,7 +159,7 @@ class DocumentFacts:
                 else:
                     tags.pop(n, None)
         yield
-        walk = yield from walk_prose_steps(lines, resolver.prose_names(), self.doc.uri)
+        walk = yield from walk_prose_steps(lines, resolver.prose_names(), self.doc.uri, self.doc)
         yield  # each of the last steps below reads every line: one at a time
         texts = walk.texts
         fences = list(compress(count(), fence_at))

@@ -7,7 +7,7 @@ import heapq
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import apsw
 
@@ -273,20 +273,22 @@ def keyword_top(
     rows: tuple[int, int] | None = None,
 ) -> list[tuple[int, float]]:
     """(entry id, BM25 score) of the best `limit` rows of the whole index (of the ids between
-    `rows` if given), no scope: FTS5 alone, without a join per matching row."""
-    low, high = rows or (_LOWEST, _HIGHEST)
-    return [
-        (entry_id, float(score))
-        for entry_id, score in conn.execute(
+    `rows` if given: FTS5 skips the others), no scope: FTS5 alone, without a join per
+    matching row."""
+    if rows is None:
+        found = conn.execute(
+            "SELECT rowid, -bm25(entry_text, ?2, 1.0, 1.0) FROM entry_text "
+            "WHERE entry_text MATCH ?1 ORDER BY bm25(entry_text, ?2, 1.0, 1.0) LIMIT ?3",
+            (match, name_weight, limit),
+        )
+    else:
+        found = conn.execute(
             "SELECT rowid, -bm25(entry_text, ?2, 1.0, 1.0) FROM entry_text "
             "WHERE entry_text MATCH ?1 AND rowid BETWEEN ?4 AND ?5 "
             "ORDER BY bm25(entry_text, ?2, 1.0, 1.0) LIMIT ?3",
-            (match, name_weight, limit, low, high),
+            (match, name_weight, limit, *rows),
         )
-    ]
-
-
-_LOWEST, _HIGHEST = -(2**63), 2**63 - 1
+    return [(entry_id, float(score)) for entry_id, score in found]
 
 
 def pack_id_range(conn: apsw.Connection, packs: Sequence[str]) -> tuple[int, int] | None:
@@ -303,6 +305,51 @@ def pack_id_range(conn: apsw.Connection, packs: Sequence[str]) -> tuple[int, int
     if not found:
         return None
     return min(low for low, _ in found), max(high for _, high in found)
+
+
+def keyword_ranked(
+    conn: apsw.Connection, match: str, name_weight: float, limit: int
+) -> Iterator[tuple[int, float]]:
+    """As `keyword_top`, read lazily: the caller stops where it has what it needs."""
+    rows: Iterator[tuple[int, float]] = conn.execute(
+        "SELECT rowid, -bm25(entry_text, ?2, 1.0, 1.0) FROM entry_text "
+        "WHERE entry_text MATCH ?1 ORDER BY bm25(entry_text, ?2, 1.0, 1.0) LIMIT ?3",
+        (match, name_weight, limit),
+    )
+    return rows
+
+
+def keyword_totals(conn: apsw.Connection, match: str) -> tuple[int, int] | None:
+    """The rows of `entry_text` and their tokens (all columns), as FTS5's bm25 reads them
+    (`d5e_fts_totals`, db.py); None when no row matches `match`."""
+    row = conn.execute(
+        "SELECT d5e_fts_totals(entry_text) FROM entry_text WHERE entry_text MATCH ? LIMIT 1",
+        (match,),
+    ).fetchone()
+    if row is None:
+        return None
+    rows, tokens = json.loads(row[0])
+    return int(rows), int(tokens)
+
+
+def keyword_texts(
+    conn: apsw.Connection, ids: Sequence[int]
+) -> Iterator[tuple[int, tuple[str | None, str | None, str | None]]]:
+    """(entry id, its `entry_text` columns: name, text, aliases) of `ids`."""
+    for entry_id, name, text, aliases in conn.execute(
+        "SELECT rowid, name, text, aliases FROM entry_text "
+        "WHERE rowid IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(ids)),),
+    ):
+        yield entry_id, (name, text, aliases)
+
+
+def text_terms(conn: apsw.Connection, text: str) -> list[str]:
+    """The terms `entry_text` indexes for `text`, in order, once per occurrence."""
+    tokenize = conn.fts5_tokenizer(*_FTS_TOKENIZER)
+    flags = apsw.FTS5_TOKENIZE_DOCUMENT
+    tokens = tokenize(text.encode(), flags, None, include_offsets=False, include_colocated=False)
+    return cast(list[str], tokens)  # without offsets nor colocated tokens: the tokens themselves
 
 
 IN_SCOPE_SQL = f"""
@@ -531,11 +578,7 @@ def term_coverage_by_text(
     wanted = set(terms)
     tokenize = conn.fts5_tokenizer(*_FTS_TOKENIZER)
     found = {}
-    for entry_id, name, text, aliases in conn.execute(
-        "SELECT rowid, name, text, aliases FROM entry_text "
-        "WHERE rowid IN (SELECT value FROM json_each(?))",
-        (json.dumps(list(ids)),),
-    ):
+    for entry_id, (name, text, aliases) in keyword_texts(conn, ids):
         tokens = tokenize(
             f"{name}\n{text}\n{aliases}".encode(),
             apsw.FTS5_TOKENIZE_DOCUMENT,

@@ -58,7 +58,7 @@ ATTRS_PER_BATCH = 100
 on the writer thread. The SRD's first phase takes as long in batches of 100 as of 2,000."""
 YIELD_POLL_S = 0.02
 # Bump when the built-in index renderers change what they write (or which passages are made).
-RENDER_VERSION = 5
+RENDER_VERSION = 6
 
 Progress = Callable[[int, int], None]
 """`progress(done, total)` of the vector phase, called after each batch."""

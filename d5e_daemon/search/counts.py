@@ -29,10 +29,20 @@ class DocCounts:
         self.total = total
         self.known: dict[str, int] = {}
         self._rows: int | None = None
+        self._stamp: object = None
 
     def forget(self, pack_ids: list[str] | None = None) -> None:
         self.known = {}  # a new dict: a call under way on another thread keeps its own
         self._rows = None
+
+    def agree(self, stamp: object) -> None:
+        """Forget the counts unless they were counted while the index had the same `stamp`
+        (what changes with its contents: its rows and tokens), and remember it. Keyword search
+        computes FTS5's own scores from them (`search/retrieval.py`), so they must not be
+        stale even where packs did not change (keyword texts rewritten)."""
+        if stamp != self._stamp:
+            self.forget()
+            self._stamp = stamp
 
     def __call__(self, terms: Sequence[str], conn: apsw.Connection | None = None) -> dict[str, int]:
         """The counts of `terms`, those not known yet looked up through `conn` (the calling

@@ -12,30 +12,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from fivetools_files import card, data, install, write
+
 from d5e_daemon.app import App
-from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.packs import validate
-from d5e_daemon.packs import InstallResult
-from d5e_daemon.protocol import LookupParams, ValidateParams
-
-
-def write(tmp_path: Path, source: str, doc: dict[str, Any], name: str = "") -> Path:
-    path = tmp_path / (name or f"Someone; {source}.json")
-    meta = {"sources": [{"json": source, "full": f"The {source}", "version": "1"}]}
-    path.write_text(json.dumps({"_meta": meta, **doc}, indent="\t"), "utf-8")
-    return path
-
-
-def install(app: App, path: Path) -> InstallResult:
-    return app.db.write(partial(app.library.install_path, path=path))
-
-
-def card(app: App, ref: str) -> str:
-    return lookup(app, LookupParams(ref=ref)).markdown
-
-
-def data(app: App, ref: str) -> dict[str, Any]:
-    return lookup(app, LookupParams(ref=ref)).entry.data
+from d5e_daemon.protocol import ValidateParams
 
 
 def test_a_subclass_copying_its_namesake_of_another_class_is_no_cycle(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fivetools_files import card
 
 from d5e_daemon.app import App
 from d5e_daemon.features.lookup import lookup
@@ -124,10 +125,6 @@ def keeper(app: App, tmp_path: Path) -> App:
     path.write_text(json.dumps(DOC, indent="\t"), "utf-8")
     app.db.write(partial(app.library.install_path, path=path))
     return app
-
-
-def card(app: App, ref: str) -> str:
-    return lookup(app, LookupParams(ref=ref)).markdown
 
 
 def test_the_class_card_shows_each_listed_feature(keeper: App) -> None:

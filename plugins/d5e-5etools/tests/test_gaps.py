@@ -7,38 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fivetools_files import card, data, install, write
 
 from d5e_daemon import queries
 from d5e_daemon.app import App
 from d5e_daemon.errors import PackError
 from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.packs import validate
-from d5e_daemon.packs import InstallResult
 from d5e_daemon.protocol import LookupParams, ValidateParams
-
-
-def write(tmp_path: Path, source: str, doc: dict[str, Any], **meta: Any) -> Path:
-    path = tmp_path / f"Someone; {source}.json"
-    sources = [{"json": source, "full": f"The {source}", "version": "1"}]
-    path.write_text(json.dumps({"_meta": {"sources": sources, **meta}, **doc}, indent="\t"))
-    return path
-
-
-def install(app: App, path: Path) -> InstallResult:
-    return app.db.write(partial(app.library.install_path, path=path))
-
-
-def card(app: App, ref: str) -> str:
-    return lookup(app, LookupParams(ref=ref)).markdown
-
-
-def data(app: App, ref: str) -> dict[str, Any]:
-    return lookup(app, LookupParams(ref=ref)).entry.data
 
 
 def test_an_alias_that_is_the_srds_name_of_another_entry_is_not_registered(

@@ -11,6 +11,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from fivetools_files import data
+
 from d5e_daemon.app import App
 from d5e_daemon.features.lookup import lookup
 from d5e_daemon.packs import InstallResult
@@ -24,10 +26,6 @@ def install(app: App, tmp_path: Path, doc: dict[str, Any]) -> InstallResult:
     path = tmp_path / "Someone; Shapes.json"
     path.write_text(json.dumps({"_meta": META, **doc}, indent="\t"), "utf-8")
     return app.db.write(partial(app.library.install_path, path=path))
-
-
-def data(app: App, ref: str) -> dict[str, Any]:
-    return lookup(app, LookupParams(ref=ref)).entry.data
 
 
 def test_a_generic_variant_with_its_source_in_inherits(app: App, tmp_path: Path) -> None:

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fivetools_files import data, install
 
 from d5e_daemon.app import App
 from d5e_daemon.errors import PackError
 from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.packs import validate
-from d5e_daemon.packs import InstallResult
 from d5e_daemon.protocol import LookupParams, ValidateParams
 
 ASHEN = {
@@ -74,14 +73,6 @@ def ashen_brute(**extra: Any) -> dict[str, Any]:
             **extra,
         },
     }
-
-
-def install(app: App, path: Path) -> InstallResult:
-    return app.db.write(partial(app.library.install_path, path=path))
-
-
-def data(app: App, ref: str) -> dict[str, Any]:
-    return lookup(app, LookupParams(ref=ref)).entry.data
 
 
 def write(tmp_path: Path, name: str, doc: dict[str, Any]) -> Path:

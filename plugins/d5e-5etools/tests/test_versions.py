@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fivetools_files import data, install, names
 
 from d5e_daemon.app import App
 from d5e_daemon.errors import PackError
 from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.packs import validate
-from d5e_daemon.packs import InstallResult
 from d5e_daemon.protocol import LookupParams, ValidateParams
 
 META = {"sources": [{"json": "DrakeLands", "abbreviation": "DL", "full": "Drake Lands"}]}
@@ -86,18 +85,6 @@ DRAKE: dict[str, Any] = {
         },
     ],
 }
-
-
-def install(app: App, path: Path) -> InstallResult:
-    return app.db.write(partial(app.library.install_path, path=path))
-
-
-def data(app: App, ref: str) -> dict[str, Any]:
-    return lookup(app, LookupParams(ref=ref)).entry.data
-
-
-def names(items: list[dict[str, Any]]) -> list[str]:
-    return [i["name"] for i in items]
 
 
 def write(tmp_path: Path, doc: dict[str, Any]) -> Path:

@@ -94,6 +94,19 @@ LORE_SECTIONS = {
     "races": "races",
     "spells": "spells",
     "magic-items": "magic-items",
+    "conditions": "conditions",
+    "rule-sections": "rule-sections",
+    "weapon-properties": "weapon-properties",
+    "subclasses": "subclasses",
+    "skills": "skills",
+    "damage-types": "damage-types",
+    "magic-schools": "magic-schools",
+    "traits": "traits",
+    "equipment": "equipment",
+    "languages": "languages",
+    "subraces": "subraces",
+    "feats": "feats",
+    "backgrounds": "backgrounds",
 }
 """The sections of `lore.toml` and the collection of each."""
 

@@ -1,0 +1,98 @@
+"""Whether a change to how search runs changed what it answers: the hits of every query of the
+dev, held-out and homebrew sets, written by one checkout and compared with another's.
+
+    .venv/bin/python bench/same_hits.py --db F --write new.jsonl [--limit 10] [--mode hybrid]
+    .venv/bin/python bench/same_hits.py --compare old.jsonl new.jsonl
+
+`--write` asks `d5e/search`'s function (in process, on the database `--db`, read as it is) every
+query of the sets and writes one line per query: its text and its hits (ref, pack and score). Run
+it from the old checkout and from the new one on the same database (a copy: the daemon may bring
+a database up to date), then `--compare` the two files: it lists every query whose refs differ
+(in order) and every one whose scores differ, and exits 1 if any does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+SETS = [
+    REPO.parent / "shared" / "eval" / "search-dev.jsonl",
+    *sorted((REPO / "bench").glob("search-*.jsonl")),
+]
+
+
+def queries() -> list[str]:
+    found = []
+    for path in SETS:
+        if path.exists():
+            found += [json.loads(line)["query"] for line in path.open() if line.strip()]
+    return list(dict.fromkeys(found))
+
+
+def write(db: Path, out: Path, limit: int, mode: str) -> None:
+    from d5e_daemon.app import App
+    from d5e_daemon.features import search as ranking
+    from d5e_daemon.protocol import SearchParams
+    from d5e_daemon.settings import build
+
+    app = App(build({"db": str(db)}))
+    app.start()
+    try:
+        with out.open("w") as f:
+            for text in queries():
+                result = ranking.search(app, SearchParams(query=text, limit=limit, mode=mode))
+                hits = [[h.ref, h.pack, h.score] for h in result.hits]
+                f.write(
+                    json.dumps({"query": text, "semantic": result.semantic, "hits": hits}) + "\n"
+                )
+    finally:
+        app.close()
+
+
+def compare(old: Path, new: Path) -> int:
+    def read(path: Path) -> dict[str, dict[str, object]]:
+        return {r["query"]: r for r in map(json.loads, path.open())}
+
+    a, b = read(old), read(new)
+    refs = scores = 0
+    for text in a.keys() & b.keys():
+        hits_a, hits_b = a[text]["hits"], b[text]["hits"]
+        assert isinstance(hits_a, list) and isinstance(hits_b, list)
+        if [h[:2] for h in hits_a] != [h[:2] for h in hits_b]:
+            refs += 1
+            print(f"refs differ: {text!r}")
+            print(f"  old {[h[0] for h in hits_a]}\n  new {[h[0] for h in hits_b]}")
+        elif hits_a != hits_b:
+            scores += 1
+            print(f"scores differ: {text!r}\n  old {hits_a}\n  new {hits_b}")
+    only = len(a.keys() ^ b.keys())
+    both = len(a.keys() & b.keys())
+    print(f"{both} queries compared: {refs} with other hits, {scores} with other scores,", end=" ")
+    print(f"{only} in one file only")
+    return 1 if refs or scores or only else 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--db", type=Path)
+    ap.add_argument("--write", type=Path)
+    ap.add_argument("--limit", type=int, default=10)
+    ap.add_argument("--mode", default="hybrid", choices=("hybrid", "keyword", "semantic"))
+    ap.add_argument("--compare", type=Path, nargs=2)
+    args = ap.parse_args()
+    if args.compare:
+        return compare(*args.compare)
+    if not (args.db and args.write):
+        ap.error("give --db and --write, or --compare OLD NEW")
+    write(args.db, args.write, args.limit, args.mode)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
