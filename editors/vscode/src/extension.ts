@@ -8,7 +8,6 @@ import type { LanguageClient, LanguageClientOptions, ServerOptions } from "vscod
 import {
   D5eConfig,
   SearchResult,
-  answersEarly,
   daemonSettings,
   entryUri,
   errorMessage,
@@ -142,8 +141,8 @@ function endStragglers(left: Daemon[]): void {
  * (the writer may be in the quick open already, which the suggestions would close). */
 function suggestWhereTyping(): void {
   const editor = vscode.window.activeTextEditor;
-  if (earlyWaiting > 0) {
-    return; // VS Code asked d5e already (`earlyCompletion`): its answer opens the suggestions
+  if (asking > 0) {
+    return; // VS Code asked d5e already (`completionProvider`): its answer opens the suggestions
   }
   if (!editor || !SERVED.has(editor.document.languageId) || !editor.selection.isEmpty || !editor.document.isDirty) {
     return;
@@ -154,43 +153,37 @@ function suggestWhereTyping(): void {
   }
 }
 
-/** Completion requests of `earlyCompletion` waiting for the daemon's start. */
-let earlyWaiting = 0;
+/** Completion requests of `completionProvider` not answered yet. */
+let asking = 0;
 
-/** A completion provider from activation on: the language client registers its own only once
- * the daemon has answered `initialize`, and a writer who typed `{@spell ` meanwhile would get
- * nothing from the trigger characters (`@`, space). This one answers those requests once the
- * daemon is ready, and VS Code's re-requests of the incomplete lists it gave (which VS Code asks
- * of their provider alone, as the writer types on); the rest is the client's (`answersEarly`).
- * Asked by a trigger character, VS Code shows its answer without waiting for the other
- * providers of Markdown (the built-in Markdown language server's, slow while it starts). */
-function earlyCompletion(
+/** d5e's completion provider, registered at activation (the language client registers its own
+ * only once the daemon has answered `initialize`; its middleware leaves every request to this
+ * one): a writer who types `{@spell ` while the daemon starts is answered once it is ready.
+ * Asked by a trigger character (`@`, space), or again for its own incomplete list as the writer
+ * types on, VS Code shows its answer without waiting for Markdown's other providers (the
+ * built-in Markdown language server's is slow while it starts). */
+function completionProvider(
   lc: typeof import("vscode-languageclient/node"),
   running: () => Promise<LanguageClient | undefined>,
   told: (asked: number, result: vscode.CompletionList | vscode.CompletionItem[] | undefined) => void,
 ): vscode.CompletionItemProvider {
   return {
     async provideCompletionItems(document, position, token, context) {
-      const reRequest = context.triggerKind === vscode.CompletionTriggerKind.TriggerForIncompleteCompletions;
-      if (!answersEarly(client?.isRunning() ?? false, reRequest)) {
-        return undefined;
-      }
       const asked = Date.now();
-      earlyWaiting++;
-      let ready: LanguageClient | undefined;
+      asking++;
       try {
-        ready = await running();
+        const ready = await running();
+        if (!ready || token.isCancellationRequested) {
+          return undefined;
+        }
+        const params = ready.code2ProtocolConverter.asCompletionParams(document, position, context);
+        const answer = await ready.sendRequest(lc.CompletionRequest.type, params, token);
+        const result = await ready.protocol2CodeConverter.asCompletionResult(answer, undefined, token);
+        told(asked, result);
+        return result;
       } finally {
-        earlyWaiting--;
+        asking--;
       }
-      if (!ready || token.isCancellationRequested) {
-        return undefined;
-      }
-      const params = ready.code2ProtocolConverter.asCompletionParams(document, position, context);
-      const answer = await ready.sendRequest(lc.CompletionRequest.type, params, token);
-      const result = await ready.protocol2CodeConverter.asCompletionResult(answer, undefined, token);
-      told(asked, result);
-      return result;
     },
     async resolveCompletionItem(item, token) {
       const ready = client?.isRunning() ? client : undefined;
@@ -213,6 +206,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const { LanguageClient, ResponseError } = lc;
   isResponseError = (error): error is InstanceType<typeof ResponseError> => error instanceof ResponseError;
   let current = first;
+  // The output tells when the first completion of a start that offered something (not one
+  // VS Code cancelled for the next keystroke) was asked and answered.
   const tellFirstCompletion = (asked: number, result: vscode.CompletionList | vscode.CompletionItem[] | null | undefined): void => {
     const items = Array.isArray(result) ? result.length : (result?.items.length ?? 0);
     if (!firstCompletionTold && items > 0) {
@@ -234,15 +229,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ],
     initializationOptions: () => daemonSettings(config()), // today's, at a restart too
     middleware: {
-      // The output tells when the first completion of a start that offered something (not
-      // one after a space, nor one VS Code cancelled for the next keystroke) was asked and
-      // answered.
-      provideCompletionItem: async (document, position, completion, token, next) => {
-        const asked = Date.now();
-        const result = await next(document, position, completion, token);
-        tellFirstCompletion(asked, result);
-        return result;
-      },
+      // Completion is `completionProvider`'s, from activation on: the client's own provider,
+      // registered once the daemon is ready, answers nothing (else every list twice).
+      provideCompletionItem: () => undefined,
     },
   };
   client = new LanguageClient("d5e", "d5e", serverOptions, clientOptions);
@@ -256,7 +245,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(
     vscode.languages.registerCompletionItemProvider(
       clientOptions.documentSelector as vscode.DocumentFilter[],
-      earlyCompletion(lc, running, tellFirstCompletion),
+      completionProvider(lc, running, tellFirstCompletion),
       "@",
       " ",
     ),
@@ -271,10 +260,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const change = event.contentChanges[0];
       const end = change.range.start.translate(0, change.text.length);
       const before = event.document.lineAt(end.line).text.slice(0, end.character);
-      // Not while VS Code waits for d5e's answer to a trigger character (`earlyCompletion`):
+      // Not while VS Code waits for d5e's answer (to a trigger character: `completionProvider`):
       // asked anew, it would wait for every provider of Markdown. (With the suggestions shown,
       // VS Code ignores the command and asks d5e again by itself: its lists are incomplete.)
-      if (earlyWaiting === 0 && suggestInTag(before, change.text)) {
+      if (asking === 0 && suggestInTag(before, change.text)) {
         void vscode.commands.executeCommand("editor.action.triggerSuggest");
       }
     }),
