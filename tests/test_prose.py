@@ -203,6 +203,7 @@ PIECES = [
 @example("wolves4 wolves, 1234567890 ogres, .5 bats, -2 rats, 2x wolves, 3 × ogres")
 @example("someone, stone: often a dozen wolves, a  pair of ogres, ELEVEN bats, ſix wolves")
 @example("4 éclairs, é4 wolves, 2 µ, ²3 bats, 5 _x, 1,5 ogres, 3-4 rats, 6 x×, 7 'tis, 8 a-b")
+@example("six wolves, sixx ogres, Six bats, SIX  x rats, a dozen sixes, one pair of x")
 @example("*fireball* **4 wolves** _shield_ __ogre__ ***x*** \\*no* a*b* *c*d")
 def test_the_fast_patterns_find_what_the_reference_patterns_find(text: str) -> None:
     """Counts, emphasis and the count before a name are looked for with patterns written for
