@@ -155,6 +155,12 @@ function suggestWhereTyping(): void {
 
 /** Completion requests of `completionProvider` not answered yet. */
 let asking = 0;
+/** The last answer that offered something: where (document, line) and when. */
+let offered = { uri: "", line: -1, at: 0 };
+/** How long after d5e offered suggestions on a line the keystrokes there leave VS Code to ask
+ * again by itself (its lists are incomplete): keystrokes reach the extension late when its
+ * host is busy, and opening the suggestions anew then would ask every Markdown provider. */
+const OFFERED_MS = 1500;
 
 /** d5e's completion provider, registered at activation (the language client registers its own
  * only once the daemon has answered `initialize`; its middleware leaves every request to this
@@ -180,6 +186,9 @@ function completionProvider(
         const answer = await ready.sendRequest(lc.CompletionRequest.type, params, token);
         const result = await ready.protocol2CodeConverter.asCompletionResult(answer, undefined, token);
         told(asked, result);
+        if ((Array.isArray(result) ? result.length : (result?.items.length ?? 0)) > 0) {
+          offered = { uri: document.uri.toString(), line: position.line, at: Date.now() };
+        }
         return result;
       } finally {
         asking--;
@@ -260,10 +269,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const change = event.contentChanges[0];
       const end = change.range.start.translate(0, change.text.length);
       const before = event.document.lineAt(end.line).text.slice(0, end.character);
-      // Not while VS Code waits for d5e's answer (to a trigger character: `completionProvider`):
-      // asked anew, it would wait for every provider of Markdown. (With the suggestions shown,
-      // VS Code ignores the command and asks d5e again by itself: its lists are incomplete.)
-      if (asking === 0 && suggestInTag(before, change.text)) {
+      // Not while VS Code waits for d5e's answer (to a trigger character: `completionProvider`),
+      // nor just after d5e offered suggestions on this line (`OFFERED_MS`): asked anew, VS Code
+      // would wait for every provider of Markdown. (With the suggestions shown, VS Code ignores
+      // the command and asks d5e again by itself: its lists are incomplete.)
+      const shown = offered.uri === event.document.uri.toString() && offered.line === end.line && Date.now() - offered.at < OFFERED_MS;
+      if (asking === 0 && !shown && suggestInTag(before, change.text)) {
         void vscode.commands.executeCommand("editor.action.triggerSuggest");
       }
     }),
