@@ -141,9 +141,6 @@ function endStragglers(left: Daemon[]): void {
  * (the writer may be in the quick open already, which the suggestions would close). */
 function suggestWhereTyping(): void {
   const editor = vscode.window.activeTextEditor;
-  if (asking > 0) {
-    return; // VS Code asked d5e already (`completionProvider`): its answer opens the suggestions
-  }
   if (!editor || !SERVED.has(editor.document.languageId) || !editor.selection.isEmpty || !editor.document.isDirty) {
     return;
   }
@@ -153,77 +150,15 @@ function suggestWhereTyping(): void {
   }
 }
 
-/** Completion requests of `completionProvider` not answered yet. */
-let asking = 0;
-/** The last answer that offered something: where (document, line) and when. */
-let offered = { uri: "", line: -1, at: 0 };
-/** How long after d5e offered suggestions on a line the keystrokes there leave VS Code to ask
- * again by itself (its lists are incomplete): keystrokes reach the extension late when its
- * host is busy, and opening the suggestions anew then would ask every Markdown provider. */
-const OFFERED_MS = 1500;
-
-/** d5e's completion provider, registered at activation (the language client registers its own
- * only once the daemon has answered `initialize`; its middleware leaves every request to this
- * one): a writer who types `{@spell ` while the daemon starts is answered once it is ready.
- * Asked by a trigger character (`@`, space), or again for its own incomplete list as the writer
- * types on, VS Code shows its answer without waiting for Markdown's other providers (the
- * built-in Markdown language server's is slow while it starts). */
-function completionProvider(
-  lc: typeof import("vscode-languageclient/node"),
-  running: () => Promise<LanguageClient | undefined>,
-  told: (asked: number, result: vscode.CompletionList | vscode.CompletionItem[] | undefined) => void,
-): vscode.CompletionItemProvider {
-  return {
-    async provideCompletionItems(document, position, token, context) {
-      const asked = Date.now();
-      asking++;
-      try {
-        const ready = await running();
-        if (!ready || token.isCancellationRequested) {
-          return undefined;
-        }
-        const params = ready.code2ProtocolConverter.asCompletionParams(document, position, context);
-        const answer = await ready.sendRequest(lc.CompletionRequest.type, params, token);
-        const result = await ready.protocol2CodeConverter.asCompletionResult(answer, undefined, token);
-        told(asked, result);
-        if ((Array.isArray(result) ? result.length : (result?.items.length ?? 0)) > 0) {
-          offered = { uri: document.uri.toString(), line: position.line, at: Date.now() };
-        }
-        return result;
-      } finally {
-        asking--;
-      }
-    },
-    async resolveCompletionItem(item, token) {
-      const ready = client?.isRunning() ? client : undefined;
-      if (!ready) {
-        return item;
-      }
-      const resolved = await ready.sendRequest(lc.CompletionResolveRequest.type, ready.code2ProtocolConverter.asCompletionItem(item), token);
-      return token.isCancellationRequested ? item : ready.protocol2CodeConverter.asCompletionItem(resolved);
-    },
-  };
-}
-
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const activated = Date.now();
   // The daemon first: its start (Python, the database) is most of the wait for the first
   // completion, so it runs while the language client loads and VS Code gets ready.
   let first: Daemon | undefined = startDaemon(config());
   let firstCompletionTold = false;
-  const lc = await import("vscode-languageclient/node");
-  const { LanguageClient, ResponseError } = lc;
+  const { LanguageClient, ResponseError } = await import("vscode-languageclient/node");
   isResponseError = (error): error is InstanceType<typeof ResponseError> => error instanceof ResponseError;
   let current = first;
-  // The output tells when the first completion of a start that offered something (not one
-  // VS Code cancelled for the next keystroke) was asked and answered.
-  const tellFirstCompletion = (asked: number, result: vscode.CompletionList | vscode.CompletionItem[] | null | undefined): void => {
-    const items = Array.isArray(result) ? result.length : (result?.items.length ?? 0);
-    if (!firstCompletionTold && items > 0) {
-      firstCompletionTold = true;
-      client?.info(firstCompletionTimings(activated, asked, Date.now(), items));
-    }
-  };
   const serverOptions: ServerOptions = () => {
     current = first ?? startDaemon(config()); // a restart: a new daemon with today's settings
     first = undefined;
@@ -238,26 +173,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ],
     initializationOptions: () => daemonSettings(config()), // today's, at a restart too
     middleware: {
-      // Completion is `completionProvider`'s, from activation on: the client's own provider,
-      // registered once the daemon is ready, answers nothing (else every list twice).
-      provideCompletionItem: () => undefined,
+      // The output tells when the first completion of a start that offered something (not
+      // one after a space, nor one VS Code cancelled for the next keystroke) was asked and
+      // answered.
+      provideCompletionItem: async (document, position, completion, token, next) => {
+        const asked = Date.now();
+        const result = await next(document, position, completion, token);
+        const items = Array.isArray(result) ? result.length : (result?.items.length ?? 0);
+        if (!firstCompletionTold && items > 0) {
+          firstCompletionTold = true;
+          client?.info(firstCompletionTimings(activated, asked, Date.now(), items));
+        }
+        return result;
+      },
     },
   };
   client = new LanguageClient("d5e", "d5e", serverOptions, clientOptions);
-  const started = client;
-  const starting = started.start();
-  const running = (): Promise<LanguageClient | undefined> =>
-    starting.then(
-      () => client,
-      () => undefined,
-    );
   context.subscriptions.push(
-    vscode.languages.registerCompletionItemProvider(
-      clientOptions.documentSelector as vscode.DocumentFilter[],
-      completionProvider(lc, running, tellFirstCompletion),
-      "@",
-      " ",
-    ),
     vscode.workspace.registerTextDocumentContentProvider("d5e", new D5eDocuments()),
     vscode.commands.registerCommand("d5e.search", searchRules),
     vscode.commands.registerCommand("d5e.showEntry", showEntry),
@@ -269,12 +201,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const change = event.contentChanges[0];
       const end = change.range.start.translate(0, change.text.length);
       const before = event.document.lineAt(end.line).text.slice(0, end.character);
-      // Not while VS Code waits for d5e's answer (to a trigger character: `completionProvider`),
-      // nor just after d5e offered suggestions on this line (`OFFERED_MS`): asked anew, VS Code
-      // would wait for every provider of Markdown. (With the suggestions shown, VS Code ignores
-      // the command and asks d5e again by itself: its lists are incomplete.)
-      const shown = offered.uri === event.document.uri.toString() && offered.line === end.line && Date.now() - offered.at < OFFERED_MS;
-      if (asking === 0 && !shown && suggestInTag(before, change.text)) {
+      if (suggestInTag(before, change.text)) {
         void vscode.commands.executeCommand("editor.action.triggerSuggest");
       }
     }),
@@ -301,7 +228,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // `onStartupFinished`) until every extension activated at start has returned, and the
   // daemon's start is none of their business. Requests sent meanwhile wait for it; a failed
   // start is told by the language client (the d5e output and a notification).
-  void starting.then(
+  const started = client;
+  void started.start().then(
     () => {
       started.info(startTimings(activated, current.spawned, Date.now()));
       suggestWhereTyping();
