@@ -130,6 +130,8 @@ def singular_forms(norm: str) -> list[str]:
     >>> singular_forms("fireball")
     []
     """
+    if " " not in norm:  # one word (most of what prose asks): its own singulars
+        return _singulars(norm) if norm else []
     words = norm.split()
     if not words:
         return []

@@ -33,6 +33,7 @@ from collections.abc import Generator, Hashable, Iterable, Iterator, Sequence
 from itertools import accumulate, chain, compress, count, repeat
 from itertools import count as _count
 from operator import add, is_, itemgetter, ne, not_, or_
+from types import ModuleType
 from typing import TYPE_CHECKING, Literal, NamedTuple, cast
 
 import apsw
@@ -143,6 +144,9 @@ _COUNT_BEFORE_REVERSED = re.compile(
     + r")(?![\w.,/+\-])",
     re.I,
 )
+_COUNT_LAST = frozenset("".join(w[-1] + w[-1].upper() for w in NUMBER_WORDS) + "xX×")
+"""The last character of a count in words, or the x of "4 x": what may come before the spaces
+before a name that a count counts (else a digit: `count_before`)."""
 _WORD = re.compile(r"[^\W_][\w'’]*(?:-[^\W_][\w'’]*)*")
 _WORD_GAP = re.compile(r"[ \t]+")
 
@@ -175,6 +179,10 @@ class ProseNames:
         self._by_collection: dict[str, dict[str, NamedEntry]] = {}
         for entry in entries:
             self._by_collection.setdefault(entry.collection, {}).setdefault(entry.norm_name, entry)
+        self._tables = {
+            style: [self._by_collection.get(c, {}) for c in collections]
+            for style, collections in STYLE_COLLECTIONS.items()
+        }
         creatures = [n for c in COUNT_COLLECTIONS for n in self._by_collection.get(c, {})]
         self.longest_creature = max((len(n.split()) for n in creatures), default=1)
         self._creature_words = frozenset(n.split()[0] for n in creatures if n)
@@ -200,6 +208,7 @@ class ProseNames:
         self._words_after = re.compile(
             rf"{_WORD.pattern}(?:[ \t]+{_WORD.pattern}){{0,{max(self.longest_creature - 1, 0)}}}"
         )
+        self._words_after_most: dict[int, re.Pattern[str]] = {}
         self._lines: dict[str, tuple[ProseRef, ...]] = {}
         """Prose references by line text (line number 0): a line seen before is not read again,
         and every line of the same text shares them (`ProseWalk.line_refs`)."""
@@ -232,9 +241,7 @@ class ProseNames:
         if norm is None:
             if len(self._norms) >= LINE_CACHE:
                 self._norms.clear()
-            # a word of ASCII letters: its lower case (what `normalize` gives, faster)
-            norm = word.lower() if word.isascii() and word.isalpha() else normalize(word)
-            self._norms[word] = norm
+            norm = self._norms[word] = _simple_lower(word) or normalize(word)
         return norm
 
     def may_start_creature(self, word: str) -> bool:
@@ -326,14 +333,27 @@ class ProseNames:
         self._after_count[word] = known
         return known
 
-    def words_after(self, text: str, pos: int) -> str:
+    def words_after(self, text: str, pos: int, most: int | None = None) -> str:
         """The words at `pos` (one at least) a count's name may take, as many as the longest
-        creature's name has."""
+        creature's name has; `most`: as many as that (the most words of a name that begins
+        with the first: `_named_words` reads no more of them when each is a word of its own
+        once normalised, as ASCII words are, and so is the next, which it reads when it
+        normalises to nothing: "2 wolves Æ")."""
+        if most is not None and most < self.longest_creature:
+            pattern = self._words_after_most.get(most)
+            if pattern is None:
+                pattern = self._words_after_most[most] = re.compile(
+                    rf"(?>{_WORD.pattern}(?:[ \t]+{_WORD.pattern}){{0,{most - 1}}})"
+                    r"(?![ \t]+[^\x00-\x7f])"  # a next word that may normalise to nothing
+                )
+            m = pattern.match(text, pos)
+            if m is not None and m[0].isascii():
+                return m[0]
         m = self._words_after.match(text, pos)
         return m[0] if m is not None else ""
 
     def _find(self, norm: str, style: Style) -> NamedEntry | None:
-        tables = [self._by_collection.get(c, {}) for c in STYLE_COLLECTIONS[style]]
+        tables = self._tables[style]
         for table in tables:
             found = table.get(norm)
             if found is not None:
@@ -344,6 +364,20 @@ class ProseNames:
                 if found is not None:
                     return found
         return None
+
+
+def _simple_lower(text: str) -> str:
+    """What `normalize` gives of words of ASCII letters, each after one space (its lower case:
+    found faster), or "" for any other text."""
+    if (
+        text.isascii()
+        and text.replace(" ", "").isalpha()
+        and "  " not in text
+        and text[0] != " "
+        and text[-1] != " "
+    ):
+        return text.lower()
+    return ""
 
 
 def parse_count(text: str) -> int:
@@ -364,7 +398,14 @@ def parse_count(text: str) -> int:
 def count_before(line: str, start: int) -> tuple[int, int] | None:
     """The count written just before column `start` of `line` ("4 {@creature wolf}", "4 ×
     **wolves**"): (count, its column), or None."""
-    m = _COUNT_BEFORE_REVERSED.match(line[start - 1 :: -1] if start > 0 else "")
+    if start < 2 or line[start - 1] not in " \t":
+        return None  # no space before the name: no count
+    last = start - 2
+    while last > 0 and line[last] in " \t":
+        last -= 1
+    if not (line[last] in _COUNT_LAST or line[last].isdecimal()):
+        return None  # what comes before the spaces is no count's last character, nor x
+    m = _COUNT_BEFORE_REVERSED.match(line[start - 1 :: -1])
     if m is None:
         return None
     return parse_count(m["count"][::-1]), start - m.end("count")
@@ -414,14 +455,18 @@ class ProseWalk:
         keep: bool = True,
         lazy: bool = False,
         edit: Edit | None = None,
+        live: bool = False,
     ) -> None:
         """`keep=False`: a walk that is not kept for the next version (no `states`).
         `lazy=True`: nothing is walked yet; iterate `steps` to walk (it yields every
         `WALK_SLICE` lines, once the new lines among them are read, and after `READ_CHARS` of
         new text, so a caller can stop in between and answer something else). `edit`: the
         lines in which `lines` differ from `old.lines` (`LineDocument.edits_since`, folded by
-        `fold_edits`), so that they are not compared to find it."""
-        self.lines: Sequence[str] = tuple(lines) if keep else lines  # kept: compared next time
+        `fold_edits`), so that they are not compared to find it. `live`: `lines` is a
+        document's own list (`LineDocument.lines`), which its edits change: not copied, and
+        the next walk follows the document's record of its edits from this one or starts
+        afresh, never comparing with it."""
+        self.lines: Sequence[str] = lines if live or not keep else tuple(lines)
         self.source: tuple[weakref.ref[LineDocument], int] | None = None
         """The document and its `generation` the walk is of, when a `LineDocument` was given."""
         self.states: list[State] = []
@@ -439,10 +484,13 @@ class ProseWalk:
         self, names: ProseNames | None, old: ProseWalk | None, keep: bool, edit: Edit | None
     ) -> Iterator[None]:
         lines = self.lines
-        if old is None or not lines or not old.lines:
+        # A walk of a document's own list (`source`) is followed by the document's edits only.
+        if old is None or not lines or not old.texts or (edit is None and old.source is not None):
             yield from self._walk(0, None, names, None, len(lines), 0, keep)
             return
         before = old.lines
+        if type(before) is not type(lines):  # a list and a tuple: compared as one kind
+            before = list(before) if isinstance(lines, list) else tuple(before)
         if edit is not None:  # the document's own record: nothing compared
             same_start, same_end = edit.start, len(lines) - edit.new_end
         elif lines == before:
@@ -451,7 +499,7 @@ class ProseWalk:
             shorter = min(len(lines), len(before))
             same_start = _same_lines(lines, before, shorter, 1)
             same_end = min(_same_lines(lines, before, shorter, -1), shorter - same_start)
-        if same_start == len(lines) == len(before):
+        if same_start == len(lines) == len(old.texts):
             self.states, self.texts, self.line_refs = old.states, old.texts, old.line_refs
             self._refs = old._refs
             return
@@ -465,7 +513,7 @@ class ProseWalk:
             names,
             old,
             len(lines) - same_end,
-            len(lines) - len(before),
+            len(lines) - len(old.texts),
         )
 
     def _walk(
@@ -571,11 +619,11 @@ class ProseWalk:
                 # A run of lines that begin with letters, each followed by another: prose,
                 # walked as one (the last is walked alone: the line after it may underline it).
                 end = min(count, n - n % WALK_SLICE + WALK_SLICE)
+                if old_states is not None:
+                    end = min(end, same_from)  # (the lines an edit wrote: looked at alone)
                 if n >= comments_until:  # whether the slice holds an HTML comment (rare)
                     comments = "<!--" in "".join(lines[n:end])
                     comments_until = end
-                if old_states is not None:
-                    end = min(end, same_from)
                 run = _plain_run(lines, n, end, comments) - 1 - n
                 if run >= 2:
                     in_list = _prose_run(states if keep else None, run, previous_blank, in_list)
@@ -933,13 +981,10 @@ def walk_prose_steps(
     walks = names._walks
     with names._walks_lock:  # the campaign's first reading runs in a worker thread
         old = walks.get(key)
-    if doc is not None:
-        from .textdoc import LineDocument  # here, not at the top: see the imports
-
-        if not isinstance(doc, LineDocument) or doc.lines is not lines:
-            doc = None  # its record of edits is not of these lines
+    if doc is not None and (not isinstance(doc, _textdoc().LineDocument) or doc.lines is not lines):
+        doc = None  # its record of edits is not of these lines
     edit = _edit_since(old, lines, doc) if old is not None and doc is not None else None
-    walk = ProseWalk(lines, names, old, lazy=True, edit=edit)
+    walk = ProseWalk(lines, names, old, lazy=True, edit=edit, live=doc is not None)
     if doc is not None:
         walk.source = (weakref.ref(doc), doc.generation)
     yield from walk.steps
@@ -964,8 +1009,8 @@ def _edit_since(old: ProseWalk, lines: Sequence[str], doc: LineDocument) -> Edit
     edits = doc.edits_since(generation)
     if edits is None:
         return None
-    edit = fold_edits(len(old.lines), edits)
-    if edit.new_end - edit.old_end != len(lines) - len(old.lines):
+    edit = fold_edits(len(old.texts), edits)  # a walk has a text (or None) for each line
+    if edit.new_end - edit.old_end != len(lines) - len(old.texts):
         return None  # not the edits of these lines
     return edit
 
@@ -980,9 +1025,21 @@ def fold_edits(count: int, edits: Sequence[Edit]) -> Edit:
         tail = min(tail, count - edit.old_end)
         count += edit.new_end - edit.old_end
     tail = min(tail, first - start, count - start)
-    from .textdoc import Edit  # here, not at the top: see the imports
+    folded: Edit = _textdoc().Edit(start, first - tail, count - tail)
+    return folded
 
-    return Edit(start, first - tail, count - tail)
+
+_TEXTDOC: list[ModuleType] = []
+
+
+def _textdoc() -> ModuleType:
+    """`textdoc` (pygls' classes), imported when first needed (see the imports): once, an
+    import statement in a function cost a pasted block's walk 2%."""
+    if not _TEXTDOC:
+        from . import textdoc
+
+        _TEXTDOC.append(textdoc)
+    return _TEXTDOC[0]
 
 
 def prose_at(
@@ -1188,19 +1245,17 @@ def _counts(text: str) -> list[tuple[int, int, str]]:
 
 
 def _counts_with_words(text: str) -> list[Count]:
-    low = _lowered(text)
-    if low is None:
+    if _latin1(text) is None and _lowered(text) is None:
         return [
             (m.start(), m.end(), m["count"], m.end("word")) for m in _COUNT_WITH_WORD.finditer(text)
         ]
-    return _counts_in(low)
+    return _counts_in(text)
 
 
 def _counts_of_lines(joined: str, lines: list[str], starts: list[int]) -> list[Count]:
     """The counts of lines joined by newlines, in order, at their columns in `joined`."""
-    low = _lowered(joined)
-    if low is not None:
-        return _counts_in(low)
+    if _latin1(joined) is not None or _lowered(joined) is not None:
+        return _counts_in(joined)
     out: list[Count] = []
     for line, base in zip(lines, starts, strict=False):
         out += [(base + a, base + b, w, base + e) for a, b, w, e in _counts_with_words(line)]
@@ -1218,51 +1273,55 @@ def _lowered(text: str) -> str | None:
     return None
 
 
-def _counts_in(low: str) -> list[Count]:
-    """The counts in `low` (lower-cased: `_lowered`), in order (none crosses a line: a newline
-    is neither a count's space nor a word)."""
+def _counts_in(text: str) -> list[Count]:
+    """The counts in `text`, which is Latin-1 or which `_lowered` can lower, in order (none
+    crosses a line: a newline is neither a count's space nor a word). A Latin-1 text is read as
+    bytes (one a character: the same columns), its digits as zeros (`_COUNT_ZEROS`: scanned for
+    as one character); the number words are looked for only where the text holds them as words
+    of their own (`_WORD_BYTES`: its words split in C), and each is matched where it is in the
+    line lower-cased (the whole text lower-cased, and each of fourteen words looked for in it,
+    took most of a first reading's count time)."""
     found: list[Count] = []
-    latin1 = _latin1(low)
-    if latin1 is not None:  # its digits as zeros: scanned for as one character
+    data = _latin1(text)
+    if data is not None:
         found = [
-            (m.start(), m.end(), low[m.start() : m.end(1)], m.end(2))
-            for m in _COUNT_ZEROS.finditer(latin1.translate(_ZEROS))
+            (m.start(), m.end(), text[m.start() : m.end(1)], m.end(2))
+            for m in _COUNT_ZEROS.finditer(data.translate(_ZEROS))
         ]
-    elif _ANY_DIGIT.search(low):
-        found = [
-            (m.start(), m.end(), m["count"], m.end("word")) for m in _COUNT_DIGITS.finditer(low)
-        ]
-    words = False
-    for part in _number_words_in(low):
-        at = low.find(part)
+    else:
+        low = text.lower()  # the same columns (`_lowered`)
+        if _ANY_DIGIT.search(low):
+            found = [
+                (m.start(), m.end(), m["count"], m.end("word")) for m in _COUNT_DIGITS.finditer(low)
+            ]
+        data = text.encode("latin-1", "replace")  # one byte a character too
+    words = data.translate(_WORD_BYTES).split()
+    parts = [p for w in _NUMBER_WORD_BYTES.intersection(words) for p in _PARTS_OF[w]]
+    lowered = data.lower() if parts else b""  # its ASCII letters: those of number words
+    for part in parts:
+        needle = part.encode()
+        at = lowered.find(needle)
         while at >= 0:
             start = at
             if part in _AFTER_A:  # "a dozen", "a pair of": the count begins at the "a"
-                while start > 0 and low[start - 1] in _SPACES:
+                while start > 0 and text[start - 1] in _SPACES:
                     start -= 1
-                start -= start > 0 and low[start - 1] == "a" and start < at
-            word = _COUNT_WORDS.match(low, start)
-            if word is not None and word.end("count") > at and "\n" not in word[0]:
-                found.append((start, word.end(), word["count"], word.end("word")))
-                words = True
-            at = low.find(part, at + 1)
-    if words:
+                start -= start > 0 and text[start - 1] in "aA" and start < at
+            first = max(start - 1, 0)  # the character before: `_COUNT_WORDS` looks behind
+            end = text.find("\n", at)
+            line = text[first : len(text) if end < 0 else end].lower()
+            word = _COUNT_WORDS.match(line, start - first)
+            if word is not None and word.end("count") > at - first:
+                found.append((start, first + word.end(), word["count"], first + word.end("word")))
+            at = lowered.find(needle, at + 1)
+    if parts:
         found.sort()
     return found
 
 
-def _number_words_in(low: str) -> list[str]:
-    """The parts of number words (`_NUMBER_WORD_PARTS`) that `low` holds as words of their own,
-    where a count may be written (and a few others): its words split in C, each number word
-    then looked for alone (looking for each in the whole text took most of a count's time).
-    The words are split at every character but an ASCII letter other than x, so a count's word
-    is one ("sixx wolves": "si"; an accented letter splits "ésix" too: looked for in vain)."""
-    words = low.encode("latin-1", "replace").translate(_WORD_BYTES).split()
-    return [part for word in _NUMBER_WORD_BYTES.intersection(words) for part in _PARTS_OF[word]]
-
-
 _WORD_BYTES = bytes(
-    c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 and c != ord("x") else 32 for c in range(256)
+    32 if c in b"xX" else c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 else 32
+    for c in range(256)
 )
 """Lower-cased ASCII letters but x, and a space for every other byte (`bytes.translate`)."""
 _PARTS_OF: dict[bytes, list[str]] = {}
@@ -1389,7 +1448,7 @@ def _counted(text: str, count: Count, names: ProseNames, base: int = 0) -> Prose
     else:
         # The words the loop may read (as many as the longest name has), as one key: what they
         # name depends on them only, and prose repeats its names.
-        span = names.words_after(text, pos)
+        span = names.words_after(text, pos, most)
         spans = names._spans_named
         try:
             known = spans[span]

@@ -89,12 +89,13 @@ def find_encounters(
     lines: Sequence[str],
     facts: DocumentFacts | None = None,
     key: Hashable | None = None,
+    doc: object = None,
 ) -> list[DocEncounter]:
     """The encounter blocks and the counting prose lines of a document, in order: from what a
-    pass found of the document, `facts`, when given (`key`: the document's, for
+    pass found of the document, `facts`, when given (`key` and `doc`: the document's, for
     `prose.walk_prose`, when not)."""
     found = list(_blocks(lines, None if facts is None else facts.fences))
-    found += _prose_lines(resolver, lines, facts, key)
+    found += _prose_lines(resolver, lines, facts, key, doc)
     found.sort(key=lambda e: (e.line, e.end))
     return found
 
@@ -264,12 +265,13 @@ def _prose_lines(
     lines: Sequence[str],
     facts: DocumentFacts | None = None,
     key: Hashable | None = None,
+    doc: object = None,
 ) -> list[DocEncounter]:
     """Lines (parts between semicolons) that count creatures by name or by tag."""
     refs: dict[int, list[tuple[int, int, int, str, int | None]]] = {}
     tags: Iterable[tuple[int, Tag]]
     if facts is None:
-        walk = walk_prose(lines, resolver.prose_names(), key)
+        walk = walk_prose(lines, resolver.prose_names(), key, doc)
         tags = (
             (n, tag)
             for n, text in enumerate(walk.texts)
@@ -405,7 +407,7 @@ def code_lenses(
     more there are."""
     lines = doc.lines
     lenses = []
-    found = [e for e in find_encounters(resolver, lines, facts, doc.uri) if e.kind in kinds]
+    found = [e for e in find_encounters(resolver, lines, facts, doc.uri, doc) if e.kind in kinds]
     for encounter in found[:MAX_ITEMS]:
         said = verdict(resolver, encounter)
         lenses.append(

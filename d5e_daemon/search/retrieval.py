@@ -24,7 +24,9 @@ only executes those queries, with the same results as the plain SQL would give:
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import replace
 from functools import partial
 
 import apsw
@@ -63,14 +65,13 @@ def keyword_hits(
     calling thread's connection)."""
     if not words:
         return []
-    totals = queries.keyword_totals(conn, queries.fts_any(words))
-    if totals is None:  # no row holds any of the words
-        return []
-    term_counts.agree(totals)
     kept = weighty_words(conn, term_counts, words)
     match = queries.fts_any(kept)
     wanted = limit * OVERFETCH
-    top = keyword_top(conn, term_counts, totals, kept, name_weight, wanted)
+    if scope.rows is not None:  # the profile's SRD ranked apart: FTS5 ranks only its rows
+        top = queries.keyword_top(conn, match, name_weight, wanted, scope.rows)
+    else:
+        top = keyword_top(conn, term_counts, kept, name_weight, wanted)
     ours = queries.in_scope(conn, scope, [i for i, _ in top], norm_name)
     found = [(i, score, ours[i]) for i, score in top if i in ours][:limit]
     if len(found) == limit:
@@ -92,6 +93,9 @@ COMMON_SHARE = 0.02
 LEFT_OUT_BOUND = 1.4
 """... as long as the most those words can add to a row's score stays under this (the 100th
 best score of a query is 7-11 at the SRD + 100,000 entries)."""
+LEFT_OUT_ROWS = 20_000
+"""`keyword_top` ranks every row when the common words' lists hold fewer rows than this in
+all (ranking them costs FTS5 ~0.5 µs a row; the shortcut's own work, 2-10 ms)."""
 RESCORED_MOST = 400
 """`keyword_top` scores at most this many rows itself; past that FTS5 ranks every row."""
 
@@ -99,14 +103,12 @@ RESCORED_MOST = 400
 def keyword_top(
     conn: apsw.Connection,
     term_counts: DocCounts,
-    totals: tuple[int, int],
     words: list[str],
     name_weight: float,
     limit: int,
 ) -> list[tuple[int, float]]:
     """The same rows, scores and order as `queries.keyword_top` for the FTS5 query "any of
-    `words`", without scoring every row that holds only common words (MaxScore). `totals`:
-    the index's rows and tokens (`queries.keyword_totals`), which `term_counts` agree with.
+    `words`", without scoring every row that holds only common words (MaxScore).
 
     In FTS5's bm25 each word adds `idf × f(k1 + 1) / (f + k1(1 - b + b·D/avgdl))` to a row's
     score, which is less than `idf × (k1 + 1)` whatever the row: a word held by a third of
@@ -126,6 +128,14 @@ def keyword_top(
     if len(words) < 2 or any(len(t) != 1 for t in terms):
         return every()
     tokens = [t for (t,) in terms]
+    held = term_counts(tokens, conn)
+    common_rows = COMMON_SHARE * term_counts.rows(conn)
+    if sum(n for n in held.values() if n > common_rows) < LEFT_OUT_ROWS:
+        return every()  # FTS5 ranks them in a few ms
+    totals = queries.keyword_totals(conn, queries.fts_any(words))
+    if totals is None:
+        return every()
+    term_counts.agree(totals)  # the counts must be FTS5's own now: counted again if stale
     held = term_counts(tokens, conn)
     n_rows, n_tokens = totals
     idf = [_idf(n_rows, held[t]) for t in tokens]
@@ -241,7 +251,16 @@ def semantic_hits(
     `k` nearest passages among the entries in scope, grouped by entry. Similarities are exact
     (float32, in SQLite). The candidates: the nearest passages of all (`PassageIndex`), taken
     in order of their exact distance while in scope; or, when the scope holds too few of them
-    (filters, a small collection), the nearest passages of the scope."""
+    (filters, a small collection), the nearest passages of the scope. A scope of a few packs
+    (`scope.rows` given: the profile's SRD ranked apart) of at most `EXACT_PASSAGES` passages is
+    scored exactly from their vectors held in memory (`PassageIndex.among`)."""
+    if scope.rows is not None:  # the profile's SRD ranked apart: its vectors in memory
+        packs = replace(scope, collections=(), edition=None, filters=())
+        key = json.dumps([packs.args(), model], sort_keys=True)
+        small = passages.among(key, lambda: queries.passages_in_scope(conn, packs, model))
+        if small is not None:
+            kept = queries.passages_in_scope(conn, scope, model) if scope.restricted else None
+            return small.nearest(vector, k, limit, kept)
     index = passages.current()
     wanted = k * (EXACT_MARGIN if index.exact else CANDIDATES_PER_NEIGHBOUR)
     share = 0.0 if index.exact else 1 / SMALL_SCOPE
