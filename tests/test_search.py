@@ -1283,18 +1283,27 @@ def test_the_profiles_srd_is_ranked_apart_only_beside_other_packs(db_path: Path)
 
 def test_a_small_scope_is_searched_by_meaning_in_memory_as_in_the_database(indexed: App) -> None:
     """The SRD's passages ranked apart are scored from their vectors in memory: the same
-    entries, similarities and passages as the exact search through the database."""
+    entries, similarities and passages as the exact search through the database, with
+    collections and filters asked for too (one set of vectors kept for the packs)."""
     app = indexed
     model = app.search.embedder.model_id
     exact = PassageIndex(lambda: app.conn, exact_limit=10**7)
-    scope = SearchScope(profile=app.profile, packs=["srd-2014"])
     rows = queries.pack_id_range(app.conn, ["srd-2014"])
-    for text in ("a green ray that turns a creature to dust", "undead whose touch paralyses"):
-        (vector,) = app.search.embedder.embed([text])
-        plain = retrieval.semantic_hits(app.conn, exact, scope, vector, model, 100, 50)
-        small = retrieval.semantic_hits(
-            app.conn, app.search.passages, replace(scope, rows=rows), vector, model, 100, 50
-        )
-        # the same order but for ties (equal bags of words)
-        assert {e: p for e, _, p in small} == {e: p for e, _, p in plain}
-        assert [s for _, s, _ in small] == pytest.approx([s for _, s, _ in plain], abs=1e-5)
+    level3 = {"filter": "level", "name": "level", "min": 3, "max": 3}
+    scopes = [
+        SearchScope(profile=app.profile, packs=["srd-2014"]),
+        SearchScope(profile=app.profile, packs=["srd-2014"], collections=["monsters"]),
+        SearchScope(profile=app.profile, packs=["srd-2014"], filters=[level3]),
+    ]
+    for scope, k in zip(scopes, (100, 1000, 1000), strict=True):  # k: past ties at the k-th
+        for text in ("a green ray that turns a creature to dust", "undead whose touch paralyses"):
+            (vector,) = app.search.embedder.embed([text])
+            plain = retrieval.semantic_hits(app.conn, exact, scope, vector, model, k, 50)
+            small = retrieval.semantic_hits(
+                app.conn, app.search.passages, replace(scope, rows=rows), vector, model, k, 50
+            )
+            assert plain
+            # the same order but for ties (equal bags of words)
+            assert {e: p for e, _, p in small} == {e: p for e, _, p in plain}
+            assert [s for _, s, _ in small] == pytest.approx([s for _, s, _ in plain], abs=1e-5)
+    assert len(app.search.passages.scopes) == 1

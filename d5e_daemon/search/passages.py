@@ -11,7 +11,7 @@ about. An entry's score is that of its best passage.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import apsw
@@ -179,8 +179,10 @@ class PassageIndex:
         return self.scopes[key]
 
 
-SCOPES_KEPT = 8
-"""`PassageIndex.among` keeps the vectors of this many scopes at most."""
+SCOPES_KEPT = 2
+"""`PassageIndex.among` keeps the vectors of this many scopes at most (the profile's SRD packs,
+~7 MB for the SRD 2014; a search asking for collections or filters takes those packs' vectors
+and leaves out the passages outside its scope)."""
 
 
 class ScopeVectors:
@@ -211,9 +213,12 @@ class ScopeVectors:
         owners = np.array([entries[int(pid)] for pid in ids], dtype=np.int64)
         return cls(ids, owners, rows.astype(np.float32))
 
-    def nearest(self, vector: bytes, k: int, limit: int) -> list[tuple[int, float, int]]:
+    def nearest(
+        self, vector: bytes, k: int, limit: int, allowed: Collection[int] | None = None
+    ) -> list[tuple[int, float, int]]:
         """(entry id, cosine similarity of its best passage, that passage's id), best first, of
-        the `k` passages nearest to `vector`, at most `limit` entries."""
+        the `k` passages nearest to `vector` (among the passage ids `allowed`, if given), at
+        most `limit` entries."""
         import numpy as np
 
         query = np.frombuffer(vector, dtype="<f4")
@@ -221,6 +226,11 @@ class ScopeVectors:
         if not len(self.ids) or size == 0:
             return []
         sims = self.rows @ (query / size)
+        if allowed is not None:
+            sims = np.where(np.isin(self.ids, np.fromiter(allowed, dtype=np.int64)), sims, -np.inf)
+            k = min(k, len(allowed))
+            if not k:
+                return []
         top = np.argpartition(-sims, k)[:k] if len(sims) > k else np.arange(len(sims))
         best: dict[int, tuple[int, float, int]] = {}
         for i in top[np.argsort(-sims[top], kind="stable")]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from functools import partial
 
 import apsw
@@ -254,10 +255,12 @@ def semantic_hits(
     (`scope.rows` given: the profile's SRD ranked apart) of at most `EXACT_PASSAGES` passages is
     scored exactly from their vectors held in memory (`PassageIndex.among`)."""
     if scope.rows is not None:  # the profile's SRD ranked apart: its vectors in memory
-        key = json.dumps([scope.args(), model], sort_keys=True)
-        small = passages.among(key, lambda: queries.passages_in_scope(conn, scope, model))
+        packs = replace(scope, collections=(), edition=None, filters=())
+        key = json.dumps([packs.args(), model], sort_keys=True)
+        small = passages.among(key, lambda: queries.passages_in_scope(conn, packs, model))
         if small is not None:
-            return small.nearest(vector, k, limit)
+            kept = queries.passages_in_scope(conn, scope, model) if scope.restricted else None
+            return small.nearest(vector, k, limit, kept)
     index = passages.current()
     wanted = k * (EXACT_MARGIN if index.exact else CANDIDATES_PER_NEIGHBOUR)
     share = 0.0 if index.exact else 1 / SMALL_SCOPE
