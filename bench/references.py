@@ -6,8 +6,9 @@
 Prose names: a generated (seeded) document whose lines hold a tag each (as in
 `bench/markdown.py`) and prose names as published adventures write them (a **bold** creature,
 an *italic* spell or item, "4 wolves"). One run times, in one process and alternately, the
-diagnostics pass and the prose recognition (`prose.walk_prose` with the document's key, as the
-server's shared document pass calls it) of the same version of the document: unchanged, after
+diagnostics pass and the prose recognition (`prose.walk_prose` with the document's key and the
+document, whose record of its edits says what changed, as the server's shared document pass
+calls it) of the same version of the document: unchanged, after
 one line edited, one inserted, one deleted, 40 new lines pasted, walked whole, and never seen
 before (`prose_figures`). The target is prose ≤ 20% of a diagnostics pass. `--old REVISION`
 times `prose.py` of a git revision in the same loop (old and new in one run, taking turns going

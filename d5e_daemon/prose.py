@@ -33,6 +33,7 @@ from collections.abc import Generator, Hashable, Iterable, Iterator, Sequence
 from itertools import accumulate, chain, compress, count, repeat
 from itertools import count as _count
 from operator import add, is_, itemgetter, ne, not_, or_
+from types import ModuleType
 from typing import TYPE_CHECKING, Literal, NamedTuple, cast
 
 import apsw
@@ -488,6 +489,8 @@ class ProseWalk:
             yield from self._walk(0, None, names, None, len(lines), 0, keep)
             return
         before = old.lines
+        if type(before) is not type(lines):  # a list and a tuple: compared as one kind
+            before = list(before) if isinstance(lines, list) else tuple(before)
         if edit is not None:  # the document's own record: nothing compared
             same_start, same_end = edit.start, len(lines) - edit.new_end
         elif lines == before:
@@ -616,11 +619,11 @@ class ProseWalk:
                 # A run of lines that begin with letters, each followed by another: prose,
                 # walked as one (the last is walked alone: the line after it may underline it).
                 end = min(count, n - n % WALK_SLICE + WALK_SLICE)
+                if old_states is not None:
+                    end = min(end, same_from)  # (the lines an edit wrote: looked at alone)
                 if n >= comments_until:  # whether the slice holds an HTML comment (rare)
                     comments = "<!--" in "".join(lines[n:end])
                     comments_until = end
-                if old_states is not None:
-                    end = min(end, same_from)
                 run = _plain_run(lines, n, end, comments) - 1 - n
                 if run >= 2:
                     in_list = _prose_run(states if keep else None, run, previous_blank, in_list)
@@ -978,11 +981,8 @@ def walk_prose_steps(
     walks = names._walks
     with names._walks_lock:  # the campaign's first reading runs in a worker thread
         old = walks.get(key)
-    if doc is not None:
-        from .textdoc import LineDocument  # here, not at the top: see the imports
-
-        if not isinstance(doc, LineDocument) or doc.lines is not lines:
-            doc = None  # its record of edits is not of these lines
+    if doc is not None and (not isinstance(doc, _textdoc().LineDocument) or doc.lines is not lines):
+        doc = None  # its record of edits is not of these lines
     edit = _edit_since(old, lines, doc) if old is not None and doc is not None else None
     walk = ProseWalk(lines, names, old, lazy=True, edit=edit, live=doc is not None)
     if doc is not None:
@@ -1025,9 +1025,21 @@ def fold_edits(count: int, edits: Sequence[Edit]) -> Edit:
         tail = min(tail, count - edit.old_end)
         count += edit.new_end - edit.old_end
     tail = min(tail, first - start, count - start)
-    from .textdoc import Edit  # here, not at the top: see the imports
+    folded: Edit = _textdoc().Edit(start, first - tail, count - tail)
+    return folded
 
-    return Edit(start, first - tail, count - tail)
+
+_TEXTDOC: list[ModuleType] = []
+
+
+def _textdoc() -> ModuleType:
+    """`textdoc` (pygls' classes), imported when first needed (see the imports): once, an
+    import statement in a function cost a pasted block's walk 2%."""
+    if not _TEXTDOC:
+        from . import textdoc
+
+        _TEXTDOC.append(textdoc)
+    return _TEXTDOC[0]
 
 
 def prose_at(
@@ -1308,7 +1320,8 @@ def _counts_in(text: str) -> list[Count]:
 
 
 _WORD_BYTES = bytes(
-    c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 and c != ord("x") else 32 for c in range(256)
+    32 if c in b"xX" else c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 else 32
+    for c in range(256)
 )
 """Lower-cased ASCII letters but x, and a space for every other byte (`bytes.translate`)."""
 _PARTS_OF: dict[bytes, list[str]] = {}

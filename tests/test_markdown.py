@@ -256,25 +256,6 @@ def test_completion_of_names_closes_the_tag(resolver: Resolver) -> None:
     assert result.items[0].label_details == types.CompletionItemLabelDetails(description="srd-2014")
 
 
-def test_completion_before_a_name_is_typed_offers_the_collections_names(
-    resolver: Resolver,
-) -> None:
-    """`{@spell ` (the space is a trigger character): the spells' names, shortest first, for
-    the editor to filter as the writer types (an empty list would close VS Code's suggestions,
-    and the next letter would have to open them anew)."""
-    result = md.completion(resolver, doc("Cast {@spell "), pos(0, 13))
-    assert result.is_incomplete
-    found = items_of(result)
-    assert len(found) == 20
-    assert found[0] == ("Aid", "2nd-level abjuration", "aid}", (0, 13, 0, 13))
-    assert [len(label) for label, *_ in found] == sorted(len(label) for label, *_ in found)
-    assert all(item.filter_text is None for item in result.items)  # filtered by their labels
-    creatures = md.completion(resolver, doc("{@creature  "), pos(0, 12))
-    assert "Goblin" not in [i.label for i in creatures.items]  # the shortest: Ape, Bat, …
-    assert {i.label for i in creatures.items} >= {"Ape", "Bat"}
-    assert md.completion(resolver, doc("{@nosuchtag "), pos(0, 12)).items == []
-
-
 def test_completion_inside_a_closed_tag_replaces_the_whole_name(resolver: Resolver) -> None:
     result = md.completion(resolver, doc("{@creature gob|srd-2014} x"), pos(0, 14))
     assert items_of(result)[0] == ("Goblin", "CR 1/4 Small humanoid", "goblin", (0, 11, 0, 14))

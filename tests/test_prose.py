@@ -204,6 +204,7 @@ PIECES = [
 @example("someone, stone: often a dozen wolves, a  pair of ogres, ELEVEN bats, ſix wolves")
 @example("4 éclairs, é4 wolves, 2 µ, ²3 bats, 5 _x, 1,5 ogres, 3-4 rats, 6 x×, 7 'tis, 8 a-b")
 @example("six wolves, sixx ogres, Six bats, SIX  x rats, a dozen sixes, one pair of x")
+@example("SIX one, SIXX wolves, TWO X bats")
 @example("*fireball* **4 wolves** _shield_ __ogre__ ***x*** \\*no* a*b* *c*d")
 def test_the_fast_patterns_find_what_the_reference_patterns_find(text: str) -> None:
     """Counts, emphasis and the count before a name are looked for with patterns written for
@@ -449,6 +450,23 @@ def test_a_walk_that_follows_the_documents_edits_equals_a_walk_from_scratch(
         else:
             walk = walk_prose(doc.lines, names, key, doc)
         assert_walk_is_fresh(walk, list(doc.lines), names)
+
+
+def test_a_walk_given_the_document_walks_only_what_its_edits_wrote(names: ProseNames) -> None:
+    """Given the document, a walk follows its record of edits: a pasted block walks the block
+    (and the line before it), an unchanged document nothing, and so after a walk of the same
+    key without the document (its lines compared: none changed)."""
+    key = "file:///record.md"
+    doc = LineDocument(key, "\n".join(adventure(2000)) + "\n", version=1, language_id="markdown")
+    find_prose(list(doc.lines), names, key)  # no document: its lines kept, compared next time
+    assert walk_prose(doc.lines, names, key, doc).walked == 0
+    block = "".join(f"Pasted {i}: {i % 5 + 2} wolves and *shield*.\n" for i in range(40))
+    where = types.Range(types.Position(700, 0), types.Position(700, 0))
+    doc.apply_change(types.TextDocumentContentChangePartial(range=where, text=block))
+    walk = walk_prose(doc.lines, names, key, doc)
+    assert walk.walked <= 42
+    assert_walk_is_fresh(walk, list(doc.lines), names)
+    assert walk_prose(doc.lines, names, key, doc).walked == 0
 
 
 def test_fold_edits_covers_every_changed_line() -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,9 @@ import pytest
 from d5e_daemon import Entry, Pack, PackSource, db, hookimpl, queries
 from d5e_daemon.app import App
 from d5e_daemon.errors import IndexNotReady, InvalidParams
+from d5e_daemon.features import search as ranking
 from d5e_daemon.features.search import (
+    BELOW_SRD_PRIOR,
     KEYWORD_DOUBT,
     KEYWORD_WEIGHT,
     QUESTION_KEYWORD_SHARE,
@@ -28,6 +32,7 @@ from d5e_daemon.features.search import (
     asks,
     fuse,
     keyword_weight,
+    pack_groups,
     query_words,
     search,
     search_filters,
@@ -38,7 +43,7 @@ from d5e_daemon.protocol import SearchFiltersParams, SearchParams, decode
 from d5e_daemon.queries import SearchScope
 from d5e_daemon.search import retrieval
 from d5e_daemon.search.embed import FakeEmbedder
-from d5e_daemon.search.passages import split
+from d5e_daemon.search.passages import PassageIndex, split
 from d5e_daemon.settings import build
 
 from .brew import BREW, ENTRIES, BrewPlugin
@@ -295,14 +300,14 @@ def test_explain_says_what_a_hybrid_search_took_from_a_hit(db_path: Path) -> Non
         assert app.search.build().ready
         hits = ask(app, query="blazing orb of flame", explain=True, limit=5).hits
         (orb,) = [h for h in hits if h.ref == "spells/blazing-orb"]
-        assert orb.explain and orb.explain.boosts["below the SRD"] == -1.0
+        assert orb.explain and orb.explain.boosts["below the SRD"] == -BELOW_SRD_PRIOR
         assert orb.explain.boosts["other edition"] == -1.0  # a 2024 pack in a 2014 profile
         srd = [h for h in hits if h.pack == "srd-2014"]
         assert srd and all(h.explain and "below the SRD" not in h.explain.boosts for h in srd)
         keyword = ask(app, query="blazing orb of flame", mode="keyword", explain=True).hits
         assert all(h.explain and not h.explain.boosts for h in keyword)
         line = _explain_text(orb.explain).plain
-        assert "-1.000 other edition, -1.000 below the SRD" in line
+        assert f"-1.000 other edition, -{BELOW_SRD_PRIOR:.3f} below the SRD" in line
     finally:
         app.close()
 
@@ -1186,3 +1191,119 @@ def test_proficiencies_get_no_vectors_and_lose_those_an_older_index_made(indexed
     assert listed() == 1
     assert indexed.search.build().ready
     assert listed() == 0
+
+
+# -- a large library: the SRD's answers are ranked apart ----------------------------------------
+
+CROWD = Pack(id="test-crowd", title="Crowd", version="1", license="CC0", default_priority=50)
+CROWD_WORDS = "spell target reduced pile fine gray dust creature".split()  # noqa: SIM905
+
+
+def crowd_entries(count: int) -> list[Entry]:
+    """Spells made of the SRD's words, as a generated library's are (`bench/brew.py`): each
+    holds most of a query's words, scattered, so it looks nearer to any query than it is."""
+    pick = random.Random(5)
+    return [
+        Entry(
+            collection="spells",
+            slug=f"crowd-{i}",
+            name=f"{pick.choice(CROWD_WORDS).title()} {pick.choice(CROWD_WORDS).title()} {i}",
+            data={
+                "level": pick.randint(1, 9),
+                "school": {"name": "Transmutation"},
+                "desc": [" ".join(pick.choices(CROWD_WORDS, k=40)) + "."],
+            },
+        )
+        for i in range(count)
+    ]
+
+
+class CrowdPlugin:
+    __name__ = "test-crowd-plugin"
+
+    @hookimpl
+    def register_packs(self, register: Callable[[PackSource], None]) -> None:
+        register(PackSource(pack=CROWD, load=lambda: crowd_entries(400)))
+
+
+def crowd_app(db_path: Path) -> App:
+    packs = {"builtinPacks": ["srd-2014", CROWD.id], "packs": {"srd-2014": 10, CROWD.id: 50}}
+    app = App(build({"db": str(db_path), **packs}), plugins=get_plugins(extra=(CrowdPlugin(),)))
+    app.start()
+    assert app.search.build().ready
+    return app
+
+
+def test_a_pack_many_times_the_srds_size_does_not_crowd_out_its_answers(db_path: Path) -> None:
+    """400 generated spells of the SRD's words beside it: ranked in one list, they fill its
+    best 50 by meaning and coverage and push Disintegrate out of the top 5; ranked apart (the
+    profile's SRD, and the rest, each against its own best) the SRD's answer stays first, and
+    the generated pack's best are still among the first."""
+    app = crowd_app(db_path)
+    try:
+        query = "a spell that reduces a target to a pile of fine gray dust"
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(ranking, "PACK_GROUPS", False)
+            alone = [h.ref for h in ask(app, query=query).hits[:5]]
+        assert "spells/disintegrate" not in alone  # what the library did before
+        hits = ask(app, query=query, explain=True).hits
+        assert hits[0].ref == "spells/disintegrate"
+        assert {h.pack for h in hits[:5]} == {"srd-2014", CROWD.id}
+        # `explain`'s ranks are within each group: each has its first by keywords
+        firsts = [h.pack for h in hits if h.explain and h.explain.keyword_rank == 1]
+        assert sorted(firsts) == ["srd-2014", CROWD.id]
+    finally:
+        app.close()
+
+
+def test_the_profiles_srd_is_ranked_apart_only_beside_other_packs(db_path: Path) -> None:
+    app = make_app(db_path)  # the SRD alone: one list, as before
+    try:
+        scope = SearchScope(profile=app.profile)
+        assert pack_groups(app, scope) == [scope]
+    finally:
+        app.close()
+    app = crowd_app(db_path)
+    try:
+        rules, rest = pack_groups(app, scope)
+        assert (rules.packs, rest.packs) == (["srd-2014"], [CROWD.id])
+        low, high = app.conn.execute(
+            "SELECT min(id), max(id) FROM entry WHERE pack_id = 'srd-2014'"
+        ).fetchone()
+        assert rules.rows == (low, high) and rest.rows is None
+        assert pack_groups(app, SearchScope(profile=app.profile, packs=[CROWD.id])) == [
+            SearchScope(profile=app.profile, packs=[CROWD.id])
+        ]
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(ranking, "PACK_GROUPS", False)
+            assert pack_groups(app, scope) == [scope]
+    finally:
+        app.close()
+
+
+def test_a_small_scope_is_searched_by_meaning_in_memory_as_in_the_database(indexed: App) -> None:
+    """The SRD's passages ranked apart are scored from their vectors in memory: the same
+    entries, similarities and passages as the exact search through the database, with
+    collections and filters asked for too (one set of vectors kept for the packs)."""
+    app = indexed
+    model = app.search.embedder.model_id
+    exact = PassageIndex(lambda: app.conn, exact_limit=10**7)
+    rows = queries.pack_id_range(app.conn, ["srd-2014"])
+    level3 = {"filter": "level", "name": "level", "min": 3, "max": 3}
+    scopes = [
+        SearchScope(profile=app.profile, packs=["srd-2014"]),
+        SearchScope(profile=app.profile, packs=["srd-2014"], collections=["monsters"]),
+        SearchScope(profile=app.profile, packs=["srd-2014"], filters=[level3]),
+    ]
+    for scope, k in zip(scopes, (100, 1000, 1000), strict=True):  # k: past ties at the k-th
+        for text in ("a green ray that turns a creature to dust", "undead whose touch paralyses"):
+            (vector,) = app.search.embedder.embed([text])
+            plain = retrieval.semantic_hits(app.conn, exact, scope, vector, model, k, 50)
+            small = retrieval.semantic_hits(
+                app.conn, app.search.passages, replace(scope, rows=rows), vector, model, k, 50
+            )
+            assert plain
+            # the same order but for ties (equal bags of words)
+            assert {e: p for e, _, p in small} == {e: p for e, _, p in plain}
+            assert [s for _, s, _ in small] == pytest.approx([s for _, s, _ in plain], abs=1e-5)
+    assert len(app.search.passages.scopes) == 1

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from .. import queries
 from ..app import App
-from ..matching import COMMON_PREFIX, TIERS, NameMatch, collection_rank, match_names
+from ..matching import COMMON_PREFIX, TIERS, collection_rank, match_names
 from ..protocol import CompleteParams, CompleteResult, CompletionItem
 
-__all__ = ["COMMON_PREFIX", "collection_rank", "complete", "first_names", "match_names"]
+__all__ = ["COMMON_PREFIX", "collection_rank", "complete", "match_names"]
 
 
 def complete(app: App, params: CompleteParams) -> CompleteResult:
@@ -16,17 +16,6 @@ def complete(app: App, params: CompleteParams) -> CompleteResult:
     matches = match_names(
         app, params.prefix, collections=params.collections, pack=params.pack, limit=limit
     )
-    return _result(app, matches)
-
-
-def first_names(app: App, collections: list[str], limit: int) -> CompleteResult:
-    """The names of the collections before any is typed (an editor's `{@spell `), shortest
-    first, as `complete` gives them once a letter is typed."""
-    rows = queries.names_exact_or_prefix(app.conn, app.profile, "", collections, None, limit)
-    return _result(app, [NameMatch(row, 1, 100.0) for row in rows])
-
-
-def _result(app: App, matches: list[NameMatch]) -> CompleteResult:
     rows = {r.id: r for r in queries.rows_by_ids(app.conn, [m.row.id for m in matches])}
     items = []
     for m in matches:

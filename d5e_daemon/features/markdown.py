@@ -28,7 +28,7 @@ from ..protocol import CompleteParams, CompletionItem, LookupParams
 from ..tagtext import QUALIFIER_PARTS
 from ..text import normalize
 from ..textdoc import LineDocument, client_units, from_client_units, moved_ranges
-from .complete import complete, first_names
+from .complete import complete
 from .doclines import CHECK_EVERY, MAX_ITEMS, DocumentFacts, facts_now
 from .documents import entry_uri
 from .lookup import lookup
@@ -484,12 +484,9 @@ def _names_to_items(
     limit: int,
     tiers: tuple[str, ...] | None = None,
 ) -> list[types.CompletionItem]:
-    if prefix:
-        found = complete(
-            app, CompleteParams(prefix=prefix, collections=list(collections), limit=limit)
-        ).items
-    else:  # nothing typed yet (`{@spell `): the editor filters these as the writer types
-        found = first_names(app, list(collections), limit).items
+    found = complete(
+        app, CompleteParams(prefix=prefix, collections=list(collections), limit=limit)
+    ).items
     items: list[types.CompletionItem] = []
     for item in found:
         if tiers is not None and item.match not in tiers:
@@ -504,7 +501,7 @@ def _names_to_items(
                 kind=types.CompletionItemKind.Reference,
                 detail=item.detail,
                 # The server already filtered and ordered (typos included): keep its order.
-                filter_text=prefix or None,
+                filter_text=prefix,
                 sort_text=f"{len(items):04d}",
                 text_edit=types.TextEdit(edit_range, new_text),
                 data={"ref": f"{item.pack}:{item.ref}"},
@@ -575,8 +572,8 @@ def _entry_name_items(
     """Names for `{@spell fir|`: the edit covers the whole name part and closes the tag."""
     collections = TAG_COLLECTIONS.get(m[1].lower())
     typed = m[2].strip()
-    if collections is None:
-        return types.CompletionList(is_incomplete=False, items=[])
+    if collections is None or not typed:
+        return types.CompletionList(is_incomplete=collections is not None, items=[])
     rest_m = re.match(r"[^{}|\r\n]*", after)
     rest = rest_m[0] if rest_m else ""
     closed = after[len(rest) : len(rest) + 1] in ("|", "}")

@@ -14,6 +14,11 @@
   says `semantic: false`. The keyword half runs on the database's reader thread at the same
   time as the semantic half (`Database.read_beside`): both spend their time outside Python's
   lock, so the two cores share them.
+- A large library (hybrid): the profile's SRD packs and the other packs are ranked apart, each
+  group from its own best candidates by keywords and by meaning, its lists standardised against
+  its own best (`pack_groups`), and the two rankings merged by score: a pack 40 times the
+  SRD's size, its texts made of the SRD's words, cannot fill the lists the SRD's answers were
+  found in nor set the scale they are measured on.
 - A name typed in full puts that entry first in every mode but semantic.
 
 The constants were chosen on the dev set with `bench/quality.py`, and checked with its
@@ -35,6 +40,7 @@ import math
 import re
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import pairwise
 from typing import Any, TypeVar
@@ -67,11 +73,17 @@ FILTER_WORD_WEIGHT = 1.0
 FUSION_DEPTH = 50
 EDITION_PRIOR = 1.0
 """Taken from the fused score of entries of packs written for another edition (`settle`)."""
-BELOW_SRD_PRIOR = 1.0
+BELOW_SRD_PRIOR = 0.5
 """Taken from the fused score of entries of packs the profile ranks below its SRD (`settle`):
 documents installed as reference beneath the profile's rules (Open5e's, by their loader; a
 pack another workspace brought), which answer when the SRD and the packs put at or above it
-do not. Chosen on the dev set with every Open5e document installed (docs/search.md)."""
+do not. Chosen with every Open5e document installed, the SRD ranked apart (`PACK_GROUPS`): the
+least that keeps the dev set's recall@5 within 0.02 of the SRD alone's, so the homebrew
+queries keep theirs (2-fold, docs/search.md)."""
+PACK_GROUPS = True
+"""Rank the profile's SRD packs and the other packs apart (`pack_groups`), each group's lists
+standardised against its own best, and merge the two by score. With 100,000 generated entries
+beside the SRD, dev recall@5 0.883 -> 0.967; nothing changes on the SRD alone (docs/search.md)."""
 VECTOR_SPREAD_FLOOR = 0.03
 """The least spread of cosine similarities the vector list's z-scores are taken against (`fuse`).
 A large library packs its best 50 similarities closer together (SRD + 20,000 generated entries:
@@ -525,16 +537,22 @@ def _hits(
 
 
 def _explainer(
-    keyword: list[tuple[int, float]],
-    semantic: list[tuple[int, float, int]],
-    boosts: dict[int, dict[str, float]],
-    coverage: dict[int, float],
-    named: set[int],
-    weight: float | None = None,
+    groups: list[_Lists], named: set[int], boosts: dict[int, dict[str, float]]
 ) -> Callable[[int, str | None], SearchExplain]:
-    """`explain(id, passage)` for the hits of one search, from the lists it ranked."""
-    keyword_at = {entry_id: (rank, score) for rank, (entry_id, score) in enumerate(keyword, 1)}
-    vector_at = {entry_id: (rank, sim) for rank, (entry_id, sim, _) in enumerate(semantic, 1)}
+    """`explain(id, passage)` for the hits of one search, from the lists each group ranked
+    (ranks are within an entry's group) and the boosts of all."""
+    keyword_at = {
+        entry_id: (rank, score)
+        for g in groups
+        for rank, (entry_id, score) in enumerate(g.keyword, 1)
+    }
+    vector_at = {
+        entry_id: (rank, sim)
+        for g in groups
+        for rank, (entry_id, sim, _) in enumerate(g.semantic, 1)
+    }
+    coverage = {i: c for g in groups for i, c in g.shares.items()}
+    weights = {i: w for g in groups for i, w in g.weights.items()}
 
     def explain(entry_id: int, passage: str | None) -> SearchExplain:
         k_rank, k_score = keyword_at.get(entry_id, (None, None))
@@ -548,11 +566,116 @@ def _explainer(
             coverage=None if entry_id not in coverage else round(coverage[entry_id], 4),
             boosts={name: round(v, 4) for name, v in boosts.get(entry_id, {}).items() if v},
             named=entry_id in named,
-            keyword_weight=None if weight is None else round(weight, 4),
-            vector_weight=None if weight is None else round(1 - KEYWORD_WEIGHT, 4),
+            keyword_weight=round(weights[entry_id], 4) if entry_id in weights else None,
+            vector_weight=round(1 - KEYWORD_WEIGHT, 4) if entry_id in weights else None,
         )
 
     return explain
+
+
+@dataclass
+class _Lists:
+    """What one group's search ranked: its fused ranking and the lists it came from."""
+
+    ranked: list[tuple[int, float]]
+    keyword: list[tuple[int, float]] = field(default_factory=list)
+    semantic: list[tuple[int, float, int]] = field(default_factory=list)
+    named: set[int] = field(default_factory=set)
+    shares: dict[int, float] = field(default_factory=dict)
+    boosts: dict[int, dict[str, float]] = field(default_factory=dict)
+    weights: dict[int, float] = field(default_factory=dict)
+
+
+def pack_groups(app: App, scope: queries.SearchScope) -> list[queries.SearchScope]:
+    """The scopes ranked apart (`PACK_GROUPS`): the profile's SRD packs (with the range of
+    their entries' ids, so FTS5 reads only their rows and their vectors are held in memory),
+    and every other pack in scope; the scope alone when either is empty (the SRD alone, a
+    search of some packs).
+
+    Why apart: in one list, a large library's entries take the best 50 places of both lists
+    and set their mean and spread, so the SRD's answer, found by either list on the SRD alone,
+    is either not a candidate at all or measured against a crowd (docs/search.md). Apart, the
+    SRD's entries are ranked as on the SRD alone and the other packs' among themselves; why
+    not per pack: a small pack's best stands out of its own few candidates however weak it is
+    (measured on Open5e's 24 documents)."""
+    if not PACK_GROUPS:
+        return [scope]
+    held = queries.profile_packs(app.conn, app.profile)
+    packs = [p for p in held if not scope.packs or p in scope.packs]
+    rules = [p for p in packs if p in EDITION_PACKS[app.settings.edition]]
+    rest = [p for p in packs if p not in rules]
+    if not rules or not rest:
+        return [scope]
+    rows = queries.pack_id_range(app.conn, rules)
+    return [replace(scope, packs=rules, rows=rows), replace(scope, packs=rest)]
+
+
+def _ranked(
+    app: App,
+    params: SearchParams,
+    scope: queries.SearchScope,
+    keywords: list[str],
+    words: str,
+    vector: bytes | None,
+    pool: int,
+) -> _Lists:
+    """One group's candidates (its best `pool` by keywords and by meaning) and their ranking."""
+    index = app.search
+    keyword_hits = partial(
+        retrieval.keyword_hits,
+        term_counts=app.term_counts,
+        scope=scope,
+        words=keywords,
+        name_weight=NAME_WEIGHT,
+        norm_name=words,
+        limit=pool,
+    )
+    found: list[tuple[int, float, bool]] = []
+    pending: Future[list[tuple[int, float, bool]]] | None = None
+    if params.mode != "semantic" and keywords:
+        if vector is not None:  # on the reader thread, beside the semantic half (module docstring)
+            pending = app.db.read_beside(keyword_hits)
+        else:
+            found = keyword_hits(app.conn)
+    semantic: list[tuple[int, float, int]] = []
+    model = index.embedder.model_id
+    if vector is not None:
+        k = min(pool * PASSAGES_PER_ENTRY, MAX_KNN)
+        semantic = retrieval.semantic_hits(app.conn, index.passages, scope, vector, model, k, pool)
+    if pending is not None:
+        found = pending.result()
+    keyword = [(entry_id, score) for entry_id, score, _ in found]
+    named = {entry_id for entry_id, _, exact in found if exact}  # whose whole name is the query
+    if vector is not None and params.mode == "hybrid":  # found by keywords only: their similarity
+        near = {entry_id for entry_id, _, _ in semantic}
+        beyond = [entry_id for entry_id, _ in keyword if entry_id not in near]
+        semantic += queries.passage_similarities(app.conn, vector, model, beyond)
+        semantic.sort(key=lambda hit: -hit[1])
+    lists = _Lists(ranked=keyword, keyword=keyword, semantic=semantic, named=named)
+    if params.mode == "semantic":
+        lists.ranked = [(entry_id, sim) for entry_id, sim, _ in semantic]
+    elif params.mode == "hybrid" and semantic:
+        similar = [(entry_id, sim) for entry_id, sim, _ in semantic]
+        ids = sorted({entry_id for entry_id, _ in keyword} | {entry_id for entry_id, _ in similar})
+        terms = queries.index_terms(app.conn, keywords)
+        held = retrieval.term_coverage(app.conn, app.term_counts, terms, ids) if terms else {}
+        lists.shares = {entry_id: n / len(terms) for entry_id, n in held.items()}
+        lists.boosts = {i: {"coverage": COVERAGE_WEIGHT * s} for i, s in lists.shares.items()}
+        asked = filter_words(app, params.query)
+        named_collections = collection_words(params.query)
+        wanted_filters = len({name for name, _ in asked}) + bool(named_collections)
+        has_filters = queries.entries_with_attributes(app.conn, ids, asked)
+        if named_collections:  # the collection counts as one filter more
+            for entry_id, collection in queries.entry_collections(app.conn, ids).items():
+                if collection in named_collections:
+                    has_filters.setdefault(entry_id, set()).add("collection")
+        for entry_id, has in has_filters.items():
+            boost = FILTER_WORD_WEIGHT * len(has) / wanted_filters
+            lists.boosts.setdefault(entry_id, {})["filter words"] = boost
+        weight = keyword_weight(keyword, lists.shares, asks(params.query))
+        lists.ranked = fuse(keyword, similar, lists.boosts, weight)
+        lists.weights = dict.fromkeys(ids, weight)
+    return lists
 
 
 def search(app: App, params: SearchParams) -> SearchResult:
@@ -590,77 +713,25 @@ def search(app: App, params: SearchParams) -> SearchResult:
             "indexed); use mode hybrid or keyword, or wait (`d5e index`)",
             {"indexed": state.indexed, "entries": state.entries},
         )
-    keyword_hits = partial(
-        retrieval.keyword_hits,
-        term_counts=app.term_counts,
-        scope=scope,
-        words=keywords,
-        name_weight=NAME_WEIGHT,
-        norm_name=words,
-        limit=pool,
-    )
-    found: list[tuple[int, float, bool]] = []
-    pending: Future[list[tuple[int, float, bool]]] | None = None
-    if params.mode != "semantic" and match:
-        if use_vectors:  # on the reader thread, beside the semantic half (module docstring)
-            pending = app.db.read_beside(keyword_hits)
-        else:
-            found = keyword_hits(app.conn)
-
-    semantic: list[tuple[int, float, int]] = []
-    if use_vectors:
-        (vector,) = index.embedder.embed([query_text])
-        semantic = retrieval.semantic_hits(
-            app.conn,
-            index.passages,
-            scope,
+    vector = index.embedder.embed([query_text])[0] if use_vectors else None
+    hybrid = params.mode == "hybrid" and vector is not None
+    scopes = pack_groups(app, scope) if hybrid else [scope]
+    parts = [
+        _ranked(
+            app,
+            params,
+            group,
+            keywords if match else [],
+            words,
             vector,
-            index.embedder.model_id,
-            min(pool * PASSAGES_PER_ENTRY, MAX_KNN),
             pool,
         )
-    if pending is not None:
-        found = pending.result()
-    keyword = [(entry_id, score) for entry_id, score, _ in found]
-    named = {entry_id for entry_id, _, exact in found if exact}  # whose whole name is the query
-    if use_vectors and params.mode == "hybrid":  # found by keywords only: their similarity
-        near = {entry_id for entry_id, _, _ in semantic}
-        beyond = [entry_id for entry_id, _ in keyword if entry_id not in near]
-        model = index.embedder.model_id
-        semantic += queries.passage_similarities(app.conn, vector, model, beyond)
-        semantic.sort(key=lambda hit: -hit[1])
-    best_passage = {entry_id: pid for entry_id, _, pid in semantic}
-    terms = queries.index_terms(app.conn, keywords)
-
-    shares: dict[int, float] = {}
-    boosts: dict[int, dict[str, float]] = {}
-    fused_weight: float | None = None
-    if params.mode == "keyword":
-        ranked = keyword
-    elif params.mode == "semantic":
-        ranked = [(entry_id, sim) for entry_id, sim, _ in semantic]
-    elif semantic:
-        similar = [(entry_id, sim) for entry_id, sim, _ in semantic]
-        ids = sorted({entry_id for entry_id, _ in keyword} | {entry_id for entry_id, _ in similar})
-        held = retrieval.term_coverage(app.conn, app.term_counts, terms, ids) if terms else {}
-        shares = {entry_id: n / len(terms) for entry_id, n in held.items()}
-        boosts = {i: {"coverage": COVERAGE_WEIGHT * share} for i, share in shares.items()}
-        asked = filter_words(app, params.query)
-        named_collections = collection_words(params.query)
-        wanted_filters = len({name for name, _ in asked}) + bool(named_collections)
-        has_filters = queries.entries_with_attributes(app.conn, ids, asked)
-        if named_collections:  # the collection counts as one filter more
-            for entry_id, collection in queries.entry_collections(app.conn, ids).items():
-                if collection in named_collections:
-                    has_filters.setdefault(entry_id, set()).add("collection")
-        for entry_id, has in has_filters.items():
-            boost = FILTER_WORD_WEIGHT * len(has) / wanted_filters
-            boosts.setdefault(entry_id, {})["filter words"] = boost
-        fused_weight = keyword_weight(keyword, shares, asks(params.query))
-        ranked = fuse(keyword, similar, boosts, fused_weight)
-    else:
-        ranked = keyword
-    hybrid = params.mode == "hybrid" and bool(semantic)
+        for group in scopes
+    ]
+    # the groups' rankings as one, by score (their entries are apart)
+    ranked = sorted((p for g in parts for p in g.ranked), key=lambda p: (-p[1], p[0]))
+    boosts = {i: b for g in parts for i, b in g.boosts.items()}
+    hybrid = hybrid and any(g.semantic for g in parts)
     ranked, also = settle(
         app,
         ranked,
@@ -669,15 +740,14 @@ def search(app: App, params: SearchParams) -> SearchResult:
         BELOW_SRD_PRIOR if hybrid else 0.0,
         boosts,
     )
+    named = {i for g in parts for i in g.named}
     if named:  # a name typed in full means that entry, whatever else shares its words
         named |= {i for i, others in also.items() if named & set(others)}
         ranked = [p for p in ranked if p[0] in named] + [p for p in ranked if p[0] not in named]
     page = ranked[params.offset : wanted]
-    explain = (
-        _explainer(keyword, semantic, boosts, shares, named, fused_weight)
-        if params.explain
-        else None
-    )
+    explain = _explainer(parts, named, boosts) if params.explain else None
+    best_passage = {entry_id: pid for g in parts for entry_id, _, pid in g.semantic}
+    terms = queries.index_terms(app.conn, keywords)
     hits = _hits(app, page, match, best_passage, set(terms), explain, also)
     return SearchResult(hits=hits, semantic=use_vectors, hints=unknown_value_hints(app, params))
 

@@ -167,6 +167,7 @@ from .search import (
     keyword_texts,
     keyword_top,
     keyword_totals,
+    pack_id_range,
     passage_code_count,
     passage_codes,
     passage_distances,
@@ -180,6 +181,7 @@ from .search import (
     term_coverage_by_text,
     term_spans,
     text_terms,
+    vectors_of,
 )
 from .status import (
     counts_by_collection,
@@ -291,6 +293,7 @@ __all__ = [
     "overrides",
     "pack_by_source",
     "pack_content_hash",
+    "pack_id_range",
     "pack_origin",
     "packs_extending",
     "packs_state",
@@ -335,6 +338,7 @@ __all__ = [
     "unchanged_entries",
     "upsert_entries",
     "upsert_pack",
+    "vectors_of",
     "vectors_todo",
     "winner_entries",
     "winner_names",

@@ -42,6 +42,9 @@ class SearchScope:
     edition: str | None = None
     filters: Sequence[dict[str, Any]] = ()
     """Conditions `{"name", "min", "max"}` (see `SEARCH_SCOPE`)."""
+    rows: tuple[int, int] | None = None
+    """The ids every entry in scope has between (`pack_id_range`), or None: lets FTS5 skip
+    the rows of other packs (a hint; the scope decides)."""
 
     @property
     def restricted(self) -> bool:
@@ -263,18 +266,45 @@ def keyword_hits(
 
 
 def keyword_top(
-    conn: apsw.Connection, match: str, name_weight: float, limit: int
+    conn: apsw.Connection,
+    match: str,
+    name_weight: float,
+    limit: int,
+    rows: tuple[int, int] | None = None,
 ) -> list[tuple[int, float]]:
-    """(entry id, BM25 score) of the best `limit` rows of the whole index, no scope: FTS5
-    alone, without a join per matching row."""
-    return [
-        (entry_id, float(score))
-        for entry_id, score in conn.execute(
+    """(entry id, BM25 score) of the best `limit` rows of the whole index (of the ids between
+    `rows` if given: FTS5 skips the others), no scope: FTS5 alone, without a join per
+    matching row."""
+    if rows is None:
+        found = conn.execute(
             "SELECT rowid, -bm25(entry_text, ?2, 1.0, 1.0) FROM entry_text "
             "WHERE entry_text MATCH ?1 ORDER BY bm25(entry_text, ?2, 1.0, 1.0) LIMIT ?3",
             (match, name_weight, limit),
         )
+    else:
+        found = conn.execute(
+            "SELECT rowid, -bm25(entry_text, ?2, 1.0, 1.0) FROM entry_text "
+            "WHERE entry_text MATCH ?1 AND rowid BETWEEN ?4 AND ?5 "
+            "ORDER BY bm25(entry_text, ?2, 1.0, 1.0) LIMIT ?3",
+            (match, name_weight, limit, *rows),
+        )
+    return [(entry_id, float(score)) for entry_id, score in found]
+
+
+def pack_id_range(conn: apsw.Connection, packs: Sequence[str]) -> tuple[int, int] | None:
+    """The lowest and highest entry id of `packs` (None: they have no entries); read on the
+    `(pack_id, …)` key, so its cost follows the packs' size."""
+    found = [
+        (low, high)
+        for pack in packs
+        for low, high in conn.execute(
+            "SELECT min(id), max(id) FROM entry WHERE pack_id = ?", (pack,)
+        )
+        if low is not None
     ]
+    if not found:
+        return None
+    return min(low for low, _ in found), max(high for _, high in found)
 
 
 def keyword_ranked(
@@ -401,6 +431,18 @@ def passage_distances(
         )
         if distance is not None
     ]
+
+
+def vectors_of(conn: apsw.Connection, ids: Sequence[int]) -> list[tuple[int, bytes]]:
+    """(passage id, float32 vector) of the passages of `ids` that have one, by id."""
+    rows: list[tuple[int, bytes]] = list(
+        conn.execute(
+            "SELECT id, embedding FROM passage_vector "
+            "WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (json.dumps(list(ids)),),
+        )
+    )
+    return rows
 
 
 def data_version(conn: apsw.Connection) -> int:

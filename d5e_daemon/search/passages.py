@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import apsw
@@ -104,12 +104,15 @@ class PassageIndex:
         self.rows: Any = None  # numpy float32 [n, 384] (exact) or uint64 [6, n] (codes)
         self.exact = True
         self.stamp: object = None
+        self.scopes: dict[str, ScopeVectors | None] = {}
+        """`among`'s passages by scope, while the database is unchanged."""
 
     def current(self) -> PassageIndex:
         conn = self.conn()
         stamp = queries.data_version(conn)
         if self.ids is not None and stamp == self.stamp:
             return self
+        self.scopes = {}
         count = queries.passage_code_count(conn)
         limit = EXACT_PASSAGES if self.exact_limit is None else self.exact_limit
         exact = count <= limit
@@ -174,3 +177,75 @@ class PassageIndex:
             for word in range(CODE_WORDS):
                 far += np.bitwise_count(rows[word] ^ code[word])
         return [int(i) for i in ids[np.argpartition(far, wanted)[:wanted]]]
+
+    def among(self, key: str, load: Callable[[], dict[int, int]]) -> ScopeVectors | None:
+        """The passages of one scope (`load`: passage id → entry id; `key` names the scope)
+        with their float32 vectors, when they are at most `EXACT_PASSAGES`; kept until the
+        database changes (`current`). None when there are more."""
+        self.current()
+        if key not in self.scopes:
+            if len(self.scopes) >= SCOPES_KEPT:
+                self.scopes.pop(next(iter(self.scopes)))
+            self.scopes[key] = ScopeVectors.read(self.conn(), load())
+        return self.scopes[key]
+
+
+SCOPES_KEPT = 2
+"""`PassageIndex.among` keeps the vectors of this many scopes at most (the profile's SRD packs,
+~7 MB for the SRD 2014; a search asking for collections or filters takes those packs' vectors
+and leaves out the passages outside its scope)."""
+
+
+class ScopeVectors:
+    """The passages of a small scope (a few packs: the profile's SRD, 5,000 passages) with their
+    float32 vectors, scored exactly in memory: semantic search ranked within that scope reads
+    nothing from the database."""
+
+    def __init__(self, ids: Any, entries: Any, rows: Any) -> None:
+        self.ids = ids  # numpy int64 [n]
+        self.entries = entries  # numpy int64 [n]
+        self.rows = rows  # numpy float32 [n, 384], each of length 1
+
+    @classmethod
+    def read(cls, conn: apsw.Connection, entries: dict[int, int]) -> ScopeVectors | None:
+        """The vectors of the passages of `entries` (passage id → entry id); None when there are
+        more than `EXACT_PASSAGES`."""
+        import numpy as np
+
+        if len(entries) > EXACT_PASSAGES:
+            return None
+        found = queries.vectors_of(conn, sorted(entries))
+        ids = np.array([pid for pid, _ in found], dtype=np.int64)
+        rows = np.frombuffer(b"".join(v for _, v in found), dtype="<f4").reshape(
+            len(ids), DIMENSIONS
+        )
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        rows = rows / np.where(norms == 0, 1, norms)
+        owners = np.array([entries[int(pid)] for pid in ids], dtype=np.int64)
+        return cls(ids, owners, rows.astype(np.float32))
+
+    def nearest(
+        self, vector: bytes, k: int, limit: int, allowed: Collection[int] | None = None
+    ) -> list[tuple[int, float, int]]:
+        """(entry id, cosine similarity of its best passage, that passage's id), best first, of
+        the `k` passages nearest to `vector` (among the passage ids `allowed`, if given), at
+        most `limit` entries."""
+        import numpy as np
+
+        query = np.frombuffer(vector, dtype="<f4")
+        size = float(np.linalg.norm(query))
+        if not len(self.ids) or size == 0:
+            return []
+        sims = self.rows @ (query / size)
+        if allowed is not None:
+            sims = np.where(np.isin(self.ids, np.fromiter(allowed, dtype=np.int64)), sims, -np.inf)
+            k = min(k, len(allowed))
+            if not k:
+                return []
+        top = np.argpartition(-sims, k)[:k] if len(sims) > k else np.arange(len(sims))
+        best: dict[int, tuple[int, float, int]] = {}
+        for i in top[np.argsort(-sims[top], kind="stable")]:
+            entry_id = int(self.entries[i])
+            if entry_id not in best:
+                best[entry_id] = (entry_id, float(sims[i]), int(self.ids[i]))
+        return list(best.values())[:limit]

@@ -24,7 +24,9 @@ only executes those queries, with the same results as the plain SQL would give:
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import replace
 from functools import partial
 
 import apsw
@@ -66,7 +68,10 @@ def keyword_hits(
     kept = weighty_words(conn, term_counts, words)
     match = queries.fts_any(kept)
     wanted = limit * OVERFETCH
-    top = keyword_top(conn, term_counts, kept, name_weight, wanted)
+    if scope.rows is not None:  # the profile's SRD ranked apart: FTS5 ranks only its rows
+        top = queries.keyword_top(conn, match, name_weight, wanted, scope.rows)
+    else:
+        top = keyword_top(conn, term_counts, kept, name_weight, wanted)
     ours = queries.in_scope(conn, scope, [i for i, _ in top], norm_name)
     found = [(i, score, ours[i]) for i, score in top if i in ours][:limit]
     if len(found) == limit:
@@ -246,7 +251,16 @@ def semantic_hits(
     `k` nearest passages among the entries in scope, grouped by entry. Similarities are exact
     (float32, in SQLite). The candidates: the nearest passages of all (`PassageIndex`), taken
     in order of their exact distance while in scope; or, when the scope holds too few of them
-    (filters, a small collection), the nearest passages of the scope."""
+    (filters, a small collection), the nearest passages of the scope. A scope of a few packs
+    (`scope.rows` given: the profile's SRD ranked apart) of at most `EXACT_PASSAGES` passages is
+    scored exactly from their vectors held in memory (`PassageIndex.among`)."""
+    if scope.rows is not None:  # the profile's SRD ranked apart: its vectors in memory
+        packs = replace(scope, collections=(), edition=None, filters=())
+        key = json.dumps([packs.args(), model], sort_keys=True)
+        small = passages.among(key, lambda: queries.passages_in_scope(conn, packs, model))
+        if small is not None:
+            kept = queries.passages_in_scope(conn, scope, model) if scope.restricted else None
+            return small.nearest(vector, k, limit, kept)
     index = passages.current()
     wanted = k * (EXACT_MARGIN if index.exact else CANDIDATES_PER_NEIGHBOUR)
     share = 0.0 if index.exact else 1 / SMALL_SCOPE

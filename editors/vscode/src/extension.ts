@@ -8,7 +8,6 @@ import type { LanguageClient, LanguageClientOptions, ServerOptions } from "vscod
 import {
   D5eConfig,
   SearchResult,
-  answersEarly,
   daemonSettings,
   entryUri,
   errorMessage,
@@ -142,9 +141,6 @@ function endStragglers(left: Daemon[]): void {
  * (the writer may be in the quick open already, which the suggestions would close). */
 function suggestWhereTyping(): void {
   const editor = vscode.window.activeTextEditor;
-  if (earlyWaiting > 0) {
-    return; // VS Code asked d5e already (`earlyCompletion`): its answer opens the suggestions
-  }
   if (!editor || !SERVED.has(editor.document.languageId) || !editor.selection.isEmpty || !editor.document.isDirty) {
     return;
   }
@@ -154,72 +150,15 @@ function suggestWhereTyping(): void {
   }
 }
 
-/** Completion requests of `earlyCompletion` waiting for the daemon's start. */
-let earlyWaiting = 0;
-
-/** A completion provider from activation on: the language client registers its own only once
- * the daemon has answered `initialize`, and a writer who typed `{@spell ` meanwhile would get
- * nothing from the trigger characters (`@`, space). This one answers those requests once the
- * daemon is ready, and VS Code's re-requests of the incomplete lists it gave (which VS Code asks
- * of their provider alone, as the writer types on); the rest is the client's (`answersEarly`).
- * Asked by a trigger character, VS Code shows its answer without waiting for the other
- * providers of Markdown (the built-in Markdown language server's, slow while it starts). */
-function earlyCompletion(
-  lc: typeof import("vscode-languageclient/node"),
-  running: () => Promise<LanguageClient | undefined>,
-  told: (asked: number, result: vscode.CompletionList | vscode.CompletionItem[] | undefined) => void,
-): vscode.CompletionItemProvider {
-  return {
-    async provideCompletionItems(document, position, token, context) {
-      const reRequest = context.triggerKind === vscode.CompletionTriggerKind.TriggerForIncompleteCompletions;
-      if (!answersEarly(client?.isRunning() ?? false, reRequest)) {
-        return undefined;
-      }
-      const asked = Date.now();
-      earlyWaiting++;
-      let ready: LanguageClient | undefined;
-      try {
-        ready = await running();
-      } finally {
-        earlyWaiting--;
-      }
-      if (!ready || token.isCancellationRequested) {
-        return undefined;
-      }
-      const params = ready.code2ProtocolConverter.asCompletionParams(document, position, context);
-      const answer = await ready.sendRequest(lc.CompletionRequest.type, params, token);
-      const result = await ready.protocol2CodeConverter.asCompletionResult(answer, undefined, token);
-      told(asked, result);
-      return result;
-    },
-    async resolveCompletionItem(item, token) {
-      const ready = client?.isRunning() ? client : undefined;
-      if (!ready) {
-        return item;
-      }
-      const resolved = await ready.sendRequest(lc.CompletionResolveRequest.type, ready.code2ProtocolConverter.asCompletionItem(item), token);
-      return token.isCancellationRequested ? item : ready.protocol2CodeConverter.asCompletionItem(resolved);
-    },
-  };
-}
-
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const activated = Date.now();
   // The daemon first: its start (Python, the database) is most of the wait for the first
   // completion, so it runs while the language client loads and VS Code gets ready.
   let first: Daemon | undefined = startDaemon(config());
   let firstCompletionTold = false;
-  const lc = await import("vscode-languageclient/node");
-  const { LanguageClient, ResponseError } = lc;
+  const { LanguageClient, ResponseError } = await import("vscode-languageclient/node");
   isResponseError = (error): error is InstanceType<typeof ResponseError> => error instanceof ResponseError;
   let current = first;
-  const tellFirstCompletion = (asked: number, result: vscode.CompletionList | vscode.CompletionItem[] | null | undefined): void => {
-    const items = Array.isArray(result) ? result.length : (result?.items.length ?? 0);
-    if (!firstCompletionTold && items > 0) {
-      firstCompletionTold = true;
-      client?.info(firstCompletionTimings(activated, asked, Date.now(), items));
-    }
-  };
   const serverOptions: ServerOptions = () => {
     current = first ?? startDaemon(config()); // a restart: a new daemon with today's settings
     first = undefined;
@@ -240,26 +179,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       provideCompletionItem: async (document, position, completion, token, next) => {
         const asked = Date.now();
         const result = await next(document, position, completion, token);
-        tellFirstCompletion(asked, result);
+        const items = Array.isArray(result) ? result.length : (result?.items.length ?? 0);
+        if (!firstCompletionTold && items > 0) {
+          firstCompletionTold = true;
+          client?.info(firstCompletionTimings(activated, asked, Date.now(), items));
+        }
         return result;
       },
     },
   };
   client = new LanguageClient("d5e", "d5e", serverOptions, clientOptions);
-  const started = client;
-  const starting = started.start();
-  const running = (): Promise<LanguageClient | undefined> =>
-    starting.then(
-      () => client,
-      () => undefined,
-    );
   context.subscriptions.push(
-    vscode.languages.registerCompletionItemProvider(
-      clientOptions.documentSelector as vscode.DocumentFilter[],
-      earlyCompletion(lc, running, tellFirstCompletion),
-      "@",
-      " ",
-    ),
     vscode.workspace.registerTextDocumentContentProvider("d5e", new D5eDocuments()),
     vscode.commands.registerCommand("d5e.search", searchRules),
     vscode.commands.registerCommand("d5e.showEntry", showEntry),
@@ -271,10 +201,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const change = event.contentChanges[0];
       const end = change.range.start.translate(0, change.text.length);
       const before = event.document.lineAt(end.line).text.slice(0, end.character);
-      // Not while VS Code waits for d5e's answer to a trigger character (`earlyCompletion`):
-      // asked anew, it would wait for every provider of Markdown. (With the suggestions shown,
-      // VS Code ignores the command and asks d5e again by itself: its lists are incomplete.)
-      if (earlyWaiting === 0 && suggestInTag(before, change.text)) {
+      if (suggestInTag(before, change.text)) {
         void vscode.commands.executeCommand("editor.action.triggerSuggest");
       }
     }),
@@ -301,7 +228,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // `onStartupFinished`) until every extension activated at start has returned, and the
   // daemon's start is none of their business. Requests sent meanwhile wait for it; a failed
   // start is told by the language client (the d5e output and a notification).
-  void starting.then(
+  const started = client;
+  void started.start().then(
     () => {
       started.info(startTimings(activated, current.spawned, Date.now()));
       suggestWhereTyping();

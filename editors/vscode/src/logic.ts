@@ -280,12 +280,3 @@ export function firstCompletionTimings(activated: number, asked: number, answere
 export function suggestInTag(lineBefore: string, typed: string): boolean {
   return typed.length === 1 && /\S/.test(typed) && inUnfinishedTag(lineBefore) && !/\{@[A-Za-z]+ $/.test(lineBefore);
 }
-
-/** Whether d5e's own completion provider (registered at activation, before the daemon is ready)
- * answers a request, or leaves it to the language client's (registered once the daemon answered
- * `initialize`): it answers what VS Code asks while the daemon starts (a writer typing `{@spell `
- * meanwhile: the trigger characters), and VS Code's re-requests of the lists it gave (incomplete
- * lists are asked again of their provider only, as the writer types on). */
-export function answersEarly(clientRunning: boolean, reRequest: boolean): boolean {
-  return !clientRunning || reRequest;
-}

@@ -10,7 +10,6 @@ import {
   firstCompletionTimings,
   hitItem,
   inUnfinishedTag,
-  answersEarly,
   overrideLines,
   packDescription,
   packProblems,
@@ -151,11 +150,4 @@ test("what a pack overrides, per pack it hides entries of", () => {
   ]);
   assert.ok(packTooltip(info).includes("Overrides: 1 monsters of my-brew; 2 monsters, 1 spells of srd-2014"));
   assert.deepEqual(overrideLines(brew), []);
-});
-
-test("the early completion provider answers while the daemon starts, and its own lists after", () => {
-  assert.equal(answersEarly(false, false), true); // `{@spell ` typed while the daemon starts
-  assert.equal(answersEarly(false, true), true);
-  assert.equal(answersEarly(true, true), true); // its incomplete list, asked again as the writer types
-  assert.equal(answersEarly(true, false), false); // the language client's provider answers
 });
