@@ -270,3 +270,26 @@ def test_name_index_rows_follow_entries_on_remove(app: App) -> None:
     removed = app.db.write(lambda conn: packs.remove(conn, "srd-2024"))
     assert removed == 1336
     assert named_aboleth() == 1  # only the 2014 Aboleth is left in the name index
+
+
+def test_every_held_out_search_query_names_srd_2014_entries(app: App) -> None:
+    """The held-out query sets of `bench/quality.py` (`bench/search-heldout*.jsonl`): a ref
+    that names no entry would count as a miss of the search, not of the set's author."""
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    files = sorted(bench.glob("search-heldout*.jsonl"))
+    assert len(files) >= 7
+    refs = {
+        f"{collection}/{slug}"
+        for collection, slug in app.conn.execute(
+            "SELECT collection, slug FROM entry WHERE pack_id = 'srd-2014'"
+        )
+    }
+    ids: set[str] = set()
+    for path in files:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            query = json.loads(line)
+            where = f"{path.name}:{number}"
+            assert query["query"].strip() and query["type"], where
+            assert query["id"] not in ids, where
+            ids.add(query["id"])
+            assert query["relevant"] and set(query["relevant"]) <= refs, where

@@ -179,7 +179,7 @@ class MiniLMEmbedder(_Window):
             if self._session is None:
                 # what the caller freed before (an install's objects) goes back to the system
                 # first, so that the model's memory is not added on top of it
-                _trim_heap()
+                trim_heap()
                 self._session = _session(rewritten_model(self.source, self._digest))
                 log.info("embedding model loaded: %s", self.model_id)
 
@@ -236,7 +236,7 @@ class MiniLMEmbedder(_Window):
                 self._pool = None
                 if self._session is not None:
                     _shrink_arena(self._session)
-                _trim_heap()
+                trim_heap()
 
 
 PAD_ID = 0  # [PAD]
@@ -289,7 +289,7 @@ def _shrink_arena(session: Any) -> None:
         log.debug("embedding arena not shrunk: %s", exc)
 
 
-def _trim_heap() -> None:
+def trim_heap() -> None:
     """Give the C heap's free memory back to the system (glibc; elsewhere nothing happens).
 
     onnxruntime frees a batch's intermediate tensors but the allocator keeps the pages, so a
