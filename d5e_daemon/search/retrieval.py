@@ -259,7 +259,8 @@ def semantic_hits(
         key = json.dumps([packs.args(), model], sort_keys=True)
         small = passages.among(key, lambda: queries.passages_in_scope(conn, packs, model))
         if small is not None:
-            kept = queries.passages_in_scope(conn, scope, model) if scope.restricted else None
+            narrower = scope.collections or scope.edition or scope.filters
+            kept = queries.passages_in_scope(conn, scope, model) if narrower else None
             return small.nearest(vector, k, limit, kept)
     index = passages.current()
     wanted = k * (EXACT_MARGIN if index.exact else CANDIDATES_PER_NEIGHBOUR)
