@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import apsw
 import pytest
@@ -35,51 +36,37 @@ def source_counts(edition: str) -> dict[str, int]:
     return counts
 
 
-def source_slugs(edition: str, table: str) -> list[str]:
-    path = data_files()[edition]
+def first_column(edition: str, sql: str) -> list[Any]:
+    """The first column of `sql`'s rows, read from the edition's SRD data file itself."""
     conn = apsw.Connection(
-        f"file:{path}?mode=ro&immutable=1", flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
+        f"file:{data_files()[edition]}?mode=ro&immutable=1",
+        flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI,
     )
     try:
-        return [r[0] for r in conn.execute(f'SELECT "index" FROM "{table}"')]
+        return [r[0] for r in conn.execute(sql)]
     finally:
         conn.close()
+
+
+def source_slugs(edition: str, table: str) -> list[str]:
+    return first_column(edition, f'SELECT "index" FROM "{table}"')
 
 
 def variant_slugs(edition: str) -> list[str]:
     """The magic items that are a variant of another (`Armor, +1` of `Armor`)."""
-    path = data_files()[edition]
-    conn = apsw.Connection(
-        f"file:{path}?mode=ro&immutable=1", flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
-    )
-    try:
-        return [
-            r[0]
-            for r in conn.execute("SELECT \"index\" FROM magic_items WHERE data ->> '$.variant'")
-        ]
-    finally:
-        conn.close()
+    return first_column(edition, "SELECT \"index\" FROM magic_items WHERE data ->> '$.variant'")
 
 
 def gear_slugs(edition: str) -> list[str]:
     """The equipment that is gear, a kit, a focus or a tool: not a weapon, armor, ammunition,
     a mount or vehicle, or a pack of other gear."""
-    path = data_files()[edition]
-    conn = apsw.Connection(
-        f"file:{path}?mode=ro&immutable=1", flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
+    return first_column(
+        edition,
+        'SELECT "index" FROM equipment'
+        " WHERE data ->> '$.equipment_category.index' = 'tools'"
+        " OR (data ->> '$.equipment_category.index' = 'adventuring-gear'"
+        " AND data ->> '$.gear_category.index' NOT IN ('ammunition', 'equipment-packs'))",
     )
-    try:
-        return [
-            r[0]
-            for r in conn.execute(
-                'SELECT "index" FROM equipment'
-                " WHERE data ->> '$.equipment_category.index' = 'tools'"
-                " OR (data ->> '$.equipment_category.index' = 'adventuring-gear'"
-                " AND data ->> '$.gear_category.index' NOT IN ('ammunition', 'equipment-packs'))"
-            )
-        ]
-    finally:
-        conn.close()
 
 
 def test_srd_2014_has_25_collections_and_2317_entries(app: App) -> None:
