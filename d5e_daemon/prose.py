@@ -30,6 +30,7 @@ import threading
 import weakref
 from bisect import bisect_right
 from collections.abc import Generator, Hashable, Iterable, Iterator, Sequence
+from functools import cache
 from itertools import accumulate, chain, compress, count, repeat
 from itertools import count as _count
 from operator import add, is_, itemgetter, ne, not_, or_
@@ -44,6 +45,8 @@ from .queries import NamedEntry
 from .text import normalize
 
 if TYPE_CHECKING:  # pygls' classes: `d5e mcp` reads prose without loading LSP code
+    from pygls.workspace import TextDocument
+
     from .textdoc import Edit, LineDocument
 
 Style = Literal["italic", "bold", "count"]
@@ -955,7 +958,7 @@ def walk_prose(
     lines: Sequence[str],
     names: ProseNames,
     key: Hashable | None = None,
-    doc: object = None,
+    doc: TextDocument | None = None,
 ) -> ProseWalk:
     """The document's block structure and prose references. With a `key`, the walk of the
     document's last version read under that key is kept (in `names`, until packs or the
@@ -973,7 +976,7 @@ def walk_prose(
 
 
 def walk_prose_steps(
-    lines: Sequence[str], names: ProseNames, key: Hashable, doc: object = None
+    lines: Sequence[str], names: ProseNames, key: Hashable, doc: TextDocument | None = None
 ) -> Generator[None, None, ProseWalk]:
     """`walk_prose` in steps (`walk = yield from walk_prose_steps(…)`), so that a long
     document's first walk can be left between slices to answer a request. The walk is kept
@@ -1029,17 +1032,13 @@ def fold_edits(count: int, edits: Sequence[Edit]) -> Edit:
     return folded
 
 
-_TEXTDOC: list[ModuleType] = []
-
-
+@cache
 def _textdoc() -> ModuleType:
     """`textdoc` (pygls' classes), imported when first needed (see the imports): once, an
     import statement in a function cost a pasted block's walk 2%."""
-    if not _TEXTDOC:
-        from . import textdoc
+    from . import textdoc
 
-        _TEXTDOC.append(textdoc)
-    return _TEXTDOC[0]
+    return textdoc
 
 
 def prose_at(
@@ -1048,7 +1047,7 @@ def prose_at(
     line: int,
     column: int,
     key: Hashable | None = None,
-    doc: object = None,
+    doc: TextDocument | None = None,
 ) -> ProseRef | None:
     """The prose reference at a position (on its name, count or markers); `key` and `doc`:
     the document's, as for `walk_prose`."""

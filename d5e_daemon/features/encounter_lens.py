@@ -89,7 +89,7 @@ def find_encounters(
     lines: Sequence[str],
     facts: DocumentFacts | None = None,
     key: Hashable | None = None,
-    doc: object = None,
+    doc: TextDocument | None = None,
 ) -> list[DocEncounter]:
     """The encounter blocks and the counting prose lines of a document, in order: from what a
     pass found of the document, `facts`, when given (`key` and `doc`: the document's, for
@@ -265,7 +265,7 @@ def _prose_lines(
     lines: Sequence[str],
     facts: DocumentFacts | None = None,
     key: Hashable | None = None,
-    doc: object = None,
+    doc: TextDocument | None = None,
 ) -> list[DocEncounter]:
     """Lines (parts between semicolons) that count creatures by name or by tag."""
     refs: dict[int, list[tuple[int, int, int, str, int | None]]] = {}

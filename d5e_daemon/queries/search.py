@@ -276,11 +276,7 @@ def keyword_top(
     `rows` if given: FTS5 skips the others), no scope: FTS5 alone, without a join per
     matching row."""
     if rows is None:
-        found = conn.execute(
-            "SELECT rowid, -bm25(entry_text, ?2, 1.0, 1.0) FROM entry_text "
-            "WHERE entry_text MATCH ?1 ORDER BY bm25(entry_text, ?2, 1.0, 1.0) LIMIT ?3",
-            (match, name_weight, limit),
-        )
+        found = keyword_ranked(conn, match, name_weight, limit)
     else:
         found = conn.execute(
             "SELECT rowid, -bm25(entry_text, ?2, 1.0, 1.0) FROM entry_text "
