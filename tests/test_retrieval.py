@@ -200,6 +200,17 @@ def _clustered_vectors(n: int, seed: int) -> np.ndarray:
 def coded(app: App, monkeypatch: pytest.MonkeyPatch) -> App:
     """One passage with a clustered random vector per entry, and codes always used."""
     monkeypatch.setattr(search_passages, "EXACT_PASSAGES", 0)
+    return _with_vectors(app)
+
+
+@pytest.fixture
+def exactly(app: App) -> App:
+    """One passage with a clustered random vector per entry, all held in memory (exact)."""
+    app.search.ensure_attributes()  # the filters' attributes
+    return _with_vectors(app)
+
+
+def _with_vectors(app: App) -> App:
     rows = [
         (int(entry_id), str(content_hash))
         for entry_id, content_hash in app.conn.execute(
@@ -279,3 +290,78 @@ def test_a_name_lookup_starts_from_the_name_index(app: App) -> None:
     assert plan[0] == "SEARCH e USING INDEX entry_by_norm_name (norm_name=?)", plan
     names = [r.name for r in queries.winners_by_norm_name(app.conn, app.profile, "goblin", [])]
     assert names and set(names) == {"Goblin"}
+
+
+def test_distances_in_memory_are_sqlite_vecs_to_the_bit(exactly: App) -> None:
+    """The exact index scores its candidates from the vectors it holds, as sqlite-vec's
+    `vec_distance_cosine` does (float32 sums in order): the same doubles, the same order."""
+    conn = exactly.conn
+    index = exactly.search.passages.current()
+    assert index.exact
+    every = [int(i) for i in index.ids]
+    rng = np.random.default_rng(3)
+    for q in [*_clustered_vectors(5, seed=11), index.rows[7] * 3.0]:
+        vector = q.astype("<f4").tobytes()
+        for size in (1, 2, 3, 50, len(every)):
+            ids = [int(i) for i in rng.choice(every, size, replace=False)]
+            expected = queries.passage_distances(conn, vector, ids)
+            assert retrieval._cosine_distances(index, vector, ids) == expected, size
+    zero = bytes(4 * 384)  # no direction: sqlite-vec gives NULL, no distance
+    assert retrieval._cosine_distances(index, zero, every[:5]) == []
+    assert queries.passage_distances(conn, zero, every[:5]) == []
+
+
+@pytest.mark.parametrize("extra", SCOPES)
+def test_the_exact_index_finds_the_nearest_with_sqlite_vecs_scores(
+    exactly: App, extra: dict[str, object]
+) -> None:
+    scope = queries.SearchScope(profile=exactly.profile, **extra)  # type: ignore[arg-type]
+    for q in _clustered_vectors(8, seed=12):
+        vector = q.tobytes()
+        expected = nearest_in_scope(exactly.conn, scope, vector, "test-model", 40, 20)
+        found = retrieval.semantic_hits(
+            exactly.conn, exactly.search.passages, scope, vector, "test-model", 40, 20
+        )
+        assert found == expected and found
+
+
+def test_similarities_of_entries_from_memory_are_the_databases(exactly: App) -> None:
+    scope = queries.SearchScope(profile=exactly.profile)
+    held = queries.passages_in_scope(exactly.conn, scope, "test-model").values()
+    ids = sorted(set(held), reverse=True)[::7]  # entries in scope, as keyword search finds
+    for q in _clustered_vectors(4, seed=13):
+        vector = q.tobytes()
+        expected = queries.passage_similarities(exactly.conn, vector, "test-model", ids)
+        found = retrieval.similarities(
+            exactly.conn, exactly.search.passages, scope, vector, "test-model", ids
+        )
+        assert found == expected and len(found) == len(ids)
+
+
+def test_the_passages_held_in_memory_follow_the_database(exactly: App) -> None:
+    """A passage written after the index was read is found at once: the entries of the
+    passages in scope, held beside the vectors, are read again when the database changed."""
+    scope = queries.SearchScope(profile=exactly.profile)
+    q = _clustered_vectors(1, seed=14)[0]
+    first = retrieval.semantic_hits(
+        exactly.conn, exactly.search.passages, scope, q.tobytes(), "test-model", 10, 10
+    )
+    target = min(
+        int(i)
+        for (i,) in exactly.conn.execute("SELECT id FROM entry")
+        if int(i) not in {e for e, _, _ in first}
+    )
+    (content_hash,) = exactly.conn.execute(
+        "SELECT content_hash FROM entry WHERE id = ?", (target,)
+    ).fetchone()
+    new = queries.NewPassage(target, 0, "near", "near the query", q.tobytes())
+
+    def save(conn: apsw.Connection) -> None:
+        with transaction(conn):
+            queries.save_passages(conn, "k2", "test-model", [(target, str(content_hash))], [new])
+
+    exactly.db.write(save)
+    found = retrieval.semantic_hits(
+        exactly.conn, exactly.search.passages, scope, q.tobytes(), "test-model", 10, 10
+    )
+    assert found[0][0] == target and found[0][1] == pytest.approx(1.0, abs=1e-6)

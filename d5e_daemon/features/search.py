@@ -11,9 +11,10 @@
   an entry missing from the keyword list that list's lowest score; plus `COVERAGE_WEIGHT` times
   the share of the query's words the entry contains (coordination: BM25 alone lets one rare
   word outweigh three common ones). Until the vectors are ready it answers from keywords and
-  says `semantic: false`. The keyword half runs on the database's reader thread at the same
-  time as the semantic half (`Database.read_beside`): both spend their time outside Python's
-  lock, so the two cores share them.
+  says `semantic: false`. The keyword half runs on the database's reader thread, started
+  before the query is embedded, while the embedding and the semantic half run on the calling
+  thread (`Database.read_beside`): all of them spend their time outside Python's lock, so
+  the two cores share them.
 - A large library (hybrid): the profile's SRD packs and the other packs are ranked apart, each
   group from its own best candidates by keywords and by meaning, its lists standardised against
   its own best (`pack_groups`), and the two rankings merged by score: a pack 40 times the
@@ -693,17 +694,23 @@ def pack_groups(app: App, scope: queries.SearchScope) -> list[queries.SearchScop
     return [replace(scope, packs=rules, rows=rows), replace(scope, packs=rest)]
 
 
-def _ranked(
+Found = list[tuple[int, float, bool]]
+
+
+def _keyword_half(
     app: App,
     params: SearchParams,
     scope: queries.SearchScope,
     keywords: list[str],
     words: str,
-    vector: bytes | None,
     pool: int,
-) -> _Lists:
-    """One group's candidates (its best `pool` by keywords and by meaning) and their ranking."""
-    index = app.search
+    beside: bool,
+) -> Callable[[], Found]:
+    """One group's best `pool` by keywords (entry id, BM25, whether the query is its name), to
+    be collected by calling the result. `beside`: on the reader thread, started now, while
+    the caller embeds the query and ranks by meaning (module docstring); else here."""
+    if params.mode == "semantic" or not keywords:
+        return list
     keyword_hits = partial(
         retrieval.keyword_hits,
         term_counts=app.term_counts,
@@ -713,26 +720,37 @@ def _ranked(
         norm_name=words,
         limit=pool,
     )
-    found: list[tuple[int, float, bool]] = []
-    pending: Future[list[tuple[int, float, bool]]] | None = None
-    if params.mode != "semantic" and keywords:
-        if vector is not None:  # on the reader thread, beside the semantic half (module docstring)
-            pending = app.db.read_beside(keyword_hits)
-        else:
-            found = keyword_hits(app.conn)
+    if beside:
+        pending: Future[Found] = app.db.read_beside(keyword_hits)
+        return pending.result
+    found = keyword_hits(app.conn)
+    return lambda: found
+
+
+def _ranked(
+    app: App,
+    params: SearchParams,
+    scope: queries.SearchScope,
+    keywords: list[str],
+    vector: bytes | None,
+    pool: int,
+    keyword_half: Callable[[], Found],
+) -> _Lists:
+    """One group's candidates (its best `pool` by keywords, from `keyword_half`, and by
+    meaning) and their ranking."""
+    index = app.search
     semantic: list[tuple[int, float, int]] = []
     model = index.embedder.model_id
     if vector is not None:
         k = min(pool * PASSAGES_PER_ENTRY, MAX_KNN)
         semantic = retrieval.semantic_hits(app.conn, index.passages, scope, vector, model, k, pool)
-    if pending is not None:
-        found = pending.result()
+    found = keyword_half()
     keyword = [(entry_id, score) for entry_id, score, _ in found]
     named = {entry_id for entry_id, _, exact in found if exact}  # whose whole name is the query
     if vector is not None and params.mode == "hybrid":  # found by keywords only: their similarity
         near = {entry_id for entry_id, _, _ in semantic}
         beyond = [entry_id for entry_id, _ in keyword if entry_id not in near]
-        semantic += queries.passage_similarities(app.conn, vector, model, beyond)
+        semantic += retrieval.similarities(app.conn, index.passages, scope, vector, model, beyond)
         semantic.sort(key=lambda hit: -hit[1])
     lists = _Lists(ranked=keyword, keyword=keyword, semantic=semantic, named=named)
     if params.mode == "semantic":
@@ -796,23 +814,17 @@ def search(app: App, params: SearchParams) -> SearchResult:
             "indexed); use mode hybrid or keyword, or wait (`d5e index`)",
             {"indexed": state.indexed, "entries": state.entries},
         )
+    hybrid = params.mode == "hybrid" and use_vectors
+    scopes = pack_groups(app, scope) if hybrid else [scope]
+    asked = keywords if match else []
+    # the keyword halves start first, on the reader thread, while the query is embedded
+    halves = [_keyword_half(app, params, g, asked, words, pool, use_vectors) for g in scopes]
     vector = None
     if use_vectors:  # semantic alone keeps the scene: without keywords it is what anchors the query
-        scenes = params.mode == "hybrid"
-        vector = query_vector(index.embedder, query_text, scenes)
-    hybrid = params.mode == "hybrid" and vector is not None
-    scopes = pack_groups(app, scope) if hybrid else [scope]
+        vector = query_vector(index.embedder, query_text, scenes=params.mode == "hybrid")
     parts = [
-        _ranked(
-            app,
-            params,
-            group,
-            keywords if match else [],
-            words,
-            vector,
-            pool,
-        )
-        for group in scopes
+        _ranked(app, params, group, asked, vector, pool, half)
+        for group, half in zip(scopes, halves, strict=True)
     ]
     # the groups' rankings as one, by score (their entries are apart)
     ranked = sorted((p for g in parts for p in g.ranked), key=lambda p: (-p[1], p[0]))

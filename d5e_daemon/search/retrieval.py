@@ -17,16 +17,20 @@ only executes those queries, with the same results as the plain SQL would give:
   384-bit code (the sign of each dimension); the codes are scanned in memory (numpy, 5 ms for
   270,000) for the `CANDIDATES_PER_NEIGHBOUR` x `k` nearest by Hamming distance, and those are
   scored exactly against their float32 vectors in SQLite. Up to `EXACT_PASSAGES` passages the
-  float32 vectors themselves are held in memory and every one is scored. sqlite-vec's own KNN
-  costs grow with vectors x k (170 ms for 100 of 270,000 float vectors), see
-  docs/benchmarks.md.
+  float32 vectors themselves are held in memory and every one is scored; the best candidates'
+  exact distances are then computed from them as sqlite-vec computes them (to the bit), and
+  the passages of the profile's winners are held beside them, so a search of the SRD alone
+  reads no vector and asks no scope of the database (`_cosine_distances`, `_owned`).
+  sqlite-vec's own KNN costs grow with vectors x k (170 ms for 100 of 270,000 float vectors),
+  see docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
+import weakref
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import apsw
@@ -267,11 +271,11 @@ def semantic_hits(
     share = 0.0 if index.exact else 1 / SMALL_SCOPE
     nearest = index.nearest(vector, wanted)
     complete = len(nearest) < wanted  # every passage is a candidate
-    chosen = _in_scope_first(conn, scope, model, vector, nearest, k, share, complete)
+    chosen = _in_scope_first(conn, index, scope, model, vector, nearest, k, share, complete)
     if chosen is None:
         allowed = list(queries.passages_in_scope(conn, scope, model))
         candidates = index.nearest(vector, wanted, allowed)
-        chosen = _in_scope_first(conn, scope, model, vector, candidates, k, 0.0, True) or []
+        chosen = _in_scope_first(conn, index, scope, model, vector, candidates, k, 0.0, True) or []
     best: dict[int, tuple[int, float, int]] = {}
     for passage_id, entry_id, distance in chosen:
         if entry_id not in best:
@@ -281,6 +285,7 @@ def semantic_hits(
 
 def _in_scope_first(
     conn: apsw.Connection,
+    index: PassageIndex,
     scope: queries.SearchScope,
     model: str,
     vector: bytes,
@@ -295,12 +300,19 @@ def _in_scope_first(
     `k` in scope, or in scope fewer than `share` of the candidates checked (the candidates,
     the nearest of all passages, then tell little about the scope), unless `complete`."""
     chosen: list[tuple[int, int, float]] = []
-    ranked = queries.passage_distances(conn, vector, candidates)
+    owners = _owners(conn, index, scope, model)
+    if index.exact:  # every vector in memory: as sqlite-vec computes it, without a read
+        ranked = _cosine_distances(index, vector, candidates)
+    else:
+        ranked = queries.passage_distances(conn, vector, candidates)
     checked = 0
     batch = 2 * k
     for start in range(0, len(ranked), batch):
         part = ranked[start : start + batch]
-        entries = queries.passages_in_scope(conn, scope, model, [p for p, _ in part])
+        if owners is None:
+            entries = queries.passages_in_scope(conn, scope, model, [p for p, _ in part])
+        else:
+            entries = {p: owners[p] for p, _ in part if p in owners}
         chosen += [(p, entries[p], d) for p, d in part if p in entries]
         checked += len(part)
         if len(chosen) >= k:
@@ -308,3 +320,102 @@ def _in_scope_first(
     if complete or (len(chosen) >= k and len(chosen) >= share * checked):
         return chosen[:k]
     return None
+
+
+def _cosine_distances(
+    index: PassageIndex, vector: bytes, ids: list[int]
+) -> list[tuple[int, float]]:
+    """As `queries.passage_distances` (sqlite-vec's `vec_distance_cosine`, to the bit), from the
+    vectors `index` holds in memory (`index.exact`): each sum taken in float32 element by
+    element, as sqlite-vec's loop takes it (not numpy's pairwise sum), the
+    square roots and the quotient in double, the distance rounded to float32. Nearest first,
+    ties by id; none for a zero query vector (sqlite-vec gives NULL), nor for a zero passage
+    vector."""
+    import numpy as np
+
+    if not ids:
+        return []
+    query = np.frombuffer(vector, dtype="<f4")
+    wanted = np.sort(np.asarray(ids, dtype=np.int64))
+    # One column per passage, and a zero column at the end: reducing the rows of a
+    # C-contiguous array of several columns adds them one after the other, each column's sum
+    # in order (numpy sums pairwise only along the contiguous axis, which a single column
+    # would become).
+    rows = index.rows[np.searchsorted(index.ids, wanted)]
+    columns = np.zeros((rows.shape[1], len(wanted) + 1), dtype=np.float32)
+    columns[:, :-1] = rows.T
+    dot = np.add.reduce(columns * query[:, np.newaxis], axis=0)[:-1]
+    sizes = np.add.reduce(columns * columns, axis=0)[:-1]
+    size = np.cumsum(query * query, dtype=np.float32)[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.sqrt(sizes.astype(np.float64)) * np.sqrt(np.float64(size))
+        distance = (1.0 - dot.astype(np.float64) / scale).astype(np.float32)
+    keep = scale != 0
+    order = np.argsort(distance[keep], kind="stable")
+    found = wanted[keep][order].tolist()
+    return list(zip(found, distance[keep][order].astype(np.float64).tolist(), strict=True))
+
+
+@dataclass
+class _Owned:
+    """The passages of the profile's winners, by passage and by entry (`_owners`)."""
+
+    stamp: object
+    key: tuple[str, str]
+    entries: dict[int, int]
+    passages: dict[int, list[int]] = field(default_factory=dict)
+
+
+_OWNED: weakref.WeakKeyDictionary[PassageIndex, _Owned] = weakref.WeakKeyDictionary()
+
+
+def _owned(
+    conn: apsw.Connection, index: PassageIndex, scope: queries.SearchScope, model: str
+) -> _Owned | None:
+    """Passage id -> entry id of the passages (of `model`) of the profile's winners, held in
+    memory beside the vectors of an exact index (at most `EXACT_PASSAGES` passages: the SRD
+    alone) until the database changes; None for a scope narrower than the profile, or an
+    index of codes (its scope is asked of the database)."""
+    if not index.exact or scope.restricted:
+        return None
+    key = (scope.profile, model)
+    owned = _OWNED.get(index)
+    if owned is None or owned.stamp != index.stamp or owned.key != key:
+        entries = queries.passages_in_scope(conn, scope, model)
+        passages: dict[int, list[int]] = {}
+        for passage_id, entry_id in sorted(entries.items()):
+            passages.setdefault(entry_id, []).append(passage_id)
+        owned = _OWNED[index] = _Owned(index.stamp, key, entries, passages)
+    return owned
+
+
+def _owners(
+    conn: apsw.Connection, index: PassageIndex, scope: queries.SearchScope, model: str
+) -> dict[int, int] | None:
+    owned = _owned(conn, index, scope, model)
+    return None if owned is None else owned.entries
+
+
+def similarities(
+    conn: apsw.Connection,
+    passages: PassageIndex,
+    scope: queries.SearchScope,
+    vector: bytes,
+    model: str,
+    ids: list[int],
+) -> list[tuple[int, float, int]]:
+    """As `queries.passage_similarities` (entry id, cosine similarity of its best passage,
+    that passage's id) for `ids` of entries in `scope` (keyword hits): from the vectors in
+    memory when the index holds them all and the scope is the profile's (`_owned`), else from
+    the database."""
+    index = passages.current()
+    owned = _owned(conn, index, scope, model)
+    if owned is None:
+        return queries.passage_similarities(conn, vector, model, ids)
+    mine = [p for entry_id in ids for p in owned.passages.get(entry_id, [])]
+    best: dict[int, tuple[int, float, int]] = {}
+    for passage_id, distance in _cosine_distances(index, vector, mine):
+        entry_id = owned.entries[passage_id]
+        if entry_id not in best:  # the nearest first, ties by passage id: SQLite's min()
+            best[entry_id] = (entry_id, 1.0 - distance, passage_id)
+    return [best[entry_id] for entry_id in sorted(best)]  # by entry, as SQL's GROUP BY
