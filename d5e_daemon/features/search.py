@@ -62,6 +62,7 @@ from ..protocol import (
     SearchResult,
 )
 from ..search import retrieval, spelling
+from ..search.embed import Embedder
 from ..text import normalize
 
 P = TypeVar("P")
@@ -97,6 +98,11 @@ KEYWORD_DOUBT = 0.5
 TRUST_TOP = 5
 QUESTION_KEYWORD_SHARE = 0.25
 """A query asked as a question keeps this share of the keyword list's weight (`asks`)."""
+SCENE_SHARE = 0.5
+"""A query that tells a situation is compared by meaning as the mean of its vector and the
+vector of its words without the scene (`scene`): this is the second's share."""
+SCENE_WORDS = 2
+"""At most this many words after `the` make one scene phrase (`scene`)."""
 # Nearest passages asked for per entry wanted: entries have 2 passages on average, and 2 or 3
 # per entry gave the same dev-set figures.
 PASSAGES_PER_ENTRY = 2
@@ -358,6 +364,83 @@ def asks(text: str) -> bool:
     return bool(_QUESTION.search(text))
 
 
+_SCENE_TOKEN = re.compile(r"[a-z]+(?:'s)?|[^\sa-z'-]")  # a word, or punctuation that ends a phrase
+# "how does the proficiency bonus grow", "what is the ethereal plane": the topic, not a scene
+_TOPIC_VERBS = frozenset("is are was were does do did".split())  # noqa: SIM905
+# "the sleep spell", "the grappled condition": the phrase names what is asked for
+_ASKED_NOUNS = frozenset(
+    """spell spells cantrip cantrips condition conditions class classes feat feats feature
+    features item items monster monsters race races rule rules skill skills trait traits
+    property language school""".split()  # noqa: SIM905
+)
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def scene(text: str) -> set[str]:
+    """The words of the noun phrases a query gives as its scene (singular): up to
+    `SCENE_WORDS` words after `the`, up to a stop word or punctuation (a possessive ends one
+    phrase and starts the next: "the hag's sword"). "the goblins dragged us into a pitch-black
+    cave and nobody can see": the goblins are where the asker is, not what they ask for (a
+    light).
+
+    Not the topic of a question ("how does the proficiency bonus grow"), nor a phrase that names
+    a collection ("the sleep spell"). A description says `a`, not `the` ("a toad so big it
+    swallows a halfling whole"): its nouns are the answer's, and stay.
+
+    >>> sorted(scene("the goblins dragged us into a pitch-black cave"))
+    ['dragged', 'goblin']
+    >>> sorted(scene("after touching the hag's sword I cannot let go")), scene("a hag's sword")
+    (['hag', 'sword'], set())
+    >>> scene("how does the proficiency bonus grow"), scene("what does the sleep spell do")
+    (set(), set())
+    """
+    tokens = _SCENE_TOKEN.findall(_APOSTROPHES.sub("'", text.lower()))
+    phrases: list[list[str]] = []
+    for i, token in enumerate(tokens):
+        if token != "the" or (i and tokens[i - 1] in _TOPIC_VERBS):
+            continue
+        phrase: list[str] = []
+        for word in tokens[i + 1 :]:
+            if word in STOP_WORDS or not word[0].isalpha() or len(phrase) == SCENE_WORDS:
+                break
+            phrase.append(word.removesuffix("'s"))
+            if word.endswith("'s"):
+                phrases.append(phrase)
+                phrase = []
+        phrases.append(phrase)
+    return {_singular(w) for p in phrases if not _ASKED_NOUNS & set(p) for w in p}
+
+
+def without_scene(text: str) -> str | None:
+    """`text` without its scene's words and `the` (`scene`), or None when it tells no scene
+    (or is a question: a question's `the` is mostly its topic) or nothing would be left."""
+    given = scene(text)
+    if not given or asks(text):
+        return None
+    kept = [w for w in text.split() if _singular(normalize(w)) not in given | {"the"}]
+    return " ".join(kept) if normalize(" ".join(kept)) else None
+
+
+def query_vector(embedder: Embedder, text: str, rest: str | None = None) -> bytes:
+    """The query's vector: for a query that tells a situation (`without_scene`), the mean of
+    its vector and its words' without the scene, `SCENE_SHARE` the second's, as a unit vector.
+    The small model's vector of "the ogre has the halfling pinned in its fist; how does she
+    wriggle free" is mostly an ogre's, and the nearest passages are the Ogre's and the Ogre
+    Zombie's; without the scene it is mostly the asking (held out 3–9, docs/search.md). `rest`:
+    `without_scene(text)`, given by the caller (hybrid search only: semantic search alone lost
+    on held out 8 and 9 with it)."""
+    if rest is None or not SCENE_SHARE:
+        return bytes(embedder.embed([text])[0])
+    import numpy as np
+
+    whole, asked = (np.frombuffer(v, dtype="<f4") for v in embedder.embed([text, rest]))
+    mean = (1 - SCENE_SHARE) * whole + SCENE_SHARE * asked
+    return bytes((mean / (np.linalg.norm(mean) or 1.0)).astype("<f4").tobytes())
+
+
 def keyword_weight(
     keyword: list[tuple[int, float]], coverage: dict[int, float], question: bool = False
 ) -> float:
@@ -538,10 +621,14 @@ def _hits(
 
 
 def _explainer(
-    groups: list[_Lists], named: set[int], boosts: dict[int, dict[str, float]]
+    groups: list[_Lists],
+    named: set[int],
+    boosts: dict[int, dict[str, float]],
+    rest: str | None = None,
 ) -> Callable[[int, str | None], SearchExplain]:
     """`explain(id, passage)` for the hits of one search, from the lists each group ranked
-    (ranks are within an entry's group) and the boosts of all."""
+    (ranks are within an entry's group), the boosts of all, and the query's words without its
+    scene when its vector was the mean (`query_vector`)."""
     keyword_at = {
         entry_id: (rank, score)
         for g in groups
@@ -569,6 +656,7 @@ def _explainer(
             named=entry_id in named,
             keyword_weight=round(weights[entry_id], 4) if entry_id in weights else None,
             vector_weight=round(1 - KEYWORD_WEIGHT, 4) if entry_id in weights else None,
+            without_scene=rest if v_score is not None else None,
         )
 
     return explain
@@ -736,7 +824,11 @@ def search(app: App, params: SearchParams) -> SearchResult:
     asked = keywords if match else []
     # the keyword halves start first, on the reader thread, while the query is embedded
     halves = [_keyword_half(app, params, g, asked, words, pool, use_vectors) for g in scopes]
-    vector = index.embedder.embed([query_text])[0] if use_vectors else None
+    vector = None
+    # semantic search alone keeps the scene: without keywords it is what anchors the query
+    rest = without_scene(query_text) if hybrid and SCENE_SHARE else None
+    if use_vectors:
+        vector = query_vector(index.embedder, query_text, rest)
     parts = [
         _ranked(app, params, group, asked, vector, pool, half)
         for group, half in zip(scopes, halves, strict=True)
@@ -758,7 +850,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
         named |= {i for i, others in also.items() if named & set(others)}
         ranked = [p for p in ranked if p[0] in named] + [p for p in ranked if p[0] not in named]
     page = ranked[params.offset : wanted]
-    explain = _explainer(parts, named, boosts) if params.explain else None
+    explain = _explainer(parts, named, boosts, rest) if params.explain else None
     best_passage = {entry_id: pid for g in parts for entry_id, _, pid in g.semantic}
     terms = queries.index_terms(app.conn, keywords)
     hits = _hits(app, page, match, best_passage, set(terms), explain, also)
