@@ -50,6 +50,8 @@ HELDOUT = [
     REPO / "bench" / "search-heldout-5.jsonl",
     REPO / "bench" / "search-heldout-6.jsonl",
     REPO / "bench" / "search-heldout-7.jsonl",
+    REPO / "bench" / "search-heldout-8.jsonl",
+    REPO / "bench" / "search-heldout-9.jsonl",
 ]
 MODES = ("keyword", "semantic", "hybrid")
 # The grid of `--folds`: the ranking constants of features/search.py and values around them.

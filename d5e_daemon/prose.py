@@ -28,12 +28,12 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from bisect import bisect_right
+from bisect import bisect_right, insort
 from collections.abc import Generator, Hashable, Iterable, Iterator, Sequence
 from functools import cache
 from itertools import accumulate, chain, compress, count, repeat
 from itertools import count as _count
-from operator import add, is_, itemgetter, ne, not_, or_
+from operator import add, is_, is_not, itemgetter, ne, not_, or_
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal, NamedTuple, cast
 
@@ -186,6 +186,13 @@ class ProseNames:
             style: [self._by_collection.get(c, {}) for c in collections]
             for style, collections in STYLE_COLLECTIONS.items()
         }
+        self._merged: dict[Style, dict[str, NamedEntry]] = {}
+        """Per style, what each name means: the entry of the likeliest collection that has it
+        (`_find` looks up once instead of once per collection)."""
+        for style, tables in self._tables.items():
+            merged = self._merged[style] = {}
+            for table in reversed(tables):
+                merged.update(table)
         creatures = [n for c in COUNT_COLLECTIONS for n in self._by_collection.get(c, {})]
         self.longest_creature = max((len(n.split()) for n in creatures), default=1)
         self._creature_words = frozenset(n.split()[0] for n in creatures if n)
@@ -356,16 +363,14 @@ class ProseNames:
         return m[0] if m is not None else ""
 
     def _find(self, norm: str, style: Style) -> NamedEntry | None:
-        tables = self._tables[style]
-        for table in tables:
-            found = table.get(norm)
+        merged = self._merged[style]
+        found = merged.get(norm)
+        if found is not None:
+            return found
+        for name in singular_forms(norm):  # only when the name as written is none
+            found = merged.get(name)
             if found is not None:
                 return found
-        for name in singular_forms(norm):  # only when the name as written is none
-            for table in tables:
-                found = table.get(name)
-                if found is not None:
-                    return found
         return None
 
 
@@ -447,7 +452,8 @@ class ProseWalk:
     the lines below it without a new object for any of their references."""
 
     __slots__ = (
-        "_refs", "line_refs", "lines", "source", "states", "steps", "texts", "walked"
+        "_followed", "_refs", "_splice_at", "line_refs", "lines", "source", "states", "steps",
+        "texts", "walked",
     )  # fmt: skip
 
     def __init__(
@@ -459,6 +465,7 @@ class ProseWalk:
         lazy: bool = False,
         edit: Edit | None = None,
         live: bool = False,
+        splice: bool = False,
     ) -> None:
         """`keep=False`: a walk that is not kept for the next version (no `states`).
         `lazy=True`: nothing is walked yet; iterate `steps` to walk (it yields every
@@ -468,7 +475,10 @@ class ProseWalk:
         `fold_edits`), so that they are not compared to find it. `live`: `lines` is a
         document's own list (`LineDocument.lines`), which its edits change: not copied, and
         the next walk follows the document's record of its edits from this one or starts
-        afresh, never comparing with it."""
+        afresh, never comparing with it. `splice` (with `edit`): the lines walked replace
+        those of `old` in `old`'s own lists once the walk is whole, and the walk takes them
+        (`_splice`: nothing copied); the caller makes sure that no other walk follows `old`
+        (`walk_prose_steps`: the first walk that follows it, `_followed`)."""
         self.lines: Sequence[str] = lines if live or not keep else tuple(lines)
         self.source: tuple[weakref.ref[LineDocument], int] | None = None
         """The document and its `generation` the walk is of, when a `LineDocument` was given."""
@@ -476,15 +486,25 @@ class ProseWalk:
         self.texts: list[str | None] = []
         self.line_refs: list[tuple[ProseRef, ...]] = []
         self._refs: list[ProseRef] | None = None
+        self._followed = False
+        """Whether a walk that puts its lines in this walk's lists follows this one."""
+        self._splice_at: int | None = None
+        """Where the lines walked begin, when they are to replace those of the walk followed
+        (`_splice`)."""
         self.walked = 0
         """Lines walked to build this (a test reads it)."""
-        self.steps = self._build(names, old, keep, edit)
+        self.steps = self._build(names, old, keep, edit, splice)
         if not lazy:
             for _ in self.steps:
                 pass
 
     def _build(
-        self, names: ProseNames | None, old: ProseWalk | None, keep: bool, edit: Edit | None
+        self,
+        names: ProseNames | None,
+        old: ProseWalk | None,
+        keep: bool,
+        edit: Edit | None,
+        splice: bool,
     ) -> Iterator[None]:
         lines = self.lines
         # A walk of a document's own list (`source`) is followed by the document's edits only.
@@ -507,9 +527,15 @@ class ProseWalk:
             self._refs = old._refs
             return
         start = max(same_start - 1, 0)  # a setext underline changed the line above it
-        self.states = old.states[:start]
-        self.texts = old.texts[:start]
-        self.line_refs = old.line_refs[:start] if names is not None else []
+        if splice and edit is not None and names is not None and keep:
+            # Following the document's edits: the lines walked replace those of the old walk
+            # in its own lists once the walk is whole (`_splice`), rather than copying the
+            # lines before and after them (every object of a long document touched per edit).
+            self._splice_at = start
+        else:
+            self.states = old.states[:start]
+            self.texts = old.texts[:start]
+            self.line_refs = old.line_refs[:start] if names is not None else []
         yield from self._walk(
             start,
             old.states[start] if start else None,
@@ -540,6 +566,7 @@ class ProseWalk:
         plain = names._plain if names is not None else {}
         quiet = names._quiet if names is not None else {}
         slice_hits: list[tuple[ProseRef, ...] | None] = []
+        slice_known = b""
         """What `plain` holds for the lines from `hits_at` on, to the end of their slice."""
         hits_at = 0
         rest = False
@@ -575,11 +602,12 @@ class ProseWalk:
                     if old_states is not None:
                         end = min(end, same_from)
                     slice_hits, hits_at, at = list(map(plain.get, lines[n:end])), n, 0
-                if slice_hits[at] is not None:
-                    try:
-                        run = slice_hits.index(None, at) - at
-                    except ValueError:
-                        run = len(slice_hits) - at
+                    # which are known, as bytes: a run's end is found by memchr (`list.index`
+                    # compared each tuple with None, a third of a walk of known lines)
+                    slice_known = bytes(map(is_not, slice_hits, repeat(None)))
+                if slice_known[at]:
+                    run = slice_known.find(0, at)
+                    run = (len(slice_known) if run < 0 else run) - at
                     following = lines[n + run] if n + run < count else ""
                     if following[:1] in _SETEXT_FIRST and _SETEXT_UNDERLINE.match(following):
                         run -= 1  # the last is a setext heading: walked alone
@@ -762,7 +790,9 @@ class ProseWalk:
         if pending and names is not None:
             yield from _read_batches(pending, line_refs, names)
         self.walked = n - walked
-        if rest and old is not None:
+        if self._splice_at is not None and old is not None:
+            self._splice(old, n - moved if rest else len(old.texts))
+        elif rest and old is not None:
             yield  # the rest is taken in one step (copies of lists: every line below)
             self._take_rest(old, n, moved, names is not None)
 
@@ -773,6 +803,19 @@ class ProseWalk:
         self.texts += old.texts[was:]
         if with_refs:
             self.line_refs += old.line_refs[was:]
+
+    def _splice(self, old: ProseWalk, was: int) -> None:
+        """Put the lines walked in the place of `old`'s lines from `_splice_at` to `was` in
+        `old`'s own lists, and take them: in one step, once the walk is whole (a walk left
+        unfinished changes nothing). `old` is the last walk of a document that changed since,
+        read by nobody after this one is made (see `walk_prose_steps`)."""
+        start = self._splice_at
+        assert start is not None
+        old.states[start:was] = self.states
+        old.texts[start:was] = self.texts
+        old.line_refs[start:was] = self.line_refs
+        self.states, self.texts, self.line_refs = old.states, old.texts, old.line_refs
+        self._splice_at = None
 
     @property
     def refs(self) -> list[ProseRef]:
@@ -987,7 +1030,13 @@ def walk_prose_steps(
     if doc is not None and (not isinstance(doc, _textdoc().LineDocument) or doc.lines is not lines):
         doc = None  # its record of edits is not of these lines
     edit = _edit_since(old, lines, doc) if old is not None and doc is not None else None
-    walk = ProseWalk(lines, names, old, lazy=True, edit=edit, live=doc is not None)
+    splice = False
+    if edit is not None and old is not None:
+        with names._walks_lock:
+            # The first walk that follows the last one puts its lines in its lists; another
+            # begun before that one is whole (a request between its slices) copies them.
+            splice, old._followed = not old._followed, True
+    walk = ProseWalk(lines, names, old, lazy=True, edit=edit, live=doc is not None, splice=splice)
     if doc is not None:
         walk.source = (weakref.ref(doc), doc.generation)
     yield from walk.steps
@@ -1294,6 +1343,19 @@ def _counts_in(text: str) -> list[Count]:
                 (m.start(), m.end(), m["count"], m.end("word")) for m in _COUNT_DIGITS.finditer(low)
             ]
         data = text.encode("latin-1", "replace")  # one byte a character too
+    in_words = _word_counts(text, data)
+    if in_words:  # few: put in their places among the counts in digits
+        if found:
+            for written in in_words:
+                insort(found, written)
+        else:
+            found = in_words
+    return found
+
+
+def _word_counts(text: str, data: bytes) -> list[Count]:
+    """The counts in words in `text` (`data`: its bytes, one a character), in order."""
+    found: list[Count] = []
     words = data.translate(_WORD_BYTES).split()
     parts = [p for w in _NUMBER_WORD_BYTES.intersection(words) for p in _PARTS_OF[w]]
     lowered = data.lower() if parts else b""  # its ASCII letters: those of number words

@@ -180,10 +180,11 @@ def _initialize(ls: D5eServer, params: types.InitializeParams) -> None:
         now = time.perf_counter()
         log.info(
             "initialize answered %.0f ms after the process started (Python and imports %.0f ms, "
-            "the database and packs %.0f ms)",
+            "the database and packs %.0f ms; CPU %.0f ms)",
             1000 * (now - ls.began),
             1000 * (ls.imported - ls.began),
             1000 * (now - ls.imported),
+            1000 * time.process_time(),  # the whole process's, Python's own start included
         )
 
 

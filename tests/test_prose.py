@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Generator
 from unittest import mock
 
 import pytest
@@ -412,7 +413,7 @@ def test_a_walk_after_edits_equals_a_walk_from_scratch(
                 ),
                 max_size=3,
             ),
-            st.sampled_from(["walk", "walk", "reopen", "lines"]),
+            st.sampled_from(["walk", "walk", "reopen", "lines", "interleaved", "abandoned"]),
         ),
         max_size=8,
     ),
@@ -427,7 +428,10 @@ def test_a_walk_that_follows_the_documents_edits_equals_a_walk_from_scratch(
     changes (several between two walks, inside lines and across them, blocks of structure
     pasted), a document closed and opened again under the same key (its own count of edits
     starts again: not the walk's), or a walk without the document between, it finds what a
-    walk from scratch finds."""
+    walk from scratch finds. So do a walk left between its slices while another of the same
+    document is made whole (a request between the slices of the shared document pass: the
+    first puts its lines in the last walk's lists, the other copies them), and the walks after
+    one left unfinished."""
     key = "file:///edited.md"
     text = "".join(BLOCKS[i] + "\n" for i in start)
     doc = LineDocument(key, text, version=1, language_id="markdown")
@@ -447,9 +451,34 @@ def test_a_walk_that_follows_the_documents_edits_equals_a_walk_from_scratch(
             doc.apply_change(types.TextDocumentContentChangeWholeDocument(text=doc.source))
         if then == "lines":
             walk = walk_prose(list(doc.lines), names, key)
+        elif then in ("interleaved", "abandoned"):
+            with mock.patch.object(prose, "WALK_SLICE", 2):  # a step every other line
+                steps = prose.walk_prose_steps(doc.lines, names, key, doc)
+                lazy = None
+                for _ in range(3):  # a few slices of it, then a request's walk
+                    lazy = step(steps)
+                    if lazy is not None:
+                        break
+                between = walk_prose(doc.lines, names, key, doc)
+                assert_walk_is_fresh(between, list(doc.lines), names)
+                walk = between
+                if then == "interleaved":
+                    while lazy is None:
+                        lazy = step(steps)
+                    walk = lazy
+                    assert_walk_is_fresh(between, list(doc.lines), names)
         else:
             walk = walk_prose(doc.lines, names, key, doc)
         assert_walk_is_fresh(walk, list(doc.lines), names)
+
+
+def step(steps: Generator[None, None, ProseWalk]) -> ProseWalk | None:
+    """One step of a walk in steps: the walk once it is whole, else None."""
+    try:
+        next(steps)
+    except StopIteration as done:
+        return done.value
+    return None
 
 
 def test_a_walk_given_the_document_walks_only_what_its_edits_wrote(names: ProseNames) -> None:

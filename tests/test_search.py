@@ -28,15 +28,19 @@ from d5e_daemon.features.search import (
     KEYWORD_DOUBT,
     KEYWORD_WEIGHT,
     QUESTION_KEYWORD_SHARE,
+    SCENE_SHARE,
     VECTOR_SPREAD_FLOOR,
     asks,
     fuse,
     keyword_weight,
     pack_groups,
+    query_vector,
     query_words,
+    scene,
     search,
     search_filters,
     settle,
+    without_scene,
 )
 from d5e_daemon.plugins import get_plugins
 from d5e_daemon.protocol import SearchFiltersParams, SearchParams, decode
@@ -865,6 +869,90 @@ def test_a_question_is_known_by_its_first_word_or_question_mark(query: str) -> N
 )
 def test_statements_and_requests_are_not_questions(query: str) -> None:
     assert not asks(query)
+
+
+@pytest.mark.parametrize(
+    ("query", "given", "left"),
+    [
+        (
+            "the trolls chased us up a tree, get us down",
+            {"troll", "chased"},
+            "us up a tree, get us down",
+        ),
+        ("how do we get down? the trolls chased us up a tree", {"troll", "chased"}, None),
+        (
+            "we hide from the bandit captain's men in a barrel",
+            {"bandit", "captain", "men"},
+            "we hide from in a barrel",
+        ),
+        ("The Wizards cast a spell at us", {"wizard", "cast"}, "a spell at us"),
+    ],
+)
+def test_a_situation_s_scene_is_what_follows_the(
+    query: str, given: set[str], left: str | None
+) -> None:
+    """A situation's scene: up to two words after `the` (a possessive ends a phrase), singular;
+    a question keeps its words (its `the` is mostly its topic)."""
+    assert scene(query) == given
+    assert without_scene(query) == left
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "a toad so big it swallows a halfling whole",  # a description: its nouns are the answer
+        "what is the ethereal plane",  # the topic of a question
+        "how does the proficiency bonus grow",
+        "cast the sleep spell on them",  # a phrase naming a collection: what is asked
+        "fireball",
+        "",
+    ],
+)
+def test_descriptions_topics_and_named_kinds_are_no_scene(query: str) -> None:
+    assert not scene(query)
+    assert without_scene(query) is None
+
+
+def test_a_situation_is_compared_by_the_mean_of_both_vectors() -> None:
+    """The query vector of a situation: the unit mean of its vector and its words' without the
+    scene (`SCENE_SHARE` the second's), from one call to the model; other queries: their own."""
+    import numpy as np
+
+    embedder = FakeEmbedder()
+    calls: list[list[str]] = []
+    real = embedder.embed
+    embedder.embed = lambda texts: calls.append(list(texts)) or real(texts)  # type: ignore[method-assign]
+    query = "the goblins dragged us into a dark cave and nobody can see"
+    got = np.frombuffer(query_vector(embedder, query), dtype="<f4")
+    rest = "us into a dark cave and nobody can see"
+    assert calls == [[query, rest]]
+    whole, asked = (np.frombuffer(v, dtype="<f4") for v in real([query, rest]))
+    mean = (1 - SCENE_SHARE) * whole + SCENE_SHARE * asked
+    assert np.allclose(got, mean / np.linalg.norm(mean), atol=1e-6)
+    assert np.linalg.norm(got) == pytest.approx(1.0, abs=1e-5)
+    assert not np.allclose(got, whole)
+    plain = "a bright light that burns away shadows"
+    assert query_vector(embedder, plain) == real([plain])[0]
+    assert query_vector(embedder, query, scenes=False) == real([query])[0]  # semantic mode
+
+
+def test_a_situation_finds_what_it_asks_for_over_its_scene(indexed: App) -> None:
+    """Hybrid search of a situation compares the asking, not only the scene; semantic search
+    alone does not (it keeps the query's own vector)."""
+    calls: list[list[str]] = []
+    embedder = indexed.search.embedder
+    real = embedder.embed
+    embedder.embed = lambda texts: calls.append(list(texts)) or real(texts)  # type: ignore[method-assign]
+    try:
+        ask(indexed, query="the goblins trapped us in a cave, we need light", limit=5)
+        ask(indexed, query="the goblins trapped us in the dark", limit=5, mode="semantic")
+    finally:
+        embedder.embed = real  # type: ignore[method-assign]
+    assert calls[0] == [
+        "the goblins trapped us in a cave, we need light",
+        "us in a cave, we need light",
+    ]
+    assert calls[1] == ["the goblins trapped us in the dark"]
 
 
 def test_a_question_leans_on_meaning_more_than_keywords(indexed: App) -> None:

@@ -176,7 +176,8 @@ class PassageIndex:
             far = np.zeros(len(ids), dtype=np.uint32)
             for word in range(CODE_WORDS):
                 far += np.bitwise_count(rows[word] ^ code[word])
-        return [int(i) for i in ids[np.argpartition(far, wanted)[:wanted]]]
+        chosen: list[int] = ids[np.argpartition(far, wanted)[:wanted]].tolist()
+        return chosen
 
     def among(self, key: str, load: Callable[[], dict[int, int]]) -> ScopeVectors | None:
         """The passages of one scope (`load`: passage id → entry id; `key` names the scope)

@@ -280,3 +280,81 @@ export function firstCompletionTimings(activated: number, asked: number, answere
 export function suggestInTag(lineBefore: string, typed: string): boolean {
   return typed.length === 1 && /\S/.test(typed) && inUnfinishedTag(lineBefore) && !/\{@[A-Za-z]+ $/.test(lineBefore);
 }
+
+/** How long after d5e answered a list of suggestions the extension leaves VS Code to ask d5e
+ * again for what was typed meanwhile, before opening the suggestions itself (ms). */
+export const REASK_GRACE_MS = 120;
+
+/** How long an opening of the suggestions by the extension counts as asking d5e before VS Code
+ * has sent its request (ms): the command reaches the workbench and comes back as a request late
+ * when the extension host or the browser is busy, and a second opening meanwhile restarted it. */
+export const OPENING_MS = 1000;
+
+/** What VS Code asked d5e for completion, per document: the extension opens the suggestions
+ * itself after a keystroke in a tag's name (`suggestInTag`) only where VS Code is not asking
+ * d5e by itself. While VS Code shows d5e's (incomplete) list, it asks d5e alone again at each
+ * keystroke; an explicit opening on top of it (the extension hears of keystrokes late when the
+ * extension host is busy) restarted that session, asked every Markdown provider again and held
+ * the widget back until they had all answered. */
+export class CompletionWatch {
+  private readonly underWay = new Map<string, number>();
+  private readonly askedVersion = new Map<string, number>();
+  private readonly offeredAt = new Map<string, number>();
+  private readonly openedAt = new Map<string, number>();
+
+  /** The extension opened the suggestions at `now`. */
+  opened(uri: string, now: number): void {
+    this.openedAt.set(uri, now);
+  }
+
+  /** VS Code asked d5e about `version` of the document. */
+  ask(uri: string, version: number): void {
+    this.openedAt.delete(uri);
+    this.underWay.set(uri, (this.underWay.get(uri) ?? 0) + 1);
+    this.askedVersion.set(uri, Math.max(version, this.askedVersion.get(uri) ?? -1));
+  }
+
+  /** That request was answered (with `items` suggestions), failed or was cancelled (0). */
+  settle(uri: string, items: number, now: number): void {
+    const left = (this.underWay.get(uri) ?? 1) - 1;
+    if (left > 0) {
+      this.underWay.set(uri, left);
+    } else {
+      this.underWay.delete(uri);
+    }
+    if (items > 0) {
+      this.offeredAt.set(uri, now);
+    }
+  }
+
+  /** After the keystroke that made `version` of the document, at `now`:
+   * - "wait" while a request is under way: VS Code filters its answer by what was typed
+   *   meanwhile and, the list being incomplete, asks d5e again (decide once it has settled);
+   * - "asked" when VS Code asked d5e about this version or a later one;
+   * - a number: the extension's opening has not come back as a request yet (OPENING_MS), or
+   *   d5e offered suggestions less than REASK_GRACE_MS ago and VS Code may still ask again
+   *   for what was typed meanwhile: decide after that many ms;
+   * - "open" when nothing of VS Code's is asking: the extension opens the suggestions. */
+  decide(uri: string, version: number, now: number): "wait" | "asked" | "open" | number {
+    if (this.underWay.has(uri)) {
+      return "wait";
+    }
+    if ((this.askedVersion.get(uri) ?? -1) >= version) {
+      return "asked";
+    }
+    const opening = now - (this.openedAt.get(uri) ?? -Infinity);
+    if (opening < OPENING_MS) {
+      return OPENING_MS - opening;
+    }
+    const since = now - (this.offeredAt.get(uri) ?? -Infinity);
+    return since < REASK_GRACE_MS ? REASK_GRACE_MS - since : "open";
+  }
+
+  /** The document was closed. */
+  forget(uri: string): void {
+    this.underWay.delete(uri);
+    this.askedVersion.delete(uri);
+    this.offeredAt.delete(uri);
+    this.openedAt.delete(uri);
+  }
+}

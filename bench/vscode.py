@@ -1,0 +1,101 @@
+"""VS Code's activation of d5e → Fireball in the suggest widget, in real VS Code: old and new in
+turn.
+
+    .venv/bin/python bench/vscode.py [--runs 5] [--old-vsix FILE] [--old-d5e COMMAND] [--json FILE]
+
+Runs the browser test of tests/test_vscode.py (code-server and headless Chromium, installed by
+`make test`; the test's own fresh database each time) `--runs` times and reports its figures,
+in ms from VS Code's activation of the extension unless named otherwise: the first start
+(`cold`: a new database, the writer opens the adventure and types `{@spell fir` key by key) and
+the later start (`warm`: the page reloaded, the writer types at once). With `--old-vsix` and/or
+`--old-d5e` (another checkout's `editors/vscode/d5e-*.vsix` and `.venv/bin/d5e`), each run
+starts the old and the new in turn. The machine's load moves these figures a lot: the daemon's
+CPU until `initialize` (`daemonCpuToInitializeMs`, new daemons only) moves least.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from driver import Figures, load
+
+REPO = Path(__file__).resolve().parent.parent
+
+# The figures reported, in this order (the test prints more).
+SHOWN = [
+    "activationToFirstCompletionMs",
+    "vscodeActivationToActivateMs",
+    "activationToInitializeMs",
+    "daemonImportsMs",
+    "daemonCpuToInitializeMs",
+    "activationToTypingMs",
+    "activationToTypedMs",
+    "activationToCompletionAnsweredMs",
+    "answerToWidgetMs",
+    "bothDoneToWidgetMs",
+]
+
+
+def one_run(env: dict[str, str], basetemp: Path) -> dict[str, float]:
+    """One browser test; its `timings` line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "-k", "browser",
+         f"--basetemp={basetemp}", "tests/test_vscode.py"],
+        cwd=REPO,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )  # fmt: skip
+    m = re.search(r"VS Code in the browser: (\{.*\})", done.stdout)
+    if done.returncode != 0 or not m:
+        raise SystemExit(f"the browser test failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
+    timings: dict[str, float] = json.loads(m[1])
+    return timings
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--old-vsix", type=Path, help="the old extension (a .vsix)")
+    ap.add_argument("--old-d5e", help="the old d5e command (the daemon the old runs start)")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+    variants: list[tuple[str, dict[str, str]]] = [("", {})]
+    if args.old_vsix or args.old_d5e:
+        old: dict[str, str] = {}
+        if args.old_vsix:
+            old["D5E_E2E_VSIX"] = str(args.old_vsix.resolve())
+        if args.old_d5e:
+            old["D5E_E2E_D5E"] = args.old_d5e
+        variants = [(" (old)", old), (" (new)", {})]
+    figures = Figures(
+        "vscode",
+        "VS Code's activation of d5e to Fireball shown, in code-server (`bench/vscode.py`)",
+        "bench/vscode.py",
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in range(args.runs):
+            for tag, env in variants:
+                before = load()[0]
+                timings = one_run(env, Path(tmp) / f"run-{run}{tag.strip(' ()')}")
+                for start, label in (("cold", "first start"), ("warm", "later start")):
+                    for name in SHOWN:
+                        value = timings.get(f"{start}.{name}")
+                        if value is not None:
+                            figures.value(label, f"{name}{tag}", value, "ms")
+                figures.value("machine", f"load average (1 min) before the run{tag}", before, "")
+    figures.save(args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
