@@ -33,7 +33,7 @@ from collections.abc import Generator, Hashable, Iterable, Iterator, Sequence
 from functools import cache
 from itertools import accumulate, chain, compress, count, repeat
 from itertools import count as _count
-from operator import add, is_, is_not, itemgetter, ne, not_, or_
+from operator import add, is_, itemgetter, ne, not_, or_
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal, NamedTuple, cast
 
@@ -566,7 +566,6 @@ class ProseWalk:
         plain = names._plain if names is not None else {}
         quiet = names._quiet if names is not None else {}
         slice_hits: list[tuple[ProseRef, ...] | None] = []
-        slice_known = b""
         """What `plain` holds for the lines from `hits_at` on, to the end of their slice."""
         hits_at = 0
         rest = False
@@ -602,12 +601,11 @@ class ProseWalk:
                     if old_states is not None:
                         end = min(end, same_from)
                     slice_hits, hits_at, at = list(map(plain.get, lines[n:end])), n, 0
-                    # which are known, as bytes: a run's end is found by memchr (`list.index`
-                    # compared each tuple with None, a third of a walk of known lines)
-                    slice_known = bytes(map(is_not, slice_hits, repeat(None)))
-                if slice_known[at]:
-                    run = slice_known.find(0, at)
-                    run = (len(slice_known) if run < 0 else run) - at
+                if slice_hits[at] is not None:
+                    try:
+                        run = slice_hits.index(None, at) - at
+                    except ValueError:
+                        run = len(slice_hits) - at
                     following = lines[n + run] if n + run < count else ""
                     if following[:1] in _SETEXT_FIRST and _SETEXT_UNDERLINE.match(following):
                         run -= 1  # the last is a setext heading: walked alone

@@ -454,15 +454,15 @@ def without_scene(text: str) -> str | None:
     return " ".join(kept) if normalize(" ".join(kept)) else None
 
 
-def query_vector(embedder: Embedder, text: str, scenes: bool = True) -> bytes:
+def query_vector(embedder: Embedder, text: str, rest: str | None = None) -> bytes:
     """The query's vector: for a query that tells a situation (`without_scene`), the mean of
     its vector and its words' without the scene, `SCENE_SHARE` the second's, as a unit vector.
     The small model's vector of "the ogre has the halfling pinned in its fist; how does she
     wriggle free" is mostly an ogre's, and the nearest passages are the Ogre's and the Ogre
-    Zombie's; without the scene it is mostly the asking (held out 3–9, docs/search.md). Hybrid
-    only (`scenes`): semantic search alone lost on held out 8 and 9 with it."""
-    rest = without_scene(text) if scenes and SCENE_SHARE else None
-    if rest is None:
+    Zombie's; without the scene it is mostly the asking (held out 3–9, docs/search.md). `rest`:
+    `without_scene(text)`, given by the caller (hybrid search only: semantic search alone lost
+    on held out 8 and 9 with it)."""
+    if rest is None or not SCENE_SHARE:
         return bytes(embedder.embed([text])[0])
     import numpy as np
 
@@ -651,10 +651,14 @@ def _hits(
 
 
 def _explainer(
-    groups: list[_Lists], named: set[int], boosts: dict[int, dict[str, float]]
+    groups: list[_Lists],
+    named: set[int],
+    boosts: dict[int, dict[str, float]],
+    rest: str | None = None,
 ) -> Callable[[int, str | None], SearchExplain]:
     """`explain(id, passage)` for the hits of one search, from the lists each group ranked
-    (ranks are within an entry's group) and the boosts of all."""
+    (ranks are within an entry's group), the boosts of all, and the query's words without its
+    scene when its vector was the mean (`query_vector`)."""
     keyword_at = {
         entry_id: (rank, score)
         for g in groups
@@ -682,6 +686,7 @@ def _explainer(
             named=entry_id in named,
             keyword_weight=round(weights[entry_id], 4) if entry_id in weights else None,
             vector_weight=round(1 - KEYWORD_WEIGHT, 4) if entry_id in weights else None,
+            without_scene=rest if v_score is not None else None,
         )
 
     return explain
@@ -883,8 +888,10 @@ def search(app: App, params: SearchParams) -> SearchResult:
     # the keyword halves start first, on the reader thread, while the query is embedded
     halves = [_keyword_half(app, params, g, asked, words, pool, use_vectors) for g in scopes]
     vector = None
-    if use_vectors:  # semantic alone keeps the scene: without keywords it is what anchors the query
-        vector = query_vector(index.embedder, query_text, scenes=params.mode == "hybrid")
+    # semantic search alone keeps the scene: without keywords it is what anchors the query
+    rest = without_scene(query_text) if hybrid and SCENE_SHARE else None
+    if use_vectors:
+        vector = query_vector(index.embedder, query_text, rest)
     # one group: the reader thread, done with its keyword half, counts the terms' coverage
     alone = len(scopes) == 1
     parts = [
@@ -908,7 +915,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
         named |= {i for i, others in also.items() if named & set(others)}
         ranked = [p for p in ranked if p[0] in named] + [p for p in ranked if p[0] not in named]
     page = ranked[params.offset : wanted]
-    explain = _explainer(parts, named, boosts) if params.explain else None
+    explain = _explainer(parts, named, boosts, rest) if params.explain else None
     best_passage = {entry_id: pid for g in parts for entry_id, _, pid in g.semantic}
     terms = queries.index_terms(app.conn, keywords)
     hits = _hits(app, page, match, best_passage, set(terms), explain, also)
