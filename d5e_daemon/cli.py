@@ -479,6 +479,8 @@ def _explain_text(why: Any) -> Any:
         parts.append(f"weighed keyword {why.keyword_weight:.2f} : vector {why.vector_weight:.2f}")
     if why.named:
         parts.append("the whole name: first")
+    if why.without_scene:
+        parts.append(f"meaning also without the scene: “{why.without_scene}”")
     text = Text("     why: " + ", ".join(parts), style="dim italic")
     if why.passage:
         text.append("\n     passage: " + " ".join(why.passage.split())[:300], style="dim")

@@ -243,6 +243,10 @@ class SearchExplain(Base, omit_defaults=True):
     less again when the query is asked as a question)."""
     vector_weight: float | None = None
     """Hybrid: what the vector list's z-score was multiplied by in the fused score."""
+    without_scene: str | None = None
+    """Hybrid, a query that tells a situation: its words without the scene it names after `the`
+    ("the goblins dragged us …"); the passages were compared with the mean of the query's
+    vector and this text's (the same for every hit of a search)."""
 
 
 class SearchHit(EntryRef, omit_defaults=True):

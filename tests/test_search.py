@@ -923,8 +923,9 @@ def test_a_situation_is_compared_by_the_mean_of_both_vectors() -> None:
     real = embedder.embed
     embedder.embed = lambda texts: calls.append(list(texts)) or real(texts)  # type: ignore[method-assign]
     query = "the goblins dragged us into a dark cave and nobody can see"
-    got = np.frombuffer(query_vector(embedder, query), dtype="<f4")
     rest = "us into a dark cave and nobody can see"
+    assert without_scene(query) == rest
+    got = np.frombuffer(query_vector(embedder, query, rest), dtype="<f4")
     assert calls == [[query, rest]]
     whole, asked = (np.frombuffer(v, dtype="<f4") for v in real([query, rest]))
     mean = (1 - SCENE_SHARE) * whole + SCENE_SHARE * asked
@@ -932,8 +933,8 @@ def test_a_situation_is_compared_by_the_mean_of_both_vectors() -> None:
     assert np.linalg.norm(got) == pytest.approx(1.0, abs=1e-5)
     assert not np.allclose(got, whole)
     plain = "a bright light that burns away shadows"
-    assert query_vector(embedder, plain) == real([plain])[0]
-    assert query_vector(embedder, query, scenes=False) == real([query])[0]  # semantic mode
+    assert query_vector(embedder, plain, without_scene(plain)) == real([plain])[0]
+    assert query_vector(embedder, query) == real([query])[0]  # semantic mode: no `rest`
 
 
 def test_a_situation_finds_what_it_asks_for_over_its_scene(indexed: App) -> None:
@@ -953,6 +954,26 @@ def test_a_situation_finds_what_it_asks_for_over_its_scene(indexed: App) -> None
         "us in a cave, we need light",
     ]
     assert calls[1] == ["the goblins trapped us in the dark"]
+
+
+def test_explain_says_a_situation_was_compared_without_its_scene(indexed: App) -> None:
+    """`explain` gives the words the query was compared by besides its own (hybrid); no such
+    words for a query without a scene, nor in semantic or keyword mode."""
+    query = "the goblins trapped us in a cave, we need light"
+    hits = ask(indexed, query=query, limit=5, explain=True).hits
+    assert hits and all(
+        h.explain and h.explain.without_scene == "us in a cave, we need light"
+        for h in hits
+        if h.explain and h.explain.vector is not None
+    )
+    assert any(h.explain and h.explain.vector is not None for h in hits)
+    for params in (
+        {"query": "a light that burns away shadows"},
+        {"query": query, "mode": "semantic"},
+        {"query": query, "mode": "keyword"},
+    ):
+        found = ask(indexed, limit=5, explain=True, **params).hits
+        assert found and all(h.explain and h.explain.without_scene is None for h in found)
 
 
 def test_a_question_leans_on_meaning_more_than_keywords(indexed: App) -> None:

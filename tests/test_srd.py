@@ -280,3 +280,24 @@ def test_every_held_out_search_query_names_srd_2014_entries(app: App) -> None:
             assert query["id"] not in ids, where
             ids.add(query["id"])
             assert query["relevant"] and set(query["relevant"]) <= refs, where
+
+
+def test_every_homebrew_search_query_is_well_formed() -> None:
+    """The homebrew query sets (`bench/search-homebrew*.jsonl`, measured on a database with
+    Open5e's documents installed, which tests do not have): each names the pack it is aimed at
+    and refs as `collection/slug`, under an id no other homebrew query has."""
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    files = sorted(bench.glob("search-homebrew*.jsonl"))
+    assert len(files) >= 3
+    ids: set[str] = set()
+    for path in files:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            query = json.loads(line)
+            where = f"{path.name}:{number}"
+            assert query["query"].strip() and query["type"] and query["pack"], where
+            assert query["id"] not in ids, where
+            ids.add(query["id"])
+            assert query["relevant"], where
+            for ref in query["relevant"]:
+                collection, _, slug = ref.partition("/")
+                assert collection and slug and "/" not in slug, where

@@ -39,7 +39,8 @@ import difflib
 import functools
 import math
 import re
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -325,11 +326,40 @@ def filter_words(app: App, text: str) -> list[tuple[str, Any]]:
     words = normalize(low).split()
     phrases = [*(f"{a} {b}" for a, b in pairwise(words)), *words]
     candidates = list(dict.fromkeys(c for p in phrases for c in (p, p.removesuffix("s"))))
+    values = _word_filter_values(app)
     for name in WORD_FILTERS:
-        held = queries.attribute_values_held(app.conn, name, candidates)
+        known = values.get(name)
+        if known is None:  # too many to hold: one seek per candidate
+            held = queries.attribute_values_held(app.conn, name, candidates)
+        else:
+            held = [v for v in candidates if v in known]
         # "very rare" named: not "rare" as well
         asked += [(name, v) for v in held if not any(f" {v}" in f" {o}" for o in held if o != v)]
     return list(dict.fromkeys(asked))
+
+
+MAX_WORD_FILTER_VALUES = 2000
+"""`filter_words` holds the values of a filter of `WORD_FILTERS` in memory up to this many."""
+_WORD_FILTER_VALUES: weakref.WeakKeyDictionary[App, tuple[object, dict[str, frozenset[Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _word_filter_values(app: App) -> dict[str, frozenset[Any]]:
+    """Every value some entry has of each filter of `WORD_FILTERS` (one seek per value; a
+    filter with more than `MAX_WORD_FILTER_VALUES` is left out), read again whenever the
+    database changed: a query's words are looked up here instead of one seek each (~60 a
+    query)."""
+    stamp = queries.data_version(app.conn)
+    held = _WORD_FILTER_VALUES.get(app)
+    if held is None or held[0] != stamp:
+        values = {}
+        for name in WORD_FILTERS:
+            found = queries.attribute_distinct_values(app.conn, name, MAX_WORD_FILTER_VALUES + 1)
+            if len(found) <= MAX_WORD_FILTER_VALUES:
+                values[name] = frozenset(found)
+        held = _WORD_FILTER_VALUES[app] = (stamp, values)
+    return held[1]
 
 
 # -- ranking ----------------------------------------------------------------------------------
@@ -424,15 +454,15 @@ def without_scene(text: str) -> str | None:
     return " ".join(kept) if normalize(" ".join(kept)) else None
 
 
-def query_vector(embedder: Embedder, text: str, scenes: bool = True) -> bytes:
+def query_vector(embedder: Embedder, text: str, rest: str | None = None) -> bytes:
     """The query's vector: for a query that tells a situation (`without_scene`), the mean of
     its vector and its words' without the scene, `SCENE_SHARE` the second's, as a unit vector.
     The small model's vector of "the ogre has the halfling pinned in its fist; how does she
     wriggle free" is mostly an ogre's, and the nearest passages are the Ogre's and the Ogre
-    Zombie's; without the scene it is mostly the asking (held out 3–9, docs/search.md). Hybrid
-    only (`scenes`): semantic search alone lost on held out 8 and 9 with it."""
-    rest = without_scene(text) if scenes and SCENE_SHARE else None
-    if rest is None:
+    Zombie's; without the scene it is mostly the asking (held out 3–9, docs/search.md). `rest`:
+    `without_scene(text)`, given by the caller (hybrid search only: semantic search alone lost
+    on held out 8 and 9 with it)."""
+    if rest is None or not SCENE_SHARE:
         return bytes(embedder.embed([text])[0])
     import numpy as np
 
@@ -621,10 +651,14 @@ def _hits(
 
 
 def _explainer(
-    groups: list[_Lists], named: set[int], boosts: dict[int, dict[str, float]]
+    groups: list[_Lists],
+    named: set[int],
+    boosts: dict[int, dict[str, float]],
+    rest: str | None = None,
 ) -> Callable[[int, str | None], SearchExplain]:
     """`explain(id, passage)` for the hits of one search, from the lists each group ranked
-    (ranks are within an entry's group) and the boosts of all."""
+    (ranks are within an entry's group), the boosts of all, and the query's words without its
+    scene when its vector was the mean (`query_vector`)."""
     keyword_at = {
         entry_id: (rank, score)
         for g in groups
@@ -652,6 +686,7 @@ def _explainer(
             named=entry_id in named,
             keyword_weight=round(weights[entry_id], 4) if entry_id in weights else None,
             vector_weight=round(1 - KEYWORD_WEIGHT, 4) if entry_id in weights else None,
+            without_scene=rest if v_score is not None else None,
         )
 
     return explain
@@ -668,6 +703,25 @@ class _Lists:
     shares: dict[int, float] = field(default_factory=dict)
     boosts: dict[int, dict[str, float]] = field(default_factory=dict)
     weights: dict[int, float] = field(default_factory=dict)
+
+
+_PACK_ROWS: weakref.WeakKeyDictionary[
+    App, tuple[object, dict[tuple[str, ...], tuple[int, int] | None]]
+] = weakref.WeakKeyDictionary()
+
+
+def pack_rows(app: App, packs: Sequence[str]) -> tuple[int, int] | None:
+    """`queries.pack_id_range` of `packs`, remembered until the database changes: it reads
+    every entry id of the packs (13 ms for a pack of 100,000 entries), and the same packs are
+    asked for on every search."""
+    stamp = queries.data_version(app.conn)
+    held = _PACK_ROWS.get(app)
+    if held is None or held[0] != stamp:
+        held = _PACK_ROWS[app] = (stamp, {})
+    key = tuple(packs)
+    if key not in held[1]:
+        held[1][key] = queries.pack_id_range(app.conn, packs)
+    return held[1][key]
 
 
 def pack_groups(app: App, scope: queries.SearchScope) -> list[queries.SearchScope]:
@@ -690,7 +744,7 @@ def pack_groups(app: App, scope: queries.SearchScope) -> list[queries.SearchScop
     rest = [p for p in packs if p not in rules]
     if not rules or not rest:
         return [scope]
-    rows = queries.pack_id_range(app.conn, rules)
+    rows = pack_rows(app, rules)
     return [replace(scope, packs=rules, rows=rows), replace(scope, packs=rest)]
 
 
@@ -711,6 +765,8 @@ def _keyword_half(
     the caller embeds the query and ranks by meaning (module docstring); else here."""
     if params.mode == "semantic" or not keywords:
         return list
+    if scope.packs and scope.rows is None:  # FTS5 skips the rows of the packs left out
+        scope = replace(scope, rows=pack_rows(app, scope.packs))
     keyword_hits = partial(
         retrieval.keyword_hits,
         term_counts=app.term_counts,
@@ -735,9 +791,11 @@ def _ranked(
     vector: bytes | None,
     pool: int,
     keyword_half: Callable[[], Found],
+    beside: bool = False,
 ) -> _Lists:
     """One group's candidates (its best `pool` by keywords, from `keyword_half`, and by
-    meaning) and their ranking."""
+    meaning) and their ranking. `beside`: the reader thread is free for this group's term
+    coverage, counted there while this thread goes on with the rest."""
     index = app.search
     semantic: list[tuple[int, float, int]] = []
     model = index.embedder.model_id
@@ -747,35 +805,45 @@ def _ranked(
     found = keyword_half()
     keyword = [(entry_id, score) for entry_id, score, _ in found]
     named = {entry_id for entry_id, _, exact in found if exact}  # whose whole name is the query
-    if vector is not None and params.mode == "hybrid":  # found by keywords only: their similarity
-        near = {entry_id for entry_id, _, _ in semantic}
-        beyond = [entry_id for entry_id, _ in keyword if entry_id not in near]
-        semantic += retrieval.similarities(app.conn, index.passages, scope, vector, model, beyond)
-        semantic.sort(key=lambda hit: -hit[1])
     lists = _Lists(ranked=keyword, keyword=keyword, semantic=semantic, named=named)
     if params.mode == "semantic":
         lists.ranked = [(entry_id, sim) for entry_id, sim, _ in semantic]
-    elif params.mode == "hybrid" and semantic:
-        similar = [(entry_id, sim) for entry_id, sim, _ in semantic]
-        ids = sorted({entry_id for entry_id, _ in keyword} | {entry_id for entry_id, _ in similar})
-        terms = queries.index_terms(app.conn, keywords)
-        held = retrieval.term_coverage(app.conn, app.term_counts, terms, ids) if terms else {}
-        lists.shares = {entry_id: n / len(terms) for entry_id, n in held.items()}
-        lists.boosts = {i: {"coverage": COVERAGE_WEIGHT * s} for i, s in lists.shares.items()}
-        asked = filter_words(app, params.query)
-        named_collections = collection_words(params.query)
-        wanted_filters = len({name for name, _ in asked}) + bool(named_collections)
-        has_filters = queries.entries_with_attributes(app.conn, ids, asked)
-        if named_collections:  # the collection counts as one filter more
-            for entry_id, collection in queries.entry_collections(app.conn, ids).items():
-                if collection in named_collections:
-                    has_filters.setdefault(entry_id, set()).add("collection")
-        for entry_id, has in has_filters.items():
-            boost = FILTER_WORD_WEIGHT * len(has) / wanted_filters
-            lists.boosts.setdefault(entry_id, {})["filter words"] = boost
-        weight = keyword_weight(keyword, lists.shares, asks(params.query))
-        lists.ranked = fuse(keyword, similar, lists.boosts, weight)
-        lists.weights = dict.fromkeys(ids, weight)
+    if vector is None or params.mode != "hybrid":
+        return lists
+    # every entry of either list (the similarities asked for below are of keyword hits)
+    ids = sorted({entry_id for entry_id, _ in keyword} | {entry_id for entry_id, _, _ in semantic})
+    terms = queries.index_terms(app.conn, keywords)
+    count = partial(retrieval.term_coverage, term_counts=app.term_counts, terms=terms, ids=ids)
+    coverage: Callable[[], dict[int, int]] = dict
+    if terms and beside:
+        coverage = app.db.read_beside(count).result
+    elif terms:
+        coverage = partial(count, app.conn)
+    # found by keywords only: their similarity
+    near = {entry_id for entry_id, _, _ in semantic}
+    beyond = [entry_id for entry_id, _ in keyword if entry_id not in near]
+    semantic += retrieval.similarities(app.conn, index.passages, scope, vector, model, beyond)
+    semantic.sort(key=lambda hit: -hit[1])
+    if not semantic:
+        return lists
+    similar = [(entry_id, sim) for entry_id, sim, _ in semantic]
+    asked = filter_words(app, params.query)
+    named_collections = collection_words(params.query)
+    wanted_filters = len({name for name, _ in asked}) + bool(named_collections)
+    has_filters = queries.entries_with_attributes(app.conn, ids, asked)
+    if named_collections:  # the collection counts as one filter more
+        for entry_id, collection in queries.entry_collections(app.conn, ids).items():
+            if collection in named_collections:
+                has_filters.setdefault(entry_id, set()).add("collection")
+    held = coverage()
+    lists.shares = {entry_id: n / len(terms) for entry_id, n in held.items()}
+    lists.boosts = {i: {"coverage": COVERAGE_WEIGHT * s} for i, s in lists.shares.items()}
+    for entry_id, has in has_filters.items():
+        boost = FILTER_WORD_WEIGHT * len(has) / wanted_filters
+        lists.boosts.setdefault(entry_id, {})["filter words"] = boost
+    weight = keyword_weight(keyword, lists.shares, asks(params.query))
+    lists.ranked = fuse(keyword, similar, lists.boosts, weight)
+    lists.weights = dict.fromkeys(ids, weight)
     return lists
 
 
@@ -820,10 +888,14 @@ def search(app: App, params: SearchParams) -> SearchResult:
     # the keyword halves start first, on the reader thread, while the query is embedded
     halves = [_keyword_half(app, params, g, asked, words, pool, use_vectors) for g in scopes]
     vector = None
-    if use_vectors:  # semantic alone keeps the scene: without keywords it is what anchors the query
-        vector = query_vector(index.embedder, query_text, scenes=params.mode == "hybrid")
+    # semantic search alone keeps the scene: without keywords it is what anchors the query
+    rest = without_scene(query_text) if hybrid and SCENE_SHARE else None
+    if use_vectors:
+        vector = query_vector(index.embedder, query_text, rest)
+    # one group: the reader thread, done with its keyword half, counts the terms' coverage
+    alone = len(scopes) == 1
     parts = [
-        _ranked(app, params, group, asked, vector, pool, half)
+        _ranked(app, params, group, asked, vector, pool, half, alone and use_vectors)
         for group, half in zip(scopes, halves, strict=True)
     ]
     # the groups' rankings as one, by score (their entries are apart)
@@ -843,7 +915,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
         named |= {i for i, others in also.items() if named & set(others)}
         ranked = [p for p in ranked if p[0] in named] + [p for p in ranked if p[0] not in named]
     page = ranked[params.offset : wanted]
-    explain = _explainer(parts, named, boosts) if params.explain else None
+    explain = _explainer(parts, named, boosts, rest) if params.explain else None
     best_passage = {entry_id: pid for g in parts for entry_id, _, pid in g.semantic}
     terms = queries.index_terms(app.conn, keywords)
     hits = _hits(app, page, match, best_passage, set(terms), explain, also)

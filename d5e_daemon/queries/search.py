@@ -275,16 +275,10 @@ def keyword_top(
     """(entry id, BM25 score) of the best `limit` rows of the whole index (of the ids between
     `rows` if given: FTS5 skips the others), no scope: FTS5 alone, without a join per
     matching row."""
-    if rows is None:
-        found = keyword_ranked(conn, match, name_weight, limit)
-    else:
-        found = conn.execute(
-            "SELECT rowid, -bm25(entry_text, ?2, 1.0, 1.0) FROM entry_text "
-            "WHERE entry_text MATCH ?1 AND rowid BETWEEN ?4 AND ?5 "
-            "ORDER BY bm25(entry_text, ?2, 1.0, 1.0) LIMIT ?3",
-            (match, name_weight, limit, *rows),
-        )
-    return [(entry_id, float(score)) for entry_id, score in found]
+    return [
+        (entry_id, float(score))
+        for entry_id, score in keyword_ranked(conn, match, name_weight, limit, rows)
+    ]
 
 
 def pack_id_range(conn: apsw.Connection, packs: Sequence[str]) -> tuple[int, int] | None:
@@ -304,15 +298,27 @@ def pack_id_range(conn: apsw.Connection, packs: Sequence[str]) -> tuple[int, int
 
 
 def keyword_ranked(
-    conn: apsw.Connection, match: str, name_weight: float, limit: int
+    conn: apsw.Connection,
+    match: str,
+    name_weight: float,
+    limit: int,
+    rows: tuple[int, int] | None = None,
 ) -> Iterator[tuple[int, float]]:
     """As `keyword_top`, read lazily: the caller stops where it has what it needs."""
-    rows: Iterator[tuple[int, float]] = conn.execute(
-        "SELECT rowid, -bm25(entry_text, ?2, 1.0, 1.0) FROM entry_text "
-        "WHERE entry_text MATCH ?1 ORDER BY bm25(entry_text, ?2, 1.0, 1.0) LIMIT ?3",
-        (match, name_weight, limit),
-    )
-    return rows
+    if rows is None:
+        found: Iterator[tuple[int, float]] = conn.execute(
+            "SELECT rowid, -bm25(entry_text, ?2, 1.0, 1.0) FROM entry_text "
+            "WHERE entry_text MATCH ?1 ORDER BY bm25(entry_text, ?2, 1.0, 1.0) LIMIT ?3",
+            (match, name_weight, limit),
+        )
+    else:
+        found = conn.execute(
+            "SELECT rowid, -bm25(entry_text, ?2, 1.0, 1.0) FROM entry_text "
+            "WHERE entry_text MATCH ?1 AND rowid BETWEEN ?4 AND ?5 "
+            "ORDER BY bm25(entry_text, ?2, 1.0, 1.0) LIMIT ?3",
+            (match, name_weight, limit, *rows),
+        )
+    return found
 
 
 def keyword_totals(conn: apsw.Connection, match: str) -> tuple[int, int] | None:

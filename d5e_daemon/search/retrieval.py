@@ -32,6 +32,7 @@ import math
 import weakref
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import Any
 
 import apsw
 
@@ -72,10 +73,9 @@ def keyword_hits(
     kept = weighty_words(conn, term_counts, words)
     match = queries.fts_any(kept)
     wanted = limit * OVERFETCH
-    if scope.rows is not None:  # the profile's SRD ranked apart: FTS5 ranks only its rows
-        top = queries.keyword_top(conn, match, name_weight, wanted, scope.rows)
-    else:
-        top = keyword_top(conn, term_counts, kept, name_weight, wanted)
+    # FTS5 ranks only the rows between `scope.rows` when given (the profile's SRD ranked apart,
+    # the other packs' group): the other group's best rows cannot crowd out this one's
+    top = keyword_top(conn, term_counts, kept, name_weight, wanted, scope.rows)
     ours = queries.in_scope(conn, scope, [i for i, _ in top], norm_name)
     found = [(i, score, ours[i]) for i, score in top if i in ours][:limit]
     if len(found) == limit:
@@ -110,9 +110,11 @@ def keyword_top(
     words: list[str],
     name_weight: float,
     limit: int,
+    rows: tuple[int, int] | None = None,
 ) -> list[tuple[int, float]]:
     """The same rows, scores and order as `queries.keyword_top` for the FTS5 query "any of
-    `words`", without scoring every row that holds only common words (MaxScore).
+    `words`" (among the ids between `rows`, if given), without scoring every row that holds
+    only common words (MaxScore).
 
     In FTS5's bm25 each word adds `idf × f(k1 + 1) / (f + k1(1 - b + b·D/avgdl))` to a row's
     score, which is less than `idf × (k1 + 1)` whatever the row: a word held by a third of
@@ -127,14 +129,17 @@ def keyword_top(
     same doubles; the rows tokenized as `entry_text` tokenizes them), and ranked as FTS5 ranks
     them (ties by rowid). Whenever the shortcut does not apply (a word of several tokens, too
     few rows, a bound not below θ, too many rows to score), FTS5 ranks every row."""
-    every = partial(queries.keyword_top, conn, queries.fts_any(words), name_weight, limit)
+    every = partial(queries.keyword_top, conn, queries.fts_any(words), name_weight, limit, rows)
     terms = [queries.index_terms(conn, [w]) for w in words]
     if len(words) < 2 or any(len(t) != 1 for t in terms):
         return every()
     tokens = [t for (t,) in terms]
     held = term_counts(tokens, conn)
-    common_rows = COMMON_SHARE * term_counts.rows(conn)
-    if sum(n for n in held.values() if n > common_rows) < LEFT_OUT_ROWS:
+    all_rows = term_counts.rows(conn)
+    common_rows = COMMON_SHARE * all_rows
+    # of the rows between `rows`: about their share of the common words' rows
+    share = 1.0 if rows is None else min(1.0, (rows[1] - rows[0] + 1) / max(all_rows, 1))
+    if share * sum(n for n in held.values() if n > common_rows) < LEFT_OUT_ROWS:
         return every()  # FTS5 ranks them in a few ms
     totals = queries.keyword_totals(conn, queries.fts_any(words))
     if totals is None:
@@ -159,7 +164,7 @@ def keyword_top(
     rest = queries.fts_any([w for i, w in enumerate(words) if i not in left_out])
     candidates: list[int] = []
     theta: float | None = None
-    for entry_id, score in queries.keyword_ranked(conn, rest, name_weight, RESCORED_MOST + 1):
+    for entry_id, score in queries.keyword_ranked(conn, rest, name_weight, RESCORED_MOST + 1, rows):
         if theta is not None and score < theta - bound - SLACK:
             break
         candidates.append(entry_id)
@@ -337,15 +342,9 @@ def _cosine_distances(
         return []
     query = np.frombuffer(vector, dtype="<f4")
     wanted = np.sort(np.asarray(ids, dtype=np.int64))
-    # One column per passage, and a zero column at the end: reducing the rows of a
-    # C-contiguous array of several columns adds them one after the other, each column's sum
-    # in order (numpy sums pairwise only along the contiguous axis, which a single column
-    # would become).
-    rows = index.rows[np.searchsorted(index.ids, wanted)]
-    columns = np.zeros((rows.shape[1], len(wanted) + 1), dtype=np.float32)
-    columns[:, :-1] = rows.T
-    dot = np.add.reduce(columns * query[:, np.newaxis], axis=0)[:-1]
-    sizes = np.add.reduce(columns * columns, axis=0)[:-1]
+    at = np.searchsorted(index.ids, wanted)
+    dot = _sums_in_order(index.rows[at] * query)
+    sizes = _squared_sizes(index)[at]
     size = np.cumsum(query * query, dtype=np.float32)[-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.sqrt(sizes.astype(np.float64)) * np.sqrt(np.float64(size))
@@ -354,6 +353,30 @@ def _cosine_distances(
     order = np.argsort(distance[keep], kind="stable")
     found = wanted[keep][order].tolist()
     return list(zip(found, distance[keep][order].astype(np.float64).tolist(), strict=True))
+
+
+def _sums_in_order(rows: Any) -> Any:
+    """Each row's sum in float32, its elements added one after the other (sqlite-vec's loop).
+    Reducing the rows of a C-contiguous array of several columns adds them in order, each
+    column's sum on its own (numpy sums pairwise only along the contiguous axis, which a single
+    column would become): so one column per row, and a zero column more."""
+    import numpy as np
+
+    columns = np.zeros((rows.shape[1], len(rows) + 1), dtype=np.float32)
+    columns[:, :-1] = rows.T
+    return np.add.reduce(columns, axis=0)[:-1]
+
+
+_SIZES: weakref.WeakKeyDictionary[PassageIndex, tuple[Any, Any]] = weakref.WeakKeyDictionary()
+
+
+def _squared_sizes(index: PassageIndex) -> Any:
+    """Each vector's squared length as sqlite-vec sums it, for the vectors `index` holds (kept
+    until they are read again)."""
+    held = _SIZES.get(index)
+    if held is None or held[0] is not index.rows:
+        held = _SIZES[index] = (index.rows, _sums_in_order(index.rows * index.rows))
+    return held[1]
 
 
 @dataclass

@@ -470,11 +470,24 @@ step("the Problems panel shows the goblinn warning, and its quick fix corrects i
   await page.keyboard.press("Control+Shift+M");
   const problem = await visibleText(page.locator(".markers-panel .monaco-list-row"), /goblinn/, "the Problems panel");
   assert.match(problem, /unknown creature 'goblinn'; did you mean "goblin"/);
-  await editor().click();
-  await goToLine(3, 22); // inside {@creature goblinn}
-  await page.keyboard.press("Control+.");
   const fix = page.locator(".action-widget .monaco-list-row", { hasText: 'Replace with "goblin"' }).first();
-  await fix.waitFor({ state: "visible" });
+  // As a writer would: Ctrl+. again when the menu did not open (on a loaded machine it now and
+  // then stayed shut for the whole step although the light bulb showed a fix beside the line).
+  const deadline = Date.now() + STEP_TIMEOUT;
+  for (;;) {
+    await editor().click();
+    await goToLine(3, 22); // inside {@creature goblinn}
+    await page.keyboard.press("Control+.");
+    try {
+      await fix.waitFor({ state: "visible", timeout: Math.min(5_000, Math.max(1, deadline - Date.now())) });
+      break;
+    } catch (error) {
+      if (Date.now() >= deadline) {
+        throw error;
+      }
+      await page.keyboard.press("Escape");
+    }
+  }
   await fix.click();
   await expectEditorLine(/^Four \{@creature goblin\} wait by the road\.$/, "the quick fix");
   await page.locator(".markers-panel").filter({ hasText: /No problems have been detected/ }).first().waitFor();
