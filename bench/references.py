@@ -8,12 +8,13 @@ Prose names: a generated (seeded) document whose lines hold a tag each (as in
 an *italic* spell or item, "4 wolves"). One run times, in one process and alternately, the
 diagnostics pass and the prose recognition (`prose.walk_prose` with the document's key and the
 document, whose record of its edits says what changed, as the server's shared document pass
-calls it) of the same version of the document: unchanged, after
-one line edited, one inserted, one deleted, 40 new lines pasted, walked whole, never seen
-before, and never seen by a daemon that has read another (`prose_figures`). The target is prose ≤ 20% of a diagnostics pass. `--old REVISION`
-times `prose.py` of a git revision in the same loop (old and new in one run, taking turns going
-first: the first after the diagnostics pass has the colder caches); `--cpu` times them in the
-process's CPU time (on a shared machine, wall time also counts the waits for a core).
+calls it) of the same version of the document: unchanged, after one line edited, one
+inserted, one deleted, 40 new lines pasted, walked whole, never seen before, and never seen by
+a daemon that has read another (`prose_figures`). The target is prose ≤ 20% of a diagnostics
+pass. `--old REVISION` times `prose.py` of a git revision in the same loop (old and new in one
+run, taking turns going first: the first after the diagnostics pass has the colder caches);
+`--cpu` times them in the process's CPU time (on a shared machine, wall time also counts the
+waits for a core).
 
 References: a generated campaign folder of `--files` Markdown files, `--megabytes` in all, with
 tags and prose names. Times the first scan, then `Campaign.mentions` of random entries after it
