@@ -8,12 +8,13 @@ Prose names: a generated (seeded) document whose lines hold a tag each (as in
 an *italic* spell or item, "4 wolves"). One run times, in one process and alternately, the
 diagnostics pass and the prose recognition (`prose.walk_prose` with the document's key and the
 document, whose record of its edits says what changed, as the server's shared document pass
-calls it) of the same version of the document: unchanged, after
-one line edited, one inserted, one deleted, 40 new lines pasted, walked whole, and never seen
-before (`prose_figures`). The target is prose ≤ 20% of a diagnostics pass. `--old REVISION`
-times `prose.py` of a git revision in the same loop (old and new in one run, taking turns going
-first: the first after the diagnostics pass has the colder caches); `--cpu` times them in the
-process's CPU time (on a shared machine, wall time also counts the waits for a core).
+calls it) of the same version of the document: unchanged, after one line edited, one
+inserted, one deleted, 40 new lines pasted, walked whole, never seen before, and never seen by
+a daemon that has read another (`prose_figures`). The target is prose ≤ 20% of a diagnostics
+pass. `--old REVISION` times `prose.py` of a git revision in the same loop (old and new in one
+run, taking turns going first: the first after the diagnostics pass has the colder caches);
+`--cpu` times them in the process's CPU time (on a shared machine, wall time also counts the
+waits for a core).
 
 References: a generated campaign folder of `--files` Markdown files, `--megabytes` in all, with
 tags and prose names. Times the first scan, then `Campaign.mentions` of random entries after it
@@ -187,7 +188,9 @@ def prose_figures(
     every change runs both, on the document as the server keeps it (`textdoc.LineDocument`,
     changed by incremental changes): unchanged, one line edited (typing), one line inserted
     (every line below moves), one line deleted, a block of 40 new lines pasted, a walk of
-    every line (no walk kept), and a document never seen (cold caches, both). `--old` times
+    every line (no walk kept), a document never seen (cold caches, both: the first document
+    after a start or a change of packs) and one never seen by a daemon that has read another
+    (its tags' resolutions and prose names known: `known`). `--old` times
     the prose recognition of an older revision in the same loop, on the same versions; which
     version's names and first reading come first takes turns by `run` (use an even `--runs`)."""
     rng = random.Random(11)
@@ -222,6 +225,7 @@ def prose_figures(
 
     for i in range(3):
         cold(i)
+    known(app, lines, figures, old, new_module)
     resolver = Resolver(app)
     doc = LineDocument(URI, text, version=1, language_id="markdown")
     md.diagnostics(resolver, doc)  # suggestions cached: a pass as every change runs it
@@ -314,6 +318,35 @@ def prose_figures(
     if before:
         figures.latency(section, "prose recognition, --old", before)
         figures.value(section, "--old prose / diagnostics", _ratio(before, diag), "%")
+
+
+def known(
+    app: App, lines: list[str], figures: Figures, old: ModuleType | None, new_module: ModuleType
+) -> None:
+    """A document never seen by a daemon that has read another (its tags resolved and its
+    prose names known before): the diagnostics pass parses each new line's tags and finds
+    their resolutions cached, prose recognition reads each new line's names."""
+    resolver = Resolver(app)
+    base = LineDocument(URI, "".join(lines), version=1, language_id="markdown")
+    md.diagnostics(resolver, base)
+    names = {new_module: new_module.ProseNames.load(app.conn, app.profile)}
+    if old is not None:
+        names[old] = old.ProseNames.load(app.conn, app.profile)
+    for module, module_names in names.items():
+        recognise(module, base, module_names, URI)
+    section = "prose: a document never seen, its tags and names known"
+    for i in range(3):
+        text = "".join(f"{line.rstrip()} Known {i}.\n" for line in lines)
+        doc = LineDocument(f"{URI}.{i}", text, version=1, language_id="markdown")
+        diag = timed(md.diagnostics, resolver, doc)
+        order = list(names) if i % 2 == 0 else list(reversed(names))  # turns go first
+        took = {m: timed(recognise, m, doc, names[m], doc.uri) for m in order}
+        figures.value(section, "diagnostics pass", diag, "ms")
+        figures.value(section, "prose recognition", took[new_module], "ms")
+        figures.value(section, "prose / diagnostics", took[new_module] / diag * 100, "%")
+        if old is not None:
+            figures.value(section, "prose recognition, --old", took[old], "ms")
+            figures.value(section, "--old prose / diagnostics", took[old] / diag * 100, "%")
 
 
 def timed(fn: Callable[..., object], *args: object) -> float:

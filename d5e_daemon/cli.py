@@ -313,6 +313,12 @@ def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
             except (OSError, UnicodeDecodeError) as exc:
                 sys.stderr.write(f"d5e: cannot read {path}: {exc}\n")
                 failed += 1
+                if args.json:  # each file named in the report, the one left alone too
+                    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                    report.append(
+                        {"file": str(path), "links": 0, "ambiguous": [], "edits": [],
+                         "error": f"cannot read: {reason}"}
+                    )  # fmt: skip
                 continue
             new, edits, skipped = link_text(resolver, text)
             report.append(

@@ -464,6 +464,27 @@ def test_cli_link_diff_check_and_write(
     assert code == 2 and "cannot read" in err
 
 
+def test_cli_link_json_names_every_file_and_each_link(
+    db_path: Path, folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`d5e link --json`: per file, how many terms are (or would be) linked, each link with its
+    line, column and text, and a file that cannot be read with what is wrong (exit 2)."""
+    road = folder / "scenes" / "road.md"
+    missing = folder / "missing.md"
+    code, out, err = run(
+        capsys, "link", "--check", "--json", str(road), str(missing), "--db", str(db_path)
+    )
+    assert code == 2 and f"cannot read {missing}" in err
+    report = json.loads(out)
+    assert [r["file"] for r in report] == [str(road), str(missing)]
+    assert report[0]["links"] == 6 and len(report[0]["edits"]) == 6
+    assert {"line": 3, "column": 19, "text": "{@creature wolf||wolves}"} in report[0]["edits"]
+    assert report[1]["links"] == 0 and report[1]["error"].startswith("cannot read: ")
+    assert road.read_text() == ROAD  # --check writes nothing
+    code, out, _ = run(capsys, "link", "--check", "--json", str(road), "--db", str(db_path))
+    assert code == 1 and json.loads(out)[0]["links"] == 6
+
+
 def test_cli_link_keeps_line_ends_and_permissions_and_goes_past_a_bad_file(
     db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
