@@ -6,7 +6,6 @@ import * as vscode from "vscode";
 import type { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
 
 import {
-  CompletionWatch,
   D5eConfig,
   SearchResult,
   daemonSettings,
@@ -136,44 +135,6 @@ function endStragglers(left: Daemon[]): void {
   }
 }
 
-const watch = new CompletionWatch();
-/** The last keystroke in a tag's name, not decided yet (see `CompletionWatch`). */
-let pending: { document: vscode.TextDocument; version: number } | undefined;
-let pendingTimer: ReturnType<typeof setTimeout> | undefined;
-
-/** Open the suggestions after the last keystroke in a tag's name unless VS Code asked d5e about
- * it by itself (or will, once its request under way is answered). */
-function decideSuggest(delay = 0): void {
-  if (pendingTimer !== undefined) {
-    clearTimeout(pendingTimer);
-  }
-  pendingTimer = setTimeout(() => {
-    pendingTimer = undefined;
-    const p = pending;
-    if (!p) {
-      return;
-    }
-    if (p.document.isClosed || p.document.version !== p.version || vscode.window.activeTextEditor?.document !== p.document) {
-      pending = undefined; // typed on (not in a tag's name) or elsewhere: nothing to open here
-      return;
-    }
-    const decision = watch.decide(p.document.uri.toString(), p.version, Date.now());
-    if (decision === "wait") {
-      return; // decided again when the request under way has settled
-    }
-    if (typeof decision === "number") {
-      decideSuggest(decision);
-      return;
-    }
-    pending = undefined;
-    client?.debug(`d5e: a keystroke in a tag (version ${p.version}): ${decision === "open" ? "suggestions opened" : "VS Code asked d5e"}`);
-    if (decision === "open") {
-      watch.opened(p.document.uri.toString(), Date.now());
-      void vscode.commands.executeCommand("editor.action.triggerSuggest");
-    }
-  }, delay);
-}
-
 /** Once the daemon is ready: a writer who typed `{@spell fir` while it started sees the
  * suggestions now, not after the next keystroke. Only in a document being written (unsaved
  * changes): a window that reopens a saved document with the cursor in a tag leaves it alone
@@ -185,7 +146,6 @@ function suggestWhereTyping(): void {
   }
   const cursor = editor.selection.active;
   if (inUnfinishedTag(editor.document.lineAt(cursor.line).text.slice(0, cursor.character))) {
-    watch.opened(editor.document.uri.toString(), Date.now());
     void vscode.commands.executeCommand("editor.action.triggerSuggest");
   }
 }
@@ -216,27 +176,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       // The output tells when the first completion of a start that offered something (not
       // one after a space, nor one VS Code cancelled for the next keystroke) was asked and
       // answered.
-      // Every request is watched too: the extension opens the suggestions itself only where
-      // VS Code is not asking d5e (CompletionWatch).
       provideCompletionItem: async (document, position, completion, token, next) => {
         const asked = Date.now();
-        const uri = document.uri.toString();
-        watch.ask(uri, document.version);
-        let items = 0;
-        try {
-          const result = await next(document, position, completion, token);
-          items = token.isCancellationRequested ? 0 : Array.isArray(result) ? result.length : (result?.items.length ?? 0);
-          if (!firstCompletionTold && items > 0) {
-            firstCompletionTold = true;
-            client?.info(firstCompletionTimings(activated, asked, Date.now(), items));
-          }
-          return result;
-        } finally {
-          watch.settle(uri, items, Date.now());
-          if (pending?.document === document) {
-            decideSuggest();
-          }
+        const result = await next(document, position, completion, token);
+        const items = Array.isArray(result) ? result.length : (result?.items.length ?? 0);
+        if (!firstCompletionTold && items > 0) {
+          firstCompletionTold = true;
+          client?.info(firstCompletionTimings(activated, asked, Date.now(), items));
         }
+        return result;
       },
     },
   };
@@ -254,11 +202,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const end = change.range.start.translate(0, change.text.length);
       const before = event.document.lineAt(end.line).text.slice(0, end.character);
       if (suggestInTag(before, change.text)) {
-        pending = { document: event.document, version: event.document.version };
-        decideSuggest(); // after the messages that came with the keystroke: VS Code's own request
+        void vscode.commands.executeCommand("editor.action.triggerSuggest");
       }
     }),
-    vscode.workspace.onDidCloseTextDocument((document) => watch.forget(document.uri.toString())),
     vscode.workspace.onDidChangeConfiguration(async (event) => {
       if (!client || !event.affectsConfiguration("d5e")) {
         return;

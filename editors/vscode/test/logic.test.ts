@@ -3,9 +3,6 @@ import { strict as assert } from "node:assert";
 import { test } from "node:test";
 
 import {
-  CompletionWatch,
-  OPENING_MS,
-  REASK_GRACE_MS,
   collectionLines,
   daemonSettings,
   entryUri,
@@ -120,44 +117,6 @@ test("typing inside a tag's name opens the suggestions; elsewhere it does not", 
   assert.equal(suggestInTag("Cast {@spell fireball|srd-2014", "4"), false);
   assert.equal(suggestInTag("Cast fire", "e"), false);
   assert.equal(suggestInTag("Cast {@spell fir", "ir"), false); // a paste, not typing
-});
-
-test("after a keystroke in a tag's name the extension opens the suggestions only where VS Code is not asking d5e", () => {
-  const doc = "file:///campaign/adventure.md";
-  const other = "file:///campaign/notes.md";
-  // `{@spell ` was answered with nothing (VS Code closes its suggestions); `f` typed (version 9):
-  // nobody asks, the extension opens them.
-  const w = new CompletionWatch();
-  w.ask(doc, 8);
-  w.settle(doc, 0, 1000);
-  assert.equal(w.decide(doc, 9, 1200), "open");
-  // Its opening counts as asking until VS Code's request arrives: `i` typed meanwhile (version
-  // 10) waits for it, and the request decides.
-  w.opened(doc, 1200);
-  assert.equal(w.decide(doc, 10, 1250), OPENING_MS - 50);
-  w.ask(doc, 10);
-  assert.equal(w.decide(doc, 10, 1260), "wait"); // under way: VS Code filters its answer by what was typed since
-  w.settle(doc, 12, 1300);
-  assert.equal(w.decide(doc, 10, 1301), "asked");
-  // `r` typed (version 11) after d5e offered suggestions: VS Code asks d5e again by itself (its
-  // list is incomplete); the extension leaves it time to.
-  assert.equal(w.decide(doc, 11, 1340), REASK_GRACE_MS - 40);
-  w.ask(doc, 11);
-  w.settle(doc, 12, 1360);
-  assert.equal(w.decide(doc, 11, 1460), "asked");
-  // The writer closed the suggestions and types on: VS Code does not ask, the extension opens.
-  assert.equal(w.decide(doc, 12, 1360 + REASK_GRACE_MS), "open");
-  // An opening that never came back as a request (the widget was showing) stops counting.
-  w.opened(doc, 2000);
-  assert.equal(w.decide(doc, 13, 2000 + OPENING_MS), "open");
-  // Documents are apart; a cancelled request (0 items) leaves no grace; a closed document is forgotten.
-  w.ask(other, 3);
-  assert.equal(w.decide(doc, 14, 5000), "open");
-  assert.equal(w.decide(other, 4, 5000), "wait");
-  w.settle(other, 0, 5001);
-  assert.equal(w.decide(other, 4, 5002), "open");
-  w.forget(doc);
-  assert.equal(w.decide(doc, 1, 5003), "open");
 });
 
 test("the daemon ready: the suggestions open where a tag's name is being written", () => {
