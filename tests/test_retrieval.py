@@ -399,3 +399,34 @@ def test_the_packs_beside_the_srd_rank_their_own_rows(
     assert [(e, exact) for e, _, exact in found] == [(e, exact) for e, _, exact in plain]
     # (`creature`, in more than half of the rows, is left out: an idf of 1e-6 less)
     assert all(abs(a[1] - b[1]) < 1e-4 for a, b in zip(found, plain, strict=True))
+
+
+def test_the_vectors_in_memory_are_the_databases_after_the_last_entry_is_indexed_again(
+    exactly: App,
+) -> None:
+    """The entry with the last passage is indexed again: its passage is deleted and a new one
+    written. Were its id given again (SQLite's default: the largest id plus one), the index in
+    memory would keep the old vector under it and score the entry by its old text."""
+    exactly.search.passages.current()  # read before the change
+    last, target = exactly.conn.execute(
+        "SELECT id, entry_id FROM passage ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    (content_hash,) = exactly.conn.execute(
+        "SELECT content_hash FROM entry WHERE id = ?", (target,)
+    ).fetchone()
+    q = _clustered_vectors(1, seed=15)[0]
+    new = queries.NewPassage(int(target), 0, "near", "near the query", q.tobytes())
+
+    def save(conn: apsw.Connection) -> None:
+        with transaction(conn):
+            queries.save_passages(
+                conn, "k3", "test-model", [(int(target), str(content_hash))], [new]
+            )
+
+    exactly.db.write(save)
+    (again,) = exactly.conn.execute("SELECT max(id) FROM passage").fetchone()
+    assert again == last + 1  # ids are never given twice
+    index = exactly.search.passages.current()
+    stored = list(exactly.conn.execute("SELECT id, embedding FROM passage_vector ORDER BY id"))
+    assert [int(i) for i in index.ids] == [i for i, _ in stored]
+    assert index.rows.tobytes() == b"".join(v for _, v in stored)

@@ -232,7 +232,9 @@ def save_passages(
         if p.entry_id not in current:
             continue
         conn.execute(
-            "INSERT INTO passage (entry_id, ord, model, text_hash, text) VALUES (?, ?, ?, ?, ?)",
+            # the next id never given (schema 0014): ids only grow, as PassageIndex reads them
+            "INSERT INTO passage (id, entry_id, ord, model, text_hash, text)"
+            " VALUES ((SELECT id + 1 FROM passage_last_id), ?, ?, ?, ?, ?)",
             (p.entry_id, p.ord, model, p.text_hash, p.text),
         )
         passage_id = conn.last_insert_rowid()

@@ -92,8 +92,9 @@ class PassageIndex:
     (6 arrays of 64-bit words: one XOR and popcount pass over each, 1 ms for 270,000). Loaded on
     the first semantic search.
 
-    Kept current cheaply: new passages have higher ids and are read on their own; when passages
-    went away (an entry changed or a pack was removed: the counts differ) all are read again.
+    Kept current cheaply: new passages have higher ids (an id is never given twice: schema
+    0014) and are read on their own; when passages went away (an entry changed or a pack was
+    removed: the counts differ) all are read again.
     """
 
     def __init__(self, conn: Callable[[], apsw.Connection], exact_limit: int | None = None) -> None:
