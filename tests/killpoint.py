@@ -43,6 +43,9 @@ state: dict[str, Any] = {
     "exit": None,
 }
 lock = threading.Lock()
+saving = threading.Lock()
+"""Held while REPORT is written, and by a kill until the process is gone: a kill that falls as
+the command ends (in its last transaction) and the end's own report never write at once."""
 
 
 def save(report: str) -> None:
@@ -69,6 +72,7 @@ def kill(report: str, frames: dict[int, FrameType]) -> None:
     stacks = {ident: d5e_stack(frame) for ident, frame in frames.items()}
     writer = [s for ident, s in stacks.items() if names.get(ident, "").startswith("d5e-db-writer")]
     busy = [s for s in writer if s]
+    saving.acquire()  # never released: the process ends here
     state["killed_in"] = busy[0] if busy else max(stacks.values(), key=len, default=[])
     save(report)
     os.kill(os.getpid(), signal.SIGKILL)
@@ -147,8 +151,9 @@ def main() -> None:
     code = cli(sys.argv[split + 1 :])
     if state["seconds"] is not None:
         state["seconds"] = time.perf_counter() - state["seconds"]
-    state["exit"] = code
-    save(opts.report)
+    with saving:
+        state["exit"] = code
+        save(opts.report)
     sys.exit(code)
 
 
