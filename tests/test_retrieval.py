@@ -430,3 +430,15 @@ def test_the_vectors_in_memory_are_the_databases_after_the_last_entry_is_indexed
     stored = list(exactly.conn.execute("SELECT id, embedding FROM passage_vector ORDER BY id"))
     assert [int(i) for i in index.ids] == [i for i, _ in stored]
     assert index.rows.tobytes() == b"".join(v for _, v in stored)
+
+
+def test_the_codes_candidates_at_the_cut_distance_are_the_first_by_id() -> None:
+    """Many passages share the Hamming distance where the candidates are cut: which of them are
+    taken is fixed (the first by position, so by passage id), not whatever order a selection
+    algorithm leaves them in: the same database finds the same candidates on any machine."""
+    rng = np.random.default_rng(5)
+    for n, spread, wanted in [(1000, 4, 100), (5000, 40, 3200), (300, 1, 7), (50, 385, 0)]:
+        far = rng.integers(0, spread, size=n).astype(np.uint32)
+        chosen = search_passages.nearest_codes(far, wanted)
+        expected = np.argsort(far, kind="stable")[:wanted]
+        assert sorted(chosen.tolist()) == sorted(expected.tolist()), (n, spread, wanted)

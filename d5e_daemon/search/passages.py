@@ -85,6 +85,19 @@ EXACT_PASSAGES = 10_000
 """Up to this many passages, the first stage scores every one exactly (in memory)."""
 
 
+def nearest_codes(far: Any, wanted: int) -> Any:
+    """The positions of the `wanted` smallest Hamming distances in `far`, those at the cut
+    distance taken in order of position (of passage id): hundreds of passages often share the
+    cut distance, and `argpartition` picks among them as its algorithm, the array's type and
+    numpy's version happen to, so the same database could find other candidates elsewhere.
+    From the distances' histogram: ~0.5 ms for 357,000 codes, `argpartition` ~3 ms."""
+    import numpy as np
+
+    cut = int(np.searchsorted(np.cumsum(np.bincount(far)), wanted))
+    below = np.flatnonzero(far < cut)
+    return np.concatenate([below, np.flatnonzero(far == cut)[: wanted - len(below)]])
+
+
 class PassageIndex:
     """Every passage's vector in memory for the first stage of semantic search: the float32
     vectors while there are at most `exact_limit` passages (exact scores; 15 MB for 10,000),
@@ -172,13 +185,13 @@ class PassageIndex:
             return [int(i) for i in ids]
         if self.exact:
             far = -(rows @ np.frombuffer(vector, dtype="<f4"))
-        else:
-            code = np.frombuffer(queries.query_code(self.conn(), vector), dtype=np.uint64)
-            far = np.zeros(len(ids), dtype=np.uint32)
-            for word in range(CODE_WORDS):
-                far += np.bitwise_count(rows[word] ^ code[word])
-        chosen: list[int] = ids[np.argpartition(far, wanted)[:wanted]].tolist()
-        return chosen
+            chosen: list[int] = ids[np.argpartition(far, wanted)[:wanted]].tolist()
+            return chosen
+        code = np.frombuffer(queries.query_code(self.conn(), vector), dtype=np.uint64)
+        far = np.zeros(len(ids), dtype=np.uint32)
+        for word in range(CODE_WORDS):
+            far += np.bitwise_count(rows[word] ^ code[word])
+        return ids[nearest_codes(far, wanted)].tolist()  # type: ignore[no-any-return]
 
     def among(self, key: str, load: Callable[[], dict[int, int]]) -> ScopeVectors | None:
         """The passages of one scope (`load`: passage id → entry id; `key` names the scope)
