@@ -33,8 +33,12 @@ _Counts = tuple[int, dict[str, tuple[int, int]]]
 
 
 def postings_state(conn: apsw.Connection) -> tuple[bool, int, int]:
-    """(built, rows kept, tokens kept)."""
-    row = conn.execute("SELECT built, rows, tokens FROM keyword_state").fetchone()
+    """(built, rows kept, tokens kept); not built in a database of an older schema (read
+    only, not migrated)."""
+    try:
+        row = conn.execute("SELECT built, rows, tokens FROM keyword_state").fetchone()
+    except apsw.SQLError:  # no such table
+        return False, 0, 0
     if row is None:
         return False, 0, 0
     built, rows, tokens = row
