@@ -201,7 +201,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const change = event.contentChanges[0];
       const end = change.range.start.translate(0, change.text.length);
       const before = event.document.lineAt(end.line).text.slice(0, end.character);
-      if (suggestInTag(before, change.text)) {
+      // Not while the daemon starts: VS Code would ask only its other providers (d5e's is
+      // registered once the daemon answers), show the text's words, and ignore the opening
+      // that `suggestWhereTyping` makes once the daemon is ready while those are shown.
+      if (suggestInTag(before, change.text) && client?.isRunning()) {
         void vscode.commands.executeCommand("editor.action.triggerSuggest");
       }
     }),
