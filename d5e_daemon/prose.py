@@ -21,6 +21,14 @@ each line, what each line holds as prose, the references) and walks again only f
 changed line until the structure is what it was (a few lines, unless a code fence, a comment or
 front matter opened or closed). What a line of some text holds is kept by its text, so a new
 line costs its own recognition only.
+
+Two readers find the same references. The native one (`_prose_native`, a C extension built by
+`pip install -e .`: see `docs/development.md`) walks the lines and reads each new ASCII line in
+C (what `_walk` and `_recognise` do), looking every way of writing a name up in the memo
+dictionaries of `ProseNames` (`native_table`; its methods fill them on a miss: what a name means
+is decided here only) and leaving lines above U+007F to the Python reader. The Python reader
+below is the reference and the fallback: it reads everything when the extension was not built
+or is switched off (`USE_NATIVE`, `D5E_PROSE_NATIVE=0`); the tests compare the two.
 """
 
 from __future__ import annotations
