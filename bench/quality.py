@@ -52,6 +52,7 @@ HELDOUT = [
     REPO / "bench" / "search-heldout-7.jsonl",
     REPO / "bench" / "search-heldout-8.jsonl",
     REPO / "bench" / "search-heldout-9.jsonl",
+    REPO / "bench" / "search-heldout-10.jsonl",
 ]
 MODES = ("keyword", "semantic", "hybrid")
 # The grid of `--folds`: the ranking constants of features/search.py and values around them.

@@ -113,6 +113,8 @@ def framed(*messages: dict[str, object]) -> bytes:
 # install, an upload, an encounter block, search), not while the writer waits for completion.
 NOT_AT_START = (
     "yaml",
+    "importlib.metadata",  # the plugins' entry points are read without it
+    "importlib.resources",  # the migrations are read as files
     "d5e_daemon.search.builder",
     "d5e_5etools.loader",
     "d5e_5etools.render",

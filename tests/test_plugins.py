@@ -13,7 +13,7 @@ from d5e_daemon import Entry, Pack, PackSource, hookimpl
 from d5e_daemon.app import App
 from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.status import status
-from d5e_daemon.plugins import get_plugins
+from d5e_daemon.plugins import get_plugins, installed_entry_points, load_entry_point
 from d5e_daemon.protocol import LookupParams
 from d5e_daemon.records import LoadedPack, PathLoader
 from d5e_daemon.settings import build
@@ -83,17 +83,69 @@ def test_broken_plugins_are_listed_and_skipped(db_path: Path) -> None:
         app.close()
 
 
-def test_a_plugin_that_fails_to_import_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = importlib.metadata.entry_points
-    broken = importlib.metadata.EntryPoint(name="broken", value="no_such_module_d5e", group="d5e")
-
-    def entry_points(**kw: str) -> list[importlib.metadata.EntryPoint]:
-        return [broken, *real(**kw)]
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+def test_a_plugin_that_fails_to_import_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an installed distribution whose entry point names a module that is not there
+    info = tmp_path / "d5e_broken-1.0.dist-info"
+    info.mkdir()
+    (info / "entry_points.txt").write_text("[d5e]\nbroken = no_such_module_d5e\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
     plugins = get_plugins()
     assert "ModuleNotFoundError" in plugins.failed["broken"]
     assert "srd-2014" in plugins.pack_sources()
+
+
+def _as_importlib_reads_them(group: str) -> list[tuple[str, str]]:
+    return [(ep.name, ep.value) for ep in importlib.metadata.entry_points(group=group)]
+
+
+def _read_without_importlib(group: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    with monkeypatch.context() as m:
+        m.setattr(importlib.metadata, "entry_points", lambda **kw: pytest.fail("importlib used"))
+        return installed_entry_points(group)
+
+
+def test_entry_points_are_read_as_importlib_metadata_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon reads the installed distributions' entry points without importlib.metadata
+    (~20 ms of its start): the same ones, in the same order (the order plugins register)."""
+    for group in ("d5e", "console_scripts", "pytest11", "no-such-group"):
+        expected = _as_importlib_reads_them(group)
+        assert _read_without_importlib(group, monkeypatch) == expected, group
+    # Two folders on the path: the first distribution of a name wins (whatever its version or
+    # the spelling of its name), one without entry points still counts; comments, blank
+    # lines, other groups, egg-info, `module:attr` values.
+    first, second = tmp_path / "first", tmp_path / "second"
+    files = {
+        first / "Zeta_Plugin-2.0.dist-info": "[d5e]\nzeta = zeta_mod:plugin\n",
+        first / "alpha-1.0.dist-info": "# a comment\n\n[console_scripts]\nx = y\n[d5e]\n"
+        "  alpha   =   alpha_mod.sub : obj.attr [extra]  \n; not a comment here = kept\n",
+        first / "quiet-1.0.dist-info": None,
+        second / "zeta.plugin-1.0.dist-info": "[d5e]\nold-zeta = old_zeta\n",
+        second / "quiet-0.9.dist-info": "[d5e]\nshadowed = never\n",
+        second / "beta-3.egg-info": "[d5e]\nbeta = beta_mod\n[other]\nz = z\n",
+    }
+    for folder, text in files.items():
+        folder.mkdir(parents=True)
+        if text is not None:
+            (folder / "entry_points.txt").write_text(text)
+    monkeypatch.syspath_prepend(str(second))
+    monkeypatch.syspath_prepend(str(first))
+    read = _read_without_importlib("d5e", monkeypatch)
+    assert read == _as_importlib_reads_them("d5e")
+    names = [name for name, _ in read]
+    assert "zeta" in names and "alpha" in names and "beta" in names
+    assert "old-zeta" not in names and "shadowed" not in names
+
+
+def test_an_entry_point_is_loaded_as_importlib_metadata_loads_it() -> None:
+    for value in ("d5e_srd", "os.path:join", "os : path.join [extra]", "json:JSONDecoder.decode"):
+        expected = importlib.metadata.EntryPoint(name="x", value=value, group="d5e").load()
+        assert load_entry_point(value) is expected, value
+    with pytest.raises(ModuleNotFoundError):
+        load_entry_point("no_such_module_d5e:thing")
 
 
 def test_a_renderer_that_raises_falls_through_to_the_next(app: App) -> None:

@@ -13,7 +13,7 @@ import apsw
 import numpy as np
 import pytest
 
-from d5e_daemon import queries
+from d5e_daemon import packs, queries
 from d5e_daemon.app import App
 from d5e_daemon.db import transaction
 from d5e_daemon.matching import COMMON_PREFIX, match_names
@@ -120,6 +120,7 @@ def test_keyword_top_leaves_common_words_out_and_gives_fts5s_own_ranking(
 ) -> None:
     """The same rows, the same scores to the last bit and the same order (ties by rowid) as
     FTS5 ranking every row, while FTS5 only ranks the rows of the rarer words."""
+    monkeypatch.setattr(retrieval, "POSTINGS", False)  # FTS5 ranks (the term frequencies: below)
     monkeypatch.setattr(retrieval, "LEFT_OUT_BOUND", bound)
     monkeypatch.setattr(retrieval, "RESCORED_MOST", 5000)  # the Zorblax Things' scores tie
     monkeypatch.setattr(retrieval, "LEFT_OUT_ROWS", 1000)  # 7,653 rows here, not 100,000
@@ -153,6 +154,110 @@ def test_keyword_top_leaves_common_words_out_and_gives_fts5s_own_ranking(
     assert "zorblax fire undead touch" in shortcut
     assert "thing fires fire zorblax" in shortcut
     assert "zorblax thing" not in shortcut and "zorblax gibberish" not in shortcut
+
+
+POSTINGS_TEXTS = [
+    "zorblax fire undead touch",
+    "zorblax thing frost poison beast",
+    "thing fires fire zorblax",  # one term twice: counted twice, as FTS5 does
+    "zorblax radiant shadow",
+    "zorblax thing",
+    "zorblax gibberish",
+    "fire damage",
+    "undead touch paralysed",
+    "dragon",
+    "gibberish",
+]
+
+
+def _same_as_fts5(app: App, texts: list[str]) -> None:
+    """`keyword_top` from the kept term frequencies: FTS5's rows, scores to the last bit and
+    order (ties by rowid), over the whole index and over the packs beside the SRD, without
+    FTS5 ranking anything."""
+    conn = app.conn
+    assert queries.postings_in_step(conn) is not None  # else FTS5 ranks, and this proves nothing
+    crowd = queries.pack_id_range(conn, ["brew"])
+    for text in texts:
+        words = normalize(text).split()
+        for limit in (5, 20, 100):
+            for rows in (None, crowd, (1, 3000)):
+                expected = queries.keyword_top(conn, queries.fts_any(words), 2.0, limit, rows)
+                found = retrieval.keyword_top(conn, app.term_counts, words, 2.0, limit, rows)
+                assert found == expected, (text, limit, rows)
+
+
+def test_keyword_top_from_the_term_frequencies_is_fts5s_ranking(
+    crowded: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert queries.postings_state(crowded.conn)[0]
+    plain = queries.keyword_top
+    _same_as_fts5(crowded, POSTINGS_TEXTS)
+    asked: list[str] = []
+    monkeypatch.setattr(queries, "keyword_top", lambda *a: asked.append(a[1]) or plain(*a))
+    for text in POSTINGS_TEXTS:
+        words = normalize(text).split()
+        retrieval.keyword_top(crowded.conn, crowded.term_counts, words, 2.0, 20)
+    assert asked == []  # FTS5 ranked nothing
+    # a word of two tokens (a phrase) is FTS5's to match
+    retrieval.keyword_top(crowded.conn, crowded.term_counts, ["zorblax", "o'brien"], 2.0, 20)
+    assert asked == [queries.fts_any(["zorblax", "o'brien"])]
+
+
+def test_the_term_frequencies_follow_installs_removals_and_new_texts(
+    srd_template: Path, tmp_path: Path
+) -> None:
+    """Kept by the code that writes `entry_text`: a pack installed (a few entries: kept batch
+    by batch; many: built once at the end), its entries' texts written again, entries gone
+    from an upgrade, the pack removed: at every step the same as built from scratch, and
+    keyword search FTS5's ranking."""
+    shutil.copy(srd_template, tmp_path / "d5e.sqlite3")
+    app = make_app(tmp_path / "d5e.sqlite3")
+    try:
+        conn = app.conn
+
+        def kept() -> tuple[object, ...]:
+            rows = conn.execute(
+                "SELECT term, chunk, ids, freqs FROM keyword_posting ORDER BY term, chunk"
+            ).fetchall()
+            sizes = conn.execute("SELECT chunk, sizes FROM keyword_size ORDER BY chunk").fetchall()
+            return queries.postings_state(conn), rows, sizes
+
+        def check() -> None:
+            before = kept()
+            assert before[0][0]  # built
+            app.db.write(lambda c: _in_transaction(c, queries.rebuild_postings))
+            assert kept() == before
+            app.term_counts.forget()
+            _same_as_fts5(app, POSTINGS_TEXTS)
+
+        def install(n: int, word: str) -> None:
+            files = {
+                "monsters/m.json": json.dumps(
+                    [
+                        {"name": f"Zorblax Thing {i}", "desc": f"A {word} of fire, no. {i}."}
+                        for i in range(n)
+                    ]
+                )
+            }
+            pack = write_pack(tmp_path / "crowd", files)
+            app.db.write(lambda c: app.library.install_path(c, pack))
+            app.search.ensure_attributes()
+
+        install(30, "zorblax")  # kept batch by batch
+        check()
+        install(20, "gibberish zorblax")  # ten entries gone, twenty texts written again
+        check()
+        install(1500, "zorblax undead")  # built again at the end
+        check()
+        app.db.write(lambda c: packs.remove(c, "brew"))
+        check()
+    finally:
+        app.close()
+
+
+def _in_transaction(conn: apsw.Connection, fn: object) -> None:
+    with transaction(conn):
+        fn(conn)  # type: ignore[operator]
 
 
 def test_term_counts_are_counted_again_when_the_index_changed(crowded: App) -> None:
@@ -281,6 +386,16 @@ def test_coverage_from_the_index_or_from_the_text_agree(app: App) -> None:
     by_index = queries.term_coverage(app.conn, terms, ids)
     assert by_index == queries.term_coverage_by_text(app.conn, terms, ids)
     assert max(by_index.values()) >= 3
+    assert queries.postings_in_step(app.conn) is not None
+    counts = app.term_counts
+    assert retrieval.term_coverage(app.conn, counts, terms, ids) == by_index  # the kept postings
+    assert retrieval.term_coverage(app.conn, counts, terms, [*ids, 10**6]) == by_index
+
+
+def test_fts5s_totals_are_read_from_its_averages_record(crowded: App) -> None:
+    assert queries.keyword_index_totals(crowded.conn) == queries.keyword_totals(
+        crowded.conn, '"zorblax"'
+    )
 
 
 def test_a_name_lookup_starts_from_the_name_index(app: App) -> None:

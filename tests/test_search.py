@@ -25,6 +25,8 @@ from d5e_daemon.errors import IndexNotReady, InvalidParams
 from d5e_daemon.features import search as ranking
 from d5e_daemon.features.search import (
     BELOW_SRD_PRIOR,
+    DISGUISE_WEIGHT,
+    FORM_WEIGHT,
     KEYWORD_DOUBT,
     KEYWORD_WEIGHT,
     QUESTION_KEYWORD_SHARE,
@@ -32,7 +34,9 @@ from d5e_daemon.features.search import (
     VECTOR_SPREAD_FLOOR,
     asks,
     fuse,
+    guises,
     keyword_weight,
+    named_as,
     pack_groups,
     query_vector,
     query_words,
@@ -911,6 +915,83 @@ def test_a_situation_s_scene_is_what_follows_the(
 def test_descriptions_topics_and_named_kinds_are_no_scene(query: str) -> None:
     assert not scene(query)
     assert without_scene(query) is None
+
+
+@pytest.mark.parametrize(
+    ("query", "found", "forms"),
+    [
+        ("turn someone into a frog", [["frog"]], [["frog"]]),
+        ("the druid shifts into a dire wolf", [["dire", "wolf"]], [["dire", "wolf"]]),
+        ("a chest that is secretly a monster", [["chest"]], []),
+        ("a treasure chest which is really a mimic", [["treasure", "chest"]], []),
+        ("a shapeshifter pretending to be the baron's knight", [["baron"]], []),
+        ("a gargoyle that looks like a statue", [["statue"]], []),
+        ("we pass ourselves off as merchants", [["merchant"]], []),
+        ("a monster disguised as a door", [["door"]], []),
+        ("walk into the camp", [], []),  # no turning: a place, not a form
+        ("turn the key, the door swings into the room", [], []),  # punctuation ends the reach
+        ("it looks at the statue", [], []),
+    ],
+)
+def test_what_a_query_turns_into_or_disguises_as_is_a_guise(
+    query: str, found: list[list[str]], forms: list[list[str]]
+) -> None:
+    """The form something is turned into, the guise it wears: up to two words, singular."""
+    assert guises(query) == found
+    assert guises(query, disguises=False) == forms
+
+
+def test_entries_a_guise_names_are_those_whose_name_ends_in_it() -> None:
+    names = {
+        1: "frog",
+        2: "giant frog",
+        3: "cloak of the bat",
+        4: "bat",
+        5: "frog prince king",
+        6: "polymorph",
+    }
+    assert named_as(names, [["frog"]]) == {1, 2}
+    assert named_as(names, [["bat"]]) == {4}  # the Cloak of the Bat is not a bat
+    assert named_as(names, []) == set()
+
+
+def test_turning_into_a_frog_asks_for_what_turns_not_the_frog(
+    indexed: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hybrid: the entries a query names as the form weigh `FORM_WEIGHT` less (explain says
+    so) and fall below the spell that turns; without the rule they are 2nd and 3rd."""
+    query = "turn someone into a frog"
+    hits = ask(indexed, query=query, limit=200, explain=True).hits
+    refs = [h.ref for h in hits]
+    boosts = {h.ref: h.explain.boosts for h in hits if h.explain}
+    assert boosts["monsters/frog"]["named as a guise"] == -FORM_WEIGHT
+    assert "named as a guise" not in boosts["spells/polymorph"]
+    assert refs[0] == "spells/polymorph"
+    assert not {"monsters/frog", "monsters/giant-frog"} & set(refs[:5])
+    monkeypatch.setattr(ranking, "FORM_WEIGHT", 0.0)
+    unruled = [h.ref for h in ask(indexed, query=query, limit=10).hits]
+    assert {"monsters/frog", "monsters/giant-frog"} <= set(unruled[:3])
+
+
+def test_a_chest_that_is_secretly_a_monster_is_the_mimic(
+    indexed: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hybrid: a disguise told by the query lifts the entries whose text tells one (the
+    Mimic, a shapechanger) by `DISGUISE_WEIGHT` and puts the Chest below them; without the
+    rule the Chest is first."""
+    query = "a treasure chest that is secretly a monster"
+    hits = ask(indexed, query=query, limit=50, explain=True).hits
+    refs = [h.ref for h in hits]
+    boosts = {h.ref: h.explain.boosts for h in hits if h.explain}
+    assert boosts["monsters/mimic"]["tells a disguise"] == DISGUISE_WEIGHT
+    assert boosts["equipment/chest"]["named as a guise"] == -FORM_WEIGHT
+    assert "tells a disguise" not in boosts["equipment/chest"]
+    assert refs[0] == "monsters/mimic"
+    assert refs.index("equipment/chest") > 5
+    monkeypatch.setattr(ranking, "FORM_WEIGHT", 0.0)
+    monkeypatch.setattr(ranking, "DISGUISE_WEIGHT", 0.0)
+    unruled = [h.ref for h in ask(indexed, query=query, limit=10).hits]
+    assert unruled[0] == "equipment/chest"
 
 
 def test_a_situation_is_compared_by_the_mean_of_both_vectors() -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import apsw
 import pytest
-from d5e_srd import data_files, pack_lore, read_metadata
+from d5e_srd import LORE_TABLE, data_files, pack_lore, read_metadata, read_table
 
 from d5e_daemon import packs, queries
 from d5e_daemon.app import App
@@ -301,3 +302,32 @@ def test_every_homebrew_search_query_is_well_formed() -> None:
             for ref in query["relevant"]:
                 collection, _, slug = ref.partition("/")
                 assert collection and slug and "/" not in slug, where
+
+
+def test_the_tables_are_read_from_a_copy_while_their_file_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every start compares the SRD packs with the lore and alias tables: their TOML is parsed
+    once, then read from a JSON copy in the user's cache until the file changes."""
+    table = tmp_path / "lore.toml"
+    table.write_text('[monsters]\nghoul = "A hungry dead thing."\n')
+    assert pack_lore(table) == {"monsters/ghoul": "A hungry dead thing."}
+    copies = list((tmp_path / "xdg-cache" / "d5e").glob("srd-lore-*.json"))
+    assert len(copies) == 1
+    # the copy is what is read now (TOML is not parsed), and it is what the file says
+    parse = tomllib.loads
+    monkeypatch.setattr(tomllib, "loads", lambda text: pytest.fail("parsed again"))
+    assert read_table(table) == parse(table.read_text())
+    # an edit is seen (the file's size and time are the copy's key), the old copy goes
+    monkeypatch.setattr(tomllib, "loads", parse)
+    table.write_text('[monsters]\nghoul = "A hungry dead thing that was a man."\n')
+    assert read_table(table) == {"monsters": {"ghoul": "A hungry dead thing that was a man."}}
+    assert [p.name for p in (tmp_path / "xdg-cache" / "d5e").glob("srd-lore-*")] != [copies[0].name]
+    assert len(list((tmp_path / "xdg-cache" / "d5e").glob("srd-lore-*"))) == 1
+    # a damaged copy is read from the file again (and made anew)
+    (copy,) = (tmp_path / "xdg-cache" / "d5e").glob("srd-lore-*")
+    copy.write_bytes(b'{"monsters": ')
+    assert read_table(table) == {"monsters": {"ghoul": "A hungry dead thing that was a man."}}
+    assert copy.read_bytes().startswith(b'{"monsters":{')
+    # the plugin's own tables, read twice (from the file, then from its copy), are the same
+    assert read_table(LORE_TABLE) == read_table(LORE_TABLE) == parse(LORE_TABLE.read_text())

@@ -104,6 +104,14 @@ SCENE_SHARE = 0.5
 vector of its words without the scene (`scene`): this is the second's share."""
 SCENE_WORDS = 2
 """At most this many words after `the` make one scene phrase (`scene`)."""
+FORM_WEIGHT = 3.0
+"""An entry the query names as the form something is turned into or the guise it wears
+(`guises`: "turn someone into a frog", "a chest that is secretly a monster") weighs this much
+less (hybrid): the answer is what turns or what wears the guise, not the Frog or the Chest."""
+DISGUISE_WEIGHT = 1.0
+"""A query that tells a disguise (`guises`) adds this to the entries whose text tells one
+(holds a word of `DISGUISE_WORDS`: a mimic, a doppelganger, a gargoyle's False Appearance)."""
+DISGUISE_WORDS = ("disguise", "shapechanger", "indistinguishable")
 # Nearest passages asked for per entry wanted: entries have 2 passages on average, and 2 or 3
 # per entry gave the same dev-set figures.
 PASSAGES_PER_ENTRY = 2
@@ -452,6 +460,104 @@ def without_scene(text: str) -> str | None:
         return None
     kept = [w for w in text.split() if _singular(normalize(w)) not in given | {"the"}]
     return " ".join(kept) if normalize(" ".join(kept)) else None
+
+
+# "turn someone into a frog", "the druid shifts into a wolf": what follows `into` is the form
+_TRANSFORMS = frozenset(
+    """turn turns turned turning transform transforms transformed transforming change changes
+    changed changing polymorph polymorphs polymorphed shapechange shapechanges shift shifts
+    shifted shifting""".split()  # noqa: SIM905
+)
+# "disguised as a guard", "passes itself off as", "poses as": what follows is the guise
+_POSES = frozenset(
+    """disguise disguises disguised disguising pose poses posed posing pass passes passed
+    passing masquerade masquerades masqueraded masquerading""".split()  # noqa: SIM905
+)
+_LOOKS = frozenset("look looks looked looking".split())  # noqa: SIM905
+_PRETENDS = frozenset("pretend pretends pretended pretending".split())  # noqa: SIM905
+# "a chest that is secretly a monster": what comes before is the guise
+_SECRETLY = frozenset("secretly really actually".split())  # noqa: SIM905
+_ARTICLES = frozenset("a an the some".split())  # noqa: SIM905
+_FORM_REACH = 5  # at most this many words between the turning verb and `into`
+
+
+def _phrase(tokens: list[str], start: int, step: int = 1) -> list[str]:
+    """Up to `SCENE_WORDS` words from `tokens[start]` on (or back, `step` -1), past an article,
+    to a stop word or punctuation; singular, in reading order."""
+    words: list[str] = []
+    i = start
+    if 0 <= i < len(tokens) and tokens[i] in _ARTICLES and step == 1:
+        i += 1
+    while 0 <= i < len(tokens) and len(words) < SCENE_WORDS:
+        word = tokens[i]
+        if word in STOP_WORDS or not word[0].isalpha():
+            break
+        words.append(_singular(word.removesuffix("'s")))
+        if word.endswith("'s") and step == 1:
+            break
+        i += step
+    return words if step == 1 else words[::-1]
+
+
+def _guise_before(tokens: list[str], i: int) -> bool:
+    """Whether `tokens[i]` ends the words that announce a guise: `looks like`, `pretends to
+    be`, `disguised as`, `poses as`, `passes itself off as`."""
+    token, before = tokens[i], tokens[max(0, i - 3) : i]
+    if token == "like":
+        return bool(before) and before[-1] in _LOOKS
+    if token == "be":
+        return before[-2:-1] != [] and before[-1] == "to" and before[-2] in _PRETENDS
+    return token == "as" and bool(_POSES & set(before))
+
+
+def guises(text: str, disguises: bool = True) -> list[list[str]]:
+    """The noun phrases a query gives as the form something takes or the guise it wears, not
+    as what it asks for: after `into` following a verb of turning ("turn someone into a
+    frog": the answer is what turns, not the Frog), after `looks like`, `pretends to be`,
+    `disguised as`, `poses as` ("a shapeshifter pretending to be a knight": not the Knight),
+    and before `that is secretly / really / actually` ("a chest that is secretly a monster":
+    not the Chest). Words singular, up to `SCENE_WORDS` each (`_phrase`). `disguises` False:
+    the forms only.
+
+    >>> guises("turn someone into a frog"), guises("a chest that is secretly a monster")
+    ([['frog']], [['chest']])
+    >>> guises("a shapeshifter pretending to be a knight"), guises("walks into the camp")
+    ([['knight']], [])
+    """
+    tokens = _SCENE_TOKEN.findall(_APOSTROPHES.sub("'", text.lower()))
+    found: list[list[str]] = []
+    for i, token in enumerate(tokens):
+        phrase: list[str] = []
+        if token in _TRANSFORMS:
+            for j in range(i + 1, min(i + 2 + _FORM_REACH, len(tokens))):
+                if not tokens[j][0].isalpha():
+                    break
+                if tokens[j] == "into":
+                    phrase = _phrase(tokens, j + 1)
+                    break
+        elif not disguises:
+            continue
+        elif _guise_before(tokens, i):
+            phrase = _phrase(tokens, i + 1)
+        elif token in _SECRETLY and i > 2 and tokens[i - 2] in {"that", "which", "who"}:
+            phrase = _phrase(tokens, i - 3, -1)
+        if phrase:
+            found.append(phrase)
+    return found
+
+
+def named_as(names: dict[int, str], phrases: list[list[str]]) -> set[int]:
+    """The entries of `names` (id → normalised name) a guise phrase names: the name ends in
+    the phrase's last word and has at most one word more than the phrase, none of them a stop
+    word ("Frog", "Giant Frog" for `frog`; not "Cloak of the Bat" for `bat`)."""
+    found: set[int] = set()
+    for entry_id, name in names.items():
+        words = [_singular(w) for w in name.split()]
+        if not words or STOP_WORDS & set(words):
+            continue
+        if any(words[-1] == p[-1] and len(words) <= len(p) + 1 for p in phrases):
+            found.add(entry_id)
+    return found
 
 
 def query_vector(embedder: Embedder, text: str, rest: str | None = None) -> bytes:
@@ -838,6 +944,14 @@ def _ranked(
     held = coverage()
     lists.shares = {entry_id: n / len(terms) for entry_id, n in held.items()}
     lists.boosts = {i: {"coverage": COVERAGE_WEIGHT * s} for i, s in lists.shares.items()}
+    forms = guises(params.query)
+    if forms and FORM_WEIGHT:  # what the query names as a form or a guise is not what it asks for
+        for entry_id in named_as(queries.entry_names(app.conn, ids), forms):
+            lists.boosts.setdefault(entry_id, {})["named as a guise"] = -FORM_WEIGHT
+    if DISGUISE_WEIGHT and forms != guises(params.query, disguises=False):  # a disguise
+        told = queries.index_terms(app.conn, DISGUISE_WORDS)
+        for entry_id in retrieval.term_coverage(app.conn, app.term_counts, told, ids):
+            lists.boosts.setdefault(entry_id, {})["tells a disguise"] = DISGUISE_WEIGHT
     for entry_id, has in has_filters.items():
         boost = FILTER_WORD_WEIGHT * len(has) / wanted_filters
         lists.boosts.setdefault(entry_id, {})["filter words"] = boost

@@ -12,6 +12,7 @@ import apsw
 
 from ..records import Entry
 from .common import ENTRY_COLUMNS, EntryRow
+from .postings import add_postings, remove_postings
 
 
 @dataclass(frozen=True)
@@ -128,15 +129,16 @@ def save_keyword_texts(
     conn: apsw.Connection, rows: Iterable[tuple[int, str, str, str]], live: set[int]
 ) -> None:
     """Replace the keyword text of entries: (entry id, name, index text, aliases); only those
-    of `live` (`save_attrs`)."""
-    for entry_id, name, text, aliases in rows:
-        if entry_id not in live:
-            continue
+    of `live` (`save_attrs`). Their term frequencies are kept with them (`postings`)."""
+    saved = [row for row in rows if row[0] in live]
+    remove_postings(conn, [entry_id for entry_id, *_ in saved])  # their old texts' terms
+    for entry_id, name, text, aliases in saved:
         conn.execute("DELETE FROM entry_text WHERE rowid = ?", (entry_id,))
         conn.execute(
             "INSERT INTO entry_text (rowid, name, text, aliases) VALUES (?, ?, ?, ?)",
             (entry_id, name, text, aliases),
         )
+    add_postings(conn, saved)
 
 
 # Entries without vectors (after `forget_other_keys`) that get them: winners of the profile

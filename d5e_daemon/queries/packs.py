@@ -12,6 +12,7 @@ import msgspec
 
 from ..records import Pack
 from ..text import normalize
+from .postings import remove_postings
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ def pack_content_hash(conn: apsw.Connection, pack_id: str) -> str | None:
 
 
 def delete_pack(conn: apsw.Connection, pack_id: str) -> None:
+    ids = [int(i) for (i,) in conn.execute("SELECT id FROM entry WHERE pack_id = ?", (pack_id,))]
+    remove_postings(conn, ids)  # before their keyword texts go (the entry_ad_text trigger)
     conn.execute("DELETE FROM entry WHERE pack_id = ?", (pack_id,))
     conn.execute("DELETE FROM pack_read WHERE pack_id = ?", (pack_id,))
     conn.execute("DELETE FROM pack WHERE id = ?", (pack_id,))
@@ -199,6 +202,7 @@ class NewEntry:
 
 
 def delete_entries(conn: apsw.Connection, ids: Sequence[int]) -> None:
+    remove_postings(conn, ids)  # before their keyword texts go (the entry_ad_text trigger)
     conn.execute(
         "DELETE FROM entry WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
     )

@@ -690,6 +690,16 @@ def entry_collections(conn: apsw.Connection, ids: Sequence[int]) -> dict[int, st
     )
 
 
+def entry_names(conn: apsw.Connection, ids: Sequence[int]) -> dict[int, str]:
+    """The normalised name of each of `ids`."""
+    return dict(
+        conn.execute(
+            "SELECT id, norm_name FROM entry WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(ids)),),
+        )
+    )
+
+
 def has_collection(conn: apsw.Connection, collection: str) -> bool:
     """Whether any installed pack has an entry of `collection`."""
     query = "SELECT EXISTS (SELECT 1 FROM entry WHERE collection = ?)"

@@ -53,6 +53,9 @@ LEAD_PASSAGE = frozenset({"monsters", "spells"})
 PASSAGE_TOKENS = 128
 ENTRIES_PER_BATCH = 64
 ATTRS_PER_BATCH = 100
+POSTINGS_REBUILT_FROM = 1000
+"""When at least this many keyword texts are to be written, the term frequencies kept beside them
+(`queries.postings`) are dropped and built once at the end instead of kept batch by batch."""
 """Entries whose attributes and keyword texts are saved in one transaction: a batch's save
 (~0.04 s here; 2,000 took 0.5-0.8 s) is what an install that arrives meanwhile may wait for
 on the writer thread. The SRD's first phase takes as long in batches of 100 as of 2,000."""
@@ -121,6 +124,16 @@ def _save_attrs(
     with db.transaction(conn):
         live = queries.save_attrs(conn, key, attrs)
         queries.save_keyword_texts(conn, texts, live)
+
+
+def _drop_postings(conn: apsw.Connection) -> None:
+    with db.transaction(conn):
+        queries.drop_postings(conn)
+
+
+def _rebuild_postings(conn: apsw.Connection) -> None:
+    with db.transaction(conn):
+        queries.rebuild_postings(conn)
 
 
 def _save(
@@ -222,8 +235,9 @@ class SearchIndex:
 
     def attributes_current(self) -> bool:
         """Nothing for `ensure_attributes` to do (an index probe)."""
-        return self.db.read_only is not None or not queries.attrs_pending(
-            self.db.conn, self.attrs_key
+        return self.db.read_only is not None or (
+            not queries.attrs_pending(self.db.conn, self.attrs_key)
+            and queries.postings_state(self.db.conn)[0]
         )
 
     def ensure_attributes_apart(self) -> None:
@@ -307,13 +321,15 @@ class SearchIndex:
         """
         key = self.attrs_key
         read = conn or self.db.conn
-        if not queries.attrs_pending(read, key):
+        if not queries.attrs_pending(read, key) and queries.postings_state(read)[0]:
             return 0
         with self._attrs_lock:  # a search waits for the background indexer's run, not redoes it
             return self._sync_attributes(read, key)
 
     def _sync_attributes(self, read: apsw.Connection, key: str) -> int:
         self.db.write(partial(_forget_other_keys, key=key, vectors=False))
+        if queries.texts_pending(read, POSTINGS_REBUILT_FROM) >= POSTINGS_REBUILT_FROM:
+            self.db.write(_drop_postings)  # built once at the end
         done = 0
         while not self._stop.is_set():  # shutting down: the rest waits for the next start
             self._yield_to_installs()
@@ -339,6 +355,8 @@ class SearchIndex:
             if attrs:
                 self.db.write(partial(_save_attrs, key=key, attrs=attrs, texts=texts))
             done += len(attrs)
+        if not self._stop.is_set() and not queries.postings_state(read)[0]:
+            self.db.write(_rebuild_postings)
         return done
 
     # -- phase 2: vectors ------------------------------------------------------------------------

@@ -218,6 +218,28 @@ function startFigures(activated: number, shown: number, typed: number): Record<s
   return figures;
 }
 
+/** With D5E_E2E_PROFILE set, the browser's main thread is profiled (CDP `Profiler`) from the
+ * writer's first key to Fireball shown, and the profile kept in D5E_E2E_ARTIFACTS as
+ * `<label>.cpuprofile` (open it in Chromium's DevTools): what VS Code's window did meanwhile. */
+async function profileWhile<T>(label: string, body: () => Promise<T>): Promise<T> {
+  if (!env.D5E_E2E_PROFILE) {
+    return body();
+  }
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.setSamplingInterval", { interval: 500 });
+  await cdp.send("Profiler.start");
+  const began = Date.now();
+  try {
+    return await body();
+  } finally {
+    const { profile } = await cdp.send("Profiler.stop");
+    mkdirSync(env.D5E_E2E_ARTIFACTS!, { recursive: true });
+    writeFileSync(join(env.D5E_E2E_ARTIFACTS!, `${label}.cpuprofile`), JSON.stringify({ ...profile, d5eStartedAt: began }));
+    await cdp.detach();
+  }
+}
+
 /** One step of the scenario: skipped after a failure; a failure keeps a screenshot. */
 function step(name: string, body: () => Promise<void>): void {
   test(name, { skip, timeout: STEP_TIMEOUT * 5 }, async (t) => {
@@ -367,11 +389,14 @@ async function openAndComplete(line: number, label: "cold" | "warm"): Promise<vo
   await goToLine(line);
   await page.keyboard.press("Enter");
   const typed = Date.now();
-  await page.keyboard.type("Cast {@spell fir");
-  const typedAll = Date.now();
-  // d5e's Fireball, not VS Code's word "fireball" from the text (offered before the daemon is
-  // ready). A loaded machine gets more time than the other steps: the daemon's start is most of it.
-  await suggestRows().filter({ hasText: /Fireball/ }).first().waitFor({ state: "visible", timeout: 3 * STEP_TIMEOUT });
+  let typedAll = 0;
+  await profileWhile(label, async () => {
+    await page.keyboard.type("Cast {@spell fir");
+    typedAll = Date.now();
+    // d5e's Fireball, not VS Code's word "fireball" from the text (offered before the daemon is
+    // ready). A loaded machine gets more time than the other steps: the daemon's start is most of it.
+    await suggestRows().filter({ hasText: /Fireball/ }).first().waitFor({ state: "visible", timeout: 3 * STEP_TIMEOUT });
+  });
   const shown = Date.now();
   const activated = activatedAt();
   assert.ok(activated, "VS Code's log tells when it activated the extension");
@@ -424,10 +449,13 @@ async function reopenAndType(label: string): Promise<void> {
   await page.keyboard.press("Control+End");
   await page.keyboard.press("Enter");
   const typed = Date.now();
-  await page.keyboard.insertText("Cast {@spell fi");
-  await page.keyboard.type("r");
-  const typedAll = Date.now();
-  await suggestRows().filter({ hasText: /Fireball/ }).first().waitFor({ state: "visible", timeout: 3 * STEP_TIMEOUT });
+  let typedAll = 0;
+  await profileWhile(label, async () => {
+    await page.keyboard.insertText("Cast {@spell fi");
+    await page.keyboard.type("r");
+    typedAll = Date.now();
+    await suggestRows().filter({ hasText: /Fireball/ }).first().waitFor({ state: "visible", timeout: 3 * STEP_TIMEOUT });
+  });
   const shown = Date.now();
   const activated = activatedAt()!;
   const figures: Record<string, number> = {

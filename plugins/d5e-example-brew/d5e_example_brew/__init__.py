@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -102,6 +101,8 @@ def load_inventions(path: Path) -> LoadedPack | None:
     except UnicodeDecodeError as exc:
         loaded.problems.append(PackProblem(file=shown, line=1, message=f"not UTF-8: {exc}"))
         return loaded
+    import csv  # when a price list is read: not at every start of d5e
+
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or tuple(c.strip() for c in rows[0]) != COLUMNS:
         message = f"the first line must be the header {','.join(COLUMNS)}"
