@@ -32,6 +32,16 @@ from d5e_daemon.text import normalize
 from d5e_daemon.textdoc import Edit, LineDocument
 
 
+@pytest.fixture(autouse=True, params=["native", "python"])
+def reader(request: pytest.FixtureRequest) -> Generator[str, None, None]:
+    """Every test here runs with each reader: the native one (`_prose_native`, when built) and
+    the Python one (the reference, and what runs without a compiler)."""
+    if request.param == "native" and prose._native_module() is None:
+        pytest.skip("the native prose reader was not built")
+    with mock.patch.object(prose, "USE_NATIVE", request.param == "native"):
+        yield request.param
+
+
 @pytest.fixture
 def names(app: App) -> ProseNames:
     return ProseNames.load(app.conn, app.profile)
