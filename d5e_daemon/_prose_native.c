@@ -450,6 +450,140 @@ count_before(const char *b, Py_ssize_t start, long *value, Py_ssize_t *column)
 
 /* ---- what names mean: the memo dictionaries of `ProseNames` ------------------------------ */
 
+/* What the dictionaries answered, by the bytes of the key (`ProseNames._native_memo`, one
+ * per ProseNames: a key means the same as long as it lives): a dictionary's key is a new str
+ * to make, hash and free at each lookup; this is a hash of the bytes already at hand. */
+typedef struct {
+    char *key; /* NULL: an empty slot */
+    Py_ssize_t len;
+    uint64_t hash;
+    PyObject *value;
+} Slot;
+
+typedef struct {
+    Slot *slots;
+    Py_ssize_t cap, used, most;
+} Memo;
+
+#define MEMO_NAME "d5e_daemon._prose_native.Memo"
+
+static uint64_t
+memo_hash(char kind, const char *s, Py_ssize_t n)
+{
+    uint64_t h = 1469598103934665603ULL ^ (unsigned char)kind;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h ? h : 1;
+}
+
+static void
+memo_clear(Memo *m)
+{
+    for (Py_ssize_t i = 0; i < m->cap; i++) {
+        if (m->slots[i].key != NULL) {
+            PyMem_Free(m->slots[i].key);
+            Py_DECREF(m->slots[i].value);
+            m->slots[i].key = NULL;
+        }
+    }
+    m->used = 0;
+}
+
+/* The value kept for the key (a new reference), or NULL (none kept; never an error). The key
+ * holds its kind as its first byte (`memo_hash`'s kind): kinds never meet. */
+static PyObject *
+memo_get(Memo *m, char kind, const char *s, Py_ssize_t n, uint64_t h)
+{
+    if (m == NULL || m->cap == 0)
+        return NULL;
+    for (Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)(m->cap - 1));; i = (i + 1) & (m->cap - 1)) {
+        Slot *slot = &m->slots[i];
+        if (slot->key == NULL)
+            return NULL;
+        if (slot->hash == h && slot->len == n + 1 && slot->key[0] == kind &&
+            memcmp(slot->key + 1, s, n) == 0) {
+            Py_INCREF(slot->value);
+            return slot->value;
+        }
+    }
+}
+
+static int
+memo_put(Memo *m, char kind, const char *s, Py_ssize_t n, uint64_t h, PyObject *value)
+{
+    if (m == NULL)
+        return 0;
+    if (m->used >= m->most)
+        memo_clear(m); /* bounded, as the dictionaries are (LINE_CACHE) */
+    if (2 * (m->used + 1) > m->cap) {
+        Py_ssize_t cap = m->cap ? 2 * m->cap : 1024;
+        Slot *slots = PyMem_Calloc(cap, sizeof(Slot));
+        if (slots == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < m->cap; i++) {
+            Slot *old = &m->slots[i];
+            if (old->key == NULL)
+                continue;
+            Py_ssize_t k = (Py_ssize_t)(old->hash & (uint64_t)(cap - 1));
+            while (slots[k].key != NULL)
+                k = (k + 1) & (cap - 1);
+            slots[k] = *old;
+        }
+        PyMem_Free(m->slots);
+        m->slots = slots;
+        m->cap = cap;
+    }
+    char *key = PyMem_Malloc(n + 1);
+    if (key == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    key[0] = kind;
+    memcpy(key + 1, s, n);
+    Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)(m->cap - 1));
+    while (m->slots[i].key != NULL)
+        i = (i + 1) & (m->cap - 1);
+    m->slots[i].key = key;
+    m->slots[i].len = n + 1;
+    m->slots[i].hash = h;
+    Py_INCREF(value);
+    m->slots[i].value = value;
+    m->used++;
+    return 0;
+}
+
+static void
+memo_destroy(PyObject *capsule)
+{
+    Memo *m = PyCapsule_GetPointer(capsule, MEMO_NAME);
+    if (m == NULL)
+        return;
+    memo_clear(m);
+    PyMem_Free(m->slots);
+    PyMem_Free(m);
+}
+
+/* memo(most) -> a new Memo for one ProseNames, keeping at most `most` answers. */
+static PyObject *
+new_memo(PyObject *self, PyObject *args)
+{
+    Py_ssize_t most;
+    if (!PyArg_ParseTuple(args, "n", &most))
+        return NULL;
+    Memo *m = PyMem_Calloc(1, sizeof(Memo));
+    if (m == NULL)
+        return PyErr_NoMemory();
+    m->most = most;
+    PyObject *capsule = PyCapsule_New(m, MEMO_NAME, memo_destroy);
+    if (capsule == NULL)
+        PyMem_Free(m);
+    return capsule;
+}
+
 typedef struct {
     PyObject *known;        /* ProseNames._lines: text -> references */
     PyObject *emphases;     /* ProseNames._emphases */
@@ -464,13 +598,14 @@ typedef struct {
     PyObject *count_style;  /* "count" */
     Py_ssize_t longest;     /* ProseNames.longest_creature */
     Py_ssize_t line_cache;  /* prose.LINE_CACHE */
+    Memo *memo;             /* ProseNames' Memo */
 } Names;
 
 static int
 unpack_names(PyObject *t, Names *nm)
 {
-    if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 13) {
-        PyErr_SetString(PyExc_TypeError, "the names' table: a tuple of 13");
+    if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 14) {
+        PyErr_SetString(PyExc_TypeError, "the names' table: a tuple of 14");
         return -1;
     }
     nm->known = PyTuple_GET_ITEM(t, 0);
@@ -487,6 +622,9 @@ unpack_names(PyObject *t, Names *nm)
     nm->longest = PyLong_AsSsize_t(PyTuple_GET_ITEM(t, 11));
     nm->line_cache = PyLong_AsSsize_t(PyTuple_GET_ITEM(t, 12));
     if (PyErr_Occurred())
+        return -1;
+    nm->memo = PyCapsule_GetPointer(PyTuple_GET_ITEM(t, 13), MEMO_NAME);
+    if (nm->memo == NULL)
         return -1;
     if (!PyDict_Check(nm->known) || !PyDict_Check(nm->emphases) ||
         !PyDict_Check(nm->after_count) || !PyDict_Check(nm->spans_named) ||
@@ -588,15 +726,21 @@ counted(Names *nm, const char *b, Py_ssize_t n, Py_ssize_t at, Py_ssize_t count_
         Py_ssize_t pos, Py_ssize_t end, PyObject **out)
 {
     *out = NULL;
-    PyObject *word = ascii_str(b + pos, end - pos);
-    if (word == NULL)
-        return -1;
-    PyObject *first = known_in(nm->after_count, word);
-    if (first == NULL && !PyErr_Occurred())
-        first = PyObject_CallOneArg(nm->after_count_of, word);
+    PyObject *word = NULL;
+    uint64_t h = memo_hash('a', b + pos, end - pos);
+    PyObject *first = memo_get(nm->memo, 'a', b + pos, end - pos, h);
     if (first == NULL) {
-        Py_DECREF(word);
-        return -1;
+        word = ascii_str(b + pos, end - pos);
+        if (word == NULL)
+            return -1;
+        first = known_in(nm->after_count, word);
+        if (first == NULL && !PyErr_Occurred())
+            first = PyObject_CallOneArg(nm->after_count_of, word);
+        if (first == NULL || memo_put(nm->memo, 'a', b + pos, end - pos, h, first) < 0) {
+            Py_XDECREF(first);
+            Py_DECREF(word);
+            return -1;
+        }
     }
     if (!PyTuple_Check(first) || PyTuple_GET_SIZE(first) != 3) {
         Py_DECREF(first);
@@ -609,12 +753,12 @@ counted(Names *nm, const char *b, Py_ssize_t n, Py_ssize_t at, Py_ssize_t count_
     PyObject *alone = PyTuple_GET_ITEM(first, 2);
     if (PyErr_Occurred()) {
         Py_DECREF(first);
-        Py_DECREF(word);
+        Py_XDECREF(word);
         return -1;
     }
     if (!most) {
         Py_DECREF(first);
-        Py_DECREF(word);
+        Py_XDECREF(word);
         return 0;
     }
     /* On ASCII text a name whose first word alone is as long as `most` reads no more words. */
@@ -624,8 +768,12 @@ counted(Names *nm, const char *b, Py_ssize_t n, Py_ssize_t at, Py_ssize_t count_
     if (final) {
         if (alone == Py_None) {
             Py_DECREF(first);
-            Py_DECREF(word);
+            Py_XDECREF(word);
             return 0;
+        }
+        if (word == NULL && (word = ascii_str(b + pos, end - pos)) == NULL) {
+            Py_DECREF(first);
+            return -1;
         }
         start = pos;
         stop = end;
@@ -636,7 +784,7 @@ counted(Names *nm, const char *b, Py_ssize_t n, Py_ssize_t at, Py_ssize_t count_
     }
     else {
         Py_DECREF(first);
-        Py_DECREF(word);
+        Py_XDECREF(word);
         /* `ProseNames.words_after`: as many words as `most`, each after spaces or tabs */
         Py_ssize_t j = end, words = 1;
         while (words < most) {
@@ -648,18 +796,24 @@ counted(Names *nm, const char *b, Py_ssize_t n, Py_ssize_t at, Py_ssize_t count_
             j = word_end(b, n, k);
             words++;
         }
-        PyObject *span = ascii_str(b + pos, j - pos);
-        if (span == NULL)
-            return -1;
-        PyObject *known = known_in(nm->spans_named, span);
-        if (known == NULL && !PyErr_Occurred()) {
-            PyObject *m = PyLong_FromSsize_t(most);
-            known = m ? PyObject_CallFunctionObjArgs(nm->named_span, span, m, NULL) : NULL;
-            Py_XDECREF(m);
+        uint64_t hs = memo_hash('s', b + pos, j - pos);
+        PyObject *known = memo_get(nm->memo, 's', b + pos, j - pos, hs);
+        if (known == NULL) {
+            PyObject *span = ascii_str(b + pos, j - pos);
+            if (span == NULL)
+                return -1;
+            known = known_in(nm->spans_named, span);
+            if (known == NULL && !PyErr_Occurred()) {
+                PyObject *m = PyLong_FromSsize_t(most);
+                known = m ? PyObject_CallFunctionObjArgs(nm->named_span, span, m, NULL) : NULL;
+                Py_XDECREF(m);
+            }
+            Py_DECREF(span);
+            if (known == NULL || memo_put(nm->memo, 's', b + pos, j - pos, hs, known) < 0) {
+                Py_XDECREF(known);
+                return -1;
+            }
         }
-        Py_DECREF(span);
-        if (known == NULL)
-            return -1;
         if (known == Py_None) {
             Py_DECREF(known);
             return 0;
@@ -757,17 +911,24 @@ read_blanked(Names *nm, const char *b, Py_ssize_t n)
             continue;
         }
         Py_ssize_t mend = q + run;
-        PyObject *written = ascii_str(b + i, mend - i);
-        PyObject *found = written ? known_in(nm->emphases, written) : NULL;
-        if (found == NULL && written != NULL && !PyErr_Occurred()) {
-            PyObject *inner = ascii_str(b + j, q - j);
-            PyObject *markers = PyLong_FromSsize_t(run);
-            if (inner && markers)
-                found = PyObject_CallFunctionObjArgs(nm->emphasis, written, markers, inner, NULL);
-            Py_XDECREF(inner);
-            Py_XDECREF(markers);
+        uint64_t h = memo_hash('e', b + i, mend - i);
+        PyObject *found = memo_get(nm->memo, 'e', b + i, mend - i, h);
+        if (found == NULL) {
+            PyObject *written = ascii_str(b + i, mend - i);
+            found = written ? known_in(nm->emphases, written) : NULL;
+            if (found == NULL && written != NULL && !PyErr_Occurred()) {
+                PyObject *inner = ascii_str(b + j, q - j);
+                PyObject *markers = PyLong_FromSsize_t(run);
+                if (inner && markers)
+                    found =
+                        PyObject_CallFunctionObjArgs(nm->emphasis, written, markers, inner, NULL);
+                Py_XDECREF(inner);
+                Py_XDECREF(markers);
+            }
+            Py_XDECREF(written);
+            if (found != NULL && memo_put(nm->memo, 'e', b + i, mend - i, h, found) < 0)
+                Py_CLEAR(found);
         }
-        Py_XDECREF(written);
         if (found == NULL)
             goto error;
         if (found == Py_None) {
@@ -1571,6 +1732,7 @@ reads(PyObject *self, PyObject *args)
 }
 
 static PyMethodDef methods[] = {
+    {"memo", new_memo, METH_VARARGS, "A new Memo of what a ProseNames' names mean."},
     {"reads", reads, METH_NOARGS, "(texts, code points) read natively so far."},
     {"walk", walk, METH_VARARGS, "Walk lines of a document (see prose.ProseWalk._walk)."},
     {"read", read_one, METH_VARARGS, "The prose references of one text (see prose._recognise)."},

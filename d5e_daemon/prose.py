@@ -258,6 +258,8 @@ class ProseNames:
         self._quiet: dict[str, bool] = {}
         """Lines a walk found blank (True) or an ATX heading (False) outside code, comments
         and front matter: taken again with a lookup (`ProseWalk._walk`)."""
+        self._native_memo: object = None
+        """What the native reader keeps of the dictionaries' answers (`native_table`)."""
         self._walks: dict[Hashable, ProseWalk] = {}
         self._walks_lock = threading.Lock()
         """The last walk of each document read by key (`find_prose`), the least recent first."""
@@ -388,11 +390,15 @@ class ProseNames:
 
     def native_table(self) -> tuple[object, ...]:
         """What the native reader reads names with (`_prose_native`): the memo dictionaries
-        it looks each way of writing a name up in, and the methods that fill them."""
+        it looks each way of writing a name up in, the methods that fill them, and its own
+        memo of their answers by the bytes of each key (one per ProseNames: made once)."""
+        if self._native_memo is None:
+            reader = _native_module()
+            self._native_memo = reader.memo(LINE_CACHE) if reader is not None else None
         return (
             self._lines, self._emphases, self._after_count, self._spans_named, _COUNT_VALUES,
             self.emphasis, self.after_count, self.named_span, _count_value, ProseRef, "count",
-            self.longest_creature, LINE_CACHE,
+            self.longest_creature, LINE_CACHE, self._native_memo,
         )  # fmt: skip
 
     def words_after(self, text: str, pos: int, most: int | None = None) -> str:

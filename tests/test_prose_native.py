@@ -36,7 +36,9 @@ def test_a_normal_install_reads_prose_natively(app: App) -> None:
     if os.environ.get("D5E_PROSE_NATIVE") == "0":
         pytest.skip("the native prose reader is switched off (D5E_PROSE_NATIVE=0)")
     module = prose.native()
-    assert module is not None, "d5e_daemon._prose_native was not built: see docs/development.md"
+    assert module is not None, (
+        "d5e_daemon._prose_native was not built: run make setup (docs/development.md)"
+    )
     assert module.__name__ == "d5e_daemon._prose_native"
     names = ProseNames.load(app.conn, app.profile)
     with mock.patch.object(module, "walk", wraps=module.walk) as walked:
