@@ -357,13 +357,20 @@ word_before(const char *b, Py_ssize_t q, const char *w)
     return j + 1;
 }
 
+/* A text above U+007F is read as bytes where each of its characters that no pattern tells
+ * from another (punctuation: not a letter, digit or space, not × or ’) is MARK_OTHER and ’ is
+ * MARK_QUOTE (a word may hold it, as '): the same columns. A str made of a part that holds
+ * them takes its characters from the text itself (`text_str`). */
+#define MARK_OTHER 1
+#define MARK_QUOTE 2
+
 /* The end of `_WORD` ([^\W_][\w'’]*(?:-[^\W_][\w'’]*)*) at i, which is alphanumeric. */
 static Py_ssize_t
 word_end(const char *b, Py_ssize_t n, Py_ssize_t i)
 {
     Py_ssize_t j = i + 1;
     for (;;) {
-        while (j < n && (IS(b[j], C_WORD) || b[j] == '\''))
+        while (j < n && (IS(b[j], C_WORD) || b[j] == '\'' || b[j] == MARK_QUOTE))
             j++;
         if (j + 1 < n && b[j] == '-' && IS_ALNUM(b[j + 1])) {
             j += 2;
@@ -599,6 +606,7 @@ typedef struct {
     Py_ssize_t longest;     /* ProseNames.longest_creature */
     Py_ssize_t line_cache;  /* prose.LINE_CACHE */
     Memo *memo;             /* ProseNames' Memo */
+    PyObject *text;         /* the text read, when it is above U+007F (its marks: MARK_OTHER) */
 } Names;
 
 static int
@@ -623,6 +631,7 @@ unpack_names(PyObject *t, Names *nm)
     nm->line_cache = PyLong_AsSsize_t(PyTuple_GET_ITEM(t, 12));
     if (PyErr_Occurred())
         return -1;
+    nm->text = NULL;
     nm->memo = PyCapsule_GetPointer(PyTuple_GET_ITEM(t, 13), MEMO_NAME);
     if (nm->memo == NULL)
         return -1;
@@ -652,6 +661,41 @@ ascii_str(const char *b, Py_ssize_t n)
     if (s != NULL)
         memcpy(PyUnicode_1BYTE_DATA(s), b, n);
     return s;
+}
+
+/* Whether b[from:from+len] holds a mark (a character of the text above U+007F). */
+static int
+marked(Names *nm, const char *b, Py_ssize_t from, Py_ssize_t len)
+{
+    return nm->text != NULL &&
+           (memchr(b + from, MARK_OTHER, len) != NULL || memchr(b + from, MARK_QUOTE, len) != NULL);
+}
+
+/* b[from:from+len] as a str: its marks read back from the text (the same columns). */
+static PyObject *
+text_str(Names *nm, const char *b, Py_ssize_t from, Py_ssize_t len)
+{
+    if (!marked(nm, b, from, len))
+        return ascii_str(b + from, len);
+    Py_UCS4 *chars = PyMem_Malloc((len + 1) * sizeof(Py_UCS4));
+    if (chars == NULL)
+        return PyErr_NoMemory();
+    int kind = PyUnicode_KIND(nm->text);
+    const void *data = PyUnicode_DATA(nm->text);
+    for (Py_ssize_t k = 0; k < len; k++) {
+        unsigned char c = (unsigned char)b[from + k];
+        chars[k] = c == MARK_OTHER || c == MARK_QUOTE ? PyUnicode_READ(kind, data, from + k) : c;
+    }
+    PyObject *out = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, chars, len);
+    PyMem_Free(chars);
+    return out;
+}
+
+/* The memo for a key: none for one that holds a mark (marks stand for many characters). */
+static Memo *
+memo_for(Names *nm, const char *b, Py_ssize_t from, Py_ssize_t len)
+{
+    return marked(nm, b, from, len) ? NULL : nm->memo;
 }
 
 /* A ProseRef at line 0, stealing the references it is given (any NULL: NULL). */
@@ -727,16 +771,17 @@ counted(Names *nm, const char *b, Py_ssize_t n, Py_ssize_t at, Py_ssize_t count_
 {
     *out = NULL;
     PyObject *word = NULL;
+    Memo *memo = memo_for(nm, b, pos, end - pos);
     uint64_t h = memo_hash('a', b + pos, end - pos);
-    PyObject *first = memo_get(nm->memo, 'a', b + pos, end - pos, h);
+    PyObject *first = memo_get(memo, 'a', b + pos, end - pos, h);
     if (first == NULL) {
-        word = ascii_str(b + pos, end - pos);
+        word = text_str(nm, b, pos, end - pos);
         if (word == NULL)
             return -1;
         first = known_in(nm->after_count, word);
         if (first == NULL && !PyErr_Occurred())
             first = PyObject_CallOneArg(nm->after_count_of, word);
-        if (first == NULL || memo_put(nm->memo, 'a', b + pos, end - pos, h, first) < 0) {
+        if (first == NULL || memo_put(memo, 'a', b + pos, end - pos, h, first) < 0) {
             Py_XDECREF(first);
             Py_DECREF(word);
             return -1;
@@ -771,7 +816,7 @@ counted(Names *nm, const char *b, Py_ssize_t n, Py_ssize_t at, Py_ssize_t count_
             Py_XDECREF(word);
             return 0;
         }
-        if (word == NULL && (word = ascii_str(b + pos, end - pos)) == NULL) {
+        if (word == NULL && (word = text_str(nm, b, pos, end - pos)) == NULL) {
             Py_DECREF(first);
             return -1;
         }
@@ -796,10 +841,11 @@ counted(Names *nm, const char *b, Py_ssize_t n, Py_ssize_t at, Py_ssize_t count_
             j = word_end(b, n, k);
             words++;
         }
+        Memo *spans = memo_for(nm, b, pos, j - pos);
         uint64_t hs = memo_hash('s', b + pos, j - pos);
-        PyObject *known = memo_get(nm->memo, 's', b + pos, j - pos, hs);
+        PyObject *known = memo_get(spans, 's', b + pos, j - pos, hs);
         if (known == NULL) {
-            PyObject *span = ascii_str(b + pos, j - pos);
+            PyObject *span = text_str(nm, b, pos, j - pos);
             if (span == NULL)
                 return -1;
             known = known_in(nm->spans_named, span);
@@ -809,7 +855,7 @@ counted(Names *nm, const char *b, Py_ssize_t n, Py_ssize_t at, Py_ssize_t count_
                 Py_XDECREF(m);
             }
             Py_DECREF(span);
-            if (known == NULL || memo_put(nm->memo, 's', b + pos, j - pos, hs, known) < 0) {
+            if (known == NULL || memo_put(spans, 's', b + pos, j - pos, hs, known) < 0) {
                 Py_XDECREF(known);
                 return -1;
             }
@@ -844,7 +890,7 @@ counted(Names *nm, const char *b, Py_ssize_t n, Py_ssize_t at, Py_ssize_t count_
         value = PyLong_FromLong(v);
     }
     else {
-        PyObject *written = ascii_str(b + at, count_end - at);
+        PyObject *written = text_str(nm, b, at, count_end - at);
         value = written ? known_in(nm->count_values, written) : NULL;
         if (value == NULL && written != NULL && !PyErr_Occurred())
             value = PyObject_CallOneArg(nm->count_value, written);
@@ -911,13 +957,14 @@ read_blanked(Names *nm, const char *b, Py_ssize_t n)
             continue;
         }
         Py_ssize_t mend = q + run;
+        Memo *memo = memo_for(nm, b, i, mend - i);
         uint64_t h = memo_hash('e', b + i, mend - i);
-        PyObject *found = memo_get(nm->memo, 'e', b + i, mend - i, h);
+        PyObject *found = memo_get(memo, 'e', b + i, mend - i, h);
         if (found == NULL) {
-            PyObject *written = ascii_str(b + i, mend - i);
+            PyObject *written = text_str(nm, b, i, mend - i);
             found = written ? known_in(nm->emphases, written) : NULL;
             if (found == NULL && written != NULL && !PyErr_Occurred()) {
-                PyObject *inner = ascii_str(b + j, q - j);
+                PyObject *inner = text_str(nm, b, j, q - j);
                 PyObject *markers = PyLong_FromSsize_t(run);
                 if (inner && markers)
                     found =
@@ -926,7 +973,7 @@ read_blanked(Names *nm, const char *b, Py_ssize_t n)
                 Py_XDECREF(markers);
             }
             Py_XDECREF(written);
-            if (found != NULL && memo_put(nm->memo, 'e', b + i, mend - i, h, found) < 0)
+            if (found != NULL && memo_put(memo, 'e', b + i, mend - i, h, found) < 0)
                 Py_CLEAR(found);
         }
         if (found == NULL)
@@ -1087,13 +1134,63 @@ error:
 
 static Py_ssize_t lines_read, chars_read; /* by the native reader, since it was loaded */
 
+/* A text above U+007F as the bytes the ASCII reader reads (MARK_OTHER, MARK_QUOTE), in b;
+ * 0 when a character of it is one the patterns tell apart (a letter, digit or space above
+ * U+007F, ×, a newline before its end, or a character that is a mark itself). */
+static int
+marks_of(PyObject *text, Py_ssize_t n, char *b)
+{
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < 128) {
+            if (c == '\n' || c == MARK_OTHER || c == MARK_QUOTE)
+                return 0;
+            b[i] = (char)c;
+        }
+        else if (c == 0x2019)
+            b[i] = MARK_QUOTE;
+        else if (c == 0xd7 || Py_UNICODE_ISALNUM(c) || Py_UNICODE_ISSPACE(c))
+            return 0;
+        else
+            b[i] = MARK_OTHER;
+    }
+    return 1;
+}
+
 /* The references of a text as a walk gives it (`_recognise([text])[0]`): a new tuple, Py_None
- * (a new reference) when the text is not ASCII or holds a newline before its end, or NULL. */
+ * (a new reference) when the text is left to the Python reader (a newline before its end, a
+ * letter, digit or space above U+007F, ×), or NULL. */
 static PyObject *
 read_text(Names *nm, PyObject *text, char *buffer)
 {
     if (!PyUnicode_IS_ASCII(text)) {
-        Py_RETURN_NONE;
+        Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+        int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        while (n && (PyUnicode_READ(kind, data, n - 1) == '\r' ||
+                     PyUnicode_READ(kind, data, n - 1) == '\n'))
+            n--;
+        char *b = buffer;
+        if (b == NULL && (b = PyMem_Malloc(n + 1)) == NULL)
+            return PyErr_NoMemory();
+        PyObject *out = NULL;
+        if (marks_of(text, n, b)) {
+            blank_spans(b, n);
+            nm->text = text;
+            out = read_blanked(nm, b, n);
+            nm->text = NULL;
+            lines_read++;
+            chars_read += PyUnicode_GET_LENGTH(text);
+        }
+        else {
+            out = Py_None;
+            Py_INCREF(out);
+        }
+        if (buffer == NULL)
+            PyMem_Free(b);
+        return out;
     }
     const char *s = (const char *)PyUnicode_1BYTE_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
