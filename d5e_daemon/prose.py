@@ -21,10 +21,19 @@ each line, what each line holds as prose, the references) and walks again only f
 changed line until the structure is what it was (a few lines, unless a code fence, a comment or
 front matter opened or closed). What a line of some text holds is kept by its text, so a new
 line costs its own recognition only.
+
+Two readers find the same references. The native one (`_prose_native`, a C extension built by
+`pip install -e .`: see `docs/development.md`) walks the lines and reads each new ASCII line in
+C (what `_walk` and `_recognise` do), looking every way of writing a name up in the memo
+dictionaries of `ProseNames` (`native_table`; its methods fill them on a miss: what a name means
+is decided here only) and leaving lines above U+007F to the Python reader. The Python reader
+below is the reference and the fallback: it reads everything when the extension was not built
+or is switched off (`USE_NATIVE`, `D5E_PROSE_NATIVE=0`); the tests compare the two.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import weakref
@@ -73,6 +82,26 @@ LINE_CACHE = 50_000  # lines whose prose references are remembered (per profile'
 WALKS = 32  # documents whose last walk is kept (per profile's names)
 WALK_SLICE = 256  # lines walked between the points where a lazy walk may stop
 READ_CHARS = 32_768  # new text read between them at most (long lines: a slice's worth)
+
+USE_NATIVE = os.environ.get("D5E_PROSE_NATIVE", "1") != "0"
+"""The switch: read prose with the native reader (`_prose_native`, when it was built) or with
+the Python one (`D5E_PROSE_NATIVE=0`, or tests patching this). Both find the same."""
+
+
+def native() -> ModuleType | None:
+    """The native reader when it is switched on and was built, else None (the Python one)."""
+    return _native_module() if USE_NATIVE else None
+
+
+@cache
+def _native_module() -> ModuleType | None:
+    """`_prose_native`, imported when prose is first read (not at the daemon's start)."""
+    try:
+        from . import _prose_native
+    except ImportError:  # built without a C compiler: the Python reader
+        return None
+    return _prose_native
+
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _ATX_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
@@ -229,6 +258,8 @@ class ProseNames:
         self._quiet: dict[str, bool] = {}
         """Lines a walk found blank (True) or an ATX heading (False) outside code, comments
         and front matter: taken again with a lookup (`ProseWalk._walk`)."""
+        self._native_memo: object = None
+        """What the native reader keeps of the dictionaries' answers (`native_table`)."""
         self._walks: dict[Hashable, ProseWalk] = {}
         self._walks_lock = threading.Lock()
         """The last walk of each document read by key (`find_prose`), the least recent first."""
@@ -273,7 +304,7 @@ class ProseNames:
                 self._lines.clear()
                 self._plain.clear()
                 self._quiet.clear()
-            found = self._lines[text] = _recognise([text], self)[0]
+            found = self._lines[text] = _read_texts([text], self)[0]
             if _is_plain(text):
                 self._plain[text] = found
         return found
@@ -285,7 +316,7 @@ class ProseNames:
         new = [text for text in dict.fromkeys(texts) if text not in known]
         read: dict[str, tuple[ProseRef, ...]] = {}
         if new:
-            read = dict(zip(new, _recognise(new, self), strict=True))
+            read = dict(zip(new, _read_texts(new, self), strict=True))
         result = [read[text] if text in read else known[text] for text in texts]
         if len(known) + len(read) > LINE_CACHE:
             known.clear()
@@ -342,6 +373,33 @@ class ProseNames:
         )
         self._after_count[word] = known
         return known
+
+    def named_span(self, span: str, most: int) -> tuple[int, int, str, NamedEntry] | None:
+        """What the words after a count (`words_after`) begin with that names a creature
+        (`_named_words`), remembered by the words (they decide `most`: the most words of a
+        name that begins with the first)."""
+        spans = self._spans_named
+        try:
+            return spans[span]
+        except KeyError:
+            pass
+        if len(spans) >= LINE_CACHE:
+            spans.clear()
+        known = spans[span] = _named_words(span, most, self)
+        return known
+
+    def native_table(self) -> tuple[object, ...]:
+        """What the native reader reads names with (`_prose_native`): the memo dictionaries
+        it looks each way of writing a name up in, the methods that fill them, and its own
+        memo of their answers by the bytes of each key (one per ProseNames: made once)."""
+        if self._native_memo is None:
+            reader = _native_module()
+            self._native_memo = reader.memo(LINE_CACHE) if reader is not None else None
+        return (
+            self._lines, self._emphases, self._after_count, self._spans_named, _COUNT_VALUES,
+            self.emphasis, self.after_count, self.named_span, _count_value, ProseRef, "count",
+            self.longest_creature, LINE_CACHE, self._native_memo,
+        )  # fmt: skip
 
     def words_after(self, text: str, pos: int, most: int | None = None) -> str:
         """The words at `pos` (one at least) a count's name may take, as many as the longest
@@ -559,6 +617,10 @@ class ProseWalk:
         line `same_from` or later of the unchanged rest (`moved` lines down from where it was
         in `old`) is reached in the state it had in `old`; then take the rest of `old`."""
         lines = self.lines
+        reader = native()
+        if reader is not None and type(lines) in (list, tuple):
+            yield from self._walk_native(reader, n, state, names, old, same_from, moved, keep)
+            return
         count = len(lines)
         states, texts = self.states, self.texts
         line_refs = self.line_refs
@@ -787,7 +849,61 @@ class ProseWalk:
                         yield
         if pending and names is not None:
             yield from _read_batches(pending, line_refs, names)
-        self.walked = n - walked
+        yield from self._finish(n - walked, n, rest, names, old, moved)
+
+    def _walk_native(
+        self,
+        reader: ModuleType,
+        n: int,
+        state: State | None,
+        names: ProseNames | None,
+        old: ProseWalk | None,
+        same_from: int,
+        moved: int,
+        keep: bool,
+    ) -> Iterator[None]:
+        """`_walk` by the native reader: each slice of lines walked in C (`_prose_native.walk`,
+        the same steps line by line), the new ASCII lines read there too; the lines it leaves
+        (text above U+007F) are read by `_recognise` after each slice."""
+        lines = self.lines
+        count = len(lines)
+        if state is None:
+            state = (None, False, lines[0].rstrip() == "---" if lines else False, True, False)
+        table = names.native_table() if names is not None else None
+        old_states = old.states if old is not None else None
+        walked = n
+        rest = False
+        pending: list[tuple[int, str]] = []
+        while n < count:
+            if n % WALK_SLICE == 0:
+                yield
+            stop = min(count, n - n % WALK_SLICE + WALK_SLICE)
+            n, state, rest = reader.walk(
+                lines, n, stop, state, table, old_states, same_from, moved, keep, self.states,
+                self.texts, self.line_refs, pending, _STATES, MAX_STATES, _blank_spans,
+                READ_CHARS,
+            )  # fmt: skip
+            if pending and names is not None:
+                yield from _read_batches(pending, self.line_refs, names)
+                pending.clear()
+            if rest:
+                break
+            if n % WALK_SLICE and n < count:
+                yield  # a slice's worth of new text read (long lines)
+        yield from self._finish(n - walked, n, rest, names, old, moved)
+
+    def _finish(
+        self,
+        walked: int,
+        n: int,
+        rest: bool,
+        names: ProseNames | None,
+        old: ProseWalk | None,
+        moved: int,
+    ) -> Iterator[None]:
+        """After the walk stopped at line `n`: the rest taken from `old` (`rest`: at an
+        unchanged line in the state it had there)."""
+        self.walked = walked
         if self._splice_at is not None and old is not None:
             self._splice(old, n - moved if rest else len(old.texts))
         elif rest and old is not None:
@@ -1165,6 +1281,21 @@ def _emphasis_name(markers: int, inner: str, names: ProseNames) -> EmphasisName 
     return None
 
 
+def _read_texts(texts: Sequence[str], names: ProseNames) -> list[tuple[ProseRef, ...]]:
+    """`_recognise`, by the native reader where it is on: the texts it leaves (text above
+    U+007F, a newline of their own) read by `_recognise` together."""
+    reader = native()
+    if reader is None:
+        return _recognise(texts, names)
+    table = names.native_table()
+    out: list[tuple[ProseRef, ...] | None] = [reader.read(table, text) for text in texts]
+    left = [i for i, refs in enumerate(out) if refs is None]
+    if left:
+        for i, refs in zip(left, _recognise([texts[i] for i in left], names), strict=True):
+            out[i] = refs
+    return cast(list[tuple[ProseRef, ...]], out)
+
+
 def _recognise(texts: Sequence[str], names: ProseNames) -> list[tuple[ProseRef, ...]]:
     """The prose references of each of these lines at line 0 (the lines as a walk gives them:
     code spans, tags, links and HTML are blanked here), in order. Every pattern runs once over
@@ -1507,14 +1638,7 @@ def _counted(text: str, count: Count, names: ProseNames, base: int = 0) -> Prose
     else:
         # The words the loop may read (as many as the longest name has), as one key: what they
         # name depends on them only, and prose repeats its names.
-        span = names.words_after(text, pos, most)
-        spans = names._spans_named
-        try:
-            known = spans[span]
-        except KeyError:
-            if len(spans) >= LINE_CACHE:
-                spans.clear()
-            known = spans[span] = _named_words(span, most, names)
+        known = names.named_span(names.words_after(text, pos, most), most)
         if known is None:
             return None
         start, end, name, entry = known

@@ -292,3 +292,18 @@ def test_semantic_search_with_the_real_model_end_to_end(tmp_path: Path) -> None:
         assert hybrid.semantic and hybrid.hits[0].ref == "spells/gills-for-all"
     finally:
         app.close()
+
+
+def test_numpy_runs_one_blas_thread_in_d5e_whichever_module_imports_it_first() -> None:
+    """numpy first imported by any module of d5e (here keyword search's postings, as at a
+    daemon's first sync, before the model loads) starts no BLAS threads: they spun beside
+    onnxruntime's and tripled a search's CPU on the SRD."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    code = (
+        "import os; from d5e_daemon.queries import postings; import numpy as np; "
+        "np.ones((300, 300)) @ np.ones((300, 300)); print(len(os.listdir('/proc/self/task')))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == "1"

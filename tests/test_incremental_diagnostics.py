@@ -389,11 +389,17 @@ def campaign_document() -> list[str]:
     return [kinds[i % 3].format(i=i) for i in range(5000)]
 
 
+@pytest.mark.parametrize("native", [True, False], ids=["native reader", "Python reader"])
 def test_an_edit_of_one_line_scans_that_line_only_for_references(
-    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, native: bool
 ) -> None:
     """An open campaign document's tags and prose names (references, encounters) are found
-    again after an edit only on the lines whose text is new."""
+    again after an edit only on the lines whose text is new (read by either prose reader: the
+    native one counts the texts it reads, `_prose_native.reads`)."""
+    reader = prose.native()
+    if native and reader is None:
+        pytest.skip("the native prose reader was not built")
+    monkeypatch.setattr(prose, "USE_NATIVE", native)
     root = tmp_path / "campaign"
     root.mkdir()
     page = root / "adventure.md"
@@ -421,8 +427,12 @@ def test_an_edit_of_one_line_scans_that_line_only_for_references(
     def scanned(text: list[str]) -> tuple[Any, Any]:
         for key in work:
             work[key] = 0
+        before = reader.reads()[0] if native and reader is not None else 0
         campaign.open_text(page, text)
-        return campaign.mentions(wolf.id), [e for _, e in campaign.encounters()]
+        found = campaign.mentions(wolf.id), [e for _, e in campaign.encounters()]
+        if native and reader is not None:
+            work["recognised"] += reader.reads()[0] - before
+        return found
 
     first = scanned(lines)
     assert work["parsed"] == 1667 and work["recognised"] == 1667 + 1667 + 1666

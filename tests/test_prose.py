@@ -32,6 +32,16 @@ from d5e_daemon.text import normalize
 from d5e_daemon.textdoc import Edit, LineDocument
 
 
+@pytest.fixture(autouse=True, params=["native", "python"])
+def reader(request: pytest.FixtureRequest) -> Generator[str, None, None]:
+    """Every test here runs with each reader: the native one (`_prose_native`, when built) and
+    the Python one (the reference, and what runs without a compiler)."""
+    if request.param == "native" and prose._native_module() is None:
+        pytest.skip("the native prose reader was not built")
+    with mock.patch.object(prose, "USE_NATIVE", request.param == "native"):
+        yield request.param
+
+
 @pytest.fixture
 def names(app: App) -> ProseNames:
     return ProseNames.load(app.conn, app.profile)
@@ -206,6 +216,7 @@ PIECES = [
 @example("4 éclairs, é4 wolves, 2 µ, ²3 bats, 5 _x, 1,5 ogres, 3-4 rats, 6 x×, 7 'tis, 8 a-b")
 @example("six wolves, sixx ogres, Six bats, SIX  x rats, a dozen sixes, one pair of x")
 @example("SIX one, SIXX wolves, TWO X bats")
+@example("0 \n")
 @example("*fireball* **4 wolves** _shield_ __ogre__ ***x*** \\*no* a*b* *c*d")
 def test_the_fast_patterns_find_what_the_reference_patterns_find(text: str) -> None:
     """Counts, emphasis and the count before a name are looked for with patterns written for
@@ -232,6 +243,8 @@ def test_the_fast_patterns_find_what_the_reference_patterns_find(text: str) -> N
         expected.append((m.start(), m.end(), len(m[group]), m.start(group + 1), m[group + 1]))
     assert list(prose._emphases(text)) == expected
     for start in range(len(text) + 1):
+        if text[start - 1 : start] == "\n":
+            continue  # the reference's `$` matches before a last newline; no name follows one
         m = prose._COUNT_BEFORE.search(text, 0, start)
         before = None if m is None else (prose.parse_count(m["count"]), m.start())
         assert count_before(text, start) == before

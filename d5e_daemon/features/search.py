@@ -1006,10 +1006,10 @@ def search(app: App, params: SearchParams) -> SearchResult:
     rest = without_scene(query_text) if hybrid and SCENE_SHARE else None
     if use_vectors:
         vector = query_vector(index.embedder, query_text, rest)
-    # one group: the reader thread, done with its keyword half, counts the terms' coverage
-    alone = len(scopes) == 1
+    # the reader thread, done with the keyword halves (from the kept term frequencies, a few ms
+    # at SRD + 100,000), counts each group's term coverage while this thread goes on
     parts = [
-        _ranked(app, params, group, asked, vector, pool, half, alone and use_vectors)
+        _ranked(app, params, group, asked, vector, pool, half, use_vectors)
         for group, half in zip(scopes, halves, strict=True)
     ]
     # the groups' rankings as one, by score (their entries are apart)

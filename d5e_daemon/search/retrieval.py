@@ -348,10 +348,13 @@ def _coverage_from_postings(
     first, last = int(wanted[0]) >> bits, int(wanted[-1]) >> bits
     blocks = set((wanted >> bits).tolist())
     for term in dict.fromkeys(terms):
-        for block, held, freqs in queries.term_postings(conn, term, first, last):
-            if block in blocks:
-                offsets = queries.decode_postings(held, freqs)[0]
-                count += np.isin(wanted, offsets.astype(np.int64) + (block << bits))
+        holding = [
+            queries.decode_postings(held, freqs)[0].astype(np.int64) + (block << bits)
+            for block, held, freqs in queries.term_postings(conn, term, first, last)
+            if block in blocks
+        ]
+        if holding:
+            count += np.isin(wanted, np.concatenate(holding), assume_unique=True)
     return {i: n for i, n in zip(wanted.tolist(), count.tolist(), strict=True) if n}
 
 
