@@ -59,7 +59,10 @@ blank_code(char *b, Py_ssize_t n)
     Py_ssize_t i = 0;
     while (i < n) {
         if (b[i] != '`') {
-            i++;
+            const char *next = memchr(b + i, '`', n - i);
+            if (next == NULL)
+                return;
+            i = next - b;
             continue;
         }
         Py_ssize_t run = 0;
@@ -101,7 +104,14 @@ blank_tags(char *b, Py_ssize_t n)
 {
     Py_ssize_t i = 0;
     while (i + 1 < n) {
-        if (b[i] != '{' || b[i + 1] != '@') {
+        if (b[i] != '{') {
+            const char *next = memchr(b + i, '{', n - i);
+            if (next == NULL)
+                return;
+            i = next - b;
+            continue;
+        }
+        if (b[i + 1] != '@') {
             i++;
             continue;
         }
@@ -124,7 +134,10 @@ blank_html(char *b, Py_ssize_t n)
     Py_ssize_t i = 0;
     while (i < n) {
         if (b[i] != '<') {
-            i++;
+            const char *next = memchr(b + i, '<', n - i);
+            if (next == NULL)
+                return;
+            i = next - b;
             continue;
         }
         Py_ssize_t end = -1;
@@ -928,10 +941,19 @@ read_blanked(Names *nm, const char *b, Py_ssize_t n)
     Py_ssize_t *taken = NULL, ntaken = 0, captaken = 0;
     int unsorted = 0;
     /* emphases (`_STAR_OR_UNDERSCORE`) */
+    Py_ssize_t next_star = -1, next_under = -1; /* the next of each at or after i (n: none) */
     for (Py_ssize_t i = 0; i < n;) {
         char c = b[i];
         if (c != '*' && c != '_') {
-            i++;
+            if (next_star < i) {
+                const char *p = memchr(b + i, '*', n - i);
+                next_star = p ? p - b : n;
+            }
+            if (next_under < i) {
+                const char *p = memchr(b + i, '_', n - i);
+                next_under = p ? p - b : n;
+            }
+            i = next_star < next_under ? next_star : next_under;
             continue;
         }
         Py_ssize_t run = 1;
