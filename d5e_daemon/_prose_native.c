@@ -1577,10 +1577,16 @@ walk(PyObject *self, PyObject *args)
     Py_INCREF(current);
     State made = st;
     int rest = 0;
+    PyObject *held = NULL; /* the line walked (a callback could drop it from `lines`) */
     PyObject *empty = PyTuple_New(0);
     if (empty == NULL)
         goto error;
     while (n < stop) {
+        /* `lines` as it is now: what Python runs during a name's lookup could change it */
+        items = PySequence_Fast_ITEMS(lines);
+        count = PySequence_Fast_GET_SIZE(lines);
+        if (n >= count)
+            break;
         if (keep) {
             if (current == NULL || made.fence != st.fence || made.in_comment != st.in_comment ||
                 made.front_matter != st.front_matter ||
@@ -1618,6 +1624,8 @@ walk(PyObject *self, PyObject *args)
                 goto error;
         }
         PyObject *raw = items[n];
+        Py_INCREF(raw);
+        Py_XSETREF(held, raw);
         if (!PyUnicode_Check(raw)) {
             PyErr_SetString(PyExc_TypeError, "walk: lines of text");
             goto error;
@@ -1795,6 +1803,7 @@ walk(PyObject *self, PyObject *args)
         if (r.with_names && PyList_Append(line_refs, empty) < 0)
             goto error;
     }
+    Py_XDECREF(held);
     Py_XDECREF(current);
     Py_DECREF(empty);
     PyMem_Free(r.buffer);
@@ -1804,6 +1813,7 @@ walk(PyObject *self, PyObject *args)
         return NULL;
     return Py_BuildValue("(nNO)", n, out_state, rest ? Py_True : Py_False);
 error:
+    Py_XDECREF(held);
     Py_XDECREF(current);
     Py_XDECREF(empty);
     Py_DECREF(st.fence);
