@@ -44,7 +44,7 @@ from d5e_daemon.app import App
 from d5e_daemon.campaign import Campaign
 from d5e_daemon.features import markdown as md
 from d5e_daemon.features.tags import COLLECTION_TAG, Resolver
-from d5e_daemon.prose import ProseNames, find_prose, walk_prose
+from d5e_daemon.prose import ProseNames, find_prose, native, walk_prose
 from d5e_daemon.settings import build
 from d5e_daemon.textdoc import LineDocument
 
@@ -449,6 +449,8 @@ def main() -> int:
         size = make_campaign(app, root, args.files, args.megabytes)
         figures.fact("campaign folder", f"{args.files} files, {size:,} bytes")
         old = load_old_prose(args.old) if args.old else None
+        reader = native()
+        figures.fact("prose reader", f"native ({reader.__name__})" if reader else "Python")
         for run in range(args.runs if args.only != "references" else 0):
             prose_figures(figures, app, text, args.repeat, old, run)
         for run in range(args.runs if args.only != "prose" else 0):

@@ -59,7 +59,10 @@ blank_code(char *b, Py_ssize_t n)
     Py_ssize_t i = 0;
     while (i < n) {
         if (b[i] != '`') {
-            i++;
+            const char *next = memchr(b + i, '`', n - i);
+            if (next == NULL)
+                return;
+            i = next - b;
             continue;
         }
         Py_ssize_t run = 0;
@@ -101,7 +104,14 @@ blank_tags(char *b, Py_ssize_t n)
 {
     Py_ssize_t i = 0;
     while (i + 1 < n) {
-        if (b[i] != '{' || b[i + 1] != '@') {
+        if (b[i] != '{') {
+            const char *next = memchr(b + i, '{', n - i);
+            if (next == NULL)
+                return;
+            i = next - b;
+            continue;
+        }
+        if (b[i + 1] != '@') {
             i++;
             continue;
         }
@@ -124,7 +134,10 @@ blank_html(char *b, Py_ssize_t n)
     Py_ssize_t i = 0;
     while (i < n) {
         if (b[i] != '<') {
-            i++;
+            const char *next = memchr(b + i, '<', n - i);
+            if (next == NULL)
+                return;
+            i = next - b;
             continue;
         }
         Py_ssize_t end = -1;
@@ -928,10 +941,19 @@ read_blanked(Names *nm, const char *b, Py_ssize_t n)
     Py_ssize_t *taken = NULL, ntaken = 0, captaken = 0;
     int unsorted = 0;
     /* emphases (`_STAR_OR_UNDERSCORE`) */
+    Py_ssize_t next_star = -1, next_under = -1; /* the next of each at or after i (n: none) */
     for (Py_ssize_t i = 0; i < n;) {
         char c = b[i];
         if (c != '*' && c != '_') {
-            i++;
+            if (next_star < i) {
+                const char *p = memchr(b + i, '*', n - i);
+                next_star = p ? p - b : n;
+            }
+            if (next_under < i) {
+                const char *p = memchr(b + i, '_', n - i);
+                next_under = p ? p - b : n;
+            }
+            i = next_star < next_under ? next_star : next_under;
             continue;
         }
         Py_ssize_t run = 1;
@@ -1555,10 +1577,16 @@ walk(PyObject *self, PyObject *args)
     Py_INCREF(current);
     State made = st;
     int rest = 0;
+    PyObject *held = NULL; /* the line walked (a callback could drop it from `lines`) */
     PyObject *empty = PyTuple_New(0);
     if (empty == NULL)
         goto error;
     while (n < stop) {
+        /* `lines` as it is now: what Python runs during a name's lookup could change it */
+        items = PySequence_Fast_ITEMS(lines);
+        count = PySequence_Fast_GET_SIZE(lines);
+        if (n >= count)
+            break;
         if (keep) {
             if (current == NULL || made.fence != st.fence || made.in_comment != st.in_comment ||
                 made.front_matter != st.front_matter ||
@@ -1596,6 +1624,8 @@ walk(PyObject *self, PyObject *args)
                 goto error;
         }
         PyObject *raw = items[n];
+        Py_INCREF(raw);
+        Py_XSETREF(held, raw);
         if (!PyUnicode_Check(raw)) {
             PyErr_SetString(PyExc_TypeError, "walk: lines of text");
             goto error;
@@ -1773,6 +1803,7 @@ walk(PyObject *self, PyObject *args)
         if (r.with_names && PyList_Append(line_refs, empty) < 0)
             goto error;
     }
+    Py_XDECREF(held);
     Py_XDECREF(current);
     Py_DECREF(empty);
     PyMem_Free(r.buffer);
@@ -1782,6 +1813,7 @@ walk(PyObject *self, PyObject *args)
         return NULL;
     return Py_BuildValue("(nNO)", n, out_state, rest ? Py_True : Py_False);
 error:
+    Py_XDECREF(held);
     Py_XDECREF(current);
     Py_XDECREF(empty);
     Py_DECREF(st.fence);
