@@ -88,4 +88,4 @@ quality: setup
 	$(BIN)/python bench/quality.py -v
 
 clean:
-	rm -rf $(VENV) build *.egg-info $(VSCODE)/node_modules $(VSCODE)/out $(VSCODE)/dist $(VSCODE)/*.vsix
+	rm -rf $(VENV) build *.egg-info d5e_daemon/_prose_native*.so $(VSCODE)/node_modules $(VSCODE)/out $(VSCODE)/dist $(VSCODE)/*.vsix
