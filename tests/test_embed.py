@@ -307,3 +307,28 @@ def test_numpy_runs_one_blas_thread_in_d5e_whichever_module_imports_it_first() -
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert found.stdout.strip() == "1"
+
+
+def test_numpy_and_onnxruntime_imported_at_once_on_two_threads() -> None:
+    """The first searches of a daemon: the reader thread's keyword half imports numpy while
+    the model loads on another thread (onnxruntime imports numpy too). Imported at once they
+    failed one run in ten (`_DeadlockError`, or a partially initialized numpy); through
+    `numeric.import_numpy` never."""
+    code = (
+        "import threading\n"
+        "from d5e_daemon import numeric\n"
+        "errors = []\n"
+        "def run(fn):\n"
+        "    try: fn()\n"
+        "    except Exception as exc: errors.append(repr(exc))\n"
+        "def keyword_half():\n"
+        "    numeric.import_numpy(); import numpy as np; np.frombuffer(b'ab', dtype='<u2')\n"
+        "def model():\n"
+        "    numeric.import_numpy(); import onnxruntime\n"
+        "threads = [threading.Thread(target=run, args=(f,)) for f in (model, keyword_half)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print(errors)\n"
+    )
+    for _ in range(12):
+        found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert found.stdout.strip() == "[]", found.stdout + found.stderr

@@ -47,7 +47,7 @@ from functools import partial
 from itertools import pairwise
 from typing import Any, TypeVar
 
-from .. import filters, queries
+from .. import filters, numeric, queries
 from ..app import App
 from ..errors import IndexNotReady, InvalidParams
 from ..packs import EDITION_PACKS
@@ -570,6 +570,7 @@ def query_vector(embedder: Embedder, text: str, rest: str | None = None) -> byte
     on held out 8 and 9 with it)."""
     if rest is None or not SCENE_SHARE:
         return bytes(embedder.embed([text])[0])
+    numeric.import_numpy()
     import numpy as np
 
     whole, asked = (np.frombuffer(v, dtype="<f4") for v in embedder.embed([text, rest]))

@@ -22,6 +22,7 @@ from typing import Any
 
 import apsw
 
+from .. import numeric
 from .search import keyword_texts, text_terms
 
 POSTING_BLOCK_BITS = 12
@@ -63,6 +64,7 @@ def row_term_counts(conn: apsw.Connection, columns: Sequence[str | None]) -> _Co
 
 
 def encode_postings(offsets: Any, names: Any, rests: Any) -> tuple[bytes, bytes]:
+    numeric.import_numpy()
     import numpy as np
 
     freqs = np.concatenate([names, rests])
@@ -75,6 +77,7 @@ def encode_postings(offsets: Any, names: Any, rests: Any) -> tuple[bytes, bytes]
 
 def decode_postings(ids: bytes, freqs: bytes) -> tuple[Any, Any, Any]:
     """(offsets in the block, name counts, other counts) as numpy arrays."""
+    numeric.import_numpy()
     import numpy as np
 
     offsets = np.frombuffer(ids, dtype="<u2")
@@ -101,6 +104,7 @@ def posting_sizes(conn: apsw.Connection, first: int, last: int) -> Iterator[tupl
 
 
 def _block_sizes(conn: apsw.Connection, block: int) -> Any:
+    numeric.import_numpy()
     import numpy as np
 
     row = conn.execute("SELECT sizes FROM keyword_size WHERE chunk = ?", (block,)).fetchone()
@@ -151,6 +155,7 @@ def _by_block(ids: Iterable[int]) -> dict[int, list[int]]:
 def remove_postings(conn: apsw.Connection, ids: Sequence[int]) -> None:
     """Forget the rows of `ids` (their `entry_text` rows still there: their terms are read from
     them). Call in the transaction that deletes or rewrites those rows."""
+    numeric.import_numpy()
     import numpy as np
 
     built, rows, tokens = postings_state(conn)
@@ -188,6 +193,7 @@ def add_postings(
 ) -> None:
     """Keep the rows `texts` (entry id, name, text, aliases) just written to `entry_text` (after
     `remove_postings` of any they replace). Call in the same transaction."""
+    numeric.import_numpy()
     import numpy as np
 
     built, rows, tokens = postings_state(conn)
@@ -232,6 +238,7 @@ def drop_postings(conn: apsw.Connection) -> None:
 
 def rebuild_postings(conn: apsw.Connection) -> None:
     """Keep every row of `entry_text` again, from scratch, a block at a time."""
+    numeric.import_numpy()
     import numpy as np
 
     drop_postings(conn)

@@ -33,6 +33,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol
 
+from .. import numeric
+
 log = logging.getLogger(__name__)
 
 DIM = 384
@@ -215,6 +217,7 @@ class MiniLMEmbedder(_Window):
         """One batch through the model: token ids, truncated to the window and padded to the
         batch's longest, the hidden states of every token, their mean over the real tokens,
         normalised."""
+        numeric.import_numpy()
         import numpy as np
 
         rows = [e.ids for e in self._tokenizer.encode_batch(list(texts))]  # [CLS] … [SEP]
@@ -246,6 +249,7 @@ def _session(model_file: Path) -> Any:
     """The model's session: every graph optimisation, one intra-op thread, the arena, no memory
     patterns, no spinning threads."""
     _single_threaded_blas()
+    numeric.import_numpy()  # whole, before onnxruntime imports it
     import onnxruntime as ort  # type: ignore[import-untyped]
 
     options = ort.SessionOptions()
@@ -266,6 +270,7 @@ def _session(model_file: Path) -> Any:
 def _pooled(hidden: Any, mask: Any) -> Any:
     """Mean of each text's token states over its real tokens (summed in float64), L2-normalised
     in float64, then float32: sentence-transformers' pooling, computed as fastembed does."""
+    numeric.import_numpy()
     import numpy as np
 
     sums = np.sum(hidden, axis=1, where=mask[:, :, np.newaxis].astype(bool), dtype=np.float64)
@@ -277,7 +282,10 @@ def _pooled(hidden: Any, mask: Any) -> Any:
 def _shrink_arena(session: Any) -> None:
     """Give back what the session's arena grew to beyond its first block (an index run's texts
     in flight), by one small run that asks onnxruntime to shrink it afterwards."""
+    numeric.import_numpy()
     import numpy as np
+
+    numeric.import_numpy()  # whole, before onnxruntime imports it
     import onnxruntime as ort
 
     options = ort.RunOptions()
@@ -335,6 +343,7 @@ def rewritten_model(source: Path, digest: str) -> Path:
 
 
 def _rewrite(source: Path, target: Path) -> None:
+    numeric.import_numpy()
     import numpy as np
     import onnx
     from onnx import helper, numpy_helper

@@ -17,7 +17,7 @@ from typing import Any
 
 import apsw
 
-from .. import queries
+from .. import numeric, queries
 from .embed import trim_heap
 
 CountTokens = Callable[[Sequence[str]], list[int]]
@@ -91,6 +91,7 @@ def nearest_codes(far: Any, wanted: int) -> Any:
     cut distance, and `argpartition` picks among them as its algorithm, the array's type and
     numpy's version happen to, so the same database could find other candidates elsewhere.
     From the distances' histogram: ~0.5 ms for 357,000 codes, `argpartition` ~3 ms."""
+    numeric.import_numpy()
     import numpy as np
 
     cut = int(np.searchsorted(np.cumsum(np.bincount(far)), wanted))
@@ -141,6 +142,7 @@ class PassageIndex:
         return self
 
     def _extend(self, ids: Any, rows: Any) -> None:
+        numeric.import_numpy()
         import numpy as np
 
         if len(ids):
@@ -151,6 +153,7 @@ class PassageIndex:
         """The ids and rows of the passages above `after`, read `READ_CHUNK` at a time: the
         rows as Python objects (an int and a bytes each, ~100 bytes) never exist for all of
         them at once (at 357,000 passages, the daemon's peak went 68 MB above what it keeps)."""
+        numeric.import_numpy()
         import numpy as np
 
         read = queries.passage_vectors if self.exact else queries.passage_codes
@@ -174,6 +177,7 @@ class PassageIndex:
     def nearest(self, vector: bytes, wanted: int, allowed: list[int] | None = None) -> list[int]:
         """Passage ids nearest to `vector`, `wanted` of them (among `allowed` if given): by
         cosine when exact, else by the Hamming distance of the codes."""
+        numeric.import_numpy()
         import numpy as np
 
         ids, rows = self.ids, self.rows
@@ -225,6 +229,7 @@ class ScopeVectors:
     def read(cls, conn: apsw.Connection, entries: dict[int, int]) -> ScopeVectors | None:
         """The vectors of the passages of `entries` (passage id → entry id); None when there are
         more than `EXACT_PASSAGES`."""
+        numeric.import_numpy()
         import numpy as np
 
         if len(entries) > EXACT_PASSAGES:
@@ -245,6 +250,7 @@ class ScopeVectors:
         """(entry id, cosine similarity of its best passage, that passage's id), best first, of
         the `k` passages nearest to `vector` (among the passage ids `allowed`, if given), at
         most `limit` entries."""
+        numeric.import_numpy()
         import numpy as np
 
         query = np.frombuffer(vector, dtype="<f4")

@@ -36,7 +36,7 @@ from typing import Any
 
 import apsw
 
-from .. import queries
+from .. import numeric, queries
 from .counts import DocCounts
 from .passages import PassageIndex
 
@@ -163,6 +163,7 @@ def _postings_top(
     in the query's order, a row without the term adding FTS5's 0.0), then ranked as FTS5 ranks
     (ties by rowid). None when what is kept is not FTS5's index now (not built, or its totals
     differ from FTS5's): the caller asks FTS5."""
+    numeric.import_numpy()
     import numpy as np
 
     totals = queries.postings_in_step(conn)
@@ -338,6 +339,7 @@ def _coverage_from_postings(
 ) -> dict[int, int]:
     """As `term_coverage`, from the term frequencies kept beside FTS5 (`queries.postings`):
     a row holds a term when it has a posting of it, in any column."""
+    numeric.import_numpy()
     import numpy as np
 
     if not ids or not terms:
@@ -460,6 +462,7 @@ def _cosine_distances(
     square roots and the quotient in double, the distance rounded to float32. Nearest first,
     ties by id; none for a zero query vector (sqlite-vec gives NULL), nor for a zero passage
     vector."""
+    numeric.import_numpy()
     import numpy as np
 
     if not ids:
@@ -484,6 +487,7 @@ def _sums_in_order(rows: Any) -> Any:
     Reducing the rows of a C-contiguous array of several columns adds them in order, each
     column's sum on its own (numpy sums pairwise only along the contiguous axis, which a single
     column would become): so one column per row, and a zero column more."""
+    numeric.import_numpy()
     import numpy as np
 
     columns = np.zeros((rows.shape[1], len(rows) + 1), dtype=np.float32)
