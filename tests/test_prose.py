@@ -650,13 +650,8 @@ def test_a_first_walk_can_stop_between_slices(names: ProseNames) -> None:
         next(steps)
     assert key not in names._walks  # left unfinished: nothing kept
     taken = 3
-    while True:
-        try:
-            next(steps)
-            taken += 1
-        except StopIteration as done:
-            walk = done.value
-            break
+    while (walk := step(steps)) is None:
+        taken += 1
     assert taken >= len(lines) // prose.WALK_SLICE
     assert names._walks[key] is walk
     assert_walk_is_fresh(walk, lines, names)

@@ -18,6 +18,7 @@ from d5e_daemon import prose
 from d5e_daemon.app import App
 from d5e_daemon.prose import ProseNames, ProseWalk, walk_prose
 from d5e_daemon.textdoc import LineDocument
+from tests.test_prose import step
 
 NATIVE = prose.native()
 
@@ -227,13 +228,8 @@ def test_a_first_reading_in_steps_reads_long_lines_a_slice_at_a_time(
     lines = [f"{i} {line}\n" for i in range(40)]
     steps = prose.walk_prose_steps(lines, names, "file:///long-lines.md")
     taken = 0
-    while True:
-        try:
-            next(steps)
-            taken += 1
-        except StopIteration as done:
-            walk = done.value
-            break
+    while (walk := step(steps)) is None:
+        taken += 1
     assert taken >= len(lines) * len(line) // prose.READ_CHARS
     with mock.patch.object(prose, "USE_NATIVE", False):
         expected = ProseWalk(lines, ProseNames.load(app.conn, app.profile))
