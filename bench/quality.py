@@ -53,6 +53,7 @@ HELDOUT = [
     REPO / "bench" / "search-heldout-8.jsonl",
     REPO / "bench" / "search-heldout-9.jsonl",
     REPO / "bench" / "search-heldout-10.jsonl",
+    REPO / "bench" / "search-heldout-11.jsonl",
 ]
 MODES = ("keyword", "semantic", "hybrid")
 # The grid of `--folds`: the ranking constants of features/search.py and values around them.
