@@ -157,15 +157,17 @@ def match_names(
 
     def add(rows: list[queries.NameRow], tier: int) -> None:
         for row in rows:
-            if row.id not in found and len(found) < limit:
-                found[row.id] = NameMatch(row, 0 if row.norm_name == query else tier, 100.0)
+            match = NameMatch(row, 0 if row.norm_name == query else tier, 100.0)
+            had = found.get(row.id)
+            if had is None or _rank(match) < _rank(had):  # an entry once, by its best match
+                found[row.id] = match
 
     common = queries.names_in_range(conn, query, COMMON_PREFIX) >= COMMON_PREFIX
     add(queries.names_exact_or_prefix(conn, profile, query, cols, pack, limit, common=common), 1)
     # Other names (aliases) after the names, at the same tiers: "mordenkainens" finds the SRD's
-    # Arcane Sword, "darakhul" finds "Ghoul, Darakhul".
-    if len(found) < limit:
-        add(queries.aliases_exact_or_prefix(conn, profile, query, cols, pack, limit), 1)
+    # Arcane Sword, "darakhul" finds "Ghoul, Darakhul", "vampire" (typed whole: exact) the
+    # vampire's own form before the names it begins ("Vampire Spawn", "Vampire, Bat Form").
+    add(queries.aliases_exact_or_prefix(conn, profile, query, cols, pack, limit), 1)
     words = query.split()[:MAX_WORDS]
     if len(found) < limit and len(query) >= 2:
         add(queries.names_word_prefix(conn, profile, words, cols, pack, limit), 2)
@@ -217,10 +219,16 @@ def match_names(
                 break
             if row.id not in found:  # an entry once, by its best match
                 found[row.id] = NameMatch(row, 3, score)
-    return sorted(found.values(), key=_rank)
+    return sorted(found.values(), key=_rank)[:limit]
 
 
-def _rank(m: NameMatch) -> tuple[int, int, int, str]:
+def _rank(m: NameMatch) -> tuple[int, int, bool, int, str]:
     if m.tier == 3:  # fuzzy matches arrive ordered by score
-        return (m.tier, 0, 0, "")
-    return (m.tier, len(m.row.norm_name), collection_rank(m.row.collection), m.row.norm_name)
+        return (m.tier, 0, False, 0, "")
+    return (
+        m.tier,
+        len(m.row.norm_name),
+        m.row.alias is not None,  # as long as an alias, a name first
+        collection_rank(m.row.collection),
+        m.row.norm_name,
+    )

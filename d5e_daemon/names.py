@@ -2,9 +2,12 @@
 
 An entry's *aliases* are its declared ones (`data.aliases`: a homebrew author's, 5etools'
 `alias`, the SRD's product names from its pack's alias table) and the forms of an inverted
-name ("Ghoul, Darakhul" is also "Darakhul Ghoul" and, for a creature, "Darakhul"). They are
-stored normalised in `entry_alias` (`queries.refresh_aliases`) and matched after the names:
-an entry's own name always wins over another entry's alias.
+name ("Ghoul, Darakhul" is also "Darakhul Ghoul" and, for a creature, "Darakhul"; a creature's
+own form is its bare name: "Vampire, Vampire Form" is "Vampire", "Werewolf, Human Form"
+"Werewolf"). They are stored normalised in `entry_alias` (`queries.refresh_aliases`) and
+matched after the names: an entry's own name always wins over another entry's alias. Lookup,
+completion, tags, search and prose (`prose.ProseNames`, link's `Resolver.known_names`) read
+them.
 
 A plural ("wolves", "giant spiders", "potions of healing") is read as its singular when no
 name or alias matches it as written (`singular_forms`); the callers take it only when it
@@ -29,6 +32,11 @@ from .text import normalize
 _PART_ALONE_COLLECTIONS = frozenset({"monsters", "creatures"})
 _NOT_ALONE_WORDS = frozenset({"form", "forms", "swarm", "young", "adult", "ancient"})
 _HAS_DIGIT = re.compile(r"\d")
+# A creature split into forms ("Vampire, Bat Form", "Werewolf, Wolf Form") is called by its bare
+# name in its own form: the one named after it ("Vampire, Vampire Form") or its true form, which
+# for the SRD's shapechangers is the human one ("Werewolf, Human Form": "back into its true
+# form, which is humanoid").
+_OWN_FORMS = frozenset({"true", "human", "humanoid"})
 
 
 def inverted_forms(name: str, collection: str) -> list[str]:
@@ -40,6 +48,10 @@ def inverted_forms(name: str, collection: str) -> list[str]:
     ['hand Crossbow']
     >>> inverted_forms("Ammunition, +1, +2, or +3", "magic-items")
     []
+    >>> inverted_forms("Werewolf, Human Form", "monsters")
+    ['Human Form Werewolf', 'Werewolf']
+    >>> inverted_forms("Werewolf, Wolf Form", "monsters")
+    ['Wolf Form Werewolf']
     """
     if name.count(",") != 1:
         return []
@@ -54,7 +66,18 @@ def inverted_forms(name: str, collection: str) -> list[str]:
         and not _NOT_ALONE_WORDS.intersection(words)
     ):
         forms.append(tail)
+    if collection in _PART_ALONE_COLLECTIONS and _is_own_form(normalize(head), words):
+        forms.append(head)
     return forms
+
+
+def _is_own_form(head: str, tail_words: list[str]) -> bool:
+    """Whether a qualifier ("Vampire Form", "Human Form") is the form a creature's bare name
+    means (`_OWN_FORMS`)."""
+    if len(tail_words) < 2 or tail_words[-1] != "form":
+        return False
+    what = " ".join(tail_words[:-1])
+    return what == head or what in _OWN_FORMS
 
 
 def inverted_json(name: str, collection: str) -> str:

@@ -204,24 +204,31 @@ class ProseRef(NamedTuple):
 
 
 class ProseNames:
-    """The names prose may use in one profile: normalised name → the winner it means, per
-    collection group. Build it with `load` and again when packs or the profile change."""
+    """The names prose may use in one profile: normalised name (or alias: "vampire",
+    "mordenkainens sword") → the winner it means, per collection group. Build it with `load`
+    and again when packs or the profile change."""
 
-    def __init__(self, entries: Iterable[NamedEntry]) -> None:
+    def __init__(
+        self, entries: Iterable[NamedEntry], aliases: Iterable[tuple[str, NamedEntry]] = ()
+    ) -> None:
         self._by_collection: dict[str, dict[str, NamedEntry]] = {}
         for entry in entries:
             self._by_collection.setdefault(entry.collection, {}).setdefault(entry.norm_name, entry)
-        self._tables = {
-            style: [self._by_collection.get(c, {}) for c in collections]
-            for style, collections in STYLE_COLLECTIONS.items()
-        }
+        other: dict[str, dict[str, NamedEntry]] = {}
+        """The other names (`names.py`: "vampire" for "Vampire, Vampire Form") by collection."""
+        for norm, entry in aliases:
+            other.setdefault(entry.collection, {}).setdefault(norm, entry)
         self._merged: dict[Style, dict[str, NamedEntry]] = {}
         """Per style, what each name means: the entry of the likeliest collection that has it
-        (`_find` looks up once instead of once per collection)."""
-        for style, tables in self._tables.items():
+        (`_find` looks up once instead of once per collection); a name before an alias."""
+        for style, collections in STYLE_COLLECTIONS.items():
             merged = self._merged[style] = {}
-            for table in reversed(tables):
-                merged.update(table)
+            for table in (other, self._by_collection):
+                for c in reversed(collections):
+                    merged.update(table.get(c, {}))
+        for collection, names in other.items():
+            mine = self._by_collection.setdefault(collection, {})
+            mine.update({n: e for n, e in names.items() if n not in mine})
         creatures = [n for c in COUNT_COLLECTIONS for n in self._by_collection.get(c, {})]
         self.longest_creature = max((len(n.split()) for n in creatures), default=1)
         self._creature_words = frozenset(n.split()[0] for n in creatures if n)
@@ -330,7 +337,10 @@ class ProseNames:
 
     @classmethod
     def load(cls, conn: apsw.Connection, profile: str) -> ProseNames:
-        return cls(queries.winner_entries(conn, profile, PROSE_COLLECTIONS))
+        return cls(
+            queries.winner_entries(conn, profile, PROSE_COLLECTIONS),
+            queries.winner_aliases(conn, profile, PROSE_COLLECTIONS),
+        )
 
     def find(self, norm: str, style: Style) -> NamedEntry | None:
         """The entry `norm` means written this way, itself or as the plural of a name."""

@@ -19,6 +19,7 @@ from d5e_daemon.features.complete import complete
 from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.search import search
 from d5e_daemon.features.tags import Resolver
+from d5e_daemon.prose import find_prose
 from d5e_daemon.protocol import CompleteParams, LookupParams, SearchParams
 
 from .conftest import make_app
@@ -388,3 +389,131 @@ def test_migration_indexes_the_trigrams_of_installed_aliases(
         assert (items[0].name, items[0].alias) == ("Arcane Sword", "Mordenkainen's Sword")
     finally:
         new.close()
+
+
+# -- creatures the SRD splits into forms --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("vampire", "Vampire, Vampire Form"),
+        ("Werewolf", "Werewolf, Human Form"),
+        ("wererats", "Wererat, Human Form"),
+        ("weretiger", "Weretiger, Human Form"),
+        ("wereboar", "Wereboar, Human Form"),
+        ("werebear", "Werebear, Human Form"),
+    ],
+)
+def test_a_creature_split_into_forms_is_found_by_its_bare_name(
+    app: App, typed: str, name: str
+) -> None:
+    """The SRD has no "Vampire" nor "Werewolf": its vampire is "Vampire, Vampire Form" (beside
+    its Bat and Mist forms), a lycanthrope's true form its Human Form."""
+    result = lookup(app, LookupParams(name=typed))
+    assert result.entry.name == name and result.entry.pack == "srd-2014"
+    assert result.found_by in ("inverted", "plural")
+
+
+def test_the_forms_names_find_the_forms_as_before(app: App) -> None:
+    for typed, name in [
+        ("Vampire, Bat Form", "Vampire, Bat Form"),
+        ("vampire mist form", "Vampire, Mist Form"),
+        ("Werewolf, Wolf Form", "Werewolf, Wolf Form"),
+        ("wolf form werewolf", "Werewolf, Wolf Form"),
+        ("Vampire Spawn", "Vampire Spawn"),
+    ]:
+        assert _name(app, typed) == name
+    with pytest.raises(NotFound):  # a form's qualifier alone is no creature
+        lookup(app, LookupParams(name="wolf form"))
+
+
+def test_completion_offers_the_bare_name_first(app: App) -> None:
+    def first(prefix: str) -> tuple[str, str, str | None]:
+        item = complete(app, CompleteParams(prefix=prefix)).items[0]
+        return item.name, item.match, item.alias
+
+    assert first("werew") == ("Werewolf, Human Form", "prefix", "Werewolf")
+    assert first("vampire") == ("Vampire, Vampire Form", "exact", "Vampire")
+    names_ = [i.name for i in complete(app, CompleteParams(prefix="vampire", limit=4)).items]
+    assert names_ == [
+        "Vampire, Vampire Form",
+        "Vampire Spawn",
+        "Vampire, Bat Form",
+        "Vampire, Mist Form",
+    ]
+    # an entry once, by its best match; its own name where that is as good
+    assert first("werewolf, w") == ("Werewolf, Wolf Form", "prefix", None)
+
+
+def test_tags_of_a_bare_name_resolve_without_a_note(app: App) -> None:
+    text = (
+        "The {@creature vampire} and two {@creature werewolves}; {@creature vampire, bat form}.\n"
+    )
+    document = TextDocument("file:///x.md", text)
+    resolver = Resolver(app)
+    assert md.diagnostics(resolver, document) == []
+    hover = md.hover(resolver, document, types.Position(line=0, character=18))
+    assert hover is not None and "Vampire, Vampire Form" in str(hover.contents)
+    hover = md.hover(resolver, document, types.Position(line=0, character=45))
+    assert hover is not None and "Werewolf, Human Form" in str(hover.contents)
+
+
+def test_search_puts_the_bare_names_form_first(app: App) -> None:
+    for query, name in [("werewolf", "Werewolf, Human Form"), ("vampire", "Vampire, Vampire Form")]:
+        hits = search(app, SearchParams(query=query, mode="keyword")).hits
+        assert hits[0].name == name, [h.name for h in hits[:4]]
+
+
+def test_a_creature_named_plainly_wins_over_the_bare_name_of_a_form(
+    app: App, tmp_path: Path
+) -> None:
+    """A homebrew (or 5etools, Open5e) "Vampire" is named so: its name wins over the SRD's
+    derived other name, whatever the priorities; the SRD's forms keep their names."""
+    folder = write_pack(
+        tmp_path / "brew",
+        {"monsters/vampire.md": "---\nname: Vampire\ntype: undead\nchallenge_rating: 15\n---\nx\n"},
+    )
+    app.db.write(lambda conn: app.library.install_path(conn, folder))
+    found = lookup(app, LookupParams(name="vampire"))
+    assert (found.entry.pack, found.entry.name, found.found_by) == ("brew", "Vampire", None)
+    assert _name(app, "werewolf") == "Werewolf, Human Form"
+    assert _name(app, "vampire, vampire form") == "Vampire, Vampire Form"
+    item = complete(app, CompleteParams(prefix="vampire")).items[0]
+    assert (item.pack, item.name, item.alias) == ("brew", "Vampire", None)
+    resolver = Resolver(app)
+    document = TextDocument("file:///x.md", "{@creature vampire}\n")
+    assert md.diagnostics(resolver, document) == []
+    hover = md.hover(resolver, document, types.Position(line=0, character=12))
+    assert hover is not None and "brew" in str(hover.contents)
+    (bold,) = find_prose(["A **Vampire** waits."], resolver.prose_names())
+    assert (bold.entry.pack, bold.entry.name) == ("brew", "Vampire")
+
+
+def test_migration_gives_installed_forms_their_bare_names(
+    srd_template: Path, tmp_path: Path
+) -> None:
+    """A database of schema 15 (forms without their bare names) finds "vampire" once
+    migrated, without installing anything again."""
+    from d5e_daemon import db, queries
+
+    from .oldschema import older_database
+
+    path = tmp_path / "d5e.sqlite3"
+    assert db.migrations()[15].name == "own_forms"
+    older_database(srd_template, path, 15)
+    conn = db.connect(path, migrate_now=False)
+    conn.execute("DELETE FROM entry_alias WHERE norm_name IN ('vampire', 'werewolf')")
+    assert queries.entries_by_alias(conn, "vampire", ["monsters"]) == []
+    conn.close()
+    conn = db.connect(path)
+    try:
+        for alias, name in [
+            ("vampire", "Vampire, Vampire Form"),
+            ("werewolf", "Werewolf, Human Form"),
+        ]:
+            found = queries.entries_by_alias(conn, alias, ["monsters"])
+            assert [(a.row.name, a.kind) for a in found] == [(name, "inverted")]
+        assert queries.entries_by_alias(conn, "bat form vampire", ["monsters"])  # kept
+    finally:
+        conn.close()

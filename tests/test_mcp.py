@@ -142,6 +142,19 @@ async def test_readable_markdown_beside_the_structured_answer(db_path: Path) -> 
         assert "Orc" in [s.title() for s in unknown["suggestions"]]
 
 
+async def test_a_creature_split_into_forms_by_its_bare_name(db_path: Path) -> None:
+    """The SRD's vampire and werewolf are forms ("Vampire, Vampire Form"): an assistant asking
+    for "werewolf" gets its true form, and `{@creature vampire}` resolves."""
+    async with mcp_session(db_path) as session:
+        card = await call(session, "lookup", name="werewolf")
+        assert (card["entry"]["name"], card["foundBy"]) == ("Werewolf, Human Form", "inverted")
+        tags = await call(session, "resolve_tags", text="The {@creature vampire} rises.")
+        assert [t["name"] for t in tags["tags"]] == ["Vampire, Vampire Form"]
+        assert tags["unknown"] == []
+        names = await call(session, "complete", prefix="werew", limit=3)
+        assert names["items"][0]["alias"] == "Werewolf"
+
+
 async def test_errors_are_tool_errors_with_the_json_rpc_messages(db_path: Path) -> None:
     async with mcp_session(db_path) as session:
         message = await error(session, "lookup", name="firebal")

@@ -295,6 +295,35 @@ def test_plurals_are_read_by_the_shared_name_matching() -> None:
     assert singular_forms("fireball") == []
 
 
+def test_other_names_as_prose_writes_them(names: ProseNames) -> None:
+    """A creature the SRD splits into forms by its bare name, a renamed spell by the name in
+    the books (`names.py`): what lookups and tags find, prose finds."""
+    text = (
+        "A **Vampire** waits; 4 werewolves and **2 wererats**. She casts *Mordenkainen's Sword*.\n"
+        "**Vampire Spawn** and a **Vampire, Bat Form**."
+    )
+    assert found(text, names) == [
+        (0, "Vampire", "bold", "monsters/vampire-vampire", 1),
+        (0, "werewolves", "count", "monsters/werewolf-human", 4),
+        (0, "wererats", "bold", "monsters/wererat-human", 2),
+        (0, "Mordenkainen's Sword", "italic", "spells/arcane-sword", 1),
+        (1, "Vampire Spawn", "bold", "monsters/vampire-spawn", 1),
+        (1, "Vampire, Bat Form", "bold", "monsters/vampire-bat", 1),
+    ]
+
+
+def test_link_writes_the_entrys_name_keeping_the_other_name_written(app: App) -> None:
+    text = "The vampire rises. A **Werewolf** and 2 wolves; *Bigby's Hand*.\n"
+    linked, _, skipped = md.link_text(Resolver(app), text)
+    assert linked == (
+        "The {@creature vampire, vampire form||vampire} rises. "
+        "A **{@creature werewolf, human form||Werewolf}** and 2 {@creature wolf||wolves}; "
+        "*{@spell arcane hand||Bigby's Hand}*.\n"
+    )
+    assert skipped == []
+    assert md.diagnostics(Resolver(app), TextDocument("file:///a.md", linked)) == []
+
+
 def test_prose_names_are_never_diagnostics(app: App) -> None:
     resolver = Resolver(app)
     text = "The **goblinn** and 4 wargz; *firebal*; **goblin**, 2 wolves, *fireball*."

@@ -430,6 +430,8 @@ def link_edits(
                 else:
                     (kind,) = known.tags
                     new_text = "{@" + kind + " " + known.name.lower() + "}"
+                    if normalize(written) != normalize(known.name):  # an alias: as written
+                        new_text = new_text[:-1] + "||" + written + "}"
                     edits.append(LinkEdit(n, span[0].start(), span[-1].end(), new_text))
                 i += size
                 break

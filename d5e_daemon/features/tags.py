@@ -133,10 +133,12 @@ class KnownName:
 
     tags: frozenset[str]
     name: str
+    entries: int = 1
+    """How many entries it names (an alias two entries share names both)."""
 
     @property
     def ambiguous(self) -> bool:
-        return len(self.tags) > 1
+        return len(self.tags) > 1 or self.entries > 1
 
 
 def _what(tag: Tag) -> str:
@@ -462,7 +464,19 @@ class Resolver:
             ):
                 tags.setdefault(norm, set()).add(COLLECTION_TAG[collection])
                 spelled.setdefault(norm, name)
+            # The other names after them (a name wins): "the vampire" is "Vampire, Vampire
+            # Form", written as its tag with the words as written (`link_edits`).
+            meant: dict[str, set[tuple[str, str]]] = {}
+            for norm, entry in queries.winner_aliases(
+                self.app.conn, self.app.profile, LINKED_COLLECTIONS
+            ):
+                if norm not in tags:
+                    kind = COLLECTION_TAG[entry.collection]
+                    meant.setdefault(norm, set()).add((kind, entry.name))
             self._names = {n: KnownName(frozenset(t), spelled[n]) for n, t in tags.items()}
+            for norm, found in meant.items():
+                kinds = frozenset(kind for kind, _ in found)
+                self._names[norm] = KnownName(kinds, min(found)[1], len(found))
             self._longest = max((len(n.split()) for n in self._names), default=1)
         return self._names, self._longest
 

@@ -251,8 +251,8 @@ def keyword_hits(
     norm_name: str,
     limit: int,
 ) -> list[tuple[int, float, bool]]:
-    """(entry id, BM25 score (higher is better), whether its name is `norm_name`) for an FTS5
-    query built of quoted words."""
+    """(entry id, BM25 score (higher is better), whether its name (or an alias) is
+    `norm_name`) for an FTS5 query built of quoted words."""
     args = scope.args() | {
         "match": match,
         "name_weight": name_weight,
@@ -355,7 +355,9 @@ def text_terms(conn: apsw.Connection, text: str) -> list[str]:
 
 
 IN_SCOPE_SQL = f"""
-    SELECT e.id, e.norm_name = :norm_name FROM entry e {SEARCH_SCOPE}
+    SELECT e.id, e.norm_name = :norm_name OR EXISTS (
+               SELECT 1 FROM entry_alias a WHERE a.entry_id = e.id AND a.norm_name = :norm_name)
+    FROM entry e {SEARCH_SCOPE}
       AND e.id IN (SELECT value FROM json_each(:ids))
 """  # noqa: S608
 
@@ -363,7 +365,7 @@ IN_SCOPE_SQL = f"""
 def in_scope(
     conn: apsw.Connection, scope: SearchScope, ids: Sequence[int], norm_name: str
 ) -> dict[int, bool]:
-    """Which of `ids` are in scope, each with whether its name is `norm_name`."""
+    """Which of `ids` are in scope, each with whether its name (or an alias) is `norm_name`."""
     args = scope.args() | {"ids": json.dumps(list(ids)), "norm_name": norm_name}
     return {entry_id: bool(exact) for entry_id, exact in conn.execute(IN_SCOPE_SQL, args)}
 
