@@ -413,9 +413,13 @@ def test_a_creature_split_into_forms_is_found_by_its_bare_name(
     result = lookup(app, LookupParams(name=typed))
     assert result.entry.name == name and result.entry.pack == "srd-2014"
     assert result.found_by in ("inverted", "plural")
+    head = name.split(",")[0]
+    assert f"*Other forms: {head}, " in result.markdown  # where the others are
 
 
 def test_the_forms_names_find_the_forms_as_before(app: App) -> None:
+    card = lookup(app, LookupParams(name="vampire")).markdown
+    assert "*Other forms: Vampire, Bat Form; Vampire, Mist Form.*" in card
     for typed, name in [
         ("Vampire, Bat Form", "Vampire, Bat Form"),
         ("vampire mist form", "Vampire, Mist Form"),

@@ -266,6 +266,9 @@ def _monster(entry: Entry) -> str:
         if block:
             body += [f"### {title}", *block]
     body += paragraphs(data)
+    forms = data.get("forms")
+    if isinstance(forms, list) and forms:  # the SRD's "Werewolf, Human Form" names the others
+        body.append(f"*Other forms: {'; '.join(describe(f) for f in forms)}.*")
     return _card(entry.name, _monster_kind(data), body, data)
 
 
