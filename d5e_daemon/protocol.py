@@ -153,7 +153,7 @@ class LookupResult(Base):
     found_by: str | None = None
     """How a name lookup found the entry when not by its name: `alias` (one of its other
     names: "Mordenkainen's Sword" for Arcane Sword), `inverted` ("Darakhul" for "Ghoul,
-    Darakhul") or `plural` ("wolves")."""
+    Darakhul", "werewolf" for "Werewolf, Human Form") or `plural` ("wolves")."""
     matched: str | None = None
     """The alias, or the singular, the name was read as."""
 
