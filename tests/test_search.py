@@ -26,6 +26,7 @@ from d5e_daemon.features import search as ranking
 from d5e_daemon.features.search import (
     BELOW_SRD_PRIOR,
     DISGUISE_WEIGHT,
+    FIRST_PERSON_WEIGHT,
     FORM_WEIGHT,
     KEYWORD_DOUBT,
     KEYWORD_WEIGHT,
@@ -33,6 +34,7 @@ from d5e_daemon.features.search import (
     SCENE_SHARE,
     VECTOR_SPREAD_FLOOR,
     asks,
+    first_person,
     fuse,
     guises,
     keyword_weight,
@@ -992,6 +994,43 @@ def test_a_chest_that_is_secretly_a_monster_is_the_mimic(
     monkeypatch.setattr(ranking, "DISGUISE_WEIGHT", 0.0)
     unruled = [h.ref for h in ask(indexed, query=query, limit=10).hits]
     assert unruled[0] == "equipment/chest"
+
+
+@pytest.mark.parametrize(
+    ("query", "told"),
+    [
+        ("we want to walk across the lake", True),
+        ("I'm surrounded by goblins", True),
+        ("how long can I hold my breath?", True),
+        ("the ogre has our wizard in its fist", True),
+        ("a dog that teleports short distances", False),
+        ("mimic", False),
+        ("inside the dome of force", False),  # a word holding `me` or `us` is not one
+    ],
+)
+def test_a_query_told_in_the_first_person(query: str, told: bool) -> None:
+    assert first_person(query) is told
+
+
+def test_a_first_person_situation_asks_for_the_means_not_the_creature(
+    indexed: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hybrid: a query told in the first person weighs monsters `FIRST_PERSON_WEIGHT` less
+    (explain says so): the ring that walks on water comes before the crocodile of the scene,
+    which is second without the rule."""
+    query = "I want to walk on water past the giant crocodile"
+    hits = ask(indexed, query=query, limit=20, explain=True).hits
+    refs = [h.ref for h in hits]
+    boosts = {h.ref: h.explain.boosts for h in hits if h.explain}
+    assert boosts["monsters/giant-crocodile"]["told in the first person"] == -FIRST_PERSON_WEIGHT
+    assert "told in the first person" not in boosts["spells/water-walk"]
+    assert refs[0] == "spells/water-walk"
+    assert refs.index("magic-items/ring-of-water-walking") < refs.index("monsters/giant-crocodile")
+    told = ask(indexed, query="the giant crocodile lives in the lake", limit=20, explain=True)
+    assert not any("told in the first person" in h.explain.boosts for h in told.hits)
+    monkeypatch.setattr(ranking, "FIRST_PERSON_WEIGHT", 0.0)
+    unruled = [h.ref for h in ask(indexed, query=query, limit=10).hits]
+    assert unruled[:2] == ["spells/water-walk", "monsters/giant-crocodile"]
 
 
 def test_a_situation_is_compared_by_the_mean_of_both_vectors() -> None:

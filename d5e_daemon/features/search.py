@@ -112,6 +112,12 @@ DISGUISE_WEIGHT = 1.0
 """A query that tells a disguise (`guises`) adds this to the entries whose text tells one
 (holds a word of `DISGUISE_WORDS`: a mimic, a doppelganger, a gargoyle's False Appearance)."""
 DISGUISE_WORDS = ("disguise", "shapechanger", "indistinguishable")
+FIRST_PERSON_WEIGHT = 1.0
+"""A query told in the first person (`first_person`: "we need to get across the chasm", "my
+sword keeps bouncing off the skeleton") weighs monsters this much less (hybrid): the asker
+says what they face or want to do, and asks for the means (a spell, an item, a rule), which
+the creature named in the scene outranks by its words."""
+FIRST_PERSON_COLLECTIONS = ("monsters",)
 # Nearest passages asked for per entry wanted: entries have 2 passages on average, and 2 or 3
 # per entry gave the same dev-set figures.
 PASSAGES_PER_ENTRY = 2
@@ -390,6 +396,18 @@ _QUESTION = re.compile(
     r"would|will|may|am)\b|\?\W*$",
     re.IGNORECASE,
 )
+
+
+_FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|myself|we|us|our|ours|ourselves)\b", re.IGNORECASE)
+
+
+def first_person(text: str) -> bool:
+    """Whether the query is told in the first person (`I`, `my`, `we`, `our`, ...).
+
+    >>> first_person("our wizard slipped off the cliff"), first_person("a dog that teleports")
+    (True, False)
+    """
+    return bool(_FIRST_PERSON.search(_APOSTROPHES.sub("'", text)))
 
 
 def asks(text: str) -> bool:
@@ -953,6 +971,12 @@ def _ranked(
         told = queries.index_terms(app.conn, DISGUISE_WORDS)
         for entry_id in retrieval.term_coverage(app.conn, app.term_counts, told, ids):
             lists.boosts.setdefault(entry_id, {})["tells a disguise"] = DISGUISE_WEIGHT
+    if FIRST_PERSON_WEIGHT and first_person(params.query):
+        for entry_id, collection in queries.entry_collections(app.conn, ids).items():
+            if collection in FIRST_PERSON_COLLECTIONS:
+                lists.boosts.setdefault(entry_id, {})[
+                    "told in the first person"
+                ] = -FIRST_PERSON_WEIGHT
     for entry_id, has in has_filters.items():
         boost = FILTER_WORD_WEIGHT * len(has) / wanted_filters
         lists.boosts.setdefault(entry_id, {})["filter words"] = boost
