@@ -10,7 +10,10 @@ in ms from VS Code's activation of the extension unless named otherwise: the fir
 the later start (`warm`: the page reloaded, the writer types at once). With `--old-vsix` and/or
 `--old-d5e` (another checkout's `editors/vscode/d5e-*.vsix` and `.venv/bin/d5e`), each run
 starts the old and the new in turn. The machine's load moves these figures a lot: the daemon's
-CPU until `initialize` (`daemonCpuToInitializeMs`, new daemons only) moves least.
+CPU until `initialize` (`daemonCpuToInitializeMs`, new daemons only) moves least. What the
+window itself takes, beside d5e: `activationToFirstWidgetMs` (the suggest widget first offering
+a word for `fir`, from any provider: VS Code's own, the text's "fireball", while the daemon
+starts) and `activationToMarkdownEngineMs` (Markdown's engine loaded in the extension host).
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ SHOWN = [
     "activationToCompletionAnsweredMs",
     "answerToWidgetMs",
     "bothDoneToWidgetMs",
+    "activationToFirstWidgetMs",
+    "firstWidgetToFireballMs",
+    "activationToMarkdownEngineMs",
 ]
 
 

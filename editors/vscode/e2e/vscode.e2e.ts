@@ -218,6 +218,21 @@ function startFigures(activated: number, shown: number, typed: number): Record<s
   return figures;
 }
 
+/** VS Code's activation → the suggest widget first offering a word for `fir…`
+ * (`firstWidgetShown`), and from then to Fireball (0 when Fireball came first); and → Markdown's
+ * engine loaded in the extension host (VS Code activates its markdown-math plugin for it, at
+ * the first `markdown/parse` of Markdown's language server: the extension host is held
+ * meanwhile, docs/benchmarks.md). */
+function widgetFigures(activated: number, shown: number, first: number | undefined): Record<string, number> {
+  const at = Math.min(first ?? shown, shown);
+  const figures: Record<string, number> = { activationToFirstWidgetMs: at - activated, firstWidgetToFireballMs: shown - at };
+  const engine = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d+) .*_doActivateExtension vscode\.markdown-math\b/m.exec(extensionHostLog("remoteexthost.log"));
+  if (engine) {
+    figures.activationToMarkdownEngineMs = new Date(`${engine[1]}T${engine[2]}`).getTime() - activated;
+  }
+  return figures;
+}
+
 /** With D5E_E2E_PROFILE set, the browser's main thread is profiled (CDP `Profiler`) from the
  * writer's first key to Fireball shown, and the profile kept in D5E_E2E_ARTIFACTS as
  * `<label>.cpuprofile` (open it in Chromium's DevTools): what VS Code's window did meanwhile. */
@@ -317,6 +332,20 @@ async function goToLine(line: number, column?: number): Promise<void> {
 
 const suggestRows = () => page.locator(".editor-widget.suggest-widget.visible .monaco-list-row");
 
+/** When the suggest widget first offers a word for what the writer typed (`fir…`), from any
+ * provider: VS Code's own (the text's word "fireball") while d5e's daemon starts, or d5e's. What
+ * the window itself takes to answer the writer's keystrokes, beside d5e's Fireball. */
+function firstWidgetShown(): Promise<number | undefined> {
+  return suggestRows()
+    .filter({ has: page.locator(".label-name", { hasText: /^fir/i }) })
+    .first()
+    .waitFor({ state: "visible", timeout: 3 * STEP_TIMEOUT })
+    .then(
+      () => Date.now(),
+      () => undefined,
+    );
+}
+
 /** The labels the suggest widget shows (after its list settles). */
 async function suggestions(): Promise<string[]> {
   const widget = page.locator(".editor-widget.suggest-widget.visible");
@@ -390,6 +419,7 @@ async function openAndComplete(line: number, label: "cold" | "warm"): Promise<vo
   await page.keyboard.press("Enter");
   const typed = Date.now();
   let typedAll = 0;
+  const anyWidget = firstWidgetShown();
   await profileWhile(label, async () => {
     await page.keyboard.type("Cast {@spell fir");
     typedAll = Date.now();
@@ -406,6 +436,7 @@ async function openAndComplete(line: number, label: "cold" | "warm"): Promise<vo
     activationToTypingMs: typed - activated,
     activationToTypedMs: typedAll - activated, // the last key
     typingToCompletionMs: shown - typed,
+    ...widgetFigures(activated, shown, await anyWidget),
     ...startFigures(activated, shown, typedAll),
   };
   for (const [name, value] of Object.entries(figures)) {
@@ -450,6 +481,7 @@ async function reopenAndType(label: string): Promise<void> {
   await page.keyboard.press("Enter");
   const typed = Date.now();
   let typedAll = 0;
+  const anyWidget = firstWidgetShown();
   await profileWhile(label, async () => {
     await page.keyboard.insertText("Cast {@spell fi");
     await page.keyboard.type("r");
@@ -463,6 +495,7 @@ async function reopenAndType(label: string): Promise<void> {
     activationToTypingMs: typed - activated,
     activationToTypedMs: typedAll - activated, // the last key
     typingToCompletionMs: shown - typed,
+    ...widgetFigures(activated, shown, await anyWidget),
     ...startFigures(activated, shown, typedAll),
   };
   for (const [name, value] of Object.entries(figures)) {
