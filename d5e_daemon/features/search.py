@@ -112,12 +112,13 @@ DISGUISE_WEIGHT = 1.0
 """A query that tells a disguise (`guises`) adds this to the entries whose text tells one
 (holds a word of `DISGUISE_WORDS`: a mimic, a doppelganger, a gargoyle's False Appearance)."""
 DISGUISE_WORDS = ("disguise", "shapechanger", "indistinguishable")
-FIRST_PERSON_WEIGHT = 1.0
+FIRST_PERSON_WEIGHT = 2.0
 """A query told in the first person (`first_person`: "we need to get across the chasm", "my
-sword keeps bouncing off the skeleton") weighs monsters this much less (hybrid): the asker
-says what they face or want to do, and asks for the means (a spell, an item, a rule), which
-the creature named in the scene outranks by its words."""
-FIRST_PERSON_COLLECTIONS = ("monsters",)
+sword keeps bouncing off the skeleton") weighs the entries of `FIRST_PERSON_COLLECTIONS` this
+much less (hybrid): the asker says what they face or hold and asks what to do about it (a
+spell, a rule, a condition, a class feature), which the creature or the thing named in the
+scene outranks by its words."""
+FIRST_PERSON_COLLECTIONS = ("monsters", "equipment", "magic-items")
 # Nearest passages asked for per entry wanted: entries have 2 passages on average, and 2 or 3
 # per entry gave the same dev-set figures.
 PASSAGES_PER_ENTRY = 2
