@@ -6,7 +6,8 @@ what each costs, what decides their results, and what cheaper ways measured woul
 PATH: an indexed database with more than 10,000 passages (SRD + 100,000 entries: `bench/scale.py`),
 read only. The queries: those of the dev, held-out and homebrew sets (`bench/same_hits.py`),
 embedded with the real model. For each, what `semantic_hits` does over the whole library: the
-`K` x `CANDIDATES_PER_NEIGHBOUR` candidates nearest by the codes' Hamming distance
+`K` x 32 candidates nearest by the codes' Hamming distance (d5e's first stage until the
+thirteenth session; now `bench/candidates.py`)
 (`PassageIndex.nearest`), their exact distances (`queries.passage_distances`), the `K` nearest.
 
 Figures (CPU per query, `time.thread_time`: the machine's load adds little):
@@ -48,11 +49,11 @@ sys.path.insert(0, str(REPO))
 
 from d5e_daemon import db, queries  # noqa: E402
 from d5e_daemon.features.search import FUSION_DEPTH, PASSAGES_PER_ENTRY  # noqa: E402
-from d5e_daemon.search import passages, retrieval  # noqa: E402
+from d5e_daemon.search import passages  # noqa: E402
 from d5e_daemon.search.embed import MiniLMEmbedder  # noqa: E402
 
 K = FUSION_DEPTH * PASSAGES_PER_ENTRY
-WANTED = K * retrieval.CANDIDATES_PER_NEIGHBOUR
+WANTED = K * 32  # the first stage measured here: 32 x K by Hamming, all scored (before 13)
 SIZE = passages.DIMENSIONS * 4
 DISTANCES_OF_BYTES = (
     "SELECT value, vec_distance_cosine(?1, substr(?2, key * ?4 + 1, ?4)) AS distance "

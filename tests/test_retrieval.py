@@ -547,6 +547,25 @@ def test_the_vectors_in_memory_are_the_databases_after_the_last_entry_is_indexed
     assert index.rows.tobytes() == b"".join(v for _, v in stored)
 
 
+def test_the_codes_estimate_is_the_query_against_their_signs(coded: App) -> None:
+    """The candidates scored exactly are those the codes estimate nearest: `<q, s>`, s being
+    each code's bits as ±1 in the vector's dimensions (the codes are sqlite-vec's own)."""
+    index = coded.search.passages.current()
+    stored = dict(coded.conn.execute("SELECT id, embedding FROM passage_vector"))
+    signs = np.array(
+        [np.where(np.frombuffer(stored[int(i)], dtype="<f4") > 0, 1.0, -1.0) for i in index.ids]
+    )
+    positions = np.arange(0, len(index.ids), 3)
+    for q in _clustered_vectors(5, seed=21):
+        found = search_passages.estimates(index.rows, positions, q)
+        assert found == pytest.approx(signs[positions] @ q, abs=1e-4)
+        # the nearest 40 by Hamming distance, of which the best 10 by the estimate
+        near = index.nearest(q.tobytes(), 40)
+        chosen = index.nearest(q.tobytes(), 10, scanned=40)
+        best = np.argsort(-(signs[np.searchsorted(index.ids, near)] @ q), kind="stable")[:10]
+        assert chosen == sorted(np.array(near)[best].tolist())
+
+
 def test_the_codes_candidates_at_the_cut_distance_are_the_first_by_id() -> None:
     """Many passages share the Hamming distance where the candidates are cut: which of them are
     taken is fixed (the first by position, so by passage id), not whatever order a selection

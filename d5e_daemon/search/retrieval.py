@@ -15,8 +15,11 @@ only executes those queries, with the same results as the plain SQL would give:
   at all), the plain query runs instead.
 - semantic: the `k` passages nearest to the query vector, by cosine. Every passage has a
   384-bit code (the sign of each dimension); the codes are scanned in memory (numpy, 5 ms for
-  270,000) for the `CANDIDATES_PER_NEIGHBOUR` x `k` nearest by Hamming distance, and those are
-  scored exactly against their float32 vectors in SQLite. Up to `EXACT_PASSAGES` passages the
+  270,000) for the `CANDIDATES_PER_NEIGHBOUR` x `k` nearest by Hamming distance; of those, the
+  `SCORED_PER_NEIGHBOUR` x `k` best by the codes' estimate of their similarity (the query's
+  float32 vector against each code's signs: the query keeps its magnitudes, so it ranks them far
+  better than the Hamming distance does) are scored exactly against their float32 vectors in
+  SQLite. Up to `EXACT_PASSAGES` passages the
   float32 vectors themselves are held in memory and every one is scored; the best candidates'
   exact distances are then computed from them as sqlite-vec computes them (to the bit), and
   the passages of the profile's winners are held beside them, so a search of the SRD alone
@@ -365,10 +368,15 @@ def _coverage_from_postings(
 
 EXACT_MARGIN = 4
 """Exact first stage: this many times the passages wanted, for those that fall out of scope."""
-CANDIDATES_PER_NEIGHBOUR = 32
-"""Codes: passages scored exactly per passage wanted, the nearest by Hamming distance of their
-codes. 32 keeps ~92 % of the exact 100 nearest among 270,000 passages, and hybrid search's top
-10 unchanged on the dev set (docs/benchmarks.md, `bench/vectors.py`)."""
+CANDIDATES_PER_NEIGHBOUR = 64
+"""Codes: passages taken per passage wanted by the Hamming distance of their codes, of which
+the `SCORED_PER_NEIGHBOUR` best by the codes' estimate of their similarity
+(`passages.estimates`) are scored exactly."""
+SCORED_PER_NEIGHBOUR = 12
+"""Codes: passages scored exactly (their float32 vectors read from SQLite, ~4 µs each) per
+passage wanted. 64 by Hamming distance then 12 by the estimate find more of the exact nearest
+than 32 by Hamming distance all scored did, for less than half the reads (docs/benchmarks.md,
+`bench/candidates.py`)."""
 SMALL_SCOPE = 8
 """Codes: when fewer than 1/8 of the candidates are in scope, search the scope's passages."""
 
@@ -398,14 +406,15 @@ def semantic_hits(
             kept = queries.passages_in_scope(conn, scope, model) if narrower else None
             return small.nearest(vector, k, limit, kept)
     index = passages.current()
-    wanted = k * (EXACT_MARGIN if index.exact else CANDIDATES_PER_NEIGHBOUR)
+    wanted = k * (EXACT_MARGIN if index.exact else SCORED_PER_NEIGHBOUR)
     share = 0.0 if index.exact else 1 / SMALL_SCOPE
-    nearest = index.nearest(vector, wanted)
+    scanned = None if index.exact else k * CANDIDATES_PER_NEIGHBOUR
+    nearest = index.nearest(vector, wanted, scanned=scanned)
     complete = len(nearest) < wanted  # every passage is a candidate
     chosen = _in_scope_first(conn, index, scope, model, vector, nearest, k, share, complete)
     if chosen is None:
         allowed = list(queries.passages_in_scope(conn, scope, model))
-        candidates = index.nearest(vector, wanted, allowed)
+        candidates = index.nearest(vector, wanted, allowed, scanned)
         chosen = _in_scope_first(conn, index, scope, model, vector, candidates, k, 0.0, True) or []
     best: dict[int, tuple[int, float, int]] = {}
     for passage_id, entry_id, distance in chosen:
