@@ -3,12 +3,15 @@ dev, held-out and homebrew sets, written by one checkout and compared with anoth
 
     .venv/bin/python bench/same_hits.py --db F --write new.jsonl [--limit 10] [--mode hybrid]
     .venv/bin/python bench/same_hits.py --compare old.jsonl new.jsonl
+    .venv/bin/python bench/same_hits.py --quality old.jsonl new.jsonl
 
 `--write` asks `d5e/search`'s function (in process, on the database `--db`, read as it is) every
 query of the sets and writes one line per query: its text and its hits (ref, pack and score). Run
 it from the old checkout and from the new one on the same database (a copy: the daemon may bring
 a database up to date), then `--compare` the two files: it lists every query whose refs differ
-(in order) and every one whose scores differ, and exits 1 if any does.
+(in order) and every one whose scores differ, and exits 1 if any does. `--quality` gives, for
+each file, each set's recall@1 / recall@5 / MRR@10 from the hits written (as `bench/quality.py`
+counts them): how much an approximation that changes some hits changes what is found.
 """
 
 from __future__ import annotations
@@ -78,6 +81,28 @@ def compare(old: Path, new: Path) -> int:
     return 1 if refs or scores or only else 0
 
 
+def quality(files: list[Path]) -> int:
+    for path in files:
+        hits = {r["query"]: [h[0] for h in r["hits"]] for r in map(json.loads, path.open())}
+        print(path)
+        for source in SETS:
+            if not source.exists():
+                continue
+            asked = [json.loads(line) for line in source.open() if line.strip()]
+            ranks = []
+            for q in asked:
+                refs = hits.get(q["query"])
+                if refs is not None:
+                    found = [i + 1 for i, ref in enumerate(refs) if ref in q["relevant"]]
+                    ranks.append(found[0] if found else None)
+            if not ranks:
+                continue
+            r1, r5 = (sum(r is not None and r <= k for r in ranks) / len(ranks) for k in (1, 5))
+            mrr = sum(1 / r for r in ranks if r is not None and r <= 10) / len(ranks)
+            print(f"  {source.name} ({len(ranks)}): {r1:.3f} / {r5:.3f} / {mrr:.3f}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", type=Path)
@@ -85,9 +110,12 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=10)
     ap.add_argument("--mode", default="hybrid", choices=("hybrid", "keyword", "semantic"))
     ap.add_argument("--compare", type=Path, nargs=2)
+    ap.add_argument("--quality", type=Path, nargs="+")
     args = ap.parse_args()
     if args.compare:
         return compare(*args.compare)
+    if args.quality:
+        return quality(args.quality)
     if not (args.db and args.write):
         ap.error("give --db and --write, or --compare OLD NEW")
     write(args.db, args.write, args.limit, args.mode)

@@ -368,15 +368,15 @@ def _coverage_from_postings(
 
 EXACT_MARGIN = 4
 """Exact first stage: this many times the passages wanted, for those that fall out of scope."""
-CANDIDATES_PER_NEIGHBOUR = 64
+CANDIDATES_PER_NEIGHBOUR = 48
 """Codes: passages taken per passage wanted by the Hamming distance of their codes, of which
 the `SCORED_PER_NEIGHBOUR` best by the codes' estimate of their similarity
-(`passages.estimates`) are scored exactly."""
+(`passages.estimates`, ~0.2 µs a code) are scored exactly."""
 SCORED_PER_NEIGHBOUR = 12
 """Codes: passages scored exactly (their float32 vectors read from SQLite, ~4 µs each) per
-passage wanted. 64 by Hamming distance then 12 by the estimate find more of the exact nearest
-than 32 by Hamming distance all scored did, for less than half the reads (docs/benchmarks.md,
-`bench/candidates.py`)."""
+passage wanted. 48 by Hamming distance then 12 by the estimate find as many of the exact
+nearest as 32 by Hamming distance all scored did, or more, for 3/8 of the reads
+(docs/benchmarks.md, "the thirteenth session"; `bench/candidates.py`)."""
 SMALL_SCOPE = 8
 """Codes: when fewer than 1/8 of the candidates are in scope, search the scope's passages."""
 
