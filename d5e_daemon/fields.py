@@ -120,9 +120,11 @@ def spell_kind(data: dict[str, Any]) -> str:
 
 
 def spell_range(data: dict[str, Any]) -> str:
+    """`Self (15-foot cone)`: the range, then its area unless the range already names it in
+    brackets (5etools' ranges do: `Self (10-foot-radius hemisphere)`)."""
     rng = describe(data.get("range"))
     area = data.get("area_of_effect")
-    if isinstance(area, dict) and area.get("size") is not None:
+    if isinstance(area, dict) and area.get("size") is not None and not rng.endswith(")"):
         shape = f"{plain_number(area['size'])}-foot {describe(area.get('type'))}".strip()
         return f"{rng} ({shape})" if rng else shape
     return rng

@@ -237,6 +237,89 @@ def additional_spells(value: Any, codes: Any = None) -> str:
     return "; or ".join(options)
 
 
+def _signed(n: Any) -> str:
+    return f"+{n}" if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else str(n)
+
+
+def ability_scores(value: Any) -> str:
+    """A race's, feat's or background's `ability` (alternatives, each fixed increases and
+    choices) as words: `Strength +2, Constitution +1`, `+1 to two of Strength, Dexterity or
+    Constitution`, `+2 and +1 to two of …` (5etools' `Renderer.getAbilityData`)."""
+    options = []
+    for block in value if isinstance(value, list) else [value]:
+        if not isinstance(block, dict):
+            continue
+        parts = [f"{ABILITY_NAMES[k]} {_signed(n)}" for k, n in block.items() if k in ABILITY_NAMES]
+        choose = block.get("choose")
+        for choice in choose if isinstance(choose, list) else [choose]:
+            if not isinstance(choice, dict):
+                continue
+            weighted = choice.get("weighted")
+            pick = weighted if isinstance(weighted, dict) else choice
+            names = [ABILITY_NAMES.get(str(a), str(a)) for a in _listed(pick.get("from"))]
+            weighted = weighted if isinstance(weighted, dict) else None
+            weights = (
+                [_signed(w) for w in _listed(weighted.get("weights") or [])] if weighted else []
+            )
+            count = len(weights) if weights else choice.get("count", 1)
+            amount = " and ".join(weights) or _signed(choice.get("amount", 1))
+            if len(set(names)) == len(ABILITY_NAMES):
+                target = f"{_count(count)} {'ability' if count == 1 else 'abilities'}"
+                parts.append(f"{amount} to {target} of your choice")
+            else:
+                target = _either(names) if count == 1 else f"{_count(count)} of {_either(names)}"
+                parts.append(f"{amount} to {target}")
+        if parts:
+            options.append(", ".join(parts))
+        elif block:
+            options.append(describe(block))
+    return "; or ".join(options)
+
+
+# 5etools' `any…` counts in proficiency objects: `anyStandard: 1` → one other standard language
+_ANY = {"any": "", "anyStandard": "standard language", "anyExotic": "exotic language",
+        "anyArtisansTool": "artisan's tool", "anyMusicalInstrument": "musical instrument",
+        "anyGamingSet": "gaming set", "anySkill": "skill", "anyTool": "tool",
+        "anyWeapon": "weapon", "anyArmor": "armor", "anyLanguage": "language"}  # fmt: skip
+
+
+def _proficiency_name(key: str) -> str:
+    """`old ermorian|eddiegpantheonofmyr` → `Old Ermorian`; `anyArtisansTool` as words."""
+    name = key.split("|")[0]
+    if name in _ANY:
+        return _ANY[name] or "any"
+    return " ".join(w[:1].upper() + w[1:] for w in _WORDS.sub(" ", name).split(" "))
+
+
+def proficiencies(value: Any, kind: str = "") -> str:
+    """5etools' proficiency objects (`languageProficiencies`, `skillProficiencies`, …: a list
+    of alternatives, each names set to true, `any…` counts and `choose`) as words: `Common,
+    Elvish, one standard language of your choice`. `kind` (`skillToolLanguage`) names what an
+    `any` counts."""
+    kinds = _WORDS.sub(" ", kind).lower().split()
+    options = []
+    for block in value if isinstance(value, list) else [value]:
+        if not isinstance(block, dict):
+            options.append(describe(block))
+            continue
+        parts = []
+        for key, said in block.items():
+            if key == "choose" and isinstance(said, dict):
+                names = [_proficiency_name(str(f)) for f in _listed(said.get("from"))]
+                count = said.get("count", 1)
+                parts.append(f"{_count(count)} of {_either(names)} (your choice)")
+            elif key.split("|")[0] in _ANY and isinstance(said, int) and not isinstance(said, bool):
+                plural = "s" if said != 1 else ""
+                what = _either([f"{w}{plural}" for w in ([_ANY[key]] if _ANY[key] else kinds)])
+                parts.append(f"{_count(said)} {what} of your choice".replace("  ", " "))
+            elif said is True:
+                parts.append(_proficiency_name(key))
+            elif said not in (False, None):
+                parts.append(f"{_proficiency_name(key)} ({describe(said)})")
+        options.append(", ".join(parts))
+    return "; or ".join(o for o in options if o)
+
+
 def _subtitle(entry: Entry, raw: dict[str, Any]) -> str:
     kind = entry.collection.replace("-", " ").rstrip("s")
     kind = {"statuse": "status", "classe": "class"}.get(kind, kind)
@@ -293,6 +376,10 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             continue  # text fields are sections of the card (`_sections`)
         if key == "proficiency" and isinstance(value, list):
             value = [ABILITY_NAMES.get(str(v), v) for v in value]
+        if key == "ability" and isinstance(value, list):
+            value = ability_scores(value)
+        elif key.endswith("Proficiencies") and isinstance(value, list):
+            value = proficiencies(value, key.removesuffix("Proficiencies"))
         if (collection, key) in _CODED:  # `EI` → Eldritch Invocation, or the file's own
             value = [code_name(collection, key, v, codes) for v in _listed(value)]
         if key == "serves" and isinstance(value, dict):  # a recipe's: 4, or 4–6

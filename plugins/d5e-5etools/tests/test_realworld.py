@@ -1,0 +1,97 @@
+"""Shapes found in real homebrew files of TheGiddyLimit/homebrew (thirteenth session), each in a
+small file of our own: spells whose range is an area, and races whose ability increases are a
+choice and whose proficiencies name a language of their own source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fivetools_files import card, install, write
+
+from d5e_daemon.app import App
+
+S = "Realworld"
+
+
+def test_a_spell_whose_range_is_an_area_names_it_once(app: App, tmp_path: Path) -> None:
+    def spell(name: str, rng: dict[str, object]) -> dict[str, object]:
+        return {
+            "name": name, "source": S, "level": 0, "school": "V",
+            "time": [{"number": 1, "unit": "action"}], "range": rng,
+            "components": {"s": True}, "duration": [{"type": "instant"}],
+            "entries": ["Heat pours out of you."],
+        }  # fmt: skip
+
+    feet = {"type": "feet", "amount": 10}
+    doc = {
+        "spell": [
+            spell("Kiln Breath", {"type": "radius", "distance": feet}),
+            spell("Kiln Fan", {"type": "cone", "distance": {"type": "feet", "amount": 15}}),
+            spell("Kiln Dome", {"type": "hemisphere", "distance": feet}),
+            spell("Kiln Toss", {"type": "point", "distance": {"type": "feet", "amount": 60}}),
+        ]
+    }
+    install(app, write(tmp_path, S, doc))
+    breath = card(app, "realworld:spells/kiln-breath")
+    assert "**Range:** Self (10-foot radius)  \n" in breath
+    assert breath.count("10-foot") == 1
+    assert "**Range:** Self (15-foot cone)  \n" in card(app, "realworld:spells/kiln-fan")
+    assert "**Range:** Self (10-foot-radius hemisphere)  \n" in card(
+        app, "realworld:spells/kiln-dome"
+    )
+    assert "**Range:** 60 feet  \n" in card(app, "realworld:spells/kiln-toss")
+
+
+def test_ability_choices_and_proficiencies_read_as_words(app: App, tmp_path: Path) -> None:
+    every = ["str", "dex", "con", "int", "wis", "cha"]
+    doc = {
+        "language": [{"name": "Cinder Cant", "source": S, "type": "exotic", "entries": ["Ash."]}],
+        "race": [
+            {
+                "name": "Cinderkin", "source": S, "size": ["M"], "speed": {"walk": 30},
+                "ability": [{"choose": {"from": every, "count": 2}}],
+                "languageProficiencies": [
+                    {"common": True, "anyStandard": 1, "cinder cant|realworld": True}
+                ],
+                "skillProficiencies": [{"history": True, "survival": True}],
+                "toolProficiencies": [
+                    {"choose": {"from": ["anyArtisansTool", "herbalism kit"], "count": 1}}
+                ],
+                "armorProficiencies": [{"light": True, "medium": True}],
+                "weaponProficiencies": [{"martial": True}],
+                "entries": [{"type": "entries", "name": "Ember", "entries": ["Warm."]}],
+            },
+            {
+                "name": "Ashborn", "source": S, "size": ["S"], "speed": {"walk": 25},
+                "ability": [
+                    {"con": 2, "choose": {"from": ["str", "wis"], "count": 1}},
+                    {"choose": {"weighted": {"from": every, "weights": [2, 1]}}},
+                ],
+                "skillToolLanguageProficiencies": [{"any": 2}],
+                "entries": ["Small and smouldering."],
+            },
+        ],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    kin = card(app, "realworld:races/cinderkin")
+    lines = [line.rstrip() for line in kin.splitlines()]
+    assert "**Ability:** +1 to two abilities of your choice" in lines
+    assert (
+        "**Language proficiencies:** Common, one standard language of your choice, Cinder Cant"
+        in lines
+    )
+    assert "**Skill proficiencies:** History, Survival" in lines
+    assert "**Tool proficiencies:** one of artisan's tool or Herbalism Kit (your choice)" in lines
+    assert "**Armor proficiencies:** Light, Medium" in lines
+    assert "**Weapon proficiencies:** Martial" in lines
+    for raw in ("yes", "|realworld", "Choose", "Any standard", "None"):
+        assert raw not in kin, raw
+    ash = [line.rstrip() for line in card(app, "realworld:races/ashborn").splitlines()]
+    assert (
+        "**Ability:** Constitution +2, +1 to Strength or Wisdom; or +2 and +1 to two abilities "
+        "of your choice" in ash
+    )
+    assert (
+        "**Skill tool language proficiencies:** two skills, tools or languages of your choice"
+        in ash
+    )
