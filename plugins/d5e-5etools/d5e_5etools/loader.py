@@ -358,6 +358,8 @@ FIELD_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
     },
 }  # fmt: skip
 FIELD_TYPES["baseitem"] = FIELD_TYPES["item"]
+# a book's or adventure's sections; one section object alone is read as the only one
+FIELD_TYPES["bookData"] = FIELD_TYPES["adventureData"] = {"data": (_LIST, _DICT)}
 _TYPE_NAMES = {list: "an array", dict: "an object", str: "a string", int: "an integer",
                float: "a number", bool: "true or false"}  # fmt: skip
 
@@ -1217,7 +1219,8 @@ def _document_entries(item: Item, titles: dict[str, str]) -> list[tuple[str, str
     ident = str(item.raw.get("id", ""))
     title = str(item.raw.get("name") or titles.get(ident.lower()) or ident)
     out = []
-    for i, section in enumerate(item.raw.get("data") or []):
+    sections = item.raw.get("data")
+    for i, section in enumerate(sections if isinstance(sections, list) else [sections]):
         if not isinstance(section, dict):
             continue
         name = str(section.get("name") or f"Section {i + 1}")
@@ -1582,11 +1585,14 @@ def _load(path: Path) -> list[LoadedPack]:
             if (entry.collection, entry.slug) not in taken:
                 taken.add((entry.collection, entry.slug))
                 loaded.entries.append(entry)
-    titles = {
-        str(i.raw.get("id", "")).lower(): str(i.raw["name"])
-        for i in reader.items
-        if i.kind in ("adventure", "book")
-    }
+    documents = [i for i in reader.items if i.kind in ("adventure", "book")]
+    titles = {str(i.raw.get("id", "")).lower(): str(i.raw["name"]) for i in documents}
+    for item in reader.documents:  # data whose `id` no book has: the one book of its source
+        ident, source = str(item.raw.get("id", "")).lower(), _low(item.raw.get("source"))
+        kind = convert.DOCUMENTS[item.kind]
+        same = [i for i in documents if i.kind == kind and _low(i.raw.get("source")) == source]
+        if ident not in titles and len(same) == 1:
+            titles[ident] = str(same[0].raw["name"])
     for item in reader.documents:
         source = str(item.raw.get("source") or reader.sources[first]["json"]).lower()
         loaded = packs.get(source) or packs.get(abbreviated.get(source, "")) or packs[first]

@@ -4,11 +4,14 @@ choice and whose proficiencies name a language of their own source."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from fivetools_files import card, install, write
 
 from d5e_daemon.app import App
+from d5e_daemon.features.packs import validate
+from d5e_daemon.protocol import ValidateParams
 
 S = "Realworld"
 
@@ -95,3 +98,34 @@ def test_ability_choices_and_proficiencies_read_as_words(app: App, tmp_path: Pat
         "**Skill tool language proficiencies:** two skills, tools or languages of your choice"
         in ash
     )
+
+
+def test_a_books_data_of_one_section_under_another_id(app: App, tmp_path: Path) -> None:
+    # `data` one section object (not an array), its `id` the source's, the book's another
+    doc = {
+        "book": [{"name": "Quiver Games", "id": "QG", "source": S, "contents": [{"name": "G"}]}],
+        "bookData": [
+            {
+                "id": S, "source": S,
+                "data": {
+                    "type": "section", "name": "Games",
+                    "entries": [
+                        "Contests of the bow.",
+                        {"type": "section", "name": "Scoring", "entries": ["Beat the AC by 4."]},
+                    ],
+                },
+            }
+        ],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    games = card(app, "realworld:books/quiver-games-01-games")
+    assert "Contests of the bow." in games
+    assert "Beat the AC by 4." in games
+    # data of neither shape is a located error, not sections silently left out
+    bad = write(
+        tmp_path, "Realworld2", {"bookData": [{"id": "x", "source": "Realworld2", "data": "Games"}]}
+    )
+    report = asyncio.run(validate(app, ValidateParams(path=str(bad))))
+    (problem,) = [p for p in report.problems if p.severity == "error"]
+    assert problem.message == "`data` must be an array or an object, not a string"
+    assert problem.field == "bookData[0].data"
