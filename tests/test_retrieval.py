@@ -5,6 +5,7 @@ prefix completion, and passage vectors found by their codes (see d5e_daemon/sear
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from d5e_daemon import packs, queries
 from d5e_daemon.app import App
-from d5e_daemon.db import transaction
+from d5e_daemon.db import connect, transaction
 from d5e_daemon.matching import COMMON_PREFIX, match_names
 from d5e_daemon.search import passages as search_passages
 from d5e_daemon.search import retrieval
@@ -253,6 +254,61 @@ def test_the_term_frequencies_follow_installs_removals_and_new_texts(
         check()
     finally:
         app.close()
+
+
+RANDOM_WORDS = [
+    *("fire", "fires", "Firing", "ZORBLAX", "o'brien", "3d6", "d6", "the", "a", "x" * 70),
+    *("élan", "naïve", "cafe\u0301", "ﬁre", "Straße", "İstanbul", "日本語", "𝒜𝒷", "…", "-", ""),
+]
+
+
+def _random_text(rng: random.Random) -> str | None:
+    if rng.random() < 0.2:
+        return None
+    words = rng.choices(RANDOM_WORDS, k=rng.choice([0, 1, 3, 10, 60, 300]))
+    return " ".join(w + rng.choice(["", ",", ".", "s", "ing", "!"]) for w in words)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_the_term_frequencies_built_from_scratch_are_those_kept_row_by_row(
+    tmp_path: Path, seed: int
+) -> None:
+    """`rebuild_postings` (a block's rows counted at once) keeps what `add_postings` keeps of
+    the same rows written batch by batch (each row counted by `row_term_counts`), byte for
+    byte: random texts of many scripts, missing and empty columns, rows in several blocks and
+    at their edges, rows written again, and a term more than 65,535 times in a row."""
+    rng = random.Random(seed)
+    conn = connect(tmp_path / "d5e.sqlite3")
+    block = queries.POSTING_BLOCK
+    ids = {rng.randrange(1, 3 * block) for _ in range(500)} | {block - 1, block, 2 * block + 1}
+    rows = [(i, _random_text(rng), _random_text(rng), _random_text(rng)) for i in sorted(ids)]
+    rows.append((3 * block + 7, "Fire", " ".join(["fire"] * 70_000), "fire"))
+    rows += [(i, _random_text(rng), _random_text(rng), None) for i in rng.sample(sorted(ids), 50)]
+
+    def kept() -> tuple[object, ...]:
+        postings = conn.execute(
+            "SELECT term, chunk, ids, freqs FROM keyword_posting ORDER BY term, chunk"
+        ).fetchall()
+        sizes = conn.execute("SELECT chunk, sizes FROM keyword_size ORDER BY chunk").fetchall()
+        return queries.postings_state(conn), postings, sizes
+
+    assert queries.postings_state(conn) == (True, 0, 0)  # an empty index: kept row by row
+    for at in range(0, len(rows), 97):
+        batch = rows[at : at + 97]
+        with transaction(conn):
+            queries.remove_postings(conn, [row[0] for row in batch])
+            for row in batch:
+                conn.execute("DELETE FROM entry_text WHERE rowid = ?", (row[0],))
+                conn.execute(
+                    "INSERT INTO entry_text (rowid, name, text, aliases) VALUES (?, ?, ?, ?)", row
+                )
+            queries.add_postings(conn, batch)
+    by_rows = kept()
+    assert queries.postings_in_step(conn) is not None  # FTS5's own totals
+    with transaction(conn):
+        queries.rebuild_postings(conn)
+    assert kept() == by_rows
+    conn.close()
 
 
 def _in_transaction(conn: apsw.Connection, fn: object) -> None:

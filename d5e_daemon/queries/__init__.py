@@ -199,6 +199,7 @@ from .search import (
     term_coverage,
     term_coverage_by_text,
     term_spans,
+    terms_of,
     text_terms,
     vectors_of,
 )
@@ -367,6 +368,7 @@ __all__ = [
     "term_coverage_by_text",
     "term_postings",
     "term_spans",
+    "terms_of",
     "text_terms",
     "texts_pending",
     "trigram_counts",

@@ -16,14 +16,15 @@ again once at the end (`rebuild_postings`), a block at a time.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import apsw
 
 from .. import numeric
-from .search import keyword_texts, text_terms
+from .search import keyword_texts, terms_of, text_terms
 
 POSTING_BLOCK_BITS = 12
 POSTING_BLOCK = 1 << POSTING_BLOCK_BITS
@@ -155,12 +156,12 @@ def _by_block(ids: Iterable[int]) -> dict[int, list[int]]:
 def remove_postings(conn: apsw.Connection, ids: Sequence[int]) -> None:
     """Forget the rows of `ids` (their `entry_text` rows still there: their terms are read from
     them). Call in the transaction that deletes or rewrites those rows."""
+    built, rows, tokens = postings_state(conn)
+    if not built or not ids or not rows:  # nothing kept: nothing to forget (nor numpy to load)
+        return
     numeric.import_numpy()
     import numpy as np
 
-    built, rows, tokens = postings_state(conn)
-    if not built or not ids:
-        return
     for block, members in _by_block(ids).items():
         held = _block_sizes(conn, block)
         offsets = np.asarray(members, dtype=np.int64) - (block << POSTING_BLOCK_BITS)
@@ -193,12 +194,12 @@ def add_postings(
 ) -> None:
     """Keep the rows `texts` (entry id, name, text, aliases) just written to `entry_text` (after
     `remove_postings` of any they replace). Call in the same transaction."""
-    numeric.import_numpy()
-    import numpy as np
-
     built, rows, tokens = postings_state(conn)
     if not built or not texts:
         return
+    numeric.import_numpy()
+    import numpy as np
+
     counted = {entry_id: row_term_counts(conn, columns) for entry_id, *columns in texts}
     for block, members in _by_block(counted).items():
         held = _block_sizes(conn, block)
@@ -242,6 +243,7 @@ def rebuild_postings(conn: apsw.Connection) -> None:
     import numpy as np
 
     drop_postings(conn)
+    terms = terms_of(conn)
     rows = tokens = 0
     block = -1
     while True:
@@ -253,28 +255,88 @@ def rebuild_postings(conn: apsw.Connection) -> None:
             break
         block = int(row[0]) >> POSTING_BLOCK_BITS
         start = block << POSTING_BLOCK_BITS
-        held = np.zeros(POSTING_BLOCK, dtype=np.uint32)
-        per_term: dict[str, list[tuple[int, int, int]]] = {}
-        for entry_id, *columns in conn.execute(
+        texts = conn.execute(
             "SELECT rowid, name, text, aliases FROM entry_text WHERE rowid BETWEEN ? AND ?",
             (start, start + POSTING_BLOCK - 1),
-        ):
-            size, counts = row_term_counts(conn, columns)
-            offset = int(entry_id) - start
-            held[offset] = size + 1
-            rows += 1
-            tokens += size
-            for term, (name, rest) in counts.items():
-                per_term.setdefault(term, []).append((offset, name, rest))
+        )
+        held, postings = _count_block(texts, start, terms)
         conn.executemany(
             "INSERT INTO keyword_posting (term, chunk, ids, freqs) VALUES (?, ?, ?, ?)",
-            (
-                (term, block, *encode_postings(*np.asarray(found, dtype=np.int64).reshape(-1, 3).T))
-                for term, found in sorted(per_term.items())
-            ),
+            ((term, block, ids, freqs) for term, ids, freqs in postings),
         )
         _save_block_sizes(conn, block, held)
+        kept = int(np.count_nonzero(held))
+        rows += kept
+        tokens += int(held.sum(dtype=np.int64)) - kept
     _set_state(conn, True, rows, tokens)
+
+
+def _count_block(
+    texts: Iterable[tuple[int, str | None, str | None, str | None]],
+    start: int,
+    terms: Callable[[str], list[str]],
+) -> tuple[Any, Iterator[tuple[str, bytes, bytes]]]:
+    """The sizes and the postings (term, ids, freqs; by term) of a block's rows `texts` (entry
+    id, name, text, aliases), counted as `row_term_counts` counts a row: each token numbered by
+    its term as it is read, and every (term, row, name or not) counted at once with numpy."""
+    import numpy as np
+
+    numbers: dict[str, int] = {}
+    fresh = itertools.count()  # a new term's number (unique, not dense)
+    found: list[int] = []  # each token's term number
+    places: list[int] = []  # each column's row offset, twice, plus 1 past the name column
+    lengths: list[int] = []  # and its tokens
+    held = np.zeros(POSTING_BLOCK, dtype=np.uint32)
+    for entry_id, *columns in texts:
+        offset = int(entry_id) - start
+        size = 0
+        for i, column in enumerate(columns):
+            tokens = terms(column) if column else []
+            found.extend(map(numbers.setdefault, tokens, fresh))
+            places.append(2 * offset + (i > 0))
+            lengths.append(len(tokens))
+            size += len(tokens)
+        held[offset] = size + 1
+    vocabulary = sorted(numbers)
+    rank = np.zeros(next(fresh), dtype=np.int64)
+    rank[[numbers[term] for term in vocabulary]] = np.arange(len(vocabulary))
+    place = np.repeat(np.asarray(places, dtype=np.int64), lengths)
+    token_rank = rank[np.asarray(found, dtype=np.int64)]
+    keys, counts = np.unique(token_rank * (2 * POSTING_BLOCK) + place, return_counts=True)
+    # one posting per (term, row): its name count and its other columns' count
+    pair = keys >> 1
+    first = np.ones(len(pair), dtype=bool)
+    first[1:] = pair[1:] != pair[:-1]
+    at = np.cumsum(first) - 1
+    pair = pair[first]
+    names = np.zeros(len(pair), dtype=np.int64)
+    rests = np.zeros(len(pair), dtype=np.int64)
+    in_name = (keys & 1) == 0
+    names[at[in_name]] = counts[in_name]
+    rests[at[~in_name]] = counts[~in_name]
+    term = pair >> POSTING_BLOCK_BITS
+    offsets = pair & (POSTING_BLOCK - 1)
+    bounds = np.flatnonzero(np.r_[True, term[1:] != term[:-1], True]).tolist()
+    return held, _encoded(vocabulary, term, offsets, names, rests, bounds)
+
+
+def _encoded(
+    vocabulary: list[str], term: Any, offsets: Any, names: Any, rests: Any, bounds: list[int]
+) -> Iterator[tuple[str, bytes, bytes]]:
+    """`encode_postings` of each term's run of postings (from `bounds[i]` to `bounds[i + 1]`):
+    cut from the whole block's bytes, but for the rare term counted past 16 bits in a row."""
+    import numpy as np
+
+    ids = offsets.astype("<u2").tobytes()
+    name_freqs = names.astype("<u2").tobytes()
+    rest_freqs = rests.astype("<u2").tobytes()
+    wide = np.maximum(names, rests) > 0xFFFF
+    for a, b in itertools.pairwise(bounds):
+        word = vocabulary[int(term[a])]
+        if wide[a:b].any():
+            yield word, *encode_postings(offsets[a:b], names[a:b], rests[a:b])
+        else:
+            yield word, ids[2 * a : 2 * b], name_freqs[2 * a : 2 * b] + rest_freqs[2 * a : 2 * b]
 
 
 def keyword_index_totals(conn: apsw.Connection) -> tuple[int, int] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -348,10 +348,21 @@ def keyword_texts(
 
 def text_terms(conn: apsw.Connection, text: str) -> list[str]:
     """The terms `entry_text` indexes for `text`, in order, once per occurrence."""
+    return terms_of(conn)(text)
+
+
+def terms_of(conn: apsw.Connection) -> Callable[[str], list[str]]:
+    """`text_terms` of `conn` as one function, its tokenizer looked up once (for many texts)."""
     tokenize = conn.fts5_tokenizer(*_FTS_TOKENIZER)
     flags = apsw.FTS5_TOKENIZE_DOCUMENT
-    tokens = tokenize(text.encode(), flags, None, include_offsets=False, include_colocated=False)
-    return cast(list[str], tokens)  # without offsets nor colocated tokens: the tokens themselves
+
+    def terms(text: str) -> list[str]:
+        tokens = tokenize(
+            text.encode(), flags, None, include_offsets=False, include_colocated=False
+        )
+        return cast(list[str], tokens)  # without offsets nor colocated tokens: the tokens
+
+    return terms
 
 
 IN_SCOPE_SQL = f"""
