@@ -21,8 +21,10 @@ daemon's memory for the few lines below. Nothing is ever downloaded.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import operator
 import os
 import re
 import struct
@@ -462,12 +464,18 @@ class FakeEmbedder(_Window):
     def _vector(self, text: str) -> bytes:
         words = _WORD.findall(text.lower())
         vec = [0.0] * DIM
-        for feature in [*words, *(f"{a} {b}" for a, b in pairwise(words))]:
-            h = hashlib.blake2b(feature.encode(), digest_size=8).digest()
-            index = int.from_bytes(h[:4], "little") % DIM
-            vec[index] += 1.0 if h[4] & 1 else -1.0
-        norm = sum(x * x for x in vec) ** 0.5 or 1.0
-        return struct.pack(f"<{DIM}f", *(x / norm for x in vec))
+        for index, sign in map(_fake_feature, [*words, *map(" ".join, pairwise(words))]):
+            vec[index] += sign
+        norm = sum(map(operator.mul, vec, vec)) ** 0.5 or 1.0  # whole numbers: exact
+        return struct.pack(f"<{DIM}f", *[x / norm for x in vec])
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _fake_feature(feature: str) -> tuple[int, float]:
+    """Where a word (or bigram) of the fake model adds to its vector, and what: a hash's. Kept
+    for the next texts: the SRD's passages hash 565,000 features, 9 in 10 seen before."""
+    h = hashlib.blake2b(feature.encode(), digest_size=8).digest()
+    return int.from_bytes(h[:4], "little") % DIM, 1.0 if h[4] & 1 else -1.0
 
 
 def default_embedder() -> Embedder:
