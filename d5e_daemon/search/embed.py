@@ -443,7 +443,7 @@ class FakeEmbedder(_Window):
         return [len(_WORD.findall(t.lower())) for t in texts]
 
     def embed(self, texts: Sequence[str]) -> list[bytes]:
-        return [self._vector(t) for t in texts]
+        return [_fake_vector(t) for t in texts]
 
     def embed_many(
         self, texts: Sequence[str], pause: Callable[[], None] | None = None
@@ -461,13 +461,17 @@ class FakeEmbedder(_Window):
     def release(self) -> None:
         pass
 
-    def _vector(self, text: str) -> bytes:
-        words = _WORD.findall(text.lower())
-        vec = [0.0] * DIM
-        for index, sign in map(_fake_feature, [*words, *map(" ".join, pairwise(words))]):
-            vec[index] += sign
-        norm = sum(map(operator.mul, vec, vec)) ** 0.5 or 1.0  # whole numbers: exact
-        return struct.pack(f"<{DIM}f", *[x / norm for x in vec])
+
+@functools.lru_cache(maxsize=1 << 13)
+def _fake_vector(text: str) -> bytes:
+    """The fake model's vector of `text`, kept for the next build (a test process indexes the
+    SRD's same passages many times)."""
+    words = _WORD.findall(text.lower())
+    vec = [0.0] * DIM
+    for index, sign in map(_fake_feature, [*words, *map(" ".join, pairwise(words))]):
+        vec[index] += sign
+    norm = sum(map(operator.mul, vec, vec)) ** 0.5 or 1.0  # whole numbers: exact
+    return struct.pack(f"<{DIM}f", *[x / norm for x in vec])
 
 
 @functools.lru_cache(maxsize=1 << 17)
