@@ -66,10 +66,13 @@ $(VSIX): $(VSCODE_BUILT) $(addprefix $(VSCODE)/,.vscodeignore README.md CHANGELO
 vscode-e2e:
 	$(VSCODE)/e2e/install.sh >/dev/null
 
+# The tests run d5e's modules byte-compiled, as `pip install` leaves them: with
+# PYTHONDONTWRITEBYTECODE=1, every daemon and CLI the tests start would compile them again.
 test: setup editors
 	$(BIN)/ruff check conftest.py d5e_daemon plugins tests bench
 	$(BIN)/ruff format --check conftest.py d5e_daemon plugins tests bench
 	$(BIN)/mypy
+	$(BIN)/python -m compileall -q d5e_daemon plugins
 	$(BIN)/python -m pytest -q
 
 # docs/protocol.md's reference, generated from d5e_daemon/protocol.py (a test fails when stale).
