@@ -1286,6 +1286,15 @@ def test_indexing_waits_while_packs_are_being_written(app: App) -> None:
     assert state["end"].ready and rendered
 
 
+def reached(condition: Callable[[], object], seconds: float = 120) -> None:
+    """Wait until another thread has made `condition` true (a fixed wait fails on a loaded
+    machine)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "never reached"
+        time.sleep(0.01)
+
+
 def test_an_install_in_the_middle_of_an_attribute_batch_stops_the_indexer_at_once(
     app: App,
 ) -> None:
@@ -1310,6 +1319,7 @@ def test_an_install_in_the_middle_of_an_attribute_batch_stops_the_indexer_at_onc
         target=lambda: state.setdefault("end", app.search.build()), daemon=True
     )
     builder.start()
+    reached(lambda: len(rendered) >= 3)  # however loaded the machine
     builder.join(1.0)
     assert builder.is_alive() and len(rendered) == 3
     done = "SELECT count(*) FROM entry_index WHERE attrs IS NOT NULL OR vectors IS NOT NULL"
@@ -1341,6 +1351,7 @@ def test_an_install_in_the_middle_of_embedding_stops_the_indexer_between_two_bat
         target=lambda: state.setdefault("end", app.search.build()), daemon=True
     )
     builder.start()
+    reached(lambda: calls)
     builder.join(1.0)
     assert builder.is_alive() and calls == [8]
     assert app.conn.execute("SELECT count(*) FROM passage").fetchone() == (0,)
