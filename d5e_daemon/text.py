@@ -9,6 +9,9 @@ import unicodedata
 from typing import Any
 
 _APOSTROPHES = str.maketrans("", "", "'’‘`ʼ")
+# letters no Unicode decomposition takes apart, as English writes them (`Æther` → `aether`)
+_LETTERS = str.maketrans({"æ": "ae", "œ": "oe", "ø": "o", "ß": "ss", "ð": "d", "đ": "d",
+                          "þ": "th", "ł": "l", "ı": "i"})  # fmt: skip
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 # Keys of 5e-database records that hold identifiers, not text a reader would search for.
@@ -22,11 +25,13 @@ def normalize(text: str) -> str:
     'mordenkainens sword'
     >>> normalize("Cure-Wounds")
     'cure wounds'
+    >>> normalize("Ætherfang Œil")
+    'aetherfang oeil'
     """
     if text.isascii():  # nothing to decompose (most names and prose): the same, faster
         plain = text
     else:
-        decomposed = unicodedata.normalize("NFKD", text)
+        decomposed = unicodedata.normalize("NFKD", text.lower().translate(_LETTERS))
         plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _NON_WORD.sub(" ", plain.lower().translate(_APOSTROPHES)).strip()
 

@@ -521,3 +521,59 @@ def test_migration_gives_installed_forms_their_bare_names(
         assert queries.entries_by_alias(conn, "bat form vampire", ["monsters"])  # kept
     finally:
         conn.close()
+
+
+def test_letters_no_decomposition_takes_apart_are_spelled_out() -> None:
+    from d5e_daemon.text import normalize, slugify
+
+    assert normalize("Ætherfang Blade") == "aetherfang blade"
+    assert slugify("Kraghammer’s Œil") == "kraghammers-oeil"
+    assert normalize("Straße of Þorn, Łódź") == "strasse of thorn lodz"
+    assert normalize("Naïve Café") == "naive cafe"
+
+
+def test_migration_spells_out_installed_names_letters(srd_template: Path, tmp_path: Path) -> None:
+    """A database of schema 16 holding "Ætherfang Blade" normalised as "therfang blade" finds
+    it as "aetherfang blade" once migrated, by its name and by its alias, and completes it."""
+    from d5e_daemon import db, queries
+
+    from .oldschema import older_database
+
+    path = tmp_path / "d5e.sqlite3"
+    assert db.migrations()[16].name == "unsplit_letters"
+    older_database(srd_template, path, 16)
+    conn = db.connect(path, migrate_now=False)
+    with db.transaction(conn):
+        pack = conn.execute("SELECT id FROM pack LIMIT 1").fetchone()[0]  # type: ignore[index]
+        conn.execute(
+            "INSERT INTO entry (pack_id, collection, slug, name, norm_name, data, content_hash)"
+            " VALUES (?, 'magic-items', 'therfang-blade', 'Ætherfang Blade', 'therfang blade',"
+            " '{}', 'x')",
+            (pack,),
+        )
+        entry = conn.last_insert_rowid()
+        conn.execute(
+            "INSERT INTO entry_alias (entry_id, name, norm_name, kind)"
+            " VALUES (?, 'Œil Blade', 'il blade', 'alias')",
+            (entry,),
+        )
+    assert queries.entries_by_norm_name(conn, "aetherfang blade", ["magic-items"]) == []
+    conn.close()
+    conn = db.connect(path)
+    try:
+        (row,) = queries.entries_by_norm_name(conn, "aetherfang blade", ["magic-items"])
+        assert row.name == "Ætherfang Blade"
+        (alias,) = queries.entries_by_alias(conn, "oeil blade", ["magic-items"])
+        assert alias.row.name == "Ætherfang Blade"
+        assert queries.entries_by_norm_name(conn, "therfang blade", ["magic-items"]) == []
+        words = "SELECT count(*) FROM {} WHERE {} MATCH 'aeth*'"
+        assert conn.execute(words.format("name_words", "name_words")).fetchone()[0] == 1  # type: ignore[index]
+        assert conn.execute(words.format("alias_words", "alias_words")).fetchone()[0] == 0  # type: ignore[index]
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM alias_words WHERE alias_words MATCH 'oeil'"
+            ).fetchone()[0]
+            == 1
+        )  # type: ignore[index]
+    finally:
+        conn.close()

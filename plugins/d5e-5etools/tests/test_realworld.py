@@ -10,8 +10,9 @@ from pathlib import Path
 from fivetools_files import card, install, write
 
 from d5e_daemon.app import App
+from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.packs import validate
-from d5e_daemon.protocol import ValidateParams
+from d5e_daemon.protocol import LookupParams, ValidateParams
 
 S = "Realworld"
 
@@ -129,3 +130,19 @@ def test_a_books_data_of_one_section_under_another_id(app: App, tmp_path: Path) 
     (problem,) = [p for p in report.problems if p.severity == "error"]
     assert problem.message == "`data` must be an array or an object, not a string"
     assert problem.field == "bookData[0].data"
+
+
+def test_names_with_letters_unicode_does_not_take_apart(app: App, tmp_path: Path) -> None:
+    doc = {
+        "item": [
+            {"name": "Ætherfang Blade", "source": S, "type": "M", "rarity": "rare",
+             "weapon": True, "weaponCategory": "martial", "dmg1": "1d8", "dmgType": "S",
+             "entries": ["Forged in Ank’Harel."]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    # its ref spells the letter out, and typed either way the name finds it
+    assert "Forged in Ank’Harel." in card(app, "realworld:magic-items/aetherfang-blade")
+    for typed in ("Aetherfang Blade", "Ætherfang Blade", "aetherfang blade"):
+        found = lookup(app, LookupParams(name=typed)).entry
+        assert found.qualified_ref == "realworld:magic-items/aetherfang-blade", typed
