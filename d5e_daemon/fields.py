@@ -9,6 +9,7 @@ author writes, so every helper takes what is there and returns "" or [] otherwis
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 SKIP = frozenset({"index", "name", "url", "image", "desc", "description", "extends"})
@@ -231,3 +232,14 @@ def weapon_damage(data: dict[str, Any]) -> str:
         same_type = isinstance(one, dict) and one.get("damage_type") == two.get("damage_type")
         text += f" ({describe(two.get('damage_dice')) if same_type else damage(two)} two-handed)"
     return text.strip()
+
+
+_MARKUP = re.compile(r"[#*_|`]+|^\s*[-:]{3,}\s*$", re.MULTILINE)
+_SPACES = re.compile(r"[ \t]+")
+
+
+def plain(text: str) -> str:
+    """Markdown to the words a reader sees: no `#`, `**`, table bars or rule lines (index
+    text: a search snippet marks its matches with `**`)."""
+    lines = (_SPACES.sub(" ", _MARKUP.sub(" ", line)).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)

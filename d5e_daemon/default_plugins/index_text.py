@@ -29,6 +29,7 @@ from ..fields import (
     listing,
     magic_item_parts,
     paragraphs,
+    plain,
     singular,
     spell_components,
     spell_duration,
@@ -40,8 +41,6 @@ from ..fields import (
 from ..hookspecs import hookimpl
 from ..records import Entry
 
-_MARKUP = re.compile(r"[#*_|`]+|^\s*[-:]{3,}\s*$", re.MULTILINE)
-_SPACES = re.compile(r"[ \t]+")
 # "Melee Weapon Attack: +6 to hit, reach 5 ft., one target. Hit: " (2014) and
 # "Melee Attack Roll: +9, reach 15 ft. Hit: " (2024): everything but the kind of attack is
 # stat-block arithmetic.
@@ -50,12 +49,6 @@ _ATTACK = re.compile(
 )
 # "17 (2d12 + 4)": the average first, then the roll players write.
 _AVERAGE_ROLL = re.compile(r"\b\d+ \((\d+d\d+(?: ?[+-] ?\d+)?)\)")
-
-
-def plain(text: str) -> str:
-    """Markdown to the words a reader sees: no `#`, `**`, table bars or rule lines."""
-    lines = (_SPACES.sub(" ", _MARKUP.sub(" ", line)).strip() for line in text.split("\n"))
-    return "\n".join(line for line in lines if line)
 
 
 def _doc(header: str, facts: list[str], body: list[str]) -> str:

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from d5e_daemon import Entry
+from d5e_daemon.fields import plain
 
 from .convert import RAW, SCHOOLS, SIZES, code_name, plain_tags
 from .convert import alignment as alignment_text
@@ -486,7 +487,7 @@ def index(entry: Entry) -> str:
     body = [plain_tags(str(p)) for p in [*(entry.data.get("desc") or []), *_sections(raw)]]
     codes = entry.data.get("5etools_codes")
     facts = [plain_tags(f) for f in _facts(raw, entry.collection, codes)]
-    return "\n".join([header, *facts, *body])
+    return plain("\n".join([header, *facts, *body]))  # no Markdown: a snippet's `**` is a match
 
 
 def render_text(entry: Entry, purpose: str) -> str | None:

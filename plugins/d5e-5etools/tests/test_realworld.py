@@ -12,7 +12,8 @@ from fivetools_files import card, install, write
 from d5e_daemon.app import App
 from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.packs import validate
-from d5e_daemon.protocol import LookupParams, ValidateParams
+from d5e_daemon.features.search import search
+from d5e_daemon.protocol import LookupParams, SearchParams, ValidateParams
 
 S = "Realworld"
 
@@ -122,6 +123,12 @@ def test_a_books_data_of_one_section_under_another_id(app: App, tmp_path: Path) 
     games = card(app, "realworld:books/quiver-games-01-games")
     assert "Contests of the bow." in games
     assert "Beat the AC by 4." in games
+    # the search snippet holds the words, not the card's Markdown (its `**` are the matches)
+    query = SearchParams(query="bow contests scoring", mode="keyword", limit=3)
+    (hit,) = [h for h in search(app, query).hits if h.name == "Games"]
+    assert "**" in hit.snippet
+    for markup in ("#", "**Type:**", "***"):
+        assert markup not in hit.snippet, (markup, hit.snippet)
     # data of neither shape is a located error, not sections silently left out
     bad = write(
         tmp_path, "Realworld2", {"bookData": [{"id": "x", "source": "Realworld2", "data": "Games"}]}
