@@ -447,6 +447,7 @@ class Database:
         self._files = self._identity()
         self._local = threading.local()
         self._opened: list[apsw.Connection] = []
+        self._vectors: apsw.Connection | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="d5e-db-writer")
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="d5e-db-reader")
 
@@ -497,6 +498,9 @@ class Database:
             return False
         old, self.conn = self.conn, connect(self.path, migrate_now=False)
         old.close()
+        if self._vectors is not None:
+            self._vectors.close()
+            self._vectors = None
         self._reader.submit(self._forget_thread_conn).result()
         self._files = self._identity()
         return True
@@ -527,6 +531,17 @@ class Database:
             conn = self._local.conn = connect(self.path, migrate_now=False, **self._readonly)
             self._opened.append(conn)
         return conn
+
+    @property
+    def vectors(self) -> apsw.Connection:
+        """A second connection of the thread that owns `conn`, with a small page cache, for
+        reading passages' vectors by id (the semantic half's exact scores at scale): a query's
+        ~1,200 random leaf pages would otherwise push every other page out of `conn`'s cache
+        (the calling thread's CPU a search at SRD + 100,000: 36.1 -> 33.7 ms)."""
+        if self._vectors is None:
+            self._vectors = connect(self.path, migrate_now=False, **self._readonly)
+            self._vectors.pragma("cache_size", -VECTOR_CACHE_KB)
+        return self._vectors
 
     def read_beside(self, fn: Callable[[apsw.Connection], T]) -> Future[T]:
         """Run `fn(conn)` on the reader thread, with its own connection, while the caller goes
@@ -598,8 +613,13 @@ class Database:
     def close(self) -> None:
         self._writer.shutdown()
         self._reader.shutdown()
-        for conn in [*self._opened, self.conn]:
-            conn.close()
+        for conn in [*self._opened, self.conn, self._vectors]:
+            if conn is not None:
+                conn.close()
+
+
+VECTOR_CACHE_KB = 256
+"""`Database.vectors`'s page cache (SQLite's default is 2 MB; `conn`'s 8 MB)."""
 
 
 def default_path() -> Path:

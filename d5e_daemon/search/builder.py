@@ -186,7 +186,7 @@ class SearchIndex:
         # `PRAGMA data_version` (moves on any commit of another connection: the writer thread,
         # another process).
         self._memo: dict[str, tuple[object, bool]] = {}
-        self.passages = PassageIndex(lambda: self.db.conn)
+        self.passages = PassageIndex(lambda: self.db.conn, vectors=lambda: self.db.vectors)
         self._builder: int | None = None  # the thread running `build`
         self.packs_writing: Callable[[], bool] = lambda: False
         """True while packs are being installed (the `App` wires it to its library): indexing

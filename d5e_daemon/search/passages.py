@@ -140,9 +140,17 @@ class PassageIndex:
     removed: the counts differ) all are read again.
     """
 
-    def __init__(self, conn: Callable[[], apsw.Connection], exact_limit: int | None = None) -> None:
+    def __init__(
+        self,
+        conn: Callable[[], apsw.Connection],
+        exact_limit: int | None = None,
+        vectors: Callable[[], apsw.Connection] | None = None,
+    ) -> None:
         self.conn = conn
         """The calling thread's connection."""
+        self.vectors = vectors or conn
+        """The calling thread's connection for reading candidates' vectors (`Database.vectors`:
+        a small page cache of its own)."""
         self.exact_limit = exact_limit
         self.ids: Any = None  # numpy int64 [n], ascending
         self.rows: Any = None  # numpy float32 [n, 384] (exact) or uint64 [6, n] (codes)

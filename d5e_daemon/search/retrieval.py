@@ -444,7 +444,7 @@ def _in_scope_first(
     if index.exact:  # every vector in memory: as sqlite-vec computes it, without a read
         ranked = _cosine_distances(index, vector, candidates)
     else:
-        ranked = queries.passage_distances(conn, vector, candidates)
+        ranked = queries.passage_distances(index.vectors(), vector, candidates)
     checked = 0
     batch = 2 * k
     for start in range(0, len(ranked), batch):
