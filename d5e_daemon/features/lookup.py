@@ -43,9 +43,20 @@ def _not_found(
     return NotFound(f"no entry {what}{hint}", {"suggestions": found})
 
 
+def _pack_id(app: App, pack: str | None) -> str | None:
+    """The installed pack a lookup names: by its id, or by the source id or abbreviation of
+    its file (`dndwiki_rabbit` is the pack `dndwiki-rabbit`); none installed is an error."""
+    if not pack:
+        return None
+    found = queries.pack_by_source(app.conn, pack)
+    if found is None:
+        raise NotFound(f"no pack {pack!r} is installed (`d5e packs list` names them)")
+    return found
+
+
 def _find_by_ref(app: App, params: LookupParams, ref: str) -> queries.EntryRow:
     pack, collection, slug = parse_ref(ref)
-    pack = pack or params.pack
+    pack = _pack_id(app, pack or params.pack)
     if pack:
         row = queries.entry_in_pack(app.conn, pack, collection, slug)
     else:
@@ -61,12 +72,11 @@ def _find_by_name(
     app: App, params: LookupParams, name: str
 ) -> tuple[queries.EntryRow, list[EntryRef], names.Found]:
     collections = [params.collection] if params.collection else []
-    found = names.find(
-        app.conn, name, collections, profile_id=app.profile, pack=params.pack or None
-    )
+    pack = _pack_id(app, params.pack)
+    found = names.find(app.conn, name, collections, profile_id=app.profile, pack=pack)
     if found is None:
         where = f" in {params.collection}" if params.collection else ""
-        raise _not_found(app, f"named {name!r}{where}", name, collections, params.pack)
+        raise _not_found(app, f"named {name!r}{where}", name, collections, pack)
     rows = sorted(found.rows, key=lambda r: (collection_rank(r.collection), r.collection, r.slug))
     return rows[0], [_ref(r) for r in rows[1:]], found
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from fivetools_files import card, install, write
 
 from d5e_daemon.app import App
+from d5e_daemon.errors import NotFound
 from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.packs import validate
 from d5e_daemon.features.search import search
@@ -153,3 +155,15 @@ def test_names_with_letters_unicode_does_not_take_apart(app: App, tmp_path: Path
     for typed in ("Aetherfang Blade", "Ætherfang Blade", "aetherfang blade"):
         found = lookup(app, LookupParams(name=typed)).entry
         assert found.qualified_ref == "realworld:magic-items/aetherfang-blade", typed
+
+
+def test_a_lookup_in_a_pack_named_by_its_files_source(app: App, tmp_path: Path) -> None:
+    src = "wiki_rabbit"  # the pack's id is a slug of it
+    doc = {"deity": [{"name": "Hopwen", "source": src, "pantheon": "Warren", "entries": ["Hop."]}]}
+    result = install(app, write(tmp_path, src, doc))
+    assert result.pack == "wiki-rabbit"
+    for pack in ("wiki-rabbit", "wiki_rabbit", "Wiki_Rabbit"):
+        found = lookup(app, LookupParams(name="Hopwen", pack=pack)).entry
+        assert found.qualified_ref == "wiki-rabbit:deities/hopwen", pack
+    with pytest.raises(NotFound, match="no pack 'wiki_rabbits' is installed"):
+        lookup(app, LookupParams(name="Hopwen", pack="wiki_rabbits"))
