@@ -354,6 +354,14 @@ def test_other_collections_and_purposes_are_left_to_the_fallback() -> None:
     assert render_text(srd("spells", "fireball"), "tooltip") is None
 
 
+def test_the_generic_card_names_what_the_entry_is_in_the_singular() -> None:
+    from d5e_daemon.default_plugins.fallback import generic_markdown
+
+    assert generic_markdown(srd("subclasses", "lore")).startswith("## Lore\n*Subclass*\n")
+    sections = generic_markdown(srd("rule_sections", "ability-checks")).splitlines()
+    assert sections[1] == "*Rule section*"
+
+
 @pytest.mark.parametrize("edition", ["2014", "2024"])
 def test_every_srd_record_renders(edition: str) -> None:
     handled = {"spells", "monsters", "magic-items", "equipment"}

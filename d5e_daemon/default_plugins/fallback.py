@@ -13,7 +13,7 @@ read by the index, never shown on a card."""
 
 
 def generic_markdown(entry: Entry) -> str:
-    lines = [f"## {entry.name}", f"*{entry.collection.replace('-', ' ')}*", ""]
+    lines = [f"## {entry.name}", f"*{singular(entry.collection).capitalize()}*", ""]
     for para in paragraphs(entry.data):
         lines += [para, ""]
     facts = [
