@@ -99,6 +99,10 @@ def prerequisite(value: Any) -> str:
                 parts.append(" or ".join(describe(n) for n in need if describe(n)))
             elif key == "other":
                 parts.append(str(need))
+            elif key == "pact" and isinstance(need, str):  # "Chain", or "Pact of the Claw"
+                parts.append(need if need.lower().startswith("pact") else f"Pact of the {need}")
+            elif key == "patron" and isinstance(need, str):
+                parts.append(f"{need} patron")
             else:
                 parts.append(f"{label(key)} {describe(need)}".strip())
         options.append(", ".join(p for p in parts if p))

@@ -167,3 +167,20 @@ def test_a_lookup_in_a_pack_named_by_its_files_source(app: App, tmp_path: Path) 
         assert found.qualified_ref == "wiki-rabbit:deities/hopwen", pack
     with pytest.raises(NotFound, match="no pack 'wiki_rabbits' is installed"):
         lookup(app, LookupParams(name="Hopwen", pack="wiki_rabbits"))
+
+
+def test_a_pact_or_patron_prerequisite_reads_as_written(app: App, tmp_path: Path) -> None:
+    level = {"level": {"level": 5, "class": {"name": "Warlock"}}}
+    doc = {
+        "optionalfeature": [
+            {"name": "Talon Grip", "source": S, "featureType": ["EI"],
+             "prerequisite": [{"pact": "Pact of the Talon", **level}], "entries": ["Grip."]},
+            {"name": "Chain Grip", "source": S, "featureType": ["EI"],
+             "prerequisite": [{"pact": "Chain", "patron": "The Fiend"}], "entries": ["Grip."]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    talon = card(app, "realworld:optional-features/talon-grip").splitlines()
+    assert "**Prerequisite:** Pact of the Talon, Warlock level 5" in [x.rstrip() for x in talon]
+    chain = card(app, "realworld:optional-features/chain-grip").splitlines()
+    assert "**Prerequisite:** Pact of the Chain, The Fiend patron" in [x.rstrip() for x in chain]
