@@ -16,6 +16,7 @@ from d5e_daemon import Entry
 from d5e_daemon.fields import plain
 
 from .convert import RAW, SCHOOLS, SIZES, code_name, plain_tags
+from .convert import _speed as speed_parts
 from .convert import alignment as alignment_text
 from .entries import ABILITY_NAMES, blocks
 
@@ -35,7 +36,7 @@ HIDDEN = frozenset(
         "raceName", "raceSource", "hasToken", "tokenUrl", "isReprinted", "id", "data",
         "contents", "_versions", "reprintAlias", "freeRules2024", "legacy", "template",
         "ingredients", "instructions", "noteCook", "equipment", "intro", "outro", "yarn",
-        "hook", "notions", "gauge", "stitches", "notes", "abbreviations",
+        "hook", "notions", "gauge", "stitches", "notes", "abbreviations", "soundClip",
     }
 )  # fmt: skip
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -381,6 +382,13 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             continue  # text fields are sections of the card (`_sections`)
         if key == "proficiency" and isinstance(value, list):
             value = [ABILITY_NAMES.get(str(v), v) for v in value]
+        if key == "speed" and isinstance(value, int | dict) and not isinstance(value, bool):
+            parts = speed_parts(value)  # as a monster's: `30 ft., fly 30 ft. (hover)`
+            if parts.pop("hover", None) and "fly" in parts:
+                parts["fly"] += " (hover)"
+            value = ", ".join(v if m == "walk" else f"{m} {v}" for m, v in parts.items()) or value
+        if key in _SENSES and isinstance(value, int) and not isinstance(value, bool):
+            value = f"{value} ft."
         if key == "ability" and isinstance(value, list):
             value = ability_scores(value)
         elif key.endswith("Proficiencies") and isinstance(value, list):
@@ -400,6 +408,7 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
     return [f"**{k}:** {v}" for k, v in facts if v]
 
 
+_SENSES = ("darkvision", "blindsight", "tremorsense", "truesight")
 _CODED = {
     ("optional-features", "featureType"), ("feats", "category"), ("psionics", "type"),
     ("traps", "trapHazType"), ("hazards", "trapHazType"), ("vehicles", "vehicleType"),

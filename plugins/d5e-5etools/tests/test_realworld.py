@@ -55,7 +55,9 @@ def test_ability_choices_and_proficiencies_read_as_words(app: App, tmp_path: Pat
         "language": [{"name": "Cinder Cant", "source": S, "type": "exotic", "entries": ["Ash."]}],
         "race": [
             {
-                "name": "Cinderkin", "source": S, "size": ["M"], "speed": {"walk": 30},
+                "name": "Cinderkin", "source": S, "size": ["M"], "darkvision": 60,
+                "speed": {"walk": 30, "fly": {"number": 20, "condition": "(hover)"}},
+                "soundClip": {"type": "internal", "path": "race/cinderkin.opus"},
                 "ability": [{"choose": {"from": every, "count": 2}}],
                 "languageProficiencies": [
                     {"common": True, "anyStandard": 1, "cinder cant|realworld": True}
@@ -69,7 +71,7 @@ def test_ability_choices_and_proficiencies_read_as_words(app: App, tmp_path: Pat
                 "entries": [{"type": "entries", "name": "Ember", "entries": ["Warm."]}],
             },
             {
-                "name": "Ashborn", "source": S, "size": ["S"], "speed": {"walk": 25},
+                "name": "Ashborn", "source": S, "size": ["S"], "speed": 25,
                 "ability": [
                     {"con": 2, "choose": {"from": ["str", "wis"], "count": 1}},
                     {"choose": {"weighted": {"from": every, "weights": [2, 1]}}},
@@ -91,6 +93,9 @@ def test_ability_choices_and_proficiencies_read_as_words(app: App, tmp_path: Pat
     assert "**Tool proficiencies:** one of artisan's tool or Herbalism Kit (your choice)" in lines
     assert "**Armor proficiencies:** Light, Medium" in lines
     assert "**Weapon proficiencies:** Martial" in lines
+    assert "**Speed:** 30 ft., fly 20 ft. (hover)" in lines
+    assert "**Darkvision:** 60 ft." in lines
+    assert not [line for line in lines if "clip" in line.lower()]  # an audio file: not shown
     for raw in ("yes", "|realworld", "Choose", "Any standard", "None"):
         assert raw not in kin, raw
     ash = [line.rstrip() for line in card(app, "realworld:races/ashborn").splitlines()]
@@ -102,6 +107,7 @@ def test_ability_choices_and_proficiencies_read_as_words(app: App, tmp_path: Pat
         "**Skill tool language proficiencies:** two skills, tools or languages of your choice"
         in ash
     )
+    assert "**Speed:** 25 ft." in ash
 
 
 def test_a_books_data_of_one_section_under_another_id(app: App, tmp_path: Path) -> None:
