@@ -326,6 +326,22 @@ def proficiencies(value: Any, kind: str = "") -> str:
     return "; or ".join(o for o in options if o)
 
 
+def height_and_weight(value: dict[str, Any]) -> str:
+    """A race's `heightAndWeight` as 5etools' table reads it: `height 4 ft. 6 in. + 2d6 in.;
+    weight 200 lb. + (2d6 × 2d4) lb.` (the height roll times the weight roll)."""
+    base_height, height_mod = value.get("baseHeight"), value.get("heightMod")
+    base_weight, weight_mod = value.get("baseWeight"), value.get("weightMod")
+    parts = []
+    if isinstance(base_height, int) and not isinstance(base_height, bool):
+        feet, inches = divmod(base_height, 12)
+        added = f" + {height_mod} in." if height_mod else ""
+        parts.append(f"height {feet} ft. {inches} in.{added}")
+    if isinstance(base_weight, int | float) and not isinstance(base_weight, bool):
+        roll = f"({height_mod} × {weight_mod})" if height_mod and weight_mod else height_mod
+        parts.append(f"weight {base_weight} lb." + (f" + {roll} lb." if roll else ""))
+    return "; ".join(parts)
+
+
 def _subtitle(entry: Entry, raw: dict[str, Any]) -> str:
     kind = entry.collection.replace("-", " ").rstrip("s")
     kind = {"statuse": "status", "classe": "class"}.get(kind, kind)
@@ -387,6 +403,8 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             if parts.pop("hover", None) and "fly" in parts:
                 parts["fly"] += " (hover)"
             value = ", ".join(v if m == "walk" else f"{m} {v}" for m, v in parts.items()) or value
+        if key == "heightAndWeight" and isinstance(value, dict):
+            value = height_and_weight(value) or value
         if key in _SENSES and isinstance(value, int) and not isinstance(value, bool):
             value = f"{value} ft."
         if key == "ability" and isinstance(value, list):

@@ -72,6 +72,8 @@ def test_ability_choices_and_proficiencies_read_as_words(app: App, tmp_path: Pat
             },
             {
                 "name": "Ashborn", "source": S, "size": ["S"], "speed": 25,
+                "heightAndWeight": {"baseHeight": 54, "heightMod": "2d6", "baseWeight": 200,
+                                    "weightMod": "2d4"},
                 "ability": [
                     {"con": 2, "choose": {"from": ["str", "wis"], "count": 1}},
                     {"choose": {"weighted": {"from": every, "weights": [2, 1]}}},
@@ -108,6 +110,10 @@ def test_ability_choices_and_proficiencies_read_as_words(app: App, tmp_path: Pat
         in ash
     )
     assert "**Speed:** 25 ft." in ash
+    assert (
+        "**Height and weight:** height 4 ft. 6 in. + 2d6 in.; weight 200 lb. + (2d6 × 2d4) lb."
+        in ash
+    )
 
 
 def test_a_books_data_of_one_section_under_another_id(app: App, tmp_path: Path) -> None:
