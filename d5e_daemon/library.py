@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 STAMP_CHECK_SECONDS = 5.0
 """How often the files of folder and zip packs are compared with their stamps (`watch`)."""
+STAMP_CHECK_SHARE = 0.01
+"""At most this share of the time goes to comparing stamps: a check that took longer than
+`STAMP_CHECK_SHARE * STAMP_CHECK_SECONDS` (a folder pack of 40,000 files: ~0.2-1 s) waits
+proportionally longer before the next, so a large pack does not keep a core busy while idle."""
 Listener = Callable[[list[str]], None]
 
 
@@ -65,6 +69,8 @@ class Library:
         self._writes_lock = threading.Lock()
         self._unreadable: dict[str, str] = {}
         """Packs whose files at this stamp could not be read again (`recheck_stamps`)."""
+        self.stamps_took = 0.0
+        """Seconds the last `recheck_stamps` took to stamp the files (`watch` paces by it)."""
 
     @property
     def profile(self) -> str:
@@ -457,10 +463,11 @@ class Library:
 
     async def watch(self, running: Callable[[], bool], every: float) -> None:
         """While `running()`: every `every` seconds, if the database changed (another process
-        wrote), follow it; every STAMP_CHECK_SECONDS, read again the folder and zip packs
-        whose files changed unseen (`recheck_stamps`). The daemons of every face run this."""
+        wrote), follow it; every STAMP_CHECK_SECONDS (longer when a check is slow:
+        `STAMP_CHECK_SHARE`), read again the folder and zip packs whose files changed unseen
+        (`recheck_stamps`). The daemons of every face run this."""
         seen = self.db.conn.execute("PRAGMA data_version").fetchone()
-        stamps_checked = time.monotonic()
+        next_check = time.monotonic() + STAMP_CHECK_SECONDS
         while running():
             await asyncio.sleep(every)
             if not running():
@@ -469,10 +476,12 @@ class Library:
             if version != seen:
                 seen = version
                 await self.follow_database()
-            if time.monotonic() - stamps_checked >= STAMP_CHECK_SECONDS:
+            if time.monotonic() >= next_check:
+                took = 0.0
                 if self.settings().watch:
                     await self.recheck_stamps()
-                stamps_checked = time.monotonic()
+                    took = self.stamps_took
+                next_check = time.monotonic() + stamp_check_pause(took)
 
     async def recheck_stamps(self) -> list[packs.InstallResult]:
         """Folder and zip packs whose files changed on disk while the daemon runs, unseen by
@@ -486,7 +495,9 @@ class Library:
             for row in queries.installed_packs(self.db.conn)
             if not row.origin.startswith("plugin:") and Path(row.origin).is_absolute()
         ]
+        started = time.monotonic()
         stale = await asyncio.to_thread(_stale_packs, rows, self._unreadable)
+        self.stamps_took = time.monotonic() - started
         if not stale:
             return []
         log.info("files changed unseen: reading %s again", ", ".join(stale))
@@ -508,6 +519,12 @@ class Library:
                 self._reported_ties.add(warning)
                 log.warning("%s", warning)
         return self.tie_warnings
+
+
+def stamp_check_pause(took: float) -> float:
+    """Seconds from a check of the stamps that took `took` seconds to the next: at most
+    `STAMP_CHECK_SHARE` of the time goes to them."""
+    return max(STAMP_CHECK_SECONDS, took / STAMP_CHECK_SHARE)
 
 
 def _stale_packs(

@@ -9,6 +9,7 @@ import asyncio
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +83,29 @@ def test_the_watch_loop_of_every_face_compares_the_stamps(
     asyncio.run(watch_a_while())
     assert changed == [["brew"]]
     assert "Level 2 zap." in card(app)
+
+
+def test_a_slow_check_of_the_stamps_waits_longer_before_the_next(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder pack of tens of thousands of files takes about a second to stamp: checked every
+    STAMP_CHECK_SECONDS it kept a core ~20 % busy while the daemon sat idle. The next check
+    waits at least `took / STAMP_CHECK_SHARE`; a quick one keeps the usual pace."""
+    assert library_module.stamp_check_pause(0.01) == library_module.STAMP_CHECK_SECONDS == 5.0
+    assert library_module.stamp_check_pause(1.0) == 100.0  # 1 s of 1 %
+
+    monkeypatch.setattr(library_module, "STAMP_CHECK_SECONDS", 0.05)
+    pack = write_pack(tmp_path / "brew", {"spells/zap.json": zap(1)})
+    asyncio.run(app.library.install(path=pack))
+    checks: list[float] = []
+    stamp = library_module._stale_packs
+
+    def slow_stamps(*args: Any) -> dict[str, str]:
+        checks.append(time.monotonic())
+        time.sleep(0.02)
+        return stamp(*args)
+
+    monkeypatch.setattr(library_module, "_stale_packs", slow_stamps)
+    started = time.monotonic()
+    asyncio.run(app.library.watch(lambda: time.monotonic() - started < 1.0, 0.01))
+    assert len(checks) == 1, checks  # the first after 0.05 s, the next not before 2 s
