@@ -42,9 +42,13 @@ HIDDEN = frozenset(
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
+_LABELS = {"trapHazType": "Type"}
+"""Keys whose words make no label ("Trap haz type")."""
+
+
 def label(key: str) -> str:
-    """`conditionImmune` → `Condition immune`."""
-    return _WORDS.sub(" ", key).replace("_", " ").capitalize()
+    """`conditionImmune` → `Condition immune`; `trapHazType` → `Type`."""
+    return _LABELS.get(key) or _WORDS.sub(" ", key).replace("_", " ").capitalize()
 
 
 _FORMULA_VARIABLE = re.compile(r"<\$([a-z_]+)\$>")

@@ -566,7 +566,7 @@ def test_cards_of_vehicles_objects_traps_tables_and_deities(app: App, tmp_path: 
     assert "***Ember Thrower (2×; AC 15; HP 30).*** *Ranged Weapon Attack:* +4 to hit." in skiff
     shrine = card(app, "gear:objects/ember-shrine")
     assert "**Object type:** Siege Weapon" in shrine and "***Flare.*** It flares." in shrine
-    assert "**Trap haz type:** Mechanical Trap" in card(app, "gear:traps/coal-pit")
+    assert "**Type:** Mechanical Trap" in card(app, "gear:traps/coal-pit")
     omens = card(app, "gear:tables/ember-omens")
     assert omens.index("Omens come.") < omens.index("| 1 | A spark |") < omens.index("Or not.")
     assert "**Intro:**" not in omens
