@@ -1006,6 +1006,11 @@ def test_a_chest_that_is_secretly_a_monster_is_the_mimic(
         ("a dog that teleports short distances", False),
         ("mimic", False),
         ("inside the dome of force", False),  # a word holding `me` or `us` is not one
+        ("spells banned in the US", False),  # the country, not the pronoun
+        ("a wand made in the U.S.", False),
+        ("the ogre chased us", True),
+        ("Us three against the dragon", True),
+        ("HELP US CROSS THE RIVER", True),  # all in capitals: the pronoun
     ],
 )
 def test_a_query_told_in_the_first_person(query: str, told: bool) -> None:
@@ -1027,6 +1032,8 @@ def test_a_first_person_situation_asks_for_the_means_not_the_creature(
     assert hits[0].ref == "spells/water-walk"
     told = ask(indexed, query="the giant crocodile lives in the lake", limit=20, explain=True)
     assert not any("told in the first person" in h.explain.boosts for h in told.hits)
+    country = ask(indexed, query="the giant crocodile in the US", limit=20, explain=True)
+    assert not any("told in the first person" in h.explain.boosts for h in country.hits)
 
     def things(refs: list[str]) -> int:
         return sum(r.split("/")[0] in ranking.FIRST_PERSON_COLLECTIONS for r in refs)

@@ -403,12 +403,17 @@ _FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|myself|we|us|our|ours|ourselves)\
 
 
 def first_person(text: str) -> bool:
-    """Whether the query is told in the first person (`I`, `my`, `we`, `our`, ...).
+    """Whether the query is told in the first person (`I`, `my`, `we`, `our`, ...). "US" in
+    capitals is the country, not the pronoun, unless the whole query is in capitals.
 
     >>> first_person("our wizard slipped off the cliff"), first_person("a dog that teleports")
     (True, False)
+    >>> first_person("the US edition of the spell"), first_person("HELP US CROSS THE RIVER")
+    (False, True)
     """
-    return bool(_FIRST_PERSON.search(_APOSTROPHES.sub("'", text)))
+    text = _APOSTROPHES.sub("'", text)
+    shouted = not any(c.islower() for c in text)
+    return any(m[0] != "US" or shouted for m in _FIRST_PERSON.finditer(text))
 
 
 def asks(text: str) -> bool:
