@@ -1,14 +1,16 @@
 """Search quality on the dev set: recall@1/@5/@10 and MRR@10 for keyword, semantic and hybrid.
 
     .venv/bin/python bench/quality.py [--eval ../shared/eval/search-dev.jsonl] [-v] [--json F]
-        [--heldout FILE...] [--folds] [--passage-tokens 96,128,192] [--db F]
+        [--heldout FILE...] [--folds] [--passage-tokens 96,128,192] [--db F] [--ranks F]
 
 Builds a database on the SRD in a temporary folder, indexes it with the real model (vectors come
 from the user's vector cache when they are already there), then asks `d5e/search`'s function
 every query of the eval set in each mode (`--db`: on a database indexed beforehand instead, such
 as the SRD with 100,000 generated entries). `-v` adds the figures per query type and the rank of
 every query that missed the top 5 in hybrid mode. The held-out queries (written before looking
-at any ranking, never used to choose anything) are measured the same way, as a sanity check.
+at any ranking, never used to choose anything) are measured the same way, each set and all of
+them pooled. `--ranks F` writes every query's rank in each mode (set → id → mode → rank, null
+outside the top 10), to compare two checkouts query by query.
 
 `--folds` checks the ranking constants against overfitting: for every setting of a small grid
 (name weight × keyword weight × coverage weight, and the passage sizes given), it measures
@@ -54,6 +56,7 @@ HELDOUT = [
     REPO / "bench" / "search-heldout-9.jsonl",
     REPO / "bench" / "search-heldout-10.jsonl",
     REPO / "bench" / "search-heldout-11.jsonl",
+    REPO / "bench" / "search-heldout-12.jsonl",
 ]
 MODES = ("keyword", "semantic", "hybrid")
 # The grid of `--folds`: the ranking constants of features/search.py and values around them.
@@ -240,6 +243,7 @@ def main() -> int:
         "bench/scale.py's 100,000 generated entries beside it), instead of a fresh SRD one",
     )
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--ranks", type=Path, help="write every query's rank in each mode here")
     args = ap.parse_args()
     if args.db and (args.folds or "," in args.passage_tokens):
         ap.error("--db measures the database as it is indexed: no --folds, one passage size")
@@ -306,6 +310,23 @@ def main() -> int:
                 got = {m: held_ranks[name][m][i] for m in MODES}
                 if got["hybrid"] is None or got["hybrid"] > 5:
                     print(f"  miss {q['id']} {got} {q['query']!r} -> {q['relevant'][0]}")
+    if len(heldout) > 1:
+        pooled = {m: [r for name in heldout for r in held_ranks[name][m]] for m in MODES}
+        report["pooled"] = {mode: figures(r) for mode, r in pooled.items()}
+        count = sum(len(held) for held in heldout.values())
+        out.table(f"held out, pooled: {count} queries", *measure_rows(report["pooled"]))
+    if args.ranks:
+        sets = {args.eval.name: (queries, ranks)}
+        sets.update({name: (held, held_ranks[name]) for name, held in heldout.items()})
+        args.ranks.write_text(
+            json.dumps(
+                {
+                    name: {q["id"]: {m: r[m][i] for m in MODES} for i, q in enumerate(qs)}
+                    for name, (qs, r) in sets.items()
+                },
+                indent=1,
+            )
+        )
     if args.folds:
         report["passage_sizes"] = sizes_table(by_size, queries)
         report["fold_check"] = fold_check(swept, shipped, queries)
