@@ -20,11 +20,12 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import quote
 
 import apsw
@@ -418,6 +419,27 @@ def rollback(path: Path) -> str:
         conn.close()
     newest.rename(newest.with_suffix(".restored"))
     return f"restored {newest.name} (schema v{version}) over {path}"
+
+
+class UntilChanged(Generic[T]):
+    """Values read from the database, remembered for each owner (an `App`, a passage index:
+    held weakly) and key until the owner's stamp moves (`queries.data_version`: any commit of
+    another connection). A new stamp forgets all the owner's values at once."""
+
+    def __init__(self) -> None:
+        self._held: weakref.WeakKeyDictionary[Any, tuple[object, dict[Hashable, T]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self, owner: object, stamp: object, key: Hashable, read: Callable[[], T]) -> T:
+        """The value of `key` for `owner` read at `stamp`: remembered, or `read()` now."""
+        held = self._held.get(owner)
+        if held is None or held[0] != stamp:
+            held = self._held[owner] = (stamp, {})
+        values = held[1]
+        if key not in values:
+            values[key] = read()
+        return values[key]
 
 
 # -- the database as the daemon holds it ------------------------------------------------------

@@ -459,3 +459,47 @@ def test_upgrade_gives_attributes_their_listing_order(srd_template: Path, tmp_pa
             assert queries_module.browse(app.conn, scope, 300, 0) == [i for (i,) in wide]
     finally:
         app.close()
+
+
+def test_values_are_remembered_until_the_database_changes(tmp_path: Path) -> None:
+    """`UntilChanged` answers from memory while no other connection committed, reads again
+    once one did (`PRAGMA data_version`), keeps each owner's and key's value apart, and lets
+    go of an owner nobody holds."""
+    import gc
+    import weakref
+
+    from d5e_daemon import queries
+
+    path = tmp_path / "d5e.sqlite3"
+    reader, writer = db.connect(path), db.connect(path)
+
+    class Owner:
+        pass
+
+    held = db.UntilChanged[int]()
+    reads: list[str] = []
+
+    def count(key: str) -> int:
+        def read() -> int:
+            reads.append(key)
+            return int(reader.execute("SELECT count(*) FROM pack").fetchone()[0])
+
+        return held.get(owner, queries.data_version(reader), key, read)
+
+    try:
+        owner = Owner()
+        assert (count("a"), count("a"), count("b")) == (0, 0, 0)
+        assert reads == ["a", "b"]
+        writer.execute("INSERT INTO pack (id, title) VALUES ('brew', 'Brew')")
+        assert (count("a"), count("a")) == (1, 1)
+        assert reads == ["a", "b", "a"]
+        other = Owner()
+        assert held.get(other, queries.data_version(reader), "a", lambda: 7) == 7
+        assert count("a") == 1 and reads == ["a", "b", "a"]
+        gone = weakref.ref(other)
+        del other
+        gc.collect()
+        assert gone() is None  # not kept alive by what it remembered
+    finally:
+        reader.close()
+        writer.close()

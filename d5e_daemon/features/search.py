@@ -39,7 +39,6 @@ import difflib
 import functools
 import math
 import re
-import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
@@ -49,6 +48,7 @@ from typing import Any, TypeVar
 
 from .. import filters, numeric, queries
 from ..app import App
+from ..db import UntilChanged
 from ..errors import IndexNotReady, InvalidParams
 from ..packs import EDITION_PACKS
 from ..protocol import (
@@ -355,9 +355,7 @@ def filter_words(app: App, text: str) -> list[tuple[str, Any]]:
 
 MAX_WORD_FILTER_VALUES = 2000
 """`filter_words` holds the values of a filter of `WORD_FILTERS` in memory up to this many."""
-_WORD_FILTER_VALUES: weakref.WeakKeyDictionary[App, tuple[object, dict[str, frozenset[Any]]]] = (
-    weakref.WeakKeyDictionary()
-)
+_WORD_FILTER_VALUES = UntilChanged[dict[str, frozenset[Any]]]()
 
 
 def _word_filter_values(app: App) -> dict[str, frozenset[Any]]:
@@ -365,16 +363,16 @@ def _word_filter_values(app: App) -> dict[str, frozenset[Any]]:
     filter with more than `MAX_WORD_FILTER_VALUES` is left out), read again whenever the
     database changed: a query's words are looked up here instead of one seek each (~60 a
     query)."""
-    stamp = queries.data_version(app.conn)
-    held = _WORD_FILTER_VALUES.get(app)
-    if held is None or held[0] != stamp:
+
+    def read() -> dict[str, frozenset[Any]]:
         values = {}
         for name in WORD_FILTERS:
             found = queries.attribute_distinct_values(app.conn, name, MAX_WORD_FILTER_VALUES + 1)
             if len(found) <= MAX_WORD_FILTER_VALUES:
                 values[name] = frozenset(found)
-        held = _WORD_FILTER_VALUES[app] = (stamp, values)
-    return held[1]
+        return values
+
+    return _WORD_FILTER_VALUES.get(app, queries.data_version(app.conn), None, read)
 
 
 # -- ranking ----------------------------------------------------------------------------------
@@ -836,9 +834,7 @@ class _Lists:
     weights: dict[int, float] = field(default_factory=dict)
 
 
-_PACK_ROWS: weakref.WeakKeyDictionary[
-    App, tuple[object, dict[tuple[str, ...], tuple[int, int] | None]]
-] = weakref.WeakKeyDictionary()
+_PACK_ROWS = UntilChanged[tuple[int, int] | None]()
 
 
 def pack_rows(app: App, packs: Sequence[str]) -> tuple[int, int] | None:
@@ -846,13 +842,7 @@ def pack_rows(app: App, packs: Sequence[str]) -> tuple[int, int] | None:
     every entry id of the packs (13 ms for a pack of 100,000 entries), and the same packs are
     asked for on every search."""
     stamp = queries.data_version(app.conn)
-    held = _PACK_ROWS.get(app)
-    if held is None or held[0] != stamp:
-        held = _PACK_ROWS[app] = (stamp, {})
-    key = tuple(packs)
-    if key not in held[1]:
-        held[1][key] = queries.pack_id_range(app.conn, packs)
-    return held[1][key]
+    return _PACK_ROWS.get(app, stamp, tuple(packs), lambda: queries.pack_id_range(app.conn, packs))
 
 
 def pack_groups(app: App, scope: queries.SearchScope) -> list[queries.SearchScope]:

@@ -40,6 +40,7 @@ from typing import Any
 import apsw
 
 from .. import numeric, queries
+from ..db import UntilChanged
 from .counts import DocCounts
 from .passages import PassageIndex
 
@@ -520,13 +521,11 @@ def _squared_sizes(index: PassageIndex) -> Any:
 class _Owned:
     """The passages of the profile's winners, by passage and by entry (`_owners`)."""
 
-    stamp: object
-    key: tuple[str, str]
     entries: dict[int, int]
     passages: dict[int, list[int]] = field(default_factory=dict)
 
 
-_OWNED: weakref.WeakKeyDictionary[PassageIndex, _Owned] = weakref.WeakKeyDictionary()
+_OWNED = UntilChanged[_Owned]()
 
 
 def _owned(
@@ -538,15 +537,15 @@ def _owned(
     index of codes (its scope is asked of the database)."""
     if not index.exact or scope.restricted:
         return None
-    key = (scope.profile, model)
-    owned = _OWNED.get(index)
-    if owned is None or owned.stamp != index.stamp or owned.key != key:
+
+    def read() -> _Owned:
         entries = queries.passages_in_scope(conn, scope, model)
         passages: dict[int, list[int]] = {}
         for passage_id, entry_id in sorted(entries.items()):
             passages.setdefault(entry_id, []).append(passage_id)
-        owned = _OWNED[index] = _Owned(index.stamp, key, entries, passages)
-    return owned
+        return _Owned(entries, passages)
+
+    return _OWNED.get(index, index.stamp, (scope.profile, model), read)
 
 
 def _owners(
