@@ -557,14 +557,21 @@ class Reader:
         ident = identity(item.kind, item.raw)
         first = self.identities.get(ident)
         if first is not None:
+            # 5etools' site lists both (its links reach the first): both are installed, this
+            # one under a slug of its own (`_unique_slugs`), and the author is told
             line, _ = first.where()
+            first_path = json_path((first.written or first.kind, first.index))
             self.problems.append(
                 item.problem(
                     f"duplicate {item.kind} {item.raw.get('name')!r} of source "
-                    f"{entity_source(item.raw)!r} (first at {first.file.path}:{line})",
+                    f"{entity_source(item.raw)!r} (first at {first.file.path}:{line}, "
+                    f"{first_path}): both are installed, this one under a slug of its own; "
+                    "a tag or `_copy` naming them reaches the first, as on 5etools' site",
                     ("name",),
+                    "warning",
                 )
             )
+            self.items.append(item)
             return
         self.identities[ident] = item
         self.by_key.setdefault(item.key, item)
@@ -1646,21 +1653,27 @@ def _unique_slugs(entries: list[Entry]) -> None:
     """Objects 5etools tells apart by more than their name (a subclass of the 2014 and of the
     2024 class, deities of two pantheons, versions without a name of their own) get slugs of
     their own: the first keeps its slug, the next take what tells them apart."""
-    seen: set[tuple[str, str]] = set()
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
     for i, entry in enumerate(entries):
-        if (entry.collection, entry.slug) in seen:
-            raw = entry.data.get(convert.RAW) if isinstance(entry.data, dict) else None
-            raw = raw if isinstance(raw, dict) else {}
-            extras = [
-                raw.get(k)
-                for k in ("classSource", "pantheon", "raceSource", "set", "abbreviation", "source")
+        raw = entry.data.get(convert.RAW) if isinstance(entry.data, dict) else None
+        raw = raw if isinstance(raw, dict) else {}
+        first = seen.get((entry.collection, entry.slug))
+        if first is not None:
+            keys = ("classSource", "pantheon", "raceSource", "set", "abbreviation", "source")
+            extras = [raw.get(k) for k in keys if raw.get(k) != first.get(k)]
+            # two objects of one name and source (a file's slip): the first short field that
+            # differs (`rarity`: `arrows-acid-10-rare`)
+            extras += [
+                v
+                for k, v in raw.items()
+                if isinstance(v, str) and 0 < len(v) <= 20 and v != first.get(k)
             ]
             candidates = [convert.slug(f"{entry.slug} {x}") for x in extras if x]
             candidates += [f"{entry.slug}-{n}" for n in range(2, len(entries) + 2)]
             slug = next(c for c in candidates if (entry.collection, c) not in seen)
             data = {**entry.data, "index": slug} if isinstance(entry.data, dict) else entry.data
             entries[i] = entry = msgspec.structs.replace(entry, slug=slug, data=data)
-        seen.add((entry.collection, entry.slug))
+        seen[(entry.collection, entry.slug)] = raw
 
 
 def _expand_variant(

@@ -270,7 +270,10 @@ def test_a_broken_file_reports_every_problem_located_and_imports_nothing(
     assert not report.ok
     found = {(p.line, p.message.split(" (")[0]) for p in report.problems if p.severity == "error"}
     text = path.read_text("utf-8").splitlines()
-    assert any("duplicate monster 'Alpha'" in m for _, m in found)
+    # a second 'Alpha' of the same source is no error (it was one until the fourteenth session):
+    # 5etools' site shows both, and a real file holding such a slip (TheGiddyLimit/homebrew's
+    # Trick Arrows) is wanted whole; it is a warning, both installed (test_realworld14)
+    assert not any("duplicate monster 'Alpha'" in m for _, m in found)
     assert any("unknown _mod mode 'frobnicateArr'" in m for _, m in found)
     assert any("must be an object" in m for _, m in found)
     assert any("`spell` must be an array" in m for _, m in found)
@@ -278,6 +281,7 @@ def test_a_broken_file_reports_every_problem_located_and_imports_nothing(
     # the copy of a missing SRD monster is told in the same report, not once the rest is fixed
     # (a warning: an entry of a book d5e cannot hold is left out, see test_official_copies)
     warned = [p.message for p in report.problems if p.severity == "warning"]
+    assert any("duplicate monster 'Alpha'" in m and "both are installed" in m for m in warned)
     assert any("left out" in m and "srd-2014 has no monsters/nobody" in m for m in warned)
     for line, message in found:
         assert 1 <= line <= len(text), message

@@ -1,0 +1,64 @@
+"""Shapes found in real homebrew files nobody here wrote (fourteenth session:
+TheGiddyLimit/homebrew's Trick Arrows, Reincarnate Tables Expanded and Badooga's Psion;
+Stabbath's 5etools-stabby), each in a small file of our own."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from fivetools_files import card, data, install, write
+
+from d5e_daemon.app import App
+from d5e_daemon.features.lookup import lookup
+from d5e_daemon.features.packs import validate
+from d5e_daemon.protocol import LookupParams, ValidateParams
+
+S = "Realworld"
+
+
+def test_two_items_of_one_name_and_source_are_both_installed_with_a_warning(
+    app: App, tmp_path: Path
+) -> None:
+    """Trick Arrows holds two "Arrows, Acid (10)" of one source (an uncommon and a rare one):
+    5etools' site lists both, so the file installs, both cards are there, and the author is
+    told where each is and which one a tag reaches."""
+
+    def arrows(rarity: str, damage: str) -> dict[str, object]:
+        extra = f"Each arrow deals an extra {{@damage {damage}}} acid damage."
+        return {"name": "Arrows, Acid (10)", "source": S, "type": "A", "rarity": rarity,
+                "entries": [extra]}  # fmt: skip
+
+    doc = {
+        "item": [arrows("uncommon", "1d4"), arrows("rare", "2d4")],
+        "spell": [{"name": "Etch", "source": S, "level": 1, "school": "V",
+                   "time": [{"number": 1, "unit": "action"}], "range": {"type": "point",
+                   "distance": {"type": "self"}}, "components": {"v": True},
+                   "duration": [{"type": "instant"}],
+                   "entries": ["Coat {@item Arrows, Acid (10)|Realworld|your arrows}."]}],
+    }  # fmt: skip
+    path = write(tmp_path, S, doc)
+    report = asyncio.run(validate(app, ValidateParams(path=str(path))))
+    assert report.ok
+    (warning,) = [p for p in report.problems if "duplicate" in p.message]
+    assert warning.severity == "warning"
+    assert warning.field == "item[1].name"
+    assert "first at" in warning.message and "item[0]" in warning.message
+    assert "both are installed" in warning.message and "reaches the first" in warning.message
+    text = path.read_text("utf-8").splitlines()
+    assert '"name": "Arrows, Acid (10)"' in text[warning.line - 1]
+
+    result = install(app, path)
+    assert result.entries == 3
+    assert "1d4 acid" in card(app, "realworld:magic-items/arrows-acid-10")
+    rare = card(app, "realworld:magic-items/arrows-acid-10-rare")  # named by what differs
+    assert "*Ammunition, rare*" in rare and "2d4 acid" in rare
+    assert data(app, "realworld:magic-items/arrows-acid-10-rare")["rarity"] == {"name": "Rare"}
+    # a tag reaches the first, as 5etools' links do
+    etch = card(app, "realworld:spells/etch")
+    assert "[your arrows](d5e://realworld/magic-items/arrows-acid-10.md)" in etch
+    # looking the name up finds the first and offers the other
+    found = lookup(app, LookupParams(name="Arrows, Acid (10)"))
+    assert found.entry.qualified_ref == "realworld:magic-items/arrows-acid-10"
+    also = [(a.pack, a.ref) for a in found.also]
+    assert also == [("realworld", "magic-items/arrows-acid-10-rare")]
