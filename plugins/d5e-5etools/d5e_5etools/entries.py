@@ -13,6 +13,8 @@ import math
 import re
 from typing import Any
 
+from .copy import split_by_tags
+
 ABILITY_NAMES = {
     "str": "Strength",
     "dex": "Dexterity",
@@ -164,7 +166,12 @@ def _cell(value: Any) -> str:
             return shown if "entry" not in value else f"{shown} {_cell(value['entry'])}"
         value = value.get("entry", value.get("entries", ""))
     flat = " ".join(blocks(value)) if not isinstance(value, str) else value
-    return flat.replace("\n", " ").replace("|", "\\|").strip()
+    # a cell's own `|` is escaped for the Markdown table; a tag's (`{@race Elf|PHB}`) is the
+    # tag's, read when the card is shown
+    return "".join(
+        p if p.startswith("{@") else p.replace("|", "\\|")
+        for p in split_by_tags(flat.replace("\n", " "))
+    ).strip()
 
 
 def table(entry: dict[str, Any]) -> list[str]:

@@ -62,3 +62,28 @@ def test_two_items_of_one_name_and_source_are_both_installed_with_a_warning(
     assert found.entry.qualified_ref == "realworld:magic-items/arrows-acid-10"
     also = [(a.pack, a.ref) for a in found.also]
     assert also == [("realworld", "magic-items/arrows-acid-10-rare")]
+
+
+def test_a_table_cell_keeps_its_tags_whole(app: App, tmp_path: Path) -> None:
+    """A cell's `|` is escaped for the Markdown table, but not the `|` inside its tags:
+    `{@race Aasimar|VGM}` showed as `Aasimar\\` and a table link as `[Reincarnate: Dwarf\\](…)`."""
+    cell = {"type": "cell", "roll": {"min": 1, "max": 50}}
+    doc = {
+        "table": [
+            {"name": "Rebirth", "source": S, "colLabels": ["{@dice d100}", "Race", "Then"],
+             "rows": [[cell, "{@race Aasimar|VGM}",
+                       "Roll on {@table Rebirth: Dwarf|Realworld} | or {@race dwarf||Standard}"],
+                      [{"type": "cell", "roll": {"exact": 100}},
+                       "{@coinflip Flip coin|Mark|Marked|Unmarked}", "\u2014"]]},
+            {"name": "Rebirth: Dwarf", "source": S, "colLabels": ["Subrace"],
+             "rows": [["Hill"]]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    shown = card(app, "realworld:tables/rebirth")
+    assert "\\](" not in shown and "Aasimar\\" not in shown and "Flip coin\\" not in shown
+    assert (
+        "| 1–50 | Aasimar | Roll on [Rebirth: Dwarf](d5e://realworld/tables/rebirth-dwarf.md) "
+        "\\| or [Standard](d5e://srd-2014/races/dwarf.md) |"
+    ) in shown
+    assert "| 100 | Flip coin | — |" in shown
