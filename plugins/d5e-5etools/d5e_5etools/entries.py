@@ -218,10 +218,13 @@ def _image(entry: dict[str, Any]) -> list[str]:
     return [f"![{alt}]({url})" if url else f"*[image: {alt}{title}]*"]
 
 
-def _ability_line(entry: dict[str, Any], what: str) -> str:
+def _ability_line(entry: dict[str, Any], what: str, formula: str) -> str:
+    """5etools' `abilityDc` / `abilityAttackMod`: `**Spell save DC** = 8 + …`, the entry's name
+    before `save DC` or `attack modifier` (`Ki`, `Discipline`), as its Renderer writes it."""
     names = [ABILITY_NAMES.get(a, str(a)) for a in entry.get("attributes") or []]
     joined = " or ".join(names) if names else "chosen"
-    return f"**{_name(entry) or what}** = 8 + your proficiency bonus + your {joined} modifier"
+    choice = " (your choice)" if len(names) > 1 else ""
+    return f"**{_name(entry) or 'Spell'} {what}** = {formula}your {joined} modifier{choice}"
 
 
 def _spell_list(spells: Any) -> str:
@@ -412,12 +415,9 @@ def _entry(entry: Any, depth: int) -> list[str]:
     if kind in ("inline", "inlineBlock"):
         return ["".join(" ".join(_entry(e, depth)) for e in entry.get("entries") or [])]
     if kind == "abilityDc":
-        return [_ability_line(entry, "Spell save DC")]
+        return [_ability_line(entry, "save DC", "8 + your proficiency bonus + ")]
     if kind == "abilityAttackMod":
-        names = [ABILITY_NAMES.get(a, str(a)) for a in entry.get("attributes") or []]
-        joined = " or ".join(names) or "chosen"
-        label = name or "Spell attack modifier"
-        return [f"**{label}** = your proficiency bonus + your {joined} modifier"]
+        return [_ability_line(entry, "attack modifier", "your proficiency bonus + ")]
     if kind == "abilityGeneric":
         line = str(entry.get("text", ""))
         return [f"**{name}** = {line}" if name else line]

@@ -87,3 +87,23 @@ def test_a_table_cell_keeps_its_tags_whole(app: App, tmp_path: Path) -> None:
         "\\| or [Standard](d5e://srd-2014/races/dwarf.md) |"
     ) in shown
     assert "| 100 | Flip coin | — |" in shown
+
+
+def test_ability_dc_and_attack_modifier_are_labelled_as_5etools_labels_them(
+    app: App, tmp_path: Path
+) -> None:
+    """`{"type": "abilityDc", "name": "Discipline"}` read `**Discipline** = 8 + …` and its
+    attack modifier `**Discipline** = …`: two lines of one label; 5etools writes
+    `Discipline save DC` and `Discipline attack modifier`."""
+    dc = {"type": "abilityDc", "name": "Discipline", "attributes": ["int"]}
+    mod = {"type": "abilityAttackMod", "name": "Discipline", "attributes": ["int", "wis"]}
+    doc = {"feat": [{"name": "Mind Over Matter", "source": S, "entries": ["Focus.", dc, mod]}]}
+    install(app, write(tmp_path, S, doc))
+    shown = card(app, "realworld:feats/mind-over-matter")
+    assert (
+        "**Discipline save DC** = 8 + your proficiency bonus + your Intelligence modifier"
+    ) in shown
+    assert (
+        "**Discipline attack modifier** = your proficiency bonus + your Intelligence or "
+        "Wisdom modifier (your choice)"
+    ) in shown
