@@ -16,7 +16,7 @@ import itertools
 import json
 import re
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -576,6 +576,20 @@ class Reader:
         self.identities[ident] = item
         self.by_key.setdefault(item.key, item)
         self.items.append(item)
+
+
+def _item_source(item: Item, known: Collection[str]) -> str:
+    """The source an object belongs to, lower-cased: its `source`; a generic magic variant's is
+    in `inherits` (`"+1 Echoing Weapon"` of `stabbyitems`), one of another book's
+    (`"inherits": {"source": "DMG"}`, a file's own take on the DMG's Berserker Weapon) is the
+    file's; without one, the file's first source ("" when its `_meta` names none)."""
+    own = _low(entity_source(item.raw))
+    if own and (item.raw.get("source") or own in known):
+        return own
+    meta = item.file.doc.get("_meta")
+    sources = meta.get("sources") if isinstance(meta, dict) else None
+    head = sources[0] if isinstance(sources, list) and sources else None
+    return _low(head.get("json")) if isinstance(head, dict) else ""
 
 
 def _low(value: Any) -> str:
@@ -1370,7 +1384,7 @@ def _load(path: Path) -> list[LoadedPack]:
     by_abbreviation: dict[str, list[Item]] = {}
     for item in reader.items:
         raw = item.raw
-        source = str(raw.get("source") or reader.sources[first]["json"]).lower()
+        source = _item_source(item, packs.keys() | abbreviated.keys()) or first
         loaded = packs.get(source)
         if loaded is None and source in abbreviated:
             loaded = packs[abbreviated[source]]
@@ -1601,7 +1615,7 @@ def _load(path: Path) -> list[LoadedPack]:
         if ident not in titles and len(same) == 1:
             titles[ident] = str(same[0].raw["name"])
     for item in reader.documents:
-        source = str(item.raw.get("source") or reader.sources[first]["json"]).lower()
+        source = _item_source(item, packs.keys() | abbreviated.keys())
         loaded = packs.get(source) or packs.get(abbreviated.get(source, "")) or packs[first]
         line, _ = item.where()
         for collection, name, data in _document_entries(item, titles):

@@ -107,3 +107,33 @@ def test_ability_dc_and_attack_modifier_are_labelled_as_5etools_labels_them(
         "**Discipline attack modifier** = your proficiency bonus + your Intelligence or "
         "Wisdom modifier (your choice)"
     ) in shown
+
+
+def test_a_generic_variant_belongs_to_its_own_files_source(app: App, tmp_path: Path) -> None:
+    """A generic variant's source is in `inherits`: installed as a folder (Stabbath's
+    5etools-stabby: backgrounds.json, items.json, magicvariants-expanded.json), the items made
+    from "+1 Echoing Weapon" of items.json's source went to the folder's first pack (its
+    backgrounds, 869 items); a variant re-doing the DMG's Berserker Weapon goes to its own
+    file's pack."""
+    folder = tmp_path / "brew"
+    folder.mkdir()
+    write(folder, "Aback", {"background": [{"name": "Drifter", "source": "Aback",
+                                            "entries": ["You drift."]}]})  # fmt: skip
+
+    def variant(name: str, source: str) -> dict[str, object]:
+        return {"name": f"{name} Weapon", "type": "GV", "requires": [{"weapon": True}],
+                "inherits": {"namePrefix": f"{name} ", "source": source, "rarity": "rare",
+                             "entries": [f"It {name.lower()}s."]}}  # fmt: skip
+
+    write(folder, "Bitems", {"magicvariant": [variant("Echoing", "Bitems")]})
+    write(folder, "Cvariants", {"magicvariant": [variant("Berserker", "DMG")]})
+    install(app, folder)
+    echo = lookup(app, LookupParams(name="Echoing Dagger"))
+    assert echo.entry.qualified_ref == "bitems:magic-items/echoing-dagger"
+    assert "It echoings." in echo.markdown
+    assert lookup(app, LookupParams(name="Echoing Weapon")).entry.pack == "bitems"
+    berserker = lookup(app, LookupParams(name="Berserker Dagger"))
+    assert berserker.entry.qualified_ref == "cvariants:magic-items/berserker-dagger"
+    assert lookup(app, LookupParams(name="Berserker Weapon")).entry.pack == "cvariants"
+    drifter = lookup(app, LookupParams(name="Drifter")).entry
+    assert drifter.pack == "aback"
