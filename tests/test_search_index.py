@@ -107,3 +107,32 @@ def test_doc_counts_read_through_the_connection_they_are_given(database: Databas
     found = counts([fireball, "zzzz"])
     assert found["zzzz"] == 0 and found[fireball] >= 2  # both editions' Fireball, at least
     assert counts.rows() == queries.entry_count(database.conn)
+
+
+def test_each_entry_is_rendered_once_and_its_passages_are_its_index_text(
+    database: Database,
+) -> None:
+    """A build renders each entry's index text once (phase 1, for the keyword index); the
+    passages are split from that text as kept, the same passages as rendering it again gives."""
+    from d5e_daemon.search.builder import LEAD_PASSAGE
+    from d5e_daemon.search.passages import split
+
+    model = LazyModel()
+    tail = "\n" + "Words of a long paragraph.\n" * 60
+    index = index_of(database, model, ["renderer-a"], tail)
+    assert index.build().ready
+    rendered = [name for name, purpose in index.rendered if purpose == "index"]  # type: ignore[attr-defined]
+    conn = database.conn
+    entries = conn.execute("SELECT count(*) FROM entry").fetchone()[0]
+    assert len(rendered) == entries
+    passages: dict[int, list[str]] = {}
+    for entry_id, text in conn.execute("SELECT entry_id, text FROM passage ORDER BY entry_id, ord"):
+        passages.setdefault(entry_id, []).append(text)
+    assert len(passages) > 1000
+    for entry_id, name, collection in conn.execute(
+        "SELECT id, name, collection FROM entry WHERE id IN (SELECT entry_id FROM passage)"
+    ):
+        body = f"{name}. {collection}.{tail}"
+        lead = collection in LEAD_PASSAGE
+        assert passages[entry_id] == split(body, model.count_tokens, index.passage_tokens, lead)
+    assert max(len(p) for p in passages.values()) > 1  # texts of several passages

@@ -105,6 +105,26 @@ def unchanged_entries(conn: apsw.Connection, entries: Iterable[tuple[int, str]])
     }
 
 
+def index_texts(
+    conn: apsw.Connection, key: str, entries: Iterable[tuple[int, str]]
+) -> dict[int, str]:
+    """Of these (entry id, content hash), the index texts phase 1 keeps in `entry_text` for
+    that content with the renderers of `key` (its `attrs` key): what rendering them gives."""
+    pairs = json.dumps([[entry_id, content_hash] for entry_id, content_hash in entries])
+    return {
+        int(entry_id): str(body)
+        for entry_id, body in conn.execute(
+            """
+            SELECT e.id, t.text FROM json_each(?1) j
+            CROSS JOIN entry e ON e.id = j.value ->> 0 AND e.content_hash = j.value ->> 1
+            JOIN entry_index ei ON ei.entry_id = e.id AND ei.attrs = ?2
+            JOIN entry_text t ON t.rowid = e.id
+            """,
+            (pairs, key),
+        )
+    }
+
+
 def save_attrs(
     conn: apsw.Connection, key: str, rows: Iterable[tuple[int, str, list[tuple[str, Any]]]]
 ) -> set[int]:

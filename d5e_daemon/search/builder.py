@@ -8,8 +8,9 @@ while there is work to do; see `queries.forget_other_keys`):
    index text (`render_text(entry, "index")`) in the keyword index (`entry_text`); plain Python,
    a fraction of a second for the SRD, done before any search so that browsing by attributes
    and keyword search never wait for the model;
-2. vectors: each winner of some profile (in the collections that get vectors) is rendered,
-   split into passages, and each passage embedded, unless the vector cache
+2. vectors: the index text of each winner of some profile (in the collections that get
+   vectors), as phase 1 rendered and kept it, is split into passages, and each passage
+   embedded, unless the vector cache
    (`$XDG_CACHE_HOME/d5e/vectors.sqlite3`, keyed by model and text hash, shared by every
    database of the user) already has it. Entries of the current profile go first.
 
@@ -410,7 +411,7 @@ class SearchIndex:
             todo = queries.vectors_todo(conn, self.skip, self.profile(), ENTRIES_PER_BATCH)
             if not todo:
                 break
-            passages = self._passages(todo)
+            passages = self._passages(conn, todo)
             vectors = cache.get(model, [h for _, _, h, _ in passages])
             missing = {h: t for _, _, h, t in passages if h not in vectors}
             if missing:
@@ -434,14 +435,20 @@ class SearchIndex:
                 progress(min(done, total), total)
         log.info("indexed %d entries in %.1f s", done, time.perf_counter() - started)
 
-    def _passages(self, todo: list[queries.IndexTodo]) -> list[tuple[int, int, str, str]]:
-        """(entry id, order, text hash, text) of every passage of the entries."""
+    def _passages(
+        self, conn: apsw.Connection, todo: list[queries.IndexTodo]
+    ) -> list[tuple[int, int, str, str]]:
+        """(entry id, order, text hash, text) of every passage of the entries: of the index
+        text phase 1 rendered and kept (`entry_text`), rendered again only when it is not
+        there for the entry's content."""
+        kept = queries.index_texts(conn, self.attrs_key, [(i.id, i.content_hash) for i in todo])
         out = []
         for item in todo:
             self._yield_to_installs()
-            entry = item.entry()
-            body = self.render(entry, "index")
-            lead = entry.collection in LEAD_PASSAGE
+            body = kept.get(item.id)
+            if body is None:
+                body = self.render(item.entry(), "index")
+            lead = item.row.collection in LEAD_PASSAGE
             for order, passage in enumerate(
                 split(body, self.embedder.count_tokens, self.passage_tokens, lead)
             ):
