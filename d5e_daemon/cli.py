@@ -795,8 +795,10 @@ def _packs_install(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(result)
         return 0
+    told: set[str] = set()  # the problems of files read together are each pack's: told once
     for each in (result, *result.also):  # a folder of several packs: each one's report
-        _print_problems(each.warnings)
+        _print_problems([w for w in each.warnings if str(w) not in told])
+        told.update(str(w) for w in each.warnings)
         sys.stdout.write(_install_summary(each) + "\n")
     return 0
 

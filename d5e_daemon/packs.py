@@ -158,13 +158,18 @@ def alias_problems(entries: list[Entry]) -> list[PackProblem]:
     return problems
 
 
-def pack_error(pack_id: str, problems: list[PackProblem]) -> PackError:
-    """Every problem in one error: the message shows the first few, `data` holds them all."""
+def pack_error(pack_id: str | list[str], problems: list[PackProblem]) -> PackError:
+    """Every problem in one error: the message shows the first few, `data` holds them all. The
+    problems of files read together (a folder of several sources) are all the packs': the
+    message names them all, not the first as if the problems were its own."""
     errors = [p for p in problems if p.severity == "error"]
     shown = "\n".join(str(p) for p in errors[:20])
     more = f"\n… and {len(errors) - 20} more" if len(errors) > 20 else ""
+    ids = [pack_id] if isinstance(pack_id, str) else pack_id
+    named = ", ".join(ids[:3]) + (", …" if len(ids) > 3 else "")
+    which = f"pack {ids[0]} has" if len(ids) == 1 else f"the {len(ids)} packs ({named}) have"
     return PackError(
-        f"pack {pack_id} has {len(errors)} problem(s); nothing was installed:\n{shown}{more}",
+        f"{which} {len(errors)} problem(s); nothing was installed:\n{shown}{more}",
         {"problems": [msgspec.to_builtins(p) for p in problems]},
     )
 
@@ -506,7 +511,7 @@ def install_loaded(
     packs = loaded if isinstance(loaded, list) else [loaded]
     for one in packs:
         if one.errors:
-            raise pack_error(one.pack.id, one.problems)
+            raise pack_error([p.pack.id for p in packs], one.problems)
     results = []
     with transaction(conn):
         for one in packs:

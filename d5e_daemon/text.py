@@ -87,3 +87,16 @@ def fallback_name(slug: str, data_json: str) -> str:
     if isinstance(owner, dict) and owner.get("name") and "level" in data:
         return f"{owner['name']} {data['level']}"
     return slug.replace("-", " ").title()
+
+
+_CONTROL_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}
+
+
+def json_error(exc: json.JSONDecodeError) -> str:
+    """`invalid JSON: …` as a person reads it. json says only `Invalid control character at`
+    of a line break typed inside a string: which character it is and how JSON writes it."""
+    if exc.msg.startswith("Invalid control character") and exc.pos < len(exc.doc):
+        char = exc.doc[exc.pos]
+        what = _CONTROL_NAMES.get(char, f"the control character U+{ord(char):04X}")
+        return f"invalid JSON: {what} inside a string (JSON writes it {json.dumps(char)[1:-1]})"
+    return f"invalid JSON: {exc.msg}"

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import msgspec
 
 from d5e_daemon import Entry, Extends, FindEntry, LoadedPack, Pack, PackProblem, Source
-from d5e_daemon.text import normalize
+from d5e_daemon.text import json_error, normalize
 
 from . import convert, copy, races, refs, srd
 from .entries import apply_properties, blocks
@@ -226,9 +226,7 @@ def parse(path: Path, shown: str) -> tuple[File | None, list[PackProblem]]:
             raise json.JSONDecodeError("Extra data", text, _skip(text, pos + 1))
     except json.JSONDecodeError as exc:
         return None, [
-            PackProblem(
-                file=shown, line=exc.lineno, column=exc.colno, message=f"invalid JSON: {exc.msg}"
-            )
+            PackProblem(file=shown, line=exc.lineno, column=exc.colno, message=json_error(exc))
         ]
     except ValueError as exc:
         return None, [PackProblem(file=shown, line=1, column=1, message=str(exc))]

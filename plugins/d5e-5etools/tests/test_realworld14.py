@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from fivetools_files import card, data, install, write
 
 from d5e_daemon.app import App
+from d5e_daemon.cli import main
 from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.packs import validate
 from d5e_daemon.protocol import LookupParams, ValidateParams
@@ -137,3 +139,34 @@ def test_a_generic_variant_belongs_to_its_own_files_source(app: App, tmp_path: P
     assert lookup(app, LookupParams(name="Berserker Weapon")).entry.pack == "cvariants"
     drifter = lookup(app, LookupParams(name="Drifter")).entry
     assert drifter.pack == "aback"
+
+
+def test_a_folder_of_several_sources_tells_each_problem_once(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Stabbath's 5etools-stabby as a folder of 19 sources: a warning of one file was printed
+    19 times (once per pack: every problem is every pack's), and an error of one file was said
+    to be the first pack's (`pack stabbybackgrounds has 2 problem(s)`); a line break typed
+    inside a string read `invalid JSON: Invalid control character at`."""
+    folder = tmp_path / "brew"
+    folder.mkdir()
+    spell = {"name": "Ping", "source": "Bspells", "level": 0, "school": "V",
+             "entries": ["Ping."]}  # fmt: skip
+    write(folder, "Aback", {"background": [{"name": "Drifter", "source": "Aback",
+                                            "entries": ["You drift."]}]})  # fmt: skip
+    write(folder, "Bspells", {"spell": [spell, spell]})
+    write(folder, "Cfeats", {"feat": [{"name": "Keen", "source": "Cfeats", "entries": ["K."]}]})
+    db = ("--db", str(db_path))
+    assert main(["packs", "install", str(folder), *db]) == 0
+    out = capsys.readouterr().out
+    assert out.count("duplicate spell 'Ping'") == 1
+    assert "aback: installed" in out and "cfeats: installed" in out
+
+    broken = folder / "Someone; Dfeats.json"
+    broken.write_text('{"_meta": {"sources": [{"json": "Dfeats"}]},\n"feat": [{"name": "A\nB"}]}')
+    assert main(["packs", "install", str(folder), *db]) == 1
+    err = capsys.readouterr().err
+    assert "the 3 packs (aback, bspells, cfeats) have 1 problem(s); nothing was installed" in err
+    assert (
+        f"{broken}:2:21: invalid JSON: a line break inside a string (JSON writes it \\n)"
+    ) in err

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from d5e_daemon import Entry, LoadedPack, Pack, PackProblem, Source
+from d5e_daemon.text import json_error
 
 from . import convert
 
@@ -189,7 +190,7 @@ def read_fixture(path: Path, shown: str) -> tuple[Fixture | None, str, tuple[int
         if text[pos + 1 :].strip():
             raise json.JSONDecodeError("Extra data", text, _WS.match(text, pos + 1).end())  # type: ignore[union-attr]
     except json.JSONDecodeError as exc:
-        return None, f"invalid JSON: {exc.msg}", (exc.lineno, exc.colno)
+        return None, json_error(exc), (exc.lineno, exc.colno)
     return Fixture(shown, str(path.resolve()), text, records, offsets), "", (0, 0)
 
 
