@@ -200,7 +200,10 @@ def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
     if kind == "code":
         return f"`{rest}`"
     if kind in ("dice", "damage", "autodice", "d20", "hit", "chance", "scaledice", "scaledamage"):
-        shown = parts[-1].strip() if len(parts) > 1 and kind in ("dice", "damage") else first
+        # `{@dice roll|display|name}`: 5etools shows the display text (the name is the roll's,
+        # for its dice roller), else the roll
+        said = parts[1].strip() if len(parts) > 1 and kind in ("dice", "damage") else ""
+        shown = said or first
         if kind in ("scaledice", "scaledamage"):
             return parts[2].strip() if len(parts) > 2 else first
         if kind in ("hit", "d20"):

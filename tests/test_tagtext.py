@@ -14,6 +14,9 @@ def test_rolls_and_attack_labels_read_as_5etools_prints_them() -> None:
     cases = {
         "{@damage 2d6}": "2d6",
         "{@dice 1d20+3|a d20}": "a d20",
+        # the third part names the roll (Badooga's Psion's starting gold): the display is shown
+        "{@dice 5d4×10|5d4 × 10|Starting Gold}": "5d4 × 10",
+        "{@damage 2d6||Fire}": "2d6",
         "{@hit 5}": "+5",
         "{@hit -1}": "-1",
         "{@dc 15}": "DC 15",
