@@ -15,6 +15,7 @@ from typing import Any
 from d5e_daemon import Entry
 from d5e_daemon.fields import plain
 
+from . import classes
 from .convert import RAW, SCHOOLS, SIZES, code_name, plain_tags
 from .convert import _speed as speed_parts
 from .convert import alignment as alignment_text
@@ -37,6 +38,7 @@ HIDDEN = frozenset(
         "contents", "_versions", "reprintAlias", "freeRules2024", "legacy", "template",
         "ingredients", "instructions", "noteCook", "equipment", "intro", "outro", "yarn",
         "hook", "notions", "gauge", "stitches", "notes", "abbreviations", "soundClip",
+        "classTableGroups",
     }
 )  # fmt: skip
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -379,7 +381,7 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
         facts.append(("Hit die", f"d{raw['hd']['faces']}"))
     if raw.get("alignment"):
         facts.append(("Alignment", alignment_text(raw["alignment"])))
-    for key in ("classFeatures", "subclassFeatures"):
+    for key in ("subclassFeatures",) if collection == "classes" else _FEATURE_KEYS:
         refs = [
             f.get(key[:-1], "") if isinstance(f, dict) else f
             for f in raw.get(key) or []
@@ -396,10 +398,15 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
         if names:
             facts.append((label(key), ", ".join(names)))
     done = {"prerequisite", "size", "hd", "alignment", "classFeatures", "subclassFeatures",
-            "additionalSpells"}  # fmt: skip
+            "additionalSpells", "startingEquipment"}  # fmt: skip
+    if raw.get("classTableGroups"):  # the class table shows them (`classes.table`)
+        done |= classes.BUILDER_DATA
     for key, value in raw.items():
         if key in HIDDEN or key in done or key.endswith("Tags") or _texty(value):
             continue  # text fields are sections of the card (`_sections`)
+        if key in _CLASS_FACTS:  # a class's, in the words of its 5etools page
+            facts.append((label(key), _CLASS_FACTS[key](value)))
+            continue
         if key == "proficiency" and isinstance(value, list):
             value = [ABILITY_NAMES.get(str(v), v) for v in value]
         if key == "speed" and isinstance(value, int | dict) and not isinstance(value, bool):
@@ -431,6 +438,13 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
 
 
 _SENSES = ("darkvision", "blindsight", "tremorsense", "truesight")
+_FEATURE_KEYS = ("classFeatures", "subclassFeatures")
+_CLASS_FACTS = {
+    "startingProficiencies": classes.proficiencies,
+    "multiclassing": classes.multiclassing,
+    "classSpells": classes.class_spells,
+    "spellcastingAbility": lambda v: ABILITY_NAMES.get(str(v), describe(v)),
+}
 _CODED = {
     ("optional-features", "featureType"), ("feats", "category"), ("psionics", "type"),
     ("traps", "trapHazType"), ("hazards", "trapHazType"), ("vehicles", "vehicleType"),
@@ -511,6 +525,10 @@ def markdown(entry: Entry) -> str:
     facts = _facts(raw, entry.collection, entry.data.get("5etools_codes"))
     if facts:
         parts.append("  \n".join(facts))
+    if entry.collection == "classes":
+        equipment = classes.equipment(raw.get("startingEquipment"))
+        parts += [f"**Starting equipment:** {equipment[0]}", *equipment[1:]] if equipment else []
+        parts += classes.table(raw)
     parts += [str(p) for p in entry.data.get("desc") or []]
     parts += _sections(raw)
     return "\n\n".join(parts) + "\n"

@@ -133,13 +133,20 @@ def test_the_class_card_shows_each_listed_feature(keeper: App) -> None:
     assert f"Level 1: [Kindled Sight]({sight})" in text
     assert "You see in dim light as if it were bright light." in text
     # the features keep the class's order, and a feature's own references are expanded too
-    assert text.index("Kindled Sight") < text.index("Wick Tricks") < text.index("Lantern Order")
+    features = text[text.index("Level 1: [Kindled Sight]") :]
+    assert (
+        features.index("Kindled Sight")
+        < features.index("Wick Tricks")
+        < features.index("Lantern Order")
+    )
     assert "[Long Wick](d5e://lanterns/optional-features/long-wick.md)" in text
     assert "Your lantern burns twice as long." in text
     assert "Prerequisite: level 2" in text
     # a feature of another pack stays a reference (a link when installed), never raw braces
     assert "Ability Score Improvement" in text and "{@" not in text
-    assert "Kindled Sight (1st level), Wick Tricks (2nd level)" in text  # the list of facts
+    # the class table names them by level (before the fourteenth session, a line of facts:
+    # "Kindled Sight (1st level), Wick Tricks (2nd level)")
+    assert "| 1 | +2 | Kindled Sight |\n| 2 | +2 | Wick Tricks |" in text
 
 
 def test_a_feature_card_expands_its_references(keeper: App) -> None:

@@ -468,7 +468,8 @@ def test_cards_of_the_other_types_show_every_field_of_the_source(ember: App) -> 
     assert "**Prerequisite:** the ability to cast at least one spell" in feat
     assert "[fire bolt](d5e://srd-2014/spells/fire-bolt.md)" in feat and "5etools" not in feat
     cls = lookup(ember, LookupParams(ref="classes/firewarden")).markdown
-    assert "**Hit die:** d10" in cls and "**Class features:** Warden's Flame (1st level)" in cls
+    # a class's features are in its table by level (as on 5etools' page), not a line of facts
+    assert "**Hit die:** d10" in cls and "| 1 | +2 | Warden's Flame |" in cls
     deity = lookup(ember, LookupParams(ref="deities/ignara")).markdown
     assert "**Pantheon:** Ember" in deity and "**Alignment:** chaotic good" in deity
     subclass = lookup(ember, LookupParams(ref="subclasses/firewarden-path-of-soot")).markdown

@@ -170,3 +170,107 @@ def test_a_folder_of_several_sources_tells_each_problem_once(
     assert (
         f"{broken}:2:21: invalid JSON: a line break inside a string (JSON writes it \\n)"
     ) in err
+
+
+def test_a_class_card_reads_as_its_5etools_page(app: App, tmp_path: Path) -> None:
+    """Stabbath's Animancer and Badooga's Psion: the class table was a line of field names
+    (`Class table groups: Col labels Cantrips Known, …, Rows 3, 2, 3, 3, …`), starting
+    proficiencies `Skills Choose From arcana, history, Count 2`, equipment with the builder's
+    `Default data Equipment type weaponSimple, Quantity 1, A blowgun|phb`, `Spellcasting
+    ability: con`, `Class spells: Fireball|PHB`. Now: one table by level (features in it, a spell
+    slot of 0 as —), the proficiencies and equipment as 5etools words them, links to spells."""
+    groups = [
+        {
+            "colLabels": ["{@filter Cantrips Known|spells|level=0}", "Essence"],
+            "rows": [[3, {"type": "dice", "toRoll": [{"number": 1, "faces": 6}]}]] * 20,
+        },
+        {
+            "title": "Spell Slots per Spell Level",
+            "colLabels": ["1st", "2nd"],
+            "rowsSpellProgression": [[2, 0], [3, 0], [4, 2]] + [[4, 3]] * 17,
+        },
+    ]
+    doc = {
+        "class": [{
+            "name": "Soulwright", "source": S, "hd": {"number": 1, "faces": 6},
+            "proficiency": ["con", "wis"], "spellcastingAbility": "con",
+            "classTableGroups": groups, "cantripProgression": [3] * 20,
+            "startingProficiencies": {
+                "armor": ["light", {"proficiency": "shield", "full": "shields"}],
+                "weapons": ["simple", "{@item dagger|phb|daggers}"], "tools": ["none"],
+                "skills": [{"choose": {"from": ["animal handling", "arcana", "insight"],
+                                       "count": 2}}]},
+            "startingEquipment": {
+                "additionalFromBackground": True,
+                "default": ["(a) a {@item dagger|phb} or (b) a {@item sling|phb}", "a pouch"],
+                "goldAlternative": "{@dice 4d4×10|4d4 × 10|Starting Gold}",
+                "defaultData": [{"a": ["dagger|phb"], "b": ["sling|phb"]}]},
+            "multiclassing": {"requirements": {"con": 13},
+                              "proficienciesGained": {"armor": ["light"]}},
+            "classSpells": ["Fireball|PHB", {"name": "Ping", "source": S}],
+            "classFeatures": ["Essence Well|Soulwright|Realworld|1",
+                              {"classFeature": "Soul Path|Soulwright|Realworld|1",
+                               "gainSubclassFeature": True},
+                              "Deep Well|Soulwright|Realworld|3"],
+            "subclassTitle": "Soul Path",
+        }],
+        "classFeature": [
+            {"name": n, "source": S, "className": "Soulwright", "classSource": S, "level": lv,
+             "entries": [f"{n} text."]}
+            for n, lv in (("Essence Well", 1), ("Soul Path", 1), ("Deep Well", 3))
+        ],
+        "spell": [{"name": "Ping", "source": S, "level": 0, "school": "V",
+                   "time": [{"number": 1, "unit": "action"}],
+                   "range": {"type": "point", "distance": {"type": "feet", "amount": 60}},
+                   "components": {"v": True}, "duration": [{"type": "instant"}],
+                   "entries": ["Ping."]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    shown = card(app, "realworld:classes/soulwright")
+    for raw in ("Col labels", "Rows", "Choose From", "Count 2", "Default data", "weaponSimple",
+                "|phb", "Fireball|PHB", "Cantrip progression", "**Class features:**"):  # fmt: skip
+        assert raw not in shown, raw
+    assert "**Spellcasting ability:** Constitution  \n" in shown
+    assert (
+        "**Starting proficiencies:** Armor: light armor, shields; Weapons: simple weapons, "
+        "[daggers](d5e://srd-2014/equipment/dagger.md); Tools: none; Skills: Choose two from "
+        "Animal Handling, Arcana, and Insight  \n"
+    ) in shown
+    assert (
+        "**Multiclassing:** Prerequisites: Constitution 13; Proficiencies gained: Armor: light "
+        "armor"
+    ) in shown
+    assert "[Fireball](d5e://srd-2014/spells/fireball.md)" in shown
+    assert "[Ping](d5e://realworld/spells/ping.md)" in shown
+    assert (
+        "**Starting equipment:** You start with the following items, plus anything provided by "
+        "your background:\n\n- (a) a [dagger](d5e://srd-2014/equipment/dagger.md) or (b) a "
+        "[sling](d5e://srd-2014/equipment/sling.md)\n- a pouch\n\nAlternatively, you may start "
+        "with 4d4 × 10 gp to buy your own equipment."
+    ) in shown
+    assert "*Spell Slots per Spell Level*: 1st, 2nd" in shown
+    assert (
+        "| Level | Proficiency Bonus | Features | Cantrips Known | Essence | 1st | 2nd |\n"
+        "|---|---|---|---|---|---|---|\n"
+        "| 1 | +2 | Essence Well, Soul Path | 3 | 1d6 | 2 | — |\n"
+        "| 2 | +2 | — | 3 | 1d6 | 3 | — |\n"
+        "| 3 | +2 | Deep Well | 3 | 1d6 | 4 | 2 |\n"
+    ) in shown
+    assert "| 20 | +6 | — | 3 | 1d6 | 4 | 3 |" in shown
+
+
+def test_an_older_class_lists_its_features_by_level(app: App, tmp_path: Path) -> None:
+    """5etools' first class format (Badooga's Psion): `classFeatures` is a list of levels,
+    each a list of feature objects; the table names them at their level."""
+    first = [
+        {"name": "Psionics", "entries": ["Mind."]},
+        {"name": "Psionic Order", "entries": ["Order."], "gainSubclassFeature": True},
+    ]
+    doc = {"class": [{"name": "Mindwright", "source": S, "hd": {"number": 1, "faces": 8},
+                      "classTableGroups": [{"colLabels": ["Psi Points"], "rows": [[4]] * 20}],
+                      "classFeatures": [first, [{"name": "Psychic Barrier",
+                                                 "entries": ["Wall."]}]]}]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    shown = card(app, "realworld:classes/mindwright")
+    assert "| 1 | +2 | Psionics, Psionic Order | 4 |\n| 2 | +2 | Psychic Barrier | 4 |" in shown
+    assert "**Class table groups**" not in shown
