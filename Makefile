@@ -21,7 +21,7 @@ setup: $(STAMP)
 
 # plugins/d5e-example-brew is installed too: its tests run with the others, and it changes
 # nothing a user sees until its pack is installed (`d5e packs install clockwork`).
-$(STAMP): pyproject.toml d5e_daemon/_prose_native.c plugins/d5e-srd/pyproject.toml plugins/d5e-example-brew/pyproject.toml \
+$(STAMP): pyproject.toml d5e_daemon/_prose_native.c d5e_daemon/_codes_native.c plugins/d5e-srd/pyproject.toml plugins/d5e-example-brew/pyproject.toml \
 		plugins/d5e-5etools/pyproject.toml plugins/d5e-open5e/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

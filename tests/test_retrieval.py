@@ -5,10 +5,12 @@ prefix completion, and passage vectors found by their codes (see d5e_daemon/sear
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import apsw
 import numpy as np
@@ -632,3 +634,32 @@ def test_the_codes_candidates_at_the_cut_distance_are_the_first_by_id() -> None:
         chosen = search_passages.nearest_codes(far, wanted)
         expected = np.argsort(far, kind="stable")[:wanted]
         assert sorted(chosen.tolist()) == sorted(expected.tolist()), (n, spread, wanted)
+
+
+def test_the_native_scan_of_the_codes_finds_what_numpy_finds() -> None:
+    """`_codes_native` (C) against numpy, the reference: the same candidates in the same order
+    (those at the cut distance by position, more wanted than there are: all in order) and the
+    same estimates to the bit, on codes that share many distances and on random ones; and a
+    normal install (`make setup`) has it built."""
+    if os.environ.get("D5E_CODES_NATIVE") == "0":
+        pytest.skip("the native scan of the codes is switched off (D5E_CODES_NATIVE=0)")
+    assert search_passages.native() is not None, (
+        "d5e_daemon._codes_native was not built: run make setup (docs/development.md)"
+    )
+    rng = np.random.default_rng(8)
+    for n, wanted in [(0, 0), (1, 0), (1, 1), (7, 3), (300, 300), (300, 301), (5000, 1200)]:
+        for few_bits in (True, False):
+            # few set bits: hundreds of codes at the same distance
+            bits = rng.random((n, 384)) < (0.02 if few_bits else 0.5)
+            packed = np.packbits(bits, axis=1, bitorder="little").view(np.uint64)
+            words = np.ascontiguousarray(packed.T)  # as PassageIndex.rows: [6, n]
+            code = np.packbits(rng.random(384) < 0.02, bitorder="little").tobytes()
+            query = rng.standard_normal(384).astype(np.float32)
+            found = {}
+            for native in (True, False):
+                with mock.patch.object(search_passages, "USE_NATIVE", native):
+                    near = search_passages.scan_codes(words, code, wanted)
+                    sums = search_passages.estimates(words, near, query)
+                found[native] = (near.tolist(), sums.tobytes())
+            assert found[True] == found[False], (n, wanted, few_bits)
+            assert len(found[True][0]) == min(n, wanted)
