@@ -663,3 +663,55 @@ def test_the_native_scan_of_the_codes_finds_what_numpy_finds() -> None:
                 found[native] = (near.tolist(), sums.tobytes())
             assert found[True] == found[False], (n, wanted, few_bits)
             assert len(found[True][0]) == min(n, wanted)
+
+
+def test_the_passages_in_scope_held_for_the_codes_are_the_databases(coded: App) -> None:
+    """An index of codes asks which candidates are in scope of the database on a scope's first
+    search, and holds its passages from the second on (`_coded_owners`): the same answers, the
+    same hits; a change to the database (a pack's entries turned off) is seen at once."""
+    index = coded.search.passages.current()
+    packs = list(queries.profile_packs(coded.conn, coded.profile))
+    scopes = [
+        queries.SearchScope(profile=coded.profile),
+        queries.SearchScope(profile=coded.profile, packs=packs[:1]),
+    ]
+    ids = [*index.ids[::7].tolist(), 10**9]  # and one that is no passage
+    vectors = [q.tobytes() for q in _clustered_vectors(6, seed=31)]
+    for scope in scopes:
+        first = [
+            retrieval.semantic_hits(
+                coded.conn, coded.search.passages, scope, v, "test-model", 10, 10
+            )
+            for v in vectors
+        ]
+        held = retrieval._coded_owners(coded.conn, index, scope, "test-model")
+        assert held is not None
+        assert held.among(ids) == queries.passages_in_scope(coded.conn, scope, "test-model", ids)
+        again = [
+            retrieval.semantic_hits(
+                coded.conn, coded.search.passages, scope, v, "test-model", 10, 10
+            )
+            for v in vectors
+        ]
+        assert again == first and all(len(hits) == 10 for hits in first)
+    spells = queries.SearchScope(profile=coded.profile, collections=["spells"])
+    assert retrieval._coded_owners(coded.conn, index, spells, "test-model") is None
+
+    def drop_some(conn: apsw.Connection) -> None:  # a tenth of the passages go
+        with transaction(conn):
+            conn.execute("DELETE FROM passage WHERE id % 10 = 3")
+
+    coded.db.write(drop_some)
+    for scope in scopes:
+        for v in vectors:
+            hits = retrieval.semantic_hits(
+                coded.conn, coded.search.passages, scope, v, "test-model", 10, 10
+            )
+            with mock.patch.object(retrieval, "_coded_owners", lambda *_: None):
+                asked = retrieval.semantic_hits(
+                    coded.conn, coded.search.passages, scope, v, "test-model", 10, 10
+                )
+            assert hits == asked and not any(p % 10 == 3 for _, _, p in hits)
+        index = coded.search.passages.current()
+        held = retrieval._coded_owners(coded.conn, index, scope, "test-model")
+        assert held is not None and not any(p % 10 == 3 for p in held.passages.tolist())

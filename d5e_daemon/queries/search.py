@@ -432,6 +432,17 @@ def passages_in_scope(
     return dict(conn.execute(PASSAGES_AMONG_SQL, args))
 
 
+def passages_in_scope_rows(
+    conn: apsw.Connection, scope: SearchScope, model: str
+) -> Iterator[tuple[int, int]]:
+    """(passage id, entry id) of every passage (of `model`) of the entries in scope, as
+    `passages_in_scope` but one row at a time (no dictionary of them all)."""
+    rows: Iterator[tuple[int, int]] = conn.execute(
+        PASSAGES_IN_SCOPE_SQL, scope.args() | {"model": model}
+    )
+    return rows
+
+
 def passage_distances(
     conn: apsw.Connection, vector: bytes, ids: Sequence[int]
 ) -> list[tuple[int, float]]:
