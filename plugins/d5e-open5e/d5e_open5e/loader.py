@@ -21,7 +21,7 @@ from typing import Any
 from d5e_daemon import Entry, LoadedPack, Pack, PackProblem, Source
 from d5e_daemon.text import json_error
 
-from . import convert
+from . import convert, markup
 
 DOCUMENT = "Document.json"
 LICENSES = "License.json"
@@ -181,6 +181,9 @@ def read_fixture(path: Path, shown: str) -> tuple[Fixture | None, str, tuple[int
             if not isinstance(value, dict) or not isinstance(value.get("fields"), dict):
                 line = text.count("\n", 0, offsets[-1]) + 1
                 return None, "each record is an object with `model`, `pk` and `fields`", (line, 1)
+            for key, field_value in value["fields"].items():  # HTML in the text: Markdown
+                if isinstance(field_value, str) and "<" in field_value:
+                    value["fields"][key] = markup.markdown(field_value)
             records.append(value)
             pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
             if text.startswith(",", pos):

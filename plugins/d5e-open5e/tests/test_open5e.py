@@ -499,3 +499,34 @@ def test_a_document_json_that_says_too_little_is_refused(
 def test_a_publisher_folder_is_one_pack_per_document(app: App) -> None:
     result = asyncio.run(install_feature(app, PackInstallParams(path=str(V2 / "kobold-press"))))
     assert {r.pack for r in (result, *result.also)} == {"deepm", "tob", "vom"}
+
+
+def test_html_in_a_documents_text_reads_as_markdown(app: App, tmp_path: Path) -> None:
+    """Spells That Don't Suck writes statistics tables, headings and lists in HTML, Black Flag
+    `<br>` between an action's paragraphs: in a terminal the table (and a summoned creature's
+    actions) was dropped and `<br>` ran sentences together (`acid damage.The cube…`)."""
+    folder = _document(tmp_path, "stds", "somanyrobots", "Spells")
+    desc = (
+        "You animate objects.\n\n<h5>Object Statistics</h5>\n<table>\n<thead><tr>\n<th>Size</th>"
+        "\n<th>HP</th>\n</tr></thead>\n<tbody>\n<tr>\n<td>Tiny</td>\n<td>5</td>\n</tr>\n<tr>\n"
+        "<td>Small</td>\n<td>10 | more</td>\n</tr>\n</tbody>\n</table>\n\n<h3>Actions</h3>\n"
+        "<em><strong>Bile.</strong></em> <em>Melee Weapon Attack:</em> +5 to hit.\n<ul>\n"
+        "<li>1: frightened.</li>\n<li>2: poisoned.</li>\n</ul>\nThen it ends. A < B stays."
+    )
+    higher = "More.<br>Even more.<blockquote><p>Quoted.</p></blockquote>"
+    spell = {"name": "Animate Things", "level": 5, "school": "transmutation", "desc": desc,
+             "higher_level": higher}  # fmt: skip
+    records = [{"model": "api_v2.spell", "pk": "stds_animate-things", "fields": spell}]
+    (folder / "Spell.json").write_text(json.dumps(records))
+    install(app, folder)
+    card = lookup(app, LookupParams(name="Animate Things")).markdown
+    text = card.split("\n---\n")[0]  # the card without d5e's attribution line
+    assert "<" not in text.replace("A < B", "")
+    assert "##### Object Statistics" in card
+    assert "| Size | HP |\n|---|---|\n| Tiny | 5 |\n| Small | 10 \\| more |" in card
+    assert "### Actions" in card
+    assert (
+        "***Bile.*** *Melee Weapon Attack:* +5 to hit.\n\n- 1: frightened.\n- 2: poisoned." in card
+    )
+    assert "Then it ends. A < B stays." in card
+    assert "More.\n\nEven more.\n\n> Quoted." in card
