@@ -472,11 +472,19 @@ def _texty(value: Any) -> bool:
 
 def _named_block(item: dict[str, Any]) -> list[str]:
     """A named block with its figures and text: `***Ember Thrower (AC 15; HP 30).*** …`."""
+    # a psionic discipline's mode, as 5etools titles it: `Rolling Flame (4 psi; conc., 1 min.)`
+    cost, held = item.get("cost"), item.get("concentration")
+    psi = isinstance(cost, dict) and "min" in cost
     figures = [
         (f"{item[k]}{word}" if word == "×" else f"{word} {describe(item[k])}")
         for k, word in _BLOCK_FIGURES
-        if item.get(k) not in (None, "", [])
+        if item.get(k) not in (None, "", []) and not (psi and k == "cost")
     ]
+    if isinstance(cost, dict) and "min" in cost:
+        low, high = cost["min"], cost.get("max", cost["min"])
+        figures.append(f"{low} psi" if low == high else f"{low}–{high} psi")
+    if isinstance(held, dict) and held.get("duration"):
+        figures.append(f"conc., {held['duration']} {held.get('unit', '')}.".replace(" .", "."))
     if "type" in item and item.get("type") not in ("entries", "actions"):
         return blocks(item)  # an entry of its own: a list, a table…
     if "rows" in item:  # a table without its type (a class's table groups)
@@ -491,7 +499,7 @@ def _named_block(item: dict[str, Any]) -> list[str]:
         if isinstance(move, dict):
             body += blocks({"type": "entries", "name": str(move.get("mode", "")).capitalize(),
                             "entries": move.get("entries") or []}, 1)  # fmt: skip
-    for action in item.get("action") or []:
+    for action in [*(item.get("action") or []), *(item.get("submodes") or [])]:
         body += _named_block(action) if isinstance(action, dict) else blocks(action)
     return blocks({"type": "entries", "name": name, "entries": body}, 1) if name else body
 

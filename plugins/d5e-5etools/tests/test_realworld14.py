@@ -5,6 +5,7 @@ Stabbath's 5etools-stabby), each in a small file of our own."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -274,3 +275,34 @@ def test_an_older_class_lists_its_features_by_level(app: App, tmp_path: Path) ->
     shown = card(app, "realworld:classes/mindwright")
     assert "| 1 | +2 | Psionics, Psionic Order | 4 |\n| 2 | +2 | Psychic Barrier | 4 |" in shown
     assert "**Class table groups**" not in shown
+
+
+def test_a_psionic_modes_cost_and_concentration_read_as_5etools_titles_them(
+    app: App, tmp_path: Path
+) -> None:
+    """Badooga's Psion: `Vortex of Flame (cost Min 1, Max 7)`, and a mode's concentration
+    (`{"duration": 1, "unit": "min"}`) and submodes were not shown at all."""
+    doc = {
+        "_meta": {"psionicTypes": {"LD": {"full": "Lesser Discipline", "short": "L."}}},
+        "psionic": [{
+            "name": "Ember Flux", "source": S, "type": "LD", "entries": ["Fire."],
+            "modes": [
+                {"name": "Vortex", "cost": {"min": 1, "max": 7}, "entries": ["Bigger."]},
+                {"name": "Rolling Flame", "cost": {"min": 4, "max": 4},
+                 "concentration": {"duration": 1, "unit": "min"}, "entries": ["It rolls."]},
+                {"name": "Shapes", "entries": ["Choose one:"],
+                 "submodes": [{"name": "Ring", "cost": {"min": 2, "max": 2},
+                               "entries": ["A ring."]}]},
+            ],
+        }],
+    }  # fmt: skip
+    path = tmp_path / "Someone; Flux.json"
+    doc["_meta"]["sources"] = [{"json": S, "full": "Flux", "version": "1"}]
+    path.write_text(json.dumps(doc), "utf-8")
+    install(app, path)
+    shown = card(app, "realworld:psionics/ember-flux")
+    assert "**Type:** Lesser Discipline" in shown
+    assert "***Vortex (1–7 psi).*** Bigger." in shown
+    assert "***Rolling Flame (4 psi; conc., 1 min.).*** It rolls." in shown
+    assert "***Ring (2 psi).*** A ring." in shown
+    assert "Min 1" not in shown
