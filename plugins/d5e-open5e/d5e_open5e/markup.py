@@ -1,4 +1,4 @@
-"""The HTML inside Open5e's Markdown, as Markdown.
+"""The HTML inside Open5e's Markdown, as Markdown (and `\\n` written out, as a line break).
 
 Some documents write parts of their text in HTML: Black Flag's `<br>` between the paragraphs of
 an action, Spells That Don't Suck's statistics tables, headings, lists and quotes. A terminal (and
@@ -106,7 +106,10 @@ def _table(rows: list[list[str]], header: bool) -> str:
 
 
 def markdown(text: str) -> str:
-    """`text` with its HTML written as Markdown; text without HTML is returned as it is."""
+    """`text` with its HTML written as Markdown, and a line break written as the two characters
+    `\\n` (Open5e's copy of the 2014 SRD, in 87 items' text) as a line break; other text is
+    returned as it is."""
+    text = text.replace("\\n", "\n")
     if "<" not in text or not _TAGS.search(text):
         return text
     parser = _Markdown()

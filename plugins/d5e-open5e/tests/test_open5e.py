@@ -504,10 +504,12 @@ def test_a_publisher_folder_is_one_pack_per_document(app: App) -> None:
 def test_html_in_a_documents_text_reads_as_markdown(app: App, tmp_path: Path) -> None:
     """Spells That Don't Suck writes statistics tables, headings and lists in HTML, Black Flag
     `<br>` between an action's paragraphs: in a terminal the table (and a summoned creature's
-    actions) was dropped and `<br>` ran sentences together (`acid damage.The cube…`)."""
+    actions) was dropped and `<br>` ran sentences together (`acid damage.The cube…`); Open5e's
+    copy of the 2014 SRD showed `\\n\\n` in the text of its tools and poisons."""
     folder = _document(tmp_path, "stds", "somanyrobots", "Spells")
     desc = (
-        "You animate objects.\n\n<h5>Object Statistics</h5>\n<table>\n<thead><tr>\n<th>Size</th>"
+        "You animate objects.\\n\\nAny of them.\n\n<h5>Object Statistics</h5>\n<table>\n"
+        "<thead><tr>\n<th>Size</th>"
         "\n<th>HP</th>\n</tr></thead>\n<tbody>\n<tr>\n<td>Tiny</td>\n<td>5</td>\n</tr>\n<tr>\n"
         "<td>Small</td>\n<td>10 | more</td>\n</tr>\n</tbody>\n</table>\n\n<h3>Actions</h3>\n"
         "<em><strong>Bile.</strong></em> <em>Melee Weapon Attack:</em> +5 to hit.\n<ul>\n"
@@ -523,6 +525,8 @@ def test_html_in_a_documents_text_reads_as_markdown(app: App, tmp_path: Path) ->
     text = card.split("\n---\n")[0]  # the card without d5e's attribution line
     assert "<" not in text.replace("A < B", "")
     assert "##### Object Statistics" in card
+    # a line break written out (`\\n`, as Open5e's copy of the 2014 SRD writes 87 of them)
+    assert "You animate objects.\n\nAny of them." in card and "\\n" not in card
     assert "| Size | HP |\n|---|---|\n| Tiny | 5 |\n| Small | 10 \\| more |" in card
     assert "### Actions" in card
     assert (
