@@ -904,6 +904,18 @@ def _keyword_half(
     return lambda: found
 
 
+def _semantic_half(
+    app: App, scope: queries.SearchScope, vector: bytes | None, pool: int
+) -> list[tuple[int, float, int]]:
+    """One group's best `pool` by meaning (`retrieval.semantic_hits`), none without a vector."""
+    if vector is None:
+        return []
+    index = app.search
+    k = min(pool * PASSAGES_PER_ENTRY, MAX_KNN)
+    model = index.embedder.model_id
+    return retrieval.semantic_hits(app.conn, index.passages, scope, vector, model, k, pool)
+
+
 def _ranked(
     app: App,
     params: SearchParams,
@@ -912,17 +924,15 @@ def _ranked(
     vector: bytes | None,
     pool: int,
     keyword_half: Callable[[], Found],
+    semantic: list[tuple[int, float, int]],
     beside: bool = False,
 ) -> _Lists:
     """One group's candidates (its best `pool` by keywords, from `keyword_half`, and by
-    meaning) and their ranking. `beside`: the reader thread is free for this group's term
-    coverage, counted there while this thread goes on with the rest."""
+    meaning, `semantic`: `_semantic_half`) and their ranking. `beside`: the reader thread is
+    free for this group's term coverage, counted there while this thread goes on with the
+    rest."""
     index = app.search
-    semantic: list[tuple[int, float, int]] = []
     model = index.embedder.model_id
-    if vector is not None:
-        k = min(pool * PASSAGES_PER_ENTRY, MAX_KNN)
-        semantic = retrieval.semantic_hits(app.conn, index.passages, scope, vector, model, k, pool)
     found = keyword_half()
     keyword = [(entry_id, score) for entry_id, score, _ in found]
     named = {entry_id for entry_id, _, exact in found if exact}  # whose whole name is the query
@@ -1027,11 +1037,14 @@ def search(app: App, params: SearchParams) -> SearchResult:
     rest = without_scene(query_text) if hybrid and SCENE_SHARE else None
     if use_vectors:
         vector = query_vector(index.embedder, query_text, rest)
-    # the reader thread, done with the keyword halves (from the kept term frequencies, a few ms
-    # at SRD + 100,000), counts each group's term coverage while this thread goes on
+    # every group's semantic half first, while the reader thread ranks the keyword halves (at
+    # SRD + 100,000 the other packs' takes ~10 ms: the first group's ranking, waiting for its
+    # term coverage queued behind it, would leave this thread idle meanwhile); then the reader
+    # thread counts each group's term coverage while this thread goes on
+    semantic = [_semantic_half(app, group, vector, pool) for group in scopes]
     parts = [
-        _ranked(app, params, group, asked, vector, pool, half, use_vectors)
-        for group, half in zip(scopes, halves, strict=True)
+        _ranked(app, params, group, asked, vector, pool, half, near, use_vectors)
+        for group, half, near in zip(scopes, halves, semantic, strict=True)
     ]
     # the groups' rankings as one, by score (their entries are apart)
     ranked = sorted((p for g in parts for p in g.ranked), key=lambda p: (-p[1], p[0]))
