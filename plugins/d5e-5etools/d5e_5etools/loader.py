@@ -745,6 +745,11 @@ class Builder:
             shown = raw
             if any(isinstance(e, str) and "{#itemEntry" in e for e in raw.get("entries") or []):
                 shown = {**shown, "entries": self.item_entries(raw)}
+            if "{=" in json.dumps(shown.get("entries") or []):
+                # `{=bonusAc}` in an item's own text (Stabbath's +4 Shield): its own field, as
+                # a generic variant's fills from what it makes (`_inject`)
+                props = {**(raw.get("inherits") or {}), **raw}
+                shown = {**shown, "entries": _inject(shown.get("entries"), props)}
             if extra:
                 shown = {**shown, "entries": [*(shown.get("entries") or []), *extra]}
             if loot:

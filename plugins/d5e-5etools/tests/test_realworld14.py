@@ -306,3 +306,14 @@ def test_a_psionic_modes_cost_and_concentration_read_as_5etools_titles_them(
     assert "***Rolling Flame (4 psi; conc., 1 min.).*** It rolls." in shown
     assert "***Ring (2 psi).*** A ring." in shown
     assert "Min 1" not in shown
+
+
+def test_an_items_own_template_fields_fill_its_text(app: App, tmp_path: Path) -> None:
+    """Stabbath's +4 Shield (an item, not a generic variant) writes `{=bonusAc}` in its own
+    text: it showed `you have a {=bonusAc} bonus to AC`."""
+    text = "While holding it, you have a {=bonusAc} bonus to AC."
+    doc = {"item": [{"name": "+4 Buckler", "source": S, "type": "S", "rarity": "legendary",
+                     "ac": 2, "bonusAc": "+4", "entries": [text]}]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    shown = card(app, "realworld:magic-items/4-buckler")
+    assert "you have a +4 bonus to AC." in shown and "{=" not in shown
