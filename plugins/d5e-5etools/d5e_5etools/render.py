@@ -407,6 +407,10 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
         if key in _CLASS_FACTS:  # a class's, in the words of its 5etools page
             facts.append((label(key), _CLASS_FACTS[key](value)))
             continue
+        if key == "customProperties" and isinstance(value, dict):
+            # a deity's own labels, each a line as 5etools shows them (blank ones left out)
+            facts += [(str(k), describe(v).strip()) for k, v in value.items()]
+            continue
         if key == "proficiency" and isinstance(value, list):
             value = [ABILITY_NAMES.get(str(v), v) for v in value]
         if key == "speed" and isinstance(value, int | dict) and not isinstance(value, bool):

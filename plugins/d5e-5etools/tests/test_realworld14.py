@@ -317,3 +317,21 @@ def test_an_items_own_template_fields_fill_its_text(app: App, tmp_path: Path) ->
     install(app, write(tmp_path, S, doc))
     shown = card(app, "realworld:magic-items/4-buckler")
     assert "you have a +4 bonus to AC." in shown and "{=" not in shown
+
+
+def test_a_deitys_custom_properties_are_lines_of_their_own(app: App, tmp_path: Path) -> None:
+    """AAW Games' Deities of the World of Aventyr: `customProperties` read `Custom properties:
+    Domains Protection, Water, Favored animal, Favored weapons Longspear, Form of worship and
+    holidays, Garb/portfolio Cold, …` (one line, the labels lower-cased, blank ones dangling)."""
+    doc = {"deity": [{"name": "Arnut", "source": S, "pantheon": "Aventyr", "alignment": ["L", "N"],
+                      "customProperties": {"Favored Animal": " ",
+                                           "Favored Weapons": "{@item Spear|phb|Longspear}",
+                                           "Garb/Portfolio": "Cold, Winter", "Home": ""},
+                      "entries": ["The North Wind."]}]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    shown = card(app, "realworld:deities/arnut")
+    assert "Custom properties" not in shown and "Favored Animal" not in shown
+    assert (
+        "**Favored Weapons:** [Longspear](d5e://srd-2014/equipment/spear.md)  \n"
+        "**Garb/Portfolio:** Cold, Winter\n"
+    ) in shown
