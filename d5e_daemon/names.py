@@ -4,10 +4,11 @@ An entry's *aliases* are its declared ones (`data.aliases`: a homebrew author's,
 `alias`, the SRD's product names from its pack's alias table) and the forms of an inverted
 name ("Ghoul, Darakhul" is also "Darakhul Ghoul" and, for a creature, "Darakhul"; a creature's
 own form is its bare name: "Vampire, Vampire Form" is "Vampire", "Werewolf, Human Form"
-"Werewolf"). They are stored normalised in `entry_alias` (`queries.refresh_aliases`) and
-matched after the names: an entry's own name always wins over another entry's alias. Lookup,
-completion, tags, search and prose (`prose.ProseNames`, link's `Resolver.known_names`) read
-them.
+"Werewolf"). They are stored normalised in `entry_alias` (`queries.refresh_aliases`), each
+entry's whatever else is installed, and matched after the names: an entry's own name wins over
+another entry's declared alias; over a derived one in a profile, the pack of higher priority
+(`queries.name_contest`; at equal priority the name). Lookup, completion, tags, search and prose
+(`prose.ProseNames`, link's `Resolver.known_names`) read them.
 
 A plural ("wolves", "giant spiders", "potions of healing") is read as its singular when no
 name or alias matches it as written (`singular_forms`); the callers take it only when it
@@ -203,11 +204,18 @@ def _exactly(
     pack: str | None,
 ) -> Found | None:
     rows = _by_name(conn, norm, collections, profile_id, pack)
+    # in a profile, a name that is both a winner's own and another's derived one goes by
+    # priority (`queries.name_contest`); elsewhere the name wins
+    contest = queries.NO_CONTEST
+    if rows and profile_id is not None and pack is None:
+        contest = queries.name_contest(conn, profile_id, norm)
+        rows = [r for r in rows if r.id not in contest.taken]
     if rows:
         return Found(rows, "name")
     aliased = queries.entries_by_alias(
         conn, norm, collections, profile_id=profile_id if pack is None else None, pack=pack
     )
+    aliased = [a for a in aliased if a.kind == "alias" or a.row.id not in contest.beaten]
     if not aliased:
         return None
     unique = {a.row.id: a for a in aliased}

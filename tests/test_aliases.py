@@ -15,12 +15,19 @@ from d5e_daemon import names, packs
 from d5e_daemon.app import App
 from d5e_daemon.errors import NotFound, PackError
 from d5e_daemon.features import markdown as md
+from d5e_daemon.features import packs as features
 from d5e_daemon.features.complete import complete
 from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.search import search
 from d5e_daemon.features.tags import Resolver
 from d5e_daemon.prose import find_prose
-from d5e_daemon.protocol import CompleteParams, LookupParams, SearchParams
+from d5e_daemon.protocol import (
+    CompleteParams,
+    LookupParams,
+    PackIdParams,
+    SearchParams,
+    SetPriorityParams,
+)
 
 from .conftest import make_app
 from .packtools import write_pack
@@ -317,11 +324,11 @@ def test_a_live_reload_that_adds_a_clashing_alias_keeps_the_last_good_version(
     assert lookup(app, LookupParams(name="shield")).entry.pack == "srd-2014"
 
 
-def test_an_inverted_form_that_is_an_installed_name_is_not_an_alias(
-    app: App, tmp_path: Path
-) -> None:
-    """Derived aliases never clash: "Ghoul, Darakhul" is not also "Darakhul" where an entry
-    of that name is installed (any pack), while "Darakhul Ghoul" stays."""
+def test_an_inverted_form_that_is_a_winners_name_goes_by_priority(app: App, tmp_path: Path) -> None:
+    """A derived name is kept whatever else is installed, and the pack of higher priority
+    takes it: "darakhul" is the pack's own Darakhul (the same pack: the name wins), "gelatinous
+    cube" the pack's "Cube, Gelatinous" (priority 50) over the SRD's Gelatinous Cube (10),
+    which its own pack still names so."""
     folder = write_pack(
         tmp_path / "brew",
         {
@@ -335,10 +342,16 @@ def test_an_inverted_form_that_is_an_installed_name_is_not_an_alias(
         "SELECT e.name, a.name FROM entry_alias a JOIN entry e ON e.id = a.entry_id "
         "WHERE e.pack_id = 'brew' ORDER BY 1, 2"
     ).fetchall()
-    # "Gelatinous Cube" is the SRD's name: the cube keeps only its inverted part alone
-    assert rows == [("Cube, Gelatinous", "Gelatinous"), ("Ghoul, Darakhul", "Darakhul Ghoul")]
+    assert rows == [
+        ("Cube, Gelatinous", "Gelatinous"),
+        ("Cube, Gelatinous", "Gelatinous Cube"),
+        ("Ghoul, Darakhul", "Darakhul"),
+        ("Ghoul, Darakhul", "Darakhul Ghoul"),
+    ]
     assert _name(app, "darakhul") == "Darakhul"
-    assert _name(app, "gelatinous cube") == "Gelatinous Cube"
+    assert _name(app, "darakhul ghoul") == "Ghoul, Darakhul"
+    assert _name(app, "gelatinous cube") == "Cube, Gelatinous"
+    assert _name(app, "gelatinous cube", pack="srd-2014") == "Gelatinous Cube"
 
 
 def test_migration_gives_installed_entries_their_aliases(
@@ -472,8 +485,9 @@ def test_search_puts_the_bare_names_form_first(app: App) -> None:
 def test_a_creature_named_plainly_wins_over_the_bare_name_of_a_form(
     app: App, tmp_path: Path
 ) -> None:
-    """A homebrew (or 5etools, Open5e) "Vampire" is named so: its name wins over the SRD's
-    derived other name, whatever the priorities; the SRD's forms keep their names."""
+    """A homebrew (or 5etools, Open5e) "Vampire" at its default priority (50, above the
+    SRD's 10) is named so: its name wins over the SRD's derived other name; the SRD's forms
+    keep their names."""
     folder = write_pack(
         tmp_path / "brew",
         {"monsters/vampire.md": "---\nname: Vampire\ntype: undead\nchallenge_rating: 15\n---\nx\n"},
@@ -575,5 +589,92 @@ def test_migration_spells_out_installed_names_letters(srd_template: Path, tmp_pa
             ).fetchone()[0]
             == 1
         )  # type: ignore[index]
+    finally:
+        conn.close()
+
+
+def _vampire(app: App) -> tuple[str, str]:
+    """Which entry `d5e lookup vampire` shows, and what `**Vampire**` in prose means."""
+    found = lookup(app, LookupParams(name="vampire")).entry
+    (bold,) = find_prose(["A **Vampire** waits."], Resolver(app).prose_names())
+    assert (bold.entry.pack, bold.entry.name) == (found.pack, found.name)
+    return found.pack, found.name
+
+
+VAMPIRE = {"monsters/vampire.md": "---\nname: Vampire\ntype: undead\n---\nx\n"}
+SRD_VAMPIRE = ("srd-2014", "Vampire, Vampire Form")
+
+
+async def test_a_derived_name_does_not_depend_on_the_order_packs_came_in(
+    app: App, tmp_path: Path
+) -> None:
+    """A homebrew "Vampire" installed, the SRD installed again, the homebrew removed:
+    `vampire` is the SRD's Vampire Form at once (it found nothing until the SRD was installed
+    once more). Disabled in the profile, the homebrew leaves the name to the SRD; enabled
+    again, it takes it back."""
+    app.db.write(
+        lambda conn: app.library.install_path(conn, write_pack(tmp_path / "brew", VAMPIRE))
+    )
+    assert _vampire(app) == ("brew", "Vampire")
+    await features.remove(app, PackIdParams(pack="srd-2014"))
+    app.library.install_builtin_packs()
+    assert _vampire(app) == ("brew", "Vampire")
+    await features.disable(app, PackIdParams(pack="brew"))
+    assert _vampire(app) == SRD_VAMPIRE
+    await features.enable(app, PackIdParams(pack="brew"))
+    assert _vampire(app) == ("brew", "Vampire")
+    await features.remove(app, PackIdParams(pack="brew"))
+    assert _vampire(app) == SRD_VAMPIRE
+    found = lookup(app, LookupParams(name="vampire"))
+    assert (found.found_by, found.matched) == ("inverted", "Vampire")
+
+
+async def test_the_pack_of_higher_priority_takes_a_name_another_derives(
+    app: App, tmp_path: Path
+) -> None:
+    """A plain "Vampire" below the SRD (an Open5e copy of the SRD at priority 8) leaves
+    `vampire` to the SRD's Vampire Form, in lookups, tags and prose; raised above it, or at the
+    same priority, the name is its own. Its own name still finds it (`--pack`)."""
+    manifest = 'id = "copy"\ntitle = "Copy"\nversion = "1"\npriority = 8\n'
+    folder = write_pack(tmp_path / "copy", VAMPIRE, manifest=manifest)
+    app.db.write(lambda conn: app.library.install_path(conn, folder))
+    assert _vampire(app) == SRD_VAMPIRE
+    resolver = Resolver(app)
+    document = TextDocument("file:///x.md", "{@creature vampire}\n")
+    hover = md.hover(resolver, document, types.Position(line=0, character=12))
+    assert hover is not None and "Vampire Form" in str(hover.contents)
+    assert _name(app, "vampire", pack="copy") == "Vampire"
+    await features.set_priority(app, SetPriorityParams(pack="copy", priority=10))
+    assert _vampire(app) == ("copy", "Vampire")
+    await features.set_priority(app, SetPriorityParams(pack="copy", priority=5))
+    assert _vampire(app) == SRD_VAMPIRE
+    await features.set_priority(app, SetPriorityParams(pack="copy", priority=30))
+    assert _vampire(app) == ("copy", "Vampire")
+
+
+def test_migration_gives_back_the_derived_names_an_install_order_took(
+    srd_template: Path, tmp_path: Path
+) -> None:
+    """A database of schema 17 whose SRD was installed beside a homebrew "Vampire" (its
+    Vampire Form then got no "vampire") finds the SRD's Vampire Form as "vampire" once
+    migrated, the homebrew gone, without installing the SRD again."""
+    from d5e_daemon import db, queries
+
+    from .oldschema import older_database
+
+    path = tmp_path / "d5e.sqlite3"
+    assert db.migrations()[17].name == "derived_names"
+    older_database(srd_template, path, 17)
+    conn = db.connect(path, migrate_now=False)
+    conn.execute("DELETE FROM entry_alias WHERE norm_name = 'vampire'")
+    assert queries.entries_by_alias(conn, "vampire", ["monsters"]) == []
+    conn.close()
+    conn = db.connect(path)
+    try:
+        found = names.find(conn, "vampire", ["monsters"], profile_id="default")
+        assert found is not None and (found.how, [r.name for r in found.rows]) == (
+            "inverted",
+            ["Vampire, Vampire Form"],
+        )
     finally:
         conn.close()

@@ -11,7 +11,7 @@ import apsw
 from .common import ENTRY_COLUMNS, EntryRow
 
 # Declared aliases then inverted-name forms of the given entries (all of a pack when `ids` is
-# NULL); d5e_inverted is names.inverted_json. The migration 0007 runs the same statements.
+# NULL); d5e_inverted is names.inverted_json. Migrations 0007 and 0018 run the same statements.
 _DECLARED_ALIASES_SQL = """
     INSERT INTO entry_alias (entry_id, name, norm_name, kind)
     SELECT DISTINCT e.id, trim(a.value), d5e_norm(a.value), 'alias'
@@ -28,13 +28,62 @@ _INVERTED_SQL = """
       AND e.name LIKE '%,%' AND d5e_norm(f.value) != e.norm_name
       AND NOT EXISTS (SELECT 1 FROM entry_alias x
                       WHERE x.entry_id = e.id AND x.norm_name = d5e_norm(f.value))
-      AND NOT EXISTS (SELECT 1 FROM entry o INDEXED BY entry_by_collection_name
-                      WHERE o.collection = e.collection AND o.norm_name = d5e_norm(f.value))
 """
-# A derived form that is an installed entry's name (of any pack, same collection) is left out:
-# the name means that entry, and the form would only add a second meaning ("Ghoul, Darakhul"
-# gives no "Darakhul" where a "Darakhul" is installed). Declared aliases are checked at install
-# instead (`packs.other_names`), where a clash is the author's to fix.
+# A derived form is stored whatever else is installed: it depends on its entry alone, so no
+# install, removal or profile change has to derive anyone's again. Where it is also a winner's
+# own name, the profile decides which entry it means when it is read (`name_contest`, schema
+# 0018: the pack of higher priority, at equal priority the entry named so). Declared aliases
+# are checked at install instead (`packs.other_names`), where a clash is the author's to fix.
+
+# The derived names a profile's winners lose to an entry named so, and the names they take
+# (`name_contest`), of `:profile` (the profile's name): for reading every winner's names.
+BEATEN_ALIASES = """
+    SELECT alias_id FROM name_contest
+    WHERE profile_id = (SELECT id FROM profile WHERE name = :profile) AND NOT derived_wins
+"""
+TAKEN_NAMES = """
+    SELECT named_id FROM name_contest
+    WHERE profile_id = (SELECT id FROM profile WHERE name = :profile) AND derived_wins
+"""
+
+
+@dataclass(frozen=True)
+class Contest:
+    """Of a profile's winners, those a name does not mean where it is both an entry's own
+    name and another's derived name (`name_contest`)."""
+
+    taken: frozenset[int]
+    """Entries named so, whose name a derived name of a winner of higher priority takes."""
+    beaten: frozenset[int]
+    """Entries with that derived name, which an entry named so (of a priority as high) takes."""
+
+
+NO_CONTEST = Contest(frozenset(), frozenset())
+
+
+def name_contest(conn: apsw.Connection, profile_id: str, norm_name: str) -> Contest:
+    """Who loses the normalised name `norm_name` in the profile: nobody unless some entry
+    derives that name (one probe of the index of derived names, the usual answer)."""
+    derived = conn.execute(
+        "SELECT 1 FROM entry_alias INDEXED BY entry_alias_inverted "
+        "WHERE kind = 'inverted' AND norm_name = ?",
+        (norm_name,),
+    ).fetchone()
+    if derived is None:
+        return NO_CONTEST
+    taken, beaten = set(), set()
+    for derived_id, named_id, derived_wins in conn.execute(
+        """
+        SELECT derived_id, named_id, derived_wins FROM name_contest
+        WHERE profile_id = (SELECT id FROM profile WHERE name = ?) AND norm_name = ?
+        """,
+        (profile_id, norm_name),
+    ):
+        if derived_wins:
+            taken.add(named_id)
+        else:
+            beaten.add(derived_id)
+    return Contest(frozenset(taken), frozenset(beaten))
 
 
 def refresh_aliases(

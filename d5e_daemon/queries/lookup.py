@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import apsw
 
+from .aliases import BEATEN_ALIASES, TAKEN_NAMES
 from .common import ENTRY_COLUMNS, EntryRow, entry_rows
 
 
@@ -94,20 +95,26 @@ def entries_by_norm_name(
     )
 
 
+def _winners_args(profile_id: str, collections: Sequence[str]) -> dict[str, str]:
+    return {"profile": profile_id, "collections": json.dumps(list(collections))}
+
+
 def winner_names(
     conn: apsw.Connection, profile_id: str, collections: Sequence[str]
 ) -> list[tuple[str, str, str]]:
-    """(normalised name, collection, name) of every winner in these collections."""
+    """(normalised name, collection, name) of every winner in these collections, but names a
+    derived name of a winner of higher priority takes (`name_contest`)."""
     return [
         (norm, collection, name)
         for norm, collection, name in conn.execute(
-            """
+            f"""
             SELECT e.norm_name, e.collection, e.name
             FROM entry e JOIN resolved r ON r.entry_id = e.id
-                AND r.profile_id = (SELECT id FROM profile WHERE name = ?1)
-            WHERE e.collection IN (SELECT value FROM json_each(?2))
-            """,
-            (profile_id, json.dumps(list(collections))),
+                AND r.profile_id = (SELECT id FROM profile WHERE name = :profile)
+            WHERE e.collection IN (SELECT value FROM json_each(:collections))
+              AND e.id NOT IN ({TAKEN_NAMES})
+            """,  # noqa: S608
+            _winners_args(profile_id, collections),
         )
     ]
 
@@ -134,17 +141,19 @@ class NamedEntry(NamedTuple):
 def winner_entries(
     conn: apsw.Connection, profile_id: str, collections: Sequence[str]
 ) -> list[NamedEntry]:
-    """Every winner of these collections, with its normalised name."""
+    """Every winner of these collections, with its normalised name (unless a derived name of a
+    winner of higher priority takes it: `name_contest`)."""
     return [
         NamedEntry(*row)
         for row in conn.execute(
-            """
+            f"""
             SELECT e.id, e.pack_id, e.collection, e.slug, e.name, e.norm_name
             FROM entry e JOIN resolved r ON r.entry_id = e.id
-                AND r.profile_id = (SELECT id FROM profile WHERE name = ?1)
-            WHERE e.collection IN (SELECT value FROM json_each(?2))
-            """,
-            (profile_id, json.dumps(list(collections))),
+                AND r.profile_id = (SELECT id FROM profile WHERE name = :profile)
+            WHERE e.collection IN (SELECT value FROM json_each(:collections))
+              AND e.id NOT IN ({TAKEN_NAMES})
+            """,  # noqa: S608
+            _winners_args(profile_id, collections),
         )
     ]
 
@@ -153,20 +162,22 @@ def winner_aliases(
     conn: apsw.Connection, profile_id: str, collections: Sequence[str]
 ) -> list[tuple[str, NamedEntry]]:
     """(normalised alias, the winner it names) of every alias of the winners in these
-    collections (`names.py`: "vampire" for "Vampire, Vampire Form"), declared ones first.
-    Read from the aliases (far fewer than the winners: the SRD 90 of 1,252 prose names)."""
+    collections (`names.py`: "vampire" for "Vampire, Vampire Form"), declared ones first,
+    but derived ones an entry named so takes (`name_contest`). Read from the aliases (far
+    fewer than the winners: the SRD 90 of 1,252 prose names)."""
     return [
         (str(row[0]), NamedEntry(*row[1:]))
         for row in conn.execute(
-            """
+            f"""
             SELECT a.norm_name, e.id, e.pack_id, e.collection, e.slug, e.name, e.norm_name
             FROM entry_alias a CROSS JOIN entry e ON e.id = a.entry_id
-            WHERE e.collection IN (SELECT value FROM json_each(?2)) AND EXISTS (
+            WHERE e.collection IN (SELECT value FROM json_each(:collections)) AND EXISTS (
                 SELECT 1 FROM resolved r WHERE r.entry_id = e.id
-                    AND r.profile_id = (SELECT id FROM profile WHERE name = ?1))
+                    AND r.profile_id = (SELECT id FROM profile WHERE name = :profile))
+              AND a.id NOT IN ({BEATEN_ALIASES})
             ORDER BY a.kind, a.id
-            """,
-            (profile_id, json.dumps(list(collections))),
+            """,  # noqa: S608
+            _winners_args(profile_id, collections),
         )
     ]
 
