@@ -229,6 +229,9 @@ def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
         return _signed(first) if first else "initiative"
     if kind in ("skillcheck", "savingthrow", "ability"):
         return " ".join(p.strip().replace("_", " ").title() for p in parts if p.strip())
+    if kind == "footnote":  # `{@footnote text|note|title}`: 5etools shows the note on hover
+        note = parts[1].strip() if len(parts) > 1 else ""
+        return f"{first} ({note})" if note else first
     if kind == "link":
         url = parts[1].strip() if len(parts) > 1 else ""
         return f"[{first}]({url})" if url.startswith(("http://", "https://")) else first

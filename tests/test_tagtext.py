@@ -33,6 +33,9 @@ def test_rolls_and_attack_labels_read_as_5etools_prints_them() -> None:
         "{@book the rules|PHB|1}": "the rules",
         "{@filter fire spells|spells|level=3}": "fire spells",
         "{@link d5e|https://example.org}": "[d5e](https://example.org)",
+        # a footnote's note, which 5etools shows on hover, was lost (KibblesTasty's Doggo)
+        "{@footnote Doggo|Any good dog.|Note}": "Doggo (Any good dog.)",
+        "{@footnote plain}": "plain",
     }
     for written, shown in cases.items():
         assert tagtext.render(written) == shown, written
