@@ -861,6 +861,7 @@ class Builder:
             base = self.r.base_subraces.get((_low(raw.get("name")), _low(raw.get("source"))))
             if base is not None:
                 raw = races.merge(raw, base.raw)
+            raw = races.lineage(raw)
         return raw
 
     def deferred(self, item: Item, seen: frozenset[int] = frozenset()) -> bool:

@@ -60,3 +60,37 @@ def merge(race: dict[str, Any], subrace: dict[str, Any]) -> dict[str, Any]:
             out[key] = sub.pop(key) if overwrite.get(key) else [*mine, *sub.pop(key)]
     out.update(sub)
     return {k: v for k, v in out.items() if v is not None}
+
+
+_ABILITIES = ["str", "dex", "con", "int", "wis", "cha"]
+_LINEAGE_ABILITY = {
+    "VRGR": [{"choose": {"weighted": {"from": _ABILITIES, "weights": [2, 1]}}},
+             {"choose": {"weighted": {"from": _ABILITIES, "weights": [1, 1, 1]}}}],
+    "UA1": [{"choose": {"weighted": {"from": _ABILITIES, "weights": [2, 1]}}}],
+}  # fmt: skip
+_LINEAGE_LANGUAGES = {
+    "type": "entries",
+    "name": "Languages",
+    "entries": [
+        "You can speak, read, and write Common and one other language that you and your DM "
+        "agree is appropriate for your character."
+    ],
+}
+
+
+def lineage(race: dict[str, Any]) -> dict[str, Any]:
+    """A race of 5etools' custom-lineage rules (`"lineage": "VRGR"`, Van Richten's and Tasha's
+    `+2/+1 or +1/+1/+1`; `"UA1"`, `+2/+1`) with what 5etools' data loader gives it: those
+    ability increases (unless it writes its own), Common and one other language, and their
+    Languages trait."""
+    ability = _LINEAGE_ABILITY.get(str(race.get("lineage")))
+    if ability is None:
+        return race
+    entries = race.get("entries") if isinstance(race.get("entries"), list) else []
+    return {
+        **race,
+        "ability": race.get("ability") or _clone(ability),
+        "languageProficiencies": race.get("languageProficiencies")
+        or [{"common": True, "anyStandard": 1}],
+        "entries": [*entries, _clone(_LINEAGE_LANGUAGES)],
+    }

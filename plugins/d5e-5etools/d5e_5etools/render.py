@@ -38,7 +38,7 @@ HIDDEN = frozenset(
         "contents", "_versions", "reprintAlias", "freeRules2024", "legacy", "template",
         "ingredients", "instructions", "noteCook", "equipment", "intro", "outro", "yarn",
         "hook", "notions", "gauge", "stitches", "notes", "abbreviations", "soundClip",
-        "classTableGroups",
+        "classTableGroups", "lineage",
     }
 )  # fmt: skip
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")

@@ -335,3 +335,25 @@ def test_a_deitys_custom_properties_are_lines_of_their_own(app: App, tmp_path: P
         "**Favored Weapons:** [Longspear](d5e://srd-2014/equipment/spear.md)  \n"
         "**Garb/Portfolio:** Cold, Winter\n"
     ) in shown
+
+
+def test_a_custom_lineage_race_gets_its_ability_increases_and_languages(
+    app: App, tmp_path: Path
+) -> None:
+    """Waltega's Buds' Half-Dragon (Scorn), `"lineage": "VRGR"`: the card said `Lineage: VRGR`
+    and nothing of the ability increases and languages 5etools gives such a race."""
+    doc = {"race": [{"name": "Scornling", "source": S, "lineage": "VRGR", "size": ["M"],
+                     "speed": 30, "entries": [{"type": "entries", "name": "Scorn",
+                                               "entries": ["You scorn."]}]},
+                    {"name": "Trialling", "source": S, "lineage": "UA1", "size": ["M"],
+                     "speed": 30, "ability": [{"str": 2}], "entries": ["Trial."]}]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    shown = card(app, "realworld:races/scornling")
+    assert "VRGR" not in shown and "Lineage" not in shown
+    assert (
+        "**Ability:** +2 and +1 to two abilities of your choice; or +1 and +1 and +1 to three "
+        "abilities of your choice  \n**Language proficiencies:** Common, one standard language "
+        "of your choice"
+    ) in shown
+    assert shown.index("***Scorn.***") < shown.index("***Languages.*** You can speak, read")
+    assert "**Ability:** Strength +2" in card(app, "realworld:races/trialling")  # its own
