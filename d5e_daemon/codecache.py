@@ -12,6 +12,14 @@ a string (random per process), and each start added such entries again (the file
 every start, was written anew by every start, and took longer to read). The file holds what the
 last start that wrote it used, nothing older.
 
+Two other things a start does over and over are kept in the same file while it is installed: the
+code of the methods `dataclasses` generates (its `exec` of a source text: ~45 ms of d5e's ~50
+dataclasses at every start), and what `re` makes of a pattern (its parser and compiler are
+Python: ~30 ms for the ~160 patterns compiled at import). Both are keyed by their whole input
+(the source text; the pattern, its type and flags) in a file of one Python version, and what they
+give is what the uncached call gives (the same code object from the same source; the same
+arguments to `_sre.compile`).
+
 A user's very first start has no cache yet (compiling it all is ~200 ms more CPU: lsprotocol's
 import ~290 instead of ~130 ms). `python -m d5e_daemon.codecache` (run by `make setup`) fills a
 *seed* beside the installed environment (`<sys.prefix>/share/d5e/`), read by any start that finds
@@ -20,12 +28,15 @@ no cache of its own: the first start after an install is then as quick as a late
 
 from __future__ import annotations
 
+import _sre  # type: ignore[import-not-found]
 import builtins
+import dataclasses
 import hashlib
 import importlib.util
 import logging
 import marshal
 import os
+import re
 import sys
 from pathlib import Path
 from types import CodeType
@@ -69,7 +80,7 @@ def _installed(lib: str) -> str:
     return f"{origin}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def _load(path: Path) -> dict[str, CodeType]:
+def _load(path: Path) -> dict[str, Any]:
     try:
         data = marshal.loads(path.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
@@ -90,6 +101,8 @@ class CodeCache:
         self.known = len(self.cache)
         self.used: set[str] = set()
         self.real_compile = builtins.compile
+        self.real_exec = builtins.exec
+        self.real_re_compile = re._compiler.compile  # type: ignore[attr-defined]
 
     def compile(self, source: Any, filename: Any, mode: str, *args: Any, **kwargs: Any) -> Any:
         if not (
@@ -109,26 +122,81 @@ class CodeCache:
             code = self.cache[key] = self.real_compile(source, filename, mode)
         return code
 
+    def dataclass_exec(self, source: Any, *args: Any) -> None:
+        """`exec` as `dataclasses` calls it (the source of the functions it generates), with
+        the code compiled as `exec` would (no `__future__` flags: dataclasses.py has none)."""
+        if isinstance(source, str):
+            key = "dataclasses:" + hashlib.blake2b(source.encode(), digest_size=16).hexdigest()
+            self.used.add(key)
+            code = self.cache.get(key)
+            if not isinstance(code, CodeType):
+                code = self.cache[key] = self.real_compile(
+                    source, "<string>", "exec", dont_inherit=True
+                )
+            source = code
+        self.real_exec(source, *args)
+
+    def re_compile(self, pattern: Any, flags: int = 0) -> Any:
+        """`re`'s compiler (`re._compiler.compile`): what its last step gives `_sre.compile` is
+        kept, and given again for the same pattern and flags."""
+        if not isinstance(pattern, str | bytes) or flags & re.DEBUG:
+            return self.real_re_compile(pattern, flags)
+        text = pattern.encode("utf-8", "surrogatepass") if isinstance(pattern, str) else pattern
+        kind = "re:str:" if isinstance(pattern, str) else "re:bytes:"
+        key = kind + hashlib.blake2b(b"%d\0%s" % (flags, text), digest_size=16).hexdigest()
+        self.used.add(key)
+        made = self.cache.get(key)
+        if isinstance(made, tuple):
+            return _sre.compile(pattern, *made)
+        compiled = self.real_re_compile(pattern, flags)
+        made = _sre_arguments(pattern, flags)
+        if _sre.compile(pattern, *made) == compiled:  # the same flags, groups and code
+            self.cache[key] = made
+        return compiled
+
     def install(self) -> CodeCache:
         builtins.compile = self.compile
+        dataclasses.exec = self.dataclass_exec  # type: ignore[attr-defined]
+        re._compiler.compile = self.re_compile  # type: ignore[attr-defined]
         return self
 
     def uninstall(self) -> None:
         if builtins.compile == self.compile:
             builtins.compile = self.real_compile
+        if getattr(dataclasses, "exec", None) == self.dataclass_exec:
+            del dataclasses.exec  # type: ignore[attr-defined]
+        if re._compiler.compile == self.re_compile:  # type: ignore[attr-defined]
+            re._compiler.compile = self.real_re_compile  # type: ignore[attr-defined]
         if len(self.cache) > self.known:  # something new: what this start used, nothing older
             self.cache = {key: self.cache[key] for key in self.used}
             _save(self.path, self.cache)
             self.known = len(self.cache)
 
 
-def _save(path: Path, cache: dict[str, CodeType]) -> None:
+def _sre_arguments(pattern: str | bytes, flags: int) -> tuple[Any, ...]:
+    """What `re._compiler.compile` gives `_sre.compile` after the pattern (Python 3.11-3.13)."""
+    parsed = re._parser.parse(pattern, flags)  # type: ignore[attr-defined]
+    code = [int(c) for c in re._compiler._code(parsed, flags)]  # type: ignore[attr-defined]
+    groupindex = parsed.state.groupdict
+    indexgroup: list[str | None] = [None] * parsed.state.groups
+    for name, i in groupindex.items():
+        indexgroup[i] = name
+    return (
+        flags | parsed.state.flags,
+        code,
+        parsed.state.groups - 1,
+        groupindex,
+        tuple(indexgroup),
+    )
+
+
+def _save(path: Path, cache: dict[str, Any]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         tmp.write_bytes(marshal.dumps(cache))
         tmp.replace(path)  # atomic: a concurrent start reads the old file or the new one
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a value marshal cannot write
         log.debug("code cache not saved: %s", exc)
 
 

@@ -4,8 +4,11 @@ start to the next (it grew with every start, and every start wrote it anew)."""
 
 from __future__ import annotations
 
+import builtins
+import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -131,3 +134,50 @@ def test_the_default_cache_falls_back_to_the_seed(
     # Nothing new: neither the user's cache nor the seed is written.
     assert not (tmp_path / "home" / "d5e").exists()
     assert seed.stat().st_mtime_ns == written
+
+
+def test_patterns_and_dataclasses_come_from_the_cache_as_they_would_be_made(
+    tmp_path: Path,
+) -> None:
+    """What `re` makes of a pattern and the methods `dataclasses` generates are kept too: a
+    later start gets the same pattern (flags, groups, code) and the same methods, without
+    parsing the pattern or compiling the methods' source again."""
+    path = tmp_path / "cache.marshal"
+
+    def made(cache: CodeCache) -> tuple[re.Pattern[str], re.Pattern[bytes], type]:
+        cache.install()
+        try:
+            text = re.compile(r"\{@(?P<tag>\w+) (?P<name>[^}|]*)(?:\|[^}]*)?\}", re.I)
+            raw = re.compile(rb"^Content-Length: *(\d+)\r$", re.M)
+
+            @dataclasses.dataclass(frozen=True)
+            class Hit:
+                ref: str
+                score: float = 0.0
+                tags: tuple[str, ...] = ()
+
+            return text, raw, Hit
+        finally:
+            cache.uninstall()
+
+    first = CodeCache(path)
+    text, raw, Hit = made(first)
+    later = CodeCache(path)
+    kept = dict(later.cache)
+    text2, raw2, Hit2 = made(later)
+    # nothing made anew: 2 patterns, 6 methods (init, repr, eq, hash, setattr, delattr)
+    assert later.cache == kept and len(kept) == 2 + 6
+    assert (text2, raw2) == (text, raw)
+    assert text2.groupindex == text.groupindex == {"tag": 1, "name": 2}
+    assert text2.match("{@SPELL Fireball|phb}").group("tag", "name") == ("SPELL", "Fireball")
+    assert raw2.search(b"x\r\nContent-Length: 42\r\n").group(1) == b"42"
+    assert Hit2("spells/fireball", 1.5) == Hit2("spells/fireball", 1.5)
+    assert repr(Hit2("a")) == repr(Hit("a"))
+    assert repr(Hit2("a")).endswith("Hit(ref='a', score=0.0, tags=())")
+    assert hash(Hit2("a", 1.0)) == hash(Hit("a", 1.0))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Hit2("a").ref = "b"  # type: ignore[misc]
+    # Uninstalled, both are as they were.
+    assert not hasattr(dataclasses, "exec")
+    assert re._compiler.compile is later.real_re_compile  # type: ignore[attr-defined]
+    assert builtins.compile is later.real_compile
