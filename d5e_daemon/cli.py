@@ -673,14 +673,15 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from .codecache import CodeCache
+    from .codecache import CodeCache, installed
 
     began = time.perf_counter() - process_age()  # the start, as the log tells it
     # Importing pygls and lsprotocol builds hundreds of classes: the garbage collector would
     # walk every object made so far many times over (~10 % of the start) to find no garbage.
     # It is back on once `initialize` is answered (`server._initialize`, after `gc.freeze`).
     gc.disable()
-    cache = CodeCache().install()  # before pygls and lsprotocol are imported
+    # Before pygls and lsprotocol are imported (`d5e serve` installed it before d5e's modules).
+    cache = installed() or CodeCache().install()
     from .server import serve
 
     return serve(from_env(), _flags(args), on_initialized=cache.uninstall, began=began)

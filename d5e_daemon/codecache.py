@@ -173,6 +173,12 @@ class CodeCache:
             self.known = len(self.cache)
 
 
+def installed() -> CodeCache | None:
+    """The cache in place in this process, if one is."""
+    owner = getattr(builtins.compile, "__self__", None)
+    return owner if isinstance(owner, CodeCache) else None
+
+
 def _sre_arguments(pattern: str | bytes, flags: int) -> tuple[Any, ...]:
     """What `re._compiler.compile` gives `_sre.compile` after the pattern (Python 3.11-3.13)."""
     parsed = re._parser.parse(pattern, flags)  # type: ignore[attr-defined]
