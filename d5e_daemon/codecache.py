@@ -50,13 +50,18 @@ _PER_PROCESS = "def __hash__("
 _LIBRARIES = ("attr", "cattrs", "lsprotocol", "pygls")
 
 
-def cache_file() -> Path:
+def cache_file(command: str = "serve") -> Path:
     """One file per Python and installed version of the libraries whose code is generated (an
-    entry is keyed by its source text, so an old file is never wrong, only larger)."""
+    entry is keyed by its source text, so an old file is never wrong, only larger), and per
+    `d5e` command (each keeps what it used: one file for all would be written anew whenever
+    the command changed)."""
     versions = ",".join(f"{lib}={_installed(lib)}" for lib in _LIBRARIES)
     tag = hashlib.sha256(f"{sys.version}|{versions}".encode()).hexdigest()[:16]
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "d5e" / f"codecache-{tag}.marshal"
+    name = (
+        f"codecache-{tag}.marshal" if command == "serve" else f"codecache-{tag}-{command}.marshal"
+    )
+    return Path(base) / "d5e" / name
 
 
 def seed_file() -> Path:

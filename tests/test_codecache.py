@@ -181,3 +181,23 @@ def test_patterns_and_dataclasses_come_from_the_cache_as_they_would_be_made(
     assert not hasattr(dataclasses, "exec")
     assert re._compiler.compile is later.real_re_compile  # type: ignore[attr-defined]
     assert builtins.compile is later.real_compile
+
+
+def test_each_command_keeps_a_cache_of_its_own(db_path: Path, tmp_path: Path) -> None:
+    """`d5e lookup` (any command but `serve`) keeps its own file, written when the command
+    returns and left as it is by the next run; a mistyped command keeps none."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def d5e(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "d5e_daemon", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+
+    looked = d5e("lookup", "--json", "--db", str(db_path), "fireball")
+    assert looked.returncode == 0 and '"name": "Fireball"' in looked.stdout, looked.stderr
+    (kept,) = (tmp_path / "cache" / "d5e").glob("codecache-*-lookup.marshal")
+    written = kept.stat().st_mtime_ns
+    assert len(CodeCache(kept).cache) > 50  # the patterns and dataclasses of a lookup
+    assert d5e("lookup", "--json", "--db", str(db_path), "fireball").stdout == looked.stdout
+    assert kept.stat().st_mtime_ns == written
+    assert d5e("lokup", "fireball").returncode == 2
+    assert not list((tmp_path / "cache" / "d5e").glob("*lokup*"))
