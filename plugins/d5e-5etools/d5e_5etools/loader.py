@@ -1633,6 +1633,8 @@ def _load(path: Path) -> list[LoadedPack]:
                     source=Source(path=item.file.resolved, line=line),
                 )
             )
+    for loaded in packs.values():
+        _contents(loaded.entries)
     for dep in sorted(reader.dependencies):
         if dep.lower() not in reader.sources and dep.lower() not in SRD_SOURCES:
             packs[first].requires.append(pack_id(dep))
@@ -1651,6 +1653,41 @@ def _load(path: Path) -> list[LoadedPack]:
     for loaded in result:
         loaded.problems = reader.problems + loaded.problems
     return result
+
+
+def _contents(entries: list[Entry]) -> None:
+    """An adventure's or book's chapters (`contents`, in the order of its data's sections), each
+    with the slug of its section's entry and its headers, for its card (`render.contents`)."""
+    sections: dict[tuple[str, str, int], str] = {}
+    for e in entries:
+        for kind in ("adventure", "book"):
+            if isinstance(e.data, dict) and isinstance(e.data.get("section"), int):
+                key = (e.collection, str(e.data.get(kind, "")).lower(), e.data["section"])
+                sections.setdefault(key, e.slug)
+    for e in entries:
+        raw = e.data.get(convert.RAW) if isinstance(e.data, dict) else None
+        if not isinstance(raw, dict) or not isinstance(raw.get("contents"), list):
+            continue
+        ident = str(raw.get("id", "")).lower()
+        chapters = []
+        for i, chapter in enumerate(raw["contents"]):
+            if not isinstance(chapter, dict):
+                continue
+            headers = [h.get("header") if isinstance(h, dict) else h for h in _list(chapter)]
+            chapters.append(
+                {
+                    "name": str(chapter.get("name") or ""),
+                    "slug": sections.get((e.collection, ident, i + 1), ""),
+                    "headers": [h for h in headers if isinstance(h, str) and h],
+                }
+            )
+        if any(c["slug"] for c in chapters):
+            e.data["5etools_contents"] = chapters
+
+
+def _list(chapter: dict[str, Any]) -> list[Any]:
+    headers = chapter.get("headers")
+    return headers if isinstance(headers, list) else []
 
 
 def _fit_aliases(entries: list[Entry]) -> None:

@@ -377,6 +377,11 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
                 " or ".join(SIZES.get(s, s) if isinstance(s, str) else describe(s) for s in sizes),
             )
         )
+    level = raw.get("level") if collection == "adventures" else None
+    if isinstance(level, dict):  # `{"start": 1, "end": 5}`, or `{"custom": "…"}`
+        start, end = level.get("start"), level.get("end")
+        span = f"{start}–{end}" if start is not None and end not in (None, start) else start
+        facts.append(("Level", str(level.get("custom") or span or "")))
     if isinstance(raw.get("hd"), dict) and raw["hd"].get("faces"):
         facts.append(("Hit die", f"d{raw['hd']['faces']}"))
     if raw.get("alignment"):
@@ -407,6 +412,8 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
         if key in _CLASS_FACTS:  # a class's, in the words of its 5etools page
             facts.append((label(key), _CLASS_FACTS[key](value)))
             continue
+        if key == "type" and collection in ("adventures", "books"):
+            continue  # a section's `"type": "section"`
         if key == "customProperties" and isinstance(value, dict):
             # a deity's own labels, each a line as 5etools shows them (blank ones left out)
             facts += [(str(k), describe(v).strip()) for k, v in value.items()]
@@ -537,6 +544,8 @@ def markdown(entry: Entry) -> str:
     facts = _facts(raw, entry.collection, entry.data.get("5etools_codes"))
     if facts:
         parts.append("  \n".join(facts))
+    if entry.data.get("5etools_contents"):
+        parts.append(contents(entry))
     if entry.collection == "classes":
         equipment = classes.equipment(raw.get("startingEquipment"))
         parts += [f"**Starting equipment:** {equipment[0]}", *equipment[1:]] if equipment else []
@@ -544,6 +553,18 @@ def markdown(entry: Entry) -> str:
     parts += [str(p) for p in entry.data.get("desc") or []]
     parts += _sections(raw)
     return "\n\n".join(parts) + "\n"
+
+
+def contents(entry: Entry) -> str:
+    """An adventure's or book's chapters as links to their sections' cards, each with its
+    headers (what 5etools' contents list)."""
+    lines = ["**Contents**", ""]
+    for i, chapter in enumerate(entry.data["5etools_contents"], 1):
+        name, slug = chapter.get("name", ""), chapter.get("slug")
+        shown = f"[{name}](d5e://{entry.pack}/{entry.collection}/{slug}.md)" if slug else name
+        lines.append(f"{i}. {shown}")
+        lines += [f"   - {header}" for header in chapter.get("headers") or []]
+    return "\n".join(lines)
 
 
 def index(entry: Entry) -> str:

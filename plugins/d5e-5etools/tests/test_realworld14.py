@@ -357,3 +357,31 @@ def test_a_custom_lineage_race_gets_its_ability_increases_and_languages(
     ) in shown
     assert shown.index("***Scorn.***") < shown.index("***Languages.*** You can speak, read")
     assert "**Ability:** Strength +2" in card(app, "realworld:races/trialling")  # its own
+
+
+def test_an_adventure_card_lists_its_chapters_as_links(app: App, tmp_path: Path) -> None:
+    """Michael Galvis' A Familiar's Quandary: the adventure's card showed its group, author and
+    dates but not its chapters (`contents`) nor its level, and each chapter's card began with
+    `Type: section`."""
+    doc = {
+        "adventure": [{"name": "Tower Trouble", "id": "TT", "source": S,
+                       "level": {"start": 1, "end": 3}, "author": "Someone",
+                       "contents": [{"name": "Arrival", "headers": ["The Gate", {"header": "Moat",
+                                                                                 "depth": 1}]},
+                                    {"name": "The Top", "ordinal": {"type": "chapter",
+                                                                    "identifier": 2}}]}],
+        "adventureData": [{"id": "TT", "source": S, "data": [
+            {"type": "section", "name": "Arrival", "entries": ["You arrive."]},
+            {"type": "section", "name": "The Top", "entries": ["You climb."]}]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    shown = card(app, "realworld:adventures/tower-trouble")
+    assert "**Level:** 1–3  \n" in shown
+    assert (
+        "**Contents**\n\n"
+        "1. [Arrival](d5e://realworld/adventures/tower-trouble-01-arrival.md)\n"
+        "   - The Gate\n   - Moat\n"
+        "2. [The Top](d5e://realworld/adventures/tower-trouble-02-the-top.md)"
+    ) in shown
+    chapter = card(app, "realworld:adventures/tower-trouble-01-arrival")
+    assert "Type" not in chapter and "You arrive." in chapter
