@@ -106,6 +106,9 @@ def prerequisite(value: Any) -> str:
                 parts.append(" or ".join(describe(n) for n in need if describe(n)))
             elif key == "other":
                 parts.append(str(need))
+            elif key == "otherSummary" and isinstance(need, dict):
+                # 5etools shows `entry` on the page (`entrySummary` is its list's short form)
+                parts.append(str(need.get("entry") or need.get("entrySummary") or ""))
             elif key == "pact" and isinstance(need, str):  # "Chain", or "Pact of the Claw"
                 parts.append(need if need.lower().startswith("pact") else f"Pact of the {need}")
             elif key == "patron" and isinstance(need, str):

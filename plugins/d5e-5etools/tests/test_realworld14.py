@@ -385,3 +385,18 @@ def test_an_adventure_card_lists_its_chapters_as_links(app: App, tmp_path: Path)
     ) in shown
     chapter = card(app, "realworld:adventures/tower-trouble-01-arrival")
     assert "Type" not in chapter and "You arrive." in chapter
+
+
+def test_an_other_summary_prerequisite_reads_as_its_entry(app: App, tmp_path: Path) -> None:
+    """Stabbath's Dual Shielder: `{"otherSummary": {"entry": "Proficiency with shields",
+    "entrySummary": "Prof shield"}}` read `Other summary Entry Proficiency with shields, Entry
+    summary Prof shield`."""
+    need = {"otherSummary": {"entry": "Proficiency with {@item shield|phb|shields}",
+                             "entrySummary": "Prof shield"}}  # fmt: skip
+    doc = {"feat": [{"name": "Shield Twin", "source": S, "prerequisite": [need],
+                     "entries": ["Two shields."]}]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    shown = card(app, "realworld:feats/shield-twin")
+    assert (
+        "**Prerequisite:** Proficiency with [shields](d5e://srd-2014/equipment/shield.md)\n"
+    ) in shown
