@@ -177,7 +177,7 @@ class PassageIndex:
     """Every passage's vector in memory for the first stage of semantic search: the float32
     vectors while there are at most `exact_limit` passages (exact scores; 15 MB for 10,000),
     above that their 384-bit codes (56 bytes a passage: 15 MB for 270,000), stored word by word
-    (6 arrays of 64-bit words: one XOR and popcount pass over each, 1 ms for 270,000). Loaded on
+    (6 arrays of 64-bit words, scanned by `scan_codes`). Loaded on
     the first semantic search.
 
     Kept current cheaply: new passages have higher ids (an id is never given twice: schema
