@@ -27,7 +27,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.prompts.base import UserMessage
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from . import __version__, protocol
 from .app import App
@@ -36,7 +36,7 @@ from .errors import D5eError
 from .features import packs as pack_features
 from .features.complete import complete
 from .features.documents import document, resolve_tags
-from .features.encounter import encounter
+from .features.encounter import cr_text, encounter
 from .features.lookup import lookup
 from .features.search import search, search_filters
 from .protocol import Params
@@ -66,9 +66,36 @@ def _failure(name: str, exc: Exception) -> Exception:
     else is logged with its traceback and named only by its type."""
     exc = storage_error(exc) or exc
     if isinstance(exc, D5eError):
+        path = exc.data.get("path") if isinstance(exc.data, dict) else None
+        if (
+            isinstance(path, str) and path != "$" and path not in exc.message
+        ):  # JSON-RPC has it in `data`
+            return ToolError(f"{exc.message} - at `{path}`")
         return ToolError(exc.message)
     log.exception("tool %s failed", name)
     return ToolError(f"internal error in {name}: {type(exc).__name__}")
+
+
+def _argument_errors(exc: ValidationError) -> str:
+    """The SDK's check of a tool's arguments against its input schema, in d5e's words: each
+    problem with its JSON path (`Input should be a valid string - at `$.name``)."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+        problems.append(f"{error['msg']} - at `{path}`")
+    return "; ".join(problems)
+
+
+class _Server(MCPServer[Any]):
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(
+                    f"Error executing tool {name}: {_argument_errors(exc.__cause__)}"
+                ) from exc.__cause__
+            raise
 
 
 def _wire(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -137,8 +164,12 @@ def _lookup_text(result: protocol.LookupResult) -> str:
     return text
 
 
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
 def _search_text(result: protocol.SearchResult) -> str:
-    hints = "".join(f"\n({hint}.)" for hint in result.hints)
+    hints = "".join(f"\n({_sentence(hint)})" for hint in result.hints)
     if not result.hits:
         return "No entries found." + hints
     lines = [
@@ -189,7 +220,7 @@ def _encounter_text(result: protocol.EncounterResult) -> str:
     lines = [f"**{result.difficulty.title()}** ({result.rules} rules): {result.summary}", ""]
     lines += [
         f"- {m.count} × {m.name}"
-        + (f" (CR {m.cr:g})" if m.cr is not None else "")
+        + (f" (CR {cr_text(m.cr)})" if m.cr is not None else "")
         + f": {m.xp} XP each, {m.total_xp} XP"
         for m in result.per_monster
     ]
@@ -245,7 +276,7 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
     """The MCP server over `app`, with its tools, resources and prompts."""
     tools = Tools(app)
     start = _Start(app)
-    server: MCPServer[Any] = MCPServer(
+    server: MCPServer[Any] = _Server(
         name="d5e",
         version=__version__,
         instructions=INSTRUCTIONS,

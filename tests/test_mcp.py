@@ -140,6 +140,14 @@ async def test_readable_markdown_beside_the_structured_answer(db_path: Path) -> 
         (unknown,) = tags["unknown"]
         assert unknown["tag"] == "{@creature orcc}"
         assert "Orc" in [s.title() for s in unknown["suggestions"]]
+        fight = await session.call_tool(
+            "encounter", {"party": [3, 3, 3, 3], "monsters": [{"name": "wolf", "count": 4}]}
+        )
+        assert "- 4 × Wolf (CR 1/4): 50 XP each" in fight.content[0].text  # type: ignore[union-attr]
+        listing = await session.call_tool("search", {"filters": {"school": "evocaton"}})
+        assert listing.content[0].text.endswith(  # type: ignore[union-attr]
+            "did you mean 'evocation'?)"
+        )
 
 
 async def test_a_creature_split_into_forms_by_its_bare_name(db_path: Path) -> None:
@@ -168,7 +176,17 @@ async def test_errors_are_tool_errors_with_the_json_rpc_messages(db_path: Path) 
         message = await error(session, "complete", prefix="x" * 5000)
         assert "$.prefix" in message
         message = await error(session, "encounter", party=[0], monsters=[{"name": "wolf"}])
-        assert "character level 0: levels are 1 to 20" in message
+        assert "character level 0: levels are 1 to 20 - at `$.party[0]`" in message
+        # arguments the tool's input schema refuses: the problem and its path, no pydantic dump
+        message = await error(session, "lookup", name=3)
+        assert (
+            message == "Error executing tool lookup: Input should be a valid string - at `$.name`"
+        )
+        message = await error(session, "search", query="fire", mode="fuzzy")
+        assert message == (
+            "Error executing tool search: Input should be 'hybrid', 'keyword' or 'semantic'"
+            " - at `$.mode`"
+        )
         message = await error(session, "lookup", ref="not a ref")
         assert "invalid ref" in message
         # the server lives on, and answers
