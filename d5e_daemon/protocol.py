@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import Meta
 
+from . import locate
 from .errors import InvalidParams
 from .records import Base, Pack, PackProblem, Source
 
@@ -64,7 +65,7 @@ def decode(params: Any, type_: type[P]) -> P:
             {"path": bad},
         )
     try:
-        return msgspec.convert({} if params is None else params, type_)
+        return locate.convert({} if params is None else params, type_)
     except msgspec.ValidationError as exc:
         message = str(exc)
         m = _PATH.search(message)

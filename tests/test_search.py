@@ -625,6 +625,11 @@ def test_huge_queries_and_wrong_types_are_refused_by_the_decoder() -> None:
     with pytest.raises(InvalidParams) as err:
         decode({"query": "x", "filters": {"cr": {"min": 5, "mx": 8}}}, SearchParams)
     assert "mx" in err.value.message
+    # a bad value inside the filters mapping is named by its filter, not msgspec's `[...]`
+    with pytest.raises(InvalidParams) as err:
+        decode({"query": "", "filters": {"level": 3, "cr": {"min": 5, "max": "x"}}}, SearchParams)
+    assert err.value.message == "Expected `float | null`, got `str` - at `$.filters.cr.max`"
+    assert err.value.data == {"path": "$.filters.cr.max"}
 
 
 @pytest.mark.parametrize(
