@@ -231,7 +231,10 @@ def _abilities_block(items: Any) -> list[str]:
         if isinstance(item, dict):
             name = describe(item.get("name")).strip().rstrip(".") + _usage(item.get("usage"))
             desc = "\n\n".join(text_paragraphs(item.get("desc")))
-            out.append(f"***{name}.*** {desc}".strip() if name else desc)
+            # a text that opens with a list or a table (a spellcasting block without header
+            # text) starts below the name: on its line, the list's first item was not one
+            joint = "\n\n" if desc.startswith(("- ", "* ", "| ", "1. ", "#", "> ")) else " "
+            out.append(f"***{name}.***{joint}{desc}".strip() if name else desc)
     return out
 
 

@@ -1178,6 +1178,12 @@ BOOKKEEPING = frozenset(
     }
 )  # fmt: skip
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+# what 5etools' filters read, not its pages: `damageTags`, `damageTagsSpell`, `miscTags`,
+# `conditionInflictLegendary`, `savingThrowForcedSpell`, and a creature's `isNpc`,
+# `isNamedCreature` and `familiar` (seen on Stabbath's NPCs: `Damage tags spell: Y`)
+_FILTER_HINT = re.compile(
+    r"(Tags|Inflict)(Spell|Legendary|Mythic)?$|^savingThrowForced|^(isNpc|isNamedCreature|familiar)$"
+)
 
 
 def _shown(value: Any) -> str:
@@ -1272,7 +1278,7 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
             if extra:
                 out["Saving throws, also" if key == "save" else "Skills, also"] = extra
             continue
-        if key in consumed or key in BOOKKEEPING or key.endswith("Tags") or key.endswith("Inflict"):
+        if key in consumed or key in BOOKKEEPING or _FILTER_HINT.search(key):
             continue
         if key in ("gear", "attachedItems", "attachedSpells") and isinstance(value, list):
             tag = "spell" if key == "attachedSpells" else "item"

@@ -400,3 +400,27 @@ def test_an_other_summary_prerequisite_reads_as_its_entry(app: App, tmp_path: Pa
     assert (
         "**Prerequisite:** Proficiency with [shields](d5e://srd-2014/equipment/shield.md)\n"
     ) in shown
+
+
+def test_a_creatures_spellcasting_without_header_text_and_its_filter_hints(
+    app: App, tmp_path: Path
+) -> None:
+    """Stabbath's NPCs: a `spellcasting` block with no `headerEntries` read `***Spellcasting.***
+    - At will: …` (the list's first item run into the name's line), and 5etools' filter hints
+    were listed at the end (`Damage tags spell: Y`, `Is named creature: yes`, `Is npc: yes`)."""
+    doc = {"monster": [{
+        "name": "Alice", "source": S, "size": ["M"], "type": "humanoid", "alignment": ["C", "E"],
+        "ac": [12], "hp": {"average": 9, "formula": "2d8"}, "speed": {"walk": 30},
+        "str": 7, "dex": 14, "con": 12, "int": 10, "wis": 10, "cha": 18, "cr": "1",
+        "spellcasting": [{"name": "Spellcasting", "type": "spellcasting",
+                          "will": ["{@spell charm person}"],
+                          "daily": {"1": ["{@spell suggestion}"]}}],
+        "damageTagsSpell": ["Y"], "conditionInflictSpell": ["charmed"], "isNamedCreature": True,
+        "isNpc": True, "savingThrowForcedSpell": ["wisdom"], "familiar": True,
+    }]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    shown = card(app, "realworld:monsters/alice")
+    assert "***Spellcasting.***\n\n- At will: [charm person](" in shown
+    for hint in ("Damage tags", "Condition inflict", "Is named", "Is npc", "Saving throw forced",
+                 "Familiar"):  # fmt: skip
+        assert hint not in shown, hint
