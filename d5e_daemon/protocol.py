@@ -268,7 +268,9 @@ class SearchResult(Base):
     """True when vectors took part in the ranking (false: keywords only, or a listing)."""
     hints: list[str] = []
     """Filter values no entry of the profile has, each named with the nearest held values:
-    `no monster speaks 'elvsh'; did you mean 'elvish'?`."""
+    `no monster speaks 'elvsh'; did you mean 'elvish'?`; and a pack, collection or edition
+    asked for that nothing installed has (`no installed pack has a collection 'spell'; did you
+    mean 'spells'?`)."""
 
 
 class SearchFiltersParams(Params):

@@ -164,6 +164,22 @@ def test_held_values_and_distances_get_no_hint(app: App) -> None:
         assert result.hints == []  # telepathy is held: only none reaches 9000 feet
 
 
+def test_a_pack_collection_or_edition_nothing_installed_has_gets_a_hint(app: App) -> None:
+    """`--pack nope`, `--collection spell`, `--in-edition 2030`: named, not an unexplained
+    empty list; what is installed gets no hint."""
+    asked = {"query": "fire", "packs": ["nope"], "collections": ["spell"], "edition": "2030"}
+    result = search(app, decode(asked, SearchParams))
+    assert result.hits == []
+    assert result.hints == [
+        "packs: no pack 'nope' is installed (`d5e packs list` names them)",
+        "collections: no installed pack has a collection 'spell'; did you mean 'spells'?",
+        "edition: no installed pack is of edition '2030' (installed: 2014, 2024)",
+    ]
+    asked = {"query": "fire", "packs": ["srd-2014"], "collections": ["spells"], "edition": "2014"}
+    result = search(app, decode(asked, SearchParams))
+    assert result.hits and result.hints == []
+
+
 def test_hints_on_the_cli_and_mcp_faces(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from d5e_daemon.mcp_server import _search_text
 

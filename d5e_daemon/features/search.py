@@ -200,6 +200,36 @@ MAX_HINT_VALUES = 5000
 """Values of one filter compared with an unknown one, at most (one index seek each)."""
 
 
+def unknown_scope_hints(app: App, params: SearchParams) -> list[str]:
+    """A pack, collection or edition the search is limited to that nothing installed has,
+    named (with the nearest names) rather than answered with an empty list alone."""
+    hints = []
+    for pack in params.packs:
+        if queries.get_pack(app.conn, pack) is None:
+            known = queries.pack_by_source(app.conn, pack)  # a 5etools source or abbreviation
+            mean = f"; did you mean {known!r}?" if known else " (`d5e packs list` names them)"
+            hints.append(f"packs: no pack {pack!r} is installed{mean}")
+    collections = [c for c in params.collections if not queries.has_collection(app.conn, c)]
+    if collections:
+        names = queries.collection_names(app.conn)
+        for collection in collections:
+            close = difflib.get_close_matches(collection, names, n=3, cutoff=0.6)
+            mean = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            hints.append(f"collections: no installed pack has a collection {collection!r}{mean}")
+    if params.edition is not None:
+        editions = queries.pack_editions(app.conn)
+        if params.edition not in editions:
+            held = ", ".join(editions)
+            hints.append(
+                f"edition: no installed pack is of edition {params.edition!r} (installed: {held})"
+            )
+    return hints
+
+
+def _hints(app: App, params: SearchParams) -> list[str]:
+    return unknown_scope_hints(app, params) + unknown_value_hints(app, params)
+
+
 def unknown_value_hints(app: App, params: SearchParams) -> list[str]:
     """For each text value of an open-set filter (one without a closed list of choices:
     language, casts, grants, duration, environment, alignment…) that no winner of the profile
@@ -1006,7 +1036,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
         ids = queries.browse(app.conn, scope, params.limit, params.offset)
         listed = [(i, 0.0) for i in ids]
         hits = _hits(app, listed, "", {}, set())
-        return SearchResult(hits=hits, semantic=False, hints=unknown_value_hints(app, params))
+        return SearchResult(hits=hits, semantic=False, hints=_hints(app, params))
 
     wanted = params.offset + params.limit
     pool = max(FUSION_DEPTH, wanted)
@@ -1067,7 +1097,7 @@ def search(app: App, params: SearchParams) -> SearchResult:
     best_passage = {entry_id: pid for g in parts for entry_id, _, pid in g.semantic}
     terms = queries.index_terms(app.conn, keywords)
     hits = _hits(app, page, match, best_passage, set(terms), explain, also)
-    return SearchResult(hits=hits, semantic=use_vectors, hints=unknown_value_hints(app, params))
+    return SearchResult(hits=hits, semantic=use_vectors, hints=_hints(app, params))
 
 
 def search_filters(app: App, params: SearchFiltersParams) -> SearchFiltersResult:

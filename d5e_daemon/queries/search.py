@@ -728,3 +728,14 @@ def has_collection(conn: apsw.Connection, collection: str) -> bool:
     """Whether any installed pack has an entry of `collection`."""
     query = "SELECT EXISTS (SELECT 1 FROM entry WHERE collection = ?)"
     return bool(conn.execute(query, (collection,)).get)
+
+
+def pack_editions(conn: apsw.Connection) -> list[str]:
+    """The editions of the installed packs."""
+    query = "SELECT DISTINCT edition FROM pack WHERE edition IS NOT NULL ORDER BY 1"
+    return [row[0] for row in conn.execute(query)]
+
+
+def collection_names(conn: apsw.Connection) -> list[str]:
+    """Every collection some installed pack has an entry of (a scan of an index)."""
+    return [row[0] for row in conn.execute("SELECT DISTINCT collection FROM entry ORDER BY 1")]
