@@ -499,6 +499,7 @@ def _snippet_text(snippet: str) -> Any:
 
 def cmd_filters(args: argparse.Namespace, settings: Settings) -> int:
     from .features.search import search_filters
+    from .filters import value_text
     from .protocol import SearchFiltersParams
 
     with _opened(settings) as app:
@@ -508,7 +509,9 @@ def cmd_filters(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     console = _console()
     for f in result.filters:
-        values = ", ".join(str(v) for v in f.values[:30]) + (" …" if len(f.values) > 30 else "")
+        values = ", ".join(value_text(v) for v in f.values[:30]) + (
+            " …" if len(f.values) > 30 else ""
+        )
         console.print(
             f"[bold]{f.name}[/bold] ({f.type}; {', '.join(f.collections)}): {f.description}"
         )

@@ -72,6 +72,19 @@ _MEASURE = re.compile(
 )
 
 
+_FRACTIONS = {0.125: "1/8", 0.25: "1/4", 0.5: "1/2"}
+
+
+def value_text(value: Any) -> str:
+    """A filter value as it is typed in `-f NAME=VALUE`: `true`, `2` (not 2.0), `1/4` (not
+    0.25: the challenge ratings below 1)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return _FRACTIONS.get(value) or f"{value:g}"
+    return str(value)
+
+
 def _measure(text: str) -> tuple[str, float | None]:
     """`darkvision 60 ft.` → ("darkvision", 60); `1 mile` → ("", 5280); `fly` → ("fly", None)."""
     m = _MEASURE.match(text.strip().lower())

@@ -39,6 +39,7 @@ from .features.documents import document, resolve_tags
 from .features.encounter import cr_text, encounter
 from .features.lookup import lookup
 from .features.search import search, search_filters
+from .filters import value_text
 from .protocol import Params
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ def _search_text(result: protocol.SearchResult) -> str:
 def _filters_text(result: protocol.SearchFiltersResult) -> str:
     lines = []
     for f in result.filters:
-        values = ", ".join(str(v) for v in f.values[:12])
+        values = ", ".join(value_text(v) for v in f.values[:12])
         more = ", …" if len(f.values) > 12 else ""
         shown = f"; values: {values}{more}" if values else ""
         lines.append(f"- `{f.name}` ({f.type}; {', '.join(f.collections)}): {f.description}{shown}")

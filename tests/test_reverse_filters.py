@@ -20,6 +20,7 @@ from d5e_daemon.features.search import search, search_filters
 from d5e_daemon.protocol import (
     EncounterParams,
     SearchFiltersParams,
+    SearchFiltersResult,
     SearchParams,
     SearchResult,
     decode,
@@ -193,6 +194,24 @@ def test_hints_on_the_cli_and_mcp_faces(db_path: Path, capsys: pytest.CaptureFix
     ]
     text = _search_text(decode({"hits": [], "semantic": False, "hints": ["x y"]}, SearchResult))
     assert "No entries found." in text and "(x y.)" in text
+
+
+def test_filter_values_are_listed_as_they_are_typed(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`d5e filters` and the MCP `filters` tool show values as `-f NAME=VALUE` takes them:
+    `true`, `1/4` and `2`, not Python's `True`, `0.25` and `2.0`."""
+    from d5e_daemon.mcp_server import _filters_text
+
+    assert main(["filters", "--collection", "monsters", "--db", str(db_path)]) == 0
+    out, _ = capsys.readouterr()
+    assert "  0, 1/8, 1/4, 1/2, 1, 2, 3," in out
+    assert main(["filters", "--collection", "spells", "--db", str(db_path)]) == 0
+    out, _ = capsys.readouterr()
+    assert "needs concentration\n  false, true\n" in out
+    info = {"name": "cr", "type": "number", "collections": ["monsters"], "description": "CR"}
+    listed = decode({"filters": [info | {"values": [0.125, 2.0, True]}]}, SearchFiltersResult)
+    assert _filters_text(listed).endswith("values: 1/8, 2, true")
 
 
 def test_the_new_filters_are_listed_with_values(app: App) -> None:
