@@ -598,7 +598,11 @@ def test_the_reader_thread_has_its_own_connection_and_closes_it(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("params", "path", "words"),
     [
-        ({"query": "x", "filters": {"lvl": 3}}, "$.filters.lvl", "unknown filter 'lvl'"),
+        (
+            {"query": "x", "filters": {"lvl": 3}},
+            "$.filters.lvl",
+            "unknown filter 'lvl'; did you mean 'level'? The filters are: alignment,",
+        ),
         ({"query": "", "filters": {"level": "high"}}, "$.filters.level", "filter 'level'"),
         ({"query": "", "filters": {"ritual": "yes"}}, "$.filters.ritual", "true or false"),
         ({"query": "", "filters": {"school": 3}}, "$.filters.school", "a string"),

@@ -151,8 +151,11 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
     declared = filters.BY_NAME.get(name)
     path = {"path": f"$.filters.{name}"}
     if declared is None:
-        known = ", ".join(sorted(filters.BY_NAME))
-        raise InvalidParams(f"unknown filter {name!r}; the filters are: {known}", path)
+        known = sorted(filters.BY_NAME)
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        mean = f"; did you mean {close[0]!r}?" if close else "."
+        listed = ", ".join(known)
+        raise InvalidParams(f"unknown filter {name!r}{mean} The filters are: {listed}", path)
     values = value if isinstance(value, list) else [value]
     conditions = []
     for v in values:
