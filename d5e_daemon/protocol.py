@@ -129,7 +129,7 @@ class PackCredit(Base):
 
 
 class LookupParams(Params):
-    """Exactly one of `ref` (`spells/fireball`, `srd-2024:spells/fireball`) or `name`."""
+    """Exactly one of `ref` (`spells/fireball`, `srd-2024:magic-items/bag-of-holding`) or `name`."""
 
     ref: Text | None = None
     name: Text | None = None
@@ -617,7 +617,7 @@ class PacksChanged(Base):
 
 
 class ReferencesParams(Params):
-    """`ref`: `spells/fireball` (the profile's winner) or `srd-2024:spells/fireball`."""
+    """`ref`: `spells/fireball` (the profile's winner) or `srd-2024:magic-items/bag-of-holding`."""
 
     ref: Text
     links: bool = True
