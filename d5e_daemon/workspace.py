@@ -31,7 +31,16 @@ import msgspec
 from . import locate
 from .errors import InvalidParams
 from .protocol import Limit
-from .settings import CollectionPriorities, Edition, PackIds, Paths, Priorities, ProfileName, Rules
+from .settings import (
+    CollectionPriorities,
+    Edition,
+    PackIds,
+    Paths,
+    Priorities,
+    ProfileName,
+    Rules,
+    Settings,
+)
 from .text import slugify
 
 CONFIG = "d5e.toml"
@@ -114,6 +123,16 @@ def _key_line(text: str, path: list[str | int]) -> tuple[int, int]:
     return found
 
 
+def _not_a_key(key: str) -> str:
+    """Why `key` is refused in a d5e.toml, and the keys it takes."""
+    keys = ", ".join(WorkspaceConfig.__struct_encode_fields__)
+    if key in Settings.__struct_encode_fields__:
+        why = "a setting a campaign folder cannot make (set it in the editor, flags or environment)"
+    else:
+        why = "not a d5e.toml setting"
+    return f"{why}; d5e.toml takes {keys}"
+
+
 def layer(root: Path | None) -> dict[str, Any]:
     """The settings a workspace gives (camelCase, as `settings.build` takes them)."""
     if root is None:
@@ -144,6 +163,7 @@ def layer(root: Path | None) -> dict[str, Any]:
         key = str(where[0]) if where else ""
         if not where and "unknown field" in message:
             key = message.split("`")[1] if "`" in message else ""
+            message = _not_a_key(key)
         line, column = _key_line(text, [key, *where[1:]]) if key else (1, 1)
         field = locate.show_path(where) or key
         raise InvalidParams(

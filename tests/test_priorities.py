@@ -235,7 +235,16 @@ def test_a_workspace_names_its_profile_and_sets_its_packs(db_path: Path, tmp_pat
             'edition = "2014"\n\n[packs]\nbrew = "high"\n',
             "d5e.toml:4:1: packs.brew: Expected `int`",
         ),
-        ('edition = "2014"\ncolour = 1\n', "d5e.toml:2:1: colour: Object contains unknown field"),
+        (
+            'edition = "2014"\ncolour = 1\n',
+            "d5e.toml:2:1: colour: not a d5e.toml setting; d5e.toml takes profile, edition, packs,"
+            " collectionPriorities, rules, disabled, packPaths, completionLimit, statBlocks, party",
+        ),
+        (
+            "watch = false\n",
+            "d5e.toml:1:1: watch: a setting a campaign folder cannot make (set it in the editor,"
+            " flags or environment); d5e.toml takes profile, edition,",
+        ),
         ("edition = \n", "d5e.toml: Invalid value (at line 1, column 11)"),
     ],
 )
