@@ -828,13 +828,13 @@ def test_long_entries_are_split_into_passages_that_repeat_the_header() -> None:
 
 
 def test_a_lead_paragraph_is_also_a_passage_of_its_own() -> None:
-    """With `lead` (monsters), the header and the first paragraph (what it is and does) are
-    embedded alone as well, before the passages of the whole text; a text of one paragraph
-    needs no such passage."""
+    """With `lead` (monsters, spells, conditions, …), the first paragraph (what it is and
+    does) is embedded alone as well, without the header's challenge rating or level, before
+    the passages of the whole text; a text of one paragraph needs no such passage."""
     fake = FakeEmbedder()
     text = "Ghoul: CR 1 medium undead\nGhoul is a medium undead.\nchaotic evil.\nClaws: paralyzed."
     passages = split(text, fake.count_tokens, 100, lead=True)
-    assert passages == ["Ghoul: CR 1 medium undead\nGhoul is a medium undead.", text]
+    assert passages == ["Ghoul is a medium undead.", text]
     assert split(text, fake.count_tokens, 100) == [text]
     one = "Blob: ooze\nBlob is an ooze."
     assert split(one, fake.count_tokens, 100, lead=True) == [one]
@@ -991,7 +991,7 @@ def test_a_chest_that_is_secretly_a_monster_is_the_mimic(
     Mimic, a shapechanger) by `DISGUISE_WEIGHT` and puts the Chest below them; without the
     rule the Chest is first."""
     query = "a treasure chest that is secretly a monster"
-    hits = ask(indexed, query=query, limit=50, explain=True).hits
+    hits = ask(indexed, query=query, limit=100, explain=True).hits
     refs = [h.ref for h in hits]
     boosts = {h.ref: h.explain.boosts for h in hits if h.explain}
     assert boosts["monsters/mimic"]["tells a disguise"] == DISGUISE_WEIGHT
@@ -1414,18 +1414,28 @@ async def test_the_library_says_when_packs_are_being_written(app: App) -> None:
 
 
 def test_a_spells_use_in_plain_words_is_a_passage_of_its_own(indexed: App) -> None:
-    """A spell's lead (its header and the line of what it is for, from the SRD's lore table)
-    is embedded alone as well, as a monster's is: a situation ("open a locked door without a
-    key") meets it undiluted by the rules text."""
-    rows = indexed.conn.execute(
-        "SELECT p.text FROM passage p JOIN entry e ON e.id = p.entry_id "
-        "WHERE e.collection = 'spells' AND e.slug = 'knock' AND e.pack_id = 'srd-2014' "
-        "ORDER BY p.ord"
-    ).fetchall()
-    header, _, lead = rows[0][0].partition("\n")
-    assert header.startswith("Knock: 2nd-level transmutation spell")
-    assert lead.startswith("Open a locked door") and len(rows) >= 2
-    assert all(text.startswith(header) for (text,) in rows[1:])
+    """A spell's lead (the line of what it is for, from the SRD's lore table) is embedded
+    alone as well, as a monster's is: a situation ("open a locked door without a key") meets
+    it undiluted by the rules text, or by the header's level and classes. So is a condition's
+    (how you come to be in it), a skill's and a rules chapter's."""
+
+    def passages(collection: str, slug: str) -> list[str]:
+        return [
+            text
+            for (text,) in indexed.conn.execute(
+                "SELECT p.text FROM passage p JOIN entry e ON e.id = p.entry_id "
+                "WHERE e.collection = ? AND e.slug = ? AND e.pack_id = 'srd-2014' "
+                "ORDER BY p.ord",
+                (collection, slug),
+            )
+        ]
+
+    lead, *rest = passages("spells", "knock")
+    assert lead.startswith("Open a locked door") and "\n" not in lead and rest
+    assert all(text.startswith("Knock: 2nd-level transmutation spell") for text in rest)
+    lead, *rest = passages("conditions", "grappled")
+    assert lead.startswith("Grabbed and held by a creature") and rest[0].startswith("Grappled:")
+    assert passages("skills", "athletics")[0].startswith("Strength skill for climbing")
 
 
 def test_proficiencies_get_no_vectors_and_lose_those_an_older_index_made(indexed: App) -> None:

@@ -50,7 +50,23 @@ VECTOR_SKIP = ("levels", "equipment-categories", "proficiencies")
 # Collections whose index text leads with a short account of what the entry is and does (a
 # monster's kind, movement, attacks and their effects; a spell's use in plain words, when its
 # pack gives one as its lore, else its first paragraph): that lead is embedded on its own too.
-LEAD_PASSAGE = frozenset({"monsters", "spells"})
+LEAD_PASSAGE = frozenset(
+    {
+        "monsters",
+        "spells",
+        "conditions",
+        "skills",
+        "rule-sections",
+        "damage-types",
+        "magic-schools",
+        "weapon-properties",
+        "languages",
+        "traits",
+        "races",
+        "classes",
+        "subclasses",
+    }
+)
 PASSAGE_TOKENS = 128
 ENTRIES_PER_BATCH = 64
 ATTRS_PER_BATCH = 100
@@ -62,7 +78,7 @@ POSTINGS_REBUILT_FROM = 1000
 on the writer thread. The SRD's first phase takes as long in batches of 100 as of 2,000."""
 YIELD_POLL_S = 0.02
 # Bump when the built-in index renderers change what they write (or which passages are made).
-RENDER_VERSION = 6
+RENDER_VERSION = 7
 
 Progress = Callable[[int, int], None]
 """`progress(done, total)` of the vector phase, called after each batch."""

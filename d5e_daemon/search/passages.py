@@ -48,12 +48,14 @@ def _pieces(paragraph: str, count: CountTokens, budget: int) -> list[tuple[str, 
 
 def split(text: str, count: CountTokens, budget: int, lead: bool = False) -> list[str]:
     """Passages of at most ~`budget` tokens (the header repeated on each), in order. With
-    `lead`, the header and the first paragraph come first as a passage of their own as well
-    (when the text holds more): a short account of what the entry is, which a query about what
-    it is and does meets undiluted by the rest."""
+    `lead`, the first paragraph comes first as a passage of its own as well (when the text
+    holds more), without the header: a short account of what the entry is and does, which a
+    query about that meets undiluted by the rest, and by the header's level, classes or
+    challenge rating ("Paralyze a humanoid such as a guard, freezing them in place", not
+    "Hold Person: 2nd-level enchantment spell of Bard, Cleric, Druid, …" before it)."""
     header, _, body = text.strip().partition("\n")
     paragraphs = [p.strip() for p in body.split("\n") if p.strip()]
-    first = ["\n".join([header, paragraphs[0]])] if lead and len(paragraphs) > 1 else []
+    first = paragraphs[:1] if lead and len(paragraphs) > 1 else []
     return first + _packed(text, header, paragraphs, count, budget)
 
 
@@ -355,6 +357,7 @@ class ScopeVectors:
             if not k:
                 return []
         top = np.argpartition(-sims, k)[:k] if len(sims) > k else np.arange(len(sims))
+        top.sort()  # ties to the lower passage id, as the search through the database breaks them
         best: dict[int, tuple[int, float, int]] = {}
         for i in top[np.argsort(-sims[top], kind="stable")]:
             entry_id = int(self.entries[i])
