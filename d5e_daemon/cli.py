@@ -48,9 +48,17 @@ def _print_json(value: Any) -> None:
 
 
 def _print_markdown(text: str) -> None:
+    """Rendered for the terminal; into a pipe or file, without the spaces rich pads each line
+    to the console's width with."""
     from rich.markdown import Markdown
 
-    _console().print(Markdown(text))
+    console = _console()
+    if console.is_terminal:
+        console.print(Markdown(text))
+        return
+    with console.capture() as captured:
+        console.print(Markdown(text))
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 
 def _fail(error: D5eError, as_json: bool) -> int:

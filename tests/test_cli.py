@@ -23,6 +23,9 @@ def test_lookup_renders_markdown(db_path: Path, capsys: pytest.CaptureFixture[st
     assert code == 0
     assert "Fireball" in out and "8d6" in out
     assert "Creative Commons" in out
+    # into a pipe or file (as here), lines are not padded to the console's width
+    assert out.startswith("Fireball\n\n3rd-level evocation\n")
+    assert not [line for line in out.splitlines() if line != line.rstrip()]
 
 
 def test_lookup_json_is_the_wire_result(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
