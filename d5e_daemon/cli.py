@@ -901,15 +901,18 @@ def _packs_new(args: argparse.Namespace, settings: Settings) -> int:
 
 def _packs_upload(args: argparse.Namespace, settings: Settings) -> int:
     from .features.packs import upload
-    from .protocol import UploadParams
+    from .protocol import UploadParams, decode
 
-    raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    try:
+        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        raise PackError(f"{args.file}: cannot read: {exc.strerror or exc}") from exc
     try:
         value = msgspec.json.decode(raw)
     except msgspec.DecodeError as exc:
         raise PackError(f"{args.file}: not JSON: {exc}") from exc
     entries = value if isinstance(value, list) else [value]
-    params = msgspec.convert(
+    params = decode(
         {
             "pack": args.pack,
             "collection": args.collection,

@@ -181,3 +181,9 @@ def test_upload_writes_entries_as_files_and_installs_them(
     code, _, err = run(capsys, "packs", "upload", "my-brew", "spells", str(upload), *db)
     assert code == 1 and "level: Expected `int`, got `str`" in err
     assert not (folder / "spells" / "bad.json").exists()
+    # a file that is not there, or a collection name too long: a message, not a traceback
+    missing = tmp_path / "missing.json"
+    code, _, err = run(capsys, "packs", "upload", "my-brew", "spells", str(missing), *db)
+    assert (code, err) == (1, f"d5e: {missing}: cannot read: No such file or directory\n")
+    code, _, err = run(capsys, "packs", "upload", "my-brew", "x" * 80, str(upload), *db)
+    assert (code, err) == (1, "d5e: Expected `str` of length <= 64 - at `$.collection`\n")
