@@ -1216,7 +1216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # A d5e.toml in this folder or above makes its profile the CLI's (the daemon reads the
         # editor's workspace instead, at initialize).
-        start = Path(getattr(args, "workspace", None) or Path.cwd())
+        given_folder = getattr(args, "workspace", None)
+        if given_folder and not Path(given_folder).is_dir():
+            raise InvalidParams(f"--workspace {given_folder}: not a folder")
+        start = Path(given_folder or Path.cwd())
         here = None if args.command == "serve" else workspace.find_root(start)
         settings = build(from_env(), workspace.layer(here), _flags(args))
         setup_logging(settings.log_level, getattr(args, "log_file", None))

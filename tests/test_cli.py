@@ -144,3 +144,13 @@ def test_demo_shows_a_lookup_a_completion_and_a_search(
     assert "Magic Missile" in out and "srd-2014:spells/magic-missile" in out
     assert "  1. " in out.split("$ d5e search")[1]  # at least one search hit
     assert "d5e serve" in out
+
+
+def test_mcp_with_a_workspace_that_is_no_folder_says_so(
+    tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped `--workspace` in an MCP client's config would otherwise serve the default
+    profile without a word."""
+    missing = tmp_path / "no-such-campaign"
+    code, out, err = run(capsys, "mcp", "--workspace", str(missing), "--db", str(db_path))
+    assert (code, out, err) == (1, "", f"d5e: --workspace {missing}: not a folder\n")
