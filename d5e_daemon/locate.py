@@ -86,13 +86,15 @@ def _only(value: Any, prefix: Sequence[str | int], key: str) -> Any:
 def convert(value: Any, kind: type[T]) -> T:
     """`msgspec.convert`, except that a bad value inside a mapping is named by its key in the
     error's path (`$.packs.srd-2014`, where msgspec says `$.packs[...]`): each key is tried
-    alone until the one that fails is found."""
+    alone until the one that fails is found; and a value a closed set does not hold is told
+    the choices (`Invalid enum value 'fancy' (one of 'markdown', 'homebrewery')`)."""
     try:
         return msgspec.convert(value, kind)
     except msgspec.ValidationError as exc:
         m = _AT_PATH.search(str(exc))
-        if not m or "[...]" not in m[1]:
+        if not m:
             raise
+        text = str(exc)[: m.start()]
         steps: list[str | int] = []
         node = value
         for index, key in _PATH_STEP.findall(m[1]) or []:
@@ -108,8 +110,41 @@ def convert(value: Any, kind: type[T]) -> T:
                 raise
             steps.append(step)
             node = node[step] if isinstance(node, dict | list) else None  # type: ignore[index]
+        choices = _choices(kind, steps) if text.startswith("Invalid enum value") else []
+        if "[...]" not in m[1] and not choices:
+            raise
+        if choices:
+            text += f" (one of {', '.join(repr(c) for c in choices)})"
         shown = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in steps)
-        raise msgspec.ValidationError(f"{str(exc)[: m.start()]} - at `${shown}`") from exc
+        raise msgspec.ValidationError(f"{text} - at `${shown}`") from exc
+
+
+def _choices(kind: type[Any], steps: Sequence[str | int]) -> list[Any]:
+    """The values of the `Literal` at `steps` inside `kind` (none when there is none)."""
+    info = msgspec.inspect.type_info(kind)
+    for step in [*steps, None]:
+        while isinstance(info, msgspec.inspect.Metadata):
+            info = info.type
+        members = info.types if isinstance(info, msgspec.inspect.UnionType) else (info,)
+        if step is None:
+            return [
+                v for t in members if isinstance(t, msgspec.inspect.LiteralType) for v in t.values
+            ]
+        for member in members:
+            if isinstance(member, msgspec.inspect.StructType) and isinstance(step, str):
+                field = next((f for f in member.fields if f.encode_name == step), None)
+                if field is not None:
+                    info = field.type
+                    break
+            elif isinstance(member, msgspec.inspect.DictType) and isinstance(step, str):
+                info = member.value_type
+                break
+            elif isinstance(member, msgspec.inspect.ListType) and isinstance(step, int):
+                info = member.item_type
+                break
+        else:
+            return []
+    return []
 
 
 def _error(value: Any, kind: type[Any]) -> str | None:

@@ -230,7 +230,10 @@ def test_a_workspace_names_its_profile_and_sets_its_packs(db_path: Path, tmp_pat
 @pytest.mark.parametrize(
     ("text", "where"),
     [
-        ('edition = "2019"\n', "d5e.toml:1:1: edition: Invalid enum value '2019'"),
+        (
+            'edition = "2019"\n',
+            "d5e.toml:1:1: edition: Invalid enum value '2019' (one of '2014', '2024')",
+        ),
         (
             'edition = "2014"\n\n[packs]\nbrew = "high"\n',
             "d5e.toml:4:1: packs.brew: Expected `int`",

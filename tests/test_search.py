@@ -634,6 +634,11 @@ def test_huge_queries_and_wrong_types_are_refused_by_the_decoder() -> None:
         decode({"query": "", "filters": {"level": 3, "cr": {"min": 5, "max": "x"}}}, SearchParams)
     assert err.value.message == "Expected `float | null`, got `str` - at `$.filters.cr.max`"
     assert err.value.data == {"path": "$.filters.cr.max"}
+    with pytest.raises(InvalidParams) as err:  # a closed set names its choices
+        decode({"query": "x", "mode": "fuzzy"}, SearchParams)
+    assert err.value.message == (
+        "Invalid enum value 'fuzzy' (one of 'hybrid', 'keyword', 'semantic') - at `$.mode`"
+    )
 
 
 @pytest.mark.parametrize(
