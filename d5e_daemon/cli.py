@@ -439,14 +439,17 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         if params.mode != "keyword" and params.query.strip() and app.search.vectors_ready():
             app.search.embedder.load()
         result = search(app, params)
-        ready = app.search.vectors_ready()
+        state = None if app.search.vectors_ready() else app.search.state()
     if args.json:
         _print_json(result)
         return 0
-    if params.query.strip() and params.mode == "hybrid" and not ready:
-        sys.stderr.write(
-            "d5e: the semantic index is not built yet: keyword results only (run `d5e index`)\n"
+    if params.query.strip() and params.mode == "hybrid" and state is not None:
+        how = (
+            f"is not up to date ({state.indexed} of {state.entries} entries indexed)"
+            if state.indexed
+            else "is not built yet"
         )
+        sys.stderr.write(f"d5e: the semantic index {how}: keyword results only (run `d5e index`)\n")
     for hint in result.hints:
         sys.stderr.write(f"d5e: {hint}\n")
     if not result.hits:

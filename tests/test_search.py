@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import shutil
 import threading
 import time
@@ -1169,6 +1170,18 @@ def test_cli_index_then_search(db_path: Path, capsys: pytest.CaptureFixture[str]
     assert "weighed keyword 0.60 : vector 0.40" in " ".join(out.split())
     code, out, _ = cli(capsys, "search", "fire", "explosion?", "--explain", "--limit", "1", *db)
     assert code == 0 and "weighed keyword 0.15 : vector 0.40" in " ".join(out.split())
+
+    # a pack installed since: the index is there but behind, and the user is told so
+    example = Path(__file__).parents[1] / "examples" / "ashen-hills"
+    assert cli(capsys, "packs", "install", str(example), *db)[0] == 0
+    code, out, err = cli(capsys, "search", "fireball", "--limit", "3", *db)
+    assert code == 0 and "srd-2014:spells/fireball" in out
+    assert re.search(
+        r"^d5e: the semantic index is not up to date \(\d+ of \d+ entries indexed\): keyword "
+        r"results only \(run `d5e index`\)$",
+        err,
+        re.M,
+    ), err
 
 
 def test_cli_browses_by_filters(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
