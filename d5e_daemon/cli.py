@@ -123,14 +123,15 @@ def cmd_lookup(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_complete(args: argparse.Namespace, settings: Settings) -> int:
     from .features.complete import complete
-    from .protocol import CompleteParams
+    from .protocol import CompleteParams, decode
 
-    params = CompleteParams(
-        prefix=" ".join(args.prefix),
-        collections=args.collection or [],
-        pack=args.pack,
-        limit=args.limit,
-    )
+    raw = {
+        "prefix": " ".join(args.prefix),
+        "collections": args.collection or [],
+        "pack": args.pack,
+        "limit": args.limit,
+    }
+    params = decode({k: v for k, v in raw.items() if v is not None}, CompleteParams)
     with _opened(settings) as app:
         result = complete(app, params)
     if args.json:

@@ -154,3 +154,12 @@ def test_mcp_with_a_workspace_that_is_no_folder_says_so(
     missing = tmp_path / "no-such-campaign"
     code, out, err = run(capsys, "mcp", "--workspace", str(missing), "--db", str(db_path))
     assert (code, out, err) == (1, "", f"d5e: --workspace {missing}: not a folder\n")
+
+
+def test_complete_checks_its_limit_as_the_request_does(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--limit 0` and `--limit 100000` were passed on unchecked (the request caps it at 500)."""
+    for limit, words in (("0", ">= 1"), ("100000", "<= 500")):
+        code, out, err = run(capsys, "complete", "fire", "--limit", limit, "--db", str(db_path))
+        assert (code, out, err) == (1, "", f"d5e: Expected `int` {words} - at `$.limit`\n")
