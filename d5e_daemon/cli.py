@@ -725,9 +725,14 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_feature(settings: Settings, fn: Callable[..., Any], *params: Any) -> Any:
-    """Open the app, run one feature function (plain or async), close the app."""
+    """Open the app, run one feature function (plain or async), close the app. Params built
+    from the command line are checked as a request's are (`--collection` of 100 characters,
+    a priority past ±1,000,000: the message and its path, as over JSON-RPC)."""
     import inspect
 
+    from .protocol import decode
+
+    params = tuple(decode(msgspec.to_builtins(p), type(p)) for p in params)
     with _opened(settings) as app:
         result = fn(app, *params)
         return asyncio.run(result) if inspect.iscoroutine(result) else result
