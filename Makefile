@@ -73,7 +73,7 @@ test: setup editors
 	$(BIN)/ruff format --check conftest.py d5e_daemon plugins tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m compileall -q d5e_daemon plugins
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n logical --maxschedchunk 2
 
 # docs/protocol.md's reference, generated from d5e_daemon/protocol.py (a test fails when stale).
 docs: setup

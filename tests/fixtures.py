@@ -4,8 +4,10 @@ real SRD data is copied for each test."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,12 @@ import pytest
 
 from d5e_daemon.app import App
 from d5e_daemon.settings import build
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first, the others in their order: with pytest-xdist (`make test` runs the
+    tests in one process per core) the longest ones start early, not last and alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(autouse=True)
@@ -28,13 +36,37 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
-@pytest.fixture(scope="session")
-def srd_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("srd") / "d5e.sqlite3"
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]
+) -> Path:
+    """`NAME/d5e.sqlite3`, made by `make(path)` once per run of the tests: when pytest-xdist
+    runs them in several processes (`make test`), the first one to need it makes it while the
+    others wait, and all of them read the same file."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, holding each worker's own
+    path = root / name / "d5e.sqlite3"
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            making = root / f"{name}.making"
+            shutil.rmtree(making, ignore_errors=True)  # what a failed attempt left
+            making.mkdir()
+            make(making / path.name)
+            making.rename(path.parent)
+    return path
+
+
+def _build_srd(path: Path) -> None:
     app = App(build({"db": str(path)}))
     app.start()
     app.close()
-    return path
+
+
+@pytest.fixture(scope="session")
+def srd_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database holding both SRD packs; never written (tests copy it)."""
+    return built_once(tmp_path_factory, "srd", _build_srd)
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ def test_the_sweep_collects_cyclic_garbage_that_a_slice_froze() -> None:
     assert not collector.unswept
 
 
+@pytest.mark.slow
 async def test_a_large_pass_leaves_the_collector_little_to_scan(app: App) -> None:
     """A full collection scans every tracked object that is not frozen: during the pass of a
     large document that stays about what one slice makes, not what the whole pass made."""

@@ -236,6 +236,7 @@ def lines_edit(d: LineDocument, start: int, end: int, text: str) -> None:
     d.version = (d.version or 0) + 1
 
 
+@pytest.mark.slow
 def test_a_pass_after_edits_looks_at_the_edited_lines_only(app: App) -> None:
     """The facts of the last version, moved by the edits `LineDocument` recorded since: the
     next pass looks at the lines the edits wrote, not at every line of the document."""
@@ -314,6 +315,7 @@ def test_facts_that_follow_insertions_and_deletions_equal_facts_from_scratch(
 # -- the editor that asks after every change, over a real daemon -------------------------------
 
 
+@pytest.mark.slow
 def test_an_editor_asking_for_lenses_hints_and_symbols_after_each_change(db_path: Path) -> None:
     """A 300 KB document of 4,000 lines, an editor that edits a line then asks for code
     lenses, inlay hints, symbols and links, 8 times; lookups between them are answered while the

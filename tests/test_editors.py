@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import REPO, server_command
 
 EDITORS = REPO / "tests" / "editors"
@@ -69,6 +71,7 @@ def test_neovim(tmp_path: Path, db_path: Path) -> None:
     assert "nvim ok" in editor_script("nvim", "nvim_test.lua", tmp_path, db_path)
 
 
+@pytest.mark.slow
 def test_emacs_with_eglot(tmp_path: Path, db_path: Path) -> None:
     assert "emacs ok" in editor_script("emacs", "emacs_test.el", tmp_path, db_path)
 
@@ -84,6 +87,7 @@ def test_emacs_leaves_the_edition_to_the_campaigns_d5e_toml(tmp_path: Path, db_p
     assert "emacs workspace ok" in out
 
 
+@pytest.mark.slow
 def test_vscode_client_protocol(tmp_path: Path, db_path: Path) -> None:
     """The extension's logic, and the daemon driven with vscode-languageserver-protocol (also
     beside a campaign's d5e.toml: test/workspace.test.ts)."""

@@ -258,6 +258,7 @@ def test_a_long_profile_name_over_the_wire_leaves_the_database_small(
     assert os.path.getsize(db_path) <= size + 1_000_000
 
 
+@pytest.mark.slow
 def test_two_daemons_two_workspaces(db_path: Path, tmp_path: Path) -> None:
     """The user's daemon (default profile) keeps the SRD on while a daemon in a campaign whose
     d5e.toml names the default profile and disables the SRD runs beside it."""

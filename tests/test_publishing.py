@@ -81,6 +81,7 @@ async def test_nothing_is_published_without_a_resolver(app: App) -> None:
     assert editor.sent == []
 
 
+@pytest.mark.slow
 async def test_the_next_publication_looks_at_the_edited_lines_only(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -59,6 +59,7 @@ from d5e_daemon.settings import build
 
 from .brew import BREW, ENTRIES, BrewPlugin
 from .conftest import make_app
+from .fixtures import built_once
 
 
 def ask(app: App, **params: Any) -> Any:
@@ -80,14 +81,16 @@ def srd_rows(app: App, collection: str) -> list[tuple[str, dict[str, Any]]]:
 @pytest.fixture(scope="session")
 def indexed_template(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The SRD database with its search index built by the fake embedder."""
-    path = tmp_path_factory.mktemp("indexed") / "d5e.sqlite3"
-    shutil.copy(srd_template, path)
-    app = App(build({"db": str(path)}))
-    app.start()
-    app.search = app.search_index(FakeEmbedder())
-    assert app.search.build().ready
-    app.close()
-    return path
+
+    def make(path: Path) -> None:
+        shutil.copy(srd_template, path)
+        app = App(build({"db": str(path)}))
+        app.start()
+        app.search = app.search_index(FakeEmbedder())
+        assert app.search.build().ready
+        app.close()
+
+    return built_once(tmp_path_factory, "indexed", make)
 
 
 @pytest.fixture
@@ -733,6 +736,7 @@ def test_only_new_or_changed_entries_are_embedded_again(db_path: Path) -> None:
         app.close()
 
 
+@pytest.mark.slow
 def test_vectors_are_cached_across_databases(app: App, tmp_path: Path) -> None:
     fake = FakeEmbedder()
     app.search = app.search_index(fake)

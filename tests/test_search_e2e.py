@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
@@ -40,6 +41,7 @@ async def wait_until_indexed(client: LanguageClient, timeout: float = 120) -> di
     return await asyncio.wait_for(ready(), timeout)
 
 
+@pytest.mark.slow
 async def test_the_daemon_indexes_in_the_background_and_reports_progress(
     db_path: Path,
 ) -> None:

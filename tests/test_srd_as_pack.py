@@ -32,6 +32,7 @@ def _paragraphs(desc: Any) -> str:
     return " ".join(text.split())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("form", ["json", "markdown"])
 @pytest.mark.parametrize("pack", ["srd-2014", "srd-2024"])
 def test_every_srd_record_is_a_valid_pack_entry(

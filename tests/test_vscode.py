@@ -109,6 +109,7 @@ def e2e_cache() -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)  # a first run installs code-server (about 4 minutes) before it starts
 def test_the_extension_inside_vscode_in_a_browser(tmp_path: Path, db_path: Path) -> None:
     """Completion, hover, the Problems panel and its quick fix, "d5e: Search rules", go to

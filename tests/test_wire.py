@@ -292,6 +292,7 @@ def test_every_custom_method_has_its_params_here() -> None:
     assert set(CUSTOM_METHODS) == set(PARAMS)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
