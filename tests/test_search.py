@@ -610,6 +610,11 @@ def test_the_reader_thread_has_its_own_connection_and_closes_it(tmp_path: Path) 
         ({"query": "", "filters": {"level": "high"}}, "$.filters.level", "filter 'level'"),
         ({"query": "", "filters": {"ritual": "yes"}}, "$.filters.ritual", "true or false"),
         ({"query": "", "filters": {"school": 3}}, "$.filters.school", "a string"),
+        (
+            {"query": "", "filters": {"cr": {"min": 8, "max": 5}}},
+            "$.filters.cr",
+            "filter 'cr': min 8 is above max 5: nothing is in it",
+        ),
         ({"query": ""}, "$.query", "empty query"),
         ({"query": "   "}, "$.query", "empty query"),
     ],

@@ -166,6 +166,11 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
         if declared.kind == "number" and isinstance(v, Range):
             low = v.min if v.min is not None else -1e308
             high = v.max if v.max is not None else 1e308
+            if low > high:
+                raise InvalidParams(
+                    f"filter {name!r}: min {v.min:g} is above max {v.max:g}: nothing is in it",
+                    path,
+                )
             conditions.append({"name": name, "min": low, "max": high})
         elif declared.kind == "number" and isinstance(v, int | float) and not isinstance(v, bool):
             conditions.append({"name": name, "min": v, "max": v})
