@@ -167,9 +167,17 @@ class Library:
         self, conn: apsw.Connection, path: Path, claim: packs.Claim | None = None
     ) -> packs.InstallResult:
         """Load and install the pack at `path` (on the writer thread). The files' stamp is
-        taken before they are read: an edit meanwhile is read again at the next start."""
-        stamp = packfiles.stamp(path) if path.exists() else None
+        taken once they are read, so a path that is no pack (`/`, a home folder) is refused
+        before its whole tree is walked; files changed just before or during the read are
+        read again after a stamp, so that an edit meanwhile is read at the next start."""
+        started = time.time_ns()
         _, loaded = self.load_path(path)
+        stamp = None
+        if path.exists() and not any(one.errors for one in _every(loaded)):
+            stamp = packfiles.stamp(path, read_since=started)
+            if stamp == packfiles.CHANGED_WHILE_READ:
+                stamp = packfiles.stamp(path)
+                _, loaded = self.load_path(path)
         first, *others = packs.install_loaded(
             conn, loaded, str(path.resolve()), self.update_profile, claim or self.claim()
         )
@@ -525,6 +533,10 @@ def stamp_check_pause(took: float) -> float:
     """Seconds from a check of the stamps that took `took` seconds to the next: at most
     `STAMP_CHECK_SHARE` of the time goes to them."""
     return max(STAMP_CHECK_SECONDS, took / STAMP_CHECK_SHARE)
+
+
+def _every(loaded: LoadedPack | list[LoadedPack]) -> list[LoadedPack]:
+    return loaded if isinstance(loaded, list) else [loaded]
 
 
 def _stale_packs(

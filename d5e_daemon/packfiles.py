@@ -84,19 +84,35 @@ def _wanted(rel: str, shown: str, problems: list[PackProblem]) -> bool:
     return True
 
 
-def stamp(path: Path) -> str:
+CHANGED_WHILE_READ = "changed while read"
+"""What `stamp` gives after a read when the files changed shortly before or during it."""
+
+RACY_NS = 20_000_000
+"""How long before a read began a change still counts as made during it: file times come from
+the kernel's coarse clock, less than a tick (4-10 ms) behind the one `time` reads."""
+
+
+def stamp(path: Path, read_since: int | None = None) -> str:
     """A cheap fingerprint of a folder or file pack as the file system describes it (names,
     sizes, modification times, inodes; no content read): stored at install, compared at
     start-up, so an edit made while no daemon watched is noticed. It looks at no more than a
     pack may hold (a folder past the limits is refused by the reader anyway), and a file that
-    vanishes meanwhile is left out: `/` or `/proc` given as a pack costs no more than a pack."""
+    vanishes meanwhile is left out: `/` or `/proc` given as a pack costs no more than a pack.
+
+    Taken after the files were read (`read_since`: `time.time_ns()` before the read), it is
+    `CHANGED_WHILE_READ` when a file or folder changed since shortly before the read began."""
     digest = hashlib.sha256()
+    since = None if read_since is None else read_since - RACY_NS
     if not path.is_dir():
         st = path.stat()
+        if since is not None and st.st_mtime_ns >= since:
+            return CHANGED_WHILE_READ
         digest.update(f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}".encode())
         return digest.hexdigest()[:32]
     seen = 0
     for folder, dirs, files in os.walk(path):
+        if since is not None and _changed_since(folder, since):
+            return CHANGED_WHILE_READ  # a file added, removed or renamed in it
         depth = 0 if folder == str(path) else os.path.relpath(folder, path).count(os.sep) + 1
         dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if depth < MAX_DEPTH else []
         seen += len(dirs)
@@ -110,10 +126,19 @@ def stamp(path: Path) -> str:
                 st = os.lstat(os.path.join(folder, name))
             except OSError:
                 continue
+            if since is not None and st.st_mtime_ns >= since:
+                return CHANGED_WHILE_READ
             rel = os.path.relpath(os.path.join(folder, name), path)
             line = f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n"
             digest.update(line.encode("utf-8", "surrogateescape"))
     return digest.hexdigest()[:32]
+
+
+def _changed_since(folder: str, since: int) -> bool:
+    try:
+        return os.lstat(folder).st_mtime_ns >= since
+    except OSError:
+        return False
 
 
 def read_folder(root: Path, shown_root: str) -> Tree:

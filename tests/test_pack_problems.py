@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import random
 import stat
+import time
 import zipfile
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -350,6 +352,49 @@ def test_the_root_folder_or_proc_given_as_a_pack_is_a_pack_error(app: App) -> No
         with pytest.raises(PackError) as caught:
             app.db.write(partial(app.library.install_path, path=path))
         assert caught.value.code == -32002
+
+
+def test_a_folder_that_is_no_pack_is_refused_before_its_tree_is_walked(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`/` or a home folder given as a pack: its tree was stamped (up to 100,000 files, 5-40 s)
+    before the reader said it has no pack.toml. A stamp is taken only of a pack that reads."""
+    stamped: list[Path] = []
+    real = packfiles.stamp
+    monkeypatch.setattr(packfiles, "stamp", lambda p, **kw: stamped.append(p) or real(p, **kw))
+    with pytest.raises(PackError):
+        app.db.write(partial(app.library.install_path, path=Path("/")))
+    assert stamped == []
+    root = write_pack(tmp_path / "p", GOOD)
+    app.db.write(partial(app.library.install_path, path=root))
+    assert stamped and set(stamped) == {root}
+
+
+def test_a_pack_changed_while_it_is_read_is_read_again_after_a_stamp(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stamp is taken after the read; files changed shortly before or during it are read
+    once more after a stamp, so the stored stamp never covers an edit the read missed."""
+    root = write_pack(tmp_path / "p", GOOD)
+    old = time.time_ns() - 60 * 10**9
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, ns=(old, old))
+    assert packfiles.stamp(root, read_since=time.time_ns()) == packfiles.stamp(root)
+    reads: list[Path] = []
+    real_load = app.library.load_path
+
+    def load_path(path: Path) -> Any:
+        reads.append(path)
+        if len(reads) == 1:  # an editor saves a file while the pack is being read
+            (root / "spells" / "spark.md").write_text(SPELL.replace("A spark", "A bright spark"))
+        return real_load(path)
+
+    monkeypatch.setattr(app.library, "load_path", load_path)
+    app.db.write(partial(app.library.install_path, path=root))
+    assert reads == [root, root]
+    assert app.library.unchanged_at(app.db.conn, root) is not None  # the stamp is the files'
+    ((body,),) = app.conn.execute("SELECT data FROM entry WHERE slug = 'spark'").fetchall()
+    assert "A bright spark" in body
 
 
 def test_a_stamp_leaves_out_files_that_vanish_while_it_looks(
