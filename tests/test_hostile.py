@@ -207,9 +207,11 @@ def test_a_folder_without_pack_toml_is_not_walked(tmp_path: Path) -> None:
 
 
 def test_uploads_cannot_write_outside_the_pack(app: App, tmp_path: Path) -> None:
-    created = run(
-        pack_features.create(app, protocol.CreateParams(id="up", directory=str(tmp_path)))
-    )
+    # the pack three folders down: what escapes it lands in this test's own folder (pytest's
+    # parent folder holds other tests' files, some named evil too)
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    created = run(pack_features.create(app, protocol.CreateParams(id="up", directory=str(deep))))
     root = Path(created.path)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     cases: list[tuple[str, list[dict[str, Any]], str]] = [
@@ -228,7 +230,7 @@ def test_uploads_cannot_write_outside_the_pack(app: App, tmp_path: Path) -> None
         problems = caught.value.data["problems"]
         assert [p["field"] for p in problems if p["severity"] == "error"] == [field], problems
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
-    assert not list(tmp_path.parent.rglob("evil*"))
+    assert not list(tmp_path.rglob("evil*"))
     # a name with slashes is made a slug, and lands inside
     result = run(
         pack_features.upload(
