@@ -14,6 +14,7 @@ from msgspec import Meta
 
 from . import locate
 from .errors import InvalidParams
+from .packformat import control_character, control_message
 from .records import Base, Pack, PackProblem, Source
 
 LOOKUP = "d5e/lookup"
@@ -54,6 +55,7 @@ class Params(Base):
 
 P = TypeVar("P", bound=Params)
 _PATH = re.compile(r" - at `(\$[^`]*)`$")
+_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 
 
 def decode(params: Any, type_: type[P]) -> P:
@@ -71,7 +73,21 @@ def decode(params: Any, type_: type[P]) -> P:
         m = _PATH.search(message)
         if m is None:  # the params themselves (an array, a string): say so
             message += " - at `$`"
+        elif repr(NO_CONTROL) in message:  # the character, not the pattern that refused it
+            char = control_character(_value_at(params, m[1]))
+            if char is not None:
+                message = f"{control_message(char)} - at `{m[1]}`"
         raise InvalidParams(message, {"path": m[1] if m else "$"}) from exc
+
+
+def _value_at(value: Any, path: str) -> Any:
+    """The value at a JSON path of an error (`$.party[1].name`), or None."""
+    for key, index in _STEP.findall(path):
+        try:
+            value = value[int(index)] if index else value[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
 
 
 def _lone_surrogate(value: Any, path: str) -> str | None:

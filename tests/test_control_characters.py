@@ -13,9 +13,9 @@ import pytest
 
 from d5e_daemon.app import App
 from d5e_daemon.cli import main
-from d5e_daemon.errors import PackError
+from d5e_daemon.errors import InvalidParams, PackError
 from d5e_daemon.features import packs as features
-from d5e_daemon.protocol import CreateParams, UploadParams
+from d5e_daemon.protocol import CreateParams, UploadParams, decode
 
 from .packtools import MANIFEST, pack_entries, pack_installed, write_pack, zip_folder
 
@@ -103,6 +103,18 @@ def test_the_whole_manifest_is_reported_at_once(app: App, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("title", ["a\x1bb", "a\x00b", "two\nlines", "del\x7f", "c1\x85"])
+def test_params_with_a_control_character_name_it_and_its_path(title: str) -> None:
+    """Over JSON-RPC and from the CLI: the character, not the pattern that refused it."""
+    with pytest.raises(InvalidParams) as caught:
+        decode({"id": "brew", "title": title}, CreateParams)
+    char = next(c for c in title if not c.isalnum())
+    assert str(caught.value) == (
+        f"control character U+{ord(char):04X} is not allowed here; write plain text - at `$.title`"
+    )
+    assert caught.value.data == {"path": "$.title"}
+
+
+@pytest.mark.parametrize("title", ["a\x1bb", "a\x00b", "two\nlines", "del\x7f", "c1\x85"])
 def test_create_refuses_before_writing(app: App, tmp_path: Path, title: str) -> None:
     """The core function (a caller that skipped the protocol's check of `$.title`)."""
     parent = tmp_path / "packs"
@@ -131,7 +143,8 @@ def test_the_cli_refuses_a_title_with_a_control_character(
     )
     _, err = capsys.readouterr()
     assert code == 1
-    assert "title: control character U+001B is not allowed here" in err
+    # checked as a request's params are (the protocol's check): the character and its path
+    assert "control character U+001B is not allowed here; write plain text - at `$.title`" in err
     assert "\x1b" not in err
     assert list(tmp_path.iterdir()) == [db_path.parent] or not (tmp_path / "brew").exists()
     assert not (tmp_path / "brew").exists()
