@@ -20,6 +20,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
@@ -421,7 +422,10 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             ] = None,
         ) -> CallToolResult:
             """Create a new folder pack the user owns, install it and turn it on in this
-            campaign, so that `upload_entries` can save homebrew into it."""
+            campaign, so that `upload_entries` can save homebrew into it. Its folder goes in
+            the campaign's folder or d5e's packs folder (the default)."""
+            if directory is not None:
+                _check_pack_folder(app, directory)
             args = {"id": id, "title": title, "directory": directory}
             return await tools.call(
                 "create_pack", pack_features.create, protocol.CreateParams, args, _create_text
@@ -457,6 +461,21 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
     _resources(server, app)
     _prompts(server)
     return server
+
+
+def _check_pack_folder(app: App, directory: str) -> None:
+    """An assistant creates packs in the campaign's folder or d5e's packs folder only: with
+    writes allowed, a model's `directory` could otherwise be any folder the user may write."""
+    target = pack_features.client_path(app, directory).resolve()
+    places = [pack_features.default_pack_folder(app).resolve()]
+    if app.settings.workspace:
+        places.insert(0, Path(app.settings.workspace).resolve())
+    if not any(target == place or target.is_relative_to(place) for place in places):
+        where = " or ".join(str(place) for place in places)
+        raise ToolError(
+            f"create_pack: {directory} is outside the folders an assistant may create packs in "
+            f"({where}); leave directory out to use {places[-1]} - at `$.directory`"
+        )
 
 
 def _resources(server: MCPServer[Any], app: App) -> None:

@@ -216,9 +216,16 @@ async def test_write_tools_are_off_unless_the_user_allows_them(
         assert not names & {"create_pack", "upload_entries"}
         assert "Unknown tool" in await error(session, "create_pack", id="brew")
     async with mcp_session(db_path, "--allow-writes") as session:
-        created = await call(
-            session, "create_pack", id="assistant-brew", directory=str(tmp_path / "packs")
+        outside = tmp_path / "elsewhere"
+        refused = await error(session, "create_pack", id="assistant-brew", directory=str(outside))
+        assert refused.endswith(
+            f"create_pack: {outside} is outside the folders an assistant may create packs in "
+            f"({db_path.parent / 'packs'}); leave directory out to use {db_path.parent / 'packs'}"
+            " - at `$.directory`"
         )
+        assert not outside.exists()
+        created = await call(session, "create_pack", id="assistant-brew")
+        assert Path(created["path"]) == db_path.parent / "packs" / "assistant-brew"
         assert Path(created["path"]).is_dir()
         uploaded = await call(
             session,
@@ -235,6 +242,24 @@ async def test_write_tools_are_off_unless_the_user_allows_them(
             session, "upload_entries", pack="assistant-brew", collection="spells", entries=[{}]
         )
         assert "name" in bad
+
+
+async def test_an_assistant_creates_packs_inside_the_campaign_folder_only(
+    db_path: Path, tmp_path: Path
+) -> None:
+    campaign = tmp_path / "campaign"
+    campaign.mkdir()
+    (campaign / "d5e.toml").write_text('edition = "2014"\n')
+    async with mcp_session(db_path, "--allow-writes", "--workspace", str(campaign)) as session:
+        for directory in ("..", "../other", "/etc", str(tmp_path)):
+            refused = await error(session, "create_pack", id="brew", directory=directory)
+            assert "is outside the folders an assistant may create packs in" in refused
+            assert f"({campaign} or {campaign / 'packs'})" in refused
+        assert not (tmp_path / "other").exists() and not list(tmp_path.rglob("brew"))
+        created = await call(session, "create_pack", id="brew", directory="homebrew")
+        assert Path(created["path"]) == campaign / "homebrew" / "brew"
+        packs = await call(session, "packs")
+        assert "brew" in [p["pack"]["id"] for p in packs["packs"]]
 
 
 @pytest.mark.parametrize("campaign", [False, True], ids=["default profile", "campaign"])

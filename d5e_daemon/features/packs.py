@@ -39,7 +39,7 @@ from ..records import PackProblem
 log = logging.getLogger(__name__)
 
 
-def _path(app: App, text: str) -> Path:
+def client_path(app: App, text: str) -> Path:
     """A path from a client: relative ones are taken from the workspace (else the cwd)."""
     path = Path(text).expanduser()
     if not path.is_absolute() and app.settings.workspace:
@@ -177,7 +177,7 @@ async def install(app: App, params: PackInstallParams) -> PackInstallResult:
         raise InvalidParams("give exactly one of `path` or `id`", {"path": "$"})
     if params.id is not None:
         return _result(app, await app.library.install(plugin=params.id, replace=params.replace))
-    path = _path(app, params.path or "")
+    path = client_path(app, params.path or "")
     return _result(app, await app.library.install(path=path, replace=params.replace))
 
 
@@ -274,7 +274,7 @@ def _base_pack(ref: str, ours: set[str]) -> bool:
 
 async def validate(app: App, params: ValidateParams) -> ValidateResult:
     """Every problem of the pack at `path`, each with file, line, column and field."""
-    return await app.write(partial(_validate, app, path=_path(app, params.path)))
+    return await app.write(partial(_validate, app, path=client_path(app, params.path)))
 
 
 def default_pack_folder(app: App) -> Path:
@@ -285,7 +285,7 @@ def default_pack_folder(app: App) -> Path:
 async def create(app: App, params: CreateParams) -> CreateResult:
     """Scaffold a folder pack (pack.toml, README, an example entry) and install it."""
     packs.check_pack_id(params.id)
-    parent = _path(app, params.directory) if params.directory else default_pack_folder(app)
+    parent = client_path(app, params.directory) if params.directory else default_pack_folder(app)
     folder = parent / params.id
     claim = app.library.claim(replace=params.replace)
     packs.check_claim(app.conn, params.id, str(folder.resolve()), claim)  # before any file
