@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from d5e_daemon.app import App
-from d5e_daemon.errors import InvalidParams
+from d5e_daemon.errors import InvalidParams, NotFound
 from d5e_daemon.features.complete import complete
 from d5e_daemon.protocol import CompleteParams, decode
 from d5e_daemon.text import normalize
@@ -128,3 +128,12 @@ def test_an_entry_removed_between_matching_and_reading_is_left_out(
     monkeypatch.setattr(queries, "rows_by_ids", lambda conn, ids: real(conn, ids[1:]))
     items = complete(app, CompleteParams(prefix="fireb")).items
     assert [i.name for i in items] == whole[1:]
+
+
+def test_a_pack_is_named_as_lookup_names_it(app: App) -> None:
+    """A pack nothing installed is an error, as in lookup (it was an empty list: nothing to
+    tell a typo from a name that matches nothing); that pack's entries alone otherwise."""
+    with pytest.raises(NotFound, match=r"no pack 'srd-2041' is installed \(`d5e packs list`"):
+        complete(app, CompleteParams(prefix="abo", pack="srd-2041"))
+    found = complete(app, CompleteParams(prefix="fireb", pack="srd-2014")).items
+    assert found and {item.pack for item in found} == {"srd-2014"}

@@ -7,14 +7,18 @@ from .. import queries
 from ..app import App
 from ..matching import COMMON_PREFIX, TIERS, collection_rank, match_names
 from ..protocol import CompleteParams, CompleteResult, CompletionItem
+from .lookup import installed_pack
 
 __all__ = ["COMMON_PREFIX", "collection_rank", "complete", "match_names"]
 
 
 def complete(app: App, params: CompleteParams) -> CompleteResult:
     limit = params.limit or app.settings.completion_limit
+    pack = installed_pack(
+        app, params.pack
+    )  # as lookup: a source id names its pack; none is an error
     matches = match_names(
-        app, params.prefix, collections=params.collections, pack=params.pack, limit=limit
+        app, params.prefix, collections=params.collections, pack=pack, limit=limit
     )
     rows = {r.id: r for r in queries.rows_by_ids(app.conn, [m.row.id for m in matches])}
     items = []

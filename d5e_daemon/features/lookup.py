@@ -43,7 +43,7 @@ def _not_found(
     return NotFound(f"no entry {what}{hint}", {"suggestions": found})
 
 
-def _pack_id(app: App, pack: str | None) -> str | None:
+def installed_pack(app: App, pack: str | None) -> str | None:
     """The installed pack a lookup names: by its id, or by the source id or abbreviation of
     its file (`dndwiki_rabbit` is the pack `dndwiki-rabbit`); none installed is an error."""
     if not pack:
@@ -56,7 +56,7 @@ def _pack_id(app: App, pack: str | None) -> str | None:
 
 def _find_by_ref(app: App, params: LookupParams, ref: str) -> queries.EntryRow:
     pack, collection, slug = parse_ref(ref)
-    pack = _pack_id(app, pack or params.pack)
+    pack = installed_pack(app, pack or params.pack)
     if pack:
         row = queries.entry_in_pack(app.conn, pack, collection, slug)
     else:
@@ -72,7 +72,7 @@ def _find_by_name(
     app: App, params: LookupParams, name: str
 ) -> tuple[queries.EntryRow, list[EntryRef], names.Found]:
     collections = [params.collection] if params.collection else []
-    pack = _pack_id(app, params.pack)
+    pack = installed_pack(app, params.pack)
     found = names.find(app.conn, name, collections, profile_id=app.profile, pack=pack)
     if found is None:
         where = f" in {params.collection}" if params.collection else ""
