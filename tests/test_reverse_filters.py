@@ -181,6 +181,22 @@ def test_a_pack_collection_or_edition_nothing_installed_has_gets_a_hint(app: App
     assert result.hits and result.hints == []
 
 
+def test_a_pack_or_edition_installed_but_off_in_the_profile_gets_a_hint(app: App) -> None:
+    """`--in-edition 2024` or `--pack srd-2024` in a 2014 profile: installed, but off here."""
+    asked = {"query": "aboleth", "packs": ["srd-2024"]}
+    result = search(app, decode(asked, SearchParams))
+    assert result.hits == []
+    assert result.hints == [
+        "packs: pack 'srd-2024' is off in this profile (`d5e packs enable srd-2024`)"
+    ]
+    result = search(app, decode({"query": "aboleth", "edition": "2024"}, SearchParams))
+    assert result.hits == []
+    assert result.hints == [
+        "edition: the packs of edition '2024' (srd-2024) are off in this profile"
+        " (`d5e packs enable` turns one on)"
+    ]
+
+
 def test_hints_on_the_cli_and_mcp_faces(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from d5e_daemon.mcp_server import _search_text
 

@@ -210,13 +210,17 @@ MAX_HINT_VALUES = 5000
 
 def unknown_scope_hints(app: App, params: SearchParams) -> list[str]:
     """A pack, collection or edition the search is limited to that nothing installed has,
-    named (with the nearest names) rather than answered with an empty list alone."""
+    named (with the nearest names) rather than answered with an empty list alone; and one
+    whose packs are installed but off in this profile, said so."""
     hints = []
+    enabled = queries.profile_packs(app.conn, app.profile) if params.packs or params.edition else {}
     for pack in params.packs:
         if queries.get_pack(app.conn, pack) is None:
             known = queries.pack_by_source(app.conn, pack)  # a 5etools source or abbreviation
             mean = f"; did you mean {known!r}?" if known else " (`d5e packs list` names them)"
             hints.append(f"packs: no pack {pack!r} is installed{mean}")
+        elif pack not in enabled:
+            hints.append(f"packs: pack {pack!r} is off in this profile (`d5e packs enable {pack}`)")
     collections = [c for c in params.collections if not queries.has_collection(app.conn, c)]
     if collections:
         names = queries.collection_names(app.conn)
@@ -231,6 +235,14 @@ def unknown_scope_hints(app: App, params: SearchParams) -> list[str]:
             hints.append(
                 f"edition: no installed pack is of edition {params.edition!r} (installed: {held})"
             )
+        else:
+            rows = queries.installed_packs(app.conn)
+            of_edition = [r.pack.id for r in rows if r.pack.edition == params.edition]
+            if not any(pack in enabled for pack in of_edition):
+                hints.append(
+                    f"edition: the packs of edition {params.edition!r} ({', '.join(of_edition)})"
+                    " are off in this profile (`d5e packs enable` turns one on)"
+                )
     return hints
 
 
