@@ -716,9 +716,10 @@ def load(
     `shown_root` names the pack in problems that belong to no file (no pack.toml in it)."""
     manifest = next((f for f in files if f.rel == MANIFEST), None)
     pack, found = parse_manifest(manifest, fallback_id, shown_root)
+    named = manifest is not None and not found
     if manifest is None and any(p.file == shown_root for p in problems):
         found = []  # nothing could be read at all (not a zip, say): that is the problem
     entries, parsed = parse_files(files)
     all_problems = list(problems) + found + parsed
     all_problems.sort(key=lambda p: (p.file, p.line, p.column))
-    return LoadedPack(pack=pack, entries=entries, problems=all_problems)
+    return LoadedPack(pack=pack, entries=entries, problems=all_problems, named=named)

@@ -158,18 +158,28 @@ def alias_problems(entries: list[Entry]) -> list[PackProblem]:
     return problems
 
 
-def pack_error(pack_id: str | list[str], problems: list[PackProblem]) -> PackError:
+def pack_error(
+    pack_id: str | list[str], problems: list[PackProblem], *, unnamed_at: str | None = None
+) -> PackError:
     """Every problem in one error: the message shows the first few, `data` holds them all. The
     problems of files read together (a folder of several sources) are all the packs': the
-    message names them all, not the first as if the problems were its own."""
+    message names them all, not the first as if the problems were its own. A pack nothing
+    named (no valid pack.toml) is called by its path, `unnamed_at`, not by a made-up id: `/`
+    was "pack pack"."""
     errors = [p for p in problems if p.severity == "error"]
     shown = "\n".join(str(p) for p in errors[:20])
     more = f"\n… and {len(errors) - 20} more" if len(errors) > 20 else ""
     ids = [pack_id] if isinstance(pack_id, str) else pack_id
     named = ", ".join(ids[:3]) + (", …" if len(ids) > 3 else "")
-    which = f"pack {ids[0]} has" if len(ids) == 1 else f"the {len(ids)} packs ({named}) have"
+    if unnamed_at is not None:
+        which = f"the {'folder' if Path(unnamed_at).is_dir() else 'file'} at {unnamed_at} has"
+    elif len(ids) == 1:
+        which = f"pack {ids[0]} has"
+    else:
+        which = f"the {len(ids)} packs ({named}) have"
+    count = f"{len(errors)} problem" + ("" if len(errors) == 1 else "s")
     return PackError(
-        f"{which} {len(errors)} problem(s); nothing was installed:\n{shown}{more}",
+        f"{which} {count}; nothing was installed:\n{shown}{more}",
         {"problems": [msgspec.to_builtins(p) for p in problems]},
     )
 
@@ -511,7 +521,8 @@ def install_loaded(
     packs = loaded if isinstance(loaded, list) else [loaded]
     for one in packs:
         if one.errors:
-            raise pack_error([p.pack.id for p in packs], one.problems)
+            unnamed_at = None if one.named else origin
+            raise pack_error([p.pack.id for p in packs], one.problems, unnamed_at=unnamed_at)
     results = []
     with transaction(conn):
         for one in packs:

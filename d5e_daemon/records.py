@@ -171,7 +171,9 @@ class LoadedPack:
     `derive` is how this loader's entries with `extends` are laid over their base (d5e's own
     rules when None: see extends.py); a format with its own rules (5etools' `_copy`/`_mod`)
     brings them here, and d5e calls it at install time with the installed base. `requires`
-    names packs this one needs: those not installed are reported as warnings."""
+    names packs this one needs: those not installed are reported as warnings. `named` is False
+    when nothing named the pack (a folder without a valid pack.toml): its id is then a
+    placeholder made from the folder's name, and messages name the folder instead."""
 
     pack: Pack
     entries: list[Entry] = field(default_factory=list)
@@ -179,6 +181,7 @@ class LoadedPack:
     root: Path | None = None
     derive: Derive | None = None
     requires: list[str] = field(default_factory=list)
+    named: bool = True
 
     @property
     def errors(self) -> list[PackProblem]:

@@ -14,6 +14,7 @@ from .conftest import REPO
 from .packtools import write_pack
 
 EXAMPLE = REPO / "examples" / "ashen-hills"
+GOOD_SPELL = {"spells/spark.md": "---\nname: Spark\nlevel: 0\n---\nA spark.\n"}
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -126,6 +127,30 @@ def test_install_a_broken_pack_prints_its_problems_and_imports_nothing(
     assert "nothing was installed" in err
     _, out, _ = run(capsys, "packs", "list", "--json", "--db", str(db_path))
     assert "brew" not in {p["pack"]["id"] for p in json.loads(out)["packs"]}
+
+
+def test_a_folder_no_pack_toml_names_is_called_by_its_path(
+    capsys: pytest.CaptureFixture[str], db_path: Path, tmp_path: Path
+) -> None:
+    """`d5e packs install /` said "pack pack has 1 problem(s)": the placeholder id of a folder
+    named nothing. A folder whose pack.toml is missing or broken is no named pack."""
+    code, _, err = run(capsys, "packs", "install", "/", "--db", str(db_path))
+    assert code == 1
+    assert err.splitlines() == [
+        "d5e: the folder at / has 1 problem; nothing was installed:",
+        "/: a pack needs pack.toml at its top (id, title, version); none found",
+    ]
+    root = write_pack(tmp_path / "brew", GOOD_SPELL, manifest='title = "Brew"\nversion = "1"\n')
+    code, _, err = run(capsys, "packs", "install", str(root), "--db", str(db_path))
+    assert code == 1
+    assert err.splitlines()[:2] == [
+        f"d5e: the folder at {root} has 1 problem; nothing was installed:",
+        f"{root}/pack.toml:1:1: id: missing required key 'id'",
+    ]
+    # a pack that pack.toml names is called by its id, the count in words
+    root = write_pack(tmp_path / "named", {"spells/a.json": '[{"name": 3}, {"name": 4}]'})
+    code, _, err = run(capsys, "packs", "install", str(root), "--db", str(db_path))
+    assert err.splitlines()[0] == "d5e: pack brew has 2 problems; nothing was installed:"
 
 
 def test_new_scaffolds_a_pack_that_validates_and_is_installed(

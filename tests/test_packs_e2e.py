@@ -116,6 +116,10 @@ async def test_pack_errors_carry_their_problems(db_path: Path, tmp_path: Path) -
         ]
         report = await call(client, "d5e/packs/validate", {"path": str(root)})
         assert report["ok"] is False and report["problems"] == error.data["problems"]
+        # a folder no pack.toml names is called by its path (it was "pack pack")
+        nowhere = await error_of(client, "d5e/packs/install", {"path": "/"})
+        assert nowhere.code == -32002
+        assert nowhere.message.startswith("the folder at / has 1 problem; nothing was installed")
 
         for params, path in [
             ({"path": str(root), "id": "x"}, "$"),

@@ -167,7 +167,7 @@ def test_a_folder_of_several_sources_tells_each_problem_once(
     broken.write_text('{"_meta": {"sources": [{"json": "Dfeats"}]},\n"feat": [{"name": "A\nB"}]}')
     assert main(["packs", "install", str(folder), *db]) == 1
     err = capsys.readouterr().err
-    assert "the 3 packs (aback, bspells, cfeats) have 1 problem(s); nothing was installed" in err
+    assert "the 3 packs (aback, bspells, cfeats) have 1 problem; nothing was installed" in err
     assert (
         f"{broken}:2:21: invalid JSON: a line break inside a string (JSON writes it \\n)"
     ) in err
