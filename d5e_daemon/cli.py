@@ -62,11 +62,18 @@ def _print_markdown(text: str) -> None:
 
 
 def _fail(error: D5eError, as_json: bool) -> int:
+    message = error.said(_option)
     if as_json:
-        _print_json({"error": {"code": error.code, "message": error.message, "data": error.data}})
+        _print_json({"error": {"code": error.code, "message": message, "data": error.data}})
     else:
-        sys.stderr.write(f"d5e: {error.message}\n")
+        sys.stderr.write(f"d5e: {message}\n")
     return 1
+
+
+def _option(name: str) -> str:
+    """A request's parameter as this face's option: `replace` → `--replace`, `dryRun` →
+    `--dry-run`."""
+    return "--" + re.sub(r"[A-Z]", lambda m: "-" + m[0].lower(), name)
 
 
 # -- commands ---------------------------------------------------------------------------------

@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
 class D5eError(Exception):
-    """Base of every error d5e reports on purpose (never a crash)."""
+    """Base of every error d5e reports on purpose (never a crash).
+
+    `flag` names a boolean parameter of the request that would have let it through (`replace`):
+    each face says how to pass it in its own words (`said`), and a face whose request has no
+    such parameter (an MCP tool) does not offer it."""
 
     code = -32000
 
-    def __init__(self, message: str, data: Any = None) -> None:
+    def __init__(self, message: str, data: Any = None, *, flag: Flag | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.data = data
+        self.flag = flag
+
+    def said(self, how: Callable[[str], str | None]) -> str:
+        """The message, with the flag's way out as the face writes a flag of that name
+        (`replace: true`, `--replace`); the message alone when there is no flag or `how` says
+        None (the face's request cannot pass it)."""
+        written = how(self.flag.name) if self.flag is not None else None
+        if self.flag is None or written is None:
+            return self.message
+        return f"{self.message}, or pass {written} {self.flag.effect}"
+
+
+class Flag:
+    """A boolean request parameter that lets a refused request through (see `D5eError.flag`)."""
+
+    def __init__(self, name: str, effect: str) -> None:
+        self.name = name  # the wire name: `replace`
+        self.effect = effect  # what passing it does: `to replace it`
 
 
 class InvalidParams(D5eError):

@@ -427,7 +427,7 @@ def failure(name: str, exc: Exception) -> JsonRpcException:
     -32603."""
     exc = storage_error(exc) or exc
     if isinstance(exc, D5eError):
-        return JsonRpcException(exc.message, exc.code, exc.data)
+        return JsonRpcException(exc.said(lambda flag: f"{flag}: true"), exc.code, exc.data)
     if isinstance(exc, JsonRpcException):
         return exc
     log.exception("%s failed", name)

@@ -18,7 +18,7 @@ import asyncio
 import inspect
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -63,17 +63,19 @@ the difficulty of a group of monsters against a party. Cite entries by their `d5
 name their pack: homebrew may override the SRD."""
 
 
-def _failure(name: str, exc: Exception) -> Exception:
+def _failure(name: str, exc: Exception, takes: Collection[str] = ()) -> Exception:
     """d5e's errors (and what the disk did) as tool errors with their own message; anything
-    else is logged with its traceback and named only by its type."""
+    else is logged with its traceback and named only by its type. A way out through a flag
+    (`replace: true`) is offered only when the tool `takes` that argument."""
     exc = storage_error(exc) or exc
     if isinstance(exc, D5eError):
+        message = exc.said(lambda flag: f"{flag}: true" if flag in takes else None)
         path = exc.data.get("path") if isinstance(exc.data, dict) else None
         if (
-            isinstance(path, str) and path != "$" and path not in exc.message
+            isinstance(path, str) and path != "$" and path not in message
         ):  # JSON-RPC has it in `data`
-            return ToolError(f"{exc.message} - at `{path}`")
-        return ToolError(exc.message)
+            return ToolError(f"{message} - at `{path}`")
+        return ToolError(message)
     log.exception("tool %s failed", name)
     return ToolError(f"internal error in {name}: {type(exc).__name__}")
 
@@ -102,13 +104,12 @@ class _Server(MCPServer[Any]):
 
 def _wire(arguments: dict[str, Any]) -> dict[str, Any]:
     """Python argument names → the camelCase of the wire contract; unset ones left out."""
-    out = {}
-    for key, value in arguments.items():
-        if value is None:
-            continue
-        head, *rest = key.split("_")
-        out[head + "".join(word.title() for word in rest)] = value
-    return out
+    return {_camel(key): value for key, value in arguments.items() if value is not None}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.title() for word in rest)
 
 
 def output_schema(result_type: type[Any]) -> dict[str, Any]:
@@ -145,7 +146,7 @@ class Tools:
                 result = await result
             text = markdown(result)
         except Exception as exc:
-            raise _failure(name, exc) from exc
+            raise _failure(name, exc, {_camel(key) for key in arguments}) from exc
         return CallToolResult(
             content=[TextContent(type="text", text=text)],
             structured_content=msgspec.to_builtins(result),

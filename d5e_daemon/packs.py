@@ -21,7 +21,7 @@ import msgspec
 
 from . import extends, locate, names, packfiles, packformat, queries, text
 from .db import storage_error, transaction
-from .errors import PackError
+from .errors import Flag, PackError
 from .records import (
     Derive,
     Entry,
@@ -67,8 +67,12 @@ class Claim:
     and a pack it brings is on by default in that profile only."""
 
 
-def check_claim(conn: apsw.Connection, pack_id: str, origin: str, claim: Claim) -> None:
-    """Refuse to install `origin` under an id owned by another origin, unless `claim.replace`."""
+def check_claim(
+    conn: apsw.Connection, pack_id: str, origin: str, claim: Claim, *, created: bool = False
+) -> None:
+    """Refuse to install `origin` under an id owned by another origin, unless `claim.replace`.
+    `created`: a pack about to be made (`d5e packs new`), whose id is the request's, not yet
+    a pack.toml's."""
     current = queries.pack_origin(conn, pack_id)
     holder = current if current is not None else claim.builtin.get(pack_id)
     if holder is None or holder == origin:
@@ -79,25 +83,26 @@ def check_claim(conn: apsw.Connection, pack_id: str, origin: str, claim: Claim) 
         else f"belongs to a built-in pack ({holder})"
     )
     data = {"pack": pack_id, "owner": holder, "origin": origin}
-    where = "in its pack.toml"
+    where = "" if created else " in its pack.toml"
     if origin.lower().endswith(".json"):
         # a 5etools homebrew file: its pack is a source, and a source's entries may be spread
         # over several files (a book's creatures, its adventure…)
         where = (
-            "(its `_meta.sources` `json`); files of one source are one pack: put them in one "
+            " (its `_meta.sources` `json`); files of one source are one pack: put them in one "
             "folder and install the folder"
         )
     if claim.workspace is not None:
         raise PackError(
             f"{origin}: pack id {pack_id} {what}; a workspace's packPaths never replace a pack: "
-            f"give this pack another id {where}",
+            f"give this pack another id{where}",
             data,
         )
     if not claim.replace:
         raise PackError(
             f"{origin}: pack id {pack_id} {what}; installing this would replace it: give this "
-            f"pack another id {where}, or pass replace: true (`--replace`) to replace it",
+            f"pack another id{where}",
             data,
+            flag=Flag("replace", "to replace it"),
         )
 
 

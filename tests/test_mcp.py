@@ -224,6 +224,11 @@ async def test_write_tools_are_off_unless_the_user_allows_them(
             " - at `$.directory`"
         )
         assert not outside.exists()
+        # create_pack takes no `replace`: the refusal does not offer it (it said "pass
+        # replace: true (`--replace`)")
+        taken = await error(session, "create_pack", id="srd-2014")
+        assert "pack id srd-2014 is already installed from plugin:" in taken
+        assert taken.endswith("installing this would replace it: give this pack another id")
         created = await call(session, "create_pack", id="assistant-brew")
         assert Path(created["path"]) == db_path.parent / "packs" / "assistant-brew"
         assert Path(created["path"]).is_dir()

@@ -15,6 +15,7 @@ import pytest
 
 from d5e_daemon import packs, queries, workspace
 from d5e_daemon.app import App
+from d5e_daemon.cli import main as cli_main
 from d5e_daemon.client import Daemon, RpcError
 from d5e_daemon.errors import InvalidParams, NotFound, PackError
 from d5e_daemon.features import packs as features
@@ -78,12 +79,44 @@ def test_install_refuses_an_id_another_folder_owns(app: App, tmp_path: Path) -> 
     with pytest.raises(PackError) as refused:
         run(features.install(app, PackInstallParams(path=str(theirs))))
     assert f"pack id brew is already installed from {mine.resolve()}" in refused.value.message
-    assert "replace: true" in refused.value.message
+    assert refused.value.message.endswith("give this pack another id in its pack.toml")
+    assert refused.value.flag is not None and refused.value.flag.name == "replace"
     assert refused.value.data["owner"] == str(mine.resolve())
     assert queries.pack_origin(app.conn, "brew") == str(mine.resolve())
     assert lookup(app, LookupParams(ref="spells/mine")).entry.pack == "brew"
     run(features.install(app, PackInstallParams(path=str(theirs), replace=True)))
     assert queries.pack_origin(app.conn, "brew") == str(theirs.resolve())
+
+
+def test_each_face_offers_replace_in_its_own_words(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The refusal told every face to "pass replace: true (`--replace`)", and MCP's
+    create_pack, which takes no `replace`, too (tests/test_mcp.py). Each face now says the
+    parameter it has: JSON-RPC `replace: true`, the CLI `--replace`."""
+    mine = write_pack(tmp_path / "mine", {"spells/a.json": '{"name": "Mine"}'}, manifest("brew"))
+    theirs = write_pack(tmp_path / "theirs", {"spells/b.json": SPELL}, manifest("brew"))
+    said = f"{theirs.resolve()}: pack id brew is already installed from {mine.resolve()}; "
+    said += "installing this would "
+    assert cli_main(["packs", "install", str(mine), "--db", str(db_path)]) == 0
+    assert cli_main(["packs", "install", str(theirs), "--db", str(db_path)]) == 1
+    assert capsys.readouterr().err == (
+        f"d5e: {said}replace it: give this pack another id in its pack.toml, or pass --replace "
+        "to replace it\n"
+    )
+    assert cli_main(["packs", "new", "brew", "--dir", str(tmp_path), "--db", str(db_path)]) == 1
+    assert capsys.readouterr().err.endswith(
+        "replace it: give this pack another id, or pass --replace to replace it\n"
+    )
+    with Daemon(db_path) as d:
+        d.initialize()
+        with pytest.raises(RpcError) as refused:
+            d.request("d5e/packs/install", {"path": str(theirs)})
+    assert refused.value.code == -32002
+    assert refused.value.message == (
+        f"{said}replace it: give this pack another id in its pack.toml, or pass replace: true "
+        "to replace it"
+    )
 
 
 def test_a_built_in_id_is_taken_even_when_not_installed(db_path: Path, tmp_path: Path) -> None:

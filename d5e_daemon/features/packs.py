@@ -287,8 +287,8 @@ async def create(app: App, params: CreateParams) -> CreateResult:
     packs.check_pack_id(params.id)
     parent = client_path(app, params.directory) if params.directory else default_pack_folder(app)
     folder = parent / params.id
-    claim = app.library.claim(replace=params.replace)
-    packs.check_claim(app.conn, params.id, str(folder.resolve()), claim)  # before any file
+    claim = app.library.claim(replace=params.replace)  # checked before any file is written
+    packs.check_claim(app.conn, params.id, str(folder.resolve()), claim, created=True)
     title = params.title or params.id.replace("-", " ").title()
     files = packwriter.scaffold(folder, params.id, title)
     install_params = PackInstallParams(path=str(folder.resolve()), replace=params.replace)
