@@ -986,9 +986,41 @@ class Builder:
         return out
 
     def _with_fluff(self, item: Item, raw: dict[str, Any]) -> dict[str, Any]:
-        fluff = self.r.fluff.get(item.key)
-        if fluff is None or "fluff" in raw:
+        """The object with its fluff, as 5etools' `Renderer.utils.pGetFluff` finds it: the
+        object's own `fluff`, laid over by the fluff entry its `_{kind}Fluff` names and followed
+        by the one its `_append{Kind}Fluff` names (a recipe's `{"_recipeFluff": {"name":
+        "Slayer's Cake"}}`); else the fluff entry of its own name."""
+        own = raw.get("fluff")
+        if not isinstance(own, dict):
+            fluff = self._fluff_body(item, item.key)
+            return raw if fluff is None else {**raw, "fluff": fluff}
+        kind = item.kind
+        mapped, appended = f"_{kind}Fluff", f"_append{kind[:1].upper()}{kind[1:]}Fluff"
+        if mapped not in own and appended not in own:
             return raw
+        fluff = {k: v for k, v in own.items() if k in ("entries", "images")}
+        for prop in (mapped, appended):
+            ref = own.get(prop)
+            if not isinstance(ref, dict):
+                continue
+            name = str(ref.get("name", "")).lower()
+            source = str(ref.get("source") or entity_source(raw) or "").lower()
+            found = self._fluff_body(item, (kind, name, source))
+            if found is None:
+                continue
+            if prop == mapped:
+                fluff.update({k: v for k, v in found.items() if v})
+            else:
+                for key in ("entries", "images"):
+                    if found.get(key):
+                        fluff[key] = [*(fluff.get(key) or []), *found[key]]
+        return {**raw, "fluff": fluff}
+
+    def _fluff_body(self, item: Item, key: tuple[str, str, str]) -> dict[str, Any] | None:
+        """The `entries` and `images` of the fluff entry of `key` (its `_copy` applied)."""
+        fluff = self.r.fluff.get(key)
+        if fluff is None:
+            return None
         body = fluff.raw
         if "_copy" in body:
             base = self.r.fluff.get(
@@ -1003,7 +1035,7 @@ class Builder:
                     body = copy.derive(base.raw, body, [])
                 except copy.ModError as exc:
                     self.r.problems.append(fluff.problem(exc.message, exc.path))
-        return {**raw, "fluff": {k: v for k, v in body.items() if k in ("entries", "images")}}
+        return {k: v for k, v in body.items() if k in ("entries", "images")}
 
 
 def _external_ref(item: Item) -> str | None:

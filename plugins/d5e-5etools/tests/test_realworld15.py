@@ -1,0 +1,49 @@
+"""Shapes found in real homebrew files nobody here wrote (fifteenth session:
+TheGiddyLimit/homebrew's Exquisite Exandria, Obojima 2024, Monster Manual Expanded 2024, the
+MPMM 5.5e Update, Watchers (Bees), Path of the Honey Badger, Conflux's Zombies…), each in a
+small file of our own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fivetools_files import card, install, write
+
+from d5e_daemon.app import App
+
+S = "Realworld"
+
+
+def test_fluff_named_by_reference_is_on_the_card(app: App, tmp_path: Path) -> None:
+    """Exquisite Exandria's recipes name their fluff (`"fluff": {"_recipeFluff": {…}}`), often
+    another dish's ("Sun Treats" tell the story of "Slayer's Cake"), and a fluff entry may copy
+    another's: the story was on no card; 5etools shows it (`Renderer.utils.pGetFluff`)."""
+    image = {"type": "image", "href": {"type": "external", "url": "https://example.com/a.webp"}}
+    doc = {
+        "recipe": [
+            {"name": "Sun Treats", "source": S, "type": "Tal'Dorei",
+             "ingredients": ["flour"], "instructions": ["Bake."],
+             "fluff": {"_recipeFluff": {"name": "Slayer's Cake", "source": S}}},
+            {"name": "Bear Claws", "source": S, "ingredients": ["nuts"],
+             "instructions": ["Fold."],
+             "fluff": {"entries": ["Its own words."],
+                       "_appendRecipeFluff": {"name": "Bear Claws"}}},
+        ],
+        "recipeFluff": [
+            {"name": "Slayer's Cake", "source": S,
+             "entries": ["The heroes of Vox Machina opened a bakery."], "images": [image]},
+            {"name": "Bear Claws", "source": S,
+             "_copy": {"name": "Slayer's Cake", "source": S,
+                       "_mod": {"entries": {"mode": "appendArr", "items": "With cinnamon."}}}},
+        ],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc, internalCopies=["recipeFluff"]))
+    treats = card(app, "realworld:recipes/sun-treats")
+    assert "The heroes of Vox Machina opened a bakery." in treats
+    claws = card(app, "realworld:recipes/bear-claws")
+    # its own fluff, then the one it appends (a copy of another, resolved)
+    assert (
+        claws.index("Its own words.")
+        < claws.index("opened a bakery")
+        < claws.index("With cinnamon.")
+    )
