@@ -984,12 +984,17 @@ FEAT_CATEGORIES = {
     "EB": "Epic Boon",
 }  # fmt: skip
 PSIONIC_TYPES = {"T": "Talent", "D": "Discipline"}
+CHAR_OPTION_TYPES = {
+    "SG": "Supernatural Gift", "OF": "Optional Feature", "DG": "Dark Gift",
+    "RF:B": "Replacement Feature: Background", "CS": "Character Secret",
+}  # fmt: skip
 META_CODES = {  # `_meta` key → (the field it names values of, by collection)
     "spellSchools": ("spells", "school"),
     "optionalFeatureTypes": ("optional-features", "featureType"),
     "featCategories": ("feats", "category"),
     "psionicTypes": ("psionics", "type"),
     "vehicleUpgradeTypes": ("vehicle-upgrades", "upgradeType"),
+    "charOption": ("character-options", "optionType"),
 }
 TRAP_HAZARD_TYPES = {
     "MECH": "Mechanical Trap", "MAG": "Magical Trap", "SMPL": "Simple Trap",
@@ -1015,6 +1020,7 @@ _OFFICIAL_CODES = {
     ("optional-features", "featureType"): OPTIONAL_FEATURE_TYPES,
     ("feats", "category"): FEAT_CATEGORIES,
     ("psionics", "type"): PSIONIC_TYPES,
+    ("character-options", "optionType"): CHAR_OPTION_TYPES,
 }
 
 

@@ -47,3 +47,19 @@ def test_fluff_named_by_reference_is_on_the_card(app: App, tmp_path: Path) -> No
         < claws.index("opened a bakery")
         < claws.index("With cinnamon.")
     )
+
+
+def test_a_character_option_names_its_type(app: App, tmp_path: Path) -> None:
+    """Watchers (Bees) is a Dark Gift (`"optionType": ["DG"]`): its card read `Option type: DG`;
+    5etools names the code (`Parser.charCreationOptionTypeToFull`), and a file's own codes are
+    named by its `_meta.charOption`."""
+    doc = {
+        "charoption": [
+            {"name": "Watchers", "source": S, "optionType": ["DG"], "entries": ["Bees."]},
+            {"name": "Oath Mark", "source": S, "optionType": ["OM"], "entries": ["A mark."]},
+        ]
+    }
+    install(app, write(tmp_path, S, doc, charOption={"OM": "Oath Mark"}))
+    watchers = card(app, "realworld:character-options/watchers")
+    assert "**Option type:** Dark Gift" in watchers and "DG" not in watchers
+    assert "**Option type:** Oath Mark" in card(app, "realworld:character-options/oath-mark")
