@@ -63,3 +63,24 @@ def test_a_character_option_names_its_type(app: App, tmp_path: Path) -> None:
     watchers = card(app, "realworld:character-options/watchers")
     assert "**Option type:** Dark Gift" in watchers and "DG" not in watchers
     assert "**Option type:** Oath Mark" in card(app, "realworld:character-options/oath-mark")
+
+
+def test_a_token_image_is_not_listed_on_the_card(app: App, tmp_path: Path) -> None:
+    """Monster Manual Expanded (2024) gives its creatures' tokens as `tokenHref` (the newer
+    form of `tokenUrl`): the card listed `Token href: type external, url https://…`; a token
+    is the VTT's picture, not the creature's text."""
+    href = {"type": "external", "url": "https://example.com/token.webp"}
+    doc = {
+        "monster": [
+            {"name": "Talon", "source": S, "size": ["M"], "type": "elemental",
+             "ac": [15], "hp": {"average": 10, "formula": "3d8"}, "speed": {"walk": 20},
+             "str": 10, "dex": 20, "con": 14, "int": 14, "wis": 19, "cha": 15, "cr": "1",
+             "tokenHref": href, "tokenCredit": "Someone"},
+        ],
+        "race": [{"name": "Dara", "source": S, "size": ["M"], "speed": 30,
+                  "token": {"name": "Dara", "source": S}, "entries": ["Awake."]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    for ref in ("realworld:monsters/talon", "realworld:races/dara"):
+        shown = card(app, ref)
+        assert "token" not in shown.lower() and "example.com" not in shown
