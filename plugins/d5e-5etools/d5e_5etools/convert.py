@@ -1021,6 +1021,7 @@ _OFFICIAL_CODES = {
     ("feats", "category"): FEAT_CATEGORIES,
     ("psionics", "type"): PSIONIC_TYPES,
     ("character-options", "optionType"): CHAR_OPTION_TYPES,
+    ("recipes", "diet"): {"V": "Vegan", "C": "Vegetarian", "X": "Omni"},  # its recipes' filter
 }
 
 

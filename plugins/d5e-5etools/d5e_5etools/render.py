@@ -352,6 +352,34 @@ def height_and_weight(value: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def recipe_times(value: dict[str, Any]) -> list[tuple[str, str]]:
+    """A recipe's `time` (minutes) as 5etools' `Renderer.recipe` shows it: total, preparation
+    and cooking first, each `N hours M minutes` (a `{min, max}` as `20 to 30 minutes`)."""
+    out = []
+    for prop in dict.fromkeys(["total", "preparation", "cooking", *value]):
+        said = value.get(prop)
+        if not said:
+            continue
+        span = [said.get("min"), said.get("max")] if isinstance(said, dict) else [said]
+        if not all(isinstance(m, int | float) and not isinstance(m, bool) for m in span):
+            out.append((f"{prop.capitalize()} time", describe(said)))
+            continue
+        shown = [_minutes(m) for m in span]
+        unit = shown[-1].rsplit(" ", 1)[-1]  # `20 to 30 minutes`, not `20 minutes to 30 minutes`
+        if len(shown) == 2 and all(s.count(" ") == 1 and s.endswith(unit) for s in shown):
+            shown[0] = shown[0].rsplit(" ", 1)[0]
+        out.append((f"{prop.capitalize()} time", " to ".join(shown)))
+    return out
+
+
+def _minutes(total: float) -> str:
+    """`80` → `1 hour 20 minutes` (5etools' `Parser.getMinutesToFull`)."""
+    days, rest = divmod(int(total), 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
+    return " ".join(f"{n} {word}{'s' if n > 1 else ''}" for n, word in parts if n) or "0 minutes"
+
+
 def _subtitle(entry: Entry, raw: dict[str, Any]) -> str:
     kind = entry.collection.replace("-", " ").rstrip("s")
     kind = {"statuse": "status", "classe": "class"}.get(kind, kind)
@@ -439,6 +467,9 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             value = proficiencies(value, key.removesuffix("Proficiencies"))
         if (collection, key) in _CODED:  # `EI` → Eldritch Invocation, or the file's own
             value = [code_name(collection, key, v, codes) for v in _listed(value)]
+        if key == "time" and collection == "recipes" and isinstance(value, dict):
+            facts += recipe_times(value)  # `Preparation time: 1 hour 20 minutes`
+            continue
         if key == "serves" and isinstance(value, dict):  # a recipe's: 4, or 4–6
             low, high = value.get("exact", value.get("min")), value.get("max")
             value = f"{low}–{high}" if high is not None and low is not None else low or high
@@ -464,7 +495,7 @@ _CODED = {
     ("optional-features", "featureType"), ("feats", "category"), ("psionics", "type"),
     ("traps", "trapHazType"), ("hazards", "trapHazType"), ("vehicles", "vehicleType"),
     ("vehicle-upgrades", "upgradeType"), ("objects", "objectType"),
-    ("character-options", "optionType"),
+    ("character-options", "optionType"), ("recipes", "diet"),
 }  # fmt: skip
 # figures a named block of a vehicle or object carries besides its text (a weapon's AC, HP…)
 _BLOCK_FIGURES = (("count", "×"), ("ac", "AC"), ("hp", "HP"), ("dt", "damage threshold"),

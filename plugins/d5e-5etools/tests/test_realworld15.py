@@ -84,3 +84,23 @@ def test_a_token_image_is_not_listed_on_the_card(app: App, tmp_path: Path) -> No
     for ref in ("realworld:monsters/talon", "realworld:races/dara"):
         shown = card(app, ref)
         assert "token" not in shown.lower() and "example.com" not in shown
+
+
+def test_a_recipe_card_says_its_times_and_diet_in_words(app: App, tmp_path: Path) -> None:
+    """Exquisite Exandria's Shadowshire Soup: `"time": {"preparation": 25, "cooking": 80}` and
+    `"diet": "C"` read `Time: Preparation 25, Cooking 80` and `Diet: C`; 5etools shows the
+    minutes as `1 hour 20 minutes` and its filter names the diet."""
+    doc = {
+        "recipe": [
+            {"name": "Shadowshire Soup", "source": S, "type": "Wildemount", "diet": "C",
+             "time": {"preparation": 25, "cooking": 80, "total": {"min": 90, "max": 120}},
+             "serves": {"exact": 6}, "ingredients": ["beets"], "instructions": ["Simmer."]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    soup = card(app, "realworld:recipes/shadowshire-soup")
+    assert "**Total time:** 1 hour 30 minutes to 2 hours" in soup
+    assert "**Preparation time:** 25 minutes" in soup
+    assert "**Cooking time:** 1 hour 20 minutes" in soup
+    assert soup.index("Total time") < soup.index("Preparation time")
+    assert "**Diet:** Vegetarian" in soup and "Cooking 80" not in soup
