@@ -983,6 +983,8 @@ FEAT_CATEGORIES = {
     "FS:P": "Fighting Style Replacement (Paladin)", "FS:R": "Fighting Style Replacement (Ranger)",
     "EB": "Epic Boon",
 }  # fmt: skip
+# `edition` (`_meta`'s, an entry's): "classic" content is for the 2014 rules, "one" for 2024
+EDITIONS = {"classic": "2014", "one": "2024"}
 PSIONIC_TYPES = {"T": "Talent", "D": "Discipline"}
 CHAR_OPTION_TYPES = {
     "SG": "Supernatural Gift", "OF": "Optional Feature", "DG": "Dark Gift",
@@ -1295,6 +1297,8 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
             value = _initiative(raw)
         elif key == "scalingLevelDice":
             value = _scaling(value)
+        elif key == "edition":
+            value = EDITIONS.get(str(value), value)
         shown = _shown(value)
         if shown:
             out[_CAMEL.sub(" ", key).replace("_", " ").capitalize()] = shown

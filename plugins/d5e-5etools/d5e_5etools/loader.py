@@ -455,7 +455,7 @@ class Reader:
                 continue
             key = source["json"].lower()
             if key not in self.sources:
-                edition = EDITIONS.get(str(meta.get("edition", "")))
+                edition = convert.EDITIONS.get(str(meta.get("edition", "")))
                 self.sources[key] = {**source, "_edition": edition} if edition else source
                 self.order.append(key)
         # `includes` are sources whose content 5etools loads along (as it loads dependencies)
@@ -642,9 +642,6 @@ CLASS_IDENTIFIERS = frozenset(
      "paladin", "ranger", "rogue", "sidekick", "sorcerer", "warlock", "wizard"}
 )  # fmt: skip
 _CLASS_KINDS = frozenset({"class", "subclass", "classFeature", "subclassFeature"})
-
-# `_meta.edition`: "classic" content is for the 2014 rules, "one" for the 2024 rules.
-EDITIONS = {"classic": "2014", "one": "2024"}
 
 
 def _pack(source: dict[str, Any]) -> Pack:

@@ -16,7 +16,7 @@ from d5e_daemon import Entry
 from d5e_daemon.fields import plain
 
 from . import classes
-from .convert import RAW, SCHOOLS, SIZES, code_name, plain_tags
+from .convert import EDITIONS, RAW, SCHOOLS, SIZES, code_name, plain_tags
 from .convert import _speed as speed_parts
 from .convert import alignment as alignment_text
 from .entries import ABILITY_NAMES, blocks
@@ -39,7 +39,7 @@ HIDDEN = frozenset(
         "contents", "_versions", "reprintAlias", "freeRules2024", "legacy", "template",
         "ingredients", "instructions", "noteCook", "equipment", "intro", "outro", "yarn",
         "hook", "notions", "gauge", "stitches", "notes", "abbreviations", "soundClip",
-        "classTableGroups", "lineage",
+        "classTableGroups", "lineage", "sizeEntry",
     }
 )  # fmt: skip
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -401,7 +401,12 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
     codes = codes if isinstance(codes, dict) else {}
     if raw.get("prerequisite"):
         facts.append(("Prerequisite", prerequisite(raw["prerequisite"])))
-    if raw.get("size"):
+    size_entry = raw.get("sizeEntry")
+    if isinstance(size_entry, dict) and size_entry.get("entries"):
+        # a 2024 species' words for its size ("Medium (about 6-7 feet tall) or Small…, chosen
+        # when you select this species"): 5etools shows them as its Size
+        facts.append(("Size", " ".join(blocks(size_entry["entries"])).replace("\n", " ")))
+    elif raw.get("size"):
         sizes = raw["size"] if isinstance(raw["size"], list) else [raw["size"]]
         facts.append(
             (
@@ -457,6 +462,8 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             if parts.pop("hover", None) and "fly" in parts:
                 parts["fly"] += " (hover)"
             value = ", ".join(v if m == "walk" else f"{m} {v}" for m, v in parts.items()) or value
+        if key == "edition":
+            value = EDITIONS.get(str(value), value)
         if key == "heightAndWeight" and isinstance(value, dict):
             value = height_and_weight(value) or value
         if key in _SENSES and isinstance(value, int) and not isinstance(value, bool):

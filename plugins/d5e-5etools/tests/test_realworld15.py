@@ -104,3 +104,22 @@ def test_a_recipe_card_says_its_times_and_diet_in_words(app: App, tmp_path: Path
     assert "**Cooking time:** 1 hour 20 minutes" in soup
     assert soup.index("Total time") < soup.index("Preparation time")
     assert "**Diet:** Vegetarian" in soup and "Cooking 80" not in soup
+
+
+def test_a_2024_species_card_reads_its_size_words_and_edition(app: App, tmp_path: Path) -> None:
+    """Obojima 2024's Dara: `"sizeEntry"` (the species' words for its size) was a section of
+    its own at the card's end beside `Size: Small or Medium`, and `"edition": "one"` read
+    `Edition: one`: 5etools shows the words as the size; the edition is 5etools' name for 2024."""
+    words = "Medium (blue, about 6-7 feet tall) or Small (red), chosen when you select this species"
+    doc = {
+        "race": [
+            {"name": "Dara", "source": S, "edition": "one", "size": ["S", "M"], "speed": 30,
+             "sizeEntry": {"type": "item", "name": "Size:", "entries": [words]},
+             "entries": [{"type": "entries", "name": "Awakened Skills", "entries": ["Three."]}]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc, edition="one"))
+    dara = card(app, "realworld:races/dara")
+    assert f"**Size:** {words}" in dara and dara.count("6-7 feet") == 1
+    assert "Size entry" not in dara and "Small or Medium" not in dara
+    assert "**Edition:** 2024" in dara
