@@ -235,6 +235,8 @@ def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
     if kind == "link":
         url = parts[1].strip() if len(parts) > 1 else ""
         return f"[{first}]({url})" if url.startswith(("http://", "https://")) else first
+    if kind == "quickref":  # `{@quickref Cover|PHB|3|0|half cover}`: its display text last
+        return parts[4].strip() if len(parts) > 4 and parts[4].strip() else first
     if kind in _TEXT_ONLY:
         return first
     _, display_at = PARTS.get(kind, (1, 2))

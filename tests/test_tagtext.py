@@ -36,6 +36,10 @@ def test_rolls_and_attack_labels_read_as_5etools_prints_them() -> None:
         # a footnote's note, which 5etools shows on hover, was lost (KibblesTasty's Doggo)
         "{@footnote Doggo|Any good dog.|Note}": "Doggo (Any good dog.)",
         "{@footnote plain}": "plain",
+        # a quick reference's display text is its fifth part (Path of the Honey Badger: "use
+        # the creature as {@quickref Cover|PHB|3|0|half cover}" read "as Cover")
+        "{@quickref Cover|PHB|3|0|half cover}": "half cover",
+        "{@quickref difficult terrain||3}": "difficult terrain",
     }
     for written, shown in cases.items():
         assert tagtext.render(written) == shown, written
