@@ -1288,6 +1288,11 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
             if extra:
                 out["Saving throws, also" if key == "save" else "Skills, also"] = extra
             continue
+        if key == "cr" and kind == "monster" and cr_value(value)[0] is None:
+            # not a number d5e can file (Conflux's Zombies' minion `"M5"`, `"Unknown"`): the
+            # card says it as written, as 5etools does
+            out["Challenge"] = plain_tags(cr_value(value)[1])
+            continue
         if key in consumed or key in BOOKKEEPING or _FILTER_HINT.search(key):
             continue
         if key in ("gear", "attachedItems", "attachedSpells") and isinstance(value, list):

@@ -123,3 +123,18 @@ def test_a_2024_species_card_reads_its_size_words_and_edition(app: App, tmp_path
     assert f"**Size:** {words}" in dara and dara.count("6-7 feet") == 1
     assert "Size entry" not in dara and "Small or Medium" not in dara
     assert "**Edition:** 2024" in dara
+
+
+def test_a_challenge_that_is_no_number_is_still_on_the_card(app: App, tmp_path: Path) -> None:
+    """Conflux's Zombies gives its minion Plague Zombie `"cr": "M5"`: the card had no
+    Challenge line at all (the value is not a number d5e can file or filter); 5etools shows
+    it as written."""
+    doc = {
+        "monster": [
+            {"name": "Plague Zombie", "source": S, "size": ["M"], "type": "undead",
+             "ac": [8], "hp": {"average": 19, "formula": "3d8 + 6"}, "speed": {"walk": 20},
+             "str": 13, "dex": 6, "con": 15, "int": 3, "wis": 6, "cha": 5, "cr": "M5"},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    assert "**Challenge:** M5" in card(app, "realworld:monsters/plague-zombie")
