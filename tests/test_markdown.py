@@ -181,8 +181,8 @@ def test_ranges_are_in_utf16_code_units(resolver: Resolver) -> None:
 
 
 def test_quick_fix_kinds_can_be_filtered(resolver: Resolver) -> None:
-    d = doc("Fireball hits {@creature goblinn}.")
-    everything = types.Range(pos(0, 0), pos(0, 34))
+    d = doc("The Fireball hits {@creature goblinn}.")
+    everything = types.Range(pos(0, 0), pos(0, 38))
     kinds = [a.kind for a in md.code_actions(resolver, d, everything)]
     assert kinds == [types.CodeActionKind.QuickFix] * 2 + [types.CodeActionKind.RefactorRewrite]
     only_link = md.code_actions(resolver, d, everything, [types.CodeActionKind.Refactor])
@@ -199,17 +199,42 @@ def test_link_rules_terms_tags_known_names_and_skips_ambiguous_ones(resolver: Re
     )
     d = doc(text)
     (action,) = md.code_actions(resolver, d, types.Range(pos(0, 0), pos(1, 74)))
-    assert action.title == "Link rules terms (6); ambiguous, left alone: Shield"
+    # "Fireball" begins the line: its capital says nothing, and a one-word spell's name in
+    # plain text is linked only when capitalised in a sentence (`_plain_words_named`).
+    assert action.title == "Link rules terms (5); ambiguous, left alone: Shield"
     assert action.kind == types.CodeActionKind.RefactorRewrite
     assert action.edit is not None and action.edit.changes is not None
     assert [(span(e.range), e.new_text) for e in action.edit.changes[URI]] == [
-        ((0, 0, 0, 8), "{@spell fireball}"),
         ((0, 21, 0, 34), "{@spell magic missile}"),
         ((0, 40, 0, 46), "{@creature goblin}"),
         ((0, 56, 0, 73), "{@item potion of healing}"),
         ((1, 47, 1, 55), "{@race half-orc}"),
         ((1, 60, 1, 73), "{@spell hunter's mark}"),
     ]
+
+
+def test_link_plain_names_as_a_writer_means_them(resolver: Resolver) -> None:
+    """In plain text, a one-word name of a spell, an item or a rule is linked only when the
+    writer capitalised it in a sentence; creatures and conditions however written; a name
+    that goes on into a longer capitalised name is a part of that other name."""
+    text = (
+        "A light breeze; she will fly; they sleep in the inn; travel time; a locked chest.\n"
+        "Calmul casts Sleep, then Fly; the goblin falls prone.\n"
+        "The Bugbear Chief, a Stone Guard and the Wand of True Polymorph; a Bugbear.\n"
+        "Sleep comes slowly. Combat starts.\n"
+    )
+    found = [(text.splitlines()[e.line][e.start : e.end], e.new_text) for e in link(resolver, text)]
+    assert found == [
+        ("Sleep", "{@spell sleep}"),
+        ("Fly", "{@spell fly}"),
+        ("goblin", "{@creature goblin}"),
+        ("prone", "{@condition prone}"),
+        ("Bugbear", "{@creature bugbear}"),
+    ]
+
+
+def link(resolver: Resolver, text: str) -> list[md.LinkEdit]:
+    return md.link_text(resolver, text)[1]
 
 
 def test_link_rules_terms_only_inside_the_selection(resolver: Resolver) -> None:

@@ -21,7 +21,7 @@ TEXT = (
     "# Ambush\n"
     "The {@creature goblinn} casts {@spell firebal}.\n"
     "Then {@feat alert} and {@spell ember lance}.\n"
-    "Fireball, Shield and Magic Missile.\n"
+    "Cast Fireball, Shield and Magic Missile.\n"  # a one-word spell: capitalised in a sentence
 )
 
 
@@ -279,7 +279,7 @@ async def test_quick_fix_and_link_rules_terms(lsp: LanguageClient) -> None:
     link = await lsp.text_document_code_action_async(
         types.CodeActionParams(
             types.TextDocumentIdentifier(URI),
-            rng(3, 0, 3, 35),
+            rng(3, 0, 3, 40),
             types.CodeActionContext(diagnostics=[]),
         )
     )
@@ -288,8 +288,8 @@ async def test_quick_fix_and_link_rules_terms(lsp: LanguageClient) -> None:
     assert isinstance(action, types.CodeAction) and action.edit and action.edit.changes
     assert action.title == "Link rules terms (2); ambiguous, left alone: Shield"
     assert [(span(e.range), e.new_text) for e in action.edit.changes[URI]] == [
-        ((3, 0, 3, 8), "{@spell fireball}"),
-        ((3, 21, 3, 34), "{@spell magic missile}"),
+        ((3, 5, 3, 13), "{@spell fireball}"),
+        ((3, 26, 3, 39), "{@spell magic missile}"),
     ]
 
 

@@ -37,6 +37,7 @@ from .tags import (
     TAG_COLLECTIONS,
     TAGGED_COLLECTIONS,
     Fix,
+    KnownName,
     LineProblems,
     Resolution,
     Resolver,
@@ -425,6 +426,10 @@ def link_edits(
                 if known is None:
                     continue
                 written = text[span[0].start() : span[-1].end()]
+                passed = _plain_words_named(masked, words, i, size, known)
+                if passed:
+                    i += passed
+                    break
                 if known.ambiguous:
                     skipped.append(written)
                 else:
@@ -439,6 +444,66 @@ def link_edits(
                 i += 1
     edits.sort(key=lambda e: (e.line, e.start))
     return edits, list(dict.fromkeys(skipped))
+
+
+_SENTENCE_END = frozenset(".!?:")
+_MARKUP = " \t*_~>|#([\"'“‘+-"
+_PLAIN_WORD_KINDS = frozenset({"creature", "condition"})
+"""The kinds whose one-word names are linked in plain text however they are written: a
+creature's name is mostly what prose means by the word ("the goblin", "wolves"), and so is a
+condition's ("falls prone"); a spell's, an item's or a rule's one-word name is mostly an English
+word ("a light breeze", "she will fly", "travel time", "a locked chest")."""
+
+
+def _capitalised(word: str) -> bool:
+    return len(word) > 1 and word[0].isupper()
+
+
+def _sentence_start(text: str, at: int) -> bool:
+    """Whether a sentence (or a list item, a table cell, a line) begins at column `at`."""
+    before = text[:at].rstrip(_MARKUP)
+    return not before or before[-1] in _SENTENCE_END
+
+
+def _joined(text: str, a: re.Match[str], b: re.Match[str]) -> bool:
+    return _NAME_SEPARATOR.fullmatch(text[a.end() : b.start()]) is not None
+
+
+def _run_end(text: str, words: list[re.Match[str]], i: int) -> int:
+    """The index after the run of capitalised words (linked by "of") that `words[i]` ends."""
+    while i + 1 < len(words) and _joined(text, words[i], words[i + 1]):
+        after = words[i + 1][0]
+        if _capitalised(after):
+            i += 1
+        elif after == "of" and i + 2 < len(words) and _capitalised(words[i + 2][0]):
+            i += 2
+        else:
+            break
+    return i + 1
+
+
+def _plain_words_named(
+    text: str, words: list[re.Match[str]], i: int, size: int, known: KnownName
+) -> int:
+    """0 when the plain words `words[i : i + size]` name `known` as a writer means it, else how
+    many words to pass. A name capitalised in the middle of a sentence is one, unless it is a
+    part of a longer run of capitalised words ("the Bugbear Chief", "a Stone Guard", "the Wand
+    of True Polymorph": a name no pack has, passed whole); a one-word name of a spell, an item,
+    a rule… is one only when so capitalised ("casts Sleep", not "sleep in the inn": see
+    `_PLAIN_WORD_KINDS`)."""
+    first = words[i]
+    if _capitalised(first[0]) and not _sentence_start(text, first.start()):
+        run = _run_end(text, words, i + size - 1)
+        before = words[i - 1] if i > 0 else None
+        if (
+            before is not None
+            and _joined(text, before, first)
+            and _capitalised(before[0])
+            and not _sentence_start(text, before.start())
+        ):
+            return run - i
+        return 0 if run == i + size else run - i
+    return 0 if size > 1 or known.tags & _PLAIN_WORD_KINDS else size
 
 
 def link_terms(
