@@ -215,13 +215,15 @@ def test_link_rules_terms_tags_known_names_and_skips_ambiguous_ones(resolver: Re
 
 def test_link_plain_names_as_a_writer_means_them(resolver: Resolver) -> None:
     """In plain text, a one-word name of a spell, an item or a rule is linked only when the
-    writer capitalised it in a sentence; creatures and conditions however written; a name
-    that goes on into a longer capitalised name is a part of that other name."""
+    writer capitalised it in a sentence; creatures and conditions however written, a
+    creature's plural too; a name that goes on into a longer capitalised name is a part of
+    that other name."""
     text = (
         "A light breeze; she will fly; they sleep in the inn; travel time; a locked chest.\n"
         "Calmul casts Sleep, then Fly; the goblin falls prone.\n"
         "The Bugbear Chief, a Stone Guard and the Wand of True Polymorph; a Bugbear.\n"
         "Sleep comes slowly. Combat starts.\n"
+        "**Monsters:** Bandits (6), the goblins, swarms of rats; the wands and books.\n"
     )
     found = [(text.splitlines()[e.line][e.start : e.end], e.new_text) for e in link(resolver, text)]
     assert found == [
@@ -230,6 +232,9 @@ def test_link_plain_names_as_a_writer_means_them(resolver: Resolver) -> None:
         ("goblin", "{@creature goblin}"),
         ("prone", "{@condition prone}"),
         ("Bugbear", "{@creature bugbear}"),
+        ("Bandits", "{@creature bandit||Bandits}"),  # a creature's plural, as written
+        ("goblins", "{@creature goblin||goblins}"),
+        ("swarms of rats", "{@creature swarm of rats||swarms of rats}"),
     ]
 
 

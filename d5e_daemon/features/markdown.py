@@ -23,6 +23,7 @@ from .. import queries
 from ..app import App
 from ..campaign import Campaign, Mention, find_encounters
 from ..matching import match_names
+from ..names import singular_forms
 from ..prose import prose_at, prose_lines, refs_in_line, walk_prose
 from ..protocol import CompleteParams, CompletionItem, LookupParams
 from ..tagtext import QUALIFIER_PARTS
@@ -422,7 +423,7 @@ def link_edits(
                     for a, b in itertools.pairwise(span)
                 ):
                     continue
-                known = names.get(" ".join(norms[i : i + size]))
+                known = _known_name(names, " ".join(norms[i : i + size]))
                 if known is None:
                     continue
                 written = text[span[0].start() : span[-1].end()]
@@ -453,6 +454,21 @@ _PLAIN_WORD_KINDS = frozenset({"creature", "condition"})
 creature's name is mostly what prose means by the word ("the goblin", "wolves"), and so is a
 condition's ("falls prone"); a spell's, an item's or a rule's one-word name is mostly an English
 word ("a light breeze", "she will fly", "travel time", "a locked chest")."""
+
+
+def _known_name(names: dict[str, KnownName], norm: str) -> KnownName | None:
+    """What `norm` names, itself or as the plural of a creature's name ("the goblins",
+    "Bandits (6)"): the plural of another kind's name is mostly a word ("wands", "books")."""
+    known = names.get(norm)
+    if known is None:
+        for singular in singular_forms(norm):
+            known = names.get(singular)
+            if known is not None:
+                return known if known.tags == _CREATURE else None
+    return known
+
+
+_CREATURE = frozenset({"creature"})
 
 
 def _capitalised(word: str) -> bool:
