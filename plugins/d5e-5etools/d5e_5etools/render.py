@@ -107,6 +107,8 @@ def prerequisite(value: Any) -> str:
                 parts.append(" or ".join(describe(n) for n in need if describe(n)))
             elif key == "other":
                 parts.append(str(need))
+            elif key == "item" and isinstance(need, list):  # the items, as 5etools lists them
+                parts.append(_either([describe(n) for n in need if describe(n)]))
             elif key == "otherSummary" and isinstance(need, dict):
                 # 5etools shows `entry` on the page (`entrySummary` is its list's short form)
                 parts.append(str(need.get("entry") or need.get("entrySummary") or ""))

@@ -138,3 +138,20 @@ def test_a_challenge_that_is_no_number_is_still_on_the_card(app: App, tmp_path: 
     }  # fmt: skip
     install(app, write(tmp_path, S, doc))
     assert "**Challenge:** M5" in card(app, "realworld:monsters/plague-zombie")
+
+
+def test_an_item_prerequisite_names_the_items(app: App, tmp_path: Path) -> None:
+    """Tasha's Crucible of Everything Else 2's infusions need an item (`"item": ["a suit of
+    armor (requires attunement)"]`): the card read `Prerequisite: …, Item a suit of armor…`;
+    5etools lists the items (one or another)."""
+    doc = {
+        "optionalfeature": [
+            {"name": "Armor of Emergencies", "source": S, "featureType": ["AI"],
+             "prerequisite": [{"level": {"level": 6, "class": {"name": "Artificer"}},
+                               "item": ["a suit of armor", "a shield"]}],
+             "entries": ["A spell waits."]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    shown = card(app, "realworld:optional-features/armor-of-emergencies")
+    assert "Artificer level 6, a suit of armor or a shield" in shown and "Item" not in shown
