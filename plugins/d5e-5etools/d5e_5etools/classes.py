@@ -18,7 +18,7 @@ BUILDER_DATA = frozenset(
         "classTableGroups", "cantripProgression", "spellsKnownProgression",
         "spellsKnownProgressionFixed", "spellsKnownProgressionFixedAllowLowerLevel",
         "spellsKnownProgressionFixedByLevel", "preparedSpellsProgression",
-        "preparedSpellsChange", "preparedSpells",
+        "preparedSpellsChange", "preparedSpells", "featProgression",
     }
 )  # fmt: skip
 
@@ -92,6 +92,20 @@ def equipment(value: Any) -> list[str]:
         gold = value["goldAlternative"]
         out.append(f"Alternatively, you may start with {gold} gp to buy your own equipment.")
     return out
+
+
+def primary_ability(value: Any) -> str:
+    """A 2024 class's `primaryAbility` (alternatives, each abilities together) as 5etools'
+    `Renderer.class.getHtmlPtPrimaryAbility` reads it: `Strength or Dexterity`,
+    `Strength and Charisma`."""
+    options = [
+        " and ".join(ABILITY_NAMES.get(k, k) for k, v in option.items() if v)
+        for option in (value if isinstance(value, list) else [value])
+        if isinstance(option, dict)
+    ]
+    if len(options) > 1:
+        return ", ".join(options[:-1]) + " or " + options[-1]
+    return "".join(options)
 
 
 def multiclassing(value: Any) -> str:

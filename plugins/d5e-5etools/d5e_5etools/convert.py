@@ -1196,6 +1196,12 @@ _FILTER_HINT = re.compile(
 )
 
 
+def is_vtt(key: str) -> bool:
+    """A key holding a virtual tabletop's data, not the entry's text (Foundry's
+    `foundryAdvancement`, `foundryImg`, `foundrySystem`…)."""
+    return key.startswith("foundry")
+
+
 def _shown(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -1293,7 +1299,7 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
             # card says it as written, as 5etools does
             out["Challenge"] = plain_tags(cr_value(value)[1])
             continue
-        if key in consumed or key in BOOKKEEPING or _FILTER_HINT.search(key):
+        if key in consumed or key in BOOKKEEPING or _FILTER_HINT.search(key) or is_vtt(key):
             continue
         if key in ("gear", "attachedItems", "attachedSpells") and isinstance(value, list):
             tag = "spell" if key == "attachedSpells" else "item"

@@ -16,7 +16,7 @@ from d5e_daemon import Entry
 from d5e_daemon.fields import plain
 
 from . import classes
-from .convert import EDITIONS, RAW, SCHOOLS, SIZES, code_name, plain_tags
+from .convert import EDITIONS, RAW, SCHOOLS, SIZES, code_name, is_vtt, plain_tags
 from .convert import _speed as speed_parts
 from .convert import alignment as alignment_text
 from .entries import ABILITY_NAMES, blocks
@@ -446,7 +446,7 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
     if raw.get("classTableGroups"):  # the class table shows them (`classes.table`)
         done |= classes.BUILDER_DATA
     for key, value in raw.items():
-        if key in HIDDEN or key in done or key.endswith("Tags") or _texty(value):
+        if key in HIDDEN or key in done or key.endswith("Tags") or is_vtt(key) or _texty(value):
             continue  # text fields are sections of the card (`_sections`)
         if key in _CLASS_FACTS:  # a class's, in the words of its 5etools page
             facts.append((label(key), _CLASS_FACTS[key](value)))
@@ -485,8 +485,9 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
         if key == "spells" and isinstance(value, list):  # a spell list's: links to the spells
             value = [f"{{@spell {v}}}" if isinstance(v, str) else v for v in value]
         text = describe(value)
-        if text:
-            facts.append((label(key), text))
+        if text:  # a class's `proficiency`: its saving throws, as its page says
+            saves = (collection, key) == ("classes", "proficiency")
+            facts.append(("Saving throw proficiencies" if saves else label(key), text))
     if raw.get("additionalSpells"):  # long: after the others
         facts.append(("Additional spells", additional_spells(raw["additionalSpells"], codes)))
     return [f"**{k}:** {v}" for k, v in facts if v]
@@ -499,6 +500,7 @@ _CLASS_FACTS = {
     "multiclassing": classes.multiclassing,
     "classSpells": classes.class_spells,
     "spellcastingAbility": lambda v: ABILITY_NAMES.get(str(v), describe(v)),
+    "primaryAbility": classes.primary_ability,
 }
 _CODED = {
     ("optional-features", "featureType"), ("feats", "category"), ("psionics", "type"),
@@ -560,11 +562,12 @@ def _named_block(item: dict[str, Any]) -> list[str]:
     return blocks({"type": "entries", "name": name, "entries": body}, 1) if name else body
 
 
-def _sections(raw: dict[str, Any]) -> list[str]:
-    """The fields holding text (see `_texty`), each under its label."""
+def _sections(raw: dict[str, Any], shown: frozenset[str] = frozenset()) -> list[str]:
+    """The fields holding text (see `_texty`), each under its label (but those `shown`
+    already)."""
     out = []
     for key, value in raw.items():
-        if key in HIDDEN or not _texty(value):
+        if key in HIDDEN or key in shown or is_vtt(key) or not _texty(value):
             continue
         items = value if isinstance(value, list) else [value]
         out.append(f"**{label(key)}**")
@@ -591,12 +594,14 @@ def markdown(entry: Entry) -> str:
         parts.append("  \n".join(facts))
     if entry.data.get("5etools_contents"):
         parts.append(contents(entry))
+    shown: frozenset[str] = frozenset()
     if entry.collection == "classes":
         equipment = classes.equipment(raw.get("startingEquipment"))
         parts += [f"**Starting equipment:** {equipment[0]}", *equipment[1:]] if equipment else []
         parts += classes.table(raw)
+        shown = frozenset({"startingEquipment"})  # its `entries` were the line above
     parts += [str(p) for p in entry.data.get("desc") or []]
-    parts += _sections(raw)
+    parts += _sections(raw, shown)
     return "\n\n".join(parts) + "\n"
 
 

@@ -155,3 +155,37 @@ def test_an_item_prerequisite_names_the_items(app: App, tmp_path: Path) -> None:
     install(app, write(tmp_path, S, doc))
     shown = card(app, "realworld:optional-features/armor-of-emergencies")
     assert "Artificer level 6, a suit of armor or a shield" in shown and "Item" not in shown
+
+
+def test_a_2024_class_card_reads_as_its_5etools_page(app: App, tmp_path: Path) -> None:
+    """The Pugilist (2024): `primaryAbility` read `Primary ability: Str yes`, `proficiency`
+    `Proficiency: Strength, Constitution`, the VTT's `foundryAdvancement` and `foundryImg`
+    were listed (`Foundry img: https://…`), `featProgression` (the builder's) was a line, and
+    the starting equipment's words were shown twice (the line and a section at the end)."""
+    doc = {
+        "class": [
+            {"name": "Pugilist", "source": S, "primaryAbility": [{"str": True}, {"dex": True}],
+             "hd": {"number": 1, "faces": 10}, "proficiency": ["str", "con"],
+             "featProgression": [{"name": "Epic Boon", "category": ["EB"],
+                                  "progression": {"19": 1}}],
+             "startingEquipment": {"additionalFromBackground": True,
+                                   "defaultData": [{"A": [{"value": 3100}],
+                                                    "B": [{"value": 5000}]}],
+                                   "entries": ["{@i Choose A or B:} (A) 31 GP; or (B) 50 GP"]},
+             "classTableGroups": [{"colLabels": ["Fisticuffs"], "rows": [
+                 [{"type": "dice", "toRoll": [{"number": 1, "faces": 8}], "rollable": True}]]}],
+             "classFeatures": ["Fisticuffs|Pugilist|Realworld|1"],
+             "foundryAdvancement": [{"type": "ScaleValue", "title": "Fisticuffs Die"}],
+             "foundryImg": "https://example.com/pugilist.webp"},
+        ],
+        "classFeature": [{"name": "Fisticuffs", "source": S, "className": "Pugilist",
+                          "classSource": S, "level": 1, "entries": ["Punch."]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc, edition="one"))
+    shown = card(app, "realworld:classes/pugilist")
+    assert "**Primary ability:** Strength or Dexterity" in shown
+    assert "**Saving throw proficiencies:** Strength, Constitution" in shown
+    assert "foundry" not in shown.lower() and "example.com" not in shown
+    assert "Feat progression" not in shown
+    assert shown.count("31 GP") == 1
+    assert "1d8" in shown  # the table's dice cell
