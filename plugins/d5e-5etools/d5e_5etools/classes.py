@@ -130,9 +130,14 @@ def multiclassing(value: Any) -> str:
 
 
 def class_spells(value: Any) -> str:
-    """`classSpells` (`"Fireball|PHB"`, or `{"name", "source"}`) as spell tags."""
+    """`classSpells`, a subclass's `subclassSpells` (`"Fireball|PHB"`, `{"name", "source"}`)
+    as spell tags; `{"className", "classSource"}`, another class's whole list, as that."""
     tags = []
     for spell in value if isinstance(value, list) else []:
+        if isinstance(spell, dict) and spell.get("className"):
+            cls = f"{spell['className']}|{spell.get('classSource', '')}".rstrip("|")
+            tags.append(f"the {{@class {cls}}} spell list")
+            continue
         if isinstance(spell, dict) and spell.get("name"):
             spell = f"{spell['name']}|{spell.get('source', '')}".rstrip("|")
         if isinstance(spell, str) and spell:

@@ -499,6 +499,7 @@ _CLASS_FACTS = {
     "startingProficiencies": classes.proficiencies,
     "multiclassing": classes.multiclassing,
     "classSpells": classes.class_spells,
+    "subclassSpells": classes.class_spells,
     "spellcastingAbility": lambda v: ABILITY_NAMES.get(str(v), describe(v)),
     "primaryAbility": classes.primary_ability,
 }

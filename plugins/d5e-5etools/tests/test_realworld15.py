@@ -189,3 +189,22 @@ def test_a_2024_class_card_reads_as_its_5etools_page(app: App, tmp_path: Path) -
     assert "Feat progression" not in shown
     assert shown.count("31 GP") == 1
     assert "1d8" in shown  # the table's dice cell
+
+
+def test_a_subclass_spell_list_names_the_spells_or_the_class_list(app: App, tmp_path: Path) -> None:
+    """The Pugilist's Hand of Dread takes the Warlock's list (`"subclassSpells": [{"className":
+    "Warlock", "classSource": "XPHB"}]`): the card read `Class name Warlock, Class source
+    XPHB`; 5etools adds the class's list (and named spells) to the subclass's."""
+    doc = {
+        "subclass": [
+            {"name": "Hand of Dread", "shortName": "Dread", "source": S, "className": "Fighter",
+             "classSource": "PHB",
+             "subclassSpells": [{"className": "Warlock", "classSource": "XPHB"}, "fireball|phb"],
+             "subclassFeatures": []},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    shown = card(app, "realworld:subclasses/fighter-hand-of-dread")
+    assert "Class name" not in shown
+    fireball = "[fireball](d5e://srd-2014/spells/fireball.md)"
+    assert f"**Subclass spells:** the Warlock spell list, {fireball}" in shown
