@@ -112,6 +112,9 @@ def _monster_kind(data: dict[str, Any]) -> str:
     return ", ".join(p for p in (kind.strip(), alignment) if p)
 
 
+_PREPOSITIONS = frozenset({"while", "with", "when", "in", "if", "against", "during", "without"})
+
+
 def _armor_class(value: Any) -> str:
     if not isinstance(value, list):
         return describe(value)
@@ -126,8 +129,10 @@ def _armor_class(value: Any) -> str:
         elif kind == "armor" and (ac.get("armor") or ac.get("desc")):
             text += f" ({describe(ac.get('armor') or ac.get('desc')).lower()})"
         elif kind in ("spell", "condition") and isinstance(ac.get(kind), dict):
+            said = describe(ac[kind]).lower()
             word = "with" if kind == "spell" else "while"
-            text += f" {word} {describe(ac[kind]).lower()}"
+            # a condition that says its own preposition ("with mage armor", "in bear form")
+            text += f" {said}" if said.split(" ", 1)[0] in _PREPOSITIONS else f" {word} {said}"
         parts.append(text.strip())
     return ", ".join(parts)
 

@@ -263,10 +263,8 @@ def _armor_class(value: Any) -> list[dict[str, Any]]:
                 item["armor"] = [{"name": s} for s in sources]
             if ac.get("condition"):
                 item["type"] = "condition"
-                said = plain_tags(str(ac["condition"])).strip()
-                # d5e's card says "while …" itself
-                said = re.sub(r"^while\s+", "", said, flags=re.IGNORECASE)
-                item["condition"] = {"name": said}
+                # as written: "while raging", "with mage armor" (the card adds no word to it)
+                item["condition"] = {"name": plain_tags(str(ac["condition"])).strip()}
             out.append(item)
     return out
 

@@ -208,3 +208,22 @@ def test_a_subclass_spell_list_names_the_spells_or_the_class_list(app: App, tmp_
     assert "Class name" not in shown
     fireball = "[fireball](d5e://srd-2014/spells/fireball.md)"
     assert f"**Subclass spells:** the Warlock spell list, {fireball}" in shown
+
+
+def test_an_armor_class_condition_keeps_its_own_words(app: App, tmp_path: Path) -> None:
+    """DMDave's War Mage: `{"ac": 15, "condition": "with {@spell mage armor}"}` read
+    `Armor Class: 12, 15 while with mage armor` (the card put "while" before any condition);
+    5etools prints the condition as written."""
+    doc = {
+        "monster": [
+            {"name": "War Mage", "source": S, "size": ["M"], "type": "humanoid",
+             "ac": [12, {"ac": 15, "condition": "with {@spell mage armor}", "braces": True},
+                    {"ac": 16, "condition": "while raging"}, {"ac": 17, "condition": "flying"}],
+             "hp": {"average": 49, "formula": "9d8 + 9"}, "speed": {"walk": 30},
+             "str": 9, "dex": 14, "con": 12, "int": 17, "wis": 11, "cha": 11, "cr": "6"},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    shown = card(app, "realworld:monsters/war-mage")
+    expected = "12, 15 with mage armor, 16 while raging, 17 while flying"
+    assert f"**Armor Class:** {expected}" in shown
