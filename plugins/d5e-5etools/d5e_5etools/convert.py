@@ -1299,6 +1299,8 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
             continue
         if key in consumed or key in BOOKKEEPING or _FILTER_HINT.search(key) or is_vtt(key):
             continue
+        if key == "shortName" and kind == "monster":
+            continue  # what its text calls it ("the priest"): `_copy` variables read it
         if key in ("gear", "attachedItems", "attachedSpells") and isinstance(value, list):
             tag = "spell" if key == "attachedSpells" else "item"
             value = [_linked(tag, v) for v in value]  # uids as links: `longsword|phb`

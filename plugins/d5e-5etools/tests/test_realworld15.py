@@ -227,3 +227,19 @@ def test_an_armor_class_condition_keeps_its_own_words(app: App, tmp_path: Path) 
     shown = card(app, "realworld:monsters/war-mage")
     expected = "12, 15 with mage armor, 16 while raging, 17 while flying"
     assert f"**Armor Class:** {expected}" in shown
+
+
+def test_a_creature_short_name_is_not_listed(app: App, tmp_path: Path) -> None:
+    """DMDave's NPCs and Barovian Vampires give `shortName` (what the text calls the creature,
+    read by `_copy`'s `<$short_name$>`): the card ended with `Short name: High Priest/Priestess`;
+    5etools does not show it."""
+    doc = {
+        "monster": [
+            {"name": "High Priest", "shortName": "priest", "source": S, "size": ["M"],
+             "type": "humanoid", "ac": [15], "hp": {"average": 99, "formula": "18d8 + 18"},
+             "speed": {"walk": 25}, "str": 10, "dex": 10, "con": 12, "int": 14, "wis": 18,
+             "cha": 15, "cr": "6"},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    assert "Short name" not in card(app, "realworld:monsters/high-priest")
