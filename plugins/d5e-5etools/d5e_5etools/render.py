@@ -451,8 +451,8 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
         if key in _CLASS_FACTS:  # a class's, in the words of its 5etools page
             facts.append((label(key), _CLASS_FACTS[key](value)))
             continue
-        if key == "type" and collection in ("adventures", "books"):
-            continue  # a section's `"type": "section"`
+        if key in ("type", "group") and collection in ("adventures", "books"):
+            continue  # a section's `"type": "section"`; 5etools' shelf for the book's list
         if key == "customProperties" and isinstance(value, dict):
             # a deity's own labels, each a line as 5etools shows them (blank ones left out)
             facts += [(str(k), describe(v).strip()) for k, v in value.items()]

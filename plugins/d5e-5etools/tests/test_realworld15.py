@@ -243,3 +243,18 @@ def test_a_creature_short_name_is_not_listed(app: App, tmp_path: Path) -> None:
     }  # fmt: skip
     install(app, write(tmp_path, S, doc))
     assert "Short name" not in card(app, "realworld:monsters/high-priest")
+
+
+def test_an_adventure_card_leaves_out_its_shelf(app: App, tmp_path: Path) -> None:
+    """The Barber of Silverymoon and Exquisite Exandria say `"group": "homebrew"` (the shelf
+    of 5etools' list of adventures or books): the card read `Group: homebrew`."""
+    doc = {
+        "adventure": [{"name": "The Barber", "id": "BOS", "source": S, "group": "homebrew",
+                       "contents": [{"name": "Introduction"}], "level": {"start": 4, "end": 6},
+                       "storyline": "Dragon+"}],
+        "adventureData": [{"id": "BOS", "source": S, "data": [
+            {"type": "section", "name": "Introduction", "entries": ["Haircuts."]}]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    shown = card(app, "realworld:adventures/the-barber")
+    assert "Group" not in shown and "**Storyline:** Dragon+" in shown
