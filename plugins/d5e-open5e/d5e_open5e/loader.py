@@ -182,7 +182,7 @@ def read_fixture(path: Path, shown: str) -> tuple[Fixture | None, str, tuple[int
                 line = text.count("\n", 0, offsets[-1]) + 1
                 return None, "each record is an object with `model`, `pk` and `fields`", (line, 1)
             for key, field_value in value["fields"].items():  # HTML in the text: Markdown
-                if isinstance(field_value, str) and ("<" in field_value or "\\" in field_value):
+                if isinstance(field_value, str) and markup.needs_markdown(field_value):
                     value["fields"][key] = markup.markdown(field_value)
             records.append(value)
             pos = _WS.match(text, pos).end()  # type: ignore[union-attr]

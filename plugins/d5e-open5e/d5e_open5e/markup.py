@@ -17,6 +17,9 @@ _TAGS = re.compile(
     re.IGNORECASE,
 )
 _BLANKS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+# a line of its own that starts with a bold label ("**Armor:** Light armor", "**Attack.** Make…")
+# right after a line of text: the author's next line, which Markdown would run into the last
+_LABEL_LINE = re.compile(r"(?<=[^\s])[ \t]*\r?\n(?=[ \t]*\*\*[^*\n]{1,80}?[.:]\*\*)")
 _INLINE = {"em": "*", "i": "*", "strong": "**", "b": "**"}
 
 
@@ -105,11 +108,17 @@ def _table(rows: list[list[str]], header: bool) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body])
 
 
+def needs_markdown(text: str) -> bool:
+    """Whether `markdown` would change `text` (a quick test, for every field of every record)."""
+    return "<" in text or "\\" in text or "\n**" in text
+
+
 def markdown(text: str) -> str:
-    """`text` with its HTML written as Markdown, and a line break written as the two characters
-    `\\n` (Open5e's copy of the 2014 SRD, in 87 items' text) as a line break; other text is
-    returned as it is."""
-    text = text.replace("\\n", "\n")
+    """`text` with its HTML written as Markdown, a line break written as the two characters
+    `\\n` (Open5e's copy of the 2014 SRD, in 87 items' text) as a line break, and a line that
+    starts with a bold label kept a line of its own (`**Armor:** …` then `**Weapons:** …`, a
+    Level Up class's proficiencies); other text is returned as it is."""
+    text = _LABEL_LINE.sub("  \n", text.replace("\\n", "\n"))
     if "<" not in text or not _TAGS.search(text):
         return text
     parser = _Markdown()

@@ -534,3 +534,24 @@ def test_html_in_a_documents_text_reads_as_markdown(app: App, tmp_path: Path) ->
     )
     assert "Then it ends. A < B stays." in card
     assert "More.\n\nEven more.\n\n> Quoted." in card
+
+
+def test_a_line_starting_with_a_bold_label_stays_a_line(app: App, tmp_path: Path) -> None:
+    """Level Up's Marshal writes its proficiencies one a line (`**Armor:** …\\r\\n**Weapons:**
+    …`) and its feats their options so (`…options.\\r\\n**Attack.** …`): Markdown ran the lines
+    into one paragraph (`…shields Weapons: Simple weapons… Tools: None Saving Throws: …`)."""
+    folder = _document(tmp_path, "a5e-ag", "en-publishing", "Adventurer's Guide")
+    desc = (
+        "Your headlong rush devastates your foes. Choose one of the following options.\r\n"
+        "**Attack.** Make one melee weapon attack. \r\n**Shove.** Use the Shove maneuver.\r\n\r\n"
+        "**Armor:** Light armor\n**Weapons:** Simple weapons"
+    )
+    feat = {"name": "Bull Rush", "desc": desc, "type": "GENERAL"}
+    (folder / "Feat.json").write_text(
+        json.dumps([{"model": "api_v2.feat", "pk": "a5e-ag_bull-rush", "fields": feat}])
+    )
+    install(app, folder)
+    card = lookup(app, LookupParams(name="Bull Rush")).markdown
+    assert "following options.  \n**Attack.** Make one melee weapon attack.  \n**Shove.**" in card
+    assert "**Armor:** Light armor  \n**Weapons:** Simple weapons" in card
+
