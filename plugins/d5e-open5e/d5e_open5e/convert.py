@@ -464,12 +464,14 @@ def item(fields: Record, details: Record | None = None) -> Record:
 
 
 def with_parts(fields: Record, parts: list[Record], heading: str = "") -> Record:
-    """A feat, background or species: its text, then each part (`**Name.** text`)."""
+    """A feat, background or species: its text, then each part (`**Name.** text`) that the
+    text does not already say (Level Up's feats repeat their one benefit in their `desc`)."""
     desc = paragraphs(fields.get("desc"))
+    said = " ".join(" ".join(desc).split())
     for part in parts:
         name = str(part.get("name") or "").strip()
         text = str(part.get("desc") or "").strip()
-        if text:
+        if text and not (not name and " ".join(text.split()) in said):
             desc.append(f"**{name}.** {text}" if name else text)
     data: Record = {"desc": desc}
     if fields.get("prerequisite"):

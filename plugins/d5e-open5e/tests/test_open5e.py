@@ -555,3 +555,28 @@ def test_a_line_starting_with_a_bold_label_stays_a_line(app: App, tmp_path: Path
     assert "following options.  \n**Attack.** Make one melee weapon attack.  \n**Shove.**" in card
     assert "**Armor:** Light armor  \n**Weapons:** Simple weapons" in card
 
+
+def test_a_feat_benefit_its_text_already_says_is_not_repeated(app: App, tmp_path: Path) -> None:
+    """Level Up's feats give their one benefit both in `desc` and as a FeatBenefit without a
+    name (Bull Rush): the card said it twice."""
+    folder = _document(tmp_path, "a5e-ag", "en-publishing", "Adventurer's Guide")
+    said = "After dashing at least ten feet towards a foe, you may perform a bonus action."
+    feats = [
+        {"model": "api_v2.feat", "pk": "a5e-ag_bull-rush",
+         "fields": {"name": "Bull Rush", "desc": f"Your rush devastates your foes. {said}"}},
+        {"model": "api_v2.feat", "pk": "a5e-ag_other",
+         "fields": {"name": "Other Feat", "desc": "A feat."}},
+    ]  # fmt: skip
+    benefits = [
+        {"model": "api_v2.featbenefit", "pk": "a5e-ag_bull-rush_1",
+         "fields": {"name": "", "desc": said.replace(" feet", "\r\nfeet"),
+                    "parent": "a5e-ag_bull-rush"}},
+        {"model": "api_v2.featbenefit", "pk": "a5e-ag_other_1",
+         "fields": {"name": "", "desc": "Its own benefit.", "parent": "a5e-ag_other"}},
+    ]  # fmt: skip
+    (folder / "Feat.json").write_text(json.dumps(feats))
+    (folder / "FeatBenefit.json").write_text(json.dumps(benefits))
+    install(app, folder)
+    card = lookup(app, LookupParams(name="Bull Rush")).markdown
+    assert card.count("at least ten") == 1
+    assert "Its own benefit." in lookup(app, LookupParams(name="Other Feat")).markdown
