@@ -51,7 +51,7 @@ import apsw
 from . import queries
 from .names import singular_forms
 from .queries import NamedEntry
-from .text import normalize
+from .text import CODE_SPAN_SPLIT, blanked, normalize
 
 if TYPE_CHECKING:  # pygls' classes: `d5e mcp` reads prose without loading LSP code
     from pygls.workspace import TextDocument
@@ -1084,32 +1084,16 @@ def _blank_spans_of_lines(lines: list[str]) -> list[str]:
 
 def _blank_spans(line: str) -> str:
     if "`" in line:
-        line = _blanked(_INLINE_CODE_SPLIT, 2, line)
+        line = blanked(CODE_SPAN_SPLIT, 2, line)
     if "{@" in line:
-        line = _blanked(_TAG_SPLIT, 1, line)
+        line = blanked(_TAG_SPLIT, 1, line)
     if "<" in line:
-        line = _blanked(_HTML_SPLIT, 1, line)
+        line = blanked(_HTML_SPLIT, 1, line)
     if "[" in line or "<" in line or "://" in line:
-        line = _blanked(_LINK_SPLIT, 1, line)
+        line = blanked(_LINK_SPLIT, 1, line)
     return line
 
 
-def _blanked(split: re.Pattern[str], groups: int, text: str) -> str:
-    """`text` with each match of `split` (a pattern whose first group is the whole match,
-    `groups` groups in all) replaced by as many spaces: split, measured and joined in C (a
-    Python call per match, as `re.sub` makes, took a tenth of a first reading: a tag a line)."""
-    parts = split.split(text)
-    if len(parts) == 1:
-        return text
-    step = groups + 1
-    out = parts[::step]  # the text between matches, then the matches blanked between them
-    blanks = list(map(" ".__mul__, map(len, parts[1::step])))
-    joined: list[str] = [""] * (len(out) + len(blanks))
-    joined[::2], joined[1::2] = out, blanks
-    return "".join(joined)
-
-
-_INLINE_CODE_SPLIT = re.compile(r"((`+)(?:(?!\2).)+?\2)")
 _TAG_SPLIT, _HTML_SPLIT, _LINK_SPLIT = (re.compile(f"({p.pattern})") for p in (_TAG, _HTML, _LINK))
 
 

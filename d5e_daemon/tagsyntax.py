@@ -20,6 +20,7 @@ from .tagtext import (
     qualifiers,
     source_part,
 )
+from .text import CODE_SPAN_SPLIT, blanked
 
 # Tag names (matched case-insensitively) → the collections they refer to, the preferred first.
 # The 5etools names, plus `monster`, `species` and `rule` for readers of the d5e collections.
@@ -128,6 +129,10 @@ class Tag:
     """What its other parts say about which same-named entry it means (class, level…)."""
     parts: tuple[str, ...] = field(default=(), compare=False, repr=False)
     """Its parts as written, the name's first (empty when made by hand)."""
+    unclosed: bool = False
+    """A `{@spell fireball` whose `}` never comes on its line (`unclosed_tags`): `end` is the
+    end of the line's text, `name` what follows the tag name up to there (or up to a tag
+    inside it), its one part all that follows the tag name."""
 
     @property
     def kind(self) -> str:
@@ -191,6 +196,52 @@ def iter_tags(line_no: int, line: str, start: int = 0) -> Iterator[Tag]:
             qualifiers=qualifiers(m[1].lower(), parts),
             parts=tuple(parts),
         )
+
+
+_CLOSED = re.compile(r"(\{[^{}\r\n]*\})")
+_OPENING = re.compile(r"\{@([A-Za-z0-9]+)")
+_NAME_ENDS = re.compile(r"[{`]")
+_NESTING = 8
+"""Tags inside tags inside… closed at most this deep are told apart; deeper is hostile text."""
+
+
+def unclosed_tags(line_no: int, line: str) -> list[Tag]:
+    """The tags of one line that open (`{@spell fireball`) and are never closed on it, outside
+    code spans: a tag ends on its own line, so what follows is prose to the reader and the
+    tag refers to nothing. Closed braces are blanked innermost first (`{@b {@spell x}}`
+    closes both), a step per level, in C; what is left of an opening is unclosed."""
+    text = line.rstrip("\r\n")
+    if "`" in text:
+        text = blanked(CODE_SPAN_SPLIT, 2, text)
+    for _ in range(_NESTING):
+        if "{@" not in text:
+            return []
+        inner = blanked(_CLOSED, 1, text)
+        if inner == text:
+            break
+        text = inner
+    end = len(line.rstrip())
+    found = []
+    for m in _OPENING.finditer(text):
+        rest_start = m.end()
+        cut = _NAME_ENDS.search(line, rest_start, end)  # at a tag or a code span inside it
+        rest = line[rest_start : end if cut is None else cut.start()]
+        name = rest.strip()
+        name_start = rest_start + len(rest) - len(rest.lstrip())
+        found.append(
+            Tag(
+                line=line_no,
+                start=m.start(),
+                end=end,
+                tag=m[1],
+                name=name,
+                name_start=name_start,
+                name_end=name_start + len(name),
+                parts=(line[rest_start:end],),  # all of it to the end: what a fix rewrites
+                unclosed=True,
+            )
+        )
+    return found
 
 
 def find_tags(lines: Sequence[str]) -> list[Tag]:

@@ -19,6 +19,7 @@ from d5e_daemon.features.documents import document
 from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.tags import Resolver, Tag, find_tags, tag_for_entry, tags_in_line
 from d5e_daemon.protocol import DocumentParams, LookupParams, TagForParams
+from d5e_daemon.textdoc import LineDocument
 
 from . import sourced_brew
 from .conftest import make_app
@@ -469,6 +470,81 @@ def test_cli_check_prints_the_editor_diagnostics(
     assert main(["check", str(page), "--json", "--db", str(db_path)]) == 0  # information only
     (only,) = json.loads(capsys.readouterr().out)
     assert (only["line"], only["column"], only["code"]) == (1, 30, "disabled-pack")
+
+
+UNCLOSED = """# Unclosed
+Cast {@spell fireball
+A {@spell cone of cold at them. And `{@spell fire` is code, {@b bold {@spell shield} too.
+```
+{@spell fire
+```
+{@creature gob"""
+
+
+def test_cli_check_warns_of_a_tag_never_closed_on_its_line(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`{@spell fireball` at the end of a line (or of the file) said nothing: the writer saw no
+    link and no warning. Each unclosed tag is a warning at its `{@`, with the tag that closes
+    it when some of what follows names an entry; in a code span or fence it is code."""
+    page = tmp_path / "unclosed.md"
+    page.write_text(UNCLOSED)
+    assert main(["check", str(page), "--db", str(db_path)]) == 1
+    said = ' is not closed: a tag ends with "}" on its line'
+    assert capsys.readouterr().out.splitlines() == [
+        f'{page}:2:6: warning [unclosed-tag] tag "{{@spell fireball"{said}; '
+        'did you mean "{@spell fireball}"?',
+        f'{page}:3:3: warning [unclosed-tag] tag "{{@spell cone of cold at them. And"{said}; '
+        'did you mean "{@spell cone of cold}"?',
+        f'{page}:3:61: warning [unclosed-tag] tag "{{@b bold"{said}',
+        f'{page}:7:1: warning [unclosed-tag] tag "{{@creature gob"{said}',
+    ]
+
+
+def test_the_quick_fix_closes_an_unclosed_tag_after_its_name(resolver: Resolver) -> None:
+    d = doc(UNCLOSED)
+    (fix,) = md.code_actions(resolver, d, types.Range(pos(2, 5), pos(2, 5)))
+    assert (fix.title, fix.kind, fix.is_preferred) == (
+        'Replace with "{@spell cone of cold} at them. And `{@spell fire` is code, {@b bold '
+        '{@spell shield} too."',
+        types.CodeActionKind.QuickFix,
+        True,
+    )
+    assert fix.edit is not None and fix.edit.changes is not None
+    ((where, text),) = [(span(e.range), e.new_text) for e in fix.edit.changes[URI]]
+    fixed = UNCLOSED.splitlines()[2][: where[1]] + text + UNCLOSED.splitlines()[2][where[3] :]
+    assert fixed.startswith("A {@spell cone of cold} at them.")
+    (at_the_end,) = md.code_actions(resolver, d, types.Range(pos(1, 21), pos(1, 21)))
+    assert at_the_end.edit is not None and at_the_end.edit.changes is not None
+    assert [(span(e.range), e.new_text) for e in at_the_end.edit.changes[URI]] == [
+        ((1, 5, 1, 21), "{@spell fireball}")
+    ]
+    # nothing obvious: no fix (a format tag ends where the writer says; `gob` names nothing)
+    assert md.code_actions(resolver, d, types.Range(pos(6, 3), pos(6, 3))) == []
+    on_bold = md.code_actions(resolver, d, types.Range(pos(2, 62), pos(2, 62)))
+    assert [a.title for a in on_bold] == [fix.title]  # the spell's, whose range holds it
+
+
+def test_a_fence_opened_above_an_unclosed_tag_makes_it_code(resolver: Resolver) -> None:
+    """Which lines are in a fence is the document's, not the line's: an edit that opens a fence
+    above an unchanged line holding `{@spell fire` hides its warning, and closing it back
+    shows it."""
+    d = LineDocument(URI, "intro\n\n{@spell fire\nmore\n", version=1, language_id="markdown")
+    first = md.DiagnosticsPass(resolver, d)
+    first.run(10.0)
+    assert [x.code for x in first.diagnostics()] == ["unclosed-tag"]
+    d.apply_change(
+        types.TextDocumentContentChangePartial(range=types.Range(pos(1, 0), pos(1, 0)), text="~~~")
+    )
+    second = md.DiagnosticsPass(resolver, d, first)
+    second.run(10.0)
+    assert second.diagnostics() == []
+    d.apply_change(
+        types.TextDocumentContentChangePartial(range=types.Range(pos(1, 0), pos(1, 3)), text="")
+    )
+    third = md.DiagnosticsPass(resolver, d, second)
+    third.run(10.0)
+    assert [x.code for x in third.diagnostics()] == ["unclosed-tag"]
 
 
 def test_a_pass_works_a_slice_at_a_time_and_finds_every_suggestion(resolver: Resolver) -> None:

@@ -8,6 +8,7 @@ client's position encoding (UTF-16 by default).
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import time
@@ -50,6 +51,7 @@ from .tags import (
     tag_for,
     tag_for_found,
     tags_in_line,
+    unclosed_tags,
 )
 
 SOURCE = "d5e"
@@ -67,6 +69,7 @@ SEVERITY: dict[str, types.DiagnosticSeverity] = {
     "disabled-pack": types.DiagnosticSeverity.Information,
     "empty-ref": types.DiagnosticSeverity.Warning,
     "alias": types.DiagnosticSeverity.Information,
+    "unclosed-tag": types.DiagnosticSeverity.Warning,
 }
 SYMBOL_KINDS = {
     "spells": types.SymbolKind.Function,
@@ -163,6 +166,9 @@ class DiagnosticsPass:
         """Per line: its problems (count, and the first of them with suggestions)."""
         self.counts: list[int] = []
         """Per line: how many problems it holds."""
+        self.marks: list[bool] = []
+        """Per line: whether it may open or close a code fence (where an unclosed `{@` is
+        code, not a tag: `_fenced`)."""
         self.looked_at = 0
         """Lines holding tags whose problems this pass looked up or found (a test reads it)."""
         self.done = False
@@ -197,23 +203,27 @@ class DiagnosticsPass:
             edits = self.doc.edits_since(earlier.generation)
         if earlier is None or edits is None:
             self.problems, self.counts = [NO_PROBLEMS] * count, [0] * count
+            self.marks = [False] * count
             return [(0, count)] if count else []
         problems, counts = list(earlier.problems), list(earlier.counts)
+        marks = list(earlier.marks)
         dirty: list[tuple[int, int]] = []
         for edit in edits:
             added = edit.new_end - edit.start
             problems[edit.start : edit.old_end] = [NO_PROBLEMS] * added
             counts[edit.start : edit.old_end] = [0] * added
+            marks[edit.start : edit.old_end] = [False] * added
             dirty = moved_ranges(dirty, edit)
-        self.problems, self.counts = problems, counts
+        self.problems, self.counts, self.marks = problems, counts, marks
         if len(problems) != count:  # not the edits of this text: read it all
             self.problems, self.counts = [NO_PROBLEMS] * count, [0] * count
+            self.marks = [False] * count
             return [(0, count)] if count else []
         return dirty
 
     def _pass(self, earlier: DiagnosticsPass | None) -> Generator[None, None, None]:
         dirty = self._dirty(earlier)
-        lines, counts, problems = self.lines, self.counts, self.problems
+        lines, counts, problems, marks = self.lines, self.counts, self.problems, self.marks
         before = 0  # problems on the lines before the one looked at
         summed = 0  # `before` counts the lines up to this one
         for start, end in dirty:
@@ -222,6 +232,7 @@ class DiagnosticsPass:
                 if n % CHECK_EVERY == 0:
                     yield
                 text = lines[n]
+                marks[n] = text[:4].lstrip(" ")[:1] in _FENCE_FIRST
                 if "{@" not in text:
                     continue
                 self.line = n
@@ -235,6 +246,9 @@ class DiagnosticsPass:
             summed = end
         # the first MAX_DIAGNOSTICS problems, from the lines holding any, in order
         shown: list[tuple[int, Tag, Resolution]] = []
+        fenced: _Fenced | None = None
+        code = 0  # unclosed tags found in code fences: no problems (those past the shown ones
+        # are not looked for: the count of more problems may hold a few)
         for n in itertools.compress(itertools.count(), counts):
             room = MAX_DIAGNOSTICS - len(shown)
             if room <= 0:
@@ -243,8 +257,14 @@ class DiagnosticsPass:
             if len(found.found) < min(room, found.count):  # only counted before: shown now
                 self.line = n
                 found = problems[n] = yield from self._work(lines[n], room)
-            shown += [(n, tag, resolution) for tag, resolution in found.found[:room]]
-        self.shown, self.more = shown, sum(counts) - len(shown)
+            these = found.found
+            if any(tag.unclosed for tag, _ in these):
+                fenced = fenced or _Fenced(lines, marks)
+                if fenced(n):
+                    these = tuple((tag, res) for tag, res in these if not tag.unclosed)
+                    code += len(found.found) - len(these)
+            shown += [(n, tag, resolution) for tag, resolution in these[:room]]
+        self.shown, self.more = shown, max(sum(counts) - len(shown) - code, 0)
 
     def _work(self, text: str, room: int) -> Generator[None, None, LineProblems]:
         """Parse and resolve a line, with suggestions for its first `room` problems (a step
@@ -252,7 +272,7 @@ class DiagnosticsPass:
         resolver = self.resolver
         found: list[tuple[Tag, Resolution]] = []
         count = 0
-        for tag in iter_tags(0, text):
+        for tag in itertools.chain(iter_tags(0, text), unclosed_tags(0, text)):
             yield
             resolution = resolver.resolve(tag, suggest=len(found) < room)
             if resolution.code is not None:
@@ -284,6 +304,37 @@ class DiagnosticsPass:
         ]
 
 
+_FENCE_FIRST = frozenset("`~")
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
+
+
+class _Fenced:
+    """Whether a line is in a code fence (its opening and closing lines included), from the
+    lines a pass marked as maybe opening or closing one (`DiagnosticsPass.marks`): asked only
+    for lines holding an unclosed `{@`, which is code there, not a tag."""
+
+    def __init__(self, lines: Sequence[str], marks: Sequence[bool]) -> None:
+        self.spans: list[tuple[int, int]] = []  # (opening line, closing line) of each fence
+        opened: tuple[int, str] | None = None
+        for n in itertools.compress(itertools.count(), marks):
+            m = _FENCE.match(lines[n].rstrip("\r\n"))
+            if m is None:
+                continue
+            if opened is None:
+                if not (m[1][0] == "`" and "`" in m[2]):  # a backtick fence's info has none
+                    opened = (n, m[1])
+            elif m[1][0] == opened[1][0] and len(m[1]) >= len(opened[1]) and not m[2].strip():
+                self.spans.append((opened[0], n))
+                opened = None
+        if opened is not None:  # never closed: to the end of the document
+            self.spans.append((opened[0], len(lines)))
+        self.starts = [start for start, _ in self.spans]
+
+    def __call__(self, line: int) -> bool:
+        at = bisect.bisect_right(self.starts, line) - 1
+        return at >= 0 and line <= self.spans[at][1]
+
+
 def _diagnostic(
     doc: TextDocument,
     lines: Sequence[str],
@@ -293,7 +344,7 @@ def _diagnostic(
 ) -> types.Diagnostic:
     """The diagnostic of a tag's problem, on the tag's line or on `line`."""
     assert resolution.code is not None
-    whole = resolution.code in ("unknown-tag", "unknown-pack") or not tag.name
+    whole = resolution.code in ("unknown-tag", "unknown-pack", "unclosed-tag") or not tag.name
     start, end = (tag.start, tag.end) if whole else (tag.name_start, tag.name_end)
     return types.Diagnostic(
         range=_range(doc, lines, tag.line if line is None else line, start, end),
@@ -350,7 +401,7 @@ def code_actions(
         touching = [
             t
             for n in range(start[0], min(end[0], len(lines) - 1) + 1)
-            for t in tags_in_line(n, lines[n])
+            for t in (*tags_in_line(n, lines[n]), *unclosed_tags(n, lines[n]))
             if (t.line, t.end) >= start and (t.line, t.start) <= end
         ]
         for tag, resolution in _problems(resolver, touching):

@@ -38,6 +38,7 @@ from ..tagsyntax import (
     iter_tags,
     tag_at,
     tags_in_line,
+    unclosed_tags,
 )
 from ..tagtext import QUALIFIER_PARTS, Link, Qualifiers, coded_name, compose
 from ..text import normalize, slugify
@@ -61,6 +62,7 @@ __all__ = [
     "tag_for_found",
     "tag_for_row",
     "tags_in_line",
+    "unclosed_tags",
 ]
 
 # 5etools writes a tag's source as its book's abbreviation: those of the books the SRD comes from
@@ -87,8 +89,9 @@ LINE_CACHE_CHARS = 32 * 2**20
 # -- resolution -------------------------------------------------------------------------------
 
 ProblemCode = Literal[
-    "unknown-tag", "unknown-ref", "unknown-pack", "disabled-pack", "empty-ref", "alias"
-]
+    "unknown-tag", "unknown-ref", "unknown-pack", "disabled-pack", "empty-ref", "alias",
+    "unclosed-tag",
+]  # fmt: skip
 """What is wrong with a reference; `alias` is no problem but a note: the tag names an entry by
 another name ("Mordenkainen's Sword" for the SRD's Arcane Sword), and resolves."""
 
@@ -230,6 +233,8 @@ class Resolver:
     def resolve(self, tag: Tag, *, suggest: bool = True) -> Resolution:
         """What `tag` refers to. With `suggest=False` an unknown reference that is not cached
         yet comes back without its "did you mean" (the costly part), `partial`."""
+        if tag.unclosed:
+            return self._unclosed(tag)
         key = tag.key
         cached = self._cache.get(key)
         if cached is not None:
@@ -250,6 +255,27 @@ class Resolver:
             self._cache[key] = resolution
             self._unsuggested.pop(key, None)
         return resolution
+
+    def _unclosed(self, tag: Tag) -> Resolution:
+        """A tag never closed on its line (`unclosed_tags`), and the fix that closes it after
+        the most words of what follows that name an entry, when some do: `{@spell fireball at
+        them.` → `{@spell fireball} at them.`."""
+        opened = "{@" + tag.tag + (" " + tag.name if tag.name else "")
+        message = f'tag "{_shortened(opened)}" is not closed: a tag ends with "}}" on its line'
+        words = list(_WORD_ENDS.finditer(tag.name))[:UNCLOSED_WORDS]
+        if tag.kind in FORMAT_TAGS or tag.kind not in TAG_COLLECTIONS:
+            words = []  # a format tag holds any text: where it ends is the writer's to say
+        rest = tag.parts[0] if tag.parts else ""
+        offset = tag.name_start - (tag.start + 2 + len(tag.tag))  # the name's place in `rest`
+        for word in reversed(words):
+            end = offset + word.end()
+            closed = next(iter_tags(0, "{@" + tag.tag + rest[:end] + "}"), None)
+            if closed is not None and self.resolve(closed, suggest=False).row is not None:
+                text = "{@" + tag.tag + rest[:end] + "}" + rest[end:]
+                fix = Fix(tag=tag.tag, name=closed.name, label=closed.name, text=text)
+                hint = f'; did you mean "{_shortened("{@" + tag.tag + rest[:end] + "}")}"?'
+                return Resolution(code="unclosed-tag", message=message + hint, fixes=(fix,))
+        return Resolution(code="unclosed-tag", message=message)
 
     def _pack(self, tag: Tag) -> str | None:
         """The pack a tag's second part names, in any case: a pack's id, original source id
@@ -695,6 +721,16 @@ def _ruled_out(tag: Tag, what: str, rows: list[queries.EntryRow]) -> Resolution:
         message=f"no {what} {tag.name!r} of {wanted}; there is one of {_and(sorted(theirs))}{hint}",
         fixes=fixes,
     )
+
+
+UNCLOSED_WORDS = 8
+"""Words after an unclosed tag's name tried as its name, the most first (`_unclosed`)."""
+_WORD_ENDS = re.compile(r"[^\s.,;:!?]+(?:[.,;:!?]+[^\s.,;:!?]+)*")
+"""Words, each with the punctuation inside it ("Tasha's", "St. Ives" is two) and none after."""
+
+
+def _shortened(text: str, most: int = 60) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _set(quals: Qualifiers) -> dict[str, str]:
