@@ -61,9 +61,11 @@ if TYPE_CHECKING:  # pygls' classes: `d5e mcp` reads prose without loading LSP c
 Style = Literal["italic", "bold", "count"]
 
 # What each way of writing a name may refer to, the likelier first: published adventures
-# italicise spells and magic items, and set creatures in bold.
+# italicise spells and magic items, and set creatures in bold; notes and homebrew set spells
+# and items in bold as well ("- **Ring of Protection**", "**Cure Wounds**, **Bless**"), so a
+# bold name no creature has is a spell's or an item's.
 ITALIC_COLLECTIONS = ("spells", "magic-items", "poisons", "equipment")
-BOLD_COLLECTIONS = ("monsters",)
+BOLD_COLLECTIONS = ("monsters", *ITALIC_COLLECTIONS)
 COUNT_COLLECTIONS = ("monsters",)
 STYLE_COLLECTIONS: dict[Style, tuple[str, ...]] = {
     "italic": ITALIC_COLLECTIONS,
@@ -1264,6 +1266,11 @@ def _emphasis_name(markers: int, inner: str, names: ProseNames) -> EmphasisName 
         return None
     for style in styles:
         entry = names.find(norm, style)
+        if entry is not None and style == "bold" and entry.collection not in COUNT_COLLECTIONS:
+            if len(styles) > 1:
+                continue  # "***shield***": italic, the house style of spells and items
+            if " " not in norm and not name.lstrip()[:1].isupper():
+                return None  # "the **darkness** beyond": a word, not the spell
         if entry is not None:
             if style != "bold":
                 return EmphasisName(offset, name, style, entry, 1, None, False)

@@ -97,6 +97,24 @@ def test_bold_creatures_italic_spells_and_items(names: ProseNames) -> None:
     ]
 
 
+def test_a_bold_name_no_creature_has_is_a_spell_or_an_item(names: ProseNames) -> None:
+    """Notes and homebrew set spells and items in bold too: a bold name is a creature's first,
+    else a spell's or an item's (one word only capitalised: "the **darkness**" is a word)."""
+    text = (
+        "- **Ring of Protection** x2 and **Cure Wounds**, **Bless**; **3 potions of healing**\n"
+        "The **darkness** spreads, **wolf** and **Shield**; ***sleep*** is italic too.\n"
+    )
+    assert found(text, names) == [
+        (0, "Ring of Protection", "bold", "magic-items/ring-of-protection", 1),
+        (0, "Cure Wounds", "bold", "spells/cure-wounds", 1),
+        (0, "Bless", "bold", "spells/bless", 1),
+        (0, "potions of healing", "bold", "magic-items/potion-of-healing", 3),
+        (1, "wolf", "bold", "monsters/wolf", 1),
+        (1, "Shield", "bold", "spells/shield", 1),
+        (1, "sleep", "italic", "spells/sleep", 1),
+    ]
+
+
 def test_never_inside_code_headings_links_tags_or_html(names: ProseNames) -> None:
     text = "\n".join(
         [
@@ -729,6 +747,13 @@ def reference_line(text: str, names: ProseNames) -> list[tuple[object, ...]]:
         norm = normalize(name)
         for style in styles if norm else []:
             entry = reference_find(norm, style, names)
+            if entry is not None and style == "bold" and entry.collection != "monsters":
+                # a bold spell or item: italic when both ("***shield***"), and one word only
+                # when capitalised ("**Bless**", not "the **darkness**")
+                if len(styles) > 1:
+                    continue
+                if " " not in norm and not name.lstrip()[:1].isupper():
+                    break
             if entry is not None:
                 value, at = count if count and style == "bold" else (1, None)
                 refs.append((name_start, name_start + len(name), name, style, entry, value, at))

@@ -25,7 +25,7 @@ from ..app import App
 from ..campaign import Campaign, Mention, find_encounters
 from ..matching import match_names
 from ..names import singular_forms
-from ..prose import prose_at, prose_lines, refs_in_line, walk_prose
+from ..prose import ProseRef, prose_at, prose_lines, refs_in_line, walk_prose
 from ..protocol import CompleteParams, CompletionItem, LookupParams
 from ..tagtext import QUALIFIER_PARTS
 from ..text import normalize
@@ -457,7 +457,7 @@ def link_edits(
             if ref.start < lo or ref.end > hi:
                 continue
             tag = tag_for(ref.entry.collection, ref.entry.name)
-            if tag is None:
+            if tag is None or _bold_word_starting(masked, ref):
                 continue
             if normalize(ref.text) != ref.entry.norm_name:
                 tag = tag[:-1] + "||" + ref.text + "}"
@@ -530,6 +530,17 @@ def _sentence_start(text: str, at: int) -> bool:
     """Whether a sentence (or a list item, a table cell, a line) begins at column `at`."""
     before = text[:at].rstrip(_MARKUP)
     return not before or before[-1] in _SENTENCE_END
+
+
+def _bold_word_starting(text: str, ref: ProseRef) -> bool:
+    """A bold one-word name of a spell or an item that begins a sentence ("**Silence** falls"):
+    its capital says nothing (`prose.py` takes such a bold word only capitalised)."""
+    return (
+        ref.style == "bold"
+        and ref.entry.collection != "monsters"
+        and " " not in ref.entry.norm_name
+        and _sentence_start(text, ref.start)
+    )
 
 
 def _joined(text: str, a: re.Match[str], b: re.Match[str]) -> bool:
