@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .prose import ProseNames, ProseRef, ProseWalk, count_before, walk_prose
+from .prose import COUNT_COLLECTIONS, ProseNames, ProseRef, ProseWalk, count_before, walk_prose
 from .tagsyntax import TAG_COLLECTIONS, Tag, TagKey, find_tags, iter_tags
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,8 @@ def find_encounters(
     walk = walk_prose(lines, names) if prose is None else prose
     for line, on_line in walk.by_line():
         for ref in on_line:
-            if ref.count_start is not None:
+            if ref.count_start is not None and ref.entry.collection in COUNT_COLLECTIONS:
+                # creatures only: "**3 potions of healing**" counts no encounter
                 counted.setdefault(line, []).append(f"{ref.count} × {ref.entry.name}")
     for n, tag in ((t.line, t) for t in find_tags(lines)) if tags is None else tags:
         if "monsters" in TAG_COLLECTIONS.get(tag.kind, ()):

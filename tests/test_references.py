@@ -224,7 +224,8 @@ def test_encounters_of_a_document(app: App) -> None:
 
 
 def test_document_symbols_encounters_then_entries_used(app: App) -> None:
-    doc = TextDocument("file:///c/road.md", ROAD + "Again, *fireball*.\n", language_id="markdown")
+    text = ROAD + "Again, *fireball*.\nTreasure: **2 potions of healing**.\n"  # no encounter
+    doc = TextDocument("file:///c/road.md", text, language_id="markdown")
     symbols = md.document_symbols(Resolver(app), doc)
     assert [(s.name, s.kind, s.detail) for s in symbols] == [
         (
@@ -237,6 +238,11 @@ def test_document_symbols_encounters_then_entries_used(app: App) -> None:
         ("Dire Wolf", types.SymbolKind.Class, "1 mention · srd-2014:monsters/dire-wolf"),
         ("Goblin", types.SymbolKind.Class, "1 mention · srd-2014:monsters/goblin"),
         ("Fireball", types.SymbolKind.Function, "2 mentions · srd-2014:spells/fireball"),
+        (
+            "Potion of Healing",
+            types.SymbolKind.Object,
+            "1 mention · srd-2014:magic-items/potion-of-healing",
+        ),
     ]
     assert symbols[2].range.start == types.Position(2, 16)
 
