@@ -247,6 +247,7 @@ def _monster(entry: Entry) -> str:
     data = entry.data
     facts = [
         ("Armor Class", _armor_class(data.get("armor_class"))),
+        ("Initiative", describe(data.get("initiative"))),  # a 2024 stat block's: `+8 (18)`
         ("Hit Points", _hit_points(data)),
         ("Speed", _speed(data.get("speed"))),
     ]

@@ -501,6 +501,8 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
         data["languages"] = (
             ", ".join(plain_tags(str(x)) for x in languages) if isinstance(languages, list) else ""
         )
+    if _initiative(raw):
+        data["initiative"] = _initiative(raw)
     value, shown = cr_value(raw.get("cr"))
     if value is not None:
         data["challenge_rating"] = value
@@ -1160,7 +1162,7 @@ CONSUMED = {
         "vulnerable", "conditionImmune", "languages", "cr", "spellcasting", "trait", "action",
         "bonus", "reaction", "legendary", "mythic", "actionHeader", "bonusHeader",
         "reactionHeader", "legendaryHeader", "mythicHeader", "legendaryActions",
-        "legendaryGroup", "environment", "xp", "footer", "variant",
+        "legendaryGroup", "environment", "xp", "footer", "variant", "initiative",
     },
     "spell": {
         "level", "school", "time", "range", "components", "duration", "meta", "classes",
@@ -1258,23 +1260,28 @@ def _scaling(value: Any) -> Any:
     return "; ".join(out)
 
 
-def _initiative(raw: dict[str, Any]) -> Any:
-    """A creature's initiative modifier, as 5etools works it out: its own number, or the
-    Dexterity modifier plus the proficiency bonus times its `proficiency` (1 or 2)."""
+def _initiative(raw: dict[str, Any]) -> str:
+    """A creature's initiative as 5etools' 2024 stat block shows it, `+8 (18)`: its modifier
+    (its own number, or the Dexterity modifier plus the proficiency bonus times its
+    `proficiency`) and its passive initiative (10 + the modifier, ±5 with advantage or
+    disadvantage); "" when it cannot be worked out."""
     value = raw.get("initiative")
+    mode = value.get("advantageMode") if isinstance(value, dict) else None
     if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:+d}"
-    if not isinstance(value, dict):
-        return value
-    if isinstance(value.get("initiative"), int):
-        return f"{value['initiative']:+d}"
-    dex = raw.get("dex")
-    cr, _ = cr_value(raw.get("cr"))
-    if not isinstance(dex, int) or cr is None:
-        return value
-    bonus = 2 + max(0, int(-(-cr // 1)) - 1) // 4
-    mod = (dex - 10) // 2 + bonus * int(value.get("proficiency") or 0)
-    return f"{mod:+d}" + (" (advantage)" if value.get("advantageMode") == "adv" else "")
+        mod = value
+    elif isinstance(value, dict) and isinstance(value.get("initiative"), int):
+        mod = value["initiative"]
+    elif isinstance(value, dict):
+        dex = raw.get("dex")
+        cr, _ = cr_value(raw.get("cr"))
+        if not isinstance(dex, int) or cr is None:
+            return ""
+        bonus = 2 + max(0, int(-(-cr // 1)) - 1) // 4
+        mod = (dex - 10) // 2 + bonus * int(value.get("proficiency") or 0)
+    else:
+        return ""
+    passive = 10 + mod + {"adv": 5, "dis": -5}.get(str(mode), 0)
+    return f"{mod:+d} ({passive})"
 
 
 def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
@@ -1304,8 +1311,6 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
         if key in ("gear", "attachedItems", "attachedSpells") and isinstance(value, list):
             tag = "spell" if key == "attachedSpells" else "item"
             value = [_linked(tag, v) for v in value]  # uids as links: `longsword|phb`
-        elif key == "initiative" and kind == "monster":
-            value = _initiative(raw)
         elif key == "scalingLevelDice":
             value = _scaling(value)
         elif key == "edition":

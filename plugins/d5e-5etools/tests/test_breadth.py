@@ -378,7 +378,7 @@ def test_a_monster_card_shows_what_follows_its_stat_block(app: App, tmp_path: Pa
     )
     assert "[longsword](d5e://srd-2014/equipment/longsword.md)" in shown
     assert "[dagger](d5e://srd-2014/equipment/dagger.md) (2)" in shown
-    assert "**Initiative:** +4" in shown  # Dex +1, proficiency bonus 3 at CR 7
+    assert "**Initiative:** +4 (14)" in shown  # Dex +1, proficiency bonus 3 at CR 7
 
 
 def test_recipes_spell_lists_of_objects_and_cantrip_scaling(app: App, tmp_path: Path) -> None:

@@ -258,3 +258,33 @@ def test_an_adventure_card_leaves_out_its_shelf(app: App, tmp_path: Path) -> Non
     install(app, write(tmp_path, S, doc))
     shown = card(app, "realworld:adventures/the-barber")
     assert "Group" not in shown and "**Storyline:** Dragon+" in shown
+
+
+def test_a_2024_creature_says_its_initiative_beside_its_armor_class(
+    app: App, tmp_path: Path
+) -> None:
+    """Monster Manual Expanded (2024)'s Aarakocra Talon (`"initiative": {"proficiency": 1}`,
+    Dex 20, CR 7) and Obojima's Seaweed Elemental (`{"initiative": 4}`): the card ended with
+    `Initiative: +8`, after the actions; a 2024 stat block (5etools') says `Initiative +8 (18)`
+    under Armor Class, the passive initiative in brackets (±5 with advantage or disadvantage)."""
+
+    def creature(name: str, initiative: object) -> dict[str, object]:
+        return {"name": name, "source": S, "size": ["M"], "type": "elemental", "ac": [15],
+                "hp": {"average": 104, "formula": "16d8 + 32"}, "speed": {"walk": 20},
+                "initiative": initiative, "str": 10, "dex": 20, "con": 14, "int": 14,
+                "wis": 19, "cha": 15, "cr": "7",
+                "action": [{"name": "Gust", "entries": ["Wind."]}]}  # fmt: skip
+
+    doc = {
+        "monster": [
+            creature("Talon", {"proficiency": 1}),
+            creature("Seaweed", {"initiative": 4}),
+            creature("Swift", {"proficiency": 2, "advantageMode": "adv"}),
+        ]
+    }
+    install(app, write(tmp_path, S, doc, edition="one"))
+    talon = card(app, "realworld:monsters/talon")
+    assert "**Armor Class:** 15  \n**Initiative:** +8 (18)  \n**Hit Points:**" in talon
+    assert talon.count("Initiative") == 1
+    assert "**Initiative:** +4 (14)" in card(app, "realworld:monsters/seaweed")
+    assert "**Initiative:** +11 (26)" in card(app, "realworld:monsters/swift")
