@@ -27,7 +27,8 @@ import msgspec
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.prompts.base import UserMessage
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
 
 from . import __version__, protocol
@@ -91,6 +92,21 @@ def _argument_errors(exc: ValidationError) -> str:
 
 
 class _Server(MCPServer[Any]):
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
+    ) -> Any:
+        """A prompt asked for by a name it does not have, or without a required argument (or
+        with a wrong one), is the client's mistake: an invalid-params error and one line in the
+        log, where the SDK answered code 0 and logged its traceback. A failure of the prompt
+        itself keeps its traceback."""
+        try:
+            return await super().get_prompt(name, arguments, context)
+        except ValueError as exc:  # the SDK's wrapping of what went wrong
+            if exc.__cause__ is not None and not isinstance(exc.__cause__, ValueError):
+                raise
+            log.warning("prompts/get %s: %s (answered %d)", name, exc, INVALID_PARAMS)
+            raise MCPError(INVALID_PARAMS, str(exc)) from exc
+
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         try:
             return await super().call_tool(name, arguments, context)

@@ -60,6 +60,18 @@ P = TypeVar("P", bound=protocol.Params)
 Q = TypeVar("Q")
 
 
+def _not_handled_yet(record: logging.LogRecord) -> bool:
+    """pygls' reading loop logs the traceback of a message it could not handle, then calls
+    `report_server_error`, which logs it (a body that is not JSON: one line; anything else:
+    with its traceback): its own record is left out."""
+    return record.msg != "Unable to handle message"
+
+
+READER_LOG = logging.getLogger(f"{__name__}.reader")
+"""The logger pygls' reading loop is given."""
+READER_LOG.addFilter(_not_handled_yet)
+
+
 class D5eServer(LanguageServer):
     """pygls' server over stdio, with d5e's input hardening (`jsonrpc.py`); the session (the
     App, the open documents, pack and settings changes) is `session.Session`, to which this
@@ -105,7 +117,7 @@ class D5eServer(LanguageServer):
                     stop_event=self._stop_event,
                     reader=reader,
                     protocol=protocol,
-                    logger=log,
+                    logger=READER_LOG,
                     error_handler=self.report_server_error,
                 )
             )
@@ -125,6 +137,7 @@ class D5eServer(LanguageServer):
         if source is JsonRpcException and isinstance(error, ValueError | RecursionError):
             assert isinstance(self.protocol, jsonrpc.D5eProtocol)
             self.protocol.send_error(None, jsonrpc.PARSE_ERROR, f"parse error: {error}")
+            log.warning("a message that is not JSON, answered %d: %s", jsonrpc.PARSE_ERROR, error)
             return
         if source is FeatureRequestError and isinstance(error, JsonRpcException):
             return

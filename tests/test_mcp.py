@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.shared.exceptions import MCPError
 
 from d5e_daemon import mcp_server, protocol
 
@@ -38,7 +39,11 @@ def _env(db_path: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
 
 @asynccontextmanager
 async def mcp_session(
-    db_path: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    db_path: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    errlog: Any = sys.stderr,
 ) -> AsyncIterator[ClientSession]:
     params = StdioServerParameters(
         command=sys.executable,
@@ -46,7 +51,8 @@ async def mcp_session(
         env=_env(db_path, env),
         cwd=str(cwd) if cwd else None,
     )
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+    client = stdio_client(params, errlog=errlog)
+    async with client as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         yield session
 
@@ -206,6 +212,34 @@ async def test_reads_entry_cards_and_the_packs_list_as_resources(db_path: Path) 
             await session.read_resource("d5e://srd-2014/spells/no-such-spell.md")
         prompt = await session.get_prompt("explain_rule", {"question": "How does grappling work?"})
         assert "How does grappling work?" in prompt.messages[0].content.text  # type: ignore[union-attr]
+
+
+async def test_a_prompt_without_its_argument_is_an_error_and_one_line_in_the_log(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """`explain_rule` without `question` logged the SDK's traceback (30 lines) and answered
+    code 0. Now: invalid params (-32602) naming the argument, one line in the log, and the
+    server goes on."""
+    log = tmp_path / "stderr.txt"
+    with open(log, "w") as err:
+        async with mcp_session(db_path, errlog=err) as session:
+            with pytest.raises(MCPError) as refused:
+                await session.get_prompt("explain_rule", {})
+            assert refused.value.error.code == -32602
+            assert refused.value.error.message == "Missing required arguments: {'question'}"
+            with pytest.raises(MCPError) as unknown:
+                await session.get_prompt("explain_rules", {"question": "x"})
+            assert unknown.value.error.code == -32602
+            prompt = await session.get_prompt("explain_rule", {"question": "Grappling?"})
+            assert "Grappling?" in prompt.messages[0].content.text  # type: ignore[union-attr]
+    lines = log.read_text().splitlines()
+    assert [line.split(" ", 3)[-1] for line in lines if "prompts/get" in line] == [
+        "d5e_daemon.mcp_server: prompts/get explain_rule: Missing required arguments: "
+        "{'question'} (answered -32602)",
+        "d5e_daemon.mcp_server: prompts/get explain_rules: Unknown prompt: explain_rules "
+        "(answered -32602)",
+    ]
+    assert "Traceback" not in log.read_text()
 
 
 async def test_write_tools_are_off_unless_the_user_allows_them(

@@ -426,6 +426,30 @@ def test_odd_headers_are_skipped(daemon: Daemon, header: bytes) -> None:
     still_answers(daemon)
 
 
+def test_a_message_that_is_not_json_is_one_line_in_the_log(
+    sandbox: Path, srd_template: Path
+) -> None:
+    """It logged pygls' "Unable to handle message" traceback (13 lines) to stderr. Now the
+    client gets -32700 as before, the log one line, and the daemon goes on."""
+    db = sandbox.parent / "d5e.sqlite3"
+    db.write_bytes(srd_template.read_bytes())
+    log = sandbox.parent / "stderr.txt"
+    with open(log, "w") as err, Daemon(db, env={"D5E_EMBEDDER": "fake"}, stderr=err.fileno()) as d:
+        d.initialize()
+        d.write(frame(b"{not json"))
+        assert any(m.get("error", {}).get("code") == -32700 for m in still_answers(d))
+        assert d.proc.poll() is None
+    assert (
+        log.read_text()
+        .splitlines()[-1]
+        .endswith(
+            "WARNING d5e_daemon.server: a message that is not JSON, answered -32700: Expecting "
+            "property name enclosed in double quotes: line 1 column 2 (char 1)"
+        )
+    )
+    assert "Traceback" not in log.read_text()
+
+
 def test_deep_nesting_and_huge_strings(daemon: Daemon) -> None:
     daemon.write(frame(b"[" * 200_000 + b"]" * 200_000))
     assert any(m.get("error", {}).get("code") == -32700 for m in still_answers(daemon))
