@@ -338,6 +338,31 @@ def proficiencies(value: Any, kind: str = "") -> str:
     return "; or ".join(o for o in options if o)
 
 
+def feat_choices(value: list[Any], codes: Any = None) -> str:
+    """The feats a background or species grants (`[{"alert|xphb": true}]`, `[{"anyFromCategory":
+    {"category": ["O"], "count": 1}}]`) as words, alternatives with `or`: `Alert`, `one Origin
+    feat of your choice`."""
+    options = []
+    for option in value:
+        if not isinstance(option, dict):
+            continue
+        parts = []
+        for key, said in option.items():
+            if key in ("any", "anyFromCategory"):
+                count = said.get("count", 1) if isinstance(said, dict) else said
+                cats = [
+                    code_name("feats", "category", c, codes or {})
+                    for c in _listed(said.get("category") if isinstance(said, dict) else [])
+                ]
+                kind = f"{_either(cats)} " if cats else ""
+                feats = "feat" if count == 1 else "feats"
+                parts.append(f"{_count(count)} {kind}{feats} of your choice")
+            elif said:
+                parts.append(f"{{@feat {key}}}")
+        options.append(", ".join(parts))
+    return "; or ".join(o for o in options if o)
+
+
 def height_and_weight(value: dict[str, Any]) -> str:
     """A race's `heightAndWeight` as 5etools' table reads it: `height 4 ft. 6 in. + 2d6 in.;
     weight 200 lb. + (2d6 × 2d4) lb.` (the height roll times the weight roll)."""
@@ -472,6 +497,8 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             value = f"{value} ft."
         if key == "ability" and isinstance(value, list):
             value = ability_scores(value)
+        if key == "feats" and isinstance(value, list):  # a background's or species' feat
+            value = feat_choices(value, codes)
         elif key.endswith("Proficiencies") and isinstance(value, list):
             value = proficiencies(value, key.removesuffix("Proficiencies"))
         if (collection, key) in _CODED:  # `EI` → Eldritch Invocation, or the file's own

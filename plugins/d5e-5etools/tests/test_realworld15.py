@@ -288,3 +288,23 @@ def test_a_2024_creature_says_its_initiative_beside_its_armor_class(
     assert talon.count("Initiative") == 1
     assert "**Initiative:** +4 (14)" in card(app, "realworld:monsters/seaweed")
     assert "**Initiative:** +11 (26)" in card(app, "realworld:monsters/swift")
+
+
+def test_the_feats_a_2024_background_grants_read_as_words(app: App, tmp_path: Path) -> None:
+    """alterNERDtive's 2024 Custom Background grants `"feats": [{"anyFromCategory":
+    {"category": ["O"], "count": 1}}]`: the card read `Feats: Any from category Category O,
+    Count 1`."""
+    doc = {
+        "background": [
+            {"name": "Custom Background", "source": S, "edition": "one",
+             "feats": [{"anyFromCategory": {"category": ["O"], "count": 1}}],
+             "entries": ["Choose."]},
+            {"name": "Sage", "source": S, "feats": [{"alert|xphb": True}, {"any": 2}],
+             "entries": ["Read."]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc, edition="one"))
+    custom = card(app, "realworld:backgrounds/custom-background")
+    assert "**Feats:** one Origin feat of your choice" in custom and "Count" not in custom
+    sage = card(app, "realworld:backgrounds/sage")
+    assert "**Feats:** alert; or two feats of your choice" in sage
