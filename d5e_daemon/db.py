@@ -448,6 +448,11 @@ class UntilChanged(Generic[T]):
             values[key] = read()
         return values[key]
 
+    def forget(self, owner: object) -> None:
+        """Forget the owner's values now: what they depend on changed without a commit the
+        stamp sees (another database file, a setting)."""
+        self._held.pop(owner, None)
+
 
 # -- the database as the daemon holds it ------------------------------------------------------
 

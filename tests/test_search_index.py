@@ -70,6 +70,32 @@ def test_an_index_is_built_from_a_database_a_profile_and_a_renderer(database: Da
     assert model.texts_embedded > 1000  # a text shared by entries is embedded once
 
 
+def test_whether_vectors_are_ready_is_remembered_until_something_changes(
+    database: Database,
+) -> None:
+    """What every search asks (`vectors_ready`) is read once per state of the database
+    (`db.UntilChanged`, as the other caches of the kind), forgotten when a build ends (its
+    vectors may be in the cache's own file) and when packs change."""
+    index = index_of(database, LazyModel(), ["renderer-a"])
+    reads = []
+    state = index.state
+
+    def counted(conn: object = None) -> object:
+        reads.append(1)
+        return state()
+
+    index.state = counted  # type: ignore[method-assign]
+    assert not index.vectors_ready() and not index.vectors_ready()
+    assert len(reads) == 1
+    index.build()
+    assert index.vectors_ready()  # at once, not at the next commit
+    assert len(reads) >= 2
+    asked = len(reads)
+    assert index.vectors_ready() and len(reads) == asked
+    index.forget(["srd-2014"])
+    assert index.vectors_ready() and len(reads) == asked + 1
+
+
 def test_an_unchanged_index_embeds_nothing_and_a_new_renderer_embeds_all(
     database: Database,
 ) -> None:

@@ -169,6 +169,14 @@ Render = Callable[[Entry, str], str]
 """`render(entry, purpose)`: the plugins' text of an entry (`Plugins.render`)."""
 
 
+_READY = db.UntilChanged[bool]()
+"""Whether an index's vectors are ready (`SearchIndex.vectors_ready`, asked by every search),
+until the database changes (`PRAGMA data_version`: any commit of another connection, the
+writer thread's or another process's) or the profile does; forgotten when packs change and
+when a build ends (its vectors may be in the cache's own file, whose commits the stamp does
+not see)."""
+
+
 class SearchIndex:
     """Builds and describes the search index of one database, for one profile at a time. One
     run at a time. It reads through `database.conn` (the main thread's connection) or the
@@ -199,10 +207,6 @@ class SearchIndex:
         self.background = False
         """True in the daemon: a search never waits for the model to load, it starts loading
         it and answers from keywords meanwhile."""
-        # What searches ask on every call, remembered with the database state it was read in:
-        # `PRAGMA data_version` (moves on any commit of another connection: the writer thread,
-        # another process).
-        self._memo: dict[str, tuple[object, bool]] = {}
         self.passages = PassageIndex(lambda: self.db.conn, vectors=lambda: self.db.vectors)
         self._builder: int | None = None  # the thread running `build`
         self.packs_writing: Callable[[], bool] = lambda: False
@@ -226,15 +230,7 @@ class SearchIndex:
 
     def forget(self, pack_ids: list[str] | None = None) -> None:
         """Packs changed: what was remembered about the index is asked again."""
-        self._memo.clear()
-
-    def _remembered(self, name: str, stamp: object, compute: Callable[[], bool]) -> bool:
-        memo = self._memo.get(name)
-        if memo is not None and memo[0] == stamp:
-            return memo[1]
-        value = compute()
-        self._memo[name] = (stamp, value)
-        return value
+        _READY.forget(self)
 
     def _db_stamp(self) -> object:
         return (self.profile(), queries.data_version(self.db.conn))
@@ -268,7 +264,7 @@ class SearchIndex:
 
     def vectors_ready(self) -> bool:
         """Every entry of the profile has current vectors."""
-        return self._remembered("ready", self._db_stamp(), lambda: self.state().ready)
+        return _READY.get(self, self._db_stamp(), "ready", lambda: self.state().ready)
 
     def semantic_available(self) -> bool:
         """Vectors ready and the model at hand (in the daemon: loaded, else loading begins)."""
@@ -397,7 +393,7 @@ class SearchIndex:
                 self._builder = None
                 self.embedder.release()
                 self.running = False
-                self._memo.clear()
+                _READY.forget(self)  # the vectors it wrote may be in the cache's own file
                 if cache is not None:
                     cache.close()
                 conn.close()
