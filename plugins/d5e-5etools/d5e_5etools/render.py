@@ -84,6 +84,19 @@ def describe(value: Any) -> str:
     return ""
 
 
+def _race_name(value: Any) -> str:
+    """A race prerequisite (`{"name": "genasi (air)  "}`, with its `subrace`) in title case,
+    as 5etools' `Renderer.utils.prerequisite` shows it; `displayEntry` as written."""
+    if not isinstance(value, dict):
+        return describe(value)
+    if value.get("displayEntry"):
+        return str(value["displayEntry"])
+    name = re.sub(
+        r"(^|[\s(-])([a-z])", lambda m: m[1] + m[2].upper(), str(value.get("name", "")).strip()
+    )
+    return f"{name} ({value['subrace']})" if value.get("subrace") else name
+
+
 def prerequisite(value: Any) -> str:
     """5etools `prerequisite` (a list of alternatives, each a set of conditions) as a line."""
     options = []
@@ -103,7 +116,9 @@ def prerequisite(value: Any) -> str:
                     )
             elif key == "spellcasting" or key == "spellcasting2020":
                 parts.append("the ability to cast at least one spell")
-            elif key in ("race", "background", "feat", "proficiency", "feature"):
+            elif key == "race":  # as 5etools' prerequisite names it: `Genasi (Air)`
+                parts.append(" or ".join(_race_name(n) for n in need if _race_name(n)))
+            elif key in ("background", "feat", "proficiency", "feature"):
                 parts.append(" or ".join(describe(n) for n in need if describe(n)))
             elif key == "other":
                 parts.append(str(need))
@@ -495,7 +510,7 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             value = height_and_weight(value) or value
         if key in _SENSES and isinstance(value, int) and not isinstance(value, bool):
             value = f"{value} ft."
-        if key == "ability" and isinstance(value, list):
+        if key == "ability" and isinstance(value, list | dict):  # older files: one dict
             value = ability_scores(value)
         if key == "feats" and isinstance(value, list):  # a background's or species' feat
             value = feat_choices(value, codes)

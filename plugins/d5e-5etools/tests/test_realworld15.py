@@ -308,3 +308,31 @@ def test_the_feats_a_2024_background_grants_read_as_words(app: App, tmp_path: Pa
     assert "**Feats:** one Origin feat of your choice" in custom and "Count" not in custom
     sage = card(app, "realworld:backgrounds/sage")
     assert "**Feats:** alert; or two feats of your choice" in sage
+
+
+def test_an_older_feat_s_ability_and_race_prerequisite_read_as_5etools_shows_them(
+    app: App, tmp_path: Path
+) -> None:
+    """D&D Beyond's Expanded Racial Feats (an older file) give `ability` as one object
+    (`{"choose": [{"from": ["dex", "wis"], "amount": 1}]}`, `{"dex": 1}`) and races in lower case
+    (`"genasi (air)  "`): the card read `Ability: Choose From dex, wis, Amount 1`, `Ability: Dex 1`
+    and `Prerequisite: genasi (air)`; 5etools shows `+1 to Dexterity or Wisdom` and `Genasi
+    (Air)`."""
+    doc = {
+        "feat": [
+            {"name": "Sky Warden", "source": S, "prerequisite": [{"race": [{"name": "aarakocra"}]}],
+             "ability": {"choose": [{"from": ["dex", "wis"], "amount": 1}]},
+             "entries": ["Dive."]},
+            {"name": "Djinn Heritage", "source": S,
+             "prerequisite": [{"race": [{"name": "genasi (air)  "},
+                                        {"name": "dwarf", "subrace": "hill"}]}],
+             "ability": {"dex": 1}, "entries": ["Wind."]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    sky = card(app, "realworld:feats/sky-warden")
+    assert "**Prerequisite:** Aarakocra" in sky
+    assert "**Ability:** +1 to Dexterity or Wisdom" in sky
+    djinn = card(app, "realworld:feats/djinn-heritage")
+    assert "**Prerequisite:** Genasi (Air) or Dwarf (hill)" in djinn
+    assert "**Ability:** Dexterity +1" in djinn
