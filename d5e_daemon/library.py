@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import apsw
 
-from . import packfiles, packformat, packs, packwriter, queries
+from . import packfiles, packformat, packs, packwriter, queries, workspace
 from .db import Database, transaction
 from .errors import PackError
 from .plugins import Plugins
@@ -252,7 +252,11 @@ class Library:
         `reread`, a path whose files have the stamp stored when they were last read is not read
         again (parsing every file of a homebrew folder at each start, to find it unchanged)."""
         results = []
-        for path in self.settings().pack_paths:
+        paths, refused = self.pack_paths()
+        for message in refused:
+            log.warning("%s", message)
+            self.warnings.append(message)
+        for path in paths:
             if not reread and (same := self.unchanged_at(self.db.conn, Path(path))):
                 results.append(same)
                 continue
@@ -263,11 +267,19 @@ class Library:
                 self.warnings.append(exc.message)
         return results
 
+    def pack_paths(self) -> tuple[list[Path], list[str]]:
+        """The `packPaths` to install: the user's, and the campaign's that are inside it or a
+        folder the user trusts; and why each other campaign path is refused."""
+        settings = self.settings()
+        allowed, refused = workspace.campaign_pack_paths(settings)
+        return [Path(p) for p in settings.pack_paths] + allowed, refused
+
     async def install_pack_paths_now(self) -> list[str]:
         """Install the workspace's `packPaths` (settings changed): each that can be, and the
         problem of each that cannot (a missing folder, an id another origin owns)."""
-        problems, changed = [], []
-        for path in self.settings().pack_paths:
+        paths, problems = self.pack_paths()
+        changed: list[str] = []
+        for path in paths:
             try:
                 result = await self.write(partial(self.install_pack_path, path=Path(path)))
             except PackError as exc:

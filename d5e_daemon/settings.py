@@ -50,6 +50,13 @@ class Settings(msgspec.Struct, kw_only=True, rename="camel"):
     """Packs to turn off in this profile even if the edition or a default turns them on."""
     pack_paths: Paths = []
     """Folder or zip packs to install (and, in the daemon, watch) when the workspace opens."""
+    workspace_pack_paths: Paths = []
+    """The `packPaths` of the campaign's d5e.toml, resolved (`~` expanded, relative to the
+    campaign folder, links followed): installed only when inside the campaign folder or a
+    `trusted_pack_folders` folder (`workspace.campaign_pack_paths`)."""
+    trusted_pack_folders: Paths = []
+    """Folders outside campaigns whose packs a campaign's `packPaths` may name (`~/dnd/packs`):
+    the user's own setting (the editor's, `D5E_TRUSTED_PACK_FOLDERS`), never a d5e.toml's."""
     workspace: str | None = None
     """The workspace (campaign) folder: where `d5e.toml` was read from."""
     watch: bool = True
@@ -77,7 +84,8 @@ class Settings(msgspec.Struct, kw_only=True, rename="camel"):
 
 
 def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
-    """The settings given by `D5E_DB`, `D5E_EDITION`, `D5E_PROFILE`, `D5E_LOG_LEVEL`."""
+    """The settings given by `D5E_DB`, `D5E_EDITION`, `D5E_PROFILE`, `D5E_LOG_LEVEL` and
+    `D5E_TRUSTED_PACK_FOLDERS` (folders separated as in PATH)."""
     env = dict(os.environ) if env is None else env
     names = {
         "D5E_DB": "db",
@@ -85,7 +93,11 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
         "D5E_PROFILE": "profile",
         "D5E_LOG_LEVEL": "logLevel",
     }
-    return {key: env[var] for var, key in names.items() if env.get(var)}
+    found: dict[str, Any] = {key: env[var] for var, key in names.items() if env.get(var)}
+    trusted = [p for p in env.get("D5E_TRUSTED_PACK_FOLDERS", "").split(os.pathsep) if p]
+    if trusted:
+        found["trustedPackFolders"] = trusted
+    return found
 
 
 def for_d5e(settings: Any) -> dict[str, Any] | None:

@@ -173,6 +173,33 @@ def layer(root: Path | None) -> dict[str, Any]:
     settings: dict[str, Any] = msgspec.to_builtins(config)
     if "party" in settings:  # the campaign's party wins over the editor's (Settings.party_levels)
         settings["workspaceParty"] = settings.pop("party")
-    if config.pack_paths:
-        settings["packPaths"] = [str((root / p).resolve()) for p in config.pack_paths]
+    if "packPaths" in settings:  # installed where the user's settings allow: see below
+        settings["workspacePackPaths"] = [
+            str((root / Path(p).expanduser()).resolve()) for p in settings.pop("packPaths")
+        ]
     return found | settings
+
+
+def campaign_pack_paths(settings: Settings) -> tuple[list[Path], list[str]]:
+    """The packs a campaign's d5e.toml may bring (`packPaths`), and why each other is refused.
+
+    A campaign folder cannot change packs or profiles outside itself: its packs are inside it
+    (after `~` is expanded and links are followed: `../x`, `/etc` or a link to elsewhere are
+    not), or inside a folder the user's own settings trust (`trustedPackFolders`)."""
+    if not settings.workspace_pack_paths:
+        return [], []
+    root = Path(settings.workspace or "/nowhere").resolve()
+    trusted = [root, *(Path(p).expanduser().resolve() for p in settings.trusted_pack_folders)]
+    allowed, refused = [], []
+    for written in settings.workspace_pack_paths:
+        path = Path(written)
+        if any(path == folder or folder in path.parents for folder in trusted):
+            allowed.append(path)
+            continue
+        refused.append(
+            f"{root / CONFIG}: packPaths: {path} is outside the campaign folder; a campaign "
+            "cannot bring packs from elsewhere: move the pack into the campaign folder, or "
+            "trust its folder in your own settings (D5E_TRUSTED_PACK_FOLDERS, or the "
+            "editor's trustedPackFolders)"
+        )
+    return allowed, refused

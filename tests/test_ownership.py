@@ -28,7 +28,7 @@ from d5e_daemon.protocol import (
     SetPriorityParams,
     UploadParams,
 )
-from d5e_daemon.settings import build
+from d5e_daemon.settings import build, from_env
 
 from .conftest import make_app
 from .packtools import pack_entries, write_pack
@@ -181,6 +181,57 @@ def test_pack_paths_never_replace_a_pack(db_path: Path, tmp_path: Path) -> None:
         assert not (root / "evil" / "spells" / "mine-too.json").exists()
     finally:
         user.close()
+
+
+def test_a_hostile_d5e_toml_brings_no_pack_from_outside_its_folder(
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A campaign's packPaths named any folder: `/etc`, `..`, the user's packs elsewhere, a
+    link out of the campaign, and `~` was a folder named `~` inside it. Now `~` is the home
+    folder, and a path outside the campaign (links followed) is refused, each with a line in
+    `d5e status`, unless the user's own settings trust its folder; the campaign's own pack
+    is installed."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    write_pack(home / "brew", {"spells/h.json": '{"name": "Home Spell"}'}, manifest("home-brew"))
+    write_pack(tmp_path / "shared", {"spells/s.json": '{"name": "Shared"}'}, manifest("shared"))
+    root = tmp_path / "campaign"
+    write_pack(root / "homebrew", {"spells/c.json": '{"name": "Campaign Spell"}'}, manifest("own"))
+    (root / "sneaky").symlink_to(tmp_path / "shared")
+    (root / "d5e.toml").write_text(
+        'packPaths = ["homebrew", "/etc", "..", "../shared", "sneaky", "~/brew", '
+        f'"{tmp_path / "shared"}"]\n'
+    )
+    said = "is outside the campaign folder; a campaign cannot bring packs from elsewhere"
+    campaign = workspace_app(db_path, root)
+    try:
+        assert pack_entries(campaign.conn, "own") == 1
+        for pack_id in ("home-brew", "shared"):
+            assert not queries.pack_origin(campaign.conn, pack_id)
+        refused = [w for w in campaign.library.warnings if said in w]
+        assert [w.split(": ")[2].split(" is ")[0] for w in refused] == [
+            "/etc",
+            str(tmp_path),
+            str(tmp_path / "shared"),
+            str(tmp_path / "shared"),  # the link, followed
+            str(home / "brew"),  # `~` expanded
+            str(tmp_path / "shared"),
+        ]
+        assert refused[0].startswith(f"{root / 'd5e.toml'}: packPaths: /etc {said}")
+        assert "trustedPackFolders" in refused[0]
+    finally:
+        campaign.close()
+    # the user trusts a folder (the editor's settings, or D5E_TRUSTED_PACK_FOLDERS): its
+    # packs may come; `..`, `/etc` and the home folder's brew still may not
+    monkeypatch.setenv("D5E_TRUSTED_PACK_FOLDERS", str(tmp_path / "shared"))
+    trusted = App(build({"db": str(db_path)}, from_env(), workspace.layer(root)))
+    trusted.start()
+    try:
+        assert pack_entries(trusted.conn, "shared") == 1
+        assert not queries.pack_origin(trusted.conn, "home-brew")
+        assert len([w for w in trusted.library.warnings if said in w]) == 3
+    finally:
+        trusted.close()
 
 
 def test_a_workspace_pack_does_not_win_in_other_profiles(db_path: Path, tmp_path: Path) -> None:

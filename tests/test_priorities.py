@@ -206,7 +206,7 @@ def test_a_workspace_names_its_profile_and_sets_its_packs(db_path: Path, tmp_pat
     assert (
         layer["profile"].startswith("campaign-") and len(layer["profile"]) == len("campaign-") + 6
     )
-    assert layer["packPaths"] == [str(pack.resolve())]
+    assert layer["workspacePackPaths"] == [str(pack.resolve())]
     app = App(build({"db": str(db_path)}, layer))
     app.start()
     try:
