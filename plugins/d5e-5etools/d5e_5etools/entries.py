@@ -165,7 +165,13 @@ def _cell(value: Any) -> str:
                 shown = f"{roll.get('min', '')}–{roll.get('max', '')}"
             return shown if "entry" not in value else f"{shown} {_cell(value['entry'])}"
         value = value.get("entry", value.get("entries", ""))
-    flat = " ".join(blocks(value)) if not isinstance(value, str) else value
+    if isinstance(value, dict) and value.get("type") == "list":
+        # a list in a cell (KibblesTasty's summons: one creature a line): its items, one after
+        # another (a Markdown table's cell holds one line, so no bullets run together)
+        items = value.get("items") or []
+        flat = "; ".join(i if isinstance(i, str) else " ".join(blocks(i)) for i in items)
+    else:
+        flat = " ".join(blocks(value)) if not isinstance(value, str) else value
     # a cell's own `|` is escaped for the Markdown table; a tag's (`{@race Elf|PHB}`) is the
     # tag's, read when the card is shown
     return "".join(

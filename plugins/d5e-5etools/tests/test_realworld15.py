@@ -336,3 +336,26 @@ def test_an_older_feat_s_ability_and_race_prerequisite_read_as_5etools_shows_the
     djinn = card(app, "realworld:feats/djinn-heritage")
     assert "**Prerequisite:** Genasi (Air) or Dwarf (hill)" in djinn
     assert "**Ability:** Dexterity +1" in djinn
+
+
+def test_a_list_in_a_table_cell_reads_as_its_items(app: App, tmp_path: Path) -> None:
+    """KibblesTasty's Summon Dragon lists one creature a line in a table cell (a `list-no-bullets`
+    list): the cell read `- dragon spirit black (5th-Level Spell) - dragon spirit blue …`, the
+    bullets run together on the cell's one line."""
+    cell = {"type": "list", "style": "list-no-bullets",
+            "items": ["{@creature Black Spirit|Realworld}", "Blue Spirit | big"]}  # fmt: skip
+    doc = {
+        "table": [
+            {"name": "Spirits", "source": S, "colLabels": ["Spell Level", "Creature"],
+             "rows": [["5th", cell]]},
+        ],
+        "monster": [
+            {"name": "Black Spirit", "source": S, "size": ["L"], "type": "dragon", "ac": [17],
+             "hp": {"special": "50"}, "speed": {"walk": 30}, "str": 18, "dex": 10, "con": 18,
+             "int": 14, "wis": 16, "cha": 18, "cr": "0"},
+        ],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    shown = card(app, "realworld:tables/spirits")
+    black = "[Black Spirit](d5e://realworld/monsters/black-spirit.md)"
+    assert f"| 5th | {black}; Blue Spirit \\| big |" in shown
