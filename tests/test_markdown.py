@@ -225,6 +225,7 @@ def test_link_plain_names_as_a_writer_means_them(resolver: Resolver) -> None:
         "The Bugbear Chief, a Stone Guard and the Wand of True Polymorph; a Bugbear.\n"
         "Sleep comes slowly. Combat starts.\n"
         "**Monsters:** Bandits (6), the goblins, swarms of rats; the wands and books.\n"
+        "- [ ] Kobold Inventor (a longer name); roll vs. Wolf Perception (two names).\n"
     )
     found = [(text.splitlines()[e.line][e.start : e.end], e.new_text) for e in link(resolver, text)]
     assert found == [
@@ -236,6 +237,8 @@ def test_link_plain_names_as_a_writer_means_them(resolver: Resolver) -> None:
         ("Bandits", "{@creature bandit||Bandits}"),  # a creature's plural, as written
         ("goblins", "{@creature goblin||goblins}"),
         ("swarms of rats", "{@creature swarm of rats||swarms of rats}"),
+        ("Wolf", "{@creature wolf}"),
+        ("Perception", "{@skill perception}"),
     ]
 
 

@@ -465,23 +465,26 @@ def link_edits(
             masked = masked[: ref.start] + " " * (ref.end - ref.start) + masked[ref.end :]
         words = [m for m in _WORD.finditer(masked) if m.start() >= lo and m.end() <= hi]
         norms = [normalize(m[0]) for m in words]
+        # run[i]: how many words from the i-th on are joined by spaces or hyphens only (the
+        # words a name may span)
+        run = [1] * len(words)
+        for j in range(len(words) - 2, -1, -1):
+            if _joined(text, words[j], words[j + 1]):
+                run[j] = run[j + 1] + 1
         i = 0
         while i < len(words):
-            for size in range(min(longest, len(words) - i), 0, -1):
-                span = words[i : i + size]
-                if not all(
-                    _NAME_SEPARATOR.fullmatch(text[a.end() : b.start()])
-                    for a, b in itertools.pairwise(span)
-                ):
-                    continue
-                known = _known_name(names, " ".join(norms[i : i + size]))
+            creature = prose_names.may_start_creature(norms[i])
+            for size in range(min(longest, run[i]), 0, -1):
+                known = _known_name(names, " ".join(norms[i : i + size]), creature)
                 if known is None:
                     continue
-                written = text[span[0].start() : span[-1].end()]
-                passed = _plain_words_named(masked, words, i, size, known)
+                at, to = words[i].start(), words[i + size - 1].end()
+                named_next = i + size < len(words) and norms[i + size] in names
+                passed = _plain_words_named(text, words, i, size, known, named_next)
                 if passed:
                     i += passed
                     break
+                written = text[at:to]
                 if known.ambiguous:
                     skipped.append(written)
                 else:
@@ -489,7 +492,7 @@ def link_edits(
                     new_text = "{@" + kind + " " + known.name.lower() + "}"
                     if normalize(written) != normalize(known.name):  # an alias: as written
                         new_text = new_text[:-1] + "||" + written + "}"
-                    edits.append(LinkEdit(n, span[0].start(), span[-1].end(), new_text))
+                    edits.append(LinkEdit(n, at, to, new_text))
                 i += size
                 break
             else:
@@ -507,11 +510,12 @@ condition's ("falls prone"); a spell's, an item's or a rule's one-word name is m
 word ("a light breeze", "she will fly", "travel time", "a locked chest")."""
 
 
-def _known_name(names: dict[str, KnownName], norm: str) -> KnownName | None:
+def _known_name(names: dict[str, KnownName], norm: str, creature: bool) -> KnownName | None:
     """What `norm` names, itself or as the plural of a creature's name ("the goblins",
-    "Bandits (6)"): the plural of another kind's name is mostly a word ("wands", "books")."""
+    "Bandits (6)"; `creature`: whether a creature's name may begin with its first word): the
+    plural of another kind's name is mostly a word ("wands", "books")."""
     known = names.get(norm)
-    if known is None:
+    if known is None and creature:
         for singular in singular_forms(norm):
             known = names.get(singular)
             if known is not None:
@@ -527,9 +531,12 @@ def _capitalised(word: str) -> bool:
 
 
 def _sentence_start(text: str, at: int) -> bool:
-    """Whether a sentence (or a list item, a table cell, a line) begins at column `at`."""
-    before = text[:at].rstrip(_MARKUP)
+    """Whether a sentence (or a list item, a task, a table cell, a line) begins at column `at`."""
+    before = _TASK_BOX.sub("", text[:at].rstrip(_MARKUP)).rstrip(_MARKUP)
     return not before or before[-1] in _SENTENCE_END
+
+
+_TASK_BOX = re.compile(r"\[[ xX]\]$")
 
 
 def _bold_word_starting(text: str, ref: ProseRef) -> bool:
@@ -561,26 +568,31 @@ def _run_end(text: str, words: list[re.Match[str]], i: int) -> int:
 
 
 def _plain_words_named(
-    text: str, words: list[re.Match[str]], i: int, size: int, known: KnownName
+    text: str, words: list[re.Match[str]], i: int, size: int, known: KnownName, named_next: bool
 ) -> int:
     """0 when the plain words `words[i : i + size]` name `known` as a writer means it, else how
     many words to pass. A name capitalised in the middle of a sentence is one, unless it is a
     part of a longer run of capitalised words ("the Bugbear Chief", "a Stone Guard", "the Wand
-    of True Polymorph": a name no pack has, passed whole); a one-word name of a spell, an item,
+    of True Polymorph", "Kobold Inventor" beginning a line: a name no pack has, passed whole;
+    "The Wolf": a sentence's first word is no part of a run; "Wolf Perception", `named_next`:
+    the next word is a name of its own, two names); a one-word name of a spell, an item,
     a rule… is one only when so capitalised ("casts Sleep", not "sleep in the inn": see
     `_PLAIN_WORD_KINDS`)."""
     first = words[i]
-    if _capitalised(first[0]) and not _sentence_start(text, first.start()):
+    if _capitalised(first[0]):
         run = _run_end(text, words, i + size - 1)
-        before = words[i - 1] if i > 0 else None
-        if (
-            before is not None
-            and _joined(text, before, first)
-            and _capitalised(before[0])
-            and not _sentence_start(text, before.start())
-        ):
-            return run - i
-        return 0 if run == i + size else run - i
+        if run != i + size and not (named_next and words[i + size][0] != "of"):
+            return run - i  # "Kobold Inventor (…)", at a sentence's start too
+        if not _sentence_start(text, first.start()):
+            before = words[i - 1] if i > 0 else None
+            if (
+                before is not None
+                and _joined(text, before, first)
+                and _capitalised(before[0])
+                and not _sentence_start(text, before.start())
+            ):
+                return size
+            return 0
     return 0 if size > 1 or known.tags & _PLAIN_WORD_KINDS else size
 
 
