@@ -226,6 +226,7 @@ def test_link_plain_names_as_a_writer_means_them(resolver: Resolver) -> None:
         "Sleep comes slowly. Combat starts.\n"
         "**Monsters:** Bandits (6), the goblins, swarms of rats; the wands and books.\n"
         "- [ ] Kobold Inventor (a longer name); roll vs. Wolf Perception (two names).\n"
+        "Two thugs guard the door, wolves set to guard the young; a ghoul that waits.\n"
     )
     found = [(text.splitlines()[e.line][e.start : e.end], e.new_text) for e in link(resolver, text)]
     assert found == [
@@ -239,6 +240,9 @@ def test_link_plain_names_as_a_writer_means_them(resolver: Resolver) -> None:
         ("swarms of rats", "{@creature swarm of rats||swarms of rats}"),
         ("Wolf", "{@creature wolf}"),
         ("Perception", "{@skill perception}"),
+        ("thugs", "{@creature thug||thugs}"),  # "guard" twice: a verb
+        ("wolves", "{@creature wolf||wolves}"),
+        ("ghoul", "{@creature ghoul}"),
     ]
 
 

@@ -479,6 +479,9 @@ def link_edits(
                 if known is None:
                     continue
                 at, to = words[i].start(), words[i + size - 1].end()
+                if size == 1 and known.tags == _CREATURE and _used_as_verb(text, words, i):
+                    i += 1
+                    break
                 named_next = i + size < len(words) and norms[i + size] in names
                 passed = _plain_words_named(text, words, i, size, known, named_next)
                 if passed:
@@ -524,6 +527,32 @@ def _known_name(names: dict[str, KnownName], norm: str, creature: bool) -> Known
 
 
 _CREATURE = frozenset({"creature"})
+
+
+_DETERMINERS = frozenset(
+    ["the", "a", "an", "his", "her", "their", "its", "our", "your", "my", "these", "those"]
+)
+_BEFORE_VERBS = frozenset(
+    ["to", "will", "would", "can", "could", "shall", "should", "may", "might", "must", "cannot"]
+)
+
+
+def _used_as_verb(text: str, words: list[re.Match[str]], i: int) -> bool:
+    """Whether a one-word creature's name in lower case is a verb where it is written: after
+    "to" or a modal ("to guard", "will shadow them"), or before a determiner ("a fourth guards
+    the eggs", "who spies on" is not caught, "guard the door")."""
+    word = words[i]
+    if not word[0].islower():
+        return False
+    before = words[i - 1] if i > 0 else None
+    if before is not None and _joined(text, before, word) and before[0].lower() in _BEFORE_VERBS:
+        return True
+    after = words[i + 1] if i + 1 < len(words) else None
+    return (
+        after is not None
+        and text[word.end() : after.start()] == " "
+        and after[0].lower() in _DETERMINERS
+    )
 
 
 def _capitalised(word: str) -> bool:
