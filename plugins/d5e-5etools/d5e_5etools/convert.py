@@ -310,16 +310,22 @@ def _proficiencies(data: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for ability, bonus in (data.get("save") or {}).items():
         value = _signed(bonus)
-        if value is not None:
+        if value is not None and ability not in ("special", "other"):
             name = f"Saving Throw: {ability.upper()}"
             out.append({"value": value, "proficiency": {"index": slug(name), "name": name}})
     for skill, bonus in (data.get("skill") or {}).items():
         value = _signed(bonus)
-        if value is not None and skill != "other":
+        if value is not None and skill not in ("special", "other"):
             name = f"Skill: {skill.title()}"
             out.append(
                 {"value": value, "proficiency": {"index": f"skill-{slug(skill)}", "name": name}}
             )
+    # the parts with no number of their own, after the others on the card's line as 5etools
+    # writes them: `Perception +4, plus one of the following: Arcana +7 or History +7`
+    for key, kind in (("save", "Saving Throw"), ("skill", "Skill")):
+        for text in _other_bonuses(data.get(key)):
+            index = f"{slug(kind)}-{slug(text)[:40]}"
+            out.append({"proficiency": {"index": index, "name": f"{kind}: {text}"}})
     return out
 
 
@@ -1230,18 +1236,23 @@ def _linked(tag: str, value: Any) -> Any:
     return value
 
 
-def _other_bonuses(value: dict[str, Any]) -> str:
-    """`save`/`skill` parts with no number of their own: `special`, and `other` (`oneOf`:
-    one of these skills)."""
+def _other_bonuses(value: Any) -> list[str]:
+    """`save`/`skill` parts with no number of their own, as 5etools' `getSkillsString` words
+    them: `other` (`oneOf`: `plus one of the following: Arcana +7 or History +7`), then
+    `special` as written."""
+    if not isinstance(value, dict):
+        return []
     parts = []
-    if value.get("special"):
-        parts.append(plain_tags(str(value["special"])))
     for other in value.get("other") or []:
         if isinstance(other, dict) and isinstance(other.get("oneOf"), dict):
-            parts.append(
-                "one of " + ", ".join(f"{k.title()} {v}" for k, v in other["oneOf"].items())
+            skills = [f"{k.title()} {v}" for k, v in sorted(other["oneOf"].items())]
+            either = (
+                ", ".join(skills[:-1]) + " or " + skills[-1] if len(skills) > 1 else "".join(skills)
             )
-    return "; ".join(parts)
+            parts.append(f"plus one of the following: {either}")
+    if value.get("special"):
+        parts.append(plain_tags(str(value["special"])))
+    return parts
 
 
 def _scaling(value: Any) -> Any:
@@ -1292,12 +1303,6 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
     for key, value in raw.items():
         if key == "reqAttune" and isinstance(value, str) and not re.match(r"by an? ", value):
             out["Attunement"] = plain_tags(value)  # not "by a …": the card has no place for it
-            continue
-        if key in ("save", "skill") and kind == "monster" and isinstance(value, dict):
-            # what `proficiencies` cannot hold: a special bonus, skills of which one applies
-            extra = _other_bonuses(value)
-            if extra:
-                out["Saving throws, also" if key == "save" else "Skills, also"] = extra
             continue
         if key == "cr" and kind == "monster" and cr_value(value)[0] is None:
             # not a number d5e can file (Conflux's Zombies' minion `"M5"`, `"Unknown"`): the

@@ -483,9 +483,10 @@ def test_creature_shapes_of_the_schema_on_the_card(app: App, tmp_path: Path) -> 
     assert "**Armor Class:** 12 + its Wisdom modifier, 14 while raging" in shown
     assert "**Hit Points:** five times your level" in shown
     assert "**Speed:** 30 ft. (only on land), climb or swim 20 ft." in shown
-    assert "**Saving Throws:** Dex +2" in shown
-    assert "**Saving throws, also:** your proficiency bonus" in shown
-    assert "**Skills, also:** one of Arcana +5, History +5" in shown
+    # as 5etools' stat block: after the numbers, on their line
+    assert "**Saving Throws:** Dex +2, your proficiency bonus" in shown
+    assert "**Skills:** Perception +4, plus one of the following: Arcana +5 or History +5" in shown
+    assert "Skills, also" not in shown and "Saving throws, also" not in shown
 
 
 def test_codes_a_file_names_in_its_meta(app: App, tmp_path: Path) -> None:

@@ -359,3 +359,25 @@ def test_a_list_in_a_table_cell_reads_as_its_items(app: App, tmp_path: Path) -> 
     shown = card(app, "realworld:tables/spirits")
     black = "[Black Spirit](d5e://realworld/monsters/black-spirit.md)"
     assert f"| 5th | {black}; Blue Spirit \\| big |" in shown
+
+
+def test_skills_of_which_one_applies_are_on_the_skills_line(app: App, tmp_path: Path) -> None:
+    """The MPMM 5.5e Update's Adult Oblex: `"skill": {…, "other": [{"oneOf": {"arcana": "+7",
+    …}}]}` read `Skills, also: one of Arcana +7, …` at the card's end; 5etools writes it on the
+    Skills line, `plus one of the following: Arcana +7, History +7 or Nature +7`."""
+    doc = {
+        "monster": [
+            {"name": "Adult Oblex", "source": S, "size": ["M"], "type": "ooze", "ac": [14],
+             "hp": {"average": 75, "formula": "10d8 + 30"}, "speed": {"walk": 20},
+             "str": 8, "dex": 19, "con": 16, "int": 19, "wis": 12, "cha": 15, "cr": "5",
+             "save": {"int": "+7", "special": "+2 against charm"},
+             "skill": {"deception": "+5", "other": [{"oneOf": {"nature": "+7", "arcana": "+7",
+                                                              "history": "+7"}}]}},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    shown = card(app, "realworld:monsters/adult-oblex")
+    expected = "Deception +5, plus one of the following: Arcana +7, History +7 or Nature +7"
+    assert f"**Skills:** {expected}" in shown
+    assert "**Saving Throws:** Int +7, +2 against charm" in shown
+    assert "also" not in shown.split("---")[0].lower()
