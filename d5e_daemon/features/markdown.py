@@ -539,8 +539,8 @@ _BEFORE_VERBS = frozenset(
 
 def _used_as_verb(text: str, words: list[re.Match[str]], i: int) -> bool:
     """Whether a one-word creature's name in lower case is a verb where it is written: after
-    "to" or a modal ("to guard", "will shadow them"), or before a determiner ("a fourth guards
-    the eggs", "who spies on" is not caught, "guard the door")."""
+    "to" or a modal ("to guard", "will shadow them"), or before a determiner ("two thugs guard
+    the door", "a fourth guards the eggs"; "that" is left out: "a ghoul that waits")."""
     word = words[i]
     if not word[0].islower():
         return False
