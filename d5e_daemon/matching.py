@@ -219,7 +219,27 @@ def match_names(
                 break
             if row.id not in found:  # an entry once, by its best match
                 found[row.id] = NameMatch(row, 3, score)
+    _one_per_name(app, found)
     return sorted(found.values(), key=_rank)[:limit]
+
+
+def _one_per_name(app: NameScope, found: dict[int, NameMatch]) -> None:
+    """Entries of several packs with the same own name in one collection (a brew's Fireball
+    beside the SRD's) are offered once: the entry lookup, hover and tags give for the name
+    (`Standing.rank`), as search folds them. Aliases two entries share find both."""
+    groups: dict[tuple[str, str], list[NameMatch]] = {}
+    for m in found.values():
+        if m.row.alias is None:
+            groups.setdefault((m.row.collection, m.row.norm_name), []).append(m)
+    clashes = [g for g in groups.values() if len({m.row.pack for m in g}) > 1]
+    if not clashes:  # the usual case: no query
+        return
+    stand = queries.standings(app.conn, app.profile, [m.row.id for g in clashes for m in g])
+    for group in clashes:
+        first = min(group, key=lambda m: stand[m.row.id].rank if m.row.id in stand else (0, ""))
+        for m in group:
+            if m is not first:
+                del found[m.row.id]
 
 
 def _rank(m: NameMatch) -> tuple[int, int, bool, int, str]:

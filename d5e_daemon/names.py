@@ -210,6 +210,9 @@ def _exactly(
     if rows and profile_id is not None and pack is None:
         contest = queries.name_contest(conn, profile_id, norm)
         rows = [r for r in rows if r.id not in contest.taken]
+        if len({r.pack for r in rows}) > 1:  # the same name in several packs: by priority
+            stand = queries.standings(conn, profile_id, [r.id for r in rows])
+            rows.sort(key=lambda r: (r.collection, stand[r.id].rank if r.id in stand else (0, "")))
     if rows:
         return Found(rows, "name")
     aliased = queries.entries_by_alias(

@@ -166,7 +166,8 @@ class LookupResult(Base):
     shadowed_by: list[Shadowed] = []
     """Entries with the same ref that win over this one (only for a qualified ref)."""
     also: list[EntryRef] = []
-    """Other entries with the same name in other collections (name lookups)."""
+    """Other entries with the same name (name lookups): in other collections, and of other
+    packs in the entry's collection, which the profile ranks lower."""
     found_by: str | None = None
     """How a name lookup found the entry when not by its name: `alias` (one of its other
     names: "Mordenkainen's Sword" for Arcane Sword), `inverted` ("Darakhul" for "Ghoul,

@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+from typing import Any
+
 import pytest
+from lsprotocol import types
+from pygls.workspace import TextDocument
 
 from d5e_daemon.app import App
 from d5e_daemon.errors import InvalidParams, NotFound
+from d5e_daemon.features import markdown as md
+from d5e_daemon.features import packs as pack_features
 from d5e_daemon.features.complete import complete
-from d5e_daemon.protocol import CompleteParams, decode
+from d5e_daemon.features.lookup import lookup
+from d5e_daemon.features.tags import Resolver
+from d5e_daemon.protocol import (
+    CompleteParams,
+    LookupParams,
+    PackInstallParams,
+    SetPriorityParams,
+    decode,
+)
 from d5e_daemon.text import normalize
+
+from .packtools import write_pack
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def doc(text: str) -> TextDocument:
+    return TextDocument("file:///campaign/a.md", text, version=1, language_id="markdown")
 
 
 def names(app: App, prefix: str, **kw: object) -> list[str]:
@@ -76,6 +102,49 @@ def test_items_carry_ref_pack_name_collection_and_detail(app: App) -> None:
 def test_only_winners_of_the_profile_are_offered(app2024: App) -> None:
     items = complete(app2024, CompleteParams(prefix="grappled", collections=["conditions"])).items
     assert [(i.pack, i.shadows) for i in items] == [("srd-2024", True)]
+
+
+def test_the_same_name_in_two_packs_is_offered_once_as_lookup_and_hover_give_it(
+    app: App, tmp_path: Path
+) -> None:
+    """A brew's Fireball (its own slug) beside the SRD's: lookup gave the SRD's (by slug, though
+    the brew is at 50 and the SRD at 10) and completion offered both. Now lookup, a tag's hover
+    and completion give the entry of the pack the profile ranks highest, as search does, and
+    follow a change of priority; the other stays a lookup's `also` and reachable by its ref."""
+    brew = write_pack(
+        tmp_path / "brew",
+        {"spells/fireball.md": "---\nname: Fireball\nslug: brew-fireball\nlevel: 3\n---\nHot.\n"},
+    )
+    run(pack_features.install(app, PackInstallParams(path=str(brew))))
+    resolver = Resolver(app)
+
+    def given() -> tuple[list[tuple[str, str]], str, list[str], str]:
+        items = complete(app, CompleteParams(prefix="firebal", collections=["spells"])).items
+        found = lookup(app, LookupParams(name="fireball"))
+        resolver.clear()
+        hover = md.hover(resolver, doc("{@spell fireball}"), types.Position(0, 10))
+        assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+        return (
+            [(i.pack, i.ref) for i in items if i.name == "Fireball"],
+            found.entry.qualified_ref,
+            [a.ref for a in found.also],
+            hover.contents.value.rsplit("---", 1)[-1].strip(),
+        )
+
+    assert given() == (
+        [("brew", "spells/brew-fireball")],
+        "brew:spells/brew-fireball",
+        ["spells/fireball"],
+        "*Brew* (`brew`)",
+    )
+    run(pack_features.set_priority(app, SetPriorityParams(pack="brew", priority=5)))
+    items, ref, also, credit = given()
+    assert (items, ref, also) == (
+        [("srd-2014", "spells/fireball")],
+        "srd-2014:spells/fireball",
+        ["spells/brew-fireball"],
+    )
+    assert "System Reference Document 5.1" in credit
 
 
 @pytest.mark.parametrize(

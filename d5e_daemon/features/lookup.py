@@ -77,7 +77,9 @@ def _find_by_name(
     if found is None:
         where = f" in {params.collection}" if params.collection else ""
         raise _not_found(app, f"named {name!r}{where}", name, collections, pack)
-    rows = sorted(found.rows, key=lambda r: (collection_rank(r.collection), r.collection, r.slug))
+    # within a collection, in the order names.find gives: the same name in several packs by
+    # the profile's priorities (what tags and completion give), else by slug
+    rows = sorted(found.rows, key=lambda r: (collection_rank(r.collection), r.collection))
     return rows[0], [_ref(r) for r in rows[1:]], found
 
 

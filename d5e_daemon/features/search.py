@@ -749,7 +749,7 @@ def settle(
     for members in groups.values():
         if len({stand[i].pack for i in members}) < 2:  # a pack's own entries stay apart
             continue
-        first = min(members, key=lambda i: (-stand[i].priority, stand[i].pack))
+        first = min(members, key=lambda i: stand[i].rank)
         best = max(scores[i] for i in members)
         also[first] = sorted((i for i in members if i != first), key=lambda i: -scores[i])
         for entry_id in also[first]:

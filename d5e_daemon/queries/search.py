@@ -508,6 +508,13 @@ class Standing:
     priority: int
     edition: str | None
 
+    @property
+    def rank(self) -> tuple[int, str]:
+        """Among same-named entries of several packs in one collection, the lowest stands for
+        them all: the pack the profile ranks highest for the collection, ties by pack id (as
+        resolution breaks them). Lookup, tags, completion and search go by it."""
+        return (-self.priority, self.pack)
+
 
 STANDINGS_SQL = """
     SELECT e.id, e.collection, e.norm_name, e.pack_id, ee.priority, p.edition
