@@ -104,6 +104,23 @@ def test_prose_lines_that_count_creatures_get_inlay_hints(party_app: App) -> Non
     assert code_lenses(resolver, doc(text)) == []  # prose lines: hints, blocks: lenses
 
 
+def test_a_line_that_counts_creatures_counts_one_named_by_a_or_an(party_app: App) -> None:
+    """"6 bandits and a bandit captain": the captain is one more, where the name ends as the
+    line says ("a goblin boss" is no goblin: no pack has a goblin boss)."""
+    resolver = Resolver(party_app)
+    text = "Ford: 6 bandits and a bandit captain; 2 bugbears and a goblin boss wait.\n"
+    found = find_encounters(resolver, doc(text).lines)
+    assert [[(m.ref, m.count) for m in e.monsters] for e in found] == [
+        [("srd-2014:monsters/bandit", 6), ("srd-2014:monsters/bandit-captain", 1)],
+        [("srd-2014:monsters/bugbear", 2)],
+    ]
+    assert labels(resolver, text) == [
+        "Hard · 1,500 XP (adjusted) for 4 × level 3",  # (6 × 25 + 450) × 2.5
+        "Medium · 600 XP (adjusted) for 4 × level 3",  # 2 × 200 × 1.5
+    ]
+    assert labels(resolver, "A bandit captain waits by the ford.\n") == []  # counts nothing
+
+
 def test_each_cell_of_a_table_row_is_its_own_encounter(party_app: App) -> None:
     text = "| Scene | Foes |\n|---|---|\n| Road | 4 wolves | 1 dire wolf |\n"
     hints = inlay_hints(Resolver(party_app), doc(text), EVERYWHERE)
