@@ -105,7 +105,7 @@ def test_prose_lines_that_count_creatures_get_inlay_hints(party_app: App) -> Non
 
 
 def test_a_line_that_counts_creatures_counts_one_named_by_a_or_an(party_app: App) -> None:
-    """"6 bandits and a bandit captain": the captain is one more, where the name ends as the
+    """ "6 bandits and a bandit captain": the captain is one more, where the name ends as the
     line says ("a goblin boss" is no goblin: no pack has a goblin boss)."""
     resolver = Resolver(party_app)
     text = "Ford: 6 bandits and a bandit captain; 2 bugbears and a goblin boss wait.\n"
