@@ -227,6 +227,7 @@ def test_link_plain_names_as_a_writer_means_them(resolver: Resolver) -> None:
         "**Monsters:** Bandits (6), the goblins, swarms of rats; the wands and books.\n"
         "- [ ] Kobold Inventor (a longer name); roll vs. Wolf Perception (two names).\n"
         "Two thugs guard the door, wolves set to guard the young; a ghoul that waits.\n"
+        "The runes are in Draconic, and the Thief hides (one-word subclasses: never alone).\n"
     )
     found = [(text.splitlines()[e.line][e.start : e.end], e.new_text) for e in link(resolver, text)]
     assert found == [

@@ -555,6 +555,13 @@ def _used_as_verb(text: str, words: list[re.Match[str]], i: int) -> bool:
     )
 
 
+_NOT_ALONE_KINDS = frozenset({"subclass"})
+"""The kinds whose one-word names are never linked alone in plain text: the SRD names a
+subclass by the word that tells it from its class's others ("Life", "Land", "Draconic",
+"Thief"), which prose uses alone for something else (the Draconic language, a thief) and
+writes whole for the subclass ("the Life Domain", "Draconic Bloodline")."""
+
+
 def _capitalised(word: str) -> bool:
     return len(word) > 1 and word[0].isupper()
 
@@ -607,6 +614,8 @@ def _plain_words_named(
     the next word is a name of its own, two names); a one-word name of a spell, an item,
     a rule… is one only when so capitalised ("casts Sleep", not "sleep in the inn": see
     `_PLAIN_WORD_KINDS`)."""
+    if size == 1 and known.tags <= _NOT_ALONE_KINDS:
+        return size
     first = words[i]
     if _capitalised(first[0]):
         run = _run_end(text, words, i + size - 1)
