@@ -15,6 +15,7 @@ The pack-writing tools (`create_pack`, `upload_entries`) exist only when the use
 from __future__ import annotations
 
 import asyncio
+import difflib
 import inspect
 import logging
 import os
@@ -91,6 +92,21 @@ def _argument_errors(exc: ValidationError) -> str:
     return "; ".join(problems)
 
 
+def _unknown_arguments(schema: dict[str, Any], arguments: dict[str, Any]) -> str:
+    """Arguments a tool does not take, named with the nearest one it does (`colection`: did
+    you mean `collection`?), where the SDK dropped them and answered as if they were not
+    given; empty when every one is known."""
+    known = list(schema.get("properties", {}))
+    problems = []
+    for key in arguments:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            takes = ", ".join(f"`{k}`" for k in known) or "no arguments"
+            mean = f"did you mean `{close[0]}`?" if close else f"it takes {takes}"
+            problems.append(f"unknown argument {key!r}: {mean} - at `$.{key}`")
+    return "; ".join(problems)
+
+
 class _Server(MCPServer[Any]):
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
@@ -108,6 +124,9 @@ class _Server(MCPServer[Any]):
             raise MCPError(INVALID_PARAMS, str(exc)) from exc
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None and (unknown := _unknown_arguments(tool.parameters, arguments)):
+            raise ToolError(f"Error executing tool {name}: {unknown}")
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:

@@ -195,6 +195,14 @@ async def test_errors_are_tool_errors_with_the_json_rpc_messages(db_path: Path) 
         )
         message = await error(session, "lookup", ref="not a ref")
         assert "invalid ref" in message
+        # a misspelt argument is refused, not dropped (the SDK answered as if it were not given)
+        message = await error(session, "lookup", name="fireball", colection="monsters")
+        assert message == (
+            "Error executing tool lookup: unknown argument 'colection': did you mean"
+            " `collection`? - at `$.colection`"
+        )
+        message = await error(session, "packs", verbose=True)
+        assert "unknown argument 'verbose': it takes no arguments - at `$.verbose`" in message
         # the server lives on, and answers
         assert (await call(session, "lookup", name="goblin"))["entry"]["name"] == "Goblin"
 
