@@ -23,7 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .prose import COUNT_COLLECTIONS, ProseNames, ProseRef, ProseWalk, count_before, walk_prose
+from .prose import (
+    COUNT_COLLECTIONS,
+    ProseNames,
+    ProseRef,
+    ProseWalk,
+    count_before,
+    named_by_article,
+    walk_prose,
+)
 from .tagsyntax import TAG_COLLECTIONS, Tag, TagKey, find_tags, iter_tags
 
 log = logging.getLogger(__name__)
@@ -127,6 +135,10 @@ def find_encounters(
             if ref.count_start is not None and ref.entry.collection in COUNT_COLLECTIONS:
                 # creatures only: "**3 potions of healing**" counts no encounter
                 counted.setdefault(line, []).append(f"{ref.count} × {ref.entry.name}")
+        if line in counted:  # "… and a bandit captain": one more
+            spans = [(ref.start, ref.end) for ref in on_line]
+            for _, _, entry in named_by_article(names, lines[line], spans):
+                counted[line].append(f"1 × {entry.name}")
     for n, tag in ((t.line, t) for t in find_tags(lines)) if tags is None else tags:
         if "monsters" in TAG_COLLECTIONS.get(tag.kind, ()):
             before = count_before(lines[n], tag.start)

@@ -473,6 +473,39 @@ def parse_count(text: str) -> int:
     return int(words)
 
 
+_ARTICLE = re.compile(r"(?<![\w'’])[Aa]n?[ \t]+(?=[^\W\d_])")
+_NON_SPACE = re.compile(r"[^ \t]+")
+_NAME_ENDS = re.compile(
+    r"[ \t]*(?:$|[^\w\s'’]|(?:and|or|with|plus|in|on|at|by|from|who|which|that)(?![\w'’]))"
+)
+
+
+def named_by_article(
+    names: ProseNames, line: str, taken: Iterable[tuple[int, int]]
+) -> list[tuple[int, int, NamedEntry]]:
+    """The creatures a line names once by "a" or "an" in plain words, (start, end, entry): the
+    one more of a line that counts others ("6 bandits and a bandit captain"), each name ending
+    where the line ends it (a punctuation mark, its end, "and", "with"…: "a goblin boss" is no
+    goblin); none where `taken` (the (start, end) of what was read already) has a name."""
+    spans = list(taken)
+    out: list[tuple[int, int, NamedEntry]] = []
+    for m in _ARTICLE.finditer(line):
+        at = m.end()
+        if any(start - 2 <= at <= end for start, end in spans):
+            continue  # a name read already ("a **bandit captain**")
+        words = list(_NON_SPACE.finditer(names.words_after(line, at)))
+        for size in range(len(words), 0, -1):
+            norm = " ".join(names.normalized(w[0]) for w in words[:size])
+            entry = names.find(norm, "count")
+            if entry is None:
+                continue
+            end = at + words[size - 1].end()
+            if _NAME_ENDS.match(line, end):
+                out.append((at, end, entry))
+            break
+    return out
+
+
 def count_before(line: str, start: int) -> tuple[int, int] | None:
     """The count written just before column `start` of `line` ("4 {@creature wolf}", "4 ×
     **wolves**"): (count, its column), or None."""

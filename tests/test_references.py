@@ -247,6 +247,15 @@ def test_document_symbols_encounters_then_entries_used(app: App) -> None:
     assert symbols[2].range.start == types.Position(2, 16)
 
 
+def test_an_encounter_line_counts_one_named_by_a_or_an(app: App) -> None:
+    names = Resolver(app).prose_names()
+    lines = ["Ford: 6 bandits and a bandit captain.", "2 bugbears and a goblin boss wait."]
+    assert [(e.line, e.detail) for e in find_encounters(lines, names)] == [
+        (0, "6 × Bandit, 1 × Bandit Captain"),
+        (1, "2 × Bugbear"),  # no pack has a goblin boss: no goblin
+    ]
+
+
 def test_campaign_symbols_find_encounters_by_name_or_creature(campaign: Campaign) -> None:
     assert [s.name for s in md.campaign_symbols(campaign, "flame's")] == [
         "Scene 1 (road): 4 wolves; Flame's den: Flame + 2 wolves + 1 dire wolf.",

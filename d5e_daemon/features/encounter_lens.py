@@ -39,7 +39,7 @@ from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from ..errors import D5eError
-from ..prose import ProseNames, ProseRef, count_before, walk_prose
+from ..prose import ProseRef, count_before, named_by_article, walk_prose
 from ..protocol import EncounterMonster, Rules
 from .doclines import MAX_ITEMS, DocumentFacts
 from .encounter import MAX_COUNT, check_party, maths, resolve
@@ -299,7 +299,10 @@ def _prose_lines(
     names = resolver.prose_names()
     for n, items in refs.items():
         if any(count_at is not None for *_, count_at in items):
-            items += _one_by_article(names, lines[n], items)
+            items += [
+                (at, end, 1, entry.qualified_ref, None)
+                for at, end, entry in named_by_article(names, lines[n], [i[:2] for i in items])
+            ]
     found: list[DocEncounter] = []
     for n, items in refs.items():
         line = lines[n]
@@ -324,37 +327,6 @@ def _prose_lines(
                 )
             )
     return found
-
-
-_ARTICLE = re.compile(r"(?<![\w'’])[Aa]n?[ \t]+(?=[^\W\d_])")
-_NON_SPACE = re.compile(r"[^ \t]+")
-_NAME_ENDS = re.compile(
-    r"[ \t]*(?:$|[^\w\s'’]|(?:and|or|with|plus|in|on|at|by|from|who|which|that)(?![\w'’]))"
-)
-
-
-def _one_by_article(
-    names: ProseNames, line: str, items: list[tuple[int, int, int, str, int | None]]
-) -> list[tuple[int, int, int, str, int | None]]:
-    """The creatures a line that counts others names once by "a" or "an", in plain words ("6
-    bandits and a bandit captain"), each ending the name where the line says it ends (a
-    punctuation mark, the line's end, "and", "with"…: "a goblin boss" is no goblin)."""
-    out: list[tuple[int, int, int, str, int | None]] = []
-    for m in _ARTICLE.finditer(line):
-        at = m.end()
-        if any(start - 2 <= at <= end for start, end, *_ in items):
-            continue  # a name read already ("a **bandit captain**")
-        words = list(_NON_SPACE.finditer(names.words_after(line, at)))
-        for size in range(len(words), 0, -1):
-            norm = " ".join(names.normalized(w[0]) for w in words[:size])
-            entry = names.find(norm, "count")
-            if entry is None:
-                continue
-            end = at + words[size - 1].end()
-            if _NAME_ENDS.match(line, end):
-                out.append((at, end, 1, entry.qualified_ref, None))
-            break
-    return out
 
 
 def _from_prose(ref: ProseRef) -> tuple[int, int, int, str, int | None]:
