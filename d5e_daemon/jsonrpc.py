@@ -90,7 +90,8 @@ class ExpectedErrors(logging.Filter):
 
 
 class Unreadable(msgspec.Struct):
-    """A request whose params do not fit its LSP method's types: answered with this error."""
+    """A request whose params do not fit its LSP method's types, or a message with no method,
+    result or error: answered with this error."""
 
     id: int | str | None
     code: int
@@ -149,6 +150,10 @@ class D5eProtocol(LanguageServerProtocol):
             params = data.get("params")
             if not isinstance(params, dict) or not isinstance(params.get("id"), int | str):
                 return IGNORED  # a cancel of no request there can be: nothing to do, nor say
+        if "jsonrpc" in data and not {"method", "result", "error"} & data.keys():
+            # neither a request, a notification nor a response: pygls logged two tracebacks
+            msg_id = data.get("id") if isinstance(data.get("id"), int | str) else None
+            return Unreadable(msg_id, INVALID_REQUEST, "a message with no method, result or error")
         if isinstance(method, str) and not method.startswith("d5e/") and "params" in data:
             data["params"] = replace_lone_surrogates(data["params"])
         try:

@@ -427,26 +427,36 @@ def test_odd_headers_are_skipped(daemon: Daemon, header: bytes) -> None:
 
 
 def test_a_message_that_is_not_json_is_one_line_in_the_log(
-    sandbox: Path, srd_template: Path
+    tmp_path: Path, srd_template: Path
 ) -> None:
     """It logged pygls' "Unable to handle message" traceback (13 lines) to stderr. Now the
-    client gets -32700 as before, the log one line, and the daemon goes on."""
-    db = sandbox.parent / "d5e.sqlite3"
+    client gets -32700 as before, the log one line, and the daemon goes on. The same for JSON
+    that is no message (no method, result or error): it logged two tracebacks and answered
+    nothing or -32603; now -32600. (A daemon of its own, on a database of its own: the
+    module's daemon keeps its database open.)"""
+    db = tmp_path / "d5e.sqlite3"
     db.write_bytes(srd_template.read_bytes())
-    log = sandbox.parent / "stderr.txt"
+    log = tmp_path / "stderr.txt"
     with open(log, "w") as err, Daemon(db, env={"D5E_EMBEDDER": "fake"}, stderr=err.fileno()) as d:
         d.initialize()
         d.write(frame(b"{not json"))
         assert any(m.get("error", {}).get("code") == -32700 for m in still_answers(d))
+        for body in (b'{"jsonrpc": "2.0", "id": "junk"}', b'{"jsonrpc": "2.0"}'):
+            d.write(frame(body))
+            (refused,) = [m for m in still_answers(d) if "error" in m]
+            assert refused["error"] == {
+                "code": -32600,
+                "message": "a message with no method, result or error",
+            }
+            assert refused["id"] == ("junk" if b"id" in body else None)
         assert d.proc.poll() is None
-    assert (
-        log.read_text()
-        .splitlines()[-1]
-        .endswith(
-            "WARNING d5e_daemon.server: a message that is not JSON, answered -32700: Expecting "
-            "property name enclosed in double quotes: line 1 column 2 (char 1)"
-        )
-    )
+    logged = [line.split(" ", 2)[-1] for line in log.read_text().splitlines()]
+    assert logged[-3:] == [
+        "WARNING d5e_daemon.server: a message that is not JSON, answered -32700: Expecting "
+        "property name enclosed in double quotes: line 1 column 2 (char 1)",
+        "WARNING d5e_daemon.jsonrpc: a message with no method, result or error",
+        "WARNING d5e_daemon.jsonrpc: a message with no method, result or error",
+    ]
     assert "Traceback" not in log.read_text()
 
 
