@@ -350,8 +350,12 @@ function firstWidgetShown(): Promise<number | undefined> {
 async function suggestions(): Promise<string[]> {
   const widget = page.locator(".editor-widget.suggest-widget.visible");
   await widget.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  // The widget shows "Loading..." until the first answer: under load that outlasted the pause
+  // below, and a step read an empty list (every caller expects a suggestion).
+  const labels = widget.locator(".monaco-list-row .label-name");
+  await labels.first().waitFor({ state: "visible", timeout: STEP_TIMEOUT });
   await page.waitForTimeout(300);
-  return widget.locator(".monaco-list-row .label-name").allInnerTexts();
+  return labels.allInnerTexts();
 }
 
 async function visibleText(locator: Locator, pattern: RegExp, what: string): Promise<string> {
