@@ -131,6 +131,23 @@ def test_a_misspelt_plural_suggests_its_singular_first(app: App, typed: str, mea
     assert caught.value.data["suggestions"][0] == meant
 
 
+def test_a_name_typed_with_its_article_is_found_and_suggested_without_it(app: App) -> None:
+    assert lookup(app, LookupParams(name="the owlbear")).entry.ref == "monsters/owlbear"
+    assert lookup(app, LookupParams(name="An Ogre")).entry.ref == "monsters/ogre"
+    with pytest.raises(NotFound) as caught:  # the SRD has no goblin boss: its goblin is meant
+        lookup(app, LookupParams(name="the goblin boss"))
+    assert str(caught.value).startswith(
+        "no entry named 'the goblin boss'; did you mean srd-2014:monsters/goblin"
+    )
+
+
+def test_a_collection_no_pack_has_is_named_with_the_nearest(app: App) -> None:
+    with pytest.raises(NotFound) as caught:
+        lookup(app, LookupParams(name="fireball", collection="spell"))
+    assert str(caught.value) == "no installed pack has a collection 'spell'; did you mean 'spells'?"
+    assert caught.value.data == {"path": "$.collection"}
+
+
 def test_not_found_in_a_pack_names_the_pack(app: App) -> None:
     with pytest.raises(NotFound, match="srd-2024:spells/fireball"):
         lookup(app, LookupParams(ref="srd-2024:spells/fireball"))

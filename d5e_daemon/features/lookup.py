@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import re
+
 from .. import names, queries, tagtext
 from ..app import App
 from ..errors import InvalidParams, NotFound
@@ -11,6 +14,8 @@ from ..refs import parse_ref
 from .tags import card_links
 
 SUGGESTIONS = 5
+_ARTICLE = re.compile(r"^\s*(?:the|an?)\s+(?=\S)", re.IGNORECASE)
+"""A leading article people type before a creature's name ("the goblin boss")."""
 
 
 def _ref(row: queries.EntryRow) -> EntryRef:
@@ -43,6 +48,16 @@ def _not_found(
     return NotFound(f"no entry {what}{hint}", {"suggestions": found})
 
 
+def unknown_collection(app: App, collection: str) -> str | None:
+    """A collection no installed pack has, said with the nearest names (`spell`: did you mean
+    'spells'?); None when some pack has it."""
+    if queries.has_collection(app.conn, collection):
+        return None
+    close = difflib.get_close_matches(collection, queries.collection_names(app.conn), 3, 0.6)
+    mean = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"no installed pack has a collection {collection!r}{mean}"
+
+
 def installed_pack(app: App, pack: str | None) -> str | None:
     """The installed pack a lookup names: by its id, or by the source id or abbreviation of
     its file (`dndwiki_rabbit` is the pack `dndwiki-rabbit`); none installed is an error."""
@@ -73,10 +88,15 @@ def _find_by_name(
 ) -> tuple[queries.EntryRow, list[EntryRef], names.Found]:
     collections = [params.collection] if params.collection else []
     pack = installed_pack(app, params.pack)
+    if params.collection and (problem := unknown_collection(app, params.collection)):
+        raise NotFound(problem, {"path": "$.collection"})
+    bare = _ARTICLE.sub("", name, count=1)
     found = names.find(app.conn, name, collections, profile_id=app.profile, pack=pack)
+    if found is None and bare != name:  # "the owlbear", "a goblin"
+        found = names.find(app.conn, bare, collections, profile_id=app.profile, pack=pack)
     if found is None:
         where = f" in {params.collection}" if params.collection else ""
-        raise _not_found(app, f"named {name!r}{where}", name, collections, pack)
+        raise _not_found(app, f"named {name!r}{where}", bare, collections, pack)
     # within a collection, in the order names.find gives: the same name in several packs by
     # the profile's priorities (what tags and completion give), else by slug
     rows = sorted(found.rows, key=lambda r: (collection_rank(r.collection), r.collection))

@@ -65,6 +65,7 @@ from ..protocol import (
 from ..search import retrieval, spelling
 from ..search.embed import Embedder
 from ..text import normalize
+from .lookup import unknown_collection
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -221,13 +222,9 @@ def unknown_scope_hints(app: App, params: SearchParams) -> list[str]:
             hints.append(f"packs: no pack {pack!r} is installed{mean}")
         elif pack not in enabled:
             hints.append(f"packs: pack {pack!r} is off in this profile (`d5e packs enable {pack}`)")
-    collections = [c for c in params.collections if not queries.has_collection(app.conn, c)]
-    if collections:
-        names = queries.collection_names(app.conn)
-        for collection in collections:
-            close = difflib.get_close_matches(collection, names, n=3, cutoff=0.6)
-            mean = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            hints.append(f"collections: no installed pack has a collection {collection!r}{mean}")
+    for collection in params.collections:
+        if problem := unknown_collection(app, collection):
+            hints.append(f"collections: {problem}")
     if params.edition is not None:
         editions = queries.pack_editions(app.conn)
         if params.edition not in editions:
