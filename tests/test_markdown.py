@@ -228,6 +228,7 @@ def test_link_plain_names_as_a_writer_means_them(resolver: Resolver) -> None:
         "- [ ] Kobold Inventor (a longer name); roll vs. Wolf Perception (two names).\n"
         "Two thugs guard the door, wolves set to guard the young; a ghoul that waits.\n"
         "The runes are in Draconic, and the Thief hides (one-word subclasses: never alone).\n"
+        "Stone Chest\n**Northcrest Investigation:** titles. The Wolf. Then Sleep.\n"
     )
     found = [(text.splitlines()[e.line][e.start : e.end], e.new_text) for e in link(resolver, text)]
     assert found == [
@@ -244,6 +245,8 @@ def test_link_plain_names_as_a_writer_means_them(resolver: Resolver) -> None:
         ("thugs", "{@creature thug||thugs}"),  # "guard" twice: a verb
         ("wolves", "{@creature wolf||wolves}"),
         ("ghoul", "{@creature ghoul}"),
+        ("Wolf", "{@creature wolf}"),
+        ("Sleep", "{@spell sleep}"),
     ]
 
 

@@ -532,6 +532,11 @@ _CREATURE = frozenset({"creature"})
 _DETERMINERS = frozenset(
     ["the", "a", "an", "his", "her", "their", "its", "our", "your", "my", "these", "those"]
 )
+_SENTENCE_OPENERS = _DETERMINERS | frozenset(
+    ["this", "that", "each", "every", "some", "any", "no", "one", "two", "three", "four", "five",
+     "six", "seven", "eight", "nine", "ten", "then", "when", "if", "as", "and", "but", "or"]
+)  # fmt: skip
+_TITLE_END = re.compile(r"[*_]*[ \t]*(?:[.:]|$)")
 _BEFORE_VERBS = frozenset(
     ["to", "will", "would", "can", "could", "shall", "should", "may", "might", "must", "cannot"]
 )
@@ -610,7 +615,9 @@ def _plain_words_named(
     many words to pass. A name capitalised in the middle of a sentence is one, unless it is a
     part of a longer run of capitalised words ("the Bugbear Chief", "a Stone Guard", "the Wand
     of True Polymorph", "Kobold Inventor" beginning a line: a name no pack has, passed whole;
-    "The Wolf": a sentence's first word is no part of a run; "Wolf Perception", `named_next`:
+    "Stone Chest", "**Northcrest Investigation:**": a title's or a label's first word is a
+    part of the run too, unless it is a word that opens sentences, `_SENTENCE_OPENERS`: "The
+    Wolf.", "Then Sleep."; not "Cast Fireball, …"; "Wolf Perception", `named_next`:
     the next word is a name of its own, two names); a one-word name of a spell, an item,
     a rule… is one only when so capitalised ("casts Sleep", not "sleep in the inn": see
     `_PLAIN_WORD_KINDS`)."""
@@ -627,7 +634,13 @@ def _plain_words_named(
                 before is not None
                 and _joined(text, before, first)
                 and _capitalised(before[0])
-                and not _sentence_start(text, before.start())
+                and (
+                    not _sentence_start(text, before.start())
+                    or (
+                        before[0].lower() not in _SENTENCE_OPENERS
+                        and _TITLE_END.match(text, words[i + size - 1].end()) is not None
+                    )
+                )
             ):
                 return size
             return 0
