@@ -1,10 +1,12 @@
 """The other names an entry is found by, and the forms of a name people type.
 
 An entry's *aliases* are its declared ones (`data.aliases`: a homebrew author's, 5etools'
-`alias`, the SRD's product names from its pack's alias table) and the forms of an inverted
-name ("Ghoul, Darakhul" is also "Darakhul Ghoul" and, for a creature, "Darakhul"; a creature's
-own form is its bare name: "Vampire, Vampire Form" is "Vampire", "Werewolf, Human Form"
-"Werewolf"). They are stored normalised in `entry_alias` (`queries.refresh_aliases`), each
+`alias`, the SRD's product names from its pack's alias table) and the names derived from its
+own (`derived_forms`): the forms of an inverted name ("Ghoul, Darakhul" is also "Darakhul
+Ghoul" and, for a creature, "Darakhul"; a creature's own form is its bare name: "Vampire,
+Vampire Form" is "Vampire", "Werewolf, Human Form" "Werewolf"), and a name without the
+qualifier in brackets it ends in ("Holy water (flask)" is "Holy water", "Gutripper (Vampire)"
+"Gutripper"). They are stored normalised in `entry_alias` (`queries.refresh_aliases`), each
 entry's whatever else is installed, and matched after the names: an entry's own name wins over
 another entry's declared alias; over a derived one in a profile, the pack of higher priority
 (`queries.name_contest`; at equal priority the name). Lookup, completion, tags, search and prose
@@ -26,7 +28,7 @@ from typing import Literal
 import apsw
 
 from . import queries
-from .text import normalize
+from .text import normalize, numbers_in_order
 
 # Inverted names whose second part alone names the entry: creature variants ("Aboleth,
 # Nihilith"), not forms ("Werewolf, Wolf Form") or items ("Bottle, glass": not "glass").
@@ -81,9 +83,34 @@ def _is_own_form(head: str, tail_words: list[str]) -> bool:
     return what == head or what in _OWN_FORMS
 
 
+# A name ending in a qualifier in brackets: "Holy water (flask)", "Gutripper (Vampire)".
+_QUALIFIED = re.compile(r"^(?P<head>[^()]*[^()\s])\s*\([^()]+\)$")
+
+
+def derived_forms(name: str, collection: str) -> list[str]:
+    """The other names an entry's own name gives it: its `inverted_forms`, and for a name that
+    ends in a qualifier in brackets the name without it, and that name's inverted forms.
+
+    >>> derived_forms("Holy water (flask)", "equipment")
+    ['Holy water']
+    >>> derived_forms("Gutripper (Vampire)", "monsters")
+    ['Gutripper']
+    >>> derived_forms("Rope, hempen (50 feet)", "equipment")
+    ['hempen (50 feet) Rope', 'Rope, hempen', 'hempen Rope']
+    >>> derived_forms("Ghoul, Darakhul", "monsters")
+    ['Darakhul Ghoul', 'Darakhul']
+    """
+    forms = inverted_forms(name, collection)
+    qualified = _QUALIFIED.match(name.strip())
+    if qualified and normalize(qualified["head"]):
+        head = qualified["head"].strip()
+        forms += [head, *inverted_forms(head, collection)]
+    return list(dict.fromkeys(forms))
+
+
 def inverted_json(name: str, collection: str) -> str:
-    """`inverted_forms` as a JSON array, for SQL (`d5e_inverted`)."""
-    return json.dumps(inverted_forms(name, collection))
+    """`derived_forms` as a JSON array, for SQL (`d5e_inverted`)."""
+    return json.dumps(derived_forms(name, collection))
 
 
 def declared_aliases(data: object) -> list[str]:
@@ -221,6 +248,8 @@ def _exactly(
     aliased = [a for a in aliased if a.kind == "alias" or a.row.id not in contest.beaten]
     if not aliased:
         return None
+    # numbers in order: "bardic inspiration" is Bardic Inspiration (d6), then d8, d10, d12
+    aliased.sort(key=lambda a: (a.row.pack, a.row.collection, numbers_in_order(a.row.slug)))
     unique = {a.row.id: a for a in aliased}
     first = next(iter(unique.values()))
     how: Literal["alias", "inverted"] = "alias" if first.kind == "alias" else "inverted"

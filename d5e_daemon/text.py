@@ -67,6 +67,18 @@ def flatten(value: Any) -> str:
 _DICE = re.compile(r"\b\d+d(\d+)\b")
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def numbers_in_order(text: str) -> list[tuple[int, str]]:
+    """A sort key for `text` that orders the numbers in it by value.
+
+    >>> sorted(["bardic-inspiration-d10", "bardic-inspiration-d6"], key=numbers_in_order)
+    ['bardic-inspiration-d6', 'bardic-inspiration-d10']
+    """
+    return [(int(part), "") if part.isdigit() else (0, part) for part in _DIGITS.split(text)]
+
+
 def dice_aliases(text: str) -> str:
     """The dice of `text` as players also write them, without the count: `3d6, 1d8` → `d6 d8`.
 

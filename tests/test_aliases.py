@@ -678,3 +678,62 @@ def test_migration_gives_back_the_derived_names_an_install_order_took(
         )
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("holy water", "Holy water (flask)"),
+        ("Alchemist's Fire", "Alchemist's fire (flask)"),
+        ("hempen rope", "Rope, hempen (50 feet)"),
+    ],
+)
+def test_a_name_is_found_without_the_qualifier_in_brackets(app: App, typed: str, name: str) -> None:
+    result = lookup(app, LookupParams(name=typed))
+    assert (result.entry.name, result.found_by) == (name, "inverted")
+
+
+def test_a_homebrew_name_in_brackets_is_found_without_them_in_lookup_tags_and_prose(
+    app: App, tmp_path: Path
+) -> None:
+    folder = write_pack(
+        tmp_path / "barovia",
+        {
+            "monsters/gutripper.json": '{"name": "Gutripper (Vampire)", "type": "undead"}',
+            "monsters/zombie-minion.json": '{"name": "Zombie (Minion)", "type": "undead"}',
+        },
+    )
+    app.db.write(lambda conn: app.library.install_path(conn, folder))
+    assert _name(app, "gutripper") == "Gutripper (Vampire)"
+    # The SRD's own Zombie keeps its name; the minion is found by its whole name.
+    assert _name(app, "zombie") == "Zombie"
+    assert _name(app, "zombie minion") == "Zombie (Minion)"
+    resolver = Resolver(app)
+    document = TextDocument("file:///a.md", "The {@creature gutripper} waits.\n")
+    assert not md.diagnostics(resolver, document)
+    (bold,) = find_prose(["A **Gutripper** waits."], resolver.prose_names())
+    assert bold.entry.name == "Gutripper (Vampire)"
+
+
+def test_migration_gives_installed_names_in_brackets_their_plain_names(
+    srd_template: Path, tmp_path: Path
+) -> None:
+    """A database of schema 18 (no name without its bracketed qualifier) finds "holy water"
+    once migrated, without installing anything again."""
+    from d5e_daemon import db, queries
+
+    from .oldschema import older_database
+
+    path = tmp_path / "d5e.sqlite3"
+    assert db.migrations()[18].name == "bracketed_names"
+    older_database(srd_template, path, 18)
+    conn = db.connect(path, migrate_now=False)
+    conn.execute("DELETE FROM entry_alias WHERE norm_name = 'holy water'")
+    assert queries.entries_by_alias(conn, "holy water", ["equipment"]) == []
+    conn.close()
+    conn = db.connect(path)
+    try:
+        found = queries.entries_by_alias(conn, "holy water", ["equipment"])
+        assert [(a.row.name, a.kind) for a in found] == [("Holy water (flask)", "inverted")]
+    finally:
+        conn.close()
