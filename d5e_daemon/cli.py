@@ -101,6 +101,22 @@ def _ref_or_name(words: Sequence[str]) -> tuple[str | None, str | None]:
     return (text, None) if REF_RE.fullmatch(text) else (None, text)
 
 
+_FILES_HELP = "Markdown files, or folders (their *.md and *.markdown files)"
+
+
+def _markdown_files(names: Sequence[str]) -> list[Path]:
+    """The files `d5e check` and `d5e link` are given, a folder standing for its Markdown
+    files (`*.md`, `*.markdown`, as a campaign is read: hidden folders and `node_modules`
+    left out)."""
+    from .campaign import list_markdown
+
+    files: list[Path] = []
+    for name in names:
+        path = Path(name)
+        files.extend(list_markdown(path)[0] if path.is_dir() else [path])
+    return files
+
+
 def cmd_lookup(args: argparse.Namespace, settings: Settings) -> int:
     from .features.lookup import lookup
     from .protocol import LookupParams
@@ -214,8 +230,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     with _opened(settings) as app:
         found: list[dict[str, Any]] = []
         resolver = Resolver(app)
-        for name in args.files:
-            path = Path(name)
+        for path in _markdown_files(args.files):
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
@@ -321,8 +336,7 @@ def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
         changed = failed = 0
         report: list[dict[str, Any]] = []
         resolver = Resolver(app)
-        for name in args.files:
-            path = Path(name)
+        for path in _markdown_files(args.files):
             try:
                 data = path.read_bytes()
                 text = data.decode("utf-8")
@@ -1058,7 +1072,7 @@ def parser(serve_only: bool = False) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "check", parents=[common], help="check the rules references ({@spell …}) of Markdown files"
     )
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="PATH", help=_FILES_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_check)
 
@@ -1093,7 +1107,7 @@ def parser(serve_only: bool = False) -> argparse.ArgumentParser:
         parents=[common],
         help="turn rules names (and bold creatures, italic spells, '4 wolves') into tags",
     )
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="PATH", help=_FILES_HELP)
     how = p.add_mutually_exclusive_group()
     how.add_argument("--diff", action="store_true", help="print the change, write nothing")
     how.add_argument(

@@ -479,6 +479,25 @@ def test_cli_link_diff_check_and_write(
     assert code == 2 and "cannot read" in err
 
 
+def test_cli_check_and_link_take_a_campaign_folder(
+    db_path: Path, folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`d5e check notes/` said "cannot read notes: [Errno 21] Is a directory": a folder stands
+    for its Markdown files, read as the campaign is (hidden folders, node_modules left out)."""
+    (folder / "scenes" / "ambush.md").write_text("A {@creature goblinn} waits.\n")
+    (folder / ".obsidian" / "typo.md").write_text("A {@creature goblinn}.\n")
+    code, out, err = run(capsys, "check", str(folder), "--db", str(db_path))
+    assert (code, err) == (1, "")
+    assert out.splitlines() == [
+        f"{folder / 'scenes' / 'ambush.md'}:1:14: warning [unknown-ref] unknown creature "
+        """'goblinn'; did you mean "goblin" or "hobgoblin"?"""
+    ]
+    code, out, _ = run(capsys, "link", "--check", str(folder), "--db", str(db_path))
+    assert code == 1
+    assert str(folder / "camp.markdown") in out and str(folder / "scenes" / "road.md") in out
+    assert ".obsidian" not in out and "node_modules" not in out
+
+
 def test_cli_link_json_names_every_file_and_each_link(
     db_path: Path, folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
