@@ -271,15 +271,19 @@ def cmd_references(args: argparse.Namespace, settings: Settings) -> int:
     """Where an entry is mentioned in the campaign's Markdown files (tags and prose names),
     and the entries whose text links to it."""
     from .campaign import Campaign
+    from .features.lookup import find
     from .features.references import references
     from .features.tags import Resolver
-    from .protocol import ReferencesParams
+    from .protocol import LookupParams, ReferencesParams
 
-    params = ReferencesParams(ref=args.ref, links=not args.no_links)
     folder = Path(args.folder) if args.folder else Path(settings.workspace or Path.cwd())
     if not folder.is_dir():
         raise InvalidParams(f"{folder}: not a folder")
+    ref, name = _ref_or_name(args.ref)
     with _opened(settings) as app:
+        if name is not None:  # `d5e references goblin`, as `d5e lookup goblin` finds it
+            ref = find(app, LookupParams(name=name))[0].qualified_ref
+        params = ReferencesParams(ref=ref or "", links=not args.no_links)
         result = references(app, params, Campaign(folder, Resolver(app)))
     if args.json:
         _print_json(result)
@@ -1081,7 +1085,9 @@ def parser(serve_only: bool = False) -> argparse.ArgumentParser:
         parents=[common],
         help="where an entry is mentioned in the campaign's Markdown files, and what links to it",
     )
-    p.add_argument("ref", help="spells/fireball or srd-2024:monsters/wolf")
+    p.add_argument(
+        "ref", nargs="+", metavar="NAME", help="fireball, spells/fireball or srd-2024:monsters/wolf"
+    )
     p.add_argument("--in", dest="folder", help="the campaign folder (default: d5e.toml's, or .)")
     p.add_argument("--no-links", action="store_true", help="leave out the entries linking to it")
     p.add_argument("--json", action="store_true")

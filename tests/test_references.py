@@ -454,8 +454,15 @@ def test_cli_references(db_path: Path, folder: Path, capsys: pytest.CaptureFixtu
         "collection": "monsters",
         "how": "casts",
     } in result["linkedFrom"]
-    code, _, err = run(capsys, "references", "fireball", "--in", str(folder), "--db", str(db_path))
-    assert code == 1 and "invalid ref 'fireball'" in err
+    # a name, as `d5e lookup` takes it (it said "invalid ref 'fireball'…: use `name`")
+    code, out, _ = run(
+        capsys, "references", "dire", "wolf", "--in", str(folder), "--db", str(db_path)
+    )
+    assert code == 0
+    assert out.startswith("Dire Wolf (srd-2014:monsters/dire-wolf): 1 mention(s)")
+    code, _, err = run(capsys, "references", "firebal", "--in", str(folder), "--db", str(db_path))
+    assert code == 1
+    assert err.startswith("d5e: no entry named 'firebal'; did you mean srd-2014:spells/fireball")
 
 
 def test_cli_link_diff_check_and_write(
