@@ -556,23 +556,29 @@ def cmd_filters(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-_COUNT = re.compile(r"(\d+)\s*[x×:]?\s*(.*)", re.S)
+_COUNT = re.compile(r"(-?\d+|an?)\s*[x×:]?\s*(.*)", re.S | re.I)
 
 
 def _groups(words: Sequence[str]) -> list[dict[str, Any]]:
     """`4 wolf "dire wolf"` or `4xwolf 2:goblin monsters/ogre` → monster groups: a number counts
-    the creature after it (1 without one)."""
+    the creature after it (1 without one); as said, `2 bugbears and a goblin` too ("a" or "an"
+    is 1, "and" and commas join)."""
     groups: list[dict[str, Any]] = []
     count: int | None = None
     for word in words:
-        m = _COUNT.fullmatch(word.strip())
+        word = word.strip().strip(",")
+        if word.lower() in ("and", "&", ""):
+            continue
+        m = _COUNT.fullmatch(word)
+        if m and m[1].isalpha() and m[2][:1].isalpha():  # "a" glued to a name: "axe beak"
+            m = None
         if m and not m[2]:
             if count is not None:
                 raise InvalidParams(f"{count} and {m[1]}: two counts for one creature")
-            count = int(m[1])
+            count = _count(m[1])
             continue
-        name = m[2].strip() if m else word.strip()
-        count = int(m[1]) if m and count is None else count
+        name = m[2].strip() if m else word
+        count = _count(m[1]) if m and count is None else count
         if not name:
             continue
         key = "ref" if "/" in name and " " not in name else "name"
@@ -581,6 +587,10 @@ def _groups(words: Sequence[str]) -> list[dict[str, Any]]:
     if count is not None:
         raise InvalidParams(f"the count {count} is not followed by a creature's name")
     return groups
+
+
+def _count(word: str) -> int:
+    return 1 if word.isalpha() else int(word)
 
 
 def _party(text: str) -> list[int]:

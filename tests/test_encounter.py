@@ -210,6 +210,23 @@ def test_cli_counts_before_names(db_path: Path, capsys: pytest.CaptureFixture[st
     assert result["perMonster"][0]["totalXp"] == 200
 
 
+def test_cli_takes_the_encounter_as_said(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`d5e encounter 2 bugbears and a goblin` said "no entry named 'and'"; a negative count
+    was looked up as a creature ("no entry named '-2'")."""
+    said = ["2", "bugbears", "and", "a", "goblin"]
+    code, out, _ = cli(capsys, db_path, "--party", "5,5,5,5", *said)
+    assert code == 0
+    assert "2 × Bugbear (CR 1, 200 XP each) = 400 XP" in out
+    assert "1 × Goblin (CR 1/4, 50 XP each) = 50 XP" in out
+    code, out, _ = cli(capsys, db_path, "--party", "5", "3", "wolves,", "an", "ape", "--json")
+    assert [(m["count"], m["name"]) for m in json.loads(out)["perMonster"]] == [
+        (3, "Wolf"),
+        (1, "Ape"),
+    ]
+    code, _, err = cli(capsys, db_path, "--party", "5", "-2", "bugbear")
+    assert code == 1 and "count -2: a group holds 1 to 1000 creatures" in err
+
+
 def test_cli_party_from_the_campaign(
     db_path: Path,
     tmp_path: Path,
