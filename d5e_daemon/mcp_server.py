@@ -255,7 +255,7 @@ def _tags_text(result: protocol.ResolveTagsResult) -> str:
 
 
 def _encounter_text(result: protocol.EncounterResult) -> str:
-    lines = [f"**{result.difficulty.title()}** ({result.rules} rules): {result.summary}", ""]
+    lines = [f"**{result.summary}** ({result.rules} rules)", ""]
     lines += [
         f"- {m.count} × {m.name}"
         + (f" (CR {cr_text(m.cr)})" if m.cr is not None else "")
@@ -263,7 +263,12 @@ def _encounter_text(result: protocol.EncounterResult) -> str:
         for m in result.per_monster
     ]
     thresholds = ", ".join(f"{name} {xp}" for name, xp in result.thresholds.items())
+    if result.rules == "2014":
+        lines.append(
+            f"\n{result.xp} XP × {result.multiplier:g} = {result.adjusted_xp} XP adjusted."
+        )
     lines.append(f"\nParty {result.party}: {thresholds}.")
+    lines += [f"\nNote: {note}." for note in result.notes]
     return "\n".join(lines)
 
 
@@ -364,7 +369,10 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
         ] = None,
         limit: Annotated[int, Field(description="how many hits, 1 to 500")] = 10,
         offset: Annotated[int, Field(description="hits to skip (the next page)")] = 0,
-        mode: Literal["hybrid", "keyword", "semantic"] = "hybrid",
+        mode: Annotated[
+            Literal["hybrid", "keyword", "semantic"],
+            Field(description="keywords and meaning (hybrid), keywords only, or meaning only"),
+        ] = "hybrid",
     ) -> CallToolResult:
         """Search the rules and homebrew by meaning and keywords (hybrid), best first, each hit
         with its ref, pack and a snippet; with an empty query, list the entries the filters,
@@ -549,7 +557,13 @@ def _prompts(server: MCPServer[Any]) -> None:
         description="Build a balanced encounter for a party from this campaign's monsters.",
     )
     def prepare_encounter(
-        party: str = "3,3,3,3", theme: str = "", difficulty: str = "moderate"
+        party: Annotated[
+            str, Field(description="the characters' levels, e.g. 5,5,5,5")
+        ] = "3,3,3,3",
+        theme: Annotated[str, Field(description="what the fight is about, e.g. goblins")] = "",
+        difficulty: Annotated[
+            str, Field(description="2014: easy, medium, hard, deadly; 2024: low, moderate, high")
+        ] = "moderate",
     ) -> list[UserMessage]:
         theme_line = f" The theme: {theme}." if theme else ""
         return [
@@ -569,7 +583,9 @@ def _prompts(server: MCPServer[Any]) -> None:
         title="Explain a rule with citations",
         description="Answer a rules question from the SRD and this campaign's packs, citing them.",
     )
-    def explain_rule(question: str) -> list[UserMessage]:
+    def explain_rule(
+        question: Annotated[str, Field(description="e.g. How does grappling work?")],
+    ) -> list[UserMessage]:
         return [
             UserMessage(
                 f"Rules question: {question}\n\nAnswer it from d5e: `search` for the rules, "

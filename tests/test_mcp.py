@@ -96,8 +96,11 @@ async def test_lists_tools_resources_and_prompts(db_path: Path) -> None:
         assert [t.uri_template for t in templates] == ["d5e://{pack}/{collection}/{slug}.md"]
         resources = (await session.list_resources()).resources
         assert [str(r.uri) for r in resources] == ["d5e://packs"]
-        prompts = {p.name for p in (await session.list_prompts()).prompts}
-        assert prompts == {"prepare_encounter", "explain_rule"}
+        prompts = {p.name: p for p in (await session.list_prompts()).prompts}
+        assert set(prompts) == {"prepare_encounter", "explain_rule"}
+        for prompt in prompts.values():  # what to give each argument, as for a tool's
+            assert all(a.description for a in prompt.arguments or []), prompt.name
+        assert tools["search"].input_schema["properties"]["mode"]["description"]
 
 
 async def test_answers_equal_those_of_d5e_serve(db_path: Path) -> None:
@@ -149,7 +152,11 @@ async def test_readable_markdown_beside_the_structured_answer(db_path: Path) -> 
         fight = await session.call_tool(
             "encounter", {"party": [3, 3, 3, 3], "monsters": [{"name": "wolf", "count": 4}]}
         )
-        assert "- 4 × Wolf (CR 1/4): 50 XP each" in fight.content[0].text  # type: ignore[union-attr]
+        said = fight.content[0].text  # type: ignore[union-attr]
+        assert said.startswith(
+            "**Easy · 400 XP (adjusted) for 4 × level 3** (2014 rules)\n\n"
+            "- 4 × Wolf (CR 1/4): 50 XP each, 200 XP\n\n200 XP × 2 = 400 XP adjusted.\n"
+        )  # the difficulty said once ("**Easy** (2014 rules): Easy · 400 XP …")
         listing = await session.call_tool("search", {"filters": {"school": "evocaton"}})
         assert listing.content[0].text.endswith(  # type: ignore[union-attr]
             "did you mean 'evocation'?)"
