@@ -118,6 +118,11 @@ CODE_SPAN_SPLIT = re.compile(r"((`+)(?:(?!\2).)+?\2)")
 """A Markdown code span (its backticks and what they hold), for `blanked`: two groups."""
 
 
+def code_spans(text: str) -> list[tuple[int, int]]:
+    """The (start, end) columns of `text`'s Markdown code spans, backticks included."""
+    return [m.span() for m in CODE_SPAN_SPLIT.finditer(text)]
+
+
 def blanked(split: re.Pattern[str], groups: int, text: str) -> str:
     """`text` with each match of `split` (a pattern whose first group is the whole match,
     `groups` groups in all) replaced by as many spaces: split, measured and joined in C (a

@@ -558,6 +558,38 @@ def test_a_fence_opened_above_an_unclosed_tag_makes_it_code(resolver: Resolver) 
     assert [x.code for x in third.diagnostics()] == ["unclosed-tag"]
 
 
+def test_tags_in_code_spans_and_fences_are_code_not_checked(resolver: Resolver) -> None:
+    """A writer shows tag syntax in code (`` `{@spell nosuch}` ``, a fenced example): no
+    warnings there, and the tags around it are checked as before; a fence opened above an
+    unchanged line hides its warning, closing it back shows it."""
+    text = (
+        "Write `{@spell nosuch}` or ``{@creature nobody}`` to tag; {@spell firebal} is a typo.\n"
+        "```markdown\n{@spell inexample}\n```\n"
+        "{@creature goblinn}\n"
+    )
+    d = LineDocument(URI, text, version=1, language_id="markdown")
+    first = md.DiagnosticsPass(resolver, d)
+    first.run(10.0)
+    assert [(x.range.start.line, x.message.split(";")[0]) for x in first.diagnostics()] == [
+        (0, "unknown spell 'firebal'"),
+        (4, "unknown creature 'goblinn'"),
+    ]
+    d.apply_change(
+        types.TextDocumentContentChangePartial(
+            range=types.Range(pos(4, 0), pos(4, 0)), text="~~~\n"
+        )
+    )
+    second = md.DiagnosticsPass(resolver, d, first)
+    second.run(10.0)
+    assert [x.range.start.line for x in second.diagnostics()] == [0]
+    d.apply_change(
+        types.TextDocumentContentChangePartial(range=types.Range(pos(4, 0), pos(5, 0)), text="")
+    )
+    third = md.DiagnosticsPass(resolver, d, second)
+    third.run(10.0)
+    assert [x.range.start.line for x in third.diagnostics()] == [0, 4]
+
+
 def test_a_pass_works_a_slice_at_a_time_and_finds_every_suggestion(resolver: Resolver) -> None:
     d = doc("{@spell firebal} {@creature goblinn}\n{@spell magic misile} {@spell shield}")
     work = md.DiagnosticsPass(resolver, d)

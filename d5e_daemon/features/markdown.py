@@ -28,7 +28,7 @@ from ..names import singular_forms
 from ..prose import ProseRef, prose_at, prose_lines, refs_in_line, walk_prose
 from ..protocol import CompleteParams, CompletionItem, LookupParams
 from ..tagtext import QUALIFIER_PARTS
-from ..text import normalize
+from ..text import code_spans, normalize
 from ..textdoc import LineDocument, client_units, from_client_units, moved_ranges
 from .complete import complete
 from .doclines import CHECK_EVERY, MAX_ITEMS, DocumentFacts, facts_now
@@ -247,8 +247,8 @@ class DiagnosticsPass:
         # the first MAX_DIAGNOSTICS problems, from the lines holding any, in order
         shown: list[tuple[int, Tag, Resolution]] = []
         fenced: _Fenced | None = None
-        code = 0  # unclosed tags found in code fences: no problems (those past the shown ones
-        # are not looked for: the count of more problems may hold a few)
+        code = 0  # problems found in code fences: none (those past the shown ones are not
+        # looked for: the count of more problems may hold a few)
         for n in itertools.compress(itertools.count(), counts):
             room = MAX_DIAGNOSTICS - len(shown)
             if room <= 0:
@@ -257,13 +257,11 @@ class DiagnosticsPass:
             if len(found.found) < min(room, found.count):  # only counted before: shown now
                 self.line = n
                 found = problems[n] = yield from self._work(lines[n], room)
-            these = found.found
-            if any(tag.unclosed for tag, _ in these):
-                fenced = fenced or _Fenced(lines, marks)
-                if fenced(n):
-                    these = tuple((tag, res) for tag, res in these if not tag.unclosed)
-                    code += len(found.found) - len(these)
-            shown += [(n, tag, resolution) for tag, resolution in these[:room]]
+            fenced = fenced or _Fenced(lines, marks)
+            if fenced(n):  # code, not tags
+                code += found.count
+                continue
+            shown += [(n, tag, resolution) for tag, resolution in found.found[:room]]
         self.shown, self.more = shown, max(sum(counts) - len(shown) - code, 0)
 
     def _work(self, text: str, room: int) -> Generator[None, None, LineProblems]:
@@ -272,8 +270,11 @@ class DiagnosticsPass:
         resolver = self.resolver
         found: list[tuple[Tag, Resolution]] = []
         count = 0
+        spans = code_spans(text) if "`" in text else ()
         for tag in itertools.chain(iter_tags(0, text), unclosed_tags(0, text)):
             yield
+            if spans and any(start <= tag.start < end for start, end in spans):
+                continue  # code, not a tag (unclosed_tags leaves those out already)
             resolution = resolver.resolve(tag, suggest=len(found) < room)
             if resolution.code is not None:
                 count += 1
@@ -311,7 +312,7 @@ _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 class _Fenced:
     """Whether a line is in a code fence (its opening and closing lines included), from the
     lines a pass marked as maybe opening or closing one (`DiagnosticsPass.marks`): asked only
-    for lines holding an unclosed `{@`, which is code there, not a tag."""
+    for lines holding problems, which are code there, not tags."""
 
     def __init__(self, lines: Sequence[str], marks: Sequence[bool]) -> None:
         self.spans: list[tuple[int, int]] = []  # (opening line, closing line) of each fence
