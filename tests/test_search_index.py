@@ -126,6 +126,27 @@ def test_the_model_is_loaded_only_when_something_needs_embedding(database: Datab
     assert index.semantic_available() is True
 
 
+class SlowModel(LazyModel):
+    """A model whose load takes a while, as the real one's (about a second)."""
+
+    def load(self) -> None:
+        time.sleep(0.5)
+        super().load()
+
+
+def test_stopping_waits_for_the_model_being_loaded(database: Database) -> None:
+    """`d5e mcp` closed by its client within a second of the first search exited -6
+    ("terminate called without an active exception"): onnxruntime was still loading in a
+    daemon thread when the interpreter exited. Shutting down waits for the load."""
+    index_of(database, LazyModel(), ["renderer-a"]).build()
+    model = SlowModel()
+    index = index_of(database, model, ["renderer-a"])
+    index.background = True
+    assert index.semantic_available() is False  # loading begins
+    index.stop()
+    assert model.loads == 1, "stop() returned while the model was loading"
+
+
 def test_doc_counts_read_through_the_connection_they_are_given(database: Database) -> None:
     counts = DocCounts(lambda: database.conn, queries.term_counts, queries.entry_count)
     index_of(database, LazyModel(), ["renderer-a"]).ensure_attributes()  # keyword texts

@@ -77,6 +77,8 @@ POSTINGS_REBUILT_FROM = 1000
 (~0.04 s here; 2,000 took 0.5-0.8 s) is what an install that arrives meanwhile may wait for
 on the writer thread. The SRD's first phase takes as long in batches of 100 as of 2,000."""
 YIELD_POLL_S = 0.02
+LOAD_WAIT_S = 30.0
+"""How long shutting down waits for the embedding model being loaded."""
 # Bump when the built-in index renderers change what they write (or which passages are made).
 RENDER_VERSION = 7
 
@@ -203,6 +205,7 @@ class SearchIndex:
         self._attrs_lock = threading.Lock()  # phase 1 once at a time: a second caller waits
         self._stop = threading.Event()
         self._loading = threading.Event()
+        self._loader: threading.Thread | None = None
         self.running = False
         self.background = False
         """True in the daemon: a search never waits for the model to load, it starts loading
@@ -278,7 +281,10 @@ class SearchIndex:
     def load_in_background(self) -> None:
         if not self.embedder.loaded and not self._loading.is_set():
             self._loading.set()
-            threading.Thread(target=self._load_quietly, name="d5e-model", daemon=True).start()
+            self._loader = threading.Thread(
+                target=self._load_quietly, name="d5e-model", daemon=True
+            )
+            self._loader.start()
 
     def _load_quietly(self) -> None:
         try:
@@ -318,8 +324,14 @@ class SearchIndex:
 
     def stop(self) -> None:
         """Make a running `build` stop after its current batch, and later ones return at once
-        (until `resume`): for shutting down."""
+        (until `resume`): for shutting down. A model still loading is waited for (up to
+        `LOAD_WAIT_S`): onnxruntime loading when the interpreter exits aborts the process
+        ("terminate called without an active exception", exit -6, when an MCP client closed
+        within a second of its first search)."""
         self._stop.set()
+        loader = self._loader
+        if loader is not None and loader is not threading.current_thread():
+            loader.join(LOAD_WAIT_S)
 
     def resume(self) -> None:
         self._stop.clear()
