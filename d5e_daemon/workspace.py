@@ -21,6 +21,7 @@ folder (plus a short hash of its path), so two campaigns never share one by acci
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import tomllib
 from pathlib import Path
@@ -125,11 +126,16 @@ def _key_line(text: str, path: list[str | int]) -> tuple[int, int]:
 
 def _not_a_key(key: str) -> str:
     """Why `key` is refused in a d5e.toml, and the keys it takes."""
-    keys = ", ".join(WorkspaceConfig.__struct_encode_fields__)
+    taken = WorkspaceConfig.__struct_encode_fields__
+    keys = ", ".join(taken)
     if key in Settings.__struct_encode_fields__:
         why = "a setting a campaign folder cannot make (set it in the editor, flags or environment)"
     else:
         why = "not a d5e.toml setting"
+        by_case = {k.lower(): k for k in taken}
+        close = difflib.get_close_matches(key.lower(), by_case, n=1, cutoff=0.75)
+        if close:  # `statblocks`, `party_size`…
+            return f"{why}; did you mean {by_case[close[0]]}?"
     return f"{why}; d5e.toml takes {keys}"
 
 
@@ -156,6 +162,9 @@ def layer(root: Path | None) -> dict[str, Any]:
         raise InvalidParams(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise InvalidParams(f"{path}: {exc}") from exc
+    edition = values.get("edition")
+    if isinstance(edition, int) and not isinstance(edition, bool):
+        values["edition"] = str(edition)  # `edition = 2014`, as the docs write it
     try:
         config = locate.convert(values, WorkspaceConfig)
     except msgspec.ValidationError as exc:

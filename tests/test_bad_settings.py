@@ -38,6 +38,11 @@ DEEP = "x = " + "[" * 5000 + "]" * 5000 + "\n"
         ("completionLimit = 0\n", ":1:1: completionLimit: Expected `int` >= 1"),
         ("completionLimit = 100000\n", ":1:1: completionLimit: Expected `int` <= 500"),
         ('disabled = ["' + "x" * 100 + '"]\n', ":1:1: disabled[0]: Expected `str` of length <= 64"),
+        (
+            'party = [5, 5]\nstatblocks = "homebrewery"\n',
+            ":2:1: statblocks: not a d5e.toml setting; did you mean statBlocks?",
+        ),
+        ("edition = 2015\n", ":1:1: edition: Invalid enum value '2015' (one of '2014', '2024')"),
     ],
 )
 def test_a_bad_d5e_toml_names_file_line_and_setting(tmp_path: Path, text: str, where: str) -> None:
@@ -46,6 +51,13 @@ def test_a_bad_d5e_toml_names_file_line_and_setting(tmp_path: Path, text: str, w
         workspace.layer(tmp_path)
     assert bad.value.message.startswith(str(tmp_path / "d5e.toml") + where.split(":", 2)[0])
     assert where in bad.value.message
+
+
+def test_a_d5e_toml_edition_may_be_a_number(tmp_path: Path) -> None:
+    """`edition = 2014`, as the docs write the edition, said "Expected `str | null`, got
+    `int`"."""
+    (tmp_path / "d5e.toml").write_text("edition = 2024\n")
+    assert workspace.layer(tmp_path)["edition"] == "2024"
 
 
 @pytest.mark.parametrize(
