@@ -21,6 +21,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -206,7 +207,9 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
-def _search_text(result: protocol.SearchResult) -> str:
+def _search_text(result: protocol.SearchResult, ranked: bool = True) -> str:
+    """The hits; `ranked` when meaning was to rank them (a query, not in keyword mode), which
+    a note says it did not yet."""
     hints = "".join(f"\n({_sentence(hint)})" for hint in result.hints)
     if not result.hits:
         return "No entries found." + hints
@@ -216,7 +219,7 @@ def _search_text(result: protocol.SearchResult) -> str:
         + (f" (also in {', '.join(f'{a.pack}:{a.ref}' for a in hit.also)})" if hit.also else "")
         for i, hit in enumerate(result.hits, 1)
     ]
-    if not result.semantic:
+    if ranked and not result.semantic:
         lines.append("\n(Ranked by keywords only: the meaning index is not ready yet.)")
     return "\n".join(lines) + hints
 
@@ -387,7 +390,10 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             "offset": offset,
             "mode": mode,
         }
-        return await tools.call("search", search, protocol.SearchParams, args, _search_text)
+        ranked = bool(query.strip()) and mode != "keyword"  # a listing or keywords asked for
+        return await tools.call(
+            "search", search, protocol.SearchParams, args, partial(_search_text, ranked=ranked)
+        )
 
     @tool("filters", protocol.SearchFiltersResult, annotations=READ_ONLY)
     async def filters_tool(collections: Names | None = None) -> CallToolResult:

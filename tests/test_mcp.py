@@ -157,6 +157,12 @@ async def test_readable_markdown_beside_the_structured_answer(db_path: Path) -> 
             "**Easy · 400 XP (adjusted) for 4 × level 3** (2014 rules)\n\n"
             "- 4 × Wolf (CR 1/4): 50 XP each, 200 XP\n\n200 XP × 2 = 400 XP adjusted.\n"
         )  # the difficulty said once ("**Easy** (2014 rules): Easy · 400 XP …")
+        keywords_only = "(Ranked by keywords only: the meaning index is not ready yet.)"
+        assert keywords_only in text  # this database has no vectors
+        for asked in ({"filters": {"school": "evocation"}}, {"query": "fire", "mode": "keyword"}):
+            listed = await session.call_tool("search", {**asked, "limit": 2})
+            said = listed.content[0].text  # type: ignore[union-attr]
+            assert said.startswith("1. **") and keywords_only not in said, asked
         listing = await session.call_tool("search", {"filters": {"school": "evocaton"}})
         assert listing.content[0].text.endswith(  # type: ignore[union-attr]
             "did you mean 'evocation'?)"
