@@ -22,7 +22,7 @@ import pytest
 
 from d5e_daemon import Entry, Pack, PackSource, db, hookimpl, queries
 from d5e_daemon.app import App
-from d5e_daemon.errors import IndexNotReady, InvalidParams
+from d5e_daemon.errors import IndexNotReady, InvalidParams, NotFound
 from d5e_daemon.features import search as ranking
 from d5e_daemon.features.search import (
     BELOW_SRD_PRIOR,
@@ -342,6 +342,13 @@ def test_filters_are_listed_with_their_types_and_values(app: App) -> None:
         *("cr", "type", "size", "immune", "resist", "vulnerable", "conditionImmune", "sense"),
         *("speed", "language", "alignment", "environment", "casts", "inflicts"),
     }
+    assert search_filters(app, SearchFiltersParams(collections=["conditions"])).filters == []
+    with pytest.raises(NotFound) as caught:  # it answered an empty list: "No filters."
+        search_filters(app, SearchFiltersParams(collections=["spells", "monster"]))
+    assert caught.value.message == (
+        "no installed pack has a collection 'monster'; did you mean 'monsters'?"
+    )
+    assert caught.value.data == {"path": "$.collections[1]"}
 
 
 def test_a_search_waits_for_the_attributes_the_indexer_is_extracting(app: App) -> None:

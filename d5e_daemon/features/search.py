@@ -49,7 +49,7 @@ from typing import Any, TypeVar
 from .. import filters, numeric, queries
 from ..app import App
 from ..db import UntilChanged
-from ..errors import IndexNotReady, InvalidParams
+from ..errors import IndexNotReady, InvalidParams, NotFound
 from ..packs import EDITION_PACKS
 from ..protocol import (
     EntryRef,
@@ -1118,6 +1118,10 @@ def search(app: App, params: SearchParams) -> SearchResult:
 
 
 def search_filters(app: App, params: SearchFiltersParams) -> SearchFiltersResult:
+    for i, collection in enumerate(params.collections):  # "monster": an empty list said nothing
+        declared = any(collection in f.collections for f in filters.FILTERS)
+        if not declared and (problem := unknown_collection(app, collection)):
+            raise NotFound(problem, {"path": f"$.collections[{i}]"})
     app.search.ensure_attributes()
     values = queries.filter_values(app.conn, app.profile)
     wanted = set(params.collections)
