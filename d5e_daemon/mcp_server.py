@@ -431,7 +431,6 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
 
     @tool("encounter", protocol.EncounterResult, annotations=READ_ONLY)
     async def encounter_tool(
-        party: Annotated[list[int], Field(description="the characters' levels, e.g. [3, 3, 3, 3]")],
         monsters: Annotated[
             list[dict[str, Any]],
             Field(
@@ -444,10 +443,25 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             Literal["2014", "2024"] | None,
             Field(description="whose encounter rules; default: the campaign's edition"),
         ] = None,
+        party: Annotated[
+            list[int] | None,
+            Field(
+                description="the characters' levels, e.g. [3, 3, 3, 3]; default: the "
+                "campaign's d5e.toml `party`"
+            ),
+        ] = None,
     ) -> CallToolResult:
         """The difficulty of an encounter for a party: XP per monster (from the campaign's
         packs, homebrew included), adjusted XP, the party's thresholds and the difficulty, by
         the 2014 or 2024 Dungeon Master's Guide rules."""
+        if party is None:
+            party = app.settings.party_levels()[0]
+            if not party:
+                raise ToolError(
+                    "no party: give `party`, the characters' "
+                    "levels ([3, 3, 3, 3]), or write party = [3, 3, 3, 3] in the campaign's "
+                    "d5e.toml - at `$.party`"
+                )
         args = {"party": party, "monsters": monsters, "rules": rules}
         return await tools.call(
             "encounter", encounter, protocol.EncounterParams, args, _encounter_text
@@ -509,7 +523,7 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             registered.fn_metadata.output_schema = output_schema(result_type)
 
     _resources(server, app)
-    _prompts(server)
+    _prompts(server, app)
     return server
 
 
@@ -556,7 +570,7 @@ def _resources(server: MCPServer[Any], app: App) -> None:
         return msgspec.json.encode(result).decode()
 
 
-def _prompts(server: MCPServer[Any]) -> None:
+def _prompts(server: MCPServer[Any], app: App) -> None:
     @server.prompt(
         name="prepare_encounter",
         title="Prepare an encounter",
@@ -564,14 +578,15 @@ def _prompts(server: MCPServer[Any]) -> None:
     )
     def prepare_encounter(
         party: Annotated[
-            str, Field(description="the characters' levels, e.g. 5,5,5,5")
-        ] = "3,3,3,3",
+            str, Field(description="the characters' levels, e.g. 5,5,5,5; default: the campaign's")
+        ] = "",
         theme: Annotated[str, Field(description="what the fight is about, e.g. goblins")] = "",
         difficulty: Annotated[
             str, Field(description="2014: easy, medium, hard, deadly; 2024: low, moderate, high")
         ] = "moderate",
     ) -> list[UserMessage]:
         theme_line = f" The theme: {theme}." if theme else ""
+        party = party or ",".join(map(str, app.settings.party_levels()[0])) or "3,3,3,3"
         return [
             UserMessage(
                 f"Prepare a {difficulty} encounter for a party of characters of levels {party}."

@@ -413,16 +413,26 @@ def test_the_mcp_face_loads_no_lsp_code() -> None:
 async def test_reads_the_campaign_d5e_toml_as_d5e_serve_does(db_path: Path, tmp_path: Path) -> None:
     campaign = tmp_path / "campaign"
     campaign.mkdir()
-    (campaign / "d5e.toml").write_text('edition = "2024"\n')
+    (campaign / "d5e.toml").write_text('edition = "2024"\nparty = [5, 5, 5, 5]\n')
     async with mcp_session(db_path, "--workspace", str(campaign)) as session:
         card = await call(session, "lookup", name="aboleth")
         assert card["entry"]["pack"] == "srd-2024"
         packs = await call(session, "packs")
         assert packs["profile"] != "default"  # the campaign's own profile
+        # the campaign's party, where `party` was required of the assistant
+        fight = await call(session, "encounter", monsters=[{"name": "bugbear", "count": 2}])
+        assert (fight["party"], fight["rules"]) == ([5, 5, 5, 5], "2024")
+        prompt = await session.get_prompt("prepare_encounter", {"theme": "goblins"})
+        assert "levels 5,5,5,5." in prompt.messages[0].content.text  # type: ignore[union-attr]
     async with mcp_session(db_path, cwd=campaign) as session:  # found from the folder too
         assert (await call(session, "lookup", name="aboleth"))["entry"]["pack"] == "srd-2024"
     async with mcp_session(db_path) as session:  # elsewhere: the user's default profile
         assert (await call(session, "lookup", name="aboleth"))["entry"]["pack"] == "srd-2014"
+        assert await error(session, "encounter", monsters=[{"name": "wolf"}]) == (
+            "Error executing tool encounter: no party: give `party`, the characters' levels "
+            "([3, 3, 3, 3]), or write party = [3, 3, 3, 3] in the campaign's d5e.toml - at "
+            "`$.party`"
+        )
 
 
 def test_a_hit_standing_for_same_named_entries_says_where_they_are() -> None:
