@@ -196,6 +196,13 @@ async def test_errors_are_tool_errors_with_the_json_rpc_messages(db_path: Path) 
         assert "$.prefix" in message
         message = await error(session, "encounter", party=[0], monsters=[{"name": "wolf"}])
         assert "character level 0: levels are 1 to 20 - at `$.party[0]`" in message
+        monsters = [{"name": "wolf"}, {"name": "goblin boss"}]
+        message = await error(session, "encounter", party=[3], monsters=monsters)
+        assert message == (  # the path at the end, as for every argument
+            "Error executing tool encounter: no entry named 'goblin boss' in monsters; did you mean"
+            " srd-2014:monsters/goblin? (a creature no pack has needs its `cr` or `xp`)"
+            " - at `$.monsters[1]`"
+        )
         # arguments the tool's input schema refuses: the problem and its path, no pydantic dump
         message = await error(session, "lookup", name=3)
         assert (

@@ -38,6 +38,8 @@ from ..text import normalize
 from .lookup import find
 
 MAX_COUNT = 1000
+NEEDS_XP = "a creature no pack has needs its `cr` or `xp`"
+"""Said after an unknown creature's "did you mean"; its JSON path is in the error's data."""
 """Creatures in one group at most: more is a typo (the multiplier table stops at 15)."""
 MAX_XP = 10_000_000
 """XP of one creature at most (CR 30 is worth 155,000)."""
@@ -166,7 +168,7 @@ def resolve(app: App, monster: EncounterMonster, where: str) -> Group:
     except NotFound as exc:
         data = exc.data if isinstance(exc.data, dict) else {}
         raise NotFound(
-            f"{exc.message} (at {where}); a creature no pack has needs its `cr` or `xp`",
+            f"{exc.message} ({NEEDS_XP})",
             {**data, "path": where},
         ) from exc
     except InvalidParams as exc:

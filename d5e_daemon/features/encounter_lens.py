@@ -42,7 +42,7 @@ from ..errors import D5eError
 from ..prose import ProseRef, count_before, named_by_article, walk_prose
 from ..protocol import EncounterMonster, Rules
 from .doclines import MAX_ITEMS, DocumentFacts
-from .encounter import MAX_COUNT, check_party, maths, resolve
+from .encounter import MAX_COUNT, NEEDS_XP, check_party, maths, resolve
 from .markdown import _range
 from .tags import Resolver, Tag, tags_in_line
 
@@ -358,9 +358,8 @@ def verdict(resolver: Resolver, found: DocEncounter) -> Verdict:
     try:
         groups = [resolve(app, m, f"creature {i}") for i, m in enumerate(found.monsters, 1)]
     except D5eError as exc:
-        message = re.sub(r" \(at creature (\d+)\)", r" (creature \1)", exc.message)
-        message = message.replace(
-            "; a creature no pack has needs its `cr` or `xp`",
+        message = exc.message.replace(
+            f" ({NEEDS_XP})",
             "; a creature no pack has needs its XP: `- 1: Flame, 45, 15, 2, 700` (name, hp, ac, "
             "modifier, xp)"
             if found.kind == "block"
