@@ -1040,9 +1040,14 @@ def _ranked(
 
 
 def search(app: App, params: SearchParams) -> SearchResult:
+    app.search.ensure_attributes()
+    with queries.snapshot(app.conn):  # its reads on this thread as of one moment (one stamp)
+        return _search(app, params)
+
+
+def _search(app: App, params: SearchParams) -> SearchResult:
     scope = _scope(app, params)
     index = app.search
-    index.ensure_attributes()
     words = normalize(params.query)
     if not words:  # blank, or only punctuation: nothing to search for
         if not scope.restricted:

@@ -222,7 +222,14 @@ class MiniLMEmbedder(_Window):
         numeric.import_numpy()
         import numpy as np
 
-        rows = [e.ids for e in self._tokenizer.encode_batch(list(texts))]  # [CLS] … [SEP]
+        tokenizer = self._tokenizer
+        # a query's text or two one by one: `encode_batch` lets go of Python's lock and hands
+        # them to its thread pool, and the calling thread then waited for the lock back while
+        # the search's reader thread held it (the same ids either way)
+        encoded = (
+            map(tokenizer.encode, texts) if len(texts) <= 2 else tokenizer.encode_batch(list(texts))
+        )
+        rows = [e.ids for e in encoded]  # [CLS] … [SEP]
         # as the tokenizer's own truncation: the window's first tokens, then [SEP]
         rows = [r if len(r) <= MAX_TOKENS else [*r[: MAX_TOKENS - 1], r[-1]] for r in rows]
         ids = np.full((len(rows), max(map(len, rows))), PAD_ID, dtype=np.int64)
