@@ -9,7 +9,7 @@ import json
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import apsw
 
@@ -527,9 +527,10 @@ def passage_similarities(
     ]
 
 
-@dataclass(frozen=True)
-class Standing:
-    """Where an entry stands in a profile: what names it, and its pack's priority and edition."""
+class Standing(NamedTuple):
+    """Where an entry stands in a profile: what names it, and its pack's priority and edition.
+    (A tuple: a search makes one for each of its 100-250 candidates, ~4 times quicker than a
+    frozen dataclass.)"""
 
     collection: str
     norm_name: str
@@ -545,12 +546,16 @@ class Standing:
         return (-self.priority, self.pack)
 
 
+# `enabled_entry`'s priority, without the view's second read of each entry
 STANDINGS_SQL = """
-    SELECT e.id, e.collection, e.norm_name, e.pack_id, ee.priority, p.edition
+    SELECT e.id, e.collection, e.norm_name, e.pack_id, coalesce(pc.priority, pp.priority),
+           p.edition
     FROM json_each(:ids) j
     CROSS JOIN entry e ON e.id = j.value
-    CROSS JOIN enabled_entry ee
-        ON ee.entry_id = e.id AND ee.profile_id = (SELECT id FROM profile WHERE name = :profile)
+    JOIN profile_pack pp
+        ON pp.pack_id = e.pack_id AND pp.profile_id = (SELECT id FROM profile WHERE name = :profile)
+    LEFT JOIN profile_collection pc
+        ON pc.profile_id = pp.profile_id AND pc.pack_id = e.pack_id AND pc.collection = e.collection
     JOIN pack p ON p.id = e.pack_id
 """
 
@@ -559,12 +564,7 @@ def standings(conn: apsw.Connection, profile_id: str, ids: Sequence[int]) -> dic
     """The `Standing` of each entry of `ids` enabled in the profile (its pack's priority for the
     entry's collection, as resolution reads it)."""
     args = {"ids": json.dumps(list(ids)), "profile": profile_id}
-    return {
-        entry_id: Standing(collection, norm_name, pack, priority, edition)
-        for entry_id, collection, norm_name, pack, priority, edition in conn.execute(
-            STANDINGS_SQL, args
-        )
-    }
+    return {row[0]: Standing._make(row[1:]) for row in conn.execute(STANDINGS_SQL, args)}
 
 
 def keyword_snippets(conn: apsw.Connection, match: str, ids: Sequence[int]) -> dict[int, str]:
