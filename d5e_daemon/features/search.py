@@ -674,16 +674,16 @@ def fuse(
     words it contains, ...); best first. An entry missing from a list takes that list's lowest
     z-score (the semantic list holds every entry of the keyword list that has vectors, so there
     it means no vectors)."""
-    lists = [
-        (weight, _standardised(keyword)),
-        (1 - KEYWORD_WEIGHT, _standardised(semantic, VECTOR_SPREAD_FLOOR)),
-    ]
-    lowest = [min(z.values(), default=0.0) for _, z in lists]
-    ids = sorted({entry_id for _, z in lists for entry_id in z})
+    by_words, by_meaning = _standardised(keyword), _standardised(semantic, VECTOR_SPREAD_FLOOR)
+    words_low, meaning_low = (min(z.values(), default=0.0) for z in (by_words, by_meaning))
+    meaning_weight = 1 - KEYWORD_WEIGHT
+    none: dict[str, float] = {}
     scores = {
-        entry_id: sum(w * z.get(entry_id, low) for (w, z), low in zip(lists, lowest, strict=True))
-        + sum(boosts.get(entry_id, {}).values())
-        for entry_id in ids
+        entry_id: 0.0
+        + weight * by_words.get(entry_id, words_low)
+        + meaning_weight * by_meaning.get(entry_id, meaning_low)
+        + sum(boosts.get(entry_id, none).values())
+        for entry_id in sorted(by_words.keys() | by_meaning.keys())
     }
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
