@@ -503,3 +503,35 @@ def test_values_are_remembered_until_the_database_changes(tmp_path: Path) -> Non
     finally:
         reader.close()
         writer.close()
+
+
+def test_a_snapshot_reads_as_of_its_start_and_the_next_one_sees_what_changed(
+    tmp_path: Path,
+) -> None:
+    """`queries.snapshot` (one search's reads): its reads and its `data_version` stay as they
+    were when it began while another connection commits; once it ends, the next read sees the
+    commit and the version moves. A snapshot inside one, or inside a transaction, changes
+    nothing, and one left by an exception leaves no transaction open."""
+    from d5e_daemon import queries
+
+    path = tmp_path / "d5e.sqlite3"
+    reader, writer = db.connect(path), db.connect(path)
+
+    def packs() -> int:
+        return int(reader.execute("SELECT count(*) FROM pack").fetchone()[0])
+
+    try:
+        before = queries.data_version(reader)
+        with queries.snapshot(reader):
+            assert queries.data_version(reader) == before
+            writer.execute("INSERT INTO pack (id, title) VALUES ('brew', 'Brew')")
+            with queries.snapshot(reader):
+                assert (packs(), queries.data_version(reader)) == (0, before)
+        assert not reader.in_transaction
+        assert packs() == 1 and queries.data_version(reader) != before
+        with pytest.raises(ZeroDivisionError), queries.snapshot(reader):
+            1 / 0  # noqa: B018
+        assert not reader.in_transaction
+    finally:
+        reader.close()
+        writer.close()
