@@ -590,7 +590,7 @@ _FTS_TOKENIZER = ("porter", ["unicode61", "remove_diacritics", "2"])
 
 _WORD_TERMS: dict[str, tuple[str, ...]] = {}
 """`index_terms` of each word met, the same in every connection (SQLite's own tokenizer)."""
-MAX_WORD_TERMS = 10_000
+_MAX_WORD_TERMS = 10_000
 
 
 def index_terms(conn: apsw.Connection, words: Sequence[str]) -> list[str]:
@@ -599,7 +599,7 @@ def index_terms(conn: apsw.Connection, words: Sequence[str]) -> list[str]:
     known = {word: _WORD_TERMS.get(word) for word in words}
     missing = [word for word, terms in known.items() if terms is None]
     if missing:
-        if len(_WORD_TERMS) + len(missing) > MAX_WORD_TERMS:
+        if len(_WORD_TERMS) + len(missing) > _MAX_WORD_TERMS:
             _WORD_TERMS.clear()
         tokenize = conn.fts5_tokenizer(*_FTS_TOKENIZER)
         for word in missing:
