@@ -41,7 +41,7 @@ from .features import packs as pack_features
 from .features.complete import complete
 from .features.documents import document, resolve_tags
 from .features.encounter import cr_text, encounter
-from .features.lookup import lookup
+from .features.lookup import lookup, unknown_collection
 from .features.search import search, search_filters
 from .filters import value_text
 from .protocol import Params
@@ -413,6 +413,9 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
     ) -> CallToolResult:
         """Entry names matching a prefix or a misspelled name, best first (to find the exact
         name to look up or to write in a tag)."""
+        for i, collection in enumerate(collections or []):  # it answered "No names match."
+            if problem := unknown_collection(app, collection):
+                raise ToolError(f"{problem} - at `$.collections[{i}]`")
         args = {"prefix": prefix, "collections": collections, "pack": pack, "limit": limit}
         return await tools.call("complete", complete, protocol.CompleteParams, args, _complete_text)
 

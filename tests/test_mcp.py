@@ -196,6 +196,11 @@ async def test_errors_are_tool_errors_with_the_json_rpc_messages(db_path: Path) 
         assert "$.prefix" in message
         message = await error(session, "encounter", party=[0], monsters=[{"name": "wolf"}])
         assert "character level 0: levels are 1 to 20 - at `$.party[0]`" in message
+        message = await error(session, "complete", prefix="fire", collections=["spell"])
+        assert message == (
+            "Error executing tool complete: no installed pack has a collection 'spell'; did you"
+            " mean 'spells'? - at `$.collections[0]`"
+        )  # it answered "No names match."
         monsters = [{"name": "wolf"}, {"name": "goblin boss"}]
         message = await error(session, "encounter", party=[3], monsters=monsters)
         assert message == (  # the path at the end, as for every argument
