@@ -219,7 +219,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """The editor's diagnostics for Markdown files, as `file:line:col: severity [code] message`
-    (columns count characters); exits 1 when there are warnings."""
+    (columns count characters); exits 1 when there are warnings, 2 when a file could not be
+    read."""
     from lsprotocol import types
     from pygls.workspace import TextDocument
     from pygls.workspace.position_codec import PositionCodec
@@ -229,13 +230,15 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
     with _opened(settings) as app:
         found: list[dict[str, Any]] = []
+        unread = 0  # named, and the other files still checked (as `d5e link` does)
         resolver = Resolver(app)
         for path in _markdown_files(args.files):
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 sys.stderr.write(f"d5e: cannot read {path}: {exc}\n")
-                return 2
+                unread += 1
+                continue
             doc = TextDocument(
                 path.absolute().as_uri(),
                 text,
@@ -264,6 +267,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
                 f"{f['file']}:{f['line']}:{f['column']}: {f['severity']} [{f['code']}] "
                 f"{f['message']}\n"
             )
+    if unread:
+        return 2
     return 1 if any(f["severity"] in ("error", "warning") for f in found) else 0
 
 

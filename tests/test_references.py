@@ -499,6 +499,11 @@ def test_cli_check_and_link_take_a_campaign_folder(
         f"{folder / 'scenes' / 'ambush.md'}:1:14: warning [unknown-ref] unknown creature "
         """'goblinn'; did you mean "goblin" or "hobgoblin"?"""
     ]
+    # a file that cannot be read is named; the others' diagnostics are still given (none were)
+    missing = folder / "missing.md"
+    code, out, err = run(capsys, "check", str(missing), str(folder), "--db", str(db_path))
+    assert code == 2 and err.startswith(f"d5e: cannot read {missing}: ")
+    assert "ambush.md:1:14: warning [unknown-ref]" in out
     code, out, _ = run(capsys, "link", "--check", str(folder), "--db", str(db_path))
     assert code == 1
     assert str(folder / "camp.markdown") in out and str(folder / "scenes" / "road.md") in out
