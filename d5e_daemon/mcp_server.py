@@ -243,18 +243,43 @@ def _complete_text(result: protocol.CompleteResult) -> str:
 
 
 def _tags_text(result: protocol.ResolveTagsResult) -> str:
+    """The linked text, then each tag once: a chapter's thirty `{@creature goblin}` are one line
+    (×30), an unknown tag's lines listed on its one line."""
     parts = [result.text]
-    if result.tags:
+    resolved: dict[str, list[protocol.ResolvedTag]] = {}
+    for t in result.tags:
+        resolved.setdefault(t.tag, []).append(t)
+    if resolved:
         parts.append(
             "Resolved:\n"
-            + "\n".join(f"- `{t.tag}` → [{t.name}]({t.uri}): {t.summary}" for t in result.tags)
+            + "\n".join(
+                f"- `{tag}`{_times(len(same))} → [{t.name}]({t.uri}): {t.summary}"
+                for tag, same in resolved.items()
+                for t in same[:1]
+            )
         )
-    if result.unknown:
+    unknown: dict[str, list[protocol.UnresolvedTag]] = {}
+    for u in result.unknown:
+        unknown.setdefault(u.tag, []).append(u)
+    if unknown:
         parts.append(
             "Unresolved:\n"
-            + "\n".join(f"- `{u.tag}` (line {u.line + 1}): {u.message}" for u in result.unknown)
+            + "\n".join(
+                f"- `{tag}` ({_lines([u.line for u in same])}): {same[0].message}"
+                for tag, same in unknown.items()
+            )
         )
     return "\n\n".join(parts)
+
+
+def _times(count: int) -> str:
+    return f" (×{count})" if count > 1 else ""
+
+
+def _lines(lines: list[int], shown: int = 10) -> str:
+    said = ", ".join(str(line + 1) for line in lines[:shown])
+    more = f", … ({len(lines)} in all)" if len(lines) > shown else ""
+    return f"line{'s' if len(lines) > 1 else ''} {said}{more}"
 
 
 def _encounter_text(result: protocol.EncounterResult) -> str:

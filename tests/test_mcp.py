@@ -460,3 +460,22 @@ def test_a_hit_standing_for_same_named_entries_says_where_they_are() -> None:
         "1. **Fireball** (spells, srd-2014) `d5e://srd-2014/spells/fireball.md`: A bright streak."
         " (also in open5e-srd-2014:spells/srd-fireball)"
     )
+
+
+def test_resolved_tags_are_listed_once_each() -> None:
+    """A chapter's thirty `{@creature goblin}` were thirty identical lines for the model."""
+    goblin = protocol.ResolvedTag(
+        ref="monsters/goblin", pack="srd-2014", name="Goblin", collection="monsters",
+        tag="{@creature goblin}", line=0, uri="d5e://srd-2014/monsters/goblin.md",
+        summary="CR 1/4 Small humanoid",
+    )  # fmt: skip
+    typo = [
+        protocol.UnresolvedTag(tag="{@spell firebal}", line=n, message="unknown") for n in (0, 2)
+    ]
+    result = protocol.ResolveTagsResult(text="…", tags=[goblin] * 30, unknown=typo)
+    assert mcp_server._tags_text(result) == (
+        "…\n\nResolved:\n"
+        "- `{@creature goblin}` (×30) → [Goblin](d5e://srd-2014/monsters/goblin.md):"
+        " CR 1/4 Small humanoid\n\n"
+        "Unresolved:\n- `{@spell firebal}` (lines 1, 3): unknown"
+    )
