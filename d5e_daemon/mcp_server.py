@@ -265,7 +265,8 @@ def _tags_text(result: protocol.ResolveTagsResult) -> str:
         parts.append(
             "Unresolved:\n"
             + "\n".join(
-                f"- `{tag}` ({_lines([u.line for u in same])}): {same[0].message}"
+                f"- `{tag}`{_times(len(same))} ({_lines(sorted({u.line for u in same}))}): "
+                f"{same[0].message}"
                 for tag, same in unknown.items()
             )
         )

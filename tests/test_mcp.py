@@ -470,12 +470,12 @@ def test_resolved_tags_are_listed_once_each() -> None:
         summary="CR 1/4 Small humanoid",
     )  # fmt: skip
     typo = [
-        protocol.UnresolvedTag(tag="{@spell firebal}", line=n, message="unknown") for n in (0, 2)
+        protocol.UnresolvedTag(tag="{@spell firebal}", line=n, message="unknown") for n in (2, 0, 2)
     ]
     result = protocol.ResolveTagsResult(text="…", tags=[goblin] * 30, unknown=typo)
     assert mcp_server._tags_text(result) == (
         "…\n\nResolved:\n"
         "- `{@creature goblin}` (×30) → [Goblin](d5e://srd-2014/monsters/goblin.md):"
         " CR 1/4 Small humanoid\n\n"
-        "Unresolved:\n- `{@spell firebal}` (lines 1, 3): unknown"
+        "Unresolved:\n- `{@spell firebal}` (×3) (lines 1, 3): unknown"
     )
