@@ -611,11 +611,17 @@ def _prompts(server: MCPServer[Any], app: App) -> None:
         ] = "",
         theme: Annotated[str, Field(description="what the fight is about, e.g. goblins")] = "",
         difficulty: Annotated[
-            str, Field(description="2014: easy, medium, hard, deadly; 2024: low, moderate, high")
-        ] = "moderate",
+            str,
+            Field(
+                description="2014: easy, medium, hard, deadly; 2024: low, moderate, high; "
+                "default: the middle one of the campaign's edition"
+            ),
+        ] = "",
     ) -> list[UserMessage]:
         theme_line = f" The theme: {theme}." if theme else ""
         party = party or ",".join(map(str, app.settings.party_levels()[0])) or "3,3,3,3"
+        # the middle difficulty of the campaign's rules ("moderate" is no 2014 difficulty)
+        difficulty = difficulty or ("moderate" if app.settings.edition == "2024" else "medium")
         return [
             UserMessage(
                 f"Prepare a {difficulty} encounter for a party of characters of levels {party}."

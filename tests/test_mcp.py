@@ -435,11 +435,17 @@ async def test_reads_the_campaign_d5e_toml_as_d5e_serve_does(db_path: Path, tmp_
         fight = await call(session, "encounter", monsters=[{"name": "bugbear", "count": 2}])
         assert (fight["party"], fight["rules"]) == ([5, 5, 5, 5], "2024")
         prompt = await session.get_prompt("prepare_encounter", {"theme": "goblins"})
-        assert "levels 5,5,5,5." in prompt.messages[0].content.text  # type: ignore[union-attr]
+        said = prompt.messages[0].content.text  # type: ignore[union-attr]
+        assert said.startswith(
+            "Prepare a moderate encounter for a party of characters of levels 5,5,5,5."
+        )
     async with mcp_session(db_path, cwd=campaign) as session:  # found from the folder too
         assert (await call(session, "lookup", name="aboleth"))["entry"]["pack"] == "srd-2024"
     async with mcp_session(db_path) as session:  # elsewhere: the user's default profile
         assert (await call(session, "lookup", name="aboleth"))["entry"]["pack"] == "srd-2014"
+        prompt = await session.get_prompt("prepare_encounter", {})
+        said = prompt.messages[0].content.text  # type: ignore[union-attr]
+        assert said.startswith("Prepare a medium encounter")  # 2014's, where it said "moderate"
         assert await error(session, "encounter", monsters=[{"name": "wolf"}]) == (
             "Error executing tool encounter: no party: give `party`, the characters' levels "
             "([3, 3, 3, 3]), or write party = [3, 3, 3, 3] in the campaign's d5e.toml - at "
