@@ -49,6 +49,7 @@ from .protocol import Params
 log = logging.getLogger(__name__)
 
 ALLOW_WRITES_ENV = "D5E_MCP_ALLOW_WRITES"
+WRITE_TOOLS = ("create_pack", "upload_entries")
 FOLLOW_SECONDS = 2.0
 """How often the server looks whether another process (the CLI, a `d5e serve`) changed packs."""
 INDEX_FALLBACK_S = 2.0
@@ -126,6 +127,11 @@ class _Server(MCPServer[Any]):
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         tool = self._tool_manager.get_tool(name)
+        if tool is None and name in WRITE_TOOLS:  # it said "Unknown tool: create_pack" alone
+            raise ToolError(
+                f"Unknown tool: {name}: the tools that write packs are offered only when the "
+                f"user starts d5e mcp with --allow-writes (or {ALLOW_WRITES_ENV}=1)"
+            )
         if tool is not None and (unknown := _unknown_arguments(tool.parameters, arguments)):
             raise ToolError(f"Error executing tool {name}: {unknown}")
         try:

@@ -281,7 +281,10 @@ async def test_write_tools_are_off_unless_the_user_allows_them(
     async with mcp_session(db_path) as session:
         names = {t.name for t in (await session.list_tools()).tools}
         assert not names & {"create_pack", "upload_entries"}
-        assert "Unknown tool" in await error(session, "create_pack", id="brew")
+        assert await error(session, "create_pack", id="brew") == (
+            "Unknown tool: create_pack: the tools that write packs are offered only when the user"
+            " starts d5e mcp with --allow-writes (or D5E_MCP_ALLOW_WRITES=1)"
+        )
     async with mcp_session(db_path, "--allow-writes") as session:
         outside = tmp_path / "elsewhere"
         refused = await error(session, "create_pack", id="assistant-brew", directory=str(outside))
