@@ -69,13 +69,34 @@ def srd_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built_once(tmp_path_factory, "srd", _build_srd)
 
 
+def _make_attributes(srd_template: Path) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        shutil.copy(srd_template, path)
+        app = make_app(path)
+        app.search.ensure_attributes()
+        app.close()
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def attributed_template(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The SRD database with the filter attributes and keyword texts a first search makes (~2 s
+    of CPU); never written (tests copy it)."""
+    return built_once(tmp_path_factory, "attributed", _make_attributes(srd_template))
+
+
+def private_copy(template: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "db" / "d5e.sqlite3"
+    path.parent.mkdir()
+    shutil.copy(template, path)
+    return path
+
+
 @pytest.fixture
 def db_path(srd_template: Path, tmp_path: Path) -> Path:
     """A private copy of a database holding both SRD packs."""
-    path = tmp_path / "db" / "d5e.sqlite3"
-    path.parent.mkdir()
-    shutil.copy(srd_template, path)
-    return path
+    return private_copy(srd_template, tmp_path)
 
 
 def make_app(db_path: Path, **settings: Any) -> App:

@@ -26,6 +26,7 @@ from d5e_daemon.protocol import (
     decode,
 )
 
+from .fixtures import private_copy
 from .packtools import write_pack
 
 NEW = (
@@ -33,6 +34,14 @@ NEW = (
     "alignment", "environment", "casts", "save", "attack", "castingTime", "range", "component",
     "duration", "inflicts", "grants",
 )  # fmt: skip
+
+
+@pytest.fixture
+def db_path(attributed_template: Path, tmp_path: Path) -> Path:
+    """The SRD with its filter attributes made once per run: these tests are about what the
+    filters find (each test's first search made them again, ~2 s of CPU a test); making them
+    is tested on the bare SRD (tests/test_search.py, tests/test_crash.py)."""
+    return private_copy(attributed_template, tmp_path)
 
 
 def slugs(app: App, **filters_: Any) -> set[str]:
