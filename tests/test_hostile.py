@@ -80,7 +80,10 @@ def test_metacharacters_and_sql_are_plain_text_in_every_method(app: App, text: s
     assert search(app, protocol.SearchParams(filters={"class": [text, "%"]})).hits == []
     for scope in ({"collections": [text]}, {"packs": [text]}, {"edition": text[:16]}):
         assert search(app, msgspec_params(protocol.SearchParams, query="fire", **scope)).hits == []
-    assert search_filters(app, protocol.SearchFiltersParams(collections=[text])).filters == []
+    with pytest.raises(NotFound) as unknown:  # no pack has such a collection: said so
+        search_filters(app, protocol.SearchFiltersParams(collections=[text]))
+    assert unknown.value.data == {"path": "$.collections[0]"}
+    assert repr(text) in unknown.value.message
     items = complete(app, protocol.CompleteParams(prefix=text, limit=50)).items
     assert len(items) < 50, "a wildcard matched everything"
     try:  # names are matched ignoring case and punctuation: "^fire*" is the Fire entry
