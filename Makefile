@@ -68,14 +68,15 @@ $(VSIX): $(VSCODE_BUILT) $(addprefix $(VSCODE)/,.vscodeignore README.md CHANGELO
 vscode-e2e:
 	$(VSCODE)/e2e/install.sh >/dev/null
 
-# The static checks run while the editors build (on a fresh checkout npm ci, tsc and esbuild take
-# most of a minute on one core, mypy without its cache ~20 s on the other); their output is shown
-# once both are done, and either failing fails `make test`.
-test: setup
-	@$(MAKE) --no-print-directory lint > $(VENV)/lint.log 2>&1 & lint=$$!; \
-	$(MAKE) --no-print-directory editors; editors=$$?; \
-	wait $$lint; linted=$$?; cat $(VENV)/lint.log; \
-	[ $$editors = 0 ] && [ $$linted = 0 ]
+# The editors build while the Python side is set up and checked (on a fresh checkout pip takes
+# over a minute on one core, npm ci, tsc and esbuild most of a minute on the other; mypy without
+# its cache ~20 s); the editors' output is shown once both are done, and either failing fails
+# `make test`.
+test:
+	@log=$$(mktemp); $(MAKE) --no-print-directory editors > $$log 2>&1 & editors=$$!; \
+	$(MAKE) --no-print-directory lint; linted=$$?; \
+	wait $$editors; built=$$?; cat $$log; rm -f $$log; \
+	[ $$built = 0 ] && [ $$linted = 0 ]
 	$(BIN)/python -m pytest -q -n logical --maxschedchunk 2
 
 # The tests run d5e's modules byte-compiled, as `pip install` leaves them: with
