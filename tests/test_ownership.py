@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from d5e_daemon import packs, queries, workspace
+from d5e_daemon import packfiles, packs, queries, workspace
 from d5e_daemon.app import App
 from d5e_daemon.cli import main as cli_main
 from d5e_daemon.client import Daemon, RpcError
@@ -434,9 +434,14 @@ def test_a_workspace_pack_is_read_again_only_when_its_files_changed(
         finally:
             app.close()
 
+    # A file written within RACY_NS of a read is read again (an edit during the read may share
+    # its time stamp): the writer here is done a moment before each start, as a user would be.
+    settle = packfiles.RACY_NS / 1e9 + 0.01
+    time.sleep(settle)
     assert (start(), len(read)) == ("brew 9", 1)
     assert (start(), len(read)) == ("brew 9", 1)  # as it was: not read again
     (brew / "spells" / "b.json").write_text(SPELL.replace('"level": 9', '"level": 8'))
+    time.sleep(settle)
     assert (start(), len(read)) == ("brew 8", 2)  # edited while no daemon watched
     assert (start(), len(read)) == ("brew 8", 2)
     upgraded = [packs.InstallResult("srd-2014", "upgraded", 1)]
