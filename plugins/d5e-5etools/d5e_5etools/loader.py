@@ -382,6 +382,21 @@ def type_problems(item: Item) -> list[PackProblem]:
     return found
 
 
+_TOP_COMMAS = re.compile(r",\s*(?![^()]*\))")
+
+
+def _legacy_forms(kind: str, raw: dict[str, Any]) -> None:
+    """Older files' forms 5etools still reads, in today's: a creature's `senses` and `languages`
+    written as one string (`"blindsight 60 ft., darkvision 120 ft."`; its renderer wraps them in
+    a list, "handle legacy format") become the list they stand for."""
+    if kind != "monster":
+        return
+    if isinstance(raw.get("senses"), str):
+        raw["senses"] = [s for s in _TOP_COMMAS.split(raw["senses"]) if s.strip()]
+    if isinstance(raw.get("languages"), str):
+        raw["languages"] = [raw["languages"]]
+
+
 _copy_kinds = {"magicvariant": ("magicvariant", "variant"), "variant": ("magicvariant", "variant")}
 
 
@@ -526,6 +541,7 @@ class Reader:
                     what = "an object" if not isinstance(raw, dict) else "an object with a `name`"
                     self.problems.append(item.problem(f"each `{kind}` entry must be {what}"))
                     continue
+                _legacy_forms(kind, raw)
                 self.problems += type_problems(item)
                 if kind in convert.FLUFF:
                     self.fluff[(convert.FLUFF[kind], *item.key[1:])] = item

@@ -1,0 +1,37 @@
+"""Shapes found in real homebrew files nobody here wrote (sixteenth session: TheGiddyLimit/
+homebrew's Gem Dragons of Faerûn, Warlock Invocations Reforged, the Tarocchi, Keys from the Golden
+Vault's Calling Cards, the Midgard Worldbook's languages, The Lost Lands' deities…), each in a
+small file of our own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fivetools_files import card, data, install, write
+
+from d5e_daemon.app import App
+
+S = "Realworld"
+
+
+def test_a_creatures_senses_and_languages_written_as_one_string(app: App, tmp_path: Path) -> None:
+    """Gem Dragons of Faerûn (an older file) writes `"senses": "blindsight 60 ft., darkvision
+    120 ft."` and `"languages": "Common, Draconic"`: the file was refused (`senses must be an
+    array, not a string`); 5etools' renderer reads a string as a list of one ("handle legacy
+    format")."""
+    doc = {
+        "monster": [
+            {"name": "Amethyst Wyrmling", "source": S, "size": "M", "type": "dragon",
+             "alignment": ["N"], "ac": [17], "hp": {"average": 75, "formula": "10d8 + 30"},
+             "speed": {"walk": 30}, "str": 17, "dex": 10, "con": 17, "int": 12, "wis": 11,
+             "cha": 15, "senses": "blindsight 10 ft., darkvision 60 ft. (blind beyond), "
+             "tremorsense 5 ft.", "passive": 10, "languages": "Common, Draconic, Terran",
+             "cr": "3"},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:monsters/amethyst-wyrmling")
+    assert "blindsight 10 ft., darkvision 60 ft. (blind beyond), tremorsense 5 ft." in text
+    assert "Common, Draconic, Terran" in text
+    senses = data(app, "realworld:monsters/amethyst-wyrmling")["senses"]
+    assert senses["darkvision"] == "60 ft. (blind beyond)" and senses["tremorsense"] == "5 ft."
