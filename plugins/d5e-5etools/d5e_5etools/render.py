@@ -97,6 +97,18 @@ def _race_name(value: Any) -> str:
     return f"{name} ({value['subrace']})" if value.get("subrace") else name
 
 
+def _prerequisite_spell(spell: Any) -> str:
+    """A spell a prerequisite names, as 5etools' `Parser.prereqSpellToFull` shows it:
+    `"Eldritch Blast#c"` → `{@spell Eldritch Blast} cantrip`, `"#x"` → hex or a curse, a
+    `{"entry": …, "choose": …}` object → its words."""
+    if isinstance(spell, dict):
+        return str(spell.get("entry") or spell.get("entrySummary") or "")
+    name, _, suffix = str(spell).partition("#")
+    if suffix == "x":
+        return "{@spell hex} spell or a warlock feature that curses"
+    return f"{{@spell {name}}}" + (" cantrip" if suffix == "c" else "") if name.strip() else ""
+
+
 def prerequisite(value: Any) -> str:
     """5etools `prerequisite` (a list of alternatives, each a set of conditions) as a line."""
     options = []
@@ -131,6 +143,8 @@ def prerequisite(value: Any) -> str:
                 parts.append(need if need.lower().startswith("pact") else f"Pact of the {need}")
             elif key == "patron" and isinstance(need, str):
                 parts.append(f"{need} patron")
+            elif key == "spell" and isinstance(need, list):
+                parts.append(_either([s for s in map(_prerequisite_spell, need) if s]))
             else:
                 parts.append(f"{label(key)} {describe(need)}".strip())
         options.append(", ".join(p for p in parts if p))

@@ -35,3 +35,30 @@ def test_a_creatures_senses_and_languages_written_as_one_string(app: App, tmp_pa
     assert "Common, Draconic, Terran" in text
     senses = data(app, "realworld:monsters/amethyst-wyrmling")["senses"]
     assert senses["darkvision"] == "60 ft. (blind beyond)" and senses["tremorsense"] == "5 ft."
+
+
+def test_a_prerequisite_spell_is_named_as_5etools_names_it(app: App, tmp_path: Path) -> None:
+    """Warlock Invocations Reforged requires cantrips (`"spell": ["Sword Burst|scag#c"]`): the
+    card read `Spell Sword Burst|scag#c`; 5etools' `Parser.prereqSpellToFull` shows the spell
+    (a link) and `cantrip` for `#c`, hex or a curse for `#x`, alternatives joined by `or`."""
+    doc = {
+        "optionalfeature": [
+            {"name": "Added Time", "source": S, "featureType": ["EI"], "entries": ["More."],
+             "prerequisite": [{"level": {"level": 5, "class": {"name": "Warlock"}},
+                               "spell": ["Spare the Dying#c"]}]},
+            {"name": "Blade Weaving", "source": S, "featureType": ["EI"], "entries": ["Cut."],
+             "prerequisite": [{"spell": ["Sword Burst|scag#c", "fireball|phb", "#x"]}]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    added = card(app, "realworld:optional-features/added-time")
+    assert (
+        "**Prerequisite:** Warlock level 5, "
+        "[Spare the Dying](d5e://srd-2014/spells/spare-the-dying.md) cantrip" in added
+    )
+    weaving = card(app, "realworld:optional-features/blade-weaving")
+    assert (
+        "**Prerequisite:** Sword Burst cantrip, [fireball](d5e://srd-2014/spells/fireball.md) or "
+        "hex spell or a warlock feature that curses" in weaving
+    )
+    assert "#c" not in weaving and "scag" not in weaving and "Spell " not in weaving
