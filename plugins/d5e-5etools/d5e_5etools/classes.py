@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .entries import ABILITY_NAMES
+from .entries import ABILITY_NAMES, cell
 
 _COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 _ARMOR = {"light": "light armor", "medium": "medium armor", "heavy": "heavy armor"}
@@ -174,7 +174,7 @@ def _cell(value: Any) -> str:
             sign = "+" if value["value"] >= 0 else ""
             return f"{sign}{value['value']}" + (" ft." if kind == "bonusSpeed" else "")
         return str(value.get("value", value.get("name", "")))
-    return str(value).replace("|", "\\|")
+    return cell(str(value))  # a tag's `|` (`{@filter 1st|spells|level=1}`) is the tag's
 
 
 def table(raw: dict[str, Any]) -> list[str]:

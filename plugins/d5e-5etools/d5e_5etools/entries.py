@@ -153,7 +153,7 @@ def _quote(lines: list[str]) -> str:
     return "\n".join("> " + line if line else ">" for line in text.split("\n"))
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
     if isinstance(value, dict) and value.get("type") == "cell":
         roll = value.get("roll")
         if isinstance(roll, dict):
@@ -163,7 +163,7 @@ def _cell(value: Any) -> str:
                 shown = str(roll.get("min", ""))
             else:
                 shown = f"{roll.get('min', '')}–{roll.get('max', '')}"
-            return shown if "entry" not in value else f"{shown} {_cell(value['entry'])}"
+            return shown if "entry" not in value else f"{shown} {cell(value['entry'])}"
         value = value.get("entry", value.get("entries", ""))
     if isinstance(value, dict) and value.get("type") == "list":
         # a list in a cell (KibblesTasty's summons: one creature a line): its items, one after
@@ -187,11 +187,11 @@ def table(entry: dict[str, Any]) -> list[str]:
         if isinstance(row, dict):
             row = row.get("row", [])
         if isinstance(row, list):
-            rows.append([_cell(c) for c in row])
+            rows.append([cell(c) for c in row])
     width = max([len(labels), *(len(r) for r in rows)])
     if not width:
         return []
-    labels = [_cell(label) for label in labels] + [""] * (width - len(labels))
+    labels = [cell(label) for label in labels] + [""] * (width - len(labels))
     lines = [
         "| " + " | ".join(labels) + " |",
         "|" + "---|" * width,

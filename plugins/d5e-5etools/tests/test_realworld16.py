@@ -62,3 +62,19 @@ def test_a_prerequisite_spell_is_named_as_5etools_names_it(app: App, tmp_path: P
         "hex spell or a warlock feature that curses" in weaving
     )
     assert "#c" not in weaving and "scag" not in weaving and "Spell " not in weaving
+
+
+def test_a_class_table_cell_holding_a_filter_tag(app: App, tmp_path: Path) -> None:
+    """The Tarocchi's table names each level's spells by a filter (`{@filter 1st|spells|
+    level=1|class=Tarocchi (ATT)}`): the cell read `1st\\`, the tag's `|` escaped as a table's
+    before the tag was read."""
+    doc = {
+        "class": [
+            {"name": "Dealer", "source": S, "hd": {"number": 1, "faces": 8},
+             "classTableGroups": [{"colLabels": ["Spell Level"], "rows": [
+                 ["{@filter 1st|spells|level=1|class=Dealer}"], ["a|b"]]}]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:classes/dealer")
+    assert "| 1 | +2 | — | 1st |" in text and "| 2 | +2 | — | a\\|b |" in text
