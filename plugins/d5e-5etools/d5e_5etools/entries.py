@@ -205,15 +205,23 @@ def table(entry: dict[str, Any]) -> list[str]:
 
 
 def _list(entry: dict[str, Any], depth: int) -> list[str]:
-    lines = []
+    """A list, its `name` above it (5etools' `rd__list-name`), numbered when its `style` says
+    `list-decimal` (a quiz's questions and answers)."""
+    lines: list[str] = []
+    numbered = "list-decimal" in str(entry.get("style") or "")
+    count = 0
     for item in entry.get("items") or []:
         parts = _entry(item, depth + 1)
         if not parts:
             continue
         first, *rest = parts
-        lines.append("- " + first.replace("\n", "\n  "))
-        lines += ["  " + p.replace("\n", "\n  ") for p in rest]
-    return ["\n".join(lines)] if lines else []
+        count += 1
+        mark = f"{count}. " if numbered else "- "
+        pad = " " * len(mark)
+        lines.append(mark + first.replace("\n", "\n" + pad))
+        lines += [pad + p.replace("\n", "\n" + pad) for p in rest]
+    name = _name(entry)
+    return ([f"**{name}**"] if name and lines else []) + (["\n".join(lines)] if lines else [])
 
 
 def _image(entry: dict[str, Any]) -> list[str]:

@@ -78,3 +78,20 @@ def test_a_class_table_cell_holding_a_filter_tag(app: App, tmp_path: Path) -> No
     install(app, write(tmp_path, S, doc))
     text = card(app, "realworld:classes/dealer")
     assert "| 1 | +2 | — | 1st |" in text and "| 2 | +2 | — | a\\|b |" in text
+
+
+def test_a_lists_name_and_numbering(app: App, tmp_path: Path) -> None:
+    """The Calling Cards' quiz is lists named by their questions (`"name": "Question 1: Where
+    can you usually be found?"`, `"style": "list-decimal"`): the questions were lost, the
+    answers bullets; 5etools shows the name above the list, numbered."""
+    doc = {
+        "deck": [{"name": "Quiz Deck", "source": S, "cards": [], "entries": [
+            {"type": "list", "style": "list-decimal", "name": "Question 1: Where are you?",
+             "items": ["On stage", "In the {@i library}"]},
+            {"type": "list", "items": ["plain"]},
+        ]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:decks/quiz-deck")
+    assert "**Question 1: Where are you?**\n\n1. On stage\n2. In the *library*" in text
+    assert "\n- plain" in text
