@@ -1186,8 +1186,8 @@ BOOKKEEPING = frozenset(
     {
         "name", "source", "page", "entries", "srd", "srd52", "basicRules", "basicRules2024",
         "otherSources", "additionalSources", "reprintedAs", "hasFluff", "hasFluffImages",
-        "fluff", "_copy", "alias", "hasToken", "tokenUrl", "tokenHref", "tokenCredit",
-        "tokenCustom", "isReprinted", "_versions",
+        "fluff", "_copy", "alias", "hasToken", "tokenUrl", "tokenURL", "tokenHref",
+        "tokenCredit", "tokenCustom", "isReprinted", "_versions",
         "soundClip", "altArt", "token", "foundryImg", "legacy", "freeRules2024", "_isCopy",
         "reprintAlias", "sword", "axe", "bow", "crossbow", "spear", "hammer", "mace",
         "dagger", "polearm", "net", "firearm", "age", "tier", "lootTables", "packContents",

@@ -39,7 +39,8 @@ HIDDEN = frozenset(
         "contents", "_versions", "reprintAlias", "freeRules2024", "legacy", "template",
         "ingredients", "instructions", "noteCook", "equipment", "intro", "outro", "yarn",
         "hook", "notions", "gauge", "stitches", "notes", "abbreviations", "soundClip",
-        "classTableGroups", "lineage", "sizeEntry",
+        "classTableGroups", "lineage", "sizeEntry", "tokenURL", "shortName", "header",
+        "fonts", "hasCardArt",
     }
 )  # fmt: skip
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -479,22 +480,6 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
         facts.append(("Hit die", f"d{raw['hd']['faces']}"))
     if raw.get("alignment"):
         facts.append(("Alignment", alignment_text(raw["alignment"])))
-    for key in ("subclassFeatures",) if collection == "classes" else _FEATURE_KEYS:
-        refs = [
-            f.get(key[:-1], "") if isinstance(f, dict) else f
-            for f in raw.get(key) or []
-            if isinstance(f, str) or (isinstance(f, dict) and key[:-1] in f)
-        ]
-        at = 3 if key == "classFeatures" else 5  # "Name|Class|Source|Level…", subclass: 5
-        parts = [str(r).split("|") for r in refs]
-        names = [
-            f"{p[0]} ({_ordinal(p[at].strip())})"
-            if len(p) > at and p[at].strip().isdigit()
-            else p[0]
-            for p in parts
-        ]
-        if names:
-            facts.append((label(key), ", ".join(names)))
     done = {"prerequisite", "size", "hd", "alignment", "classFeatures", "subclassFeatures",
             "additionalSpells", "startingEquipment"}  # fmt: skip
     if raw.get("classTableGroups"):  # the class table shows them (`classes.table`)
@@ -550,7 +535,6 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
 
 
 _SENSES = ("darkvision", "blindsight", "tremorsense", "truesight")
-_FEATURE_KEYS = ("classFeatures", "subclassFeatures")
 _CLASS_FACTS = {
     "startingProficiencies": classes.proficiencies,
     "multiclassing": classes.multiclassing,

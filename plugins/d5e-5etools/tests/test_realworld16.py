@@ -95,3 +95,38 @@ def test_a_lists_name_and_numbering(app: App, tmp_path: Path) -> None:
     text = card(app, "realworld:decks/quiz-deck")
     assert "**Question 1: Where are you?**\n\n1. On stage\n2. In the *library*" in text
     assert "\n- plain" in text
+
+
+def test_bookkeeping_fields_are_not_listed(app: App, tmp_path: Path) -> None:
+    """5etools' bookkeeping on the cards: a subclass feature's `header` (`Header: 1`), a
+    subclass's `shortName` and the list of its features it draws below, a language's `fonts`
+    (font files), a deck's `hasCardArt`, a creature's `tokenURL` (Gem Dragons' spelling)."""
+    uid = "Kitty Card|Dealer|Realworld|Spades|Realworld|3"
+    doc = {
+        "class": [{"name": "Dealer", "source": S, "hd": {"number": 1, "faces": 8},
+                   "classFeatures": []}],
+        "subclass": [{"name": "Spades", "shortName": "Spades", "source": S,
+                      "className": "Dealer", "classSource": S, "subclassFeatures": [uid]}],
+        "subclassFeature": [{"name": "Kitty Card", "source": S, "className": "Dealer",
+                             "classSource": S, "subclassShortName": "Spades",
+                             "subclassSource": S, "level": 3, "header": 1,
+                             "entries": ["Pass a card."]}],
+        "language": [{"name": "Pigpen", "source": S, "type": "secret",
+                      "fonts": ["https://example.com/Pigpen.otf"], "entries": ["A cipher."]}],
+        "deck": [{"name": "Calling Cards", "source": S, "cards": [], "hasCardArt": True,
+                  "entries": ["Which are you?"]}],
+        "monster": [{"name": "Gem Drake", "source": S, "size": ["M"], "type": "dragon",
+                     "ac": [15], "hp": {"average": 10, "formula": "3d8"}, "speed": {"walk": 30},
+                     "str": 10, "dex": 10, "con": 10, "int": 10, "wis": 10, "cha": 10,
+                     "cr": "1", "tokenURL": "https://example.com/drake.png"}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    feature = card(app, "realworld:features/dealer-spades-kitty-card-3")
+    assert "Pass a card." in feature and "Header" not in feature
+    spades = card(app, "realworld:subclasses/dealer-spades")
+    assert "Level 3: [Kitty Card]" in spades
+    assert "Short name" not in spades and "Subclass features" not in spades
+    pigpen = card(app, "realworld:languages/pigpen")
+    assert "A cipher." in pigpen and "Fonts" not in pigpen and ".otf" not in pigpen
+    assert "card art" not in card(app, "realworld:decks/calling-cards")
+    assert "Token" not in card(app, "realworld:monsters/gem-drake")
