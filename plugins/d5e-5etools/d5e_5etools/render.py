@@ -525,6 +525,8 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             value = f"{low}–{high}" if high is not None and low is not None else low or high
         if key == "spells" and isinstance(value, list):  # a spell list's: links to the spells
             value = [f"{{@spell {v}}}" if isinstance(v, str) else v for v in value]
+        if (collection, key) == ("decks", "cards") and isinstance(value, list):
+            value = [_card_link(v) for v in value]  # `Name|Deck|Source`, or `{"uid": …}`
         text = describe(value)
         if text:  # a class's `proficiency`: its saving throws, as its page says
             saves = (collection, key) == ("classes", "proficiency")
@@ -532,6 +534,13 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
     if raw.get("additionalSpells"):  # long: after the others
         facts.append(("Additional spells", additional_spells(raw["additionalSpells"], codes)))
     return [f"**{k}:** {v}" for k, v in facts if v]
+
+
+def _card_link(card: Any) -> Any:
+    """A deck's card (`"The Fates|Deck of Many Things|DMG"`, or `{"uid": …}` with
+    `replacement`) as a link to its card, as 5etools' deck page lists it."""
+    uid = card.get("uid") if isinstance(card, dict) else card
+    return f"{{@card {uid}}}" if isinstance(uid, str) and uid.strip() else card
 
 
 _SENSES = ("darkvision", "blindsight", "tremorsense", "truesight")

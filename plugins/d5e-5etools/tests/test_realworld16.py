@@ -80,23 +80,6 @@ def test_a_class_table_cell_holding_a_filter_tag(app: App, tmp_path: Path) -> No
     assert "| 1 | +2 | — | 1st |" in text and "| 2 | +2 | — | a\\|b |" in text
 
 
-def test_a_lists_name_and_numbering(app: App, tmp_path: Path) -> None:
-    """The Calling Cards' quiz is lists named by their questions (`"name": "Question 1: Where
-    can you usually be found?"`, `"style": "list-decimal"`): the questions were lost, the
-    answers bullets; 5etools shows the name above the list, numbered."""
-    doc = {
-        "deck": [{"name": "Quiz Deck", "source": S, "cards": [], "entries": [
-            {"type": "list", "style": "list-decimal", "name": "Question 1: Where are you?",
-             "items": ["On stage", "In the {@i library}"]},
-            {"type": "list", "items": ["plain"]},
-        ]}],
-    }  # fmt: skip
-    install(app, write(tmp_path, S, doc))
-    text = card(app, "realworld:decks/quiz-deck")
-    assert "**Question 1: Where are you?**\n\n1. On stage\n2. In the *library*" in text
-    assert "\n- plain" in text
-
-
 def test_bookkeeping_fields_are_not_listed(app: App, tmp_path: Path) -> None:
     """5etools' bookkeeping on the cards: a subclass feature's `header` (`Header: 1`), a
     subclass's `shortName` and the list of its features it draws below, a language's `fonts`
@@ -130,3 +113,40 @@ def test_bookkeeping_fields_are_not_listed(app: App, tmp_path: Path) -> None:
     assert "A cipher." in pigpen and "Fonts" not in pigpen and ".otf" not in pigpen
     assert "card art" not in card(app, "realworld:decks/calling-cards")
     assert "Token" not in card(app, "realworld:monsters/gem-drake")
+
+
+def test_a_decks_cards_are_links_to_them(app: App, tmp_path: Path) -> None:
+    """Keys from the Golden Vault's Calling Cards lists its cards as 5etools' uids (`"The
+    Decoy|Calling Cards|KftGV:CC"`; the 2024 Deck of Many More Things as `{"uid": …,
+    "replacement": true}`): the card read `Cards: The Decoy|Calling Cards|KftGV:CC`."""
+    doc = {
+        "deck": [{"name": "Calling Cards", "source": S,
+                  "cards": ["The Decoy|Calling Cards|Realworld",
+                            {"uid": "The Muscle|Calling Cards|Realworld", "replacement": True}],
+                  "entries": ["Which are you?"]}],
+        "card": [{"name": n, "source": S, "set": "Calling Cards", "entries": ["A role."]}
+                 for n in ("The Decoy", "The Muscle")],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:decks/calling-cards")
+    assert (
+        "**Cards:** [The Decoy](d5e://realworld/cards/calling-cards-the-decoy.md), "
+        "[The Muscle](d5e://realworld/cards/calling-cards-the-muscle.md)" in text
+    )
+
+
+def test_a_lists_name_and_numbering(app: App, tmp_path: Path) -> None:
+    """The Calling Cards' quiz is lists named by their questions (`"name": "Question 1: Where
+    can you usually be found?"`, `"style": "list-decimal"`): the questions were lost, the
+    answers bullets; 5etools shows the name above the list, numbered."""
+    doc = {
+        "deck": [{"name": "Quiz Deck", "source": S, "cards": [], "entries": [
+            {"type": "list", "style": "list-decimal", "name": "Question 1: Where are you?",
+             "items": ["On stage", "In the {@i library}"]},
+            {"type": "list", "items": ["plain"]},
+        ]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:decks/quiz-deck")
+    assert "**Question 1: Where are you?**\n\n1. On stage\n2. In the *library*" in text
+    assert "\n- plain" in text
