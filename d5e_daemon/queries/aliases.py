@@ -133,7 +133,7 @@ def set_declared(
         raise ValueError(f"not a declared field: {field}")
     path = f"$.{field}"
     current = {
-        f"{c}/{s}": json.loads(a) if a is not None else None
+        (c, s): json.loads(a) if a is not None else None
         for c, s, a in conn.execute(
             """
             SELECT collection, slug, data -> ?3 FROM entry
@@ -143,7 +143,8 @@ def set_declared(
             (pack_id, json.dumps(values), path),
         )
     }
-    changed = {ref: values.get(ref) for ref, had in current.items() if had != values.get(ref)}
+    wanted = {(c, s): values.get(f"{c}/{s}") for c, s in current}
+    changed = {ref: value for ref, value in wanted.items() if current[ref] != value}
     conn.executemany(
         """
         UPDATE entry SET
@@ -151,14 +152,14 @@ def set_declared(
                         ELSE json_set(data, ?4, json(?3)) END,
             content_hash = d5e_hash(CASE WHEN ?3 IS NULL THEN json_remove(data, ?4)
                                          ELSE json_set(data, ?4, json(?3)) END)
-        WHERE pack_id = ?1 AND collection || '/' || slug = ?2
+        WHERE pack_id = ?1 AND collection = ?2 AND slug = ?5
         """,
         (
-            (pack_id, ref, None if value is None else json.dumps(value), path)
-            for ref, value in changed.items()
+            (pack_id, collection, None if value is None else json.dumps(value), path, slug)
+            for (collection, slug), value in changed.items()
         ),
     )
-    return {(ref.split("/", 1)[0], ref.split("/", 1)[1]) for ref in changed}
+    return set(changed)
 
 
 @dataclass(frozen=True)
