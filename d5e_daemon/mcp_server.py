@@ -54,6 +54,11 @@ FOLLOW_SECONDS = 2.0
 """How often the server looks whether another process (the CLI, a `d5e serve`) changed packs."""
 INDEX_FALLBACK_S = 2.0
 """When background work starts for a client that never says `notifications/initialized`."""
+MODEL_WAIT_S = 10.0
+"""How long a search ranked by meaning waits for the embedding model still loading (it loads
+once the client says `initialized`, ~1.4 s on an idle machine) before it answers from
+keywords and says so: an assistant asks once and trusts the answer, so the session's first
+search is worth a second's wait; a load that hangs is not worth more."""
 
 P = TypeVar("P", bound=Params)
 R = TypeVar("R")
@@ -213,9 +218,15 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
-def _search_text(result: protocol.SearchResult, ranked: bool = True) -> str:
+NOT_INDEXED = "the meaning index is not ready yet"
+LOADING = "the search model is still loading; ask again in a moment"
+
+
+def _search_text(
+    result: protocol.SearchResult, ranked: bool = True, unready: str = NOT_INDEXED
+) -> str:
     """The hits; `ranked` when meaning was to rank them (a query, not in keyword mode), which
-    a note says it did not yet."""
+    a note says it did not yet, and why (`unready`)."""
     hints = "".join(f"\n({_sentence(hint)})" for hint in result.hints)
     if not result.hits:
         return "No entries found." + hints
@@ -226,7 +237,7 @@ def _search_text(result: protocol.SearchResult, ranked: bool = True) -> str:
         for i, hit in enumerate(result.hits, 1)
     ]
     if ranked and not result.semantic:
-        lines.append("\n(Ranked by keywords only: the meaning index is not ready yet.)")
+        lines.append(f"\n(Ranked by keywords only: {unready}.)")
     return "\n".join(lines) + hints
 
 
@@ -423,9 +434,9 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             "mode": mode,
         }
         ranked = bool(query.strip()) and mode != "keyword"  # a listing or keywords asked for
-        return await tools.call(
-            "search", search, protocol.SearchParams, args, partial(_search_text, ranked=ranked)
-        )
+        loaded = await start.model_ready() if ranked else True
+        text = partial(_search_text, ranked=ranked, unready=NOT_INDEXED if loaded else LOADING)
+        return await tools.call("search", search, protocol.SearchParams, args, text)
 
     @tool("filters", protocol.SearchFiltersResult, annotations=READ_ONLY)
     async def filters_tool(collections: Names | None = None) -> CallToolResult:
@@ -660,9 +671,15 @@ def _prompts(server: MCPServer[Any], app: App) -> None:
 
 
 class _Start:
-    """Background work (indexing, following other processes) starts once the client has said
-    `notifications/initialized`, as `d5e serve` starts it: the handshake is answered without
-    competing with it. A client that never says it gets the work after `INDEX_FALLBACK_S`."""
+    """Background work (indexing, following other processes, loading the embedding model)
+    starts once the client has said `notifications/initialized`, as `d5e serve` starts its
+    own: the handshake is answered without competing with it. A client that never says it gets
+    the work after `INDEX_FALLBACK_S`.
+
+    The model is loaded at once here, where `d5e serve` loads it at the first search that
+    needs it (its first requests are an editor's completions, which the load would slow): an
+    assistant's first request is often a search, which would otherwise be ranked by keywords
+    alone while the model loads (`model_ready`)."""
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -683,9 +700,24 @@ class _Start:
 
         self.indexer = BackgroundIndexer(self.app, None, asyncio.get_running_loop(), progress=False)
         self.indexer.schedule()
+        self.app.search.load_in_background()
         self.follow = asyncio.create_task(
             self.app.library.watch(lambda: self.running, FOLLOW_SECONDS)
         )
+
+    async def model_ready(self) -> bool:
+        """Whether a search can rank by meaning as far as the model goes: with the vectors
+        ready and the model still loading, wait for it (up to `MODEL_WAIT_S`), off the event
+        loop; False when it is not loaded by then. (Vectors not ready: the search says so.)"""
+        index = self.app.search
+        if index.embedder.loaded or not index.vectors_ready():
+            return True
+        if not self.running:
+            return False
+        # a search before the background work began: a client of the protocol's 2026-07-28
+        # version says no `initialized`, its first request is the sign the handshake is over
+        self.begin()
+        return await asyncio.to_thread(index.wait_for_model, MODEL_WAIT_S)
 
     def end(self) -> None:
         self.running = False
@@ -693,6 +725,8 @@ class _Start:
             self.follow.cancel()
         if self.indexer is not None:
             self.indexer.stop()
+        else:  # a model load a search began: waited for, as the indexer's stop waits
+            self.app.search.stop()
 
 
 def _lifespan(start: _Start) -> Callable[[MCPServer[Any]], Any]:

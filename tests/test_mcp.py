@@ -10,19 +10,23 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp import ClientSession, StdioServerParameters
+from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
 
 from d5e_daemon import mcp_server, protocol
+from d5e_daemon.search.embed import FakeEmbedder
 
 from .conftest import start_client
+from .fixtures import make_app, private_copy
 from .packtools import write_pack
 
 pytestmark = pytest.mark.slow
@@ -369,20 +373,25 @@ async def test_a_pack_installed_by_the_cli_is_seen_by_a_running_server(
         assert brew["enabled"]
 
 
+HANDSHAKE = [
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "test", "version": "0"},
+        },
+    },
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+]
+
+
 def test_stdout_carries_only_protocol_messages(db_path: Path) -> None:
     """Newline-delimited JSON on stdout, nothing else (logs go to stderr)."""
     messages = [
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "test", "version": "0"},
-            },
-        },
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        *HANDSHAKE,
         {
             "jsonrpc": "2.0",
             "id": 2,
@@ -488,3 +497,120 @@ def test_resolved_tags_are_listed_once_each() -> None:
         " CR 1/4 Small humanoid\n\n"
         "Unresolved:\n- `{@spell firebal}` (×3) (lines 1, 3): unknown"
     )
+
+
+SPELLS = {
+    "spells/gills-for-all.json": '{"name": "Gills for All", "level": 3, "school": "transmutation",'
+    ' "desc": ["Up to ten willing creatures can breathe underwater for 24 hours."]}',
+    "spells/ember-burst.json": '{"name": "Ember Burst", "level": 2, "school": "evocation",'
+    ' "desc": ["A bright streak flashes to a point you choose and blossoms into flame."]}',
+    "spells/stone-tongue.json": '{"name": "Stone Tongue", "level": 1, "school": "divination",'
+    ' "desc": ["You can speak with rocks and pebbles for 10 minutes."]}',
+}
+
+
+def _real_model_db(db_path: Path, tmp_path: Path) -> dict[str, str]:
+    """The database of a user with a small pack alone on (the SRD packs off: indexing them with
+    the real model takes minutes), its vectors made by the real model; the environment in
+    which `d5e` uses that model."""
+    env = {"D5E_EMBEDDER": "", "HF_HUB_OFFLINE": "1"}
+    pack = write_pack(tmp_path / "brew", SPELLS)
+    for command in (
+        ["packs", "install", str(pack)],
+        ["packs", "disable", "srd-2014"],
+        ["packs", "disable", "srd-2024"],
+        ["index"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "d5e_daemon", *command],
+            env={**os.environ, **_env(db_path, env)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    return env
+
+
+async def test_the_first_search_of_a_session_is_ranked_by_meaning(
+    attributed_template: Path, tmp_path: Path
+) -> None:
+    """The model is loaded once the client says `initialized`, and the first search waits for
+    it: its words are in no entry (keywords find nothing), the answer is found by meaning. It
+    answered from keywords alone: the model began loading at that search."""
+    db_path = private_copy(attributed_template, tmp_path)
+    env = _real_model_db(db_path, tmp_path)
+    query = "let sailors respire beneath the waves"
+    async with mcp_session(db_path, env=env) as session:
+        first = await session.call_tool("search", {"query": query})
+        keywords = await call(session, "search", query=query, mode="keyword")
+    assert keywords["hits"] == []
+    found = first.structured_content
+    assert found is not None and found["semantic"] is True, first.content
+    assert found["hits"][0]["ref"] == "spells/gills-for-all"
+    text = first.content[0].text  # type: ignore[union-attr]
+    assert "Gills for All" in text and "keywords only" not in text
+    # a client that leaves right after the handshake, the model still loading: a clean exit
+    server = subprocess.Popen(
+        [sys.executable, "-m", "d5e_daemon", "mcp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **_env(db_path, env)},
+    )
+    assert server.stdin is not None and server.stdout is not None
+    server.stdin.write(json.dumps(HANDSHAKE[0]) + "\n")
+    server.stdin.flush()
+    assert json.loads(server.stdout.readline())["id"] == 1
+    server.stdin.write(json.dumps(HANDSHAKE[1]) + "\n")
+    server.stdin.flush()
+    _, stderr = server.communicate(timeout=60)  # closes stdin at once: the server ends
+    assert server.returncode == 0, stderr
+    assert "terminate called" not in stderr
+
+
+class SlowModel(FakeEmbedder):
+    """The fake model, whose load takes a while (the real one's takes ~1.4 s)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done = threading.Event()
+
+    @property
+    def loaded(self) -> bool:
+        return self.done.is_set()
+
+    def load(self) -> None:
+        time.sleep(1.0)
+        self.done.set()
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_a_search_while_the_model_loads_says_it_ranked_by_keywords(
+    attributed_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """A load slower than the search's wait (`MODEL_WAIT_S`): the answer from keywords says
+    why, and the next search, the model loaded, is ranked by meaning. The same for a client
+    of the protocol's 2026-07-28 version ("auto"), which says no `initialized`: the search
+    starts the load."""
+    app = make_app(private_copy(attributed_template, tmp_path))
+    try:
+        assert app.search.build().ready  # the fake model's vectors
+        model = SlowModel()
+        app.search.embedder = model
+        monkeypatch.setattr(mcp_server, "MODEL_WAIT_S", 0.05)
+        async with Client(mcp_server.create_server(app), mode=mode) as client:
+            first = await client.call_tool("search", {"query": "fireball"})
+            assert first.structured_content is not None
+            assert first.structured_content["semantic"] is False
+            assert "Ranked by keywords only: the search model is still loading" in (
+                first.content[0].text  # type: ignore[union-attr]
+            )
+            await asyncio.to_thread(model.done.wait, 10)
+            later = await client.call_tool("search", {"query": "fireball"})
+            assert later.structured_content is not None
+            assert later.structured_content["semantic"] is True
+            assert "keywords only" not in later.content[0].text  # type: ignore[union-attr]
+    finally:
+        app.close()

@@ -286,6 +286,14 @@ class SearchIndex:
             )
             self._loader.start()
 
+    def wait_for_model(self, timeout: float) -> bool:
+        """Wait up to `timeout` for the model being loaded in the background (by
+        `load_in_background`); whether it is loaded."""
+        loader = self._loader
+        if loader is not None and loader is not threading.current_thread():
+            loader.join(timeout)
+        return self.embedder.loaded
+
     def _load_quietly(self) -> None:
         try:
             self.embedder.load()
