@@ -82,6 +82,8 @@ class Session:
         self.options: dict[str, Any] | None = None
         """The editor's settings (`initializationOptions`, then `didChangeConfiguration`)."""
         self.root: Path | None = None
+        self.config_text: bytes | None = None
+        """The workspace's d5e.toml as last applied (None: none, or unreadable)."""
         self.app: App | None = None
         self.resolver: Resolver | None = None
         self.progress = False
@@ -127,6 +129,7 @@ class Session:
             raise AlreadyInitialized("d5e is already initialized (once per session)")
         self.options = options if isinstance(options, dict) else None
         self.root = root
+        self.config_text = workspace.config_text(root)
         app = App(self.settings())
         try:
             # Filter attributes and keyword texts of new or changed entries (a second for the
@@ -262,7 +265,12 @@ class Session:
         if any("." in found for found in changes.values()):
             paths.append(self.root or Path("."))  # a folder: walk again
         if self.loop is not None and not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(self.campaign_changed, paths)
+            self.loop.call_soon_threadsafe(self.campaign_seen, paths)
+
+    def campaign_seen(self, paths: list[Path]) -> None:
+        """The campaign watcher saw files change: d5e.toml (settings), campaign files."""
+        self.config_changed(paths)
+        self.campaign_changed(paths)
 
     def campaign_changed(self, paths: list[Path]) -> None:
         campaign = self.app.campaign if self.app is not None else None
@@ -272,14 +280,25 @@ class Session:
     def files_changed(self, paths: list[Path]) -> None:
         """The client saw files change: d5e.toml (settings), pack files, campaign files."""
         app = self.require_app()
-        if self.root is not None and self.root / workspace.CONFIG in paths:
-            self.spawn(self.reconfigure())
+        self.config_changed(paths)
         changes = app.library.packs_holding(paths)
         if changes:
             self.spawn(self.reload(changes))
         self.campaign_changed(paths)
 
     # -- settings -----------------------------------------------------------------------------
+
+    def config_changed(self, paths: list[Path]) -> None:
+        """If the workspace's d5e.toml is among `paths`, apply it: the editor said so
+        (`didChangeWatchedFiles`) or the campaign watcher saw it (Neovim on Linux watches no
+        files for its language servers). Whichever comes first applies it; the same text is
+        not applied twice."""
+        if self.root is None or not any(workspace.is_config(self.root, p) for p in paths):
+            return
+        text = workspace.config_text(self.root)
+        if text != self.config_text:
+            self.config_text = text
+            self.spawn(self.reconfigure())
 
     def configuration_changed(self, settings: Any) -> None:
         """The editor's settings changed (`workspace/didChangeConfiguration`)."""

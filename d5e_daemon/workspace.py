@@ -71,6 +71,19 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
+def config_text(root: Path | None) -> bytes | None:
+    """The bytes of the `d5e.toml` at `root` (None: there is none, or it cannot be read)."""
+    try:
+        return (root / CONFIG).read_bytes() if root is not None else None
+    except OSError:
+        return None
+
+
+def is_config(root: Path, path: Path) -> bool:
+    """Whether `path` is the `d5e.toml` of the workspace at `root` (links resolved)."""
+    return path.name == CONFIG and path.parent.resolve() == root.resolve()
+
+
 def profile_name(root: Path) -> str:
     """The folder's own profile: its name (at most 57 characters) and a hash of its path."""
     digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:6]

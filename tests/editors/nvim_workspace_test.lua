@@ -1,6 +1,8 @@
 -- Headless Neovim with the plugin's default settings in a campaign whose d5e.toml asks for the
 -- 2024 SRD: the daemon must settle on 2024 (settings the user left unset are not sent, since
--- what the editor sends wins over d5e.toml).
+-- what the editor sends wins over d5e.toml). Then d5e.toml is edited while Neovim runs
+-- (Neovim on Linux watches no files for its language servers: the daemon's own watcher must see
+-- it): the edition follows, and a broken d5e.toml is shown while the daemon goes on answering.
 -- Run by tests/test_editors.py; env as nvim_test.lua. Any failure or a stall exits non-zero.
 local watchdog = vim.uv.new_timer()
 watchdog:start(60000, 0, function()
@@ -11,7 +13,19 @@ end)
 local folder = os.getenv("D5E_TEST_DIR") .. "/campaign-2024"
 vim.fn.mkdir(folder, "p")
 vim.fn.writefile({ 'edition = "2024"' }, folder .. "/d5e.toml")
-vim.fn.writefile({ "# Notes", "" }, folder .. "/notes.md")
+vim.fn.writefile({ "# Notes", "An {@feat alert} guard.", "" }, folder .. "/notes.md")
+
+-- What the user is shown (window/showMessage, as Neovim shows it).
+local messages = {}
+local show_message = vim.lsp.handlers["window/showMessage"]
+vim.lsp.handlers["window/showMessage"] = function(err, result, ctx, config)
+  table.insert(messages, result.message)
+  return show_message(err, result, ctx, config)
+end
+local function fail(message)
+  io.stderr:write("FAIL: " .. message .. "\n" .. table.concat(messages, "\n") .. "\n")
+  os.exit(1)
+end
 
 vim.opt.runtimepath:prepend(os.getenv("D5E_PLUGIN"))
 require("d5e").setup({ cmd = vim.json.decode(os.getenv("D5E_TEST_CMD")) })
@@ -32,6 +46,43 @@ local response = client:request_sync("d5e/status", vim.empty_dict(), 30000, buf)
 if not response or response.err or response.result.edition ~= "2024" then
   io.stderr:write("FAIL: d5e/status: " .. vim.inspect(response) .. "\n")
   os.exit(1)
+end
+
+-- {@feat alert} is srd-2024's: no diagnostic. d5e.toml turned to 2014: the writer is told.
+local function diagnostics()
+  local found = {}
+  for _, d in ipairs(vim.diagnostic.get(buf)) do
+    table.insert(found, d.message)
+  end
+  return found
+end
+vim.wait(1000)
+if #diagnostics() ~= 0 then
+  fail("diagnostics in 2024: " .. vim.inspect(diagnostics()))
+end
+vim.fn.writefile({ 'edition = "2014"' }, folder .. "/d5e.toml")
+local told = "feat 'alert' is only in srd-2024, not enabled in this profile"
+if not vim.wait(20000, function()
+  return #diagnostics() == 1 and diagnostics()[1]:find(told, 1, true) ~= nil
+end, 20) then
+  fail("d5e.toml turned to 2014, diagnostics: " .. vim.inspect(diagnostics()))
+end
+
+-- A broken d5e.toml: a warning naming its file and line; the daemon still answers.
+vim.fn.writefile({ 'edition = "2024"', "party = [4, 4" }, folder .. "/d5e.toml")
+local broken = "d5e: settings not applied: " .. folder .. "/d5e.toml"
+if not vim.wait(20000, function()
+  for _, message in ipairs(messages) do
+    if vim.startswith(message, broken) then
+      return true
+    end
+  end
+end, 20) then
+  fail("no warning for the broken d5e.toml")
+end
+response = client:request_sync("d5e/status", vim.empty_dict(), 30000, buf)
+if not response or response.err or response.result.edition ~= "2014" then
+  fail("d5e/status after the broken d5e.toml: " .. vim.inspect(response))
 end
 print("nvim workspace ok")
 os.exit(0)
