@@ -638,7 +638,8 @@ def _ordinal(level: str) -> str:
 
 def markdown(entry: Entry) -> str:
     raw = entry.data[RAW]
-    parts = [f"## {entry.name}", f"*{_subtitle(entry, raw).capitalize()}*"]
+    subtitle = _subtitle(entry, raw)  # its first letter up, a name's own capitals kept
+    parts = [f"## {entry.name}", f"*{subtitle[:1].upper()}{subtitle[1:]}*"]
     facts = _facts(raw, entry.collection, entry.data.get("5etools_codes"))
     if facts:
         parts.append("  \n".join(facts))

@@ -150,3 +150,16 @@ def test_a_lists_name_and_numbering(app: App, tmp_path: Path) -> None:
     text = card(app, "realworld:decks/quiz-deck")
     assert "**Question 1: Where are you?**\n\n1. On stage\n2. In the *library*" in text
     assert "\n- plain" in text
+
+
+def test_a_cards_subtitle_keeps_the_names_capitals(app: App, tmp_path: Path) -> None:
+    """A subclass of the Blood Hunter read `*Blood hunter subclass*`, a Thri-Kreen subrace
+    `*Thri-kreen subrace*`: the subtitle's first letter is raised, the name kept."""
+    doc = {
+        "class": [{"name": "Blood Hunter", "source": S, "hd": {"number": 1, "faces": 10}}],
+        "subclass": [{"name": "Order of the Lycan", "shortName": "Lycan", "source": S,
+                      "className": "Blood Hunter", "classSource": S, "entries": ["Howl."]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:subclasses/blood-hunter-order-of-the-lycan")
+    assert "*Blood Hunter subclass*" in text
