@@ -246,15 +246,22 @@ class Item:
     index: int
     written: str = ""
     """The key it was written under, when 5etools reads it as another (`KIND_ALIASES`)."""
+    inside: JsonPath = ()
+    """Where in that object it was written: a race's `subraces[1]` (5etools' older form)."""
+
+    @property
+    def at(self) -> JsonPath:
+        """Its JSON path from the file's root: `("race", 3, "subraces", 1)`."""
+        return (self.written or self.kind, self.index, *self.inside)
 
     def where(self, path: JsonPath = ()) -> tuple[int, int]:
-        return self.file.locate(self.written or self.kind, self.index, path)
+        return self.file.locate(self.written or self.kind, self.index, (*self.inside, *path))
 
     def problem(self, message: str, path: JsonPath = (), severity: str = "error") -> PackProblem:
         """A problem at `path` inside this object; its field is the JSON path from the file's
         root (`monster[3].action[0].name`), so that a bad entry of a long file is found."""
         line, column = self.where(path)
-        shown = json_path((self.written or self.kind, self.index, *path))
+        shown = json_path((*self.at, *path))
         return PackProblem(
             file=self.file.path,
             line=line,
@@ -380,6 +387,24 @@ def type_problems(item: Item) -> list[PackProblem]:
             )
             found.append(item.problem(f"`{key}` must be {wanted}, not {got}", (key,)))
     return found
+
+
+def _embedded_subraces(race: dict[str, Any]) -> list[Any]:
+    """A race's `subraces` written inside it (5etools' older form, read by its
+    `Renderer.race.mergeSubraces` as subraces of their own): taken out of the race, each with
+    the race it belongs to (and the race's source unless it has its own)."""
+    subraces = race.pop("subraces", None)
+    if not isinstance(subraces, list):
+        if subraces is not None:
+            race["subraces"] = subraces  # not 5etools' form: left for the card to show
+        return []
+    owner = {"raceName": race.get("name"), "raceSource": race.get("source")}
+    return [
+        {**owner, **sub, "source": sub.get("source") or race.get("source")}
+        if isinstance(sub, dict)
+        else sub
+        for sub in subraces
+    ]
 
 
 _TOP_COMMAS = re.compile(r",\s*(?![^()]*\))")
@@ -524,33 +549,40 @@ class Reader:
                     self.unmapped[written] = (count + (before[0] if before else 0), *first)
                 continue
             for i, raw in enumerate(values):
-                item = Item(kind, raw, f, i, written if written != kind else "")
-                if kind == "itemTypeAdditionalEntries":
-                    self._type_entries(item)
-                    continue
-                if isinstance(raw, dict) and not isinstance(raw.get("name", raw.get("id")), str):
-                    named = _implicit_name(kind, raw)
-                    if named is not None:
-                        item.raw = raw = named
-                if kind == "subrace" and isinstance(raw, dict) and "name" not in raw:
-                    # a race's "base" subrace: merged into the race, as 5etools does
-                    race = (_low(raw.get("raceName")), _low(raw.get("raceSource")))
-                    self.base_subraces.setdefault(race, item)
-                    continue
-                if not isinstance(raw, dict) or not isinstance(raw.get("name", raw.get("id")), str):
-                    what = "an object" if not isinstance(raw, dict) else "an object with a `name`"
-                    self.problems.append(item.problem(f"each `{kind}` entry must be {what}"))
-                    continue
-                _legacy_forms(kind, raw)
-                self.problems += type_problems(item)
-                if kind in convert.FLUFF:
-                    self.fluff[(convert.FLUFF[kind], *item.key[1:])] = item
-                elif kind in convert.DOCUMENTS:
-                    self.documents.append(item)
-                elif kind == "itemEntry":
-                    self.item_entries.setdefault(item.key[1:], raw)
-                else:
-                    self._add(item)
+                self._read(Item(kind, raw, f, i, written if written != kind else ""))
+                if kind == "race" and isinstance(raw, dict):
+                    for j, sub in enumerate(_embedded_subraces(raw)):
+                        self._read(Item("subrace", sub, f, i, written, ("subraces", j)))
+
+    def _read(self, item: Item) -> None:
+        """One object of the files: checked, then kept where it belongs."""
+        kind, raw = item.kind, item.raw
+        if kind == "itemTypeAdditionalEntries":
+            self._type_entries(item)
+            return
+        if isinstance(raw, dict) and not isinstance(raw.get("name", raw.get("id")), str):
+            named = _implicit_name(kind, raw)
+            if named is not None:
+                item.raw = raw = named
+        if kind == "subrace" and isinstance(raw, dict) and "name" not in raw:
+            # a race's "base" subrace: merged into the race, as 5etools does
+            race = (_low(raw.get("raceName")), _low(raw.get("raceSource")))
+            self.base_subraces.setdefault(race, item)
+            return
+        if not isinstance(raw, dict) or not isinstance(raw.get("name", raw.get("id")), str):
+            what = "an object" if not isinstance(raw, dict) else "an object with a `name`"
+            self.problems.append(item.problem(f"each `{kind}` entry must be {what}"))
+            return
+        _legacy_forms(kind, raw)
+        self.problems += type_problems(item)
+        if kind in convert.FLUFF:
+            self.fluff[(convert.FLUFF[kind], *item.key[1:])] = item
+        elif kind in convert.DOCUMENTS:
+            self.documents.append(item)
+        elif kind == "itemEntry":
+            self.item_entries.setdefault(item.key[1:], raw)
+        else:
+            self._add(item)
 
     def _type_entries(self, item: Item) -> None:
         """Entries every item of a type shows after its own (5etools'
@@ -574,7 +606,7 @@ class Reader:
             # 5etools' site lists both (its links reach the first): both are installed, this
             # one under a slug of its own (`_unique_slugs`), and the author is told
             line, _ = first.where()
-            first_path = json_path((first.written or first.kind, first.index))
+            first_path = json_path(first.at)
             self.problems.append(
                 item.problem(
                     f"duplicate {item.kind} {item.raw.get('name')!r} of source "
@@ -1507,7 +1539,7 @@ def _load(path: Path) -> list[LoadedPack]:
             # a base that is nowhere is told where the copy names it, as the file names it
             data_at = _mod_positions(item)
             copied_at = data_at.get("_copy.name") or data_at.get("_copy") or item.where()
-            copy_path = json_path((item.written or item.kind, item.index, "_copy"))
+            copy_path = json_path((*item.at, "_copy"))
             copied = raw["_copy"]
             what = (
                 f"{copied.get('name', copied.get('abbreviation'))!r} of source "
@@ -1519,7 +1551,7 @@ def _load(path: Path) -> list[LoadedPack]:
                 convert.RAW: raw,
                 "5etools_type": item.kind,
                 "5etools_at": data_at,
-                "5etools_path": json_path((item.written or item.kind, item.index)),
+                "5etools_path": json_path(item.at),
                 "5etools_templates": {str(i): t for i, t in found.items()},
             }
             collection = (

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fivetools_files import card, data, install, write
 
 from d5e_daemon.app import App
+from d5e_daemon.errors import PackError
 
 S = "Realworld"
 
@@ -150,6 +152,42 @@ def test_a_lists_name_and_numbering(app: App, tmp_path: Path) -> None:
     text = card(app, "realworld:decks/quiz-deck")
     assert "**Question 1: Where are you?**\n\n1. On stage\n2. In the *library*" in text
     assert "\n- plain" in text
+
+
+def test_subraces_written_inside_their_race(app: App, tmp_path: Path) -> None:
+    """Middle Finger of Vecna's Thri-Kreen (an older file) writes its subraces inside the race
+    (`"subraces": [{"name": "Hunter", "ability": […], "entries": […]}]`): they were one
+    `Subraces` section run into the race's card (`***Hunter.*** ***Chitinous Carapace.***`),
+    their ability increases lost; 5etools' `Renderer.race.mergeSubraces` reads them as
+    subraces of their own."""
+    doc = {
+        "race": [
+            {"name": "Thri-Kreen", "source": S, "size": "M", "speed": {"walk": 30},
+             "ability": [{"dex": 1}], "entries": ["Four arms."],
+             "subraces": [
+                 {"name": "Hunter", "entries": ["A thick carapace."],
+                  "ability": [{"choose": {"from": ["str", "con"], "count": 1, "amount": 1}}]},
+                 {"name": "Psion", "entries": ["Innate psionics."]},
+                 {"entries": ["Every thri-kreen is sleepless."]},
+                 "not an object",
+             ]},
+        ]
+    }  # fmt: skip
+    path = write(tmp_path, S, doc)
+    with pytest.raises(PackError) as refused:  # a subrace that is no object: located
+        install(app, path)
+    text = path.read_text("utf-8")
+    line = text[: text.index('"not an object"')].count("\n") + 1
+    assert f":{line}:" in str(refused.value) and "race[0].subraces[3]" in str(refused.value)
+    doc["race"][0]["subraces"].pop()
+    install(app, write(tmp_path, S, doc))
+    race = card(app, "realworld:races/thri-kreen")
+    assert "Four arms." in race and "Every thri-kreen is sleepless." in race
+    assert "Subraces" not in race and "A thick carapace." not in race
+    hunter = card(app, "realworld:subraces/hunter-thri-kreen")
+    assert "*Thri-Kreen subrace*" in hunter
+    assert "+1 to Strength or Constitution" in hunter and "A thick carapace." in hunter
+    assert "Innate psionics." in card(app, "realworld:subraces/psion-thri-kreen")
 
 
 def test_a_cards_subtitle_keeps_the_names_capitals(app: App, tmp_path: Path) -> None:
