@@ -1019,12 +1019,17 @@ VEHICLE_TYPES = {
     "IWM:A": "Infernal War Machine Upgrade, Armor", "IWM:G": "Infernal War Machine Upgrade, Gadget",
 }  # fmt: skip
 OBJECT_TYPES = {"SW": "Siege Weapon", "GEN": "Generic"}
+RULE_TYPES = {  # 5etools' `Parser.RULE_TYPE_TO_FULL`
+    "C": "Core", "O": "Optional", "P": "Prerelease", "V": "Variant", "VO": "Variant Optional",
+    "VV": "Variant Variant", "U": "Unknown",
+}  # fmt: skip
 _OFFICIAL_CODES = {
     ("traps", "trapHazType"): TRAP_HAZARD_TYPES,
     ("hazards", "trapHazType"): TRAP_HAZARD_TYPES,
     ("vehicles", "vehicleType"): VEHICLE_TYPES,
     ("vehicle-upgrades", "upgradeType"): VEHICLE_TYPES,
     ("objects", "objectType"): OBJECT_TYPES,
+    ("variant-rules", "ruleType"): RULE_TYPES,
     ("optional-features", "featureType"): OPTIONAL_FEATURE_TYPES,
     ("feats", "category"): FEAT_CATEGORIES,
     ("psionics", "type"): PSIONIC_TYPES,

@@ -556,7 +556,7 @@ _CODED = {
     ("optional-features", "featureType"), ("feats", "category"), ("psionics", "type"),
     ("traps", "trapHazType"), ("hazards", "trapHazType"), ("vehicles", "vehicleType"),
     ("vehicle-upgrades", "upgradeType"), ("objects", "objectType"),
-    ("character-options", "optionType"), ("recipes", "diet"),
+    ("character-options", "optionType"), ("recipes", "diet"), ("variant-rules", "ruleType"),
 }  # fmt: skip
 # figures a named block of a vehicle or object carries besides its text (a weapon's AC, HP…)
 _BLOCK_FIGURES = (("count", "×"), ("ac", "AC"), ("hp", "HP"), ("dt", "damage threshold"),

@@ -201,3 +201,17 @@ def test_a_cards_subtitle_keeps_the_names_capitals(app: App, tmp_path: Path) -> 
     install(app, write(tmp_path, S, doc))
     text = card(app, "realworld:subclasses/blood-hunter-order-of-the-lycan")
     assert "*Blood Hunter subclass*" in text
+
+
+def test_a_variant_rules_type_is_named(app: App, tmp_path: Path) -> None:
+    """Matthew Mercer's Corruption Rules is an optional rule (`"ruleType": "O"`): the card read
+    `Rule type: O`; 5etools names it (`Parser.RULE_TYPE_TO_FULL`)."""
+    doc = {
+        "variantrule": [
+            {"name": "Corruption", "source": S, "ruleType": "O", "entries": ["Taint."]},
+            {"name": "Odd Rule", "source": S, "ruleType": "ZZ", "entries": ["Its own code."]},
+        ]
+    }
+    install(app, write(tmp_path, S, doc))
+    assert "**Rule type:** Optional" in card(app, "realworld:variant-rules/corruption")
+    assert "**Rule type:** ZZ" in card(app, "realworld:variant-rules/odd-rule")
