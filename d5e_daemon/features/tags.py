@@ -827,6 +827,10 @@ def card_links(app: App) -> Link:
         tag = Tag(line=0, start=0, end=end, tag=kind, name=name, name_start=0, name_end=end,
                   pack=source, qualifiers=quals)  # fmt: skip
         row = resolver.resolve(tag, suggest=False).row
+        if row is None and kind == "class" and quals.subclass:
+            # a subclass part naming none (`{@class cleric|phb|Life|Life Domain}`, the SRD's is
+            # "Life"): 5etools' link opens the class's page all the same
+            row = resolver.resolve(replace(tag, qualifiers=Qualifiers()), suggest=False).row
         return f"d5e://{row.pack}/{row.collection}/{row.slug}.md" if row else None
 
     return link

@@ -215,3 +215,26 @@ def test_a_variant_rules_type_is_named(app: App, tmp_path: Path) -> None:
     install(app, write(tmp_path, S, doc))
     assert "**Rule type:** Optional" in card(app, "realworld:variant-rules/corruption")
     assert "**Rule type:** ZZ" in card(app, "realworld:variant-rules/odd-rule")
+
+
+def test_a_class_tag_whose_subclass_part_names_none_links_the_class(
+    app: App, tmp_path: Path
+) -> None:
+    """The Lost Lands' deities name their domains `{@class cleric|phb|Life|Life Domain}` (the
+    SRD calls the subclass "Life"): the card showed `Life` and no link; 5etools' link opens the
+    class's page whatever its subclass part says. A document's tag is still told (`d5e check`
+    warns of the subclass)."""
+    doc = {
+        "deity": [
+            {"name": "Archeillus", "source": S, "pantheon": "Lostlands",
+             "customProperties": {"Domains": "{@class cleric|phb|Life|Life Domain}, "
+                                  "{@class cleric|phb|the Life domain|Life}"},
+             "entries": ["A god of rightful rule."]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:deities/archeillus")
+    assert (
+        "**Domains:** [Life](d5e://srd-2014/classes/cleric.md), "
+        "[the Life domain](d5e://srd-2014/subclasses/life.md)" in text
+    )
