@@ -128,7 +128,9 @@ class Session:
         if self.app is not None:  # a second App would leak the first's threads and database
             raise AlreadyInitialized("d5e is already initialized (once per session)")
         self.options = options if isinstance(options, dict) else None
-        self.root = root
+        # A folder inside a campaign (its chapters/, opened alone) is the campaign's, as on the
+        # command line: its d5e.toml is the nearest one upwards.
+        self.root = root and (workspace.find_root(root) or root)
         self.config_text = workspace.config_text(root)
         app = App(self.settings())
         try:

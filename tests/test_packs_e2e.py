@@ -263,6 +263,21 @@ async def test_a_workspace_brings_its_profile_and_packs(db_path: Path, tmp_path:
         await stop(client)
 
 
+async def test_a_folder_inside_a_campaign_is_the_campaigns(db_path: Path, tmp_path: Path) -> None:
+    """An editor opened on the campaign's chapters/ (VS Code's File > Open Folder, Emacs' eglot
+    in a folder without version control): the campaign's d5e.toml, above it, applies, as it does
+    for `d5e check` run there. It applied none: profile "chapters-…", edition 2014."""
+    root = tmp_path / "strahd"
+    (root / "chapters").mkdir(parents=True)
+    (root / "d5e.toml").write_text('profile = "strahd"\nedition = "2024"\n')
+    client = await start_client(db_path, root=root / "chapters")
+    try:
+        status = await call(client, "d5e/status", None)
+        assert (status["profile"], status["edition"]) == ("strahd", "2024")
+    finally:
+        await stop(client)
+
+
 @pytest.mark.parametrize("replace", [False, True])
 async def test_create_then_upload(db_path: Path, tmp_path: Path, replace: bool) -> None:
     client = await start_client(db_path, root=tmp_path)
