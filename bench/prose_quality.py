@@ -191,6 +191,10 @@ def main() -> int:
             if args.corpus is not None:
                 argv += ["--corpus", str(args.corpus.resolve())]
             env = {**os.environ, "PYTHONPATH": str(args.old)}
+            if not list((args.old / "d5e_daemon").glob("_prose_native*.so")):
+                # not built there (`git archive`): the editable install would load this
+                # checkout's module instead; the Python reader, the reference, reads the same
+                env["D5E_PROSE_NATIVE"] = "0"
             if args.db is None:  # built by this d5e first, at a schema both read
                 App(build({"db": str(db)})).start()
             old = json.loads(subprocess.run(argv, cwd="/tmp", env=env, check=True,

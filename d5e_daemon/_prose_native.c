@@ -620,13 +620,14 @@ typedef struct {
     Py_ssize_t line_cache;  /* prose.LINE_CACHE */
     Memo *memo;             /* ProseNames' Memo */
     PyObject *text;         /* the text read, when it is above U+007F (its marks: MARK_OTHER) */
+    PyObject *goes_on;      /* ProseNames.goes_on(name, next word, count) */
 } Names;
 
 static int
 unpack_names(PyObject *t, Names *nm)
 {
-    if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 14) {
-        PyErr_SetString(PyExc_TypeError, "the names' table: a tuple of 14");
+    if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 15) {
+        PyErr_SetString(PyExc_TypeError, "the names' table: a tuple of 15");
         return -1;
     }
     nm->known = PyTuple_GET_ITEM(t, 0);
@@ -642,6 +643,7 @@ unpack_names(PyObject *t, Names *nm)
     nm->count_style = PyTuple_GET_ITEM(t, 10);
     nm->longest = PyLong_AsSsize_t(PyTuple_GET_ITEM(t, 11));
     nm->line_cache = PyLong_AsSsize_t(PyTuple_GET_ITEM(t, 12));
+    nm->goes_on = PyTuple_GET_ITEM(t, 14);
     if (PyErr_Occurred())
         return -1;
     nm->text = NULL;
@@ -908,6 +910,24 @@ counted(Names *nm, const char *b, Py_ssize_t n, Py_ssize_t at, Py_ssize_t count_
         if (value == NULL && written != NULL && !PyErr_Occurred())
             value = PyObject_CallOneArg(nm->count_value, written);
         Py_XDECREF(written);
+    }
+    /* `ProseNames.goes_on`: "1 hobgoblin captain" is a creature of its own, no hobgoblin */
+    Py_ssize_t k = stop;
+    while (k < n && IS(b[k], C_BLANK))
+        k++;
+    if (value != NULL && k > stop && k < n && IS_ALNUM(b[k])) {
+        PyObject *after = text_str(nm, b, k, word_end(b, n, k) - k);
+        PyObject *on =
+            after ? PyObject_CallFunctionObjArgs(nm->goes_on, name, after, value, NULL) : NULL;
+        Py_XDECREF(after);
+        int yes = on ? PyObject_IsTrue(on) : -1;
+        Py_XDECREF(on);
+        if (yes != 0) {
+            Py_DECREF(name);
+            Py_DECREF(entry);
+            Py_DECREF(value);
+            return yes < 0 ? -1 : 0;
+        }
     }
     Py_INCREF(nm->count_style);
     *out = make_ref(nm, start, stop, name, nm->count_style, entry, value, PyLong_FromSsize_t(at));

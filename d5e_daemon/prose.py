@@ -78,6 +78,22 @@ NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "a dozen": 12, "a pair of": 2,
 }  # fmt: skip
+ROLE_WORDS = frozenset(
+    ["boss", "captain", "chief", "chieftain", "leader", "lieutenant", "sergeant", "warlord",
+     "shaman", "champion", "elite", "king", "queen", "lord", "matron", "priest", "priestess",
+     "mage", "witch", "rider", "cultist", "veteran"]
+)  # fmt: skip
+"""Words adventures put after a creature's name to name another creature, of a rank or a
+calling of its own ("goblin boss", "hobgoblin captain", "orc war chief", "Bugbear leader",
+"Drow Mage", "kobold cultist (cultist stats)"), beside the last word of every creature's name
+of the profile (`ProseNames.heads`): a run of them is a creature of its own."""
+JOB_WORDS = frozenset(
+    ["guard", "sentry", "sentinel", "scout", "soldier", "minion", "warrior", "raider", "hunter",
+     "tracker", "archer", "skirmisher", "patrol", "watchman", "servant", "worker", "slave"]
+)  # fmt: skip
+"""Words adventures put after a creature's name for a job the creature does ("2 kobold
+guards", "Drow soldiers", "Animated armor guards (2)", "kobold sentries"): the creature is
+meant and counted, and the word is no creature of its own (not the SRD's Guard or Scout)."""
 MAX_COUNT_DIGITS = 9  # a longer number is no count of creatures ("10000000000 gp")
 MAX_EMPHASIS = 80  # code points: longer emphasised text is a sentence, not a name
 LINE_CACHE = 50_000  # lines whose prose references are remembered (per profile's names)
@@ -234,6 +250,13 @@ class ProseNames:
         creatures = [n for c in COUNT_COLLECTIONS for n in self._by_collection.get(c, {})]
         self.longest_creature = max((len(n.split()) for n in creatures), default=1)
         self._creature_words = frozenset(n.split()[0] for n in creatures if n)
+        kinds = [self._by_collection.get(c, {}) for c in COUNT_COLLECTIONS]
+        heads = ROLE_WORDS | {_head(e.name) for kind in kinds for e in kind.values()}
+        self.heads = heads - JOB_WORDS
+        """The words that end a creature's name ("wolf", "spider", "captain") and `ROLE_WORDS`,
+        but `JOB_WORDS`: a creature's name written before one of them is a part of a longer
+        one."""
+        self._goes_on: dict[tuple[str, str, bool], bool] = {}
         self._longest_from: dict[str, int] = {}
         """First word of a creature's name → the most words of a name that begins with it."""
         for n in creatures:
@@ -400,6 +423,30 @@ class ProseNames:
         known = spans[span] = _named_words(span, most, self)
         return known
 
+    def goes_on(self, name: str, after: str, count: int) -> bool:
+        """Whether a creature's name read after a count goes on into the name of a creature no
+        pack has, with the next word `after`: "1 hobgoblin captain", "2 orc shamans" are no
+        hobgoblin, no orcs ("2 kobold guards" are kobolds: `JOB_WORDS`). The name is written in
+        the singular and the next word is a creature's (`heads`) in the count's number: one
+        "captain", more "captains" ("1 goblin mages the door" is no sentence: the name ends
+        there, as in "2 wolves guard it")."""
+        key = (name, after, count == 1)
+        known = self._goes_on.get(key)
+        if known is None:
+            if len(self._goes_on) >= LINE_CACHE:
+                self._goes_on.clear()
+            known = self._goes_on[key] = self._merged["count"].get(
+                self.normalized(name)
+            ) is not None and self.is_head(self.normalized(after), count == 1)
+        return known
+
+    def is_head(self, word: str, one: bool) -> bool:
+        """Whether the normalised `word` is a creature's word (`heads`): itself when `one`, else
+        its plural."""
+        if one:
+            return word in self.heads
+        return word not in self.heads and any(f in self.heads for f in singular_forms(word))
+
     def native_table(self) -> tuple[object, ...]:
         """What the native reader reads names with (`_prose_native`): the memo dictionaries
         it looks each way of writing a name up in, the methods that fill them, and its own
@@ -410,7 +457,7 @@ class ProseNames:
         return (
             self._lines, self._emphases, self._after_count, self._spans_named, _COUNT_VALUES,
             self.emphasis, self.after_count, self.named_span, _count_value, ProseRef, "count",
-            self.longest_creature, LINE_CACHE, self._native_memo,
+            self.longest_creature, LINE_CACHE, self._native_memo, self.goes_on,
         )  # fmt: skip
 
     def words_after(self, text: str, pos: int, most: int | None = None) -> str:
@@ -442,6 +489,16 @@ class ProseNames:
             if found is not None:
                 return found
         return None
+
+
+def _head(name: str) -> str:
+    """The word a creature's name ends with, before a comma, a bracket and "of": "Bandit
+    Captain" → "captain", "Swarm of Rats" → "swarm", "Vampire, Vampire Form" → "vampire",
+    "Giant Rat (Diseased)" → "rat"."""
+    words = normalize(re.split(r"[,(]", name)[0]).split()
+    if "of" in words[1:]:
+        words = words[: words.index("of", 1)]
+    return words[-1] if words else ""
 
 
 def _simple_lower(text: str) -> str:
@@ -1678,11 +1735,14 @@ def _counted(text: str, count: Count, names: ProseNames, base: int = 0) -> Prose
         start, end, name, entry = known
         start, end = start + pos, end + pos
     value = _COUNT_VALUES.get(count_text)
+    if value is None:
+        value = _count_value(count_text)
+    next_word = _NEXT_WORD.match(text, end)
+    if next_word is not None and names.goes_on(name, next_word[1], value):
+        return None  # "1 hobgoblin captain": a creature no pack has, no hobgoblin
     return tuple.__new__(
-        ProseRef,
-        (0, start - base, end - base, name, "count", entry,
-         _count_value(count_text) if value is None else value, count_start - base),
-    )  # fmt: skip
+        ProseRef, (0, start - base, end - base, name, "count", entry, value, count_start - base)
+    )
 
 
 def _named_words(

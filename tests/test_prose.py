@@ -893,3 +893,45 @@ def test_words_after_a_count_as_a_plain_reader_reads_them(names: ProseNames, lin
     found = [(r.start, r.end, r.text, r.style, r.entry, r.count, r.count_start)
              for r in names.refs_in_text(line)]  # fmt: skip
     assert found == reference_line(line.rstrip("\n"), names)
+
+
+def test_a_count_before_a_longer_creature_name_counts_no_shorter_creature(app: App) -> None:
+    """ "1 hobgoblin captain": a creature no pack has, neither counted as a hobgoblin nor linked
+    as one; the longest name after a count wins ("3 giant spiders", "2 bandit captains"), and
+    a name ends where a verb follows it ("1 goblin guards the door", "2 wolves guard it"). A
+    job after the name is what the creature does: "2 kobold guards" are two kobolds, no
+    guards (the SRD's Guard)."""
+    resolver = Resolver(app)
+    text = (
+        "Barracks: 1 hobgoblin captain and 3 hobgoblins; kennel: 2 kobold guards.\n"
+        "Pit: 3 giant spiders, 2 bandit captains; 1 goblin guards the door, 2 wolves guard it.\n"
+    )
+    assert found(text, resolver.prose_names()) == [
+        (0, "hobgoblins", "count", "monsters/hobgoblin", 3),
+        (0, "kobold", "count", "monsters/kobold", 2),
+        (1, "giant spiders", "count", "monsters/giant-spider", 3),
+        (1, "bandit captains", "count", "monsters/bandit-captain", 2),
+        (1, "goblin", "count", "monsters/goblin", 1),
+        (1, "wolves", "count", "monsters/wolf", 2),
+    ]
+    linked, _, _ = md.link_text(resolver, text)
+    assert linked.splitlines()[0] == (
+        "Barracks: 1 hobgoblin captain and 3 {@creature hobgoblin||hobgoblins}; "
+        "kennel: 2 {@creature kobold} guards."
+    )
+
+
+def test_link_leaves_a_longer_creature_like_run_alone(app: App) -> None:
+    """ "a goblin boss", "an orc war chief", "Spider-centaurs": no pack has them, and they are
+    no goblin, no orc, no spider; "the goblin guards the door" is one, and so are "the Drow
+    guards" (a job the drow do: no guards)."""
+    text = (
+        "A goblin boss and an orc war chief lead them; the goblin guards the door.\n"
+        "The Spider-centaurs wait; the Drow guards play; the kobold sentries sleep.\n"
+    )
+    linked, _, _ = md.link_text(Resolver(app), text)
+    assert linked == (
+        "A goblin boss and an orc war chief lead them; the {@creature goblin} guards the door.\n"
+        "The Spider-centaurs wait; the {@creature drow} guards play; "
+        "the {@creature kobold} sentries sleep.\n"
+    )

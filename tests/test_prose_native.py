@@ -89,7 +89,8 @@ NAMES = st.sampled_from(["wolves", "wolf", "Wolves", "dire wolves", "dire wolf",
                          "zombies", "bats", "x", "someone's", "a very important note", "Guard.",
                          "Wolf:", "Æther", "naïve", "二", "wolves Æ", "3 ogres", "wolves-1",
                          "dire-wolves", "ogres'", "wolf’s", "ogres’", "“wolves”", "dire—wolves",
-                         "fire…ball", "giant ’ spiders"])  # fmt: skip
+                         "fire…ball", "giant ’ spiders", "wolf captain", "goblin guards",
+                         "ogre guard", "wolves guard"])  # fmt: skip
 MARKERS = st.sampled_from(["", "", "*", "**", "***", "_", "__", "____", "\\*", "*_"])
 BEFORE = st.sampled_from(["", "", " ", "the ", "The ", "(", ".", "-", "/", "+", ",", "x", "a",
                           "1", "{@creature ", "`", "``", "[", "[[", "![", "<b>", "<!--",
@@ -150,6 +151,7 @@ def forget_lines(*names: ProseNames) -> None:
 @example("one **wolf** three **ogres** four **bats** five **rats** seven **wolves** eight **x**")
 @example("nine **bats** ten **rats** eleven **wolves** twelve **ogres** a dozen **bats** 1.5 **x**")
 @example("2 wolf’s, 3 ogres’ den, 4 “wolves” — 2 dire—wolves, *fire…ball*, **Ogre’s**, “*shield*”")
+@example("1 wolf captain, 2 goblin guards, 1 ogre guard, 2 ogre guards, 2 wolves guard, 1 wolf rat")
 @example("\\*fireball* \\**ogres** 4 xwolves, 4 x wolves, 2 wolves-1, 3 dire-wolves, 5 ogres'")
 def test_a_text_is_read_natively_as_python_reads_it(
     reader: ModuleType, two_names: tuple[ProseNames, ProseNames], text: str

@@ -25,7 +25,16 @@ from ..app import App
 from ..campaign import Campaign, Mention, find_encounters
 from ..matching import match_names
 from ..names import singular_forms
-from ..prose import ProseRef, prose_at, prose_lines, refs_in_line, walk_prose
+from ..prose import (
+    JOB_WORDS,
+    ROLE_WORDS,
+    ProseNames,
+    ProseRef,
+    prose_at,
+    prose_lines,
+    refs_in_line,
+    walk_prose,
+)
 from ..protocol import CompleteParams, CompletionItem, LookupParams
 from ..tagtext import QUALIFIER_PARTS
 from ..text import code_spans, normalize
@@ -463,7 +472,10 @@ def link_edits(
             if normalize(ref.text) != ref.entry.norm_name:
                 tag = tag[:-1] + "||" + ref.text + "}"
             edits.append(LinkEdit(n, ref.start, ref.end, tag))
-            masked = masked[: ref.start] + " " * (ref.end - ref.start) + masked[ref.end :]
+            stop = ref.end
+            if ref.entry.collection == "monsters" and (after := _JOB_AFTER.match(masked, stop)):
+                stop = after.end()  # "2 kobold guards": kobolds, and no guards
+            masked = masked[: ref.start] + " " * (stop - ref.start) + masked[stop:]
         words = [m for m in _WORD.finditer(masked) if m.start() >= lo and m.end() <= hi]
         norms = [normalize(m[0]) for m in words]
         # run[i]: how many words from the i-th on are joined by spaces or hyphens only (the
@@ -483,6 +495,13 @@ def link_edits(
                 if size == 1 and known.tags == _CREATURE and _used_as_verb(text, words, i):
                     i += 1
                     break
+                job = 0
+                if known.tags == _CREATURE and " ".join(norms[i : i + size]) in names:
+                    longer = _longer_creature(prose_names, text, words, norms, i + size)
+                    if longer > 0:
+                        i += size + longer
+                        break
+                    job = -longer  # "kobold guards": the kobolds, not guards
                 named_next = i + size < len(words) and norms[i + size] in names
                 passed = _plain_words_named(text, words, i, size, known, named_next)
                 if passed:
@@ -497,7 +516,7 @@ def link_edits(
                     if normalize(written) != normalize(known.name):  # an alias: as written
                         new_text = new_text[:-1] + "||" + written + "}"
                     edits.append(LinkEdit(n, at, to, new_text))
-                i += size
+                i += size + job
                 break
             else:
                 i += 1
@@ -559,6 +578,46 @@ def _used_as_verb(text: str, words: list[re.Match[str]], i: int) -> bool:
         and text[word.end() : after.start()] == " "
         and after[0].lower() in _DETERMINERS
     )
+
+
+def _longer_creature(
+    names: ProseNames, text: str, words: list[re.Match[str]], norms: list[str], j: int
+) -> int:
+    """How many words from `words[j]` on go on with the creature's name before them into a
+    creature no pack has ("a goblin boss", "an orc war chief", "Spider-centaurs": no goblin,
+    no orc, no spider), 0 when its name ends there ("the goblin attacks"): the next word is a
+    creature's (`ProseNames.heads`, itself or its plural not used as a verb, not capitalised
+    after a name in lower case: "you spy Drow"), or the word after it is a role's
+    (`prose.ROLE_WORDS`: "war chief"). A negative number: the next word is a job the creature
+    does (`prose.JOB_WORDS`: "kobold guards", "Drow soldiers"): the creature is meant, the
+    job word is no creature of its own."""
+    if j >= len(words) or not _joined(text, words[j - 1], words[j]):
+        return 0
+    if words[j - 1][0][0].islower() and words[j][0][0].isupper():
+        return 0
+    norm = norms[j]
+    if norm in JOB_WORDS or any(f in JOB_WORDS for f in singular_forms(norm)):
+        return 0 if _used_as_verb(text, words, j) else -1
+    if names.is_head(norm, True) or (
+        names.is_head(norm, False) and not _used_as_verb(text, words, j)
+    ):
+        return 1
+    k = j + 1
+    if k < len(words) and _joined(text, words[j], words[k]) and norm not in _FUNCTION_WORDS:
+        role = norms[k]
+        if role in ROLE_WORDS or any(f in ROLE_WORDS for f in singular_forms(role)):
+            return 2
+    return 0
+
+
+_JOB_FORMS = sorted({f for w in JOB_WORDS for f in (w, w + "s", w[:-1] + "ies")}, key=len)
+_JOB_AFTER = re.compile(r"[ \t]+(?:" + "|".join(reversed(_JOB_FORMS)) + r")(?![\w'’])", re.I)
+"""A job word (`prose.JOB_WORDS`) after a creature's name: "kobold guards", "sentries"."""
+_FUNCTION_WORDS = (
+    _SENTENCE_OPENERS
+    | _BEFORE_VERBS
+    | frozenset(["is", "are", "was", "were", "has", "had", "of", "in", "on", "at", "by", "with"])
+)
 
 
 _NOT_ALONE_KINDS = frozenset({"subclass"})
