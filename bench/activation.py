@@ -1,6 +1,6 @@
 """An editor's first completion after it starts `d5e serve`: old and new in one run.
 
-    .venv/bin/python bench/activation.py [--runs 5] [--old CHECKOUT] [--json FILE]
+    .venv/bin/python bench/activation.py [--runs 5] [--old CHECKOUT] [--starts-only] [--json FILE]
 
 What the VS Code extension waits for between its activation and the first `{@spell fir`
 suggestions, without VS Code: spawn → `initialize` result, and spawn → the answer to a
@@ -19,20 +19,27 @@ With `--old`, each run starts a daemon of another checkout too (`git worktree ad
 COMMIT`), in turn with this one (with `--old-plugins`, that checkout's plugins too). The
 daemons use the embedder `D5E_EMBEDDER` names (default here: the fake one, as the tests; the
 real model only changes what the indexer does meanwhile).
+
+Each start's own account (its log at info level) is kept too: Python and imports, the database
+and packs, its CPU until `initialize`. The table at the end gives medians and p90 of every start,
+with the machine's load (1 minute) before each. With `--starts-only` the writer's 3 s after the
+first completion are left out: many starts in little time (`--runs 20 --starts-only`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from driver import Daemon, Figures, compile_sources, cpu_seconds, old_env
+from driver import Daemon, Figures, compile_sources, cpu_seconds, load, old_env, percentile
 
 INSTALLED = """import sys
 from d5e_daemon.app import App
@@ -78,11 +85,24 @@ def writing(d: Daemon) -> list[float]:
     return took
 
 
-def first_completion(db: Path, env: dict[str, str]) -> tuple[float, float, float, list[float]]:
+START_LOG = re.compile(
+    r"initialize answered (\d+) ms after the process started \(Python and imports (\d+) ms, "
+    r"the database and packs (\d+) ms"
+)
+
+
+def first_completion(
+    db: Path, env: dict[str, str], write_on: bool = True
+) -> tuple[float, float, float, list[float], dict[str, float]]:
     """Milliseconds from spawn to the `initialize` result, and to the first completion; the
     daemon's CPU milliseconds until the `initialize` result (less moved by the machine's load);
-    the completions' milliseconds while the writer goes on (`writing`)."""
-    with Daemon(db, env=env) as d:
+    the completions' milliseconds while the writer goes on (`writing`, unless not `write_on`);
+    the daemon's own account of its start (its log: `imports`, `database`, ms)."""
+    log = db.with_suffix(".log")
+    with (
+        log.open("wb") as stderr,
+        Daemon(db, env={**env, "D5E_LOG_LEVEL": "info"}, stderr=stderr.fileno()) as d,
+    ):
         started = d.started
         d.initialize({}, initialized=False)
         initialized = time.perf_counter()
@@ -95,8 +115,27 @@ def first_completion(db: Path, env: dict[str, str]) -> tuple[float, float, float
         completed = time.perf_counter()
         items = result["items"] if isinstance(result, dict) else result
         assert items and items[0]["label"] == "Fireball", items[:3]
-        typing = writing(d)
-    return 1000 * (initialized - started), 1000 * (completed - started), 1000 * cpu, typing
+        typing = writing(d) if write_on else []
+    m = START_LOG.search(log.read_text(errors="replace"))
+    own = {"imports": float(m[2]), "database": float(m[3])} if m else {}
+    return 1000 * (initialized - started), 1000 * (completed - started), 1000 * cpu, typing, own
+
+
+def summary(starts: dict[tuple[str, str], list[dict[str, float]]]) -> list[list[str]]:
+    """Median and p90 of each figure over every start, with the load before them."""
+    rows = []
+    for (label, tag), runs in starts.items():
+        for name in ("spawn → first completion", "daemon CPU until initialize", "imports"):
+            values = [r[name] for r in runs if name in r]
+            if values:
+                rows.append([
+                    f"{label}{tag}", name, f"{statistics.median(values):,.0f}",
+                    f"{percentile(values, 90):,.0f}", str(len(values)),
+                ])  # fmt: skip
+        loads = [r["load"] for r in runs]
+        rows.append([f"{label}{tag}", "load average before", f"{statistics.median(loads):.1f}",
+                     f"{min(loads):.1f}–{max(loads):.1f}", str(len(loads))])  # fmt: skip
+    return rows
 
 
 def main() -> int:
@@ -107,6 +146,11 @@ def main() -> int:
         "--old-plugins",
         action="store_true",
         help="the old checkout's plugins too (by default both daemons load this checkout's)",
+    )
+    ap.add_argument(
+        "--starts-only",
+        action="store_true",
+        help="leave out the writer's 3 s after the first completion (many starts quickly)",
     )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
@@ -134,7 +178,8 @@ def main() -> int:
             # the code cache saved by a daemon's start, as any start after the first finds it
             warm = root / f"warm{tag.strip(' ()')}.sqlite3"
             shutil.copy(databases[tag, "indexed"], warm)
-            first_completion(warm, {**env, **cache})
+            first_completion(warm, {**env, **cache}, write_on=False)
+        starts: dict[tuple[str, str], list[dict[str, float]]] = {}
         for run in range(args.runs):
             for tag, env in trees:
                 for kind, label in (("installed", "first start"), ("indexed", "later start")):
@@ -142,11 +187,23 @@ def main() -> int:
                     shutil.copy(databases[tag, kind], db)
                     fresh = f"-{run}" if kind == "installed" else ""
                     cache = {"XDG_CACHE_HOME": str(root / f"cache{tag.strip(' ()')}{fresh}")}
-                    init, complete, cpu, typing = first_completion(db, {**env, **cache})
+                    before = load()[0]
+                    init, complete, cpu, typing, own = first_completion(
+                        db, {**env, **cache}, write_on=not args.starts_only
+                    )
+                    starts.setdefault((label, tag), []).append({
+                        "spawn → first completion": complete, "daemon CPU until initialize": cpu,
+                        **own, "load": before,
+                    })  # fmt: skip
+                    db.unlink()
                     figures.value(label, f"spawn → initialize result{tag}", init, "ms")
                     figures.value(label, f"spawn → first completion{tag}", complete, "ms")
                     figures.value(label, f"daemon CPU until the initialize result{tag}", cpu, "ms")
                     figures.latency(label, f"completion while writing on, 3 s{tag}", typing)
+                    for name, ms in own.items():
+                        figures.value(label, f"the daemon's log: {name}{tag}", ms, "ms")
+    header = ["start", "measure (ms)", "median", "p90 (load: min–max)", "starts"]
+    figures.table("Every start, in turn", header, summary(starts))
     figures.save(args.json)
     return 0
 

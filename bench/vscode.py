@@ -1,7 +1,8 @@
 """VS Code's activation of d5e → Fireball in the suggest widget, in real VS Code: old and new in
 turn.
 
-    .venv/bin/python bench/vscode.py [--runs 5] [--old-vsix FILE] [--old-d5e COMMAND] [--json FILE]
+    .venv/bin/python bench/vscode.py [--runs 5] [--old-vsix FILE] [--old-d5e COMMAND] [--baseline]
+                                     [--json FILE]
 
 Runs the browser test of tests/test_vscode.py (code-server and headless Chromium, installed by
 `make test`; the test's own fresh database each time) `--runs` times and reports its figures,
@@ -14,6 +15,13 @@ CPU until `initialize` (`daemonCpuToInitializeMs`, new daemons only) moves least
 window itself takes, beside d5e: `activationToFirstWidgetMs` (the suggest widget first offering
 a word for `fir`, from any provider: VS Code's own, the text's "fireball", while the daemon
 starts) and `activationToMarkdownEngineMs` (Markdown's engine loaded in the extension host).
+`vscodeActivationToAnswerMs` is d5e's part: VS Code's activation → d5e's answer to the first
+completion (the rest, `answerToWidgetMs`, is the widget's).
+
+With `--baseline`, a throwaway extension (bench/vscode-baseline) is installed beside d5e: activated
+as d5e is, it offers `d5e-baseline` at once, with nothing to start. `baselineRowMs` (VS Code's
+activation of d5e → its row in the suggest widget) and `baselineAskedMs` (→ VS Code first asking
+it) are what the window takes before any extension's suggestion can show: VS Code's own floor.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 from driver import Figures, load
@@ -46,7 +55,48 @@ SHOWN = [
     "activationToFirstWidgetMs",
     "firstWidgetToFireballMs",
     "activationToMarkdownEngineMs",
+    "vscodeActivationToAnswerMs",
+    "baselineAskedMs",
+    "baselineRowMs",
 ]
+
+BASELINE = Path(__file__).resolve().parent / "vscode-baseline"
+VSIX_MANIFEST = """<?xml version="1.0" encoding="utf-8"?>
+<PackageManifest Version="2.0.0" xmlns="http://schemas.microsoft.com/developer/vsx-schema/2011">
+  <Metadata>
+    <Identity Language="en-US" Id="baseline" Version="0.0.1" Publisher="d5e-bench" />
+    <DisplayName>d5e bench: baseline completion</DisplayName>
+    <Description xml:space="preserve">A completion provider that answers at once.</Description>
+    <Properties>
+      <Property Id="Microsoft.VisualStudio.Code.Engine" Value="^1.90.0" />
+    </Properties>
+  </Metadata>
+  <Installation><InstallationTarget Id="Microsoft.VisualStudio.Code" /></Installation>
+  <Dependencies />
+  <Assets>
+    <Asset Type="Microsoft.VisualStudio.Code.Manifest" Path="extension/package.json"
+           Addressable="true" />
+  </Assets>
+</PackageManifest>
+"""
+CONTENT_TYPES = """<?xml version="1.0" encoding="utf-8"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
+  <Default Extension=".json" ContentType="application/json" />
+  <Default Extension=".js" ContentType="application/javascript" />
+  <Default Extension=".vsixmanifest" ContentType="text/xml" />
+</Types>
+"""
+
+
+def baseline_vsix(folder: Path) -> Path:
+    """bench/vscode-baseline packaged as VS Code installs it (two files: no build, no npm)."""
+    vsix = folder / "baseline.vsix"
+    with zipfile.ZipFile(vsix, "w") as z:
+        z.writestr("[Content_Types].xml", CONTENT_TYPES)
+        z.writestr("extension.vsixmanifest", VSIX_MANIFEST)
+        for name in ("package.json", "extension.js"):
+            z.write(BASELINE / name, f"extension/{name}")
+    return vsix
 
 
 def one_run(env: dict[str, str], basetemp: Path) -> dict[str, float] | None:
@@ -74,6 +124,11 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--old-vsix", type=Path, help="the old extension (a .vsix)")
     ap.add_argument("--old-d5e", help="the old d5e command (the daemon the old runs start)")
+    ap.add_argument(
+        "--baseline",
+        action="store_true",
+        help="install bench/vscode-baseline beside d5e: VS Code's own delay to a suggestion",
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     variants: list[tuple[str, dict[str, str]]] = [("", {})]
@@ -91,10 +146,11 @@ def main() -> int:
     )
     failed: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        extra = {"D5E_E2E_BASELINE_VSIX": str(baseline_vsix(Path(tmp)))} if args.baseline else {}
         for run in range(args.runs):
             for tag, env in variants:
                 before = load()[0]
-                timings = one_run(env, Path(tmp) / f"run-{run}{tag.strip(' ()')}")
+                timings = one_run({**extra, **env}, Path(tmp) / f"run-{run}{tag.strip(' ()')}")
                 if timings is None:
                     failed[tag] = failed.get(tag, 0) + 1
                     continue

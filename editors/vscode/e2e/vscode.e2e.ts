@@ -36,6 +36,7 @@ let page: Page;
 let failed = false;
 let userDataDir = "";
 const timings: Record<string, number> = {};
+let baselineLog = ""; // bench/vscode.py --baseline: the baseline extension's log
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -108,6 +109,12 @@ async function startCodeServer(root: string): Promise<string> {
   const childEnv = { ...env, PATH: `${node24}:${env.PATH}` };
   writeFileSync(join(root, "code-server.yaml"), "auth: none\n");
   execFileSync(codeServer, [...common, "--install-extension", env.D5E_VSIX!], { env: childEnv, stdio: "pipe", timeout: 60_000 });
+  if (env.D5E_E2E_BASELINE_VSIX) {
+    // bench/vscode.py --baseline: a provider that answers at once, beside d5e (VS Code's own delay).
+    execFileSync(codeServer, [...common, "--install-extension", env.D5E_E2E_BASELINE_VSIX], { env: childEnv, stdio: "pipe", timeout: 60_000 });
+    baselineLog = join(root, "baseline.log");
+    Object.assign(childEnv, { D5E_E2E_BASELINE_LOG: baselineLog });
+  }
   const port = await freePort();
   server = spawn(
     codeServer,
@@ -209,6 +216,8 @@ function startFigures(activated: number, shown: number, typed: number): Record<s
     figures.activationToCompletionAnsweredMs = Number(completion[2]);
     if (activateRan !== undefined) {
       figures.answerToWidgetMs = shown - (activateRan + Number(completion[2]));
+      // VS Code's activation → d5e's answer: the figure's part that is d5e's (the rest is the widget).
+      figures.vscodeActivationToAnswerMs = activateRan + Number(completion[2]) - activated;
     }
   }
   if (activateRan !== undefined && ext) {
@@ -231,6 +240,49 @@ function widgetFigures(activated: number, shown: number, first: number | undefin
     figures.activationToMarkdownEngineMs = new Date(`${engine[1]}T${engine[2]}`).getTime() - activated;
   }
   return figures;
+}
+
+/** With the baseline extension (bench/vscode.py --baseline; bench/vscode-baseline): a provider
+ * activated as d5e is that answers at once. When VS Code activated it and first asked it, and
+ * when its row showed in the suggest widget, in ms after VS Code's activation of d5e: what
+ * VS Code itself takes before any extension's suggestion shows. */
+function baselineFigures(activated: number, row: number | undefined): Record<string, number> {
+  if (!baselineLog || !existsSync(baselineLog)) {
+    return {};
+  }
+  const lines = readFileSync(baselineLog, "utf-8").trim().split("\n").map((l) => l.split(" "));
+  const start = lines.map((l) => l[0]).lastIndexOf("activated"); // this window's
+  const figures: Record<string, number> = {};
+  const host = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d+) .*_doActivateExtension d5e-bench\.baseline\b/m.exec(extensionHostLog("remoteexthost.log"));
+  if (host) {
+    figures.baselineVscodeActivationMs = new Date(`${host[1]}T${host[2]}`).getTime() - activated;
+  }
+  if (start >= 0) {
+    figures.baselineActivateMs = Number(lines[start][1]) - activated;
+    const asked = lines.slice(start).find((l) => l[0] === "asked");
+    if (asked) {
+      figures.baselineAskedMs = Number(asked[1]) - activated;
+    }
+  }
+  if (row !== undefined) {
+    figures.baselineRowMs = row - activated;
+  }
+  return figures;
+}
+
+/** With the baseline extension: when its row first shows in the suggest widget. */
+function baselineShown(): Promise<number | undefined> {
+  if (!baselineLog) {
+    return Promise.resolve(undefined);
+  }
+  return suggestRows()
+    .filter({ has: page.locator(".label-name", { hasText: "d5e-baseline" }) })
+    .first()
+    .waitFor({ state: "visible", timeout: 3 * STEP_TIMEOUT })
+    .then(
+      () => Date.now(),
+      () => undefined,
+    );
 }
 
 /** With D5E_E2E_PROFILE set, the browser's main thread is profiled (CDP `Profiler`) from the
@@ -424,6 +476,7 @@ async function openAndComplete(line: number, label: "cold" | "warm"): Promise<vo
   const typed = Date.now();
   let typedAll = 0;
   const anyWidget = firstWidgetShown();
+  const baselineRow = baselineShown();
   await profileWhile(label, async () => {
     await page.keyboard.type("Cast {@spell fir");
     typedAll = Date.now();
@@ -441,6 +494,8 @@ async function openAndComplete(line: number, label: "cold" | "warm"): Promise<vo
     activationToTypedMs: typedAll - activated, // the last key
     typingToCompletionMs: shown - typed,
     ...widgetFigures(activated, shown, await anyWidget),
+    // Its row may be below those the widget draws once d5e's list is in: not waited for then.
+    ...baselineFigures(activated, await Promise.race([baselineRow, page.waitForTimeout(1000).then(() => undefined)])),
     ...startFigures(activated, shown, typedAll),
   };
   for (const [name, value] of Object.entries(figures)) {
@@ -486,6 +541,7 @@ async function reopenAndType(label: string): Promise<void> {
   const typed = Date.now();
   let typedAll = 0;
   const anyWidget = firstWidgetShown();
+  const baselineRow = baselineShown();
   await profileWhile(label, async () => {
     await page.keyboard.insertText("Cast {@spell fi");
     await page.keyboard.type("r");
@@ -500,6 +556,8 @@ async function reopenAndType(label: string): Promise<void> {
     activationToTypedMs: typedAll - activated, // the last key
     typingToCompletionMs: shown - typed,
     ...widgetFigures(activated, shown, await anyWidget),
+    // Its row may be below those the widget draws once d5e's list is in: not waited for then.
+    ...baselineFigures(activated, await Promise.race([baselineRow, page.waitForTimeout(1000).then(() => undefined)])),
     ...startFigures(activated, shown, typedAll),
   };
   for (const [name, value] of Object.entries(figures)) {
