@@ -15,8 +15,9 @@ CPU until `initialize` (`daemonCpuToInitializeMs`, new daemons only) moves least
 window itself takes, beside d5e: `activationToFirstWidgetMs` (the suggest widget first offering
 a word for `fir`, from any provider: VS Code's own, the text's "fireball", while the daemon
 starts) and `activationToMarkdownEngineMs` (Markdown's engine loaded in the extension host).
-`vscodeActivationToAnswerMs` is d5e's part: VS Code's activation → d5e's answer to the first
-completion (the rest, `answerToWidgetMs`, is the widget's).
+`vscodeActivationToAskedMs` and `vscodeActivationToAnswerMs`: VS Code's activation → VS Code
+asking d5e for the first completion that offered something, → d5e's answer (the rest,
+`answerToWidgetMs`, is the widget's).
 
 With `--baseline`, a throwaway extension (bench/vscode-baseline) is installed beside d5e: activated
 as d5e is, it offers `d5e-baseline` at once, with nothing to start. `baselineRowMs` (VS Code's
@@ -55,6 +56,7 @@ SHOWN = [
     "activationToFirstWidgetMs",
     "firstWidgetToFireballMs",
     "activationToMarkdownEngineMs",
+    "vscodeActivationToAskedMs",
     "vscodeActivationToAnswerMs",
     "baselineAskedMs",
     "baselineRowMs",

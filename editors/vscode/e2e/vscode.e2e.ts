@@ -216,7 +216,8 @@ function startFigures(activated: number, shown: number, typed: number): Record<s
     figures.activationToCompletionAnsweredMs = Number(completion[2]);
     if (activateRan !== undefined) {
       figures.answerToWidgetMs = shown - (activateRan + Number(completion[2]));
-      // VS Code's activation → d5e's answer: the figure's part that is d5e's (the rest is the widget).
+      // VS Code's activation → VS Code asking d5e, → d5e's answer: the part before the widget.
+      figures.vscodeActivationToAskedMs = activateRan + Number(completion[1]) - activated;
       figures.vscodeActivationToAnswerMs = activateRan + Number(completion[2]) - activated;
     }
   }
