@@ -22,7 +22,9 @@ asking d5e for the first completion that offered something, → d5e's answer (th
 With `--baseline`, a throwaway extension (bench/vscode-baseline) is installed beside d5e: activated
 as d5e is, it offers `d5e-baseline` at once, with nothing to start. `baselineRowMs` (VS Code's
 activation of d5e → its row in the suggest widget) and `baselineAskedMs` (→ VS Code first asking
-it) are what the window takes before any extension's suggestion can show: VS Code's own floor.
+it) are what the window takes before any extension's suggestion can show: VS Code's own floor;
+`baselineVscodeActivationMs` and `baselineActivateMs` (→ VS Code activating it, → its
+`activate()` running) compare its start with d5e's (`vscodeActivationToActivateMs`).
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ SHOWN = [
     "activationToMarkdownEngineMs",
     "vscodeActivationToAskedMs",
     "vscodeActivationToAnswerMs",
+    "baselineVscodeActivationMs",
+    "baselineActivateMs",
     "baselineAskedMs",
     "baselineRowMs",
 ]

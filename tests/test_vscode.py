@@ -146,3 +146,6 @@ def test_the_extension_inside_vscode_in_a_browser(tmp_path: Path, db_path: Path)
     timings = re.search(r"# timings (\{.*\})", out)
     assert timings, out
     print(f"VS Code in the browser: {timings.group(1)}")
+    # Issue 18's figure in its parts: VS Code's activation -> d5e's answer, -> Fireball shown.
+    for line in re.findall(r"# ((?:cold|warm): VS Code's activation .*)", out):
+        print(line)

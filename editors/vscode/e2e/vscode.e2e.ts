@@ -453,6 +453,16 @@ after(async () => {
   server?.kill();
   if (Object.keys(timings).length) {
     console.log(`# timings ${JSON.stringify(timings)}`);
+    // Issue 18's figure, in its parts: what d5e answers and what the window shows.
+    for (const start of ["cold", "warm"]) {
+      const t = (name: string) => (timings[`${start}.${name}`] === undefined ? "?" : `${timings[`${start}.${name}`]} ms`);
+      console.log(
+        `# ${start}: VS Code's activation of d5e → the writer's last key ${t("activationToTypedMs")}, ` +
+          `→ d5e asked ${t("vscodeActivationToAskedMs")}, → d5e's answer ${t("vscodeActivationToAnswerMs")}, ` +
+          `→ Fireball in the widget ${t("activationToFirstCompletionMs")}` +
+          (baselineLog ? `; the baseline provider asked ${t("baselineAskedMs")}, its row ${t("baselineRowMs")}` : ""),
+      );
+    }
   }
 });
 
