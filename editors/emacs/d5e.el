@@ -72,6 +72,17 @@ nil: the workspace's d5e.toml decides (2014 when it says nothing); a value set h
 
 (add-to-list 'eglot-server-programs (cons d5e-modes #'d5e--contact))
 
+(defun d5e--campaign-project (directory)
+  "For eglot, in a d5e buffer: the campaign folder holding a d5e.toml at or above DIRECTORY.
+Its chapters in sub-folders share one daemon and the campaign's settings (without this, a
+campaign outside version control was one project, and one daemon, per folder)."
+  (when (and (bound-and-true-p eglot-lsp-context)
+             (apply #'derived-mode-p (mapcar (lambda (m) (if (consp m) (car m) m)) d5e-modes)))
+    (let ((root (locate-dominating-file directory "d5e.toml")))
+      (and root (cons 'transient (file-name-as-directory (expand-file-name root)))))))
+
+(add-hook 'project-find-functions #'d5e--campaign-project)
+
 (defun d5e-apply-settings ()
   "Send the current d5e settings to the running daemon (after customizing them)."
   (interactive)
@@ -131,14 +142,18 @@ nil: the workspace's d5e.toml decides (2014 when it says nothing); a value set h
   (let ((entry (plist-get (d5e-request "d5e/lookup" (list :name name)) :entry)))
     (find-file (d5e--document-file (d5e-entry-uri entry)))))
 
+(defun d5e--documents-directory ()
+  "Where the rendered d5e:// documents are written."
+  (file-name-as-directory (expand-file-name "d5e" temporary-file-directory)))
+
 (defun d5e--document-file (uri)
   "A read-only file holding the rendered document behind the d5e:// URI.
 
 Emacs visits files, so the document is written under `temporary-file-directory' and
 opened read-only; it is fetched anew each time (packs may have changed)."
   (let* ((result (d5e-request "d5e/document" (list :uri uri)))
-         (file (expand-file-name (concat "d5e/" (string-remove-prefix "d5e://" uri))
-                                 temporary-file-directory)))
+         (file (expand-file-name (string-remove-prefix "d5e://" uri)
+                                 (d5e--documents-directory))))
     (make-directory (file-name-directory file) t)
     (when (file-exists-p file) (set-file-modes file #o644))
     (with-temp-file file (insert (plist-get result :text)))
@@ -251,6 +266,15 @@ opened read-only; it is fetched anew each time (packs may have changed)."
       (funcall original uri))))
 
 (advice-add 'eglot--uri-to-path :around #'d5e--uri-to-path)
+
+(defun d5e--document-buffer-p (&rest _)
+  "Whether the current buffer visits a rendered d5e:// document."
+  (and buffer-file-name
+       (string-prefix-p (d5e--documents-directory) (expand-file-name buffer-file-name))))
+
+;; A card is no campaign text: `eglot-ensure' in `markdown-mode-hook' would start a daemon for
+;; its folder (one per collection opened) and check the card as a document.
+(advice-add 'eglot-ensure :before-until #'d5e--document-buffer-p)
 
 (provide 'd5e)
 ;;; d5e.el ends here

@@ -29,6 +29,14 @@
       eglot-autoshutdown t
       eglot-events-buffer-size 0)
 
+;; As the README sets d5e up (markdown-mode-hook; batch Emacs has no markdown-mode here).
+(add-to-list 'auto-mode-alist '("\\.md\\'" . text-mode))
+(add-hook 'text-mode-hook #'eglot-ensure)
+
+(defun d5e-test-servers ()
+  "Every running eglot server."
+  (apply #'append (hash-table-values eglot--servers-by-project)))
+
 (defconst d5e-test-file (expand-file-name "adventure.md" (getenv "D5E_TEST_DIR")))
 (with-temp-file d5e-test-file
   (insert "# Ambush\nThe {@creature goblinn} waits.\nCast {@spell fir\nHover {@spell fireball} here.\n\n"))
@@ -100,7 +108,15 @@ not sent yet (textDocument/didChange), as it does before every deferred request.
   (d5e-test-equal uri "d5e://srd-2014/spells/fireball.md" "definition URI")
   (with-current-buffer (find-file-noselect file)
     (d5e-test-equal (buffer-substring (point-min) (line-end-position)) "## Fireball" "d5e document")
-    (unless buffer-read-only (d5e-test-fail "the d5e document is writable"))))
+    (unless buffer-read-only (d5e-test-fail "the d5e document is writable")))
+  ;; Visited as M-. visits it, then the command loop's end (where eglot-ensure connects): no
+  ;; daemon of its own for the card (one was started per card folder: srd-2014/spells/, …).
+  (let ((adventure (current-buffer)))
+    (find-file file)
+    (run-hooks 'post-command-hook)
+    (d5e-test-equal (list (eglot-current-server) (length (d5e-test-servers)))
+                    '(nil 1) "the card's eglot server, and the servers running")
+    (switch-to-buffer adventure)))
 ;; The quick fix reached the daemon with that request (eglot sends edits before a deferred one).
 (d5e-test-wait "diagnostics to clear" (lambda () (null (flymake-diagnostics))))
 

@@ -3,7 +3,8 @@
 ;; Emacs (batch) with eglot and d5e.el in campaigns whose d5e.toml asks for the 2024 SRD: with
 ;; `d5e-edition' left unset the daemon settles on 2024 (what the editor sends wins over
 ;; d5e.toml, so unset settings are not sent); set to "2014" it settles on 2014, and stays there
-;; after eglot's own `workspace/didChangeConfiguration' (which carries nothing for d5e).
+;; after eglot's own `workspace/didChangeConfiguration' (which carries nothing for d5e). A
+;; campaign's chapters in folders share one daemon, rooted at the campaign folder.
 ;; Run by tests/test_editors.py; env as emacs_test.el. Any failure or a stall exits non-zero.
 
 (require 'json)
@@ -43,6 +44,31 @@
   (unless (equal (list unset set) '("2024" "2014"))
     (message "FAIL: editions %S, expected (\"2024\" \"2014\")" (list unset set))
     (kill-emacs 1)))
+;; A campaign outside version control with its chapters in folders: eglot's project is the
+;; campaign folder (the one holding d5e.toml), one daemon for every chapter (it was one project,
+;; and one daemon, per folder: chapters/, appendix/).
+(let* ((folder (file-name-as-directory
+                (expand-file-name "campaign-folders" (getenv "D5E_TEST_DIR"))))
+       (one (expand-file-name "chapters/one.md" folder))
+       (two (expand-file-name "appendix/two.md" folder)))
+  (dolist (file (list one two))
+    (make-directory (file-name-directory file) t)
+    (with-temp-file file (insert "# Notes\n")))
+  (with-temp-file (expand-file-name "d5e.toml" folder) (insert "edition = \"2024\"\n"))
+  (find-file one)
+  (text-mode)
+  (apply #'eglot (eglot--guess-contact))
+  (let ((server (eglot-current-server)))
+    (find-file two)
+    (text-mode)
+    (let ((found (list (and server (project-root (eglot--project server)))
+                       (eq (eglot-current-server) server)
+                       (plist-get (jsonrpc-request server :d5e/status eglot--{}) :edition))))
+      (unless (equal found (list folder t "2024"))
+        (message "FAIL: (project root, one server, edition) %S, expected %S"
+                 found (list folder t "2024"))
+        (kill-emacs 1)))
+    (let ((inhibit-message t)) (eglot-shutdown server))))
 (message "emacs workspace ok")
 (kill-emacs 0)
 ;;; emacs_workspace_test.el ends here
