@@ -31,9 +31,16 @@ from . import queries
 from .text import normalize, numbers_in_order
 
 # Inverted names whose second part alone names the entry: creature variants ("Aboleth,
-# Nihilith"), not forms ("Werewolf, Wolf Form") or items ("Bottle, glass": not "glass").
+# Nihilith"), not forms ("Werewolf, Wolf Form") or items ("Bottle, glass": not "glass"), and
+# never a part that only qualifies the first (`_names_alone`).
 _PART_ALONE_COLLECTIONS = frozenset({"monsters", "creatures"})
-_NOT_ALONE_WORDS = frozenset({"form", "forms", "swarm", "young", "adult", "ancient"})
+_NOT_ALONE_WORDS = frozenset(
+    {"form", "forms", "swarm", "young", "adult", "ancient", "giant", "dire", "greater", "lesser"}
+    | {"black", "white", "red", "blue", "green", "brown", "gray", "grey", "gold", "silver"}
+)
+# The endings of English adjectives (not of nouns such as "Steed", "Darkling"): "enhanced",
+# "poisonous", "scintillating", "fearless".
+_ADJECTIVE = re.compile(r"(?:[a-z]{2}(?<!e)ed|ous|[a-z]{3}(?<!l)ing|ful|less)$")
 _HAS_DIGIT = re.compile(r"\d")
 # A creature split into forms ("Vampire, Bat Form", "Werewolf, Wolf Form") is called by its bare
 # name in its own form: the one named after it ("Vampire, Vampire Form") or its true form, which
@@ -55,6 +62,8 @@ def inverted_forms(name: str, collection: str) -> list[str]:
     ['Human Form Werewolf', 'Werewolf']
     >>> inverted_forms("Werewolf, Wolf Form", "monsters")
     ['Wolf Form Werewolf']
+    >>> inverted_forms("Imp, enhanced", "monsters")
+    ['enhanced Imp']
     """
     if name.count(",") != 1:
         return []
@@ -63,15 +72,27 @@ def inverted_forms(name: str, collection: str) -> list[str]:
         return []
     forms = [f"{tail} {head}"]
     words = normalize(tail).split()
-    if (
-        collection in _PART_ALONE_COLLECTIONS
-        and not _HAS_DIGIT.search(tail)
-        and not _NOT_ALONE_WORDS.intersection(words)
-    ):
+    if collection in _PART_ALONE_COLLECTIONS and _names_alone(tail, words):
         forms.append(tail)
     if collection in _PART_ALONE_COLLECTIONS and _is_own_form(normalize(head), words):
         forms.append(head)
     return forms
+
+
+def _names_alone(tail: str, words: list[str]) -> bool:
+    """Whether the second part of a creature's inverted name is a name of its own ("Ghoul,
+    Darakhul": "Darakhul"; "Cultist, Fanatic": "Fanatic"), not a part that only qualifies the
+    first: a name derived from it would be a bare qualifier, the same for every creature it
+    qualifies ("Imp, enhanced" and "Lemure, enhanced" were both "enhanced", as "Rat, Giant"
+    and twenty other Open5e creatures were "Giant"). A qualifier is written in lower case
+    ("enhanced"), ends as an adjective ("Poisonous", "Scintillating", "Enhanced"), holds a word
+    of form, size, age, degree or colour (`_NOT_ALONE_WORDS`: "Bear, Black") or a number."""
+    return (
+        tail.removeprefix("the ")[:1].isupper()  # an epithet: "Sseth, the Sibilant Death"
+        and not _ADJECTIVE.search(words[-1])
+        and not _HAS_DIGIT.search(tail)
+        and not _NOT_ALONE_WORDS.intersection(words)
+    )
 
 
 def _is_own_form(head: str, tail_words: list[str]) -> bool:
@@ -99,6 +120,8 @@ def derived_forms(name: str, collection: str) -> list[str]:
     ['hempen (50 feet) Rope', 'Rope, hempen', 'hempen Rope']
     >>> derived_forms("Ghoul, Darakhul", "monsters")
     ['Darakhul Ghoul', 'Darakhul']
+    >>> derived_forms("Lemure, enhanced (variant)", "monsters")
+    ['enhanced (variant) Lemure', 'Lemure, enhanced', 'enhanced Lemure']
     """
     forms = inverted_forms(name, collection)
     qualified = _QUALIFIED.match(name.strip())

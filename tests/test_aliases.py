@@ -342,8 +342,7 @@ def test_an_inverted_form_that_is_a_winners_name_goes_by_priority(app: App, tmp_
         "SELECT e.name, a.name FROM entry_alias a JOIN entry e ON e.id = a.entry_id "
         "WHERE e.pack_id = 'brew' ORDER BY 1, 2"
     ).fetchall()
-    assert rows == [
-        ("Cube, Gelatinous", "Gelatinous"),
+    assert rows == [  # not "Gelatinous" alone: an adjective only qualifies (`_names_alone`)
         ("Cube, Gelatinous", "Gelatinous Cube"),
         ("Ghoul, Darakhul", "Darakhul"),
         ("Ghoul, Darakhul", "Darakhul Ghoul"),
@@ -735,5 +734,78 @@ def test_migration_gives_installed_names_in_brackets_their_plain_names(
     try:
         found = queries.entries_by_alias(conn, "holy water", ["equipment"])
         assert [(a.row.name, a.kind) for a in found] == [("Holy water (flask)", "inverted")]
+    finally:
+        conn.close()
+
+
+def test_a_qualifier_alone_is_no_name(db_path: Path, tmp_path: Path) -> None:
+    """ "Imp, enhanced" and "Lemure, enhanced" (a comma qualifier, and one before a bracketed
+    one) are "enhanced Imp" and "enhanced Lemure": "enhanced" named both, as "Giant" named
+    twenty Open5e creatures ("Rat, Giant"). A qualifier that is a name of its own still is
+    one ("Ghoul, Darakhul": "Darakhul")."""
+    folder = write_pack(
+        tmp_path / "fiends",
+        {
+            "monsters/imp-enhanced.json": '{"name": "Imp, enhanced", "type": "fiend"}',
+            "monsters/lemure-enhanced.json": '{"name": "Lemure, enhanced (variant)"}',
+            "monsters/rat-giant.json": '{"name": "Rat, Giant", "type": "beast"}',
+            "monsters/toad-poisonous.json": '{"name": "Toad, Poisonous", "type": "beast"}',
+            "monsters/ghoul-darakhul.json": '{"name": "Ghoul, Darakhul", "type": "undead"}',
+        },
+    )
+    app = make_app(db_path)
+    try:
+        app.db.write(lambda conn: app.library.install_path(conn, folder))
+        for bare in ("enhanced", "Giant", "poisonous"):
+            with pytest.raises(NotFound):
+                lookup(app, LookupParams(name=bare, pack="brew"))
+        assert _name(app, "enhanced imp") == "Imp, enhanced"
+        assert _name(app, "enhanced lemure") == "Lemure, enhanced (variant)"
+        assert _name(app, "giant rat", pack="brew") == "Rat, Giant"
+        assert _name(app, "darakhul") == "Ghoul, Darakhul"
+        offered = complete(app, CompleteParams(prefix="enhanced", pack="brew")).items
+        assert [i.name for i in offered] == ["Imp, enhanced", "Lemure, enhanced (variant)"]
+        assert all(i.alias != "enhanced" for i in offered)
+    finally:
+        app.close()
+
+
+def test_migration_takes_the_qualifier_alone_from_installed_names(
+    srd_template: Path, tmp_path: Path
+) -> None:
+    """A database of schema 19, where "Imp, enhanced" is also "enhanced", finds it only as
+    "enhanced imp" once migrated, without installing anything again."""
+    from d5e_daemon import db, queries
+
+    from .oldschema import older_database
+
+    path = tmp_path / "d5e.sqlite3"
+    assert db.migrations()[19].name == "qualifier_names"
+    older_database(srd_template, path, 19)
+    conn = db.connect(path, migrate_now=False)
+    with db.transaction(conn):
+        pack = conn.execute("SELECT id FROM pack LIMIT 1").fetchone()[0]  # type: ignore[index]
+        conn.execute(
+            "INSERT INTO entry (pack_id, collection, slug, name, norm_name, data, content_hash)"
+            " VALUES (?, 'monsters', 'imp-enhanced', 'Imp, enhanced', 'imp enhanced', '{}', 'x')",
+            (pack,),
+        )
+        entry = conn.last_insert_rowid()
+        for alias in ("enhanced Imp", "enhanced"):
+            conn.execute(
+                "INSERT INTO entry_alias (entry_id, name, norm_name, kind)"
+                " VALUES (?, ?, lower(?), 'inverted')",
+                (entry, alias, alias),
+            )
+    assert [a.row.name for a in queries.entries_by_alias(conn, "enhanced", ["monsters"])] == [
+        "Imp, enhanced"
+    ]
+    conn.close()
+    conn = db.connect(path)
+    try:
+        assert queries.entries_by_alias(conn, "enhanced", ["monsters"]) == []
+        (found,) = queries.entries_by_alias(conn, "enhanced imp", ["monsters"])
+        assert found.row.name == "Imp, enhanced"
+        assert queries.entries_by_alias(conn, "darakhul", ["monsters"]) == []  # none installed
     finally:
         conn.close()
