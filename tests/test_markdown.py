@@ -627,3 +627,16 @@ def test_a_single_huge_line_is_worked_through_in_slices(resolver: Resolver) -> N
     found = work.diagnostics()
     assert len(found) == md.MAX_DIAGNOSTICS + 1
     assert found[-1].message.startswith(f"{20_000 - md.MAX_DIAGNOSTICS} more problem(s)")
+
+
+def test_link_leaves_languages_alone(resolver: Resolver) -> None:
+    """A language's name after "speaks", "understands", "knows", "reads", "writes" (a list of
+    them too), after "Languages:" and in "in Goblin." is the language, not the creature or the
+    race named so; the creature and the race are linked elsewhere."""
+    text = (
+        "The chieftain speaks Common, Goblin and Orc; the kobolds understand Halfling.\n"
+        "Nobody reads Orc. He shouts in Goblin. Languages: Common, Goblin\n"
+        "The Orc attacks, the Goblin flees; a Halfling bard.\n"
+    )
+    found = [(e.line, text.splitlines()[e.line][e.start : e.end]) for e in link(resolver, text)]
+    assert found == [(0, "kobolds"), (2, "Orc"), (2, "Goblin"), (2, "Halfling")]

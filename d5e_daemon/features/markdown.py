@@ -454,6 +454,7 @@ def link_edits(
     headings, links, HTML or existing tags is linked."""
     names, longest = resolver.known_names()
     prose_names = resolver.prose_names()
+    languages = resolver.language_names()
     edits: list[LinkEdit] = []
     skipped: list[str] = []
     last = min(end[0], len(lines) - 1)
@@ -492,6 +493,9 @@ def link_edits(
                 if known is None:
                     continue
                 at, to = words[i].start(), words[i + size - 1].end()
+                if _spoken(text, words, norms, i, size, languages):
+                    i += size  # "speaks Common and Goblin": the language, not the goblin
+                    break
                 if size == 1 and known.tags == _CREATURE and _used_as_verb(text, words, i):
                     i += 1
                     break
@@ -618,6 +622,44 @@ _FUNCTION_WORDS = (
     | _BEFORE_VERBS
     | frozenset(["is", "are", "was", "were", "has", "had", "of", "in", "on", "at", "by", "with"])
 )
+
+
+_LANGUAGE_VERBS = frozenset(
+    ["speak", "speaks", "spoke", "speaking", "know", "knows", "knew", "knowing", "understand",
+     "understands", "understood", "understanding", "read", "reads", "reading", "write",
+     "writes", "wrote", "writing", "written", "fluent", "language", "languages", "tongue"]
+)  # fmt: skip
+_LIST_GAP = re.compile(r"[ \t]*[,:]?[ \t]*")
+_CLAUSE_END = re.compile(r"[ \t]*(?:$|[^\w\s'’-])")
+
+
+def _spoken(
+    text: str,
+    words: list[re.Match[str]],
+    norms: list[str],
+    i: int,
+    size: int,
+    languages: frozenset[str],
+) -> bool:
+    """Whether the capitalised `words[i : i + size]`, a language's name, are a language where
+    they are written: after "speaks", "knows", "understands", "reads", "writes", "Languages:"…
+    and "in", or in a list of languages after one ("speaks Common, Goblin and Orc", "written
+    in Orc"), or after "in" ending a clause ("shouts in Goblin.")."""
+    if " ".join(norms[i : i + size]) not in languages or not _capitalised(words[i][0]):
+        return False
+    if i > 0 and norms[i - 1] == "in" and _CLAUSE_END.match(text, words[i + size - 1].end()):
+        return True
+    j = i - 1
+    while j >= 0 and _LIST_GAP.fullmatch(text[words[j].end() : words[j + 1].start()]):
+        word = norms[j]
+        if word in _LANGUAGE_VERBS:
+            return True
+        if word not in ("and", "or", "in", "fluent") and not (
+            word in languages and _capitalised(words[j][0])
+        ):
+            return False
+        j -= 1
+    return False
 
 
 _NOT_ALONE_KINDS = frozenset({"subclass"})

@@ -168,6 +168,7 @@ class Resolver:
     _names: dict[str, KnownName] | None = None
     _longest: int = 1
     _prose: ProseNames | None = None
+    _languages: frozenset[str] | None = None
     _offered: list[str] | None = None
     _sections: dict[str, tuple[str, queries.EntryRow]] | None = None
     _lines: dict[str, LineProblems] = field(default_factory=dict)
@@ -185,6 +186,7 @@ class Resolver:
         self._names = None
         self._offered = None
         self._prose = None
+        self._languages = None
         self._sections = None
 
     def offered_tags(self) -> list[str]:
@@ -479,6 +481,14 @@ class Resolver:
         return Resolution(
             code="unknown-ref", message=f"unknown {what} {tag.name!r}{where}{hint}", fixes=fixes
         )
+
+    def language_names(self) -> frozenset[str]:
+        """The normalised names of the profile's languages ("goblin", "deep speech"): what
+        prose names after "speaks" is a language, not the creature or race named so."""
+        if self._languages is None:
+            rows = queries.winner_names(self.app.conn, self.app.profile, ("languages",))
+            self._languages = frozenset(norm for norm, _, _ in rows)
+        return self._languages
 
     def known_names(self) -> tuple[dict[str, KnownName], int]:
         """Every winner's normalised name → the tags it could get; and the most words in one."""
