@@ -534,6 +534,8 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
         items = _abilities(raw.get(key)) + by_place.get(key, [])
         if items:
             header = blocks(raw.get(f"{key}Header") or [])
+            if key == "legendary" and not header:
+                header = [_legendary_intro(raw)]
             if header:
                 items = [{"name": "", "desc": "\n\n".join(header)}, *items]
             data[field] = items
@@ -553,6 +555,37 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
     if after:
         data["desc"] = after
     return data
+
+
+def _legendary_intro(raw: dict[str, Any]) -> str:
+    """What 5etools' `Renderer.monster.getLegendaryActionIntro` says above a creature's
+    legendary actions when it writes no `legendaryHeader`: how many it can take and when
+    (a 2024 stat block's uses, with those in its lair)."""
+    count = raw.get("legendaryActions", 3)
+    who = _short_name(raw)
+    if raw.get("legendaryActionsLair"):
+        return (
+            f"*Legendary Action Uses:* {count} ({raw['legendaryActionsLair']} in Lair). "
+            f"Immediately after another creature's turn, {who} can expend a use to take one of "
+            f"the following actions. {who[:1].upper()}{who[1:]} regains all expended uses at "
+            "the start of each of its turns."
+        )
+    plural = "s" if count != 1 else ""
+    return (
+        f"{who[:1].upper()}{who[1:]} can take {count} legendary action{plural}, choosing from "
+        "the options below. Only one legendary action can be used at a time and only at the end "
+        f"of another creature's turn. {who[:1].upper()}{who[1:]} regains spent legendary "
+        "actions at the start of its turn."
+    )
+
+
+def _short_name(raw: dict[str, Any]) -> str:
+    """How 5etools' text calls a creature (`Renderer.monster.getShortName`): `the sphinx
+    griffon`, its `shortName`, or a named creature's name as written."""
+    name, short = str(raw.get("name", "")), raw.get("shortName")
+    if raw.get("isNamedCreature"):
+        return name if short is True or not isinstance(short, str) else short
+    return "the " + (name if short is True or not isinstance(short, str) else short).lower()
 
 
 # ---- spells ----------------------------------------------------------------------------------

@@ -97,7 +97,12 @@ def test_spellcasting_mods_and_structure(ember: App) -> None:
     assert casting["slots"] == {"1": 4, "3": 3}
     witch = data(ember, "monsters/cinder-witch")
     assert witch["legendary_actions_count"] == 2
-    assert names(witch["legendary_actions"]) == ["Spark", "Step"]
+    # how many it can take, as 5etools says above them (no `legendaryHeader` written; a named
+    # creature by its name)
+    assert names(witch["legendary_actions"]) == ["", "Spark", "Step"]
+    assert witch["legendary_actions"][0]["desc"].startswith(
+        "Cinder Witch can take 2 legendary actions, choosing from the options below."
+    )
     assert witch["aliases"] == ["Ash Hag"]
     assert witch["challenge_rating"] == 6 and witch["xp_in_lair"] == 2900
 

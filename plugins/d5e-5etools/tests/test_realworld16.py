@@ -238,3 +238,41 @@ def test_a_class_tag_whose_subclass_part_names_none_links_the_class(
         "**Domains:** [Life](d5e://srd-2014/classes/cleric.md), "
         "[the Life domain](d5e://srd-2014/subclasses/life.md)" in text
     )
+
+
+def test_legendary_actions_say_how_many(app: App, tmp_path: Path) -> None:
+    """Griffons of the Multiverse's Sphinx Griffon (and Gem Dragons' dragons) write legendary
+    actions without a `legendaryHeader`: the card listed them without saying how many the
+    creature can take; 5etools says it (`Renderer.monster.getLegendaryActionIntro`), with the
+    creature's short name, a named creature's as written, a 2024 lair's uses."""
+    base = {"source": S, "size": ["L"], "type": "monstrosity", "ac": [16],
+            "hp": {"average": 127, "formula": "15d10 + 45"}, "speed": {"walk": 40},
+            "str": 18, "dex": 15, "con": 16, "int": 17, "wis": 17, "cha": 14, "cr": "10",
+            "legendary": [{"name": "Teleport (Costs 2 Actions)", "entries": ["It blinks."]}],
+    }  # fmt: skip
+    doc = {
+        "monster": [
+            {**base, "name": "Sphinx Griffon"},
+            {**base, "name": "Queen Aurel the Bright", "shortName": "Aurel",
+             "isNamedCreature": True, "legendaryActions": 2},
+            {**base, "name": "Storm Drake", "legendaryActions": 3, "legendaryActionsLair": 4},
+            {**base, "name": "Old One", "legendaryHeader": ["Its own words."]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    griffon = card(app, "realworld:monsters/sphinx-griffon")
+    assert (
+        "### Legendary Actions\n\nThe sphinx griffon can take 3 legendary actions, choosing "
+        "from the options below. Only one legendary action can be used at a time and only at "
+        "the end of another creature's turn. The sphinx griffon regains spent legendary actions "
+        "at the start of its turn.\n\n***Teleport (Costs 2 Actions).*** It blinks." in griffon
+    )
+    assert "Aurel can take 2 legendary actions" in card(
+        app, "realworld:monsters/queen-aurel-the-bright"
+    )
+    assert (
+        "*Legendary Action Uses:* 3 (4 in Lair). Immediately after another creature's turn, "
+        "the storm drake can expend a use" in card(app, "realworld:monsters/storm-drake")
+    )
+    old = card(app, "realworld:monsters/old-one")
+    assert "Its own words." in old and "can take" not in old
