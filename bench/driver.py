@@ -8,6 +8,7 @@ with their spread (min–max). A latency figure keeps, per run, the p50 and p99 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -22,11 +23,14 @@ from typing import Any
 from d5e_daemon.client import Daemon, RpcError
 
 __all__ = [
+    "EVAL_DIR_ENV",
     "Daemon",
     "Figures",
     "RpcError",
+    "add_eval_dir",
     "compile_sources",
     "cpu_seconds",
+    "eval_set",
     "machine",
     "memory",
     "percentile",
@@ -36,6 +40,52 @@ __all__ = [
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
+EVAL_DIR_ENV = "D5E_EVAL_DIR"
+
+
+def eval_places() -> list[Path]:
+    """Where the eval sets (search-dev.jsonl, lookup-dev.jsonl; kept outside the repository)
+    are looked for, in order: `--eval-dir` or $D5E_EVAL_DIR; shared/eval beside the checkout
+    this script is in; shared/eval beside the checkout whose virtual environment runs it (an
+    old commit's `git archive` in /tmp, run by a checkout's .venv/bin/python)."""
+    given = os.environ.get(EVAL_DIR_ENV)
+    if given:
+        return [Path(given)]
+    places = [REPO.parent / "shared" / "eval"]
+    if sys.prefix != sys.base_prefix:  # a virtual environment: <checkout>/.venv
+        places.append(Path(sys.prefix).resolve().parents[1] / "shared" / "eval")
+    return list(dict.fromkeys(places))
+
+
+def eval_set(name: str) -> Path:
+    """The eval set `name` (`eval_places`); a clear error naming where it was looked for."""
+    places = eval_places()
+    for place in places:
+        if (place / name).is_file():
+            return place / name
+    looked = ", ".join(str(p) for p in places)
+    raise SystemExit(
+        f"no eval set {name} in {looked}: give the folder that holds it with --eval-dir DIR "
+        f"(or ${EVAL_DIR_ENV})"
+    )
+
+
+class _EvalDir(argparse.Action):
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        os.environ[EVAL_DIR_ENV] = str(Path(values).resolve())  # for the processes it starts
+        setattr(namespace, self.dest, Path(values))
+
+
+def add_eval_dir(ap: argparse.ArgumentParser) -> None:
+    """`--eval-dir DIR`, the one option of every benchmark that reads the eval sets."""
+    ap.add_argument(
+        "--eval-dir",
+        action=_EvalDir,
+        metavar="DIR",
+        help="the folder of the eval sets (search-dev.jsonl, lookup-dev.jsonl); default "
+        f"${EVAL_DIR_ENV}, else shared/eval beside this checkout or beside the checkout whose "
+        ".venv runs the script",
+    )
 
 
 def percentile(values: list[float], p: float) -> float:

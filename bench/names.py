@@ -20,14 +20,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from driver import Figures
+from driver import Figures, add_eval_dir, eval_set
 
 from d5e_daemon.app import App
 from d5e_daemon.features.complete import complete
 from d5e_daemon.protocol import CompleteParams
 from d5e_daemon.settings import build
-
-DEFAULT_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "lookup-dev.jsonl"
 
 
 def typo(word: str, rng: random.Random) -> str:
@@ -89,12 +87,14 @@ def table(ranks: dict[str, list[int | None]]) -> tuple[list[str], list[list[Any]
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--eval", type=Path, default=DEFAULT_EVAL)
+    ap.add_argument("--eval", type=Path, help="default: lookup-dev.jsonl (--eval-dir)")
+    add_eval_dir(ap)
     ap.add_argument("--db", help="database to use (default: a fresh one in a temp dir)")
     ap.add_argument("--synthetic", type=int, default=0, help="add N generated typo queries")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every miss")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
+    args.eval = args.eval or eval_set("lookup-dev.jsonl")
     queries = [json.loads(line) for line in args.eval.read_text().splitlines() if line.strip()]
     figures = Figures(
         "names",

@@ -40,7 +40,9 @@ from driver import (
     Daemon,
     Figures,
     RpcError,
+    add_eval_dir,
     cpu_seconds,
+    eval_set,
     old_env,
     timed_requests,
     wait_for_index,
@@ -52,7 +54,6 @@ sys.path.insert(0, str(REPO))
 from d5e_daemon.app import App  # noqa: E402
 from d5e_daemon.settings import build  # noqa: E402
 
-EVAL = REPO.parent / "shared" / "eval"
 ENV = {"D5E_EMBEDDER": "fake"}
 REQUESTS = 300
 SRD_COPIES = ("open5e-srd-2014", "open5e-srd-2024")  # below the SRD in every row
@@ -74,7 +75,7 @@ def build_srd(base: Path, env: dict[str, str] | None = None) -> Path:
 
 
 def name_queries() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    rows = [json.loads(line) for line in (EVAL / "lookup-dev.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in eval_set("lookup-dev.jsonl").read_text().splitlines()]
     names = [{"name": r["query"]} for r in rows]
     prefixes = [{"prefix": r["query"][: max(3, len(r["query"]) // 2)]} for r in rows]
     return names, prefixes
@@ -173,7 +174,7 @@ def quality(db: Path, priorities: dict[str, int] | None = None) -> dict[str, flo
     from quality import evaluate
     from quality import figures as score
 
-    queries = [json.loads(line) for line in (EVAL / "search-dev.jsonl").read_text().splitlines()]
+    queries = [json.loads(line) for line in eval_set("search-dev.jsonl").read_text().splitlines()]
     app = App(build({"db": str(db), "packs": priorities or {}}))
     app.start()
     try:
@@ -204,6 +205,7 @@ def main() -> None:
     parser.add_argument("--quality-only", action="store_true")
     parser.add_argument("--old", type=Path, help="a checkout of older d5e: each run on it too")
     parser.add_argument("--json", type=Path)
+    add_eval_dir(parser)
     args = parser.parse_args()
     figures = Figures(
         "open5e", "Open5e beside the SRD (`bench/open5e.py`)", "bench/open5e.py --data …"

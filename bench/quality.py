@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from driver import Figures
+from driver import Figures, add_eval_dir, eval_set
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -43,7 +43,6 @@ from d5e_daemon.protocol import SearchParams  # noqa: E402
 from d5e_daemon.search.builder import PASSAGE_TOKENS  # noqa: E402
 from d5e_daemon.settings import build  # noqa: E402
 
-EVAL = REPO.parent / "shared" / "eval" / "search-dev.jsonl"
 HELDOUT = [
     REPO / "bench" / "search-heldout.jsonl",
     REPO / "bench" / "search-heldout-2.jsonl",
@@ -217,7 +216,8 @@ def fold_check(
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--eval", type=Path, default=EVAL)
+    ap.add_argument("--eval", type=Path, help="default: search-dev.jsonl (--eval-dir)")
+    add_eval_dir(ap)
     ap.add_argument(
         "--heldout",
         type=Path,
@@ -246,6 +246,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--ranks", type=Path, help="write every query's rank in each mode here")
     args = ap.parse_args()
+    args.eval = args.eval or eval_set("search-dev.jsonl")
     if args.db and (args.folds or "," in args.passage_tokens):
         ap.error("--db measures the database as it is indexed: no --folds, one passage size")
     queries = [json.loads(line) for line in args.eval.read_text().splitlines() if line.strip()]

@@ -17,9 +17,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from driver import Daemon, Figures, compile_sources, timed_requests
+from driver import Daemon, Figures, add_eval_dir, compile_sources, eval_set, timed_requests
 
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "lookup-dev.jsonl"
 LOOKUPS = [
     {"ref": "spells/fireball"},
     {"name": "goblin"},
@@ -71,9 +70,11 @@ def main() -> int:
     ap.add_argument("--starts", type=int, default=10)
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--toggles", type=int, default=20)
-    ap.add_argument("--eval", type=Path, default=EVAL)
+    ap.add_argument("--eval", type=Path, help="default: lookup-dev.jsonl (--eval-dir)")
+    add_eval_dir(ap)
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
+    args.eval = args.eval or eval_set("lookup-dev.jsonl")
     figures = Figures("rpc", "Daemon speed on the SRD (`bench/rpc.py`)", "bench/rpc.py")
     compile_sources()
     with tempfile.TemporaryDirectory() as tmp:

@@ -24,17 +24,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-SETS = [
-    REPO.parent / "shared" / "eval" / "search-dev.jsonl",
-    *sorted((REPO / "bench").glob("search-*.jsonl")),
-]
+
+def sets() -> list[Path]:
+    """The dev set (`eval_set`: outside the repository), then the held-out and homebrew sets
+    (in bench/)."""
+    from driver import eval_set
+
+    return [eval_set("search-dev.jsonl"), *sorted((REPO / "bench").glob("search-*.jsonl"))]
 
 
 def queries() -> list[str]:
     found = []
-    for path in SETS:
-        if path.exists():
-            found += [json.loads(line)["query"] for line in path.open() if line.strip()]
+    for path in sets():
+        found += [json.loads(line)["query"] for line in path.open() if line.strip()]
     return list(dict.fromkeys(found))
 
 
@@ -85,9 +87,7 @@ def quality(files: list[Path]) -> int:
     for path in files:
         hits = {r["query"]: [h[0] for h in r["hits"]] for r in map(json.loads, path.open())}
         print(path)
-        for source in SETS:
-            if not source.exists():
-                continue
+        for source in sets():
             asked = [json.loads(line) for line in source.open() if line.strip()]
             ranks = []
             for q in asked:
@@ -104,6 +104,8 @@ def quality(files: list[Path]) -> int:
 
 
 def main() -> int:
+    from driver import add_eval_dir
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", type=Path)
     ap.add_argument("--write", type=Path)
@@ -111,6 +113,7 @@ def main() -> int:
     ap.add_argument("--mode", default="hybrid", choices=("hybrid", "keyword", "semantic"))
     ap.add_argument("--compare", type=Path, nargs=2)
     ap.add_argument("--quality", type=Path, nargs="+")
+    add_eval_dir(ap)
     args = ap.parse_args()
     if args.compare:
         return compare(*args.compare)

@@ -41,11 +41,19 @@ from typing import Any
 import apsw
 import vectors
 from brew import PACK_ID, generate, sample
-from driver import RESULTS, Daemon, Figures, compile_sources, memory, timed_requests
+from driver import (
+    RESULTS,
+    Daemon,
+    Figures,
+    add_eval_dir,
+    compile_sources,
+    eval_set,
+    memory,
+    timed_requests,
+)
 from rpc import LOOKUPS, PREFIXES
 
 REPO = Path(__file__).resolve().parents[1]
-EVAL = REPO.parent / "shared" / "eval" / "search-dev.jsonl"
 SEED = 5
 TYPED_NAMES = ["Fireball", "Magic Missile", "Gelatinous Cube", "Bag of Holding", "Cure Wounds"]
 CLIENTS = 8
@@ -327,9 +335,11 @@ def main() -> int:
         "generated pack of the one size given (to measure a change without the cold index; "
         "the daemons use the embedder of D5E_EMBEDDER, the one the index was built with)",
     )
+    add_eval_dir(ap)
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    searches = [json.loads(line)["query"] for line in EVAL.read_text().splitlines() if line]
+    dev = eval_set("search-dev.jsonl").read_text()
+    searches = [json.loads(line)["query"] for line in dev.splitlines() if line]
     if args.db:
         (size,) = sizes
         name = f"{label(size)}, requests only ({os.environ.get('D5E_EMBEDDER') or 'real'} model)"

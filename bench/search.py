@@ -24,9 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from driver import Daemon, Figures, compile_sources, memory
+from driver import Daemon, Figures, add_eval_dir, compile_sources, eval_set, memory
 
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "search-dev.jsonl"
 LOOKUPS = [{"name": "fireball"}, {"ref": "monsters/ghoul"}, {"name": "bag of holding"}]
 BROWSE = [
     {"query": "", "filters": {"level": 3, "school": "evocation"}},
@@ -139,9 +138,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--queries", type=int, default=300, help="hybrid queries to time")
-    ap.add_argument("--eval", type=Path, default=EVAL)
+    ap.add_argument("--eval", type=Path, help="default: search-dev.jsonl (--eval-dir)")
+    add_eval_dir(ap)
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
+    args.eval = args.eval or eval_set("search-dev.jsonl")
     texts = [json.loads(line)["query"] for line in args.eval.read_text().splitlines() if line]
     os.environ.pop("D5E_EMBEDDER", None)  # the real model
     compile_sources()

@@ -31,7 +31,7 @@ from typing import Any
 
 import apsw
 import numpy as np
-from driver import Figures
+from driver import Figures, add_eval_dir, eval_set
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -44,7 +44,6 @@ from d5e_daemon.search import passages, retrieval  # noqa: E402
 from d5e_daemon.search.embed import MiniLMEmbedder  # noqa: E402
 from d5e_daemon.settings import build  # noqa: E402
 
-EVAL = REPO.parent / "shared" / "eval" / "search-dev.jsonl"
 K = 100
 MULTIPLIERS = (8, 16, 32, 64)
 
@@ -193,9 +192,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--eval", type=Path, default=EVAL)
+    ap.add_argument("--eval", type=Path, help="default: search-dev.jsonl (--eval-dir)")
+    add_eval_dir(ap)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
+    args.eval = args.eval or eval_set("search-dev.jsonl")
     texts = [json.loads(line)["query"] for line in args.eval.read_text().splitlines() if line]
     figures = Figures("vectors", "Vector layouts (`bench/vectors.py`)", "bench/vectors.py")
     analyze(args.db, texts, args.runs, figures)
