@@ -640,3 +640,30 @@ def test_link_leaves_languages_alone(resolver: Resolver) -> None:
     )
     found = [(e.line, text.splitlines()[e.line][e.start : e.end]) for e in link(resolver, text)]
     assert found == [(0, "kobolds"), (2, "Orc"), (2, "Goblin"), (2, "Halfling")]
+
+
+def test_link_leaves_trade_words_used_as_words_alone(resolver: Resolver) -> None:
+    """A nonplayer character's one-word name (the SRD's creatures of any race: "bandit",
+    "guard", "noble", "spy") in lower case is no creature before a noun without a determiner
+    ("bandit attacks", "clothes of noble cut", "stands guard outside") or after one before a
+    word that is no verb ("the guard room", "a spy for"), nor as a verb after a
+    pronoun or before "this" ("you spy Drow", "guard this cavern"); it is one as a sentence's
+    subject or object ("the bandit dumps", "a captive bandit is", "the mage casts", "the guard
+    drew": the Mage, as adventures use it) and before "stats"."""
+    text = (
+        "Free from bandit attacks; clothes of noble cut; she stands guard outside the guard room.\n"
+        "As you spy Drow, two thugs guard this cavern.\n"
+        "The bandit dumps the bag; a captive bandit is questioned; the mage casts *shield*; "
+        "Noke (mage stats); the guard drew.\n"
+    )
+    found = [(e.line, text.splitlines()[e.line][e.start : e.end]) for e in link(resolver, text)]
+    assert found == [
+        (1, "Drow"),
+        (1, "thugs"),
+        (2, "bandit"),
+        (2, "bandit"),
+        (2, "mage"),
+        (2, "shield"),
+        (2, "mage"),
+        (2, "guard"),
+    ]

@@ -455,6 +455,7 @@ def link_edits(
     names, longest = resolver.known_names()
     prose_names = resolver.prose_names()
     languages = resolver.language_names()
+    npcs = resolver.npc_names()
     edits: list[LinkEdit] = []
     skipped: list[str] = []
     last = min(end[0], len(lines) - 1)
@@ -496,7 +497,14 @@ def link_edits(
                 if _spoken(text, words, norms, i, size, languages):
                     i += size  # "speaks Common and Goblin": the language, not the goblin
                     break
-                if size == 1 and known.tags == _CREATURE and _used_as_verb(text, words, i):
+                if (
+                    size == 1
+                    and known.tags == _CREATURE
+                    and (
+                        _used_as_verb(text, words, i)
+                        or (norms[i] in npcs and _modifier(text, words, norms, i))
+                    )
+                ):
                     i += 1
                     break
                 job = 0
@@ -568,20 +576,77 @@ _BEFORE_VERBS = frozenset(
 
 def _used_as_verb(text: str, words: list[re.Match[str]], i: int) -> bool:
     """Whether a one-word creature's name in lower case is a verb where it is written: after
-    "to" or a modal ("to guard", "will shadow them"), or before a determiner ("two thugs guard
-    the door", "a fourth guards the eggs"; "that" is left out: "a ghoul that waits")."""
+    "to", a modal or a pronoun ("to guard", "will shadow them", "you spy Drow"), or before a
+    determiner ("two thugs guard the door", "a fourth guards the eggs", "guard this cavern";
+    "that" is left out: "a ghoul that waits")."""
     word = words[i]
     if not word[0].islower():
         return False
     before = words[i - 1] if i > 0 else None
-    if before is not None and _joined(text, before, word) and before[0].lower() in _BEFORE_VERBS:
+    if (
+        before is not None
+        and _joined(text, before, word)
+        and before[0].lower() in _BEFORE_VERBS | _PRONOUNS
+    ):
         return True
     after = words[i + 1] if i + 1 < len(words) else None
     return (
         after is not None
         and text[word.end() : after.start()] == " "
-        and after[0].lower() in _DETERMINERS
+        and after[0].lower() in _DETERMINERS | {"this"}
     )
+
+
+_PRONOUNS = frozenset(["i", "you", "we", "they", "he", "she"])
+
+
+def _modifier(text: str, words: list[re.Match[str]], norms: list[str], i: int) -> bool:
+    """Whether a one-word creature's name in lower case is a word before a noun: with no
+    determiner or count just before it, "bandit attacks", "an equivalent bandit group", "guard
+    patrols", "clothes of noble cut", "stands guard outside" (but "a captive bandit is
+    questioned", "the first guard we question", "1 thug", "mage stats", "bandit guards"); just
+    after a determiner, before a word that is no verb's form ("the guard room", "the spy
+    network"; but "the bandit dumps it", "the mage casts", "the guard drew", "the priest
+    quickly…")."""
+    word = words[i]
+    if not word[0].islower() or i + 1 >= len(words):
+        return False
+    after = words[i + 1]
+    if text[word.end() : after.start()] != " " or not after[0].islower():
+        return False
+    if (
+        norms[i + 1] in _FUNCTION_WORDS
+        or norms[i + 1] in _NOT_NOUNS
+        or _JOB_AFTER.match(text, word.end())
+    ):
+        return False
+    if i > 0 and _joined(text, words[i - 1], word):
+        before = norms[i - 1]
+        if before in _DETERMINERS:  # "the guard room", not "the guard watches", "… drew"
+            next_word = norms[i + 1]
+            return not next_word.endswith(_VERB_ENDINGS) and next_word not in _PAST_VERBS
+        if before in _SENTENCE_OPENERS or before.isdecimal() or not words[i - 1][0].islower():
+            return False
+    return True
+
+
+_VERB_ENDINGS = ("s", "ed", "ly", "ing")
+_PAST_VERBS = frozenset(
+    ["drew", "ran", "fell", "saw", "took", "made", "went", "came", "said", "told", "gave",
+     "knew", "stood", "fought", "threw", "shot", "struck", "hid", "slept", "woke", "sat", "lay",
+     "rose", "fled", "led", "left", "kept", "held", "found", "caught", "brought", "got", "let",
+     "put", "set", "cast", "hit", "cut", "bit", "spoke", "wrote", "read", "began", "became",
+     "felt", "heard", "meant", "met", "paid", "sent", "spent", "thought", "won", "wore", "stole",
+     "swung", "flew", "drank", "ate", "grew", "shook", "chose", "froze", "tore", "dove", "ducked"]
+)  # fmt: skip
+"""Verbs in the past a sentence's subject may be followed by that end in no "-ed"."""
+
+
+_NOT_NOUNS = frozenset(
+    ["stat", "stats", "who", "which", "that", "to", "from", "as", "so", "if", "when", "while",
+     "can", "will", "would", "may", "might", "must", "does", "did", "not", "also", "then",
+     "i", "you", "we", "they", "he", "she", "it", "him", "her", "them", "us"]
+)  # fmt: skip
 
 
 def _longer_creature(

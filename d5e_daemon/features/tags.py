@@ -169,6 +169,7 @@ class Resolver:
     _longest: int = 1
     _prose: ProseNames | None = None
     _languages: frozenset[str] | None = None
+    _npcs: frozenset[str] | None = None
     _offered: list[str] | None = None
     _sections: dict[str, tuple[str, queries.EntryRow]] | None = None
     _lines: dict[str, LineProblems] = field(default_factory=dict)
@@ -187,6 +188,7 @@ class Resolver:
         self._offered = None
         self._prose = None
         self._languages = None
+        self._npcs = None
         self._sections = None
 
     def offered_tags(self) -> list[str]:
@@ -489,6 +491,25 @@ class Resolver:
             rows = queries.winner_names(self.app.conn, self.app.profile, ("languages",))
             self._languages = frozenset(norm for norm, _, _ in rows)
         return self._languages
+
+    def npc_names(self) -> frozenset[str]:
+        """The normalised one-word names of the profile's creatures of any race ("guard",
+        "noble", "bandit", "spy": the SRD's nonplayer characters), words of trades and ranks
+        that prose also uses for what is no creature ("bandit attacks", "noble cut")."""
+        if self._npcs is None:
+            self._npcs = frozenset(
+                norm
+                for (norm,) in self.app.conn.execute(
+                    """
+                    SELECT e.norm_name FROM entry e JOIN resolved r ON r.entry_id = e.id
+                        AND r.profile_id = (SELECT id FROM profile WHERE name = ?)
+                    WHERE e.collection = 'monsters' AND instr(e.norm_name, ' ') = 0
+                      AND lower(json_extract(e.data, '$.subtype')) = 'any race'
+                    """,
+                    (self.app.profile,),
+                )
+            )
+        return self._npcs
 
     def known_names(self) -> tuple[dict[str, KnownName], int]:
         """Every winner's normalised name → the tags it could get; and the most words in one."""
