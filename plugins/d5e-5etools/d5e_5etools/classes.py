@@ -19,6 +19,7 @@ BUILDER_DATA = frozenset(
         "spellsKnownProgressionFixed", "spellsKnownProgressionFixedAllowLowerLevel",
         "spellsKnownProgressionFixedByLevel", "preparedSpellsProgression",
         "preparedSpellsChange", "preparedSpells", "featProgression",
+        "optionalfeatureProgression",
     }
 )  # fmt: skip
 

@@ -46,7 +46,7 @@ HIDDEN = frozenset(
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
-_LABELS = {"trapHazType": "Type"}
+_LABELS = {"trapHazType": "Type", "optionalfeatureProgression": "Optional feature progression"}
 """Keys whose words make no label ("Trap haz type")."""
 
 
@@ -188,8 +188,8 @@ def spell_filter(expression: str, count: Any = 1, codes: Any = None, every: bool
             levels += values
         elif key == "school":
             schools += [_school(v, codes).lower() for v in values]
-        elif key == "class":
-            classes += [v.title() for v in values]
+        elif key == "class":  # a homebrew class with its source: `apothecary (dk:ee'24)`
+            classes += [re.sub(r"\s*\([^()]*\)$", "", v).title() for v in values]
         elif key == "components & miscellaneous":
             other += [v.lower() for v in values]
         elif values:

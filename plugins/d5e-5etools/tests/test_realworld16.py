@@ -276,3 +276,25 @@ def test_legendary_actions_say_how_many(app: App, tmp_path: Path) -> None:
     )
     old = card(app, "realworld:monsters/old-one")
     assert "Its own words." in old and "can take" not in old
+
+
+def test_a_2024_class_of_another_homebrews_spells(app: App, tmp_path: Path) -> None:
+    """Drakkenheim: Eldritch Experiments' Apothecary (which depends on three other homebrews):
+    its `optionalfeatureProgression` read `Optionalfeature progression: Esoteric Theory` (the
+    character builder's data; the class table has the column), and its additional spells
+    named `Apothecary (Dk:Ee'24)` for the filter `class=apothecary (dk:ee'24)`."""
+    doc = {
+        "class": [
+            {"name": "Apothecary", "source": S, "hd": {"number": 1, "faces": 8},
+             "optionalfeatureProgression": [{"name": "Esoteric Theory", "featureType": ["ET"],
+                                             "progression": {"1": 1, "2": 3}}],
+             "classTableGroups": [{"colLabels": ["{@filter Theories|optionalfeatures|"
+                                                 "feature type=et}"], "rows": [[1], [3]]}],
+             "additionalSpells": [{"prepared": {"6": {"daily": {"1e": [
+                 {"choose": "level=1|class=druid;apothecary (dk:ee'24)", "count": 1}]}}}}]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:classes/apothecary")
+    assert "| 1 | +2 | — | 1 |" in text and "progression" not in text.lower()
+    assert "one 1st-level Druid or Apothecary spell of your choice" in text
