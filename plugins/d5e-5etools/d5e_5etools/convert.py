@@ -214,18 +214,33 @@ def _type(value: Any) -> tuple[str, str]:
     return str(kind or ""), ", ".join(tags)
 
 
+_ALL_ALIGNMENTS = frozenset({"L", "NX", "C", "G", "NY", "E"})
+# the lists 5etools' `Parser.alignmentListToFull` names: all but one, the four of one side (a
+# chaotic creature of any moral bent: C, G, NY, E), the three neutrals
+_ALIGNMENT_SETS = {
+    _ALL_ALIGNMENTS - {"G"}: "any non-good alignment",
+    _ALL_ALIGNMENTS - {"E"}: "any non-evil alignment",
+    _ALL_ALIGNMENTS - {"L"}: "any non-lawful alignment",
+    _ALL_ALIGNMENTS - {"C"}: "any non-chaotic alignment",
+    _ALL_ALIGNMENTS - {"L", "NX"}: "any chaotic alignment",
+    _ALL_ALIGNMENTS - {"G", "NY"}: "any evil alignment",
+    _ALL_ALIGNMENTS - {"C", "NX"}: "any lawful alignment",
+    _ALL_ALIGNMENTS - {"E", "NY"}: "any good alignment",
+    frozenset({"NX", "NY", "N"}): "any neutral alignment",
+}
+
+
 def alignment(value: Any, prefix: str = "") -> str:
     if not isinstance(value, list):
         return str(value or "")
     if all(isinstance(a, str) for a in value):
         codes = list(value)
-        if set(codes) >= {"L", "NX", "C", "G", "NY", "E"}:
+        text = _ALIGNMENT_SETS.get(frozenset(codes), "") if len(codes) > 2 else ""
+        if set(codes) >= _ALL_ALIGNMENTS:
             text = "any alignment"
-        elif set(codes) == {"L", "NX", "C", "G", "NY", "E"} - {"G"}:
-            text = "any non-good alignment"
         elif codes == ["N"]:
             text = "neutral"
-        else:
+        elif not text:
             text = " ".join(ALIGNMENTS.get(c, c) for c in codes)
     else:
         parts = []

@@ -298,3 +298,25 @@ def test_a_2024_class_of_another_homebrews_spells(app: App, tmp_path: Path) -> N
     text = card(app, "realworld:classes/apothecary")
     assert "| 1 | +2 | — | 1 |" in text and "progression" not in text.lower()
     assert "one 1st-level Druid or Apothecary spell of your choice" in text
+
+
+def test_an_alignment_of_one_side_is_named_as_5etools_names_it(app: App, tmp_path: Path) -> None:
+    """Foxfire94's Chaos Dragons are `["C", "G", "NY", "E"]`: the card read `chaotic good
+    neutral evil`; 5etools' `Parser.alignmentListToFull` says `any chaotic alignment` (and
+    `any non-evil`, `any lawful`, `any neutral alignment`…)."""
+    base = {"source": S, "size": ["H"], "type": "dragon", "ac": [19],
+            "hp": {"average": 243, "formula": "18d12 + 126"}, "speed": {"walk": 40},
+            "str": 25, "dex": 10, "con": 25, "int": 18, "wis": 16, "cha": 20, "cr": "16",
+    }  # fmt: skip
+    lists = {
+        "Chaos Dragon": (["C", "G", "NY", "E"], "any chaotic alignment"),
+        "Law Dragon": (["L", "G", "NY", "E"], "any lawful alignment"),
+        "Kind Dragon": (["L", "NX", "C", "G", "NY"], "any non-evil alignment"),
+        "Grey Dragon": (["NX", "NY", "N"], "any neutral alignment"),
+        "Odd Dragon": (["C", "E"], "chaotic evil"),
+    }
+    doc = {"monster": [{**base, "name": n, "alignment": a} for n, (a, _) in lists.items()]}
+    install(app, write(tmp_path, S, doc))
+    for name, (_, said) in lists.items():
+        slug = name.lower().replace(" ", "-")
+        assert f"*Huge dragon, {said}*" in card(app, f"realworld:monsters/{slug}")
