@@ -10,7 +10,7 @@ stdin reader that says when a request is arriving (None: slices are only paced b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -21,6 +21,7 @@ from .collector import COLLECTOR
 from .features.doclines import DocumentFacts
 from .features.markdown import DiagnosticsPass
 from .features.tags import Resolver
+from .textdoc import client_units
 
 SLICE_SECONDS = 0.01
 """How long a diagnostics pass works before it lets requests in."""
@@ -56,6 +57,10 @@ class Publisher:
         edits since then changed."""
         self.facts: dict[str, DocumentFacts] = {}
         """What the other requests about a document read of it (`facts_of`), by document."""
+        self.typing: dict[str, types.Position] = {}
+        """Where the writer's latest edit of each document ended (where the cursor is, as far
+        as d5e can tell): a tag left unclosed there is being typed (`{@spell fir`), and is not
+        flagged until the writer edits elsewhere or saves (`while_typing`)."""
         self.working: dict[str, asyncio.Lock] = {}
         """Held by the one request working a document's facts out; the others of the same
         version wait for it instead of working the same pass in turn (each slice of each of
@@ -70,6 +75,18 @@ class Publisher:
         loop = asyncio.get_running_loop()
         self.due[uri] = loop.call_later(quiet, self._start_pass, uri)
 
+    def edited(self, uri: str, at: types.Position | None) -> None:
+        """The document's latest edit ended `at` (None: not known, a whole new text)."""
+        if at is None:
+            self.typing.pop(uri, None)
+        else:
+            self.typing[uri] = at
+
+    def saved(self, uri: str) -> None:
+        """Saved: the writer is done with what they typed; a tag left unclosed is flagged."""
+        if self.typing.pop(uri, None) is not None and uri in self.published:
+            self.soon(uri, 0.0)
+
     def closed(self, uri: str) -> None:
         """The editor closed the document: nothing more is published for it, and its
         diagnostics are cleared."""
@@ -77,6 +94,7 @@ class Publisher:
         if due is not None:
             due.cancel()
         self.facts.pop(uri, None)
+        self.typing.pop(uri, None)
         self.published.pop(uri, None)
         self.working.pop(uri, None)
         self.send(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
@@ -147,9 +165,45 @@ class Publisher:
             jsonrpc.failure("publishDiagnostics", exc)  # logged; the next change tries again
             return
         self.published[uri] = work
-        self.send(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=work.diagnostics(), version=version)
+        shown = while_typing(work.diagnostics(), self.typing.get(uri))
+        self.send(types.PublishDiagnosticsParams(uri=uri, diagnostics=shown, version=version))
+
+
+def while_typing(
+    diagnostics: list[types.Diagnostic], cursor: types.Position | None
+) -> list[types.Diagnostic]:
+    """The diagnostics but an unclosed tag's whose text the latest edit ended in: the writer
+    is typing it (`{@spell fir`, completion closes it), and a warning at every keystroke says
+    nothing they do not know. Edited elsewhere, or saved, it is flagged (as `d5e check` flags
+    it in a file)."""
+    if cursor is None:
+        return diagnostics
+    return [
+        d
+        for d in diagnostics
+        if not (
+            d.code == "unclosed-tag"
+            and d.range.start.line == cursor.line
+            and d.range.start.character < cursor.character <= d.range.end.character
         )
+    ]
+
+
+def edit_end(
+    changes: Sequence[types.TextDocumentContentChangeEvent], encoding: str | None
+) -> types.Position | None:
+    """Where the last of a `didChange`'s changes ended (the cursor after typing or pasting),
+    in the client's units; None for a whole new text."""
+    if not changes:
+        return None
+    last = changes[-1]
+    if not isinstance(last, types.TextDocumentContentChangePartial):
+        return None
+    start = last.range.start
+    *before, tail = last.text.split("\n")
+    if before:
+        return types.Position(start.line + len(before), client_units(tail, encoding))
+    return types.Position(start.line, start.character + client_units(tail, encoding))
 
 
 def _gap(reader: jsonrpc.BoundedReader) -> float:

@@ -222,7 +222,10 @@ def _did_open(ls: D5eServer, params: types.DidOpenTextDocumentParams) -> None:
 
 
 def _did_change(ls: D5eServer, params: types.DidChangeTextDocumentParams) -> None:
-    jsonrpc.answer("didChange", lambda: ls.session.changed(params.text_document.uri))
+    jsonrpc.answer(
+        "didChange",
+        lambda: ls.session.changed(params.text_document.uri, params.content_changes),
+    )
 
 
 EVENTS: tuple[tuple[str, Callable[[D5eServer, Any], None]], ...] = (

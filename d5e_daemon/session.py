@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,7 +29,7 @@ from .features import markdown
 from .features import packs as pack_features
 from .features.references import open_campaign
 from .features.tags import Resolver
-from .publishing import Publisher
+from .publishing import Publisher, edit_end
 from .settings import Settings, build, for_d5e
 from .watch import PackWatcher
 
@@ -237,12 +237,16 @@ class Session:
             self.publisher.soon(doc.uri, 0.0)
             self.campaign_text(doc)
 
-    def changed(self, uri: str) -> None:
+    def changed(
+        self, uri: str, changes: Sequence[types.TextDocumentContentChangeEvent] = ()
+    ) -> None:
         if doc := self.prose(uri):
+            self.publisher.edited(doc.uri, edit_end(changes, doc.position_codec.encoding))
             self.publisher.soon(doc.uri)
             self.campaign_text(doc)
 
     def saved(self, uri: str) -> None:
+        self.publisher.saved(uri)
         path = to_fs_path(uri)
         if path and uri.startswith("file:"):
             self.campaign_changed([Path(path)])

@@ -381,3 +381,49 @@ async def test_unknown_tags_disabled_packs_and_plain_word_completion(lsp: Langua
         "{@spell fireball}",
         (1, 15, 1, 22),
     )
+
+
+async def test_a_tag_being_typed_is_not_flagged_unclosed_until_the_writer_moves_on(
+    lsp: LanguageClient,
+) -> None:
+    """`{@spell fir` while the writer types it is no warning (completion closes it); edited
+    elsewhere, or saved, the tag left unclosed is one (`d5e check` flags it in a file)."""
+
+    def typed(version: int, at: tuple[int, int], text: str) -> Any:
+        return lambda: lsp.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=version),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(range=rng(*at, *at), text=text)
+                ],
+            )
+        )
+
+    def unclosed(found: list[types.Diagnostic]) -> list[tuple[int, int, int, int]]:
+        return [span(d.range) for d in found if d.code == "unclosed-tag"]
+
+    opened = await diagnostics_after(
+        lsp,
+        lambda: lsp.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(URI, "markdown", 1, "# Ambush\nThey cast \n")
+            )
+        ),
+    )
+    assert opened == []
+    assert unclosed(await diagnostics_after(lsp, typed(2, (1, 10), "{@spell fir"))) == []
+    assert unclosed(await diagnostics_after(lsp, typed(3, (1, 21), "e"))) == []
+    # the writer goes on elsewhere: the tag left behind is flagged
+    assert unclosed(await diagnostics_after(lsp, typed(4, (0, 8), "!"))) == [(1, 10, 1, 22)]
+    # typing in it again, then saving
+    assert unclosed(await diagnostics_after(lsp, typed(5, (1, 22), "b"))) == []
+    saved = await diagnostics_after(
+        lsp,
+        lambda: lsp.text_document_did_save(
+            types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(URI))
+        ),
+    )
+    assert unclosed(saved) == [(1, 10, 1, 23)]
+    # a new line typed after it: the tag on the line above is flagged
+    after = await diagnostics_after(lsp, typed(6, (1, 23), "\nThen"))
+    assert unclosed(after) == [(1, 10, 1, 23)]
