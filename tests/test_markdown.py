@@ -104,7 +104,12 @@ def test_diagnostics_name_each_problem_with_a_suggestion(resolver: Resolver) -> 
             info,
             "feat 'alert' is only in srd-2024, not enabled in this profile (default, edition 2014)",
         ),
-        ((2, 64, 2, 85), "unknown-pack", warning, "pack 'xge' is not installed"),
+        (
+            (2, 64, 2, 85),
+            "unknown-pack",
+            warning,
+            "pack 'xge' is not installed; did you mean \"{@spell fireball}\"?",
+        ),
         (
             (3, 12, 3, 20),
             "disabled-pack",

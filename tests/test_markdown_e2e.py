@@ -293,6 +293,44 @@ async def test_quick_fix_and_link_rules_terms(lsp: LanguageClient) -> None:
     ]
 
 
+async def test_a_tag_naming_the_wrong_pack_is_fixed_to_the_profiles_entry(
+    lsp: LanguageClient,
+) -> None:
+    """A pack that lacks the name (srd-2024 has no goblin) or is not installed (XGE): the
+    preferred quick fix drops the pack part when the profile has the name. There was no fix
+    ("pack 'xge' is not installed", nothing else) and the writer retyped the tag."""
+    text = "The {@creature goblin|srd-2024} and {@spell fireball|xge|the blast}.\n"
+    found = await diagnostics_after(
+        lsp,
+        lambda: lsp.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri=URI, language_id="markdown", version=1, text=text)
+            )
+        ),
+    )
+    assert [d.message for d in found] == [
+        "unknown creature 'goblin' in pack srd-2024; did you mean \"{@creature goblin}\" or "
+        '"{@language goblin|srd-2024}"?',
+        "pack 'xge' is not installed; did you mean \"{@spell fireball||the blast}\"?",
+    ]
+    for at, whole, fixed in [
+        (10, (0, 4, 0, 31), "{@creature goblin}"),
+        (45, (0, 36, 0, 67), "{@spell fireball||the blast}"),
+    ]:
+        fixes = await lsp.text_document_code_action_async(
+            types.CodeActionParams(
+                types.TextDocumentIdentifier(URI),
+                rng(0, at, 0, at),
+                types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.QuickFix]),
+            )
+        )
+        assert fixes is not None
+        first = fixes[0]
+        assert isinstance(first, types.CodeAction) and first.edit and first.edit.changes
+        assert (first.title, first.is_preferred) == (f'Replace with "{fixed}"', True)
+        assert [(span(e.range), e.new_text) for e in first.edit.changes[URI]] == [(whole, fixed)]
+
+
 async def test_document_links_and_workspace_symbols(
     brew_lsp: tuple[LanguageClient, Path],
 ) -> None:

@@ -376,7 +376,14 @@ class Resolver:
         pack = self._pack(tag)
         if pack is not None:
             if queries.get_pack(app.conn, pack) is None:
-                return Resolution(code="unknown-pack", message=f"pack {pack!r} is not installed")
+                fixes = self._without_pack(tag, collections)
+                said = [fix_text(tag, f) for f in fixes]
+                hint = f"; did you mean {_either(said)}?" if said else ""
+                return Resolution(
+                    code="unknown-pack",
+                    message=f"pack {pack!r} is not installed{hint}",
+                    fixes=fixes,
+                )
             found = names.find(app.conn, tag.name, collections, pack=pack)
             if found is not None and pack not in enabled:
                 return Resolution(
@@ -478,6 +485,8 @@ class Resolver:
             )
             for collection, name in dict.fromkeys(rows)
         )[:SUGGESTIONS]
+        if pack is not None:  # {@spell fireball|ashen-hills}: the profile's Fireball, first
+            fixes = (*self._without_pack(tag, collections), *fixes)[:SUGGESTIONS]
         where = f" in pack {pack}" if pack else ""
         hint = f"; did you mean {_either([fix_text(tag, f) for f in fixes])}?" if fixes else ""
         return Resolution(
@@ -510,6 +519,13 @@ class Resolver:
                 )
             )
         return self._npcs
+
+    def _without_pack(self, tag: Tag, collections: tuple[str, ...]) -> tuple[Fix, ...]:
+        """The tag without its pack part, when the profile has the name as written."""
+        if names.find(self.app.conn, tag.name, collections, profile_id=self.app.profile) is None:
+            return ()
+        text = replace(tag, pack=None, parts=()).rewritten(tag.tag, tag.name)
+        return (Fix(tag=tag.tag, name=tag.name, label=tag.name, text=text),)
 
     def known_names(self) -> tuple[dict[str, KnownName], int]:
         """Every winner's normalised name → the tags it could get; and the most words in one."""
