@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 import apsw
 import msgspec
 
-from . import queries, tagtext, workspace
+from . import packs, queries, tagtext, workspace
 from .campaign import Campaign
 from .db import Database, default_path, transaction
 from .errors import StorageError
@@ -191,6 +191,16 @@ class App:
                 f"profile {self.profile!r} {NOT_MADE}: the user's default profile is read instead"
             )
             self.settings = msgspec.structs.replace(self.settings, profile="default")
+        elif unsaved := packs.profile_unsaved(
+            self.conn, self.profile, self.library.priorities(self.conn)
+        ):
+            message = (
+                f"profile {self.profile!r} is saved for other packs or priorities than these "
+                f"settings ask ({unsaved}) and the database cannot be written: the answers are "
+                "the saved profile's"
+            )
+            log.warning("%s", message)
+            self.library.warnings.append(message)
         self.library.warnings.append(
             f"{READ_ONLY}{self.db.read_only}. d5e answers lookups, search and completion "
             "from what the database holds; installs, enable/disable, uploads and indexing are "

@@ -834,14 +834,35 @@ def profile_priorities(
     return result
 
 
-def apply_profile(conn: apsw.Connection, profile_id: str, priorities: Priorities) -> bool:
-    """Store the profile's priorities and rebuild its winners if they changed; call inside a
-    transaction."""
+def _profile_config(priorities: Priorities) -> tuple[str, str]:
+    """The profile's priorities as stored, and their digest."""
     config = json.dumps(
         {"packs": dict(sorted(priorities.packs.items())), "collections": priorities.collections},
         sort_keys=True,
     )
-    digest = hashlib.sha256(config.encode()).hexdigest()[:32]
+    return config, hashlib.sha256(config.encode()).hexdigest()[:32]
+
+
+def profile_unsaved(conn: apsw.Connection, profile_id: str, priorities: Priorities) -> str | None:
+    """What a saved profile lacks of `priorities` (which packs at which priority: "srd-2014 at
+    10; asked: srd-2014 at 10, srd-2024 at 20"), None when it is saved as they are."""
+    if queries.profile_hash(conn, profile_id) == _profile_config(priorities)[1]:
+        return None
+
+    def said(packs: dict[str, int]) -> str:
+        return ", ".join(f"{p} at {n}" for p, n in sorted(packs.items())) or "no packs"
+
+    saved = said(queries.profile_packs(conn, profile_id))
+    asked = said(priorities.packs)
+    if saved == asked:
+        return f"{saved}; asked: the same with other priorities of collections"
+    return f"{saved}; asked: {asked}"
+
+
+def apply_profile(conn: apsw.Connection, profile_id: str, priorities: Priorities) -> bool:
+    """Store the profile's priorities and rebuild its winners if they changed; call inside a
+    transaction."""
+    config, digest = _profile_config(priorities)
     stored = queries.profile_hash(conn, profile_id)
     if stored == digest:
         return False

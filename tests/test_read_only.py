@@ -11,7 +11,9 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import apsw
@@ -245,3 +247,55 @@ def test_the_writes_of_the_start_are_made_once_it_can(used: Path, tmp_path: Path
         assert not [w for w in status["warnings"] if w.startswith("read-only:")]
         assert "big" in [p["id"] for p in status["packs"]]
         assert told(d, "the database can be written again")
+
+
+def cli(db: Path, *args: str, wrapper: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*wrapper, sys.executable, "-m", "d5e_daemon", *args, "--db", str(db)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_commands_that_read_leave_a_current_database_as_it_was(used: Path, tmp_path: Path) -> None:
+    """A database that is current (migrated, its packs installed, its profile saved, its
+    keyword texts made): each command that reads leaves its bytes, its mtime and its folder as
+    they were."""
+    page = tmp_path / "notes.md"
+    page.write_text("The {@creature goblin} casts {@spell firebal}.\n")
+    assert cli(used, "lookup", "fireball").returncode == 0  # a first command: nothing to do
+    before = (digest(used), used.stat().st_mtime_ns, sorted(os.listdir(used.parent)))
+    for args in (
+        ["lookup", "fireball"],
+        ["lookup", "--json", "srd-2014:monsters/goblin"],
+        ["search", "fire", "--mode", "keyword"],
+        ["search", "--collection", "spells", "--filter", "level=3"],
+        ["complete", "fireb"],
+        ["check", str(page)],
+        ["filters"],
+        ["encounter", "--party", "3,3,3", "4", "goblin"],
+        ["statblock", "goblin"],
+        ["status"],
+    ):
+        done = cli(used, *args)
+        assert done.returncode in (0, 1), (args, done.stderr)  # check: 1, a warning
+        after = (digest(used), used.stat().st_mtime_ns, sorted(os.listdir(used.parent)))
+        assert after == before, args
+
+
+def test_a_profile_a_read_only_database_cannot_save_is_said(used: Path, tmp_path: Path) -> None:
+    """The profile is saved for edition 2014; `--edition 2024` needs it saved anew, which a
+    database that cannot be written refuses: the command says its answers are the saved
+    profile's (it answered from 2014 as if it were 2024, without a word)."""
+    wrapper = read_only_folder(used.parent)
+    try:
+        done = cli(used, "lookup", "fireball", "--edition", "2024", wrapper=wrapper)
+    finally:
+        used.parent.chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    assert (
+        "profile 'default' is saved for other packs or priorities than these settings ask "
+        "(srd-2014 at 10; asked: srd-2014 at 10, srd-2024 at 20) and the database cannot be "
+        "written: the answers are the saved profile's"
+    ) in done.stderr
