@@ -1364,8 +1364,10 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
             continue
         if key in consumed or key in BOOKKEEPING or _FILTER_HINT.search(key) or is_vtt(key):
             continue
-        if key == "shortName" and kind == "monster":
-            continue  # what its text calls it ("the priest"): `_copy` variables read it
+        if key in ("shortName", "group") and kind == "monster":
+            # what its text calls it ("the priest"): `_copy` variables read it; the bestiary
+            # list's grouping ("Beholders"), on no 5etools stat block
+            continue
         if key in ("gear", "attachedItems", "attachedSpells") and isinstance(value, list):
             tag = "spell" if key == "attachedSpells" else "item"
             value = [_linked(tag, v) for v in value]  # uids as links: `longsword|phb`

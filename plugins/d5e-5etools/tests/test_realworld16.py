@@ -85,7 +85,8 @@ def test_a_class_table_cell_holding_a_filter_tag(app: App, tmp_path: Path) -> No
 def test_bookkeeping_fields_are_not_listed(app: App, tmp_path: Path) -> None:
     """5etools' bookkeeping on the cards: a subclass feature's `header` (`Header: 1`), a
     subclass's `shortName` and the list of its features it draws below, a language's `fonts`
-    (font files), a deck's `hasCardArt`, a creature's `tokenURL` (Gem Dragons' spelling)."""
+    (font files), a deck's `hasCardArt`, a creature's `tokenURL` (Gem Dragons' spelling) and
+    its bestiary `group` (Blood Above, Blood Below's `Group: Beholders`)."""
     uid = "Kitty Card|Dealer|Realworld|Spades|Realworld|3"
     doc = {
         "class": [{"name": "Dealer", "source": S, "hd": {"number": 1, "faces": 8},
@@ -103,7 +104,8 @@ def test_bookkeeping_fields_are_not_listed(app: App, tmp_path: Path) -> None:
         "monster": [{"name": "Gem Drake", "source": S, "size": ["M"], "type": "dragon",
                      "ac": [15], "hp": {"average": 10, "formula": "3d8"}, "speed": {"walk": 30},
                      "str": 10, "dex": 10, "con": 10, "int": 10, "wis": 10, "cha": 10,
-                     "cr": "1", "tokenURL": "https://example.com/drake.png"}],
+                     "cr": "1", "tokenURL": "https://example.com/drake.png",
+                     "group": ["Dragons"]}],
     }  # fmt: skip
     install(app, write(tmp_path, S, doc))
     feature = card(app, "realworld:features/dealer-spades-kitty-card-3")
@@ -114,7 +116,8 @@ def test_bookkeeping_fields_are_not_listed(app: App, tmp_path: Path) -> None:
     pigpen = card(app, "realworld:languages/pigpen")
     assert "A cipher." in pigpen and "Fonts" not in pigpen and ".otf" not in pigpen
     assert "card art" not in card(app, "realworld:decks/calling-cards")
-    assert "Token" not in card(app, "realworld:monsters/gem-drake")
+    drake = card(app, "realworld:monsters/gem-drake")
+    assert "Token" not in drake and "Group" not in drake and "Dragons" not in drake
 
 
 def test_a_decks_cards_are_links_to_them(app: App, tmp_path: Path) -> None:
