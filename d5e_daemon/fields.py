@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import tagtext
+
 SKIP = frozenset({"index", "name", "url", "image", "desc", "description", "extends"})
 
 
@@ -240,6 +242,8 @@ _SPACES = re.compile(r"[ \t]+")
 
 def plain(text: str) -> str:
     """Markdown to the words a reader sees: no `#`, `**`, table bars or rule lines (index
-    text: a search snippet marks its matches with `**`)."""
+    text: a search snippet marks its matches with `**`); `{@tags}` read as their text first,
+    their `|` no table bar (`{@subclassFeature Spore Inhalation|Barbarian|PHB|…}`)."""
+    text = tagtext.plain(text) if "{@" in text else text
     lines = (_SPACES.sub(" ", _MARKUP.sub(" ", line)).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fivetools_files import card, data, install, write
 
+from d5e_daemon import queries
 from d5e_daemon.app import App
 from d5e_daemon.errors import PackError
 
@@ -323,3 +324,28 @@ def test_an_alignment_of_one_side_is_named_as_5etools_names_it(app: App, tmp_pat
     for name, (_, said) in lists.items():
         slug = name.lower().replace(" ", "-")
         assert f"*Huge dragon, {said}*" in card(app, f"realworld:monsters/{slug}")
+
+
+def test_a_features_index_text_reads_its_references_by_name(app: App, tmp_path: Path) -> None:
+    """Blood in the Company's Path of the Spore refers to its features by seven-part uids: its
+    search snippet read `Spore Inhalation Barbarian PHB Spore BITCSubclasses 3` (the index
+    text took the tags' `|` for table bars before reading the tags); now the name."""
+    uid = "Spore Inhalation|Barbarian|PHB|Spore|Realworld|3|Realworld"
+    feature = {"source": S, "className": "Barbarian", "classSource": "PHB",
+               "subclassShortName": "Spore", "subclassSource": S, "level": 3}  # fmt: skip
+    doc = {
+        "subclassFeature": [
+            {**feature, "name": "Path of the Spore", "entries": [
+                "Inhale mushroom spores.", {"type": "refSubclassFeature", "subclassFeature": uid}]},
+            {**feature, "name": "Spore Inhalation", "header": 2,
+             "entries": ["Choose a spore when you {@classFeature Rage|Barbarian|PHB|1|PHB}."]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    row = queries.entry_in_pack(
+        app.conn, "realworld", "features", "barbarian-spore-path-of-the-spore-3"
+    )
+    assert row is not None
+    text = app.render(row.entry(), "index")
+    assert "Spore Inhalation" in text and "Choose a spore when you Rage." in text
+    assert "PHB" not in text and "Realworld" not in text
