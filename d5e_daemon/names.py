@@ -36,7 +36,10 @@ from .text import normalize, numbers_in_order
 _PART_ALONE_COLLECTIONS = frozenset({"monsters", "creatures"})
 _NOT_ALONE_WORDS = frozenset(
     {"form", "forms", "swarm", "young", "adult", "ancient", "giant", "dire", "greater", "lesser"}
-    | {"black", "white", "red", "blue", "green", "brown", "gray", "grey", "gold", "silver"}
+)
+# A colour alone qualifies ("Bear, Black"); in a name it may be one ("Black Night").
+_COLOURS = frozenset(
+    {"black", "white", "red", "blue", "green", "brown", "gray", "grey", "gold", "silver"}
 )
 # The endings of English adjectives (not of nouns such as "Steed", "Darkling"): "enhanced",
 # "poisonous", "scintillating", "fearless".
@@ -64,6 +67,10 @@ def inverted_forms(name: str, collection: str) -> list[str]:
     ['Wolf Form Werewolf']
     >>> inverted_forms("Imp, enhanced", "monsters")
     ['enhanced Imp']
+    >>> inverted_forms("Bear, Black", "monsters")
+    ['Black Bear']
+    >>> inverted_forms("Baba Yaga's Horsemen, Black Night", "monsters")
+    ["Black Night Baba Yaga's Horsemen", 'Black Night']
     """
     if name.count(",") != 1:
         return []
@@ -86,12 +93,14 @@ def _names_alone(tail: str, words: list[str]) -> bool:
     qualifies ("Imp, enhanced" and "Lemure, enhanced" were both "enhanced", as "Rat, Giant"
     and twenty other Open5e creatures were "Giant"). A qualifier is written in lower case
     ("enhanced"), ends as an adjective ("Poisonous", "Scintillating", "Enhanced"), holds a word
-    of form, size, age, degree or colour (`_NOT_ALONE_WORDS`: "Bear, Black") or a number."""
+    of form, size, age or degree (`_NOT_ALONE_WORDS`), is a colour alone ("Bear, Black": not
+    "Baba Yaga's Horsemen, Black Night") or holds a number."""
     return (
         tail.removeprefix("the ")[:1].isupper()  # an epithet: "Sseth, the Sibilant Death"
         and not _ADJECTIVE.search(words[-1])
         and not _HAS_DIGIT.search(tail)
         and not _NOT_ALONE_WORDS.intersection(words)
+        and not (len(words) == 1 and words[0] in _COLOURS)
     )
 
 

@@ -751,18 +751,21 @@ def test_a_qualifier_alone_is_no_name(db_path: Path, tmp_path: Path) -> None:
             "monsters/rat-giant.json": '{"name": "Rat, Giant", "type": "beast"}',
             "monsters/toad-poisonous.json": '{"name": "Toad, Poisonous", "type": "beast"}',
             "monsters/ghoul-darakhul.json": '{"name": "Ghoul, Darakhul", "type": "undead"}',
+            "monsters/bear-black.json": '{"name": "Bear, Black", "type": "beast"}',
+            "monsters/black-night.json": '{"name": "Baba Yaga\'s Horsemen, Black Night"}',
         },
     )
     app = make_app(db_path)
     try:
         app.db.write(lambda conn: app.library.install_path(conn, folder))
-        for bare in ("enhanced", "Giant", "poisonous"):
+        for bare in ("enhanced", "Giant", "poisonous", "black"):
             with pytest.raises(NotFound):
                 lookup(app, LookupParams(name=bare, pack="brew"))
         assert _name(app, "enhanced imp") == "Imp, enhanced"
         assert _name(app, "enhanced lemure") == "Lemure, enhanced (variant)"
         assert _name(app, "giant rat", pack="brew") == "Rat, Giant"
         assert _name(app, "darakhul") == "Ghoul, Darakhul"
+        assert _name(app, "black night") == "Baba Yaga's Horsemen, Black Night"
         offered = complete(app, CompleteParams(prefix="enhanced", pack="brew")).items
         assert [i.name for i in offered] == ["Imp, enhanced", "Lemure, enhanced (variant)"]
         assert all(i.alias != "enhanced" for i in offered)
