@@ -422,6 +422,7 @@ def _legacy_forms(kind: str, raw: dict[str, Any]) -> None:
         raw["languages"] = [raw["languages"]]
 
 
+_ITEM_KINDS = ("item", "baseitem", "magicvariant", "variant", "itemGroup")
 _copy_kinds = {"magicvariant": ("magicvariant", "variant"), "variant": ("magicvariant", "variant")}
 
 
@@ -782,9 +783,23 @@ class Builder:
 
     def record(self, kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         """`convert.record`, with the features this object references shown in its text (a
-        class's and a subclass's listed features too), and an item's `{#itemEntry}` texts and
-        its type's additional entries; the stored 5etools object unchanged."""
-        if kind in ("item", "baseitem", "magicvariant", "variant", "itemGroup"):
+        class's and a subclass's listed features too), and an item's `{#itemEntry}` texts, its
+        type's additional entries and the name of a type of the files' own; the stored 5etools
+        object unchanged."""
+        data = self._record(kind, raw)
+        if kind in _ITEM_KINDS and not data.get("equipment_category"):
+            # `"type": "Dino|DDHC-TOA-3"`: an `itemType` of these files, named on the card as
+            # 5etools names it (`Dinosaur Part`)
+            code = raw.get("type")
+            key = item_type_key(code) if isinstance(code, str) and code else None
+            own = self.r.identities.get(("itemType", *key)) if key else None
+            name = own.raw.get("name") if own is not None else None
+            if isinstance(name, str) and name.strip():
+                data["equipment_category"] = {"index": convert.slug(name), "name": name.strip()}
+        return data
+
+    def _record(self, kind: str, raw: dict[str, Any]) -> dict[str, Any]:
+        if kind in _ITEM_KINDS:
             extra = self.type_entries(raw)
             loot = self.r.loot_tables.get((_low(raw.get("source")), _low(raw.get("name"))))
             shown = raw

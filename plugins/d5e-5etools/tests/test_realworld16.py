@@ -349,3 +349,23 @@ def test_a_features_index_text_reads_its_references_by_name(app: App, tmp_path: 
     text = app.render(row.entry(), "index")
     assert "Spore Inhalation" in text and "Choose a spore when you Rage." in text
     assert "PHB" not in text and "Realworld" not in text
+
+
+def test_an_item_of_a_type_of_the_files_own(app: App, tmp_path: Path) -> None:
+    """Beasts of the Jungle Rot sells dinosaur eggs and hides of its own item type (`"type":
+    "Dino|DDHC-TOA-3"`, an `itemType` "Dinosaur Part" abbreviated `Dino`): their cards said
+    what they cost and weigh but not what they are; 5etools names the type."""
+    doc = {
+        "itemType": [{"name": "Dinosaur Part", "abbreviation": "Dino", "source": S,
+                      "entries": ["Sold in Port Nyanzaru."]}],
+        "item": [
+            {"name": "Allosaurus Egg", "source": S, "type": f"Dino|{S}", "rarity": "unknown",
+             "weight": 5, "value": 12000, "entries": ["Clutches of {@dice 1d6} eggs."]},
+            {"name": "Odd Egg", "source": S, "type": "Nope|Elsewhere", "rarity": "unknown",
+             "value": 100},
+        ],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    egg = card(app, "realworld:equipment/allosaurus-egg")
+    assert egg.startswith("## Allosaurus Egg\n\n*Dinosaur part*\n") and "**Cost:** 120 gp" in egg
+    assert "**Cost:** 1 gp" in card(app, "realworld:equipment/odd-egg")  # no such type: as before
