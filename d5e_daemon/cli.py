@@ -228,11 +228,14 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from .features.markdown import diagnostics
     from .features.tags import Resolver
 
+    # no file named: the campaign's (the folder of the nearest d5e.toml), as `d5e references`
+    # reads it, else the current folder's; it answered with a usage error
+    names = args.files or [os.path.relpath(settings.workspace or Path.cwd())]
     with _opened(settings) as app:
         found: list[dict[str, Any]] = []
         unread = 0  # named, and the other files still checked (as `d5e link` does)
         resolver = Resolver(app)
-        for path in _markdown_files(args.files):
+        for path in _markdown_files(names):
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
@@ -1091,7 +1094,13 @@ def parser(serve_only: bool = False) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "check", parents=[common], help="check the rules references ({@spell …}) of Markdown files"
     )
-    p.add_argument("files", nargs="+", metavar="PATH", help=_FILES_HELP)
+    p.add_argument(
+        "files",
+        nargs="*",
+        metavar="PATH",
+        help=f"{_FILES_HELP}; default: the campaign's (the folder of the nearest d5e.toml), "
+        "else the current folder's",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_check)
 

@@ -488,6 +488,27 @@ def test_cli_check_prints_the_editor_diagnostics(
     assert (only["line"], only["column"], only["code"]) == (1, 30, "disabled-pack")
 
 
+def test_cli_check_without_files_checks_the_campaign(
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`d5e check` in a campaign (here in its chapters/ folder) checks the campaign's Markdown
+    files, as `d5e references` reads them; it answered with a usage error."""
+    campaign = tmp_path / "strahd"
+    (campaign / "chapters").mkdir(parents=True)
+    (campaign / "d5e.toml").write_text('edition = "2014"\n')
+    (campaign / "chapters" / "one.md").write_text("The {@creature goblinn} waits.\n")
+    (campaign / "notes.md").write_text("{@spell fireball}\n")
+    monkeypatch.chdir(campaign / "chapters")
+    assert main(["check", "--db", str(db_path)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "../chapters/one.md:1:16: warning [unknown-ref] unknown creature 'goblinn'; "
+        'did you mean "goblin" or "hobgoblin"?'
+    ]
+
+
 UNCLOSED = """# Unclosed
 Cast {@spell fireball
 A {@spell cone of cold at them. And `{@spell fire` is code, {@b bold {@spell shield} too.
