@@ -653,6 +653,9 @@ def markdown(entry: Entry) -> str:
         shown = frozenset({"startingEquipment"})  # its `entries` were the line above
     parts += [str(p) for p in entry.data.get("desc") or []]
     parts += _sections(raw, shown)
+    fluff = raw.get("fluff") if isinstance(raw.get("fluff"), dict) else {}
+    if isinstance(fluff.get("images"), list):  # what 5etools shows with its text (a cipher's key)
+        parts += blocks(fluff["images"])
     return "\n\n".join(parts) + "\n"
 
 

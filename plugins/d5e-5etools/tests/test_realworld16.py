@@ -369,3 +369,20 @@ def test_an_item_of_a_type_of_the_files_own(app: App, tmp_path: Path) -> None:
     egg = card(app, "realworld:equipment/allosaurus-egg")
     assert egg.startswith("## Allosaurus Egg\n\n*Dinosaur part*\n") and "**Cost:** 120 gp" in egg
     assert "**Cost:** 1 gp" in card(app, "realworld:equipment/odd-egg")  # no such type: as before
+
+
+def test_a_fluffs_images_are_on_the_card(app: App, tmp_path: Path) -> None:
+    """Various Ciphers' Pigpen Cipher keeps its key as a fluff image: the card showed the
+    cipher's words but not its key; 5etools shows the fluff's images with its text."""
+    key = {"type": "image", "href": {"type": "external", "url": "https://example.com/key.png"}}
+    doc = {
+        "language": [
+            {"name": "Pigpen Cipher", "source": S, "type": "secret",
+             "entries": ["A geometric substitution cipher."], "fluff": {"images": [key]}},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:languages/pigpen-cipher")
+    assert text.index("A geometric substitution cipher.") < text.index(
+        "![image](https://example.com/key.png)"
+    )
