@@ -186,6 +186,8 @@ def layer(root: Path | None) -> dict[str, Any]:
         if not where and "unknown field" in message:
             key = message.split("`")[1] if "`" in message else ""
             message = _not_a_key(key)
+        if key == "packs" and len(where) == 2 and message.startswith("Expected `int`, got"):
+            message = _not_a_priority(str(where[1]))
         line, column = _key_line(text, [key, *where[1:]]) if key else (1, 1)
         field = locate.show_path(where) or key
         raise InvalidParams(
@@ -200,6 +202,15 @@ def layer(root: Path | None) -> dict[str, Any]:
             str((root / Path(p).expanduser()).resolve()) for p in settings.pop("packPaths")
         ]
     return found | settings
+
+
+def _not_a_priority(pack: str) -> str:
+    """What `[packs]` takes, for a value that is no priority (`srd-2014 = "off"`, `= false`):
+    msgspec said "Expected `int`, got `str`"."""
+    return (
+        f"a pack's priority is a whole number, higher wins ({pack} = 60); to turn it off, "
+        f'write disabled = ["{pack}"]'
+    )
 
 
 def campaign_pack_paths(settings: Settings) -> tuple[list[Path], list[str]]:

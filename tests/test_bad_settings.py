@@ -43,6 +43,12 @@ DEEP = "x = " + "[" * 5000 + "]" * 5000 + "\n"
             ":2:1: statblocks: not a d5e.toml setting; did you mean statBlocks?",
         ),
         ("edition = 2015\n", ":1:1: edition: Invalid enum value '2015' (one of '2014', '2024')"),
+        (  # it said "Expected `int`, got `str`"
+            '[packs]\nsrd-2024 = "off"\n',
+            ":2:1: packs.srd-2024: a pack's priority is a whole number, higher wins "
+            '(srd-2024 = 60); to turn it off, write disabled = ["srd-2024"]',
+        ),
+        ("[packs]\nbrew = true\n", ":2:1: packs.brew: a pack's priority is a whole number"),
     ],
 )
 def test_a_bad_d5e_toml_names_file_line_and_setting(tmp_path: Path, text: str, where: str) -> None:
