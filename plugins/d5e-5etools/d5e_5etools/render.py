@@ -525,6 +525,11 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             value = f"{low}–{high}" if high is not None and low is not None else low or high
         if key == "spells" and isinstance(value, list):  # a spell list's: links to the spells
             value = [f"{{@spell {v}}}" if isinstance(v, str) else v for v in value]
+        if (collection, key) == ("cards", "set") and isinstance(value, str) and value.strip():
+            # the deck it is a card of (5etools' `set`), a link to the deck's card
+            source = f"|{raw['source']}" if isinstance(raw.get("source"), str) else ""
+            facts.append(("Deck", f"{{@deck {value.strip()}{source}}}"))
+            continue
         if (collection, key) == ("decks", "cards") and isinstance(value, list):
             value = [_card_link(v) for v in value]  # `Name|Deck|Source`, or `{"uid": …}`
         text = describe(value)

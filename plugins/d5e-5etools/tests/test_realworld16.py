@@ -139,6 +139,10 @@ def test_a_decks_cards_are_links_to_them(app: App, tmp_path: Path) -> None:
         "**Cards:** [The Decoy](d5e://realworld/cards/calling-cards-the-decoy.md), "
         "[The Muscle](d5e://realworld/cards/calling-cards-the-muscle.md)" in text
     )
+    # and a card names its deck (5etools' `set`; the card read `Set: Calling Cards`)
+    decoy = card(app, "realworld:cards/calling-cards-the-decoy")
+    assert "**Deck:** [Calling Cards](d5e://realworld/decks/calling-cards.md)" in decoy
+    assert "Set:" not in decoy
 
 
 def test_a_lists_name_and_numbering(app: App, tmp_path: Path) -> None:
