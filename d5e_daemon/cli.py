@@ -117,18 +117,37 @@ def _markdown_files(names: Sequence[str]) -> list[Path]:
     return files
 
 
+def _pasted_ref(app: Any, text: str) -> str | None:
+    """The ref of what a writer pastes from a document or a card: a whole tag (`{@spell
+    fireball}`, `{@creature imp, enhanced|EnhancedDevils}`: the entry the editor's hover shows
+    for it; one that names nothing is NotFound with the editor's message) or a card's link
+    (`d5e://srd-2014/spells/fireball.md`). None for a name."""
+    from .errors import NotFound
+    from .features.documents import uri_ref
+    from .features.tags import Resolver
+    from .tagsyntax import find_tags
+
+    text = text.strip()
+    if text.startswith("d5e://"):
+        return uri_ref(text)
+    tags = find_tags([text]) if text.startswith("{@") else []
+    if len(tags) != 1 or (tags[0].start, tags[0].end) != (0, len(text)):
+        return None
+    resolution = Resolver(app).resolve(tags[0])
+    if resolution.row is None:
+        raise NotFound(resolution.message)
+    return resolution.row.qualified_ref
+
+
 def cmd_lookup(args: argparse.Namespace, settings: Settings) -> int:
     from .features.lookup import lookup
     from .protocol import LookupParams
 
     ref, name = _ref_or_name(args.query)
-    params = LookupParams(
-        ref=ref,
-        name=name,
-        collection=args.collection,
-        pack=args.pack,
-    )
     with _opened(settings) as app:
+        if name is not None and (pasted := _pasted_ref(app, name)) is not None:
+            ref, name = pasted, None
+        params = LookupParams(ref=ref, name=name, collection=args.collection, pack=args.pack)
         result = lookup(app, params)
     if args.json:
         _print_json(result)

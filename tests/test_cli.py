@@ -28,6 +28,36 @@ def test_lookup_renders_markdown(db_path: Path, capsys: pytest.CaptureFixture[st
     assert not [line for line in out.splitlines() if line != line.rstrip()]
 
 
+@pytest.mark.parametrize(
+    ("pasted", "ref"),
+    [
+        ("{@spell fireball}", "srd-2014:spells/fireball"),
+        ("{@item potion of healing|dmg|Healing potion}", "srd-2014:magic-items/potion-of-healing"),
+        ("{@condition grappled|srd-2014}", "srd-2014:conditions/grappled"),
+        ("d5e://srd-2024/monsters/aboleth.md", "srd-2024:monsters/aboleth"),
+    ],
+)
+def test_lookup_takes_a_tag_or_a_card_link_as_pasted(
+    db_path: Path, capsys: pytest.CaptureFixture[str], pasted: str, ref: str
+) -> None:
+    """A tag copied from a document, a link from a card or an assistant's answer: it said "no
+    entry named '{@spell fireball}'"."""
+    code, out, err = run(capsys, "lookup", pasted, "--json", "--db", str(db_path))
+    assert code == 0, err
+    assert json.loads(out)["entry"]["qualifiedRef"] == ref
+
+
+def test_lookup_of_a_tag_naming_nothing_says_what_the_editor_says(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "lookup", "{@spell firebal}", "--db", str(db_path))
+    assert (code, err) == (
+        1,
+        'd5e: unknown spell \'firebal\'; did you mean "fireball", "delayed blast fireball" '
+        'or "fire bolt"?\n',
+    )
+
+
 def test_lookup_json_is_the_wire_result(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
         capsys, "lookup", "srd-2024:monsters/aboleth", "--json", "--db", str(db_path)

@@ -37,6 +37,13 @@ _URI_RE = re.compile(
 )
 
 
+def uri_ref(uri: str) -> str | None:
+    """`d5e://srd-2014/spells/fireball.md` as the ref `srd-2014:spells/fireball`; None for
+    anything else."""
+    m = _URI_RE.fullmatch(uri)
+    return f"{m['pack']}:{m['collection']}/{m['slug']}" if m else None
+
+
 def document(app: App, params: DocumentParams) -> DocumentResult:
     """`d5e/document`: the text behind a `d5e:` URI (the entry's card with its credits)."""
     m = _URI_RE.fullmatch(params.uri)
