@@ -2,7 +2,7 @@
 turn.
 
     .venv/bin/python bench/vscode.py [--runs 5] [--old-vsix FILE] [--old-d5e COMMAND] [--baseline]
-                                     [--json FILE]
+                                     [--baseline-only] [--json FILE]
 
 Runs the browser test of tests/test_vscode.py (code-server and headless Chromium, installed by
 `make test`; the test's own fresh database each time) `--runs` times and reports its figures,
@@ -24,7 +24,12 @@ as d5e is, it offers `d5e-baseline` at once, with nothing to start. `baselineRow
 activation of d5e → its row in the suggest widget) and `baselineAskedMs` (→ VS Code first asking
 it) are what the window takes before any extension's suggestion can show: VS Code's own floor;
 `baselineVscodeActivationMs` and `baselineActivateMs` (→ VS Code activating it, → its
-`activate()` running) compare its start with d5e's (`vscodeActivationToActivateMs`).
+`activate()` running) compare its start with d5e's (`vscodeActivationToActivateMs`). In one group
+with d5e's provider (the same selector score), its row shows only with d5e's list. With
+`--baseline-only`, each run is followed by the browser test with the baseline alone, no d5e
+(the baseline then opens the suggestions as d5e's extension does): the same writer's steps, the
+figures from VS Code's activation of the baseline to its row (`activationToFirstCompletionMs`,
+tagged "baseline alone"), the other steps skipped.
 """
 
 from __future__ import annotations
@@ -33,10 +38,13 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from driver import Figures, load
@@ -125,6 +133,48 @@ def one_run(env: dict[str, str], basetemp: Path) -> dict[str, float] | None:
     return timings
 
 
+def baseline_alone(vsix: Path, folder: Path) -> dict[str, float] | None:
+    """The browser test with the baseline extension alone (no d5e, no database): its
+    `timings` (None, and what failed on stderr, if it failed)."""
+    for sub in ("home", "config", "state"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    install = REPO / "editors" / "vscode" / "e2e" / "install.sh"
+    cache = subprocess.run([str(install)], capture_output=True, text=True, check=True, timeout=900)
+    env = {
+        **os.environ,
+        "HOME": str(folder / "home"),
+        "XDG_CONFIG_HOME": str(folder / "config"),
+        "XDG_STATE_HOME": str(folder / "state"),
+        "D5E_TEST_DIR": str(folder),
+        "D5E_E2E_CACHE": cache.stdout.strip().splitlines()[-1],
+        "D5E_E2E_ARTIFACTS": str(folder / "artifacts"),
+        "D5E_EXAMPLE_PACK": str(REPO / "examples" / "ashen-hills"),
+        "D5E_E2E_BASELINE_VSIX": str(vsix),
+        "D5E_E2E_BASELINE_ONLY": "1",
+        # not used without d5e, but asked for by the test
+        **{name: "-" for name in ("D5E_VSIX", "D5E_E2E_D5E", "D5E_DB")},
+    }
+    script = REPO / "editors" / "vscode" / "out" / "e2e" / "vscode.e2e.js"
+    node = shutil.which("node", path=str(Path(sys.executable).parent)) or shutil.which("node")
+    assert node, "node is not installed; `make test` installs what the browser test needs"
+    done = subprocess.run(
+        [node, "--test", "--test-reporter=tap", str(script)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    m = re.search(r"# timings (\{.*\})", done.stdout)
+    if done.returncode != 0 or "# fail 0" not in done.stdout or not m:
+        print(f"the baseline's browser test failed:\n{done.stdout[-4000:]}", file=sys.stderr)
+        return None
+    timings: dict[str, float] = json.loads(m[1])
+    return timings
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5)
@@ -134,6 +184,11 @@ def main() -> int:
         "--baseline",
         action="store_true",
         help="install bench/vscode-baseline beside d5e: VS Code's own delay to a suggestion",
+    )
+    ap.add_argument(
+        "--baseline-only",
+        action="store_true",
+        help="after each run, the browser test with bench/vscode-baseline alone (no d5e)",
     )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
@@ -152,11 +207,17 @@ def main() -> int:
     )
     failed: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        extra = {"D5E_E2E_BASELINE_VSIX": str(baseline_vsix(Path(tmp)))} if args.baseline else {}
+        vsix = baseline_vsix(Path(tmp))
+        extra = {"D5E_E2E_BASELINE_VSIX": str(vsix)} if args.baseline else {}
+        runs: list[tuple[str, Callable[[Path], dict[str, float] | None]]] = [
+            (tag, partial(one_run, {**extra, **env})) for tag, env in variants
+        ]
+        if args.baseline_only:
+            runs.append((" (baseline alone)", partial(baseline_alone, vsix)))
         for run in range(args.runs):
-            for tag, env in variants:
+            for tag, runner in runs:
                 before = load()[0]
-                timings = one_run({**extra, **env}, Path(tmp) / f"run-{run}{tag.strip(' ()')}")
+                timings = runner(Path(tmp) / f"run-{run}{tag.strip(' ()').replace(' ', '-')}")
                 if timings is None:
                     failed[tag] = failed.get(tag, 0) + 1
                     continue
@@ -166,7 +227,7 @@ def main() -> int:
                         if value is not None:
                             figures.value(label, f"{name}{tag}", value, "ms")
                 figures.value("machine", f"load average (1 min) before the run{tag}", before, "")
-    for tag, _ in variants:
+    for tag, _ in runs:
         figures.fact(f"runs failed{tag}", failed.get(tag, 0))  # their figures are left out
     figures.save(args.json)
     return 0
