@@ -214,6 +214,45 @@ async def test_completion_and_resolve(lsp: LanguageClient) -> None:
     assert [i.label for i in tags.items] == ["spell", "subclass", "species", "subrace", "skill"]
 
 
+async def test_completion_after_the_pipe_offers_the_packs_holding_the_name(
+    lsp: LanguageClient,
+) -> None:
+    """`{@condition grappled|`: the packs that have Grappled, the profile's first, each closing
+    the tag (or not, when it goes on). It offered nothing."""
+    text = "{@condition grappled|\n{@condition grappled|s|held}\n{@classFeature Extra Attack|\n"
+    lsp.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=URI, language_id="markdown", version=1, text=text)
+        )
+    )
+
+    async def offered(line: int, character: int) -> list[tuple[str, str | None, str, Any]]:
+        result = await lsp.text_document_completion_async(
+            types.CompletionParams(types.TextDocumentIdentifier(URI), pos(line, character))
+        )
+        assert isinstance(result, types.CompletionList)
+        return [
+            (i.label, i.detail, i.text_edit.new_text, span(i.text_edit.range))
+            for i in result.items
+            if isinstance(i.text_edit, types.TextEdit)
+        ]
+
+    assert await offered(0, 21) == [
+        ("srd-2014", "System Reference Document 5.1 (2014)", "srd-2014}", (0, 21, 0, 21)),
+        (
+            "srd-2024",
+            "System Reference Document 5.2 (2024) (not enabled in this profile)",
+            "srd-2024}",
+            (0, 21, 0, 21),
+        ),
+    ]
+    assert [(new, where) for _, _, new, where in await offered(1, 22)] == [
+        ("srd-2014", (1, 21, 1, 22)),
+        ("srd-2024", (1, 21, 1, 22)),
+    ]
+    assert await offered(2, 28) == []  # a class feature's second part is its class
+
+
 async def test_hover_definition_and_d5e_document(
     brew_lsp: tuple[LanguageClient, Path],
 ) -> None:

@@ -24,6 +24,7 @@ from .. import queries
 from ..app import App
 from ..campaign import Campaign, Mention, find_encounters
 from ..matching import match_names
+from ..names import find as find_name
 from ..names import singular_forms
 from ..prose import (
     JOB_WORDS,
@@ -90,6 +91,7 @@ SYMBOL_KINDS = {
 
 _TAG_NAME_BEFORE = re.compile(r"\{@([A-Za-z0-9]*)$")
 _NAME_BEFORE = re.compile(r"\{@([A-Za-z0-9][A-Za-z0-9]*)[ \t]+([^{}|\r\n]*)$")
+_PACK_BEFORE = re.compile(r"\{@([A-Za-z0-9]+)[ \t]+([^{}|\r\n]+)\|([^{}|\r\n]*)$")
 _WORDS_BEFORE = re.compile(rf"(?:[^\W_][\w'’-]*[ \t]+){{0,{PLAIN_WORDS_MAX - 1}}}[^\W_][\w'’-]*$")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _NAME_SEPARATOR = re.compile(r"[ \t-]+")
@@ -900,7 +902,9 @@ def completion(
         return _tag_name_items(resolver, doc, lines, line_no, m, after)
     if m := _NAME_BEFORE.search(before):
         return _entry_name_items(app, doc, lines, line_no, m, after, limit)
-    if "{@" in before[before.rfind("}") + 1 :]:  # inside a tag's pack or display part
+    if m := _PACK_BEFORE.search(before):
+        return _pack_part_items(app, doc, lines, line_no, m, after)
+    if "{@" in before[before.rfind("}") + 1 :]:  # inside a tag's display part
         return types.CompletionList(is_incomplete=False, items=[])
     return types.CompletionList(
         is_incomplete=True, items=_plain_word_items(app, doc, lines, line_no, before, limit)
@@ -968,6 +972,48 @@ def _entry_name_items(
 
     items = _names_to_items(app, typed, collections, edit_range, name_part, limit)
     return types.CompletionList(is_incomplete=True, items=items)
+
+
+def _pack_part_items(
+    app: App,
+    doc: TextDocument,
+    lines: Sequence[str],
+    line_no: int,
+    m: re.Match[str],
+    after: str,
+) -> types.CompletionList:
+    """Packs for `{@spell fireball|`: those holding the name, the profile's enabled ones first
+    (highest priority first); the edit covers the pack part and closes the tag. Not for tags
+    whose second part is no pack (`{@classFeature Extra Attack|Fighter`)."""
+    kind = m[1].lower()
+    collections = TAG_COLLECTIONS.get(kind)
+    found = None
+    if collections is not None and kind not in QUALIFIER_PARTS:
+        found = find_name(app.conn, m[2], collections)
+    if found is None:
+        return types.CompletionList(is_incomplete=False, items=[])
+    enabled = queries.profile_packs(app.conn, app.profile)
+    packs = sorted(
+        {row.pack for row in found.rows}, key=lambda p: (p not in enabled, -enabled.get(p, 0), p)
+    )
+    rest_m = re.match(r"[^{}|\r\n]*", after)
+    rest = rest_m[0] if rest_m else ""
+    closed = after[len(rest) : len(rest) + 1] in ("|", "}")
+    edit_range = _range(doc, lines, line_no, m.start(3), m.end() + len(rest))
+    items: list[types.CompletionItem] = []
+    for pack_id in packs:
+        pack = queries.get_pack(app.conn, pack_id)
+        title = pack.title if pack is not None else pack_id
+        items.append(
+            types.CompletionItem(
+                label=pack_id,
+                kind=types.CompletionItemKind.Module,
+                detail=title if pack_id in enabled else f"{title} (not enabled in this profile)",
+                sort_text=f"{len(items):04d}",
+                text_edit=types.TextEdit(edit_range, pack_id + ("" if closed else "}")),
+            )
+        )
+    return types.CompletionList(is_incomplete=False, items=items)
 
 
 def _plain_word_items(
