@@ -253,6 +253,26 @@ async def test_completion_after_the_pipe_offers_the_packs_holding_the_name(
     assert await offered(2, 28) == []  # a class feature's second part is its class
 
 
+async def test_hover_on_a_tag_of_a_pack_not_enabled_shows_its_entry_and_says_so(
+    lsp: LanguageClient,
+) -> None:
+    """`{@feat alert}` in a 2014 campaign (the feat is srd-2024's): the card, under a line
+    saying the pack is off. The hover was empty; only the diagnostic said anything."""
+    await open_ambush(lsp)
+    hover = await lsp.text_document_hover_async(
+        types.HoverParams(types.TextDocumentIdentifier(URI), pos(2, 12))
+    )
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert hover.range is not None and span(hover.range) == (2, 5, 2, 18)
+    assert hover.contents.value.startswith(
+        "*srd-2024 is not enabled in this profile (default); its entry:*\n\n## Alert\n"
+    )
+    none = await lsp.text_document_hover_async(  # a name no pack has: still nothing
+        types.HoverParams(types.TextDocumentIdentifier(URI), pos(1, 18))
+    )
+    assert none is None
+
+
 async def test_hover_definition_and_d5e_document(
     brew_lsp: tuple[LanguageClient, Path],
 ) -> None:

@@ -1091,12 +1091,32 @@ def reference_at(resolver: Resolver, doc: TextDocument, position: types.Position
     return RefAt(lines, ref.line, *ref.span, rows[0]) if rows else None
 
 
+def _disabled_reference_at(
+    resolver: Resolver, doc: TextDocument, position: types.Position
+) -> RefAt | None:
+    """The tag at a position, with the entry it names in a pack the profile does not enable."""
+    lines = doc.lines
+    line_no, col = _position(doc, lines, position)
+    tag = tag_at(lines, line_no, col)
+    row = resolver.resolve(tag).elsewhere if tag is not None else None
+    return None if tag is None or row is None else RefAt(lines, tag.line, tag.start, tag.end, row)
+
+
 def hover(resolver: Resolver, doc: TextDocument, position: types.Position) -> types.Hover | None:
-    """The card of the entry under the cursor, ending with its pack, license and attribution."""
+    """The card of the entry under the cursor, ending with its pack, license and attribution;
+    a tag naming an entry of a pack the profile does not enable: that card, under a line
+    saying so."""
     found = reference_at(resolver, doc, position)
+    note = ""
     if found is None:
-        return None
-    markdown = lookup(resolver.app, LookupParams(ref=found.row.qualified_ref)).markdown
+        found = _disabled_reference_at(resolver, doc, position)
+        if found is None:
+            return None
+        note = (
+            f"*{found.row.pack} is not enabled in this profile ({resolver.app.profile}); "
+            "its entry:*\n\n"
+        )
+    markdown = note + lookup(resolver.app, LookupParams(ref=found.row.qualified_ref)).markdown
     return types.Hover(
         contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown),
         range=_range(doc, found.lines, found.line, found.start, found.end),

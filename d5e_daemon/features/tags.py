@@ -117,6 +117,8 @@ class Resolution:
     fixes: tuple[Fix, ...] = ()
     partial: bool = False
     """An unknown reference whose "did you mean" was not looked for yet."""
+    elsewhere: queries.EntryRow | None = None
+    """The entry it names in a pack the profile does not enable (`disabled-pack`)."""
 
 
 @dataclass(frozen=True)
@@ -390,18 +392,20 @@ class Resolver:
                     code="disabled-pack",
                     message=f"pack {pack} is not enabled in this profile "
                     f"({app.profile}, edition {app.settings.edition})",
+                    elsewhere=found.rows[0],
                 )
         else:
             found = names.find(app.conn, tag.name, collections, profile_id=app.profile)
             if found is None:
                 anywhere = names.find(app.conn, tag.name, collections)
                 elsewhere = sorted({r.pack for r in anywhere.rows} if anywhere else ())
-                if elsewhere:
+                if anywhere and elsewhere:
                     return Resolution(
                         code="disabled-pack",
                         message=f"{what} {tag.name!r} is only in {', '.join(elsewhere)}, "
                         f"not enabled in this profile ({app.profile}, edition "
                         f"{app.settings.edition})",
+                        elsewhere=min(anywhere.rows, key=lambda r: r.pack),
                     )
         if found is not None:
             rows, ruled_out = rank(found.rows, tag.kind, tag.qualifiers)
