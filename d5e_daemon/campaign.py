@@ -18,10 +18,10 @@ import asyncio
 import logging
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from .prose import (
     COUNT_COLLECTIONS,
@@ -32,7 +32,7 @@ from .prose import (
     named_by_article,
     walk_prose,
 )
-from .tagsyntax import TAG_COLLECTIONS, Tag, TagKey, find_tags, iter_tags
+from .tagsyntax import Tag, TagKey, find_tags, iter_tags
 
 log = logging.getLogger(__name__)
 
@@ -128,27 +128,90 @@ def find_encounters(
         detail = f"{creatures} creature line" + ("s" if creatures != 1 else "")
         found.append(Encounter(n, min(end, len(lines) - 1), title or "Encounter", detail))
         n = end + 1
-    counted: dict[int, list[str]] = {}
     walk = walk_prose(lines, names) if prose is None else prose
-    for line, on_line in walk.by_line():
-        for ref in on_line:
-            if ref.count_start is not None and ref.entry.collection in COUNT_COLLECTIONS:
-                # creatures only: "**3 potions of healing**" counts no encounter
-                counted.setdefault(line, []).append(f"{ref.count} × {ref.entry.name}")
-        if line in counted:  # "… and a bandit captain": one more
-            spans = [(ref.start, ref.end) for ref in on_line]
-            for _, _, entry in named_by_article(names, lines[line], spans):
-                counted[line].append(f"1 × {entry.name}")
-    for n, tag in ((t.line, t) for t in find_tags(lines)) if tags is None else tags:
-        if "monsters" in TAG_COLLECTIONS.get(tag.kind, ()):
-            before = count_before(lines[n], tag.start)
-            if before is not None:
-                counted.setdefault(n, []).append(f"{before[0]} × {tag.name}")
+    counted: dict[int, list[str]] = {}
+    for line, part in counting_parts(
+        lines,
+        names,
+        walk,
+        lambda _: ((t.line, t) for t in find_tags(lines)) if tags is None else tags,
+        lambda tag: (None, tag.name),
+    ):
+        counted.setdefault(line, []).extend(f"{c.count} × {c.name}" for c in part)
     for line, names_counted in counted.items():
         text = _LIST_MARK.sub("", lines[line]).strip()
         name = text if len(text) <= NAME_MAX else text[: NAME_MAX - 1] + "…"
         found.append(Encounter(line, line, name, ", ".join(names_counted)))
     return sorted(found, key=lambda e: e.line)
+
+
+class Counted(NamedTuple):
+    """A creature a line of prose counts: its columns (the name's, and its count's when it has
+    one), how many, and what it is (`ref`: the entry's qualified reference, None for a tag the
+    caller did not resolve; `name`: the entry's name, or the tag's as written)."""
+
+    start: int
+    end: int
+    count: int  # type: ignore[assignment]  # the field, not tuple.count (unused here)
+    ref: str | None
+    name: str
+    count_start: int | None
+
+
+def counting_parts(
+    lines: Sequence[str],
+    names: ProseNames,
+    walk: ProseWalk,
+    tags: Callable[[set[int]], Iterable[tuple[int, Tag]]],
+    tag_entry: Callable[[Tag], tuple[str | None, str] | None],
+) -> list[tuple[int, list[Counted]]]:
+    """The encounters prose writes, (line, creatures in the order written): each part of a line
+    (between semicolons, and each cell of a table row) that counts at least one creature, by a
+    prose name ("4 wolves", "**2 ogres**"), a tag with a count before it ("2 {@creature wolf}")
+    or one named by "a" or "an" beside them ("6 bandits and a bandit captain"); the creatures
+    it names without a count are one each. A part that names creatures without counting any
+    ("The **wolves** howl") is none. The one reader of encounters in prose: the symbols of a
+    document or a campaign (`find_encounters`) and the difficulty hints
+    (`features/encounter_lens.py`). `tags(lines)`: the (line, tag) pairs to read, given the
+    lines whose prose counts a creature; `tag_entry(tag)`: (ref, name) of a creature's tag,
+    or None to leave it out (a tag that names nothing)."""
+    items: dict[int, list[Counted]] = {}
+    prose_counts: set[int] = set()
+    for n, on_line in walk.by_line():
+        for ref in on_line:
+            if ref.entry.collection in COUNT_COLLECTIONS:
+                entry = ref.entry
+                items.setdefault(n, []).append(
+                    Counted(ref.start, ref.end, ref.count, entry.qualified_ref, entry.name,
+                            ref.count_start)
+                )  # fmt: skip
+                if ref.count_start is not None:
+                    prose_counts.add(n)
+    for n, tag in tags(prose_counts):
+        if tag.kind in ("creature", "monster"):  # not its lore ({@creatureFluff})
+            meant = tag_entry(tag)
+            if meant is not None:
+                before = count_before(lines[n], tag.start)
+                count, at = before if before is not None else (1, None)
+                items.setdefault(n, []).append(Counted(tag.start, tag.end, count, *meant, at))
+    out: list[tuple[int, list[Counted]]] = []
+    for n in sorted(items):
+        found = items[n]
+        if all(c.count_start is None for c in found):
+            continue
+        taken = [(c.start, c.end) for c in found]
+        for at, end, entry in named_by_article(names, lines[n], taken):
+            found.append(Counted(at, end, 1, entry.qualified_ref, entry.name, None))
+        line = lines[n]
+        table = line.lstrip().startswith("|")  # a table row: each cell is a part too
+        cuts = [i for i, char in enumerate(line) if char == ";" or (table and char == "|")]
+        parts: dict[int, list[Counted]] = {}
+        for c in found:
+            parts.setdefault(sum(1 for cut in cuts if cut < c.start), []).append(c)
+        for _, part in sorted(parts.items()):
+            if any(c.count_start is not None for c in part):
+                out.append((n, sorted(part, key=lambda c: (c.start, c.end))))
+    return out
 
 
 def is_markdown(path: Path) -> bool:

@@ -543,21 +543,23 @@ def test_encounters_are_looked_for_among_the_counted_lines_only(
     facts = facts_now(resolver, d)
     assert facts.counted_tag_lines == {1500}
     work = {"tags": 0, "counts": 0}
-    from_tag, count_before = lens._from_tag, campaign.count_before
+    resolve, count_before = resolver.resolve, campaign.count_before
 
-    def counting_from_tag(*args: Any) -> Any:
+    def counting_resolve(*args: Any, **kwargs: Any) -> Any:
         work["tags"] += 1
-        return from_tag(*args)
+        return resolve(*args, **kwargs)
 
     def counting_count_before(*args: Any) -> Any:
         work["counts"] += 1
         return count_before(*args)
 
-    monkeypatch.setattr(lens, "_from_tag", counting_from_tag)
+    monkeypatch.setattr(resolver, "resolve", counting_resolve)
     monkeypatch.setattr(campaign, "count_before", counting_count_before)
     hints = lens.inlay_hints(resolver, d, EVERYWHERE, ("line",), facts)
     symbols = md.document_symbols(resolver, d, facts)
-    assert work == {"tags": 2, "counts": 2}  # the tags of line 1500 only (6,000 before)
+    # The tags of line 1500 only (6,000 before): resolved for the hints, counted for both
+    # the hints and the symbols (`campaign.counting_parts`, the one reader of both).
+    assert work == {"tags": 2, "counts": 4}
     assert [h.position.line for h in hints] == [1500, 1500, 1501]
     assert [s.name for s in symbols if s.kind == types.SymbolKind.Event] == [
         "4 {@creature wolf} and the {@creature goblin}; 2 **dire wolves**",

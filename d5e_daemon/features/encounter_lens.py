@@ -38,8 +38,9 @@ from typing import Any
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
+from ..campaign import counting_parts
 from ..errors import D5eError
-from ..prose import ProseRef, count_before, named_by_article, walk_prose
+from ..prose import walk_prose
 from ..protocol import EncounterMonster, Rules
 from .doclines import MAX_ITEMS, DocumentFacts
 from .encounter import MAX_COUNT, NEEDS_XP, check_party, maths, resolve
@@ -267,81 +268,37 @@ def _prose_lines(
     key: Hashable | None = None,
     doc: TextDocument | None = None,
 ) -> list[DocEncounter]:
-    """Lines (parts between semicolons) that count creatures by name or by tag."""
-    refs: dict[int, list[tuple[int, int, int, str, int | None]]] = {}
-    tags: Iterable[tuple[int, Tag]]
-    if facts is None:
-        walk = walk_prose(lines, resolver.prose_names(), key, doc)
-        tags = (
-            (n, tag)
-            for n, text in enumerate(walk.texts)
-            if text is not None and "{@" in lines[n]
-            for tag in tags_in_line(n, lines[n])
-        )
-    else:
-        walk = facts.prose_walk
-    prose_counts: set[int] = set()  # lines where the prose counts a creature
-    for n, on_line in walk.by_line():
-        for ref in on_line:
-            if ref.entry.collection == "monsters":
-                refs.setdefault(n, []).append(_from_prose(ref))
-                if ref.count_start is not None:
-                    prose_counts.add(n)
-    if facts is not None:
+    """Lines (parts between semicolons) that count creatures by name or by tag
+    (`campaign.counting_parts`)."""
+    names = resolver.prose_names()
+    walk = walk_prose(lines, names, key, doc) if facts is None else facts.prose_walk
+
+    def tags(prose_counts: set[int]) -> Iterable[tuple[int, Tag]]:
+        if facts is None:
+            return (
+                (n, tag)
+                for n, text in enumerate(walk.texts)
+                if text is not None and "{@" in lines[n]
+                for tag in tags_in_line(n, lines[n])
+            )
         # Only a line that counts a creature (by a tag or in its prose) can hold an encounter:
         # its tags alone are read, not every tag of the document.
-        tags = facts.all_tags(facts.prose_tag_lines & (facts.counted_tag_lines | prose_counts))
-    for n, tag in tags:
-        if tag.kind in _CREATURE_TAGS:
-            counted = _from_tag(resolver, lines[n], tag)
-            if counted is not None:
-                refs.setdefault(n, []).append(counted)
-    names = resolver.prose_names()
-    for n, items in refs.items():
-        if any(count_at is not None for *_, count_at in items):
-            items += [
-                (at, end, 1, entry.qualified_ref, None)
-                for at, end, entry in named_by_article(names, lines[n], [i[:2] for i in items])
-            ]
-    found: list[DocEncounter] = []
-    for n, items in refs.items():
-        line = lines[n]
-        table = line.lstrip().startswith("|")  # a table row: each cell is a part too
-        cuts = [i for i, c in enumerate(line) if c == ";" or (table and c == "|")]
-        parts: dict[int, list[tuple[int, int, int, str, int | None]]] = {}
-        for item in items:
-            parts.setdefault(sum(1 for c in cuts if c < item[0]), []).append(item)
-        for part in parts.values():
-            if not any(count_at is not None for *_, count_at in part):
-                continue  # names a creature without counting it: prose, no encounter
-            part.sort()
-            found.append(
-                DocEncounter(
-                    kind="line",
-                    line=n,
-                    end=max(end for _, end, *_ in part),
-                    monsters=[
-                        EncounterMonster(ref=ref, count=count) for _, _, count, ref, _ in part
-                    ],
-                    party_where="",
-                )
-            )
-    return found
+        return facts.all_tags(facts.prose_tag_lines & (facts.counted_tag_lines | prose_counts))
 
+    def tag_entry(tag: Tag) -> tuple[str | None, str] | None:
+        row = resolver.resolve(tag, suggest=False).row
+        return None if row is None else (row.qualified_ref, row.name)
 
-def _from_prose(ref: ProseRef) -> tuple[int, int, int, str, int | None]:
-    return ref.start, ref.end, ref.count, ref.entry.qualified_ref, ref.count_start
-
-
-def _from_tag(
-    resolver: Resolver, line: str, tag: Tag
-) -> tuple[int, int, int, str, int | None] | None:
-    resolution = resolver.resolve(tag, suggest=False)
-    if resolution.row is None:
-        return None
-    before = count_before(line, tag.start)
-    count, at = before if before is not None else (1, None)
-    return tag.start, tag.end, count, resolution.row.qualified_ref, at
+    return [
+        DocEncounter(
+            kind="line",
+            line=n,
+            end=max(c.end for c in part),
+            monsters=[EncounterMonster(ref=c.ref, count=c.count) for c in part],
+            party_where="",
+        )
+        for n, part in counting_parts(lines, names, walk, tags, tag_entry)
+    ]
 
 
 # -- their difficulty -----------------------------------------------------------------------------
