@@ -139,14 +139,20 @@ def _pasted_ref(app: Any, text: str) -> str | None:
     return resolution.row.qualified_ref
 
 
+def _entry_words(app: Any, words: Sequence[str]) -> tuple[str | None, str | None]:
+    """`_ref_or_name`, a pasted tag or card link (`_pasted_ref`) read as its ref."""
+    ref, name = _ref_or_name(words)
+    if name is not None and (pasted := _pasted_ref(app, name)) is not None:
+        return pasted, None
+    return ref, name
+
+
 def cmd_lookup(args: argparse.Namespace, settings: Settings) -> int:
     from .features.lookup import lookup
     from .protocol import LookupParams
 
-    ref, name = _ref_or_name(args.query)
     with _opened(settings) as app:
-        if name is not None and (pasted := _pasted_ref(app, name)) is not None:
-            ref, name = pasted, None
+        ref, name = _entry_words(app, args.query)
         params = LookupParams(ref=ref, name=name, collection=args.collection, pack=args.pack)
         result = lookup(app, params)
     if args.json:
@@ -306,8 +312,8 @@ def cmd_references(args: argparse.Namespace, settings: Settings) -> int:
     folder = Path(args.folder) if args.folder else Path(settings.workspace or Path.cwd())
     if not folder.is_dir():
         raise InvalidParams(f"{folder}: not a folder")
-    ref, name = _ref_or_name(args.ref)
     with _opened(settings) as app:
+        ref, name = _entry_words(app, args.ref)
         if name is not None:  # `d5e references goblin`, as `d5e lookup goblin` finds it
             ref = find(app, LookupParams(name=name))[0].qualified_ref
         params = ReferencesParams(ref=ref or "", links=not args.no_links)
@@ -335,16 +341,12 @@ def cmd_references(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_statblock(args: argparse.Namespace, settings: Settings) -> int:
     """An entry's card to paste into a document (Markdown, or Homebrewery's block)."""
     from .features.statblocks import stat_block_entry
-    from .protocol import StatBlockParams
+    from .protocol import StatBlockParams, decode
 
-    ref, name = _ref_or_name(args.query)
-    params = StatBlockParams(
-        ref=ref,
-        name=name,
-        collection=args.collection,
-        style=args.style,
-    )
-    result = _run_feature(settings, stat_block_entry, params)
+    with _opened(settings) as app:
+        ref, name = _entry_words(app, args.query)
+        params = StatBlockParams(ref=ref, name=name, collection=args.collection, style=args.style)
+        result = stat_block_entry(app, decode(msgspec.to_builtins(params), StatBlockParams))
     if args.json:
         _print_json(result)
     else:

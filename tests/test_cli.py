@@ -47,6 +47,20 @@ def test_lookup_takes_a_tag_or_a_card_link_as_pasted(
     assert json.loads(out)["entry"]["qualifiedRef"] == ref
 
 
+def test_statblock_and_references_take_a_pasted_tag(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "statblock", "{@creature goblin}", "--db", str(db_path))
+    assert code == 0, err
+    assert out.startswith("## Goblin")
+    (tmp_path / "a.md").write_text("Four {@creature goblin||goblins}.\n")
+    code, out, err = run(
+        capsys, "references", "{@creature goblin}", "--in", str(tmp_path), "--db", str(db_path)
+    )
+    assert code == 0, err
+    assert out.startswith("Goblin (srd-2014:monsters/goblin): 1 mention(s)")
+
+
 def test_lookup_of_a_tag_naming_nothing_says_what_the_editor_says(
     db_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
