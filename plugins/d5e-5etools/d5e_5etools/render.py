@@ -453,6 +453,26 @@ def _subtitle(entry: Entry, raw: dict[str, Any]) -> str:
     return kind
 
 
+_CARD_FACE = ("suit", "value", "valueName")
+
+
+def _capitalized(text: str) -> str:
+    """Each word's first letter up (`ace` → `Ace`), the rest as written."""
+    return " ".join(w[:1].upper() + w[1:] for w in text.split())
+
+
+def _card_face(entry: Entry, raw: dict[str, Any]) -> list[str]:
+    """A card's value and suit in words above its text (`*Ace of Swords*`; `value` 3, no
+    `valueName`: `*Three of Cups*`), unless its name says them, as 5etools'
+    `Renderer.card.getFullEntries` shows them."""
+    suit, value = raw.get("suit"), raw.get("valueName") or raw.get("value")
+    if entry.collection != "cards" or not isinstance(suit, str) or not value:
+        return []
+    word = describe(value) if isinstance(value, str) else _count(value)
+    face = f"{_capitalized(word)} of {_capitalized(suit)}"
+    return [] if face.lower() == entry.name.lower() else [f"*{face}*"]
+
+
 def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list[str]:
     facts = []
     codes = codes if isinstance(codes, dict) else {}
@@ -487,6 +507,8 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
     for key, value in raw.items():
         if key in HIDDEN or key in done or key.endswith("Tags") or is_vtt(key) or _texty(value):
             continue  # text fields are sections of the card (`_sections`)
+        if collection == "cards" and key in _CARD_FACE:
+            continue  # in words above the card's text (`_card_face`)
         if key in _CLASS_FACTS:  # a class's, in the words of its 5etools page
             facts.append((label(key), _CLASS_FACTS[key](value)))
             continue
@@ -656,6 +678,7 @@ def markdown(entry: Entry) -> str:
         parts += [f"**Starting equipment:** {equipment[0]}", *equipment[1:]] if equipment else []
         parts += classes.table(raw)
         shown = frozenset({"startingEquipment"})  # its `entries` were the line above
+    parts += _card_face(entry, raw)
     parts += [str(p) for p in entry.data.get("desc") or []]
     parts += _sections(raw, shown)
     fluff = raw.get("fluff") if isinstance(raw.get("fluff"), dict) else {}
@@ -679,7 +702,8 @@ def contents(entry: Entry) -> str:
 def index(entry: Entry) -> str:
     raw = entry.data[RAW]
     header = f"{entry.name}: {_subtitle(entry, raw)}"
-    body = [plain_tags(str(p)) for p in [*(entry.data.get("desc") or []), *_sections(raw)]]
+    text = [*_card_face(entry, raw), *(entry.data.get("desc") or []), *_sections(raw)]
+    body = [plain_tags(str(p)) for p in text]
     codes = entry.data.get("5etools_codes")
     facts = [plain_tags(f) for f in _facts(raw, entry.collection, codes)]
     return plain("\n".join([header, *facts, *body]))  # no Markdown: a snippet's `**` is a match

@@ -390,3 +390,27 @@ def test_a_fluffs_images_are_on_the_card(app: App, tmp_path: Path) -> None:
     assert text.index("A geometric substitution cipher.") < text.index(
         "![image](https://example.com/key.png)"
     )
+
+
+def test_a_cards_value_and_suit_are_named_as_5etools_names_them(app: App, tmp_path: Path) -> None:
+    """Wyrmwood's Corrupted Tarot gives each card a `suit`, a `value` and a `valueName`: the
+    card listed `Suit: Cups`, `Value: 1`, `Value name: ace`; 5etools'
+    `Renderer.card.getFullEntries` says them in words above the text (`Ace of Cups`) unless
+    the card's name does."""
+    doc = {
+        "deck": [{"name": "Odd Tarot", "source": S, "cards": [], "entries": ["A deck."]}],
+        "card": [
+            {"name": "Ace of Cups", "source": S, "set": "Odd Tarot", "suit": "Cups",
+             "value": 1, "valueName": "ace", "entries": ["Spill."]},
+            {"name": "The Drowned Chalice", "source": S, "set": "Odd Tarot", "suit": "cups",
+             "value": 3, "entries": ["Sink."]},
+        ],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    ace = card(app, "realworld:cards/odd-tarot-ace-of-cups")
+    assert (
+        "Spill." in ace and "Value" not in ace and "Suit" not in ace and "*Ace of Cups*" not in ace
+    )
+    chalice = card(app, "realworld:cards/odd-tarot-the-drowned-chalice")
+    assert "\n\n*Three of Cups*\n\nSink." in chalice
+    assert "Value" not in chalice and "Suit" not in chalice
