@@ -238,12 +238,15 @@ def weapon_damage(data: dict[str, Any]) -> str:
 
 _MARKUP = re.compile(r"[#*_|`]+|^\s*[-:]{3,}\s*$", re.MULTILINE)
 _SPACES = re.compile(r"[ \t]+")
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
 def plain(text: str) -> str:
     """Markdown to the words a reader sees: no `#`, `**`, table bars or rule lines (index
     text: a search snippet marks its matches with `**`); `{@tags}` read as their text first,
-    their `|` no table bar (`{@subclassFeature Spore Inhalation|Barbarian|PHB|…}`)."""
+    their `|` no table bar (`{@subclassFeature Spore Inhalation|Barbarian|PHB|…}`); an HTML
+    line break (`<br>`) a line break."""
     text = tagtext.plain(text) if "{@" in text else text
+    text = _BREAK.sub("\n", text)
     lines = (_SPACES.sub(" ", _MARKUP.sub(" ", line)).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)

@@ -189,7 +189,7 @@ def table(raw: dict[str, Any]) -> list[str]:
     columns: list[list[str]] = []
     titled = []
     for group in groups:
-        names = [str(label) for label in group.get("colLabels") or []]
+        names = [cell(label) for label in group.get("colLabels") or []]
         slots = "rowsSpellProgression" in group
         rows = group.get("rowsSpellProgression" if slots else "rows") or []
         for c in range(len(names)):

@@ -153,7 +153,13 @@ def _quote(lines: list[str]) -> str:
     return "\n".join("> " + line if line else ">" for line in text.split("\n"))
 
 
+_BREAK = re.compile(r"\s*<br\s*/?>\s*", re.IGNORECASE)
+
+
 def cell(value: Any) -> str:
+    """A table's cell or column label on one line (a Markdown table's cell holds one): its
+    line breaks, `<br>` too (`No Corruption<br>(0 Points)`), a space, since editors' hovers
+    show HTML as written."""
     if isinstance(value, dict) and value.get("type") == "cell":
         roll = value.get("roll")
         if isinstance(roll, dict):
@@ -176,7 +182,7 @@ def cell(value: Any) -> str:
     # tag's, read when the card is shown
     return "".join(
         p if p.startswith("{@") else p.replace("|", "\\|")
-        for p in split_by_tags(flat.replace("\n", " "))
+        for p in split_by_tags(_BREAK.sub(" ", flat.replace("\n", " ")))
     ).strip()
 
 

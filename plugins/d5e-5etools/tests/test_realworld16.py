@@ -414,3 +414,33 @@ def test_a_cards_value_and_suit_are_named_as_5etools_names_them(app: App, tmp_pa
     chalice = card(app, "realworld:cards/odd-tarot-the-drowned-chalice")
     assert "\n\n*Three of Cups*\n\nSink." in chalice
     assert "Value" not in chalice and "Suit" not in chalice
+
+
+def test_a_line_break_in_a_tables_labels(app: App, tmp_path: Path) -> None:
+    """Matthew Mercer's Corruption Rules breaks its column labels with HTML (`No Corruption<br>
+    (0 Points)`): the card's table and the rule's search text kept `<br>`; editors' hovers
+    show HTML as written and a Markdown table's cell holds one line, so the label reads with a
+    space, and the index text never holds the tag."""
+    table = {"type": "table", "caption": "Corruption Tiers",
+             "colLabels": ["Save DC", "No Corruption<br>(0 Points)", "Mild<BR/>(1-2 Points)"],
+             "rows": [["10", "Untouched<br>by it", "Whispers"]]}  # fmt: skip
+    doc = {
+        "variantrule": [
+            {"name": "Corruption", "source": S, "entries": ["Taint.<br>It spreads.", table]}
+        ],
+        "class": [
+            {"name": "Dealer", "source": S, "hd": {"number": 1, "faces": 8},
+             "classTableGroups": [{"colLabels": ["Cards<br>Drawn"], "rows": [["1"]]}]},
+        ],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:variant-rules/corruption")
+    assert "| Save DC | No Corruption (0 Points) | Mild (1-2 Points) |" in text
+    assert "| 10 | Untouched by it | Whispers |" in text
+    assert "<br" not in text.lower().partition("**corruption tiers**")[2]
+    assert "| Cards Drawn |" in card(app, "realworld:classes/dealer")
+    row = queries.entry_in_pack(app.conn, "realworld", "variant-rules", "corruption")
+    assert row is not None
+    index = app.render(row.entry(), "index")
+    assert "No Corruption" in index and "(0 Points)" in index and "It spreads." in index
+    assert "<br" not in index.lower()  # a paragraph's too (`fields.plain`)
