@@ -409,6 +409,28 @@ def height_and_weight(value: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def age(value: dict[str, Any]) -> str:
+    """A race's `age` (`{"mature": 15, "max": 80}`, 5etools' data for its Adult Age filter)
+    as a reader says it: `Matures at 15, lives to about 80 years`."""
+    mature, most = value.get("mature"), value.get("max")
+    parts = [f"matures at {mature}" if mature is not None else ""]
+    parts.append(f"lives to about {most} years" if most is not None else "")
+    said = ", ".join(p for p in parts if p)
+    return said[:1].upper() + said[1:]
+
+
+def _named(entries: Any, name: str) -> bool:
+    """Whether `entries` hold a block named `name` (a race's `Age`), at any depth."""
+    if isinstance(entries, list):
+        return any(_named(e, name) for e in entries)
+    if not isinstance(entries, dict):
+        return False
+    said = entries.get("name")
+    return (isinstance(said, str) and said.strip().lower() == name.lower()) or _named(
+        entries.get("entries"), name
+    )
+
+
 def recipe_times(value: dict[str, Any]) -> list[tuple[str, str]]:
     """A recipe's `time` (minutes) as 5etools' `Renderer.recipe` shows it: total, preparation
     and cooking first, each `N hours M minutes` (a `{min, max}` as `20 to 30 minutes`)."""
@@ -527,6 +549,10 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             value = ", ".join(v if m == "walk" else f"{m} {v}" for m, v in parts.items()) or value
         if key == "edition":
             value = EDITIONS.get(str(value), value)
+        if key == "age" and isinstance(value, dict) and collection in ("races", "subraces"):
+            if _named(raw.get("entries"), "Age"):
+                continue  # its text says it (5etools shows the text; `age` is its filter's)
+            value = age(value) or value
         if key == "heightAndWeight" and isinstance(value, dict):
             value = height_and_weight(value) or value
         if key in _SENSES and isinstance(value, int) and not isinstance(value, bool):

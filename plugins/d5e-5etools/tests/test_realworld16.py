@@ -444,3 +444,26 @@ def test_a_line_break_in_a_tables_labels(app: App, tmp_path: Path) -> None:
     index = app.render(row.entry(), "index")
     assert "No Corruption" in index and "(0 Points)" in index and "It spreads." in index
     assert "<br" not in index.lower()  # a paragraph's too (`fields.plain`)
+
+
+def test_a_races_age_is_read_as_its_text_says_it(app: App, tmp_path: Path) -> None:
+    """Foxfire94's Chaos Dragonborn writes `"age": {"mature": 15, "max": 80}` beside an `Age`
+    block of its text: the card listed `Age: Mature 15, Max 80` too. 5etools' page shows the
+    text (`age` is its Adult Age filter's); a race whose text says nothing of age gets it in
+    words."""
+    doc = {
+        "race": [
+            {"name": "Wyrmkin", "source": S, "size": ["M"], "speed": 30,
+             "age": {"mature": 15, "max": 80},
+             "entries": [{"type": "entries", "name": "Age",
+                          "entries": ["Wyrmkin grow quickly and live to be around 80."]}]},
+            {"name": "Mothfolk", "source": S, "size": ["S"], "speed": 25,
+             "age": {"mature": 3, "max": 40}, "entries": ["Short-lived."]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    wyrmkin = card(app, "realworld:races/wyrmkin")
+    assert "live to be around 80." in wyrmkin and "Mature" not in wyrmkin
+    assert "**Age:**" not in wyrmkin
+    mothfolk = card(app, "realworld:races/mothfolk")
+    assert "**Age:** Matures at 3, lives to about 40 years" in mothfolk
