@@ -435,7 +435,9 @@ class Reader:
         self.files: list[File] = []
         self.sources: dict[str, dict[str, Any]] = {}  # lower-cased json → the source
         self.order: list[str] = []
-        self.dependencies: set[str] = set()
+        self.dependencies: dict[str, list[str]] = {}
+        """A source another homebrew declares (`_meta.dependencies`) → the sources of the
+        files that declare it (their packs are the ones that need it)."""
         self.items: list[Item] = []
         self.by_key: dict[tuple[str, str, str], Item] = {}
         self.fluff: dict[tuple[str, str, str], Item] = {}
@@ -481,6 +483,7 @@ class Reader:
             return
         for field, named in convert.meta_codes(meta).items():
             self.codes.setdefault(field, {}).update(named)
+        own: list[str] = []  # this file's sources
         for i, source in enumerate(meta.get("sources") or []):
             if not isinstance(source, dict) or not isinstance(source.get("json"), str):
                 line, column = f.line_col(_json_offset(f.text, 0, ("_meta", "sources", i)))
@@ -495,6 +498,7 @@ class Reader:
                 )
                 continue
             key = source["json"].lower()
+            own.append(key)
             if key not in self.sources:
                 edition = convert.EDITIONS.get(str(meta.get("edition", "")))
                 self.sources[key] = {**source, "_edition": edition} if edition else source
@@ -508,7 +512,7 @@ class Reader:
                         continue  # a class of 5etools' own (`"fighter"`): the SRD's
                     if str(key).lower() in OFFICIAL_SOURCES:
                         continue  # a book of 5etools' own: the SRD's part, or nothing
-                    self.dependencies.add(str(key))
+                    self.dependencies.setdefault(str(key), []).extend(own)
 
     def _items(self, f: File) -> None:
         for written, values in f.doc.items():
@@ -1727,9 +1731,14 @@ def _load(path: Path) -> list[LoadedPack]:
             )
     for loaded in packs.values():
         _contents(loaded.entries)
-    for dep in sorted(reader.dependencies):
-        if dep.lower() not in reader.sources and dep.lower() not in SRD_SOURCES:
-            packs[first].requires.append(pack_id(dep))
+    for dep, declaring in sorted(reader.dependencies.items()):
+        if dep.lower() in reader.sources or dep.lower() in SRD_SOURCES:
+            continue
+        # the packs of the declaring files that install entries need it (a file of two
+        # sources, one of them empty, warns against the other), else the files' first
+        declared_by = [packs[key] for key in dict.fromkeys(declaring) if key in packs]
+        for loaded in [p for p in declared_by if p.entries] or declared_by[:1] or [packs[first]]:
+            loaded.requires.append(pack_id(dep))
     for (race, race_source), sub in reader.base_subraces.items():
         if ("race", race, race_source) not in reader.by_key:
             reader.problems.append(

@@ -5,6 +5,7 @@ small file of our own."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -467,3 +468,25 @@ def test_a_races_age_is_read_as_its_text_says_it(app: App, tmp_path: Path) -> No
     assert "**Age:**" not in wyrmkin
     mothfolk = card(app, "realworld:races/mothfolk")
     assert "**Age:** Matures at 3, lives to about 40 years" in mothfolk
+
+
+def test_a_dependency_is_named_against_the_source_that_needs_it(app: App, tmp_path: Path) -> None:
+    """Drakkenheim: Eldritch Experiments has two sources (2014 and 2024), its one class of the
+    2024 one, and depends on three other homebrews: each missing one was reported against the
+    2014 pack, which installs nothing (`pack eldritch14 depends on …`); now against the pack
+    whose entries need it."""
+    path = tmp_path / "Someone; Eldritch.json"
+    doc = {
+        "_meta": {
+            "sources": [{"json": "Eldritch14", "full": "Eldritch (2014)", "version": "1"},
+                        {"json": "Eldritch24", "full": "Eldritch (2024)", "version": "1"}],
+            "dependencies": {"spell": ["SpellsElsewhere"]},
+        },
+        "class": [{"name": "Brewer", "source": "Eldritch24", "hd": {"number": 1, "faces": 8}}],
+    }  # fmt: skip
+    path.write_text(json.dumps(doc), "utf-8")
+    result = install(app, path)
+    warned = [w.message for r in (result, *result.also) for w in r.warnings]
+    needs = "depends on spellselsewhere, which is not installed"
+    assert f"pack eldritch24 {needs}" in warned, warned
+    assert not any(m.startswith("pack eldritch14 depends") for m in warned), warned
