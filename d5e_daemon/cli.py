@@ -260,7 +260,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         found: list[dict[str, Any]] = []
         unread = 0  # named, and the other files still checked (as `d5e link` does)
         resolver = Resolver(app)
-        for path in _markdown_files(names):
+        files = _markdown_files(names)
+        if not files:  # it said nothing: as if every file were fine
+            sys.stderr.write(f"d5e: no Markdown files (*.md, *.markdown) in {', '.join(names)}\n")
+        for path in files:
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:

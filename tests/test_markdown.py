@@ -507,6 +507,11 @@ def test_cli_check_without_files_checks_the_campaign(
         "../chapters/one.md:1:16: warning [unknown-ref] unknown creature 'goblinn'; "
         'did you mean "goblin" or "hobgoblin"?'
     ]
+    # a folder without Markdown files says so (it said nothing, as if all were fine)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    assert main(["check", "empty", "--db", str(db_path)]) == 0
+    assert capsys.readouterr().err == "d5e: no Markdown files (*.md, *.markdown) in empty\n"
 
 
 UNCLOSED = """# Unclosed
