@@ -4,16 +4,19 @@
 
 - `--steps N`: SIGKILL at the N-th SQLite progress callback (one per `STEP_OPS` virtual machine
   instructions) run inside an explicit transaction, on any connection of the process: a point
-  inside the writes, named by a number, so that a seed chooses it and it may fall anywhere.
+  inside the writes, named by a number (test_crash.py puts one in the middle of each phase).
 - `--on-call MODULE:FUNCTION --delay S` (or `MODULE:Class.method`): SIGKILL S seconds after the
   first call of that function began, from a timer thread: a point anywhere in time, also inside
   C code that runs no SQL (a backup copying pages, a COMMIT writing the WAL, a checkpoint).
-- neither: run to the end (to count the steps and time an operation).
+- neither: run to the end (to count the steps, time the operation and find its phases).
 
 Nothing is cleaned up: SIGKILL cannot be caught. REPORT (JSON, written just before the kill or
 at the end) holds `steps` (callbacks counted inside transactions), `seconds` (from the first
 call of FUNCTION to the end), `texts_embedded` (by the fake embedder), `killed_in` (the d5e
-functions on the killed thread's stack) and `exit` (the CLI's exit code when not killed).
+functions on the killed thread's stack), `exit` (the CLI's exit code when not killed) and, for a
+run to the end, `phases`: each run of consecutive steps inside one d5e function, as [function,
+first step, last step, seconds from the first call of FUNCTION], so that kills can be spread
+over every phase, however few steps it takes.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ state: dict[str, Any] = {
     "texts_embedded": 0,
     "killed_in": None,
     "exit": None,
+    "phases": [],
 }
 lock = threading.Lock()
 saving = threading.Lock()
@@ -78,7 +82,20 @@ def kill(report: str, frames: dict[int, FrameType]) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def innermost(frame: FrameType | None) -> str:
+    """`module.function` of the innermost d5e function on the stack ('' outside d5e code); a
+    comprehension or lambda counts as the function it is written in."""
+    while frame is not None:
+        code = frame.f_code
+        if f"{os.sep}d5e_daemon{os.sep}" in code.co_filename and not code.co_name.startswith("<"):
+            return f"{os.path.basename(code.co_filename).removesuffix('.py')}.{code.co_name}"
+        frame = frame.f_back
+    return ""
+
+
 def count_steps(report: str, kill_at: int | None) -> None:
+    """Count the steps; kill at `kill_at`, or (a run to the end) record its phases."""
+
     def hook(conn: apsw.Connection) -> None:
         def progress() -> bool:
             if conn.in_transaction:
@@ -86,11 +103,25 @@ def count_steps(report: str, kill_at: int | None) -> None:
                     state["steps"] += 1
                     if state["steps"] == kill_at:
                         kill(report, {threading.get_ident(): sys._getframe(1)})
+                    if kill_at is None:
+                        phase(innermost(sys._getframe(1)), state["steps"])
             return False
 
         conn.set_progress_handler(progress, STEP_OPS)
 
     apsw.connection_hooks.append(hook)
+
+
+def phase(name: str, step: int) -> None:
+    """Step `step` ran in function `name`: extend the last phase or begin one. A phase is a run of
+    consecutive steps inside one d5e function, [function, first step, last step, seconds from the
+    operation's start]."""
+    phases = state["phases"]
+    if phases and phases[-1][0] == name:
+        phases[-1][2] = step
+    else:
+        began = state["seconds"]
+        phases.append([name, step, step, time.perf_counter() - began if began else 0.0])
 
 
 def time_call(report: str, target: str, delay: float | None) -> None:

@@ -1,4 +1,4 @@
-"""Uploads and every folder write are atomic from the user's point of view: `kill -9` at 32 points
+"""Uploads and every folder write are atomic from the user's point of view: `kill -9` at 16 points
 of `d5e packs upload --replace` (160 entries: files rewritten, added and deleted) leaves the
 folder as the old version or the new one, and after the next start the database matches the
 folder; an edit made while no daemon ran is noticed at start-up (a cheap stamp of the files);
@@ -7,6 +7,7 @@ temporaries are swept; a target that is not a file is refused before any file is
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import shutil
@@ -25,7 +26,7 @@ from d5e_daemon.protocol import LookupParams, PackInstallParams, UploadParams
 
 from .conftest import make_app
 from .packtools import write_pack
-from .test_crash import KillPlan, d5e, for_each_seed, run_killpoint
+from .test_crash import KillPlan, Operation, d5e, for_each_kill, report_figures, run_killpoint
 
 MANIFEST = 'id = "brew"\ntitle = "Brew"\nversion = "1"\n'
 
@@ -104,42 +105,35 @@ def test_kill_during_upload_leaves_the_old_or_the_new_version(
     assert old_files != new_files and old_db != new_db
     assert len(new_db) == 160 and len(old_db) == 160
     assert files_of(folder) == old_files  # the copies are the ones changed
-    seconds, steps = calibrate["seconds"], calibrate["steps"]
+    op = Operation(args, "d5e_daemon.features.packs:_upload")
+    op.calibrate(calibrate)
+    # 6 kills at moments of the file writes (`packwriter.change`, well under a second, from its
+    # first call), then the phases of the upload's SQL and moments anywhere in it
+    plans = [KillPlan(i, delay=0.008 * i, on_call="d5e_daemon.packwriter:change") for i in range(6)]
+    plans += [
+        dataclasses.replace(plan, number=len(plans) + plan.number)
+        for plan in op.plans(steps=4, moments=6)
+    ]
 
-    def plan(seed: int) -> KillPlan:
-        """Seeds 0-11: a moment in the file writes (`packwriter.change`, well under a second,
-        from its first call); 12-23: a moment anywhere in the upload; 24-31: a SQL step."""
-        if seed < 12:
-            return KillPlan(seed, delay=0.004 * seed, on_call="d5e_daemon.packwriter:change")
-        if seed < 24:
-            return KillPlan(seed, delay=seconds * (seed - 12) / 11)
-        return KillPlan(seed, steps=max(1, steps * (seed - 23) // 9))
-
-    def run(seed: int) -> str:
-        here = copy_case(base, tmp_path / f"seed-{seed}")
+    def run(plan: KillPlan) -> str:
+        here = copy_case(base, tmp_path / f"kill-{plan.number}")
         pack = here / "brew"
-        report = run_killpoint(
-            here / "d5e.sqlite3",
-            args,
-            here / "report.json",
-            "d5e_daemon.features.packs:_upload",
-            plan(seed),
-        )
+        report = run_killpoint(here / "d5e.sqlite3", args, here / "report.json", op.on_call, plan)
         d5e(here / "d5e.sqlite3", "packs", "list")  # the next start
         files = files_of(pack)
         version = "old" if files == old_files else "new" if files == new_files else None
-        assert version, f"{plan(seed).describe()}: the folder is neither version"
+        assert version, f"{plan.describe()}: the folder is neither version"
         left = [p.name for p in pack.rglob("*") if p.name.startswith(".")]
-        assert left == [], f"{plan(seed).describe()}: temporaries left: {left}"
+        assert left == [], f"{plan.describe()}: temporaries left: {left}"
         data = stored(here / "d5e.sqlite3")
         assert data == (old_db if version == "old" else new_db), (
-            f"{plan(seed).describe()}: the database does not match the {version} folder"
+            f"{plan.describe()}: the database does not match the {version} folder"
         )
         return f"{version} ({'killed' if report['killed'] else 'finished'})"
 
-    figures: Counter[str] = for_each_seed(range(32), run)
-    print(f"\nupload kills ({seconds:.2f} s, {steps} steps): {dict(figures)}")
-    assert sum(figures.values()) == 32
+    figures: Counter[str] = for_each_kill(plans, run)
+    report_figures("upload kills", op, figures)
+    assert sum(figures.values()) == len(plans)
 
 
 def test_an_edit_made_while_no_daemon_ran_is_picked_up_at_start(

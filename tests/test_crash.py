@@ -1,9 +1,11 @@
-"""Crash safety: `kill -9` at random points of the first start (migration + SRD install), of a
-migration of an existing database (with its backup), of homebrew pack installs, upgrades and
-removals, and of indexing. Each kill is a real SIGKILL of a subprocess, at a point a seed
-chooses (tests/killpoint.py): the N-th step of SQLite's virtual machine inside a transaction, or
-a moment in time after the operation began (which also lands in COMMITs, checkpoints and
-backups, where no SQL step runs).
+"""Crash safety: `kill -9` during the first start (migration + SRD install), a migration of an
+existing database (with its backup), homebrew pack installs, upgrades and removals, and
+indexing. Each kill is a real SIGKILL of a subprocess (tests/killpoint.py), at the N-th step of
+SQLite's virtual machine inside a transaction or at a moment after the operation began (which
+also lands in COMMITs, checkpoints and backups, where no SQL step runs). A calibration run to the
+end finds the operation's phases (the steps run inside each d5e function) and its length: the
+step kills fall in the middle of phases spread over all of them, the moments over the run and
+its end (`Operation.plans`).
 
 After each kill the file passes `PRAGMA integrity_check` and the FTS5 integrity checks, every
 pack is wholly present or wholly absent (as one version, never a mix), winners equal a full
@@ -13,9 +15,9 @@ an interrupted index resumes where it stopped without embedding again what was f
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -24,7 +26,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,6 @@ from . import oldschema
 from .packtools import write_pack
 
 EXPECTED = {"srd-2014": 2317, "srd-2024": 1336}
-SEEDS = range(16)
 KILLPOINT = Path(__file__).with_name("killpoint.py")
 PARALLEL = 2
 
@@ -70,42 +71,62 @@ def check_consistent(path: Path) -> dict[str, int]:
 
 @dataclass
 class KillPlan:
-    """Where seed `seed` kills: at SQL step `steps`, or `delay` seconds after the operation's
-    function (or `on_call`, if given) began."""
+    """Kill `number`: at SQL step `steps` (in function `phase`), or `delay` seconds after
+    the operation's function (or `on_call`, if given) began."""
 
-    seed: int
+    number: int
     steps: int | None = None
     delay: float | None = None
     on_call: str | None = None
+    phase: str | None = None
 
     def describe(self) -> str:
         if self.steps is not None:
-            return f"seed {self.seed}: step {self.steps}"
-        return f"seed {self.seed}: {self.delay:.3f} s into {self.on_call or 'the operation'}"
+            return f"kill {self.number}: step {self.steps} (in {self.phase})"
+        return f"kill {self.number}: {self.delay:.3f} s into {self.on_call or 'the operation'}"
 
 
 @dataclass
 class Operation:
     """A d5e command to kill, the function it is timed from, the first function it calls once
-    its change is committed (if any), and its calibration run."""
+    its change is committed (if any), and what its calibration run found: its steps, seconds
+    and phases (see tests/killpoint.py)."""
 
     args: list[str]
     on_call: str
     after_commit: str | None = None
     steps: int = 0
     seconds: float = 0.0
+    phases: list[list[Any]] = field(default_factory=list)
 
-    def plan(self, seed: int) -> KillPlan:
-        """Even seeds kill at a SQL step; odd ones at a moment, every other one in the last
-        fifth (where the COMMIT is) or just after the end; the 8th seed right after the
-        commit."""
-        rng = random.Random(seed)
-        if seed % 8 == 7 and self.after_commit:
-            return KillPlan(seed, delay=0.0, on_call=self.after_commit)
-        if seed % 2 == 0:
-            return KillPlan(seed, steps=rng.randint(1, self.steps))
-        start = 0.0 if seed % 4 == 1 else 0.8
-        return KillPlan(seed, delay=self.seconds * rng.uniform(start, 1.1))
+    def calibrate(self, report: dict[str, Any]) -> None:
+        self.steps, self.seconds, self.phases = report["steps"], report["seconds"], report["phases"]
+
+    def plans(self, steps: int, moments: int) -> list[KillPlan]:
+        """Where to kill: at the middle step of `steps` phases evenly spread over the phases
+        in the order they began, the first and the last among them (a phase is the steps run
+        inside one d5e function, over all its runs: a function of 40 steps is killed in as
+        surely as one of 40,000); at `moments` moments, half evenly spread over the run, half
+        over its last fifth and just after its end (a moment also lands in COMMITs,
+        checkpoints, backups and file writes, where no step runs); and right after the commit,
+        if the operation has one."""
+        numbers: dict[str, list[int]] = {}
+        for name, first, last, _ in self.phases:
+            numbers.setdefault(name, []).extend(range(first, last + 1))
+        names = list(numbers)
+        chosen = sorted({round(i * (len(names) - 1) / max(steps - 1, 1)) for i in range(steps)})
+        points: list[dict[str, Any]] = [
+            {"steps": numbers[names[i]][len(numbers[names[i]]) // 2], "phase": names[i]}
+            for i in chosen
+            if i < len(names)
+        ]
+        half = moments // 2
+        fractions = [(i + 0.5) / half for i in range(half)]
+        fractions += [0.8 + 0.3 * (i + 0.5) / (moments - half) for i in range(moments - half)]
+        points += [{"delay": self.seconds * fraction} for fraction in fractions]
+        if self.after_commit:
+            points.append({"delay": 0.0, "on_call": self.after_commit})
+        return [KillPlan(number, **point) for number, point in enumerate(points)]
 
 
 def run_killpoint(
@@ -159,23 +180,23 @@ def where(report: dict[str, Any]) -> str:
     return stack[-1] if stack else "outside d5e code"
 
 
-def for_each_seed(seeds: range, run: Callable[[int], str]) -> Counter[str]:
-    """Run seeds two at a time (one per core); every seed's failure is reported."""
+def for_each_kill(plans: list[KillPlan], run: Callable[[KillPlan], str]) -> Counter[str]:
+    """Run the kills two at a time (one per core); every kill's failure is reported."""
     failures: list[str] = []
     figures: Counter[str] = Counter()
     lock = threading.Lock()
 
-    def one(seed: int) -> None:
+    def one(plan: KillPlan) -> None:
         try:
-            outcome = run(seed)
+            outcome = run(plan)
         except AssertionError as exc:
-            failures.append(f"seed {seed}: {exc}")
+            failures.append(f"{plan.describe()}: {exc}")
             return
         with lock:
             figures[outcome] += 1
 
     with ThreadPoolExecutor(PARALLEL) as pool:
-        list(pool.map(one, seeds))
+        list(pool.map(one, plans))
     assert not failures, "\n".join(failures)
     return figures
 
@@ -183,7 +204,10 @@ def for_each_seed(seeds: range, run: Callable[[int], str]) -> Counter[str]:
 def report_figures(name: str, op: Operation, figures: Counter[str]) -> None:
     """Printed for docs/reliability.md (`pytest -s tests/test_crash.py`)."""
     whole = f"a whole run: {op.steps} steps in transactions, {op.seconds:.2f} s"
-    print(f"\n{name} ({whole}): " + ", ".join(f"{k} ×{n}" for k, n in figures.most_common()))
+    phases = ", ".join(sorted({phase[0] or "outside d5e code" for phase in op.phases}))
+    kills = sum(figures.values())
+    print(f"\n{name}, {kills} kills ({whole}; phases: {phases}): ")
+    print(", ".join(f"{k} ×{n}" for k, n in figures.most_common()))
 
 
 # -- the first start: migrating an empty file, installing both SRD packs --------------------------
@@ -192,13 +216,14 @@ def report_figures(name: str, op: Operation, figures: Counter[str]) -> None:
 @pytest.mark.slow
 def test_kill_during_first_start_leaves_all_or_nothing(tmp_path: Path) -> None:
     op = Operation(["status"], "d5e_daemon.db:connect")
-    report = run_killpoint(tmp_path / "calibrate.sqlite3", op.args, tmp_path / "c.json", op.on_call)
-    op.steps, op.seconds = report["steps"], report["seconds"]
+    op.calibrate(
+        run_killpoint(tmp_path / "calibrate.sqlite3", op.args, tmp_path / "c.json", op.on_call)
+    )
 
-    def run(seed: int) -> str:
-        path = tmp_path / f"seed-{seed}" / "d5e.sqlite3"
+    def run(plan: KillPlan) -> str:
+        path = tmp_path / f"kill-{plan.number}" / "d5e.sqlite3"
         path.parent.mkdir()
-        report = run_killpoint(path, op.args, path.with_suffix(".json"), op.on_call, op.plan(seed))
+        report = run_killpoint(path, op.args, path.with_suffix(".json"), op.on_call, plan)
         counts = check_consistent(path) if path.exists() else {}
         if counts:
             conn = open_plain(path)
@@ -210,8 +235,8 @@ def test_kill_during_first_start_leaves_all_or_nothing(tmp_path: Path) -> None:
         assert check_consistent(path) == EXPECTED
         return f"{where(report)} → {' + '.join(sorted(counts)) or 'no pack yet'}"
 
-    figures = for_each_seed(SEEDS, run)
-    report_figures(f"kill during the first start ({len(SEEDS)} seeds)", op, figures)
+    figures = for_each_kill(op.plans(steps=6, moments=2), run)
+    report_figures("kill during the first start", op, figures)
 
 
 # -- the state of a database after a kill --------------------------------------------------------
@@ -369,10 +394,9 @@ def pack_scenario(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     for name, op in ops.items():  # calibration: steps and time of a whole run
         path = folder / f"calibrate-{name}.sqlite3"
         shutil.copy(start[name], path)
-        report = run_killpoint(
-            path, op.args, folder / f"calibrate-{name}.json", op.on_call, env=env
+        op.calibrate(
+            run_killpoint(path, op.args, folder / f"calibrate-{name}.json", op.on_call, env=env)
         )
-        op.steps, op.seconds = report["steps"], report["seconds"]
         assert op.steps > 50 and op.seconds > 0
     return PackScenario(
         folder=folder,
@@ -391,11 +415,10 @@ def test_kill_during_a_pack_operation_leaves_the_old_or_the_new_pack_whole(
     op = pack_scenario.ops[operation]
     before, after = pack_scenario.before[operation], pack_scenario.after[operation]
 
-    def run(seed: int) -> str:
-        plan = op.plan(seed)
-        path = tmp_path / f"seed-{seed}.sqlite3"
+    def run(plan: KillPlan) -> str:
+        path = tmp_path / f"kill-{plan.number}.sqlite3"
         shutil.copy(pack_scenario.start[operation], path)
-        report = run_killpoint(path, op.args, tmp_path / f"seed-{seed}.json", op.on_call, plan)
+        report = run_killpoint(path, op.args, path.with_suffix(".json"), op.on_call, plan)
         conn = open_plain(path)
         try:
             check_integrity(conn)
@@ -411,8 +434,8 @@ def test_kill_during_a_pack_operation_leaves_the_old_or_the_new_pack_whole(
             assert signature_of(path, "brew") == after
         return f"{where(report)} → {state}"
 
-    figures = for_each_seed(range(8), run)
-    report_figures(f"kill during pack {operation} (8 seeds)", op, figures)
+    figures = for_each_kill(op.plans(steps=3, moments=2), run)
+    report_figures(f"kill during pack {operation}", op, figures)
 
 
 # -- indexing -----------------------------------------------------------------------------------
@@ -458,27 +481,28 @@ def test_kill_during_indexing_resumes_without_embedding_finished_entries_again(
     srd_template: Path, tmp_path: Path
 ) -> None:
     """Kill `d5e index` (fake embedder); then the next run must embed exactly the passages of
-    the entries that were not finished (those not in the vector cache; the cache is deleted
-    first for half of the seeds, so that it cannot hide work done again) and must not rewrite
-    the finished entries' passages."""
+    the entries that were not finished (those not in the vector cache; of the kills that leave
+    the index partly done, every other one deletes the cache first, so that it cannot hide work
+    done again) and must not rewrite the finished entries' passages."""
     op = Operation(["index"], "d5e_daemon.search.builder:SearchIndex.build")
     calibration = tmp_path / "calibrate.sqlite3"
     shutil.copy(srd_template, calibration)
     env = {"XDG_CACHE_HOME": str(tmp_path / "calibrate-cache")}
     report = run_killpoint(calibration, op.args, tmp_path / "calibrate.json", op.on_call, env=env)
-    op.steps, op.seconds = report["steps"], report["seconds"]
+    op.calibrate(report)
     conn = open_plain(calibration)
     total = len(index_marks(conn))
     conn.close()
     assert total > 1500 and report["texts_embedded"] > 1500
 
-    def run(seed: int) -> str:
-        plan = op.plan(seed)
-        path = tmp_path / f"seed-{seed}.sqlite3"
+    turns = itertools.count()  # the kills that leave the index partly done, in turn
+
+    def run(plan: KillPlan) -> str:
+        path = tmp_path / f"kill-{plan.number}.sqlite3"
         shutil.copy(srd_template, path)
-        cache_home = tmp_path / f"cache-{seed}"
+        cache_home = tmp_path / f"cache-{plan.number}"
         env = {"XDG_CACHE_HOME": str(cache_home)}
-        report = run_killpoint(path, op.args, tmp_path / f"seed-{seed}.json", op.on_call, plan, env)
+        report = run_killpoint(path, op.args, path.with_suffix(".json"), op.on_call, plan, env)
         conn = open_plain(path)
         try:
             check_integrity(conn)
@@ -487,13 +511,14 @@ def test_kill_during_indexing_resumes_without_embedding_finished_entries_again(
             finished = passage_rows(conn)
         finally:
             conn.close()
-        keep_cache = seed % 4 < 2
+        partly_done = 0 < len(finished) < total
+        keep_cache = next(turns) % 2 == 0 if partly_done else True
         if not keep_cache:
             shutil.rmtree(cache_home, ignore_errors=True)
         cached = cached_hashes(cache_home)
 
         resumed = run_killpoint(
-            path, op.args, tmp_path / f"seed-{seed}-resume.json", op.on_call, env=env
+            path, op.args, tmp_path / f"kill-{plan.number}-resume.json", op.on_call, env=env
         )
         conn = open_plain(path)
         try:
@@ -514,8 +539,8 @@ def test_kill_during_indexing_resumes_without_embedding_finished_entries_again(
         cache = "cache kept" if keep_cache else "cache deleted"
         return f"{where(report)}, {share}-{share + 10}% done, {cache}"
 
-    figures = for_each_seed(range(8), run)
-    report_figures("kill during indexing (8 seeds)", op, figures)
+    figures = for_each_kill(op.plans(steps=4, moments=3), run)
+    report_figures("kill during indexing", op, figures)
 
 
 # -- migrating an existing database -----------------------------------------------------------
@@ -550,12 +575,10 @@ def test_kill_during_a_migration_keeps_the_database_and_its_backups_whole(
     op = Operation(["status"], "d5e_daemon.db:migrate")
     calibration = tmp_path / "calibrate.sqlite3"
     shutil.copy(older_database, calibration)
-    report = run_killpoint(calibration, op.args, tmp_path / "calibrate.json", op.on_call)
-    op.steps, op.seconds = report["steps"], report["seconds"]
+    op.calibrate(run_killpoint(calibration, op.args, tmp_path / "calibrate.json", op.on_call))
 
-    def run(seed: int) -> str:
-        plan = op.plan(seed)
-        folder = tmp_path / f"seed-{seed}"
+    def run(plan: KillPlan) -> str:
+        folder = tmp_path / f"kill-{plan.number}"
         folder.mkdir()
         path = folder / "d5e.sqlite3"
         shutil.copy(older_database, path)
@@ -581,8 +604,8 @@ def test_kill_during_a_migration_keeps_the_database_and_its_backups_whole(
         assert schema_and_counts(path) == (db.latest_version(), EXPECTED)
         return f"{where(report)} → v{version}, {restored}"
 
-    figures = for_each_seed(range(8), run)
-    report_figures("kill during a migration (8 seeds)", op, figures)
+    figures = for_each_kill(op.plans(steps=2, moments=4), run)
+    report_figures("kill during a migration", op, figures)
 
 
 def test_rollback_refuses_a_backup_cut_short(tmp_path: Path) -> None:
