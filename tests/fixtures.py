@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from d5e_daemon.app import App
+from d5e_daemon.search.embed import FakeEmbedder
 from d5e_daemon.settings import build
 
 
@@ -86,6 +87,24 @@ def attributed_template(srd_template: Path, tmp_path_factory: pytest.TempPathFac
     return built_once(tmp_path_factory, "attributed", _make_attributes(srd_template))
 
 
+def _make_index(srd_template: Path) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        shutil.copy(srd_template, path)
+        app = make_app(path)
+        app.search = app.search_index(FakeEmbedder())
+        assert app.search.build().ready
+        app.close()
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def indexed_template(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The SRD database with its search index built by the fake embedder; never written (tests
+    copy it)."""
+    return built_once(tmp_path_factory, "indexed", _make_index(srd_template))
+
+
 def private_copy(template: Path, tmp_path: Path) -> Path:
     path = tmp_path / "db" / "d5e.sqlite3"
     path.parent.mkdir()
@@ -97,6 +116,14 @@ def private_copy(template: Path, tmp_path: Path) -> Path:
 def db_path(srd_template: Path, tmp_path: Path) -> Path:
     """A private copy of a database holding both SRD packs."""
     return private_copy(srd_template, tmp_path)
+
+
+@pytest.fixture
+def indexed_db(indexed_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the SRD database with its search index (fake embedder): a daemon
+    started on it has nothing to index (on `db_path` it indexes the SRD in the background, a few
+    seconds of CPU, while the test runs)."""
+    return private_copy(indexed_template, tmp_path)
 
 
 def make_app(db_path: Path, **settings: Any) -> App:

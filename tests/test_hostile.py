@@ -41,7 +41,7 @@ from d5e_daemon.text import normalize
 
 from .hostile_text import METACHARACTERS
 from .packtools import MANIFEST, write_pack
-from .test_search import indexed, indexed_template  # noqa: F401 (fixtures)
+from .test_search import indexed  # noqa: F401 (a fixture)
 
 SPELL = "---\nname: Spark\nlevel: 0\n---\nA spark.\n"
 TIMEOUT = 20

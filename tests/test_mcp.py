@@ -77,8 +77,8 @@ async def error(session: ClientSession, tool: str, **arguments: Any) -> str:
     return text
 
 
-async def test_lists_tools_resources_and_prompts(db_path: Path) -> None:
-    async with mcp_session(db_path) as session:
+async def test_lists_tools_resources_and_prompts(indexed_db: Path) -> None:
+    async with mcp_session(indexed_db) as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
         assert set(tools) == {
             "lookup",
@@ -107,7 +107,7 @@ async def test_lists_tools_resources_and_prompts(db_path: Path) -> None:
         assert tools["search"].input_schema["properties"]["mode"]["description"]
 
 
-async def test_answers_equal_those_of_d5e_serve(db_path: Path) -> None:
+async def test_answers_equal_those_of_d5e_serve(indexed_db: Path) -> None:
     requests: list[tuple[str, str, dict[str, Any]]] = [
         ("lookup", "d5e/lookup", {"name": "fireball"}),
         ("lookup", "d5e/lookup", {"ref": "srd-2014:monsters/goblin"}),
@@ -123,13 +123,13 @@ async def test_answers_equal_those_of_d5e_serve(db_path: Path) -> None:
         ),
         ("resolve_tags", "d5e/resolveTags", {"text": "A {@spell fireball} and {@creature orc}."}),
     ]
-    lsp = await start_client(db_path)
+    lsp = await start_client(indexed_db)
     try:
         served = [await lsp.protocol.send_request_async(m, p) for _, m, p in requests]
     finally:
         await lsp.shutdown_session()
         await lsp.stop()
-    async with mcp_session(db_path) as session:
+    async with mcp_session(indexed_db) as session:
         for (tool, _, params), expected in zip(requests, served, strict=True):
             assert await call(session, tool, **params) == expected, tool
 
@@ -173,10 +173,10 @@ async def test_readable_markdown_beside_the_structured_answer(db_path: Path) -> 
         )
 
 
-async def test_a_creature_split_into_forms_by_its_bare_name(db_path: Path) -> None:
+async def test_a_creature_split_into_forms_by_its_bare_name(indexed_db: Path) -> None:
     """The SRD's vampire and werewolf are forms ("Vampire, Vampire Form"): an assistant asking
     for "werewolf" gets its true form, and `{@creature vampire}` resolves."""
-    async with mcp_session(db_path) as session:
+    async with mcp_session(indexed_db) as session:
         card = await call(session, "lookup", name="werewolf")
         assert (card["entry"]["name"], card["foundBy"]) == ("Werewolf, Human Form", "inverted")
         tags = await call(session, "resolve_tags", text="The {@creature vampire} rises.")
@@ -186,8 +186,8 @@ async def test_a_creature_split_into_forms_by_its_bare_name(db_path: Path) -> No
         assert names["items"][0]["alias"] == "Werewolf"
 
 
-async def test_errors_are_tool_errors_with_the_json_rpc_messages(db_path: Path) -> None:
-    async with mcp_session(db_path) as session:
+async def test_errors_are_tool_errors_with_the_json_rpc_messages(indexed_db: Path) -> None:
+    async with mcp_session(indexed_db) as session:
         message = await error(session, "lookup", name="firebal")
         assert "no entry named 'firebal'; did you mean srd-2014:spells/fireball" in message
         message = await error(session, "lookup", name="fireball", ref="spells/fireball")
@@ -236,8 +236,8 @@ async def test_errors_are_tool_errors_with_the_json_rpc_messages(db_path: Path) 
         assert (await call(session, "lookup", name="goblin"))["entry"]["name"] == "Goblin"
 
 
-async def test_reads_entry_cards_and_the_packs_list_as_resources(db_path: Path) -> None:
-    async with mcp_session(db_path) as session:
+async def test_reads_entry_cards_and_the_packs_list_as_resources(indexed_db: Path) -> None:
+    async with mcp_session(indexed_db) as session:
         card = await session.read_resource("d5e://srd-2014/spells/fireball.md")
         (content,) = card.contents
         assert content.mime_type == "text/markdown"
@@ -252,14 +252,14 @@ async def test_reads_entry_cards_and_the_packs_list_as_resources(db_path: Path) 
 
 
 async def test_a_prompt_without_its_argument_is_an_error_and_one_line_in_the_log(
-    db_path: Path, tmp_path: Path
+    indexed_db: Path, tmp_path: Path
 ) -> None:
     """`explain_rule` without `question` logged the SDK's traceback (30 lines) and answered
     code 0. Now: invalid params (-32602) naming the argument, one line in the log, and the
     server goes on."""
     log = tmp_path / "stderr.txt"
     with open(log, "w") as err:
-        async with mcp_session(db_path, errlog=err) as session:
+        async with mcp_session(indexed_db, errlog=err) as session:
             with pytest.raises(MCPError) as refused:
                 await session.get_prompt("explain_rule", {})
             assert refused.value.error.code == -32602
@@ -280,21 +280,22 @@ async def test_a_prompt_without_its_argument_is_an_error_and_one_line_in_the_log
 
 
 async def test_write_tools_are_off_unless_the_user_allows_them(
-    db_path: Path, tmp_path: Path
+    indexed_db: Path, tmp_path: Path
 ) -> None:
-    async with mcp_session(db_path) as session:
+    async with mcp_session(indexed_db) as session:
         names = {t.name for t in (await session.list_tools()).tools}
         assert not names & {"create_pack", "upload_entries"}
         assert await error(session, "create_pack", id="brew") == (
             "Unknown tool: create_pack: the tools that write packs are offered only when the user"
             " starts d5e mcp with --allow-writes (or D5E_MCP_ALLOW_WRITES=1)"
         )
-    async with mcp_session(db_path, "--allow-writes") as session:
+    async with mcp_session(indexed_db, "--allow-writes") as session:
         outside = tmp_path / "elsewhere"
         refused = await error(session, "create_pack", id="assistant-brew", directory=str(outside))
+        packs = indexed_db.parent / "packs"
         assert refused.endswith(
             f"create_pack: {outside} is outside the folders an assistant may create packs in "
-            f"({db_path.parent / 'packs'}); leave directory out to use {db_path.parent / 'packs'}"
+            f"({packs}); leave directory out to use {packs}"
             " - at `$.directory`"
         )
         assert not outside.exists()
@@ -304,7 +305,7 @@ async def test_write_tools_are_off_unless_the_user_allows_them(
         assert "pack id srd-2014 is already installed from plugin:" in taken
         assert taken.endswith("installing this would replace it: give this pack another id")
         created = await call(session, "create_pack", id="assistant-brew")
-        assert Path(created["path"]) == db_path.parent / "packs" / "assistant-brew"
+        assert Path(created["path"]) == indexed_db.parent / "packs" / "assistant-brew"
         assert Path(created["path"]).is_dir()
         uploaded = await call(
             session,
@@ -324,12 +325,12 @@ async def test_write_tools_are_off_unless_the_user_allows_them(
 
 
 async def test_an_assistant_creates_packs_inside_the_campaign_folder_only(
-    db_path: Path, tmp_path: Path
+    indexed_db: Path, tmp_path: Path
 ) -> None:
     campaign = tmp_path / "campaign"
     campaign.mkdir()
     (campaign / "d5e.toml").write_text('edition = "2014"\n')
-    async with mcp_session(db_path, "--allow-writes", "--workspace", str(campaign)) as session:
+    async with mcp_session(indexed_db, "--allow-writes", "--workspace", str(campaign)) as session:
         for directory in ("..", "../other", "/etc", str(tmp_path)):
             refused = await error(session, "create_pack", id="brew", directory=directory)
             assert "is outside the folders an assistant may create packs in" in refused
@@ -343,7 +344,7 @@ async def test_an_assistant_creates_packs_inside_the_campaign_folder_only(
 
 @pytest.mark.parametrize("campaign", [False, True], ids=["default profile", "campaign"])
 async def test_a_pack_installed_by_the_cli_is_seen_by_a_running_server(
-    db_path: Path, tmp_path: Path, campaign: bool
+    indexed_db: Path, tmp_path: Path, campaign: bool
 ) -> None:
     """Installed by the CLI (from anywhere: the user's default profile), the pack is on in the
     running server's profile too, its entries found by lookup and by search."""
@@ -353,10 +354,10 @@ async def test_a_pack_installed_by_the_cli_is_seen_by_a_running_server(
     folder.mkdir()
     if campaign:
         (folder / "d5e.toml").write_text('edition = "2014"\n')
-    async with mcp_session(db_path, "--workspace", str(folder)) as session:
+    async with mcp_session(indexed_db, "--workspace", str(folder)) as session:
         assert "no entry named" in await error(session, "lookup", name="Moonlit Hex")
         cli = await asyncio.to_thread(
-            subprocess.run, install, env=_env(db_path), capture_output=True, check=False
+            subprocess.run, install, env=_env(indexed_db), capture_output=True, check=False
         )
         assert cli.returncode == 0, cli.stderr
         for _ in range(50):  # the server follows the database within a few seconds
@@ -388,7 +389,7 @@ HANDSHAKE = [
 ]
 
 
-def test_stdout_carries_only_protocol_messages(db_path: Path) -> None:
+def test_stdout_carries_only_protocol_messages(indexed_db: Path) -> None:
     """Newline-delimited JSON on stdout, nothing else (logs go to stderr)."""
     messages = [
         *HANDSHAKE,
@@ -406,7 +407,7 @@ def test_stdout_carries_only_protocol_messages(db_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "D5E_DB": str(db_path)},
+        env={**os.environ, "D5E_DB": str(indexed_db)},
     )
     assert server.stdin is not None and server.stdout is not None
     server.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
@@ -434,11 +435,13 @@ def test_the_mcp_face_loads_no_lsp_code() -> None:
     assert done.stdout.strip() == "[]"
 
 
-async def test_reads_the_campaign_d5e_toml_as_d5e_serve_does(db_path: Path, tmp_path: Path) -> None:
+async def test_reads_the_campaign_d5e_toml_as_d5e_serve_does(
+    indexed_db: Path, tmp_path: Path
+) -> None:
     campaign = tmp_path / "campaign"
     campaign.mkdir()
     (campaign / "d5e.toml").write_text('edition = "2024"\nparty = [5, 5, 5, 5]\n')
-    async with mcp_session(db_path, "--workspace", str(campaign)) as session:
+    async with mcp_session(indexed_db, "--workspace", str(campaign)) as session:
         card = await call(session, "lookup", name="aboleth")
         assert card["entry"]["pack"] == "srd-2024"
         packs = await call(session, "packs")
@@ -451,9 +454,9 @@ async def test_reads_the_campaign_d5e_toml_as_d5e_serve_does(db_path: Path, tmp_
         assert said.startswith(
             "Prepare a moderate encounter for a party of characters of levels 5,5,5,5."
         )
-    async with mcp_session(db_path, cwd=campaign) as session:  # found from the folder too
+    async with mcp_session(indexed_db, cwd=campaign) as session:  # found from the folder too
         assert (await call(session, "lookup", name="aboleth"))["entry"]["pack"] == "srd-2024"
-    async with mcp_session(db_path) as session:  # elsewhere: the user's default profile
+    async with mcp_session(indexed_db) as session:  # elsewhere: the user's default profile
         assert (await call(session, "lookup", name="aboleth"))["entry"]["pack"] == "srd-2014"
         prompt = await session.get_prompt("prepare_encounter", {})
         said = prompt.messages[0].content.text  # type: ignore[union-attr]

@@ -59,7 +59,6 @@ from d5e_daemon.settings import build
 
 from .brew import BREW, ENTRIES, BrewPlugin
 from .conftest import make_app
-from .fixtures import built_once
 
 
 def ask(app: App, **params: Any) -> Any:
@@ -76,21 +75,6 @@ def srd_rows(app: App, collection: str) -> list[tuple[str, dict[str, Any]]]:
             (app.profile, collection),
         )
     ]
-
-
-@pytest.fixture(scope="session")
-def indexed_template(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The SRD database with its search index built by the fake embedder."""
-
-    def make(path: Path) -> None:
-        shutil.copy(srd_template, path)
-        app = App(build({"db": str(path)}))
-        app.start()
-        app.search = app.search_index(FakeEmbedder())
-        assert app.search.build().ready
-        app.close()
-
-    return built_once(tmp_path_factory, "indexed", make)
 
 
 @pytest.fixture
