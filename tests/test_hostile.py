@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from d5e_daemon.features.search import search, search_filters
 from d5e_daemon.features.tags import tag_for_entry
 from d5e_daemon.text import normalize
 
+from .fixtures import make_app, private_copy
 from .hostile_text import METACHARACTERS
 from .packtools import MANIFEST, write_pack
 from .test_search import indexed  # noqa: F401 (a fixture)
@@ -62,10 +63,22 @@ def tables(app: App) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
+@pytest.fixture
+def attributed_app(attributed_template: Path, tmp_path: Path) -> Iterator[App]:
+    """The SRD with its filter attributes made once per run (each test's first search made them
+    again, ~2 s of CPU a test; making them is tested in tests/test_search.py)."""
+    app = make_app(private_copy(attributed_template, tmp_path))
+    yield app
+    app.close()
+
+
 @pytest.mark.parametrize("text", METACHARACTERS)
-def test_metacharacters_and_sql_are_plain_text_in_every_method(app: App, text: str) -> None:
+def test_metacharacters_and_sql_are_plain_text_in_every_method(
+    attributed_app: App, text: str
+) -> None:
     """Each method treats the text as text: an answer made of real matches, or the error that
     names the field; nothing in the database changes."""
+    app = attributed_app
     before = tables(app)
     words = [w[:4] for w in re.findall(r"[a-z0-9]+", text.lower())]  # stems, roughly
     for mode in ("keyword", "hybrid"):
