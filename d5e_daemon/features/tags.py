@@ -441,6 +441,8 @@ class Resolver:
         found = self.resolve(sub, suggest=suggest)
         if found.row is not None or found.code != "unknown-ref":
             return found
+        if suggest:  # the class's subclass the name says in other words, first
+            found = replace(found, fixes=(*self._subclass_in_words(sub), *found.fixes))
         fixes = tuple(
             Fix(
                 tag=tag.tag,
@@ -451,9 +453,28 @@ class Resolver:
             for fix in found.fixes
             if fix.tag == sub.tag and fix.text is None
         ) + tuple(fix for fix in found.fixes if fix.text is not None)
+        unique: dict[str, Fix] = {}  # a fix once (one in words, one by its spelling)
+        for fix in fixes:
+            unique.setdefault(fix_text(tag, fix), fix)
+        fixes = tuple(unique.values())
         hint = f"; did you mean {_either([fix_text(tag, f) for f in fixes])}?" if fixes else ""
         message = found.message.split("; did you mean")[0]
         return replace(found, message=f"{message} (of class {tag.name}){hint}", fixes=fixes)
+
+    def _subclass_in_words(self, sub: Tag) -> list[Fix]:
+        """The profile's subclasses of the tag's class whose name is the written one with
+        words fewer or more: `Life` for `Life Domain` (the 2014 SRD's short names), `Path of
+        the Berserker` for `Berserker` (the 2024 SRD's whole ones)."""
+        written = set(normalize(sub.name).split())
+        out = []
+        for norm, _, name in queries.winner_names(self.app.conn, self.app.profile, ("subclasses",)):
+            words = set(norm.split())
+            fewer = min(words, written, key=len)
+            if not (words < written or written < words) or not fewer - _SMALL:
+                continue  # not the same name in fewer words (`of`, `the` alone are none)
+            if self.resolve(replace(sub, name=name), suggest=False).row is not None:
+                out.append(Fix(tag=sub.tag, name=norm, label=name))
+        return sorted(out, key=lambda f: f.label)[:SUGGESTIONS]
 
     def _unknown_ref(self, tag: Tag, what: str, collections: tuple[str, ...]) -> Resolution:
         app = self.app
@@ -621,6 +642,9 @@ def fix_text(tag: Tag, fix: Fix) -> str:
     if fix.text is not None:
         return fix.text
     return tag.rewritten(fix.tag, fix.name) if fix.tag != tag.tag else fix.name
+
+
+_SMALL = frozenset({"a", "an", "of", "the"})
 
 
 # -- qualified references: which of same-named entries a tag's other parts mean ---------------

@@ -14,6 +14,8 @@ from fivetools_files import card, data, install, write
 from d5e_daemon import queries
 from d5e_daemon.app import App
 from d5e_daemon.errors import PackError
+from d5e_daemon.features.tags import Resolver
+from d5e_daemon.tagsyntax import tags_in_line
 
 S = "Realworld"
 
@@ -490,3 +492,27 @@ def test_a_dependency_is_named_against_the_source_that_needs_it(app: App, tmp_pa
     needs = "depends on spellselsewhere, which is not installed"
     assert f"pack eldritch24 {needs}" in warned, warned
     assert not any(m.startswith("pack eldritch14 depends") for m in warned), warned
+
+
+def test_a_class_tags_subclass_in_other_words_is_offered(app: App, tmp_path: Path) -> None:
+    """The Lost Lands write `{@class cleric|phb|Life|Life Domain}` where the SRD's subclass is
+    `Life`: `d5e check` said `unknown subclass 'Life Domain' … (of class cleric)` with nothing
+    to offer (`Life` is too far a spelling); now the class's subclass named with fewer words,
+    or more (`Spades` for the file's `House of Spades`), is the quick fix."""
+    doc = {
+        "class": [{"name": "Dealer", "source": S, "hd": {"number": 1, "faces": 8}}],
+        "subclass": [{"name": "House of Spades", "shortName": "House of Spades", "source": S,
+                      "className": "Dealer", "classSource": S}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    resolver = Resolver(app)
+    (life,) = tags_in_line(0, "{@class cleric|phb|Life|Life Domain}")
+    found = resolver.resolve(life)
+    assert found.row is None and found.message == (
+        "unknown subclass 'Life Domain' in pack srd-2014 (of class cleric); "
+        'did you mean "{@class cleric|phb|Life|Life}"?'
+    )
+    assert [f.text for f in found.fixes] == ["{@class cleric|phb|Life|Life}"]
+    (spades,) = tags_in_line(0, f"{{@class Dealer|{S}||Spades}}")
+    found = resolver.resolve(spades)
+    assert [f.text for f in found.fixes] == [f"{{@class Dealer|{S}||House of Spades}}"]
