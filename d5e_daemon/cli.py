@@ -543,7 +543,9 @@ def _explain_text(why: Any) -> Any:
     parts.append(part("vector", why.vector, why.vector_rank))
     if why.coverage is not None:
         parts.append(f"words {why.coverage:.0%}")
-    parts += [f"{value:+.3f} {name}" for name, value in why.boosts.items()]
+    for name, value in why.boosts.items():
+        met = f" ({', '.join(why.filters)})" if name == "filter words" and why.filters else ""
+        parts.append(f"{value:+.3f} {name}{met}")
     if why.keyword_weight is not None and why.vector_weight is not None:
         parts.append(f"weighed keyword {why.keyword_weight:.2f} : vector {why.vector_weight:.2f}")
     if why.named:

@@ -239,7 +239,8 @@ def _read_condition(text: str) -> str:
     words = {"paralysed": "paralyzed", "exhausted": "exhaustion", "charm": "charmed",
              "frighten": "frightened", "fear": "frightened", "poison": "poisoned",
              "stun": "stunned", "restrain": "restrained", "grapple": "grappled",
-             "paralyze": "paralyzed", "blind": "blinded", "deaf": "deafened",
+             "paralyze": "paralyzed", "paralyse": "paralyzed", "blind": "blinded",
+             "deaf": "deafened",
              "petrify": "petrified", "invisibility": "invisible"}  # fmt: skip
     return words.get(text, text)
 

@@ -253,6 +253,9 @@ class SearchExplain(Base, omit_defaults=True):
     boosts: dict[str, float] = {}
     """What was added to the fused score, by name (`coverage`, `filter words`; negative: what was
     taken, `other edition`, `below the SRD`)."""
+    filters: list[str] = []
+    """The filters the query names in words that the entry meets, as `-f` writes them
+    (`cr=5`, `type=undead`, `level>=4`, `cr<3`): what its `filter words` boost is for."""
     named: bool = False
     """The query is the entry's whole name: it goes first."""
     keyword_weight: float | None = None

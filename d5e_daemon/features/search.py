@@ -74,6 +74,10 @@ NAME_WEIGHT = 2.0
 KEYWORD_WEIGHT = 0.6
 COVERAGE_WEIGHT = 2.0
 FILTER_WORD_WEIGHT = 1.0
+FILTER_QUERY_WEIGHT = 0.0
+FILTER_SHARE_POWER = 1.0
+"""Added to `FILTER_WORD_WEIGHT` times the share of the query's words that name filters
+(`Asked.share`): a query made of filters ("CR 5 undead") asks to filter."""
 FUSION_DEPTH = 50
 EDITION_PRIOR = 1.0
 """Taken from the fused score of entries of packs written for another edition (`settle`)."""
@@ -346,13 +350,6 @@ def respelled(app: App, words: list[str]) -> dict[str, str]:
     return out
 
 
-_LEVEL = re.compile(r"\b([1-9])(?:st|nd|rd|th)[ -]level\b")
-_CANTRIP = re.compile(r"\bcantrips?\b")
-_CR = re.compile(r"\b(?:cr|challenge(?: rating)?) ?(\d+(?:/\d+)?)\b")
-WORD_FILTERS = ("type", "school", "rarity")
-"""Filters whose values a query may name in words: `undead`, `evocation`, `very rare`."""
-
-
 COLLECTION_WORDS = {
     "spell": "spells",
     "monster": "monsters",
@@ -376,28 +373,241 @@ def collection_words(text: str) -> set[str]:
     return {COLLECTION_WORDS[w] for w in named if w in COLLECTION_WORDS}
 
 
+_ORDINALS = "first second third fourth fifth sixth seventh eighth ninth".split()  # noqa: SIM905
+_NUMBERS = "one two three four five six seven eight nine".split()  # noqa: SIM905
+_NTH = rf"(?:[0-9](?:st|nd|rd|th)|{'|'.join(_ORDINALS)})"
+_ANY_N = rf"(?:[0-9]|{'|'.join(_NUMBERS)})"
+_CR_VALUE = r"\d+(?:/\d+)?"
+_CR_WORD = r"(?:cr|challenge(?: rating)?)"
+_BELOW = r"under|below|less than|lower than|beneath|fewer than"
+_ABOVE = r"above|over|more than|higher than|greater than"
+_AT_MOST = r"up to|at most|no more than|no higher than"
+_AT_LEAST = r"at least|no less than|no lower than"
+_OR_LESS = r"(?:or|and) (?:lower|less|below|under|fewer)"
+_OR_MORE = r"(?:or|and) (?:higher|more|above|over|up)"
+# (filter, pattern): a number the query asks for, or a range of them, in the words people
+# use. Groups: `n` (the number), `m` (a range's other end), `low`/`high` (low-level), `below`,
+# `above`, `most`, `least`, `less`, `more` (which side the number bounds). Tried in order; a
+# phrase found is taken out of the text before the next is tried.
+_NUMBER_PHRASES = [
+    ("level", rf"(?:(?:(?P<below>{_BELOW})|(?P<above>{_ABOVE})|(?P<most>{_AT_MOST})|"
+              rf"(?P<least>{_AT_LEAST})) )?(?:(?P<n>{_NTH})[ -]level|level[ -](?P<n2>{_ANY_N}))"
+              rf"(?: (?:spells? )?(?:(?P<less>{_OR_LESS})|(?P<more>{_OR_MORE})))?"),
+    ("level", r"(?P<low>low)[ -]level|(?P<high>high)[ -]level"),
+    ("cr", rf"between (?:a )?{_CR_WORD} ?(?P<n>{_CR_VALUE}) and (?P<m>{_CR_VALUE})"),
+    ("cr", rf"{_CR_WORD} ?(?P<n>{_CR_VALUE}) ?(?:to|through|-|–|and) ?(?:{_CR_WORD} ?)?"
+           rf"(?P<m>{_CR_VALUE})\b"),
+    ("cr", rf"(?:(?:(?P<below>{_BELOW})|(?P<above>{_ABOVE})|(?P<most>{_AT_MOST})|"
+           rf"(?P<least>{_AT_LEAST})) )?(?:an? )?{_CR_WORD} ?(?:of )?(?P<n>{_CR_VALUE})"
+           rf"(?:(?P<more>\+)| (?:(?P<less>{_OR_LESS})|(?P<more2>{_OR_MORE})))?"),
+    ("cr", rf"(?P<low>low)[ -]{_CR_WORD}|(?P<high>high)[ -]{_CR_WORD}"),
+]  # fmt: skip
+_NUMBER_RES = [(name, re.compile(rf"\b(?:{p})(?![\w/])")) for name, p in _NUMBER_PHRASES]
+LOW_HIGH = {"level": (3, 6), "cr": (4, 11)}
+""""low-level" spells are of level 3 or lower (cantrips too), "high-level" of 6 or higher;
+a "low CR" is 4 or lower, a "high CR" 11 or higher."""
+_EXCLUSIVE = 1e-6  # "under CR 3": below 3, not 3
+
+
+def _number_value(word: str) -> float:
+    if word in _ORDINALS:
+        return _ORDINALS.index(word) + 1
+    if word in _NUMBERS:
+        return _NUMBERS.index(word) + 1
+    digits = re.match(r"\d+(?:/\d+)?", word)
+    return float(filters.number(digits[0])[0]) if digits else 0.0
+
+
+def _asked_number(name: str, m: re.Match[str]) -> Any:
+    """The value (a number, or a `Range`) one phrase of `_NUMBER_PHRASES` asks for."""
+    groups = {k: v for k, v in m.groupdict().items() if v}
+    low, high = LOW_HIGH[name]
+    if "low" in groups:
+        return Range(max=low)
+    if "high" in groups:
+        return Range(min=high)
+    n = _number_value(groups.get("n") or groups["n2"])
+    if "m" in groups:
+        return Range(min=min(n, _number_value(groups["m"])), max=max(n, _number_value(groups["m"])))
+    if "below" in groups:
+        return Range(max=n - _EXCLUSIVE)
+    if "above" in groups:
+        return Range(min=n + _EXCLUSIVE)
+    if "most" in groups or "less" in groups:
+        return Range(max=n)
+    if "least" in groups or "more" in groups or "more2" in groups:
+        return Range(min=n)
+    return int(n) if n == int(n) else n
+
+
+_CANTRIP = re.compile(r"\bcantrips?\b")
+WORD_FILTERS = (
+    "type", "school", "rarity", "class", "size", "alignment", "damage", "inflicts", "speed",
+    "sense",
+)  # fmt: skip
+"""Filters whose values a query may name in words: `undead`, `evocation`, `very rare`,
+`wizard` (with `spell` or `cantrip` in the query), `huge`, `lawful evil`, `fire`, `paralyze`,
+`flying`, `truesight`."""
+SELF_EVIDENT = ("cr", "type", "school", "rarity")
+"""Filters whose words name their collection ("CR 5", "undead", "evocation", "very rare"). The
+others are taken only when the query asks for one of their collections, by a word of
+`COLLECTION_WORDS`, `cantrip`, or a filter of these: "3rd level" of a rogue is the rogue's
+table, "charmed" in "what does a charmed creature do" is the condition, "bonus action" and
+"cold" are words of many a rule; beside "spells" they are a spell's level, what it inflicts,
+its casting time, its damage."""
+COMMON_VALUES = frozenset({"any", "good", "common", "none", "walk"})
+"""Values of `WORD_FILTERS` too common as words to be meant as a filter ("a good spell for")."""
+_DEFENCES = {"resist": "resist", "immun": "immune", "vulnerab": "vulnerable"}
+_DEFENCE = re.compile(
+    r"\b(resist|immun|vulnerab)\w*(?: to)?(?: (?:both|all|any|either))? ("
+    + "|".join(filters.DAMAGE_TYPES)
+    + r")\b"
+)
+# yes/no filters a word names ("needs concentration", "a ritual"), "not"/"no"/"without" before
+# it (within `_NEGATION_REACH` words) asking for those without it
+_FLAGS = ("concentration", "ritual", "attunement")
+_NEGATIONS = frozenset("no not without don t doesn isn aren never non".split())  # noqa: SIM905
+_NEGATION_REACH = 3
+_CUED = {
+    # a spell's range, named beside the word: "a range of touch", "touch-range", "range: self"
+    "range": re.compile(r"\brange(?: of)? (touch|self|sight)\b|\b(touch|self|sight)[ -]range\b"),
+    # casting times of more than a word ("bonus action", "10 minutes to cast"), or a reaction
+    "save": re.compile(
+        r"\b(strength|dexterity|constitution|intelligence|wisdom|charisma|str|dex|con|int|wis|cha)"
+        r" (?:saving throws?|saves?)\b"
+    ),
+    "attack": re.compile(r"\b(melee|ranged) spell attacks?\b"),
+    "castingTime": re.compile(
+        r"\b(bonus action|reaction|\d+ (?:minute|hour)s?)(?= spells?\b| to cast\b| casting\b)|"
+        r"\b(?:casting time of|cast (?:as|in|with) an?|cast in|takes?|take) (?:an? |one )?"
+        r"(bonus action|reaction|\d+ (?:minute|hour)s?)\b|\b(bonus action)\b"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a query asks for in the vocabulary of the filters (`asked_filters`)."""
+
+    pairs: list[tuple[str, Any]]
+    """(filter, value): a value as `-f` takes it (a number, a `Range`, text, true/false)."""
+    share: float = 0.0
+    """The share of the query's words (`query_words`) that name a filter or a collection: 1.0
+    for "CR 5 undead" and "rare magic armor" (a query made of filters), 0.5 for "undead whose
+    touch paralyses"."""
+
+    def labels(self) -> dict[str, list[str]]:
+        """Each filter's values as `-f` writes them, by filter: `cr=5`, `level>=4`, `cr<3`."""
+        found: dict[str, list[str]] = {}
+        for name, value in self.pairs:
+            found.setdefault(name, []).append(_filter_label(name, value))
+        return found
+
+    def conditions(self) -> list[dict[str, Any]]:
+        """The pairs as scope conditions (`_conditions`); a value a filter never takes is
+        dropped."""
+        found = []
+        for name, value in self.pairs:
+            try:
+                found += _conditions(name, value)
+            except InvalidParams:
+                continue
+        return found
+
+
+def _filter_label(name: str, value: Any) -> str:
+    """`cr=5`, `type=undead`, `level>=4`, `cr<3` (an exclusive bound: "under CR 3")."""
+    if not isinstance(value, Range):
+        return f"{name}={filters.value_text(value)}"
+
+    def shown(x: float) -> str:
+        return filters.value_text(int(x) if x == int(x) else x)
+
+    low, high = value.min, value.max
+    if low is not None and high is not None:
+        return f"{name}={shown(low)}..{shown(high)}"
+    if high is not None:
+        near = round(high, 3)
+        return f"{name}<{shown(near)}" if near != high else f"{name}<={shown(high)}"
+    assert low is not None
+    near = round(low, 3)
+    return f"{name}>{shown(near)}" if near != low else f"{name}>={shown(low)}"
+
+
 def filter_words(app: App, text: str) -> list[tuple[str, Any]]:
-    """The (filter, value) pairs a query names: `3rd-level` (level 3), `cantrip` (level 0),
-    `CR 1/4` (cr 0.25), and words or word pairs that are some entry's value of a filter of
-    `WORD_FILTERS`, singular or plural (`undead`, `dragons`, `evocation`, `very rare`)."""
-    low = text.lower()
-    asked: list[tuple[str, Any]] = [("level", int(n)) for n in _LEVEL.findall(low)]
-    if _CANTRIP.search(low):
-        asked.append(("level", 0))
-    asked += [("cr", v) for n in _CR.findall(low) for v in filters.number(n)]
-    words = normalize(low).split()
+    """The (filter, value) pairs a query names (`asked_filters`)."""
+    return asked_filters(app, text).pairs
+
+
+def asked_filters(app: App, text: str) -> Asked:
+    """What a query names in the vocabulary of `-f` filters: a spell level (`3rd-level`,
+    `level 3`, `third level`, `cantrip`, `4th level or higher`, `low-level`), a challenge rating
+    (`CR 5`, `challenge 1/2`, `under CR 3`, `CR 1 to 4`, `low CR`), words or word pairs that are
+    some entry's value of a filter of `WORD_FILTERS`, singular or plural (`undead`, `dragons`,
+    `evocation`, `very rare`, `fire`, `paralyzes`), a resistance or immunity (`resistant to
+    fire`), yes/no filters (`concentration`, `no concentration`, `ritual`), and a range or
+    casting time named as one (`range of touch`, `bonus action`)."""
+    low = _APOSTROPHES.sub(" ", text.lower())
+    found: list[tuple[str, Any, list[str]]] = []  # (filter, value, the words naming it)
+    rest = low
+    for name, pattern in _NUMBER_RES:
+        found += [(name, _asked_number(name, m), m[0].split()) for m in pattern.finditer(rest)]
+        rest = pattern.sub(" ", rest)
+    cantrip = _CANTRIP.search(low)
+    if cantrip:
+        found.append(("level", 0, [cantrip[0]]))
+    found.sort(key=lambda f: f[0] != "level")  # the level first, then the challenge
+    defended = [(_DEFENCES[m[1]], m[2], m[0].split()) for m in _DEFENCE.finditer(rest)]
+    found += defended
+    words = normalize(rest).split()
     phrases = [*(f"{a} {b}" for a, b in pairwise(words)), *words]
-    candidates = list(dict.fromkeys(c for p in phrases for c in (p, p.removesuffix("s"))))
+    source = {c: p for p in reversed(phrases) for c in _forms(p)}  # the pair over the word
+    candidates = list(dict.fromkeys(c for p in phrases for c in _forms(p)))
     values = _word_filter_values(app)
     for name in WORD_FILTERS:
+        declared = filters.BY_NAME[name]
         known = values.get(name)
+        typed = {(declared.read(c) if declared.read else c): c for c in candidates}
+        typed = {v: c for v, c in typed.items() if v not in COMMON_VALUES}
+        if name == "damage":  # "resistant to fire": not fire damage
+            typed = {v: c for v, c in typed.items() if v not in {d for _, d, _ in defended}}
         if known is None:  # too many to hold: one seek per candidate
-            held = queries.attribute_values_held(app.conn, name, candidates)
+            held = queries.attribute_values_held(app.conn, name, list(typed))
         else:
-            held = [v for v in candidates if v in known]
+            held = [v for v in typed if v in known]
         # "very rare" named: not "rare" as well
-        asked += [(name, v) for v in held if not any(f" {v}" in f" {o}" for o in held if o != v)]
-    return list(dict.fromkeys(asked))
+        held = [v for v in held if not any(f" {v}" in f" {o}" for o in held if o != v)]
+        found += [(name, v, source[typed[v]].split()) for v in held]
+    for name in _FLAGS:
+        for i, w in enumerate(words):
+            if w in (name, f"{name}s"):
+                before = set(words[max(0, i - _NEGATION_REACH) : i])
+                found.append((name, not before & _NEGATIONS, [w]))
+    for name, pattern in _CUED.items():
+        for m in pattern.finditer(rest):
+            found.append((name, next(g for g in m.groups() if g), m[0].split()))
+    implied = collection_words(low) | ({"spells"} if cantrip else set())
+    of = {name: set(filters.BY_NAME[name].collections) for name, _, _ in found}
+    implied |= {c for name, _, _ in found if name in SELF_EVIDENT for c in of[name]}
+    taken = [f for f in found if f[0] in SELF_EVIDENT or implied & of[f[0]]]
+    pairs = list({repr(f[:2]): (f[0], f[1]) for f in taken}.values())
+    content = query_words(text)
+    used = {w for f in taken for w in normalize(" ".join(f[2])).split()}
+    used |= {w for w in content if collection_words(w)}
+    share = len(used.intersection(content)) / len(content) if pairs and content else 0.0
+    return Asked(pairs, share)
+
+
+def _forms(phrase: str) -> list[str]:
+    """A word or word pair as typed and as its singular or base form: `dragons` → `dragon`,
+    `paralyzes` → `paralyze`, `petrifies` → `petrify`."""
+    forms = [phrase, phrase.removesuffix("s")]
+    if phrase.endswith("ies"):
+        forms.append(phrase[:-3] + "y")
+    if phrase.endswith("ing") and len(phrase) > 5:  # "flying", "swimming", "burrowing"
+        stem = phrase[:-3]
+        forms.append(stem[:-1] if stem[-1] == stem[-2] else stem)
+    return forms
 
 
 MAX_WORD_FILTER_VALUES = 2000
@@ -847,6 +1057,7 @@ def _explainer(
     }
     coverage = {i: c for g in groups for i, c in g.shares.items()}
     weights = {i: w for g in groups for i, w in g.weights.items()}
+    met = {i: sorted(m) for g in groups for i, m in g.met.items()}
 
     def explain(entry_id: int, passage: str | None) -> SearchExplain:
         k_rank, k_score = keyword_at.get(entry_id, (None, None))
@@ -859,6 +1070,7 @@ def _explainer(
             passage=passage,
             coverage=None if entry_id not in coverage else round(coverage[entry_id], 4),
             boosts={name: round(v, 4) for name, v in boosts.get(entry_id, {}).items() if v},
+            filters=met.get(entry_id, []),
             named=entry_id in named,
             keyword_weight=round(weights[entry_id], 4) if entry_id in weights else None,
             vector_weight=round(1 - KEYWORD_WEIGHT, 4) if entry_id in weights else None,
@@ -879,6 +1091,8 @@ class _Lists:
     shares: dict[int, float] = field(default_factory=dict)
     boosts: dict[int, dict[str, float]] = field(default_factory=dict)
     weights: dict[int, float] = field(default_factory=dict)
+    met: dict[int, list[str]] = field(default_factory=dict)
+    """The filters the query names that each entry meets (`Asked.labels`)."""
 
 
 _PACK_ROWS = UntilChanged[tuple[int, int] | None]()
@@ -963,6 +1177,37 @@ def _semantic_half(
     return retrieval.semantic_hits(app.conn, index.passages, scope, vector, model, k, pool)
 
 
+FILTERED_FROM = 2
+"""A query naming at least this many filters (the collection counting as one: "CR 5 undead",
+"3rd-level fire spells", "druid cantrips") adds the entries meeting all of them to its
+candidates (`filtered`)."""
+
+
+def filtered(
+    app: App,
+    scope: queries.SearchScope,
+    conditions: list[dict[str, Any]],
+    collections: set[str],
+    wanted: int,
+) -> list[int]:
+    """The entries in scope meeting every filter a query names (`asked_filters`) and of a
+    collection it names, when it names at least `FILTERED_FROM` and they are at most
+    `FUSION_DEPTH` entries: "CR 5 undead" asks for the Wraith and the Vampire Spawn, which
+    neither its words nor its meaning may find among the best 50 (the Cleric's table and
+    Destroy Undead hold "CR" and "5" and "undead"). More than that, the filters are not what
+    picks the answer, and the lists' candidates stand."""
+    if wanted < FILTERED_FROM or not conditions:
+        return []
+    if collections:
+        kept = [c for c in scope.collections or collections if c in collections]
+        if not kept:
+            return []
+        scope = replace(scope, collections=kept)
+    scope = replace(scope, filters=[*scope.filters, *conditions])
+    found = queries.browse(app.conn, scope, FUSION_DEPTH + 1, 0)
+    return found if len(found) <= FUSION_DEPTH else []
+
+
 def _ranked(
     app: App,
     params: SearchParams,
@@ -972,6 +1217,7 @@ def _ranked(
     pool: int,
     keyword_half: Callable[[], Found],
     semantic: list[tuple[int, float, int]],
+    asked: Asked,
     beside: bool = False,
 ) -> _Lists:
     """One group's candidates (its best `pool` by keywords, from `keyword_half`, and by
@@ -988,8 +1234,14 @@ def _ranked(
         lists.ranked = [(entry_id, sim) for entry_id, sim, _ in semantic]
     if vector is None or params.mode != "hybrid":
         return lists
-    # every entry of either list (the similarities asked for below are of keyword hits)
-    ids = sorted({entry_id for entry_id, _ in keyword} | {entry_id for entry_id, _, _ in semantic})
+    conditions = asked.conditions()
+    named_collections = collection_words(params.query)
+    wanted_filters = len({c["filter"] for c in conditions}) + bool(named_collections)
+    meeting = filtered(app, scope, conditions, named_collections, wanted_filters)
+    # every entry of either list and those meeting the filters asked (the similarities asked
+    # for below are of the others)
+    found_ids = {entry_id for entry_id, _ in keyword} | {entry_id for entry_id, _, _ in semantic}
+    ids = sorted(found_ids | set(meeting))
     terms = queries.index_terms(app.conn, keywords)
     count = partial(retrieval.term_coverage, term_counts=app.term_counts, terms=terms, ids=ids)
     coverage: Callable[[], dict[int, int]] = dict
@@ -999,20 +1251,19 @@ def _ranked(
         coverage = partial(count, app.conn)
     # found by keywords only: their similarity
     near = {entry_id for entry_id, _, _ in semantic}
-    beyond = [entry_id for entry_id, _ in keyword if entry_id not in near]
+    beyond = [entry_id for entry_id in ids if entry_id not in near]
     semantic += retrieval.similarities(app.conn, index.passages, scope, vector, model, beyond)
     semantic.sort(key=lambda hit: -hit[1])
     if not semantic:
         return lists
     similar = [(entry_id, sim) for entry_id, sim, _ in semantic]
-    asked = filter_words(app, params.query)
-    named_collections = collection_words(params.query)
-    wanted_filters = len({name for name, _ in asked}) + bool(named_collections)
-    has_filters = queries.entries_with_attributes(app.conn, ids, asked)
+    has_filters = queries.entries_meeting(app.conn, ids, conditions)
+    labels = asked.labels()
     if named_collections:  # the collection counts as one filter more
         for entry_id, collection in queries.entry_collections(app.conn, ids).items():
             if collection in named_collections:
                 has_filters.setdefault(entry_id, set()).add("collection")
+                labels[f"collection {entry_id}"] = [f"collection={collection}"]
     held = coverage()
     lists.shares = {entry_id: n / len(terms) for entry_id, n in held.items()}
     lists.boosts = {i: {"coverage": COVERAGE_WEIGHT * s} for i, s in lists.shares.items()}
@@ -1030,9 +1281,13 @@ def _ranked(
                 lists.boosts.setdefault(entry_id, {})[
                     "told in the first person"
                 ] = -FIRST_PERSON_WEIGHT
+    made_of_filters = 0.0 if asks(params.query) else asked.share**FILTER_SHARE_POWER
+    filter_weight = FILTER_WORD_WEIGHT + FILTER_QUERY_WEIGHT * made_of_filters
     for entry_id, has in has_filters.items():
-        boost = FILTER_WORD_WEIGHT * len(has) / wanted_filters
+        boost = filter_weight * len(has) / wanted_filters
         lists.boosts.setdefault(entry_id, {})["filter words"] = boost
+        keys = [f"collection {entry_id}" if name == "collection" else name for name in has]
+        lists.met[entry_id] = [label for key in keys for label in labels.get(key, [])]
     weight = keyword_weight(keyword, lists.shares, asks(params.query))
     lists.ranked = fuse(keyword, similar, lists.boosts, weight)
     lists.weights = dict.fromkeys(ids, weight)
@@ -1063,6 +1318,7 @@ def _search(app: App, params: SearchParams) -> SearchResult:
     wanted = params.offset + params.limit
     pool = max(FUSION_DEPTH, wanted)
     keywords = query_words(params.query)
+    asked = asked_filters(app, params.query)
     other_spelling = respelled(app, keywords)
     query_text = params.query
     if other_spelling:
@@ -1081,9 +1337,9 @@ def _search(app: App, params: SearchParams) -> SearchResult:
         )
     hybrid = params.mode == "hybrid" and use_vectors
     scopes = pack_groups(app, scope) if hybrid else [scope]
-    asked = keywords if match else []
+    asked_words = keywords if match else []
     # the keyword halves start first, on the reader thread, while the query is embedded
-    halves = [_keyword_half(app, params, g, asked, words, pool, use_vectors) for g in scopes]
+    halves = [_keyword_half(app, params, g, asked_words, words, pool, use_vectors) for g in scopes]
     vector = None
     # semantic search alone keeps the scene: without keywords it is what anchors the query
     rest = without_scene(query_text) if hybrid and SCENE_SHARE else None
@@ -1095,7 +1351,7 @@ def _search(app: App, params: SearchParams) -> SearchResult:
     # thread counts each group's term coverage while this thread goes on
     semantic = [_semantic_half(app, group, vector, pool) for group in scopes]
     parts = [
-        _ranked(app, params, group, asked, vector, pool, half, near, use_vectors)
+        _ranked(app, params, group, asked_words, vector, pool, half, near, asked, use_vectors)
         for group, half, near in zip(scopes, halves, semantic, strict=True)
     ]
     # the groups' rankings as one, by score (their entries are apart)

@@ -730,20 +730,25 @@ def attribute_distinct_values(conn: apsw.Connection, name: str, limit: int) -> l
     return found
 
 
-def entries_with_attributes(
-    conn: apsw.Connection, ids: Sequence[int], asked: Sequence[tuple[str, Any]]
+def entries_meeting(
+    conn: apsw.Connection, ids: Sequence[int], conditions: Sequence[dict[str, Any]]
 ) -> dict[int, set[str]]:
-    """For each of `ids` that has any of the `asked` (filter, value) pairs: those filters."""
+    """For each of `ids` that meets any of `conditions` (`{"filter", "name", "min", "max"}`,
+    as `SearchScope.filters`): the filters it meets. Read from each entry's attributes (a few
+    rows each), not from every entry that has a value in a range."""
     found: dict[int, set[str]] = {}
-    if not ids or not asked:
+    if not ids or not conditions:
         return found
     for entry_id, name in conn.execute(
         """
-        SELECT a.entry_id, a.name FROM json_each(:asked) p
-        JOIN entry_attr a ON a.name = p.value ->> 0 AND a.value = p.value ->> 1
-        WHERE a.entry_id IN (SELECT value FROM json_each(:ids))
+        SELECT a.entry_id, c.value ->> 'filter'
+        FROM json_each(:ids) i
+        CROSS JOIN entry_attr a ON a.entry_id = i.value
+        CROSS JOIN json_each(:conditions) c
+        WHERE a.name = c.value ->> 'name'
+          AND a.value BETWEEN c.value ->> 'min' AND c.value ->> 'max'
         """,
-        {"asked": json.dumps([list(pair) for pair in asked]), "ids": json.dumps(list(ids))},
+        {"conditions": json.dumps(list(conditions)), "ids": json.dumps(list(ids))},
     ):
         found.setdefault(entry_id, set()).add(name)
     return found
