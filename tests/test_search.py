@@ -1268,6 +1268,57 @@ def test_filter_words_in_a_query_are_soft_boosts(indexed: App) -> None:
     assert any(h.collection != "monsters" for h in hits)  # a boost, not a filter
 
 
+def test_filter_phrases_are_read_with_the_filters_vocabulary(indexed: App) -> None:
+    """Levels, challenge ratings and their ranges, damage types, classes' spell lists, sizes,
+    conditions, resistances, yes/no filters and casting times are read from a query as `-f`
+    would take them; a word that only names a filter of a collection the query does not ask
+    for is a word ("what does a charmed creature do", "a rogue at 3rd level")."""
+    from d5e_daemon.features.search import asked_filters
+
+    def labels(text: str) -> list[str]:
+        return [label for ls in asked_filters(indexed, text).labels().values() for label in ls]
+
+    assert labels("fiends under CR 3") == ["cr<3", "type=fiend"]
+    assert labels("fey of CR 1 to 4") == ["cr=1..4", "type=fey"]
+    assert labels("necrotic damage spells of 4th level or higher") == [
+        "level>=4",
+        "damage=necrotic",
+    ]
+    assert labels("level six cleric spells") == ["level=6", "class=cleric"]
+    assert labels("low-level necromancy") == ["level<=3", "school=necromancy"]
+    assert labels("2nd level spells that don't need concentration") == [
+        "level=2",
+        "concentration=false",
+    ]
+    assert labels("huge giants") == ["type=giant", "size=huge"]
+    assert labels("monsters with resistance to cold") == ["resist=cold"]
+    assert labels("ranger spells cast as a bonus action") == [
+        "class=ranger",
+        "castingTime=bonus action",
+    ]
+    assert labels("what does a charmed creature have to do?") == []
+    assert labels("what does a rogue get at 3rd level") == []
+    assert labels("the bard got knocked out cold") == []
+    assert asked_filters(indexed, "CR 5 undead").share == 1.0
+
+
+def test_a_query_made_of_filters_finds_what_meets_them(indexed: App) -> None:
+    """ "CR 5 undead" and "3rd-level fire spells" (audit15): the entries meeting every filter
+    named come first, not Destroy Undead ("CR 1/2") or a class's level table; `--explain`
+    names the filters each hit meets. A boost, not a filter: other entries are still found."""
+    hits = ask(indexed, query="CR 5 undead", explain=True, limit=10).hits
+    assert hits[0].ref in {"monsters/wraith", "monsters/vampire-spawn"}
+    first = hits[0].explain
+    assert first and first.filters == ["cr=5", "type=undead"]
+    assert "filter words" in first.boosts
+    assert any(h.ref.startswith("features/") for h in hits)
+    assert ask(indexed, query="3rd-level fire spells", limit=3).hits[0].ref == "spells/fireball"
+    fiends = [h.ref for h in ask(indexed, query="fiends under CR 3", limit=5).hits]
+    assert {"monsters/imp", "monsters/quasit", "monsters/lemure", "monsters/dretch"} & set(
+        fiends[:2]
+    )
+
+
 def test_a_query_naming_a_collection_boosts_its_entries(indexed: App) -> None:
     """ "a ranger spell …", "which condition …": the collection named counts as one filter
     more, a boost and not a filter; "creature" names none (spells are asked for by what

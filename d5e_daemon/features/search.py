@@ -74,10 +74,15 @@ NAME_WEIGHT = 2.0
 KEYWORD_WEIGHT = 0.6
 COVERAGE_WEIGHT = 2.0
 FILTER_WORD_WEIGHT = 1.0
-FILTER_QUERY_WEIGHT = 0.0
-FILTER_SHARE_POWER = 1.0
-"""Added to `FILTER_WORD_WEIGHT` times the share of the query's words that name filters
-(`Asked.share`): a query made of filters ("CR 5 undead") asks to filter."""
+FILTER_QUERY_WEIGHT = 1.0
+FILTER_SHARE_POWER = 2.0
+"""A query made of filters asks to filter: one naming at least `FILTERED_FROM` (not a question)
+adds `FILTER_QUERY_WEIGHT` times the square of the share of its words that name them
+(`Asked.share`: 1.0 for "CR 5 undead", 0.5 for "undead whose touch paralyses") to
+`FILTER_WORD_WEIGHT`. Chosen by held out 1-13 not dropping and the filter set gaining (every
+figure: docs/search.md, the sixteenth session): 2.0, or the share unsquared, lowered R@1 on
+held out 8 ("sorcerer casts a spell as a bonus action": Quickened Spell below bonus-action
+sorcerer spells)."""
 FUSION_DEPTH = 50
 EDITION_PRIOR = 1.0
 """Taken from the fused score of entries of packs written for another edition (`settle`)."""
@@ -1281,7 +1286,9 @@ def _ranked(
                 lists.boosts.setdefault(entry_id, {})[
                     "told in the first person"
                 ] = -FIRST_PERSON_WEIGHT
-    made_of_filters = 0.0 if asks(params.query) else asked.share**FILTER_SHARE_POWER
+    # a query made of filters asks to filter: not a question, nor one filter word in a sentence
+    filter_query = wanted_filters >= FILTERED_FROM and not asks(params.query)
+    made_of_filters = asked.share**FILTER_SHARE_POWER if filter_query else 0.0
     filter_weight = FILTER_WORD_WEIGHT + FILTER_QUERY_WEIGHT * made_of_filters
     for entry_id, has in has_filters.items():
         boost = filter_weight * len(has) / wanted_filters
