@@ -420,7 +420,9 @@ def _number_value(word: str) -> float:
     if word in _NUMBERS:
         return _NUMBERS.index(word) + 1
     digits = re.match(r"\d+(?:/\d+)?", word)
-    return float(filters.number(digits[0])[0]) if digits else 0.0
+    numbers = filters.number(digits[0]) if digits else []  # "1/0": none
+    value = float(numbers[0]) if numbers else 0.0
+    return value if math.isfinite(value) else 0.0  # "CR 999…" (400 digits)
 
 
 def _asked_number(name: str, m: re.Match[str]) -> Any:
@@ -442,7 +444,7 @@ def _asked_number(name: str, m: re.Match[str]) -> Any:
         return Range(max=n)
     if "least" in groups or "more" in groups or "more2" in groups:
         return Range(min=n)
-    return int(n) if n == int(n) else n
+    return int(n) if n.is_integer() and abs(n) < 2**53 else n  # SQLite's integers are 64-bit
 
 
 _CANTRIP = re.compile(r"\bcantrips?\b")
@@ -526,7 +528,7 @@ def _filter_label(name: str, value: Any) -> str:
         return f"{name}={filters.value_text(value)}"
 
     def shown(x: float) -> str:
-        return filters.value_text(int(x) if x == int(x) else x)
+        return filters.value_text(int(x) if x.is_integer() and abs(x) < 2**53 else x)
 
     low, high = value.min, value.max
     if low is not None and high is not None:
