@@ -416,9 +416,9 @@ _EXCLUSIVE = 1e-6  # "under CR 3": below 3, not 3
 
 def _number_value(word: str) -> float:
     if word in _ORDINALS:
-        return _ORDINALS.index(word) + 1
+        return float(_ORDINALS.index(word) + 1)
     if word in _NUMBERS:
-        return _NUMBERS.index(word) + 1
+        return float(_NUMBERS.index(word) + 1)
     digits = re.match(r"\d+(?:/\d+)?", word)
     numbers = filters.number(digits[0]) if digits else []  # "1/0": none
     value = float(numbers[0]) if numbers else 0.0
@@ -528,6 +528,7 @@ def _filter_label(name: str, value: Any) -> str:
         return f"{name}={filters.value_text(value)}"
 
     def shown(x: float) -> str:
+        x = float(x)
         return filters.value_text(int(x) if x.is_integer() and abs(x) < 2**53 else x)
 
     low, high = value.min, value.max
