@@ -409,9 +409,43 @@ class Library:
         """Remove a pack; return how many entries went with it. The packs derived from its
         entries are read again: each that cannot be without it keeps its last good version, and
         `d5e/status` says why."""
+        back = self.brought_back(pack_id)
+        if back:
+            raise PackError(back)
         count = await self.write(partial(packs.remove, pack_id=pack_id, then=self.update_profile))
         await self.after([pack_id])
         return count
+
+    def brought_back(self, pack_id: str) -> str | None:
+        """Why removing `pack_id` would not last: a `packPaths` (the campaign's d5e.toml that
+        installed it or this one, or the editor's setting) installs it again at the next start.
+        Every face (CLI, JSON-RPC) removes through `remove`, which refuses with this."""
+        rows = [r for r in queries.installed_packs(self.db.conn) if r.pack.id == pack_id]
+        if not rows or not Path(rows[0].origin).is_absolute():
+            return None  # not installed (remove says so), or a plugin's pack
+        origin = Path(rows[0].origin)
+        settings = self.settings()
+        turn_off = f"or keep it installed and turn it off: d5e packs disable {pack_id}"
+        for written in settings.pack_paths:
+            where = Path(written).expanduser().resolve()
+            if origin == where or where in origin.parents:
+                return (
+                    f"pack {pack_id} is not removed: the editor's packPaths setting ({written}) "
+                    f"installs it again at the next start; remove {written} from it, {turn_off}"
+                )
+        folders = [settings.workspace]
+        if rows[0].workspace_profile:
+            folders.append(queries.profile_owner(self.db.conn, rows[0].workspace_profile)[1])
+        for folder in dict.fromkeys(f for f in folders if f is not None):
+            line = workspace.pack_path_line(Path(folder), origin)
+            if line is not None:
+                config = Path(folder) / workspace.CONFIG
+                return (
+                    f"{config}:{line}: pack {pack_id} is not removed: this packPaths entry "
+                    f"installs it again at the next start; delete the entry from {config}, "
+                    f"{turn_off}"
+                )
+        return None
 
     async def choose(
         self,

@@ -43,6 +43,8 @@ writer reads or thinks), at the latest after the second: the first requests of a
 document opened, the first `{@spell fir`) are answered without it competing for the CPU (on a
 first start it makes the filter attributes, with the real model it loads and runs it). A
 request that needs the index (`d5e/status`, `d5e/search`) starts it at once."""
+NOT_APPLIED = "settings not applied: "
+"""How a setting that could not be applied (a broken d5e.toml, say) is reported."""
 RECOVER_SECONDS = (1.0, 60.0)
 """A read-only service looks whether its database can be written again after the first of
 these, then twice as long each time, at most the second (and at each change asked for)."""
@@ -84,6 +86,9 @@ class Session:
         self.root: Path | None = None
         self.config_text: bytes | None = None
         """The workspace's d5e.toml as last applied (None: none, or unreadable)."""
+        self.config_problem: str | None = None
+        """What was wrong with d5e.toml at start (its other settings applied, these at their
+        defaults): shown at `initialized`."""
         self.app: App | None = None
         self.resolver: Resolver | None = None
         self.progress = False
@@ -100,9 +105,12 @@ class Session:
         )
         """Publishes the diagnostics of open documents, in slices, after changes settle."""
 
-    def settings(self) -> Settings:
-        """defaults → environment → the workspace's d5e.toml → flags → the editor's options."""
-        return build(self.env, workspace.layer(self.root), self.flags, self.options)
+    def settings(self, config: dict[str, Any] | None = None) -> Settings:
+        """defaults → environment → the workspace's d5e.toml (or `config`, what start could
+        take of it) → flags → the editor's options."""
+        if config is None:
+            config = workspace.layer(self.root)
+        return build(self.env, config, self.flags, self.options)
 
     def require_app(self) -> App:
         if self.app is None:
@@ -131,8 +139,11 @@ class Session:
         # A folder inside a campaign (its chapters/, opened alone) is the campaign's, as on the
         # command line: its d5e.toml is the nearest one upwards.
         self.root = root and (workspace.find_root(root) or root)
-        self.config_text = workspace.config_text(root)
-        app = App(self.settings())
+        self.config_text = workspace.config_text(self.root)
+        # A broken d5e.toml does not refuse the start (the editor would have no server until
+        # a restart): what it cannot give stays at the default, and saving it fixed applies it.
+        config, self.config_problem = workspace.applicable(self.root)
+        app = App(self.settings(config))
         try:
             # Filter attributes and keyword texts of new or changed entries (a second for the
             # SRD on a database's first start) are the indexer's first phase: completion, hover
@@ -147,6 +158,8 @@ class Session:
         self.resolver = Resolver(app)
         self.progress = progress
         app.library.on_change(self.packs_changed)
+        if self.config_problem:  # shown at `initialized`, listed by `d5e/status` at once
+            app.library.warnings.append(f"{NOT_APPLIED}{self.config_problem}")
         # What start-up made (modules, the profile's names) lives as long as the daemon: out of
         # the garbage collector's way, a full collection takes a millisecond, not tens of them
         # in the middle of a request.
@@ -157,6 +170,8 @@ class Session:
         """Watch the packs' folders and the campaign, follow other processes."""
         app = self.require_app()
         self.loop = loop
+        if self.config_problem:
+            self.warn_client(f"{NOT_APPLIED}{self.config_problem}")
         if app.settings.watch:
             self.watcher = PackWatcher(self.reload_soon)
             self.rewatch()
@@ -319,9 +334,11 @@ class Session:
         app = self.require_app()
         try:
             settings = self.settings()
-        except D5eError as exc:
-            self.warn_client(f"settings not applied: {exc.message}")
+        except D5eError as exc:  # nothing of the change applies: the settings before stay
+            self.warn_client(f"{NOT_APPLIED}{exc.message}")
             return
+        for old in [w for w in app.library.warnings if w.startswith(NOT_APPLIED)]:
+            app.library.warnings.remove(old)  # applied now: no longer a problem
         for message in await app.reconfigure(settings):
             self.warn_client(message)
         self.client.refresh_hints()  # the party may have changed

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -157,10 +158,70 @@ def layer(root: Path | None) -> dict[str, Any]:
     if root is None:
         return {}
     root = root.resolve()
-    found: dict[str, Any] = {"workspace": str(root), "profile": profile_name(root)}
     path = root / CONFIG
     if not path.is_file():
-        return found
+        return _own(root)
+    text, values = _parse(path)
+    return _own(root) | _convert(root, text, values)
+
+
+def applicable(root: Path | None) -> tuple[dict[str, Any], str | None]:
+    """`layer(root)`, or for a broken d5e.toml what of it can be applied and what is wrong
+    (a running daemon never refuses a campaign for it: the writer fixes the file, saves, and it
+    applies). A bad value leaves its setting at the default and the others apply; a file that
+    is no TOML at all leaves every setting at the default."""
+    try:
+        return layer(root), None
+    except InvalidParams as exc:
+        problem = exc.message
+    assert root is not None
+    root = root.resolve()
+    path = root / CONFIG
+    try:
+        text, values = _parse(path)
+    except InvalidParams:
+        try:
+            written = _keys_written(path.read_text("utf-8", errors="replace"))
+        except OSError:
+            written = []
+        defaults = ", ".join(written) or "every setting"
+        return _own(root), f"{problem} (none of it applied: defaults for {defaults})"
+    problems, unset = [], []
+    while True:
+        try:
+            found = _own(root) | _convert(root, text, values)
+        except InvalidParams as exc:
+            problems.append(exc.message)
+            field = exc.data.get("field", "") if isinstance(exc.data, dict) else ""
+            key = field.split(".")[0].split("[")[0]
+            if key not in values:  # cannot tell which setting: none applied
+                return _own(root), f"{problem} (none of it applied: defaults for every setting)"
+            unset.append(key)
+            del values[key]
+            continue
+        return found, f"{'; '.join(problems)} (defaults for {', '.join(unset)}; the rest applied)"
+
+
+def _keys_written(text: str) -> list[str]:
+    """The d5e.toml settings a text that is no TOML seems to set (a key or `[table]` at a
+    line's start), to say which fall back to their defaults."""
+    taken = {k.lower(): k for k in WorkspaceConfig.__struct_encode_fields__}
+    seen = []
+    for line in text.splitlines():
+        name = line.strip().lstrip("[").split("=", 1)[0].split("]", 1)[0].split(".")[0]
+        key = taken.get(name.strip().strip("\"'").lower())
+        if key and key not in seen:
+            seen.append(key)
+    return seen
+
+
+def _own(root: Path) -> dict[str, Any]:
+    """What every campaign folder gives: itself, and its own profile."""
+    return {"workspace": str(root), "profile": profile_name(root)}
+
+
+def _parse(path: Path) -> tuple[str, dict[str, Any]]:
+    """The text of a d5e.toml and its TOML values (InvalidParams naming file, line, column)."""
     try:
         text = path.read_text("utf-8")
         deep = _too_deep(text)
@@ -174,7 +235,31 @@ def layer(root: Path | None) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise InvalidParams(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise InvalidParams(f"{path}: {exc}") from exc
+        raise _toml_error(path, text, str(exc)) from exc
+    return text, values
+
+
+def _toml_error(path: Path, text: str, said: str) -> InvalidParams:
+    """tomllib's "Unclosed array (at line 2, column 13)" or "(at end of document)" as
+    `path:line:column: Unclosed array`, the place first as every other d5e.toml problem."""
+    at = re.search(r" \(at line (\d+), column (\d+)\)$", said)
+    if at:
+        line, column = int(at[1]), int(at[2])
+    elif said.endswith(" (at end of document)"):
+        lines = text.split("\n")
+        line, column = len(lines), len(lines[-1]) + 1
+    else:
+        return InvalidParams(f"{path}: {said}")
+    message = said[: said.rindex(" (at ")]
+    return InvalidParams(
+        f"{path}:{line}:{column}: {message}",
+        {"path": str(path), "line": line, "column": column, "field": ""},
+    )
+
+
+def _convert(root: Path, text: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a d5e.toml's values (InvalidParams naming the file, line and setting)."""
+    path = root / CONFIG
     edition = values.get("edition")
     if isinstance(edition, int) and not isinstance(edition, bool):
         values["edition"] = str(edition)  # `edition = 2014`, as the docs write it
@@ -201,7 +286,28 @@ def layer(root: Path | None) -> dict[str, Any]:
         settings["workspacePackPaths"] = [
             str((root / Path(p).expanduser()).resolve()) for p in settings.pop("packPaths")
         ]
-    return found | settings
+    return settings
+
+
+def pack_path_line(root: Path, origin: Path) -> int | None:
+    """The line of the d5e.toml at `root` whose `packPaths` entry installs `origin` (the
+    folder or zip itself, or a folder holding it); None when none does (or it is no TOML)."""
+    path = root / CONFIG
+    try:
+        text, values = _parse(path)
+    except (InvalidParams, OSError):
+        return None
+    written = values.get("packPaths")
+    for entry in written if isinstance(written, list) else []:
+        if not isinstance(entry, str):
+            continue
+        where = (root / Path(entry).expanduser()).resolve()
+        if origin == where or where in origin.parents:
+            lines = text.splitlines()
+            quoted = (f'"{entry}"', f"'{entry}'")
+            found = [n for n, line in enumerate(lines, 1) if any(q in line for q in quoted)]
+            return found[0] if found else _key_line(text, ["packPaths"])[0]
+    return None
 
 
 def _not_a_priority(pack: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from d5e_daemon import workspace
-from d5e_daemon.client import Daemon, RpcError
+from d5e_daemon.client import Daemon
 from d5e_daemon.errors import InvalidParams
 from d5e_daemon.settings import build
 
@@ -84,25 +84,76 @@ def test_bad_editor_settings_name_their_path(options: dict[str, Any], where: str
         build(options)
 
 
-def test_huge_numbers_and_deep_nesting_never_break_later_requests(
-    db_path: Path, tmp_path: Path
+def test_a_bad_value_leaves_its_setting_at_the_default_and_the_rest_applies(
+    tmp_path: Path,
 ) -> None:
-    """Over the wire: initialize in a folder with a bad d5e.toml is refused with -32602 and its
-    file:line; the same daemon, given good settings again, answers every request."""
-    (tmp_path / "d5e.toml").write_text(DEEP)
+    """What a running daemon takes of a broken d5e.toml (`workspace.applicable`): the edition of
+    a file whose one priority is too big, and which settings are at their defaults and why."""
+    config = tmp_path / "d5e.toml"
+    config.write_text(
+        'edition = "2024"\n[packs]\nsrd-2014 = 99999999999999999999999\n'
+        'disabled = ["' + "x" * 100 + '"]\n'
+    )
+    found, problem = workspace.applicable(tmp_path)
+    assert found["edition"] == "2024" and "packs" not in found and "disabled" not in found
+    assert problem is not None and problem.startswith(f"{config}:3:1: packs.srd-2014: ")
+    assert problem.endswith("(defaults for packs; the rest applied)")  # disabled is in [packs]
+    config.write_text('edition = "2024"\nparty = [5, 5]\nstatblocks = "homebrewery"\n')
+    found, problem = workspace.applicable(tmp_path)
+    assert found["edition"] == "2024" and found["workspaceParty"] == [5, 5]
+    assert problem == (
+        f"{config}:3:1: statblocks: not a d5e.toml setting; did you mean statBlocks? "
+        "(defaults for statblocks; the rest applied)"
+    )
+    config.write_text('profile = "strahd"\n' + DEEP)
+    found, problem = workspace.applicable(tmp_path)
+    assert found == {
+        "workspace": str(tmp_path.resolve()),
+        "profile": workspace.profile_name(tmp_path),
+    }
+    assert problem == (
+        f"{config}:2:69: arrays or tables nested more than 64 deep "
+        "(none of it applied: defaults for profile)"
+    )
+    none = tmp_path.parent / "none"
+    assert workspace.applicable(none) == (workspace.layer(none), None)
+
+
+def test_a_bad_d5e_toml_at_start_never_refuses_initialize(db_path: Path, tmp_path: Path) -> None:
+    """Over the wire: initialize in a folder with a bad d5e.toml was refused with -32602 (the
+    editor had no language server until a restart). Now it starts with the defaults for what
+    the file cannot give, shows the file:line:column, and a fixed file applies when saved."""
+    config = tmp_path / "d5e.toml"
+    config.write_text('edition = "2024"\n[packs]\nsrd-2014 = 99999999999999999999999\n')
     with Daemon(db_path) as d:
         params = {"processId": None, "capabilities": {}, "rootUri": tmp_path.as_uri()}
-        with pytest.raises(RpcError) as refused:
-            d.request("initialize", params, timeout=60)
-        assert refused.value.code == -32602
-        assert f"{tmp_path / 'd5e.toml'}:1:" in refused.value.message
-        (tmp_path / "d5e.toml").write_text("[packs]\nsrd-2014 = 99999999999999999999999\n")
-        with pytest.raises(RpcError) as refused:
-            d.request("initialize", params, timeout=60)
-        assert refused.value.code == -32602 and ":2:1: packs.srd-2014" in refused.value.message
-        (tmp_path / "d5e.toml").write_text('edition = "2014"\n')
         d.request("initialize", params, timeout=60)
         d.send("initialized", {}, notify=True)
+        status = d.request("d5e/status")
+        assert status["edition"] == "2024"  # the rest of the file applies
+        assert any(
+            w.startswith(f"settings not applied: {config}:3:1: packs.srd-2014")
+            and w.endswith("(defaults for packs; the rest applied)")
+            for w in status["warnings"]
+        ), status["warnings"]
+        deadline = time.monotonic() + 10
+        while not _messages(d) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _messages(d)[0].startswith(f"d5e: settings not applied: {config}:3:1:")
+        config.write_text('edition = "2014"\n')
+        d.send(
+            "workspace/didChangeWatchedFiles",
+            {"changes": [{"uri": config.as_uri(), "type": 2}]},
+            notify=True,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            status = d.request("d5e/status")
+            if status["edition"] == "2014":
+                break
+            time.sleep(0.05)
+        assert status["edition"] == "2014"
+        assert not [w for w in status["warnings"] if "settings not applied" in w]
         assert d.request("d5e/packs/enable", {"pack": "srd-2014"})["info"]["enabled"]
 
 

@@ -227,3 +227,36 @@ def test_choices_are_checked_as_a_request_is(
     assert (code, err) == (1, "d5e: Expected `str` of length <= 64 - at `$.collection`\n")
     code, out, _ = run(capsys, "packs", "list", *db)
     assert code == 0 and long not in out
+
+
+def test_remove_refuses_a_pack_the_campaign_brings_back(
+    capsys: pytest.CaptureFixture[str],
+    db_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`d5e packs remove` of a pack the campaign's d5e.toml lists in packPaths said "removed",
+    and the pack was back at the next command. Now it is refused, in the campaign and outside
+    it, naming the d5e.toml line and what to do; once the line is gone, remove lasts."""
+    root = tmp_path / "strahd"
+    shutil.copytree(EXAMPLE, root / "homebrew")
+    config = root / "d5e.toml"
+    config.write_text('edition = "2014"\npackPaths = [\n  "homebrew",\n]\n')
+    monkeypatch.chdir(root)
+    code, out, _ = run(capsys, "packs", "list", "--db", str(db_path))
+    assert code == 0 and "ashen-hills" in out
+    for where in (root, tmp_path):  # in the campaign, and outside it (the pack's campaign)
+        monkeypatch.chdir(where)
+        code, out, err = run(capsys, "packs", "remove", "ashen-hills", "--db", str(db_path))
+        assert code != 0 and "removed" not in out
+        said = f"{config}:3: pack ashen-hills is not removed: this packPaths entry installs it"
+        assert said in err
+        assert "d5e packs disable ashen-hills" in err
+    monkeypatch.chdir(root)
+    code, out, _ = run(capsys, "packs", "list", "--db", str(db_path))
+    assert "ashen-hills" in out
+    config.write_text('edition = "2014"\n')
+    code, out, _ = run(capsys, "packs", "remove", "ashen-hills", "--db", str(db_path))
+    assert (code, out) == (0, "ashen-hills: removed (6 entries)\n")
+    code, out, _ = run(capsys, "packs", "list", "--db", str(db_path))
+    assert code == 0 and "ashen-hills" not in out

@@ -240,6 +240,13 @@ async def test_a_workspace_brings_its_profile_and_packs(db_path: Path, tmp_path:
         assert (status["profile"], status["edition"]) == ("strahd", "2024")
         goblin = await call(client, "d5e/lookup", {"ref": "monsters/goblin"})
         assert (goblin["entry"]["pack"], goblin["entry"]["priority"]) == ("ashen-hills", 15)
+        # removing it would not last (packPaths installs it again at the next start): refused
+        refused = await error_of(client, "d5e/packs/remove", {"pack": "ashen-hills"})
+        assert str(refused.message).startswith(
+            f"{root / 'd5e.toml'}:3: pack ashen-hills is not removed: this packPaths entry"
+        )
+        goblin = await call(client, "d5e/lookup", {"ref": "monsters/goblin"})
+        assert goblin["entry"]["pack"] == "ashen-hills"
         # editing d5e.toml (as the editor reports it) applies the new settings
         (root / "d5e.toml").write_text(
             'profile = "strahd"\nedition = "2014"\ndisabled = ["ashen-hills"]\n'
@@ -259,6 +266,51 @@ async def test_a_workspace_brings_its_profile_and_packs(db_path: Path, tmp_path:
             return bool(found["entry"]["pack"] == "srd-2014")
 
         await until(srd)
+    finally:
+        await stop(client)
+
+
+async def test_a_broken_d5e_toml_starts_with_defaults_and_applies_once_fixed(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """A d5e.toml that is no TOML at start: initialize was refused (-32602), so the editor had
+    no language server until a restart. Now the daemon starts with the defaults for what the
+    file sets, the writer is shown the file, line and column and which settings are at their
+    defaults, and saving the fixed file applies it (as a live change always did)."""
+    root = tmp_path / "strahd"
+    shutil.copytree(EXAMPLE, root / "homebrew")
+    config = root / "d5e.toml"
+    config.write_text('edition = "2024"\npackPaths = ["homebrew"\n')
+    client = await start_client(db_path, root=root)
+    try:
+
+        async def shown() -> list[str]:
+            return [str(getattr(m, "message", m)) for m in client.messages]
+
+        said = await until(shown)
+        assert len(said) == 1 and said[0].startswith(f"d5e: settings not applied: {config}:3:1:")
+        assert "(none of it applied: defaults for edition, packPaths)" in said[0]
+        status = await call(client, "d5e/status", None)
+        assert status["edition"] == "2014"
+        assert said[0].removeprefix("d5e: ") in status["warnings"]
+        lookup = await call(client, "d5e/lookup", {"ref": "conditions/prone"})
+        assert lookup["entry"]["pack"] == "srd-2014"
+        fixed = 'edition = "2024"\npackPaths = ["homebrew"]\n[packs]\nashen-hills = 15\n'
+        config.write_text(fixed)  # fixed and saved
+        client.workspace_did_change_watched_files(
+            types.DidChangeWatchedFilesParams(
+                changes=[types.FileEvent(uri=config.as_uri(), type=types.FileChangeType.Changed)]
+            )
+        )
+
+        async def applied() -> bool:
+            goblin = await call(client, "d5e/lookup", {"ref": "monsters/goblin"})
+            return bool(goblin["entry"]["pack"] == "ashen-hills")
+
+        await until(applied)
+        status = await call(client, "d5e/status", None)
+        assert status["edition"] == "2024"
+        assert not [w for w in status["warnings"] if "settings not applied" in w]
     finally:
         await stop(client)
 

@@ -236,7 +236,7 @@ def test_a_workspace_names_its_profile_and_sets_its_packs(db_path: Path, tmp_pat
         ),
         (
             'edition = "2014"\n\n[packs]\nbrew = "high"\n',
-            "d5e.toml:4:1: packs.brew: Expected `int`",
+            "d5e.toml:4:1: packs.brew: a pack's priority is a whole number, higher wins",
         ),
         (
             'edition = "2014"\ncolour = 1\n',
@@ -248,7 +248,7 @@ def test_a_workspace_names_its_profile_and_sets_its_packs(db_path: Path, tmp_pat
             "d5e.toml:1:1: watch: a setting a campaign folder cannot make (set it in the editor,"
             " flags or environment); d5e.toml takes profile, edition,",
         ),
-        ("edition = \n", "d5e.toml: Invalid value (at line 1, column 11)"),
+        ("edition = \n", "d5e.toml:1:11: Invalid value"),
     ],
 )
 def test_a_broken_d5e_toml_is_an_error_naming_its_line(

@@ -84,5 +84,45 @@ response = client:request_sync("d5e/status", vim.empty_dict(), 30000, buf)
 if not response or response.err or response.result.edition ~= "2014" then
   fail("d5e/status after the broken d5e.toml: " .. vim.inspect(response))
 end
+
+-- Neovim started in the campaign while that d5e.toml is broken: initialize was refused (a Lua
+-- stack trace, and no language server until a restart). Now the daemon starts with the
+-- defaults for what the file sets, names file, line and column, and applies the file once it
+-- is fixed and saved.
+local first = client
+first:stop(true)
+if not vim.wait(10000, function()
+  return first:is_stopped()
+end, 20) then
+  fail("the first client did not stop")
+end
+messages = {}
+vim.fn.writefile({ "# More", "" }, folder .. "/more.md")
+vim.cmd.edit(vim.fn.fnameescape(folder .. "/more.md"))
+local more = vim.api.nvim_get_current_buf()
+vim.bo[more].filetype = "markdown"
+if not vim.wait(30000, function()
+  client = vim.lsp.get_clients({ bufnr = more, name = "d5e" })[1]
+  return client ~= nil and client.id ~= first.id and client.initialized
+end, 20) then
+  fail("no d5e client started beside the broken d5e.toml")
+end
+local said = broken .. ":3:1: Unclosed array (none of it applied: defaults for edition, party)"
+if not vim.wait(20000, function()
+  return vim.tbl_contains(messages, said)
+end, 20) then
+  fail("no warning at start for the broken d5e.toml")
+end
+response = client:request_sync("d5e/status", vim.empty_dict(), 30000, more)
+if not response or response.err or response.result.edition ~= "2014" then
+  fail("d5e/status at start beside the broken d5e.toml: " .. vim.inspect(response))
+end
+vim.fn.writefile({ 'edition = "2024"' }, folder .. "/d5e.toml")
+if not vim.wait(20000, function()
+  response = client:request_sync("d5e/status", vim.empty_dict(), 30000, more)
+  return response and response.result and response.result.edition == "2024"
+end, 100) then
+  fail("d5e.toml fixed, d5e/status: " .. vim.inspect(response))
+end
 print("nvim workspace ok")
 os.exit(0)
