@@ -748,6 +748,9 @@ class Priorities:
     collections: dict[str, dict[str, int]] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
     """Why each pack has its (whole-pack) priority: edition, default, rule, command, settings."""
+    off: dict[str, str] = field(default_factory=dict)
+    """Why each pack that is off is: edition (the other edition's SRD), command (`d5e packs
+    disable`), settings (`disabled` in d5e.toml or the editor's settings)."""
 
     def of(self, pack: str, collection: str) -> int:
         return self.collections.get(pack, {}).get(collection, self.packs[pack])
@@ -758,11 +761,13 @@ class Priorities:
         else:
             self.packs[pack] = priority
             self.reasons[pack] = reason
+            self.off.pop(pack, None)
 
-    def drop(self, pack: str) -> None:
+    def drop(self, pack: str, why: str) -> None:
         self.packs.pop(pack, None)
         self.collections.pop(pack, None)
         self.reasons.pop(pack, None)
+        self.off[pack] = why
 
     def lift(self, rule: PriorityRule, reason: str) -> None:
         """Make `rule.pack` win over `rule.over` (in its collections, or everywhere)."""
@@ -803,6 +808,8 @@ def profile_priorities(
     result = Priorities()
     for pack_id, prio in EDITION_PACKS[settings.edition].items():
         result.set(pack_id, "", prio, "edition")
+    for pack_id in EDITION_PACKS["2024"].keys() - result.packs.keys():
+        result.off[pack_id] = "edition"
     for pack_id, pack in installed.items():
         if pack_id in EDITION_PACKS["2024"] or pack_id in result.packs:
             continue
@@ -812,7 +819,7 @@ def profile_priorities(
         result.lift(rule, "rule")
     for choice in choices:
         if choice.enabled is False:
-            result.drop(choice.pack)
+            result.drop(choice.pack, "command")
             continue
         if choice.enabled and choice.pack not in result.packs:
             default = installed[choice.pack].default_priority if choice.pack in installed else 0
@@ -830,7 +837,7 @@ def profile_priorities(
     for rule in settings.rules:
         result.lift(rule, "settings")
     for pack_id in settings.disabled:
-        result.drop(pack_id)
+        result.drop(pack_id, "settings")
     return result
 
 

@@ -514,6 +514,8 @@ class PackInfo(Base):
     collection_priorities: dict[str, int] = {}
     reason: str | None = None
     """Why it has this priority: `edition`, `default`, `rule`, `command` or `settings`."""
+    off: str | None = None
+    """Why an installed pack is off, in words to show ("disabled in …/d5e.toml")."""
     installed_at: str | None = None
     overrides: dict[str, dict[str, int]] = {}
     """Entries of other enabled packs it hides in this profile: pack → collection → count."""

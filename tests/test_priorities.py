@@ -3,6 +3,7 @@ workspace settings (d5e.toml), ties reported once, completion returning winners 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 from pathlib import Path
@@ -311,3 +312,39 @@ async def test_winners_after_each_change_are_those_of_a_full_rebuild(
         assert _resolved(app) == _rebuilt(app)
         seen.add((winner(app, "monsters/goblin"), winner(app, "spells/fireball")))
     assert len(seen) >= 5  # the steps did change winners
+
+
+def test_the_packs_list_says_why_a_pack_is_off(db_path: Path, tmp_path: Path) -> None:
+    """Neovim's :D5ePacks and Emacs' d5e-packs said "off" without why: the daemon sent none.
+    Each off pack now says it: the other edition's SRD, d5e.toml's `disabled`, the editor's
+    `disabled`, `d5e packs disable`."""
+    (tmp_path / "d5e.toml").write_text('edition = "2024"\ndisabled = ["srd-2014"]\n')
+    app = make_app(db_path, **workspace.layer(tmp_path))
+    try:
+
+        def off() -> dict[str, str | None]:
+            return {i.pack.id: i.off for i in features.list_packs(app).packs if i.installed}
+
+        assert off() == {
+            "srd-2014": f"disabled in {tmp_path.resolve() / 'd5e.toml'}",
+            "srd-2024": None,
+        }
+    finally:
+        app.close()
+    app = make_app(db_path, edition="2014", disabled=["srd-2014"])
+    try:
+        assert off() == {
+            "srd-2014": "disabled in the editor's settings (disabled)",
+            "srd-2024": "the SRD of the other edition (this profile's edition is 2014)",
+        }
+    finally:
+        app.close()
+    app = make_app(db_path, edition="2024")
+    try:
+        asyncio.run(features.disable(app, PackIdParams(pack="srd-2024")))
+        assert off() == {
+            "srd-2014": None,
+            "srd-2024": "turned off in this profile (d5e packs disable; enable turns it on)",
+        }
+    finally:
+        app.close()

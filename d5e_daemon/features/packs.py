@@ -12,7 +12,7 @@ from pathlib import Path
 
 import apsw
 
-from .. import packformat, packs, packwriter, queries
+from .. import packformat, packs, packwriter, queries, workspace
 from ..app import App
 from ..errors import InvalidParams, PackError
 from ..library import origin_kind
@@ -51,7 +51,8 @@ def _infos(app: App) -> list[PackInfo]:
     conn = app.conn
     enabled = queries.profile_packs(conn, app.profile)
     by_collection = queries.profile_collections(conn, app.profile)
-    reasons = app.library.priorities(conn).reasons
+    priorities = app.library.priorities(conn)
+    reasons = priorities.reasons
     infos = [
         PackInfo(
             pack=row.pack,
@@ -64,6 +65,9 @@ def _infos(app: App) -> list[PackInfo]:
             priority=enabled.get(row.pack.id),
             collection_priorities=by_collection.get(row.pack.id, {}),
             reason=reasons.get(row.pack.id) if row.pack.id in enabled else None,
+            off=None
+            if row.pack.id in enabled
+            else _why_off(app, row.pack.id, priorities.off.get(row.pack.id)),
             installed_at=row.installed_at,
             overrides=_override_counts(pack_overrides(app, row.pack.id))
             if row.pack.id in enabled
@@ -78,6 +82,21 @@ def _infos(app: App) -> list[PackInfo]:
                 PackInfo(pack=source.pack, installed=False, kind="plugin", origin=source.origin)
             )
     return infos
+
+
+def _why_off(app: App, pack_id: str, why: str | None) -> str | None:
+    """Why a pack is off, as the editors' pack lists and `d5e packs list` show it."""
+    if why == "edition":
+        return f"the SRD of the other edition (this profile's edition is {app.settings.edition})"
+    if why == "command":
+        return "turned off in this profile (d5e packs disable; enable turns it on)"
+    if why == "settings":
+        root = app.settings.workspace
+        config, _ = workspace.applicable(Path(root)) if root else ({}, None)
+        if pack_id in config.get("disabled", []):
+            return f"disabled in {Path(root or '') / workspace.CONFIG}"
+        return "disabled in the editor's settings (disabled)"
+    return None
 
 
 def pack_overrides(

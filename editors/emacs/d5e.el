@@ -187,7 +187,10 @@ opened read-only; it is fetched anew each time (packs may have changed)."
                   (let ((license (plist-get pack :license)))
                     (if (and license (not (string-empty-p license))) license "-"))
                   (concat (plist-get pack :title)
-                          (if over (format " (overrides %s)" (string-join over ", ")) ""))))))
+                          (if over (format " (overrides %s)" (string-join over ", ")) "")
+                          (if (and installed (not enabled) (plist-get info :off))
+                              (format " (off: %s)" (plist-get info :off))
+                            ""))))))
 
 (defun d5e--packs-show (result)
   "Show RESULT, a `d5e/packs/list' result, in the *d5e packs* buffer."

@@ -137,11 +137,18 @@ not sent yet (textDocument/didChange), as it does before every deferred request.
   (with-current-buffer "*d5e packs*"
     (let ((entry (assoc id tabulated-list-entries)))
       (and entry (let ((v (cadr entry))) (list (aref v 0) (aref v 2) (aref v 3) (aref v 4)))))))
+(defun d5e-test-pack-title (id)
+  "The title column of pack ID in the *d5e packs* buffer (and why it is off)."
+  (with-current-buffer "*d5e packs*"
+    (aref (cadr (assoc id tabulated-list-entries)) 5)))
 (d5e-packs)
 (d5e-test-wait "the packs listed" (lambda () (d5e-test-pack-row "srd-2014")))
 (d5e-test-equal (car (d5e-test-pack-row "srd-2014")) "x" "srd-2014 is on")
 (d5e-test-equal (nth 3 (d5e-test-pack-row "srd-2014")) "CC-BY-4.0" "srd-2014's licence")
 (d5e-test-equal (seq-take (d5e-test-pack-row "srd-2024") 2) '(" " "off") "srd-2024 is off")
+(unless (string-suffix-p "(off: the SRD of the other edition (this profile's edition is 2014))"
+                        (d5e-test-pack-title "srd-2024"))
+  (d5e-test-fail "why srd-2024 is off: %S" (d5e-test-pack-title "srd-2024")))
 (with-current-buffer "*d5e packs*"
   (goto-char (point-min))
   (while (and (not (equal (tabulated-list-get-id) "srd-2024")) (not (eobp)))
@@ -157,6 +164,9 @@ not sent yet (textDocument/didChange), as it does before every deferred request.
 (d5e-test-request :d5e/packs/disable '(:pack "srd-2024"))
 (d5e-test-wait "the list to follow d5e/packsChanged"
                (lambda () (equal (car (d5e-test-pack-row "srd-2024")) " ")))
+(unless (string-match-p "(off: turned off in this profile (d5e packs disable"
+                       (d5e-test-pack-title "srd-2024"))
+  (d5e-test-fail "why srd-2024 is off now: %S" (d5e-test-pack-title "srd-2024")))
 
 (message "emacs ok; d5e-search %s" d5e-test-search-outcome)
 (let ((inhibit-message t)) (eglot-shutdown d5e-test-server))

@@ -189,6 +189,10 @@ wait_for(":D5ePacks", function()
 end)
 local line, row = pack_line("srd-2024")
 check(vim.startswith(line, "[ ] srd-2024") and line:find("off", 1, true) ~= nil, "srd-2024 is off: " .. line)
+check(
+  line:find("(off: the SRD of the other edition (this profile's edition is 2014))", 1, true) ~= nil,
+  "why srd-2024 is off: " .. line
+)
 check(pack_line("srd-2014"):find("CC-BY-4.0", 1, true) ~= nil, "the licence is listed")
 vim.api.nvim_win_set_cursor(0, { row, 0 })
 vim.api.nvim_feedkeys(vim.keycode("<CR>"), "mx", false)
@@ -200,6 +204,8 @@ request("d5e/packs/disable", { pack = "srd-2024" })
 wait_for("the list to follow d5e/packsChanged", function()
   return vim.startswith(pack_line("srd-2024"), "[ ] srd-2024")
 end)
+line = pack_line("srd-2024")
+check(line:find("(off: turned off in this profile (d5e packs disable", 1, true) ~= nil, "why: " .. line)
 
 print("nvim ok; D5eSearch inserted {@spell fireball}")
 os.exit(0)

@@ -219,6 +219,9 @@ function M.pack_lines(result)
     if #over > 0 then
       line = line .. "  (overrides " .. table.concat(over, ", ") .. ")"
     end
+    if info.installed and not info.enabled and info.off then
+      line = line .. "  (off: " .. info.off .. ")"
+    end
     table.insert(lines, line)
     table.insert(ids, info.pack.id)
   end
