@@ -156,6 +156,15 @@ _WORD = re.compile(r"[A-Za-z]+")
 # -- params -----------------------------------------------------------------------------------
 
 
+def _bounded(number: float) -> float:
+    """A number as SQLite compares it: beyond a double's range (`cr=99999999999999999999999`
+    is past SQLite's 64-bit integers, `10**400` past a double) it is the largest double."""
+    try:
+        return float(number)
+    except OverflowError:
+        return 1e308 if number > 0 else -1e308
+
+
 def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
     """One filter's value as `{"name", "min", "max"}` conditions (several: any of them)."""
     declared = filters.BY_NAME.get(name)
@@ -174,8 +183,8 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
         if declared.kind == "number" and isinstance(v, str) and filters.number(v):
             v = filters.number(v)[0]  # `"cr": "1/4"`, as stat blocks write it
         if declared.kind == "number" and isinstance(v, Range):
-            low = v.min if v.min is not None else -1e308
-            high = v.max if v.max is not None else 1e308
+            low = _bounded(v.min) if v.min is not None else -1e308
+            high = _bounded(v.max) if v.max is not None else 1e308
             if low > high:
                 raise InvalidParams(
                     f"filter {name!r}: min {v.min:g} is above max {v.max:g}: nothing is in it",
@@ -183,7 +192,7 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
                 )
             conditions.append({"name": name, "min": low, "max": high})
         elif declared.kind == "number" and isinstance(v, int | float) and not isinstance(v, bool):
-            conditions.append({"name": name, "min": v, "max": v})
+            conditions.append({"name": name, "min": _bounded(v), "max": _bounded(v)})
         elif declared.kind == "text" and isinstance(v, str):
             try:
                 found = declared.conditions(v)
