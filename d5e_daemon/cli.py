@@ -835,7 +835,7 @@ def _packs_list(args: argparse.Namespace, settings: Settings) -> int:
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("pack", no_wrap=True)
     table.add_column("version", no_wrap=True)
-    table.add_column("state")
+    table.add_column("state", overflow="fold")
     table.add_column("entries", justify="right")
     table.add_column("from", overflow="fold")
     for info in result.packs:
@@ -846,7 +846,7 @@ def _packs_list(args: argparse.Namespace, settings: Settings) -> int:
             extra = ", ".join(f"{c} {p}" for c, p in sorted(info.collection_priorities.items()))
             state += f"; {extra}" if extra else ""
         else:
-            state = "off"
+            state = f"off: {info.off}" if info.off else "off"
         table.add_row(info.pack.id, info.pack.version, state, str(info.entries), info.origin)
     console = _console()
     console.print(f"profile [bold]{result.profile}[/bold]")

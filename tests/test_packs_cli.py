@@ -260,3 +260,44 @@ def test_remove_refuses_a_pack_the_campaign_brings_back(
     assert (code, out) == (0, "ashen-hills: removed (6 entries)\n")
     code, out, _ = run(capsys, "packs", "list", "--db", str(db_path))
     assert code == 0 and "ashen-hills" not in out
+
+
+def test_list_says_why_each_off_pack_is_off(
+    capsys: pytest.CaptureFixture[str],
+    db_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`d5e packs list` said only "off"; now the daemon's reason is beside it (as in the
+    editors' pack lists), in the table and in --json: the campaign's d5e.toml, the edition,
+    `d5e packs disable`."""
+    root = tmp_path / "strahd"
+    shutil.copytree(EXAMPLE, root / "homebrew")
+    config = root / "d5e.toml"
+    config.write_text('edition = "2014"\npackPaths = ["homebrew"]\ndisabled = ["ashen-hills"]\n')
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("COLUMNS", "1000")  # one line a pack, however long its paths
+    db = ("--db", str(db_path))
+
+    def rows() -> dict[str, str]:
+        code, out, _ = run(capsys, "packs", "list", *db)
+        assert code == 0
+        lines = [" ".join(line.split()) for line in out.splitlines()]
+        return {line.split()[0]: line for line in lines if line}
+
+    listed = rows()
+    assert listed["ashen-hills"] == (
+        f"ashen-hills 1.0.0 off: disabled in {config} 6 {root / 'homebrew'}"
+    )
+    edition = "off: the SRD of the other edition (this profile's edition is 2014)"
+    assert edition in listed["srd-2024"]
+    assert listed["srd-2014"].startswith("srd-2014 5.10.0 on, 10 (edition)")
+    _, out, _ = run(capsys, "packs", "list", "--json", *db)
+    off = {p["pack"]["id"]: p["off"] for p in json.loads(out)["packs"]}
+    assert off["ashen-hills"] == f"disabled in {config}"
+    assert off["srd-2014"] is None
+
+    config.write_text('edition = "2014"\npackPaths = ["homebrew"]\n')
+    assert run(capsys, "packs", "disable", "ashen-hills", *db)[:2] == (0, "ashen-hills: off\n")
+    command = "off: turned off in this profile (d5e packs disable; enable turns it on)"
+    assert command in rows()["ashen-hills"]

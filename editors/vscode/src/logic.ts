@@ -120,6 +120,8 @@ export interface PackInfo {
   priority?: number | null;
   collectionPriorities?: Record<string, number>;
   reason?: string | null;
+  /** Why an installed pack is off, in the daemon's words ("disabled in …/d5e.toml"). */
+  off?: string | null;
   /** Entries of other enabled packs it hides: pack → collection → count. */
   overrides?: Record<string, Record<string, number>>;
   problems?: unknown;
@@ -146,7 +148,8 @@ export function packDescription(info: PackInfo): string {
   }
   const entries = `${info.entries ?? 0} ${info.entries === 1 ? "entry" : "entries"}`;
   const state = info.enabled ? `priority ${info.priority ?? 0}` : "off";
-  return `${info.pack.id} · ${state} · ${entries}`;
+  const why = !info.enabled && info.off ? ` · ${info.off}` : "";
+  return `${info.pack.id} · ${state} · ${entries}${why}`;
 }
 
 /** The lines under a pack: per collection its entries and its own priority. */
@@ -218,6 +221,9 @@ export function packTooltip(info: PackInfo): string {
   lines.push(`From: ${info.origin || info.kind} (${info.kind})`);
   if (info.installed && info.enabled && info.reason) {
     lines.push(`Priority ${info.priority ?? 0}: ${REASONS[info.reason] ?? info.reason}`);
+  }
+  if (info.installed && !info.enabled && info.off) {
+    lines.push(`Off: ${info.off}`);
   }
   return lines.join("\n\n");
 }

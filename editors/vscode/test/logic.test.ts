@@ -73,6 +73,9 @@ test("a pack reads as its id, its state and its size; collections with their own
   assert.equal(packDescription(brew), "ashen-hills · priority 50 · 6 entries");
   assert.equal(packDescription({ ...brew, enabled: false }), "ashen-hills · off · 6 entries");
   assert.equal(packDescription({ ...brew, installed: false }), "ashen-hills · not installed");
+  const off = { ...brew, enabled: false, priority: null, reason: null, off: "disabled in /campaign/d5e.toml" };
+  assert.equal(packDescription(off), "ashen-hills · off · 6 entries · disabled in /campaign/d5e.toml");
+  assert.ok(packTooltip(off).includes("Off: disabled in /campaign/d5e.toml"), packTooltip(off));
   assert.deepEqual(collectionLines(brew), [
     { collection: "monsters", label: "monsters", description: "2 entries" },
     { collection: "spells", label: "spells", description: "1 entry · priority 5" },
