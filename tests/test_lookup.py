@@ -141,6 +141,17 @@ def test_a_name_typed_with_its_article_is_found_and_suggested_without_it(app: Ap
     )
 
 
+def test_a_name_typed_inverted_is_found_in_its_natural_order(app: App) -> None:
+    """As Open5e and books' indexes write names ("Rat, Giant"), for the SRD's "Giant Rat"."""
+    assert lookup(app, LookupParams(name="rat, giant")).entry.ref == "monsters/giant-rat"
+    assert lookup(app, LookupParams(name="Dragon, Adult Red")).entry.name == "Adult Red Dragon"
+    # a name written so is its own first: the SRD's "Crossbow, hand" is not "hand Crossbow"
+    assert lookup(app, LookupParams(name="crossbow, hand")).entry.name == "Crossbow, hand"
+    with pytest.raises(NotFound) as caught:  # nothing named either way: the message as before
+        lookup(app, LookupParams(name="rat, enormous"))
+    assert str(caught.value).startswith("no entry named 'rat, enormous'")
+
+
 def test_a_collection_no_pack_has_is_named_with_the_nearest(app: App) -> None:
     with pytest.raises(NotFound) as caught:
         lookup(app, LookupParams(name="fireball", collection="spell"))

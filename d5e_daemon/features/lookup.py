@@ -94,6 +94,9 @@ def _find_by_name(
     found = names.find(app.conn, name, collections, profile_id=app.profile, pack=pack)
     if found is None and bare != name:  # "the owlbear", "a goblin"
         found = names.find(app.conn, bare, collections, profile_id=app.profile, pack=pack)
+    for natural in names.inverted_forms(bare, "")[:1] if found is None else []:
+        # "rat, giant": a name typed inverted, as Open5e and books' indexes write them
+        found = names.find(app.conn, natural, collections, profile_id=app.profile, pack=pack)
     if found is None:
         where = f" in {params.collection}" if params.collection else ""
         raise _not_found(app, f"named {name!r}{where}", bare, collections, pack)
