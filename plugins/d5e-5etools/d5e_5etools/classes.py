@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .entries import ABILITY_NAMES, cell
+from .entries import ABILITY_NAMES, cell, count_word
 
-_COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 _ARMOR = {"light": "light armor", "medium": "medium armor", "heavy": "heavy armor"}
 _WEAPONS = {"simple": "simple weapons", "martial": "martial weapons"}
 # what the class's page does not show: data for 5etools' character builder, shown by the table
@@ -22,10 +21,6 @@ BUILDER_DATA = frozenset(
         "optionalfeatureProgression",
     }
 )  # fmt: skip
-
-
-def _count(n: Any) -> str:
-    return _COUNTS[n] if isinstance(n, int) and 0 <= n < len(_COUNTS) else str(n)
 
 
 def _title(word: str) -> str:
@@ -49,10 +44,10 @@ def _skills(value: Any) -> str:
             out.append(_text(block))
         elif isinstance(block.get("choose"), dict):
             names = [_title(str(s)) for s in block["choose"].get("from") or []]
-            count = _count(block["choose"].get("count", 1))
+            count = count_word(block["choose"].get("count", 1))
             out.append(f"Choose {count} from {_conjunct(names)}" if names else "")
         elif isinstance(block.get("any"), int):
-            out.append(f"Choose any {_count(block['any'])}")
+            out.append(f"Choose any {count_word(block['any'])}")
         else:
             out.append(", ".join(_title(k) for k, v in block.items() if v is True))
     return "; or ".join(o for o in out if o)

@@ -15,6 +15,14 @@ from typing import Any
 
 from .copy import split_by_tags
 
+_COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def count_word(n: Any) -> str:
+    """A count as 5etools' pages say it: `2` → "two" up to ten, else the number as written."""
+    return _COUNTS[n] if isinstance(n, int) and 0 <= n < len(_COUNTS) else str(n)
+
+
 ABILITY_NAMES = {
     "str": "Strength",
     "dex": "Dexterity",

@@ -19,7 +19,7 @@ from . import classes
 from .convert import EDITIONS, RAW, SCHOOLS, SIZES, code_name, is_vtt, plain_tags
 from .convert import _speed as speed_parts
 from .convert import alignment as alignment_text
-from .entries import ABILITY_NAMES, blocks
+from .entries import ABILITY_NAMES, blocks, count_word
 
 # Collections whose cards and search text d5e draws itself.
 CORE_CARDS = frozenset({"spells", "monsters", "magic-items", "equipment"})
@@ -152,14 +152,9 @@ def prerequisite(value: Any) -> str:
     return "; or ".join(o for o in options if o)
 
 
-_COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 _SPELL_KINDS = (("innate", "Innate"), ("known", "Known"), ("prepared", "Always prepared"),
                 ("expanded", "Added to your spell list"))  # fmt: skip
 _USES = {"will": "at will", "ritual": "as a ritual", "_": ""}
-
-
-def _count(n: Any) -> str:
-    return _COUNTS[n] if isinstance(n, int) and 0 <= n < len(_COUNTS) else str(n)
 
 
 def _school(code: str, codes: Any) -> str:
@@ -204,7 +199,7 @@ def spell_filter(expression: str, count: Any = 1, codes: Any = None, every: bool
     what = " ".join(w for w in [*words, noun] if w)
     if every:
         return f"every {what}"
-    return f"{_count(count)} {what} of your choice"
+    return f"{count_word(count)} {what} of your choice"
 
 
 def _spell_ref(value: Any, codes: Any) -> str:
@@ -222,7 +217,7 @@ def _spell_ref(value: Any, codes: Any) -> str:
     if isinstance(choose, dict):
         count = choose.get("count", count)
         options = [_spell_ref(v, codes) for v in choose.get("from") or []]
-        return f"{_count(count)} of your choice: {_either(options)}" if options else ""
+        return f"{count_word(count)} of your choice: {_either(options)}" if options else ""
     if isinstance(value.get("all"), str):
         return spell_filter(value["all"], codes=codes, every=True)
     return describe(value)
@@ -312,10 +307,12 @@ def ability_scores(value: Any) -> str:
             count = len(weights) if weights else choice.get("count", 1)
             amount = " and ".join(weights) or _signed(choice.get("amount", 1))
             if len(set(names)) == len(ABILITY_NAMES):
-                target = f"{_count(count)} {'ability' if count == 1 else 'abilities'}"
+                target = f"{count_word(count)} {'ability' if count == 1 else 'abilities'}"
                 parts.append(f"{amount} to {target} of your choice")
             else:
-                target = _either(names) if count == 1 else f"{_count(count)} of {_either(names)}"
+                target = (
+                    _either(names) if count == 1 else f"{count_word(count)} of {_either(names)}"
+                )
                 parts.append(f"{amount} to {target}")
         if parts:
             options.append(", ".join(parts))
@@ -355,11 +352,11 @@ def proficiencies(value: Any, kind: str = "") -> str:
             if key == "choose" and isinstance(said, dict):
                 names = [_proficiency_name(str(f)) for f in _listed(said.get("from"))]
                 count = said.get("count", 1)
-                parts.append(f"{_count(count)} of {_either(names)} (your choice)")
+                parts.append(f"{count_word(count)} of {_either(names)} (your choice)")
             elif key.split("|")[0] in _ANY and isinstance(said, int) and not isinstance(said, bool):
                 plural = "s" if said != 1 else ""
                 what = _either([f"{w}{plural}" for w in ([_ANY[key]] if _ANY[key] else kinds)])
-                parts.append(f"{_count(said)} {what} of your choice".replace("  ", " "))
+                parts.append(f"{count_word(said)} {what} of your choice".replace("  ", " "))
             elif said is True:
                 parts.append(_proficiency_name(key))
             elif said not in (False, None):
@@ -386,7 +383,7 @@ def feat_choices(value: list[Any], codes: Any = None) -> str:
                 ]
                 kind = f"{_either(cats)} " if cats else ""
                 feats = "feat" if count == 1 else "feats"
-                parts.append(f"{_count(count)} {kind}{feats} of your choice")
+                parts.append(f"{count_word(count)} {kind}{feats} of your choice")
             elif said:
                 parts.append(f"{{@feat {key}}}")
         options.append(", ".join(parts))
@@ -490,7 +487,7 @@ def _card_face(entry: Entry, raw: dict[str, Any]) -> list[str]:
     suit, value = raw.get("suit"), raw.get("valueName") or raw.get("value")
     if entry.collection != "cards" or not isinstance(suit, str) or not value:
         return []
-    word = describe(value) if isinstance(value, str) else _count(value)
+    word = describe(value) if isinstance(value, str) else count_word(value)
     face = f"{_capitalized(word)} of {_capitalized(suit)}"
     return [] if face.lower() == entry.name.lower() else [f"*{face}*"]
 
