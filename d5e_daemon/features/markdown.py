@@ -939,6 +939,18 @@ def _tag_name_items(
     return types.CompletionList(is_incomplete=False, items=items)
 
 
+_PART_REST = re.compile(r"[^{}|\r\n]*")
+
+
+def _part_after(after: str) -> tuple[str, bool]:
+    """The rest of the tag part the cursor is in (`ball` of `{@spell fire|ball|phb}`) and
+    whether the tag goes on after it (a `|` or `}` follows): a completion replaces the rest
+    and closes the tag only when it does not."""
+    m = _PART_REST.match(after)
+    rest = m[0] if m else ""
+    return rest, after[len(rest) : len(rest) + 1] in ("|", "}")
+
+
 def _entry_name_items(
     app: App,
     doc: TextDocument,
@@ -953,9 +965,7 @@ def _entry_name_items(
     typed = m[2].strip()
     if collections is None or not typed:
         return types.CompletionList(is_incomplete=collections is not None, items=[])
-    rest_m = re.match(r"[^{}|\r\n]*", after)
-    rest = rest_m[0] if rest_m else ""
-    closed = after[len(rest) : len(rest) + 1] in ("|", "}")
+    rest, closed = _part_after(after)
     start = m.start(2) + len(m[2]) - len(m[2].lstrip())
     edit_range = _range(doc, lines, line_no, start, m.end() + len(rest))
     suffix = "" if closed else "}"
@@ -996,9 +1006,7 @@ def _pack_part_items(
     packs = sorted(
         {row.pack for row in found.rows}, key=lambda p: (p not in enabled, -enabled.get(p, 0), p)
     )
-    rest_m = re.match(r"[^{}|\r\n]*", after)
-    rest = rest_m[0] if rest_m else ""
-    closed = after[len(rest) : len(rest) + 1] in ("|", "}")
+    rest, closed = _part_after(after)
     edit_range = _range(doc, lines, line_no, m.start(3), m.end() + len(rest))
     items: list[types.CompletionItem] = []
     for pack_id in packs:
