@@ -171,8 +171,11 @@ class DiagnosticsPass:
         doc: TextDocument,
         earlier: DiagnosticsPass | None = None,
         focus: int | None = None,
+        cap: int | None = None,
     ) -> None:
         self.resolver, self.doc, self.focus = resolver, doc, focus
+        self.cap = MAX_DIAGNOSTICS if cap is None else cap
+        """How many problems are shown (`d5e check` shows them all)."""
         self.lines = doc.lines
         self.generation: int | None = getattr(doc, "generation", None)
         """The document's count of changes the pass is of (`LineDocument.generation`)."""
@@ -256,7 +259,7 @@ class DiagnosticsPass:
                     continue
                 self.line = n
                 self.looked_at += 1
-                room = max(MAX_DIAGNOSTICS - before, 0)
+                room = max(self.cap - before, 0)
                 found = self.resolver.line_problems(text)
                 if found is None or len(found.found) < min(room, found.count):
                     found = yield from self._work(text, room)
@@ -271,7 +274,7 @@ class DiagnosticsPass:
         # looked for: the count of more problems may hold a few)
         holding = itertools.compress(itertools.count(), counts)
         for n in holding if self.focus is None else _nearest(list(holding), self.focus):
-            room = MAX_DIAGNOSTICS - len(shown)
+            room = self.cap - len(shown)
             if room <= 0:
                 break
             found = problems[n]
@@ -312,7 +315,7 @@ class DiagnosticsPass:
         if not self.more:
             return found
         last = types.Position(max(len(self.lines) - 1, 0), 0)
-        which = f"the first {MAX_DIAGNOSTICS} are"
+        which = f"the first {self.cap} are"
         if self.focus is not None and self.shown:
             which = (
                 f"those shown are the {len(self.shown)} nearest your last edit, lines "
@@ -399,9 +402,10 @@ def diagnostics(
     doc: TextDocument,
     earlier: DiagnosticsPass | None = None,
     focus: int | None = None,
+    cap: int | None = None,
 ) -> list[types.Diagnostic]:
     """All of them at once (capped as a pass caps them)."""
-    work = DiagnosticsPass(resolver, doc, earlier, focus)
+    work = DiagnosticsPass(resolver, doc, earlier, focus, cap)
     while not work.run(1.0):
         pass
     return work.diagnostics()
