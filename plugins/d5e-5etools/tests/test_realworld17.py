@@ -1,0 +1,53 @@
+"""Shapes found in real homebrew files nobody here wrote (seventeenth session: TheGiddyLimit/
+homebrew's Raiders of the Serpent Sea, Book of Challenges, Kingdoms & Warfare, Stibbles Codex of
+Companions…), each in a small file of our own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fivetools_files import card, install, write
+
+from d5e_daemon.app import App
+
+S = "Realworld"
+
+
+def test_a_subclass_table_of_its_own_spells_and_slots(app: App, tmp_path: Path) -> None:
+    """Raiders of the Serpent Sea's True Believer (a rogue that casts, as the Arcane Trickster)
+    writes its cantrips, spells known and slots in `subclassTableGroups`: the card listed them
+    as one line of numbers (`Subclass table groups: Subclasses True Believer, Col labels
+    Cantrips Known, …, Rows 0, 0, 0, 0, 3, 3, …`) beside `Cantrip progression: 0, 0, 3, …`;
+    5etools adds those columns to the class's table: a table by level."""
+    spells = [0, 0, 2, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4]
+    doc = {
+        "subclass": [
+            {"name": "Believer", "shortName": "Believer", "source": S, "className": "Rogue",
+             "classSource": "PHB", "spellcastingAbility": "int", "casterProgression": "1/3",
+             "cantripProgression": [0, 0] + [3] * 18,
+             "subclassTableGroups": [
+                 {"subclasses": [{"name": "Believer", "source": S}],
+                  "colLabels": ["{@filter Cantrips Known|spells|level=0|subclass=Rogue: Believer}"],
+                  "rows": [[0], [0]] + [[3]] * 18},
+                 {"title": "Spell Slots per Spell Level",
+                  "subclasses": [{"name": "Believer", "source": S}],
+                  "colLabels": ["{@filter 1st|spells|level=1|subclass=Rogue: Believer}",
+                                "{@filter 2nd|spells|level=2|subclass=Rogue: Believer}"],
+                  "rowsSpellProgression": [[n, 2 if i >= 6 else 0] for i, n in enumerate(spells)]},
+             ],
+             "subclassFeatures": ["Believer|Rogue||Believer|Realworld|3"]},
+        ],
+        "subclassFeature": [
+            {"name": "Believer", "source": S, "className": "Rogue", "classSource": "PHB",
+             "subclassShortName": "Believer", "subclassSource": S, "level": 3,
+             "entries": ["You believe, truly."]},
+        ],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:subclasses/rogue-believer")
+    assert "*Spell Slots per Spell Level*: 1st, 2nd" in text
+    assert "| Level | Cantrips Known | 1st | 2nd |" in text
+    assert "| 1 | 0 | — | — |" in text and "| 7 | 3 | 4 | 2 |" in text
+    assert text.index("| 20 | 3 | 4 | 2 |") < text.index("You believe, truly.")
+    assert "Subclass table groups" not in text and "Cantrip progression" not in text
+    assert "Spellcasting ability:** Intelligence" in text
