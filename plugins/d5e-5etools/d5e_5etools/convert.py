@@ -403,6 +403,16 @@ def cr_value(value: Any) -> tuple[float | None, str]:
         return None, str(cr)
 
 
+def _trait_order(trait: Any) -> tuple[int, float]:
+    """Traits with a `sort` (Stibbles Codex's Rarity, Environment, Diet…) first, by it, as
+    5etools' `SortUtil.monTraitSort` orders them; the others after, as written (5etools sorts
+    those by name too; d5e keeps the author's order, which `_mod`s such as `insertArr` set)."""
+    sort = trait.get("sort") if isinstance(trait, dict) else None
+    if isinstance(sort, int | float) and not isinstance(sort, bool):
+        return (0, sort)
+    return (1, 0)
+
+
 def _abilities(items: Any) -> list[dict[str, Any]]:
     """Traits and actions: `{name, entries}` → `{name, desc}` (the text keeps its tags)."""
     out = []
@@ -536,12 +546,22 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
     elif shown:
         data["challenge_rating_text"] = shown
     by_place: dict[str, list[dict[str, Any]]] = {}
+    spell_traits = []
     for block in raw.get("spellcasting") or []:
         if isinstance(block, dict):
             place = str(block.get("displayAs", "trait"))
-            by_place.setdefault(place, []).append(_spellcasting(block))
-    if "trait" in raw or "trait" in by_place:
-        data["special_abilities"] = _abilities(raw.get("trait")) + by_place.pop("trait", [])
+            if place == "trait":
+                spell_traits.append(block)
+            else:
+                by_place.setdefault(place, []).append(_spellcasting(block))
+    if "trait" in raw or spell_traits:
+        traits = raw.get("trait") if isinstance(raw.get("trait"), list) else []
+        ordered = sorted([*traits, *spell_traits], key=_trait_order)
+        data["special_abilities"] = [
+            a
+            for t in ordered
+            for a in ([_spellcasting(t)] if any(t is b for b in spell_traits) else _abilities([t]))
+        ]
     for key, field in (
         ("action", "actions"), ("bonus", "bonus_actions"), ("reaction", "reactions"),
         ("legendary", "legendary_actions"), ("mythic", "mythic_actions"),

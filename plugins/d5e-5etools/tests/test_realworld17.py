@@ -51,3 +51,28 @@ def test_a_subclass_table_of_its_own_spells_and_slots(app: App, tmp_path: Path) 
     assert text.index("| 20 | 3 | 4 | 2 |") < text.index("You believe, truly.")
     assert "Subclass table groups" not in text and "Cantrip progression" not in text
     assert "Spellcasting ability:** Intelligence" in text
+
+
+def test_a_creatures_traits_in_their_sort_order(app: App, tmp_path: Path) -> None:
+    """Stibbles Codex of Companions numbers its companions' facts (`"sort": 1` Rarity, 2
+    Environment…) and writes them among other traits out of that order: the card showed them
+    as written (Rarity, Taming Difficulty, Regeneration, Environment); 5etools orders traits
+    with a `sort` first, by it (`SortUtil.monTraitSort`)."""
+    doc = {
+        "monster": [
+            {"name": "Axolotl", "source": S, "size": ["T"], "type": "beast", "alignment": ["U"],
+             "ac": [11], "hp": {"average": 11, "formula": "2d4 + 6"}, "speed": {"walk": 5},
+             "str": 4, "dex": 13, "con": 16, "int": 3, "wis": 12, "cha": 8, "cr": "0",
+             "trait": [{"name": "Rarity", "sort": 1, "entries": ["Rare"]},
+                       {"name": "Taming Difficulty", "sort": 4, "entries": ["Easy"]},
+                       {"name": "Regeneration", "entries": ["The axolotl regains hit points."]},
+                       {"name": "Environment", "sort": 2, "entries": ["Coastal, Lake"]}],
+             "spellcasting": [{"name": "Innate Spellcasting", "headerEntries": ["It casts:"],
+                               "will": ["{@spell light}"], "ability": "wis", "sort": 3}]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:monsters/axolotl")
+    order = ["Rarity.", "Environment.", "Innate Spellcasting.", "Taming Difficulty.", "Regen"]
+    places = [text.index(f"***{name}") for name in order]
+    assert places == sorted(places), text
