@@ -533,6 +533,9 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             continue
         if key in ("type", "group") and collection in ("adventures", "books"):
             continue  # a section's `"type": "section"`; 5etools' shelf for the book's list
+        if key in ("cover", "coverUrl") and _cover_url(value):
+            facts.append(("Cover", f"![Cover]({_cover_url(value)})"))  # the picture
+            continue
         if key == "customProperties" and isinstance(value, dict):
             # a deity's own labels, each a line as 5etools shows them (blank ones left out)
             facts += [(str(k), describe(v).strip()) for k, v in value.items()]
@@ -584,6 +587,14 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
     if raw.get("additionalSpells"):  # long: after the others
         facts.append(("Additional spells", additional_spells(raw["additionalSpells"], codes)))
     return [f"**{k}:** {v}" for k, v in facts if v]
+
+
+def _cover_url(value: Any) -> str:
+    """An adventure's or book's `cover` (`{"type": "external", "url": …}`) or older `coverUrl`
+    when it is an address: the picture 5etools' `getCoverUrl` shows."""
+    if isinstance(value, dict) and value.get("type") == "external":
+        value = value.get("url")
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else ""
 
 
 def _card_link(card: Any) -> Any:

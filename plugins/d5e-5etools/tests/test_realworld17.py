@@ -76,3 +76,26 @@ def test_a_creatures_traits_in_their_sort_order(app: App, tmp_path: Path) -> Non
     order = ["Rarity.", "Environment.", "Innate Spellcasting.", "Taming Difficulty.", "Regen"]
     places = [text.index(f"***{name}") for name in order]
     assert places == sorted(places), text
+
+
+def test_a_books_cover_is_its_picture(app: App, tmp_path: Path) -> None:
+    """Book of Challenges' `"cover": {"type": "external", "url": …}`: the book's card read
+    `Cover: Type external, Url https://…`; 5etools shows the picture (`getCoverUrl`), as does
+    an older `coverUrl` that is an address."""
+    doc = {
+        "book": [{"name": "Challenges", "id": "BOC", "source": S,
+                  "cover": {"type": "external", "url": "https://example.com/cover.webp"},
+                  "contents": [{"name": "One"}]}],
+        "bookData": [{"id": "BOC", "source": S,
+                      "data": [{"type": "section", "name": "One", "entries": ["Text."]}]}],
+        "adventure": [{"name": "Delve", "id": "DLV", "source": S,
+                       "coverUrl": "https://example.com/delve.png", "contents": [{"name": "Go"}]}],
+        "adventureData": [{"id": "DLV", "source": S,
+                           "data": [{"type": "section", "name": "Go", "entries": ["Went."]}]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    book = card(app, "realworld:books/challenges")
+    assert "**Cover:** ![Cover](https://example.com/cover.webp)" in book
+    assert "Type external" not in book and "Url " not in book
+    delve = card(app, "realworld:adventures/delve")
+    assert "**Cover:** ![Cover](https://example.com/delve.png)" in delve
