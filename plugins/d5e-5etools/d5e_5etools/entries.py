@@ -238,6 +238,22 @@ def _list(entry: dict[str, Any], depth: int) -> list[str]:
     return ([f"**{name}**"] if name and lines else []) + (["\n".join(lines)] if lines else [])
 
 
+def _homebrew(entry: dict[str, Any], depth: int) -> list[str]:
+    """A `homebrew` entry, as 5etools' `_renderHomebrew` shows it: its new text; what it
+    replaced (`oldEntries`, a box: *Replaced content*, or *Moved content*, *Removed content*);
+    with no new text, that it was moved (`movedTo`) or deleted."""
+    out = _run_in(_name(entry), blocks(entry.get("entries") or [], depth + 1))
+    moved = entry.get("movedTo")
+    if not entry.get("entries"):
+        out.append(f"*This content has been moved to {moved}.*" if moved else "")
+        out[-1] = out[-1] or "*This content has been deleted.*"
+    old = blocks(entry.get("oldEntries") or [], depth + 1)
+    if old:
+        what = "Moved" if moved else "Replaced" if entry.get("entries") else "Removed"
+        out.append(_quote([f"**{what} content**", *old]))
+    return out
+
+
 def _image(entry: dict[str, Any]) -> list[str]:
     href: dict[str, Any] = entry["href"] if isinstance(entry.get("href"), dict) else {}
     alt = entry.get("altText") or entry.get("title") or entry.get("credit") or "image"
@@ -389,7 +405,9 @@ def _entry(entry: Any, depth: int) -> list[str]:
         return []
     kind = entry.get("type", "entries")
     name = _name(entry)
-    if kind in ("entries", "section", "chapter", "homebrew", "flowBlock", "optfeature"):
+    if kind == "homebrew":
+        return _homebrew(entry, depth)
+    if kind in ("entries", "section", "chapter", "flowBlock", "optfeature"):
         inner = blocks(entry.get("entries") or [], depth + 1)
         heading = (
             "#" * min(3 + depth, 6)

@@ -99,3 +99,35 @@ def test_a_books_cover_is_its_picture(app: App, tmp_path: Path) -> None:
     assert "Type external" not in book and "Url " not in book
     delve = card(app, "realworld:adventures/delve")
     assert "**Cover:** ![Cover](https://example.com/delve.png)" in delve
+
+
+def _section(app: App, tmp_path: Path, entries: list[object]) -> str:
+    doc = {
+        "book": [{"name": "Rules", "id": "RLS", "source": S, "contents": [{"name": "One"}]}],
+        "bookData": [{"id": "RLS", "source": S,
+                      "data": [{"type": "section", "name": "One", "entries": entries}]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    return card(app, "realworld:books/rules-01-one")
+
+
+def test_a_homebrew_entry_says_what_it_replaced_moved_or_deleted(app: App, tmp_path: Path) -> None:
+    """Book of Challenges marks its conversions with `homebrew` entries; 5etools' schema gives
+    them `oldEntries` (the text replaced) and `movedTo`: the card showed the new text only,
+    and nothing for a moved or deleted one; 5etools' `_renderHomebrew` shows the old text
+    (replaced, moved or removed content), `This content has been moved to …` or `… deleted`."""
+    text = _section(app, tmp_path, [
+        {"type": "homebrew", "entries": ["Fire spells need a DC 15 Arcana check."],
+         "oldEntries": ["Fire spells need a Spellcraft check (DC 15 + spell level)."]},
+        {"type": "homebrew", "movedTo": "Combat Adjustments for Water",
+         "oldEntries": ["Water affects Armor Class."]},
+        {"type": "homebrew"},
+        {"type": "homebrew", "entries": [{"name": "Homebrew", "type": "entries",
+                                          "entries": ["This content was converted."]}]},
+    ])  # fmt: skip
+    assert "Fire spells need a DC 15 Arcana check." in text
+    assert "> **Replaced content**\n>\n> Fire spells need a Spellcraft check" in text
+    assert "*This content has been moved to Combat Adjustments for Water.*" in text
+    assert "> **Moved content**\n>\n> Water affects Armor Class." in text
+    assert "*This content has been deleted.*" in text
+    assert "***Homebrew.*** This content was converted." in text
