@@ -221,6 +221,11 @@ def table(entry: dict[str, Any]) -> list[str]:
 def _list(entry: dict[str, Any], depth: int) -> list[str]:
     """A list, its `name` above it (5etools' `rd__list-name`), numbered when its `style` says
     `list-decimal` (a quiz's questions and answers)."""
+    name = _name(entry)
+    if "list-no-bullets" in str(entry.get("style") or ""):
+        bare = _list_lines(entry, depth)
+        if bare:
+            return ([f"**{name}**"] if name else []) + ["  \n".join(bare)]
     lines: list[str] = []
     numbered = "list-decimal" in str(entry.get("style") or "")
     count = 0
@@ -234,7 +239,6 @@ def _list(entry: dict[str, Any], depth: int) -> list[str]:
         pad = " " * len(mark)
         lines.append(mark + first.replace("\n", "\n" + pad))
         lines += [pad + p.replace("\n", "\n" + pad) for p in rest]
-    name = _name(entry)
     return ([f"**{name}**"] if name and lines else []) + (["\n".join(lines)] if lines else [])
 
 
@@ -252,6 +256,18 @@ def _homebrew(entry: dict[str, Any], depth: int) -> list[str]:
         what = "Moved" if moved else "Replaced" if entry.get("entries") else "Removed"
         out.append(_quote([f"**{what} content**", *old]))
     return out
+
+
+def _list_lines(entry: dict[str, Any], depth: int) -> list[str] | None:
+    """A `list-no-bullets` list (Kingdoms & Warfare's domain skills, `Diplomacy: -1`) as
+    lines without bullets, when each item is one line."""
+    lines = []
+    for item in entry.get("items") or []:
+        parts = _entry(item, depth + 1)
+        if len(parts) > 1 or any("\n" in p for p in parts):
+            return None
+        lines += parts
+    return lines
 
 
 def _image(entry: dict[str, Any]) -> list[str]:

@@ -131,3 +131,18 @@ def test_a_homebrew_entry_says_what_it_replaced_moved_or_deleted(app: App, tmp_p
     assert "> **Moved content**\n>\n> Water affects Armor Class." in text
     assert "*This content has been deleted.*" in text
     assert "***Homebrew.*** This content was converted." in text
+
+
+def test_a_list_without_bullets(app: App, tmp_path: Path) -> None:
+    """Kingdoms & Warfare lists a domain's skills and defenses in a `list-no-bullets` list
+    (`Skills`, `{@b Diplomacy:} -1`, …, `Defenses`, …): the card drew bullets before each,
+    headings included; 5etools draws the lines without them."""
+    text = _section(app, tmp_path, [
+        {"type": "list", "style": "list-no-bullets", "columns": 2, "name": "Domain",
+         "items": ["Skills", "{@b Diplomacy:} -1", "Defenses", "{@b Resolve:} 12"]},
+        {"type": "list", "style": "list-no-bullets",
+         "items": [{"type": "entries", "entries": ["One.", "Two."]}, "Three."]},
+    ])  # fmt: skip
+    assert "**Domain**\n\nSkills  \n**Diplomacy:** -1  \nDefenses  \n**Resolve:** 12" in text
+    assert "- Skills" not in text
+    assert "- One.\n  Two.\n- Three." in text  # an item of several paragraphs: bullets kept
