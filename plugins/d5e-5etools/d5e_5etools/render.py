@@ -533,6 +533,8 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             continue
         if key in ("type", "group") and collection in ("adventures", "books"):
             continue  # a section's `"type": "section"`; 5etools' shelf for the book's list
+        if (collection, key, value) == ("tables", "type", "table"):
+            continue  # a table entry's own type (Herbalism & Alchemy's `"type": "table"`)
         if key in ("cover", "coverUrl") and _cover_url(value):
             facts.append(("Cover", f"![Cover]({_cover_url(value)})"))  # the picture
             continue

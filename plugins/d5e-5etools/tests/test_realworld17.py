@@ -146,3 +146,19 @@ def test_a_list_without_bullets(app: App, tmp_path: Path) -> None:
     assert "**Domain**\n\nSkills  \n**Diplomacy:** -1  \nDefenses  \n**Resolve:** 12" in text
     assert "- Skills" not in text
     assert "- One.\n  Two.\n- Three." in text  # an item of several paragraphs: bullets kept
+
+
+def test_a_table_entrys_own_type_is_not_listed(app: App, tmp_path: Path) -> None:
+    """Herbalism & Alchemy's terrain tables are `table` entries written with their entry type
+    (`"type": "table"`): their cards began `Type: table`."""
+    doc = {
+        "table": [
+            {"name": "Swamp Ingredients", "source": S, "type": "table",
+             "caption": "Swamp Ingredients", "colLabels": ["{@dice 2d6}", "Ingredient"],
+             "rows": [["2", "Basilisk's Breath"], ["3", "Frozen Seedlings"]]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:tables/swamp-ingredients")
+    assert "Type" not in text
+    assert "| 2d6 | Ingredient |\n|---|---|\n| 2 | Basilisk's Breath |" in text
