@@ -151,7 +151,8 @@ def _run_in(name: str, rest: list[str], heading: str = "") -> list[str]:
     if heading:
         return [f"{heading} {name}", *rest]
     title = name if name.endswith((".", "!", "?", ":")) else name + "."
-    if rest and not rest[0].startswith(("|", "- ", "> ", "#", "!", "1. ")):
+    captioned = len(rest) > 1 and rest[0].startswith("**") and rest[1].startswith("|")
+    if rest and not captioned and not rest[0].startswith(("|", "- ", "> ", "#", "!", "1. ")):
         return [f"***{title}*** {rest[0]}", *rest[1:]]
     return [f"***{title}***", *rest]
 
@@ -214,7 +215,8 @@ def table(entry: dict[str, Any]) -> list[str]:
     caption = entry.get("caption")
     out = [f"**{caption}**"] if isinstance(caption, str) and caption.strip() else []
     out.append("\n".join(lines))
-    out += blocks(entry.get("footnotes") or [])
+    # a footnote's own marker (`* Apply this modifier…`), not a Markdown list's bullet
+    out += [re.sub(r"^([*+-])(?=\s)", r"\\\1", b) for b in blocks(entry.get("footnotes") or [])]
     return out
 
 

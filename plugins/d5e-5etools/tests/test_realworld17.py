@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fivetools_files import card, install, write
 
+from d5e_daemon import queries
 from d5e_daemon.app import App
 
 S = "Realworld"
@@ -162,3 +163,23 @@ def test_a_table_entrys_own_type_is_not_listed(app: App, tmp_path: Path) -> None
     text = card(app, "realworld:tables/swamp-ingredients")
     assert "Type" not in text
     assert "| 2d6 | Ingredient |\n|---|---|\n| 2 | Basilisk's Breath |" in text
+
+
+def test_a_captioned_table_under_a_name_and_its_footnote_marks(app: App, tmp_path: Path) -> None:
+    """Herbalism & Alchemy's *Selling Herbalism Items* begins with a table with a caption and a
+    footnote `* Apply this modifier…`: the card ran the caption into the name's line
+    (`***Selling Herbalism Items.*** **Selling Herbalism Ingredients**`) and the footnote's `*`
+    made it a bullet; its search text kept the `\\` of the cells' escapes."""
+    text = _section(app, tmp_path, [{"type": "entries", "name": "Herbalism", "entries": [
+        {"type": "entries", "name": "Selling Herbalism Items", "entries": [
+            {"type": "table", "caption": "Selling Herbalism Ingredients",
+             "colLabels": ["Rarity", "d100 Price Mod.*"],
+             "rows": [["Common", "+10"], ["Rare | Very Rare", "-10"]],
+             "footnotes": ["* Apply this modifier to rolls on the Herbalism Prices table"]}]},
+    ]}])  # fmt: skip
+    assert "***Selling Herbalism Items.***\n\n**Selling Herbalism Ingredients**\n\n|" in text
+    assert "\n\\* Apply this modifier" in text
+    row = queries.entry_in_pack(app.conn, "realworld", "books", "rules-01-one")
+    assert row is not None
+    index = app.render(row.entry(), "index")
+    assert "Rare Very Rare" in index and "Apply this modifier" in index and "\\" not in index
