@@ -321,6 +321,14 @@ def _signed(value: Any) -> int | None:
     return int(m[1]) if m else None
 
 
+def _skill_name(skill: str) -> str:
+    """`sleight of hand` → `Sleight of Hand`, as 5etools' `toTitleCase` and the SRD name it."""
+    words = skill.split()
+    return " ".join(
+        w if i and w in ("of", "and", "the") else w[:1].upper() + w[1:] for i, w in enumerate(words)
+    )
+
+
 def _proficiencies(data: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for ability, bonus in (data.get("save") or {}).items():
@@ -331,7 +339,7 @@ def _proficiencies(data: dict[str, Any]) -> list[dict[str, Any]]:
     for skill, bonus in (data.get("skill") or {}).items():
         value = _signed(bonus)
         if value is not None and skill not in ("special", "other"):
-            name = f"Skill: {skill.title()}"
+            name = f"Skill: {_skill_name(skill)}"
             out.append(
                 {"value": value, "proficiency": {"index": f"skill-{slug(skill)}", "name": name}}
             )
@@ -1318,7 +1326,7 @@ def _other_bonuses(value: Any) -> list[str]:
     parts = []
     for other in value.get("other") or []:
         if isinstance(other, dict) and isinstance(other.get("oneOf"), dict):
-            skills = [f"{k.title()} {v}" for k, v in sorted(other["oneOf"].items())]
+            skills = [f"{_skill_name(k)} {v}" for k, v in sorted(other["oneOf"].items())]
             either = (
                 ", ".join(skills[:-1]) + " or " + skills[-1] if len(skills) > 1 else "".join(skills)
             )

@@ -183,3 +183,20 @@ def test_a_captioned_table_under_a_name_and_its_footnote_marks(app: App, tmp_pat
     assert row is not None
     index = app.render(row.entry(), "index")
     assert "Rare Very Rare" in index and "Apply this modifier" in index and "\\" not in index
+
+
+def test_a_skill_of_several_words_is_named_as_the_srd_names_it(app: App, tmp_path: Path) -> None:
+    """35 Versatile NPCs' Arcane Trickster has `"sleight of hand": "+4"`: its card read
+    `Sleight Of Hand +4`; the SRD and 5etools write `Sleight of Hand`."""
+    doc = {
+        "monster": [
+            {"name": "Trickster", "source": S, "size": ["M"], "type": "humanoid",
+             "alignment": ["A"], "ac": [13], "hp": {"average": 36, "formula": "8d8"},
+             "speed": {"walk": 30}, "str": 10, "dex": 14, "con": 10, "int": 13, "wis": 14,
+             "cha": 16, "cr": "1",
+             "skill": {"sleight of hand": "+4", "animal handling": "+2", "deception": "+5"}},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:monsters/trickster")
+    assert "**Skills:** Sleight of Hand +4, Animal Handling +2, Deception +5" in text
