@@ -321,6 +321,16 @@ def _signed(value: Any) -> int | None:
     return int(m[1]) if m else None
 
 
+def _bonus(name: str, index: str, value: int, bonus: Any, shown: str) -> dict[str, Any]:
+    """A save or skill bonus; one that says more than its number (a summoned wolf's `+1 + PB`)
+    is its words as written (`Str +1 + PB`), as 5etools shows it, not its first number."""
+    written = plain_tags(str(bonus)).strip()
+    if re.fullmatch(r"[+-]?\d+", written):
+        return {"value": value, "proficiency": {"index": index, "name": name}}
+    words = f"{name.partition(':')[0]}: {shown} {written}"
+    return {"proficiency": {"index": index, "name": words}}
+
+
 def _skill_name(skill: str) -> str:
     """`sleight of hand` → `Sleight of Hand`, as 5etools' `toTitleCase` and the SRD name it."""
     words = skill.split()
@@ -330,19 +340,17 @@ def _skill_name(skill: str) -> str:
 
 
 def _proficiencies(data: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for ability, bonus in (data.get("save") or {}).items():
         value = _signed(bonus)
         if value is not None and ability not in ("special", "other"):
             name = f"Saving Throw: {ability.upper()}"
-            out.append({"value": value, "proficiency": {"index": slug(name), "name": name}})
+            out.append(_bonus(name, slug(name), value, bonus, ability.capitalize()))
     for skill, bonus in (data.get("skill") or {}).items():
         value = _signed(bonus)
         if value is not None and skill not in ("special", "other"):
             name = f"Skill: {_skill_name(skill)}"
-            out.append(
-                {"value": value, "proficiency": {"index": f"skill-{slug(skill)}", "name": name}}
-            )
+            out.append(_bonus(name, f"skill-{slug(skill)}", value, bonus, _skill_name(skill)))
     # the parts with no number of their own, after the others on the card's line as 5etools
     # writes them: `Perception +4, plus one of the following: Arcana +7 or History +7`
     for key, kind in (("save", "Saving Throw"), ("skill", "Skill")):

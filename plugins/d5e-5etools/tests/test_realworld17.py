@@ -200,3 +200,21 @@ def test_a_skill_of_several_words_is_named_as_the_srd_names_it(app: App, tmp_pat
     install(app, write(tmp_path, S, doc))
     text = card(app, "realworld:monsters/trickster")
     assert "**Skills:** Sleight of Hand +4, Animal Handling +2, Deception +5" in text
+
+
+def _summon(**fields: object) -> dict[str, object]:
+    return {"name": "Young Wolf", "source": S, "size": ["S"], "type": "beast", "alignment": ["U"],
+            "ac": [{"special": "14 + PB (natural armor)"}], "hp": {"special": "15 + five times"},
+            "speed": {"walk": 40}, "str": 13, "dex": 14, "con": 12, "int": 6, "wis": 13,
+            "cha": 8, "cr": "1/2", **fields}  # fmt: skip
+
+
+def test_a_save_or_skill_bonus_that_says_more_than_its_number(app: App, tmp_path: Path) -> None:
+    """Raiders of the Serpent Sea's summoned wolves have saves `"str": "+1 + PB"`: the card
+    read `Str +1` (the first number), losing `+ PB`; 5etools shows the bonus as written."""
+    summon = _summon(save={"str": "+1 + PB", "dex": "+4"}, skill={"stealth": "+4 + PB"})
+    install(app, write(tmp_path, S, {"monster": [summon]}))
+    text = card(app, "realworld:monsters/young-wolf")
+    assert "**Saving Throws:** Str +1 + PB, Dex +4" in text
+    assert "**Skills:** Stealth +4 + PB" in text
+
