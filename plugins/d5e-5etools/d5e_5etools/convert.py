@@ -1400,6 +1400,9 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
             continue
         if key in consumed or key in BOOKKEEPING or _FILTER_HINT.search(key) or is_vtt(key):
             continue
+        if key == "pbNote" and kind == "monster":  # a summon's `equals your bonus`
+            out["Proficiency Bonus"] = plain_tags(str(value))  # as 5etools' `getPbPart`
+            continue
         if key in ("shortName", "group") and kind == "monster":
             # what its text calls it ("the priest"): `_copy` variables read it; the bestiary
             # list's grouping ("Beholders"), on no 5etools stat block

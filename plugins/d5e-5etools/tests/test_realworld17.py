@@ -218,3 +218,10 @@ def test_a_save_or_skill_bonus_that_says_more_than_its_number(app: App, tmp_path
     assert "**Saving Throws:** Str +1 + PB, Dex +4" in text
     assert "**Skills:** Stealth +4 + PB" in text
 
+
+def test_a_summons_proficiency_bonus_note(app: App, tmp_path: Path) -> None:
+    """A summon's `"pbNote": "equals your bonus"`: the card ended with `Pb note: equals your
+    bonus`; 5etools shows it as the creature's Proficiency Bonus (`getPbPart`)."""
+    install(app, write(tmp_path, S, {"monster": [_summon(pbNote="equals your bonus")]}))
+    text = card(app, "realworld:monsters/young-wolf")
+    assert "**Proficiency Bonus:** equals your bonus" in text and "Pb note" not in text
