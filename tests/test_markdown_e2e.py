@@ -569,3 +569,39 @@ async def test_a_typo_near_the_end_of_a_chapter_with_more_problems_than_are_show
         "700 more problem(s) in this document are not shown (those shown are the 500 nearest "
         f"your last edit, lines {shown[0] + 1}-1200)"
     )
+
+
+async def test_smart_quotes_typed_or_pasted_are_read_as_the_writer_meant(
+    lsp: LanguageClient,
+) -> None:
+    """Editors on macOS and text pasted from Word write ‘ ’ “ ”: `{@spell ‘fir` completes as
+    `{@spell fir` does (Fireball first, the quote replaced), and a name in curly quotes or
+    with a curly apostrophe names its entry (no warning)."""
+    text = "{@spell “fireball”} {@spell ‘shield’} {@spell Mordenkainen’s Sword}\n"
+    found = await diagnostics_after(
+        lsp,
+        lambda: lsp.text_document_did_open(
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(URI, "markdown", 1, text))
+        ),
+    )
+    assert [(d.code, d.message) for d in found] == [
+        ("alias", "Mordenkainen’s Sword is called Arcane Sword in srd-2014")
+    ]
+    for version, typed in enumerate(["{@spell ‘fir", "{@spell “fir", "{@spell fir"], 2):
+        lsp.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=version),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=typed)],
+            )
+        )
+        result = await lsp.text_document_completion_async(
+            types.CompletionParams(types.TextDocumentIdentifier(URI), pos(0, len(typed)))
+        )
+        assert isinstance(result, types.CompletionList)
+        first = result.items[0]
+        assert isinstance(first.text_edit, types.TextEdit)
+        assert (first.label, first.text_edit.new_text, span(first.text_edit.range)) == (
+            "Fireball",
+            "fireball}",
+            (0, 8, 0, len(typed)),
+        )
