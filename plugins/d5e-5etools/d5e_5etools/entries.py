@@ -163,6 +163,7 @@ def _quote(lines: list[str]) -> str:
 
 
 _BREAK = re.compile(r"\s*<br\s*/?>\s*", re.IGNORECASE)
+_NEW_LINE = re.compile(r"[ \t]*\n[ \t]*")
 
 
 def cell(value: Any) -> str:
@@ -191,7 +192,7 @@ def cell(value: Any) -> str:
     # tag's, read when the card is shown
     return "".join(
         p if p.startswith("{@") else p.replace("|", "\\|")
-        for p in split_by_tags(_BREAK.sub(" ", flat.replace("\n", " ")))
+        for p in split_by_tags(_BREAK.sub(" ", _NEW_LINE.sub(" ", flat)))
     ).strip()
 
 
@@ -414,9 +415,20 @@ def ingredient(entry: dict[str, Any]) -> str:
     return _UNIT.sub(lambda m: m[2] if m[1].strip() in ("1", "one", "") else m[3], text)
 
 
+_EDGE_BREAKS = re.compile(r"^(?:\s*<br\s*/?>)+\s*|\s*(?:<br\s*/?>\s*)+$", re.IGNORECASE)
+
+
+def _paragraph(text: str) -> str:
+    """A paragraph's `<br>` a Markdown line break (`  ` and a new line: editors' hovers show
+    HTML as written), none at its start or end."""
+    if "<" not in text:
+        return text
+    return _BREAK.sub("  \n", _EDGE_BREAKS.sub("", text))
+
+
 def _entry(entry: Any, depth: int) -> list[str]:
     if isinstance(entry, str):
-        return [entry]
+        return [_paragraph(entry)]
     if isinstance(entry, int | float) and not isinstance(entry, bool):
         return [str(entry)]
     if not isinstance(entry, dict):

@@ -423,13 +423,16 @@ def test_a_line_break_in_a_tables_labels(app: App, tmp_path: Path) -> None:
     """Matthew Mercer's Corruption Rules breaks its column labels with HTML (`No Corruption<br>
     (0 Points)`): the card's table and the rule's search text kept `<br>`; editors' hovers
     show HTML as written and a Markdown table's cell holds one line, so the label reads with a
-    space, and the index text never holds the tag."""
+    space, and the index text never holds the tag. A paragraph's `<br>` (not a table's) stayed
+    in the card as written: it is a Markdown line break, in a list's item and a quote too."""
     table = {"type": "table", "caption": "Corruption Tiers",
              "colLabels": ["Save DC", "No Corruption<br>(0 Points)", "Mild<BR/>(1-2 Points)"],
              "rows": [["10", "Untouched<br>by it", "Whispers"]]}  # fmt: skip
     doc = {
         "variantrule": [
-            {"name": "Corruption", "source": S, "entries": ["Taint.<br>It spreads.", table]}
+            {"name": "Corruption", "source": S, "entries": [
+                "Taint.<br>It spreads.", table, {"type": "list", "items": ["Once<BR/>twice<br>"]},
+                {"type": "inset", "entries": ["Mark<br> ward"]}]}
         ],
         "class": [
             {"name": "Dealer", "source": S, "hd": {"number": 1, "faces": 8},
@@ -440,7 +443,9 @@ def test_a_line_break_in_a_tables_labels(app: App, tmp_path: Path) -> None:
     text = card(app, "realworld:variant-rules/corruption")
     assert "| Save DC | No Corruption (0 Points) | Mild (1-2 Points) |" in text
     assert "| 10 | Untouched by it | Whispers |" in text
-    assert "<br" not in text.lower().partition("**corruption tiers**")[2]
+    assert "<br" not in text.lower()
+    assert "Taint.  \nIt spreads." in text  # a paragraph's: a Markdown line break
+    assert "- Once  \n  twice\n" in text and "> Mark  \n> ward" in text
     assert "| Cards Drawn |" in card(app, "realworld:classes/dealer")
     row = queries.entry_in_pack(app.conn, "realworld", "variant-rules", "corruption")
     assert row is not None
