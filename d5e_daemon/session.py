@@ -233,6 +233,11 @@ class Session:
             self.indexer.schedule()
 
     def shutdown(self) -> None:
+        # Work under way (a settings change installing packs, a reload) stops at its next
+        # step, before the database closes under it: a write begun is finished first (the
+        # writer thread is shut down with its jobs done); the rest is done at the next start.
+        for task in self.tasks:
+            task.cancel()
         for watcher in (self.watcher, self.campaign_watcher):
             if watcher is not None:
                 watcher.stop()

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
+import apsw
 import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from d5e_daemon import __version__
+from d5e_daemon.client import Daemon
 
 from .conftest import _client, server_command, start_client
+from .test_limits import big_pack
 
 
 async def call(client: LanguageClient, method: str, params: Any) -> Any:
@@ -127,3 +131,30 @@ async def test_concurrent_requests_are_all_answered(lsp: LanguageClient) -> None
     names = ["Fireball", "Goblin", "Shield", "Wish", "Prone", "Longsword"] * 5
     results = await asyncio.gather(*(call(lsp, "d5e/lookup", {"name": n}) for n in names))
     assert [r["entry"]["name"] for r in results] == names
+
+
+@pytest.mark.parametrize("after", [0.0, 0.3])
+def test_shutdown_while_a_settings_change_installs_packs(
+    db_path: Path, tmp_path: Path, after: float
+) -> None:
+    """A settings change that installs a pack, and the client shuts the daemon down before the
+    install is done: the daemon exits 0 and its log holds no "Task exception was never
+    retrieved" (the change's task went on against the closed database: ConnectionClosedError,
+    or "cannot schedule new futures after shutdown"); the database is whole, and the next
+    start with these settings installs the pack."""
+    pack = big_pack(tmp_path)
+    log = tmp_path / "d5e.log"
+    with Daemon(db_path, "--log-file", str(log)) as d:
+        d.initialize()
+        settings = {"d5e": {"packPaths": [str(pack)]}}
+        d.send("workspace/didChangeConfiguration", {"settings": settings}, notify=True)
+        time.sleep(after)  # the install under way (0.3 s) or not begun yet (0 s)
+    assert d.proc.returncode == 0
+    said = log.read_text() if log.exists() else ""
+    assert "never retrieved" not in said and "Traceback" not in said, said
+    conn = apsw.Connection(str(db_path))
+    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    conn.close()
+    with Daemon(db_path) as d:
+        d.initialize({"packPaths": [str(pack)]}, initialized=False)
+        assert "big" in [p["id"] for p in d.request("d5e/status")["packs"]]
