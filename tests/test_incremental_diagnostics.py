@@ -369,12 +369,11 @@ def test_passes_that_follow_edits_equal_a_pass_from_scratch(
         for batch in batches:
             for text in edited(lines, batch):
                 d.apply_change(types.TextDocumentContentChangeWholeDocument("\n".join(text)))
-            focus = d.last_edited_line  # the diagnostics nearest the last edit, as published
-            last = md.DiagnosticsPass(resolver, d, last, focus)
+            last = md.DiagnosticsPass(resolver, d, last)
             while not last.run(budget):
                 pass
             scratch = TextDocument(URI, d.source, version=1)
-            assert last.diagnostics() == md.diagnostics(Resolver(app), scratch, focus=focus)
+            assert last.diagnostics() == md.diagnostics(Resolver(app), scratch)
 
 
 # -- the campaign's view of an open document ---------------------------------------------------

@@ -109,11 +109,8 @@ def e2e_cache() -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(900)  # a first run installs code-server (about 4 minutes) before it starts
-def test_the_extension_inside_vscode_in_a_browser(tmp_path: Path, db_path: Path) -> None:
-    """Completion, hover, the Problems panel and its quick fix, "d5e: Search rules", go to
-    definition and the d5e Packs view, as a user sees them in code-server (VS Code 1.139)."""
+def run_in_browser(tmp_path: Path, db_path: Path, timeout: float, **env: str) -> str:
+    """editors/vscode/e2e/vscode.e2e.ts: the .vsix installed in code-server, driven in Chromium."""
     assert VSIX.is_file(), f"{VSIX} is missing; `make vsix` (or `make test`) builds it"
     script = VSCODE / "out" / "e2e" / "vscode.e2e.js"
     assert script.is_file(), "editors/vscode is not built; `make test` builds it (npm ci, tsc)"
@@ -126,11 +123,11 @@ def test_the_extension_inside_vscode_in_a_browser(tmp_path: Path, db_path: Path)
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    out = run(
+    return run(
         [tool("node"), "--test", "--test-reporter=tap", str(script)],
         tmp_path,
         db_path,
-        timeout=420,  # eight steps, two starts of VS Code; the timeout of a step is 150 s
+        timeout=timeout,
         D5E_E2E_CACHE=str(e2e_cache()),
         # The .vsix installed: this checkout's, or another's to compare (bench/vscode.py).
         D5E_VSIX=os.environ.get("D5E_E2E_VSIX") or str(VSIX),
@@ -141,7 +138,17 @@ def test_the_extension_inside_vscode_in_a_browser(tmp_path: Path, db_path: Path)
         D5E_E2E_D5E=os.environ.get("D5E_E2E_D5E") or tool("d5e"),
         D5E_DB=str(db_path),
         D5E_LOG_LEVEL="info",  # the daemon logs how long its start took
+        **env,
     )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # a first run installs code-server (about 4 minutes) before it starts
+def test_the_extension_inside_vscode_in_a_browser(tmp_path: Path, db_path: Path) -> None:
+    """Completion, hover, the Problems panel and its quick fix, "d5e: Search rules", go to
+    definition and the d5e Packs view, as a user sees them in code-server (VS Code 1.139)."""
+    # eight steps, two starts of VS Code; the timeout of a step is 150 s
+    out = run_in_browser(tmp_path, db_path, timeout=420)
     assert "# fail 0" in out and "# skipped 0" in out and "# pass 8" in out, out
     timings = re.search(r"# timings (\{.*\})", out)
     assert timings, out
@@ -149,3 +156,13 @@ def test_the_extension_inside_vscode_in_a_browser(tmp_path: Path, db_path: Path)
     # Issue 18's figure in its parts: VS Code's activation -> d5e's answer, -> Fireball shown.
     for line in re.findall(r"# ((?:cold|warm): VS Code's activation .*)", out):
         print(line)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_two_campaigns_in_one_vscode_window(tmp_path: Path, db_path: Path) -> None:
+    """A multi-root workspace of two campaigns, the same chapter in each: hover, the Problems
+    panel and go to definition answer each chapter as its own campaign's d5e.toml says (one
+    daemon per campaign), not as the first folder's."""
+    out = run_in_browser(tmp_path, db_path, timeout=300, D5E_E2E_SCENARIO="multiroot")
+    assert "# fail 0" in out and "# skipped 0" in out and "# pass 4" in out, out

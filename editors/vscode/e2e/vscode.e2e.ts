@@ -3,7 +3,8 @@
 // Chromium through playwright-core. Each step asserts what the user sees (the DOM's text); a
 // failed step keeps a screenshot in D5E_E2E_ARTIFACTS. Started by tests/test_vscode.py with
 // D5E_E2E_D5E (the d5e command), D5E_DB (its database), D5E_TEST_DIR, D5E_E2E_CACHE (Node 24 +
-// code-server), D5E_VSIX.
+// code-server), D5E_VSIX. With D5E_E2E_SCENARIO=multiroot it runs instead the steps of a window
+// holding two campaigns (a multi-root workspace), each served by its own daemon.
 import { strict as assert } from "node:assert";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -40,6 +41,8 @@ let baselineLog = ""; // bench/vscode.py --baseline: the baseline extension's lo
 /** bench/vscode.py --baseline-only: the baseline extension alone, no d5e: the writer's steps
  * time its row (VS Code's own delay to a suggestion) and the steps about d5e are skipped. */
 const baselineOnly = Boolean(env.D5E_E2E_BASELINE_ONLY && env.D5E_E2E_BASELINE_VSIX);
+/** Two campaigns in one window (multiRootStep) instead of the one campaign's steps (step). */
+const multiroot = env.D5E_E2E_SCENARIO === "multiroot";
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -54,11 +57,13 @@ function freePort(): Promise<number> {
 
 /** The campaign folder VS Code opens and the user's settings (`d5e.path`: the d5e command). */
 function prepare(root: string): { workspace: string; userData: string; extensions: string } {
-  const workspace = join(root, "campaign");
-  mkdirSync(workspace, { recursive: true });
-  writeFileSync(join(workspace, "adventure.md"), ADVENTURE);
-  writeFileSync(join(workspace, "d5e.toml"), 'edition = "2014"\npackPaths = ["ashen-hills/"]\n');
-  cpSync(env.D5E_EXAMPLE_PACK!, join(workspace, "ashen-hills"), { recursive: true });
+  const workspace = multiroot ? twoCampaigns(root) : join(root, "campaign");
+  if (!multiroot) {
+    mkdirSync(workspace, { recursive: true });
+    writeFileSync(join(workspace, "adventure.md"), ADVENTURE);
+    writeFileSync(join(workspace, "d5e.toml"), 'edition = "2014"\npackPaths = ["ashen-hills/"]\n');
+    cpSync(env.D5E_EXAMPLE_PACK!, join(workspace, "ashen-hills"), { recursive: true });
+  }
 
   // The extension starts `<d5e.path> serve`: the d5e command of the test's Python, as a user's
   // install has it; its database is the test's (D5E_DB, in code-server's environment).
@@ -101,6 +106,26 @@ function prepare(root: string): { workspace: string; userData: string; extension
   );
   userDataDir = userData;
   return { workspace, userData, extensions: join(root, "vscode-extensions") };
+}
+
+/** The same chapter in two campaigns, opened as one window's two folders: campaign-a plays
+ * the SRD alone (the Ashen Hills pack turned off), campaign-b adds the pack (its packPaths),
+ * whose goblin throws an Ash Bomb and whose spell Cinder Step the SRD lacks. */
+const CHAPTER = ["# The Ambush", "", "A {@creature goblin} waits.", "The shaman casts {@spell cinder step}.", ""].join("\n");
+
+function twoCampaigns(root: string): string {
+  const a = join(root, "campaign-a");
+  const b = join(root, "campaign-b");
+  mkdirSync(a, { recursive: true });
+  mkdirSync(b, { recursive: true });
+  writeFileSync(join(a, "a.md"), CHAPTER);
+  writeFileSync(join(b, "b.md"), CHAPTER);
+  writeFileSync(join(a, "d5e.toml"), 'edition = "2014"\ndisabled = ["ashen-hills"]\n');
+  writeFileSync(join(b, "d5e.toml"), 'edition = "2014"\npackPaths = ["ashen-hills/"]\n');
+  cpSync(env.D5E_EXAMPLE_PACK!, join(b, "ashen-hills"), { recursive: true });
+  const file = join(root, "two-campaigns.code-workspace");
+  writeFileSync(file, JSON.stringify({ folders: [{ path: a }, { path: b }] }, null, 2));
+  return file;
 }
 
 async function startCodeServer(root: string): Promise<string> {
@@ -153,7 +178,7 @@ async function startCodeServer(root: string): Promise<string> {
       reject(new Error(`code-server exited ${code}:\n${serverLog}`));
     });
   });
-  return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
+  return `http://127.0.0.1:${port}/?${multiroot ? "workspace" : "folder"}=${encodeURIComponent(workspace)}`;
 }
 
 /** The logs of VS Code's extension hosts (`exthost<n>/<file>`: a reloaded window starts another),
@@ -314,8 +339,22 @@ async function profileWhile<T>(label: string, body: () => Promise<T>): Promise<T
   }
 }
 
-/** One step of the scenario: skipped after a failure; a failure keeps a screenshot. */
+/** One step of the one campaign's scenario. */
 function step(name: string, body: () => Promise<void>, withoutD5e = false): void {
+  if (!multiroot) {
+    register(name, body, withoutD5e);
+  }
+}
+
+/** One step of the two campaigns' scenario (D5E_E2E_SCENARIO=multiroot). */
+function multiRootStep(name: string, body: () => Promise<void>): void {
+  if (multiroot) {
+    register(name, body, false);
+  }
+}
+
+/** A step: skipped after a failure; a failure keeps a screenshot. */
+function register(name: string, body: () => Promise<void>, withoutD5e: boolean): void {
   test(name, { skip, timeout: STEP_TIMEOUT * 5 }, async (t) => {
     if (baselineOnly && !withoutD5e) {
       t.skip("bench/vscode.py --baseline-only: no d5e");
@@ -731,3 +770,96 @@ step("turning a pack off in the d5e Packs view takes its entries out of completi
 step("a later start (reopened, d5e's database and caches made), the writer types at once: Fireball", async () => {
   await reopenAndType("warm");
 }, true);
+
+// -- two campaigns in one window (D5E_E2E_SCENARIO=multiroot) ----------------------------------
+
+/** Open `file` from the Explorer (the quick open's rows move while it searches: a click there
+ * may open emberfall.md, which "b.md" matches too); the editor shows the chapter. */
+async function openFile(file: string): Promise<void> {
+  const name = new RegExp(`^${file.replace(".", "\\.")}$`);
+  await page.locator(".explorer-folders-view .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: name }) }).first().click();
+  // the window's title names the active editor's file ("a.md - two-campaigns (Workspace)")
+  await page.waitForFunction((f) => document.title.startsWith(`${f} `), file, { timeout: STEP_TIMEOUT });
+  await expectEditorLine(/^A \{@creature goblin\} waits\.$/, `${file} opens`);
+}
+
+/** The card the hover shows on the goblin of the active chapter (asked again until it shows:
+ * the campaign's daemon may still be starting). */
+async function goblinHover(): Promise<string> {
+  const card = page.locator(".monaco-hover").filter({ hasText: /Armor Class/ }).first();
+  const deadline = Date.now() + 3 * STEP_TIMEOUT;
+  for (;;) {
+    await editor().click();
+    await goToLine(3, 16); // inside {@creature goblin}
+    await page.keyboard.press("Control+K");
+    await page.keyboard.press("Control+I");
+    try {
+      await card.waitFor({ state: "visible", timeout: 5_000 });
+      const text = await card.innerText();
+      await page.keyboard.press("Escape");
+      return text;
+    } catch (error) {
+      if (Date.now() >= deadline) {
+        throw error;
+      }
+      await page.keyboard.press("Escape");
+    }
+  }
+}
+
+multiRootStep("two campaigns in one window: each chapter's hover is its own campaign's goblin", async () => {
+  await visibleText(page.locator(".explorer-folders-view .monaco-list-row"), /campaign-b/, "the Explorer");
+  await openFile("b.md");
+  const b = await goblinHover();
+  assert.match(b, /Ash Bomb/, `campaign-b's goblin is the Ashen Hills': ${b}`);
+  await openFile("a.md");
+  const a = await goblinHover();
+  assert.match(a, /Nimble Escape/, `campaign-a's goblin is the SRD's: ${a}`);
+  assert.doesNotMatch(a, /Ash Bomb/, "campaign-a has the Ashen Hills turned off");
+});
+
+multiRootStep("the Problems panel flags Cinder Step in campaign-a only", async () => {
+  await page.keyboard.press("Control+Shift+M");
+  const rows = page.locator(".markers-panel .monaco-list-row");
+  const problem = await visibleText(rows, /cinder step/, "the Problems panel");
+  assert.match(problem, /spell 'cinder step'/);
+  const shown = (await rows.allInnerTexts()).join("\n");
+  assert.match(shown, /a\.md/, `the problem is campaign-a's chapter's: ${shown}`);
+  assert.doesNotMatch(shown, /b\.md/, `campaign-b's chapter has no problem: ${shown}`);
+  await page.keyboard.press("Control+J"); // the panel away
+});
+
+multiRootStep("go to definition opens each campaign's own goblin", async () => {
+  // campaign-b: the Ashen Hills' goblin, a homebrew entry, opens in its pack's file
+  await openFile("b.md");
+  await editor().click();
+  await goToLine(3, 16);
+  await page.keyboard.press("F12");
+  await page.waitForFunction(() => document.title.startsWith("goblin.md "), undefined, { timeout: STEP_TIMEOUT });
+  await expectEditorLine(/Ash Bomb/, "campaign-b's goblin");
+  await page.keyboard.press("Control+W");
+  // campaign-a: the SRD's, its read-only d5e:// card as campaign-a's daemon shows it
+  await openFile("a.md");
+  await editor().click();
+  await goToLine(3, 16);
+  await page.keyboard.press("F12");
+  await page.waitForFunction(() => document.title.startsWith("goblin.md "), undefined, { timeout: STEP_TIMEOUT });
+  await expectEditorLine(/Nimble Escape/, "campaign-a's card of the goblin");
+  assert.doesNotMatch(await editorText(), /Ash Bomb/, "campaign-a's card");
+  await page.keyboard.press("Control+W");
+});
+
+multiRootStep("removing a campaign's folder stops its daemon; its chapter goes to the default daemon", async () => {
+  await runCommand("Remove Folder from Workspace");
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: "campaign-b" }).first().click();
+  await page.locator(".explorer-folders-view .monaco-list-row", { hasText: "campaign-b" }).first().waitFor({ state: "detached" });
+  const deadline = Date.now() + STEP_TIMEOUT;
+  while (!/stopped the daemon of .*campaign-b/.test(extensionHostLog(join("d5e.d5e", "d5e.log"))) && Date.now() < deadline) {
+    await page.waitForTimeout(100);
+  }
+  assert.match(extensionHostLog(join("d5e.d5e", "d5e.log")), /stopped the daemon of .*campaign-b/, "the d5e output");
+  // b.md, still open, is now a file outside the workspace's folders: still served
+  await page.locator(".tabs-container .tab", { hasText: "b.md" }).first().click();
+  await page.waitForFunction(() => document.title.startsWith("b.md "), undefined, { timeout: STEP_TIMEOUT });
+  assert.match(await goblinHover(), /Goblin/);
+});

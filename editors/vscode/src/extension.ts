@@ -1,17 +1,25 @@
-// d5e for VS Code: starts `d5e serve` as the language server of Markdown and plain text, and
-// adds "d5e: Search rules", "d5e: Show entry", the read-only d5e:// documents and the d5e Packs
-// view (src/packs.ts).
+// d5e for VS Code: starts `d5e serve` as the language server of Markdown and plain text, one
+// daemon per campaign (a window may hold several: a multi-root workspace), and adds "d5e: Search
+// rules", "d5e: Show entry", the read-only d5e:// documents and the d5e Packs view (src/packs.ts).
 import { ChildProcess, spawn } from "node:child_process";
 import * as vscode from "vscode";
 import type { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
 
 import {
   D5eConfig,
+  DEFAULT,
   SearchResult,
+  campaignLabel,
+  campaignOf,
+  campaignsToStop,
+  cardCampaign,
+  cardQuery,
   daemonSettings,
   entryUri,
   errorMessage,
   firstCompletionTimings,
+  folderCampaigns,
+  hasCampaignConfig,
   hitItem,
   inUnfinishedTag,
   qualifiedRef,
@@ -19,14 +27,16 @@ import {
   startTimings,
   suggestInTag,
 } from "./logic";
-import { registerPacksView } from "./packs";
+import { PacksView, registerPacksView } from "./packs";
 
-let client: LanguageClient | undefined;
+type Client = typeof import("vscode-languageclient/node");
+let lc: Client | undefined;
 let isResponseError: (error: unknown) => error is { code: number; message: string } = (_e): _e is never => false;
 const SERVED = new Set(["markdown", "plaintext"]);
 
-function config(): D5eConfig {
-  const c = vscode.workspace.getConfiguration("d5e");
+/** The `d5e.*` settings; those a folder may set (its `.vscode/settings.json`) as `scope`'s. */
+function config(scope?: vscode.Uri): D5eConfig {
+  const c = vscode.workspace.getConfiguration("d5e", scope);
   return {
     path: c.get<string>("path"),
     edition: c.get<string | null>("edition") ?? undefined,
@@ -38,68 +48,78 @@ function config(): D5eConfig {
   };
 }
 
-/** Call the daemon; errors are shown to the user and give `undefined`. */
-async function request<T>(method: string, params: object): Promise<T | undefined> {
-  if (!client) {
-    void vscode.window.showErrorMessage("d5e: the d5e language server is not running");
-    return undefined;
-  }
-  try {
-    return await client.sendRequest<T>(method, params);
-  } catch (error) {
-    const e = isResponseError(error) ? { code: error.code, message: error.message } : { message: String(error) };
-    void vscode.window.showErrorMessage(errorMessage(method, e));
-    return undefined;
-  }
+// -- one daemon per campaign ------------------------------------------------------------------
+
+/** A campaign's language client: its daemon, and the documents the daemon was told of. */
+interface Campaign {
+  /** The campaign's folder (DEFAULT: documents outside every workspace folder). */
+  key: string;
+  client: LanguageClient;
+  opened: Set<string>;
 }
 
-async function searchRules(): Promise<void> {
+const campaigns = new Map<string, Campaign>();
+/** Which campaign each open document is (decided when first asked, again when folders change). */
+const owners = new Map<string, string>();
+/** The campaign of the last editor that was not a card: the Packs view's, and that of a card
+ * whose URI names none. */
+let current: string | undefined;
+let output: vscode.LogOutputChannel | undefined;
+let packsView: PacksView | undefined;
+let activated = 0;
+let firstCompletionTold = false;
+
+function folderPaths(): string[] {
+  return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === "file").map((f) => f.uri.fsPath);
+}
+
+/** The campaign whose daemon serves `uri`: a file's by its folder, an untitled document's as
+ * campaignOf says, a card's as its URI says, anything else the default daemon's. */
+function campaignOfUri(uri: vscode.Uri): string {
+  if (uri.scheme === "d5e") {
+    return cardCampaign(uri.query) ?? current ?? DEFAULT;
+  }
+  const key = uri.toString();
+  let campaign = owners.get(key);
+  if (campaign === undefined) {
+    const path = uri.scheme === "file" ? uri.fsPath : undefined;
+    campaign = path !== undefined || uri.scheme === "untitled" ? campaignOf(path, folderPaths(), hasCampaignConfig) : DEFAULT;
+    owners.set(key, campaign);
+  }
+  return campaign;
+}
+
+/** The campaigns the user may mean when no editor says which: the folders', and any other
+ * whose daemon runs. */
+function knownCampaigns(): string[] {
+  return [...new Set([...folderCampaigns(folderPaths(), hasCampaignConfig), ...campaigns.keys()])];
+}
+
+/** The campaign a command acts on: the active editor's; with none, the one campaign there is,
+ * else the user picks one. */
+async function commandCampaign(): Promise<string | undefined> {
   const editor = vscode.window.activeTextEditor;
-  const query = await vscode.window.showInputBox({ prompt: "Search the rules", placeHolder: "a fire spell that hits an area" });
-  if (!query) {
-    return;
+  if (editor) {
+    return campaignOfUri(editor.document.uri);
   }
-  const result = await request<SearchResult>("d5e/search", { query, limit: config().searchLimit ?? 20 });
-  if (!result) {
-    return;
-  }
-  if (result.hits.length === 0) {
-    void vscode.window.showInformationMessage(`d5e: nothing found for "${query}"`);
-    return;
+  return pickCampaign(current);
+}
+
+async function pickCampaign(preferred?: string): Promise<string | undefined> {
+  const known = knownCampaigns();
+  if (known.length <= 1) {
+    return known[0] ?? DEFAULT;
   }
   const picked = await vscode.window.showQuickPick(
-    result.hits.map((hit) => ({ ...hitItem(hit), hit })),
-    { title: `d5e: ${query}`, matchOnDescription: true, matchOnDetail: true },
+    known.map((key) => ({
+      label: campaignLabel(key),
+      description: key === DEFAULT ? "untitled documents and files outside the workspace's folders" : key,
+      picked: key === preferred,
+      key,
+    })),
+    { title: "d5e: which campaign?", placeHolder: "The campaign whose daemon to ask" },
   );
-  if (!picked || !editor) {
-    return;
-  }
-  const tag = await request<{ text: string }>("d5e/tagFor", { ref: qualifiedRef(picked.hit) });
-  if (tag) {
-    await editor.edit((edit) => edit.replace(editor.selection, tag.text));
-  }
-}
-
-async function showEntry(): Promise<void> {
-  const editor = vscode.window.activeTextEditor;
-  const selected = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection) : "";
-  const name = await vscode.window.showInputBox({ prompt: "Show the entry named", value: selected });
-  if (!name) {
-    return;
-  }
-  const result = await request<{ entry: { pack: string; collection: string; slug: string } }>("d5e/lookup", { name });
-  if (result) {
-    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(entryUri(result.entry)));
-    await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
-  }
-}
-
-/** The d5e:// documents that go to definition and document links open: read-only cards. */
-class D5eDocuments implements vscode.TextDocumentContentProvider {
-  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
-    const result = await request<{ text: string }>("d5e/document", { uri: uri.toString(true) });
-    return result?.text ?? `Cannot show ${uri.toString(true)}: see the d5e output.`;
-  }
+  return picked?.key;
 }
 
 /** A `d5e serve` process, spawned at once: `ready` is it running, or why it could not start. */
@@ -110,6 +130,9 @@ interface Daemon {
 }
 
 let daemons: Daemon[] = [];
+/** The daemon spawned on activation, before any campaign is known: the first client takes it
+ * (a daemon learns its campaign from `initialize`). */
+let spare: Daemon | undefined;
 
 function startDaemon(settings: D5eConfig): Daemon {
   const { command, args } = serverCommand(settings);
@@ -139,9 +162,12 @@ function endStragglers(left: Daemon[]): void {
  * suggestions now, not after the next keystroke. Only in a document being written (unsaved
  * changes): a window that reopens a saved document with the cursor in a tag leaves it alone
  * (the writer may be in the quick open already, which the suggestions would close). */
-function suggestWhereTyping(): void {
+function suggestWhereTyping(campaign: string): void {
   const editor = vscode.window.activeTextEditor;
   if (!editor || !SERVED.has(editor.document.languageId) || !editor.selection.isEmpty || !editor.document.isDirty) {
+    return;
+  }
+  if (campaignOfUri(editor.document.uri) !== campaign) {
     return;
   }
   const cursor = editor.selection.active;
@@ -150,49 +176,313 @@ function suggestWhereTyping(): void {
   }
 }
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  const activated = Date.now();
-  // The daemon first: its start (Python, the database) is most of the wait for the first
-  // completion, so it runs while the language client loads and VS Code gets ready.
-  let first: Daemon | undefined = startDaemon(config());
-  let firstCompletionTold = false;
-  const { LanguageClient, ResponseError } = await import("vscode-languageclient/node");
-  isResponseError = (error): error is InstanceType<typeof ResponseError> => error instanceof ResponseError;
-  let current = first;
+/** A d5e:// card made by `campaign`'s daemon names that campaign, so that it opens as that
+ * daemon shows it (another campaign's packs may hold another entry of the same name). */
+function tagCard(uri: vscode.Uri, campaign: string): vscode.Uri {
+  return uri.scheme === "d5e" ? uri.with({ query: cardQuery(campaign) }) : uri;
+}
+
+type Found = vscode.Definition | vscode.LocationLink[] | null | undefined;
+
+function tagLocations(found: Found, campaign: string): Found {
+  const list: (vscode.Location | vscode.LocationLink)[] = found ? (Array.isArray(found) ? found : [found]) : [];
+  for (const location of list) {
+    if ("targetUri" in location) {
+      location.targetUri = tagCard(location.targetUri, campaign);
+    } else {
+      location.uri = tagCard(location.uri, campaign);
+    }
+  }
+  return found;
+}
+
+/** The language client of `key`'s campaign: its documents are those under its folder
+ * (`documentSelector`), and of those, the ones no nested campaign nor the default daemon takes
+ * (the middleware: a daemon hears of and answers for its own documents only). */
+function createCampaign(key: string): Campaign {
+  const { LanguageClient } = lc!;
+  const root = key === DEFAULT ? undefined : vscode.Uri.file(key);
+  // the workspace folder itself when the campaign is one; else (a d5e.toml above the folders)
+  // the campaign's folder, which is what the daemon reads
+  const folder = root && vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === "file" && f.uri.fsPath === key);
+  const opened = new Set<string>();
+  const mine = (document: vscode.TextDocument) => opened.has(document.uri.toString());
   const serverOptions: ServerOptions = () => {
-    current = first ?? startDaemon(config()); // a restart: a new daemon with today's settings
-    first = undefined;
-    return current.ready;
+    const daemon = spare ?? startDaemon(config()); // a restart: a new daemon with today's settings
+    spare = undefined;
+    started.set(key, daemon.spawned);
+    return daemon.ready;
   };
+  const languages = ["markdown", "plaintext"];
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [
-      { scheme: "file", language: "markdown" },
-      { scheme: "untitled", language: "markdown" },
-      { scheme: "file", language: "plaintext" },
-      { scheme: "untitled", language: "plaintext" },
-    ],
-    initializationOptions: () => daemonSettings(config()), // today's, at a restart too
+    // untitled documents too: they are the window's campaign's when it has one (campaignOf)
+    documentSelector: languages.flatMap((language) => [
+      root ? { scheme: "file", language, pattern: { baseUri: root.toString(), pattern: "**" } } : { scheme: "file", language },
+      { scheme: "untitled", language },
+    ]),
+    ...(root ? { workspaceFolder: folder ?? { uri: root, name: campaignLabel(key), index: 0 } } : {}),
+    outputChannel: output,
+    initializationOptions: () => daemonSettings(config(root)), // today's, at a restart too
     middleware: {
+      didOpen: (document, next) => {
+        if (campaignOfUri(document.uri) !== key) {
+          return Promise.resolve();
+        }
+        opened.add(document.uri.toString());
+        return next(document);
+      },
+      didChange: (event, next) => (mine(event.document) ? next(event) : Promise.resolve()),
+      willSave: (event, next) => (mine(event.document) ? next(event) : Promise.resolve()),
+      willSaveWaitUntil: (event, next) => (mine(event.document) ? next(event) : Promise.resolve([])),
+      didSave: (document, next) => (mine(document) ? next(document) : Promise.resolve()),
+      didClose: (document, next) => (opened.delete(document.uri.toString()) ? next(document) : Promise.resolve()),
       // The output tells when the first completion of a start that offered something (not
       // one after a space, nor one VS Code cancelled for the next keystroke) was asked and
       // answered.
       provideCompletionItem: async (document, position, completion, token, next) => {
+        if (!mine(document)) {
+          return undefined;
+        }
         const asked = Date.now();
         const result = await next(document, position, completion, token);
         const items = Array.isArray(result) ? result.length : (result?.items.length ?? 0);
         if (!firstCompletionTold && items > 0) {
           firstCompletionTold = true;
-          client?.info(firstCompletionTimings(activated, asked, Date.now(), items));
+          client.info(firstCompletionTimings(activated, asked, Date.now(), items));
         }
         return result;
       },
+      provideHover: (document, position, token, next) => (mine(document) ? next(document, position, token) : undefined),
+      provideDefinition: async (document, position, token, next) =>
+        mine(document) ? tagLocations(await next(document, position, token), key) : undefined,
+      provideReferences: (document, position, options, token, next) =>
+        mine(document) ? next(document, position, options, token) : undefined,
+      provideCodeActions: (document, range, context, token, next) =>
+        mine(document) ? next(document, range, context, token) : undefined,
+      provideCodeLenses: (document, token, next) => (mine(document) ? next(document, token) : undefined),
+      provideInlayHints: (document, range, token, next) => (mine(document) ? next(document, range, token) : undefined),
+      provideDocumentSymbols: (document, token, next) => (mine(document) ? next(document, token) : undefined),
+      provideDocumentLinks: async (document, token, next) => {
+        if (!mine(document)) {
+          return undefined;
+        }
+        const links = await next(document, token);
+        links?.forEach((link) => link.target && (link.target = tagCard(link.target, key)));
+        return links;
+      },
+      // Every campaign's daemon knows the SRD: the symbol search asks the active campaign's.
+      provideWorkspaceSymbols: async (query, token, next) => {
+        const active = vscode.window.activeTextEditor;
+        const asked = active ? campaignOfUri(active.document.uri) : current;
+        if (campaigns.size > 1 && asked !== key) {
+          return [];
+        }
+        const symbols = await next(query, token);
+        symbols?.forEach((s) => (s.location.uri = tagCard(s.location.uri, key)));
+        return symbols;
+      },
     },
   };
-  client = new LanguageClient("d5e", "d5e", serverOptions, clientOptions);
+  const name = key === DEFAULT ? "d5e" : `d5e (${campaignLabel(key)})`;
+  const client = new LanguageClient("d5e", name, serverOptions, clientOptions);
+  client.onNotification("d5e/packsChanged", () => {
+    if (packsView && key === packsView.campaign) {
+      packsView.refresh();
+    }
+  });
+  return { key, client, opened };
+}
+
+/** When each campaign's daemon was spawned (for the output's timings). */
+const started = new Map<string, number>();
+
+/** `key`'s campaign, its daemon started with the first document (or command) that needs it.
+ * Not awaited: requests sent meanwhile wait for it; a failed start is told by the language
+ * client (the d5e output and a notification). */
+function campaign(key: string): Campaign {
+  let found = campaigns.get(key);
+  if (!found) {
+    found = createCampaign(key);
+    campaigns.set(key, found);
+    const { client } = found;
+    void client.start().then(
+      () => {
+        client.info(`${startTimings(activated, started.get(key) ?? activated, Date.now())}${key === DEFAULT ? "" : ` (campaign ${key})`}`);
+        suggestWhereTyping(key);
+      },
+      () => undefined,
+    );
+  }
+  return found;
+}
+
+/** Stop the daemon of a campaign no folder holds any more. */
+async function stopCampaign(key: string): Promise<void> {
+  const found = campaigns.get(key);
+  if (!found) {
+    return;
+  }
+  campaigns.delete(key);
+  const left = daemons;
+  await found.client.stop().catch(() => undefined);
+  found.client.outputChannel.info(`d5e: stopped the daemon of ${key} (its folder left the workspace)`);
+  endStragglers(left);
+}
+
+/** Folders came or went: each open document goes to its campaign's daemon now (a file of a
+ * removed folder to the default daemon), and the daemons of campaigns no folder holds stop. */
+async function foldersChanged(): Promise<void> {
+  owners.clear();
+  const open = new Map(vscode.workspace.textDocuments.map((d) => [d.uri.toString(), d]));
+  for (const c of campaigns.values()) {
+    for (const uri of [...c.opened]) {
+      const document = open.get(uri);
+      if (!document || campaignOfUri(document.uri) !== c.key) {
+        c.opened.delete(uri);
+        if (document && c.client.isRunning()) {
+          await c.client.sendNotification(lc!.DidCloseTextDocumentNotification.type, c.client.code2ProtocolConverter.asCloseTextDocumentParams(document));
+        }
+      }
+    }
+  }
+  await Promise.all(campaignsToStop([...campaigns.keys()], folderPaths()).map(stopCampaign));
+  const served = new Set([...campaigns.values()].flatMap((c) => [...c.opened]));
+  for (const document of open.values()) {
+    if (served.has(document.uri.toString()) || !servedDocument(document)) {
+      continue;
+    }
+    const c = campaign(campaignOfUri(document.uri));
+    if (c.client.isRunning()) {
+      // Its client saw it open (it matched the selector then): only the daemon is told now.
+      c.opened.add(document.uri.toString());
+      await c.client.sendNotification(lc!.DidOpenTextDocumentNotification.type, c.client.code2ProtocolConverter.asOpenTextDocumentParams(document));
+    } // else its start opens it
+  }
+  followActiveEditor();
+}
+
+function servedDocument(document: vscode.TextDocument): boolean {
+  return SERVED.has(document.languageId) && (document.uri.scheme === "file" || document.uri.scheme === "untitled");
+}
+
+/** The Packs view shows the campaign of the active editor (a card: the campaign that made it). */
+function followActiveEditor(): void {
+  const editor = vscode.window.activeTextEditor;
+  if (editor && (servedDocument(editor.document) || editor.document.uri.scheme === "d5e")) {
+    const key = campaignOfUri(editor.document.uri);
+    if (editor.document.uri.scheme !== "d5e") {
+      current = key;
+    }
+    packsView?.showCampaign(key, describeCampaign(key));
+  }
+}
+
+/** The Packs view's description: which campaign, once the window holds several (or the
+ * default daemon's, which has none). */
+function describeCampaign(key: string): string | undefined {
+  return key === DEFAULT || folderPaths().length > 1 ? campaignLabel(key) : undefined;
+}
+
+/** Call `key`'s daemon (the active campaign's by default); errors are shown to the user and
+ * give `undefined`. */
+async function request<T>(method: string, params: object, key?: string): Promise<T | undefined> {
+  const asked = key ?? (await commandCampaign());
+  if (asked === undefined || !lc) {
+    if (!lc) {
+      void vscode.window.showErrorMessage("d5e: the d5e language server is not running");
+    }
+    return undefined;
+  }
+  try {
+    return await campaign(asked).client.sendRequest<T>(method, params);
+  } catch (error) {
+    const e = isResponseError(error) ? { code: error.code, message: error.message } : { message: String(error) };
+    void vscode.window.showErrorMessage(errorMessage(method, e));
+    return undefined;
+  }
+}
+
+async function searchRules(): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  const key = await commandCampaign();
+  if (key === undefined) {
+    return;
+  }
+  const query = await vscode.window.showInputBox({ prompt: "Search the rules", placeHolder: "a fire spell that hits an area" });
+  if (!query) {
+    return;
+  }
+  const result = await request<SearchResult>("d5e/search", { query, limit: config().searchLimit ?? 20 }, key);
+  if (!result) {
+    return;
+  }
+  if (result.hits.length === 0) {
+    void vscode.window.showInformationMessage(`d5e: nothing found for "${query}"`);
+    return;
+  }
+  const picked = await vscode.window.showQuickPick(
+    result.hits.map((hit) => ({ ...hitItem(hit), hit })),
+    { title: `d5e: ${query}`, matchOnDescription: true, matchOnDetail: true },
+  );
+  if (!picked || !editor) {
+    return;
+  }
+  const tag = await request<{ text: string }>("d5e/tagFor", { ref: qualifiedRef(picked.hit) }, key);
+  if (tag) {
+    await editor.edit((edit) => edit.replace(editor.selection, tag.text));
+  }
+}
+
+async function showEntry(): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  const key = await commandCampaign();
+  if (key === undefined) {
+    return;
+  }
+  const selected = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection) : "";
+  const name = await vscode.window.showInputBox({ prompt: "Show the entry named", value: selected });
+  if (!name) {
+    return;
+  }
+  const result = await request<{ entry: { pack: string; collection: string; slug: string } }>("d5e/lookup", { name }, key);
+  if (result) {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(entryUri(result.entry, key)));
+    await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+  }
+}
+
+/** The d5e:// documents that go to definition and document links open: read-only cards, each
+ * shown by the daemon of the campaign its URI names. */
+class D5eDocuments implements vscode.TextDocumentContentProvider {
+  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+    const result = await request<{ text: string }>("d5e/document", { uri: uri.with({ query: "" }).toString(true) }, campaignOfUri(uri));
+    return result?.text ?? `Cannot show ${uri.toString(true)}: see the d5e output.`;
+  }
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  activated = Date.now();
+  // A daemon first: its start (Python, the database) is most of the wait for the first
+  // completion, so it runs while the language client loads and VS Code gets ready; the first
+  // campaign to need a daemon takes it.
+  spare = startDaemon(config());
+  lc = await import("vscode-languageclient/node");
+  const { ResponseError } = lc;
+  isResponseError = (error): error is InstanceType<typeof ResponseError> => error instanceof ResponseError;
+  output = vscode.window.createOutputChannel("d5e", { log: true });
   context.subscriptions.push(
+    output,
     vscode.workspace.registerTextDocumentContentProvider("d5e", new D5eDocuments()),
     vscode.commands.registerCommand("d5e.search", searchRules),
     vscode.commands.registerCommand("d5e.showEntry", showEntry),
+    vscode.workspace.onDidOpenTextDocument((document) => {
+      if (servedDocument(document)) {
+        campaign(campaignOfUri(document.uri));
+      }
+    }),
+    vscode.workspace.onDidCloseTextDocument((document) => owners.delete(document.uri.toString())),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => foldersChanged()),
+    vscode.window.onDidChangeActiveTextEditor(() => followActiveEditor()),
     vscode.workspace.onDidChangeTextDocument((event) => {
       const editor = vscode.window.activeTextEditor;
       if (event.contentChanges.length !== 1 || editor?.document !== event.document || !SERVED.has(event.document.languageId)) {
@@ -209,41 +499,57 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
     vscode.workspace.onDidChangeConfiguration(async (event) => {
-      if (!client || !event.affectsConfiguration("d5e")) {
+      if (!event.affectsConfiguration("d5e")) {
         return;
       }
       if (event.affectsConfiguration("d5e.path")) {
         const old = daemons;
-        await client.restart(); // a different daemon: start it anew
+        await Promise.all([...campaigns.values()].map((c) => c.client.restart())); // a different daemon: start it anew
         endStragglers(old);
         return;
       }
-      if (!client.isRunning()) {
-        return;
+      for (const c of campaigns.values()) {
+        const scope = c.key === DEFAULT ? undefined : vscode.Uri.file(c.key);
+        if (c.client.isRunning() && event.affectsConfiguration("d5e", scope)) {
+          // What the daemon reads, as at start (d5e.path and d5e.searchLimit are the extension's)
+          await c.client.sendNotification("workspace/didChangeConfiguration", { settings: { d5e: daemonSettings(config(scope)) } });
+        }
       }
-      // What the daemon reads, as at start (d5e.path and d5e.searchLimit are the extension's)
-      await client.sendNotification("workspace/didChangeConfiguration", { settings: { d5e: daemonSettings(config()) } });
     }),
   );
-  const packs = registerPacksView(context, request);
-  client.onNotification("d5e/packsChanged", () => packs.refresh());
-  // Not awaited: VS Code holds back the extensions that start once the window has (its
-  // `onStartupFinished`) until every extension activated at start has returned, and the
-  // daemon's start is none of their business. Requests sent meanwhile wait for it; a failed
-  // start is told by the language client (the d5e output and a notification).
-  const started = client;
-  void started.start().then(
-    () => {
-      started.info(startTimings(activated, current.spawned, Date.now()));
-      suggestWhereTyping();
-    },
-    () => undefined,
+  packsView = registerPacksView(context, <T>(method: string, params: object) => request<T>(method, params, packsView?.campaign ?? current));
+  context.subscriptions.push(
+    vscode.commands.registerCommand("d5e.packs.chooseCampaign", async () => {
+      const key = await pickCampaign(packsView?.campaign);
+      if (key !== undefined) {
+        packsView?.showCampaign(key, describeCampaign(key));
+      }
+    }),
   );
+  // The daemons of the campaigns whose documents are open; with none open, a window of one
+  // folder starts its campaign's at once, as the first document will want it. Activation
+  // returns without waiting for them: VS Code holds back the extensions that start once the
+  // window has (its `onStartupFinished`) until every extension activated at start has returned.
+  for (const document of vscode.workspace.textDocuments) {
+    if (servedDocument(document)) {
+      campaign(campaignOfUri(document.uri));
+    }
+  }
+  const folders = folderPaths();
+  if (campaigns.size === 0 && folders.length === 1) {
+    campaign(folderCampaigns(folders, hasCampaignConfig)[0]);
+  }
+  followActiveEditor();
+  if (packsView.campaign === undefined) {
+    const first = folderCampaigns(folders, hasCampaignConfig)[0] ?? DEFAULT;
+    packsView.showCampaign(first, describeCampaign(first));
+  }
 }
 
 export async function deactivate(): Promise<void> {
   const left = daemons;
-  await client?.stop();
-  client = undefined;
+  const stopping = [...campaigns.values()].map((c) => c.client.stop().catch(() => undefined));
+  campaigns.clear();
+  await Promise.all(stopping);
   endStragglers(left);
 }

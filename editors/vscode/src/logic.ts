@@ -1,5 +1,8 @@
 // What the extension decides without VS Code: settings → daemon options, how search hits and
-// errors read, the d5e:// URI of an entry. Tested with node (test/logic.test.ts).
+// errors read, the d5e:// URI of an entry, which campaign's daemon serves a document. Tested
+// with node (test/logic.test.ts, test/campaigns.test.ts).
+import { statSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, relative, sep } from "node:path";
 
 export const METHOD_NOT_FOUND = -32601;
 
@@ -78,9 +81,89 @@ export function errorMessage(method: string, error: { code?: number; message?: s
   return `d5e: ${method} failed: ${error.message ?? String(error)}`;
 }
 
-/** The d5e:// URI of an entry (a lookup result's `entry`): its read-only rendered card. */
-export function entryUri(entry: { pack: string; collection: string; slug: string }): string {
-  return `d5e://${entry.pack}/${entry.collection}/${entry.slug}.md`;
+/** The d5e:// URI of an entry (a lookup result's `entry`): its read-only rendered card; with
+ * `campaign`, the card as that campaign's daemon shows it (`cardQuery`). */
+export function entryUri(entry: { pack: string; collection: string; slug: string }, campaign?: string): string {
+  const query = campaign === undefined ? "" : `?${cardQuery(campaign)}`;
+  return `d5e://${entry.pack}/${entry.collection}/${entry.slug}.md${query}`;
+}
+
+// -- several campaigns in one window ---------------------------------------------------------
+//
+// Each campaign has its own daemon (its d5e.toml: edition, packs, packPaths). A campaign is
+// named by its folder's path; DEFAULT is the daemon of documents outside every workspace folder
+// (untitled ones, loose files), which has no campaign.
+
+export const DEFAULT = "";
+
+/** Whether `path` is `folder` or inside it (paths as `Uri.fsPath` gives them). */
+export function isWithin(path: string, folder: string): boolean {
+  const rel = relative(folder, path);
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/** The campaign of a file (`path`, undefined for an untitled document): the folder of the
+ * nearest `d5e.toml` at or above it, as the daemon, Neovim and Emacs find it, else the outermost
+ * workspace folder holding it; DEFAULT outside every workspace folder. A workspace folder nested
+ * in another's campaign is that campaign. An untitled document is the window's campaign when
+ * its folders are one campaign, else DEFAULT's. */
+export function campaignOf(path: string | undefined, folders: readonly string[], hasConfig: (folder: string) => boolean): string {
+  if (path === undefined) {
+    const all = folderCampaigns(folders, hasConfig);
+    return all.length === 1 ? all[0] : DEFAULT;
+  }
+  const holding = folders.filter((folder) => isWithin(path, folder));
+  if (holding.length === 0) {
+    return DEFAULT;
+  }
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    if (hasConfig(dir)) {
+      return dir;
+    }
+    if (dirname(dir) === dir) {
+      break;
+    }
+  }
+  return holding.reduce((outer, folder) => (folder.length < outer.length ? folder : outer));
+}
+
+/** The campaigns of the workspace folders, each once, in the folders' order. */
+export function folderCampaigns(folders: readonly string[], hasConfig: (folder: string) => boolean): string[] {
+  return [...new Set(folders.map((folder) => campaignOf(`${folder}${sep}_`, folders, hasConfig)))];
+}
+
+/** The campaigns (among `running`) whose daemons to stop once the workspace holds `folders`:
+ * those no folder is in, nor inside. */
+export function campaignsToStop(running: readonly string[], folders: readonly string[]): string[] {
+  return running.filter(
+    (campaign) => campaign !== DEFAULT && !folders.some((f) => isWithin(f, campaign) || isWithin(campaign, f)),
+  );
+}
+
+/** The query of a d5e:// card made by `campaign`'s daemon (a card is that daemon's to show). */
+export function cardQuery(campaign: string): string {
+  return `campaign=${encodeURIComponent(campaign)}`;
+}
+
+/** The campaign a d5e:// card's query names (DEFAULT: no campaign); undefined when it names
+ * none (a card typed or pasted by hand). */
+export function cardCampaign(query: string): string | undefined {
+  const campaign = new URLSearchParams(query).get("campaign");
+  return campaign === null ? undefined : campaign;
+}
+
+/** Whether `folder` holds a campaign's `d5e.toml`. */
+export function hasCampaignConfig(folder: string): boolean {
+  try {
+    return statSync(join(folder, "d5e.toml")).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** What a campaign is called where the user picks or sees one: its folder's name. */
+export function campaignLabel(campaign: string): string {
+  return campaign === DEFAULT ? "no campaign" : basename(campaign) || campaign;
 }
 
 // -- the d5e Packs view ------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // The "d5e Packs" view: the campaign profile's packs (on/off, priority, entries per collection,
 // licence, overrides, problems) and the actions on them, all through `d5e/packs/*`. It refreshes
-// on `d5e/packsChanged`, which the daemon sends after any change, from here or elsewhere.
+// on `d5e/packsChanged`, which the daemon sends after any change, from here or elsewhere. In a
+// window of several campaigns it shows the active editor's (src/extension.ts says which).
 import * as vscode from "vscode";
 
 import {
@@ -64,8 +65,8 @@ class DetailNode extends vscode.TreeItem {
   }
 }
 
-/** An entry that hides another pack's: opens its card. */
-function overrideEntry(info: PackInfo, o: OverrideInfo): DetailNode {
+/** An entry that hides another pack's: opens its card (as `campaign`'s daemon shows it). */
+function overrideEntry(info: PackInfo, o: OverrideInfo, campaign: string | undefined): DetailNode {
   const [collection, slug] = o.ref.split("/");
   const node = new DetailNode(info, o.name, o.intended ? o.ref : `${o.ref} · not declared`, o.intended ? "arrow-up" : "warning");
   node.tooltip = o.intended
@@ -74,7 +75,7 @@ function overrideEntry(info: PackInfo, o: OverrideInfo): DetailNode {
   node.command = {
     command: "vscode.open",
     title: "Open the card",
-    arguments: [vscode.Uri.parse(entryUri({ pack: info.pack.id, collection, slug }))],
+    arguments: [vscode.Uri.parse(entryUri({ pack: info.pack.id, collection, slug }, campaign))],
   };
   return node;
 }
@@ -104,12 +105,27 @@ export class PacksView implements vscode.TreeDataProvider<Node> {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private list: PacksList | undefined;
+  /** The campaign whose packs are shown (its folder; DEFAULT: the daemon of files outside the
+   * workspace's folders); undefined until the extension says. */
+  campaign: string | undefined;
+  tree: vscode.TreeView<Node> | undefined;
 
   constructor(private readonly request: Request) {}
 
   refresh(): void {
     this.list = undefined;
     this.changed.fire(undefined);
+  }
+
+  /** Show `campaign`'s packs, the view's description saying which (`description`). */
+  showCampaign(campaign: string, description: string | undefined): void {
+    if (this.tree && this.tree.description !== description) {
+      this.tree.description = description;
+    }
+    if (campaign !== this.campaign) {
+      this.campaign = campaign;
+      this.refresh();
+    }
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
@@ -122,7 +138,7 @@ export class PacksView implements vscode.TreeDataProvider<Node> {
     }
     if (node?.over) {
       const listed = await this.request<{ overrides: OverrideInfo[] }>("d5e/packs/list", { overrides: node.pack.pack.id });
-      return (listed?.overrides ?? []).filter((o) => o.over === node.over).map((o) => overrideEntry(node.pack, o));
+      return (listed?.overrides ?? []).filter((o) => o.over === node.over).map((o) => overrideEntry(node.pack, o, this.campaign));
     }
     if (node) {
       return node.children;
@@ -177,6 +193,7 @@ interface InstallResult {
 export function registerPacksView(context: vscode.ExtensionContext, request: Request): PacksView {
   const view = new PacksView(request);
   const tree = vscode.window.createTreeView("d5e.packs", { treeDataProvider: view, showCollapseAll: true });
+  view.tree = tree;
 
   const setEnabled = async (info: PackInfo, on: boolean): Promise<void> => {
     const result = await request<{ warnings?: string[] }>(on ? "d5e/packs/enable" : "d5e/packs/disable", { pack: info.pack.id });
@@ -286,7 +303,7 @@ export function registerPacksView(context: vscode.ExtensionContext, request: Req
         canSelectMany: false,
         openLabel: "Install",
         filters: kind.folders ? undefined : { "Packs": ["zip", "json"], "All files": ["*"] },
-        defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+        defaultUri: view.campaign ? vscode.Uri.file(view.campaign) : vscode.workspace.workspaceFolders?.[0]?.uri,
       });
       if (uris?.[0]) {
         const result = await request<InstallResult>("d5e/packs/install", { path: uris[0].fsPath });

@@ -1,0 +1,87 @@
+// Which campaign's daemon serves a document when a window holds several campaigns (a multi-root
+// workspace): folders with their own d5e.toml on disk, as a user lays them out.
+import { strict as assert } from "node:assert";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+
+import {
+  DEFAULT,
+  campaignLabel,
+  campaignOf,
+  campaignsToStop,
+  cardCampaign,
+  cardQuery,
+  entryUri,
+  folderCampaigns,
+  hasCampaignConfig,
+} from "../src/logic";
+
+const root = mkdtempSync(join(tmpdir(), "d5e-campaigns-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+/** A folder, with a d5e.toml when `campaign` says so. */
+function folder(path: string, campaign = false): string {
+  const full = join(root, path);
+  mkdirSync(full, { recursive: true });
+  if (campaign) {
+    writeFileSync(join(full, "d5e.toml"), 'edition = "2024"\n');
+  }
+  return full;
+}
+
+const strahd = folder("strahd", true); // a campaign: d5e.toml at its top
+const chapters = folder("strahd/chapters"); // opened as a folder of its own too
+const side = folder("strahd/side-quest", true); // a campaign of its own inside strahd's folder
+const phandelver = folder("phandelver", true);
+const notes = folder("notes"); // no d5e.toml anywhere above it
+const drafts = folder("notes/drafts");
+const folders = [strahd, phandelver, chapters, side, notes, drafts];
+const of = (path: string | undefined, within = folders) => campaignOf(path, within, hasCampaignConfig);
+
+test("a document is its campaign's: the folder of the nearest d5e.toml above it", () => {
+  assert.equal(of(join(strahd, "intro.md")), strahd);
+  assert.equal(of(join(phandelver, "act1", "goblins.md")), phandelver);
+  assert.equal(of(join(side, "hook.md")), side);
+});
+
+test("a folder nested in another folder's campaign shares that campaign's daemon", () => {
+  assert.equal(of(join(chapters, "1-death-house.md")), strahd);
+  assert.deepEqual(folderCampaigns(folders, hasCampaignConfig), [strahd, phandelver, side, notes]);
+});
+
+test("without a d5e.toml the outermost workspace folder holding the document is the campaign", () => {
+  assert.equal(of(join(drafts, "idea.md")), notes);
+  assert.equal(of(join(drafts, "idea.md"), [drafts]), drafts);
+});
+
+test("untitled documents and files outside every folder go to the default daemon", () => {
+  assert.equal(of(undefined), DEFAULT);
+  // a window of one campaign: an untitled document is that campaign's, as it always was
+  assert.equal(of(undefined, [strahd, chapters]), strahd);
+  assert.equal(of(undefined, []), DEFAULT);
+  assert.equal(of(join(root, "loose.md")), DEFAULT);
+  // a folder's name that begins like another's is not inside it
+  assert.equal(of(join(root, "strahd-old", "x.md")), DEFAULT);
+  assert.equal(campaignLabel(DEFAULT), "no campaign");
+  assert.equal(campaignLabel(strahd), "strahd");
+});
+
+test("removing a folder stops the daemons of the campaigns no folder is in any more", () => {
+  const running = [strahd, phandelver, side, DEFAULT];
+  assert.deepEqual(campaignsToStop(running, folders), []);
+  // phandelver removed: its daemon stops; the default daemon never does here
+  assert.deepEqual(campaignsToStop(running, [strahd, chapters, side, notes]), [phandelver]);
+  // strahd's folder removed, its chapters still open: the chapters are strahd's campaign
+  assert.deepEqual(campaignsToStop(running, [chapters, phandelver]), [side]);
+  assert.deepEqual(campaignsToStop(running, []), [strahd, phandelver, side]);
+});
+
+test("a d5e:// card names the campaign whose daemon made it", () => {
+  const uri = new URL(entryUri({ pack: "brew", collection: "spells", slug: "cinder-step" }, join(root, "a b+c")));
+  assert.equal(uri.pathname, "/spells/cinder-step.md");
+  assert.equal(cardCampaign(uri.search.slice(1)), join(root, "a b+c"));
+  assert.equal(cardCampaign(cardQuery(DEFAULT)), DEFAULT);
+  assert.equal(cardCampaign(""), undefined); // a card typed by hand: the active campaign's
+});
