@@ -14,7 +14,8 @@ one-page adventure's monster list), written for this sample, with its labels:
   too (bold, italic or counted: hover, definition);
 - `maybe`: what may be linked or not (a class in "Human Fighter", "the guard" who may be the
   Guard): neither counted right nor wrong;
-- `encounters`: what each encounter the text counts holds (`{"wolf": 4}`), in order.
+- `encounters`: what each encounter the text counts holds (`{"wolf": 4}`; a range as its low
+  and high ends, `{"wolf": [6, 8]}` for "6-8 wolves", `[2, 5]` for "1d4+1"), in order.
 
 A link (or prose name) is right when its written text and tag are a `want` (each once), and
 wrong when its text is neither a `want` nor a `maybe`. An encounter is right when the creatures
@@ -64,6 +65,15 @@ def _target(tag: str) -> str:
     return tag[2:-1].split("||")[0].split("|")[0]
 
 
+def _ends(count: int | str) -> tuple[int, int]:
+    """The low and high ends of a monster's count: a number, or a range as written ("6-8")."""
+    if isinstance(count, str):
+        from d5e_daemon.quantity import parse_quantity
+
+        return parse_quantity(count)
+    return count, count
+
+
 def _score(found: list[tuple[str, str]], want: list[tuple[str, str]], maybe: list[str]) -> dict:
     left = Counter(want)
     right, wrong = 0, []
@@ -104,11 +114,15 @@ def measure(app: App, items: list[dict[str, Any]]) -> dict[str, Any]:
             )  # fmt: skip
         counted = []
         for found in find_encounters(resolver, lines):
-            group: Counter[str] = Counter()
+            ends: dict[str, tuple[int, int]] = {}
             for monster in found.monsters:
-                ref = monster.ref or ""
-                group[ref.rsplit("/", 1)[-1].replace("-", " ")] += monster.count
-            counted.append(dict(group))
+                name = (monster.ref or "").rsplit("/", 1)[-1].replace("-", " ")
+                low, high = _ends(monster.count)
+                was = ends.get(name, (0, 0))
+                ends[name] = (was[0] + low, was[1] + high)
+            counted.append(
+                {k: low if low == high else [low, high] for k, (low, high) in ends.items()}
+            )
         labelled = item.get("encounters", [])
         right = sum(1 for group in counted if group in labelled)
         enc = totals.setdefault("encounters", Counter())

@@ -57,6 +57,7 @@ HELDOUT = [
     REPO / "bench" / "search-heldout-11.jsonl",
     REPO / "bench" / "search-heldout-12.jsonl",
     REPO / "bench" / "search-heldout-13.jsonl",
+    REPO / "bench" / "search-heldout-14.jsonl",
     REPO / "bench" / "search-heldout-filters.jsonl",
 ]
 MODES = ("keyword", "semantic", "hybrid")

@@ -170,16 +170,17 @@ class App:
             self.library.changed([])
         return problems
 
-    def start(self) -> None:
+    def start(self, reads_only: bool = False) -> None:
         """Everything a fresh database needs before the first answer. When the database cannot
         be written (read-only, the disk full), d5e serves what it holds: the reason is a
         `d5e/status` warning, and every change is refused with it until `recover` finds that
-        it can be written again."""
+        it can be written again. `reads_only` (a command that only reads): a profile saved
+        for other settings is read as these settings make it, not saved again."""
         self._wanted = self.settings
         if self.db.read_only is None:
             try:
                 self.db.write(self.own_profile)
-                self.library.start()
+                self.library.start(save_profile=not reads_only)
                 return
             except StorageError as exc:
                 if not exc.unwritable:  # damage, a lock: not a database to serve
@@ -191,6 +192,8 @@ class App:
                 f"profile {self.profile!r} {NOT_MADE}: the user's default profile is read instead"
             )
             self.settings = msgspec.structs.replace(self.settings, profile="default")
+        elif reads_only:  # a command: its answers are the settings', whatever is saved
+            self.library.read_profile_as_set()
         elif unsaved := packs.profile_unsaved(
             self.conn, self.profile, self.library.priorities(self.conn)
         ):

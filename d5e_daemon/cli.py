@@ -80,12 +80,14 @@ def _option(name: str) -> str:
 
 
 @contextmanager
-def _opened(settings: Settings) -> Iterator[Any]:
-    """The app on the settings' database, started, and closed however the command ends."""
+def _opened(settings: Settings, reads_only: bool = False) -> Iterator[Any]:
+    """The app on the settings' database, started, and closed however the command ends.
+    `reads_only`: a command that reads, which leaves a profile saved for other settings as
+    it is (`App.start`)."""
     from .app import App
 
     app = App(settings)
-    app.start()
+    app.start(reads_only)
     try:
         yield app
     finally:
@@ -151,7 +153,7 @@ def cmd_lookup(args: argparse.Namespace, settings: Settings) -> int:
     from .features.lookup import lookup
     from .protocol import LookupParams
 
-    with _opened(settings) as app:
+    with _opened(settings, reads_only=True) as app:
         ref, name = _entry_words(app, args.query)
         params = LookupParams(ref=ref, name=name, collection=args.collection, pack=args.pack)
         result = lookup(app, params)
@@ -180,7 +182,7 @@ def cmd_complete(args: argparse.Namespace, settings: Settings) -> int:
         "limit": args.limit,
     }
     params = decode({k: v for k, v in raw.items() if v is not None}, CompleteParams)
-    with _opened(settings) as app:
+    with _opened(settings, reads_only=True) as app:
         result = complete(app, params)
     if args.json:
         _print_json(result)
@@ -208,7 +210,7 @@ def _print_completions(items: Sequence[Any]) -> None:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from .features.status import status
 
-    with _opened(settings) as app:
+    with _opened(settings, reads_only=True) as app:
         result = status(app)
     if args.json:
         _print_json(result)
@@ -256,7 +258,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     # no file named: the campaign's (the folder of the nearest d5e.toml), as `d5e references`
     # reads it, else the current folder's; it answered with a usage error
     names = args.files or [os.path.relpath(settings.workspace or Path.cwd())]
-    with _opened(settings) as app:
+    with _opened(settings, reads_only=True) as app:
         found: list[dict[str, Any]] = []
         unread = 0  # named, and the other files still checked (as `d5e link` does)
         resolver = Resolver(app)
@@ -276,7 +278,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
                 language_id="markdown",
                 position_codec=PositionCodec(types.PositionEncodingKind.Utf32),
             )
-            for d in diagnostics(resolver, doc):
+            # every problem: a file checked is read to its end (the editor shows 500)
+            for d in diagnostics(resolver, doc, cap=sys.maxsize):
                 severity = types.DiagnosticSeverity(d.severity or 1).name.lower()
                 found.append(
                     {
@@ -315,7 +318,7 @@ def cmd_references(args: argparse.Namespace, settings: Settings) -> int:
     folder = Path(args.folder) if args.folder else Path(settings.workspace or Path.cwd())
     if not folder.is_dir():
         raise InvalidParams(f"{folder}: not a folder")
-    with _opened(settings) as app:
+    with _opened(settings, reads_only=True) as app:
         ref, name = _entry_words(app, args.ref)
         if name is not None:  # `d5e references goblin`, as `d5e lookup goblin` finds it
             ref = find(app, LookupParams(name=name))[0].qualified_ref
@@ -346,7 +349,7 @@ def cmd_statblock(args: argparse.Namespace, settings: Settings) -> int:
     from .features.statblocks import stat_block_entry
     from .protocol import StatBlockParams, decode
 
-    with _opened(settings) as app:
+    with _opened(settings, reads_only=True) as app:
         ref, name = _entry_words(app, args.query)
         params = StatBlockParams(ref=ref, name=name, collection=args.collection, style=args.style)
         result = stat_block_entry(app, decode(msgspec.to_builtins(params), StatBlockParams))
@@ -368,7 +371,7 @@ def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
     from .features.markdown import link_text
     from .features.tags import Resolver
 
-    with _opened(settings) as app:
+    with _opened(settings, reads_only=True) as app:
         changed = failed = 0
         report: list[dict[str, Any]] = []
         resolver = Resolver(app)
@@ -493,7 +496,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         "explain": args.explain or None,
     }
     params = decode({k: v for k, v in raw.items() if v is not None}, SearchParams)
-    with _opened(settings) as app:
+    with _opened(settings, reads_only=True) as app:
         if params.mode != "keyword" and params.query.strip() and app.search.vectors_ready():
             app.search.embedder.load()
         result = search(app, params)
@@ -573,7 +576,7 @@ def cmd_filters(args: argparse.Namespace, settings: Settings) -> int:
     from .filters import value_text
     from .protocol import SearchFiltersParams
 
-    with _opened(settings) as app:
+    with _opened(settings, reads_only=True) as app:
         result = search_filters(app, SearchFiltersParams(collections=args.collection or []))
     if args.json:
         _print_json(result)
@@ -651,7 +654,7 @@ def cmd_encounter(args: argparse.Namespace, settings: Settings) -> int:
         )
     raw = {"party": party, "monsters": _groups(args.monsters), "rules": args.rules}
     params = decode({k: v for k, v in raw.items() if v is not None}, EncounterParams)
-    result = _run_feature(settings, encounter, params)
+    result = _run_feature(settings, encounter, params, reads_only=True)
     if args.json:
         _print_json(result)
         return 0
@@ -793,7 +796,9 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
 # -- d5e packs … ------------------------------------------------------------------------------
 
 
-def _run_feature(settings: Settings, fn: Callable[..., Any], *params: Any) -> Any:
+def _run_feature(
+    settings: Settings, fn: Callable[..., Any], *params: Any, reads_only: bool = False
+) -> Any:
     """Open the app, run one feature function (plain or async), close the app. Params built
     from the command line are checked as a request's are (`--collection` of 100 characters,
     a priority past ±1,000,000: the message and its path, as over JSON-RPC)."""
@@ -802,7 +807,7 @@ def _run_feature(settings: Settings, fn: Callable[..., Any], *params: Any) -> An
     from .protocol import decode
 
     params = tuple(decode(msgspec.to_builtins(p), type(p)) for p in params)
-    with _opened(settings) as app:
+    with _opened(settings, reads_only) as app:
         result = fn(app, *params)
         return asyncio.run(result) if inspect.iscoroutine(result) else result
 
@@ -820,7 +825,9 @@ def _packs_list(args: argparse.Namespace, settings: Settings) -> int:
     from .features.packs import list_packs
     from .protocol import PacksListParams
 
-    result = _run_feature(settings, list_packs, PacksListParams(overrides=args.overrides))
+    result = _run_feature(
+        settings, list_packs, PacksListParams(overrides=args.overrides), reads_only=True
+    )
     if args.json:
         _print_json(result)
         return 0
@@ -942,7 +949,9 @@ def _packs_validate(args: argparse.Namespace, settings: Settings) -> int:
     from .features.packs import validate
     from .protocol import ValidateParams
 
-    result = _run_feature(settings, validate, ValidateParams(path=str(Path(args.path).absolute())))
+    result = _run_feature(
+        settings, validate, ValidateParams(path=str(Path(args.path).absolute())), reads_only=True
+    )
     if args.json:
         _print_json(result)
     else:

@@ -482,6 +482,7 @@ class Database:
         self._local = threading.local()
         self._opened: list[apsw.Connection] = []
         self._vectors: apsw.Connection | None = None
+        self._overlay: Callable[[apsw.Connection], None] | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="d5e-db-writer")
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="d5e-db-reader")
 
@@ -518,6 +519,25 @@ class Database:
             return conn
         raise refused
 
+    def overlay(self, fn: Callable[[apsw.Connection], None]) -> None:
+        """`fn(conn)` on each connection that reads (the calling thread's, the reader
+        thread's, the vectors'), now and when one is opened again: temporary objects that
+        shadow the database's on them (`queries.overlay_profile`). The writer's is left as it
+        is; a connection opened for writing again (`writable_again`) reads the database."""
+        self._overlay = fn
+        with self.conn:
+            fn(self.conn)
+        self._reader.submit(self._forget_thread_conn).result()
+        if self._vectors is not None:
+            self._vectors.close()
+            self._vectors = None
+
+    def _overlaid(self, conn: apsw.Connection) -> apsw.Connection:
+        if self._overlay is not None:
+            with conn:
+                self._overlay(conn)
+        return conn
+
     def refuse_writes(self, reason: str) -> None:
         """From now on every write is refused with `reason` (reads go on)."""
         self.read_only = reason
@@ -530,6 +550,7 @@ class Database:
         thread that owns `conn` (the event loop's)."""
         if not self._writer.submit(self._reopen_writer).result():
             return False
+        self._overlay = None
         old, self.conn = self.conn, connect(self.path, migrate_now=False)
         old.close()
         if self._vectors is not None:
@@ -559,11 +580,14 @@ class Database:
             self._opened.remove(conn)
             conn.close()
 
-    def _thread_conn(self) -> apsw.Connection:
+    def _thread_conn(self, reads: bool = False) -> apsw.Connection:
+        """The calling thread's connection (`reads`: the reader thread's, `overlay`'s too)."""
         conn: apsw.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = connect(self.path, migrate_now=False, **self._readonly)
             self._opened.append(conn)
+            if reads:
+                self._overlaid(conn)
         return conn
 
     @property
@@ -575,13 +599,14 @@ class Database:
         if self._vectors is None:
             self._vectors = connect(self.path, migrate_now=False, **self._readonly)
             self._vectors.pragma("cache_size", -VECTOR_CACHE_KB)
+            self._overlaid(self._vectors)
         return self._vectors
 
     def read_beside(self, fn: Callable[[apsw.Connection], T]) -> Future[T]:
         """Run `fn(conn)` on the reader thread, with its own connection, while the caller goes
         on with its own queries (SQLite works without Python's lock, so the two use both
         cores): hybrid search's keyword half."""
-        return self._reader.submit(lambda: fn(self._thread_conn()))
+        return self._reader.submit(lambda: fn(self._thread_conn(reads=True)))
 
     def submit(self, fn: Callable[[apsw.Connection], T]) -> Future[T]:
         """Run `fn(conn)` on the writer thread; `fn` opens its own transaction(s). What the disk

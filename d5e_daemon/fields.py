@@ -236,7 +236,7 @@ def weapon_damage(data: dict[str, Any]) -> str:
     return text.strip()
 
 
-_MARKUP = re.compile(r"[#*_|`]+|^\s*[-:]{3,}\s*$", re.MULTILINE)
+_MARKUP = re.compile(r"\\?[#*_|`]+|^\s*[-:]{3,}\s*$", re.MULTILINE)  # `\|`: its `\` too
 _SPACES = re.compile(r"[ \t]+")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 

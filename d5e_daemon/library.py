@@ -332,16 +332,16 @@ class Library:
                 self.warnings.append(f"pack {row.pack.id}: {message}")
         return results
 
-    def start(self) -> None:
+    def start(self, save_profile: bool = True) -> None:
         """Everything a fresh database needs before the first answer. The workspace's packs
         whose files are as they were read are not read again, unless a built-in pack changed
-        (what they extend may have)."""
+        (what they extend may have). Not `save_profile`: see `sync_profile`."""
         builtin = self.install_builtin_packs()
         unchanged = all(r.action == "unchanged" for r in builtin)
         results = builtin + self.install_pack_paths(reread=not unchanged)
         results += self.recheck_file_packs()
         changed = [r.pack for r in results if r.action != "unchanged"]
-        self.sync_profile()
+        self.sync_profile(save_profile)
         if changed:
             self.changed(changed)
         self.known_state = self.state()
@@ -499,11 +499,25 @@ class Library:
         with transaction(conn):
             return self.update_profile(conn)
 
-    def sync_profile(self) -> bool:
-        """Make the stored profile match the settings; True when it changed."""
+    def sync_profile(self, save: bool = True) -> bool:
+        """Make the stored profile match the settings; True when it changed. Not `save` (a
+        command that only reads): a profile saved before is left as it is and read as these
+        settings make it (`packs.overlay_profile`: `--edition 2024` rewrote the winners of a
+        profile saved for 2014); one never saved is saved (a campaign's first command)."""
+        if not save and queries.profile_hash(self.db.conn, self.profile):
+            self.read_profile_as_set()
+            self.check_ties()
+            return False
         changed = self.db.write(self.sync_in_transaction)
         self.check_ties()
         return changed
+
+    def read_profile_as_set(self) -> None:
+        """Read this profile as the settings make it, without saving it: when it is saved
+        for other settings, the connections that read get their own copy (`Database.overlay`)."""
+        priorities = self.priorities(self.db.conn)
+        if packs.profile_unsaved(self.db.conn, self.profile, priorities) is not None:
+            self.db.overlay(partial(packs.overlay_profile, self.profile, priorities))
 
     async def follow_database(self) -> None:
         """If another process changed packs or this profile: re-sync and say what changed."""

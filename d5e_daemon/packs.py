@@ -866,6 +866,15 @@ def profile_unsaved(conn: apsw.Connection, profile_id: str, priorities: Prioriti
     return f"{saved}; asked: {asked}"
 
 
+def overlay_profile(profile_id: str, priorities: Priorities, conn: apsw.Connection) -> None:
+    """The profile as `apply_profile` would store it, on `conn` alone (`queries.overlay_profile`):
+    a command that only reads answers for its settings and writes nothing."""
+    config, digest = _profile_config(priorities)
+    queries.overlay_profile(
+        conn, profile_id, config, digest, priorities.packs, priorities.collections
+    )
+
+
 def apply_profile(conn: apsw.Connection, profile_id: str, priorities: Priorities) -> bool:
     """Store the profile's priorities and rebuild its winners if they changed; call inside a
     transaction."""

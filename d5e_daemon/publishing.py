@@ -21,7 +21,7 @@ from .collector import COLLECTOR
 from .features.doclines import DocumentFacts
 from .features.markdown import DiagnosticsPass
 from .features.tags import Resolver
-from .textdoc import client_units
+from .textdoc import LineDocument, client_units
 
 SLICE_SECONDS = 0.01
 """How long a diagnostics pass works before it lets requests in."""
@@ -147,7 +147,8 @@ class Publisher:
         if doc is None or resolver is None:
             return
         version = doc.version
-        work = DiagnosticsPass(resolver, doc, self.published.get(uri))
+        focus = doc.last_edited_line if isinstance(doc, LineDocument) else None
+        work = DiagnosticsPass(resolver, doc, self.published.get(uri), focus)
         reader = self.reader()
         busy = reader.busy if reader is not None else None
         try:

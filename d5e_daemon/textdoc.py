@@ -163,6 +163,14 @@ class LineDocument(TextDocument):
             self._lines = self.source.splitlines(True)
         return self._lines
 
+    @property
+    def last_edited_line(self) -> int | None:
+        """The first line the latest change wrote (where the writer is working, as far as d5e
+        can tell); None before any change."""
+        if not self.edits:
+            return None
+        return min(self.edits[-1].start, max(len(self.lines) - 1, 0))
+
     def edits_since(self, generation: int) -> list[Edit] | None:
         """The edits made after `generation`, in order; None when they are not all known."""
         behind = self.generation - generation

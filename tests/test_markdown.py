@@ -514,6 +514,21 @@ def test_cli_check_without_files_checks_the_campaign(
     assert capsys.readouterr().err == "d5e: no Markdown files (*.md, *.markdown) in empty\n"
 
 
+def test_cli_check_lists_every_problem_of_a_long_chapter(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`d5e check` on a chapter of more problems than an editor shows lists every one: the
+    typo on its last line was left out, behind "N more problem(s) … (the first 500 are)"."""
+    page = tmp_path / "long.md"
+    lines = [f"The {{@creature nosuch{n}}} waits." for n in range(md.MAX_DIAGNOSTICS + 100)]
+    page.write_text("\n".join([*lines, "The wizard casts {@spell fierball}.\n"]))
+    assert main(["check", str(page), "--db", str(db_path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == md.MAX_DIAGNOSTICS + 101
+    assert out[-1].startswith(f"{page}:601:26: warning [unknown-ref] unknown spell 'fierball'")
+    assert not [line for line in out if "[more]" in line]
+
+
 UNCLOSED = """# Unclosed
 Cast {@spell fireball
 A {@spell cone of cold at them. And `{@spell fire` is code, {@b bold {@spell shield} too.

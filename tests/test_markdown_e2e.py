@@ -524,3 +524,84 @@ async def test_a_tag_being_typed_is_not_flagged_unclosed_until_the_writer_moves_
     # a new line typed after it: the tag on the line above is flagged
     after = await diagnostics_after(lsp, typed(6, (1, 23), "\nThen"))
     assert unclosed(after) == [(1, 10, 1, 23)]
+
+
+async def test_a_typo_near_the_end_of_a_chapter_with_more_problems_than_are_shown(
+    lsp: LanguageClient,
+) -> None:
+    """More problems than MAX_DIAGNOSTICS: on opening, the first are shown; once the writer
+    edits, those nearest the edit are, so a typo just made near the end is flagged (it was
+    never shown: the first 500 came before it), and one diagnostic says how many are not."""
+    lines = [f"Scene {n}: the {{@creature nosuch{n}}} waits.\n" for n in range(1200)]
+    lines[1190] = "The wizard casts \n"
+    opened = await diagnostics_after(
+        lsp,
+        lambda: lsp.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(URI, "markdown", 1, "".join(lines))
+            )
+        ),
+    )
+    more = opened[-1]
+    assert (len(opened), more.code) == (501, "more")
+    assert more.message == "699 more problem(s) in this document are not shown (the first 500 are)"
+    assert [d.range.start.line for d in opened[:-1]] == list(range(500))
+
+    typed = await diagnostics_after(
+        lsp,
+        lambda: lsp.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=rng(1190, 17, 1190, 17), text="{@spell fierball}"
+                    )
+                ],
+            )
+        ),
+    )
+    (typo,) = [d for d in typed if d.range.start.line == 1190]
+    assert typo.message.startswith("unknown spell 'fierball'; did you mean \"fireball\"")
+    assert span(typo.range) == (1190, 25, 1190, 33)
+    shown = [d.range.start.line for d in typed[:-1]]
+    assert len(shown) == 500 and shown == sorted(shown) and shown[-1] == 1199
+    assert typed[-1].message == (
+        "700 more problem(s) in this document are not shown (those shown are the 500 nearest "
+        f"your last edit, lines {shown[0] + 1}-1200)"
+    )
+
+
+async def test_smart_quotes_typed_or_pasted_are_read_as_the_writer_meant(
+    lsp: LanguageClient,
+) -> None:
+    """Editors on macOS and text pasted from Word write ‘ ’ “ ”: `{@spell ‘fir` completes as
+    `{@spell fir` does (Fireball first, the quote replaced), and a name in curly quotes or
+    with a curly apostrophe names its entry (no warning)."""
+    text = "{@spell “fireball”} {@spell ‘shield’} {@spell Mordenkainen’s Sword}\n"
+    found = await diagnostics_after(
+        lsp,
+        lambda: lsp.text_document_did_open(
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(URI, "markdown", 1, text))
+        ),
+    )
+    assert [(d.code, d.message) for d in found] == [
+        ("alias", "Mordenkainen’s Sword is called Arcane Sword in srd-2014")
+    ]
+    for version, typed in enumerate(["{@spell ‘fir", "{@spell “fir", "{@spell fir"], 2):
+        lsp.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=version),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=typed)],
+            )
+        )
+        result = await lsp.text_document_completion_async(
+            types.CompletionParams(types.TextDocumentIdentifier(URI), pos(0, len(typed)))
+        )
+        assert isinstance(result, types.CompletionList)
+        first = result.items[0]
+        assert isinstance(first.text_edit, types.TextEdit)
+        assert (first.label, first.text_edit.new_text, span(first.text_edit.range)) == (
+            "Fireball",
+            "fireball}",
+            (0, 8, 0, len(typed)),
+        )

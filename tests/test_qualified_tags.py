@@ -104,6 +104,27 @@ def test_subclass_features_subclasses_and_a_class_tag_naming_a_subclass(app: App
     assert '"{@class Fighter|PHB|champs|Champion}"' in message
 
 
+def test_a_subclass_named_as_the_other_srd_names_it_is_the_profile_s(app: App) -> None:
+    """`{@subclass Life Domain|cleric}` (the 2024 SRD's name, 5etools' too) in a 2014 profile
+    is its Life subclass, with a note and a fix to the name its SRD uses: it said the
+    subclass is only in srd-2024, and offered nothing."""
+    assert resolve(app, "{@subclass Life Domain|cleric}") == (
+        "srd-2014:subclasses/life",
+        "alias",
+        "Life Domain is called Life in srd-2014",
+    )
+    assert resolve(app, "{@subclass Circle of the Land|Druid}")[0] == "srd-2014:subclasses/land"
+    assert resolve(app, "{@subclass Life Domain|Wizard}")[0] is None  # not the Wizard's
+
+
+def test_a_subclass_named_as_its_srd_names_it_is_that_one(app2024: App) -> None:
+    assert resolve(app2024, "{@subclass Life Domain|cleric}") == (
+        "srd-2024:subclasses/life-domain",
+        None,
+        "",
+    )
+
+
 def test_a_race_tag_names_a_subrace_as_5etools_writes_it(app: App) -> None:
     assert resolve(app, "{@race Dwarf (Hill)|PHB}")[0] == "srd-2014:subraces/hill-dwarf"
     assert resolve(app, "{@race Elf (High)}")[0] == "srd-2014:subraces/high-elf"

@@ -8,6 +8,7 @@ for root, by a read-only bind mount in a mount namespace of the daemon's own."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -284,18 +285,65 @@ def test_commands_that_read_leave_a_current_database_as_it_was(used: Path, tmp_p
         assert after == before, args
 
 
-def test_a_profile_a_read_only_database_cannot_save_is_said(used: Path, tmp_path: Path) -> None:
-    """The profile is saved for edition 2014; `--edition 2024` needs it saved anew, which a
-    database that cannot be written refuses: the command says its answers are the saved
-    profile's (it answered from 2014 as if it were 2024, without a word)."""
+def test_a_command_for_other_settings_than_the_saved_profile_writes_nothing(
+    used: Path, tmp_path: Path
+) -> None:
+    """The profile is saved for edition 2014; `--edition 2024` answers from 2024 (srd-2024's
+    Grappled, srd-2024 on in the status) and leaves the database as it was, bytes and mtime:
+    it saved the profile anew for 2024 (its winners rewritten, and again by the next command
+    or the editor's daemon of 2014)."""
+    before = (digest(used), used.stat().st_mtime_ns, sorted(os.listdir(used.parent)))
+
+    def pack_of(*args: str) -> str:
+        done = cli(used, "lookup", "grappled", "--json", *args)
+        assert done.returncode == 0, done.stderr
+        pack: str = json.loads(done.stdout)["entry"]["pack"]
+        return pack
+
+    assert pack_of("--edition", "2024") == "srd-2024"
+    status = cli(used, "status", "--json", "--edition", "2024")
+    packs = {p["id"]: p["enabled"] for p in json.loads(status.stdout)["packs"]}
+    assert packs == {"srd-2014": True, "srd-2024": True}
+    assert (digest(used), used.stat().st_mtime_ns, sorted(os.listdir(used.parent))) == before
+    assert pack_of() == "srd-2014"  # the saved profile, as it was
+    conn = apsw.Connection(str(used))
+    saved = conn.execute("SELECT pack_id FROM profile_pack ORDER BY pack_id").fetchall()
+    conn.close()
+    assert saved == [("srd-2014",)]
+
+
+def test_a_profile_a_read_only_database_cannot_save_is_read_as_the_command_asks(
+    used: Path, tmp_path: Path
+) -> None:
+    """The profile is saved for edition 2014; `--edition 2024` on a database that cannot be
+    written answers from 2024, as on one that can (it said "the answers are the saved
+    profile's", and answered from 2014)."""
     wrapper = read_only_folder(used.parent)
     try:
-        done = cli(used, "lookup", "fireball", "--edition", "2024", wrapper=wrapper)
+        done = cli(used, "lookup", "grappled", "--json", "--edition", "2024", wrapper=wrapper)
     finally:
         used.parent.chmod(0o755)
     assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["entry"]["pack"] == "srd-2024"
+    assert "saved for other packs" not in done.stderr
+
+
+def test_a_daemon_on_a_profile_a_read_only_database_cannot_save_says_so(
+    used: Path, tmp_path: Path
+) -> None:
+    """The profile is saved for edition 2014; a daemon set to 2024 needs it saved anew, which
+    a database that cannot be written refuses: its status says the answers are the saved
+    profile's (it answered from 2014 as if it were 2024, without a word). A daemon follows the
+    database as other processes change it, so it reads the profile as it is stored."""
+    wrapper = read_only_folder(used.parent)
+    try:
+        with Daemon(used, wrapper=wrapper) as d:
+            d.initialize({"edition": "2024"})
+            warnings = d.request("d5e/status")["warnings"]
+    finally:
+        used.parent.chmod(0o755)
     assert (
         "profile 'default' is saved for other packs or priorities than these settings ask "
         "(srd-2014 at 10; asked: srd-2014 at 10, srd-2024 at 20) and the database cannot be "
         "written: the answers are the saved profile's"
-    ) in done.stderr
+    ) in warnings

@@ -143,7 +143,8 @@ def _problems(resolver: Resolver, tags: Sequence[Tag]) -> Iterator[tuple[Tag, Re
 
 
 MAX_DIAGNOSTICS = 500
-"""Diagnostics shown per document; the others are counted in one more diagnostic."""
+"""Diagnostics shown per document (those nearest the writer's last edit, else the first); the
+others are counted in one more diagnostic."""
 NO_PROBLEMS = LineProblems(0, ())
 
 
@@ -152,6 +153,9 @@ class DiagnosticsPass:
     between slices (a 20 MB document of unknown tags held the daemon for half a minute). The
     first MAX_DIAGNOSTICS problems are shown, with their "did you mean"; the rest are only
     counted (no suggestions looked for), in one last diagnostic at the end of the document.
+    Given a `focus` (the line of the writer's last edit, `LineDocument.last_edited_line`), the
+    problems shown are the MAX_DIAGNOSTICS nearest it instead: a typo just made near the end of
+    a long chapter is shown, not left out because 500 others come before it.
 
     Each line's problems are kept by its text (`Resolver.line_problems`): a line whose text was
     seen costs a lookup, not a parse. And a pass is kept per line (`problems`, `counts`): given
@@ -162,9 +166,16 @@ class DiagnosticsPass:
     that is shown now but was only counted before is read again for its suggestions."""
 
     def __init__(
-        self, resolver: Resolver, doc: TextDocument, earlier: DiagnosticsPass | None = None
+        self,
+        resolver: Resolver,
+        doc: TextDocument,
+        earlier: DiagnosticsPass | None = None,
+        focus: int | None = None,
+        cap: int | None = None,
     ) -> None:
-        self.resolver, self.doc = resolver, doc
+        self.resolver, self.doc, self.focus = resolver, doc, focus
+        self.cap = MAX_DIAGNOSTICS if cap is None else cap
+        """How many problems are shown (`d5e check` shows them all)."""
         self.lines = doc.lines
         self.generation: int | None = getattr(doc, "generation", None)
         """The document's count of changes the pass is of (`LineDocument.generation`)."""
@@ -248,20 +259,22 @@ class DiagnosticsPass:
                     continue
                 self.line = n
                 self.looked_at += 1
-                room = max(MAX_DIAGNOSTICS - before, 0)
+                room = max(self.cap - before, 0)
                 found = self.resolver.line_problems(text)
                 if found is None or len(found.found) < min(room, found.count):
                     found = yield from self._work(text, room)
                 problems[n], counts[n] = found, found.count
                 before += found.count
             summed = end
-        # the first MAX_DIAGNOSTICS problems, from the lines holding any, in order
+        # the first MAX_DIAGNOSTICS problems (or those nearest the focus), from the lines
+        # holding any
         shown: list[tuple[int, Tag, Resolution]] = []
         fenced: _Fenced | None = None
         code = 0  # problems found in code fences: none (those past the shown ones are not
         # looked for: the count of more problems may hold a few)
-        for n in itertools.compress(itertools.count(), counts):
-            room = MAX_DIAGNOSTICS - len(shown)
+        holding = itertools.compress(itertools.count(), counts)
+        for n in holding if self.focus is None else _nearest(list(holding), self.focus):
+            room = self.cap - len(shown)
             if room <= 0:
                 break
             found = problems[n]
@@ -273,6 +286,7 @@ class DiagnosticsPass:
                 code += found.count
                 continue
             shown += [(n, tag, resolution) for tag, resolution in found.found[:room]]
+        shown.sort(key=lambda item: item[0])  # by line; a line's own in their order
         self.shown, self.more = shown, max(sum(counts) - len(shown) - code, 0)
 
     def _work(self, text: str, room: int) -> Generator[None, None, LineProblems]:
@@ -301,19 +315,35 @@ class DiagnosticsPass:
         if not self.more:
             return found
         last = types.Position(max(len(self.lines) - 1, 0), 0)
+        which = f"the first {self.cap} are"
+        if self.focus is not None and self.shown:
+            which = (
+                f"those shown are the {len(self.shown)} nearest your last edit, lines "
+                f"{self.shown[0][0] + 1}-{self.shown[-1][0] + 1}"
+            )
         return [
             *found,
             types.Diagnostic(
                 range=types.Range(last, last),
-                message=(
-                    f"{self.more} more problem(s) in this document are not shown (the first "
-                    f"{MAX_DIAGNOSTICS} are)"
-                ),
+                message=f"{self.more} more problem(s) in this document are not shown ({which})",
                 severity=types.DiagnosticSeverity.Information,
                 code="more",
                 source=SOURCE,
             ),
         ]
+
+
+def _nearest(lines: list[int], focus: int) -> Iterator[int]:
+    """The sorted `lines`, nearest `focus` first (the line below it first of two as near)."""
+    right = bisect.bisect_left(lines, focus)
+    left = right - 1
+    while left >= 0 or right < len(lines):
+        if right < len(lines) and (left < 0 or lines[right] - focus <= focus - lines[left]):
+            yield lines[right]
+            right += 1
+        else:
+            yield lines[left]
+            left -= 1
 
 
 _FENCE_FIRST = frozenset("`~")
@@ -368,10 +398,14 @@ def _diagnostic(
 
 
 def diagnostics(
-    resolver: Resolver, doc: TextDocument, earlier: DiagnosticsPass | None = None
+    resolver: Resolver,
+    doc: TextDocument,
+    earlier: DiagnosticsPass | None = None,
+    focus: int | None = None,
+    cap: int | None = None,
 ) -> list[types.Diagnostic]:
     """All of them at once (capped as a pass caps them)."""
-    work = DiagnosticsPass(resolver, doc, earlier)
+    work = DiagnosticsPass(resolver, doc, earlier, focus, cap)
     while not work.run(1.0):
         pass
     return work.diagnostics()

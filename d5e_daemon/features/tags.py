@@ -396,6 +396,14 @@ class Resolver:
                 )
         else:
             found = names.find(app.conn, tag.name, collections, profile_id=app.profile)
+            if found is None and tag.kind == "subclass":
+                # `Life Domain` where the profile's SRD says `Life` (the 2014 SRD's short
+                # names; the 2024 SRD's whole ones): that subclass, not another pack's
+                worded = self._subclass_in_words(tag)
+                if len(worded) == 1:
+                    row = self.resolve(replace(tag, name=worded[0].label), suggest=False).row
+                    if row is not None:
+                        return _called(tag, row)
             if found is None:
                 anywhere = names.find(app.conn, tag.name, collections)
                 elsewhere = sorted({r.pack for r in anywhere.rows} if anywhere else ())
@@ -414,14 +422,7 @@ class Resolver:
             row = min(rows, key=lambda r: collections.index(r.collection))
             if found.how != "alias" or _is_short_name(row, tag.name):
                 return Resolution(row=row)
-            # A declared alias: the entry's pack calls it otherwise; say so, and offer its name.
-            fix = Fix(tag=tag.tag, name=row.name.lower(), label=row.name)
-            return Resolution(
-                row=row,
-                code="alias",
-                message=f"{tag.name} is called {row.name} in {row.pack}",
-                fixes=(fix,),
-            )
+            return _called(tag, row)  # a declared alias
         if not suggest:
             where = f" in pack {pack}" if pack else ""
             return Resolution(
@@ -734,6 +735,18 @@ def rank(
             kept.append((score, row))
     kept.sort(key=lambda t: -t[0])
     return [row for _, row in kept], out
+
+
+def _called(tag: Tag, row: queries.EntryRow) -> Resolution:
+    """The entry a tag means by another name than the one its pack calls it: say so, and
+    offer its name."""
+    fix = Fix(tag=tag.tag, name=row.name.lower(), label=row.name)
+    return Resolution(
+        row=row,
+        code="alias",
+        message=f"{tag.name} is called {row.name} in {row.pack}",
+        fixes=(fix,),
+    )
 
 
 def _is_short_name(row: queries.EntryRow, name: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -195,6 +196,45 @@ def rebuild_resolved(
         args,
     )
     conn.execute(_RESOLVE_REFS_SQL, args)
+
+
+# A profile as a command that only reads wants it, on one connection: TEMP tables and views of
+# the names of the profile tables shadow the database's on that connection (SQLite looks names
+# up in `temp` first; a view of `main` reads `main`'s tables, so the views are copied too).
+_OVERLAID = ("profile", "profile_pack", "profile_collection", "resolved")
+_TEMP = re.compile(r"CREATE (TABLE|VIEW|INDEX|UNIQUE INDEX) (IF NOT EXISTS )?")
+
+
+def overlay_profile(
+    conn: apsw.Connection,
+    profile_id: str,
+    config: str,
+    config_hash: str,
+    packs: dict[str, int],
+    collections: dict[str, dict[str, int]],
+) -> None:
+    """Give `conn` its own copy of the profile tables, holding only `profile_id` saved as
+    `save_profile` would save it, with its winners: what the connection reads is that
+    profile's, and the database file is not written (temporary objects live apart from it)."""
+    made = conn.execute(
+        "SELECT type, sql FROM main.sqlite_schema WHERE sql IS NOT NULL AND (type = 'view' "
+        "OR tbl_name IN (SELECT value FROM json_each(?)) AND type IN ('table', 'index')) "
+        "ORDER BY type = 'view', type = 'index', rowid",
+        (json.dumps(_OVERLAID),),
+    ).fetchall()
+    for kind, made_as in made:  # made again in `temp`, from the schema's own words
+        sql = str(made_as)
+        head = _TEMP.match(sql)
+        assert head is not None, sql
+        if kind == "index":  # an index is made in its table's schema: named temp.NAME
+            conn.execute(f"CREATE {head[1]} {head[2] or ''}temp.{sql[head.end() :]}")
+        else:
+            conn.execute(f"CREATE TEMP {head[1]} {head[2] or ''}{sql[head.end() :]}")
+    conn.execute(
+        "INSERT INTO temp.profile SELECT * FROM main.profile WHERE name = ?", (profile_id,)
+    )
+    save_profile(conn, profile_id, config, config_hash, packs, collections)
+    rebuild_resolved(conn, profile_id)
 
 
 def refs_of(

@@ -14,7 +14,7 @@ _WEAPONS = {"simple": "simple weapons", "martial": "martial weapons"}
 # what the class's page does not show: data for 5etools' character builder, shown by the table
 BUILDER_DATA = frozenset(
     {
-        "classTableGroups", "cantripProgression", "spellsKnownProgression",
+        "classTableGroups", "subclassTableGroups", "cantripProgression", "spellsKnownProgression",
         "spellsKnownProgressionFixed", "spellsKnownProgressionFixedAllowLowerLevel",
         "spellsKnownProgressionFixedByLevel", "preparedSpellsProgression",
         "preparedSpellsChange", "preparedSpells", "featProgression",
@@ -175,12 +175,17 @@ def _cell(value: Any) -> str:
 
 def table(raw: dict[str, Any]) -> list[str]:
     """The class table, one row a level, with a line naming the titled groups' columns
-    (`Spell Slots per Spell Level: 1st, 2nd, …`): what 5etools shows above them."""
-    features = _features_by_level(raw)
-    groups = [g for g in raw.get("classTableGroups") or [] if isinstance(g, dict)]
+    (`Spell Slots per Spell Level: 1st, 2nd, …`): what 5etools shows above them. A subclass's
+    `subclassTableGroups` (a third-caster's spells and slots), the columns 5etools adds to the
+    class's table when the subclass is shown: Level, then those columns (its features are
+    drawn below the table, by level)."""
+    subclass = "subclassTableGroups" in raw
+    features = {} if subclass else _features_by_level(raw)
+    key = "subclassTableGroups" if subclass else "classTableGroups"
+    groups = [g for g in raw.get(key) or [] if isinstance(g, dict)]
     if not features and not groups:
         return []
-    labels = ["Level", "Proficiency Bonus", "Features"]
+    labels = ["Level"] if subclass else ["Level", "Proficiency Bonus", "Features"]
     columns: list[list[str]] = []
     titled = []
     for group in groups:
@@ -198,8 +203,11 @@ def table(raw: dict[str, Any]) -> list[str]:
             titled.append(f"*{group['title']}*: {', '.join(names)}")
     lines = ["| " + " | ".join(labels) + " |", "|" + "---|" * len(labels)]
     for level in range(1, 21):
+        cells = [c[level - 1] if level - 1 < len(c) else "" for c in columns]
+        if subclass:
+            lines.append("| " + " | ".join([str(level), *cells]) + " |")
+            continue
         bonus = f"+{2 + (level - 1) // 4}"
         named = ", ".join(features.get(level, [])) or "—"
-        cells = [c[level - 1] if level - 1 < len(c) else "" for c in columns]
         lines.append("| " + " | ".join([str(level), bonus, named, *cells]) + " |")
     return ["; ".join(titled)] * bool(titled) + ["\n".join(lines)]

@@ -321,20 +321,36 @@ def _signed(value: Any) -> int | None:
     return int(m[1]) if m else None
 
 
+def _bonus(name: str, index: str, value: int, bonus: Any, shown: str) -> dict[str, Any]:
+    """A save or skill bonus; one that says more than its number (a summoned wolf's `+1 + PB`)
+    is its words as written (`Str +1 + PB`), as 5etools shows it, not its first number."""
+    written = plain_tags(str(bonus)).strip()
+    if re.fullmatch(r"[+-]?\d+", written):
+        return {"value": value, "proficiency": {"index": index, "name": name}}
+    words = f"{name.partition(':')[0]}: {shown} {written}"
+    return {"proficiency": {"index": index, "name": words}}
+
+
+def _skill_name(skill: str) -> str:
+    """`sleight of hand` → `Sleight of Hand`, as 5etools' `toTitleCase` and the SRD name it."""
+    words = skill.split()
+    return " ".join(
+        w if i and w in ("of", "and", "the") else w[:1].upper() + w[1:] for i, w in enumerate(words)
+    )
+
+
 def _proficiencies(data: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for ability, bonus in (data.get("save") or {}).items():
         value = _signed(bonus)
         if value is not None and ability not in ("special", "other"):
             name = f"Saving Throw: {ability.upper()}"
-            out.append({"value": value, "proficiency": {"index": slug(name), "name": name}})
+            out.append(_bonus(name, slug(name), value, bonus, ability.capitalize()))
     for skill, bonus in (data.get("skill") or {}).items():
         value = _signed(bonus)
         if value is not None and skill not in ("special", "other"):
-            name = f"Skill: {skill.title()}"
-            out.append(
-                {"value": value, "proficiency": {"index": f"skill-{slug(skill)}", "name": name}}
-            )
+            name = f"Skill: {_skill_name(skill)}"
+            out.append(_bonus(name, f"skill-{slug(skill)}", value, bonus, _skill_name(skill)))
     # the parts with no number of their own, after the others on the card's line as 5etools
     # writes them: `Perception +4, plus one of the following: Arcana +7 or History +7`
     for key, kind in (("save", "Saving Throw"), ("skill", "Skill")):
@@ -401,6 +417,16 @@ def cr_value(value: Any) -> tuple[float | None, str]:
         return eval_fraction(str(cr)), str(cr)
     except (ValueError, ZeroDivisionError):
         return None, str(cr)
+
+
+def _trait_order(trait: Any) -> tuple[int, float]:
+    """Traits with a `sort` (Stibbles Codex's Rarity, Environment, Diet…) first, by it, as
+    5etools' `SortUtil.monTraitSort` orders them; the others after, as written (5etools sorts
+    those by name too; d5e keeps the author's order, which `_mod`s such as `insertArr` set)."""
+    sort = trait.get("sort") if isinstance(trait, dict) else None
+    if isinstance(sort, int | float) and not isinstance(sort, bool):
+        return (0, sort)
+    return (1, 0)
 
 
 def _abilities(items: Any) -> list[dict[str, Any]]:
@@ -536,12 +562,22 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
     elif shown:
         data["challenge_rating_text"] = shown
     by_place: dict[str, list[dict[str, Any]]] = {}
+    spell_traits = []
     for block in raw.get("spellcasting") or []:
         if isinstance(block, dict):
             place = str(block.get("displayAs", "trait"))
-            by_place.setdefault(place, []).append(_spellcasting(block))
-    if "trait" in raw or "trait" in by_place:
-        data["special_abilities"] = _abilities(raw.get("trait")) + by_place.pop("trait", [])
+            if place == "trait":
+                spell_traits.append(block)
+            else:
+                by_place.setdefault(place, []).append(_spellcasting(block))
+    if "trait" in raw or spell_traits:
+        traits = raw.get("trait") if isinstance(raw.get("trait"), list) else []
+        ordered = sorted([*traits, *spell_traits], key=_trait_order)
+        data["special_abilities"] = [
+            a
+            for t in ordered
+            for a in ([_spellcasting(t)] if any(t is b for b in spell_traits) else _abilities([t]))
+        ]
     for key, field in (
         ("action", "actions"), ("bonus", "bonus_actions"), ("reaction", "reactions"),
         ("legendary", "legendary_actions"), ("mythic", "mythic_actions"),
@@ -1298,7 +1334,7 @@ def _other_bonuses(value: Any) -> list[str]:
     parts = []
     for other in value.get("other") or []:
         if isinstance(other, dict) and isinstance(other.get("oneOf"), dict):
-            skills = [f"{k.title()} {v}" for k, v in sorted(other["oneOf"].items())]
+            skills = [f"{_skill_name(k)} {v}" for k, v in sorted(other["oneOf"].items())]
             either = (
                 ", ".join(skills[:-1]) + " or " + skills[-1] if len(skills) > 1 else "".join(skills)
             )
@@ -1363,6 +1399,9 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
             out["Challenge"] = plain_tags(cr_value(value)[1])
             continue
         if key in consumed or key in BOOKKEEPING or _FILTER_HINT.search(key) or is_vtt(key):
+            continue
+        if key == "pbNote" and kind == "monster":  # a summon's `equals your bonus`
+            out["Proficiency Bonus"] = plain_tags(str(value))  # as 5etools' `getPbPart`
             continue
         if key in ("shortName", "group") and kind == "monster":
             # what its text calls it ("the priest"): `_copy` variables read it; the bestiary

@@ -151,7 +151,8 @@ def _run_in(name: str, rest: list[str], heading: str = "") -> list[str]:
     if heading:
         return [f"{heading} {name}", *rest]
     title = name if name.endswith((".", "!", "?", ":")) else name + "."
-    if rest and not rest[0].startswith(("|", "- ", "> ", "#", "!", "1. ")):
+    captioned = len(rest) > 1 and rest[0].startswith("**") and rest[1].startswith("|")
+    if rest and not captioned and not rest[0].startswith(("|", "- ", "> ", "#", "!", "1. ")):
         return [f"***{title}*** {rest[0]}", *rest[1:]]
     return [f"***{title}***", *rest]
 
@@ -215,13 +216,19 @@ def table(entry: dict[str, Any]) -> list[str]:
     caption = entry.get("caption")
     out = [f"**{caption}**"] if isinstance(caption, str) and caption.strip() else []
     out.append("\n".join(lines))
-    out += blocks(entry.get("footnotes") or [])
+    # a footnote's own marker (`* Apply this modifier…`), not a Markdown list's bullet
+    out += [re.sub(r"^([*+-])(?=\s)", r"\\\1", b) for b in blocks(entry.get("footnotes") or [])]
     return out
 
 
 def _list(entry: dict[str, Any], depth: int) -> list[str]:
     """A list, its `name` above it (5etools' `rd__list-name`), numbered when its `style` says
     `list-decimal` (a quiz's questions and answers)."""
+    name = _name(entry)
+    if "list-no-bullets" in str(entry.get("style") or ""):
+        bare = _list_lines(entry, depth)
+        if bare:
+            return ([f"**{name}**"] if name else []) + ["  \n".join(bare)]
     lines: list[str] = []
     numbered = "list-decimal" in str(entry.get("style") or "")
     count = 0
@@ -235,8 +242,35 @@ def _list(entry: dict[str, Any], depth: int) -> list[str]:
         pad = " " * len(mark)
         lines.append(mark + first.replace("\n", "\n" + pad))
         lines += [pad + p.replace("\n", "\n" + pad) for p in rest]
-    name = _name(entry)
     return ([f"**{name}**"] if name and lines else []) + (["\n".join(lines)] if lines else [])
+
+
+def _homebrew(entry: dict[str, Any], depth: int) -> list[str]:
+    """A `homebrew` entry, as 5etools' `_renderHomebrew` shows it: its new text; what it
+    replaced (`oldEntries`, a box: *Replaced content*, or *Moved content*, *Removed content*);
+    with no new text, that it was moved (`movedTo`) or deleted."""
+    out = _run_in(_name(entry), blocks(entry.get("entries") or [], depth + 1))
+    moved = entry.get("movedTo")
+    if not entry.get("entries"):
+        out.append(f"*This content has been moved to {moved}.*" if moved else "")
+        out[-1] = out[-1] or "*This content has been deleted.*"
+    old = blocks(entry.get("oldEntries") or [], depth + 1)
+    if old:
+        what = "Moved" if moved else "Replaced" if entry.get("entries") else "Removed"
+        out.append(_quote([f"**{what} content**", *old]))
+    return out
+
+
+def _list_lines(entry: dict[str, Any], depth: int) -> list[str] | None:
+    """A `list-no-bullets` list (Kingdoms & Warfare's domain skills, `Diplomacy: -1`) as
+    lines without bullets, when each item is one line."""
+    lines = []
+    for item in entry.get("items") or []:
+        parts = _entry(item, depth + 1)
+        if len(parts) > 1 or any("\n" in p for p in parts):
+            return None
+        lines += parts
+    return lines
 
 
 def _image(entry: dict[str, Any]) -> list[str]:
@@ -401,7 +435,9 @@ def _entry(entry: Any, depth: int) -> list[str]:
         return []
     kind = entry.get("type", "entries")
     name = _name(entry)
-    if kind in ("entries", "section", "chapter", "homebrew", "flowBlock", "optfeature"):
+    if kind == "homebrew":
+        return _homebrew(entry, depth)
+    if kind in ("entries", "section", "chapter", "flowBlock", "optfeature"):
         inner = blocks(entry.get("entries") or [], depth + 1)
         heading = (
             "#" * min(3 + depth, 6)

@@ -39,8 +39,8 @@ HIDDEN = frozenset(
         "contents", "_versions", "reprintAlias", "freeRules2024", "legacy", "template",
         "ingredients", "instructions", "noteCook", "equipment", "intro", "outro", "yarn",
         "hook", "notions", "gauge", "stitches", "notes", "abbreviations", "soundClip",
-        "classTableGroups", "lineage", "sizeEntry", "tokenURL", "shortName", "header",
-        "fonts", "hasCardArt",
+        "classTableGroups", "subclassTableGroups", "lineage", "sizeEntry", "tokenURL",
+        "shortName", "header", "fonts", "hasCardArt",
     }
 )  # fmt: skip
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -521,8 +521,8 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
         facts.append(("Alignment", alignment_text(raw["alignment"])))
     done = {"prerequisite", "size", "hd", "alignment", "classFeatures", "subclassFeatures",
             "additionalSpells", "startingEquipment"}  # fmt: skip
-    if raw.get("classTableGroups"):  # the class table shows them (`classes.table`)
-        done |= classes.BUILDER_DATA
+    if raw.get("classTableGroups") or raw.get("subclassTableGroups"):
+        done |= classes.BUILDER_DATA  # the class's (subclass's) table shows them (`classes.table`)
     for key, value in raw.items():
         if key in HIDDEN or key in done or key.endswith("Tags") or is_vtt(key) or _texty(value):
             continue  # text fields are sections of the card (`_sections`)
@@ -533,6 +533,11 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             continue
         if key in ("type", "group") and collection in ("adventures", "books"):
             continue  # a section's `"type": "section"`; 5etools' shelf for the book's list
+        if (collection, key, value) == ("tables", "type", "table"):
+            continue  # a table entry's own type (Herbalism & Alchemy's `"type": "table"`)
+        if key in ("cover", "coverUrl") and _cover_url(value):
+            facts.append(("Cover", f"![Cover]({_cover_url(value)})"))  # the picture
+            continue
         if key == "customProperties" and isinstance(value, dict):
             # a deity's own labels, each a line as 5etools shows them (blank ones left out)
             facts += [(str(k), describe(v).strip()) for k, v in value.items()]
@@ -584,6 +589,14 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
     if raw.get("additionalSpells"):  # long: after the others
         facts.append(("Additional spells", additional_spells(raw["additionalSpells"], codes)))
     return [f"**{k}:** {v}" for k, v in facts if v]
+
+
+def _cover_url(value: Any) -> str:
+    """An adventure's or book's `cover` (`{"type": "external", "url": …}`) or older `coverUrl`
+    when it is an address: the picture 5etools' `getCoverUrl` shows."""
+    if isinstance(value, dict) and value.get("type") == "external":
+        value = value.get("url")
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else ""
 
 
 def _card_link(card: Any) -> Any:
@@ -701,6 +714,8 @@ def markdown(entry: Entry) -> str:
         parts += [f"**Starting equipment:** {equipment[0]}", *equipment[1:]] if equipment else []
         parts += classes.table(raw)
         shown = frozenset({"startingEquipment"})  # its `entries` were the line above
+    if entry.collection == "subclasses":
+        parts += classes.table(raw)  # a third-caster's spells and slots by level
     parts += _card_face(entry, raw)
     parts += [str(p) for p in entry.data.get("desc") or []]
     parts += _sections(raw, shown)

@@ -1,0 +1,227 @@
+"""Shapes found in real homebrew files nobody here wrote (seventeenth session: TheGiddyLimit/
+homebrew's Raiders of the Serpent Sea, Book of Challenges, Kingdoms & Warfare, Stibbles Codex of
+Companions…), each in a small file of our own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fivetools_files import card, install, write
+
+from d5e_daemon import queries
+from d5e_daemon.app import App
+
+S = "Realworld"
+
+
+def test_a_subclass_table_of_its_own_spells_and_slots(app: App, tmp_path: Path) -> None:
+    """Raiders of the Serpent Sea's True Believer (a rogue that casts, as the Arcane Trickster)
+    writes its cantrips, spells known and slots in `subclassTableGroups`: the card listed them
+    as one line of numbers (`Subclass table groups: Subclasses True Believer, Col labels
+    Cantrips Known, …, Rows 0, 0, 0, 0, 3, 3, …`) beside `Cantrip progression: 0, 0, 3, …`;
+    5etools adds those columns to the class's table: a table by level."""
+    spells = [0, 0, 2, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4]
+    doc = {
+        "subclass": [
+            {"name": "Believer", "shortName": "Believer", "source": S, "className": "Rogue",
+             "classSource": "PHB", "spellcastingAbility": "int", "casterProgression": "1/3",
+             "cantripProgression": [0, 0] + [3] * 18,
+             "subclassTableGroups": [
+                 {"subclasses": [{"name": "Believer", "source": S}],
+                  "colLabels": ["{@filter Cantrips Known|spells|level=0|subclass=Rogue: Believer}"],
+                  "rows": [[0], [0]] + [[3]] * 18},
+                 {"title": "Spell Slots per Spell Level",
+                  "subclasses": [{"name": "Believer", "source": S}],
+                  "colLabels": ["{@filter 1st|spells|level=1|subclass=Rogue: Believer}",
+                                "{@filter 2nd|spells|level=2|subclass=Rogue: Believer}"],
+                  "rowsSpellProgression": [[n, 2 if i >= 6 else 0] for i, n in enumerate(spells)]},
+             ],
+             "subclassFeatures": ["Believer|Rogue||Believer|Realworld|3"]},
+        ],
+        "subclassFeature": [
+            {"name": "Believer", "source": S, "className": "Rogue", "classSource": "PHB",
+             "subclassShortName": "Believer", "subclassSource": S, "level": 3,
+             "entries": ["You believe, truly."]},
+        ],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:subclasses/rogue-believer")
+    assert "*Spell Slots per Spell Level*: 1st, 2nd" in text
+    assert "| Level | Cantrips Known | 1st | 2nd |" in text
+    assert "| 1 | 0 | — | — |" in text and "| 7 | 3 | 4 | 2 |" in text
+    assert text.index("| 20 | 3 | 4 | 2 |") < text.index("You believe, truly.")
+    assert "Subclass table groups" not in text and "Cantrip progression" not in text
+    assert "Spellcasting ability:** Intelligence" in text
+
+
+def test_a_creatures_traits_in_their_sort_order(app: App, tmp_path: Path) -> None:
+    """Stibbles Codex of Companions numbers its companions' facts (`"sort": 1` Rarity, 2
+    Environment…) and writes them among other traits out of that order: the card showed them
+    as written (Rarity, Taming Difficulty, Regeneration, Environment); 5etools orders traits
+    with a `sort` first, by it (`SortUtil.monTraitSort`)."""
+    doc = {
+        "monster": [
+            {"name": "Axolotl", "source": S, "size": ["T"], "type": "beast", "alignment": ["U"],
+             "ac": [11], "hp": {"average": 11, "formula": "2d4 + 6"}, "speed": {"walk": 5},
+             "str": 4, "dex": 13, "con": 16, "int": 3, "wis": 12, "cha": 8, "cr": "0",
+             "trait": [{"name": "Rarity", "sort": 1, "entries": ["Rare"]},
+                       {"name": "Taming Difficulty", "sort": 4, "entries": ["Easy"]},
+                       {"name": "Regeneration", "entries": ["The axolotl regains hit points."]},
+                       {"name": "Environment", "sort": 2, "entries": ["Coastal, Lake"]}],
+             "spellcasting": [{"name": "Innate Spellcasting", "headerEntries": ["It casts:"],
+                               "will": ["{@spell light}"], "ability": "wis", "sort": 3}]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:monsters/axolotl")
+    order = ["Rarity.", "Environment.", "Innate Spellcasting.", "Taming Difficulty.", "Regen"]
+    places = [text.index(f"***{name}") for name in order]
+    assert places == sorted(places), text
+
+
+def test_a_books_cover_is_its_picture(app: App, tmp_path: Path) -> None:
+    """Book of Challenges' `"cover": {"type": "external", "url": …}`: the book's card read
+    `Cover: Type external, Url https://…`; 5etools shows the picture (`getCoverUrl`), as does
+    an older `coverUrl` that is an address."""
+    doc = {
+        "book": [{"name": "Challenges", "id": "BOC", "source": S,
+                  "cover": {"type": "external", "url": "https://example.com/cover.webp"},
+                  "contents": [{"name": "One"}]}],
+        "bookData": [{"id": "BOC", "source": S,
+                      "data": [{"type": "section", "name": "One", "entries": ["Text."]}]}],
+        "adventure": [{"name": "Delve", "id": "DLV", "source": S,
+                       "coverUrl": "https://example.com/delve.png", "contents": [{"name": "Go"}]}],
+        "adventureData": [{"id": "DLV", "source": S,
+                           "data": [{"type": "section", "name": "Go", "entries": ["Went."]}]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    book = card(app, "realworld:books/challenges")
+    assert "**Cover:** ![Cover](https://example.com/cover.webp)" in book
+    assert "Type external" not in book and "Url " not in book
+    delve = card(app, "realworld:adventures/delve")
+    assert "**Cover:** ![Cover](https://example.com/delve.png)" in delve
+
+
+def _section(app: App, tmp_path: Path, entries: list[object]) -> str:
+    doc = {
+        "book": [{"name": "Rules", "id": "RLS", "source": S, "contents": [{"name": "One"}]}],
+        "bookData": [{"id": "RLS", "source": S,
+                      "data": [{"type": "section", "name": "One", "entries": entries}]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    return card(app, "realworld:books/rules-01-one")
+
+
+def test_a_homebrew_entry_says_what_it_replaced_moved_or_deleted(app: App, tmp_path: Path) -> None:
+    """Book of Challenges marks its conversions with `homebrew` entries; 5etools' schema gives
+    them `oldEntries` (the text replaced) and `movedTo`: the card showed the new text only,
+    and nothing for a moved or deleted one; 5etools' `_renderHomebrew` shows the old text
+    (replaced, moved or removed content), `This content has been moved to …` or `… deleted`."""
+    text = _section(app, tmp_path, [
+        {"type": "homebrew", "entries": ["Fire spells need a DC 15 Arcana check."],
+         "oldEntries": ["Fire spells need a Spellcraft check (DC 15 + spell level)."]},
+        {"type": "homebrew", "movedTo": "Combat Adjustments for Water",
+         "oldEntries": ["Water affects Armor Class."]},
+        {"type": "homebrew"},
+        {"type": "homebrew", "entries": [{"name": "Homebrew", "type": "entries",
+                                          "entries": ["This content was converted."]}]},
+    ])  # fmt: skip
+    assert "Fire spells need a DC 15 Arcana check." in text
+    assert "> **Replaced content**\n>\n> Fire spells need a Spellcraft check" in text
+    assert "*This content has been moved to Combat Adjustments for Water.*" in text
+    assert "> **Moved content**\n>\n> Water affects Armor Class." in text
+    assert "*This content has been deleted.*" in text
+    assert "***Homebrew.*** This content was converted." in text
+
+
+def test_a_list_without_bullets(app: App, tmp_path: Path) -> None:
+    """Kingdoms & Warfare lists a domain's skills and defenses in a `list-no-bullets` list
+    (`Skills`, `{@b Diplomacy:} -1`, …, `Defenses`, …): the card drew bullets before each,
+    headings included; 5etools draws the lines without them."""
+    text = _section(app, tmp_path, [
+        {"type": "list", "style": "list-no-bullets", "columns": 2, "name": "Domain",
+         "items": ["Skills", "{@b Diplomacy:} -1", "Defenses", "{@b Resolve:} 12"]},
+        {"type": "list", "style": "list-no-bullets",
+         "items": [{"type": "entries", "entries": ["One.", "Two."]}, "Three."]},
+    ])  # fmt: skip
+    assert "**Domain**\n\nSkills  \n**Diplomacy:** -1  \nDefenses  \n**Resolve:** 12" in text
+    assert "- Skills" not in text
+    assert "- One.\n  Two.\n- Three." in text  # an item of several paragraphs: bullets kept
+
+
+def test_a_table_entrys_own_type_is_not_listed(app: App, tmp_path: Path) -> None:
+    """Herbalism & Alchemy's terrain tables are `table` entries written with their entry type
+    (`"type": "table"`): their cards began `Type: table`."""
+    doc = {
+        "table": [
+            {"name": "Swamp Ingredients", "source": S, "type": "table",
+             "caption": "Swamp Ingredients", "colLabels": ["{@dice 2d6}", "Ingredient"],
+             "rows": [["2", "Basilisk's Breath"], ["3", "Frozen Seedlings"]]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:tables/swamp-ingredients")
+    assert "Type" not in text
+    assert "| 2d6 | Ingredient |\n|---|---|\n| 2 | Basilisk's Breath |" in text
+
+
+def test_a_captioned_table_under_a_name_and_its_footnote_marks(app: App, tmp_path: Path) -> None:
+    """Herbalism & Alchemy's *Selling Herbalism Items* begins with a table with a caption and a
+    footnote `* Apply this modifier…`: the card ran the caption into the name's line
+    (`***Selling Herbalism Items.*** **Selling Herbalism Ingredients**`) and the footnote's `*`
+    made it a bullet; its search text kept the `\\` of the cells' escapes."""
+    text = _section(app, tmp_path, [{"type": "entries", "name": "Herbalism", "entries": [
+        {"type": "entries", "name": "Selling Herbalism Items", "entries": [
+            {"type": "table", "caption": "Selling Herbalism Ingredients",
+             "colLabels": ["Rarity", "d100 Price Mod.*"],
+             "rows": [["Common", "+10"], ["Rare | Very Rare", "-10"]],
+             "footnotes": ["* Apply this modifier to rolls on the Herbalism Prices table"]}]},
+    ]}])  # fmt: skip
+    assert "***Selling Herbalism Items.***\n\n**Selling Herbalism Ingredients**\n\n|" in text
+    assert "\n\\* Apply this modifier" in text
+    row = queries.entry_in_pack(app.conn, "realworld", "books", "rules-01-one")
+    assert row is not None
+    index = app.render(row.entry(), "index")
+    assert "Rare Very Rare" in index and "Apply this modifier" in index and "\\" not in index
+
+
+def test_a_skill_of_several_words_is_named_as_the_srd_names_it(app: App, tmp_path: Path) -> None:
+    """35 Versatile NPCs' Arcane Trickster has `"sleight of hand": "+4"`: its card read
+    `Sleight Of Hand +4`; the SRD and 5etools write `Sleight of Hand`."""
+    doc = {
+        "monster": [
+            {"name": "Trickster", "source": S, "size": ["M"], "type": "humanoid",
+             "alignment": ["A"], "ac": [13], "hp": {"average": 36, "formula": "8d8"},
+             "speed": {"walk": 30}, "str": 10, "dex": 14, "con": 10, "int": 13, "wis": 14,
+             "cha": 16, "cr": "1",
+             "skill": {"sleight of hand": "+4", "animal handling": "+2", "deception": "+5"}},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:monsters/trickster")
+    assert "**Skills:** Sleight of Hand +4, Animal Handling +2, Deception +5" in text
+
+
+def _summon(**fields: object) -> dict[str, object]:
+    return {"name": "Young Wolf", "source": S, "size": ["S"], "type": "beast", "alignment": ["U"],
+            "ac": [{"special": "14 + PB (natural armor)"}], "hp": {"special": "15 + five times"},
+            "speed": {"walk": 40}, "str": 13, "dex": 14, "con": 12, "int": 6, "wis": 13,
+            "cha": 8, "cr": "1/2", **fields}  # fmt: skip
+
+
+def test_a_save_or_skill_bonus_that_says_more_than_its_number(app: App, tmp_path: Path) -> None:
+    """Raiders of the Serpent Sea's summoned wolves have saves `"str": "+1 + PB"`: the card
+    read `Str +1` (the first number), losing `+ PB`; 5etools shows the bonus as written."""
+    summon = _summon(save={"str": "+1 + PB", "dex": "+4"}, skill={"stealth": "+4 + PB"})
+    install(app, write(tmp_path, S, {"monster": [summon]}))
+    text = card(app, "realworld:monsters/young-wolf")
+    assert "**Saving Throws:** Str +1 + PB, Dex +4" in text
+    assert "**Skills:** Stealth +4 + PB" in text
+
+
+def test_a_summons_proficiency_bonus_note(app: App, tmp_path: Path) -> None:
+    """A summon's `"pbNote": "equals your bonus"`: the card ended with `Pb note: equals your
+    bonus`; 5etools shows it as the creature's Proficiency Bonus (`getPbPart`)."""
+    install(app, write(tmp_path, S, {"monster": [_summon(pbNote="equals your bonus")]}))
+    text = card(app, "realworld:monsters/young-wolf")
+    assert "**Proficiency Bonus:** equals your bonus" in text and "Pb note" not in text
