@@ -118,10 +118,15 @@ _PREPOSITIONS = frozenset({"while", "with", "when", "in", "if", "against", "duri
 def _armor_class(value: Any) -> str:
     if not isinstance(value, list):
         return describe(value)
-    parts = []
+    parts: list[str] = []
     for ac in value:
         if not isinstance(ac, dict):
             parts.append(describe(ac))
+            continue
+        if ac.get("braces") and parts:  # 5etools' `braces`: `15 (18 with mage armor)`
+            inner = _armor_class([{**ac, "braces": False}])
+            last = parts[-1]
+            parts[-1] = f"{last[:-1]}; {inner})" if last.endswith(")") else f"{last} ({inner})"
             continue
         kind, text = ac.get("type"), plain_number(ac.get("value"))
         if kind == "natural":

@@ -280,6 +280,8 @@ def _armor_class(value: Any) -> list[dict[str, Any]]:
                 item["type"] = "condition"
                 # as written: "while raging", "with mage armor" (the card adds no word to it)
                 item["condition"] = {"name": plain_tags(str(ac["condition"])).strip()}
+            if ac.get("braces") is True:  # in brackets after the one before it
+                item["braces"] = True
             out.append(item)
     return out
 

@@ -480,7 +480,7 @@ def test_creature_shapes_of_the_schema_on_the_card(app: App, tmp_path: Path) -> 
     }  # fmt: skip
     install(app, write(tmp_path, src, {"monster": [odd]}))
     shown = card(app, "oddshapes:monsters/odd-thing")
-    assert "**Armor Class:** 12 + its Wisdom modifier, 14 while raging" in shown
+    assert "**Armor Class:** 12 + its Wisdom modifier (14 while raging)" in shown
     assert "**Hit Points:** five times your level" in shown
     assert "**Speed:** 30 ft. (only on land), climb or swim 20 ft." in shown
     # as 5etools' stat block: after the numbers, on their line

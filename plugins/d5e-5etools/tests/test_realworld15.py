@@ -225,7 +225,8 @@ def test_an_armor_class_condition_keeps_its_own_words(app: App, tmp_path: Path) 
     }  # fmt: skip
     install(app, write(tmp_path, S, doc))
     shown = card(app, "realworld:monsters/war-mage")
-    expected = "12, 15 with mage armor, 16 while raging, 17 while flying"
+    # (its `braces` bracket the second since the seventeenth session, as 5etools does)
+    expected = "12 (15 with mage armor), 16 while raging, 17 while flying"
     assert f"**Armor Class:** {expected}" in shown
 
 

@@ -225,3 +225,28 @@ def test_a_summons_proficiency_bonus_note(app: App, tmp_path: Path) -> None:
     install(app, write(tmp_path, S, {"monster": [_summon(pbNote="equals your bonus")]}))
     text = card(app, "realworld:monsters/young-wolf")
     assert "**Proficiency Bonus:** equals your bonus" in text and "Pb note" not in text
+
+
+def test_an_armor_class_in_brackets(app: App, tmp_path: Path) -> None:
+    """5 High Level Villains' Lady Tzilith: `"ac": [15, {"ac": 18, "condition": "with {@spell
+    mage armor}", "braces": true}]`: the card read `15, 18 with mage armor`; 5etools'
+    `Parser.acToFull` brackets it: `15 (18 with mage armor)`, after a source with `;`."""
+    doc = {
+        "monster": [
+            {"name": "Tzilith", "source": S, "size": ["M"], "type": "humanoid",
+             "alignment": ["N", "E"], "hp": {"average": 225, "formula": "30d8 + 90"},
+             "ac": [15, {"ac": 18, "condition": "with {@spell mage armor}", "braces": True}],
+             "speed": {"walk": 30}, "str": 15, "dex": 20, "con": 16, "int": 18, "wis": 15,
+             "cha": 18, "cr": "18"},
+            {"name": "Guard", "source": S, "size": ["M"], "type": "humanoid", "alignment": ["A"],
+             "hp": {"average": 11, "formula": "2d8 + 2"},
+             "ac": [{"ac": 16, "from": ["{@item chain shirt|phb}", "shield"]},
+                    {"ac": 14, "condition": "without shield", "braces": True}],
+             "speed": {"walk": 30}, "str": 13, "dex": 12, "con": 12, "int": 10, "wis": 11,
+             "cha": 10, "cr": "1/8"},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    assert "**Armor Class:** 15 (18 with mage armor)" in card(app, "realworld:monsters/tzilith")
+    guard = card(app, "realworld:monsters/guard")
+    assert "**Armor Class:** 16 (chain shirt, shield; 14 without shield)" in guard
