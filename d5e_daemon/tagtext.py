@@ -182,6 +182,17 @@ def _attack(codes: str, roll: bool) -> str:
     return f"*{kind} Attack:*"
 
 
+def _emphasis(mark: str, text: str) -> str:
+    """`{@b Backstory }` → `**Backstory** `: spaces inside the tag outside the marks (Markdown
+    reads no emphasis whose mark follows a space, `**Backstory **`)."""
+    inner = text.strip()
+    if not inner:
+        return text
+    return (
+        text[: len(text) - len(text.lstrip())] + f"{mark}{inner}{mark}" + text[len(text.rstrip()) :]
+    )
+
+
 def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
     """One tag (`tag` as written, `rest` after the space) as Markdown."""
     kind = tag.lower()
@@ -190,13 +201,13 @@ def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
     if kind in _LABELS:
         return _LABELS[kind]
     if kind in ("b", "bold"):
-        return f"**{rest}**"
+        return _emphasis("**", rest)
     if kind in ("i", "italic"):
-        return f"*{rest}*"
+        return _emphasis("*", rest)
     if kind == "actsavefailby":
         return f"*Failure by {first or 'N'} or More:*"
     if kind in ("s", "strike", "s2", "strikedouble"):
-        return f"~~{rest}~~"
+        return _emphasis("~~", rest)
     if kind == "code":
         return f"`{rest}`"
     if kind in ("dice", "damage", "autodice", "d20", "hit", "chance", "scaledice", "scaledamage"):

@@ -71,3 +71,12 @@ def test_a_feature_tag_without_its_own_source_takes_its_class_source() -> None:
     )
     assert tagtext.source_part("classfeature", ["Rage", "Barbarian", "PHB", "1"]) == "PHB"
     assert tagtext.source_part("classfeature", ["Rage", "Barbarian", "PHB", "1", "XPHB"]) == "XPHB"
+
+
+def test_emphasis_with_spaces_inside_the_tag() -> None:
+    """5 High Level Villains writes `{@b Backstory }` and `{@b Goals} `: the card read
+    `**Backstory **`, which Markdown shows as asterisks, not bold; the spaces go outside."""
+    assert tagtext.render("{@b Backstory }") == "**Backstory** "
+    assert tagtext.render("a {@i quiet } word") == "a *quiet*  word"
+    assert tagtext.render("{@strike gone }.") == "~~gone~~ ."
+    assert tagtext.render("x{@b }y") == "xy"  # nothing to stress
