@@ -73,6 +73,7 @@ TAG_COLLECTIONS: dict[str, tuple[str, ...]] = {
     "itemtype": ("item-types",),
     "creaturefluff": ("monsters",),
     "racefluff": ("races", "species"),
+    "cite": ("citations",),  # `{@cite Name|Source|*}`: a book's citation (5etools' page)
 }
 
 # Tags completion always offers; the others only when an installed pack has their entries.
@@ -99,7 +100,7 @@ FORMAT_TAGS = frozenset(
         "autodice", "initiative", "filter", "link", "5etools", "footnote", "homebrew", "area",
         "skillcheck", "savingthrow", "ability", "quickref", "book", "adventure", "loader",
         "5etoolsimg", "hityourspellattack", "comich1", "comich2", "comich3", "comich4",
-        "comicnote", "5etoolsaudio", "actsavefailby", "cite", "s2", "strikedouble", "u2",
+        "comicnote", "5etoolsaudio", "actsavefailby", "s2", "strikedouble", "u2",
         "underlinedouble", "crochet", "crochetfluff", "itementry",
     }
 )  # fmt: skip

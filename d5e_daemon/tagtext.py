@@ -164,7 +164,7 @@ _TEXT_ONLY = frozenset(
     {"book", "adventure", "quickref", "filter", "5etools", "5etoolsimg", "loader", "area",
      "homebrew", "footnote", "link", "help", "tip", "note", "unit", "comic", "style", "font",
      "color", "highlight", "kbd", "u", "underline", "sup", "sub", "code", "coinflip",
-     "comich1", "comich2", "comich3", "comich4", "comicnote", "5etoolsaudio", "cite",
+     "comich1", "comich2", "comich3", "comich4", "comicnote", "5etoolsaudio",
      "u2", "underlinedouble", "crochet", "crochetfluff", "itementry"}
 )  # fmt: skip
 
@@ -254,6 +254,8 @@ def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
     source = source_part(kind, parts)
     display = parts[display_at].strip() if len(parts) > display_at else ""
     shown = display or coded_name(kind, first)
+    if not any(c.isalnum() for c in shown):  # a citation's mark (`{@cite …|…|*}`), not emphasis
+        shown = re.sub(r"([*_])", r"\\\1", shown)
     quals = qualifiers(kind, parts)
     uri = link(kind, first, source or None, quals) if link is not None and first else None
     return f"[{shown}]({uri})" if uri else shown

@@ -250,3 +250,20 @@ def test_an_armor_class_in_brackets(app: App, tmp_path: Path) -> None:
     assert "**Armor Class:** 15 (18 with mage armor)" in card(app, "realworld:monsters/tzilith")
     guard = card(app, "realworld:monsters/guard")
     assert "**Armor Class:** 16 (chain shirt, shield; 14 without shield)" in guard
+
+
+def test_a_cite_tag_links_its_citation(app: App, tmp_path: Path) -> None:
+    """The Witcher Official Cookbook marks a note with `{@cite Promised Land - Łódź|TWOC|*}`
+    after `{@i Promised Land}`: the card ran the citation's name into the text (`*Promised
+    Land*Promised Land - Łódź`); 5etools shows the mark (`*`) linking the citation."""
+    doc = {
+        "citation": [{"name": "Promised Land - Łódź", "source": S, "entries": ["A novel."]}],
+        "book": [{"name": "Cookbook", "id": "CB", "source": S, "contents": [{"name": "One"}]}],
+        "bookData": [{"id": "CB", "source": S, "data": [{"type": "section", "name": "One",
+            "entries": ["Times of our {@i Promised Land}{@cite Promised Land - Łódź|Realworld|*},"
+                        " and {@cite Promised Land - Łódź|Realworld}."]}]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:books/cookbook-01-one")
+    uri = "d5e://realworld/citations/promised-land-lodz.md"
+    assert f"*Promised Land*[\\*]({uri}), and [Promised Land - Łódź]({uri})." in text
