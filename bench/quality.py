@@ -59,6 +59,7 @@ HELDOUT = [
     REPO / "bench" / "search-heldout-13.jsonl",
     REPO / "bench" / "search-heldout-14.jsonl",
     REPO / "bench" / "search-heldout-filters.jsonl",
+    REPO / "bench" / "search-heldout-filters-2.jsonl",
 ]
 MODES = ("keyword", "semantic", "hybrid")
 # The grid of `--folds`: the ranking constants of features/search.py and values around them.
