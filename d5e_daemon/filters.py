@@ -187,7 +187,7 @@ ALIGNMENTS = {
 }  # fmt: skip
 CASTING_TIMES = ("action", "bonus action", "reaction", "minutes", "hours")
 RANGES = ("self", "touch", "sight", "unlimited", "special", "distance")
-COMPONENTS = ("v", "s", "m", "costly", "consumed")
+COMPONENTS = ("v", "s", "m", "no v", "no s", "no m", "costly", "consumed")
 _DAMAGE_RE = re.compile(r"\b(" + "|".join(DAMAGE_TYPES) + r"|nonmagical)\b")
 _CONDITION_RE = re.compile(
     r"\b(" + "|".join(CONDITIONS) + r"|paralysed|unconsciousness|exhausted|exhaustion)\b"
@@ -241,7 +241,9 @@ def _read_condition(text: str) -> str:
              "stun": "stunned", "restrain": "restrained", "grapple": "grappled",
              "paralyze": "paralyzed", "paralyse": "paralyzed", "blind": "blinded",
              "deaf": "deafened",
-             "petrify": "petrified", "invisibility": "invisible"}  # fmt: skip
+             "petrify": "petrified", "invisibility": "invisible", "paralysis": "paralyzed",
+             "petrification": "petrified", "blindness": "blinded", "deafness": "deafened",
+             "stunning": "stunned", "unconsciousness": "unconscious"}  # fmt: skip
     return words.get(text, text)
 
 
@@ -492,7 +494,10 @@ def _casting_time(data: dict[str, Any]) -> list[Value]:
 
 
 def _read_casting_time(text: str) -> str:
-    text = re.sub(r"^(?:1|one|an?)\s+", "", text)
+    """ "1 bonus action", "a reaction" → "bonus action", "reaction"; "an hour", "1 minute" →
+    "1 hour", "1 minute" (exactly); "minute", "hours" → "minutes", "hours" (any number)."""
+    text = re.sub(r"^(?:1|one|an?)\s+(?=(?:bonus )?action|reaction)", "", text)
+    text = re.sub(r"^(?:one|an?)\s+(?=minute|hour|round)", "1 ", text)
     text = {"bonus": "bonus action", "ba": "bonus action", "minute": "minutes", "min": "minutes",
             "hour": "hours"}.get(text, text)  # fmt: skip
     m = re.match(r"(\d+)\s*(min|minute|hour|hr|round)s?$", text)
@@ -525,10 +530,13 @@ def _read_range(text: str) -> str:
 
 
 def _components(data: dict[str, Any]) -> list[Value]:
-    """V, S, M; and "costly" when the material has a price, "consumed" when the spell uses it up."""
+    """V, S, M; "no v", "no s", "no m" for those it does without; and "costly" when the
+    material has a price, "consumed" when the spell uses it up."""
     found: list[Value] = [
         c for c in (str(x).strip().lower()[:1] for x in data.get("components") or []) if c
     ]
+    if found:
+        found += [f"no {c}" for c in "vsm" if c not in found]
     material = " ".join(_texts(data.get("material"))).lower()
     if re.search(r"\d[\d,]*\+?\s*gp|worth", material):
         found.append("costly")
@@ -537,9 +545,20 @@ def _components(data: dict[str, Any]) -> list[Value]:
     return list(dict.fromkeys(found))
 
 
+_COMPONENT_WORDS = {"verbal": "v", "somatic": "s", "material": "m"}
+
+
 def _read_component(text: str) -> str:
-    return {"verbal": "v", "somatic": "s", "material": "m", "consumes": "consumed",
-            "costs": "costly", "cost": "costly"}.get(text, text)  # fmt: skip
+    """ "verbal" → "v"; "no material", "without m", "non-verbal" → "no m", "no v"; "costs",
+    "expensive" → "costly"; "consumes" → "consumed"."""
+    text = re.sub(r"\s*components?$", "", text)
+    m = re.fullmatch(r"(?:no|without|non)[ -]?(\w+)", text)
+    if m:
+        return f"no {_COMPONENT_WORDS.get(m[1], m[1])}"
+    return _COMPONENT_WORDS.get(text) or {
+        "consumes": "consumed", "consume": "consumed", "costs": "costly", "cost": "costly",
+        "expensive": "costly",
+    }.get(text, text)  # fmt: skip
 
 
 def _duration(data: dict[str, Any]) -> list[Value]:
@@ -550,7 +569,13 @@ def _duration(data: dict[str, Any]) -> list[Value]:
 
 
 def _read_duration(text: str) -> str:
-    return re.sub(r"^(?:concentration,?\s*)?(?:up to\s+)?", "", text).strip()
+    """ "up to 1 hour", "an hour", "24-hour", "1 hours" → "1 hour", "24 hours"."""
+    text = re.sub(r"^(?:concentration,?\s*)?(?:up to\s+)?", "", text).strip()
+    m = re.fullmatch(r"(\d+|an?|one)[ -](round|minute|hour|day)s?", text)
+    if m:
+        n = "1" if m[1] in ("a", "an", "one") else m[1]
+        return f"{n} {m[2]}{'s' if n != '1' else ''}"
+    return text
 
 
 def _inflicts(data: dict[str, Any]) -> list[Value]:
@@ -567,6 +592,42 @@ def _inflicts(data: dict[str, Any]) -> list[Value]:
             if _CONDITION_RE.search(sentence.lower()) and not _NOT_INFLICTED.search(sentence):
                 found += [_read_condition(w) for w in _CONDITION_RE.findall(sentence.lower())]
     return [{"unconsciousness": "unconscious"}.get(w, w) for w in dict.fromkeys(found)]
+
+
+def _legendary(data: dict[str, Any]) -> list[Value]:
+    """Whether a creature takes legendary actions (5e-database's, Open5e's and 5etools'
+    `legendary_actions`)."""
+    if "challenge_rating" not in data and "cr" not in data:
+        return []
+    return [int(bool(data.get("legendary_actions")))]
+
+
+def _lair(data: dict[str, Any]) -> list[Value]:
+    """Whether a creature has lair actions: Open5e's `lair_actions`, 5etools' legendary group
+    (the card of its lair actions and regional effects). The SRD gives none."""
+    if "challenge_rating" not in data and "cr" not in data:
+        return []
+    return [int(bool(data.get("lair_actions") or data.get("legendary_group")))]
+
+
+WEAPON_KINDS = ("simple", "martial", "melee", "ranged")
+ARMOR_KINDS = ("light", "medium", "heavy", "shield")
+
+
+def _weapon(data: dict[str, Any]) -> list[Value]:
+    """ "Martial" and "Melee": a weapon's category and whether it is a melee or ranged one."""
+    words = f"{describe(data.get('weapon_category'))} {describe(data.get('weapon_range'))}"
+    return [w for w in words.lower().split() if w in WEAPON_KINDS]
+
+
+def _armor(data: dict[str, Any]) -> list[Value]:
+    kind = describe(data.get("armor_category")).lower()
+    return [kind] if kind in ARMOR_KINDS else []
+
+
+def _read_property(text: str) -> str:
+    """ "two handed", "2-handed" → "two-handed"."""
+    return re.sub(r"^(?:two|2)[ -]?hand(?:ed)?$", "two-handed", text)
 
 
 _SPELLS = ("spells",)
@@ -593,6 +654,9 @@ FILTERS: tuple[Filter, ...] = (
            lambda d: _monster_type(d) if "challenge_rating" in d else _item_kind(d)),
     Filter("size", _MONSTERS, "text", "creature size",
            lambda d: _names(d.get("size"))),
+    Filter("legendary", _MONSTERS, "bool", "takes legendary actions", _legendary),
+    Filter("lair", _MONSTERS, "bool", "has lair actions (Open5e, 5etools; the SRD gives none)",
+           _lair),
     Filter("rarity", ("magic-items",), "text", "item rarity", _rarity),
     Filter("attunement", ("magic-items",), "bool", "requires attunement", _attunement),
     # what creatures withstand, sense, move and speak
@@ -630,7 +694,8 @@ FILTERS: tuple[Filter, ...] = (
     Filter("range", _SPELLS, "text",
            "self, touch, sight, unlimited, or a distance: at least 120 (feet), 1 mile",
            _range, read=_read_range, measured=True),
-    Filter("component", _SPELLS, "text", "v, s, m (verbal, somatic, material), costly, consumed",
+    Filter("component", _SPELLS, "text",
+           "v, s, m (verbal, somatic, material), no v, no s, no m (without it), costly, consumed",
            _components, COMPONENTS, _read_component),
     Filter("duration", _SPELLS, "text", "instantaneous, 1 minute, 8 hours, until dispelled…",
            _duration, read=_read_duration),
@@ -639,10 +704,16 @@ FILTERS: tuple[Filter, ...] = (
            _inflicts, CONDITIONS, _read_condition),
     # what items do
     Filter("grants", _ITEMS, "text", "a spell the item lets you cast", _grants, read=normalize),
+    Filter("property", _ITEMS, "text", "a weapon property (finesse, two-handed, light, reach…)",
+           lambda d: _names(d.get("properties")), read=_read_property),
+    Filter("weapon", _ITEMS, "text", "a weapon's kind: simple, martial, melee, ranged",
+           _weapon, WEAPON_KINDS),
+    Filter("armor", _ITEMS, "text", "an armor's kind: light, medium, heavy, shield",
+           _armor, ARMOR_KINDS, lambda t: re.sub(r"\s*armou?r$", "", t)),
 )  # fmt: skip
 BY_NAME = {f.name: f for f in FILTERS}
 # Bump when an extractor changes what it returns (the declarations alone are hashed anyway).
-EXTRACT_VERSION = 4
+EXTRACT_VERSION = 5
 
 
 def attributes(collection: str, data: dict[str, Any]) -> list[tuple[str, Value]]:

@@ -459,11 +459,11 @@ def _asked_number(name: str, m: re.Match[str]) -> Any:
 _CANTRIP = re.compile(r"\bcantrips?\b")
 WORD_FILTERS = (
     "type", "school", "rarity", "class", "size", "alignment", "damage", "inflicts", "speed",
-    "sense",
+    "sense", "property", "weapon",
 )  # fmt: skip
 """Filters whose values a query may name in words: `undead`, `evocation`, `very rare`,
 `wizard` (with `spell` or `cantrip` in the query), `huge`, `lawful evil`, `fire`, `paralyze`,
-`flying`, `truesight`."""
+`flying`, `truesight`, `finesse` and `martial` (of weapons)."""
 SELF_EVIDENT = ("cr", "type", "school", "rarity")
 """Filters whose words name their collection ("CR 5", "undead", "evocation", "very rare"). The
 others are taken only when the query asks for one of their collections, by a word of
@@ -471,22 +471,94 @@ others are taken only when the query asks for one of their collections, by a wor
 table, "charmed" in "what does a charmed creature do" is the condition, "bonus action" and
 "cold" are words of many a rule; beside "spells" they are a spell's level, what it inflicts,
 its casting time, its damage."""
-COMMON_VALUES = frozenset({"any", "good", "common", "none", "walk"})
+COMMON_VALUES = frozenset({"any", "good", "common", "none", "walk", "special"})
 """Values of `WORD_FILTERS` too common as words to be meant as a filter ("a good spell for")."""
-_DEFENCES = {"resist": "resist", "immun": "immune", "vulnerab": "vulnerable"}
+_DAMAGE_WORDS = "|".join((*filters.DAMAGE_TYPES, "nonmagical", "non-magical"))
+_DAMAGE_LIST = rf"(?:{_DAMAGE_WORDS})(?:(?:,|,? and|,? or) (?:{_DAMAGE_WORDS}))*"
+_DEFENCES = {"resist": "resist", "immun": "immune", "vulnerab": "vulnerable", "weak": "vulnerable"}
 _DEFENCE = re.compile(
-    r"\b(resist|immun|vulnerab)\w*(?: to)?(?: (?:both|all|any|either))? ("
-    + "|".join(filters.DAMAGE_TYPES)
-    + r")\b"
+    # "resistant to fire damage", "immune to cold and fire", "weak to radiant", "fire-resistant",
+    # "lightning immunity", "poison immune"
+    rf"\b(resist|immun|vulnerab)\w*(?: to| against)?(?: (?:both|all|any|either))? "
+    rf"({_DAMAGE_LIST})(?: damage| weapons?| attacks?)?\b"
+    rf"|\b(weak)(?:ness)? (?:to|against) ({_DAMAGE_LIST})(?: damage| weapons?| attacks?)?\b"
+    rf"|\b({_DAMAGE_LIST})(?: damage)?[ -](resist|immun|vulnerab)\w*"
 )
-# yes/no filters a word names ("needs concentration", "a ritual"), "not"/"no"/"without" before
-# it (within `_NEGATION_REACH` words) asking for those without it
-_FLAGS = ("concentration", "ritual", "attunement")
+_CONDITION_WORDS = (
+    "charmed|charm|frightened|frighten|fear|paralyzed|paralysed|paralysis|petrified|petrification|"
+    "poisoned|blinded|blindness|deafened|deafness|stunned|restrained|grappled|prone|exhaustion|"
+    "exhausted|unconscious|incapacitated"
+)
+_CONDITION_IMMUNITY = re.compile(
+    # "immune to being frightened", "can't be charmed", "charm-immune": not "immune to poison"
+    # (the damage), nor "charmed" as what a monster inflicts
+    rf"\b(?:immun\w*|resistant) (?:to|against) (?:being )?(?:the )?({_CONDITION_WORDS})"
+    rf"(?: condition)?\b"
+    rf"|\b(?:can ?not|can t|cannot|never|won t) (?:be |get |become )(?:knocked )?"
+    rf"({_CONDITION_WORDS})\b"
+    rf"|\b({_CONDITION_WORDS})[ -]immun\w*"
+)
+_MOVES = {"flying": "fly", "flies": "fly", "swimming": "swim", "swims": "swim", "climbing": "climb",
+          "climbs": "climb", "burrowing": "burrow", "burrows": "burrow", "walking": "walk",
+          "movement": "walk", "land": "walk"}  # fmt: skip
+_OVER = r"(?:over|above|more than|greater than|faster than)"
+_FEET_WORDS = r"(?: ?(?:ft|feet|foot)\b\.?)"
+_SPEED = re.compile(
+    # "a flying speed of 90 feet or more", "speed over 40 ft", "swims 60 feet or faster"
+    rf"\b(?:(fly|flying|swim|swimming|climb|climbing|burrow|burrowing|walk|walking|movement|land)"
+    rf" )?speeds? (?:of )?(?:(at least|of at least) |({_OVER}) )?(\d+){_FEET_WORDS}?"
+    rf"(?: or (?:more|higher|faster|better|greater))?"
+    rf"|\b(fly|flies|swim|swims|climb|climbs|burrow|burrows)(?: at)? (?:(at least) |({_OVER}) )?"
+    rf"(\d+){_FEET_WORDS}(?: or (?:more|faster|higher|better))?"
+)
+_SENSE = re.compile(
+    # "darkvision 120 ft", "truesight of 120 feet", "60-foot blindsight"
+    rf"\b({'|'.join(filters.SENSES)})(?: (?:of|out to|to|with a range of))?(?: at least)? (\d+)"
+    rf"{_FEET_WORDS}?|\b(\d+)[ -]?(?:ft|feet|foot)\.? ({'|'.join(filters.SENSES)})\b"
+)
+# "heavy armor": the armor's kind, and "armor" left for the item's type
+_ARMOR = re.compile(rf"\b({'|'.join(filters.ARMOR_KINDS[:3])}) (armou?r)\b")
+_COMPONENT = re.compile(
+    # "without material components", "no verbal or somatic component", "an expensive material
+    # component", "spells that consume their material component", "a material component"
+    r"\b(?:no|without|not|non|lacks?|lacking|needs? no|requires? no|don t (?:need|require|use)|"
+    r"doesn t (?:need|require|use))(?: an?| any| the)?[ -](verbal|somatic|material)"
+    r"(?: (?:or|and|nor) (verbal|somatic|material))?(?: components?)?\b"
+    r"|\b(costly|expensive|consumed|consumes?)\b(?= (?:\w+ ){0,3}components?\b)"
+    r"|\b(verbal|somatic|material) components?\b"
+)
+_DURATION = re.compile(
+    # "instantaneous", "until dispelled", "lasting up to 1 hour", "a 24 hour duration", "10 day
+    # spells" (a casting time is never days or rounds)
+    r"\b(instantaneous|until dispelled)\b"
+    r"|\b(?:lasts?|lasting|last for|lasting for|duration of|duration)(?: up to| for| at least)? "
+    r"((?:\d+|an?|one)[ -](?:round|minute|hour|day)s?)\b"
+    r"|\b((?:\d+|an?|one)[ -](?:round|minute|hour|day)s?)[ -](?:long )?duration\b"
+    r"|\b(\d+[ -](?:round|day)s?)(?= spells?\b)"
+)
+_DISTANCE = re.compile(
+    # a spell's range as a distance: "a range of 120 feet", "a range of a mile", "60-foot range"
+    r"\brange of (?:at least )?((?:\d+|an?|one) ?(?:feet|foot|ft|miles?))\b"
+    r"|\b(\d+)[ -](?:foot|feet|ft)[ -]range\b"
+)
+_LANGUAGE = re.compile(
+    # "creatures that speak Draconic", "Sylvan-speaking", "telepathic": a language some entry
+    # speaks (checked against the values held)
+    r"\b(?:speaks?|speaking|talks?|talking|fluent in|knows?)(?: in)? ([a-z]+(?: [a-z]+)?)"
+    r"|\b([a-z]+)[ -]speak(?:ing|ers?)\b|\b(telepath)(?:ic|y|s)\b"
+)
+# yes/no filters a word names ("needs concentration", "a ritual", "legendary", "lair actions"),
+# "not"/"no"/"without" before it (within `_NEGATION_REACH` words) asking for those without it
+_FLAGS = ("concentration", "ritual", "attunement", "legendary", "lair")
 _NEGATIONS = frozenset("no not without don t doesn isn aren never non".split())  # noqa: SIM905
 _NEGATION_REACH = 3
 _CUED = {
-    # a spell's range, named beside the word: "a range of touch", "touch-range", "range: self"
-    "range": re.compile(r"\brange(?: of)? (touch|self|sight)\b|\b(touch|self|sight)[ -]range\b"),
+    # a spell's range, named beside the word: "a range of touch", "touch-range", "range: self",
+    # "touch spells"
+    "range": re.compile(
+        r"\brange(?: of)? (touch|self|sight)\b|\b(touch|self|sight)[ -]range\b"
+        r"|\b(touch|self)(?= spells?\b)"
+    ),
     # casting times of more than a word ("bonus action", "10 minutes to cast"), or a reaction
     "save": re.compile(
         r"\b(strength|dexterity|constitution|intelligence|wisdom|charisma|str|dex|con|int|wis|cha)"
@@ -495,10 +567,69 @@ _CUED = {
     "attack": re.compile(r"\b(melee|ranged) spell attacks?\b"),
     "castingTime": re.compile(
         r"\b(bonus action|reaction|\d+ (?:minute|hour)s?)(?= spells?\b| to cast\b| casting\b)|"
-        r"\b(?:casting time of|cast (?:as|in|with) an?|cast in|takes?|take) (?:an? |one )?"
-        r"(bonus action|reaction|\d+ (?:minute|hour)s?)\b|\b(bonus action)\b"
+        r"\b(?:casting time of|cast (?:as|in|with) an?|cast in|takes?|take) "
+        r"(bonus action|reaction|(?:an?|one|\d+) (?:minute|hour)s?|an? (?:bonus action|reaction))"
+        r"\b|\b(?:with|as|using|use) (?:your|their|its) (bonus action|reaction)\b"
+        r"|\b(bonus action)\b"
     ),
 }
+CREATURE_WORDS = frozenset("creature creatures critter critters beastie beasties".split())  # noqa: SIM905
+"""Words that name monsters when the query names a filter only monsters have ("tiny
+creatures", "creatures that speak Draconic"): not otherwise, for spells are asked for by what
+they do to creatures (`COLLECTION_WORDS`)."""
+
+
+def _phrases(app: App, text: str) -> tuple[list[tuple[str, Any, list[str]]], str]:
+    """The filters a query names by phrases of several words (`_DEFENCE`, `_SPEED`, ...) and
+    the text without them, so that their words are not read again one by one ("resistant to
+    fire" is no fire damage, "can't be charmed" charms nobody, "heavy armor" is armor)."""
+    found: list[tuple[str, Any, list[str]]] = []
+
+    def take(pattern: re.Pattern[str], read: Callable[[re.Match[str]], list[tuple[str, Any]]],
+             keep: Callable[[re.Match[str]], str] = lambda m: " ") -> None:  # fmt: skip
+        nonlocal text
+        for m in pattern.finditer(text):
+            found.extend((name, value, m[0].split()) for name, value in read(m))
+        text = pattern.sub(keep, text)
+
+    def defence(m: re.Match[str]) -> list[tuple[str, Any]]:
+        kind = m[1] or m[3] or m[6]
+        named = re.findall(_DAMAGE_WORDS, m[2] or m[4] or m[5])
+        return [(_DEFENCES[kind], d.replace("non-magical", "nonmagical")) for d in named]
+
+    def speed(m: re.Match[str]) -> list[tuple[str, Any]]:
+        kind, over, n = (m[1], m[3], m[4]) if m[4] else (m[5], m[7], m[8])
+        kind = _MOVES.get(kind or "walk", kind or "walk")
+        return [("speed", f"{kind} {int(n) + 1 if over else int(n)}")]
+
+    def distance(m: re.Match[str]) -> list[tuple[str, Any]]:
+        said = m[1] or f"{m[2]} feet"
+        return [("range", re.sub(r"^(?:an?|one) ?", "1 ", said))]
+
+    def language(m: re.Match[str]) -> list[tuple[str, Any]]:
+        if m[3]:
+            return [("language", "telepathy")]
+        said = (m[1] or m[2]).split()
+        tried = [" ".join(said), said[0]] if len(said) > 1 else said
+        held = queries.attribute_values_held(app.conn, "language", tried)
+        return [("language", held[0])] if held else []
+
+    take(_DEFENCE, defence)
+    take(_CONDITION_IMMUNITY, lambda m: [("conditionImmune", next(g for g in m.groups() if g))])
+    take(_SPEED, speed)
+    take(_SENSE, lambda m: [("sense", f"{m[1] or m[4]} {m[2] or m[3]}")])
+    take(_ARMOR, lambda m: [("armor", m[1])], keep=lambda m: f" {m[2]} ")
+    take(
+        _COMPONENT,
+        lambda m: (
+            [("component", f"no {g}") for g in (m[1], m[2]) if g]
+            + [("component", g) for g in (m[3], m[4]) if g]
+        ),
+    )
+    take(_DURATION, lambda m: [("duration", next(g for g in m.groups() if g))])
+    take(_DISTANCE, distance)
+    take(_LANGUAGE, language)
+    return found, text
 
 
 @dataclass(frozen=True)
@@ -511,6 +642,9 @@ class Asked:
     """The share of the query's words (`query_words`) that name a filter or a collection: 1.0
     for "CR 5 undead" and "rare magic armor" (a query made of filters), 0.5 for "undead whose
     touch paralyses"."""
+    collections: frozenset[str] = frozenset()
+    """The collections the query names (`COLLECTION_WORDS`, or `CREATURE_WORDS` beside a
+    filter of monsters alone): each counts as one filter more."""
 
     def labels(self) -> dict[str, list[str]]:
         """Each filter's values as `-f` writes them, by filter: `cr=5`, `level>=4`, `cr<3`."""
@@ -559,11 +693,20 @@ def filter_words(app: App, text: str) -> list[tuple[str, Any]]:
 def asked_filters(app: App, text: str) -> Asked:
     """What a query names in the vocabulary of `-f` filters: a spell level (`3rd-level`,
     `level 3`, `third level`, `cantrip`, `4th level or higher`, `low-level`), a challenge rating
-    (`CR 5`, `challenge 1/2`, `under CR 3`, `CR 1 to 4`, `low CR`), words or word pairs that are
-    some entry's value of a filter of `WORD_FILTERS`, singular or plural (`undead`, `dragons`,
-    `evocation`, `very rare`, `fire`, `paralyzes`), a resistance or immunity (`resistant to
-    fire`), yes/no filters (`concentration`, `no concentration`, `ritual`), and a range or
-    casting time named as one (`range of touch`, `bonus action`)."""
+    (`CR 5`, `challenge 1/2`, `under CR 3`, `CR 1 to 4`, `low CR`), phrases of `_phrases`
+    (`resistant to fire`, `can't be charmed`, `a flying speed of 90 feet or more`, `darkvision
+    120 ft`, `heavy armor`, `without material components`, `lasting up to 1 hour`, `a range of
+    120 feet`, `speaks Draconic`), words or word pairs that are some entry's value of a filter
+    of `WORD_FILTERS`, singular or plural (`undead`, `dragons`, `evocation`, `very rare`,
+    `fire`, `paralyzes`, `finesse`, `martial`), yes/no filters (`concentration`, `no
+    concentration`, `ritual`, `legendary`), and a range, save, attack or casting time named as
+    one (`range of touch`, `Dex save`, `melee spell attack`, `bonus action`).
+
+    A filter of `SELF_EVIDENT` is taken alone; another when the query names one of its
+    collections (`COLLECTION_WORDS`, `cantrip`, a value of `SELF_EVIDENT` held only there, or
+    `CREATURE_WORDS` beside a filter of monsters alone). A word two filters of different
+    collections read ("legendary": an item's rarity, a monster's actions) is read as the one
+    whose collection the rest of the query names."""
     low = _APOSTROPHES.sub(" ", text.lower())
     found: list[tuple[str, Any, list[str]]] = []  # (filter, value, the words naming it)
     rest = low
@@ -574,8 +717,8 @@ def asked_filters(app: App, text: str) -> Asked:
     if cantrip:
         found.append(("level", 0, [cantrip[0]]))
     found.sort(key=lambda f: f[0] != "level")  # the level first, then the challenge
-    defended = [(_DEFENCES[m[1]], m[2], m[0].split()) for m in _DEFENCE.finditer(rest)]
-    found += defended
+    phrased, rest = _phrases(app, rest)
+    found += phrased
     words = normalize(rest).split()
     phrases = [*(f"{a} {b}" for a, b in pairwise(words)), *words]
     source = {c: p for p in reversed(phrases) for c in _forms(p)}  # the pair over the word
@@ -586,8 +729,6 @@ def asked_filters(app: App, text: str) -> Asked:
         known = values.get(name)
         typed = {(declared.read(c) if declared.read else c): c for c in candidates}
         typed = {v: c for v, c in typed.items() if v not in COMMON_VALUES}
-        if name == "damage":  # "resistant to fire": not fire damage
-            typed = {v: c for v, c in typed.items() if v not in {d for _, d, _ in defended}}
         if known is None:  # too many to hold: one seek per candidate
             held = queries.attribute_values_held(app.conn, name, list(typed))
         else:
@@ -599,26 +740,72 @@ def asked_filters(app: App, text: str) -> Asked:
         for i, w in enumerate(words):
             if w in (name, f"{name}s"):
                 before = set(words[max(0, i - _NEGATION_REACH) : i])
-                found.append((name, not before & _NEGATIONS, [w]))
+                after = (
+                    words[i + 1 : i + 2]
+                    if words[i + 1 : i + 2] in (["action"], ["actions"])
+                    else []
+                )
+                found.append((name, not before & _NEGATIONS, [w, *after]))
     for name, pattern in _CUED.items():
         for m in pattern.finditer(rest):
             found.append((name, next(g for g in m.groups() if g), m[0].split()))
-    implied = collection_words(low) | ({"spells"} if cantrip else set())
-    of = {name: set(filters.BY_NAME[name].collections) for name, _, _ in found}
-    implied |= {c for name, _, _ in found if name in SELF_EVIDENT for c in of[name]}
-    taken = [f for f in found if f[0] in SELF_EVIDENT or implied & of[f[0]]]
-    pairs = list({repr(f[:2]): (f[0], f[1]) for f in taken}.values())
+
+    def of(f: tuple[str, Any, list[str]]) -> set[str]:
+        """The collections a filter's value is of: those holding it, for a value of
+        `SELF_EVIDENT` ("weapon" of items, "dragon" of monsters), else the filter's."""
+        value = f[1] if isinstance(f[1], str) and f[0] in SELF_EVIDENT else None
+        held = values.get(f[0], {}).get(value) if value is not None else None
+        return set(held or filters.BY_NAME[f[0]].collections)
+
+    named = collection_words(low) | ({"spells"} if cantrip else set())
+    monsters_only = any(of(f) == {"monsters"} for f in found)
+    creature = monsters_only and not named and CREATURE_WORDS & set(words)
+    creatures = {"monsters"} if creature else set()
+
+    def implied(among: list[tuple[str, Any, list[str]]]) -> set[str]:
+        return named | creatures | {c for f in among if f[0] in SELF_EVIDENT for c in of(f)}
+
+    def rivalled(f: tuple[str, Any, list[str]]) -> bool:
+        """Read by the same word as a filter of other collections, and the rest of the
+        query names the other's collection, not this one's."""
+        mine = set(f[2])
+        if not any(g is not f and mine & set(g[2]) and not of(g) & of(f) for g in found):
+            return False
+        rest_names = implied([g for g in found if not mine & set(g[2])])
+        return bool(rest_names) and not rest_names & of(f)
+
+    found = [f for f in found if not rivalled(f)]
     content = query_words(text)
-    used = {w for f in taken for w in normalize(" ".join(f[2])).split()}
-    used |= {w for w in content if collection_words(w)}
-    share = len(used.intersection(content)) / len(content) if pairs and content else 0.0
-    return Asked(pairs, share)
+
+    def naming(among: list[tuple[str, Any, list[str]]]) -> set[str]:
+        """The query's words that name these filters or a collection."""
+        used = {w for f in among for w in normalize(" ".join(f[2])).split()}
+        used |= {w for w in content if collection_words(w) or (creatures and w in CREATURE_WORDS)}
+        return used.intersection(content)
+
+    implies = implied(found)
+    # a query made of filter words alone ("vulnerable to radiant", "intelligence saves") asks
+    # for them whatever their collection
+    alone = len(content) >= FILTERED_FROM and naming(found) == set(content)
+    taken = [f for f in found if alone or f[0] in SELF_EVIDENT or implies & of(f)]
+    pairs = list({repr(f[:2]): (f[0], _typed(f[0], f[1])) for f in taken}.values())
+    share = len(naming(taken)) / len(content) if pairs and content else 0.0
+    return Asked(pairs, share, frozenset(named | creatures))
+
+
+def _typed(name: str, value: Any) -> Any:
+    """A filter's value read from the query as `-f` stores it ("paralysis" → "paralyzed",
+    "expensive" → "costly", "con" → "constitution"), for the labels `--explain` shows."""
+    declared = filters.BY_NAME[name]
+    if isinstance(value, str) and declared.read is not None and not declared.measured:
+        return declared.read(value)
+    return value
 
 
 def _forms(phrase: str) -> list[str]:
     """A word or word pair as typed and as its singular or base form: `dragons` → `dragon`,
     `paralyzes` → `paralyze`, `petrifies` → `petrify`."""
-    forms = [phrase, phrase.removesuffix("s")]
+    forms = [phrase, phrase.removesuffix("s"), *spelling.variants(phrase)]
     if phrase.endswith("ies"):
         forms.append(phrase[:-3] + "y")
     if phrase.endswith("ing") and len(phrase) > 5:  # "flying", "swimming", "burrowing"
@@ -629,21 +816,25 @@ def _forms(phrase: str) -> list[str]:
 
 MAX_WORD_FILTER_VALUES = 2000
 """`filter_words` holds the values of a filter of `WORD_FILTERS` in memory up to this many."""
-_WORD_FILTER_VALUES = UntilChanged[dict[str, frozenset[Any]]]()
+_WORD_FILTER_VALUES = UntilChanged[dict[str, dict[Any, frozenset[str] | None]]]()
 
 
-def _word_filter_values(app: App) -> dict[str, frozenset[Any]]:
+def _word_filter_values(app: App) -> dict[str, dict[Any, frozenset[str] | None]]:
     """Every value some entry has of each filter of `WORD_FILTERS` (one seek per value; a
-    filter with more than `MAX_WORD_FILTER_VALUES` is left out), read again whenever the
-    database changed: a query's words are looked up here instead of one seek each (~60 a
-    query)."""
+    filter with more than `MAX_WORD_FILTER_VALUES` is left out), with the collections holding
+    it for a filter of several collections of `SELF_EVIDENT` (`type`: "dragon" of monsters,
+    "weapon" of items), read again whenever the database changed: a query's words are looked
+    up here instead of one seek each (~60 a query)."""
 
-    def read() -> dict[str, frozenset[Any]]:
-        values = {}
+    def read() -> dict[str, dict[Any, frozenset[str] | None]]:
+        values: dict[str, dict[Any, frozenset[str] | None]] = {}
         for name in WORD_FILTERS:
             found = queries.attribute_distinct_values(app.conn, name, MAX_WORD_FILTER_VALUES + 1)
-            if len(found) <= MAX_WORD_FILTER_VALUES:
-                values[name] = frozenset(found)
+            if len(found) > MAX_WORD_FILTER_VALUES:
+                continue
+            values[name] = dict.fromkeys(found)
+            if name in SELF_EVIDENT and len(filters.BY_NAME[name].collections) > 1:
+                values[name].update(queries.attribute_value_collections(app.conn, name))
         return values
 
     return _WORD_FILTER_VALUES.get(app, queries.data_version(app.conn), None, read)
@@ -1252,7 +1443,7 @@ def _ranked(
     if vector is None or params.mode != "hybrid":
         return lists
     conditions = asked.conditions()
-    named_collections = collection_words(params.query)
+    named_collections = set(asked.collections)
     wanted_filters = len({c["filter"] for c in conditions}) + bool(named_collections)
     meeting = filtered(app, scope, conditions, named_collections, wanted_filters)
     # every entry of either list and those meeting the filters asked (the similarities asked

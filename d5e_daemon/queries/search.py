@@ -730,6 +730,21 @@ def attribute_distinct_values(conn: apsw.Connection, name: str, limit: int) -> l
     return found
 
 
+def attribute_value_collections(conn: apsw.Connection, name: str) -> dict[Any, frozenset[str]]:
+    """The collections whose entries hold each value of the attribute `name` (`type`: "dragon"
+    of monsters, "weapon" of magic items and equipment): one pass over its rows."""
+    found: dict[Any, set[str]] = {}
+    for value, collection in conn.execute(
+        """
+        SELECT DISTINCT a.value, e.collection FROM entry_attr a JOIN entry e ON e.id = a.entry_id
+        WHERE a.name = ?
+        """,
+        (name,),
+    ):
+        found.setdefault(value, set()).add(collection)
+    return {value: frozenset(held) for value, held in found.items()}
+
+
 def entries_meeting(
     conn: apsw.Connection, ids: Sequence[int], conditions: Sequence[dict[str, Any]]
 ) -> dict[int, set[str]]:
