@@ -573,10 +573,11 @@ _CUED = {
         r"|\b(bonus action)\b"
     ),
 }
-CREATURE_WORDS = frozenset("creature creatures critter critters beastie beasties".split())  # noqa: SIM905
+CREATURE_WORDS = frozenset("creatures critters beasties".split())  # noqa: SIM905
 """Words that name monsters when the query names a filter only monsters have ("tiny
 creatures", "creatures that speak Draconic"): not otherwise, for spells are asked for by what
-they do to creatures (`COLLECTION_WORDS`)."""
+they do to creatures (`COLLECTION_WORDS`), nor in the singular ("make a creature huge or
+tiny" asks for a spell)."""
 
 
 def _phrases(app: App, text: str) -> tuple[list[tuple[str, Any, list[str]]], str]:
@@ -784,9 +785,9 @@ def asked_filters(app: App, text: str) -> Asked:
         return used.intersection(content)
 
     implies = implied(found)
-    # a query made of filter words alone ("vulnerable to radiant", "intelligence saves") asks
-    # for them whatever their collection
-    alone = len(content) >= FILTERED_FROM and naming(found) == set(content)
+    # a query made of filter words alone, naming no collection ("vulnerable to radiant",
+    # "intelligence saves"), asks for them whatever their collection
+    alone = not implies and len(content) >= FILTERED_FROM and naming(found) == set(content)
     taken = [f for f in found if alone or f[0] in SELF_EVIDENT or implies & of(f)]
     pairs = list({repr(f[:2]): (f[0], _typed(f[0], f[1])) for f in taken}.values())
     share = len(naming(taken)) / len(content) if pairs and content else 0.0

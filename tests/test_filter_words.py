@@ -1,0 +1,213 @@
+"""Filters of weapons, armor and legendary creatures, spells without a component, and the query
+words that name filters ("legendary dragons", "heavy armor", "monsters that can't be charmed",
+"spells without material components"): the `-f` filters on the SRD and on each loader's
+records, over the CLI and JSON-RPC, and the same vocabulary read from a query."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from d5e_daemon.app import App
+from d5e_daemon.cli import main
+from d5e_daemon.client import Daemon
+from d5e_daemon.errors import InvalidParams
+from d5e_daemon.features.packs import set_priority
+from d5e_daemon.features.search import asked_filters, search
+from d5e_daemon.protocol import SearchParams, SetPriorityParams, decode
+from d5e_daemon.search.embed import FakeEmbedder
+
+from .conftest import make_app
+from .fixtures import private_copy
+from .packtools import write_pack
+
+PLUGINS = Path(__file__).parents[1] / "plugins"
+OPEN5E_SRD = PLUGINS / "d5e-open5e/tests/fixtures/v2/wizards-of-the-coast/srd-2014"
+OPEN5E_TOB = PLUGINS / "d5e-open5e/tests/fixtures/v2/kobold-press/tob"
+FIVETOOLS = PLUGINS / "d5e-5etools/tests/fixtures/Test Author; Ember Wilds.json"
+
+
+@pytest.fixture
+def db_path(attributed_template: Path, tmp_path: Path) -> Path:
+    return private_copy(attributed_template, tmp_path)
+
+
+@pytest.fixture
+def indexed(indexed_template: Path, tmp_path: Path) -> Iterator[App]:
+    path = tmp_path / "indexed" / "d5e.sqlite3"
+    path.parent.mkdir()
+    shutil.copy(indexed_template, path)
+    app = make_app(path)
+    app.search = app.search_index(FakeEmbedder())
+    yield app
+    app.close()
+
+
+def refs(app: App, **filters_: Any) -> set[str]:
+    params = decode({"query": "", "filters": filters_, "limit": 500}, SearchParams)
+    return {f"{hit.pack}:{hit.ref}" for hit in search(app, params).hits}
+
+
+def slugs(app: App, **filters_: Any) -> set[str]:
+    return {ref.rsplit("/", 1)[1] for ref in refs(app, **filters_)}
+
+
+def test_weapons_by_property_and_kind_and_armor_by_weight(app: App) -> None:
+    finesse = slugs(app, property="finesse")
+    assert {"rapier", "dagger", "shortsword", "whip"} <= finesse and "longsword" not in finesse
+    assert slugs(app, property="Two Handed") == slugs(app, property="two-handed")
+    assert {"greatsword", "longbow"} <= slugs(app, property="2-handed")
+    martial_melee = slugs(app, weapon=["martial"]) & slugs(app, weapon="melee")
+    assert "longsword" in martial_melee and not {"dagger", "longbow"} & martial_melee
+    assert slugs(app, weapon="simple") & slugs(app, weapon="ranged") == {
+        "crossbow-light", "dart", "shortbow", "sling",
+    }  # fmt: skip
+    heavy = {"ring-mail", "chain-mail", "splint-armor", "plate-armor"}
+    assert slugs(app, armor="heavy") == slugs(app, armor="Heavy Armor") == heavy
+    assert "leather-armor" in slugs(app, armor="light")
+    with pytest.raises(InvalidParams, match="filter 'armor' takes one of: light, medium, heavy"):
+        search(app, decode({"query": "", "filters": {"armor": "plate"}}, SearchParams))
+
+
+def test_legendary_creatures_and_lairs(app: App, tmp_path: Path) -> None:
+    legendary = slugs(app, legendary=True)
+    assert {"adult-red-dragon", "lich", "kraken", "unicorn"} <= legendary
+    assert "wolf" not in legendary and "wolf" in slugs(app, legendary=False)
+    assert len(legendary) == 32  # the SRD 2014's monsters with legendary actions
+    assert slugs(app, lair=True) == set()  # the SRD prints no lair actions
+    monster = (
+        "---\nname: Cinder Queen\nchallenge_rating: 12\nlegendary_actions:\n"
+        "  - name: Flare\n    desc: She flares.\nlair_actions:\n  - name: Smoke\n"
+        "    desc: Smoke fills the hall.\n---\n"
+    )
+    pack = write_pack(tmp_path / "brew", {"monsters/cinder-queen.md": monster})
+    app.db.write(partial(app.library.install_path, path=pack))
+    app.search.ensure_attributes()
+    assert "cinder-queen" in slugs(app, lair=True) & slugs(app, legendary=True)
+
+
+def test_spells_without_a_component(app: App) -> None:
+    no_material = slugs(app, component="no m")
+    assert {"fire-bolt", "shield", "mage-armor"} & no_material == {"fire-bolt", "shield"}
+    assert no_material == slugs(app, component="without material") == slugs(app, component="no M")
+    assert "fireball" not in no_material  # a tiny ball of bat guano and sulfur
+    assert slugs(app, component="non-verbal") == {
+        "counterspell", "demiplane", "hypnotic-pattern", "illusory-script", "minor-illusion",
+        "mislead", "true-strike",
+    }  # fmt: skip
+
+
+def test_each_loader_fills_them(app: App) -> None:
+    """The Open5e and 5etools loaders write the SRD's fields (`properties`, `weapon_category`,
+    `armor_category`, `legendary_actions`): the same filters find their records."""
+    app.db.write(partial(app.library.install_path, path=OPEN5E_SRD))
+    app.db.write(partial(app.library.install_path, path=OPEN5E_TOB))
+    app.db.write(partial(app.library.install_path, path=FIVETOOLS))
+    # Open5e's copy of the SRD installs below it: ranked above it, its records are the ones
+    asyncio.run(set_priority(app, SetPriorityParams(pack="open5e-srd-2014", priority=60)))
+    app.search.ensure_attributes()
+    open5e = "open5e-srd-2014:equipment/"
+    assert f"{open5e}longsword" in refs(app, property="versatile", weapon="martial")
+    assert f"{open5e}chain-mail" in refs(app, armor="heavy")
+    assert f"{open5e}longbow" in refs(app, weapon="ranged")
+    assert "tob:monsters/aboleth-nihilith" in refs(app, legendary=True)
+    assert "tob:monsters/ghoul-darakhul" in refs(app, legendary=False)
+    fivetools = {ref.split(":")[1] for ref in refs(app, legendary=True) if "ember" in ref.lower()}
+    assert "monsters/cinder-witch" in fivetools and "monsters/ash-wolf" not in fivetools
+    bows = refs(app, property="ammunition", weapon="simple")
+    assert "emberwilds:equipment/ashwood-bow" in bows
+    assert "emberwilds:equipment/emberglass-blade" not in bows
+    assert "emberwilds:equipment/emberglass-blade" in refs(app, weapon="martial")
+
+
+def test_cli_and_json_rpc(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["search", "-f", "armor=heavy", "--json", "--db", str(db_path)])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert {h["name"] for h in json.loads(out)["hits"]} == {
+        "Chain Mail", "Plate Armor", "Ring Mail", "Splint Armor",
+    }  # fmt: skip
+    code = main(["search", "-f", "weapon=martial", "-f", "property=finesse", "--db", str(db_path)])
+    out, _ = capsys.readouterr()
+    assert code == 0 and "Rapier" in out and "Dagger" not in out
+    assert main(["filters", "--collection", "equipment", "--db", str(db_path)]) == 0
+    out, _ = capsys.readouterr()
+    assert "two-handed" in out and "heavy" in out and "martial" in out
+    d = Daemon(db_path)
+    try:
+        d.initialize()
+        asked = {"query": "", "filters": {"legendary": True, "type": "undead"}, "limit": 50}
+        found = d.request("d5e/search", asked, timeout=60)
+        assert {h["name"] for h in found["hits"]} == {
+            "Lich", "Mummy Lord", "Vampire, Bat Form", "Vampire, Mist Form",
+            "Vampire, Vampire Form",
+        }  # fmt: skip
+        asked = {"query": "", "filters": {"component": ["no v"]}, "limit": 50}
+        assert len(d.request("d5e/search", asked, timeout=60)["hits"]) == 7
+    finally:
+        d.close()
+
+
+def labels(app: App, text: str) -> list[str]:
+    return [label for ls in asked_filters(app, text).labels().values() for label in ls]
+
+
+def test_query_words_read_with_the_filters_vocabulary(indexed: App) -> None:
+    """Phrases of several words name a filter as `-f` takes it; a word two filters read
+    ("legendary": a monster's actions, an item's rarity) is the one of the collection the rest
+    of the query names; "creatures" names monsters beside a filter only monsters have."""
+    assert sorted(labels(indexed, "legendary dragons")) == ["legendary=true", "type=dragon"]
+    assert labels(indexed, "legendary magic items") == ["rarity=legendary"]
+    assert labels(indexed, "legendary") == ["rarity=legendary"]
+    assert sorted(labels(indexed, "heavy armor")) == ["armor=heavy", "type=armor"]
+    assert sorted(labels(indexed, "light armour")) == ["armor=light", "type=armor"]
+    assert sorted(labels(indexed, "two-handed martial weapons")) == [
+        "property=two-handed", "type=weapon", "weapon=martial",
+    ]  # fmt: skip
+    assert labels(indexed, "monsters that can't be charmed") == ["conditionImmune=charmed"]
+    assert labels(indexed, "monsters immune to paralysis") == ["conditionImmune=paralyzed"]
+    assert labels(indexed, "monsters immune to poison") == ["immune=poison"]
+    assert sorted(labels(indexed, "creatures resistant to cold and fire damage")) == [
+        "resist=cold", "resist=fire",
+    ]  # fmt: skip
+    assert labels(indexed, "acid-resistant monsters") == ["resist=acid"]
+    assert labels(indexed, "creatures weak to radiant") == ["vulnerable=radiant"]
+    assert labels(indexed, "monsters that resist nonmagical weapons") == ["resist=nonmagical"]
+    assert labels(indexed, "spells without material components") == ["component=no m"]
+    assert sorted(labels(indexed, "spells needing an expensive material component")) == [
+        "component=costly", "component=m",
+    ]  # fmt: skip
+    assert labels(indexed, "spells lasting up to 1 hour") == ["duration=1 hour"]
+    assert labels(indexed, "spells that take an hour to cast") == ["castingTime=1 hour"]
+    assert labels(indexed, "spells with a range of 120 feet") == ["range=120 feet"]
+    assert labels(indexed, "monsters with a flying speed of 90 feet or more") == ["speed=fly 90"]
+    assert labels(indexed, "monsters with darkvision 120 ft") == ["sense=darkvision 120"]
+    assert labels(indexed, "creatures that speak Draconic") == ["language=draconic"]
+    assert labels(indexed, "challenge rating 1/8 creatures") == ["cr=1/8"]
+    assert asked_filters(indexed, "tiny creatures").collections == {"monsters"}
+    assert asked_filters(indexed, "a spell that charms creatures").collections == {"spells"}
+    assert labels(indexed, "what happens to a creature that is charmed?") == []
+    assert labels(indexed, "vulnerable to radiant") == ["vulnerable=radiant"]  # filters alone
+    assert labels(indexed, "how does resistance to fire damage work?") == []
+
+
+def test_a_query_naming_the_new_filters_finds_what_meets_them(indexed: App) -> None:
+    """ "legendary dragons" (sixteenth session: read as the items' rarity) and "heavy armor":
+    the entries meeting the filters come first, `--explain` names them."""
+    hits = search(indexed, SearchParams(query="legendary dragons", explain=True, limit=5)).hits
+    assert all(h.explain and "legendary=true" in h.explain.filters for h in hits)
+    assert all(h.explain and "type=dragon" in h.explain.filters for h in hits)
+    top = [h.ref for h in search(indexed, SearchParams(query="heavy armor", limit=5)).hits]
+    assert {"equipment/plate-armor", "equipment/chain-mail"} & set(top)
+    # "creatures" beside a challenge rating names monsters: the collection counts as one
+    # filter more, and the monsters of CR 1/8 are among the candidates
+    asked = SearchParams(query="challenge rating 1/8 creatures", explain=True, limit=50)
+    met = {h.ref: h.explain.filters for h in search(indexed, asked).hits if h.explain}
+    assert met["monsters/mastiff"] == ["collection=monsters", "cr=1/8"]
