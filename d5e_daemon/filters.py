@@ -610,14 +610,19 @@ def _lair(data: dict[str, Any]) -> list[Value]:
     return [int(bool(data.get("lair_actions") or data.get("legendary_group")))]
 
 
-WEAPON_KINDS = ("simple", "martial", "melee", "ranged")
+WEAPON_KINDS = ("simple", "martial")
+WEAPON_RANGES = ("melee", "ranged")
 ARMOR_KINDS = ("light", "medium", "heavy", "shield")
 
 
-def _weapon(data: dict[str, Any]) -> list[Value]:
-    """ "Martial" and "Melee": a weapon's category and whether it is a melee or ranged one."""
-    words = f"{describe(data.get('weapon_category'))} {describe(data.get('weapon_range'))}"
-    return [w for w in words.lower().split() if w in WEAPON_KINDS]
+def _weapon(field: str, kinds: tuple[str, ...]) -> Callable[[dict[str, Any]], list[Value]]:
+    """A weapon's category ("Martial") or whether it is a melee or ranged one ("Melee")."""
+
+    def extract(data: dict[str, Any]) -> list[Value]:
+        kind = describe(data.get(field)).lower()
+        return [kind] if kind in kinds else []
+
+    return extract
 
 
 def _armor(data: dict[str, Any]) -> list[Value]:
@@ -706,8 +711,10 @@ FILTERS: tuple[Filter, ...] = (
     Filter("grants", _ITEMS, "text", "a spell the item lets you cast", _grants, read=normalize),
     Filter("property", _ITEMS, "text", "a weapon property (finesse, two-handed, light, reach…)",
            lambda d: _names(d.get("properties")), read=_read_property),
-    Filter("weapon", _ITEMS, "text", "a weapon's kind: simple, martial, melee, ranged",
-           _weapon, WEAPON_KINDS),
+    Filter("weapon", _ITEMS, "text", "a weapon's category: simple or martial",
+           _weapon("weapon_category", WEAPON_KINDS), WEAPON_KINDS),
+    Filter("weaponRange", _ITEMS, "text", "a melee or a ranged weapon",
+           _weapon("weapon_range", WEAPON_RANGES), WEAPON_RANGES),
     Filter("armor", _ITEMS, "text", "an armor's kind: light, medium, heavy, shield",
            _armor, ARMOR_KINDS, lambda t: re.sub(r"\s*armou?r$", "", t)),
 )  # fmt: skip

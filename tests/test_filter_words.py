@@ -64,9 +64,9 @@ def test_weapons_by_property_and_kind_and_armor_by_weight(app: App) -> None:
     assert {"rapier", "dagger", "shortsword", "whip"} <= finesse and "longsword" not in finesse
     assert slugs(app, property="Two Handed") == slugs(app, property="two-handed")
     assert {"greatsword", "longbow"} <= slugs(app, property="2-handed")
-    martial_melee = slugs(app, weapon=["martial"]) & slugs(app, weapon="melee")
+    martial_melee = slugs(app, weapon=["martial"], weaponRange="melee")
     assert "longsword" in martial_melee and not {"dagger", "longbow"} & martial_melee
-    assert slugs(app, weapon="simple") & slugs(app, weapon="ranged") == {
+    assert slugs(app, weapon="simple", weaponRange="ranged") == {
         "crossbow-light", "dart", "shortbow", "sling",
     }  # fmt: skip
     heavy = {"ring-mail", "chain-mail", "splint-armor", "plate-armor"}
@@ -116,7 +116,7 @@ def test_each_loader_fills_them(app: App) -> None:
     open5e = "open5e-srd-2014:equipment/"
     assert f"{open5e}longsword" in refs(app, property="versatile", weapon="martial")
     assert f"{open5e}chain-mail" in refs(app, armor="heavy")
-    assert f"{open5e}longbow" in refs(app, weapon="ranged")
+    assert f"{open5e}longbow" in refs(app, weaponRange="ranged")
     assert "tob:monsters/aboleth-nihilith" in refs(app, legendary=True)
     assert "tob:monsters/ghoul-darakhul" in refs(app, legendary=False)
     fivetools = {ref.split(":")[1] for ref in refs(app, legendary=True) if "ember" in ref.lower()}

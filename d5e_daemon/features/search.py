@@ -459,11 +459,11 @@ def _asked_number(name: str, m: re.Match[str]) -> Any:
 _CANTRIP = re.compile(r"\bcantrips?\b")
 WORD_FILTERS = (
     "type", "school", "rarity", "class", "size", "alignment", "damage", "inflicts", "speed",
-    "sense", "property", "weapon",
+    "sense", "property", "weapon", "weaponRange",
 )  # fmt: skip
 """Filters whose values a query may name in words: `undead`, `evocation`, `very rare`,
 `wizard` (with `spell` or `cantrip` in the query), `huge`, `lawful evil`, `fire`, `paralyze`,
-`flying`, `truesight`, `finesse` and `martial` (of weapons)."""
+`flying`, `truesight`, `finesse`, `martial` and `ranged` (of weapons)."""
 SELF_EVIDENT = ("cr", "type", "school", "rarity")
 """Filters whose words name their collection ("CR 5", "undead", "evocation", "very rare"). The
 others are taken only when the query asks for one of their collections, by a word of
