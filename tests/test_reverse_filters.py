@@ -32,7 +32,7 @@ from .packtools import write_pack
 NEW = (
     "immune", "resist", "vulnerable", "conditionImmune", "sense", "speed", "language",
     "alignment", "environment", "casts", "save", "attack", "castingTime", "range", "component",
-    "duration", "inflicts", "grants",
+    "duration", "inflicts", "grants", "property", "weapon", "weaponRange", "armor",
 )  # fmt: skip
 
 
@@ -265,7 +265,8 @@ SAMPLES = {
     "sense": "darkvision 60", "speed": "fly", "language": "common", "alignment": "evil",
     "environment": "forest", "casts": "fireball", "save": "dex", "attack": "melee",
     "castingTime": "bonus", "range": "120 feet", "component": "m", "duration": "1 hour",
-    "inflicts": "prone", "grants": "fireball",
+    "inflicts": "prone", "grants": "fireball", "property": "finesse", "weapon": "martial",
+    "weaponRange": "ranged", "armor": "heavy",
 }  # fmt: skip
 
 

@@ -324,7 +324,8 @@ def test_filters_are_listed_with_their_types_and_values(app: App) -> None:
     only = search_filters(app, SearchFiltersParams(collections=["monsters"])).filters
     assert {f.name for f in only} == {
         *("cr", "type", "size", "immune", "resist", "vulnerable", "conditionImmune", "sense"),
-        *("speed", "language", "alignment", "environment", "casts", "inflicts"),
+        *("speed", "language", "alignment", "environment", "casts", "inflicts", "legendary"),
+        "lair",
     }
     assert search_filters(app, SearchFiltersParams(collections=["conditions"])).filters == []
     with pytest.raises(NotFound) as caught:  # it answered an empty list: "No filters."
@@ -1282,7 +1283,8 @@ def test_filter_words_in_a_query_are_soft_boosts(indexed: App) -> None:
     full = next(h for h in hits if h.ref == "monsters/zombie")
     # both filters met, and the query is made of them (4 of its 6 words: FILTER_QUERY_WEIGHT)
     boost = full.explain and full.explain.boosts["filter words"]
-    assert boost == pytest.approx(1 + (4 / 6) ** 2, abs=1e-4)
+    made_of_filters = ranking.FILTER_QUERY_WEIGHT * (4 / 6) ** ranking.FILTER_SHARE_POWER
+    assert boost == pytest.approx(1 + made_of_filters, abs=1e-4)
     assert any(h.collection != "monsters" for h in hits)  # a boost, not a filter
 
 
@@ -1354,9 +1356,9 @@ def test_a_query_naming_a_collection_boosts_its_entries(indexed: App) -> None:
     # two filters asked (the type, the collection): a spell has one, an undead monster the
     # other, a damage type or a class feature neither
     boosts = {h.ref: h.explain.boosts.get("filter words") for h in hits if h.explain}
-    # half the filters each, of a query made of them (FILTER_QUERY_WEIGHT: 1 + 1.0 ** 2)
-    assert boosts["spells/animate-dead"] == pytest.approx(2 * 0.5)
-    assert boosts["monsters/mummy"] == pytest.approx(2 * 0.5)
+    # half the filters each, of a query made of them (its whole share: FILTER_QUERY_WEIGHT)
+    assert boosts["spells/animate-dead"] == pytest.approx((1 + ranking.FILTER_QUERY_WEIGHT) / 2)
+    assert boosts["monsters/mummy"] == pytest.approx((1 + ranking.FILTER_QUERY_WEIGHT) / 2)
     assert boosts["damage-types/necrotic"] is None
     assert {h.collection for h in hits} > {"spells"}  # a boost, not a filter
 

@@ -74,15 +74,17 @@ NAME_WEIGHT = 2.0
 KEYWORD_WEIGHT = 0.6
 COVERAGE_WEIGHT = 2.0
 FILTER_WORD_WEIGHT = 1.0
-FILTER_QUERY_WEIGHT = 1.0
-FILTER_SHARE_POWER = 2.0
+FILTER_QUERY_WEIGHT = 2.0
+FILTER_SHARE_POWER = 4.0
 """A query made of filters asks to filter: one naming at least `FILTERED_FROM` (not a question)
-adds `FILTER_QUERY_WEIGHT` times the square of the share of its words that name them
-(`Asked.share`: 1.0 for "CR 5 undead", 0.5 for "undead whose touch paralyses") to
-`FILTER_WORD_WEIGHT`. Chosen by held out 1-13 not dropping and the filter set gaining (every
-figure: docs/search.md, the sixteenth session): 2.0, or the share unsquared, lowered R@1 on
-held out 8 ("sorcerer casts a spell as a bonus action": Quickened Spell below bonus-action
-sorcerer spells)."""
+adds `FILTER_QUERY_WEIGHT` times the share of its words that name them (`Asked.share`: 1.0 for
+"CR 5 undead", 0.5 for "undead whose touch paralyses") to the power `FILTER_SHARE_POWER` to
+`FILTER_WORD_WEIGHT`: the whole weight where every word names a filter, little where a
+sentence names one in passing. Chosen by held out 1-13 and the dev set not dropping and the
+filter sets gaining (every figure: docs/search.md, the sixteenth and seventeenth sessions):
+1.0 x share^2 in the sixteenth (2.0 x share^2 lowered R@1 on held out 8: "sorcerer casts a
+spell as a bonus action"); 2.0 x share^4 in the seventeenth, where 3.0 x share^8, 2.0 x
+share^8 and 3.0 x share^16 each lowered held out 1's MRR@10."""
 FUSION_DEPTH = 50
 EDITION_PRIOR = 1.0
 """Taken from the fused score of entries of packs written for another edition (`settle`)."""
