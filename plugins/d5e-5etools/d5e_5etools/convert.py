@@ -1213,6 +1213,26 @@ def crochet(raw: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _listed_groups(items: Any) -> list[str]:
+    """A recipe's ingredients (or equipment) as lists: a named group of them (Düngeonmeister's
+    `For the Spiced Berry Coulis:`) its name in bold above its own list, as 5etools heads
+    them; not a heading inside a bullet."""
+    out: list[str] = []
+    loose: list[str] = []
+    for item in items if isinstance(items, list) else [items]:
+        if (
+            isinstance(item, dict)
+            and item.get("type") in ("entries", "section")
+            and item.get("name")
+        ):
+            out += ["\n".join(f"- {b}" for b in loose)] if loose else []
+            loose = []
+            out += [f"**{str(item['name']).strip()}**", *_listed_groups(item.get("entries") or [])]
+        else:
+            loose += blocks(item)
+    return out + (["\n".join(f"- {b}" for b in loose)] if loose else [])
+
+
 def recipe(raw: dict[str, Any]) -> dict[str, Any]:
     """A recipe's text as 5etools lays it out: its entries, then ingredients (amounts filled
     in), equipment, instructions and the cook's notes, each under its heading."""
@@ -1220,10 +1240,8 @@ def recipe(raw: dict[str, Any]) -> dict[str, Any]:
     parts = []
     for key, title in _RECIPE_PARTS:
         if raw.get(key):
-            body = blocks(raw[key])
-            if key in ("ingredients", "equipment"):
-                body = ["\n".join(f"- {b}" for b in body)]
-            parts += [f"**{title}**", *body]
+            body = _listed_groups(raw[key]) if key in ("ingredients", "equipment") else None
+            parts += [f"**{title}**", *(body if body is not None else blocks(raw[key]))]
     data["desc"] = list(data["desc"]) + parts
     return data
 

@@ -267,3 +267,29 @@ def test_a_cite_tag_links_its_citation(app: App, tmp_path: Path) -> None:
     text = card(app, "realworld:books/cookbook-01-one")
     uri = "d5e://realworld/citations/promised-land-lodz.md"
     assert f"*Promised Land*[\\*]({uri}), and [Promised Land - Łódź]({uri})." in text
+
+
+def test_a_recipes_ingredients_in_named_groups(app: App, tmp_path: Path) -> None:
+    """Düngeonmeister's Dwarven Forge groups its ingredients (`{"type": "entries", "name": "For
+    the Spiced Berry Coulis:", "entries": [ingredients]}`): the card drew the group's name as a
+    heading inside a bullet (`- ### For the Spiced Berry Coulis:`); now the name, then its
+    list, as 5etools heads each group."""
+    ingredient = {"type": "ingredient", "amount1": 0.5, "entry": "{=amount1/v} cup sugar"}
+    doc = {
+        "recipe": [
+            {"name": "Forge", "source": S, "type": "Cocktail", "makes": "1 cocktail",
+             "ingredients": ["Ice",
+                             {"type": "entries", "name": "For the Coulis:",
+                              "entries": [ingredient, "3 sprigs thyme"]},
+                             {"type": "entries", "name": "For the Cocktail:",
+                              "entries": ["2 ounces spiced rum"]}],
+             "instructions": ["Shake."]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:recipes/forge")
+    assert (
+        "**Ingredients**\n\n- Ice\n\n**For the Coulis:**\n\n- ½ cup sugar\n- 3 sprigs thyme\n\n"
+        "**For the Cocktail:**\n\n- 2 ounces spiced rum\n\n**Instructions**" in text
+    )
+    assert "###" not in text
