@@ -46,7 +46,11 @@ HIDDEN = frozenset(
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
-_LABELS = {"trapHazType": "Type", "optionalfeatureProgression": "Optional feature progression"}
+_LABELS = {
+    "trapHazType": "Type",
+    "optionalfeatureProgression": "Optional feature progression",
+    "symbolImg": "Symbol image",  # a deity's: its picture
+}
 """Keys whose words make no label ("Trap haz type")."""
 
 

@@ -559,7 +559,9 @@ def test_cards_of_vehicles_objects_traps_tables_and_deities(app: App, tmp_path: 
                    "rows": [["1", "A spark"]], "intro": ["Omens come."], "outro": ["Or not."]}],
     }  # fmt: skip
     install(app, write(tmp_path, src, doc))
-    assert "**Symbol img:** ![image](https://example.org/c.png)" in card(app, "gear:deities/ignara")
+    assert "**Symbol image:** ![image](https://example.org/c.png)" in card(
+        app, "gear:deities/ignara"
+    )
     skiff = card(app, "gear:vehicles/ash-skiff")
     assert "**Vehicle type:** Ship" in skiff
     assert "***Tiller (AC 12; HP 10).*** Steers." in skiff
