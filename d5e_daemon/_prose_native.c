@@ -412,6 +412,17 @@ count_tail(const char *b, Py_ssize_t n, Py_ssize_t p)
     return -1;
 }
 
+/* Whether a count in digits may begin at i after a [\w.,/+-]: it is the last number of a range
+ * or a roll ("6-8", "1d4+1", "2d6": `prose._AFTER_ROLL`). */
+static int
+after_roll(const char *b, Py_ssize_t i)
+{
+    if (i < 2 || !IS(b[i], C_DIGIT) || !IS(b[i - 2], C_DIGIT))
+        return 0;
+    char c = b[i - 1];
+    return c == '-' || c == '+' || c == 'd' || c == 'D';
+}
+
 /* `count_before`: the count written just before column `start` (value, column), 0 if none. */
 static int
 count_before(const char *b, Py_ssize_t start, long *value, Py_ssize_t *column)
@@ -446,7 +457,8 @@ count_before(const char *b, Py_ssize_t start, long *value, Py_ssize_t *column)
             while (s >= 0 && IS(b[s], C_DIGIT))
                 s--;
             Py_ssize_t len = q - s;
-            if (len <= MAX_COUNT_DIGITS && (s < 0 || !IS(b[s], C_NOCOUNT))) {
+            if (len <= MAX_COUNT_DIGITS &&
+                (s < 0 || !IS(b[s], C_NOCOUNT) || after_roll(b, s + 1))) {
                 long v = 0;
                 for (Py_ssize_t k = s + 1; k <= q; k++)
                     v = v * 10 + (b[k] - '0');
@@ -1092,10 +1104,24 @@ read_blanked(Names *nm, const char *b, Py_ssize_t n)
     /* counts (`_COUNT_WITH_WORD`), each then read by `_counted` */
     for (Py_ssize_t i = 0; i < n;) {
         char c = b[i];
-        if (!IS(c, C_ALPHA | C_DIGIT) || (i > 0 && IS(b[i - 1], C_NOCOUNT))) {
-            /* no count begins in a run of [\w.,/+-] after its first character */
+        if (!IS(c, C_ALPHA | C_DIGIT) ||
+            (i > 0 && IS(b[i - 1], C_NOCOUNT) && !after_roll(b, i))) {
+            /* no count begins in a run of [\w.,/+-] after its first character, but the last
+             * number of a range or a roll: looked for in a run that holds a digit (a test of
+             * each character of every run cost a quarter of a first reading) */
+            Py_ssize_t from = i;
+            unsigned char seen = 0;
             while (i < n && IS(b[i], C_NOCOUNT))
-                i++;
+                seen |= cls[(unsigned char)b[i++]];
+            if (seen & C_DIGIT) {
+                Py_ssize_t k = from + 1;
+                while (k < i && !after_roll(b, k))
+                    k++;
+                if (k < i) {
+                    i = k;
+                    continue;
+                }
+            }
             i++;
             continue;
         }

@@ -32,6 +32,7 @@ from .prose import (
     named_by_article,
     walk_prose,
 )
+from .quantity import quantity_ending
 from .tagsyntax import Tag, TagKey, find_tags, iter_tags
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ def find_encounters(
         lambda _: ((t.line, t) for t in find_tags(lines)) if tags is None else tags,
         lambda tag: (None, tag.name),
     ):
-        counted.setdefault(line, []).extend(f"{c.count} × {c.name}" for c in part)
+        counted.setdefault(line, []).extend(f"{c.written()} × {c.name}" for c in part)
     for line, names_counted in counted.items():
         text = _LIST_MARK.sub("", lines[line]).strip()
         name = text if len(text) <= NAME_MAX else text[: NAME_MAX - 1] + "…"
@@ -147,8 +148,9 @@ def find_encounters(
 
 class Counted(NamedTuple):
     """A creature a line of prose counts: its columns (the name's, and its count's when it has
-    one), how many, and what it is (`ref`: the entry's qualified reference, None for a tag the
-    caller did not resolve; `name`: the entry's name, or the tag's as written)."""
+    one), how many (`count` to `high`: "6-8 wolves", "1d4+1 orcs"; the same for an exact
+    count), and what it is (`ref`: the entry's qualified reference, None for a tag the caller
+    did not resolve; `name`: the entry's name, or the tag's as written)."""
 
     start: int
     end: int
@@ -156,6 +158,23 @@ class Counted(NamedTuple):
     ref: str | None
     name: str
     count_start: int | None
+    high: int
+
+    def written(self) -> str:
+        """`4`, or a range by its ends: `6–8`."""
+        return str(self.count) if self.count == self.high else f"{self.count}–{self.high}"
+
+
+def _counted(
+    line: str, start: int, end: int, count: int, at: int | None, meant: tuple[str | None, str]
+) -> Counted:
+    """A creature counted at `at` (the count the prose reader read), with the range or the
+    roll written there ("6-8", "1d4+1", "two or three", "up to 5", "half a dozen":
+    `quantity.quantity_ending`)."""
+    if at is not None and (written := quantity_ending(line, at)) is not None:
+        low, high, at = written
+        return Counted(start, end, low, *meant, at, high)
+    return Counted(start, end, count, *meant, at, count)
 
 
 def counting_parts(
@@ -169,12 +188,13 @@ def counting_parts(
     (between semicolons, and each cell of a table row) that counts at least one creature, by a
     prose name ("4 wolves", "**2 ogres**"), a tag with a count before it ("2 {@creature wolf}")
     or one named by "a" or "an" beside them ("6 bandits and a bandit captain"); the creatures
-    it names without a count are one each. A part that names creatures without counting any
-    ("The **wolves** howl") is none. The one reader of encounters in prose: the symbols of a
-    document or a campaign (`find_encounters`) and the difficulty hints
-    (`features/encounter_lens.py`). `tags(lines)`: the (line, tag) pairs to read, given the
-    lines whose prose counts a creature; `tag_entry(tag)`: (ref, name) of a creature's tag,
-    or None to leave it out (a tag that names nothing)."""
+    it names without a count are one each. A count is a range where one is written ("6-8
+    wolves", "1d4+1 orcs", "two or three bandits", "up to 5 zombies": `Counted.high`). A part
+    that names creatures without counting any ("The **wolves** howl") is none. The one reader
+    of encounters in prose: the symbols of a document or a campaign (`find_encounters`) and
+    the difficulty hints (`features/encounter_lens.py`). `tags(lines)`: the (line, tag) pairs
+    to read, given the lines whose prose counts a creature; `tag_entry(tag)`: (ref, name) of
+    a creature's tag, or None to leave it out (a tag that names nothing)."""
     items: dict[int, list[Counted]] = {}
     prose_counts: set[int] = set()
     for n, on_line in walk.by_line():
@@ -182,8 +202,8 @@ def counting_parts(
             if ref.entry.collection in COUNT_COLLECTIONS:
                 entry = ref.entry
                 items.setdefault(n, []).append(
-                    Counted(ref.start, ref.end, ref.count, entry.qualified_ref, entry.name,
-                            ref.count_start)
+                    _counted(lines[n], ref.start, ref.end, ref.count, ref.count_start,
+                             (entry.qualified_ref, entry.name))
                 )  # fmt: skip
                 if ref.count_start is not None:
                     prose_counts.add(n)
@@ -193,7 +213,9 @@ def counting_parts(
             if meant is not None:
                 before = count_before(lines[n], tag.start)
                 count, at = before if before is not None else (1, None)
-                items.setdefault(n, []).append(Counted(tag.start, tag.end, count, *meant, at))
+                items.setdefault(n, []).append(
+                    _counted(lines[n], tag.start, tag.end, count, at, meant)
+                )
     out: list[tuple[int, list[Counted]]] = []
     for n in sorted(items):
         found = items[n]
@@ -201,7 +223,7 @@ def counting_parts(
             continue
         taken = [(c.start, c.end) for c in found]
         for at, end, entry in named_by_article(names, lines[n], taken):
-            found.append(Counted(at, end, 1, entry.qualified_ref, entry.name, None))
+            found.append(Counted(at, end, 1, entry.qualified_ref, entry.name, None, 1))
         line = lines[n]
         table = line.lstrip().startswith("|")  # a table row: each cell is a part too
         cuts = [i for i, char in enumerate(line) if char == ";" or (table and char == "|")]

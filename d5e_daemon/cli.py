@@ -593,43 +593,6 @@ def cmd_filters(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-_COUNT = re.compile(r"(-?\d+|an?)\s*[x×:]?\s*(.*)", re.S | re.I)
-
-
-def _groups(words: Sequence[str]) -> list[dict[str, Any]]:
-    """`4 wolf "dire wolf"` or `4xwolf 2:goblin monsters/ogre` → monster groups: a number counts
-    the creature after it (1 without one); as said, `2 bugbears and a goblin` too ("a" or "an"
-    is 1, "and" and commas join)."""
-    groups: list[dict[str, Any]] = []
-    count: int | None = None
-    for word in words:
-        word = word.strip().strip(",")
-        if word.lower() in ("and", "&", ""):
-            continue
-        m = _COUNT.fullmatch(word)
-        if m and m[1].isalpha() and m[2][:1].isalpha():  # "a" glued to a name: "axe beak"
-            m = None
-        if m and not m[2]:
-            if count is not None:
-                raise InvalidParams(f"{count} and {m[1]}: two counts for one creature")
-            count = _count(m[1])
-            continue
-        name = m[2].strip() if m else word
-        count = _count(m[1]) if m and count is None else count
-        if not name:
-            continue
-        key = "ref" if "/" in name and " " not in name else "name"
-        groups.append({key: name, "count": 1 if count is None else count})
-        count = None
-    if count is not None:
-        raise InvalidParams(f"the count {count} is not followed by a creature's name")
-    return groups
-
-
-def _count(word: str) -> int:
-    return 1 if word.isalpha() else int(word)
-
-
 def _party(text: str) -> list[int]:
     try:
         return [int(level) for level in re.split(r"[\s,]+", text.strip()) if level]
@@ -641,8 +604,9 @@ def _party(text: str) -> list[int]:
 
 
 def cmd_encounter(args: argparse.Namespace, settings: Settings) -> int:
-    from .features.encounter import cr_text, encounter
+    from .features.encounter import cr_text, encounter, ends_text
     from .protocol import EncounterParams, decode
+    from .quantity import parse_groups
 
     party, _ = settings.party_levels()
     if args.party is not None:
@@ -652,7 +616,7 @@ def cmd_encounter(args: argparse.Namespace, settings: Settings) -> int:
             "no party: give the characters' levels with --party 3,3,3,3, or write "
             "party = [3, 3, 3, 3] in the campaign's d5e.toml"
         )
-    raw = {"party": party, "monsters": _groups(args.monsters), "rules": args.rules}
+    raw = {"party": party, "monsters": parse_groups(args.monsters), "rules": args.rules}
     params = decode({k: v for k, v in raw.items() if v is not None}, EncounterParams)
     result = _run_feature(settings, encounter, params, reads_only=True)
     if args.json:
@@ -663,11 +627,13 @@ def cmd_encounter(args: argparse.Namespace, settings: Settings) -> int:
     for m in result.per_monster:
         cr = f"CR {cr_text(m.cr)}, " if m.cr is not None else ""
         where = f"  [cyan]{m.pack}:{m.ref}[/cyan]" if m.ref else ""
-        console.print(f"  {m.count} × {m.name} ({cr}{m.xp:,} XP each) = {m.total_xp:,} XP{where}")
+        count, total = ends_text(m.count, m.count_max), ends_text(m.total_xp, m.total_xp_max)
+        console.print(f"  {count} × {m.name} ({cr}{m.xp:,} XP each) = {total} XP{where}")
     if result.rules == "2014":
-        console.print(
-            f"  {result.xp:,} XP × {result.multiplier:g} = {result.adjusted_xp:,} XP adjusted"
-        )
+        xp = ends_text(result.xp, result.xp_max, " XP")
+        multiplier = ends_text(result.multiplier, result.multiplier_max, spec="g")
+        adjusted = ends_text(result.adjusted_xp, result.adjusted_xp_max, " XP adjusted")
+        console.print(f"  {xp} × {multiplier} = {adjusted}")
     limits = " · ".join(f"{name} {xp:,}" for name, xp in result.thresholds.items())
     console.print(
         f"  [dim]party {'thresholds' if result.rules == '2014' else 'budget'}: {limits}[/dim]"

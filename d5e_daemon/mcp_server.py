@@ -40,11 +40,12 @@ from .errors import D5eError
 from .features import packs as pack_features
 from .features.complete import complete
 from .features.documents import document, resolve_tags
-from .features.encounter import cr_text, encounter
+from .features.encounter import cr_text, encounter, ends_text
 from .features.lookup import lookup, unknown_collection
 from .features.search import search, search_filters
 from .filters import value_text
 from .protocol import Params
+from .quantity import parse_groups
 
 log = logging.getLogger(__name__)
 
@@ -300,19 +301,44 @@ def _lines(lines: list[int], shown: int = 10) -> str:
     return f"line{'s' if len(lines) > 1 else ''} {said}{more}"
 
 
+def _monster_groups(monsters: list[dict[str, Any] | str]) -> list[dict[str, Any]]:
+    """The encounter tool's groups: the strings said as `d5e encounter` takes its words ("6-8
+    wolf", "1d4+1 orc"; each run of them read together: "2", "wolf"), the objects as they
+    are."""
+    groups: list[dict[str, Any]] = []
+    said: list[str] = []
+
+    def read_said() -> None:
+        try:
+            groups.extend(parse_groups(said))
+        except D5eError as exc:
+            raise ToolError(f"{exc.message} - at `$.monsters`") from None
+        said.clear()
+
+    for item in monsters:
+        if isinstance(item, str):
+            said.append(item)
+            continue
+        read_said()
+        groups.append(item)
+    read_said()
+    return groups
+
+
 def _encounter_text(result: protocol.EncounterResult) -> str:
     lines = [f"**{result.summary}** ({result.rules} rules)", ""]
     lines += [
-        f"- {m.count} × {m.name}"
+        f"- {ends_text(m.count, m.count_max)} × {m.name}"
         + (f" (CR {cr_text(m.cr)})" if m.cr is not None else "")
-        + f": {m.xp} XP each, {m.total_xp} XP"
+        + f": {m.xp} XP each, {ends_text(m.total_xp, m.total_xp_max, spec='')} XP"
         for m in result.per_monster
     ]
     thresholds = ", ".join(f"{name} {xp}" for name, xp in result.thresholds.items())
     if result.rules == "2014":
-        lines.append(
-            f"\n{result.xp} XP × {result.multiplier:g} = {result.adjusted_xp} XP adjusted."
-        )
+        xp = ends_text(result.xp, result.xp_max, " XP", spec="")
+        multiplier = ends_text(result.multiplier, result.multiplier_max, spec="g")
+        adjusted = ends_text(result.adjusted_xp, result.adjusted_xp_max, " XP adjusted", spec="")
+        lines.append(f"\n{xp} × {multiplier} = {adjusted}.")
     lines.append(f"\nParty {result.party}: {thresholds}.")
     lines += [f"\nNote: {note}." for note in result.notes]
     return "\n".join(lines)
@@ -478,9 +504,11 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
     @tool("encounter", protocol.EncounterResult, annotations=READ_ONLY)
     async def encounter_tool(
         monsters: Annotated[
-            list[dict[str, Any]],
+            list[dict[str, Any] | str],
             Field(
-                description='groups of creatures: {"name": "wolf", "count": 4} or '
+                description='groups of creatures, as said: "6-8 wolf", "1d4+1 orc", "two or '
+                'three bandits", "dire wolf" (a count before the name: a number, a range or a '
+                'roll; none is one), or {"name": "wolf", "count": 4} ("count": "2d6" too) or '
                 '{"ref": "monsters/dire-wolf"}; a creature no pack has: {"name": "Flame", '
                 '"cr": "1/2"} or with "xp"'
             ),
@@ -508,7 +536,7 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
                     "levels ([3, 3, 3, 3]), or write party = [3, 3, 3, 3] in the campaign's "
                     "d5e.toml - at `$.party`"
                 )
-        args = {"party": party, "monsters": monsters, "rules": rules}
+        args = {"party": party, "monsters": _monster_groups(monsters), "rules": rules}
         return await tools.call(
             "encounter", encounter, protocol.EncounterParams, args, _encounter_text
         )

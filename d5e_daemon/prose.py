@@ -144,8 +144,13 @@ _EMPHASIS = re.compile(
 _NUMBER = "|".join(
     [rf"\d{{1,{MAX_COUNT_DIGITS}}}"] + [w.replace(" ", r"\s+") for w in NUMBER_WORDS]
 )
-_COUNT = re.compile(rf"(?<![\w.,/+\-])(?P<count>{_NUMBER})(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])", re.I)
-_COUNT_BEFORE = re.compile(rf"(?<![\w.,/+\-])(?P<count>{_NUMBER})(?:[ \t]*[x×])?[ \t]+$", re.I)
+_AFTER_ROLL = r"(?<=\d[-+dD])"
+"""Where a number in digits is the last of a range or a roll ("6-8", "1d4+1", "2d6"): a count
+may begin there, though not after another [\\w.,/+-] ("1.5", "-2", "1/2"). What the count is
+then, the range or the roll written before it, is read by `quantity.quantity_ending`."""
+_COUNT_START = rf"(?P<count>(?<![\w.,/+\-])(?:{_NUMBER})|{_AFTER_ROLL}\d{{1,{MAX_COUNT_DIGITS}}})"
+_COUNT = re.compile(rf"{_COUNT_START}(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])", re.I)
+_COUNT_BEFORE = re.compile(rf"{_COUNT_START}(?:[ \t]*[x×])?[ \t]+$", re.I)
 _COUNT_INSIDE = re.compile(rf"^(?P<count>{_NUMBER})(?:[ \t]*[x×])?[ \t]+(?=[^\W\d_])", re.I)
 # The same patterns written so that the regex engine skips ahead to the characters a match can
 # begin with (a pattern that begins with a lookbehind or with `re.I` alternatives is tried at
@@ -161,7 +166,8 @@ r"""What `(?=[^\W\d_])` checks after a count, capturing the word that begins the
 `_WORD` matches it (the name a count counts begins with it: `_counted`)."""
 _COUNT_DIGITS, _COUNT_ASCII_DIGITS = (
     re.compile(
-        rf"(?P<count>{d}(?<!{_NOT_BEFORE_COUNT}{d}){d}{{0,{MAX_COUNT_DIGITS - 1}}})"
+        rf"(?P<count>{d}(?:(?<!{_NOT_BEFORE_COUNT}{d})|(?<={d}[-+dD]{d}))"
+        rf"{d}{{0,{MAX_COUNT_DIGITS - 1}}})"
         r"(?:[ \t]*[x×])?[ \t]+" + _WORD_AFTER_COUNT
     )
     for d in (r"\d", "[0-9]")  # the same on ASCII text; a range is scanned for faster
@@ -174,9 +180,7 @@ _COUNT_WORDS = re.compile(
     + r")(?:[ \t]*[x×])?[ \t]+"
     + _WORD_AFTER_COUNT
 )
-_COUNT_WITH_WORD = re.compile(
-    rf"(?<![\w.,/+\-])(?P<count>{_NUMBER})(?:[ \t]*[x×])?[ \t]+{_WORD_AFTER_COUNT}", re.I
-)
+_COUNT_WITH_WORD = re.compile(rf"{_COUNT_START}(?:[ \t]*[x×])?[ \t]+{_WORD_AFTER_COUNT}", re.I)
 """`_COUNT`, capturing the word after the count (texts that `_lowered` cannot lower)."""
 _NUMBER_WORD_PARTS = tuple(dict.fromkeys(w.split()[1] if " " in w else w for w in NUMBER_WORDS))
 """A word of each number word ("dozen" of "a dozen"): `_COUNT_WORDS` is tried only where a
@@ -188,10 +192,9 @@ _UNDERSCORE = re.compile(r"_(?<![_\\\w]_)(_{0,2})(?![\s_])([^_\n]+?)(?<![\s\\])_
 # the whole line before it).
 _COUNT_BEFORE_REVERSED = re.compile(
     r"[ \t]+(?:[x×][ \t]*)?(?P<count>"
-    + "|".join(
-        [rf"\d{{1,{MAX_COUNT_DIGITS}}}"] + [w[::-1].replace(" ", r"\s+") for w in NUMBER_WORDS]
-    )
-    + r")(?![\w.,/+\-])",
+    + rf"\d{{1,{MAX_COUNT_DIGITS}}}(?:(?![\w.,/+\-])|(?=[-+dD]\d))|(?:"
+    + "|".join(w[::-1].replace(" ", r"\s+") for w in NUMBER_WORDS)
+    + r")(?![\w.,/+\-]))",
     re.I,
 )
 _COUNT_LAST = frozenset("".join(w[-1] + w[-1].upper() for w in NUMBER_WORDS) + "xX×")
@@ -1632,22 +1635,23 @@ def _latin1(text: str) -> bytes | None:
 
 def _zeros_table() -> bytes:
     """What `_COUNT_ZEROS` reads of each Latin-1 character: what `_COUNT_DIGITS` tells apart.
-    A digit is 0 (Latin-1 has no other digits), a letter a (x is itself: "4x wolves"), the
-    other word characters _, the characters that may not come before a count "." (so no count
-    is read inside "1.5" or "-2"), × \x01, the space and tab themselves, ' itself (a name's
-    word may hold it) and the rest #."""
+    A digit is 0 (Latin-1 has no other digits), a letter a (x is itself: "4x wolves"; d too:
+    "2d6", `_AFTER_ROLL`), the other word characters _, the characters that may not come
+    before a count "." (so no count is read inside "1.5" or "1/2"; + and - are themselves:
+    "-2", but "1d4+1", "6-8"), × \x01, the space and tab themselves, ' itself (a name's word
+    may hold it) and the rest #."""
     out = bytearray()
     for c in map(chr, range(256)):
         if _ANY_DIGIT.match(c):
             out += b"0"
-        elif c in "xX":
-            out += b"x"
+        elif c in "xXdD":
+            out += c.lower().encode()
         elif re.match(r"[^\W\d_]", c):
             out += b"a"
         elif re.match(r"\w", c):
             out += b"_"
         elif c in ".,/+-":
-            out += b"-" if c == "-" else b"."
+            out += c.encode() if c in "+-" else b"."
         elif c in " \t'":
             out += c.encode()
         elif c == "×":
@@ -1659,8 +1663,8 @@ def _zeros_table() -> bytes:
 
 _ZEROS = _zeros_table()
 _COUNT_ZEROS = re.compile(
-    rb"(0(?<![\w.\-]0)0{0,%d})(?:[ \t]*[x\x01])?[ \t]+(?=[a-z](?:[\w']*(?:-[a-z0][\w']*)*)())"
-    % (MAX_COUNT_DIGITS - 1)
+    rb"(0(?:(?<![\w.+\-]0)|(?<=0[-+d]0))0{0,%d})(?:[ \t]*[x\x01])?[ \t]+"
+    rb"(?=[a-z](?:[\w']*(?:-[a-z0][\w']*)*)())" % (MAX_COUNT_DIGITS - 1)
 )
 """`_COUNT_DIGITS` on a text translated by `_ZEROS`: every digit a 0, so that the engine
 scans for one character (a class of ten took twice as long). Group 1 is the count, group 2

@@ -323,7 +323,10 @@ class EncounterMonster(Base):
 
     ref: Text | None = None
     name: Text | None = None
-    count: int = 1
+    count: int | Annotated[str, Meta(max_length=40)] = 1
+    """How many: a number, or as writers write it, a number in words (`"a dozen"`), a range
+    (`"6-8"`, `"two or three"`, `"up to 5"`) or a roll (`"1d4+1"`, `"2d6"`): the result then
+    gives the difficulty at both ends."""
     cr: float | Annotated[str, Meta(max_length=16)] | None = None
     xp: int | None = None
 
@@ -343,28 +346,39 @@ class MonsterXp(Base):
     pack: str | None
     name: str
     count: int
+    """How many; the low end of a range."""
+    count_max: int
+    """How many at the high end of a range (`count` for an exact count)."""
     cr: float | None
     xp: int
     """XP of one creature."""
     total_xp: int
+    total_xp_max: int
 
 
 class EncounterResult(Base):
     rules: Rules
     party: list[int]
     xp: int
-    """The monsters' XP added up."""
+    """The monsters' XP added up (at the low end of their counts, where one is a range)."""
     adjusted_xp: int
     """2014: `xp` times the multiplier; 2024: `xp` (the 2024 rules have no multiplier)."""
     multiplier: float
     difficulty: str
     """2014: trivial (below Easy), easy, medium, hard, deadly; 2024: trivial (below Low),
     low, moderate, high."""
+    xp_max: int
+    """`xp`, `adjustedXp`, `multiplier` and `difficulty` at the high end of the monsters'
+    counts ("6-8 wolves": 8); the same as they when every count is exact."""
+    adjusted_xp_max: int
+    multiplier_max: float
+    difficulty_max: str
     thresholds: dict[str, int]
     """The party's thresholds (2014) or budgets (2024), each summed over the characters."""
     per_monster: list[MonsterXp]
     summary: str
-    """One line for people: `Medium · 400 XP (adjusted) for 4 × level 3`."""
+    """One line for people: `Medium · 400 XP (adjusted) for 4 × level 3`; with a range, both
+    ends where they differ: `Easy–Medium · 400–600 XP (adjusted) for 4 × level 3`."""
     notes: list[str] = []
     """What the figures leave out (beyond the High budget, a party-size adjustment)."""
 

@@ -17,6 +17,7 @@ from d5e_daemon.cli import main
 from d5e_daemon.errors import InvalidParams, NotFound
 from d5e_daemon.features.encounter import Group, encounter, maths, multiplier_2014
 from d5e_daemon.protocol import EncounterParams, decode
+from d5e_daemon.quantity import parse_quantity, quantity_ending
 
 from .packtools import write_pack
 
@@ -79,6 +80,41 @@ def test_2024_budget_has_no_multiplier() -> None:
 
 
 # -- monsters from packs --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "ends"),
+    [
+        ("4", (4, 4)), ("four", (4, 4)), ("a dozen", (12, 12)), ("Half a dozen", (6, 6)),
+        ("6-8", (6, 8)), ("2–4", (2, 4)), ("two or three", (2, 3)), ("3 or 4", (3, 4)),
+        ("two to four", (2, 4)), ("between 2 and 4", (2, 4)), ("up to 5", (1, 5)),
+        ("2d6", (2, 12)), ("1d4+1", (2, 5)), ("1d4 + 2", (3, 6)), ("2d4-1", (1, 7)),
+    ],
+)  # fmt: skip
+def test_counts_as_writers_write_them(written: str, ends: tuple[int, int]) -> None:
+    assert parse_quantity(written) == ends
+
+
+@pytest.mark.parametrize(
+    ("line", "count", "ends"),
+    [
+        ("A pack of 6-8 wolves", "8 wolves", (6, 8, "6-8 wolves")),
+        ("Crypt: 1d4+1 orcs", "1 orcs", (2, 5, "1d4+1 orcs")),
+        ("Two or three bandits", "three", (2, 3, "Two or three bandits")),
+        ("half a dozen stirges", "a dozen", (6, 6, "half a dozen stirges")),
+        ("up to 5 zombies", "5", (1, 5, "up to 5 zombies")),
+        ("Room 2 - 4 goblins", "4", (4, 4, "4 goblins")),  # a room and four goblins
+        ("8-6 wolves", "6", (6, 6, "6 wolves")),  # no range: the count read
+        ("1.6-8 wolves", "8", (8, 8, "8 wolves")),
+    ],
+)
+def test_the_quantity_written_before_a_count(
+    line: str, count: str, ends: tuple[int, int, str]
+) -> None:
+    """`quantity_ending` reads what a writer wrote before the count the prose reader read
+    (its last number: `count`)."""
+    low, high, at = quantity_ending(line, line.rindex(count)) or (0, 0, 0)
+    assert (low, high, line[at:]) == ends
 
 
 def test_srd_monsters_by_name_and_ref(app: App) -> None:
@@ -227,6 +263,30 @@ def test_cli_takes_the_encounter_as_said(db_path: Path, capsys: pytest.CaptureFi
     assert code == 1 and "count -2: a group holds 1 to 1000 creatures" in err
 
 
+def test_cli_takes_ranges_and_rolls(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`d5e encounter 6-8 wolf`: the difficulty at both ends, as the editor's hints give it."""
+    code, out, _ = cli(capsys, db_path, "--party", "3,3,3,3", "6-8", "wolf")
+    assert code == 0
+    assert out.splitlines()[:3] == [
+        "Medium–Hard · 600–1,000 XP (adjusted) for 4 × level 3  (2014 rules)",
+        "  6–8 × Wolf (CR 1/4, 50 XP each) = 300–400 XP  srd-2014:monsters/wolf",
+        "  300–400 XP × 2–2.5 = 600–1,000 XP adjusted",
+    ]
+    said = ["1d4+1 orcs", "two", "or", "three", "bandits", "and", "a", "goblin", "--json"]
+    code, out, _ = cli(capsys, db_path, "--party", "3,3,3,3", *said)
+    result = json.loads(out)
+    assert [(m["name"], m["count"], m["countMax"]) for m in result["perMonster"]] == [
+        ("Orc", 2, 5), ("Bandit", 2, 3), ("Goblin", 1, 1)
+    ]  # fmt: skip
+    assert (result["xp"], result["xpMax"]) == (300, 625)  # 200 + 50 + 50, 500 + 75 + 50
+    assert (result["adjustedXp"], result["adjustedXpMax"]) == (600, 1562)  # × 2, × 2.5
+    assert (result["difficulty"], result["difficultyMax"]) == ("medium", "hard")
+    code, out, _ = cli(capsys, db_path, "--party", "3,3,3,3", "half a dozen stirges")
+    assert out.startswith("Easy · 300 XP (adjusted) for 4 × level 3")  # one end: said once
+    code, _, err = cli(capsys, db_path, "--party", "3", "8-6", "wolf")
+    assert code == 1 and "count '8-6': the low end 8 is above the high end 6" in err
+
+
 def test_cli_party_from_the_campaign(
     db_path: Path,
     tmp_path: Path,
@@ -279,3 +339,10 @@ async def test_d5e_encounter_over_stdio(lsp: LanguageClient) -> None:
             "d5e/encounter", {"party": [3], "monsters": [{"name": "wolf", "count": "many"}]}
         )
     assert caught.value.code == -32602 and "$.monsters[0].count" in str(caught.value)
+    result = await lsp.protocol.send_request_async(
+        "d5e/encounter",
+        {"party": [3, 3, 3, 3], "monsters": [{"name": "wolf", "count": "6-8"}], "rules": "2014"},
+    )  # a count as writers write it: both ends
+    assert (result["difficulty"], result["difficultyMax"]) == ("medium", "hard")
+    assert result["summary"] == "Medium–Hard · 600–1,000 XP (adjusted) for 4 × level 3"
+    assert (result["perMonster"][0]["count"], result["perMonster"][0]["countMax"]) == (6, 8)

@@ -12,6 +12,7 @@ import pytest
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
+from d5e_daemon import campaign
 from d5e_daemon.app import App
 from d5e_daemon.features.encounter_lens import (
     code_lenses,
@@ -121,6 +122,42 @@ def test_a_line_that_counts_creatures_counts_one_named_by_a_or_an(party_app: App
     assert labels(resolver, "A bandit captain waits by the ford.\n") == []  # counts nothing
 
 
+def test_ranges_and_rolls_get_the_difficulty_at_both_ends(party_app: App) -> None:
+    """ "6-8 wolves", "1d4+1 orcs", "two or three bandits": every creature at its low end, then
+    every one at its high end (the 2014 multiplier follows how many there are)."""
+    resolver = Resolver(party_app)
+    text = (
+        "A pack of 6-8 wolves circles the camp.\n"
+        "Ford: 2–4 goblins; Crypt: 1d4+1 {@creature skeleton}; Bridge: two or three bandits\n"
+        "Mill: up to 5 zombies; Barn: half a dozen stirges; Road: 4 wolves\n"
+        "Rest 6-8 hours; the poison lasts 1d4+1 days; for level 3-5 characters, 2-4 players, "
+        "pages 12-14, DC 13-15.\n"  # no creature: no encounter
+    )
+    hints = inlay_hints(resolver, doc(text), EVERYWHERE)
+    assert [(h.position.line, h.label) for h in hints] == [
+        (0, "Medium–Hard · 600–1,000 XP (adjusted) for 4 × level 3"),  # 300 × 2, 400 × 2.5
+        (1, "Trivial–Easy · 150–400 XP (adjusted) for 4 × level 3"),  # 100 × 1.5, 200 × 2
+        (1, "Trivial–Easy · 150–500 XP (adjusted) for 4 × level 3"),  # 2–5 × 50
+        (1, "Trivial · 75–150 XP (adjusted) for 4 × level 3"),  # 2–3 × 25
+        (2, "Trivial–Easy · 50–500 XP (adjusted) for 4 × level 3"),  # 1–5 × 50
+        (2, "Easy · 300 XP (adjusted) for 4 × level 3"),  # 6 × 25 × 2
+        (2, "Easy · 400 XP (adjusted) for 4 × level 3"),  # exact: as it was
+    ]
+    assert hints[0].position.character == len("A pack of 6-8 wolves")
+    assert "6–8 × Wolf (50 XP) = 300–400 XP × 2–2.5 = 600–1,000 XP adjusted" in str(
+        hints[0].tooltip
+    )
+    symbols = campaign.find_encounters(doc(text).lines, resolver.prose_names())
+    assert [e.detail for e in symbols] == [
+        "6–8 × Wolf",
+        "2–4 × Goblin, 2–5 × skeleton, 2–3 × Bandit",  # a tag as written
+        "1–5 × Zombie, 6 × Stirge, 4 × Wolf",
+    ]
+    (lens,) = code_lenses(resolver, doc("```encounter\ncreatures:\n  - 2d4: Wolf\n```\n"))
+    assert lens.command is not None
+    assert lens.command.title == "Trivial–Hard · 150–1,000 XP (adjusted) for 4 × level 3"
+
+
 def test_each_cell_of_a_table_row_is_its_own_encounter(party_app: App) -> None:
     text = "| Scene | Foes |\n|---|---|\n| Road | 4 wolves | 1 dire wolf |\n"
     hints = inlay_hints(Resolver(party_app), doc(text), EVERYWHERE)
@@ -162,7 +199,9 @@ def test_d5e_toml_party_wins_over_the_setting(db_path: Path, tmp_path: Path) -> 
         ("party: [0]\ncreatures:\n  - Wolf\n", "level 0: levels are 1 to 20"),
         ("creatures:\n  - 0: Wolf\n", "count 0: a group holds 1 to 1000"),
         ("creatures:\n  - 1000000000: Wolf\n", "count 1000000000"),
-        ("creatures:\n  - 2d4: Wolf\n", "the count '2d4' is not a number"),
+        ("creatures:\n  - 8-6: Wolf\n", "count '8-6': the low end 8 is above the high end 6"),
+        ("creatures:\n  - lots: Wolf\n", "count 'lots': a number (4, four, a dozen), a range"),
+        ("creatures:\n  - 1.5: Wolf\n", "the count 1.5 is not a number"),
         ("creatures:\n  - Wolff\n", "no entry named 'Wolff' in monsters; did you mean"),
         ("creatures:\n  - Flame, 45, 15, 2\n", "a creature no pack has needs its XP"),
         ("party: Heroes\ncreatures:\n  - Wolf\n", "party 'Heroes' names no levels"),
@@ -196,7 +235,7 @@ async def test_code_lenses_and_inlay_hints_over_stdio(db_path: Path, tmp_path: P
     client = await start_client(db_path, root=tmp_path)
     try:
         uri = (tmp_path / "adventure.md").as_uri()
-        text = BLOCK + "\nRoad: 4 wolves\n"
+        text = BLOCK + "\nRoad: 4 wolves\nCamp: 6-8 wolves\n"
         client.text_document_did_open(
             types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "markdown", 1, text))
         )
@@ -210,7 +249,8 @@ async def test_code_lenses_and_inlay_hints_over_stdio(db_path: Path, tmp_path: P
             types.InlayHintParams(types.TextDocumentIdentifier(uri), EVERYWHERE)
         )
         assert [msgspec.to_builtins(h.label) for h in hints or []] == [
-            "Easy · 400 XP (adjusted) for 4 × level 3"
+            "Easy · 400 XP (adjusted) for 4 × level 3",
+            "Medium–Hard · 600–1,000 XP (adjusted) for 4 × level 3",  # both ends of 6-8
         ]
     finally:
         await client.shutdown_session()

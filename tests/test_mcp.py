@@ -161,6 +161,20 @@ async def test_readable_markdown_beside_the_structured_answer(db_path: Path) -> 
             "**Easy · 400 XP (adjusted) for 4 × level 3** (2014 rules)\n\n"
             "- 4 × Wolf (CR 1/4): 50 XP each, 200 XP\n\n200 XP × 2 = 400 XP adjusted.\n"
         )  # the difficulty said once ("**Easy** (2014 rules): Easy · 400 XP …")
+        party = [3, 3, 3, 3]
+        fight = await session.call_tool("encounter", {"party": party, "monsters": ["6-8 wolf"]})
+        said = fight.content[0].text  # type: ignore[union-attr]
+        assert said.startswith(  # as `d5e encounter 6-8 wolf` takes it, both ends said
+            "**Medium–Hard · 600–1,000 XP (adjusted) for 4 × level 3** (2014 rules)\n\n"
+            "- 6–8 × Wolf (CR 1/4): 50 XP each, 300–400 XP\n\n"
+            "300–400 XP × 2–2.5 = 600–1000 XP adjusted.\n"
+        )
+        monsters = ["two or three", "bandits", {"name": "orc", "count": "1d4+1"}]
+        fight = await session.call_tool("encounter", {"party": party, "monsters": monsters})
+        assert fight.structured_content is not None
+        assert [
+            (m["name"], m["count"], m["countMax"]) for m in fight.structured_content["perMonster"]
+        ] == [("Bandit", 2, 3), ("Orc", 2, 5)]
         keywords_only = "(Ranked by keywords only: the meaning index is not ready yet.)"
         assert keywords_only in text  # this database has no vectors
         for asked in ({"filters": {"school": "evocation"}}, {"query": "fire", "mode": "keyword"}):
@@ -205,6 +219,11 @@ async def test_errors_are_tool_errors_with_the_json_rpc_messages(indexed_db: Pat
             "Error executing tool complete: no installed pack has a collection 'spell'; did you"
             " mean 'spells'? - at `$.collections[0]`"
         )  # it answered "No names match."
+        message = await error(session, "encounter", party=[3], monsters=["8-6 wolf"])
+        assert message == (
+            "Error executing tool encounter: count '8-6': the low end 8 is above the high end 6"
+            " - at `$.monsters`"
+        )
         monsters = [{"name": "wolf"}, {"name": "goblin boss"}]
         message = await error(session, "encounter", party=[3], monsters=monsters)
         assert message == (  # the path at the end, as for every argument

@@ -224,6 +224,12 @@ PIECES = [
     "-",
     "’",
     "sixx",
+    "d",
+    "D",
+    "6-",
+    "1d4+",
+    "2d",
+    "–",
 ]
 
 
@@ -234,6 +240,7 @@ PIECES = [
 @example("4 éclairs, é4 wolves, 2 µ, ²3 bats, 5 _x, 1,5 ogres, 3-4 rats, 6 x×, 7 'tis, 8 a-b")
 @example("six wolves, sixx ogres, Six bats, SIX  x rats, a dozen sixes, one pair of x")
 @example("SIX one, SIXX wolves, TWO X bats")
+@example("6-8 wolves, 1d4+1 orcs, 2d6 bats, 2D4 rats, d4 x, 1.5-2 ogres, a-2 bats, 12-345 x, é")
 @example("0 \n")
 @example("*fireball* **4 wolves** _shield_ __ogre__ ***x*** \\*no* a*b* *c*d")
 def test_the_fast_patterns_find_what_the_reference_patterns_find(text: str) -> None:

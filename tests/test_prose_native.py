@@ -93,8 +93,9 @@ NAMES = st.sampled_from(["wolves", "wolf", "Wolves", "dire wolves", "dire wolf",
                          "ogre guard", "wolves guard"])  # fmt: skip
 MARKERS = st.sampled_from(["", "", "*", "**", "***", "_", "__", "____", "\\*", "*_"])
 BEFORE = st.sampled_from(["", "", " ", "the ", "The ", "(", ".", "-", "/", "+", ",", "x", "a",
-                          "1", "{@creature ", "`", "``", "[", "[[", "![", "<b>", "<!--",
-                          "http://x/", "<https://", "é", "\\", "“", "—", "’", "•"])  # fmt: skip
+                          "1", "6-", "1d4+", "2d", "2D", "x-", "1.5-", "{@creature ", "`",
+                          "``", "[", "[[", "![", "<b>", "<!--", "http://x/", "<https://",
+                          "é", "\\", "“", "—", "’", "•"])  # fmt: skip
 AFTER = st.sampled_from(["", "", " ", ".", ",", ":", "}", "`", "``", "]", "](u)", "](u (v))",
                          "][r]", "]]", "</b>", "-->", ">", "'s", "s", "é", "\\", "*",
                          "_", "”", "…", "’s", " —", "’"])  # fmt: skip

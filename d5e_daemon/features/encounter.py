@@ -8,6 +8,10 @@
   character's Low / Moderate / High budget, summed): the highest budget the XP reaches; below
   Low, "trivial"; beyond High it stays "high", with a note.
 
+A group's count may be a range or a roll as writers write it ("6-8", "1d4+1", "two or three",
+"up to 5": `quantity.parse_quantity`, the one reader of them): the difficulty is then given at
+both ends, every group at its low end and every group at its high end.
+
 A monster counts by its record: `xp` when the record has it, else its `challenge_rating`
 through the XP-by-CR table, so homebrew of every pack format counts as the SRD does. The
 tables are in `encounter_tables.py`.
@@ -34,6 +38,7 @@ from ..protocol import (
     MonsterXp,
     Rules,
 )
+from ..quantity import parse_quantity
 from ..text import normalize
 from .lookup import find
 
@@ -56,6 +61,38 @@ class Group:
     cr: float | None = None
     ref: str | None = None
     pack: str | None = None
+    high: int | None = None
+    """How many at the high end of a range (None: `count`, exactly)."""
+
+    @property
+    def most(self) -> int:
+        return self.count if self.high is None else self.high
+
+
+def ends_text(low: object, high: object, unit: str = "", spec: str = ",") -> str:
+    """`400`, or both ends where they differ: `400–600`; formatted by `spec` (thousands:
+    `1,200`), the unit after: `400–600 XP`."""
+    shown = format(low, spec) if low == high else f"{low:{spec}}–{high:{spec}}"
+    return f"{shown}{unit}"
+
+
+def counts(monster: EncounterMonster, where: str) -> tuple[int, int]:
+    """The low and the high end of a group's count: a number, or a range or a roll as written
+    ("6-8", "1d4+1"; a range's low end may be 0: "1d4-1")."""
+    count = monster.count
+    if isinstance(count, str):
+        try:
+            low, high = parse_quantity(count)
+        except ValueError as exc:  # said with its JSON path, as msgspec says a wrong type
+            at = f" - at `{where}.count`" if where.startswith("$") else ""
+            raise InvalidParams(f"{exc}{at}", {"path": f"{where}.count"}) from None
+    else:
+        low = high = count
+    if high > MAX_COUNT or low < (1 if low == high else 0):
+        raise InvalidParams(
+            f"count {count}: a group holds 1 to {MAX_COUNT} creatures", {"path": f"{where}.count"}
+        )
+    return low, high
 
 
 def _fraction(text: str) -> float | None:
@@ -147,11 +184,8 @@ def _given(monster: EncounterMonster, where: str) -> tuple[float | None, int | N
 
 def resolve(app: App, monster: EncounterMonster, where: str) -> Group:
     """One group of the request, with the XP each of its creatures is worth."""
-    if monster.count < 1 or monster.count > MAX_COUNT:
-        raise InvalidParams(
-            f"count {monster.count}: a group holds 1 to {MAX_COUNT} creatures",
-            {"path": f"{where}.count"},
-        )
+    count, high = counts(monster, where)
+    most = None if high == count else high
     if (monster.ref is None) == (monster.name is None):
         raise InvalidParams("give one of `ref` or `name`", {"path": where})
     cr, xp = _given(monster, where)
@@ -162,7 +196,7 @@ def resolve(app: App, monster: EncounterMonster, where: str) -> Group:
             app.conn, app.profile, normalize(monster.name), [MONSTERS]
         )
         if not rows:
-            return Group(name=monster.name, count=monster.count, xp=xp, cr=cr)
+            return Group(name=monster.name, count=count, xp=xp, cr=cr, high=most)
     try:
         row, _ = find(app, LookupParams(ref=monster.ref, name=monster.name, collection=MONSTERS))
     except NotFound as exc:
@@ -182,7 +216,7 @@ def resolve(app: App, monster: EncounterMonster, where: str) -> Group:
                 "give its `cr` or `xp`",
                 {"path": where, "ref": row.qualified_ref},
             )
-    return Group(name=row.name, count=monster.count, xp=xp, cr=cr, ref=row.ref, pack=row.pack)
+    return Group(name=row.name, count=count, xp=xp, cr=cr, ref=row.ref, pack=row.pack, high=most)
 
 
 def check_party(party: Sequence[int], where: str = "$.party") -> None:
@@ -214,32 +248,46 @@ def party_text(party: Sequence[int]) -> str:
     return ", ".join(f"{counts[level]} × level {level}" for level in sorted(counts))
 
 
-def maths(party: Sequence[int], groups: Sequence[Group], rules: Rules) -> EncounterResult:
-    """The difficulty of `groups` against `party` (levels checked already)."""
-    xp = sum(g.xp * g.count for g in groups)
-    creatures = sum(g.count for g in groups)
-    notes: list[str] = []
+def _difficulty(
+    party: Sequence[int], xp: int, creatures: int, rules: Rules
+) -> tuple[float, int, str, dict[str, int]]:
+    """(multiplier, adjusted XP, difficulty, thresholds) of `creatures` worth `xp` in all."""
     if rules == "2014":
         names: tuple[str, ...] = tables.DIFFICULTIES_2014
         levels: list[tuple[int, ...]] = [tables.THRESHOLDS_2014[level] for level in party]
         multiplier = multiplier_2014(creatures, len(party)) if creatures else 1.0
         adjusted = int(xp * multiplier)
-        if creatures and len(party) < tables.SMALL_PARTY_2014:
-            notes.append(f"a party of {len(party)}: the multiplier is one step higher")
-        elif creatures and len(party) >= tables.LARGE_PARTY_2014:
-            notes.append(f"a party of {len(party)}: the multiplier is one step lower")
     else:
         names = tables.DIFFICULTIES_2024
         levels = [tables.BUDGET_2024[level] for level in party]
         multiplier, adjusted = 1.0, xp
     thresholds = {name: sum(row[i] for row in levels) for i, name in enumerate(names)}
     reached = [name for name in names if adjusted >= thresholds[name]]
-    difficulty = reached[-1] if reached else "trivial"
-    if rules == "2024" and adjusted > thresholds["high"]:
+    return multiplier, adjusted, reached[-1] if reached else "trivial", thresholds
+
+
+def maths(party: Sequence[int], groups: Sequence[Group], rules: Rules) -> EncounterResult:
+    """The difficulty of `groups` against `party` (levels checked already), at the low end of
+    their counts and at the high end."""
+    xp = sum(g.xp * g.count for g in groups)
+    xp_max = sum(g.xp * g.most for g in groups)
+    creatures = sum(g.count for g in groups)
+    most = sum(g.most for g in groups)
+    multiplier, adjusted, difficulty, thresholds = _difficulty(party, xp, creatures, rules)
+    multiplier_max, adjusted_max, difficulty_max, _ = _difficulty(party, xp_max, most, rules)
+    notes: list[str] = []
+    if rules == "2014" and most and len(party) < tables.SMALL_PARTY_2014:
+        notes.append(f"a party of {len(party)}: the multiplier is one step higher")
+    elif rules == "2014" and most and len(party) >= tables.LARGE_PARTY_2014:
+        notes.append(f"a party of {len(party)}: the multiplier is one step lower")
+    if rules == "2024" and adjusted_max > thresholds["high"]:
         notes.append(
             f"beyond the High budget ({thresholds['high']:,} XP): the 2024 DMG has no harder tier"
         )
-    shown = f"{adjusted:,} XP (adjusted)" if rules == "2014" else f"{adjusted:,} XP"
+    shown = ends_text(adjusted, adjusted_max, " XP")
+    if rules == "2014":
+        shown += " (adjusted)"
+    level = ends_text(difficulty.capitalize(), difficulty_max.capitalize(), spec="")
     return EncounterResult(
         rules=rules,
         party=list(party),
@@ -247,6 +295,10 @@ def maths(party: Sequence[int], groups: Sequence[Group], rules: Rules) -> Encoun
         adjusted_xp=adjusted,
         multiplier=multiplier,
         difficulty=difficulty,
+        xp_max=xp_max,
+        adjusted_xp_max=adjusted_max,
+        multiplier_max=multiplier_max,
+        difficulty_max=difficulty_max,
         thresholds=thresholds,
         per_monster=[
             MonsterXp(
@@ -254,13 +306,15 @@ def maths(party: Sequence[int], groups: Sequence[Group], rules: Rules) -> Encoun
                 pack=g.pack,
                 name=g.name,
                 count=g.count,
+                count_max=g.most,
                 cr=g.cr,
                 xp=g.xp,
                 total_xp=g.xp * g.count,
+                total_xp_max=g.xp * g.most,
             )
             for g in groups
         ],
-        summary=f"{difficulty.capitalize()} · {shown} for {party_text(party)}",
+        summary=f"{level} · {shown} for {party_text(party)}",
         notes=notes,
     )
 

@@ -42,8 +42,9 @@ from ..campaign import counting_parts
 from ..errors import D5eError
 from ..prose import walk_prose
 from ..protocol import EncounterMonster, Rules
+from ..quantity import QUANTITY
 from .doclines import MAX_ITEMS, DocumentFacts
-from .encounter import MAX_COUNT, NEEDS_XP, check_party, maths, resolve
+from .encounter import NEEDS_XP, check_party, counts, ends_text, maths, resolve
 from .markdown import _range
 from .tags import Resolver, Tag, tags_in_line
 
@@ -219,7 +220,7 @@ def _block_creatures(value: Any) -> list[EncounterMonster]:
 
 def _block_creature(i: int, item: Any) -> EncounterMonster:
     """`Goblin`, `3: Goblin` (a YAML mapping, or text), `2: Bugbear, 27, 16, 2, 200` (hp, ac,
-    modifier, xp)."""
+    modifier, xp); a count may be a range or a roll (`2d4: Wolf`, `6-8: Wolf`)."""
     count: Any = 1
     if isinstance(item, dict):
         if len(item) != 1:
@@ -228,18 +229,17 @@ def _block_creature(i: int, item: Any) -> EncounterMonster:
     if not isinstance(item, str):
         raise ValueError(f"creature {i}: expected a name, not {item!r}")
     text = item.strip()
-    m = re.match(r"^(\d+)\s*:\s*(.+)$", text)
-    if m and count == 1:
+    m = re.match(r"^([^:]+?)\s*:\s*(.+)$", text)
+    if m and count == 1 and QUANTITY.fullmatch(m[1]):
         count, text = m[1], m[2]
     if isinstance(count, str) and re.fullmatch(r"\d+", count.strip()):
         count = int(count)
-    if not isinstance(count, int) or isinstance(count, bool):
-        raise ValueError(
-            f"creature {i}: the count {count!r} is not a number (a rolled count has no fixed "
-            "difficulty)"
-        )
-    if not 1 <= count <= MAX_COUNT:
-        raise ValueError(f"creature {i}: count {count}: a group holds 1 to {MAX_COUNT} creatures")
+    if not isinstance(count, int | str) or isinstance(count, bool):
+        raise ValueError(f"creature {i}: the count {count!r} is not a number")
+    try:
+        counts(EncounterMonster(count=count), "")
+    except D5eError as exc:
+        raise ValueError(f"creature {i}: {exc.message}") from None
     name, *stats = [p.strip() for p in text.split(",")]
     name = _plain_name(name)
     if not name:
@@ -294,7 +294,10 @@ def _prose_lines(
             kind="line",
             line=n,
             end=max(c.end for c in part),
-            monsters=[EncounterMonster(ref=c.ref, count=c.count) for c in part],
+            monsters=[
+                EncounterMonster(ref=c.ref, count=c.count if c.count == c.high else c.written())
+                for c in part
+            ],
             party_where="",
         )
         for n, part in counting_parts(lines, names, walk, tags, tag_entry)
@@ -323,19 +326,21 @@ def verdict(resolver: Resolver, found: DocEncounter) -> Verdict:
             else "",
         )
         return Verdict(f"⚠ {message}", exc.message, ok=False)
-    counted = " + ".join(f"{g.count} × {g.name} ({g.xp:,} XP)" for g in groups)
-    xp = sum(g.xp * g.count for g in groups)
+    counted = " + ".join(f"{ends_text(g.count, g.most)} × {g.name} ({g.xp:,} XP)" for g in groups)
+    xp = ends_text(sum(g.xp * g.count for g in groups), sum(g.xp * g.most for g in groups), " XP")
     if not party:
-        return Verdict(f"{xp:,} XP · {PARTY_HINT}", f"{counted} = {xp:,} XP. {PARTY_HINT}.", False)
+        return Verdict(f"{xp} · {PARTY_HINT}", f"{counted} = {xp}. {PARTY_HINT}.", False)
     try:
         check_party(party)
     except D5eError as exc:
         message = f"party of {where}: {exc.message.replace('character level', 'level')}"
         return Verdict(f"⚠ {message}", message, ok=False)
     result = maths(party, groups, found.rules or app.settings.edition)
-    sums = f"{counted} = {result.xp:,} XP"
+    sums = f"{counted} = {ends_text(result.xp, result.xp_max, ' XP')}"
     if result.rules == "2014":
-        sums += f" × {result.multiplier:g} = {result.adjusted_xp:,} XP adjusted"
+        multiplier = ends_text(result.multiplier, result.multiplier_max, spec="g")
+        adjusted = ends_text(result.adjusted_xp, result.adjusted_xp_max, " XP adjusted")
+        sums += f" × {multiplier} = {adjusted}"
     limits = " · ".join(f"{name} {value:,}" for name, value in result.thresholds.items())
     tooltip = (
         f"{result.rules} rules: {sums}. Party ({where}) "

@@ -1,0 +1,159 @@
+"""How many creatures, as writers write it: one count, or a range of counts.
+
+    4   two   a dozen   half a dozen                 that many
+    6-8   2–4   two or three   3 to 5   between 2 and 4   its low and its high end
+    up to 5                                           1 to 5
+    2d6   1d4+1   1d4 + 2                             a roll: its lowest and its highest
+
+One grammar for every face: `parse_quantity` reads the count `d5e encounter 6-8 wolf` and the
+MCP and JSON-RPC `count` are given, `quantity_ending` the one prose writes before a name
+(`campaign.counting_parts`: "a pack of 6-8 wolves"). A range's dash is written without spaces
+("2–4"; "Room 2 - 4 goblins" is a room and four goblins); its low end is at most its high end.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from contextlib import suppress
+from typing import Any
+
+from .errors import InvalidParams
+from .prose import MAX_COUNT_DIGITS, NUMBER_WORDS, parse_count
+
+_WORDS = sorted(NUMBER_WORDS, key=len, reverse=True)
+_NUMBER = "|".join(
+    [rf"\d{{1,{MAX_COUNT_DIGITS}}}", r"half\s+a\s+dozen"] + [w.replace(" ", r"\s+") for w in _WORDS]
+)
+_N = rf"(?:{_NUMBER})(?![^\WxX]|['’])"  # "4xwolf" is 4 wolves, "1d4" no 1
+_QUANTITY = (
+    r"(?P<dice>\d{1,3})[dD](?P<sides>\d{1,3})"
+    r"(?:[ \t]*(?P<sign>[-+])[ \t]*(?P<mod>\d{1,3}))?(?![\w'’])"
+    rf"|between[ \t]+(?P<first>{_N})[ \t]+and[ \t]+(?P<last>{_N})"
+    rf"|up[ \t]+to[ \t]+(?P<most>{_N})"
+    rf"|(?P<low>{_N})(?:[-–—]|[ \t]+(?:to|or)[ \t]+)(?P<high>{_N})"
+    rf"|(?P<one>{_N})"
+)
+QUANTITY = re.compile(_QUANTITY, re.I)
+"""A quantity, as `parse_quantity` reads it (`QUANTITY.match(text)` at the start of a text)."""
+_ENDING = re.compile(rf"(?<![\w.,/+\-–—])(?:{_QUANTITY})$", re.I)
+_TOKEN = re.compile(_NUMBER, re.I)
+_WINDOW = 48  # characters before a count that a quantity ending at it may take
+
+
+def _number(text: str) -> int:
+    words = " ".join(text.lower().split())
+    if words == "half a dozen":
+        return 6
+    return parse_count(text)
+
+
+def ends(m: re.Match[str]) -> tuple[int, int]:
+    """The low and high end of a quantity `QUANTITY` matched (ValueError when none: a range
+    whose low end is above its high end, a roll of no dice). How many a group may hold is the
+    encounter's to say (`features.encounter.counts`)."""
+    if m["dice"] is not None:
+        dice, sides = int(m["dice"]), int(m["sides"])
+        if not dice or not sides:
+            raise ValueError(f"count {m[0]!r}: a roll of no dice or of dice with no sides")
+        mod = int(m["mod"] or 0) * (-1 if m["sign"] == "-" else 1)
+        low, high = dice + mod, dice * sides + mod
+    elif m["most"] is not None:
+        low, high = 1, _number(m["most"])
+    elif m["low"] is not None or m["first"] is not None:
+        low, high = _number(m["low"] or m["first"]), _number(m["high"] or m["last"])
+        if low > high:
+            raise ValueError(f"count {m[0]!r}: the low end {low} is above the high end {high}")
+    else:
+        low = high = _number(m["one"])
+    return low, high
+
+
+def parse_quantity(text: str) -> tuple[int, int]:
+    """`4` → (4, 4), `6-8` → (6, 8), `1d4+1` → (2, 5), `up to 5` → (1, 5), `two or three` →
+    (2, 3), `half a dozen` → (6, 6). ValueError, saying why, for what is none."""
+    written = text.strip()
+    m = QUANTITY.fullmatch(written)
+    if m is None:
+        raise ValueError(
+            f"count {written!r}: a number (4, four, a dozen), a range (6-8, two or three, up "
+            "to 5) or a roll (1d4+1)"
+        )
+    return ends(m)
+
+
+def quantity_ending(line: str, count_start: int) -> tuple[int, int, int] | None:
+    """The quantity written in `line` that ends with the count at `count_start` (the one the
+    prose reader read: the 8 of "6-8 wolves", the 1 of "1d4+1 orcs", the dozen of "half a
+    dozen"): (low, high, its column); None when no count is written there."""
+    token = _TOKEN.match(line, count_start)
+    if token is None:
+        return None
+    m = _ENDING.search(line, max(0, count_start - _WINDOW), token.end())
+    if m is not None:
+        with suppress(ValueError):  # "8-6 wolves": no range, the count as the reader read it
+            return (*ends(m), m.start())
+    value = _number(token[0])
+    return value, value, count_start
+
+
+_WITH_NAME = re.compile(
+    rf"(?P<count>{_QUANTITY}|an?|-\d+)(?:[ \t]*[x×:][ \t]+|(?<=\d)[x×:][ \t]*|[ \t]+)(?P<name>.*)",
+    re.S | re.I,
+)
+_ALONE = re.compile(rf"{_QUANTITY}|an?|-\d+", re.I)
+_MOST_WORDS = 5  # words of a count written alone ("between 2 and 4", "half a dozen")
+
+
+def _group_count(written: str) -> int | str:
+    """What a group's `count` is given as: a number, or the range as written ("6-8")."""
+    if re.fullmatch(r"an?|-\d+", written, re.I):
+        return 1 if written[0] in "aA" else int(written)
+    try:
+        low, high = parse_quantity(written)
+    except ValueError as exc:
+        raise InvalidParams(str(exc)) from None
+    return low if low == high else written
+
+
+def parse_groups(words: Sequence[str]) -> list[dict[str, Any]]:
+    """Monster groups as said (`d5e encounter`'s words, the MCP tool's): `4 wolf "dire wolf"`,
+    `4xwolf 2:goblin monsters/ogre`, `6-8 wolf`, `1d4+1 orcs`, `two or three bandits`, `2
+    bugbears and a goblin` ("a" or "an" is one; "and", "&" and commas join): a count counts the
+    creature after it, one without."""
+    groups: list[dict[str, Any]] = []
+    words = [w.strip().strip(",") for w in words]
+    count: str | None = None
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.lower() in ("and", "&", ""):
+            i += 1
+            continue
+        size = next(
+            (
+                size
+                for size in range(min(_MOST_WORDS, len(words) - i), 0, -1)
+                if _ALONE.fullmatch(" ".join(words[i : i + size]))
+            ),
+            0,
+        )
+        if size:
+            written = " ".join(words[i : i + size])
+            if count is not None:
+                raise InvalidParams(f"{count} and {written}: two counts for one creature")
+            count, i = written, i + size
+            continue
+        m = _WITH_NAME.fullmatch(word)
+        name = m["name"].strip() if m else word
+        if m and count is None:
+            count = m["count"]
+        i += 1
+        if not name:
+            continue
+        key = "ref" if "/" in name and " " not in name else "name"
+        groups.append({key: name, "count": 1 if count is None else _group_count(count)})
+        count = None
+    if count is not None:
+        raise InvalidParams(f"the count {count} is not followed by a creature's name")
+    return groups
