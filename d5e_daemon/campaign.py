@@ -80,6 +80,8 @@ class Mention:
     text: str
     """The line's text, for showing the mention in context."""
     count: int = 1
+    count_max: int = 1
+    """The high end of a range or a roll ("6-8 wolves": 6 to 8); `count` for an exact one."""
 
 
 @dataclass(frozen=True)
@@ -407,10 +409,13 @@ class Campaign:
                     continue
                 found += [Mention(path, n, t.start, t.end, "tag", refs.lines[n]) for n, t in tags]
             for ref in refs.prose.get(entry_id, ()):
-                start, end = ref.span
+                line = refs.lines[ref.line]
+                counted = _counted(line, ref.start, ref.end, ref.count, ref.count_start, ("", ""))
+                start = ref.start if counted.count_start is None else counted.count_start
                 found.append(
-                    Mention(path, ref.line, start, end, ref.style, refs.lines[ref.line], ref.count)
-                )
+                    Mention(path, ref.line, start, ref.end, ref.style, line, counted.count,
+                            counted.high)
+                )  # fmt: skip
         found.sort(key=lambda m: (str(m.path), m.line, m.start))
         return found
 

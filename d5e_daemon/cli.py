@@ -332,7 +332,8 @@ def cmd_references(args: argparse.Namespace, settings: Settings) -> int:
     out.write(f"{entry.name} ({entry.pack}:{entry.ref}): {len(result.mentions)} mention(s) ")
     out.write(f"in {result.workspace} ({result.files} Markdown files)\n")
     for m in result.mentions:
-        count = f" ×{m.count}" if m.count != 1 else ""
+        count = f" ×{m.count}" if m.count == m.count_max else f" ×{m.count}–{m.count_max}"
+        count = "" if count == " ×1" else count
         shown = os.path.relpath(m.path, Path.cwd())
         out.write(f"{shown}:{m.line + 1}:{m.start + 1}: [{m.kind}{count}] {m.context.strip()}\n")
     if result.linked_from:

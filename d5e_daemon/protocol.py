@@ -672,9 +672,12 @@ class MentionOut(Base):
     end: int
     kind: Literal["tag", "bold", "italic", "count"]
     count: int
-    """How many the text counts ("4 wolves"): 1 without a count."""
+    """How many the text counts ("4 wolves"): 1 without a count; the low end of a range or a
+    roll ("6-8 wolves": 6, "1d4+1 orcs": 2)."""
     context: str
     """The line of text, as it is in the file."""
+    count_max: int = 1
+    """The high end of the count (`count` for an exact count: "6-8 wolves": 8)."""
 
 
 class LinkedEntry(EntryRef):

@@ -80,6 +80,18 @@ def test_mentions_in_every_markdown_file_tags_and_prose(
     assert where(campaign.mentions(fireball), folder) == [("scenes/road.md", 4, 43, "italic")]
 
 
+def test_a_mention_counted_by_a_range_or_a_roll_has_both_ends(
+    app: App, campaign: Campaign, folder: Path
+) -> None:
+    (folder / "scenes" / "pack.md").write_text("A pack of 6-8 wolves; later 1d4+1 wolves.\n")
+    campaign.changed([folder / "scenes" / "pack.md"])
+    mentions = [m for m in campaign.mentions(wolf_id(app)) if m.path.name == "pack.md"]
+    assert [(m.text[m.start : m.end], m.count, m.count_max) for m in mentions] == [
+        ("6-8 wolves", 6, 8),
+        ("1d4+1 wolves", 2, 5),
+    ]
+
+
 def test_kept_current_by_changes_and_by_the_editors_text(
     app: App, campaign: Campaign, folder: Path
 ) -> None:

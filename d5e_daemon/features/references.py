@@ -125,6 +125,7 @@ def mention_out(m: Mention) -> MentionOut:
         end=m.end,
         kind=m.kind,  # type: ignore[arg-type]
         count=m.count,
+        count_max=m.count_max,
         context=m.text,
     )
 
