@@ -1182,6 +1182,15 @@ def apply_codes(collection: str, data: dict[str, Any], codes: dict[str, dict[str
         school = code_name(collection, "school", raw["school"], codes)
         if school != str(raw["school"]):
             data["school"] = {"index": slug(school), "name": school}
+    more = data.get("more")
+    if (
+        collection == "spells"
+        and isinstance(raw.get("subschools"), list)
+        and isinstance(more, dict)
+    ):
+        # the file's own school codes name its subschools too (Psion's Primer's `AuAB`)
+        names = [code_name(collection, "school", s, codes) for s in raw["subschools"]]
+        more["Subschools"] = ", ".join(names)
     if collection == "spells" and "range" in raw and codes.get("distanceUnit"):
         data["range"] = _range(raw["range"], codes["distanceUnit"])[0]
         feet = range_feet(raw["range"], codes.get("distanceFeet"))

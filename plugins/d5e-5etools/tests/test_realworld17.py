@@ -293,3 +293,20 @@ def test_a_recipes_ingredients_in_named_groups(app: App, tmp_path: Path) -> None
         "**For the Cocktail:**\n\n- 2 ounces spiced rum\n\n**Instructions**" in text
     )
     assert "###" not in text
+
+
+def test_a_spells_subschools_of_the_files_own_codes(app: App, tmp_path: Path) -> None:
+    """The Psion's Primer names its spells' subschools by codes of its `_meta.spellSchools`
+    (`"subschools": ["AuAB"]`, `"AuAB": {"full": "Aura Beacon"}`): the card read `Subschools:
+    AuAB`; 5etools names them as it names the school."""
+    doc = {
+        "spell": [
+            {"name": "Beacon", "source": S, "level": 0, "school": "MC", "subschools": ["AuAB"],
+             "time": [{"number": 1, "unit": "bonus"}], "duration": [{"type": "permanent"}],
+             "range": {"type": "point", "distance": {"type": "self"}}, "entries": ["Glow."]},
+        ]
+    }  # fmt: skip
+    schools = {"MC": {"full": "Metacreativity"}, "AuAB": {"full": "Aura Beacon", "short": "A."}}
+    install(app, write(tmp_path, S, doc, spellSchools=schools))
+    text = card(app, "realworld:spells/beacon")
+    assert "*Metacreativity cantrip*" in text and "**Subschools:** Aura Beacon" in text
