@@ -1777,13 +1777,28 @@ def _contents(entries: list[Entry]) -> None:
             headers = [h.get("header") if isinstance(h, dict) else h for h in _list(chapter)]
             chapters.append(
                 {
-                    "name": str(chapter.get("name") or ""),
+                    "name": _ordinal(chapter.get("ordinal"))
+                    + str(chapter.get("name") or "").strip(),
                     "slug": sections.get((e.collection, ident, i + 1), ""),
                     "headers": [h for h in headers if isinstance(h, str) and h],
                 }
             )
         if any(c["slug"] for c in chapters):
             e.data["5etools_contents"] = chapters
+
+
+_ORDINALS = {"part": "Part", "chapter": "Ch.", "episode": "Ep.", "appendix": "App.",
+             "level": "Level", "section": "Sec."}  # fmt: skip
+
+
+def _ordinal(ordinal: Any) -> str:
+    """A chapter's `ordinal` before its name in the contents, as 5etools'
+    `Parser.bookOrdinalToAbv` writes it: `Ch. 1: `, `Part 2 — `, `App. A: `."""
+    if not isinstance(ordinal, dict) or ordinal.get("type") not in _ORDINALS:
+        return ""
+    ident = ordinal.get("identifier")
+    shown = _ORDINALS[ordinal["type"]] + (f" {ident}" if ident is not None else "")
+    return shown + (" — " if ordinal["type"] == "part" else ": ")
 
 
 def _list(chapter: dict[str, Any]) -> list[Any]:

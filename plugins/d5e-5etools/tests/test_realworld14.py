@@ -381,7 +381,8 @@ def test_an_adventure_card_lists_its_chapters_as_links(app: App, tmp_path: Path)
         "**Contents**\n\n"
         "1. [Arrival](d5e://realworld/adventures/tower-trouble-01-arrival.md)\n"
         "   - The Gate\n   - Moat\n"
-        "2. [The Top](d5e://realworld/adventures/tower-trouble-02-the-top.md)"
+        # its ordinal before it since the seventeenth session, as 5etools' contents show it
+        "2. [Ch. 2: The Top](d5e://realworld/adventures/tower-trouble-02-the-top.md)"
     ) in shown
     chapter = card(app, "realworld:adventures/tower-trouble-01-arrival")
     assert "Type" not in chapter and "You arrive." in chapter

@@ -310,3 +310,23 @@ def test_a_spells_subschools_of_the_files_own_codes(app: App, tmp_path: Path) ->
     install(app, write(tmp_path, S, doc, spellSchools=schools))
     text = card(app, "realworld:spells/beacon")
     assert "*Metacreativity cantrip*" in text and "**Subschools:** Aura Beacon" in text
+
+
+def test_a_books_chapters_with_their_ordinals(app: App, tmp_path: Path) -> None:
+    """Dark Tides of Bilgewater and The Witcher Official Cookbook number their chapters
+    (`"ordinal": {"type": "chapter", "identifier": 1}`): the contents listed the names alone
+    (`Bilgewater Setting Guide `, its trailing space in the link); 5etools'
+    `Parser.bookOrdinalToAbv` puts `Ch. 1: ` before it (`Part 2 — `, `App. A: `)."""
+    names = [("Intro", None), ("Setting Guide ", {"type": "chapter", "identifier": 1}),
+             ("The Heist", {"type": "part", "identifier": 2}),
+             ("Monsters", {"type": "appendix", "identifier": "A"})]  # fmt: skip
+    contents = [{"name": n, **({"ordinal": o} if o else {})} for n, o in names]
+    data = [{"type": "section", "name": n.strip(), "entries": ["Text."]} for n, _ in names]
+    doc = {
+        "book": [{"name": "Tides", "id": "TDS", "source": S, "contents": contents}],
+        "bookData": [{"id": "TDS", "source": S, "data": data}],
+    }
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:books/tides")
+    assert "1. [Intro](" in text and "2. [Ch. 1: Setting Guide](" in text
+    assert "3. [Part 2 — The Heist](" in text and "4. [App. A: Monsters](" in text
