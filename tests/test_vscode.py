@@ -165,4 +165,4 @@ def test_two_campaigns_in_one_vscode_window(tmp_path: Path, db_path: Path) -> No
     panel and go to definition answer each chapter as its own campaign's d5e.toml says (one
     daemon per campaign), not as the first folder's."""
     out = run_in_browser(tmp_path, db_path, timeout=300, D5E_E2E_SCENARIO="multiroot")
-    assert "# fail 0" in out and "# skipped 0" in out and "# pass 4" in out, out
+    assert "# fail 0" in out and "# skipped 0" in out and "# pass 5" in out, out

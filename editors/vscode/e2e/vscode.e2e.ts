@@ -829,6 +829,22 @@ multiRootStep("the Problems panel flags Cinder Step in campaign-a only", async (
   await page.keyboard.press("Control+J"); // the panel away
 });
 
+multiRootStep("the d5e Packs view shows the active chapter's campaign, and says which", async () => {
+  const header = page.locator(".pane-header", { hasText: /d5e Packs/i }).first();
+  await header.waitFor({ state: "visible" });
+  if ((await header.getAttribute("aria-expanded")) !== "true") {
+    await header.click();
+  }
+  const pack = page.locator(".monaco-list-row", { hasText: "The Ashen Hills" });
+  await openFile("a.md");
+  await visibleText(page.locator(".pane-header"), /d5e Packs[\s\S]*campaign-a/i, "the d5e Packs view's title");
+  await visibleText(pack, /ashen-hills · off/, "campaign-a's pack (turned off in its d5e.toml)");
+  await openFile("b.md");
+  await visibleText(page.locator(".pane-header"), /d5e Packs[\s\S]*campaign-b/i, "the d5e Packs view's title");
+  await visibleText(pack, /ashen-hills · priority 50/, "campaign-b's pack");
+  await header.click(); // the view folded again: room for the Explorer's files
+});
+
 multiRootStep("go to definition opens each campaign's own goblin", async () => {
   // campaign-b: the Ashen Hills' goblin, a homebrew entry, opens in its pack's file
   await openFile("b.md");

@@ -365,10 +365,11 @@ function servedDocument(document: vscode.TextDocument): boolean {
   return SERVED.has(document.languageId) && (document.uri.scheme === "file" || document.uri.scheme === "untitled");
 }
 
-/** The Packs view shows the campaign of the active editor (a card: the campaign that made it). */
+/** The Packs view shows the campaign of the active editor (any file of it: a chapter, its
+ * d5e.toml; a card: the campaign that made it). */
 function followActiveEditor(): void {
   const editor = vscode.window.activeTextEditor;
-  if (editor && (servedDocument(editor.document) || editor.document.uri.scheme === "d5e")) {
+  if (editor && ["file", "untitled", "d5e"].includes(editor.document.uri.scheme)) {
     const key = campaignOfUri(editor.document.uri);
     if (editor.document.uri.scheme !== "d5e") {
       current = key;
