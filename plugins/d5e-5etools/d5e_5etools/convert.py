@@ -1316,7 +1316,7 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 # `conditionInflictLegendary`, `savingThrowForcedSpell`, and a creature's `isNpc`,
 # `isNamedCreature` and `familiar` (seen on Stabbath's NPCs: `Damage tags spell: Y`)
 _FILTER_HINT = re.compile(
-    r"(Tags|Inflict)(Spell|Legendary|Mythic)?$|^savingThrowForced|^(isNpc|isNamedCreature|familiar)$"
+    r"(Tags|Inflict)(Spell|Legendary|Mythic)?$|^savingThrowForced|^(isNpc|isNamedCreature|familiar|dragonAge)$"
 )
 
 

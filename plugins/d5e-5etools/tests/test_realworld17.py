@@ -330,3 +330,18 @@ def test_a_books_chapters_with_their_ordinals(app: App, tmp_path: Path) -> None:
     text = card(app, "realworld:books/tides")
     assert "1. [Intro](" in text and "2. [Ch. 1: Setting Guide](" in text
     assert "3. [Part 2 — The Heist](" in text and "4. [App. A: Monsters](" in text
+
+
+def test_a_dragons_age_filter_hint_is_not_listed(app: App, tmp_path: Path) -> None:
+    """Tome of Beasts 1 (2023)'s dragons carry `"dragonAge": "adult"`, what 5etools' bestiary
+    filter reads (no stat block shows it): the card ended `Dragon age: adult`."""
+    doc = {
+        "monster": [
+            {"name": "Cave Dragon", "source": S, "size": ["H"], "type": "dragon",
+             "alignment": ["N", "E"], "ac": [18], "hp": {"average": 270, "formula": "20d12+140"},
+             "speed": {"walk": 40}, "str": 27, "dex": 12, "con": 25, "int": 12, "wis": 14,
+             "cha": 16, "cr": "19", "dragonAge": "adult"},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    assert "Dragon age" not in card(app, "realworld:monsters/cave-dragon")
