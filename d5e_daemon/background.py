@@ -52,12 +52,13 @@ class BackgroundIndexer:
             self._thread = threading.Thread(target=self._loop, name="d5e-index", daemon=True)
             self._thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, timeout: float = 30.0, wait_for_load: bool = True) -> None:
         """Stop after the current batch and wait for the thread (onnxruntime must not be
-        running when the interpreter exits)."""
+        running when the interpreter exits), and for a model loading unless not
+        `wait_for_load` (`SearchIndex.stop`)."""
         self.stopped = True
         self._stop_event.set()
-        self.app.search.stop()
+        self.app.search.stop(wait_for_load)
         thread = self._thread
         if thread is not None:
             thread.join(timeout)

@@ -757,7 +757,17 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
 
     with _opened(settings) as app:
         app.search.ensure_attributes()
-        return serve(app, writes=allow_writes(args.allow_writes))
+        code = serve(app, writes=allow_writes(args.allow_writes))
+    if app.search.loading():
+        # The model still loading (begun when the client said `initialized`): it cannot be
+        # interrupted (onnxruntime makes its session in C++), and an interpreter finalized
+        # while it runs aborts the process (exit -6). The database is closed: leave now,
+        # output flushed, rather than wait ~1.4 s for a model nobody will use.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 # -- d5e packs … ------------------------------------------------------------------------------

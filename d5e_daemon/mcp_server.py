@@ -748,13 +748,16 @@ class _Start:
         return await asyncio.to_thread(index.wait_for_model, MODEL_WAIT_S)
 
     def end(self) -> None:
+        """The client left: stop the background work; the model's load is not waited for (a
+        client that listed the tools and left waited ~1.4 s for it): `cli.cmd_mcp` leaves
+        without finalizing while it runs."""
         self.running = False
         if self.follow is not None:
             self.follow.cancel()
         if self.indexer is not None:
-            self.indexer.stop()
-        else:  # a model load a search began: waited for, as the indexer's stop waits
-            self.app.search.stop()
+            self.indexer.stop(wait_for_load=False)
+        else:  # a model load a search began
+            self.app.search.stop(wait_for_load=False)
 
 
 def _lifespan(start: _Start) -> Callable[[MCPServer[Any]], Any]:

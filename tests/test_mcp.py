@@ -595,17 +595,42 @@ async def test_the_first_search_of_a_session_is_ranked_by_meaning(
 class SlowModel(FakeEmbedder):
     """The fake model, whose load takes a while (the real one's takes ~1.4 s)."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = 1.0) -> None:
         super().__init__()
         self.done = threading.Event()
+        self.seconds = seconds
 
     @property
     def loaded(self) -> bool:
         return self.done.is_set()
 
     def load(self) -> None:
-        time.sleep(1.0)
+        time.sleep(self.seconds)
         self.done.set()
+
+
+async def test_a_client_that_lists_the_tools_and_leaves_does_not_wait_for_the_model(
+    attributed_template: Path, tmp_path: Path
+) -> None:
+    """The model begins loading when the client says `initialized` (the first search is
+    ranked by meaning); a client that only lists the tools and leaves waited for the whole
+    load (~1.4 s of the real model's, and the indexer's stop waited behind it). The session
+    ends with the load still under way (`d5e mcp` then leaves without finalizing)."""
+    app = make_app(private_copy(attributed_template, tmp_path))
+    try:
+        assert app.search.build().ready  # the fake model's vectors
+        model = SlowModel(seconds=5.0)
+        app.search.embedder = model
+        # a client that says `initialized` (the load begins then)
+        async with Client(mcp_server.create_server(app), mode="legacy") as client:
+            assert "search" in [tool.name for tool in (await client.list_tools()).tools]
+            await asyncio.sleep(0.1)  # the load began
+            assert app.search.loading()
+            left = time.monotonic()
+        assert time.monotonic() - left < 2.5, "the session's end waited for the model"
+        assert not model.done.is_set() and app.search.loading()
+    finally:
+        app.close()
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])

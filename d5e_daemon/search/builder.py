@@ -330,16 +330,22 @@ class SearchIndex:
             running=self.running,
         )
 
-    def stop(self) -> None:
+    def stop(self, wait_for_load: bool = True) -> None:
         """Make a running `build` stop after its current batch, and later ones return at once
         (until `resume`): for shutting down. A model still loading is waited for (up to
-        `LOAD_WAIT_S`): onnxruntime loading when the interpreter exits aborts the process
-        ("terminate called without an active exception", exit -6, when an MCP client closed
-        within a second of its first search)."""
+        `LOAD_WAIT_S`) unless not `wait_for_load`: onnxruntime loading when the interpreter
+        exits aborts the process ("terminate called without an active exception", exit -6,
+        when an MCP client closed within a second of its first search); a process that does
+        not wait leaves without finalizing the interpreter (`cli.cmd_mcp`)."""
         self._stop.set()
         loader = self._loader
-        if loader is not None and loader is not threading.current_thread():
+        if wait_for_load and loader is not None and loader is not threading.current_thread():
             loader.join(LOAD_WAIT_S)
+
+    def loading(self) -> bool:
+        """Whether the model is being loaded in the background (`load_in_background`)."""
+        loader = self._loader
+        return loader is not None and loader.is_alive()
 
     def resume(self) -> None:
         self._stop.clear()

@@ -242,6 +242,8 @@ class MiniLMEmbedder(_Window):
         return [vector.astype("<f4").tobytes() for vector in _pooled(hidden, mask)]
 
     def release(self) -> None:
+        if self._pool is None:  # nothing to free: a model loading meanwhile is not waited for
+            return  # (`embed_many`, which makes the pool, runs on the caller's thread)
         with self._lock:
             if self._pool is not None:
                 self._pool.shutdown()
