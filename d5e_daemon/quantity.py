@@ -57,7 +57,9 @@ def ends(m: re.Match[str]) -> tuple[int, int]:
         if not dice or not sides:
             raise ValueError(f"count {m[0]!r}: a roll of no dice or of dice with no sides")
         mod = int(m["mod"] or 0) * (-1 if m["sign"] == "-" else 1)
-        low, high = dice + mod, dice * sides + mod
+        low, high = max(dice + mod, 0), dice * sides + mod  # a roll below 0 is none
+        if high < 1:
+            raise ValueError(f"count {m[0]!r}: a roll that is never a creature")
     elif m["most"] is not None:
         low, high = 1, _number(m["most"])
     elif m["low"] is not None or m["first"] is not None:

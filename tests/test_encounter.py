@@ -89,6 +89,7 @@ def test_2024_budget_has_no_multiplier() -> None:
         ("6-8", (6, 8)), ("2–4", (2, 4)), ("two or three", (2, 3)), ("3 or 4", (3, 4)),
         ("two to four", (2, 4)), ("between 2 and 4", (2, 4)), ("up to 5", (1, 5)),
         ("2d6", (2, 12)), ("1d4+1", (2, 5)), ("1d4 + 2", (3, 6)), ("2d4-1", (1, 7)),
+        ("1d4-2", (0, 2)),
     ],
 )  # fmt: skip
 def test_counts_as_writers_write_them(written: str, ends: tuple[int, int]) -> None:
