@@ -50,6 +50,11 @@ def start(db: Path, checkout: Path) -> Daemon:
     # is watched, and its polling took a growing share of a core (0.2 -> 1 s of CPU in 5 s)
     daemon.initialize({"watch": False})
     wait_for_index(daemon)
+    # the first hybrid search starts loading the model in the background (keyword hits until
+    # it is loaded): wait for it, or the warm-up's searches would not embed anything
+    daemon.request("d5e/search", {"query": "fireball", "limit": 1})
+    while not daemon.request("d5e/status", {})["index"]["modelLoaded"]:
+        time.sleep(0.05)
     return daemon
 
 

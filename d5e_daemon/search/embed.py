@@ -43,8 +43,11 @@ DIM = 384
 MAX_TOKENS = 256
 BATCH_SIZE = 8
 MODEL_DIR = Path(__file__).parents[1] / "model"
-# Bump when `_rewrite` changes: the vectors of another rewrite are another model's.
+# Bump when `_rewrite` changes the vectors: the vectors of another rewrite are another model's.
 REWRITE_VERSION = 1
+# Bump when `_fewer_nodes` changes (the same vectors to the bit, so the same model id): the
+# rewritten file's name.
+LAYOUT_VERSION = 1
 
 
 class Embedder(Protocol):
@@ -341,19 +344,23 @@ def _file_digest(path: Path) -> str:
     return digest
 
 
-def rewritten_model(source: Path, digest: str) -> Path:
-    """The int8-kept rewrite of `source`, made once and cached (see the module docstring)."""
-    target = cache_dir() / "models" / f"minilm-{digest[:16]}-dq{REWRITE_VERSION}.onnx"
+def rewritten_model(source: Path, digest: str, layout: bool = True) -> Path:
+    """The int8-kept rewrite of `source`, made once and cached (see the module docstring), with
+    fewer nodes (`_fewer_nodes`) unless `layout` is false (the tests' reference)."""
+    name = f"minilm-{digest[:16]}-dq{REWRITE_VERSION}"
+    target = (
+        cache_dir() / "models" / (f"{name}-l{LAYOUT_VERSION}.onnx" if layout else f"{name}.onnx")
+    )
     if not target.exists():
         log.info("preparing the embedding model (once): %s", target)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        _rewrite(source, tmp)
+        _rewrite(source, tmp, layout)
         tmp.replace(target)  # atomic: a concurrent first start reads a whole file or none
     return target
 
 
-def _rewrite(source: Path, target: Path) -> None:
+def _rewrite(source: Path, target: Path, layout: bool = True) -> None:
     numeric.import_numpy()
     import numpy as np
     import onnx
@@ -417,8 +424,112 @@ def _rewrite(source: Path, target: Path) -> None:
     del graph.initializer[:]
     graph.initializer.extend(kept)
     model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    if layout:
+        _fewer_nodes(model)
     onnx.checker.check_model(model)
     onnx.save(model, str(target))
+
+
+def _fewer_nodes(model: Any) -> None:
+    """The same arithmetic in fewer nodes, for a query's sake: a short text's run is ~1.5 ms of
+    ~270 nodes (each a few µs: its outputs allocated, its kernel called) beside the matrix
+    products (docs/benchmarks.md, "the seventeenth session"). Nothing here changes a bit of any
+    vector (tests/test_embed.py compares with the rewrite without it):
+
+    - each layer's keys, transposed for `Q·Kᵀ` by the export's chain of eleven nodes (the heads'
+      transpose, the shape's slices and concatenations, reshape, transpose, reshape), are
+      transposed by one `Transpose` (values moved, no arithmetic);
+    - the three products of one input (queries, keys, values) are one product of their weights
+      side by side, one `Add` of their biases and a `Split`: the input is quantised once (to
+      the same scale and zero point as three times), and each output column is the same int32
+      sum times the same factor, its bias added as before.
+    """
+    numeric.import_numpy()
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    init = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    made = {node.output[0]: node for node in graph.node}
+    users: dict[str, list[Any]] = {}
+    for node in graph.node:
+        for name in node.input:
+            users.setdefault(name, []).append(node)
+    replaced: dict[int, list[Any]] = {}
+    extra = []
+
+    def chain(node: Any, ops: list[tuple[str, list[int] | None]]) -> list[Any] | None:
+        """`node` and the nodes whose first output each reads, if their ops (and transposes'
+        permutations) are `ops`."""
+        found = []
+        for op, perm in ops:
+            if node is None or node.op_type != op:
+                return None
+            if perm is not None and list(helper.get_attribute_value(node.attribute[0])) != perm:
+                return None
+            found.append(node)
+            node = made.get(node.input[0])
+        return found
+
+    keys_t = [("Reshape", None), ("Transpose", [0, 2, 1]), ("Reshape", None)]
+    for node in graph.node:
+        found = chain(node, [*keys_t, ("Transpose", [0, 2, 1, 3])])
+        if found is not None:
+            heads = found[-1].input[0]
+            replaced[id(node)] = [
+                helper.make_node("Transpose", [heads], [node.output[0]], perm=[0, 2, 3, 1])
+            ]
+
+    for node in graph.node:
+        products = [n for n in users[node.input[0]] if n.op_type == "DynamicQuantizeMatMul"]
+        if node.op_type != "DynamicQuantizeMatMul" or len(products) < 2 or products[0] is not node:
+            continue
+        adds = [users.get(n.output[0], []) for n in products]
+        if any(len(a) != 1 or a[0].op_type != "Add" or a[0].input[1] not in init for a in adds):
+            continue
+        biases = [a[0] for a in adds]
+        name = f"{node.input[1]}_side_by_side"
+        weights = [init[n.input[1]] for n in products]
+        extra += [
+            numpy_helper.from_array(np.concatenate(weights, axis=1), name),
+            numpy_helper.from_array(
+                np.concatenate([init[n.input[2]] for n in products]), f"{name}_scale"
+            ),
+            numpy_helper.from_array(
+                np.concatenate([init[a.input[1]] for a in biases]), f"{name}_bias"
+            ),
+            numpy_helper.from_array(
+                np.array([w.shape[1] for w in weights], dtype=np.int64), f"{name}_widths"
+            ),
+        ]
+        replaced[id(node)] = [
+            helper.make_node(
+                "DynamicQuantizeMatMul",
+                [node.input[0], name, f"{name}_scale"],
+                [f"{name}_product"],
+                domain="com.microsoft",
+            ),
+            helper.make_node("Add", [f"{name}_product", f"{name}_bias"], [f"{name}_sum"]),
+            helper.make_node(
+                "Split", [f"{name}_sum", f"{name}_widths"], [a.output[0] for a in biases], axis=-1
+            ),
+        ]
+        for other in [*products[1:], *biases]:
+            replaced[id(other)] = []
+
+    nodes = [new for node in graph.node for new in replaced.get(id(node), [node])]
+    # what only the replaced nodes read (the keys' shapes) goes too
+    while True:
+        read = {name for node in nodes for name in node.input} | {o.name for o in graph.output}
+        kept = [node for node in nodes if any(name in read for name in node.output)]
+        if len(kept) == len(nodes):
+            break
+        nodes = kept
+    del graph.node[:]
+    graph.node.extend(nodes)
+    initializers = [i for i in [*graph.initializer, *extra] if i.name in read]
+    del graph.initializer[:]
+    graph.initializer.extend(initializers)
 
 
 # -- the fake model, for fast deterministic tests -------------------------------------------------
