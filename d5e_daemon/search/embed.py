@@ -184,10 +184,11 @@ class MiniLMEmbedder(_Window):
         self.tokenizer()
         with self._lock:
             if self._session is None:
-                # what the caller freed before (an install's objects) goes back to the system
-                # first, so that the model's memory is not added on top of it
+                model_file = rewritten_model(self.source, self._digest)
+                # what the caller freed before (an install's objects) and what a first rewrite
+                # took go back to the system first, so the model's memory is not added on top
                 trim_heap()
-                self._session = _session(rewritten_model(self.source, self._digest))
+                self._session = _session(model_file)
                 log.info("embedding model loaded: %s", self.model_id)
 
     def embed(self, texts: Sequence[str]) -> list[bytes]:
