@@ -39,6 +39,7 @@ import difflib
 import functools
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
@@ -1179,11 +1180,13 @@ def settle(
 def _passage_snippet(app: App, text: str, terms: set[str]) -> str:
     """About `SNIPPET_CHARS` of a passage (without its header line), around the most query
     words, those in `**bold**`."""
-    body = re.sub(r"\s+", " ", text.partition("\n")[2] or text).strip().encode()
+    body = " ".join((text.partition("\n")[2] or text).split()).encode()  # spaces as one
     spans = queries.term_spans(app.conn, body, terms) if terms else []
     width = SNIPPET_CHARS
-    starts = [max(0, s - 40) for s, _ in spans] or [0]
-    start = max(starts, key=lambda b: sum(b <= s < b + width for s, _ in spans))
+    firsts = [s for s, _ in spans]  # in order: the tokenizer's
+    starts = [max(0, s - 40) for s in firsts] or [0]
+    # the first start whose window holds the most words
+    start = max(starts, key=lambda b: bisect_left(firsts, b + width) - bisect_left(firsts, b))
     if start:  # begin at a word
         start = body.find(b" ", start) + 1 or start
     end = min(len(body), start + width)
