@@ -124,6 +124,12 @@ _REF_TAGS = {
 }
 
 
+# a data key's tag where they differ (5etools' `Parser.getPropTag`)
+_PROP_TAGS = {"monster": "creature", "optionalfeature": "optfeature",
+              "legendaryGroup": "legroup", "vehicleUpgrade": "vehupgrade",
+              "baseitem": "item", "magicvariant": "item", "charoption": "charoption"}  # fmt: skip
+
+
 def blocks(value: Any, depth: int = 0) -> list[str]:
     """The Markdown blocks of an `entries` value (a list, one entry, or a string)."""
     out: list[str] = []
@@ -512,9 +518,13 @@ def _entry(entry: Any, depth: int) -> list[str]:
     if kind == "statblockInline" and isinstance(entry.get("data"), dict):
         return [_quote(_inline_statblock(entry))]
     if kind == "statblock" or kind == "statblockInline":
-        tag = str(entry.get("tag", "creature"))
+        # the kind by `tag`, or by the data's `prop` (Modern Handbook's `"prop": "subclass"`)
+        prop = str(entry.get("prop") or "")
+        tag = str(entry.get("tag") or _PROP_TAGS.get(prop, prop) or "creature")
         target = entry.get("name") or (entry.get("data") or {}).get("name", "")
         source = f"|{entry['source']}" if entry.get("source") else ""
+        if tag == "subclass" and entry.get("className"):  # `{@subclass Name|Class|…|Source}`
+            source = f"|{entry['className']}|{entry.get('classSource', '')}{source or '|'}"
         return [f"{{@{tag} {target}{source}}}"] if target else []
     if kind in _REF_TAGS:  # a feature of other files: a link to it (see refs.py)
         field, tag = _REF_TAGS[kind]

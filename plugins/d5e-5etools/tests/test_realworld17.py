@@ -345,3 +345,24 @@ def test_a_dragons_age_filter_hint_is_not_listed(app: App, tmp_path: Path) -> No
     }  # fmt: skip
     install(app, write(tmp_path, S, doc))
     assert "Dragon age" not in card(app, "realworld:monsters/cave-dragon")
+
+
+def test_a_statblock_of_a_subclass_named_by_its_prop(app: App, tmp_path: Path) -> None:
+    """Modern Handbook shows its subclasses in its book by `{"type": "statblock", "prop":
+    "subclass", "name": "Dreadnought", "className": "Barbarian", "classSource": "PHB"}`: the
+    card showed the name alone (read as a creature's, found nowhere); now a link to it."""
+    block = {"type": "statblock", "prop": "subclass", "source": S, "name": "Dreadnought",
+             "className": "Barbarian", "classSource": "PHB", "collapsed": True}  # fmt: skip
+    table = {"type": "statblock", "tag": "table", "source": S, "name": "Ideas"}
+    doc = {
+        "book": [{"name": "Modern", "id": "MOD", "source": S, "contents": [{"name": "One"}]}],
+        "bookData": [{"id": "MOD", "source": S, "data": [
+            {"type": "section", "name": "One", "entries": ["Subclasses:", block, table]}]}],
+        "table": [{"name": "Ideas", "source": S, "colLabels": ["A"], "rows": [["b"]]}],
+        "subclass": [{"name": "Dreadnought", "shortName": "Dreadnought", "source": S,
+                      "className": "Barbarian", "classSource": "PHB"}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:books/modern-01-one")
+    assert "[Dreadnought](d5e://realworld/subclasses/barbarian-dreadnought.md)" in text
+    assert "[Ideas](d5e://realworld/tables/ideas.md)" in text
