@@ -279,9 +279,14 @@ def _list_lines(entry: dict[str, Any], depth: int) -> list[str] | None:
     return lines
 
 
+_ALT_TAG = re.compile(r"\{@\w+ ([^{}|]*)(?:\|[^{}]*)?\}")
+
+
 def _image(entry: dict[str, Any]) -> list[str]:
     href: dict[str, Any] = entry["href"] if isinstance(entry.get("href"), dict) else {}
     alt = entry.get("altText") or entry.get("title") or entry.get("credit") or "image"
+    while isinstance(alt, str) and _ALT_TAG.search(alt):  # no link inside the alt text
+        alt = _ALT_TAG.sub(r"\1", alt)  # (Modern Handbook's `Art Credit: {@link Tangent|…}`)
     url = href.get("url") if href.get("type") == "external" else None
     title = f" — {entry['title']}" if entry.get("title") and entry.get("altText") else ""
     return [f"![{alt}]({url})" if url else f"*[image: {alt}{title}]*"]

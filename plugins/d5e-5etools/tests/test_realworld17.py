@@ -366,3 +366,14 @@ def test_a_statblock_of_a_subclass_named_by_its_prop(app: App, tmp_path: Path) -
     text = card(app, "realworld:books/modern-01-one")
     assert "[Dreadnought](d5e://realworld/subclasses/barbarian-dreadnought.md)" in text
     assert "[Ideas](d5e://realworld/tables/ideas.md)" in text
+
+
+def test_an_images_title_holding_a_link_is_plain_alt_text(app: App, tmp_path: Path) -> None:
+    """Modern Handbook's cover: `"title": "Art Credit: {@link Tangent by M Wayne Miller|https:
+    //…}"`: the image's alt text held a Markdown link (`![Art Credit: [Tangent…](…)](…)`);
+    now the words."""
+    title = "Art Credit: {@link Tangent by M Wayne Miller|https://example.com/t}"
+    image = {"type": "image", "href": {"type": "external", "url": "https://example.com/c.webp"}}
+    image["title"] = title
+    text = _section(app, tmp_path, [image])
+    assert "![Art Credit: Tangent by M Wayne Miller](https://example.com/c.webp)" in text
