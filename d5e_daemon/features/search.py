@@ -809,7 +809,7 @@ def _typed(name: str, value: Any) -> Any:
 def _forms(phrase: str) -> list[str]:
     """A word or word pair as typed and as its singular or base form: `dragons` → `dragon`,
     `paralyzes` → `paralyze`, `petrifies` → `petrify`."""
-    forms = [phrase, phrase.removesuffix("s"), *spelling.variants(phrase)]
+    forms = [phrase, phrase.removesuffix("s")]
     if phrase.endswith("ies"):
         forms.append(phrase[:-3] + "y")
     if phrase.endswith("ing") and len(phrase) > 5:  # "flying", "swimming", "burrowing"
