@@ -18,7 +18,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -263,9 +263,24 @@ class Library:
             try:
                 results.append(self.db.write(partial(self.install_pack_path, path=Path(path))))
             except PackError as exc:
-                log.warning("%s", exc.message)
-                self.warnings.append(exc.message)
+                message = exc.message + self._kept(Path(path))
+                log.warning("%s", message)
+                self.warnings.append(message)
         return results
+
+    def _kept(self, path: Path) -> str:
+        """What stays of the packs installed from `path` when its files cannot be read now
+        ("nothing was installed" read as if the pack were gone, its old entries answering)."""
+        try:
+            origin = str(path.resolve())
+        except OSError:
+            return ""
+        kept = [r for r in queries.installed_packs(self.db.conn) if r.origin == origin]
+        return "".join(
+            f"\n(pack {r.pack.id} stays as it was last read, {r.entries} "
+            f"entr{'y' if r.entries == 1 else 'ies'}, until the problems are fixed)"
+            for r in kept
+        )
 
     def pack_paths(self) -> tuple[list[Path], list[str]]:
         """The `packPaths` to install: the user's, and the campaign's that are inside it or a
@@ -311,14 +326,15 @@ class Library:
                 found[row.pack.id] = mine
         return found
 
-    def recheck_file_packs(self) -> list[packs.InstallResult]:
+    def recheck_file_packs(self, skip: Collection[str] = ()) -> list[packs.InstallResult]:
         """Folder and zip packs whose files changed while no daemon watched them (an edit, an
         upload a crash interrupted) are read again; an interrupted change of a folder is
-        finished or undone first (`packwriter.recover`), and stale temporaries go."""
+        finished or undone first (`packwriter.recover`), and stale temporaries go. Not those
+        whose origin is in `skip` (read just now)."""
         results = []
         for row in queries.installed_packs(self.db.conn):
             origin = Path(row.origin)
-            if row.origin.startswith("plugin:") or not origin.is_absolute():
+            if row.origin.startswith("plugin:") or not origin.is_absolute() or row.origin in skip:
                 continue
             try:
                 if origin.is_dir():
@@ -339,7 +355,10 @@ class Library:
         builtin = self.install_builtin_packs()
         unchanged = all(r.action == "unchanged" for r in builtin)
         results = builtin + self.install_pack_paths(reread=not unchanged)
-        results += self.recheck_file_packs()
+        # the packPaths were just read (or found unchanged): not read again, nor their
+        # problems told twice
+        read = {str(p.resolve()) for p in self.pack_paths()[0]}
+        results += self.recheck_file_packs(skip=read)
         changed = [r.pack for r in results if r.action != "unchanged"]
         self.sync_profile(save_profile)
         if changed:

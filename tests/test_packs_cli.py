@@ -301,3 +301,31 @@ def test_list_says_why_each_off_pack_is_off(
     assert run(capsys, "packs", "disable", "ashen-hills", *db)[:2] == (0, "ashen-hills: off\n")
     command = "off: turned off in this profile (d5e packs disable; enable turns it on)"
     assert command in rows()["ashen-hills"]
+
+
+def test_a_campaign_pack_broken_since_it_was_read_is_told_once_and_kept(
+    capsys: pytest.CaptureFixture[str],
+    db_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A campaign's `packPaths` pack, read once, then a file of it broken: each command told
+    the problem twice (read by the packPaths, then again as a pack whose files changed: every
+    file parsed twice), both "nothing was installed" while its last good version answered.
+    Now once, saying that version stays."""
+    campaign = tmp_path / "strahd"
+    write_pack(campaign / "brew", GOOD_SPELL)
+    (campaign / "d5e.toml").write_text('packPaths = ["brew"]\n')
+    monkeypatch.chdir(campaign)
+    code, out, _ = run(capsys, "lookup", "spark", "--db", str(db_path))
+    assert code == 0 and out.startswith("Spark")
+    (campaign / "brew" / "spells" / "spark.md").write_text("---\nname: Spark\nlevel: one\n---\n")
+    code, out, _ = run(capsys, "status", "--json", "--db", str(db_path))
+    (warning,) = [w for w in json.loads(out)["warnings"] if "brew" in w]
+    assert warning.startswith("pack brew has 1 problem; nothing was installed:\n")
+    assert "spark.md:3:8: level: Expected `int`, got `str`" in warning
+    assert warning.endswith(
+        "(pack brew stays as it was last read, 1 entry, until the problems are fixed)"
+    )
+    code, out, _ = run(capsys, "lookup", "spark", "--db", str(db_path))
+    assert code == 0 and out.startswith("Spark")
