@@ -559,7 +559,10 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
         data["xp"] = cr_xp if isinstance(cr_xp, int | float) else raw.get("xp", CR_XP.get(shown, 0))
         data["proficiency_bonus"] = 2 + max(0, int(-(-value // 1)) - 1) // 4
         lair = raw["cr"].get("lair") if isinstance(raw["cr"], dict) else None
-        if lair and CR_XP.get(str(lair)):
+        xp_lair = raw["cr"].get("xpLair") if isinstance(raw["cr"], dict) else None
+        if isinstance(xp_lair, int) and not isinstance(xp_lair, bool):  # a 2024 lair's XP
+            data["xp_in_lair"] = xp_lair  # (Monster Manual Expanded 5.5e's `"xpLair": 41000`)
+        elif lair and CR_XP.get(str(lair)):
             data["xp_in_lair"] = CR_XP[str(lair)]
     elif shown:
         data["challenge_rating_text"] = shown
@@ -1286,6 +1289,7 @@ CONSUMED = {
         "vulnerable", "conditionImmune", "languages", "cr", "spellcasting", "trait", "action",
         "bonus", "reaction", "legendary", "mythic", "actionHeader", "bonusHeader",
         "reactionHeader", "legendaryHeader", "mythicHeader", "legendaryActions",
+        "legendaryActionsLair",
         "legendaryGroup", "environment", "xp", "footer", "variant", "initiative",
     },
     "spell": {

@@ -377,3 +377,23 @@ def test_an_images_title_holding_a_link_is_plain_alt_text(app: App, tmp_path: Pa
     image["title"] = title
     text = _section(app, tmp_path, [image])
     assert "![Art Credit: Tangent by M Wayne Miller](https://example.com/c.webp)" in text
+
+
+def test_a_2024_lairs_experience_and_legendary_uses(app: App, tmp_path: Path) -> None:
+    """Monster Manual Expanded (5.5e)'s Aboleth Overseer: `"cr": {"cr": "21", "xpLair": 41000}`
+    and `"legendaryActionsLair": 4`: the card read `Challenge: 21 (33,000 XP)`, the lair's XP
+    lost, and ended `Legendary actions lair: 4` (said already by the legendary actions'
+    `3 (4 in Lair)`)."""
+    doc = {
+        "monster": [
+            {"name": "Overseer", "source": S, "size": ["H"], "type": "aberration",
+             "alignment": ["L", "E"], "ac": [19], "hp": {"average": 304, "formula": "29d12+116"},
+             "speed": {"walk": 10}, "str": 25, "dex": 9, "con": 19, "int": 22, "wis": 18,
+             "cha": 20, "cr": {"cr": "21", "xpLair": 41000}, "legendaryActionsLair": 4,
+             "legendary": [{"name": "Lash", "entries": ["It lashes."]}]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:monsters/overseer")
+    assert "**Challenge:** 21 (33,000 XP, or 41,000 XP in lair)" in text
+    assert "3 (4 in Lair)" in text and "Legendary actions lair" not in text
