@@ -437,8 +437,8 @@ def _fewer_nodes(model: Any) -> None:
     products (docs/benchmarks.md, "the seventeenth session"). Nothing here changes a bit of any
     vector (tests/test_embed.py compares with the rewrite without it):
 
-    - each layer's keys, transposed for `Q·Kᵀ` by the export's chain of eleven nodes (the heads'
-      transpose, the shape's slices and concatenations, reshape, transpose, reshape), are
+    - each layer's keys, transposed for `Q·Kᵀ` by the export's chain of ten nodes (the heads'
+      transpose, its shape, slices and concatenations of it, reshape, transpose, reshape), are
       transposed by one `Transpose` (values moved, no arithmetic);
     - the three products of one input (queries, keys, values) are one product of their weights
       side by side, one `Add` of their biases and a `Split`: the input is quantised once (to
