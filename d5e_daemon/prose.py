@@ -161,7 +161,7 @@ _COUNT_INSIDE = re.compile(rf"^(?P<count>{_NUMBER})(?:[ \t]*[x×])?[ \t]+(?=[^\W
 # one kind of marker (`_EMPHASIS` reads those with both). `tests/test_prose.py` checks they
 # find what the patterns above find.
 _NOT_BEFORE_COUNT = r"[\w.,/+\-]"
-_WORD_AFTER_COUNT = r"(?=(?P<word>[^\W\d_][\w'’]*(?:-[^\W_][\w'’]*)*))"
+_WORD_AFTER_COUNT = r"(?=(?P<word>[^\W\d_][\w'’‘]*(?:-[^\W_][\w'’‘]*)*))"
 r"""What `(?=[^\W\d_])` checks after a count, capturing the word that begins there as
 `_WORD` matches it (the name a count counts begins with it: `_counted`)."""
 _COUNT_DIGITS, _COUNT_ASCII_DIGITS = (
@@ -200,7 +200,7 @@ _COUNT_BEFORE_REVERSED = re.compile(
 _COUNT_LAST = frozenset("".join(w[-1] + w[-1].upper() for w in NUMBER_WORDS) + "xX×")
 """The last character of a count in words, or the x of "4 x": what may come before the spaces
 before a name that a count counts (else a digit: `count_before`)."""
-_WORD = re.compile(r"[^\W_][\w'’]*(?:-[^\W_][\w'’]*)*")
+_WORD = re.compile(r"[^\W_][\w'’‘]*(?:-[^\W_][\w'’‘]*)*")
 _WORD_GAP = re.compile(r"[ \t]+")
 
 
@@ -533,10 +533,10 @@ def parse_count(text: str) -> int:
     return int(words)
 
 
-_ARTICLE = re.compile(r"(?<![\w'’])[Aa]n?[ \t]+(?=[^\W\d_])")
+_ARTICLE = re.compile(r"(?<![\w'’‘])[Aa]n?[ \t]+(?=[^\W\d_])")
 _NON_SPACE = re.compile(r"[^ \t]+")
 _NAME_ENDS = re.compile(
-    r"[ \t]*(?:$|[^\w\s'’]|(?:and|or|with|plus|in|on|at|by|from|who|which|that)(?![\w'’]))"
+    r"[ \t]*(?:$|[^\w\s'’‘]|(?:and|or|with|plus|in|on|at|by|from|who|which|that)(?![\w'’‘]))"
 )
 
 
@@ -1696,7 +1696,7 @@ def _ref(
     return tuple.__new__(ProseRef, (n, start, end, text, style, entry, count, count_start))
 
 
-_NEXT_WORD = re.compile(r"[ \t]+([^\W_][\w'’]*(?:-[^\W_][\w'’]*)*)")
+_NEXT_WORD = re.compile(r"[ \t]+([^\W_][\w'’‘]*(?:-[^\W_][\w'’‘]*)*)")
 
 
 def _counted(text: str, count: Count, names: ProseNames, base: int = 0) -> ProseRef | None:

@@ -259,6 +259,18 @@ def link(resolver: Resolver, text: str) -> list[md.LinkEdit]:
     return md.link_text(resolver, text)[1]
 
 
+def test_a_left_quote_typed_for_an_apostrophe_is_one(resolver: Resolver) -> None:
+    """Smart quotes (macOS, text pasted from Word) may write an apostrophe as ‘: "Tasha‘s
+    Hideous Laughter" is the name it is with ' or ’ (it was cut at the ‘, and "Hideous
+    Laughter" alone linked); a ‘ before a word is a quote, left outside the tag."""
+    for mark in ("'", "’", "‘"):
+        text = f"Cast Mordenkainen{mark}s Sword, Tasha{mark}s Hideous Laughter and ‘Sleep’."
+        assert md.link_text(resolver, text)[0] == (
+            f"Cast {{@spell arcane sword||Mordenkainen{mark}s Sword}}, {{@spell hideous "
+            f"laughter||Tasha{mark}s Hideous Laughter}} and ‘{{@spell sleep}}’."
+        )
+
+
 def test_link_rules_terms_only_inside_the_selection(resolver: Resolver) -> None:
     d = doc("Fireball and Magic Missile\n")
     (action,) = md.code_actions(resolver, d, types.Range(pos(0, 9), pos(0, 26)))

@@ -92,8 +92,8 @@ SYMBOL_KINDS = {
 _TAG_NAME_BEFORE = re.compile(r"\{@([A-Za-z0-9]*)$")
 _NAME_BEFORE = re.compile(r"\{@([A-Za-z0-9][A-Za-z0-9]*)[ \t]+([^{}|\r\n]*)$")
 _PACK_BEFORE = re.compile(r"\{@([A-Za-z0-9]+)[ \t]+([^{}|\r\n]+)\|([^{}|\r\n]*)$")
-_WORDS_BEFORE = re.compile(rf"(?:[^\W_][\w'’-]*[ \t]+){{0,{PLAIN_WORDS_MAX - 1}}}[^\W_][\w'’-]*$")
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_WORDS_BEFORE = re.compile(rf"(?:[^\W_][\w'’‘-]*[ \t]+){{0,{PLAIN_WORDS_MAX - 1}}}[^\W_][\w'’‘-]*$")
+_WORD = re.compile(r"[^\W_]+(?:['’‘][^\W_]+)*")
 _NAME_SEPARATOR = re.compile(r"[ \t-]+")
 
 
@@ -716,7 +716,7 @@ def _longer_creature(
 
 
 _JOB_FORMS = sorted({f for w in JOB_WORDS for f in (w, w + "s", w[:-1] + "ies")}, key=len)
-_JOB_AFTER = re.compile(r"[ \t]+(?:" + "|".join(reversed(_JOB_FORMS)) + r")(?![\w'’])", re.I)
+_JOB_AFTER = re.compile(r"[ \t]+(?:" + "|".join(reversed(_JOB_FORMS)) + r")(?![\w'’‘])", re.I)
 """A job word (`prose.JOB_WORDS`) after a creature's name: "kobold guards", "sentries"."""
 _FUNCTION_WORDS = (
     _SENTENCE_OPENERS
@@ -731,7 +731,7 @@ _LANGUAGE_VERBS = frozenset(
      "writes", "wrote", "writing", "written", "fluent", "language", "languages", "tongue"]
 )  # fmt: skip
 _LIST_GAP = re.compile(r"[ \t]*[,:]?[ \t]*")
-_CLAUSE_END = re.compile(r"[ \t]*(?:$|[^\w\s'’-])")
+_CLAUSE_END = re.compile(r"[ \t]*(?:$|[^\w\s'’‘-])")
 
 
 def _spoken(
@@ -1066,7 +1066,7 @@ def _plain_word_items(
     m = _WORDS_BEFORE.search(before)
     if not m or len(_WORD.findall(m[0])[-1]) < PLAIN_WORD_MIN:
         return []
-    starts = [w.start() + m.start() for w in re.finditer(r"[^\W_][\w'’-]*", m[0])]
+    starts = [w.start() + m.start() for w in re.finditer(r"[^\W_][\w'’‘-]*", m[0])]
     col = len(before)
 
     def tagged(item: CompletionItem) -> str:
