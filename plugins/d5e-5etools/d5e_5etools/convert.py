@@ -1417,6 +1417,26 @@ def _initiative(raw: dict[str, Any]) -> str:
     return f"{mod:+d} ({passive})"
 
 
+_SUMMONED = (
+    "summonedByClass", "summonedScaleByPlayerLevel", "summonedBySpell", "summonedBySpellLevel",
+)  # fmt: skip
+
+
+def _summoned_by(raw: dict[str, Any]) -> str:
+    """What a summon's `summonedBy…` fields tell a reader: 5etools' stat block scales it by its
+    summoner's class level (`Class Level`, or `Level`) or the spell's level (`Spell Level`)."""
+    spell, level = raw.get("summonedBySpell"), raw.get("summonedBySpellLevel")
+    if isinstance(spell, str) and spell:
+        cast = f" (cast at level {level} or higher)" if isinstance(level, int) else ""
+        return f"{{@spell {spell}}}{cast}"
+    if isinstance(level, int):
+        return f"a spell cast at level {level} or higher"
+    clazz = raw.get("summonedByClass")
+    if isinstance(clazz, str) and clazz:
+        return f"{{@class {clazz}}} (scales with the summoner's level in that class)"
+    return "scales with the summoner's level" if raw.get("summonedScaleByPlayerLevel") else ""
+
+
 def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
     """The fields of `raw` no d5e field holds, as card lines (label → text)."""
     base = {"baseitem": "item", "magicvariant": "item", "variant": "item", "itemGroup": "item"}
@@ -1440,6 +1460,15 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
             # what its text calls it ("the priest"): `_copy` variables read it; the bestiary
             # list's grouping ("Beholders"), on no 5etools stat block
             continue
+        if key in _SUMMONED and kind == "monster":
+            if _summoned_by(raw):
+                out["Summoned by"] = _summoned_by(raw)
+            continue
+        if key == "attachedItems" and kind == "monster":
+            # 5etools' `getGearPart`: a creature's items, as its Gear when it has no `gear`
+            if raw.get("gear") or not isinstance(value, list):
+                continue
+            key = "gear"
         if key in ("gear", "attachedItems", "attachedSpells") and isinstance(value, list):
             tag = "spell" if key == "attachedSpells" else "item"
             value = [_linked(tag, v) for v in value]  # uids as links: `longsword|phb`

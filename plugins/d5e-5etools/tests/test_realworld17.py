@@ -397,3 +397,33 @@ def test_a_2024_lairs_experience_and_legendary_uses(app: App, tmp_path: Path) ->
     text = card(app, "realworld:monsters/overseer")
     assert "**Challenge:** 21 (33,000 XP, or 41,000 XP in lair)" in text
     assert "3 (4 in Lair)" in text and "Legendary actions lair" not in text
+
+
+def test_who_summons_a_creature_and_its_attached_items(app: App, tmp_path: Path) -> None:
+    """Raiders of the Serpent Sea's companions: `"summonedByClass": "Ranger|PHB"` and
+    `"attachedItems": [...]` were listed as written (`Summoned by class: Ranger|PHB`,
+    `Attached items: …`); 5etools scales such a creature by that class's level (its stat block
+    reads `Class Level` where the CR goes) and shows `attachedItems` as its `Gear` when it has
+    no `gear` (`Renderer.monster.getGearPart`)."""
+    doc = {"monster": [
+        _summon(summonedByClass="Ranger|PHB", attachedItems=["longsword|phb", "dagger|phb"]),
+        _summon(name="Iron Defender", summonedByClass="Artificer|TCE",
+                gear=["shield|phb"], attachedItems=["dagger|phb"]),
+        _summon(name="Bestial Spirit", summonedBySpell="Fireball|PHB", summonedBySpellLevel=3),
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    wolf = card(app, "realworld:monsters/young-wolf")
+    ranger = "[Ranger](d5e://srd-2014/classes/ranger.md)"
+    scales = "(scales with the summoner's level in that class)"
+    assert f"**Summoned by:** {ranger} {scales}" in wolf
+    longsword = "[longsword](d5e://srd-2014/equipment/longsword.md)"
+    assert f"**Gear:** {longsword}, [dagger](d5e://srd-2014/equipment/dagger.md)" in wolf
+    assert "Summoned by class" not in wolf and "Attached items" not in wolf
+    defender = card(app, "realworld:monsters/iron-defender")
+    assert f"**Summoned by:** Artificer {scales}" in defender
+    assert "**Gear:** [shield](d5e://srd-2014/equipment/shield.md)" in defender
+    assert "dagger" not in defender
+    spirit = card(app, "realworld:monsters/bestial-spirit")
+    fireball = "[Fireball](d5e://srd-2014/spells/fireball.md)"
+    assert f"**Summoned by:** {fireball} (cast at level 3 or higher)" in spirit
+    assert "Summoned by spell" not in spirit
