@@ -434,6 +434,7 @@ class Reader:
         self.problems: list[PackProblem] = []
         self.files: list[File] = []
         self.sources: dict[str, dict[str, Any]] = {}  # lower-cased json → the source
+        self.declared_at: dict[str, tuple[str, int, int, str]] = {}  # where each is declared
         self.order: list[str] = []
         self.dependencies: dict[str, list[str]] = {}
         """A source another homebrew declares (`_meta.dependencies`) → the sources of the
@@ -500,6 +501,8 @@ class Reader:
             key = source["json"].lower()
             own.append(key)
             if key not in self.sources:
+                line, column = f.line_col(_json_offset(f.text, 0, ("_meta", "sources", i)))
+                self.declared_at[key] = (f.path, line, column, f"_meta.sources[{i}]")
                 edition = convert.EDITIONS.get(str(meta.get("edition", "")))
                 self.sources[key] = {**source, "_edition": edition} if edition else source
                 self.order.append(key)
@@ -1749,6 +1752,25 @@ def _load(path: Path) -> list[LoadedPack]:
                     severity="warning",
                 )
             )
+    if any(p.entries for p in packs.values()):
+        # a declared source no entry is of (The Psion's Primer declares two and writes one):
+        # no pack of nothing, said once; a file of no entries at all keeps its packs
+        for key, loaded in list(packs.items()):
+            if not loaded.entries:
+                del packs[key]
+                file, line, column, field = reader.declared_at[key]
+                reader.problems += loaded.problems
+                reader.problems.append(
+                    PackProblem(
+                        file=file,
+                        line=line,
+                        column=column,
+                        field=field,
+                        severity="info",
+                        message=f"source {reader.sources[key]['json']!r} has no entries to "
+                        "install: no pack of it is installed",
+                    )
+                )
     result = list(packs.values())
     # every problem is every pack's: an error anywhere in the files imports nothing
     for loaded in result:

@@ -427,3 +427,34 @@ def test_who_summons_a_creature_and_its_attached_items(app: App, tmp_path: Path)
     fireball = "[Fireball](d5e://srd-2014/spells/fireball.md)"
     assert f"**Summoned by:** {fireball} (cast at level 3 or higher)" in spirit
     assert "Summoned by spell" not in spirit
+
+
+def test_a_declared_source_without_entries_is_no_pack(db_path: Path, tmp_path: Path) -> None:
+    """The Psion's Primer declares two sources in `_meta.sources` and writes entries of one:
+    `d5e packs install` installed the other too, `0 entries`, and `d5e packs list` listed
+    that empty pack; now it is not installed, and the install says why, once."""
+    import json
+    import subprocess
+    import sys
+
+    sources = [
+        {"json": "PsionPrimer", "full": "The Psion's Primer"},
+        {"json": "PsionPrimerUA", "full": "The Psion's Primer (Playtest)"},
+    ]
+    spell = {"name": "Mind Thrust", "source": "PsionPrimer", "level": 1, "school": "E"}
+    path = tmp_path / "psion.json"
+    path.write_text(json.dumps({"_meta": {"sources": sources}, "spell": [spell]}, indent="\t"))
+
+    def d5e(*args: str) -> list[str]:
+        command = [sys.executable, "-m", "d5e_daemon", *args, "--db", str(db_path)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines()
+
+    assert d5e("packs", "install", str(path)) == [
+        f"{path}:8:4: info: _meta.sources[1]: source 'PsionPrimerUA' has no entries to "
+        "install: no pack of it is installed",
+        "psionprimer: installed, 1 entries (1 changed)",
+    ]
+    listed = "\n".join(d5e("packs", "list"))
+    assert "psionprimer" in listed and "psionprimerua" not in listed
