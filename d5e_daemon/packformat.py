@@ -20,6 +20,7 @@ changed.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 import tomllib
@@ -406,8 +407,11 @@ def parse_manifest(
     fields = Manifest.__struct_fields__
     for key in values:
         if key not in fields:
-            known = ", ".join(fields)
-            message = f"unknown key {key!r} (pack.toml knows: {known})"
+            close = difflib.get_close_matches(key.lower(), fields, n=1, cutoff=0.75)
+            known = (
+                f"did you mean {close[0]!r}?" if close else f"pack.toml knows: {', '.join(fields)}"
+            )
+            message = f"unknown key {key!r} ({known})"
             problems.append(_problem(file, message, _toml_key_position(text, key), key))
     for key in ("id", "title", "version"):
         if key not in values:

@@ -69,6 +69,10 @@ def test_toml_wrong_type(app: App, tmp_path: Path) -> None:
 def test_toml_unknown_key(app: App, tmp_path: Path) -> None:
     root = write_pack(tmp_path / "p", GOOD, manifest=MANIFEST + "  colour = 3\n")
     only(refuse(app, root), f"{root}/pack.toml:4:3", "colour", "unknown key 'colour'")
+    # a typo of a key it knows is said so, as a d5e.toml's is (it listed every key)
+    root = write_pack(tmp_path / "q", GOOD, manifest=MANIFEST + 'author = "me"\n')
+    said = "unknown key 'author' (did you mean 'authors'?)"
+    only(refuse(app, root), f"{root}/pack.toml:4:1", "author", said)
 
 
 def test_toml_missing_id(app: App, tmp_path: Path) -> None:
