@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -404,3 +406,86 @@ def test_an_entry_changed_while_it_is_embedded_is_indexed_again_with_its_new_tex
         check_derived_rows(app.conn)
     finally:
         app.close()
+
+
+def _indexed(log: Path) -> list[int]:
+    """The entries each finished run of a daemon's indexer embedded, from its log."""
+    return [int(n) for n in re.findall(r"indexed (\d+) entries in", log.read_text())]
+
+
+def _until_indexed(d: Daemon, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        index: dict[str, Any] = d.request("d5e/status", timeout=30)["index"]
+        if index["ready"] and not index["running"]:
+            return index
+        assert time.monotonic() < deadline, index
+        time.sleep(0.2)
+
+
+def _daemon(db_path: Path, folder: Path, name: str) -> tuple[Daemon, Path]:
+    """`d5e serve` logging at info to `folder/NAME.log`, with a vector cache of its own (what
+    one embeds the other does not find there)."""
+    log = folder / f"{name}.log"
+    with log.open("wb") as err:
+        env = {"D5E_LOG_LEVEL": "info", "XDG_CACHE_HOME": str(folder / f"{name}-cache")}
+        return Daemon(db_path, env=env, stderr=err.fileno()), log
+
+
+def test_two_daemons_on_one_database_index_it_once_and_both_search_it(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """A daemon per campaign on one D5E_HOME database: the one that indexes first holds the
+    index lock; the other waits, then finds nothing left (was: both embedded and wrote every
+    entry, side by side)."""
+    (a, a_log), (b, b_log) = (_daemon(db_path, tmp_path, n) for n in ("a", "b"))
+    with a, b:
+        for d in (a, b):
+            d.initialize(initialized=False)
+        for d in (a, b):  # both start indexing now
+            d.send("initialized", {}, notify=True)
+        states = [_until_indexed(d) for d in (a, b)]
+        assert states[0]["indexed"] == states[1]["indexed"] == states[0]["entries"] > 1500
+        for d in (a, b):
+            result = d.request("d5e/search", {"query": "a ball of flame", "limit": 5}, timeout=30)
+            assert result["semantic"] is True
+            assert "spells/fireball" in [hit["ref"] for hit in result["hits"]]
+    runs = {"a": _indexed(a_log), "b": _indexed(b_log)}
+    assert sorted(runs["a"] + runs["b"]) == [0, states[0]["entries"]], runs
+    waited = [n for n, log in (("a", a_log), ("b", b_log)) if "waiting for it" in log.read_text()]
+    assert waited == [n for n, done in runs.items() if done == [0]], (waited, runs)
+
+
+def test_a_daemon_waiting_for_an_indexer_that_dies_indexes_itself(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """Another process holds the index lock (as a daemon mid-run does) and is killed: the
+    waiting daemon takes over at once; nothing stays blocked."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys, time\n"
+            "lock = open(sys.argv[1], 'a'); fcntl.flock(lock, fcntl.LOCK_EX)\n"
+            "print('held', flush=True); time.sleep(600)",
+            f"{db_path}-index-lock",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+        d, log = _daemon(db_path, tmp_path, "waiter")
+        with d:
+            d.initialize()
+            deadline = time.monotonic() + 60
+            while "waiting for it" not in log.read_text():
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            index = d.request("d5e/status", timeout=30)["index"]
+            assert index["indexed"] == 0 and not index["ready"]
+            holder.kill()
+            assert _until_indexed(d)["indexed"] > 1500
+            assert _indexed(log) == [index["entries"]]
+    finally:
+        holder.kill()
+        holder.wait()

@@ -23,10 +23,12 @@ renderer re-renders everything, and another model re-embeds everything.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -77,6 +79,8 @@ POSTINGS_REBUILT_FROM = 1000
 (~0.04 s here; 2,000 took 0.5-0.8 s) is what an install that arrives meanwhile may wait for
 on the writer thread. The SRD's first phase takes as long in batches of 100 as of 2,000."""
 YIELD_POLL_S = 0.02
+OTHER_INDEXER_POLL_S = 0.5
+"""How often a process waiting for another's indexing of the same database tries again."""
 LOAD_WAIT_S = 30.0
 """How long shutting down waits for the embedding model being loaded."""
 # Bump when the built-in index renderers change what they write (or which passages are made).
@@ -123,6 +127,38 @@ class VectorCache:
 
     def close(self) -> None:
         self.conn.close()
+
+
+@contextlib.contextmanager
+def indexing_alone(path: Path, stop: threading.Event) -> Iterator[bool]:
+    """Hold `DATABASE-index-lock` while indexing: the other processes on the database (a daemon
+    per campaign, `d5e index`) wait for it, then read what is left to do (after a whole run by
+    another process, nothing) instead of doing the same work beside it. The kernel lets go of
+    the lock of a process that dies, so a crash mid-run blocks nobody: the next one finishes
+    the run. False if `stop` was set while waiting."""
+    try:
+        lock = open(f"{path}-index-lock", "a")  # noqa: SIM115 (closed below, after waiting)
+    except OSError as exc:  # a read-only folder: nothing can be indexed into it anyway
+        log.info("no index lock beside %s: %s", path, exc)
+        yield True
+        return
+    with lock:
+        waited = False
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not waited:
+                    log.info("another process is indexing %s; waiting for it", path)
+                    waited = True
+                if stop.wait(OTHER_INDEXER_POLL_S):
+                    yield False
+                    return
+        try:
+            yield True
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _forget_other_keys(
@@ -410,9 +446,11 @@ class SearchIndex:
             try:
                 if not self._stop.is_set():
                     self.running = True
-                    cache = VectorCache()
-                    self.sync_attributes(conn)
-                    self._build(conn, cache, progress)
+                    with indexing_alone(self.db.path, self._stop) as alone:
+                        if alone:
+                            cache = VectorCache()
+                            self.sync_attributes(conn)
+                            self._build(conn, cache, progress)
                 self.running = False
                 return self.state(conn)
             finally:
