@@ -827,10 +827,19 @@ def spell(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def is_magic(raw: dict[str, Any]) -> bool:
+    """5etools' `Renderer.item.isMundane` is a `rarity` of "none" or "unknown": any other,
+    an empty one too, is a magic item's; d5e reads an item without one as mundane unless it
+    says it is magic (wondrous, attuned, charged; of no rarity, a ring, rod or wand)."""
     rarity = str(raw.get("rarity", "none")).lower()
-    return (rarity not in ("none", "", "unknown")) or bool(
-        raw.get("wondrous") or raw.get("reqAttune") or raw.get("charges")
+    magic_type = "rarity" not in raw and strip_source(raw.get("type")) in _MAGIC_TYPES
+    return (
+        (rarity not in ("none", "unknown"))
+        or magic_type
+        or bool(raw.get("wondrous") or raw.get("reqAttune") or raw.get("charges"))
     )
+
+
+_MAGIC_TYPES = frozenset({"RG", "RD", "WD"})  # ring, rod, wand
 
 
 # 5etools' `Parser.DEFAULT_CURRENCY_CONVERSION_TABLE`: an item's `value` is in copper

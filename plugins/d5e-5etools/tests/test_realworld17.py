@@ -458,3 +458,30 @@ def test_a_declared_source_without_entries_is_no_pack(db_path: Path, tmp_path: P
     ]
     listed = "\n".join(d5e("packs", "list"))
     assert "psionprimer" in listed and "psionprimerua" not in listed
+
+
+def test_an_item_of_an_empty_rarity_is_a_magic_item(app: App, tmp_path: Path) -> None:
+    """Herbalism & Alchemy's herbs are written `"rarity": ""`: d5e filed them as mundane
+    equipment; 5etools' `Renderer.item.isMundane` is only `rarity` "none" or "unknown" (or a
+    basic item), so it lists them as Magic items, with no rarity shown: d5e agrees. An item
+    of no rarity stays mundane in d5e unless it says it is magic: wondrous, attuned, charged,
+    or a ring, rod or wand (a ring of no rarity was equipment; of rarity "none", it is)."""
+    doc = {"item": [
+        {"name": "Blue Toadshade", "source": S, "rarity": "", "type": "G", "value": 1000,
+         "entries": ["A blue mushroom that glows in the dark."]},
+        {"name": "Grey Pebble", "source": S, "rarity": "none", "type": "G"},
+        {"name": "Odd Stone", "source": S, "rarity": "unknown", "type": "G"},
+        {"name": "Ring of Reeds", "source": S, "type": "RG", "entries": ["It whistles."]},
+        {"name": "Plain Rope", "source": S, "type": "G", "entries": ["Rope."]},
+        {"name": "Tin Ring", "source": S, "type": "RG", "rarity": "none"},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    herb = card(app, "realworld:magic-items/blue-toadshade")
+    assert "A blue mushroom that glows in the dark." in herb
+    assert "*Adventuring gear*\n" in herb and "rarity" not in herb.lower()
+    assert "Grey Pebble" in card(app, "realworld:equipment/grey-pebble")
+    assert "Odd Stone" in card(app, "realworld:equipment/odd-stone")
+    # no rarity at all: mundane unless it says it is magic (a ring, rod or wand)
+    assert "It whistles." in card(app, "realworld:magic-items/ring-of-reeds")
+    assert "Rope." in card(app, "realworld:equipment/plain-rope")
+    assert "Tin Ring" in card(app, "realworld:equipment/tin-ring")
