@@ -471,22 +471,28 @@ def test_a_name_lookup_starts_from_the_name_index(app: App) -> None:
     assert names and set(names) == {"Goblin"}
 
 
-def test_distances_in_memory_are_sqlite_vecs_to_the_bit(exactly: App) -> None:
+@pytest.mark.parametrize("native", [True, False], ids=["C", "numpy"])
+def test_distances_in_memory_are_sqlite_vecs_to_the_bit(exactly: App, native: bool) -> None:
     """The exact index scores its candidates from the vectors it holds, as sqlite-vec's
-    `vec_distance_cosine` does (float32 sums in order): the same doubles, the same order."""
+    `vec_distance_cosine` does (float32 sums in order): the same doubles, the same order; the
+    dot products summed by `_codes_native.dots` or by numpy alike."""
+    if native and os.environ.get("D5E_CODES_NATIVE") == "0":
+        pytest.skip("the native code is switched off (D5E_CODES_NATIVE=0)")
+    assert not native or search_passages.native() is not None, "_codes_native was not built"
     conn = exactly.conn
     index = exactly.search.passages.current()
     assert index.exact
     every = [int(i) for i in index.ids]
     rng = np.random.default_rng(3)
-    for q in [*_clustered_vectors(5, seed=11), index.rows[7] * 3.0]:
-        vector = q.astype("<f4").tobytes()
-        for size in (1, 2, 3, 50, len(every)):
-            ids = [int(i) for i in rng.choice(every, size, replace=False)]
-            expected = queries.passage_distances(conn, vector, ids)
-            assert retrieval._cosine_distances(index, vector, ids) == expected, size
-    zero = bytes(4 * 384)  # no direction: sqlite-vec gives NULL, no distance
-    assert retrieval._cosine_distances(index, zero, every[:5]) == []
+    with mock.patch.object(search_passages, "USE_NATIVE", native):
+        for q in [*_clustered_vectors(5, seed=11), index.rows[7] * 3.0]:
+            vector = q.astype("<f4").tobytes()
+            for size in (1, 2, 3, 4, 5, 50, len(every)):
+                ids = [int(i) for i in rng.choice(every, size, replace=False)]
+                expected = queries.passage_distances(conn, vector, ids)
+                assert retrieval._cosine_distances(index, vector, ids) == expected, size
+        zero = bytes(4 * 384)  # no direction: sqlite-vec gives NULL, no distance
+        assert retrieval._cosine_distances(index, zero, every[:5]) == []
     assert queries.passage_distances(conn, zero, every[:5]) == []
 
 
