@@ -736,8 +736,8 @@ def shadow_problems(pack_id: str, where: str, found: list[queries.Shadowed]) -> 
 
 EDITION_PACKS = {"2014": {"srd-2014": 10}, "2024": {"srd-2014": 10, "srd-2024": 20}}
 FOREIGN_CAP = 9
-"""The highest priority a pack brought by a workspace's `packPaths` has in other profiles by
-itself: below the SRD (10, 20) and the homebrew default (50)."""
+"""The priority a pack brought by another workspace's `packPaths` has when a command turns it on
+here without giving one: below the SRD (10, 20) and the homebrew default (50)."""
 
 
 @dataclass
@@ -750,7 +750,8 @@ class Priorities:
     """Why each pack has its (whole-pack) priority: edition, default, rule, command, settings."""
     off: dict[str, str] = field(default_factory=dict)
     """Why each pack that is off is: edition (the other edition's SRD), command (`d5e packs
-    disable`), settings (`disabled` in d5e.toml or the editor's settings)."""
+    disable`), settings (`disabled` in d5e.toml or the editor's settings), campaign (another
+    campaign's `packPaths` brought it)."""
 
     def of(self, pack: str, collection: str) -> int:
         return self.collections.get(pack, {}).get(collection, self.packs[pack])
@@ -800,9 +801,10 @@ def profile_priorities(
     the workspace's settings (`d5e.toml`, then the editor's): `packs` and
     `collectionPriorities` set priorities, its own `rules` lift, `disabled` turns packs off.
 
-    `foreign` packs came with another workspace's `packPaths`: here their own `priority` is
-    capped at FOREIGN_CAP, below the SRD's and every default, so a campaign folder cannot make
-    its pack win in the user's other profiles (a command or these settings still can).
+    `foreign` packs came with another workspace's `packPaths`: they are off here until a command
+    or these settings turn them on (a command at most at FOREIGN_CAP unless it gives a
+    priority), so a campaign folder cannot change the user's other profiles: its pack neither
+    wins nor adds names (completion, lookups, what overrides what) anywhere else.
     """
     foreign = set(foreign)
     result = Priorities()
@@ -813,8 +815,10 @@ def profile_priorities(
     for pack_id, pack in installed.items():
         if pack_id in EDITION_PACKS["2024"] or pack_id in result.packs:
             continue
-        cap = FOREIGN_CAP if pack_id in foreign else pack.default_priority
-        result.set(pack_id, "", min(pack.default_priority, cap), "default")
+        if pack_id in foreign:
+            result.off[pack_id] = "campaign"
+            continue
+        result.set(pack_id, "", pack.default_priority, "default")
     for rule in rules:
         result.lift(rule, "rule")
     for choice in choices:

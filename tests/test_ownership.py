@@ -24,6 +24,7 @@ from d5e_daemon.library import Library
 from d5e_daemon.protocol import (
     CreateParams,
     LookupParams,
+    PackIdParams,
     PackInstallParams,
     SetPriorityParams,
     UploadParams,
@@ -234,26 +235,57 @@ def test_a_hostile_d5e_toml_brings_no_pack_from_outside_its_folder(
         trusted.close()
 
 
-def test_a_workspace_pack_does_not_win_in_other_profiles(db_path: Path, tmp_path: Path) -> None:
+def test_a_workspace_pack_is_off_in_other_profiles(db_path: Path, tmp_path: Path) -> None:
+    """A pack a campaign's packPaths brings is on in that campaign only: it was on at priority
+    9 in every other profile (the user's default, another campaign's), where its new entries
+    were found and completed and the SRD's overrides of it were reported."""
     root = tmp_path / "campaign"
-    write_pack(root / "brew", {"spells/b.json": SPELL}, manifest("loud", 1_000_000))
+    brew = {"spells/b.json": SPELL, "spells/c.json": '{"name": "Cinder Step", "level": 2}'}
+    write_pack(root / "brew", brew, manifest("loud", 1_000_000))
     (root / "d5e.toml").write_text('packPaths = ["brew"]\n')
+    other = tmp_path / "other-campaign"
+    other.mkdir()
+    (other / "d5e.toml").write_text('edition = "2024"\n')
     campaign = workspace_app(db_path, root)
     try:
         assert winner(campaign, "spells/magic-missile") == ("loud", 1_000_000)  # its own profile
+        assert winner(campaign, "spells/cinder-step") == ("loud", 1_000_000)
     finally:
         campaign.close()
-    for settings in ({}, {"profile": "other", "edition": "2024"}):
-        user = make_app(db_path, **settings)
+    # the user's default profile, another profile, another campaign
+    for start in (
+        lambda: make_app(db_path),
+        lambda: make_app(db_path, profile="other"),
+        lambda: workspace_app(db_path, other),
+    ):
+        user = start()
         try:
             found = lookup(user, LookupParams(ref="spells/magic-missile"))
             assert found.entry.pack.startswith("srd-")
-            assert [(s.pack, s.priority) for s in found.shadowed][-1] == ("loud", packs.FOREIGN_CAP)
-            # the user may still choose it on purpose
+            assert "loud" not in [s.pack for s in found.shadowed]
+            with pytest.raises(NotFound):
+                lookup(user, LookupParams(name="Cinder Step"))
+            info = {i.pack.id: i for i in features.list_packs(user).packs}["loud"]
+            assert (info.enabled, info.overrides) == (False, {})
+            assert info.off == (
+                f"another campaign's packPaths brought it ({root / 'd5e.toml'}): on there only "
+                "(d5e packs enable loud turns it on here)"
+            )
+            listed = features.list_packs(user).packs
+            assert not [i.pack.id for i in listed if "loud" in i.overrides]
+            # the user may still choose it on purpose: below the SRD, or at a priority given
+            run(features.enable(user, PackIdParams(pack="loud")))
+            assert winner(user, "spells/cinder-step") == ("loud", packs.FOREIGN_CAP)
+            assert winner(user, "spells/magic-missile")[0].startswith("srd-")
             run(features.set_priority(user, SetPriorityParams(pack="loud", priority=99)))
             assert winner(user, "spells/magic-missile") == ("loud", 99)
         finally:
             user.close()
+    campaign = workspace_app(db_path, root)  # still its own, as its d5e.toml says
+    try:
+        assert winner(campaign, "spells/magic-missile") == ("loud", 1_000_000)
+    finally:
+        campaign.close()
 
 
 # -- profiles -------------------------------------------------------------------------------------

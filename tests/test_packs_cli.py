@@ -329,3 +329,39 @@ def test_a_campaign_pack_broken_since_it_was_read_is_told_once_and_kept(
     )
     code, out, _ = run(capsys, "lookup", "spark", "--db", str(db_path))
     assert code == 0 and out.startswith("Spark")
+
+
+def test_another_campaigns_pack_is_not_spoken_of_here(
+    capsys: pytest.CaptureFixture[str],
+    db_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two campaigns on one database, A's packPaths bringing the Ashen Hills: in B, `d5e packs
+    list` said "srd-2014 overrides 1 entries of ashen-hills …" and B found and completed A's
+    entries (the pack was on at priority 9 there). Now B lists it off, saying whose it is, and
+    nothing else of B speaks of it."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(EXAMPLE, a / "brew")
+    (a / "d5e.toml").write_text('edition = "2014"\npackPaths = ["brew/"]\n')
+    b.mkdir()
+    (b / "d5e.toml").write_text('edition = "2014"\n')
+    monkeypatch.setenv("COLUMNS", "1000")
+    db = ("--db", str(db_path))
+    monkeypatch.chdir(a)
+    code, out, _ = run(capsys, "packs", "list", *db)
+    assert code == 0 and "ashen-hills overrides 1 entries of srd-2014" in " ".join(out.split())
+    assert run(capsys, "lookup", "Cinder Step", *db)[0] == 0
+    monkeypatch.chdir(b)
+    code, out, err = run(capsys, "packs", "list", *db)
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    assert code == 0 and err == ""
+    assert [line for line in lines if "ashen-hills" in line] == [
+        f"ashen-hills 1.0.0 off: another campaign's packPaths brought it ({a / 'd5e.toml'}): "
+        f"on there only (d5e packs enable ashen-hills turns it on here) 6 {a / 'brew'}"
+    ]
+    assert not [line for line in lines if "overrides" in line]
+    code, out, err = run(capsys, "lookup", "Cinder Step", *db)
+    assert code != 0 and "no entry named 'Cinder Step'" in err
+    code, out, _ = run(capsys, "complete", "cinder", *db)
+    assert "Cinder Step" not in out

@@ -216,13 +216,14 @@ def test_a_workspace_names_its_profile_and_sets_its_packs(db_path: Path, tmp_pat
         assert winner(app, "conditions/prone") == ("srd-2024", 20)
     finally:
         app.close()
-    # the default profile (the CLI outside the campaign) has none of the campaign's rules
+    # the default profile (the CLI outside the campaign) has none of the campaign's rules, nor
+    # its pack: off there (it was on at its priority 1, shadowed by the SRD)
     other = make_app(db_path)
     try:
         goblin = lookup(other, LookupParams(ref="monsters/goblin"))
         assert (goblin.entry.pack, [(s.pack, s.priority) for s in goblin.shadowed]) == (
             "srd-2014",
-            [("brew", 1)],
+            [],
         )
     finally:
         other.close()

@@ -96,7 +96,21 @@ def _why_off(app: App, pack_id: str, why: str | None) -> str | None:
         if pack_id in config.get("disabled", []):
             return f"disabled in {Path(root or '') / workspace.CONFIG}"
         return "disabled in the editor's settings (disabled)"
+    if why == "campaign":
+        return _brought_by(app, pack_id)
     return None
+
+
+def _brought_by(app: App, pack_id: str) -> str:
+    """Why a pack another campaign's `packPaths` brought is off here, naming that campaign."""
+    rows = [r for r in queries.installed_packs(app.conn) if r.pack.id == pack_id]
+    owner = rows[0].workspace_profile if rows else None
+    folder = queries.profile_owner(app.conn, owner)[1] if owner else None
+    where = Path(folder) / workspace.CONFIG if folder else f"profile {owner}"
+    return (
+        f"another campaign's packPaths brought it ({where}): on there only "
+        f"(d5e packs enable {pack_id} turns it on here)"
+    )
 
 
 def pack_overrides(
