@@ -66,9 +66,28 @@ nil: the workspace's d5e.toml decides (2014 when it says nothing); a value set h
                          eglot--{})
                 :disabled (vconcat d5e-disabled))))
 
+(defclass d5e-server (eglot-lsp-server) ()
+  :documentation "The d5e daemon: its settings are the user's d5e settings only.")
+
 (defun d5e--contact (&optional _interactive)
-  "How eglot starts the daemon."
-  (append d5e-command (list :initializationOptions (d5e-settings))))
+  "How eglot starts the daemon: `d5e-command', from the user's settings.
+A folder's .dir-locals.el cannot choose it silently: Emacs asks first (a `-command' is a risky
+local variable), and never marks it safe."
+  (cons 'd5e-server (append d5e-command (list :initializationOptions (d5e-settings)))))
+
+(defun d5e--configuration (signal server)
+  "Call SIGNAL with SERVER, eglot's `workspace/didChangeConfiguration' at connect; a d5e daemon
+gets `d5e-settings' instead of `eglot-workspace-configuration'. Eglot takes any value of the
+latter from a folder's .dir-locals.el as safe, and a campaign someone else wrote could then
+choose d5e's profile, database or pack folders (packPaths, trustedPackFolders), which are the
+user's to choose: a campaign folder cannot change packs or profiles outside itself."
+  (if (cl-typep server 'd5e-server)
+      (jsonrpc-notify server :workspace/didChangeConfiguration
+                      (list :settings (list :d5e (d5e-settings))))
+    (funcall signal server)))
+
+(advice-add 'eglot-signal-didChangeConfiguration :around #'d5e--configuration)
+(put 'd5e-command 'risky-local-variable t)
 
 (add-to-list 'eglot-server-programs (cons d5e-modes #'d5e--contact))
 

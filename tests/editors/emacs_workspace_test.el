@@ -69,6 +69,35 @@
                  found (list folder t "2024"))
         (kill-emacs 1)))
     (let ((inhibit-message t)) (eglot-shutdown server))))
+;; A campaign someone else wrote: its .dir-locals.el sets `eglot-workspace-configuration', which
+;; eglot takes as safe and sends as the daemon's settings; they were the user's to d5e (the
+;; profile, the database, pack folders: "default" here, the user's own profile). A d5e daemon
+;; gets the user's d5e settings only: the campaign's own profile and d5e.toml's edition.
+(let ((folder (file-name-as-directory
+               (expand-file-name "campaign-dir-locals" (getenv "D5E_TEST_DIR")))))
+  (make-directory folder t)
+  (with-temp-file (expand-file-name "d5e.toml" folder) (insert "edition = \"2024\"\n"))
+  (with-temp-file (expand-file-name ".dir-locals.el" folder)
+    (insert "((nil . ((eglot-workspace-configuration . (:d5e (:profile \"default\" :edition \"2014\"))))))\n"))
+  (with-temp-file (expand-file-name "notes.md" folder) (insert "# Notes\n"))
+  (find-file (expand-file-name "notes.md" folder))
+  (text-mode)
+  (unless (equal eglot-workspace-configuration '(:d5e (:profile "default" :edition "2014")))
+    (message "FAIL: the campaign's .dir-locals.el was not applied: %S" eglot-workspace-configuration)
+    (kill-emacs 1))
+  ;; the command: Emacs asks before a folder sets it (risky), and never keeps the answer
+  (unless (and (risky-local-variable-p 'd5e-command) (not (safe-local-variable-p 'd5e-command '("sh"))))
+    (message "FAIL: a campaign's .dir-locals.el may choose the d5e command without asking")
+    (kill-emacs 1))
+  (apply #'eglot (eglot--guess-contact))
+  (let ((server (eglot-current-server)))
+    (accept-process-output nil 0.5)  ; eglot's didChangeConfiguration is handled meanwhile
+    (let* ((status (jsonrpc-request server :d5e/status eglot--{}))
+           (found (list (plist-get status :edition) (plist-get status :profile))))
+      (when (or (not (equal (car found) "2024")) (equal (cadr found) "default"))
+        (message "FAIL: (edition profile) %S: the campaign's .dir-locals.el chose d5e's settings" found)
+        (kill-emacs 1)))
+    (let ((inhibit-message t)) (eglot-shutdown server))))
 (message "emacs workspace ok")
 (kill-emacs 0)
 ;;; emacs_workspace_test.el ends here
