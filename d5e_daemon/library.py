@@ -500,14 +500,21 @@ class Library:
     # -- the profile --------------------------------------------------------------------------
 
     def priorities(self, conn: apsw.Connection) -> packs.Priorities:
-        """This profile's priorities as the settings, plugins' rules and choices make them."""
+        """This profile's priorities as the settings, plugins' rules and choices make them.
+        A pack another workspace's `packPaths` brought is foreign here (off by default) unless
+        this workspace's own `packPaths` bring it too (a shared, trusted folder; the editor's)."""
         rows = queries.installed_packs(conn)
+        own = {str(path.resolve()) for path in self.pack_paths()[0]}
         return packs.profile_priorities(
             self.settings(),
             {row.pack.id: row.pack for row in rows},
             self.plugins.priority_rules(),
             queries.profile_choices(conn, self.profile),
-            {row.pack.id for row in rows if row.workspace_profile not in (None, self.profile)},
+            {
+                row.pack.id
+                for row in rows
+                if row.workspace_profile not in (None, self.profile) and row.origin not in own
+            },
         )
 
     def update_profile(self, conn: apsw.Connection) -> bool:

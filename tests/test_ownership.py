@@ -286,6 +286,15 @@ def test_a_workspace_pack_is_off_in_other_profiles(db_path: Path, tmp_path: Path
         assert winner(campaign, "spells/magic-missile") == ("loud", 1_000_000)
     finally:
         campaign.close()
+    # a campaign whose own packPaths bring the same pack (a folder the user trusts) has it on
+    sharing = tmp_path / "sharing"
+    sharing.mkdir()
+    (sharing / "d5e.toml").write_text(f'packPaths = ["{root / "brew"}"]\n')
+    shared = workspace_app(db_path, sharing, trustedPackFolders=[str(root)])
+    try:
+        assert winner(shared, "spells/cinder-step") == ("loud", 1_000_000)
+    finally:
+        shared.close()
 
 
 # -- profiles -------------------------------------------------------------------------------------
