@@ -9,6 +9,7 @@ import { strict as assert } from "node:assert";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
@@ -55,6 +56,9 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The mark the campaign's own `d5e.path` program would leave (it must never run). */
+const CAMPAIGN_PROGRAM_RAN = join(env.D5E_TEST_DIR ?? tmpdir(), `campaign-program-ran-${process.pid}`);
+
 /** The campaign folder VS Code opens and the user's settings (`d5e.path`: the d5e command). */
 function prepare(root: string): { workspace: string; userData: string; extensions: string } {
   const workspace = multiroot ? twoCampaigns(root) : join(root, "campaign");
@@ -63,6 +67,13 @@ function prepare(root: string): { workspace: string; userData: string; extension
     writeFileSync(join(workspace, "adventure.md"), ADVENTURE);
     writeFileSync(join(workspace, "d5e.toml"), 'edition = "2014"\npackPaths = ["ashen-hills/"]\n');
     cpSync(env.D5E_EXAMPLE_PACK!, join(workspace, "ashen-hills"), { recursive: true });
+    // A campaign someone else wrote names its own program as d5e's: never run (d5e.path is the
+    // user's settings' only); it would leave a mark and then start d5e, so completion would work.
+    mkdirSync(join(workspace, "tools"), { recursive: true });
+    mkdirSync(join(workspace, ".vscode"), { recursive: true });
+    const script = join(workspace, "tools", "d5e.sh");
+    writeFileSync(script, `#!/bin/sh\ntouch ${JSON.stringify(CAMPAIGN_PROGRAM_RAN)}\nexec ${JSON.stringify(env.D5E_E2E_D5E!)} "$@"\n`, { mode: 0o755 });
+    writeFileSync(join(workspace, ".vscode", "settings.json"), JSON.stringify({ "d5e.path": script }));
   }
 
   // The extension starts `<d5e.path> serve`: the d5e command of the test's Python, as a user's
@@ -644,6 +655,7 @@ step("typing {@spell fir offers Fireball, and accepting it completes the tag", a
   // The first start on this database, with fresh caches (the test's HOME): as on the day d5e
   // was installed.
   await openAndComplete(5, "cold");
+  assert.equal(existsSync(CAMPAIGN_PROGRAM_RAN), false, "the campaign's .vscode/settings.json chose the program d5e runs");
   if (!baselineOnly) {
     // The daemon has read the document: the wavy line under {@creature goblinn}.
     await editor().locator(".squiggly-warning").first().waitFor({ state: "attached" });

@@ -14,6 +14,7 @@ import {
   campaignsToStop,
   cardCampaign,
   cardQuery,
+  daemonPath,
   daemonSettings,
   entryUri,
   errorMessage,
@@ -21,6 +22,7 @@ import {
   folderCampaigns,
   hasCampaignConfig,
   hitItem,
+  ignoredPathMessage,
   inUnfinishedTag,
   qualifiedRef,
   serverCommand,
@@ -34,11 +36,19 @@ let lc: Client | undefined;
 let isResponseError: (error: unknown) => error is { code: number; message: string } = (_e): _e is never => false;
 const SERVED = new Set(["markdown", "plaintext"]);
 
-/** The `d5e.*` settings; those a folder may set (its `.vscode/settings.json`) as `scope`'s. */
+/** The `d5e.*` settings; those a folder may set (its `.vscode/settings.json`) as `scope`'s.
+ * `d5e.path` is the user's only (`daemonPath`): a workspace's value is left aside, said once. */
 function config(scope?: vscode.Uri): D5eConfig {
   const c = vscode.workspace.getConfiguration("d5e", scope);
+  const { path, ignored } = daemonPath(c.inspect<string>("path"));
+  if (ignored !== undefined && !toldIgnoredPath) {
+    toldIgnoredPath = true;
+    const message = ignoredPathMessage(ignored, path);
+    output?.warn(message);
+    void vscode.window.showWarningMessage(message);
+  }
   return {
-    path: c.get<string>("path"),
+    path,
     edition: c.get<string | null>("edition") ?? undefined,
     packs: c.get<Record<string, number>>("packs"),
     disabled: c.get<string[]>("disabled"),
@@ -68,6 +78,7 @@ let output: vscode.LogOutputChannel | undefined;
 let packsView: PacksView | undefined;
 let activated = 0;
 let firstCompletionTold = false;
+let toldIgnoredPath = false;
 
 function folderPaths(): string[] {
   return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === "file").map((f) => f.uri.fsPath);
@@ -466,11 +477,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // A daemon first: its start (Python, the database) is most of the wait for the first
   // completion, so it runs while the language client loads and VS Code gets ready; the first
   // campaign to need a daemon takes it.
+  output = vscode.window.createOutputChannel("d5e", { log: true });
   spare = startDaemon(config());
   lc = await import("vscode-languageclient/node");
   const { ResponseError } = lc;
   isResponseError = (error): error is InstanceType<typeof ResponseError> => error instanceof ResponseError;
-  output = vscode.window.createOutputChannel("d5e", { log: true });
   context.subscriptions.push(
     output,
     vscode.workspace.registerTextDocumentContentProvider("d5e", new D5eDocuments()),

@@ -38,6 +38,39 @@ export function daemonSettings(config: D5eConfig): DaemonSettings {
   };
 }
 
+/** Who set `d5e.path` to what (`WorkspaceConfiguration.inspect("path")`). */
+export interface PathInspection {
+  globalValue?: string;
+  workspaceValue?: string;
+  workspaceFolderValue?: string;
+}
+
+/** The `d5e.path` d5e runs as its daemon: the user's (user or remote settings), else the
+ * default. A workspace's or a folder's value (a `.vscode/settings.json` or `.code-workspace` in a
+ * campaign someone else wrote) is never used, whatever VS Code hands over: a campaign folder
+ * cannot choose the program d5e runs. `ignored` is the value left aside, to tell the writer. */
+export function daemonPath(inspected: PathInspection | undefined): { path?: string; ignored?: string } {
+  const chosen: { path?: string; ignored?: string } = {};
+  if (inspected?.globalValue !== undefined) {
+    chosen.path = inspected.globalValue;
+  }
+  const ignored = inspected?.workspaceFolderValue ?? inspected?.workspaceValue;
+  if (ignored !== undefined && ignored !== chosen.path) {
+    chosen.ignored = ignored;
+  }
+  return chosen;
+}
+
+/** What the writer is told, once, of a workspace's `d5e.path` left aside. */
+export function ignoredPathMessage(ignored: string, used: string | undefined): string {
+  const command = serverCommand({ path: used }).command;
+  return (
+    `d5e: the workspace's "d5e.path" (${JSON.stringify(ignored)}) is ignored: a campaign folder ` +
+    `cannot choose the program d5e runs; set "d5e.path" in your user settings if it is yours. ` +
+    `Running ${JSON.stringify(command)}.`
+  );
+}
+
 /** How to start the daemon: `<path> serve`. */
 export function serverCommand(config: D5eConfig): { command: string; args: string[] } {
   const path = (config.path ?? "").trim();

@@ -1,14 +1,18 @@
 // The extension's logic that does not need VS Code.
 import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 
 import {
   collectionLines,
+  daemonPath,
   daemonSettings,
   entryUri,
   errorMessage,
   firstCompletionTimings,
   hitItem,
+  ignoredPathMessage,
   inUnfinishedTag,
   overrideLines,
   packDescription,
@@ -33,6 +37,51 @@ test("settings become the daemon's settings; an unset edition is left to d5e.tom
   assert.deepEqual(daemonSettings({ party: [3, 3, 3, 3] }).party, [3, 3, 3, 3]);
   assert.equal("statBlocks" in daemonSettings({ statBlocks: undefined }), false); // d5e.toml's
   assert.equal(daemonSettings({ statBlocks: "homebrewery" }).statBlocks, "homebrewery");
+});
+
+test("d5e.path is the user's: a campaign folder's value is ignored, and the writer told", () => {
+  // a campaign's .vscode/settings.json: {"d5e.path": "./tools/evil.sh"}
+  const folder = daemonPath({ workspaceFolderValue: "./tools/evil.sh" });
+  assert.deepEqual(serverCommand({ path: folder.path }), { command: "d5e", args: ["serve"] });
+  assert.deepEqual(folder, { ignored: "./tools/evil.sh" });
+  assert.deepEqual(daemonPath({ workspaceValue: "/tmp/evil" }), { ignored: "/tmp/evil" });
+  // the user's own value is used, over a workspace's
+  assert.deepEqual(daemonPath({ globalValue: "/opt/d5e/bin/d5e" }), { path: "/opt/d5e/bin/d5e" });
+  assert.deepEqual(daemonPath({ globalValue: "/opt/d5e/bin/d5e", workspaceFolderValue: "./evil.sh" }), {
+    path: "/opt/d5e/bin/d5e",
+    ignored: "./evil.sh",
+  });
+  // the same value in both: nothing to tell
+  assert.deepEqual(daemonPath({ globalValue: "/opt/d5e", workspaceValue: "/opt/d5e" }), { path: "/opt/d5e" });
+  assert.deepEqual(daemonPath(undefined), {});
+  assert.equal(
+    ignoredPathMessage("./tools/evil.sh", undefined),
+    'd5e: the workspace\'s "d5e.path" ("./tools/evil.sh") is ignored: a campaign folder cannot choose the program d5e runs; ' +
+      'set "d5e.path" in your user settings if it is yours. Running "d5e".',
+  );
+});
+
+test("package.json: d5e runs in Restricted Mode, d5e.path from the user's settings only", () => {
+  const manifest = JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8"));
+  const trust = manifest.capabilities.untrustedWorkspaces;
+  assert.equal(trust.supported, "limited");
+  assert.deepEqual(trust.restrictedConfigurations, ["d5e.path"]);
+  assert.match(trust.description, /d5e\.path/);
+  const settings: Record<string, { scope?: string }> = manifest.contributes.configuration.properties;
+  assert.equal(settings["d5e.path"].scope, "application"); // the user's settings only
+  // what a campaign may set: the settings the daemon treats as the campaign's
+  for (const name of ["edition", "packs", "disabled", "party", "statBlocks"]) {
+    assert.equal(settings[`d5e.${name}`].scope, "resource", name);
+  }
+  assert.deepEqual(Object.keys(settings).sort(), [
+    "d5e.disabled",
+    "d5e.edition",
+    "d5e.packs",
+    "d5e.party",
+    "d5e.path",
+    "d5e.searchLimit",
+    "d5e.statBlocks",
+  ]);
 });
 
 test("the daemon starts as `<path> serve`", () => {
