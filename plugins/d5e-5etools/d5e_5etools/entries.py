@@ -13,6 +13,8 @@ import math
 import re
 from typing import Any
 
+from d5e_daemon.tagsyntax import FORMAT_TAGS, TAG_COLLECTIONS
+
 from .copy import split_by_tags
 
 _COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
@@ -193,7 +195,7 @@ def cell(value: Any) -> str:
         items = value.get("items") or []
         flat = "; ".join(i if isinstance(i, str) else " ".join(blocks(i)) for i in items)
     else:
-        flat = " ".join(blocks(value)) if not isinstance(value, str) else value
+        flat = " ".join(blocks(value)) if not isinstance(value, str) else _with_ats(value)
     # a cell's own `|` is escaped for the Markdown table; a tag's (`{@race Elf|PHB}`) is the
     # tag's, read when the card is shown
     return "".join(
@@ -429,9 +431,25 @@ def ingredient(entry: dict[str, Any]) -> str:
 _EDGE_BREAKS = re.compile(r"^(?:\s*<br\s*/?>)+\s*|\s*(?:<br\s*/?>\s*)+$", re.IGNORECASE)
 
 
+# a tag written without its `@` (Herbalism & Alchemy's `{dice d100}`, Aventyr's `{b …}`):
+# 5etools shows the braces as written; read as the tag, its words are shown (not `{h}`/`{m}`,
+# which hold no words)
+_AT_LESS = re.compile(
+    r"(?<![{@])\{("
+    + "|".join(sorted((FORMAT_TAGS | TAG_COLLECTIONS.keys()) - {"h", "m"}, key=len)[::-1])
+    + r")([ \t]+[^{}\r\n]+\})",
+    re.IGNORECASE,
+)
+
+
+def _with_ats(text: str) -> str:
+    return _AT_LESS.sub(lambda m: f"{{@{m[1].lower()}{m[2]}", text) if "{" in text else text
+
+
 def _paragraph(text: str) -> str:
     """A paragraph's `<br>` a Markdown line break (`  ` and a new line: editors' hovers show
-    HTML as written), none at its start or end."""
+    HTML as written), none at its start or end; a tag missing its `@` read as the tag."""
+    text = _with_ats(text)
     if "<" not in text:
         return text
     return _BREAK.sub("  \n", _EDGE_BREAKS.sub("", text))

@@ -485,3 +485,21 @@ def test_an_item_of_an_empty_rarity_is_a_magic_item(app: App, tmp_path: Path) ->
     assert "It whistles." in card(app, "realworld:magic-items/ring-of-reeds")
     assert "Rope." in card(app, "realworld:equipment/plain-rope")
     assert "Tin Ring" in card(app, "realworld:equipment/tin-ring")
+
+
+def test_a_tag_written_without_its_at_shows_its_words(app: App, tmp_path: Path) -> None:
+    """Herbalism & Alchemy writes `{dice d100}` (no `@`; Aventyr `{b Introduction}`): the
+    card showed the braces, as 5etools does; read as the tag, the words are shown (in a
+    table's labels too). A `{@tag}` and braces around other words are as they were."""
+    lines = ["Roll a {dice d100} or {Damage 2d6}.", "Cast {spell fireball|phb} now.",
+             "{b Introduction} It begins.",
+             "Keep {the braces} here.", "A {@dice d20} roll."]  # fmt: skip
+    table = {"type": "table", "colLabels": ["{dice d100}", "Herb"], "rows": [["01-50", "Moss"]]}
+    doc = {"spell": [{"name": "Zap", "source": S, "level": 1, "school": "V",
+                      "entries": [*lines, table]}]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:spells/zap")
+    assert "| d100 | Herb |" in text
+    assert "Roll a d100 or 2d6." in text and "**Introduction** It begins." in text
+    assert "Cast [fireball](d5e://srd-2014/spells/fireball.md) now." in text
+    assert "Keep {the braces} here." in text and "A d20 roll." in text
