@@ -77,8 +77,10 @@ async def start_client(
 
 
 @pytest_asyncio.fixture
-async def lsp(db_path: Path) -> AsyncIterator[LanguageClient]:
-    client = await start_client(db_path)
+async def lsp(indexed_db: Path) -> AsyncIterator[LanguageClient]:
+    """A daemon on the indexed SRD copy: no background indexing competes with the test's
+    requests (each test on the bare copy paid a few seconds of CPU for an index it never used)."""
+    client = await start_client(indexed_db)
     yield client
     await client.shutdown_session()
     await client.stop()

@@ -316,7 +316,9 @@ def test_facts_that_follow_insertions_and_deletions_equal_facts_from_scratch(
 
 
 @pytest.mark.slow
-def test_an_editor_asking_for_lenses_hints_and_symbols_after_each_change(db_path: Path) -> None:
+def test_an_editor_asking_for_lenses_hints_and_symbols_after_each_change(
+    indexed_db: Path,
+) -> None:
     """A 300 KB document of 4,000 lines, an editor that edits a line then asks for code
     lenses, inlay hints, symbols and links, 8 times; lookups between them are answered while the
     answers are worked on (bench/bursts.py --cases editor measures this on 20 MB)."""
@@ -326,7 +328,7 @@ def test_an_editor_asking_for_lenses_hints_and_symbols_after_each_change(db_path
     ]
     text = "\n".join(lines)
     uri = "file:///campaign/big.md"
-    with Daemon(db_path) as d:
+    with Daemon(indexed_db) as d:
         d.initialize()
         d.send(
             "textDocument/didOpen",

@@ -425,12 +425,12 @@ async def test_other_languages_are_left_alone(lsp: LanguageClient) -> None:
 
 
 async def test_packs_changed_notification_republishes_diagnostics(
-    lsp: LanguageClient, db_path: Path, tmp_path: Path
+    lsp: LanguageClient, indexed_db: Path, tmp_path: Path
 ) -> None:
     before = await open_ambush(lsp)
     assert "unknown spell 'ember lance'" in before[-1].message
     # Another process (the CLI, a pack manager) installs a pack, then tells the daemon.
-    sourced_brew.install(db_path, tmp_path / "table-brew")
+    sourced_brew.install(indexed_db, tmp_path / "table-brew")
     after = await diagnostics_after(
         lsp, lambda: lsp.protocol.notify("d5e/packsChanged", {"packs": ["table-brew"]})
     )

@@ -44,7 +44,7 @@ async def test_initialize_shutdown_exit(db_path: Path) -> None:
     await client.stop()
 
 
-async def test_lookup_complete_status(lsp: LanguageClient, db_path: Path) -> None:
+async def test_lookup_complete_status(lsp: LanguageClient, indexed_db: Path) -> None:
     result = await call(lsp, "d5e/lookup", {"ref": "spells/fireball"})
     assert result["entry"]["ref"] == "spells/fireball"
     assert result["entry"]["pack"] == "srd-2014"
@@ -60,7 +60,7 @@ async def test_lookup_complete_status(lsp: LanguageClient, db_path: Path) -> Non
     assert set(items[0]) >= {"ref", "pack", "name", "collection", "detail"}
 
     status = await call(lsp, "d5e/status", None)
-    assert status["database"] == str(db_path)
+    assert status["database"] == str(indexed_db)
     assert {p["id"]: p["entries"] for p in status["packs"]} == {"srd-2014": 2317, "srd-2024": 1336}
 
 
