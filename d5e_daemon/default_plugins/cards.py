@@ -300,13 +300,14 @@ def _monster_detail(data: dict[str, Any]) -> str:
 
 
 def _magic_item(entry: Entry) -> str:
-    """A magic weapon or armor that carries its base item's details (a loader joined them:
-    Open5e's Vault of Magic) shows them as the equipment card does."""
+    """A magic item's cost and weight (5etools shows an item's value and weight, a magic
+    one's too), and a magic weapon or armor that carries its base item's details (a loader
+    joined them: Open5e's Vault of Magic) shows them as the equipment card does."""
     kind, body = magic_item_parts(entry.data)
     variants = entry.data.get("variants")
     if isinstance(variants, list) and variants:
         body.append(f"*Variants: {'; '.join(describe(v) for v in variants)}*")
-    facts = _facts(_weapon_and_armor_facts(entry.data))
+    facts = _facts([*_cost_and_weight(entry.data), *_weapon_and_armor_facts(entry.data)])
     return _card(entry.name, kind, [facts, _join(body)], entry.data)
 
 
@@ -377,12 +378,15 @@ def _weapon_and_armor_facts(data: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _cost_and_weight(data: dict[str, Any]) -> list[tuple[str, str]]:
+    weight = data.get("weight")
+    return [("Cost", _cost(data)), ("Weight", f"{plain_number(weight)} lb." if weight else "")]
+
+
 def _equipment(entry: Entry) -> str:
     data, kind = entry.data, equipment_kind(entry.data)
-    weight = data.get("weight")
     facts = [
-        ("Cost", _cost(data)),
-        ("Weight", f"{plain_number(weight)} lb." if weight else ""),
+        *_cost_and_weight(data),
         *_weapon_and_armor_facts(data),
         ("Speed", _amount(data.get("speed"))),
         ("Capacity", describe(data.get("capacity"))),

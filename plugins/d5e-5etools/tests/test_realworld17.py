@@ -468,7 +468,7 @@ def test_an_item_of_an_empty_rarity_is_a_magic_item(app: App, tmp_path: Path) ->
     or a ring, rod or wand (a ring of no rarity was equipment; of rarity "none", it is)."""
     doc = {"item": [
         {"name": "Blue Toadshade", "source": S, "rarity": "", "type": "G", "value": 1000,
-         "entries": ["A blue mushroom that glows in the dark."]},
+         "weight": 1, "entries": ["A blue mushroom that glows in the dark."]},
         {"name": "Grey Pebble", "source": S, "rarity": "none", "type": "G"},
         {"name": "Odd Stone", "source": S, "rarity": "unknown", "type": "G"},
         {"name": "Ring of Reeds", "source": S, "type": "RG", "entries": ["It whistles."]},
@@ -479,6 +479,7 @@ def test_an_item_of_an_empty_rarity_is_a_magic_item(app: App, tmp_path: Path) ->
     herb = card(app, "realworld:magic-items/blue-toadshade")
     assert "A blue mushroom that glows in the dark." in herb
     assert "*Adventuring gear*\n" in herb and "rarity" not in herb.lower()
+    assert "**Cost:** 10 gp  \n**Weight:** 1 lb." in herb  # as it was on its equipment card
     assert "Grey Pebble" in card(app, "realworld:equipment/grey-pebble")
     assert "Odd Stone" in card(app, "realworld:equipment/odd-stone")
     # no rarity at all: mundane unless it says it is magic (a ring, rod or wand)
