@@ -1,6 +1,6 @@
 """An untrusted campaign folder cannot take over: a pack id has one owner (its origin), built-in
-ids are taken, a workspace's `packPaths` never replace a pack nor make it win in the user's other
-profiles, and a workspace's profile is its own (a `d5e.toml` cannot name the user's default or
+ids are taken, a workspace's `packPaths` never replace a pack and bring it into no other profile
+(off there until the user turns it on), and a workspace's profile is its own (a `d5e.toml` cannot name the user's default or
 another folder's profile; names are capped)."""
 
 from __future__ import annotations
