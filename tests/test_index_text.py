@@ -26,10 +26,26 @@ def test_spells_lead_with_what_they_are_and_do_then_the_facts(app: App) -> None:
     # what it is for, in the SRD pack's lore (a table's words), then the facts, then its text
     assert lines[1] == ("A huge explosion of fire that hits a whole group; the classic area blast.")
     assert lines[2].startswith("8d6 fire damage. Dexterity saving throw for half damage.")
-    assert lines[3].startswith("A bright streak flashes")
-    assert lines[4].startswith("The fire spreads around corners.")
+    assert lines[3] == "It fills a 20-foot sphere."  # what it does, read from its record
+    assert lines[4].startswith("A bright streak flashes")
+    assert lines[5].startswith("The fire spreads around corners.")
     cantrip = index_text(app, "srd-2014", "spells", "vicious-mockery")
     assert cantrip[0] == "Vicious Mockery: Enchantment cantrip of Bard"
+
+
+def test_spells_say_what_they_do_to_whom(app: App) -> None:
+    """A line read from the spell's record: the conditions it inflicts, the creatures its text
+    names (not those it spares), healing and area; "talk to the squirrel" meets "beasts"."""
+
+    def said(slug: str) -> str:
+        return index_text(app, "srd-2014", "spells", slug)[3]
+
+    assert said("hold-person") == "It can paralyze humanoids."
+    assert said("animal-friendship") == "It can charm beasts."
+    assert said("speak-with-animals") == "It affects beasts."
+    assert said("sleep") == "It can knock unconscious creatures. It fills a 20-foot sphere."
+    # "This spell has no effect on undead or constructs": they are not whom it affects
+    assert said("cure-wounds") == "It heals hit points."
 
 
 def test_monsters_lead_with_cr_and_type_then_traits_and_actions(app: App) -> None:

@@ -165,10 +165,10 @@ def test_every_srd_2014_monster_class_race_spell_and_item_has_lore_and_every_row
     """Every monster, class, race and spell, and every magic item but the variants (Armor +1,
     the figurine's animals: found by their names), has a line of lore; so has every condition,
     rules chapter, weapon property, subclass, skill, damage type, school of magic, racial
-    trait, language, subrace, feat and background (their records are rules text or one line,
-    not the words people ask with), and every piece of gear, kit, focus and tool (weapons,
-    armor, ammunition, mounts, vehicles and equipment packs are known by their names and
-    stats)."""
+    trait, language, subrace, feat, background, alignment and ability score (their records
+    are rules text or one line, not the words people ask with), and every piece of gear, kit,
+    focus and tool (weapons, armor, ammunition, mounts, vehicles and equipment packs are known
+    by their names and stats)."""
     lore = pack_lore()
     whole = (
         "monsters",
@@ -187,6 +187,8 @@ def test_every_srd_2014_monster_class_race_spell_and_item_has_lore_and_every_row
         "subraces",
         "feats",
         "backgrounds",
+        "alignments",
+        "ability-scores",
     )
     refs = {
         f"{collection}/{slug}"

@@ -38,6 +38,7 @@ from ..fields import (
     text_paragraphs,
     weapon_damage,
 )
+from ..filters import FILTERS
 from ..hookspecs import hookimpl
 from ..records import Entry
 
@@ -116,6 +117,67 @@ def _spell_damage(data: dict[str, Any]) -> str:
     return f"{kind} damage" if kind else ""
 
 
+# What a spell does, read from its record for `spell_summary` (a condition as the verb a table
+# asks with, a creature type as the text names it).
+_INFLICTED = next(f for f in FILTERS if f.name == "inflicts").extract
+_CONDITION_VERBS = {
+    "blinded": "blind",
+    "charmed": "charm",
+    "deafened": "deafen",
+    "frightened": "frighten",
+    "grappled": "grapple",
+    "incapacitated": "incapacitate",
+    "invisible": "make invisible",
+    "paralyzed": "paralyze",
+    "petrified": "turn to stone",
+    "poisoned": "poison",
+    "prone": "knock prone",
+    "restrained": "restrain",
+    "stunned": "stun",
+    "unconscious": "knock unconscious",
+    "exhaustion": "exhaust",
+}
+_CREATURE_TYPES = re.compile(
+    r"\b(beasts?|humanoids?|undead|plants?|fiends?|celestials?|elementals?|fey|constructs?|"
+    r"dragons?|giants?|aberrations?|monstrosit(?:y|ies)|oozes?)\b"
+)
+_SPARES = re.compile(r"\bno effect|unaffected|immune|\bisn't\b|\baren't\b|can't be|\bnot\b")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _plural(kind: str) -> str:
+    if kind in ("undead", "fey"):
+        return kind
+    return kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
+
+
+def spell_summary(data: dict[str, Any]) -> str:
+    """What a spell does to whom, in one line read from its record: the conditions it inflicts
+    (the `inflicts` filter's reading), the kinds of creature its text names (not in a sentence
+    sparing them: "no effect on undead"), whether it heals, its area. `It can paralyze
+    humanoids.`, `It can charm beasts or plants.`, `It affects beasts.` A table asks for a
+    spell by what it does to whom ("make the guard freeze", "talk to the squirrel"); the text
+    says so in passing, mid-sentence, among the rules."""
+    sentences = _SENTENCE_END.split(" ".join(text_paragraphs(data.get("desc"))))
+    kinds = [
+        _plural(singular(kind))
+        for sentence in sentences
+        if not _SPARES.search(sentence)
+        for kind in _CREATURE_TYPES.findall(sentence)
+    ]
+    whom = " or ".join(dict.fromkeys(kinds)) or "creatures"
+    verbs = [_CONDITION_VERBS.get(str(c), str(c)) for c in _INFLICTED(data)]
+    said = [f"It can {' and '.join(verbs)} {whom}." if verbs else ""]
+    if kinds and not verbs:
+        said.append(f"It affects {whom}.")
+    if data.get("heal_at_slot_level"):
+        said.append("It heals hit points.")
+    area = data.get("area_of_effect")
+    if isinstance(area, dict) and area.get("type") and area.get("size"):
+        said.append(f"It fills a {describe(area['size'])}-foot {describe(area['type'])}.")
+    return " ".join(s for s in said if s)
+
+
 def spell(entry: Entry) -> str:
     data = entry.data
     classes = describe(data.get("classes"))
@@ -135,7 +197,11 @@ def spell(entry: Entry) -> str:
     heading = describe(data.get("higher_level_name", "At higher levels"))
     said = f"{heading}: " if heading else ""
     body = paragraphs(data) + ([f"{said}{' '.join(higher)}"] if higher else [])
-    return _doc(header, facts, _with_lore(data, body))
+    # what it does to whom after its first paragraph (its lore, when its pack gives one): in
+    # the lead passage it weighed down the lore line's meaning (seventeenth session)
+    body = _with_lore(data, body)
+    summary = spell_summary(data)
+    return _doc(header, facts, [*body[:1], summary, *body[1:]] if summary else body)
 
 
 def _speeds(value: Any) -> str:

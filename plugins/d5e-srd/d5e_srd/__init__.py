@@ -150,6 +150,8 @@ LORE_SECTIONS = {
     "subraces": "subraces",
     "feats": "feats",
     "backgrounds": "backgrounds",
+    "alignments": "alignments",
+    "ability-scores": "ability-scores",
 }
 """The sections of `lore.toml` and the collection of each."""
 
