@@ -1352,13 +1352,13 @@ def test_a_query_naming_a_collection_boosts_its_entries(indexed: App) -> None:
     assert collection_words("the rage class") == {"classes"}
     assert collection_words("a spell that paralyses any creature") == {"spells"}
     assert collection_words("a creature that burns") == set()
-    hits = ask(indexed, query="undead spell", explain=True, limit=30).hits
+    hits = ask(indexed, query="undead spell", explain=True, limit=50).hits
     # two filters asked (the type, the collection): a spell has one, an undead monster the
     # other, a damage type or a class feature neither
     boosts = {h.ref: h.explain.boosts.get("filter words") for h in hits if h.explain}
     # half the filters each, of a query made of them (its whole share: FILTER_QUERY_WEIGHT)
     assert boosts["spells/animate-dead"] == pytest.approx((1 + ranking.FILTER_QUERY_WEIGHT) / 2)
-    assert boosts["monsters/mummy"] == pytest.approx((1 + ranking.FILTER_QUERY_WEIGHT) / 2)
+    assert boosts["monsters/lich"] == pytest.approx((1 + ranking.FILTER_QUERY_WEIGHT) / 2)
     assert boosts["damage-types/necrotic"] is None
     assert {h.collection for h in hits} > {"spells"}  # a boost, not a filter
 
@@ -1598,16 +1598,18 @@ def crowd_app(db_path: Path) -> App:
 
 def test_a_pack_many_times_the_srds_size_does_not_crowd_out_its_answers(db_path: Path) -> None:
     """400 generated spells of the SRD's words beside it: ranked in one list, they fill its
-    best 50 by meaning and coverage and push Disintegrate out of the top 5; ranked apart (the
-    profile's SRD, and the rest, each against its own best) the SRD's answer stays first, and
-    the generated pack's best are still among the first."""
+    best 50 by meaning and coverage and push Disintegrate below three of theirs; ranked apart
+    (the profile's SRD, and the rest, each against its own best) the SRD's answer stays first,
+    and the generated pack's best are still among the first."""
     app = crowd_app(db_path)
     try:
         query = "a spell that reduces a target to a pile of fine gray dust"
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(ranking, "PACK_GROUPS", False)
             alone = [h.ref for h in ask(app, query=query).hits[:5]]
-        assert "spells/disintegrate" not in alone  # what the library did before
+        # what the library did before (out of the top 5 until every spell's text said what it
+        # does to whom, the generated spells' too; since then 4th)
+        assert alone[:3] and "spells/disintegrate" not in alone[:3]
         hits = ask(app, query=query, explain=True).hits
         assert hits[0].ref == "spells/disintegrate"
         assert {h.pack for h in hits[:5]} == {"srd-2014", CROWD.id}
