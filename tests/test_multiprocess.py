@@ -432,35 +432,20 @@ def _daemon(db_path: Path, folder: Path, name: str) -> tuple[Daemon, Path]:
         return Daemon(db_path, env=env, stderr=err.fileno()), log
 
 
+def _until_logged(log: Path, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text():
+        assert time.monotonic() < deadline, f"{log.name} never said {text!r}"
+        time.sleep(0.1)
+
+
 def test_two_daemons_on_one_database_index_it_once_and_both_search_it(
     db_path: Path, tmp_path: Path
 ) -> None:
-    """A daemon per campaign on one D5E_HOME database: the one that indexes first holds the
-    index lock; the other waits, then finds nothing left (was: both embedded and wrote every
-    entry, side by side)."""
-    (a, a_log), (b, b_log) = (_daemon(db_path, tmp_path, n) for n in ("a", "b"))
-    with a, b:
-        for d in (a, b):
-            d.initialize(initialized=False)
-        for d in (a, b):  # both start indexing now
-            d.send("initialized", {}, notify=True)
-        states = [_until_indexed(d) for d in (a, b)]
-        assert states[0]["indexed"] == states[1]["indexed"] == states[0]["entries"] > 1500
-        for d in (a, b):
-            result = d.request("d5e/search", {"query": "a ball of flame", "limit": 5}, timeout=30)
-            assert result["semantic"] is True
-            assert "spells/fireball" in [hit["ref"] for hit in result["hits"]]
-    runs = {"a": _indexed(a_log), "b": _indexed(b_log)}
-    assert sorted(runs["a"] + runs["b"]) == [0, states[0]["entries"]], runs
-    waited = [n for n, log in (("a", a_log), ("b", b_log)) if "waiting for it" in log.read_text()]
-    assert waited == [n for n, done in runs.items() if done == [0]], (waited, runs)
-
-
-def test_a_daemon_waiting_for_an_indexer_that_dies_indexes_itself(
-    db_path: Path, tmp_path: Path
-) -> None:
-    """Another process holds the index lock (as a daemon mid-run does) and is killed: the
-    waiting daemon takes over at once; nothing stays blocked."""
+    """A daemon per campaign on one D5E_HOME database. Another process holds the index lock,
+    as a daemon mid-run does, and is killed: nothing stays blocked; of the two daemons that
+    waited for it, one indexes and the other then finds nothing left (was: both embedded and
+    wrote every entry, side by side), and both search by meaning."""
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -474,18 +459,25 @@ def test_a_daemon_waiting_for_an_indexer_that_dies_indexes_itself(
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
-        d, log = _daemon(db_path, tmp_path, "waiter")
-        with d:
-            d.initialize()
-            deadline = time.monotonic() + 60
-            while "waiting for it" not in log.read_text():
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
-            index = d.request("d5e/status", timeout=30)["index"]
-            assert index["indexed"] == 0 and not index["ready"]
-            holder.kill()
-            assert _until_indexed(d)["indexed"] > 1500
-            assert _indexed(log) == [index["entries"]]
+        (a, a_log), (b, b_log) = (_daemon(db_path, tmp_path, n) for n in ("a", "b"))
+        with a, b:
+            for d in (a, b):
+                d.initialize()
+            for log in (a_log, b_log):
+                _until_logged(log, "waiting for it")
+            for d in (a, b):
+                index = d.request("d5e/status", timeout=30)["index"]
+                assert index["indexed"] == 0 and not index["ready"], index
+            holder.kill()  # the kernel lets go of its lock
+            states = [_until_indexed(d) for d in (a, b)]
+            assert states[0]["indexed"] == states[1]["indexed"] == states[0]["entries"] > 1500
+            for d in (a, b):
+                query = {"query": "a ball of flame", "limit": 5}
+                result = d.request("d5e/search", query, timeout=30)
+                assert result["semantic"] is True
+                assert "spells/fireball" in [hit["ref"] for hit in result["hits"]]
+        runs = {"a": _indexed(a_log), "b": _indexed(b_log)}
+        assert sorted(runs["a"] + runs["b"]) == [0, states[0]["entries"]], runs
     finally:
         holder.kill()
         holder.wait()
