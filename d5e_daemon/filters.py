@@ -122,10 +122,18 @@ def _flag(value: Any) -> list[Value]:
 
 
 def _spell_damage_types(data: dict[str, Any]) -> list[Value]:
+    """The record's `{"damage": {"damage_type": …}}` (5etools' loader: every type in
+    `damage_types`) and the damage its text deals ("takes 4d6 fire damage", "radiant damage (if
+    you are good) or necrotic damage", "acid, cold, or fire damage"): sentences granting
+    resistance or immunity to a damage, or saying what can't deal it, are skipped."""
     damage = data.get("damage")
-    if isinstance(damage, dict):
-        return _names(damage.get("damage_type"))
-    return []
+    found = _names(damage.get("damage_type")) if isinstance(damage, dict) else []
+    found += _names(data.get("damage_types") or [])
+    for text in _texts(data.get("desc")) + _texts(data.get("higher_level")):
+        for sentence in _SENTENCE.split(text.lower()):
+            if not _NOT_DEALT.search(sentence):
+                found += [d for m in _DEALT.finditer(sentence) for d in _DAMAGE_RE.findall(m[0])]
+    return list(dict.fromkeys(found))
 
 
 def _item_kind(data: dict[str, Any]) -> list[Value]:
@@ -199,6 +207,11 @@ _NOT_INFLICTED = re.compile(
     re.I,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_DEALT = re.compile(
+    rf"\b(?:{'|'.join(DAMAGE_TYPES)})(?:(?:,|,? and|,? or) (?:{'|'.join(DAMAGE_TYPES)}))*"
+    rf" damage\b"
+)
+_NOT_DEALT = re.compile(r"resist|immun|vulnerab|can't|cannot")
 
 
 def _texts(value: Any) -> list[str]:
@@ -450,17 +463,25 @@ def _grants(data: dict[str, Any]) -> list[Value]:
     return [n for n in normal if _plausible(str(n))]
 
 
+# "must make a Wisdom saving throw" (one save, singular); not "advantage on Wisdom saving
+# throws", a bonus or a penalty to them
+_ASKED_SAVE = re.compile(
+    r"\b(strength|dexterity|constitution|intelligence|wisdom|charisma) saving throw\b(?!s)"
+)
+_NOT_ASKED = re.compile(r"advantage|bonus|penalty|proficien")
+
+
 def _save(data: dict[str, Any]) -> list[Value]:
-    """The ability a spell's saving throw uses: `{"dc": {"dc_type": {"name": "DEX"}}}`, or
-    the text's "a Dexterity saving throw"."""
+    """The abilities of a spell's saving throws: the record's `{"dc": {"dc_type": {"name":
+    "DEX"}}}` and every save its text asks for ("must make a Dexterity saving throw"), not the
+    saves it helps or hinders ("advantage on Wisdom saving throws")."""
     dc = data.get("dc")
-    if isinstance(dc, dict):
-        kind = describe(dc.get("dc_type") or dc.get("type")).lower()
-        return [ABILITIES.get(kind[:3], kind)] if kind else []
-    found = re.findall(
-        r"\b(strength|dexterity|constitution|intelligence|wisdom|charisma) saving throw",
-        " ".join(_texts(data.get("desc"))).lower(),
-    )
+    kind = describe(dc.get("dc_type") or dc.get("type")).lower() if isinstance(dc, dict) else ""
+    found: list[Value] = [ABILITIES.get(kind[:3], kind)] if kind else []
+    for text in _texts(data.get("desc")) + _texts(data.get("higher_level")):
+        for sentence in _SENTENCE.split(text.lower()):
+            if not _NOT_ASKED.search(sentence):
+                found += _ASKED_SAVE.findall(sentence)
     return list(dict.fromkeys(found))
 
 
@@ -720,7 +741,7 @@ FILTERS: tuple[Filter, ...] = (
 )  # fmt: skip
 BY_NAME = {f.name: f for f in FILTERS}
 # Bump when an extractor changes what it returns (the declarations alone are hashed anyway).
-EXTRACT_VERSION = 5
+EXTRACT_VERSION = 6
 
 
 def attributes(collection: str, data: dict[str, Any]) -> list[tuple[str, Value]]:

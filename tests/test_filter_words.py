@@ -125,6 +125,24 @@ def test_each_loader_fills_them(app: App) -> None:
     assert "emberwilds:equipment/ashwood-bow" in bows
     assert "emberwilds:equipment/emberglass-blade" not in bows
     assert "emberwilds:equipment/emberglass-blade" in refs(app, weapon="martial")
+    # a spell that grants resistance to fire deals none
+    fire = refs(app, damage="fire")
+    assert "emberwilds:spells/cinder-lance" in fire and "emberwilds:spells/ember-ward" not in fire
+
+
+def test_damage_and_saves_written_in_prose(app: App) -> None:
+    """A spell's damage types and saves are read from its text as well as from its record's
+    fields: Spirit Guardians deals radiant or necrotic damage, Storm of Vengeance asks for a
+    Dexterity save in its later rounds; not a damage the spell protects from, nor one its
+    illusion can't deal, nor a save it gives advantage on."""
+    assert {"spirit-guardians", "flame-strike"} <= slugs(app, damage="radiant")
+    assert {"spirit-guardians", "bestow-curse"} <= slugs(app, damage="necrotic")
+    assert "stoneskin" not in slugs(app, damage="slashing")  # resistance to slashing damage
+    assert "major-image" not in slugs(app, damage="thunder")  # can't deal thunder damage
+    assert {"storm-of-vengeance", "fireball"} <= slugs(app, save="dexterity")
+    assert "storm-of-vengeance" in slugs(app, save="constitution")  # its record's own save
+    assert not {"heroes-feast", "beacon-of-hope"} & slugs(app, save="wisdom")
+    assert "haste" not in slugs(app, save="dexterity")
 
 
 def test_cli_and_json_rpc(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -196,6 +214,11 @@ def test_query_words_read_with_the_filters_vocabulary(indexed: App) -> None:
     assert labels(indexed, "what happens to a creature that is charmed?") == []
     assert labels(indexed, "vulnerable to radiant") == ["vulnerable=radiant"]  # filters alone
     assert labels(indexed, "how does resistance to fire damage work?") == []
+    # a damage type used as a verb names no damage; as a noun or an adjective it does
+    assert labels(indexed, "spells that force a Wisdom saving throw") == ["save=wisdom"]
+    assert labels(indexed, "a spell which forces saving throws") == []
+    assert labels(indexed, "force damage spells") == ["damage=force"]
+    assert labels(indexed, "cantrips that fire a bolt of fire") == ["level=0", "damage=fire"]
 
 
 def test_a_query_naming_the_new_filters_finds_what_meets_them(indexed: App) -> None:

@@ -739,6 +739,8 @@ def asked_filters(app: App, text: str) -> Asked:
             held = [v for v in typed if v in known]
         # "very rare" named: not "rare" as well
         held = [v for v in held if not any(f" {v}" in f" {o}" for o in held if o != v)]
+        if name == "damage":  # "spells that force a save": a verb, not force damage
+            held = [v for v in held if not _as_verb(words, v)]
         found += [(name, v, source[typed[v]].split()) for v in held]
     for name in _FLAGS:
         for i, w in enumerate(words):
@@ -795,6 +797,26 @@ def asked_filters(app: App, text: str) -> Asked:
     pairs = list({repr(f[:2]): (f[0], _typed(f[0], f[1])) for f in taken}.values())
     share = len(naming(taken)) / len(content) if pairs and content else 0.0
     return Asked(pairs, share, frozenset(named | creatures))
+
+
+_RELATIVES = frozenset("that which who".split())  # noqa: SIM905
+_OBJECTS = frozenset(
+    "a an the its their his her them him it your my our each every any all one some".split()  # noqa: SIM905
+)
+
+
+def _as_verb(words: list[str], value: str) -> bool:
+    """Whether a damage type's word is used as a verb wherever the query holds it: before a
+    determiner or an object pronoun ("force a saving throw", "fire an arrow", "poison the
+    well"), or right after a relative pronoun ("spells that force saving throws"). A damage
+    type as a noun or an adjective is followed by neither ("fire damage", "force spells")."""
+
+    def verb(i: int) -> bool:
+        after = words[i + 1] if i + 1 < len(words) else ""
+        return after in _OBJECTS or (i > 0 and words[i - 1] in _RELATIVES)
+
+    spots = [i for i, w in enumerate(words) if value in _forms(w)]
+    return bool(spots) and all(verb(i) for i in spots)
 
 
 def _typed(name: str, value: Any) -> Any:
