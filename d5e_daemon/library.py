@@ -158,10 +158,13 @@ class Library:
                 return name, loaded
         raise PackError(f"{path}: no loader recognises it (a pack is a folder, or a .zip of one)")
 
-    def claim(self, *, replace: bool = False, workspace: bool = False) -> packs.Claim:
-        """What an install may take over (see `packs.check_claim`): built-in ids are taken."""
+    def claim(
+        self, *, replace: bool = False, workspace: bool = False, user: bool = False
+    ) -> packs.Claim:
+        """What an install may take over (see `packs.check_claim`): built-in ids are taken.
+        `workspace`: the campaign's `packPaths` install it; `user`: the user asked for it."""
         builtin = {pack_id: s.origin for pack_id, s in self.plugins.pack_sources().items()}
-        return packs.Claim(replace, builtin, self.profile if workspace else None)
+        return packs.Claim(replace, builtin, self.profile if workspace else None, user)
 
     def install_path(
         self, conn: apsw.Connection, path: Path, claim: packs.Claim | None = None
@@ -187,19 +190,25 @@ class Library:
         return dataclasses.replace(first, also=tuple(others)) if others else first
 
     def install_pack_path(self, conn: apsw.Connection, path: Path) -> packs.InstallResult:
-        """Install one of the workspace's `packPaths`: it never replaces a pack, and it is on by
-        default in this profile only."""
-        return self.install_path(conn, path, self.claim(workspace=True))
+        """Install one of the `packPaths`: it never replaces a pack. The editor's own are the
+        user's (on in every profile); a campaign's is on by default in this profile only."""
+        users = path in {Path(p) for p in self.settings().pack_paths}
+        claim = self.claim(workspace=not users, user=users)
+        return self.install_path(conn, path, dataclasses.replace(claim, pack_paths=True))
 
-    def unchanged_at(self, conn: apsw.Connection, path: Path) -> packs.InstallResult | None:
+    def unchanged_at(
+        self, conn: apsw.Connection, path: Path, users: bool = False
+    ) -> packs.InstallResult | None:
         """The packs installed from `path`, when its files' stamp is still the one stored when
-        they were read (nothing to read again); None when they must be read."""
+        they were read (nothing to read again); None when they must be read, or when `users`
+        (the editor's packPaths) and a campaign's `packPaths` brought one of them (it becomes
+        the user's)."""
         try:
             origin, now = str(path.resolve()), packfiles.stamp(path)
         except OSError:
             return None
         rows = [row for row in queries.installed_packs(conn) if row.origin == origin]
-        if not rows or any(row.stamp != now for row in rows):
+        if not rows or any(row.stamp != now or (users and row.workspace_profile) for row in rows):
             return None
         first, *others = (packs.InstallResult(r.pack.id, "unchanged", r.entries) for r in rows)
         return dataclasses.replace(first, also=tuple(others)) if others else first
@@ -253,11 +262,13 @@ class Library:
         again (parsing every file of a homebrew folder at each start, to find it unchanged)."""
         results = []
         paths, refused = self.pack_paths()
+        users = {Path(p) for p in self.settings().pack_paths}
         for message in refused:
             log.warning("%s", message)
             self.warnings.append(message)
         for path in paths:
-            if not reread and (same := self.unchanged_at(self.db.conn, Path(path))):
+            same = None if reread else self.unchanged_at(self.db.conn, Path(path), path in users)
+            if same is not None:
                 results.append(same)
                 continue
             try:
@@ -371,7 +382,7 @@ class Library:
         """Install or upgrade the pack at `path`, or the plugin pack `plugin`; atomic, and a
         no-op when unchanged; an id another origin owns only with `replace`. Returns the
         `packs.InstallResult`."""
-        claim = self.claim(replace=replace)
+        claim = self.claim(replace=replace, user=True)
         if plugin is not None:
             source = self.plugins.pack_sources().get(plugin)
             if source is None:
@@ -380,7 +391,8 @@ class Library:
         else:
             assert path is not None
             result = await self.write(partial(self.install_path, path=path, claim=claim))
-        await self.after([r.pack for r in (result, *result.also) if r.action != "unchanged"])
+        done = (result, *result.also)
+        await self.after([r.pack for r in done if r.action != "unchanged" or r.adopted])
         return result
 
     def _reload_one(

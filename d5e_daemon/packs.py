@@ -6,6 +6,7 @@ reader in any process sees the old state or the new one, never a half-installed 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -51,6 +52,9 @@ class InstallResult:
     warnings: tuple[PackProblem, ...] = ()
     also: tuple[InstallResult, ...] = ()
     """The other packs read from the same path (a 5etools file with several sources)."""
+    adopted: bool = False
+    """The user installed a pack a campaign's `packPaths` had brought: it is theirs now (on in
+    every profile), its content unchanged or not."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,13 @@ class Claim:
     workspace: str | None = None
     """The profile of the workspace whose `packPaths` install the pack: it never replaces a pack,
     and a pack it brings is on by default in that profile only."""
+    user: bool = False
+    """The user asked for the pack (`d5e packs install`, an editor's "Install pack…", the
+    editor's own `packPaths`): it is theirs, on in every profile, even when a campaign's
+    `packPaths` brought it first; that campaign's next start does not take it back."""
+    pack_paths: bool = False
+    """Installed because a `packPaths` setting names it (the editor's, a campaign's): it never
+    replaces a pack."""
 
 
 def check_claim(
@@ -91,9 +102,10 @@ def check_claim(
             " (its `_meta.sources` `json`); files of one source are one pack: put them in one "
             "folder and install the folder"
         )
-    if claim.workspace is not None:
+    if claim.pack_paths:
+        whose = "a workspace's" if claim.workspace is not None else "the editor's"
         raise PackError(
-            f"{origin}: pack id {pack_id} {what}; a workspace's packPaths never replace a pack: "
+            f"{origin}: pack id {pack_id} {what}; {whose} packPaths never replace a pack: "
             f"give this pack another id{where}",
             data,
         )
@@ -406,7 +418,7 @@ def install(
         return _install_sqlite(conn, pack, content, origin, then, claim)
     with transaction(conn):
         result = _install_entries(conn, pack, list(content), origin, derive, claim)
-        if then is not None and result.action != "unchanged":
+        if then is not None and (result.action != "unchanged" or result.adopted):
             then(conn)
     return result
 
@@ -421,6 +433,7 @@ def _install_entries(
 ) -> InstallResult:
     """The body of `install`, inside the caller's transaction."""
     check_claim(conn, pack.id, origin, claim)
+    adopted = _adopt(conn, pack.id, claim)
     read: set[str] = set()
     entries, problems = prepare(conn, pack, content, derive, read)
     if any(p.severity == "error" for p in problems):
@@ -431,7 +444,7 @@ def _install_entries(
     previous = queries.pack_content_hash(conn, pack.id)
     if previous == digest:
         queries.set_pack_reads(conn, pack.id, sorted(read))  # (stored before 0013: none)
-        return InstallResult(pack.id, "unchanged", len(entries), 0, warnings)
+        return InstallResult(pack.id, "unchanged", len(entries), 0, warnings, adopted=adopted)
     moved = queries.pack_origin(conn, pack.id) != origin
     queries.upsert_pack(conn, pack, origin, digest)
     # what its entries were derived from besides their bases: a change there reads it again
@@ -442,7 +455,16 @@ def _install_entries(
     queries.refresh_aliases(conn, pack.id, refs)
     queries.rebuild_resolved(conn, refs=refs)
     action = "upgraded" if previous else "installed"
-    return InstallResult(pack.id, action, len(entries), len(refs), warnings)
+    return InstallResult(pack.id, action, len(entries), len(refs), warnings, adopted=adopted)
+
+
+def _adopt(conn: apsw.Connection, pack_id: str, claim: Claim) -> bool:
+    """The user's install of a pack a campaign's `packPaths` brought makes it theirs (see
+    `Claim.user`); True when it was the campaign's."""
+    if not claim.user or queries.pack_workspace(conn, pack_id) is None:
+        return False
+    queries.set_pack_workspace(conn, pack_id, None)
+    return True
 
 
 def update_files(
@@ -536,10 +558,8 @@ def install_loaded(
             warnings = (
                 tuple(one.problems) + tuple(missing_requirements(conn, one)) + result.warnings
             )
-            results.append(
-                InstallResult(result.pack, result.action, result.entries, result.changed, warnings)
-            )
-        if then is not None and any(r.action != "unchanged" for r in results):
+            results.append(dataclasses.replace(result, warnings=warnings))
+        if then is not None and any(r.action != "unchanged" or r.adopted for r in results):
             then(conn)
     return results
 
@@ -567,6 +587,10 @@ def _install_sqlite(
     # beside it (aliases, lore): new declarations change the few entries they name, without
     # copying the file again.
     check_claim(conn, pack.id, origin, claim)
+    with transaction(conn):
+        adopted = _adopt(conn, pack.id, claim)
+        if adopted and then is not None:
+            then(conn)
     file_digest = _file_fingerprint(path, pack)
     declared = [source.aliases, source.lore] if source.lore else source.aliases
     declared_digest = hashlib.sha256(msgspec.json.encode(declared)).hexdigest()[:16]
@@ -575,7 +599,7 @@ def _install_sqlite(
     if previous is not None and previous.split(":")[0] == file_digest:
         count = sum(queries.counts_by_collection(conn, pack.id).values())
         if previous == digest:
-            return InstallResult(pack.id, "unchanged", count)
+            return InstallResult(pack.id, "unchanged", count, adopted=adopted)
         with transaction(conn):
             refs = _set_declared(conn, pack.id, source)
             queries.refresh_aliases(conn, pack.id, refs)
@@ -591,9 +615,12 @@ def _install_sqlite(
         total = 0
         with transaction(conn):
             check_claim(conn, pack.id, origin, claim)
+            owner = queries.pack_workspace(conn, pack.id)
+            moved = queries.pack_origin(conn, pack.id) != origin
             queries.delete_pack(conn, pack.id)
             queries.upsert_pack(conn, pack, origin, digest)
-            queries.set_pack_workspace(conn, pack.id, claim.workspace)
+            # a campaign's next start never takes a pack back from the user (`Claim.user`)
+            queries.set_pack_workspace(conn, pack.id, claim.workspace if moved else owner)
             for table, collection in sorted(tables.items()):
                 total += queries.copy_table(conn, pack.id, "src", table, collection)
             _set_declared(conn, pack.id, source)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -295,6 +296,53 @@ def test_a_workspace_pack_is_off_in_other_profiles(db_path: Path, tmp_path: Path
         assert winner(shared, "spells/cinder-step") == ("loud", 1_000_000)
     finally:
         shared.close()
+
+
+def test_the_users_install_makes_a_campaigns_pack_theirs(
+    db_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A pack campaign-a's packPaths brought stayed campaign-a's when the user then installed the
+    same folder themselves (`d5e packs install` outside the campaign, an editor's "Install
+    pack…"), so it stayed off everywhere else though the user asked for it; and a Neovim user's
+    own `packPaths` pack was the first campaign's that installed it. Both are the user's now: on
+    in every profile, and campaign-a's next start (its pack edited meanwhile) does not take it
+    back. Through the CLI, two campaigns on one D5E_HOME."""
+    home = Path(os.environ["D5E_HOME"])
+    home.mkdir(parents=True)
+    shutil.copy(db_path, home / "d5e.sqlite3")
+    a, b, outside = tmp_path / "campaign-a", tmp_path / "campaign-b", tmp_path / "elsewhere"
+    brew = write_pack(a / "brew", {"spells/c.json": '{"name": "Cinder Step"}'}, manifest("ashen"))
+    (a / "d5e.toml").write_text('packPaths = ["brew"]\n')
+    b.mkdir()
+    (b / "d5e.toml").write_text('edition = "2014"\n')
+    outside.mkdir()
+
+    def found(folder: Path, ref: str = "spells/cinder-step") -> bool:
+        monkeypatch.chdir(folder)
+        code = cli_main(["lookup", ref])
+        capsys.readouterr()
+        return code == 0
+
+    assert [found(a), found(b), found(outside)] == [True, False, False]  # campaign-a's
+    monkeypatch.chdir(outside)
+    assert cli_main(["packs", "install", str(brew)]) == 0
+    assert capsys.readouterr().out == "ashen: unchanged (1 entries)\n"
+    assert [found(outside), found(b)] == [True, True]  # the user's now
+    (brew / "spells" / "d.json").write_text('{"name": "Dusk Ward"}')
+    assert found(a, "spells/dusk-ward")  # campaign-a starts again and reads the edit
+    assert [found(outside, "spells/dusk-ward"), found(b, "spells/dusk-ward")] == [True, True]
+
+    # the editor's own packPaths (Neovim's settings) are the user's wherever they are installed
+    mine = write_pack(tmp_path / "mine", {"spells/m.json": '{"name": "Mine"}'}, manifest("mine"))
+    editor = workspace_app(home / "d5e.sqlite3", a, packPaths=[str(mine)])
+    try:
+        assert winner(editor, "spells/mine")[0] == "mine"
+    finally:
+        editor.close()
+    assert [found(outside, "spells/mine"), found(b, "spells/mine")] == [True, True]
 
 
 # -- profiles -------------------------------------------------------------------------------------

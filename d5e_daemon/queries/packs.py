@@ -109,6 +109,14 @@ def pack_origin(conn: apsw.Connection, pack_id: str) -> str | None:
 
 # Who brought a pack: the profile of the workspace whose `packPaths` installed it (NULL: the
 # user), kept in `pack.meta` beside what the pack says about itself; an upgrade keeps it.
+def pack_workspace(conn: apsw.Connection, pack_id: str) -> str | None:
+    """The workspace profile whose `packPaths` brought the pack (None: the user's, or none)."""
+    row = conn.execute(
+        "SELECT json_extract(meta, '$.workspaceProfile') FROM pack WHERE id = ?", (pack_id,)
+    ).fetchone()
+    return None if row is None else row[0]
+
+
 def set_pack_workspace(conn: apsw.Connection, pack_id: str, profile_id: str | None) -> None:
     conn.execute(
         "UPDATE pack SET meta = json_set(meta, '$.workspaceProfile', ?) WHERE id = ?",
@@ -318,8 +326,13 @@ def set_pack_reads(conn: apsw.Connection, pack_id: str, read: list[str]) -> None
 
 
 def packs_state(conn: apsw.Connection) -> list[tuple[str, str]]:
-    """(pack id, content hash) of every installed pack: changes whenever a pack does."""
-    return [(p, h) for p, h in conn.execute("SELECT id, content_hash FROM pack ORDER BY id")]
+    """(pack id, content hash and owning workspace) of every installed pack: changes whenever
+    a pack does, or becomes the user's (`pack_workspace`)."""
+    rows = conn.execute(
+        "SELECT id, content_hash || ifnull(' ' || json_extract(meta, '$.workspaceProfile'), '') "
+        "FROM pack ORDER BY id"
+    )
+    return [(p, h) for p, h in rows]
 
 
 def attach_readonly(conn: apsw.Connection, uri: str, alias: str) -> None:
