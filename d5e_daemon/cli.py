@@ -671,7 +671,11 @@ def _build_index(app: Any) -> Any:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return app.search.build(progress=progress)
+        def waiting(message: str) -> None:  # above the bar, which shows no total meanwhile
+            line = f"d5e: {message} to finish, then indexing what it left"
+            bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+        return app.search.build(progress=progress, waiting=waiting)
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:

@@ -10,6 +10,7 @@ import asyncio
 import json
 import random
 import re
+import select
 import subprocess
 import sys
 import threading
@@ -439,13 +440,8 @@ def _until_logged(log: Path, text: str, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
-def test_two_daemons_on_one_database_index_it_once_and_both_search_it(
-    db_path: Path, tmp_path: Path
-) -> None:
-    """A daemon per campaign on one D5E_HOME database. Another process holds the index lock,
-    as a daemon mid-run does, and is killed: nothing stays blocked; of the two daemons that
-    waited for it, one indexes and the other then finds nothing left (was: both embedded and
-    wrote every entry, side by side), and both search by meaning."""
+def _lock_holder(db_path: Path) -> subprocess.Popen[bytes]:
+    """Another process holding the database's index lock, as a daemon mid-run does."""
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -457,8 +453,19 @@ def test_two_daemons_on_one_database_index_it_once_and_both_search_it(
         ],
         stdout=subprocess.PIPE,
     )
+    assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+    return holder
+
+
+def test_two_daemons_on_one_database_index_it_once_and_both_search_it(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """A daemon per campaign on one D5E_HOME database. Another process holds the index lock,
+    as a daemon mid-run does, and is killed: nothing stays blocked; of the two daemons that
+    waited for it, one indexes and the other then finds nothing left (was: both embedded and
+    wrote every entry, side by side), and both search by meaning."""
+    holder = _lock_holder(db_path)
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
         (a, a_log), (b, b_log) = (_daemon(db_path, tmp_path, n) for n in ("a", "b"))
         with a, b:
             for d in (a, b):
@@ -478,6 +485,36 @@ def test_two_daemons_on_one_database_index_it_once_and_both_search_it(
                 assert "spells/fireball" in [hit["ref"] for hit in result["hits"]]
         runs = {"a": _indexed(a_log), "b": _indexed(b_log)}
         assert sorted(runs["a"] + runs["b"]) == [0, states[0]["entries"]], runs
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_d5e_index_says_it_waits_for_another_indexer(indexed_db: Path) -> None:
+    """`d5e index` while another process (a daemon) held the index lock showed only its
+    progress bar, with no total nor message, until the lock was free: it says so now, on
+    stderr, and indexes once the other is done."""
+    holder = _lock_holder(indexed_db)
+    try:
+        index = subprocess.Popen(
+            [sys.executable, "-m", "d5e_daemon", "index", "--db", str(indexed_db)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=indexed_db.parent,
+        )
+        assert index.stderr is not None
+        ready, _, _ = select.select([index.stderr], [], [], 60)
+        assert ready, "d5e index said nothing while it waited"
+        said = index.stderr.readline().decode()
+        assert said == (
+            f"d5e: another process is indexing {indexed_db}; waiting for it to finish, then "
+            "indexing what it left\n"
+        )
+        assert index.poll() is None  # still waiting
+        holder.kill()
+        out, _ = index.communicate(timeout=120)
+        assert index.returncode == 0
+        assert b"indexed (ready)" in out
     finally:
         holder.kill()
         holder.wait()

@@ -130,12 +130,15 @@ class VectorCache:
 
 
 @contextlib.contextmanager
-def indexing_alone(path: Path, stop: threading.Event) -> Iterator[bool]:
+def indexing_alone(
+    path: Path, stop: threading.Event, waiting: Callable[[str], None] | None = None
+) -> Iterator[bool]:
     """Hold `DATABASE-index-lock` while indexing: the other processes on the database (a daemon
     per campaign, `d5e index`) wait for it, then read what is left to do (after a whole run by
     another process, nothing) instead of doing the same work beside it. The kernel lets go of
     the lock of a process that dies, so a crash mid-run blocks nobody: the next one finishes
-    the run. False if `stop` was set while waiting."""
+    the run. False if `stop` was set while waiting. `waiting(message)` when it must wait (`d5e
+    index` says so on screen, where its progress bar would show nothing meanwhile)."""
     try:
         lock = open(f"{path}-index-lock", "a")  # noqa: SIM115 (closed below, after waiting)
     except OSError as exc:  # a read-only folder: nothing can be indexed into it anyway
@@ -150,7 +153,10 @@ def indexing_alone(path: Path, stop: threading.Event) -> Iterator[bool]:
                 break
             except BlockingIOError:
                 if not waited:
-                    log.info("another process is indexing %s; waiting for it", path)
+                    message = f"another process is indexing {path}; waiting for it"
+                    log.info("%s", message)
+                    if waiting is not None:
+                        waiting(message)
                     waited = True
                 if stop.wait(OTHER_INDEXER_POLL_S):
                     yield False
@@ -436,9 +442,12 @@ class SearchIndex:
 
     # -- phase 2: vectors ------------------------------------------------------------------------
 
-    def build(self, progress: Progress | None = None) -> IndexState:
+    def build(
+        self, progress: Progress | None = None, waiting: Callable[[str], None] | None = None
+    ) -> IndexState:
         """Index what is missing, batch by batch; return the final state. Thread-safe: a second
-        caller waits for the running build and then finds nothing left to do."""
+        caller waits for the running build and then finds nothing left to do. `waiting`: told
+        when another process is indexing the database and this one waits (`indexing_alone`)."""
         with self._run_lock:
             conn = db.connect(self.db.path, migrate_now=False)
             cache: VectorCache | None = None
@@ -446,7 +455,7 @@ class SearchIndex:
             try:
                 if not self._stop.is_set():
                     self.running = True
-                    with indexing_alone(self.db.path, self._stop) as alone:
+                    with indexing_alone(self.db.path, self._stop, waiting) as alone:
                         if alone:
                             cache = VectorCache()
                             self.sync_attributes(conn)
