@@ -169,3 +169,5 @@ def test_two_campaigns_in_one_vscode_window(tmp_path: Path, indexed_db: Path) ->
     daemon per campaign), not as the first folder's. On the indexed SRD copy, as above."""
     out = run_in_browser(tmp_path, indexed_db, timeout=300, D5E_E2E_SCENARIO="multiroot")
     assert "# fail 0" in out and "# skipped 0" in out and "# pass 5" in out, out
+    timings = re.search(r"# timings (\{.*\})", out)
+    print(f"VS Code in the browser: {timings.group(1) if timings else '(none)'}")

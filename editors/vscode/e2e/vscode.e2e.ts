@@ -36,6 +36,8 @@ let serverLog = "";
 let browser: BrowserContext | undefined;
 let page: Page;
 let failed = false;
+let stepsRun = 0;
+let hovers = 0;
 let userDataDir = "";
 const timings: Record<string, number> = {};
 let baselineLog = ""; // bench/vscode.py --baseline: the baseline extension's log
@@ -147,9 +149,11 @@ async function startCodeServer(root: string): Promise<string> {
   const common = ["--user-data-dir", userData, "--extensions-dir", extensions, "--config", join(root, "code-server.yaml")];
   const childEnv = { ...env, PATH: `${node24}:${env.PATH}` };
   writeFileSync(join(root, "code-server.yaml"), "auth: none\n");
+  let began = Date.now();
   if (!baselineOnly) {
     execFileSync(codeServer, [...common, "--install-extension", env.D5E_VSIX!], { env: childEnv, stdio: "pipe", timeout: 60_000 });
   }
+  timings["setup.installMs"] = Date.now() - began;
   if (env.D5E_E2E_BASELINE_VSIX) {
     // bench/vscode.py --baseline: a provider that answers at once, beside d5e (VS Code's own delay).
     execFileSync(codeServer, [...common, "--install-extension", env.D5E_E2E_BASELINE_VSIX], { env: childEnv, stdio: "pipe", timeout: 60_000 });
@@ -157,6 +161,7 @@ async function startCodeServer(root: string): Promise<string> {
     Object.assign(childEnv, { D5E_E2E_BASELINE_LOG: baselineLog });
   }
   const port = await freePort();
+  began = Date.now();
   server = spawn(
     codeServer,
     [
@@ -189,6 +194,7 @@ async function startCodeServer(root: string): Promise<string> {
       reject(new Error(`code-server exited ${code}:\n${serverLog}`));
     });
   });
+  timings["setup.codeServerListenMs"] = Date.now() - began;
   return `http://127.0.0.1:${port}/?${multiroot ? "workspace" : "folder"}=${encodeURIComponent(workspace)}`;
 }
 
@@ -375,8 +381,10 @@ function register(name: string, body: () => Promise<void>, withoutD5e: boolean):
       t.skip("an earlier step failed");
       return;
     }
+    const began = Date.now();
     try {
       await body();
+      timings[`step${++stepsRun}Ms`] = Date.now() - began;
     } catch (error) {
       failed = true;
       const file = join(env.D5E_E2E_ARTIFACTS!, `${name.replace(/[^\w]+/g, "-")}.png`);
@@ -491,6 +499,7 @@ before(async () => {
     return;
   }
   const url = await startCodeServer(env.D5E_TEST_DIR!);
+  let began = Date.now();
   browser = await chromium.launchPersistentContext(join(env.D5E_TEST_DIR!, "chromium"), {
     executablePath: env.D5E_CHROMIUM || "/usr/bin/chromium",
     headless: true,
@@ -506,13 +515,18 @@ before(async () => {
     ],
   });
   page = browser.pages()[0] ?? (await browser.newPage());
+  timings["setup.chromiumMs"] = Date.now() - began;
+  began = Date.now();
   page.setDefaultTimeout(STEP_TIMEOUT);
   await page.goto(url);
   await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
+  timings["setup.workbenchMs"] = Date.now() - began;
 });
 
 after(async () => {
+  const began = Date.now();
   await browser?.close();
+  timings["teardown.browserCloseMs"] = Date.now() - began;
   server?.kill();
   if (Object.keys(timings).length) {
     console.log(`# timings ${JSON.stringify(timings)}`);
@@ -796,17 +810,22 @@ async function openFile(file: string): Promise<void> {
 }
 
 /** The card the hover shows on the goblin of the active chapter (asked again until it shows:
- * the campaign's daemon may still be starting). */
+ * the campaign's daemon may still be starting: a hover asked before it is ready shows no card). Each try waits a second longer than the one before, up to 5 s: a daemon ready soon
+ * after a try is asked again soon (each try waited 5 s: up to 5 s lost per daemon started),
+ * and a hover slow on a loaded machine still gets 5 s. */
 async function goblinHover(): Promise<string> {
   const card = page.locator(".monaco-hover").filter({ hasText: /Armor Class/ }).first();
-  const deadline = Date.now() + 3 * STEP_TIMEOUT;
-  for (;;) {
+  const began = Date.now();
+  const deadline = began + 3 * STEP_TIMEOUT;
+  for (let tries = 1; ; tries++) {
     await editor().click();
     await goToLine(3, 16); // inside {@creature goblin}
     await page.keyboard.press("Control+K");
     await page.keyboard.press("Control+I");
     try {
-      await card.waitFor({ state: "visible", timeout: 5_000 });
+      await card.waitFor({ state: "visible", timeout: Math.min(1_000 * tries, 5_000) });
+      timings[`hover${++hovers}Tries`] = tries;
+      timings[`hover${hovers}Ms`] = Date.now() - began;
       const text = await card.innerText();
       await page.keyboard.press("Escape");
       return text;
