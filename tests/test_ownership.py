@@ -345,6 +345,36 @@ def test_the_users_install_makes_a_campaigns_pack_theirs(
     assert [found(outside, "spells/mine"), found(b, "spells/mine")] == [True, True]
 
 
+def test_an_editors_install_pack_makes_it_the_users_in_a_running_campaign(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """The editor's "Install pack…" (JSON-RPC `d5e/packs/install`, the user's daemon) of a
+    folder campaign-a's packPaths brought: campaign-b's daemon, running beside it, follows and
+    finds its entries (it stayed off there, the pack still campaign-a's)."""
+    a, b = tmp_path / "campaign-a", tmp_path / "campaign-b"
+    brew = write_pack(a / "brew", {"spells/c.json": '{"name": "Cinder Step"}'}, manifest("ashen"))
+    (a / "d5e.toml").write_text('packPaths = ["brew"]\n')
+    b.mkdir()
+    (b / "d5e.toml").write_text('edition = "2014"\n')
+    workspace_app(db_path, a).close()
+    with Daemon(db_path) as mine, Daemon(db_path) as theirs:
+        mine.initialize()
+        theirs.request("initialize", {"processId": None, "capabilities": {}, "rootUri": b.as_uri()})
+        theirs.send("initialized", {}, notify=True)
+        with pytest.raises(RpcError):
+            theirs.request("d5e/lookup", {"ref": "spells/cinder-step"})
+        assert mine.request("d5e/packs/install", {"path": str(brew)})["action"] == "unchanged"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                found = theirs.request("d5e/lookup", {"ref": "spells/cinder-step"})
+                break
+            except RpcError:
+                assert time.monotonic() < deadline, "campaign-b never found the user's pack"
+                time.sleep(0.2)
+        assert found["entry"]["pack"] == "ashen"
+
+
 # -- profiles -------------------------------------------------------------------------------------
 
 
