@@ -20,7 +20,7 @@ from d5e_daemon.cli import main
 from d5e_daemon.client import Daemon
 from d5e_daemon.errors import InvalidParams
 from d5e_daemon.features.packs import set_priority
-from d5e_daemon.features.search import asked_filters, search
+from d5e_daemon.features.search import asked_filters, fuse, search
 from d5e_daemon.protocol import SearchParams, SetPriorityParams, decode
 from d5e_daemon.search.embed import FakeEmbedder
 
@@ -234,3 +234,19 @@ def test_a_query_naming_the_new_filters_finds_what_meets_them(indexed: App) -> N
     asked = SearchParams(query="challenge rating 1/8 creatures", explain=True, limit=50)
     met = {h.ref: h.explain.filters for h in search(indexed, asked).hits if h.explain}
     assert met["monsters/mastiff"] == ["collection=monsters", "cr=1/8"]
+
+
+def test_entries_met_only_by_the_filters_rank_by_their_meaning() -> None:
+    """An entry among the candidates only for meeting the filters a query is made of, found by
+    neither list, is scored on the keyword side by its similarity (its z-score by meaning),
+    not the keyword list's lowest: of two such entries the more similar one comes first, and
+    neither sinks below the keyword list's last."""
+    keyword = [(1, 9.0), (2, 5.0), (3, 1.0)]
+    semantic = [(1, 0.8), (2, 0.7), (3, 0.5), (10, 0.75), (11, 0.45)]
+    met = frozenset({10, 11})
+    plain = dict(fuse(keyword, semantic, {}))
+    by_meaning = dict(fuse(keyword, semantic, {}, by_meaning_only=met, meaning_share=1.0))
+    assert by_meaning[10] > plain[10] and by_meaning[10] > by_meaning[3]
+    assert by_meaning[11] == plain[11]  # less similar than the keyword list's last: its lowest
+    # a query named its filters in passing (share 0): as before
+    assert dict(fuse(keyword, semantic, {}, by_meaning_only=met, meaning_share=0.0)) == plain

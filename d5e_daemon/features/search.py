@@ -1112,19 +1112,30 @@ def fuse(
     semantic: list[tuple[int, float]],
     boosts: dict[int, dict[str, float]],
     weight: float = KEYWORD_WEIGHT,
+    by_meaning_only: frozenset[int] = frozenset(),
+    meaning_share: float = 1.0,
 ) -> list[tuple[int, float]]:
     """Both ranked lists (id, score) combined by weighted z-scores (keywords weighing `weight`,
     vectors `1 - KEYWORD_WEIGHT`), plus each entry's boosts (by name: the share of the query's
     words it contains, ...); best first. An entry missing from a list takes that list's lowest
     z-score (the semantic list holds every entry of the keyword list that has vectors, so there
-    it means no vectors)."""
+    it means no vectors). But an entry of `by_meaning_only` (a candidate only for meeting the
+    filters a query names, `filtered`: found by neither list) takes its z-score by meaning on
+    the keyword side too, never below that lowest, as far as `meaning_share` (how much of the
+    query is made of filters): "transmutation spells of level 5" ranks the spells meeting both
+    by their meaning, not all level with the keyword list's last."""
     by_words, by_meaning = _standardised(keyword), _standardised(semantic, VECTOR_SPREAD_FLOOR)
     words_low, meaning_low = (min(z.values(), default=0.0) for z in (by_words, by_meaning))
     meaning_weight = 1 - KEYWORD_WEIGHT
     none: dict[str, float] = {}
+    stand_in = {
+        i: words_low + meaning_share * max(0.0, by_meaning[i] - words_low)
+        for i in by_meaning_only
+        if i in by_meaning
+    }
     scores = {
         entry_id: 0.0
-        + weight * by_words.get(entry_id, words_low)
+        + weight * by_words.get(entry_id, stand_in.get(entry_id, words_low))
         + meaning_weight * by_meaning.get(entry_id, meaning_low)
         + sum(boosts.get(entry_id, none).values())
         for entry_id in sorted(by_words.keys() | by_meaning.keys())
@@ -1527,7 +1538,8 @@ def _ranked(
         keys = [f"collection {entry_id}" if name == "collection" else name for name in has]
         lists.met[entry_id] = [label for key in keys for label in labels.get(key, [])]
     weight = keyword_weight(keyword, lists.shares, asks(params.query))
-    lists.ranked = fuse(keyword, similar, lists.boosts, weight)
+    only_met = frozenset(meeting) - {entry_id for entry_id, _ in keyword}
+    lists.ranked = fuse(keyword, similar, lists.boosts, weight, only_met, made_of_filters)
     lists.weights = dict.fromkeys(ids, weight)
     return lists
 
