@@ -105,6 +105,19 @@ def indexed_template(srd_template: Path, tmp_path_factory: pytest.TempPathFactor
     return built_once(tmp_path_factory, "indexed", _make_index(srd_template))
 
 
+@pytest.fixture
+def indexed(indexed_template: Path, tmp_path: Path) -> Iterator[App]:
+    """An app on a private copy of the indexed SRD database, searching with the fake embedder
+    (test_search and test_filter_words each had a copy of this fixture)."""
+    path = tmp_path / "indexed" / "d5e.sqlite3"
+    path.parent.mkdir()
+    shutil.copy(indexed_template, path)
+    app = make_app(path)
+    app.search = app.search_index(FakeEmbedder())
+    yield app
+    app.close()
+
+
 def private_copy(template: Path, tmp_path: Path) -> Path:
     path = tmp_path / "db" / "d5e.sqlite3"
     path.parent.mkdir()

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,9 +20,7 @@ from d5e_daemon.errors import InvalidParams
 from d5e_daemon.features.packs import set_priority
 from d5e_daemon.features.search import asked_filters, fuse, search
 from d5e_daemon.protocol import SearchParams, SetPriorityParams, decode
-from d5e_daemon.search.embed import FakeEmbedder
 
-from .conftest import make_app
 from .fixtures import private_copy
 from .packtools import write_pack
 
@@ -37,17 +33,6 @@ FIVETOOLS = PLUGINS / "d5e-5etools/tests/fixtures/Test Author; Ember Wilds.json"
 @pytest.fixture
 def db_path(attributed_template: Path, tmp_path: Path) -> Path:
     return private_copy(attributed_template, tmp_path)
-
-
-@pytest.fixture
-def indexed(indexed_template: Path, tmp_path: Path) -> Iterator[App]:
-    path = tmp_path / "indexed" / "d5e.sqlite3"
-    path.parent.mkdir()
-    shutil.copy(indexed_template, path)
-    app = make_app(path)
-    app.search = app.search_index(FakeEmbedder())
-    yield app
-    app.close()
 
 
 def refs(app: App, **filters_: Any) -> set[str]:

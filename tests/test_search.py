@@ -8,10 +8,9 @@ import asyncio
 import json
 import random
 import re
-import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -75,17 +74,6 @@ def srd_rows(app: App, collection: str) -> list[tuple[str, dict[str, Any]]]:
             (app.profile, collection),
         )
     ]
-
-
-@pytest.fixture
-def indexed(indexed_template: Path, tmp_path: Path) -> Iterator[App]:
-    path = tmp_path / "indexed" / "d5e.sqlite3"
-    path.parent.mkdir()
-    shutil.copy(indexed_template, path)
-    app = make_app(path)
-    app.search = app.search_index(FakeEmbedder())
-    yield app
-    app.close()
 
 
 # -- browsing by attributes -------------------------------------------------------------------
