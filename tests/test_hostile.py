@@ -42,7 +42,6 @@ from d5e_daemon.text import normalize
 from .fixtures import make_app, private_copy
 from .hostile_text import METACHARACTERS
 from .packtools import MANIFEST, write_pack
-from .test_search import indexed  # noqa: F401 (a fixture)
 
 SPELL = "---\nname: Spark\nlevel: 0\n---\nA spark.\n"
 TIMEOUT = 20
@@ -614,7 +613,7 @@ def test_a_database_cut_short_under_the_daemon_is_an_error_not_a_crash(
 # -- odd but valid params ------------------------------------------------------------------------
 
 
-def test_a_page_deeper_than_the_vectors_reach_is_short_not_an_error(indexed: App) -> None:  # noqa: F811
+def test_a_page_deeper_than_the_vectors_reach_is_short_not_an_error(indexed: App) -> None:
     """offset + limit up to 10,500 are valid, but sqlite-vec ranks at most 4096 passages: such a
     page of a semantic or hybrid search was an internal error (found by the wire fuzzer)."""
     for mode in ("semantic", "hybrid"):
