@@ -586,11 +586,9 @@ def _install_sqlite(
     # The stored hash is the file's fingerprint, then (after a colon) that of the data declared
     # beside it (aliases, lore): new declarations change the few entries they name, without
     # copying the file again.
+    # As every install: the user's claim and `then` (the caller's profile update) in the same
+    # transaction as the change, `then` whenever something changed or the pack became theirs.
     check_claim(conn, pack.id, origin, claim)
-    with transaction(conn):
-        adopted = _adopt(conn, pack.id, claim)
-        if adopted and then is not None:
-            then(conn)
     file_digest = _file_fingerprint(path, pack)
     declared = [source.aliases, source.lore] if source.lore else source.aliases
     declared_digest = hashlib.sha256(msgspec.json.encode(declared)).hexdigest()[:16]
@@ -598,13 +596,17 @@ def _install_sqlite(
     previous = queries.pack_content_hash(conn, pack.id)
     if previous is not None and previous.split(":")[0] == file_digest:
         count = sum(queries.counts_by_collection(conn, pack.id).values())
-        if previous == digest:
-            return InstallResult(pack.id, "unchanged", count, adopted=adopted)
+        refs: set[tuple[str, str]] = set()
         with transaction(conn):
-            refs = _set_declared(conn, pack.id, source)
-            queries.refresh_aliases(conn, pack.id, refs)
-            queries.set_pack_hash(conn, pack.id, digest)
-        return InstallResult(pack.id, "upgraded", count, len(refs))
+            adopted = _adopt(conn, pack.id, claim)
+            if previous != digest:
+                refs = _set_declared(conn, pack.id, source)
+                queries.refresh_aliases(conn, pack.id, refs)
+                queries.set_pack_hash(conn, pack.id, digest)
+            if then is not None and (adopted or previous != digest):
+                then(conn)
+        action = "unchanged" if previous == digest else "upgraded"
+        return InstallResult(pack.id, action, count, len(refs), adopted=adopted)
     queries.attach_readonly(conn, _readonly_uri(path), "src")
     try:
         available = queries.attached_tables(conn, "src")
@@ -615,6 +617,7 @@ def _install_sqlite(
         total = 0
         with transaction(conn):
             check_claim(conn, pack.id, origin, claim)
+            adopted = _adopt(conn, pack.id, claim)
             owner = queries.pack_workspace(conn, pack.id)
             moved = queries.pack_origin(conn, pack.id) != origin
             queries.delete_pack(conn, pack.id)
@@ -636,7 +639,8 @@ def _install_sqlite(
         raise PackError(f"pack {pack.id}: cannot copy {path}: {exc}") from exc
     finally:
         queries.detach(conn, "src")
-    return InstallResult(pack.id, "upgraded" if previous else "installed", total, total)
+    action = "upgraded" if previous else "installed"
+    return InstallResult(pack.id, action, total, total, adopted=adopted)
 
 
 def remove(

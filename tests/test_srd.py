@@ -237,6 +237,42 @@ def test_new_lore_changes_only_the_monsters_it_names(app: App) -> None:
     assert app.conn.execute("SELECT max(id) FROM entry").fetchall() == before_ids
 
 
+def test_an_upgrade_by_new_lore_updates_the_profile_and_says_when_the_pack_became_yours(
+    app: App,
+) -> None:
+    """Every install path runs the caller's profile update (`then`) in its transaction when the
+    pack changed or became the user's: new lore alone (the file unchanged) skipped it, and a
+    user's upgrade of a pack a campaign's packPaths had brought did not say it became theirs."""
+    source = app.plugins.pack_sources()["srd-2014"]
+    loaded = source.load()
+    assert isinstance(loaded, packs.SqliteTables)
+    updates: list[str | None] = []  # the pack's owner, as the profile update saw it
+
+    def install(ghoul: str, user: bool = False) -> packs.InstallResult:
+        lore = {**loaded.lore, "monsters/ghoul": ghoul}
+        content = packs.SqliteTables(path=loaded.path, aliases=loaded.aliases, lore=lore)
+
+        def then(conn: apsw.Connection) -> None:
+            updates.append(queries.pack_workspace(conn, "srd-2014"))
+
+        return app.db.write(
+            lambda conn: packs.install(
+                conn, source.pack, content, source.origin, then, claim=packs.Claim(user=user)
+            )
+        )
+
+    result = install("A grave robber of the night.")
+    assert (result.action, result.changed, result.adopted) == ("upgraded", 1, False)
+    assert updates == [None]
+    assert install("A grave robber of the night.").action == "unchanged"
+    assert updates == [None]  # nothing changed: no update
+    app.db.write(lambda conn: queries.set_pack_workspace(conn, "srd-2014", "campaign-a"))
+    result = install("A hungry grave robber.", user=True)
+    assert (result.action, result.changed, result.adopted) == ("upgraded", 1, True)
+    assert updates == [None, None]  # once, and the pack was already the user's then
+    assert queries.pack_workspace(app.conn, "srd-2014") is None
+
+
 def test_copy_is_set_wise_and_all_or_nothing(app: App) -> None:
     """A source table that is missing fails the install and leaves the old pack in place."""
     source = app.plugins.pack_sources()["srd-2014"]
