@@ -853,9 +853,14 @@ def _packs_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _install_summary(result: Any) -> str:
-    if result.action == "unchanged":
-        return f"{result.pack}: unchanged ({result.entries} entries)"
-    return f"{result.pack}: {result.action}, {result.entries} entries ({result.changed} changed)"
+    from .features.packs import adopted_text
+
+    line = f"{result.pack}: unchanged ({result.entries} entries)"
+    if result.action != "unchanged":
+        line = f"{result.pack}: {result.action}, {result.entries} entries"
+        line += f" ({result.changed} changed)"
+    adopted = adopted_text(result)
+    return f"{line}; {adopted}" if adopted else line
 
 
 def _packs_install(args: argparse.Namespace, settings: Settings) -> int:

@@ -366,6 +366,8 @@ def _install_text(result: protocol.PackInstallResult) -> str:
     text = (
         f"Pack {result.pack}: {result.action}, {result.entries} entries ({result.changed} changed)."
     )
+    if result.adopted:
+        text += f" It is {pack_features.adopted_text(result)}."
     return text + "".join(f"\n- {w}" for w in result.warnings)
 
 

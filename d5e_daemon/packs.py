@@ -52,9 +52,9 @@ class InstallResult:
     warnings: tuple[PackProblem, ...] = ()
     also: tuple[InstallResult, ...] = ()
     """The other packs read from the same path (a 5etools file with several sources)."""
-    adopted: bool = False
+    adopted: str | None = None
     """The user installed a pack a campaign's `packPaths` had brought: it is theirs now (on in
-    every profile), its content unchanged or not."""
+    every profile), its content unchanged or not; the profile of that campaign."""
 
 
 @dataclass(frozen=True)
@@ -458,13 +458,13 @@ def _install_entries(
     return InstallResult(pack.id, action, len(entries), len(refs), warnings, adopted=adopted)
 
 
-def _adopt(conn: apsw.Connection, pack_id: str, claim: Claim) -> bool:
+def _adopt(conn: apsw.Connection, pack_id: str, claim: Claim) -> str | None:
     """The user's install of a pack a campaign's `packPaths` brought makes it theirs (see
-    `Claim.user`); True when it was the campaign's."""
-    if not claim.user or queries.pack_workspace(conn, pack_id) is None:
-        return False
-    queries.set_pack_workspace(conn, pack_id, None)
-    return True
+    `Claim.user`); the campaign's profile when it was the campaign's."""
+    owner = queries.pack_workspace(conn, pack_id) if claim.user else None
+    if owner is not None:
+        queries.set_pack_workspace(conn, pack_id, None)
+    return owner
 
 
 def update_files(

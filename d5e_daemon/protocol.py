@@ -575,6 +575,12 @@ class PackInstallResult(Base):
     warnings: list[PackProblem] = []
     also: list[PackInstallResult] = []
     """The other packs installed from the same path (a 5etools file with several sources)."""
+    adopted: bool = False
+    """A campaign's `packPaths` had brought the pack (on in that campaign only): this install
+    made it the user's, on in every profile, whatever its `action`."""
+    adoptedFrom: str | None = None
+    """With `adopted`: the `d5e.toml` of that campaign (`profile NAME` when its folder is not
+    known)."""
 
 
 class PackIdParams(Params):

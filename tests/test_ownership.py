@@ -329,6 +329,11 @@ def test_the_users_install_makes_a_campaigns_pack_theirs(
     assert [found(a), found(b), found(outside)] == [True, False, False]  # campaign-a's
     monkeypatch.chdir(outside)
     assert cli_main(["packs", "install", str(brew)]) == 0
+    assert capsys.readouterr().out == (
+        "ashen: unchanged (1 entries); now yours, on in every profile (a campaign's packPaths "
+        f"had brought it, on there only: {a / 'd5e.toml'})\n"
+    )
+    assert cli_main(["packs", "install", str(brew)]) == 0  # once: it was yours already
     assert capsys.readouterr().out == "ashen: unchanged (1 entries)\n"
     assert [found(outside), found(b)] == [True, True]  # the user's now
     (brew / "spells" / "d.json").write_text('{"name": "Dusk Ward"}')
@@ -363,7 +368,9 @@ def test_an_editors_install_pack_makes_it_the_users_in_a_running_campaign(
         theirs.send("initialized", {}, notify=True)
         with pytest.raises(RpcError):
             theirs.request("d5e/lookup", {"ref": "spells/cinder-step"})
-        assert mine.request("d5e/packs/install", {"path": str(brew)})["action"] == "unchanged"
+        result = mine.request("d5e/packs/install", {"path": str(brew)})
+        assert (result["action"], result["adopted"]) == ("unchanged", True)
+        assert result["adoptedFrom"] == str(a / "d5e.toml")
         deadline = time.monotonic() + 30
         while True:
             try:

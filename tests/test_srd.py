@@ -262,13 +262,13 @@ def test_an_upgrade_by_new_lore_updates_the_profile_and_says_when_the_pack_becam
         )
 
     result = install("A grave robber of the night.")
-    assert (result.action, result.changed, result.adopted) == ("upgraded", 1, False)
+    assert (result.action, result.changed, result.adopted) == ("upgraded", 1, None)
     assert updates == [None]
     assert install("A grave robber of the night.").action == "unchanged"
     assert updates == [None]  # nothing changed: no update
     app.db.write(lambda conn: queries.set_pack_workspace(conn, "srd-2014", "campaign-a"))
     result = install("A hungry grave robber.", user=True)
-    assert (result.action, result.changed, result.adopted) == ("upgraded", 1, True)
+    assert (result.action, result.changed, result.adopted) == ("upgraded", 1, "campaign-a")
     assert updates == [None, None]  # once, and the pack was already the user's then
     assert queries.pack_workspace(app.conn, "srd-2014") is None
 

@@ -101,12 +101,28 @@ def _why_off(app: App, pack_id: str, why: str | None) -> str | None:
     return None
 
 
+def _campaign_config(conn: apsw.Connection, profile_id: str | None) -> str:
+    """The `d5e.toml` of the campaign whose profile is `profile_id` (`profile NAME` when its
+    folder is not known)."""
+    folder = queries.profile_owner(conn, profile_id)[1] if profile_id else None
+    return str(Path(folder) / workspace.CONFIG) if folder else f"profile {profile_id}"
+
+
+def adopted_text(result: PackInstallResult) -> str:
+    """What an install that made a campaign's pack the user's says of it ('' when it did not):
+    the words of every face (the CLI's line, MCP)."""
+    if not result.adopted:
+        return ""
+    return (
+        f"now yours, on in every profile (a campaign's packPaths had brought it, on there only: "
+        f"{result.adoptedFrom})"
+    )
+
+
 def _brought_by(app: App, pack_id: str) -> str:
     """Why a pack another campaign's `packPaths` brought is off here, naming that campaign."""
     rows = [r for r in queries.installed_packs(app.conn) if r.pack.id == pack_id]
-    owner = rows[0].workspace_profile if rows else None
-    folder = queries.profile_owner(app.conn, owner)[1] if owner else None
-    where = Path(folder) / workspace.CONFIG if folder else f"profile {owner}"
+    where = _campaign_config(app.conn, rows[0].workspace_profile if rows else None)
     return (
         f"another campaign's packPaths brought it ({where}): on there only "
         f"(d5e packs enable {pack_id} turns it on here)"
@@ -201,6 +217,8 @@ def _result(
         changed=result.changed,
         warnings=[*result.warnings, *overrides],
         also=[_result(app, r, conn) for r in result.also],
+        adopted=result.adopted is not None,
+        adoptedFrom=_campaign_config(conn or app.conn, result.adopted) if result.adopted else None,
     )
 
 
