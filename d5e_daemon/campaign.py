@@ -32,7 +32,7 @@ from .prose import (
     named_by_article,
     walk_prose,
 )
-from .quantity import quantity_ending
+from .quantity import quantity_ending, roll_table_rows
 from .tagsyntax import Tag, TagKey, find_tags, iter_tags
 
 log = logging.getLogger(__name__)
@@ -220,15 +220,24 @@ def counting_parts(
                 )
     out: list[tuple[int, list[Counted]]] = []
     for n in sorted(items):
-        found = items[n]
+        line = lines[n]
+        # a roll table flattened into the line: each row is a part, and the numbers a row is
+        # rolled on count nothing ("1-5 Clay Golem"; its "2 Mastiffs" do)
+        rows = roll_table_rows(line) if any(c.count_start is not None for c in items[n]) else []
+        found = [
+            c._replace(count=1, high=1, count_start=None)
+            if c.count_start is not None and any(s <= c.count_start < e for s, e in rows)
+            else c
+            for c in items[n]
+        ]
         if all(c.count_start is None for c in found):
             continue
         taken = [(c.start, c.end) for c in found]
-        for at, end, entry in named_by_article(names, lines[n], taken):
+        for at, end, entry in named_by_article(names, line, taken):
             found.append(Counted(at, end, 1, entry.qualified_ref, entry.name, None, 1))
-        line = lines[n]
         table = line.lstrip().startswith("|")  # a table row: each cell is a part too
         cuts = [i for i, char in enumerate(line) if char == ";" or (table and char == "|")]
+        cuts += [start for start, _ in rows]
         parts: dict[int, list[Counted]] = {}
         for c in found:
             parts.setdefault(sum(1 for cut in cuts if cut < c.start), []).append(c)

@@ -99,6 +99,54 @@ def quantity_ending(line: str, count_start: int) -> tuple[int, int, int] | None:
     return value, value, count_start
 
 
+# A roll table flattened into one line of text, as the SRD 2024's are ("1d20 Golem Time Cost
+# 1-5 Clay Golem 30 days 65,000 GP 6-17 Flesh Golem …"): one die, then the rows, each opening
+# with the numbers it is rolled on, ascending within the die's faces. Flattening glues words
+# ("Deck of Illusions1d100  Illusion*04-06  Archmage10-12  Bandit Captain16-18 …").
+_TABLE_DIE = re.compile(r"(?<![\d+\-–])1[dD](4|6|8|10|12|20|100)(?!\d|[ \t]*[+\-–][ \t]*\d)")
+_ROW_NUMBERS = re.compile(r"(?<![\d,.])(?<!\d[dD])(\d{1,3})(?:[-–](\d{1,3}))?(?!\d|[,.]\d)")
+_MOST_ROW_NUMBERS = 300  # numbers after one die that are read as its rows' (a long line)
+
+
+def roll_table_rows(line: str) -> list[tuple[int, int]]:
+    """The columns (start, end) of the numbers that open each row of the roll tables flattened
+    into `line`: after a die of one roll ("1d20", "1d100"), numbers and ranges within its faces
+    ("00" is 100), ascending, at least three of them and two ranges ("1-5 … 6-17 … 18 … 19-20").
+    Where numbers that fit could be the rows' or counts ("01-08 Bag of 100 GP 09-15 …", "84-90
+    2 Mastiffs"), the rows are the longest ascending run of ranges, then of numbers. A row's
+    number counts nothing: "1-5 Clay Golem" is no five clay golems."""
+    dice = list(_TABLE_DIE.finditer(line))
+    rows: list[tuple[int, int]] = []
+    for i, die in enumerate(dice):
+        sides = int(die[1])
+        stop = dice[i + 1].start() if i + 1 < len(dice) else len(line)
+        found: list[tuple[int, int, int, int, bool]] = []
+        for m in _ROW_NUMBERS.finditer(line, die.end(), stop):
+            low, high = int(m[1]), int(m[2] or m[1])
+            if sides == 100:
+                low, high = low or 100, high or 100
+            if 1 <= low <= high <= sides:
+                found.append((m.start(), m.end(), low, high, m[2] is not None))
+            if len(found) == _MOST_ROW_NUMBERS:
+                break
+        # the best ascending run ending at each number: (ranges, numbers), and the one before
+        best: list[tuple[tuple[int, int], int]] = []
+        for j, (_, _, low, _, is_range) in enumerate(found):
+            before = [k for k in range(j) if found[k][3] < low]
+            k = max(before, key=lambda k: best[k][0], default=-1)
+            ranges, numbers = best[k][0] if k >= 0 else (0, 0)
+            best.append(((ranges + is_range, numbers + 1), k))
+        end = max(range(len(found)), key=lambda j: best[j][0], default=-1)
+        if end < 0 or best[end][0][0] < 2 or best[end][0][1] < 3:
+            continue
+        run = []
+        while end >= 0:
+            run.append(found[end][:2])
+            end = best[end][1]
+        rows += reversed(run)
+    return rows
+
+
 _WITH_NAME = re.compile(
     rf"(?P<count>{_QUANTITY}|an?|-\d+)(?:[ \t]*[x×:][ \t]+|(?<=\d)[x×:][ \t]*|[ \t]+)(?P<name>.*)",
     re.S | re.I,

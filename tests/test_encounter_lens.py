@@ -20,7 +20,9 @@ from d5e_daemon.features.encounter_lens import (
     inlay_hints,
     verdict,
 )
+from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.tags import Resolver
+from d5e_daemon.protocol import LookupParams
 
 from .conftest import make_app, start_client
 
@@ -165,6 +167,33 @@ def test_each_cell_of_a_table_row_is_its_own_encounter(party_app: App) -> None:
         "Easy · 400 XP (adjusted) for 4 × level 3",
         "Trivial · 200 XP (adjusted) for 4 × level 3",
     ]
+
+
+def test_a_roll_table_flattened_into_a_line_is_no_encounter(party_app: App) -> None:
+    """The SRD 2024's cards flatten their roll tables into one line ("1d20 Golem Time Cost 1-5
+    Clay Golem 30 days 65,000 GP 6-17 Flesh Golem … 18 Iron Golem …"): the numbers each row is
+    rolled on counted 1–5 clay golems, 18 iron golems, 45–51 riding horses. They count nothing;
+    each row is a part, so a count in a row ("84-90  2 Mastiffs") is that row's encounter, as in
+    the SRD 2014's Markdown table of the same robe."""
+    resolver = Resolver(party_app)
+
+    def counted(text: str) -> list[str]:
+        return [
+            e.detail for e in campaign.find_encounters(text.splitlines(), resolver.prose_names())
+        ]
+
+    def card(ref: str) -> str:
+        return lookup(party_app, LookupParams(ref=ref)).markdown
+
+    assert counted(card("srd-2024:magic-items/manual-of-golems")) == []
+    assert counted(card("srd-2024:magic-items/deck-of-illusions")) == []
+    assert counted(card("srd-2024:magic-items/robe-of-useful-items")) == ["2 × Mastiff"]
+    assert counted(card("srd-2014:magic-items/robe-of-useful-items")) == ["2 × Mastiff"]
+    # a table of encounters written in prose: its rows' counts are counts
+    text = "Roll 1d6: on 1-2, 3 goblins; on 3-4, 4 orcs; on 5-6, 1d4+1 wolves\n"
+    assert counted(text) == ["3 × Goblin, 4 × Orc, 2–5 × Wolf"]
+    hints = inlay_hints(resolver, doc(text), EVERYWHERE)
+    assert len(hints) == 3
 
 
 def test_without_a_party_the_hint_says_how_to_set_one(app: App) -> None:
