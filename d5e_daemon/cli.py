@@ -70,6 +70,17 @@ def _fail(error: D5eError, as_json: bool) -> int:
     return 1
 
 
+def _fail_on(exc: D5eError | apsw.Error, as_json: bool) -> int:
+    """`_fail` with a database's error said as d5e says it."""
+    if isinstance(exc, D5eError):
+        return _fail(exc, as_json)
+    error: DatabaseError | None = db.storage_error(exc)
+    if error is None:
+        message = f"database error: {exc} (is the file damaged? `PRAGMA integrity_check` tells)"
+        error = DatabaseError(message)
+    return _fail(error, as_json)
+
+
 def _option(name: str) -> str:
     """A request's parameter as this face's option: `replace` → `--replace`, `dryRun` →
     `--dry-run`."""
@@ -759,9 +770,18 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
     """The MCP server for AI assistants, on stdio, over the same database and profile."""
     from .mcp_server import allow_writes, serve
 
+    failed: Exception | None = None
     with _opened(settings) as app:
         app.search.ensure_attributes()
-        code = serve(app, writes=allow_writes(args.allow_writes))
+        try:
+            code = serve(app, writes=allow_writes(args.allow_writes))
+        except Exception as exc:  # said once the database is closed, then the exit below
+            failed, code = exc, 1
+    if isinstance(failed, D5eError | apsw.Error):
+        _fail_on(failed, as_json=False)
+    elif failed is not None:  # a bug: its traceback to the log
+        log.error("the MCP server stopped on an error", exc_info=failed)
+        sys.stderr.write(f"d5e: the MCP server stopped on an error: {failed!r}\n")
     if app.search.loading():
         # The model still loading (begun when the client said `initialized`): it cannot be
         # interrupted (onnxruntime makes its session in C++), and an interpreter finalized
@@ -1306,13 +1326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(settings.log_level, getattr(args, "log_file", None))
         code: int = args.run(args, settings)
         return code
-    except D5eError as exc:
-        return _fail(exc, as_json)
-    except apsw.Error as exc:
-        error: DatabaseError | None = db.storage_error(exc)
-        if error is None:
-            message = f"database error: {exc} (is the file damaged? `PRAGMA integrity_check` tells)"
-            error = DatabaseError(message)
-        return _fail(error, as_json)
+    except (D5eError, apsw.Error) as exc:
+        return _fail_on(exc, as_json)
     except KeyboardInterrupt:
         return 130

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import apsw
 import pytest
 from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -631,6 +632,48 @@ async def test_a_client_that_lists_the_tools_and_leaves_does_not_wait_for_the_mo
         assert not model.done.is_set() and app.search.loading()
     finally:
         app.close()
+
+
+class Exited(Exception):
+    """`os._exit`, raised instead of leaving the test's process."""
+
+
+def test_a_server_that_raises_while_the_model_loads_still_leaves_at_once(
+    attributed_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`d5e mcp` leaves without finalizing while the model loads (an interpreter finalized
+    during an onnxruntime load aborts), but a server that raised skipped that exit: the error
+    went up to a finalizing interpreter. Now it is said on stderr, the database closed, and the
+    process leaves at once with exit status 1. In process: the server and `os._exit` stand-ins."""
+    from d5e_daemon import cli
+
+    db_path = private_copy(attributed_template, tmp_path)
+    seen: list[Any] = []
+
+    def broken_serve(app: Any, writes: bool = False) -> int:
+        app.search.embedder = SlowModel(seconds=5.0)
+        app.search.load_in_background()  # as at the client's `initialized`
+        seen.append(app)
+        raise RuntimeError("the transport broke")
+
+    def exit_now(code: int) -> None:
+        raise Exited(code)
+
+    monkeypatch.setattr(mcp_server, "serve", broken_serve)
+    monkeypatch.setattr(cli.os, "_exit", exit_now)
+    with pytest.raises(Exited) as exited:
+        cli.main(["mcp", "--db", str(db_path)])
+    assert exited.value.args == (1,)
+    assert "d5e: the MCP server stopped on an error: RuntimeError('the transport broke')" in (
+        capsys.readouterr().err
+    )
+    (app,) = seen
+    assert app.search.loading()  # the load still under way: the exit did not wait for it
+    with pytest.raises(apsw.ConnectionClosedError):
+        app.db.conn.execute("SELECT 1")  # closed before leaving
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
