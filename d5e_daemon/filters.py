@@ -124,15 +124,14 @@ def _flag(value: Any) -> list[Value]:
 def _spell_damage_types(data: dict[str, Any]) -> list[Value]:
     """The record's `{"damage": {"damage_type": …}}` (5etools' loader: every type in
     `damage_types`) and the damage its text deals ("takes 4d6 fire damage", "radiant damage (if
-    you are good) or necrotic damage", "acid, cold, or fire damage"): sentences granting
-    resistance or immunity to a damage, or saying what can't deal it, are skipped."""
+    you are good) or necrotic damage", "acid, cold, or fire damage"): only damage the spell
+    deals, an amount (`_dealt`), not the damage of the attacks it makes possible."""
     damage = data.get("damage")
     found = _names(damage.get("damage_type")) if isinstance(damage, dict) else []
     found += _names(data.get("damage_types") or [])
     for text in _texts(data.get("desc")) + _texts(data.get("higher_level")):
         for sentence in _SENTENCE.split(text.lower()):
-            if not _NOT_DEALT.search(sentence):
-                found += [d for m in _DEALT.finditer(sentence) for d in _DAMAGE_RE.findall(m[0])]
+            found += _dealt(sentence)
     return list(dict.fromkeys(found))
 
 
@@ -211,7 +210,37 @@ _DEALT = re.compile(
     rf"\b(?:{'|'.join(DAMAGE_TYPES)})(?:(?:,|,? and|,? or) (?:{'|'.join(DAMAGE_TYPES)}))*"
     rf" damage\b"
 )
-_NOT_DEALT = re.compile(r"resist|immun|vulnerab|can't|cannot")
+# not dealt: granted resistance, damage that can't be dealt, damage dealt to what the spell
+# makes ("the layer can be destroyed by dealing at least 25 cold damage to it")
+_NOT_DEALT = re.compile(r"resist|immun|vulnerab|can't|cannot|\bdestroyed by\b|\bby dealing\b")
+# Damage a spell deals is an amount: before it ("4d6 fire damage", "50 bludgeoning damage",
+# "{@damage 8d6} fire damage", "2d8 points of fire damage") or after it ("force damage equal
+# to twice …", "the radiant damage (your choice) increases by 1d6"); a damage named without one
+# is a kind ("a slam attack with … bludgeoning damage determined by its size", "the GM might
+# rule that an object inflicts slashing or piercing damage")
+_AMOUNT_BEFORE = re.compile(r"(?:\d+d ?\d+|\b\d+)(?: ?[+-] ?\d+)?\}?(?: points? of)? $")
+_AMOUNT_AFTER = re.compile(r"(?: \([^)]*\))? (?:equal to|increases by)\b")
+# An attack or a strike (not a spell attack, not an attack roll) deals its weapon's or its
+# maker's damage ("your unarmed strikes deal 1d6 bludgeoning, piercing, or slashing damage":
+# Alter Self's natural weapons), unless the spell adds it ("an extra 1d8 necrotic damage")
+_ATTACK = re.compile(r"\b(?<!spell )(?:attack|strike|weapon)s?\b(?! rolls?\b)")
+_ADDED = re.compile(r"\b(?:extra|additional) (?:\d+d ?\d+|\d+)\}? $")
+
+
+def _dealt(sentence: str) -> list[str]:
+    """The damage types a sentence of a spell's text says the spell deals (lower case)."""
+    if _NOT_DEALT.search(sentence):
+        return []
+    attack = _ATTACK.search(sentence) is not None
+    found = []
+    for m in _DEALT.finditer(sentence):
+        before = sentence[: m.start()]
+        if not (_AMOUNT_BEFORE.search(before) or _AMOUNT_AFTER.match(sentence, m.end())):
+            continue
+        if attack and not _ADDED.search(before):
+            continue
+        found += _DAMAGE_RE.findall(m[0])
+    return found
 
 
 def _texts(value: Any) -> list[str]:
@@ -741,7 +770,7 @@ FILTERS: tuple[Filter, ...] = (
 )  # fmt: skip
 BY_NAME = {f.name: f for f in FILTERS}
 # Bump when an extractor changes what it returns (the declarations alone are hashed anyway).
-EXTRACT_VERSION = 6
+EXTRACT_VERSION = 7
 
 
 def attributes(collection: str, data: dict[str, Any]) -> list[tuple[str, Value]]:

@@ -119,11 +119,20 @@ def test_damage_and_saves_written_in_prose(app: App) -> None:
     """A spell's damage types and saves are read from its text as well as from its record's
     fields: Spirit Guardians deals radiant or necrotic damage, Storm of Vengeance asks for a
     Dexterity save in its later rounds; not a damage the spell protects from, nor one its
-    illusion can't deal, nor a save it gives advantage on."""
+    illusion can't deal, nor one dealt by attacks it makes possible or to what it makes, nor a
+    save it gives advantage on."""
     assert {"spirit-guardians", "flame-strike"} <= slugs(app, damage="radiant")
     assert {"spirit-guardians", "bestow-curse"} <= slugs(app, damage="necrotic")
     assert "stoneskin" not in slugs(app, damage="slashing")  # resistance to slashing damage
     assert "major-image" not in slugs(app, damage="thunder")  # can't deal thunder damage
+    # only damage the spell deals: not its forms' weapons (Alter Self's natural weapons), the
+    # attacks of what it makes (Animate Objects' slams), nor damage dealt to it (a Prismatic
+    # Wall's layer destroyed by 60 force damage); damage it adds to attacks is its own
+    for kind in ("bludgeoning", "piercing", "slashing"):
+        assert not {"alter-self", "animate-objects"} & slugs(app, damage=kind), kind
+    assert "prismatic-wall" not in slugs(app, damage="force")
+    assert "prismatic-wall" in slugs(app, damage="cold")  # its blue layer's 10d6
+    assert {"arcane-hand", "spiritual-weapon"} <= slugs(app, damage="force")
     assert {"storm-of-vengeance", "fireball"} <= slugs(app, save="dexterity")
     assert "storm-of-vengeance" in slugs(app, save="constitution")  # its record's own save
     assert not {"heroes-feast", "beacon-of-hope"} & slugs(app, save="wisdom")
