@@ -9,11 +9,14 @@ traceback, or die on.
 - `failure` / `answer`: d5e errors keep their JSON-RPC codes, a storage error is a
   `DatabaseError`, anything else a logged -32603.
 - `converter`: custom (`d5e/`) methods keep their params as plain JSON for msgspec to decode.
+- `encoded`: a custom method's result as msgspec encoded it, written as it is (`D5eProtocol`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import inspect
 import logging
 import os
 import re
@@ -28,7 +31,7 @@ import msgspec
 from cattrs.errors import ClassValidationError
 from lsprotocol import types
 from lsprotocol.types import ResponseError
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError
 from pygls.io_ import StdinAsyncReader
 from pygls.protocol import (
     JsonRPCNotification,
@@ -87,6 +90,17 @@ class ExpectedErrors(logging.Filter):
             return False  # a request answered before its cancel arrived: everyday traffic
         exc = record.exc_info[1] if record.exc_info else None
         return not (isinstance(exc, JsonRpcException) and exc.code != INTERNAL_ERROR)
+
+
+def encoded(result: Any) -> msgspec.Raw:
+    """A custom method's result, encoded by msgspec: `D5eProtocol` writes it into the response
+    as it is. pygls would turn it into plain values (`msgspec.to_builtins`), unstructure those
+    through cattrs value by value and encode them again (~0.2 ms of CPU for ten search hits,
+    against ~10 µs)."""
+    return msgspec.Raw(msgspec.json.encode(result))
+
+
+_ENCODER = msgspec.json.Encoder()
 
 
 class Unreadable(msgspec.Struct):
@@ -181,6 +195,11 @@ class D5eProtocol(LanguageServerProtocol):
             self.send_error(msg_id, INVALID_REQUEST, "`method` must be a string")
         elif self._shutdown and method not in (None, types.EXIT) and msg_id is not None:
             self.send_error(msg_id, INVALID_REQUEST, "the server is shutting down")
+        elif type(message) is JsonRPCRequestMessage and message.jsonrpc == self.VERSION:
+            # a custom method's request: what pygls does, without asking which of its four
+            # runtime-checked protocols the message is (~35 µs each)
+            context = contextvars.copy_context()
+            context.run(self._handle_request, message.id, message.method, message.params)
         else:
             super().handle_message(message)
 
@@ -197,7 +216,28 @@ class D5eProtocol(LanguageServerProtocol):
         if error is not None and isinstance(error.data, dict) and "traceback" in error.data:
             log.error("%s\n%s", error.message, "".join(error.data["traceback"]))
             error = ResponseError(code=error.code, message=error.message)
+        if error is None and isinstance(result, msgspec.Raw):  # `encoded`: written as it is
+            self._send_body(_ENCODER.encode({"jsonrpc": "2.0", "id": msg_id, "result": result}))
+            return
         super()._send_response(msg_id, result, error)
+
+    def _send_body(self, body: bytes) -> None:
+        """`_send_data` of a body already encoded (UTF-8: Content-Length counts its bytes)."""
+        if self.writer is None:
+            log.error("Unable to send data, no available transport!")
+            return
+        header = f"Content-Length: {len(body)}\r\nContent-Type: {self.CONTENT_TYPE}; "
+        header += f"charset={self.CHARSET}\r\n\r\n"
+        try:
+            written = self.writer.write(header.encode() + body)
+            if inspect.isawaitable(written):  # an async writer, as pygls' `_send_data` does
+                asyncio.ensure_future(written)  # noqa: RUF006
+        except BrokenPipeError:
+            log.exception("Error sending data. BrokenPipeError", exc_info=True)
+            raise
+        except Exception as error:
+            log.exception("Error sending data", exc_info=True)
+            self._server._report_server_error(error, JsonRpcInternalError)
 
 
 MAX_MESSAGE_BYTES = 64 * 2**20

@@ -15,7 +15,8 @@ lifecycle in `library.py`, a settings change in `App.reconfigure`, diagnostics p
 Every custom method goes through `_method`, which decodes params with msgspec (unknown fields
 and wrong types → -32602 naming the JSON path), maps `D5eError`s to their JSON-RPC codes, turns
 any other exception into a plain -32603 (logged with its traceback on stderr, never on the wire),
-and returns `msgspec.to_builtins(result)` because pygls cannot serialise msgspec Structs.
+and returns the result encoded by msgspec (`jsonrpc.encoded`: pygls cannot serialise msgspec
+Structs, and it is written into the response as it is).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Generic, TypeVar
 
-import msgspec
 from lsprotocol import types
 from pygls.exceptions import FeatureRequestError, JsonRpcException
 from pygls.io_ import StdoutWriter, run_async
@@ -421,7 +421,7 @@ def _method(
             if index_now:
                 ls.session.index_now()
             try:
-                return msgspec.to_builtins(await fn(app, protocol.decode(params, params_type)))
+                return jsonrpc.encoded(await fn(app, protocol.decode(params, params_type)))
             except Exception as exc:
                 raise jsonrpc.failure(name, exc) from exc
 
@@ -433,7 +433,7 @@ def _method(
         if index_now:
             ls.session.index_now()
         return jsonrpc.answer(
-            name, lambda: msgspec.to_builtins(fn(app, protocol.decode(params, params_type)))
+            name, lambda: jsonrpc.encoded(fn(app, protocol.decode(params, params_type)))
         )
 
 

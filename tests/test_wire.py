@@ -514,6 +514,20 @@ def test_unknown_method_and_wrong_types(daemon: Daemon) -> None:
     assert answer[0]["error"]["code"] == -32600
 
 
+def test_text_beyond_ascii_arrives_whole_and_the_next_answer_is_read_where_it_begins(
+    daemon: Daemon,
+) -> None:
+    """A custom method's answer is written as msgspec encodes it: UTF-8, not `\\u` escapes,
+    so its Content-Length counts bytes, not characters (a count of characters cuts the answer
+    short and the next one is read from the middle of this one)."""
+    found = daemon.request(
+        "d5e/search", {"query": "fire damage", "mode": "keyword", "limit": 10}, timeout=TIMEOUT
+    )
+    snippets = [hit["snippet"] for hit in found["hits"]]
+    assert any("\u2026" in s for s in snippets), snippets  # "…" where a snippet was cut
+    still_answers(daemon)
+
+
 def fresh_daemon(template: Path, tmp_path: Path) -> Daemon:
     """A daemon on a copy of `template`: the bare SRD's indexes it in the background, the
     indexed one's has nothing to do but the test's requests."""
