@@ -11,6 +11,7 @@ author writes, so every extractor takes what is there and returns nothing otherw
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable
@@ -786,7 +787,9 @@ def attributes(collection: str, data: dict[str, Any]) -> list[tuple[str, Value]]
     return list(dict.fromkeys(found))
 
 
+@functools.cache
 def version() -> str:
-    """Changes when the declarations change, so stored attributes are extracted again."""
+    """Changes when the declarations change, so stored attributes are extracted again (the
+    declarations are constants: computed once)."""
     seed = "|".join(f"{f.name}:{f.kind}:{','.join(f.collections)}" for f in FILTERS)
     return hashlib.sha256(f"{EXTRACT_VERSION}|{seed}".encode()).hexdigest()[:12]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import logging
 import threading
 import time
@@ -221,6 +222,19 @@ when a build ends (its vectors may be in the cache's own file, whose commits the
 not see)."""
 
 
+@functools.lru_cache(maxsize=8)
+def _attrs_key(filters_version: str, render_key: str) -> str:
+    """`SearchIndex.attrs_key` (a hash: asked twice a search)."""
+    return text.content_hash(f"{filters_version}|{render_key}")[:16]
+
+
+_ATTRS_CURRENT = db.UntilChanged[bool]()
+"""Whether filter attributes and keyword texts are current (`SearchIndex.attributes_current`,
+asked twice a search: ~0.1 ms each, two statements and the key's hashes), until the database
+changes: every write is a commit of the writer thread's connection, which the main
+connection's stamp sees."""
+
+
 class SearchIndex:
     """Builds and describes the search index of one database, for one profile at a time. One
     run at a time. It reads through `database.conn` (the main thread's connection) or the
@@ -293,10 +307,19 @@ class SearchIndex:
 
     def attributes_current(self) -> bool:
         """Nothing for `ensure_attributes` to do (an index probe)."""
-        return self.db.read_only is not None or (
-            not queries.attrs_pending(self.db.conn, self.attrs_key)
-            and queries.postings_state(self.db.conn)[0]
-        )
+        return self.db.read_only is not None or self._attributes_current(self.db.conn)
+
+    def _attributes_current(self, conn: apsw.Connection) -> bool:
+        """Filter attributes and keyword texts current, as `conn` reads them; the main
+        connection's answer is remembered until the database changes (`_ATTRS_CURRENT`)."""
+        key = self.attrs_key
+
+        def read() -> bool:
+            return not queries.attrs_pending(conn, key) and queries.postings_state(conn)[0]
+
+        if conn is not self.db.conn:
+            return read()
+        return _ATTRS_CURRENT.get(self, queries.data_version(conn), key, read)
 
     def ensure_attributes_apart(self) -> None:
         """`ensure_attributes` through a connection of its own: for a worker thread, while the
@@ -359,7 +382,7 @@ class SearchIndex:
     @property
     def attrs_key(self) -> str:
         """What phase 1 depends on besides the entry: filter declarations, renderers."""
-        return text.content_hash(f"{filters.version()}|{self.render_key}")[:16]
+        return _attrs_key(filters.version(), self.render_key)
 
     def state(self, conn: apsw.Connection | None = None) -> IndexState:
         counts = queries.index_counts(conn or self.db.conn, self.key, self.skip, self.profile())
@@ -402,7 +425,7 @@ class SearchIndex:
         """
         key = self.attrs_key
         read = conn or self.db.conn
-        if not queries.attrs_pending(read, key) and queries.postings_state(read)[0]:
+        if self._attributes_current(read):
             return 0
         with self._attrs_lock:  # a search waits for the background indexer's run, not redoes it
             return self._sync_attributes(read, key)

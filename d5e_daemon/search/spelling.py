@@ -9,6 +9,7 @@ decides, so a candidate that is no word of any entry (`fire` → `fier`) is neve
 
 from __future__ import annotations
 
+import functools
 import re
 
 # (pattern, replacement) at the end of a word: British to American, then American to British.
@@ -47,17 +48,26 @@ _REVERSE_WORDS = {american: british for british, american in _WORDS.items()}
 _MIN_LENGTH = 4
 
 
+_COMPILED = tuple((re.compile(pattern), replacement) for pattern, replacement in _ENDINGS)
+
+
 def variants(word: str) -> list[str]:
     """The other spellings `word` may have (lower case), most likely first; [] for most words.
 
     >>> variants("armour"), variants("paralysed"), variants("armor")
     (['armor'], ['paralyzed'], ['armour'])
     """
+    return list(_variants(word))
+
+
+@functools.lru_cache(maxsize=4096)
+def _variants(word: str) -> tuple[str, ...]:
+    """`variants`, remembered: every word of every query is asked (13 patterns each)."""
     if len(word) < _MIN_LENGTH or not word.isalpha():
-        return []
+        return ()
     out: list[str] = []
     for table in (_WORDS, _REVERSE_WORDS):
         if word in table:
             out.append(table[word])
-    out += [re.sub(pattern, replacement, word) for pattern, replacement in _ENDINGS]
-    return [v for v in dict.fromkeys(out) if v != word and len(v) >= _MIN_LENGTH]
+    out += [pattern.sub(replacement, word) for pattern, replacement in _COMPILED]
+    return tuple(v for v in dict.fromkeys(out) if v != word and len(v) >= _MIN_LENGTH)
