@@ -96,4 +96,4 @@ def test_vscode_client_protocol(tmp_path: Path, db_path: Path) -> None:
     assert built.is_dir(), "editors/vscode is not built; `make test` builds it (npm ci, tsc)"
     tests = sorted(str(p) for p in built.glob("*.test.js"))
     out = run([tool("node"), "--test", *tests], tmp_path, db_path)
-    assert "# fail 0" in out and "# skipped 0" in out and "# pass 30" in out, out
+    assert "# fail 0" in out and "# skipped 0" in out and "# pass 31" in out, out

@@ -24,6 +24,7 @@ import {
   hitItem,
   ignoredPathMessage,
   inUnfinishedTag,
+  isWithin,
   qualifiedRef,
   serverCommand,
   startTimings,
@@ -327,7 +328,7 @@ function campaign(key: string): Campaign {
   return found;
 }
 
-/** Stop the daemon of a campaign no folder holds any more. */
+/** Stop the daemon of a campaign no folder holds any more, or whose d5e.toml is gone. */
 async function stopCampaign(key: string): Promise<void> {
   const found = campaigns.get(key);
   if (!found) {
@@ -336,13 +337,24 @@ async function stopCampaign(key: string): Promise<void> {
   campaigns.delete(key);
   const left = daemons;
   await found.client.stop().catch(() => undefined);
-  found.client.outputChannel.info(`d5e: stopped the daemon of ${key} (its folder left the workspace)`);
+  const why = folderPaths().some((f) => isWithin(f, key) || isWithin(key, f)) ? "its d5e.toml is gone" : "its folder left the workspace";
+  found.client.outputChannel.info(`d5e: stopped the daemon of ${key} (${why})`);
   endStragglers(left);
 }
 
-/** Folders came or went: each open document goes to its campaign's daemon now (a file of a
- * removed folder to the default daemon), and the daemons of campaigns no folder holds stop. */
-async function foldersChanged(): Promise<void> {
+let rerouting: Promise<void> = Promise.resolve();
+
+/** Folders came or went, or a d5e.toml was created or deleted (a campaign appeared in a folder
+ * or went: the document stays open): `campaignsChanged`, one change after the other. */
+function rerouteDocuments(): Promise<void> {
+  rerouting = rerouting.then(campaignsChanged, campaignsChanged);
+  return rerouting;
+}
+
+/** Each open document goes to its campaign's daemon now (a file of a removed folder to the
+ * default daemon, a chapter to the campaign whose d5e.toml was just written above it), and the
+ * daemons of campaigns no folder holds, or whose d5e.toml is gone, stop. */
+async function campaignsChanged(): Promise<void> {
   owners.clear();
   const open = new Map(vscode.workspace.textDocuments.map((d) => [d.uri.toString(), d]));
   for (const c of campaigns.values()) {
@@ -356,7 +368,7 @@ async function foldersChanged(): Promise<void> {
       }
     }
   }
-  await Promise.all(campaignsToStop([...campaigns.keys()], folderPaths()).map(stopCampaign));
+  await Promise.all(campaignsToStop([...campaigns.keys()], folderPaths(), hasCampaignConfig).map(stopCampaign));
   const served = new Set([...campaigns.values()].flatMap((c) => [...c.opened]));
   for (const document of open.values()) {
     if (served.has(document.uri.toString()) || !servedDocument(document)) {
@@ -472,6 +484,14 @@ class D5eDocuments implements vscode.TextDocumentContentProvider {
   }
 }
 
+/** A d5e.toml created or deleted in the workspace's folders makes or unmakes a campaign: the
+ * open documents under it go to their campaign's daemon at once (they had to be reopened). One
+ * saved again is the daemon's to read (it watches its own). */
+function campaignConfigWatcher(): vscode.Disposable {
+  const watcher = vscode.workspace.createFileSystemWatcher("**/d5e.toml", false, true, false);
+  return vscode.Disposable.from(watcher, watcher.onDidCreate(() => rerouteDocuments()), watcher.onDidDelete(() => rerouteDocuments()));
+}
+
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   activated = Date.now();
   // A daemon first: its start (Python, the database) is most of the wait for the first
@@ -493,7 +513,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
     vscode.workspace.onDidCloseTextDocument((document) => owners.delete(document.uri.toString())),
-    vscode.workspace.onDidChangeWorkspaceFolders(() => foldersChanged()),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => rerouteDocuments()),
+    campaignConfigWatcher(),
     vscode.window.onDidChangeActiveTextEditor(() => followActiveEditor()),
     vscode.workspace.onDidChangeTextDocument((event) => {
       const editor = vscode.window.activeTextEditor;

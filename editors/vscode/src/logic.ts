@@ -166,10 +166,18 @@ export function folderCampaigns(folders: readonly string[], hasConfig: (folder: 
 }
 
 /** The campaigns (among `running`) whose daemons to stop once the workspace holds `folders`:
- * those no folder is in, nor inside. */
-export function campaignsToStop(running: readonly string[], folders: readonly string[]): string[] {
+ * those no folder is in, nor inside, and (with `hasConfig`: a d5e.toml was deleted) those that
+ * are no campaign any more: no workspace folder, and no d5e.toml of their own. */
+export function campaignsToStop(
+  running: readonly string[],
+  folders: readonly string[],
+  hasConfig?: (folder: string) => boolean,
+): string[] {
   return running.filter(
-    (campaign) => campaign !== DEFAULT && !folders.some((f) => isWithin(f, campaign) || isWithin(campaign, f)),
+    (campaign) =>
+      campaign !== DEFAULT &&
+      (!folders.some((f) => isWithin(f, campaign) || isWithin(campaign, f)) ||
+        (hasConfig !== undefined && !folders.includes(campaign) && !hasConfig(campaign))),
   );
 }
 

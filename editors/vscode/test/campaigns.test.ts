@@ -78,6 +78,29 @@ test("removing a folder stops the daemons of the campaigns no folder is in any m
   assert.deepEqual(campaignsToStop(running, []), [strahd, phandelver, side]);
 });
 
+test("a d5e.toml written or deleted while documents are open: they are their new campaign's", () => {
+  // what the extension's watcher of **/d5e.toml acts on (the documents had to be reopened)
+  const lmop = folder("lmop"); // a workspace folder without a d5e.toml: the campaign is the folder
+  const act2 = folder("lmop/act2");
+  const within = [lmop];
+  const chapter = join(act2, "cragmaw.md");
+  assert.equal(of(chapter, within), lmop);
+  writeFileSync(join(act2, "d5e.toml"), 'edition = "2024"\n'); // act2 is a campaign of its own now
+  assert.equal(of(chapter, within), act2);
+  assert.equal(of(join(lmop, "intro.md"), within), lmop);
+  assert.deepEqual(campaignsToStop([lmop, act2, DEFAULT], within, hasCampaignConfig), []);
+  rmSync(join(act2, "d5e.toml")); // and is no more: its chapter is lmop's, its daemon stops
+  assert.equal(of(chapter, within), lmop);
+  assert.deepEqual(campaignsToStop([lmop, act2, DEFAULT], within, hasCampaignConfig), [act2]);
+  // a workspace folder is a campaign with or without one
+  rmSync(join(strahd, "d5e.toml"));
+  try {
+    assert.deepEqual(campaignsToStop([strahd, side], folders, hasCampaignConfig), []);
+  } finally {
+    writeFileSync(join(strahd, "d5e.toml"), 'edition = "2024"\n');
+  }
+});
+
 test("a d5e:// card names the campaign whose daemon made it", () => {
   const uri = new URL(entryUri({ pack: "brew", collection: "spells", slug: "cinder-step" }, join(root, "a b+c")));
   assert.equal(uri.pathname, "/spells/cinder-step.md");
