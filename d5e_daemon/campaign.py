@@ -97,6 +97,7 @@ class Encounter:
 
 _ENCOUNTER_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*encounter\b", re.I)
 _ENCOUNTER_NAME = re.compile(r"^\s*name\s*:\s*(.+?)\s*$", re.I)
+_LEVEL_BEFORE = re.compile(r"\blevel[ \t]+$", re.I)  # "a level 3 Druid": a level, no count
 _LIST_MARK = re.compile(r"^\s*(?:[-+*]|\d+[.)])\s+")
 NAME_MAX = 80
 
@@ -222,11 +223,16 @@ def counting_parts(
     for n in sorted(items):
         line = lines[n]
         # a roll table flattened into the line: each row is a part, and the numbers a row is
-        # rolled on count nothing ("1-5 Clay Golem"; its "2 Mastiffs" do)
+        # rolled on count nothing ("1-5 Clay Golem"; its "2 Mastiffs" do); nor does a level
+        # ("if you're a level 3 Druid")
         rows = roll_table_rows(line) if any(c.count_start is not None for c in items[n]) else []
         found = [
             c._replace(count=1, high=1, count_start=None)
-            if c.count_start is not None and any(s <= c.count_start < e for s, e in rows)
+            if c.count_start is not None
+            and (
+                any(s <= c.count_start < e for s, e in rows)
+                or _LEVEL_BEFORE.search(line, 0, c.count_start) is not None
+            )
             else c
             for c in items[n]
         ]

@@ -174,7 +174,7 @@ def test_a_roll_table_flattened_into_a_line_is_no_encounter(party_app: App) -> N
     Clay Golem 30 days 65,000 GP 6-17 Flesh Golem … 18 Iron Golem …"): the numbers each row is
     rolled on counted 1–5 clay golems, 18 iron golems, 45–51 riding horses. They count nothing;
     each row is a part, so a count in a row ("84-90  2 Mastiffs") is that row's encounter, as in
-    the SRD 2014's Markdown table of the same robe."""
+    the SRD 2014's Markdown table of the same robe. A level counts nothing either."""
     resolver = Resolver(party_app)
 
     def counted(text: str) -> list[str]:
@@ -194,6 +194,9 @@ def test_a_roll_table_flattened_into_a_line_is_no_encounter(party_app: App) -> N
     assert counted(text) == ["3 × Goblin, 4 × Orc, 2–5 × Wolf"]
     hints = inlay_hints(resolver, doc(text), EVERYWHERE)
     assert len(hints) == 3
+    # nor is a level a count (the SRD 2024's class features: "if you're a level 3 Druid")
+    assert counted(card("srd-2024:features/druid-spellcasting")) == []
+    assert counted("A level 5 wizard and 2 guards hold the gate.\n") == ["2 × Guard"]
 
 
 def test_without_a_party_the_hint_says_how_to_set_one(app: App) -> None:
