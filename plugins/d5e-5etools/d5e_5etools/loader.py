@@ -14,6 +14,7 @@ import gc
 import hashlib
 import itertools
 import json
+import os
 import re
 from collections import OrderedDict
 from collections.abc import Collection, Iterator
@@ -289,15 +290,22 @@ def json_path(parts: JsonPath) -> str:
 
 
 def _files(path: Path) -> Iterator[Path]:
+    """The `.json` files of a file or folder, in order, hidden folders and files left out. The
+    walk follows no link and passes over what vanishes or cannot be read meanwhile (a folder
+    under `/tmp` another program clears; `/proc`): what it cannot list holds no homebrew."""
     if path.is_file():
         yield path
         return
-    for child in sorted(path.rglob("*")):
-        if (
-            child.is_file()
-            and child.suffix.lower() == ".json"
-            and not any(part.startswith(".") for part in child.relative_to(path).parts)
-        ):
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(path):  # errors ignored; links to folders not followed
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [
+            Path(folder, name)
+            for name in files
+            if not name.startswith(".") and name.lower().endswith(".json")
+        ]
+    for child in sorted(found):
+        if child.is_file():
             yield child
 
 
@@ -318,7 +326,11 @@ def recognises(path: Path) -> bool:
                 inner = sorted(itertools.islice(child.iterdir(), 200))
             except OSError:
                 continue
-            found += [c for c in inner if c.suffix.lower() == ".json" and c.is_file()][:3]
+            # a type folder is one of homebrew files: every one of its first few looks it (one
+            # 5etools file dropped among others in `/tmp` does not make `/` homebrew)
+            files = [c for c in inner if c.suffix.lower() == ".json" and c.is_file()][:3]
+            if files and all(_looks_5etools(p) for p in files):
+                return True
         return any(_looks_5etools(p) for p in found)
     return False
 

@@ -400,6 +400,31 @@ def test_a_folder_of_files_is_read_whole(app: App, tmp_path: Path) -> None:
     assert (result.pack, result.entries) == ("broken", 2)
 
 
+def test_a_folder_is_homebrew_by_its_own_files_not_by_one_dropped_among_others(
+    tmp_path: Path,
+) -> None:
+    """`d5e packs install /` walked the whole filesystem (and failed on a vanished `/proc/N`)
+    when one 5etools file lay among other JSON files in `/tmp`: a folder one level down counts
+    as homebrew only when its files look it, and the walk passes over hidden folders."""
+    from d5e_5etools.loader import _files, recognises
+
+    brew = {"_meta": META, "spell": [{"name": "A", "source": "Broken", "level": 1, "school": "V"}]}
+    root = tmp_path / "root"
+    for folder in ("tmp", "spell", ".cache"):
+        (root / folder).mkdir(parents=True)
+    write(root / "tmp", {"settings": True}, "a-settings.json")
+    write(root / "tmp", brew, "b-brew.json")
+    assert not recognises(root)
+    write(root / "spell", brew, "broken.json")  # the homebrew repository's type folders
+    write(root / ".cache", brew, "hidden.json")
+    assert recognises(root)
+    assert [p.relative_to(root).as_posix() for p in _files(root)] == [
+        "spell/broken.json",
+        "tmp/a-settings.json",
+        "tmp/b-brew.json",
+    ]
+
+
 def test_tags_against_a_5etools_pack_in_a_markdown_document_over_stdio(
     db_path: Path, tmp_path: Path
 ) -> None:
