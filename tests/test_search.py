@@ -1623,6 +1623,17 @@ def test_the_profiles_srd_is_ranked_apart_only_beside_other_packs(db_path: Path)
             "SELECT min(id), max(id) FROM entry WHERE pack_id = 'srd-2014'"
         ).fetchone()
         assert rules.rows == (low, high) and rest.rows is None
+        # the entries meeting the filters a query names, in the SRD's group: the SRD's, as
+        # listing the SRD by them finds (read within its ids; the pack beside holds 40-odd
+        # 3rd-level transmutation spells of its own)
+        conditions = ranking.asked_filters(app, "3rd-level transmutation spells").conditions()
+        met = ranking.filtered(app, rules, conditions, {"spells"}, 3)
+        listed = queries.browse(
+            app.conn, replace(rules, collections=["spells"], filters=conditions), 51, 0
+        )
+        assert sorted(met) == sorted(listed)
+        refs = {row.ref for row in queries.rows_by_ids(app.conn, met)}
+        assert refs >= {"spells/haste", "spells/slow"}
         assert pack_groups(app, SearchScope(profile=app.profile, packs=[CROWD.id])) == [
             SearchScope(profile=app.profile, packs=[CROWD.id])
         ]

@@ -1451,7 +1451,10 @@ def filtered(
             return []
         scope = replace(scope, collections=kept)
     scope = replace(scope, filters=[*scope.filters, *conditions])
-    found = queries.browse(app.conn, scope, FUSION_DEPTH + 1, 0)
+    if scope.rows is not None:  # the profile's SRD ranked apart: read within its ids
+        found = queries.meeting_within(app.conn, scope)
+    else:
+        found = queries.browse(app.conn, scope, FUSION_DEPTH + 1, 0)
     return found if len(found) <= FUSION_DEPTH else []
 
 

@@ -8,7 +8,7 @@ import heapq
 import json
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, cast
 
 import apsw
@@ -186,6 +186,35 @@ def browse(conn: apsw.Connection, scope: SearchScope, limit: int, offset: int) -
         if len(found) == offset + limit:
             break
     return list(found)[offset:]
+
+
+ATTR_ENTRIES_SQL = """
+    SELECT entry_id FROM entry_attr
+    WHERE name = :name AND value BETWEEN :min AND :max AND entry_id BETWEEN :lo AND :hi
+"""
+ATTR_ENTRIES_EQUAL_SQL = """
+    SELECT entry_id FROM entry_attr
+    WHERE name = :name AND value = :min AND entry_id BETWEEN :lo AND :hi
+"""
+
+
+def meeting_within(conn: apsw.Connection, scope: SearchScope) -> list[int]:
+    """The entries in scope meeting its filters (in no order), read within the ids of
+    `scope.rows` from `entry_attr`'s primary key (attribute, value, entry): for the profile's
+    SRD ranked apart in a large library, where `browse` walks every entry having the rarest
+    filter's value in name order, the library's too ("cr 1/2 humanoids": ~60 ms of CPU at
+    SRD + 100,000), to keep those of the SRD packs."""
+    assert scope.rows is not None
+    lo, hi = scope.rows
+    per_filter: dict[str, set[int]] = {}
+    for c in scope.filters:
+        sql = ATTR_ENTRIES_EQUAL_SQL if c["min"] == c["max"] else ATTR_ENTRIES_SQL
+        bounds = {"name": c["name"], "min": c["min"], "max": c["max"], "lo": lo, "hi": hi}
+        per_filter.setdefault(_key(c), set()).update(i for (i,) in conn.execute(sql, bounds))
+    ids = set.intersection(*per_filter.values()) if per_filter else set()
+    if not ids:
+        return []
+    return list(in_scope(conn, replace(scope, filters=()), sorted(ids), ""))
 
 
 def _key(condition: dict[str, Any]) -> str:
