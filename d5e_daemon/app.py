@@ -7,7 +7,6 @@ CLI and the JSON-RPC handlers are thin wrappers around them.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -118,6 +117,8 @@ class App:
     async def write(self, fn: Callable[[apsw.Connection], T]) -> T:
         """Run `fn(conn)` on the writer thread without blocking the caller's event loop (on
         a read-only service, after looking whether the database can be written again)."""
+        import asyncio
+
         if self.db.read_only is not None and self.recover():
             self.library.changed([])
         return await asyncio.wrap_future(self.db.submit(fn))

@@ -14,14 +14,13 @@ folder costs bounded time and memory. Skipped files are listed in `skipped`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from .prose import (
     COUNT_COLLECTIONS,
@@ -34,6 +33,9 @@ from .prose import (
 )
 from .quantity import quantity_ending, roll_table_rows
 from .tagsyntax import Tag, TagKey, find_tags, iter_tags
+
+if TYPE_CHECKING:
+    import asyncio  # the daemon's only: a command that only reads never loads it
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,6 @@ the daemon calls. Readable output in a terminal; `--json` prints exactly what th
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import logging
 import os
@@ -810,7 +809,11 @@ def _run_feature(
     params = tuple(decode(msgspec.to_builtins(p), type(p)) for p in params)
     with _opened(settings, reads_only) as app:
         result = fn(app, *params)
-        return asyncio.run(result) if inspect.iscoroutine(result) else result
+        if not inspect.iscoroutine(result):
+            return result
+        import asyncio  # only then: a command that reads never loads it (~60 ms of its start)
+
+        return asyncio.run(result)
 
 
 def _print_problems(problems: Sequence[Any]) -> None:

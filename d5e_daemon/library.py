@@ -13,7 +13,6 @@ so a long install never blocks lookups.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import threading
@@ -78,6 +77,8 @@ class Library:
 
     async def write(self, fn: Callable[[apsw.Connection], T]) -> T:
         """Run `fn(conn)` on the writer thread without blocking the caller's event loop."""
+        import asyncio  # here: a command that only reads never loads it (~60 ms of its start)
+
         with self._writes_lock:
             self._writes += 1
         try:
@@ -572,6 +573,8 @@ class Library:
         wrote), follow it; every STAMP_CHECK_SECONDS (longer when a check is slow:
         `STAMP_CHECK_SHARE`), read again the folder and zip packs whose files changed unseen
         (`recheck_stamps`). The daemons of every face run this."""
+        import asyncio
+
         seen = self.db.conn.execute("PRAGMA data_version").fetchone()
         next_check = time.monotonic() + STAMP_CHECK_SECONDS
         while running():
@@ -601,6 +604,8 @@ class Library:
             for row in queries.installed_packs(self.db.conn)
             if not row.origin.startswith("plugin:") and Path(row.origin).is_absolute()
         ]
+        import asyncio
+
         started = time.monotonic()
         stale = await asyncio.to_thread(_stale_packs, rows, self._unreadable)
         self.stamps_took = time.monotonic() - started

@@ -160,3 +160,22 @@ def test_the_first_completion_imports_nothing_it_does_not_need(
     imported = set(re.findall(r"^import time:.*\| +([\w.]+)$", done.stderr.decode(), re.M))
     assert {"lsprotocol.types", "d5e_daemon.features.markdown"} <= imported
     assert not imported & set(NOT_AT_START), sorted(imported & set(NOT_AT_START))
+
+
+# What a command that reads (`d5e lookup`, `complete`, `search`, `status`, `packs list`) needs
+# none of: the daemon's event loop and LSP code are the daemon's; numpy is search's vectors'.
+NOT_FOR_A_LOOKUP = ("asyncio", "ssl", "lsprotocol", "pygls", "numpy", *NOT_AT_START)
+
+
+def test_a_lookup_on_the_command_line_imports_no_daemon_code(db_path: Path) -> None:
+    """`d5e lookup` as a shell or script runs it: its answer, with none of `NOT_FOR_A_LOOKUP`
+    imported (~60 ms of its CPU were asyncio's and ssl's alone)."""
+    command = [sys.executable, "-X", "importtime", "-m", "d5e_daemon", "lookup", "fireball"]
+    done = subprocess.run(
+        [*command, "--db", str(db_path)], capture_output=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"3rd-level evocation" in done.stdout
+    imported = set(re.findall(r"^import time:.*\| +([\w.]+)$", done.stderr.decode(), re.M))
+    assert {"d5e_daemon.app", "d5e_daemon.features.lookup"} <= imported
+    assert not imported & set(NOT_FOR_A_LOOKUP), sorted(imported & set(NOT_FOR_A_LOOKUP))

@@ -34,7 +34,6 @@ Filters, collections, packs and edition are applied inside each SQL query (see
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import functools
 import math
@@ -1662,6 +1661,8 @@ async def attributes_ready(app: App) -> None:
     by the indexer's first phase, which it then waits for): completion, hover and diagnostics
     go on being answered meanwhile."""
     if not app.search.attributes_current():
+        import asyncio  # here: `d5e search` and `d5e filters` never load it
+
         await asyncio.get_running_loop().run_in_executor(None, app.search.ensure_attributes_apart)
 
 
