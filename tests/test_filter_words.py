@@ -244,3 +244,20 @@ def test_entries_met_only_by_the_filters_rank_by_their_meaning() -> None:
     assert by_meaning[11] == plain[11]  # less similar than the keyword list's last: its lowest
     # a query named its filters in passing (share 0): as before
     assert dict(fuse(keyword, semantic, {}, by_meaning_only=met, meaning_share=0.0)) == plain
+
+
+def test_a_negated_filter_is_met_by_the_entries_without_it(indexed: App) -> None:
+    """ "martial weapons that aren't heavy" asks for the martial weapons without the heavy
+    property: those meet the filter (`property!=heavy`), the heavy ones do not, and "heavy"
+    is not searched for; "magic items that don't need attunement" does not search for
+    "attunement" (the rules on attunement came first)."""
+    query = "martial weapons that aren't heavy"
+    assert sorted(labels(indexed, query)) == ["property!=heavy", "type=weapon", "weapon=martial"]
+    assert asked_filters(indexed, query).denied == {"heavy"}
+    hits = search(indexed, SearchParams(query=query, explain=True, limit=5)).hits
+    assert len(hits) == 5
+    assert all(h.explain and "property!=heavy" in h.explain.filters for h in hits)
+    assert "equipment/greatsword" not in {h.ref for h in hits}
+    asked = asked_filters(indexed, "magic items that don't need attunement")
+    assert asked.denied == {"attunement"} and asked.pairs == [("attunement", False)]
+    assert asked_filters(indexed, "heavy martial weapons").negated == set()

@@ -648,12 +648,24 @@ class Asked:
     collections: frozenset[str] = frozenset()
     """The collections the query names (`COLLECTION_WORDS`, or `CREATURE_WORDS` beside a
     filter of monsters alone): each counts as one filter more."""
+    negated: frozenset[str] = frozenset()
+    """Filters of `WORD_FILTERS` whose value the query names after a negation ("martial
+    weapons that aren't heavy", "a fiend that isn't a devil"): met by the entries of its
+    collections without that value, not by those with it."""
+    denied: frozenset[str] = frozenset()
+    """The words naming those values, and yes/no filters asked without (`no concentration`,
+    `don't need attunement`): not searched for, by keywords or by meaning, since the entries
+    holding them are what the query excludes ("heavy", "attunement")."""
 
     def labels(self) -> dict[str, list[str]]:
-        """Each filter's values as `-f` writes them, by filter: `cr=5`, `level>=4`, `cr<3`."""
+        """Each filter's values as `-f` writes them, by filter: `cr=5`, `level>=4`, `cr<3`;
+        a negated one `property!=heavy`."""
         found: dict[str, list[str]] = {}
         for name, value in self.pairs:
-            found.setdefault(name, []).append(_filter_label(name, value))
+            label = _filter_label(name, value)
+            if name in self.negated:
+                label = label.replace("=", "!=", 1)
+            found.setdefault(name, []).append(label)
         return found
 
     def conditions(self) -> list[dict[str, Any]]:
@@ -727,6 +739,7 @@ def asked_filters(app: App, text: str) -> Asked:
     source = {c: p for p in reversed(phrases) for c in _forms(p)}  # the pair over the word
     candidates = list(dict.fromkeys(c for p in phrases for c in _forms(p)))
     values = _word_filter_values(app)
+    negated: set[tuple[str, Any]] = set()
     for name in WORD_FILTERS:
         declared = filters.BY_NAME[name]
         known = values.get(name)
@@ -741,6 +754,7 @@ def asked_filters(app: App, text: str) -> Asked:
         if name == "damage":  # "spells that force a save": a verb, not force damage
             held = [v for v in held if not _as_verb(words, v)]
         found += [(name, v, source[typed[v]].split()) for v in held]
+        negated |= {(name, v) for v in held if _negated(words, source[typed[v]].split()[0])}
     for name in _FLAGS:
         for i, w in enumerate(words):
             if w in (name, f"{name}s"):
@@ -795,7 +809,25 @@ def asked_filters(app: App, text: str) -> Asked:
     taken = [f for f in found if alone or f[0] in SELF_EVIDENT or implies & of(f)]
     pairs = list({repr(f[:2]): (f[0], _typed(f[0], f[1])) for f in taken}.values())
     share = len(naming(taken)) / len(content) if pairs and content else 0.0
-    return Asked(pairs, share, frozenset(named | creatures))
+    # "martial weapons that aren't heavy", "magic items that don't need attunement"
+    denied = [f for f in taken if f[0] in WORD_FILTERS and f[:2] in negated]
+    without = denied + [f for f in taken if f[0] in _FLAGS and f[1] is False]
+    return Asked(
+        pairs,
+        share,
+        frozenset(named | creatures),
+        frozenset(f[0] for f in denied),
+        frozenset(w for f in without for w in f[2]),
+    )
+
+
+def _negated(words: list[str], first: str) -> bool:
+    """Whether a negation (`_NEGATIONS`) stands within `_NEGATION_REACH` words before the
+    first place `first` is among `words`: "that aren't heavy", "without a light"."""
+    if first not in words:
+        return False
+    i = words.index(first)
+    return bool(set(words[max(0, i - _NEGATION_REACH) : i]) & _NEGATIONS)
 
 
 _RELATIVES = frozenset("that which who".split())  # noqa: SIM905
@@ -1486,7 +1518,9 @@ def _ranked(
     conditions = asked.conditions()
     named_collections = set(asked.collections)
     wanted_filters = len({c["filter"] for c in conditions}) + bool(named_collections)
-    meeting = filtered(app, scope, conditions, named_collections, wanted_filters)
+    met_by_having = [c for c in conditions if c["filter"] not in asked.negated]
+    having = len({c["filter"] for c in met_by_having}) + bool(named_collections)
+    meeting = filtered(app, scope, met_by_having, named_collections, having)
     # every entry of either list and those meeting the filters asked (the similarities asked
     # for below are of the others)
     found_ids = {entry_id for entry_id, _ in keyword} | {entry_id for entry_id, _, _ in semantic}
@@ -1507,6 +1541,17 @@ def _ranked(
         return lists
     similar = [(entry_id, sim) for entry_id, sim, _ in semantic]
     has_filters = queries.entries_meeting(app.conn, ids, conditions)
+    if asked.negated:  # met by the entries of its collections without the value named
+        collections = queries.entry_collections(app.conn, ids)
+        for entry_id in ids:
+            has = has_filters.pop(entry_id, set())
+            for name in asked.negated:
+                if name in has:
+                    has.discard(name)
+                elif collections.get(entry_id) in filters.BY_NAME[name].collections:
+                    has.add(name)
+            if has:
+                has_filters[entry_id] = has
     labels = asked.labels()
     if named_collections:  # the collection counts as one filter more
         for entry_id, collection in queries.entry_collections(app.conn, ids).items():
@@ -1569,10 +1614,12 @@ def _search(app: App, params: SearchParams) -> SearchResult:
 
     wanted = params.offset + params.limit
     pool = max(FUSION_DEPTH, wanted)
-    keywords = query_words(params.query)
     asked = asked_filters(app, params.query)
+    keywords = [w for w in query_words(params.query) if w not in asked.denied]
     other_spelling = respelled(app, keywords)
     query_text = params.query
+    if asked.denied:  # "martial weapons that aren't heavy" means nothing heavy
+        query_text = _WORD.sub(lambda m: "" if m[0].lower() in asked.denied else m[0], query_text)
     if other_spelling:
         keywords = list(dict.fromkeys(other_spelling.get(w, w) for w in keywords))
         query_text = _WORD.sub(lambda m: other_spelling.get(m[0].lower(), m[0]), query_text)
