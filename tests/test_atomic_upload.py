@@ -26,7 +26,14 @@ from d5e_daemon.protocol import LookupParams, PackInstallParams, UploadParams
 
 from .conftest import make_app
 from .packtools import write_pack
-from .test_crash import KillPlan, Operation, d5e, for_each_kill, report_figures, run_killpoint
+from .test_crash import (
+    KillPlan,
+    Operation,
+    d5e_here,
+    for_each_kill,
+    report_figures,
+    run_killpoint,
+)
 
 MANIFEST = 'id = "brew"\ntitle = "Brew"\nversion = "1"\n'
 
@@ -90,7 +97,7 @@ def test_kill_during_upload_leaves_the_old_or_the_new_version(
     folder = old_version(base / "brew")
     db = base / "d5e.sqlite3"
     shutil.copy(db_path, db)
-    d5e(db, "packs", "install", str(folder))
+    d5e_here(db, "packs", "install", str(folder))
     upload = tmp_path / "upload.json"
     upload.write_text(json.dumps(new_entries()))
     args = ["packs", "upload", "brew", "spells", str(upload), "--replace"]
@@ -119,7 +126,7 @@ def test_kill_during_upload_leaves_the_old_or_the_new_version(
         here = copy_case(base, tmp_path / f"kill-{plan.number}")
         pack = here / "brew"
         report = run_killpoint(here / "d5e.sqlite3", args, here / "report.json", op.on_call, plan)
-        d5e(here / "d5e.sqlite3", "packs", "list")  # the next start
+        d5e_here(here / "d5e.sqlite3", "packs", "list")  # the next start
         files = files_of(pack)
         version = "old" if files == old_files else "new" if files == new_files else None
         assert version, f"{plan.describe()}: the folder is neither version"
