@@ -9,14 +9,17 @@ with their spread (min–max). A latency figure keeps, per run, the p50 and p99 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +34,19 @@ __all__ = [
     "compile_sources",
     "cpu_seconds",
     "eval_set",
+    "imported",
     "machine",
     "memory",
+    "old_env",
     "percentile",
+    "run_old",
     "timed_requests",
     "wait_for_index",
 ]
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
+NATIVE = ("_codes_native", "_prose_native")  # d5e_daemon's C modules (pyproject.toml)
 EVAL_DIR_ENV = "D5E_EVAL_DIR"
 
 
@@ -129,13 +136,77 @@ def memory(pid: int) -> dict[str, float]:
 
 
 def old_env(checkout: Path, plugins: bool = True) -> dict[str, str]:
-    """The environment of a daemon that imports d5e_daemon (and, with `plugins`, the plugins)
-    from an older checkout instead of this one: how `--old` compares old and new in one run."""
+    """The environment of a process that imports d5e_daemon (and, with `plugins`, the plugins)
+    from an older checkout instead of this one: how `--old` compares old and new in one run.
+    PYTHONSAFEPATH: neither the current folder (`-m`, `-c`) nor a script's folder comes first.
+    The old tree's C modules are built first if they are not (a `git archive`): else the
+    editable install would give the old package this checkout's."""
     root = checkout.resolve()
+    if not (root / "d5e_daemon" / "__init__.py").is_file():
+        raise SystemExit(f"{checkout}: not a checkout of d5e (no d5e_daemon/__init__.py)")
+    build_native(root)
     paths = [root]
     if plugins:
         paths += [p for p in sorted((root / "plugins").iterdir()) if p.is_dir()]
     return {"PYTHONPATH": os.pathsep.join(map(str, paths)), "PYTHONSAFEPATH": "1"}
+
+
+def build_native(root: Path) -> None:
+    """Build in place the C modules of the tree `root` whose source is there but not the module
+    (once: a few seconds of CPU)."""
+    package = root / "d5e_daemon"
+    missing = [
+        name
+        for name in NATIVE
+        if (package / f"{name}.c").is_file()
+        and not any((package / f"{name}{suffix}").is_file() for suffix in EXTENSION_SUFFIXES)
+    ]
+    if missing:
+        print(f"building {', '.join(missing)} in {root}", file=sys.stderr)
+        setup = "import setuptools; setuptools.setup()"
+        built = subprocess.run(
+            [sys.executable, "-c", setup, "-q", "build_ext", "--inplace"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if built.returncode:
+            raise SystemExit(f"{root}: could not build {', '.join(missing)}:\n{built.stderr}")
+
+
+def run_old(checkout: Path, script: Path, args: list[str], capture: bool = False) -> str:
+    """Run the bench script `script` (this checkout's or the old one's) with `args` in a process
+    that imports d5e_daemon and the plugins of `checkout` (`old_env`; `script`'s folder after
+    them, for `driver`), started outside any checkout. Not `script` run by this process's Python
+    as it is: its `driver` imports d5e_daemon through the editable install, which is this
+    checkout, before the script can put another first on sys.path. `capture`: return what it
+    writes on stdout (else it goes to this process's)."""
+    env = old_env(checkout)
+    env["PYTHONPATH"] += os.pathsep + str(script.resolve().parent)
+    done = subprocess.run(
+        [sys.executable, str(script.resolve()), *args],
+        cwd=tempfile.gettempdir(),
+        env={**os.environ, **env},
+        check=True,
+        stdout=subprocess.PIPE if capture else None,
+        text=True,
+    )
+    return done.stdout or ""
+
+
+def imported() -> str:
+    """The files d5e_daemon and its C modules are imported from in this process: each side of
+    an old/new comparison prints it, so that measuring the wrong tree shows."""
+    import d5e_daemon
+
+    files = [str(d5e_daemon.__file__)]
+    for name in NATIVE:
+        try:
+            files.append(str(importlib.import_module(f"d5e_daemon.{name}").__file__))
+        except ImportError:
+            files.append(f"{name}: not built")
+    return "d5e_daemon imported from " + ", ".join(files)
 
 
 def compile_sources() -> None:

@@ -5,6 +5,9 @@ diagnostics `d5e check` gives, on the hand-labelled sample `bench/prose-eval.jso
     .venv/bin/python bench/prose_quality.py [--eval bench/prose-eval.jsonl] [--db FILE]
         [--old CHECKOUT] [--corpus DIR] [-v]
 
+`--old CHECKOUT` (a checkout or an unpacked `git archive`) measures that checkout's d5e too, in a
+process that imports it (`driver.run_old`); each side prints the files its d5e_daemon came from.
+
 Each item of the sample is a short piece of prose in one of the styles adventures and campaign
 notes are written in (a published adventure's, a player's session journal, a DM's notes, a
 one-page adventure's monster list), written for this sample, with its labels:
@@ -31,33 +34,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from driver import imported, run_old
+
+from d5e_daemon.app import App
+from d5e_daemon.features import markdown as md
+from d5e_daemon.features.encounter_lens import find_encounters
+from d5e_daemon.features.tags import Resolver, tag_for
+from d5e_daemon.prose import find_prose
+from d5e_daemon.settings import build
+
 REPO = Path(__file__).resolve().parents[1]
 EVAL = REPO / "bench" / "prose-eval.jsonl"
-
-
-def _tree() -> Path:
-    """The checkout whose d5e is measured: `--tree` (set by `--old`) or this one."""
-    if "--tree" in sys.argv:
-        return Path(sys.argv[sys.argv.index("--tree") + 1]).resolve()
-    return REPO
-
-
-sys.path.insert(0, str(_tree()))
-
-from d5e_daemon.app import App  # noqa: E402
-from d5e_daemon.features import markdown as md  # noqa: E402
-from d5e_daemon.features.encounter_lens import find_encounters  # noqa: E402
-from d5e_daemon.features.tags import Resolver, tag_for  # noqa: E402
-from d5e_daemon.prose import find_prose  # noqa: E402
-from d5e_daemon.settings import build  # noqa: E402
 
 
 def _target(tag: str) -> str:
@@ -131,7 +123,8 @@ def measure(app: App, items: list[dict[str, Any]]) -> dict[str, Any]:
         problems = md.diagnostics(resolver, md.TextDocument(f"file:///{item['id']}.md", text))
         totals.setdefault("check", Counter()).update(diagnostics=len(problems))
         details["check"].append((item["id"], [p.message for p in problems]))
-    return {"totals": {k: dict(v) for k, v in totals.items()}, "details": details}
+    totals = {k: dict(v) for k, v in totals.items()}
+    return {"totals": totals, "details": details, "imported": imported()}
 
 
 def corpus(app: App, folder: Path) -> list[dict[str, Any]]:
@@ -192,7 +185,6 @@ def main() -> int:
     ap.add_argument("--db", type=Path, help="a database holding the SRD (else one is built)")
     ap.add_argument("--old", type=Path, help="another checkout, measured in the same run")
     ap.add_argument("--corpus", type=Path, help="a folder of Markdown adventures to read too")
-    ap.add_argument("--tree", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
@@ -200,19 +192,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="prose-quality-") as tmp:
         db = args.db or Path(tmp) / "d5e.sqlite3"
         if args.old is not None:
-            argv = [sys.executable, str(Path(__file__).resolve()), "--tree", str(args.old),
-                    "--eval", str(args.eval.resolve()), "--db", str(db), "--json"]  # fmt: skip
+            argv = ["--eval", str(args.eval.resolve()), "--db", str(db), "--json"]
             if args.corpus is not None:
                 argv += ["--corpus", str(args.corpus.resolve())]
-            env = {**os.environ, "PYTHONPATH": str(args.old)}
-            if not list((args.old / "d5e_daemon").glob("_prose_native*.so")):
-                # not built there (`git archive`): the editable install would load this
-                # checkout's module instead; the Python reader, the reference, reads the same
-                env["D5E_PROSE_NATIVE"] = "0"
             if args.db is None:  # built by this d5e first, at a schema both read
                 App(build({"db": str(db)})).start()
-            old = json.loads(subprocess.run(argv, cwd="/tmp", env=env, check=True,
-                                            capture_output=True, text=True).stdout)  # fmt: skip
+            old = json.loads(run_old(args.old, Path(__file__), argv, capture=True))
         app = App(build({"db": str(db)}))
         app.start()
         try:
@@ -226,6 +211,7 @@ def main() -> int:
         return 0
     results = [("old", old), ("new", new)] if args.old is not None else [("d5e", new)]
     for label, result in results:
+        print(f"{label}: {result['imported']}")
         report(label, result, args.verbose)
     for label, result in results:
         for row in result.get("corpus", []):

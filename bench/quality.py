@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/quality.py [--eval ../shared/eval/search-dev.jsonl] [-v] [--json F]
         [--heldout FILE...] [--folds] [--passage-tokens 96,128,192] [--db F] [--ranks F]
+        [--old CHECKOUT]
 
 Builds a database on the SRD in a temporary folder, indexes it with the real model (vectors come
 from the user's vector cache when they are already there), then asks `d5e/search`'s function
@@ -17,6 +18,12 @@ outside the top 10), to compare two checkouts query by query.
 hybrid search on the odd and the even ids of the dev set; the setting that scores best
 (recall@5 + MRR@10) on one half is reported on the other half, both ways round, next to the
 shipped setting. Several `--passage-tokens` index the SRD once per size (one run each).
+
+`--old CHECKOUT` (a checkout or an unpacked `git archive` of an older commit) measures it too,
+first, on the same sets: this script run in a process that imports the old d5e (`driver.run_old`;
+not the archive's quality.py run by this venv's Python, which measures this checkout), each on a
+database it builds (`--db`: both on that one); then old → new per set and mode. Each side prints
+the files its d5e_daemon was imported from.
 """
 
 from __future__ import annotations
@@ -24,7 +31,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -32,16 +38,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from driver import Figures, add_eval_dir, eval_set
+from driver import Figures, add_eval_dir, eval_set, imported, run_old
+
+from d5e_daemon.app import App
+from d5e_daemon.features import search as ranking
+from d5e_daemon.protocol import SearchParams
+from d5e_daemon.search.builder import PASSAGE_TOKENS
+from d5e_daemon.settings import build
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from d5e_daemon.app import App  # noqa: E402
-from d5e_daemon.features import search as ranking  # noqa: E402
-from d5e_daemon.protocol import SearchParams  # noqa: E402
-from d5e_daemon.search.builder import PASSAGE_TOKENS  # noqa: E402
-from d5e_daemon.settings import build  # noqa: E402
 
 HELDOUT = [
     REPO / "bench" / "search-heldout.jsonl",
@@ -249,10 +254,20 @@ def main() -> int:
     )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--ranks", type=Path, help="write every query's rank in each mode here")
+    ap.add_argument(
+        "--old",
+        type=Path,
+        help="an older checkout (or git archive) measured first, in its own process; with "
+        "--ranks, its ranks go to F.old",
+    )
     args = ap.parse_args()
     args.eval = args.eval or eval_set("search-dev.jsonl")
     if args.db and (args.folds or "," in args.passage_tokens):
         ap.error("--db measures the database as it is indexed: no --folds, one passage size")
+    if args.old and args.folds:
+        ap.error("--old compares the shipped settings: no --folds")
+    old = measure_old(args) if args.old else None
+    print(imported(), flush=True)
     queries = [json.loads(line) for line in args.eval.read_text().splitlines() if line.strip()]
     heldout = {
         path.name: [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -338,8 +353,41 @@ def main() -> int:
         report["fold_check"] = fold_check(swept, shipped, queries)
         out.fact("passage sizes", report["passage_sizes"])
         out.fact("fold check", report["fold_check"])
+    if old is not None:
+        compare(old, out)
     out.save(args.json)
     return 0
+
+
+def measure_old(args: argparse.Namespace) -> dict[str, Any]:
+    """The figures of this script run on the d5e of `args.old` (its JSON)."""
+    with tempfile.TemporaryDirectory(prefix="quality-old-") as tmp:
+        saved = Path(tmp) / "old.json"
+        argv = ["--eval", str(args.eval.resolve()), "--json", str(saved)]
+        argv += ["--passage-tokens", args.passage_tokens, "--heldout"]
+        argv += [str(path.resolve()) for path in args.heldout]
+        if args.db:
+            argv += ["--db", str(args.db.resolve())]
+        if args.ranks:
+            argv += ["--ranks", str(args.ranks.resolve()) + ".old"]
+        print(f"old: {args.old}", flush=True)
+        run_old(args.old, Path(__file__), argv)
+        return json.loads(saved.read_text())  # type: ignore[no-any-return]
+
+
+def compare(old: dict[str, Any], out: Figures) -> None:
+    """Tables of old → new R@1 / R@5 / MRR@10 per mode, for every set both measured."""
+    before = {t["title"]: t for t in old["tables"] if t["header"][0] == "mode"}
+    for table in list(out.tables):
+        if table["title"] not in before or table["header"][0] != "mode":
+            continue
+        was = {row[0]: row for row in before[table["title"]]["rows"]}
+        rows = []
+        for row in table["rows"]:
+            if row[0] in was:
+                a, b = (" / ".join(f"{r[i]:.3f}" for i in (1, 2, 4)) for r in (was[row[0]], row))
+                rows.append([row[0], f"{a} → {b}"])
+        out.table(f"old → new, {table['title']}", ["mode", "R@1 / R@5 / MRR@10"], rows)
 
 
 if __name__ == "__main__":

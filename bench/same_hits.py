@@ -2,27 +2,29 @@
 dev, held-out and homebrew sets, written by one checkout and compared with another's.
 
     .venv/bin/python bench/same_hits.py --db F --write new.jsonl [--limit 10] [--mode hybrid]
+    .venv/bin/python bench/same_hits.py --db F --write old.jsonl --old CHECKOUT
     .venv/bin/python bench/same_hits.py --compare old.jsonl new.jsonl
     .venv/bin/python bench/same_hits.py --quality old.jsonl new.jsonl
 
 `--write` asks `d5e/search`'s function (in process, on the database `--db`, read as it is) every
-query of the sets and writes one line per query: its text and its hits (ref, pack and score). Run
-it from the old checkout and from the new one on the same database (a copy: the daemon may bring
-a database up to date), then `--compare` the two files: it lists every query whose refs differ
-(in order) and every one whose scores differ, and exits 1 if any does. `--quality` gives, for
-each file, each set's recall@1 / recall@5 / MRR@10 from the hits written (as `bench/quality.py`
-counts them): how much an approximation that changes some hits changes what is found.
+query of the sets and writes one line per query: its text and its hits (ref, pack and score); with
+`--old CHECKOUT` (a checkout or an unpacked `git archive`), in a process that imports that
+checkout's d5e (`driver.run_old`: not the archive's script run by this venv's Python, which would
+import this checkout's C modules). Write the old and the new on the same database (a copy: the
+daemon may bring a database up to date), then `--compare` the two files: it lists every query
+whose refs differ (in order) and every one whose scores differ, and exits 1 if any does.
+`--quality` gives, for each file, each set's recall@1 / recall@5 / MRR@10 from the hits written
+(as `bench/quality.py` counts them): how much an approximation that changes some hits changes
+what is found.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 
 def sets() -> list[Path]:
@@ -41,11 +43,14 @@ def queries() -> list[str]:
 
 
 def write(db: Path, out: Path, limit: int, mode: str) -> None:
+    from driver import imported
+
     from d5e_daemon.app import App
     from d5e_daemon.features import search as ranking
     from d5e_daemon.protocol import SearchParams
     from d5e_daemon.settings import build
 
+    print(imported(), flush=True)
     app = App(build({"db": str(db)}))
     app.start()
     try:
@@ -104,7 +109,7 @@ def quality(files: list[Path]) -> int:
 
 
 def main() -> int:
-    from driver import add_eval_dir
+    from driver import add_eval_dir, run_old
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", type=Path)
@@ -113,6 +118,7 @@ def main() -> int:
     ap.add_argument("--mode", default="hybrid", choices=("hybrid", "keyword", "semantic"))
     ap.add_argument("--compare", type=Path, nargs=2)
     ap.add_argument("--quality", type=Path, nargs="+")
+    ap.add_argument("--old", type=Path, help="--write with the d5e of this older checkout")
     add_eval_dir(ap)
     args = ap.parse_args()
     if args.compare:
@@ -121,6 +127,10 @@ def main() -> int:
         return quality(args.quality)
     if not (args.db and args.write):
         ap.error("give --db and --write, or --compare OLD NEW")
+    if args.old:
+        argv = ["--db", str(args.db.resolve()), "--write", str(args.write.resolve())]
+        run_old(args.old, Path(__file__), [*argv, "--limit", str(args.limit), "--mode", args.mode])
+        return 0
     write(args.db, args.write, args.limit, args.mode)
     return 0
 
