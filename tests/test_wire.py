@@ -10,6 +10,7 @@ run: they install, create and upload packs inside a sandbox workspace.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -255,12 +256,11 @@ def of_type(t: mi.Type, odd: bool = True) -> st.SearchStrategy[Any]:
 FILTER_NAMES = st.sampled_from(["level", "school", "cr", "type", "ritual", "class", "size", "lvl"])
 
 
-@st.composite
-def custom_requests(draw: st.DrawFn, paths: list[str]) -> tuple[str, Any]:
-    """A d5e/ method with params built from its own fields (`of_type`), each present or not;
-    paths from the sandbox (`create` writes only there); sometimes an unknown field or params
-    that are no object. Never removes or disables srd-2014 (the lookup check needs it)."""
-    method = draw(st.sampled_from(CUSTOM_METHODS))
+@functools.cache
+def params_of(method: str, paths: tuple[str, ...]) -> tuple[list[str], st.SearchStrategy[Any]]:
+    """The required fields of `method` and its params' strategy, built from its own fields
+    (`of_type`), each present or not; paths from the sandbox. Built once per method (they
+    were built again for every one of the 400 examples)."""
     fields = {f.encode_name: of_type(f.type) for f in mi.type_info(PARAMS[method]).fields}  # type: ignore[attr-defined]
     fields |= {
         "path": rarely(odd_values, st.sampled_from(paths)),
@@ -273,9 +273,19 @@ def custom_requests(draw: st.DrawFn, paths: list[str]) -> tuple[str, Any]:
     assert isinstance(info, mi.StructType)
     required = {f.encode_name: fields[f.encode_name] for f in info.fields if f.required}
     optional = {f.encode_name: fields[f.encode_name] for f in info.fields if not f.required}
-    params = draw(st.fixed_dictionaries(required, optional=optional))
+    return sorted(required), st.fixed_dictionaries(required, optional=optional)
+
+
+@st.composite
+def custom_requests(draw: st.DrawFn, paths: list[str]) -> tuple[str, Any]:
+    """A d5e/ method with params built from its own fields (`params_of`), each present or not;
+    paths from the sandbox (`create` writes only there); sometimes an unknown field or params
+    that are no object. Never removes or disables srd-2014 (the lookup check needs it)."""
+    method = draw(st.sampled_from(CUSTOM_METHODS))
+    required, params_strategy = params_of(method, tuple(paths))
+    params = draw(params_strategy)
     if required and draw(rarely(st.just(True), st.just(False))):
-        del params[draw(st.sampled_from(sorted(required)))]
+        del params[draw(st.sampled_from(required))]
     if draw(rarely(st.just(True), st.just(False))):
         params["bogus"] = draw(odd_values)
     if params.get("pack") == "srd-2014" and method in (
