@@ -1315,6 +1315,21 @@ def test_filter_phrases_are_read_with_the_filters_vocabulary(indexed: App) -> No
     assert asked_filters(indexed, "CR 5 undead").share == 1.0
 
 
+def test_searches_past_the_standings_kept_answer_as_before(
+    indexed: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What settle remembers of each candidate's standing is dropped when it would hold more
+    than `STANDINGS_KEPT` entries: the searches after it answer as they did (the next search
+    raised KeyError when it asked for an entry remembered before the drop)."""
+    asked = ["fireball", "wish"]
+    before = [[(h.ref, h.score) for h in ask(indexed, query=q).hits] for q in asked]
+    monkeypatch.setattr(ranking, "STANDINGS_KEPT", 60)
+    for other in ["undead whose touch paralyses", "a treasure chest that is secretly a monster"]:
+        assert ask(indexed, query=other).hits
+    after = [[(h.ref, h.score) for h in ask(indexed, query=q).hits] for q in asked]
+    assert after == before
+
+
 def test_a_query_made_of_filters_finds_what_meets_them(indexed: App) -> None:
     """ "CR 5 undead" and "3rd-level fire spells" (audit15): the entries meeting every filter
     named come first, not Destroy Undead ("CR 1/2") or a class's level table; `--explain`
