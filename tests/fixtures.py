@@ -132,6 +132,16 @@ def db_path(srd_template: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def attributed(attributed_template: Path, tmp_path: Path) -> Iterator[App]:
+    """An app on a private copy of the SRD database whose filter attributes and keyword texts
+    are made: for the tests of what a search finds, not of how a first search makes them (on
+    `app` each such test paid ~2 s of CPU for them)."""
+    a = make_app(private_copy(attributed_template, tmp_path))
+    yield a
+    a.close()
+
+
+@pytest.fixture
 def indexed_db(indexed_template: Path, tmp_path: Path) -> Path:
     """A private copy of the SRD database with its search index (fake embedder): a daemon
     started on it has nothing to index (on `db_path` it indexes the SRD in the background, a few

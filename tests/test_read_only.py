@@ -22,6 +22,7 @@ import pytest
 
 from d5e_daemon.client import Daemon, RpcError
 
+from .fixtures import built_once, private_copy
 from .packtools import write_pack
 from .test_limits import big_pack, limit_file_size
 
@@ -30,13 +31,33 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.fixture(scope="session")
+def used_template(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The database as a daemon leaves it: keyword texts and filter attributes made. Made once
+    by a real daemon (each test made its own: a daemon's start and a first search, ~3 s of CPU
+    a test); never written (tests copy it)."""
+    home = tmp_path_factory.mktemp("used-home")  # the session's: no test's D5E_HOME yet
+    env = {
+        "D5E_HOME": str(home / "d5e-home"),
+        "XDG_DATA_HOME": str(home / "xdg-data"),
+        "XDG_CACHE_HOME": str(home / "xdg-cache"),
+        "D5E_EMBEDDER": "fake",
+    }
+
+    def make(path: Path) -> None:
+        shutil.copy(srd_template, path)
+        with Daemon(path, env=env) as d:
+            d.initialize(initialized=False)  # no background indexing
+            d.request("d5e/search", {"query": "fireball", "mode": "keyword"})  # makes them
+        assert os.listdir(path.parent) == [path.name]  # nothing left beside it (no WAL)
+
+    return built_once(tmp_path_factory, "used", make)
+
+
 @pytest.fixture
-def used(db_path: Path) -> Path:
-    """The database as a daemon leaves it: keyword texts and filter attributes made."""
-    with Daemon(db_path) as d:
-        d.initialize(initialized=False)  # no background indexing
-        d.request("d5e/search", {"query": "fireball", "mode": "keyword"})  # makes them
-    return db_path
+def used(used_template: Path, tmp_path: Path) -> Path:
+    """A private copy of `used_template`."""
+    return private_copy(used_template, tmp_path)
 
 
 def serves_reads(d: Daemon) -> None:

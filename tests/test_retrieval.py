@@ -8,7 +8,7 @@ import json
 import os
 import random
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from unittest import mock
 
@@ -24,6 +24,7 @@ from d5e_daemon.search import passages as search_passages
 from d5e_daemon.search import retrieval
 from d5e_daemon.text import normalize
 from tests.conftest import make_app
+from tests.fixtures import built_once, private_copy
 from tests.packtools import write_pack
 
 COMMON_WORD = "zorblax"
@@ -61,28 +62,40 @@ def nearest_in_scope(
     ]
 
 
+def _make_crowded(pack_folder: Path, srd_template: Path) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        shutil.copy(srd_template, path)
+        words = ["fire", "undead", "touch", "shadow", "frost", "poison", "radiant", "beast"]
+        files = {
+            f"monsters/m{start}.json": json.dumps(
+                [
+                    {
+                        "name": f"Zorblax Thing {i}",
+                        "desc": f"A {COMMON_WORD} of {words[i % 8]} and {words[i * 3 % 8]}, "
+                        f"no. {i}.",
+                    }
+                    for i in range(start, start + 100)
+                ]
+            )
+            for start in range(0, 4000, 100)
+        }
+        pack = write_pack(pack_folder, files)
+        app = make_app(path)
+        app.db.write(lambda conn: app.library.install_path(conn, pack))
+        app.search.ensure_attributes()  # the keyword texts
+        app.close()
+
+    return make
+
+
 @pytest.fixture(scope="module")
 def crowded(srd_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    """The SRD plus 4,000 entries that all say `zorblax`: more than half of all entries."""
-    folder = tmp_path_factory.mktemp("crowded")
-    shutil.copy(srd_template, folder / "d5e.sqlite3")
-    words = ["fire", "undead", "touch", "shadow", "frost", "poison", "radiant", "beast"]
-    files = {
-        f"monsters/m{start}.json": json.dumps(
-            [
-                {
-                    "name": f"Zorblax Thing {i}",
-                    "desc": f"A {COMMON_WORD} of {words[i % 8]} and {words[i * 3 % 8]}, no. {i}.",
-                }
-                for i in range(start, start + 100)
-            ]
-        )
-        for start in range(0, 4000, 100)
-    }
-    pack = write_pack(folder / "crowd", files)
-    app = make_app(folder / "d5e.sqlite3")
-    app.db.write(lambda conn: app.library.install_path(conn, pack))
-    app.search.ensure_attributes()  # the keyword texts
+    """The SRD plus 4,000 entries that all say `zorblax`: more than half of all entries. Built
+    once a run (with pytest-xdist each worker built its own: ~10 s of CPU), copied for each
+    module."""
+    pack_folder = tmp_path_factory.mktemp("crowd")
+    template = built_once(tmp_path_factory, "crowded", _make_crowded(pack_folder, srd_template))
+    app = make_app(private_copy(template, tmp_path_factory.mktemp("crowded")))
     yield app
     app.close()
 
@@ -207,13 +220,14 @@ def test_keyword_top_from_the_term_frequencies_is_fts5s_ranking(
 
 
 def test_the_term_frequencies_follow_installs_removals_and_new_texts(
-    srd_template: Path, tmp_path: Path
+    attributed_template: Path, tmp_path: Path
 ) -> None:
     """Kept by the code that writes `entry_text`: a pack installed (a few entries: kept batch
     by batch; many: built once at the end), its entries' texts written again, entries gone
     from an upgrade, the pack removed: at every step the same as built from scratch, and
-    keyword search FTS5's ranking."""
-    shutil.copy(srd_template, tmp_path / "d5e.sqlite3")
+    keyword search FTS5's ranking. The SRD's texts are made already (on the bare SRD the
+    first install's 30 were made with the SRD's 3,653, built at the end, not batch by batch)."""
+    shutil.copy(attributed_template, tmp_path / "d5e.sqlite3")
     app = make_app(tmp_path / "d5e.sqlite3")
     try:
         conn = app.conn
@@ -365,21 +379,41 @@ def _clustered_vectors(n: int, seed: int) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype("<f4")
 
 
+@pytest.fixture(scope="session")
+def vectored_template(attributed_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The SRD database with its filter attributes and one passage with a clustered random
+    vector per entry; never written (tests copy it: each test wrote its own, and made the
+    attributes, ~3 s of CPU a test)."""
+
+    def make(path: Path) -> None:
+        shutil.copy(attributed_template, path)
+        app = make_app(path)
+        _with_vectors(app)
+        app.close()
+
+    return built_once(tmp_path_factory, "vectored", make)
+
+
 @pytest.fixture
-def coded(app: App, monkeypatch: pytest.MonkeyPatch) -> App:
+def coded(
+    vectored_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[App]:
     """One passage with a clustered random vector per entry, and codes always used."""
     monkeypatch.setattr(search_passages, "EXACT_PASSAGES", 0)
-    return _with_vectors(app)
+    app = make_app(private_copy(vectored_template, tmp_path))
+    yield app
+    app.close()
 
 
 @pytest.fixture
-def exactly(app: App) -> App:
+def exactly(vectored_template: Path, tmp_path: Path) -> Iterator[App]:
     """One passage with a clustered random vector per entry, all held in memory (exact)."""
-    app.search.ensure_attributes()  # the filters' attributes
-    return _with_vectors(app)
+    app = make_app(private_copy(vectored_template, tmp_path))
+    yield app
+    app.close()
 
 
-def _with_vectors(app: App) -> App:
+def _with_vectors(app: App) -> None:
     rows = [
         (int(entry_id), str(content_hash))
         for entry_id, content_hash in app.conn.execute(
@@ -397,7 +431,6 @@ def _with_vectors(app: App) -> App:
             queries.save_passages(conn, "k", "test-model", rows, passages)
 
     app.db.write(save)
-    return app
 
 
 def test_codes_find_the_nearest_passages_with_exact_similarities(coded: App) -> None:
@@ -435,7 +468,8 @@ def test_a_small_scope_is_searched_exactly(coded: App) -> None:
         assert found == exact and len(found) == 10
 
 
-def test_coverage_from_the_index_or_from_the_text_agree(app: App) -> None:
+def test_coverage_from_the_index_or_from_the_text_agree(attributed: App) -> None:
+    app = attributed
     app.search.ensure_attributes()  # the keyword texts
     terms = queries.index_terms(app.conn, ["fire", "damage", "undead", "touch", "paralyzed"])
     match = queries.fts_any(terms)

@@ -80,11 +80,11 @@ def srd_rows(app: App, collection: str) -> list[tuple[str, dict[str, Any]]]:
 # -- browsing by attributes -------------------------------------------------------------------
 
 
-def test_third_level_evocation_spells_are_listed_by_name(app: App) -> None:
-    result = ask(app, filters={"level": 3, "school": "Evocation"}, limit=100)
+def test_third_level_evocation_spells_are_listed_by_name(attributed: App) -> None:
+    result = ask(attributed, filters={"level": 3, "school": "Evocation"}, limit=100)
     expected = sorted(
         ref
-        for ref, data in srd_rows(app, "spells")
+        for ref, data in srd_rows(attributed, "spells")
         if data["level"] == 3 and data["school"]["name"] == "Evocation"
     )
     assert sorted(h.ref for h in result.hits) == expected
@@ -95,29 +95,29 @@ def test_third_level_evocation_spells_are_listed_by_name(app: App) -> None:
     assert all(h.snippet.startswith("3rd-level evocation") for h in result.hits)
 
 
-def test_undead_of_cr_5_to_8_match_case_insensitively(app: App) -> None:
-    result = ask(app, filters={"cr": {"min": 5, "max": 8}, "type": "UNDEAD"}, limit=100)
+def test_undead_of_cr_5_to_8_match_case_insensitively(attributed: App) -> None:
+    result = ask(attributed, filters={"cr": {"min": 5, "max": 8}, "type": "UNDEAD"}, limit=100)
     expected = {
         ref
-        for ref, data in srd_rows(app, "monsters")
+        for ref, data in srd_rows(attributed, "monsters")
         if data["type"] == "undead" and 5 <= data["challenge_rating"] <= 8
     }
     assert {h.ref for h in result.hits} == expected and expected
 
 
-def test_browsing_pages_through_the_whole_list(app: App) -> None:
-    everything = [h.ref for h in ask(app, filters={"level": 1}, limit=500).hits]
+def test_browsing_pages_through_the_whole_list(attributed: App) -> None:
+    everything = [h.ref for h in ask(attributed, filters={"level": 1}, limit=500).hits]
     paged = []
     for offset in range(0, len(everything), 7):
-        paged += [h.ref for h in ask(app, filters={"level": 1}, limit=7, offset=offset).hits]
+        paged += [h.ref for h in ask(attributed, filters={"level": 1}, limit=7, offset=offset).hits]
     assert paged == everything and len(everything) > 40
 
 
-def test_list_values_mean_any_of_them_and_booleans_filter(app: App) -> None:
-    hits = ask(app, filters={"class": ["bard", "Warlock"], "ritual": True}, limit=200).hits
+def test_list_values_mean_any_of_them_and_booleans_filter(attributed: App) -> None:
+    hits = ask(attributed, filters={"class": ["bard", "Warlock"], "ritual": True}, limit=200).hits
     expected = {
         ref
-        for ref, data in srd_rows(app, "spells")
+        for ref, data in srd_rows(attributed, "spells")
         if data.get("ritual") is True and {c["name"] for c in data["classes"]} & {"Bard", "Warlock"}
     }
     assert {h.ref for h in hits} == expected and expected
@@ -302,23 +302,23 @@ def test_explain_says_what_a_hybrid_search_took_from_a_hit(db_path: Path) -> Non
 # -- the filter list --------------------------------------------------------------------------
 
 
-def test_filters_are_listed_with_their_types_and_values(app: App) -> None:
-    listed = {f.name: f for f in search_filters(app, SearchFiltersParams()).filters}
+def test_filters_are_listed_with_their_types_and_values(attributed: App) -> None:
+    listed = {f.name: f for f in search_filters(attributed, SearchFiltersParams()).filters}
     assert {"level", "school", "class", "concentration", "ritual", "damage"} <= set(listed)
     assert {"cr", "type", "size", "rarity", "attunement"} <= set(listed)
     assert listed["school"].type == "text" and "evocation" in listed["school"].values
     assert listed["cr"].type == "number" and 0.25 in listed["cr"].values
     assert listed["ritual"].values == [False, True]
     assert "very rare" in listed["rarity"].values
-    only = search_filters(app, SearchFiltersParams(collections=["monsters"])).filters
+    only = search_filters(attributed, SearchFiltersParams(collections=["monsters"])).filters
     assert {f.name for f in only} == {
         *("cr", "type", "size", "immune", "resist", "vulnerable", "conditionImmune", "sense"),
         *("speed", "language", "alignment", "environment", "casts", "inflicts", "legendary"),
         "lair",
     }
-    assert search_filters(app, SearchFiltersParams(collections=["conditions"])).filters == []
+    assert search_filters(attributed, SearchFiltersParams(collections=["conditions"])).filters == []
     with pytest.raises(NotFound) as caught:  # it answered an empty list: "No filters."
-        search_filters(app, SearchFiltersParams(collections=["spells", "monster"]))
+        search_filters(attributed, SearchFiltersParams(collections=["spells", "monster"]))
     assert caught.value.message == (
         "no installed pack has a collection 'monster'; did you mean 'monsters'?"
     )
@@ -357,14 +357,14 @@ def test_a_search_waits_for_the_attributes_the_indexer_is_extracting(app: App) -
     assert "spells/fireball" in {h.ref for h in result.hits}
 
 
-def test_every_filter_is_backed_by_an_index(app: App) -> None:
+def test_every_filter_is_backed_by_an_index(attributed: App) -> None:
     """EXPLAIN QUERY PLAN: the attribute conditions are index searches, not table scans."""
-    app.search.ensure_attributes()
+    attributed.search.ensure_attributes()
     scope = queries.SearchScope(
-        profile=app.profile, filters=[{"name": "level", "min": 3, "max": 3}]
+        profile=attributed.profile, filters=[{"name": "level", "min": 3, "max": 3}]
     )
     args = scope.args() | {"limit": 20, "offset": 0}
-    plan = " | ".join(str(row[3]) for row in app.conn.execute(
+    plan = " | ".join(str(row[3]) for row in attributed.conn.execute(
         "EXPLAIN QUERY PLAN " + queries.BROWSE_SQL, args
     ))  # fmt: skip
     assert "SEARCH a USING PRIMARY KEY (name=? AND value>? AND value<?)" in plan
@@ -375,29 +375,31 @@ def test_every_filter_is_backed_by_an_index(app: App) -> None:
 # -- keyword, semantic and hybrid ---------------------------------------------------------------
 
 
-def test_keyword_search_weighs_names_and_text(app: App) -> None:
+def test_keyword_search_weighs_names_and_text(attributed: App) -> None:
     # the Necklace of Fireballs says "fireball" ten times; a name typed in full wins
-    hits = ask(app, query="Fireball", mode="keyword", limit=5).hits
+    hits = ask(attributed, query="Fireball", mode="keyword", limit=5).hits
     assert hits[0].ref == "spells/fireball"
     assert "magic-items/necklace-of-fireballs" in [h.ref for h in hits]
-    hits = ask(app, query="undead claws paralyzed unless elf", mode="keyword", limit=5).hits
+    hits = ask(attributed, query="undead claws paralyzed unless elf", mode="keyword", limit=5).hits
     assert hits[0].ref == "monsters/ghoul"
     assert "**" in hits[0].snippet  # the matched words, in bold
 
 
-def test_keywords_find_what_the_index_text_says(app: App) -> None:
+def test_keywords_find_what_the_index_text_says(attributed: App) -> None:
     """Keyword search reads the index text: kinds and values the way players write them."""
-    hits = ask(app, query="1st-level evocation", mode="keyword", limit=5).hits
+    hits = ask(attributed, query="1st-level evocation", mode="keyword", limit=5).hits
     assert {h.collection for h in hits} == {"spells"}
     for hit in hits:
-        data = queries.entry_in_pack(app.conn, hit.pack, "spells", hit.ref.split("/")[1])
+        data = queries.entry_in_pack(attributed.conn, hit.pack, "spells", hit.ref.split("/")[1])
         assert data is not None and data.entry().data["level"] == 1, hit.ref
         assert data.entry().data["school"]["name"] == "Evocation", hit.ref
-    assert ask(app, query="bard cantrip psychic", mode="keyword").hits[0].ref == (
+    assert ask(attributed, query="bard cantrip psychic", mode="keyword").hits[0].ref == (
         "spells/vicious-mockery"
     )
     # a die written without its count finds the rolls that use it ("d8": "1d8 piercing damage")
-    rapier = [h for h in ask(app, query="d8", mode="keyword", limit=50).hits if h.name == "Rapier"]
+    rapier = [
+        h for h in ask(attributed, query="d8", mode="keyword", limit=50).hits if h.name == "Rapier"
+    ]
     assert rapier and "1d8 piercing damage" in rapier[0].snippet
 
 
@@ -601,27 +603,27 @@ def test_the_reader_thread_has_its_own_connection_and_closes_it(tmp_path: Path) 
     ],
 )
 def test_bad_filters_and_empty_queries_name_what_is_wrong(
-    app: App, params: dict[str, Any], path: str, words: str
+    attributed: App, params: dict[str, Any], path: str, words: str
 ) -> None:
     with pytest.raises(InvalidParams) as err:
-        ask(app, **params)
+        ask(attributed, **params)
     assert err.value.code == -32602
     assert err.value.data == {"path": path} and words in err.value.message
 
 
 @pytest.mark.parametrize("huge", [10**23, 10**400])
 def test_a_number_past_sqlite_s_integers_in_a_filter_is_only_a_large_number(
-    app: App, huge: int
+    attributed: App, huge: int
 ) -> None:
     """`d5e search -f cr=99999999999999999999999` raised OverflowError from the database."""
-    assert ask(app, query="", filters={"cr": huge}).hits == []
-    assert ask(app, query="", filters={"level": huge}).hits == []
+    assert ask(attributed, query="", filters={"cr": huge}).hits == []
+    assert ask(attributed, query="", filters={"level": huge}).hits == []
     if huge < 2**1024:  # a range's ends are doubles: a larger one is refused by the decoder
-        wide = ask(app, query="", filters={"cr": {"min": 20, "max": huge}}, limit=50)
+        wide = ask(attributed, query="", filters={"cr": {"min": 20, "max": huge}}, limit=50)
         assert wide.hits and all(hit.ref.startswith("monsters/") for hit in wide.hits)
     else:
         with pytest.raises(InvalidParams) as err:
-            ask(app, query="", filters={"cr": {"min": 20, "max": huge}})
+            ask(attributed, query="", filters={"cr": {"min": 20, "max": huge}})
         assert err.value.data == {"path": "$.filters.cr.max"}
 
 
@@ -687,9 +689,9 @@ def keyword_query(text: str) -> str:
     return queries.fts_any(query_words(text))
 
 
-def test_a_query_of_stop_words_only_finds_no_keywords_but_no_error(app: App) -> None:
+def test_a_query_of_stop_words_only_finds_no_keywords_but_no_error(attributed: App) -> None:
     assert keyword_query("what is the") == ""
-    assert ask(app, query="what is the", mode="keyword").hits == []
+    assert ask(attributed, query="what is the", mode="keyword").hits == []
 
 
 # -- the index ---------------------------------------------------------------------------------
@@ -1238,18 +1240,20 @@ def test_a_profile_change_is_seen_without_a_packs_changed_event(indexed: App) ->
     assert result.semantic and [h.pack for h in cloaks] == ["srd-2024"]
 
 
-def test_british_and_american_spellings_find_each_other(app: App) -> None:
+def test_british_and_american_spellings_find_each_other(attributed: App) -> None:
     """The SRD writes `armor` and `gray`; a player writes `armour` and `grey`. The other
     spelling is used when the index holds it more often, and never a made-up word."""
     from d5e_daemon.search.spelling import variants
 
     assert variants("paralysed") == ["paralyzed"] and variants("armor") == ["armour"]
     assert variants("fire") == [] and "monstre" in variants("monster")  # the index decides
-    assert ask(app, query="grey ooze", mode="keyword").hits[0].ref == "monsters/gray-ooze"
-    paralysed = [h.ref for h in ask(app, query="paralysed humanoid", mode="keyword").hits[:3]]
+    assert ask(attributed, query="grey ooze", mode="keyword").hits[0].ref == "monsters/gray-ooze"
+    paralysed = [
+        h.ref for h in ask(attributed, query="paralysed humanoid", mode="keyword").hits[:3]
+    ]
     assert "spells/hold-person" in paralysed
-    armour = ask(app, query="plate armour", mode="keyword", limit=3).hits[0].ref
-    assert armour == ask(app, query="plate armor", mode="keyword", limit=3).hits[0].ref
+    armour = ask(attributed, query="plate armour", mode="keyword", limit=3).hits[0].ref
+    assert armour == ask(attributed, query="plate armor", mode="keyword", limit=3).hits[0].ref
 
 
 def test_filter_words_in_a_query_are_soft_boosts(indexed: App) -> None:
