@@ -47,11 +47,9 @@ async def diagnostics_after(client: LanguageClient, send: Any) -> list[types.Dia
 
 
 @pytest_asyncio.fixture
-async def brew_lsp(indexed_db: Path, tmp_path: Path) -> AsyncIterator[tuple[LanguageClient, Path]]:
-    """A daemon on the indexed SRD copy with the brew installed: it indexes the brew's entries
-    only (on the bare copy it indexed the whole SRD in the background, a few seconds of CPU)."""
-    source = sourced_brew.install(indexed_db, tmp_path / "table-brew")
-    client = await start_client(indexed_db)
+async def brew_lsp(db_path: Path, tmp_path: Path) -> AsyncIterator[tuple[LanguageClient, Path]]:
+    source = sourced_brew.install(db_path, tmp_path / "table-brew")
+    client = await start_client(db_path)
     yield client, source
     await client.shutdown_session()
     await client.stop()
