@@ -142,6 +142,12 @@ def attributed(attributed_template: Path, tmp_path: Path) -> Iterator[App]:
 
 
 @pytest.fixture
+def attributed_db(attributed_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the SRD database whose filter attributes and keyword texts are made."""
+    return private_copy(attributed_template, tmp_path)
+
+
+@pytest.fixture
 def indexed_db(indexed_template: Path, tmp_path: Path) -> Path:
     """A private copy of the SRD database with its search index (fake embedder): a daemon
     started on it has nothing to index (on `db_path` it indexes the SRD in the background, a few

@@ -495,7 +495,8 @@ def test_explain_is_left_off_the_wire_unless_asked(indexed: App) -> None:
     assert {"keyword", "keywordRank", "vector", "vectorRank", "passage"} <= set(why)
 
 
-def test_hybrid_answers_from_keywords_until_vectors_are_ready(app: App) -> None:
+def test_hybrid_answers_from_keywords_until_vectors_are_ready(attributed: App) -> None:
+    app = attributed
     app.search = app.search_index(FakeEmbedder())
     result = ask(app, query="fireball")
     assert result.semantic is False and result.hits[0].ref == "spells/fireball"
@@ -1196,8 +1197,8 @@ def test_cli_index_then_search(db_path: Path, capsys: pytest.CaptureFixture[str]
     ), err
 
 
-def test_cli_browses_by_filters(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = ("--db", str(db_path))
+def test_cli_browses_by_filters(attributed_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ("--db", str(attributed_db))
     code, out, _ = cli(capsys, "search", "-f", "cr=5..8", "-f", "type=undead", "--json", *db)
     assert code == 0
     assert [h["name"] for h in json.loads(out)["hits"]] == ["Vampire Spawn", "Wraith"]
@@ -1211,9 +1212,9 @@ def test_cli_browses_by_filters(db_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_cli_bad_filters_exit_1_naming_them(
-    db_path: Path, capsys: pytest.CaptureFixture[str]
+    attributed_db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = ("--db", str(db_path))
+    db = ("--db", str(attributed_db))
     code, _, err = cli(capsys, "search", "-f", "lvl=3", *db)
     assert code == 1 and "unknown filter 'lvl'" in err
     code, _, err = cli(capsys, "search", "-f", "level", *db)
