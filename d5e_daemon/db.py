@@ -457,6 +457,41 @@ class UntilChanged(Generic[T]):
 # -- the database as the daemon holds it ------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """A connection's `PRAGMA data_version` as its last read transaction began."""
+
+    conn: apsw.Connection
+    version: int
+
+
+@dataclass
+class _Snapshot:
+    """`Database.snapshot`'s block: the other connections' `_Seen` before it began, and the
+    connection that reads vectors in it (once asked for)."""
+
+    reader_seen: _Seen | None
+    vectors_seen: _Seen | None
+    vectors: apsw.Connection | None = None
+
+
+def _begin_at(conn: apsw.Connection, seen: _Seen | None) -> tuple[bool, _Seen]:
+    """Begin a read transaction on `conn`; whether it sees what it saw when `seen` was taken
+    (nothing committed since), and what it sees now. When not, the transaction is ended."""
+    conn.execute("BEGIN")
+    row = conn.execute("PRAGMA data_version").fetchone()  # a read: the transaction starts here
+    now = _Seen(conn, int(row[0]) if row else 0)
+    if now == seen:
+        return True, now
+    _end_read(conn)
+    return False, now
+
+
+def _end_read(conn: apsw.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("COMMIT")
+
+
 class Database:
     """A read connection for the calling thread, one owner thread for every write, and one
     reader thread for a query run beside the caller's.
@@ -485,6 +520,9 @@ class Database:
         self._overlay: Callable[[apsw.Connection], None] | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="d5e-db-writer")
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="d5e-db-reader")
+        self._reader_seen: _Seen | None = None
+        self._vectors_seen: _Seen | None = None
+        self._snapshot: _Snapshot | None = None
 
     def _open_read_only(self, refused: StorageError) -> apsw.Connection:
         """The database opened for reading only, when it cannot be opened for writing (the
@@ -595,18 +633,92 @@ class Database:
         """A second connection of the thread that owns `conn`, with a small page cache, for
         reading passages' vectors by id (the semantic half's exact scores at scale): a query's
         ~1,200 random leaf pages would otherwise push every other page out of `conn`'s cache
-        (the calling thread's CPU a search at SRD + 100,000: 36.1 -> 33.7 ms)."""
+        (the calling thread's CPU a search at SRD + 100,000: 36.1 -> 33.7 ms). Inside
+        `snapshot`, it reads what `conn` reads (or is `conn`, when it cannot be shown to)."""
         if self._vectors is None:
             self._vectors = connect(self.path, migrate_now=False, **self._readonly)
             self._vectors.pragma("cache_size", -VECTOR_CACHE_KB)
             self._overlaid(self._vectors)
-        return self._vectors
+        taken = self._snapshot
+        if taken is None:
+            return self._vectors
+        if taken.vectors is None:
+            begun, self._vectors_seen = _begin_at(self._vectors, taken.vectors_seen)
+            taken.vectors = self._vectors if begun else self.conn
+        return taken.vectors
 
-    def read_beside(self, fn: Callable[[apsw.Connection], T]) -> Future[T]:
+    @contextlib.contextmanager
+    def snapshot(
+        self,
+        begin: Callable[[apsw.Connection], contextlib.AbstractContextManager[None]],
+        beside: bool = False,
+    ) -> Iterator[None]:
+        """The block's reads as of one moment, on every connection it reads through: `conn`'s
+        in one read transaction (`begin(conn)`: `queries.snapshot`), and those of `vectors` and
+        of `read_beside` on the reader thread in a read transaction of their own that sees the
+        same database, or else read through `conn` (a search's halves on two connections saw
+        a pack half installed, or ids another install had given to other entries).
+
+        SQLite cannot open a transaction at another connection's snapshot (its snapshot API is
+        not built in), and `PRAGMA data_version` of one connection is no measure of another's;
+        but two readings of one connection's `data_version` are equal only when nothing was
+        committed between them. So each other connection remembers its `data_version` as its
+        last transaction began (`_Seen`), the block takes those values before `conn`'s
+        transaction begins, and an other connection's new transaction reads as `conn`'s when
+        its `data_version` is still the one taken: nothing was committed from before `conn`'s
+        transaction began to after its own did. Else (something was committed since that
+        connection last read, even long before) its reads go through `conn` this time: slower
+        (on one core), never torn; and the next block finds its value current. `beside`: the
+        block reads beside; a reader thread that has not read yet reads first (a first search
+        would have read on one core)."""
+        if self._snapshot is not None:  # nested: the outer block's snapshot
+            yield
+            return
+        if beside and self._reader_seen is None:
+            self._reader.submit(self._reader_reads).result()
+        taken = _Snapshot(self._reader_seen, self._vectors_seen)  # before `conn`'s begins
+        try:
+            with begin(self.conn):
+                self._snapshot = taken
+                yield
+        finally:
+            self._snapshot = None
+            if taken.vectors is not None and taken.vectors is not self.conn:
+                _end_read(taken.vectors)
+
+    def read_beside(self, fn: Callable[[apsw.Connection], T]) -> Callable[[], T]:
         """Run `fn(conn)` on the reader thread, with its own connection, while the caller goes
         on with its own queries (SQLite works without Python's lock, so the two use both
-        cores): hybrid search's keyword half."""
-        return self._reader.submit(lambda: fn(self._thread_conn(reads=True)))
+        cores): hybrid search's keyword half. Returns what collects its result. Inside
+        `snapshot`, `fn` reads what the caller's `conn` reads: on the reader thread when its
+        read transaction can be shown to see the same database, else on `conn`, when the
+        result is collected."""
+        taken = self._snapshot
+        if taken is None:
+            return self._reader.submit(lambda: fn(self._thread_conn(reads=True))).result
+        pending = self._reader.submit(self._read_at, fn, taken.reader_seen)
+
+        def result() -> T:
+            done = pending.result()
+            return fn(self.conn) if done is None else done[0]
+
+        return result
+
+    def _reader_reads(self) -> None:
+        """On the reader thread: what its connection sees now (`snapshot`)."""
+        _, self._reader_seen = _begin_at(self._thread_conn(reads=True), None)
+
+    def _read_at(self, fn: Callable[[apsw.Connection], T], seen: _Seen | None) -> tuple[T] | None:
+        """On the reader thread: `(fn(conn),)` in a read transaction seeing what the caller's
+        snapshot sees (`snapshot`), or None when that cannot be shown."""
+        conn = self._thread_conn(reads=True)
+        begun, self._reader_seen = _begin_at(conn, seen)
+        if not begun:
+            return None
+        try:
+            return (fn(conn),)
+        finally:
+            _end_read(conn)
 
     def submit(self, fn: Callable[[apsw.Connection], T]) -> Future[T]:
         """Run `fn(conn)` on the writer thread; `fn` opens its own transaction(s). What the disk

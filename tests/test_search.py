@@ -571,9 +571,9 @@ def test_the_reader_thread_has_its_own_connection_and_closes_it(tmp_path: Path) 
     from d5e_daemon.db import Database
 
     database = Database(tmp_path / "d5e.sqlite3")
-    conn = database.read_beside(lambda c: c).result()
+    conn = database.read_beside(lambda c: c)()
     assert conn is not database.conn
-    assert database.read_beside(lambda c: c).result() is conn  # one per thread, kept
+    assert database.read_beside(lambda c: c)() is conn  # one per thread, kept
     assert conn.execute("SELECT count(*) FROM entry").fetchone() == (0,)
     database.close()
     with pytest.raises(apsw.ConnectionClosedError):

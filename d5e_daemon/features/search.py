@@ -14,7 +14,8 @@
   says `semantic: false`. The keyword half runs on the database's reader thread, started
   before the query is embedded, while the embedding and the semantic half run on the calling
   thread (`Database.read_beside`): all of them spend their time outside Python's lock, so
-  the two cores share them.
+  the two cores share them. Every read of a search, on either thread, sees the database as of
+  one moment (`search`, `Database.snapshot`).
 - A large library (hybrid): the profile's SRD packs and the other packs are ranked apart, each
   group from its own best candidates by keywords and by meaning, its lists standardised against
   its own best (`pack_groups`), and the two rankings merged by score: a pack 40 times the
@@ -40,7 +41,6 @@ import math
 import re
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import pairwise
@@ -1308,7 +1308,7 @@ def _hits(
     hits = []
     for entry_id, score in ranked:
         row = rows.get(entry_id)
-        if row is None:  # removed by a commit between the queries (halves read on two connections)
+        if row is None:  # never in one snapshot (`search`); a guard, not a path
             continue
         passage = passages.get(best_passage[entry_id]) if entry_id in best_passage else None
         if passage is not None:
@@ -1457,8 +1457,7 @@ def _keyword_half(
         limit=pool,
     )
     if beside:
-        pending: Future[Found] = app.db.read_beside(keyword_hits)
-        return pending.result
+        return app.db.read_beside(keyword_hits)
     found = keyword_hits(app.conn)
     return lambda: found
 
@@ -1549,7 +1548,7 @@ def _ranked(
     count = partial(retrieval.term_coverage, term_counts=app.term_counts, terms=terms, ids=ids)
     coverage: Callable[[], dict[int, int]] = dict
     if terms and beside:
-        coverage = app.db.read_beside(count).result
+        coverage = app.db.read_beside(count)
     elif terms:
         coverage = partial(count, app.conn)
     # found by keywords only: their similarity
@@ -1611,9 +1610,25 @@ def _ranked(
     return lists
 
 
+TEXTS_TRIES = 3
+"""How many times a search takes its snapshot while it finds keyword texts unwritten in it."""
+
+
 def search(app: App, params: SearchParams) -> SearchResult:
-    app.search.ensure_attributes()
-    with queries.snapshot(app.conn):  # its reads on this thread as of one moment (one stamp)
+    # One snapshot for both halves: every read of the search (this thread's, the reader
+    # thread's keyword half and term coverage, the vectors' connection) sees the database as of
+    # one moment (`Database.snapshot`), in which every keyword text is written: another process
+    # installing a pack commits its entries, then their keyword texts in batches of
+    # `builder.ATTRS_PER_BATCH` (a search between two batches found 99 of a pack's 120
+    # entries). When the snapshot holds texts not written yet, they are written here (as before
+    # any search) and the snapshot taken again, up to `TEXTS_TRIES` times (docs/search.md).
+    beside = params.mode == "hybrid"  # reads on the reader thread too (`_keyword_half`)
+    for _ in range(TEXTS_TRIES - 1):
+        with app.db.snapshot(queries.snapshot, beside):
+            if app.search.attributes_current():
+                return _search(app, params)
+        app.search.ensure_attributes()
+    with app.db.snapshot(queries.snapshot, beside):  # what is written by now
         return _search(app, params)
 
 
