@@ -156,6 +156,8 @@ from .profiles import (
     shadowed,
 )
 from .search import (
+    ATTR_ENTRIES_EQUAL_SQL,
+    ATTR_ENTRIES_SQL,
     ATTR_VALUE_AFTER_SQL,
     ATTR_VALUE_FIRST_SQL,
     BROWSE_FILTERED_SQL,
@@ -223,6 +225,8 @@ from .status import (
 )
 
 __all__ = [
+    "ATTR_ENTRIES_EQUAL_SQL",
+    "ATTR_ENTRIES_SQL",
     "ATTR_VALUE_AFTER_SQL",
     "ATTR_VALUE_FIRST_SQL",
     "BEATEN_ALIASES",
