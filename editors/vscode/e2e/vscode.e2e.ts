@@ -905,8 +905,13 @@ multiRootStep("removing a campaign's folder stops its daemon; its chapter goes t
     await page.waitForTimeout(100);
   }
   assert.match(extensionHostLog(join("d5e.d5e", "d5e.log")), /stopped the daemon of .*campaign-b/, "the d5e output");
+  const stopped = Date.now();
   // b.md, still open, is now a file outside the workspace's folders: still served
   await page.locator(".tabs-container .tab", { hasText: "b.md" }).first().click();
   await page.waitForFunction(() => document.title.startsWith("b.md "), undefined, { timeout: STEP_TIMEOUT });
   assert.match(await goblinHover(), /Goblin/);
+  // the other daemons live on: stopping campaign-b's ended every daemon alive 2 s later
+  // (campaign-a's, and the default one b.md had just gone to, its client left waiting)
+  await page.waitForTimeout(Math.max(0, stopped + 2_500 - Date.now()));
+  assert.doesNotMatch(extensionHostLog(join("d5e.d5e", "d5e.log")), /Connection to server got closed/, "the d5e output");
 });

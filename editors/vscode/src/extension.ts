@@ -222,7 +222,7 @@ function createCampaign(key: string): Campaign {
   const serverOptions: ServerOptions = () => {
     const daemon = spare ?? startDaemon(config()); // a restart: a new daemon with today's settings
     spare = undefined;
-    started.set(key, daemon.spawned);
+    daemonOf.set(key, daemon);
     return daemon.ready;
   };
   const languages = ["markdown", "plaintext"];
@@ -305,8 +305,8 @@ function createCampaign(key: string): Campaign {
   return { key, client, opened };
 }
 
-/** When each campaign's daemon was spawned (for the output's timings). */
-const started = new Map<string, number>();
+/** Each campaign's daemon: the one its client last started (a restart starts another). */
+const daemonOf = new Map<string, Daemon>();
 
 /** `key`'s campaign, its daemon started with the first document (or command) that needs it.
  * Not awaited: requests sent meanwhile wait for it; a failed start is told by the language
@@ -319,7 +319,7 @@ function campaign(key: string): Campaign {
     const { client } = found;
     void client.start().then(
       () => {
-        client.info(`${startTimings(activated, started.get(key) ?? activated, Date.now())}${key === DEFAULT ? "" : ` (campaign ${key})`}`);
+        client.info(`${startTimings(activated, daemonOf.get(key)?.spawned ?? activated, Date.now())}${key === DEFAULT ? "" : ` (campaign ${key})`}`);
         suggestWhereTyping(key);
       },
       () => undefined,
@@ -335,7 +335,10 @@ async function stopCampaign(key: string): Promise<void> {
     return;
   }
   campaigns.delete(key);
-  const left = daemons;
+  // its own daemon only: every daemon alive (another campaign's, the default one just started
+  // for a document this change moved) was ended 2 s later, its client left waiting
+  const left = [daemonOf.get(key)].filter((d): d is Daemon => d !== undefined);
+  daemonOf.delete(key);
   await found.client.stop().catch(() => undefined);
   const why = folderPaths().some((f) => isWithin(f, key) || isWithin(key, f)) ? "its d5e.toml is gone" : "its folder left the workspace";
   found.client.outputChannel.info(`d5e: stopped the daemon of ${key} (${why})`);
