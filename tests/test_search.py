@@ -24,6 +24,9 @@ from d5e_daemon import Entry, Pack, PackSource, db, hookimpl, queries
 from d5e_daemon.app import App
 from d5e_daemon.errors import IndexNotReady, InvalidParams, NotFound
 from d5e_daemon.features import search as ranking
+from d5e_daemon.features.complete import complete
+from d5e_daemon.features.lookup import lookup
+from d5e_daemon.features.packs import set_priority
 from d5e_daemon.features.search import (
     BELOW_SRD_PRIOR,
     DISGUISE_WEIGHT,
@@ -50,7 +53,14 @@ from d5e_daemon.features.search import (
     without_scene,
 )
 from d5e_daemon.plugins import get_plugins
-from d5e_daemon.protocol import SearchFiltersParams, SearchParams, decode
+from d5e_daemon.protocol import (
+    CompleteParams,
+    LookupParams,
+    SearchFiltersParams,
+    SearchParams,
+    SetPriorityParams,
+    decode,
+)
 from d5e_daemon.queries import SearchScope
 from d5e_daemon.search import retrieval
 from d5e_daemon.search.embed import FakeEmbedder
@@ -275,6 +285,44 @@ def test_entries_of_packs_the_profile_ranks_below_its_srd_weigh_less(db_path: Pa
     app = copies_app(db_path, packs={"srd-2014": 3})  # the SRD put beneath everything
     try:
         assert settle(app, ranked, scope, 0.0, 1.0)[0] == ranked
+    finally:
+        app.close()
+
+
+async def test_a_commands_priority_for_a_collection_moves_lookup_completion_and_search(
+    attributed_db: Path,
+) -> None:
+    """The settings give each pack its priority (`[packs]`); a command's priority for one
+    collection is the more specific and stands: the Fireball it puts first is first in a
+    lookup, in completion and in search, and a hybrid search no longer takes the below-the-SRD
+    prior from the pack the profile now ranks above the SRD there. A command's priority for the
+    whole pack is the settings' to overrule, and it says so."""
+    app = copies_app(attributed_db)
+
+    def firsts() -> tuple[str, list[str], list[str]]:
+        named = lookup(app, LookupParams(name="fireball")).entry.pack
+        offered = complete(app, CompleteParams(prefix="fireball", collections=["spells"])).items
+        found = ask(app, query="fireball", mode="keyword").hits
+        return (
+            named,
+            [i.pack for i in offered if i.name == "Fireball"],
+            [h.pack for h in found if h.name == "Fireball"],
+        )
+
+    try:
+        assert firsts() == ("srd-2014", ["srd-2014"], ["srd-2014"])
+        whole = await set_priority(app, SetPriorityParams(pack=COPIES.id, priority=50))
+        assert whole.warnings == [
+            f"the settings set {COPIES.id}'s priority to 5; that wins over this command"
+        ]
+        assert firsts() == ("srd-2014", ["srd-2014"], ["srd-2014"])
+        spells = SetPriorityParams(pack="srd-2014", priority=1, collection="spells")
+        assert (await set_priority(app, spells)).warnings == []
+        assert firsts() == (COPIES.id, [COPIES.id], [COPIES.id])
+        (orb,) = [i for (i,) in app.conn.execute("SELECT id FROM entry WHERE slug = 'blazing-orb'")]
+        taken: dict[int, dict[str, float]] = {}
+        settle(app, [(orb, 1.0)], SearchScope(profile=app.profile), 0.0, 1.0, taken)
+        assert taken == {}  # at 5 above the SRD's spells at 1
     finally:
         app.close()
 

@@ -238,13 +238,21 @@ async def reload(app: App, changes: dict[str, set[str]]) -> list[packs.InstallRe
     return await app.library.reload(changes)
 
 
-def _settings_note(app: App, pack_id: str) -> list[str]:
-    """Why a command's choice may not show: the workspace's settings decide first."""
+def _settings_note(app: App, pack_id: str, collection: str = "") -> list[str]:
+    """Why a command's choice (for the whole pack, or for one `collection`) may not show: the
+    workspace's settings decide first. A collection's own priority is the more specific: one a
+    command gives stands against the settings' priority for the whole pack."""
     notes = []
     where = "d5e.toml or the editor's settings" if app.settings.workspace else "the settings"
     if pack_id in app.settings.disabled:
         notes.append(f"{where} disable {pack_id}; that wins over this command")
-    if pack_id in app.settings.packs:
+    own = app.settings.collection_priorities.get(pack_id, {})
+    if collection and collection in own:
+        notes.append(
+            f"{where} set {pack_id}'s priority for {collection} to {own[collection]}; "
+            "that wins over this command"
+        )
+    elif not collection and pack_id in app.settings.packs:
         notes.append(
             f"{where} set {pack_id}'s priority to {app.settings.packs[pack_id]}; "
             "that wins over this command"
@@ -264,7 +272,9 @@ async def _choose(
     await app.library.choose(
         pack_id, collection, enabled=enabled, priority=priority, clear_priority=clear_priority
     )
-    return PackChangeResult(info=_info(app, pack_id), warnings=_settings_note(app, pack_id))
+    return PackChangeResult(
+        info=_info(app, pack_id), warnings=_settings_note(app, pack_id, collection)
+    )
 
 
 async def enable(app: App, params: PackIdParams) -> PackChangeResult:

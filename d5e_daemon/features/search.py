@@ -1174,13 +1174,19 @@ def fuse(
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
-def srd_priority(app: App) -> int | None:
-    """The priority at which the profile holds its rules: the lowest of the SRD packs its
-    edition turns on (`srd-2014` at 10 in a 2014 or 2024 profile, unless the profile set
-    another), or None when the profile has none of them on."""
+def srd_priorities(app: App) -> Callable[[str], int | None]:
+    """The priority at which the profile holds its rules in a collection: the lowest of the
+    SRD packs its edition turns on, each at its priority for that collection (`srd-2014` at 10
+    in a 2014 or 2024 profile, unless the profile set another, for the pack or the collection),
+    or None when the profile has none of them on."""
     held = queries.profile_packs(app.conn, app.profile)
-    found = [held[pack] for pack in EDITION_PACKS[app.settings.edition] if pack in held]
-    return min(found, default=None)
+    own = queries.profile_collections(app.conn, app.profile)
+    srd = [pack for pack in EDITION_PACKS[app.settings.edition] if pack in held]
+
+    def of(collection: str) -> int | None:
+        return min((own.get(p, {}).get(collection, held[p]) for p in srd), default=None)
+
+    return of
 
 
 def settle(
@@ -1201,7 +1207,7 @@ def settle(
       others are returned by the entry that stands for them (`also`);
     - `edition_prior` is taken from entries of packs written for another edition than the
       profile's (a 2024 document in a 2014 profile), unless the search asked for an edition;
-    - `below_prior` from entries of packs the profile ranks below its SRD (`srd_priority`,
+    - `below_prior` from entries of packs the profile ranks below its SRD (`srd_priorities`,
       for the entry's collection): the SRD and whatever the user put at or above it (homebrew
       installs at 50) are the profile's own; documents installed beneath it are reference.
 
@@ -1212,12 +1218,13 @@ def settle(
     stand = _standings(app, [i for i, _ in ranked])
     scores = dict(ranked)
     edition = None if scope.edition else app.settings.edition
-    base = srd_priority(app) if below_prior else None
+    base = srd_priorities(app) if below_prior else None
     for entry_id, st in stand.items():
         taken = {}
         if edition_prior and edition and st.edition and st.edition != edition:
             taken["other edition"] = -edition_prior
-        if base is not None and st.priority < base:
+        srd = base(st.collection) if base else None
+        if srd is not None and st.priority < srd:
             taken["below the SRD"] = -below_prior
         if taken:
             scores[entry_id] += sum(taken.values())
