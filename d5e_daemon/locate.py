@@ -24,6 +24,9 @@ _PATH_STEP = re.compile(r"\[(\d+)\]|\.([^.\[]+)|\[\.\.\.\]")
 _AT_PATH = re.compile(r" - at `\$([^`]*)`$")
 
 Path = tuple[str | int, ...]
+_SAID: dict[str, str] = {}
+"""msgspec's refusal of a pattern (`Expected `str` matching regex '^[a-z0-9]…$'`) → the words
+its owner gave it (`said_as`)."""
 MAX_LOCATED_BYTES = 64 * 1024 * 1024
 """`text_position` reads at most this much of a file."""
 
@@ -60,17 +63,26 @@ def byte_line_col(data: bytes, offset: int) -> tuple[int, int]:
     return data.count(b"\n", 0, offset) + 1, column
 
 
+def said_as(pattern: str, words: str) -> str:
+    """`pattern`, whose refusals `split_message` says in `words` rather than as the regex (an
+    author writing `id = "My Brew"` reads what an id is, not `^[a-z0-9][a-z0-9-]{0,63}$`)."""
+    _SAID[f"Expected `str` matching regex {pattern!r}"] = f"Expected {words}"
+    return pattern
+
+
 def split_message(message: str) -> tuple[str, Path]:
-    """`Expected int, got str - at $[0].level` → (`Expected int, got str`, (0, "level"))."""
+    """`Expected int, got str - at $[0].level` → (`Expected int, got str`, (0, "level")); a
+    pattern's refusal in its words (`said_as`)."""
     m = _AT_PATH.search(message)
     if not m:
-        return message, ()
+        return _SAID.get(message, message), ()
     steps: list[str | int] = []
     for index, key in _PATH_STEP.findall(m[1]):
         if not index and not key:
             break  # `[...]`: a value of a mapping, which msgspec does not name
         steps.append(int(index) if index else key)
-    return message[: m.start()], tuple(steps)
+    text = message[: m.start()]
+    return _SAID.get(text, text), tuple(steps)
 
 
 def _only(value: Any, prefix: Sequence[str | int], key: str) -> Any:

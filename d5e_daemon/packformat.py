@@ -45,13 +45,25 @@ CONTENT_SUFFIXES = {".json": "json", ".md": "markdown", ".markdown": "markdown"}
 DEFAULT_PRIORITY = 50
 """Above the SRD (10, 20): a homebrew pack's entries win unless the pack says otherwise."""
 
-ID_PATTERN = "^[a-z0-9][a-z0-9-]{0,63}$"
+ID_PATTERN = locate.said_as(
+    "^[a-z0-9][a-z0-9-]{0,63}$",
+    "lower-case letters, digits and '-', up to 64, starting with a letter or digit",
+)
 SLUG_CHARS = "a-z0-9()-"
 """What a slug is made of after its first letter or digit: the SRD's own slugs use parentheses
 (`stone-of-good-luck-(luckstone)`)."""
-SLUG_PATTERN = f"^[a-z0-9][{SLUG_CHARS}]{{0,127}}$"
-COLLECTION_PATTERN = "^[a-z][a-z0-9-]{0,63}$"
-REF_PATTERN = f"^([a-z0-9][a-z0-9-]*:)?[a-z][a-z0-9-]*/[a-z0-9][{SLUG_CHARS}]*$"
+SLUG_PATTERN = locate.said_as(
+    f"^[a-z0-9][{SLUG_CHARS}]{{0,127}}$",
+    "a slug: lower-case letters, digits, '-' and brackets, up to 128 (cinder-step)",
+)
+COLLECTION_PATTERN = locate.said_as(
+    "^[a-z][a-z0-9-]{0,63}$",
+    "a collection: lower-case letters, digits and '-', starting with a letter (spells)",
+)
+REF_PATTERN = locate.said_as(
+    f"^([a-z0-9][a-z0-9-]*:)?[a-z][a-z0-9-]*/[a-z0-9][{SLUG_CHARS}]*$",
+    "a ref: collection/slug or pack:collection/slug (srd-2014:monsters/goblin)",
+)
 
 # ---- pack.toml ------------------------------------------------------------------------------
 
@@ -114,7 +126,7 @@ class Cost(msgspec.Struct, forbid_unknown_fields=False):
 
 
 Positive = Annotated[int, Meta(ge=0)]
-CR_PATTERN = r"^(1/8|1/4|1/2|\d+)$"
+CR_PATTERN = locate.said_as(r"^(1/8|1/4|1/2|\d+)$", "a challenge rating: a number, 1/8, 1/4 or 1/2")
 ChallengeRating = Annotated[float, Meta(ge=0)] | Annotated[str, Meta(pattern=CR_PATTERN)]
 """A number (`0.25`, `5`) or as a stat block writes it (`"1/4"`, `"5"`)."""
 Score = Annotated[int, Meta(ge=1, le=30)]
@@ -413,6 +425,9 @@ def parse_manifest(
             )
             message = f"unknown key {key!r} ({known})"
             problems.append(_problem(file, message, _toml_key_position(text, key), key))
+    for key in ("edition", "version"):  # `edition = 2014`, `version = 1`, as d5e.toml takes them
+        if type(values.get(key)) is int:
+            values[key] = str(values[key])
     for key in ("id", "title", "version"):
         if key not in values:
             problems.append(_problem(file, f"missing required key {key!r}", (1, 1), key))

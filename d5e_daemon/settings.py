@@ -22,7 +22,10 @@ log = logging.getLogger(__name__)
 
 Edition = Literal["2014", "2024"]
 BUILTIN_SRD = ("srd-2014", "srd-2024")
-PROFILE_PATTERN = "^[a-z0-9][a-z0-9-]{0,63}$"
+PROFILE_PATTERN = locate.said_as(
+    "^[a-z0-9][a-z0-9-]{0,63}$",
+    "lower-case letters, digits and '-', up to 64, starting with a letter or digit",
+)
 ProfileName = Annotated[str, Meta(pattern=PROFILE_PATTERN)]
 """Pack-id rules, at most 64 characters: a profile's name is stored with its choices."""
 Many = Meta(max_length=1000)

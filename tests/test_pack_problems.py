@@ -83,7 +83,18 @@ def test_toml_missing_id(app: App, tmp_path: Path) -> None:
 def test_toml_invalid_id(app: App, tmp_path: Path) -> None:
     manifest = 'id = "My Brew"\ntitle = "Brew"\nversion = "1"\n'
     root = write_pack(tmp_path / "p", GOOD, manifest=manifest)
-    only(refuse(app, root), f"{root}/pack.toml:1:1", "id", "regex")
+    # in words, not as the regex (`^[a-z0-9][a-z0-9-]{0,63}$`)
+    said = "id: Expected lower-case letters, digits and '-', up to 64, starting with a letter"
+    only(refuse(app, root), f"{root}/pack.toml:1:1", "id", said)
+
+
+def test_toml_edition_and_version_as_numbers(app: App, tmp_path: Path) -> None:
+    """`edition = 2014` and `version = 1` without quotes, as d5e.toml takes its edition (each
+    was "Expected `str`, got `int`")."""
+    manifest = 'id = "brew"\ntitle = "Brew"\nversion = 1\nedition = 2014\n'
+    _, loaded = app.library.load_path(write_pack(tmp_path / "p", GOOD, manifest=manifest))
+    assert not isinstance(loaded, list) and loaded.problems == []
+    assert (loaded.pack.version, loaded.pack.edition) == ("1", "2014")
 
 
 # -- JSON -------------------------------------------------------------------------------------
@@ -127,7 +138,15 @@ def test_missing_name(app: App, tmp_path: Path) -> None:
 
 def test_invalid_slug(app: App, tmp_path: Path) -> None:
     root = write_pack(tmp_path / "p", {"spells/a.json": '{"name": "A", "slug": "Fire Ball"}'})
-    only(refuse(app, root), f"{root}/spells/a.json:1:23", "slug", "regex")
+    said = "Expected a slug: lower-case letters, digits, '-' and brackets"
+    only(refuse(app, root), f"{root}/spells/a.json:1:23", "slug", said)
+
+
+def test_challenge_rating_said_in_words(app: App, tmp_path: Path) -> None:
+    text = '{"name": "Ash Imp", "challenge_rating": "1/3"}'
+    root = write_pack(tmp_path / "p", {"monsters/imp.json": text})
+    said = "Expected a challenge rating: a number, 1/8, 1/4 or 1/2"
+    only(refuse(app, root), f"{root}/monsters/imp.json:1:41", "challenge_rating", said)
 
 
 def test_collection_that_is_not_the_folder(app: App, tmp_path: Path) -> None:
