@@ -427,12 +427,19 @@ class ProseNames:
         return known
 
     def goes_on(self, name: str, after: str, count: int) -> bool:
-        """Whether a creature's name read after a count goes on into the name of a creature no
-        pack has, with the next word `after`: "1 hobgoblin captain", "2 orc shamans" are no
-        hobgoblin, no orcs ("2 kobold guards" are kobolds: `JOB_WORDS`). The name is written in
-        the singular and the next word is a creature's (`heads`) in the count's number: one
-        "captain", more "captains" ("1 goblin mages the door" is no sentence: the name ends
-        there, as in "2 wolves guard it")."""
+        """Whether what a count counts goes on past a creature's name read after it, with the
+        next word `after`, when the name is written in the singular:
+
+        - into the name of a creature no pack has: "1 hobgoblin captain", "2 orc shamans" are
+          no hobgoblin, no orcs. The next word is a creature's (`heads`) in the count's number:
+          one "captain", more "captains" ("1 goblin mages the door" is no sentence: the name
+          ends there, as in "2 wolves guard it");
+        - into a thing the name only says whose it is: after a count of more than one, a
+          singular name before a plural counts the plural ("two Druid cantrips", "a pair of bat
+          wings", "3 goblin arrows": no druids, bats or goblins), unless the plural is a job the
+          creature does ("2 kobold guards" are kobolds: `JOB_WORDS`). A creature count needs a
+          creature's reading; a plural is a word one of whose singular forms (of 3 letters at
+          least: not "has", "its") is another word."""
         key = (name, after, count == 1)
         known = self._goes_on.get(key)
         if known is None:
@@ -440,8 +447,16 @@ class ProseNames:
                 self._goes_on.clear()
             known = self._goes_on[key] = self._merged["count"].get(
                 self.normalized(name)
-            ) is not None and self.is_head(self.normalized(after), count == 1)
+            ) is not None and self._counts_on(self.normalized(after), count == 1)
         return known
+
+    def _counts_on(self, word: str, one: bool) -> bool:
+        if self.is_head(word, one):
+            return True
+        if one:
+            return False
+        forms = [f for f in singular_forms(word) if f != word and len(f) >= 3]
+        return bool(forms) and not any(f in JOB_WORDS for f in forms)
 
     def is_head(self, word: str, one: bool) -> bool:
         """Whether the normalised `word` is a creature's word (`heads`): itself when `one`, else

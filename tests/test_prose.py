@@ -928,6 +928,23 @@ def test_a_count_before_a_longer_creature_name_counts_no_shorter_creature(app: A
     )
 
 
+def test_a_count_of_a_thing_the_creature_only_names_is_no_creatures(names: ProseNames) -> None:
+    """After a count of more than one, a creature's name in the singular before a plural is
+    whose the counted things are: "two Druid cantrips" (the SRD 2024's Druidic Warrior) and
+    "a pair of bat wings" (the SRD 2014's Cloak of the Bat) count no druids and no bats, so no
+    encounter; "2 kobold guards" are kobolds doing a job, and the plural's own name counts."""
+    text = (
+        "You learn two Druid cantrips; a pair of bat wings; four wolf pelts.\n"
+        "2 kobold guards, a pair of bats, two druids, 3 wolves.\n"
+    )
+    assert found(text, names) == [
+        (1, "kobold", "count", "monsters/kobold", 2),
+        (1, "bats", "count", "monsters/bat", 2),
+        (1, "druids", "count", "monsters/druid", 2),
+        (1, "wolves", "count", "monsters/wolf", 3),
+    ]
+
+
 def test_link_leaves_a_longer_creature_like_run_alone(app: App) -> None:
     """ "a goblin boss", "an orc war chief", "Spider-centaurs": no pack has them, and they are
     no goblin, no orc, no spider; "the goblin guards the door" is one, and so are "the Drow
