@@ -2,7 +2,9 @@
 batch mode with eglot, and Node with vscode-languageserver-protocol (as VS Code's client).
 
 Each editor runs a script in tests/editors/ that fails (non-zero exit) on a wrong answer and
-on a stall (its own watchdog, and the timeout here).
+on a stall (its own watchdog, and the timeout here). The daemons start on the indexed SRD copy
+(`indexed_db`): on the bare copy each indexed the SRD in the background beside the editor, CPU
+for an index none of these tests checks (tests/test_search_e2e.py does).
 """
 
 from __future__ import annotations
@@ -67,33 +69,37 @@ def editor_script(editor: str, script: str, tmp_path: Path, db_path: Path) -> st
     )
 
 
-def test_neovim(tmp_path: Path, db_path: Path) -> None:
-    assert "nvim ok" in editor_script("nvim", "nvim_test.lua", tmp_path, db_path)
+def test_neovim(tmp_path: Path, indexed_db: Path) -> None:
+    assert "nvim ok" in editor_script("nvim", "nvim_test.lua", tmp_path, indexed_db)
 
 
 @pytest.mark.slow
-def test_emacs_with_eglot(tmp_path: Path, db_path: Path) -> None:
-    assert "emacs ok" in editor_script("emacs", "emacs_test.el", tmp_path, db_path)
+def test_emacs_with_eglot(tmp_path: Path, indexed_db: Path) -> None:
+    assert "emacs ok" in editor_script("emacs", "emacs_test.el", tmp_path, indexed_db)
 
 
-def test_neovim_leaves_the_edition_to_the_campaigns_d5e_toml(tmp_path: Path, db_path: Path) -> None:
-    out = editor_script("nvim", "nvim_workspace_test.lua", tmp_path, db_path)
+def test_neovim_leaves_the_edition_to_the_campaigns_d5e_toml(
+    tmp_path: Path, indexed_db: Path
+) -> None:
+    out = editor_script("nvim", "nvim_workspace_test.lua", tmp_path, indexed_db)
     assert "nvim workspace ok" in out
 
 
-def test_emacs_leaves_the_edition_to_the_campaigns_d5e_toml(tmp_path: Path, db_path: Path) -> None:
+def test_emacs_leaves_the_edition_to_the_campaigns_d5e_toml(
+    tmp_path: Path, indexed_db: Path
+) -> None:
     """And keeps a set one after eglot's empty `workspace/didChangeConfiguration`."""
-    out = editor_script("emacs", "emacs_workspace_test.el", tmp_path, db_path)
+    out = editor_script("emacs", "emacs_workspace_test.el", tmp_path, indexed_db)
     assert "emacs workspace ok" in out
 
 
 @pytest.mark.slow
-def test_vscode_client_protocol(tmp_path: Path, db_path: Path) -> None:
+def test_vscode_client_protocol(tmp_path: Path, indexed_db: Path) -> None:
     """The extension's logic, and the daemon driven with vscode-languageserver-protocol (also
     beside a campaign's d5e.toml: test/workspace.test.ts)."""
     vscode = REPO / "editors" / "vscode"
     built = vscode / "out" / "test"
     assert built.is_dir(), "editors/vscode is not built; `make test` builds it (npm ci, tsc)"
     tests = sorted(str(p) for p in built.glob("*.test.js"))
-    out = run([tool("node"), "--test", *tests], tmp_path, db_path)
+    out = run([tool("node"), "--test", *tests], tmp_path, indexed_db)
     assert "# fail 0" in out and "# skipped 0" in out and "# pass 31" in out, out
