@@ -13,8 +13,9 @@ another entry's declared alias; over a derived one in a profile, the pack of hig
 (`prose.ProseNames`, link's `Resolver.known_names`) read them.
 
 A plural ("wolves", "giant spiders", "potions of healing") is read as its singular when no
-name or alias matches it as written (`singular_forms`); the callers take it only when it
-names one entry.
+name or alias matches it as written (`singular_forms`), and a name in British spelling in the
+American ("grey ooze", "armour of resistance": `spelling_forms`), or the other way round; the
+callers take either only when it names one entry.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Literal
 import apsw
 
 from . import queries
+from .search.spelling import variants
 from .text import normalize, numbers_in_order
 
 # Inverted names whose second part alone names the entry: creature variants ("Aboleth,
@@ -228,6 +230,29 @@ def singular_forms(norm: str) -> list[str]:
     ]
 
 
+_MOST_SPELLINGS = 8  # readings of one name in other spellings (each word's, combined)
+
+
+def spelling_forms(norm: str) -> list[str]:
+    """A normalised name in the other spellings of its words (`search.spelling`: British and
+    American), every word that has one changed, then each alone; [] when none has one.
+
+    >>> spelling_forms("grey ooze"), spelling_forms("armor of resistance")
+    (['gray ooze'], ['armour of resistance'])
+    """
+    words = norm.split(" ")
+    others = [variants(word) for word in words]
+    changed = [i for i, other in enumerate(others) if other]
+    if not changed:
+        return []
+    forms = [
+        " ".join(other[0] if other else word for word, other in zip(words, others, strict=True))
+    ]
+    for i in changed:  # each word alone, in each of its other spellings
+        forms += [" ".join([*words[:i], other, *words[i + 1 :]]) for other in others[i]]
+    return list(dict.fromkeys(forms))[:_MOST_SPELLINGS]
+
+
 # -- finding entries by what was typed --------------------------------------------------------
 
 
@@ -236,9 +261,10 @@ class Found:
     """The entries a typed name means, and how it was read."""
 
     rows: list[queries.EntryRow]
-    how: Literal["name", "alias", "inverted", "plural"]
+    how: Literal["name", "alias", "inverted", "plural", "spelling"]
     matched: str = ""
-    """The alias (as its pack writes it) or the singular (normalised) the name was read as."""
+    """The alias (as its pack writes it), or the singular or spelling (normalised) the name was
+    read as."""
 
 
 def _by_name(
@@ -297,20 +323,29 @@ def find(
     pack: str | None = None,
 ) -> Found | None:
     """The entries named `text`: by name, else by alias, else (a plural) by the one singular
-    reading that names something. Scope: `pack`'s entries, else the winners of `profile_id`,
-    else (neither) every installed entry. None when nothing (or no one reading) matches."""
+    reading that names something, else by the one reading in other spellings that does (of the
+    name, then of its singulars: "grey oozes"). Scope: `pack`'s entries, else the winners of
+    `profile_id`, else (neither) every installed entry. None when nothing (or no one reading)
+    matches."""
     norm = normalize(text)
     if not norm:
         return None
     found = _exactly(conn, norm, collections, profile_id, pack)
     if found is not None:
         return found
-    readings = [
-        (singular, hit)
-        for singular in singular_forms(norm)
-        if (hit := _exactly(conn, singular, collections, profile_id, pack)) is not None
-    ]
-    if len(readings) != 1:
-        return None
-    singular, hit = readings[0]
-    return Found(hit.rows, "plural", singular)
+    singulars = singular_forms(norm)
+    for how, forms in (
+        ("plural", singulars),
+        ("spelling", [f for form in (norm, *singulars) for f in spelling_forms(form)]),
+    ):
+        readings = {
+            tuple(r.id for r in hit.rows): (form, hit)
+            for form in forms
+            if (hit := _exactly(conn, form, collections, profile_id, pack)) is not None
+        }
+        if len(readings) > 1:
+            return None
+        if readings:
+            form, hit = next(iter(readings.values()))
+            return Found(hit.rows, how, form)  # type: ignore[arg-type]
+    return None

@@ -171,9 +171,10 @@ class LookupResult(Base):
     found_by: str | None = None
     """How a name lookup found the entry when not by its name: `alias` (one of its other
     names: "Mordenkainen's Sword" for Arcane Sword), `inverted` ("Darakhul" for "Ghoul,
-    Darakhul", "werewolf" for "Werewolf, Human Form") or `plural` ("wolves")."""
+    Darakhul", "werewolf" for "Werewolf, Human Form"), `plural` ("wolves") or `spelling`
+    ("grey ooze" for Gray Ooze: British or American)."""
     matched: str | None = None
-    """The alias, or the singular, the name was read as."""
+    """The alias, the singular or the spelling the name was read as."""
 
 
 # -- d5e/complete -----------------------------------------------------------------------------

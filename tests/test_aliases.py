@@ -102,6 +102,21 @@ def test_plurals_and_inverted_names_find_the_entry(app: App, typed: str, name: s
     assert _name(app, typed) == name
 
 
+def test_british_spellings_find_the_american_name(app: App) -> None:
+    """A writer's British spelling finds the SRD's American one, in a lookup and in a tag (no
+    diagnostic): each was "no entry named 'grey ooze'" (search had the spellings, names not)."""
+    for typed, name in [
+        ("grey ooze", "Gray Ooze"),
+        ("Grey Oozes", "Gray Ooze"),  # a plural in British spelling
+        ("armour of resistance", "Armor of Resistance"),
+    ]:
+        assert _name(app, typed) == name
+    found = lookup(app, LookupParams(name="grey ooze"))
+    assert (found.found_by, found.matched) == ("spelling", "gray ooze")
+    text = "A {@creature grey ooze} in {@item armour of resistance}.\n"
+    assert md.diagnostics(Resolver(app), TextDocument("file:///x.md", text)) == []
+
+
 def test_a_plural_with_two_readings_that_name_entries_is_not_guessed(
     app: App, tmp_path: Path
 ) -> None:

@@ -145,8 +145,12 @@ def test_an_optional_feature_tag_finds_the_srd_s_feature_of_that_kind(app: App) 
     )
     ref = resolve(app, "{@optfeature Archery|PHB}")[0]
     assert ref is not None and ref.endswith("fighting-style-archery")
-    assert resolve(app, "{@optfeature Agonising Blast}")[2].startswith(
-        "unknown optional feature 'Agonising Blast'"
+    assert resolve(app, "{@optfeature Agonizing Bolt}")[2].startswith(
+        "unknown optional feature 'Agonizing Bolt'"
+    )
+    # a British spelling is the SRD's feature (names.spelling_forms), as in a lookup
+    assert resolve(app, "{@optfeature Agonising Blast}")[0] == (
+        "srd-2014:features/eldritch-invocation-agonizing-blast"
     )
 
 
