@@ -509,8 +509,9 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             list[dict[str, Any] | str],
             Field(
                 description='groups of creatures, as said: "6-8 wolf", "1d4+1 orc", "two or '
-                'three bandits", "dire wolf" (a count before the name: a number, a range or a '
-                'roll; none is one), or {"name": "wolf", "count": 4} ("count": "2d6" too) or '
+                'three bandits", "dire wolf", "Ogre x3" (a count before the name or after it: '
+                'a number, a range or a roll; none is one; "3 goblins and a hobgoblin" is two '
+                'groups), or {"name": "wolf", "count": 4} ("count": "2d6" too) or '
                 '{"ref": "monsters/dire-wolf"}; a creature no pack has: {"name": "Flame", '
                 '"cr": "1/2"} or with "xp"'
             ),

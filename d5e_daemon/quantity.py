@@ -152,6 +152,17 @@ _WITH_NAME = re.compile(
     re.S | re.I,
 )
 _ALONE = re.compile(rf"{_QUANTITY}|an?|-\d+", re.I)
+# A count after the name, as encounter tables write it: "Ogre x3", "Goblin ×4", "Wolves (2d4)".
+_TIMES_AFTER = re.compile(
+    rf"(?P<name>.*?\S)(?:[ \t]+x|[ \t]*×)[ \t]*(?P<count>{_QUANTITY})", re.S | re.I
+)
+_BRACKETED_AFTER = re.compile(
+    rf"(?P<name>.*?\S)[ \t]*\([ \t]*[x×]?[ \t]*(?P<count>{_QUANTITY})[ \t]*\)", re.S | re.I
+)
+_TIMES_ALONE = re.compile(rf"[x×][ \t]*(?:{_QUANTITY})", re.I)
+# Groups said in one string: "3 goblins and a hobgoblin", "2 wolves, 1d4 orcs" (a join before a
+# count; "Werewolf, Human Form" and "3 goblins and their boss" are not split).
+_JOIN = re.compile(rf"[ \t]*(?:,|&|\band\b)[ \t]*(?=(?:{_QUANTITY}|an?)[ \t]+\S)", re.I)
 _MOST_WORDS = 5  # words of a count written alone ("between 2 and 4", "half a dozen")
 
 
@@ -166,14 +177,37 @@ def _group_count(written: str) -> int | str:
     return low if low == high else written
 
 
+_BETWEEN = re.compile(r"\bbetween[ \t]+\S+$", re.I)
+
+
+def _apart(said: str) -> list[str]:
+    """A string cut at each join before a count (`_JOIN`), but the "and" of "between 2 and 4"."""
+    parts, start = [], 0
+    for m in _JOIN.finditer(said):
+        if _BETWEEN.search(said, start, m.start()):
+            continue
+        parts.append(said[start : m.start()])
+        start = m.end()
+    return [*parts, said[start:]]
+
+
 def parse_groups(words: Sequence[str]) -> list[dict[str, Any]]:
     """Monster groups as said (`d5e encounter`'s words, the MCP tool's): `4 wolf "dire wolf"`,
     `4xwolf 2:goblin monsters/ogre`, `6-8 wolf`, `1d4+1 orcs`, `two or three bandits`, `2
-    bugbears and a goblin` ("a" or "an" is one; "and", "&" and commas join): a count counts the
-    creature after it, one without."""
+    bugbears and a goblin` ("a" or "an" is one; "and", "&" and commas join, also inside a
+    string before a count: "3 goblins and a hobgoblin"): a count counts the creature after it,
+    one without; or, as encounter tables write it, the one before it (`Ogre x3`, `Goblin ×4`,
+    `Wolves (2d4)`).
+
+    >>> parse_groups(["Ogre x3", "goblins (1d4)"])
+    [{'name': 'Ogre', 'count': 3}, {'name': 'goblins', 'count': '1d4'}]
+    >>> parse_groups(["3 wolves and a dire wolf"])
+    [{'name': 'wolves', 'count': 3}, {'name': 'dire wolf', 'count': 1}]
+    """
     groups: list[dict[str, Any]] = []
-    words = [w.strip().strip(",") for w in words]
+    words = [part.strip().strip(",") for w in words for part in _apart(w)]
     count: str | None = None
+    counted = True  # whether the last group's count was written
     i = 0
     while i < len(words):
         word = words[i]
@@ -194,16 +228,24 @@ def parse_groups(words: Sequence[str]) -> list[dict[str, Any]]:
                 raise InvalidParams(f"{count} and {written}: two counts for one creature")
             count, i = written, i + size
             continue
+        if count is None and not counted and _TIMES_ALONE.fullmatch(word):  # `ogre x3`
+            groups[-1]["count"] = _group_count(word[1:].strip())
+            counted, i = True, i + 1
+            continue
         m = _WITH_NAME.fullmatch(word)
         name = m["name"].strip() if m else word
         if m and count is None:
             count = m["count"]
+        elif count is None and (
+            after := _TIMES_AFTER.fullmatch(word) or _BRACKETED_AFTER.fullmatch(word)
+        ):
+            name, count = after["name"], after["count"]
         i += 1
         if not name:
             continue
         key = "ref" if "/" in name and " " not in name else "name"
         groups.append({key: name, "count": 1 if count is None else _group_count(count)})
-        count = None
+        counted, count = count is not None, None
     if count is not None:
         raise InvalidParams(f"the count {count} is not followed by a creature's name")
     return groups

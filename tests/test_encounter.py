@@ -17,7 +17,7 @@ from d5e_daemon.cli import main
 from d5e_daemon.errors import InvalidParams, NotFound
 from d5e_daemon.features.encounter import Group, encounter, maths, multiplier_2014
 from d5e_daemon.protocol import EncounterParams, decode
-from d5e_daemon.quantity import parse_quantity, quantity_ending
+from d5e_daemon.quantity import parse_groups, parse_quantity, quantity_ending
 
 from .packtools import write_pack
 
@@ -262,6 +262,25 @@ def test_cli_takes_the_encounter_as_said(db_path: Path, capsys: pytest.CaptureFi
     ]
     code, _, err = cli(capsys, db_path, "--party", "5", "-2", "bugbear")
     assert code == 1 and "count -2: a group holds 1 to 1000 creatures" in err
+
+
+def test_cli_takes_counts_after_names_and_groups_said_in_one_string(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As encounter tables write them ("Ogre x3", "Goblin ×4", "Wolves (2d4)") and as an
+    assistant sends one MCP string ("3 goblins and a hobgoblin"): each was "no entry named
+    'ogre x3'" (or 'goblins and a hobgoblin'). A name with a comma stays whole."""
+    said = ["Ogre x3", "goblin", "×2", "wolves (2d4)", "3 bandits and a bandit captain"]
+    code, out, err = cli(capsys, db_path, "--party", "5,5,5,5", *said, "--json")
+    assert code == 0, err
+    assert [(m["name"], m["count"], m["countMax"]) for m in json.loads(out)["perMonster"]] == [
+        ("Ogre", 3, 3), ("Goblin", 2, 2), ("Wolf", 2, 8), ("Bandit", 3, 3),
+        ("Bandit Captain", 1, 1),
+    ]  # fmt: skip
+    assert parse_groups(["Werewolf, Human Form", "between 2 and 4 wolves"]) == [
+        {"name": "Werewolf, Human Form", "count": 1},
+        {"name": "wolves", "count": "between 2 and 4"},
+    ]
 
 
 def test_cli_takes_ranges_and_rolls(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
