@@ -1057,8 +1057,9 @@ def race(raw: dict[str, Any]) -> dict[str, Any]:
     elif isinstance(speed, dict) and isinstance(speed.get("walk"), int):
         data["speed"] = speed["walk"]
     bonuses = []
-    for group in raw.get("ability") or []:
-        for ability, bonus in (group or {}).items():
+    groups = raw.get("ability") or []
+    for group in groups if isinstance(groups, list) else [groups]:  # older files: one dict
+        for ability, bonus in (group if isinstance(group, dict) else {}).items():
             if ability in ABILITY_NAMES and isinstance(bonus, int):
                 bonuses.append(
                     {"ability_score": {"index": ability, "name": ability.upper()}, "bonus": bonus}

@@ -26,6 +26,10 @@ def subrace_name(race: str, subrace: str) -> str:
 def merge(race: dict[str, Any], subrace: dict[str, Any]) -> dict[str, Any]:
     out = {k: _clone(v) for k, v in race.items() if k not in _NOT_MERGED}
     sub = _clone(subrace)
+    if isinstance(sub.get("ability"), dict):  # older files: one dict, not a list of them
+        sub["ability"] = [sub["ability"]]
+    if isinstance(out.get("ability"), dict):
+        out["ability"] = [out["ability"]]
     overwrite = sub.get("overwrite") if isinstance(sub.get("overwrite"), dict) else {}
     if sub.get("name"):
         out["name"] = subrace_name(str(out.get("name", "")), str(sub.pop("name")))

@@ -127,10 +127,11 @@ def prerequisite(value: Any) -> str:
                 cls = need.get("class", {}).get("name") if isinstance(need, dict) else None
                 parts.append(f"{cls + ' ' if cls else ''}level {level}")
             elif key == "ability":
-                for group in need:
-                    parts.append(
-                        " or ".join(f"{ABILITY_NAMES.get(a, a)} {n}" for a, n in group.items())
-                    )
+                for group in need if isinstance(need, list) else [need]:  # older: one dict
+                    if isinstance(group, dict):
+                        parts.append(
+                            " or ".join(f"{ABILITY_NAMES.get(a, a)} {n}" for a, n in group.items())
+                        )
             elif key == "spellcasting" or key == "spellcasting2020":
                 parts.append("the ability to cast at least one spell")
             elif key == "race":  # as 5etools' prerequisite names it: `Genasi (Air)`
