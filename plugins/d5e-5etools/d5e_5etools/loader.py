@@ -658,6 +658,16 @@ def _item_source(item: Item, known: Collection[str]) -> str:
     return _low(head.get("json")) if isinstance(head, dict) else ""
 
 
+def _only_source(item: Item) -> str:
+    """The `json` of the one source the item's file declares, lower-cased; "" when it declares
+    none or several."""
+    meta = item.file.doc.get("_meta")
+    sources = meta.get("sources") if isinstance(meta, dict) else None
+    if isinstance(sources, list) and len(sources) == 1 and isinstance(sources[0], dict):
+        return _low(sources[0].get("json"))
+    return ""
+
+
 def _low(value: Any) -> str:
     return str(value if value is not None else "").strip().lower()
 
@@ -1497,6 +1507,7 @@ def _load(path: Path) -> list[LoadedPack]:
         if isinstance(s.get("abbreviation"), str) and s["abbreviation"].lower() not in packs
     }
     by_abbreviation: dict[str, list[Item]] = {}
+    undeclared: dict[str, list[Item]] = {}
     for item in reader.items:
         raw = item.raw
         source = _item_source(item, packs.keys() | abbreviated.keys()) or first
@@ -1504,6 +1515,12 @@ def _load(path: Path) -> list[LoadedPack]:
         if loaded is None and source in abbreviated:
             loaded = packs[abbreviated[source]]
             by_abbreviation.setdefault(source, []).append(item)
+        elif loaded is None and _only_source(item) in packs:
+            # a source the file does not declare, in a file of one source (Cyrus' Orog:
+            # `"source": "MyHomebrew"` under `"json": "cyrushomebrewstuff"`): 5etools lists it
+            # all the same; it is that source's
+            loaded = packs[_only_source(item)]
+            undeclared.setdefault(source, []).append(item)
         if loaded is None:
             reader.problems.append(
                 item.problem(
@@ -1705,6 +1722,18 @@ def _load(path: Path) -> list[LoadedPack]:
                 f"{count} entr{'y gives its' if count == 1 else 'ies give their'} source as "
                 f"{items[0].raw.get('source')!r}, the abbreviation of source {full!r}: read as "
                 "that source (5etools names a source by its `json`)",
+                ("source",),
+                "warning",
+            )
+        )
+    for items in undeclared.values():
+        count = len(items)
+        reader.problems.append(
+            items[0].problem(
+                f"{count} entr{'y gives its' if count == 1 else 'ies give their'} source as "
+                f"{items[0].raw.get('source')!r}, which `_meta.sources` does not declare: read "
+                f"as {_only_source(items[0])!r}, the file's one source (declare it, or name "
+                "that source)",
                 ("source",),
                 "warning",
             )

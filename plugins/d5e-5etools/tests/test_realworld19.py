@@ -4,11 +4,15 @@ Pebble Shower, Echidna Design's Honkrasque…), each in a small file of our own.
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
 from fivetools_files import card, data, install, write
 
 from d5e_daemon.app import App
+from d5e_daemon.features.packs import validate
+from d5e_daemon.protocol import ValidateParams
 
 S = "Realworld"
 
@@ -30,3 +34,28 @@ def test_a_races_ability_written_as_one_object(app: App, tmp_path: Path) -> None
     found = data(app, "races/dusk-kin")["ability_bonuses"]
     assert {b["ability_score"]["index"]: b["bonus"] for b in found} == {"cha": 2, "dex": 1}
     assert "**Ability:** Wisdom +1" in card(app, "realworld:subraces/pale-dusk-kin")
+
+
+def test_a_source_the_file_does_not_declare_in_a_file_of_one_source(
+    app: App, tmp_path: Path
+) -> None:
+    """Cyrus' Orog declares `"json": "cyrushomebrewstuff"` and writes its race with `"source":
+    "MyHomebrew"`: the file was refused (`source 'MyHomebrew' is not one of the file's
+    `_meta.sources``), nothing installed; 5etools lists it. In a file of one source it is that
+    source's, with a warning; in a file of several it is still an error (whose is it?)."""
+    race = {"name": "Deep Orc", "source": "MyHomebrew", "size": ["M"], "speed": 30,
+            "entries": ["Strong."]}  # fmt: skip
+    path = write(tmp_path, S, {"race": [race]})
+    report = asyncio.run(validate(app, ValidateParams(path=str(path))))
+    assert [(p.severity, p.field, p.message) for p in report.problems] == [
+        ("warning", "race[0].source",
+         "1 entry gives its source as 'MyHomebrew', which `_meta.sources` does not declare: "
+         "read as 'realworld', the file's one source (declare it, or name that source)"),
+    ]  # fmt: skip
+    assert install(app, path).entries == 1
+    assert "Strong." in card(app, "realworld:races/deep-orc")
+    doc = json.loads(path.read_text("utf-8"))
+    doc["_meta"]["sources"].append({"json": "Other", "full": "Other"})
+    path.write_text(json.dumps(doc), "utf-8")
+    report = asyncio.run(validate(app, ValidateParams(path=str(path))))
+    assert [(p.severity, p.field) for p in report.problems] == [("error", "race[0].source")]
