@@ -443,7 +443,21 @@ _AT_LESS = re.compile(
 
 
 def _with_ats(text: str) -> str:
+    text = _html_emphasis(text)
     return _AT_LESS.sub(lambda m: f"{{@{m[1].lower()}{m[2]}", text) if "{" in text else text
+
+
+# HTML emphasis written in a string (Brewskii's Silver Thorn: `your two <b>Features</b>`):
+# 5etools' renderer writes a string's text into the page as HTML, so it shows bold; read as the
+# tag, a card shows it so too (editors' hovers and terminals show HTML as written)
+_HTML_EMPHASIS = re.compile(r"<(b|strong|i|em|u)>(.*?)</\1>", re.IGNORECASE | re.DOTALL)
+_EMPHASIS_TAG = {"b": "b", "strong": "b", "i": "i", "em": "i", "u": "u"}
+
+
+def _html_emphasis(text: str) -> str:
+    if "<" not in text:
+        return text
+    return _HTML_EMPHASIS.sub(lambda m: f"{{@{_EMPHASIS_TAG[m[1].lower()]} {m[2]}}}", text)
 
 
 def _paragraph(text: str) -> str:

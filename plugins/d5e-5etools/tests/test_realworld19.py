@@ -59,3 +59,19 @@ def test_a_source_the_file_does_not_declare_in_a_file_of_one_source(
     path.write_text(json.dumps(doc), "utf-8")
     report = asyncio.run(validate(app, ValidateParams(path=str(path))))
     assert [(p.severity, p.field) for p in report.problems] == [("error", "race[0].source")]
+
+
+def test_html_emphasis_in_a_string_is_shown_as_emphasis(app: App, tmp_path: Path) -> None:
+    """Brewskii's Knight of the Silver Thorn writes `one of your two <b>Features</b>`: 5etools'
+    renderer writes a string into the page as HTML, so it is bold there; the card kept the tags
+    as written (a hover or a terminal shows `<b>`). `<i>`/`<em>`, `<strong>` and a table's cells
+    likewise; a `<` that opens no such tag stays."""
+    table = {"type": "table", "colLabels": ["<b>Rank</b>", "Gift"], "rows": [["1", "<i>Sir</i>"]]}
+    doc = {"background": [{"name": "Thorn Knight", "source": S, "entries": [
+        "One of your two <b>Features</b> and an <em>oath</em>, <STRONG>loud</STRONG>.",
+        "Where 2 < 3 and <Arbiter> is a title.", table]}]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:backgrounds/thorn-knight")
+    assert "One of your two **Features** and an *oath*, **loud**." in text
+    assert "Where 2 < 3 and <Arbiter> is a title." in text
+    assert "| **Rank** | Gift |" in text and "| 1 | *Sir* |" in text
