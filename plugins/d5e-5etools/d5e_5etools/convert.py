@@ -1447,12 +1447,48 @@ def _summoned_by(raw: dict[str, Any]) -> str:
     return "scales with the summoner's level" if raw.get("summonedScaleByPlayerLevel") else ""
 
 
+_SPELL_SOURCES = {
+    "races": ("race", "Races"), "backgrounds": ("background", "Backgrounds"),
+    "feats": ("feat", "Feats"), "optionalfeatures": ("optfeature", "Other options/features"),
+}  # fmt: skip
+
+
+def _subclasses(value: Any) -> str:
+    """A spell's `classes.fromSubclass` as 5etools' spell page lists them: `Cleric (Arcana),
+    Fighter (Eldritch Knight)`, each a link to the class (a `{@class}` naming the subclass)."""
+    out = []
+    for one in (value.get("fromSubclass") if isinstance(value, dict) else None) or []:
+        clazz = one.get("class") if isinstance(one, dict) else None
+        sub = one.get("subclass") if isinstance(one, dict) else None
+        if not isinstance(clazz, dict) or not isinstance(sub, dict) or not clazz.get("name"):
+            continue
+        short = str(sub.get("shortName") or sub.get("name") or "")
+        shown = f"{clazz['name']} ({short})" if short else str(clazz["name"])
+        out.append(
+            f"{{@class {clazz['name']}|{clazz.get('source', '')}|{shown}|{short}|"
+            f"{sub.get('source', '')}}}"
+        )
+    return ", ".join(dict.fromkeys(out))
+
+
 def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
     """The fields of `raw` no d5e field holds, as card lines (label → text)."""
     base = {"baseitem": "item", "magicvariant": "item", "variant": "item", "itemGroup": "item"}
     consumed = CONSUMED.get(base.get(kind, kind), set())
     out = {}
     for key, value in raw.items():
+        if key == "classes" and kind == "spell" and _subclasses(value):
+            out["Subclasses"] = _subclasses(value)  # 5etools' spell page, after the classes
+            continue
+        if key in _SPELL_SOURCES and kind == "spell" and isinstance(value, list):
+            # who else grants it, as 5etools lists them: links, under 5etools' labels
+            tag, label = _SPELL_SOURCES[key]
+            named = [v for v in value if isinstance(v, dict) and v.get("name")]
+            if named:
+                out[label] = ", ".join(
+                    f"{{@{tag} {v['name']}|{v.get('source', '')}}}" for v in named
+                )
+                continue
         if key == "reqAttune" and isinstance(value, str) and not re.match(r"by an? ", value):
             out["Attunement"] = plain_tags(value)  # not "by a …": the card has no place for it
             continue

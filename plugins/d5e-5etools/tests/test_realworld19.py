@@ -75,3 +75,36 @@ def test_html_emphasis_in_a_string_is_shown_as_emphasis(app: App, tmp_path: Path
     assert "One of your two **Features** and an *oath*, **loud**." in text
     assert "Where 2 < 3 and <Arbiter> is a title." in text
     assert "| **Rank** | Gift |" in text and "| 1 | *Sir* |" in text
+
+
+def test_a_spells_subclasses_and_other_sources(app: App, tmp_path: Path) -> None:
+    """Alex152's Pebble Shower (and Luriquen's Fiendish Transformation) name subclasses that
+    have the spell (`classes.fromSubclass`): the card showed the classes only, the subclasses
+    lost; its `optionalfeatures` were listed as `Optionalfeatures: Pact of the Tome`. As
+    5etools' spell page: `Subclasses: Fighter (Eldritch Knight)`, links, `Other
+    options/features`."""
+    classes = {
+        "fromClassList": [{"name": "Wizard", "source": "PHB"}],
+        "fromSubclass": [
+            {"class": {"name": "Fighter", "source": "PHB"},
+             "subclass": {"name": "Eldritch Knight", "shortName": "Eldritch Knight",
+                          "source": "PHB"}},
+            {"class": {"name": "Cleric", "source": "PHB"},
+             "subclass": {"name": "Arcana Domain", "shortName": "Arcana", "source": "SCAG"}},
+        ],
+    }  # fmt: skip
+    pact = {"name": "Pact of the Tome", "source": "PHB"}
+    doc = {"spell": [{"name": "Pebble Rain", "source": S, "level": 0, "school": "V",
+                      "entries": ["Pebbles fall."], "classes": classes,
+                      "races": [{"name": "Elf (High)", "source": "PHB", "baseName": "Elf"}],
+                      "optionalfeatures": [pact]}]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:spells/pebble-rain")
+    assert "*Classes: Wizard*" in text
+    assert (
+        "**Subclasses:** [Fighter (Eldritch Knight)](d5e://srd-2014/classes/fighter.md), "
+        "Cleric (Arcana)"
+    ) in text
+    assert "**Races:** [Elf (High)](d5e://srd-2014/subraces/high-elf.md)" in text
+    assert "**Other options/features:** Pact of the Tome" in text
+    assert "Optionalfeatures" not in text
