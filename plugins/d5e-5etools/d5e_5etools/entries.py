@@ -557,6 +557,11 @@ def _entry(entry: Any, depth: int) -> list[str]:
     if kind == "statblock" or kind == "statblockInline":
         # the kind by `tag`, or by the data's `prop` (Modern Handbook's `"prop": "subclass"`)
         prop = str(entry.get("prop") or "")
+        # a fluff's (Honkrasque's `"prop": "monsterFluff"`, 5etools draws its text there): a
+        # link to what it describes, whose card holds that text (was the name alone)
+        prop = (
+            prop.removesuffix("Fluff") if prop.endswith("Fluff") and not entry.get("tag") else prop
+        )
         tag = str(entry.get("tag") or _PROP_TAGS.get(prop, prop) or "creature")
         target = entry.get("name") or (entry.get("data") or {}).get("name", "")
         source = f"|{entry['source']}" if entry.get("source") else ""

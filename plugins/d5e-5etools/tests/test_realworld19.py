@@ -108,3 +108,26 @@ def test_a_spells_subclasses_and_other_sources(app: App, tmp_path: Path) -> None
     assert "**Races:** [Elf (High)](d5e://srd-2014/subraces/high-elf.md)" in text
     assert "**Other options/features:** Pact of the Tome" in text
     assert "Optionalfeatures" not in text
+
+
+def test_a_statblock_of_a_fluff_links_what_it_describes(app: App, tmp_path: Path) -> None:
+    """Honkrasque's book draws the creature's fluff with `{"type": "statblock", "prop":
+    "monsterFluff", "name": "Honkrasque"}` (5etools renders that fluff's text there): the
+    section showed the name alone, the text nowhere in it; it links the creature, whose card
+    holds the fluff's text."""
+    doc = {
+        "monster": [{"name": "Honker", "source": S, "size": ["G"], "type": "monstrosity",
+                     "cr": "30", "hasFluff": True}],
+        "monsterFluff": [{"name": "Honker", "source": S, "entries": ["Firstborn of geese."]}],
+        "book": [{"name": "Honk Book", "id": "HB", "source": S,
+                  "contents": [{"name": "The Honker"}]}],
+        "bookData": [{"id": "HB", "source": S, "data": [
+            {"type": "section", "name": "The Honker", "entries": [
+                {"type": "statblock", "prop": "monsterFluff", "name": "Honker", "source": S},
+                {"type": "statblock", "tag": "creature", "name": "Honker", "source": S}]}]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    link = "[Honker](d5e://realworld/monsters/honker.md)"
+    section = card(app, "realworld:books/honk-book-01-the-honker")
+    assert section.count(link) == 2, section
+    assert "Firstborn of geese." in card(app, "realworld:monsters/honker")
