@@ -1515,6 +1515,8 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
             if raw.get("gear") or not isinstance(value, list):
                 continue
             key = "gear"
+        if key == "ammoType" and isinstance(value, str):  # `arrow|phb`: a link to the item
+            key, value = "ammunition", _linked("item", value)
         if key in ("gear", "attachedItems", "attachedSpells") and isinstance(value, list):
             tag = "spell" if key == "attachedSpells" else "item"
             value = [_linked(tag, v) for v in value]  # uids as links: `longsword|phb`

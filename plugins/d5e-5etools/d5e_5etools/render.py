@@ -40,7 +40,7 @@ HIDDEN = frozenset(
         "ingredients", "instructions", "noteCook", "equipment", "intro", "outro", "yarn",
         "hook", "notions", "gauge", "stitches", "notes", "abbreviations", "soundClip",
         "classTableGroups", "subclassTableGroups", "lineage", "sizeEntry", "tokenURL",
-        "shortName", "header", "fonts", "hasCardArt",
+        "shortName", "header", "fonts", "hasCardArt", "isClassFeatureVariant",
     }
 )  # fmt: skip
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -50,7 +50,10 @@ _LABELS = {
     "trapHazType": "Type",
     "optionalfeatureProgression": "Optional feature progression",
     "symbolImg": "Symbol image",  # a deity's: its picture
-}
+    # a race's or subrace's (Awakened Shrub's Redbark: `Resist: fire, piercing`)
+    "resist": "Damage resistances", "immune": "Damage immunities",
+    "vulnerable": "Damage vulnerabilities", "conditionImmune": "Condition immunities",
+}  # fmt: skip
 """Keys whose words make no label ("Trap haz type")."""
 
 
@@ -362,6 +365,10 @@ def proficiencies(value: Any, kind: str = "") -> str:
                 plural = "s" if said != 1 else ""
                 what = _either([f"{w}{plural}" for w in ([_ANY[key]] if _ANY[key] else kinds)])
                 parts.append(f"{count_word(said)} {what} of your choice".replace("  ", " "))
+            elif said is True and key == "other" and "language" in kinds:
+                # a language the text names (Awakened Shrub's "one … your creator knew"): 5etools'
+                # filter calls it "Other"
+                parts.append("one other language")
             elif said is True:
                 parts.append(_proficiency_name(key))
             elif said not in (False, None):

@@ -131,3 +131,30 @@ def test_a_statblock_of_a_fluff_links_what_it_describes(app: App, tmp_path: Path
     section = card(app, "realworld:books/honk-book-01-the-honker")
     assert section.count(link) == 2, section
     assert "Firstborn of geese." in card(app, "realworld:monsters/honker")
+
+
+def test_facts_that_were_raw_or_bookkeeping(app: App, tmp_path: Path) -> None:
+    """enders' Oversized Longbow names its ammunition by uid (`Ammo type: arrow|phb` on the
+    card); Awakened Shrub's `languageProficiencies` `"other": true` read `Common, Other`, its
+    Redbark's `resist` was labelled `Resist`; the Reddit fighting styles' `isClassFeatureVariant`
+    (5etools' filter) was listed, `Is class feature variant: yes`."""
+    doc = {
+        "baseitem": [{"name": "Huge Bow", "source": S, "type": "R", "rarity": "none",
+                      "weaponCategory": "martial", "dmg1": "2d6", "dmgType": "P",
+                      "ammoType": "arrow|phb", "entries": ["Big."]}],
+        "race": [{"name": "Shrubkin", "source": S, "size": ["S"], "speed": 30,
+                  "languageProficiencies": [{"common": True, "other": True}],
+                  "resist": ["fire"], "entries": ["Leafy."]}],
+        "optionalfeature": [{"name": "Akimbo Style", "source": S, "featureType": ["FS:F"],
+                             "isClassFeatureVariant": True, "entries": ["Two bows."]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    bow = card(app, "realworld:equipment/huge-bow")
+    assert "**Ammunition:** [arrow](d5e://srd-2014/equipment/arrow.md)" in bow
+    assert "arrow|phb" not in bow
+    shrub = card(app, "realworld:races/shrubkin")
+    assert "**Language proficiencies:** Common, one other language" in shrub
+    assert "**Damage resistances:** fire" in shrub
+    style = card(app, "realworld:optional-features/akimbo-style")
+    assert "**Feature type:** Fighting Style; Fighter" in style
+    assert "variant" not in style
