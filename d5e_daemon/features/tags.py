@@ -289,9 +289,14 @@ class Resolver:
         5etools source of its books (`{@spell fireball|PHB}` as 5etools writes it)."""
         if tag.pack is None:
             return None
-        found = queries.pack_by_source(self.app.conn, tag.pack)
-        if found is not None:
-            return found
+        found = queries.packs_by_source(self.app.conn, tag.pack)
+        if len(found) > 1:  # an abbreviation several packs give: the one holding the name
+            collections = TAG_COLLECTIONS.get(tag.kind) or ()
+            for pack in found:
+                if names.find(self.app.conn, tag.name, collections, pack=pack) is not None:
+                    return pack
+        if found:
+            return found[0]
         return FIVETOOLS_SOURCES.get(tag.pack.lower(), tag.pack)
 
     def _resolve(self, tag: Tag, suggest: bool) -> Resolution:

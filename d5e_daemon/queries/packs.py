@@ -55,17 +55,25 @@ def _pack(row: Sequence[Any]) -> Pack:
 def pack_by_source(conn: apsw.Connection, name: str) -> str | None:
     """The installed pack a tag's source part names: its id, or its original source id or
     abbreviation (5etools), case aside."""
-    row = conn.execute(
+    found = packs_by_source(conn, name)
+    return found[0] if found else None
+
+
+def packs_by_source(conn: apsw.Connection, name: str) -> list[str]:
+    """Every installed pack a tag's source part may name, the one `pack_by_source` answers
+    first: an abbreviation is not unique (Middle Finger of Vecna's products are all `MFOV`)."""
+    rows = conn.execute(
         """
         SELECT id FROM pack
         WHERE lower(id) = lower(?1)
            OR lower(json_extract(meta, '$.source_id')) = lower(?1)
            OR lower(json_extract(meta, '$.abbreviation')) = lower(?1)
-        ORDER BY lower(id) = lower(?1) DESC, id LIMIT 1
+        ORDER BY lower(id) = lower(?1) DESC,
+                 lower(json_extract(meta, '$.source_id')) = lower(?1) DESC, id
         """,
         (name,),
-    ).fetchone()
-    return None if row is None else str(row[0])
+    )
+    return [str(r[0]) for r in rows]
 
 
 def get_pack(conn: apsw.Connection, pack_id: str) -> Pack | None:

@@ -158,3 +158,25 @@ def test_facts_that_were_raw_or_bookkeeping(app: App, tmp_path: Path) -> None:
     style = card(app, "realworld:optional-features/akimbo-style")
     assert "**Feature type:** Fighting Style; Fighter" in style
     assert "variant" not in style
+
+
+def test_a_tags_source_an_abbreviation_several_packs_give(app: App, tmp_path: Path) -> None:
+    """Middle Finger of Vecna gives all its products the abbreviation `MFOV` (its Metamagic
+    and More Metamagic, its Lovecraftian Backgrounds `MFoV`): `{@background Cultist|MFoV}`
+    looked in the first pack of that abbreviation only (`unknown background 'Cultist' in pack
+    mfov-m`); it is the one of them that holds the name."""
+    metamagic = {"optionalfeature": [{"name": "Slow Spell", "source": "MFOV:M",
+                                      "featureType": ["MM"], "entries": ["Slow."]}]}  # fmt: skip
+    path = tmp_path / "Finger; Metamagic.json"
+    meta = {"sources": [{"json": "MFOV:M", "abbreviation": "MFOV", "full": "Metamagic"}]}
+    path.write_text(json.dumps({"_meta": meta, **metamagic}), "utf-8")
+    install(app, path)
+    doc = {"background": [{"name": "Cultist", "source": "MFoVBackgrounds", "entries": ["Ia!"]}],
+           "feat": [{"name": "Eldritch Lore", "source": "MFoVBackgrounds",
+                     "entries": ["As a {@background Cultist|MFoV} knows."]}]}  # fmt: skip
+    path = tmp_path / "Finger; Backgrounds.json"
+    meta = {"sources": [{"json": "MFoVBackgrounds", "abbreviation": "MFoV", "full": "Bg"}]}
+    path.write_text(json.dumps({"_meta": meta, **doc}), "utf-8")
+    install(app, path)
+    text = card(app, "mfovbackgrounds:feats/eldritch-lore")
+    assert "As a [Cultist](d5e://mfovbackgrounds/backgrounds/cultist.md) knows." in text
