@@ -58,7 +58,7 @@ _LABELS = {
 
 
 def label(key: str) -> str:
-    """`conditionImmune` → `Condition immune`; `trapHazType` → `Type`."""
+    """`damageVulnerable` → `Damage vulnerable`; `trapHazType` → `Type`."""
     return _LABELS.get(key) or _WORDS.sub(" ", key).replace("_", " ").capitalize()
 
 
