@@ -430,8 +430,9 @@ def rollback(path: Path) -> str:
 
 class UntilChanged(Generic[T]):
     """Values read from the database, remembered for each owner (an `App`, a passage index:
-    held weakly) and key until the owner's stamp moves (`queries.data_version`: any commit of
-    another connection). A new stamp forgets all the owner's values at once."""
+    held weakly) and key until the owner's stamp moves (`queries.stamp`: any commit of another
+    connection, or another connection read through). A new stamp forgets all the owner's
+    values at once."""
 
     def __init__(self) -> None:
         self._held: weakref.WeakKeyDictionary[Any, tuple[object, dict[Hashable, T]]] = (

@@ -327,6 +327,42 @@ async def test_a_commands_priority_for_a_collection_moves_lookup_completion_and_
         app.close()
 
 
+async def test_a_connection_opened_again_serves_no_answer_remembered_by_the_old_one(
+    attributed_db: Path,
+) -> None:
+    """What a search remembers until the database changes (`db.UntilChanged`: which pack's
+    Fireball stands first) is keyed by the connection too: a connection opened in place of
+    the main one (`writable_again`, leaving read-only service) counts `data_version` from its
+    own start, and once it counts what the old one had counted, it must not be taken for it."""
+    app = copies_app(attributed_db)
+    try:
+
+        def fireballs() -> list[str]:
+            hits = ask(app, query="fireball", mode="keyword").hits
+            return [h.pack for h in hits if h.name == "Fireball"]
+
+        assert fireballs() == ["srd-2014"]
+        seen = queries.data_version(app.conn)
+        other = copies_app(attributed_db)  # another process puts the copies' Fireball first
+        try:
+            spells = SetPriorityParams(pack="srd-2014", priority=1, collection="spells")
+            await set_priority(other, spells)
+        finally:
+            other.close()
+        assert app.db.writable_again()
+        commits = apsw.Connection(str(attributed_db))
+        for _ in range(seen):  # other commits, until it counts as many
+            if queries.data_version(app.conn) >= seen:
+                break
+            commits.execute("CREATE TABLE counted (x); DROP TABLE counted")
+        assert queries.data_version(app.conn) == seen
+        commits.close()
+        assert lookup(app, LookupParams(name="fireball")).entry.pack == COPIES.id
+        assert fireballs() == [COPIES.id]
+    finally:
+        app.close()
+
+
 def test_explain_says_what_a_hybrid_search_took_from_a_hit(db_path: Path) -> None:
     from d5e_daemon.cli import _explain_text
 

@@ -894,7 +894,7 @@ def _word_filter_values(app: App) -> dict[str, dict[Any, frozenset[str] | None]]
                 values[name].update(queries.attribute_value_collections(app.conn, name))
         return values
 
-    return _WORD_FILTER_VALUES.get(app, queries.data_version(app.conn), None, read)
+    return _WORD_FILTER_VALUES.get(app, queries.stamp(app.conn), None, read)
 
 
 # -- ranking ----------------------------------------------------------------------------------
@@ -1257,7 +1257,7 @@ def _standings(app: App, ids: list[int]) -> dict[int, queries.Standing]:
     """`queries.standings` of `ids` (in their order), each entry's remembered until the
     database changes: a search asks for its ~150-250 candidates' (0.5 ms of CPU on the SRD
     alone, 1.6 at SRD + 100,000), most of them asked for by searches before."""
-    held = _STANDINGS.get(app, queries.data_version(app.conn), app.profile, dict)
+    held = _STANDINGS.get(app, queries.stamp(app.conn), app.profile, dict)
     missing = [i for i in ids if i not in held]
     if missing:
         if len(held) + len(missing) > STANDINGS_KEPT:
@@ -1407,7 +1407,7 @@ def pack_rows(app: App, packs: Sequence[str]) -> tuple[int, int] | None:
     """`queries.pack_id_range` of `packs`, remembered until the database changes: it reads
     every entry id of the packs (13 ms for a pack of 100,000 entries), and the same packs are
     asked for on every search."""
-    stamp = queries.data_version(app.conn)
+    stamp = queries.stamp(app.conn)
     return _PACK_ROWS.get(app, stamp, tuple(packs), lambda: queries.pack_id_range(app.conn, packs))
 
 

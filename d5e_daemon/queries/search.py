@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import itertools
 import json
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -513,6 +514,21 @@ def data_version(conn: apsw.Connection) -> int:
         return held
     row = conn.execute("PRAGMA data_version").fetchone()
     return int(row[0]) if row else 0
+
+
+_SERIALS: weakref.WeakKeyDictionary[apsw.Connection, int] = weakref.WeakKeyDictionary()
+_NEXT_SERIAL = itertools.count()
+
+
+def stamp(conn: apsw.Connection) -> tuple[int, int]:
+    """What a value read through `conn` is remembered by (`db.UntilChanged`): `data_version`,
+    and which connection it counts for. Each connection counts from its own start, so a
+    connection opened in place of another (`Database.writable_again`) may count what the old
+    one counted: the connection's serial (never reused, where `id` is) tells them apart."""
+    serial = _SERIALS.get(conn)
+    if serial is None:
+        serial = _SERIALS[conn] = next(_NEXT_SERIAL)
+    return serial, data_version(conn)
 
 
 @contextlib.contextmanager

@@ -292,7 +292,7 @@ class SearchIndex:
         _READY.forget(self)
 
     def _db_stamp(self) -> object:
-        return (self.profile(), queries.data_version(self.db.conn))
+        return (self.profile(), queries.stamp(self.db.conn))
 
     def ensure_attributes(self, conn: apsw.Connection | None = None) -> None:
         """Make filter attributes and keyword texts current before a search (an index probe when
@@ -319,7 +319,7 @@ class SearchIndex:
 
         if conn is not self.db.conn:
             return read()
-        return _ATTRS_CURRENT.get(self, queries.data_version(conn), key, read)
+        return _ATTRS_CURRENT.get(self, queries.stamp(conn), key, read)
 
     def ensure_attributes_apart(self) -> None:
         """`ensure_attributes` through a connection of its own: for a worker thread, while the

@@ -208,7 +208,7 @@ class PassageIndex:
 
     def current(self) -> PassageIndex:
         conn = self.conn()
-        stamp = queries.data_version(conn)
+        stamp = queries.stamp(conn)
         if self.ids is not None and stamp == self.stamp:
             return self
         self.scopes = {}
