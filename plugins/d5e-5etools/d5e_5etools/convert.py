@@ -306,6 +306,18 @@ def _speed(value: Any) -> dict[str, Any]:
         else:
             shown = f"{speed} ft."
         out[mode] = shown
+    alternate = value.get("alternate")
+    for mode in ("walk", "burrow", "climb", "fly", "swim"):
+        # other speeds of a mode with their conditions (Mogogol's `{"walk": [{"number": 25,
+        # "condition": "if small"}]}`), after its own as 5etools' `getSpeedString` lists them:
+        # `30 ft., 25 ft. if small`, `fly 60 ft., fly 30 ft. in bat form`
+        others = alternate.get(mode) if isinstance(alternate, dict) else None
+        for other in others if isinstance(others, list) else []:
+            if not isinstance(other, dict) or other.get("number") is None:
+                continue
+            said = f"{other['number']} ft. {plain_tags(str(other.get('condition', '')))}".strip()
+            said = said if mode == "walk" else f"{mode} {said}"
+            out[mode] = f"{out[mode]}, {said}" if mode in out else said.removeprefix(f"{mode} ")
     if value.get("canHover"):
         out["hover"] = True
     choose = value.get("choose")

@@ -180,3 +180,31 @@ def test_a_tags_source_an_abbreviation_several_packs_give(app: App, tmp_path: Pa
     install(app, path)
     text = card(app, "mfovbackgrounds:feats/eldritch-lore")
     assert "As a [Cultist](d5e://mfovbackgrounds/backgrounds/cultist.md) knows." in text
+
+
+def test_a_speeds_alternates_with_their_conditions(app: App, tmp_path: Path) -> None:
+    """D&D Wiki's Mogogol writes a second walking speed for its small folk, `"alternate":
+    {"walk": [{"number": 25, "condition": "if small"}]}`: the card said `30 ft., swim 30 ft.`,
+    the 25 feet lost; 5etools' `getSpeedString` lists each after its mode's own (a creature's
+    too: `fly 60 ft., fly 30 ft. in bat form`)."""
+    speed = {
+        "walk": 30,
+        "swim": 30,
+        "alternate": {"walk": [{"number": 25, "condition": "if small"}]},
+    }
+    bat = {
+        "walk": 30,
+        "fly": 60,
+        "alternate": {"fly": [{"number": 30, "condition": "in bat form"}]},
+    }
+    doc = {
+        "race": [{"name": "Froggit", "source": S, "size": ["S", "M"], "speed": speed,
+                  "entries": ["Hop."]}],
+        "monster": [{"name": "Bat Lord", "source": S, "size": ["M"], "type": "undead",
+                     "speed": bat, "cr": "1", "action": [{"name": "Bite", "entries": ["Ow."]}]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    assert "**Speed:** 30 ft., 25 ft. if small, swim 30 ft." in card(app, "realworld:races/froggit")
+    assert "**Speed:** 30 ft., fly 60 ft., fly 30 ft. in bat form" in card(
+        app, "realworld:monsters/bat-lord"
+    )
