@@ -29,7 +29,7 @@ from typing import Literal
 import apsw
 
 from . import queries
-from .search.spelling import variants
+from .search.spelling import may_vary, variants
 from .text import normalize, numbers_in_order
 
 # Inverted names whose second part alone names the entry: creature variants ("Aboleth,
@@ -240,6 +240,8 @@ def spelling_forms(norm: str) -> list[str]:
     >>> spelling_forms("grey ooze"), spelling_forms("armor of resistance")
     (['gray ooze'], ['armour of resistance'])
     """
+    if not may_vary(norm):
+        return []
     words = norm.split(" ")
     others = [variants(word) for word in words]
     changed = [i for i, other in enumerate(others) if other]

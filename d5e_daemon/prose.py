@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple, cast
 import apsw
 
 from . import queries
-from .names import singular_forms
+from .names import singular_forms, spelling_forms
 from .queries import NamedEntry
 from .text import CODE_SPAN_SPLIT, blanked, normalize
 
@@ -365,10 +365,14 @@ class ProseNames:
 
     @classmethod
     def load(cls, conn: apsw.Connection, profile: str) -> ProseNames:
-        return cls(
-            queries.winner_entries(conn, profile, PROSE_COLLECTIONS),
-            queries.winner_aliases(conn, profile, PROSE_COLLECTIONS),
-        )
+        """The profile's winners by their names and other names, then every one of those in
+        its other spellings (`names.spelling_forms`: "grey ooze" for Gray Ooze, "armour of
+        resistance"), as a lookup reads them; a name or an alias wins over a spelling."""
+        entries = list(queries.winner_entries(conn, profile, PROSE_COLLECTIONS))
+        aliases = queries.winner_aliases(conn, profile, PROSE_COLLECTIONS)
+        named = [(e.norm_name, e) for e in entries] + aliases
+        spelt = [(form, e) for norm, e in named for form in spelling_forms(norm)]
+        return cls(entries, [*aliases, *spelt])
 
     def find(self, norm: str, style: Style) -> NamedEntry | None:
         """The entry `norm` means written this way, itself or as the plural of a name."""

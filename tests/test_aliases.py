@@ -114,7 +114,21 @@ def test_british_spellings_find_the_american_name(app: App) -> None:
     found = lookup(app, LookupParams(name="grey ooze"))
     assert (found.found_by, found.matched) == ("spelling", "gray ooze")
     text = "A {@creature grey ooze} in {@item armour of resistance}.\n"
-    assert md.diagnostics(Resolver(app), TextDocument("file:///x.md", text)) == []
+    resolver = Resolver(app)
+    assert md.diagnostics(resolver, TextDocument("file:///x.md", text)) == []
+    # prose as a British writer writes it: counted, hovered and linked (each was prose)
+    line = "Room 2: 2 grey oozes. A **Spectre** in armour of resistance."
+    refs = find_prose([line], resolver.prose_names())
+    assert [(r.text, r.entry.name, r.count) for r in refs] == [
+        ("grey oozes", "Gray Ooze", 2),
+        ("Spectre", "Specter", 1),
+    ]
+    edits, _ = md.link_edits(resolver, [line], (0, 0), (0, len(line)))
+    assert [e.new_text for e in edits] == [
+        "{@creature gray ooze||grey oozes}",
+        "{@creature specter||Spectre}",
+        "{@item armor of resistance||armour of resistance}",
+    ]
 
 
 def test_a_plural_with_two_readings_that_name_entries_is_not_guessed(

@@ -563,20 +563,30 @@ class Resolver:
         if self._names is None:
             tags: dict[str, set[str]] = {}
             spelled: dict[str, str] = {}
+            named: list[tuple[str, str, str]] = []  # (norm, tag, name) of names and aliases
             for norm, collection, name in queries.winner_names(
                 self.app.conn, self.app.profile, LINKED_COLLECTIONS
             ):
                 tags.setdefault(norm, set()).add(COLLECTION_TAG[collection])
                 spelled.setdefault(norm, name)
+                named.append((norm, COLLECTION_TAG[collection], name))
             # The other names after them (a name wins): "the vampire" is "Vampire, Vampire
             # Form", written as its tag with the words as written (`link_edits`).
             meant: dict[str, set[tuple[str, str]]] = {}
             for norm, entry in queries.winner_aliases(
                 self.app.conn, self.app.profile, LINKED_COLLECTIONS
             ):
+                kind = COLLECTION_TAG[entry.collection]
+                named.append((norm, kind, entry.name))
                 if norm not in tags:
-                    kind = COLLECTION_TAG[entry.collection]
                     meant.setdefault(norm, set()).add((kind, entry.name))
+            # Then each in its other spellings, as a lookup reads them ("grey ooze": Gray Ooze)
+            spelt: dict[str, set[tuple[str, str]]] = {}
+            for norm, kind, name in named:
+                for form in names.spelling_forms(norm):
+                    if form not in tags and form not in meant:
+                        spelt.setdefault(form, set()).add((kind, name))
+            meant.update(spelt)
             self._names = {n: KnownName(frozenset(t), spelled[n]) for n, t in tags.items()}
             for norm, found in meant.items():
                 kinds = frozenset(kind for kind, _ in found)

@@ -49,6 +49,19 @@ _MIN_LENGTH = 4
 
 
 _COMPILED = tuple((re.compile(pattern), replacement) for pattern, replacement in _ENDINGS)
+_ANY_ENDING = re.compile(
+    "|".join(
+        [f"(?:{pattern.removesuffix('$')})(?![a-z])" for pattern, _ in _ENDINGS]
+        + [rf"\b(?:{'|'.join(_WORDS)}|{'|'.join(_REVERSE_WORDS)})\b"]
+    )
+)
+"""Whether a word of a text may have another spelling: one search for most words and names,
+which none does (prose reads the 1,400 names of a profile in their other spellings)."""
+
+
+def may_vary(text: str) -> bool:
+    """Whether some word of a lower-case text may have another spelling (`variants`)."""
+    return _ANY_ENDING.search(text) is not None
 
 
 def variants(word: str) -> list[str]:
@@ -69,5 +82,6 @@ def _variants(word: str) -> tuple[str, ...]:
     for table in (_WORDS, _REVERSE_WORDS):
         if word in table:
             out.append(table[word])
-    out += [pattern.sub(replacement, word) for pattern, replacement in _COMPILED]
+    if may_vary(word):
+        out += [pattern.sub(replacement, word) for pattern, replacement in _COMPILED]
     return tuple(v for v in dict.fromkeys(out) if v != word and len(v) >= _MIN_LENGTH)
