@@ -14,11 +14,13 @@ import pytest
 from d5e_daemon import filters, queries
 from d5e_daemon.app import App
 from d5e_daemon.cli import main
-from d5e_daemon.errors import InvalidParams
+from d5e_daemon.errors import InvalidParams, NotFound
 from d5e_daemon.features.encounter import encounter
+from d5e_daemon.features.lookup import lookup
 from d5e_daemon.features.search import search, search_filters
 from d5e_daemon.protocol import (
     EncounterParams,
+    LookupParams,
     SearchFiltersParams,
     SearchFiltersResult,
     SearchParams,
@@ -188,6 +190,13 @@ def test_a_pack_collection_or_edition_nothing_installed_has_gets_a_hint(app: App
     asked = {"query": "fire", "packs": ["srd-2014"], "collections": ["spells"], "edition": "2014"}
     result = search(app, decode(asked, SearchParams))
     assert result.hits and result.hints == []
+    # a pack id written without its dash is the id it may mean, in a search as in a lookup
+    result = search(app, decode({"query": "fire", "packs": ["srd2014"]}, SearchParams))
+    assert result.hints == [
+        "packs: no pack 'srd2014' is installed; did you mean 'srd-2014' or 'srd-2024'?"
+    ]
+    with pytest.raises(NotFound, match="did you mean 'srd-2014' or 'srd-2024'"):
+        lookup(app, LookupParams(name="fireball", pack="srd2014"))
 
 
 def test_a_pack_or_edition_installed_but_off_in_the_profile_gets_a_hint(app: App) -> None:

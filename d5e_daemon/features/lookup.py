@@ -65,8 +65,17 @@ def installed_pack(app: App, pack: str | None) -> str | None:
         return None
     found = queries.pack_by_source(app.conn, pack)
     if found is None:
-        raise NotFound(f"no pack {pack!r} is installed (`d5e packs list` names them)")
+        raise NotFound(f"no pack {pack!r} is installed{pack_hint(app, pack)}")
     return found
+
+
+def pack_hint(app: App, pack: str) -> str:
+    """What to say after "no pack 'srd2014' is installed": the ids it may mean, else where the
+    installed ones are listed."""
+    close = difflib.get_close_matches(pack.lower(), queries.pack_ids(app.conn), 3, 0.6)
+    if close:
+        return f"; did you mean {' or '.join(repr(c) for c in close)}?"
+    return " (`d5e packs list` names them)"
 
 
 def _find_by_ref(app: App, params: LookupParams, ref: str) -> queries.EntryRow:

@@ -65,7 +65,7 @@ from ..protocol import (
 from ..search import retrieval, spelling
 from ..search.embed import Embedder
 from ..text import normalize
-from .lookup import unknown_collection
+from .lookup import pack_hint, unknown_collection
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -238,7 +238,7 @@ def unknown_scope_hints(app: App, params: SearchParams) -> list[str]:
     for pack in params.packs:
         if queries.get_pack(app.conn, pack) is None:
             known = queries.pack_by_source(app.conn, pack)  # a 5etools source or abbreviation
-            mean = f"; did you mean {known!r}?" if known else " (`d5e packs list` names them)"
+            mean = f"; did you mean {known!r}?" if known else pack_hint(app, pack)
             hints.append(f"packs: no pack {pack!r} is installed{mean}")
         elif pack not in enabled:
             hints.append(f"packs: pack {pack!r} is off in this profile (`d5e packs enable {pack}`)")

@@ -76,6 +76,11 @@ def packs_by_source(conn: apsw.Connection, name: str) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+def pack_ids(conn: apsw.Connection) -> list[str]:
+    """The ids of the installed packs, in order."""
+    return [str(row[0]) for row in conn.execute("SELECT id FROM pack ORDER BY id")]
+
+
 def get_pack(conn: apsw.Connection, pack_id: str) -> Pack | None:
     row = conn.execute(f"SELECT {_PACK_COLUMNS} FROM pack p WHERE p.id = ?", (pack_id,)).fetchone()  # noqa: S608
     return None if row is None else _pack(row)
