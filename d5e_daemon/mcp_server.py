@@ -403,8 +403,15 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
     schemas: dict[str, type[Any]] = {}
 
     def tool(name: str, result_type: type[Any], **kwargs: Any) -> Callable[[Any], Any]:
+        """A tool, described by its docstring without the indentation of the code (the SDK
+        sent "Give         exactly one of …")."""
         schemas[name] = result_type
-        return server.tool(name=name, **kwargs)
+
+        def register(fn: Any) -> Any:
+            described = " ".join((fn.__doc__ or "").split())
+            return server.tool(name=name, description=described, **kwargs)(fn)
+
+        return register
 
     @tool("lookup", protocol.LookupResult, annotations=READ_ONLY)
     async def lookup_tool(

@@ -90,8 +90,8 @@ async def test_lists_tools_resources_and_prompts(indexed_db: Path) -> None:
             "encounter",
             "packs",
         }
-        for tool in tools.values():
-            assert tool.description, tool.name
+        for tool in tools.values():  # one line, not the docstring's indentation
+            assert tool.description and "  " not in tool.description, tool.description
             assert tool.input_schema["type"] == "object"
             assert tool.output_schema is not None and tool.output_schema["type"] == "object"
         assert set(tools["search"].input_schema["properties"]) >= {"query", "filters", "limit"}
