@@ -1,3 +1,3 @@
 """The fixtures every test shares, the plugins' included: `tests/fixtures.py`."""
 
-pytest_plugins = ["tests.fixtures"]
+pytest_plugins = ["tests.fixtures", "tests.timeline"]
