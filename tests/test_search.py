@@ -826,15 +826,19 @@ def test_only_new_or_changed_entries_are_embedded_again(db_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_vectors_are_cached_across_databases(app: App, srd_template: Path, tmp_path: Path) -> None:
+def test_vectors_are_cached_across_databases(
+    attributed: App, attributed_template: Path, tmp_path: Path
+) -> None:
+    """Both databases are copies of the SRD with its filter attributes and keyword texts made
+    (the first phase of a build, ~half its CPU, holds no vector)."""
     fake = FakeEmbedder()
-    app.search = app.search_index(fake)
-    app.search.build()
+    attributed.search = attributed.search_index(fake)
+    attributed.search.build()
     assert fake.texts_embedded > 1500
     # another SRD database: a copy (a first start installing both packs was ~1 s of CPU)
     path = tmp_path / "other" / "d5e.sqlite3"
     path.parent.mkdir()
-    shutil.copy(srd_template, path)
+    shutil.copy(attributed_template, path)
     other = make_app(path)
     try:
         second = FakeEmbedder()
