@@ -626,7 +626,8 @@ _OPTIONAL_FEATURE_KINDS = ("Eldritch Invocation", "Fighting Style", "Metamagic")
 def _other_readings(tag: Tag) -> list[Tag]:
     """What a tag naming nothing by its name may mean as 5etools writes it for the SRD's
     entries: a race tag a subrace, an optional feature tag the SRD's feature of that kind, an
-    item property's or type's code its name."""
+    item property's or type's code its name, a version's name (`Magic Initiate; Cleric`) the
+    entry it is a version of."""
     if tag.kind in ("race", "species"):
         return _subrace_readings(tag)
     if coded_name(tag.kind, tag.name) != tag.name:  # `{@itemProperty T|XPHB}`: Thrown
@@ -636,6 +637,8 @@ def _other_readings(tag: Tag) -> list[Tag]:
             replace(tag, tag="classfeature", name=f"{kind}: {tag.name}", parts=())
             for kind in _OPTIONAL_FEATURE_KINDS
         ]
+    if ";" in tag.name:  # a 5etools version, `Magic Initiate; Cleric` (XPHB): the entry it is of
+        return [replace(tag, name=tag.name.split(";", 1)[0].strip(), parts=())]
     return []
 
 

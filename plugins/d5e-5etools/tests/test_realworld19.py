@@ -13,6 +13,7 @@ from fivetools_files import card, data, install, write
 from d5e_daemon.app import App
 from d5e_daemon.features.packs import validate
 from d5e_daemon.protocol import ValidateParams
+from tests.fixtures import make_app
 
 S = "Realworld"
 
@@ -208,3 +209,22 @@ def test_a_speeds_alternates_with_their_conditions(app: App, tmp_path: Path) -> 
     assert "**Speed:** 30 ft., fly 60 ft., fly 30 ft. in bat form" in card(
         app, "realworld:monsters/bat-lord"
     )
+
+
+def test_a_tag_of_a_5etools_version_reads_the_entry_it_is_of(db_path: Path, tmp_path: Path) -> None:
+    """Jordan's AcolyteFixed grants `{"magic initiate; cleric|xphb": true}` and writes `{@feat
+    Magic Initiate; Cleric|XPHB}` (5etools names the versions of the 2024 feat so): in a 2024
+    profile neither linked (the SRD has no `Magic Initiate; Cleric`); a name `X; Y` that names
+    nothing is read as `X`, the entry it is a version of."""
+    doc = {"background": [{"name": "Templar", "source": S, "edition": "one",
+                           "feats": [{"magic initiate; cleric|xphb": True}],
+                           "entries": ["Take {@feat Magic Initiate; Cleric|XPHB}."]}]}  # fmt: skip
+    app = make_app(db_path, edition="2024")
+    try:
+        install(app, write(tmp_path, S, doc))
+        text = card(app, "realworld:backgrounds/templar")
+    finally:
+        app.close()
+    link = "(d5e://srd-2024/feats/magic-initiate.md)"
+    assert f"**Feats:** [magic initiate; cleric]{link}" in text
+    assert f"Take [Magic Initiate; Cleric]{link}." in text
