@@ -6,6 +6,7 @@ as `-32602` with msgspec's message, which names the JSON path (`... - at $.limit
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -70,6 +71,8 @@ def decode(params: Any, type_: type[P]) -> P:
         return locate.convert({} if params is None else params, type_)
     except msgspec.ValidationError as exc:
         message = str(exc)
+        if (unknown := _UNKNOWN.match(message)) is not None:
+            message = _unknown_field(unknown[1], unknown[2] or "$", params, type_)
         m = _PATH.search(message)
         if m is None:  # the params themselves (an array, a string): say so
             message += " - at `$`"
@@ -78,6 +81,24 @@ def decode(params: Any, type_: type[P]) -> P:
             if char is not None:
                 message = f"{control_message(char)} - at `{m[1]}`"
         raise InvalidParams(message, {"path": m[1] if m else "$"}) from exc
+
+
+_UNKNOWN = re.compile(r"Object contains unknown field `([^`]*)`(?: - at `(\$[^`]*)`)?$", re.S)
+
+
+def _unknown_field(key: str, at: str, params: Any, type_: type[Any]) -> str:
+    """msgspec's "Object contains unknown field `nmae` - at `$`" as the MCP face says it:
+    the field's own path, and the nearest field the params take (`did you mean 'name'?`;
+    nested objects' fields are not named)."""
+    path = f"{at}.{key}" if re.fullmatch(r"[A-Za-z_][\w-]*", key) else at
+    known: list[str] = []
+    if at == "$":
+        info = msgspec.inspect.type_info(type_)
+        if isinstance(info, msgspec.inspect.StructType):
+            known = [f.encode_name for f in info.fields]
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    mean = f": did you mean {close[0]!r}?" if close else ""
+    return f"unknown field {key!r}{mean} - at `{path}`"
 
 
 def _value_at(value: Any, path: str) -> Any:

@@ -174,8 +174,12 @@ def test_huge_or_wrongly_typed_params_are_invalid(app: App) -> None:
         decode({"prefix": "x", "limit": "ten"}, CompleteParams)
     with pytest.raises(InvalidParams, match=r"\$\.limit"):
         decode({"prefix": "x", "limit": 0}, CompleteParams)
-    with pytest.raises(InvalidParams, match=r"unknown field `colections`"):
+    # the field's own path and the one meant, as the MCP face says it (it was "Object
+    # contains unknown field `colections` - at `$`")
+    said = r"^unknown field 'colections': did you mean 'collections'\? - at `\$\.colections`$"
+    with pytest.raises(InvalidParams, match=said) as caught:
         decode({"prefix": "x", "colections": ["spells"]}, CompleteParams)
+    assert caught.value.data == {"path": "$.colections"}
     with pytest.raises(InvalidParams, match=r"\$\.collections\[0\]"):
         decode({"prefix": "x", "collections": [3]}, CompleteParams)
 
