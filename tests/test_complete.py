@@ -206,7 +206,8 @@ def test_an_entry_removed_between_matching_and_reading_is_left_out(
 def test_a_pack_is_named_as_lookup_names_it(app: App) -> None:
     """A pack nothing installed is an error, as in lookup (it was an empty list: nothing to
     tell a typo from a name that matches nothing); that pack's entries alone otherwise."""
-    with pytest.raises(NotFound, match=r"no pack 'srd-2041' is installed \(`d5e packs list`"):
+    said = r"no pack 'srd-2041' is installed; did you mean 'srd-2024' or 'srd-2014'\?"
+    with pytest.raises(NotFound, match=said):
         complete(app, CompleteParams(prefix="abo", pack="srd-2041"))
     found = complete(app, CompleteParams(prefix="fireb", pack="srd-2014")).items
     assert found and {item.pack for item in found} == {"srd-2014"}
