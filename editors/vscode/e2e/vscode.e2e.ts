@@ -809,14 +809,18 @@ async function openFile(file: string): Promise<void> {
   await expectEditorLine(/^A \{@creature goblin\} waits\.$/, `${file} opens`);
 }
 
-/** The card the hover shows on the goblin of the active chapter (asked again until it shows:
- * the campaign's daemon may still be starting: a hover asked before it is ready shows no card). Each try waits a second longer than the one before, up to 5 s: a daemon ready soon
- * after a try is asked again soon (each try waited 5 s: up to 5 s lost per daemon started),
- * and a hover slow on a loaded machine still gets 5 s. */
-async function goblinHover(): Promise<string> {
+/** The card the hover shows on the goblin of the active chapter, whose daemon the d5e output
+ * says `ready` (its "answered initialize" line): a hover asked before the daemon is ready shows
+ * no card, and each such try cost its whole wait. Asked again until it shows all the same (a
+ * daemon started earlier may have left a line of the same kind): each try waits a second longer
+ * than the one before, up to 5 s, so a hover slow on a loaded machine still gets 5 s. */
+async function goblinHover(ready: RegExp): Promise<string> {
   const card = page.locator(".monaco-hover").filter({ hasText: /Armor Class/ }).first();
   const began = Date.now();
   const deadline = began + 3 * STEP_TIMEOUT;
+  while (!ready.test(extensionHostLog(join("d5e.d5e", "d5e.log"))) && Date.now() < deadline) {
+    await page.waitForTimeout(100);
+  }
   for (let tries = 1; ; tries++) {
     await editor().click();
     await goToLine(3, 16); // inside {@creature goblin}
@@ -838,13 +842,16 @@ async function goblinHover(): Promise<string> {
   }
 }
 
+/** The d5e output's line for `folder`'s daemon answering `initialize`. */
+const campaignReady = (folder: string) => new RegExp(`answered initialize \\d+ ms after it \\(campaign [^)]*${folder}\\)`);
+
 multiRootStep("two campaigns in one window: each chapter's hover is its own campaign's goblin", async () => {
   await visibleText(page.locator(".explorer-folders-view .monaco-list-row"), /campaign-b/, "the Explorer");
   await openFile("b.md");
-  const b = await goblinHover();
+  const b = await goblinHover(campaignReady("campaign-b"));
   assert.match(b, /Ash Bomb/, `campaign-b's goblin is the Ashen Hills': ${b}`);
   await openFile("a.md");
-  const a = await goblinHover();
+  const a = await goblinHover(campaignReady("campaign-a"));
   assert.match(a, /Nimble Escape/, `campaign-a's goblin is the SRD's: ${a}`);
   assert.doesNotMatch(a, /Ash Bomb/, "campaign-a has the Ashen Hills turned off");
 });
@@ -909,7 +916,7 @@ multiRootStep("removing a campaign's folder stops its daemon; its chapter goes t
   // b.md, still open, is now a file outside the workspace's folders: still served
   await page.locator(".tabs-container .tab", { hasText: "b.md" }).first().click();
   await page.waitForFunction(() => document.title.startsWith("b.md "), undefined, { timeout: STEP_TIMEOUT });
-  assert.match(await goblinHover(), /Goblin/);
+  assert.match(await goblinHover(/answered initialize \d+ ms after it$/m), /Goblin/); // the default daemon's
   // the other daemons live on: stopping campaign-b's ended every daemon alive 2 s later
   // (campaign-a's, and the default one b.md had just gone to, its client left waiting)
   await page.waitForTimeout(Math.max(0, stopped + 2_500 - Date.now()));
