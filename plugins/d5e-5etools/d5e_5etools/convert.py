@@ -1259,12 +1259,21 @@ def _listed_groups(items: Any) -> list[str]:
             and item.get("type") in ("entries", "section")
             and item.get("name")
         ):
-            out += ["\n".join(f"- {b}" for b in loose)] if loose else []
+            out += [_bulleted(loose)] if loose else []
             loose = []
             out += [f"**{str(item['name']).strip()}**", *_listed_groups(item.get("entries") or [])]
         else:
             loose += blocks(item)
-    return out + (["\n".join(f"- {b}" for b in loose)] if loose else [])
+    return out + ([_bulleted(loose)] if loose else [])
+
+
+def _bulleted(blocks_: list[str]) -> str:
+    """Blocks as one list's items; a list among them (Lyra's Dad's Chilli's `Suggested Bean
+    Types` in its ingredients) nested under the item before it, not `- - …` on one line."""
+    return "\n".join(
+        "\n".join("  " + line for line in b.split("\n")) if b.startswith("- ") else f"- {b}"
+        for b in blocks_
+    )
 
 
 def recipe(raw: dict[str, Any]) -> dict[str, Any]:

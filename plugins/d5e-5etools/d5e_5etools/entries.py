@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from typing import Any
 
 from d5e_daemon.tagsyntax import FORMAT_TAGS, TAG_COLLECTIONS
@@ -425,7 +426,27 @@ def ingredient(entry: dict[str, Any]) -> str:
     """An `ingredient`: its text with `{=amount1/v}` filled from its `amount1`… and
     `{@unit N|egg|eggs}` as the word for that number."""
     text = apply_properties(str(entry.get("entry", "")), entry)
-    return _UNIT.sub(lambda m: m[2] if m[1].strip() in ("1", "one", "") else m[3], text)
+    return _UNIT.sub(lambda m: m[3] if _more_than_one(m[1]) else m[2], text)
+
+
+def _more_than_one(said: str) -> bool:
+    """Whether `{@unit N|tin|tins}` says the plural: 5etools' is `N > 1` (half a tin, `0.5` or
+    `½`, is a tin; Lyra's Dad's Chilli); a word for a number counts as that number."""
+    said = said.strip().lower()
+    if said in _NUMBER_WORDS:
+        return _NUMBER_WORDS.index(said) > 1
+    try:
+        return float(said) > 1
+    except ValueError:
+        pass
+    try:  # `1½`, `½`
+        return (
+            sum(unicodedata.numeric(c) if not c.isdigit() else 0 for c in said)
+            + float("".join(c for c in said if c.isdigit()) or 0)
+            > 1
+        )
+    except (TypeError, ValueError):
+        return False
 
 
 _EDGE_BREAKS = re.compile(r"^(?:\s*<br\s*/?>)+\s*|\s*(?:<br\s*/?>\s*)+$", re.IGNORECASE)

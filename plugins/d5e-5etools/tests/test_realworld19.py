@@ -228,3 +228,25 @@ def test_a_tag_of_a_5etools_version_reads_the_entry_it_is_of(db_path: Path, tmp_
     link = "(d5e://srd-2024/feats/magic-initiate.md)"
     assert f"**Feats:** [magic initiate; cleric]{link}" in text
     assert f"Take [Magic Initiate; Cleric]{link}." in text
+
+
+def test_a_recipes_nested_list_and_half_a_unit(app: App, tmp_path: Path) -> None:
+    """Lyra's Dad's Chilli lists its suggested beans as a list among its ingredients: the card
+    wrote `- - **Suggested Bean Types.** …` (a bullet inside a bullet's line); and `{@unit
+    {=amount1}|tin|tins}` of 0.5 read `½ tins` where 5etools' `{@unit}` is plural above one
+    only (`½ tin`)."""
+    beans = {
+        "type": "list",
+        "style": "list-hang-notitle",
+        "items": [{"type": "item", "name": "Bean Types", "entry": "Red, Black"}],
+    }
+    doc = {"recipe": [{"name": "Chilli", "source": S, "type": "Human", "ingredients": [
+        {"type": "entries", "name": "Core", "entries": [
+            {"type": "ingredient", "entry": "{=amount1/c} {@unit {=amount1}|can|cans} of beans",
+             "amount1": 4}, beans,
+            {"type": "ingredient", "entry": "{=amount1/v} {@unit {=amount1}|tin|tins} of tomatoes",
+             "amount1": 0.5}]}]}]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:recipes/chilli")
+    assert "- 4 cans of beans\n  - **Bean Types.** Red, Black\n- ½ tin of tomatoes" in text
+    assert "- -" not in text
