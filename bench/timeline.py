@@ -136,6 +136,16 @@ def report(workers: dict[str, Worker], top: int) -> str:
     slowest = sorted(everything, key=lambda x: -x[0].wall)[:top]
     out.append(f"  the {top}: {sum(t.wall for t, _ in slowest):.1f} s of wall in all")
     out.append("")
+    out.append(f"the {top} test files of most CPU (wall and CPU of their tests, with children):")
+    files: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for t, _ in everything:
+        row = files[t.nodeid.split("::")[0]]
+        row[0] += t.wall
+        row[1] += t.cpu
+        row[2] += 1
+    for name, (wall, cpu, count) in sorted(files.items(), key=lambda x: -x[1][1])[:top]:
+        out.append(f"  {fmt(wall)} s  CPU {cpu:6.1f}  {int(count):4} tests  {name}")
+    out.append("")
     # The tail: from the moment the first worker ran out of tests, what every worker ran.
     first_done = min(max(t.stop for t in w.tests) for w in runners.values())
     out.append(
