@@ -26,7 +26,7 @@ import re
 import tomllib
 import typing
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -332,7 +332,46 @@ def _check(
         elif shape == "list":
             value = [_as_ref(v) for v in value]
         good[key] = value
+        for path, message in _misspelt(key, value):
+            at = where(path)
+            problems.append(_problem(file, message, at, locate.show_path(path), "warning"))
     return good
+
+
+# The SRD's values of the reference fields a filter reads (`-f school=evocation`, `-f
+# class=wizard`): a value close to one of them but not it is a warning (a typo the filter would
+# never find); one far from all is a new school or class of the pack's, kept without a word.
+_KNOWN_NAMES = {
+    "school": ("schools", "Abjuration Conjuration Divination Enchantment Evocation Illusion "
+               "Necromancy Transmutation"),
+    "classes": ("classes", "Barbarian Bard Cleric Druid Fighter Monk Paladin Ranger Rogue "
+                "Sorcerer Warlock Wizard"),
+}  # fmt: skip
+
+
+def _misspelt(key: str, value: Any) -> Iterator[tuple[locate.Path, str]]:
+    """Each value of a `_KNOWN_NAMES` field that looks like a typo of the SRD's, with what
+    to say."""
+    if key not in _KNOWN_NAMES:
+        return
+    kind, names = _KNOWN_NAMES[key]
+    known = {name.lower(): name for name in names.split()}
+    items = enumerate(value) if isinstance(value, list) else [(None, value)]
+    for i, item in items:
+        name = item.get("name") if isinstance(item, dict) else item
+        if not isinstance(name, str) or name.lower() in known:
+            continue
+        close = difflib.get_close_matches(name.lower(), list(known), n=1, cutoff=0.8)
+        if close:
+            meant = known[close[0]]
+            path: locate.Path = (key,) if i is None else (key, i)
+            yield (
+                path,
+                (
+                    f"{name!r} is none of the SRD's {kind}; did you mean {meant!r}? (kept as "
+                    f"written: a filter for {meant.lower()} would not find it)"
+                ),
+            )
 
 
 # ---- pack.toml ----------------------------------------------------------------------------
@@ -678,7 +717,7 @@ def build_entry(
     if name and not slug:
         message = f"cannot make a slug from the name {name!r}: give `slug`"
         problems.append(_problem(file, message, where(("name",)), "name"))
-    if len(problems) > before:
+    if any(p.severity == "error" for p in problems[before:]):  # a warning keeps the entry
         return None
     source = Source(path=file.source, line=line or start[0])
     if extends is None:

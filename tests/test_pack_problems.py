@@ -368,6 +368,26 @@ def test_warnings_do_not_stop_an_install(app: App, tmp_path: Path) -> None:
     ]
 
 
+def test_a_typo_of_an_srd_school_or_class_is_a_warning(app: App, tmp_path: Path) -> None:
+    """`school: evocaton`, `classes: [sorceror]` were kept without a word, and `-f
+    school=evocation` never found the spell; a school or class of the pack's own (far from
+    every SRD one) is still kept without a word, and a warning keeps its entry."""
+    spell = (
+        "---\nname: Zap\nlevel: 1\nschool: evocaton\n"
+        "classes: [wizard, sorceror, blood hunter]\n---\nZap.\n"
+    )
+    root = write_pack(tmp_path / "p", {"spells/zap.md": spell})
+    result = app.db.write(partial(app.library.install_path, path=root))
+    assert result.action == "installed" and result.entries == 1
+    assert sorted(str(w) for w in result.warnings) == [
+        f"{root}/spells/zap.md:4:9: warning: school: 'evocaton' is none of the SRD's schools; "
+        "did you mean 'Evocation'? (kept as written: a filter for evocation would not find it)",
+        f"{root}/spells/zap.md:5:19: warning: classes[1]: 'sorceror' is none of the SRD's "
+        "classes; did you mean 'Sorcerer'? (kept as written: a filter for sorcerer would not "
+        "find it)",
+    ]
+
+
 def test_the_root_folder_or_proc_given_as_a_pack_is_a_pack_error(app: App) -> None:
     """Found by the wire fuzzer: stamping `/` walked the whole disk and met a file of /proc that
     vanished meanwhile (-32603 FileNotFoundError). It is a refused pack like any other folder."""
