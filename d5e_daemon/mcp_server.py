@@ -330,14 +330,14 @@ def _encounter_text(result: protocol.EncounterResult) -> str:
     lines += [
         f"- {ends_text(m.count, m.count_max)} × {m.name}"
         + (f" (CR {cr_text(m.cr)})" if m.cr is not None else "")
-        + f": {m.xp} XP each, {ends_text(m.total_xp, m.total_xp_max, spec='')} XP"
+        + f": {m.xp:,} XP each, {ends_text(m.total_xp, m.total_xp_max)} XP"
         for m in result.per_monster
-    ]
-    thresholds = ", ".join(f"{name} {xp}" for name, xp in result.thresholds.items())
+    ]  # thousands separated as in the summary above them ("3,600 XP"; these said "1800 XP")
+    thresholds = ", ".join(f"{name} {xp:,}" for name, xp in result.thresholds.items())
     if result.rules == "2014":
-        xp = ends_text(result.xp, result.xp_max, " XP", spec="")
+        xp = ends_text(result.xp, result.xp_max, " XP")
         multiplier = ends_text(result.multiplier, result.multiplier_max, spec="g")
-        adjusted = ends_text(result.adjusted_xp, result.adjusted_xp_max, " XP adjusted", spec="")
+        adjusted = ends_text(result.adjusted_xp, result.adjusted_xp_max, " XP adjusted")
         lines.append(f"\n{xp} × {multiplier} = {adjusted}.")
     lines.append(f"\nParty {result.party}: {thresholds}.")
     lines += [f"\nNote: {note}." for note in result.notes]

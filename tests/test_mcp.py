@@ -168,8 +168,8 @@ async def test_readable_markdown_beside_the_structured_answer(db_path: Path) -> 
         assert said.startswith(  # as `d5e encounter 6-8 wolf` takes it, both ends said
             "**Medium–Hard · 600–1,000 XP (adjusted) for 4 × level 3** (2014 rules)\n\n"
             "- 6–8 × Wolf (CR 1/4): 50 XP each, 300–400 XP\n\n"
-            "300–400 XP × 2–2.5 = 600–1000 XP adjusted.\n"
-        )
+            "300–400 XP × 2–2.5 = 600–1,000 XP adjusted.\n"
+        )  # thousands separated as in the summary (it said "600–1000" below "600–1,000")
         monsters = ["two or three", "bandits", {"name": "orc", "count": "1d4+1"}]
         fight = await session.call_tool("encounter", {"party": party, "monsters": monsters})
         assert fight.structured_content is not None
