@@ -53,6 +53,24 @@ def forget_other_keys(conn: apsw.Connection, key: str, vectors: bool) -> int:
     return int(conn.changes())
 
 
+def forget_other_attrs(conn: apsw.Connection, key: str, texts: str, legacy: str) -> int:
+    """Mark as to do the entries whose attributes were made with another `key`
+    (`TEXTS:FILTERS`, `texts` its first part and the colon): those whose keyword texts were made
+    with the same renderers (their key begins with `texts`) lose only their attributes (their
+    key becomes `texts`: `attrs_todo(texts=…)`), the others both (NULL). `legacy`: the key a
+    d5e of one hash for both gave the same work (taken as done)."""
+    conn.execute("UPDATE entry_index SET attrs = ?1 WHERE attrs = ?2", (key, legacy))
+    conn.execute(
+        """
+        UPDATE entry_index
+        SET attrs = CASE WHEN substr(attrs, 1, length(?2)) = ?2 THEN ?2 END
+        WHERE (attrs < ?1 OR attrs > ?1) AND (attrs < ?2 OR attrs > ?2)
+        """,
+        (key, texts),
+    )
+    return int(conn.changes())
+
+
 def drop_passages_of(conn: apsw.Connection, collections: Sequence[str]) -> int:
     """Remove the passages (and so their vectors and codes) of entries of `collections`."""
     conn.execute(
@@ -72,18 +90,19 @@ def attrs_pending(conn: apsw.Connection, key: str) -> bool:
     return bool(row and row[0])
 
 
-def attrs_todo(conn: apsw.Connection, limit: int) -> list[IndexTodo]:
-    """Up to `limit` entries without attributes (after `forget_other_keys`)."""
+def attrs_todo(conn: apsw.Connection, limit: int, texts: str | None = None) -> list[IndexTodo]:
+    """Up to `limit` entries without attributes nor keyword texts (after `forget_other_attrs`);
+    `texts`: those whose keyword texts are current, without attributes."""
     return _todos(
         conn.execute(
             f"""
             SELECT {_TODO_COLUMNS}
             FROM entry_index ei INDEXED BY entry_index_by_attrs JOIN entry e ON e.id = ei.entry_id
-            WHERE ei.attrs IS NULL
+            WHERE ei.attrs IS ?
             ORDER BY ei.entry_id
             LIMIT ?
             """,  # noqa: S608
-            (limit,),
+            (texts, limit),
         )
     )
 
@@ -109,7 +128,8 @@ def index_texts(
     conn: apsw.Connection, key: str, entries: Iterable[tuple[int, str]]
 ) -> dict[int, str]:
     """Of these (entry id, content hash), the index texts phase 1 keeps in `entry_text` for
-    that content with the renderers of `key` (its `attrs` key): what rendering them gives."""
+    that content with the renderers `key` names (the first part of its `attrs` key, with the
+    colon): what rendering them gives."""
     pairs = json.dumps([[entry_id, content_hash] for entry_id, content_hash in entries])
     return {
         int(entry_id): str(body)
@@ -117,7 +137,8 @@ def index_texts(
             """
             SELECT e.id, t.text FROM json_each(?1) j
             CROSS JOIN entry e ON e.id = j.value ->> 0 AND e.content_hash = j.value ->> 1
-            JOIN entry_index ei ON ei.entry_id = e.id AND ei.attrs = ?2
+            JOIN entry_index ei ON ei.entry_id = e.id
+                 AND substr(ei.attrs, 1, length(?2)) = ?2
             JOIN entry_text t ON t.rowid = e.id
             """,
             (pairs, key),

@@ -168,6 +168,11 @@ def indexing_alone(
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _forget_other_attrs(conn: apsw.Connection, key: str, texts: str, legacy: str) -> None:
+    with db.transaction(conn):
+        queries.forget_other_attrs(conn, key, texts, legacy)
+
+
 def _forget_other_keys(
     conn: apsw.Connection, key: str, vectors: bool, skip: tuple[str, ...] = ()
 ) -> None:
@@ -224,7 +229,19 @@ not see)."""
 
 @functools.lru_cache(maxsize=8)
 def _attrs_key(filters_version: str, render_key: str) -> str:
-    """`SearchIndex.attrs_key` (a hash: asked twice a search)."""
+    """`SearchIndex.attrs_key` (hashes: asked twice a search): `TEXTS:FILTERS`, what the
+    keyword texts depend on (the renderers), then what the attributes do (the filters)."""
+    return f"{_texts_key(render_key)}{text.content_hash(filters_version)[:8]}"
+
+
+@functools.lru_cache(maxsize=8)
+def _texts_key(render_key: str) -> str:
+    """The first part of an attributes key, with its colon: the keyword texts' renderers."""
+    return f"{text.content_hash(render_key)[:8]}:"
+
+
+def _legacy_attrs_key(filters_version: str, render_key: str) -> str:
+    """The attributes key of a d5e before the nineteenth session: one hash of both."""
     return text.content_hash(f"{filters_version}|{render_key}")[:16]
 
 
@@ -431,13 +448,20 @@ class SearchIndex:
             return self._sync_attributes(read, key)
 
     def _sync_attributes(self, read: apsw.Connection, key: str) -> int:
-        self.db.write(partial(_forget_other_keys, key=key, vectors=False))
+        texts_key = _texts_key(self.render_key)
+        legacy = _legacy_attrs_key(filters.version(), self.render_key)
+        self.db.write(partial(_forget_other_attrs, key=key, texts=texts_key, legacy=legacy))
         if queries.texts_pending(read, POSTINGS_REBUILT_FROM) >= POSTINGS_REBUILT_FROM:
             self.db.write(_drop_postings)  # built once at the end
         done = 0
         while not self._stop.is_set():  # shutting down: the rest waits for the next start
             self._yield_to_installs()
+            # entries without keyword texts first, then those whose texts are current (the
+            # filters changed, not the renderers: their attributes only)
             todo = queries.attrs_todo(read, ATTRS_PER_BATCH)
+            with_texts = bool(todo)
+            if not todo:
+                todo = queries.attrs_todo(read, ATTRS_PER_BATCH, texts=texts_key)
             if not todo:
                 break
             attrs, texts = [], []
@@ -449,6 +473,8 @@ class SearchIndex:
                 attrs.append(
                     (item.id, item.content_hash, filters.attributes(entry.collection, entry.data))
                 )
+                if not with_texts:
+                    continue
                 body = self.render(entry, "index")
                 # The entry's other names are searched too ("mordenkainens sword").
                 other = names.declared_aliases(entry.data)
@@ -549,7 +575,9 @@ class SearchIndex:
         """(entry id, order, text hash, text) of every passage of the entries: of the index
         text phase 1 rendered and kept (`entry_text`), rendered again only when it is not
         there for the entry's content."""
-        kept = queries.index_texts(conn, self.attrs_key, [(i.id, i.content_hash) for i in todo])
+        kept = queries.index_texts(
+            conn, _texts_key(self.render_key), [(i.id, i.content_hash) for i in todo]
+        )
         out = []
         for item in todo:
             self._yield_to_installs()
