@@ -324,6 +324,8 @@ def _check(
         except msgspec.ValidationError as exc:
             message, inner = locate.split_message(str(exc))
             path = (key, *inner)
+            if not inner:
+                message += _written_as(message, value)
             problems.append(_problem(file, message, where(path), locate.show_path(path)))
             continue
         shape = _REF_FIELDS.get(typ)
@@ -336,6 +338,25 @@ def _check(
             at = where(path)
             problems.append(_problem(file, message, at, locate.show_path(path), "warning"))
     return good
+
+
+_ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)(?: level)?", re.I)
+
+
+def _written_as(message: str, value: Any) -> str:
+    """How to write a value as the format takes it, when it was written as people write it:
+    `level: 1st` (a number: 1), `components: V, S` (a list: [V, S])."""
+    if not isinstance(value, str):
+        return ""
+    if message == "Expected `int`, got `str`":
+        if m := _ORDINAL.fullmatch(value.strip()):
+            return f" (write the number: {m[1]})"
+        if value.strip().lower() == "cantrip":
+            return " (write the number: a cantrip is 0)"
+    if message == "Expected `array`, got `str`" and "," in value:
+        items = ", ".join(item.strip() for item in value.split(","))
+        return f" (write a list: [{items}])"
+    return ""
 
 
 # The SRD's values of the reference fields a filter reads (`-f school=evocation`, `-f

@@ -194,6 +194,18 @@ def test_yaml_wrong_type(app: App, tmp_path: Path) -> None:
     only(refuse(app, root), f"{root}/spells/a.md:4:9", "ritual", "Expected `bool`, got `str`")
 
 
+def test_a_value_written_as_people_write_it_says_how_to_write_it(app: App, tmp_path: Path) -> None:
+    """`level: 3rd` and `components: V, S, M` were "Expected `int`, got `str`" and "Expected
+    `array`, got `str`" alone."""
+    text = "---\nname: Spark\nlevel: 3rd\ncomponents: V, S, M\n---\nA spark.\n"
+    root = write_pack(tmp_path / "p", {"spells/a.md": text})
+    assert refuse(app, root) == [
+        f"{root}/spells/a.md:3:8: level: Expected `int`, got `str` (write the number: 3)",
+        f"{root}/spells/a.md:4:13: components: Expected `array`, got `str` (write a list: "
+        "[V, S, M])",
+    ]
+
+
 def test_yaml_aliases_are_refused(app: App, tmp_path: Path) -> None:
     """A "billion laughs" front matter never gets expanded."""
     lines = ["---", "name: Laughs", 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol"]']
