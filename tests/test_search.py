@@ -480,11 +480,12 @@ def test_keywords_find_what_the_index_text_says(attributed: App) -> None:
     assert ask(attributed, query="bard cantrip psychic", mode="keyword").hits[0].ref == (
         "spells/vicious-mockery"
     )
-    # a die written without its count finds the rolls that use it ("d8": "1d8 piercing damage")
+    # a die written without its count finds the rolls that use it ("d8": "1d8 piercing damage"),
+    # and its snippet shows the roll
     rapier = [
         h for h in ask(attributed, query="d8", mode="keyword", limit=50).hits if h.name == "Rapier"
     ]
-    assert rapier and "1d8 piercing damage" in rapier[0].snippet
+    assert rapier and "**1d8** piercing damage" in rapier[0].snippet  # after its line of lore
 
 
 def test_a_changed_entry_is_found_by_its_new_words_at_once(db_path: Path) -> None:

@@ -58,15 +58,12 @@ def variant_slugs(edition: str) -> list[str]:
     return first_column(edition, "SELECT \"index\" FROM magic_items WHERE data ->> '$.variant'")
 
 
-def gear_slugs(edition: str) -> list[str]:
-    """The equipment that is gear, a kit, a focus or a tool: not a weapon, armor, ammunition,
-    a mount or vehicle, or a pack of other gear."""
+def equipment_slugs(edition: str) -> list[str]:
+    """The equipment but the mounts and other animals (each of them a monster too)."""
     return first_column(
         edition,
         'SELECT "index" FROM equipment'
-        " WHERE data ->> '$.equipment_category.index' = 'tools'"
-        " OR (data ->> '$.equipment_category.index' = 'adventuring-gear'"
-        " AND data ->> '$.gear_category.index' NOT IN ('ammunition', 'equipment-packs'))",
+        " WHERE coalesce(data ->> '$.vehicle_category', '') != 'Mounts and Other Animals'",
     )
 
 
@@ -166,9 +163,8 @@ def test_every_srd_2014_monster_class_race_spell_and_item_has_lore_and_every_row
     the figurine's animals: found by their names), has a line of lore; so has every condition,
     rules chapter, weapon property, subclass, skill, damage type, school of magic, racial
     trait, language, subrace, feat, background, alignment and ability score (their records
-    are rules text or one line, not the words people ask with), and every piece of gear, kit,
-    focus and tool (weapons, armor, ammunition, mounts, vehicles and equipment packs are known
-    by their names and stats)."""
+    are rules text or one line, not the words people ask with), and every piece of equipment
+    but the mounts and other animals (each a monster too, with its own line)."""
     lore = pack_lore()
     whole = (
         "monsters",
@@ -195,7 +191,7 @@ def test_every_srd_2014_monster_class_race_spell_and_item_has_lore_and_every_row
         for collection in whole
         for slug in source_slugs("2014", collection.replace("-", "_"))
     }
-    refs |= {f"equipment/{slug}" for slug in gear_slugs("2014")}
+    refs |= {f"equipment/{slug}" for slug in equipment_slugs("2014")}
     items = set(source_slugs("2014", "magic_items")) - set(variant_slugs("2014"))
     refs |= {f"magic-items/{slug}" for slug in items}
     assert len(items) == 239

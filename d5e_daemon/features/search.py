@@ -1320,8 +1320,12 @@ def _hits(
         passage = passages.get(best_passage[entry_id]) if entry_id in best_passage else None
         if passage is not None:
             snippet = _passage_snippet(app, passage, terms)
+        elif entry_id in snippets:
+            snippet, text = snippets[entry_id]
+            if "**" not in snippet:  # matched in no word of its text (a die's alias): find it
+                snippet = _passage_snippet(app, text, terms)
         else:
-            snippet = snippets.get(entry_id, "") or app.render(row.entry(), "detail")
+            snippet = app.render(row.entry(), "detail")
         hits.append(
             SearchHit(
                 ref=row.ref,

@@ -7,6 +7,7 @@ import contextlib
 import heapq
 import itertools
 import json
+import re
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -612,19 +613,23 @@ def standings(conn: apsw.Connection, profile_id: str, ids: Sequence[int]) -> dic
     return {row[0]: Standing._make(row[1:]) for row in conn.execute(STANDINGS_SQL, args)}
 
 
-def keyword_snippets(conn: apsw.Connection, match: str, ids: Sequence[int]) -> dict[int, str]:
-    """FTS5 snippets of the index text around the matched words, `**bold**`. One query per entry:
-    with `rowid = ?` FTS5 reads only that row's part of each word's list, where `rowid IN
-    (…)` would walk every row that matches."""
+def keyword_snippets(
+    conn: apsw.Connection, match: str, ids: Sequence[int]
+) -> dict[int, tuple[str, str]]:
+    """FTS5 snippets of the index text around the matched words, `**bold**`, each with the
+    whole text (a word matched only in another column, a die's alias, has no place in the
+    snippet: the caller finds it in the text). One query per entry: with `rowid = ?` FTS5 reads
+    only that row's part of each word's list, where `rowid IN (…)` would walk every row that
+    matches."""
     found = {}
     for entry_id in ids:
         row = conn.execute(
-            "SELECT snippet(entry_text, 1, '**', '**', '…', 16) FROM entry_text "
+            "SELECT snippet(entry_text, 1, '**', '**', '…', 16), text FROM entry_text "
             "WHERE entry_text MATCH ? AND rowid = ?",
             (match, entry_id),
         ).fetchone()
         if row is not None:
-            found[entry_id] = row[0]
+            found[entry_id] = (row[0], row[1])
     return found
 
 
@@ -666,8 +671,13 @@ def term_spans(conn: apsw.Connection, text: bytes, terms: set[str]) -> list[tupl
     return [
         (int(token[0]), int(token[1]))
         for token in tokenize(text, apsw.FTS5_TOKENIZE_DOCUMENT, None, include_colocated=False)
-        if token[2] in terms  # type: ignore[misc]
+        if token[2] in terms or _DIE_COUNTED.sub("d", token[2]) in terms  # type: ignore[misc]
     ]
+
+
+_DIE_COUNTED = re.compile(r"^\d+d(?=\d+$)")
+"""A die with its count (`1d8`), whose alias without it (`d8`, `text.dice_aliases`) a query
+may name: highlighted as that word."""
 
 
 def term_coverage(
