@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import functools
 import hashlib
 import json
@@ -26,7 +27,7 @@ from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
+from typing import IO, Any, Generic, TypeVar, cast
 from urllib.parse import quote
 
 import apsw
@@ -426,6 +427,22 @@ def rollback(path: Path) -> str:
         conn.close()
     newest.rename(newest.with_suffix(".restored"))
     return f"restored {newest.name} (schema v{version}) over {path}"
+
+
+@contextlib.contextmanager
+def file_lock(lock: IO[Any], wait: bool = True) -> Iterator[bool]:
+    """Hold an exclusive `flock` on the open file `lock` through the block: True; False at once
+    when another process holds it and not `wait`. The kernel lets go of the lock of a process
+    that dies, so a crash blocks nobody."""
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class UntilChanged(Generic[T]):

@@ -876,19 +876,22 @@ def profile_priorities(
     return result
 
 
-def _profile_config(priorities: Priorities) -> tuple[str, str]:
-    """The profile's priorities as stored, and their digest."""
+def _saved(profile_id: str, priorities: Priorities) -> queries.SavedProfile:
+    """The profile's priorities as stored, with their digest."""
     config = json.dumps(
         {"packs": dict(sorted(priorities.packs.items())), "collections": priorities.collections},
         sort_keys=True,
     )
-    return config, hashlib.sha256(config.encode()).hexdigest()[:32]
+    digest = hashlib.sha256(config.encode()).hexdigest()[:32]
+    return queries.SavedProfile(
+        profile_id, config, digest, priorities.packs, priorities.collections
+    )
 
 
 def profile_unsaved(conn: apsw.Connection, profile_id: str, priorities: Priorities) -> str | None:
     """What a saved profile lacks of `priorities` (which packs at which priority: "srd-2014 at
     10; asked: srd-2014 at 10, srd-2024 at 20"), None when it is saved as they are."""
-    if queries.profile_hash(conn, profile_id) == _profile_config(priorities)[1]:
+    if queries.profile_hash(conn, profile_id) == _saved(profile_id, priorities).config_hash:
         return None
 
     def said(packs: dict[str, int]) -> str:
@@ -904,23 +907,20 @@ def profile_unsaved(conn: apsw.Connection, profile_id: str, priorities: Prioriti
 def overlay_profile(profile_id: str, priorities: Priorities, conn: apsw.Connection) -> None:
     """The profile as `apply_profile` would store it, on `conn` alone (`queries.overlay_profile`):
     a command that only reads answers for its settings and writes nothing."""
-    config, digest = _profile_config(priorities)
-    queries.overlay_profile(
-        conn, profile_id, config, digest, priorities.packs, priorities.collections
-    )
+    queries.overlay_profile(conn, _saved(profile_id, priorities))
 
 
 def apply_profile(conn: apsw.Connection, profile_id: str, priorities: Priorities) -> bool:
     """Store the profile's priorities and rebuild its winners if they changed; call inside a
     transaction."""
-    config, digest = _profile_config(priorities)
+    saved = _saved(profile_id, priorities)
     stored = queries.profile_hash(conn, profile_id)
-    if stored == digest:
+    if stored == saved.config_hash:
         return False
     before = Priorities(
         queries.profile_packs(conn, profile_id), queries.profile_collections(conn, profile_id)
     )
-    queries.save_profile(conn, profile_id, config, digest, priorities.packs, priorities.collections)
+    queries.save_profile(conn, saved)
     # Only the refs of packs whose effective priority changed (turned on or off, another
     # priority, for the pack or a collection) can have another winner: a pack installed
     # beside 12,000 entries re-resolves its own refs, not the whole profile.

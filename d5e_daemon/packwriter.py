@@ -9,7 +9,6 @@ pack would be read afterwards, before a byte is written; files are replaced atom
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import packfiles, packformat
+from .db import file_lock
 from .errors import PackError
 from .packformat import PackFile
 from .records import Entry, PackProblem
@@ -245,16 +245,8 @@ def _locked(root: Path, wait: bool) -> Iterator[bool]:
     """Hold `.d5e-change/lock` (another process may be changing this folder right now)."""
     work = root / WORK
     work.mkdir(exist_ok=True)
-    with (work / "lock").open("a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with (work / "lock").open("a") as lock, file_lock(lock, wait) as held:
+        yield held
 
 
 def _finish(root: Path) -> bool:

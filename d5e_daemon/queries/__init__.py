@@ -139,6 +139,7 @@ from .postings import (
 from .profiles import (
     Choice,
     Override,
+    SavedProfile,
     Shadowed,
     Tie,
     adopt_profile,
@@ -272,6 +273,7 @@ __all__ = [
     "NewPassage",
     "Override",
     "PackRow",
+    "SavedProfile",
     "SearchScope",
     "Shadowed",
     "Standing",

@@ -51,34 +51,39 @@ def profile_hash(conn: apsw.Connection, profile_id: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def save_profile(
-    conn: apsw.Connection,
-    profile_id: str,
-    config: str,
-    config_hash: str,
-    packs: dict[str, int],
-    collections: dict[str, dict[str, int]],
-) -> None:
+@dataclass(frozen=True)
+class SavedProfile:
+    """A profile as it is stored: which packs it enables at which priority (`packs`), their
+    per-collection priorities (`collections`), all of it as JSON (`config`) and its digest."""
+
+    name: str
+    config: str
+    config_hash: str
+    packs: dict[str, int]
+    collections: dict[str, dict[str, int]]
+
+
+def save_profile(conn: apsw.Connection, profile: SavedProfile) -> None:
     """Store which packs a profile enables, at which priority, and per-collection priorities."""
     conn.execute(
         "INSERT INTO profile (name, config, config_hash) VALUES (?, ?, ?) "
         "ON CONFLICT (name) DO UPDATE SET config_hash = excluded.config_hash, "
         "config = json_set(excluded.config, '$.workspace', profile.config ->> '$.workspace')",
-        (profile_id, config, config_hash),
+        (profile.name, profile.config, profile.config_hash),
     )
-    key = _id(conn, profile_id)
+    key = _id(conn, profile.name)
     conn.execute("DELETE FROM profile_pack WHERE profile_id = ?", (key,))
     conn.execute("DELETE FROM profile_collection WHERE profile_id = ?", (key,))
     conn.executemany(
         "INSERT INTO profile_pack (profile_id, pack_id, priority) VALUES (?, ?, ?)",
-        ((key, pack, prio) for pack, prio in packs.items()),
+        ((key, pack, prio) for pack, prio in profile.packs.items()),
     )
     conn.executemany(
         "INSERT INTO profile_collection (profile_id, pack_id, collection, priority) "
         "VALUES (?, ?, ?, ?)",
         (
             (key, pack, collection, prio)
-            for pack, by_collection in collections.items()
+            for pack, by_collection in profile.collections.items()
             for collection, prio in by_collection.items()
         ),
     )
@@ -205,15 +210,8 @@ _OVERLAID = ("profile", "profile_pack", "profile_collection", "resolved")
 _TEMP = re.compile(r"CREATE (TABLE|VIEW|INDEX|UNIQUE INDEX) (IF NOT EXISTS )?")
 
 
-def overlay_profile(
-    conn: apsw.Connection,
-    profile_id: str,
-    config: str,
-    config_hash: str,
-    packs: dict[str, int],
-    collections: dict[str, dict[str, int]],
-) -> None:
-    """Give `conn` its own copy of the profile tables, holding only `profile_id` saved as
+def overlay_profile(conn: apsw.Connection, profile: SavedProfile) -> None:
+    """Give `conn` its own copy of the profile tables, holding only `profile` saved as
     `save_profile` would save it, with its winners: what the connection reads is that
     profile's, and the database file is not written (temporary objects live apart from it)."""
     made = conn.execute(
@@ -231,10 +229,10 @@ def overlay_profile(
         else:
             conn.execute(f"CREATE TEMP {head[1]} {head[2] or ''}{sql[head.end() :]}")
     conn.execute(
-        "INSERT INTO temp.profile SELECT * FROM main.profile WHERE name = ?", (profile_id,)
+        "INSERT INTO temp.profile SELECT * FROM main.profile WHERE name = ?", (profile.name,)
     )
-    save_profile(conn, profile_id, config, config_hash, packs, collections)
-    rebuild_resolved(conn, profile_id)
+    save_profile(conn, profile)
+    rebuild_resolved(conn, profile.name)
 
 
 def refs_of(

@@ -24,7 +24,6 @@ renderer re-renders everything, and another model re-embeds everything.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import logging
 import threading
@@ -149,23 +148,19 @@ def indexing_alone(
     with lock:
         waited = False
         while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not waited:
-                    message = f"another process is indexing {path}; waiting for it"
-                    log.info("%s", message)
-                    if waiting is not None:
-                        waiting(message)
-                    waited = True
-                if stop.wait(OTHER_INDEXER_POLL_S):
-                    yield False
+            with db.file_lock(lock, wait=False) as held:
+                if held:
+                    yield True
                     return
-        try:
-            yield True
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            if not waited:
+                message = f"another process is indexing {path}; waiting for it"
+                log.info("%s", message)
+                if waiting is not None:
+                    waiting(message)
+                waited = True
+            if stop.wait(OTHER_INDEXER_POLL_S):
+                yield False
+                return
 
 
 def _forget_other_attrs(conn: apsw.Connection, key: str, texts: str, legacy: str) -> None:
