@@ -120,26 +120,58 @@ _QUALIFIED = re.compile(r"^(?P<head>[^()]*[^()\s])\s*\([^()]+\)$")
 
 
 def derived_forms(name: str, collection: str) -> list[str]:
-    """The other names an entry's own name gives it: its `inverted_forms`, and for a name that
-    ends in a qualifier in brackets the name without it, and that name's inverted forms.
+    """The other names an entry's own name gives it: its `inverted_forms` (a qualifier in
+    brackets kept at the end: "hempen Rope (50 feet)"), for a name that ends in a qualifier in
+    brackets the name without it and that name's inverted forms, and for a name of
+    alternatives ("Flask or tankard") each alternative (`alternatives`).
 
     >>> derived_forms("Holy water (flask)", "equipment")
     ['Holy water']
     >>> derived_forms("Gutripper (Vampire)", "monsters")
     ['Gutripper']
     >>> derived_forms("Rope, hempen (50 feet)", "equipment")
-    ['hempen (50 feet) Rope', 'Rope, hempen', 'hempen Rope']
+    ['hempen Rope (50 feet)', 'Rope, hempen', 'hempen Rope']
     >>> derived_forms("Ghoul, Darakhul", "monsters")
     ['Darakhul Ghoul', 'Darakhul']
     >>> derived_forms("Lemure, enhanced (variant)", "monsters")
-    ['enhanced (variant) Lemure', 'Lemure, enhanced', 'enhanced Lemure']
+    ['enhanced Lemure (variant)', 'Lemure, enhanced', 'enhanced Lemure']
+    >>> derived_forms("Flask or tankard", "equipment")
+    ['Flask', 'tankard']
     """
-    forms = inverted_forms(name, collection)
     qualified = _QUALIFIED.match(name.strip())
-    if qualified and normalize(qualified["head"]):
-        head = qualified["head"].strip()
-        forms += [head, *inverted_forms(head, collection)]
+    if not (qualified and normalize(qualified["head"])):
+        return list(dict.fromkeys(inverted_forms(name, collection) + alternatives(name)))
+    head = qualified["head"].strip()
+    bracket = name.strip()[len(qualified["head"]) :].strip()
+    inverted = inverted_forms(head, collection)
+    forms = [f"{inverted[0]} {bracket}"] if inverted else []
+    forms += [head, *inverted, *alternatives(head)]
     return list(dict.fromkeys(forms))
+
+
+# A name of alternatives: "Flask or tankard", "Jug or pitcher" (two plain names, no comma).
+_ALTERNATIVES = re.compile(r"^(?P<a>[^,()]+?)\s+or\s+(?P<b>[^,()]+)$", re.IGNORECASE)
+
+
+def alternatives(name: str) -> list[str]:
+    """The names a name of two alternatives ("Flask or tankard") gives: each alone, when the
+    two are alike, of as many words ("Create or Destroy Water" is one spell, not "Create");
+    [] for any other name (one "or" only, and no comma: "Ammunition, +1, +2, or +3" lists
+    degrees of one thing).
+
+    >>> alternatives("Flask or tankard"), alternatives("Jug or pitcher")
+    (['Flask', 'tankard'], ['Jug', 'pitcher'])
+    >>> alternatives("Ammunition, +1, +2, or +3"), alternatives("Create or Destroy Water")
+    ([], [])
+    """
+    found = _ALTERNATIVES.match(name.strip())
+    if found is None:
+        return []
+    parts = [found["a"].strip(), found["b"].strip()]
+    words = [normalize(p).split() for p in parts]
+    if not words[0] or len(words[0]) != len(words[1]) or "or" in words[0] + words[1]:
+        return []  # not two alike: "Create or Destroy Water" is not "Create"
+    return parts
 
 
 def inverted_json(name: str, collection: str) -> str:
@@ -178,7 +210,7 @@ _IRREGULAR = {
     "octopi": "octopus",
 }
 # Words that end in s as singulars: never cut.
-_NOT_PLURAL = re.compile(r"(ss|us|is|ous|ics|ws)$")
+_NOT_PLURAL = re.compile(r"(ss|us|is|ous|ics)$")
 _LINKS = frozenset({"of", "in", "from", "with", "for", "against"})
 
 
@@ -326,7 +358,8 @@ def find(
 ) -> Found | None:
     """The entries named `text`: by name, else by alias, else (a plural) by the one singular
     reading that names something, else by the one reading in other spellings that does (of the
-    name, then of its singulars: "grey oozes"). Scope: `pack`'s entries, else the winners of
+    name, then of its singulars: "grey oozes"), else (a name ending in a quantity in brackets,
+    "Arrows (20)") as the name without it. Scope: `pack`'s entries, else the winners of
     `profile_id`, else (neither) every installed entry. None when nothing (or no one reading)
     matches."""
     norm = normalize(text)
@@ -350,4 +383,11 @@ def find(
         if readings:
             form, hit = next(iter(readings.values()))
             return Found(hit.rows, how, form)  # type: ignore[arg-type]
+    quantity = _QUANTITY.match(text.strip())
+    if quantity:  # "Arrows (20)", as 5etools names the SRD 2014's Arrow
+        return find(conn, quantity["head"], collections, profile_id=profile_id, pack=pack)
     return None
+
+
+# A typed name ending in a quantity in brackets: "Arrows (20)", "Ink (1-ounce bottle)".
+_QUANTITY = re.compile(r"^(?P<head>[^()]*[^()\s])\s*\([^()]*\d[^()]*\)$")

@@ -841,3 +841,61 @@ def test_migration_takes_the_qualifier_alone_from_installed_names(
         assert queries.entries_by_alias(conn, "darakhul", ["monsters"]) == []  # none installed
     finally:
         conn.close()
+
+
+# 5etools' names of the PHB's items, which the SRD 2014 writes otherwise: natural order with
+# the quantity kept ("Rope, hempen (50 feet)"), one of two alternatives ("Flask or tankard"),
+# without the quantity ("Rations (1 day)", "Ink (1 ounce bottle)"), in natural order ("Clothes,
+# fine"), in the plural without it ("Arrows (20)": the SRD 2014's Arrow).
+FIVETOOLS_ITEMS = [
+    ("hempen rope (50 feet)", "Rope, hempen (50 feet)"),
+    ("flask", "Flask or tankard"),
+    ("tankard", "Flask or tankard"),
+    ("jug", "Jug or pitcher"),
+    ("oil (flask)", "Oil (flask)"),
+    ("ink (1-ounce bottle)", "Ink (1 ounce bottle)"),
+    ("rations (1 day)", "Rations (1 day)"),
+    ("arrows (20)", "Arrow"),
+    ("fine clothes", "Clothes, fine"),
+]
+
+
+def test_5etools_names_of_the_srds_items_resolve_in_tags_and_lookup(app: App) -> None:
+    text = "".join(f"Take {{@item {typed}|phb}}.\n" for typed, _ in FIVETOOLS_ITEMS)
+    document = TextDocument("file:///pack.md", text)
+    resolver = Resolver(app)
+    assert [d.message for d in md.diagnostics(resolver, document)] == []
+    for typed, name in FIVETOOLS_ITEMS:
+        assert _name(app, typed, pack="srd-2014") == name
+
+
+def test_a_reading_never_takes_another_entrys_name_or_a_spells_words(app: App) -> None:
+    # The SRD 2024's Flask keeps its name; "Create or Destroy Water" is one spell.
+    assert _name(app, "flask", pack="srd-2024") == "Flask"
+    with pytest.raises(NotFound):
+        lookup(app, LookupParams(name="create", collection="spells"))
+
+
+def test_migration_gives_installed_items_5etools_names(srd_template: Path, tmp_path: Path) -> None:
+    """A database of schema 20 finds the SRD 2014's Flask or tankard as "flask" and its Rope,
+    hempen (50 feet) as "hempen rope (50 feet)" once migrated, without installing again."""
+    from d5e_daemon import db, queries
+
+    from .oldschema import older_database
+
+    path = tmp_path / "d5e.sqlite3"
+    assert db.migrations()[20].name == "alternative_names"
+    older_database(srd_template, path, 20)
+    conn = db.connect(path, migrate_now=False)
+    conn.execute("DELETE FROM entry_alias WHERE norm_name IN ('flask', 'hempen rope 50 feet')")
+    conn.close()
+    conn = db.connect(path)
+    try:
+        found = [
+            a.row.name
+            for norm in ("flask", "hempen rope 50 feet")
+            for a in queries.entries_by_alias(conn, norm, ["equipment"])
+        ]
+        assert found == ["Flask or tankard", "Rope, hempen (50 feet)"]
+    finally:
+        conn.close()

@@ -12,7 +12,7 @@ from .common import ENTRY_COLUMNS, EntryRow
 
 # Declared aliases then derived names (inverted forms, a name without its bracketed
 # qualifier) of the given entries (all of a pack when `ids` is NULL); d5e_inverted is
-# names.inverted_json. Migrations 0007, 0018 and 0019 run the same statements.
+# names.inverted_json. Migrations 0007, 0018, 0019 and 0021 run the same statements.
 _DECLARED_ALIASES_SQL = """
     INSERT INTO entry_alias (entry_id, name, norm_name, kind)
     SELECT DISTINCT e.id, trim(a.value), d5e_norm(a.value), 'alias'
@@ -26,7 +26,8 @@ _INVERTED_SQL = """
     SELECT DISTINCT e.id, f.value, d5e_norm(f.value), 'inverted'
     FROM entry e, json_each(d5e_inverted(e.name, e.collection)) f
     WHERE e.pack_id = :pack AND (:ids IS NULL OR e.id IN (SELECT value FROM json_each(:ids)))
-      AND (e.name LIKE '%,%' OR e.name LIKE '%)') AND d5e_norm(f.value) != e.norm_name
+      AND (e.name LIKE '%,%' OR e.name LIKE '%)' OR e.name LIKE '% or %')
+      AND d5e_norm(f.value) != e.norm_name
       AND NOT EXISTS (SELECT 1 FROM entry_alias x
                       WHERE x.entry_id = e.id AND x.norm_name = d5e_norm(f.value))
 """
