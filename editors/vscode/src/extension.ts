@@ -20,6 +20,7 @@ import {
   errorMessage,
   firstCompletionTimings,
   folderCampaigns,
+  foldersAbove,
   hasCampaignConfig,
   hitItem,
   ignoredPathMessage,
@@ -487,12 +488,26 @@ class D5eDocuments implements vscode.TextDocumentContentProvider {
   }
 }
 
-/** A d5e.toml created or deleted in the workspace's folders makes or unmakes a campaign: the
- * open documents under it go to their campaign's daemon at once (they had to be reopened). One
- * saved again is the daemon's to read (it watches its own). */
+/** A d5e.toml created or deleted in the workspace's folders, or above them (`foldersAbove`: the
+ * campaign a folder is in when it holds none of its own; no glob of the workspace sees those),
+ * makes or unmakes a campaign: the open documents under it go to their campaign's daemon at
+ * once (they had to be reopened). One saved again is the daemon's to read (it watches its own). */
 function campaignConfigWatcher(): vscode.Disposable {
-  const watcher = vscode.workspace.createFileSystemWatcher("**/d5e.toml", false, true, false);
-  return vscode.Disposable.from(watcher, watcher.onDidCreate(() => rerouteDocuments()), watcher.onDidDelete(() => rerouteDocuments()));
+  const watch = (pattern: vscode.GlobPattern): vscode.Disposable => {
+    const watcher = vscode.workspace.createFileSystemWatcher(pattern, false, true, false);
+    return vscode.Disposable.from(watcher, watcher.onDidCreate(() => rerouteDocuments()), watcher.onDidDelete(() => rerouteDocuments()));
+  };
+  let above: vscode.Disposable[] = [];
+  const watchAbove = () => {
+    above.forEach((d) => d.dispose());
+    above = foldersAbove(folderPaths()).map((dir) => watch(new vscode.RelativePattern(vscode.Uri.file(dir), "d5e.toml")));
+  };
+  watchAbove();
+  return vscode.Disposable.from(
+    watch("**/d5e.toml"),
+    vscode.workspace.onDidChangeWorkspaceFolders(watchAbove),
+    new vscode.Disposable(() => above.forEach((d) => d.dispose())),
+  );
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {

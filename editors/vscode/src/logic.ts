@@ -165,6 +165,23 @@ export function folderCampaigns(folders: readonly string[], hasConfig: (folder: 
   return [...new Set(folders.map((folder) => campaignOf(`${folder}${sep}_`, folders, hasConfig)))];
 }
 
+/** The folders above the workspace folders where a campaign's `d5e.toml` may be (`campaignOf`
+ * walks up to them: a campaign's `chapters/` opened alone is the campaign's): each folder's
+ * parents up to the root, but none inside a workspace folder (its own watcher sees those), each
+ * once. A d5e.toml created or deleted there moves the folder's documents too. */
+export function foldersAbove(folders: readonly string[]): string[] {
+  const found = new Set<string>();
+  for (const folder of folders) {
+    for (let dir = dirname(folder); !folders.some((f) => isWithin(dir, f)); dir = dirname(dir)) {
+      found.add(dir);
+      if (dirname(dir) === dir) {
+        break;
+      }
+    }
+  }
+  return [...found];
+}
+
 /** The campaigns (among `running`) whose daemons to stop once the workspace holds `folders`:
  * those no folder is in, nor inside, and (with `hasConfig`: a d5e.toml was deleted) those that
  * are no campaign any more: no workspace folder, and no d5e.toml of their own. */

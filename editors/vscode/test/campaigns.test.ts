@@ -3,7 +3,7 @@
 import { strict as assert } from "node:assert";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, parse } from "node:path";
 import { after, test } from "node:test";
 
 import {
@@ -15,7 +15,9 @@ import {
   cardQuery,
   entryUri,
   folderCampaigns,
+  foldersAbove,
   hasCampaignConfig,
+  isWithin,
 } from "../src/logic";
 
 const root = mkdtempSync(join(tmpdir(), "d5e-campaigns-"));
@@ -107,4 +109,21 @@ test("a d5e:// card names the campaign whose daemon made it", () => {
   assert.equal(cardCampaign(uri.search.slice(1)), join(root, "a b+c"));
   assert.equal(cardCampaign(cardQuery(DEFAULT)), DEFAULT);
   assert.equal(cardCampaign(""), undefined); // a card typed by hand: the active campaign's
+});
+
+test("the d5e.toml files above the workspace folders are watched too: every folder a campaign's may be in", () => {
+  // a campaign's chapters/ opened alone, beside a folder of its own; the campaign's d5e.toml
+  // above the chapters is found by walking up, so its creation and deletion must be seen there
+  const chapters = folder("above/strahd/chapters");
+  const notes = folder("above/notes");
+  const nested = folder("above/notes/session-1");
+  const watched = foldersAbove([chapters, notes, nested]);
+  assert.ok(watched.includes(join(root, "above", "strahd")));
+  assert.ok(watched.includes(join(root, "above")) && watched.includes(root));
+  assert.ok(watched.includes(dirname(root)) && watched.includes(parse(root).root));
+  // none inside a workspace folder (its own glob sees those), each once
+  assert.ok(![chapters, notes, nested].some((f) => watched.some((w) => isWithin(w, f))));
+  assert.equal(new Set(watched).size, watched.length);
+  writeFileSync(join(root, "above", "strahd", "d5e.toml"), 'edition = "2014"\n');
+  assert.equal(campaignOf(join(chapters, "one.md"), [chapters, notes], hasCampaignConfig), join(root, "above", "strahd"));
 });
