@@ -1346,6 +1346,26 @@ def test_british_and_american_spellings_find_each_other(attributed: App) -> None
     assert armour == ask(attributed, query="plate armor", mode="keyword", limit=3).hits[0].ref
 
 
+def test_a_query_is_ranked_by_the_meaning_of_the_words_searched_for(indexed: App) -> None:
+    """A hybrid query is embedded while its words are read (`_search`), in the index's
+    spellings: a query the index respells (`armour`, `grey`) is ranked by the meaning of the
+    words searched for, as if typed so, and one that denies a filter ("that don't need
+    attunement") by its words without the filter's: the same similarity for each hit."""
+
+    def similarities(query: str) -> dict[str, float | None]:
+        result = ask(indexed, query=query, limit=5, explain=True)
+        assert result.semantic and result.hits
+        return {h.ref: h.explain.vector for h in result.hits}
+
+    for typed, searched in [
+        ("grey ooze that dissolves armour", "gray ooze that dissolves armor"),
+        ("rings that don't need attunement", "rings that don't need"),
+    ]:
+        found, other = similarities(typed), similarities(searched)
+        both = found.keys() & other.keys()
+        assert both and {r: found[r] for r in both} == {r: other[r] for r in both}
+
+
 def test_filter_words_in_a_query_are_soft_boosts(indexed: App) -> None:
     """`3rd-level`, `cantrip`, `CR 1/4` and words that are filter values (`undead`, `very
     rare`) raise the entries that have them; entries without them are still found."""
