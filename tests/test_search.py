@@ -1804,3 +1804,25 @@ def test_a_small_scope_is_searched_by_meaning_in_memory_as_in_the_database(index
             assert {e: p for e, _, p in small} == {e: p for e, _, p in plain}
             assert [s for _, s, _ in small] == pytest.approx([s for _, s, _ in plain], abs=1e-5)
     assert len(app.search.passages.scopes) == 1
+
+
+def test_an_entry_named_as_the_query_is_found_in_every_collection(app: App, tmp_path: Path) -> None:
+    """A homebrew class "Commoner" (a long text, and many features of its own whose short
+    texts say "commoner") is among the answers to "Commoner", beside the SRD's creature: its
+    text scored below ~60 other entries', past the keyword candidates (realworld19's 5etools
+    *The Commoner*)."""
+    from .packtools import write_pack
+
+    filler = " ".join(f"word{i} of the table" for i in range(400))
+    files = {"classes/commoner.md": f"---\nname: Commoner\nhit_die: 6\n---\n{filler}\n"}
+    for n in range(70):
+        files[f"feats/commoner-trick-{n}.md"] = (
+            f"---\nname: Commoner Trick {n}\n---\nA commoner's trick: the commoner wins.\n"
+        )
+    folder = write_pack(tmp_path / "commoner", files)
+    app.db.write(lambda conn: app.library.install_path(conn, folder))
+    hits = search(app, SearchParams(query="Commoner", mode="keyword", limit=10)).hits
+    assert {(h.collection, h.name) for h in hits[:2]} == {
+        ("monsters", "Commoner"),
+        ("classes", "Commoner"),
+    }

@@ -80,7 +80,29 @@ def keyword_hits(
     found = _in_scope_top(conn, term_counts, scope, kept, name_weight, norm_name, limit)
     if len(found) < limit and kept != words:  # the common words would add rows at the end
         found = _in_scope_top(conn, term_counts, scope, words, name_weight, norm_name, limit)
-    return found
+    return found + _named_beyond(conn, scope, norm_name, found)
+
+
+def _named_beyond(
+    conn: apsw.Connection,
+    scope: queries.SearchScope,
+    norm_name: str,
+    found: list[tuple[int, float, bool]],
+) -> list[tuple[int, float, bool]]:
+    """The entries in scope named `norm_name` that `found` lacks, each at its last score: an
+    entry whose name is the query is an answer in every collection that has one, however
+    little its text scores (a homebrew class "Commoner", its long table and features below
+    the SRD's Commoner and the words "common")."""
+    if not norm_name:
+        return []
+    have = {entry_id for entry_id, _, _ in found}
+    ids = [r.id for r in queries.entries_by_norm_name(conn, norm_name, scope.collections)]
+    missing = [i for i in ids if i not in have]
+    if not missing:
+        return []
+    last = found[-1][1] if found else 0.0
+    ours = queries.in_scope(conn, scope, missing, norm_name)
+    return [(entry_id, last, True) for entry_id in missing if entry_id in ours]
 
 
 OVERFETCH_MOST = 64
