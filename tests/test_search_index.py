@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -200,11 +201,29 @@ def test_new_filters_redo_the_attributes_only(
     assert index.sync_attributes() == entries
     assert len(index.rendered) == entries  # type: ignore[attr-defined]
     texts = database.conn.execute("SELECT rowid, text FROM entry_text ORDER BY rowid").fetchall()
+    attrs = "SELECT entry_id, name, value FROM entry_attr ORDER BY entry_id, name, value"
+    before = database.conn.execute(attrs).fetchall()
+    (fireball,) = database.conn.execute(
+        "SELECT id FROM entry WHERE pack_id = 'srd-2014' AND slug = 'fireball'"
+    ).fetchone()
+    extract = filters.attributes
+    dropped = next((n, v) for e, n, v in before if e == fireball)
+
+    def another_extractor(collection: str, data: dict[str, Any]) -> list[tuple[str, Any]]:
+        found = extract(collection, data)
+        if data.get("name") == "Fireball":
+            return [*(a for a in found if a != dropped), ("test", "another")]
+        return found
+
     index.rendered.clear()  # type: ignore[attr-defined]
     monkeypatch.setattr(filters, "version", lambda: "filters of another d5e")
+    monkeypatch.setattr(filters, "attributes", another_extractor)
     assert index.sync_attributes() == entries
     assert index.rendered == []  # type: ignore[attr-defined]
     assert index.attributes_current()
+    after = database.conn.execute(attrs).fetchall()
+    assert set(before) - set(after) == {(fireball, *dropped)}  # only what changed, written
+    assert set(after) - set(before) == {(fireball, "test", "another")}
     assert (
         database.conn.execute("SELECT rowid, text FROM entry_text ORDER BY rowid").fetchall()
         == texts

@@ -154,15 +154,34 @@ def save_attrs(
     transaction."""
     rows = list(rows)
     live = unchanged_entries(conn, ((entry_id, h) for entry_id, h, _ in rows))
+    # Only the rows that differ are written (each row written keeps `entry_attr_order` too, by
+    # trigger): new filters change the attributes of few entries, if any.
+    held: dict[int, set[tuple[str, type, Any]]] = {}
+    for entry_id, name, value in conn.execute(
+        "SELECT entry_id, name, value FROM entry_attr "
+        "WHERE entry_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted(live)),),
+    ):
+        held.setdefault(entry_id, set()).add((name, type(value), value))
+    gone, added = [], []
     for entry_id, _, attrs in rows:
         if entry_id not in live:
             continue
-        conn.execute("DELETE FROM entry_attr WHERE entry_id = ?", (entry_id,))
-        conn.executemany(
-            "INSERT OR IGNORE INTO entry_attr (entry_id, name, value) VALUES (?, ?, ?)",
-            ((entry_id, name, value) for name, value in attrs),
-        )
-        conn.execute("UPDATE entry_index SET attrs = ? WHERE entry_id = ?", (key, entry_id))
+        new = {(name, type(value), value) for name, value in attrs}
+        old = held.get(entry_id, set())
+        gone += [(entry_id, name, value) for name, _, value in old - new]
+        added += [(entry_id, name, value) for name, _, value in new - old]
+    conn.executemany(
+        "DELETE FROM entry_attr WHERE name = ? AND value = ? AND entry_id = ?",
+        ((name, value, entry_id) for entry_id, name, value in gone),
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO entry_attr (entry_id, name, value) VALUES (?, ?, ?)", added
+    )
+    conn.executemany(
+        "UPDATE entry_index SET attrs = ? WHERE entry_id = ?",
+        ((key, entry_id) for entry_id in sorted(live)),
+    )
     return live
 
 
