@@ -11,12 +11,11 @@
   an entry missing from the keyword list that list's lowest score; plus `COVERAGE_WEIGHT` times
   the share of the query's words the entry contains (coordination: BM25 alone lets one rare
   word outweigh three common ones). Until the vectors are ready it answers from keywords and
-  says `semantic: false`. The query is embedded on a thread of its own (`_EMBEDDING`) from
-  the moment its words are known, while the calling thread reads the filters it names and
-  starts the keyword half on the database's reader thread (`Database.read_beside`); the
-  semantic half runs on the calling thread: all of them spend most of their time outside
-  Python's lock, so the two cores share them. Every read of a search, on either thread, sees
-  the database as of one moment (`search`, `Database.snapshot`).
+  says `semantic: false`. The keyword half runs on the database's reader thread, started
+  before the query is embedded, while the embedding and the semantic half run on the calling
+  thread (`Database.read_beside`): all of them spend their time outside Python's lock, so
+  the two cores share them. Every read of a search, on either thread, sees the database as of
+  one moment (`search`, `Database.snapshot`).
 - A large library (hybrid): the profile's SRD packs and the other packs are ranked apart, each
   group from its own best candidates by keywords and by meaning, its lists standardised against
   its own best (`pack_groups`), and the two rankings merged by score: a pack 40 times the
@@ -42,7 +41,6 @@ import math
 import re
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import pairwise
@@ -1106,25 +1104,6 @@ def named_as(names: dict[int, str], phrases: list[list[str]]) -> set[int]:
     return found
 
 
-_EMBEDDING = ThreadPoolExecutor(1, thread_name_prefix="d5e-query")
-"""The thread a hybrid query is embedded on while the calling thread reads what the query asks
-(`_search`): onnxruntime's run lets go of Python's lock, so the two use both cores."""
-
-
-def _respelled(text: str, spellings: dict[str, str]) -> str:
-    """`text` with each word of `spellings` (`respelled`) in its other spelling."""
-    if not spellings:
-        return text
-    return _WORD.sub(lambda m: spellings.get(m[0].lower(), m[0]), text)
-
-
-def _embedding_beside(embedder: Embedder, text: str) -> Callable[[], bytes]:
-    """`query_vector(embedder, text, without_scene(text))` started on `_EMBEDDING`, to be
-    collected by calling the result."""
-    rest = without_scene(text) if SCENE_SHARE else None
-    return _EMBEDDING.submit(query_vector, embedder, text, rest).result
-
-
 def query_vector(embedder: Embedder, text: str, rest: str | None = None) -> bytes:
     """The query's vector: for a query that tells a situation (`without_scene`), the mean of
     its vector and its words' without the scene, `SCENE_SHARE` the second's, as a unit vector.
@@ -1681,6 +1660,16 @@ def _search(app: App, params: SearchParams) -> SearchResult:
 
     wanted = params.offset + params.limit
     pool = max(FUSION_DEPTH, wanted)
+    asked = asked_filters(app, params.query)
+    keywords = [w for w in query_words(params.query) if w not in asked.denied]
+    other_spelling = respelled(app, keywords)
+    query_text = params.query
+    if asked.denied:  # "martial weapons that aren't heavy" means nothing heavy
+        query_text = _WORD.sub(lambda m: "" if m[0].lower() in asked.denied else m[0], query_text)
+    if other_spelling:
+        keywords = list(dict.fromkeys(other_spelling.get(w, w) for w in keywords))
+        query_text = _WORD.sub(lambda m: other_spelling.get(m[0].lower(), m[0]), query_text)
+    match = queries.fts_any(keywords)
     use_vectors = params.mode == "semantic" or (
         params.mode == "hybrid" and index.semantic_available()
     )
@@ -1692,23 +1681,6 @@ def _search(app: App, params: SearchParams) -> SearchResult:
             {"indexed": state.indexed, "entries": state.entries},
         )
     hybrid = params.mode == "hybrid" and use_vectors
-    # the query is embedded from now, beside what follows, in the index's spellings (a word's
-    # respelling does not depend on the others); only a query that denies a filter ("that
-    # aren't heavy", below: 8 of the 2,618 of every set) is embedded again without it
-    typed = query_words(params.query)
-    other_spelling = respelled(app, typed)
-    respelled_text = _respelled(params.query, other_spelling)
-    early_vector = _embedding_beside(index.embedder, respelled_text) if hybrid else None
-    asked = asked_filters(app, params.query)
-    keywords = [w for w in typed if w not in asked.denied]
-    query_text = params.query
-    if asked.denied:  # "martial weapons that aren't heavy" means nothing heavy
-        query_text = _WORD.sub(lambda m: "" if m[0].lower() in asked.denied else m[0], query_text)
-        other_spelling = {w: o for w, o in other_spelling.items() if w in keywords}
-    if other_spelling:
-        keywords = list(dict.fromkeys(other_spelling.get(w, w) for w in keywords))
-        query_text = _respelled(query_text, other_spelling)
-    match = queries.fts_any(keywords)
     scopes = pack_groups(app, scope) if hybrid else [scope]
     asked_words = keywords if match else []
     # the keyword halves start first, on the reader thread, while the query is embedded
@@ -1716,9 +1688,7 @@ def _search(app: App, params: SearchParams) -> SearchResult:
     vector = None
     # semantic search alone keeps the scene: without keywords it is what anchors the query
     rest = without_scene(query_text) if hybrid and SCENE_SHARE else None
-    if early_vector is not None and query_text == respelled_text:
-        vector = early_vector()
-    elif use_vectors:
+    if use_vectors:
         vector = query_vector(index.embedder, query_text, rest)
     # every group's semantic half first, while the reader thread ranks the keyword halves (at
     # SRD + 100,000 the other packs' takes ~10 ms: the first group's ranking, waiting for its
