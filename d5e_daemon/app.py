@@ -80,12 +80,18 @@ class App:
             self.db,
             lambda: self.profile,
             self.render,
-            lambda: [name for name, _ in self.plugins.pm.list_name_plugin()],
+            self.renderers,
             embedder,
         )
         self.library.on_change(index.forget)
         index.packs_writing = lambda: self.library.writing
         return index
+
+    def renderers(self) -> list[str]:
+        """The plugins that render entries' texts (`render_text`): what the search index's
+        texts and vectors are keyed by. A plugin that only brings packs or loaders renders
+        nothing, so adding it leaves the library's texts and vectors as they were."""
+        return [impl.plugin_name for impl in self.plugins.pm.hook.render_text.get_hookimpls()]
 
     @cached_property
     def trigram_counts(self) -> DocCounts:

@@ -11,7 +11,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -143,6 +143,14 @@ def test_filters_narrow_a_text_search_inside_the_query(indexed: App) -> None:
     assert "spells/fireball" in [h.ref for h in hits]
 
 
+@pytest.fixture
+def app2024(attributed_db: Path) -> Iterator[App]:
+    """A 2024 profile on the attributed SRD copy (its keyword searches make no attributes)."""
+    app = make_app(attributed_db, edition="2024")
+    yield app
+    app.close()
+
+
 def test_collections_packs_and_edition_limit_the_results(app2024: App) -> None:
     hits = ask(app2024, query="dragon", collections=["monsters"], limit=50, mode="keyword").hits
     assert hits and {h.collection for h in hits} == {"monsters"}
@@ -152,8 +160,8 @@ def test_collections_packs_and_edition_limit_the_results(app2024: App) -> None:
     assert by_pack and {h.pack for h in by_pack} == {"srd-2024"}
 
 
-def test_only_the_winners_of_the_profile_are_returned(db_path: Path) -> None:
-    settings = build({"db": str(db_path), "builtinPacks": ["srd-2014", "srd-2024", BREW.id]})
+def test_only_the_winners_of_the_profile_are_returned(attributed_db: Path) -> None:
+    settings = build({"db": str(attributed_db), "builtinPacks": ["srd-2014", "srd-2024", BREW.id]})
     app = App(settings, plugins=get_plugins(extra=(BrewPlugin(),)))
     app.start()
     try:
@@ -203,11 +211,11 @@ def copies_app(db_path: Path, **settings: Any) -> App:
     return app
 
 
-def test_same_named_entries_of_several_packs_are_one_hit(db_path: Path) -> None:
+def test_same_named_entries_of_several_packs_are_one_hit(attributed_db: Path) -> None:
     """A large library holds the same entry in several packs under other slugs (Open5e's copy
     of the SRD, a 2024 edition beside a 2014 one): it is one hit, the entry of the pack the
     profile ranks highest, naming the others; a search of that pack alone still finds its own."""
-    app = copies_app(db_path)
+    app = copies_app(attributed_db)
     try:
         for mode in ("keyword", "hybrid"):
             hits = ask(app, query="fireball", mode=mode, limit=50).hits
@@ -231,8 +239,8 @@ def test_same_named_entries_of_several_packs_are_one_hit(db_path: Path) -> None:
         app.close()
 
 
-def test_the_pack_the_profile_ranks_highest_stands_for_the_others(db_path: Path) -> None:
-    app = copies_app(db_path, packs={COPIES.id: 50})
+def test_the_pack_the_profile_ranks_highest_stands_for_the_others(attributed_db: Path) -> None:
+    app = copies_app(attributed_db, packs={COPIES.id: 50})
     try:
         hits = [h for h in ask(app, query="fireball", mode="keyword").hits if h.name == "Fireball"]
         assert [(h.pack, [a.pack for a in h.also]) for h in hits] == [(COPIES.id, ["srd-2014"])]
@@ -240,8 +248,8 @@ def test_the_pack_the_profile_ranks_highest_stands_for_the_others(db_path: Path)
         app.close()
 
 
-def test_entries_of_another_edition_than_the_profiles_weigh_less(db_path: Path) -> None:
-    app = copies_app(db_path)
+def test_entries_of_another_edition_than_the_profiles_weigh_less(attributed_db: Path) -> None:
+    app = copies_app(attributed_db)
     try:
         (orb,) = [i for (i,) in app.conn.execute("SELECT id FROM entry WHERE slug = 'blazing-orb'")]
         (ball,) = [i for (i,) in app.conn.execute(
@@ -257,11 +265,11 @@ def test_entries_of_another_edition_than_the_profiles_weigh_less(db_path: Path) 
         app.close()
 
 
-def test_entries_of_packs_the_profile_ranks_below_its_srd_weigh_less(db_path: Path) -> None:
+def test_entries_of_packs_the_profile_ranks_below_its_srd_weigh_less(attributed_db: Path) -> None:
     """A document installed beneath the SRD (Open5e's, by their loader) answers when the SRD
     does not, but does not crowd it out: the prior is taken from its fused score and noted in
     its boosts. Put at or above the SRD (homebrew's 50), it weighs as the SRD does."""
-    app = copies_app(db_path)
+    app = copies_app(attributed_db)
     try:
         (orb,) = [i for (i,) in app.conn.execute("SELECT id FROM entry WHERE slug = 'blazing-orb'")]
         (ball,) = [i for (i,) in app.conn.execute(
@@ -277,12 +285,12 @@ def test_entries_of_packs_the_profile_ranks_below_its_srd_weigh_less(db_path: Pa
         assert settle(app, ranked, scope, 0.0, 0.0)[0] == ranked  # keyword and semantic modes
     finally:
         app.close()
-    app = copies_app(db_path, packs={COPIES.id: 50})
+    app = copies_app(attributed_db, packs={COPIES.id: 50})
     try:
         assert settle(app, ranked, scope, 0.0, 1.0)[0] == ranked
     finally:
         app.close()
-    app = copies_app(db_path, packs={"srd-2014": 3})  # the SRD put beneath everything
+    app = copies_app(attributed_db, packs={"srd-2014": 3})  # the SRD put beneath everything
     try:
         assert settle(app, ranked, scope, 0.0, 1.0)[0] == ranked
     finally:
@@ -363,10 +371,10 @@ async def test_a_connection_opened_again_serves_no_answer_remembered_by_the_old_
         app.close()
 
 
-def test_explain_says_what_a_hybrid_search_took_from_a_hit(db_path: Path) -> None:
+def test_explain_says_what_a_hybrid_search_took_from_a_hit(indexed_db: Path) -> None:
     from d5e_daemon.cli import _explain_text
 
-    app = copies_app(db_path)
+    app = copies_app(indexed_db)  # the SRD's vectors made: the build embeds the copies' only
     try:
         assert app.search.build().ready
         hits = ask(app, query="blazing orb of flame", explain=True, limit=5).hits
@@ -488,9 +496,9 @@ def test_keywords_find_what_the_index_text_says(attributed: App) -> None:
     assert rapier and "**1d8** piercing damage" in rapier[0].snippet  # after its line of lore
 
 
-def test_a_changed_entry_is_found_by_its_new_words_at_once(db_path: Path) -> None:
+def test_a_changed_entry_is_found_by_its_new_words_at_once(attributed_db: Path) -> None:
     """Live reload: the next search reads the new text, without waiting for the vectors."""
-    settings = build({"db": str(db_path), "builtinPacks": ["srd-2014", BREW.id]})
+    settings = build({"db": str(attributed_db), "builtinPacks": ["srd-2014", BREW.id]})
     app = App(settings, plugins=get_plugins(extra=(BrewPlugin(),)))
     app.start()
     try:
@@ -783,9 +791,10 @@ def test_a_query_of_stop_words_only_finds_no_keywords_but_no_error(attributed: A
 # -- the index ---------------------------------------------------------------------------------
 
 
-def test_status_shows_the_index_state(app: App) -> None:
+def test_status_shows_the_index_state(attributed: App) -> None:
     from d5e_daemon.features.status import status
 
+    app = attributed  # attributes made, no vector yet
     app.search = app.search_index(FakeEmbedder())
     before = status(app).index
     assert before is not None and not before.ready and before.indexed == 0
@@ -795,8 +804,8 @@ def test_status_shows_the_index_state(app: App) -> None:
     assert after is not None and after.ready and after.indexed == after.entries
 
 
-def test_only_new_or_changed_entries_are_embedded_again(db_path: Path) -> None:
-    settings = build({"db": str(db_path), "builtinPacks": ["srd-2014", "srd-2024", BREW.id]})
+def test_only_new_or_changed_entries_are_embedded_again(attributed_db: Path) -> None:
+    settings = build({"db": str(attributed_db), "builtinPacks": ["srd-2014", "srd-2024", BREW.id]})
     plugin = BrewPlugin()
     app = App(settings, plugins=get_plugins(extra=(plugin,)))
     app.start()
@@ -822,6 +831,41 @@ def test_only_new_or_changed_entries_are_embedded_again(db_path: Path) -> None:
         state = app.search.build()
         assert state.ready
         assert 1 <= fake.texts_embedded - first <= 2
+    finally:
+        app.close()
+
+
+class Renderer:
+    __name__ = "test-renderer-plugin"
+
+    @hookimpl
+    def render_text(self, entry: Entry, purpose: str) -> str | None:
+        return None
+
+
+def test_a_plugin_that_renders_nothing_keeps_the_index_and_a_renderer_does_not(
+    indexed_db: Path,
+) -> None:
+    """The index's texts and vectors are keyed by the plugins that render (`render_text`): a
+    plugin that only brings a pack adds its entries' vectors to the SRD's (it made the whole
+    library's again); a renderer's texts are others, so the index is not ready for it."""
+    settings = build({"db": str(indexed_db), "builtinPacks": ["srd-2014", "srd-2024", BREW.id]})
+    app = App(settings, plugins=get_plugins(extra=(BrewPlugin(),)))
+    app.start()
+    try:
+        assert "test-brew-plugin" not in app.renderers()
+        fake = FakeEmbedder()
+        app.search = app.search_index(fake)
+        assert app.search.build().ready
+        assert 0 < fake.texts_embedded <= 2 * len(ENTRIES)  # the brew's passages only
+    finally:
+        app.close()
+    app = App(build({"db": str(indexed_db)}), plugins=get_plugins(extra=(Renderer(),)))
+    app.start()
+    try:
+        assert "test-renderer-plugin" in app.renderers()
+        state = app.search_index(FakeEmbedder()).state()
+        assert state.indexed == 0 and not state.ready
     finally:
         app.close()
 
@@ -861,7 +905,8 @@ def test_another_model_embeds_everything_again(indexed: App) -> None:
     assert rows == [("fake-bow-384-v2",)]
 
 
-def test_an_interrupted_index_resumes_where_it_stopped(app: App) -> None:
+def test_an_interrupted_index_resumes_where_it_stopped(attributed: App) -> None:
+    app = attributed  # the vectors' phase is the one interrupted
     fake = FakeEmbedder()
     app.search = app.search_index(fake)
     seen: list[tuple[int, int]] = []
@@ -1252,8 +1297,8 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_cli_index_then_search(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = ("--db", str(db_path))
+def test_cli_index_then_search(attributed_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ("--db", str(attributed_db))
     code, out, err = cli(capsys, "search", "fireball", "--limit", "3", *db)
     assert code == 0 and "Fireball" in out and "srd-2014:spells/fireball" in out
     assert "not built yet" in err  # keyword results only, and the user is told why
@@ -1559,10 +1604,11 @@ def test_an_install_in_the_middle_of_an_attribute_batch_stops_the_indexer_at_onc
 
 
 def test_an_install_in_the_middle_of_embedding_stops_the_indexer_between_two_batches(
-    app: App,
+    attributed: App,
 ) -> None:
     """The same while the model embeds a batch of entries: the embedder pauses between its
     batches of 8 passages, not at the end of all the batch's passages."""
+    app = attributed
     writing = threading.Event()
     calls: list[int] = []
 
@@ -1711,6 +1757,9 @@ class CrowdPlugin:
 
 
 def crowd_app(db_path: Path) -> App:
+    """The crowd's pack beside the SRD, indexed (on the indexed SRD copy the build embeds the
+    crowd's 400 spells only: a plugin that brings packs and renders nothing keeps the SRD's
+    texts and vectors)."""
     packs = {"builtinPacks": ["srd-2014", CROWD.id], "packs": {"srd-2014": 10, CROWD.id: 50}}
     app = App(build({"db": str(db_path), **packs}), plugins=get_plugins(extra=(CrowdPlugin(),)))
     app.start()
@@ -1718,12 +1767,14 @@ def crowd_app(db_path: Path) -> App:
     return app
 
 
-def test_a_pack_many_times_the_srds_size_does_not_crowd_out_its_answers(db_path: Path) -> None:
+def test_a_pack_many_times_the_srds_size_does_not_crowd_out_its_answers(
+    indexed_db: Path,
+) -> None:
     """400 generated spells of the SRD's words beside it: ranked in one list, they fill its
     best 50 by meaning and coverage and push Disintegrate below three of theirs; ranked apart
     (the profile's SRD, and the rest, each against its own best) the SRD's answer stays first,
     and the generated pack's best are still among the first."""
-    app = crowd_app(db_path)
+    app = crowd_app(indexed_db)
     try:
         query = "a spell that reduces a target to a pile of fine gray dust"
         with pytest.MonkeyPatch.context() as mp:
@@ -1742,14 +1793,14 @@ def test_a_pack_many_times_the_srds_size_does_not_crowd_out_its_answers(db_path:
         app.close()
 
 
-def test_the_profiles_srd_is_ranked_apart_only_beside_other_packs(db_path: Path) -> None:
-    app = make_app(db_path)  # the SRD alone: one list, as before
+def test_the_profiles_srd_is_ranked_apart_only_beside_other_packs(indexed_db: Path) -> None:
+    app = make_app(indexed_db)  # the SRD alone: one list, as before
     try:
         scope = SearchScope(profile=app.profile)
         assert pack_groups(app, scope) == [scope]
     finally:
         app.close()
-    app = crowd_app(db_path)
+    app = crowd_app(indexed_db)
     try:
         rules, rest = pack_groups(app, scope)
         assert (rules.packs, rest.packs) == (["srd-2014"], [CROWD.id])
@@ -1806,7 +1857,9 @@ def test_a_small_scope_is_searched_by_meaning_in_memory_as_in_the_database(index
     assert len(app.search.passages.scopes) == 1
 
 
-def test_an_entry_named_as_the_query_is_found_in_every_collection(app: App, tmp_path: Path) -> None:
+def test_an_entry_named_as_the_query_is_found_in_every_collection(
+    attributed: App, tmp_path: Path
+) -> None:
     """A homebrew class "Commoner" (a long text, and many features of its own whose short
     texts say "commoner") is among the answers to "Commoner", beside the SRD's creature: its
     text scored below ~60 other entries', past the keyword candidates (realworld19's 5etools
@@ -1820,6 +1873,7 @@ def test_an_entry_named_as_the_query_is_found_in_every_collection(app: App, tmp_
             f"---\nname: Commoner Trick {n}\n---\nA commoner's trick: the commoner wins.\n"
         )
     folder = write_pack(tmp_path / "commoner", files)
+    app = attributed  # the search extracts the new pack's attributes only
     app.db.write(lambda conn: app.library.install_path(conn, folder))
     hits = search(app, SearchParams(query="Commoner", mode="keyword", limit=10)).hits
     assert {(h.collection, h.name) for h in hits[:2]} == {
