@@ -9,6 +9,8 @@
   first call of that function began, from a timer thread: a point anywhere in time, also inside
   C code that runs no SQL (a backup copying pages, a COMMIT writing the WAL, a checkpoint).
 - neither: run to the end (to count the steps, time the operation and find its phases).
+- `--builtin-packs ID,…`: the built-in packs a start installs (the `builtinPacks` setting, which
+  the CLI takes from no flag): a smaller library to kill in (test_crash.py's indexing).
 
 Nothing is cleaned up: SIGKILL cannot be caught. REPORT (JSON, written just before the kill or
 at the end) holds `steps` (callbacks counted inside transactions), `seconds` (from the first
@@ -172,11 +174,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int)
     parser.add_argument("--on-call")
     parser.add_argument("--delay", type=float)
+    parser.add_argument("--builtin-packs")
     opts = parser.parse_args(sys.argv[1:split])
     count_steps(opts.report, opts.steps)
     if opts.on_call:
         time_call(opts.report, opts.on_call, opts.delay)
     count_embeddings()
+    if opts.builtin_packs is not None:
+        from d5e_daemon import settings
+
+        settings.BUILTIN_SRD = tuple(p for p in opts.builtin_packs.split(",") if p)
     from d5e_daemon.cli import main as cli
 
     code = cli(sys.argv[split + 1 :])
