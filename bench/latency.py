@@ -1,13 +1,16 @@
 """Hybrid `d5e/search` over stdio, this checkout against an older one, interleaved in one run.
 
     cd /tmp && /work/wt-X/.venv/bin/python /work/wt-X/bench/latency.py --db PATH \
-        [--old CHECKOUT] [--queries 200] [--seed 1] [--json FILE]
+        [--old CHECKOUT [--old-db PATH]] [--queries 200] [--seed 1] [--json FILE]
 
 PATH: an indexed database (the SRD alone, or SRD + 100,000 generated entries: `bench/scale.py`).
 Each daemon gets its own copy of it (a daemon may bring its database up to date), in a temporary
 folder beside PATH; both are started from the current directory, which must not be inside a
 checkout (`python -m d5e_daemon` run from inside one imports that one whatever PYTHONPATH says):
-hence `cd /tmp`. OLD: a checkout or an unpacked `git archive` of an older commit.
+hence `cd /tmp`. OLD: a checkout or an unpacked `git archive` of an older commit. `--old-db`:
+the old daemon's own database, for an old checkout that refuses PATH (a newer schema): made by
+that checkout (`d5e status --db F`, then `d5e index --db F`, run with `driver.old_env`'s
+environment); its hits are then another database's, and the two are not compared.
 
 Each daemon is initialized (without watching folder packs: not what is measured), waits for its
 index, and answers one untimed pass of 20 queries (the
@@ -17,6 +20,11 @@ at each query, and each round trip is timed. Reported per daemon: p50 / p90 / p9
 trips, the daemon's CPU a query (all threads, from /proc), its RSS and peak RSS (VmHWM) after
 the run, model loaded, the machine's load before and after; and how many queries the two
 answered with other hits (refs in order) or other scores.
+
+On a machine loaded by other work the wall times say little; as root, `chrt -f 5 python
+bench/latency.py ...` runs the driver and both daemons real-time (SCHED_FIFO, inherited), ahead
+of every other process: a quiet machine's figures for a short run (docs/benchmarks.md, "Search
+latency: the twentieth session").
 """
 
 from __future__ import annotations
@@ -62,6 +70,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--old", type=Path, help="an older checkout to compare with")
+    ap.add_argument("--old-db", type=Path, help="the old checkout's own database (default: --db)")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--limit", type=int, default=10)
@@ -77,7 +86,7 @@ def main() -> int:
         daemons: dict[str, Daemon] = {}
         for name, checkout in checkouts.items():
             copy = Path(tmp) / f"{name}.sqlite3"
-            shutil.copyfile(args.db, copy)
+            shutil.copyfile(args.old_db if name == "old" and args.old_db else args.db, copy)
             daemons[name] = start(copy, checkout)
         try:
             for daemon in daemons.values():
@@ -112,7 +121,7 @@ def main() -> int:
                     "rss_mb": mem["VmRSS"],
                     "peak_mb": mem["VmHWM"],
                 }
-            if args.old:
+            if args.old and not args.old_db:
                 old, new = hits["old"], hits["new"]
                 report["other_hits"] = sum(
                     [h[:2] for h in a] != [h[:2] for h in b] for a, b in zip(old, new, strict=True)
