@@ -1183,6 +1183,7 @@ def srd_priorities(app: App) -> Callable[[str], int | None]:
     own = queries.profile_collections(app.conn, app.profile)
     srd = [pack for pack in EDITION_PACKS[app.settings.edition] if pack in held]
 
+    @functools.cache  # a search asks it for each of its ~100 candidates, of a few collections
     def of(collection: str) -> int | None:
         return min((own.get(p, {}).get(collection, held[p]) for p in srd), default=None)
 

@@ -502,8 +502,8 @@ def _in_scope_first(
         elif owners is None:
             entries = queries.passages_in_scope(conn, scope, model, [p for p, _ in part])
         else:
-            entries = {p: owners[p] for p, _ in part if p in owners}
-        chosen += [(p, entries[p], d) for p, d in part if p in entries]
+            entries = owners
+        chosen += [(p, e, d) for p, d in part if (e := entries.get(p)) is not None]
         checked += len(part)
         if len(chosen) >= k:
             break
