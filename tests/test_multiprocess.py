@@ -299,16 +299,18 @@ def cli_actor(db: Path, folders: dict[str, Path], tally: Tally, seed: int) -> No
 
 @pytest.mark.slow
 def test_daemons_and_cli_processes_mixing_installs_removals_lookups_and_searches(
-    db_path: Path, tmp_path: Path
+    indexed_db: Path, tmp_path: Path
 ) -> None:
     """Three daemons (three profiles, background indexing on) and a CLI process at a time, each
     doing a fixed list of operations (seeded) on one database: zero errors, every pack whole
     or absent in every reading, each actor sees its own changes at once, and at the end every
     pack holds exactly what its owner left, winners equal a full re-resolution, and no vector,
-    attribute or passage is left over from a removed entry."""
+    attribute or passage is left over from a removed entry. On the indexed SRD copy: the
+    indexers still run beside the actors (each pack installed is indexed, and campaign-b's
+    profile indexes the 2024 SRD's winners), not the whole SRD's first index again."""
     folders = {p: small_pack(tmp_path / "packs", p) for ps in OWNERS.values() for p in ps}
     tally = Tally()
-    daemons = {who: Daemon(db_path) for who in ("a", "b", "c")}
+    daemons = {who: Daemon(indexed_db) for who in ("a", "b", "c")}
     try:
         daemons["a"].initialize()
         daemons["b"].initialize({"edition": "2024", "profile": "campaign-b"})
@@ -317,7 +319,7 @@ def test_daemons_and_cli_processes_mixing_installs_removals_lookups_and_searches
             threading.Thread(target=daemon_actor, args=(d, who, folders, tally, seed))
             for seed, (who, d) in enumerate(daemons.items())
         ]
-        actors.append(threading.Thread(target=cli_actor, args=(db_path, folders, tally, 9)))
+        actors.append(threading.Thread(target=cli_actor, args=(indexed_db, folders, tally, 9)))
         for actor in actors:
             actor.start()
         for actor in actors:
@@ -330,7 +332,7 @@ def test_daemons_and_cli_processes_mixing_installs_removals_lookups_and_searches
     final = {k.split(":")[1]: k.split(":")[2] for k in tally.operations if k.startswith("final:")}
     expected = {p for who in OWNERS for p in final[who].split(",") if p}
 
-    conn = db.connect(db_path, migrate_now=False)
+    conn = db.connect(indexed_db, migrate_now=False)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         counts = dict(conn.execute("SELECT pack_id, count(*) FROM entry GROUP BY pack_id"))
