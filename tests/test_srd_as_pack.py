@@ -67,8 +67,9 @@ def test_every_srd_record_is_a_valid_pack_entry(
         assert copy == record, ref
 
 
-def test_fraction_crs_hover_and_srd_slugs_validate(app: App, tmp_path: Path) -> None:
+def test_fraction_crs_hover_and_srd_slugs_validate(attributed: App, tmp_path: Path) -> None:
     """The three things the SRD writes that packs once refused, written by hand."""
+    app = attributed  # the SRD's filter attributes made (its first search made them: ~1 s)
     folder = write_pack(
         tmp_path / "haunts",
         {

@@ -147,7 +147,8 @@ def test_spells_a_feat_grants_of_the_readers_choice_read_as_words(app: App, tmp_
     assert "choose" not in shown and "level=" not in shown
 
 
-def test_a_files_own_currencies_and_distance_units(app: App, tmp_path: Path) -> None:
+def test_a_files_own_currencies_and_distance_units(attributed: App, tmp_path: Path) -> None:
+    app = attributed  # the SRD's filter attributes made (its first search made them: ~1 s)
     meta = {
         "currencyConversions": {
             "lampCoins": [

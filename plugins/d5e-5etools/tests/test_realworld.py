@@ -116,8 +116,9 @@ def test_ability_choices_and_proficiencies_read_as_words(app: App, tmp_path: Pat
     )
 
 
-def test_a_books_data_of_one_section_under_another_id(app: App, tmp_path: Path) -> None:
+def test_a_books_data_of_one_section_under_another_id(attributed: App, tmp_path: Path) -> None:
     # `data` one section object (not an array), its `id` the source's, the book's another
+    app = attributed  # the SRD's filter attributes made (its first search made them: ~1 s)
     doc = {
         "book": [{"name": "Quiver Games", "id": "QG", "source": S, "contents": [{"name": "G"}]}],
         "bookData": [

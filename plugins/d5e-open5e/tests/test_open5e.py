@@ -96,7 +96,8 @@ def test_a_creature_is_joined_with_its_actions_attacks_and_traits(app: App) -> N
     assert "Challenge:** 12 (8,400 XP)" in card
 
 
-def test_inverted_names_and_filters_serve_open5e_creatures(app: App) -> None:
+def test_inverted_names_and_filters_serve_open5e_creatures(attributed: App) -> None:
+    app = attributed  # the SRD's filter attributes made (its first search made them: ~1 s)
     install(app, TOB)
     assert lookup(app, LookupParams(name="Darakhul")).entry.name == "Ghoul, Darakhul"
     assert lookup(app, LookupParams(name="darakhul ghoul")).entry.name == "Ghoul, Darakhul"
@@ -106,7 +107,8 @@ def test_inverted_names_and_filters_serve_open5e_creatures(app: App) -> None:
     assert found[0].ref == "monsters/aboleth-nihilith"
 
 
-def test_spells_and_magic_items(app: App) -> None:
+def test_spells_and_magic_items(attributed: App) -> None:
+    app = attributed  # the SRD's filter attributes made (its first search made them: ~1 s)
     install(app, V2 / "kobold-press" / "deepm")
     install(app, V2 / "kobold-press" / "vom")
     touch = data(app, "spells/caustic-touch")
@@ -125,9 +127,10 @@ def test_spells_and_magic_items(app: App) -> None:
     assert "Vault of Magic" in lookup(app, LookupParams(name="aberrant agreement")).markdown
 
 
-def test_weapons_and_armor_have_their_details(app: App) -> None:
+def test_weapons_and_armor_have_their_details(attributed: App) -> None:
     """Item.json names its Weapon.json / Armor.json record; the weapon's properties are
     WeaponPropertyAssignment rows: joined into the SRD's fields, shown on the card, filtered."""
+    app = attributed  # the SRD's filter attributes made (its first search made them: ~1 s)
     install(app, SRD)
     sword = data(app, "open5e-srd-2014:equipment/longsword")
     assert sword["category_range"] == "Martial Melee"
@@ -281,8 +284,9 @@ def _document(tmp_path: Path, key: str, publisher: str, name: str) -> Path:
     return folder
 
 
-def test_a_document_does_not_replace_the_srd_unless_asked(app: App, tmp_path: Path) -> None:
+def test_a_document_does_not_replace_the_srd_unless_asked(attributed: App, tmp_path: Path) -> None:
     """Level Up's Fireball: installing it adds a5e-ag's, `{@spell fireball}` stays the SRD's."""
+    app = attributed  # the SRD's filter attributes made (its first search made them: ~1 s)
     folder = _document(tmp_path, "a5e-ag", "en-publishing", "Adventurer's Guide")
     fireball = {"name": "Fireball", "level": 3, "school": "evocation", "desc": "A5e boom."}
     spells = [
