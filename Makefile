@@ -52,6 +52,7 @@ $(STAMP): $(DEPS) plugins/d5e-srd/pyproject.toml plugins/d5e-example-brew/pyproj
 	$(UV) --no-deps --python-version 3.14 $(SRD_DATA) 2>/dev/null \
 	  || $(PIP) --no-deps --ignore-requires-python $(SRD_DATA)
 	$(BIN)/python -m d5e_daemon.codecache  # a user's first `d5e serve` as quick as a later one
+	$(BIN)/python -m d5e_daemon.codecache mcp  # and `d5e mcp` (each assistant starts its own)
 	touch $@
 
 run: setup

@@ -767,6 +767,10 @@ def process_age() -> float:
 
 def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
     """The MCP server for AI assistants, on stdio, over the same database and profile."""
+    # Importing the MCP SDK builds ~560 pydantic models: the garbage collector would walk
+    # every object made so far again and again (~10 % of the start) to find no garbage. It is
+    # back on once the server is made (`mcp_server.serve`, after `gc.freeze`), as for `serve`.
+    gc.disable()
     from .mcp_server import allow_writes, serve
 
     failed: Exception | None = None

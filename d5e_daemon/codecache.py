@@ -64,10 +64,10 @@ def cache_file(command: str = "serve") -> Path:
     return Path(base) / "d5e" / name
 
 
-def seed_file() -> Path:
-    """The cache filled at install time (`python -m d5e_daemon.codecache`), beside the Python
-    environment d5e is installed in, for a start that finds no cache of its own."""
-    return Path(sys.prefix) / "share" / "d5e" / cache_file().name
+def seed_file(command: str = "serve") -> Path:
+    """The cache filled at install time (`python -m d5e_daemon.codecache [mcp]`), beside the
+    Python environment d5e is installed in, for a start that finds no cache of its own."""
+    return Path(sys.prefix) / "share" / "d5e" / cache_file(command).name
 
 
 def _installed(lib: str) -> str:
@@ -211,24 +211,31 @@ def _save(path: Path, cache: dict[str, Any]) -> None:
         log.debug("code cache not saved: %s", exc)
 
 
-def fill_seed(path: Path | None = None) -> Path:
+def fill_seed(path: Path | None = None, command: str = "serve") -> Path:
     """Fill the install's seed (`seed_file`) with the code a start of `d5e serve` generates:
     lsprotocol's classes and pygls' converter, and the converter's functions for the messages
-    the daemon registers (their params and results). Run once after installing d5e, by the
-    user who installed it (`make setup` does)."""
-    seed = path or seed_file()
+    the daemon registers (their params and results). For `d5e mcp`, what importing its modules
+    generates: the dataclasses and patterns of d5e's, the MCP SDK's and its libraries' (a first
+    start without them compiled ~200 ms more, ~30 % of its CPU; each test's start was one).
+    Run once after installing d5e, by the user who installed it (`make setup` does), in a
+    process of its own for each command: a module imported before is not generated again."""
+    seed = path or seed_file(command)
     cache = CodeCache(seed)
     cache.cache = {}  # what this build of the libraries generates, nothing older
     cache.known = 0
-    cache.install()  # before lsprotocol and pygls are imported
+    cache.install()  # before lsprotocol and pygls (the MCP SDK) are imported
     try:
-        from .server import generate_start_code
+        if command == "mcp":
+            from . import cli, mcp_server  # noqa: F401
+        else:
+            from .server import generate_start_code
 
-        generate_start_code()
+            generate_start_code()
     finally:
         cache.uninstall()
     return seed
 
 
 if __name__ == "__main__":
-    sys.stderr.write(f"d5e: start-up code cache written to {fill_seed()}\n")
+    filled = fill_seed(command=sys.argv[1] if len(sys.argv) > 1 else "serve")
+    sys.stderr.write(f"d5e: start-up code cache written to {filled}\n")

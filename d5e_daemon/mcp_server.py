@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import gc
 import inspect
 import logging
 import os
@@ -792,6 +793,8 @@ def serve(app: App, writes: bool = False) -> int:
     """Run the MCP server on stdio until the client closes it. The SDK points file descriptor 1
     at stderr while it runs, so nothing but protocol messages reaches stdout."""
     server = create_server(app, allow_writes=writes)
+    gc.freeze()  # what the start made lives as long as the server: never walked again
+    gc.enable()  # off while `d5e mcp` started (`cli.cmd_mcp`)
     with suppress(KeyboardInterrupt):
         server.run("stdio")
     return 0
