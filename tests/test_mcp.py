@@ -6,16 +6,18 @@ seen by a running server."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import apsw
 import pytest
@@ -24,6 +26,7 @@ from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
 
 from d5e_daemon import mcp_server, protocol
+from d5e_daemon.features import packs as pack_features
 from d5e_daemon.search.embed import FakeEmbedder
 
 from .conftest import start_client
@@ -62,6 +65,80 @@ async def mcp_session(
         yield session
 
 
+class Shared:
+    """One `d5e mcp` on the indexed SRD copy, its `ClientSession` held for the whole module by a
+    thread of its own (its own event loop: the SDK's session must end in the task that began
+    it): for the tests that only read, which need no fresh process. Each start costs ~1 s of
+    CPU, most of it the MCP SDK's imports; these tests started eight."""
+
+    def __init__(self, folder: Path, template: Path) -> None:
+        self.db = folder / "d5e.sqlite3"
+        shutil.copy(template, self.db)
+        self.log = folder / "stderr.txt"
+        self.env = {  # the module's own: the autouse `_isolated_home` is per test
+            "D5E_HOME": str(folder / "d5e-home"),
+            "XDG_DATA_HOME": str(folder / "xdg-data"),
+            "XDG_CACHE_HOME": str(folder / "xdg-cache"),
+            "D5E_EMBEDDER": "fake",
+        }
+        self.loop = asyncio.new_event_loop()
+        self.session: concurrent.futures.Future[ClientSession] = concurrent.futures.Future()
+        self.stop = asyncio.Event()
+        self.thread = threading.Thread(
+            target=self.loop.run_until_complete, args=(self.hold(),), daemon=True
+        )  # daemon: a failed start or an interrupted run does not keep pytest from leaving
+        self.thread.start()
+        self.proxy = cast(ClientSession, _InThread(self.session.result(timeout=120), self.loop))
+
+    async def hold(self) -> None:
+        try:
+            with open(self.log, "w") as err:
+                async with mcp_session(self.db, env=self.env, errlog=err) as session:
+                    self.session.set_result(session)
+                    await self.stop.wait()
+        except BaseException as exc:
+            if not self.session.done():
+                self.session.set_exception(exc)
+            raise
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(timeout=60)
+        self.loop.close()
+
+
+class _InThread:
+    """The shared session's methods, run on its loop and awaited from the test's."""
+
+    def __init__(self, session: ClientSession, loop: asyncio.AbstractEventLoop) -> None:
+        self._session = session
+        self._loop = loop
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._session, name)
+
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            future = asyncio.run_coroutine_threadsafe(method(*args, **kwargs), self._loop)
+            return await asyncio.wrap_future(future)
+
+        return run
+
+
+@pytest.fixture(scope="module")
+def shared_server(
+    indexed_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Shared]:
+    server = Shared(tmp_path_factory.mktemp("mcp-shared"), indexed_template)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def shared(shared_server: Shared) -> ClientSession:
+    """The module's `d5e mcp` session (only for tests that change nothing)."""
+    return shared_server.proxy
+
+
 async def call(session: ClientSession, tool: str, **arguments: Any) -> dict[str, Any]:
     result = await session.call_tool(tool, arguments)
     assert not result.is_error, result.content
@@ -78,37 +155,38 @@ async def error(session: ClientSession, tool: str, **arguments: Any) -> str:
     return text
 
 
-async def test_lists_tools_resources_and_prompts(indexed_db: Path) -> None:
-    async with mcp_session(indexed_db) as session:
-        tools = {t.name: t for t in (await session.list_tools()).tools}
-        assert set(tools) == {
-            "lookup",
-            "search",
-            "filters",
-            "complete",
-            "resolve_tags",
-            "encounter",
-            "packs",
-        }
-        for tool in tools.values():  # one line, not the docstring's indentation
-            assert tool.description and "  " not in tool.description, tool.description
-            assert tool.input_schema["type"] == "object"
-            assert tool.output_schema is not None and tool.output_schema["type"] == "object"
-        assert set(tools["search"].input_schema["properties"]) >= {"query", "filters", "limit"}
-        assert tools["lookup"].output_schema["required"] == ["entry", "markdown", "packInfo"]
+async def test_lists_tools_resources_and_prompts(shared: ClientSession) -> None:
+    session = shared
+    tools = {t.name: t for t in (await session.list_tools()).tools}
+    assert set(tools) == {
+        "lookup",
+        "search",
+        "filters",
+        "complete",
+        "resolve_tags",
+        "encounter",
+        "packs",
+    }
+    for tool in tools.values():  # one line, not the docstring's indentation
+        assert tool.description and "  " not in tool.description, tool.description
+        assert tool.input_schema["type"] == "object"
+        assert tool.output_schema is not None and tool.output_schema["type"] == "object"
+    assert set(tools["search"].input_schema["properties"]) >= {"query", "filters", "limit"}
+    assert tools["lookup"].output_schema["required"] == ["entry", "markdown", "packInfo"]
 
-        templates = (await session.list_resource_templates()).resource_templates
-        assert [t.uri_template for t in templates] == ["d5e://{pack}/{collection}/{slug}.md"]
-        resources = (await session.list_resources()).resources
-        assert [str(r.uri) for r in resources] == ["d5e://packs"]
-        prompts = {p.name: p for p in (await session.list_prompts()).prompts}
-        assert set(prompts) == {"prepare_encounter", "explain_rule"}
-        for prompt in prompts.values():  # what to give each argument, as for a tool's
-            assert all(a.description for a in prompt.arguments or []), prompt.name
-        assert tools["search"].input_schema["properties"]["mode"]["description"]
+    templates = (await session.list_resource_templates()).resource_templates
+    assert [t.uri_template for t in templates] == ["d5e://{pack}/{collection}/{slug}.md"]
+    resources = (await session.list_resources()).resources
+    assert [str(r.uri) for r in resources] == ["d5e://packs"]
+    prompts = {p.name: p for p in (await session.list_prompts()).prompts}
+    assert set(prompts) == {"prepare_encounter", "explain_rule"}
+    for prompt in prompts.values():  # what to give each argument, as for a tool's
+        assert all(a.description for a in prompt.arguments or []), prompt.name
+    assert tools["search"].input_schema["properties"]["mode"]["description"]
 
 
-async def test_answers_equal_those_of_d5e_serve(indexed_db: Path) -> None:
+async def test_answers_equal_those_of_d5e_serve(indexed_db: Path, shared: ClientSession) -> None:
+    """`d5e serve` on a copy of the indexed SRD, `d5e mcp` (the module's) on another."""
     requests: list[tuple[str, str, dict[str, Any]]] = [
         ("lookup", "d5e/lookup", {"name": "fireball"}),
         ("lookup", "d5e/lookup", {"ref": "srd-2014:monsters/goblin"}),
@@ -130,185 +208,205 @@ async def test_answers_equal_those_of_d5e_serve(indexed_db: Path) -> None:
     finally:
         await lsp.shutdown_session()
         await lsp.stop()
-    async with mcp_session(indexed_db) as session:
-        for (tool, _, params), expected in zip(requests, served, strict=True):
-            assert await call(session, tool, **params) == expected, tool
+    for (tool, _, params), expected in zip(requests, served, strict=True):
+        assert await call(shared, tool, **params) == expected, tool
 
 
-async def test_readable_markdown_beside_the_structured_answer(db_path: Path) -> None:
-    async with mcp_session(db_path) as session:
-        card = await session.call_tool("lookup", {"name": "Fireball"})
-        assert card.content[0].text.startswith("## Fireball")  # type: ignore[union-attr]
-        hits = await session.call_tool("search", {"query": "breathe under water", "limit": 3})
-        text = hits.content[0].text  # type: ignore[union-attr]
-        assert "**Water Breathing** (spells, srd-2014)" in text
-        assert "d5e://srd-2014/spells/water-breathing.md" in text
-        tags = await call(
-            session, "resolve_tags", text="Cast {@spell fireball|PHB|the fire} on {@creature orcc}."
-        )
-        assert tags["text"] == (
-            "Cast [the fire](d5e://srd-2014/spells/fireball.md) on {@creature orcc}."
-        )
-        assert [t["name"] for t in tags["tags"]] == ["Fireball"]
-        assert tags["tags"][0]["summary"] == "3rd-level evocation"
-        (unknown,) = tags["unknown"]
-        assert unknown["tag"] == "{@creature orcc}"
-        assert "Orc" in [s.title() for s in unknown["suggestions"]]
-        fight = await session.call_tool(
-            "encounter", {"party": [3, 3, 3, 3], "monsters": [{"name": "wolf", "count": 4}]}
-        )
-        said = fight.content[0].text  # type: ignore[union-attr]
-        assert said.startswith(
-            "**Easy · 400 XP (adjusted) for 4 × level 3** (2014 rules)\n\n"
-            "- 4 × Wolf (CR 1/4): 50 XP each, 200 XP\n\n200 XP × 2 = 400 XP adjusted.\n"
-        )  # the difficulty said once ("**Easy** (2014 rules): Easy · 400 XP …")
-        party = [3, 3, 3, 3]
-        fight = await session.call_tool("encounter", {"party": party, "monsters": ["6-8 wolf"]})
-        said = fight.content[0].text  # type: ignore[union-attr]
-        assert said.startswith(  # as `d5e encounter 6-8 wolf` takes it, both ends said
-            "**Medium–Hard · 600–1,000 XP (adjusted) for 4 × level 3** (2014 rules)\n\n"
-            "- 6–8 × Wolf (CR 1/4): 50 XP each, 300–400 XP\n\n"
-            "300–400 XP × 2–2.5 = 600–1,000 XP adjusted.\n"
-        )  # thousands separated as in the summary (it said "600–1000" below "600–1,000")
-        monsters = ["two or three", "bandits", {"name": "orc", "count": "1d4+1"}]
-        fight = await session.call_tool("encounter", {"party": party, "monsters": monsters})
-        assert fight.structured_content is not None
-        assert [
-            (m["name"], m["count"], m["countMax"]) for m in fight.structured_content["perMonster"]
-        ] == [("Bandit", 2, 3), ("Orc", 2, 5)]
-        keywords_only = "(Ranked by keywords only: the meaning index is not ready yet.)"
-        assert keywords_only in text  # this database has no vectors
-        for asked in ({"filters": {"school": "evocation"}}, {"query": "fire", "mode": "keyword"}):
-            listed = await session.call_tool("search", {**asked, "limit": 2})
-            said = listed.content[0].text  # type: ignore[union-attr]
-            assert said.startswith("1. **") and keywords_only not in said, asked
-        listing = await session.call_tool("search", {"filters": {"school": "evocaton"}})
-        assert listing.content[0].text.endswith(  # type: ignore[union-attr]
-            "did you mean 'evocation'?)"
-        )
+async def test_readable_markdown_beside_the_structured_answer(shared: ClientSession) -> None:
+    session = shared
+    card = await session.call_tool("lookup", {"name": "Fireball"})
+    assert card.content[0].text.startswith("## Fireball")  # type: ignore[union-attr]
+    hits = await session.call_tool("search", {"query": "breathe under water", "limit": 3})
+    text = hits.content[0].text  # type: ignore[union-attr]
+    assert "**Water Breathing** (spells, srd-2014)" in text
+    assert "d5e://srd-2014/spells/water-breathing.md" in text
+    tags = await call(
+        session, "resolve_tags", text="Cast {@spell fireball|PHB|the fire} on {@creature orcc}."
+    )
+    assert tags["text"] == (
+        "Cast [the fire](d5e://srd-2014/spells/fireball.md) on {@creature orcc}."
+    )
+    assert [t["name"] for t in tags["tags"]] == ["Fireball"]
+    assert tags["tags"][0]["summary"] == "3rd-level evocation"
+    (unknown,) = tags["unknown"]
+    assert unknown["tag"] == "{@creature orcc}"
+    assert "Orc" in [s.title() for s in unknown["suggestions"]]
+    fight = await session.call_tool(
+        "encounter", {"party": [3, 3, 3, 3], "monsters": [{"name": "wolf", "count": 4}]}
+    )
+    said = fight.content[0].text  # type: ignore[union-attr]
+    assert said.startswith(
+        "**Easy · 400 XP (adjusted) for 4 × level 3** (2014 rules)\n\n"
+        "- 4 × Wolf (CR 1/4): 50 XP each, 200 XP\n\n200 XP × 2 = 400 XP adjusted.\n"
+    )  # the difficulty said once ("**Easy** (2014 rules): Easy · 400 XP …")
+    party = [3, 3, 3, 3]
+    fight = await session.call_tool("encounter", {"party": party, "monsters": ["6-8 wolf"]})
+    said = fight.content[0].text  # type: ignore[union-attr]
+    assert said.startswith(  # as `d5e encounter 6-8 wolf` takes it, both ends said
+        "**Medium–Hard · 600–1,000 XP (adjusted) for 4 × level 3** (2014 rules)\n\n"
+        "- 6–8 × Wolf (CR 1/4): 50 XP each, 300–400 XP\n\n"
+        "300–400 XP × 2–2.5 = 600–1,000 XP adjusted.\n"
+    )  # thousands separated as in the summary (it said "600–1000" below "600–1,000")
+    monsters = ["two or three", "bandits", {"name": "orc", "count": "1d4+1"}]
+    fight = await session.call_tool("encounter", {"party": party, "monsters": monsters})
+    assert fight.structured_content is not None
+    assert [
+        (m["name"], m["count"], m["countMax"]) for m in fight.structured_content["perMonster"]
+    ] == [("Bandit", 2, 3), ("Orc", 2, 5)]
+    assert "keywords only" not in text  # this database's meaning index is made
+    listing = await session.call_tool("search", {"filters": {"school": "evocaton"}})
+    assert listing.content[0].text.endswith(  # type: ignore[union-attr]
+        "did you mean 'evocation'?)"
+    )
 
 
-async def test_a_creature_split_into_forms_by_its_bare_name(indexed_db: Path) -> None:
+async def test_a_search_before_the_meaning_index_is_made_says_it_ranked_by_keywords(
+    attributed_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a database whose vectors are not made yet (the server makes them in the background,
+    here not begun), a search answers from keywords and says so; a listing by filters or a
+    search in keyword mode has nothing to say. In process: the server's own code, no start."""
+    monkeypatch.setattr(mcp_server, "INDEX_FALLBACK_S", 600.0)  # no background work meanwhile
+    app = make_app(private_copy(attributed_template, tmp_path))
+    try:  # "auto": a client of the protocol's 2026-07-28 version says no `initialized`
+        async with Client(mcp_server.create_server(app), mode="auto") as client:
+            hits = await client.call_tool("search", {"query": "breathe under water", "limit": 3})
+            text = hits.content[0].text  # type: ignore[union-attr]
+            assert "**Water Breathing** (spells, srd-2014)" in text
+            keywords_only = "(Ranked by keywords only: the meaning index is not ready yet.)"
+            assert keywords_only in text
+            asked: dict[str, Any]
+            for asked in (
+                {"filters": {"school": "evocation"}},
+                {"query": "fire", "mode": "keyword"},
+            ):
+                listed = await client.call_tool("search", {**asked, "limit": 2})
+                said = listed.content[0].text  # type: ignore[union-attr]
+                assert said.startswith("1. **") and keywords_only not in said, asked
+        assert not app.search.vectors_ready()
+    finally:
+        app.close()
+
+
+async def test_a_creature_split_into_forms_by_its_bare_name(shared: ClientSession) -> None:
     """The SRD's vampire and werewolf are forms ("Vampire, Vampire Form"): an assistant asking
     for "werewolf" gets its true form, and `{@creature vampire}` resolves."""
-    async with mcp_session(indexed_db) as session:
-        card = await call(session, "lookup", name="werewolf")
-        assert (card["entry"]["name"], card["foundBy"]) == ("Werewolf, Human Form", "inverted")
-        tags = await call(session, "resolve_tags", text="The {@creature vampire} rises.")
-        assert [t["name"] for t in tags["tags"]] == ["Vampire, Vampire Form"]
-        assert tags["unknown"] == []
-        names = await call(session, "complete", prefix="werew", limit=3)
-        assert names["items"][0]["alias"] == "Werewolf"
+    session = shared
+    card = await call(session, "lookup", name="werewolf")
+    assert (card["entry"]["name"], card["foundBy"]) == ("Werewolf, Human Form", "inverted")
+    tags = await call(session, "resolve_tags", text="The {@creature vampire} rises.")
+    assert [t["name"] for t in tags["tags"]] == ["Vampire, Vampire Form"]
+    assert tags["unknown"] == []
+    names = await call(session, "complete", prefix="werew", limit=3)
+    assert names["items"][0]["alias"] == "Werewolf"
 
 
-async def test_errors_are_tool_errors_with_the_json_rpc_messages(indexed_db: Path) -> None:
-    async with mcp_session(indexed_db) as session:
-        message = await error(session, "lookup", name="firebal")
-        assert "no entry named 'firebal'; did you mean srd-2014:spells/fireball" in message
-        message = await error(session, "lookup", name="fireball", ref="spells/fireball")
-        assert "exactly one" in message
-        message = await error(session, "search", query="fire", limit=0)
-        assert "$.limit" in message
-        message = await error(session, "search", query="fire", filters={"level": "three"})
-        assert "level" in message
-        message = await error(session, "complete", prefix="x" * 5000)
-        assert "$.prefix" in message
-        message = await error(session, "encounter", party=[0], monsters=[{"name": "wolf"}])
-        assert "character level 0: levels are 1 to 20 - at `$.party[0]`" in message
-        message = await error(session, "complete", prefix="fire", collections=["spell"])
-        assert message == (
-            "Error executing tool complete: no installed pack has a collection 'spell'; did you"
-            " mean 'spells'? - at `$.collections[0]`"
-        )  # it answered "No names match."
-        message = await error(session, "encounter", party=[3], monsters=["8-6 wolf"])
-        assert message == (
-            "Error executing tool encounter: count '8-6': the low end 8 is above the high end 6"
-            " - at `$.monsters`"
-        )
-        monsters = [{"name": "wolf"}, {"name": "goblin boss"}]
-        message = await error(session, "encounter", party=[3], monsters=monsters)
-        assert message == (  # the path at the end, as for every argument
-            "Error executing tool encounter: no entry named 'goblin boss' in monsters; did you mean"
-            " srd-2014:monsters/goblin? (a creature no pack has needs its `cr` or `xp`)"
-            " - at `$.monsters[1]`"
-        )
-        # arguments the tool's input schema refuses: the problem and its path, no pydantic dump
-        message = await error(session, "lookup", name=3)
-        assert (
-            message == "Error executing tool lookup: Input should be a valid string - at `$.name`"
-        )
-        message = await error(session, "search", query="fire", mode="fuzzy")
-        assert message == (
-            "Error executing tool search: Input should be 'hybrid', 'keyword' or 'semantic'"
-            " - at `$.mode`"
-        )
-        message = await error(session, "lookup", ref="not a ref")
-        assert "invalid ref" in message
-        # a misspelt argument is refused, not dropped (the SDK answered as if it were not given)
-        message = await error(session, "lookup", name="fireball", colection="monsters")
-        assert message == (
-            "Error executing tool lookup: unknown argument 'colection': did you mean"
-            " `collection`? - at `$.colection`"
-        )
-        message = await error(session, "packs", verbose=True)
-        assert "unknown argument 'verbose': it takes no arguments - at `$.verbose`" in message
-        # the server lives on, and answers
-        assert (await call(session, "lookup", name="goblin"))["entry"]["name"] == "Goblin"
+async def test_errors_are_tool_errors_with_the_json_rpc_messages(shared: ClientSession) -> None:
+    session = shared
+    message = await error(session, "lookup", name="firebal")
+    assert "no entry named 'firebal'; did you mean srd-2014:spells/fireball" in message
+    message = await error(session, "lookup", name="fireball", ref="spells/fireball")
+    assert "exactly one" in message
+    message = await error(session, "search", query="fire", limit=0)
+    assert "$.limit" in message
+    message = await error(session, "search", query="fire", filters={"level": "three"})
+    assert "level" in message
+    message = await error(session, "complete", prefix="x" * 5000)
+    assert "$.prefix" in message
+    message = await error(session, "encounter", party=[0], monsters=[{"name": "wolf"}])
+    assert "character level 0: levels are 1 to 20 - at `$.party[0]`" in message
+    message = await error(session, "complete", prefix="fire", collections=["spell"])
+    assert message == (
+        "Error executing tool complete: no installed pack has a collection 'spell'; did you"
+        " mean 'spells'? - at `$.collections[0]`"
+    )  # it answered "No names match."
+    message = await error(session, "encounter", party=[3], monsters=["8-6 wolf"])
+    assert message == (
+        "Error executing tool encounter: count '8-6': the low end 8 is above the high end 6"
+        " - at `$.monsters`"
+    )
+    monsters = [{"name": "wolf"}, {"name": "goblin boss"}]
+    message = await error(session, "encounter", party=[3], monsters=monsters)
+    assert message == (  # the path at the end, as for every argument
+        "Error executing tool encounter: no entry named 'goblin boss' in monsters; did you mean"
+        " srd-2014:monsters/goblin? (a creature no pack has needs its `cr` or `xp`)"
+        " - at `$.monsters[1]`"
+    )
+    # arguments the tool's input schema refuses: the problem and its path, no pydantic dump
+    message = await error(session, "lookup", name=3)
+    assert message == "Error executing tool lookup: Input should be a valid string - at `$.name`"
+    message = await error(session, "search", query="fire", mode="fuzzy")
+    assert message == (
+        "Error executing tool search: Input should be 'hybrid', 'keyword' or 'semantic'"
+        " - at `$.mode`"
+    )
+    message = await error(session, "lookup", ref="not a ref")
+    assert "invalid ref" in message
+    # a misspelt argument is refused, not dropped (the SDK answered as if it were not given)
+    message = await error(session, "lookup", name="fireball", colection="monsters")
+    assert message == (
+        "Error executing tool lookup: unknown argument 'colection': did you mean"
+        " `collection`? - at `$.colection`"
+    )
+    message = await error(session, "packs", verbose=True)
+    assert "unknown argument 'verbose': it takes no arguments - at `$.verbose`" in message
+    # the server lives on, and answers
+    assert (await call(session, "lookup", name="goblin"))["entry"]["name"] == "Goblin"
 
 
-async def test_reads_entry_cards_and_the_packs_list_as_resources(indexed_db: Path) -> None:
-    async with mcp_session(indexed_db) as session:
-        card = await session.read_resource("d5e://srd-2014/spells/fireball.md")
-        (content,) = card.contents
-        assert content.mime_type == "text/markdown"
-        assert content.text.startswith("## Fireball")  # type: ignore[union-attr]
-        packs = await session.read_resource("d5e://packs")
-        listed = json.loads(packs.contents[0].text)  # type: ignore[union-attr]
-        assert {"srd-2014", "srd-2024"} <= {p["pack"]["id"] for p in listed["packs"]}
-        with pytest.raises(Exception, match="no entry"):
-            await session.read_resource("d5e://srd-2014/spells/no-such-spell.md")
-        prompt = await session.get_prompt("explain_rule", {"question": "How does grappling work?"})
-        assert "How does grappling work?" in prompt.messages[0].content.text  # type: ignore[union-attr]
+async def test_reads_entry_cards_and_the_packs_list_as_resources(shared: ClientSession) -> None:
+    session = shared
+    card = await session.read_resource("d5e://srd-2014/spells/fireball.md")
+    (content,) = card.contents
+    assert content.mime_type == "text/markdown"
+    assert content.text.startswith("## Fireball")  # type: ignore[union-attr]
+    packs = await session.read_resource("d5e://packs")
+    listed = json.loads(packs.contents[0].text)  # type: ignore[union-attr]
+    assert {"srd-2014", "srd-2024"} <= {p["pack"]["id"] for p in listed["packs"]}
+    with pytest.raises(Exception, match="no entry"):
+        await session.read_resource("d5e://srd-2014/spells/no-such-spell.md")
+    prompt = await session.get_prompt("explain_rule", {"question": "How does grappling work?"})
+    assert "How does grappling work?" in prompt.messages[0].content.text  # type: ignore[union-attr]
 
 
 async def test_a_prompt_without_its_argument_is_an_error_and_one_line_in_the_log(
-    indexed_db: Path, tmp_path: Path
+    shared_server: Shared,
 ) -> None:
     """`explain_rule` without `question` logged the SDK's traceback (30 lines) and answered
     code 0. Now: invalid params (-32602) naming the argument, one line in the log, and the
-    server goes on."""
-    log = tmp_path / "stderr.txt"
-    with open(log, "w") as err:
-        async with mcp_session(indexed_db, errlog=err) as session:
-            with pytest.raises(MCPError) as refused:
-                await session.get_prompt("explain_rule", {})
-            assert refused.value.error.code == -32602
-            assert refused.value.error.message == "Missing required arguments: {'question'}"
-            with pytest.raises(MCPError) as unknown:
-                await session.get_prompt("explain_rules", {"question": "x"})
-            assert unknown.value.error.code == -32602
-            prompt = await session.get_prompt("explain_rule", {"question": "Grappling?"})
-            assert "Grappling?" in prompt.messages[0].content.text  # type: ignore[union-attr]
-    lines = log.read_text().splitlines()
-    assert [line.split(" ", 3)[-1] for line in lines if "prompts/get" in line] == [
+    server goes on. (The module's server: what it logged meanwhile.)"""
+    session = shared_server.proxy
+    before = shared_server.log.stat().st_size
+    with pytest.raises(MCPError) as refused:
+        await session.get_prompt("explain_rule", {})
+    assert refused.value.error.code == -32602
+    assert refused.value.error.message == "Missing required arguments: {'question'}"
+    with pytest.raises(MCPError) as unknown:
+        await session.get_prompt("explain_rules", {"question": "x"})
+    assert unknown.value.error.code == -32602
+    prompt = await session.get_prompt("explain_rule", {"question": "Grappling?"})
+    assert "Grappling?" in prompt.messages[0].content.text  # type: ignore[union-attr]
+    with open(shared_server.log) as log:
+        log.seek(before)
+        logged = log.read()
+    assert [line.split(" ", 3)[-1] for line in logged.splitlines() if "prompts/get" in line] == [
         "d5e_daemon.mcp_server: prompts/get explain_rule: Missing required arguments: "
         "{'question'} (answered -32602)",
         "d5e_daemon.mcp_server: prompts/get explain_rules: Unknown prompt: explain_rules "
         "(answered -32602)",
     ]
-    assert "Traceback" not in log.read_text()
+    assert "Traceback" not in logged
 
 
 async def test_write_tools_are_off_unless_the_user_allows_them(
-    indexed_db: Path, tmp_path: Path
+    indexed_db: Path, tmp_path: Path, shared: ClientSession
 ) -> None:
-    async with mcp_session(indexed_db) as session:
-        names = {t.name for t in (await session.list_tools()).tools}
-        assert not names & {"create_pack", "upload_entries"}
-        assert await error(session, "create_pack", id="brew") == (
-            "Unknown tool: create_pack: the tools that write packs are offered only when the user"
-            " starts d5e mcp with --allow-writes (or D5E_MCP_ALLOW_WRITES=1)"
-        )
+    names = {t.name for t in (await shared.list_tools()).tools}
+    assert not names & {"create_pack", "upload_entries"}
+    assert await error(shared, "create_pack", id="brew") == (
+        "Unknown tool: create_pack: the tools that write packs are offered only when the user"
+        " starts d5e mcp with --allow-writes (or D5E_MCP_ALLOW_WRITES=1)"
+    )
     async with mcp_session(indexed_db, "--allow-writes") as session:
         outside = tmp_path / "elsewhere"
         refused = await error(session, "create_pack", id="assistant-brew", directory=str(outside))
@@ -347,10 +445,13 @@ async def test_write_tools_are_off_unless_the_user_allows_them(
 async def test_an_assistant_creates_packs_inside_the_campaign_folder_only(
     indexed_db: Path, tmp_path: Path
 ) -> None:
+    """The server started in the campaign's folder (no `--workspace`): its d5e.toml found from
+    there, as `--workspace` finds it (`test_reads_the_campaign_d5e_toml_as_d5e_serve_does`)."""
     campaign = tmp_path / "campaign"
     campaign.mkdir()
-    (campaign / "d5e.toml").write_text('edition = "2014"\n')
-    async with mcp_session(indexed_db, "--allow-writes", "--workspace", str(campaign)) as session:
+    (campaign / "d5e.toml").write_text('edition = "2024"\n')
+    async with mcp_session(indexed_db, "--allow-writes", cwd=campaign) as session:
+        assert (await call(session, "lookup", name="aboleth"))["entry"]["pack"] == "srd-2024"
         for directory in ("..", "../other", "/etc", str(tmp_path)):
             refused = await error(session, "create_pack", id="brew", directory=directory)
             assert "is outside the folders an assistant may create packs in" in refused
@@ -362,36 +463,42 @@ async def test_an_assistant_creates_packs_inside_the_campaign_folder_only(
         assert "brew" in [p["pack"]["id"] for p in packs["packs"]]
 
 
-@pytest.mark.parametrize("campaign", [False, True], ids=["default profile", "campaign"])
-async def test_a_pack_installed_by_the_cli_is_seen_by_a_running_server(
-    indexed_db: Path, tmp_path: Path, campaign: bool
+async def test_a_pack_installed_by_the_cli_is_seen_by_running_servers(
+    indexed_db: Path, tmp_path: Path
 ) -> None:
-    """Installed by the CLI (from anywhere: the user's default profile), the pack is on in the
-    running server's profile too, its entries found by lookup and by search."""
+    """Installed by the CLI (from anywhere: the user's default profile), the pack is on in each
+    running server's profile too: one started in a folder without a d5e.toml (the default
+    profile), one in a campaign's (its own); its entries found by lookup and by search."""
     pack = write_pack(tmp_path / "brew", {"spells/moonlit-hex.json": SPELL})
     install = [sys.executable, "-m", "d5e_daemon", "packs", "install", str(pack)]
-    folder = tmp_path / "campaign"
-    folder.mkdir()
-    if campaign:
-        (folder / "d5e.toml").write_text('edition = "2014"\n')
-    async with mcp_session(indexed_db, "--workspace", str(folder)) as session:
-        assert "no entry named" in await error(session, "lookup", name="Moonlit Hex")
+    plain, campaign = tmp_path / "plain", tmp_path / "campaign"
+    plain.mkdir()
+    campaign.mkdir()
+    (campaign / "d5e.toml").write_text('edition = "2014"\n')
+    async with (
+        mcp_session(indexed_db, "--workspace", str(plain)) as default,
+        mcp_session(indexed_db, "--workspace", str(campaign)) as own,
+    ):
+        for session in (default, own):
+            assert "no entry named" in await error(session, "lookup", name="Moonlit Hex")
         cli = await asyncio.to_thread(
             subprocess.run, install, env=_env(indexed_db), capture_output=True, check=False
         )
         assert cli.returncode == 0, cli.stderr
-        for _ in range(50):  # the server follows the database within a few seconds
-            answer = await session.call_tool("lookup", {"name": "Moonlit Hex"})
-            if not answer.is_error:
-                break
-            await asyncio.sleep(0.2)
-        card = await call(session, "lookup", name="Moonlit Hex")
-        assert card["entry"]["pack"] == "brew"
-        hits = await call(session, "search", query="silver curse", mode="keyword")
-        assert "Moonlit Hex" in [h["name"] for h in hits["hits"]]
-        packs = await call(session, "packs")
-        (brew,) = [p for p in packs["packs"] if p["pack"]["id"] == "brew"]
-        assert brew["enabled"]
+        for session in (default, own):
+            for _ in range(50):  # the server follows the database within a few seconds
+                answer = await session.call_tool("lookup", {"name": "Moonlit Hex"})
+                if not answer.is_error:
+                    break
+                await asyncio.sleep(0.2)
+            card = await call(session, "lookup", name="Moonlit Hex")
+            assert card["entry"]["pack"] == "brew"
+            hits = await call(session, "search", query="silver curse", mode="keyword")
+            assert "Moonlit Hex" in [h["name"] for h in hits["hits"]]
+            packs = await call(session, "packs")
+            (brew,) = [p for p in packs["packs"] if p["pack"]["id"] == "brew"]
+            assert brew["enabled"]
+        assert (await call(own, "packs"))["profile"] != (await call(default, "packs"))["profile"]
 
 
 HANDSHAKE = [
@@ -410,7 +517,9 @@ HANDSHAKE = [
 
 
 def test_stdout_carries_only_protocol_messages(indexed_db: Path) -> None:
-    """Newline-delimited JSON on stdout, nothing else (logs go to stderr)."""
+    """Newline-delimited JSON on stdout, nothing else (logs go to stderr). And `d5e mcp` starts
+    as fast as `d5e serve`: it does not pay for pygls and LSP types too (`-X importtime` lists
+    every module it imported on stderr)."""
     messages = [
         *HANDSHAKE,
         {
@@ -422,7 +531,7 @@ def test_stdout_carries_only_protocol_messages(indexed_db: Path) -> None:
         {"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
     ]
     server = subprocess.Popen(
-        [sys.executable, "-m", "d5e_daemon", "mcp", "--log-level", "debug"],
+        [sys.executable, "-X", "importtime", "-m", "d5e_daemon", "mcp", "--log-level", "debug"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -443,20 +552,17 @@ def test_stdout_carries_only_protocol_messages(indexed_db: Path) -> None:
     assert answers[2]["result"]["isError"] is True
     assert "DEBUG" in stderr  # the debug log went to stderr, not to stdout
     assert server.returncode == 0
-
-
-def test_the_mcp_face_loads_no_lsp_code() -> None:
-    """`d5e mcp` starts as fast as `d5e serve`: it does not pay for pygls and LSP types too."""
-    probe = (
-        "import sys, d5e_daemon.mcp_server\n"
-        "print(sorted({'lsprotocol', 'pygls'} & set(sys.modules)))"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    imported = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert {"d5e_daemon", "mcp"} <= imported
+    assert not imported & {"lsprotocol", "pygls"}
 
 
 async def test_reads_the_campaign_d5e_toml_as_d5e_serve_does(
-    indexed_db: Path, tmp_path: Path
+    indexed_db: Path, tmp_path: Path, shared: ClientSession
 ) -> None:
     campaign = tmp_path / "campaign"
     campaign.mkdir()
@@ -474,18 +580,18 @@ async def test_reads_the_campaign_d5e_toml_as_d5e_serve_does(
         assert said.startswith(
             "Prepare a moderate encounter for a party of characters of levels 5,5,5,5."
         )
-    async with mcp_session(indexed_db, cwd=campaign) as session:  # found from the folder too
-        assert (await call(session, "lookup", name="aboleth"))["entry"]["pack"] == "srd-2024"
-    async with mcp_session(indexed_db) as session:  # elsewhere: the user's default profile
-        assert (await call(session, "lookup", name="aboleth"))["entry"]["pack"] == "srd-2014"
-        prompt = await session.get_prompt("prepare_encounter", {})
-        said = prompt.messages[0].content.text  # type: ignore[union-attr]
-        assert said.startswith("Prepare a medium encounter")  # 2014's, where it said "moderate"
-        assert await error(session, "encounter", monsters=[{"name": "wolf"}]) == (
-            "Error executing tool encounter: no party: give `party`, the characters' levels "
-            "([3, 3, 3, 3]), or write party = [3, 3, 3, 3] in the campaign's d5e.toml - at "
-            "`$.party`"
-        )
+    # found from the folder the server starts in too: in
+    # test_an_assistant_creates_packs_inside_the_campaign_folder_only
+    # elsewhere (the module's server): the user's default profile
+    assert (await call(shared, "lookup", name="aboleth"))["entry"]["pack"] == "srd-2014"
+    prompt = await shared.get_prompt("prepare_encounter", {})
+    said = prompt.messages[0].content.text  # type: ignore[union-attr]
+    assert said.startswith("Prepare a medium encounter")  # 2014's, where it said "moderate"
+    assert await error(shared, "encounter", monsters=[{"name": "wolf"}]) == (
+        "Error executing tool encounter: no party: give `party`, the characters' levels "
+        "([3, 3, 3, 3]), or write party = [3, 3, 3, 3] in the campaign's d5e.toml - at "
+        "`$.party`"
+    )
 
 
 def test_a_hit_standing_for_same_named_entries_says_where_they_are() -> None:
@@ -532,26 +638,29 @@ SPELLS = {
 }
 
 
-def _real_model_db(db_path: Path, tmp_path: Path) -> dict[str, str]:
+async def _real_model_db(db_path: Path, tmp_path: Path) -> dict[str, str]:
     """The database of a user with a small pack alone on (the SRD packs off: indexing them with
-    the real model takes minutes), its vectors made by the real model; the environment in
-    which `d5e` uses that model."""
+    the real model takes minutes), its vectors made by `d5e index` with the real model; the
+    environment in which `d5e` uses that model. The pack is installed and the SRDs turned off
+    in process, by the functions `d5e packs install` and `disable` call (three CLI starts
+    cost ~1.5 s of CPU)."""
     env = {"D5E_EMBEDDER": "", "HF_HUB_OFFLINE": "1"}
     pack = write_pack(tmp_path / "brew", SPELLS)
-    for command in (
-        ["packs", "install", str(pack)],
-        ["packs", "disable", "srd-2014"],
-        ["packs", "disable", "srd-2024"],
-        ["index"],
-    ):
-        done = subprocess.run(
-            [sys.executable, "-m", "d5e_daemon", *command],
-            env={**os.environ, **_env(db_path, env)},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
+    app = make_app(db_path)
+    try:
+        await pack_features.install(app, protocol.PackInstallParams(path=str(pack)))
+        for srd in ("srd-2014", "srd-2024"):
+            await pack_features.disable(app, protocol.PackIdParams(pack=srd))
+    finally:
+        app.close()
+    done = subprocess.run(
+        [sys.executable, "-m", "d5e_daemon", "index"],
+        env={**os.environ, **_env(db_path, env)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
     return env
 
 
@@ -562,7 +671,7 @@ async def test_the_first_search_of_a_session_is_ranked_by_meaning(
     it: its words are in no entry (keywords find nothing), the answer is found by meaning. It
     answered from keywords alone: the model began loading at that search."""
     db_path = private_copy(attributed_template, tmp_path)
-    env = _real_model_db(db_path, tmp_path)
+    env = await _real_model_db(db_path, tmp_path)
     query = "let sailors respire beneath the waves"
     async with mcp_session(db_path, env=env) as session:
         first = await session.call_tool("search", {"query": query})
@@ -611,15 +720,15 @@ class SlowModel(FakeEmbedder):
 
 
 async def test_a_client_that_lists_the_tools_and_leaves_does_not_wait_for_the_model(
-    attributed_template: Path, tmp_path: Path
+    indexed_template: Path, tmp_path: Path
 ) -> None:
     """The model begins loading when the client says `initialized` (the first search is
     ranked by meaning); a client that only lists the tools and leaves waited for the whole
     load (~1.4 s of the real model's, and the indexer's stop waited behind it). The session
     ends with the load still under way (`d5e mcp` then leaves without finalizing)."""
-    app = make_app(private_copy(attributed_template, tmp_path))
+    app = make_app(private_copy(indexed_template, tmp_path))
     try:
-        assert app.search.build().ready  # the fake model's vectors
+        assert app.search.build().ready  # the fake model's vectors, made by the template
         model = SlowModel(seconds=5.0)
         app.search.embedder = model
         # a client that says `initialized` (the load begins then)
@@ -678,15 +787,15 @@ def test_a_server_that_raises_while_the_model_loads_still_leaves_at_once(
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_a_search_while_the_model_loads_says_it_ranked_by_keywords(
-    attributed_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+    indexed_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     """A load slower than the search's wait (`MODEL_WAIT_S`): the answer from keywords says
     why, and the next search, the model loaded, is ranked by meaning. The same for a client
     of the protocol's 2026-07-28 version ("auto"), which says no `initialized`: the search
     starts the load."""
-    app = make_app(private_copy(attributed_template, tmp_path))
+    app = make_app(private_copy(indexed_template, tmp_path))
     try:
-        assert app.search.build().ready  # the fake model's vectors
+        assert app.search.build().ready  # the fake model's vectors, made by the template
         model = SlowModel()
         app.search.embedder = model
         monkeypatch.setattr(mcp_server, "MODEL_WAIT_S", 0.05)
