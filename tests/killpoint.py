@@ -12,6 +12,12 @@
 - `--builtin-packs ID,…`: the built-in packs a start installs (the `builtinPacks` setting, which
   the CLI takes from no flag): a smaller library to kill in (test_crash.py's indexing).
 
+`python tests/killpoint.py --serve` imports d5e's modules once, then runs each request (a JSON
+line on stdin: these arguments, the environment, the folder, files for stdout and stderr) in a
+process forked from it, as `python tests/killpoint.py ARGS` would, and answers its exit code (a
+signal's negated) in a JSON line: each run is still a process of its own, killed for real,
+without an interpreter's start and d5e's imports (~0.2 s of CPU each; test_crash.py's `FORKS`).
+
 Nothing is cleaned up: SIGKILL cannot be caught. REPORT (JSON, written just before the kill or
 at the end) holds `steps` (callbacks counted inside transactions), `seconds` (from the first
 call of FUNCTION to the end), `texts_embedded` (by the fake embedder), `killed_in` (the d5e
@@ -195,5 +201,48 @@ def main() -> None:
     sys.exit(code)
 
 
+def serve() -> None:
+    """`--serve` (see the top): requests one at a time, each in a forked child."""
+    import d5e_daemon.app
+    import d5e_daemon.cli
+    import d5e_daemon.features.packs
+    import d5e_daemon.search.builder  # noqa: F401
+
+    assert threading.active_count() == 1, "a thread before fork()"
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            os._exit(child(request))
+        _, status = os.waitpid(pid, 0)
+        print(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}), flush=True)
+
+
+def child(request: dict[str, Any]) -> int:
+    """Run one request in this (forked) process: killpoint's `main` with its arguments."""
+    code = 1
+    try:
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        for fd, name in ((1, "stdout"), (2, "stderr")):
+            os.dup2(os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), fd)
+        sys.argv = [__file__, *request["args"]]
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return code
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+    else:
+        main()

@@ -26,9 +26,10 @@ from d5e_daemon.protocol import LookupParams, PackInstallParams, UploadParams
 
 from .conftest import make_app
 from .packtools import write_pack
-from .test_crash import (
+from .test_crash import (  # _forks_end: the killpoint servers end with each test
     KillPlan,
     Operation,
+    _forks_end,  # noqa: F401
     d5e_here,
     for_each_kill,
     report_figures,
