@@ -180,7 +180,7 @@ def item_type(data: dict[str, Any], first: str | None) -> str:
     base = describe(data.get("base_item")).lower()  # "Weapon (dagger)", as the SRD writes it
     if not first and base and kind and base not in kind.lower():
         kind += f" ({base})"
-    text = sentence_case(", ".join(p for p in (kind, rarity) if p))
+    text = sentence_case(", ".join(p for p in (kind, *_more_types(data), rarity) if p))
     limited = describe(data.get("limited-to"))  # 2024: "Paladin", "Cleric, Druid, or Paladin"
     if data.get("attunement") is True:
         text += f" (requires attunement{' by a ' + limited if limited else ''})"
@@ -193,8 +193,18 @@ def magic_item_parts(data: dict[str, Any]) -> tuple[str, list[str]]:
     return item_type(data, first), paras
 
 
+def _more_types(data: dict[str, Any]) -> list[str]:
+    """What an item is besides its kind (`more_types`: 5etools' `poison (ingested)`)."""
+    return [describe(t) for t in data.get("more_types") or [] if describe(t)]
+
+
 def equipment_kind(data: dict[str, Any]) -> str:
-    """`Martial melee weapon`, `Light armor`, `Artisan's tools`, `Adventuring gear (kits)`."""
+    """`Martial melee weapon`, `Light armor`, `Artisan's tools`, `Adventuring gear (kits)`;
+    what else it is after a comma (`Adventuring gear, poison (ingested)`)."""
+    return ", ".join([k for k in [_equipment_kind(data)] if k] + _more_types(data))
+
+
+def _equipment_kind(data: dict[str, Any]) -> str:
     if isinstance(data.get("category_range"), str):
         return sentence_case(data["category_range"] + " weapon")
     if data.get("weapon_category") or data.get("weapon_range"):

@@ -896,6 +896,10 @@ def item(raw: dict[str, Any]) -> dict[str, Any]:
     rarity = str(raw.get("rarity", "")).strip()
     if rarity and rarity.lower() not in ("none", "unknown"):
         data["rarity"] = {"name": _cap(rarity)}
+    if raw.get("poison"):  # 5etools' type line: `Adventuring Gear, poison (ingested or inhaled)`
+        kinds = [str(k) for k in raw.get("poisonTypes") or [] if k]
+        said = ", ".join(kinds[:-1]) + (" or " if len(kinds) > 1 else "") + (kinds or [""])[-1]
+        data["more_types"] = [f"poison ({said})" if said else "poison"]
     contents = []
     for part in raw.get("packContents") or []:  # an equipment pack's: `"rope, hempen|phb"`
         if isinstance(part, str):
@@ -1332,7 +1336,8 @@ CONSUMED = {
         "range", "property", "mastery", "ac", "strength", "stealth", "value", "weight",
         "charges", "attachedSpells", "bonusWeapon", "bonusAc", "bonusSpellAttack",
         "bonusSavingThrow", "bonusSpellSaveDc", "items", "additionalEntries", "weapon",
-        "armor", "staff", "baseItem", "inherits", "requires", "excludes",
+        "armor", "staff", "baseItem", "inherits", "requires", "excludes", "poison",
+        "poisonTypes",
     },
 }  # fmt: skip
 BOOKKEEPING = frozenset(

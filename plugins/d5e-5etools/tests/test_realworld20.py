@@ -1,0 +1,35 @@
+"""Shapes found in real homebrew files nobody here wrote (twentieth session: files of
+TheGiddyLimit/homebrew not tried before — MonkeyDM's Poison Rework 3.0, …), each in a small
+file of our own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fivetools_files import card, install, write
+
+from d5e_daemon.app import App
+
+S = "Realworld"
+
+
+def test_a_poisons_kinds_are_on_its_type_line(app: App, tmp_path: Path) -> None:
+    """MonkeyDM's Poison Rework 3.0 writes its poisons as `"type": "G|XPHB", "poison": true,
+    "poisonTypes": ["ingested"]`: 5etools' type line says `Adventuring Gear, poison
+    (ingested)`; the card said `Adventuring gear` and listed `Poison: yes`, `Poison types:
+    ingested` at its end. A magic poison's line keeps its rarity after them."""
+    doc = {"item": [
+        {"name": "Bitter Dram", "source": S, "type": "G", "rarity": "none", "poison": True,
+         "poisonTypes": ["ingested"], "entries": ["Tastes of almonds."]},
+        {"name": "Grey Cloud", "source": S, "type": "G", "rarity": "none", "poison": True,
+         "poisonTypes": ["contact", "inhaled", "injury"], "entries": ["A grey puff."]},
+        {"name": "Wyrm Gall", "source": S, "type": "G", "rarity": "rare", "poison": True,
+         "entries": ["Drawn from a wyrm."]},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:equipment/bitter-dram")
+    assert "*Adventuring gear, poison (ingested)*" in text
+    assert "Poison: yes" not in text.replace("*", "") and "Poison types" not in text
+    text = card(app, "realworld:equipment/grey-cloud")
+    assert "*Adventuring gear, poison (contact, inhaled or injury)*" in text
+    assert "*Adventuring gear, poison, rare*" in card(app, "realworld:magic-items/wyrm-gall")
