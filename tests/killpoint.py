@@ -14,9 +14,10 @@
 
 `python tests/killpoint.py --serve` imports d5e's modules once, then runs each request (a JSON
 line on stdin: these arguments, the environment, the folder, files for stdout and stderr) in a
-process forked from it, as `python tests/killpoint.py ARGS` would, and answers its exit code (a
-signal's negated) in a JSON line: each run is still a process of its own, killed for real,
-without an interpreter's start and d5e's imports (~0.2 s of CPU each; test_crash.py's `FORKS`).
+process forked from it, as `python tests/killpoint.py ARGS` would (or, with `"d5e": true`, as
+`d5e ARGS`), and answers its exit code (a signal's negated) in a JSON line: each run is still a
+process of its own, killed for real, without an interpreter's start and d5e's imports (~0.2 s of
+CPU each; `FORKS` in tests/forks.py).
 
 Nothing is cleaned up: SIGKILL cannot be caught. REPORT (JSON, written just before the kill or
 at the end) holds `steps` (callbacks counted inside transactions), `seconds` (from the first
@@ -228,9 +229,15 @@ def child(request: dict[str, Any]) -> int:
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         for fd, name in ((1, "stdout"), (2, "stderr")):
             os.dup2(os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), fd)
-        sys.argv = [__file__, *request["args"]]
-        main()
-        code = 0
+        if request.get("d5e"):  # `d5e ARGS`, as `python -m d5e_daemon ARGS` runs it
+            from d5e_daemon.__main__ import main as d5e
+
+            sys.argv = ["d5e", *request["args"]]
+            code = d5e()
+        else:
+            sys.argv = [__file__, *request["args"]]
+            main()
+            code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     except BaseException:

@@ -26,7 +26,7 @@ from d5e_daemon.protocol import LookupParams, PackInstallParams, UploadParams
 
 from .conftest import make_app
 from .packtools import write_pack
-from .test_crash import (  # _forks_end: the killpoint servers end with each test
+from .test_crash import (  # _forks_end: the kill servers end with each test
     KillPlan,
     Operation,
     _forks_end,  # noqa: F401

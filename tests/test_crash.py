@@ -18,8 +18,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import queue
-import select
 import shutil
 import signal
 import subprocess
@@ -43,10 +41,10 @@ from d5e_daemon.settings import build
 
 from . import oldschema
 from .fixtures import built_once
+from .forks import FORKS, _forks_end  # noqa: F401 (_forks_end: the servers end with each test)
 from .packtools import write_pack
 
 EXPECTED = {"srd-2014": 2317, "srd-2024": 1336}
-KILLPOINT = Path(__file__).with_name("killpoint.py")
 PARALLEL = 2
 
 
@@ -133,66 +131,6 @@ class Operation:
         if self.after_commit:
             points.append({"delay": 0.0, "on_call": self.after_commit})
         return [KillPlan(number, **point) for number, point in enumerate(points)]
-
-
-class Forks:
-    """`killpoint.py --serve` processes, one for each kill run at once, ended at each test's end
-    (`_forks_end`): their children's CPU is the test's."""
-
-    def __init__(self) -> None:
-        self.idle: queue.SimpleQueue[subprocess.Popen[str]] = queue.SimpleQueue()
-        self.started: list[subprocess.Popen[str]] = []
-        self.lock = threading.Lock()
-
-    def run(self, args: list[str], env: dict[str, str], cwd: Path, output: Path) -> int:
-        """Run `killpoint.py ARGS` in a process forked by a server (started if none is idle);
-        its exit code. Its stdout and stderr go to `output` + `.out` and `.err`."""
-        try:
-            server = self.idle.get_nowait()
-        except queue.Empty:
-            server = subprocess.Popen(
-                [sys.executable, str(KILLPOINT), "--serve"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-                start_new_session=True,  # a timeout ends it with the child it forked
-            )
-            with self.lock:
-                self.started.append(server)
-        assert server.stdin is not None and server.stdout is not None
-        request = {
-            "args": args,
-            "env": env,
-            "cwd": str(cwd),
-            "stdout": f"{output}.out",
-            "stderr": f"{output}.err",
-        }
-        server.stdin.write(json.dumps(request) + "\n")
-        server.stdin.flush()
-        if not select.select([server.stdout], [], [], 120)[0]:
-            os.killpg(server.pid, signal.SIGKILL)
-            raise AssertionError(f"killpoint.py {' '.join(args)}: still running after 120 s")
-        code: int = json.loads(server.stdout.readline())["returncode"]
-        self.idle.put(server)
-        return code
-
-    def end(self) -> None:
-        with self.lock:
-            started, self.started = self.started, []
-        for server in started:
-            if server.stdin is not None:
-                server.stdin.close()
-            server.wait(timeout=60)
-        self.idle = queue.SimpleQueue()
-
-
-FORKS = Forks()
-
-
-@pytest.fixture(autouse=True)
-def _forks_end() -> Iterator[None]:
-    yield
-    FORKS.end()
 
 
 def run_killpoint(

@@ -31,6 +31,7 @@ from d5e_daemon.search.embed import FakeEmbedder
 from d5e_daemon.settings import build
 
 from .conftest import start_client
+from .forks import FORKS, _forks_end  # noqa: F401 (_forks_end: the servers end with each test)
 from .packtools import write_pack
 from .test_crash import check_derived_rows
 from .test_packs_e2e import collect, stop
@@ -56,18 +57,9 @@ def version(root: Path, number: str) -> Path:
 
 
 async def cli(db_path: Path, *argv: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "d5e_daemon",
-        *argv,
-        "--db",
-        str(db_path),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    return proc.returncode or 0, out.decode(), err.decode()
+    """`d5e ARGV --db DB` in a process forked from one that imported d5e (tests/forks.py)."""
+    done = await asyncio.to_thread(FORKS.d5e, *argv, "--db", str(db_path))
+    return done.returncode, done.stdout, done.stderr
 
 
 @pytest.mark.slow
@@ -258,13 +250,7 @@ def cli_actor(db: Path, folders: dict[str, Path], tally: Tally, seed: int) -> No
 
     def d5e(*argv: str) -> Any:
         tally.count(f"cli {argv[0]}{' ' + argv[1] if argv[0] == 'packs' else ''}")
-        done = subprocess.run(
-            [sys.executable, "-m", "d5e_daemon", *argv, "--db", str(db), "--json"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = FORKS.d5e(*argv, "--db", str(db), "--json")  # a process of its own, forked
         if done.returncode != 0:
             tally.problem(f"cli {' '.join(argv)}: {done.stderr.strip() or done.stdout.strip()}")
             return None

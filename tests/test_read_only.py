@@ -23,6 +23,7 @@ import pytest
 from d5e_daemon.client import Daemon, RpcError
 
 from .fixtures import built_once, private_copy
+from .forks import FORKS, _forks_end  # noqa: F401 (_forks_end: the servers end with each test)
 from .packtools import write_pack
 from .test_limits import big_pack, limit_file_size
 
@@ -286,6 +287,10 @@ def test_the_writes_of_the_start_are_made_once_it_can(used: Path, tmp_path: Path
 
 
 def cli(db: Path, *args: str, wrapper: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+    """`d5e ARGS --db DB`: a process forked from one that imported d5e (tests/forks.py), or a
+    process of its own under `wrapper`."""
+    if not wrapper:
+        return FORKS.d5e(*args, "--db", str(db))
     return subprocess.run(
         [*wrapper, sys.executable, "-m", "d5e_daemon", *args, "--db", str(db)],
         capture_output=True,
