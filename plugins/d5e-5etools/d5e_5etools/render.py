@@ -270,6 +270,8 @@ def additional_spells(value: Any, codes: Any = None) -> str:
                 at = ""
                 if str(level).isdigit():
                     at = f" (level {level})"
+                elif str(level) == "s0":  # a spell level's: `s0` are cantrips
+                    at = " (cantrips)"
                 elif str(level).startswith("s") and str(level)[1:].isdigit():
                     at = f" ({_ordinal(str(level)[1:]).replace(' ', '-')} spells)"
                 for use, said in _spell_uses(spells, codes, resource):
@@ -344,6 +346,13 @@ def _proficiency_name(key: str) -> str:
     return " ".join(w[:1].upper() + w[1:] for w in _WORDS.sub(" ", name).split(" "))
 
 
+def _choice_name(key: str) -> str:
+    """An option of a `choose`: `anyArtisansTool` there is `any artisan's tool` (the Black Fist
+    Double Agent's `one of any artisan's tool or Gaming Set`)."""
+    name = _proficiency_name(key)
+    return f"any {name}" if _ANY.get(key.split("|")[0]) else name
+
+
 def proficiencies(value: Any, kind: str = "") -> str:
     """5etools' proficiency objects (`languageProficiencies`, `skillProficiencies`, …: a list
     of alternatives, each names set to true, `any…` counts and `choose`) as words: `Common,
@@ -358,7 +367,7 @@ def proficiencies(value: Any, kind: str = "") -> str:
         parts = []
         for key, said in block.items():
             if key == "choose" and isinstance(said, dict):
-                names = [_proficiency_name(str(f)) for f in _listed(said.get("from"))]
+                names = [_choice_name(str(f)) for f in _listed(said.get("from"))]
                 count = said.get("count", 1)
                 parts.append(f"{count_word(count)} of {_either(names)} (your choice)")
             elif key.split("|")[0] in _ANY and isinstance(said, int) and not isinstance(said, bool):

@@ -92,7 +92,8 @@ def test_ability_choices_and_proficiencies_read_as_words(app: App, tmp_path: Pat
         in lines
     )
     assert "**Skill proficiencies:** History, Survival" in lines
-    assert "**Tool proficiencies:** one of artisan's tool or Herbalism Kit (your choice)" in lines
+    tools = "one of any artisan's tool or Herbalism Kit (your choice)"
+    assert f"**Tool proficiencies:** {tools}" in lines
     assert "**Armor proficiencies:** Light, Medium" in lines
     assert "**Weapon proficiencies:** Martial" in lines
     assert "**Speed:** 30 ft., fly 20 ft. (hover)" in lines

@@ -33,3 +33,22 @@ def test_a_poisons_kinds_are_on_its_type_line(app: App, tmp_path: Path) -> None:
     text = card(app, "realworld:equipment/grey-cloud")
     assert "*Adventuring gear, poison (contact, inhaled or injury)*" in text
     assert "*Adventuring gear, poison, rare*" in card(app, "realworld:magic-items/wyrm-gall")
+
+
+def test_cantrips_a_background_adds_and_a_choice_of_any_tool(app: App, tmp_path: Path) -> None:
+    """DMsGuild's The Great Dale adds spells by spell level, `"expanded": {"s0": […], "s1":
+    […]}`: its cantrips were `Added to your spell list (0th-level spells)`. The Adventurers
+    League's Curse of Strahd options choose `{"from": ["anyArtisansTool", "gaming set"]}`:
+    that read `one of artisan's tool or Gaming Set`, as if one tool were named."""
+    doc = {"background": [
+        {"name": "Ash Touched", "source": S, "entries": ["Marked by ash."],
+         "additionalSpells": [{"expanded": {"s0": ["light"], "s2": ["darkness"]}}],
+         "toolProficiencies": [{"thieves' tools": True,
+                                "choose": {"from": ["anyArtisansTool", "gaming set"]}}]},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:backgrounds/ash-touched")
+    assert "Added to your spell list (cantrips): [light](" in text
+    assert "Added to your spell list (2nd-level spells): [darkness](" in text
+    assert "0th" not in text
+    assert "**Tool proficiencies:** Thieves' Tools, one of any artisan's tool or Gaming Set" in text
