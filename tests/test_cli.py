@@ -179,9 +179,9 @@ def test_console_script_runs(db_path: Path) -> None:
 
 
 def test_demo_shows_a_lookup_a_completion_and_a_search(
-    db_path: Path, capsys: pytest.CaptureFixture[str]
+    attributed_db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "demo", "--db", str(db_path))
+    code, out, _ = run(capsys, "demo", "--db", str(attributed_db))
     assert code == 0
     assert "srd-2014: 2317 entries" in out
     assert "3rd-level evocation" in out  # the Fireball card

@@ -473,13 +473,13 @@ def test_a_long_profile_name_over_the_wire_leaves_the_database_small(
 
 
 @pytest.mark.slow
-def test_two_daemons_two_workspaces(db_path: Path, tmp_path: Path) -> None:
+def test_two_daemons_two_workspaces(indexed_db: Path, tmp_path: Path) -> None:
     """The user's daemon (default profile) keeps the SRD on while a daemon in a campaign whose
     d5e.toml names the default profile and disables the SRD runs beside it."""
     evil = tmp_path / "evil"
     evil.mkdir()
     (evil / "d5e.toml").write_text('profile = "default"\ndisabled = ["srd-2014"]\n')
-    with Daemon(db_path) as mine, Daemon(db_path) as theirs:
+    with Daemon(indexed_db) as mine, Daemon(indexed_db) as theirs:
         mine.initialize()
         theirs.request(
             "initialize", {"processId": None, "capabilities": {}, "rootUri": evil.as_uri()}

@@ -164,7 +164,9 @@ def test_a_file_that_is_not_utf8_is_read_with_replacement(
     assert "latin1.md" in paths
 
 
-def test_references_result_and_entries_linking_to_a_spell(app: App, campaign: Campaign) -> None:
+def test_references_result_and_entries_linking_to_a_spell(attributed: App, folder: Path) -> None:
+    app = attributed  # linked_from reads the filter attributes: made already (~1 s of CPU)
+    campaign = Campaign(folder, Resolver(app))
     result = references(app, ReferencesParams(ref="spells/fireball"), campaign)
     assert result.entry.name == "Fireball" and result.files == 2
     assert [(m.line, m.kind, m.context) for m in result.mentions] == [
@@ -182,11 +184,13 @@ def test_references_result_and_entries_linking_to_a_spell(app: App, campaign: Ca
     )
 
 
-async def test_entries_extending_one_are_linked(app: App, tmp_path: Path) -> None:
+async def test_entries_extending_one_are_linked(attributed: App, tmp_path: Path) -> None:
     from d5e_daemon.features.packs import install
     from d5e_daemon.protocol import PackInstallParams
 
     from .packtools import write_pack
+
+    app = attributed  # the SRD's filter attributes made: the installed pack's are made here
 
     brew = write_pack(
         tmp_path / "brew",
@@ -446,16 +450,25 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_cli_references(db_path: Path, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_references(
+    attributed_db: Path, folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(
-        capsys, "references", "monsters/wolf", "--in", str(folder), "--db", str(db_path)
+        capsys, "references", "monsters/wolf", "--in", str(folder), "--db", str(attributed_db)
     )
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == f"Wolf (srd-2014:monsters/wolf): 3 mention(s) in {folder} (2 Markdown files)"
     assert lines[2].endswith("scenes/road.md:3:17: [count ×4] " + ROAD.splitlines()[2])
     code, out, _ = run(
-        capsys, "references", "spells/fireball", "--in", str(folder), "--json", "--db", str(db_path)
+        capsys,
+        "references",
+        "spells/fireball",
+        "--in",
+        str(folder),
+        "--json",
+        "--db",
+        str(attributed_db),
     )
     result = json.loads(out)
     assert result["mentions"][0]["kind"] == "italic"
@@ -468,11 +481,13 @@ def test_cli_references(db_path: Path, folder: Path, capsys: pytest.CaptureFixtu
     } in result["linkedFrom"]
     # a name, as `d5e lookup` takes it (it said "invalid ref 'fireball'…: use `name`")
     code, out, _ = run(
-        capsys, "references", "dire", "wolf", "--in", str(folder), "--db", str(db_path)
+        capsys, "references", "dire", "wolf", "--in", str(folder), "--db", str(attributed_db)
     )
     assert code == 0
     assert out.startswith("Dire Wolf (srd-2014:monsters/dire-wolf): 1 mention(s)")
-    code, _, err = run(capsys, "references", "firebal", "--in", str(folder), "--db", str(db_path))
+    code, _, err = run(
+        capsys, "references", "firebal", "--in", str(folder), "--db", str(attributed_db)
+    )
     assert code == 1
     assert err.startswith("d5e: no entry named 'firebal'; did you mean srd-2014:spells/fireball")
 
