@@ -76,12 +76,16 @@ class Forks:
             server.wait(timeout=60)
         self.idle = queue.SimpleQueue()
 
-    def d5e(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def d5e(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """`d5e ARGS` (`python -m d5e_daemon ARGS`) in a forked process, in this environment
-        and folder: a CLI process of its own without an interpreter's start and d5e's imports."""
+        (with `env` over it) and folder: a CLI process of its own without an interpreter's
+        start and d5e's imports."""
         with tempfile.TemporaryDirectory(prefix="d5e-fork-") as folder:
             output = Path(folder) / "d5e"
-            code = self.run(list(args), dict(os.environ), Path.cwd(), output, d5e=True)
+            environment = {**os.environ, **(env or {})}
+            code = self.run(list(args), environment, Path.cwd(), output, d5e=True)
             out, err = (Path(f"{output}.{kind}").read_text() for kind in ("out", "err"))
         return subprocess.CompletedProcess(["d5e", *args], code, out, err)
 

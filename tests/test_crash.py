@@ -20,8 +20,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -164,14 +162,8 @@ def run_killpoint(
 
 
 def d5e(db_path: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "d5e_daemon", *args, "--db", str(db_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
+    """`d5e ARGS --db DB` in a process of its own (forked: tests/forks.py)."""
+    done = FORKS.d5e(*args, "--db", str(db_path), env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -622,13 +614,7 @@ def test_kill_during_a_migration_keeps_the_database_and_its_backups_whole(
         version, counts = schema_and_counts(path)
         assert version in (old_version, db.latest_version())
         assert counts == EXPECTED
-        rollback = subprocess.run(
-            [sys.executable, "-m", "d5e_daemon", "db", "rollback", "--db", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        rollback = FORKS.d5e("db", "rollback", "--db", str(path))  # a process of its own
         if rollback.returncode == 0:
             restored = "backup restored"
             assert schema_and_counts(path) == (old_version, EXPECTED)
