@@ -209,8 +209,8 @@ def _senses(value: Any) -> str:
 
 
 def _challenge(data: dict[str, Any]) -> str:
-    if data.get("challenge_rating") is None:
-        return ""
+    if data.get("challenge_rating") is None:  # one no number says (a minion's `M1`): as written
+        return describe(data.get("challenge_rating_text"))
     xp, lair = as_int(data.get("xp")), as_int(data.get("xp_in_lair"))
     text = challenge_rating(data["challenge_rating"])
     if xp is not None and lair is not None:

@@ -1520,8 +1520,7 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
             continue
         if key == "cr" and kind == "monster" and cr_value(value)[0] is None:
             # not a number d5e can file (Conflux's Zombies' minion `"M5"`, `"Unknown"`): the
-            # card says it as written, as 5etools does
-            out["Challenge"] = plain_tags(cr_value(value)[1])
+            # card says it as written, as 5etools does, in its place (`challenge_rating_text`)
             continue
         if key in consumed or key in BOOKKEEPING or _FILTER_HINT.search(key) or is_vtt(key):
             continue

@@ -52,3 +52,21 @@ def test_cantrips_a_background_adds_and_a_choice_of_any_tool(app: App, tmp_path:
     assert "Added to your spell list (2nd-level spells): [darkness](" in text
     assert "0th" not in text
     assert "**Tool proficiencies:** Thieves' Tools, one of any artisan's tool or Gaming Set" in text
+
+
+def test_a_challenge_no_number_says_stands_in_its_place(app: App, tmp_path: Path) -> None:
+    """Conflux's Skeletons gives its minion Decrepit Skeleton `"cr": "M1"`: the card said
+    `Challenge: M1` at its very end, after the actions and the creature's story; a stat block
+    (5etools', the SRD's) has it under the languages."""
+    doc = {"monster": [
+        {"name": "Dust Minion", "source": S, "size": ["M"], "type": "undead", "ac": [12],
+         "hp": {"average": 1, "formula": "1"}, "speed": {"walk": 30}, "str": 10, "dex": 12,
+         "con": 10, "int": 6, "wis": 8, "cha": 5, "languages": ["none"], "cr": "M1",
+         "trait": [{"name": "Brittle", "entries": ["It breaks."]}],
+         "fluff": {"entries": ["Dust remembers."]}},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:monsters/dust-minion")
+    assert "**Languages:** none  \n**Challenge:** M1\n" in text
+    assert text.count("Challenge") == 1
+    assert text.index("Challenge") < text.index("***Brittle.***") < text.index("Dust remembers.")
