@@ -468,7 +468,9 @@ def test_a_small_scope_is_searched_exactly(coded: App) -> None:
         assert found == exact and len(found) == 10
 
 
-def test_coverage_from_the_index_or_from_the_text_agree(attributed: App) -> None:
+def test_coverage_from_the_index_or_from_the_text_agree(
+    attributed: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = attributed
     app.search.ensure_attributes()  # the keyword texts
     terms = queries.index_terms(app.conn, ["fire", "damage", "undead", "touch", "paralyzed"])
@@ -482,6 +484,15 @@ def test_coverage_from_the_index_or_from_the_text_agree(attributed: App) -> None
     counts = app.term_counts
     assert retrieval.term_coverage(app.conn, counts, terms, ids) == by_index  # the kept postings
     assert retrieval.term_coverage(app.conn, counts, terms, [*ids, 10**6]) == by_index
+    # every row's, counted before the candidates are known (beside the keyword half)
+    every = retrieval.covered_rows(app.conn, counts, terms)
+    assert every is not None
+    assert {i: every[i] for i in ids if i in every} == by_index
+    low, high = sorted(ids)[10], sorted(ids)[-10]
+    within = retrieval.covered_rows(app.conn, counts, terms, (low, high))
+    assert within == {i: n for i, n in every.items() if low <= i <= high}
+    monkeypatch.setattr(retrieval, "COVERED_EARLY_MOST", 10)  # too many rows: the caller counts
+    assert retrieval.covered_rows(app.conn, counts, terms) is None
 
 
 def test_fts5s_totals_are_read_from_its_averages_record(crowded: App) -> None:
@@ -608,7 +619,7 @@ def test_the_packs_beside_the_srd_rank_their_own_rows(
 
     monkeypatch.setattr(queries, "keyword_hits", unwanted)
     params = SearchParams(query=" ".join(words), limit=10)
-    found = ranking._keyword_half(crowded, params, groups[1], words, "", 10, False)()
+    found, _ = ranking._keyword_half(crowded, params, groups[1], words, "", 10, False)()
     assert [(e, exact) for e, _, exact in found] == [(e, exact) for e, _, exact in plain]
     # (`creature`, in more than half of the rows, is left out: an idf of 1e-6 less)
     assert all(abs(a[1] - b[1]) < 1e-4 for a, b in zip(found, plain, strict=True))

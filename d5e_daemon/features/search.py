@@ -46,6 +46,8 @@ from functools import partial
 from itertools import pairwise
 from typing import Any, TypeVar
 
+import apsw
+
 from .. import filters, numeric, queries
 from ..app import App
 from ..db import UntilChanged
@@ -1441,6 +1443,8 @@ def pack_groups(app: App, scope: queries.SearchScope) -> list[queries.SearchScop
 
 
 Found = list[tuple[int, float, bool]]
+Covered = dict[int, int] | None
+"""`retrieval.covered_rows` of a group's terms, counted beside its keyword half, or None."""
 
 
 def _keyword_half(
@@ -1451,12 +1455,15 @@ def _keyword_half(
     words: str,
     pool: int,
     beside: bool,
-) -> Callable[[], Found]:
+) -> Callable[[], tuple[Found, Covered]]:
     """One group's best `pool` by keywords (entry id, BM25, whether the query is its name), to
     be collected by calling the result. `beside`: on the reader thread, started now, while
-    the caller embeds the query and ranks by meaning (module docstring); else here."""
+    the caller embeds the query and ranks by meaning (module docstring), and then there, in
+    the same job, how many of the query's terms each row holding one contains (the term
+    coverage `_ranked` needs of its candidates: counted while the query is still embedded
+    rather than after the semantic half, where `_ranked` waited for it); else here, alone."""
     if params.mode == "semantic" or not keywords:
-        return list
+        return lambda: ([], None)
     if scope.packs and scope.rows is None:  # FTS5 skips the rows of the packs left out
         scope = replace(scope, rows=pack_rows(app, scope.packs))
     keyword_hits = partial(
@@ -1469,9 +1476,15 @@ def _keyword_half(
         limit=pool,
     )
     if beside:
-        return app.db.read_beside(keyword_hits)
+        terms = queries.index_terms(app.conn, keywords)
+
+        def both(conn: apsw.Connection) -> tuple[Found, Covered]:
+            found = keyword_hits(conn)
+            return found, retrieval.covered_rows(conn, app.term_counts, terms, scope.rows)
+
+        return app.db.read_beside(both)
     found = keyword_hits(app.conn)
-    return lambda: found
+    return lambda: (found, None)
 
 
 def _semantic_half(
@@ -1527,7 +1540,7 @@ def _ranked(
     keywords: list[str],
     vector: bytes | None,
     pool: int,
-    keyword_half: Callable[[], Found],
+    keyword_half: Callable[[], tuple[Found, Covered]],
     semantic: list[tuple[int, float, int]],
     asked: Asked,
     beside: bool = False,
@@ -1535,10 +1548,10 @@ def _ranked(
     """One group's candidates (its best `pool` by keywords, from `keyword_half`, and by
     meaning, `semantic`: `_semantic_half`) and their ranking. `beside`: the reader thread is
     free for this group's term coverage, counted there while this thread goes on with the
-    rest."""
+    rest, unless the keyword half counted it already."""
     index = app.search
     model = index.embedder.model_id
-    found = keyword_half()
+    found, covered = keyword_half()
     keyword = [(entry_id, score) for entry_id, score, _ in found]
     named = {entry_id for entry_id, _, exact in found if exact}  # whose whole name is the query
     lists = _Lists(ranked=keyword, keyword=keyword, semantic=semantic, named=named)
@@ -1559,7 +1572,9 @@ def _ranked(
     terms = queries.index_terms(app.conn, keywords)
     count = partial(retrieval.term_coverage, term_counts=app.term_counts, terms=terms, ids=ids)
     coverage: Callable[[], dict[int, int]] = dict
-    if terms and beside:
+    if terms and covered is not None:  # counted beside the keyword half: as `count` counts
+        coverage = partial(lambda held: {i: held[i] for i in ids if i in held}, covered)
+    elif terms and beside:
         coverage = app.db.read_beside(count)
     elif terms:
         coverage = partial(count, app.conn)

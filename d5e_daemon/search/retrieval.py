@@ -384,6 +384,43 @@ def term_coverage(
     return queries.term_coverage_by_text(conn, terms, ids)
 
 
+COVERED_EARLY_MOST = 50_000
+"""`covered_rows` counts every row's terms when the terms' rows number at most this in all."""
+
+
+def covered_rows(
+    conn: apsw.Connection,
+    term_counts: DocCounts,
+    terms: list[str],
+    rows: tuple[int, int] | None = None,
+) -> dict[int, int] | None:
+    """`term_coverage` of every row holding any of `terms` (among the ids between `rows`, if
+    given), by id, from the term frequencies kept beside FTS5: what the keyword half counts
+    on the reader thread while the calling thread embeds the query, before the candidates by
+    meaning are known (a row's count does not depend on which others are asked for). None
+    when the frequencies are not in step with FTS5 or the terms' rows are more than
+    `COVERED_EARLY_MOST`: the caller then counts its candidates' (`term_coverage`)."""
+    numeric.import_numpy()
+    import numpy as np
+
+    if not (POSTINGS and terms) or queries.postings_in_step(conn) is None:
+        return None
+    if sum(term_counts(terms, conn).values()) > COVERED_EARLY_MOST:
+        return None
+    bits = queries.POSTING_BLOCK_BITS
+    low, high = rows if rows is not None else (0, 2**62)
+    holding = [
+        queries.decode_postings(held, freqs)[0].astype(np.int64) + (block << bits)
+        for term in dict.fromkeys(terms)
+        for block, held, freqs in queries.term_postings(conn, term, low >> bits, high >> bits)
+    ]
+    if not holding:
+        return {}
+    every = np.concatenate(holding)  # a term's rows each once (`_coverage_from_postings`)
+    ids, counts = np.unique(every[(every >= low) & (every <= high)], return_counts=True)
+    return dict(zip(ids.tolist(), counts.tolist(), strict=True))
+
+
 def _coverage_from_postings(
     conn: apsw.Connection, terms: list[str], ids: list[int]
 ) -> dict[int, int]:
