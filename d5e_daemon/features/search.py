@@ -11,7 +11,8 @@
   an entry missing from the keyword list that list's lowest score; plus `COVERAGE_WEIGHT` times
   the share of the query's words the entry contains (coordination: BM25 alone lets one rare
   word outweigh three common ones). Until the vectors are ready it answers from keywords and
-  says `semantic: false`. The keyword half runs on the database's reader thread, started
+  says `semantic: false`. The keyword half (and then, in the same job, the term coverage of
+  every row holding the query's terms) runs on the database's reader thread, started
   before the query is embedded, while the embedding and the semantic half run on the calling
   thread (`Database.read_beside`): all of them spend their time outside Python's lock, so
   the two cores share them. Every read of a search, on either thread, sees the database as of
