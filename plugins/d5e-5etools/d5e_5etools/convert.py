@@ -21,6 +21,7 @@ from d5e_daemon.text import normalize, slugify
 from . import RAW
 from .copy import CR_XP, eval_fraction
 from .entries import ABILITY_NAMES, blocks, spellcasting
+from .races import subrace_name
 from .srddb import srd_names
 
 # 5etools data keys → d5e collections. The SRD's names where the SRD has the collection.
@@ -1574,6 +1575,11 @@ def record(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     short = str(raw.get("shortName") or "")
     if kind == "subclass" and short and slug(short) != slug(name):  # tags name it so
         aliases.append(short)
+    race = str(raw.get("raceName") or "")
+    if kind == "subrace" and race and name and normalize(race) not in normalize(name):
+        # its name alone is the subrace's (`Ash`, of `Elf`): found as people say it, `Ash Elf`,
+        # and as 5etools names it, `Elf (Ash)` (`races.subrace_name`)
+        aliases += [f"{name} {race}", subrace_name(race, name)]
     # an alias that is an SRD record's name in the same collection is not one (5etools'
     # Khoravar aliased "Half-Elf"; a subclass's short name "Land", the SRD's subclass): the
     # name keeps meaning the SRD's entry (the alias stays in the 5etools object)

@@ -9,6 +9,8 @@ from pathlib import Path
 from fivetools_files import card, install, write
 
 from d5e_daemon.app import App
+from d5e_daemon.features.lookup import lookup
+from d5e_daemon.protocol import LookupParams
 
 S = "Realworld"
 
@@ -70,3 +72,22 @@ def test_a_challenge_no_number_says_stands_in_its_place(app: App, tmp_path: Path
     assert "**Languages:** none  \n**Challenge:** M1\n" in text
     assert text.count("Challenge") == 1
     assert text.index("Challenge") < text.index("***Brittle.***") < text.index("Dust remembers.")
+
+
+def test_a_subrace_is_found_by_the_names_people_give_it(app: App, tmp_path: Path) -> None:
+    """SabotageThis' Ash Elves writes an Elf with `"subraces": [{"name": "Ash", …}]`: the
+    subrace's entry is named `Ash`, and a lookup of `Ash Elf`, or of 5etools' `Elf (Ash)`,
+    said `no entry named 'Ash Elf'` with nothing to offer. Both now find it; a subrace whose
+    name already says its race (`Deep Gnome` of `Gnome`) gets no such names."""
+    doc = {"race": [
+        {"name": "Cinder Folk", "source": S, "size": "M", "speed": 30, "entries": ["Warm."],
+         "subraces": [{"name": "Ash", "ability": [{"con": 1}], "entries": ["Grey."]},
+                      {"name": "Cinder Folk of the Deep", "entries": ["Deep."]}]},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    for name in ("Ash Cinder Folk", "Cinder Folk (Ash)", "Ash"):
+        found = lookup(app, LookupParams(name=name))
+        assert found.entry.ref == "subraces/ash-cinder-folk", name
+        assert "Grey." in found.markdown
+    deep = card(app, "realworld:subraces/cinder-folk-of-the-deep-cinder-folk")
+    assert "Also called" not in deep
