@@ -263,6 +263,7 @@ def _monster(entry: Entry) -> str:
         ("Damage Resistances", listing(data.get("damage_resistances"))),
         ("Damage Immunities", listing(data.get("damage_immunities"))),
         ("Condition Immunities", listing(data.get("condition_immunities"), lower=True)),
+        ("Gear", describe(data.get("gear"))),  # what it carries (2024 stat blocks)
         ("Senses", _senses(data.get("senses"))),
         ("Languages", describe(data.get("languages")) or ("—" if "languages" in data else "")),
         ("Challenge", _challenge(data)),

@@ -579,6 +579,9 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
             data["xp_in_lair"] = CR_XP[str(lair)]
     elif shown:
         data["challenge_rating_text"] = shown
+    gear = raw.get("gear") or raw.get("attachedItems")  # 5etools' `getGearPart`: the items
+    if isinstance(gear, list) and gear:  # as links, where its stat block has them
+        data["gear"] = ", ".join(str(_linked("item", g)) for g in gear)
     by_place: dict[str, list[dict[str, Any]]] = {}
     spell_traits = []
     for block in raw.get("spellcasting") or []:
@@ -1536,11 +1539,8 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
             if _summoned_by(raw):
                 out["Summoned by"] = _summoned_by(raw)
             continue
-        if key == "attachedItems" and kind == "monster":
-            # 5etools' `getGearPart`: a creature's items, as its Gear when it has no `gear`
-            if raw.get("gear") or not isinstance(value, list):
-                continue
-            key = "gear"
+        if key in ("gear", "attachedItems") and kind == "monster" and isinstance(value, list):
+            continue  # 5etools' `getGearPart`: the card's Gear line (`gear`, or else these)
         if key == "ammoType" and isinstance(value, str):  # `arrow|phb`: a link to the item
             key, value = "ammunition", _linked("item", value)
         if key in ("gear", "attachedItems", "attachedSpells") and isinstance(value, list):

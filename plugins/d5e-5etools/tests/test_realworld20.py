@@ -91,3 +91,24 @@ def test_a_subrace_is_found_by_the_names_people_give_it(app: App, tmp_path: Path
         assert "Grey." in found.markdown
     deep = card(app, "realworld:subraces/cinder-folk-of-the-deep-cinder-folk")
     assert "Also called" not in deep
+
+
+def test_a_creatures_gear_stands_with_its_senses(app: App, tmp_path: Path) -> None:
+    """Michael J Winegar's Inns and Taverns by Lifestyle gives its Professional Bounty Hunter
+    `"attachedItems": ["heavy crossbow|phb", "longsword|phb"]`: the card's Gear line came at
+    its very end, after the actions and the creature's story; 5etools' stat block has it among
+    the other lines, before the senses (`gear` likewise)."""
+    doc = {"monster": [
+        {"name": "Ledger Hound", "source": S, "size": ["M"], "type": "humanoid", "ac": [12],
+         "hp": {"average": 9, "formula": "2d8"}, "speed": {"walk": 30}, "str": 10, "dex": 12,
+         "con": 10, "int": 10, "wis": 10, "cha": 10, "passive": 10, "languages": ["Common"],
+         "cr": "1", "attachedItems": ["longsword|phb"],
+         "action": [{"name": "Bite", "entries": ["It bites."]}],
+         "fluff": {"entries": ["It keeps accounts."]}},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:monsters/ledger-hound")
+    longsword = "[longsword](d5e://srd-2014/equipment/longsword.md)"
+    assert f"**Gear:** {longsword}  \n**Senses:** passive Perception 10" in text
+    assert text.count("**Gear:**") == 1
+    assert text.index("**Gear:**") < text.index("***Bite.***") < text.index("It keeps accounts.")
