@@ -589,6 +589,9 @@ class Reader:
             race = (_low(raw.get("raceName")), _low(raw.get("raceSource")))
             self.base_subraces.setdefault(race, item)
             return
+        if raw == {}:  # a placeholder (Modnar's `"variantrule": [{}]`): nothing to install
+            self.problems.append(item.problem("an empty object: left out", severity="warning"))
+            return
         if not isinstance(raw, dict) or not isinstance(raw.get("name", raw.get("id")), str):
             what = "an object" if not isinstance(raw, dict) else "an object with a `name`"
             self.problems.append(item.problem(f"each `{kind}` entry must be {what}"))

@@ -4,13 +4,16 @@ file of our own."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
 from fivetools_files import card, install, write
 
 from d5e_daemon.app import App
 from d5e_daemon.features.lookup import lookup
-from d5e_daemon.protocol import LookupParams
+from d5e_daemon.features.packs import validate
+from d5e_daemon.protocol import LookupParams, ValidateParams
 
 S = "Realworld"
 
@@ -112,3 +115,23 @@ def test_a_creatures_gear_stands_with_its_senses(app: App, tmp_path: Path) -> No
     assert f"**Gear:** {longsword}  \n**Senses:** passive Perception 10" in text
     assert text.count("**Gear:**") == 1
     assert text.index("**Gear:**") < text.index("***Bite.***") < text.index("It keeps accounts.")
+
+
+def test_an_empty_object_is_left_out_with_a_warning(app: App, tmp_path: Path) -> None:
+    """Modnar's 5e Tools and Services (a file of 16 sources, 550 KB) holds `"variantrule":
+    [{}]`, a placeholder: the whole file was refused (`variantrule[0]: each `variantrule`
+    entry must be an object with a `name``), nothing installed. An empty object holds nothing
+    to install: it is left out, a located warning says so; an object with content and no name
+    is still an error."""
+    doc = {"variantrule": [{}], "condition": [{"name": "Soaked", "source": S, "entries": ["Wet."]}]}
+    path = write(tmp_path, S, doc)
+    report = asyncio.run(validate(app, ValidateParams(path=str(path))))
+    assert [(p.severity, p.field, p.message) for p in report.problems] == [
+        ("warning", "variantrule[0]", "an empty object: left out")
+    ]
+    assert install(app, path).entries == 1
+    assert "Wet." in card(app, "realworld:conditions/soaked")
+    doc["variantrule"] = [{"entries": ["A rule with no name."]}]
+    path.write_text(json.dumps({"_meta": {"sources": [{"json": S}]}, **doc}), "utf-8")
+    report = asyncio.run(validate(app, ValidateParams(path=str(path))))
+    assert [(p.severity, p.field) for p in report.problems] == [("error", "variantrule[0]")]
