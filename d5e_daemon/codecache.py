@@ -226,7 +226,9 @@ def fill_seed(path: Path | None = None, command: str = "serve") -> Path:
     cache.install()  # before lsprotocol and pygls (the MCP SDK) are imported
     try:
         if command == "mcp":
-            from . import cli, mcp_server  # noqa: F401
+            # What `d5e mcp` imports: the MCP face and the modules the command line imports
+            # (not `cli` itself: it imports this module, for `d5e serve`).
+            from . import db, mcp_server, settings, workspace  # noqa: F401
         else:
             from .server import generate_start_code
 
