@@ -711,6 +711,11 @@ def range_feet(value: Any, units: dict[str, Any] | None = None) -> float | None:
     return float(amount * per)
 
 
+# 5etools' range types of an area (`Parser.RNG_LINE`…): `Self (15-foot cone)`
+_AREAS = frozenset({"line", "cube", "cone", "emanation", "radius", "sphere", "hemisphere",
+                    "cylinder"})  # fmt: skip
+
+
 def _range(value: Any, units: dict[str, Any] | None = None) -> tuple[str, dict[str, Any] | None]:
     """A spell's range as 5etools' `Parser.spRangeToFull` writes it (`60 feet`, `1 mile`,
     `Self (15-foot cone)`), units of the file's own named as its `_meta` names them."""
@@ -723,6 +728,15 @@ def _range(value: Any, units: dict[str, Any] | None = None) -> tuple[str, dict[s
         return "Special", None
     named = {"self": "Self", "touch": "Touch", "sight": "Sight", "unlimited": "Unlimited",
              "plane": "Unlimited on the same plane", "special": "Special"}  # fmt: skip
+    if kind not in _AREAS and kind != "point":
+        # no range type of 5etools' (Warlock's Exclusive Spells' `"type": "self"` with an
+        # `area`, `{"type": "radius", "amount": 60}`): that area if it names one, else a point
+        area = value.get("area") if isinstance(value.get("area"), dict) else {}
+        if area.get("type") in _AREAS:
+            kind, amount = area["type"], area.get("amount")
+            dist_type = str(distance.get("type") or "feet")
+        else:
+            kind = "point"
     if kind == "point":
         if dist_type in named:
             return named[dist_type], None

@@ -135,3 +135,28 @@ def test_an_empty_object_is_left_out_with_a_warning(app: App, tmp_path: Path) ->
     path.write_text(json.dumps({"_meta": {"sources": [{"json": S}]}, **doc}), "utf-8")
     report = asyncio.run(validate(app, ValidateParams(path=str(path))))
     assert [(p.severity, p.field) for p in report.problems] == [("error", "variantrule[0]")]
+
+
+def test_a_range_of_no_5etools_type_reads_its_area(app: App, tmp_path: Path) -> None:
+    """Carreau's Warlock's Exclusive Spells gives Power Word: Blind `"range": {"type": "self",
+    "distance": {"type": "feet", "amount": 60}, "area": {"type": "radius", "amount": 60}}`,
+    no range type of 5etools': the card said `Self (60-foot self)`. Its area is read (`Self
+    (60-foot radius)`); a type naming nothing is its distance (`30 feet`)."""
+    spell = {
+        "source": S,
+        "level": 1,
+        "school": "N",
+        "time": [{"number": 1, "unit": "action"}],
+        "components": {"v": True},
+        "duration": [{"type": "instant"}],
+        "entries": ["Dim."],
+    }
+    doc = {"spell": [
+        {**spell, "name": "Dimming Word", "range": {"type": "self", "distance": {
+            "type": "feet", "amount": 60}, "area": {"type": "radius", "amount": 60}}},
+        {**spell, "name": "Odd Reach", "range": {"type": "reach", "distance": {
+            "type": "feet", "amount": 30}}},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    assert "**Range:** Self (60-foot radius)" in card(app, "realworld:spells/dimming-word")
+    assert "**Range:** 30 feet" in card(app, "realworld:spells/odd-reach")
