@@ -568,6 +568,35 @@ def test_similarities_of_entries_from_memory_are_the_databases(exactly: App) -> 
         assert found == expected and len(found) == len(ids)
 
 
+def test_a_packs_passages_are_held_in_memory_as_the_database_gives_them(
+    exactly: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scope of some of the profile's packs (a group of `pack_groups`) is ranked from the
+    passages held in memory, with the database's similarities and nearest passages."""
+    packs = list(queries.profile_packs(exactly.conn, exactly.profile))
+    scope = queries.SearchScope(profile=exactly.profile, packs=packs[:1])
+    held = queries.passages_in_scope(exactly.conn, scope, "test-model")
+    index = exactly.search.passages.current()
+    assert held and retrieval._owners(exactly.conn, index, scope, "test-model") == held
+    ids = sorted(set(held.values()))[::5]
+    for q in _clustered_vectors(3, seed=15):
+        vector = q.tobytes()
+        expected = queries.passage_similarities(exactly.conn, vector, "test-model", ids)
+        found = retrieval.similarities(
+            exactly.conn, exactly.search.passages, scope, vector, "test-model", ids
+        )
+        assert found == expected and len(found) == len(ids)
+        near = retrieval.semantic_hits(
+            exactly.conn, exactly.search.passages, scope, vector, "test-model", 20, 20
+        )
+        with monkeypatch.context() as m:
+            m.setattr(retrieval, "_owned", lambda *args: None)  # each batch asked of SQLite
+            asked = retrieval.semantic_hits(
+                exactly.conn, exactly.search.passages, scope, vector, "test-model", 20, 20
+            )
+        assert near == asked and len(near) == 20
+
+
 def test_the_passages_held_in_memory_follow_the_database(exactly: App) -> None:
     """A passage written after the index was read is found at once: the entries of the
     passages in scope, held beside the vectors, are read again when the database changed."""
