@@ -241,9 +241,15 @@ def _list(entry: dict[str, Any], depth: int) -> list[str]:
     lines: list[str] = []
     numbered = "list-decimal" in str(entry.get("style") or "")
     count = 0
+    pad = ""
     for item in entry.get("items") or []:
         parts = _entry(item, depth + 1)
         if not parts:
+            continue
+        if lines and isinstance(item, dict) and item.get("type") == "list":
+            # a list among the items (Font of Life's rolls): under the item before it, as
+            # 5etools draws it, not `- - …` on one line
+            lines += [pad + p.replace("\n", "\n" + pad) for p in parts]
             continue
         first, *rest = parts
         count += 1

@@ -160,3 +160,23 @@ def test_a_range_of_no_5etools_type_reads_its_area(app: App, tmp_path: Path) -> 
     install(app, write(tmp_path, S, doc))
     assert "**Range:** Self (60-foot radius)" in card(app, "realworld:spells/dimming-word")
     assert "**Range:** 30 feet" in card(app, "realworld:spells/odd-reach")
+
+
+def test_a_list_among_a_lists_items_is_nested(app: App, tmp_path: Path) -> None:
+    """Paragon_Of_Honor_369's Font of Life writes a list as an item of a list (the rolls under
+    `Every time you cast a healing spell, roll a {@dice d10}.`): the card drew `- - If you
+    roll a 10, …`, a bullet inside a bullet's line, the other rolls under it; 5etools nests it
+    under the item before it (a numbered list's too)."""
+    inner = {"type": "list", "items": ["On a 10, keep the slot.", "Otherwise, spend it."]}
+    doc = {"feat": [
+        {"name": "Spring Step", "source": S, "entries": [
+            {"type": "list", "items": ["Roll a {@dice d10}.", inner, "Then rest."]},
+            {"type": "list", "style": "list-decimal", "items": ["First.", inner]}]},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:feats/spring-step")
+    assert (
+        "- Roll a d10.\n  - On a 10, keep the slot.\n  - Otherwise, spend it.\n- Then rest." in text
+    )
+    assert "1. First.\n   - On a 10, keep the slot.\n   - Otherwise, spend it." in text
+    assert "- - " not in text
