@@ -121,7 +121,7 @@ def find_how(
     """The entry `params` mean (by ref or by name), the others of the same name, and how a
     name was read (None for a ref)."""
     if (params.ref is None) == (params.name is None):
-        raise InvalidParams("give exactly one of `ref` or `name`", {"path": "$"})
+        raise InvalidParams("give exactly one of `ref` or `name` - at `$`", {"path": "$"})
     if params.ref is not None:
         return _find_by_ref(app, params, params.ref), [], None
     return _find_by_name(app, params, params.name or "")

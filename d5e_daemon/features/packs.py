@@ -225,7 +225,7 @@ def _result(
 async def install(app: App, params: PackInstallParams) -> PackInstallResult:
     """Install or upgrade a pack from a path or a plugin; atomic, and a no-op when unchanged."""
     if (params.path is None) == (params.id is None):
-        raise InvalidParams("give exactly one of `path` or `id`", {"path": "$"})
+        raise InvalidParams("give exactly one of `path` or `id` - at `$`", {"path": "$"})
     if params.id is not None:
         return _result(app, await app.library.install(plugin=params.id, replace=params.replace))
     path = client_path(app, params.path or "")
