@@ -560,12 +560,15 @@ def test_similarities_of_entries_from_memory_are_the_databases(exactly: App) -> 
     held = queries.passages_in_scope(exactly.conn, scope, "test-model").values()
     ids = sorted(set(held), reverse=True)[::7]  # entries in scope, as keyword search finds
     for q in _clustered_vectors(4, seed=13):
-        vector = q.tobytes()
-        expected = queries.passage_similarities(exactly.conn, vector, "test-model", ids)
-        found = retrieval.similarities(
-            exactly.conn, exactly.search.passages, scope, vector, "test-model", ids
-        )
-        assert found == expected and len(found) == len(ids)
+        assert_similarities_are_the_databases(exactly, scope, q.tobytes(), ids)
+
+
+def assert_similarities_are_the_databases(
+    app: App, scope: queries.SearchScope, vector: bytes, ids: list[int]
+) -> None:
+    expected = queries.passage_similarities(app.conn, vector, "test-model", ids)
+    found = retrieval.similarities(app.conn, app.search.passages, scope, vector, "test-model", ids)
+    assert found == expected and len(found) == len(ids)
 
 
 def test_a_packs_passages_are_held_in_memory_as_the_database_gives_them(
@@ -581,11 +584,7 @@ def test_a_packs_passages_are_held_in_memory_as_the_database_gives_them(
     ids = sorted(set(held.values()))[::5]
     for q in _clustered_vectors(3, seed=15):
         vector = q.tobytes()
-        expected = queries.passage_similarities(exactly.conn, vector, "test-model", ids)
-        found = retrieval.similarities(
-            exactly.conn, exactly.search.passages, scope, vector, "test-model", ids
-        )
-        assert found == expected and len(found) == len(ids)
+        assert_similarities_are_the_databases(exactly, scope, vector, ids)
         near = retrieval.semantic_hits(
             exactly.conn, exactly.search.passages, scope, vector, "test-model", 20, 20
         )
