@@ -13,9 +13,10 @@ import json
 import os
 import re
 import shutil
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import packfiles, packformat
@@ -218,9 +219,16 @@ def plan_upload(
 #   3. each file is moved into place (`os.replace`), deleted files go; then `.d5e-change/` goes.
 # `recover(root)` (at start-up, and before any change of the folder) finishes a committed change
 # (step 3 again: each step can be repeated) or throws an uncommitted one away.
+#
+# The folder may be somebody else's (a campaign's `packPaths` pack): `.d5e-change/` and its
+# journal are then theirs too. A `.d5e-change` that is a link (or no folder) is never used, and
+# a journal is applied only when every path it names is a file of the pack reached through no
+# link and every staged name is one d5e writes (`N.new`); otherwise nothing of it is applied.
 
 WORK = ".d5e-change"
 JOURNAL = "journal.json"
+_STAGED = re.compile(r"\d+\.new")
+MAX_JOURNAL_BYTES = packfiles.MAX_FILE_BYTES
 _OLD_TMP = re.compile(r"\..+\.\d+\.tmp")
 """What earlier versions left behind when killed while writing a file (`.name.pid.tmp`)."""
 
@@ -240,45 +248,125 @@ def _write_synced(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
+def _check_work(root: Path) -> None:
+    """Refuse a `.d5e-change` that is not a folder of the pack's own (a link to elsewhere would
+    have d5e write, move and delete files there)."""
+    work = root / WORK
+    if not stat.S_ISDIR(os.lstat(work).st_mode):
+        kind = "a link" if work.is_symlink() else "not a folder"
+        raise PackError(
+            f"{work} is {kind}: d5e keeps its unfinished changes there and never follows it "
+            "out of the pack; nothing was changed (delete it to write to this pack)"
+        )
+
+
 @contextlib.contextmanager
 def _locked(root: Path, wait: bool) -> Iterator[bool]:
     """Hold `.d5e-change/lock` (another process may be changing this folder right now)."""
     work = root / WORK
-    work.mkdir(exist_ok=True)
-    with (work / "lock").open("a") as lock, file_lock(lock, wait) as held:
+    with contextlib.suppress(FileExistsError):
+        work.mkdir()
+    _check_work(root)
+    lock = work / "lock"
+    try:
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:  # a link (never followed), a folder…
+        raise PackError(f"{lock}: cannot be opened ({exc.strerror}); nothing was changed") from exc
+    with os.fdopen(fd, "a") as held_file, file_lock(held_file, wait) as held:
         yield held
+
+
+def _inside(root: Path, rel: object) -> bool:
+    """Whether `rel` names a file of the pack at `root`: relative, no `..`, and its folder,
+    links resolved, inside the pack."""
+    if not isinstance(rel, str) or not rel or "\\" in rel or "\0" in rel:
+        return False
+    path = PurePosixPath(rel)
+    if path.is_absolute() or ".." in path.parts:
+        return False
+    base = os.path.realpath(root)
+    folder = os.path.realpath(root / path.parent)
+    return folder == base or folder.startswith(base + os.sep)
+
+
+def _journal(root: Path) -> tuple[dict[str, str], list[str]] | None:
+    """The writes (pack path → staged name) and deletes of the journal of `root`; None when
+    there is none. PackError when it is not one d5e wrote, naming why: it is not applied."""
+    journal = root / WORK / JOURNAL
+    try:
+        st = os.lstat(journal)
+    except FileNotFoundError:
+        return None
+    why = ""
+    ops: object = None
+    if not stat.S_ISREG(st.st_mode):
+        why = "it is not a file"
+    elif st.st_size > MAX_JOURNAL_BYTES:
+        why = f"{st.st_size:,} bytes"
+    else:
+        try:
+            ops = json.loads(journal.read_bytes())
+        except (ValueError, RecursionError) as exc:
+            why = f"not JSON: {exc}"
+    if not why:
+        writes = ops.get("writes") if isinstance(ops, dict) else None
+        deletes = ops.get("deletes") if isinstance(ops, dict) else None
+        if not isinstance(writes, dict) or not isinstance(deletes, list):
+            why = "not what d5e writes"
+        elif bad := [rel for rel in [*writes, *deletes] if not _inside(root, rel)]:
+            why = f"{str(bad[0])[:200]!r} is not a file of the pack"
+        elif bad := [
+            s for s in writes.values() if not isinstance(s, str) or not _STAGED.fullmatch(s)
+        ]:
+            why = f"{str(bad[0])[:200]!r} is not a file d5e stages"
+        else:
+            return writes, deletes
+    raise PackError(
+        f"{journal}: not a change d5e made ({why}); nothing of it was applied, and it was "
+        "thrown away"
+    )
 
 
 def _finish(root: Path) -> bool:
     """Finish the committed change of `root` (or throw away an uncommitted one); True if files
     changed. Call holding the lock."""
     work = root / WORK
-    journal = work / JOURNAL
     changed = False
-    if journal.is_file():
-        ops = json.loads(journal.read_text("utf-8"))
-        for rel, staged in ops["writes"].items():
+    try:
+        ops = _journal(root)
+    except PackError:  # a journal that is none of d5e's: its files go with it
+        _clear(work)
+        raise
+    if ops is not None:
+        writes, deletes = ops
+        for rel, staged in writes.items():
             if (work / staged).exists():
                 os.replace(work / staged, root / rel)
                 changed = True
-        for rel in ops["deletes"]:
+        for rel in deletes:
             if (root / rel).is_file():
                 (root / rel).unlink()
                 changed = True
-        for folder in {(root / rel).parent for rel in ops["writes"]} | {root}:
+        for folder in {(root / rel).parent for rel in writes} | {root}:
             _fsync_dir(folder)
+    _clear(work)
+    return changed
+
+
+def _clear(work: Path) -> None:
+    """Remove what `work` (a folder of the pack, not a link) holds but its lock."""
     for item in work.iterdir():
         if item.name != "lock":
             shutil.rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
-    return changed
 
 
 def recover(root: Path) -> bool:
     """Bring a folder pack whose change was interrupted (a crash, a kill) to the old or the new
     version, and remove temporaries left by earlier versions; True if files changed. A folder
-    another process is changing right now is left alone."""
+    another process is changing right now is left alone. PackError for a `.d5e-change` or a
+    journal d5e did not make (nothing of it is applied)."""
     changed = False
-    if (root / WORK).is_dir():
+    if os.path.lexists(root / WORK):
         with _locked(root, wait=False) as mine:
             if not mine:
                 return False

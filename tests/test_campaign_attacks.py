@@ -1,0 +1,138 @@
+"""Attacks by someone who controls a campaign folder and the packs in it (issue 12, session
+twenty-one): each test failed before its fix. What was tried and held is listed in
+docs/reliability.md ("An untrusted campaign folder")."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from d5e_daemon import packwriter, workspace
+from d5e_daemon.app import App
+from d5e_daemon.errors import PackError
+from d5e_daemon.settings import build
+
+from .packtools import write_pack
+
+MANIFEST = 'id = "evil-brew"\ntitle = "Evil"\nversion = "1"\n'
+SPELL = "---\nname: Harmless Spell\nlevel: 1\n---\nA spell.\n"
+
+
+def victim(tmp_path: Path) -> Path:
+    """The user's own files, outside every campaign."""
+    folder = tmp_path / "home" / "documents"
+    (folder / "notes").mkdir(parents=True)
+    (folder / "important.txt").write_text("precious")
+    (folder / "notes" / "session-1.md").write_text("kept")
+    return folder
+
+
+def files_under(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+def hostile_change(pack: Path, journal: object, staged: dict[str, str] | None = None) -> None:
+    """A `.d5e-change/` the campaign's author wrote: staged files and a journal."""
+    work = pack / packwriter.WORK
+    work.mkdir()
+    for name, text in (staged or {"0.new": "echo pwned\n"}).items():
+        (work / name).write_text(text)
+    (work / packwriter.JOURNAL).write_text(json.dumps(journal))
+
+
+def journals(mine: Path) -> list[object]:
+    """Journals naming paths out of the pack: `..`, absolute, through a linked folder, a
+    staged name out of `.d5e-change/`, and a deep one."""
+    return [
+        {"writes": {"../../home/documents/bashrc": "0.new"}, "deletes": []},
+        {"writes": {}, "deletes": [str(mine / "important.txt")]},
+        {"writes": {"spells/../../home/documents/x": "0.new"}, "deletes": []},
+        {"writes": {"linked/bashrc": "0.new"}, "deletes": ["linked/important.txt"]},
+        {"writes": {"spells/moved.json": "../../../home/documents/important.txt"}, "deletes": []},
+        {"writes": {"spells/x.json": "0.new"}, "deletes": "important.txt"},
+        [[[[[[]]]]]] * 3,
+    ]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_a_journal_naming_files_outside_the_pack_is_never_applied(
+    tmp_path: Path, case: int
+) -> None:
+    """`packwriter.recover` (run at every start for every installed folder pack, and before
+    every upload) applied any journal found in a pack's `.d5e-change/`: a campaign's pack could
+    write any file the user may write (a `~/.bashrc`) and delete any (the database, notes) as
+    soon as any d5e process started anywhere. Now a journal naming a path that is not a file of
+    the pack, or a staged name d5e never writes, is thrown away, nothing of it applied."""
+    mine = victim(tmp_path)
+    before = files_under(mine)
+    pack = write_pack(tmp_path / "campaign" / "brew", {"spells/harmless.md": SPELL}, MANIFEST)
+    (pack / "linked").symlink_to(mine)
+    hostile_change(pack, journals(mine)[case])
+    with pytest.raises(PackError, match=r"journal\.json: not a change d5e made \(.*nothing of it"):
+        packwriter.recover(pack)
+    assert files_under(mine) == before
+    assert sorted(p.name for p in (pack / packwriter.WORK).iterdir()) == ["lock"]
+    assert not packwriter.recover(pack)  # thrown away: the next start has nothing to say
+
+
+def test_a_linked_work_folder_is_never_followed(tmp_path: Path) -> None:
+    """`.d5e-change` shipped as a link to the user's folder: `recover` emptied that folder
+    (every file and subfolder but a `lock` it created there), and an upload staged its files
+    in it. Now a `.d5e-change` that is no folder of the pack is refused, and nothing is
+    changed; a linked `lock` is never opened."""
+    mine = victim(tmp_path)
+    before = files_under(mine)
+    pack = write_pack(tmp_path / "campaign" / "brew", {"spells/harmless.md": SPELL}, MANIFEST)
+    (pack / packwriter.WORK).symlink_to(mine)
+    with pytest.raises(PackError, match=r"\.d5e-change is a link: d5e .* never follows it"):
+        packwriter.recover(pack)
+    with pytest.raises(PackError, match="is a link"):
+        packwriter.change(pack, {"spells/new.json": b'{"name": "New"}'}, [])
+    assert files_under(mine) == before
+    assert not (mine / "lock").exists()
+    assert not (pack / "spells" / "new.json").exists()
+    (pack / packwriter.WORK).unlink()
+    (pack / packwriter.WORK).mkdir()
+    (pack / packwriter.WORK / "lock").symlink_to(mine / "made-by-d5e")
+    with pytest.raises(PackError, match=r"lock: cannot be opened"):
+        packwriter.recover(pack)
+    assert files_under(mine) == before
+
+
+def test_a_campaign_pack_cannot_touch_the_users_files_at_the_next_start(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """End to end: a campaign's `packPaths` pack ships a journal. Opening the campaign installs
+    the pack; the next d5e start anywhere (the user's CLI in their home folder) ran `recover` on
+    every installed folder pack and wrote `bashrc` into the user's folder and deleted a file
+    there. Now the start says what it refused (`d5e status`) and the files stay."""
+    mine = victim(tmp_path)
+    before = files_under(mine)
+    root = tmp_path / "campaign"
+    pack = write_pack(root / "brew", {"spells/harmless.md": SPELL}, MANIFEST)
+    (root / "d5e.toml").write_text('packPaths = ["brew"]\n')
+    hostile_change(
+        pack,
+        {
+            "writes": {os.path.relpath(mine / "bashrc", pack): "0.new"},
+            "deletes": [str(mine / "important.txt")],
+        },
+    )
+    campaign = App(build({"db": str(db_path)}, workspace.layer(root)))
+    campaign.start()
+    campaign.close()
+    user = App(build({"db": str(db_path)}))
+    user.start()
+    try:
+        assert files_under(mine) == before
+        refused = [w for w in user.library.warnings if "not a change d5e made" in w]
+        assert refused and refused[0].startswith("pack evil-brew: ")
+    finally:
+        user.close()
