@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from mcp.server import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.prompts.base import UserMessage
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
@@ -37,7 +37,7 @@ from pydantic import Field, ValidationError
 from . import __version__, protocol
 from .app import App
 from .db import storage_error
-from .errors import D5eError
+from .errors import D5eError, NotFound
 from .features import packs as pack_features
 from .features.complete import complete
 from .features.documents import document, resolve_tags
@@ -172,6 +172,34 @@ def output_schema(result_type: type[Any]) -> dict[str, Any]:
     if others:
         schema["$defs"] = others
     return schema
+
+
+def input_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A tool's input schema (pydantic's) in the shape every client takes: an optional argument
+    one plain type (pydantic's `anyOf` with null and `default: null` trip clients that translate
+    schemas: Gemini's, OpenAI's strict mode), no titles ("Name", "Ref": noise a model reads as
+    names), and no argument beyond those listed. The SDK still validates against the Python
+    signature, which takes an explicit null."""
+
+    def plain(node: Any, names: bool = False) -> Any:
+        if isinstance(node, list):
+            return [plain(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if names:  # a `properties` map: its keys are argument names, not keywords
+            return {key: plain(value) for key, value in node.items()}
+        out = {key: plain(value, key == "properties") for key, value in node.items()}
+        out.pop("title", None)
+        options = out.get("anyOf")
+        if isinstance(options, list) and {"type": "null"} in options:
+            kept = [option for option in options if option != {"type": "null"}]
+            del out["anyOf"]
+            if out.get("default", "") is None:
+                del out["default"]
+            out = {**kept[0], **out} if len(kept) == 1 else {"anyOf": kept, **out}
+        return out
+
+    return {**plain(schema), "additionalProperties": False}
 
 
 class Tools:
@@ -386,7 +414,38 @@ def _upload_text(result: protocol.UploadResult) -> str:
 
 # -- the server -------------------------------------------------------------------------------
 
-Names = Annotated[list[str], Field(description="collection names, e.g. spells, monsters")]
+Names = Annotated[
+    list[str],
+    Field(
+        description='only entries of these collections, e.g. ["spells"] or ["monsters", '
+        '"magic-items"]; others: conditions, equipment, classes, features, rule-sections'
+    ),
+]
+PackName = Annotated[
+    str | None,
+    Field(
+        description="only this pack's entries, e.g. srd-2014, srd-2024 or a homebrew pack's id "
+        "(the `packs` tool lists them)"
+    ),
+]
+Edition = Literal["2014", "2024"]
+MONSTER_GROUP: dict[str, Any] = {
+    "type": "object",
+    "description": "one group: name or ref, and how many",
+    "properties": {
+        "name": {"type": "string", "description": "the creature's name, e.g. wolf"},
+        "ref": {"type": "string", "description": "or its ref, e.g. monsters/dire-wolf"},
+        "count": {
+            "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string"}],
+            "description": 'how many: a number, a range or a roll ("2-4", "1d4+1"); default 1',
+        },
+        "cr": {
+            "anyOf": [{"type": "number"}, {"type": "string"}],
+            "description": 'a creature no pack has: its challenge rating, e.g. 3 or "1/2"',
+        },
+        "xp": {"type": "integer", "description": "or its XP each"},
+    },
+}
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
 
@@ -416,15 +475,28 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
 
     @tool("lookup", protocol.LookupResult, annotations=READ_ONLY)
     async def lookup_tool(
-        name: Annotated[str | None, Field(description="the entry's name, any case")] = None,
+        name: Annotated[
+            str | None,
+            Field(
+                description="the entry's name, any case, e.g. Fireball, goblin, Mordenkainen's "
+                "Sword; a misspelt one answers with the names it may mean"
+            ),
+        ] = None,
         ref: Annotated[
             str | None,
-            Field(description="collection/slug or pack:collection/slug, e.g. spells/fireball"),
+            Field(
+                description="the entry's ref, collection/slug or pack:collection/slug, e.g. "
+                "spells/fireball or srd-2024:monsters/aboleth (search hits give them)"
+            ),
         ] = None,
         collection: Annotated[
-            str | None, Field(description="only this collection (with `name`)")
+            str | None,
+            Field(
+                description="with `name`: only this collection's entry, e.g. spells, monsters, "
+                "magic-items (a name in several: Light the spell, not the condition)"
+            ),
         ] = None,
-        pack: Annotated[str | None, Field(description="only this pack")] = None,
+        pack: PackName = None,
     ) -> CallToolResult:
         """One entry's full card (Markdown, with its pack's license), by name or by ref. Give
         exactly one of `name` or `ref`. An unknown name answers with the names it may mean."""
@@ -434,26 +506,54 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
     @tool("search", protocol.SearchResult, annotations=READ_ONLY)
     async def search_tool(
         query: Annotated[
-            str, Field(description="words or a sentence; empty lists entries by filters")
+            str,
+            Field(
+                description="words or a sentence, e.g. breathe under water, undead whose touch "
+                "paralyses; empty: list the entries the other arguments select, by name"
+            ),
         ] = "",
         collections: Names | None = None,
-        packs: Annotated[list[str] | None, Field(description="only these packs")] = None,
+        packs: Annotated[
+            list[str] | None,
+            Field(
+                description='only entries of these packs, e.g. ["srd-2024"] or a homebrew '
+                "pack's id (the `packs` tool lists them)"
+            ),
+        ] = None,
         edition: Annotated[
-            str | None, Field(description="only packs of this edition: 2014 or 2024")
+            Edition | None, Field(description="only entries of packs of this edition")
         ] = None,
         filters: Annotated[
             dict[str, Any] | None,
             Field(
-                description='typed filters, e.g. {"level": 3, "school": "evocation"} or '
-                '{"cr": {"min": 5, "max": 8}, "type": "undead"}; a list means any of them; '
-                "the `filters` tool lists them"
+                description='only entries with these properties, all of them: {"level": 3, '
+                '"school": "evocation"} (3rd-level evocation spells), {"cr": {"min": 5, '
+                '"max": 8}, "type": "undead"} (a range: min, max or both), {"damage": '
+                '["fire", "cold"]} (a list: any of them), {"concentration": false}; others: '
+                "class, ritual, size, legendary, rarity, attunement, immune, resist; the "
+                "`filters` tool lists all with their values"
             ),
         ] = None,
-        limit: Annotated[int, Field(description="how many hits, 1 to 500")] = 10,
-        offset: Annotated[int, Field(description="hits to skip (the next page)")] = 0,
+        limit: Annotated[
+            int,
+            Field(
+                ge=1,
+                le=500,
+                description="how many hits; an answer too long for the model's context is cut "
+                "and says where to go on",
+            ),
+        ] = 10,
+        offset: Annotated[
+            int,
+            Field(ge=0, description="hits to skip: for the next page, the hits already seen"),
+        ] = 0,
         mode: Annotated[
             Literal["hybrid", "keyword", "semantic"],
-            Field(description="keywords and meaning (hybrid), keywords only, or meaning only"),
+            Field(
+                description="hybrid: keywords and meaning together (best for questions and "
+                "descriptions); keyword: entries holding the words (exact names, terms); "
+                "semantic: meaning only"
+            ),
         ] = "hybrid",
     ) -> CallToolResult:
         """Search the rules and homebrew by meaning and keywords (hybrid), best first, each hit
@@ -485,10 +585,13 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
 
     @tool("complete", protocol.CompleteResult, annotations=READ_ONLY)
     async def complete_tool(
-        prefix: Annotated[str, Field(description="the start of a name; typos are tolerated")],
+        prefix: Annotated[
+            str,
+            Field(description="the start of a name, or a misspelt name, e.g. fireb, magic misile"),
+        ],
         collections: Names | None = None,
-        pack: Annotated[str | None, Field(description="only this pack")] = None,
-        limit: Annotated[int, Field(description="how many names, 1 to 500")] = 10,
+        pack: PackName = None,
+        limit: Annotated[int, Field(ge=1, le=500, description="how many names, best first")] = 10,
     ) -> CallToolResult:
         """Entry names matching a prefix or a misspelled name, best first (to find the exact
         name to look up or to write in a tag)."""
@@ -516,17 +619,23 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
         monsters: Annotated[
             list[dict[str, Any] | str],
             Field(
-                description='groups of creatures, as said: "6-8 wolf", "1d4+1 orc", "two or '
-                'three bandits", "dire wolf", "Ogre x3" (a count before the name or after it: '
+                description="the groups of creatures, each a string as said: "
+                '"6-8 wolf", "1d4+1 orc", "two or three bandits", "dire wolf", "Ogre x3" '
+                "(a count before the name or after it: "
                 'a number, a range or a roll; none is one; "3 goblins and a hobgoblin" is two '
                 'groups), or {"name": "wolf", "count": 4} ("count": "2d6" too) or '
                 '{"ref": "monsters/dire-wolf"}; a creature no pack has: {"name": "Flame", '
-                '"cr": "1/2"} or with "xp"'
+                '"cr": "1/2"} or with "xp"',
+                json_schema_extra={"items": {"anyOf": [MONSTER_GROUP, {"type": "string"}]}},
             ),
         ],
         rules: Annotated[
-            Literal["2014", "2024"] | None,
-            Field(description="whose encounter rules; default: the campaign's edition"),
+            Edition | None,
+            Field(
+                description="the Dungeon Master's Guide whose encounter rules apply (2014: XP "
+                "multiplier, easy to deadly; 2024: low, moderate, high); default: the "
+                "campaign's edition"
+            ),
         ] = None,
         party: Annotated[
             list[int] | None,
@@ -564,10 +673,19 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
 
         @tool("create_pack", protocol.CreateResult)
         async def create_pack_tool(
-            id: Annotated[str, Field(description="the new pack's id: lower case, digits, -")],
-            title: str | None = None,
+            id: Annotated[
+                str,
+                Field(description="the new pack's id: lower-case letters, digits, -; e.g. my-brew"),
+            ],
+            title: Annotated[
+                str | None, Field(description="the pack's title, e.g. My Homebrew; default: its id")
+            ] = None,
             directory: Annotated[
-                str | None, Field(description="where to create the pack's folder")
+                str | None,
+                Field(
+                    description="the folder to create the pack's folder in: inside the campaign's "
+                    "folder or d5e's packs folder (the default)"
+                ),
             ] = None,
         ) -> CallToolResult:
             """Create a new folder pack the user owns, install it and turn it on in this
@@ -582,8 +700,12 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
 
         @tool("upload_entries", protocol.UploadResult)
         async def upload_entries_tool(
-            pack: Annotated[str, Field(description="a folder pack's id (see `packs`)")],
-            collection: Annotated[str, Field(description="e.g. spells, monsters, magic-items")],
+            pack: Annotated[
+                str, Field(description="the id of a folder pack the user owns (see `packs`)")
+            ],
+            collection: Annotated[
+                str, Field(description="their collection, e.g. spells, monsters, magic-items")
+            ],
             entries: Annotated[
                 list[dict[str, Any]],
                 Field(
@@ -592,7 +714,11 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
                 ),
             ],
             replace: Annotated[
-                bool, Field(description="the collection becomes exactly these entries")
+                bool,
+                Field(
+                    description="true: the pack's collection becomes exactly these entries (its "
+                    "others removed); false: these are added or updated"
+                ),
             ] = False,
         ) -> CallToolResult:
             """Save entries (homebrew drafted in the conversation) into a folder pack the user
@@ -603,9 +729,10 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             )
 
     for name, result_type in schemas.items():
-        registered = server._tool_manager.get_tool(name)  # no public way to set an output schema
+        registered = server._tool_manager.get_tool(name)  # no public way to set either schema
         if registered is not None:
             registered.fn_metadata.output_schema = output_schema(result_type)
+            registered.parameters = input_schema(registered.parameters)
 
     _resources(server, app)
     _prompts(server, app)
@@ -637,11 +764,22 @@ def _resources(server: MCPServer[Any], app: App) -> None:
         mime_type="text/markdown",
     )
     def entry_card(pack: str, collection: str, slug: str) -> str:
+        """The card of the entry with that slug or, where a client or a model wrote a name
+        instead (`Mordenkainen's Sword`, `FIREBÀLL`: the SDK has decoded it), of that name in
+        that pack and collection. Neither: not found, with the names it may mean."""
         uri = f"d5e://{pack}/{collection}/{slug}.md"
         try:
             return document(app, protocol.DocumentParams(uri=uri)).text
+        except NotFound as exc:
+            missing: D5eError = exc
+        except D5eError as exc:  # no slug: a name, or nothing
+            missing = exc
+        by_name = {"name": slug, "pack": pack, "collection": collection}
+        try:
+            return lookup(app, protocol.decode(by_name, protocol.LookupParams)).markdown
         except D5eError as exc:
-            raise ResourceError(exc.message) from exc
+            missing = missing if isinstance(missing, NotFound) else exc
+        raise ResourceNotFoundError(missing.message) from missing
 
     @server.resource(
         "d5e://packs",

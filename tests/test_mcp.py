@@ -35,6 +35,7 @@ from .packtools import write_pack
 
 pytestmark = pytest.mark.slow
 
+WRITERS = {"create_pack", "upload_entries"}
 SPELL = '{"name": "Moonlit Hex", "level": 2, "school": "enchantment", "desc": ["A silver curse."]}'
 
 
@@ -402,12 +403,20 @@ async def test_write_tools_are_off_unless_the_user_allows_them(
     indexed_db: Path, tmp_path: Path, shared: ClientSession
 ) -> None:
     names = {t.name for t in (await shared.list_tools()).tools}
-    assert not names & {"create_pack", "upload_entries"}
+    assert not names & WRITERS
     assert await error(shared, "create_pack", id="brew") == (
         "Unknown tool: create_pack: the tools that write packs are offered only when the user"
         " starts d5e mcp with --allow-writes (or D5E_MCP_ALLOW_WRITES=1)"
     )
     async with mcp_session(indexed_db, "--allow-writes") as session:
+        writers = [t for t in (await session.list_tools()).tools if t.name in WRITERS]
+        for tool in writers:  # the shape of test_input_schemas_take_the_shape_every_client_takes
+            schema = tool.input_schema
+            assert schema["additionalProperties"] is False
+            for node in _schema_nodes(schema):
+                assert not {"$ref", "title"} & set(node), (tool.name, node)
+                assert {"type": "null"} not in node.get("anyOf", []), (tool.name, node)
+            assert all(len(p["description"]) >= 20 for p in schema["properties"].values())
         outside = tmp_path / "elsewhere"
         refused = await error(session, "create_pack", id="assistant-brew", directory=str(outside))
         packs = indexed_db.parent / "packs"
@@ -813,3 +822,76 @@ async def test_a_search_while_the_model_loads_says_it_ranked_by_keywords(
             assert "keywords only" not in later.content[0].text  # type: ignore[union-attr]
     finally:
         app.close()
+
+
+def _schema_nodes(schema: Any, names: bool = False) -> Iterator[dict[str, Any]]:
+    """Every schema inside a JSON Schema (the property names of a `properties` map skipped)."""
+    if isinstance(schema, list):
+        for item in schema:
+            yield from _schema_nodes(item)
+    elif isinstance(schema, dict):
+        if not names:
+            yield schema
+        for key, value in schema.items():
+            yield from _schema_nodes(value, names=not names and key == "properties")
+
+
+async def test_input_schemas_take_the_shape_every_client_takes(shared: ClientSession) -> None:
+    """Clients that inline or translate schemas (Gemini's, OpenAI's strict mode, Cursor's) trip
+    on `anyOf` with null, `$ref`, and titles the model reads as names: each argument is one plain
+    type (the encounter's monsters: a string or an object, each described), described (what it
+    means, an example), its enum and default said; no argument beyond those listed
+    (`additionalProperties: false`). The SDK still takes an explicit null."""
+    tools = {t.name: t for t in (await shared.list_tools()).tools}
+    for name, tool in tools.items():
+        schema = tool.input_schema
+        assert schema["additionalProperties"] is False, name
+        for node in _schema_nodes(schema):
+            assert not {"oneOf", "$ref", "$defs", "title"} & set(node), (name, node)
+            assert {"type": "null"} not in node.get("anyOf", []), (name, node)
+            assert node.get("default", "set") is not None, (name, node)
+        for arg, prop in schema["properties"].items():
+            assert "type" in prop, (name, arg)
+            assert len(prop.get("description", "")) >= 20, (name, arg, prop)
+    search = tools["search"].input_schema["properties"]
+    assert search["mode"]["enum"] == ["hybrid", "keyword", "semantic"]
+    assert search["mode"]["default"] == "hybrid"
+    assert search["edition"]["enum"] == ["2014", "2024"]
+    assert (search["limit"]["minimum"], search["limit"]["maximum"]) == (1, 500)
+    assert search["offset"]["minimum"] == 0
+    for example in ('"level": 3', '"school": "evocation"', '"cr": {"min": 5, "max": 8}'):
+        assert example in search["filters"]["description"]
+    rules = tools["encounter"].input_schema["properties"]["rules"]
+    assert rules["enum"] == ["2014", "2024"]
+    monster = tools["encounter"].input_schema["properties"]["monsters"]["items"]
+    said, told = monster["anyOf"]  # a union indeed: one of two plain shapes, each described
+    assert (said["type"], told["type"]) == ("object", "string")
+    assert set(said["properties"]) == {"name", "ref", "count", "cr", "xp"}
+    assert all(p.get("description") for p in said["properties"].values())
+    # null, as some clients send for an argument they leave out, is still taken
+    card = await call(shared, "lookup", name="fireball", pack=None, collection=None)
+    assert card["entry"]["name"] == "Fireball"
+
+
+async def test_reads_entry_cards_by_uris_with_odd_names(shared: ClientSession) -> None:
+    """A client or a model writes a card's URI from a name it knows: spaces, apostrophes, capitals,
+    accents, brackets, percent-encoded or not; each reads the card the name means. One that
+    names nothing is not found (-32602, as the SDK says for a resource that does not exist:
+    it said -32603, an internal error), with the names it may mean."""
+    for uri, heading in [
+        ("d5e://srd-2014/spells/Mordenkainen's%20Sword.md", "## Arcane Sword"),
+        ("d5e://srd-2014/spells/mordenkainen%27s%20sword.md", "## Arcane Sword"),
+        ("d5e://srd-2014/spells/FIREB%C3%80LL.md", "## Fireball"),
+        ("d5e://srd-2014/magic-items/stone-of-good-luck-(luckstone).md", "## Stone of Good Luck"),
+        ("d5e://srd-2014/magic-items/stone-of-good-luck-%28luckstone%29.md", "## Stone of Good"),
+        ("d5e://srd-2014/monsters/Adult%20Red%20Dragon.md", "## Adult Red Dragon"),
+        ("d5e://srd-2024/monsters/Aboleth.md", "## Aboleth"),
+    ]:
+        card = await shared.read_resource(uri)
+        assert card.contents[0].text.startswith(heading), uri  # type: ignore[union-attr]
+    for uri in ("d5e://srd-2014/spells/fire%2Fbal.md", "d5e://srd-2014/spells/firebal.md"):
+        with pytest.raises(MCPError) as missing:
+            await shared.read_resource(uri)
+        assert missing.value.error.code == -32602, uri
+        assert "did you mean srd-2014:spells/fireball" in missing.value.error.message, uri
+    assert (await call(shared, "lookup", name="goblin"))["entry"]["name"] == "Goblin"
