@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -72,11 +74,32 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A d5e.toml is typed by hand; a larger one (a link to a huge file) is refused unread."""
+
+
+def read_config(path: Path) -> bytes:
+    """The bytes of a d5e.toml (a link is followed); InvalidParams when it is no regular file
+    (a pipe would block, a device never end) or larger than MAX_CONFIG_BYTES, OSError when it
+    cannot be read."""
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidParams(f"{path}: not a file (a pipe, a socket or a device): not read")
+        data = f.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise InvalidParams(
+            f"{path}: {max(st.st_size, len(data)):,} bytes: a d5e.toml is at most "
+            f"{MAX_CONFIG_BYTES:,}; none of it was read"
+        )
+    return data
+
+
 def config_text(root: Path | None) -> bytes | None:
     """The bytes of the `d5e.toml` at `root` (None: there is none, or it cannot be read)."""
     try:
-        return (root / CONFIG).read_bytes() if root is not None else None
-    except OSError:
+        return read_config(root / CONFIG) if root is not None else None
+    except (OSError, InvalidParams):
         return None
 
 
@@ -181,8 +204,8 @@ def applicable(root: Path | None) -> tuple[dict[str, Any], str | None]:
         text, values = _parse(path)
     except InvalidParams:
         try:
-            written = _keys_written(path.read_text("utf-8", errors="replace"))
-        except OSError:
+            written = _keys_written(read_config(path).decode("utf-8", errors="replace"))
+        except (OSError, InvalidParams):
             written = []
         defaults = ", ".join(written) or "every setting"
         return _own(root), f"{problem} (none of it applied: defaults for {defaults})"
@@ -223,7 +246,7 @@ def _own(root: Path) -> dict[str, Any]:
 def _parse(path: Path) -> tuple[str, dict[str, Any]]:
     """The text of a d5e.toml and its TOML values (InvalidParams naming file, line, column)."""
     try:
-        text = path.read_text("utf-8")
+        text = read_config(path).decode("utf-8")
         deep = _too_deep(text)
         if deep is not None:
             line, column = deep

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from d5e_daemon import packwriter, workspace
 from d5e_daemon.app import App
+from d5e_daemon.cli import main as cli_main
 from d5e_daemon.errors import PackError
 from d5e_daemon.settings import build
 
@@ -136,3 +138,40 @@ def test_a_campaign_pack_cannot_touch_the_users_files_at_the_next_start(
         assert refused and refused[0].startswith("pack evil-brew: ")
     finally:
         user.close()
+
+
+def test_a_d5e_toml_that_is_huge_or_no_file_is_never_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`d5e.toml` as a link to a huge (sparse) file was read whole: the CLI in the campaign took
+    18 s and 2.1 GB for a 2 GB one before a MemoryError, and a daemon would die of it. `d5e.toml`
+    as a named pipe in the editor's workspace folder blocked `initialize` forever (its bytes are
+    read to notice changes). Now a d5e.toml over 1 MiB or no regular file is refused unread:
+    the settings stay at their defaults and the writer is told."""
+    root = tmp_path / "campaign"
+    root.mkdir()
+    huge = tmp_path / "huge"
+    with huge.open("wb") as f:
+        f.truncate(64 * 1024 * 1024)
+    (root / "d5e.toml").symlink_to(huge)
+    config, problem = workspace.applicable(root)
+    assert config == {"workspace": str(root), "profile": workspace.profile_name(root)}
+    assert problem == (
+        f"{root / 'd5e.toml'}: 67,108,864 bytes: a d5e.toml is at most 1,048,576; none of it "
+        "was read (none of it applied: defaults for every setting)"
+    )
+    assert workspace.config_text(root) is None
+    monkeypatch.chdir(root)  # the CLI in the campaign
+    assert cli_main(["lookup", "fireball", "--db", str(tmp_path / "none.sqlite3")]) == 1
+    assert "a d5e.toml is at most 1,048,576; none of it was read" in capsys.readouterr().err
+    (root / "d5e.toml").unlink()
+    os.mkfifo(root / "d5e.toml")
+    done: list[object] = []
+    reader = threading.Thread(target=lambda: done.append(workspace.config_text(root)))
+    reader.start()
+    reader.join(5)
+    if reader.is_alive():  # blocked on the pipe: let it go, then fail
+        os.close(os.open(root / "d5e.toml", os.O_WRONLY | os.O_NONBLOCK))
+        reader.join()
+    assert done == [None]
+    assert workspace.applicable(root) == (config, None)
