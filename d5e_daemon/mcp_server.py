@@ -202,6 +202,147 @@ def input_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return {**plain(schema), "additionalProperties": False}
 
 
+ANSWER_CHARS = 60_000
+"""The longest answer of a tool, its Markdown and its structured JSON together (~15,000
+tokens): a client puts the whole answer in the model's context (Claude Code refuses one over
+25,000 tokens and warns over 10,000). A longer one is cut (hits, names, a card's text, a text's
+links) and says so, and how to get the rest."""
+
+
+def _size(result: Any, text: str) -> int:
+    return len(text) + len(msgspec.json.encode(result))
+
+
+def _longest(answer: Callable[[int], tuple[R, str]], most: int) -> tuple[R, str]:
+    """The answer of the most items (1 to `most`) that fits in `ANSWER_CHARS`; one at least."""
+    low, high = 1, most
+    best = answer(1)
+    while low <= high:
+        middle = (low + high) // 2
+        result, text = answer(middle)
+        if _size(result, text) <= ANSWER_CHARS:
+            best, low = (result, text), middle + 1
+        else:
+            high = middle - 1
+    return best
+
+
+def _cut_note(kept: int, found: int, what: str, how: str) -> str:
+    return (
+        f"Only the first {kept} of the {found} {what} are shown, to fit the model's context: {how}"
+    )
+
+
+def _fit_hits(
+    result: protocol.SearchResult,
+    markdown: Callable[[protocol.SearchResult], str],
+    params: protocol.SearchParams,
+) -> tuple[protocol.SearchResult, str]:
+    """The first hits that fit, and a hint saying where the next page starts: with the same
+    offset + limit, the rest of the same ranking (a hybrid search ranks `offset + limit`
+    candidates of each list, so another sum is another ranking, which repeated or skipped
+    hits)."""
+    hits = result.hits
+
+    def answer(kept: int) -> tuple[protocol.SearchResult, str]:
+        how = (
+            f"ask again with offset {params.offset + kept} and limit {params.limit - kept} "
+            "for the next ones"
+        )
+        note = _cut_note(kept, len(hits), "hits", how)
+        cut = msgspec.structs.replace(result, hits=hits[:kept], hints=[*result.hints, note])
+        return cut, markdown(cut)
+
+    return _longest(answer, len(hits) - 1)
+
+
+def _fit_names(
+    result: protocol.CompleteResult,
+    markdown: Callable[[protocol.CompleteResult], str],
+    params: protocol.CompleteParams,
+) -> tuple[protocol.CompleteResult, str]:
+    items = result.items
+
+    def answer(kept: int) -> tuple[protocol.CompleteResult, str]:
+        cut = msgspec.structs.replace(result, items=items[:kept])
+        how = "give more of the name, or a collection"
+        return cut, markdown(cut) + f"\n\n({_cut_note(kept, len(items), 'names', how)}.)"
+
+    return _longest(answer, len(items) - 1)
+
+
+def _cut_text(text: str, room: int) -> str:
+    """The start of a Markdown text in at most `room` characters, at a paragraph's or a line's
+    end where one is near."""
+    if len(text) <= room:
+        return text
+    cut = text[: max(room, 0)]
+    for end in ("\n\n", "\n"):
+        at = cut.rfind(end)
+        if at > room * 0.8:
+            return cut[:at]
+    return cut
+
+
+def _fit_card(
+    result: protocol.LookupResult,
+    markdown: Callable[[protocol.LookupResult], str],
+    params: protocol.LookupParams,
+) -> tuple[protocol.LookupResult, str]:
+    """A card too long for the model's context: the entry's record (`entry.data`, which the
+    card says in words) left out first, then the card's text cut, its pack's credit kept; the
+    whole card is the resource's."""
+    entry = result.entry
+    uri = f"d5e://{entry.pack}/{entry.collection}/{entry.slug}.md"
+    card, _, credit = result.markdown.rpartition("\n\n---\n")
+    if not card:
+        card, credit = result.markdown, ""
+    left_out = (
+        "(This entry's record, `entry.data`, is left out of this answer to fit the model's "
+        "context: the card says what it holds.)"
+    )
+    plain = msgspec.structs.replace(result, entry=msgspec.structs.replace(entry, data={}))
+
+    def answer(room: int) -> tuple[protocol.LookupResult, str]:
+        text = _cut_text(card, room)
+        if len(text) < len(card):
+            text += (
+                f"\n\n(The card is cut here, at {len(text):,} of its {len(card):,} characters, to "
+                f"fit the model's context: the resource {uri} holds the whole of it.)"
+            )
+        said = text + "\n\n" + left_out + ("\n\n---\n" + credit if credit else "")
+        cut = msgspec.structs.replace(plain, markdown=said)
+        return cut, markdown(cut)
+
+    return _longest(answer, len(card))
+
+
+def _fit_links(
+    result: protocol.ResolveTagsResult,
+    markdown: Callable[[protocol.ResolveTagsResult], str],
+    params: protocol.ResolveTagsParams,
+) -> tuple[protocol.ResolveTagsResult, str]:
+    """A long text's first lines that fit, linked, with the tags of those lines (the rest is
+    to send again, from the line said)."""
+    lines = result.text.split("\n")
+
+    def answer(kept: int) -> tuple[protocol.ResolveTagsResult, str]:
+        note = (
+            f"(Only the first {kept} of the text's {len(lines)} lines are linked and their tags "
+            f"listed, to fit the model's context: send the text from line {kept + 1} on for "
+            "the rest.)"
+        )
+        cut = msgspec.structs.replace(
+            result,
+            text="\n".join(lines[:kept]) + "\n\n" + note,
+            tags=[t for t in result.tags if t.line < kept],
+            unknown=[u for u in result.unknown if u.line < kept],
+        )
+        return cut, markdown(cut)
+
+    return _longest(answer, len(lines) - 1)
+
+
 class Tools:
     """The tools of one server, over one App (one database, settings and profile)."""
 
@@ -215,13 +356,18 @@ class Tools:
         params_type: type[P],
         arguments: dict[str, Any],
         markdown: Callable[[R], str],
+        fit: Callable[[R, Callable[[R], str], P], tuple[R, str]] | None = None,
     ) -> CallToolResult:
+        """`fit` cuts an answer longer than `ANSWER_CHARS` (its Markdown and its structured
+        JSON together) to that length, saying so."""
         try:
             params = protocol.decode(_wire(arguments), params_type)
             result = fn(self.app, params)
             if inspect.isawaitable(result):
                 result = await result
             text = markdown(result)
+            if fit is not None and _size(result, text) > ANSWER_CHARS:
+                result, text = fit(result, markdown, params)
         except Exception as exc:
             raise _failure(name, exc, {_camel(key) for key in arguments}) from exc
         return CallToolResult(
@@ -501,7 +647,9 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
         """One entry's full card (Markdown, with its pack's license), by name or by ref. Give
         exactly one of `name` or `ref`. An unknown name answers with the names it may mean."""
         args = {"name": name, "ref": ref, "collection": collection, "pack": pack}
-        return await tools.call("lookup", lookup, protocol.LookupParams, args, _lookup_text)
+        return await tools.call(
+            "lookup", lookup, protocol.LookupParams, args, _lookup_text, _fit_card
+        )
 
     @tool("search", protocol.SearchResult, annotations=READ_ONLY)
     async def search_tool(
@@ -572,7 +720,7 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
         ranked = bool(query.strip()) and mode != "keyword"  # a listing or keywords asked for
         loaded = await start.model_ready() if ranked else True
         text = partial(_search_text, ranked=ranked, unready=NOT_INDEXED if loaded else LOADING)
-        return await tools.call("search", search, protocol.SearchParams, args, text)
+        return await tools.call("search", search, protocol.SearchParams, args, text, _fit_hits)
 
     @tool("filters", protocol.SearchFiltersResult, annotations=READ_ONLY)
     async def filters_tool(collections: Names | None = None) -> CallToolResult:
@@ -599,7 +747,9 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             if problem := unknown_collection(app, collection):
                 raise ToolError(f"{problem} - at `$.collections[{i}]`")
         args = {"prefix": prefix, "collections": collections, "pack": pack, "limit": limit}
-        return await tools.call("complete", complete, protocol.CompleteParams, args, _complete_text)
+        return await tools.call(
+            "complete", complete, protocol.CompleteParams, args, _complete_text, _fit_names
+        )
 
     @tool("resolve_tags", protocol.ResolveTagsResult, annotations=READ_ONLY)
     async def resolve_tags_tool(
@@ -611,7 +761,12 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
         entry's card, each resolved tag with its name and a one-line summary, and the tags that
         resolve to nothing with what is wrong and the names they may mean."""
         return await tools.call(
-            "resolve_tags", resolve_tags, protocol.ResolveTagsParams, {"text": text}, _tags_text
+            "resolve_tags",
+            resolve_tags,
+            protocol.ResolveTagsParams,
+            {"text": text},
+            _tags_text,
+            _fit_links,
         )
 
     @tool("encounter", protocol.EncounterResult, annotations=READ_ONLY)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import apsw
+import msgspec
 import pytest
 from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -895,3 +896,84 @@ async def test_reads_entry_cards_by_uris_with_odd_names(shared: ClientSession) -
         assert missing.value.error.code == -32602, uri
         assert "did you mean srd-2014:spells/fireball" in missing.value.error.message, uri
     assert (await call(shared, "lookup", name="goblin"))["entry"]["name"] == "Goblin"
+
+
+def _answer_chars(result: Any) -> int:
+    """What a client puts in the model's context: the Markdown and the structured JSON."""
+    text = "".join(c.text for c in result.content)
+    return len(text) + len(json.dumps(result.structured_content, separators=(",", ":")))
+
+
+async def test_long_answers_are_cut_to_fit_a_models_context_and_say_so(
+    shared: ClientSession,
+) -> None:
+    """500 hits were ~300,000 characters (~75,000 tokens: Claude Code refuses an answer over
+    25,000), a chapter's tags likewise: each is cut to `ANSWER_CHARS`, says so, and says how to
+    get the rest; the next page starts where the answer stopped."""
+    most = mcp_server.ANSWER_CHARS
+    hits = await shared.call_tool("search", {"query": "fire", "limit": 500})
+    assert _answer_chars(hits) <= most
+    found = cast(dict[str, Any], hits.structured_content)
+    kept = len(found["hits"])
+    assert 20 < kept < 500
+    note = (
+        f"Only the first {kept} of the 500 hits are shown, to fit the model's context: ask again"
+        f" with offset {kept} and limit {500 - kept} for the next ones"
+    )
+    assert found["hints"] == [note]
+    assert hits.content[0].text.endswith(f"({note}.)")  # type: ignore[union-attr]
+    # the rest of the same ranking (offset + limit kept: with another sum, a hybrid search
+    # ranks otherwise, and the next page repeated hits of the first)
+    more = await call(shared, "search", query="fire", limit=500 - kept, offset=kept)
+    assert more["hits"] and not {h["ref"] for h in more["hits"]} & {h["ref"] for h in found["hits"]}
+
+    text = "{@creature goblin} meets {@spell fireball} and {@spell firebal}.\n" * 3000
+    tags = await shared.call_tool("resolve_tags", {"text": text})
+    assert not tags.is_error and _answer_chars(tags) <= most
+    linked = cast(dict[str, Any], tags.structured_content)
+    lines, note = linked["text"].split("\n\n")
+    kept = lines.count("\n") + 1
+    assert 20 < kept < 3000
+    assert lines.endswith("and {@spell firebal}.")  # a whole line
+    assert lines.startswith("[Goblin](d5e://srd-2014/monsters/goblin.md) meets [Fireball](")
+    assert note == (
+        f"(Only the first {kept} of the text's 3001 lines are linked and their tags listed, to"
+        f" fit the model's context: send the text from line {kept + 1} on for the rest.)"
+    )
+    assert len(linked["tags"]) == len(linked["unknown"]) * 2 == kept * 2
+    assert tags.content[0].text.startswith(linked["text"])  # type: ignore[union-attr]
+
+
+def test_a_card_too_long_for_a_models_context_is_cut_its_credit_kept() -> None:
+    """A homebrew class or an adventure's chapter as one entry: its record left out, its card's
+    text cut at a paragraph, its pack's credit kept, the whole card named by its resource; the
+    cut answer still valid against the tool's output schema (the SDK checks it)."""
+    import jsonschema
+
+    paragraph = "The lich whispers. " * 40
+    card = "## Tome\n\n" + "\n\n".join(f"{i}. {paragraph}" for i in range(300))
+    entry = protocol.EntryInfo(
+        ref="books/tome", pack="brew", name="Tome", collection="books", slug="tome",
+        qualified_ref="brew:books/tome", data={"entries": [paragraph] * 300},
+    )  # fmt: skip
+    credit = protocol.PackCredit(
+        id="brew", title="Brew", version="1", license="CC-BY-4.0", attribution="By Me."
+    )
+    result = protocol.LookupResult(
+        entry=entry, markdown=card + "\n\n---\nBrew (brew, CC-BY-4.0)  \n<sub>By Me.</sub>",
+        pack_info=credit,
+    )  # fmt: skip
+    cut, text = mcp_server._fit_card(result, mcp_server._lookup_text, protocol.LookupParams())
+    assert mcp_server._size(cut, text) <= mcp_server.ANSWER_CHARS
+    assert cut.entry.data == {} and text == cut.markdown
+    body, note, left_out, credit_line = text.rsplit("\n\n", 3)
+    assert body.endswith(paragraph)  # at a paragraph's end
+    assert note.startswith("(The card is cut here, at ")
+    assert note.endswith(
+        f"of its {len(card):,} characters, to fit the model's context: the resource"
+        " d5e://brew/books/tome.md holds the whole of it.)"
+    )
+    assert "`entry.data`, is left out" in left_out
+    assert credit_line == "---\nBrew (brew, CC-BY-4.0)  \n<sub>By Me.</sub>"
+    schema = mcp_server.output_schema(protocol.LookupResult)
+    jsonschema.validate(msgspec.to_builtins(cut), schema)
