@@ -1030,6 +1030,22 @@ def _generic(raw: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def item_property(raw: dict[str, Any]) -> dict[str, Any]:
+    """An item property (or type) named only by its first entry (Modnar's *Oversized*:
+    `{"abbreviation": "O", "entries": [{"name": "Oversized", "entries": […]}]}`): that entry is
+    the card's name, so its text stands without the name run in again."""
+    body = raw.get("entries")
+    first = body[0] if isinstance(body, list) and body else None
+    if (
+        isinstance(first, dict)
+        and first.get("type", "entries") == "entries"
+        and isinstance(first.get("name"), str)
+        and normalize(first["name"]) == normalize(str(raw.get("name", "")))
+    ):
+        raw = {**raw, "entries": [*(first.get("entries") or []), *body[1:]]}
+    return _generic(raw)
+
+
 def feature(raw: dict[str, Any]) -> dict[str, Any]:
     data = _generic(raw)
     if raw.get("className"):
@@ -1330,6 +1346,8 @@ CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "subrace": race,
     "recipe": recipe,
     "crochetPattern": crochet,
+    "itemProperty": item_property,
+    "itemType": item_property,
 }
 
 
@@ -1515,6 +1533,25 @@ def _subclasses(value: Any) -> str:
     return ", ".join(dict.fromkeys(out))
 
 
+# where else 5etools says an entry is printed (`Renderer.utils.getSourceAndPageTrHtml`)
+ALSO_FOUND = {"otherSources": "Also found in", "additionalSources": "Additional information from"}
+
+
+def also_found(raw: dict[str, Any]) -> dict[str, str]:
+    """An entry's `otherSources` and `additionalSources` (Illyria's reprinted spells) as
+    5etools' footer says them: `Also found in: XGE, page 150; TT2`."""
+    out = {}
+    for key, label in ALSO_FOUND.items():
+        value = raw.get(key)
+        said = [
+            f"{s['source']}, page {s['page']}" if s.get("page") else str(s["source"])
+            for s in value if isinstance(s, dict) and isinstance(s.get("source"), str)
+        ] if isinstance(value, list) else []  # fmt: skip
+        if said:
+            out[label] = "; ".join(said)
+    return out
+
+
 def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
     """The fields of `raw` no d5e field holds, as card lines (label → text)."""
     base = {"baseitem": "item", "magicvariant": "item", "variant": "item", "itemGroup": "item"}
@@ -1567,7 +1604,7 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
         shown = _shown(value)
         if shown:
             out[_CAMEL.sub(" ", key).replace("_", " ").capitalize()] = shown
-    return out
+    return out | also_found(raw)
 
 
 def collection_of(kind: str, raw: dict[str, Any]) -> str:

@@ -152,6 +152,9 @@ def _name(entry: dict[str, Any]) -> str:
     return name.strip() if isinstance(name, str) else ""
 
 
+_RUN_IN = re.compile(r"\*\*\*?[^*\n]+[.:!?]\*\*\*?(?: |$)")
+
+
 def _run_in(name: str, rest: list[str], heading: str = "") -> list[str]:
     """`**Name.** first paragraph` then the rest; a heading when the first block is no
     paragraph (a list, a table)."""
@@ -161,7 +164,14 @@ def _run_in(name: str, rest: list[str], heading: str = "") -> list[str]:
         return [f"{heading} {name}", *rest]
     title = name if name.endswith((".", "!", "?", ":")) else name + "."
     captioned = len(rest) > 1 and rest[0].startswith("**") and rest[1].startswith("|")
-    if rest and not captioned and not rest[0].startswith(("|", "- ", "> ", "#", "!", "1. ")):
+    # a named entry first (Conflux's Skeletons' `Skeleton Lore` holding `Arcana DC 10:`): its
+    # own run-in name, not the parent's text, so the parent's name stands on a line of its own
+    named = _RUN_IN.match(rest[0]) is not None if rest else False
+    if (
+        rest
+        and not (captioned or named)
+        and not rest[0].startswith(("|", "- ", "> ", "#", "!", "1. "))
+    ):
         return [f"***{title}*** {rest[0]}", *rest[1:]]
     return [f"***{title}***", *rest]
 

@@ -29,6 +29,7 @@ from d5e_daemon.text import json_error, normalize
 
 from . import convert, copy, races, refs, srd
 from .entries import apply_properties, blocks
+from .srddb import srd_names
 
 # 5etools sources of the books the SRD comes from → the d5e pack of that edition's SRD.
 SRD_SOURCES = {
@@ -661,6 +662,26 @@ def _item_source(item: Item, known: Collection[str]) -> str:
     return _low(head.get("json")) if isinstance(head, dict) else ""
 
 
+def _restates_srd(item: Item, source: str) -> bool:
+    """Whether `item` is an entry of a book the SRD comes from (`"source": "PHB"`), of a
+    name the SRD holds in its collection, in a file that does not declare that source: the
+    book's entry written again, not the file's own."""
+    if source not in SRD_SOURCES or item.kind in ("classFeature", "subclassFeature"):
+        return False
+    name = normalize(str(item.raw.get("name", "")))
+    race = normalize(str(item.raw.get("raceName", "")))
+    if item.kind == "subrace" and race not in name:  # `High` of `Elf`: the SRD's High Elf
+        name = f"{name} {race}"
+    collection = convert.collection_of(item.kind, item.raw)
+    names = srd_names()
+    return name in names.get(collection, frozenset()) | names.get(
+        _SPECIES.get(collection, ""), frozenset()
+    )
+
+
+_SPECIES = {"races": "species", "subraces": "subspecies"}
+
+
 def _only_source(item: Item) -> str:
     """The `json` of the one source the item's file declares, lower-cased; "" when it declares
     none or several."""
@@ -764,6 +785,7 @@ class Builder:
         self.visiting: set[int] = set()
         self.index = {id(i): i for i in reader.items}
         self._features: refs.Features | None = None
+        self._has_tables = any(i.kind == "table" for i in reader.items)
 
     def features(self) -> refs.Features:
         """The class, subclass and optional features of these files, resolved."""
@@ -813,12 +835,51 @@ class Builder:
             out.extend(copy._walk_strings(found.get("entriesTemplate") or [], fill))
         return out
 
+    def draw_tables(self, value: Any, source: str = "") -> Any:
+        """`value` (entries) with each `statblock` of a table of these files (`"tag": "table"`,
+        MonkeyDM's Poison Rework's Foraging Table) replaced by the table, drawn where it stands
+        as 5etools draws it: its intro, the table captioned with its name (a link to its card),
+        its outro. A table of other files stays a link."""
+        if not self._has_tables:
+            return value
+        if isinstance(value, list):
+            return [self.draw_tables(v, source) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if (
+            value.get("type") == "statblock"
+            and (value.get("tag") or value.get("prop")) == "table"
+            and isinstance(value.get("name"), str)
+        ):
+            own = _low(value.get("source") or source)
+            found = self.r.identities.get(("table", _low(value["name"]), own))
+            table = self.resolve(found) if found is not None else None
+            if table is None or not (table.get("rows") or table.get("tables")):
+                return value
+            caption = f"{{@table {table.get('name')}|{table.get('source') or own}}}"
+            drawn: list[Any] = [
+                {"type": "table", "caption": caption, **{k: v for k, v in table.items()
+                 if k in ("colLabels", "colStyles", "rows", "footnotes")}}
+            ] if table.get("rows") else [
+                {"type": "entries", "name": caption, "entries": [
+                    {"type": "table", **t} for t in table["tables"] if isinstance(t, dict)]}
+            ]  # fmt: skip
+            return {"type": "entries", "entries": [
+                *(table.get("intro") or []), *drawn, *(table.get("outro") or [])]}  # fmt: skip
+        return {
+            k: self.draw_tables(v, source) if isinstance(v, list | dict) else v
+            for k, v in value.items()
+        }
+
     def record(self, kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         """`convert.record`, with the features this object references shown in its text (a
-        class's and a subclass's listed features too), and an item's `{#itemEntry}` texts, its
-        type's additional entries and the name of a type of the files' own; the stored 5etools
-        object unchanged."""
-        data = self._record(kind, raw)
+        class's and a subclass's listed features too), the tables of these files it shows
+        drawn in place, and an item's `{#itemEntry}` texts, its type's additional entries and
+        the name of a type of the files' own; the stored 5etools object unchanged."""
+        drawn = self.draw_tables(raw, str(raw.get("source") or ""))
+        data = self._record(kind, drawn)
+        if drawn is not raw and data.get(convert.RAW) is drawn:
+            data[convert.RAW] = raw
         if kind in _ITEM_KINDS and not data.get("equipment_category"):
             # `"type": "Dino|DDHC-TOA-3"`: an `itemType` of these files, named on the card as
             # 5etools names it (`Dinosaur Part`)
@@ -1360,9 +1421,12 @@ def _mod_positions(item: Item) -> dict[str, tuple[int, int]]:
     return out
 
 
-def _document_entries(item: Item, titles: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
+def _document_entries(
+    item: Item, titles: dict[str, str], builder: Builder
+) -> list[tuple[str, str, dict[str, Any]]]:
     """An adventure's or book's data: one entry per top-level section, named after the
-    adventure (its entry in `adventure`/`book`, by `id`) and the section."""
+    adventure (its entry in `adventure`/`book`, by `id`) and the section; the tables of these
+    files it shows drawn in place (`Builder.draw_tables`)."""
     kind = convert.DOCUMENTS[item.kind]
     collection = convert.COLLECTIONS[kind]
     ident = str(item.raw.get("id", ""))
@@ -1376,7 +1440,9 @@ def _document_entries(item: Item, titles: dict[str, str]) -> list[tuple[str, str
         data = {
             "index": "",
             "name": name,
-            "desc": blocks(section.get("entries") or []),
+            "desc": blocks(
+                builder.draw_tables(section.get("entries") or [], _low(item.raw.get("source")))
+            ),
             kind: str(item.raw.get("id", "")),
             "section": i + 1,
             convert.RAW: section,
@@ -1511,10 +1577,17 @@ def _load(path: Path) -> list[LoadedPack]:
     }
     by_abbreviation: dict[str, list[Item]] = {}
     undeclared: dict[str, list[Item]] = {}
+    restated: dict[str, list[Item]] = {}
     for item in reader.items:
         raw = item.raw
         source = _item_source(item, packs.keys() | abbreviated.keys()) or first
         loaded = packs.get(source)
+        if loaded is None and _restates_srd(item, source):
+            # the SRD's book's own entry written again (SabotageThis' Ash Elves: the PHB's Elf,
+            # `"source": "PHB"`, to hold its `Ash` subrace): not this file's, the SRD holds it;
+            # its subraces, the file's own, are still read with it
+            restated.setdefault(source, []).append(item)
+            continue
         if loaded is None and source in abbreviated:
             loaded = packs[abbreviated[source]]
             by_abbreviation.setdefault(source, []).append(item)
@@ -1729,6 +1802,20 @@ def _load(path: Path) -> list[LoadedPack]:
                 "warning",
             )
         )
+    for source, items in restated.items():
+        said = ", ".join(f"{i.kind} {i.raw.get('name')!r}" for i in items[:3])
+        said += f" and {len(items) - 3} more" if len(items) > 3 else ""
+        reader.problems.append(
+            items[0].problem(
+                f"{said} of source {items[0].raw.get('source')!r}: the entr"
+                f"{'y' if len(items) == 1 else 'ies'} of a book the SRD holds, written again "
+                f"here, not this file's own: not installed ({SRD_SOURCES[source]} has "
+                f"{'it' if len(items) == 1 else 'them'}; subraces of this file's source are "
+                "read with their race)",
+                ("source",),
+                "warning",
+            )
+        )
     for items in undeclared.values():
         count = len(items)
         reader.problems.append(
@@ -1765,7 +1852,7 @@ def _load(path: Path) -> list[LoadedPack]:
         source = _item_source(item, packs.keys() | abbreviated.keys())
         loaded = packs.get(source) or packs.get(abbreviated.get(source, "")) or packs[first]
         line, _ = item.where()
-        for collection, name, data in _document_entries(item, titles):
+        for collection, name, data in _document_entries(item, titles, builder):
             data["index"] = convert.slug(name)
             loaded.entries.append(
                 Entry(

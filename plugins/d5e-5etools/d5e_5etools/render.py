@@ -16,7 +16,7 @@ from d5e_daemon import Entry
 from d5e_daemon.fields import plain
 
 from . import classes
-from .convert import EDITIONS, RAW, SCHOOLS, SIZES, code_name, is_vtt, plain_tags
+from .convert import EDITIONS, RAW, SCHOOLS, SIZES, also_found, code_name, is_vtt, plain_tags
 from .convert import _speed as speed_parts
 from .convert import alignment as alignment_text
 from .entries import ABILITY_NAMES, blocks, count_word
@@ -609,6 +609,7 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             facts.append(("Saving throw proficiencies" if saves else label(key), text))
     if raw.get("additionalSpells"):  # long: after the others
         facts.append(("Additional spells", additional_spells(raw["additionalSpells"], codes)))
+    facts += list(also_found(raw).items())
     return [f"**{k}:** {v}" for k, v in facts if v]
 
 

@@ -1,0 +1,132 @@
+"""Shapes found in real homebrew files nobody here wrote (twenty-first session: what the
+twentieth left, and files of TheGiddyLimit/homebrew not tried before), each in a small file of
+our own."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from fivetools_files import card, install, write
+
+from d5e_daemon.app import App
+from d5e_daemon.features.lookup import lookup
+from d5e_daemon.features.packs import validate
+from d5e_daemon.protocol import LookupParams, ValidateParams
+
+S = "Realworld"
+
+
+def test_a_statblock_of_a_table_is_drawn_where_it_stands(app: App, tmp_path: Path) -> None:
+    """MonkeyDM's Poison Rework 3.0 shows its Foraging Table in a variant rule by `{"type":
+    "statblock", "tag": "table", …}`: the card held a link where 5etools draws the table.
+    A table of the same files is drawn in place (its intro, the table captioned with a link
+    to its card, its outro), in a book's section too; one of no file stays a link."""
+    block = {"type": "statblock", "tag": "table", "name": "Bramble Finds", "source": S}
+    missing = {"type": "statblock", "tag": "table", "name": "Nowhere", "source": S}
+    doc = {
+        "table": [{"name": "Bramble Finds", "source": S, "intro": ["Roll each dawn."],
+                   "colLabels": ["d6", "Find"], "rows": [["1", "Thorns"], ["2-6", "Sloe"]],
+                   "outro": ["Sloe keeps a week."]}],
+        "variantrule": [{"name": "Gleaning", "source": S,
+                         "entries": ["When you glean:", block, missing]}],
+        "book": [{"name": "Hedges", "id": "HDG", "source": S, "contents": [{"name": "One"}]}],
+        "bookData": [{"id": "HDG", "source": S, "data": [
+            {"type": "section", "name": "One", "entries": [block]}]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    link = "[Bramble Finds](d5e://realworld/tables/bramble-finds.md)"
+    table = f"**{link}**\n\n| d6 | Find |\n|---|---|\n| 1 | Thorns |\n| 2-6 | Sloe |"
+    for ref in ("realworld:variant-rules/gleaning", "realworld:books/hedges-01-one"):
+        text = card(app, ref)
+        assert f"Roll each dawn.\n\n{table}\n\nSloe keeps a week." in text, ref
+    assert "Nowhere" in card(app, "realworld:variant-rules/gleaning")
+
+
+def test_a_spell_printed_elsewhere_says_where(app: App, tmp_path: Path) -> None:
+    """Luminagi's Illyria Spells reprints spells with `"otherSources": [{"source": "XGE",
+    "page": 150}]`: 5etools' footer says *Also found in*; the card said nothing of it. Other
+    types' cards say it too, and `additionalSources` as 5etools words them."""
+    doc = {
+        "spell": [{"name": "Cinder Call", "source": S, "level": 1, "school": "V",
+                   "time": [{"number": 1, "unit": "action"}],
+                   "range": {"type": "point", "distance": {"type": "feet", "amount": 60}},
+                   "components": {"v": True}, "duration": [{"type": "instant"}],
+                   "entries": ["Fire."],
+                   "otherSources": [{"source": "XGE", "page": 150}, {"source": "Elsewhere"}]}],
+        "feat": [{"name": "Cinder Born", "source": S, "entries": ["Warm."],
+                  "additionalSources": [{"source": "TCE", "page": 7}]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:spells/cinder-call")
+    assert "Also found in:** XGE, page 150; Elsewhere" in text
+    assert "**Additional information from:** TCE, page 7" in card(
+        app, "realworld:feats/cinder-born"
+    )
+
+
+def test_an_item_property_named_by_its_entry_says_its_name_once(app: App, tmp_path: Path) -> None:
+    """Modnar's 5e Tools and Services names its item property *Oversized* only inside its
+    entries (`{"abbreviation": "O", "entries": [{"name": "Oversized", "entries": […]}]}`):
+    the card, named *Oversized*, ran the name in again before its text (`***Oversized.***
+    Big…`). Its text now stands alone; the abbreviation is said once."""
+    doc = {"itemProperty": [
+        {"abbreviation": "HV", "source": S, "entries": [
+            {"type": "entries", "name": "Hefty", "entries": ["Needs two hands and a back."]}]},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:weapon-properties/hefty")
+    assert "Hefty." not in text and "Needs two hands and a back." in text
+    assert text.count("HV") == 1
+
+
+def test_a_named_entry_first_in_a_named_entry_is_not_run_in(app: App, tmp_path: Path) -> None:
+    """Conflux's Skeletons' lore: `Skeleton Lore` holds `Arcana DC 10:`, `Arcana DC 15:`…, each
+    named: the card ran them together, `***Skeleton Lore.*** ***Arcana DC 10:*** …`. The
+    parent's name now stands on its line, each child's runs into its own text."""
+    lore = {
+        "type": "entries",
+        "name": "Reed Lore",
+        "entries": [
+            {"type": "entries", "name": "Nature DC 10:", "entries": ["Reeds bend."]},
+            {"type": "entries", "name": "Nature DC 15:", "entries": ["Reeds remember."]},
+        ],
+    }
+    doc = {"monster": [
+        {"name": "Reed Walker", "source": S, "size": ["M"], "type": "plant", "ac": [12],
+         "hp": {"average": 9, "formula": "2d8"}, "speed": {"walk": 30}, "str": 10, "dex": 12,
+         "con": 10, "int": 6, "wis": 8, "cha": 5, "cr": "1",
+         "fluff": {"entries": [{"type": "entries", "entries": [lore]}]}},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:monsters/reed-walker")
+    assert "***Reed Lore.***\n\n***Nature DC 10:*** Reeds bend.\n\n***Nature DC 15:***" in text
+
+
+def test_a_book_race_written_again_is_not_the_files_own(app: App, tmp_path: Path) -> None:
+    """SabotageThis' Ash Elves writes the PHB's Elf again (`"source": "PHB"`) to hold its `Ash`
+    subrace: the Elf was installed as the homebrew pack's own race, the PHB's text under the
+    file's title. An entry of a book the SRD comes from, of a name the SRD holds, in a file
+    not declaring that source, is left out with a located warning; the subrace of the file's
+    own source is installed, its race read from the file."""
+    doc = {"race": [
+        {"name": "Elf", "source": "PHB", "size": "M", "speed": 30, "ability": [{"dex": 2}],
+         "entries": [{"type": "entries", "name": "Trance", "entries": ["Elves rest."]}],
+         "subraces": [{"name": "Soot", "source": S, "ability": [{"con": 1}],
+                       "entries": [{"type": "entries", "name": "Kiln", "entries": ["Warm."]}]},
+                      {"name": "High", "source": "PHB", "entries": ["A cantrip."]}]},
+        {"name": "Brinefolk", "source": "PHB", "size": "M", "speed": 30, "entries": ["Salt."]},
+    ]}  # fmt: skip
+    path = write(tmp_path, S, doc)
+    report = asyncio.run(validate(app, ValidateParams(path=str(path))))
+    said = [(p.severity, p.field, bool(p.line)) for p in report.problems]
+    assert ("warning", "race[0].source", True) in said
+    message = next(p.message for p in report.problems if p.field == "race[0].source")
+    assert message.startswith("race 'Elf', subrace 'High' of source 'PHB'")
+    assert "not installed (srd-2014 has them" in message
+    result = install(app, path)
+    assert result.entries == 2  # the subrace, and the PHB's name the SRD lacks (its own)
+    found = lookup(app, LookupParams(name="Elf"))
+    assert found.entry.pack == "srd-2014"
+    assert "Warm." in card(app, "realworld:subraces/soot-elf")
+    assert "Salt." in card(app, "realworld:races/brinefolk")
