@@ -196,6 +196,12 @@ class LookupResult(Base):
     ("grey ooze" for Gray Ooze: British or American)."""
     matched: str | None = None
     """The alias, the singular or the spelling the name was read as."""
+    note: str | None = None
+    """What the answer is not, when that is not what was asked for: in a profile of edition
+    2024, an entry of the 2014 SRD, where the 2024 SRD has none of that name (5e-database
+    5.10.0's has no spells): `The 2024 SRD (srd-2024, 5.10.0) has no spells: this is the 2014
+    SRD's Healing Word (srd-2014).` Also the first line of `markdown`. None otherwise (and
+    for a ref or `pack` naming the pack)."""
 
 
 # -- d5e/complete -----------------------------------------------------------------------------

@@ -150,6 +150,10 @@ def lookup(app: App, params: LookupParams) -> LookupResult:
         attribution=pack.attribution,
     )
     card = tagtext.render(app.render(entry, "markdown"), card_links(app)).rstrip()
+    pack_named = params.pack or (params.ref is not None and ":" in params.ref)
+    note = None if pack_named else edition_note(app, row)
+    if note:  # asked for by name (or a ref of no pack): the 2014 SRD's, in a 2024 profile
+        card = f"*{note}*\n\n{card}"
     other = names.declared_aliases(entry.data)
     if other:  # the names players know it by ("Mordenkainen's Sword")
         card += "\n\n*Also called " + ", ".join(other) + ".*"
@@ -174,6 +178,31 @@ def lookup(app: App, params: LookupParams) -> LookupResult:
         also=also,
         found_by=found.how if found is not None and found.how != "name" else None,
         matched=found.matched if found is not None and found.how != "name" else None,
+        note=note,
+    )
+
+
+# the 2024 SRD's collections named otherwise than the 2014 SRD's
+_NEWER_COLLECTION = {"races": "species", "subraces": "subspecies"}
+
+
+def edition_note(app: App, row: queries.EntryRow) -> str | None:
+    """What to say when a profile of edition 2024 answers with the 2014 SRD's entry (the 2014
+    SRD stands below the 2024 one there): what the 2024 SRD lacks, and which entry this is.
+    5e-database 5.10.0's 2024 SRD has no spells: `Healing Word` is the 2014 spell."""
+    if app.settings.edition != "2024" or row.pack != "srd-2014":
+        return None
+    newer = queries.get_pack(app.conn, "srd-2024")
+    if newer is None:
+        return None
+    words = row.collection.replace("-", " ")
+    has = queries.pack_has_collection(
+        app.conn, "srd-2024", _NEWER_COLLECTION.get(row.collection, row.collection)
+    )
+    lacks = f"has no {row.name!r} among its {words}" if has else f"has no {words}"
+    return (
+        f"The 2024 SRD (srd-2024, {newer.version}) {lacks}: "
+        f"this is the 2014 SRD's {row.name} (srd-2014)."
     )
 
 

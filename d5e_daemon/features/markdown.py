@@ -43,7 +43,7 @@ from ..textdoc import LineDocument, client_units, from_client_units, moved_range
 from .complete import complete
 from .doclines import CHECK_EVERY, MAX_ITEMS, DocumentFacts, facts_now
 from .documents import entry_uri
-from .lookup import lookup
+from .lookup import edition_note, lookup
 from .statblocks import stat_block_of
 from .tags import (
     TAG_COLLECTIONS,
@@ -79,6 +79,7 @@ SEVERITY: dict[str, types.DiagnosticSeverity] = {
     "disabled-pack": types.DiagnosticSeverity.Information,
     "empty-ref": types.DiagnosticSeverity.Warning,
     "alias": types.DiagnosticSeverity.Information,
+    "other-edition": types.DiagnosticSeverity.Information,
     "unclosed-tag": types.DiagnosticSeverity.Warning,
 }
 SYMBOL_KINDS = {
@@ -1158,6 +1159,8 @@ def hover(resolver: Resolver, doc: TextDocument, position: types.Position) -> ty
             f"*{found.row.pack} is not enabled in this profile ({resolver.app.profile}); "
             "its entry:*\n\n"
         )
+    newer = edition_note(resolver.app, found.row)  # the 2014 SRD's, in a 2024 profile
+    note += f"*{newer}*\n\n" if newer else ""
     markdown = note + lookup(resolver.app, LookupParams(ref=found.row.qualified_ref)).markdown
     return types.Hover(
         contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown),

@@ -90,10 +90,12 @@ LINE_CACHE_CHARS = 32 * 2**20
 
 ProblemCode = Literal[
     "unknown-tag", "unknown-ref", "unknown-pack", "disabled-pack", "empty-ref", "alias",
-    "unclosed-tag",
+    "unclosed-tag", "other-edition",
 ]  # fmt: skip
 """What is wrong with a reference; `alias` is no problem but a note: the tag names an entry by
-another name ("Mordenkainen's Sword" for the SRD's Arcane Sword), and resolves."""
+another name ("Mordenkainen's Sword" for the SRD's Arcane Sword), and resolves; so is
+`other-edition`: the tag's source is an SRD with nothing of the kind (`{@spell Healing
+Word|XPHB}`: 5e-database 5.10.0's 2024 SRD has no spells), and it resolves to the other SRD's."""
 
 
 @dataclass(frozen=True)
@@ -314,7 +316,39 @@ class Resolver:
             row = self._srd_reading(tag)
             if row is not None:
                 return Resolution(row=row)
+            other = self._other_edition(tag, collections)
+            if other is not None:
+                return other
         return found
+
+    def _other_edition(self, tag: Tag, collections: tuple[str, ...]) -> Resolution | None:
+        """`{@spell Healing Word|XPHB}` where the 2024 SRD has no spells at all (5e-database
+        5.10.0): the 2014 SRD's Healing Word, with a note saying so (and the other way
+        round); None when the tag's SRD has entries of the kind, or the other has none of
+        the name."""
+        pack = self._pack(tag) if tag.pack is not None else None
+        if pack not in SRD_PACKS:
+            return None
+        conn = self.app.conn
+        if any(queries.pack_has_collection(conn, pack, c) for c in collections):
+            return None
+        other = min(SRD_PACKS - {pack})
+        if other not in queries.profile_packs(conn, self.app.profile):
+            return None
+        found = names.find(conn, tag.name, collections, pack=other)
+        rows = rank(found.rows, tag.kind, tag.qualifiers)[0] if found is not None else []
+        if not rows:
+            return None
+        row = min(rows, key=lambda r: collections.index(r.collection))
+        stored = queries.get_pack(conn, pack)
+        version = f", {stored.version}" if stored is not None and stored.version else ""
+        words = row.collection.replace("-", " ")
+        return Resolution(
+            row=row,
+            code="other-edition",
+            message=f"the {pack[-4:]} SRD ({pack}{version}) has no {words}: this is the "
+            f"{other[-4:]} SRD's {row.name} ({other})",
+        )
 
     def _srd_reading(self, tag: Tag) -> queries.EntryRow | None:
         """What the SRD has where no pack has the entry a 5etools tag names: a heading inside

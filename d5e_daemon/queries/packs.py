@@ -86,6 +86,13 @@ def get_pack(conn: apsw.Connection, pack_id: str) -> Pack | None:
     return None if row is None else _pack(row)
 
 
+def pack_has_collection(conn: apsw.Connection, pack_id: str, collection: str) -> bool:
+    """Whether the pack has an entry of `collection` (5e-database 5.10.0's 2024 SRD has no
+    spells)."""
+    query = "SELECT EXISTS (SELECT 1 FROM entry WHERE pack_id = ? AND collection = ?)"
+    return bool(conn.execute(query, (pack_id, collection)).get)
+
+
 def installed_packs(conn: apsw.Connection) -> list[PackRow]:
     rows = conn.execute(
         f"""

@@ -141,7 +141,9 @@ def test_spells_a_feat_grants_of_the_readers_choice_read_as_words(app: App, tmp_
         "or Cleric: Innate, 1/day each: one 2nd-level enchantment or necromancy spell of your "
         "choice; Known: one of your choice: [light](d5e://srd-2014/spells/light.md) or "
         "[mending](d5e://srd-2014/spells/mending.md); Added to your spell list (1st-level "
-        "spells): fire bolt, every 1st-level Cleric spell; spellcasting ability Wisdom or "
+        # `fire bolt|xphb`: the 2024 SRD has no spells, the 2014 SRD's (test_other_edition)
+        "spells): [fire bolt](d5e://srd-2014/spells/fire-bolt.md), every 1st-level Cleric "
+        "spell; spellcasting ability Wisdom or "
         "Charisma (your choice)"
     ), line
     assert "choose" not in shown and "level=" not in shown
