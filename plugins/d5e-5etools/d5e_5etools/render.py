@@ -114,6 +114,8 @@ def _prerequisite_spell(spell: Any) -> str:
     name, _, suffix = str(spell).partition("#")
     if suffix == "x":
         return "{@spell hex} spell or a warlock feature that curses"
+    if "{@" in name:  # written as a tag already (Notes from the Far Realm: `"{@spell light}"`)
+        return name + (" cantrip" if suffix == "c" else "")
     return f"{{@spell {name}}}" + (" cantrip" if suffix == "c" else "") if name.strip() else ""
 
 

@@ -130,3 +130,19 @@ def test_a_book_race_written_again_is_not_the_files_own(app: App, tmp_path: Path
     assert found.entry.pack == "srd-2014"
     assert "Warm." in card(app, "realworld:subraces/soot-elf")
     assert "Salt." in card(app, "realworld:races/brinefolk")
+
+
+def test_a_prerequisite_spell_written_as_a_tag_is_one_link(app: App, tmp_path: Path) -> None:
+    """Sandwichbear's Notes from the Far Realm writes its invocations' prerequisites as tags,
+    `"prerequisite": [{"spell": ["{@spell acid splash}"]}]`, where 5etools' form is the spell's
+    uid (`"acid splash"`, `"eldritch blast#c"`): the card drew a link inside a link, `[[acid
+    splash](…)](…)`. A spell written as a tag is that tag."""
+    doc = {"optionalfeature": [
+        {"name": "Sour Ripple", "source": S, "featureType": ["EI"], "entries": ["Wider."],
+         "prerequisite": [{"spell": ["{@spell acid splash}", "{@spell light}#c"]}]},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:optional-features/sour-ripple")
+    splash = "[acid splash](d5e://srd-2014/spells/acid-splash.md)"
+    assert f"**Prerequisite:** {splash} or [light](d5e://srd-2014/spells/light.md) cantrip" in text
+    assert "[[" not in text
