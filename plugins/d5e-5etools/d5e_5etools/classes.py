@@ -23,12 +23,22 @@ BUILDER_DATA = frozenset(
 )  # fmt: skip
 
 
+_SMALL_WORDS = frozenset({"of", "the", "and", "a", "an", "in", "on", "to"})
+
+
 def _title(word: str) -> str:
-    return " ".join(w[:1].upper() + w[1:] for w in word.split(" "))
+    """A skill's name as the books write it: `sleight of hand` → Sleight of Hand."""
+    return " ".join(
+        w if i and w in _SMALL_WORDS else w[:1].upper() + w[1:]
+        for i, w in enumerate(word.split(" "))
+    )
 
 
 def _conjunct(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f", and {words[-1]}"
+    """`a`, `a and b`, `a, b, and c` (Hippocamper's Gourmet: `Animal Handling, and Insight`)."""
+    if len(words) < 3:
+        return " and ".join(words)
+    return ", ".join(words[:-1]) + f", and {words[-1]}"
 
 
 def _text(value: Any) -> str:

@@ -1639,6 +1639,8 @@ def record(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     if aliases:
         data["aliases"] = aliases
     fluff = raw.get("fluff")
+    if isinstance(fluff, list) and fluff:  # a class's, as entries (Hippocamper's Gourmet)
+        fluff = {"entries": fluff}
     if isinstance(fluff, dict) and fluff.get("entries"):
         data.setdefault("desc", [])
         data["desc"] = list(data["desc"]) + blocks(fluff["entries"])

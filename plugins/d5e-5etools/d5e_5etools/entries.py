@@ -497,10 +497,18 @@ def _html_emphasis(text: str) -> str:
     return _HTML_EMPHASIS.sub(lambda m: f"{{@{_EMPHASIS_TAG[m[1].lower()]} {m[2]}}}", text)
 
 
+# what would make a paragraph's start a Markdown quote or heading (Midgard Worldbook's Druidic:
+# `">A degenerate form of Elvish…"`): 5etools shows the characters
+_BLOCK_START = re.compile(r"^(?=>|#{1,6}(?:\s|$))")
+
+
 def _paragraph(text: str) -> str:
     """A paragraph's `<br>` a Markdown line break (`  ` and a new line: editors' hovers show
-    HTML as written), none at its start or end; a tag missing its `@` read as the tag."""
+    HTML as written), none at its start or end; a tag missing its `@` read as the tag; a
+    leading `>` or `#` as written, not a quote or heading."""
     text = _with_ats(text)
+    if text[:1] in ">#" and _BLOCK_START.match(text):
+        text = "\\" + text
     if "<" not in text:
         return text
     return _BREAK.sub("  \n", _EDGE_BREAKS.sub("", text))

@@ -1421,6 +1421,18 @@ def _mod_positions(item: Item) -> dict[str, tuple[int, int]]:
     return out
 
 
+def _headed(entries: list[Any]) -> list[Any]:
+    """A section's named entries as headings, as 5etools draws a section's children (its block
+    headers, the contents' headers: Wolves of Welton's `Summary`, `Scene 1: …`), not run into
+    their first paragraph."""
+    return [
+        {**e, "type": "section"}
+        if isinstance(e, dict) and e.get("type", "entries") == "entries" and e.get("name")
+        else e
+        for e in entries
+    ]
+
+
 def _document_entries(
     item: Item, titles: dict[str, str], builder: Builder
 ) -> list[tuple[str, str, dict[str, Any]]]:
@@ -1441,7 +1453,9 @@ def _document_entries(
             "index": "",
             "name": name,
             "desc": blocks(
-                builder.draw_tables(section.get("entries") or [], _low(item.raw.get("source")))
+                _headed(
+                    builder.draw_tables(section.get("entries") or [], _low(item.raw.get("source")))
+                )
             ),
             kind: str(item.raw.get("id", "")),
             "section": i + 1,

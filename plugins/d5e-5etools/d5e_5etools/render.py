@@ -43,6 +43,8 @@ HIDDEN = frozenset(
         "shortName", "header", "fonts", "hasCardArt", "isClassFeatureVariant",
     }
 )  # fmt: skip
+# values of `type` that are 5etools' entry types, not what the entry is
+_ENTRY_TYPES = {"tables": ("table", "section", "entries")}
 _WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
@@ -556,8 +558,10 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             continue
         if key in ("type", "group") and collection in ("adventures", "books"):
             continue  # a section's `"type": "section"`; 5etools' shelf for the book's list
-        if (collection, key, value) == ("tables", "type", "table"):
-            continue  # a table entry's own type (Herbalism & Alchemy's `"type": "table"`)
+        if key == "type" and value in _ENTRY_TYPES.get(collection, ("section", "entries")):
+            # the entry's own 5etools type, what its renderer draws it as (Herbalism &
+            # Alchemy's table `"type": "table"`, Exploits' variant rule `"type": "section"`)
+            continue
         if key in ("cover", "coverUrl") and _cover_url(value):
             facts.append(("Cover", f"![Cover]({_cover_url(value)})"))  # the picture
             continue
@@ -590,6 +594,9 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             value = proficiencies(value, key.removesuffix("Proficiencies"))
         if (collection, key) in _CODED:  # `EI` → Eldritch Invocation, or the file's own
             value = [code_name(collection, key, v, codes) for v in _listed(value)]
+            if any("," in str(v) for v in value):  # Exploits' `Exploit, Rank 4`: one each
+                facts.append((label(key), "; ".join(str(v) for v in value)))
+                continue
         if key == "time" and collection == "recipes" and isinstance(value, dict):
             facts += recipe_times(value)  # `Preparation time: 1 hour 20 minutes`
             continue

@@ -146,3 +146,73 @@ def test_a_prerequisite_spell_written_as_a_tag_is_one_link(app: App, tmp_path: P
     splash = "[acid splash](d5e://srd-2014/spells/acid-splash.md)"
     assert f"**Prerequisite:** {splash} or [light](d5e://srd-2014/spells/light.md) cantrip" in text
     assert "[[" not in text
+
+
+def test_codes_named_with_commas_and_a_rules_own_type(app: App, tmp_path: Path) -> None:
+    """Damian Steele's Exploits (3 MB) names its optional feature types `"E:R4": "Exploit, Rank
+    4"`: the card said `Exploit, Divination, Exploit, Rank 4`, one list of words; each is now
+    one item (`; `). Its variant rule `Exploits` is written `"type": "section"` (5etools draws
+    it so): the card said `Type: section`."""
+    doc = {
+        "variantrule": [{"name": "Gambits", "source": S, "type": "section",
+                         "entries": [{"type": "entries", "name": "Using", "entries": ["Use."]}]}],
+        "optionalfeature": [{"name": "Low Blow", "source": S, "featureType": ["G:D", "G:R4"],
+                             "entries": ["{@variantrule Gambits|Realworld|Rank 4}: a blow."]}],
+    }  # fmt: skip
+    meta = {"optionalFeatureTypes": {"G:D": "Gambit, Dirty", "G:R4": "Gambit, Rank 4"}}
+    install(app, write(tmp_path, S, doc, **meta))
+    assert "Type:" not in card(app, "realworld:variant-rules/gambits")
+    text = card(app, "realworld:optional-features/low-blow")
+    assert "**Feature type:** Gambit, Dirty; Gambit, Rank 4" in text
+    assert "[Rank 4](d5e://realworld/variant-rules/gambits.md): a blow." in text
+
+
+def test_a_paragraph_beginning_with_a_quote_mark_is_not_a_quote(app: App, tmp_path: Path) -> None:
+    """Kobold Press' Midgard Worldbook begins Druidic's text `">A degenerate form of Elvish…"`:
+    the card made it a block quote; 5etools shows the `>` (a `#` likewise, not a heading)."""
+    doc = {"language": [
+        {"name": "Root Cant", "source": S, "type": "secret",
+         "entries": [">A tongue of roots.", "# of speakers: few.", "#hashtag"]},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:languages/root-cant")
+    assert "\n\\>A tongue of roots.\n\n\\# of speakers: few.\n\n#hashtag\n" in text
+
+
+def test_an_adventure_sections_named_entries_are_headings(app: App, tmp_path: Path) -> None:
+    """Winghorn Press' Wolves of Welton: a section's named entries (`Summary`, `Scene 1: …`,
+    the contents' headers) are 5etools' block headers; the card ran `Summary` into its first
+    paragraph (`***Summary.*** It's been…`) when it held only text, and made a heading of
+    `Scene 1` only because it held more. Both are headings; an entry inside one runs in."""
+    doc = {
+        "adventure": [{"name": "Hill Wolves", "id": "HW", "source": S,
+                       "contents": [{"name": "Hill Wolves", "headers": ["Summary", "Scene 1"]}]}],
+        "adventureData": [{"id": "HW", "source": S, "data": [{"type": "section",
+            "name": "Hill Wolves", "entries": [
+                {"type": "entries", "name": "Summary", "entries": ["Wolves take sheep."]},
+                {"type": "entries", "name": "Scene 1", "entries": ["On the road.", {
+                    "type": "entries", "name": "Tactics", "entries": ["They flee."]}]}]}]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:adventures/hill-wolves-01-hill-wolves")
+    assert "### Summary\n\nWolves take sheep.\n\n### Scene 1\n\nOn the road." in text
+    assert "***Tactics.*** They flee." in text
+
+
+def test_a_classs_fluff_and_its_skill_choice_in_words(app: App, tmp_path: Path) -> None:
+    """Hippocamper's Complete Cookbook writes its Gourmet class's lore as `"fluff": [{"type":
+    "section", …}]` (the class form, a list of entries): nowhere on the card. Its skills read
+    `Choose one from Animal Handling, and Insight` and `Sleight Of Hand`."""
+    doc = {"class": [
+        {"name": "Larder Keeper", "source": S, "hd": {"number": 1, "faces": 10},
+         "proficiency": ["con"],
+         "startingProficiencies": {"skills": [{"choose": {
+             "from": ["animal handling", "sleight of hand"], "count": 1}}]},
+         "fluff": [{"type": "section", "name": "Larder Keeper", "entries": [
+             "A keeper stirs the pot.",
+             {"type": "entries", "name": "Fresh Stock", "entries": ["Eat what you kill."]}]}]},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:classes/larder-keeper")
+    assert "Choose one from Animal Handling and Sleight of Hand" in text
+    assert "A keeper stirs the pot.\n\n***Fresh Stock.*** Eat what you kill." in text
