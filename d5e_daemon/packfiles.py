@@ -9,6 +9,7 @@ in memory, never extracted to disk.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -27,6 +28,35 @@ MAX_ZIP_RATIO = 100
 """A member that inflates more than this many times (and past 1 MiB) is taken for a zip bomb."""
 
 Tree = tuple[list[PackFile], list[PackProblem]]
+
+MAX_DATA_FILE_BYTES = 64 * 1024 * 1024
+"""A file of a pack in another format (a 5etools homebrew file, an Open5e fixture): the largest
+real ones are a few MiB, and each is read whole into memory."""
+
+
+def read_data_file(path: Path, limit: int = MAX_DATA_FILE_BYTES, *, follow: bool = False) -> bytes:
+    """The bytes of one file of a pack in another format, read as safely as a folder pack's:
+    a link is not followed (unless `follow`: the file the user named), a pipe or a device is
+    never read (opened non-blocking, so a pipe swapped in meanwhile does not block either), nor
+    more than `limit` bytes. OSError whose `strerror` says why (a loader reports it as the
+    file's problem)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, "links are not allowed in packs", str(path)) from exc
+        raise
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            why = "not a regular file (a pipe, a socket or a device): not read"
+            raise OSError(errno.EINVAL, why, str(path))
+        data = f.read(limit + 1) if st.st_size <= limit else b""
+        if st.st_size > limit or len(data) > limit:
+            why = f"file too large ({max(st.st_size, len(data)):,} bytes; the limit is {limit:,})"
+            raise OSError(errno.EFBIG, why, str(path))
+        return data
 
 
 _COLLECTION = re.compile(COLLECTION_PATTERN)

@@ -14,6 +14,7 @@ import gc
 import hashlib
 import itertools
 import json
+import logging
 import os
 import re
 from collections import OrderedDict
@@ -25,11 +26,14 @@ from typing import Any, Literal
 import msgspec
 
 from d5e_daemon import Entry, Extends, FindEntry, LoadedPack, Pack, PackProblem, Source
+from d5e_daemon.packfiles import read_data_file
 from d5e_daemon.text import json_error, normalize
 
 from . import convert, copy, races, refs, srd
 from .entries import apply_properties, blocks
 from .srddb import srd_names
+
+log = logging.getLogger(__name__)
 
 # 5etools sources of the books the SRD comes from → the d5e pack of that edition's SRD.
 SRD_SOURCES = {
@@ -178,10 +182,13 @@ def _json_offset(text: str, pos: int, path: JsonPath) -> int:
     return pos
 
 
+TOO_DEEP = "arrays and objects nested too deep to read (5etools homebrew nests a few dozen)"
+
+
 def parse(path: Path, shown: str) -> tuple[File | None, list[PackProblem]]:
     """One file: its JSON and where each item of each top-level array starts (one pass)."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
+    try:  # a link in a folder was left out by `_files`: this one is the file the user named
+        text = read_data_file(path, follow=True).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return None, [PackProblem(file=shown, line=1, message=f"not UTF-8 text: {exc.reason}")]
     except OSError as exc:
@@ -232,6 +239,8 @@ def parse(path: Path, shown: str) -> tuple[File | None, list[PackProblem]]:
         ]
     except ValueError as exc:
         return None, [PackProblem(file=shown, line=1, column=1, message=str(exc))]
+    except RecursionError:
+        return None, [PackProblem(file=shown, line=1, column=1, message=TOO_DEEP)]
     return File(shown, text, doc, offsets, str(path.resolve())), []
 
 
@@ -306,7 +315,9 @@ def _files(path: Path) -> Iterator[Path]:
             if not name.startswith(".") and name.lower().endswith(".json")
         ]
     for child in sorted(found):
-        if child.is_file():
+        if child.is_symlink():  # as in a folder pack: nothing outside the folder is read
+            log.warning("%s: links are not allowed in packs: not read", child)
+        elif child.is_file():
             yield child
 
 
@@ -1487,7 +1498,7 @@ def _fingerprint(path: Path) -> str:
     for file in _files(path):
         digest.update(str(file).encode() + b"\0")
         try:
-            digest.update(file.read_bytes())
+            digest.update(read_data_file(file, follow=True))
         except OSError:
             digest.update(b"unreadable")
     return digest.hexdigest()

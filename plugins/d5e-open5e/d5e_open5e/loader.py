@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from d5e_daemon import Entry, LoadedPack, Pack, PackProblem, Source
+from d5e_daemon.packfiles import read_data_file
 from d5e_daemon.text import json_error
 
 from . import convert, markup
@@ -162,8 +163,8 @@ class Document:
 
 def read_fixture(path: Path, shown: str) -> tuple[Fixture | None, str, tuple[int, int]]:
     """A fixture file, or what is wrong with it and where."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
+    try:  # as a folder pack's files: no link followed, no pipe read, a bounded size
+        text = read_data_file(path).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return None, f"not UTF-8 text: {exc.reason}", (1, 1)
     except OSError as exc:
@@ -194,6 +195,8 @@ def read_fixture(path: Path, shown: str) -> tuple[Fixture | None, str, tuple[int
             raise json.JSONDecodeError("Extra data", text, _WS.match(text, pos + 1).end())  # type: ignore[union-attr]
     except json.JSONDecodeError as exc:
         return None, json_error(exc), (exc.lineno, exc.colno)
+    except RecursionError:
+        return None, "arrays and objects nested too deep to read", (1, 1)
     return Fixture(shown, str(path.resolve()), text, records, offsets), "", (0, 0)
 
 
@@ -642,7 +645,8 @@ def _documents(path: Path) -> list[Path]:
         return [path]
     found = sorted(p.parent for p in path.glob(f"*/{DOCUMENT}"))
     found += sorted(p.parent for p in path.glob(f"*/*/{DOCUMENT}"))
-    return found
+    # a linked folder is no part of it (as in a folder pack: nothing outside it is read)
+    return [f for f in found if not any(p.is_symlink() for p in (f, f.parent) if p != path)]
 
 
 def load(path: Path) -> LoadedPack | list[LoadedPack] | None:

@@ -1,0 +1,61 @@
+"""An Open5e document folder from somebody else (a campaign's `packPaths`): its files are read as
+a folder pack's are (session twenty-one; each check failed before)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+from d5e_open5e import loader
+
+FIXTURES = Path(__file__).parent / "fixtures" / "v2"
+
+
+def problems_of(folder: Path) -> list[str]:
+    loaded = loader.load(folder)
+    assert loaded is not None and not isinstance(loaded, list)
+    return [f"{Path(p.file).name}: {p.message}" for p in loaded.problems if p.severity == "error"]
+
+
+def test_huge_linked_and_endless_files_are_never_read(tmp_path: Path) -> None:
+    """A (sparse) 3 GB `Spell.json` was read whole: 3 GB of memory (a MemoryError under a
+    1.5 GB limit, the daemon killed without one); a `Feat.json` linked to another document's
+    file brought that document's entries in; a named pipe is never opened."""
+    tob = shutil.copytree(FIXTURES / "kobold-press" / "tob", tmp_path / "campaign" / "tob")
+    with (tob / "Spell.json").open("wb") as f:
+        f.truncate(3 * 2**30)
+    (tob / "Feat.json").symlink_to(FIXTURES / "kobold-press" / "deepm" / "Spell.json")
+    os.mkfifo(tob / "Item.json")
+    found: list[list[str]] = []
+    reader = threading.Thread(target=lambda: found.append(problems_of(tob)))
+    reader.start()
+    reader.join(30)
+    if reader.is_alive():  # blocked on the pipe: let it go, then fail
+        os.close(os.open(tob / "Item.json", os.O_WRONLY | os.O_NONBLOCK))
+        reader.join()
+    assert found == [
+        [
+            "Feat.json: cannot read: links are not allowed in packs",
+            "Spell.json: cannot read: file too large (3,221,225,472 bytes; the limit is "
+            "67,108,864)",
+        ]
+    ]
+
+
+def test_a_linked_document_folder_is_not_read(tmp_path: Path) -> None:
+    """A publisher folder holding a link to a document elsewhere installed that document."""
+    publisher = tmp_path / "campaign" / "kobold-press"
+    shutil.copytree(FIXTURES / "kobold-press" / "vom", publisher / "vom")
+    (publisher / "tob").symlink_to(FIXTURES / "kobold-press" / "tob")
+    loaded = loader.load(publisher)
+    packs = loaded if isinstance(loaded, list) else [loaded]
+    assert [p.pack.id for p in packs if p is not None] == ["vom"]
+
+
+def test_json_nested_too_deep_is_a_problem_of_its_file(tmp_path: Path) -> None:
+    """`[` × 50,000 was a RecursionError out of the loader ("loader open5e failed")."""
+    tob = shutil.copytree(FIXTURES / "kobold-press" / "tob", tmp_path / "tob")
+    (tob / "Spell.json").write_text("[" * 50_000 + "]" * 50_000)
+    assert problems_of(tob) == ["Spell.json: arrays and objects nested too deep to read"]
