@@ -775,6 +775,11 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
 
     failed: Exception | None = None
     with _opened(settings) as app:
+        if problem := getattr(
+            args, "config_problem", None
+        ):  # as `d5e serve` says it (the client is told: `mcp_server`)
+            log.warning("%s%s", workspace.NOT_APPLIED, problem)
+            app.library.warnings.insert(0, f"{workspace.NOT_APPLIED}{problem}")
         app.search.ensure_attributes()
         try:
             code = serve(app, writes=allow_writes(args.allow_writes))
@@ -1329,7 +1334,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise InvalidParams(f"--workspace {given_folder}: not a folder")
         start = Path(given_folder or Path.cwd())
         here = None if args.command == "serve" else workspace.find_root(start)
-        settings = build(from_env(), workspace.layer(here), _flags(args))
+        if args.command == "mcp":  # a server, as `d5e serve`: a broken d5e.toml never refuses it
+            config, args.config_problem = workspace.applicable(here)
+        else:
+            config = workspace.layer(here)
+        settings = build(from_env(), config, _flags(args))
         setup_logging(settings.log_level, getattr(args, "log_file", None))
         code: int = args.run(args, settings)
         return code

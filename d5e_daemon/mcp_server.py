@@ -537,6 +537,14 @@ def _packs_text(result: protocol.PacksListResult) -> str:
     return "\n".join(lines)
 
 
+def _problems_text(app: App, heading: str) -> str:
+    """What `d5e serve` lists in `d5e/status` and shows the editor: a campaign's d5e.toml that
+    could not be applied, packs from outside the campaign refused, a profile taken over, a
+    database served read-only."""
+    problems = app.library.warnings
+    return heading + "\n" + "\n".join(f"- {p}" for p in problems) if problems else ""
+
+
 def _install_text(result: protocol.PackInstallResult) -> str:
     text = (
         f"Pack {result.pack}: {result.action}, {result.entries} entries ({result.changed} changed)."
@@ -602,7 +610,7 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
     server: MCPServer[Any] = _Server(
         name="d5e",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=INSTRUCTIONS + _problems_text(app, "\n\nTell the user: "),
         lifespan=_lifespan(start),
         middleware=[start.middleware],
     )
@@ -820,8 +828,12 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
     async def packs_tool() -> CallToolResult:
         """The installed packs (the SRDs and homebrew) and what this campaign's profile does
         with them: on or off, priority (higher wins), entries, license."""
+
+        def text(result: protocol.PacksListResult) -> str:
+            return _packs_text(result) + _problems_text(app, "\n\nProblems of the settings: ")
+
         return await tools.call(
-            "packs", pack_features.list_packs, protocol.PacksListParams, {}, _packs_text
+            "packs", pack_features.list_packs, protocol.PacksListParams, {}, text
         )
 
     if allow_writes:

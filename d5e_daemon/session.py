@@ -43,8 +43,7 @@ writer reads or thinks), at the latest after the second: the first requests of a
 document opened, the first `{@spell fir`) are answered without it competing for the CPU (on a
 first start it makes the filter attributes, with the real model it loads and runs it). A
 request that needs the index (`d5e/status`, `d5e/search`) starts it at once."""
-NOT_APPLIED = "settings not applied: "
-"""How a setting that could not be applied (a broken d5e.toml, say) is reported."""
+NOT_APPLIED = workspace.NOT_APPLIED
 RECOVER_SECONDS = (1.0, 60.0)
 """A read-only service looks whether its database can be written again after the first of
 these, then twice as long each time, at most the second (and at each change asked for)."""

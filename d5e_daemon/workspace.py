@@ -188,6 +188,10 @@ def layer(root: Path | None) -> dict[str, Any]:
     return _own(root) | _convert(root, text, values)
 
 
+NOT_APPLIED = "settings not applied: "
+"""How a setting that could not be applied (a broken d5e.toml, say) is reported."""
+
+
 def applicable(root: Path | None) -> tuple[dict[str, Any], str | None]:
     """`layer(root)`, or for a broken d5e.toml what of it can be applied and what is wrong
     (a running daemon never refuses a campaign for it: the writer fixes the file, saves, and it

@@ -28,6 +28,7 @@ from mcp.shared.exceptions import MCPError
 
 from d5e_daemon import mcp_server, protocol
 from d5e_daemon.features import packs as pack_features
+from d5e_daemon.features.lookup import lookup
 from d5e_daemon.search.embed import FakeEmbedder
 
 from .conftest import start_client
@@ -977,3 +978,46 @@ def test_a_card_too_long_for_a_models_context_is_cut_its_credit_kept() -> None:
     assert credit_line == "---\nBrew (brew, CC-BY-4.0)  \n<sub>By Me.</sub>"
     schema = mcp_server.output_schema(protocol.LookupResult)
     jsonschema.validate(msgspec.to_builtins(cut), schema)
+
+
+async def test_a_hostile_campaign_folder_gets_what_d5e_serve_gives_it(
+    indexed_db: Path, tmp_path: Path
+) -> None:
+    """`d5e mcp` started in a campaign folder somebody else wrote (Claude Desktop and Cursor
+    start it in the project open): a setting a campaign may not make, packs from outside it,
+    the user's default profile. It refused to start at all (exit 1: the client showed only
+    "server disconnected") where `d5e serve` applies what it can and says what not; now it
+    serves as `d5e serve` does, and says each problem to the assistant (the `packs` tool's
+    text, the server's instructions) and in the log."""
+    campaign = tmp_path / "campaign"
+    campaign.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (campaign / "d5e.toml").write_text(
+        'profile = "default"\ndisabled = ["srd-2014"]\npackPaths = ["/etc", "../elsewhere"]\n'
+        'db = "/tmp/evil.sqlite3"\nedition = "2024"\n'
+    )
+    log = tmp_path / "stderr.txt"
+    with open(log, "w") as err:
+        async with mcp_session(indexed_db, cwd=campaign, errlog=err) as session:
+            card = await call(session, "lookup", name="aboleth")
+            assert card["entry"]["pack"] == "srd-2024"  # the rest of the file applied
+            packs = await session.call_tool("packs", {})
+            said = packs.content[0].text  # type: ignore[union-attr]
+            instructions = session.instructions
+    problems = [
+        f"{campaign / 'd5e.toml'}:4:1: db: a setting a campaign folder cannot make",
+        f"{campaign / 'd5e.toml'}: profile 'default' belongs to the user",
+        "packPaths: /etc is outside the campaign folder",
+    ]
+    for problem in problems:
+        assert problem in said, problem
+        assert instructions is not None and problem in instructions, problem
+    assert problems[0] in log.read_text()
+    assert not Path("/tmp/evil.sqlite3").exists()
+    app = make_app(indexed_db)  # the user's own profile, elsewhere: the SRD 2014 on
+    try:
+        assert app.profile == "default"
+        card = lookup(app, protocol.LookupParams(name="fireball"))
+        assert card.entry.pack == "srd-2014"
+    finally:
+        app.close()
