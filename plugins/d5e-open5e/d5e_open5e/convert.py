@@ -55,6 +55,12 @@ def ref(key: str, name: str | None = None) -> Record:
     return {"index": index, "name": name or index.replace("-", " ").title()}
 
 
+def class_ref(name: str) -> Record:
+    """A class Open5e's data/v1 names (`dnd_class`: "Sorceror, Warlock") as a reference."""
+    name = name.strip().replace("Sorceror", "Sorcerer")
+    return {"index": SLUG.sub("-", name.lower()).strip("-"), "name": name}
+
+
 def paragraphs(text: Any) -> list[str]:
     """Open5e's text (Markdown, paragraphs split by blank lines) as d5e's list of paragraphs."""
     if not isinstance(text, str):
@@ -113,6 +119,9 @@ def _proficiencies(fields: Record) -> list[Record]:
     found = []
     for ability in ABILITIES:
         bonus = fields.get(f"saving_throw_{ability}")
+        score = _int(fields.get(f"ability_score_{ability}"))
+        if score is not None and bonus == (score - 10) // 2:
+            continue  # no proficiency: Black Flag and the 2024 SRD give all six saves
         if bonus is not None:
             short = ABBREVIATIONS[ability]
             found.append(
@@ -145,7 +154,14 @@ def _damage_list(fields: Record, key: str) -> list[str]:
     (`"bludgeoning, piercing, and slashing from nonmagical attacks"`)."""
     shown = str(fields.get(f"{key}_display") or "").strip()
     if not shown:
-        return [str(t) for t in fields.get(key) or []]
+        found = [str(t) for t in fields.get(key) or []]
+        flag = {"damage_resistances": "resistance", "damage_immunities": "immunity"}.get(key)
+        physical = [t for t in found if t in PHYSICAL]
+        if flag and fields.get(f"nonmagical_attack_{flag}") and physical:
+            # Tome of Beasts' Vampire Warlock: the list and the flag, no text saying it
+            rest = [t for t in found if t not in PHYSICAL]
+            return [*rest, f"{_and(physical)} from nonmagical attacks"]
+        return found
     parts = [p.strip() for p in shown.split(";") if p.strip()]
     found: list[str] = []
     for i, part in enumerate(parts):
@@ -154,6 +170,14 @@ def _damage_list(fields: Record, key: str) -> list[str]:
         else:
             found.append(part)
     return found
+
+
+PHYSICAL = ("bludgeoning", "piercing", "slashing")
+
+
+def _and(words: list[str]) -> str:
+    """`bludgeoning, piercing, and slashing`."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])}, and {words[-1]}"
 
 
 def _senses(fields: Record) -> dict[str, Any]:
@@ -202,15 +226,44 @@ def _attack_parts(attacks: list[Record]) -> dict[str, Any]:
     return parts
 
 
+# A name that already says how often ("Petrifying Gaze (Recharge 4-6)", "Charm (1/Day)"): the
+# card adds no second note of it.
+_USAGE_IN_NAME = re.compile(r"\((?:recharge|\d+/day)", re.IGNORECASE)
+
+
 def _usage(action: Record) -> Record | None:
     kind, param = action.get("uses_type"), action.get("uses_param")
-    if kind == "RECHARGE_ON_ROLL" and param:
+    if _USAGE_IN_NAME.search(str(action.get("name") or "")):
+        return None
+    if kind in ("RECHARGE_ON_ROLL", "RECHARGE") and param:  # the 2024 SRD's: RECHARGE
         return {"type": "recharge on roll", "dice": "1d6", "min_value": param}
     if kind == "PER_DAY" and param:
         return {"type": "per day", "times": param}
     if kind == "RECHARGE_AFTER_REST":
         return {"type": "recharge after rest", "rest_types": ["short", "long"]}
     return None
+
+
+def _action_name(action: Record) -> str:
+    """`Claw (Hag Form Only)`: an action of one form names it, as the stat block does (Open5e
+    keeps it apart, in `limited_to_form`)."""
+    name = str(action.get("name") or "").strip()
+    form = str(action.get("limited_to_form") or "").strip()
+    if form and form.lower() not in name.lower():
+        return f"{name} ({form})"
+    return name
+
+
+def _initiative(bonus: Any) -> str | None:
+    """A 2024 stat block's initiative, `+7 (17)`: the bonus and the score it makes."""
+    value = _int(bonus)
+    return f"{value:+d} ({10 + value})" if value is not None else None
+
+
+def _languages(text: Any) -> str:
+    """Open5e's `languages_desc`, a comma always followed by a space (Black Flag writes
+    `Infernal,Common`; not `1,000 ft.`)."""
+    return re.sub(r",(?=[^\s\d])", ", ", str(text or "").strip())
 
 
 def creature(
@@ -237,7 +290,8 @@ def creature(
         "damage_immunities": _damage_list(fields, "damage_immunities"),
         "condition_immunities": [ref(str(c)) for c in fields.get("condition_immunities") or []],
         "senses": _senses(fields),
-        "languages": fields.get("languages_desc") or "",
+        "languages": _languages(fields.get("languages_desc")),
+        "initiative": _initiative(fields.get("initiative_bonus")),
         "challenge_rating": cr,
         "proficiency_bonus": fields.get("proficiency_bonus"),
         "xp": fields.get("experience_points_integer") or (XP.get(cr) if cr is not None else None),
@@ -245,7 +299,7 @@ def creature(
         "environments": [ref(str(e)) for e in fields.get("environments") or []] or None,
     }
     for action, attacks in actions:
-        item: Record = {"name": action["name"], "desc": action.get("desc") or ""}
+        item: Record = {"name": _action_name(action), "desc": action.get("desc") or ""}
         item |= _attack_parts(attacks)
         usage = _usage(action)
         if usage:
@@ -357,6 +411,9 @@ def magic_item(fields: Record, details: Record | None = None) -> Record:
     }
     if fields.get("attunement_detail"):
         data["attunement_detail"] = fields["attunement_detail"]
+    cost = _gp(fields.get("cost"))  # most are "0.00": none given
+    if cost:
+        data["cost"] = cost
     return {k: v for k, v in data.items() if v is not None}
 
 
@@ -474,8 +531,11 @@ def with_parts(fields: Record, parts: list[Record], heading: str = "") -> Record
         if text and not (not name and " ".join(text.split()) in said):
             desc.append(f"**{name}.** {text}" if name else text)
     data: Record = {"desc": desc}
-    if fields.get("prerequisite"):
-        data["prerequisites"] = [{"type": "text", "desc": str(fields["prerequisite"]).strip("*")}]
+    if fields.get("prerequisite"):  # text, shown as written (it read "Type text")
+        data["prerequisites"] = [str(fields["prerequisite"]).strip("* ")]
+    if str(fields.get("type") or "").strip() not in ("", "GENERAL"):  # a feat's: the 2024
+        # SRD's Origin, General, Fighting Style, Epic Boon; the others say "GENERAL" of all
+        data["type"] = str(fields["type"]).replace("_", " ").strip().title()
     if parts and heading:
         data[heading] = [{"name": p.get("name") or "", "desc": p.get("desc") or ""} for p in parts]
     if fields.get("subspecies_of"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import glob
 import json
 import re
 from collections.abc import Callable
@@ -39,6 +40,9 @@ SRD_COPY_PRIORITY = {"2014": 4, "2024": 5}  # below d5e's SRD (10, 20), in the s
 # what it overrides.
 DEFAULT_PRIORITY = 8
 EDITIONS = {"5e-2014": "2014", "5e-2024": "2024"}
+# Documents renamed between Open5e's older layout (data/v1) and data/v2; the others' data/v1
+# Document.json names theirs (`v2_related_key`).
+V1_RENAMED = {"srd": "srd-2014", "a5e": "a5e-ag"}
 
 # Files of a document folder that hold the wholes (model → collection) and their parts.
 WHOLES = {
@@ -211,6 +215,35 @@ def _licenses(folder: Path) -> dict[str, dict[str, Any]]:
     return {}
 
 
+def _publisher(folder: Path, key: str) -> str:
+    """The publisher's name as `Publisher.json` (beside the document's folder) writes it
+    ("Wizards of the Coast"), else its key in title case."""
+    path = folder.parent / "Publisher.json"
+    fixture = read_fixture(path, str(path))[0] if path.is_file() else None
+    for record in fixture.records if fixture else []:
+        if record.get("pk") == key and isinstance(record["fields"].get("name"), str):
+            return str(record["fields"]["name"]).strip()
+    return key.replace("-", " ").title()
+
+
+def _older_layout(folder: Path, fields: dict[str, Any]) -> str:
+    """What to install instead of a document of Open5e's older layout (`data/v1`): its
+    `data/v2` folder, found beside it by `v2_related_key`."""
+    key = str(fields.get("v2_related_key") or fields.get("slug") or "")
+    key = V1_RENAMED.get(key, key)
+    v2 = folder.resolve().parent.parent / "v2"
+    found = sorted(v2.glob(f"*/{glob.escape(key)}/{DOCUMENT}")) if key and v2.is_dir() else []
+    instead = (
+        f"install {found[0].parent} instead"
+        if found
+        else f"install its data/v2 folder instead (open5e-api/data/v2/<publisher>/{key or '…'})"
+    )
+    return (
+        "this is a document of Open5e's older layout (data/v1, model api.document), which d5e "
+        f"does not read; the same document is in data/v2: {instead}"
+    )
+
+
 def slug(pk: Any, document: str) -> str:
     """`tob_aboleth-nihilith` → `aboleth-nihilith`: Open5e's key without the document's."""
     text = str(pk)
@@ -230,6 +263,10 @@ def _describe(doc: Document, fixture: Fixture) -> Pack | None:
     """The pack of a document: its id, title, licence and attribution (from Document.json and
     License.json); None (and the problems) when Document.json says too little."""
     documents = [r for r in fixture.records if r.get("model") == "api_v2.document"]
+    older = [r for r in fixture.records if r.get("model") == "api.document"]
+    if older and not documents:
+        doc.problem(fixture, _older_layout(doc.folder, older[0]["fields"]), fixture.where(0))
+        return None
     if len(documents) != 1:
         doc.problem(fixture, "Document.json holds one record of model api_v2.document", (1, 1))
         return None
@@ -258,9 +295,9 @@ def _describe(doc: Document, fixture: Fixture) -> Pack | None:
             return None
         if lic in known:
             texts.append(f"{known[lic].get('name', lic)}\n\n{known[lic].get('desc', '')}")
-    author = str(fields.get("author") or "").strip()
+    author = str(fields.get("author") or "").strip().rstrip(".")  # "…Dave Arneson."
     year = str(fields.get("publication_date") or "")[:4]
-    publisher = str(fields.get("publisher") or "").replace("-", " ").title()
+    publisher = _publisher(doc.folder, str(fields.get("publisher") or ""))
     credit = f"{name}" + (f" by {author}" if author else "")
     credit += f", {publisher}" if publisher else ""
     credit += f" ({year})" if year else ""
@@ -421,6 +458,30 @@ def _details(doc: Document) -> Details:
     )
 
 
+def _older_classes(folder: Path, key: str) -> dict[str, list[dict[str, str]]]:
+    """The classes of each spell (by lower-case name) of document `key` in data/v1 of the same
+    clone of open5e-api: data/v2 names none for most of Deep Magic's, Level Up's, Tome of
+    Heroes' and Warlock's spells, and data/v1's `dnd_class` says them ("Bard, Sorcerer,
+    Wizard"). Empty when data/v1 is not there."""
+    v1 = folder.resolve().parent.parent.parent / "v1"
+    for document in sorted(v1.glob(f"*/{DOCUMENT}")) if v1.is_dir() else []:
+        fixture = read_fixture(document, str(document))[0]
+        fields = fixture.records[0].get("fields", {}) if fixture and fixture.records else {}
+        related = str(fields.get("v2_related_key") or fields.get("slug") or "")
+        if V1_RENAMED.get(related, related) != key:
+            continue
+        spells = read_fixture(document.parent / "Spell.json", "Spell.json")[0]
+        found: dict[str, list[dict[str, str]]] = {}
+        for record in spells.records if spells else []:
+            names = str(record["fields"].get("dnd_class") or "").split(",")
+            classes = [convert.class_ref(n) for n in names if n.strip()]
+            name = str(record["fields"].get("name") or "").strip().lower()
+            if classes and name:
+                found[name] = classes
+        return found
+    return {}
+
+
 def _beside(folder: Path) -> Details:
     """The weapons and armor of the other documents in the same `data/v2` tree as `folder`:
     Vault of Magic's magic items name the SRD document's (`srd_dagger`, `srd_plate`), which
@@ -561,6 +622,8 @@ def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
     classes = _classes(doc, made, keys["CharacterClass.json"])
     unknown: list[str] = []  # weapons and armor magic items name that are nowhere to be found
     beside: Details | None = None  # those of the other documents, read once when needed
+    older: dict[str, list[dict[str, str]]] | None = None  # data/v1's classes of spells
+    classless: list[bool] = []  # each spell that names no class: whether data/v1 named them
     for name, collection in WHOLES.items():
         fixture = doc.files.get(name)
         if fixture is None:
@@ -585,6 +648,10 @@ def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
                 data = convert.creature(fields, joined, [t for t, _, _ in traits.get(pk, [])])
             elif name == "Spell.json":
                 data = convert.spell(fields, [o for o, _, _ in options.get(pk, [])])
+                if not data["classes"]:
+                    older = older if older is not None else _older_classes(doc.folder, key)
+                    data["classes"] = older.get(title.strip().lower(), [])
+                    classless.append(bool(data["classes"]))
             elif name == "MagicItem.json":
                 target = fields.get("weapon") or fields.get("armor")
                 base = details.named(target) if target else None
@@ -619,8 +686,23 @@ def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
             "show no damage, range or armor class",
             warn=True,
         )
+    if classless:
+        _report_classless(doc, classless)
     _described(doc, made)
     return made.found
+
+
+def _report_classless(doc: Document, classless: list[bool]) -> None:
+    """Say how many spells of the document name no class, and how many of them data/v1 named."""
+    found = sum(classless)
+    message = f"{len(classless)} spells name no class in data/v2 (Open5e leaves them out); " + (
+        f"the classes of {found} of them were read from its data/v1 folder, "
+        f"{len(classless) - found} have none there either"
+        if found
+        else "a clone of open5e-api holds them in data/v1, which is not beside this folder: "
+        "their cards name no class and class filters do not find them"
+    )
+    doc.problem(doc.files["Spell.json"], message, info=bool(found), warn=not found)
 
 
 def load_document(folder: Path, shown: str) -> LoadedPack:
@@ -649,10 +731,53 @@ def _documents(path: Path) -> list[Path]:
     return [f for f in found if not any(p.is_symlink() for p in (f, f.parent) if p != path)]
 
 
+# What a JSON file of Open5e's that is no document folder starts with: a page of its web API
+# (`{"count": …, "results": [{… "document__slug": …` in v1, `"url": "https://api.open5e.com/v2/…`)
+# or one file of a document folder (`[{"model": "api_v2.creature", …`).
+_API_PAGE = re.compile(r'^\s*\{\s*"(?:count|next|previous|results)"\s*:')
+_FIXTURE = re.compile(r'"model"\s*:\s*"api(?:_v2)?\.')
+HEAD = 65536
+
+
+def _open5e_file(path: Path) -> LoadedPack | None:
+    """A JSON file of Open5e's that d5e does not install by itself, refused with what to
+    install instead; None for any other file (another loader's)."""
+    if path.suffix.lower() != ".json":
+        return None
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(HEAD).decode("utf-8-sig", errors="replace")
+    except OSError:
+        return None
+    if _API_PAGE.match(head) and ("open5e" in head or "document__slug" in head):
+        message = (
+            "a page of Open5e's web API (api.open5e.com), which d5e does not read: install "
+            "Open5e's data files instead (git clone https://github.com/open5e/open5e-api; "
+            "d5e packs install open5e-api/data/v2/<publisher>/<document>)"
+        )
+    elif head.lstrip().startswith("[") and _FIXTURE.search(head):
+        message = (
+            "one file of an Open5e document: install its folder (the one holding "
+            f"{DOCUMENT}), {path.parent}"
+        )
+    else:
+        return None
+    pack = Pack(id=pack_id(path.stem), title=path.name)
+    problem = PackProblem(file=str(path), line=1, column=1, message=message, severity="error")
+    return LoadedPack(pack=pack, problems=[problem], root=path.parent)
+
+
 def load(path: Path) -> LoadedPack | list[LoadedPack] | None:
-    """The Open5e documents at `path`, one pack each; None when `path` holds none."""
+    """The Open5e documents at `path`, one pack each; None when `path` holds none. A clone of
+    open5e-api, or its `data` folder, is its `data/v2` (its older `data/v1` is not read)."""
+    if path.is_file():
+        return _open5e_file(path)
     if not path.is_dir() or (path / "pack.toml").exists():
         return None
+    for inner in ("v2", "data/v2"):
+        if not (path / DOCUMENT).is_file() and _documents(path / inner):
+            path = path / inner
+            break
     folders = _documents(path)
     if not folders:
         return None

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from d5e_open5e import loader
 
-from d5e_daemon import queries
+from d5e_daemon import LoadedPack, queries
 from d5e_daemon.app import App
 from d5e_daemon.errors import NotFound, PackError
 from d5e_daemon.features.lookup import lookup
@@ -80,7 +81,8 @@ def test_a_creature_is_joined_with_its_actions_attacks_and_traits(app: App) -> N
         "Dual State",
         "Infecting Telepathy",
     ]
-    tail = next(a for a in nihilith["actions"] if a["name"] == "Tail")
+    # the stat block's "Tail (Material Form Only)": Open5e keeps the form in `limited_to_form`
+    tail = next(a for a in nihilith["actions"] if a["name"] == "Tail (Material Form Only)")
     assert tail["attack_bonus"] == 9 and tail["damage"][0]["damage_dice"] == "3d6"
     assert tail["desc"].startswith("Melee Weapon Attack: +9 to hit, reach 10 ft.")
     assert [a["name"] for a in nihilith["legendary_actions"]] == [
@@ -584,3 +586,168 @@ def test_a_feat_benefit_its_text_already_says_is_not_repeated(app: App, tmp_path
     card = lookup(app, LookupParams(name="Bull Rush")).markdown
     assert card.count("at least ten") == 1
     assert "Its own benefit." in lookup(app, LookupParams(name="Other Feat")).markdown
+
+
+def _records(folder: Path, name: str, model: str, records: dict[str, dict[str, Any]]) -> None:
+    """Write `name` (one of a document's files) holding `records` (by key) of `model`."""
+    rows = [{"model": f"api_v2.{model}", "pk": pk, "fields": f} for pk, f in records.items()]
+    (folder / name).write_text(json.dumps(rows))
+
+
+def test_a_stat_blocks_forms_recharges_initiative_and_saves(app: App, tmp_path: Path) -> None:
+    """Fields Open5e keeps apart that the stat block says (a creature of this test's own, in
+    Open5e's format): Black Flag's and the SRD's `limited_to_form` ("Claw (Hag Form Only)":
+    262 actions showed no form), the 2024 SRD's `RECHARGE` (its Vampire's Charm showed no
+    recharge) and `initiative_bonus` (331 creatures), saves equal to the ability modifier
+    (Black Flag and the 2024 SRD list all six: "Str -2, Dex +3, …" on every card), Black Flag's
+    `Infernal,Common`, Tome of Beasts' nonmagical resistance with no text saying it."""
+    folder = _document(tmp_path, "bfrd", "kobold-press", "Black Flag SRD")
+    scores = {"strength": 6, "dexterity": 16, "constitution": 12, "intelligence": 10,
+              "wisdom": 12, "charisma": 18}  # fmt: skip
+    shifter = {
+        "name": "Test Shifter", "size": "small", "type": "fiend", "challenge_rating": "2.000",
+        "armor_class": 13, "hit_points": 31, "walk": 20, "initiative_bonus": 3,
+        "languages_desc": "Infernal,Common, telepathy 1,000 ft.",
+        **{f"ability_score_{a}": s for a, s in scores.items()},
+        **{f"saving_throw_{a}": (s - 10) // 2 for a, s in scores.items()},
+        "saving_throw_charisma": 6,  # the one proficient save
+        "damage_resistances": ["cold", "bludgeoning", "piercing", "slashing"],
+        "damage_resistances_display": "", "nonmagical_attack_resistance": True,
+    }  # fmt: skip
+    _records(folder, "Creature.json", "creature", {"bfrd_test-shifter": shifter})
+    action = {"parent": "bfrd_test-shifter", "action_type": "ACTION", "desc": "It hits."}
+    _records(
+        folder,
+        "CreatureAction.json",
+        "creatureaction",
+        {
+            "bfrd_a": action | {"name": "Claw", "limited_to_form": "Hag Form Only"},
+            "bfrd_b": action
+            | {"name": "Sting (True Form Only)", "limited_to_form": "True Form Only"},
+            "bfrd_c": action | {"name": "Charm", "uses_type": "RECHARGE", "uses_param": 5},
+            "bfrd_d": action
+            | {"name": "Gaze (Recharge 4-6)", "uses_type": "RECHARGE", "uses_param": 4},
+        },
+    )
+    install(app, folder)
+    card = lookup(app, LookupParams(name="Test Shifter")).markdown
+    assert "***Claw (Hag Form Only).*** It hits." in card
+    assert "***Sting (True Form Only).***" in card  # the name said it: not twice
+    assert "***Charm (Recharge 5–6).***" in card
+    assert "***Gaze (Recharge 4-6).***" in card  # the name said it: not twice
+    assert "**Initiative:** +3 (13)" in card
+    assert "**Saving Throws:** Cha +6  \n" in card
+    assert "**Languages:** Infernal, Common, telepathy 1,000 ft." in card
+    assert (
+        "**Damage Resistances:** cold; bludgeoning, piercing, and slashing from nonmagical at"
+        in card
+    )
+
+
+def test_a_feats_prerequisite_and_type(app: App, tmp_path: Path) -> None:
+    """A feat's prerequisite is text: its card read `Prerequisites: Type text` (44 feats of
+    Level Up, Tome of Heroes and the SRDs); the 2024 SRD's kinds of feat (Origin, Fighting
+    Style, Epic Boon) are shown, not the other documents' GENERAL of every feat."""
+    folder = _document(tmp_path, "srd-2024", "wizards-of-the-coast", "5e 2024 Rules")
+    _records(
+        folder,
+        "Feat.json",
+        "feat",
+        {
+            "srd-2024_test-aim": {"name": "Test Aim", "desc": "You aim.", "type": "Fighting Style",
+                                  "prerequisite": "Fighting Style Feature"},
+            "srd-2024_test-plain": {"name": "Test Plain", "desc": "Plain.", "type": "GENERAL"},
+        },
+    )  # fmt: skip
+    install(app, folder)
+    card = lookup(app, LookupParams(name="Test Aim")).markdown
+    assert "**Prerequisites:** Fighting Style Feature" in card
+    assert "**Type:** Fighting Style" in card
+    assert "Type text" not in card
+    assert "Type:" not in lookup(app, LookupParams(name="Test Plain")).markdown
+
+
+def _older(root: Path, slug: str, related: str, spells: dict[str, str]) -> Path:
+    """A document of Open5e's older layout, `root/v1/slug`, with spells (name → `dnd_class`)."""
+    folder = root / "v1" / slug
+    folder.mkdir(parents=True)
+    document = {"slug": slug, "title": slug, "v2_related_key": related}
+    (folder / "Document.json").write_text(
+        json.dumps([{"model": "api.document", "pk": 1, "fields": document}])
+    )
+    rows = [
+        {"model": "api.spell", "pk": n.lower(), "fields": {"name": n, "dnd_class": c}}
+        for n, c in spells.items()
+    ]
+    (folder / "Spell.json").write_text(json.dumps(rows))
+    return folder
+
+
+def test_the_older_layout_is_refused_with_what_to_install(app: App, tmp_path: Path) -> None:
+    """Open5e's data/v1 (a clone of open5e-api holds both) is no document d5e reads: it said
+    `Document.json holds one record of model api_v2.document`, and installing the clone's
+    `data` folder tried data/v1's 17 documents; now the refusal names the data/v2 folder, and
+    the clone or its `data` folder installs data/v2."""
+    data_folder = tmp_path / "open5e-api" / "data"
+    shutil.copytree(V2, data_folder / "v2")
+    older = _older(data_folder, "dmag", "deepm", {})
+    with pytest.raises(PackError) as caught:
+        install(app, older)
+    assert caught.value.data is not None
+    (problem,) = caught.value.data["problems"]
+    assert "Open5e's older layout (data/v1" in problem["message"]
+    assert str(data_folder / "v2" / "kobold-press" / "deepm") in problem["message"]
+    result = install(app, data_folder.parent)  # the clone
+    assert {r.pack for r in (result, *result.also)} == {"deepm", "tob", "vom", "open5e-srd-2014"}
+    loaded = loader.load(data_folder)
+    assert isinstance(loaded, list) and len(loaded) == 4
+
+
+def test_open5e_files_that_are_no_document_are_refused(tmp_path: Path) -> None:
+    """A page saved from Open5e's web API (v1 or v2) or one file of a document folder was
+    refused as `a 5etools homebrew file is one JSON object`."""
+    pages = {
+        "v1.json": {"count": 1, "next": None, "results": [{"slug": "x", "document__slug": "o5e"}]},
+        "v2.json": {"count": 1, "results": [{"url": "https://api.open5e.com/v2/spells/x/"}]},
+    }
+    for name, page in pages.items():
+        (tmp_path / name).write_text(json.dumps(page))
+        loaded = loader.load(tmp_path / name)
+        assert isinstance(loaded, LoadedPack)
+        assert "a page of Open5e's web API" in loaded.problems[0].message
+    loaded = loader.load(TOB / "Creature.json")
+    assert isinstance(loaded, LoadedPack)
+    assert loaded.problems[0].message.startswith(
+        "one file of an Open5e document: install its folder"
+    )
+    (tmp_path / "brew.json").write_text('{"_meta": {"sources": []}, "spell": []}')
+    assert loader.load(tmp_path / "brew.json") is None  # another loader's
+
+
+def test_spells_without_classes_take_them_from_the_older_layout(tmp_path: Path) -> None:
+    """data/v2 names no class for 446 of Deep Magic's 515 spells (and most of Level Up's, Tome
+    of Heroes', Warlock's): data/v1 of the same clone does (`dnd_class`, "Sorceror" misspelt);
+    each spell left without is reported."""
+    shutil.copytree(V2, tmp_path / "v2")
+    deepm = tmp_path / "v2" / "kobold-press" / "deepm"
+    spells = json.loads((deepm / "Spell.json").read_text())
+    for spell in spells:
+        spell["fields"]["classes"] = []
+    (deepm / "Spell.json").write_text(json.dumps(spells))
+    first = spells[0]["fields"]["name"]
+    without = loader.load(deepm)
+    assert isinstance(without, LoadedPack)
+    (warned,) = [p for p in without.problems if "name no class" in p.message]
+    assert warned.severity == "warning" and "not beside this folder" in warned.message
+    _older(tmp_path, "dmag", "deepm", {first: "Bard, Sorceror"})
+    loaded = loader.load(deepm)
+    assert isinstance(loaded, LoadedPack)
+    spell = next(e for e in loaded.entries if e.name == first)
+    assert spell.data["classes"] == [
+        {"index": "bard", "name": "Bard"},
+        {"index": "sorcerer", "name": "Sorcerer"},
+    ]
+    (noted,) = [p for p in loaded.problems if "name no class" in p.message]
+    assert noted.severity == "info"
+    assert f"{len(spells)} spells name no class" in noted.message
+    assert "the classes of 1 of them were read from its data/v1 folder" in noted.message
