@@ -10,6 +10,7 @@ Text keeps its `{@tags}`: d5e turns them into text and links when it shows a car
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -606,7 +607,7 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
         items = _abilities(raw.get(key)) + by_place.get(key, [])
         if items:
             header = blocks(raw.get(f"{key}Header") or [])
-            if key == "legendary" and not header:
+            if key == "legendary" and not header and not _own_intro(raw.get(key)):
                 header = [_legendary_intro(raw)]
             if header:
                 items = [{"name": "", "desc": "\n\n".join(header)}, *items]
@@ -627,6 +628,18 @@ def monster(raw: dict[str, Any]) -> dict[str, Any]:
     if after:
         data["desc"] = after
     return data
+
+
+def _own_intro(actions: Any) -> bool:
+    """Whether a creature's legendary actions begin with their own intro: a nameless entry
+    saying them (Tome of Horrors' Afanc: `{"name": "", "entries": ["The afanc can take three
+    legendary actions…"]}`), which 5etools' intro would only repeat."""
+    first = actions[0] if isinstance(actions, list) and actions else None
+    return (
+        isinstance(first, dict)
+        and not str(first.get("name") or "").strip()
+        and "legendary action" in json.dumps(first.get("entries") or []).lower()
+    )
 
 
 def _legendary_intro(raw: dict[str, Any]) -> str:
@@ -1025,6 +1038,8 @@ def _generic(raw: dict[str, Any]) -> dict[str, Any]:
         ]
     if body is None and raw.get("rows") is not None:  # a table, its intro and outro around it
         table = {k: v for k, v in raw.items() if k not in ("name", "intro", "outro")}
+        if normalize(str(table.get("caption", ""))) == normalize(str(raw.get("name", ""))):
+            table.pop("caption", None)  # the card's name again (100 Quirks and Peculiarities)
         body = [*(raw.get("intro") or []), {"type": "table", **table}, *(raw.get("outro") or [])]
     data["desc"] = blocks(body or [])
     return data

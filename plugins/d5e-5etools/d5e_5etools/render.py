@@ -17,6 +17,7 @@ from d5e_daemon.fields import plain
 
 from . import classes
 from .convert import EDITIONS, RAW, SCHOOLS, SIZES, also_found, code_name, is_vtt, plain_tags
+from .convert import _casting_time as casting_time
 from .convert import _speed as speed_parts
 from .convert import alignment as alignment_text
 from .entries import ABILITY_NAMES, blocks, count_word
@@ -597,6 +598,8 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             if any("," in str(v) for v in value):  # Exploits' `Exploit, Rank 4`: one each
                 facts.append((label(key), "; ".join(str(v) for v in value)))
                 continue
+        if key == "time" and isinstance(value, list) and casting_time(value):
+            value = casting_time(value)  # an action's (Fighter Rework's Steal): `1 action`
         if key == "time" and collection == "recipes" and isinstance(value, dict):
             facts += recipe_times(value)  # `Preparation time: 1 hour 20 minutes`
             continue

@@ -216,3 +216,64 @@ def test_a_classs_fluff_and_its_skill_choice_in_words(app: App, tmp_path: Path) 
     text = card(app, "realworld:classes/larder-keeper")
     assert "Choose one from Animal Handling and Sleight of Hand" in text
     assert "A keeper stirs the pot.\n\n***Fresh Stock.*** Eat what you kill." in text
+
+
+def test_a_tables_caption_that_is_its_name_is_said_once(app: App, tmp_path: Path) -> None:
+    """Dungeons-And-Danis' 100 Quirks and Peculiarities (like most table files) captions its
+    table with its own name: the card, named so, said it again above the table. Another
+    caption stays."""
+    doc = {"table": [
+        {"name": "Odd Habits", "source": S, "caption": "Odd Habits", "colLabels": ["d4", "Habit"],
+         "rows": [["1", "Hums"], ["2-4", "Blinks"]]},
+        {"name": "Odd Smells", "source": S, "caption": "What the nose finds",
+         "colLabels": ["d2", "Smell"], "rows": [["1", "Tar"], ["2", "Rain"]]},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:tables/odd-habits")
+    assert text.count("Odd Habits") == 1 and "| 2-4 | Blinks |" in text
+    assert "**What the nose finds**\n\n| d2 | Smell |" in card(app, "realworld:tables/odd-smells")
+
+
+def test_an_actions_time_in_words(app: App, tmp_path: Path) -> None:
+    """Dusk Zargoth's Fighter Rework adds actions (`Steal`, `Distract`) with `"time":
+    [{"number": 1, "unit": "action"}]`: the card said `Time: Number 1, Unit action`; 5etools'
+    action page says `1 action`, as a spell's casting time."""
+    doc = {"action": [
+        {"name": "Pilfer", "source": S, "entries": ["Take it."],
+         "time": [{"number": 1, "unit": "action"}, {"number": 1, "unit": "bonus"}]},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    assert "**Time:** 1 action or 1 bonus action" in card(app, "realworld:actions/pilfer")
+
+
+def test_a_creatures_own_legendary_intro_is_not_repeated(app: App, tmp_path: Path) -> None:
+    """Frog God Games' Tome of Horrors writes each creature's legendary intro as a nameless
+    first action (`{"name": "", "entries": ["The afanc can take three legendary actions…"]}`):
+    the card said the intro twice, 5etools' words then the book's. The book's stands alone;
+    a creature without one still gets 5etools'."""
+    base = {
+        "source": S,
+        "size": "G",
+        "type": "monstrosity",
+        "ac": [18],
+        "hp": {"average": 90, "formula": "12d10 + 24"},
+        "speed": {"walk": 0, "swim": 70},
+        "str": 20,
+        "dex": 11,
+        "con": 15,
+        "int": 3,
+        "wis": 12,
+        "cha": 7,
+        "cr": "9",
+    }
+    doc = {"monster": [
+        {**base, "name": "Reed Leviathan", "legendary": [
+            {"name": "", "entries": ["The leviathan can take two legendary actions."]},
+            {"name": "Roll", "entries": ["It rolls."]}]},
+        {**base, "name": "Reed Drake", "legendary": [{"name": "Roll", "entries": ["It rolls."]}]},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:monsters/reed-leviathan")
+    assert "The leviathan can take two legendary actions." in text
+    assert text.count("legendary action") == 1
+    assert "can take 3 legendary actions" in card(app, "realworld:monsters/reed-drake")
