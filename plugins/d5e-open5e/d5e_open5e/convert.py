@@ -314,14 +314,15 @@ def creature(
 # ---- spells -----------------------------------------------------------------------------------
 
 
+_AMOUNT_UNIT = re.compile(r"^(\d+)([a-z]+)$")
+
+
 def _casting_time(value: Any) -> str:
     text = str(value or "")
     if text in CASTING_TIMES:
         return CASTING_TIMES[text]
-    for unit in ("minutes", "minute", "hours", "hour"):
-        if text.endswith(unit) and text[: -len(unit)].isdigit():
-            return f"{text[: -len(unit)]} {unit}"
-    return text
+    found = _AMOUNT_UNIT.match(text)  # "10minutes", "1week" (Level Up's Writhing Transformation)
+    return f"{found[1]} {found[2]}" if found else text
 
 
 def spell(fields: Record, options: list[Record]) -> Record:

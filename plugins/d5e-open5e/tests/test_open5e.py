@@ -733,6 +733,7 @@ def test_spells_without_classes_take_them_from_the_older_layout(tmp_path: Path) 
     spells = json.loads((deepm / "Spell.json").read_text())
     for spell in spells:
         spell["fields"]["classes"] = []
+    spells[0]["fields"]["casting_time"] = "1week"  # Level Up's Writhing Transformation
     (deepm / "Spell.json").write_text(json.dumps(spells))
     first = spells[0]["fields"]["name"]
     without = loader.load(deepm)
@@ -743,6 +744,7 @@ def test_spells_without_classes_take_them_from_the_older_layout(tmp_path: Path) 
     loaded = loader.load(deepm)
     assert isinstance(loaded, LoadedPack)
     spell = next(e for e in loaded.entries if e.name == first)
+    assert spell.data["casting_time"] == "1 week"  # was "1week"
     assert spell.data["classes"] == [
         {"index": "bard", "name": "Bard"},
         {"index": "sorcerer", "name": "Sorcerer"},
