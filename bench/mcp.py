@@ -4,7 +4,8 @@
 
 Each run measures, alternating the two faces: spawn → `initialize` result (`--starts` fresh
 processes of each); the p50/p99 round trip of a `lookup` tool call against `d5e/lookup`, and of
-a `search` tool call against `d5e/search` (keyword and hybrid), `--requests` each. The MCP
+a `search` tool call against `d5e/search` (keyword and hybrid, 10 hits; and hybrid asking 500,
+which `d5e mcp` cuts to fit a model's context), `--requests` each. The MCP
 client here is a plain newline-delimited JSON one (as `d5e_daemon.client` is for LSP framing),
 so both figures are the servers' own cost plus one pipe round trip.
 """
@@ -139,6 +140,8 @@ def main() -> int:
             mode: [{"query": q, "mode": mode, "limit": 10} for q in QUERIES]
             for mode in ("keyword", "hybrid")
         }
+        # an answer longer than a model's context: `d5e mcp` cuts it to fit (`ANSWER_CHARS`)
+        searches["hybrid, 500 hits"] = [{"query": q, "limit": 500} for q in QUERIES]
         for _ in range(args.runs):
             serve_starts, mcp_starts = [], []
             for _ in range(args.starts):

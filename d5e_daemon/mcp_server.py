@@ -20,7 +20,7 @@ import gc
 import inspect
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 from contextlib import asynccontextmanager, suppress
 from functools import partial
 from pathlib import Path
@@ -31,12 +31,23 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.prompts.base import UserMessage
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
+from mcp_types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    Completion,
+    CompletionArgument,
+    CompletionContext,
+    PromptReference,
+    ResourceTemplateReference,
+    TextContent,
+    ToolAnnotations,
+)
 from pydantic import Field, ValidationError
 
-from . import __version__, protocol
+from . import __version__, protocol, queries
 from .app import App
 from .db import storage_error
+from .encounter_tables import DIFFICULTIES_2014, DIFFICULTIES_2024
 from .errors import D5eError, NotFound
 from .features import packs as pack_features
 from .features.complete import complete
@@ -903,6 +914,7 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
 
     _resources(server, app)
     _prompts(server, app)
+    _completions(server, app)
     return server
 
 
@@ -1012,6 +1024,62 @@ def _prompts(server: MCPServer[Any], app: App) -> None:
                 "does). If d5e has nothing on it, say that instead of guessing."
             )
         ]
+
+
+COMPLETIONS = 100
+"""The most values one `completion/complete` answers (the protocol's limit)."""
+
+
+def _completions(server: MCPServer[Any], app: App) -> None:
+    """What a client offers as the user fills the card template's variables (installed packs,
+    collections, the entries' slugs by name, typos tolerated) and the prompts' arguments."""
+
+    def starting(values: Iterable[str], value: str) -> list[str]:
+        return [v for v in values if v.startswith(value.lower())]
+
+    def slugs(value: str, known: dict[str, str]) -> list[str]:
+        """The entries' slugs whose names the value starts or misspells; nothing typed yet: the
+        pack's and collection's entries by name."""
+        pack, collection = known.get("pack"), known.get("collection")
+        scope = {"collections": [collection] if collection else None, "limit": COMPLETIONS}
+        try:
+            if value:
+                asked = {"prefix": value, "pack": pack, **scope}
+                found = complete(app, protocol.decode(_wire(asked), protocol.CompleteParams))
+                refs = [item.ref for item in found.items]
+            else:
+                listing = {"query": "", "packs": [pack] if pack else None, **scope}
+                hits = search(app, protocol.decode(_wire(listing), protocol.SearchParams))
+                refs = [hit.ref for hit in hits.hits]
+        except D5eError:  # an unknown pack or collection given before: nothing to offer
+            return []
+        return list(dict.fromkeys(ref.split("/", 1)[1] for ref in refs))
+
+    # the SDK's decorator is untyped
+    register: Callable[[Any], Any] = server.completion()  # type: ignore[no-untyped-call]
+
+    @register
+    async def complete_argument(
+        ref: ResourceTemplateReference | PromptReference,
+        argument: CompletionArgument,
+        context: CompletionContext | None,
+    ) -> Completion:
+        known = (context.arguments if context else None) or {}
+        value, found = argument.value, []
+        if isinstance(ref, ResourceTemplateReference):
+            if argument.name == "pack":
+                found = starting(queries.pack_ids(app.conn), value)
+            elif argument.name == "collection":
+                found = starting(queries.collection_names(app.conn), value)
+            elif argument.name == "slug":
+                found = slugs(value, known)
+        elif ref.name == "prepare_encounter" and argument.name == "difficulty":
+            edition = app.settings.edition
+            found = starting(DIFFICULTIES_2024 if edition == "2024" else DIFFICULTIES_2014, value)
+        elif ref.name == "prepare_encounter" and argument.name == "party":
+            found = starting([",".join(map(str, app.settings.party_levels()[0]))], value)
+        shown = found[:COMPLETIONS]
+        return Completion(values=shown, total=len(found), has_more=len(found) > len(shown))
 
 
 class _Start:

@@ -1021,3 +1021,29 @@ async def test_a_hostile_campaign_folder_gets_what_d5e_serve_gives_it(
         assert card.entry.pack == "srd-2014"
     finally:
         app.close()
+
+
+async def test_completes_the_arguments_of_the_card_template_and_the_prompts(
+    shared: ClientSession,
+) -> None:
+    """VS Code (and other clients) fill a resource template's variables and a prompt's arguments
+    from `completion/complete` as the user types; it answered "Method not found"."""
+    from mcp_types import PromptReference, ResourceTemplateReference
+
+    card = ResourceTemplateReference(uri="d5e://{pack}/{collection}/{slug}.md")
+
+    async def values(ref: Any, name: str, value: str, **context: str) -> list[str]:
+        done = await shared.complete(ref, {"name": name, "value": value}, context or None)
+        return done.completion.values
+
+    assert {"srd-2014", "srd-2024"} <= set(await values(card, "pack", "srd"))
+    assert await values(card, "pack", "nope") == []
+    assert "spells" in await values(card, "collection", "spe")
+    slugs = await values(card, "slug", "firebal", pack="srd-2014", collection="spells")
+    assert slugs[0] == "fireball"
+    assert (await shared.read_resource(f"d5e://srd-2014/spells/{slugs[0]}.md")).contents
+    assert len(await values(card, "slug", "", pack="srd-2014", collection="spells")) == 100
+    encounter = PromptReference(name="prepare_encounter")
+    assert await values(encounter, "difficulty", "") == ["easy", "medium", "hard", "deadly"]
+    assert await values(encounter, "difficulty", "d") == ["deadly"]
+    assert await values(PromptReference(name="explain_rule"), "question", "how") == []
