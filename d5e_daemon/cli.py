@@ -28,18 +28,82 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 # -- output -----------------------------------------------------------------------------------
+#
+# What the shell prints comes from packs, documents and file names that may be somebody else's
+# (a campaign folder): a control character there is shown as `\x1b`, never sent to the terminal
+# (an escape sequence can set the clipboard or the title, hide or rewrite lines), and so is a
+# bidirectional override (`\u202e`: text shown in another order than it is). Rich's markup is
+# written only by d5e (`_m` escapes what is interpolated), so a name cannot make a link or
+# break the line's markup.
+
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe_text(text: str) -> str:
+    """`text` with its control characters (but newlines and tabs) and bidirectional overrides
+    written as escapes (`\x1b`, `\u202e`)."""
+    return _UNSAFE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
+class _SafeStream:
+    """A text stream whose writes go through `safe_text` (the CLI's stdout and stderr)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(safe_text(text))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def write_document(self, text: str) -> None:
+        """A document's text (a diff, a stat block): as it is into a file or a pipe."""
+        self.stream.write(safe_text(text) if self.stream.isatty() else text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def _raw(stream: Any) -> Any:
+    return stream.stream if isinstance(stream, _SafeStream) else stream
+
+
+def _write_document(text: str) -> None:
+    out = sys.stdout
+    out.write_document(text) if isinstance(out, _SafeStream) else out.write(text)
+
+
+def _m(value: object) -> str:
+    """A value interpolated into Rich markup, as text."""
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
+def _safe_console(**options: Any) -> Any:
+    """A Rich console writing to the real stream, its text (not its own styles) made safe."""
+    from rich.console import Console
+    from rich.segment import Segment
+
+    class SafeConsole(Console):
+        def _render_buffer(self, buffer: Any) -> str:
+            return super()._render_buffer(
+                s if s.control else Segment(safe_text(s.text), s.style) for s in buffer
+            )
+
+    stream = sys.stderr if options.pop("stderr", False) else sys.stdout
+    return SafeConsole(file=_raw(stream), **options)
 
 
 def _console() -> Any:
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False)
+    return _safe_console(highlight=False, soft_wrap=False)
 
 
 def _console_err() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)
+    return _safe_console(stderr=True, highlight=False)
 
 
 def _print_json(value: Any) -> None:
@@ -173,11 +237,13 @@ def cmd_lookup(args: argparse.Namespace, settings: Settings) -> int:
     _print_markdown(result.markdown)
     console = _console()
     for s in result.shadowed:
-        console.print(f"[dim]overrides {s.pack}:{s.ref} (priority {s.priority})[/dim]")
+        console.print(f"[dim]overrides {_m(s.pack)}:{_m(s.ref)} (priority {s.priority})[/dim]")
     for s in result.shadowed_by:
-        console.print(f"[yellow]overridden by {s.pack}:{s.ref} (priority {s.priority})[/yellow]")
+        console.print(
+            f"[yellow]overridden by {_m(s.pack)}:{_m(s.ref)} (priority {s.priority})[/yellow]"
+        )
     for a in result.also:
-        console.print(f"[dim]also named so: {a.pack}:{a.ref}[/dim]")
+        console.print(f"[dim]also named so: {_m(a.pack)}:{_m(a.ref)}[/dim]")
     return 0
 
 
@@ -213,7 +279,7 @@ def _print_completions(items: Sequence[Any]) -> None:
     table.add_column("detail")
     table.add_column("match")
     for item in items:
-        table.add_row(item.name, f"{item.pack}:{item.ref}", item.detail, item.match)
+        table.add_row(_m(item.name), _m(f"{item.pack}:{item.ref}"), _m(item.detail), _m(item.match))
     _console().print(table)
 
 
@@ -227,30 +293,31 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     console = _console()
     console.print(
-        f"[bold]d5e {result.version}[/bold]  database {result.database} "
+        f"[bold]d5e {result.version}[/bold]  database {_m(result.database)} "
         f"(schema v{result.schema_version})"
     )
     console.print(
-        f"profile [bold]{result.profile}[/bold], edition {result.edition}, "
+        f"profile [bold]{_m(result.profile)}[/bold], edition {result.edition}, "
         f"{result.entries} entries visible"
     )
     for p in result.packs:
         state = f"on, priority {p.priority}" if p.enabled else "off"
         console.print(
-            f"\n[bold]{p.id}[/bold] {p.title} {p.version} — {p.entries} entries ({state})"
+            f"\n[bold]{_m(p.id)}[/bold] {_m(p.title)} {_m(p.version)} — {p.entries} entries "
+            f"({state})"
         )
-        console.print(f"  license: {p.license or 'unknown'}")
+        console.print(f"  license: {_m(p.license or 'unknown')}")
         if p.attribution:
-            console.print(f"  [dim]{p.attribution}[/dim]")
+            console.print(f"  [dim]{_m(p.attribution)}[/dim]")
     if result.index is not None:
         idx = result.index
         state = "ready" if idx.ready else f"{idx.indexed} of {idx.entries} entries indexed"
         hint = "" if idx.ready else " (run `d5e index`, or let `d5e serve` do it)"
         console.print(f"\nsearch index: {state}{hint}\n  [dim]model {idx.model}[/dim]")
     for name, why in result.failed_plugins.items():
-        console.print(f"[red]plugin {name} skipped: {why}[/red]")
+        console.print(f"[red]plugin {_m(name)} skipped: {_m(why)}[/red]")
     for warning in result.warnings:
-        console.print(f"[yellow]{warning}[/yellow]")
+        console.print(f"[yellow]{_m(warning)}[/yellow]")
     return 0
 
 
@@ -367,7 +434,7 @@ def cmd_statblock(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(result)
     else:
-        sys.stdout.write(result.text)
+        _write_document(result.text)
     return 0
 
 
@@ -419,12 +486,14 @@ def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
                 old_name, new_name = (
                     (str(path), str(path)) if path.is_absolute() else (f"a/{path}", f"b/{path}")
                 )
-                sys.stdout.writelines(
-                    difflib.unified_diff(
-                        text.splitlines(keepends=True),
-                        new.splitlines(keepends=True),
-                        old_name,
-                        new_name,
+                _write_document(
+                    "".join(
+                        difflib.unified_diff(
+                            text.splitlines(keepends=True),
+                            new.splitlines(keepends=True),
+                            old_name,
+                            new_name,
+                        )
                     )
                 )
             elif not args.check and not args.diff:
@@ -535,13 +604,13 @@ def _print_hits(hits: Sequence[Any], first: int = 1, scores: bool = True) -> Non
     console = _console()
     for rank, hit in enumerate(hits, first):
         console.print(
-            f"[bold]{rank:>3}. {hit.name}[/bold]  [cyan]{hit.pack}:{hit.ref}[/cyan]"
+            f"[bold]{rank:>3}. {_m(hit.name)}[/bold]  [cyan]{_m(hit.pack)}:{_m(hit.ref)}[/cyan]"
             + (f"  [dim]{hit.score:.3f}[/dim]" if scores else "")
         )
         console.print(_snippet_text(hit.snippet))
         if getattr(hit, "also", None):
             also = ", ".join(f"{a.pack}:{a.ref}" for a in hit.also)
-            console.print(f"     [dim]also in {also}[/dim]", highlight=False)
+            console.print(f"     [dim]also in {_m(also)}[/dim]", highlight=False)
         if getattr(hit, "explain", None) is not None:
             console.print(_explain_text(hit.explain))
 
@@ -598,9 +667,9 @@ def cmd_filters(args: argparse.Namespace, settings: Settings) -> int:
             " …" if len(f.values) > 30 else ""
         )
         console.print(
-            f"[bold]{f.name}[/bold] ({f.type}; {', '.join(f.collections)}): {f.description}"
+            f"[bold]{f.name}[/bold] ({f.type}; {_m(', '.join(f.collections))}): {_m(f.description)}"
         )
-        console.print(f"  [dim]{values}[/dim]")
+        console.print(f"  [dim]{_m(values)}[/dim]")
     return 0
 
 
@@ -634,12 +703,12 @@ def cmd_encounter(args: argparse.Namespace, settings: Settings) -> int:
         _print_json(result)
         return 0
     console = _console()
-    console.print(f"[bold]{result.summary}[/bold]  [dim]({result.rules} rules)[/dim]")
+    console.print(f"[bold]{_m(result.summary)}[/bold]  [dim]({result.rules} rules)[/dim]")
     for m in result.per_monster:
         cr = f"CR {cr_text(m.cr)}, " if m.cr is not None else ""
-        where = f"  [cyan]{m.pack}:{m.ref}[/cyan]" if m.ref else ""
+        where = f"  [cyan]{_m(m.pack)}:{_m(m.ref)}[/cyan]" if m.ref else ""
         count, total = ends_text(m.count, m.count_max), ends_text(m.total_xp, m.total_xp_max)
-        console.print(f"  {count} × {m.name} ({cr}{m.xp:,} XP each) = {total} XP{where}")
+        console.print(f"  {count} × {_m(m.name)} ({cr}{m.xp:,} XP each) = {total} XP{where}")
     if result.rules == "2014":
         xp = ends_text(result.xp, result.xp_max, " XP")
         multiplier = ends_text(result.multiplier, result.multiplier_max, spec="g")
@@ -650,7 +719,7 @@ def cmd_encounter(args: argparse.Namespace, settings: Settings) -> int:
         f"  [dim]party {'thresholds' if result.rules == '2014' else 'budget'}: {limits}[/dim]"
     )
     for note in result.notes:
-        console.print(f"  [yellow]{note}[/yellow]")
+        console.print(f"  [yellow]{_m(note)}[/yellow]")
     return 0
 
 
@@ -867,9 +936,11 @@ def _packs_list(args: argparse.Namespace, settings: Settings) -> int:
             state += f"; {extra}" if extra else ""
         else:
             state = f"off: {info.off}" if info.off else "off"
-        table.add_row(info.pack.id, info.pack.version, state, str(info.entries), info.origin)
+        table.add_row(
+            _m(info.pack.id), _m(info.pack.version), _m(state), str(info.entries), _m(info.origin)
+        )
     console = _console()
-    console.print(f"profile [bold]{result.profile}[/bold]")
+    console.print(f"profile [bold]{_m(result.profile)}[/bold]")
     console.print(table)
     for info in result.packs:
         for over, counts in sorted(info.overrides.items()):
@@ -880,7 +951,7 @@ def _packs_list(args: argparse.Namespace, settings: Settings) -> int:
                 markup=False,
             )
     for warning in result.warnings:
-        console.print(f"[yellow]{warning}[/yellow]")
+        console.print(f"[yellow]{_m(warning)}[/yellow]")
     return 0
 
 
@@ -1068,8 +1139,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     console.print("[bold]Building the d5e database on the built-in SRD…[/bold]")
     with _opened(settings) as app:
         for row in queries.installed_packs(app.conn):
-            console.print(f"  {row.pack.id}: {row.entries} entries ({row.pack.title})")
-        console.print(f"  database: {app.db_path}\n")
+            console.print(f"  {row.pack.id}: {row.entries} entries ({_m(row.pack.title)})")
+        console.print(f"  database: {_m(app.db_path)}\n")
         console.print("[bold]$ d5e lookup fireball[/bold]")
         _print_markdown(lookup(app, LookupParams(name="fireball")).markdown)
         console.print("\n[bold]$ d5e complete 'magic misile'[/bold]")
@@ -1325,6 +1396,17 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     args = parser(serve_only=list(given[:1]) == ["serve"]).parse_args(argv)
+    if args.command in ("serve", "mcp"):  # stdout carries the protocol
+        return _main(args)
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _SafeStream(out), _SafeStream(err)
+    try:
+        return _main(args)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(args: argparse.Namespace) -> int:
     as_json = bool(getattr(args, "json", False))
     try:
         # A d5e.toml in this folder or above makes its profile the CLI's (the daemon reads the

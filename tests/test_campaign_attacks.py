@@ -175,3 +175,44 @@ def test_a_d5e_toml_that_is_huge_or_no_file_is_never_read(
         reader.join()
     assert done == [None]
     assert workspace.applicable(root) == (config, None)
+
+
+def test_the_shell_never_sends_a_packs_escape_sequences_or_markup_to_the_terminal(
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A homebrew entry named `Evil\\x1b]52;c;…\\x07 Bolt` reached the terminal as it is from
+    `d5e search` (OSC 52 sets the clipboard; others set the title, clear the screen), and so
+    did a pack file's name from `d5e packs validate`; a name holding Rich markup made a link
+    (`[link=https://…]`) or stopped the command with a MarkupError traceback (`[/bold]`). Now
+    every control character from a pack, a document or a file name is printed as `\\x1b`, and
+    names are printed as text."""
+    pack = write_pack(
+        tmp_path / "brew",
+        {
+            "spells/evil.json": json.dumps(
+                {"name": "Evil\x1b]52;c;cHduZWQ=\x07 Bolt\u202e", "level": 1, "desc": ["A."]}
+            ),
+            "spells/markup.json": json.dumps(
+                {"name": "Bolt [/bold] of [link=https://evil.example/]Doom[/link]", "level": 1}
+            ),
+        },
+        MANIFEST,
+    )
+    monkeypatch.setenv("COLUMNS", "200")  # no line wrapped
+    db = ["--db", str(db_path)]
+    assert cli_main(["packs", "install", str(pack), *db]) == 0
+    assert cli_main(["search", "evil bolt", *db]) == 0
+    assert cli_main(["search", "bolt doom", *db]) == 0
+    assert cli_main(["complete", "bolt", *db]) == 0
+    out, err = capsys.readouterr()
+    assert "Evil\\x1b]52;c;cHduZWQ= Bolt\\u202e" in out  # (Rich drops the BEL itself)
+    assert "Bolt [/bold] of [link=https://evil.example/]Doom[/link]" in out
+    assert "\x1b" not in out + err and "\u202e" not in out + err
+    (pack / "spells" / "bad\x1b[31mred.json").write_text('{"name": 5}')
+    assert cli_main(["packs", "validate", str(pack)]) == 1
+    out, err = capsys.readouterr()
+    assert "spells/bad\\x1b[31mred.json:1:10: name: Expected `str`" in out
+    assert "\x1b" not in out + err
