@@ -398,6 +398,9 @@ def _category(key: Any) -> Record | None:
     return ref(str(key)) if key else None
 
 
+_ATTUNED_BY = re.compile(r"requires attunement by a (.+)", re.IGNORECASE)
+
+
 def magic_item(fields: Record, details: Record | None = None) -> Record:
     """A magic item, with the details of the weapon or armor it is made from (`details`: its
     damage, properties, ranges or armor class, and `base_item`, that weapon's or armor's name),
@@ -412,6 +415,11 @@ def magic_item(fields: Record, details: Record | None = None) -> Record:
     }
     if fields.get("attunement_detail"):
         data["attunement_detail"] = fields["attunement_detail"]
+        # who may attune, as the card's "(requires attunement by a Paladin)" reads it (the 2024
+        # SRD's `limited-to`); the card said only "(requires attunement)" (50 items)
+        by = _ATTUNED_BY.match(str(fields["attunement_detail"]).strip())
+        if by:
+            data["limited-to"] = by[1]
     cost = _gp(fields.get("cost"))  # most are "0.00": none given
     if cost:
         data["cost"] = cost

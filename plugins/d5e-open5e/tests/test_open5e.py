@@ -753,3 +753,21 @@ def test_spells_without_classes_take_them_from_the_older_layout(tmp_path: Path) 
     assert noted.severity == "info"
     assert f"{len(spells)} spells name no class" in noted.message
     assert "the classes of 1 of them were read from its data/v1 folder" in noted.message
+
+
+def test_who_may_attune_to_a_magic_item_is_on_its_card(tmp_path: Path) -> None:
+    """Open5e's `attunement_detail` ("Requires Attunement by a Paladin": the SRD's Holy
+    Avenger, 50 items) was kept but not shown: the card said `(requires attunement)`."""
+    from d5e_daemon.default_plugins.cards import render_text
+
+    folder = _document(tmp_path, "srd-2014", "wizards-of-the-coast", "5e 2014 Rules")
+    avenger = {"name": "Test Avenger", "rarity": "legendary", "category": "weapon",
+               "requires_attunement": True, "desc": "A blade.",
+               "attunement_detail": "Requires Attunement by a Paladin"}  # fmt: skip
+    night = avenger | {"name": "Test Night", "attunement_detail": "requires attunement outdoors"}
+    _records(folder, "MagicItem.json", "magicitem", {"srd_a": avenger, "srd_b": night})
+    loaded = loader.load(folder)
+    assert isinstance(loaded, LoadedPack)
+    cards = {e.name: render_text(e, "markdown") or "" for e in loaded.entries}
+    assert "legendary (requires attunement by a Paladin)*" in cards["Test Avenger"]
+    assert "legendary (requires attunement)*" in cards["Test Night"]  # no one named: as it was
