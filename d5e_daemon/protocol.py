@@ -200,8 +200,9 @@ class LookupResult(Base):
     """What the answer is not, when that is not what was asked for: in a profile of edition
     2024, an entry of the 2014 SRD, where the 2024 SRD has none of that name (5e-database
     5.10.0's has no spells): `The 2024 SRD (srd-2024, 5.10.0) has no spells: this is the 2014
-    SRD's Healing Word (srd-2014).` Also the first line of `markdown`. None otherwise (and
-    for a ref or `pack` naming the pack)."""
+    SRD's Healing Word (srd-2014).`; where the 2024 SRD has the name in its own collection
+    (`Elf`, a species), its ref. Also the first line of `markdown`. None otherwise (and for a
+    ref or `pack` naming the pack)."""
 
 
 # -- d5e/complete -----------------------------------------------------------------------------

@@ -53,6 +53,12 @@ def test_a_2024_lookup_answered_by_the_2014_srd_says_so(app2024: App) -> None:
     assert found.markdown.startswith(f"*{NOTE}*\n\n## Healing Word")
     goblin = lookup(app2024, LookupParams(name="goblin"))  # the 2024 SRD has monsters
     assert goblin.note is not None and "has no 'Goblin' among its monsters" in goblin.note
+    # the 2014 race ranks before the 2024 species of the same name: the note names that one
+    elf = lookup(app2024, LookupParams(name="Elf"))
+    assert (elf.entry.pack, elf.entry.collection) == ("srd-2014", "races")
+    assert (
+        elf.note == "This is the 2014 SRD's Elf (srd-2014); the 2024 SRD's is srd-2024:species/elf."
+    )
     # the 2024 SRD's own entries and a lookup naming the pack: no note
     assert lookup(app2024, LookupParams(name="Grappled")).note is None
     asked = lookup(app2024, LookupParams(name="Healing Word", pack="srd-2014"))

@@ -196,10 +196,18 @@ def edition_note(app: App, row: queries.EntryRow) -> str | None:
     if newer is None:
         return None
     words = row.collection.replace("-", " ")
-    has = queries.pack_has_collection(
-        app.conn, "srd-2024", _NEWER_COLLECTION.get(row.collection, row.collection)
-    )
-    lacks = f"has no {row.name!r} among its {words}" if has else f"has no {words}"
+    collection = _NEWER_COLLECTION.get(row.collection, row.collection)
+    if not queries.pack_has_collection(app.conn, "srd-2024", collection):
+        lacks = f"has no {words}"
+    else:
+        own = names.find(app.conn, row.name, [collection], pack="srd-2024")
+        if own is not None:  # `Elf`: the 2014 race ranks before the 2024 species
+            mine = own.rows[0]
+            return (
+                f"This is the 2014 SRD's {row.name} (srd-2014); the 2024 SRD's is "
+                f"{mine.qualified_ref}."
+            )
+        lacks = f"has no {row.name!r} among its {words}"
     return (
         f"The 2024 SRD (srd-2024, {newer.version}) {lacks}: "
         f"this is the 2014 SRD's {row.name} (srd-2014)."
