@@ -115,14 +115,26 @@ def _speed(fields: Record) -> dict[str, Any]:
     return speed
 
 
+def _proficient(fields: Record, ability: str) -> bool:
+    """Whether a save goes on the Saving Throws line. A document that gives all six (Black
+    Flag, the 2024 SRD: each save, proficient or not) lists those above the ability modifier;
+    all six at 0 (Open5e's copy of the 2014 SRD's mounts: Donkey, Pony…) is none given; a
+    document that gives some lists them as its book prints them."""
+    saves = [fields.get(f"saving_throw_{a}") for a in ABILITIES]
+    if fields.get(f"saving_throw_{ability}") is None:
+        return False
+    if any(s is None for s in saves):
+        return True
+    score = _int(fields.get(f"ability_score_{ability}"))
+    plain = (score - 10) // 2 if score is not None else None
+    return any(saves) and fields[f"saving_throw_{ability}"] != plain
+
+
 def _proficiencies(fields: Record) -> list[Record]:
     found = []
     for ability in ABILITIES:
         bonus = fields.get(f"saving_throw_{ability}")
-        score = _int(fields.get(f"ability_score_{ability}"))
-        if score is not None and bonus == (score - 10) // 2:
-            continue  # no proficiency: Black Flag and the 2024 SRD give all six saves
-        if bonus is not None:
+        if _proficient(fields, ability):
             short = ABBREVIATIONS[ability]
             found.append(
                 {

@@ -594,6 +594,10 @@ def _records(folder: Path, name: str, model: str, records: dict[str, dict[str, A
     (folder / name).write_text(json.dumps(rows))
 
 
+def scores_of(scores: dict[str, int]) -> dict[str, int]:
+    return {f"ability_score_{a}": s for a, s in scores.items()}
+
+
 def test_a_stat_blocks_forms_recharges_initiative_and_saves(app: App, tmp_path: Path) -> None:
     """Fields Open5e keeps apart that the stat block says (a creature of this test's own, in
     Open5e's format): Black Flag's and the SRD's `limited_to_form` ("Claw (Hag Form Only)":
@@ -608,13 +612,22 @@ def test_a_stat_blocks_forms_recharges_initiative_and_saves(app: App, tmp_path: 
         "name": "Test Shifter", "size": "small", "type": "fiend", "challenge_rating": "2.000",
         "armor_class": 13, "hit_points": 31, "walk": 20, "initiative_bonus": 3,
         "languages_desc": "Infernal,Common, telepathy 1,000 ft.",
-        **{f"ability_score_{a}": s for a, s in scores.items()},
+        **scores_of(scores),
         **{f"saving_throw_{a}": (s - 10) // 2 for a, s in scores.items()},
         "saving_throw_charisma": 6,  # the one proficient save
         "damage_resistances": ["cold", "bludgeoning", "piercing", "slashing"],
         "damage_resistances_display": "", "nonmagical_attack_resistance": True,
     }  # fmt: skip
-    _records(folder, "Creature.json", "creature", {"bfrd_test-shifter": shifter})
+    # all six at 0 (Open5e's copy of the 2014 SRD's mounts) is none; of a document that gives
+    # some, each as its book prints it (Tome of Beasts' Lich Hound: Dex +4 at Dex 18)
+    mount = {"name": "Test Mount", **scores_of(scores), **{f"saving_throw_{a}": 0 for a in scores}}
+    hound = {"name": "Test Hound", "ability_score_dexterity": 18, "saving_throw_dexterity": 4}
+    _records(
+        folder,
+        "Creature.json",
+        "creature",
+        {"bfrd_test-shifter": shifter, "bfrd_test-mount": mount, "bfrd_test-hound": hound},
+    )
     action = {"parent": "bfrd_test-shifter", "action_type": "ACTION", "desc": "It hits."}
     _records(
         folder,
@@ -638,6 +651,8 @@ def test_a_stat_blocks_forms_recharges_initiative_and_saves(app: App, tmp_path: 
     assert "**Initiative:** +3 (13)" in card
     assert "**Saving Throws:** Cha +6  \n" in card
     assert "**Languages:** Infernal, Common, telepathy 1,000 ft." in card
+    assert "Saving Throws" not in lookup(app, LookupParams(name="Test Mount")).markdown
+    assert "**Saving Throws:** Dex +4" in lookup(app, LookupParams(name="Test Hound")).markdown
     assert (
         "**Damage Resistances:** cold; bludgeoning, piercing, and slashing from nonmagical at"
         in card
