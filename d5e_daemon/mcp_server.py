@@ -20,6 +20,7 @@ import gc
 import inspect
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 from contextlib import asynccontextmanager, suppress
 from functools import partial
@@ -134,7 +135,15 @@ class _Server(MCPServer[Any]):
         """A prompt asked for by a name it does not have, or without a required argument (or
         with a wrong one), is the client's mistake: an invalid-params error and one line in the
         log, where the SDK answered code 0 and logged its traceback. A failure of the prompt
-        itself keeps its traceback."""
+        itself keeps its traceback. An argument the prompt does not take is refused, naming
+        those it takes (the SDK said "Error rendering prompt explain_rule")."""
+        prompt = self._prompt_manager.get_prompt(name)
+        takes = [a.name for a in (prompt.arguments or [])] if prompt else []
+        if prompt and (unknown := sorted(set(arguments or {}) - set(takes))):
+            said = ", ".join(takes) or "no arguments"
+            message = f"unknown argument {unknown[0]!r}: {name} takes {said}"
+            log.warning("prompts/get %s: %s (answered %d)", name, message, INVALID_PARAMS)
+            raise MCPError(INVALID_PARAMS, message)
         try:
             return await super().get_prompt(name, arguments, context)
         except ValueError as exc:  # the SDK's wrapping of what went wrong
@@ -972,6 +981,29 @@ def _resources(server: MCPServer[Any], app: App) -> None:
         return msgspec.json.encode(result).decode()
 
 
+def _prompt_party(text: str) -> str:
+    """A prompt's `party` ("5, 5 ,5") as levels ("5,5,5"), each 1 to 20; else invalid params."""
+    words = [word for word in re.split(r"[\s,]+", text.strip()) if word]
+    if not all(word.isdigit() and 1 <= int(word) <= 20 for word in words):
+        message = f"party {text!r}: the characters' levels, 1 to 20 each, e.g. 5,5,5,5"
+        log.warning("prompts/get prepare_encounter: %s (answered %d)", message, INVALID_PARAMS)
+        raise MCPError(INVALID_PARAMS, message)
+    return ",".join(str(int(word)) for word in words)
+
+
+def _prompt_difficulty(text: str) -> str:
+    """A prompt's `difficulty`, one of either edition's (any case); else invalid params."""
+    said = text.strip().lower()
+    if said not in DIFFICULTIES_2014 + DIFFICULTIES_2024:
+        message = (
+            f"difficulty {text!r}: one of {', '.join(DIFFICULTIES_2014)} (2014 rules) or "
+            f"{', '.join(DIFFICULTIES_2024)} (2024 rules)"
+        )
+        log.warning("prompts/get prepare_encounter: %s (answered %d)", message, INVALID_PARAMS)
+        raise MCPError(INVALID_PARAMS, message)
+    return said
+
+
 def _prompts(server: MCPServer[Any], app: App) -> None:
     @server.prompt(
         name="prepare_encounter",
@@ -992,12 +1024,16 @@ def _prompts(server: MCPServer[Any], app: App) -> None:
         ] = "",
     ) -> list[UserMessage]:
         theme_line = f" The theme: {theme}." if theme else ""
+        party = _prompt_party(party) if party.strip() else ""
         party = party or ",".join(map(str, app.settings.party_levels()[0])) or "3,3,3,3"
         # the middle difficulty of the campaign's rules ("moderate" is no 2014 difficulty)
+        difficulty = _prompt_difficulty(difficulty) if difficulty.strip() else ""
         difficulty = difficulty or ("moderate" if app.settings.edition == "2024" else "medium")
+        article = "an" if difficulty[0] in "aeiou" else "a"
         return [
             UserMessage(
-                f"Prepare a {difficulty} encounter for a party of characters of levels {party}."
+                f"Prepare {article} {difficulty} encounter for a party of characters of levels "
+                f"{party}."
                 f"{theme_line} Use d5e's `search` tool (with filters such as cr, type and "
                 "environment; `filters` lists them) to find fitting monsters in this campaign's "
                 "packs, and its `encounter` tool to check the difficulty until it is right. "

@@ -540,6 +540,23 @@ def test_stdout_carries_only_protocol_messages(indexed_db: Path) -> None:
             "params": {"name": "lookup", "arguments": {"name": "nope-nope"}},
         },
         {"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
+        # a call with a progress token, cancelled at once; cancels of what is unknown or said
+        # badly, a client's progress: none stops the server, which answers the ping after them
+        {
+            "jsonrpc": "2.0",
+            "id": 4,
+            "method": "tools/call",
+            "params": {
+                "name": "search",
+                "arguments": {"query": "undead whose touch paralyses", "limit": 500},
+                "_meta": {"progressToken": "p4"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 4}},
+        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 99}},
+        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {}},
+        {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progress": 1}},
+        {"jsonrpc": "2.0", "id": 5, "method": "ping"},
     ]
     server = subprocess.Popen(
         [sys.executable, "-X", "importtime", "-m", "d5e_daemon", "mcp", "--log-level", "debug"],
@@ -553,13 +570,15 @@ def test_stdout_carries_only_protocol_messages(indexed_db: Path) -> None:
     server.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
     server.stdin.flush()
     answers = {}
-    while len(answers) < 3:
+    while 5 not in answers:
         line = server.stdout.readline()
         assert line, "the server closed stdout"
         message = json.loads(line)  # every line is one JSON message
-        answers[message["id"]] = message
+        if "id" in message:  # not a notification
+            answers[message["id"]] = message
     _, stderr = server.communicate(timeout=60)  # closes stdin: the server ends
-    assert set(answers) == {1, 2, 3}
+    assert {1, 2, 3, 5} <= set(answers) <= {1, 2, 3, 4, 5}  # 4 answered or not: either is right
+    assert answers[5]["result"] == {}
     assert answers[2]["result"]["isError"] is True
     assert "DEBUG" in stderr  # the debug log went to stderr, not to stdout
     assert server.returncode == 0
@@ -1047,3 +1066,28 @@ async def test_completes_the_arguments_of_the_card_template_and_the_prompts(
     assert await values(encounter, "difficulty", "") == ["easy", "medium", "hard", "deadly"]
     assert await values(encounter, "difficulty", "d") == ["deadly"]
     assert await values(PromptReference(name="explain_rule"), "question", "how") == []
+
+
+async def test_a_prompts_arguments_are_checked_as_a_tools_are(shared: ClientSession) -> None:
+    """`prepare_encounter` took any text: "Prepare a extreme encounter for … levels banana";
+    an argument no prompt takes answered "Error rendering prompt explain_rule". Now each is
+    an invalid-params error saying what is wrong and what it takes; good values are read as
+    the encounter tool reads them."""
+    for name, arguments, said in [
+        ("explain_rule", {"question": "x", "foo": "y"}, "unknown argument 'foo': explain_rule"
+         " takes question"),
+        ("prepare_encounter", {"party": "banana"}, "party 'banana': the characters' levels,"
+         " 1 to 20 each, e.g. 5,5,5,5"),
+        ("prepare_encounter", {"party": "25,0"}, "party '25,0': the characters' levels"),
+        ("prepare_encounter", {"difficulty": "extreme"}, "difficulty 'extreme': one of easy,"
+         " medium, hard, deadly (2014 rules) or low, moderate, high (2024 rules)"),
+    ]:  # fmt: skip
+        with pytest.raises(MCPError) as refused:
+            await shared.get_prompt(name, arguments)
+        assert refused.value.error.code == -32602, arguments
+        assert refused.value.error.message.startswith(said), refused.value.error.message
+    prompt = await shared.get_prompt(
+        "prepare_encounter", {"party": " 5, 5 ,5 ", "difficulty": " Easy"}
+    )
+    said = prompt.messages[0].content.text  # type: ignore[union-attr]
+    assert said.startswith("Prepare an easy encounter for a party of characters of levels 5,5,5.")
