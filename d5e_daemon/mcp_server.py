@@ -291,6 +291,27 @@ def _fit_names(
     return _longest(answer, len(items) - 1)
 
 
+def _fit_values(
+    result: protocol.SearchFiltersResult,
+    markdown: Callable[[protocol.SearchFiltersResult], str],
+    params: protocol.SearchFiltersParams,
+) -> tuple[protocol.SearchFiltersResult, str]:
+    """A large library's filters (thousands of languages, environments, sources): each
+    filter's first values that fit, the same number for each."""
+    most = max((len(f.values) for f in result.filters), default=1)
+
+    def answer(kept: int) -> tuple[protocol.SearchFiltersResult, str]:
+        filters = [msgspec.structs.replace(f, values=f.values[:kept]) for f in result.filters]
+        cut = msgspec.structs.replace(result, filters=filters)
+        return cut, markdown(cut) + (
+            f"\n\n(Each filter's values are cut to its first {kept}, to fit the model's "
+            "context: ask for fewer collections for more; a search with a value no entry has "
+            "hints the nearest ones.)"
+        )
+
+    return _longest(answer, most - 1)
+
+
 def _cut_text(text: str, room: int) -> str:
     """The start of a Markdown text in at most `room` characters, at a paragraph's or a line's
     end where one is near."""
@@ -756,7 +777,12 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
         values found in this campaign's packs."""
         args = {"collections": collections}
         return await tools.call(
-            "filters", search_filters, protocol.SearchFiltersParams, args, _filters_text
+            "filters",
+            search_filters,
+            protocol.SearchFiltersParams,
+            args,
+            _filters_text,
+            _fit_values,
         )
 
     @tool("complete", protocol.CompleteResult, annotations=READ_ONLY)

@@ -1091,3 +1091,54 @@ async def test_a_prompts_arguments_are_checked_as_a_tools_are(shared: ClientSess
     )
     said = prompt.messages[0].content.text  # type: ignore[union-attr]
     assert said.startswith("Prepare an easy encounter for a party of characters of levels 5,5,5.")
+
+
+def test_a_large_librarys_filters_and_names_are_cut_to_fit() -> None:
+    """At SRD + 100,000 entries a filter lists thousands of values (languages, environments)
+    and a prefix matches thousands of names: cut to fit, each the same way, said in the text,
+    still valid against the tools' output schemas. In process: the cut itself."""
+    import jsonschema
+
+    languages = [f"tongue of the {i}th realm" for i in range(6000)]
+    filters = protocol.SearchFiltersResult(
+        filters=[
+            protocol.FilterInfo(
+                name=name, type="text", collections=["monsters"], description="a filter",
+                values=list(languages),
+            )
+            for name in ("language", "environment", "source")
+        ]
+    )  # fmt: skip
+    cut, text = mcp_server._fit_values(
+        filters, mcp_server._filters_text, protocol.SearchFiltersParams()
+    )
+    assert mcp_server._size(cut, text) <= mcp_server.ANSWER_CHARS
+    kept = len(cut.filters[0].values)
+    assert 100 < kept < 6000 and {len(f.values) for f in cut.filters} == {kept}
+    assert text.endswith(
+        f"(Each filter's values are cut to its first {kept}, to fit the model's context: ask for"
+        " fewer collections for more; a search with a value no entry has hints the nearest ones.)"
+    )
+    schema = mcp_server.output_schema(protocol.SearchFiltersResult)
+    jsonschema.validate(msgspec.to_builtins(cut), schema)
+
+    items = [
+        protocol.CompletionItem(
+            ref=f"spells/fire-{i}", pack="brew", name=f"Fire {i}", collection="spells",
+            detail="1st-level evocation", match="prefix",
+        )
+        for i in range(3000)
+    ]  # fmt: skip
+    names, said = mcp_server._fit_names(
+        protocol.CompleteResult(items=items),
+        mcp_server._complete_text,
+        protocol.CompleteParams(prefix="fire"),
+    )
+    assert mcp_server._size(names, said) <= mcp_server.ANSWER_CHARS
+    assert said.endswith(
+        f"(Only the first {len(names.items)} of the 3000 names are shown, to fit the model's"
+        " context: give more of the name, or a collection.)"
+    )
+    jsonschema.validate(
+        msgspec.to_builtins(names), mcp_server.output_schema(protocol.CompleteResult)
+    )
