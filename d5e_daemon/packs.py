@@ -102,20 +102,26 @@ def check_claim(
             " (its `_meta.sources` `json`); files of one source are one pack: put them in one "
             "folder and install the folder"
         )
+    advice = f"give this pack another id{where}"
+    if current is not None and _inside(origin, current):
+        # one document of Open5e's data/v2 after the whole folder: the same pack, not another
+        advice = f"it came with {current}, which holds this folder: install that again"
     if claim.pack_paths:
         whose = "a workspace's" if claim.workspace is not None else "the editor's"
         raise PackError(
-            f"{origin}: pack id {pack_id} {what}; {whose} packPaths never replace a pack: "
-            f"give this pack another id{where}",
+            f"{origin}: pack id {pack_id} {what}; {whose} packPaths never replace a pack: {advice}",
             data,
         )
     if not claim.replace:
         raise PackError(
-            f"{origin}: pack id {pack_id} {what}; installing this would replace it: give this "
-            f"pack another id{where}",
+            f"{origin}: pack id {pack_id} {what}; installing this would replace it: {advice}",
             data,
             flag=Flag("replace", "to replace it"),
         )
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path != folder and Path(path).is_relative_to(Path(folder))
 
 
 def check_pack_id(pack_id: str) -> None:

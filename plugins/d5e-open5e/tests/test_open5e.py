@@ -786,3 +786,20 @@ def test_who_may_attune_to_a_magic_item_is_on_its_card(tmp_path: Path) -> None:
     cards = {e.name: render_text(e, "markdown") or "" for e in loaded.entries}
     assert "legendary (requires attunement by a Paladin)*" in cards["Test Avenger"]
     assert "legendary (requires attunement)*" in cards["Test Night"]  # no one named: as it was
+
+
+def test_one_document_after_the_whole_folder_says_to_install_the_folder(
+    app: App, tmp_path: Path
+) -> None:
+    """One document of data/v2 installed after the whole folder is the same pack: the refusal
+    said `give this pack another id in its pack.toml` (an Open5e document has none)."""
+    data_folder = tmp_path / "v2"
+    shutil.copytree(V2, data_folder)
+    install(app, data_folder)
+    with pytest.raises(PackError) as caught:
+        install(app, data_folder / "kobold-press" / "tob")
+    message = caught.value.message
+    assert f"it came with {data_folder.resolve()}, which holds this folder: install that again" in (
+        message
+    )
+    assert "pack.toml" not in message
