@@ -668,7 +668,7 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
 
         return register
 
-    @tool("lookup", protocol.LookupResult, annotations=READ_ONLY)
+    @tool("lookup", protocol.LookupResult, title="Look up an entry", annotations=READ_ONLY)
     async def lookup_tool(
         name: Annotated[
             str | None,
@@ -700,7 +700,12 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             "lookup", lookup, protocol.LookupParams, args, _lookup_text, _fit_card
         )
 
-    @tool("search", protocol.SearchResult, annotations=READ_ONLY)
+    @tool(
+        "search",
+        protocol.SearchResult,
+        title="Search the rules and homebrew",
+        annotations=READ_ONLY,
+    )
     async def search_tool(
         query: Annotated[
             str,
@@ -771,7 +776,12 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
         text = partial(_search_text, ranked=ranked, unready=NOT_INDEXED if loaded else LOADING)
         return await tools.call("search", search, protocol.SearchParams, args, text, _fit_hits)
 
-    @tool("filters", protocol.SearchFiltersResult, annotations=READ_ONLY)
+    @tool(
+        "filters",
+        protocol.SearchFiltersResult,
+        title="List the search filters",
+        annotations=READ_ONLY,
+    )
     async def filters_tool(collections: Names | None = None) -> CallToolResult:
         """The filters `search` takes: name, type (number, text, bool), collections, and the
         values found in this campaign's packs."""
@@ -785,7 +795,9 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             _fit_values,
         )
 
-    @tool("complete", protocol.CompleteResult, annotations=READ_ONLY)
+    @tool(
+        "complete", protocol.CompleteResult, title="Complete an entry's name", annotations=READ_ONLY
+    )
     async def complete_tool(
         prefix: Annotated[
             str,
@@ -805,7 +817,12 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             "complete", complete, protocol.CompleteParams, args, _complete_text, _fit_names
         )
 
-    @tool("resolve_tags", protocol.ResolveTagsResult, annotations=READ_ONLY)
+    @tool(
+        "resolve_tags",
+        protocol.ResolveTagsResult,
+        title="Resolve a text's {@tags}",
+        annotations=READ_ONLY,
+    )
     async def resolve_tags_tool(
         text: Annotated[
             str, Field(description="Markdown with 5etools tags such as {@spell fireball}")
@@ -823,7 +840,12 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             _fit_links,
         )
 
-    @tool("encounter", protocol.EncounterResult, annotations=READ_ONLY)
+    @tool(
+        "encounter",
+        protocol.EncounterResult,
+        title="Reckon an encounter's difficulty",
+        annotations=READ_ONLY,
+    )
     async def encounter_tool(
         monsters: Annotated[
             list[dict[str, Any] | str],
@@ -870,7 +892,9 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             "encounter", encounter, protocol.EncounterParams, args, _encounter_text
         )
 
-    @tool("packs", protocol.PacksListResult, annotations=READ_ONLY)
+    @tool(
+        "packs", protocol.PacksListResult, title="List the installed packs", annotations=READ_ONLY
+    )
     async def packs_tool() -> CallToolResult:
         """The installed packs (the SRDs and homebrew) and what this campaign's profile does
         with them: on or off, priority (higher wins), entries, license."""
@@ -884,7 +908,14 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
 
     if allow_writes:
 
-        @tool("create_pack", protocol.CreateResult)
+        @tool(
+            "create_pack",
+            protocol.CreateResult,
+            title="Create a homebrew pack",
+            annotations=ToolAnnotations(
+                read_only_hint=False, destructive_hint=False, open_world_hint=False
+            ),
+        )
         async def create_pack_tool(
             id: Annotated[
                 str,
@@ -911,7 +942,14 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
                 "create_pack", pack_features.create, protocol.CreateParams, args, _create_text
             )
 
-        @tool("upload_entries", protocol.UploadResult)
+        @tool(
+            "upload_entries",
+            protocol.UploadResult,
+            title="Save entries into a homebrew pack",
+            annotations=ToolAnnotations(  # an entry of the same name is replaced
+                read_only_hint=False, destructive_hint=True, open_world_hint=False
+            ),
+        )
         async def upload_entries_tool(
             pack: Annotated[
                 str, Field(description="the id of a folder pack the user owns (see `packs`)")

@@ -172,6 +172,7 @@ async def test_lists_tools_resources_and_prompts(shared: ClientSession) -> None:
     }
     for tool in tools.values():  # one line, not the docstring's indentation
         assert tool.description and "  " not in tool.description, tool.description
+        assert tool.title and tool.annotations and tool.annotations.read_only_hint, tool.name
         assert tool.input_schema["type"] == "object"
         assert tool.output_schema is not None and tool.output_schema["type"] == "object"
     assert set(tools["search"].input_schema["properties"]) >= {"query", "filters", "limit"}
@@ -412,7 +413,11 @@ async def test_write_tools_are_off_unless_the_user_allows_them(
     )
     async with mcp_session(indexed_db, "--allow-writes") as session:
         writers = [t for t in (await session.list_tools()).tools if t.name in WRITERS]
-        for tool in writers:  # the shape of test_input_schemas_take_the_shape_every_client_takes
+        for tool in writers:  # said to write, so that a client asks the user first
+            assert tool.title and tool.annotations, tool.name
+            assert tool.annotations.read_only_hint is False, (
+                tool.name
+            )  # the shape of test_input_schemas_take_the_shape_every_client_takes
             schema = tool.input_schema
             assert schema["additionalProperties"] is False
             for node in _schema_nodes(schema):
