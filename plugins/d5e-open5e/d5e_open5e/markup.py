@@ -21,6 +21,11 @@ _BLANKS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 # right after a line of text: the author's next line, which Markdown would run into the last
 _LABEL_LINE = re.compile(r"(?<=[^\s])[ \t]*\r?\n(?=[ \t]*\*\*[^*\n]{1,80}?[.:]\*\*)")
 _INLINE = {"em": "*", "i": "*", "strong": "**", "b": "**"}
+# a new paragraph written as the book's first-line indent, a line break and two spaces after a
+# sentence (Tome of Heroes, 185 texts: `…long rest.\n  In addition, as an action…`), which
+# Markdown runs into the paragraph before it; not inside a list item or a table
+_INDENTED = re.compile(r"(?<=[.!?:\"”’)])[ \t]*\n[ \t]{2,}(?=[A-Z*_\"“])")
+_LIST_LINE = re.compile(r"[ \t]*(?:[-*+][ \t]|\d+[.)][ \t]|\|)")
 
 
 class _Markdown(HTMLParser):
@@ -108,17 +113,27 @@ def _table(rows: list[list[str]], header: bool) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body])
 
 
+def _paragraph(found: re.Match[str]) -> str:
+    """A paragraph break for an indented new line, unless the line it ends is a list's or a
+    table's (whose next line may be indented on purpose)."""
+    text = found.string
+    line = text[text.rfind("\n", 0, found.start()) + 1 : found.start()]
+    return found[0] if _LIST_LINE.match(line) else "\n\n"
+
+
 def needs_markdown(text: str) -> bool:
     """Whether `markdown` would change `text` (a quick test, for every field of every record)."""
-    return "<" in text or "\\" in text or "\n**" in text
+    return "<" in text or "\\" in text or "\n**" in text or "\n  " in text
 
 
 def markdown(text: str) -> str:
     """`text` with its HTML written as Markdown, a line break written as the two characters
     `\\n` (Open5e's copy of the 2014 SRD, in 87 items' text) as a line break, and a line that
     starts with a bold label kept a line of its own (`**Armor:** …` then `**Weapons:** …`, a
-    Level Up class's proficiencies); other text is returned as it is."""
+    Level Up class's proficiencies), a paragraph written as an indented line (Tome of Heroes)
+    a paragraph; other text is returned as it is."""
     text = _LABEL_LINE.sub("  \n", text.replace("\\n", "\n"))
+    text = _INDENTED.sub(_paragraph, text)
     if "<" not in text or not _TAGS.search(text):
         return text
     parser = _Markdown()

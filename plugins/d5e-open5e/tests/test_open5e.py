@@ -803,3 +803,24 @@ def test_one_document_after_the_whole_folder_says_to_install_the_folder(
         message
     )
     assert "pack.toml" not in message
+
+
+def test_a_paragraph_written_as_an_indent_is_a_paragraph(tmp_path: Path) -> None:
+    """Tome of Heroes (and Deep Magic, Warlock: 185 texts) starts a paragraph with a line break
+    and the book's indent (`…long rest.\\n  In addition, …`): Markdown ran it into the one
+    before. A list item's indented next line stays the item's."""
+    folder = _document(tmp_path, "toh", "kobold-press", "Tome of Heroes")
+    desc = (
+        "You rest.\n  In addition, you act.\n  \u201cQuoted,\u201d it says.\n\n"
+        "- First item.\n  Still the first.\n- Second\n  item."
+    )
+    spell = {"name": "Test Indent", "level": 1, "school": "evocation", "desc": desc}
+    _records(folder, "Spell.json", "spell", {"toh_test-indent": spell})
+    loaded = loader.load(folder)
+    assert isinstance(loaded, LoadedPack)
+    assert loaded.entries[0].data["desc"] == [
+        "You rest.",
+        "In addition, you act.",
+        "\u201cQuoted,\u201d it says.",
+        "- First item.\n  Still the first.\n- Second\n  item.",
+    ]
