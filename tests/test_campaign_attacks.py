@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from d5e_daemon import packwriter, workspace
+from d5e_daemon import packwriter, tagsyntax, workspace
 from d5e_daemon.app import App
 from d5e_daemon.cli import main as cli_main
 from d5e_daemon.errors import PackError
@@ -216,3 +216,21 @@ def test_the_shell_never_sends_a_packs_escape_sequences_or_markup_to_the_termina
     out, err = capsys.readouterr()
     assert "spells/bad\\x1b[31mred.json:1:10: name: Expected `str`" in out
     assert "\x1b" not in out + err
+
+
+@pytest.mark.parametrize("opening", ["{@b ", "{@spell "])
+def test_a_line_of_unclosed_tags_holds_a_bounded_part_of_itself(opening: str) -> None:
+    """Each unclosed tag held the rest of its line (what its fix rewrites): a 1 MB line of
+    `{@b ` × 200,000 (nested deeper than the closing braces are matched) made `d5e check` use
+    22 GB and more than 120 s, `{@spell ` × 50,000 9.9 GB, and the daemon dies of the same
+    (diagnostics, hints). Now at most 20 unclosed tags a line are told, each holding at most
+    64 KiB of it."""
+    line = opening * 4000 + "x" + "}" * (4000 if opening == "{@b " else 0)
+    tags = tagsyntax.unclosed_tags(0, line)
+    assert len(tags) == tagsyntax.UNCLOSED_PER_LINE
+    held = sum(len(t.name) + sum(map(len, t.parts)) for t in tags)
+    assert held <= 2 * tagsyntax.UNCLOSED_PER_LINE * tagsyntax.UNCLOSED_REST
+    first = tags[0]  # as before: to the end of the line, what its fix rewrites
+    assert (first.start, first.end, first.parts) == (0, len(line), (line[len(opening) - 1 :],))
+    longer = tagsyntax.unclosed_tags(0, opening + "x" * 100_000)[0]
+    assert longer.end == len(opening) - 1 + tagsyntax.UNCLOSED_REST
