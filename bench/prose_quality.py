@@ -1,6 +1,8 @@
 """What a writer sees on prose written without tags: precision and recall of `d5e link`, of the
 prose names the editor recognises (hover, definition), of the encounters it counts, and the
-diagnostics `d5e check` gives, on the hand-labelled sample `bench/prose-eval.jsonl`.
+diagnostics `d5e check` gives, on the hand-labelled sample `bench/prose-eval.jsonl` (or
+`--eval bench/prose-heldout-2.jsonl`: 108 pieces in other styles, written and committed before
+session twenty-one measured or changed anything; docs/writers-tools.md).
 
     .venv/bin/python bench/prose_quality.py [--eval bench/prose-eval.jsonl] [--db FILE]
         [--old CHECKOUT] [--corpus DIR] [-v]

@@ -1072,6 +1072,30 @@ read_blanked(Names *nm, const char *b, Py_ssize_t n)
                 Py_INCREF(Py_None);
             }
         }
+        if (before) {
+            /* `ProseNames.goes_on`: "a **bandit** captain" is a creature of its own */
+            Py_ssize_t k = mend;
+            while (k < n && IS(b[k], C_BLANK))
+                k++;
+            if (k > mend && k < n && IS_ALNUM(b[k])) {
+                PyObject *after = text_str(nm, b, k, word_end(b, n, k) - k);
+                PyObject *on = after ? PyObject_CallFunctionObjArgs(nm->goes_on, name, after,
+                                                                    value, NULL)
+                                     : NULL;
+                Py_XDECREF(after);
+                int yes = on ? PyObject_IsTrue(on) : -1;
+                Py_XDECREF(on);
+                if (yes != 0) {
+                    Py_DECREF(value);
+                    Py_DECREF(count_start);
+                    Py_DECREF(found);
+                    if (yes < 0)
+                        goto error;
+                    i = mend;
+                    continue;
+                }
+            }
+        }
         Py_ssize_t name_start = i + offset;
         PyObject *style = PyTuple_GET_ITEM(found, 2), *entry = PyTuple_GET_ITEM(found, 3);
         Py_INCREF(name);

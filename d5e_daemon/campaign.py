@@ -193,8 +193,10 @@ def counting_parts(
     (between semicolons, and each cell of a table row) that counts at least one creature, by a
     prose name ("4 wolves", "**2 ogres**"), a tag with a count before it ("2 {@creature wolf}")
     or one named by "a" or "an" beside them ("6 bandits and a bandit captain"); the creatures
-    it names without a count are one each. A count is a range where one is written ("6-8
-    wolves", "1d4+1 orcs", "two or three bandits", "up to 5 zombies": `Counted.high`). A part
+    it names without a count are one each, unless named in the plural ("alerting the
+    **bandits** in area B5": how many is not said, and they are left out). A count is a range
+    where one is written ("6-8 wolves", "1d4+1 orcs", "two or three bandits", "up to 5
+    zombies": `Counted.high`). A part
     that names creatures without counting any ("The **wolves** howl") is none. The one reader
     of encounters in prose: the symbols of a document or a campaign (`find_encounters`) and
     the difficulty hints (`features/encounter_lens.py`). `tags(lines)`: the (line, tag) pairs
@@ -204,7 +206,7 @@ def counting_parts(
     prose_counts: set[int] = set()
     for n, on_line in walk.by_line():
         for ref in on_line:
-            if ref.entry.collection in COUNT_COLLECTIONS:
+            if ref.entry.collection in COUNT_COLLECTIONS and not names.uncounted(ref):
                 entry = ref.entry
                 items.setdefault(n, []).append(
                     _counted(lines[n], ref.start, ref.end, ref.count, ref.count_start,

@@ -462,6 +462,14 @@ class ProseNames:
         forms = [f for f in singular_forms(word) if f != word and len(f) >= 3]
         return bool(forms) and not any(f in JOB_WORDS for f in forms)
 
+    def uncounted(self, ref: ProseRef) -> bool:
+        """Whether a creature named without a count is written in the plural ("alerting the
+        **bandits**"): how many it names is not said (a name the same in both numbers,
+        "**lizardfolk**", is one)."""
+        return (
+            ref.count_start is None and self._merged["count"].get(self.normalized(ref.text)) is None
+        )
+
     def is_head(self, word: str, one: bool) -> bool:
         """Whether the normalised `word` is a creature's word (`heads`): itself when `one`, else
         its plural."""
@@ -1363,14 +1371,17 @@ class EmphasisName(NamedTuple):
 def _emphasis_name(markers: int, inner: str, names: ProseNames) -> EmphasisName | None:
     if len(inner) > MAX_EMPHASIS or not inner.strip():
         return None
+    offset = markers
+    while len(inner) > 2 and inner[0] in "*_" and inner[-1] == inner[0]:
+        inner, offset = inner[1:-1], offset + 1  # "**_potion of healing_**": the name inside
     styles: tuple[Style, ...] = (
-        ("italic",) if markers == 1 else ("bold",) if markers == 2 else ("bold", "italic")
+        ("italic",) if offset == 1 else ("bold",) if offset == 2 else ("bold", "italic")
     )
     bold = "bold" in styles
     inside = _COUNT_INSIDE.match(inner) if bold else None
-    offset, name = markers, inner
+    name = inner
     if inside is not None:
-        offset, name = markers + inside.end(), inner[inside.end() :]
+        offset, name = offset + inside.end(), inner[inside.end() :]
     if bold and name.rstrip().endswith((".", ":")):
         return None  # "**Guard.** The guard post…": a run-in heading, not a creature
     norm = names.normalized(name)
@@ -1388,7 +1399,13 @@ def _emphasis_name(markers: int, inner: str, names: ProseNames) -> EmphasisName 
                 return EmphasisName(offset, name, style, entry, 1, None, False)
             if inside is not None:
                 return EmphasisName(
-                    offset, name, style, entry, _count_value(inside["count"]), markers, False
+                    offset,
+                    name,
+                    style,
+                    entry,
+                    _count_value(inside["count"]),
+                    offset - inside.end(),
+                    False,
                 )
             return EmphasisName(offset, name, style, entry, 1, None, True)
     return None
@@ -1448,6 +1465,12 @@ def _recognise(texts: Sequence[str], names: ProseNames) -> list[tuple[ProseRef, 
                 count_start += start
             elif found.before and (before := count_before(lines[i], start)) is not None:
                 value, count_start = before
+            if (
+                found.before
+                and (after := _NEXT_WORD.match(joined, m.end())) is not None
+                and names.goes_on(found.name, after[1], value)
+            ):
+                continue  # "a **bandit** captain", "a **hobgoblin** warlord": no bandit
             ref = tuple.__new__(
                 ProseRef,
                 (0, name_start, name_start + len(found.name), found.name, found.style, found.entry,

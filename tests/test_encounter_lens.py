@@ -122,6 +122,12 @@ def test_a_line_that_counts_creatures_counts_one_named_by_a_or_an(party_app: App
         "Medium · 600 XP (adjusted) for 4 × level 3",  # 2 × 200 × 1.5
     ]
     assert labels(resolver, "A bandit captain waits by the ford.\n") == []  # counts nothing
+    # a creature named in the plural without a count is not one more: how many is not said
+    text = "Three **mastiffs** bark, alerting the **bandits** and a **thug** in area B5.\n"
+    found = find_encounters(resolver, doc(text).lines)
+    assert [[(m.ref, m.count) for m in e.monsters] for e in found] == [
+        [("srd-2014:monsters/mastiff", 3), ("srd-2014:monsters/thug", 1)]
+    ]
 
 
 def test_ranges_and_rolls_get_the_difficulty_at_both_ends(party_app: App) -> None:

@@ -725,3 +725,101 @@ def test_link_leaves_trade_words_used_as_words_alone(resolver: Resolver) -> None
         (2, "mage"),
         (2, "guard"),
     ]
+
+
+def linked(resolver: Resolver, text: str) -> list[tuple[int, str, str]]:
+    """(line, the words written, the tag) of each link `d5e link` writes."""
+    lines = text.splitlines()
+    return [(e.line, lines[e.line][e.start : e.end], e.new_text) for e in link(resolver, text)]
+
+
+def test_link_reads_a_spell_by_cast_spell_or_cantrip(resolver: Resolver) -> None:
+    """After "cast" or before "spell" or "cantrip" a spell's name is the spell, written in lower
+    case, in a longer run of capitals or named by another entry too (Light: a weapon's
+    property; Shield: an armor): it was left alone ("Tam's Light cantrip", "casts Shield", "a
+    knock spell", "Wren's Mage Armour spell"). Without that, the words are still words."""
+    text = (
+        "Tam's Light cantrip; she casts Shield; a knock spell opens it.\n"
+        "Wren's Mage Armour spell holds. A light breeze; the door will not knock.\n"
+    )
+    assert linked(resolver, text) == [
+        (0, "Light", "{@spell light}"),
+        (0, "Shield", "{@spell shield}"),
+        (0, "knock", "{@spell knock}"),
+        (1, "Mage Armour", "{@spell mage armor||Mage Armour}"),
+    ]
+
+
+def test_link_takes_the_creature_of_a_word_an_item_or_a_background_names_too(
+    resolver: Resolver,
+) -> None:
+    """A creature's name in lower case that is also an item's (the SRD's mounts), a
+    background's (Acolyte) or a subclass's (Berserker) is the creature, in the plural too: it
+    was left alone as ambiguous. A class's name is not taken for the creature ("the druid"),
+    and the same names capitalised stay ambiguous."""
+    text = "The mastiffs bark; an acolyte and the tribe's berserkers; the druid; an Acolyte.\n"
+    found, skipped = md.link_edits(resolver, text.splitlines(), (0, 0), (0, len(text)))
+    assert [(text[e.start : e.end], e.new_text) for e in found] == [
+        ("mastiffs", "{@creature mastiff||mastiffs}"),
+        ("acolyte", "{@creature acolyte}"),
+        ("berserkers", "{@creature berserker||berserkers}"),
+    ]
+    assert skipped == ["druid", "Acolyte"]
+
+
+def test_link_a_name_alone_in_a_list_item_or_a_table_cell(resolver: Resolver) -> None:
+    """A name that is a list item or a table cell whole is meant as the name, though its capital
+    is a sentence's: "- Fireball", "| Counterspell |"; not a table's header ("| Cover | Time
+    |"), nor a name with more words in its item ("- Sleep in the inn")."""
+    text = (
+        "Spells known:\n- Fireball\n- [x] **Counterspell**\n- Sleep in the inn\n\n"
+        "| Cover | Time |\n|---|:-:|\n| Counterspell | 1 round |\n"
+    )
+    assert [(n, w) for n, w, _ in linked(resolver, text)] == [
+        (1, "Fireball"),
+        (2, "Counterspell"),
+        (7, "Counterspell"),
+    ]
+    # the editor's "Link rules terms" reads its lines with their line endings: the same
+    doc = TextDocument("file:///spells.md", text)
+    everything = types.Range(types.Position(0, 0), types.Position(8, 0))
+    (action,) = md.code_actions(resolver, doc, everything, only=[md.LINK_TERMS_KIND])
+    assert action.edit is not None and action.edit.changes is not None
+    assert [e.range.start.line for e in action.edit.changes[doc.uri]] == [1, 2, 7]
+
+
+def test_link_leaves_a_name_split_by_a_line_break_alone(resolver: Resolver) -> None:
+    """A creature's name that a hard-wrapped line splits is no creature of its parts: "a giant"
+    / "spider" is no Spider, "the ogre" / "zombie" no Ogre and no Zombie, "a goblin" / "boss"
+    no goblin; a name that ends its line before other words is still linked."""
+    text = (
+        "Above the door, a giant\nspider waits, and the ogre\nzombie shambles; a goblin\n"
+        "boss shouts and the wolves\nhowl.\n"
+    )
+    assert [(n, w) for n, w, _ in linked(resolver, text)] == [(3, "wolves")]
+    doc = TextDocument("file:///wrapped.md", text)
+    everything = types.Range(types.Position(0, 0), types.Position(5, 0))
+    (action,) = md.code_actions(resolver, doc, everything, only=[md.LINK_TERMS_KIND])
+    assert action.edit is not None and action.edit.changes is not None
+    assert [e.range.start.line for e in action.edit.changes[doc.uri]] == [3]
+
+
+def test_link_reads_headings_idioms_and_titles_as_writers_write_them(resolver: Resolver) -> None:
+    """A bold run-in heading ending in a period is a heading ("**Guard.**"); "stands guard at",
+    "Prone to fits" and a verb that begins a list item ("- Scout the temple", "- Guard post:")
+    are words; a name in a title with "of the" is a part of it ("Wizards of the Coast"); "in
+    Orc and" is the language; a job word after a bold creature is no creature ("**drow**
+    guards"), nor is a bold creature before another's rank ("a **bandit** captain")."""
+    text = (
+        "**Guard.** The knight stands guard at the gate, the **drow** guards beside her.\n"
+        "- Scout the temple\n- Guard post: 3 orcs\n"
+        "Prone to fits, the ogre is knocked prone to the ground.\n"
+        "© Wizards of the Coast. Gash shouts in Orc and they charge. A **bandit** captain.\n"
+    )
+    assert [(n, w) for n, w, _ in linked(resolver, text)] == [
+        (0, "knight"),
+        (0, "drow"),
+        (2, "orcs"),
+        (3, "ogre"),
+        (3, "prone"),
+    ]

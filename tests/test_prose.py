@@ -959,3 +959,24 @@ def test_link_leaves_a_longer_creature_like_run_alone(app: App) -> None:
         "The Spider-centaurs wait; the {@creature drow} guards play; "
         "the {@creature kobold} sentries sleep.\n"
     )
+
+
+def test_a_bold_creature_before_another_creatures_rank_is_none(names: ProseNames) -> None:
+    """A bold creature's name followed by another creature's rank or kind, as a count's is
+    ("a **bandit** captain", "a **hobgoblin** warlord", "4 **wolf** pelts"), names a creature
+    no pack has, not the bold one; a job it does is no other creature ("2 **kobold** guards")."""
+    text = "a **bandit** captain, a **hobgoblin** warlord, 4 **wolf** pelts, 2 **kobold** guards"
+    assert found(text, names) == [(0, "kobold", "bold", "monsters/kobold", 2)]
+
+
+def test_an_emphasis_inside_another_names_what_it_holds(names: ProseNames) -> None:
+    """ "**_potion of healing_**", "__*fireball*__", "**_3 ogres_**": the name is what the inner
+    markers hold (its columns too: the link keeps the markers outside the tag)."""
+    line = "A **_potion of healing_**, __*fireball*__ and **_3 ogres_**."
+    refs = find_prose([line], names)
+    assert [(line[r.start : r.end], r.entry.ref, r.count) for r in refs] == [
+        ("potion of healing", "magic-items/potion-of-healing", 1),
+        ("fireball", "spells/fireball", 1),
+        ("ogres", "monsters/ogre", 3),
+    ]
+    assert [line[r.span[0] : r.span[1]] for r in refs][2] == "3 ogres"

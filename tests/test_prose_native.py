@@ -98,7 +98,8 @@ BEFORE = st.sampled_from(["", "", " ", "the ", "The ", "(", ".", "-", "/", "+", 
                           "é", "\\", "“", "—", "’", "•"])  # fmt: skip
 AFTER = st.sampled_from(["", "", " ", ".", ",", ":", "}", "`", "``", "]", "](u)", "](u (v))",
                          "][r]", "]]", "</b>", "-->", ">", "'s", "s", "é", "\\", "*",
-                         "_", "”", "…", "’s", " —", "’"])  # fmt: skip
+                         "_", "”", "…", "’s", " —", "’", " captain", " guards",
+                         "  boss", " pelts"])  # fmt: skip
 
 
 @st.composite
@@ -154,6 +155,7 @@ def forget_lines(*names: ProseNames) -> None:
 @example("2 wolf’s, 3 ogres’ den, 4 “wolves” — 2 dire—wolves, *fire…ball*, **Ogre’s**, “*shield*”")
 @example("1 wolf captain, 2 goblin guards, 1 ogre guard, 2 ogre guards, 2 wolves guard, 1 wolf rat")
 @example("\\*fireball* \\**ogres** 4 xwolves, 4 x wolves, 2 wolves-1, 3 dire-wolves, 5 ogres'")
+@example("a **wolf** captain, 2 **ogre** guards, 4 **wolf** pelts, **_potion of healing_**")
 def test_a_text_is_read_natively_as_python_reads_it(
     reader: ModuleType, two_names: tuple[ProseNames, ProseNames], text: str
 ) -> None:

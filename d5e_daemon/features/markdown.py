@@ -95,7 +95,7 @@ _NAME_BEFORE = re.compile(r"\{@([A-Za-z0-9][A-Za-z0-9]*)[ \t]+([^{}|\r\n]*)$")
 _PACK_BEFORE = re.compile(r"\{@([A-Za-z0-9]+)[ \t]+([^{}|\r\n]+)\|([^{}|\r\n]*)$")
 _WORDS_BEFORE = re.compile(rf"(?:[^\W_][\w'’‘-]*[ \t]+){{0,{PLAIN_WORDS_MAX - 1}}}[^\W_][\w'’‘-]*$")
 _WORD = re.compile(r"[^\W_]+(?:['’‘][^\W_]+)*")
-_NAME_SEPARATOR = re.compile(r"[ \t-]+")
+_NAME_SEPARATOR = re.compile(r"(?:['’‘](?=-))?[ \t-]+")  # "will-o'-wisps"
 
 
 def is_prose(doc: TextDocument) -> bool:
@@ -512,9 +512,18 @@ def link_edits(
                 tag = tag[:-1] + "||" + ref.text + "}"
             edits.append(LinkEdit(n, ref.start, ref.end, tag))
             stop = ref.end
-            if ref.entry.collection == "monsters" and (after := _JOB_AFTER.match(masked, stop)):
+            past = len(masked) - len(masked[stop:].lstrip("*_"))  # "**drow** guards"
+            if ref.entry.collection == "monsters" and (after := _JOB_AFTER.match(masked, past)):
                 stop = after.end()  # "2 kobold guards": kobolds, and no guards
             masked = masked[: ref.start] + " " * (stop - ref.start) + masked[stop:]
+        header = "|" in text and _table_header(lines, n)
+        if (run_in := _RUN_IN_HEADING.match(masked)) is not None:
+            # "**Guard.** The guard…", "**B2. Guard Room.**": a heading, not prose
+            masked = (
+                masked[: run_in.start(1)]
+                + " " * (run_in.end() - run_in.start(1))
+                + masked[run_in.end() :]
+            )
         words = [m for m in _WORD.finditer(masked) if m.start() >= lo and m.end() <= hi]
         norms = [normalize(m[0]) for m in words]
         # run[i]: how many words from the i-th on are joined by spaces or hyphens only (the
@@ -531,6 +540,26 @@ def link_edits(
                 if known is None:
                     continue
                 at, to = words[i].start(), words[i + size - 1].end()
+                if (
+                    "spell" in known.tags
+                    and known.entries == 1
+                    and _cast(text, words, norms, i, size)
+                ):
+                    # "casts Light", "the knock spell", "Wren's Mage Armour spell": the spell,
+                    # however written and whatever else the name names (Light, Shield)
+                    new_text = "{@spell " + known.name.lower() + "}"
+                    if normalize(text[at:to]) != normalize(known.name):
+                        new_text = new_text[:-1] + "||" + text[at:to] + "}"
+                    edits.append(LinkEdit(n, at, to, new_text))
+                    i += size
+                    break
+                if known.ambiguous and words[i][0][0].islower():
+                    known = _creature_first(known)
+                if known.tags == _CREATURE and _split_creature(
+                    names, prose_names, lines, n, words, norms, i, size
+                ):
+                    i += size  # "a giant / spider" across a line break: no Spider
+                    break
                 if _spoken(text, words, norms, i, size, languages):
                     i += size  # "speaks Common and Goblin": the language, not the goblin
                     break
@@ -540,8 +569,9 @@ def link_edits(
                     and (
                         _used_as_verb(text, words, i)
                         or (norms[i] in npcs and _modifier(text, words, norms, i))
+                        or (norms[i] in npcs and _idiom(text, words, norms, i))
                     )
-                ):
+                ) or (size == 1 and known.tags == _CONDITION and _tendency(text, words, norms, i)):
                     i += 1
                     break
                 job = 0
@@ -552,7 +582,7 @@ def link_edits(
                         break
                     job = -longer  # "kobold guards": the kobolds, not guards
                 named_next = i + size < len(words) and norms[i + size] in names
-                passed = _plain_words_named(text, words, i, size, known, named_next)
+                passed = _plain_words_named(text, words, i, size, known, named_next, header)
                 if passed:
                     i += passed
                     break
@@ -573,6 +603,13 @@ def link_edits(
     return edits, list(dict.fromkeys(skipped))
 
 
+_RUN_IN_HEADING = re.compile(
+    r"[ \t>]*(?:(?:[-+*]|\d{1,9}[.)])[ \t]+)?(\*\*|__)[^*_\n]+?\.\1(?=[ \t]+\S)"
+)
+"""A bold run-in heading that begins a line and ends in a period ("**Guard.** The guard
+stands…", "**B4. Kennels.** Three mastiffs…"): nothing in it is linked (`prose.py` reads no
+creature there either); a bold line alone is a sentence ("**The wolves lie still.**"), and a
+label ending in a colon may list names ("**Monsters:** …")."""
 _SENTENCE_END = frozenset(".!?:")
 _MARKUP = " \t*_~>|#([\"'“‘+-"
 _PLAIN_WORD_KINDS = frozenset({"creature", "condition"})
@@ -591,11 +628,94 @@ def _known_name(names: dict[str, KnownName], norm: str, creature: bool) -> Known
         for singular in singular_forms(norm):
             known = names.get(singular)
             if known is not None:
-                return known if known.tags == _CREATURE else None
+                return known if _creature_first(known).tags == _CREATURE else None
     return known
 
 
 _CREATURE = frozenset({"creature"})
+_CREATURE_FIRST = frozenset({"item", "background", "subclass"})
+"""The kinds whose one-word names a creature's name in lower case outranks: the SRD's mounts
+are items too ("the mastiffs bark"), its Acolyte a background, its Berserker a subclass ("the
+tribe's berserkers"); a class's name is not (a "druid" is mostly a character)."""
+
+
+def _creature_first(known: KnownName) -> KnownName:
+    """The creature of a name that also names an item, a background or a subclass (only)."""
+    if (
+        "creature" in known.tags
+        and known.entries == 1
+        and known.tags - _CREATURE <= _CREATURE_FIRST
+    ):
+        return KnownName(_CREATURE, known.name)
+    return known
+
+
+_CASTS = frozenset(["cast", "casts", "casting", "recast", "recasts"])
+_SPELL_WORDS = frozenset(["spell", "spells", "cantrip", "cantrips"])
+
+
+def _cast(text: str, words: list[re.Match[str]], norms: list[str], i: int, size: int) -> bool:
+    """Whether the words `words[i : i + size]` are a spell by what is written around them:
+    after "cast" ("casts Light", "to cast sleep") or before "spell" or "cantrip" ("the knock
+    spell", "Tam's Light cantrip")."""
+    j = i + size
+    if j < len(words) and norms[j] in _SPELL_WORDS and _joined(text, words[j - 1], words[j]):
+        return True
+    return i > 0 and norms[i - 1] in _CASTS and _joined(text, words[i - 1], words[i])
+
+
+def _split_creature(
+    names: dict[str, KnownName],
+    prose_names: ProseNames,
+    lines: Sequence[str],
+    n: int,
+    words: list[re.Match[str]],
+    norms: list[str],
+    i: int,
+    size: int,
+) -> bool:
+    """Whether a creature's name `words[i : i + size]` is a part of a longer one that a line
+    break splits: it ends its line and the next line of the paragraph goes on with a word of
+    a longer name ("a giant" / "spider waits": no Spider, nor a goblin in "a goblin" / "boss"),
+    or it begins its line and the line before ends with the first part of one ("the ogre" /
+    "zombie shambles": no Zombie, no Ogre)."""
+    line = lines[n]
+    name = " ".join(norms[i : i + size])
+    if i + size == len(words) and not line[words[-1].end() :].strip(" \t*_\r\n"):
+        after = _edge_word(lines, n + 1, first=True)
+        if after is not None:
+            word = normalize(after)
+            longer = _known_name(names, name + " " + word, True)
+            if (
+                (longer is not None and longer.tags == _CREATURE)
+                or prose_names.is_head(word, True)
+                or prose_names.is_head(word, False)
+            ):
+                return True
+    if i == 0 and not line[: words[0].start()].strip(" \t*_>"):
+        before = _edge_word(lines, n - 1, first=False)
+        if before is not None:
+            longer = _known_name(names, normalize(before) + " " + name, True)
+            if longer is not None and longer.tags == _CREATURE:
+                return True
+    return False
+
+
+def _edge_word(lines: Sequence[str], n: int, first: bool) -> str | None:
+    """The first (or last) word of line `n` when it goes on with the paragraph of the line
+    beside it (not blank, no list item, heading, quote, table row or fence)."""
+    if not 0 <= n < len(lines):
+        return None
+    text = lines[n].strip()
+    if not text or text[0] in "#>|`~" or (first and _LIST_ITEM_START.match(text)):
+        return None
+    found: list[str] = _WORD.findall(text)
+    if not found:
+        return None
+    return found[0] if first else found[-1]
+
+
+_LIST_ITEM_START = re.compile(r"(?:[-+*]|\d{1,9}[.)])[ \t]")
 
 
 _DETERMINERS = frozenset(
@@ -617,8 +737,8 @@ def _used_as_verb(text: str, words: list[re.Match[str]], i: int) -> bool:
     determiner ("two thugs guard the door", "a fourth guards the eggs", "guard this cavern";
     "that" is left out: "a ghoul that waits")."""
     word = words[i]
-    if not word[0].islower():
-        return False
+    if not (word[0].islower() or _sentence_start(text, word.start())):
+        return False  # a capital that only begins a sentence says nothing ("- Guard the door")
     before = words[i - 1] if i > 0 else None
     if (
         before is not None
@@ -635,6 +755,37 @@ def _used_as_verb(text: str, words: list[re.Match[str]], i: int) -> bool:
 
 
 _PRONOUNS = frozenset(["i", "you", "we", "they", "he", "she"])
+_IDIOM_VERBS = frozenset(
+    ["stand", "stands", "stood", "standing", "keep", "keeps", "kept", "keeping", "mount",
+     "mounts", "mounted", "mounting", "on", "off"]
+)  # fmt: skip
+"""Words before a one-word creature's name in the singular with no article that make it an
+idiom's noun: "stands guard at the gate", "keeps guard", "on guard"."""
+_CONDITION = frozenset({"condition"})
+_RULE = frozenset({"rule"})
+
+
+def _idiom(text: str, words: list[re.Match[str]], norms: list[str], i: int) -> bool:
+    """Whether a nonplayer creature's one-word name in lower case is a noun of an idiom
+    (`_IDIOM_VERBS`: "stands guard at the gate")."""
+    return (
+        i > 0
+        and words[i][0].islower()
+        and norms[i - 1] in _IDIOM_VERBS
+        and _joined(text, words[i - 1], words[i])
+    )
+
+
+def _tendency(text: str, words: list[re.Match[str]], norms: list[str], i: int) -> bool:
+    """Whether a condition's one-word name says a tendency, before "to" and no article ("Prone
+    to fits of anger", "prone to flooding"; not "knocked prone to the ground")."""
+    j = i + 1
+    return (
+        j + 1 < len(words)
+        and norms[j] == "to"
+        and _joined(text, words[i], words[j])
+        and norms[j + 1] not in _DETERMINERS
+    )
 
 
 def _modifier(text: str, words: list[re.Match[str]], norms: list[str], i: int) -> bool:
@@ -646,11 +797,17 @@ def _modifier(text: str, words: list[re.Match[str]], norms: list[str], i: int) -
     network"; but "the bandit dumps it", "the mage casts", "the guard drew", "the priest
     quickly…")."""
     word = words[i]
-    if not word[0].islower() or i + 1 >= len(words):
+    if i + 1 >= len(words):
+        return False
+    starts = not word[0].islower() and _sentence_start(text, word.start())
+    if not (word[0].islower() or starts):
         return False
     after = words[i + 1]
     if text[word.end() : after.start()] != " " or not after[0].islower():
         return False
+    if starts:  # "- Scout temple exterior", "Guard captain = …"; not "Mage casts"
+        next_word = norms[i + 1]
+        return not next_word.endswith(_VERB_ENDINGS) and next_word not in _PAST_VERBS
     if (
         norms[i + 1] in _FUNCTION_WORDS
         or norms[i + 1] in _NOT_NOUNS
@@ -697,8 +854,11 @@ def _longer_creature(
     (`prose.ROLE_WORDS`: "war chief"). A negative number: the next word is a job the creature
     does (`prose.JOB_WORDS`: "kobold guards", "Drow soldiers"): the creature is meant, the
     job word is no creature of its own."""
-    if j >= len(words) or not _joined(text, words[j - 1], words[j]):
-        return 0
+    if (
+        j >= len(words)
+        or _EMPHASIS_GAP.fullmatch(text, words[j - 1].end(), words[j].start()) is None
+    ):
+        return 0  # (a name's emphasis may end before the next word: "a **bandit** captain")
     if words[j - 1][0][0].islower() and words[j][0][0].isupper():
         return 0
     norm = norms[j]
@@ -716,6 +876,7 @@ def _longer_creature(
     return 0
 
 
+_EMPHASIS_GAP = re.compile(r"[*_]*[ \t-]+")
 _JOB_FORMS = sorted({f for w in JOB_WORDS for f in (w, w + "s", w[:-1] + "ies")}, key=len)
 _JOB_AFTER = re.compile(r"[ \t]+(?:" + "|".join(reversed(_JOB_FORMS)) + r")(?![\w'’‘])", re.I)
 """A job word (`prose.JOB_WORDS`) after a creature's name: "kobold guards", "sentries"."""
@@ -732,7 +893,9 @@ _LANGUAGE_VERBS = frozenset(
      "writes", "wrote", "writing", "written", "fluent", "language", "languages", "tongue"]
 )  # fmt: skip
 _LIST_GAP = re.compile(r"[ \t]*[,:]?[ \t]*")
-_CLAUSE_END = re.compile(r"[ \t]*(?:$|[^\w\s'’‘-])")
+_CLAUSE_END = re.compile(r"[ \t]*(?:$|[^\w\s'’‘-]|(?:and|or|but|then)(?![\w'’‘]))")
+"""Where a clause ends after a word: a punctuation mark, the line's end, or "and", "or"…
+("shouts in Orc and they charge")."""
 
 
 def _spoken(
@@ -795,6 +958,32 @@ def _bold_word_starting(text: str, ref: ProseRef) -> bool:
     )
 
 
+_LIST_ITEM_BEFORE = re.compile(r"[ \t]*(?:[-+*]|\d{1,9}[.)])(?:[ \t]+\[[ xX]\])?[ \t]+[*_]*")
+_CELL_BEFORE = re.compile(r"\|[ \t]*[*_]*$")
+_CELL_AFTER = re.compile(r"[*_]*[ \t]*(?:\||$)")
+_TABLE_DELIMITER = re.compile(r"[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+[ \t]*(?::?-+:?[ \t]*)?")
+
+
+def _whole_item(text: str, at: int, to: int, header: bool) -> bool:
+    """Whether `text[at:to]` is the whole of a list item or of a table cell (emphasis around
+    it aside) but a header's: a name alone there is meant as one, capitalised as it is at a
+    sentence's start ("- Fireball", "| Counterspell | 3 |")."""
+    if text.lstrip().startswith("|"):
+        return (
+            not header
+            and _CELL_BEFORE.search(text, 0, at) is not None
+            and _CELL_AFTER.match(text, to) is not None
+        )
+    return _LIST_ITEM_BEFORE.fullmatch(text, 0, at) is not None and not text[to:].strip(" \t*_\r\n")
+
+
+def _table_header(lines: Sequence[str], n: int) -> bool:
+    """Whether line `n` is a table's header row (the next line is its delimiter row)."""
+    return (
+        n + 1 < len(lines) and _TABLE_DELIMITER.fullmatch(lines[n + 1].rstrip("\r\n")) is not None
+    )
+
+
 def _joined(text: str, a: re.Match[str], b: re.Match[str]) -> bool:
     return _NAME_SEPARATOR.fullmatch(text[a.end() : b.start()]) is not None
 
@@ -807,13 +996,26 @@ def _run_end(text: str, words: list[re.Match[str]], i: int) -> int:
             i += 1
         elif after == "of" and i + 2 < len(words) and _capitalised(words[i + 2][0]):
             i += 2
+        elif (
+            after == "of"
+            and i + 3 < len(words)
+            and words[i + 2][0] == "the"
+            and _capitalised(words[i + 3][0])
+        ):
+            i += 3  # "Wizards of the Coast", "the Order of the Silver Shield"
         else:
             break
     return i + 1
 
 
 def _plain_words_named(
-    text: str, words: list[re.Match[str]], i: int, size: int, known: KnownName, named_next: bool
+    text: str,
+    words: list[re.Match[str]],
+    i: int,
+    size: int,
+    known: KnownName,
+    named_next: bool,
+    header: bool = False,
 ) -> int:
     """0 when the plain words `words[i : i + size]` name `known` as a writer means it, else how
     many words to pass. A name capitalised in the middle of a sentence is one, unless it is a
@@ -825,9 +1027,13 @@ def _plain_words_named(
     the next word is a name of its own, two names); a one-word name of a spell, an item,
     a rule… is one only when so capitalised ("casts Sleep", not "sleep in the inn": see
     `_PLAIN_WORD_KINDS`)."""
-    if size == 1 and known.tags <= _NOT_ALONE_KINDS:
-        return size
+    if size == 1 and (known.tags <= _NOT_ALONE_KINDS or (header and known.tags <= _RULE)):
+        return size  # a table's header labels its column ("| Cover | Time |", not "Perception")
     first = words[i]
+    if _capitalised(first[0]) and _whole_item(
+        text, first.start(), words[i + size - 1].end(), header
+    ):
+        return 0  # "- Fireball", "| Counterspell | 3 |": a list item or a table cell whole
     if _capitalised(first[0]):
         run = _run_end(text, words, i + size - 1)
         if run != i + size and not (named_next and words[i + size][0] != "of"):
