@@ -68,6 +68,11 @@ def paragraphs(text: Any) -> list[str]:
     return [p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
 
 
+def number(value: Any) -> float | None:
+    """A number Open5e writes as a number or a string (`"12.000"`), None otherwise."""
+    return _number(value)
+
+
 def _number(value: Any) -> float | None:
     try:
         return float(value) if value is not None and value != "" else None

@@ -602,6 +602,19 @@ def _described(doc: Document, made: Entries) -> None:
             made.add(collection, describes, title, data, fixture, i)
 
 
+def _sections(doc: Document, key: str) -> dict[str, list[dict[str, str]]]:
+    """The sections of each chapter of rules (`Rule.json` by its `ruleset`, in their `index`
+    order) as references, as the SRD's `rules` list their `subsections` (Open5e's chapter's
+    card named none: Combat, Spellcasting…)."""
+    found: dict[str, list[tuple[float, dict[str, str]]]] = {}
+    for pk, fields in _records(doc, "Rule.json").items():
+        if fields.get("ruleset") and isinstance(fields.get("name"), str):
+            order = convert.number(fields.get("index")) or 0.0
+            reference = {"index": slug(pk, key), "name": str(fields["name"]).strip()}
+            found.setdefault(str(fields["ruleset"]), []).append((order, reference))
+    return {k: [r for _, r in sorted(v, key=lambda o: o[0])] for k, v in found.items()}
+
+
 def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
     made = Entries(doc, key)
     keys = {
@@ -620,6 +633,7 @@ def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
         for name in ("FeatBenefit.json", "BackgroundBenefit.json", "SpeciesTrait.json")
     }
     classes = _classes(doc, made, keys["CharacterClass.json"])
+    sections = _sections(doc, key)
     unknown: list[str] = []  # weapons and armor magic items name that are nowhere to be found
     beside: Details | None = None  # those of the other documents, read once when needed
     older: dict[str, list[dict[str, str]]] | None = None  # data/v1's classes of spells
@@ -675,6 +689,8 @@ def _entries(doc: Document, key: str, edition: str | None) -> list[Entry]:
                 data = convert.with_parts(fields, parts, "traits" if name == "Species.json" else "")
             else:
                 data = convert.named(fields)
+                if name == "RuleSet.json" and sections.get(pk):
+                    data["subsections"] = sections[pk]
             made.add(collection, pk, title, data, fixture, i)
     if unknown:
         names = sorted(set(unknown))

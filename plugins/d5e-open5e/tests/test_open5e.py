@@ -824,3 +824,30 @@ def test_a_paragraph_written_as_an_indent_is_a_paragraph(tmp_path: Path) -> None
         "\u201cQuoted,\u201d it says.",
         "- First item.\n  Still the first.\n- Second\n  item.",
     ]
+
+
+def test_a_chapter_of_rules_lists_its_sections(tmp_path: Path) -> None:
+    """The SRD's `rules` list their `subsections` (its Combat card: The Order of Combat,
+    Movement and Position…); Open5e's chapters (RuleSet.json) named none of their 283
+    sections (Rule.json, each naming its `ruleset`, in its `index` order)."""
+    folder = _document(tmp_path, "srd-2014", "wizards-of-the-coast", "5e 2014 Rules")
+    _records(folder, "RuleSet.json", "ruleset", {"srd_test": {"name": "Test", "desc": "All."}})
+    part = {"ruleset": "srd_test", "desc": "Text."}
+    _records(
+        folder,
+        "Rule.json",
+        "rule",
+        {
+            "srd_test_second": part | {"name": "Second", "index": 2},
+            "srd_test_first": part | {"name": "First", "index": 1},
+        },
+    )
+    loaded = loader.load(folder)
+    assert isinstance(loaded, LoadedPack)
+    chapter = next(e for e in loaded.entries if e.collection == "rules")
+    assert chapter.data["subsections"] == [
+        {"index": "test-first", "name": "First"},
+        {"index": "test-second", "name": "Second"},
+    ]
+    sections = {e.slug for e in loaded.entries if e.collection == "rule-sections"}
+    assert sections == {"test-first", "test-second"}
