@@ -770,22 +770,23 @@ def test_link_takes_the_creature_of_a_word_an_item_or_a_background_names_too(
 def test_link_a_name_alone_in_a_list_item_or_a_table_cell(resolver: Resolver) -> None:
     """A name that is a list item or a table cell whole is meant as the name, though its capital
     is a sentence's: "- Fireball", "| Counterspell |"; not a table's header ("| Cover | Time
-    |"), nor a name with more words in its item ("- Sleep in the inn")."""
+    |"), nor a name with more words in its item ("- Sleep in the inn"), nor a rule's, which
+    a session's agenda lists as a topic ("- Combat")."""
     text = (
-        "Spells known:\n- Fireball\n- [x] **Counterspell**\n- Sleep in the inn\n\n"
+        "Spells known:\n- Fireball\n- [x] **Counterspell**\n- Sleep in the inn\n- Combat\n\n"
         "| Cover | Time |\n|---|:-:|\n| Counterspell | 1 round |\n"
     )
     assert [(n, w) for n, w, _ in linked(resolver, text)] == [
         (1, "Fireball"),
         (2, "Counterspell"),
-        (7, "Counterspell"),
+        (8, "Counterspell"),
     ]
     # the editor's "Link rules terms" reads its lines with their line endings: the same
     doc = TextDocument("file:///spells.md", text)
-    everything = types.Range(types.Position(0, 0), types.Position(8, 0))
+    everything = types.Range(types.Position(0, 0), types.Position(9, 0))
     (action,) = md.code_actions(resolver, doc, everything, only=[md.LINK_TERMS_KIND])
     assert action.edit is not None and action.edit.changes is not None
-    assert [e.range.start.line for e in action.edit.changes[doc.uri]] == [1, 2, 7]
+    assert [e.range.start.line for e in action.edit.changes[doc.uri]] == [1, 2, 8]
 
 
 def test_link_leaves_a_name_split_by_a_line_break_alone(resolver: Resolver) -> None:
@@ -813,7 +814,7 @@ def test_link_reads_headings_idioms_and_titles_as_writers_write_them(resolver: R
     text = (
         "**Guard.** The knight stands guard at the gate, the **drow** guards beside her.\n"
         "- Scout the temple\n- Guard post: 3 orcs\n"
-        "Prone to fits, the ogre is knocked prone to the ground.\n"
+        "Prone to fits, the ogre is knocked prone to the ground, invisible to scout.\n"
         "© Wizards of the Coast. Gash shouts in Orc and they charge. A **bandit** captain.\n"
     )
     assert [(n, w) for n, w, _ in linked(resolver, text)] == [
@@ -822,4 +823,5 @@ def test_link_reads_headings_idioms_and_titles_as_writers_write_them(resolver: R
         (2, "orcs"),
         (3, "ogre"),
         (3, "prone"),
+        (3, "invisible"),
     ]

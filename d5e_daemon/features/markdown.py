@@ -776,12 +776,18 @@ def _idiom(text: str, words: list[re.Match[str]], norms: list[str], i: int) -> b
     )
 
 
+_TENDENCY = frozenset(["prone"])
+"""The conditions whose names English also uses for a tendency ("prone to anger"); "invisible
+to scout the tower" is the condition."""
+
+
 def _tendency(text: str, words: list[re.Match[str]], norms: list[str], i: int) -> bool:
     """Whether a condition's one-word name says a tendency, before "to" and no article ("Prone
     to fits of anger", "prone to flooding"; not "knocked prone to the ground")."""
     j = i + 1
     return (
-        j + 1 < len(words)
+        norms[i] in _TENDENCY
+        and j + 1 < len(words)
         and norms[j] == "to"
         and _joined(text, words[i], words[j])
         and norms[j + 1] not in _DETERMINERS
@@ -1030,8 +1036,10 @@ def _plain_words_named(
     if size == 1 and (known.tags <= _NOT_ALONE_KINDS or (header and known.tags <= _RULE)):
         return size  # a table's header labels its column ("| Cover | Time |", not "Perception")
     first = words[i]
-    if _capitalised(first[0]) and _whole_item(
-        text, first.start(), words[i + size - 1].end(), header
+    if (
+        _capitalised(first[0])
+        and _whole_item(text, first.start(), words[i + size - 1].end(), header)
+        and not known.tags <= _RULE
     ):
         return 0  # "- Fireball", "| Counterspell | 3 |": a list item or a table cell whole
     if _capitalised(first[0]):
