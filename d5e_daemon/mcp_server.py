@@ -159,6 +159,12 @@ class _Server(MCPServer[Any]):
                 f"Unknown tool: {name}: the tools that write packs are offered only when the "
                 f"user starts d5e mcp with --allow-writes (or {ALLOW_WRITES_ENV}=1)"
             )
+        if tool is None:  # the SDK said "Unknown tool: lookpu" alone
+            known = [t.name for t in self._tool_manager.list_tools()]
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            listed = ", ".join(f"`{k}`" for k in known)
+            said = f"did you mean `{close[0]}`?" if close else f"d5e's tools are {listed}"
+            raise ToolError(f"Unknown tool: {name}: {said}")
         if tool is not None and (unknown := _unknown_arguments(tool.parameters, arguments)):
             raise ToolError(f"Error executing tool {name}: {unknown}")
         try:

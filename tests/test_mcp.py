@@ -1147,3 +1147,14 @@ def test_a_large_librarys_filters_and_names_are_cut_to_fit() -> None:
     jsonschema.validate(
         msgspec.to_builtins(names), mcp_server.output_schema(protocol.CompleteResult)
     )
+
+
+async def test_an_unknown_tool_is_answered_with_the_tools_there_are(shared: ClientSession) -> None:
+    """A model that misnames a tool (`lookpu`, `search_rules`) got "Unknown tool: lookpu" alone."""
+    assert await error(shared, "lookpu", name="fireball") == (
+        "Unknown tool: lookpu: did you mean `lookup`?"
+    )
+    assert await error(shared, "roll_dice") == (
+        "Unknown tool: roll_dice: d5e's tools are `lookup`, `search`, `filters`, `complete`,"
+        " `resolve_tags`, `encounter`, `packs`"
+    )
