@@ -825,3 +825,25 @@ def test_link_reads_headings_idioms_and_titles_as_writers_write_them(resolver: R
         (3, "prone"),
         (3, "invisible"),
     ]
+
+
+def test_link_a_creature_named_again_and_names_joined_at_a_sentences_start(
+    resolver: Resolver,
+) -> None:
+    """A one-word creature's name that is the last word of a longer one the paragraph named
+    before is that creature again ("the tiger's collar" after "a saber-toothed tiger": no
+    Tiger); in another paragraph it is itself. A name that begins a sentence is a name when
+    "and" or "or" joins it to another of its kind ("Guidance and Resistance are…")."""
+    text = (
+        "Two dire wolves and a saber-toothed tiger guard the pass; the tiger's collar shines.\n"
+        "\n"
+        "A tiger waits.\n"
+        "Guidance and Resistance are cantrips. Sleep and rest.\n"
+    )
+    assert [(n, w) for n, w, _ in linked(resolver, text)] == [
+        (0, "dire wolves"),
+        (0, "saber-toothed tiger"),
+        (2, "tiger"),
+        (3, "Guidance"),
+        (3, "Resistance"),
+    ]

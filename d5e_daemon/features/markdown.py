@@ -495,10 +495,15 @@ def link_edits(
     npcs = resolver.npc_names()
     edits: list[LinkEdit] = []
     skipped: list[str] = []
+    named = _NamedCreatures()
     last = min(end[0], len(lines) - 1)
+    previous = -2
     for n, masked in prose_lines(lines[: last + 2]):
         if n < start[0] or n > last:
             continue
+        if n != previous + 1:
+            named = _NamedCreatures()  # a paragraph of its own
+        previous = n
         text = lines[n]
         lo = start[1] if n == start[0] else 0
         hi = end[1] if n == end[0] else len(text)
@@ -511,6 +516,8 @@ def link_edits(
             if normalize(ref.text) != ref.entry.norm_name:
                 tag = tag[:-1] + "||" + ref.text + "}"
             edits.append(LinkEdit(n, ref.start, ref.end, tag))
+            if ref.entry.collection == "monsters":
+                named.add(ref.entry.norm_name)
             stop = ref.end
             past = len(masked) - len(masked[stop:].lstrip("*_"))  # "**drow** guards"
             if ref.entry.collection == "monsters" and (after := _JOB_AFTER.match(masked, past)):
@@ -555,10 +562,13 @@ def link_edits(
                     break
                 if known.ambiguous and words[i][0][0].islower():
                     known = _creature_first(known)
-                if known.tags == _CREATURE and _split_creature(
-                    names, prose_names, lines, n, words, norms, i, size
+                if known.tags == _CREATURE and (
+                    _split_creature(names, prose_names, lines, n, words, norms, i, size)
+                    or (size == 1 and named.again(normalize(known.name)))
                 ):
-                    i += size  # "a giant / spider" across a line break: no Spider
+                    # "a giant / spider" across a line break: no Spider; "the tiger's collar"
+                    # after "a saber-toothed tiger": the same creature, no Tiger
+                    i += size
                     break
                 if _spoken(text, words, norms, i, size, languages):
                     i += size  # "speaks Common and Goblin": the language, not the goblin
@@ -582,7 +592,11 @@ def link_edits(
                         break
                     job = -longer  # "kobold guards": the kobolds, not guards
                 named_next = i + size < len(words) and norms[i + size] in names
-                passed = _plain_words_named(text, words, i, size, known, named_next, header)
+                passed = (
+                    0
+                    if _coordinated(text, words, norms, i, size, names, known)
+                    else _plain_words_named(text, words, i, size, known, named_next, header)
+                )
                 if passed:
                     i += passed
                     break
@@ -595,6 +609,8 @@ def link_edits(
                     if normalize(written) != normalize(known.name):  # an alias: as written
                         new_text = new_text[:-1] + "||" + written + "}"
                     edits.append(LinkEdit(n, at, to, new_text))
+                    if kind == "creature":
+                        named.add(normalize(known.name))
                 i += size + job
                 break
             else:
@@ -610,6 +626,59 @@ _RUN_IN_HEADING = re.compile(
 stands…", "**B4. Kennels.** Three mastiffs…"): nothing in it is linked (`prose.py` reads no
 creature there either); a bold line alone is a sentence ("**The wolves lie still.**"), and a
 label ending in a colon may list names ("**Monsters:** …")."""
+
+
+class _NamedCreatures:
+    """The creatures a paragraph linked so far, for `again`: a one-word creature's name that
+    is the last word of a longer creature's named before it in the paragraph, and not named
+    alone before, is that creature named again ("a saber-toothed tiger … the tiger's collar",
+    "Four giant crabs lair here … notices the crabs"), no creature of its own."""
+
+    def __init__(self) -> None:
+        self.alone: set[str] = set()
+        self.last_words: set[str] = set()
+
+    def add(self, norm: str) -> None:
+        words = norm.split()
+        if len(words) == 1:
+            self.alone.add(norm)
+        elif words:
+            self.last_words.add(words[words.index("of") - 1] if "of" in words[1:] else words[-1])
+
+    def again(self, norm: str) -> bool:
+        return norm in self.last_words and norm not in self.alone
+
+
+def _coordinated(
+    text: str,
+    words: list[re.Match[str]],
+    norms: list[str],
+    i: int,
+    size: int,
+    names: dict[str, KnownName],
+    known: KnownName,
+) -> bool:
+    """Whether the capitalised name `words[i : i + size]` that begins a sentence is joined by
+    "and" or "or" to a capitalised name of the same kind ("Guidance and Resistance are…",
+    "Fireball or Lightning Bolt"): a name, as the other is."""
+    j = i + size
+    if (
+        j + 1 >= len(words)
+        or norms[j] not in ("and", "or")
+        or not _capitalised(words[i][0])
+        or not _capitalised(words[j + 1][0])
+        or known.ambiguous
+        or not _sentence_start(text, words[i].start())
+        or not (_joined(text, words[j - 1], words[j]) and _joined(text, words[j], words[j + 1]))
+    ):
+        return False
+    for other in range(min(PLAIN_WORDS_MAX, len(words) - j - 1), 0, -1):
+        found = names.get(" ".join(norms[j + 1 : j + 1 + other]))
+        if found is not None and found.tags == known.tags:
+            return True
+    return False
+
+
 _SENTENCE_END = frozenset(".!?:")
 _MARKUP = " \t*_~>|#([\"'“‘+-"
 _PLAIN_WORD_KINDS = frozenset({"creature", "condition"})
