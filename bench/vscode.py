@@ -7,8 +7,10 @@ turn.
 Runs the browser test of tests/test_vscode.py (code-server and headless Chromium, installed by
 `make test`; the test's own fresh database each time) `--runs` times and reports its figures,
 in ms from VS Code's activation of the extension unless named otherwise: the first start
-(`cold`: a new database, the writer opens the adventure and types `{@spell fir` key by key) and
-the later start (`warm`: the page reloaded, the writer types at once). With `--old-vsix` and/or
+(`cold`: a new database, the window opened on the adventure) and the later start (`warm`: the page
+reloaded, the adventure restored): in both the writer writes `{@spell fir` as soon as the editor
+takes keys (until the twentieth session the first start counted the writer opening the adventure
+with the quick open after the activation). With `--old-vsix` and/or
 `--old-d5e` (another checkout's `editors/vscode/d5e-*.vsix` and `.venv/bin/d5e`), each run
 starts the old and the new in turn. The machine's load moves these figures a lot: the daemon's
 CPU until `initialize` (`daemonCpuToInitializeMs`, new daemons only) moves least. What the

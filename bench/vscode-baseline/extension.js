@@ -7,6 +7,9 @@
 const vscode = require("vscode");
 const fs = require("fs");
 
+/** A tag's name being written: `{@spell fir`. */
+const TAG_NAME = /\{@[A-Za-z]+ [^{}|\r\n]+$/;
+
 function log(what) {
   if (process.env.D5E_E2E_BASELINE_LOG) {
     fs.appendFileSync(process.env.D5E_E2E_BASELINE_LOG, `${what} ${Date.now()}\n`);
@@ -17,8 +20,17 @@ exports.activate = function activate(context) {
   log("activated");
   let asked = false;
   if (!vscode.extensions.getExtension("d5e.d5e")) {
-    // Alone (bench/vscode.py --baseline-only), it opens the suggestions as d5e's extension does
-    // at each letter of a tag's name: in Markdown nothing else opens them as the writer types.
+    // Alone (bench/vscode.py --baseline-only), it opens the suggestions as d5e's extension does:
+    // at once where the writer typed a tag's name before it was activated (d5e's, once its
+    // daemon is ready: without this a writer quicker than the activation never saw the row),
+    // then at each letter of a tag's name (in Markdown nothing else opens them as one types).
+    const editor = vscode.window.activeTextEditor;
+    if (editor && editor.document.isDirty && editor.selection.isEmpty) {
+      const cursor = editor.selection.active;
+      if (TAG_NAME.test(editor.document.lineAt(cursor.line).text.slice(0, cursor.character))) {
+        void vscode.commands.executeCommand("editor.action.triggerSuggest");
+      }
+    }
     context.subscriptions.push(
       vscode.workspace.onDidChangeTextDocument((event) => {
         const editor = vscode.window.activeTextEditor;
@@ -28,7 +40,7 @@ exports.activate = function activate(context) {
         const change = event.contentChanges[0];
         const end = change.range.start.translate(0, change.text.length);
         const before = event.document.lineAt(end.line).text.slice(0, end.character);
-        if (change.text.length === 1 && /\S/.test(change.text) && /\{@[A-Za-z]+ [^{}|\r\n]+$/.test(before)) {
+        if (change.text.length === 1 && /\S/.test(change.text) && TAG_NAME.test(before)) {
           void vscode.commands.executeCommand("editor.action.triggerSuggest");
         }
       }),
