@@ -847,3 +847,14 @@ def test_link_a_creature_named_again_and_names_joined_at_a_sentences_start(
         (3, "Guidance"),
         (3, "Resistance"),
     ]
+
+
+def test_link_leaves_a_creature_after_the_first_word_of_its_giant_kin_alone(
+    resolver: Resolver,
+) -> None:
+    """ "giant ice frogs", "giant blue-skinned frogs" (Frozen Sick): the word a longer
+    creature's name begins with ("Giant Frog") before other words makes another creature, no
+    Frog; "the frogs croak" and "giant frogs" are linked."""
+    text = "The resident giant ice frogs and two giant blue-skinned frogs.\n\nThe frogs croak.\n"
+    text += "\nTwo giant frogs.\n"
+    assert [(n, w) for n, w, _ in linked(resolver, text)] == [(2, "frogs"), (4, "giant frogs")]

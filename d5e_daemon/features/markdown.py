@@ -565,6 +565,7 @@ def link_edits(
                 if known.tags == _CREATURE and (
                     _split_creature(names, prose_names, lines, n, words, norms, i, size)
                     or (size == 1 and named.again(normalize(known.name)))
+                    or _kind_before(text, words, norms, i, normalize(known.name), names)
                 ):
                     # "a giant / spider" across a line break: no Spider; "the tiger's collar"
                     # after "a saber-toothed tiger": the same creature, no Tiger
@@ -626,6 +627,27 @@ _RUN_IN_HEADING = re.compile(
 stands…", "**B4. Kennels.** Three mastiffs…"): nothing in it is linked (`prose.py` reads no
 creature there either); a bold line alone is a sentence ("**The wolves lie still.**"), and a
 label ending in a colon may list names ("**Monsters:** …")."""
+
+
+def _kind_before(
+    text: str,
+    words: list[re.Match[str]],
+    norms: list[str],
+    i: int,
+    name: str,
+    names: dict[str, KnownName],
+) -> bool:
+    """Whether a word one or two words before a creature's name `name` begins a longer
+    creature's name with it, the words between making another ("giant ice frogs", "giant
+    blue-skinned frogs": the Giant Frog's kin, no Frog)."""
+    for k in (2, 3):
+        j = i - k
+        if j < 0 or not all(_joined(text, words[m], words[m + 1]) for m in range(j, i)):
+            return False
+        longer = names.get(norms[j] + " " + name)
+        if longer is not None and longer.tags == _CREATURE:
+            return True
+    return False
 
 
 class _NamedCreatures:
