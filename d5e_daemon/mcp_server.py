@@ -128,6 +128,24 @@ def _unknown_arguments(schema: dict[str, Any], arguments: dict[str, Any]) -> str
     return "; ".join(problems)
 
 
+def _as_lists(schema: dict[str, Any], arguments: dict[str, Any]) -> dict[str, Any]:
+    """One text where a list goes, as models often write it, as that list: `"spells"` is
+    `["spells"]`, levels `"3,3,3,3"` are `[3, 3, 3, 3]` (a word that is no number is left for
+    the check to name at its place)."""
+    properties = schema.get("properties", {})
+    taken = dict(arguments)
+    for key, value in arguments.items():
+        described = properties.get(key, {})
+        if not isinstance(value, str) or described.get("type") != "array":
+            continue
+        if described.get("items", {}).get("type") == "integer":
+            words = [word for word in re.split(r"[\s,]+", value.strip()) if word]
+            taken[key] = [int(word) if word.isdigit() else word for word in words]
+        else:
+            taken[key] = [value]
+    return taken
+
+
 class _Server(MCPServer[Any]):
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
@@ -167,6 +185,8 @@ class _Server(MCPServer[Any]):
             raise ToolError(f"Unknown tool: {name}: {said}")
         if tool is not None and (unknown := _unknown_arguments(tool.parameters, arguments)):
             raise ToolError(f"Error executing tool {name}: {unknown}")
+        if tool is not None:
+            arguments = _as_lists(tool.parameters, arguments)
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:

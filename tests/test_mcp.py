@@ -1158,3 +1158,19 @@ async def test_an_unknown_tool_is_answered_with_the_tools_there_are(shared: Clie
         "Unknown tool: roll_dice: d5e's tools are `lookup`, `search`, `filters`, `complete`,"
         " `resolve_tags`, `encounter`, `packs`"
     )
+
+
+async def test_a_single_value_where_a_list_goes_is_taken_as_models_write_it(
+    shared: ClientSession,
+) -> None:
+    """Models often write one value where the schema says a list (`"collections": "spells"`,
+    `"party": "3,3,3,3"`, `"monsters": "4 wolves"`): it was "Input should be a valid list";
+    now it is that one-item list (levels read from the text), and a bad level still says
+    where."""
+    hits = await call(shared, "search", query="fire", collections="spells", packs="srd-2014")
+    assert {h["collection"] for h in hits["hits"]} == {"spells"}
+    fight = await call(shared, "encounter", party="3, 3,3,3", monsters="4 wolves and a goblin")
+    assert fight["party"] == [3, 3, 3, 3]
+    assert [(m["name"], m["count"]) for m in fight["perMonster"]] == [("Wolf", 4), ("Goblin", 1)]
+    message = await error(shared, "encounter", party="3,x", monsters="wolf")
+    assert message.endswith("- at `$.party[1]`"), message
