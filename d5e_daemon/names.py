@@ -38,15 +38,21 @@ from .text import normalize, numbers_in_order
 _PART_ALONE_COLLECTIONS = frozenset({"monsters", "creatures"})
 _NOT_ALONE_WORDS = frozenset(
     {"form", "forms", "swarm", "young", "adult", "ancient", "giant", "dire", "greater", "lesser"}
+    | {"deep"}  # "Gnome, Deep"
+    # a version of a creature, in brackets: "Vampire (Variant)", "Zombie (Minion)"
+    | {"variant", "version", "minion", "elite", "solo", "mythic", "legendary", "lair", "only"}
 )
 # A colour alone qualifies ("Bear, Black"); in a name it may be one ("Black Night").
 _COLOURS = frozenset(
     {"black", "white", "red", "blue", "green", "brown", "gray", "grey", "gold", "silver"}
 )
 # The endings of English adjectives (not of nouns such as "Steed", "Darkling"): "enhanced",
-# "poisonous", "scintillating", "fearless".
-_ADJECTIVE = re.compile(r"(?:[a-z]{2}(?<!e)ed|ous|[a-z]{3}(?<!l)ing|ful|less)$")
+# "poisonous", "scintillating", "fearless", "infernal".
+_ADJECTIVE = re.compile(r"(?:[a-z]{2}(?<!e)ed|ous|[a-z]{3}(?<!l)ing|ful|less|[a-z]{3}al)$")
 _HAS_DIGIT = re.compile(r"\d")
+# A source's abbreviation or joined-up title ("Zombie (XMM)", "Zombie (FleeMortals)"): upper
+# case letters together, or a capital inside a word.
+_SOURCE_LIKE = re.compile(r"[A-Z]{2}|[a-z][A-Z]")
 # A creature split into forms ("Vampire, Bat Form", "Werewolf, Wolf Form") is called by its bare
 # name in its own form: the one named after it ("Vampire, Vampire Form") or its true form, which
 # for the SRD's shapechangers is the human one ("Werewolf, Human Form": "back into its true
@@ -74,17 +80,40 @@ def inverted_forms(name: str, collection: str) -> list[str]:
     >>> inverted_forms("Baba Yaga's Horsemen, Black Night", "monsters")
     ["Black Night Baba Yaga's Horsemen", 'Black Night']
     """
-    if name.count(",") != 1:
+    parts = [part.strip() for part in name.split(",")]
+    if len(parts) not in (2, 3) or not all(normalize(part) for part in parts):
         return []
-    head, tail = (part.strip() for part in name.split(","))
-    if not head or not tail or not normalize(head) or not normalize(tail):
-        return []
+    if len(parts) == 3:
+        return _twice_inverted(parts[0], parts[1], parts[2], collection)
+    head, tail = parts
     forms = [f"{tail} {head}"]
     words = normalize(tail).split()
     if collection in _PART_ALONE_COLLECTIONS and _names_alone(tail, words):
         forms.append(tail)
     if collection in _PART_ALONE_COLLECTIONS and _is_own_form(normalize(head), words):
         forms.append(head)
+    return forms
+
+
+def _twice_inverted(head: str, middle: str, degree: str, collection: str) -> list[str]:
+    """The natural order of a name inverted twice, "Noun, Qualifier, Degree": the three
+    backwards ("Tutor, Infernal, Lesser" is "Lesser Infernal Tutor"), and for a creature
+    whose middle part names it alone, the last two ("Devil, Infernal Tutor, Lesser" is
+    "Lesser Infernal Tutor"). Not a list ("Food, Drink, and Lodging") nor degrees ("+1,
+    +2, or +3").
+
+    >>> inverted_forms("Devil, Infernal Tutor, Lesser", "monsters")
+    ['Lesser Infernal Tutor Devil', 'Lesser Infernal Tutor']
+    >>> inverted_forms("Tutor, Infernal, Lesser", "monsters")
+    ['Lesser Infernal Tutor']
+    >>> inverted_forms("Food, Drink, and Lodging", "rule-sections")
+    []
+    """
+    if _HAS_DIGIT.search(degree) or normalize(degree).split()[0] in ("and", "or"):
+        return []
+    forms = [f"{degree} {middle} {head}"]
+    if collection in _PART_ALONE_COLLECTIONS and _names_alone(middle, normalize(middle).split()):
+        forms.append(f"{degree} {middle}")
     return forms
 
 
@@ -101,6 +130,7 @@ def _names_alone(tail: str, words: list[str]) -> bool:
         tail.removeprefix("the ")[:1].isupper()  # an epithet: "Sseth, the Sibilant Death"
         and not _ADJECTIVE.search(words[-1])
         and not _HAS_DIGIT.search(tail)
+        and not _SOURCE_LIKE.search(tail)
         and not _NOT_ALONE_WORDS.intersection(words)
         and not (len(words) == 1 and words[0] in _COLOURS)
     )
@@ -116,7 +146,7 @@ def _is_own_form(head: str, tail_words: list[str]) -> bool:
 
 
 # A name ending in a qualifier in brackets: "Holy water (flask)", "Gutripper (Vampire)".
-_QUALIFIED = re.compile(r"^(?P<head>[^()]*[^()\s])\s*\([^()]+\)$")
+_QUALIFIED = re.compile(r"^(?P<head>[^()]*[^()\s])\s*\((?P<inside>[^()]+)\)$")
 
 
 def derived_forms(name: str, collection: str) -> list[str]:
@@ -128,7 +158,7 @@ def derived_forms(name: str, collection: str) -> list[str]:
     >>> derived_forms("Holy water (flask)", "equipment")
     ['Holy water']
     >>> derived_forms("Gutripper (Vampire)", "monsters")
-    ['Gutripper']
+    ['Gutripper', 'Vampire']
     >>> derived_forms("Rope, hempen (50 feet)", "equipment")
     ['hempen Rope (50 feet)', 'Rope, hempen', 'hempen Rope']
     >>> derived_forms("Ghoul, Darakhul", "monsters")
@@ -137,6 +167,8 @@ def derived_forms(name: str, collection: str) -> list[str]:
     ['enhanced Lemure (variant)', 'Lemure, enhanced', 'enhanced Lemure']
     >>> derived_forms("Flask or tankard", "equipment")
     ['Flask', 'tankard']
+    >>> derived_forms("Gnome, Deep (Svirfneblin)", "monsters")
+    ['Deep Gnome (Svirfneblin)', 'Gnome, Deep', 'Deep Gnome', 'Svirfneblin']
     """
     qualified = _QUALIFIED.match(name.strip())
     if not (qualified and normalize(qualified["head"])):
@@ -145,8 +177,23 @@ def derived_forms(name: str, collection: str) -> list[str]:
     bracket = name.strip()[len(qualified["head"]) :].strip()
     inverted = inverted_forms(head, collection)
     forms = [f"{inverted[0]} {bracket}"] if inverted else []
-    forms += [head, *inverted, *alternatives(head)]
+    forms += [head, *inverted, *alternatives(head), *_other_name(qualified["inside"], collection)]
     return list(dict.fromkeys(forms))
+
+
+def _other_name(inside: str, collection: str) -> list[str]:
+    """What a creature's bracket holds when it is another name of the creature, not a
+    qualifier (`_names_alone`): "Koralk (Harvester Devil)", "Deep Gnome (Svirfneblin)", but
+    not "Giant Rat (Diseased)", "Vampire (Variant)", "Zombie (XMM)".
+
+    >>> _other_name("Harvester Devil", "monsters"), _other_name("Variant", "monsters")
+    (['Harvester Devil'], [])
+    """
+    inside = inside.strip()
+    words = normalize(inside).split()
+    if collection in _PART_ALONE_COLLECTIONS and words and _names_alone(inside, words):
+        return [inside]
+    return []
 
 
 # A name of alternatives: "Flask or tankard", "Jug or pitcher" (two plain names, no comma).
@@ -172,6 +219,29 @@ def alternatives(name: str) -> list[str]:
     if not words[0] or len(words[0]) != len(words[1]) or "or" in words[0] + words[1]:
         return []  # not two alike: "Create or Destroy Water" is not "Create"
     return parts
+
+
+def in_brackets(name: str, norm: str) -> bool:
+    """Whether the normalised other name `norm` of the entry `name` is what its bracket holds
+    (`_other_name`): the weakest of its names, which gives way to any other entry's
+    (`give_way`).
+
+    >>> in_brackets("Koralk (Harvester Devil)", "harvester devil"), in_brackets("Koralk", "k")
+    (True, False)
+    """
+    qualified = _QUALIFIED.match(name.strip())
+    return qualified is not None and normalize(qualified["inside"]) == norm
+
+
+def give_way(
+    aliases: list[tuple[str, queries.NamedEntry]],
+) -> list[tuple[str, queries.NamedEntry]]:
+    """(normalised other name, entry) pairs without the names in brackets (`in_brackets`)
+    that another entry also has as another name: "vampire" of a homebrew "Gutripper
+    (Vampire)" is the SRD's "Vampire, Vampire Form"'s, whichever came first."""
+    weak = [in_brackets(entry.name, norm) for norm, entry in aliases]
+    strong = {norm for (norm, _), w in zip(aliases, weak, strict=True) if not w}
+    return [a for a, w in zip(aliases, weak, strict=True) if not (w and a[0] in strong)]
 
 
 def inverted_json(name: str, collection: str) -> str:
@@ -315,6 +385,15 @@ def _by_name(
     return queries.entries_by_norm_name(conn, norm, collections)
 
 
+def _standings(
+    conn: apsw.Connection, profile_id: str | None, rows: Sequence[queries.EntryRow]
+) -> dict[int, queries.Standing]:
+    """Where each of `rows` stands in the profile, when they are of several packs (else {})."""
+    if profile_id is None or len({r.pack for r in rows}) < 2:
+        return {}
+    return queries.standings(conn, profile_id, [r.id for r in rows])
+
+
 def _exactly(
     conn: apsw.Connection,
     norm: str,
@@ -329,8 +408,8 @@ def _exactly(
     if rows and profile_id is not None and pack is None:
         contest = queries.name_contest(conn, profile_id, norm)
         rows = [r for r in rows if r.id not in contest.taken]
-        if len({r.pack for r in rows}) > 1:  # the same name in several packs: by priority
-            stand = queries.standings(conn, profile_id, [r.id for r in rows])
+        stand = _standings(conn, profile_id, rows)
+        if stand:  # the same name in several packs: by priority
             rows.sort(key=lambda r: (r.collection, stand[r.id].rank if r.id in stand else (0, "")))
     if rows:
         return Found(rows, "name")
@@ -340,8 +419,20 @@ def _exactly(
     aliased = [a for a in aliased if a.kind == "alias" or a.row.id not in contest.beaten]
     if not aliased:
         return None
-    # numbers in order: "bardic inspiration" is Bardic Inspiration (d6), then d8, d10, d12
-    aliased.sort(key=lambda a: (a.row.pack, a.row.collection, numbers_in_order(a.row.slug)))
+    # a name in brackets gives way to another entry's other name ("vampire": `give_way`)
+    strong = [a for a in aliased if a.kind == "alias" or not in_brackets(a.row.name, norm)]
+    aliased = strong or aliased
+    # the pack the profile ranks highest first (as for a name: "svirfneblin" is the SRD's Deep
+    # Gnome before Open5e's copy), then numbers in order: "bardic inspiration" is Bardic
+    # Inspiration (d6), then d8, d10, d12
+    ranks = _standings(conn, profile_id, [a.row for a in aliased]) if pack is None else {}
+    aliased.sort(
+        key=lambda a: (
+            ranks[a.row.id].rank if a.row.id in ranks else (0, a.row.pack),
+            a.row.collection,
+            numbers_in_order(a.row.slug),
+        )
+    )
     unique = {a.row.id: a for a in aliased}
     first = next(iter(unique.values()))
     how: Literal["alias", "inverted"] = "alias" if first.kind == "alias" else "inverted"

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple, cast
 import apsw
 
 from . import queries
-from .names import singular_forms, spelling_forms
+from .names import give_way, singular_forms, spelling_forms
 from .queries import NamedEntry
 from .text import CODE_SPAN_SPLIT, blanked, normalize
 
@@ -369,7 +369,7 @@ class ProseNames:
         its other spellings (`names.spelling_forms`: "grey ooze" for Gray Ooze, "armour of
         resistance"), as a lookup reads them; a name or an alias wins over a spelling."""
         entries = list(queries.winner_entries(conn, profile, PROSE_COLLECTIONS))
-        aliases = queries.winner_aliases(conn, profile, PROSE_COLLECTIONS)
+        aliases = give_way(queries.winner_aliases(conn, profile, PROSE_COLLECTIONS))
         named = [(e.norm_name, e) for e in entries] + aliases
         spelt = [(form, e) for norm, e in named for form in spelling_forms(norm)]
         return cls(entries, [*aliases, *spelt])

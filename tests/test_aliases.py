@@ -901,3 +901,97 @@ def test_migration_gives_installed_items_5etools_names(srd_template: Path, tmp_p
         assert found == ["Flask or tankard", "Rope, hempen (50 feet)"]
     finally:
         conn.close()
+
+
+# A creature's bracket that is another name of it (Open5e's "Koralk (Harvester Devil)", the
+# SRD's "Deep Gnome (Svirfneblin)"), beside brackets that only qualify (a version, a source's
+# abbreviation or title, an adjective), and a name inverted twice ("Devil, Infernal Tutor,
+# Lesser", Open5e's): own names, written for this test.
+OTHER_NAMES = {
+    "monsters/ossuk.json": '{"name": "Ossuk (Bone Harrier)", "type": "fiend"}',
+    "monsters/ghast-variant.json": '{"name": "Ghast (Variant)", "type": "undead"}',
+    "monsters/wight-xmm.json": '{"name": "Wight (XMM)", "type": "undead"}',
+    "monsters/wight-flee.json": '{"name": "Wight (FleeMortals)", "type": "undead"}',
+    "monsters/boar-feral.json": '{"name": "Boar (Feral)", "type": "beast"}',
+    "monsters/devil-ink-tutor-lesser.json": '{"name": "Devil, Ink Tutor, Lesser"}',
+    "monsters/gutripper.json": '{"name": "Gutripper (Vampire)", "type": "undead"}',
+}
+
+
+def test_a_creatures_other_name_in_brackets_finds_it(db_path: Path, tmp_path: Path) -> None:
+    """Lookup, completion, tags and prose find a creature by the other name its bracket holds,
+    and by a name inverted twice in natural order; a bracket that only qualifies is no name."""
+    folder = write_pack(tmp_path / "brew", OTHER_NAMES)
+    app = make_app(db_path)
+    try:
+        app.db.write(lambda conn: app.library.install_path(conn, folder))
+        assert _name(app, "bone harrier") == "Ossuk (Bone Harrier)"
+        assert _name(app, "Bone Harriers") == "Ossuk (Bone Harrier)"
+        assert _name(app, "svirfneblin") == "Deep Gnome (Svirfneblin)"  # the SRD's
+        assert _name(app, "lesser ink tutor") == "Devil, Ink Tutor, Lesser"
+        for qualifier in ("variant", "xmm", "fleemortals", "feral"):
+            with pytest.raises(NotFound):
+                lookup(app, LookupParams(name=qualifier, pack="brew"))
+        offered = complete(app, CompleteParams(prefix="bone harr")).items
+        assert [(i.name, i.alias) for i in offered][:1] == [
+            ("Ossuk (Bone Harrier)", "Bone Harrier")
+        ]
+        resolver = Resolver(app)
+        text = "The {@creature bone harrier} and {@creature svirfneblin} wait.\n"
+        assert not md.diagnostics(resolver, TextDocument("file:///a.md", text))
+        (bold,) = find_prose(["A **Bone Harrier** waits."], resolver.prose_names())
+        assert bold.entry.name == "Ossuk (Bone Harrier)"
+    finally:
+        app.close()
+
+
+def test_a_name_in_brackets_gives_way_to_any_other_entrys(db_path: Path, tmp_path: Path) -> None:
+    """ "Gutripper (Vampire)" (a homebrew at 50) is "vampire" only where nothing else is: the
+    SRD's Vampire (its own form's bare name, at 10) keeps the name in lookup, tags and prose,
+    whichever came first."""
+    folder = write_pack(tmp_path / "brew", OTHER_NAMES)
+    app = make_app(db_path)
+    try:
+        app.db.write(lambda conn: app.library.install_path(conn, folder))
+        assert _name(app, "vampire", collection="monsters") == "Vampire, Vampire Form"
+        assert _name(app, "vampire", pack="brew") == "Gutripper (Vampire)"
+        resolver = Resolver(app)
+        (bold,) = find_prose(["A **vampire** waits."], resolver.prose_names())
+        assert bold.entry.name == "Vampire, Vampire Form"
+        known, _ = resolver.known_names()  # d5e link's: one entry, not two to choose from
+        assert (known["vampire"].name, known["vampire"].ambiguous) == (
+            "Vampire, Vampire Form",
+            False,
+        )
+    finally:
+        app.close()
+
+
+def test_migration_gives_installed_creatures_their_names_in_brackets(
+    srd_template: Path, tmp_path: Path
+) -> None:
+    """A database of schema 21 finds the SRD's Deep Gnome (Svirfneblin) as "svirfneblin" once
+    migrated, and loses a qualifier stored as a name, without installing anything again."""
+    from d5e_daemon import db, queries
+
+    from .oldschema import older_database
+
+    path = tmp_path / "d5e.sqlite3"
+    assert db.migrations()[21].name == "bracket_other_names"
+    older_database(srd_template, path, 21)
+    conn = db.connect(path, migrate_now=False)
+    with db.transaction(conn):
+        conn.execute("DELETE FROM entry_alias WHERE norm_name = 'svirfneblin'")
+        conn.execute(
+            "INSERT INTO entry_alias (entry_id, name, norm_name, kind) SELECT id, 'Diseased',"
+            " 'diseased', 'inverted' FROM entry WHERE name = 'Giant Rat (Diseased)'"
+        )
+    assert queries.entries_by_alias(conn, "svirfneblin", ["monsters"]) == []
+    conn.close()
+    conn = db.connect(path)
+    try:
+        found = queries.entries_by_alias(conn, "svirfneblin", ["monsters"])
+        assert [(a.row.name, a.kind) for a in found] == [("Deep Gnome (Svirfneblin)", "inverted")]
+        assert queries.entries_by_alias(conn, "diseased", ["monsters"]) == []
+    finally:
+        conn.close()

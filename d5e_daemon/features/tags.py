@@ -607,8 +607,8 @@ class Resolver:
             # The other names after them (a name wins): "the vampire" is "Vampire, Vampire
             # Form", written as its tag with the words as written (`link_edits`).
             meant: dict[str, set[tuple[str, str]]] = {}
-            for norm, entry in queries.winner_aliases(
-                self.app.conn, self.app.profile, LINKED_COLLECTIONS
+            for norm, entry in names.give_way(
+                queries.winner_aliases(self.app.conn, self.app.profile, LINKED_COLLECTIONS)
             ):
                 kind = COLLECTION_TAG[entry.collection]
                 named.append((norm, kind, entry.name))

@@ -12,7 +12,7 @@ from .common import ENTRY_COLUMNS, EntryRow
 
 # Declared aliases then derived names (inverted forms, a name without its bracketed
 # qualifier) of the given entries (all of a pack when `ids` is NULL); d5e_inverted is
-# names.inverted_json. Migrations 0007, 0018, 0019 and 0021 run the same statements.
+# names.inverted_json. Migrations 0007, 0018, 0019, 0021 and 0022 run the same statements.
 _DECLARED_ALIASES_SQL = """
     INSERT INTO entry_alias (entry_id, name, norm_name, kind)
     SELECT DISTINCT e.id, trim(a.value), d5e_norm(a.value), 'alias'
