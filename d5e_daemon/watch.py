@@ -28,6 +28,20 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 log = logging.getLogger(__name__)
 
 SETTLE_SECONDS = 0.03
+MAX_WATCHED_FOLDERS = 10_000
+"""A tree of more folders is watched at its top only: inotify takes a watch per folder, and the
+user's limit (often 8,192 to 200,000) is shared by every program: a campaign folder of 200,000
+empty folders would leave none to the editor's own watcher."""
+
+
+def _folders_over(root: Path, limit: int) -> bool:
+    """Whether `root` holds more than `limit` folders (links not followed; stops counting)."""
+    seen = 0
+    for _, dirs, _ in os.walk(root):
+        seen += len(dirs)
+        if seen > limit:
+            return True
+    return False
 
 
 class _Handler(FileSystemEventHandler):
@@ -77,8 +91,16 @@ class PackWatcher:
                     continue
                 folder = root if root.is_dir() else root.parent
                 handler = _Handler(self, pack_id, root)
+                recursive = root.is_dir()
+                if recursive and _folders_over(root, MAX_WATCHED_FOLDERS):
+                    log.warning(
+                        "%s holds more than %d folders: only its top folder is watched for changes",
+                        root,
+                        MAX_WATCHED_FOLDERS,
+                    )
+                    recursive = False
                 try:
-                    watch = self._observer.schedule(handler, str(folder), recursive=root.is_dir())
+                    watch = self._observer.schedule(handler, str(folder), recursive=recursive)
                 except OSError as exc:  # e.g. out of inotify watches
                     log.warning("cannot watch %s for changes: %s", root, exc)
                     continue
