@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from .packfiles import read_data_file
 from .prose import (
     COUNT_COLLECTIONS,
     ProseNames,
@@ -492,9 +493,8 @@ def read_file(
     stamp = (info.st_size, info.st_mtime_ns)
     if old is not None and old.stamp == stamp:
         return old, None
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
+    try:  # as a pack's file: a pipe or link swapped in since the lstat is never opened
+        data = read_data_file(path, MAX_FILE_BYTES)
     except OSError as exc:
         return None, f"unreadable: {exc.strerror or exc}"
     lines = data.decode("utf-8", errors="replace").splitlines()

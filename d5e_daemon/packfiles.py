@@ -333,8 +333,9 @@ def _local_file(rel: str, shown: str, path: str, st: os.stat_result) -> PackFile
     """A file on disk, cached (see packformat) by its size, times, inode and device."""
 
     def read() -> bytes:
-        with open(path, "rb") as f:
-            return f.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]
+        # listed as a regular file, maybe swapped for a link or a pipe (which would block the
+        # writer) since: neither is opened
+        return read_data_file(Path(path), MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]
 
     stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
     return PackFile(rel=rel, shown=shown, source=path, read=read, stamp=stamp)

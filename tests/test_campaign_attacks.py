@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from d5e_daemon import packwriter, prose, tagsyntax, watch, workspace
+from d5e_daemon import packfiles, packwriter, prose, tagsyntax, watch, workspace
 from d5e_daemon.app import App
 from d5e_daemon.cli import main as cli_main
 from d5e_daemon.errors import PackError
@@ -272,3 +272,31 @@ def test_a_tree_of_too_many_folders_is_watched_at_its_top_only(
         assert recursive == {"small": True, "large": False}
     finally:
         watcher.stop()
+
+
+def test_a_file_swapped_for_a_pipe_after_it_was_listed_is_never_opened(tmp_path: Path) -> None:
+    """A pack's file listed as a regular file, then replaced by a named pipe before it is read
+    (a folder another program syncs): opening it blocked the daemon's writer thread forever.
+    Now it is opened non-blocking, never through a link, and refused unless it is a regular
+    file (a campaign's document too: `campaign.read_file`)."""
+    pack = write_pack(tmp_path / "brew", {"spells/a.md": SPELL}, MANIFEST)
+    files, problems = packfiles.read_folder(pack, str(pack))
+    assert not problems
+    (pack / "spells" / "a.md").unlink()
+    os.mkfifo(pack / "spells" / "a.md")
+    read = next(f for f in files if f.rel == "spells/a.md").read
+    outcome: list[object] = []
+
+    def attempt() -> None:
+        try:
+            read()
+        except OSError as exc:
+            outcome.append(exc.strerror)
+
+    reader = threading.Thread(target=attempt)
+    reader.start()
+    reader.join(5)
+    if reader.is_alive():  # blocked on the pipe: let it go, then fail
+        os.close(os.open(pack / "spells" / "a.md", os.O_WRONLY | os.O_NONBLOCK))
+        reader.join()
+    assert outcome == ["not a regular file (a pipe, a socket or a device): not read"]
