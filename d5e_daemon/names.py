@@ -39,12 +39,14 @@ _PART_ALONE_COLLECTIONS = frozenset({"monsters", "creatures"})
 _NOT_ALONE_WORDS = frozenset(
     {"form", "forms", "swarm", "young", "adult", "ancient", "giant", "dire", "greater", "lesser"}
     | {"deep"}  # "Gnome, Deep"
+    | {"tiny", "small", "medium", "large", "huge", "gargantuan"}  # "Animated Object (Huge)"
     # a version of a creature, in brackets: "Vampire (Variant)", "Zombie (Minion)"
     | {"variant", "version", "minion", "elite", "solo", "mythic", "legendary", "lair", "only"}
 )
 # A colour alone qualifies ("Bear, Black"); in a name it may be one ("Black Night").
 _COLOURS = frozenset(
     {"black", "white", "red", "blue", "green", "brown", "gray", "grey", "gold", "silver"}
+    | {"orange", "yellow", "violet", "indigo", "purple", "copper", "brass", "bronze"}
 )
 # The endings of English adjectives (not of nouns such as "Steed", "Darkling"): "enhanced",
 # "poisonous", "scintillating", "fearless", "infernal".

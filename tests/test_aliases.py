@@ -913,6 +913,8 @@ OTHER_NAMES = {
     "monsters/wight-xmm.json": '{"name": "Wight (XMM)", "type": "undead"}',
     "monsters/wight-flee.json": '{"name": "Wight (FleeMortals)", "type": "undead"}',
     "monsters/boar-feral.json": '{"name": "Boar (Feral)", "type": "beast"}',
+    "monsters/ember-hound-large.json": '{"name": "Ember Hound (Large)", "type": "beast"}',
+    "monsters/pixie-drake-violet.json": '{"name": "Pixie Drake (Violet)", "type": "dragon"}',
     "monsters/devil-ink-tutor-lesser.json": '{"name": "Devil, Ink Tutor, Lesser"}',
     "monsters/gutripper.json": '{"name": "Gutripper (Vampire)", "type": "undead"}',
 }
@@ -929,7 +931,7 @@ def test_a_creatures_other_name_in_brackets_finds_it(db_path: Path, tmp_path: Pa
         assert _name(app, "Bone Harriers") == "Ossuk (Bone Harrier)"
         assert _name(app, "svirfneblin") == "Deep Gnome (Svirfneblin)"  # the SRD's
         assert _name(app, "lesser ink tutor") == "Devil, Ink Tutor, Lesser"
-        for qualifier in ("variant", "xmm", "fleemortals", "feral"):
+        for qualifier in ("variant", "xmm", "fleemortals", "feral", "large", "violet"):
             with pytest.raises(NotFound):
                 lookup(app, LookupParams(name=qualifier, pack="brew"))
         offered = complete(app, CompleteParams(prefix="bone harr")).items
