@@ -19,7 +19,9 @@ a word for `fir`, from any provider: VS Code's own, the text's "fireball", while
 starts) and `activationToMarkdownEngineMs` (Markdown's engine loaded in the extension host).
 `vscodeActivationToAskedMs` and `vscodeActivationToAnswerMs`: VS Code's activation → VS Code
 asking d5e for the first completion that offered something, → d5e's answer (the rest,
-`answerToWidgetMs`, is the widget's).
+`answerToWidgetMs`, is the widget's). The report ends with issue 18's verdict per start: the
+median of `activationToFirstCompletionMs` against its ≤ 2,000 ms (reported, never asserted: a
+loaded machine moves it by seconds; the honest figure is a quiet machine's).
 
 With `--baseline`, a throwaway extension (bench/vscode-baseline) is installed beside d5e: activated
 as d5e is, it offers `d5e-baseline` at once, with nothing to start. `baselineRowMs` (VS Code's
@@ -41,6 +43,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,6 +78,8 @@ SHOWN = [
     "baselineAskedMs",
     "baselineRowMs",
 ]
+
+TARGET_MS = 2000  # issue 18: VS Code's activation of the extension -> first completion shown
 
 BASELINE = Path(__file__).resolve().parent / "vscode-baseline"
 VSIX_MANIFEST = """<?xml version="1.0" encoding="utf-8"?>
@@ -208,6 +213,8 @@ def main() -> int:
         "bench/vscode.py",
     )
     failed: dict[str, int] = {}
+    # issue 18's figure, per variant and start: VS Code's activation of d5e -> Fireball shown
+    shown: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         vsix = baseline_vsix(Path(tmp))
         extra = {"D5E_E2E_BASELINE_VSIX": str(vsix)} if args.baseline else {}
@@ -224,6 +231,8 @@ def main() -> int:
                     failed[tag] = failed.get(tag, 0) + 1
                     continue
                 for start, label in (("cold", "first start"), ("warm", "later start")):
+                    if (value := timings.get(f"{start}.{SHOWN[0]}")) is not None:
+                        shown.setdefault((tag, label), []).append(value)
                     for name in SHOWN:
                         value = timings.get(f"{start}.{name}")
                         if value is not None:
@@ -231,6 +240,13 @@ def main() -> int:
                 figures.value("machine", f"load average (1 min) before the run{tag}", before, "")
     for tag, _ in runs:
         figures.fact(f"runs failed{tag}", failed.get(tag, 0))  # their figures are left out
+    for (tag, label), values in shown.items():
+        if "baseline" not in tag:
+            # reported, not asserted: a loaded machine moves it by seconds
+            median = statistics.median(values)
+            verdict = "met" if median <= TARGET_MS else "not met"
+            key = f"issue 18, {label}{tag}: median {median:,.0f} ms"
+            figures.fact(key, f"{verdict} (≤ 2,000 ms)")
     figures.save(args.json)
     return 0
 
