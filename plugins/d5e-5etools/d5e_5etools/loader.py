@@ -854,7 +854,9 @@ class Builder:
         if not self._has_tables:
             return value
         if isinstance(value, list):
-            return [self.draw_tables(v, source) for v in value]
+            drawn_items = [self.draw_tables(v, source) for v in value]
+            same = all(a is b for a, b in zip(drawn_items, value, strict=True))
+            return value if same else drawn_items  # unchanged: the same object, not a copy
         if not isinstance(value, dict):
             return value
         if (
@@ -877,10 +879,11 @@ class Builder:
             ]  # fmt: skip
             return {"type": "entries", "entries": [
                 *(table.get("intro") or []), *drawn, *(table.get("outro") or [])]}  # fmt: skip
-        return {
+        drawn_value = {
             k: self.draw_tables(v, source) if isinstance(v, list | dict) else v
             for k, v in value.items()
         }
+        return value if all(drawn_value[k] is v for k, v in value.items()) else drawn_value
 
     def record(self, kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         """`convert.record`, with the features this object references shown in its text (a
