@@ -84,7 +84,10 @@ def scaffold(folder: Path, pack_id: str, title: str) -> list[Path]:
     staging = folder.parent / f".{folder.name}.{os.getpid()}.new"
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
+        if staging.is_symlink():  # planted where the pack is made (a campaign folder)
+            staging.unlink()
         shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()  # ours alone: never through a link to elsewhere
         for rel, text in files.items():
             path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)

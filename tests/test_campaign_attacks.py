@@ -300,3 +300,18 @@ def test_a_file_swapped_for_a_pipe_after_it_was_listed_is_never_opened(tmp_path:
         os.close(os.open(pack / "spells" / "a.md", os.O_WRONLY | os.O_NONBLOCK))
         reader.join()
     assert outcome == ["not a regular file (a pipe, a socket or a device): not read"]
+
+
+def test_a_new_pack_is_never_staged_through_a_planted_link(tmp_path: Path) -> None:
+    """`d5e/packs/create` (MCP's `create_pack` writes in the campaign folder) stages the new
+    pack beside its place as `.ID.PID.new`: a link planted under that name made it write the
+    scaffold's files into the link's target and leave the pack a link to it."""
+    mine = victim(tmp_path)
+    before = files_under(mine)
+    campaign = tmp_path / "campaign"
+    campaign.mkdir()
+    (campaign / f".brew.{os.getpid()}.new").symlink_to(mine)
+    packwriter.scaffold(campaign / "brew", "brew", "Brew")
+    assert files_under(mine) == before
+    assert not (campaign / "brew").is_symlink()
+    assert (campaign / "brew" / "pack.toml").is_file()
