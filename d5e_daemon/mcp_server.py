@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.prompts.base import UserMessage
 from mcp.shared.exceptions import MCPError
@@ -783,6 +784,7 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
                 "semantic: meaning only"
             ),
         ] = "hybrid",
+        ctx: Context[Any, Any] | None = None,
     ) -> CallToolResult:
         """Search the rules and homebrew by meaning and keywords (hybrid), best first, each hit
         with its ref, pack and a snippet; with an empty query, list the entries the filters,
@@ -798,6 +800,8 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             "mode": mode,
         }
         ranked = bool(query.strip()) and mode != "keyword"  # a listing or keywords asked for
+        if ranked and ctx is not None and start.model_loading():  # said to a client that asked
+            await ctx.report_progress(0, None, "loading the search model (the session's first)")
         loaded = await start.model_ready() if ranked else True
         text = partial(_search_text, ranked=ranked, unready=NOT_INDEXED if loaded else LOADING)
         return await tools.call("search", search, protocol.SearchParams, args, text, _fit_hits)
@@ -1242,6 +1246,11 @@ class _Start:
         self.follow = asyncio.create_task(
             self.app.library.watch(lambda: self.running, FOLLOW_SECONDS)
         )
+
+    def model_loading(self) -> bool:
+        """Whether a search ranked by meaning would wait for the model now."""
+        index = self.app.search
+        return self.running and not index.embedder.loaded and index.vectors_ready()
 
     async def model_ready(self) -> bool:
         """Whether a search can rank by meaning as far as the model goes: with the vectors

@@ -834,8 +834,16 @@ async def test_a_search_while_the_model_loads_says_it_ranked_by_keywords(
         model = SlowModel()
         app.search.embedder = model
         monkeypatch.setattr(mcp_server, "MODEL_WAIT_S", 0.05)
+        said: list[str | None] = []
+
+        async def progress(done: float, total: float | None, message: str | None) -> None:
+            said.append(message)
+
         async with Client(mcp_server.create_server(app), mode=mode) as client:
-            first = await client.call_tool("search", {"query": "fireball"})
+            first = await client.call_tool(
+                "search", {"query": "fireball"}, progress_callback=progress
+            )  # the wait is said to a client that asked for progress
+            assert said == ["loading the search model (the session's first)"]
             assert first.structured_content is not None
             assert first.structured_content["semantic"] is False
             assert "Ranked by keywords only: the search model is still loading" in (
