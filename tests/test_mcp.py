@@ -1024,9 +1024,10 @@ async def test_a_hostile_campaign_folder_gets_what_d5e_serve_gives_it(
     campaign = tmp_path / "campaign"
     campaign.mkdir()
     (tmp_path / "elsewhere").mkdir()
+    evil = tmp_path / "evil.sqlite3"
     (campaign / "d5e.toml").write_text(
         'profile = "default"\ndisabled = ["srd-2014"]\npackPaths = ["/etc", "../elsewhere"]\n'
-        'db = "/tmp/evil.sqlite3"\nedition = "2024"\n'
+        f'db = "{evil}"\nedition = "2024"\n'
     )
     log = tmp_path / "stderr.txt"
     with open(log, "w") as err:
@@ -1045,7 +1046,7 @@ async def test_a_hostile_campaign_folder_gets_what_d5e_serve_gives_it(
         assert problem in said, problem
         assert instructions is not None and problem in instructions, problem
     assert problems[0] in log.read_text()
-    assert not Path("/tmp/evil.sqlite3").exists()
+    assert not evil.exists()
     app = make_app(indexed_db)  # the user's own profile, elsewhere: the SRD 2014 on
     try:
         assert app.profile == "default"
