@@ -297,7 +297,7 @@ function activatedAt(): number | undefined {
 function startFigures(activated: number, shown: number, typed: number): Record<string, number> {
   const log = extensionHostLog(join("d5e.d5e", "d5e.log"));
   const figures: Record<string, number> = {};
-  const ext = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d+) .*the daemon was started (\d+) ms after activation and answered initialize (\d+) ms after it/m.exec(log);
+  const ext = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d+) .*the daemon was started (-?\d+) ms after activation and answered initialize (\d+) ms after it/m.exec(log);
   let activateRan: number | undefined;
   if (ext) {
     figures.activationToSpawnMs = Number(ext[3]);

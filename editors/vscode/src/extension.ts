@@ -40,10 +40,10 @@ const SERVED = new Set(["markdown", "plaintext"]);
 
 /** The `d5e.*` settings; those a folder may set (its `.vscode/settings.json`) as `scope`'s.
  * `d5e.path` is the user's only (`daemonPath`): a workspace's value is left aside, said once. */
-function config(scope?: vscode.Uri): D5eConfig {
+function config(scope?: vscode.Uri, tell = true): D5eConfig {
   const c = vscode.workspace.getConfiguration("d5e", scope);
   const { path, ignored } = daemonPath(c.inspect<string>("path"));
-  if (ignored !== undefined && !toldIgnoredPath) {
+  if (tell && ignored !== undefined && !toldIgnoredPath) {
     toldIgnoredPath = true;
     const message = ignoredPathMessage(ignored, path);
     output?.warn(message);
@@ -143,9 +143,6 @@ interface Daemon {
 }
 
 let daemons: Daemon[] = [];
-/** The daemon spawned on activation, before any campaign is known: the first client takes it
- * (a daemon learns its campaign from `initialize`). */
-let spare: Daemon | undefined;
 
 function startDaemon(settings: D5eConfig): Daemon {
   const { command, args } = serverCommand(settings);
@@ -162,6 +159,16 @@ function startDaemon(settings: D5eConfig): Daemon {
   child.once("exit", () => (daemons = daemons.filter((d) => d !== daemon)));
   return daemon;
 }
+
+/** The daemon spawned as VS Code loads the extension's module, before any campaign is known:
+ * the first client takes it (a daemon learns its campaign from `initialize`). Spawned here, not
+ * in activate(): VS Code makes the extension's context (its storage) and loads the other
+ * extensions it activates meanwhile (0.4 s on a quiet machine, seconds on a loaded one), and the
+ * daemon's start (Python, the database) is most of the wait for the first completion
+ * (docs/benchmarks.md, the twenty-first session). activate() reads the settings again (and
+ * tells of a workspace's `d5e.path` left aside); a module loaded but never activated leaves a
+ * daemon whose stdin closes with the extension host. */
+let spare: Daemon | undefined = startDaemon(config(undefined, false));
 
 /** Daemons that did not leave 2 s after `shutdown` and `exit` are ended (as the language
  * client ends the processes it spawns itself). */
@@ -512,11 +519,13 @@ function campaignConfigWatcher(): vscode.Disposable {
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   activated = Date.now();
-  // A daemon first: its start (Python, the database) is most of the wait for the first
-  // completion, so it runs while the language client loads and VS Code gets ready; the first
-  // campaign to need a daemon takes it.
+  // A daemon first (spawned as the module loaded: `spare`; again if a later activation of the
+  // same module finds it taken): its start (Python, the database) is most of the wait for the
+  // first completion, so it runs while the language client loads and VS Code gets ready; the
+  // first campaign to need a daemon takes it.
   output = vscode.window.createOutputChannel("d5e", { log: true });
-  spare = startDaemon(config());
+  const settings = config(); // a workspace's d5e.path left aside is told now
+  spare ??= startDaemon(settings);
   lc = await import("vscode-languageclient/node");
   const { ResponseError } = lc;
   isResponseError = (error): error is InstanceType<typeof ResponseError> => error instanceof ResponseError;

@@ -410,7 +410,8 @@ export function inUnfinishedTag(lineBefore: string): boolean {
   return /\{@[A-Za-z]+ [^{}|\r\n]*$/.test(lineBefore);
 }
 
-/** The output's line about the daemon's start, in ms since the extension was activated. */
+/** The output's line about the daemon's start, in ms since the extension was activated
+ * (negative: spawned as VS Code loaded the extension, before its activate() ran). */
 export function startTimings(activated: number, spawned: number, ready: number): string {
   return `d5e: the daemon was started ${spawned - activated} ms after activation and answered initialize ${ready - activated} ms after it`;
 }
