@@ -179,10 +179,10 @@ link_at(const char *b, Py_ssize_t n, Py_ssize_t i)
         Py_ssize_t p = c == '!' ? i + 1 : i;
         if (p >= n || b[p] != '[')
             return -1;
-        /* !?\[\[[^\]\n]*\]\] */
+        /* !?\[\[[^\[\]\n]*\]\] (no `[` inside: `[` x 100,000 was scanned from each `[[`) */
         if (p + 1 < n && b[p + 1] == '[') {
             Py_ssize_t j = p + 2;
-            while (j < n && b[j] != ']' && b[j] != '\n')
+            while (j < n && b[j] != '[' && b[j] != ']' && b[j] != '\n')
                 j++;
             if (j + 1 < n && b[j] == ']' && b[j + 1] == ']')
                 return j + 2;
@@ -229,7 +229,7 @@ link_at(const char *b, Py_ssize_t n, Py_ssize_t i)
         }
         if (j < n && b[j] == '[') {
             Py_ssize_t k = j + 1;
-            while (k < n && b[k] != ']' && b[k] != '\n')
+            while (k < n && b[k] != '[' && b[k] != ']' && b[k] != '\n')
                 k++;
             if (k < n && b[k] == ']')
                 return k + 1;

@@ -245,6 +245,11 @@ def test_a_line_of_brackets_is_read_in_linear_time() -> None:
     started = time.process_time()
     assert len(list(prose._LINK.finditer(line))) == 1
     assert time.process_time() - started < 1.0  # 3 s before (idle); ~10 ms now
+    native = prose._native_module()
+    if native is not None:  # the daemon's reader of ASCII lines: the same pattern, in C
+        started = time.process_time()
+        assert native.blank(line) == prose._blank_spans(line)
+        assert time.process_time() - started < 1.0
     text = "See [[Goblin Lair|the lair]], [the goblin][goblin] and [x](a (b) c)."
     assert [m[0] for m in prose._LINK.finditer(text)] == [
         "[[Goblin Lair|the lair]]",
