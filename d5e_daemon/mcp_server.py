@@ -29,17 +29,22 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from mcp.server import MCPServer
+from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.prompts.base import UserMessage
 from mcp.shared.exceptions import MCPError
+from mcp.shared.subscriptions import ResourcesListChanged, ResourceUpdated
 from mcp_types import (
     INVALID_PARAMS,
     CallToolResult,
     Completion,
     CompletionArgument,
     CompletionContext,
+    ListResourcesResult,
+    PaginatedRequestParams,
     PromptReference,
+    Resource,
     ResourceTemplateReference,
     TextContent,
     ToolAnnotations,
@@ -147,7 +152,52 @@ def _as_lists(schema: dict[str, Any], arguments: dict[str, Any]) -> dict[str, An
     return taken
 
 
+RESOURCES_PAGE = 1000
+"""Entries a `resources/list` page names (~150 characters each): the SRD's ~2,500 winners in
+3 pages, a library of 100,000 in 100, each read from where the last stopped."""
+PACKS_URI = "d5e://packs"
+
+
 class _Server(MCPServer[Any]):
+    def __init__(self, app: App, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.app = app
+        low = self._lowlevel_server
+        make_options = low.create_initialization_options
+
+        def options(notifications: NotificationOptions | None = None, *args: Any) -> Any:
+            """`resources.listChanged`: sent when packs change (`Follow`)."""
+            said = notifications or NotificationOptions(resources_changed=True)
+            return make_options(said, *args)
+
+        low.create_initialization_options = options  # type: ignore[method-assign,assignment]
+
+    async def _handle_list_resources(
+        self, ctx: Any, params: PaginatedRequestParams | None
+    ) -> ListResourcesResult:
+        """`d5e://packs`, then every entry this campaign's profile sees (the winner of each
+        ref), `RESOURCES_PAGE` a page, `nextCursor` naming where the next one starts (a client
+        that lists resources asks for each page; a picker shows the entries by name)."""
+        cursor = params.cursor if params else None
+        after = _cursor_id(cursor)
+        listed = [await self._packs_resource()] if after == 0 else []
+        rows = queries.winners_after(self.app.conn, self.app.profile, after, RESOURCES_PAGE)
+        listed += [
+            Resource(
+                uri=f"d5e://{row.pack}/{row.collection}/{row.slug}.md",
+                name=row.name,
+                description=f"{row.collection}, {row.pack}",
+                mime_type="text/markdown",
+            )
+            for row in rows
+        ]
+        more = len(rows) == RESOURCES_PAGE
+        return ListResourcesResult(resources=listed, next_cursor=str(rows[-1].id) if more else None)
+
+    async def _packs_resource(self) -> Resource:
+        (packs,) = [r for r in await self.list_resources() if str(r.uri) == PACKS_URI]
+        return packs
+
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
     ) -> Any:
@@ -196,6 +246,17 @@ class _Server(MCPServer[Any]):
                     f"Error executing tool {name}: {_argument_errors(exc.__cause__)}"
                 ) from exc.__cause__
             raise
+
+
+def _cursor_id(cursor: str | None) -> int:
+    """A `resources/list` cursor: the id of the last entry of the page before; else invalid
+    params."""
+    if cursor is None:
+        return 0
+    if not cursor.isdigit():
+        message = f"cursor {cursor!r} is none of d5e's: give the nextCursor of the page before"
+        raise MCPError(INVALID_PARAMS, message)
+    return int(cursor)
 
 
 def _wire(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -676,12 +737,14 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
     tools = Tools(app)
     start = _Start(app)
     server: MCPServer[Any] = _Server(
+        app,
         name="d5e",
         version=__version__,
         instructions=INSTRUCTIONS + _problems_text(app, "\n\nTell the user: "),
         lifespan=_lifespan(start),
         middleware=[start.middleware],
     )
+    start.bus = server._subscriptions
     schemas: dict[str, type[Any]] = {}
 
     def tool(name: str, result_type: type[Any], **kwargs: Any) -> Callable[[Any], Any]:
@@ -1064,7 +1127,7 @@ def _resources(server: MCPServer[Any], app: App) -> None:
         raise ResourceNotFoundError(missing.message) from missing
 
     @server.resource(
-        "d5e://packs",
+        PACKS_URI,
         name="packs",
         title="Installed packs",
         description="The packs and this campaign's profile (on/off, priorities), as JSON.",
@@ -1228,17 +1291,49 @@ class _Start:
         self.indexer: Any = None
         self.follow: asyncio.Task[None] | None = None
         self.running = True
+        self.session: Any = None
+        """The client's session (of a handshake: a client of the 2026-07-28 version listens
+        through `subscriptions/listen`, on `bus`), to say when the resources changed."""
+        self.bus: Any = None
+        self.saying: asyncio.Task[None] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def middleware(self, ctx: Any, call_next: Any) -> Any:
+        if self.session is None and getattr(ctx, "session", None) is not None:
+            self.session = ctx.session
         result = await call_next(ctx)
         if ctx.method == "notifications/initialized":
             self.begin()
         return result
 
+    def packs_changed(self, pack_ids: list[str]) -> None:
+        """Packs changed (installed, removed, turned on or off here or by another process):
+        the entries `resources/list` names did, and so did `d5e://packs`. Said once for a burst
+        of changes, from the event loop whatever thread changed them."""
+        if self.running and self.loop is not None:
+            self.loop.call_soon_threadsafe(self._say_changed)
+
+    def _say_changed(self) -> None:
+        if self.saying is None or self.saying.done():
+            self.saying = asyncio.ensure_future(self._send_changed())
+
+    async def _send_changed(self) -> None:
+        try:
+            if self.session is not None:
+                await self.session.send_resource_list_changed()
+            if self.bus is not None:
+                await self.bus.publish(ResourcesListChanged())
+                await self.bus.publish(ResourceUpdated(uri=PACKS_URI))
+        except Exception:  # a client gone: nothing to tell
+            log.debug("could not say the resources changed", exc_info=True)
+
     def begin(self) -> None:
         if self.indexer is not None or not self.running:
             return
         from .background import BackgroundIndexer
+
+        self.loop = asyncio.get_running_loop()
+        self.app.library.on_change(self.packs_changed)
 
         self.indexer = BackgroundIndexer(self.app, None, asyncio.get_running_loop(), progress=False)
         self.indexer.schedule()

@@ -25,6 +25,7 @@ import pytest
 from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
+from mcp_types import PaginatedRequestParams, ResourceListChangedNotification
 
 from d5e_daemon import mcp_server, protocol
 from d5e_daemon.features import packs as pack_features
@@ -55,6 +56,7 @@ async def mcp_session(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     errlog: Any = sys.stderr,
+    message_handler: Any = None,
 ) -> AsyncIterator[ClientSession]:
     params = StdioServerParameters(
         command=sys.executable,
@@ -63,7 +65,10 @@ async def mcp_session(
         cwd=str(cwd) if cwd else None,
     )
     client = stdio_client(params, errlog=errlog)
-    async with client as (read, write), ClientSession(read, write) as session:
+    async with (
+        client as (read, write),
+        ClientSession(read, write, message_handler=message_handler) as session,
+    ):
         await session.initialize()
         yield session
 
@@ -181,7 +186,7 @@ async def test_lists_tools_resources_and_prompts(shared: ClientSession) -> None:
     templates = (await session.list_resource_templates()).resource_templates
     assert [t.uri_template for t in templates] == ["d5e://{pack}/{collection}/{slug}.md"]
     resources = (await session.list_resources()).resources
-    assert [str(r.uri) for r in resources] == ["d5e://packs"]
+    assert str(resources[0].uri) == "d5e://packs"  # then the entries: below
     prompts = {p.name: p for p in (await session.list_prompts()).prompts}
     assert set(prompts) == {"prepare_encounter", "explain_rule"}
     for prompt in prompts.values():  # what to give each argument, as for a tool's
@@ -373,6 +378,44 @@ async def test_reads_entry_cards_and_the_packs_list_as_resources(shared: ClientS
     assert "How does grappling work?" in prompt.messages[0].content.text  # type: ignore[union-attr]
 
 
+async def test_resources_list_pages_through_every_entry_the_campaign_sees(
+    shared_server: Shared, shared: ClientSession
+) -> None:
+    """`resources/list` as a client that lists resources walks it (Claude Desktop's attach
+    menu, VS Code's "MCP Resources"): page after page by `nextCursor`, `d5e://packs` first,
+    then every entry the profile sees once, named by its name, each a card to read."""
+    caps = shared_server.session.result().server_capabilities
+    assert caps is not None and caps.resources is not None and caps.resources.list_changed
+    listed: list[Any] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        params = PaginatedRequestParams(cursor=cursor) if cursor else None
+        page = await shared.list_resources(params=params)
+        assert len(page.resources) <= mcp_server.RESOURCES_PAGE + 1
+        listed += page.resources
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    uris = [str(r.uri) for r in listed]
+    assert uris[0] == "d5e://packs" and len(uris) == len(set(uris))
+    profile = (await call(shared, "packs"))["profile"]
+    conn = apsw.Connection(str(shared_server.db), flags=apsw.SQLITE_OPEN_READONLY)
+    winners = conn.execute(
+        "SELECT count(*) FROM resolved WHERE profile_id = (SELECT id FROM profile WHERE name = ?)",
+        (profile,),
+    ).get
+    conn.close()
+    assert len(uris) == winners + 1 and pages >= 2
+    (fireball,) = [r for r in listed if r.name == "Fireball" and "srd-2014/" in str(r.uri)]
+    assert fireball.mime_type == "text/markdown" and fireball.description == "spells, srd-2014"
+    card = await shared.read_resource(str(fireball.uri))
+    assert card.contents[0].text.startswith("## Fireball")  # type: ignore[union-attr]
+    with pytest.raises(MCPError, match="nextCursor"):
+        await shared.list_resources(params=PaginatedRequestParams(cursor="page-two"))
+
+
 async def test_a_prompt_without_its_argument_is_an_error_and_one_line_in_the_log(
     shared_server: Shared,
 ) -> None:
@@ -491,9 +534,22 @@ async def test_a_pack_installed_by_the_cli_is_seen_by_running_servers(
     plain.mkdir()
     campaign.mkdir()
     (campaign / "d5e.toml").write_text('edition = "2014"\n')
+    told = [asyncio.Event(), asyncio.Event()]
+
+    def listen(event: asyncio.Event) -> Any:
+        async def handle(message: Any) -> None:
+            if isinstance(message, ResourceListChangedNotification):
+                event.set()
+
+        return handle
+
     async with (
-        mcp_session(indexed_db, "--workspace", str(plain)) as default,
-        mcp_session(indexed_db, "--workspace", str(campaign)) as own,
+        mcp_session(
+            indexed_db, "--workspace", str(plain), message_handler=listen(told[0])
+        ) as default,
+        mcp_session(
+            indexed_db, "--workspace", str(campaign), message_handler=listen(told[1])
+        ) as own,
     ):
         for session in (default, own):
             assert "no entry named" in await error(session, "lookup", name="Moonlit Hex")
@@ -515,6 +571,15 @@ async def test_a_pack_installed_by_the_cli_is_seen_by_running_servers(
             (brew,) = [p for p in packs["packs"] if p["pack"]["id"] == "brew"]
             assert brew["enabled"]
         assert (await call(own, "packs"))["profile"] != (await call(default, "packs"))["profile"]
+        # each was told its resources changed, and lists the new entry (on its last page)
+        for event, session in zip(told, (default, own), strict=True):
+            await asyncio.wait_for(event.wait(), 30)
+            page = await session.list_resources()
+            while page.next_cursor:
+                page = await session.list_resources(
+                    params=PaginatedRequestParams(cursor=page.next_cursor)
+                )
+            assert "d5e://brew/spells/moonlit-hex.md" in [str(r.uri) for r in page.resources]
 
 
 HANDSHAKE = [

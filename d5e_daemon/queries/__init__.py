@@ -90,6 +90,7 @@ from .names import (
     trigram_counts,
 )
 from .packs import (
+    ListedEntry,
     NewEntry,
     PackRow,
     StoredEntry,
@@ -119,6 +120,7 @@ from .packs import (
     stored_entries,
     upsert_entries,
     upsert_pack,
+    winners_after,
 )
 from .postings import (
     POSTING_BLOCK,
@@ -268,6 +270,7 @@ __all__ = [
     "EntryRow",
     "IndexCounts",
     "IndexTodo",
+    "ListedEntry",
     "NameRow",
     "NamedEntry",
     "NewEntry",
@@ -425,6 +428,7 @@ __all__ = [
     "winner_entries",
     "winner_names",
     "winner_rows",
+    "winners_after",
     "winners_by_norm_name",
     "winners_with_attr",
 ]

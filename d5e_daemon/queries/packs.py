@@ -81,6 +81,31 @@ def pack_ids(conn: apsw.Connection) -> list[str]:
     return [str(row[0]) for row in conn.execute("SELECT id FROM pack ORDER BY id")]
 
 
+class ListedEntry(NamedTuple):
+    id: int
+    pack: str
+    collection: str
+    slug: str
+    name: str
+
+
+def winners_after(conn: apsw.Connection, profile: str, after: int, limit: int) -> list[ListedEntry]:
+    """A page of the profile's winners (every ref's entry that the profile sees), in the order
+    of their ids from `after` on: a page goes on where the last one stopped, whatever was
+    installed or removed meanwhile (`resolved`'s key: no scan of what came before)."""
+    rows = conn.execute(
+        """
+        SELECT e.id, e.pack_id, e.collection, e.slug, e.name
+        FROM resolved r CROSS JOIN entry e ON e.id = r.entry_id
+        WHERE r.profile_id = (SELECT id FROM profile WHERE name = ?1) AND r.entry_id > ?2
+        ORDER BY r.entry_id
+        LIMIT ?3
+        """,
+        (profile, after, limit),
+    )
+    return [ListedEntry(*row) for row in rows]
+
+
 def get_pack(conn: apsw.Connection, pack_id: str) -> Pack | None:
     row = conn.execute(f"SELECT {_PACK_COLUMNS} FROM pack p WHERE p.id = ?", (pack_id,)).fetchone()  # noqa: S608
     return None if row is None else _pack(row)
