@@ -150,6 +150,27 @@ def _option(name: str) -> str:
     return "--" + re.sub(r"[A-Z]", lambda m: "-" + m[0].lower(), name)
 
 
+@contextmanager
+def _said_as_options(options: dict[str, str]) -> Iterator[None]:
+    """A request's invalid param said as the option that gave it (`options`: the request's
+    field → its option): "Expected `int` >= 1 - at `$.limit`" → "--limit: Expected `int` >=
+    1"; a filter's range as `-f` takes it (`5..8`), not as JSON."""
+    from .features.search import RANGE
+
+    try:
+        yield
+    except InvalidParams as exc:
+        path = exc.data.get("path", "") if isinstance(exc.data, dict) else ""
+        field = re.match(r"\$\.(\w+)", path)
+        if field is None or field[1] not in options:
+            raise
+        message = exc.message.removesuffix(f" - at `{path}`")
+        message = message.replace(RANGE, "a range (5..8, 5.., ..1/2)")
+        if field[1] != "filters":  # a filter's message names it
+            message = f"{options[field[1]]}: {message}"
+        raise InvalidParams(message, exc.data, flag=exc.flag) from None
+
+
 # -- commands ---------------------------------------------------------------------------------
 
 
@@ -257,7 +278,8 @@ def cmd_complete(args: argparse.Namespace, settings: Settings) -> int:
         "pack": args.pack,
         "limit": args.limit,
     }
-    params = decode({k: v for k, v in raw.items() if v is not None}, CompleteParams)
+    with _said_as_options({"limit": "--limit", "collections": "--collection", "pack": "--pack"}):
+        params = decode({k: v for k, v in raw.items() if v is not None}, CompleteParams)
     with _opened(settings, reads_only=True) as app:
         result = complete(app, params)
     if args.json:
@@ -575,8 +597,14 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         "mode": args.mode,
         "explain": args.explain or None,
     }
-    params = decode({k: v for k, v in raw.items() if v is not None}, SearchParams)
-    with _opened(settings, reads_only=True) as app:
+    options = {
+        **{name: f"--{name}" for name in ("limit", "offset", "mode", "query")},
+        **{"collections": "--collection", "packs": "--pack", "edition": "--in-edition"},
+        "filters": "--filter",
+    }
+    with _said_as_options(options):
+        params = decode({k: v for k, v in raw.items() if v is not None}, SearchParams)
+    with _opened(settings, reads_only=True) as app, _said_as_options(options):
         if params.mode != "keyword" and params.query.strip() and app.search.vectors_ready():
             app.search.embedder.load()
         result = search(app, params)
@@ -1371,17 +1399,28 @@ def parser(serve_only: bool = False) -> argparse.ArgumentParser:
     return top
 
 
-def setup_logging(level: str, log_file: str | None) -> None:
+def setup_logging(level: str, log_file: str | None, terse: bool = False) -> None:
+    """Logs to `log_file`, else stderr. `terse`: a one-shot command's stderr, read by a person
+    beside its output: `d5e: warning: …` as its other messages, no time nor module (a daemon's
+    log, and every log file, keep them; so does `--log-level debug`)."""
     handler: logging.Handler = (
         logging.FileHandler(log_file, encoding="utf-8")
         if log_file
         else logging.StreamHandler(sys.stderr)
     )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if terse and not log_file and level.lower() != "debug":
+        handler.setFormatter(_TerseFormatter("%(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("pygls").setLevel(max(logging.WARNING, root.level))
+
+
+class _TerseFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"d5e: {record.levelname.lower()}: {super().format(record)}"
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -1421,7 +1460,8 @@ def _main(args: argparse.Namespace) -> int:
         else:
             config = workspace.layer(here)
         settings = build(from_env(), config, _flags(args))
-        setup_logging(settings.log_level, getattr(args, "log_file", None))
+        terse = args.command not in ("serve", "mcp")
+        setup_logging(settings.log_level, getattr(args, "log_file", None), terse)
         code: int = args.run(args, settings)
         return code
     except (D5eError, apsw.Error) as exc:

@@ -206,4 +206,44 @@ def test_complete_checks_its_limit_as_the_request_does(
     """`--limit 0` and `--limit 100000` were passed on unchecked (the request caps it at 500)."""
     for limit, words in (("0", ">= 1"), ("100000", "<= 500")):
         code, out, err = run(capsys, "complete", "fire", "--limit", limit, "--db", str(db_path))
-        assert (code, out, err) == (1, "", f"d5e: Expected `int` {words} - at `$.limit`\n")
+        assert (code, out, err) == (1, "", f"d5e: --limit: Expected `int` {words}\n")
+
+
+def test_search_says_a_bad_option_as_the_option_not_as_json(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new user's `--limit 0` read "- at `$.limit`", and `-f level=x` was told to give
+    `{"min": …, "max": …}`, the JSON the shell never takes: each is said as typed."""
+    db = ("--db", str(db_path))
+    code, out, err = run(capsys, "search", "fire", "--limit", "0", *db)
+    assert (code, out, err) == (1, "", "d5e: --limit: Expected `int` >= 1\n")
+    code, out, err = run(capsys, "search", "fire", "--offset", "-1", *db)
+    assert (code, out, err) == (1, "", "d5e: --offset: Expected `int` >= 0\n")
+    code, out, err = run(capsys, "search", "-f", "level=x", *db)
+    message = "filter 'level' takes a number or a range (5..8, 5.., ..1/2), not 'x'"
+    assert (code, out, err) == (1, "", f"d5e: {message}\n")
+    code, out, _ = run(capsys, "search", "-f", "level=x", "--json", *db)  # the data keeps the path
+    assert (code, json.loads(out)["error"]["data"]) == (1, {"path": "$.filters.level"})
+
+
+def test_a_commands_log_on_stderr_reads_as_its_other_messages(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A one-shot command's warnings (two packs tied) came as `2026-12-07 23:00:20,994 WARNING
+    d5e_daemon.library: …` amid its output; a daemon's log and a log file keep the long form."""
+    import logging
+
+    from d5e_daemon.cli import setup_logging
+
+    root = logging.getLogger()
+    before = root.handlers[:], root.level
+    try:
+        setup_logging("warning", None, terse=True)
+        logging.getLogger("d5e_daemon.library").warning("packs a and b have the same priority")
+        assert capsys.readouterr().err == "d5e: warning: packs a and b have the same priority\n"
+        setup_logging("warning", str(tmp_path / "log"), terse=True)
+        logging.getLogger("d5e_daemon.library").warning("tied")
+        root.handlers[0].close()
+    finally:
+        root.handlers[:], root.level = before[0], before[1]
+    assert (tmp_path / "log").read_text().endswith(" WARNING d5e_daemon.library: tied\n")

@@ -161,6 +161,10 @@ _WORD = re.compile(r"[A-Za-z]+")
 # -- params -----------------------------------------------------------------------------------
 
 
+RANGE = '{"min": …, "max": …}'
+"""A range as a number filter takes it over JSON (the CLI says `5..8` instead)."""
+
+
 def _bounded(number: float) -> float:
     """A number as SQLite compares it: beyond a double's range (`cr=99999999999999999999999`
     is past SQLite's 64-bit integers, `10**400` past a double) it is the largest double."""
@@ -208,7 +212,7 @@ def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
             conditions.append({"name": name, "min": int(v), "max": int(v)})
         else:
             expected = {
-                "number": 'a number or {"min": …, "max": …}',
+                "number": f"a number or {RANGE}",
                 "text": "a string or a list of strings",
                 "bool": "true or false",
             }[declared.kind]
