@@ -47,3 +47,31 @@ def test_readme_is_short_and_keeps_the_two_commands() -> None:
     text = (REPO / "README.md").read_text()
     assert "make run" in text and "make test" in text
     assert len(text.splitlines()) <= 160
+
+
+def test_cli_page_names_every_command_and_option() -> None:
+    """A new user reads docs/cli.md for what `--help` offers: `--offset`, `--in-edition`,
+    `packs new --title` and `d5e packs remove` were in `--help` only."""
+    import argparse
+
+    from d5e_daemon.cli import parser
+
+    text = (REPO / "docs" / "cli.md").read_text()
+
+    def walk(p: argparse.ArgumentParser, words: str) -> list[tuple[str, str]]:
+        found = [(words, o) for a in p._actions for o in a.option_strings if o.startswith("--")]
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    found += walk(child, f"{words} {name}")
+        return found
+
+    missing = []
+    for command, option in walk(parser(), "d5e"):
+        *before, last = command.split()  # `d5e packs disable` in `d5e packs enable|disable`
+        named = rf"`{re.escape(' '.join(before))} (?:[\w-]+\\?\|)*{re.escape(last)}\b"
+        if before and not re.search(named, text):
+            missing.append(command)
+        if option not in ("--help", "--version") and option not in text:
+            missing.append(f"{command} {option}")
+    assert not missing, f"docs/cli.md does not name: {sorted(set(missing))}"
