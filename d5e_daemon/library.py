@@ -60,6 +60,7 @@ class Library:
         self.plugins = plugins
         self.warnings: list[str] = []
         """Packs that could not be installed or reloaded (`d5e/status` lists them)."""
+        self._reload_warnings: dict[str, str] = {}
         self.tie_warnings: list[str] = []
         self._reported_ties: set[str] = set()
         self._listeners: list[Listener] = []
@@ -280,6 +281,17 @@ class Library:
                 self.warnings.append(message)
         return results
 
+    def _reload_failed(self, pack_id: str, message: str | None) -> None:
+        """The warning of a pack's latest live reload that failed, in place of its earlier one
+        (the same broken save seen twice, by the watcher and by the editor, said it twice);
+        none once a reload succeeds (the fixed pack was still reported broken)."""
+        old = self._reload_warnings.pop(pack_id, None)
+        if old is not None and old in self.warnings:
+            self.warnings.remove(old)
+        if message is not None:
+            self._reload_warnings[pack_id] = message
+            self.warnings.append(message)
+
     def _kept(self, path: Path) -> str:
         """What stays of the packs installed from `path` when its files cannot be read now
         ("nothing was installed" read as if the pack were gone, its old entries answering)."""
@@ -430,9 +442,11 @@ class Library:
                     partial(self._reload_one, pack_id=pack_id, origin=Path(origin), paths=paths)
                 )
             except PackError as exc:
-                log.warning("live reload of %s: %s", pack_id, exc.message)
-                self.warnings.append(exc.message)
+                message = f"live reload of {pack_id}: {exc.message}{self._kept(Path(origin))}"
+                log.warning("%s", message)
+                self._reload_failed(pack_id, message)
                 continue
+            self._reload_failed(pack_id, None)
             results.append(result)
         await self.after([r.pack for r in results if r.action != "unchanged"], seen)
         return results

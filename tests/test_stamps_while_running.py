@@ -55,12 +55,25 @@ def test_an_edit_behind_the_daemons_back_is_read_again(app: App, tmp_path: Path)
     assert "Level 2 zap." in card(app)
     problems = [w for w in app.library.warnings if "zap.json" in w]
     assert len(problems) == 1
+    # it said "nothing was installed" alone, as if the pack were gone
+    assert problems[0].startswith("live reload of brew: pack brew has 1 problem")
+    assert problems[0].endswith(
+        "(pack brew stays as it was last read, 1 entry, until the problems are fixed)"
+    )
     assert asyncio.run(app.library.recheck_stamps()) == []
     assert [w for w in app.library.warnings if "zap.json" in w] == problems
+    (pack / "spells" / "zap.json").write_text(
+        "[{not json"
+    )  # broken again: one warning, the new one
+    touch_later(pack / "spells" / "zap.json")
+    assert asyncio.run(app.library.recheck_stamps()) == []
+    again = [w for w in app.library.warnings if "zap.json" in w]
+    assert len(again) == 1 and again != problems
     (pack / "spells" / "zap.json").write_text(zap(3))  # fixed: read again
     touch_later(pack / "spells" / "zap.json")
     assert [r.pack for r in asyncio.run(app.library.recheck_stamps())] == ["brew"]
     assert "Level 3 zap." in card(app)
+    assert not [w for w in app.library.warnings if "zap.json" in w]  # a fixed pack is not broken
 
 
 def test_the_watch_loop_of_every_face_compares_the_stamps(
