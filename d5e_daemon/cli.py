@@ -923,11 +923,16 @@ def _run_feature(
 
 
 def _print_problems(problems: Sequence[Any]) -> None:
-    """`file:line:col: field: message`, with files under the current folder shown relative."""
+    """`file:line:col: field: message`, with files under the current folder shown relative,
+    also where the message names one (`duplicate ref … (first at spells/a.json:1)`)."""
     here = str(Path.cwd()) + os.sep
     for problem in problems:
         if problem.file.startswith(here):
             problem = msgspec.structs.replace(problem, file=problem.file[len(here) :])
+        if f" {here}" in problem.message:
+            problem = msgspec.structs.replace(
+                problem, message=problem.message.replace(f" {here}", " ")
+            )
         sys.stdout.write(f"{problem}\n")
 
 

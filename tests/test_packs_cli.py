@@ -30,6 +30,22 @@ def test_validate_a_good_pack(capsys: pytest.CaptureFixture[str], db_path: Path)
     assert err == "ashen-hills: ok, 0 warning(s), 6 entries\n"
 
 
+def test_a_duplicate_names_the_first_file_as_it_names_its_own(
+    capsys: pytest.CaptureFixture[str],
+    db_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`spells/spark.md:1: slug: duplicate ref spells/spark (first at /home/…/brew/spells/
+    more.json:1)`: the first file was the only absolute path of the list."""
+    write_pack(tmp_path / "brew", GOOD_SPELL | {"spells/more.json": '[{"name": "Spark"}]'})
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "packs", "validate", "brew", "--db", str(db_path))
+    said = "brew/spells/spark.md:1: slug: duplicate ref spells/spark"
+    said += " (first at brew/spells/more.json:1)"
+    assert (code, out) == (1, said + "\n")
+
+
 def test_validate_prints_every_problem_as_file_line_col_and_exits_1(
     capsys: pytest.CaptureFixture[str],
     db_path: Path,
