@@ -21,7 +21,7 @@ import msgspec
 
 from . import __version__, db, workspace
 from .errors import D5eError, DatabaseError, InvalidParams, PackError
-from .settings import Settings, build, from_env
+from .settings import Settings, build, check, from_env
 
 log = logging.getLogger("d5e")
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -1429,12 +1429,14 @@ class _TerseFormatter(logging.Formatter):
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
-    return {
+    given = {
         "db": getattr(args, "db", None),
         "edition": getattr(args, "edition", None),
         "profile": getattr(args, "profile", None),
         "logLevel": getattr(args, "log_level", None),
     }
+    check({k: v for k, v in given.items() if v is not None}, lambda k, v: f"{_option(k)} {v!r}")
+    return given
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -86,21 +87,42 @@ class Settings(msgspec.Struct, kw_only=True, rename="camel"):
         return self.party, "the d5e.party setting"
 
 
+ENV_NAMES = {
+    "D5E_DB": "db",
+    "D5E_EDITION": "edition",
+    "D5E_PROFILE": "profile",
+    "D5E_LOG_LEVEL": "logLevel",
+}
+
+
 def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
     """The settings given by `D5E_DB`, `D5E_EDITION`, `D5E_PROFILE`, `D5E_LOG_LEVEL` and
-    `D5E_TRUSTED_PACK_FOLDERS` (folders separated as in PATH)."""
+    `D5E_TRUSTED_PACK_FOLDERS` (folders separated as in PATH). A value no setting takes is
+    an error naming the variable (`D5E_EDITION=2023: …`), not the setting's JSON path."""
     env = dict(os.environ) if env is None else env
-    names = {
-        "D5E_DB": "db",
-        "D5E_EDITION": "edition",
-        "D5E_PROFILE": "profile",
-        "D5E_LOG_LEVEL": "logLevel",
-    }
-    found: dict[str, Any] = {key: env[var] for var, key in names.items() if env.get(var)}
+    found: dict[str, Any] = {key: env[var] for var, key in ENV_NAMES.items() if env.get(var)}
     trusted = [p for p in env.get("D5E_TRUSTED_PACK_FOLDERS", "").split(os.pathsep) if p]
     if trusted:
         found["trustedPackFolders"] = trusted
+    check({key: found[key] for key in ENV_NAMES.values() if key in found}, named_env)
     return found
+
+
+def named_env(key: str, value: Any) -> str:
+    var = next(var for var, name in ENV_NAMES.items() if name == key)
+    return f"{var}={value!r}"
+
+
+def check(given: dict[str, Any], named: Callable[[str, Any], str]) -> None:
+    """Each of `given`'s settings alone: a value none takes is an error saying where it was
+    given, as `named(key, value)` writes it (`D5E_EDITION='2023'`, `--profile 'My Campaign'`),
+    in words (`Expected lower-case letters, …`, not the regex that refused it)."""
+    for key, value in given.items():
+        try:
+            locate.convert({key: value}, Settings)
+        except msgspec.ValidationError as exc:
+            said, _ = locate.split_message(str(exc))
+            raise InvalidParams(f"invalid setting: {named(key, value)}: {said}") from None
 
 
 def for_d5e(settings: Any) -> dict[str, Any] | None:
@@ -145,4 +167,6 @@ def build(*layers: dict[str, Any] | None) -> Settings:
     try:
         return locate.convert(merged, Settings)
     except msgspec.ValidationError as exc:
-        raise InvalidParams(f"invalid settings: {exc}") from exc
+        what, at, where = str(exc).partition(" - at `")
+        said, _ = locate.split_message(what)  # a pattern's refusal in words
+        raise InvalidParams(f"invalid settings: {said}{at}{where}") from exc

@@ -80,8 +80,9 @@ def test_a_d5e_toml_edition_may_be_a_number(tmp_path: Path) -> None:
     ],
 )
 def test_bad_editor_settings_name_their_path(options: dict[str, Any], where: str) -> None:
-    with pytest.raises(InvalidParams, match=f"invalid settings: .* - at `{re.escape(where)}`"):
+    with pytest.raises(InvalidParams, match=f"invalid settings: .* - at `{re.escape(where)}`") as e:
         build(options)
+    assert "regex" not in e.value.message  # a profile's name is said in words
 
 
 def test_a_bad_value_leaves_its_setting_at_the_default_and_the_rest_applies(
@@ -238,3 +239,32 @@ async def test_reconfigure_applies_what_it_can_and_returns_each_problem(
         assert ["brew"] in events
     finally:
         app.close()
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "said"),
+    [
+        ([], {"D5E_EDITION": "2023"}, "D5E_EDITION='2023': Invalid enum value '2023' (one of "),
+        ([], {"D5E_PROFILE": "My Campaign"}, "D5E_PROFILE='My Campaign': Expected lower-case "),
+        (["--profile", "My Campaign"], {}, "--profile 'My Campaign': Expected lower-case letters"),
+    ],
+)
+def test_a_bad_environment_variable_or_flag_is_named_as_given(
+    argv: list[str],
+    env: dict[str, str],
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """`D5E_EDITION=2023 d5e lookup goblin` said "invalid settings: … - at `$.edition`", and
+    `--profile "My Campaign"` the regex that refused it: which variable or flag, in words."""
+    from d5e_daemon.cli import main
+
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    code = main(["lookup", "goblin", "--db", str(tmp_path / "never.sqlite3"), *argv])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith(f"d5e: invalid setting: {said}"), err
+    assert "$." not in err and "regex" not in err
+    assert not (tmp_path / "never.sqlite3").exists()
