@@ -752,7 +752,10 @@ def cmd_encounter(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _build_index(app: Any) -> Any:
-    """Build the profile's search index with a progress bar and ETA on stderr."""
+    """Build the profile's search index with a progress bar and ETA on stderr (none when the
+    index is ready: it said "indexing … 0/0 entries")."""
+    if app.search.vectors_ready():
+        return app.search.build()
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -1180,9 +1183,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         _print_completions(complete(app, CompleteParams(prefix="magic misile", limit=5)).items)
         question = "the spell that lets the party breathe under water"
         console.print(f"\n[bold]$ d5e search '{question}'[/bold]")
-        console.print(
-            "[dim](the search index is built once, about half a minute; then cached)[/dim]"
-        )
+        if not app.search.vectors_ready():
+            console.print(
+                "[dim](the search index is built once, about half a minute; then cached)[/dim]"
+            )
         _build_index(app)
         app.search.embedder.load()
         _print_hits(search(app, SearchParams(query=question, limit=3)).hits)

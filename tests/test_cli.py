@@ -190,6 +190,16 @@ def test_demo_shows_a_lookup_a_completion_and_a_search(
     assert "d5e serve" in out
 
 
+def test_index_of_a_ready_index_shows_no_bar(
+    indexed_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It drew "indexing ━━━━ 0/0 entries 0:00:00 ETA" (and `d5e demo` promised half a minute
+    of indexing) where there was nothing to index."""
+    code, out, err = run(capsys, "index", "--db", str(indexed_db))
+    assert (code, err) == (0, "")
+    assert out.startswith("search index: 1871 of 1871 entries of profile default indexed (ready)")
+
+
 def test_mcp_with_a_workspace_that_is_no_folder_says_so(
     tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
