@@ -31,6 +31,7 @@ from contextlib import asynccontextmanager, contextmanager, suppress
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import unquote
 
 import anyio
 import apsw
@@ -72,7 +73,8 @@ from .features.lookup import lookup, unknown_collection
 from .features.search import search, search_filters
 from .filters import value_text
 from .protocol import Params
-from .quantity import parse_groups
+from .quantity import parse_groups, parse_quantity
+from .refs import REF_RE
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +213,17 @@ class _Server(MCPServer[Any]):
         more = len(rows) == RESOURCES_PAGE
         return ListResourcesResult(resources=listed, next_cursor=str(rows[-1].id) if more else None)
 
+    async def read_resource(self, uri: Any, context: Any = None) -> Any:
+        """A `d5e://` link that names no card (no pack in it, a pack not installed) is not
+        found, naming the cards it may mean (the SDK said "Unknown resource" alone)."""
+        try:
+            return await super().read_resource(uri, context)
+        except ResourceNotFoundError as exc:
+            links = [] if "did you mean d5e://" in str(exc) else _links_for(self.app, str(uri))
+            if not links:
+                raise
+            raise ResourceNotFoundError(f"{exc}; did you mean {', '.join(links)}?") from exc
+
     async def _packs_resource(self) -> Resource:
         (packs,) = [r for r in await self.list_resources() if str(r.uri) == PACKS_URI]
         return packs
@@ -253,6 +266,11 @@ class _Server(MCPServer[Any]):
             raise ToolError(f"Unknown tool: {name}: {said}")
         if tool is not None and (unknown := _unknown_arguments(tool.parameters, arguments)):
             raise ToolError(f"Error executing tool {name}: {unknown}")
+        if name == "encounter" and arguments.get("party") is not None:
+            try:
+                arguments = {**arguments, "party": _party_said(arguments["party"])}
+            except ToolError as exc:  # said as the SDK says the schema's refusals
+                raise ToolError(f"Error executing tool {name}: {exc}") from None
         if tool is not None:
             arguments = _as_lists(tool.parameters, arguments)
         try:
@@ -263,6 +281,70 @@ class _Server(MCPServer[Any]):
                     f"Error executing tool {name}: {_argument_errors(exc.__cause__)}"
                 ) from exc.__cause__
             raise
+
+
+def _card_uri(entry: Any) -> str:
+    return f"d5e://{entry.pack}/{entry.collection}/{entry.slug}.md"
+
+
+def _links_for(app: App, uri: str) -> list[str]:
+    """The cards a `d5e://…/COLLECTION/SLUG.md` link may mean, whatever stands before its
+    collection: the campaign's entry of that ref, else of that name, and the same-named
+    entries of other packs."""
+    said = unquote(uri.removeprefix("d5e://").removesuffix(".md")).split("/")
+    if len(said) < 2 or not said[-1] or not said[-2]:
+        return []
+    collection, slug = said[-2], said[-1]
+    for asked in ({"ref": f"{collection}/{slug}"}, {"name": slug, "collection": collection}):
+        try:
+            found = lookup(app, protocol.decode(asked, protocol.LookupParams))
+        except D5eError:
+            continue
+        return [_card_uri(found.entry), *(_card_uri(a) for a in found.also)]
+    return []
+
+
+def _lookup_ref(ref: str) -> dict[str, Any]:
+    """`lookup`'s `ref` as a model writes it after reading d5e's answers: the link a hit gave
+    (`d5e://srd-2014/monsters/mimic.md`), pack/collection/slug, or a name where the slug goes
+    (`monsters/Mimic`, `spells/Zariel's Ember Lash`: looked up by that name in that
+    collection); else as it was said, for the lookup to refuse."""
+    said = unquote(ref.strip().removeprefix("d5e://").removesuffix(".md"))
+    parts = said.split("/")
+    if len(parts) == 3 and ":" not in said:
+        said = f"{parts[0]}:{parts[1]}/{parts[2]}"
+    if REF_RE.fullmatch(said):
+        return {"ref": said}
+    head, _, name = said.rpartition("/")
+    pack, _, collection = head.rpartition(":")
+    if name.strip() and re.fullmatch(r"[a-z][a-z0-9-]*", collection):
+        return {"name": name, "collection": collection, "pack": pack or None}
+    return {"ref": ref}
+
+
+LEVELS_SAID = re.compile(
+    r"(?P<count>.+?)\s*(?:x|×|\*)?\s*(?:(?:characters?|pcs?|players?|adventurers?|heroes)\s+"
+    r"(?:of\s+|at\s+)?)?(?:(?:level|lvl)[\s-]*(?P<level>\d+)|(?P<nth>\d+)(?:st|nd|rd|th)[\s-]*level)"
+    r"(?:\s+(?:characters?|pcs?|players?|adventurers?|heroes))?",
+    re.I,
+)
+PARTY_SHAPE = 'the characters\' levels, e.g. [5, 5, 5, 5] (or "four level 5 characters")'
+
+
+def _party_said(party: Any) -> Any:
+    """The encounter's `party` as a model may say it: levels (a list, or "5,5,5,5", left to
+    the schema and `_as_lists`), or a sentence ("four level 5 characters", "4 x level 5",
+    "four 5th-level characters") as those levels; anything else refused saying the shape."""
+    if isinstance(party, list) or (isinstance(party, str) and re.fullmatch(r"[\d\s,]*", party)):
+        return party
+    if isinstance(party, str) and (m := LEVELS_SAID.fullmatch(party.strip())):
+        try:
+            low, high = parse_quantity(m["count"])
+        except ValueError:
+            low = high = 0
+        if low == high and low > 0:
+            return [int(m["level"] or m["nth"])] * low
+    raise ToolError(f"party {party!r}: {PARTY_SHAPE} - at `$.party`")
 
 
 def _cursor_id(cursor: str | None) -> int:
@@ -735,11 +817,18 @@ def _monster_groups(monsters: list[dict[str, Any] | str]) -> list[dict[str, Any]
             raise ToolError(f"{exc.message} - at `$.monsters`") from None
         said.clear()
 
-    for item in monsters:
+    for i, item in enumerate(monsters):
         if isinstance(item, str):
             said.append(item)
             continue
         read_said()
+        takes = list(MONSTER_GROUP["properties"])
+        for key in item:
+            if key not in takes:  # "qty", "quantity", "number": said what it takes
+                raise ToolError(
+                    f"unknown field {key!r}: a group takes {', '.join(takes)} - at "
+                    f"`$.monsters[{i}].{key}`"
+                )
         groups.append(item)
     read_said()
     return groups
@@ -902,6 +991,10 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
         """One entry's full card (Markdown, with its pack's license), by name or by ref. Give
         exactly one of `name` or `ref`. An unknown name answers with the names it may mean."""
         args = {"name": name, "ref": ref, "collection": collection, "pack": pack}
+        if ref is not None and name is None:
+            said = _lookup_ref(ref)
+            args = {**args, "ref": None, **said, "collection": said.get("collection", collection)}
+            args["pack"] = said.get("pack") or pack
         return await tools.call(
             "lookup", lookup, protocol.LookupParams, args, _lookup_text, _fit_card
         )

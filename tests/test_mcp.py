@@ -363,6 +363,56 @@ async def test_errors_are_tool_errors_with_the_json_rpc_messages(shared: ClientS
     assert (await call(session, "lookup", name="goblin"))["entry"]["name"] == "Goblin"
 
 
+async def test_what_an_assistant_writes_after_reading_the_answers(shared: ClientSession) -> None:
+    """A model cites entries by the links d5e gives (`d5e://srd-2014/monsters/mimic.md`) and
+    copies them into the next call; it says a party as a sentence; it names a pack by the start
+    of its id. Each is taken, or refused saying what to write instead."""
+    session = shared
+    # "read me the Mimic": by the link a search hit gave, by pack/collection/slug, by a name
+    # where the slug goes
+    for ref in (
+        "d5e://srd-2014/monsters/mimic.md",
+        "srd-2014/monsters/mimic",
+        "monsters/Mimic",
+        "srd-2014:monsters/mimic",
+    ):
+        found = await call(session, "lookup", ref=ref)
+        assert (found["entry"]["name"], found["entry"]["pack"]) == ("Mimic", "srd-2014"), ref
+    message = await error(session, "lookup", ref="d5e://srd-2014/monsters/no-such-thing.md")
+    assert message.endswith("no entry with ref srd-2014:monsters/no-such-thing")
+    # "what does a party of four 5th-level characters face against 3 trolls"
+    for party in ("four level 5 characters", "4 level-5 characters", "4 x level 5"):
+        fight = await call(session, "encounter", party=party, monsters="3 trolls")
+        assert (fight["party"], fight["difficulty"]) == ([5, 5, 5, 5], "deadly"), party
+    message = await error(session, "encounter", party="a strong party", monsters="3 trolls")
+    assert message == (
+        "Error executing tool encounter: party 'a strong party': the characters' levels, e.g."
+        ' [5, 5, 5, 5] (or "four level 5 characters") - at `$.party`'
+    )
+    message = await error(session, "encounter", party=4, monsters="3 trolls")
+    assert "the characters' levels, e.g. [5, 5, 5, 5]" in message and "$.party" in message
+    message = await error(session, "encounter", party=[5], monsters=[{"name": "troll", "qty": 3}])
+    assert message.endswith(
+        "unknown field 'qty': a group takes name, ref, count, cr, xp - at `$.monsters[0].qty`"
+    )
+    # a pack named by the start of its id
+    hits = await call(session, "search", query="fire", packs=["srd"])
+    assert not hits["hits"]
+    assert "did you mean 'srd-2014' or 'srd-2024'?" in hits["hints"][0]
+
+
+async def test_a_link_without_its_pack_is_answered_with_the_links_it_may_mean(
+    shared: ClientSession,
+) -> None:
+    """`d5e://monsters/mimic.md` (a ref as `complete` gives it, made a link) or a pack that
+    is not installed: not found, naming the cards there are (the SDK said "Unknown resource")."""
+    for uri in ("d5e://monsters/mimic.md", "d5e://srd/monsters/mimic.md"):
+        with pytest.raises(MCPError) as raised:
+            await shared.read_resource(uri)
+        assert "did you mean d5e://srd-2014/monsters/mimic.md" in str(raised.value), uri
+        assert raised.value.error.code == -32602
+
+
 async def test_reads_entry_cards_and_the_packs_list_as_resources(shared: ClientSession) -> None:
     session = shared
     card = await session.read_resource("d5e://srd-2014/spells/fireball.md")

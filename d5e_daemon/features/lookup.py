@@ -70,9 +70,13 @@ def installed_pack(app: App, pack: str | None) -> str | None:
 
 
 def pack_hint(app: App, pack: str) -> str:
-    """What to say after "no pack 'srd2014' is installed": the ids it may mean, else where the
-    installed ones are listed."""
-    close = difflib.get_close_matches(pack.lower(), queries.pack_ids(app.conn), 3, 0.6)
+    """What to say after "no pack 'srd2014' is installed": the ids it may mean (close to it, or
+    starting with it: 'srd' is srd-2014 or srd-2024), else where the installed ones are
+    listed."""
+    ids = queries.pack_ids(app.conn)
+    said = pack.lower()
+    close = difflib.get_close_matches(said, ids, 3, 0.6)
+    close += [i for i in ids if said and i.startswith(said) and i not in close][: 3 - len(close)]
     if close:
         return f"; did you mean {' or '.join(repr(c) for c in close)}?"
     return " (`d5e packs list` names them)"
