@@ -97,9 +97,10 @@ INSTRUCTIONS = """\
 d5e answers D&D 5e rules questions from the System Reference Document (2014 and 2024) and the
 homebrew packs this user installed, in the priority order of their campaign. Use `search` to find
 entries by meaning, keywords or filters (`filters` lists them), `lookup` for one entry's full
-card, `resolve_tags` to check the {@spell fireball}-style references in a text, `encounter` for
-the difficulty of a group of monsters against a party. Cite entries by their `d5e://` links and
-name their pack: homebrew may override the SRD."""
+card (give it a hit's `d5e://` link as `ref` to read that card), `resolve_tags` to check the
+{@spell fireball}-style references in a text, `encounter` for the difficulty of a group of
+monsters against a party. Cite entries by their `d5e://` links and name their pack: homebrew may
+override the SRD."""
 
 
 def _failure(name: str, exc: Exception, takes: Collection[str] = ()) -> Exception:
@@ -335,8 +336,10 @@ def _party_said(party: Any) -> Any:
     """The encounter's `party` as a model may say it: levels (a list, or "5,5,5,5", left to
     the schema and `_as_lists`), or a sentence ("four level 5 characters", "4 x level 5",
     "four 5th-level characters") as those levels; anything else refused saying the shape."""
-    if isinstance(party, list) or (isinstance(party, str) and re.fullmatch(r"[\d\s,]*", party)):
-        return party
+    if isinstance(party, list) or (
+        isinstance(party, str) and re.fullmatch(r"[\d\s]*|.*,.*", party)
+    ):
+        return party  # levels, or a list whose items the check names (`3,x`: `$.party[1]`)
     if isinstance(party, str) and (m := LEVELS_SAID.fullmatch(party.strip())):
         try:
             low, high = parse_quantity(m["count"])
@@ -976,7 +979,8 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             str | None,
             Field(
                 description="the entry's ref, collection/slug or pack:collection/slug, e.g. "
-                "spells/fireball or srd-2024:monsters/aboleth (search hits give them)"
+                "spells/fireball or srd-2024:monsters/aboleth, or its d5e:// link (search hits "
+                "give them)"
             ),
         ] = None,
         collection: Annotated[
