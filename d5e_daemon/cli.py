@@ -182,6 +182,7 @@ def _opened(settings: Settings, reads_only: bool = False) -> Iterator[Any]:
     from .app import App
 
     app = App(settings)
+    app.library.log_ties = not reads_only  # status and packs list print them; others need not
     app.start(reads_only)
     try:
         yield app

@@ -62,6 +62,9 @@ class Library:
         """Packs that could not be installed or reloaded (`d5e/status` lists them)."""
         self._reload_warnings: dict[str, str] = {}
         self.tie_warnings: list[str] = []
+        self.log_ties = True
+        """Ties are logged once (a command that reads turns it off: `d5e status` and `d5e packs
+        list` print them, and each `d5e lookup` said them again, its own process)."""
         self._reported_ties: set[str] = set()
         self._listeners: list[Listener] = []
         self.known_state: tuple[Any, ...] = ()
@@ -639,7 +642,7 @@ class Library:
             f"one of them another priority to choose"
             for t in queries.priority_ties(self.db.conn, self.profile)
         ]
-        for warning in self.tie_warnings:
+        for warning in self.tie_warnings if self.log_ties else ():
             if warning not in self._reported_ties:
                 self._reported_ties.add(warning)
                 log.warning("%s", warning)

@@ -46,6 +46,24 @@ def test_a_duplicate_names_the_first_file_as_it_names_its_own(
     assert (code, out) == (1, said + "\n")
 
 
+def test_a_tie_is_said_by_status_and_packs_list_not_by_every_command(
+    capsys: pytest.CaptureFixture[str], db_path: Path, tmp_path: Path
+) -> None:
+    """Two packs made with `d5e packs new` (each with the example spell spells/ember-lance, at
+    the default priority) tie; every `d5e lookup` and `d5e encounter` then logged the tie on
+    stderr, and `d5e packs list` said it twice (its log and its output)."""
+    db = ("--db", str(db_path))
+    for pack in ("brew-a", "brew-b"):
+        manifest = f'id = "{pack}"\ntitle = "{pack}"\nversion = "1"\n'
+        run(capsys, "packs", "install", str(write_pack(tmp_path / pack, GOOD_SPELL, manifest)), *db)
+    tie = "packs brew-a and brew-b have the same priority (50) for 1 ref(s) such as spells/spark"
+    code, out, err = run(capsys, "lookup", "goblin", *db)
+    assert (code, err) == (0, "")
+    for command in ("packs list", "status"):  # once, in the output (wrapped at 80 columns)
+        code, out, err = run(capsys, *command.split(), *db)
+        assert (code, err.count(tie), " ".join(out.split()).count(tie)) == (0, 0, 1), command
+
+
 def test_validate_prints_every_problem_as_file_line_col_and_exits_1(
     capsys: pytest.CaptureFixture[str],
     db_path: Path,
