@@ -419,8 +419,19 @@ tokens): a client puts the whole answer in the model's context (Claude Code refu
 links) and says so, and how to get the rest."""
 
 
+_ESCAPED = re.compile(r"[^\x00-\x7f]")
+
+
 def _size(result: Any, text: str) -> int:
-    return len(text) + len(msgspec.json.encode(result))
+    """The answer's characters, its JSON's as the longest a client may write it: a character
+    past ASCII escaped (`\\u2014`: 6; Python's `json.dumps` writes them so)."""
+    encoded = msgspec.json.encode(result).decode()
+    escapes = (
+        0
+        if encoded.isascii()
+        else sum(5 + 6 * (ord(c) > 0xFFFF) for c in _ESCAPED.findall(encoded))
+    )
+    return len(text) + len(encoded) + escapes
 
 
 def _longest(answer: Callable[[int], tuple[R, str]], most: int) -> tuple[R, str]:
@@ -448,10 +459,8 @@ def _fit_hits(
     markdown: Callable[[protocol.SearchResult], str],
     params: protocol.SearchParams,
 ) -> tuple[protocol.SearchResult, str]:
-    """The first hits that fit, and a hint saying where the next page starts: with the same
-    offset + limit, the rest of the same ranking (a hybrid search ranks `offset + limit`
-    candidates of each list, so another sum is another ranking, which repeated or skipped
-    hits)."""
+    """The first hits that fit, and a hint saying where the next page starts (pages are slices
+    of one ranking, whatever their size: docs/protocol.md)."""
     hits = result.hits
 
     def answer(kept: int) -> tuple[protocol.SearchResult, str]:

@@ -258,7 +258,10 @@ class SearchParams(Params):
     """`{"level": 3, "school": "evocation"}`, `{"cr": {"min": 5, "max": 8}, "type": "undead"}`;
     a list means any of its values. `d5e/search/filters` lists them."""
     limit: Limit = 20
+    """How many hits (1-500): a page of the search's one ranking."""
     offset: Offset = 0
+    """Hits to skip (0-10,000): the next page starts at offset + limit. Pages are slices of one
+    ranking, whatever their size: each hit once, in one order (docs/search.md, "Pages")."""
     mode: Literal["hybrid", "keyword", "semantic"] = "hybrid"
     explain: bool = False
     """Add to each hit what placed it (`SearchHit.explain`)."""

@@ -1112,10 +1112,12 @@ async def test_long_answers_are_cut_to_fit_a_models_context_and_say_so(
     )
     assert found["hints"] == [note]
     assert hits.content[0].text.endswith(f"({note}.)")  # type: ignore[union-attr]
-    # the rest of the same ranking (offset + limit kept: with another sum, a hybrid search
-    # ranks otherwise, and the next page repeated hits of the first)
+    # the rest of the same ranking, whatever the next page's size (pages are slices of one
+    # ranking: docs/protocol.md)
     more = await call(shared, "search", query="fire", limit=500 - kept, offset=kept)
     assert more["hits"] and not {h["ref"] for h in more["hits"]} & {h["ref"] for h in found["hits"]}
+    fewer = await call(shared, "search", query="fire", limit=7, offset=kept)
+    assert [h["ref"] for h in fewer["hits"]] == [h["ref"] for h in more["hits"][:7]]
 
     text = "{@creature goblin} meets {@spell fireball} and {@spell firebal}.\n" * 3000
     tags = await shared.call_tool("resolve_tags", {"text": text})

@@ -622,6 +622,67 @@ def test_hybrid_pages_do_not_overlap(indexed: App) -> None:
     assert first + second == both and not set(first) & set(second)
 
 
+def pages_of(app: App, size: int, end: int, start: int = 0, **params: Any) -> list[str]:
+    """The refs of pages of `size` from hit `start` to the `end`th, concatenated."""
+    refs: list[str] = []
+    for offset in range(start, end, size):
+        refs += [h.ref for h in ask(app, limit=size, offset=offset, **params).hits]
+    return refs
+
+
+def shown(hits: Sequence[Any]) -> list[str]:
+    """Every entry a page shows: each hit's and those it stands for (`also`)."""
+    return [
+        ref for h in hits for ref in (f"{h.pack}:{h.ref}", *(f"{a.pack}:{a.ref}" for a in h.also))
+    ]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "keyword", "semantic"])
+def test_pages_are_slices_of_one_ranking_whatever_their_size(indexed: App, mode: str) -> None:
+    """A hybrid search ranked `offset + limit` candidates of each list, so page 2 (offset 20)
+    ranked another pool than page 1 and repeated or skipped hits. Pages of 1, 5, 10 and 20,
+    across the first tiers' ends (the 50th and the 100th hit), are the one page of the most
+    (500), each hit once, in one order; past its last hit a page is empty."""
+    query = "fire damage to creatures in an area"
+    everything = ask(indexed, query=query, limit=500, mode=mode).hits
+    refs = [h.ref for h in everything]
+    assert len(refs) > 120 and len(shown(everything)) == len(set(shown(everything)))
+    for size in (5, 10, 20):
+        assert pages_of(indexed, size, 120, query=query, mode=mode) == refs[:120], size
+    assert pages_of(indexed, 1, 12, query=query, mode=mode) == refs[:12]
+    assert pages_of(indexed, 1, 51, 48, query=query, mode=mode) == refs[48:51]
+    again = ask(indexed, query=query, limit=500, mode=mode).hits
+    assert [(h.ref, h.score) for h in again] == [(h.ref, h.score) for h in everything]
+    with pytest.raises(InvalidParams, match="limit"):
+        ask(indexed, query=query, limit=0, mode=mode)
+    with pytest.raises(InvalidParams, match="limit"):
+        ask(indexed, query=query, limit=501, mode=mode)
+
+
+def test_a_page_past_the_last_hit_is_empty(indexed: App) -> None:
+    query = "fireball"
+    found = [h.ref for h in ask(indexed, query=query, limit=500, mode="keyword").hits]
+    assert 0 < len(found) < 500
+    last = ask(indexed, query=query, limit=1, offset=len(found) - 1, mode="keyword").hits
+    assert [h.ref for h in last] == found[-1:]
+    assert ask(indexed, query=query, limit=10, offset=len(found), mode="keyword").hits == []
+    assert pages_of(indexed, 7, len(found) + 7, query=query, mode="keyword") == found
+
+
+def test_pages_of_a_large_library_show_each_entry_once(attributed_db: Path) -> None:
+    """Ranked in groups (`pack_groups`) and folded by name (`settle`): the pages of 10 are the
+    page of 150, and no entry shows twice, neither as a hit nor as one a hit stands for."""
+    app = copies_app(attributed_db)
+    try:
+        for mode in ("keyword", "hybrid"):
+            everything = ask(app, query="fireball flame", limit=150, mode=mode).hits
+            assert len(shown(everything)) == len(set(shown(everything)))
+            paged = pages_of(app, 10, 150, query="fireball flame", mode=mode)
+            assert paged == [h.ref for h in everything]
+    finally:
+        app.close()
+
+
 def test_hybrid_runs_its_keyword_half_beside_the_semantic_half(
     indexed: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1329,6 +1390,27 @@ def test_cli_index_then_search(attributed_db: Path, capsys: pytest.CaptureFixtur
         err,
         re.M,
     ), err
+
+
+def test_cli_pages_are_slices_of_one_ranking(
+    indexed_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`d5e search --offset N --limit M`, each a process of its own in real use: the pages of 20
+    are the page of 60, numbered on from the offset; past the last hit, no matches."""
+    db = ("--db", str(indexed_db))
+
+    def refs(*argv: str) -> list[str]:
+        code, out, _ = cli(capsys, "search", "fire", "damage", "--json", *argv, *db)
+        assert code == 0
+        return [h["ref"] for h in json.loads(out)["hits"]]
+
+    everything = refs("--limit", "60")
+    paged = [r for offset in (0, 20, 40) for r in refs("--offset", str(offset), "--limit", "20")]
+    assert paged == everything and len(set(everything)) == 60
+    code, out, _ = cli(capsys, "search", "fire", "damage", "--offset", "40", "--limit", "20", *db)
+    assert code == 0 and out.startswith(" 41. ") and "\n 60. " in out
+    code, out, err = cli(capsys, "search", "fire", "damage", "--offset", "10000", *db)
+    assert code == 0 and out == "" and "no matches" in err
 
 
 def test_cli_browses_by_filters(attributed_db: Path, capsys: pytest.CaptureFixture[str]) -> None:

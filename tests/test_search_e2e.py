@@ -132,6 +132,18 @@ async def test_search_filters_and_errors_over_the_wire(db_path: Path) -> None:
         assert client.progress_reports == {}  # the client did not ask for progress
         result = await call(client, "d5e/search", {"query": "fire", "mode": "semantic"})
         assert result["semantic"] is True and result["hits"]
+        # pages are slices of one ranking (tests/test_search.py: every mode and size)
+        asked = {"query": "fire damage", "limit": 60}
+        refs = [h["ref"] for h in (await call(client, "d5e/search", asked))["hits"]]
+        paged = []
+        for offset in (0, 20, 40):
+            page = await call(client, "d5e/search", asked | {"limit": 20, "offset": offset})
+            paged += [h["ref"] for h in page["hits"]]
+        assert paged == refs and len(set(refs)) == 60
+        past = await call(client, "d5e/search", asked | {"offset": 10_000, "limit": 500})
+        assert past["hits"] == []
+        err = await error_of(client, "d5e/search", {"query": "x", "limit": 501})
+        assert err.code == -32602 and "$.limit" in err.message
     finally:
         await client.shutdown_session()
         await client.stop()

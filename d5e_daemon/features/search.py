@@ -1680,7 +1680,6 @@ def _search(app: App, params: SearchParams) -> SearchResult:
         return SearchResult(hits=hits, semantic=False, hints=_hints(app, params))
 
     wanted = params.offset + params.limit
-    pool = max(FUSION_DEPTH, wanted)
     asked = asked_filters(app, params.query)
     keywords = [w for w in query_words(params.query) if w not in asked.denied]
     other_spelling = respelled(app, keywords)
@@ -1704,26 +1703,123 @@ def _search(app: App, params: SearchParams) -> SearchResult:
     hybrid = params.mode == "hybrid" and use_vectors
     scopes = pack_groups(app, scope) if hybrid else [scope]
     asked_words = keywords if match else []
-    # the keyword halves start first, on the reader thread, while the query is embedded
-    halves = [_keyword_half(app, params, g, asked_words, words, pool, use_vectors) for g in scopes]
+    # the first tier's keyword halves start first, on the reader thread, while the query is
+    # embedded
+    halves = [
+        _keyword_half(app, params, g, asked_words, words, FUSION_DEPTH, use_vectors) for g in scopes
+    ]
     vector = None
     # semantic search alone keeps the scene: without keywords it is what anchors the query
     rest = without_scene(query_text) if hybrid and SCENE_SHARE else None
     if use_vectors:
         vector = query_vector(index.embedder, query_text, rest)
+    asking = _Asking(params, scopes, asked_words, words, vector, asked, use_vectors, hybrid)
+    # one ranking, whatever the page: its first `FUSION_DEPTH` hits are the best of the
+    # candidates ranked at that depth, each next tier (twice as deep) adds the best of its
+    # ranking not placed yet, up to its depth; a page is a slice of it (`ranking`)
+    tiers: list[_Tier] = []
+    placed: list[tuple[int, float, int]] = []  # entry id, score, tier
+    seen: set[int] = set()
+    depth = FUSION_DEPTH
+    while True:
+        tier = _tier(app, asking, scope, depth, halves if not tiers else None)
+        room = depth - len(placed)
+        for entry_id, score in tier.ranked:
+            if room <= 0:
+                break
+            if entry_id in seen:
+                continue
+            placed.append((entry_id, score, len(tiers)))
+            seen.add(entry_id)
+            seen.update(tier.also.get(entry_id, ()))
+            room -= 1
+        tiers.append(tier)
+        if len(placed) >= wanted or not tier.deeper or depth >= MAX_DEPTH:
+            break
+        depth *= 2
+    terms = set(queries.index_terms(app.conn, keywords))
+    hits = []
+    for t, tier in enumerate(tiers):
+        page = [(i, score) for i, score, at in placed[params.offset : wanted] if at == t]
+        if not page:
+            continue
+        explain = _explainer(tier.parts, tier.named, tier.boosts, rest) if params.explain else None
+        best_passage = {entry_id: pid for g in tier.parts for entry_id, _, pid in g.semantic}
+        hits += _hits(app, page, match, best_passage, terms, explain, tier.also)
+    return SearchResult(hits=hits, semantic=use_vectors, hints=_hints(app, params))
+
+
+MAX_DEPTH = FUSION_DEPTH * 2**8
+"""The deepest tier of a ranking (12,800 candidates of each list): past the deepest page
+(offset 10,000 + limit 500)."""
+
+
+@dataclass
+class _Asking:
+    """What a search asks, read once for all its tiers."""
+
+    params: SearchParams
+    scopes: list[queries.SearchScope]
+    keywords: list[str]
+    words: str
+    vector: bytes | None
+    asked: Asked
+    use_vectors: bool
+    hybrid: bool
+
+
+@dataclass
+class _Tier:
+    """The ranking of one depth's candidates (`_tier`)."""
+
+    ranked: list[tuple[int, float]]
+    also: dict[int, list[int]]
+    parts: list[_Lists]
+    named: set[int]
+    boosts: dict[int, dict[str, float]]
+    deeper: bool
+    """Some list held as many as it was asked for: a deeper tier may find others."""
+
+
+def _tier(
+    app: App,
+    asking: _Asking,
+    scope: queries.SearchScope,
+    depth: int,
+    halves: list[Callable[[], tuple[Found, Covered]]] | None = None,
+) -> _Tier:
+    """The search's candidates at `depth` (each group's best `depth` by keywords and by
+    meaning), ranked. `halves`: the keyword halves at that depth, already started."""
+    params, scopes, vector = asking.params, asking.scopes, asking.vector
+    if halves is None:
+        halves = [
+            _keyword_half(app, params, g, asking.keywords, asking.words, depth, asking.use_vectors)
+            for g in scopes
+        ]
     # every group's semantic half first, while the reader thread ranks the keyword halves (at
     # SRD + 100,000 the other packs' takes ~10 ms: the first group's ranking, waiting for its
     # term coverage queued behind it, would leave this thread idle meanwhile); then the reader
     # thread counts each group's term coverage while this thread goes on
-    semantic = [_semantic_half(app, group, vector, pool) for group in scopes]
+    semantic = [_semantic_half(app, group, vector, depth) for group in scopes]
     parts = [
-        _ranked(app, params, group, asked_words, vector, pool, half, near, asked, use_vectors)
+        _ranked(
+            app,
+            params,
+            group,
+            asking.keywords,
+            vector,
+            depth,
+            half,
+            near,
+            asking.asked,
+            asking.use_vectors,
+        )
         for group, half, near in zip(scopes, halves, semantic, strict=True)
     ]
     # the groups' rankings as one, by score (their entries are apart)
     ranked = sorted((p for g in parts for p in g.ranked), key=lambda p: (-p[1], p[0]))
     boosts = {i: b for g in parts for i, b in g.boosts.items()}
-    hybrid = hybrid and any(g.semantic for g in parts)
+    hybrid = asking.hybrid and any(g.semantic for g in parts)
     ranked, also = settle(
         app,
         ranked,
@@ -1736,12 +1832,8 @@ def _search(app: App, params: SearchParams) -> SearchResult:
     if named:  # a name typed in full means that entry, whatever else shares its words
         named |= {i for i, others in also.items() if named & set(others)}
         ranked = [p for p in ranked if p[0] in named] + [p for p in ranked if p[0] not in named]
-    page = ranked[params.offset : wanted]
-    explain = _explainer(parts, named, boosts, rest) if params.explain else None
-    best_passage = {entry_id: pid for g in parts for entry_id, _, pid in g.semantic}
-    terms = queries.index_terms(app.conn, keywords)
-    hits = _hits(app, page, match, best_passage, set(terms), explain, also)
-    return SearchResult(hits=hits, semantic=use_vectors, hints=_hints(app, params))
+    deeper = any(len(g.keyword) >= depth or len(g.semantic) >= depth for g in parts)
+    return _Tier(ranked, also, parts, named, boosts, deeper)
 
 
 def search_filters(app: App, params: SearchFiltersParams) -> SearchFiltersResult:
