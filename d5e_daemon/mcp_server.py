@@ -1555,9 +1555,6 @@ class _Start:
             return
         from .background import BackgroundIndexer
 
-        self.loop = asyncio.get_running_loop()
-        self.app.library.on_change(self.packs_changed)
-
         self.indexer = BackgroundIndexer(self.app, None, asyncio.get_running_loop(), progress=False)
         self.indexer.schedule()
         self.app.search.load_in_background()
@@ -1600,7 +1597,9 @@ class _Start:
 def _lifespan(start: _Start) -> Callable[[MCPServer[Any]], Any]:
     @asynccontextmanager
     async def lifespan(server: MCPServer[Any]) -> AsyncIterator[None]:
-        fallback = asyncio.get_running_loop().call_later(INDEX_FALLBACK_S, start.begin)
+        start.loop = asyncio.get_running_loop()  # packs changed: said from the start on
+        start.app.library.on_change(start.packs_changed)
+        fallback = start.loop.call_later(INDEX_FALLBACK_S, start.begin)
         try:
             yield None
         finally:

@@ -297,6 +297,33 @@ async def test_a_search_before_the_meaning_index_is_made_says_it_ranked_by_keywo
         app.close()
 
 
+async def test_a_client_of_the_2026_protocol_hears_of_changed_packs_by_listening(
+    indexed_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client of the protocol's 2026-07-28 version (which caches list results) hears that
+    the resources changed on its `subscriptions/listen` stream, as a pack is installed and as
+    one is turned off; its next listing holds the new entry. In process: no start."""
+    monkeypatch.setattr(mcp_server, "INDEX_FALLBACK_S", 600.0)  # no background work meanwhile
+    app = make_app(indexed_db)
+    pack = write_pack(tmp_path / "brew", {"spells/moonlit-hex.json": SPELL})
+    try:
+        async with (
+            Client(mcp_server.create_server(app), mode="2026-07-28") as client,
+            client.listen(resources_list_changed=True) as events,
+        ):
+            heard = aiter(events)
+            await pack_features.install(app, protocol.PackInstallParams(path=str(pack)))
+            await asyncio.wait_for(anext(heard), 10)
+            page = await client.list_resources()
+            while page.next_cursor:
+                page = await client.list_resources(cursor=page.next_cursor)
+            assert "d5e://brew/spells/moonlit-hex.md" in [str(r.uri) for r in page.resources]
+            await pack_features.disable(app, protocol.PackIdParams(pack="brew"))
+            await asyncio.wait_for(anext(heard), 10)
+    finally:
+        app.close()
+
+
 async def test_a_creature_split_into_forms_by_its_bare_name(shared: ClientSession) -> None:
     """The SRD's vampire and werewolf are forms ("Vampire, Vampire Form"): an assistant asking
     for "werewolf" gets its true form, and `{@creature vampire}` resolves."""
