@@ -911,12 +911,15 @@ def _run_feature(
 ) -> Any:
     """Open the app, run one feature function (plain or async), close the app. Params built
     from the command line are checked as a request's are (`--collection` of 100 characters,
-    a priority past ±1,000,000: the message and its path, as over JSON-RPC)."""
+    a priority past ±1,000,000), and a refusal names the argument ("priority: Expected `int`
+    <= 1000000"; over JSON-RPC "- at `$.priority`", the path `--json` keeps in its data)."""
     import inspect
 
     from .protocol import decode
 
-    params = tuple(decode(msgspec.to_builtins(p), type(p)) for p in params)
+    fields = {f for p in params for f in p.__struct_encode_fields__}
+    with _said_as_options({field: field for field in fields}):
+        params = tuple(decode(msgspec.to_builtins(p), type(p)) for p in params)
     with _opened(settings, reads_only) as app:
         result = fn(app, *params)
         if not inspect.iscoroutine(result):
@@ -1125,15 +1128,16 @@ def _packs_upload(args: argparse.Namespace, settings: Settings) -> int:
     except msgspec.DecodeError as exc:
         raise PackError(f"{args.file}: not JSON: {exc}") from exc
     entries = value if isinstance(value, list) else [value]
-    params = decode(
-        {
-            "pack": args.pack,
-            "collection": args.collection,
-            "entries": entries,
-            "replace": args.replace,
-        },
-        UploadParams,
-    )
+    with _said_as_options({"pack": "pack", "collection": "collection"}):  # entries: by path
+        params = decode(
+            {
+                "pack": args.pack,
+                "collection": args.collection,
+                "entries": entries,
+                "replace": args.replace,
+            },
+            UploadParams,
+        )
     result = _run_feature(settings, upload, params)
     if args.json:
         _print_json(result)

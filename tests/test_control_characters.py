@@ -143,8 +143,8 @@ def test_the_cli_refuses_a_title_with_a_control_character(
     )
     _, err = capsys.readouterr()
     assert code == 1
-    # checked as a request's params are (the protocol's check): the character and its path
-    assert "control character U+001B is not allowed here; write plain text - at `$.title`" in err
+    # checked as a request's params are (the protocol's check): the character and the option
+    assert "title: control character U+001B is not allowed here; write plain text" in err
     assert "\x1b" not in err
     assert list(tmp_path.iterdir()) == [db_path.parent] or not (tmp_path / "brew").exists()
     assert not (tmp_path / "brew").exists()

@@ -245,20 +245,21 @@ def test_upload_writes_entries_as_files_and_installs_them(
     code, _, err = run(capsys, "packs", "upload", "my-brew", "spells", str(missing), *db)
     assert (code, err) == (1, f"d5e: {missing}: cannot read: No such file or directory\n")
     code, _, err = run(capsys, "packs", "upload", "my-brew", "x" * 80, str(upload), *db)
-    assert (code, err) == (1, "d5e: Expected `str` of length <= 64 - at `$.collection`\n")
+    assert (code, err) == (1, "d5e: collection: Expected `str` of length <= 64\n")
 
 
 def test_choices_are_checked_as_a_request_is(
     capsys: pytest.CaptureFixture[str], db_path: Path
 ) -> None:
     """A priority past ±1,000,000 was an OverflowError traceback, a collection name of 100
-    characters was stored; both are now the request's message and path, and nothing is saved."""
+    characters was stored; both are now the request's message, naming the argument (not its
+    JSON path, "- at `$.priority`"), and nothing is saved."""
     db = ("--db", str(db_path))
     code, _, err = run(capsys, "packs", "set-priority", "srd-2014", "9" * 20, *db)
-    assert (code, err) == (1, "d5e: Expected `int` <= 1000000 - at `$.priority`\n")
+    assert (code, err) == (1, "d5e: priority: Expected `int` <= 1000000\n")
     long = "x" * 100
     code, _, err = run(capsys, "packs", "set-priority", "srd-2014", "5", "--collection", long, *db)
-    assert (code, err) == (1, "d5e: Expected `str` of length <= 64 - at `$.collection`\n")
+    assert (code, err) == (1, "d5e: collection: Expected `str` of length <= 64\n")
     code, out, _ = run(capsys, "packs", "list", *db)
     assert code == 0 and long not in out
 
