@@ -1208,14 +1208,17 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def parser(serve_only: bool = False) -> argparse.ArgumentParser:
     """The command line; with `serve_only`, only `d5e serve`'s (what an editor starts: the
     other commands' parsers are no part of its start)."""
-    common = argparse.ArgumentParser(add_help=False)
+    # Before the command or after it (`d5e --db x.sqlite3 lookup goblin` was "invalid choice:
+    # 'x.sqlite3'"): an option not given is absent (SUPPRESS), so the command's parser does
+    # not overwrite what was given before it, and `_flags` reads each with getattr.
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--db", help="database file (default: $D5E_HOME/d5e.sqlite3 or XDG data)")
     common.add_argument("--edition", choices=["2014", "2024"], help="which SRD is on")
     common.add_argument("--profile", help="profile (campaign) name")
     common.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     common.add_argument("--log-file", help="write logs here instead of stderr")
 
-    top = argparse.ArgumentParser(prog="d5e", description=__doc__)
+    top = argparse.ArgumentParser(prog="d5e", description=__doc__, parents=[common])
     top.add_argument("--version", action="version", version=f"d5e {__version__}")
     sub = top.add_subparsers(dest="command", required=True)
 

@@ -72,6 +72,18 @@ def test_lookup_of_a_tag_naming_nothing_says_what_the_editor_says(
     )
 
 
+def test_the_common_options_may_come_before_the_command(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`d5e --db FILE lookup goblin` said "invalid choice: 'FILE'"; after the command they
+    still work, and one given after the command wins over one before it."""
+    code, out, err = run(capsys, "--db", str(db_path), "--edition", "2024", "lookup", "wolf")
+    assert (code, err) == (0, "") and "srd-2024" in out
+    db = ("--db", str(db_path))
+    code, out, err = run(capsys, "--edition", "2024", "lookup", "wolf", "--edition", "2014", *db)
+    assert (code, err) == (0, "") and "srd-2014" in out
+
+
 def test_lookup_json_is_the_wire_result(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
         capsys, "lookup", "srd-2024:monsters/aboleth", "--json", "--db", str(db_path)
