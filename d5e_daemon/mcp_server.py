@@ -1085,10 +1085,23 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             "mode": mode,
         }
         ranked = bool(query.strip()) and mode != "keyword"  # a listing or keywords asked for
+        listing = not query.strip()
         if ranked and ctx is not None and start.model_loading():  # said to a client that asked
             await ctx.report_progress(0, None, "loading the search model (the session's first)")
         loaded = await start.model_ready() if ranked else True
-        text = partial(_search_text, ranked=ranked, unready=NOT_INDEXED if loaded else LOADING)
+        said = partial(_search_text, ranked=ranked, unready=NOT_INDEXED if loaded else LOADING)
+
+        def text(result: protocol.SearchResult) -> str:
+            """A listing that filled its page says where the next starts (a model took the
+            first ten 3rd-level spells for all of them)."""
+            more = listing and len(result.hits) == limit
+            return said(result) + (
+                f"\n({limit} shown; more may match: ask again with offset {offset + limit} for "
+                "the next ones.)"
+                if more
+                else ""
+            )
+
         return await tools.call("search", search, protocol.SearchParams, args, text, _fit_hits)
 
     @tool(
@@ -1362,6 +1375,10 @@ def _resources(server: MCPServer[Any], app: App) -> None:
 
 def _prompt_party(text: str) -> str:
     """A prompt's `party` ("5, 5 ,5") as levels ("5,5,5"), each 1 to 20; else invalid params."""
+    with suppress(ToolError):  # said in words, as the encounter tool takes it
+        said = _party_said(text)
+        if isinstance(said, list):
+            text = ",".join(map(str, said))
     words = [word for word in re.split(r"[\s,]+", text.strip()) if word]
     if not all(word.isdigit() and 1 <= int(word) <= 20 for word in words):
         message = f"party {text!r}: the characters' levels, 1 to 20 each, e.g. 5,5,5,5"

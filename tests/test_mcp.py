@@ -428,6 +428,22 @@ async def test_what_an_assistant_writes_after_reading_the_answers(shared: Client
     assert "did you mean 'srd-2014' or 'srd-2024'?" in hits["hints"][0]
 
 
+async def test_a_listing_as_long_as_its_limit_says_more_may_follow(shared: ClientSession) -> None:
+    """ "Which 3rd-level spells…": a listing by filters answers the first `limit` by name; one
+    that filled its page says where the next starts (a model took ten for all of them), one
+    that did not says nothing more."""
+    full = await shared.call_tool(
+        "search", {"filters": {"level": 3}, "collections": ["spells"], "limit": 5, "offset": 5}
+    )
+    text = full.content[0].text  # type: ignore[union-attr]
+    assert text.endswith("(5 shown; more may match: ask again with offset 10 for the next ones.)")
+    fire = await shared.call_tool(
+        "search", {"filters": {"level": 3, "class": "wizard", "damage": "fire"}, "limit": 10}
+    )
+    said = fire.content[0].text  # type: ignore[union-attr]
+    assert "**Fireball**" in said and "more may match" not in said
+
+
 async def test_a_link_without_its_pack_is_answered_with_the_links_it_may_mean(
     shared: ClientSession,
 ) -> None:
@@ -1291,6 +1307,10 @@ async def test_a_prompts_arguments_are_checked_as_a_tools_are(shared: ClientSess
     )
     said = prompt.messages[0].content.text  # type: ignore[union-attr]
     assert said.startswith("Prepare an easy encounter for a party of characters of levels 5,5,5.")
+    # as the encounter tool takes it, a party said in words
+    prompt = await shared.get_prompt("prepare_encounter", {"party": "four level 5 characters"})
+    said = prompt.messages[0].content.text  # type: ignore[union-attr]
+    assert "for a party of characters of levels 5,5,5,5." in said
 
 
 def test_a_large_librarys_filters_and_names_are_cut_to_fit() -> None:
