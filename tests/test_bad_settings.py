@@ -268,3 +268,33 @@ def test_a_bad_environment_variable_or_flag_is_named_as_given(
     assert code == 1 and err.startswith(f"d5e: invalid setting: {said}"), err
     assert "$." not in err and "regex" not in err
     assert not (tmp_path / "never.sqlite3").exists()
+
+
+def test_status_names_a_pack_the_settings_name_that_is_not_installed(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """`[packs] srd-20144 = 70` (a typo) or `disabled = ["nosuch"]` changed nothing and said
+    nothing: `d5e status` (and the editor's status) now names each, with the nearest id."""
+    from d5e_daemon.features.status import status
+
+    from .fixtures import make_app
+
+    (tmp_path / "d5e.toml").write_text("")
+    rules = [{"pack": "srd-2014", "over": "homebrw"}]
+    app = make_app(
+        db_path,
+        packs={"srd-20144": 70},
+        disabled=["nosuch", "clockwork"],  # clockwork: a plugin's, not installed: no mistake
+        rules=rules,
+        workspace=str(tmp_path),
+    )
+    try:
+        warnings = [w for w in status(app).warnings if "no installed pack" in w]
+    finally:
+        app.close()
+    where = f"{tmp_path / 'd5e.toml'}: "
+    assert warnings == [
+        f"{where}rules: no installed pack is 'homebrw' (d5e packs list names them)",
+        f"{where}disabled: no installed pack is 'nosuch' (d5e packs list names them)",
+        f"{where}packs: no installed pack is 'srd-20144'; did you mean 'srd-2014'?",
+    ]
