@@ -2,7 +2,8 @@
 prose names the editor recognises (hover, definition), of the encounters it counts, and the
 diagnostics `d5e check` gives, on the hand-labelled sample `bench/prose-eval.jsonl` (or
 `--eval bench/prose-heldout-2.jsonl`: 108 pieces in other styles, written and committed before
-session twenty-one measured or changed anything; docs/writers-tools.md).
+session twenty-one measured or changed anything; `--eval bench/prose-heldout-3.jsonl`: 73 more,
+written and committed before session twenty-two measured anything; docs/writers-tools.md).
 
     .venv/bin/python bench/prose_quality.py [--eval bench/prose-eval.jsonl] [--db FILE]
         [--old CHECKOUT] [--corpus DIR] [-v]
@@ -19,6 +20,7 @@ one-page adventure's monster list), written for this sample, with its labels:
   too (bold, italic or counted: hover, definition);
 - `maybe`: what may be linked or not (a class in "Human Fighter", "the guard" who may be the
   Guard): neither counted right nor wrong;
+- `edition` (optional): `"2024"` measures the item in a profile of the 2024 rules (2014 else);
 - `encounters`: what each encounter the text counts holds (`{"wolf": 4}`; a range as its low
   and high ends, `{"wolf": [6, 8]}` for "6-8 wolves", `[2, 5]` for "1d4+1"), in order.
 
@@ -81,12 +83,15 @@ def _score(found: list[tuple[str, str]], want: list[tuple[str, str]], maybe: lis
     return {"right": right, "wrong": wrong, "missed": missed, "want": len(want)}
 
 
-def measure(app: App, items: list[dict[str, Any]]) -> dict[str, Any]:
-    resolver = Resolver(app)
-    names = resolver.prose_names()
+def measure(apps: dict[str, App], items: list[dict[str, Any]]) -> dict[str, Any]:
+    """`apps`: an App for each edition the items name (`"edition"`, else "2014")."""
+    resolvers = {edition: Resolver(app) for edition, app in apps.items()}
+    known = {edition: resolver.prose_names() for edition, resolver in resolvers.items()}
     totals: dict[str, Any] = {}
     details: dict[str, list[Any]] = {"link": [], "prose": [], "encounters": [], "check": []}
     for item in items:
+        resolver = resolvers[item.get("edition", "2014")]
+        names = known[item.get("edition", "2014")]
         text = item["text"] + "\n"
         lines = text.splitlines()
         want = [(w[0], w[1]) for w in item["want"]]
@@ -200,14 +205,17 @@ def main() -> int:
             if args.db is None:  # built by this d5e first, at a schema both read
                 App(build({"db": str(db)})).start()
             old = json.loads(run_old(args.old, Path(__file__), argv, capture=True))
-        app = App(build({"db": str(db)}))
-        app.start()
+        editions = sorted({item.get("edition", "2014") for item in items} | {"2014"})
+        apps = {edition: App(build({"db": str(db), "edition": edition})) for edition in editions}
         try:
-            new = measure(app, items)
+            for app in apps.values():
+                app.start()
+            new = measure(apps, items)
             if args.corpus is not None:
-                new["corpus"] = corpus(app, args.corpus)
+                new["corpus"] = corpus(apps["2014"], args.corpus)
         finally:
-            app.close()
+            for app in apps.values():
+                app.close()
     if args.json:
         print(json.dumps(new))
         return 0
