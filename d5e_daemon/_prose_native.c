@@ -1226,6 +1226,36 @@ error:
 
 static Py_ssize_t lines_read, chars_read; /* by the native reader, since it was loaded */
 
+/* Whether a count written after a creature's name may begin in b ("Goblins x4", "wolves (4)",
+ * "(x3)", "Bandits: 6": `prose._AFTER_TRIGGER`, but ×, which is left to Python already): a text
+ * with one is left to the Python reader, which reads those counts. */
+static int
+after_trigger(const char *b, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 1; i < n; i++) {
+        if (b[i] < '0' || b[i] > '9')
+            continue;
+        Py_ssize_t j = i;
+        while (j > 0 && (b[j - 1] == ' ' || b[j - 1] == '\t'))
+            j--;
+        if (j == 0)
+            continue;
+        char c = b[j - 1];
+        if (c == ':' || c == '(')
+            return 1;
+        if (c == 'x' || c == 'X') {
+            Py_ssize_t k = j - 1;
+            if (k > 0 && (b[k - 1] == ' ' || b[k - 1] == '\t'))
+                return 1;
+            while (k > 0 && (b[k - 1] == ' ' || b[k - 1] == '\t'))
+                k--;
+            if (k > 0 && b[k - 1] == '(')
+                return 1;
+        }
+    }
+    return 0;
+}
+
 /* A text above U+007F as the bytes the ASCII reader reads (MARK_OTHER, MARK_QUOTE), in b;
  * 0 when a character of it is one the patterns tell apart (a letter, digit or space above
  * U+007F, ×, a newline before its end, or a character that is a mark itself). */
@@ -1253,7 +1283,7 @@ marks_of(PyObject *text, Py_ssize_t n, char *b)
 
 /* The references of a text as a walk gives it (`_recognise([text])[0]`): a new tuple, Py_None
  * (a new reference) when the text is left to the Python reader (a newline before its end, a
- * letter, digit or space above U+007F, ×), or NULL. */
+ * letter, digit or space above U+007F, ×, a count that may be written after a name), or NULL. */
 static PyObject *
 read_text(Names *nm, PyObject *text, char *buffer)
 {
@@ -1268,8 +1298,12 @@ read_text(Names *nm, PyObject *text, char *buffer)
         if (b == NULL && (b = PyMem_Malloc(n + 1)) == NULL)
             return PyErr_NoMemory();
         PyObject *out = NULL;
-        if (marks_of(text, n, b)) {
+        int marks = marks_of(text, n, b);
+        if (marks) {
             blank_spans(b, n);
+            marks = !after_trigger(b, n);
+        }
+        if (marks) {
             nm->text = text;
             out = read_blanked(nm, b, n);
             nm->text = NULL;
@@ -1297,6 +1331,11 @@ read_text(Names *nm, PyObject *text, char *buffer)
         return PyErr_NoMemory();
     memcpy(b, s, n);
     blank_spans(b, n);
+    if (after_trigger(b, n)) {
+        if (buffer == NULL)
+            PyMem_Free(b);
+        Py_RETURN_NONE;
+    }
     PyObject *out = read_blanked(nm, b, n);
     lines_read++;
     chars_read += PyUnicode_GET_LENGTH(text);

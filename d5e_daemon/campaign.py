@@ -29,10 +29,11 @@ from .prose import (
     ProseRef,
     ProseWalk,
     count_before,
+    named_alone,
     named_by_article,
     walk_prose,
 )
-from .quantity import quantity_ending, roll_table_rows
+from .quantity import quantity_at, quantity_ending, roll_table_rows
 from .tagsyntax import Tag, TagKey, find_tags, iter_tags
 
 if TYPE_CHECKING:
@@ -176,7 +177,10 @@ def _counted(
 ) -> Counted:
     """A creature counted at `at` (the count the prose reader read), with the range or the
     roll written there ("6-8", "1d4+1", "two or three", "up to 5", "half a dozen":
-    `quantity.quantity_ending`)."""
+    `quantity.quantity_ending`), or after the name ("Wolves (2d4)": `quantity.quantity_at`;
+    the creature's columns then end after the count)."""
+    if at is not None and at > start and (after := quantity_at(line, at)) is not None:
+        return Counted(start, after[2], after[0], *meant, at, after[1])  # its end: the count's
     if at is not None and (written := quantity_ending(line, at)) is not None:
         low, high, at = written
         return Counted(start, end, low, *meant, at, high)
@@ -245,6 +249,9 @@ def counting_parts(
             continue
         taken = [(c.start, c.end) for c in found]
         for at, end, entry in named_by_article(names, line, taken):
+            found.append(Counted(at, end, 1, entry.qualified_ref, entry.name, None, 1))
+        taken = [(c.start, c.end) for c in found]
+        for at, end, entry in named_alone(names, line, taken):
             found.append(Counted(at, end, 1, entry.qualified_ref, entry.name, None, 1))
         table = line.lstrip().startswith("|")  # a table row: each cell is a part too
         cuts = [i for i, char in enumerate(line) if char == ";" or (table and char == "|")]
@@ -431,7 +438,9 @@ class Campaign:
             for ref in refs.prose.get(entry_id, ()):
                 line = refs.lines[ref.line]
                 counted = _counted(line, ref.start, ref.end, ref.count, ref.count_start, ("", ""))
-                start = ref.start if counted.count_start is None else counted.count_start
+                start = min(
+                    ref.start, ref.start if counted.count_start is None else counted.count_start
+                )
                 found.append(
                     Mention(path, ref.line, start, ref.end, ref.style, line, counted.count,
                             counted.high)

@@ -209,7 +209,8 @@ _WORD_GAP = re.compile(r"[ \t]+")
 class ProseRef(NamedTuple):
     """A reference written in prose, on one line. `start`/`end` cover the name as written
     (inside the emphasis markers); `count_start` is where its count is written (None without
-    one), so `count_start or start` … `end` is "4 wolves" whole."""
+    one), so `count_start or start` … `end` is "4 wolves" whole; a count written after the name
+    ("Goblins x4", "wolves (2d4)") has its `count_start` after `end`."""
 
     line: int
     start: int
@@ -222,8 +223,11 @@ class ProseRef(NamedTuple):
 
     @property
     def span(self) -> tuple[int, int]:
-        """Columns of the whole reference: count, markers and name."""
-        return (self.start if self.count_start is None else self.count_start), self.end
+        """Columns of the whole reference: count, markers and name (the name alone where the
+        count is written after it)."""
+        return (
+            self.start if self.count_start is None else min(self.start, self.count_start)
+        ), self.end
 
 
 class ProseNames:
@@ -592,6 +596,31 @@ def named_by_article(
             if _NAME_ENDS.match(line, end):
                 out.append((at, end, entry))
             break
+    return out
+
+
+_LIST_ELEMENT = re.compile(
+    r"(?:(?<=[,;|])|(?<=[,;|][ \t])|(?<=\band[ \t]))[ \t]*(?:and[ \t]+)?"
+    r"(?P<name>[^\W\d_][\w'’‘ \t-]*?)[ \t]*(?=$|[,;|.])"
+)
+
+
+def named_alone(
+    names: ProseNames, line: str, taken: Iterable[tuple[int, int]]
+) -> list[tuple[int, int, NamedEntry]]:
+    """The creatures a line names once as a whole element of a list, in the singular and
+    without a count ("Bandits (6), shambling mound, guards (2), swarm of rats"): one each of a
+    line that counts others, (start, end, entry); none where `taken` has a name."""
+    spans = list(taken)
+    out: list[tuple[int, int, NamedEntry]] = []
+    for m in _LIST_ELEMENT.finditer(line):
+        start, end = m.span("name")
+        if _overlaps(start, end, spans):
+            continue
+        norm = names.normalized(m["name"])
+        entry = names._merged["count"].get(norm)
+        if entry is not None:
+            out.append((start, end, entry))
     return out
 
 
@@ -1498,6 +1527,12 @@ def _recognise(texts: Sequence[str], names: ProseNames) -> list[tuple[ProseRef, 
         by_line.setdefault(i, []).append(counted)
     for i in unsorted:
         by_line[i].sort(key=_span_start)
+    if _AFTER_TRIGGER.search(joined) is not None:
+        for i, line in enumerate(lines):
+            if _AFTER_TRIGGER.search(line) is not None:
+                with_after = _counts_after(line, by_line.get(i, []), names)
+                if with_after is not None:
+                    by_line[i] = with_after
     out: list[tuple[ProseRef, ...]] = [()] * len(lines)
     for i, refs in by_line.items():
         out[i] = tuple(refs)
@@ -1505,6 +1540,119 @@ def _recognise(texts: Sequence[str], names: ProseNames) -> list[tuple[ProseRef, 
 
 
 _NOT_YET: EmphasisName = cast(EmphasisName, object())
+
+# A count written after a creature's name, as encounter tables and notes write it: "Goblins x4",
+# "goblin ×3", "wolves (4)", "Skeletons (x3)", "Wolves (2d4)", "Bandits: 6", "Stirges: 2d4
+# (nesting)". `_AFTER_TRIGGER` is what every such count begins with: a line without one has
+# none, and the native reader leaves a line with one to this reader (`after_trigger` there).
+_AFTER_TRIGGER = re.compile(r"(?:(?<=[ \t])[xX]|×|\([ \t]*[xX×]|[(:])[ \t]*\d")
+_AFTER_QUANTITY = r"\d{1,3}(?:[dD]\d{1,3}(?:[ \t]*[-+][ \t]*\d{1,3})?|[-–]\d{1,3})?"
+_AFTER_COUNT = re.compile(
+    rf"(?P<close>\*{{1,3}}|_{{1,3}})?[ \t]*(?:"
+    rf"(?:(?<=[ \t])[xX]|×)[ \t]*(?P<times>{_AFTER_QUANTITY})(?![\w'’])"
+    rf"|\([ \t]*(?:[xX×][ \t]*)?(?P<bracketed>{_AFTER_QUANTITY})[ \t]*\)"
+    rf"|:[ \t]*(?P<colon>{_AFTER_QUANTITY})(?=[ \t]*(?:[(,;|.]|$)))"
+)
+_WORD_BEFORE = re.compile(r"[^\W_][\w'’‘]*(?:-[^\W_][\w'’‘]*)*$")
+
+
+def _counts_after(text: str, refs: list[ProseRef], names: ProseNames) -> list[ProseRef] | None:
+    """`refs` (a line's, at line 0) with the creatures counted after their names ("Goblins
+    x4", "**mummy** (x1)", "Bandits: 6"): the name is the longest run of words right before
+    the count that names a creature (a bold or italic one already read takes the count), and
+    never a part of a longer run that names none ("Hobgoblin Captain ×1" is no hobgoblin);
+    its count is written at `count_start`, after it. A number alone in brackets after a word
+    that names no creature says the brackets hold something else on that line: "Running
+    order: goblins (init 14), Pell (12), wolves (9)" counts no wolves. None when there are
+    none."""
+    found: list[tuple[ProseRef, bool]] = []  # each with whether its count is a bare "(12)"
+    bracketed_words = False  # a bare "(12)" after a word that names no creature
+    for m in _AFTER_COUNT.finditer(text):
+        written = m["times"] or m["bracketed"] or m["colon"]
+        at = m.start("times" if m["times"] else "bracketed" if m["bracketed"] else "colon")
+        value = int(_DIGITS.match(written)[0])  # type: ignore[index]
+        bare = m["bracketed"] is not None and written.isdigit() and "x" not in m[0].lower()
+        if m["close"]:  # "**mummy** (x1)": the emphasis read before it takes the count
+            for ref in refs:
+                if (
+                    ref.end + len(m["close"]) == m.end("close")
+                    and ref.count_start is None
+                    and ref.entry.collection in COUNT_COLLECTIONS
+                ):
+                    found.append((ref._replace(count=value, count_start=at), bare))
+                    break
+            continue
+        named = _name_before(text, m.start(), refs, names)
+        if named is None:
+            bracketed_words = bracketed_words or bare
+            continue
+        start, end, entry = named
+        ref = ProseRef(0, start, end, text[start:end], "count", entry, value, at)
+        found.append((ref, bare))
+    counted = [ref for ref, bare in found if not (bare and bracketed_words)]
+    if not counted:
+        return None
+    spans = {(r.start, r.end) for r in counted}
+    kept = [r for r in refs if (r.start, r.end) not in spans]
+    return sorted([*kept, *counted], key=_span_start)
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _name_before(
+    text: str, end: int, refs: list[ProseRef], names: ProseNames
+) -> tuple[int, int, NamedEntry] | None:
+    """The creature named by the longest run of words (as many as the longest creature's name
+    has) that ends at `end` and is no part of a reference read before: (its columns, entry).
+    After another creature's name, a job is that creature's ("Animated armor guards (2)" are
+    two animated armors, "Flying swords patrol (2-4)" flying swords) and a rank another
+    creature's ("kobold cultist ×2": none); a capitalised one a name no pack has ("Goblin
+    Warriors ×4": the 2024 Goblin Warrior, no goblins)."""
+    starts: list[int] = []
+    pos = end
+    while len(starts) < names.longest_creature:
+        w = _WORD_BEFORE.search(text, 0, pos)
+        if w is None:
+            break
+        starts.append(w.start())
+        gap = w.start()
+        while gap > 0 and text[gap - 1] in " \t":
+            gap -= 1
+        if gap == w.start() or gap == 0:
+            break
+        pos = gap
+    if not starts:
+        return None
+    spans = [(r.start, r.end) for r in refs]
+    found = _longest_named(text, starts[::-1], end, spans, names)
+    start = found[0] if found is not None else starts[0]
+    word = names.normalized(text[start:end])
+    if " " in word:
+        return (start, end, found[1]) if found is not None else None
+    before = text[:start].rstrip(" \t")
+    kin = _longest_named(text, [s for s in starts[::-1] if s < start], len(before), spans, names)
+    forms = {word, *singular_forms(word)}
+    if kin is not None and forms & (JOB_WORDS | ROLE_WORDS) and text[start].isupper():
+        return None  # "Goblin Warriors ×4", "Kobold Scout (1)": a name no pack has (2024's)
+    if kin is not None and forms & JOB_WORDS:
+        return kin[0], len(before), kin[1]  # "Flying swords patrol (2-4)": the swords
+    if found is None or (kin is not None and forms & ROLE_WORDS):
+        return None
+    return start, end, found[1]
+
+
+def _longest_named(
+    text: str, starts: list[int], end: int, spans: list[tuple[int, int]], names: ProseNames
+) -> tuple[int, NamedEntry] | None:
+    """The first of `starts` (the longest run first) whose words up to `end` name a creature."""
+    for start in starts:
+        if _overlaps(start, end, spans):
+            continue
+        entry = names.find(names.normalized(text[start:end]), "count")
+        if entry is not None:
+            return start, entry
+    return None
 
 
 def _inside(at: int, spans: list[tuple[int, int]]) -> bool:
@@ -1525,7 +1673,7 @@ def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
 
 
 def _span_start(ref: ProseRef) -> int:
-    return ref.start if ref.count_start is None else ref.count_start
+    return ref.start if ref.count_start is None else min(ref.start, ref.count_start)
 
 
 _STAR_OR_UNDERSCORE = re.compile(

@@ -99,6 +99,24 @@ def quantity_ending(line: str, count_start: int) -> tuple[int, int, int] | None:
     return value, value, count_start
 
 
+_CLOSING = re.compile(r"[ \t]*\)")
+
+
+def quantity_at(line: str, at: int) -> tuple[int, int, int] | None:
+    """The quantity written at `at` (a count after a creature's name: the 4 of "Goblins x4",
+    the 2d4 of "Wolves (2d4)"): (low, high, the column after it and its closing bracket);
+    None when none is, or it is no count ("8-6")."""
+    m = QUANTITY.match(line, at)
+    if m is None:
+        return None
+    try:
+        low, high = ends(m)
+    except ValueError:
+        return None
+    closing = _CLOSING.match(line, m.end())
+    return low, high, closing.end() if closing is not None else m.end()
+
+
 # A roll table flattened into one line of text, as the SRD 2024's are ("1d20 Golem Time Cost
 # 1-5 Clay Golem 30 days 65,000 GP 6-17 Flesh Golem …"): one die, then the rows, each opening
 # with the numbers it is rolled on, ascending within the die's faces. Flattening glues words

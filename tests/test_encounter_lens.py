@@ -166,6 +166,59 @@ def test_ranges_and_rolls_get_the_difficulty_at_both_ends(party_app: App) -> Non
     assert lens.command.title == "Trivial–Hard · 150–1,000 XP (adjusted) for 4 × level 3"
 
 
+def test_a_count_after_the_name_counts_as_encounter_tables_write_it(party_app: App) -> None:
+    """ "Goblins x4", "goblin ×3", "Wolves (2d4)", "Skeletons (x3)", "Bandits: 6": the count
+    after the name counts it (its hint after the count); a longer name no pack has is no
+    creature of its parts ("Hobgoblin Captain ×1"), brackets that hold an initiative order count
+    nothing, and a list that counts some creatures counts each one named alone in it once."""
+    resolver = Resolver(party_app)
+
+    def counted(text: str) -> list[list[tuple[str | None, int | str]]]:
+        found = find_encounters(resolver, doc(text).lines)
+        return [[(m.ref, m.count) for m in e.monsters] for e in found]
+
+    wolf, goblin = "srd-2014:monsters/wolf", "srd-2014:monsters/goblin"
+    text = "Goblins x4, wolves x2 (their mounts)\n"
+    assert counted(text) == [[(goblin, 4), (wolf, 2)]]
+    (hint,) = inlay_hints(resolver, doc(text), EVERYWHERE)
+    assert hint.label == "Medium · 600 XP (adjusted) for 4 × level 3"  # 300 × 2
+    assert hint.position.character == text.index(" (their")  # after "x2"
+    text = "| 1 | Wolves (2d4) | Skeletons (x3) |\n- goblin ×3\n- Bandits: 6\n"
+    assert counted(text) == [
+        [(wolf, "2–8")],
+        [("srd-2014:monsters/skeleton", 3)],
+        [(goblin, 3)],
+        [("srd-2014:monsters/bandit", 6)],
+    ]
+    hints = inlay_hints(resolver, doc(text), EVERYWHERE)
+    # 2 × 50 XP × 1.5 = 150 (below Easy's 300), 8 × 50 XP × 2.5 = 1,000 (Hard from 900)
+    assert hints[0].label == "Trivial–Hard · 150–1,000 XP (adjusted) for 4 × level 3"
+    assert hints[0].position.character == text.index(" | Skeletons")  # after "(2d4)"
+    assert counted("**Creatures:** Hobgoblin ×3, Hobgoblin Captain ×1\n") == [
+        [("srd-2014:monsters/hobgoblin", 3)]
+    ]
+    assert counted("Running order: goblins (init 14), Pell (12), wolves (9), Kira (7)\n") == []
+    assert counted("**Monsters:** Bandits (6), shambling mound, guards (2), swarm of rats\n") == [
+        [
+            ("srd-2014:monsters/bandit", 6),
+            ("srd-2014:monsters/shambling-mound", 1),
+            ("srd-2014:monsters/guard", 2),
+            ("srd-2014:monsters/swarm-of-rats", 1),
+        ]
+    ]
+
+
+def test_a_count_after_the_name_by_the_2024_rules(db_path: Path) -> None:
+    """The 2024 rules: the XP added up against the party's budget (4 × level 3: Low 600,
+    Moderate 900, High 1,600), no multiplier: "Ogre x2" is 900 XP, Moderate."""
+    app = make_app(db_path, party=[3, 3, 3, 3], edition="2024")
+    try:
+        (hint,) = inlay_hints(Resolver(app), doc("Ogre x2, goblin ×1\n"), EVERYWHERE)
+        assert hint.label.startswith("Moderate · 950 XP for 4 × level 3")  # 2 × 450 + 50
+    finally:
+        app.close()
+
+
 def test_each_cell_of_a_table_row_is_its_own_encounter(party_app: App) -> None:
     text = "| Scene | Foes |\n|---|---|\n| Road | 4 wolves | 1 dire wolf |\n"
     hints = inlay_hints(Resolver(party_app), doc(text), EVERYWHERE)

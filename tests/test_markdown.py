@@ -858,3 +858,32 @@ def test_link_leaves_a_creature_after_the_first_word_of_its_giant_kin_alone(
     text = "The resident giant ice frogs and two giant blue-skinned frogs.\n\nThe frogs croak.\n"
     text += "\nTwo giant frogs.\n"
     assert [(n, w) for n, w, _ in linked(resolver, text)] == [(2, "frogs"), (4, "giant frogs")]
+
+
+def test_link_keeps_a_plurals_apostrophe_and_leaves_hyphened_words_alone(
+    resolver: Resolver,
+) -> None:
+    """A plural's possessive apostrophe is in the label ("the {@creature ogre||ogres'} cave":
+    the tag ended before it), not a quote's that closes; a name joined by a hyphen to a word
+    is a part of that word ("Dwarf-forged", "goblin-infested", "were-crocodile"), while a
+    hyphenated name is read whole ("saber-toothed tiger", "Half-orc"); a skill's name before
+    a modifier is the skill wherever its capital stands ("**Skills** :: Medicine +6")."""
+    text = (
+        "The ogres' cave; the harpies' victims; an ogre's club. He said 'the wolves' and left.\n"
+        "A Dwarf-forged wagon, goblin-infested tunnels, a were-crocodile and a saber-toothed "
+        "tiger; Half-orc guards.\n"
+        "**Skills** :: Medicine +6, Religion +4\n"
+        "Roll 1d8: 1-sheep, 2-wolf\n"
+    )
+    assert [(n, w, t) for n, w, t in linked(resolver, text)] == [
+        (0, "ogres'", "{@creature ogre||ogres'}"),
+        (0, "harpies'", "{@creature harpy||harpies'}"),
+        (0, "ogre's", "{@creature ogre||ogre's}"),
+        (0, "wolves", "{@creature wolf||wolves}"),
+        (1, "saber-toothed tiger", "{@creature saber-toothed tiger}"),
+        (1, "Half-orc", "{@race half-orc}"),
+        (1, "guards", "{@creature guard||guards}"),
+        (2, "Medicine", "{@skill medicine}"),
+        (2, "Religion", "{@skill religion}"),
+        (3, "wolf", "{@creature wolf}"),
+    ]

@@ -158,6 +158,46 @@ def test_numbers_that_count_nothing(names: ProseNames) -> None:
     assert found("DC 15, 1.5 wolves, 3/4 wolves", names) == []
 
 
+def test_a_count_after_the_name_as_tables_and_notes_write_it(names: ProseNames) -> None:
+    """ "Goblins x4", "goblin ×3", "wolves (4)", "Skeletons (x3)", "Wolves (2d4)", "Bandits: 6",
+    "**mummy** (x1)": the name before the count, counted (hover and definition on it); its
+    count is written after it. A longer name no pack has is none ("Hobgoblin Captain ×1"), nor
+    is a name in an initiative order ("Pell (12), wolves (9)"), nor a count of hit points."""
+    line = "Goblins x4, goblin ×3, wolves (4); Skeletons (x3), Wolves (2d4), a **mummy** (x1)"
+    refs = find_prose([line], names)
+    assert [(r.text, r.style, r.entry.ref, r.count) for r in refs] == [
+        ("Goblins", "count", "monsters/goblin", 4),
+        ("goblin", "count", "monsters/goblin", 3),
+        ("wolves", "count", "monsters/wolf", 4),
+        ("Skeletons", "count", "monsters/skeleton", 3),
+        ("Wolves", "count", "monsters/wolf", 2),
+        ("mummy", "bold", "monsters/mummy", 1),
+    ]
+    first = refs[0]
+    assert first.count_start == line.index("4") and first.span == (0, len("Goblins"))
+    assert refs[-1].count_start == line.index("1)")
+    ref = prose_at([line], names, 0, line.index("Skeletons") + 2)
+    assert ref is not None and ref.entry.ref == "monsters/skeleton"
+    assert found("Bandits: 6\nStirges: 2d4 (in the rafters)", names) == [
+        (0, "Bandits", "count", "monsters/bandit", 6),
+        (1, "Stirges", "count", "monsters/stirge", 2),
+    ]
+    assert found("**Creatures:** Hobgoblin Captain ×1", names) == []
+    assert found("Running order: goblins (init 14), Pell (12), wolves (9)", names) == []
+    # after a creature's name, a job is that creature's, a rank another creature's, and a
+    # capitalised one a name no pack has (the 2024 Goblin Warrior)
+    assert found("Goblin Warriors ×4; Bugbear Warrior (1); Kobold Scouts: 3", names) == []
+    assert found(
+        "Animated armor guards (2); kobold cultist ×2; Flying swords patrol (2-4)", names
+    ) == [
+        (0, "Animated armor", "count", "monsters/animated-armor", 2),
+        (0, "Flying swords", "count", "monsters/flying-sword", 2),
+    ]
+    assert found("The ogre: 59 hp; Guard post: 3 orcs", names) == [
+        (0, "orcs", "count", "monsters/orc", 3)
+    ]
+
+
 def test_prose_at_a_position(names: ProseNames) -> None:
     lines = ["Flame + 2 wolves + 1 dire wolf and *fireball*"]
     ref = prose_at(lines, names, 0, 9)

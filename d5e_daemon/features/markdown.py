@@ -547,6 +547,9 @@ def link_edits(
                 if known is None:
                     continue
                 at, to = words[i].start(), words[i + size - 1].end()
+                if _in_compound(text, words, i, size):
+                    i += size  # "Dwarf-forged", "goblin-made", "were-crocodile": a word of its own
+                    break
                 if (
                     "spell" in known.tags
                     and known.entries == 1
@@ -596,11 +599,14 @@ def link_edits(
                 passed = (
                     0
                     if _coordinated(text, words, norms, i, size, names, known)
+                    or (known.tags == _SKILL and _MODIFIER_AFTER.match(text, to) is not None)
                     else _plain_words_named(text, words, i, size, known, named_next, header)
                 )
                 if passed:
                     i += passed
                     break
+                if known.tags == _CREATURE and _plural_possessive(text, at, to):
+                    to += 1  # "the ogres' cave": the label keeps the apostrophe
                 written = text[at:to]
                 if known.ambiguous:
                     skipped.append(written)
@@ -618,6 +624,36 @@ def link_edits(
                 i += 1
     edits.sort(key=lambda e: (e.line, e.start))
     return edits, list(dict.fromkeys(skipped))
+
+
+_SKILL = frozenset({"skill"})
+_MODIFIER_AFTER = re.compile(r"[ \t]*[+\-−–]\d")
+"""A modifier after a skill's name ("Perception +4", "**Skills** :: Medicine +6"): a stat
+block's skill, wherever its capital stands."""
+_OPENING_QUOTE = re.compile(r"(?:^|(?<=[\s(\[]))['‘](?=\w)")
+
+
+def _in_compound(text: str, words: list[re.Match[str]], i: int, size: int) -> bool:
+    """Whether `words[i : i + size]` are a part of a longer word joined by a hyphen to another
+    word ("Dwarf-forged", "goblin-infested", "were-crocodile"): no name of their own (a
+    hyphenated name the profile has, "saber-toothed tiger", "half-orc", is read whole before
+    its parts)."""
+    at, to = words[i].start(), words[i + size - 1].end()
+    before = i > 0 and text[at - 1 : at] == "-" and words[i - 1].end() == at - 1
+    after = i + size < len(words) and text[to : to + 1] == "-" and words[i + size].start() == to + 1
+    # a number joined by a hyphen is a row's or a roll's ("1d8: 1-sheep, 2-wolf"): no word
+    return (before and words[i - 1][0][-1].isalpha()) or (after and words[i + size][0][0].isalpha())
+
+
+def _plural_possessive(text: str, at: int, to: int) -> bool:
+    """Whether the plural at `at`…`to` is followed by its possessive apostrophe ("the ogres'
+    cave", "the harpies' victims"), not by a quote closing one opened before it."""
+    return (
+        text[to - 1 : to] in ("s", "S")
+        and text[to : to + 1] in ("'", "’")
+        and not text[to + 1 : to + 2].isalnum()
+        and _OPENING_QUOTE.search(text, 0, at) is None
+    )
 
 
 _RUN_IN_HEADING = re.compile(
