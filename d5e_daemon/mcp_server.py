@@ -768,7 +768,8 @@ def _filters_text(result: protocol.SearchFiltersResult) -> str:
 
 def _complete_text(result: protocol.CompleteResult) -> str:
     lines = [
-        f"- **{item.name}** ({item.collection}, {item.pack}) `{item.ref}`: {item.detail}"
+        f"- **{item.name}** ({item.collection}, {item.pack}) `d5e://{item.pack}/{item.ref}.md`: "
+        f"{item.detail}"
         for item in result.items
     ]
     return "\n".join(lines) or "No names match."

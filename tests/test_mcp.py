@@ -405,6 +405,12 @@ async def test_what_an_assistant_writes_after_reading_the_answers(shared: Client
     ):
         found = await call(session, "lookup", ref=ref)
         assert (found["entry"]["name"], found["entry"]["pack"]) == ("Mimic", "srd-2014"), ref
+    # `complete` gives each name's link, to cite and to look up, as `search` does
+    names = await session.call_tool("complete", {"prefix": "mimi", "limit": 1})
+    assert names.content[0].text == (  # type: ignore[union-attr]
+        "- **Mimic** (monsters, srd-2014) `d5e://srd-2014/monsters/mimic.md`: CR 2 Medium"
+        " monstrosity"
+    )
     message = await error(session, "lookup", ref="d5e://srd-2014/monsters/no-such-thing.md")
     assert message.endswith("no entry with ref srd-2014:monsters/no-such-thing")
     # "what does a party of four 5th-level characters face against 3 trolls"
