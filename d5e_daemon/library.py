@@ -172,13 +172,22 @@ class Library:
         return packs.Claim(replace, builtin, self.profile if workspace else None, user)
 
     def install_path(
-        self, conn: apsw.Connection, path: Path, claim: packs.Claim | None = None
+        self,
+        conn: apsw.Connection,
+        path: Path,
+        claim: packs.Claim | None = None,
+        *,
+        in_place: bool = False,
     ) -> packs.InstallResult:
         """Load and install the pack at `path` (on the writer thread). The files' stamp is
         taken once they are read, so a path that is no pack (`/`, a home folder) is refused
         before its whole tree is walked; files changed just before or during the read are
-        read again after a stamp, so that an edit meanwhile is read at the next start."""
+        read again after a stamp, so that an edit meanwhile is read at the next start.
+        `in_place`: a path checked before (a stored origin, a campaign's `packPaths`), which
+        must have no link on it before and after it is read (`packs.check_in_place`)."""
         started = time.time_ns()
+        if in_place:
+            packs.check_in_place(path)
         _, loaded = self.load_path(path)
         stamp = None
         if path.exists() and not any(one.errors for one in _every(loaded)):
@@ -186,6 +195,8 @@ class Library:
             if stamp == packfiles.CHANGED_WHILE_READ:
                 stamp = packfiles.stamp(path)
                 _, loaded = self.load_path(path)
+        if in_place:
+            packs.check_in_place(path)  # swapped while it was read
         first, *others = packs.install_loaded(
             conn, loaded, str(path.resolve()), self.update_profile, claim or self.claim()
         )
@@ -199,7 +210,8 @@ class Library:
         user's (on in every profile); a campaign's is on by default in this profile only."""
         users = path in {Path(p) for p in self.settings().pack_paths}
         claim = self.claim(workspace=not users, user=users)
-        return self.install_path(conn, path, dataclasses.replace(claim, pack_paths=True))
+        claim = dataclasses.replace(claim, pack_paths=True)
+        return self.install_path(conn, path, claim, in_place=not users)
 
     def unchanged_at(
         self, conn: apsw.Connection, path: Path, users: bool = False
@@ -364,11 +376,13 @@ class Library:
             if row.origin.startswith("plugin:") or not origin.is_absolute() or row.origin in skip:
                 continue
             try:
+                packs.check_in_place(origin)  # swapped for a link: neither read nor written
                 if origin.is_dir():
                     packwriter.recover(origin)
                 if not origin.exists() or packfiles.stamp(origin) == row.stamp:
                     continue
-                results.append(self.db.write(partial(self.install_path, path=origin)))
+                write = partial(self.install_path, path=origin, in_place=True)
+                results.append(self.db.write(write))
             except (PackError, OSError) as exc:
                 message = exc.message if isinstance(exc, PackError) else str(exc)
                 log.warning("%s: %s", row.pack.id, message)
@@ -415,6 +429,7 @@ class Library:
         self, conn: apsw.Connection, pack_id: str, origin: Path, paths: set[str]
     ) -> packs.InstallResult:
         """Only the changed files when that is enough (see `packs.update_files`), else all."""
+        packs.check_in_place(origin)
         rels = set()
         for path in paths:
             try:
@@ -427,7 +442,7 @@ class Library:
             if result is not None:
                 queries.set_pack_stamp(conn, pack_id, stamp)
                 return result
-        return self.install_path(conn, origin)
+        return self.install_path(conn, origin, in_place=True)
 
     async def reload(
         self, changes: dict[str, set[str]], seen: frozenset[str] = frozenset()

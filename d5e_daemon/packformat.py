@@ -439,6 +439,36 @@ def control_message(char: str) -> str:
     return f"control character U+{ord(char):04X} is not allowed here; write plain text"
 
 
+# What may not stay in a name, an alias or a pack's description from any loader (a 5etools or
+# Open5e file says nothing of pack.toml): controls, and the bidirectional and line-breaking
+# characters that make a name show otherwise than it is stored ("Trojan Source").
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_SPACES = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029")
+
+
+def plain_text(text: str, prose: bool = False) -> tuple[str, str | None]:
+    """`text` without the characters above (a line break or tab as a space; `prose` keeps
+    them), and the first one taken out (None: `text` as it was)."""
+    first = None
+
+    def swap(m: re.Match[str]) -> str:
+        nonlocal first
+        if prose and m[0] in "\n\t":
+            return m[0]
+        first = first or m[0]
+        return " " if m[0] in _SPACES else ""
+
+    plain = _HIDDEN.sub(swap, text)
+    if first is None:
+        return text, None
+    return (plain if prose else " ".join(plain.split())), first
+
+
+def hidden_message(char: str) -> str:
+    kind = "control character" if ord(char) < 0xA0 else "bidirectional or line-breaking character"
+    return f"{kind} U+{ord(char):04X} removed: a name is plain text"
+
+
 def _toml_char_position(text: str, key: str, char: str) -> tuple[int, int]:
     """Where the value of top-level `key` holds `char`, as written (an escape or the
     character itself); the key's own position if it cannot be told."""

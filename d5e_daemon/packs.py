@@ -120,6 +120,20 @@ def check_claim(
         )
 
 
+def check_in_place(path: Path) -> None:
+    """A pack read again where it was checked or installed (a stored origin; a campaign's
+    `packPaths`, checked when its d5e.toml was read) must be there still: a folder or zip
+    swapped for a link since (or a folder on its path) would read, and an upload write,
+    somewhere else. PackError when a link is on its path now."""
+    real = os.path.realpath(path)
+    if real != os.path.abspath(path):
+        raise PackError(
+            f"{path} is now a link (to {real}): d5e reads a pack where it was installed, never "
+            f"through a link; nothing was read nor written (install {real} itself if it is "
+            "yours)"
+        )
+
+
 def _inside(path: str, folder: str) -> bool:
     return path != folder and Path(path).is_relative_to(Path(folder))
 
@@ -153,6 +167,80 @@ def entry_problems(entries: list[Entry]) -> list[PackProblem]:
             where = f" (first at {first.source.path}:{first.source.line})" if first.source else ""
             problem("slug", f"duplicate ref {e.ref}{where}")
     return problems + alias_problems(entries)
+
+
+def plain_names(entries: list[Entry]) -> tuple[list[Entry], list[PackProblem]]:
+    """Entries whose names and aliases hold no control, bidirectional or line-breaking
+    character (`packformat.plain_text`), each taken out said as a warning at its entry: a
+    pack file's name reaches completion lists, hovers, cards, terminals and MCP answers."""
+    out, problems = [], []
+    for e in entries:
+        changed: dict[str, Any] = {}
+        name, char = packformat.plain_text(e.name)
+        said = [("name", char)] if char else []
+        aliases = e.data.get("aliases")
+        if isinstance(aliases, list) and any(isinstance(a, str) for a in aliases):
+            plain = []
+            for i, alias in enumerate(aliases):
+                text_, found = (
+                    packformat.plain_text(alias) if isinstance(alias, str) else (alias, None)
+                )
+                plain.append(text_)
+                if found:
+                    said.append((f"aliases[{i}]", found))
+            if plain != aliases:
+                changed["aliases"] = plain
+        if not said:
+            out.append(e)
+            continue
+        if e.data.get("name") == e.name:
+            changed["name"] = name
+        out.append(msgspec.structs.replace(e, name=name, data={**e.data, **changed}))
+        for field_, found in said:
+            problems.append(
+                PackProblem(
+                    file=e.source.path if e.source else "",
+                    line=e.source.line if e.source else 0,
+                    field=field_,
+                    message=packformat.hidden_message(found),
+                    severity="warning",
+                )
+            )
+    return out, problems
+
+
+def plain_pack(pack: Pack, shown: str) -> tuple[Pack, list[PackProblem]]:
+    """A pack's description without control, bidirectional or line-breaking characters
+    (`description` and `attribution` keep line breaks and tabs), each said as a warning:
+    pack.toml refuses them, other formats' files (a 5etools source's `full`) may hold them."""
+    changed: dict[str, Any] = {}
+    problems = []
+    for name in ("title", "version", "license", "attribution", "description", "homepage"):
+        value = getattr(pack, name)
+        plain, char = packformat.plain_text(value, prose=name in ("description", "attribution"))
+        if char:
+            changed[name] = plain
+            problems.append(
+                PackProblem(
+                    file=shown,
+                    field=name,
+                    message=packformat.hidden_message(char),
+                    severity="warning",
+                )
+            )
+    authors = [packformat.plain_text(a) for a in pack.authors]
+    if any(char for _, char in authors):
+        changed["authors"] = [a for a, _ in authors]
+        char = next(char for _, char in authors if char)
+        problems.append(
+            PackProblem(
+                file=shown,
+                field="authors",
+                message=packformat.hidden_message(char),
+                severity="warning",
+            )
+        )
+    return (msgspec.structs.replace(pack, **changed) if changed else pack), problems
 
 
 def alias_problems(entries: list[Entry]) -> list[PackProblem]:
@@ -267,6 +355,8 @@ def prepare(
     installed = {p for p, _ in queries.packs_state(conn)}
     find = _finder(conn, read)
     resolved, problems = extends.resolve(own, pack.id, find, installed, derive=derive)
+    resolved, plain = plain_names(resolved)
+    problems += plain
     return resolved, problems + entry_problems(resolved) + other_names(conn, pack.id, resolved)
 
 
@@ -508,7 +598,8 @@ def update_files(
         own = [msgspec.structs.replace(e, pack=pack_id) for e in entries]
         installed = {p for p, _ in queries.packs_state(conn)}
         resolved, found = extends.resolve(own, pack_id, _finder(conn), installed, stored_own=True)
-        problems += found + entry_problems(resolved) + other_names(conn, pack_id, resolved)
+        resolved, plain = plain_names(resolved)
+        problems += found + plain + entry_problems(resolved) + other_names(conn, pack_id, resolved)
         for e in resolved:
             other = stored.get((e.collection, e.slug))
             if other is not None and (e.collection, e.slug) not in mine:
@@ -560,9 +651,13 @@ def install_loaded(
     with transaction(conn):
         for one in packs:
             check_pack_id(one.pack.id)
-            result = _install_entries(conn, one.pack, one.entries, origin, one.derive, claim)
+            pack, plain = plain_pack(one.pack, origin)
+            result = _install_entries(conn, pack, one.entries, origin, one.derive, claim)
             warnings = (
-                tuple(one.problems) + tuple(missing_requirements(conn, one)) + result.warnings
+                tuple(one.problems)
+                + tuple(plain)
+                + tuple(missing_requirements(conn, one))
+                + result.warnings
             )
             results.append(dataclasses.replace(result, warnings=warnings))
         if then is not None and any(r.action != "unchanged" or r.adopted for r in results):

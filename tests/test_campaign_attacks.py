@@ -4,18 +4,23 @@ docs/reliability.md ("An untrusted campaign folder")."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import shutil
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from d5e_daemon import packfiles, packwriter, prose, tagsyntax, watch, workspace
+from d5e_daemon import packfiles, packwriter, prose, queries, tagsyntax, watch, workspace
 from d5e_daemon.app import App
 from d5e_daemon.cli import main as cli_main
+from d5e_daemon.cli import safe_text
 from d5e_daemon.errors import PackError
+from d5e_daemon.features import packs as features
+from d5e_daemon.protocol import UploadParams
 from d5e_daemon.settings import build
 
 from .packtools import write_pack
@@ -209,7 +214,11 @@ def test_the_shell_never_sends_a_packs_escape_sequences_or_markup_to_the_termina
     assert cli_main(["search", "bolt doom", *db]) == 0
     assert cli_main(["complete", "bolt", *db]) == 0
     out, err = capsys.readouterr()
-    assert "Evil\\x1b]52;c;cHduZWQ= Bolt\\u202e" in out  # (Rich drops the BEL itself)
+    # the install took the controls out of the name (test_control_characters.py), the shell
+    # escapes any it meets (a database written before that)
+    assert "Evil]52;c;cHduZWQ= Bolt" in out
+    older = "Evil\x1b]52;c;cHduZWQ=\x07 Bolt\u202e"  # what an older database may hold
+    assert safe_text(older) == "Evil\\x1b]52;c;cHduZWQ=\\x07 Bolt\\u202e"
     assert "Bolt [/bold] of [link=https://evil.example/]Doom[/link]" in out
     assert "\x1b" not in out + err and "\u202e" not in out + err
     (pack / "spells" / "bad\x1b[31mred.json").write_text('{"name": 5}')
@@ -320,3 +329,67 @@ def test_a_new_pack_is_never_staged_through_a_planted_link(tmp_path: Path) -> No
     assert files_under(mine) == before
     assert not (campaign / "brew").is_symlink()
     assert (campaign / "brew" / "pack.toml").is_file()
+
+
+def users_brew(tmp_path: Path) -> Path:
+    """A pack of the user's, outside every campaign, that they never installed."""
+    return write_pack(
+        tmp_path / "home" / "secret-brew",
+        {"spells/secret.md": "---\nname: Secret Spell\nlevel: 1\n---\nMine.\n"},
+        'id = "secret-brew"\ntitle = "Mine"\nversion = "1"\n',
+    )
+
+
+def swap_for_link(folder: Path, target: Path) -> None:
+    shutil.rmtree(folder)
+    folder.symlink_to(target)
+
+
+def test_a_pack_path_swapped_for_a_link_after_its_check_is_never_read(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """A campaign's `packPaths` folder is checked (links followed: inside the campaign) when its
+    d5e.toml is read, then read by its path at the install and at every later reload (the
+    watcher, the stamps every 5 s, the next start), and an upload writes there. Swapped for a
+    link to the user's own folder after the check, the campaign installed the user's
+    `secret-brew` (theirs, never installed) as its own; swapped after the install, the next
+    start read the user's folder in place of the campaign's pack and installed it as the
+    user's, on in every profile, and an upload to the campaign's pack wrote into the user's
+    folder. Now a pack read again where it was checked or installed must be there still, with
+    no link on its path, before and after it is read: otherwise nothing is read nor written."""
+    mine = users_brew(tmp_path)
+    before = files_under(mine)
+    root = tmp_path / "campaign"
+    write_pack(root / "brew", {"spells/harmless.md": SPELL}, MANIFEST)
+    (root / "d5e.toml").write_text('packPaths = ["brew"]\n')
+    settings = build({"db": str(db_path)}, workspace.layer(root))
+    swap_for_link(root / "brew", mine)  # between the check and the install
+    campaign = App(settings)
+    campaign.start()
+    try:
+        installed = [r.pack.id for r in queries.installed_packs(campaign.db.conn)]
+        assert "secret-brew" not in installed
+        said = [w for w in campaign.library.warnings if "is now a link" in w]
+        assert said and str(root / "brew") in said[0]
+    finally:
+        campaign.close()
+    (root / "brew").unlink()  # the campaign's own pack, installed
+    write_pack(root / "brew", {"spells/harmless.md": SPELL}, MANIFEST)
+    campaign = App(settings)
+    campaign.start()
+    campaign.close()
+    swap_for_link(root / "brew", mine)  # after the install: the next start reads it again
+    for who in (build({"db": str(db_path)}), settings):
+        again = App(who)
+        again.start()
+        try:
+            rows = {r.pack.id: r.origin for r in queries.installed_packs(again.db.conn)}
+            assert "secret-brew" not in rows
+            assert rows["evil-brew"] == str(root / "brew")
+            assert any("is now a link" in w for w in again.library.warnings)
+            params = UploadParams(pack="evil-brew", collection="spells", entries=[{"name": "Z"}])
+            with pytest.raises(PackError, match="is now a link"):
+                asyncio.run(features.upload(again, params))
+        finally:
+            again.close()
+    assert files_under(mine) == before

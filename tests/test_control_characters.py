@@ -163,3 +163,59 @@ def test_an_upload_to_a_pack_whose_manifest_went_bad_writes_nothing(
         asyncio.run(features.upload(app, params))
     assert "control character U+001B" in json.dumps(caught.value.data)
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+
+
+# Characters that rewrite what a terminal or an editor shows: C0 and C1 controls (an escape
+# sequence sets the clipboard, the title, clears the screen), NUL, and the bidirectional
+# controls that make a name read otherwise than it is stored ("Trojan Source").
+HIDDEN = "\x1b\x07\x00\u202e\u2066\u2069\u200f\u061c\u2028\x85\x7f"
+
+
+def test_entry_names_and_aliases_from_pack_files_are_plain_text(app: App, tmp_path: Path) -> None:
+    """Entry names and aliases (and a 5etools source's title) from pack files were stored as
+    written: `Evil\\x1b]52;…\\x07 Bolt`, a NUL, a right-to-left override, reaching every
+    completion list, symbol, hover, card and the MCP face's answers. Now every install strips
+    them (a line break or tab is a space), says so as a warning at the entry's file, line and
+    field, and installs the rest; a name of nothing else is an empty name, an error."""
+    names = {
+        "spells/a.md": '---\nname: "Evil\\e]52;c;aGk=\\a Bolt"\naliases: ["\\u202eBolt Evil"]\n'
+        "level: 1\n---\nA.\n",
+        "spells/b.json": json.dumps({"name": "Nul\u0000 Name\u200f", "level": 1}),
+        "spells/c.json": json.dumps({"name": "\u2066Iso\u2069late\u2028Line", "level": 1}),
+    }
+    root = write_pack(tmp_path / "p", names, manifest=MANIFEST)
+    result = app.db.write(partial(app.library.install_path, path=root))
+    said = [w for w in result.warnings if "U+" in w.message]
+    assert {(Path(w.file).name, w.field) for w in said} == {
+        ("a.md", "name"),
+        ("a.md", "aliases[0]"),
+        ("b.json", "name"),
+        ("c.json", "name"),
+    }
+    assert all(w.line >= 1 for w in said)
+    assert "control character U+001B removed" in next(w.message for w in said)
+    meta = {"sources": [{"json": "Evil", "abbreviation": "EV", "full": "Evil\u0007 Book\u202e"}]}
+    spell = {"name": "Secret\u001b[2J Spell", "source": "Evil", "level": 1, "school": "V"}
+    (tmp_path / "evil.json").write_text(json.dumps({"_meta": meta, "spell": [spell]}))
+    app.db.write(partial(app.library.install_path, path=tmp_path / "evil.json"))
+    stored = app.conn.execute(
+        "SELECT name, json_extract(data, '$.name'), ifnull(data ->> '$.aliases', '') FROM entry "
+        "WHERE pack_id IN ('brew', 'evil')"
+    ).fetchall()
+    assert sorted(r[0] for r in stored) == [
+        "Evil]52;c;aGk= Bolt",
+        "Isolate Line",
+        "Nul Name",
+        "Secret[2J Spell",
+    ]
+    assert all(r[0] == r[1] for r in stored)
+    titles = [r[0] for r in app.conn.execute("SELECT title FROM pack WHERE id = 'evil'")]
+    assert titles == ["Evil Book"]
+    everything = json.dumps(stored + titles, ensure_ascii=False)
+    assert not set(HIDDEN) & set(everything), everything
+    (root / "spells" / "d.json").write_text(
+        json.dumps({"name": "\u202e\u2066", "slug": "d", "level": 1})
+    )
+    with pytest.raises(PackError) as caught:
+        app.db.write(partial(app.library.install_path, path=root))
+    assert "empty name" in json.dumps(caught.value.data)

@@ -367,6 +367,7 @@ def _upload(app: App, conn: apsw.Connection, params: UploadParams) -> UploadResu
             f"pack {params.pack} is not a folder pack ({origin}); uploads are written as files "
             "of a folder pack: `d5e packs new` makes one"
         )
+    packs.check_in_place(root)  # swapped for a link since: an upload would write there
     packwriter.recover(root)  # a change a crash interrupted: finished or undone first
     plan, after, read_problems = packwriter.plan_upload(
         root, params.collection, params.entries, params.replace
@@ -381,7 +382,7 @@ def _upload(app: App, conn: apsw.Connection, params: UploadParams) -> UploadResu
     if any(p.severity == "error" for p in problems):
         raise packs.pack_error(params.pack, problems)
     with packwriter.applied(root, plan) as (written, removed):
-        result = app.library.install_path(conn, root)
+        result = app.library.install_path(conn, root, in_place=True)
     return UploadResult(
         pack=params.pack, written=written, removed=removed, install=_result(app, result, conn)
     )
