@@ -34,6 +34,28 @@ MAX_DATA_FILE_BYTES = 64 * 1024 * 1024
 real ones are a few MiB, and each is read whole into memory."""
 
 
+MAX_DATA_BYTES = 512 * 1024 * 1024
+"""All the files one install reads of a pack in another format (a folder of 5etools homebrew,
+Open5e's documents): each is read whole into memory. Open5e's whole `data/v2` is 50 MB."""
+
+
+def data_too_large(files: list[Path], what: str) -> str | None:
+    """Why the files of one install in another format are too large to read together (`what`:
+    "the folder's .json files"), from their sizes alone; None when they are not. A file over
+    `MAX_DATA_FILE_BYTES` counts for nothing: it is refused unread on its own. (Their number
+    is bounded by the caller's listing, at `MAX_FILES`.)"""
+    total = 0
+    for path in files:
+        try:
+            size = os.lstat(path).st_size
+        except OSError:
+            continue
+        total += size if size <= MAX_DATA_FILE_BYTES else 0
+        if total > MAX_DATA_BYTES:
+            return f"{what} hold more than {MAX_DATA_BYTES // 2**20:,} MiB (the limit)"
+    return None
+
+
 def read_data_file(path: Path, limit: int = MAX_DATA_FILE_BYTES, *, follow: bool = False) -> bytes:
     """The bytes of one file of a pack in another format, read as safely as a folder pack's:
     a link is not followed (unless `follow`: the file the user named), a pipe or a device is

@@ -18,14 +18,14 @@ import logging
 import os
 import re
 from collections import OrderedDict
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
 
-from d5e_daemon import Entry, Extends, FindEntry, LoadedPack, Pack, PackProblem, Source
+from d5e_daemon import Entry, Extends, FindEntry, LoadedPack, Pack, PackProblem, Source, packfiles
 from d5e_daemon.packfiles import read_data_file
 from d5e_daemon.text import json_error, normalize
 
@@ -299,26 +299,37 @@ def json_path(parts: JsonPath) -> str:
     return out
 
 
-def _files(path: Path) -> Iterator[Path]:
-    """The `.json` files of a file or folder, in order, hidden folders and files left out. The
-    walk follows no link and passes over what vanishes or cannot be read meanwhile (a folder
-    under `/tmp` another program clears; `/proc`): what it cannot list holds no homebrew."""
+def _files(path: Path) -> tuple[list[Path], str | None]:
+    """The `.json` files of a file or folder, in order, hidden folders and files left out, or
+    why the folder is too large to read (more than `packfiles.MAX_FILES` files and folders, or
+    `packfiles.MAX_DATA_BYTES` of `.json` files: nothing of it is read). The walk follows no
+    link and passes over what vanishes or cannot be read meanwhile (a folder under `/tmp`
+    another program clears; `/proc`): what it cannot list holds no homebrew."""
     if path.is_file():
-        yield path
-        return
+        return [path], None
     found: list[Path] = []
+    seen = 0
     for folder, dirs, files in os.walk(path):  # errors ignored; links to folders not followed
         dirs[:] = [d for d in dirs if not d.startswith(".")]
+        seen += len(dirs) + len(files)
+        if seen > packfiles.MAX_FILES:
+            return [], (
+                f"the folder holds more than {packfiles.MAX_FILES:,} files and folders (the "
+                "limit); install its folders one by one"
+            )
         found += [
             Path(folder, name)
             for name in files
             if not name.startswith(".") and name.lower().endswith(".json")
         ]
+    listed = []
     for child in sorted(found):
         if child.is_symlink():  # as in a folder pack: nothing outside the folder is read
             log.warning("%s: links are not allowed in packs: not read", child)
         elif child.is_file():
-            yield child
+            listed.append(child)
+    large = packfiles.data_too_large(listed, "the folder's .json files")
+    return ([], f"{large}; install its folders one by one") if large else (listed, None)
 
 
 def recognises(path: Path) -> bool:
@@ -480,7 +491,10 @@ class Reader:
         """`linkedLootTables`: (source, item name) → the loot tables that item is on."""
 
     def read(self) -> None:
-        for file_path in _files(self.root):
+        files, too_large = _files(self.root)
+        if too_large:
+            self.problems.append(PackProblem(file=str(self.root), message=too_large))
+        for file_path in files:
             shown = str(file_path)
             parsed, problems = parse(file_path, shown)
             self.problems += problems
@@ -1498,7 +1512,9 @@ _decode_converted = msgspec.json.Decoder(_Converted).decode
 
 def _fingerprint(path: Path) -> str:
     digest = hashlib.sha256()
-    for file in _files(path):
+    files, too_large = _files(path)
+    digest.update((too_large or "").encode())
+    for file in files:
         digest.update(str(file).encode() + b"\0")
         try:
             digest.update(read_data_file(file, follow=True))

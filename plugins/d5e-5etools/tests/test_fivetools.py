@@ -419,7 +419,7 @@ def test_a_folder_is_homebrew_by_its_own_files_not_by_one_dropped_among_others(
     write(root / "spell", brew, "broken.json")  # the homebrew repository's type folders
     write(root / ".cache", brew, "hidden.json")
     assert recognises(root)
-    assert [p.relative_to(root).as_posix() for p in _files(root)] == [
+    assert [p.relative_to(root).as_posix() for p in _files(root)[0]] == [
         "spell/broken.json",
         "tmp/a-settings.json",
         "tmp/b-brew.json",

@@ -8,7 +8,10 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from d5e_5etools import loader
+
+from d5e_daemon import packfiles
 
 BREW = Path(__file__).parent / "fixtures" / "Test Author; Ember Wilds.json"
 
@@ -52,5 +55,43 @@ def test_a_pipe_is_never_opened(tmp_path: Path) -> None:
     folder.mkdir()
     shutil.copy(BREW, folder / "ember.json")
     os.mkfifo(folder / "pipe.json")
+    packs = loader.load(folder)
+    assert packs is not None and [p.pack.id for p in packs] == ["emberwilds"]
+
+
+def test_a_folder_past_the_limits_is_refused_before_a_file_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file was bounded (64 MiB), the folder not: 100 sparse files of 60 MiB (6 GB of
+    zeros on no disk) were all read, and a folder of millions of files all listed. Now the
+    files of one install count against a folder pack's limits (`packfiles.MAX_FILES`) and
+    `packfiles.MAX_DATA_BYTES` (512 MiB; 1 MiB and 5 files here), checked from the listing
+    before a byte is read."""
+    folder = tmp_path / "campaign" / "brew"
+    folder.mkdir(parents=True)
+    shutil.copy(BREW, folder / "ember.json")
+    for n in range(3):
+        with (folder / f"zeros-{n}.json").open("wb") as f:
+            f.truncate(2**19)
+    monkeypatch.setattr(packfiles, "MAX_DATA_BYTES", 2**20)
+    read: list[Path] = []
+    real = loader.read_data_file
+    monkeypatch.setattr(loader, "read_data_file", lambda p, **kw: read.append(p) or real(p, **kw))
+    packs = loader.load(folder)
+    assert packs is not None and read == []
+    assert [p.message for p in packs[0].problems] == [
+        "the folder's .json files hold more than 1 MiB (the limit); install its folders one by one"
+    ]
+    for n in range(3):
+        (folder / f"zeros-{n}.json").unlink()
+    for n in range(5):
+        (folder / "notes" / f"{n}").mkdir(parents=True)
+    monkeypatch.setattr(packfiles, "MAX_FILES", 5)
+    packs = loader.load(folder)
+    assert packs is not None and read == []
+    assert [p.message for p in packs[0].problems] == [
+        "the folder holds more than 5 files and folders (the limit); install its folders one by one"
+    ]
+    monkeypatch.setattr(packfiles, "MAX_FILES", 100)
     packs = loader.load(folder)
     assert packs is not None and [p.pack.id for p in packs] == ["emberwilds"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import functools
 import glob
+import itertools
 import json
 import re
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from d5e_daemon import Entry, LoadedPack, Pack, PackProblem, Source
+from d5e_daemon import Entry, LoadedPack, Pack, PackProblem, Source, packfiles
 from d5e_daemon.packfiles import read_data_file
 from d5e_daemon.text import json_error
 
@@ -737,6 +738,25 @@ def load_document(folder: Path, shown: str) -> LoadedPack:
     return LoadedPack(pack=pack, entries=entries, problems=doc.problems, root=folder)
 
 
+def _too_large(folders: list[Path]) -> str | None:
+    """Why the documents in `folders` are too many files or too large to read together (each
+    is read whole into memory), from their listing alone; None when they are not."""
+    files: list[Path] = []
+    for folder in folders:
+        try:
+            files += itertools.islice(folder.iterdir(), packfiles.MAX_FILES + 1 - len(files))
+        except OSError:
+            continue
+        if len(files) > packfiles.MAX_FILES:
+            return (
+                f"the documents hold more than {packfiles.MAX_FILES:,} files (the limit); "
+                "install them one by one"
+            )
+    json_files = [f for f in files if f.suffix.lower() == ".json"]
+    large = packfiles.data_too_large(json_files, "the documents' .json files")
+    return f"{large}; install them one by one" if large else None
+
+
 def _documents(path: Path) -> list[Path]:
     """The document folders at or below `path` (a document, a publisher, `data/v2`)."""
     if (path / DOCUMENT).is_file():
@@ -797,6 +817,11 @@ def load(path: Path) -> LoadedPack | list[LoadedPack] | None:
     folders = _documents(path)
     if not folders:
         return None
+    too_large = _too_large(folders)
+    if too_large:
+        problem = PackProblem(file=str(path), message=too_large)
+        pack = Pack(id=pack_id(path.name), title=path.name)
+        return LoadedPack(pack=pack, problems=[problem], root=path)
     shown: Callable[[Path], str] = lambda f: str(f)  # noqa: E731
     packs = [load_document(f, shown(f)) for f in folders]
     return packs[0] if (path / DOCUMENT).is_file() else packs

@@ -8,7 +8,10 @@ import shutil
 import threading
 from pathlib import Path
 
+import pytest
 from d5e_open5e import loader
+
+from d5e_daemon import packfiles
 
 FIXTURES = Path(__file__).parent / "fixtures" / "v2"
 
@@ -59,3 +62,34 @@ def test_json_nested_too_deep_is_a_problem_of_its_file(tmp_path: Path) -> None:
     tob = shutil.copytree(FIXTURES / "kobold-press" / "tob", tmp_path / "tob")
     (tob / "Spell.json").write_text("[" * 50_000 + "]" * 50_000)
     assert problems_of(tob) == ["Spell.json: arrays and objects nested too deep to read"]
+
+
+def test_documents_past_the_limits_are_refused_before_a_file_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file was bounded (64 MiB), the documents not: a folder of documents, each with its
+    thirty file names as sparse 60 MiB files, was read whole (2 GB a document). Now the files
+    of one install count against `packfiles.MAX_FILES` and `packfiles.MAX_DATA_BYTES`
+    (512 MiB; 1 MiB and 7 files here), checked from the listing before a byte is read."""
+    publisher = tmp_path / "campaign" / "kobold-press"
+    shutil.copytree(FIXTURES / "kobold-press" / "vom", publisher / "vom")
+    tob = shutil.copytree(FIXTURES / "kobold-press" / "tob", publisher / "tob")
+    with (tob / "Spell.json").open("wb") as f:
+        f.truncate(2**20)
+    monkeypatch.setattr(packfiles, "MAX_DATA_BYTES", 2**20)
+    read: list[Path] = []
+    real = loader.read_data_file
+    monkeypatch.setattr(loader, "read_data_file", lambda p, *a: read.append(p) or real(p, *a))
+    loaded = loader.load(publisher)
+    packs = loaded if isinstance(loaded, list) else [loaded]
+    assert read == [] and [p.pack.id for p in packs if p is not None] == ["kobold-press"]
+    assert [p.message for p in packs[0].problems if p is not None] == [
+        "the documents' .json files hold more than 1 MiB (the limit); install them one by one"
+    ]
+    (tob / "Spell.json").unlink()
+    monkeypatch.setattr(packfiles, "MAX_FILES", 7)
+    loaded = loader.load(publisher)
+    packs = loaded if isinstance(loaded, list) else [loaded]
+    assert read == [] and [p.message for p in packs[0].problems if p is not None] == [
+        "the documents hold more than 7 files (the limit); install them one by one"
+    ]
