@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+import time
 from collections.abc import Callable
+from re import _constants, _parser  # type: ignore[attr-defined]
 from typing import Any
 
 import msgspec
@@ -101,14 +104,111 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _regex(pattern: Any, flags: Any = "", path: Path = ()) -> re.Pattern[str]:
+REGEX_STEPS = 10**10
+"""The estimated steps (see `_Regex.charge`) the files' regular expressions may take in a
+minute, all installs together: ~3 s of CPU at worst, while Python's `re` holds the interpreter
+(no request is answered meanwhile). Real homebrew's take thousands."""
+_SPENT = [0.0, 0]
+"""When the current minute began (`time.monotonic`), and the steps spent in it."""
+_SPENT_LOCK = threading.Lock()
+_REPEATS = {_constants.MAX_REPEAT, _constants.MIN_REPEAT, _constants.POSSESSIVE_REPEAT}
+_BOUNDED = 16
+"""A repetition of at most this many is counted as a fixed length (`{1,3}`)."""
+
+
+class _Regex:
+    """A file's regular expression that cannot backtrack without bound: at most one unbounded
+    repetition, none inside another, and the work of each run estimated and charged first."""
+
+    def __init__(self, pattern: re.Pattern[str], unbounded: int, path: Path) -> None:
+        self.pattern = pattern
+        self.unbounded = unbounded
+        self.path = path
+
+    def charge(self, text: str) -> None:
+        """Before a run over `text`: its worst case, text length × pattern length, or squared
+        for one unbounded repetition (`.*x` over text without `x`: each start scans the rest)."""
+        n = len(text) + 1
+        steps = n * n if self.unbounded else n * (len(self.pattern.pattern) + 1)
+        now = time.monotonic()
+        with _SPENT_LOCK:
+            if now - _SPENT[0] > 60:
+                _SPENT[:] = [now, 0]
+            if _SPENT[1] + steps > REGEX_STEPS:
+                raise ModError(
+                    f"regular expression {self.pattern.pattern!r} over too much text ({len(text):,}"
+                    " characters; the files' regular expressions took their share of the minute):"
+                    " not run",
+                    self.path,
+                )
+            _SPENT[1] += steps
+
+    def sub(self, repl: str, text: str) -> str:
+        self.charge(text)
+        return self.pattern.sub(repl, text)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        self.charge(text)
+        return self.pattern.search(text)
+
+
+def _backtracking(parsed: Any, inside: bool = False) -> tuple[str | None, int]:
+    """Why a parsed pattern could backtrack without bound (None: it cannot), and how many
+    unbounded repetitions it holds."""
+    unbounded = 0
+    for op, av in parsed:
+        inner: list[Any] = []
+        if op in (_constants.GROUPREF, _constants.GROUPREF_EXISTS):
+            return "a backreference", unbounded
+        if op in _REPEATS:
+            _low, high, sub = av
+            if high > 1 and inside:
+                return "a repetition inside a repetition", unbounded
+            unbounded += high > _BOUNDED
+            why, more = _backtracking(sub, inside or high > 1)
+            if why:
+                return why, unbounded
+            unbounded += more
+            continue
+        if op is _constants.BRANCH:
+            if inside:
+                return "alternatives inside a repetition", unbounded
+            inner = list(av[1])
+        elif op is _constants.SUBPATTERN:
+            inner = [av[-1]]
+        elif op in (_constants.ASSERT, _constants.ASSERT_NOT):
+            inner = [av[1]]
+        elif op is _constants.ATOMIC_GROUP:
+            inner = [av]
+        for sub in inner:
+            why, more = _backtracking(sub, inside)
+            if why:
+                return why, unbounded
+            unbounded += more
+    return None, unbounded
+
+
+def _regex(pattern: Any, flags: Any = "", path: Path = ()) -> _Regex:
+    """A `_mod`'s regular expression (JavaScript's, as 5etools runs it), refused when it could
+    backtrack without bound: Python's `re` holds the interpreter while it matches, and `(a+)+$`
+    over 40 `a`s and a `!` takes days."""
     py = 0
     for f in str(flags or ""):
         py |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}.get(f, 0)
     try:
-        return re.compile(str(pattern), py)
+        compiled = re.compile(str(pattern), py)
+        why, unbounded = _backtracking(_parser.parse(str(pattern), py))
     except re.error as exc:
         raise ModError(f"invalid regular expression {pattern!r}: {exc}", path) from exc
+    if why is None and unbounded > 1:
+        why = "more than one unbounded repetition (*, + or {n,})"
+    if why is not None:
+        raise ModError(
+            f"regular expression {str(pattern)!r} refused: {why} can take d5e hours to run; "
+            "write it without",
+            path,
+        )
+    return _Regex(compiled, unbounded, path)
 
 
 def _js_replacement(text: str) -> str:

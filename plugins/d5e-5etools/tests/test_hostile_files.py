@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from d5e_5etools import loader
+from d5e_5etools import copy, loader
 
 from d5e_daemon import packfiles
 
@@ -95,3 +97,63 @@ def test_a_folder_past_the_limits_is_refused_before_a_file_is_read(
     monkeypatch.setattr(packfiles, "MAX_FILES", 100)
     packs = loader.load(folder)
     assert packs is not None and [p.pack.id for p in packs] == ["emberwilds"]
+
+
+def copy_with_mod(path: Path, texts: list[str], replace: str) -> Path:
+    """A creature and a `_copy` of it whose `_mod` runs `replace` over every string."""
+    meta = {"sources": [{"json": "Evil", "abbreviation": "EV", "full": "Evil"}]}
+    trait = {"name": "Trait", "entries": texts}
+    base = {"name": "Base", "source": "Evil", "type": "humanoid", "cr": "0", "trait": [trait]}
+    mod = {"*": {"mode": "replaceTxt", "replace": replace, "with": "X"}}
+    copied = {
+        "name": "Copy",
+        "source": "Evil",
+        "_copy": {"name": "Base", "source": "Evil", "_mod": mod},
+    }
+    path.write_text(json.dumps({"_meta": meta, "monster": [base, copied]}))
+    return path
+
+
+def copied_texts(packs: list[Any]) -> list[Any]:
+    copied = next(e for e in packs[0].entries if e.name == "Copy")
+    return [t for a in copied.data["special_abilities"] for t in [a["desc"]]]
+
+
+def test_regular_expressions_that_backtrack_are_refused_before_they_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `_mod`'s `replaceTxt` is a regular expression of the file's, run by Python's `re`,
+    which holds the interpreter while it matches: `(a+)+$` over 40 `a`s and a `!` takes days
+    (24 took 1.1 s, each one more doubles it), and the daemon answered nothing meanwhile;
+    `.*x` over one 100,000-character string took 3.6 s, over 64 MiB years. Now a pattern
+    that can backtrack without bound (a repetition inside a repetition, alternatives inside
+    one, a backreference, more than one unbounded repetition) is refused before it runs, at
+    its line and column, and the work of the others is estimated before each run (text
+    length², for one unbounded repetition) against `copy.REGEX_STEPS` a minute. Real
+    homebrew's patterns (words, `\\b`, alternatives, one `.*`) run as before."""
+    start = time.process_time()
+    for n, bad in enumerate(["(a+)+$", "(a|aa)*b", "(\\w+\\s?)*$", "(.*a){12}", "(a)\\1", ".*.*x"]):
+        path = copy_with_mod(tmp_path / f"evil-{n}.json", ["a" * 40 + "!"], bad)
+        packs = loader.load(path)
+        assert packs is not None
+        said = [p for p in packs[0].problems if p.severity == "error"]
+        assert len(said) == 1 and "monster[1]._copy._mod" in said[0].field, said
+        assert said[0].message.startswith(f"regular expression {bad!r} refused: "), said
+    monkeypatch.setattr(copy, "_SPENT", [time.monotonic(), 0])
+    monkeypatch.setattr(copy, "REGEX_STEPS", 10**8)
+    packs = loader.load(copy_with_mod(tmp_path / "long.json", ["a" * 20_000] * 300, ".*x"))
+    assert packs is not None
+    said = [p.message for p in packs[0].problems if p.severity == "error"]
+    assert len(said) == 1 and "over too much text" in said[0], said
+    assert time.process_time() - start < 5
+    monkeypatch.setattr(copy, "REGEX_STEPS", 10**10)
+    real = {
+        "\\bmage\\b": ("the mage casts", "the X casts"),
+        "(Acid|Cold|Fire) Breath": ("Cold Breath", "X"),
+        "(^| )mage": ("mage", "X"),
+        "^(The dragon exhales .* damage\\.$)": ("The dragon exhales fire for 3 damage.", "X"),
+    }
+    for n, (pattern, (text, wanted)) in enumerate(real.items()):
+        packs = loader.load(copy_with_mod(tmp_path / f"real-{n}.json", [text], pattern))
+        assert packs is not None and not packs[0].errors
+        assert copied_texts(packs) == [wanted]
