@@ -468,6 +468,7 @@ def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
     read or written is named and left as it was; the others are still done (exit 2)."""
     import difflib
     import shutil
+    import tempfile
 
     from .features.markdown import link_text
     from .features.tags import Resolver
@@ -520,13 +521,19 @@ def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
                     )
                 )
             elif not args.check and not args.diff:
-                tmp = path.with_name(f".{path.name}.d5e-link")
+                # a new file of its own (O_EXCL: never one planted there, never through a
+                # link), renamed over the document
+                tmp: Path | None = None
                 try:
-                    tmp.write_bytes(new.encode("utf-8"))
+                    fd, name = tempfile.mkstemp(".d5e-link", f".{path.name}.", path.parent)
+                    tmp = Path(name)
+                    with os.fdopen(fd, "wb") as f:
+                        f.write(new.encode("utf-8"))
                     shutil.copymode(path, tmp)
                     os.replace(tmp, path)
                 except OSError as exc:
-                    tmp.unlink(missing_ok=True)
+                    if tmp is not None:
+                        tmp.unlink(missing_ok=True)
                     sys.stderr.write(f"d5e: cannot write {path}: {exc}\n")
                     report[-1]["error"] = f"cannot write: {exc.strerror or exc}"
                     failed += 1

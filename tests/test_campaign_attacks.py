@@ -393,3 +393,27 @@ def test_a_pack_path_swapped_for_a_link_after_its_check_is_never_read(
         finally:
             again.close()
     assert files_under(mine) == before
+
+
+def test_link_never_writes_through_a_link_planted_beside_a_document(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`d5e link` (run by the writer in a campaign they were given) wrote each document's new
+    text to `.NAME.d5e-link` beside it, then renamed that over the document: a link planted
+    under that name made it write the document's text, which the campaign's author wrote
+    (shell commands, say), into the link's target (a `~/.bashrc`), and the document became a
+    link to it. Now the new text goes to a new file made for it (never opened through a link,
+    never one that was there), then is renamed over the document."""
+    mine = victim(tmp_path)
+    before = files_under(mine)
+    notes = tmp_path / "campaign" / "notes"
+    notes.mkdir(parents=True)
+    document = notes / "session-1.md"
+    document.write_text("echo pwned\n\nThe wizard casts *fireball*.\n")
+    (notes / ".session-1.md.d5e-link").symlink_to(mine / "important.txt")
+    assert cli_main(["link", str(notes), "--db", str(db_path)]) == 0
+    capsys.readouterr()
+    assert files_under(mine) == before
+    assert not document.is_symlink()
+    assert "{@spell fireball" in document.read_text()
+    assert sorted(p.name for p in notes.iterdir()) == [".session-1.md.d5e-link", "session-1.md"]
