@@ -15,11 +15,12 @@ path (from the entry) where it was written, and the caller locates it in the fil
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from re import _constants, _parser  # type: ignore[attr-defined]
 from typing import Any
 
@@ -84,6 +85,49 @@ _decode = msgspec.json.Decoder().decode
 def _clone(value: Any) -> Any:
     """A deep copy of JSON values (a round trip through msgspec: faster than `deepcopy`)."""
     return _decode(_encode(value))
+
+
+MAX_COPIED = 256 * 1024 * 1024
+"""The bytes (as JSON) the copies of one load, or of one install, may take from their bases: a
+copy holds all of its base, so a chain of copies each adding a little, or many copies of one
+large object, made gigabytes of a small file. Real homebrew copies a few MB."""
+
+
+class Copying:
+    """What the copies of one load or install may still take (`copying`)."""
+
+    def __init__(self) -> None:
+        self.left = MAX_COPIED
+
+
+_COPYING = threading.local()
+
+
+@contextlib.contextmanager
+def copying(budget: Copying | None = None) -> Iterator[Copying]:
+    """The copies derived inside share `budget` (a new one: `MAX_COPIED`)."""
+    before = getattr(_COPYING, "budget", None)
+    _COPYING.budget = budget = budget or Copying()
+    try:
+        yield budget
+    finally:
+        _COPYING.budget = before
+
+
+def _copied(value: Any, path: Path) -> Any:
+    """`_clone` of a base's value, counted against the current `copying` budget."""
+    data = _encode(value)
+    budget = getattr(_COPYING, "budget", None)
+    if budget is not None:
+        budget.left -= len(data)
+        if budget.left < 0:
+            raise ModError(
+                f"the copies copy more than {MAX_COPIED // 2**20:,} MiB of their bases (the "
+                "limit): a chain of copies each adding a little, or many copies of one large "
+                "object; nothing was installed",
+                path,
+            )
+    return _decode(data)
 
 
 class ModError(Exception):
@@ -968,7 +1012,7 @@ def derive(
         if key in result:  # `null` in the copy: the field is removed
             del result[key]
         elif key not in not_copied or preserve.get("*") or preserve.get(key):
-            result[key] = _clone(value)
+            result[key] = _copied(value, meta_path)
     for key in [k for k, v in result.items() if v is None]:
         del result[key]
     for template in templates:

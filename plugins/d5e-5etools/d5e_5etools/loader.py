@@ -10,6 +10,7 @@ and this module's `derive`, which d5e calls with the installed base at install t
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import hashlib
 import itertools
@@ -27,6 +28,7 @@ import msgspec
 
 from d5e_daemon import Entry, Extends, FindEntry, LoadedPack, Pack, PackProblem, Source, packfiles
 from d5e_daemon.packfiles import read_data_file
+from d5e_daemon.records import Derive
 from d5e_daemon.text import json_error, normalize
 
 from . import convert, copy, races, refs, srd
@@ -1532,7 +1534,8 @@ def load(path: Path) -> list[LoadedPack] | None:
         _CACHE.move_to_end(key)
         return [_thawed(shell, blob) for shell, blob in _CACHE[key]]
     try:
-        packs = _load(path)
+        with copy.copying():
+            packs = _load(path)
     finally:
         # the slugs memoised during the conversion: a few small strings per entry, scattered
         # over the memory the conversion used and freed, kept it from going back to the system
@@ -1562,8 +1565,31 @@ def _thawed(shell: LoadedPack, blob: bytes) -> LoadedPack:
         if collecting:
             gc.enable()
     return dataclasses.replace(
-        shell, entries=converted.entries, problems=converted.problems, requires=list(shell.requires)
+        shell,
+        entries=converted.entries,
+        problems=converted.problems,
+        requires=list(shell.requires),
+        derive=_derive(),
     )
+
+
+def _derive() -> Derive:
+    """`derive` for one load's packs: their copies of installed entries share one budget
+    (`copy.MAX_COPIED`) at the install."""
+    budget = copy.Copying()
+
+    @functools.wraps(derive)
+    def derive_counted(
+        entry: Entry,
+        base_ref: str,
+        base_name: str,
+        base: dict[str, Any],
+        find: FindEntry | None = None,
+    ) -> tuple[Entry, list[PackProblem]]:
+        with copy.copying(budget):
+            return derive(entry, base_ref, base_name, base, find)
+
+    return derive_counted
 
 
 def _load(path: Path) -> list[LoadedPack]:
@@ -1590,7 +1616,7 @@ def _load(path: Path) -> list[LoadedPack]:
         ]
     builder = Builder(reader)
     packs = {
-        key: LoadedPack(pack=_pack(reader.sources[key]), root=path.resolve(), derive=derive)
+        key: LoadedPack(pack=_pack(reader.sources[key]), root=path.resolve(), derive=_derive())
         for key in reader.order
     }
     first = reader.order[0]

@@ -157,3 +157,47 @@ def test_regular_expressions_that_backtrack_are_refused_before_they_run(
         packs = loader.load(copy_with_mod(tmp_path / f"real-{n}.json", [text], pattern))
         assert packs is not None and not packs[0].errors
         assert copied_texts(packs) == [wanted]
+
+
+def test_copies_copy_a_bounded_amount_of_their_bases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `_copy` holds all of its base: a chain of 2,000 copies, each adding one trait to the
+    one before (a 300 KB file), made 2 million traits, 17 s and 1.4 GB (10,000: some 35 GB, the
+    daemon killed); 10,000 copies of one creature of 1 MB of text, 10 GB. Now the copies of
+    one load (and of one install, for copies of installed entries) copy at most
+    `copy.MAX_COPIED` bytes of their bases (256 MiB; 1 MiB here): past it, a located problem
+    and nothing installed."""
+    monkeypatch.setattr(copy, "MAX_COPIED", 2**20)
+    meta = {"sources": [{"json": "Evil", "abbreviation": "EV", "full": "Evil"}]}
+    trait = {"name": "T", "entries": ["x" * 1000]}
+    chain: list[dict[str, Any]] = [{"name": "M0", "source": "Evil", "trait": [trait]}]
+    for i in range(1, 200):
+        add = {"trait": {"mode": "appendArr", "items": {**trait, "name": f"T{i}"}}}
+        chain.append(
+            {
+                "name": f"M{i}",
+                "source": "Evil",
+                "_copy": {"name": f"M{i - 1}", "source": "Evil", "_mod": add},
+            }
+        )
+        # 200 copies of up to 200 KB: 20 MB copied
+    wide = [{"name": "Big", "source": "Evil", "trait": [{"name": "T", "entries": ["x" * 100_000]}]}]
+    wide += [
+        {"name": f"C{i}", "source": "Evil", "_copy": {"name": "Big", "source": "Evil"}}
+        for i in range(20)
+    ]
+    start = time.process_time()
+    for n, monsters in enumerate([chain, wide]):
+        path = tmp_path / f"evil-{n}.json"
+        path.write_text(json.dumps({"_meta": meta, "monster": monsters}))
+        packs = loader.load(path)
+        assert packs is not None
+        said = [p for p in packs[0].problems if p.severity == "error"]
+        assert said and "copy more than 1 MiB of their bases" in said[0].message, said
+        assert said[0].column > 1 and said[0].field.startswith("monster[")
+    assert time.process_time() - start < 5
+    path = tmp_path / "fine.json"
+    path.write_text(json.dumps({"_meta": meta, "monster": wide[:5]}))
+    packs = loader.load(path)
+    assert packs is not None and not packs[0].errors and len(packs[0].entries) == 5
