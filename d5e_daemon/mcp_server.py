@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
+from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -348,6 +349,24 @@ def _party_said(party: Any) -> Any:
         if low == high and low > 0:
             return [int(m["level"] or m["nth"])] * low
     raise ToolError(f"party {party!r}: {PARTY_SHAPE} - at `$.party`")
+
+
+def _ranges_said(filters: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A range's ends written as the `filters` tool writes values (`{"min": "1/2", "max":
+    "1"}`: challenge ratings) as the numbers a range takes; another text is left for the
+    check to name."""
+    if not filters:
+        return filters
+    taken = dict(filters)
+    for name, value in filters.items():
+        if isinstance(value, dict):
+            ends = {}
+            for end, said in value.items():
+                with suppress(ValueError, ZeroDivisionError):
+                    said = float(Fraction(said.strip())) if isinstance(said, str) else said
+                ends[end] = said
+            taken[name] = ends
+    return taken
 
 
 def _cursor_id(cursor: str | None) -> int:
@@ -1080,7 +1099,7 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             "collections": collections,
             "packs": packs,
             "edition": edition,
-            "filters": filters,
+            "filters": _ranges_said(filters),
             "limit": limit,
             "offset": offset,
             "mode": mode,

@@ -428,6 +428,13 @@ async def test_what_an_assistant_writes_after_reading_the_answers(shared: Client
     assert message.endswith(
         "unknown field 'qty': a group takes name, ref, count, cr, xp - at `$.monsters[0].qty`"
     )
+    # a range's ends written as the `filters` tool writes challenge ratings ("1/2")
+    hits = await call(
+        session, "search", collections=["monsters"], filters={"cr": {"min": "1/2", "max": "1"}},
+        limit=500,
+    )  # fmt: skip
+    crs = {hit["snippet"].split()[1] for hit in hits["hits"]}
+    assert crs == {"1/2", "1"}, crs
     # a pack named by the start of its id
     hits = await call(session, "search", query="fire", packs=["srd"])
     assert not hits["hits"]
