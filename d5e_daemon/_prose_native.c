@@ -1227,8 +1227,9 @@ error:
 static Py_ssize_t lines_read, chars_read; /* by the native reader, since it was loaded */
 
 /* Whether a count written after a creature's name may begin in b ("Goblins x4", "wolves (4)",
- * "(x3)", "Bandits: 6": `prose._AFTER_TRIGGER`, but ×, which is left to Python already): a text
- * with one is left to the Python reader, which reads those counts. */
+ * "(x3)", "Bandits: 6": `prose._AFTER_TRIGGER`, but ×, which is left to Python already): a walk
+ * leaves a text with one to `prose._read_texts`, which reads it here (`read`) and adds those
+ * counts. */
 static int
 after_trigger(const char *b, Py_ssize_t n)
 {
@@ -1283,9 +1284,10 @@ marks_of(PyObject *text, Py_ssize_t n, char *b)
 
 /* The references of a text as a walk gives it (`_recognise([text])[0]`): a new tuple, Py_None
  * (a new reference) when the text is left to the Python reader (a newline before its end, a
- * letter, digit or space above U+007F, ×, a count that may be written after a name), or NULL. */
+ * letter, digit or space above U+007F, ×, and with `after`, a count that may be written after
+ * a name: the walk leaves those to `_read_texts`, which adds them to this reading), or NULL. */
 static PyObject *
-read_text(Names *nm, PyObject *text, char *buffer)
+read_text(Names *nm, PyObject *text, char *buffer, int after)
 {
     if (!PyUnicode_IS_ASCII(text)) {
         Py_ssize_t n = PyUnicode_GET_LENGTH(text);
@@ -1301,7 +1303,7 @@ read_text(Names *nm, PyObject *text, char *buffer)
         int marks = marks_of(text, n, b);
         if (marks) {
             blank_spans(b, n);
-            marks = !after_trigger(b, n);
+            marks = !(after && after_trigger(b, n));
         }
         if (marks) {
             nm->text = text;
@@ -1331,7 +1333,7 @@ read_text(Names *nm, PyObject *text, char *buffer)
         return PyErr_NoMemory();
     memcpy(b, s, n);
     blank_spans(b, n);
-    if (after_trigger(b, n)) {
+    if (after && after_trigger(b, n)) {
         if (buffer == NULL)
             PyMem_Free(b);
         Py_RETURN_NONE;
@@ -1621,7 +1623,7 @@ refs_of(Reader *r, PyObject *text, Py_ssize_t index)
     char *b = reader_buffer(r, len);
     if (b == NULL)
         return NULL;
-    found = read_text(nm, text, b);
+    found = read_text(nm, text, b, 1);
     if (found == NULL)
         return NULL;
     r->read += len;
@@ -1941,7 +1943,7 @@ read_one(PyObject *self, PyObject *args)
     Names nm;
     if (unpack_names(names_in, &nm) < 0)
         return NULL;
-    return read_text(&nm, text, NULL);
+    return read_text(&nm, text, NULL, 0);
 }
 
 /* blank(text) -> `_blank_spans` of an ASCII text (None for any other). */

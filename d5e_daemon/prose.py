@@ -1444,12 +1444,21 @@ def _emphasis_name(markers: int, inner: str, names: ProseNames) -> EmphasisName 
 
 def _read_texts(texts: Sequence[str], names: ProseNames) -> list[tuple[ProseRef, ...]]:
     """`_recognise`, by the native reader where it is on: the texts it leaves (text above
-    U+007F, a newline of their own) read by `_recognise` together."""
+    U+007F, a newline of their own) read by `_recognise` together, and the counts written after
+    names (`_counts_after`) added to its reading of the others."""
     reader = native()
     if reader is None:
         return _recognise(texts, names)
     table = names.native_table()
     out: list[tuple[ProseRef, ...] | None] = [reader.read(table, text) for text in texts]
+    for i, refs in enumerate(out):
+        # a count written after a name ("Goblins x4"): read here, on the native reading
+        if refs is not None and _AFTER_TRIGGER.search(texts[i]) is not None:
+            blanked = _blank_spans_of_line(texts[i])
+            if _AFTER_TRIGGER.search(blanked) is not None:
+                with_after = _counts_after(blanked, list(refs), names)
+                if with_after is not None:
+                    out[i] = tuple(with_after)
     left = [i for i, refs in enumerate(out) if refs is None]
     if left:
         for i, refs in zip(left, _recognise([texts[i] for i in left], names), strict=True):
@@ -1544,16 +1553,19 @@ _NOT_YET: EmphasisName = cast(EmphasisName, object())
 # A count written after a creature's name, as encounter tables and notes write it: "Goblins x4",
 # "goblin ×3", "wolves (4)", "Skeletons (x3)", "Wolves (2d4)", "Bandits: 6", "Stirges: 2d4
 # (nesting)". `_AFTER_TRIGGER` is what every such count begins with: a line without one has
-# none, and the native reader leaves a line with one to this reader (`after_trigger` there).
+# none, and a walk by the native reader leaves a line with one (`after_trigger` there) to
+# `_read_texts`, which adds them to the native reading.
 _AFTER_TRIGGER = re.compile(r"(?:(?<=[ \t])[xX]|×|\([ \t]*[xX×]|[(:])[ \t]*\d")
 _AFTER_QUANTITY = r"\d{1,3}(?:[dD]\d{1,3}(?:[ \t]*[-+][ \t]*\d{1,3})?|[-–]\d{1,3})?"
 _AFTER_COUNT = re.compile(
-    rf"(?P<close>\*{{1,3}}|_{{1,3}})?[ \t]*(?:"
     rf"(?:(?<=[ \t])[xX]|×)[ \t]*(?P<times>{_AFTER_QUANTITY})(?![\w'’])"
     rf"|\([ \t]*(?:[xX×][ \t]*)?(?P<bracketed>{_AFTER_QUANTITY})[ \t]*\)"
-    rf"|:[ \t]*(?P<colon>{_AFTER_QUANTITY})(?=[ \t]*(?:[(,;|.]|$)))"
+    rf"|:[ \t]*(?P<colon>{_AFTER_QUANTITY})(?=[ \t]*(?:[(,;|.]|$))"
 )
-_WORD_BEFORE = re.compile(r"[^\W_][\w'’‘]*(?:-[^\W_][\w'’‘]*)*$")
+"""The count itself, from the mark it begins with (a search that scans for "x", "×", "(" or
+":" only); the name ends before the spaces and the emphasis markers before it."""
+_WORD_BEFORE = re.compile(r"[^\W_][\w'’‘]*(?:-[^\W_][\w'’‘]*)*")
+_IN_WORD = frozenset("'’‘-")
 
 
 def _counts_after(text: str, refs: list[ProseRef], names: ProseNames) -> list[ProseRef] | None:
@@ -1572,17 +1584,19 @@ def _counts_after(text: str, refs: list[ProseRef], names: ProseNames) -> list[Pr
         at = m.start("times" if m["times"] else "bracketed" if m["bracketed"] else "colon")
         value = int(_DIGITS.match(written)[0])  # type: ignore[index]
         bare = m["bracketed"] is not None and written.isdigit() and "x" not in m[0].lower()
-        if m["close"]:  # "**mummy** (x1)": the emphasis read before it takes the count
+        end = len(text[: m.start()].rstrip(" \t"))
+        closed = len(text[:end].rstrip("*_"))
+        if closed < end:  # "**mummy** (x1)": the emphasis read before it takes the count
             for ref in refs:
                 if (
-                    ref.end + len(m["close"]) == m.end("close")
+                    ref.end == closed
                     and ref.count_start is None
                     and ref.entry.collection in COUNT_COLLECTIONS
                 ):
                     found.append((ref._replace(count=value, count_start=at), bare))
                     break
             continue
-        named = _name_before(text, m.start(), refs, names)
+        named = _name_before(text, end, refs, names)
         if named is None:
             bracketed_words = bracketed_words or bare
             continue
@@ -1612,14 +1626,18 @@ def _name_before(
     starts: list[int] = []
     pos = end
     while len(starts) < names.longest_creature:
-        w = _WORD_BEFORE.search(text, 0, pos)
-        if w is None:
+        start = pos
+        while start > 0 and (text[start - 1].isalnum() or text[start - 1] in _IN_WORD):
+            start -= 1
+        while start < pos and not text[start].isalnum():
+            start += 1  # a word begins with a letter or a digit
+        if start == pos or _WORD_BEFORE.fullmatch(text, start, pos) is None:
             break
-        starts.append(w.start())
-        gap = w.start()
+        starts.append(start)
+        gap = start
         while gap > 0 and text[gap - 1] in " \t":
             gap -= 1
-        if gap == w.start() or gap == 0:
+        if gap == start or gap == 0:
             break
         pos = gap
     if not starts:
