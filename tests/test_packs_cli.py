@@ -141,6 +141,10 @@ def test_install_list_priorities_and_remove(
     assert (code, out) == (0, "ashen-hills: off\n")
     code, _, err = run(capsys, "lookup", "cinder step", *db)
     assert code == 1 and "no entry named 'cinder step'" in err
+    # where it is, and how to have it (it said nothing more, or suggested another name)
+    assert err.rstrip().endswith(
+        ": 'Cinder Step' is in ashen-hills, off here (`d5e packs enable ashen-hills` turns it on)"
+    )
     run(capsys, "packs", "enable", "ashen-hills", *db)
     code, out, _ = run(capsys, "packs", "set-priority", "ashen-hills", "often", *db)
     assert code == 1
@@ -398,5 +402,6 @@ def test_another_campaigns_pack_is_not_spoken_of_here(
     assert not [line for line in lines if "overrides" in line]
     code, out, err = run(capsys, "lookup", "Cinder Step", *db)
     assert code != 0 and "no entry named 'Cinder Step'" in err
+    assert "ashen-hills" not in err  # another campaign's pack: not named here
     code, out, _ = run(capsys, "complete", "cinder", *db)
     assert "Cinder Step" not in out

@@ -112,6 +112,24 @@ def _find_by_name(
         found = names.find(app.conn, natural, collections, profile_id=app.profile, pack=pack)
     if found is None:
         where = f" in {params.collection}" if params.collection else ""
+        anywhere = names.find(app.conn, name, collections) if pack is None else None
+        # turned off by the user (a command, the settings), not another campaign's pack (of
+        # which nothing here speaks) nor the other edition's SRD
+        chosen = {"command", "settings"}
+        why = app.library.priorities(app.conn).off if anywhere else {}
+        off = [r for r in anywhere.rows if why.get(r.pack) in chosen] if anywhere else []
+        if off:  # only in packs this profile turns off: say which, as a tag's hover does
+            packs = sorted({r.pack for r in off})
+            how = (
+                f"`d5e packs enable {packs[0]}` turns it on"
+                if why[packs[0]] == "command"
+                else "the settings' `disabled` turn it off: d5e.toml's, or the editor's"
+            )
+            raise NotFound(
+                f"no entry named {name!r}{where} in this profile ({app.profile}): "
+                f"{off[0].name!r} is in {', '.join(packs)}, off here ({how})",
+                {"suggestions": [r.qualified_ref for r in off]},
+            )
         raise _not_found(app, f"named {name!r}{where}", bare, collections, pack)
     # within a collection, in the order names.find gives: the same name in several packs by
     # the profile's priorities (what tags and completion give), else by slug
