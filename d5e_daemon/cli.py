@@ -590,6 +590,10 @@ def _filters(pairs: Sequence[str]) -> dict[str, Any]:
     return found
 
 
+_SCOPES = ("collections", "packs", "edition")
+"""The fields whose hints (`unknown_scope_hints`) start with their name."""
+
+
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from .features.search import search
     from .protocol import SearchParams, decode
@@ -627,8 +631,10 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             else "is not built yet"
         )
         sys.stderr.write(f"d5e: the semantic index {how}: keyword results only (run `d5e index`)\n")
-    for hint in result.hints:
-        sys.stderr.write(f"d5e: {hint}\n")
+    for hint in result.hints:  # the scope's hints name the request's field: say the option
+        field, colon, rest = hint.partition(": ")
+        said = options.get(field) if colon and field in _SCOPES else None
+        sys.stderr.write(f"d5e: {said}: {rest}\n" if said else f"d5e: {hint}\n")
     if not result.hits:
         sys.stderr.write("no matches\n")
         return 0

@@ -246,6 +246,11 @@ def test_search_says_a_bad_option_as_the_option_not_as_json(
     assert (code, out, err) == (1, "", f"d5e: {message}\n")
     code, out, _ = run(capsys, "search", "-f", "level=x", "--json", *db)  # the data keeps the path
     assert (code, json.loads(out)["error"]["data"]) == (1, {"path": "$.filters.level"})
+    code, out, err = run(
+        capsys, "search", "fire", "--collection", "spell", "--mode", "keyword", *db
+    )
+    hint = "--collection: no installed pack has a collection 'spell'; did you mean 'spells'?"
+    assert (code, err) == (0, f"d5e: {hint}\nno matches\n")  # was "collections: …"
 
 
 def test_a_commands_log_on_stderr_reads_as_its_other_messages(
