@@ -262,3 +262,52 @@ def text_position(
         if at >= 0:
             return lines.line_col(at)
     return None
+
+
+TOML_DEPTH = 64
+"""How deep a d5e.toml or pack.toml may nest: brackets (arrays, tables, inline tables), or the
+parts of one dotted key (`a.b.c`). tomllib recurses on the first and takes quadratic time on the
+second (16,000 parts: 3.3 s): deeper is refused before it is parsed."""
+_TOML_MARKS = re.compile(r"""[\n#"'\[\]{}.]""")
+
+
+def toml_too_deep(text: str) -> tuple[int, int] | None:
+    """Where TOML text first nests deeper than TOML_DEPTH (brackets, or dots of a line outside
+    strings and comments: a dotted key's parts), as 1-based line and column; None if nowhere."""
+    depth = dots = 0
+    line, line_start = 1, 0
+    pos = 0
+    while (m := _TOML_MARKS.search(text, pos)) is not None:
+        i, char = m.start(), m[0]
+        pos = i + 1
+        if char == "\n":
+            line, line_start, dots = line + 1, i + 1, 0
+        elif char == "#":
+            end = text.find("\n", i)
+            pos = len(text) if end < 0 else end
+        elif char in "\"'":
+            quote = text[i : i + 3] if text.startswith(char * 3, i) else char
+            end = i + len(quote)
+            while True:  # the closing quote (a basic string's escaped ones skipped)
+                end = text.find(quote, end)
+                if end < 0 or char == "'" or text[end - 1] != "\\":
+                    break
+                end += 1
+            if end < 0 or (len(quote) == 1 and "\n" in text[i:end]):
+                end = text.find("\n", i)  # unclosed: tomllib says so
+                pos = len(text) if end < 0 else end
+                continue
+            line_start = text.rfind("\n", 0, end) + 1 if "\n" in text[i:end] else line_start
+            line += text.count("\n", i, end)
+            pos = end + len(quote)
+        elif char in "[{":
+            depth += 1
+            if depth > TOML_DEPTH:
+                return line, i - line_start + 1
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        else:
+            dots += 1
+            if dots > TOML_DEPTH:
+                return line, i - line_start + 1
+    return None

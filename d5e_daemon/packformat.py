@@ -500,6 +500,10 @@ def parse_manifest(
     text, problems = _decode(file)
     if text is None:
         return placeholder, problems
+    deep = locate.toml_too_deep(text)
+    if deep is not None:
+        message = f"arrays, tables or dotted keys nested more than {locate.TOML_DEPTH} deep"
+        return placeholder, [_problem(file, message, deep)]
     try:
         values = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -115,32 +115,6 @@ def profile_name(root: Path) -> str:
     return f"{name or 'workspace'}-{digest}"
 
 
-MAX_DEPTH = 64
-"""Arrays and tables nested deeper are refused before parsing (tomllib recurses on them)."""
-
-
-def _too_deep(text: str) -> tuple[int, int] | None:
-    """Where brackets (outside strings and comments) first nest deeper than MAX_DEPTH."""
-    depth = 0
-    for number, line in enumerate(text.splitlines(), 1):
-        quote = ""
-        for column, char in enumerate(line, 1):
-            if quote:
-                if char == quote:
-                    quote = ""
-            elif char in "\"'":
-                quote = char
-            elif char == "#":
-                break
-            elif char in "[{":
-                depth += 1
-                if depth > MAX_DEPTH:
-                    return number, column
-            elif char in "]}":
-                depth = max(depth - 1, 0)
-    return None
-
-
 def _key_line(text: str, path: list[str | int]) -> tuple[int, int]:
     """Where a top-level key or `[key…]` table starts in the TOML text, or the key inside it
     that `path` goes on to (`packs.srd-2014`: the line `srd-2014 = …` after `[packs]`)."""
@@ -251,11 +225,12 @@ def _parse(path: Path) -> tuple[str, dict[str, Any]]:
     """The text of a d5e.toml and its TOML values (InvalidParams naming file, line, column)."""
     try:
         text = read_config(path).decode("utf-8")
-        deep = _too_deep(text)
+        deep = locate.toml_too_deep(text)
         if deep is not None:
             line, column = deep
             raise InvalidParams(
-                f"{path}:{line}:{column}: arrays or tables nested more than {MAX_DEPTH} deep",
+                f"{path}:{line}:{column}: arrays, tables or dotted keys nested more than "
+                f"{locate.TOML_DEPTH} deep",
                 {"path": str(path), "line": line, "column": column, "field": ""},
             )
         values = tomllib.loads(text)

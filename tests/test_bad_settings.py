@@ -33,8 +33,14 @@ DEEP = "x = " + "[" * 5000 + "]" * 5000 + "\n"
             "[collectionPriorities.brew]\nspells = 10000001\n",
             ":2:1: collectionPriorities.brew.spells",
         ),
-        ('edition = "2014"\n' + DEEP, ":2:69: arrays or tables nested more than 64 deep"),
-        ("disabled = " + "[" * 100 + "]" * 100 + "\n", ":1:76: arrays or tables nested"),
+        (
+            'edition = "2014"\n' + DEEP,
+            ":2:69: arrays, tables or dotted keys nested more than 64 deep",
+        ),
+        (
+            "disabled = " + "[" * 100 + "]" * 100 + "\n",
+            ":1:76: arrays, tables or dotted keys nested",
+        ),
         ("completionLimit = 0\n", ":1:1: completionLimit: Expected `int` >= 1"),
         ("completionLimit = 100000\n", ":1:1: completionLimit: Expected `int` <= 500"),
         ('disabled = ["' + "x" * 100 + '"]\n', ":1:1: disabled[0]: Expected `str` of length <= 64"),
@@ -113,7 +119,7 @@ def test_a_bad_value_leaves_its_setting_at_the_default_and_the_rest_applies(
         "profile": workspace.profile_name(tmp_path),
     }
     assert problem == (
-        f"{config}:2:69: arrays or tables nested more than 64 deep "
+        f"{config}:2:69: arrays, tables or dotted keys nested more than 64 deep "
         "(none of it applied: defaults for profile)"
     )
     none = tmp_path.parent / "none"

@@ -10,6 +10,7 @@ import os
 import shutil
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -417,3 +418,33 @@ def test_link_never_writes_through_a_link_planted_beside_a_document(
     assert not document.is_symlink()
     assert "{@spell fireball" in document.read_text()
     assert sorted(p.name for p in notes.iterdir()) == [".session-1.md.d5e-link", "session-1.md"]
+
+
+@pytest.mark.parametrize(
+    "nesting", ["x = " + "[" * 100_000 + "]" * 100_000, "x" + ".a" * 20_000 + " = 1"]
+)
+def test_toml_nested_deep_is_refused_before_it_is_parsed(
+    app: App, tmp_path: Path, nesting: str
+) -> None:
+    """`tomllib` recurses on nested arrays and tables, and takes quadratic time on the parts of
+    a dotted key (`a.a.a…`: 16,000 parts 3.3 s, 170,000, under the 1 MiB a d5e.toml may hold,
+    some 6 minutes of the daemon's start). A d5e.toml's brackets were checked (session
+    twenty-one), its dotted keys not; a pack.toml's neither: a RecursionError out of the loader
+    ("loader folder failed", a traceback). Now both files are refused at the place they nest
+    deeper than 64, before tomllib reads them."""
+    root = tmp_path / "campaign"
+    root.mkdir()
+    (root / "d5e.toml").write_text(f'edition = "2024"\n{nesting}\n')
+    pack = write_pack(root / "brew", {"spells/a.md": SPELL}, MANIFEST + nesting + "\n")
+    start = time.process_time()
+    found, problem = workspace.applicable(root)
+    assert (
+        problem is not None and "d5e.toml:2:" in problem and "nested more than 64 deep" in problem
+    )
+    assert "edition" not in found
+    with pytest.raises(PackError) as caught:
+        app.db.write(partial(app.library.install_path, path=pack))
+    said = caught.value.data["problems"]
+    assert [(Path(p["file"]).name, p["line"]) for p in said] == [("pack.toml", 4)]
+    assert "nested more than 64 deep" in said[0]["message"]
+    assert time.process_time() - start < 2
