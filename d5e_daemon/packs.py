@@ -289,10 +289,20 @@ def pack_error(
     else:
         which = f"the {len(ids)} packs ({named}) have"
     count = f"{len(errors)} problem" + ("" if len(errors) == 1 else "s")
-    return PackError(
-        f"{which} {count}; nothing was installed:\n{shown}{more}",
-        {"problems": [msgspec.to_builtins(p) for p in problems]},
-    )
+    data: dict[str, Any] = {"problems": problems}
+    if len(problems) > MAX_PROBLEMS_SENT:  # the errors first, then what else fits
+        rest = [p for p in problems if p.severity != "error"]
+        data = {
+            "problems": (errors + rest)[:MAX_PROBLEMS_SENT],
+            "more": len(problems) - MAX_PROBLEMS_SENT,
+        }
+    data["problems"] = [msgspec.to_builtins(p) for p in data["problems"]]
+    return PackError(f"{which} {count}; nothing was installed:\n{shown}{more}", data)
+
+
+MAX_PROBLEMS_SENT = 1_000
+"""The problems an install's error holds (`data.more` counts the others): a file of a million
+nameless records made an answer of 150 MB."""
 
 
 def _file_fingerprint(path: Path, pack: Pack) -> str:

@@ -448,3 +448,22 @@ def test_toml_nested_deep_is_refused_before_it_is_parsed(
     assert [(Path(p["file"]).name, p["line"]) for p in said] == [("pack.toml", 4)]
     assert "nested more than 64 deep" in said[0]["message"]
     assert time.process_time() - start < 2
+
+
+def test_an_error_of_a_million_problems_answers_a_bounded_part_of_them(
+    app: App, tmp_path: Path
+) -> None:
+    """Every problem of a refused install went into the error's `data`: an Open5e file of
+    1,000,000 nameless records (50 MB) made an answer of a million problems (some 150 MB of
+    JSON to the editor or the assistant, and as much again in the daemon's memory); a folder
+    pack's 8 MiB JSON file of 100,000 nameless entries 15 MB. Now the error holds the first
+    `packs.MAX_PROBLEMS_SENT` (1,000) and says how many more (`data.more`); its message the
+    first 20, as before."""
+    entries = [{"level": 1} for _ in range(3_000)]
+    pack = write_pack(tmp_path / "brew", {"spells/many.json": json.dumps(entries)}, MANIFEST)
+    with pytest.raises(PackError) as caught:
+        app.db.write(partial(app.library.install_path, path=pack))
+    data = caught.value.data
+    assert len(data["problems"]) == 1_000 and data["more"] == 2_000
+    assert "3000 problems" in caught.value.message.replace(",", "")
+    assert "… and 2980 more" in caught.value.message.replace(",", "")
