@@ -228,6 +228,7 @@ def counting_parts(
                 items.setdefault(n, []).append(
                     _counted(lines[n], tag.start, tag.end, count, at, meant)
                 )
+    _one_a_row(lines, names, walk, items)
     out: list[tuple[int, list[Counted]]] = []
     for n in sorted(items):
         line = lines[n]
@@ -263,6 +264,46 @@ def counting_parts(
             if any(c.count_start is not None for c in part):
                 out.append((n, sorted(part, key=lambda c: (c.start, c.end))))
     return out
+
+
+_ROW_OR_ITEM = re.compile(r"[ \t]*(?:\||(?:[-+*]|\d{1,9}[.)])[ \t])")
+_FIRST_IN_CELL = re.compile(
+    r"(?:^|\|)[ \t]*(?:(?:[-+*]|\d{1,9}[.)])[ \t]+)?(?:\[[ xX]\][ \t]+)?(?:\*\*|__)?"
+    r"(?P<article>[Aa]n?)[ \t]+(?:\*\*|__)?$"
+)
+
+
+def _one_a_row(
+    lines: Sequence[str], names: ProseNames, walk: ProseWalk, items: dict[int, list[Counted]]
+) -> None:
+    """A row of a table, or an item of a list, beside one that counts creatures, whose cell
+    or item begins with a creature named by "a" or "an" ("| 3 | A **brown bear** and its cub
+    |", "4. A gray ooze in a puddle"): one, as the roll tables of adventures write a row
+    (`items` gains it; "Tracks of a troll" is no creature of the row)."""
+    counted = {n for n, found in items.items() if any(c.count_start is not None for c in found)}
+    todo = sorted({m for k in counted for m in (k - 1, k + 1)} - counted)
+    while todo:
+        n = todo.pop(0)
+        if not 0 <= n < len(lines) or n in counted or walk.texts[n] is None:
+            continue
+        line = lines[n]
+        if _ROW_OR_ITEM.match(line) is None:
+            continue
+        found = list(items.get(n, []))
+        named = [(c.start, c.end, None) for c in found]
+        for at, end, entry in named_by_article(names, line, [(c.start, c.end) for c in found]):
+            found.append(Counted(at, end, 1, entry.qualified_ref, entry.name, None, 1))
+            named.append((at, end, None))
+        ones = False
+        for k, c in enumerate(found):
+            first = _FIRST_IN_CELL.search(line, 0, c.start)
+            if c.count_start is None and first is not None:
+                found[k] = c._replace(count_start=first.start("article"))
+                ones = True
+        if ones:
+            items[n] = [c for c in found if c.count_start is not None]
+            counted.add(n)
+            todo += [n - 1, n + 1]
 
 
 def is_markdown(path: Path) -> bool:

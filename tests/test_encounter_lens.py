@@ -208,6 +208,34 @@ def test_a_count_after_the_name_counts_as_encounter_tables_write_it(party_app: A
     ]
 
 
+def test_a_row_of_an_encounter_table_that_names_one_creature_by_a_or_an(party_app: App) -> None:
+    """A table's row or a list's item beside one that counts creatures, whose cell begins with
+    a creature named by "a" or "an", is that one creature ("| 3 | A **brown bear** and its cub
+    |", "4. A gray ooze in a puddle"); "Tracks of a **troll**" is none, nor is a row beside
+    none that counts ("A brown bear sleeps." in a paragraph, "- A wolf pelt" after loot)."""
+    resolver = Resolver(party_app)
+
+    def counted(text: str) -> list[list[tuple[str | None, int | str]]]:
+        found = find_encounters(resolver, doc(text).lines)
+        return [[(m.ref, m.count) for m in e.monsters] for e in found]
+
+    text = (
+        "| d8 | Encounter |\n|:--:|:--|\n| 1 | 2d4 **wolves** |\n"
+        "| 3 | A **brown bear** and its cub |\n| 7 | Tracks of a **troll** (no encounter) |\n"
+    )
+    assert counted(text) == [
+        [("srd-2014:monsters/wolf", "2–8")],
+        [("srd-2014:monsters/brown-bear", 1)],
+    ]
+    text = "1. 1d4 **kobolds**\n4. A **gray ooze** in a puddle\n5. A giant weasel\n8. Nothing\n"
+    assert counted(text)[1:] == [
+        [("srd-2014:monsters/gray-ooze", 1)],
+        [("srd-2014:monsters/giant-weasel", 1)],
+    ]
+    assert counted("A brown bear sleeps.\nA wolf howls.\n") == []
+    assert counted("- Loot: 2 potions\n- A wolf pelt and a wolf\n") == []
+
+
 def test_a_count_after_the_name_by_the_2024_rules(db_path: Path) -> None:
     """The 2024 rules: the XP added up against the party's budget (4 × level 3: Low 600,
     Moderate 900, High 1,600), no multiplier: "Ogre x2" is 900 XP, Moderate."""
