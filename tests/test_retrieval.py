@@ -703,6 +703,38 @@ def test_the_codes_estimate_is_the_query_against_their_signs(coded: App) -> None
         assert chosen == sorted(np.array(near)[best].tolist())
 
 
+def test_the_nearest_among_some_passages_are_those_of_an_index_of_them_alone(
+    coded: App,
+) -> None:
+    """`PassageIndex.nearest(..., allowed)`: the ids of a scope (most passages of the library,
+    as a large homebrew group holds; or a few), ascending, as a list or an array, ids the index
+    does not hold left out: the candidates an index holding only those passages finds (they
+    were found from `np.isin`'s mask and a dictionary of the scope's passages read from the
+    database: ~45 MB at SRD + 100,000). And `_scope_passages` gives the scope's ids as the
+    database does, held for the scope or read."""
+    index = coded.search.passages.current()
+    rng = np.random.default_rng(3)
+    for share in (0.95, 0.1):
+        allowed = np.sort(rng.choice(index.ids, size=int(len(index.ids) * share), replace=False))
+        alone = search_passages.PassageIndex(index.conn, index.exact_limit)
+        keep = np.isin(index.ids, allowed)
+        alone.ids, alone.rows, alone.exact = index.ids[keep], index.rows[:, keep], False
+        asked = [*allowed.tolist(), int(index.ids[-1]) + 1000]  # one it does not hold
+        for q in _clustered_vectors(4, seed=31):
+            for wanted, scanned in ((40, None), (10, 40)):
+                expected = alone.nearest(q.tobytes(), wanted, scanned=scanned)
+                assert index.nearest(q.tobytes(), wanted, allowed, scanned) == expected
+                assert index.nearest(q.tobytes(), wanted, asked, scanned) == expected
+    for scope in (
+        queries.SearchScope(profile=coded.profile),
+        queries.SearchScope(profile=coded.profile, collections=["spells"]),
+    ):
+        in_scope = sorted(queries.passages_in_scope(coded.conn, scope, "test-model"))
+        for _ in range(3):  # read, then held from the scope's second search on
+            found = retrieval._scope_passages(coded.conn, index, scope, "test-model")
+            assert found.tolist() == in_scope
+
+
 def test_the_codes_candidates_at_the_cut_distance_are_the_first_by_id() -> None:
     """Many passages share the Hamming distance where the candidates are cut: which of them are
     taken is fixed (the first by position, so by passage id), not whatever order a selection

@@ -262,21 +262,24 @@ class PassageIndex:
         self,
         vector: bytes,
         wanted: int,
-        allowed: list[int] | None = None,
+        allowed: Any = None,
         scanned: int | None = None,
     ) -> list[int]:
-        """Passage ids nearest to `vector`, `wanted` of them (among `allowed` if given): by
-        cosine when exact; else by the Hamming distance of the codes, or, given `scanned`
-        (more than `wanted`), of the `scanned` nearest by Hamming distance the `wanted` best
-        by the codes' estimate of the similarity (`estimates`), in order of id."""
+        """Passage ids nearest to `vector`, `wanted` of them (among `allowed` if given: ids in
+        ascending order, a list or a numpy array): by cosine when exact; else by the Hamming
+        distance of the codes, or, given `scanned` (more than `wanted`), of the `scanned`
+        nearest by Hamming distance the `wanted` best by the codes' estimate of the
+        similarity (`estimates`), in order of id."""
         numeric.import_numpy()
         import numpy as np
 
         ids, rows = self.ids, self.rows
         if allowed is not None:
-            keep = np.isin(ids, np.array(allowed, dtype=np.int64))
-            ids = ids[keep]
-            rows = rows[keep] if self.exact else rows[:, keep]
+            at = self.positions(allowed)
+            ids = ids[at]
+            # `take`: the codes C-contiguous, as `scan_codes` reads them (`rows[:, at]` is not,
+            # and was copied once more: 14 MB for 285,000 passages)
+            rows = rows[at] if self.exact else np.take(rows, at, axis=1)
         if len(ids) <= wanted:
             return [int(i) for i in ids]
         if self.exact:
@@ -289,6 +292,18 @@ class PassageIndex:
             estimate = estimates(rows, near, np.frombuffer(vector, dtype="<f4"))
             near = np.sort(near[np.argsort(-estimate, kind="stable")[:wanted]])
         return ids[near].tolist()  # type: ignore[no-any-return]
+
+    def positions(self, allowed: Any) -> Any:
+        """The positions (ascending) of the ids of `allowed` (ascending) that the index holds:
+        from the sorted ids, without `np.isin`'s sort of both (~20 MB for 285,000 of 290,000)."""
+        numeric.import_numpy()
+        import numpy as np
+
+        wanted = np.asarray(allowed, dtype=np.int64)
+        at = np.searchsorted(self.ids, wanted)
+        held = at < len(self.ids)
+        held[held] = self.ids[at[held]] == wanted[held]
+        return at[held]
 
     def among(self, key: str, load: Callable[[], dict[int, int]]) -> ScopeVectors | None:
         """The passages of one scope (`load`: passage id → entry id; `key` names the scope)

@@ -497,7 +497,7 @@ def semantic_hits(
     complete = len(nearest) < wanted  # every passage is a candidate
     chosen = _in_scope_first(conn, index, scope, model, vector, nearest, k, share, complete)
     if chosen is None:
-        allowed = list(queries.passages_in_scope(conn, scope, model))
+        allowed = _scope_passages(conn, index, scope, model)
         candidates = index.nearest(vector, wanted, allowed, scanned)
         chosen = _in_scope_first(conn, index, scope, model, vector, candidates, k, 0.0, True) or []
     best: dict[int, tuple[int, float, int]] = {}
@@ -505,6 +505,23 @@ def semantic_hits(
         if entry_id not in best:
             best[entry_id] = (entry_id, 1.0 - distance, passage_id)
     return list(best.values())[:limit]
+
+
+def _scope_passages(
+    conn: apsw.Connection, index: PassageIndex, scope: queries.SearchScope, model: str
+) -> Any:
+    """The ids of the passages (of `model`) in scope, ascending (numpy int64): those held for
+    the scope (`_coded_owners`), else read from the database one row at a time. At SRD +
+    100,000 the homebrew group's are ~285,000: as a dictionary of Python ints they raised the
+    daemon's peak by ~30 MB (docs/benchmarks.md, the twenty-second session)."""
+    numeric.import_numpy()
+    import numpy as np
+
+    held = _coded_owners(conn, index, scope, model)
+    if held is not None:
+        return held.passages
+    rows = queries.passages_in_scope_rows(conn, scope, model)
+    return np.sort(np.fromiter((passage_id for passage_id, _ in rows), dtype=np.int64))
 
 
 def _in_scope_first(
