@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from pathlib import Path
 
@@ -233,3 +234,22 @@ def test_a_homebrew_record_with_few_fields_still_renders(app: App) -> None:
         data={"level": "x", "classes": "Wizard", "desc": "One line.", "damage": 3},
     )
     assert app.render(odd, "index").splitlines()[0] == "Odd: Spell of Wizard"
+
+
+def test_what_a_monster_inflicts_is_read_only_from_texts_that_say_some(app: App) -> None:
+    """`_INFLICTS_ANY` (one pass before the 14 patterns) finds a text exactly when one of the
+    patterns does, over every action and trait text of the SRD's monsters: the summaries, so
+    the index, are what each pattern alone gave."""
+    from d5e_daemon.default_plugins import index_text as texts
+
+    said = [
+        " ".join(texts.text_paragraphs(item.get("desc")))
+        for (data,) in app.conn.execute(
+            "SELECT data FROM entry WHERE pack_id = 'srd-2014' AND collection = 'monsters'"
+        )
+        for key in ("actions", "special_abilities", "legendary_actions", "reactions")
+        for item in texts._items(json.loads(data).get(key))
+    ]
+    some = [t for t in said if any(p.search(t) for p, _ in texts._INFLICTS_RE)]
+    assert len(said) > 1000 and 100 < len(some) < len(said)
+    assert [t for t in said if texts._INFLICTS_ANY.search(t)] == some
