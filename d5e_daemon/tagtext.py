@@ -19,19 +19,28 @@ from dataclasses import dataclass
 INNER_TAG = re.compile(r"\{@([A-Za-z0-9][A-Za-z0-9]*)(?:[ \t]+([^{}]*))?\}")
 
 
-_ATTACKS = {
-    "m": "Melee", "r": "Ranged", "mw": "Melee Weapon", "rw": "Ranged Weapon",
-    "ms": "Melee Spell", "rs": "Ranged Spell", "g": "Magical", "a": "Area",
-}  # fmt: skip
+_ATTACK_KINDS = {"m": "Melee ", "r": "Ranged ", "g": "Magical ", "a": "Area "}
+_ATTACK_METHODS = {"w": "Weapon ", "s": "Spell ", "p": "Power "}
 _ABILITY = {
     "str": "Strength", "dex": "Dexterity", "con": "Constitution", "int": "Intelligence",
     "wis": "Wisdom", "cha": "Charisma",
 }  # fmt: skip
 _LABELS = {
-    "h": "*Hit:* ", "m": "*Miss:* ", "hom": "*Hit or Miss:* ", "actsavefail": "*Failure:*",
-    "actsavesuccess": "*Success:*", "actsavesuccessorfail": "*Success or Failure:*",
-    "acttrigger": "*Trigger:*", "actresponse": "*Response:*",
+    "h": "*Hit:* ", "m": "*Miss:* ", "hom": "*Hit or Miss:* ",
+    "actsavesuccess": "*Success:*", "actsavesuccessorfail": "*Failure or Success:*",
+    "acttrigger": "*Trigger:*",
 }  # fmt: skip
+# `{@actSaveFail 2}` → *Second Failure:* (5etools' `Parser.numberToText`, ordinal form)
+_ORDINALS = (
+    "First", "Second", "Third", "Fourth", "Fifth", "Sixth", "Seventh", "Eighth", "Ninth", "Tenth",
+)  # fmt: skip
+# What 5etools' dice tags show for the variables of a summon's stat block and of a prompt
+# (`Renderer.utils.getTagEntry`): `{@damage 1d8 + summonSpellLevel}` → 1d8 + the spell's level.
+_ROLL_WORDS = (
+    (re.compile(r"summonSpellLevel"), "the spell's level"),
+    (re.compile(r"summonClassLevel"), "your class level"),
+    (re.compile(r"#\$prompt_number[^$]*\$#"), "(𝑛)"),
+)
 
 # Where a reference tag keeps its source and its display text (`name|source|display` unless
 # listed): 5etools puts the class and level of a feature before them.
@@ -161,9 +170,9 @@ def coded_name(kind: str, name: str) -> str:
 
 # Tags that point at books or site pages rather than entries: shown as their text.
 _TEXT_ONLY = frozenset(
-    {"book", "adventure", "quickref", "filter", "5etools", "5etoolsimg", "loader", "area",
-     "homebrew", "footnote", "link", "help", "tip", "note", "unit", "comic", "style", "font",
-     "color", "highlight", "kbd", "u", "underline", "sup", "sub", "code", "coinflip",
+    {"book", "adventure", "quickref", "filter", "5etools", "5etoolsimg", "loader",
+     "footnote", "link", "help", "tip", "comic", "style", "font",
+     "color", "highlight", "kbd", "u", "underline", "sup", "sub", "code",
      "comich1", "comich2", "comich3", "comich4", "comicnote", "5etoolsaudio",
      "u2", "underlinedouble", "crochet", "crochetfluff", "itementry"}
 )  # fmt: skip
@@ -175,11 +184,78 @@ def _signed(text: str) -> str:
 
 
 def _attack(codes: str, roll: bool) -> str:
-    kinds = [_ATTACKS.get(c.strip().lower(), c.strip()) for c in codes.split(",") if c.strip()]
-    kind = " or ".join(kinds)
-    if roll:  # 2024: {@atkr m} → "Melee Attack Roll:"
-        return f"*{kind.replace(' Weapon', '').replace(' Spell', '')} Attack Roll:*"
-    return f"*{kind} Attack:*"
+    """5etools' `Renderer.attackTagToFull`: each group's letters say its kind (`m`elee,
+    `r`anged, ma`g`ical, `a`rea) and method (`w`eapon, `s`pell, `p`ower); a letter a later group
+    has is said there only: `mw,rw` → *Melee or Ranged Weapon Attack:*; 2024's `{@atkr m}` →
+    *Melee Attack Roll:*."""
+    groups = [list(g.strip()) for g in codes.lower().split(",") if g.strip()]
+    seen: set[str] = set(groups[-1]) if groups else set()
+    for at in range(len(groups) - 2, -1, -1):
+        kept = [c for c in groups[at] if c not in seen]
+        seen.update(groups[at])
+        groups[at] = kept
+
+    def words(letters: list[str]) -> str:
+        kind = next((_ATTACK_KINDS[c] for c in "mrga" if c in letters), "")
+        method = next((_ATTACK_METHODS[c] for c in "wsp" if c in letters), "")
+        return kind + method
+
+    said = " or ".join(words(g).strip() for g in groups)
+    return f"*{said + ' ' if said else ''}Attack{' Roll' if roll else ''}:*"
+
+
+def _roll_words(text: str) -> str:
+    for pattern, words in _ROLL_WORDS:
+        text = pattern.sub(words, text)
+    return text
+
+
+def _unit(parts: Sequence[str]) -> str:
+    """`{@unit 2|tin|tins}` → tins: the word for the amount (5etools: plural above one)."""
+    amount, one = parts[0].strip(), (parts[1].strip() if len(parts) > 1 else "")
+    many = parts[2].strip() if len(parts) > 2 and parts[2].strip() else _plural(one)
+    try:
+        return many if float(amount) > 1 else one
+    except ValueError:
+        return one
+
+
+def _plural(word: str) -> str:
+    """A unit's plural where the tag gives none (`box` → boxes, `berry` → berries)."""
+    if re.search(r"(s|x|z|ch|sh)$", word):
+        return word + "es"
+    if re.search(r"[^aeiou]y$", word):
+        return word[:-1] + "ies"
+    return word + "s" if word else word
+
+
+def _ability_roll(kind: str, parts: Sequence[str]) -> str:
+    """`{@ability str 20}` → 20 (+5); `{@savingThrow dex 5}`, `{@skillCheck stealth 5}` → +5
+    (`{@savingThrow str + PB}` → + PB), as 5etools' `getTagEntry` shows them; a display text
+    is shown instead."""
+    if len(parts) > 1 and parts[1].strip():
+        return parts[1].strip()
+    said = parts[0].split(None, 1)
+    value = said[1].strip() if len(said) > 1 else ""
+    try:
+        number = int(float(value or 0))
+    except ValueError:
+        return value
+    if kind == "ability":
+        return f"{number}\u00a0({number // 2 - 5:+d})"
+    return f"{number:+d}"
+
+
+def _homebrew(parts: Sequence[str]) -> str:
+    """`{@homebrew new|old}` as 5etools' plain text says it (its page shows the old text on
+    hover)."""
+    new = parts[0].strip()
+    old = parts[1].strip() if len(parts) > 1 else ""
+    if new and old:
+        return f'{new} [this is a homebrew addition, replacing the following: "{old}"]'
+    if new:
+        return f"{new} [this is a homebrew addition]"
+    return f"[the following text has been removed due to homebrew: {old}]" if old else ""
 
 
 def _emphasis(mark: str, text: str) -> str:
@@ -200,6 +276,12 @@ def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
     first = parts[0].strip()
     if kind in _LABELS:
         return _LABELS[kind]
+    if kind == "actsavefail":  # `{@actSaveFail 2}`: the second failure of a 2024 save
+        nth = int(first) if first.isdigit() else 0
+        said = _ORDINALS[nth - 1] if 0 < nth <= len(_ORDINALS) else (f"{first}th" if nth else "")
+        return f"*{said} Failure:*" if said else "*Failure:*"
+    if kind == "actresponse":  # `{@actResponse d}`: a response that runs on (5etools' dash)
+        return "*Response—*" if "d" in rest else "*Response:*"
     if kind in ("b", "bold"):
         return _emphasis("**", rest)
     if kind in ("i", "italic"):
@@ -210,18 +292,36 @@ def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
         return _emphasis("~~", rest)
     if kind == "code":
         return f"`{rest}`"
-    if kind in ("dice", "damage", "autodice", "d20", "hit", "chance", "scaledice", "scaledamage"):
+    if kind in ("scaledice", "scaledamage"):  # `roll|levels|added per level|mode|display`
+        return next(
+            (parts[at].strip() for at in (4, 2) if len(parts) > at and parts[at].strip()), first
+        )
+    if kind in ("dice", "damage", "autodice", "d20", "hit", "chance", "initiative"):
         # `{@dice roll|display|name}`: 5etools shows the display text (the name is the roll's,
-        # for its dice roller), else the roll
-        said = parts[1].strip() if len(parts) > 1 and kind in ("dice", "damage") else ""
-        shown = said or first
-        if kind in ("scaledice", "scaledamage"):
-            return parts[2].strip() if len(parts) > 2 else first
-        if kind in ("hit", "d20"):
-            return _signed(shown) if shown.lstrip("+-").isdigit() else shown
+        # for its dice roller), else the roll (`1d6;2d6` as 1d6/2d6)
+        said = parts[1].strip() if len(parts) > 1 else ""
+        if said:
+            return _roll_words(said)
+        if kind in ("hit", "d20", "initiative"):
+            if not first:
+                return "initiative" if kind == "initiative" else "+0"
+            return _signed(first) if first.lstrip("+-").isdigit() else _roll_words(first)
         if kind == "chance":
-            return parts[1].strip() if len(parts) > 1 and parts[1].strip() else f"{first} percent"
-        return shown
+            return f"{first} percent"
+        return _roll_words(first.replace(";", "/"))
+    if kind in ("ability", "savingthrow", "skillcheck"):
+        return _ability_roll(kind, parts)
+    if kind == "coinflip":
+        return first or "flip a coin"
+    if kind == "unit":
+        return _unit(parts)
+    if kind == "area":  # `{@area 3|id|flags}`: "area 3", "Area 3" (`u`), "3" (`x`)
+        flags = parts[2] if len(parts) > 2 else ""
+        return first if "x" in flags else f"{'A' if 'u' in flags else 'a'}rea {first}"
+    if kind == "homebrew":
+        return _homebrew(parts)
+    if kind == "note":  # 5etools' muted italics
+        return _emphasis("*", rest)
     if kind == "dc":
         shown = parts[1].strip() if len(parts) > 1 and parts[1].strip() else first
         return f"DC {shown}"
@@ -229,22 +329,21 @@ def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
         return first or "your spell attack modifier"
     if kind == "dcyourspellsave":
         return first or "your spell save DC"
-    if kind == "recharge":
+    if kind == "recharge":  # `{@recharge 5|m}`: without its brackets
         low = first or "6"
-        return "(Recharge 6)" if low == "6" else f"(Recharge {low}–6)"
+        shown = "Recharge 6" if low == "6" else f"Recharge {low}–6"
+        return shown if len(parts) > 1 and "m" in parts[1] else f"({shown})"
     if kind in ("atk", "atkr"):
         return _attack(first, kind == "atkr")
     if kind == "actsave":
         return f"*{_ABILITY.get(first.lower(), first)} Saving Throw:*"
-    if kind == "initiative":
-        return _signed(first) if first else "initiative"
-    if kind in ("skillcheck", "savingthrow", "ability"):
-        return " ".join(p.strip().replace("_", " ").title() for p in parts if p.strip())
     if kind == "footnote":  # `{@footnote text|note|title}`: 5etools shows the note on hover
         note = parts[1].strip() if len(parts) > 1 else ""
         return f"{first} ({note})" if note else first
-    if kind == "link":
-        url = parts[1].strip() if len(parts) > 1 else ""
+    if kind == "link":  # `{@link text|url}`; a url of no scheme is http's, as in 5etools
+        url = parts[1].strip() if len(parts) > 1 else first
+        if url and not re.match(r"[A-Za-z]+:", url) and re.match(r"[\w-]+(\.[\w-]+)+(/|$)", url):
+            url = "http://" + url
         return f"[{first}]({url})" if url.startswith(("http://", "https://")) else first
     if kind == "quickref":  # `{@quickref Cover|PHB|3|0|half cover}`: its display text last
         return parts[4].strip() if len(parts) > 4 and parts[4].strip() else first
