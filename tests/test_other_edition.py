@@ -33,9 +33,13 @@ def test_a_2024_spell_tag_is_the_2014_spell_and_says_so(app2024: App) -> None:
     )
     text = "The priest casts {@spell Healing Word|XPHB} and {@spell Healing Word}."
     doc = TextDocument("file:///tmp/a.md", text)
-    (problem,) = md.diagnostics(resolver, doc)  # the untagged one needs no word
-    assert problem.severity == types.DiagnosticSeverity.Information
-    assert (problem.code, problem.range.start.character) == ("other-edition", 25)
+    # the untagged one says it too (it was silent): the 2014 spell in a 2024 profile
+    problems = md.diagnostics(resolver, doc)
+    assert [(p.code, p.range.start.character, p.severity) for p in problems] == [
+        ("other-edition", 25, types.DiagnosticSeverity.Information),
+        ("other-edition", 56, types.DiagnosticSeverity.Information),
+    ]
+    assert problems[1].message == NOTE.removesuffix(".")
     for column in (26, 55):  # either tag's hover says it above the card
         hover = md.hover(resolver, doc, types.Position(0, column))
         assert hover is not None and isinstance(hover.contents, types.MarkupContent)
@@ -67,3 +71,49 @@ def test_a_2024_lookup_answered_by_the_2014_srd_says_so(app2024: App) -> None:
 
 def test_a_2014_profile_says_nothing_of_the_2014_srd(app: App) -> None:
     assert lookup(app, LookupParams(name="Healing Word")).note is None
+
+
+def test_a_2024_tag_naming_no_pack_answered_by_the_2014_srd_says_so(app2024: App) -> None:
+    """`{@race Elf}` in a 2024 profile is the 2014 SRD's Elf race (a race tag's races rank
+    before species), though the 2024 SRD has the Elf species: it was silent, and says so now,
+    offering the 2024 one; so does any tag the 2024 SRD has nothing of that name for."""
+    resolver = Resolver(app2024)
+    text = "An {@race Elf}, a {@race Hill Dwarf}, a {@creature Goblin} and an {@race Elf|PHB}."
+    doc = TextDocument("file:///tmp/a.md", text)
+    problems = md.diagnostics(resolver, doc)
+    assert [(p.code, p.severity, p.message) for p in problems] == [
+        (
+            "other-edition",
+            types.DiagnosticSeverity.Information,
+            "This is the 2014 SRD's Elf (srd-2014); the 2024 SRD's is srd-2024:species/elf",
+        ),
+        (
+            "other-edition",
+            types.DiagnosticSeverity.Information,
+            "The 2024 SRD (srd-2024, 5.10.0) has no 'Hill Dwarf' among its subraces: this is "
+            "the 2014 SRD's Hill Dwarf (srd-2014)",
+        ),
+        (
+            "other-edition",
+            types.DiagnosticSeverity.Information,
+            "The 2024 SRD (srd-2024, 5.10.0) has no 'Goblin' among its monsters: this is the "
+            "2014 SRD's Goblin (srd-2014)",
+        ),
+    ]  # `|PHB` asked for the 2014 race: nothing to say
+    (elf,) = tags_in_line(0, "{@race Elf}")
+    found = resolver.resolve(elf)
+    assert found.row is not None and found.row.qualified_ref == "srd-2014:races/elf"
+    (fix,) = found.fixes  # the 2024 species, which the quick fix writes
+    assert fix.text == "{@race Elf|srd-2024}"
+    (fixed,) = tags_in_line(0, fix.text)
+    newer = resolver.resolve(fixed)
+    assert newer.row is not None and newer.row.qualified_ref == "srd-2024:species/elf"
+    assert newer.code is None
+    hover = md.hover(resolver, doc, types.Position(0, 9))
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert hover.contents.value.startswith("*This is the 2014 SRD's Elf (srd-2014); the 2024")
+
+
+def test_a_2014_profile_says_nothing_of_its_own_srd(app: App) -> None:
+    doc = TextDocument("file:///tmp/a.md", "An {@race Elf} casts {@spell Fireball}.")
+    assert md.diagnostics(Resolver(app), doc) == []

@@ -11,7 +11,7 @@ from ..errors import InvalidParams, NotFound
 from ..matching import collection_rank, match_names
 from ..protocol import EntryInfo, EntryRef, LookupParams, LookupResult, PackCredit, Shadowed
 from ..refs import parse_ref
-from .tags import card_links
+from .tags import card_links, edition_note
 
 SUGGESTIONS = 5
 _ARTICLE = re.compile(r"^\s*(?:the|an?)\s+(?=\S)", re.IGNORECASE)
@@ -201,38 +201,6 @@ def lookup(app: App, params: LookupParams) -> LookupResult:
         found_by=found.how if found is not None and found.how != "name" else None,
         matched=found.matched if found is not None and found.how != "name" else None,
         note=note,
-    )
-
-
-# the 2024 SRD's collections named otherwise than the 2014 SRD's
-_NEWER_COLLECTION = {"races": "species", "subraces": "subspecies"}
-
-
-def edition_note(app: App, row: queries.EntryRow) -> str | None:
-    """What to say when a profile of edition 2024 answers with the 2014 SRD's entry (the 2014
-    SRD stands below the 2024 one there): what the 2024 SRD lacks, and which entry this is.
-    5e-database 5.10.0's 2024 SRD has no spells: `Healing Word` is the 2014 spell."""
-    if app.settings.edition != "2024" or row.pack != "srd-2014":
-        return None
-    newer = queries.get_pack(app.conn, "srd-2024")
-    if newer is None:
-        return None
-    words = row.collection.replace("-", " ")
-    collection = _NEWER_COLLECTION.get(row.collection, row.collection)
-    if not queries.pack_has_collection(app.conn, "srd-2024", collection):
-        lacks = f"has no {words}"
-    else:
-        own = names.find(app.conn, row.name, [collection], pack="srd-2024")
-        if own is not None:  # `Elf`: the 2014 race ranks before the 2024 species
-            mine = own.rows[0]
-            return (
-                f"This is the 2014 SRD's {row.name} (srd-2014); the 2024 SRD's is "
-                f"{mine.qualified_ref}."
-            )
-        lacks = f"has no {row.name!r} among its {words}"
-    return (
-        f"The 2024 SRD (srd-2024, {newer.version}) {lacks}: "
-        f"this is the 2014 SRD's {row.name} (srd-2014)."
     )
 
 

@@ -43,7 +43,7 @@ from ..textdoc import LineDocument, client_units, from_client_units, moved_range
 from .complete import complete
 from .doclines import CHECK_EVERY, MAX_ITEMS, DocumentFacts, facts_now
 from .documents import entry_uri
-from .lookup import edition_note, lookup
+from .lookup import lookup
 from .statblocks import stat_block_of
 from .tags import (
     TAG_COLLECTIONS,
@@ -54,6 +54,7 @@ from .tags import (
     Resolution,
     Resolver,
     Tag,
+    edition_note,
     find_tags,
     fix_text,
     iter_tags,

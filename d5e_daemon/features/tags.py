@@ -312,14 +312,32 @@ class Resolver:
             for reading in _other_readings(tag) + self._bonus_item_readings(tag):
                 row = self.resolve(reading, suggest=False).row
                 if row is not None:
-                    return Resolution(row=row)
+                    return self._said_edition(tag, Resolution(row=row))
             row = self._srd_reading(tag)
             if row is not None:
-                return Resolution(row=row)
+                return self._said_edition(tag, Resolution(row=row))
             other = self._other_edition(tag, collections)
             if other is not None:
                 return other
-        return found
+        return self._said_edition(tag, found)
+
+    def _said_edition(self, tag: Tag, found: Resolution) -> Resolution:
+        """A tag naming no pack that a 2024 profile answers with the 2014 SRD's entry says so,
+        as `{@spell Healing Word|XPHB}` does (`edition_note`): `{@race Elf}` is the 2014 race
+        (the race tag's races rank before species) where the 2024 SRD has the Elf species,
+        offered as `{@race Elf|srd-2024}`; `{@spell Fireball}` the 2014 spell, the 2024 SRD
+        having no spells. A tag naming its pack (`|PHB`, `|srd-2014`) asked for it."""
+        if found.row is None or found.code is not None or tag.pack is not None:
+            return found
+        note = edition_note(self.app, found.row)
+        if note is None:
+            return found
+        own = _newer_entry(self.app, found.row)
+        fixes = found.fixes
+        if own is not None:
+            text = compose(tag.tag, tag.name, own.pack, tag.qualifiers, tag.display)
+            fixes = (Fix(tag=tag.tag, name=tag.name, label=own.name, text=text),)
+        return replace(found, code="other-edition", message=note.rstrip("."), fixes=fixes)
 
     def _other_edition(self, tag: Tag, collections: tuple[str, ...]) -> Resolution | None:
         """`{@spell Healing Word|XPHB}` where the 2024 SRD has no spells at all (5e-database
@@ -787,6 +805,45 @@ def rank(
             kept.append((score, row))
     kept.sort(key=lambda t: -t[0])
     return [row for _, row in kept], out
+
+
+# the 2024 SRD's collections named otherwise than the 2014 SRD's
+_NEWER_COLLECTION = {"races": "species", "subraces": "subspecies"}
+
+
+def _newer_entry(app: App, row: queries.EntryRow) -> queries.EntryRow | None:
+    """The 2024 SRD's entry of the 2014 SRD entry's name and kind (the Elf species of the
+    Elf race), or None."""
+    collection = _NEWER_COLLECTION.get(row.collection, row.collection)
+    own = names.find(app.conn, row.name, [collection], pack="srd-2024")
+    return own.rows[0] if own is not None else None
+
+
+def edition_note(app: App, row: queries.EntryRow) -> str | None:
+    """What to say when a profile of edition 2024 answers with the 2014 SRD's entry (the 2014
+    SRD stands below the 2024 one there): what the 2024 SRD lacks, and which entry this is.
+    5e-database 5.10.0's 2024 SRD has no spells: `Healing Word` is the 2014 spell."""
+    if app.settings.edition != "2024" or row.pack != "srd-2014":
+        return None
+    newer = queries.get_pack(app.conn, "srd-2024")
+    if newer is None:
+        return None
+    words = row.collection.replace("-", " ")
+    collection = _NEWER_COLLECTION.get(row.collection, row.collection)
+    if not queries.pack_has_collection(app.conn, "srd-2024", collection):
+        lacks = f"has no {words}"
+    else:
+        mine = _newer_entry(app, row)
+        if mine is not None:  # `Elf`: the 2014 race ranks before the 2024 species
+            return (
+                f"This is the 2014 SRD's {row.name} (srd-2014); the 2024 SRD's is "
+                f"{mine.qualified_ref}."
+            )
+        lacks = f"has no {row.name!r} among its {words}"
+    return (
+        f"The 2024 SRD (srd-2024, {newer.version}) {lacks}: "
+        f"this is the 2014 SRD's {row.name} (srd-2014)."
+    )
 
 
 def _called(tag: Tag, row: queries.EntryRow) -> Resolution:
