@@ -452,16 +452,21 @@ _VARIABLE = re.compile(r"<\$([^$]+)\$>")
 
 
 def short_name(obj: dict[str, Any], title: bool = False) -> str:
-    """5etools' `Renderer.monster.getShortName`: "the goblin boss" → "goblin boss"."""
-    short = obj.get("shortName")
+    """5etools' `Renderer.monster.getShortName`, which `<$short_name$>` and
+    `<$title_short_name$>` read: "the goblin boss" (`title`: "The goblin boss"), its `shortName`
+    lower-cased after "the", a named creature's first word ("Strahd") or `shortName` as written;
+    a name before a comma, a dragon without its age ("the dragon" for an adult red dragon)."""
+    name, short = str(obj.get("name", "")), obj.get("shortName")
+    named = bool(obj.get("isNamedCreature"))
+    prefix = "" if named else "The " if title else "the "
     if short is True:
-        return str(obj.get("name", ""))
-    if isinstance(short, str):
-        return short if title else short.lower() if not obj.get("isNamedCreature") else short
-    name = str(obj.get("name", ""))
-    if obj.get("isNamedCreature"):
-        return name.split(" ")[0] if name else name
-    return name if title else name.lower()
+        return prefix + name
+    if isinstance(short, str) and short:
+        return prefix + (short.title() if named and title else short.lower())
+    base = re.sub(
+        r"(?:adult|ancient|young) \w+ (dragon|dracolich)", r"\1", name.split(",")[0], flags=re.I
+    )
+    return prefix + (base.split(" ")[0] if named else base.lower())
 
 
 def _variable(obj: dict[str, Any], text: str, path: Path) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from d5e_5etools.copy import ModError, derive, versions
+from d5e_5etools.copy import ModError, derive, short_name, versions
 
 BASE: dict[str, Any] = {
     "name": "Bandit Chief",
@@ -159,7 +159,8 @@ def test_spell_modes_and_variables() -> None:
     block = made["spellcasting"][0]
     assert block["spells"]["1"]["spells"] == ["{@spell alarm}", "{@spell bane}", "{@spell shield}"]
     assert block["daily"]["1e"] == ["{@spell fly}"]
-    assert made["action"][-1]["entries"] == ["Chief shouts ({@dc 12}, {@hit +4})."]
+    # 5etools' getShortName: "the" and the short name lower-cased, for a creature not named
+    assert made["action"][-1]["entries"] == ["The chief shouts ({@dc 12}, {@hit +4})."]
 
 
 def test_templates_join_the_copys_mods() -> None:
@@ -212,3 +213,36 @@ def test_versions_of_an_object() -> None:
     result = derive({k: v for k, v in parent.items() if k != "_versions"}, crows, [], "monster")
     assert result["trait"][0]["entries"][0] == "The crow-lord helps. {@spell the chief}"
     assert result["page"] == 3
+
+
+def test_short_name_variables_say_the_creature_as_5etools_does() -> None:
+    """`<$short_name$>` is 5etools' `Renderer.monster.getShortName`: its own data writes "While
+    enlarged, <$short_name$> is Large" (the duergar's template), so it reads "the duergar";
+    d5e read "duergar" (and "Chief" for "The chief"). Checked against 5etools' copyApplier."""
+    made = derive(
+        {"name": "Adult Red Dragon", "source": "HB", "cr": "17"},
+        {
+            "name": "Adult Blue Dragon",
+            "_copy": {
+                "name": "Adult Red Dragon",
+                "source": "HB",
+                "_mod": {
+                    "trait": {
+                        "mode": "appendArr",
+                        "items": {
+                            "name": "Grown",
+                            "entries": ["While enlarged, <$short_name$> is Large."],
+                        },
+                    }
+                },
+            },
+        },
+        [],
+        "monster",
+    )
+    assert made["trait"][0]["entries"] == ["While enlarged, the dragon is Large."]
+    # a comma's tail and a dragon's age are left out; a named creature is its first name
+    assert short_name({"name": "Young Red Dracolich"}) == "the dracolich"
+    assert short_name({"name": "Goblin, Boss"}, title=True) == "The goblin"
+    assert short_name({"name": "Strahd von Zarovich", "isNamedCreature": True}) == "Strahd"
+    assert short_name({"name": "Chief", "shortName": True}) == "the Chief"

@@ -30,7 +30,8 @@ ASHEN = {
                 "items": {
                     "name": "Ash Touch",
                     "entries": [
-                        "{@atk mw} {@hit <$to_hit__str$>} to hit. The <$short_name$> chokes "
+                        # 5etools' `<$title_short_name$>` is "The ashen brute" (its data's use)
+                        "{@atk mw} {@hit <$to_hit__str$>} to hit. <$title_short_name$> chokes "
                         "its foe ({@dc <$dc__con$>} Constitution)."
                     ],
                 },
