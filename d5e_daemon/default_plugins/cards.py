@@ -132,7 +132,7 @@ def _armor_class(value: Any) -> str:
         if kind == "natural":
             text += " (natural armor)"
         elif kind == "armor" and (ac.get("armor") or ac.get("desc")):
-            text += f" ({describe(ac.get('armor') or ac.get('desc')).lower()})"
+            text += f" ({_armor_worn(ac)})"
         elif kind in ("spell", "condition") and isinstance(ac.get(kind), dict):
             said = describe(ac[kind]).lower()
             word = "with" if kind == "spell" else "while"
@@ -140,6 +140,16 @@ def _armor_class(value: Any) -> str:
             text += f" {said}" if said.split(" ", 1)[0] in _PREPOSITIONS else f" {word} {said}"
         parts.append(text.strip())
     return ", ".join(parts)
+
+
+def _armor_worn(ac: dict[str, Any]) -> str:
+    """What an armor class is from: the SRD's items lower-cased, as a stat block says them
+    ("Plate Armor" → plate armor); what a 5etools `from` writes, as written ("ring of
+    protection", "Mountain Fane": a name keeps its capitals)."""
+    armor = ac.get("armor")
+    if isinstance(armor, list) and armor and all(isinstance(a, dict) for a in armor):
+        return ", ".join(describe(a) if "index" not in a else describe(a).lower() for a in armor)
+    return describe(armor or ac.get("desc")).lower()
 
 
 def _hit_points(data: dict[str, Any]) -> str:

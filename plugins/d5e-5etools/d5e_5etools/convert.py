@@ -17,6 +17,7 @@ from typing import Any
 
 from d5e_daemon.tagtext import ITEM_PROPERTIES as PROPERTIES
 from d5e_daemon.tagtext import ITEM_TYPES
+from d5e_daemon.tagtext import plain as tag_words
 from d5e_daemon.text import normalize, slugify
 
 from . import RAW
@@ -275,9 +276,9 @@ def _armor_class(value: Any) -> list[dict[str, Any]]:
             sources = [plain_tags(str(f)) for f in ac.get("from") or []]
             if any("natural armor" in s.lower() for s in sources):
                 item["type"] = "natural"
-            elif sources:
+            elif sources:  # as written: the card shows a tag's display text, as 5etools does
                 item["type"] = "armor"
-                item["armor"] = [{"name": s} for s in sources]
+                item["armor"] = [{"name": str(f)} for f in ac.get("from") or []]
             if ac.get("condition"):
                 item["type"] = "condition"
                 # as written: "while raging", "with mage armor" (the card adds no word to it)
@@ -927,6 +928,11 @@ def item(raw: dict[str, Any]) -> dict[str, Any]:
     rarity = str(raw.get("rarity", "")).strip()
     if rarity and rarity.lower() not in ("none", "unknown"):
         data["rarity"] = {"name": _cap(rarity)}
+    base = raw.get("baseItem")
+    if isinstance(base, str) and base.strip() and (raw.get("weaponCategory") or code):
+        # 5etools' type line names it: `Weapon (whip), uncommon` (Vault of Magic), a link
+        uid = base if base.startswith("{@") else f"{{@item {base}}}"
+        data["base_item"] = {"name": uid}
     if raw.get("poison"):  # 5etools' type line: `Adventuring Gear, poison (ingested or inhaled)`
         kinds = [str(k) for k in raw.get("poisonTypes") or [] if k]
         said = ", ".join(kinds[:-1]) + (" or " if len(kinds) > 1 else "") + (kinds or [""])[-1]
@@ -1459,8 +1465,9 @@ def _other_bonuses(value: Any) -> list[str]:
                 ", ".join(skills[:-1]) + " or " + skills[-1] if len(skills) > 1 else "".join(skills)
             )
             parts.append(f"plus one of the following: {either}")
-    if value.get("special"):
-        parts.append(plain_tags(str(value["special"])))
+    if value.get("special"):  # its tags as 5etools shows them: `{@skill Sava|KG} {@skillCheck
+        # sava 5}` → `Sava +5` (Kraken's Gamble's Atalia; was `Sava sava 5`)
+        parts.append(tag_words(str(value["special"])))
     return parts
 
 
@@ -1609,6 +1616,11 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
             continue  # 5etools' `getGearPart`: the card's Gear line (`gear`, or else these)
         if key == "ammoType" and isinstance(value, str):  # `arrow|phb`: a link to the item
             key, value = "ammunition", _linked("item", value)
+        if key == "scfType" and kind in ("item", "baseitem"):  # KibblesTasty's Occult Fetish
+            key, value = "spellcasting focus", f"{value} focus"
+        if key == "focus" and kind in ("item", "baseitem") and isinstance(value, list):
+            # the classes that can use it as a focus (`Occultist|KT:O`): links to them
+            key, value = "focus for", [_linked("class", v) for v in value if isinstance(v, str)]
         if key in ("gear", "attachedItems", "attachedSpells") and isinstance(value, list):
             tag = "spell" if key == "attachedSpells" else "item"
             value = [_linked(tag, v) for v in value]  # uids as links: `longsword|phb`

@@ -265,8 +265,11 @@ def _list(entry: dict[str, Any], depth: int) -> list[str]:
         count += 1
         mark = f"{count}. " if numbered else "- "
         pad = " " * len(mark)
-        lines.append(mark + first.replace("\n", "\n" + pad))
-        lines += [pad + p.replace("\n", "\n" + pad) for p in rest]
+        # an item's paragraphs each on a line of its own (a hard break: Markdown runs lines of
+        # one item together, `*Prerequisite: …* You infuse…` in a class's rites)
+        said = [mark + first.replace("\n", "\n" + pad)]
+        said += [pad + p.replace("\n", "\n" + pad) for p in rest]
+        lines.append("  \n".join(said))
     return ([f"**{name}**"] if name and lines else []) + (["\n".join(lines)] if lines else [])
 
 

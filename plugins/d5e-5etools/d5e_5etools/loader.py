@@ -612,6 +612,13 @@ class Reader:
             named = _implicit_name(kind, raw)
             if named is not None:
                 item.raw = raw = named
+        older = isinstance(raw, dict) and isinstance(raw.get("class"), str)
+        if kind == "subclass" and older and "className" not in raw:
+            # an older file's `class` (Deep Magic 14's Elementalist): its `className`
+            item.raw = raw = {
+                **{k: v for k, v in raw.items() if k != "class"},
+                "className": raw["class"],
+            }
         if kind == "subrace" and isinstance(raw, dict) and "name" not in raw:
             # a race's "base" subrace: merged into the race, as 5etools does
             race = (_low(raw.get("raceName")), _low(raw.get("raceSource")))
@@ -1381,7 +1388,12 @@ def derive(
         for exc in skipped or []
     ]
     data = {k: v for k, v in base.items() if k not in ("index", "name", "url", convert.RAW)}
-    data.update(convert.record(kind, raw))
+    made = convert.record(kind, raw)
+    if stand_in:  # a field the copy removes (`"action": null`, Kraken's Gamble's Lord Artan)
+        # is gone from the record too, not left as the SRD's record has it
+        for key in convert.record(kind, base_raw).keys() - made.keys():
+            data.pop(key, None)
+    data.update(made)
     convert.apply_codes(
         convert.collection_of(kind, raw), data, entry.data.get("5etools_codes") or {}
     )

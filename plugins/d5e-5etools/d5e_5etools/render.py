@@ -133,7 +133,12 @@ def prerequisite(value: Any) -> str:
             if key == "level":
                 level = need.get("level") if isinstance(need, dict) else need
                 cls = need.get("class", {}).get("name") if isinstance(need, dict) else None
-                parts.append(f"{cls + ' ' if cls else ''}level {level}")
+                sub = need.get("subclass") if isinstance(need, dict) else None
+                sub = sub.get("name") if isinstance(sub, dict) else None
+                # the subclass too, as 5etools' page says it: `12th level Occultist (Tradition
+                # of the Witch)` (KibblesTasty's Occultist's rites)
+                said = f"{cls + ' ' if cls else ''}level {level}"
+                parts.append(f"{said} ({sub})" if sub else said)
             elif key == "ability":
                 for group in need if isinstance(need, list) else [need]:  # older: one dict
                     if isinstance(group, dict):
@@ -151,8 +156,11 @@ def prerequisite(value: Any) -> str:
             elif key == "item" and isinstance(need, list):  # the items, as 5etools lists them
                 parts.append(_either([describe(n) for n in need if describe(n)]))
             elif key == "otherSummary" and isinstance(need, dict):
-                # 5etools shows `entry` on the page (`entrySummary` is its list's short form)
-                parts.append(str(need.get("entry") or need.get("entrySummary") or ""))
+                # 5etools shows `entry` on the page (`entrySummary` is its list's short form;
+                # an empty `entry` says nothing there)
+                parts.append(
+                    str(need["entry"] if "entry" in need else need.get("entrySummary", ""))
+                )
             elif key == "pact" and isinstance(need, str):  # "Chain", or "Pact of the Claw"
                 parts.append(need if need.lower().startswith("pact") else f"Pact of the {need}")
             elif key == "patron" and isinstance(need, str):
@@ -541,12 +549,22 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
         start, end = level.get("start"), level.get("end")
         span = f"{start}–{end}" if start is not None and end not in (None, start) else start
         facts.append(("Level", str(level.get("custom") or span or "")))
+    if collection == "adventures" and (raw.get("alId") or isinstance(raw.get("alLength"), dict)):
+        # an Adventurers League adventure's code and length in hours (DDEX1-01 - Defiance in
+        # Phlan: `"alLength": {"exact": 5}`; the card said `Al length: Exact 5`)
+        hours = raw.get("alLength") if isinstance(raw.get("alLength"), dict) else {}
+        low, high = hours.get("min"), hours.get("max")
+        span = hours.get("exact") or (f"{low}–{high}" if low and high else low or high)
+        said = str(raw.get("alId") or "")
+        if span:
+            said += f"{', ' if said else ''}{span} hour{'' if str(span) == '1' else 's'}"
+        facts.append(("Adventurers League", said))
     if isinstance(raw.get("hd"), dict) and raw["hd"].get("faces"):
         facts.append(("Hit die", f"d{raw['hd']['faces']}"))
     if raw.get("alignment"):
         facts.append(("Alignment", alignment_text(raw["alignment"])))
     done = {"prerequisite", "size", "hd", "alignment", "classFeatures", "subclassFeatures",
-            "additionalSpells", "startingEquipment"}  # fmt: skip
+            "additionalSpells", "startingEquipment", "alId", "alLength"}  # fmt: skip
     if raw.get("classTableGroups") or raw.get("subclassTableGroups"):
         done |= classes.BUILDER_DATA  # the class's (subclass's) table shows them (`classes.table`)
     for key, value in raw.items():

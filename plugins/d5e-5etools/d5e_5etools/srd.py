@@ -31,10 +31,21 @@ def _name(value: Any) -> str:
     return str(value) if value is not None else ""
 
 
+# An attack bonus and a save DC in the SRD's words, as 5etools' Monster Manual tags them (the
+# `{@hit}` and `{@dc}` that `scalarAddHit` / `scalarAddDc` change: Kraken's Gamble's Khemed is
+# the Assassin with `"action": {"mode": "scalarAddHit", "scalar": 1}`, and kept +6 to hit)
+_HIT_WORDS = re.compile(r"(?<![\w{])([+-]\d+) to hit\b")
+_DC_WORDS = re.compile(r"\bDC (\d+)\b")
+
+
+def _tagged(text: str) -> str:
+    return _DC_WORDS.sub(r"{@dc \1}", _HIT_WORDS.sub(r"{@hit \1} to hit", text))
+
+
 def _desc(value: Any) -> list[Any]:
     if isinstance(value, list):
-        return [str(v) for v in value]
-    return [p for p in str(value or "").split("\n") if p.strip()]
+        return [_tagged(str(v)) for v in value]
+    return [_tagged(p) for p in str(value or "").split("\n") if p.strip()]
 
 
 def _usage_name(item: dict[str, Any]) -> str:
