@@ -884,6 +884,9 @@ def is_magic(raw: dict[str, Any]) -> bool:
 
 
 _MAGIC_TYPES = frozenset({"RG", "RD", "WD"})  # ring, rod, wand
+# rarities 5etools' type line leaves out (`Renderer.item.doRenderRarity`): the Griffon's
+# Saddlebag's Pact Card of `"rarity": "varies"` read `Wondrous item, varies`
+_HIDDEN_RARITIES = frozenset({"none", "unknown", "unknown (magic)", "varies"})
 
 
 # 5etools' `Parser.DEFAULT_CURRENCY_CONVERSION_TABLE`: an item's `value` is in copper
@@ -926,7 +929,7 @@ def item(raw: dict[str, Any]) -> dict[str, Any]:
     if code:
         data["item_type"] = ITEM_TYPES.get(code, code)
     rarity = str(raw.get("rarity", "")).strip()
-    if rarity and rarity.lower() not in ("none", "unknown"):
+    if rarity and rarity.lower() not in _HIDDEN_RARITIES:
         data["rarity"] = {"name": _cap(rarity)}
     base = raw.get("baseItem")
     if isinstance(base, str) and base.strip() and (raw.get("weaponCategory") or code):
@@ -1413,8 +1416,9 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 # `conditionInflictLegendary`, `savingThrowForcedSpell`, and a creature's `isNpc`,
 # `isNamedCreature` and `familiar` (seen on Stabbath's NPCs: `Damage tags spell: Y`)
 _FILTER_HINT = re.compile(
-    r"(Tags|Inflict)(Spell|Legendary|Mythic)?$|^savingThrowForced|^(isNpc|isNamedCreature|familiar|dragonAge)$"
-)
+    r"(Tags|Inflict)(Spell|Legendary|Mythic)?$|^savingThrowForced|"
+    r"^(isNpc|isNamedCreature|familiar|dragonAge|curse)$"
+)  # an item's `curse` (the Griffon's Saddlebag: `Curse: yes`; its text says the curse)
 
 
 def is_vtt(key: str) -> bool:

@@ -240,6 +240,9 @@ def table(entry: dict[str, Any]) -> list[str]:
     return out
 
 
+_ITEM_NAME_ENDS = (".", ",", "!", "?", ";", ":", '"')  # 5etools' _INLINE_HEADER_TERMINATORS
+
+
 def _list(entry: dict[str, Any], depth: int) -> list[str]:
     """A list, its `name` above it (5etools' `rd__list-name`), numbered when its `style` says
     `list-decimal` (a quiz's questions and answers)."""
@@ -563,7 +566,12 @@ def _entry(entry: Any, depth: int) -> list[str]:
     if kind in ("item", "itemSub", "itemSpell"):
         inner = blocks(entry.get("entries", entry.get("entry", [])), depth + 1)
         if name and inner:
-            sep = "" if name.endswith((".", ":", "!", "?")) else "."
+            # 5etools' `_renderItemSubtypes_isAddPeriod`: no period after a name that ends in
+            # one of its terminators (TEB's `"{@race Dwarf (Ember)|TEB|Ember Dwarves},"`) or
+            # says `"nameDot": false`
+            written = str(entry.get("name") or "")
+            bare = entry.get("nameDot") is False or written.endswith(_ITEM_NAME_ENDS)
+            sep = "" if bare or name.endswith(_ITEM_NAME_ENDS) else "."
             return [f"**{name}{sep}** {inner[0]}", *inner[1:]]
         return ([f"**{name}**"] if name else []) + inner
     if kind == "options":

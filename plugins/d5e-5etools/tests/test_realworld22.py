@@ -174,3 +174,41 @@ def test_copies_of_the_srds_creatures_as_the_monster_manual_is_copied(
     assert "**Skills:** Insight +3, Sava +3" in card(app, "realworld:monsters/croupier")
     # the SRD's own Assassin is as it was
     assert "Melee Weapon Attack: +6 to hit" in card(app, "srd-2014:monsters/assassin")
+
+
+def test_a_rarity_5etools_does_not_say_and_a_curse_flag(app: App, tmp_path: Path) -> None:
+    """Griffin Macaulay's The Griffon's Saddlebag, Year 5: the Pact Card of `"rarity":
+    "varies"` read `*Wondrous item, varies*`, and a cursed item's `"curse": true` ended its card
+    `Curse: yes` (its text says the curse; 5etools' filter reads the flag). 5etools' type line
+    leaves out `varies` and `unknown (magic)` (Kraken's Gamble's Aboleth Mucous)."""
+    doc = {"item": [
+        {"name": "Bond Card", "source": S, "rarity": "varies", "wondrous": True,
+         "curse": True, "entries": ["It binds.", {"type": "entries", "name": "Curse",
+                                                  "entries": ["You keep it."]}]},
+        {"name": "Odd Mucus", "source": S, "rarity": "unknown (magic)", "entries": ["Ugh."]},
+    ]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:magic-items/bond-card")
+    assert "*Wondrous item*" in text and "varies" not in text
+    assert "***Curse.*** You keep it." in text and "Curse:" not in text
+    mucus = card(app, "realworld:magic-items/odd-mucus")
+    assert "unknown" not in mucus.lower()
+
+
+def test_a_list_item_name_ending_in_a_comma_takes_no_period(app: App, tmp_path: Path) -> None:
+    """Benevolent Evil's The Elements and Beyond names a list item `"{@race Dwarf (Ember)|TEB|
+    Ember Dwarves},"` before `often mistaken for half-azer, are…`: the card read `**Ember
+    Dwarves,.**`; 5etools adds no period after its terminators, nor with `"nameDot": false`.
+    A `{@link www.…}` of no address is a link to it (5etools assumes http)."""
+    items = [{"type": "item", "name": "{@race Ember Dwarf|Realworld|Ember Dwarves},",
+              "entry": "often mistaken."},
+             {"type": "item", "name": "Quiet", "nameDot": False, "entry": "ones hide."},
+             {"type": "item", "name": "Loud", "entry": "ones shout."}]  # fmt: skip
+    doc = {"variantrule": [{"name": "Kin", "source": S, "entries": [
+        {"type": "list", "style": "list-hang-notitle", "items": items},
+        "See {@link www.example.org}."]}]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:variant-rules/kin")
+    assert "**Ember Dwarves,** often mistaken." in text
+    assert "**Quiet** ones hide." in text and "**Loud.** ones shout." in text
+    assert "See [www.example.org](http://www.example.org)." in text
