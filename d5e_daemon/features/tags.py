@@ -1026,8 +1026,12 @@ def card_links(app: App) -> Link:
         row = resolver.resolve(tag, suggest=False).row
         if row is None and kind == "class" and quals.subclass:
             # a subclass part naming none (`{@class cleric|phb|Life|Life Domain}`, the SRD's is
-            # "Life"): 5etools' link opens the class's page all the same
-            row = resolver.resolve(replace(tag, qualifiers=Qualifiers()), suggest=False).row
+            # "Life"): 5etools' link opens the class's page all the same; the source the tag
+            # gives is the subclass's (`{@class Bard||College of Discord|Discord|XLNEE}` of a
+            # pack without it): the class of the profile, then
+            for pack in dict.fromkeys((source, None)):
+                plain = replace(tag, qualifiers=Qualifiers(), pack=pack)
+                row = row or resolver.resolve(plain, suggest=False).row
         return f"d5e://{row.pack}/{row.collection}/{row.slug}.md" if row else None
 
     return link

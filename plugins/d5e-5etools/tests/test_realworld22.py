@@ -212,3 +212,20 @@ def test_a_list_item_name_ending_in_a_comma_takes_no_period(app: App, tmp_path: 
     assert "**Ember Dwarves,** often mistaken." in text
     assert "**Quiet** ones hide." in text and "**Loud.** ones shout." in text
     assert "See [www.example.org](http://www.example.org)." in text
+
+
+def test_a_class_tag_to_a_subclass_of_an_installed_pack_lacking_it(
+    app: App, tmp_path: Path
+) -> None:
+    """DMsGuild's Xanathar's Lost Notes to Everything Else tables its subclasses as `{@class
+    Bard||College of Discord|Discord|XLNEE}`: with the book installed but not that subclass
+    (a part of the file), the card showed plain words; 5etools' link opens the class's page,
+    as d5e's did for a subclass of the SRD by another name."""
+    doc = {"variantrule": [{"name": "Colleges", "source": S, "entries": [
+        "Try the {@class Bard||College of Discord|Discord|Realworld} or the "
+        "{@class Cleric|PHB|Entropy Domain|Entropy|Realworld}."]}]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    assert (
+        "Try the [College of Discord](d5e://srd-2014/classes/bard.md) or the "
+        "[Entropy Domain](d5e://srd-2014/classes/cleric.md)."
+    ) in card(app, "realworld:variant-rules/colleges")
