@@ -571,6 +571,8 @@ def parse_file(file: PackFile) -> _Parsed:
 def _parse_json(file: PackFile, text: str) -> _Parsed:
     try:
         value = msgspec.json.decode(text)
+    except RecursionError:
+        return _Parsed([], [_problem(file, "arrays and objects nested too deep to read", (1, 1))])
     except msgspec.DecodeError as exc:
         message = str(exc)
         offset = message.rsplit("(byte ", 1)
@@ -665,6 +667,10 @@ def _parse_markdown(file: PackFile, text: str) -> _Parsed:
     positions: dict[locate.Path, tuple[int, int]] = {}
     import yaml
 
+    deep = locate.yaml_too_deep(front)
+    if deep is not None:
+        message = f"front matter nested too deep (more than {locate.YAML_DEPTH} levels)"
+        return _Parsed([], [_problem(file, message, (deep[0] + 2, deep[1] + 1))])
     loader = _loader()(front)
     try:
         node = loader.get_single_node()

@@ -467,3 +467,32 @@ def test_an_error_of_a_million_problems_answers_a_bounded_part_of_them(
     assert len(data["problems"]) == 1_000 and data["more"] == 2_000
     assert "3000 problems" in caught.value.message.replace(",", "")
     assert "… and 2980 more" in caught.value.message.replace(",", "")
+
+
+NESTED_YAML = [
+    "[" * 100_000 + "]" * 100_000,
+    "\n" + "- " * 100_000 + "x",
+    "{a: " * 100_000 + "1" + "}" * 100_000,
+]
+
+
+def test_yaml_nested_deep_never_crashes_the_process(app: App, tmp_path: Path) -> None:
+    """PyYAML's C loader composes nested YAML by recursing on the C stack: a pack's Markdown
+    front matter of 100,000 nested `[`, `- ` or `{a: ` killed the process with a segmentation
+    fault (the daemon gone, the editor told nothing); a JSON file of 100,000 nested `[` was a
+    RecursionError out of the loader.
+    Now YAML deeper than 64 is refused from libyaml's events (its parser keeps a stack of its
+    own) before it is composed, and JSON too deep is a problem of its file. (An `encounter`
+    block in a document is read by the same loader, within 20,000 characters: 9,900 nested
+    `[` compose without a crash.)"""
+    files = {
+        f"spells/deep-{n}.md": f"---\nname: Deep\nlevel: {nested}\n---\nA.\n"
+        for n, nested in enumerate(NESTED_YAML)
+    }
+    files["spells/deep.json"] = '{"name": "Deep", "level": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    pack = write_pack(tmp_path / "brew", files, MANIFEST)
+    with pytest.raises(PackError) as caught:
+        app.db.write(partial(app.library.install_path, path=pack))
+    said = {Path(p["file"]).name: p["message"] for p in caught.value.data["problems"]}
+    assert set(said) == {"deep-0.md", "deep-1.md", "deep-2.md", "deep.json"}
+    assert all("nested too deep" in message for message in said.values()), said
