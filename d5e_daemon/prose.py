@@ -1573,7 +1573,8 @@ def _counts_after(text: str, refs: list[ProseRef], names: ProseNames) -> list[Pr
     x4", "**mummy** (x1)", "Bandits: 6"): the name is the longest run of words right before
     the count that names a creature (a bold or italic one already read takes the count), and
     never a part of a longer run that names none ("Hobgoblin Captain ×1" is no hobgoblin);
-    its count is written at `count_start`, after it. A number alone in brackets after a word
+    its count is written at `count_start`, after it, maybe past a bracket ("**Thug** (AC 11)
+    ×3", "Goblin (CR 1/4) x4"). A number alone in brackets after a word
     that names no creature says the brackets hold something else on that line: "Running
     order: goblins (init 14), Pell (12), wolves (9)" counts no wolves. None when there are
     none."""
@@ -1585,6 +1586,8 @@ def _counts_after(text: str, refs: list[ProseRef], names: ProseNames) -> list[Pr
         value = int(_DIGITS.match(written)[0])  # type: ignore[index]
         bare = m["bracketed"] is not None and written.isdigit() and "x" not in m[0].lower()
         end = len(text[: m.start()].rstrip(" \t"))
+        if text[end - 1 : end] == ")" and (opening := text.rfind("(", 0, end)) > 0:
+            end = len(text[:opening].rstrip(" \t"))  # "Goblin (CR 1/4) x4": the name before
         closed = len(text[:end].rstrip("*_"))
         if closed < end:  # "**mummy** (x1)": the emphasis read before it takes the count
             for ref in refs:
@@ -1592,6 +1595,7 @@ def _counts_after(text: str, refs: list[ProseRef], names: ProseNames) -> list[Pr
                     ref.end == closed
                     and ref.count_start is None
                     and ref.entry.collection in COUNT_COLLECTIONS
+                    and not any(r.start == ref.start for r, _ in found)
                 ):
                     found.append((ref._replace(count=value, count_start=at), bare))
                     break
@@ -1601,6 +1605,8 @@ def _counts_after(text: str, refs: list[ProseRef], names: ProseNames) -> list[Pr
             bracketed_words = bracketed_words or bare
             continue
         start, end, entry = named
+        if any(r.start == start for r, _ in found):
+            continue  # counted once: "Goblins (4) (2)"
         ref = ProseRef(0, start, end, text[start:end], "count", entry, value, at)
         found.append((ref, bare))
     counted = [ref for ref, bare in found if not (bare and bracketed_words)]

@@ -193,6 +193,12 @@ def test_a_count_after_the_name_as_tables_and_notes_write_it(names: ProseNames) 
         (0, "Animated armor", "count", "monsters/animated-armor", 2),
         (0, "Flying swords", "count", "monsters/flying-sword", 2),
     ]
+    # past a bracket of stats; a name counted once
+    assert found("**Thug** (AC 11, HP 32) ×3; Goblin (CR 1/4) x4; Wolves (4) (2)", names) == [
+        (0, "Thug", "bold", "monsters/thug", 3),
+        (0, "Goblin", "count", "monsters/goblin", 4),
+        (0, "Wolves", "count", "monsters/wolf", 4),
+    ]
     assert found("The ogre: 59 hp; Guard post: 3 orcs", names) == [
         (0, "orcs", "count", "monsters/orc", 3)
     ]
