@@ -309,12 +309,16 @@ _ALT_TAG = re.compile(r"\{@\w+ ([^{}|]*)(?:\|[^{}]*)?\}")
 
 def _image(entry: dict[str, Any]) -> list[str]:
     href: dict[str, Any] = entry["href"] if isinstance(entry.get("href"), dict) else {}
-    alt = entry.get("altText") or entry.get("title") or entry.get("credit") or "image"
+    # a `credit` is the art's (The Magus - 2024's images): 5etools says `Art credit: …` under the
+    # image and in its tooltip; it was the alt text alone, as if the picture's name
+    credit = f"Art credit: {entry['credit']}" if entry.get("credit") else ""
+    alt = entry.get("altText") or entry.get("title") or credit or "image"
     while isinstance(alt, str) and _ALT_TAG.search(alt):  # no link inside the alt text
         alt = _ALT_TAG.sub(r"\1", alt)  # (Modern Handbook's `Art Credit: {@link Tangent|…}`)
     url = href.get("url") if href.get("type") == "external" else None
     title = f" — {entry['title']}" if entry.get("title") and entry.get("altText") else ""
-    return [f"![{alt}]({url})" if url else f"*[image: {alt}{title}]*"]
+    shown = f"![{alt}]({url})" if url else f"*[image: {alt}{title}]*"
+    return [f"{shown}  \n*{credit}*" if credit else shown]
 
 
 def _ability_line(entry: dict[str, Any], what: str, formula: str) -> str:

@@ -102,9 +102,11 @@ def test_a_spells_subclasses_and_other_sources(app: App, tmp_path: Path) -> None
     install(app, write(tmp_path, S, doc))
     text = card(app, "realworld:spells/pebble-rain")
     assert "*Classes: Wizard*" in text
+    # a subclass of a book no pack holds (SCAG's Arcana) links its class too, as the Fighter's
+    # does and 5etools' link opens the class's page (realworld22)
     assert (
         "**Subclasses:** [Fighter (Eldritch Knight)](d5e://srd-2014/classes/fighter.md), "
-        "Cleric (Arcana)"
+        "[Cleric (Arcana)](d5e://srd-2014/classes/cleric.md)"
     ) in text
     assert "**Races:** [Elf (High)](d5e://srd-2014/subraces/high-elf.md)" in text
     assert "**Other options/features:** Pact of the Tome" in text

@@ -229,3 +229,18 @@ def test_a_class_tag_to_a_subclass_of_an_installed_pack_lacking_it(
         "Try the [College of Discord](d5e://srd-2014/classes/bard.md) or the "
         "[Entropy Domain](d5e://srd-2014/classes/cleric.md)."
     ) in card(app, "realworld:variant-rules/colleges")
+
+
+def test_an_image_credit_is_said_under_the_image(app: App, tmp_path: Path) -> None:
+    """Benjamin Huffman's The Magus - 2024 credits its art (`"credit": "Mick Cortes"`): the
+    credit was the image's alt text alone, as if the picture's name; 5etools says `Art credit:
+    Mick Cortes` under it (and in its tooltip). An image of a title keeps it as the alt."""
+    url = "https://example.org/magus.webp"
+    doc = {"variantrule": [{"name": "Art", "source": S, "entries": [
+        {"type": "image", "href": {"type": "external", "url": url}, "credit": "Mick Cortes"},
+        {"type": "image", "href": {"type": "external", "url": url}, "title": "A Magus",
+         "credit": "Mick Cortes"}]}]}  # fmt: skip
+    install(app, write(tmp_path, S, doc))
+    text = card(app, "realworld:variant-rules/art")
+    assert f"![Art credit: Mick Cortes]({url})  \n*Art credit: Mick Cortes*" in text
+    assert f"![A Magus]({url})  \n*Art credit: Mick Cortes*" in text
