@@ -317,22 +317,30 @@ YAML_DEPTH = 64
 """How deep YAML (a pack's front matter, an encounter block) may nest."""
 
 
-def yaml_too_deep(text: str) -> tuple[int, int] | None:
-    """Where YAML text first nests deeper than YAML_DEPTH (0-based line and column, as YAML's
-    marks), read from libyaml's events: its parser keeps a stack of its own, while PyYAML's C
-    composer recurses on the C stack (100,000 nested `[` crashed the process with a
-    segmentation fault). None when nowhere, or when the text is no YAML (the loader says why)."""
+def yaml_refused(text: str, aliases: bool = True) -> tuple[str, int, int] | None:
+    """Why YAML text is refused before it is composed, and where (0-based line and column, as
+    YAML's marks): nested deeper than YAML_DEPTH, or (not `aliases`) an alias. Read from
+    libyaml's events: its parser keeps a stack of its own, while PyYAML's C composer recurses
+    on the C stack (100,000 nested `[` crashed the process with a segmentation fault). None
+    when neither, or when the text is no YAML (the loader says why)."""
     import yaml  # where YAML is read: no part of the daemon's start
 
     depth = 0
     try:
         for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            mark = event.start_mark
             if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
                 depth += 1
                 if depth > YAML_DEPTH:
-                    return event.start_mark.line, event.start_mark.column
+                    return (
+                        f"nested too deep (more than {YAML_DEPTH} levels)",
+                        mark.line,
+                        mark.column,
+                    )
             elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
                 depth -= 1
+            elif isinstance(event, yaml.AliasEvent) and not aliases:
+                return "YAML aliases (*name) are not allowed", mark.line, mark.column
     except yaml.YAMLError:
         return None
     return None

@@ -667,10 +667,10 @@ def _parse_markdown(file: PackFile, text: str) -> _Parsed:
     positions: dict[locate.Path, tuple[int, int]] = {}
     import yaml
 
-    deep = locate.yaml_too_deep(front)
-    if deep is not None:
-        message = f"front matter nested too deep (more than {locate.YAML_DEPTH} levels)"
-        return _Parsed([], [_problem(file, message, (deep[0] + 2, deep[1] + 1))])
+    refused = locate.yaml_refused(front)
+    if refused is not None:
+        why, line, column = refused
+        return _Parsed([], [_problem(file, f"front matter {why}", (line + 2, column + 1))])
     loader = _loader()(front)
     try:
         node = loader.get_single_node()

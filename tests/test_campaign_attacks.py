@@ -20,6 +20,7 @@ from d5e_daemon.app import App
 from d5e_daemon.cli import main as cli_main
 from d5e_daemon.cli import safe_text
 from d5e_daemon.errors import PackError
+from d5e_daemon.features import encounter_lens
 from d5e_daemon.features import packs as features
 from d5e_daemon.protocol import UploadParams
 from d5e_daemon.settings import build
@@ -482,9 +483,8 @@ def test_yaml_nested_deep_never_crashes_the_process(app: App, tmp_path: Path) ->
     fault (the daemon gone, the editor told nothing); a JSON file of 100,000 nested `[` was a
     RecursionError out of the loader.
     Now YAML deeper than 64 is refused from libyaml's events (its parser keeps a stack of its
-    own) before it is composed, and JSON too deep is a problem of its file. (An `encounter`
-    block in a document is read by the same loader, within 20,000 characters: 9,900 nested
-    `[` compose without a crash.)"""
+    own) before it is composed, and JSON too deep is a problem of its file. (A document's
+    `encounter` block, at most 20,000 characters, goes through the same check: below.)"""
     files = {
         f"spells/deep-{n}.md": f"---\nname: Deep\nlevel: {nested}\n---\nA.\n"
         for n, nested in enumerate(NESTED_YAML)
@@ -496,3 +496,21 @@ def test_yaml_nested_deep_never_crashes_the_process(app: App, tmp_path: Path) ->
     said = {Path(p["file"]).name: p["message"] for p in caught.value.data["problems"]}
     assert set(said) == {"deep-0.md", "deep-1.md", "deep-2.md", "deep.json"}
     assert all("nested too deep" in message for message in said.values()), said
+
+
+def test_an_encounter_block_of_yaml_aliases_is_refused_before_it_is_read() -> None:
+    """An `encounter` block in a campaign's document (read for its lens and hints as soon as
+    the document is open): ten `goblin`s, then nine levels of ten aliases of the level before
+    (`a1: &a1 [*a0, *a0, …]`, 1 KB), then `creatures: *a9` — a billion creatures, whose repr
+    in the block's message ("expected a name, not [[[…") never ended: the daemon's passes
+    hung, growing. Now an encounter block holding an alias is refused before it is composed,
+    as a pack's front matter is."""
+    block = ["a0: &a0 [" + ", ".join(["goblin"] * 10) + "]"]
+    block += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    document = ["# Fight", "", "```encounter", *block, "creatures: *a9", "```", ""]
+    start = time.process_time()
+    found = list(encounter_lens._blocks(document))
+    assert time.process_time() - start < 1
+    assert [f.problem for f in found] == [
+        "encounter block: YAML aliases (*name) are not allowed (line 5, column 10)"
+    ]

@@ -38,6 +38,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
+from .. import locate
 from ..campaign import counting_parts
 from ..errors import D5eError
 from ..prose import walk_prose
@@ -151,6 +152,13 @@ def _parse_block(line: int, end: int, source: str) -> DocEncounter:
         return found
     import yaml  # at the first encounter block: no part of the daemon's start
 
+    # aliases: `*a` ten times over nine levels is 10^9 creatures, whose repr in a message
+    # never ended (the daemon's passes hung on a document)
+    refused = locate.yaml_refused(source, aliases=False)
+    if refused is not None:
+        why, at_line, column = refused
+        found.problem = f"encounter block: {why} (line {line + 2 + at_line}, column {column + 1})"
+        return found
     try:
         data = yaml.load(source, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as exc:
