@@ -703,8 +703,29 @@ def test_the_codes_estimate_is_the_query_against_their_signs(coded: App) -> None
         assert chosen == sorted(np.array(near)[best].tolist())
 
 
+def test_the_nearest_among_some_codes_scanned_in_chunks_are_those_of_one_scan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`scan_among` (the codes of a scope scanned `SCAN_CHUNK` at a time) gives what one scan
+    of a copy of them all gives: the same positions in the same order, the many at the cut
+    distance the first by position; with the C scan and with numpy's."""
+    rng = np.random.default_rng(8)
+    monkeypatch.setattr(search_passages, "SCAN_CHUNK", 300)
+    for bits in (1, 64):  # few distinct distances (ties everywhere), or many
+        words = rng.integers(0, 2**bits, size=(6, 5000), dtype=np.uint64)
+        code = rng.integers(0, 2**bits, size=6, dtype=np.uint64).tobytes()
+        at = np.sort(rng.choice(5000, size=4100, replace=False))
+        for native in (True, False):
+            monkeypatch.setattr(search_passages, "USE_NATIVE", native)
+            for wanted in (1, 40, 299, 300, 301, 1000, 4099, 4100, 5000):
+                one = search_passages.scan_codes(np.take(words, at, axis=1), code, wanted)
+                chunked = search_passages.scan_among(words, at, code, wanted)
+                assert chunked.tolist() == one.tolist(), (bits, native, wanted)
+
+
+@pytest.mark.parametrize("chunk", [search_passages.SCAN_CHUNK, 500])
 def test_the_nearest_among_some_passages_are_those_of_an_index_of_them_alone(
-    coded: App,
+    coded: App, chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`PassageIndex.nearest(..., allowed)`: the ids of a scope (most passages of the library,
     as a large homebrew group holds; or a few), ascending, as a list or an array, ids the index
@@ -712,6 +733,7 @@ def test_the_nearest_among_some_passages_are_those_of_an_index_of_them_alone(
     were found from `np.isin`'s mask and a dictionary of the scope's passages read from the
     database: ~45 MB at SRD + 100,000). And `_scope_passages` gives the scope's ids as the
     database does, held for the scope or read."""
+    monkeypatch.setattr(search_passages, "SCAN_CHUNK", chunk)  # 500: scanned in chunks
     index = coded.search.passages.current()
     rng = np.random.default_rng(3)
     for share in (0.95, 0.1):
