@@ -867,13 +867,15 @@ def test_link_keeps_a_plurals_apostrophe_and_leaves_hyphened_words_alone(
     the tag ended before it), not a quote's that closes; a name joined by a hyphen to a word
     is a part of that word ("Dwarf-forged", "goblin-infested", "were-crocodile"), while a
     hyphenated name is read whole ("saber-toothed tiger", "Half-orc"); a skill's name before
-    a modifier is the skill wherever its capital stands ("**Skills** :: Medicine +6")."""
+    a modifier is the skill wherever its capital stands ("**Skills** :: Medicine +6"); a stat
+    block's senses are no race's trait ("darkvision 60 ft.")."""
     text = (
         "The ogres' cave; the harpies' victims; an ogre's club. He said 'the wolves' and left.\n"
         "A Dwarf-forged wagon, goblin-infested tunnels, a were-crocodile and a saber-toothed "
         "tiger; Half-orc guards.\n"
         "**Skills** :: Medicine +6, Religion +4\n"
         "Roll 1d8: 1-sheep, 2-wolf\n"
+        "**Senses** darkvision 60 ft., passive Perception 14\n"
     )
     assert [(n, w, t) for n, w, t in linked(resolver, text)] == [
         (0, "ogres'", "{@creature ogre||ogres'}"),
@@ -886,4 +888,5 @@ def test_link_keeps_a_plurals_apostrophe_and_leaves_hyphened_words_alone(
         (2, "Medicine", "{@skill medicine}"),
         (2, "Religion", "{@skill religion}"),
         (3, "wolf", "{@creature wolf}"),
+        (4, "Perception", "{@skill perception}"),  # no race's trait "Darkvision (60 ft.)"
     ]

@@ -551,6 +551,9 @@ def link_edits(
                 if _in_compound(text, words, i, size):
                     i += size  # "Dwarf-forged", "goblin-made", "were-crocodile": a word of its own
                     break
+                if "trait" in known.tags and _SENSES_BEFORE.search(text, 0, at) is not None:
+                    i += size  # a stat block's "Senses darkvision 60 ft.": no race's trait
+                    break
                 if (
                     "spell" in known.tags
                     and known.entries == 1
@@ -627,6 +630,9 @@ def link_edits(
     return edits, list(dict.fromkeys(skipped))
 
 
+_SENSES_BEFORE = re.compile(r"\bSenses\b[^.;|]*$")
+"""A stat block's senses before a name ("**Senses** darkvision 60 ft., passive Perception 14"):
+a race's trait of the same name ("Darkvision (60 ft.)") is not what it says."""
 _SKILL = frozenset({"skill"})
 _MODIFIER_AFTER = re.compile(r"[ \t]*[+\-−–]\d")
 """A modifier after a skill's name ("Perception +4", "**Skills** :: Medicine +6"): a stat
