@@ -765,11 +765,15 @@ def cmd_encounter(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _waiting_line(message: str) -> str:
+    return f"d5e: {message} to finish, then indexing what it left"
+
+
 def _build_index(app: Any) -> Any:
     """Build the profile's search index with a progress bar and ETA on stderr (none when the
     index is ready: it said "indexing … 0/0 entries")."""
-    if app.search.vectors_ready():
-        return app.search.build()
+    if app.search.vectors_ready():  # another indexer may still hold the lock: say so
+        return app.search.build(waiting=lambda m: sys.stderr.write(_waiting_line(m) + "\n"))
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -796,8 +800,7 @@ def _build_index(app: Any) -> Any:
             bar.update(task, completed=done, total=total)
 
         def waiting(message: str) -> None:  # above the bar, which shows no total meanwhile
-            line = f"d5e: {message} to finish, then indexing what it left"
-            bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            bar.console.print(_waiting_line(message), markup=False, highlight=False, soft_wrap=True)
 
         return app.search.build(progress=progress, waiting=waiting)
 
