@@ -68,6 +68,8 @@ interface Campaign {
   key: string;
   client: LanguageClient;
   opened: Set<string>;
+  /** The client's start (its daemon's `initialize` answered, its providers registered). */
+  started?: Promise<void>;
 }
 
 const campaigns = new Map<string, Campaign>();
@@ -194,6 +196,57 @@ function suggestWhereTyping(campaign: string): void {
   if (inUnfinishedTag(editor.document.lineAt(cursor.line).text.slice(0, cursor.character))) {
     void vscode.commands.executeCommand("editor.action.triggerSuggest");
   }
+}
+
+/** Where the suggestions were opened in activate(), before any daemon was ready: the early
+ * provider's session, still waiting for its campaign's client while the writer has not typed
+ * nor moved since (then opening them again when the daemon is ready would cancel it). */
+let earlySession: { uri: string; version: number; offset: number } | undefined;
+
+function earlySessionPending(): boolean {
+  const editor = vscode.window.activeTextEditor;
+  const pending =
+    earlySession !== undefined &&
+    editor?.document.uri.toString() === earlySession.uri &&
+    editor.document.version === earlySession.version &&
+    editor.document.offsetAt(editor.selection.active) === earlySession.offset;
+  earlySession = undefined;
+  return pending;
+}
+
+/** d5e's completion while a campaign's client starts (experiment, vsact22-early): registered in
+ * activate(), so that VS Code asks it when the suggestions open there, where the writer already
+ * is in a tag, and not only once the client has registered its own provider (VS Code took up
+ * that trigger after Markdown's language server and engine had begun: docs/benchmarks.md, the
+ * twenty-second session). It waits for the client's start and answers with the client's own
+ * provider (its middleware too); once the client runs, its own provider answers and this one
+ * gives nothing, but for VS Code asking again for a list of its own that was incomplete. */
+function earlyCompletion(): vscode.CompletionItemProvider {
+  const madeBy = new WeakMap<vscode.CompletionItem, vscode.CompletionItemProvider>();
+  let answered: string | undefined;
+  return {
+    async provideCompletionItems(document, position, token, context) {
+      const c = campaigns.get(campaignOfUri(document.uri));
+      const again = context.triggerKind === vscode.CompletionTriggerKind.TriggerForIncompleteCompletions && answered === document.uri.toString();
+      if (!c?.started || (c.client.isRunning() && !again)) {
+        return undefined;
+      }
+      await c.started.catch(() => undefined);
+      const feature = c.client.getFeature(lc!.CompletionRequest.method);
+      const provider = feature?.getProvider(document);
+      if (!provider || token.isCancellationRequested) {
+        return undefined;
+      }
+      const result = await provider.provideCompletionItems(document, position, token, context);
+      answered = document.uri.toString();
+      const items = Array.isArray(result) ? result : (result?.items ?? []);
+      items.forEach((item) => madeBy.set(item, provider));
+      return result;
+    },
+    resolveCompletionItem(item, token) {
+      return madeBy.get(item)?.resolveCompletionItem?.(item, token) ?? item;
+    },
+  };
 }
 
 /** A d5e:// card made by `campaign`'s daemon names that campaign, so that it opens as that
@@ -325,10 +378,13 @@ function campaign(key: string): Campaign {
     found = createCampaign(key);
     campaigns.set(key, found);
     const { client } = found;
-    void client.start().then(
+    found.started = client.start();
+    void found.started.then(
       () => {
         client.info(`${startTimings(activated, daemonOf.get(key)?.spawned ?? activated, Date.now())}${key === DEFAULT ? "" : ` (campaign ${key})`}`);
-        suggestWhereTyping(key);
+        if (!earlySessionPending()) {
+          suggestWhereTyping(key);
+        }
       },
       () => undefined,
     );
@@ -600,6 +656,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     campaign(folderCampaigns(folders, hasCampaignConfig)[0]);
   }
   followActiveEditor();
+  context.subscriptions.push(
+    vscode.languages.registerCompletionItemProvider(
+      ["markdown", "plaintext"].flatMap((language) => [{ scheme: "file", language }, { scheme: "untitled", language }]),
+      earlyCompletion(),
+    ),
+  );
+  const editor = vscode.window.activeTextEditor;
+  if (editor && [...campaigns.values()].every((c) => !c.client.isRunning())) {
+    const key = servedDocument(editor.document) ? campaignOfUri(editor.document.uri) : undefined;
+    if (key !== undefined && campaigns.has(key)) {
+      earlySession = { uri: editor.document.uri.toString(), version: editor.document.version, offset: editor.document.offsetAt(editor.selection.active) };
+      suggestWhereTyping(key);
+    }
+  }
   if (packsView.campaign === undefined) {
     const first = folderCampaigns(folders, hasCampaignConfig)[0] ?? DEFAULT;
     packsView.showCampaign(first, describeCampaign(first));
