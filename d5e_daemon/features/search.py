@@ -65,7 +65,7 @@ from ..protocol import (
     SearchParams,
     SearchResult,
 )
-from ..search import retrieval, spelling
+from ..search import adapter, retrieval, spelling
 from ..search.embed import Embedder
 from ..text import normalize
 from .lookup import pack_hint, unknown_collection
@@ -1111,22 +1111,32 @@ def named_as(names: dict[int, str], phrases: list[list[str]]) -> set[int]:
     return found
 
 
-def query_vector(embedder: Embedder, text: str, rest: str | None = None) -> bytes:
+def query_vector(
+    embedder: Embedder, text: str, rest: str | None = None, adapted: bool = True
+) -> bytes:
     """The query's vector: for a query that tells a situation (`without_scene`), the mean of
     its vector and its words' without the scene, `SCENE_SHARE` the second's, as a unit vector.
     The small model's vector of "the ogre has the halfling pinned in its fist; how does she
     wriggle free" is mostly an ogre's, and the nearest passages are the Ogre's and the Ogre
     Zombie's; without the scene it is mostly the asking (held out 3–9, docs/search.md). `rest`:
     `without_scene(text)`, given by the caller (hybrid search only: semantic search alone lost
-    on held out 8 and 9 with it)."""
-    if rest is None or not SCENE_SHARE:
+    on held out 8 and 9 with it). Then moved by the query adapter fitted for the embedder's
+    model, when there is one (`search/adapter.py`; `adapted=False`: as the model gave it)."""
+    weights = adapter.for_model(embedder.model_id) if adapted else None
+    if (rest is None or not SCENE_SHARE) and weights is None:
         return bytes(embedder.embed([text])[0])
     numeric.import_numpy()
     import numpy as np
 
-    whole, asked = (np.frombuffer(v, dtype="<f4") for v in embedder.embed([text, rest]))
-    mean = (1 - SCENE_SHARE) * whole + SCENE_SHARE * asked
-    return bytes((mean / (np.linalg.norm(mean) or 1.0)).astype("<f4").tobytes())
+    if rest is None or not SCENE_SHARE:
+        vector = np.frombuffer(embedder.embed([text])[0], dtype="<f4")
+    else:
+        whole, asked = (np.frombuffer(v, dtype="<f4") for v in embedder.embed([text, rest]))
+        mean = (1 - SCENE_SHARE) * whole + SCENE_SHARE * asked
+        vector = mean / (np.linalg.norm(mean) or 1.0)
+    if weights is not None:
+        vector = adapter.apply(vector, *weights)
+    return bytes(vector.astype("<f4").tobytes())
 
 
 def keyword_weight(
