@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+import threading
 import tomllib
 import typing
 from collections import OrderedDict
@@ -268,20 +269,34 @@ class _Parsed(msgspec.Struct):
 
 
 _CACHE_FILES = 200_000
+_CACHE_BYTES = 64 << 20
+"""The cache holds at most this many bytes, the files read last: a pack of 100,000 entries
+(41,000 files) parsed ~240 MB of them, kept by the process that read it (docs/benchmarks.md,
+the twenty-second session); a homebrew pack of some hundred files is a few MB."""
 _cache: OrderedDict[str, tuple[tuple[int, ...], bytes]] = OrderedDict()
 """File source → (stamp, encoded `_Parsed`): kept encoded, a few bytes per entry field."""
+_cached = [0]
+"""The bytes `_cache` holds."""
+_cache_lock = threading.Lock()
 
 
 def _parse_cached(file: PackFile) -> _Parsed:
-    cached = _cache.get(file.source) if file.stamp is not None else None
+    with _cache_lock:
+        cached = _cache.get(file.source) if file.stamp is not None else None
+        if cached is not None and cached[0] == file.stamp:
+            _cache.move_to_end(file.source)
     if cached is not None and cached[0] == file.stamp:
-        _cache.move_to_end(file.source)
         return msgspec.json.decode(cached[1], type=_Parsed)
     parsed = parse_file(file)
     if file.stamp is not None:
-        _cache[file.source] = (file.stamp, msgspec.json.encode(parsed))
-        while len(_cache) > _CACHE_FILES:
-            _cache.popitem(last=False)
+        encoded = msgspec.json.encode(parsed)
+        with _cache_lock:
+            before = _cache.pop(file.source, None)
+            _cached[0] += len(encoded) - (len(before[1]) if before else 0)
+            _cache[file.source] = (file.stamp, encoded)
+            while _cache and (len(_cache) > _CACHE_FILES or _cached[0] > _CACHE_BYTES):
+                _, (_, dropped) = _cache.popitem(last=False)
+                _cached[0] -= len(dropped)
     return parsed
 
 

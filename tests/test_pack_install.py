@@ -262,3 +262,40 @@ def test_each_entry_of_a_json_list_knows_the_line_it_starts_on(app: App, tmp_pat
         assert found.source is not None
         assert lines[found.source.line - 1] in ("{", "{\n"), (i, found.source.line)
         assert f'"Listed {i}"' in lines[found.source.line]  # the line after its "{"
+
+
+def test_the_parse_cache_keeps_the_files_read_last_within_its_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Parsed files are kept (encoded) for the next read of the same folder, at most
+    `_CACHE_BYTES` of them: a pack of 100,000 entries kept ~240 MB in the process that read it.
+    The files read last stay cached (not read again), the first are dropped, and what is kept
+    is counted as it is."""
+    from d5e_daemon import packformat
+
+    monkeypatch.setattr(packformat, "_cache", packformat.OrderedDict())
+    monkeypatch.setattr(packformat, "_cached", [0])
+    monkeypatch.setattr(packformat, "_CACHE_BYTES", 20_000)
+    reads: list[str] = []
+
+    def spell(i: int) -> packformat.PackFile:
+        text = f"---\nname: Spell {i}\nlevel: 1\n---\n" + f"Words of spell {i}. " * 40
+
+        def read() -> bytes:
+            reads.append(f"{i}")
+            return text.encode()
+
+        rel = f"spells/spell-{i}.md"
+        return packformat.PackFile(rel, rel, f"/brew/{rel}", read, stamp=(i, 1))
+
+    files = [spell(i) for i in range(60)]
+    entries, problems = packformat.parse_files(files)
+    assert len(entries) == 60 and not problems and len(reads) == 60
+    kept = packformat._cache
+    assert 0 < len(kept) < 60 and packformat._cached[0] == sum(len(v) for _, v in kept.values())
+    assert packformat._cached[0] <= 20_000
+    reads.clear()
+    last, first = sorted(files, key=lambda f: f.rel)[-1], sorted(files, key=lambda f: f.rel)[0]
+    assert packformat.parse_files([last])[0] == [e for e in entries if e.source.path == last.source]
+    assert reads == []  # the last read is cached
+    assert packformat.parse_files([first])[0][0].name == "Spell 0" and reads == ["0"]
