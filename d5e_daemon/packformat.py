@@ -270,9 +270,10 @@ class _Parsed(msgspec.Struct):
 
 _CACHE_FILES = 200_000
 _CACHE_BYTES = 64 << 20
-"""The cache holds at most this many bytes, the files read last: a pack of 100,000 entries
-(41,000 files) parsed ~240 MB of them, kept by the process that read it (docs/benchmarks.md,
-the twenty-second session); a homebrew pack of some hundred files is a few MB."""
+"""The cache holds at most this many bytes, the files read last. Bounded in files only, it held
+every file of a 100,000-entry pack for the life of the process that read it (its install's peak
+1,193 -> 1,073 MB with this: docs/benchmarks.md, the twenty-second session); a homebrew pack of
+some hundred files is a few MB."""
 _cache: OrderedDict[str, tuple[tuple[int, ...], bytes]] = OrderedDict()
 """File source → (stamp, encoded `_Parsed`): kept encoded, a few bytes per entry field."""
 _cached = [0]
