@@ -19,7 +19,6 @@ import contextlib
 import math
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from re import _constants, _parser  # type: ignore[attr-defined]
 from typing import Any
@@ -94,10 +93,12 @@ large object, made gigabytes of a small file. Real homebrew copies a few MB."""
 
 
 class Copying:
-    """What the copies of one load or install may still take (`copying`)."""
+    """What the copies of one load or install may still take (`copying`): the bytes of their
+    bases, and the steps of the files' regular expressions (`REGEX_STEPS`)."""
 
     def __init__(self) -> None:
         self.left = MAX_COPIED
+        self.steps = REGEX_STEPS
 
 
 _COPYING = threading.local()
@@ -149,12 +150,11 @@ def _as_list(value: Any) -> list[Any]:
 
 
 REGEX_STEPS = 10**10
-"""The estimated steps (see `_Regex.charge`) the files' regular expressions may take in a
-minute, all installs together: ~3 s of CPU at worst, while Python's `re` holds the interpreter
-(no request is answered meanwhile). Real homebrew's take thousands."""
-_SPENT = [0.0, 0]
-"""When the current minute began (`time.monotonic`), and the steps spent in it."""
-_SPENT_LOCK = threading.Lock()
+"""The estimated steps (see `_Regex.charge`) the files' regular expressions may take in one load
+or one install (a `Copying`): ~3 s of CPU at worst, while Python's `re` holds the interpreter
+(no request is answered meanwhile). Real homebrew's take thousands. Each load has its own: a
+hostile file spending its share leaves every other install its whole (until session
+twenty-three it was one budget a minute for the whole process)."""
 _REPEATS = {_constants.MAX_REPEAT, _constants.MIN_REPEAT, _constants.POSSESSIVE_REPEAT}
 _BOUNDED = 16
 """A repetition of at most this many is counted as a fixed length (`{1,3}`)."""
@@ -174,18 +174,18 @@ class _Regex:
         for one unbounded repetition (`.*x` over text without `x`: each start scans the rest)."""
         n = len(text) + 1
         steps = n * n if self.unbounded else n * (len(self.pattern.pattern) + 1)
-        now = time.monotonic()
-        with _SPENT_LOCK:
-            if now - _SPENT[0] > 60:
-                _SPENT[:] = [now, 0]
-            if _SPENT[1] + steps > REGEX_STEPS:
-                raise ModError(
-                    f"regular expression {self.pattern.pattern!r} over too much text ({len(text):,}"
-                    " characters; the files' regular expressions took their share of the minute):"
-                    " not run",
-                    self.path,
-                )
-            _SPENT[1] += steps
+        budget = getattr(_COPYING, "budget", None)
+        if budget is None:
+            # outside a load or an install (a caller of `derive` of its own): this run alone
+            budget = Copying()
+        if steps > budget.steps:
+            raise ModError(
+                f"regular expression {self.pattern.pattern!r} over too much text ({len(text):,}"
+                " characters; the file's regular expressions took their share of this install):"
+                " not run",
+                self.path,
+            )
+        budget.steps -= steps
 
     def sub(self, repl: str, text: str) -> str:
         self.charge(text)

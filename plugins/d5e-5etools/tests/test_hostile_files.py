@@ -139,7 +139,6 @@ def test_regular_expressions_that_backtrack_are_refused_before_they_run(
         said = [p for p in packs[0].problems if p.severity == "error"]
         assert len(said) == 1 and "monster[1]._copy._mod" in said[0].field, said
         assert said[0].message.startswith(f"regular expression {bad!r} refused: "), said
-    monkeypatch.setattr(copy, "_SPENT", [time.monotonic(), 0])
     monkeypatch.setattr(copy, "REGEX_STEPS", 10**8)
     packs = loader.load(copy_with_mod(tmp_path / "long.json", ["a" * 20_000] * 300, ".*x"))
     assert packs is not None
@@ -157,6 +156,27 @@ def test_regular_expressions_that_backtrack_are_refused_before_they_run(
         packs = loader.load(copy_with_mod(tmp_path / f"real-{n}.json", [text], pattern))
         assert packs is not None and not packs[0].errors
         assert copied_texts(packs) == [wanted]
+
+
+def test_one_files_regular_expressions_never_starve_another_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The regular expressions' budget (`copy.REGEX_STEPS`) was one for the whole process a
+    minute: a hostile pack spending it made every honest install of the next minute fail
+    ("over too much text") though its own patterns were tiny. Now each load (and each
+    install's derived copies) has its own; the hostile one is still stopped at its share."""
+    monkeypatch.setattr(copy, "REGEX_STEPS", 10**8)
+    hostile = copy_with_mod(tmp_path / "hostile.json", ["a" * 9_999] * 3, ".*x")
+    honest = copy_with_mod(tmp_path / "honest.json", ["the mage casts"], "\\bmage\\b")
+    for _ in range(3):
+        packs = loader.load(hostile)
+        assert packs is not None
+        said = [p.message for p in packs[0].problems if p.severity == "error"]
+        assert len(said) == 1 and "over too much text" in said[0], said
+        loader._CACHE.clear()
+    packs = loader.load(honest)
+    assert packs is not None and not packs[0].errors, packs[0].problems
+    assert copied_texts(packs) == ["the X casts"]
 
 
 def test_copies_copy_a_bounded_amount_of_their_bases(
