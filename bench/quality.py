@@ -68,6 +68,7 @@ HELDOUT = [
     REPO / "bench" / "search-heldout-17.jsonl",
     REPO / "bench" / "search-heldout-18.jsonl",
     REPO / "bench" / "search-heldout-19.jsonl",
+    REPO / "bench" / "search-heldout-20.jsonl",
     REPO / "bench" / "search-heldout-filters.jsonl",
     REPO / "bench" / "search-heldout-filters-2.jsonl",
 ]
