@@ -264,6 +264,75 @@ def text_position(
     return None
 
 
+def _toml_skip(text: str, pos: int) -> int:
+    """Past spaces, line breaks and comments in TOML `text` from `pos`."""
+    while pos < len(text):
+        if text[pos] in " \t\r\n":
+            pos += 1
+        elif text[pos] == "#":
+            end = text.find("\n", pos)
+            pos = len(text) if end < 0 else end
+        else:
+            break
+    return pos
+
+
+def _toml_value_end(text: str, pos: int) -> int:
+    """The end of the TOML value starting at `pos` (valid TOML: tomllib read it): strings of
+    the four kinds skipped whole, arrays and inline tables to their closing bracket."""
+    depth = 0
+    while pos < len(text):
+        quote = next((q for q in ('"""', "'''", '"', "'") if text.startswith(q, pos)), "")
+        if quote:
+            pos += len(quote)
+            while pos < len(text) and not text.startswith(quote, pos):
+                pos += 2 if text[pos] == "\\" and quote[0] == '"' else 1
+            pos += len(quote)
+            continue
+        char = text[pos]
+        if char == "#":
+            pos = _toml_skip(text, pos)
+            continue
+        if not depth and char in ",]}\n":
+            break
+        depth += 1 if char in "[{" else -1 if char in "]}" else 0
+        pos += 1
+    return pos
+
+
+def toml_value_position(
+    text: str, line: int, column: int, items: Sequence[int] = ()
+) -> tuple[int, int]:
+    """Line and column of the value of the TOML key written at `line`:`column` (past its
+    `=`), or of its item `items[0]` (then `items[1]` inside that one, …) when the value is an
+    array: a value refused is pointed at, not the key before it. The key's own place when the
+    text is not as expected."""
+    lines = Lines(text)
+    start = 0
+    for _ in range(line - 1):
+        start = text.find("\n", start) + 1
+    equals = text.find("=", start + column - 1)
+    end = text.find("\n", start)
+    if equals < 0 or (0 <= end < equals):
+        return line, column
+    pos = equals + 1
+    while pos < len(text) and text[pos] in " \t":
+        pos += 1
+    for index in items:
+        if not text.startswith("[", pos):
+            break
+        item = _toml_skip(text, pos + 1)
+        for _ in range(index):
+            item = _toml_skip(text, _toml_value_end(text, item))
+            if not text.startswith(",", item):
+                break
+            item = _toml_skip(text, item + 1)
+        if item >= len(text) or text[item] == "]":
+            break
+        pos = item
+    return lines.line_col(pos)
+
+
 TOML_DEPTH = 64
 """How deep a d5e.toml or pack.toml may nest: brackets (arrays, tables, inline tables), or the
 parts of one dotted key (`a.b.c`). tomllib recurses on the first and takes quadratic time on the

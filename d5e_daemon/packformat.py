@@ -549,8 +549,10 @@ def parse_manifest(
             del values[key]  # one problem per field
     hints = typing.get_type_hints(Manifest, include_extras=True)
 
-    def where(path: locate.Path) -> tuple[int, int]:
-        return _toml_key_position(text, str(path[0]))
+    def where(path: locate.Path) -> tuple[int, int]:  # the value refused, not its key
+        line, column = _toml_key_position(text, str(path[0]))
+        items = [step for step in path[1:] if isinstance(step, int)]
+        return locate.toml_value_position(text, line, column, items)
 
     good = _check(file, values, lambda key: hints.get(key), where, problems)
     if problems:

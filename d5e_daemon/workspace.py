@@ -276,6 +276,10 @@ def _convert(root: Path, text: str, values: dict[str, Any]) -> dict[str, Any]:
         if key == "packs" and len(where) == 2 and message.startswith("Expected `int`, got"):
             message = _not_a_priority(str(where[1]))
         line, column = _key_line(text, [key, *where[1:]]) if key else (1, 1)
+        if where:  # a value refused: its own place (an array's item), not its key's
+            keys = [i for i, step in enumerate(where) if isinstance(step, str)]
+            items = [s for s in where[keys[-1] + 1 :] if isinstance(s, int)] if keys else []
+            line, column = locate.toml_value_position(text, line, column, items)
         field = locate.show_path(where) or key
         raise InvalidParams(
             f"{path}:{line}:{column}: {field + ': ' if field else ''}{message}",

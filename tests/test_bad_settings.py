@@ -26,12 +26,12 @@ DEEP = "x = " + "[" * 5000 + "]" * 5000 + "\n"
     [
         (
             "[packs]\nsrd-2014 = 99999999999999999999999\n",
-            ":2:1: packs.srd-2014: Expected `int` <=",
+            ":2:12: packs.srd-2014: Expected `int` <=",
         ),
-        ("[packs]\nsrd-2014 = -99999999999\n", ":2:1: packs.srd-2014: Expected `int` >="),
+        ("[packs]\nsrd-2014 = -99999999999\n", ":2:12: packs.srd-2014: Expected `int` >="),
         (
             "[collectionPriorities.brew]\nspells = 10000001\n",
-            ":2:1: collectionPriorities.brew.spells",
+            ":2:10: collectionPriorities.brew.spells",
         ),
         (
             'edition = "2014"\n' + DEEP,
@@ -41,20 +41,23 @@ DEEP = "x = " + "[" * 5000 + "]" * 5000 + "\n"
             "disabled = " + "[" * 100 + "]" * 100 + "\n",
             ":1:76: arrays, tables or dotted keys nested",
         ),
-        ("completionLimit = 0\n", ":1:1: completionLimit: Expected `int` >= 1"),
-        ("completionLimit = 100000\n", ":1:1: completionLimit: Expected `int` <= 500"),
-        ('disabled = ["' + "x" * 100 + '"]\n', ":1:1: disabled[0]: Expected `str` of length <= 64"),
+        ("completionLimit = 0\n", ":1:19: completionLimit: Expected `int` >= 1"),
+        ("completionLimit = 100000\n", ":1:19: completionLimit: Expected `int` <= 500"),
+        (
+            'disabled = ["' + "x" * 100 + '"]\n',
+            ":1:13: disabled[0]: Expected `str` of length <= 64",
+        ),
         (
             'party = [5, 5]\nstatblocks = "homebrewery"\n',
             ":2:1: statblocks: not a d5e.toml setting; did you mean statBlocks?",
         ),
-        ("edition = 2015\n", ":1:1: edition: Invalid enum value '2015' (one of '2014', '2024')"),
+        ("edition = 2015\n", ":1:11: edition: Invalid enum value '2015' (one of '2014', '2024')"),
         (  # it said "Expected `int`, got `str`"
             '[packs]\nsrd-2024 = "off"\n',
-            ":2:1: packs.srd-2024: a pack's priority is a whole number, higher wins "
+            ":2:12: packs.srd-2024: a pack's priority is a whole number, higher wins "
             '(srd-2024 = 60); to turn it off, write disabled = ["srd-2024"]',
         ),
-        ("[packs]\nbrew = true\n", ":2:1: packs.brew: a pack's priority is a whole number"),
+        ("[packs]\nbrew = true\n", ":2:8: packs.brew: a pack's priority is a whole number"),
     ],
 )
 def test_a_bad_d5e_toml_names_file_line_and_setting(tmp_path: Path, text: str, where: str) -> None:
@@ -103,7 +106,7 @@ def test_a_bad_value_leaves_its_setting_at_the_default_and_the_rest_applies(
     )
     found, problem = workspace.applicable(tmp_path)
     assert found["edition"] == "2024" and "packs" not in found and "disabled" not in found
-    assert problem is not None and problem.startswith(f"{config}:3:1: packs.srd-2014: ")
+    assert problem is not None and problem.startswith(f"{config}:3:12: packs.srd-2014: ")
     assert problem.endswith("(defaults for packs; the rest applied)")  # disabled is in [packs]
     config.write_text('edition = "2024"\nparty = [5, 5]\nstatblocks = "homebrewery"\n')
     found, problem = workspace.applicable(tmp_path)
@@ -139,14 +142,14 @@ def test_a_bad_d5e_toml_at_start_never_refuses_initialize(db_path: Path, tmp_pat
         status = d.request("d5e/status")
         assert status["edition"] == "2024"  # the rest of the file applies
         assert any(
-            w.startswith(f"settings not applied: {config}:3:1: packs.srd-2014")
+            w.startswith(f"settings not applied: {config}:3:12: packs.srd-2014")
             and w.endswith("(defaults for packs; the rest applied)")
             for w in status["warnings"]
         ), status["warnings"]
         deadline = time.monotonic() + 10
         while not _messages(d) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert _messages(d)[0].startswith(f"d5e: settings not applied: {config}:3:1:")
+        assert _messages(d)[0].startswith(f"d5e: settings not applied: {config}:3:12:")
         config.write_text('edition = "2014"\n')
         d.send(
             "workspace/didChangeWatchedFiles",

@@ -424,7 +424,7 @@ def test_a_workspace_cannot_use_another_workspaces_profile(db_path: Path, tmp_pa
         a.close()
 
 
-PROFILE_WORDS = "d5e.toml:1:1: profile: Expected lower-case letters, digits and '-', up to 64"
+PROFILE_WORDS = "d5e.toml:1:11: profile: Expected lower-case letters, digits and '-', up to 64"
 
 
 @pytest.mark.parametrize(
@@ -467,7 +467,7 @@ def test_a_long_profile_name_over_the_wire_leaves_the_database_small(
         )
         status = d.request("d5e/status")
     assert status["profile"] == workspace.profile_name(tmp_path)
-    said = f"settings not applied: {tmp_path / 'd5e.toml'}:1:1: profile"
+    said = f"settings not applied: {tmp_path / 'd5e.toml'}:1:11: profile"
     assert any(w.startswith(said) for w in status["warnings"]), status["warnings"]
     assert os.path.getsize(db_path) <= size + 1_000_000
 

@@ -62,8 +62,13 @@ def test_toml_syntax_error(app: App, tmp_path: Path) -> None:
 
 
 def test_toml_wrong_type(app: App, tmp_path: Path) -> None:
+    """A value refused is pointed at (the column of `"high"`), not the key before it."""
     root = write_pack(tmp_path / "p", GOOD, manifest=MANIFEST + 'priority = "high"\n')
-    only(refuse(app, root), f"{root}/pack.toml:4:1", "priority", "Expected `int`, got `str`")
+    only(refuse(app, root), f"{root}/pack.toml:4:12", "priority", "Expected `int`, got `str`")
+    # an array's item: that item's place, on a later line too (a comment between)
+    manifest = MANIFEST + 'authors = [\n  "Ann", # the first\n  "Bo, Cy", 7,\n]\n'
+    root = write_pack(tmp_path / "q", GOOD, manifest=manifest)
+    only(refuse(app, root), f"{root}/pack.toml:6:13", "authors[2]", "Expected `str`, got `int`")
 
 
 def test_toml_unknown_key(app: App, tmp_path: Path) -> None:
@@ -85,7 +90,7 @@ def test_toml_invalid_id(app: App, tmp_path: Path) -> None:
     root = write_pack(tmp_path / "p", GOOD, manifest=manifest)
     # in words, not as the regex (`^[a-z0-9][a-z0-9-]{0,63}$`)
     said = "id: Expected lower-case letters, digits and '-', up to 64, starting with a letter"
-    only(refuse(app, root), f"{root}/pack.toml:1:1", "id", said)
+    only(refuse(app, root), f"{root}/pack.toml:1:6", "id", said)
 
 
 def test_toml_edition_and_version_as_numbers(app: App, tmp_path: Path) -> None:

@@ -234,11 +234,11 @@ def test_a_workspace_names_its_profile_and_sets_its_packs(db_path: Path, tmp_pat
     [
         (
             'edition = "2019"\n',
-            "d5e.toml:1:1: edition: Invalid enum value '2019' (one of '2014', '2024')",
+            "d5e.toml:1:11: edition: Invalid enum value '2019' (one of '2014', '2024')",
         ),
         (
             'edition = "2014"\n\n[packs]\nbrew = "high"\n',
-            "d5e.toml:4:1: packs.brew: a pack's priority is a whole number, higher wins",
+            "d5e.toml:4:8: packs.brew: a pack's priority is a whole number, higher wins",
         ),
         (
             'edition = "2014"\ncolour = 1\n',
@@ -251,6 +251,7 @@ def test_a_workspace_names_its_profile_and_sets_its_packs(db_path: Path, tmp_pat
             " flags or environment); d5e.toml takes profile, edition,",
         ),
         ("edition = \n", "d5e.toml:1:11: Invalid value"),
+        ('party = [3, 3,\n  "4", 4]\n', "d5e.toml:2:3: party[2]: Expected `int`, got `str`"),
     ],
 )
 def test_a_broken_d5e_toml_is_an_error_naming_its_line(
