@@ -3,7 +3,9 @@ prose names the editor recognises (hover, definition), of the encounters it coun
 diagnostics `d5e check` gives, on the hand-labelled sample `bench/prose-eval.jsonl` (or
 `--eval bench/prose-heldout-2.jsonl`: 108 pieces in other styles, written and committed before
 session twenty-one measured or changed anything; `--eval bench/prose-heldout-3.jsonl`: 73 more,
-written and committed before session twenty-two measured anything; docs/writers-tools.md).
+written and committed before session twenty-two measured anything; `--eval
+bench/prose-heldout-4.jsonl`: 82 more, written and committed before session twenty-three
+measured anything; docs/writers-tools.md).
 
     .venv/bin/python bench/prose_quality.py [--eval bench/prose-eval.jsonl] [--db FILE]
         [--old CHECKOUT] [--corpus DIR] [-v]
