@@ -98,8 +98,17 @@ def _safe_console(**options: Any) -> Any:
     return SafeConsole(file=_raw(stream), **options)
 
 
+PIPE_WIDTH = 10_000
+"""The width of what is printed into a file or a pipe (no terminal, no `$COLUMNS`): a line is
+not cut at 80 columns mid-phrase for the tool that reads it (`grep`, an editor, a script);
+`COLUMNS=100 d5e …` still wraps at 100."""
+
+
 def _console() -> Any:
-    return _safe_console(highlight=False, soft_wrap=False)
+    console = _safe_console(highlight=False, soft_wrap=False)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console.width = PIPE_WIDTH
+    return console
 
 
 def _console_err() -> Any:
@@ -110,17 +119,32 @@ def _print_json(value: Any) -> None:
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(value)).decode() + "\n")
 
 
+def _markdown(text: str) -> Any:
+    """`text` for rich to render, its horizontal rules at most 80 columns wide (into a pipe the
+    console is `PIPE_WIDTH` wide)."""
+    from rich.markdown import HorizontalRule, Markdown
+
+    class Rule(HorizontalRule):
+        def __rich_console__(self, console: Any, options: Any) -> Any:
+            narrow = options.update(width=min(options.max_width, 80))
+            for part in super().__rich_console__(console, narrow):
+                yield from console.render(part, narrow)
+
+    class Card(Markdown):
+        elements = {**Markdown.elements, "hr": Rule}
+
+    return Card(text)
+
+
 def _print_markdown(text: str) -> None:
     """Rendered for the terminal; into a pipe or file, without the spaces rich pads each line
     to the console's width with."""
-    from rich.markdown import Markdown
-
     console = _console()
     if console.is_terminal:
-        console.print(Markdown(text))
+        console.print(_markdown(text))
         return
     with console.capture() as captured:
-        console.print(Markdown(text))
+        console.print(_markdown(text))
     sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 

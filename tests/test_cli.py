@@ -28,6 +28,28 @@ def test_lookup_renders_markdown(db_path: Path, capsys: pytest.CaptureFixture[st
     assert not [line for line in out.splitlines() if line != line.rstrip()]
 
 
+def test_a_pipe_gets_whole_lines_unless_columns_is_set(
+    db_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into a file or a pipe (no terminal) a line was cut at 80 columns mid-phrase ("(on,
+    \npriority 10)", an attribution's second half at column 0): now a paragraph, a pack's line
+    and a hit are one line each, a card's rule stays 80 wide, and `$COLUMNS` still wraps."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    _, out, _ = run(capsys, "lookup", "fireball", "--db", str(db_path))
+    lines = out.splitlines()
+    assert any(
+        line.startswith("A bright streak") and line.endswith("successful one.") for line in lines
+    )
+    assert "-" * 80 in lines and not [line for line in lines if len(line) > 80 and "--" in line]
+    _, out, _ = run(capsys, "status", "--db", str(db_path))
+    assert any(
+        line.endswith("(on, priority 10)") and "srd-2014" in line for line in out.splitlines()
+    )
+    monkeypatch.setenv("COLUMNS", "60")
+    _, out, _ = run(capsys, "lookup", "fireball", "--db", str(db_path))
+    assert max(len(line) for line in out.splitlines()) <= 60 and "-" * 60 in out
+
+
 @pytest.mark.parametrize(
     ("pasted", "ref"),
     [

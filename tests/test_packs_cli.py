@@ -59,7 +59,7 @@ def test_a_tie_is_said_by_status_and_packs_list_not_by_every_command(
     tie = "packs brew-a and brew-b have the same priority (50) for 1 ref(s) such as spells/spark"
     code, out, err = run(capsys, "lookup", "goblin", *db)
     assert (code, err) == (0, "")
-    for command in ("packs list", "status"):  # once, in the output (wrapped at 80 columns)
+    for command in ("packs list", "status"):  # once, in the output
         code, out, err = run(capsys, *command.split(), *db)
         assert (code, err.count(tie), " ".join(out.split()).count(tie)) == (0, 0, 1), command
 
