@@ -34,6 +34,8 @@ def scaffold(folder: Path, pack_id: str, title: str) -> list[Path]:
         raise PackError(f"cannot create pack {pack_id}: title: {message}; nothing was written")
     if folder.exists() and any(folder.iterdir()):
         raise PackError(f"{folder} already exists and is not empty; choose another folder")
+    # The example is named after its pack: two packs made so do not tie on one ref and name.
+    example = f"{pack_id.replace('-', ' ').title()} Ember Lance"
     files = {
         "pack.toml": (
             f'id = "{pack_id}"\n'
@@ -51,9 +53,9 @@ def scaffold(folder: Path, pack_id: str, title: str) -> list[Path]:
             "is the description) or JSON (one entry or a list). Check it with\n"
             f"`d5e packs validate {folder}`; an installed pack reloads when you save.\n"
         ),
-        "spells/ember-lance.md": (
+        f"spells/{slugify(example)}.md": (
             "---\n"
-            "name: Ember Lance\n"
+            f"name: {example}\n"
             "level: 1\n"
             "school: evocation\n"
             "casting_time: 1 action\n"

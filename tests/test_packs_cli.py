@@ -201,11 +201,23 @@ def test_new_scaffolds_a_pack_that_validates_and_is_installed(
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.*")) == [
         "README.md",
         "pack.toml",
-        "spells/ember-lance.md",
+        "spells/my-brew-ember-lance.md",
     ]
     assert out.splitlines()[-1] == "my-brew: installed, 1 entries (1 changed)"
-    _, out, _ = run(capsys, "lookup", "ember lance", "--json", *db)
+    _, out, _ = run(capsys, "lookup", "my brew ember lance", "--json", *db)
     assert json.loads(out)["entry"]["pack"] == "my-brew"
+    # a second pack made so names its example after itself: the two do not tie (each pack's
+    # spells/ember-lance did, and every `d5e status` said so)
+    code, out, err = run(capsys, "packs", "new", "mistwood", "--dir", str(tmp_path), *db)
+    assert (code, err) == (0, "")
+    _, out, _ = run(capsys, "complete", "ember lance", "--json", *db)
+    found = {(i["name"], i["pack"], i["ref"]) for i in json.loads(out)["items"]}
+    assert {
+        ("My Brew Ember Lance", "my-brew", "spells/my-brew-ember-lance"),
+        ("Mistwood Ember Lance", "mistwood", "spells/mistwood-ember-lance"),
+    } <= found
+    _, out, _ = run(capsys, "status", *db)
+    assert "same priority" not in out
     code, _, err = run(capsys, "packs", "new", "my-brew", "--dir", str(tmp_path), *db)
     assert code == 1 and "already exists" in err
 
@@ -219,7 +231,7 @@ def test_upload_writes_entries_as_files_and_installs_them(
     upload.write_text(
         json.dumps(
             [
-                {"name": "Ember Lance", "level": 2, "school": "evocation"},
+                {"name": "My Brew Ember Lance", "level": 2, "school": "evocation"},
                 {"name": "Smoke Veil", "level": 1, "desc": "A veil of smoke."},
             ]
         )
@@ -228,14 +240,14 @@ def test_upload_writes_entries_as_files_and_installs_them(
     assert code == 0
     folder = tmp_path / "my-brew"
     assert out.splitlines() == [
-        f"wrote {folder / 'spells/ember-lance.md'}",
+        f"wrote {folder / 'spells/my-brew-ember-lance.md'}",
         f"wrote {folder / 'spells/smoke-veil.json'}",
         "my-brew: upgraded, 2 entries (2 changed)",
     ]
     assert (
-        (folder / "spells" / "ember-lance.md")
+        (folder / "spells" / "my-brew-ember-lance.md")
         .read_text()
-        .startswith("---\nname: Ember Lance\nlevel: 2\nschool: evocation\n---\n")
+        .startswith("---\nname: My Brew Ember Lance\nlevel: 2\nschool: evocation\n---\n")
     )
     _, out, _ = run(capsys, "lookup", "spells/smoke-veil", "--json", *db)
     assert json.loads(out)["entry"]["data"]["desc"] == "A veil of smoke."

@@ -348,7 +348,7 @@ async def test_create_then_upload(db_path: Path, tmp_path: Path, replace: bool) 
         spells = {"pack": "table-brew", "collection": "spells", "replace": replace}
         result = await call(client, "d5e/packs/upload", {**spells, "entries": [{"name": "Bog"}]})
         if replace:  # the collection is exactly what was uploaded: the example spell is gone
-            assert result["removed"] == [str(folder / "spells" / "ember-lance.md")]
+            assert result["removed"] == [str(folder / "spells" / "table-brew-ember-lance.md")]
         else:
             assert result["removed"] == []
         bad = await error_of(
