@@ -966,7 +966,12 @@ MONSTER_GROUP: dict[str, Any] = {
         "xp": {"type": "integer", "description": "or its XP each"},
     },
 }
-READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+"""Every hint said, not left to the protocol's defaults (destructive and not idempotent, which
+a client that reads them without `readOnlyHint` would show): the read tools change nothing and
+answer the same again; none reaches past the user's packs."""
 
 
 def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
@@ -1261,7 +1266,10 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             protocol.CreateResult,
             title="Create a homebrew pack",
             annotations=ToolAnnotations(
-                read_only_hint=False, destructive_hint=False, open_world_hint=False
+                read_only_hint=False,
+                destructive_hint=False,
+                idempotent_hint=False,  # the same id again is refused: "give another id"
+                open_world_hint=False,
             ),
         )
         async def create_pack_tool(
@@ -1295,7 +1303,10 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             protocol.UploadResult,
             title="Save entries into a homebrew pack",
             annotations=ToolAnnotations(  # an entry of the same name is replaced
-                read_only_hint=False, destructive_hint=True, open_world_hint=False
+                read_only_hint=False,
+                destructive_hint=True,
+                idempotent_hint=True,  # the same entries again leave the pack as they did
+                open_world_hint=False,
             ),
         )
         async def upload_entries_tool(

@@ -564,9 +564,14 @@ async def test_write_tools_are_off_unless_the_user_allows_them(
         writers = [t for t in (await session.list_tools()).tools if t.name in WRITERS]
         for tool in writers:  # said to write, so that a client asks the user first
             assert tool.title and tool.annotations, tool.name
-            assert tool.annotations.read_only_hint is False, (
-                tool.name
-            )  # the shape of test_input_schemas_take_the_shape_every_client_takes
+            assert tool.annotations.read_only_hint is False, tool.name
+            # a second create_pack of one id is refused; the same entries again change nothing
+            said = (tool.annotations.destructive_hint, tool.annotations.idempotent_hint)
+            assert (
+                said == {"create_pack": (False, False), "upload_entries": (True, True)}[tool.name]
+            )
+            assert tool.annotations.open_world_hint is False, tool.name
+            # the shape of test_input_schemas_take_the_shape_every_client_takes
             schema = tool.input_schema
             assert schema["additionalProperties"] is False
             for node in _schema_nodes(schema):

@@ -54,6 +54,43 @@ def test_the_typescript_sdks_client_gets_what_the_python_sdks_gets(indexed_db: P
     assert set(out["tools"]) == {
         "lookup", "search", "filters", "complete", "resolve_tags", "encounter", "packs",
     }  # fmt: skip
+    # each tool's title, output schema and annotations, true to what it does: all read only
+    # (repeated, the same answer), none destructive, none reaching beyond the user's packs
+    for name, described in out["described"].items():
+        assert described["title"] and described["output"], name
+        assert described["annotations"] == {
+            "readOnlyHint": True,
+            "destructiveHint": False,
+            "idempotentHint": True,
+            "openWorldHint": False,
+        }, name
+    # every tool, its empty answers and its errors, each structured result checked by the
+    # client against the tool's output schema (it throws on a mismatch: the run would fail)
+    calls = out["calls"]
+    errors = {key for key, answer in calls.items() if answer.get("isError")}
+    assert errors == {"encounterNone", "badArgument"}, errors
+    assert "- at `$.monsters`" in _text(calls["encounterNone"])
+    assert "- at `$.mode`" in _text(calls["badArgument"])
+    assert calls["completeNone"]["structuredContent"]["items"] == []
+    assert calls["searchNone"]["structuredContent"]["hits"] == []
+    assert "no pack 'nope' is installed" in _text(calls["searchUnknownPack"])
+    assert calls["resolveNone"]["structuredContent"]["tags"] == []
+    assert "Fireball" in _text(calls["resolve"]) and "{@creature nosuch}" in _text(calls["resolve"])
+    swimmers = [hit["name"] for hit in calls["listing"]["structuredContent"]["hits"]]
+    assert "Crocodile" in swimmers and "Ape" not in swimmers  # CR 1/2 beasts that swim
+    assert "ask again with offset" in _text(calls["long"])  # 500 hits cut to fit, and said
+    assert calls["encounter2024"]["structuredContent"]["rules"] == "2024"
+    assert calls["lookupRef"]["structuredContent"]["entry"]["name"] == "Mimic"
+    assert {f["name"] for f in calls["filters"]["structuredContent"]["filters"]} >= {"level"}
+    assert calls["packs"]["structuredContent"]["packs"]
+    assert out["packsResource"]["contents"][0]["mimeType"] == "application/json"
+    assert out["card"]["contents"][0]["mimeType"] == "text/markdown"
+    assert out["difficulties"]["completion"]["values"] == ["deadly"]
+    prompts = {p["name"]: [a["name"] for a in p["arguments"]] for p in out["prompts"]}
+    assert prompts == {
+        "prepare_encounter": ["party", "theme", "difficulty"],
+        "explain_rule": ["question"],
+    }
     # a name with an apostrophe (an alias of Arcane Sword), its structured entry checked
     assert not out["lookup"].get("isError"), out["lookup"]
     assert out["lookup"]["structuredContent"]["entry"]["name"] == "Arcane Sword"

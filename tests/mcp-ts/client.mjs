@@ -18,7 +18,35 @@ client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
 await client.connect(transport);
 
 const out = { capabilities: client.getServerCapabilities(), server: client.getServerVersion() };
-out.tools = (await client.listTools()).tools.map((t) => t.name);
+const tools = (await client.listTools()).tools;
+out.tools = tools.map((t) => t.name);
+out.described = Object.fromEntries(
+  tools.map((t) => [t.name, { title: t.title, annotations: t.annotations, output: !!t.outputSchema }]),
+);
+// Every tool, its empty answers and its errors: the client throws where a structured result
+// does not match the tool's output schema (an error carries none, and is not checked).
+const asked = {
+  filters: { collections: ["spells"] },
+  filtersAll: {},
+  complete: { prefix: "fireb" },
+  completeNone: { prefix: "qqqqzz" },
+  resolve: { text: "{@spell fireball} and {@creature nosuch}" },
+  resolveNone: { text: "" },
+  packs: {},
+  searchNone: { query: "zzqqxx", mode: "keyword" },
+  searchUnknownPack: { query: "fire", packs: ["nope"] },
+  listing: { query: "", filters: { cr: "1/2", type: "beast", speed: "swim" }, limit: 50 },
+  long: { query: "fire", limit: 500 },
+  encounter2024: { party: "four level 3 characters", monsters: ["4 wolves", { name: "Flame", cr: "1/2" }], rules: "2024" },
+  encounterNone: { party: [3, 3, 3, 3], monsters: [] },
+  lookupRef: { ref: "d5e://srd-2014/monsters/mimic.md" },
+  badArgument: { query: "fire", mode: "fuzzy" },
+};
+const tool = { filtersAll: "filters", completeNone: "complete", resolve: "resolve_tags", resolveNone: "resolve_tags", searchNone: "search", searchUnknownPack: "search", listing: "search", long: "search", encounter2024: "encounter", encounterNone: "encounter", lookupRef: "lookup", badArgument: "search" };
+out.calls = {};
+for (const [key, args] of Object.entries(asked)) {
+  out.calls[key] = await client.callTool({ name: tool[key] ?? key, arguments: args });
+}
 out.lookup = await client.callTool({ name: "lookup", arguments: { name: "Mordenkainen's Sword" } });
 out.search = await client.callTool({ name: "search", arguments: { query: "breathe under water", limit: 3 } });
 out.encounter = await client.callTool({ name: "encounter", arguments: { party: "5,5,5,5", monsters: "3 trolls" } });
@@ -39,6 +67,12 @@ out.completion = await client.complete({
   argument: { name: "slug", value: "firebal" },
   context: { arguments: { pack: "srd-2014", collection: "spells" } },
 });
+out.packsResource = await client.readResource({ uri: "d5e://packs" });
+out.difficulties = await client.complete({
+  ref: { type: "ref/prompt", name: "prepare_encounter" },
+  argument: { name: "difficulty", value: "d" },
+});
+out.prompts = (await client.listPrompts()).prompts;
 out.prompt = await client.getPrompt({ name: "explain_rule", arguments: { question: "How does grappling work?" } });
 out.changed = changed;
 console.log(JSON.stringify(out));
