@@ -65,7 +65,7 @@ from . import __version__, protocol, queries
 from .app import App
 from .db import storage_error
 from .encounter_tables import DIFFICULTIES_2014, DIFFICULTIES_2024
-from .errors import D5eError, NotFound
+from .errors import STOP, D5eError, Interrupted, NotFound
 from .features import packs as pack_features
 from .features.complete import complete
 from .features.documents import document, resolve_tags
@@ -643,14 +643,17 @@ class Cancels:
         cancelled; a request cancelled before it began does not begin."""
         if request in self:
             raise Cancelled
-        conn.set_progress_handler(lambda: request in self, CHECK_EVERY)
+        cancelled = partial(self.__contains__, request)
+        conn.set_progress_handler(cancelled, CHECK_EVERY)
+        stop = STOP.set(cancelled)  # the loops of Python: `errors.stop_point`
         try:
             yield
-        except apsw.InterruptError:
+        except (apsw.InterruptError, Interrupted):
             if request in self:
                 raise Cancelled from None
             raise
         finally:
+            STOP.reset(stop)
             conn.set_progress_handler(None)
             with self._lock:
                 self._ids.pop(request, None)
@@ -662,7 +665,11 @@ class Cancelled(Exception):
 
 class ReadAhead:
     """stdin's lines, read by a thread of their own as they arrive (each shown to `Cancels`),
-    handed to the SDK's reader in turn: what `anyio.wrap_file` wraps (`readline`)."""
+    handed to the SDK's reader in turn: what `anyio.wrap_file` wraps (`readline`). What the
+    SDK's own reader gives is kept: the lines in the order sent, each once, whatever their
+    length; bytes that are no UTF-8 read as U+FFFD; the end of input (or a read that fails)
+    as its end, after every line before it. Unlike the SDK's reader it does not wait for the
+    server to take a line before it reads the next: a client's lines wait here, in memory."""
 
     def __init__(self, source: Any, cancels: Cancels) -> None:
         self._lines: queue.SimpleQueue[str] = queue.SimpleQueue()
@@ -684,7 +691,10 @@ class ReadAhead:
             self._lines.put("")  # end of input
 
     def readline(self) -> str:
-        return self._lines.get()
+        line = self._lines.get()
+        if not line:  # the end of input stays the end, for any reader after this one
+            self._lines.put(line)
+        return line
 
 
 def _claim_stdin() -> Any:

@@ -29,6 +29,7 @@ from mcp_types import PaginatedRequestParams, ResourceListChangedNotification
 
 from d5e_daemon import mcp_server, protocol
 from d5e_daemon.features import packs as pack_features
+from d5e_daemon.features.documents import resolve_tags
 from d5e_daemon.features.lookup import lookup
 from d5e_daemon.search.embed import FakeEmbedder
 
@@ -737,28 +738,66 @@ def test_stdout_carries_only_protocol_messages(indexed_db: Path) -> None:
         {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 99}},
         {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {}},
         {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progress": 1}},
-        {"jsonrpc": "2.0", "id": 5, "method": "ping"},
+        # a line of 1 MB (the pipe holds 64 KB), then lookups: each answered once, in turn
+        {
+            "jsonrpc": "2.0",
+            "id": 6,
+            "method": "tools/call",
+            "params": {"name": "resolve_tags", "arguments": {"text": "{@spell light} " * 70_000}},
+        },
+        *[
+            {
+                "jsonrpc": "2.0",
+                "id": 10 + i,
+                "method": "tools/call",
+                "params": {"name": "lookup", "arguments": {"name": "fireball"}},
+            }
+            for i in range(10)
+        ],
     ]
+    # stdin is read by a thread of d5e's (`mcp_server.ReadAhead`), not by the SDK's reader: the
+    # SDK's guarantees kept. Bytes that are no UTF-8 read as U+FFFD; a batch (no MCP version
+    # since 2025-06-18 has them) and a line that is no JSON are dropped, as the SDK drops them
+    # (logged), and the messages after them answered; the ping last.
+    said = "".join(json.dumps(m) + "\n" for m in messages).encode()
+    said += b'{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "lookup", '
+    said += b'"arguments": {"name": "fire\xff\xfeball"}}}\n'
+    said += b'[{"jsonrpc": "2.0", "id": 8, "method": "ping"}]\nnot json at all\n'
+    said += b'{"jsonrpc": "2.0", "id": 5, "method": "ping"}\n'
     server = subprocess.Popen(
         [sys.executable, "-X", "importtime", "-m", "d5e_daemon", "mcp", "--log-level", "debug"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
         env={**os.environ, "D5E_DB": str(indexed_db)},
     )
     assert server.stdin is not None and server.stdout is not None
-    server.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
-    server.stdin.flush()
-    answers = {}
+    writer = threading.Thread(target=lambda: (server.stdin.write(said), server.stdin.flush()))
+    writer.start()  # the server answers while it is sent: its answers fill stdout's pipe
+    answers: dict[Any, dict[str, Any]] = {}
+    order = []
     while 5 not in answers:
         line = server.stdout.readline()
         assert line, "the server closed stdout"
         message = json.loads(line)  # every line is one JSON message
         if "id" in message:  # not a notification
+            assert message["id"] not in answers, message  # none answered twice
             answers[message["id"]] = message
-    _, stderr = server.communicate(timeout=60)  # closes stdin: the server ends
-    assert {1, 2, 3, 5} <= set(answers) <= {1, 2, 3, 4, 5}
+            order.append(message["id"])
+    writer.join()
+    _, err = server.communicate(timeout=60)  # closes stdin: the server ends
+    stderr = err.decode()
+    assert (
+        {1, 2, 3, 5, 6, 7, *range(10, 20)} <= set(answers) <= {1, 2, 3, 4, 5, 6, 7, *range(10, 20)}
+    )
+    assert [i for i in order if i >= 10] == list(range(10, 20))
+    assert order.index(6) < order.index(10) < order.index(7) < order.index(5)
+    assert answers[6]["result"]["isError"] is True  # 1 MB: over the text's bound, said so
+    assert "- at `$.text`" in answers[6]["result"]["content"][0]["text"]
+    assert (
+        "no entry named 'fire\ufffd\ufffdball'; did you mean srd-2014:spells/fireball"
+        in (answers[7]["result"]["content"][0]["text"])
+    )
     if 4 in answers:  # cancelled before it began (its cancel was read ahead): not worked through
         assert answers[4]["result"]["isError"] is True, answers[4]
         assert "cancelled by the client" in answers[4]["result"]["content"][0]["text"]
@@ -812,6 +851,28 @@ def test_a_cancelled_call_stops_at_its_next_sqlite_step(tmp_path: Path) -> None:
     with pytest.raises(mcp_server.Cancelled), cancels.stopping(conn, 8):  # cancelled before
         pytest.fail("a call cancelled before it began is not worked through")
     conn.close()
+
+
+def test_a_cancelled_call_stops_in_a_long_loop_of_python_too(app: Any) -> None:
+    """A step of Python with no SQLite in it (a chapter's thousands of tags, each rendered)
+    stops too once its call is cancelled: at the next tag (`errors.stop_point`), not at the
+    text's end. Here the cancel arrives as the first tag is rendered."""
+    cancels = mcp_server.Cancels()
+    rendered = []
+    render = app.render
+
+    def render_and_cancel(entry: Any, purpose: str) -> str:
+        if not rendered:
+            cancels.seen('{"method": "notifications/cancelled", "params": {"requestId": 3}}')
+        rendered.append(entry)
+        return render(entry, purpose)
+
+    app.render = render_and_cancel
+    text = protocol.ResolveTagsParams(text="{@spell fireball} {@creature goblin}\n" * 2000)
+    with pytest.raises(mcp_server.Cancelled), cancels.stopping(app.conn, 3):
+        resolve_tags(app, text)
+    assert 1 <= len(rendered) <= 2  # of 4,000 tags
+    assert len(resolve_tags(app, text).tags) == 4000  # no call cancelled: to its end
 
 
 async def test_reads_the_campaign_d5e_toml_as_d5e_serve_does(

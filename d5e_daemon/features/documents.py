@@ -9,7 +9,7 @@ import re
 
 from .. import queries
 from ..app import App
-from ..errors import InvalidParams
+from ..errors import InvalidParams, stop_point
 from ..packformat import SLUG_CHARS
 from ..protocol import (
     DocumentParams,
@@ -73,6 +73,7 @@ def resolve_tags(app: App, params: ResolveTagsParams) -> ResolveTagsResult:
     unknown: list[UnresolvedTag] = []
     links: list[tuple[Tag, str]] = []
     for tag in find_tags(lines):
+        stop_point()  # a chapter's thousands of tags: ~40 µs of Python each
         written = lines[tag.line][tag.start : tag.end]
         resolution = resolver.resolve(tag)
         row = resolution.row
