@@ -208,7 +208,11 @@ def main() -> int:
                 App(build({"db": str(db)})).start()
             old = json.loads(run_old(args.old, Path(__file__), argv, capture=True))
         editions = sorted({item.get("edition", "2014") for item in items} | {"2014"})
-        apps = {edition: App(build({"db": str(db), "edition": edition})) for edition in editions}
+        # a profile of each edition: one name in one database is one profile, the last saved
+        apps = {
+            edition: App(build({"db": str(db), "edition": edition, "profile": f"prose-{edition}"}))
+            for edition in editions
+        }
         try:
             for app in apps.values():
                 app.start()

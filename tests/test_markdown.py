@@ -890,3 +890,27 @@ def test_link_keeps_a_plurals_apostrophe_and_leaves_hyphened_words_alone(
         (3, "wolf", "{@creature wolf}"),
         (4, "Perception", "{@skill perception}"),  # no race's trait "Darkvision (60 ft.)"
     ]
+
+
+def test_link_leaves_capitals_titles_and_phrases_that_are_english(resolver: Resolver) -> None:
+    """A creature's name in the singular or a condition's, capitalised only because it begins
+    a sentence and followed by a noun, is a word before it ("Wolf tracks", "Ghost stories",
+    "Shadow falls", "Frightened villagers"; "Goblins attack", "Kobold sentries", "Prone
+    creatures" are still named); a nonplayer character's name after a word that makes it a
+    title or a body of people is no stat block ("the village priest", "the town guard"; "a
+    captive bandit" is); a spell's name of more words followed by "of" and what it is of is
+    English ("the chill touch of the grave"; "a scroll of misty step" is the spell)."""
+    text = (
+        "Wolf tracks circle the camp. Ghost stories are told. Shadow falls across the door.\n"
+        "Frightened villagers crowd the square. Goblins attack! Kobold sentries (6-8) wait.\n"
+        "Remember: Prone creatures have disadvantage.\n"
+        "The village priest and the town guard watch; a captive bandit is questioned.\n"
+        "The chill touch of the grave is on everything; Ilsa reads a scroll of misty step.\n"
+    )
+    assert [(n, w) for n, w, _ in linked(resolver, text)] == [
+        (1, "Goblins"),
+        (1, "Kobold"),
+        (2, "Prone"),
+        (3, "bandit"),
+        (4, "misty step"),
+    ]

@@ -588,9 +588,15 @@ def link_edits(
                         _used_as_verb(text, words, i)
                         or (norms[i] in npcs and _modifier(text, words, norms, i))
                         or (norms[i] in npcs and _idiom(text, words, norms, i))
+                        or (norms[i] in npcs and _titled(text, words, norms, i, names))
                     )
                 ) or (size == 1 and known.tags == _CONDITION and _tendency(text, words, norms, i)):
                     i += 1
+                    break
+                if (size == 1 and _attributive(text, words, norms, i, known)) or (
+                    size > 1 and known.tags == _SPELL and _of_phrase(text, words, norms, i, size)
+                ):
+                    i += size
                     break
                 job = 0
                 if known.tags == _CREATURE and " ".join(norms[i : i + size]) in names:
@@ -962,6 +968,111 @@ def _modifier(text: str, words: list[re.Match[str]], norms: list[str], i: int) -
         if before in _SENTENCE_OPENERS or before.isdecimal() or not words[i - 1][0].islower():
             return False
     return True
+
+
+_ATTRIBUTIVE_KINDS = frozenset({"creature", "condition"})
+_CLAUSE_WORDS = frozenset(
+    ["for", "until", "from", "to", "and", "or", "nor", "but", "as", "because", "while", "after",
+     "before", "since", "though", "yet", "so", "than", "like", "again", "too"]
+)  # fmt: skip
+
+
+def _attributive(
+    text: str, words: list[re.Match[str]], norms: list[str], i: int, known: KnownName
+) -> bool:
+    """Whether a one-word name of a creature (in the singular) or of a condition, capitalised
+    only because it begins a sentence, is a word before a noun, as English writes none of
+    them there: "Wolf tracks circle the camp", "Ghost stories are told", "Shadow falls
+    across the door", "Veteran adventurers know", "Frightened villagers crowd the square",
+    "Poisoned wells", "Prone figures lie in the mud" (but "Goblins attack", "Kobold sentries
+    (6-8)", "Prone creatures have disadvantage", "Prone, the goblin…", "Poisoned for 1 hour",
+    "Wolf and bear tracks", a name alone in a list item or a table cell)."""
+    word = words[i]
+    if (
+        known.tags not in (_CREATURE, _CONDITION)
+        or i + 1 >= len(words)
+        or not _capitalised(word[0])
+        or not _sentence_start(text, word.start())
+    ):
+        return False
+    after = words[i + 1]
+    if text[word.end() : after.start()] != " " or not after[0][0].islower():
+        return False
+    if norms[i + 1] in _FUNCTION_WORDS or norms[i + 1] in _CLAUSE_WORDS:
+        return False
+    if known.tags == _CONDITION:
+        return norms[i + 1] not in _RULES_SUBJECTS
+    return norms[i] == normalize(known.name) and _JOB_AFTER.match(text, word.end()) is None
+
+
+_RULES_SUBJECTS = frozenset(
+    ["creature", "creatures", "target", "targets", "character", "characters", "enemy",
+     "enemies", "foe", "foes", "ally", "allies", "monster", "monsters", "opponent", "opponents",
+     "attacker", "attackers", "player", "players", "pc", "pcs"]
+)  # fmt: skip
+"""Words after a condition's name that say the rules' condition, at a sentence's start too:
+"Prone creatures have disadvantage", "vs. Prone targets"."""
+
+
+_SELECTING = frozenset(
+    ["first", "second", "third", "fourth", "fifth", "last", "next", "other", "another", "only",
+     "lone", "single", "same", "remaining", "dead", "one", "said", "old", "young", "new"]
+)  # fmt: skip
+"""Words before a nonplayer character's name that pick one of those there, no title: "the
+first guard we question", "the lone guard", "the other noble" ("the old priest" and "the young
+noble" are a person's age, said of the one there)."""
+
+
+def _titled(
+    text: str,
+    words: list[re.Match[str]],
+    norms: list[str],
+    i: int,
+    names: dict[str, KnownName],
+) -> bool:
+    """Whether a nonplayer character's one-word name in lower case and the singular is a
+    title or a body of people with the word in lower case before it: "the village priest",
+    "the town guard has closed the gates", "the high priest", "her honour guard", "(town
+    guard, friendly wizard)" (but "a captive bandit", "an orcish veteran": one brought in;
+    "the first guard", "the nearest guard", "the sleeping guard", "the wounded guard", "the
+    human guard", "the remaining guards", "1 guard", "the guard" alone)."""
+    if i == 0 or not words[i][0].islower() or (i > 1 and norms[i - 2] in ("a", "an")):
+        return False
+    before = words[i - 1]
+    word = norms[i - 1]
+    return (
+        text[before.end() : words[i].start()] == " "
+        and before[0][0].islower()
+        and word.isalpha()
+        and word not in _FUNCTION_WORDS
+        and word not in _CLAUSE_WORDS
+        and word not in _SELECTING
+        and word not in _NOT_NOUNS
+        and word not in _IDIOM_VERBS
+        and word not in _CASTS
+        and not word.endswith(("est", "ing", "ed"))
+        and word not in names
+        and not any(f in names for f in singular_forms(word))
+    )
+
+
+_SPELL = frozenset({"spell"})
+_OF_WHAT = _DETERMINERS | frozenset(["this", "that", "all", "everyone", "everything"])
+
+
+def _of_phrase(text: str, words: list[re.Match[str]], norms: list[str], i: int, size: int) -> bool:
+    """Whether a spell's name of more words, in lower case, is English words before "of" and
+    what they are of: "the chill touch of the grave", "a mirror image of her younger self",
+    "the sacred flame of Pelor" (a spell is named, not followed by "of": "a scroll of misty
+    step", "casts hold person on the ogre")."""
+    j = i + size
+    if not words[i][0].islower() or j + 1 >= len(words) or norms[j] != "of":
+        return False
+    return (
+        text[words[j - 1].end() : words[j].start()] == " "
+        and text[words[j].end() : words[j + 1].start()] == " "
+        and (norms[j + 1] in _OF_WHAT or _capitalised(words[j + 1][0]))
+    )
 
 
 _VERB_ENDINGS = ("s", "ed", "ly", "ing")
