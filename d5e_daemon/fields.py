@@ -95,6 +95,12 @@ def plain_number(value: Any) -> str:
     return describe(value)
 
 
+def index_words(text: str) -> str:
+    """A category written as the SRD's index (`wondrous-items`, a pack's front matter) as the
+    words of its name (`wondrous items`); a name with spaces stays as it is (`Half-Plate`)."""
+    return text if " " in text else text.replace("-", " ")
+
+
 def sentence_case(text: str) -> str:
     """`Martial Melee weapon` → `Martial melee weapon`; a parenthesis keeps its own case."""
     head, paren, tail = text.partition("(")
@@ -175,7 +181,7 @@ def item_type(data: dict[str, Any], first: str | None) -> str:
     rarity = describe(data.get("rarity")).lower()
     if first and (rarity == "" or any(word in first.lower() for word in RARITY_WORDS)):
         return first.replace("Wondous", "Wondrous")  # 2014: type, rarity and attunement
-    category = describe(data.get("equipment_category"))  # "Wondrous Items", "Staffs"
+    category = index_words(describe(data.get("equipment_category")))  # "Wondrous Items"
     kind = first or (category[:-1] if category.endswith("s") else category)
     base = describe(data.get("base_item")).lower()  # "Weapon (dagger)", as the SRD writes it
     if not first and base and kind and base not in kind.lower():

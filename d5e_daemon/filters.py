@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .fields import describe, paragraphs
+from .fields import describe, index_words, paragraphs
 from .text import normalize
 
 Kind = Literal["number", "text", "bool"]
@@ -139,7 +139,8 @@ def _spell_damage_types(data: dict[str, Any]) -> list[Value]:
 def _item_kind(data: dict[str, Any]) -> list[Value]:
     """`wondrous item`, `weapon`, `potion`, `armor`…: the category, in the singular."""
     found = _names(data.get("equipment_category")) or _names(data.get("equipment_categories"))
-    return [re.sub(r"s$", "", str(name)) for name in found[-1:]]  # the most specific category
+    # the most specific category; `wondrous-items` (its index, as a pack may write it) as words
+    return [re.sub(r"s$", "", index_words(str(name))) for name in found[-1:]]
 
 
 def _rarity(data: dict[str, Any]) -> list[Value]:
@@ -771,7 +772,7 @@ FILTERS: tuple[Filter, ...] = (
 )  # fmt: skip
 BY_NAME = {f.name: f for f in FILTERS}
 # Bump when an extractor changes what it returns (the declarations alone are hashed anyway).
-EXTRACT_VERSION = 7
+EXTRACT_VERSION = 8
 
 
 def attributes(collection: str, data: dict[str, Any]) -> list[tuple[str, Value]]:

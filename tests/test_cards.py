@@ -209,6 +209,18 @@ def test_magic_items_2024() -> None:
     assert "legendary (requires attunement by a Paladin)*" in text
 
 
+def test_a_homebrew_items_category_written_as_its_index_reads_as_words() -> None:
+    """A pack's front matter `equipment_category: wondrous-items` (the SRD's index) showed
+    "*Wondrous-item, rare*" and `-f type="wondrous item"` did not find the item."""
+    from d5e_daemon.filters import attributes
+
+    for written in ("wondrous-items", "Wondrous Items", {"name": "Wondrous Items"}):
+        data = {"name": "Lamp of Dusk", "rarity": "rare", "equipment_category": written}
+        entry = Entry(collection="magic-items", slug="lamp", name="Lamp", data=data, pack="b")
+        assert "*Wondrous item, rare*" in str(render_text(entry, "markdown")), written
+        assert ("type", "wondrous item") in attributes("magic-items", data), written
+
+
 # ---- equipment -------------------------------------------------------------------------------
 
 
