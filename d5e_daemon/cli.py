@@ -631,7 +631,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         "limit": args.limit,
         "offset": args.offset,
         "mode": args.mode,
-        "explain": args.explain or None,
+        # the text's scores say why a hit is above higher ones (its name): asked of each hit
+        "explain": args.explain or not args.json or None,
     }
     options = {
         **{name: f"--{name}" for name in ("limit", "offset", "mode", "query")},
@@ -662,23 +663,32 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if not result.hits:
         sys.stderr.write("no matches\n")
         return 0
-    _print_hits(result.hits, first=params.offset + 1, scores=bool(params.query.strip()))
+    _print_hits(
+        result.hits, params.offset + 1, scores=bool(params.query.strip()), explain=args.explain
+    )
     return 0
 
 
-def _print_hits(hits: Sequence[Any], first: int = 1, scores: bool = True) -> None:
+def _print_hits(
+    hits: Sequence[Any], first: int = 1, scores: bool = True, explain: bool = False
+) -> None:
+    """Each hit: rank, name, ref and score; a hit named as searched, which goes first whatever
+    its score, says so beside it (`0.108, named as searched`), so that a higher score below it
+    is no puzzle. `explain`: the lines of why."""
     console = _console()
     for rank, hit in enumerate(hits, first):
+        why = getattr(hit, "explain", None)
+        named = ", named as searched" if why is not None and why.named else ""
         console.print(
             f"[bold]{rank:>3}. {_m(hit.name)}[/bold]  [cyan]{_m(hit.pack)}:{_m(hit.ref)}[/cyan]"
-            + (f"  [dim]{hit.score:.3f}[/dim]" if scores else "")
+            + (f"  [dim]{hit.score:.3f}{named}[/dim]" if scores else "")
         )
         console.print(_snippet_text(hit.snippet))
         if getattr(hit, "also", None):
             also = ", ".join(f"{a.pack}:{a.ref}" for a in hit.also)
             console.print(f"     [dim]also in {_m(also)}[/dim]", highlight=False)
-        if getattr(hit, "explain", None) is not None:
-            console.print(_explain_text(hit.explain))
+        if explain and why is not None:
+            console.print(_explain_text(why))
 
 
 def _explain_text(why: Any) -> Any:

@@ -1413,6 +1413,27 @@ def test_cli_pages_are_slices_of_one_ranking(
     assert code == 0 and out == "" and "no matches" in err
 
 
+def test_cli_says_why_a_hit_named_as_searched_is_above_higher_scores(
+    attributed_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`d5e search wondrous items` listed "1. Wondrous Items … 5.001" above "2. … 5.646": the
+    entry named as searched goes first whatever its score, and now its score says so (the
+    others' do not; `--json` is the wire's result, without explanations unless asked)."""
+    db = ("--db", str(attributed_db), "--mode", "keyword", "--limit", "3")
+    code, out, _ = cli(capsys, "search", "wondrous", "items", *db)
+    lines = [line for line in out.splitlines() if line[:5].strip().rstrip(".").isdigit()]
+    assert code == 0 and len(lines) == 3, out
+    score = re.compile(r"  (\d+\.\d{3})(, named as searched)?$")
+    found = [score.search(line) for line in lines]
+    assert all(found) and "Wondrous Items" in lines[0], out
+    assert [bool(m and m[2]) for m in found] == [True, False, False], out
+    first, second = found[0], found[1]
+    assert first and second and float(first[1]) < float(second[1])  # why it is said
+    assert "why:" not in out
+    code, out, _ = cli(capsys, "search", "wondrous", "items", "--json", *db)
+    assert "explain" not in json.loads(out)["hits"][0]
+
+
 def test_cli_browses_by_filters(attributed_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = ("--db", str(attributed_db))
     code, out, _ = cli(capsys, "search", "-f", "cr=5..8", "-f", "type=undead", "--json", *db)
