@@ -34,6 +34,7 @@ from d5e_daemon.text import json_error, normalize
 from . import convert, copy, races, refs, srd
 from .entries import apply_properties, blocks
 from .srddb import srd_names
+from .values import value_problems
 
 log = logging.getLogger(__name__)
 
@@ -406,11 +407,19 @@ _TYPE_NAMES = {list: "an array", dict: "an object", str: "a string", int: "an in
                float: "a number", bool: "true or false"}  # fmt: skip
 
 
+# fields without which an entry cannot be placed or its text read: a wrong type is an error
+_VITAL = frozenset({("*", "source"), ("bookData", "data"), ("adventureData", "data")})
+
+
 def type_problems(item: Item) -> list[PackProblem]:
-    """A problem for each mapped field whose JSON type is not the schema's."""
+    """A problem for each mapped field whose JSON type is not the schema's. One bad value does
+    not refuse the file: it is a warning and the field is left out of the entry (the readers of
+    its fields rely on their types), but for the few without which the entry cannot be placed
+    or read (`_VITAL`), which stay errors. Then a warning for each value of the right type that
+    5etools' schema would refuse (`values.value_problems`: `"cr": "banana"`), kept as written."""
     found = []
-    for table in (FIELD_TYPES["*"], FIELD_TYPES.get(item.kind, {})):
-        for key, types in table.items():
+    for scope in ("*", item.kind):
+        for key, types in FIELD_TYPES.get(scope, {}).items():
             value = item.raw.get(key)
             if value is None:
                 continue
@@ -422,7 +431,14 @@ def type_problems(item: Item) -> list[PackProblem]:
                 if isinstance(value, bool)
                 else _TYPE_NAMES.get(type(value), type(value).__name__)
             )
-            found.append(item.problem(f"`{key}` must be {wanted}, not {got}", (key,)))
+            message = f"`{key}` must be {wanted}, not {got}"
+            if (scope, key) in _VITAL or (item.kind, key) in _VITAL:
+                found.append(item.problem(message, (key,)))
+                continue
+            found.append(item.problem(f"{message}: left out", (key,), severity="warning"))
+            del item.raw[key]
+    for path, message in value_problems(item.kind, item.raw):
+        found.append(item.problem(message, path, severity="warning"))
     return found
 
 

@@ -297,14 +297,16 @@ def test_every_problem_at_once_each_at_its_json_path(app: App, tmp_path: Path) -
     report = asyncio.run(validate(app, ValidateParams(path=str(path))))
     errors = {p.field: p.message for p in report.problems if p.severity == "error"}
     assert set(errors) == {
-        "spell[0].level", "spell[2]._copy._mod.entries.mode",
-        "spell[3]._copy.name", "spell[4]._copy",
+        "spell[2]._copy._mod.entries.mode", "spell[3]._copy.name", "spell[4]._copy",
     }, errors  # fmt: skip
     assert errors["spell[3]._copy.name"] == (
         "cannot copy 'Zzz' of source 'Broke': no spell of that name and source is in these files"
     )
     warned = {p.field: p.message for p in report.problems if p.severity == "warning"}
     assert "entries has no item 'Nope'" in warned["spell[5]._copy._mod.entries.replace"]
+    # a level of the wrong type is told at its path too, a warning since the twenty-third
+    # session (the level left out; one bad value refuses no file: test_realworld23)
+    assert warned["spell[0].level"] == "`level` must be an integer, not a string: left out"
     # a second 'A' is a warning since the fourteenth session (both installed, see
     # test_realworld14), located all the same
     assert warned["spell[1].name"].startswith("duplicate spell 'A' of source 'Broke'")

@@ -1,0 +1,129 @@
+"""Twenty-third session: values of the wrong type or form in 5etools homebrew (a file of our own
+in the real format), and shapes found in real files nobody here wrote."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from fivetools_files import card, data, install, write
+
+from d5e_daemon.app import App
+from d5e_daemon.features.packs import validate
+from d5e_daemon.protocol import ValidateParams
+
+S = "Values"
+
+
+def test_values_5etools_schema_refuses_are_located_warnings(app: App, tmp_path: Path) -> None:
+    """`"cr": "banana"` installed without a word (newuser22). Each value of a field d5e reads
+    that 5etools' homebrew schema refuses (or, for a challenge rating, that 5etools reads as no
+    number) is a warning naming the file, the JSON path, line and column and what was expected;
+    the entry and the file install, the value kept as written. A value of the wrong JSON type
+    (`"weight": "heavy"`) is a warning too, that field left out; only a `source` that is no
+    string stays an error."""
+    creature = {
+        "source": S, "type": "beast", "str": 10, "dex": 12, "con": 10, "int": 10, "wis": 10,
+        "cha": 10, "passive": 10,
+    }  # fmt: skip
+    doc = {
+        "monster": [
+            {**creature, "name": "Banana Beast", "size": ["Q"], "alignment": ["X"],
+             "ac": ["twelve"], "hp": {"average": "lots", "formula": "2d8"},
+             "speed": {"walk": "fast", "fly": {"number": "30", "condition": "(hover)"}},
+             "cr": "banana"},
+            # what real files hold and 5etools reads: no warning
+            {**creature, "name": "Fine Beast", "size": ["M", "L"], "alignment": ["L", "E"],
+             "ac": [12, {"ac": 14, "from": ["natural armor"]}, {"special": "varies"}],
+             "hp": {"special": "half yours"}, "speed": {"walk": 30, "fly": {"number": 30,
+             "condition": "(hover)"}, "canHover": True}, "cr": {"cr": "1/2", "lair": "2",
+             "xp": 100}},
+            {**creature, "name": "Unknown Beast", "cr": "Unknown", "size": ["M"]},
+            {**creature, "name": "Dash Beast", "cr": "\u2014", "size": ["M"]},
+            {**creature, "name": "Odd Lair", "cr": {"cr": "3", "coven": "pear", "xp": "many"}},
+        ],
+        "spell": [
+            {"name": "Bad Bolt", "source": S, "level": -1, "school": "Evocation",
+             "time": [{"number": "1", "unit": "action"}],
+             "range": {"type": "pointy", "distance": {"type": "feet", "amount": "60"}},
+             "components": {"v": "yes", "m": {"text": "a gem", "cost": "100gp"}},
+             "duration": [{"type": "forever"}], "entries": ["Zap."]},
+            {"name": "Good Bolt", "source": S, "level": 10, "school": "CH",
+             "time": [{"number": 1, "unit": "action"}],
+             "range": {"type": "point", "distance": {"type": "feet", "amount": 60}},
+             "components": {"v": True, "m": {"text": "a gem", "cost": 10000, "consume": True}},
+             "duration": [{"type": "timed", "duration": {"type": "minute", "amount": 1},
+                           "concentration": True}], "entries": ["Zap."]},
+        ],
+        "item": [
+            {"name": "Odd Ring", "source": S, "rarity": "mythic", "type": "RG",
+             "weight": "heavy", "entries": ["A ring."]},
+            {"name": "Many Rings", "source": S, "rarity": "varies", "type": "RG", "weight": 0.5,
+             "entries": ["Rings."]},
+        ],
+        "feat": [
+            {"name": "Odd Feat", "source": S, "prerequisite": [{"level": "four"},
+             {"ability": [{"str": "13"}]}, {"lvl": 4}], "entries": ["x"]},
+            {"name": "Fine Feat", "source": S, "category": "O", "prerequisite": [
+             {"level": {"level": 4, "class": {"name": "Fighter"}}, "ability": [{"str": 13}],
+              "spellcasting2020": True}], "entries": ["x"]},
+        ],
+    }  # fmt: skip
+    path = write(tmp_path, S, doc, spellSchools={"CH": {"full": "Chronurgy"}})
+    report = asyncio.run(validate(app, ValidateParams(path=str(path))))
+    assert report.ok, [p.message for p in report.problems if p.severity == "error"]
+    lines = path.read_text("utf-8").splitlines()
+    said = {p.field: p for p in report.problems}
+    assert all(p.severity == "warning" and p.file == str(path) for p in report.problems)
+    banana = said["monster[0].cr"]
+    assert banana.message.startswith(
+        "`cr` is 'banana': expected a challenge rating: 0 to 30, 1/8, 1/4 or 1/2, 'Unknown' or"
+    )
+    assert '"cr": "banana"' in lines[banana.line - 1]
+    assert lines[banana.line - 1][banana.column - 1 :].startswith('"banana"')
+    assert sorted(said) == [
+        "feat[0].prerequisite[0].level",
+        "feat[0].prerequisite[1].ability[0].str",
+        "feat[0].prerequisite[2].lvl",
+        "item[0].rarity",
+        "item[0].weight",
+        "monster[0].ac[0]",
+        "monster[0].alignment[0]",
+        "monster[0].cr",
+        "monster[0].hp.average",
+        "monster[0].size[0]",
+        "monster[0].speed.fly.number",
+        "monster[0].speed.walk",
+        "monster[4].cr.coven",
+        "monster[4].cr.xp",
+        "spell[0].components.m.cost",
+        "spell[0].components.v",
+        "spell[0].duration[0].type",
+        "spell[0].level",
+        "spell[0].range.distance.amount",
+        "spell[0].range.type",
+        "spell[0].school",
+        "spell[0].time[0].number",
+    ]
+    assert said["spell[0].school"].message == (
+        "`school` is 'Evocation': expected the school's code ('V'), as 5etools writes it; "
+        "kept as written"
+    )
+    assert said["item[0].weight"].message == (
+        "`weight` must be an integer or a number, not a string: left out"
+    )
+    assert said["feat[0].prerequisite[2].lvl"].message.startswith("`lvl` is not a prerequisite")
+    # the whole file installs: the bad values kept as written, the mistyped weight left out
+    install(app, path)
+    assert "**Challenge:** banana" in card(app, "values:monsters/banana-beast")
+    assert "weight" not in data(app, "values:magic-items/odd-ring")
+    assert "Ring, mythic" in card(app, "values:magic-items/odd-ring")
+
+
+def test_a_source_of_the_wrong_type_is_still_an_error(app: App, tmp_path: Path) -> None:
+    """Without its source an entry has no pack: that one stays an error (nothing installed)."""
+    path = write(tmp_path, S, {"spell": [{"name": "Lost", "source": 7, "level": 1}]})
+    report = asyncio.run(validate(app, ValidateParams(path=str(path))))
+    (problem,) = [p for p in report.problems if p.severity == "error"]
+    assert problem.field == "spell[0].source"
+    assert not report.ok
