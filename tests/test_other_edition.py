@@ -33,13 +33,18 @@ def test_a_2024_spell_tag_is_the_2014_spell_and_says_so(app2024: App) -> None:
     )
     text = "The priest casts {@spell Healing Word|XPHB} and {@spell Healing Word}."
     doc = TextDocument("file:///tmp/a.md", text)
-    # the untagged one says it too (it was silent): the 2014 spell in a 2024 profile
+    # the untagged one is the 2014 spell too (it was silent until the twenty-second session);
+    # since the twenty-third, a document says so once, at its first spell tag, with the count
     problems = md.diagnostics(resolver, doc)
     assert [(p.code, p.range.start.character, p.severity) for p in problems] == [
         ("other-edition", 25, types.DiagnosticSeverity.Information),
-        ("other-edition", 56, types.DiagnosticSeverity.Information),
     ]
-    assert problems[1].message == NOTE.removesuffix(".")
+    assert problems[0].message == (
+        "the 2024 SRD (srd-2024, 5.10.0) has no spells: this is the 2014 SRD's Healing Word "
+        "(srd-2014); 1 more tag(s) of spells in this document are the 2014 SRD's too"
+    )
+    (alone,) = md.diagnostics(resolver, TextDocument("file:///tmp/b.md", text[46:]))
+    assert alone.message == NOTE.removesuffix(".")
     for column in (26, 55):  # either tag's hover says it above the card
         hover = md.hover(resolver, doc, types.Position(0, column))
         assert hover is not None and isinstance(hover.contents, types.MarkupContent)
@@ -117,3 +122,53 @@ def test_a_2024_tag_naming_no_pack_answered_by_the_2014_srd_says_so(app2024: App
 def test_a_2014_profile_says_nothing_of_its_own_srd(app: App) -> None:
     doc = TextDocument("file:///tmp/a.md", "An {@race Elf} casts {@spell Fireball}.")
     assert md.diagnostics(Resolver(app), doc) == []
+
+
+def test_a_2024_page_of_ordinary_tags_says_each_note_once(app2024: App) -> None:
+    """A 2024 adventure page (5etools' style: spells `|XPHB`, creatures and items by name, a
+    species) got an information diagnostic for every spell and creature tag the 2014 SRD
+    answered: 11 on this page, each saying the same (13 with the two Elves). Now a note with
+    nothing of the 2024 SRD to offer is said once a document per kind, at its first tag,
+    counting the others; a tag the
+    2024 SRD has another entry for (`{@race Elf}`: its Elf species) is still told at each, with
+    its quick fix; the hover of any of them says which SRD answers it."""
+    page = [
+        "## Area 3: The Drowned Chapel",
+        "",
+        "Two {@creature Ghoul||ghouls} and a {@creature Ghast} guard the nave. The ghast casts",
+        "{@spell Fog Cloud|XPHB} on its first turn; a {@creature Goblin} hides behind the",
+        "altar with a {@item Potion of Healing|XDMG}. An {@race Elf} priest, if freed, casts",
+        "{@spell Cure Wounds|XPHB} and {@spell Bless|XPHB} on the party.",
+        "",
+        "```",
+        "{@spell Fireball} is code here, not a tag",
+        "```",
+        "",
+        "**Treasure.** A scroll of {@spell Light} and a {@spell Shield|XPHB} ward. The",
+        "{@creature Ghoul} in the crypt flees from {@spell Sacred Flame}; an {@race Elf}",
+        "ghost ({@creature Ghost}) watches.",
+    ]
+    doc = TextDocument("file:///tmp/chapel.md", "\n".join(page))
+    resolver = Resolver(app2024)
+    problems = md.diagnostics(resolver, doc)
+    said = [(p.range.start.line, p.message) for p in problems]
+    assert [p.code for p in problems] == ["other-edition"] * 4
+    assert said[0][0] == 2 and said[0][1].startswith(
+        "The 2024 SRD (srd-2024, 5.10.0) has no 'Ghoul' among its monsters: this is the 2014 "
+        "SRD's Ghoul (srd-2014); 4 more tag(s) of monsters in this document are the 2014 SRD's"
+    )
+    assert said[1][0] == 3 and said[1][1].startswith(
+        "the 2024 SRD (srd-2024, 5.10.0) has no spells: this is the 2014 SRD's Fog Cloud "
+        "(srd-2014); 5 more tag(s) of spells"
+    )  # the fenced Fireball is code: not counted
+    # each Elf is told where it stands: it may be meant for the 2024 species
+    assert [line for line, message in said[2:]] == [4, 12]
+    assert all("the 2024 SRD's is srd-2024:species/elf" in m for _, m in said[2:])
+    # the potion is the 2024 SRD's own: nothing to say
+    assert not any("Potion" in m for _, m in said)
+    # a later tag's hover still says which SRD answers it
+    hover = md.hover(resolver, doc, types.Position(12, 45))
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert "this is the 2014 SRD's Sacred Flame (srd-2014)" in hover.contents.value
+    # `d5e check`'s pass (every problem shown) says the same once
+    assert len(md.diagnostics(resolver, doc, cap=10_000)) == 4

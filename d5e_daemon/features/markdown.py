@@ -288,14 +288,44 @@ class DiagnosticsPass:
                 code += found.count
                 continue
             shown += [(n, tag, resolution) for tag, resolution in found.found[:room]]
+        shown += self._notes(fenced or _Fenced(lines, marks))
         shown.sort(key=lambda item: item[0])  # by line; a line's own in their order
         self.shown, self.more = shown, max(sum(counts) - len(shown) - code, 0)
+
+    def _notes(self, fenced: _Fenced) -> list[tuple[int, Tag, Resolution]]:
+        """The notes a document tells once (`Resolution.once`), at the first tag of each key
+        outside code, saying how many more tags it holds of the kind: a 2024 adventure page of
+        twenty spell tags gets one "the 2024 SRD has no spells", not twenty."""
+        first: dict[str, tuple[int, Tag, Resolution]] = {}
+        told: dict[str, int] = {}
+        for n, found in enumerate(self.problems):
+            if not found.notes or fenced(n):
+                continue
+            for tag, resolution in found.notes:
+                key = resolution.once or ""
+                told[key] = told.get(key, 0) + 1
+                first.setdefault(key, (n, tag, resolution))
+        out = []
+        for key, (n, tag, resolution) in first.items():
+            more = told[key] - 1
+            if more:
+                words = key.replace("-", " ")
+                message = (
+                    f"{resolution.message}; {more} more tag(s) of {words} in this document "
+                    "are the 2014 SRD's too"
+                )
+                resolution = Resolution(
+                    row=resolution.row, code=resolution.code, message=message, once=key
+                )
+            out.append((n, tag, resolution))
+        return out
 
     def _work(self, text: str, room: int) -> Generator[None, None, LineProblems]:
         """Parse and resolve a line, with suggestions for its first `room` problems (a step
         per tag); what it finds is kept by the line's text."""
         resolver = self.resolver
         found: list[tuple[Tag, Resolution]] = []
+        notes: list[tuple[Tag, Resolution]] = []
         count = 0
         spans = code_spans(text) if "`" in text else ()
         for tag in itertools.chain(iter_tags(0, text), unclosed_tags(0, text)):
@@ -303,11 +333,13 @@ class DiagnosticsPass:
             if spans and any(start <= tag.start < end for start, end in spans):
                 continue  # code, not a tag (unclosed_tags leaves those out already)
             resolution = resolver.resolve(tag, suggest=len(found) < room)
-            if resolution.code is not None:
+            if resolution.once is not None:
+                notes.append((tag, resolution))
+            elif resolution.code is not None:
                 count += 1
                 if len(found) < room:
                     found.append((tag, resolution))
-        problems = LineProblems(count, tuple(found))
+        problems = LineProblems(count, tuple(found), tuple(notes))
         resolver.remember_line(text, problems)
         return problems
 

@@ -121,6 +121,10 @@ class Resolution:
     """An unknown reference whose "did you mean" was not looked for yet."""
     elsewhere: queries.EntryRow | None = None
     """The entry it names in a pack the profile does not enable (`disabled-pack`)."""
+    once: str | None = None
+    """A note a document tells once, at its first tag of this key (`DiagnosticsPass`): a 2024
+    profile answering with the 2014 SRD's spells, where the 2024 SRD has none of that name
+    (told per tag, the spells of a page would each say the same)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,8 @@ class LineProblems:
 
     count: int
     found: tuple[tuple[Tag, Resolution], ...]
+    notes: tuple[tuple[Tag, Resolution], ...] = ()
+    """Its tags whose resolution a document tells once (`Resolution.once`): not counted."""
 
 
 @dataclass(frozen=True)
@@ -334,10 +340,12 @@ class Resolver:
             return found
         own = _newer_entry(self.app, found.row)
         fixes = found.fixes
-        if own is not None:
+        once: str | None = found.row.collection  # nothing of the 2024 SRD: once a document
+        if own is not None:  # the 2024 SRD's Elf species: each tag may be meant for it
             text = compose(tag.tag, tag.name, own.pack, tag.qualifiers, tag.display)
-            fixes = (Fix(tag=tag.tag, name=tag.name, label=own.name, text=text),)
-        return replace(found, code="other-edition", message=note.rstrip("."), fixes=fixes)
+            fixes, once = (Fix(tag=tag.tag, name=tag.name, label=own.name, text=text),), None
+        message = note.rstrip(".")
+        return replace(found, code="other-edition", message=message, fixes=fixes, once=once)
 
     def _other_edition(self, tag: Tag, collections: tuple[str, ...]) -> Resolution | None:
         """`{@spell Healing Word|XPHB}` where the 2024 SRD has no spells at all (5e-database
@@ -366,6 +374,7 @@ class Resolver:
             code="other-edition",
             message=f"the {pack[-4:]} SRD ({pack}{version}) has no {words}: this is the "
             f"{other[-4:]} SRD's {row.name} ({other})",
+            once=row.collection,
         )
 
     def _srd_reading(self, tag: Tag) -> queries.EntryRow | None:
