@@ -496,7 +496,10 @@ def _subtitle(entry: Entry, raw: dict[str, Any]) -> str:
     if kind.endswith("ie"):  # deities, weapon properties, facilities
         kind = kind[:-2] + "y"
     if raw.get("className") and entry.collection == "subclasses":
-        return f"{raw['className']} subclass"
+        # a subclass of the 2024 class beside its namesake of the 2014 one (Tal'Dorei Reborn's
+        # `"classSource": "XPHB"` copies): the two cards said the same
+        of = " (2024)" if str(raw.get("classSource", "")).upper() == "XPHB" else ""
+        return f"{raw['className']}{of} subclass"
     if raw.get("className"):
         owner = raw.get("subclassShortName") or raw["className"]
         level = f", level {raw['level']}" if raw.get("level") is not None else ""

@@ -127,3 +127,25 @@ def test_a_source_of_the_wrong_type_is_still_an_error(app: App, tmp_path: Path) 
     (problem,) = [p for p in report.problems if p.severity == "error"]
     assert problem.field == "spell[0].source"
     assert not report.ok
+
+
+def test_a_subclass_of_the_2024_class_says_so(app: App, tmp_path: Path) -> None:
+    """Darrington Press' Tal'Dorei Campaign Setting Reborn (TheGiddyLimit/homebrew, 2025
+    conversion) writes each subclass twice: for the PHB's class, and for the XPHB's as a `_copy`
+    of it (`_preserve` of `reprintedAs`, `srd`…, its fluff by `_subclassFluff`). Both cards read
+    `*Barbarian subclass*`: nothing told the 2024 one apart but its slug."""
+    src = "Reborn"
+    base = {"name": "Path of the Bulwark", "shortName": "Bulwark", "source": src,
+            "className": "Barbarian"}  # fmt: skip
+    doc = {
+        "subclass": [
+            {**base, "classSource": "PHB", "edition": "classic", "subclassFeatures": []},
+            {**base, "classSource": "XPHB",
+             "_copy": {**base, "classSource": "PHB", "_preserve": {"page": True,
+                                                                     "reprintedAs": True}}},
+        ],
+    }  # fmt: skip
+    install(app, write(tmp_path, src, doc, internalCopies=["subclass"]))
+    assert "*Barbarian subclass*" in card(app, "reborn:subclasses/barbarian-path-of-the-bulwark")
+    newer = card(app, "reborn:subclasses/barbarian-path-of-the-bulwark-xphb")
+    assert "*Barbarian (2024) subclass*" in newer
