@@ -122,6 +122,34 @@ def _prerequisite_spell(spell: Any) -> str:
     return f"{{@spell {name}}}" + (" cantrip" if suffix == "c" else "") if name.strip() else ""
 
 
+def _abilities_needed(groups: list[dict[str, Any]]) -> str:
+    """A prerequisite's `ability`, each object an alternative, as 5etools' page says them:
+    `Wisdom or Charisma 13` (one score for all), else `Strength 13 or Dexterity 15`."""
+    wanted = [(ABILITY_NAMES.get(a, a), n) for group in groups for a, n in group.items()]
+    if len({str(n) for _, n in wanted}) == 1:
+        return f"{_either([a for a, _ in wanted])} {wanted[0][1]}"
+    return _either([f"{a} {n}" for a, n in wanted])
+
+
+def _proficiency_needed(need: Any) -> str:
+    """A prerequisite's proficiency as 5etools' `Renderer.utils.prerequisite` says it:
+    `{"weapon": "martial"}` → `Proficiency with a martial weapon`, `{"armor": "shield"}` →
+    `Proficiency with shields`, `{"armor": "medium"}` → `Proficiency with medium armor`."""
+    if not isinstance(need, dict):
+        return describe(need)
+    said = []
+    for kind, what in need.items():
+        if kind == "armor":
+            said.append("shields" if what == "shield" else f"{what} armor")
+        elif kind == "weapon":
+            said.append(f"a {what} weapon")
+        elif kind == "weaponGroup":
+            said.append(f"{what} weapons")
+        else:
+            said.append(f"{label(kind)} {describe(what)}".strip())
+    return "Proficiency with " + " and ".join(said) if said else ""
+
+
 def prerequisite(value: Any) -> str:
     """5etools `prerequisite` (a list of alternatives, each a set of conditions) as a line."""
     options = []
@@ -139,16 +167,15 @@ def prerequisite(value: Any) -> str:
                 # of the Witch)` (KibblesTasty's Occultist's rites)
                 said = f"{cls + ' ' if cls else ''}level {level}"
                 parts.append(f"{said} ({sub})" if sub else said)
-            elif key == "ability":
-                for group in need if isinstance(need, list) else [need]:  # older: one dict
-                    if isinstance(group, dict):
-                        parts.append(
-                            " or ".join(f"{ABILITY_NAMES.get(a, a)} {n}" for a, n in group.items())
-                        )
+            elif key == "ability":  # its objects are alternatives (LaserLlama's feats)
+                groups = [g for g in (need if isinstance(need, list) else [need]) if g]
+                parts.append(_abilities_needed([g for g in groups if isinstance(g, dict)]))
             elif key == "spellcasting" or key == "spellcasting2020":
                 parts.append("the ability to cast at least one spell")
             elif key == "race":  # as 5etools' prerequisite names it: `Genasi (Air)`
                 parts.append(" or ".join(_race_name(n) for n in need if _race_name(n)))
+            elif key == "proficiency" and isinstance(need, list):
+                parts.append(_either([_proficiency_needed(p) for p in need if p]))
             elif key in ("background", "feat", "proficiency", "feature"):
                 parts.append(" or ".join(describe(n) for n in need if describe(n)))
             elif key == "other":

@@ -149,3 +149,29 @@ def test_a_subclass_of_the_2024_class_says_so(app: App, tmp_path: Path) -> None:
     assert "*Barbarian subclass*" in card(app, "reborn:subclasses/barbarian-path-of-the-bulwark")
     newer = card(app, "reborn:subclasses/barbarian-path-of-the-bulwark-xphb")
     assert "*Barbarian (2024) subclass*" in newer
+
+
+def test_prerequisites_of_proficiency_and_of_either_ability(app: App, tmp_path: Path) -> None:
+    """LaserLlama's Compendium of Feats (TheGiddyLimit/homebrew feat/, read in part): `"ability":
+    [{"wis": 13}, {"cha": 13}]` (alternatives) read `Wisdom 13, Charisma 13`, as if both were
+    needed, and `"proficiency": [{"weapon": "martial"}]` read `Weapon martial`. 5etools' page
+    says `Wisdom or Charisma 13` and `Proficiency with a martial weapon`."""
+    src = "Llamas"
+    doc = {
+        "feat": [
+            {"name": "Leader", "source": src, "prerequisite": [{"ability": [{"wis": 13},
+             {"cha": 13}]}], "entries": ["x"]},
+            {"name": "Initiate", "source": src, "prerequisite": [{"proficiency": [
+             {"weapon": "martial"}]}], "entries": ["x"]},
+            {"name": "Bulwark", "source": src, "prerequisite": [{"proficiency": [
+             {"armor": "shield"}]}, {"ability": [{"str": 13}, {"con": 15}]}],
+             "entries": ["x"], "foundryImg": "icons/x.webp"},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, src, doc))
+    assert "**Prerequisite:** Wisdom or Charisma 13\n" in card(app, "llamas:feats/leader")
+    shown = card(app, "llamas:feats/initiate")
+    assert "**Prerequisite:** Proficiency with a martial weapon\n" in shown
+    assert "**Prerequisite:** Proficiency with shields; or Strength 13 or Constitution 15\n" in (
+        card(app, "llamas:feats/bulwark")
+    )
