@@ -13,6 +13,7 @@ so a long install never blocks lookups.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -188,13 +189,14 @@ class Library:
         started = time.time_ns()
         if in_place:
             packs.check_in_place(path)
-        _, loaded = self.load_path(path)
-        stamp = None
-        if path.exists() and not any(one.errors for one in _every(loaded)):
-            stamp = packfiles.stamp(path, read_since=started)
-            if stamp == packfiles.CHANGED_WHILE_READ:
-                stamp = packfiles.stamp(path)
-                _, loaded = self.load_path(path)
+        with packfiles.in_place() if in_place else contextlib.nullcontext():
+            _, loaded = self.load_path(path)
+            stamp = None
+            if path.exists() and not any(one.errors for one in _every(loaded)):
+                stamp = packfiles.stamp(path, read_since=started)
+                if stamp == packfiles.CHANGED_WHILE_READ:
+                    stamp = packfiles.stamp(path)
+                    _, loaded = self.load_path(path)
         if in_place:
             packs.check_in_place(path)  # swapped while it was read
         first, *others = packs.install_loaded(
@@ -438,7 +440,8 @@ class Library:
                 rels.add(".")  # outside the folder, or a folder event: read it all
         if rels and "." not in rels and (origin / packformat.MANIFEST).is_file():
             stamp = packfiles.stamp(origin)  # before the files are read, as `install_path`
-            result = packs.update_files(conn, pack_id, rels, self.update_profile)
+            with packfiles.in_place():
+                result = packs.update_files(conn, pack_id, rels, self.update_profile)
             if result is not None:
                 queries.set_pack_stamp(conn, pack_id, stamp)
                 return result

@@ -9,12 +9,15 @@ in memory, never extracted to disk.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import errno
 import hashlib
 import os
 import re
 import stat
 import zipfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
 from .packformat import COLLECTION_PATTERN, MANIFEST, PackFile, constant, content_kind
@@ -56,12 +59,56 @@ def data_too_large(files: list[Path], what: str) -> str | None:
     return None
 
 
+_IN_PLACE: contextvars.ContextVar[bool] = contextvars.ContextVar("in_place", default=False)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+LINK_ON_PATH = "links are not allowed in packs (one is on its path now)"
+
+
+@contextlib.contextmanager
+def in_place() -> Iterator[None]:
+    """The packs read inside are read where they were checked or installed (a campaign's
+    `packPaths`, a stored origin: `packs.check_in_place`): no link may be anywhere on their
+    path, not even one the user named, so that a folder swapped for a link *while* it is read
+    is not read through it."""
+    token = _IN_PLACE.set(True)
+    try:
+        yield
+    finally:
+        _IN_PLACE.reset(token)
+
+
+def open_below(parts: Sequence[str], flags: int, dir_fd: int | None = None) -> int:
+    """A descriptor of the path `parts` (below `dir_fd`, else below `/`), each folder opened
+    with `O_NOFOLLOW` and the last part with `flags | O_NOFOLLOW`: a link anywhere on it,
+    swapped in whenever, is never followed (OSError ELOOP or ENOTDIR)."""
+    fd = os.open("/", _DIR_FLAGS) if dir_fd is None else dir_fd
+    try:
+        if not parts:
+            return os.dup(fd) if dir_fd is not None else os.open("/", flags | os.O_CLOEXEC)
+        for part in parts[:-1]:
+            inner = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            if fd != dir_fd:
+                os.close(fd)
+            fd = inner
+        return os.open(parts[-1], flags | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise OSError(exc.errno, LINK_ON_PATH, "/".join(parts)) from exc
+        raise
+    finally:
+        if fd != dir_fd:
+            os.close(fd)
+
+
 def read_data_file(path: Path, limit: int = MAX_DATA_FILE_BYTES, *, follow: bool = False) -> bytes:
     """The bytes of one file of a pack in another format, read as safely as a folder pack's:
-    a link is not followed (unless `follow`: the file the user named), a pipe or a device is
-    never read (opened non-blocking, so a pipe swapped in meanwhile does not block either), nor
-    more than `limit` bytes. OSError whose `strerror` says why (a loader reports it as the
-    file's problem)."""
+    a link is not followed (unless `follow`: the file the user named; `in_place`: no link on
+    any part of its path), a pipe or a device is never read (opened non-blocking, so a pipe
+    swapped in meanwhile does not block either), nor more than `limit` bytes. OSError whose
+    `strerror` says why (a loader reports it as the file's problem)."""
+    if _IN_PLACE.get():
+        fd = open_below(Path(os.path.abspath(path)).parts[1:], os.O_RDONLY | os.O_NONBLOCK)
+        return _read_fd(fd, path, limit)
     flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
     try:
         fd = os.open(path, flags)
@@ -69,6 +116,11 @@ def read_data_file(path: Path, limit: int = MAX_DATA_FILE_BYTES, *, follow: bool
         if exc.errno == errno.ELOOP:
             raise OSError(errno.ELOOP, "links are not allowed in packs", str(path)) from exc
         raise
+    return _read_fd(fd, path, limit)
+
+
+def _read_fd(fd: int, path: Path | str, limit: int) -> bytes:
+    """The bytes of the regular file open as `fd` (closed here), at most `limit`."""
     with os.fdopen(fd, "rb") as f:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -79,6 +131,34 @@ def read_data_file(path: Path, limit: int = MAX_DATA_FILE_BYTES, *, follow: bool
             why = f"file too large ({max(st.st_size, len(data)):,} bytes; the limit is {limit:,})"
             raise OSError(errno.EFBIG, why, str(path))
         return data
+
+
+class _Folder:
+    """A pack's folder, open for as long as its files may be read (`PackFile.read`): the
+    folder that was listed, wherever its path points meanwhile."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd = open_below(Path(path).parts[1:], os.O_RDONLY | os.O_DIRECTORY)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(AttributeError, OSError):
+            os.close(self.fd)
+
+    def read(self, rel: str, limit: int) -> bytes:
+        fd = open_below(rel.split("/"), os.O_RDONLY | os.O_NONBLOCK, self.fd)
+        return _read_fd(fd, os.path.join(self.path, *rel.split("/")), limit)
+
+
+def _open_pack_folder(root: Path, shown: str, problems: list[PackProblem]) -> _Folder | None:
+    """The folder pack at `root` opened (its links resolved first, unless `in_place`), or None
+    and the problem."""
+    base = os.path.abspath(root) if _IN_PLACE.get() else str(root.resolve())
+    try:
+        return _Folder(base)
+    except OSError as exc:
+        problems.append(PackProblem(file=shown, message=f"cannot read: {exc.strerror}"))
+        return None
 
 
 _COLLECTION = re.compile(COLLECTION_PATTERN)
@@ -198,13 +278,16 @@ def read_folder(root: Path, shown_root: str) -> Tree:
     files: list[PackFile] = []
     problems: list[PackProblem] = []
     budget = _Budget(shown_root, problems)
-    base = root.resolve()
+    top = _open_pack_folder(root, shown_root, problems)
+    if top is None:
+        return files, problems
+    base = top.path
 
     def shown(rel: str) -> str:
         return os.path.join(shown_root, *rel.split("/"))
 
-    def walk(folder: str, rel: str, depth: int) -> None:
-        try:
+    def walk(folder: int, rel: str, depth: int) -> None:
+        try:  # through the folder's descriptor: the folder listed is the one read
             items = sorted(os.scandir(folder), key=lambda d: d.name)
         except OSError as exc:
             problems.append(PackProblem(file=shown(rel) or shown_root, message=str(exc)))
@@ -216,12 +299,12 @@ def read_folder(root: Path, shown_root: str) -> Tree:
             if not budget.take(0):  # 200,000 files of notes cost as much as content
                 return
             try:
-                if not visit(item, path, rel, depth):
+                if not visit(item, folder, path, rel, depth):
                     return
             except OSError as exc:  # gone meanwhile, or not ours to read
                 problems.append(PackProblem(file=shown(path), message=f"cannot read: {exc}"))
 
-    def visit(item: os.DirEntry[str], path: str, rel: str, depth: int) -> bool:
+    def visit(item: os.DirEntry[str], folder: int, path: str, rel: str, depth: int) -> bool:
         """Take one folder item; False when the pack's budget is spent."""
         if not _is_utf8(item.name):
             named = shown(printable(path))
@@ -233,7 +316,7 @@ def read_folder(root: Path, shown_root: str) -> Tree:
             return True
         if item.is_symlink():
             try:
-                target = os.path.realpath(item.path)
+                target = os.path.realpath(os.path.join(base, *path.split("/")))
             except OSError:
                 target = ""
             inside = target == str(base) or target.startswith(str(base) + os.sep)
@@ -249,7 +332,11 @@ def read_folder(root: Path, shown_root: str) -> Tree:
                 message = f"folders nested deeper than {MAX_DEPTH} are not read"
                 problems.append(PackProblem(file=shown(path), message=message))
             else:
-                walk(item.path, path, depth + 1)
+                inner = os.open(item.name, _DIR_FLAGS, dir_fd=folder)
+                try:
+                    walk(inner, path, depth + 1)
+                finally:
+                    os.close(inner)
             return True
         named = shown(path)
         if not _wanted(path, named, problems):
@@ -264,10 +351,10 @@ def read_folder(root: Path, shown_root: str) -> Tree:
         if st.st_size > MAX_FILE_BYTES:
             problems.append(_too_big(named, st.st_size))
             return True
-        files.append(_local_file(path, named, item.path, st))  # absolute: from the resolved root
+        files.append(_local_file(path, named, top, st))
         return True
 
-    walk(str(base), "", 0)
+    walk(top.fd, "", 0)
     return files, fold_warnings(problems, shown_root)
 
 
@@ -316,9 +403,12 @@ def read_changed(root: Path, rels: set[str], shown_root: str) -> Tree | None:
     """The content files among `rels` (paths inside the folder pack at `root`) as they are now,
     with the same checks as `read_folder`; a file that is gone is simply not returned. None
     when the change is more than files (pack.toml, a folder): then read the whole pack."""
-    base = root.resolve()
     files: list[PackFile] = []
     problems: list[PackProblem] = []
+    top = _open_pack_folder(root, shown_root, problems)
+    if top is None:
+        return None
+    base = top.path
     for rel in sorted(rels):
         parts = rel.split("/")
         if rel == MANIFEST:
@@ -327,7 +417,7 @@ def read_changed(root: Path, rels: set[str], shown_root: str) -> Tree | None:
             continue
         if not _is_collection(parts[0]) or len(parts) > MAX_DEPTH + 1:
             continue
-        path = os.path.join(str(base), *parts)
+        path = os.path.join(base, *parts)
         named = os.path.join(shown_root, *parts)
         if not _is_utf8(rel):
             problems.append(PackProblem(file=printable(named), message=NOT_UTF8_NAME))
@@ -347,20 +437,21 @@ def read_changed(root: Path, rels: set[str], shown_root: str) -> Tree | None:
         if st.st_size > MAX_FILE_BYTES:
             problems.append(_too_big(named, st.st_size))
             continue
-        files.append(_local_file(rel, named, path, st))
+        files.append(_local_file(rel, named, top, st))
     return files, problems
 
 
-def _local_file(rel: str, shown: str, path: str, st: os.stat_result) -> PackFile:
+def _local_file(rel: str, shown: str, top: _Folder, st: os.stat_result) -> PackFile:
     """A file on disk, cached (see packformat) by its size, times, inode and device."""
 
     def read() -> bytes:
         # listed as a regular file, maybe swapped for a link or a pipe (which would block the
-        # writer) since: neither is opened
-        return read_data_file(Path(path), MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]
+        # writer) since, or a folder on its way for a link: none is opened
+        return top.read(rel, MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]
 
     stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-    return PackFile(rel=rel, shown=shown, source=path, read=read, stamp=stamp)
+    source = os.path.join(top.path, *rel.split("/"))  # absolute
+    return PackFile(rel=rel, shown=shown, source=source, read=read, stamp=stamp)
 
 
 def _is_folder(info: zipfile.ZipInfo) -> bool:

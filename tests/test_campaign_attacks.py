@@ -15,7 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from d5e_daemon import packfiles, packwriter, prose, queries, tagsyntax, watch, workspace
+from d5e_daemon import (
+    packfiles,
+    packformat,
+    packwriter,
+    prose,
+    queries,
+    tagsyntax,
+    watch,
+    workspace,
+)
 from d5e_daemon.app import App
 from d5e_daemon.cli import main as cli_main
 from d5e_daemon.cli import safe_text
@@ -394,6 +403,71 @@ def test_a_pack_path_swapped_for_a_link_after_its_check_is_never_read(
                 asyncio.run(features.upload(again, params))
         finally:
             again.close()
+    assert files_under(mine) == before
+
+
+def test_a_pack_path_swapped_for_a_link_while_it_is_read_is_never_read_through_it(
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`check_in_place` looks before and after a pack is read where it was installed; the
+    readers then walked by path. A campaign's `packPaths` folder swapped for a link to the
+    user's folder just as its read began, and back before it ended, was read through the link
+    (the user's never-installed `secret-brew` installed as the campaign's); a folder inside the
+    pack (`brew/spells`) swapped for a link to the user's `spells` while the files were parsed
+    had the user's spell installed in the campaign's pack. Now a folder pack is opened once,
+    every component of its path with `O_NOFOLLOW` (in place: no link anywhere on it), walked
+    and read through that folder's descriptor, each file opened below it with `O_NOFOLLOW` on
+    every folder: what was checked is what is read, and a link met is a problem."""
+    mine = write_pack(
+        tmp_path / "home" / "secret-brew",
+        {"spells/harmless.md": "---\nname: Secret Spell\nlevel: 1\n---\nMine.\n"},
+        'id = "secret-brew"\ntitle = "Mine"\nversion = "1"\n',
+    )
+    before = files_under(mine)
+    root = tmp_path / "campaign"
+    brew = write_pack(root / "brew", {"spells/harmless.md": SPELL}, MANIFEST)
+    (root / "d5e.toml").write_text('packPaths = ["brew"]\n')
+    campaign = App(build({"db": str(db_path)}, workspace.layer(root)))
+    campaign.start()
+    try:
+        real_read, real_parse = packfiles.read_folder, packformat.parse_files
+        aside = tmp_path / "aside"
+
+        def swapped_root(path: Path, shown: str) -> object:
+            brew.rename(aside)
+            brew.symlink_to(mine)
+            try:
+                return real_read(path, shown)
+            finally:
+                brew.unlink()
+                aside.rename(brew)
+
+        def swapped_spells(files: list[packformat.PackFile]) -> object:
+            (brew / "spells").rename(aside)
+            (brew / "spells").symlink_to(mine / "spells")
+            try:
+                return real_parse(files)
+            finally:
+                (brew / "spells").unlink()
+                aside.rename(brew / "spells")
+
+        swaps = [(packfiles, "read_folder", swapped_root)]
+        swaps.append((packformat, "parse_files", swapped_spells))
+        for module, name, swap in swaps:
+            real = getattr(module, name)
+            monkeypatch.setattr(module, name, swap)
+            (brew / "spells" / "harmless.md").write_text(SPELL + "\nEdited.\n")
+            try:
+                campaign.db.write(partial(campaign.library.install_path, path=brew, in_place=True))
+            except PackError as exc:
+                assert "link" in exc.message, exc.message
+            monkeypatch.setattr(module, name, real)
+            installed = {r.pack.id for r in queries.installed_packs(campaign.db.conn)}
+            assert "secret-brew" not in installed
+            names = {e.name for e in queries.stored_entries(campaign.db.conn, "evil-brew").values()}
+            assert names == {"Harmless Spell"}, (name, names)
+    finally:
+        campaign.close()
     assert files_under(mine) == before
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import apsw
 
-from .. import packformat, packs, packwriter, queries, workspace
+from .. import packfiles, packformat, packs, packwriter, queries, workspace
 from ..app import App
 from ..errors import InvalidParams, PackError
 from ..library import origin_kind
@@ -369,10 +369,11 @@ def _upload(app: App, conn: apsw.Connection, params: UploadParams) -> UploadResu
         )
     packs.check_in_place(root)  # swapped for a link since: an upload would write there
     packwriter.recover(root)  # a change a crash interrupted: finished or undone first
-    plan, after, read_problems = packwriter.plan_upload(
-        root, params.collection, params.entries, params.replace
-    )
-    loaded = packformat.load(after, read_problems + plan.problems, params.pack, str(root))
+    with packfiles.in_place():  # a folder swapped for a link meanwhile is not read through it
+        plan, after, read_problems = packwriter.plan_upload(
+            root, params.collection, params.entries, params.replace
+        )
+        loaded = packformat.load(after, read_problems + plan.problems, params.pack, str(root))
     problems = list(loaded.problems)
     if not loaded.errors:
         _, found = packs.prepare(conn, loaded.pack, loaded.entries)

@@ -205,11 +205,20 @@ def read_fixture(path: Path, shown: str) -> tuple[Fixture | None, str, tuple[int
     return Fixture(shown, str(path.resolve()), text, records, offsets), "", (0, 0)
 
 
+def _reached_plainly(top: Path, path: Path) -> bool:
+    """Whether `path`, below `top`, is a file reached through no link from `top`: the files
+    read beside and above a document are never read through a link (a campaign's folder
+    linking to the user's own files would point d5e's reads at them)."""
+    parts = path.relative_to(top).parts
+    steps = (top.joinpath(*parts[: i + 1]) for i in range(len(parts)))
+    return not any(step.is_symlink() for step in steps) and path.is_file()
+
+
 def _licenses(folder: Path) -> dict[str, dict[str, Any]]:
     """Open5e's `License.json` (at the top of `data/v2`, above publisher and document)."""
     for parent in (folder, folder.parent, folder.parent.parent):
         path = parent / LICENSES
-        if path.is_file():
+        if _reached_plainly(parent, path):
             fixture, _, _ = read_fixture(path, str(path))
             if fixture is not None:
                 return {str(r.get("pk")): r["fields"] for r in fixture.records}
@@ -220,7 +229,7 @@ def _publisher(folder: Path, key: str) -> str:
     """The publisher's name as `Publisher.json` (beside the document's folder) writes it
     ("Wizards of the Coast"), else its key in title case."""
     path = folder.parent / "Publisher.json"
-    fixture = read_fixture(path, str(path))[0] if path.is_file() else None
+    fixture = read_fixture(path, str(path))[0] if _reached_plainly(folder.parent, path) else None
     for record in fixture.records if fixture else []:
         if record.get("pk") == key and isinstance(record["fields"].get("name"), str):
             return str(record["fields"]["name"]).strip()
@@ -464,14 +473,18 @@ def _older_classes(folder: Path, key: str) -> dict[str, list[dict[str, str]]]:
     clone of open5e-api: data/v2 names none for most of Deep Magic's, Level Up's, Tome of
     Heroes' and Warlock's spells, and data/v1's `dnd_class` says them ("Bard, Sorcerer,
     Wizard"). Empty when data/v1 is not there."""
-    v1 = folder.resolve().parent.parent.parent / "v1"
-    for document in sorted(v1.glob(f"*/{DOCUMENT}")) if v1.is_dir() else []:
+    data = folder.resolve().parent.parent.parent
+    v1 = data / "v1"
+    found_v1 = sorted(v1.glob(f"*/{DOCUMENT}")) if v1.is_dir() else []
+    for document in [d for d in found_v1 if _reached_plainly(data, d)]:
         fixture = read_fixture(document, str(document))[0]
         fields = fixture.records[0].get("fields", {}) if fixture and fixture.records else {}
         related = str(fields.get("v2_related_key") or fields.get("slug") or "")
         if V1_RENAMED.get(related, related) != key:
             continue
-        spells = read_fixture(document.parent / "Spell.json", "Spell.json")[0]
+        spell_file = document.parent / "Spell.json"
+        plain = _reached_plainly(document.parent, spell_file)
+        spells = read_fixture(spell_file, "Spell.json")[0] if plain else None
         found: dict[str, list[dict[str, str]]] = {}
         for record in spells.records if spells else []:
             names = str(record["fields"].get("dnd_class") or "").split(",")
@@ -489,10 +502,8 @@ def _beside(folder: Path) -> Details:
     its own folder does not hold. Only those four files of each are read; their problems are
     theirs (reported when that document is installed)."""
     root = folder.resolve().parent.parent
-    others = sorted(
-        {p.parent for name in (WEAPONS, ARMOR) for p in root.glob(f"*/*/{name}")}
-        - {folder.resolve()}
-    )
+    found = [p for name in (WEAPONS, ARMOR) for p in root.glob(f"*/*/{name}")]
+    others = sorted({p.parent for p in found if _reached_plainly(root, p)} - {folder.resolve()})
     stamps = tuple(
         (str(p), p.stat().st_mtime_ns, p.stat().st_size)
         for other in others

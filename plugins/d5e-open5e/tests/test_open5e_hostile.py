@@ -3,6 +3,7 @@ a folder pack's are (session twenty-one; each check failed before)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -93,3 +94,50 @@ def test_documents_past_the_limits_are_refused_before_a_file_is_read(
     assert read == [] and [p.message for p in packs[0].problems if p is not None] == [
         "the documents hold more than 7 files (the limit); install them one by one"
     ]
+
+
+def test_files_read_beside_and_above_a_document_are_never_read_through_a_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Open5e's loader reads a few files above the document folder it is given: `License.json`
+    up to two folders up, `Publisher.json` beside it, the weapons and armor of the documents
+    beside it (`*/*/Weapon.json` two folders up), `data/v1`'s spells three up. The globs
+    followed links: a campaign's document folder `campaign/kobold-press/vom` beside a link
+    `campaign/wotc` to the user's own Open5e files made d5e read the user's weapons and armor
+    into the campaign's pack. Now a file found through a linked folder is never read (as a
+    linked document folder is not); the real files beside and above are read as before."""
+    campaign = tmp_path / "campaign"
+    vom = shutil.copytree(FIXTURES / "kobold-press" / "vom", campaign / "kobold-press" / "vom")
+    made = {"name": "Needle", "category": "weapon", "rarity": "rare", "desc": "A blade."}
+    needle = {"model": "api_v2.magicitem", "pk": "vom_needle", "fields": made}
+    needle["fields"] |= {"document": "vom", "weapon": "srd_dagger", "cost": "0.00"}
+    (vom / "MagicItem.json").write_text(json.dumps([needle]))
+    shutil.copy(FIXTURES / "License.json", campaign / "License.json")
+    users = shutil.copytree(FIXTURES / "wizards-of-the-coast", tmp_path / "home" / "wotc")
+    (campaign / "wotc").symlink_to(users)
+    (campaign / "kobold-press" / "Publisher.json").symlink_to(
+        FIXTURES / "kobold-press" / "Publisher.json"
+    )
+    read: list[Path] = []
+    real = loader.read_data_file
+    monkeypatch.setattr(loader, "read_data_file", lambda p, **kw: read.append(p) or real(p, **kw))
+    loader._details_of.cache_clear()
+    loaded = loader.load(vom)
+    assert loaded is not None and not isinstance(loaded, list)
+    assert sorted(p.relative_to(campaign).as_posix() for p in read) == [
+        "License.json",
+        "kobold-press/vom/Document.json",
+        "kobold-press/vom/MagicItem.json",
+    ]
+    assert "END OF LICENSE" in loaded.pack.description  # License.json, two folders up
+    (item,) = [e for e in loaded.entries if e.name == "Needle"]
+    assert "base_item" not in item.data
+    (campaign / "wotc").unlink()
+    shutil.copytree(users, campaign / "wotc")
+    read.clear()
+    loader._details_of.cache_clear()
+    loaded = loader.load(vom)
+    assert "wotc/srd-2014/Weapon.json" in {p.relative_to(campaign).as_posix() for p in read}
+    assert loaded is not None and not isinstance(loaded, list)
+    (item,) = [e for e in loaded.entries if e.name == "Needle"]
+    assert item.data["base_item"] == {"index": "dagger", "name": "Dagger"}
