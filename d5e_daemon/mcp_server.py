@@ -1078,9 +1078,11 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
                 description='only entries with these properties, all of them: {"level": 3, '
                 '"school": "evocation"} (3rd-level evocation spells), {"cr": {"min": 5, '
                 '"max": 8}, "type": "undead"} (a range: min, max or both), {"damage": '
-                '["fire", "cold"]} (a list: any of them), {"concentration": false}; others: '
-                "class, ritual, size, legendary, rarity, attunement, immune, resist; the "
-                "`filters` tool lists all with their values"
+                '["fire", "cold"]} (a list: any of them), {"concentration": false}, '
+                '{"speed": "swim"} (monsters that swim; "fly 60": at least 60 feet), '
+                '{"sense": "darkvision"}; others: class, ritual, size, legendary, rarity, '
+                "attunement, immune, resist, environment, casts; the `filters` tool lists all "
+                "with their values"
             ),
         ] = None,
         limit: Annotated[

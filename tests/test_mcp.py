@@ -1468,3 +1468,22 @@ async def test_a_single_value_where_a_list_goes_is_taken_as_models_write_it(
     assert [(m["name"], m["count"]) for m in fight["perMonster"]] == [("Wolf", 4), ("Goblin", 1)]
     message = await error(shared, "encounter", party="3,x", monsters="wolf")
     assert message.endswith("- at `$.party[1]`"), message
+
+
+async def test_what_a_model_gets_wrong_on_real_questions_is_answered_with_the_way(
+    shared: ClientSession,
+) -> None:
+    """Questions that mix faces, as an assistant asks them: "every CR 1/2 beast that can swim"
+    (a filter named by its value, or in words), "is my homebrew spell balanced against
+    Fireball" (Fireball asked of a pack without it), and what the tool's description says."""
+    said = await error(shared, "search", query="", filters={"cr": "1/2", "swim": True})
+    assert 'unknown filter \'swim\'; did you mean {"speed": "swim"}?' in said, said
+    said = await error(shared, "search", query="", filters={"challenge_rating": 0.5})
+    assert "unknown filter 'challenge_rating'; did you mean 'cr'" in said, said
+    said = await error(shared, "search", query="", filters={"challengeRating": 0.5})
+    assert "did you mean 'cr'" in said, said
+    # the 2024 SRD has no spells: the one of that name elsewhere is named
+    said = await error(shared, "lookup", name="fireball", pack="srd-2024")
+    assert "did you mean srd-2014:spells/fireball" in said, said
+    search = next(t for t in (await shared.list_tools()).tools if t.name == "search")
+    assert '"speed": "swim"' in search.input_schema["properties"]["filters"]["description"]

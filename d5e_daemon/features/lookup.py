@@ -37,6 +37,8 @@ def suggestions(app: App, text: str, collections: list[str], pack: str | None) -
     matches = match_names(app, text, collections=collections, pack=pack, limit=SUGGESTIONS)
     if not matches and collections:
         matches = match_names(app, text, pack=pack, limit=SUGGESTIONS)
+    if not matches and pack:  # Fireball asked of the 2024 SRD, which has no spells: the others'
+        matches = match_names(app, text, collections=collections, limit=SUGGESTIONS)
     return [f"{m.row.pack}:{m.row.collection}/{m.row.slug}" for m in matches]
 
 

@@ -174,16 +174,32 @@ def _bounded(number: float) -> float:
         return 1e308 if number > 0 else -1e308
 
 
+def _filter_meant(name: str) -> str:
+    """What an unknown filter's name may mean, as a model writes one: a filter of a close name
+    (`schol`), one of a filter's closed values (`swim`: `{"speed": "swim"}`), or the words of a
+    filter's description (`challenge_rating`, `challengeRating`: 'cr', challenge rating)."""
+    close = difflib.get_close_matches(name, sorted(filters.BY_NAME), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    words = " ".join(re.sub(r"([a-z])([A-Z])", r"\1 \2", name).replace("_", " ").lower().split())
+    taking = [f'{{"{f.name}": "{words}"}}' for f in filters.FILTERS if words and words in f.choices]
+    if taking:  # `fire`: a spell's damage, a monster's immunity, resistance…
+        return f"; did you mean {' or '.join(taking[:3])}?"
+    for declared in filters.FILTERS if " " in words else ():
+        if words in declared.doc.lower():
+            return f"; did you mean {declared.name!r} ({declared.doc})?"
+    return "."
+
+
 def _conditions(name: str, value: Any) -> list[dict[str, Any]]:
     """One filter's value as `{"name", "min", "max"}` conditions (several: any of them)."""
     declared = filters.BY_NAME.get(name)
     path = {"path": f"$.filters.{name}"}
     if declared is None:
-        known = sorted(filters.BY_NAME)
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        mean = f"; did you mean {close[0]!r}?" if close else "."
-        listed = ", ".join(known)
-        raise InvalidParams(f"unknown filter {name!r}{mean} The filters are: {listed}", path)
+        listed = ", ".join(sorted(filters.BY_NAME))
+        raise InvalidParams(
+            f"unknown filter {name!r}{_filter_meant(name)} The filters are: {listed}", path
+        )
     values = value if isinstance(value, list) else [value]
     conditions = []
     for v in values:
