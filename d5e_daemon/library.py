@@ -62,6 +62,9 @@ class Library:
         self.warnings: list[str] = []
         """Packs that could not be installed or reloaded (`d5e/status` lists them)."""
         self._reload_warnings: dict[str, str] = {}
+        self.reload_problems: dict[str, list[dict[str, Any]]] = {}
+        """The located problems (`PackProblem` as JSON) of each pack whose latest live reload
+        failed, for the editor to show in the pack's own files; gone once a reload succeeds."""
         self.tie_warnings: list[str] = []
         self.log_ties = True
         """Ties are logged once (a command that reads turns it off: `d5e status` and `d5e packs
@@ -466,8 +469,11 @@ class Library:
                 message = f"live reload of {pack_id}: {exc.message}{self._kept(Path(origin))}"
                 log.warning("%s", message)
                 self._reload_failed(pack_id, message)
+                found = exc.data.get("problems") if isinstance(exc.data, dict) else None
+                self.reload_problems[pack_id] = list(found or [])
                 continue
             self._reload_failed(pack_id, None)
+            self.reload_problems.pop(pack_id, None)
             results.append(result)
         await self.after([r.pack for r in results if r.action != "unchanged"], seen)
         return results

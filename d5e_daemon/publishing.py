@@ -46,8 +46,12 @@ class Publisher:
         resolver: Callable[[], Resolver | None],
         send: Callable[[types.PublishDiagnosticsParams], None],
         reader: Callable[[], jsonrpc.BoundedReader | None] = lambda: None,
+        extra: Callable[[str], list[types.Diagnostic]] = lambda uri: [],
     ) -> None:
         self.document, self.resolver, self.send, self.reader = document, resolver, send, reader
+        self.extra = extra
+        """Diagnostics of a file beside its tags' (a pack file's problems after a broken save),
+        sent with them: a publication replaces all of a document's."""
         self.due: dict[str, asyncio.TimerHandle] = {}
         """Documents whose diagnostics are to be published, and when."""
         self.passes: dict[str, asyncio.Task[None]] = {}
@@ -87,6 +91,13 @@ class Publisher:
         if self.typing.pop(uri, None) is not None and uri in self.published:
             self.soon(uri, 0.0)
 
+    def extra_changed(self, uri: str) -> None:
+        """`extra(uri)` changed: published again with the document's last pass (or alone,
+        for a file the editor has not open)."""
+        done = self.published.get(uri)
+        shown = while_typing(done.diagnostics(), self.typing.get(uri)) if done else []
+        self.send(types.PublishDiagnosticsParams(uri=uri, diagnostics=shown + self.extra(uri)))
+
     def closed(self, uri: str) -> None:
         """The editor closed the document: nothing more is published for it, and its
         diagnostics are cleared."""
@@ -97,7 +108,7 @@ class Publisher:
         self.typing.pop(uri, None)
         self.published.pop(uri, None)
         self.working.pop(uri, None)
-        self.send(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+        self.send(types.PublishDiagnosticsParams(uri=uri, diagnostics=self.extra(uri)))
 
     async def facts_of(self, doc: TextDocument) -> DocumentFacts:
         """The facts of the document as it is now (`features/doclines.py`), found in slices
@@ -166,7 +177,7 @@ class Publisher:
             jsonrpc.failure("publishDiagnostics", exc)  # logged; the next change tries again
             return
         self.published[uri] = work
-        shown = while_typing(work.diagnostics(), self.typing.get(uri))
+        shown = while_typing(work.diagnostics(), self.typing.get(uri)) + self.extra(uri)
         self.send(types.PublishDiagnosticsParams(uri=uri, diagnostics=shown, version=version))
 
 

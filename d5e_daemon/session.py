@@ -69,6 +69,13 @@ class Client(Protocol):
         """pygls' work-done progress, used only when the editor said it shows progress."""
 
 
+_SEVERITY = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "info": types.DiagnosticSeverity.Information,
+}
+
+
 class Session:
     def __init__(
         self,
@@ -100,7 +107,11 @@ class Session:
         self.told_overrides: set[str] = set()
         """Override reports already shown to the user (each once: `tell_overrides`)."""
         self.publisher = Publisher(
-            self.prose, lambda: self.resolver, client.publish_diagnostics, reader
+            self.prose,
+            lambda: self.resolver,
+            client.publish_diagnostics,
+            reader,
+            lambda uri: self.pack_problems().get(uri, []),
         )
         """Publishes the diagnostics of open documents, in slices, after changes settle."""
 
@@ -393,10 +404,43 @@ class Session:
         task.add_done_callback(self.tasks.discard)
 
     async def reload(self, changes: dict[str, set[str]]) -> None:
+        before = self.pack_problems()
         try:
             await self.require_app().library.reload(changes)
         except Exception:
             log.exception("live reload of %s failed", ", ".join(changes))
+        after = self.pack_problems()
+        for uri in sorted(before.keys() | after.keys()):
+            if before.get(uri) != after.get(uri):  # shown in the file, or cleared from it
+                self.publisher.extra_changed(uri)
+
+    def pack_problems(self) -> dict[str, list[types.Diagnostic]]:
+        """The problems of the packs whose latest live reload failed, by the URI of the file
+        each is in: a homebrew author sees them in the pack file saved, not only in
+        `d5e/status`."""
+        found: dict[str, list[types.Diagnostic]] = {}
+        if self.app is None:
+            return found
+        for problems in self.app.library.reload_problems.values():
+            for problem in problems:
+                path = Path(str(problem.get("file", "")))
+                if not path.is_absolute() or not path.is_file():  # a zip's member, a folder
+                    continue
+                line = max(int(problem.get("line") or 1) - 1, 0)
+                at = types.Position(
+                    line=line, character=max(int(problem.get("column") or 1) - 1, 0)
+                )
+                field, said = problem.get("field"), str(problem.get("message", ""))
+                found.setdefault(path.as_uri(), []).append(
+                    types.Diagnostic(
+                        range=types.Range(start=at, end=at),
+                        message=f"{field}: {said}" if field else said,
+                        severity=_SEVERITY.get(str(problem.get("severity")), _SEVERITY["error"]),
+                        source="d5e",
+                        code="pack-problem",
+                    )
+                )
+        return found
 
     def reload_soon(self, changes: dict[str, set[str]]) -> None:
         """From the watcher's thread: re-import these packs on the event loop."""

@@ -192,6 +192,43 @@ async def test_an_accidental_override_is_told_once(start: Opener, tmp_path: Path
     assert len(editor.warnings) == 1, "the same override is not told again"
 
 
+async def test_a_broken_save_of_a_pack_file_is_shown_in_that_file(
+    start: Opener, tmp_path: Path
+) -> None:
+    """A homebrew author saving `level: three` in Neovim saw nothing in the file: the problem
+    went to the log and `d5e/status` only. Now it is a diagnostic at its line and column in
+    the file saved (open in the editor or not: a publication of its own, beside its tags'),
+    cleared by the save that fixes it."""
+    session, editor = start()
+    spell = "---\nname: Frost Lance\nlevel: 2\n---\nA lance of ice, as {@spell fireball}.\n"
+    brew = write_pack(tmp_path / "brew", {"spells/frost-lance.md": spell})
+    await install(session.require_app(), protocol.PackInstallParams(path=str(brew)))
+    path = brew / "spells" / "frost-lance.md"
+    uri = editor.open(path, spell)
+    session.opened(uri)
+    await settled(session)
+    assert editor.diagnostics(uri) == []
+    editor.published.clear()
+
+    path.write_text(spell.replace("level: 2", "level: three"))
+    await session.reload({"brew": {str(path)}})
+    await settled(session)
+    shown = [p for p in editor.published if p.uri == uri][-1].diagnostics
+    assert [(d.range.start.line, d.range.start.character, d.message) for d in shown] == [
+        (2, 7, "level: Expected `int`, got `str`")
+    ]
+    assert shown[0].severity == types.DiagnosticSeverity.Error and shown[0].source == "d5e"
+    editor.docs[uri] = TextDocument(uri, spell + "{@spell fierball}\n", 2, "markdown")
+    session.changed(uri)  # the document's own diagnostics come with the pack's problem
+    await settled(session)
+    assert len(editor.diagnostics(uri)) == 2 and editor.diagnostics(uri)[1].startswith("level")
+
+    path.write_text(spell)
+    await session.reload({"brew": {str(path)}})
+    await settled(session)
+    assert not [m for m in editor.diagnostics(uri) if m.startswith("level")]
+
+
 async def test_the_campaign_reads_the_editors_unsaved_text(start: Opener, tmp_path: Path) -> None:
     root = tmp_path / "campaign"
     root.mkdir()
