@@ -1487,3 +1487,15 @@ async def test_what_a_model_gets_wrong_on_real_questions_is_answered_with_the_wa
     assert "did you mean srd-2014:spells/fireball" in said, said
     search = next(t for t in (await shared.list_tools()).tools if t.name == "search")
     assert '"speed": "swim"' in search.input_schema["properties"]["filters"]["description"]
+
+
+async def test_an_encounter_asked_before_its_monsters_says_the_partys_budget(
+    shared: ClientSession,
+) -> None:
+    """ "Build me a deadly encounter for four level 3 characters": a model asks the budget
+    first, with no monsters yet. The refusal gives the party's thresholds by the rules asked,
+    so that it can pick monsters to fit, not guess one to learn them."""
+    said = await error(shared, "encounter", party="four level 3 characters", monsters=[])
+    assert "deadly 1,600" in said and "2014 rules" in said and "- at `$.monsters`" in said, said
+    said = await error(shared, "encounter", party=[3, 3, 3, 3], monsters=[], rules="2024")
+    assert "high 1,600" in said and "2024 rules" in said, said

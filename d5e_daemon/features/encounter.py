@@ -321,9 +321,16 @@ def maths(party: Sequence[int], groups: Sequence[Group], rules: Rules) -> Encoun
 
 def encounter(app: App, params: EncounterParams) -> EncounterResult:
     check_party(params.party)
-    if not params.monsters:
+    if not params.monsters:  # the budget asked before the monsters: said, to pick them by
+        rules = params.rules or app.settings.edition
+        *_, thresholds = _difficulty(params.party, 0, 0, rules)
+        budget = ", ".join(f"{name} {xp:,}" for name, xp in thresholds.items())
+        adjusted = (
+            " (adjusted XP: multiplied for the number of monsters)" if rules == "2014" else ""
+        )
         raise InvalidParams(
-            'no monsters: give at least one, e.g. {"name": "wolf", "count": 4}',
+            'no monsters: give at least one, e.g. {"name": "wolf", "count": 4}; '
+            f"{party_text(params.party)} by the {rules} rules: {budget} XP{adjusted}",
             {"path": "$.monsters"},
         )
     groups = [resolve(app, m, f"$.monsters[{i}]") for i, m in enumerate(params.monsters)]
