@@ -1130,8 +1130,12 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
 
         def text(result: protocol.SearchResult) -> str:
             """A listing that filled its page says where the next starts (a model took the
-            first ten 3rd-level spells for all of them)."""
+            first ten 3rd-level spells for all of them); a page past the last hit says so (a
+            model read "No entries found." as nothing matching)."""
             more = listing and len(result.hits) == limit
+            if offset and not result.hits:
+                past = f"No entries past the first {offset} (ask with offset 0 for those)."
+                return said(result).replace("No entries found.", past, 1)
             return said(result) + (
                 f"\n({limit} shown; more may match: ask again with offset {offset + limit} for "
                 "the next ones.)"

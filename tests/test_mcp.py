@@ -1499,3 +1499,16 @@ async def test_an_encounter_asked_before_its_monsters_says_the_partys_budget(
     assert "deadly 1,600" in said and "2014 rules" in said and "- at `$.monsters`" in said, said
     said = await error(shared, "encounter", party=[3, 3, 3, 3], monsters=[], rules="2024")
     assert "high 1,600" in said and "2024 rules" in said, said
+
+
+async def test_a_page_past_the_last_hit_says_the_earlier_pages_held_them(
+    shared: ClientSession,
+) -> None:
+    """The next page of a listing that had them all: "No entries found." read as "nothing
+    matches" to a model that had asked for the swimming CR 1/2 beasts' second page."""
+    result = await shared.call_tool(
+        "search", {"query": "", "filters": {"cr": "1/2", "speed": "swim"}, "offset": 10}
+    )
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert result.structured_content is not None and result.structured_content["hits"] == []
+    assert text.startswith("No entries past the first 10 (ask with offset 0 for those)"), text
