@@ -8,6 +8,7 @@ CLI and the JSON-RPC handlers are thin wrappers around them.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from functools import cached_property
@@ -38,6 +39,12 @@ READ_ONLY = "read-only: "
 NOT_MADE = "is not in the database and cannot be made now"
 RECOVER_GAP_SECONDS = 1.0
 """A read-only service looks whether it can write again at most this often (`App.recover`)."""
+
+
+def _moved(owner: str | None, root: str) -> bool:
+    """A profile a d5e.toml names whose campaign folder is gone: the campaign moved (to `root`),
+    and its profile, with the choices made in it, goes with it."""
+    return owner is not None and owner != root and not os.path.lexists(owner)
 
 
 class App:
@@ -138,6 +145,9 @@ class App:
         with transaction(conn):
             if self.choose_profile(conn) and root is not None:
                 queries.adopt_profile(conn, self.profile, root)  # a profile made before owners
+            owner = queries.profile_owner(conn, self.profile)[1]
+            if root is not None and _moved(owner, root):  # the campaign's named profile
+                queries.move_profile(conn, self.profile, root)
             queries.claim_profile(conn, self.profile, root)
 
     def choose_profile(self, conn: apsw.Connection) -> bool:
@@ -148,7 +158,7 @@ class App:
             return False
         derived = workspace.profile_name(Path(root))
         exists, owner = queries.profile_owner(conn, self.profile)
-        taken = self.profile == "default" or (exists and owner != root)
+        taken = self.profile == "default" or (exists and owner != root and not _moved(owner, root))
         if taken and self.profile != derived:
             whose = f"the workspace {owner}" if owner else "the user, not to a workspace"
             message = (

@@ -88,6 +88,8 @@ def check_claim(
     holder = current if current is not None else claim.builtin.get(pack_id)
     if holder is None or holder == origin:
         return
+    if current is not None and _moved_with_its_campaign(conn, pack_id, current, origin, claim):
+        return
     what = (
         f"is already installed from {holder}"
         if current is not None
@@ -118,6 +120,33 @@ def check_claim(
             data,
             flag=Flag("replace", "to replace it"),
         )
+
+
+def _moved_with_its_campaign(
+    conn: apsw.Connection, pack_id: str, current: str, origin: str, claim: Claim
+) -> bool:
+    """A campaign's `packPaths` pack read from where its campaign is now: the folder it was
+    installed from is gone, and it was brought by this campaign's profile (a folder renamed
+    inside it), or by a campaign whose folder is gone too, from the same place in it (the
+    campaign moved: `a/camp/homebrew` → `b/camp/homebrew`). The id then moves with it (it was
+    refused: "give this pack another id", and the campaign's entries were not found)."""
+    if claim.workspace is None or os.path.lexists(current):
+        return False
+    brought_by = queries.pack_workspace(conn, pack_id)
+    if brought_by is None:  # the user's pack: a campaign never takes it
+        return False
+    if brought_by == claim.workspace:
+        return True
+    old_root = queries.profile_owner(conn, brought_by)[1]
+    new_root = queries.profile_owner(conn, claim.workspace)[1]
+    if old_root is None or new_root is None or os.path.lexists(old_root):
+        return False
+    old, new = Path(current), Path(origin)
+    return (
+        old.is_relative_to(old_root)
+        and new.is_relative_to(new_root)
+        and old.relative_to(old_root) == new.relative_to(new_root)
+    )
 
 
 def check_in_place(path: Path) -> None:

@@ -185,6 +185,57 @@ def test_pack_paths_never_replace_a_pack(db_path: Path, tmp_path: Path) -> None:
         user.close()
 
 
+def test_a_moved_campaign_keeps_its_pack_and_its_named_profile(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """A campaign folder moved (`a/strahd` → `b/strahd`): its packPaths pack was refused ("pack
+    id … is already installed from a/strahd/brew; … give this pack another id") and its
+    entries were not found; a d5e.toml's named profile "belonged to the workspace a/strahd",
+    so the choices made in it were left behind. Now both go with the folder; a copy (the first
+    folder still there) is refused as before, and a pack the user installed is never taken."""
+    first = tmp_path / "a" / "strahd"
+    mist = '{"name": "Mist of Barovia"}'
+    write_pack(first / "brew", {"spells/b.json": mist}, manifest("strahd-brew"))
+    (first / "d5e.toml").write_text('profile = "strahd"\npackPaths = ["brew"]\n')
+    campaign = workspace_app(db_path, first)
+    try:
+        run(features.set_priority(campaign, SetPriorityParams(pack="srd-2014", priority=5)))
+    finally:
+        campaign.close()
+    copy = tmp_path / "copy" / "strahd"
+    shutil.copytree(first, copy)
+    campaign = workspace_app(db_path, copy)  # the first is still there: not a move
+    try:
+        assert campaign.profile == workspace.profile_name(copy)
+        assert any("packPaths never replace a pack" in w for w in campaign.library.warnings)
+    finally:
+        campaign.close()
+    shutil.rmtree(copy)
+    moved = tmp_path / "b" / "strahd"
+    moved.parent.mkdir()
+    first.rename(moved)
+    campaign = workspace_app(db_path, moved)
+    try:
+        assert (campaign.profile, campaign.library.warnings) == ("strahd", [])
+        assert queries.profile_owner(campaign.conn, "strahd") == (True, str(moved))
+        assert winner(campaign, "spells/fireball") == ("srd-2014", 5)  # its choice
+        assert queries.pack_origin(campaign.conn, "strahd-brew") == str(moved / "brew")
+        assert lookup(campaign, LookupParams(name="mist of barovia")).entry.pack == "strahd-brew"
+    finally:
+        campaign.close()
+    # a folder without a named profile, moved: a new profile, but its pack follows it
+    (moved / "d5e.toml").write_text('packPaths = ["brew"]\n')
+    again = tmp_path / "c" / "strahd"
+    again.parent.mkdir()
+    moved.rename(again)
+    campaign = workspace_app(db_path, again)
+    try:
+        assert campaign.profile == workspace.profile_name(again) and not campaign.library.warnings
+        assert lookup(campaign, LookupParams(name="mist of barovia")).entry.pack == "strahd-brew"
+    finally:
+        campaign.close()
+
+
 def test_a_hostile_d5e_toml_brings_no_pack_from_outside_its_folder(
     db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

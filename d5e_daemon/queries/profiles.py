@@ -46,6 +46,14 @@ def adopt_profile(conn: apsw.Connection, profile_id: str, workspace: str) -> Non
     )
 
 
+def move_profile(conn: apsw.Connection, profile_id: str, workspace: str) -> None:
+    """Give a workspace's profile to the folder it moved to."""
+    conn.execute(
+        "UPDATE profile SET config = json_set(config, '$.workspace', ?) WHERE name = ?",
+        (workspace, profile_id),
+    )
+
+
 def profile_hash(conn: apsw.Connection, profile_id: str) -> str | None:
     row = conn.execute("SELECT config_hash FROM profile WHERE name = ?", (profile_id,)).fetchone()
     return None if row is None else str(row[0])
