@@ -668,7 +668,8 @@ class ReadAhead:
     handed to the SDK's reader in turn: what `anyio.wrap_file` wraps (`readline`). What the
     SDK's own reader gives is kept: the lines in the order sent, each once, whatever their
     length; bytes that are no UTF-8 read as U+FFFD; the end of input (or a read that fails)
-    as its end, after every line before it. Unlike the SDK's reader it does not wait for the
+    as its end, after every line before it. A batch is taken as its messages (`_batch_lines`),
+    where the SDK dropped it. Unlike the SDK's reader it does not wait for the
     server to take a line before it reads the next: a client's lines wait here, in memory."""
 
     def __init__(self, source: Any, cancels: Cancels) -> None:
@@ -679,12 +680,13 @@ class ReadAhead:
 
     def _read(self) -> None:
         try:
-            for line in self._source:
-                try:
-                    self._cancels.seen(line)
-                except Exception:  # never the end of the input
-                    log.exception("could not read a cancel")
-                self._lines.put(line)
+            for read in self._source:
+                for line in _batch_lines(read):
+                    try:
+                        self._cancels.seen(line)
+                    except Exception:  # never the end of the input
+                        log.exception("could not read a cancel")
+                    self._lines.put(line)
         except (OSError, ValueError):
             log.debug("stdin could not be read", exc_info=True)
         finally:
@@ -695,6 +697,23 @@ class ReadAhead:
         if not line:  # the end of input stays the end, for any reader after this one
             self._lines.put(line)
         return line
+
+
+def _batch_lines(line: str) -> list[str]:
+    """A JSON-RPC batch (an array of messages on one line) as one line for each: the
+    2025-03-26 version of the protocol, which the SDK still negotiates, has servers take
+    them, and the SDK's transport dropped the line whole (its requests never answered). Each
+    is answered on its own line, as a client matches answers by id (the SDKs' clients read
+    one message a line: an array of answers they would not read). Any other line as it is."""
+    if not line.lstrip().startswith("["):
+        return [line]
+    try:
+        messages = json.loads(line)
+    except ValueError:
+        return [line]
+    if not messages or not all(isinstance(m, dict) for m in messages):
+        return [line]  # for the SDK to drop, as it does
+    return [json.dumps(m) + "\n" for m in messages]
 
 
 def _claim_stdin() -> Any:
