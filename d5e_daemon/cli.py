@@ -350,7 +350,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     for p in result.packs:
         state = f"on, priority {p.priority}" if p.enabled else "off"
         console.print(
-            f"\n[bold]{_m(p.id)}[/bold] {_m(p.title)} {_m(p.version)} — {p.entries} entries "
+            f"\n[bold]{_m(p.id)}[/bold] {_m(p.title)} {_m(p.version)} — {_entries(p.entries)} "
             f"({state})"
         )
         console.print(f"  license: {_m(p.license or 'unknown')}")
@@ -1045,12 +1045,16 @@ def _packs_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _entries(count: int) -> str:
+    return f"{count} entr{'y' if count == 1 else 'ies'}"
+
+
 def _install_summary(result: Any) -> str:
     from .features.packs import adopted_text
 
-    line = f"{result.pack}: unchanged ({result.entries} entries)"
+    line = f"{result.pack}: unchanged ({_entries(result.entries)})"
     if result.action != "unchanged":
-        line = f"{result.pack}: {result.action}, {result.entries} entries"
+        line = f"{result.pack}: {result.action}, {_entries(result.entries)}"
         line += f" ({result.changed} changed)"
     adopted = adopted_text(result)
     return f"{line}; {adopted}" if adopted else line
@@ -1120,7 +1124,7 @@ def _packs_remove(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(result)
     else:
-        sys.stdout.write(f"{result.pack}: removed ({result.entries} entries)\n")
+        sys.stdout.write(f"{result.pack}: removed ({_entries(result.entries)})\n")
     return 0
 
 
@@ -1137,10 +1141,11 @@ def _packs_validate(args: argparse.Namespace, settings: Settings) -> int:
         _print_problems(result.problems)
         errors = sum(1 for p in result.problems if p.severity == "error")
         warnings = len(result.problems) - errors
-        verdict = "ok" if result.ok else f"{errors} error(s)"
+        verdict = "ok" if result.ok else f"{errors} error{'s' * (errors != 1)}"
         name = result.pack.id if result.pack else args.path
         name += "".join(f", {other.id}" for other in result.also)
-        sys.stderr.write(f"{name}: {verdict}, {warnings} warning(s), {result.entries} entries\n")
+        said = f"{verdict}, {warnings} warning{'s' * (warnings != 1)}, {_entries(result.entries)}"
+        sys.stderr.write(f"{name}: {said}\n")
     return 0 if result.ok else 1
 
 
@@ -1447,7 +1452,9 @@ def parser(serve_only: bool = False) -> argparse.ArgumentParser:
     p = packs_sub.add_parser("remove", parents=[with_json], help="delete a pack and its entries")
     p.add_argument("pack")
     p = packs_sub.add_parser(
-        "validate", parents=[with_json], help="report every problem (file:line:col); exit 1 if any"
+        "validate",
+        parents=[with_json],
+        help="report every problem (file:line:col); exit 1 on an error",
     )
     p.add_argument("path")
     p = packs_sub.add_parser("new", parents=[with_json], help="create a folder pack and install it")

@@ -381,11 +381,11 @@ def test_the_users_install_makes_a_campaigns_pack_theirs(
     monkeypatch.chdir(outside)
     assert cli_main(["packs", "install", str(brew)]) == 0
     assert capsys.readouterr().out == (
-        "ashen: unchanged (1 entries); now yours, on in every profile (a campaign's packPaths "
+        "ashen: unchanged (1 entry); now yours, on in every profile (a campaign's packPaths "
         f"had brought it, on there only: {a / 'd5e.toml'})\n"
     )
     assert cli_main(["packs", "install", str(brew)]) == 0  # once: it was yours already
-    assert capsys.readouterr().out == "ashen: unchanged (1 entries)\n"
+    assert capsys.readouterr().out == "ashen: unchanged (1 entry)\n"
     assert [found(outside), found(b)] == [True, True]  # the user's now
     (brew / "spells" / "d.json").write_text('{"name": "Dusk Ward"}')
     assert found(a, "spells/dusk-ward")  # campaign-a starts again and reads the edit

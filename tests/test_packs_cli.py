@@ -27,7 +27,7 @@ def test_validate_a_good_pack(capsys: pytest.CaptureFixture[str], db_path: Path)
     code, out, err = run(capsys, "packs", "validate", str(EXAMPLE), "--db", str(db_path))
     assert code == 0
     assert out == ""
-    assert err == "ashen-hills: ok, 0 warning(s), 6 entries\n"
+    assert err == "ashen-hills: ok, 0 warnings, 6 entries\n"
 
 
 def test_a_duplicate_names_the_first_file_as_it_names_its_own(
@@ -87,7 +87,7 @@ def test_validate_prints_every_problem_as_file_line_col_and_exits_1(
         "brew/monsters/b.md:2:10: extends: unknown entry srd-2014:monsters/gobbo: "
         "srd-2014 has no monsters/gobbo",
     ]
-    assert err == "brew: 2 error(s), 1 warning(s), 1 entries\n"
+    assert err == "brew: 2 errors, 1 warning, 1 entry\n"
     # once the files are right, the extends problem is the first
     (tmp_path / "brew" / "spells" / "a.json").write_text('{"name": "A", "level": 3}')
     code, out, _ = run(capsys, "packs", "validate", "brew", "--db", str(db_path))
@@ -203,7 +203,7 @@ def test_new_scaffolds_a_pack_that_validates_and_is_installed(
         "pack.toml",
         "spells/my-brew-ember-lance.md",
     ]
-    assert out.splitlines()[-1] == "my-brew: installed, 1 entries (1 changed)"
+    assert out.splitlines()[-1] == "my-brew: installed, 1 entry (1 changed)"
     _, out, _ = run(capsys, "lookup", "my brew ember lance", "--json", *db)
     assert json.loads(out)["entry"]["pack"] == "my-brew"
     # a second pack made so names its example after itself: the two do not tie (each pack's

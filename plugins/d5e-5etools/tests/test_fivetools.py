@@ -625,8 +625,8 @@ def test_the_cli_names_every_pack_of_a_file(db_path: Path, tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "one: installed, 1 entries (1 changed)",
-        "two: installed, 1 entries (1 changed)",
+        "one: installed, 1 entry (1 changed)",
+        "two: installed, 1 entry (1 changed)",
     ]
 
 

@@ -460,7 +460,7 @@ def test_a_declared_source_without_entries_is_no_pack(db_path: Path, tmp_path: P
     assert d5e("packs", "install", str(path)) == [
         f"{path}:8:4: info: _meta.sources[1]: source 'PsionPrimerUA' has no entries to "
         "install: no pack of it is installed",
-        "psionprimer: installed, 1 entries (1 changed)",
+        "psionprimer: installed, 1 entry (1 changed)",
     ]
     listed = "\n".join(d5e("packs", "list"))
     assert "psionprimer" in listed and "psionprimerua" not in listed
