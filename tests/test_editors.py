@@ -102,4 +102,4 @@ def test_vscode_client_protocol(tmp_path: Path, indexed_db: Path) -> None:
     assert built.is_dir(), "editors/vscode is not built; `make test` builds it (npm ci, tsc)"
     tests = sorted(str(p) for p in built.glob("*.test.js"))
     out = run([tool("node"), "--test", *tests], tmp_path, indexed_db)
-    assert "# fail 0" in out and "# skipped 0" in out and "# pass 32" in out, out
+    assert "# fail 0" in out and "# skipped 0" in out and "# pass 35" in out, out

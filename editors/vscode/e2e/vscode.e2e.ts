@@ -173,8 +173,16 @@ function twoCampaigns(root: string): string {
 /** VS Code's built-in extensions that activated in these windows and have nothing to do with a
  * writer's Markdown (git, GitHub, npm, JSON, TypeScript, emmet, debugging): left out of
  * code-server's list (VSCODE_SKIP_BUILTIN_EXTENSIONS), they cost no extension host CPU at any
- * start. Markdown's own (its language server, math, mermaid) stay, as a writer has them. */
+ * start. Markdown's own (its language server, math, mermaid) stay, as a writer has them. And
+ * the built-in chat extension (GitHub.copilot-chat): with it listed, VS Code's chat teardown
+ * (the user's "chat.disableAIFeatures") disabled it as the window started and restarted the
+ * extension hosts for it (`updateRunningExtensions`), and when that came while the first remote
+ * extension host was still connecting, that host was left running beside the new one, both
+ * serving the window: two d5e daemons, every completion row twice, the later host's suggestions
+ * taking the focus (1 window of 2 in each of 2 runs at load ~15; 34 of 100 windows in the
+ * twenty-first and twenty-second sessions' runs; docs/benchmarks.md, the twenty-third session). */
 const UNUSED_BUILTINS = [
+  "GitHub.copilot-chat",
   "vscode.configuration-editing",
   "vscode.debug-auto-launch",
   "vscode.emmet",
@@ -720,6 +728,8 @@ async function writeAtOnce(label: "cold" | "warm"): Promise<void> {
   }
   const labels = await suggestions();
   assert.equal(labels[0], "Fireball", `the first suggestion; shown: ${labels.join(", ")}`);
+  // once: a second extension host serving the window listed each of d5e's rows twice
+  assert.equal(labels.filter((l) => l === "Fireball").length, 1, `Fireball listed once; shown: ${labels.join(", ")}`);
   await page.keyboard.press("Enter");
   await expectEditorLine(/^Cast \{@spell fireball\}$/, "the accepted completion");
 }
@@ -892,6 +902,7 @@ if (oneCampaign) {
     writeUserSettings(TWO_CAMPAIGNS_D5E);
     await page.goto(windows.multiroot, { timeout: 60_000 });
     await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
+    await workspaceFolders();
     timings["setup.multirootWorkbenchMs"] = Date.now() - began;
     // Its extension host's log is the one the steps read from now on.
     const deadline = Date.now() + 60_000;
@@ -900,6 +911,28 @@ if (oneCampaign) {
     }
     assert.notEqual(activatedAt(), before, "the window of two campaigns activated the extension");
   });
+}
+
+/** Both campaigns' folders in the Explorer, as the writer sees the workspace open. VS Code 1.139
+ * in the browser loses them now and then at a workspace's first opening: a remote workspace file
+ * is read from VS Code's configuration cache first (empty the first time), then from the file,
+ * and when the file's folders come in before the workbench has made its workspace (the two reads'
+ * answers in one message from the server), VS Code drops that change and marks the workspace
+ * complete with no folders: "No Folder Opened" under "two-campaigns (Workspace)" for good, no
+ * error logged (docs/benchmarks.md, the twenty-third session). The writer reloads the window,
+ * which then reads the folders from the cache VS Code has just written; so does the test, once. */
+async function workspaceFolders(): Promise<void> {
+  const folders = page.locator(".explorer-folders-view .monaco-list-row", { hasText: /campaign-b/ }).first();
+  const shown = () => folders.waitFor({ state: "visible", timeout: STEP_TIMEOUT }).then(() => true, () => false);
+  if (await shown()) {
+    return;
+  }
+  const none = page.locator(".explorer-viewlet", { hasText: /You have not yet added a folder to the workspace/ }).first();
+  assert.ok(await none.isVisible(), `the workspace opened with neither its folders nor "No Folder Opened" in ${STEP_TIMEOUT} ms`);
+  timings["setup.multirootReloadedForFolders"] = 1;
+  await page.reload({ timeout: 60_000 });
+  await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
+  assert.ok(await shown(), "the two campaigns' workspace shows its folders after a reload");
 }
 
 /** Open `file` from the Explorer (the quick open's rows move while it searches: a click there

@@ -2,6 +2,7 @@
 // daemon per campaign (a window may hold several: a multi-root workspace), and adds "d5e: Search
 // rules", "d5e: Show entry", the read-only d5e:// documents and the d5e Packs view (src/packs.ts).
 import { ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
 import * as vscode from "vscode";
 import type { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
 
@@ -31,6 +32,7 @@ import {
   startTimings,
   suggestInTag,
 } from "./logic";
+import { claimOrStandBy } from "./hosts";
 import { PacksView, registerPacksView } from "./packs";
 
 type Client = typeof import("vscode-languageclient/node");
@@ -575,18 +577,46 @@ function campaignConfigWatcher(): vscode.Disposable {
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   activated = Date.now();
+  output = vscode.window.createOutputChannel("d5e", { log: true });
+  context.subscriptions.push(output);
+  // One extension host of a window serves d5e (src/hosts.ts): another one of the same window
+  // (VS Code may run two) starts nothing, and serves only once the first has exited.
+  if (context.logUri.scheme !== "file") {
+    return serve(context);
+  }
+  let serving: Promise<void> | undefined;
+  const file = join(context.logUri.fsPath, "host.json");
+  let claim: { holder?: number; dispose(): void };
+  try {
+    claim = claimOrStandBy(file, () => {
+      serving = serve(context);
+      serving.catch((error) => output?.error(`d5e: ${String(error)}`)); // taken over later: told here
+    });
+  } catch (error) {
+    output.warn(`d5e: cannot claim this window for this extension host (${file}): ${String(error)}`);
+    return serve(context);
+  }
+  context.subscriptions.push(claim);
+  if (claim.holder !== undefined) {
+    output.info(`d5e: another extension host of this window (pid ${claim.holder}) serves d5e; this one (pid ${process.pid}) stands by`);
+    spare?.process.stdin?.end(); // its daemon leaves
+    spare = undefined;
+  }
+  await serving;
+}
+
+/** The extension at work in this window: its daemons, providers, commands and views. */
+async function serve(context: vscode.ExtensionContext): Promise<void> {
   // A daemon first (spawned as the module loaded: `spare`; again if a later activation of the
   // same module finds it taken): its start (Python, the database) is most of the wait for the
   // first completion, so it runs while the language client loads and VS Code gets ready; the
   // first campaign to need a daemon takes it.
-  output = vscode.window.createOutputChannel("d5e", { log: true });
   const settings = config(); // a workspace's d5e.path left aside is told now
   spare ??= startDaemon(settings);
   lc = await import("vscode-languageclient/node");
   const { ResponseError } = lc;
   isResponseError = (error): error is InstanceType<typeof ResponseError> => error instanceof ResponseError;
   context.subscriptions.push(
-    output,
     vscode.workspace.registerTextDocumentContentProvider("d5e", new D5eDocuments()),
     vscode.commands.registerCommand("d5e.search", searchRules),
     vscode.commands.registerCommand("d5e.showEntry", showEntry),
