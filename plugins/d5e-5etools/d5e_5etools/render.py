@@ -9,6 +9,7 @@ written; d5e renders them as text and links when it shows the card.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -238,12 +239,18 @@ def spell_filter(expression: str, count: Any = 1, codes: Any = None, every: bool
         elif values:
             other.append(f"{key} {' or '.join(values)}".strip())
     cantrips = bool(levels) and all(v == "0" for v in levels)
-    shown = [_ordinal(v).replace(" ", "-") for v in levels if v.isdigit() and v != "0"]
-    words = [_either(shown), _either(other), _either(schools), _either(classes)]
+    numbers = sorted({int(v) for v in levels if v.isdigit() and v != "0"})
+    shown = [_ordinal(str(n)).replace(" ", "-") for n in numbers]
+    if len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+        shown = [f"{shown[0].removesuffix('level')} to {shown[-1]}"]  # `1st- to 5th-level`
+    level_words = _either(shown)
+    if levels and not cantrips and "0" in levels:
+        # `level=0;1;2;3;4;5` (Drakkenheim's Stolen Secrets): it read `one 1st-level, …
+        # or 5th-level cantrip or spell`
+        level_words = f"cantrip or {level_words}"
+    words = [level_words, _either(other), _either(schools), _either(classes)]
     plural = every or count != 1
     noun = ("cantrip" if cantrips else "spell") + ("s" if plural and not every else "")
-    if levels and not cantrips and "0" in levels:
-        noun = "cantrip or spell"
     what = " ".join(w for w in [*words, noun] if w)
     if every:
         return f"every {what}"
@@ -271,6 +278,14 @@ def _spell_ref(value: Any, codes: Any) -> str:
     return describe(value)
 
 
+def _counted(choice: dict[str, Any], times: int) -> dict[str, Any]:
+    """A spell choice written `times` times, as one choice of that many."""
+    if isinstance(choice.get("choose"), dict):
+        inner = choice["choose"]
+        return {**choice, "choose": {**inner, "count": inner.get("count", 1) * times}}
+    return {**choice, "count": choice.get("count", 1) * times}
+
+
 def _spell_uses(value: Any, codes: Any, resource: str) -> list[tuple[str, str]]:
     """One level's spells of a kind, as (how they are cast, the spells): a list, or by use
     (`will`, `ritual`, `daily` {"1e": […]}, `rest`, `resource`)."""
@@ -278,7 +293,18 @@ def _spell_uses(value: Any, codes: Any, resource: str) -> list[tuple[str, str]]:
     def listed(spells: Any) -> str:
         if not isinstance(spells, list):
             return describe(spells)
-        return ", ".join(_spell_ref(v, codes) for v in spells)
+        # the same choice written twice is one choice of two (`[{"choose": "level=0"},
+        # {"choose": "level=0"}]`: `two cantrips of your choice`, not the words twice)
+        said: dict[str, int] = {}
+        for v in spells:
+            key = json.dumps(v, sort_keys=True) if isinstance(v, dict) else str(v)
+            said[key] = said.get(key, 0) + 1
+        return ", ".join(
+            _spell_ref(_counted(json.loads(k), n) if n > 1 else json.loads(k), codes)
+            if k.startswith("{")
+            else _spell_ref(k, codes)
+            for k, n in said.items()
+        )
 
     if not isinstance(value, dict):
         return [("", listed(value))]

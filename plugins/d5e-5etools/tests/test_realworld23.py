@@ -175,3 +175,34 @@ def test_prerequisites_of_proficiency_and_of_either_ability(app: App, tmp_path: 
     assert "**Prerequisite:** Proficiency with shields; or Strength 13 or Constitution 15\n" in (
         card(app, "llamas:feats/bulwark")
     )
+
+
+def test_spell_choices_of_cantrips_and_levels_and_twice_the_same(app: App, tmp_path: Path) -> None:
+    """Drakkenheim: Community Pack (TheGiddyLimit/homebrew collection/, 2026, edition "one";
+    read in part): Stolen Secrets' `{"choose": "level=0;1;2;3;4;5"}` read `one 1st-level,
+    2nd-level, 3rd-level, 4th-level or 5th-level cantrip or spell of your choice`, and
+    Extracurricular Research's two `{"choose": "level=0"}` `one cantrip of your choice, one
+    cantrip of your choice`."""
+    src = "Theories"
+    doc = {
+        "optionalfeature": [
+            {"name": "Secrets", "source": src, "featureType": ["ET"], "entries": ["x"],
+             "additionalSpells": [{"prepared": {"_": [{"choose": "level=0;1;2;3;4;5"}]}}]},
+            {"name": "Research", "source": src, "featureType": ["ET"], "entries": ["x"],
+             "additionalSpells": [{"prepared": {"_": {"will": [{"choose": "level=0"},
+                                                              {"choose": "level=0"}]}}}]},
+            {"name": "Pair", "source": src, "featureType": ["ET"], "entries": ["x"],
+             "additionalSpells": [{"known": {"_": [{"choose": "level=1;3"}]}}]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, src, doc, optionalFeatureTypes={"ET": "Esoteric Theory"}))
+    assert (
+        "**Additional spells:** Always prepared: one cantrip or 1st- to 5th-level spell of your "
+        "choice\n"
+    ) in card(app, "theories:optional-features/secrets")
+    assert "at will: two cantrips of your choice\n" in card(
+        app, "theories:optional-features/research"
+    )
+    assert "one 1st-level or 3rd-level spell of your choice" in card(
+        app, "theories:optional-features/pair"
+    )
