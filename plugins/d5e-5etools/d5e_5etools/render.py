@@ -278,6 +278,16 @@ def _spell_ref(value: Any, codes: Any) -> str:
     return describe(value)
 
 
+def _chosen(value: Any) -> Any:
+    """A race's resistance (immunity…) to choose: `{"choose": {"from": ["acid", "cold"]}}` →
+    `one of acid or cold` (it read `Choose From acid, cold`); anything else as it is."""
+    choose = value.get("choose") if isinstance(value, dict) else None
+    if not isinstance(choose, dict) or not isinstance(choose.get("from"), list):
+        return value
+    options = [describe(v) for v in choose["from"]]
+    return f"{count_word(choose.get('count', 1))} of {_either(options)}"
+
+
 def _counted(choice: dict[str, Any], times: int) -> dict[str, Any]:
     """A spell choice written `times` times, as one choice of that many."""
     if isinstance(choice.get("choose"), dict):
@@ -653,6 +663,8 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             value = ", ".join(v if m == "walk" else f"{m} {v}" for m, v in parts.items()) or value
         if key == "edition":
             value = EDITIONS.get(str(value), value)
+        if key in ("resist", "immune", "vulnerable", "conditionImmune") and isinstance(value, list):
+            value = [_chosen(v) for v in value]  # `one of acid, cold or fire` (Slime Folk)
         if key == "age" and isinstance(value, dict) and collection in ("races", "subraces"):
             if _named(raw.get("entries"), "Age"):
                 continue  # its text says it (5etools shows the text; `age` is its filter's)

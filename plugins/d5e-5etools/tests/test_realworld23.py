@@ -206,3 +206,21 @@ def test_spell_choices_of_cantrips_and_levels_and_twice_the_same(app: App, tmp_p
     assert "one 1st-level or 3rd-level spell of your choice" in card(
         app, "theories:optional-features/pair"
     )
+
+
+def test_a_subraces_resistance_to_choose(app: App, tmp_path: Path) -> None:
+    """DM Tuz's Slime Folk Variant 2023 (TheGiddyLimit/homebrew race/): the Alchemical
+    subrace's `"resist": [{"choose": {"from": ["acid", "cold", "fire", "lightning",
+    "poison"]}}]` read `Damage resistances: Choose From acid, cold, fire, lightning, poison`."""
+    src = "Oozes"
+    doc = {
+        "race": [{"name": "Ooze Folk", "source": src, "size": ["M"], "speed": 25,
+                  "creatureTypes": ["humanoid", "ooze"], "entries": ["x"]}],
+        "subrace": [{"name": "Acidic", "source": src, "raceName": "Ooze Folk",
+                     "raceSource": src, "resist": [{"choose": {"from": ["acid", "cold"]}}],
+                     "conditionImmune": ["charmed"], "entries": ["y"]}],
+    }  # fmt: skip
+    install(app, write(tmp_path, src, doc))
+    shown = card(app, "oozes:subraces/acidic-ooze-folk")
+    assert "**Damage resistances:** one of acid or cold  \n" in shown
+    assert "**Condition immunities:** charmed\n" in shown
