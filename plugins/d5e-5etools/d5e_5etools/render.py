@@ -41,7 +41,8 @@ HIDDEN = frozenset(
         "contents", "_versions", "reprintAlias", "freeRules2024", "legacy", "template",
         "ingredients", "instructions", "noteCook", "equipment", "intro", "outro", "yarn",
         "hook", "notions", "gauge", "stitches", "notes", "abbreviations", "soundClip",
-        "classTableGroups", "subclassTableGroups", "lineage", "sizeEntry", "tokenURL",
+        "classTableGroups", "subclassTableGroups", "lineage", "sizeEntry", "speedEntry",
+        "tokenURL",
         "shortName", "header", "fonts", "hasCardArt", "isClassFeatureVariant",
     }
 )  # fmt: skip
@@ -569,6 +570,8 @@ def _subtitle(entry: Entry, raw: dict[str, Any]) -> str:
         return f"{owner} feature{level}"
     if raw.get("raceName"):
         return f"{raw['raceName']} subrace"
+    if entry.collection == "races" and raw.get("edition") == "one":
+        return "species"  # a 2024 race is a species, as the 2024 rules and 5etools name it
     return kind
 
 
@@ -661,6 +664,12 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
             if parts.pop("hover", None) and "fly" in parts:
                 parts["fly"] += " (hover)"
             value = ", ".join(v if m == "walk" else f"{m} {v}" for m, v in parts.items()) or value
+            said = raw.get("speedEntry")
+            if isinstance(said, dict) and said.get("entries"):
+                # a 2024 species' words for its speed, as for its size (The Crooked Moon's
+                # Azureborn: `30 feet, Fly Speed equal to your Speed`; it read `fly equal to its
+                # walking speed`, and the words again in a `Speed entry` section at the end)
+                value = " ".join(blocks(said["entries"])).replace("\n", " ")
         if key == "edition":
             value = EDITIONS.get(str(value), value)
         if key in ("resist", "immune", "vulnerable", "conditionImmune") and isinstance(value, list):

@@ -4,6 +4,7 @@ in the real format), and shapes found in real files nobody here wrote."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 from fivetools_files import card, data, install, write
@@ -224,3 +225,31 @@ def test_a_subraces_resistance_to_choose(app: App, tmp_path: Path) -> None:
     shown = card(app, "oozes:subraces/acidic-ooze-folk")
     assert "**Damage resistances:** one of acid or cold  \n" in shown
     assert "**Condition immunities:** charmed\n" in shown
+
+
+def test_a_2024_species_says_so_and_its_speed_in_its_words(app: App, tmp_path: Path) -> None:
+    """Avantris' The Crooked Moon (TheGiddyLimit/homebrew collection/, two sources, 2014 and
+    2024; read in part): its 2024 species (`"edition": "one"`, `sizeEntry`, `speedEntry`,
+    `"speed": {"walk": 30, "fly": true}`) were `*Race*` cards whose speed read `30 ft., fly
+    equal to its walking speed`, the species' own words again in a `Speed entry` section at the
+    end. Now `*Species*` and the species' words on the Speed line, as for its size."""
+    src = "Moonborn"
+    doc = {
+        "race": [
+            {"name": "Skyborn", "source": src, "edition": "one", "size": ["M"],
+             "speed": {"walk": 30, "fly": True}, "creatureTypes": ["humanoid"],
+             "sizeEntry": {"type": "item", "name": "Size:", "entries": ["Medium (about 5 feet)"]},
+             "speedEntry": {"type": "item", "name": "Speed:", "entries": [
+                 "30 feet, {@variantrule Fly Speed|XPHB} equal to your {@variantrule Speed|XPHB}"]},
+             "entries": [{"type": "entries", "name": "Winds", "entries": ["You fly."]}]},
+            {"name": "Oldborn", "source": src, "size": ["M"], "speed": 30, "entries": ["x"]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, src, doc, edition="one"))
+    shown = card(app, "moonborn:races/skyborn")
+    assert shown.startswith("## Skyborn\n\n*Species*\n")
+    (speed,) = [line for line in shown.splitlines() if line.startswith("**Speed:**")]
+    words = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", speed)  # the rules' links as their words
+    assert words.rstrip() == "**Speed:** 30 feet, Fly Speed equal to your Speed"
+    assert "Speed entry" not in shown and shown.count("equal to your") == 1
+    assert "*Race*" in card(app, "moonborn:races/oldborn")  # no edition of its own
