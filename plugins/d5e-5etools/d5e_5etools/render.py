@@ -17,7 +17,17 @@ from d5e_daemon import Entry
 from d5e_daemon.fields import plain
 
 from . import classes
-from .convert import EDITIONS, RAW, SCHOOLS, SIZES, also_found, code_name, is_vtt, plain_tags
+from .convert import (
+    EDITIONS,
+    FEAT_CATEGORIES,
+    RAW,
+    SCHOOLS,
+    SIZES,
+    also_found,
+    code_name,
+    is_vtt,
+    plain_tags,
+)
 from .convert import _casting_time as casting_time
 from .convert import _speed as speed_parts
 from .convert import alignment as alignment_text
@@ -152,8 +162,14 @@ def _proficiency_needed(need: Any) -> str:
     return "Proficiency with " + " and ".join(said) if said else ""
 
 
-def prerequisite(value: Any) -> str:
-    """5etools `prerequisite` (a list of alternatives, each a set of conditions) as a line."""
+def _feat_category(code: Any, codes: Any) -> str:
+    own = (codes or {}).get("category", {}) if isinstance(codes, dict) else {}
+    return str(own.get(code) or FEAT_CATEGORIES.get(str(code), code))
+
+
+def prerequisite(value: Any, codes: Any = None) -> str:
+    """5etools `prerequisite` (a list of alternatives, each a set of conditions) as a line;
+    `codes`: the file's own (`_meta.featCategories`)."""
     options = []
     for option in value if isinstance(value, list) else []:
         if not isinstance(option, dict):
@@ -178,6 +194,15 @@ def prerequisite(value: Any) -> str:
                 parts.append(" or ".join(_race_name(n) for n in need if _race_name(n)))
             elif key == "proficiency" and isinstance(need, list):
                 parts.append(_either([_proficiency_needed(p) for p in need if p]))
+            elif key == "feat" and isinstance(need, list):  # uids, as links: `fey pact|brew`
+                parts.append(_either([f"{{@feat {n}}}" for n in need if isinstance(n, str)]))
+            elif key == "exclusiveFeatCategory" and isinstance(need, list):
+                # as 5etools' page says it (D&D Beyond Drops' Planar Pacts: it read `Exclusive
+                # feat category PPact`)
+                said = _either([_feat_category(c, codes) for c in need])
+                parts.append(f"No other {said} feat")
+            elif key == "featCategory" and isinstance(need, list):
+                parts.append(_either([_feat_category(c, codes) + " feat" for c in need]))
             elif key in ("background", "feat", "proficiency", "feature"):
                 parts.append(" or ".join(describe(n) for n in need if describe(n)))
             elif key == "other":
@@ -599,7 +624,7 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
     facts = []
     codes = codes if isinstance(codes, dict) else {}
     if raw.get("prerequisite"):
-        facts.append(("Prerequisite", prerequisite(raw["prerequisite"])))
+        facts.append(("Prerequisite", prerequisite(raw["prerequisite"], codes)))
     size_entry = raw.get("sizeEntry")
     if isinstance(size_entry, dict) and size_entry.get("entries"):
         # a 2024 species' words for its size ("Medium (about 6-7 feet tall) or Small…, chosen
@@ -672,6 +697,11 @@ def _facts(raw: dict[str, Any], collection: str = "", codes: Any = None) -> list
                 value = " ".join(blocks(said["entries"])).replace("\n", " ")
         if key == "edition":
             value = EDITIONS.get(str(value), value)
+        if key == "senses" and isinstance(value, list):  # a feat's `[{"darkvision": 30}]`
+            value = [
+                ", ".join(f"{k} {n} ft." for k, n in v.items()) if isinstance(v, dict) else v
+                for v in value
+            ]
         if key in ("resist", "immune", "vulnerable", "conditionImmune") and isinstance(value, list):
             value = [_chosen(v) for v in value]  # `one of acid, cold or fire` (Slime Folk)
         if key == "age" and isinstance(value, dict) and collection in ("races", "subraces"):

@@ -253,3 +253,31 @@ def test_a_2024_species_says_so_and_its_speed_in_its_words(app: App, tmp_path: P
     assert words.rstrip() == "**Speed:** 30 feet, Fly Speed equal to your Speed"
     assert "Speed entry" not in shown and shown.count("equal to your") == 1
     assert "*Race*" in card(app, "moonborn:races/oldborn")  # no edition of its own
+
+
+def test_feats_of_a_category_of_the_files_own(app: App, tmp_path: Path) -> None:
+    """D&D Beyond Drops (TheGiddyLimit/homebrew collection/, 2026, edition "one"; read in part):
+    its Planar Pact feats (`_meta.featCategories` `PPact`) need `"exclusiveFeatCategory":
+    ["PPact"]`, read `Exclusive feat category PPact`; a feat needing another, `"feat": ["fey
+    pact|dndbeyonddrops"]`, read `fey pact|dndbeyonddrops`; a feat's `"senses": [{"darkvision":
+    30}]` read `Darkvision 30`. Now as 5etools' page: `No other Planar Pact feat`, a link to
+    the feat, `darkvision 30 ft.`."""
+    src = "Drops"
+    doc = {
+        "feat": [
+            {"name": "Sea Pact", "source": src, "category": "SPact", "entries": ["x"],
+             "prerequisite": [{"exclusiveFeatCategory": ["SPact"]}],
+             "senses": [{"darkvision": 30}]},
+            {"name": "Sea Sentinel", "source": src, "category": "G", "entries": ["y"],
+             "prerequisite": [{"level": 4, "feat": ["sea pact|drops"]}]},
+            {"name": "Pact Keeper", "source": src, "category": "G", "entries": ["z"],
+             "prerequisite": [{"featCategory": ["O"]}]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, src, doc, featCategories={"SPact": "Sea Pact"}))
+    pact = card(app, "drops:feats/sea-pact")
+    assert "**Prerequisite:** No other Sea Pact feat  \n" in pact
+    assert "**Senses:** darkvision 30 ft." in pact
+    sentinel = card(app, "drops:feats/sea-sentinel")
+    assert "**Prerequisite:** level 4, [sea pact](d5e://drops/feats/sea-pact.md)" in sentinel
+    assert "**Prerequisite:** Origin feat" in card(app, "drops:feats/pact-keeper")
