@@ -466,16 +466,20 @@ def proficiencies(value: Any, kind: str = "") -> str:
         if not isinstance(block, dict):
             options.append(describe(block))
             continue
-        parts = []
+        parts, chosen = [], []  # the choices after the names, as 5etools says them
+        named = any(said is True and k.split("|")[0] not in _ANY for k, said in block.items())
         for key, said in block.items():
             if key == "choose" and isinstance(said, dict):
                 names = [_choice_name(str(f)) for f in _listed(said.get("from"))]
                 count = said.get("count", 1)
-                parts.append(f"{count_word(count)} of {_either(names)} (your choice)")
+                chosen.append(f"{count_word(count)} of {_either(names)} (your choice)")
             elif key.split("|")[0] in _ANY and isinstance(said, int) and not isinstance(said, bool):
                 plural = "s" if said != 1 else ""
                 what = _either([f"{w}{plural}" for w in ([_ANY[key]] if _ANY[key] else kinds)])
-                parts.append(f"{count_word(said)} {what} of your choice".replace("  ", " "))
+                # `Common, Undercommon, one other language of your choice` (Heliana's Guide's
+                # Cyclopian read `one language of your choice, Common, Undercommon`)
+                other = "other " if named else ""
+                chosen.append(f"{count_word(said)} {other}{what} of your choice".replace("  ", " "))
             elif said is True and key == "other" and "language" in kinds:
                 # a language the text names (Awakened Shrub's "one … your creator knew"): 5etools'
                 # filter calls it "Other"
@@ -484,7 +488,7 @@ def proficiencies(value: Any, kind: str = "") -> str:
                 parts.append(_proficiency_name(key))
             elif said not in (False, None):
                 parts.append(f"{_proficiency_name(key)} ({describe(said)})")
-        options.append(", ".join(parts))
+        options.append(", ".join(parts + chosen))
     return "; or ".join(o for o in options if o)
 
 

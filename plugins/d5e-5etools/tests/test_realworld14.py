@@ -352,8 +352,8 @@ def test_a_custom_lineage_race_gets_its_ability_increases_and_languages(
     assert "VRGR" not in shown and "Lineage" not in shown
     assert (
         "**Ability:** +2 and +1 to two abilities of your choice; or +1 and +1 and +1 to three "
-        "abilities of your choice  \n**Language proficiencies:** Common, one standard language "
-        "of your choice"
+        "abilities of your choice  \n**Language proficiencies:** Common, one other standard "
+        "language of your choice"
     ) in shown
     assert shown.index("***Scorn.***") < shown.index("***Languages.*** You can speak, read")
     assert "**Ability:** Strength +2" in card(app, "realworld:races/trialling")  # its own

@@ -281,3 +281,21 @@ def test_feats_of_a_category_of_the_files_own(app: App, tmp_path: Path) -> None:
     sentinel = card(app, "drops:feats/sea-sentinel")
     assert "**Prerequisite:** level 4, [sea pact](d5e://drops/feats/sea-pact.md)" in sentinel
     assert "**Prerequisite:** Origin feat" in card(app, "drops:feats/pact-keeper")
+
+
+def test_languages_named_before_the_one_to_choose(app: App, tmp_path: Path) -> None:
+    """Loot Tavern's Heliana's Guide to Monster Hunting; Races (TheGiddyLimit/homebrew race/):
+    the Cyclopian's `{"any": 1, "common": true, "undercommon": true}` read `one language of your
+    choice, Common, Undercommon`; 5etools says the named ones, then `one other language of your
+    choice`."""
+    src = "Libraries"
+    doc = {"race": [{"name": "Shelfkin", "source": src, "size": ["M"], "speed": 30,
+                     "ability": [{"int": 2, "choose": {"from": ["dex", "wis"], "amount": 1}}],
+                     "languageProficiencies": [{"any": 1, "common": True, "undercommon": True}],
+                     "entries": [{"name": "Top Shelf", "entries": ["You climb."]}]}]}  # fmt: skip
+    install(app, write(tmp_path, src, doc))
+    shown = card(app, "libraries:races/shelfkin")
+    assert (
+        "**Language proficiencies:** Common, Undercommon, one other language of your choice"
+    ) in shown
+    assert "**Ability:** Intelligence +2, +1 to Dexterity or Wisdom" in shown
