@@ -1625,6 +1625,10 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
         if key == "focus" and kind in ("item", "baseitem") and isinstance(value, list):
             # the classes that can use it as a focus (`Occultist|KT:O`): links to them
             key, value = "focus for", [_linked("class", v) for v in value if isinstance(v, str)]
+        if key in _IMMUNITY_LABELS and kind != "monster":  # an item's (All the Weapons' Corona)
+            key = _IMMUNITY_LABELS[key]
+        if key == "modifySpeed" and isinstance(value, dict) and _speed_change(value):
+            key, value = "speed", _speed_change(value)  # it read `Modify speed: bonus * 10`
         if key in ("gear", "attachedItems", "attachedSpells") and isinstance(value, list):
             tag = "spell" if key == "attachedSpells" else "item"
             value = [_linked(tag, v) for v in value]  # uids as links: `longsword|phb`
@@ -1636,6 +1640,35 @@ def more(kind: str, raw: dict[str, Any]) -> dict[str, str]:
         if shown:
             out[_CAMEL.sub(" ", key).replace("_", " ").capitalize()] = shown
     return out | also_found(raw)
+
+
+_IMMUNITY_LABELS = {
+    "immune": "damage immunities", "resist": "damage resistances",
+    "vulnerable": "damage vulnerabilities", "conditionImmune": "condition immunities",
+}  # fmt: skip
+_SPEED_WORDS = {"*": "every speed", "walk": "walking speed"}
+
+
+def _speed_change(value: dict[str, Any]) -> str:
+    """An item's `modifySpeed` in words: `{"bonus": {"*": 10}}` → `+10 ft. to every speed`,
+    `{"equal": {"fly": "walk"}}` → `fly speed equal to walking speed`, `{"static": {"fly":
+    60}}` → `fly 60 ft.`, `{"multiply": {"walk": 2}}` → `walking speed ×2`."""
+
+    def mode(m: Any) -> str:
+        return _SPEED_WORDS.get(str(m), f"{m} speed")
+
+    said = []
+    for how, modes in value.items():
+        for m, n in modes.items() if isinstance(modes, dict) else ():
+            if how == "bonus":
+                said.append(f"{'+' if isinstance(n, int) and n >= 0 else ''}{n} ft. to {mode(m)}")
+            elif how == "equal":
+                said.append(f"{mode(m)} equal to {mode(n)}")
+            elif how == "static":
+                said.append(f"{m} {n} ft.")
+            elif how == "multiply":
+                said.append(f"{mode(m)} ×{n}")
+    return "; ".join(said)
 
 
 def collection_of(kind: str, raw: dict[str, Any]) -> str:

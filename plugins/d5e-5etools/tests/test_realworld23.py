@@ -299,3 +299,30 @@ def test_languages_named_before_the_one_to_choose(app: App, tmp_path: Path) -> N
         "**Language proficiencies:** Common, Undercommon, one other language of your choice"
     ) in shown
     assert "**Ability:** Intelligence +2, +1 to Dexterity or Wisdom" in shown
+
+
+def test_an_items_immunities_and_speed_in_words(app: App, tmp_path: Path) -> None:
+    """CaelReader's All the Weapons (TheGiddyLimit/homebrew item/): Corona's `"immune":
+    ["radiant"], "conditionImmune": ["blinded"]` read `Immune: radiant`, `Condition immune:
+    blinded`; the Assegai of the Bull's `"modifySpeed": {"bonus": {"*": 10}}` read `Modify
+    speed: bonus * 10`."""
+    src = "Weapons"
+    doc = {
+        "item": [
+            {"name": "Sun Mace", "source": src, "type": "M", "rarity": "legendary",
+             "baseItem": "mace|phb", "weaponCategory": "simple", "dmg1": "1d6", "dmgType": "B",
+             "immune": ["radiant"], "conditionImmune": ["blinded"], "entries": ["Bright."]},
+            {"name": "Bull Javelin", "source": src, "type": "M", "rarity": "legendary",
+             "baseItem": "javelin|phb", "weaponCategory": "simple", "dmg1": "1d6",
+             "dmgType": "P", "modifySpeed": {"bonus": {"*": 10}}, "entries": ["Fast."]},
+            {"name": "Wing Boots", "source": src, "type": "OTH", "rarity": "rare",
+             "wondrous": True, "modifySpeed": {"equal": {"fly": "walk"}}, "entries": ["Up."]},
+        ]
+    }  # fmt: skip
+    install(app, write(tmp_path, src, doc))
+    mace = card(app, "weapons:magic-items/sun-mace")
+    assert "**Damage immunities:** radiant" in mace
+    assert "**Condition immunities:** blinded" in mace
+    assert "**Speed:** +10 ft. to every speed" in card(app, "weapons:magic-items/bull-javelin")
+    boots = card(app, "weapons:magic-items/wing-boots")
+    assert "**Speed:** fly speed equal to walking speed" in boots
