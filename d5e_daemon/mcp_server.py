@@ -147,18 +147,27 @@ def _unknown_arguments(schema: dict[str, Any], arguments: dict[str, Any]) -> str
 
 
 def _as_lists(schema: dict[str, Any], arguments: dict[str, Any]) -> dict[str, Any]:
-    """One text where a list goes, as models often write it, as that list: `"spells"` is
-    `["spells"]`, levels `"3,3,3,3"` are `[3, 3, 3, 3]` (a word that is no number is left for
-    the check to name at its place)."""
+    """One value where a list goes, as models often write it, as that list: `"spells"` is
+    `["spells"]`, `"spells, monsters"` is `["spells", "monsters"]` (a list of names: none has
+    a comma), levels `"3,3,3,3"` are `[3, 3, 3, 3]` (a word that is no number is left for the
+    check to name at its place), one encounter group `{"name": "wolf", "count": 4}` is a list
+    of it."""
     properties = schema.get("properties", {})
     taken = dict(arguments)
     for key, value in arguments.items():
         described = properties.get(key, {})
-        if not isinstance(value, str) or described.get("type") != "array":
+        if described.get("type") != "array":
             continue
-        if described.get("items", {}).get("type") == "integer":
+        items = described.get("items", {}).get("type")
+        if isinstance(value, dict):
+            taken[key] = [value]
+        elif not isinstance(value, str):
+            continue
+        elif items == "integer":
             words = [word for word in re.split(r"[\s,]+", value.strip()) if word]
             taken[key] = [int(word) if word.isdigit() else word for word in words]
+        elif items == "string":
+            taken[key] = [word.strip() for word in value.split(",") if word.strip()] or [value]
         else:
             taken[key] = [value]
     return taken

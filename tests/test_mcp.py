@@ -1472,6 +1472,11 @@ async def test_a_single_value_where_a_list_goes_is_taken_as_models_write_it(
     assert [(m["name"], m["count"]) for m in fight["perMonster"]] == [("Wolf", 4), ("Goblin", 1)]
     message = await error(shared, "encounter", party="3,x", monsters="wolf")
     assert message.endswith("- at `$.party[1]`"), message
+    # several names in one text, a comma between them; one group as an object, not a list
+    hits = await call(shared, "search", query="fire", collections="spells, monsters", limit=50)
+    assert {h["collection"] for h in hits["hits"]} == {"spells", "monsters"}, hits["hints"]
+    fight = await call(shared, "encounter", party=[3, 3], monsters={"name": "wolf", "count": 2})
+    assert [(m["name"], m["count"]) for m in fight["perMonster"]] == [("Wolf", 2)]
 
 
 async def test_what_a_model_gets_wrong_on_real_questions_is_answered_with_the_way(
