@@ -1562,6 +1562,14 @@ def _completions(server: MCPServer[Any], app: App) -> None:
             return []
         return list(dict.fromkeys(ref.split("/", 1)[1] for ref in refs))
 
+    def themes() -> list[str]:
+        """An encounter's themes: the creature types and environments of the monsters in the
+        packs (`type` is items' too: "weapon" is no theme)."""
+        held = queries.attribute_value_collections(app.conn, "type")
+        kinds = {str(v) for v, collections in held.items() if "monsters" in collections}
+        places = queries.filter_values(app.conn, app.profile).get("environment", [])
+        return sorted(kinds | {str(v) for v in places})
+
     # the SDK's decorator is untyped
     register: Callable[[Any], Any] = server.completion()  # type: ignore[no-untyped-call]
 
@@ -1583,6 +1591,8 @@ def _completions(server: MCPServer[Any], app: App) -> None:
         elif ref.name == "prepare_encounter" and argument.name == "difficulty":
             edition = app.settings.edition
             found = starting(DIFFICULTIES_2024 if edition == "2024" else DIFFICULTIES_2014, value)
+        elif ref.name == "prepare_encounter" and argument.name == "theme":
+            found = starting(themes(), value)
         elif ref.name == "prepare_encounter" and argument.name == "party":
             found = starting([",".join(map(str, app.settings.party_levels()[0]))], value)
         shown = found[:COMPLETIONS]

@@ -1364,6 +1364,10 @@ async def test_completes_the_arguments_of_the_card_template_and_the_prompts(
     encounter = PromptReference(name="prepare_encounter")
     assert await values(encounter, "difficulty", "") == ["easy", "medium", "hard", "deadly"]
     assert await values(encounter, "difficulty", "d") == ["deadly"]
+    # a theme: the creature types (and environments) of the campaign's monsters, no item's
+    assert await values(encounter, "theme", "un") == ["undead"]
+    themes = await values(encounter, "theme", "")
+    assert {"beast", "dragon", "undead"} <= set(themes) and "weapon" not in themes
     assert await values(PromptReference(name="explain_rule"), "question", "how") == []
 
 
