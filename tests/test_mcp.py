@@ -1525,3 +1525,22 @@ async def test_a_page_past_the_last_hit_says_the_earlier_pages_held_them(
     text = result.content[0].text  # type: ignore[union-attr]
     assert result.structured_content is not None and result.structured_content["hits"] == []
     assert text.startswith("No entries past the first 10 (ask with offset 0 for those)"), text
+
+
+async def test_a_call_the_sdks_client_cancels_stops_and_the_next_is_answered(
+    shared: ClientSession,
+) -> None:
+    """As a real client cancels (the Python SDK's: the call's task cancelled, which says
+    `notifications/cancelled`): a chapter's tags being resolved stop at the next tag, and the
+    ping after it is answered in a fraction of the whole call's time (they ran to their end)."""
+    text = "\n".join(f"{{@spell fireball}} and {{@creature goblin}}, line {i}" for i in range(3000))
+    started = time.monotonic()
+    whole = await call(shared, "resolve_tags", text=text)
+    taken = time.monotonic() - started
+    assert whole["tags"][0]["name"] == "Fireball"  # 6,000 tags: the answer cut to fit
+    running = asyncio.ensure_future(shared.call_tool("resolve_tags", {"text": text}))
+    await asyncio.sleep(taken / 10)
+    running.cancel()
+    started = time.monotonic()
+    await shared.send_ping()
+    assert time.monotonic() - started < taken / 2, taken
