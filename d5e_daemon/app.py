@@ -202,6 +202,9 @@ class App:
             except StorageError as exc:
                 if not exc.unwritable:  # damage, a lock: not a database to serve
                     raise
+                # said as connecting read-only says it: a command's "no entry named
+                # 'fireball'" on a database the disk left without its SRD said nothing of why
+                log.warning("%s: serving it read-only", exc.message)
                 self.db.refuse_writes(exc.message)
         self.choose_profile(self.conn)
         if not queries.profile_owner(self.conn, self.profile)[0]:  # never saved: nothing in it

@@ -172,7 +172,13 @@ def _connect(
         uri = _uri(path, "ro") + ("&immutable=1" if immutable else "")
         conn = apsw.Connection(uri, flags=flags)
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a read-only home, a full disk, a file where a folder goes
+            raise DatabaseError(
+                f"cannot create the folder of the database {path}: {exc.strerror or exc}; "
+                "give a database where you can write (--db FILE, D5E_HOME or XDG_DATA_HOME)"
+            ) from exc
         flags = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE | apsw.SQLITE_OPEN_URI
         conn = apsw.Connection(_uri(path, "rwc"), flags=flags)
     conn.set_busy_timeout(BUSY_TIMEOUT_MS)

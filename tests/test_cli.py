@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import apsw
 import pytest
 
 from d5e_daemon.cli import main
@@ -48,6 +49,50 @@ def test_a_pipe_gets_whole_lines_unless_columns_is_set(
     monkeypatch.setenv("COLUMNS", "60")
     _, out, _ = run(capsys, "lookup", "fireball", "--db", str(db_path))
     assert max(len(line) for line in out.splitlines()) <= 60 and "-" * 60 in out
+
+
+def test_a_database_folder_that_cannot_be_made_is_said_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only home (or a full disk, or a file where the folder goes) made every command a
+    traceback ending in "OSError: [Errno 30] Read-only file system: '~/.local'". Now it says
+    what it could not do and what to give; and a user cache that cannot be written leaves
+    indexing without its vector cache (this run only), not failing."""
+    from d5e_daemon.search.builder import VectorCache
+
+    blocker = tmp_path / "home"
+    blocker.write_text("")  # a file where the folders would go
+    code, out, err = run(capsys, "lookup", "fireball", "--db", str(blocker / "d5e" / "d.sqlite3"))
+    assert (code, out) == (1, "") and "Traceback" not in err
+    assert err.startswith(f"d5e: cannot create the folder of the database {blocker}/d5e/")
+    assert "give a database where you can write (--db FILE, D5E_HOME or XDG_DATA_HOME)" in err
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    cache = VectorCache()
+    try:
+        cache.put("m", {"h": b"v"})
+        assert cache.get("m", ["h"]) == {"h": b"v"}
+    finally:
+        cache.close()
+
+
+def test_a_start_whose_writes_meet_a_full_disk_says_so_before_the_answer(
+    db_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first command on a nearly full disk: the SRD could not be installed and `d5e lookup
+    fireball` said only "no entry named 'fireball'" (`d5e status` knew why). The start's
+    refusal is now said first. (Faked here at the start's writes, with the error SQLite gives;
+    found on a 3 MB tmpfs, where the real disk said the same.)"""
+    from d5e_daemon import db
+    from d5e_daemon.library import Library
+
+    def full(*_: object, **__: object) -> None:
+        raise db.storage_error(apsw.FullError("database or disk is full"), None, "; nothing")
+
+    monkeypatch.setattr(Library, "start", full)
+    code, out, err = run(capsys, "lookup", "fireball", "--db", str(db_path))
+    assert code == 0 and out.startswith("Fireball")  # what the database holds
+    assert err.startswith("d5e: warning: cannot use the database: the disk is full")
+    assert err.rstrip().endswith("serving it read-only")
 
 
 @pytest.mark.parametrize(

@@ -109,11 +109,21 @@ class VectorCache:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or cache_dir() / "vectors.sqlite3"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = apsw.Connection(str(self.path))
-        self.conn.set_busy_timeout(db.BUSY_TIMEOUT_MS)
-        self.conn.pragma("journal_mode", "wal")
-        self.conn.execute(queries.VECTOR_CACHE_SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = apsw.Connection(str(self.path))
+            self.conn.set_busy_timeout(db.BUSY_TIMEOUT_MS)
+            self.conn.pragma("journal_mode", "wal")
+            self.conn.execute(queries.VECTOR_CACHE_SCHEMA)
+        except (OSError, apsw.Error) as exc:  # a read-only home, a full disk: this run only
+            log.warning(
+                "cannot keep vectors in %s (%s): indexing embeds what it needs without them; "
+                "set XDG_CACHE_HOME to a folder you can write",
+                self.path,
+                exc,
+            )
+            self.conn = apsw.Connection(":memory:")
+            self.conn.execute(queries.VECTOR_CACHE_SCHEMA)
 
     def get(self, model: str, hashes: list[str]) -> dict[str, bytes]:
         return queries.cached_vectors(self.conn, model, hashes)

@@ -355,10 +355,26 @@ def rewritten_model(source: Path, digest: str, layout: bool = True) -> Path:
     )
     if not target.exists():
         log.info("preparing the embedding model (once): %s", target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        _rewrite_apart(source, tmp, layout)
-        tmp.replace(target)  # atomic: a concurrent first start reads a whole file or none
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+            _rewrite_apart(source, tmp, layout)
+            tmp.replace(target)  # atomic: a concurrent first start reads a whole file or none
+        except (OSError, RuntimeError) as exc:  # a read-only home, a full disk: this process's
+            import atexit
+            import shutil
+            import tempfile
+
+            log.warning(
+                "cannot keep the prepared embedding model in %s (%s): it is prepared again in a "
+                "temporary folder by each process; set XDG_CACHE_HOME to a folder you can write",
+                target.parent,
+                getattr(exc, "strerror", None) or exc,
+            )
+            folder = tempfile.mkdtemp(prefix="d5e-model-")
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            target = Path(folder) / target.name
+            _rewrite_apart(source, target, layout)
     return target
 
 
