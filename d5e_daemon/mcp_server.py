@@ -294,6 +294,21 @@ class _Server(MCPServer[Any]):
             raise
 
 
+def _off_packs(app: App, packs: list[str], edition: str | None) -> list[str]:
+    """The installed packs a search was limited to (by id or edition) that this campaign's
+    profile turns off: a search finds nothing in them, `lookup` given the pack still reads
+    them (the other edition's rule, to compare)."""
+    if not packs and edition is None:
+        return []
+    on = queries.profile_packs(app.conn, app.profile)
+    asked = [
+        row.pack.id
+        for row in queries.installed_packs(app.conn)
+        if row.pack.id in packs or (edition is not None and row.pack.edition == edition)
+    ]
+    return [pack for pack in asked if pack not in on]
+
+
 def _card_uri(entry: Any) -> str:
     return f"d5e://{entry.pack}/{entry.collection}/{entry.slug}.md"
 
@@ -1161,6 +1176,12 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
             first ten 3rd-level spells for all of them); a page past the last hit says so (a
             model read "No entries found." as nothing matching)."""
             more = listing and len(result.hits) == limit
+            if not result.hits and (off := _off_packs(app, packs or [], edition)):
+                return said(result) + (
+                    f"\n(`lookup` still reads an entry of {' or '.join(off)} given its pack, "
+                    f'e.g. {{"name": "…", "pack": "{off[0]}"}}, to compare; turning a pack on '
+                    "is the user's to do.)"
+                )
             if offset and not result.hits:
                 past = f"No entries past the first {offset} (ask with offset 0 for those)."
                 return said(result).replace("No entries found.", past, 1)

@@ -1544,3 +1544,16 @@ async def test_a_call_the_sdks_client_cancels_stops_and_the_next_is_answered(
     started = time.monotonic()
     await shared.send_ping()
     assert time.monotonic() - started < taken / 2, taken
+
+
+async def test_a_search_of_a_pack_turned_off_says_lookup_still_reads_it(
+    shared: ClientSession,
+) -> None:
+    """ "What changed between the 2014 and 2024 Grappled?" in a campaign of the 2014 rules: the
+    2024 SRD is off, so a search of it finds nothing; the answer says how to read its entries
+    (a model stopped at "turn it on with `d5e packs enable`", a command it cannot run)."""
+    result = await shared.call_tool("search", {"query": "grappled", "edition": "2024"})
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert "`lookup` still reads an entry of srd-2024 given its pack" in text, text
+    card = await call(shared, "lookup", name="grappled", pack="srd-2024")
+    assert card["entry"]["pack"] == "srd-2024"
