@@ -62,11 +62,15 @@ def test_a_2024_lookup_answered_by_the_2014_srd_says_so(app2024: App) -> None:
     assert found.markdown.startswith(f"*{NOTE}*\n\n## Healing Word")
     goblin = lookup(app2024, LookupParams(name="goblin"))  # the 2024 SRD has monsters
     assert goblin.note is not None and "has no 'Goblin' among its monsters" in goblin.note
-    # the 2014 race ranks before the 2024 species of the same name: the note names that one
+    # a name the 2024 SRD has as a species and the 2014 SRD as a race is the 2024 species in a
+    # 2024 profile (it was the 2014 race, with a note naming the species: found as a new user
+    # looking up "human" in a 2024 campaign); the race is among those also named so
     elf = lookup(app2024, LookupParams(name="Elf"))
-    assert (elf.entry.pack, elf.entry.collection) == ("srd-2014", "races")
-    assert (
-        elf.note == "This is the 2014 SRD's Elf (srd-2014); the 2024 SRD's is srd-2024:species/elf."
+    assert (elf.entry.pack, elf.entry.collection, elf.note) == ("srd-2024", "species", None)
+    assert [(a.pack, a.ref) for a in elf.also] == [("srd-2014", "races/elf")]
+    race = lookup(app2024, LookupParams(name="Elf", collection="races"))
+    assert race.note == (
+        "This is the 2014 SRD's Elf (srd-2014); the 2024 SRD's is srd-2024:species/elf."
     )
     # the 2024 SRD's own entries and a lookup naming the pack: no note
     assert lookup(app2024, LookupParams(name="Grappled")).note is None
@@ -76,6 +80,7 @@ def test_a_2024_lookup_answered_by_the_2014_srd_says_so(app2024: App) -> None:
 
 def test_a_2014_profile_says_nothing_of_the_2014_srd(app: App) -> None:
     assert lookup(app, LookupParams(name="Healing Word")).note is None
+    assert lookup(app, LookupParams(name="Elf")).entry.collection == "races"  # the 2014 race
 
 
 def test_a_2024_tag_naming_no_pack_answered_by_the_2014_srd_says_so(app2024: App) -> None:

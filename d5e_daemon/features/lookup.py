@@ -135,8 +135,18 @@ def _find_by_name(
         raise _not_found(app, f"named {name!r}{where}", bare, collections, pack)
     # within a collection, in the order names.find gives: the same name in several packs by
     # the profile's priorities (what tags and completion give), else by slug
-    rows = sorted(found.rows, key=lambda r: (collection_rank(r.collection), r.collection))
+    newer = app.settings.edition == "2024"
+    rows = sorted(found.rows, key=lambda r: (_rank(r.collection, newer), r.collection))
     return rows[0], [_ref(r) for r in rows[1:]], found
+
+
+def _rank(collection: str, newer: bool) -> float:
+    """`collection_rank`, with a 2024 profile's species and subspecies before the races and
+    subraces of the same name: `d5e lookup elf` in a 2024 campaign was the 2014 Elf race (a
+    note named the 2024 species). A tag keeps 5etools' reading: `{@race Elf}` is the 2014
+    race, `{@race Elf|XPHB}` the species."""
+    rank = collection_rank(collection)
+    return rank - 1.5 if newer and collection in ("species", "subspecies") else rank
 
 
 def find_how(
