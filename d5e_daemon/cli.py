@@ -895,6 +895,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .codecache import CodeCache, installed
 
     began = time.perf_counter() - process_age()  # the start, as the log tells it
+    _told_it_waits("d5e serve", "an editor's language client (docs/editors.md)")
     # Importing pygls and lsprotocol builds hundreds of classes: the garbage collector would
     # walk every object made so far many times over (~10 % of the start) to find no garbage.
     # It is back on once `initialize` is answered (`server._initialize`, after `gc.freeze`).
@@ -904,6 +905,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .server import serve
 
     return serve(from_env(), _flags(args), on_initialized=cache.uninstall, began=began)
+
+
+def _told_it_waits(command: str, whom: str) -> None:
+    """Typed in a terminal, a server seemed to hang: it waits for its client's messages on
+    stdin. Said on stderr then (never when a client started it: its stdin is a pipe)."""
+    if sys.stdin.isatty():
+        sys.stderr.write(
+            f"{command}: waiting for {whom} on stdin (JSON-RPC); it is started by that client, "
+            "not typed. Ctrl-C stops it; `d5e --help` lists the commands to type.\n"
+        )
 
 
 def process_age() -> float:
@@ -922,6 +933,7 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
     # every object made so far again and again (~10 % of the start) to find no garbage. It is
     # back on once the server is made (`mcp_server.serve`, after `gc.freeze`), as for `serve`.
     gc.disable()
+    _told_it_waits("d5e mcp", "an MCP client: an AI assistant (docs/mcp.md)")
     from .mcp_server import allow_writes, serve
 
     failed: Exception | None = None

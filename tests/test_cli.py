@@ -95,6 +95,21 @@ def test_a_start_whose_writes_meet_a_full_disk_says_so_before_the_answer(
     assert err.rstrip().endswith("serving it read-only")
 
 
+def test_a_server_typed_in_a_terminal_says_it_waits_for_its_client(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`d5e serve` or `d5e mcp` typed in a terminal printed nothing and seemed to hang; started
+    by a client (stdin a pipe, as here first) it says nothing."""
+    from d5e_daemon import cli
+
+    cli._told_it_waits("d5e serve", "an editor's language client (docs/editors.md)")
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    cli._told_it_waits("d5e serve", "an editor's language client (docs/editors.md)")
+    err = capsys.readouterr().err
+    assert err.startswith("d5e serve: waiting for an editor's language client") and "Ctrl-C" in err
+
+
 @pytest.mark.parametrize(
     ("pasted", "ref"),
     [
