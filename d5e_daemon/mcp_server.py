@@ -946,7 +946,9 @@ def _packs_text(result: protocol.PacksListResult) -> str:
         "|---|---|---|---|---|---|",
     ]
     for info in result.packs:
-        on = "yes" if info.enabled else "no"
+        on = "yes" if info.enabled else f"off: {info.off}" if info.off else "no"
+        if not info.installed:  # a plugin's pack, offered: a search finds nothing in it
+            on = f"not installed (`d5e packs install {info.pack.id}`)"
         priority = "" if info.priority is None else str(info.priority)
         lines.append(
             f"| {info.pack.id} | {info.pack.title} | {on} | {priority} | {info.entries} "

@@ -1557,3 +1557,15 @@ async def test_a_search_of_a_pack_turned_off_says_lookup_still_reads_it(
     assert "`lookup` still reads an entry of srd-2024 given its pack" in text, text
     card = await call(shared, "lookup", name="grappled", pack="srd-2024")
     assert card["entry"]["pack"] == "srd-2024"
+
+
+async def test_the_packs_table_says_why_a_pack_is_off_and_which_are_not_installed(
+    shared: ClientSession,
+) -> None:
+    """A model read "srd-2024 | no" and "clockwork | no | 0" alike, and asked to search both:
+    the table says why a pack is off, and that a plugin's pack is not installed."""
+    text = (await shared.call_tool("packs", {})).content[0].text  # type: ignore[union-attr]
+    rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if "|" in line}
+    assert "off: the SRD of the other edition" in rows["srd-2024"], text
+    assert "not installed" in rows["clockwork"], text
+    assert "| yes |" in rows["srd-2014"], text
