@@ -105,6 +105,9 @@ def check_claim(
             "folder and install the folder"
         )
     advice = f"give this pack another id{where}"
+    if current is not None and Path(current).is_absolute() and not os.path.lexists(current):
+        # moved, or a database brought from another machine: the same pack, most likely
+        what += " (not there any more: moved here?)"
     if current is not None and _inside(origin, current):
         # one document of Open5e's data/v2 after the whole folder: the same pack, not another
         advice = f"it came with {current}, which holds this folder: install that again"

@@ -236,6 +236,24 @@ def test_a_moved_campaign_keeps_its_pack_and_its_named_profile(
         campaign.close()
 
 
+def test_a_users_pack_moved_is_said_to_be_gone_from_where_it_was(app: App, tmp_path: Path) -> None:
+    """A folder pack the user installed, then moved (or a database brought from another
+    machine): its install from the new place is refused as taking another's id; the refusal
+    now says the old place is gone, and `replace` moves it."""
+    first = write_pack(
+        tmp_path / "brew1", {"spells/a.json": '{"name": "Moved Bolt"}'}, manifest("mv")
+    )
+    run(features.install(app, PackInstallParams(path=str(first))))
+    moved = first.rename(tmp_path / "brew2")
+    with pytest.raises(PackError) as refused:
+        run(features.install(app, PackInstallParams(path=str(moved))))
+    assert f"is already installed from {first} (not there any more: moved here?)" in str(
+        refused.value.message
+    )
+    run(features.install(app, PackInstallParams(path=str(moved), replace=True)))
+    assert queries.pack_origin(app.conn, "mv") == str(moved)
+
+
 def test_a_hostile_d5e_toml_brings_no_pack_from_outside_its_folder(
     db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
