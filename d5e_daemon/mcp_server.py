@@ -919,11 +919,18 @@ def _monster_groups(monsters: list[dict[str, Any] | str]) -> list[dict[str, Any]
     return groups
 
 
+def _monster_about(m: protocol.MonsterXp) -> str:
+    """` (CR 1/4, `d5e://srd-2014/monsters/wolf.md`)`: its link to cite it by (the
+    prepare_encounter prompt asks for them); a creature no pack has, its CR alone."""
+    said = [f"CR {cr_text(m.cr)}"] if m.cr is not None else []
+    said += [f"`d5e://{m.pack}/{m.ref}.md`"] if m.pack and m.ref else []
+    return f" ({', '.join(said)})" if said else ""
+
+
 def _encounter_text(result: protocol.EncounterResult) -> str:
     lines = [f"**{result.summary}** ({result.rules} rules)", ""]
     lines += [
-        f"- {ends_text(m.count, m.count_max)} × {m.name}"
-        + (f" (CR {cr_text(m.cr)})" if m.cr is not None else "")
+        f"- {ends_text(m.count, m.count_max)} × {m.name}{_monster_about(m)}"
         + f": {m.xp:,} XP each, {ends_text(m.total_xp, m.total_xp_max)} XP"
         for m in result.per_monster
     ]  # thousands separated as in the summary above them ("3,600 XP"; these said "1800 XP")

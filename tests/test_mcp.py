@@ -247,14 +247,15 @@ async def test_readable_markdown_beside_the_structured_answer(shared: ClientSess
     said = fight.content[0].text  # type: ignore[union-attr]
     assert said.startswith(
         "**Easy · 400 XP (adjusted) for 4 × level 3** (2014 rules)\n\n"
-        "- 4 × Wolf (CR 1/4): 50 XP each, 200 XP\n\n200 XP × 2 = 400 XP adjusted.\n"
+        "- 4 × Wolf (CR 1/4, `d5e://srd-2014/monsters/wolf.md`): 50 XP each, 200 XP\n\n"
+        "200 XP × 2 = 400 XP adjusted.\n"
     )  # the difficulty said once ("**Easy** (2014 rules): Easy · 400 XP …")
     party = [3, 3, 3, 3]
     fight = await session.call_tool("encounter", {"party": party, "monsters": ["6-8 wolf"]})
     said = fight.content[0].text  # type: ignore[union-attr]
     assert said.startswith(  # as `d5e encounter 6-8 wolf` takes it, both ends said
         "**Medium–Hard · 600–1,000 XP (adjusted) for 4 × level 3** (2014 rules)\n\n"
-        "- 6–8 × Wolf (CR 1/4): 50 XP each, 300–400 XP\n\n"
+        "- 6–8 × Wolf (CR 1/4, `d5e://srd-2014/monsters/wolf.md`): 50 XP each, 300–400 XP\n\n"
         "300–400 XP × 2–2.5 = 600–1,000 XP adjusted.\n"
     )  # thousands separated as in the summary (it said "600–1000" below "600–1,000")
     monsters = ["two or three", "bandits", {"name": "orc", "count": "1d4+1"}]
@@ -1569,3 +1570,14 @@ async def test_the_packs_table_says_why_a_pack_is_off_and_which_are_not_installe
     assert "off: the SRD of the other edition" in rows["srd-2024"], text
     assert "not installed" in rows["clockwork"], text
     assert "| yes |" in rows["srd-2014"], text
+
+
+async def test_an_encounters_monsters_are_linked_to_cite(shared: ClientSession) -> None:
+    """The prepare_encounter prompt asks the model to cite each monster by its d5e:// link: the
+    encounter's answer gives them (it named them only, and a model searched for each again)."""
+    result = await shared.call_tool(
+        "encounter", {"party": [3, 3], "monsters": ["2 wolves", {"name": "Flame", "cr": "1/2"}]}
+    )
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert "× Wolf (CR 1/4, `d5e://srd-2014/monsters/wolf.md`)" in text, text
+    assert "× Flame (CR 1/2):" in text, text  # no pack has it: nothing to link
