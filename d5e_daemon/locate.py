@@ -386,18 +386,52 @@ YAML_DEPTH = 64
 """How deep YAML (a pack's front matter, an encounter block) may nest."""
 
 
+DENSE_CONTAINERS = 200_000
+"""Past this many arrays and objects, a JSON file must hold no more than one every
+`CONTAINER_CHARS` characters (`too_dense`)."""
+CONTAINER_CHARS = 12
+
+
+def too_dense(text: str) -> str | None:
+    """Why JSON text is refused before it is parsed: more than `DENSE_CONTAINERS` arrays and
+    objects, more than one every `CONTAINER_CHARS` characters. Each becomes a Python object of
+    some 70 bytes (and often an entry, a problem), so `[{},{},…]` took 130 times its size;
+    real pack files hold one every 25-50 characters (a minified 5etools bestiary 48). None
+    when it is not. Counted with `str.count` (over strings' text too: it only overcounts)."""
+    containers = text.count("{") + text.count("[")
+    if containers <= DENSE_CONTAINERS or containers * CONTAINER_CHARS <= len(text):
+        return None
+    return (
+        f"{containers:,} arrays and objects in {len(text):,} characters: more than one every "
+        f"{CONTAINER_CHARS}, which no real pack file holds (each takes some 70 bytes of "
+        "memory); not read"
+    )
+
+
+YAML_VALUES = 100_000
+"""The values (scalars, lists, mappings) one piece of YAML may hold: real front matter holds
+hundreds, and each is a PyYAML node of some 600 bytes while it is composed (8 MiB of
+`x: [0,0,…]` took 2.5 GB)."""
+
+
 def yaml_refused(text: str, aliases: bool = True) -> tuple[str, int, int] | None:
     """Why YAML text is refused before it is composed, and where (0-based line and column, as
-    YAML's marks): nested deeper than YAML_DEPTH, or (not `aliases`) an alias. Read from
+    YAML's marks): nested deeper than YAML_DEPTH, more than YAML_VALUES values, or (not
+    `aliases`) an alias. Read from
     libyaml's events: its parser keeps a stack of its own, while PyYAML's C composer recurses
     on the C stack (100,000 nested `[` crashed the process with a segmentation fault). None
     when neither, or when the text is no YAML (the loader says why)."""
     import yaml  # where YAML is read: no part of the daemon's start
 
-    depth = 0
+    depth = values = 0
     try:
         for event in yaml.parse(text, Loader=yaml.CSafeLoader):
             mark = event.start_mark
+            if isinstance(event, yaml.NodeEvent):
+                values += 1
+                if values > YAML_VALUES:
+                    why = f"holds more than {YAML_VALUES:,} values; not read"
+                    return why, mark.line, mark.column
             if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
                 depth += 1
                 if depth > YAML_DEPTH:

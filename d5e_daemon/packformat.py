@@ -586,7 +586,15 @@ def parse_file(file: PackFile) -> _Parsed:
     return _parse_markdown(file, text)
 
 
+MAX_FILE_PROBLEMS = 10_000
+"""The problems one file is read for: past them it is not read further (a file of a million
+nameless entries made a million problems, 130 times its size in memory)."""
+
+
 def _parse_json(file: PackFile, text: str) -> _Parsed:
+    dense = locate.too_dense(text)
+    if dense is not None:
+        return _Parsed([], [_problem(file, dense, (1, 1))])
     try:
         value = msgspec.json.decode(text)
     except RecursionError:
@@ -616,6 +624,11 @@ def _parse_json(file: PackFile, text: str) -> _Parsed:
     entries: list[Entry] = []
     problems: list[PackProblem] = []
     for base, item in items:
+        if len(problems) > MAX_FILE_PROBLEMS:
+            del problems[MAX_FILE_PROBLEMS:]
+            message = f"more than {MAX_FILE_PROBLEMS:,} problems in this file: not read further"
+            problems.append(_problem(file, message, where(base)(())))
+            break
         entry = build_entry(file, item, where(base), problems)
         if entry is not None:
             entries.append(entry)

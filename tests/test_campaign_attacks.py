@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from d5e_daemon import (
+    locate,
     packfiles,
     packformat,
     packwriter,
@@ -542,6 +543,43 @@ def test_an_error_of_a_million_problems_answers_a_bounded_part_of_them(
     assert len(data["problems"]) == 1_000 and data["more"] == 2_000
     assert "3000 problems" in caught.value.message.replace(",", "")
     assert "… and 2980 more" in caught.value.message.replace(",", "")
+
+
+def test_memory_for_a_file_is_a_bounded_multiple_of_its_size(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within the size limits, memory was a large multiple of a file's bytes, each small value
+    becoming a Python object (and an entry, a problem, a YAML node): an 8 MiB JSON entry file
+    of 2.8 million `{}` took 1 GB and 20 s (a problem per nameless entry, 130×), 8 MiB of
+    front matter `x: [0,0,…]` 2.5 GB and 41 s (PyYAML's nodes, 320×), a 64 MiB 5etools file
+    of `[]` items over 2 GB; a 256 MiB folder pack or 512 MiB of 5etools or Open5e files
+    several times that. Now a JSON file holding more than one array or object every 12 bytes
+    (past 200,000 of them: real files hold one every 25-50), or front matter of more than
+    100,000 values, is refused before it is parsed, and a file's problems stop at 10,000.
+    (The limits are lowered here so that the files stay small.)"""
+    monkeypatch.setattr(locate, "DENSE_CONTAINERS", 1_000)
+    monkeypatch.setattr(locate, "YAML_VALUES", 1_000)
+    monkeypatch.setattr(packformat, "MAX_FILE_PROBLEMS", 100)
+    files = {
+        "spells/dense.json": "[" + ",".join(["{}"] * 2_000) + "]",
+        "spells/values.md": "---\nname: Many\nx: [" + ",".join(["0"] * 2_000) + "]\n---\nA.\n",
+        "spells/nameless.json": json.dumps([{"level": 1, "text": "x" * 20}] * 300),
+        "spells/fine.md": SPELL,
+    }
+    pack = write_pack(tmp_path / "brew", files, MANIFEST)
+    with pytest.raises(PackError) as caught:
+        app.db.write(partial(app.library.install_path, path=pack))
+    said: dict[str, list[str]] = {}
+    for p in caught.value.data["problems"]:
+        said.setdefault(Path(p["file"]).name, []).append(p["message"])
+    assert said["dense.json"] == [
+        "2,001 arrays and objects in 6,001 characters: more than one every 12, which no real "
+        "pack file holds (each takes some 70 bytes of memory); not read"
+    ]
+    assert said["values.md"] == ["front matter holds more than 1,000 values; not read"]
+    assert len(said["nameless.json"]) == 101
+    assert "more than 100 problems in this file: not read further" in said["nameless.json"]
+    assert "fine.md" not in said
 
 
 NESTED_YAML = [

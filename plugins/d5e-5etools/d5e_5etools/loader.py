@@ -26,7 +26,17 @@ from typing import Any, Literal
 
 import msgspec
 
-from d5e_daemon import Entry, Extends, FindEntry, LoadedPack, Pack, PackProblem, Source, packfiles
+from d5e_daemon import (
+    Entry,
+    Extends,
+    FindEntry,
+    LoadedPack,
+    Pack,
+    PackProblem,
+    Source,
+    locate,
+    packfiles,
+)
 from d5e_daemon.packfiles import read_data_file
 from d5e_daemon.records import Derive
 from d5e_daemon.text import json_error, normalize
@@ -196,6 +206,9 @@ def parse(path: Path, shown: str) -> tuple[File | None, list[PackProblem]]:
         return None, [PackProblem(file=shown, line=1, message=f"not UTF-8 text: {exc.reason}")]
     except OSError as exc:
         return None, [PackProblem(file=shown, message=f"cannot read: {exc.strerror}")]
+    dense = locate.too_dense(text)  # `[[],[],…]`: some 70 bytes of memory each
+    if dense is not None:
+        return None, [PackProblem(file=shown, line=1, column=1, message=dense)]
     pos = _skip(text, 0)
     offsets: dict[tuple[str, int], int] = {}
     doc: dict[str, Any] = {}

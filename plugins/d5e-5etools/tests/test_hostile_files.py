@@ -221,3 +221,26 @@ def test_copies_copy_a_bounded_amount_of_their_bases(
     path.write_text(json.dumps({"_meta": meta, "monster": wide[:5]}))
     packs = loader.load(path)
     assert packs is not None and not packs[0].errors and len(packs[0].entries) == 5
+
+
+def test_a_file_of_tiny_values_is_refused_before_it_is_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 64 MiB file of `[]` items (22 million arrays, each a list and an offset kept by the
+    reader) took over 2 GB; 512 MiB of them several times that. A file holding more than one
+    array or object every 12 characters, past `locate.DENSE_CONTAINERS` (lowered here), is
+    refused before it is parsed; the real file beside it installs."""
+    from d5e_daemon import locate
+
+    monkeypatch.setattr(locate, "DENSE_CONTAINERS", 1_000)
+    folder = tmp_path / "brew"
+    folder.mkdir()
+    shutil.copy(BREW, folder / "ember.json")
+    meta = {"sources": [{"json": "Dense", "abbreviation": "DN", "full": "Dense"}]}
+    text = json.dumps({"_meta": meta, "monster": [[] for _ in range(2_000)]})
+    (folder / "dense.json").write_text(text)
+    packs = loader.load(folder)
+    assert packs is not None and [p.pack.id for p in packs] == ["emberwilds"]
+    said = [(Path(p.file).name, p.message) for p in packs[0].problems if p.severity == "error"]
+    assert said == [("dense.json", locate.too_dense(text))]
+    assert "more than one every 12" in str(said[0][1])

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from d5e_daemon import Entry, LoadedPack, Pack, PackProblem, Source, packfiles
+from d5e_daemon import Entry, LoadedPack, Pack, PackProblem, Source, locate, packfiles
 from d5e_daemon.packfiles import read_data_file
 from d5e_daemon.text import json_error
 
@@ -174,6 +174,9 @@ def read_fixture(path: Path, shown: str) -> tuple[Fixture | None, str, tuple[int
         return None, f"not UTF-8 text: {exc.reason}", (1, 1)
     except OSError as exc:
         return None, f"cannot read: {exc.strerror}", (0, 0)
+    dense = locate.too_dense(text)  # `[{},{},…]`: some 70 bytes of memory each
+    if dense is not None:
+        return None, dense, (1, 1)
     pos = _WS.match(text, 0).end()  # type: ignore[union-attr]
     if not text.startswith("[", pos):
         return None, "an Open5e data file is a JSON list of records", (1, 1)

@@ -141,3 +141,21 @@ def test_files_read_beside_and_above_a_document_are_never_read_through_a_link(
     assert loaded is not None and not isinstance(loaded, list)
     (item,) = [e for e in loaded.entries if e.name == "Needle"]
     assert item.data["base_item"] == {"index": "dagger", "name": "Dagger"}
+
+
+def test_a_file_of_tiny_records_is_refused_before_it_is_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 50 MB `Spell.json` of a million `{"model":…,"pk":…,"fields":{}}`-sized records took
+    ~1 GB, and `[{},{},…]` more for its size. A file holding more than one array or object
+    every 12 characters, past `locate.DENSE_CONTAINERS` (lowered here), is refused before
+    it is parsed."""
+    from d5e_daemon import locate
+
+    monkeypatch.setattr(locate, "DENSE_CONTAINERS", 1_000)
+    tob = shutil.copytree(FIXTURES / "kobold-press" / "tob", tmp_path / "tob")
+    (tob / "CreatureTrait.json").write_text("[" + ",".join(["{}"] * 2_000) + "]")
+    assert problems_of(tob) == [
+        "CreatureTrait.json: 2,001 arrays and objects in 6,001 characters: more than one every "
+        "12, which no real pack file holds (each takes some 70 bytes of memory); not read"
+    ]
