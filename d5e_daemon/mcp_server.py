@@ -398,8 +398,11 @@ def _cursor_id(cursor: str | None) -> int:
     params."""
     if cursor is None:
         return 0
-    if not cursor.isdigit():
-        message = f"cursor {cursor!r} is none of d5e's: give the nextCursor of the page before"
+    # an entry id: ASCII digits within SQLite's integers (a longer one was an OverflowError,
+    # or Python's ValueError past 4,300 digits: internal errors)
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
+        shown = cursor if len(cursor) <= 40 else f"{cursor[:40]}…"
+        message = f"cursor {shown!r} is none of d5e's: give the nextCursor of the page before"
         raise MCPError(INVALID_PARAMS, message)
     return int(cursor)
 

@@ -522,6 +522,12 @@ async def test_resources_list_pages_through_every_entry_the_campaign_sees(
     assert card.contents[0].text.startswith("## Fireball")  # type: ignore[union-attr]
     with pytest.raises(MCPError, match="nextCursor"):
         await shared.list_resources(params=PaginatedRequestParams(cursor="page-two"))
+    # a cursor of digits past SQLite's integers (OverflowError) or Python's 4,300-digit limit
+    # for int() (ValueError) was an internal error (-32603); one of 1 MB was echoed whole
+    for bad in [str(2**64), "9" * 5_000, "9" * 1_000_000, "\u0661\u0662"]:
+        with pytest.raises(MCPError, match="nextCursor") as caught:
+            await shared.list_resources(params=PaginatedRequestParams(cursor=bad))
+        assert caught.value.error.code == -32602 and len(caught.value.error.message) < 300
 
 
 async def test_a_prompt_without_its_argument_is_an_error_and_one_line_in_the_log(
