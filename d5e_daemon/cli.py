@@ -635,7 +635,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         "explain": args.explain or not args.json or None,
     }
     options = {
-        **{name: f"--{name}" for name in ("limit", "offset", "mode", "query")},
+        **{name: f"--{name}" for name in ("limit", "offset", "mode")},
+        "query": "WORDS",  # what the command line calls them (`d5e search [WORDS …]`)
         **{"collections": "--collection", "packs": "--pack", "edition": "--in-edition"},
         "filters": "--filter",
     }
@@ -1385,7 +1386,9 @@ def parser(serve_only: bool = False) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "search", parents=[common], help="search by meaning and keywords, or list by filters"
     )
-    p.add_argument("query", nargs="*", help="words or a sentence (may be empty with --filter)")
+    p.add_argument(
+        "query", nargs="*", metavar="WORDS", help="words or a sentence (may be empty with --filter)"
+    )
     p.add_argument("--collection", action="append", help="only this collection (repeatable)")
     p.add_argument("--pack", action="append", help="only this pack (repeatable)")
     p.add_argument("--in-edition", dest="edition_filter", help="only packs of this edition")

@@ -110,6 +110,17 @@ def test_a_server_typed_in_a_terminal_says_it_waits_for_its_client(
     assert err.startswith("d5e serve: waiting for an editor's language client") and "Ctrl-C" in err
 
 
+def test_search_without_words_names_them_as_the_command_line_does(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`d5e search` alone said "--query: empty query …": no such option exists."""
+    code, out, err = run(capsys, "search", "--db", str(db_path))
+    assert (code, out) == (1, "")
+    assert (
+        err == "d5e: WORDS: empty query: give words to search for, or filters to list entries by\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("pasted", "ref"),
     [
