@@ -120,18 +120,29 @@ def _print_json(value: Any) -> None:
 
 
 def _markdown(text: str) -> Any:
-    """`text` for rich to render, its horizontal rules at most 80 columns wide (into a pipe the
-    console is `PIPE_WIDTH` wide)."""
-    from rich.markdown import HorizontalRule, Markdown
+    """`text` for rich to render; into a pipe (the console `PIPE_WIDTH` wide) its horizontal
+    rules and centred headings (`# …`) at most 80 columns wide (a heading was centred at
+    column 5,000)."""
+    from rich.markdown import Heading, HorizontalRule, Markdown
 
-    class Rule(HorizontalRule):
-        def __rich_console__(self, console: Any, options: Any) -> Any:
-            narrow = options.update(width=min(options.max_width, 80))
-            for part in super().__rich_console__(console, narrow):
-                yield from console.render(part, narrow)
+    def narrow(kind: Any) -> Any:
+        class Narrow(kind):  # type: ignore[misc]
+            def __rich_console__(self, console: Any, options: Any) -> Any:
+                if console.is_terminal:  # the terminal's width, as rich gives it
+                    yield from super().__rich_console__(console, options)
+                    return
+                within = options.update(width=min(options.max_width, 80))
+                for part in super().__rich_console__(console, within):
+                    yield from console.render(part, within)
+
+        return Narrow
 
     class Card(Markdown):
-        elements = {**Markdown.elements, "hr": Rule}
+        elements = {
+            **Markdown.elements,
+            "hr": narrow(HorizontalRule),
+            "heading_open": narrow(Heading),
+        }
 
     return Card(text)
 

@@ -46,6 +46,11 @@ def test_a_pipe_gets_whole_lines_unless_columns_is_set(
     assert any(
         line.endswith("(on, priority 10)") and "srd-2014" in line for line in out.splitlines()
     )
+    from d5e_daemon.cli import _print_markdown
+
+    _print_markdown("# A Homebrew Heading\n\nIts text.\n")  # rich centres a `#` heading
+    heading = capsys.readouterr().out.splitlines()[0]
+    assert heading.strip() == "A Homebrew Heading" and len(heading) <= 80  # not at 5,000
     monkeypatch.setenv("COLUMNS", "60")
     _, out, _ = run(capsys, "lookup", "fireball", "--db", str(db_path))
     assert max(len(line) for line in out.splitlines()) <= 60 and "-" * 60 in out
