@@ -1093,6 +1093,8 @@ def create_server(app: App, allow_writes: bool = False) -> MCPServer[Any]:
     ) -> CallToolResult:
         """One entry's full card (Markdown, with its pack's license), by name or by ref. Give
         exactly one of `name` or `ref`. An unknown name answers with the names it may mean."""
+        if ref is None and name is not None and name.strip().startswith("d5e://"):
+            name, ref = None, name  # a hit's link copied into `name`
         args = {"name": name, "ref": ref, "collection": collection, "pack": pack}
         if ref is not None and name is None:
             said = _lookup_ref(ref)

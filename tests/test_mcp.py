@@ -407,6 +407,9 @@ async def test_what_an_assistant_writes_after_reading_the_answers(shared: Client
     ):
         found = await call(session, "lookup", ref=ref)
         assert (found["entry"]["name"], found["entry"]["pack"]) == ("Mimic", "srd-2014"), ref
+    # the link copied into `name` (it was "no entry named 'd5e://…'", nothing suggested)
+    found = await call(session, "lookup", name="d5e://srd-2014/monsters/mimic.md")
+    assert (found["entry"]["name"], found["entry"]["pack"]) == ("Mimic", "srd-2014")
     # `complete` gives each name's link, to cite and to look up, as `search` does
     names = await session.call_tool("complete", {"prefix": "mimi", "limit": 1})
     assert names.content[0].text == (  # type: ignore[union-attr]
