@@ -351,10 +351,14 @@ def read_folder(root: Path, shown_root: str) -> Tree:
         if st.st_size > MAX_FILE_BYTES:
             problems.append(_too_big(named, st.st_size))
             return True
-        files.append(_local_file(path, named, top, st))
+        listed.append((path, named, st))
         return True
 
+    # `walk` and `visit` name each other, a cycle kept until the garbage collector runs: it
+    # holds what was listed, not `top`, which closes with the last file's read
+    listed: list[tuple[str, str, os.stat_result]] = []
     walk(top.fd, "", 0)
+    files += [_local_file(path, named, top, st) for path, named, st in listed]
     return files, fold_warnings(problems, shown_root)
 
 
