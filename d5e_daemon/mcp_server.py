@@ -165,7 +165,11 @@ def _as_lists(schema: dict[str, Any], arguments: dict[str, Any]) -> dict[str, An
             continue
         elif items == "integer":
             words = [word for word in re.split(r"[\s,]+", value.strip()) if word]
-            taken[key] = [int(word) if word.isdigit() else word for word in words]
+            # digits as a number when they can be one (5,000 of them were int()'s ValueError)
+            taken[key] = [
+                int(word) if word.isascii() and word.isdigit() and len(word) <= 18 else word
+                for word in words
+            ]
         elif items == "string":
             taken[key] = [word.strip() for word in value.split(",") if word.strip()] or [value]
         else:

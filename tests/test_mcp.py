@@ -1486,6 +1486,11 @@ async def test_a_single_value_where_a_list_goes_is_taken_as_models_write_it(
     assert [(m["name"], m["count"]) for m in fight["perMonster"]] == [("Wolf", 4), ("Goblin", 1)]
     message = await error(shared, "encounter", party="3,x", monsters="wolf")
     assert message.endswith("- at `$.party[1]`"), message
+    # a level of more than 4,300 digits was int()'s ValueError, a traceback in the log and
+    # Python's words to the model; a level past 2**63 overflowed the same way downstream
+    for level in ("9" * 5_000, str(2**64)):
+        message = await error(shared, "encounter", party=f"3,{level}", monsters="wolf")
+        assert message.endswith("- at `$.party[1]`"), message
     # several names in one text, a comma between them; one group as an object, not a list
     hits = await call(shared, "search", query="fire", collections="spells, monsters", limit=50)
     assert {h["collection"] for h in hits["hits"]} == {"spells", "monsters"}, hits["hints"]
