@@ -914,3 +914,24 @@ def test_link_leaves_capitals_titles_and_phrases_that_are_english(resolver: Reso
         (3, "bandit"),
         (4, "misty step"),
     ]
+
+
+def test_link_reads_a_weapon_or_an_armor_by_its_magic_bonus(resolver: Resolver) -> None:
+    """A weapon or an armor written with its bonus is the magic item named by the bonus,
+    the label as written ("+1 longsword", "two +1 spears", "+2 chain mail", "Longsword +1");
+    a bonus to anything else is none ("+1 to hit", "+2 gp", "Perception +3", "Dagger +3,
+    1d4"), nor a shield, of which the SRD 2014 has no +1 item."""
+    text = (
+        "She carries a +1 longsword, two +1 spears and +2 chain mail; the **Longsword +1**.\n"
+        "+1 to hit, +2 gp, Perception +3, Dagger +3, 1d4, a +1 shield.\n"
+    )
+    assert [(n, w, t) for n, w, t in linked(resolver, text) if "+" in w] == [
+        (0, "+1 longsword", "{@item weapon, +1||+1 longsword}"),
+        (0, "+1 spears", "{@item weapon, +1||+1 spears}"),
+        (0, "+2 chain mail", "{@item armor, +2||+2 chain mail}"),
+        (0, "Longsword +1", "{@item weapon, +1||Longsword +1}"),
+    ]
+    problems = md.diagnostics(
+        resolver, TextDocument("file:///bonus.md", md.link_text(resolver, text)[0])
+    )
+    assert problems == []

@@ -557,6 +557,11 @@ def link_edits(
                 stop = after.end()  # "2 kobold guards": kobolds, and no guards
             masked = masked[: ref.start] + " " * (stop - ref.start) + masked[stop:]
         header = "|" in text and _table_header(lines, n)
+        if "+" in masked:
+            for at, to, new_text in _bonus_items(masked, names, resolver.bonus_bases()):
+                if lo <= at and to <= hi:
+                    edits.append(LinkEdit(n, at, to, new_text))
+                    masked = masked[:at] + " " * (to - at) + masked[to:]
         if (run_in := _RUN_IN_HEADING.match(masked)) is not None:
             # "**Guard.** The guard…", "**B2. Guard Room.**": a heading, not prose
             masked = (
@@ -666,6 +671,50 @@ def link_edits(
                 i += 1
     edits.sort(key=lambda e: (e.line, e.start))
     return edits, list(dict.fromkeys(skipped))
+
+
+_ITEM = frozenset({"item"})
+_BONUS_BEFORE = re.compile(r"(?<![\w+])\+([1-3])[ \t]+((?:[^\W\d_][\w'’-]*[ \t]*){1,3})")
+_BONUS_AFTER = re.compile(
+    r"((?:[^\W\d_][\w'’-]*[ \t]+){1,3})\+([1-3])(?![\w+])(?![ \t]*(?:to\b|[,;]?[ \t]*\d))"
+)
+
+
+def _bonus_items(
+    text: str, names: dict[str, KnownName], bases: dict[str, str]
+) -> Iterator[tuple[int, int, str]]:
+    """(start, end, tag) of each weapon or armor written with its magic bonus: "+1
+    longsword", "a +2 chain mail", "+1 shields", "Longsword +1", "Shield +1" are the magic
+    item the profile names by the bonus ("Weapon, +1", "Armor, +2"; the 2024 SRD's "Weapon
+    +1", "Shield +1"), the label as written; a bonus to something else ("+1 to hit", "+2 gp",
+    "Perception +3", "Dagger +3, 1d4") is none, nor a kind the profile has no item of (the
+    SRD 2014 has no shield +1)."""
+
+    def tag(bonus: str, base: list[str], written: str) -> str | None:
+        norm = " ".join(normalize(w) for w in base)
+        kind = bases.get(norm) or next((bases[f] for f in singular_forms(norm) if f in bases), None)
+        known = None if kind is None else names.get(f"{kind} {bonus}")
+        if known is None or known.ambiguous or known.tags != _ITEM:
+            return None
+        label = "" if normalize(written) == normalize(known.name) else "||" + written
+        return "{@item " + known.name.lower() + label + "}"
+
+    for m in _BONUS_BEFORE.finditer(text):
+        words = list(re.finditer(r"[^\s]+", m[2]))
+        for size in range(len(words), 0, -1):
+            end = m.start(2) + words[size - 1].end()
+            found = tag(m[1], [w[0] for w in words[:size]], text[m.start() : end])
+            if found is not None and not text[end : end + 1].isalnum():
+                yield m.start(), end, found
+                break
+    for m in _BONUS_AFTER.finditer(text):
+        words = list(re.finditer(r"[^\s]+", m[1]))
+        for first in range(len(words)):
+            start = m.start(1) + words[first].start()
+            found = tag(m[2], [w[0] for w in words[first:]], text[start : m.end()])
+            if found is not None and _capitalised(words[first][0]):
+                yield start, m.end(), found
+                break
 
 
 _SENSES_BEFORE = re.compile(r"\bSenses\b[^.;|]*$")

@@ -180,6 +180,7 @@ class Resolver:
     _prose: ProseNames | None = None
     _languages: frozenset[str] | None = None
     _npcs: frozenset[str] | None = None
+    _bonus_bases: dict[str, str] | None = None
     _offered: list[str] | None = None
     _sections: dict[str, tuple[str, queries.EntryRow]] | None = None
     _lines: dict[str, LineProblems] = field(default_factory=dict)
@@ -199,6 +200,7 @@ class Resolver:
         self._prose = None
         self._languages = None
         self._npcs = None
+        self._bonus_bases = None
         self._sections = None
 
     def offered_tags(self) -> list[str]:
@@ -611,6 +613,36 @@ class Resolver:
                 )
             )
         return self._npcs
+
+    def bonus_bases(self) -> dict[str, str]:
+        """The normalised names of the profile's weapons and armor → "weapon", "armor" or
+        "shield": what a magic bonus is written with ("+1 longsword", "Chain Mail +2", "+1
+        shield"), the magic item "Weapon, +1", "Armor +2", "Shield +1" being meant. A weapon
+        is equipment with damage (`damage`; 5etools' `dmg1`, Open5e's `damage_dice`), an
+        armor equipment with an armor class (`armor_class`; 5etools' `ac`), a shield one of
+        those named or categorised so."""
+        if self._bonus_bases is None:
+            bases: dict[str, str] = {}
+            for norm, weapon, armor, kind in self.app.conn.execute(
+                """
+                SELECT e.norm_name,
+                       coalesce(e.data -> '$.damage', e.data -> '$.dmg1',
+                                e.data -> '$.damage_dice') IS NOT NULL,
+                       coalesce(e.data -> '$.armor_class', e.data -> '$.ac') IS NOT NULL,
+                       lower(coalesce(e.data ->> '$.armor_category', e.data ->> '$.type', ''))
+                FROM entry e JOIN resolved r ON r.entry_id = e.id
+                    AND r.profile_id = (SELECT id FROM profile WHERE name = ?)
+                WHERE e.collection = 'equipment'
+                """,
+                (self.app.profile,),
+            ):
+                if weapon:
+                    bases[norm] = "weapon"
+                elif armor:
+                    shield = kind in ("shield", "s") or norm.split()[-1:] == ["shield"]
+                    bases[norm] = "shield" if shield else "armor"
+            self._bonus_bases = bases
+        return self._bonus_bases
 
     def _without_pack(self, tag: Tag, collections: tuple[str, ...]) -> tuple[Fix, ...]:
         """The tag without its pack part, when the profile has the name as written."""
