@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from . import tagtext
+from .text import small_int
 
 SKIP = frozenset({"index", "name", "url", "image", "desc", "description", "extends"})
 
@@ -83,8 +84,8 @@ def as_int(value: Any) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        return int(value)
+    if isinstance(value, str):
+        return small_int(value)
     return None
 
 

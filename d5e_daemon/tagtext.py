@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from .text import small_int
+
 # `{@name rest}` with no braces inside: the innermost tags first, again until none is left.
 INNER_TAG = re.compile(r"\{@([A-Za-z0-9][A-Za-z0-9]*)(?:[ \t]+([^{}]*))?\}")
 
@@ -277,7 +279,7 @@ def format_tag(tag: str, rest: str, link: Link | None = None) -> str:
     if kind in _LABELS:
         return _LABELS[kind]
     if kind == "actsavefail":  # `{@actSaveFail 2}`: the second failure of a 2024 save
-        nth = int(first) if first.isdigit() else 0
+        nth = small_int(first) or 0
         said = _ORDINALS[nth - 1] if 0 < nth <= len(_ORDINALS) else (f"{first}th" if nth else "")
         return f"*{said} Failure:*" if said else "*Failure:*"
     if kind == "actresponse":  # `{@actResponse d}`: a response that runs on (5etools' dash)

@@ -70,13 +70,27 @@ _DICE = re.compile(r"\b\d+d(\d+)\b")
 _DIGITS = re.compile(r"(\d+)")
 
 
+def small_int(text: str) -> int | None:
+    """`text` (ASCII digits, a sign allowed, spaces around) as a number, when it is one of at
+    most 18 digits; else None. A file's or a request's "9" × 5,000 made `int()` raise
+    ValueError (Python refuses more than 4,300 digits), and `"²".isdigit()` is true though
+    `int("²")` raises too."""
+    text = text.strip()
+    digits = text.lstrip("+-") if text[:1] in "+-" else text
+    if digits.isascii() and digits.isdigit() and len(digits) <= 18 and len(text) - len(digits) <= 1:
+        return int(text)
+    return None
+
+
 def numbers_in_order(text: str) -> list[tuple[int, str]]:
     """A sort key for `text` that orders the numbers in it by value.
 
     >>> sorted(["bardic-inspiration-d10", "bardic-inspiration-d6"], key=numbers_in_order)
     ['bardic-inspiration-d6', 'bardic-inspiration-d10']
     """
-    return [(int(part), "") if part.isdigit() else (0, part) for part in _DIGITS.split(text)]
+    return [
+        (small_int(part) or 0, "") if part.isdigit() else (0, part) for part in _DIGITS.split(text)
+    ]
 
 
 def dice_aliases(text: str) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from d5e_daemon.text import small_int
+
 from .entries import ABILITY_NAMES, cell, count_word
 
 _ARMOR = {"light": "light armor", "medium": "medium armor", "heavy": "heavy armor"}
@@ -163,8 +165,9 @@ def _features_by_level(raw: dict[str, Any]) -> dict[int, list[str]]:
         if isinstance(feature, dict):
             feature = feature.get("classFeature", "")
         parts = str(feature).split("|")
-        if len(parts) > 3 and parts[3].strip().isdigit():
-            out.setdefault(int(parts[3]), []).append(parts[0])
+        level = small_int(parts[3]) if len(parts) > 3 and parts[3].strip().isdigit() else None
+        if level is not None:
+            out.setdefault(level, []).append(parts[0])
     return out
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from d5e_daemon.tagtext import ITEM_PROPERTIES as PROPERTIES
 from d5e_daemon.tagtext import ITEM_TYPES
 from d5e_daemon.tagtext import plain as tag_words
-from d5e_daemon.text import normalize, slugify
+from d5e_daemon.text import normalize, slugify, small_int
 
 from . import RAW
 from .copy import CR_XP, eval_fraction
@@ -482,10 +482,11 @@ def _spell_names(block: dict[str, Any]) -> list[dict[str, Any]]:
     add(block.get("will"), usage={"type": "at will"})
     for key, label in (("daily", "per day"), ("rest", "per rest"), ("weekly", "per week")):
         for uses, spells in (block.get(key) or {}).items():
-            add(spells, usage={"type": label, "times": int(re.sub(r"\D", "", uses) or 1)})
+            times = small_int(re.sub(r"[^0-9]", "", str(uses))) or 1
+            add(spells, usage={"type": label, "times": times})
     for level, info in (block.get("spells") or {}).items():
-        if isinstance(info, dict) and str(level).isdigit():
-            add(info.get("spells"), level=int(level))
+        if isinstance(info, dict) and small_int(str(level)) is not None:
+            add(info.get("spells"), level=small_int(str(level)))
     return found
 
 
@@ -974,8 +975,8 @@ def item(raw: dict[str, Any]) -> dict[str, Any]:
     if isinstance(raw.get("range"), str) and "/" in raw["range"]:
         normal, long = raw["range"].split("/", 1)
         data["range"] = {
-            "normal": int(normal) if normal.isdigit() else normal,
-            "long": int(long) if long.isdigit() else long,
+            "normal": small_int(normal) if small_int(normal) is not None else normal,
+            "long": small_int(long) if small_int(long) is not None else long,
         }
     codes = [p.get("uid") if isinstance(p, dict) else p for p in raw.get("property") or []]
     props = [PROPERTIES.get(strip_source(p), strip_source(p)) for p in codes if isinstance(p, str)]
@@ -992,9 +993,8 @@ def item(raw: dict[str, Any]) -> dict[str, Any]:
         }
         data["armor_category"] = {"LA": "Light", "MA": "Medium", "HA": "Heavy", "S": "Shield"}[code]
     if raw.get("strength"):
-        data["str_minimum"] = (
-            int(raw["strength"]) if str(raw["strength"]).isdigit() else raw["strength"]
-        )
+        strength = small_int(str(raw["strength"]))
+        data["str_minimum"] = raw["strength"] if strength is None else strength
     if raw.get("stealth"):
         data["stealth_disadvantage"] = True
     cost = _cost(raw.get("value"))

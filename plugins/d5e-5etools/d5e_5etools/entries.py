@@ -15,6 +15,7 @@ import unicodedata
 from typing import Any
 
 from d5e_daemon.tagsyntax import FORMAT_TAGS, TAG_COLLECTIONS
+from d5e_daemon.text import small_int
 
 from .copy import split_by_tags
 
@@ -368,7 +369,8 @@ def _spell_levels(entry: dict[str, Any]) -> list[str]:
     spells = entry.get("spells")
     if isinstance(spells, dict):
         for level, info in sorted(
-            spells.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 99
+            spells.items(),
+            key=lambda kv: small_int(str(kv[0])) if small_int(str(kv[0])) is not None else 99,
         ):
             if not isinstance(info, dict):
                 continue

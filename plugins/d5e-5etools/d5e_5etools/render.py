@@ -15,6 +15,7 @@ from typing import Any
 
 from d5e_daemon import Entry
 from d5e_daemon.fields import plain
+from d5e_daemon.text import small_int
 
 from . import classes
 from .convert import (
@@ -265,7 +266,7 @@ def spell_filter(expression: str, count: Any = 1, codes: Any = None, every: bool
         elif values:
             other.append(f"{key} {' or '.join(values)}".strip())
     cantrips = bool(levels) and all(v == "0" for v in levels)
-    numbers = sorted({int(v) for v in levels if v.isdigit() and v != "0"})
+    numbers = sorted({small_int(v) or 0 for v in levels if v.isdigit() and v != "0"} - {0})
     shown = [_ordinal(str(n)).replace(" ", "-") for n in numbers]
     if len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1)):
         shown = [f"{shown[0].removesuffix('level')} to {shown[-1]}"]  # `1st- to 5th-level`

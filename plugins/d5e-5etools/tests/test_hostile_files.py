@@ -244,3 +244,37 @@ def test_a_file_of_tiny_values_is_refused_before_it_is_parsed(
     said = [(Path(p.file).name, p.message) for p in packs[0].problems if p.severity == "error"]
     assert said == [("dense.json", locate.too_dense(text))]
     assert "more than one every 12" in str(said[0][1])
+
+
+def test_numbers_of_thousands_of_digits_are_text_not_a_failed_loader(tmp_path: Path) -> None:
+    """Python's `int()` refuses more than 4,300 digits (ValueError), and `"²".isdigit()` is
+    true though `int("²")` raises: an item's `range` of "9" × 5,000 + "/1", a `strength` of
+    5,000 digits, a spellcaster's `daily` uses or spell level of 5,000 digits, a
+    `{@actSaveFail 999…}` made the install "loader 5etools failed: ValueError" (a traceback
+    in the log; nothing of the file installed). Now a number of more than 18 digits, or of
+    digits that are not ASCII, stays the text it was."""
+    from d5e_daemon import tagtext
+
+    big = "9" * 5_000
+    meta = {"sources": [{"json": "Big", "abbreviation": "BG", "full": "Big"}]}
+    bow = {"name": "Long Bow", "source": "Big", "type": "R", "weapon": True, "range": f"{big}/1"}
+    plate = {"name": "Strong Plate", "source": "Big", "type": "HA", "armor": True, "ac": 18}
+    sharp = {"name": "Sharp Bow", "source": "Big", "type": "R", "weapon": True, "range": "²/³"}
+    casting = {"name": "Spellcasting", "daily": {f"{big}e": ["fireball"]}}
+    casting["spells"] = {big: {"spells": ["light"]}, "1": {"slots": 2, "spells": ["sleep"]}}
+    mage = {"name": "Mage", "source": "Big", "type": "humanoid", "cr": "1"}
+    mage["spellcasting"] = [{**casting, "headerEntries": [f"{{@actSaveFail {big}}}"]}]
+    path = tmp_path / "big.json"
+    path.write_text(
+        json.dumps(
+            {"_meta": meta, "item": [bow, plate | {"strength": big}, sharp], "monster": [mage]}
+        )
+    )
+    packs = loader.load(path)
+    assert packs is not None and not packs[0].errors, packs[0].problems
+    found = {e.name: e.data for e in packs[0].entries}
+    assert found["Long Bow"]["range"] == {"normal": big, "long": 1}
+    assert found["Strong Plate"]["str_minimum"] == big
+    assert found["Sharp Bow"]["range"] == {"normal": "²", "long": "³"}
+    assert "Mage" in found
+    assert tagtext.render(f"{{@actSaveFail {big}}} x").endswith(" x")
