@@ -166,6 +166,9 @@ class Document:
         )
 
 
+LONG_NUMBER = "a number of more than 4,300 digits, which no JSON reader of Python reads"
+
+
 def read_fixture(path: Path, shown: str) -> tuple[Fixture | None, str, tuple[int, int]]:
     """A fixture file, or what is wrong with it and where."""
     try:  # as a folder pack's files: no link followed, no pipe read, a bounded size
@@ -203,6 +206,8 @@ def read_fixture(path: Path, shown: str) -> tuple[Fixture | None, str, tuple[int
             raise json.JSONDecodeError("Extra data", text, _WS.match(text, pos + 1).end())  # type: ignore[union-attr]
     except json.JSONDecodeError as exc:
         return None, json_error(exc), (exc.lineno, exc.colno)
+    except ValueError:  # `int()`'s: Python reads no integer of more than 4,300 digits
+        return None, LONG_NUMBER, (1, 1)
     except RecursionError:
         return None, "arrays and objects nested too deep to read", (1, 1)
     return Fixture(shown, str(path.resolve()), text, records, offsets), "", (0, 0)

@@ -159,3 +159,14 @@ def test_a_file_of_tiny_records_is_refused_before_it_is_parsed(
         "CreatureTrait.json: 2,001 arrays and objects in 6,001 characters: more than one every "
         "12, which no real pack file holds (each takes some 70 bytes of memory); not read"
     ]
+
+
+def test_a_number_of_thousands_of_digits_is_a_problem_of_its_file(tmp_path: Path) -> None:
+    """Python's JSON reader refuses an integer of more than 4,300 digits with a ValueError
+    that is no JSONDecodeError: a `CreatureTrait.json` holding one made the install "loader
+    open5e failed: ValueError" (a traceback, nothing installed). Now a problem of its file."""
+    tob = shutil.copytree(FIXTURES / "kobold-press" / "tob", tmp_path / "tob")
+    text = (tob / "CreatureTrait.json").read_text()
+    at = text.index('"pk"')
+    (tob / "CreatureTrait.json").write_text(f'{text[:at]}"big": {"9" * 5_000}, {text[at:]}')
+    assert problems_of(tob) == [f"CreatureTrait.json: {loader.LONG_NUMBER}"]
