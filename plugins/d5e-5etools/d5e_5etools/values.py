@@ -43,6 +43,7 @@ PREREQUISITES = (
     "subclassFeature", "class", "classFeature", "levelRaw", "race2024",
 )  # fmt: skip
 _CR = re.compile(r"(?:[12]?\d|30|1/[248]|0?\.(?:125|25|5))")
+_DIGIT = re.compile(r"\d")
 CR_WORDS = ("Unknown", "\u2014", "-", "--")
 _CR_WANTED = (
     "a challenge rating: 0 to 30, 1/8, 1/4 or 1/2, 'Unknown' or '\u2014' (5etools reads no "
@@ -81,7 +82,11 @@ def _want(path: Path, value: Any, wanted: str) -> tuple[Path, str]:
 
 def _cr(value: Any, path: Path) -> Found:
     if isinstance(value, str):
-        if value.strip() not in CR_WORDS and not _CR.fullmatch(value.strip()):
+        # 5etools' schema takes any string; one holding a number is someone's notation of a
+        # challenge (a minion's `"M1"`, Conflux's Skeletons), shown as written and said nothing
+        # of; one holding none (`"banana"`) is no challenge rating at all
+        said = value.strip()
+        if said not in CR_WORDS and not _CR.fullmatch(said) and not _DIGIT.search(said):
             yield _want(path, value, _CR_WANTED)
     elif isinstance(value, dict):
         if "cr" not in value:

@@ -41,6 +41,7 @@ def test_values_5etools_schema_refuses_are_located_warnings(app: App, tmp_path: 
              "xp": 100}},
             {**creature, "name": "Unknown Beast", "cr": "Unknown", "size": ["M"]},
             {**creature, "name": "Dash Beast", "cr": "\u2014", "size": ["M"]},
+            {**creature, "name": "Minion Beast", "cr": "M1", "size": ["M"]},  # Conflux's
             {**creature, "name": "Odd Lair", "cr": {"cr": "3", "coven": "pear", "xp": "many"}},
         ],
         "spell": [
@@ -95,8 +96,8 @@ def test_values_5etools_schema_refuses_are_located_warnings(app: App, tmp_path: 
         "monster[0].size[0]",
         "monster[0].speed.fly.number",
         "monster[0].speed.walk",
-        "monster[4].cr.coven",
-        "monster[4].cr.xp",
+        "monster[5].cr.coven",
+        "monster[5].cr.xp",
         "spell[0].components.m.cost",
         "spell[0].components.v",
         "spell[0].duration[0].type",
