@@ -918,4 +918,10 @@ def render_text(entry: Entry, purpose: str) -> str | None:
         return markdown(entry)
     if purpose == "index" and entry.collection not in CORE_INDEX:
         return index(entry)
+    if (
+        purpose == "detail"
+        and entry.collection == "races"
+        and entry.data[RAW].get("edition") == "one"
+    ):
+        return "species"  # a 2024 species, as its card says (The Crooked Moon's Azureborn)
     return None

@@ -10,8 +10,9 @@ from pathlib import Path
 from fivetools_files import card, data, install, write
 
 from d5e_daemon.app import App
+from d5e_daemon.features.complete import complete
 from d5e_daemon.features.packs import validate
-from d5e_daemon.protocol import ValidateParams
+from d5e_daemon.protocol import CompleteParams, ValidateParams
 
 S = "Values"
 
@@ -254,6 +255,9 @@ def test_a_2024_species_says_so_and_its_speed_in_its_words(app: App, tmp_path: P
     assert words.rstrip() == "**Speed:** 30 feet, Fly Speed equal to your Speed"
     assert "Speed entry" not in shown and shown.count("equal to your") == 1
     assert "*Race*" in card(app, "moonborn:races/oldborn")  # no edition of its own
+    # and so completion details it
+    found = complete(app, CompleteParams(prefix="Skyb", pack="moonborn")).items
+    assert [(i.name, i.detail) for i in found] == [("Skyborn", "species")]
 
 
 def test_feats_of_a_category_of_the_files_own(app: App, tmp_path: Path) -> None:
