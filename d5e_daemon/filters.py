@@ -667,19 +667,38 @@ WEAPON_RANGES = ("melee", "ranged")
 ARMOR_KINDS = ("light", "medium", "heavy", "shield")
 
 
+def _category_kinds(data: dict[str, Any], kinds: tuple[str, ...], noun: str) -> list[Value]:
+    """The kinds the 2024 SRD says only in `equipment_categories`: "martial-melee-weapons" is
+    martial and melee, "heavy-armor" heavy, "shields" a shield."""
+    found: list[Value] = []
+    for category in data.get("equipment_categories") or []:
+        words = str(
+            describe(category)
+            if not isinstance(category, dict)
+            else category.get("index") or category.get("name") or ""
+        )
+        *before, last = words.lower().replace(" ", "-").split("-")
+        last = last.removesuffix("s")
+        if last == noun:
+            found += [w for w in before if w in kinds]
+        elif last in kinds:
+            found.append(last)
+    return list(dict.fromkeys(found))
+
+
 def _weapon(field: str, kinds: tuple[str, ...]) -> Callable[[dict[str, Any]], list[Value]]:
     """A weapon's category ("Martial") or whether it is a melee or ranged one ("Melee")."""
 
     def extract(data: dict[str, Any]) -> list[Value]:
         kind = describe(data.get(field)).lower()
-        return [kind] if kind in kinds else []
+        return [kind] if kind in kinds else _category_kinds(data, kinds, "weapon")
 
     return extract
 
 
 def _armor(data: dict[str, Any]) -> list[Value]:
     kind = describe(data.get("armor_category")).lower()
-    return [kind] if kind in ARMOR_KINDS else []
+    return [kind] if kind in ARMOR_KINDS else _category_kinds(data, ARMOR_KINDS, "armor")
 
 
 def _read_property(text: str) -> str:
@@ -772,7 +791,7 @@ FILTERS: tuple[Filter, ...] = (
 )  # fmt: skip
 BY_NAME = {f.name: f for f in FILTERS}
 # Bump when an extractor changes what it returns (the declarations alone are hashed anyway).
-EXTRACT_VERSION = 8
+EXTRACT_VERSION = 9
 
 
 def attributes(collection: str, data: dict[str, Any]) -> list[tuple[str, Value]]:

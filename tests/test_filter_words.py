@@ -61,6 +61,21 @@ def test_weapons_by_property_and_kind_and_armor_by_weight(app: App) -> None:
         search(app, decode({"query": "", "filters": {"armor": "plate"}}, SearchParams))
 
 
+def test_2024_weapons_and_armor_by_kind(app2024: App) -> None:
+    # The 2024 SRD says a weapon's and armor's kind only in `equipment_categories`.
+    martial_melee = {
+        ref for ref in refs(app2024, weapon="martial", weaponRange="melee")
+        if ref.startswith("srd-2024:")
+    }  # fmt: skip
+    assert "srd-2024:equipment/longsword" in martial_melee
+    assert not {"srd-2024:equipment/dagger", "srd-2024:equipment/longbow"} & martial_melee
+    simple_ranged = {r for r in refs(app2024, weapon="simple", weaponRange="ranged") if "2024" in r}
+    assert "srd-2024:equipment/shortbow" in simple_ranged and len(simple_ranged) == 4
+    heavy = {r for r in refs(app2024, armor="heavy") if r.startswith("srd-2024:")}
+    assert "srd-2024:equipment/chain-mail" in heavy and len(heavy) == 4
+    assert "srd-2024:equipment/shield" in refs(app2024, armor="shield")
+
+
 def test_legendary_creatures_and_lairs(app: App, tmp_path: Path) -> None:
     legendary = slugs(app, legendary=True)
     assert {"adult-red-dragon", "lich", "kraken", "unicorn"} <= legendary
