@@ -1414,11 +1414,12 @@ def test_cli_pages_are_slices_of_one_ranking(
 
 
 def test_cli_says_why_a_hit_named_as_searched_is_above_higher_scores(
-    attributed_db: Path, capsys: pytest.CaptureFixture[str]
+    attributed_db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`d5e search wondrous items` listed "1. Wondrous Items … 5.001" above "2. … 5.646": the
     entry named as searched goes first whatever its score, and now its score says so (the
     others' do not; `--json` is the wire's result, without explanations unless asked)."""
+    monkeypatch.delenv("COLUMNS", raising=False)  # one line a hit (a $COLUMNS wraps them)
     db = ("--db", str(attributed_db), "--mode", "keyword", "--limit", "3")
     code, out, _ = cli(capsys, "search", "wondrous", "items", *db)
     lines = [line for line in out.splitlines() if line[:5].strip().rstrip(".").isdigit()]
