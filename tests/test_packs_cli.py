@@ -171,12 +171,15 @@ def test_a_folder_no_pack_toml_names_is_called_by_its_path(
     capsys: pytest.CaptureFixture[str], db_path: Path, tmp_path: Path
 ) -> None:
     """`d5e packs install /` said "pack pack has 1 problem(s)": the placeholder id of a folder
-    named nothing. A folder whose pack.toml is missing or broken is no named pack."""
-    code, _, err = run(capsys, "packs", "install", "/", "--db", str(db_path))
+    named nothing. A folder whose pack.toml is missing or broken is no named pack. (An empty
+    folder of the test's own: `/` holds whatever the machine holds, and a loader may claim it.)"""
+    nowhere = tmp_path / "nowhere"
+    nowhere.mkdir()
+    code, _, err = run(capsys, "packs", "install", str(nowhere), "--db", str(db_path))
     assert code == 1
     assert err.splitlines() == [
-        "d5e: the folder at / has 1 problem; nothing was installed:",
-        "/: a pack needs pack.toml at its top (id, title, version); none found",
+        f"d5e: the folder at {nowhere} has 1 problem; nothing was installed:",
+        f"{nowhere}: a pack needs pack.toml at its top (id, title, version); none found",
     ]
     root = write_pack(tmp_path / "brew", GOOD_SPELL, manifest='title = "Brew"\nversion = "1"\n')
     code, _, err = run(capsys, "packs", "install", str(root), "--db", str(db_path))

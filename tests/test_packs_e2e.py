@@ -116,10 +116,14 @@ async def test_pack_errors_carry_their_problems(db_path: Path, tmp_path: Path) -
         ]
         report = await call(client, "d5e/packs/validate", {"path": str(root)})
         assert report["ok"] is False and report["problems"] == error.data["problems"]
-        # a folder no pack.toml names is called by its path (it was "pack pack")
-        nowhere = await error_of(client, "d5e/packs/install", {"path": "/"})
+        # a folder no pack.toml names is called by its path (it was "pack pack" for `/`; an
+        # empty folder of the test's own: `/` holds whatever the machine holds)
+        (tmp_path / "nowhere").mkdir()
+        nowhere = await error_of(client, "d5e/packs/install", {"path": str(tmp_path / "nowhere")})
         assert nowhere.code == -32002
-        assert nowhere.message.startswith("the folder at / has 1 problem; nothing was installed")
+        assert nowhere.message.startswith(
+            f"the folder at {tmp_path / 'nowhere'} has 1 problem; nothing was installed"
+        )
 
         for params, path in [
             ({"path": str(root), "id": "x"}, "$"),
