@@ -935,3 +935,18 @@ def test_link_reads_a_weapon_or_an_armor_by_its_magic_bonus(resolver: Resolver) 
         resolver, TextDocument("file:///bonus.md", md.link_text(resolver, text)[0])
     )
     assert problems == []
+
+
+def test_link_in_a_2024_profile_writes_the_species_not_the_2014_race(app2024: App) -> None:
+    """In a 2024 profile "the Human fighter" was linked as `{@race human}`, which 5etools (and
+    d5e) reads as the 2014 race, so `d5e check` then flagged link's own tag (other-edition).
+    Link writes what the tag's quick fix writes: the 2024 SRD's species, its pack named."""
+    text = "The Human fighter and the Elf wizard; a Goblin casts Fireball.\n"
+    assert linked(Resolver(app2024), text) == [
+        (0, "Human", "{@race human|srd-2024}"),
+        (0, "Elf", "{@race elf|srd-2024}"),
+        (0, "Goblin", "{@creature goblin}"),  # no 2024 goblin: the 2014 one, said once
+        (0, "Fireball", "{@spell fireball}"),  # the 2024 SRD has no spells
+    ]
+    doc = TextDocument("file:///tmp/a.md", "The {@race human|srd-2024} fighter.\n")
+    assert md.diagnostics(Resolver(app2024), doc) == []
