@@ -669,24 +669,27 @@ def link_edits(
                 break
             else:
                 i += 1
-    edits = [_in_own_edition(resolver, e) for e in edits]
+    edits = _in_own_edition(resolver, edits)
     edits.sort(key=lambda e: (e.line, e.start))
     return edits, list(dict.fromkeys(skipped))
 
 
-def _in_own_edition(resolver: Resolver, edit: LinkEdit) -> LinkEdit:
+def _in_own_edition(resolver: Resolver, edits: list[LinkEdit]) -> list[LinkEdit]:
     """A tag the profile reads as the other edition's entry where its own edition has one
     (`{@race human}` in a 2024 profile: the 2014 race, as 5etools reads it, where the 2024
     SRD has the Human species) is written as its own edition's, as the tag's quick fix writes
-    it (`{@race human|srd-2024}`): link never writes a tag that its own check then flags."""
-    tags = tags_in_line(edit.line, edit.new_text)
-    if len(tags) != 1:
-        return edit
-    found = resolver.resolve(tags[0], suggest=False)
-    fix = found.fixes[0] if found.code == "other-edition" and found.fixes else None
-    if fix is None or fix.text is None:
-        return edit
-    return LinkEdit(edit.line, edit.start, edit.end, fix.text)
+    it (`{@race human|srd-2024}`): link never writes a tag that its own check then flags. Each
+    different tag is resolved once."""
+    written: dict[str, str] = {}
+    for edit in edits:
+        if edit.new_text not in written:
+            tags = tags_in_line(edit.line, edit.new_text)
+            found = resolver.resolve(tags[0], suggest=False) if len(tags) == 1 else None
+            fix = (
+                found.fixes[0] if found and found.code == "other-edition" and found.fixes else None
+            )
+            written[edit.new_text] = fix.text if fix and fix.text else edit.new_text
+    return [LinkEdit(e.line, e.start, e.end, written[e.new_text]) for e in edits]
 
 
 _ITEM = frozenset({"item"})
