@@ -668,16 +668,11 @@ ARMOR_KINDS = ("light", "medium", "heavy", "shield")
 
 
 def _category_kinds(data: dict[str, Any], kinds: tuple[str, ...], noun: str) -> list[Value]:
-    """The kinds the 2024 SRD says only in `equipment_categories`: "martial-melee-weapons" is
-    martial and melee, "heavy-armor" heavy, "shields" a shield."""
+    """The kinds the 2024 SRD says only in `equipment_categories`: "Martial Melee Weapons" is
+    martial and melee, "Heavy Armor" heavy, "Shields" a shield."""
     found: list[Value] = []
-    for category in data.get("equipment_categories") or []:
-        words = str(
-            describe(category)
-            if not isinstance(category, dict)
-            else category.get("index") or category.get("name") or ""
-        )
-        *before, last = words.lower().replace(" ", "-").split("-")
+    for name in _names(data.get("equipment_categories") or []):
+        *before, last = re.split(r"[\s-]+", str(name))
         last = last.removesuffix("s")
         if last == noun:
             found += [w for w in before if w in kinds]
